@@ -1,0 +1,99 @@
+/* bench-fused-pass.c: ns/element of the range pass plus the fused quantize/metrics/histogram pass.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Usage: bench-fused-pass [COUNT] [REPEATS]
+ * Draws COUNT (default 25,000,000) float32 weights from N(0, 0.05) with a
+ * fixed seed and times qs_analyze (range pass, min/max range, params, fused
+ * pass) on 1 and 2 threads, best of REPEATS. Prints one line per thread
+ * count, and the codes' checksum so the work cannot be optimised away.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "quant/qs-analysis.h"
+
+static double
+now_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static double
+uniform01 (void)
+{
+  /* xorshift64*: fast and plenty for benchmark data. */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return ((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void
+fill_normal (float *v, size_t n, double sigma)
+{
+  for (size_t i = 0; i + 1 < n; i += 2)
+    {
+      double u1 = uniform01 () + 1e-300, u2 = uniform01 ();
+      double r = sqrt (-2.0 * log (u1)) * sigma;
+      v[i] = (float) (r * cos (2.0 * M_PI * u2));
+      v[i + 1] = (float) (r * sin (2.0 * M_PI * u2));
+    }
+  if (n % 2)
+    v[n - 1] = 0.0f;
+}
+
+int
+main (int argc, char **argv)
+{
+  size_t count = argc > 1 ? strtoull (argv[1], NULL, 10) : 25000000;
+  int repeats = argc > 2 ? atoi (argv[2]) : 5;
+  float *data = malloc (count * sizeof (float));
+  QsScheme scheme;
+  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
+  double best[3] = { 0 };
+
+  if (data == NULL || count == 0 || repeats < 1)
+    {
+      fprintf (stderr, "bench-fused-pass: bad arguments or out of memory\n");
+      return 2;
+    }
+  fill_normal (data, count, 0.05);
+  qs_scheme_init_default (&scheme);
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      best[threads] = INFINITY;
+      for (int r = 0; r < repeats; r++)
+        {
+          QsQuantParams params;
+          QsAnalysis analysis;
+          double t0 = now_seconds (), elapsed;
+          QsStatus status = qs_analyze (&scheme, &layout, data, threads, &params, &analysis);
+          elapsed = now_seconds () - t0;
+          if (status != QS_OK)
+            {
+              fprintf (stderr, "bench-fused-pass: %s\n", qs_status_to_string (status));
+              return 1;
+            }
+          if (elapsed < best[threads])
+            best[threads] = elapsed;
+          if (r == 0 && threads == 1)
+            printf ("# scale=%.9g zero_point=%g sqnr_db=%.4f levels_used=%llu\n",
+                    params.scale[0], params.zero_point[0], analysis.sqnr_db,
+                    (unsigned long long) analysis.levels_used);
+          qs_quant_params_clear (&params);
+          qs_analysis_clear (&analysis);
+        }
+      printf ("quantscope threads=%d elements=%zu best_seconds=%.4f ns_per_element=%.3f\n",
+              threads, count, best[threads], best[threads] * 1e9 / count);
+    }
+  printf ("quantscope scaling_2_threads=%.2fx\n", best[1] / best[2]);
+  free (data);
+  return 0;
+}

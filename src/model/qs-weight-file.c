@@ -1,0 +1,1413 @@
+/* qs-weight-file.c: a lazily read HDF5 file of layer weights (Keras or any layout).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "model/qs-weight-file.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <hdf5.h>
+#include <json-glib/json-glib.h>
+
+#include "model/qs-error.h"
+
+/* Debian builds HDF5 with the 1.8 API as the default mapping, and newer
+ * releases renamed the link and object info calls; naming the versions
+ * explicitly keeps one meaning whatever the build defaults are. */
+#if H5_VERSION_GE (1, 12, 0)
+typedef H5L_info2_t QsLinkInfo;
+# define qs_h5_literate H5Literate2
+#else
+typedef H5L_info_t QsLinkInfo;
+# define qs_h5_literate H5Literate
+#endif
+
+/* Reading a tensor allocates count * 4 bytes; past this the request is
+ * certainly a damaged or hostile header, not a real tensor. */
+#define QS_MAX_READ_BYTES (G_GUINT64_CONSTANT (1) << 62)
+
+/* model_config is parsed only to learn layer classes; a config nested
+ * deeper than this is not a Keras model and not worth the stack. */
+#define QS_MAX_CONFIG_DEPTH 64
+
+struct _QsWeightFile
+{
+  GObject       parent_instance;
+
+  char         *filename;
+  hid_t         file;          /* guarded by qs_hdf5_mutex */
+  QsFileLayout  layout;
+  char         *model_config;
+  GPtrArray    *tensors;       /* QsTensorInfo, in display order */
+  GHashTable   *by_path;       /* absolute path -> QsTensorInfo owned by tensors */
+};
+
+G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
+
+G_DEFINE_BOXED_TYPE (QsTensorInfo, qs_tensor_info,
+                     qs_tensor_info_copy, qs_tensor_info_free)
+
+/* ---- the HDF5 lock ------------------------------------------------------ */
+
+/* libhdf5 is not guaranteed thread-safe (and even the thread-safe build
+ * serialises internally), while the GUI reads tensors from worker threads:
+ * one process-wide lock around every HDF5 call is the simple correct answer. */
+static GMutex qs_hdf5_mutex;
+static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
+
+static void
+hdf5_lock (void)
+{
+  g_mutex_lock (&qs_hdf5_mutex);
+
+  /* HDF5 prints a full stack dump for every failed call unless told not to;
+   * we report failures as GErrors instead. A thread-safe libhdf5 (Debian's
+   * is one) keeps this setting per thread, hence once per thread, not once
+   * per process. */
+  if (g_private_get (&qs_hdf5_quiet) == NULL)
+    {
+      H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+      g_private_set (&qs_hdf5_quiet, GINT_TO_POINTER (1));
+    }
+}
+
+static void
+hdf5_unlock (void)
+{
+  g_mutex_unlock (&qs_hdf5_mutex);
+}
+
+static herr_t
+innermost_error_cb (unsigned             n,
+                    const H5E_error2_t  *err,
+                    void                *user_data)
+{
+  char **detail = user_data;
+
+  if (*detail == NULL && err->desc != NULL && err->desc[0] != '\0')
+    *detail = g_strdup (err->desc);
+  return 0;
+}
+
+/* The most specific message on HDF5's error stack ("truncated file: ...",
+ * "can't open directory ..."), or NULL. Call it right after the failing
+ * call: any further HDF5 call clears the stack. */
+static char *
+hdf5_error_detail (void)
+{
+  char *detail = NULL;
+
+  H5Ewalk2 (H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error_cb, &detail);
+  return detail;
+}
+
+/* ---- tensor info -------------------------------------------------------- */
+
+static QsTensorInfo *
+tensor_info_new (void)
+{
+  QsTensorInfo *info = g_new0 (QsTensorInfo, 1);
+
+  info->role = QS_TENSOR_ROLE_OTHER;
+  info->channel_axis = -1;
+  return info;
+}
+
+/**
+ * qs_tensor_info_copy:
+ * Returns: (transfer full): a deep copy of @info.
+ */
+QsTensorInfo *
+qs_tensor_info_copy (const QsTensorInfo *info)
+{
+  QsTensorInfo *copy;
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  copy = g_memdup2 (info, sizeof *info);
+  copy->path = g_strdup (info->path);
+  copy->layer = g_strdup (info->layer);
+  copy->dtype = g_strdup (info->dtype);
+  return copy;
+}
+
+void
+qs_tensor_info_free (QsTensorInfo *info)
+{
+  if (info == NULL)
+    return;
+
+  g_free (info->path);
+  g_free (info->layer);
+  g_free (info->dtype);
+  g_free (info);
+}
+
+/**
+ * qs_tensor_role_to_string:
+ * Returns: (transfer none): a stable lower-case name, for JSON and logs.
+ */
+const char *
+qs_tensor_role_to_string (QsTensorRole role)
+{
+  switch (role)
+    {
+    case QS_TENSOR_ROLE_KERNEL:
+      return "kernel";
+    case QS_TENSOR_ROLE_DEPTHWISE_KERNEL:
+      return "depthwise_kernel";
+    case QS_TENSOR_ROLE_BIAS:
+      return "bias";
+    case QS_TENSOR_ROLE_BATCHNORM:
+      return "batchnorm";
+    case QS_TENSOR_ROLE_OTHER:
+      return "other";
+    }
+
+  return "other";
+}
+
+/* ---- small path and name helpers ---------------------------------------- */
+
+static char *
+path_join (const char *group,
+           const char *name)
+{
+  if (g_str_has_suffix (group, "/"))
+    return g_strconcat (group, name, NULL);
+  return g_strconcat (group, "/", name, NULL);
+}
+
+static const char *
+path_basename (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  return slash != NULL ? slash + 1 : path;
+}
+
+/* The name of the group holding @path; "/" for the root's children. */
+static char *
+path_parent_name (const char *path)
+{
+  const char *last = strrchr (path, '/');
+  const char *start;
+
+  if (last == NULL || last == path)
+    return g_strdup ("/");
+
+  start = last;
+  while (start > path && start[-1] != '/')
+    start--;
+  return g_strndup (start, last - start);
+}
+
+/* Orders paths as a tree view would (a group's children before its
+ * siblings that merely share a prefix) and numbers by value, so "vars/10"
+ * follows "vars/9" and "conv2d_10" follows "conv2d_2". */
+static int
+natural_compare (const char *a,
+                 const char *b)
+{
+  const char *pa = a;
+  const char *pb = b;
+
+  while (*pa != '\0' && *pb != '\0')
+    {
+      if (g_ascii_isdigit (*pa) && g_ascii_isdigit (*pb))
+        {
+          const char *da, *db;
+          size_t la, lb;
+          int cmp;
+
+          while (*pa == '0')
+            pa++;
+          while (*pb == '0')
+            pb++;
+          for (da = pa; g_ascii_isdigit (*pa); pa++)
+            ;
+          for (db = pb; g_ascii_isdigit (*pb); pb++)
+            ;
+          la = pa - da;
+          lb = pb - db;
+          if (la != lb)
+            return la < lb ? -1 : 1;
+          cmp = strncmp (da, db, la);
+          if (cmp != 0)
+            return cmp;
+          continue;
+        }
+      else
+        {
+          guchar ca = *pa == '/' ? 1 : (guchar) *pa;
+          guchar cb = *pb == '/' ? 1 : (guchar) *pb;
+
+          if (ca != cb)
+            return ca < cb ? -1 : 1;
+          pa++;
+          pb++;
+        }
+    }
+
+  if (*pa != '\0' || *pb != '\0')
+    return *pa == '\0' ? -1 : 1;
+
+  /* "a01" and "a1" compare equal above; keep the order total. */
+  return strcmp (a, b);
+}
+
+static int
+tensor_compare (gconstpointer a,
+                gconstpointer b)
+{
+  const QsTensorInfo *ta = *(QsTensorInfo * const *) a;
+  const QsTensorInfo *tb = *(QsTensorInfo * const *) b;
+
+  return natural_compare (ta->path, tb->path);
+}
+
+/* Every floating-point dtype name contains "float" and no other does;
+ * the dtype string is the one place the class is kept. */
+static gboolean
+dtype_is_float (const char *dtype)
+{
+  return dtype != NULL && strstr (dtype, "float") != NULL;
+}
+
+/* ---- describing one dataset --------------------------------------------- */
+
+static char *
+describe_type (hid_t     type,
+               gboolean *big_endian)
+{
+  H5T_class_t klass = H5Tget_class (type);
+  size_t size = H5Tget_size (type);
+
+  *big_endian = H5Tget_order (type) == H5T_ORDER_BE;
+
+  switch (klass)
+    {
+    case H5T_FLOAT:
+      {
+        size_t spos, epos, esize, mpos, msize;
+
+        if (size == 2
+            && H5Tget_fields (type, &spos, &epos, &esize, &mpos, &msize) >= 0
+            && esize == 8)
+          return g_strdup ("bfloat16");
+        /* Other widths (x87 long double, custom minifloats) are still
+         * converted by HDF5, so still quantizable; the name says the width. */
+        return g_strdup_printf ("float%zu", size * 8);
+      }
+    case H5T_INTEGER:
+      return g_strdup_printf ("%sint%zu",
+                              H5Tget_sign (type) == H5T_SGN_NONE ? "u" : "",
+                              size * 8);
+    case H5T_STRING:
+      return g_strdup ("string");
+    case H5T_COMPOUND:
+      return g_strdup ("compound");
+    case H5T_ENUM:
+      return g_strdup ("enum");
+    case H5T_VLEN:
+      return g_strdup ("vlen");
+    case H5T_REFERENCE:
+      return g_strdup ("reference");
+    case H5T_OPAQUE:
+      return g_strdup ("opaque");
+    case H5T_BITFIELD:
+      return g_strdup ("bitfield");
+    case H5T_ARRAY:
+      return g_strdup ("array");
+    case H5T_TIME:
+    case H5T_NO_CLASS:
+    case H5T_NCLASSES:
+    default:
+      return g_strdup ("unknown");
+    }
+}
+
+/* Fills rank, shape and count. HDF5 allows 32 dimensions and we keep
+ * QS_MAX_RANK: a deeper dataset has its leading dimensions merged, which
+ * keeps the element count, the row-major order and the trailing (channel)
+ * axes intact. */
+static gboolean
+describe_space (hid_t         space,
+                QsTensorInfo *info)
+{
+  hsize_t dims[H5S_MAX_RANK];
+  int ndims, extra, i;
+  uint64_t count = 1;
+
+  switch (H5Sget_simple_extent_type (space))
+    {
+    case H5S_SCALAR:
+      info->rank = 0;
+      info->count = 1;
+      return TRUE;
+    case H5S_NULL:
+      info->rank = 0;
+      info->count = 0;
+      return TRUE;
+    case H5S_SIMPLE:
+      break;
+    case H5S_NO_CLASS:
+    default:
+      return FALSE;
+    }
+
+  ndims = H5Sget_simple_extent_dims (space, dims, NULL);
+  if (ndims < 0 || ndims > H5S_MAX_RANK)
+    return FALSE;
+
+  for (i = 0; i < ndims; i++)
+    {
+      if (!g_uint64_checked_mul (&count, count, dims[i]))
+        count = G_MAXUINT64;  /* read_tensor refuses it as too large */
+    }
+
+  /* dims[0..extra] become shape[0]; the rest are kept as they are. */
+  extra = ndims > QS_MAX_RANK ? ndims - QS_MAX_RANK : 0;
+  info->rank = ndims - extra;
+  for (i = 0; i < info->rank; i++)
+    {
+      uint64_t extent = dims[i + extra];
+
+      if (i == 0)
+        {
+          for (int j = 0; j < extra; j++)
+            if (!g_uint64_checked_mul (&extent, extent, dims[j]))
+              extent = G_MAXUINT64;
+        }
+      info->shape[i] = (int64_t) MIN (extent, (uint64_t) G_MAXINT64);
+    }
+  info->count = count;
+  return TRUE;
+}
+
+static QsTensorInfo *
+describe_dataset (hid_t       file,
+                  const char *path)
+{
+  g_autoptr(QsTensorInfo) info = tensor_info_new ();
+  hid_t dset, space, type;
+  gboolean ok = FALSE;
+
+  dset = H5Dopen2 (file, path, H5P_DEFAULT);
+  if (dset < 0)
+    return NULL;
+
+  space = H5Dget_space (dset);
+  type = H5Dget_type (dset);
+  if (space >= 0 && type >= 0 && describe_space (space, info))
+    {
+      info->path = g_strdup (path);
+      info->dtype = describe_type (type, &info->big_endian);
+      info->quantizable = dtype_is_float (info->dtype) && info->count > 0;
+      ok = TRUE;
+    }
+
+  if (type >= 0)
+    H5Tclose (type);
+  if (space >= 0)
+    H5Sclose (space);
+  H5Dclose (dset);
+
+  return ok ? g_steal_pointer (&info) : NULL;
+}
+
+/* ---- walking the tree --------------------------------------------------- */
+
+typedef struct
+{
+  hid_t       file;
+  hid_t       lapl;        /* refuses external links */
+  GHashTable *seen;        /* object identity strings */
+  GPtrArray  *tensors;     /* QsTensorInfo, in discovery order */
+  GQueue      groups;      /* group paths still to list */
+  GPtrArray  *soft_links;  /* link paths, followed after every hard link */
+} ScanContext;
+
+typedef struct
+{
+  char       *name;
+  H5L_type_t  type;
+} LinkEntry;
+
+static void
+link_entry_free (gpointer data)
+{
+  LinkEntry *entry = data;
+
+  g_free (entry->name);
+  g_free (entry);
+}
+
+static herr_t
+collect_link_cb (hid_t             group,
+                 const char       *name,
+                 const QsLinkInfo *info,
+                 void             *user_data)
+{
+  GPtrArray *links = user_data;
+  LinkEntry *entry = g_new0 (LinkEntry, 1);
+
+  entry->name = g_strdup (name);
+  entry->type = info->type;
+  g_ptr_array_add (links, entry);
+  return 0;
+}
+
+/* External links open other files; a weight file should be self-contained,
+ * so they are not followed for now, not even at the end of a soft link. */
+static herr_t
+refuse_external_link_cb (const char *parent_file_name,
+                         const char *parent_group_name,
+                         const char *child_file_name,
+                         const char *child_object_name,
+                         unsigned   *acc_flags,
+                         hid_t       fapl_id,
+                         void       *op_data)
+{
+  return -1;
+}
+
+/* Identifies the object at @path by file and address, so an object reached
+ * through several hard links (or a soft link) is listed once, and a group
+ * linked into its own subtree is not walked forever. */
+static gboolean
+object_identity (ScanContext *ctx,
+                 const char  *path,
+                 H5O_type_t  *type,
+                 char       **identity)
+{
+#if H5_VERSION_GE (1, 12, 0)
+  H5O_info2_t oinfo;
+  char *token = NULL;
+
+  if (H5Oget_info_by_name3 (ctx->file, path, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0
+      || H5Otoken_to_str (ctx->file, &oinfo.token, &token) < 0)
+    return FALSE;
+  *identity = g_strdup_printf ("%lu:%s", (unsigned long) oinfo.fileno, token);
+  H5free_memory (token);
+#else
+  H5O_info_t oinfo;
+
+  if (H5Oget_info_by_name2 (ctx->file, path, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0)
+    return FALSE;
+  *identity = g_strdup_printf ("%lu:%" G_GUINT64_FORMAT,
+                               (unsigned long) oinfo.fileno, (guint64) oinfo.addr);
+#endif
+  *type = oinfo.type;
+  return TRUE;
+}
+
+static void
+visit_object (ScanContext *ctx,
+              const char  *path)
+{
+  g_autofree char *identity = NULL;
+  H5O_type_t type;
+
+  /* Fails for dangling soft links, soft-link loops (HDF5 gives up after
+   * 16 hops), external links and damaged headers: all skipped quietly. */
+  if (!object_identity (ctx, path, &type, &identity))
+    return;
+  if (!g_hash_table_add (ctx->seen, g_steal_pointer (&identity)))
+    return;
+
+  if (type == H5O_TYPE_GROUP)
+    {
+      g_queue_push_tail (&ctx->groups, g_strdup (path));
+    }
+  else if (type == H5O_TYPE_DATASET)
+    {
+      QsTensorInfo *info = describe_dataset (ctx->file, path);
+
+      if (info != NULL)
+        g_ptr_array_add (ctx->tensors, info);
+    }
+}
+
+static void
+list_group (ScanContext *ctx,
+            const char  *group_path)
+{
+  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func (link_entry_free);
+  hsize_t idx = 0;
+  hid_t group;
+  guint i;
+
+  group = H5Gopen2 (ctx->file, group_path, H5P_DEFAULT);
+  if (group < 0)
+    return;
+  /* A failure part-way still leaves the links met so far: list those. */
+  qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links);
+  H5Gclose (group);
+
+  for (i = 0; i < links->len; i++)
+    {
+      LinkEntry *entry = g_ptr_array_index (links, i);
+      g_autofree char *path = path_join (group_path, entry->name);
+
+      if (entry->type == H5L_TYPE_HARD)
+        visit_object (ctx, path);
+      else if (entry->type == H5L_TYPE_SOFT)
+        g_ptr_array_add (ctx->soft_links, g_steal_pointer (&path));
+      /* External and user-defined links are skipped (see above). */
+    }
+}
+
+static void
+drain_groups (ScanContext *ctx)
+{
+  char *group_path;
+
+  /* A queue, not recursion: nesting depth comes from the file. */
+  while ((group_path = g_queue_pop_head (&ctx->groups)) != NULL)
+    {
+      list_group (ctx, group_path);
+      g_free (group_path);
+    }
+}
+
+/* Lists every dataset reachable from the root. Hard links are walked
+ * first, so a dataset is named by its hard-link path; soft links are then
+ * followed, which in a well-formed file only meets objects already seen but
+ * costs little and covers targets reachable solely through soft links. */
+static GPtrArray *
+scan_file (hid_t file)
+{
+  ScanContext ctx = { 0, };
+  guint i;
+
+  ctx.file = file;
+  ctx.lapl = H5Pcreate (H5P_LINK_ACCESS);
+  if (ctx.lapl >= 0)
+    H5Pset_elink_cb (ctx.lapl, refuse_external_link_cb, NULL);
+  else
+    ctx.lapl = H5P_DEFAULT;
+  ctx.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ctx.tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
+  g_queue_init (&ctx.groups);
+  ctx.soft_links = g_ptr_array_new_with_free_func (g_free);
+
+  visit_object (&ctx, "/");
+  drain_groups (&ctx);
+
+  /* The array grows while we walk it: targets may hold more soft links. */
+  for (i = 0; i < ctx.soft_links->len; i++)
+    {
+      visit_object (&ctx, g_ptr_array_index (ctx.soft_links, i));
+      drain_groups (&ctx);
+    }
+
+  if (ctx.lapl != H5P_DEFAULT)
+    H5Pclose (ctx.lapl);
+  g_hash_table_unref (ctx.seen);
+  g_ptr_array_unref (ctx.soft_links);
+  return ctx.tensors;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+/* Reads a text attribute (a scalar or 1-D array, fixed- or variable-length
+ * strings; Keras and h5py write both kinds) of the object at @obj_path.
+ * Returns: (transfer full) (nullable): the strings, or NULL when the
+ * attribute is missing or not text. An attribute with no elements is an
+ * empty list whatever its type: Keras writes a layer without weights as
+ * an empty float64 array. */
+static GPtrArray *
+read_string_attribute (hid_t       file,
+                       const char *obj_path,
+                       const char *name)
+{
+  g_autoptr(GPtrArray) strings = NULL;
+  hid_t attr, space = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+  hssize_t n;
+  gboolean ok = FALSE;
+
+  if (H5Aexists_by_name (file, obj_path, name, H5P_DEFAULT) <= 0)
+    return NULL;
+  attr = H5Aopen_by_name (file, obj_path, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr < 0)
+    return NULL;
+
+  strings = g_ptr_array_new_with_free_func (g_free);
+  space = H5Aget_space (attr);
+  ftype = H5Aget_type (attr);
+  n = space >= 0 ? H5Sget_simple_extent_npoints (space) : -1;
+
+  if (n == 0)
+    {
+      ok = TRUE;
+    }
+  else if (n < 0 || n > G_MAXINT || ftype < 0 || H5Tget_class (ftype) != H5T_STRING)
+    {
+      ok = FALSE;
+    }
+  else if (H5Tis_variable_str (ftype) > 0)
+    {
+      g_autofree char **buffer = g_new0 (char *, n);
+
+      mtype = H5Tcopy (H5T_C_S1);
+      H5Tset_size (mtype, H5T_VARIABLE);
+      H5Tset_cset (mtype, H5Tget_cset (ftype));
+      if (H5Aread (attr, mtype, buffer) >= 0)
+        {
+          for (hssize_t i = 0; i < n; i++)
+            g_ptr_array_add (strings, g_strdup (buffer[i] != NULL ? buffer[i] : ""));
+#if H5_VERSION_GE (1, 12, 0)
+          H5Treclaim (mtype, space, H5P_DEFAULT, buffer);
+#else
+          H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
+#endif
+          ok = TRUE;
+        }
+    }
+  else
+    {
+      /* One byte more than stored, null-terminated: HDF5 then copies a
+       * null-padded string whole instead of dropping its last character. */
+      size_t width = H5Tget_size (ftype) + 1;
+      g_autofree char *buffer = NULL;
+
+      if (width > 1 && (size_t) n <= G_MAXSIZE / width)
+        buffer = g_try_malloc0 (width * n);
+      if (buffer != NULL)
+        {
+          mtype = H5Tcopy (H5T_C_S1);
+          H5Tset_size (mtype, width);
+          H5Tset_strpad (mtype, H5T_STR_NULLTERM);
+          H5Tset_cset (mtype, H5Tget_cset (ftype));
+          if (H5Aread (attr, mtype, buffer) >= 0)
+            {
+              for (hssize_t i = 0; i < n; i++)
+                g_ptr_array_add (strings, g_strndup (buffer + i * width, width));
+              ok = TRUE;
+            }
+        }
+    }
+
+  if (mtype >= 0)
+    H5Tclose (mtype);
+  if (ftype >= 0)
+    H5Tclose (ftype);
+  if (space >= 0)
+    H5Sclose (space);
+  H5Aclose (attr);
+
+  return ok ? g_steal_pointer (&strings) : NULL;
+}
+
+/* Keras splits attributes past 64 KiB into name0, name1, ...: this reads
+ * either form as one list. */
+static GPtrArray *
+read_string_list (hid_t       file,
+                  const char *obj_path,
+                  const char *name)
+{
+  GPtrArray *all = read_string_attribute (file, obj_path, name);
+
+  if (all != NULL)
+    return all;
+
+  for (guint chunk = 0; ; chunk++)
+    {
+      g_autofree char *chunk_name = g_strdup_printf ("%s%u", name, chunk);
+      g_autoptr(GPtrArray) part = read_string_attribute (file, obj_path, chunk_name);
+
+      if (part == NULL)
+        break;
+      if (all == NULL)
+        all = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < part->len; i++)
+        g_ptr_array_add (all, g_steal_pointer (&part->pdata[i]));
+    }
+
+  return all;
+}
+
+/* ---- Keras conventions -------------------------------------------------- */
+
+typedef enum {
+  LAYER_KIND_PLAIN,
+  LAYER_KIND_DEPTHWISE,
+  LAYER_KIND_SEPARABLE,
+  LAYER_KIND_TRANSPOSE,
+  LAYER_KIND_NORMALIZATION,
+} LayerKind;
+
+/* json-glib warns when asked for a string that is not one; the config
+ * comes from the file, so check instead. */
+static const char *
+json_string_member (JsonObject *object,
+                    const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static void
+collect_layer_classes (JsonNode   *node,
+                       GHashTable *classes,
+                       int         depth)
+{
+  if (node == NULL || depth > QS_MAX_CONFIG_DEPTH)
+    return;
+
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      const char *class_name = json_string_member (object, "class_name");
+      JsonNode *config = json_object_get_member (object, "config");
+      g_autoptr(GList) members = json_object_get_members (object);
+
+      if (class_name != NULL && config != NULL && JSON_NODE_HOLDS_OBJECT (config))
+        {
+          const char *name = json_string_member (json_node_get_object (config), "name");
+          if (name != NULL)
+            g_hash_table_insert (classes, g_strdup (name), g_strdup (class_name));
+        }
+
+      for (GList *l = members; l != NULL; l = l->next)
+        collect_layer_classes (json_object_get_member (object, l->data), classes, depth + 1);
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        collect_layer_classes (json_array_get_element (array, i), classes, depth + 1);
+    }
+}
+
+/* Layer name -> Keras class name, from model_config; empty when there is
+ * no config or it does not parse (the config is informative, not needed). */
+static GHashTable *
+layer_classes_from_config (const char *model_config)
+{
+  GHashTable *classes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(JsonParser) parser = NULL;
+
+  if (model_config == NULL)
+    return classes;
+
+  parser = json_parser_new_immutable ();
+  if (json_parser_load_from_data (parser, model_config, -1, NULL))
+    collect_layer_classes (json_parser_get_root (parser), classes, 0);
+  return classes;
+}
+
+/* The class from model_config when known, else Keras's default layer names
+ * (snake_case of the class, "_n" appended), which weights-only files keep. */
+static LayerKind
+layer_kind (GHashTable *classes,
+            const char *layer)
+{
+  const char *class_name = classes != NULL ? g_hash_table_lookup (classes, layer) : NULL;
+
+  if (class_name != NULL)
+    {
+      if (g_str_has_prefix (class_name, "DepthwiseConv"))
+        return LAYER_KIND_DEPTHWISE;
+      if (g_str_has_prefix (class_name, "SeparableConv"))
+        return LAYER_KIND_SEPARABLE;
+      if (strstr (class_name, "Transpose") != NULL)
+        return LAYER_KIND_TRANSPOSE;
+      if (strstr (class_name, "Normalization") != NULL)
+        return LAYER_KIND_NORMALIZATION;
+      return LAYER_KIND_PLAIN;
+    }
+
+  if (layer == NULL)
+    return LAYER_KIND_PLAIN;
+  if (g_str_has_prefix (layer, "depthwise_conv"))
+    return LAYER_KIND_DEPTHWISE;
+  if (g_str_has_prefix (layer, "separable_conv"))
+    return LAYER_KIND_SEPARABLE;
+  if (strstr (layer, "conv") != NULL && strstr (layer, "transpose") != NULL)
+    return LAYER_KIND_TRANSPOSE;
+  if (strstr (layer, "normalization") != NULL)
+    return LAYER_KIND_NORMALIZATION;
+  return LAYER_KIND_PLAIN;
+}
+
+/* The role from a Keras weight name ("conv2d/kernel:0", "kernel") or the
+ * last part of a generic one ("conv1.weight"). */
+static QsTensorRole
+role_from_weight_name (const char *weight_name,
+                       int         rank)
+{
+  const char *base = path_basename (weight_name);
+  const char *dot = strrchr (base, '.');
+  g_autofree char *name = NULL;
+  char *colon;
+
+  if (dot != NULL)
+    base = dot + 1;
+  name = g_strdup (base);
+  colon = strrchr (name, ':');
+  if (colon != NULL)
+    *colon = '\0';
+
+  if (g_str_equal (name, "depthwise_kernel"))
+    return QS_TENSOR_ROLE_DEPTHWISE_KERNEL;
+  /* pointwise_kernel, recurrent_kernel: matrices quantized like kernels. */
+  if (g_str_equal (name, "kernel") || g_str_has_suffix (name, "_kernel"))
+    return QS_TENSOR_ROLE_KERNEL;
+  /* PyTorch's "weight" is a kernel only as a matrix or more: a 1-D weight
+   * is a normalization layer's scale. */
+  if (g_str_equal (name, "weight"))
+    return rank >= 2 ? QS_TENSOR_ROLE_KERNEL : QS_TENSOR_ROLE_OTHER;
+  if (g_str_equal (name, "bias"))
+    return QS_TENSOR_ROLE_BIAS;
+  if (g_str_equal (name, "gamma") || g_str_equal (name, "beta")
+      || g_str_equal (name, "moving_mean") || g_str_equal (name, "moving_variance")
+      || g_str_equal (name, "running_mean") || g_str_equal (name, "running_var"))
+    return QS_TENSOR_ROLE_BATCHNORM;
+  return QS_TENSOR_ROLE_OTHER;
+}
+
+/* Keras kernels keep the output channel last: Conv (kh, kw, in, out) and
+ * Dense (in, out). Two exceptions:
+ * - a depthwise kernel (kh, kw, in, mult) has in * mult output channels;
+ *   we use axis 2 (rank - 2), exact for the usual mult == 1, and with
+ *   mult > 1 it groups the mult outputs of one input channel together,
+ *   which the single-axis channel layout cannot split further;
+ * - a transposed conv kernel (kh, kw, out, in) has them at rank - 2.
+ * Vectors (bias, batch-norm) and scalars have no channel axis. */
+static int
+keras_channel_axis (int          rank,
+                    QsTensorRole role,
+                    LayerKind    kind)
+{
+  if (rank < 2)
+    return -1;
+  if (role == QS_TENSOR_ROLE_DEPTHWISE_KERNEL && rank >= 3)
+    return rank - 2;
+  if (role == QS_TENSOR_ROLE_KERNEL && kind == LAYER_KIND_TRANSPOSE && rank >= 3)
+    return rank - 2;
+  return rank - 1;
+}
+
+/* Without a framework's word on the layout, two conventions compete: Keras
+ * and TensorFlow put the output channel last, PyTorch and Caffe first
+ * (out, in, kh, kw). A dataset whose name ends in "weight" ("weight",
+ * "conv1.weight") follows PyTorch's naming, so it gets axis 0; anything
+ * else gets the last axis. */
+static int
+generic_channel_axis (const QsTensorInfo *info)
+{
+  if (info->rank < 2)
+    return -1;
+  if (g_str_has_suffix (path_basename (info->path), "weight"))
+    return 0;
+  return info->rank - 1;
+}
+
+/* Keras 3 .weights.h5 names variables by position: ".../<layer>/vars/<i>".
+ * Returns the layer name and index, or NULL. */
+static char *
+keras3_variable (const char *path,
+                 guint      *index)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+  guint n = g_strv_length (parts);
+  guint64 value;
+
+  if (n < 3 || !g_str_equal (parts[n - 2], "vars") || parts[n - 3][0] == '\0')
+    return NULL;
+  if (!g_ascii_string_to_unsigned (parts[n - 1], 10, 0, G_MAXUINT, &value, NULL))
+    return NULL;
+
+  *index = (guint) value;
+  return g_strdup (parts[n - 3]);
+}
+
+static QsTensorRole
+keras3_role (LayerKind kind,
+             guint     index)
+{
+  switch (kind)
+    {
+    case LAYER_KIND_NORMALIZATION:
+      return QS_TENSOR_ROLE_BATCHNORM;
+    case LAYER_KIND_DEPTHWISE:
+      return index == 0 ? QS_TENSOR_ROLE_DEPTHWISE_KERNEL
+           : index == 1 ? QS_TENSOR_ROLE_BIAS : QS_TENSOR_ROLE_OTHER;
+    case LAYER_KIND_SEPARABLE:
+      return index == 0 ? QS_TENSOR_ROLE_DEPTHWISE_KERNEL
+           : index == 1 ? QS_TENSOR_ROLE_KERNEL
+           : index == 2 ? QS_TENSOR_ROLE_BIAS : QS_TENSOR_ROLE_OTHER;
+    case LAYER_KIND_PLAIN:
+    case LAYER_KIND_TRANSPOSE:
+    default:
+      return index == 0 ? QS_TENSOR_ROLE_KERNEL
+           : index == 1 ? QS_TENSOR_ROLE_BIAS : QS_TENSOR_ROLE_OTHER;
+    }
+}
+
+static gboolean
+is_keras3_layout (hid_t      file,
+                  GPtrArray *found)
+{
+  if (H5Lexists (file, "/layers", H5P_DEFAULT) <= 0)
+    return FALSE;
+
+  for (guint i = 0; i < found->len; i++)
+    {
+      QsTensorInfo *info = g_ptr_array_index (found, i);
+      g_autofree char *layer = NULL;
+      guint index;
+
+      if (g_str_has_prefix (info->path, "/layers/")
+          && (layer = keras3_variable (info->path, &index)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The dataset a weight_names entry names: "<group>/<name>" as Keras
+ * writes it, else a dataset of the layer's group with the same last part
+ * (some converters shorten the stored names). */
+static QsTensorInfo *
+find_keras_weight (GHashTable *by_path,
+                   GPtrArray  *found,
+                   const char *group_path,
+                   const char *weight_name)
+{
+  g_autofree char *path = path_join (group_path, weight_name);
+  g_autofree char *prefix = NULL;
+  QsTensorInfo *info = g_hash_table_lookup (by_path, path);
+
+  if (info != NULL)
+    return info;
+
+  prefix = g_strconcat (group_path, "/", NULL);
+  for (guint i = 0; i < found->len; i++)
+    {
+      QsTensorInfo *candidate = g_ptr_array_index (found, i);
+
+      if (g_str_has_prefix (candidate->path, prefix)
+          && g_str_equal (path_basename (candidate->path), path_basename (weight_name)))
+        return candidate;
+    }
+  return NULL;
+}
+
+/* Fills layer, role and channel axis of every tensor and puts them in
+ * display order: Keras files by layer_names then weight_names, then
+ * whatever the attributes do not mention, in natural path order. */
+static void
+organise_tensors (QsWeightFile *self,
+                  GPtrArray    *found)
+{
+  g_autoptr(GHashTable) found_by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) placed = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) classes = layer_classes_from_config (self->model_config);
+  g_autoptr(GPtrArray) layer_names = NULL;
+  const char *weight_root = NULL;
+  gboolean keras;
+
+  for (guint i = 0; i < found->len; i++)
+    {
+      QsTensorInfo *info = g_ptr_array_index (found, i);
+
+      g_hash_table_insert (found_by_path, info->path, info);
+    }
+
+  if (self->model_config != NULL
+      && (layer_names = read_string_list (self->file, "/model_weights", "layer_names")) != NULL)
+    {
+      self->layout = QS_FILE_LAYOUT_KERAS_MODEL;
+      weight_root = "/model_weights";
+    }
+  else if ((layer_names = read_string_list (self->file, "/", "layer_names")) != NULL)
+    {
+      self->layout = QS_FILE_LAYOUT_KERAS_WEIGHTS;
+      weight_root = "/";
+    }
+  else if (is_keras3_layout (self->file, found))
+    {
+      self->layout = QS_FILE_LAYOUT_KERAS3_WEIGHTS;
+    }
+  else
+    {
+      self->layout = QS_FILE_LAYOUT_GENERIC;
+    }
+  keras = self->layout != QS_FILE_LAYOUT_GENERIC;
+
+  for (guint l = 0; layer_names != NULL && l < layer_names->len; l++)
+    {
+      const char *layer = g_ptr_array_index (layer_names, l);
+      g_autofree char *group_path = path_join (weight_root, layer);
+      g_autoptr(GPtrArray) weight_names = read_string_list (self->file, group_path, "weight_names");
+      LayerKind kind = layer_kind (classes, layer);
+
+      for (guint w = 0; weight_names != NULL && w < weight_names->len; w++)
+        {
+          const char *weight_name = g_ptr_array_index (weight_names, w);
+          QsTensorInfo *info = find_keras_weight (found_by_path, found, group_path, weight_name);
+
+          if (info == NULL || !g_hash_table_add (placed, info))
+            continue;
+          g_free (info->layer);
+          info->layer = g_strdup (layer);
+          info->role = role_from_weight_name (weight_name, info->rank);
+          info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
+          g_ptr_array_add (self->tensors, info);
+        }
+    }
+
+  {
+    g_autoptr(GPtrArray) rest = g_ptr_array_new ();
+
+    for (guint i = 0; i < found->len; i++)
+      {
+        QsTensorInfo *info = g_ptr_array_index (found, i);
+
+        if (!g_hash_table_contains (placed, info))
+          g_ptr_array_add (rest, info);
+      }
+    g_ptr_array_sort (rest, tensor_compare);
+
+    for (guint i = 0; i < rest->len; i++)
+      {
+        QsTensorInfo *info = g_ptr_array_index (rest, i);
+        g_autofree char *layer3 = NULL;
+        guint index = 0;
+
+        if (self->layout == QS_FILE_LAYOUT_KERAS3_WEIGHTS
+            && g_str_has_prefix (info->path, "/layers/")
+            && (layer3 = keras3_variable (info->path, &index)) != NULL)
+          {
+            LayerKind kind = layer_kind (NULL, layer3);
+
+            info->role = keras3_role (kind, index);
+            info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
+            info->layer = g_steal_pointer (&layer3);
+          }
+        else
+          {
+            info->layer = path_parent_name (info->path);
+            info->role = role_from_weight_name (info->path, info->rank);
+            info->channel_axis = keras
+              ? keras_channel_axis (info->rank, info->role, layer_kind (classes, info->layer))
+              : generic_channel_axis (info);
+          }
+        g_ptr_array_add (self->tensors, info);
+      }
+  }
+
+  /* self->tensors now owns every element of found. */
+  g_ptr_array_set_free_func (found, NULL);
+
+  for (guint i = 0; i < self->tensors->len; i++)
+    {
+      QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
+
+      g_hash_table_insert (self->by_path, info->path, info);
+    }
+}
+
+/* ---- the object --------------------------------------------------------- */
+
+static void
+qs_weight_file_finalize (GObject *object)
+{
+  QsWeightFile *self = QS_WEIGHT_FILE (object);
+
+  if (self->file >= 0)
+    {
+      hdf5_lock ();
+      H5Fclose (self->file);
+      hdf5_unlock ();
+    }
+
+  g_clear_pointer (&self->by_path, g_hash_table_unref);
+  g_clear_pointer (&self->tensors, g_ptr_array_unref);
+  g_clear_pointer (&self->model_config, g_free);
+  g_clear_pointer (&self->filename, g_free);
+
+  G_OBJECT_CLASS (qs_weight_file_parent_class)->finalize (object);
+}
+
+static void
+qs_weight_file_class_init (QsWeightFileClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = qs_weight_file_finalize;
+}
+
+static void
+qs_weight_file_init (QsWeightFile *self)
+{
+  self->file = H5I_INVALID_HID;
+  self->layout = QS_FILE_LAYOUT_GENERIC;
+  self->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
+  self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+static gboolean
+open_locked (QsWeightFile  *self,
+             GError       **error)
+{
+  g_autofree char *display = g_filename_display_name (self->filename);
+  g_autofree char *model_config = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  htri_t is_hdf5;
+
+#if H5_VERSION_GE (1, 12, 0)
+  is_hdf5 = H5Fis_accessible (self->filename, H5P_DEFAULT);
+#else
+  is_hdf5 = H5Fis_hdf5 (self->filename);
+#endif
+  if (is_hdf5 <= 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5,
+                   "“%s” is not an HDF5 file", display);
+      return FALSE;
+    }
+
+  self->file = H5Fopen (self->filename, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (self->file < 0)
+    {
+      g_autofree char *detail = hdf5_error_detail ();
+
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5,
+                   "“%s” is damaged or truncated and cannot be opened%s%s%s",
+                   display,
+                   detail != NULL ? " (" : "",
+                   detail != NULL ? detail : "",
+                   detail != NULL ? ")" : "");
+      return FALSE;
+    }
+
+  {
+    g_autoptr(GPtrArray) config = read_string_attribute (self->file, "/", "model_config");
+
+    if (config != NULL && config->len > 0)
+      self->model_config = g_strdup (g_ptr_array_index (config, 0));
+  }
+
+  found = scan_file (self->file);
+  organise_tensors (self, found);
+  return TRUE;
+}
+
+/**
+ * qs_weight_file_open:
+ * @filename: a path in the GLib filename encoding
+ *
+ * Opens @filename and reads its metadata (the tree, shapes, types, Keras
+ * attributes); no tensor values.
+ *
+ * Returns: (transfer full): the file, or NULL with @error set to
+ * QS_ERROR_NOT_FOUND, QS_ERROR_NOT_HDF5 or QS_ERROR_READ (unreadable).
+ */
+QsWeightFile *
+qs_weight_file_open (const char  *filename,
+                     GError     **error)
+{
+  g_autoptr(QsWeightFile) self = NULL;
+  g_autofree char *display = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  display = g_filename_display_name (filename);
+
+  /* HDF5's own messages for these cases are cryptic ("unable to open
+   * file"); checking first lets each get its own error code. */
+  if (!g_file_test (filename, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
+                   "No such file: “%s”", display);
+      return NULL;
+    }
+  if (g_file_test (filename, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5,
+                   "“%s” is a folder, not an HDF5 file", display);
+      return NULL;
+    }
+  if (g_access (filename, R_OK) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                   "Cannot read “%s”: %s", display, g_strerror (saved_errno));
+      return NULL;
+    }
+
+  self = g_object_new (QS_TYPE_WEIGHT_FILE, NULL);
+  self->filename = g_strdup (filename);
+
+  hdf5_lock ();
+  ok = open_locked (self, error);
+  hdf5_unlock ();
+
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * qs_weight_file_get_filename:
+ * Returns: (transfer none): the name the file was opened with.
+ */
+const char *
+qs_weight_file_get_filename (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->filename;
+}
+
+QsFileLayout
+qs_weight_file_get_layout (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), QS_FILE_LAYOUT_GENERIC);
+
+  return self->layout;
+}
+
+/**
+ * qs_weight_file_get_model_config:
+ * Returns: (transfer none) (nullable): the Keras model_config JSON text.
+ */
+const char *
+qs_weight_file_get_model_config (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->model_config;
+}
+
+/**
+ * qs_weight_file_get_tensors:
+ * Returns: (transfer none) (element-type QsTensorInfo): every dataset.
+ */
+GPtrArray *
+qs_weight_file_get_tensors (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->tensors;
+}
+
+/**
+ * qs_weight_file_lookup:
+ * @path: "/a/b" or "a/b"
+ * Returns: (transfer none) (nullable): the tensor at @path.
+ */
+const QsTensorInfo *
+qs_weight_file_lookup (QsWeightFile *self,
+                       const char   *path)
+{
+  g_autofree char *absolute = NULL;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (path[0] == '/')
+    return g_hash_table_lookup (self->by_path, path);
+
+  absolute = g_strconcat ("/", path, NULL);
+  return g_hash_table_lookup (self->by_path, absolute);
+}
+
+/**
+ * qs_weight_file_read_tensor:
+ * @info: a tensor of this file (only its path is used)
+ *
+ * Reads the values converted to native float32: HDF5 converts float16,
+ * float64 and big-endian data on the way. Thread-safe.
+ *
+ * Returns: (transfer full): count floats to g_free(), or NULL with @error.
+ */
+float *
+qs_weight_file_read_tensor (QsWeightFile        *self,
+                            const QsTensorInfo  *info,
+                            GError             **error)
+{
+  g_autofree char *display = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree float *values = NULL;
+  const QsTensorInfo *tensor;
+  hid_t dset;
+  herr_t status = -1;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+  g_return_val_if_fail (info != NULL && info->path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  display = g_filename_display_basename (self->filename);
+
+  /* Our own record, not the caller's copy, decides what may be read. */
+  tensor = qs_weight_file_lookup (self, info->path);
+  if (tensor == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
+                   "No tensor “%s” in “%s”", info->path, display);
+      return NULL;
+    }
+  if (!dtype_is_float (tensor->dtype))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_QUANTIZABLE,
+                   "Tensor “%s” in “%s” holds %s values, not floating-point ones",
+                   tensor->path, display, tensor->dtype);
+      return NULL;
+    }
+  if (tensor->count == 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
+                   "Tensor “%s” in “%s” has no elements", tensor->path, display);
+      return NULL;
+    }
+  if (tensor->count > QS_MAX_READ_BYTES / sizeof (float)
+      || tensor->count > G_MAXSIZE / sizeof (float)
+      || (values = g_try_malloc (tensor->count * sizeof (float))) == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "Tensor “%s” in “%s” is too large to load (%" G_GUINT64_FORMAT " elements)",
+                   tensor->path, display, (guint64) tensor->count);
+      return NULL;
+    }
+
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+      if (status < 0)
+        detail = hdf5_error_detail ();
+      H5Dclose (dset);
+    }
+  else
+    {
+      detail = hdf5_error_detail ();
+    }
+  hdf5_unlock ();
+
+  if (status < 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                   "Cannot read tensor “%s” from “%s”%s%s%s",
+                   tensor->path, display,
+                   detail != NULL ? " (" : "",
+                   detail != NULL ? detail : "",
+                   detail != NULL ? ")" : "");
+      return NULL;
+    }
+
+  return g_steal_pointer (&values);
+}

@@ -1,0 +1,77 @@
+/* qs-weight-file.h: a lazily read HDF5 file of layer weights (Keras or any layout).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+#include "quant/qs-types.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  QS_FILE_LAYOUT_GENERIC,        /* any HDF5 tree */
+  QS_FILE_LAYOUT_KERAS_MODEL,    /* Keras 2 model.save(): model_config + model_weights/ */
+  QS_FILE_LAYOUT_KERAS_WEIGHTS,  /* Keras 2/3 legacy save_weights(): layer_names at the root */
+  QS_FILE_LAYOUT_KERAS3_WEIGHTS, /* Keras 3 .weights.h5: layers/<name>/vars/<i> */
+} QsFileLayout;
+
+typedef enum {
+  QS_TENSOR_ROLE_KERNEL,
+  QS_TENSOR_ROLE_DEPTHWISE_KERNEL,
+  QS_TENSOR_ROLE_BIAS,
+  QS_TENSOR_ROLE_BATCHNORM,      /* gamma, beta, moving mean and variance */
+  QS_TENSOR_ROLE_OTHER,
+} QsTensorRole;
+
+#define QS_TYPE_TENSOR_INFO (qs_tensor_info_get_type ())
+
+/* What the file says about one dataset; no values. */
+typedef struct {
+  char     *path;          /* absolute HDF5 path, "/model_weights/conv1/conv1/kernel:0" */
+  char     *layer;         /* the Keras layer name, else the parent group's name */
+  QsTensorRole role;
+  int       rank;
+  int64_t   shape[QS_MAX_RANK];
+  uint64_t  count;         /* product of shape; 1 for a scalar */
+  char     *dtype;         /* "float16", "float32", "float64", "int8", ..., "uint64",
+                              "string", "compound", "enum", "vlen", "reference",
+                              "opaque", "bitfield", "array", "unknown" */
+  gboolean  big_endian;
+  gboolean  quantizable;   /* a floating-point dataset with at least one element */
+  int       channel_axis;  /* the output-channel axis, or -1 when there is none */
+} QsTensorInfo;
+
+GType         qs_tensor_info_get_type (void) G_GNUC_CONST;
+QsTensorInfo *qs_tensor_info_copy     (const QsTensorInfo *info);
+void          qs_tensor_info_free     (QsTensorInfo       *info);
+const char   *qs_tensor_role_to_string (QsTensorRole role);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsTensorInfo, qs_tensor_info_free)
+
+#define QS_TYPE_WEIGHT_FILE (qs_weight_file_get_type ())
+G_DECLARE_FINAL_TYPE (QsWeightFile, qs_weight_file, QS, WEIGHT_FILE, GObject)
+
+/* Opens @filename and reads its metadata (the tree, shapes, types, Keras
+ * attributes); no tensor values. Errors: QS_ERROR_NOT_FOUND, QS_ERROR_NOT_HDF5. */
+QsWeightFile *qs_weight_file_open (const char  *filename,
+                                   GError     **error);
+
+const char   *qs_weight_file_get_filename     (QsWeightFile *self);
+QsFileLayout  qs_weight_file_get_layout       (QsWeightFile *self);
+/* The Keras model_config JSON text, or NULL (transfer none). */
+const char   *qs_weight_file_get_model_config (QsWeightFile *self);
+
+/* Every dataset in the file, in Keras layer order for Keras files and in
+ * name order otherwise (transfer none; elements are QsTensorInfo). */
+GPtrArray          *qs_weight_file_get_tensors (QsWeightFile *self);
+/* The tensor at @path ("/a/b" or "a/b"), or NULL (transfer none). */
+const QsTensorInfo *qs_weight_file_lookup      (QsWeightFile *self,
+                                                const char   *path);
+
+/* Reads the values of a quantizable tensor, converted to native float32
+ * (transfer full, g_free). Errors: QS_ERROR_NOT_QUANTIZABLE, QS_ERROR_EMPTY,
+ * QS_ERROR_TOO_LARGE, QS_ERROR_READ. Thread-safe: HDF5 calls are serialised. */
+float *qs_weight_file_read_tensor (QsWeightFile        *self,
+                                   const QsTensorInfo  *info,
+                                   GError             **error);
+
+G_END_DECLS

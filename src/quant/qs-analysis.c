@@ -1,0 +1,614 @@
+/* qs-analysis.c: the fused pass: quantize, dequantize, metrics and histograms in one sweep.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * After the range pass, every number the user sees comes from one sweep
+ * over the data: per element a code, its reconstruction, the error sums,
+ * the clip test and two histogram increments. Nothing tensor-sized is
+ * allocated: elements go through a CHUNK-sized stack buffer so that the
+ * arithmetic vectorizes and the scattered increments follow it.
+ *
+ * Results do not depend on the number of threads: integer counts are
+ * merged per worker (addition of integers is exact), floating-point sums
+ * are kept per BLOCK of absolute element positions and per lane, each
+ * accumulated in a fixed order, and added up in block order at the end.
+ */
+#include "qs-analysis.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qs-parallel.h"
+#include "qs-fused-private.h"
+
+#define BLOCK ((size_t) 1 << 16)
+
+typedef struct {
+  double err2;
+  double x2;
+  double recon2;
+  double cross;
+} BlockSums;
+
+/* Per-worker integer tallies; slots as in QsFusedArgs. */
+typedef struct {
+  uint64_t *codes;     /* [code_slots + 1], the last slot for skipped values */
+  uint64_t *orig;      /* [bins + 3] */
+  uint64_t *recon;     /* [bins + 3] */
+  uint64_t  clipped;
+  uint64_t  nonfinite;
+  double    max_error;
+} WorkerAcc;
+
+struct _QsPass {
+  QsFormat         format;
+  QsChannelLayout  layout;
+  const QsQuantParams *params;
+  QsFusedArgs      args;
+  QsFusedIntKernel kernel;
+  float           *coeff_storage;  /* the seven coefficient arrays args points into */
+  size_t           code_slots;
+  bool             direct_recon;   /* bin reconstructions per element (per-channel) */
+  size_t           fed;
+  size_t           n_blocks;
+  BlockSums       *blocks;
+  int              n_workers;
+  WorkerAcc       *workers;
+  /* The slice being fed, for the tasks. */
+  const float     *feed_data;
+  size_t           feed_start;
+  size_t           feed_end;
+};
+
+uint64_t
+qs_quantized_size_bytes (const QsScheme *scheme,
+                         uint64_t        count,
+                         size_t          channels)
+{
+  switch (scheme->format)
+    {
+    case QS_FORMAT_FP16:
+    case QS_FORMAT_BF16:
+      return count * 2;
+    case QS_FORMAT_FP8_E4M3:
+    case QS_FORMAT_FP8_E5M2:
+      return count + (uint64_t) channels * sizeof (float);
+    case QS_FORMAT_INT:
+    default:
+      return (count * (uint64_t) scheme->bits + 7) / 8
+             + (uint64_t) channels * (sizeof (float) + sizeof (int32_t));
+    }
+}
+
+int
+qs_default_thread_count (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int) n : 1;
+}
+
+static inline bool
+is_finite (float x)
+{
+  return x - x == 0.0f;
+}
+
+/* The float formats: no vector path, the encoders are bit manipulation. */
+static void
+float_chunk (const QsPass *pass,
+             const float  *x,
+             size_t        n,
+             size_t        c0,
+             size_t        stride,
+             QsLaneSums   *s,
+             int32_t      *code_slots,
+             int32_t      *orig_slots,
+             int32_t      *recon_slots)
+{
+  float fmax = qs_float_format_max (pass->format);
+
+  for (size_t j = 0; j < n; j++)
+    {
+      size_t c = c0 + j * stride;
+      int l = (int) (j % QS_FUSED_LANES);
+      float v = x[j];
+      float scaled, recon, err;
+      int32_t code;
+
+      if (!is_finite (v))
+        {
+          s->nonfinite[l]++;
+          code_slots[j] = (int32_t) pass->code_slots;
+          orig_slots[j] = recon_slots[j] = pass->args.bins + 2;
+          continue;
+        }
+      scaled = v * pass->args.inv[c];
+      code = qs_float_format_encode (pass->format, scaled);
+      recon = qs_float_format_decode (pass->format, code) * pass->args.scale[c];
+      err = recon - v;
+      s->err2[l] += (double) err * (double) err;
+      s->x2[l] += (double) v * (double) v;
+      s->recon2[l] += (double) recon * (double) recon;
+      s->cross[l] += (double) v * (double) recon;
+      s->max_error[l] = fmaxf (s->max_error[l], fabsf (err));
+      s->clipped[l] += fabsf (scaled) > fmax;
+      code_slots[j] = code;
+      orig_slots[j] = qs_fused_hist_slot (&pass->args, v);
+      recon_slots[j] = qs_fused_hist_slot (&pass->args, recon);
+    }
+}
+
+static void
+process_chunk (const QsPass *pass,
+               const float  *x,
+               size_t        n,
+               size_t        c0,
+               size_t        stride,
+               BlockSums    *block,
+               WorkerAcc    *acc)
+{
+  QsLaneSums s;
+  int32_t code_slots[QS_FUSED_CHUNK], orig_slots[QS_FUSED_CHUNK], recon_slots[QS_FUSED_CHUNK];
+  bool direct = pass->direct_recon || pass->format != QS_FORMAT_INT;
+
+  memset (&s, 0, sizeof s);
+  if (pass->format == QS_FORMAT_INT)
+    pass->kernel (&pass->args, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
+  else
+    float_chunk (pass, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
+
+  for (size_t j = 0; j < n; j++)
+    {
+      acc->codes[code_slots[j]]++;
+      acc->orig[orig_slots[j]]++;
+    }
+  if (direct)
+    for (size_t j = 0; j < n; j++)
+      acc->recon[recon_slots[j]]++;
+
+  for (int l = 0; l < QS_FUSED_LANES; l++)
+    {
+      block->err2 += s.err2[l];
+      block->x2 += s.x2[l];
+      block->recon2 += s.recon2[l];
+      block->cross += s.cross[l];
+      acc->max_error = fmax (acc->max_error, s.max_error[l]);
+      acc->clipped += s.clipped[l];
+      acc->nonfinite += s.nonfinite[l];
+    }
+}
+
+/* Elements at absolute positions [start, end), cut where the channel
+ * changes and at absolute CHUNK boundaries, so the summation order is a
+ * function of positions only. */
+static void
+process_span (const QsPass *pass,
+              const float  *data,
+              size_t        start,
+              size_t        end,
+              BlockSums    *block,
+              WorkerAcc    *acc)
+{
+  const QsChannelLayout *l = &pass->layout;
+  size_t i = start;
+
+  while (i < end)
+    {
+      size_t stop = (i / QS_FUSED_CHUNK + 1) * QS_FUSED_CHUNK;
+      size_t c0 = 0, stride = 0;
+
+      if (stop > end)
+        stop = end;
+      if (l->channels > 1)
+        {
+          if (l->inner == 1)
+            {
+              size_t row_end = (i / l->channels + 1) * l->channels;
+              c0 = i % l->channels;
+              stride = 1;
+              stop = row_end < stop ? row_end : stop;
+            }
+          else
+            {
+              size_t segment_end = (i / l->inner + 1) * l->inner;
+              c0 = (i / l->inner) % l->channels;
+              stop = segment_end < stop ? segment_end : stop;
+            }
+        }
+      process_chunk (pass, data + (i - pass->feed_start), stop - i, c0, stride, block, acc);
+      i = stop;
+    }
+}
+
+static void
+feed_task (void   *user_data,
+           size_t  task,
+           int     worker)
+{
+  QsPass *pass = user_data;
+  size_t block = pass->feed_start / BLOCK + task;
+  size_t start = block * BLOCK, end = start + BLOCK;
+
+  if (start < pass->feed_start)
+    start = pass->feed_start;
+  if (end > pass->feed_end)
+    end = pass->feed_end;
+  process_span (pass, pass->feed_data, start, end, &pass->blocks[block], &pass->workers[worker]);
+}
+
+static void
+free_workers (QsPass *pass)
+{
+  for (int w = 0; w < pass->n_workers; w++)
+    {
+      free (pass->workers[w].codes);
+      free (pass->workers[w].orig);
+      free (pass->workers[w].recon);
+    }
+  free (pass->workers);
+  pass->workers = NULL;
+  pass->n_workers = 0;
+}
+
+static bool
+ensure_workers (QsPass *pass,
+                int     n_workers)
+{
+  WorkerAcc *grown;
+
+  if (n_workers <= pass->n_workers)
+    return true;
+  grown = realloc (pass->workers, (size_t) n_workers * sizeof (WorkerAcc));
+  if (grown == NULL)
+    return false;
+  pass->workers = grown;
+  for (int w = pass->n_workers; w < n_workers; w++)
+    {
+      WorkerAcc *acc = &pass->workers[w];
+      memset (acc, 0, sizeof *acc);
+      acc->codes = calloc (pass->code_slots + 1, sizeof (uint64_t));
+      acc->orig = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+      acc->recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+      pass->n_workers = w + 1;
+      if (!acc->codes || !acc->orig || !acc->recon)
+        return false;
+    }
+  return true;
+}
+
+void
+qs_pass_free (QsPass *pass)
+{
+  if (pass == NULL)
+    return;
+  free (pass->coeff_storage);
+  free_workers (pass);
+  free (pass->blocks);
+  free (pass);
+}
+
+QsPass *
+qs_pass_new (const QsScheme        *scheme,
+             const QsQuantParams   *params,
+             const QsChannelLayout *layout,
+             double                 hist_lo,
+             double                 hist_hi)
+{
+  size_t channels = layout->channels;
+  QsFusedArgs *args;
+  float *k;
+  QsPass *pass;
+
+  if (params->channels != channels || !(hist_lo < hist_hi))
+    return NULL;
+  pass = calloc (1, sizeof *pass);
+  if (pass == NULL)
+    return NULL;
+
+  pass->format = scheme->format;
+  pass->layout = *layout;
+  pass->params = params;
+  pass->kernel = qs_fused_int_kernel ();
+  pass->code_slots = qs_code_slots (scheme->format, params->qmin, params->qmax);
+  pass->direct_recon = channels > 1;
+  pass->n_blocks = (layout->count + BLOCK - 1) / BLOCK;
+  pass->blocks = calloc (pass->n_blocks ? pass->n_blocks : 1, sizeof (BlockSums));
+  pass->coeff_storage = k = malloc (7 * channels * sizeof (float));
+  if (pass->blocks == NULL || k == NULL)
+    {
+      qs_pass_free (pass);
+      return NULL;
+    }
+
+  args = &pass->args;
+  args->inv = k;
+  args->add = k + channels;
+  args->lo = k + 2 * channels;
+  args->hi = k + 3 * channels;
+  args->post = k + 4 * channels;
+  args->sub = k + 5 * channels;
+  args->scale = k + 6 * channels;
+  for (size_t c = 0; c < channels; c++)
+    {
+      QsChannelCoeffs coeffs;
+      qs_channel_coeffs_from_params (params, c, &coeffs);
+      k[c] = coeffs.inv;
+      k[channels + c] = coeffs.add;
+      k[2 * channels + c] = coeffs.lo;
+      k[3 * channels + c] = coeffs.hi;
+      k[4 * channels + c] = coeffs.post;
+      k[5 * channels + c] = coeffs.sub;
+      k[6 * channels + c] = coeffs.scale;
+    }
+  args->qmin = scheme->format == QS_FORMAT_INT ? params->qmin : 0;
+  args->skip_code_slot = (int32_t) pass->code_slots;
+  args->bins = scheme->bins;
+  args->hist_lo = (float) hist_lo;
+  args->hist_hi = (float) hist_hi;
+  args->hist_inv_width = (float) (scheme->bins / (hist_hi - hist_lo));
+  args->rounding = scheme->rounding;
+  args->direct_recon = pass->direct_recon;
+
+  if (!ensure_workers (pass, 1))
+    {
+      qs_pass_free (pass);
+      return NULL;
+    }
+  return pass;
+}
+
+void
+qs_pass_feed (QsPass      *pass,
+              const float *data,
+              size_t       count,
+              int          n_threads)
+{
+  size_t first_block, last_block, n_tasks;
+  int workers;
+
+  if (count == 0 || pass->fed >= pass->layout.count)
+    return;
+  if (count > pass->layout.count - pass->fed)
+    count = pass->layout.count - pass->fed;
+
+  first_block = pass->fed / BLOCK;
+  last_block = (pass->fed + count - 1) / BLOCK;
+  n_tasks = last_block - first_block + 1;
+  workers = qs_parallel_worker_count (n_threads, n_tasks);
+  if (!ensure_workers (pass, workers))
+    workers = pass->n_workers > 0 ? pass->n_workers : 1;
+
+  pass->feed_data = data;
+  pass->feed_start = pass->fed;
+  pass->feed_end = pass->fed + count;
+  qs_parallel_for (workers, n_tasks, feed_task, pass);
+  pass->fed += count;
+}
+
+static void
+finish_histograms (QsPass      *pass,
+                   QsAnalysis  *analysis,
+                   uint64_t    *codes,
+                   uint64_t    *orig,
+                   uint64_t    *recon)
+{
+  QsHistogram *h = &analysis->histogram;
+  int bins = pass->args.bins;
+
+  /* Per tensor, each code has one reconstruction: bin the codes once
+   * instead of every element. */
+  if (!pass->direct_recon && pass->format == QS_FORMAT_INT)
+    for (size_t slot = 0; slot < pass->code_slots; slot++)
+      if (codes[slot] > 0)
+        {
+          float value = qs_dequantize_code (pass->params, 0, (int32_t) slot + pass->args.qmin);
+          recon[qs_fused_hist_slot (&pass->args, value)] += codes[slot];
+        }
+
+  h->bins = bins;
+  h->lo = pass->args.hist_lo;
+  h->hi = pass->args.hist_hi;
+  h->counts = calloc ((size_t) bins, sizeof (uint64_t));
+  h->quantized_counts = calloc ((size_t) bins, sizeof (uint64_t));
+  if (h->counts && h->quantized_counts)
+    {
+      memcpy (h->counts, orig + 1, (size_t) bins * sizeof (uint64_t));
+      memcpy (h->quantized_counts, recon + 1, (size_t) bins * sizeof (uint64_t));
+    }
+  h->underflow = orig[0];
+  h->overflow = orig[bins + 1];
+  h->quantized_underflow = recon[0];
+  h->quantized_overflow = recon[bins + 1];
+}
+
+QsStatus
+qs_pass_finish (QsPass     *pass,
+                QsAnalysis *analysis)
+{
+  const QsQuantParams *params = pass->params;
+  size_t slots = pass->code_slots;
+  uint64_t *codes = calloc (slots + 1, sizeof (uint64_t));
+  uint64_t *orig = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+  uint64_t *recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+  BlockSums total = { 0, 0, 0, 0 };
+  double max_error = 0.0;
+  uint64_t clipped = 0, nonfinite = 0, finite;
+  QsStatus status = QS_OK;
+
+  if (!codes || !orig || !recon)
+    {
+      status = QS_STATUS_NO_MEMORY;
+      goto out;
+    }
+
+  for (int w = 0; w < pass->n_workers; w++)
+    {
+      WorkerAcc *acc = &pass->workers[w];
+      for (size_t s = 0; s < slots; s++)
+        codes[s] += acc->codes[s];
+      for (int b = 0; b < pass->args.bins + 3; b++)
+        {
+          orig[b] += acc->orig[b];
+          recon[b] += acc->recon[b];
+        }
+      clipped += acc->clipped;
+      nonfinite += acc->nonfinite;
+      max_error = fmax (max_error, acc->max_error);
+    }
+  for (size_t b = 0; b < pass->n_blocks; b++)
+    {
+      total.err2 += pass->blocks[b].err2;
+      total.x2 += pass->blocks[b].x2;
+      total.recon2 += pass->blocks[b].recon2;
+      total.cross += pass->blocks[b].cross;
+    }
+
+  memset (analysis, 0, sizeof *analysis);
+  finite = pass->fed - nonfinite;
+  analysis->count = pass->fed;
+  analysis->finite_count = finite;
+  analysis->nonfinite_count = nonfinite;
+  analysis->mse = finite > 0 ? total.err2 / (double) finite : NAN;
+  analysis->rmse = sqrt (analysis->mse);
+  analysis->max_abs_error = max_error;
+  if (total.err2 > 0.0)
+    analysis->sqnr_db = 10.0 * log10 (total.x2 / total.err2);
+  else
+    analysis->sqnr_db = total.x2 > 0.0 ? INFINITY : NAN;
+  analysis->cosine = total.x2 > 0.0 && total.recon2 > 0.0
+                     ? total.cross / sqrt (total.x2 * total.recon2) : NAN;
+  analysis->clipped_count = clipped;
+  for (size_t s = 0; s < slots; s++)
+    analysis->levels_used += codes[s] > 0;
+
+  analysis->zero_exact = true;
+  analysis->zero_error = 0.0;
+  for (size_t c = 0; c < params->channels; c++)
+    {
+      float zero = 0.0f;
+      int32_t code;
+      float back;
+      qs_quantize_channel (params, c, &zero, 1, &code);
+      back = qs_dequantize_code (params, c, code);
+      if (back != 0.0f)
+        analysis->zero_exact = false;
+      analysis->zero_error = fmax (analysis->zero_error, fabsf (back));
+    }
+
+  finish_histograms (pass, analysis, codes, orig, recon);
+  if (analysis->histogram.counts == NULL || analysis->histogram.quantized_counts == NULL)
+    status = QS_STATUS_NO_MEMORY;
+
+out:
+  free (codes);
+  free (orig);
+  free (recon);
+  return status;
+}
+
+void
+qs_analysis_clear (QsAnalysis *analysis)
+{
+  free (analysis->histogram.counts);
+  free (analysis->histogram.quantized_counts);
+  memset (analysis, 0, sizeof *analysis);
+}
+
+QsStatus
+qs_analyze (const QsScheme        *scheme,
+            const QsChannelLayout *layout,
+            const float           *data,
+            int                    n_threads,
+            QsQuantParams         *params,
+            QsAnalysis            *analysis)
+{
+  QsChannelLayout effective;
+  QsRangeStats *stats = NULL, total;
+  float *lo = NULL, *hi = NULL;
+  double hist_lo, hist_hi;
+  QsPass *pass = NULL;
+  QsStatus status;
+
+  memset (params, 0, sizeof *params);
+  memset (analysis, 0, sizeof *analysis);
+
+  status = qs_scheme_validate (scheme, NULL);
+  if (status != QS_OK)
+    return status;
+  if (layout->count == 0)
+    return QS_STATUS_EMPTY;
+
+  effective = scheme->granularity == QS_GRANULARITY_CHANNEL
+              ? *layout : qs_channel_layout_per_tensor (layout->count);
+
+  stats = malloc (effective.channels * sizeof (QsRangeStats));
+  lo = malloc (effective.channels * sizeof (float));
+  hi = malloc (effective.channels * sizeof (float));
+  if (!stats || !lo || !hi)
+    {
+      status = QS_STATUS_NO_MEMORY;
+      goto out;
+    }
+
+  status = qs_range_stats_compute (&effective, data, n_threads, stats, &total);
+  if (status != QS_OK)
+    goto out;
+  if (total.finite == 0)
+    {
+      status = QS_STATUS_NO_FINITE_VALUES;
+      goto out;
+    }
+
+  status = qs_range_choose (scheme, &effective, data, stats, lo, hi);
+  if (status != QS_OK)
+    goto out;
+
+  status = qs_quant_params_init (params, effective.channels);
+  if (status != QS_OK)
+    goto out;
+  qs_quant_params_set_from_ranges (params, scheme, lo, hi);
+
+  if (scheme->has_hist_range)
+    {
+      hist_lo = scheme->hist_lo;
+      hist_hi = scheme->hist_hi;
+    }
+  else
+    {
+      hist_lo = total.min;
+      hist_hi = total.max;
+      /* numpy.histogram widens an empty range by half a unit each way. */
+      if (!(hist_lo < hist_hi))
+        {
+          hist_lo -= 0.5;
+          hist_hi += 0.5;
+        }
+    }
+
+  pass = qs_pass_new (scheme, params, &effective, hist_lo, hist_hi);
+  if (pass == NULL)
+    {
+      status = QS_STATUS_NO_MEMORY;
+      goto out;
+    }
+  qs_pass_feed (pass, data, effective.count, n_threads);
+  status = qs_pass_finish (pass, analysis);
+  analysis->data_min = total.min;
+  analysis->data_max = total.max;
+  analysis->size_fp32_bytes = (uint64_t) effective.count * sizeof (float);
+  analysis->size_quant_bytes = qs_quantized_size_bytes (scheme, effective.count, effective.channels);
+  analysis->compression_ratio = (double) analysis->size_fp32_bytes / (double) analysis->size_quant_bytes;
+
+out:
+  qs_pass_free (pass);
+  free (stats);
+  free (lo);
+  free (hi);
+  if (status != QS_OK)
+    {
+      qs_quant_params_clear (params);
+      qs_analysis_clear (analysis);
+    }
+  return status;
+}

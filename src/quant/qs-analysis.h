@@ -1,0 +1,90 @@
+/* qs-analysis.h: the fused pass: quantize, dequantize, metrics and histograms in one sweep.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "qs-params.h"
+#include "qs-range.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int       bins;
+  double    lo;
+  double    hi;
+  uint64_t *counts;              /* [bins]: original finite values */
+  uint64_t *quantized_counts;    /* [bins]: their reconstructions */
+  uint64_t  underflow;           /* original values below lo / above hi */
+  uint64_t  overflow;
+  uint64_t  quantized_underflow; /* reconstructed values below lo / above hi */
+  uint64_t  quantized_overflow;
+} QsHistogram;
+
+typedef struct {
+  uint64_t    count;             /* all elements */
+  uint64_t    finite_count;
+  uint64_t    nonfinite_count;
+  double      data_min;          /* finite range */
+  double      data_max;
+  double      mse;
+  double      rmse;
+  double      max_abs_error;
+  double      sqnr_db;           /* +inf when the error is exactly zero */
+  double      cosine;            /* NaN when either vector is all zeros */
+  uint64_t    clipped_count;     /* values outside the representable range */
+  uint64_t    levels_used;       /* distinct codes that occur */
+  bool        zero_exact;        /* dequant(quant(0.0)) == 0.0 in every channel */
+  double      zero_error;        /* max over channels of |dequant(quant(0.0))| */
+  uint64_t    size_fp32_bytes;
+  uint64_t    size_quant_bytes;  /* packed codes plus per-channel scale and zero point */
+  double      compression_ratio; /* size_fp32_bytes / size_quant_bytes */
+  QsHistogram histogram;
+} QsAnalysis;
+
+/* Applies @scheme to @data: the range pass, the range method, the params,
+ * then the fused pass. On success @params (uninitialised on entry) and
+ * @analysis (uninitialised on entry) are filled and must be cleared by the
+ * caller. Uses up to @n_threads threads (0 means all cores); the result does
+ * not depend on the number of threads. */
+QsStatus qs_analyze (const QsScheme        *scheme,
+                     const QsChannelLayout *layout,
+                     const float           *data,
+                     int                    n_threads,
+                     QsQuantParams         *params,
+                     QsAnalysis            *analysis);
+
+void qs_analysis_clear (QsAnalysis *analysis);
+
+/* The fused pass on its own, fed block by block, for tensors streamed from
+ * disk. Blocks may come in any size but must come in order. */
+typedef struct _QsPass QsPass;
+
+QsPass  *qs_pass_new    (const QsScheme        *scheme,
+                         const QsQuantParams   *params,
+                         const QsChannelLayout *layout,
+                         double                 hist_lo,
+                         double                 hist_hi);
+void     qs_pass_feed   (QsPass      *pass,
+                         const float *data,
+                         size_t       count,
+                         int          n_threads);
+/* Fills @analysis from everything fed; data_min/data_max/count fields that
+ * the range pass knows are left for the caller. */
+QsStatus qs_pass_finish (QsPass     *pass,
+                         QsAnalysis *analysis);
+void     qs_pass_free   (QsPass *pass);
+
+/* Bytes that @count codes of the scheme take packed, with @channels scales
+ * and zero points (float32 and int32 each). */
+uint64_t qs_quantized_size_bytes (const QsScheme *scheme,
+                                  uint64_t        count,
+                                  size_t          channels);
+
+/* The number of worker threads 0 stands for: the online CPU count. */
+int qs_default_thread_count (void);
+
+#ifdef __cplusplus
+}
+#endif

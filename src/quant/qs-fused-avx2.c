@@ -1,0 +1,195 @@
+/* qs-fused-avx2.c: AVX2 twins of the fused-pass kernels (eight elements a step).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every step mirrors a line of qs-fused-scalar.c: the same float operations
+ * in the same order (no FMA: this file is compiled for AVX2 without it and
+ * with contraction off), the same clamp semantics for NaN, and the eight
+ * vector lanes are the reference's eight lane sums. Tails shorter than
+ * eight go through the reference itself.
+ */
+#include "qs-fused-private.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target ("avx2")))
+
+/* qs_clampf: NaN and everything below lo become lo. */
+static inline AVX2 __m256
+clamp_ps (__m256 v, __m256 lo, __m256 hi)
+{
+  v = _mm256_blendv_ps (lo, v, _mm256_cmp_ps (v, lo, _CMP_GE_OQ));
+  return _mm256_blendv_ps (v, hi, _mm256_cmp_ps (v, hi, _CMP_GT_OQ));
+}
+
+static inline AVX2 __m256
+round_even_ps (__m256 v)
+{
+  const __m256 magic = _mm256_set1_ps (12582912.0f);
+  return _mm256_sub_ps (_mm256_add_ps (v, magic), magic);
+}
+
+static inline AVX2 __m256
+round_away_ps (__m256 v)
+{
+  const __m256 sign = _mm256_set1_ps (-0.0f);
+  __m256 a = _mm256_andnot_ps (sign, v);
+  __m256 r = round_even_ps (a);
+  __m256 tie_down = _mm256_cmp_ps (_mm256_sub_ps (r, a), _mm256_set1_ps (-0.5f), _CMP_EQ_OQ);
+  r = _mm256_add_ps (r, _mm256_and_ps (tie_down, _mm256_set1_ps (1.0f)));
+  return _mm256_or_ps (r, _mm256_and_ps (v, sign));
+}
+
+static inline AVX2 __m256i
+hist_slot_ps (const QsFusedArgs *a, __m256 x)
+{
+  __m256 t = _mm256_add_ps (_mm256_mul_ps (_mm256_sub_ps (x, _mm256_set1_ps (a->hist_lo)),
+                                           _mm256_set1_ps (a->hist_inv_width)),
+                            _mm256_set1_ps (1.0f));
+  __m256i slot;
+  __m256 at_top;
+
+  t = clamp_ps (t, _mm256_setzero_ps (), _mm256_set1_ps ((float) a->bins + 1.0f));
+  slot = _mm256_cvttps_epi32 (t);
+  at_top = _mm256_cmp_ps (x, _mm256_set1_ps (a->hist_hi), _CMP_EQ_OQ);
+  return _mm256_blendv_epi8 (slot, _mm256_set1_epi32 (a->bins), _mm256_castps_si256 (at_top));
+}
+
+static inline AVX2 void
+accumulate_pd (double *lanes, __m256 a, __m256 b)
+{
+  __m256d a_lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (a));
+  __m256d a_hi = _mm256_cvtps_pd (_mm256_extractf128_ps (a, 1));
+  __m256d b_lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (b));
+  __m256d b_hi = _mm256_cvtps_pd (_mm256_extractf128_ps (b, 1));
+  _mm256_storeu_pd (lanes, _mm256_add_pd (_mm256_loadu_pd (lanes), _mm256_mul_pd (a_lo, b_lo)));
+  _mm256_storeu_pd (lanes + 4, _mm256_add_pd (_mm256_loadu_pd (lanes + 4), _mm256_mul_pd (a_hi, b_hi)));
+}
+
+static inline AVX2 __m256
+coeff (const float *array, size_t c0, size_t j, size_t stride)
+{
+  return stride ? _mm256_loadu_ps (array + c0 + j) : _mm256_set1_ps (array[c0]);
+}
+
+void AVX2
+qs_fused_int_avx2 (const QsFusedArgs *a,
+                   const float       *x,
+                   size_t             n,
+                   size_t             c0,
+                   size_t             stride,
+                   QsLaneSums        *s,
+                   int32_t           *code_slots,
+                   int32_t           *orig_slots,
+                   int32_t           *recon_slots)
+{
+  const __m256 zero = _mm256_setzero_ps ();
+  const __m256 one = _mm256_set1_ps (1.0f);
+  const __m256 sign = _mm256_set1_ps (-0.0f);
+  const __m256i qmin = _mm256_set1_epi32 (a->qmin);
+  const __m256i skip_code = _mm256_set1_epi32 (a->skip_code_slot);
+  const __m256i skip_bin = _mm256_set1_epi32 (a->bins + 2);
+  __m256 max_error = _mm256_loadu_ps (s->max_error);
+  __m256i clipped = _mm256_loadu_si256 ((const __m256i *) s->clipped);
+  __m256i nonfinite = _mm256_loadu_si256 ((const __m256i *) s->nonfinite);
+  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
+  size_t j = 0;
+
+  for (; j + QS_FUSED_LANES <= n; j += QS_FUSED_LANES)
+    {
+      __m256 raw = _mm256_loadu_ps (x + j);
+      __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (raw, raw), zero, _CMP_EQ_OQ);
+      __m256 v = _mm256_and_ps (raw, finite);
+      __m256 lo = coeff (a->lo, c0, j, stride);
+      __m256 hi = coeff (a->hi, c0, j, stride);
+      __m256 t = _mm256_add_ps (_mm256_mul_ps (v, coeff (a->inv, c0, j, stride)),
+                                coeff (a->add, c0, j, stride));
+      __m256 r, out, recon, err;
+      __m256i codes;
+
+      t = clamp_ps (t, _mm256_sub_ps (lo, one), _mm256_add_ps (hi, one));
+      r = away ? round_away_ps (t) : round_even_ps (t);
+      out = _mm256_or_ps (_mm256_cmp_ps (r, lo, _CMP_LT_OQ), _mm256_cmp_ps (r, hi, _CMP_GT_OQ));
+      clipped = _mm256_sub_epi32 (clipped, _mm256_castps_si256 (_mm256_and_ps (out, finite)));
+      nonfinite = _mm256_sub_epi32 (nonfinite, _mm256_castps_si256 (_mm256_andnot_ps (finite, _mm256_castsi256_ps (_mm256_set1_epi32 (-1)))));
+
+      r = _mm256_blendv_ps (r, lo, _mm256_cmp_ps (r, lo, _CMP_LT_OQ));
+      r = _mm256_blendv_ps (r, hi, _mm256_cmp_ps (r, hi, _CMP_GT_OQ));
+      recon = _mm256_and_ps (_mm256_mul_ps (_mm256_sub_ps (r, coeff (a->sub, c0, j, stride)),
+                                            coeff (a->scale, c0, j, stride)),
+                             finite);
+      err = _mm256_sub_ps (recon, v);
+
+      accumulate_pd (s->err2, err, err);
+      accumulate_pd (s->x2, v, v);
+      accumulate_pd (s->recon2, recon, recon);
+      accumulate_pd (s->cross, v, recon);
+      max_error = _mm256_max_ps (_mm256_andnot_ps (sign, err), max_error);
+
+      codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
+      codes = _mm256_blendv_epi8 (skip_code, codes, _mm256_castps_si256 (finite));
+      _mm256_storeu_si256 ((__m256i *) (code_slots + j), codes);
+      _mm256_storeu_si256 ((__m256i *) (orig_slots + j),
+                           _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite)));
+      if (a->direct_recon)
+        _mm256_storeu_si256 ((__m256i *) (recon_slots + j),
+                             _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
+    }
+
+  _mm256_storeu_ps (s->max_error, max_error);
+  _mm256_storeu_si256 ((__m256i *) s->clipped, clipped);
+  _mm256_storeu_si256 ((__m256i *) s->nonfinite, nonfinite);
+
+  if (j < n)
+    qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s,
+                         code_slots + j, orig_slots + j, recon_slots + j);
+}
+
+void AVX2
+qs_minmax_avx2 (const float *v,
+                size_t       n,
+                float       *min,
+                float       *max,
+                uint64_t    *nonfinite)
+{
+  const __m256 inf = _mm256_set1_ps (__builtin_inff ());
+  const __m256 zero = _mm256_setzero_ps ();
+  __m256 mn = _mm256_set1_ps (*min), mx = _mm256_set1_ps (*max);
+  __m256i bad = _mm256_setzero_si256 ();
+  float lanes_min[8], lanes_max[8];
+  uint32_t lanes_bad[8];
+  size_t i = 0;
+  /* Lane counters are 32-bit: flush them before they could wrap. */
+  size_t flush = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      __m256 x = _mm256_loadu_ps (v + i);
+      __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (x, x), zero, _CMP_EQ_OQ);
+      mn = _mm256_min_ps (_mm256_blendv_ps (inf, x, finite), mn);
+      mx = _mm256_max_ps (_mm256_blendv_ps (_mm256_sub_ps (zero, inf), x, finite), mx);
+      bad = _mm256_sub_epi32 (bad, _mm256_castps_si256 (_mm256_cmp_ps (_mm256_sub_ps (x, x), zero, _CMP_NEQ_UQ)));
+      if (++flush == (1u << 30))
+        {
+          _mm256_storeu_si256 ((__m256i *) lanes_bad, bad);
+          for (int l = 0; l < 8; l++)
+            *nonfinite += lanes_bad[l];
+          bad = _mm256_setzero_si256 ();
+          flush = 0;
+        }
+    }
+
+  _mm256_storeu_ps (lanes_min, mn);
+  _mm256_storeu_ps (lanes_max, mx);
+  _mm256_storeu_si256 ((__m256i *) lanes_bad, bad);
+  for (int l = 0; l < 8; l++)
+    {
+      *min = lanes_min[l] < *min ? lanes_min[l] : *min;
+      *max = lanes_max[l] > *max ? lanes_max[l] : *max;
+      *nonfinite += lanes_bad[l];
+    }
+  qs_minmax_scalar (v + i, n - i, min, max, nonfinite);
+}
+
+#endif

@@ -1,0 +1,98 @@
+/* qs-fused-private.h: the fused-pass kernels: a scalar reference and its SIMD twins.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A kernel turns a run of at most QS_FUSED_CHUNK elements into lane sums
+ * (floating-point sums kept per lane, lane = position % QS_FUSED_LANES)
+ * and three slot arrays (code, original-value bin, reconstruction bin) that
+ * the caller then counts. The SIMD kernels compute exactly what the scalar
+ * reference computes, operation for operation, and tests hold them to it
+ * bit for bit: the lane layout is what makes that possible.
+ */
+#pragma once
+
+#include "qs-quantizer-private.h"
+
+#define QS_FUSED_CHUNK 256
+#define QS_FUSED_LANES 8
+
+typedef struct {
+  double   err2[QS_FUSED_LANES];
+  double   x2[QS_FUSED_LANES];
+  double   recon2[QS_FUSED_LANES];
+  double   cross[QS_FUSED_LANES];
+  float    max_error[QS_FUSED_LANES];
+  uint32_t clipped[QS_FUSED_LANES];
+  uint32_t nonfinite[QS_FUSED_LANES];
+} QsLaneSums;
+
+typedef struct {
+  /* Per-channel coefficients (see qs-quantizer-private.h), as arrays so a
+   * row of a channels-last tensor reads them contiguously. */
+  const float *inv;
+  const float *add;
+  const float *lo;
+  const float *hi;
+  const float *post;
+  const float *sub;
+  const float *scale;
+  int32_t      qmin;
+  int32_t      skip_code_slot;   /* where non-finite values are counted */
+  int32_t      bins;             /* histogram slots: 0 under, 1..bins, bins + 1 over, bins + 2 skipped */
+  float        hist_lo;
+  float        hist_hi;
+  float        hist_inv_width;
+  QsRounding   rounding;
+  bool         direct_recon;     /* fill recon_slots (per-channel); else the caller derives them from codes */
+} QsFusedArgs;
+
+/* Elements x[0..n) of one chunk: element j uses channel c0 + j * stride
+ * (stride 0 or 1). */
+typedef void (*QsFusedIntKernel) (const QsFusedArgs *args,
+                                  const float       *x,
+                                  size_t             n,
+                                  size_t             c0,
+                                  size_t             stride,
+                                  QsLaneSums        *sums,
+                                  int32_t           *code_slots,
+                                  int32_t           *orig_slots,
+                                  int32_t           *recon_slots);
+
+void qs_fused_int_scalar (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
+                          int32_t *orig_slots, int32_t *recon_slots);
+#if defined(__x86_64__)
+void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
+                          int32_t *orig_slots, int32_t *recon_slots);
+#endif
+
+/* The best kernel this CPU runs (the AVX2 one where available). Setting
+ * QS_FORCE_SCALAR=1 in the environment selects the reference, for tests
+ * and for comparing speed. */
+QsFusedIntKernel qs_fused_int_kernel (void);
+const char      *qs_fused_int_kernel_name (void);
+
+/* Min, max and non-finite count of a contiguous run, for the range pass. */
+typedef void (*QsMinMaxKernel) (const float *v,
+                                size_t       n,
+                                float       *min,
+                                float       *max,
+                                uint64_t    *nonfinite);
+
+void qs_minmax_scalar (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+#if defined(__x86_64__)
+void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+#endif
+QsMinMaxKernel qs_minmax_kernel (void);
+
+/* One histogram slot, as every kernel computes it. */
+static inline int32_t
+qs_fused_hist_slot (const QsFusedArgs *args,
+                    float              x)
+{
+  /* Shifted by one so truncation is floor for everything at or above lo;
+   * the top edge belongs to the last bin, as in numpy.histogram. */
+  float t = qs_clampf ((x - args->hist_lo) * args->hist_inv_width + 1.0f,
+                       0.0f, (float) args->bins + 1.0f);
+  return x == args->hist_hi ? args->bins : (int32_t) t;
+}

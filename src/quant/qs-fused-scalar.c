@@ -1,0 +1,125 @@
+/* qs-fused-scalar.c: the scalar reference of the fused-pass kernels, and kernel dispatch.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "qs-fused-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline bool
+is_finite (float x)
+{
+  return x - x == 0.0f;
+}
+
+void
+qs_fused_int_scalar (const QsFusedArgs *a,
+                     const float       *x,
+                     size_t             n,
+                     size_t             c0,
+                     size_t             stride,
+                     QsLaneSums        *s,
+                     int32_t           *code_slots,
+                     int32_t           *orig_slots,
+                     int32_t           *recon_slots)
+{
+  for (size_t j = 0; j < n; j++)
+    {
+      size_t c = c0 + j * stride;
+      int l = (int) (j % QS_FUSED_LANES);
+      bool finite = is_finite (x[j]);
+      float v = finite ? x[j] : 0.0f;
+      float t = qs_clampf (v * a->inv[c] + a->add[c], a->lo[c] - 1.0f, a->hi[c] + 1.0f);
+      float r = qs_round (t, a->rounding);
+      bool clipped = r < a->lo[c] || r > a->hi[c];
+      float recon, err;
+
+      r = r < a->lo[c] ? a->lo[c] : r;
+      r = r > a->hi[c] ? a->hi[c] : r;
+      recon = finite ? (r - a->sub[c]) * a->scale[c] : 0.0f;
+      err = recon - v;
+
+      s->err2[l] += (double) err * (double) err;
+      s->x2[l] += (double) v * (double) v;
+      s->recon2[l] += (double) recon * (double) recon;
+      s->cross[l] += (double) v * (double) recon;
+      s->max_error[l] = fabsf (err) > s->max_error[l] ? fabsf (err) : s->max_error[l];
+      s->clipped[l] += finite && clipped;
+      s->nonfinite[l] += !finite;
+
+      code_slots[j] = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
+      orig_slots[j] = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+      if (a->direct_recon)
+        recon_slots[j] = finite ? qs_fused_hist_slot (a, recon) : a->bins + 2;
+    }
+}
+
+void
+qs_minmax_scalar (const float *v,
+                  size_t       n,
+                  float       *min,
+                  float       *max,
+                  uint64_t    *nonfinite)
+{
+  float mn = *min, mx = *max;
+  uint64_t bad = 0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      float x = v[i];
+      if (!is_finite (x))
+        {
+          bad++;
+          continue;
+        }
+      mn = x < mn ? x : mn;
+      mx = x > mx ? x : mx;
+    }
+  *min = mn;
+  *max = mx;
+  *nonfinite += bad;
+}
+
+static bool
+force_scalar (void)
+{
+  const char *value = getenv ("QS_FORCE_SCALAR");
+  return value != NULL && strcmp (value, "1") == 0;
+}
+
+static bool
+have_avx2 (void)
+{
+#if defined(__x86_64__)
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx2") && !force_scalar ();
+#else
+  return false;
+#endif
+}
+
+QsFusedIntKernel
+qs_fused_int_kernel (void)
+{
+#if defined(__x86_64__)
+  if (have_avx2 ())
+    return qs_fused_int_avx2;
+#endif
+  return qs_fused_int_scalar;
+}
+
+const char *
+qs_fused_int_kernel_name (void)
+{
+  return have_avx2 () ? "avx2" : "scalar";
+}
+
+QsMinMaxKernel
+qs_minmax_kernel (void)
+{
+#if defined(__x86_64__)
+  if (have_avx2 ())
+    return qs_minmax_avx2;
+#endif
+  return qs_minmax_scalar;
+}

@@ -1,0 +1,255 @@
+/* qs-scheme.c: defaults, validation and names of quantization schemes.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define _GNU_SOURCE
+#include "qs-scheme.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+qs_scheme_init_default (QsScheme *scheme)
+{
+  memset (scheme, 0, sizeof *scheme);
+  scheme->format = QS_FORMAT_INT;
+  scheme->bits = 8;
+  scheme->mapping = QS_MAPPING_ASYMMETRIC;
+  scheme->granularity = QS_GRANULARITY_TENSOR;
+  scheme->axis = QS_AXIS_DEFAULT;
+  scheme->range_method = QS_RANGE_MINMAX;
+  scheme->percentile = 99.99;
+  scheme->rounding = QS_ROUNDING_HALF_EVEN;
+  scheme->nudge_zero = true;
+  scheme->bins = QS_DEFAULT_BINS;
+}
+
+QsStatus
+qs_scheme_validate (const QsScheme *scheme,
+                    const char    **message)
+{
+  const char *problem = NULL;
+  QsStatus status = QS_STATUS_INVALID_ARGUMENT;
+
+  if (scheme->format < QS_FORMAT_INT || scheme->format > QS_FORMAT_FP8_E5M2)
+    problem = "unknown number format";
+  else if (scheme->bits < QS_MIN_BITS || scheme->bits > QS_MAX_BITS)
+    problem = "bits must be between 2 and 16";
+  else if (scheme->bins < 1 || scheme->bins > QS_MAX_BINS)
+    problem = "bins must be between 1 and 65536";
+  else if (scheme->range_method == QS_RANGE_PERCENTILE
+           && !(scheme->percentile > 50.0 && scheme->percentile <= 100.0))
+    problem = "the percentile must be greater than 50 and at most 100";
+  else if (scheme->range_method == QS_RANGE_MANUAL
+           && !(isfinite (scheme->manual_lo) && isfinite (scheme->manual_hi)
+                && scheme->manual_lo < scheme->manual_hi))
+    {
+      problem = "the manual range needs finite LO < HI";
+      status = QS_STATUS_BAD_RANGE;
+    }
+  else if (scheme->has_hist_range
+           && !(isfinite (scheme->hist_lo) && isfinite (scheme->hist_hi)
+                && scheme->hist_lo < scheme->hist_hi))
+    {
+      problem = "the histogram range needs finite LO < HI";
+      status = QS_STATUS_BAD_RANGE;
+    }
+
+  if (message != NULL)
+    *message = problem;
+  return problem == NULL ? QS_OK : status;
+}
+
+void
+qs_scheme_code_range (const QsScheme *scheme,
+                      int            *qmin,
+                      int            *qmax)
+{
+  int levels = 1 << scheme->bits;
+
+  if (scheme->is_unsigned)
+    {
+      *qmin = 0;
+      *qmax = levels - 1;
+      /* Narrow unsigned keeps the code range symmetric around 2^(b-1). */
+      if (scheme->narrow)
+        *qmin = 1;
+    }
+  else
+    {
+      *qmin = -levels / 2;
+      *qmax = levels / 2 - 1;
+      if (scheme->narrow)
+        *qmin = -(levels / 2 - 1);
+    }
+}
+
+typedef struct {
+  const char *name;
+  int value;
+} QsName;
+
+static const QsName format_names[] = {
+  { "int", QS_FORMAT_INT },
+  { "fp16", QS_FORMAT_FP16 },
+  { "bf16", QS_FORMAT_BF16 },
+  { "fp8-e4m3", QS_FORMAT_FP8_E4M3 },
+  { "fp8-e5m2", QS_FORMAT_FP8_E5M2 },
+  { NULL, 0 }
+};
+
+static const QsName mapping_names[] = {
+  { "asymmetric", QS_MAPPING_ASYMMETRIC },
+  { "symmetric", QS_MAPPING_SYMMETRIC },
+  { NULL, 0 }
+};
+
+static const QsName granularity_names[] = {
+  { "tensor", QS_GRANULARITY_TENSOR },
+  { "channel", QS_GRANULARITY_CHANNEL },
+  { NULL, 0 }
+};
+
+static const QsName rounding_names[] = {
+  { "even", QS_ROUNDING_HALF_EVEN },
+  { "away", QS_ROUNDING_HALF_AWAY },
+  { NULL, 0 }
+};
+
+static const QsName range_names[] = {
+  { "minmax", QS_RANGE_MINMAX },
+  { "percentile", QS_RANGE_PERCENTILE },
+  { "mse", QS_RANGE_MSE },
+  { "kl", QS_RANGE_KL },
+  { "manual", QS_RANGE_MANUAL },
+  { NULL, 0 }
+};
+
+static bool
+lookup_name (const QsName *names,
+             const char   *text,
+             size_t        length,
+             int          *value)
+{
+  for (const QsName *n = names; n->name != NULL; n++)
+    if (strlen (n->name) == length && strncmp (n->name, text, length) == 0)
+      {
+        *value = n->value;
+        return true;
+      }
+  return false;
+}
+
+static const char *
+name_of (const QsName *names,
+         int           value)
+{
+  for (const QsName *n = names; n->name != NULL; n++)
+    if (n->value == value)
+      return n->name;
+  return "unknown";
+}
+
+#define DEFINE_ENUM_NAMES(Type, prefix, table)                          \
+  bool                                                                  \
+  prefix##_parse (const char *text, Type *out)                          \
+  {                                                                     \
+    int value;                                                          \
+    if (text == NULL || !lookup_name (table, text, strlen (text), &value)) \
+      return false;                                                     \
+    *out = (Type) value;                                                \
+    return true;                                                        \
+  }                                                                     \
+  const char *                                                          \
+  prefix##_to_string (Type value)                                       \
+  {                                                                     \
+    return name_of (table, (int) value);                                \
+  }
+
+DEFINE_ENUM_NAMES (QsFormat, qs_format, format_names)
+DEFINE_ENUM_NAMES (QsMapping, qs_mapping, mapping_names)
+DEFINE_ENUM_NAMES (QsGranularity, qs_granularity, granularity_names)
+DEFINE_ENUM_NAMES (QsRounding, qs_rounding, rounding_names)
+
+const char *
+qs_range_method_to_string (QsRangeMethod method)
+{
+  return name_of (range_names, (int) method);
+}
+
+static locale_t c_numeric_locale;
+
+static void
+init_c_numeric_locale (void)
+{
+  c_numeric_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
+}
+
+/* Scheme text is always written with a '.' decimal point, whatever the
+ * user's locale (the GUI runs under setlocale (LC_ALL, "")). */
+static bool
+parse_double (const char  *text,
+              const char **end,
+              double      *value)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  char *stop = NULL;
+
+  pthread_once (&once, init_c_numeric_locale);
+  errno = 0;
+  *value = c_numeric_locale ? strtod_l (text, &stop, c_numeric_locale) : strtod (text, &stop);
+  if (stop == text || errno == ERANGE || !isfinite (*value))
+    return false;
+  *end = stop;
+  return true;
+}
+
+bool
+qs_range_method_parse (const char *text,
+                       QsScheme   *scheme)
+{
+  const char *colon, *end;
+  int method;
+  double a, b;
+
+  if (text == NULL)
+    return false;
+
+  colon = strchr (text, ':');
+  if (!lookup_name (range_names, text, colon ? (size_t) (colon - text) : strlen (text), &method))
+    return false;
+
+  switch ((QsRangeMethod) method)
+    {
+    case QS_RANGE_PERCENTILE:
+      if (colon == NULL)
+        return false;
+      if (!parse_double (colon + 1, &end, &a) || *end != '\0')
+        return false;
+      scheme->percentile = a;
+      break;
+    case QS_RANGE_MANUAL:
+      if (colon == NULL)
+        return false;
+      if (!parse_double (colon + 1, &end, &a) || *end != ',')
+        return false;
+      if (!parse_double (end + 1, &end, &b) || *end != '\0')
+        return false;
+      scheme->manual_lo = a;
+      scheme->manual_hi = b;
+      break;
+    case QS_RANGE_MINMAX:
+    case QS_RANGE_MSE:
+    case QS_RANGE_KL:
+    default:
+      if (colon != NULL)
+        return false;
+      break;
+    }
+
+  scheme->range_method = (QsRangeMethod) method;
+  return true;
+}

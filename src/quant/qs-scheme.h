@@ -1,0 +1,101 @@
+/* qs-scheme.h: the one value that describes every quantization choice.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "qs-types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  QS_FORMAT_INT = 0,    /* uniform integer grid: bits, mapping, range, ... apply */
+  QS_FORMAT_FP16,       /* IEEE 754 binary16, direct cast */
+  QS_FORMAT_BF16,       /* bfloat16, direct cast */
+  QS_FORMAT_FP8_E4M3,   /* OCP FP8 E4M3, scaled so the range maximum lands on 448 */
+  QS_FORMAT_FP8_E5M2,   /* OCP FP8 E5M2, scaled so the range maximum lands on 57344 */
+} QsFormat;
+
+typedef enum {
+  QS_MAPPING_ASYMMETRIC = 0,  /* affine: real = scale * (q - zero_point) */
+  QS_MAPPING_SYMMETRIC,       /* zero_point fixed at the middle of the code range */
+} QsMapping;
+
+typedef enum {
+  QS_GRANULARITY_TENSOR = 0,
+  QS_GRANULARITY_CHANNEL,
+} QsGranularity;
+
+typedef enum {
+  QS_RANGE_MINMAX = 0,
+  QS_RANGE_PERCENTILE,
+  QS_RANGE_MSE,
+  QS_RANGE_KL,
+  QS_RANGE_MANUAL,
+} QsRangeMethod;
+
+typedef enum {
+  QS_ROUNDING_HALF_EVEN = 0,  /* nearbyint, as PyTorch */
+  QS_ROUNDING_HALF_AWAY,      /* round, as TFLite's QUANTIZE op */
+} QsRounding;
+
+#define QS_MIN_BITS 2
+#define QS_MAX_BITS 16
+#define QS_DEFAULT_BINS 256
+#define QS_MAX_BINS 65536
+/* The axis that means "the tensor's own channel axis" (chosen by the reader). */
+#define QS_AXIS_DEFAULT INT32_MIN
+
+typedef struct {
+  QsFormat       format;
+  int            bits;          /* 2..16, integer format only */
+  QsMapping      mapping;
+  bool           is_unsigned;   /* codes in [0, 2^bits - 1] instead of [-2^(bits-1), 2^(bits-1) - 1] */
+  bool           narrow;        /* drop the most negative code: [-(2^(b-1) - 1), 2^(b-1) - 1] */
+  QsGranularity  granularity;
+  int            axis;          /* channel axis for per-channel; negative counts from the end */
+  QsRangeMethod  range_method;
+  double         percentile;    /* for QS_RANGE_PERCENTILE, in (50, 100] */
+  double         manual_lo;     /* for QS_RANGE_MANUAL */
+  double         manual_hi;
+  QsRounding     rounding;
+  bool           nudge_zero;    /* integer zero point, so 0.0 is exact (Jacob et al. 2018) */
+  int            bins;          /* histogram bins, 1..QS_MAX_BINS */
+  bool           has_hist_range;/* histogram over [hist_lo, hist_hi] instead of the data range */
+  double         hist_lo;
+  double         hist_hi;
+} QsScheme;
+
+/* The defaults of the CLI and GUI: int8 asymmetric signed per-tensor,
+ * min/max, zero nudged, round half to even, 256 bins. */
+void qs_scheme_init_default (QsScheme *scheme);
+
+/* QS_OK when every field is in range; otherwise a status and, when
+ * @message is not NULL, a static English description of the first problem. */
+QsStatus qs_scheme_validate (const QsScheme *scheme,
+                             const char    **message);
+
+/* The integer code range the scheme maps onto. */
+void qs_scheme_code_range (const QsScheme *scheme,
+                           int            *qmin,
+                           int            *qmax);
+
+/* Parsing and printing of the names the CLI, scheme files and the GUI use.
+ * The parsers return false for an unknown name and leave the scheme as it was. */
+bool qs_format_parse       (const char *text, QsFormat *format);
+bool qs_mapping_parse      (const char *text, QsMapping *mapping);
+bool qs_granularity_parse  (const char *text, QsGranularity *granularity);
+bool qs_rounding_parse     (const char *text, QsRounding *rounding);
+/* "minmax", "percentile:P", "mse", "kl", "manual:LO,HI". */
+bool qs_range_method_parse (const char *text, QsScheme *scheme);
+
+const char *qs_format_to_string       (QsFormat format);
+const char *qs_mapping_to_string      (QsMapping mapping);
+const char *qs_granularity_to_string  (QsGranularity granularity);
+const char *qs_rounding_to_string     (QsRounding rounding);
+const char *qs_range_method_to_string (QsRangeMethod method);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,1164 @@
+/* test-weight-file.c: QsWeightFile against HDF5 fixtures written at test time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+
+#include "model/qs-error.h"
+#include "model/qs-weight-file.h"
+
+static char *tmp_dir;
+
+/* ---- fixture helpers ---------------------------------------------------- */
+
+static char *
+fixture_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+static hid_t
+fixture_create (const char *name)
+{
+  g_autofree char *path = fixture_path (name);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  return file;
+}
+
+static void
+fixture_close (hid_t file)
+{
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+}
+
+static hid_t
+intermediate_lcpl (void)
+{
+  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
+
+  g_assert_cmpint (H5Pset_create_intermediate_group (lcpl, 1), >=, 0);
+  return lcpl;
+}
+
+static void
+make_group (hid_t       file,
+            const char *path)
+{
+  hid_t lcpl = intermediate_lcpl ();
+  hid_t group = H5Gcreate2 (file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (group, >=, 0);
+  H5Gclose (group);
+  H5Pclose (lcpl);
+}
+
+/* Creates a dataset of @file_type; writes @data (in @mem_type) when given.
+ * @rank 0 makes a scalar. */
+static void
+write_dataset (hid_t          file,
+               const char    *path,
+               hid_t          file_type,
+               hid_t          mem_type,
+               int            rank,
+               const hsize_t *dims,
+               const void    *data)
+{
+  hid_t lcpl = intermediate_lcpl ();
+  hid_t space = rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (rank, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (space, >=, 0);
+  dset = H5Dcreate2 (file, path, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  if (data != NULL)
+    g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (lcpl);
+}
+
+static void
+write_floats (hid_t          file,
+              const char    *path,
+              int            rank,
+              const hsize_t *dims,
+              const float   *values)
+{
+  write_dataset (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, values);
+}
+
+/* Writes @n strings as a 1-D attribute, or one as a scalar when @n < 0;
+ * fixed-length null-padded (as h5py writes numpy bytes) or variable-length. */
+static void
+write_string_attr (hid_t              file,
+                   const char        *obj_path,
+                   const char        *name,
+                   const char *const *strings,
+                   int                n,
+                   gboolean           variable)
+{
+  int count = n < 0 ? 1 : n;
+  hsize_t dims[1] = { count };
+  hid_t space = n < 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (1, dims, NULL);
+  hid_t type = H5Tcopy (H5T_C_S1);
+  hid_t attr;
+  herr_t status;
+
+  if (variable)
+    {
+      H5Tset_size (type, H5T_VARIABLE);
+      H5Tset_cset (type, H5T_CSET_UTF8);
+      attr = H5Acreate_by_name (file, obj_path, name, type, space,
+                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      g_assert_cmpint (attr, >=, 0);
+      status = H5Awrite (attr, type, strings);
+    }
+  else
+    {
+      size_t width = 1;
+      g_autofree char *buffer = NULL;
+
+      for (int i = 0; i < count; i++)
+        width = MAX (width, strlen (strings[i]));
+      buffer = g_malloc0 (width * count);
+      for (int i = 0; i < count; i++)
+        memcpy (buffer + i * width, strings[i], strlen (strings[i]));
+      H5Tset_size (type, width);
+      H5Tset_strpad (type, H5T_STR_NULLPAD);
+      attr = H5Acreate_by_name (file, obj_path, name, type, space,
+                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      g_assert_cmpint (attr, >=, 0);
+      status = H5Awrite (attr, type, buffer);
+    }
+  g_assert_cmpint (status, >=, 0);
+  H5Aclose (attr);
+  H5Tclose (type);
+  H5Sclose (space);
+}
+
+/* Keras writes the weight_names of a layer without weights as an empty
+ * float64 array. */
+static void
+write_empty_attr (hid_t       file,
+                  const char *obj_path,
+                  const char *name)
+{
+  hsize_t dims[1] = { 0 };
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  hid_t attr = H5Acreate_by_name (file, obj_path, name, H5T_IEEE_F64LE, space,
+                                  H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (attr, >=, 0);
+  H5Aclose (attr);
+  H5Sclose (space);
+}
+
+/* The IEEE half type, built the way h5py builds it. */
+static hid_t
+float16_type (H5T_order_t order)
+{
+  hid_t type = H5Tcopy (H5T_IEEE_F32LE);
+
+  H5Tset_fields (type, 15, 10, 5, 0, 10);
+  H5Tset_size (type, 2);
+  H5Tset_ebias (type, 15);
+  H5Tset_order (type, order);
+  return type;
+}
+
+static hid_t
+bfloat16_type (void)
+{
+  hid_t type = H5Tcopy (H5T_IEEE_F32LE);
+
+  H5Tset_fields (type, 15, 7, 8, 0, 7);
+  H5Tset_size (type, 2);
+  H5Tset_ebias (type, 127);
+  return type;
+}
+
+static QsWeightFile *
+open_fixture (const char *name)
+{
+  g_autofree char *path = fixture_path (name);
+  g_autoptr(GError) error = NULL;
+  QsWeightFile *file = qs_weight_file_open (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (file);
+  return file;
+}
+
+static const QsTensorInfo *
+tensor_at (QsWeightFile *file,
+           guint         i)
+{
+  GPtrArray *tensors = qs_weight_file_get_tensors (file);
+
+  g_assert_cmpuint (i, <, tensors->len);
+  return g_ptr_array_index (tensors, i);
+}
+
+static void
+assert_tensor (const QsTensorInfo *info,
+               const char         *path,
+               const char         *layer,
+               QsTensorRole        role,
+               int                 channel_axis)
+{
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->path, ==, path);
+  g_assert_cmpstr (info->layer, ==, layer);
+  g_assert_cmpstr (qs_tensor_role_to_string (info->role), ==, qs_tensor_role_to_string (role));
+  g_assert_cmpint (info->channel_axis, ==, channel_axis);
+}
+
+static void
+assert_shape (const QsTensorInfo *info,
+              int                 rank,
+              const int64_t      *shape,
+              uint64_t            count)
+{
+  g_assert_cmpint (info->rank, ==, rank);
+  for (int i = 0; i < rank; i++)
+    g_assert_cmpint (info->shape[i], ==, shape[i]);
+  g_assert_cmpuint (info->count, ==, count);
+}
+
+static float *
+read_ok (QsWeightFile *file,
+         const char   *path)
+{
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  float *values;
+
+  g_assert_nonnull (info);
+  values = qs_weight_file_read_tensor (file, info, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (values);
+  return values;
+}
+
+static void
+ramp (float *values,
+      int    n,
+      float  start,
+      float  step)
+{
+  for (int i = 0; i < n; i++)
+    values[i] = start + step * i;
+}
+
+/* ---- Keras 2 full model ------------------------------------------------- */
+
+static const char model_config[] =
+  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+  "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"conv2d\", \"filters\": 4}},"
+  "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\"}},"
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 3}},"
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 2}},"
+  "{\"class_name\": \"Conv2DTranspose\", \"config\": {\"name\": \"up\", \"filters\": 8}}]}}";
+
+static void
+make_keras_model (const char *name,
+                  gboolean    variable)
+{
+  hid_t file = fixture_create (name);
+  const char *config[] = { model_config };
+  const char *version[] = { "2.11.0" };
+  const char *backend[] = { "tensorflow" };
+  /* Not name order: dense_1 before dense, and the model order wins. */
+  const char *layers[] = { "conv2d", "flatten", "dense_1", "dense", "up" };
+  const char *conv_weights[] = { "conv2d/kernel:0", "conv2d/bias:0" };
+  const char *dense1_weights[] = { "dense_1/kernel:0", "dense_1/bias:0" };
+  const char *dense_weights[] = { "dense/kernel:0", "dense/bias:0" };
+  const char *up_weights[] = { "up/kernel:0" };
+  hsize_t conv_dims[4] = { 3, 3, 1, 4 }, bias4[1] = { 4 };
+  hsize_t dense1_dims[2] = { 36, 3 }, bias3[1] = { 3 };
+  hsize_t dense_dims[2] = { 3, 2 }, bias2[1] = { 2 };
+  hsize_t up_dims[4] = { 3, 3, 8, 2 };
+  float values[3 * 3 * 8 * 36];
+  int64_t iter = 7;
+
+  write_string_attr (file, "/", "model_config", config, -1, variable);
+  write_string_attr (file, "/", "keras_version", version, -1, variable);
+  write_string_attr (file, "/", "backend", backend, -1, variable);
+  make_group (file, "/model_weights");
+  write_string_attr (file, "/model_weights", "layer_names", layers, G_N_ELEMENTS (layers), variable);
+
+  make_group (file, "/model_weights/conv2d");
+  write_string_attr (file, "/model_weights/conv2d", "weight_names", conv_weights, 2, variable);
+  ramp (values, 36, -1.0f, 0.0625f);
+  write_floats (file, "/model_weights/conv2d/conv2d/kernel:0", 4, conv_dims, values);
+  ramp (values, 4, 0.5f, 0.25f);
+  write_floats (file, "/model_weights/conv2d/conv2d/bias:0", 1, bias4, values);
+
+  make_group (file, "/model_weights/flatten");
+  write_empty_attr (file, "/model_weights/flatten", "weight_names");
+
+  make_group (file, "/model_weights/dense_1");
+  write_string_attr (file, "/model_weights/dense_1", "weight_names", dense1_weights, 2, variable);
+  ramp (values, 108, 0.0f, 0.01f);
+  write_floats (file, "/model_weights/dense_1/dense_1/kernel:0", 2, dense1_dims, values);
+  write_floats (file, "/model_weights/dense_1/dense_1/bias:0", 1, bias3, values);
+
+  make_group (file, "/model_weights/dense");
+  write_string_attr (file, "/model_weights/dense", "weight_names", dense_weights, 2, variable);
+  write_floats (file, "/model_weights/dense/dense/kernel:0", 2, dense_dims, values);
+  write_floats (file, "/model_weights/dense/dense/bias:0", 1, bias2, values);
+
+  make_group (file, "/model_weights/up");
+  write_string_attr (file, "/model_weights/up", "weight_names", up_weights, 1, variable);
+  write_floats (file, "/model_weights/up/up/kernel:0", 4, up_dims, values);
+
+  write_dataset (file, "/optimizer_weights/Adam/iter:0", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                 0, NULL, &iter);
+  fixture_close (file);
+}
+
+static void
+test_keras_model (gconstpointer data)
+{
+  gboolean variable = GPOINTER_TO_INT (data);
+  const char *name = variable ? "keras-model-vlen.h5" : "keras-model-fixed.h5";
+  g_autofree char *path = fixture_path (name);
+  const int64_t conv_shape[4] = { 3, 3, 1, 4 };
+  QsWeightFile *file;
+  const QsTensorInfo *info;
+  g_autofree float *kernel = NULL;
+
+  make_keras_model (name, variable);
+  file = open_fixture (name);
+
+  g_assert_cmpstr (qs_weight_file_get_filename (file), ==, path);
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS_MODEL);
+  g_assert_cmpstr (qs_weight_file_get_model_config (file), ==, model_config);
+  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 8);
+
+  info = tensor_at (file, 0);
+  assert_tensor (info, "/model_weights/conv2d/conv2d/kernel:0", "conv2d", QS_TENSOR_ROLE_KERNEL, 3);
+  assert_shape (info, 4, conv_shape, 36);
+  g_assert_cmpstr (info->dtype, ==, "float32");
+  g_assert_false (info->big_endian);
+  g_assert_true (info->quantizable);
+
+  assert_tensor (tensor_at (file, 1), "/model_weights/conv2d/conv2d/bias:0", "conv2d", QS_TENSOR_ROLE_BIAS, -1);
+  assert_tensor (tensor_at (file, 2), "/model_weights/dense_1/dense_1/kernel:0", "dense_1", QS_TENSOR_ROLE_KERNEL, 1);
+  assert_tensor (tensor_at (file, 3), "/model_weights/dense_1/dense_1/bias:0", "dense_1", QS_TENSOR_ROLE_BIAS, -1);
+  assert_tensor (tensor_at (file, 4), "/model_weights/dense/dense/kernel:0", "dense", QS_TENSOR_ROLE_KERNEL, 1);
+  assert_tensor (tensor_at (file, 5), "/model_weights/dense/dense/bias:0", "dense", QS_TENSOR_ROLE_BIAS, -1);
+  /* A renamed Conv2DTranspose: only model_config tells its class. */
+  assert_tensor (tensor_at (file, 6), "/model_weights/up/up/kernel:0", "up", QS_TENSOR_ROLE_KERNEL, 2);
+
+  info = tensor_at (file, 7);
+  assert_tensor (info, "/optimizer_weights/Adam/iter:0", "Adam", QS_TENSOR_ROLE_OTHER, -1);
+  g_assert_cmpstr (info->dtype, ==, "int64");
+  g_assert_cmpint (info->rank, ==, 0);
+  g_assert_false (info->quantizable);
+
+  kernel = read_ok (file, "model_weights/conv2d/conv2d/kernel:0");
+  for (int i = 0; i < 36; i++)
+    g_assert_cmpfloat (kernel[i], ==, -1.0f + 0.0625f * i);
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- Keras save_weights ------------------------------------------------- */
+
+static void
+test_keras_weights (void)
+{
+  hid_t h5 = fixture_create ("keras-weights.h5");
+  const char *names0[] = { "batch_normalization", "depthwise_conv2d" };
+  const char *names1[] = { "conv2d_transpose", "dense" };
+  const char *bn_weights[] = { "batch_normalization/gamma:0", "batch_normalization/beta:0",
+                               "batch_normalization/moving_mean:0",
+                               "batch_normalization/moving_variance:0" };
+  const char *dw_weights[] = { "depthwise_conv2d/depthwise_kernel:0", "depthwise_conv2d/bias:0" };
+  const char *tr_weights[] = { "conv2d_transpose/kernel:0" };
+  /* Keras 3 legacy names carry no ":0". */
+  const char *dense_weights[] = { "dense/kernel", "dense/bias" };
+  hsize_t vec[1] = { 4 }, dw_dims[4] = { 3, 3, 4, 1 }, tr_dims[4] = { 3, 3, 2, 4 };
+  hsize_t dense_dims[2] = { 4, 2 }, bias2[1] = { 2 };
+  float values[72];
+  QsWeightFile *file;
+  const QsTensorInfo *info;
+
+  ramp (values, 72, -3.0f, 0.125f);
+  /* layer_names split as Keras does past 64 KiB. */
+  write_string_attr (h5, "/", "layer_names0", names0, 2, FALSE);
+  write_string_attr (h5, "/", "layer_names1", names1, 2, FALSE);
+  make_group (h5, "/batch_normalization");
+  write_string_attr (h5, "/batch_normalization", "weight_names", bn_weights, 4, TRUE);
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *path = g_strconcat ("/batch_normalization/", bn_weights[i], NULL);
+
+      write_floats (h5, path, 1, vec, values);
+    }
+  make_group (h5, "/depthwise_conv2d");
+  write_string_attr (h5, "/depthwise_conv2d", "weight_names", dw_weights, 2, FALSE);
+  write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0", 4, dw_dims, values);
+  write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/bias:0", 1, vec, values);
+  make_group (h5, "/conv2d_transpose");
+  write_string_attr (h5, "/conv2d_transpose", "weight_names", tr_weights, 1, FALSE);
+  write_floats (h5, "/conv2d_transpose/conv2d_transpose/kernel:0", 4, tr_dims, values);
+  make_group (h5, "/dense");
+  write_string_attr (h5, "/dense", "weight_names", dense_weights, 2, FALSE);
+  write_floats (h5, "/dense/dense/kernel", 2, dense_dims, values);
+  write_floats (h5, "/dense/dense/bias", 1, bias2, values);
+  fixture_close (h5);
+
+  file = open_fixture ("keras-weights.h5");
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS_WEIGHTS);
+  g_assert_null (qs_weight_file_get_model_config (file));
+  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 9);
+
+  assert_tensor (tensor_at (file, 0), "/batch_normalization/batch_normalization/gamma:0",
+                 "batch_normalization", QS_TENSOR_ROLE_BATCHNORM, -1);
+  assert_tensor (tensor_at (file, 1), "/batch_normalization/batch_normalization/beta:0",
+                 "batch_normalization", QS_TENSOR_ROLE_BATCHNORM, -1);
+  assert_tensor (tensor_at (file, 2), "/batch_normalization/batch_normalization/moving_mean:0",
+                 "batch_normalization", QS_TENSOR_ROLE_BATCHNORM, -1);
+  assert_tensor (tensor_at (file, 3), "/batch_normalization/batch_normalization/moving_variance:0",
+                 "batch_normalization", QS_TENSOR_ROLE_BATCHNORM, -1);
+  info = tensor_at (file, 4);
+  assert_tensor (info, "/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0",
+                 "depthwise_conv2d", QS_TENSOR_ROLE_DEPTHWISE_KERNEL, 2);
+  g_assert_cmpstr (qs_tensor_role_to_string (info->role), ==, "depthwise_kernel");
+  assert_tensor (tensor_at (file, 5), "/depthwise_conv2d/depthwise_conv2d/bias:0",
+                 "depthwise_conv2d", QS_TENSOR_ROLE_BIAS, -1);
+  assert_tensor (tensor_at (file, 6), "/conv2d_transpose/conv2d_transpose/kernel:0",
+                 "conv2d_transpose", QS_TENSOR_ROLE_KERNEL, 2);
+  assert_tensor (tensor_at (file, 7), "/dense/dense/kernel", "dense", QS_TENSOR_ROLE_KERNEL, 1);
+  assert_tensor (tensor_at (file, 8), "/dense/dense/bias", "dense", QS_TENSOR_ROLE_BIAS, -1);
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- Keras 3 .weights.h5 ------------------------------------------------ */
+
+static void
+test_keras3_weights (void)
+{
+  hid_t h5 = fixture_create ("keras3.weights.h5");
+  hsize_t conv_dims[4] = { 3, 3, 1, 2 }, vec[1] = { 2 }, dense_dims[2] = { 2, 3 }, bias3[1] = { 3 };
+  float values[18];
+  int64_t iterations = 3;
+  QsWeightFile *file;
+  g_autofree float *kernel = NULL;
+
+  ramp (values, 18, 1.0f, -0.5f);
+  write_floats (h5, "/layers/conv2d/vars/0", 4, conv_dims, values);
+  write_floats (h5, "/layers/conv2d/vars/1", 1, vec, values);
+  write_floats (h5, "/layers/conv2d_10/vars/0", 1, vec, values);
+  write_floats (h5, "/layers/conv2d_2/vars/0", 1, vec, values);
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/layers/batch_normalization/vars/%d", i);
+
+      write_floats (h5, path, 1, vec, values);
+    }
+  write_floats (h5, "/layers/dense/vars/0", 2, dense_dims, values);
+  write_floats (h5, "/layers/dense/vars/1", 1, bias3, values);
+  make_group (h5, "/vars");
+  write_dataset (h5, "/optimizer/vars/0", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &iterations);
+  fixture_close (h5);
+
+  file = open_fixture ("keras3.weights.h5");
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS3_WEIGHTS);
+  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 11);
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/layers/batch_normalization/vars/%u", i);
+
+      assert_tensor (tensor_at (file, i), path, "batch_normalization", QS_TENSOR_ROLE_BATCHNORM, -1);
+    }
+  assert_tensor (tensor_at (file, 4), "/layers/conv2d/vars/0", "conv2d", QS_TENSOR_ROLE_KERNEL, 3);
+  assert_tensor (tensor_at (file, 5), "/layers/conv2d/vars/1", "conv2d", QS_TENSOR_ROLE_BIAS, -1);
+  /* Numbers sort by value: conv2d_2 before conv2d_10. */
+  assert_tensor (tensor_at (file, 6), "/layers/conv2d_2/vars/0", "conv2d_2", QS_TENSOR_ROLE_KERNEL, -1);
+  assert_tensor (tensor_at (file, 7), "/layers/conv2d_10/vars/0", "conv2d_10", QS_TENSOR_ROLE_KERNEL, -1);
+  assert_tensor (tensor_at (file, 8), "/layers/dense/vars/0", "dense", QS_TENSOR_ROLE_KERNEL, 1);
+  assert_tensor (tensor_at (file, 9), "/layers/dense/vars/1", "dense", QS_TENSOR_ROLE_BIAS, -1);
+  assert_tensor (tensor_at (file, 10), "/optimizer/vars/0", "vars", QS_TENSOR_ROLE_OTHER, -1);
+  g_assert_false (tensor_at (file, 10)->quantizable);
+
+  kernel = read_ok (file, "/layers/conv2d/vars/0");
+  for (int i = 0; i < 18; i++)
+    g_assert_cmpfloat (kernel[i], ==, 1.0f - 0.5f * i);
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- generic trees ------------------------------------------------------ */
+
+static void
+test_generic (void)
+{
+  hid_t h5 = fixture_create ("generic.h5");
+  hsize_t d23[2] = { 2, 3 }, d57[2] = { 5, 7 }, conv[4] = { 4, 2, 3, 3 }, d4[1] = { 4 }, d1[1] = { 1 };
+  const int64_t conv_shape[4] = { 4, 2, 3, 3 };
+  double table[35];
+  float values[72];
+  QsWeightFile *file;
+  const QsTensorInfo *info;
+  g_autofree float *read = NULL;
+
+  for (int i = 0; i < 35; i++)
+    table[i] = i * 0.5;
+  ramp (values, 72, 0.0f, 1.0f);
+  write_floats (h5, "/a/b/c/data", 2, d23, values);
+  write_dataset (h5, "/a/b/table", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d57, table);
+  write_floats (h5, "/a.x", 1, d1, values);
+  write_floats (h5, "/enc/conv1.weight", 4, conv, values);
+  write_floats (h5, "/enc/conv1.bias", 1, d4, values);
+  write_floats (h5, "/z", 1, d4, values);
+  fixture_close (h5);
+
+  file = open_fixture ("generic.h5");
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_GENERIC);
+  g_assert_null (qs_weight_file_get_model_config (file));
+  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 6);
+
+  /* Tree order: a group's children come before "/a.x". */
+  assert_tensor (tensor_at (file, 0), "/a/b/c/data", "c", QS_TENSOR_ROLE_OTHER, 1);
+  assert_tensor (tensor_at (file, 1), "/a/b/table", "b", QS_TENSOR_ROLE_OTHER, 1);
+  assert_tensor (tensor_at (file, 2), "/a.x", "/", QS_TENSOR_ROLE_OTHER, -1);
+  assert_tensor (tensor_at (file, 3), "/enc/conv1.bias", "enc", QS_TENSOR_ROLE_BIAS, -1);
+  info = tensor_at (file, 4);
+  /* PyTorch naming: (out, in, kh, kw), output channel first. */
+  assert_tensor (info, "/enc/conv1.weight", "enc", QS_TENSOR_ROLE_KERNEL, 0);
+  assert_shape (info, 4, conv_shape, 72);
+  assert_tensor (tensor_at (file, 5), "/z", "/", QS_TENSOR_ROLE_OTHER, -1);
+  g_assert_cmpstr (tensor_at (file, 1)->dtype, ==, "float64");
+
+  g_assert_true (qs_weight_file_lookup (file, "a/b/table") == qs_weight_file_lookup (file, "/a/b/table"));
+  g_assert_nonnull (qs_weight_file_lookup (file, "z"));
+  g_assert_null (qs_weight_file_lookup (file, "/nope"));
+  g_assert_null (qs_weight_file_lookup (file, "/a/b"));
+  g_assert_null (qs_weight_file_lookup (file, ""));
+
+  read = read_ok (file, "/a/b/table");
+  for (int i = 0; i < 35; i++)
+    g_assert_cmpfloat (read[i], ==, i * 0.5f);
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- data types --------------------------------------------------------- */
+
+static const guint16 half_bits[] = {
+  0x3E00, 0xC000, 0x7BFF, 0x0400, 0x0001, 0x8000, 0x7C00, 0xFC00, 0x3555, 0x7E00,
+};
+
+static const float half_values[] = {
+  1.5f, -2.0f, 65504.0f, 0x1p-14f, 0x1p-24f, -0.0f, INFINITY, -INFINITY, 0.333251953125f, NAN,
+};
+
+static void
+make_dtypes (void)
+{
+  hid_t h5 = fixture_create ("dtypes.h5");
+  const float f32[] = { 1.5f, -2.25f, 3.0e-5f, 1.0e30f };
+  const double f64[] = { 0.5, -1.25, 1024.0, 0x1p-15, 0.1 };
+  const gint8 i8[] = { -128, -1, 0, 127 };
+  const guint16 u16[] = { 0, 65535 };
+  const guint16 bf16[] = { 0x3FC0, 0xC040 };  /* 1.5, -3.0 */
+  guint16 half_be[G_N_ELEMENTS (half_bits)];
+  const char *text = "not a tensor";
+  const char fixed_text[2][8] = { "abc", "defgh" };
+  const float scalar = 42.5f;
+  hsize_t d4[1] = { 4 }, d5[1] = { 5 }, d22[2] = { 2, 2 }, d2[1] = { 2 }, d0[2] = { 0, 4 };
+  hsize_t dhalf[1] = { G_N_ELEMENTS (half_bits) };
+  hsize_t deep[20];
+  float deep_values[6] = { 1, 2, 3, 4, 5, 6 };
+  hid_t type, space, dset;
+
+  write_dataset (h5, "/be32", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, f32);
+  write_dataset (h5, "/le32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d4, f32);
+  write_dataset (h5, "/f64", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, 1, d5, f64);
+
+  type = float16_type (H5T_ORDER_LE);
+  /* Written as raw bits (memory type == file type): no conversion. */
+  write_dataset (h5, "/f16", type, type, 1, dhalf, half_bits);
+  H5Tclose (type);
+  type = float16_type (H5T_ORDER_BE);
+  for (guint i = 0; i < G_N_ELEMENTS (half_bits); i++)
+    half_be[i] = GUINT16_TO_BE (half_bits[i]);
+  write_dataset (h5, "/f16be", type, type, 1, dhalf, half_be);
+  H5Tclose (type);
+  type = bfloat16_type ();
+  write_dataset (h5, "/bf16", type, type, 1, d2, bf16);
+  H5Tclose (type);
+
+  write_dataset (h5, "/i8", H5T_STD_I8LE, H5T_NATIVE_INT8, 2, d22, i8);
+  write_dataset (h5, "/u16", H5T_STD_U16BE, H5T_NATIVE_UINT16, 1, d2, u16);
+
+  type = H5Tcopy (H5T_C_S1);
+  H5Tset_size (type, H5T_VARIABLE);
+  write_dataset (h5, "/text/vlen", type, type, 0, NULL, &text);
+  H5Tclose (type);
+  type = H5Tcopy (H5T_C_S1);
+  H5Tset_size (type, 8);
+  write_dataset (h5, "/text/fixed", type, type, 1, d2, fixed_text);
+  H5Tclose (type);
+
+  type = H5Tcreate (H5T_COMPOUND, 8);
+  H5Tinsert (type, "a", 0, H5T_NATIVE_FLOAT);
+  H5Tinsert (type, "b", 4, H5T_NATIVE_FLOAT);
+  write_dataset (h5, "/other/compound", type, type, 1, d2, NULL);
+  H5Tclose (type);
+  type = H5Tenum_create (H5T_NATIVE_INT);
+  {
+    int zero = 0;
+
+    H5Tenum_insert (type, "ZERO", &zero);
+  }
+  write_dataset (h5, "/other/enum", type, type, 1, d2, NULL);
+  H5Tclose (type);
+  type = H5Tvlen_create (H5T_NATIVE_FLOAT);
+  write_dataset (h5, "/other/vlen", type, type, 1, d2, NULL);
+  H5Tclose (type);
+  write_dataset (h5, "/other/reference", H5T_STD_REF_OBJ, H5T_STD_REF_OBJ, 1, d2, NULL);
+  type = H5Tcreate (H5T_OPAQUE, 4);
+  H5Tset_tag (type, "blob");
+  write_dataset (h5, "/other/opaque", type, type, 1, d2, NULL);
+  H5Tclose (type);
+  write_dataset (h5, "/other/bitfield", H5T_STD_B8LE, H5T_NATIVE_B8, 1, d2, NULL);
+  {
+    hsize_t inner[1] = { 3 };
+
+    type = H5Tarray_create2 (H5T_NATIVE_FLOAT, 1, inner);
+    write_dataset (h5, "/other/array", type, type, 1, d2, NULL);
+    H5Tclose (type);
+  }
+
+  write_dataset (h5, "/shape/empty", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, d0, NULL);
+  write_dataset (h5, "/shape/scalar", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &scalar);
+  space = H5Screate (H5S_NULL);
+  dset = H5Dcreate2 (h5, "/shape/null", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+
+  /* 20 dimensions: 2, 1 x 18, 3; more than QS_MAX_RANK. */
+  for (int i = 0; i < 20; i++)
+    deep[i] = 1;
+  deep[0] = 2;
+  deep[19] = 3;
+  write_dataset (h5, "/shape/deep", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 20, deep, deep_values);
+
+  fixture_close (h5);
+}
+
+static void
+assert_not_readable (QsWeightFile *file,
+                     const char   *path,
+                     int           code)
+{
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  float *values;
+
+  g_assert_nonnull (info);
+  values = qs_weight_file_read_tensor (file, info, &error);
+  g_assert_error (error, QS_ERROR, code);
+  g_assert_null (values);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+static void
+test_dtypes (void)
+{
+  static const struct {
+    const char *path;
+    const char *dtype;
+    gboolean    big_endian;
+    gboolean    quantizable;
+  } expected[] = {
+    { "/be32", "float32", TRUE, TRUE },
+    { "/bf16", "bfloat16", FALSE, TRUE },
+    { "/f16", "float16", FALSE, TRUE },
+    { "/f16be", "float16", TRUE, TRUE },
+    { "/f64", "float64", TRUE, TRUE },
+    { "/i8", "int8", FALSE, FALSE },
+    { "/le32", "float32", FALSE, TRUE },
+    { "/other/array", "array", FALSE, FALSE },
+    { "/other/bitfield", "bitfield", FALSE, FALSE },
+    { "/other/compound", "compound", FALSE, FALSE },
+    { "/other/enum", "enum", FALSE, FALSE },
+    { "/other/opaque", "opaque", FALSE, FALSE },
+    { "/other/reference", "reference", FALSE, FALSE },
+    { "/other/vlen", "vlen", FALSE, FALSE },
+    { "/shape/deep", "float32", FALSE, TRUE },
+    { "/shape/empty", "float32", FALSE, FALSE },
+    { "/shape/null", "float32", FALSE, FALSE },
+    { "/shape/scalar", "float32", FALSE, TRUE },
+    { "/text/fixed", "string", FALSE, FALSE },
+    { "/text/vlen", "string", FALSE, FALSE },
+    { "/u16", "uint16", TRUE, FALSE },
+  };
+  const float f32[] = { 1.5f, -2.25f, 3.0e-5f, 1.0e30f };
+  const int64_t empty_shape[2] = { 0, 4 };
+  const QsTensorInfo *info;
+  QsWeightFile *file;
+
+  make_dtypes ();
+  file = open_fixture ("dtypes.h5");
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_GENERIC);
+  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, G_N_ELEMENTS (expected));
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      info = tensor_at (file, i);
+      g_test_message ("%s", expected[i].path);
+      g_assert_cmpstr (info->path, ==, expected[i].path);
+      g_assert_cmpstr (info->dtype, ==, expected[i].dtype);
+      g_assert_cmpint (info->big_endian, ==, expected[i].big_endian);
+      g_assert_cmpint (info->quantizable, ==, expected[i].quantizable);
+    }
+
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autofree float *values = read_ok (file, k == 0 ? "/be32" : "/le32");
+
+      for (int i = 0; i < 4; i++)
+        g_assert_cmpfloat (values[i], ==, f32[i]);
+    }
+
+  {
+    g_autofree float *values = read_ok (file, "/f64");
+
+    g_assert_cmpfloat (values[0], ==, 0.5f);
+    g_assert_cmpfloat (values[1], ==, -1.25f);
+    g_assert_cmpfloat (values[2], ==, 1024.0f);
+    g_assert_cmpfloat (values[3], ==, 0x1p-15f);
+    g_assert_cmpfloat (values[4], ==, 0.1f);  /* rounded to nearest */
+  }
+
+  /* HDF5's soft float conversion handles the half type, subnormals,
+   * signed zero, infinities and NaN included. */
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autofree float *values = read_ok (file, k == 0 ? "/f16" : "/f16be");
+
+      for (guint i = 0; i < G_N_ELEMENTS (half_values); i++)
+        {
+          if (isnan (half_values[i]))
+            g_assert_true (isnan (values[i]));
+          else
+            g_assert_cmpfloat (values[i], ==, half_values[i]);
+          g_assert_cmpint (signbit (values[i]) != 0, ==, signbit (half_values[i]) != 0);
+        }
+    }
+
+  {
+    g_autofree float *values = read_ok (file, "/bf16");
+
+    g_assert_cmpfloat (values[0], ==, 1.5f);
+    g_assert_cmpfloat (values[1], ==, -3.0f);
+  }
+
+  info = qs_weight_file_lookup (file, "/shape/scalar");
+  g_assert_cmpint (info->rank, ==, 0);
+  g_assert_cmpuint (info->count, ==, 1);
+  g_assert_cmpint (info->channel_axis, ==, -1);
+  {
+    g_autofree float *values = read_ok (file, "/shape/scalar");
+
+    g_assert_cmpfloat (values[0], ==, 42.5f);
+  }
+
+  info = qs_weight_file_lookup (file, "/shape/empty");
+  assert_shape (info, 2, empty_shape, 0);
+  assert_not_readable (file, "/shape/empty", QS_ERROR_EMPTY);
+  info = qs_weight_file_lookup (file, "/shape/null");
+  g_assert_cmpint (info->rank, ==, 0);
+  g_assert_cmpuint (info->count, ==, 0);
+  assert_not_readable (file, "/shape/null", QS_ERROR_EMPTY);
+
+  /* Leading dimensions merge; count and the last axis survive. */
+  info = qs_weight_file_lookup (file, "/shape/deep");
+  g_assert_cmpint (info->rank, ==, QS_MAX_RANK);
+  g_assert_cmpint (info->shape[0], ==, 2);
+  g_assert_cmpint (info->shape[QS_MAX_RANK - 1], ==, 3);
+  g_assert_cmpuint (info->count, ==, 6);
+  {
+    g_autofree float *values = read_ok (file, "/shape/deep");
+
+    g_assert_cmpfloat (values[5], ==, 6.0f);
+  }
+
+  assert_not_readable (file, "/i8", QS_ERROR_NOT_QUANTIZABLE);
+  assert_not_readable (file, "/u16", QS_ERROR_NOT_QUANTIZABLE);
+  assert_not_readable (file, "/text/vlen", QS_ERROR_NOT_QUANTIZABLE);
+  assert_not_readable (file, "/other/compound", QS_ERROR_NOT_QUANTIZABLE);
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- sizes and damage --------------------------------------------------- */
+
+static void
+test_too_large (void)
+{
+  hid_t h5 = fixture_create ("huge.h5");
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hsize_t dims[1] = { G_GUINT64_CONSTANT (1) << 61 }, chunk[1] = { 1024 };
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  hid_t dset;
+  QsWeightFile *file;
+
+  /* Chunks are allocated on write: the file stays tiny. */
+  H5Pset_chunk (dcpl, 1, chunk);
+  dset = H5Dcreate2 (h5, "/huge", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  fixture_close (h5);
+
+  file = open_fixture ("huge.h5");
+  g_assert_cmpuint (qs_weight_file_lookup (file, "/huge")->count, ==, G_GUINT64_CONSTANT (1) << 61);
+  g_assert_true (qs_weight_file_lookup (file, "/huge")->quantizable);
+  assert_not_readable (file, "/huge", QS_ERROR_TOO_LARGE);
+  g_assert_finalize_object (file);
+}
+
+static void
+test_damaged_chunk (void)
+{
+  g_autofree char *path = fixture_path ("damaged.h5");
+  hid_t h5 = fixture_create ("damaged.h5");
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hsize_t dims[1] = { 4096 }, chunk[1] = { 4096 }, offset[1] = { 0 };
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  g_autofree float *values = g_new (float, 4096);
+  haddr_t addr;
+  hsize_t size;
+  hid_t dset;
+  FILE *stream;
+  char garbage[64];
+  QsWeightFile *file;
+
+  ramp (values, 4096, 0.0f, 1.0f);
+  H5Pset_chunk (dcpl, 1, chunk);
+  H5Pset_deflate (dcpl, 6);
+  dset = H5Dcreate2 (h5, "/packed", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), >=, 0);
+  g_assert_cmpint (H5Dget_chunk_info_by_coord (dset, offset, NULL, &addr, &size), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  fixture_close (h5);
+
+  /* Overwrite the start of the deflate stream: the header no longer inflates. */
+  memset (garbage, 0xA5, sizeof garbage);
+  stream = fopen (path, "r+b");
+  g_assert_nonnull (stream);
+  g_assert_cmpint (fseek (stream, (long) addr, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, MIN (sizeof garbage, size), stream), ==, MIN (sizeof garbage, size));
+  g_assert_cmpint (fclose (stream), ==, 0);
+
+  file = open_fixture ("damaged.h5");
+  assert_not_readable (file, "/packed", QS_ERROR_READ);
+  g_assert_finalize_object (file);
+}
+
+/* ---- links -------------------------------------------------------------- */
+
+static void
+test_links (void)
+{
+  hid_t h5 = fixture_create ("links.h5");
+  hsize_t d22[2] = { 2, 2 }, d1[1] = { 1 };
+  const float values[4] = { 1, 2, 3, 4 };
+  GPtrArray *tensors;
+  QsWeightFile *file;
+  guint listed = 0;
+
+  write_floats (h5, "/data/w", 2, d22, values);
+  write_floats (h5, "/data/sub/v", 1, d1, values);
+  make_group (h5, "/alias");
+  make_group (h5, "/cycle");
+  g_assert_cmpint (H5Lcreate_hard (h5, "/data/w", h5, "/alias/w2", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  /* A group hard-linked into its own subtree. */
+  g_assert_cmpint (H5Lcreate_hard (h5, "/data", h5, "/data/sub/back", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/cycle/b", h5, "/cycle/a", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/cycle/a", h5, "/cycle/b", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/cycle/self", h5, "/cycle/self", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/", h5, "/cycle/root", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/data/w", h5, "/soft_w", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/nowhere", h5, "/dangling", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_external ("missing.h5", "/x", h5, "/ext_missing", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_external ("generic.h5", "/z", h5, "/ext", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  g_assert_cmpint (H5Lcreate_soft ("/ext", h5, "/soft_ext", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  fixture_close (h5);
+
+  file = open_fixture ("links.h5");
+  tensors = qs_weight_file_get_tensors (file);
+  g_assert_cmpuint (tensors->len, ==, 2);
+
+  /* Either hard link may name it; it appears once. */
+  listed += qs_weight_file_lookup (file, "/alias/w2") != NULL;
+  listed += qs_weight_file_lookup (file, "/data/w") != NULL;
+  g_assert_cmpuint (listed, ==, 1);
+  g_assert_nonnull (qs_weight_file_lookup (file, "/data/sub/v"));
+  g_assert_null (qs_weight_file_lookup (file, "/soft_w"));
+  g_assert_null (qs_weight_file_lookup (file, "/ext"));
+  g_assert_null (qs_weight_file_lookup (file, "/soft_ext"));
+
+  g_assert_finalize_object (file);
+}
+
+/* ---- files that are not weight files ------------------------------------ */
+
+static void
+assert_open_fails (const char *path,
+                   int         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *display = g_filename_display_name (path);
+  QsWeightFile *file = qs_weight_file_open (path, &error);
+
+  g_assert_null (file);
+  g_assert_error (error, QS_ERROR, code);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, display));
+}
+
+static void
+test_open_errors (void)
+{
+  g_autofree char *missing = fixture_path ("does-not-exist.h5");
+  g_autofree char *text = fixture_path ("text.h5");
+  g_autofree char *empty = fixture_path ("empty.h5");
+  g_autofree char *signature = fixture_path ("signature-only.h5");
+  g_autofree char *truncated = fixture_path ("truncated.h5");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  hsize_t dims[1] = { 4096 };
+  g_autofree float *values = g_new0 (float, 4096);
+  gsize length;
+  hid_t h5;
+
+  assert_open_fails (missing, QS_ERROR_NOT_FOUND);
+
+  g_file_set_contents (text, "layer_names = conv2d\n", -1, &error);
+  g_assert_no_error (error);
+  assert_open_fails (text, QS_ERROR_NOT_HDF5);
+
+  g_file_set_contents (empty, "", 0, &error);
+  g_assert_no_error (error);
+  assert_open_fails (empty, QS_ERROR_NOT_HDF5);
+
+  g_file_set_contents (signature, "\211HDF\r\n\032\n", 8, &error);
+  g_assert_no_error (error);
+  assert_open_fails (signature, QS_ERROR_NOT_HDF5);
+
+  assert_open_fails (tmp_dir, QS_ERROR_NOT_HDF5);
+
+  h5 = fixture_create ("truncated.h5");
+  write_floats (h5, "/big", 1, dims, values);
+  fixture_close (h5);
+  g_file_get_contents (truncated, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (truncated, contents, length / 2, &error);
+  g_assert_no_error (error);
+  assert_open_fails (truncated, QS_ERROR_NOT_HDF5);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static gpointer
+read_all_thread (gpointer data)
+{
+  QsWeightFile *file = data;
+  GPtrArray *tensors = qs_weight_file_get_tensors (file);
+
+  for (int round = 0; round < 25; round++)
+    for (guint i = 0; i < tensors->len; i++)
+      {
+        const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+        g_autoptr(GError) error = NULL;
+        g_autofree float *values = NULL;
+
+        if (!info->quantizable)
+          continue;
+        values = qs_weight_file_read_tensor (file, info, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (values);
+      }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  GThread *threads[4];
+  QsWeightFile *file;
+  g_autofree float *first = NULL;
+
+  make_keras_model ("threads.h5", TRUE);
+  file = open_fixture ("threads.h5");
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("reader", read_all_thread, file);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  first = read_ok (file, "/model_weights/conv2d/conv2d/kernel:0");
+  g_assert_cmpfloat (first[0], ==, -1.0f);
+  g_assert_finalize_object (file);
+}
+
+/* ---- small pieces ------------------------------------------------------- */
+
+static void
+test_tensor_info_boxed (void)
+{
+  QsTensorInfo *copy;
+  QsWeightFile *file;
+  const QsTensorInfo *info;
+
+  make_keras_model ("boxed.h5", FALSE);
+  file = open_fixture ("boxed.h5");
+  info = tensor_at (file, 0);
+  copy = g_boxed_copy (QS_TYPE_TENSOR_INFO, info);
+  g_assert_true (copy->path != info->path);
+  g_assert_cmpstr (copy->path, ==, info->path);
+  g_assert_cmpstr (copy->layer, ==, info->layer);
+  g_assert_cmpstr (copy->dtype, ==, info->dtype);
+  g_assert_cmpint (copy->rank, ==, info->rank);
+  g_assert_cmpint (copy->shape[3], ==, info->shape[3]);
+  g_assert_cmpuint (copy->count, ==, info->count);
+  g_assert_cmpint (copy->channel_axis, ==, info->channel_axis);
+
+  /* A copy reads like the original: only the path matters. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree float *values = qs_weight_file_read_tensor (file, copy, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpfloat (values[1], ==, -1.0f + 0.0625f);
+  }
+
+  /* A path this file does not have. */
+  {
+    g_autoptr(GError) error = NULL;
+    float *values;
+
+    g_free (copy->path);
+    copy->path = g_strdup ("/not/here");
+    values = qs_weight_file_read_tensor (file, copy, &error);
+    g_assert_error (error, QS_ERROR, QS_ERROR_NOT_FOUND);
+    g_assert_null (values);
+  }
+
+  g_boxed_free (QS_TYPE_TENSOR_INFO, copy);
+  qs_tensor_info_free (NULL);
+  g_assert_finalize_object (file);
+
+  g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_KERNEL), ==, "kernel");
+  g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_DEPTHWISE_KERNEL), ==, "depthwise_kernel");
+  g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_BIAS), ==, "bias");
+  g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_BATCHNORM), ==, "batchnorm");
+  g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_OTHER), ==, "other");
+}
+
+static void
+test_error_from_status (void)
+{
+  static const struct {
+    QsStatus status;
+    int      code;   /* GError codes are int; an enum here trips -Wsign-compare */
+  } cases[] = {
+    { QS_STATUS_INVALID_ARGUMENT, QS_ERROR_INVALID },
+    { QS_STATUS_EMPTY, QS_ERROR_EMPTY },
+    { QS_STATUS_NO_FINITE_VALUES, QS_ERROR_EMPTY },
+    { QS_STATUS_NO_MEMORY, QS_ERROR_TOO_LARGE },
+    { QS_STATUS_BAD_RANGE, QS_ERROR_INVALID },
+    { (QsStatus) 1000, QS_ERROR_FAILED },
+  };
+  g_autoptr(GError) none = NULL;
+
+  qs_set_error_from_status (&none, QS_OK, "conv2d/kernel");
+  g_assert_no_error (none);
+  qs_set_error_from_status (NULL, QS_STATUS_EMPTY, "ignored");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) bare = NULL;
+
+      qs_set_error_from_status (&error, cases[i].status, "conv2d/kernel");
+      g_assert_error (error, QS_ERROR, cases[i].code);
+      g_assert_true (g_str_has_prefix (error->message, "conv2d/kernel: "));
+      qs_set_error_from_status (&bare, cases[i].status, NULL);
+      g_assert_error (bare, QS_ERROR, cases[i].code);
+      g_assert_cmpstr (bare->message, ==, error->message + strlen ("conv2d/kernel: "));
+    }
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          remove_tree (child);
+        }
+    }
+  g_remove (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  tmp_dir = g_dir_make_tmp ("qs-weight-file-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  g_test_add_data_func ("/weight-file/keras-model/fixed-strings", GINT_TO_POINTER (FALSE), test_keras_model);
+  g_test_add_data_func ("/weight-file/keras-model/variable-strings", GINT_TO_POINTER (TRUE), test_keras_model);
+  g_test_add_func ("/weight-file/keras-weights", test_keras_weights);
+  g_test_add_func ("/weight-file/keras3-weights", test_keras3_weights);
+  g_test_add_func ("/weight-file/generic", test_generic);
+  g_test_add_func ("/weight-file/dtypes", test_dtypes);
+  g_test_add_func ("/weight-file/too-large", test_too_large);
+  g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
+  g_test_add_func ("/weight-file/links", test_links);
+  g_test_add_func ("/weight-file/open-errors", test_open_errors);
+  g_test_add_func ("/weight-file/threads", test_threads);
+  g_test_add_func ("/weight-file/tensor-info", test_tensor_info_boxed);
+  g_test_add_func ("/weight-file/error-from-status", test_error_from_status);
+
+  status = g_test_run ();
+
+  remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}

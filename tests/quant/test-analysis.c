@@ -1,0 +1,597 @@
+/* test-analysis.c: the fused pass: metrics, histograms, threads, and SIMD == scalar.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "quant/qs-analysis.h"
+#include "quant/qs-fused-private.h"
+
+typedef struct {
+  QsQuantParams params;
+  QsAnalysis    analysis;
+} Result;
+
+static void
+analyze (const QsScheme        *scheme,
+         const QsChannelLayout *layout,
+         const float           *v,
+         int                    threads,
+         Result                *r)
+{
+  g_assert_cmpint (qs_analyze (scheme, layout, v, threads, &r->params, &r->analysis), ==, QS_OK);
+}
+
+static void
+result_clear (Result *r)
+{
+  qs_quant_params_clear (&r->params);
+  qs_analysis_clear (&r->analysis);
+}
+
+static void
+test_hand_derived_int8 (void)
+{
+  /* Data range [-1, 1.0078125] -> scale = (2.0078125 / 255) in float32,
+   * Z = -128 - round(-1 / scale). Worked out with the grid of test-params:
+   * use a range whose scale is exactly 2^-7 instead: [-1, 0.9921875] plus
+   * the value 0.3 (38.4 -> code 38, recon 0.296875). */
+  const float v[] = { -1.0f, 0.0f, 0.3f, 0.9921875f };
+  const float recon[] = { -1.0f, 0.0f, 38.0f / 128.0f, 0.9921875f };
+  QsChannelLayout layout = qs_channel_layout_per_tensor (4);
+  double err2 = 0, x2 = 0, r2 = 0, xr = 0, max_err = 0;
+  QsScheme scheme;
+  Result r;
+
+  for (int i = 0; i < 4; i++)
+    {
+      double e = (double) recon[i] - v[i];
+      err2 += e * e;
+      x2 += (double) v[i] * v[i];
+      r2 += (double) recon[i] * recon[i];
+      xr += (double) v[i] * recon[i];
+      max_err = fmax (max_err, fabs (e));
+    }
+
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &layout, v, 1, &r);
+  g_assert_cmpuint (r.analysis.count, ==, 4);
+  g_assert_cmpuint (r.analysis.finite_count, ==, 4);
+  g_assert_cmpfloat_with_epsilon (r.analysis.mse, err2 / 4, 1e-15);
+  g_assert_cmpfloat_with_epsilon (r.analysis.rmse, sqrt (err2 / 4), 1e-12);
+  g_assert_cmpfloat_with_epsilon (r.analysis.max_abs_error, max_err, 1e-9);
+  g_assert_cmpfloat_with_epsilon (r.analysis.sqnr_db, 10 * log10 (x2 / err2), 1e-9);
+  g_assert_cmpfloat_with_epsilon (r.analysis.cosine, xr / sqrt (x2 * r2), 1e-12);
+  g_assert_cmpfloat (r.params.scale[0], ==, 0.0078125f);
+  g_assert_cmpuint (r.analysis.clipped_count, ==, 0);
+  g_assert_cmpuint (r.analysis.levels_used, ==, 4);
+  g_assert_true (r.analysis.zero_exact);
+  g_assert_cmpfloat (r.analysis.zero_error, ==, 0.0);
+  g_assert_cmpfloat (r.analysis.data_min, ==, -1.0);
+  g_assert_cmpfloat (r.analysis.data_max, ==, 0.9921875);
+  /* 4 bytes of int8 codes + a float32 scale + an int32 zero point. */
+  g_assert_cmpuint (r.analysis.size_fp32_bytes, ==, 16);
+  g_assert_cmpuint (r.analysis.size_quant_bytes, ==, 4 + 8);
+  g_assert_cmpfloat (r.analysis.compression_ratio, ==, 16.0 / 12.0);
+  result_clear (&r);
+}
+
+static void
+test_exact_representation (void)
+{
+  /* 0..255 on unsigned 8 bits: scale 1, every value on the grid. */
+  float v[256];
+  QsChannelLayout layout = qs_channel_layout_per_tensor (256);
+  QsScheme scheme;
+  Result r;
+
+  for (int i = 0; i < 256; i++)
+    v[i] = (float) i;
+  qs_scheme_init_default (&scheme);
+  scheme.is_unsigned = true;
+  analyze (&scheme, &layout, v, 1, &r);
+  g_assert_cmpfloat (r.params.scale[0], ==, 1.0f);
+  g_assert_cmpfloat (r.analysis.mse, ==, 0.0);
+  g_assert_true (isinf (r.analysis.sqnr_db) && r.analysis.sqnr_db > 0);
+  g_assert_cmpfloat (r.analysis.cosine, ==, 1.0);
+  g_assert_cmpuint (r.analysis.levels_used, ==, 256);
+  g_assert_cmpuint (r.analysis.clipped_count, ==, 0);
+  result_clear (&r);
+}
+
+static void
+test_all_zero_and_constant (void)
+{
+  const float zeros[] = { 0.0f, 0.0f, 0.0f };
+  const float constant[] = { 0.25f, 0.25f };
+  QsChannelLayout l3 = qs_channel_layout_per_tensor (3), l2 = qs_channel_layout_per_tensor (2);
+  QsScheme scheme;
+  Result r;
+
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &l3, zeros, 1, &r);
+  g_assert_cmpfloat (r.params.scale[0], ==, QS_SCALE_EPS);
+  g_assert_cmpfloat (r.analysis.mse, ==, 0.0);
+  /* 0 / 0: SQNR and cosine are undefined. */
+  g_assert_true (isnan (r.analysis.sqnr_db));
+  g_assert_true (isnan (r.analysis.cosine));
+  g_assert_cmpuint (r.analysis.levels_used, ==, 1);
+  /* numpy.histogram widens an empty range to [x - 0.5, x + 0.5]. */
+  g_assert_cmpfloat (r.analysis.histogram.lo, ==, -0.5);
+  g_assert_cmpfloat (r.analysis.histogram.hi, ==, 0.5);
+  g_assert_cmpuint (r.analysis.histogram.counts[128], ==, 3);
+  result_clear (&r);
+
+  /* [0, 0.25] -> scale 0.25 / 255; 0.25 lands on code 127 exactly. */
+  analyze (&scheme, &l2, constant, 1, &r);
+  g_assert_cmpfloat (r.params.zero_point[0], ==, -128.0f);
+  g_assert_cmpuint (r.analysis.levels_used, ==, 1);
+  g_assert_cmpuint (r.analysis.clipped_count, ==, 0);
+  result_clear (&r);
+}
+
+static void
+test_nonfinite_excluded (void)
+{
+  const float clean[] = { -0.7f, 0.1f, 0.33f, 0.9f };
+  const float dirty[] = { NAN, -0.7f, INFINITY, 0.1f, 0.33f, -INFINITY, 0.9f, NAN };
+  QsChannelLayout lc = qs_channel_layout_per_tensor (4), ld = qs_channel_layout_per_tensor (8);
+  QsScheme scheme;
+  Result a, b;
+
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &lc, clean, 1, &a);
+  analyze (&scheme, &ld, dirty, 1, &b);
+  g_assert_cmpuint (b.analysis.nonfinite_count, ==, 4);
+  g_assert_cmpuint (b.analysis.finite_count, ==, 4);
+  g_assert_cmpuint (b.analysis.count, ==, 8);
+  g_assert_cmpfloat (a.params.scale[0], ==, b.params.scale[0]);
+  g_assert_cmpfloat (a.analysis.mse, ==, b.analysis.mse);
+  g_assert_cmpfloat (a.analysis.sqnr_db, ==, b.analysis.sqnr_db);
+  g_assert_cmpfloat (a.analysis.cosine, ==, b.analysis.cosine);
+  g_assert_cmpuint (a.analysis.levels_used, ==, b.analysis.levels_used);
+  g_assert_cmpmem (a.analysis.histogram.counts, 256 * 8, b.analysis.histogram.counts, 256 * 8);
+  result_clear (&a);
+  result_clear (&b);
+}
+
+static void
+test_no_finite_values (void)
+{
+  const float v[] = { NAN, INFINITY };
+  QsChannelLayout layout = qs_channel_layout_per_tensor (2), empty = qs_channel_layout_per_tensor (0);
+  QsScheme scheme;
+  QsQuantParams p;
+  QsAnalysis a;
+
+  qs_scheme_init_default (&scheme);
+  g_assert_cmpint (qs_analyze (&scheme, &layout, v, 1, &p, &a), ==, QS_STATUS_NO_FINITE_VALUES);
+  g_assert_cmpint (qs_analyze (&scheme, &empty, v, 1, &p, &a), ==, QS_STATUS_EMPTY);
+  scheme.bits = 20;
+  g_assert_cmpint (qs_analyze (&scheme, &layout, v, 1, &p, &a), ==, QS_STATUS_INVALID_ARGUMENT);
+}
+
+static void
+test_zero_exactness (void)
+{
+  /* amax = 255/128: scale 1/64 and, without nudging, Zf = -0.5 (test-params). */
+  const float v[] = { -1.9921875f, -0.2f, 0.0f, 0.0f, 0.3f, 1.0f };
+  QsChannelLayout layout = qs_channel_layout_per_tensor (6);
+  QsScheme scheme;
+  Result r;
+
+  qs_scheme_init_default (&scheme);
+  scheme.mapping = QS_MAPPING_SYMMETRIC;
+  scheme.nudge_zero = false;
+  analyze (&scheme, &layout, v, 1, &r);
+  /* Zf = -0.5: zero comes back as half a step. */
+  g_assert_false (r.analysis.zero_exact);
+  g_assert_cmpfloat (r.analysis.zero_error, ==, 0.0078125);
+  result_clear (&r);
+
+  scheme.nudge_zero = true;
+  analyze (&scheme, &layout, v, 1, &r);
+  g_assert_true (r.analysis.zero_exact);
+  g_assert_cmpfloat (r.analysis.zero_error, ==, 0.0);
+  result_clear (&r);
+}
+
+static void
+test_histograms (void)
+{
+  /* Histogram over [0, 4] with 4 bins: [0,1) [1,2) [2,3) [3,4], the top
+   * edge in the last bin as in numpy; values outside are counted apart. */
+  const float v[] = { -1.0f, 0.0f, 0.5f, 1.0f, 2.5f, 3.99f, 4.0f, 5.0f };
+  QsChannelLayout layout = qs_channel_layout_per_tensor (8);
+  QsScheme scheme;
+  Result r;
+  uint64_t sum = 0;
+
+  qs_scheme_init_default (&scheme);
+  scheme.bins = 4;
+  scheme.has_hist_range = true;
+  scheme.hist_lo = 0.0;
+  scheme.hist_hi = 4.0;
+  analyze (&scheme, &layout, v, 1, &r);
+  g_assert_cmpint (r.analysis.histogram.bins, ==, 4);
+  g_assert_cmpuint (r.analysis.histogram.counts[0], ==, 2);
+  g_assert_cmpuint (r.analysis.histogram.counts[1], ==, 1);
+  g_assert_cmpuint (r.analysis.histogram.counts[2], ==, 1);
+  g_assert_cmpuint (r.analysis.histogram.counts[3], ==, 2);
+  g_assert_cmpuint (r.analysis.histogram.underflow, ==, 1);
+  g_assert_cmpuint (r.analysis.histogram.overflow, ==, 1);
+  for (int b = 0; b < 4; b++)
+    sum += r.analysis.histogram.quantized_counts[b];
+  g_assert_cmpuint (sum + r.analysis.histogram.quantized_underflow
+                    + r.analysis.histogram.quantized_overflow, ==, 8);
+  result_clear (&r);
+}
+
+static float *
+random_weights (gsize  n,
+                guint  seed,
+                double sigma)
+{
+  float *v = g_new (float, n);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double u1 = g_rand_double (rand) + 1e-300, u2 = g_rand_double (rand);
+      v[i] = (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2) * sigma);
+    }
+  g_rand_free (rand);
+  return v;
+}
+
+static void
+assert_same_analysis (const QsAnalysis *a,
+                      const QsAnalysis *b)
+{
+  const QsHistogram *ha = &a->histogram, *hb = &b->histogram;
+
+  /* Bit for bit, not approximately. */
+  g_assert_cmpmem (&a->mse, sizeof (double), &b->mse, sizeof (double));
+  g_assert_cmpmem (&a->sqnr_db, sizeof (double), &b->sqnr_db, sizeof (double));
+  g_assert_cmpmem (&a->cosine, sizeof (double), &b->cosine, sizeof (double));
+  g_assert_cmpmem (&a->max_abs_error, sizeof (double), &b->max_abs_error, sizeof (double));
+  g_assert_cmpuint (a->clipped_count, ==, b->clipped_count);
+  g_assert_cmpuint (a->levels_used, ==, b->levels_used);
+  g_assert_cmpuint (a->nonfinite_count, ==, b->nonfinite_count);
+  g_assert_cmpmem (ha->counts, ha->bins * 8, hb->counts, hb->bins * 8);
+  g_assert_cmpmem (ha->quantized_counts, ha->bins * 8, hb->quantized_counts, hb->bins * 8);
+}
+
+static void
+test_threads_do_not_change_results (void)
+{
+  const gsize n = 3000017;
+  g_autofree float *v = random_weights (n, 1, 0.05);
+  const int64_t shape[] = { 3000017 / 17, 17 };
+  QsChannelLayout tensor = qs_channel_layout_per_tensor (n), channels;
+  QsScheme scheme;
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
+  v[12345] = NAN;
+  qs_scheme_init_default (&scheme);
+  for (int granularity = 0; granularity < 2; granularity++)
+    {
+      Result one, two;
+      scheme.granularity = granularity;
+      analyze (&scheme, granularity ? &channels : &tensor, v, 1, &one);
+      analyze (&scheme, granularity ? &channels : &tensor, v, 2, &two);
+      assert_same_analysis (&one.analysis, &two.analysis);
+      result_clear (&one);
+      result_clear (&two);
+    }
+}
+
+static void
+test_streaming_equals_whole (void)
+{
+  /* Feeding in CHUNK-aligned blocks gives the very same sums. */
+  const gsize n = 1000000;
+  g_autofree float *v = random_weights (n, 2, 0.1);
+  QsChannelLayout layout = qs_channel_layout_per_tensor (n);
+  QsScheme scheme;
+  QsAnalysis streamed;
+  QsPass *pass;
+  Result whole;
+
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &layout, v, 1, &whole);
+  pass = qs_pass_new (&scheme, &whole.params, &layout,
+                      whole.analysis.histogram.lo, whole.analysis.histogram.hi);
+  g_assert_nonnull (pass);
+  for (gsize done = 0; done < n; done += 4096 * 7)
+    qs_pass_feed (pass, v + done, MIN (4096 * 7, n - done), 2);
+  g_assert_cmpint (qs_pass_finish (pass, &streamed), ==, QS_OK);
+  assert_same_analysis (&whole.analysis, &streamed);
+  qs_pass_free (pass);
+  qs_analysis_clear (&streamed);
+  result_clear (&whole);
+}
+
+static void
+test_per_channel_beats_per_tensor (void)
+{
+  /* Channels whose ranges differ 100x: per-tensor wastes the grid on the
+   * big channel, per-channel gives each its own (the whitepaper's lesson). */
+  enum { ROWS = 4096, CHANNELS = 8 };
+  const int64_t shape[] = { ROWS, CHANNELS };
+  g_autofree float *v = random_weights (ROWS * CHANNELS, 4, 1.0);
+  QsChannelLayout layout;
+  QsScheme scheme;
+  Result tensor, channel;
+
+  for (int i = 0; i < ROWS * CHANNELS; i++)
+    v[i] *= (i % CHANNELS == 0) ? 1.0f : 0.01f;
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &layout), ==, QS_OK);
+  qs_scheme_init_default (&scheme);
+  scheme.mapping = QS_MAPPING_SYMMETRIC;
+  analyze (&scheme, &layout, v, 1, &tensor);
+  scheme.granularity = QS_GRANULARITY_CHANNEL;
+  analyze (&scheme, &layout, v, 1, &channel);
+  g_assert_cmpuint (channel.params.channels, ==, CHANNELS);
+  g_assert_cmpuint (tensor.params.channels, ==, 1);
+  g_assert_cmpfloat (channel.analysis.mse, <, tensor.analysis.mse / 2);
+  for (int c = 1; c < CHANNELS; c++)
+    g_assert_cmpfloat (channel.params.scale[c], <, channel.params.scale[0] / 20);
+  result_clear (&tensor);
+  result_clear (&channel);
+}
+
+static void
+test_per_channel_inner_axis (void)
+{
+  /* Channel axis 0 of a (4, 3, 5) tensor: contiguous runs of 15. The result
+   * must equal analysing each channel's slice on its own. */
+  const int64_t shape[] = { 4, 3, 5 };
+  g_autofree float *v = random_weights (60, 6, 1.0);
+  QsChannelLayout layout;
+  QsScheme scheme;
+  Result whole;
+
+  for (int i = 0; i < 60; i++)
+    v[i] *= (float) (1 + i / 15);
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 3, 0, &layout), ==, QS_OK);
+  qs_scheme_init_default (&scheme);
+  scheme.granularity = QS_GRANULARITY_CHANNEL;
+  analyze (&scheme, &layout, v, 1, &whole);
+  for (int c = 0; c < 4; c++)
+    {
+      QsChannelLayout slice = qs_channel_layout_per_tensor (15);
+      QsScheme per_tensor = scheme;
+      Result part;
+      per_tensor.granularity = QS_GRANULARITY_TENSOR;
+      analyze (&per_tensor, &slice, v + 15 * c, 1, &part);
+      g_assert_cmpfloat (whole.params.scale[c], ==, part.params.scale[0]);
+      g_assert_cmpfloat (whole.params.zero_point[c], ==, part.params.zero_point[0]);
+      result_clear (&part);
+    }
+  result_clear (&whole);
+}
+
+static void
+test_float_formats (void)
+{
+  /* Values fp16 and bf16 represent exactly come back unchanged. */
+  const float exact[] = { 0.5f, -0.25f, 1.5f, 3.0f, 0.0f, -2.0f };
+  const float inexact[] = { 0.1f, -0.3f, 0.7f, 1.1f };
+  QsChannelLayout l6 = qs_channel_layout_per_tensor (6), l4 = qs_channel_layout_per_tensor (4);
+  const QsFormat formats[] = { QS_FORMAT_FP16, QS_FORMAT_BF16, QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2 };
+  QsScheme scheme;
+  Result r;
+
+  qs_scheme_init_default (&scheme);
+  for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      scheme.format = formats[f];
+      analyze (&scheme, &l6, exact, 1, &r);
+      if (formats[f] == QS_FORMAT_FP16 || formats[f] == QS_FORMAT_BF16)
+        g_assert_cmpfloat (r.analysis.mse, ==, 0.0);
+      g_assert_true (r.analysis.zero_exact);
+      g_assert_cmpuint (r.analysis.levels_used, ==, 6);
+      result_clear (&r);
+
+      analyze (&scheme, &l4, inexact, 1, &r);
+      g_assert_cmpfloat (r.analysis.mse, >, 0.0);
+      /* Round to nearest: the error is at most half an ulp, |x| 2^-p with
+       * 8 significant bits for bf16 and 11 for fp16 (max |x| here is 1.1). */
+      if (formats[f] == QS_FORMAT_BF16)
+        g_assert_cmpfloat (r.analysis.max_abs_error, <=, 1.1f * 0x1p-8f);
+      if (formats[f] == QS_FORMAT_FP16)
+        g_assert_cmpfloat (r.analysis.max_abs_error, <=, 1.1f * 0x1p-11f);
+      result_clear (&r);
+    }
+  scheme.format = QS_FORMAT_FP16;
+  analyze (&scheme, &l4, inexact, 1, &r);
+  g_assert_cmpuint (r.analysis.size_quant_bytes, ==, 8);
+  g_assert_cmpfloat (r.analysis.compression_ratio, ==, 2.0);
+  result_clear (&r);
+}
+
+static void
+test_sizes (void)
+{
+  QsScheme scheme;
+
+  qs_scheme_init_default (&scheme);
+  scheme.bits = 4;
+  /* 1001 codes of 4 bits pack into 501 bytes, plus 8 bytes per channel. */
+  g_assert_cmpuint (qs_quantized_size_bytes (&scheme, 1001, 1), ==, 501 + 8);
+  g_assert_cmpuint (qs_quantized_size_bytes (&scheme, 1001, 7), ==, 501 + 56);
+  scheme.bits = 3;
+  g_assert_cmpuint (qs_quantized_size_bytes (&scheme, 8, 1), ==, 3 + 8);
+  scheme.format = QS_FORMAT_FP8_E4M3;
+  g_assert_cmpuint (qs_quantized_size_bytes (&scheme, 100, 2), ==, 100 + 8);
+}
+
+/* ---- SIMD kernels against the scalar reference ---------------------------- */
+
+static void
+fill_coefficients (GRand   *rand,
+                   float   *k,
+                   size_t   channels,
+                   bool     nudge)
+{
+  for (size_t c = 0; c < channels; c++)
+    {
+      int bits = g_rand_int_range (rand, 2, 17);
+      int qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
+      float scale = (float) g_rand_double_range (rand, 1e-4, 0.5);
+      float z = nudge ? (float) g_rand_int_range (rand, qmin, qmax + 1)
+                      : (float) g_rand_double_range (rand, qmin, qmax);
+      k[c] = 1.0f / scale;                                 /* inv */
+      k[channels + c] = nudge ? 0.0f : z;                  /* add */
+      k[2 * channels + c] = nudge ? qmin - z : qmin;       /* lo */
+      k[3 * channels + c] = nudge ? qmax - z : qmax;       /* hi */
+      k[4 * channels + c] = nudge ? z : 0.0f;              /* post */
+      k[5 * channels + c] = nudge ? 0.0f : z;              /* sub */
+      k[6 * channels + c] = scale;                         /* scale */
+    }
+}
+
+static float
+tricky_value (GRand *rand,
+              float  scale)
+{
+  switch (g_rand_int_range (rand, 0, 10))
+    {
+    case 0:
+      return (g_rand_int_range (rand, -300, 300) + 0.5f) * scale;  /* ties */
+    case 1:
+      return NAN;
+    case 2:
+      return g_rand_boolean (rand) ? INFINITY : -INFINITY;
+    case 3:
+      return (float) g_rand_double_range (rand, -1e30, 1e30);
+    case 4:
+      return 0.0f;
+    case 5:
+      return -0.0f;
+    default:
+      return (float) g_rand_double_range (rand, -200.0, 200.0) * scale;
+    }
+}
+
+static void
+test_kernel_matches_reference (void)
+{
+#if defined(__x86_64__)
+  GRand *rand = g_rand_new_with_seed (1234);
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx2"))
+    {
+      g_test_skip ("this CPU has no AVX2: only the scalar reference runs here");
+      g_rand_free (rand);
+      return;
+    }
+
+  for (int round = 0; round < 2000; round++)
+    {
+      size_t stride = g_rand_int_range (rand, 0, 2);
+      size_t n = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
+      size_t channels = stride ? n : 1;
+      bool nudge = g_rand_boolean (rand);
+      float *k = g_new (float, 7 * channels);
+      float x[QS_FUSED_CHUNK];
+      QsFusedArgs args;
+      QsLaneSums ref, simd;
+      int32_t ref_slots[3][QS_FUSED_CHUNK], simd_slots[3][QS_FUSED_CHUNK];
+
+      fill_coefficients (rand, k, channels, nudge);
+      for (size_t j = 0; j < n; j++)
+        x[j] = tricky_value (rand, k[6 * channels + (stride ? j : 0)]);
+
+      memset (&args, 0, sizeof args);
+      args.inv = k;
+      args.add = k + channels;
+      args.lo = k + 2 * channels;
+      args.hi = k + 3 * channels;
+      args.post = k + 4 * channels;
+      args.sub = k + 5 * channels;
+      args.scale = k + 6 * channels;
+      args.qmin = -32768;
+      args.skip_code_slot = 65536;
+      args.bins = g_rand_int_range (rand, 1, 300);
+      args.hist_lo = (float) g_rand_double_range (rand, -50.0, 0.0);
+      args.hist_hi = args.hist_lo + (float) g_rand_double_range (rand, 0.01, 60.0);
+      args.hist_inv_width = args.bins / (args.hist_hi - args.hist_lo);
+      args.rounding = g_rand_boolean (rand) ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN;
+      args.direct_recon = true;
+      if (g_rand_int_range (rand, 0, 8) == 0)
+        x[0] = args.hist_hi;  /* the top edge */
+
+      memset (&ref, 0, sizeof ref);
+      memset (&simd, 0, sizeof simd);
+      qs_fused_int_scalar (&args, x, n, 0, stride, &ref, ref_slots[0], ref_slots[1], ref_slots[2]);
+      qs_fused_int_avx2 (&args, x, n, 0, stride, &simd, simd_slots[0], simd_slots[1], simd_slots[2]);
+
+      g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
+      for (int a = 0; a < 3; a++)
+        g_assert_cmpmem (ref_slots[a], n * sizeof (int32_t), simd_slots[a], n * sizeof (int32_t));
+      g_free (k);
+    }
+  g_rand_free (rand);
+#else
+  g_test_skip ("no SIMD kernel on this architecture");
+#endif
+}
+
+static void
+test_minmax_kernel_matches_reference (void)
+{
+#if defined(__x86_64__)
+  GRand *rand = g_rand_new_with_seed (99);
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx2"))
+    {
+      g_test_skip ("this CPU has no AVX2: only the scalar reference runs here");
+      g_rand_free (rand);
+      return;
+    }
+  for (int round = 0; round < 500; round++)
+    {
+      size_t n = g_rand_int_range (rand, 0, 100);
+      float x[100];
+      float min_a = INFINITY, max_a = -INFINITY, min_b = INFINITY, max_b = -INFINITY;
+      uint64_t bad_a = 0, bad_b = 0;
+      for (size_t i = 0; i < n; i++)
+        x[i] = tricky_value (rand, 0.01f);
+      qs_minmax_scalar (x, n, &min_a, &max_a, &bad_a);
+      qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
+      g_assert_cmpfloat (min_a, ==, min_b);
+      g_assert_cmpfloat (max_a, ==, max_b);
+      g_assert_cmpuint (bad_a, ==, bad_b);
+    }
+  g_rand_free (rand);
+#else
+  g_test_skip ("no SIMD kernel on this architecture");
+#endif
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/analysis/hand-derived-int8", test_hand_derived_int8);
+  g_test_add_func ("/analysis/exact-representation", test_exact_representation);
+  g_test_add_func ("/analysis/all-zero-and-constant", test_all_zero_and_constant);
+  g_test_add_func ("/analysis/nonfinite-excluded", test_nonfinite_excluded);
+  g_test_add_func ("/analysis/no-finite-values", test_no_finite_values);
+  g_test_add_func ("/analysis/zero-exactness", test_zero_exactness);
+  g_test_add_func ("/analysis/histograms", test_histograms);
+  g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
+  g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
+  g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
+  g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
+  g_test_add_func ("/analysis/float-formats", test_float_formats);
+  g_test_add_func ("/analysis/sizes", test_sizes);
+  g_test_add_func ("/analysis/kernel-matches-reference", test_kernel_matches_reference);
+  g_test_add_func ("/analysis/minmax-kernel-matches-reference", test_minmax_kernel_matches_reference);
+  return g_test_run ();
+}

@@ -1,0 +1,213 @@
+/* test-scheme.c: scheme defaults, validation, code ranges and names.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib.h>
+
+#include "quant/qs-scheme.h"
+
+static void
+test_defaults (void)
+{
+  QsScheme s;
+
+  qs_scheme_init_default (&s);
+  g_assert_cmpint (s.format, ==, QS_FORMAT_INT);
+  g_assert_cmpint (s.bits, ==, 8);
+  g_assert_cmpint (s.mapping, ==, QS_MAPPING_ASYMMETRIC);
+  g_assert_false (s.is_unsigned);
+  g_assert_false (s.narrow);
+  g_assert_cmpint (s.granularity, ==, QS_GRANULARITY_TENSOR);
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_cmpint (s.rounding, ==, QS_ROUNDING_HALF_EVEN);
+  g_assert_true (s.nudge_zero);
+  g_assert_cmpint (s.bins, ==, 256);
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_OK);
+}
+
+typedef struct {
+  int bits;
+  bool is_unsigned;
+  bool narrow;
+  int qmin;
+  int qmax;
+} CodeRangeCase;
+
+static void
+test_code_ranges (void)
+{
+  /* Signed b-bit: [-2^(b-1), 2^(b-1) - 1]; narrow drops the lowest code. */
+  static const CodeRangeCase cases[] = {
+    { 8, false, false, -128, 127 },
+    { 8, false, true, -127, 127 },
+    { 8, true, false, 0, 255 },
+    { 8, true, true, 1, 255 },
+    { 2, false, false, -2, 1 },
+    { 2, true, false, 0, 3 },
+    { 4, false, false, -8, 7 },
+    { 4, false, true, -7, 7 },
+    { 16, false, false, -32768, 32767 },
+    { 16, true, false, 0, 65535 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      QsScheme s;
+      int qmin, qmax;
+      qs_scheme_init_default (&s);
+      s.bits = cases[i].bits;
+      s.is_unsigned = cases[i].is_unsigned;
+      s.narrow = cases[i].narrow;
+      qs_scheme_code_range (&s, &qmin, &qmax);
+      g_assert_cmpint (qmin, ==, cases[i].qmin);
+      g_assert_cmpint (qmax, ==, cases[i].qmax);
+    }
+}
+
+static void
+test_validation (void)
+{
+  QsScheme s;
+  const char *message = NULL;
+
+  qs_scheme_init_default (&s);
+  s.bits = 1;
+  g_assert_cmpint (qs_scheme_validate (&s, &message), ==, QS_STATUS_INVALID_ARGUMENT);
+  g_assert_nonnull (message);
+  s.bits = 17;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
+  s.bits = 16;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_OK);
+
+  s.range_method = QS_RANGE_MANUAL;
+  s.manual_lo = 1.0;
+  s.manual_hi = 1.0;
+  g_assert_cmpint (qs_scheme_validate (&s, &message), ==, QS_STATUS_BAD_RANGE);
+  s.manual_hi = 2.0;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_OK);
+
+  s.range_method = QS_RANGE_PERCENTILE;
+  s.percentile = 50.0;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
+  s.percentile = 100.0;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_OK);
+
+  s.bins = 0;
+  g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
+}
+
+static void
+test_range_parse (void)
+{
+  QsScheme s;
+
+  qs_scheme_init_default (&s);
+  g_assert_true (qs_range_method_parse ("percentile:99.9", &s));
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_PERCENTILE);
+  g_assert_cmpfloat (s.percentile, ==, 99.9);
+
+  g_assert_true (qs_range_method_parse ("manual:-0.5,0.25", &s));
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_MANUAL);
+  g_assert_cmpfloat (s.manual_lo, ==, -0.5);
+  g_assert_cmpfloat (s.manual_hi, ==, 0.25);
+
+  g_assert_true (qs_range_method_parse ("kl", &s));
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_KL);
+  g_assert_true (qs_range_method_parse ("mse", &s));
+  g_assert_true (qs_range_method_parse ("minmax", &s));
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_MINMAX);
+
+  /* Malformed text leaves the scheme as it was. */
+  g_assert_false (qs_range_method_parse ("percentile", &s));
+  g_assert_false (qs_range_method_parse ("percentile:abc", &s));
+  g_assert_false (qs_range_method_parse ("percentile:99x", &s));
+  g_assert_false (qs_range_method_parse ("manual:1", &s));
+  g_assert_false (qs_range_method_parse ("manual:1,", &s));
+  g_assert_false (qs_range_method_parse ("manual:1,2,3", &s));
+  g_assert_false (qs_range_method_parse ("minmax:3", &s));
+  g_assert_false (qs_range_method_parse ("entropy", &s));
+  g_assert_false (qs_range_method_parse ("manual:nan,1", &s));
+  g_assert_false (qs_range_method_parse ("", &s));
+  g_assert_cmpint (s.range_method, ==, QS_RANGE_MINMAX);
+}
+
+static void
+test_names_round_trip (void)
+{
+  for (int f = QS_FORMAT_INT; f <= QS_FORMAT_FP8_E5M2; f++)
+    {
+      QsFormat parsed;
+      g_assert_true (qs_format_parse (qs_format_to_string (f), &parsed));
+      g_assert_cmpint (parsed, ==, f);
+    }
+  for (int m = QS_MAPPING_ASYMMETRIC; m <= QS_MAPPING_SYMMETRIC; m++)
+    {
+      QsMapping parsed;
+      g_assert_true (qs_mapping_parse (qs_mapping_to_string (m), &parsed));
+      g_assert_cmpint (parsed, ==, m);
+    }
+  for (int g = QS_GRANULARITY_TENSOR; g <= QS_GRANULARITY_CHANNEL; g++)
+    {
+      QsGranularity parsed;
+      g_assert_true (qs_granularity_parse (qs_granularity_to_string (g), &parsed));
+      g_assert_cmpint (parsed, ==, g);
+    }
+  for (int r = QS_ROUNDING_HALF_EVEN; r <= QS_ROUNDING_HALF_AWAY; r++)
+    {
+      QsRounding parsed;
+      g_assert_true (qs_rounding_parse (qs_rounding_to_string (r), &parsed));
+      g_assert_cmpint (parsed, ==, r);
+    }
+  g_assert_cmpstr (qs_format_to_string (QS_FORMAT_FP8_E4M3), ==, "fp8-e4m3");
+  g_assert_cmpstr (qs_range_method_to_string (QS_RANGE_KL), ==, "kl");
+  {
+    QsMapping m = QS_MAPPING_SYMMETRIC;
+    g_assert_false (qs_mapping_parse ("affine", &m));
+    g_assert_cmpint (m, ==, QS_MAPPING_SYMMETRIC);
+  }
+}
+
+static void
+test_channel_layout (void)
+{
+  const int64_t shape[] = { 3, 3, 16, 32 };
+  const int64_t overflow[] = { INT64_MAX / 2, 8 };  /* 2^65: past size_t */
+  QsChannelLayout l;
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 4, -1, &l), ==, QS_OK);
+  g_assert_cmpuint (l.count, ==, 3 * 3 * 16 * 32);
+  g_assert_cmpuint (l.outer, ==, 3 * 3 * 16);
+  g_assert_cmpuint (l.channels, ==, 32);
+  g_assert_cmpuint (l.inner, ==, 1);
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 4, 0, &l), ==, QS_OK);
+  g_assert_cmpuint (l.outer, ==, 1);
+  g_assert_cmpuint (l.channels, ==, 3);
+  g_assert_cmpuint (l.inner, ==, 3 * 16 * 32);
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 4, 2, &l), ==, QS_OK);
+  g_assert_cmpuint (l.outer, ==, 9);
+  g_assert_cmpuint (l.channels, ==, 16);
+  g_assert_cmpuint (l.inner, ==, 32);
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 4, 4, &l), ==, QS_STATUS_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 4, -5, &l), ==, QS_STATUS_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_channel_layout_for_axis (overflow, 2, 0, &l), ==, QS_STATUS_INVALID_ARGUMENT);
+
+  /* A scalar is one element, one channel. */
+  g_assert_cmpint (qs_channel_layout_for_axis (NULL, 0, -1, &l), ==, QS_OK);
+  g_assert_cmpuint (l.count, ==, 1);
+  g_assert_cmpuint (l.channels, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/scheme/defaults", test_defaults);
+  g_test_add_func ("/scheme/code-ranges", test_code_ranges);
+  g_test_add_func ("/scheme/validation", test_validation);
+  g_test_add_func ("/scheme/range-parse", test_range_parse);
+  g_test_add_func ("/scheme/names-round-trip", test_names_round_trip);
+  g_test_add_func ("/scheme/channel-layout", test_channel_layout);
+  return g_test_run ();
+}
