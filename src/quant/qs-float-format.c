@@ -1,24 +1,26 @@
 /* qs-float-format.c: float32 to and from float16, bfloat16 and the two OCP FP8 formats.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * These run once per weight inside the fake-quantization loops, so they work
- * on the float32 bit pattern with integer arithmetic and selects rather than
- * frexp/ldexp and branches. One generic encoder and one generic decoder are
- * written once and instantiated with compile-time constants per format; after
- * inlining, every format gets straight-line code.
+ * These run once per weight inside the fake-quantization loops (tens of
+ * millions of calls), so they work on the float32 bit pattern with integer
+ * arithmetic and mask selects instead of frexp/ldexp and branches. One generic
+ * encoder is instantiated with compile-time constants per format, so after
+ * inlining each format gets straight-line code.
  *
  * Encoding saturates: anything beyond the largest finite value, including
  * values that only round past it and including the infinities, becomes the
  * largest finite value with the input's sign. E4M3 has no infinity at all, and
  * for the other formats an infinity in a fake-quantized weight would poison
  * every error statistic downstream; the callers only pass finite weights
- * anyway. NaN stays NaN (a quiet NaN with the input's sign).
+ * anyway. NaN stays NaN (the format's quiet NaN, with the input's sign).
  *
- * The subnormal paths rely on float32 addition rounding to nearest even, the
- * C default; nothing in Quantscope changes the rounding mode.
+ * The subnormal path relies on float32 addition rounding to nearest even, the
+ * C default; nothing in Quantscope changes the rounding mode. It only ever
+ * adds to a normal float32, so flush-to-zero modes cannot disturb it.
  */
 #include "qs-float-format.h"
 
+#include <math.h>
 #include <string.h>
 
 #define F32_ABS_MASK UINT32_C (0x7fffffff)
@@ -42,9 +44,9 @@ f32_from_bits (uint32_t bits)
   return value;
 }
 
-/* Selects with a mask instead of ?: so the compiler cannot turn the choice
- * into a branch: weights straddle the subnormal boundary at random, and a
- * mispredicted branch there tripled the cost per element. */
+/* A mask instead of ?: keeps the compiler from turning the choice into a
+ * branch: scaled weights straddle the subnormal boundary at random, and the
+ * mispredictions cost about three times the conversion itself. */
 static inline uint32_t
 select_bits (uint32_t condition,
              uint32_t if_true,
@@ -55,10 +57,10 @@ select_bits (uint32_t condition,
   return (if_true & mask) | (if_false & ~mask);
 }
 
-/* Float32 whose unit in the last place equals the subnormal step of a format
- * with MAN_BITS mantissa bits and exponent bias BIAS, i.e. 2^(1-BIAS-MAN_BITS+23).
- * Adding a magnitude below the format's smallest normal to it leaves the
- * rounded subnormal count (RNE, done by the FPU) in the low mantissa bits. */
+/* Float32 whose unit in the last place is the subnormal step of the target
+ * format, 2^(1-BIAS-MAN_BITS). Adding a magnitude below the format's smallest
+ * normal to it leaves the rounded count of subnormal steps in the low
+ * mantissa bits; a count of 2^MAN_BITS is the smallest normal's code. */
 static inline uint32_t
 subnormal_magic_bits (unsigned man_bits,
                       int      bias)
@@ -66,24 +68,25 @@ subnormal_magic_bits (unsigned man_bits,
   return (uint32_t) (127 + 24 - bias - (int) man_bits) << 23;
 }
 
-/* Returns the sign-less code. Normal results round in the integer domain:
- * rebiasing the exponent and shifting the float32 pattern right is monotone,
- * so a carry out of the mantissa correctly bumps the exponent. */
+/* Returns the code without its sign bit. Normal results round in the integer
+ * domain: rebiasing the exponent and shifting the float32 pattern right is
+ * monotone, so a carry out of the mantissa correctly bumps the exponent. */
 static inline uint32_t
 encode_magnitude (uint32_t abs_bits,
                   unsigned man_bits,
                   int      bias,
-                  int      has_subnormal_path,
+                  int      needs_subnormal_path,
                   uint32_t max_code,
                   uint32_t nan_code)
 {
   const unsigned shift = 23 - man_bits;
+  /* Wraps for bias < 127; the sum below is only used where it does not. */
   const uint32_t rebias = (uint32_t) (bias - 127) << 23;
   const uint32_t min_normal_bits = (uint32_t) (127 + 1 - bias) << 23;
   uint32_t odd = (abs_bits >> shift) & 1;
   uint32_t code = (abs_bits + rebias + ((UINT32_C (1) << (shift - 1)) - 1) + odd) >> shift;
 
-  if (has_subnormal_path)
+  if (needs_subnormal_path)
     {
       uint32_t magic = subnormal_magic_bits (man_bits, bias);
       uint32_t sub = f32_bits (f32_from_bits (abs_bits) + f32_from_bits (magic)) - magic;
@@ -91,32 +94,10 @@ encode_magnitude (uint32_t abs_bits,
       code = select_bits (abs_bits < min_normal_bits, sub, code);
     }
 
-  /* Codes above max_code are the infinities, NaNs, or (for large inputs) bit
-   * patterns past the format; all of them mean "too large" here. */
+  /* Codes above max_code are the infinity, the NaNs or patterns past the
+   * format: all mean "rounded beyond the largest finite value" here. */
   code = code < max_code ? code : max_code;
   return abs_bits > F32_INF_BITS ? nan_code : code;
-}
-
-static inline float
-decode_magnitude (uint32_t n,
-                  unsigned man_bits,
-                  int      bias,
-                  uint32_t special_min,
-                  int      ieee_specials)
-{
-  const uint32_t magic = subnormal_magic_bits (man_bits, bias);
-  uint32_t normal = (n << (23 - man_bits)) + ((uint32_t) (127 - bias) << 23);
-  /* n * 2^(1-bias-man_bits), exact: the magic's ulp is the subnormal step. */
-  uint32_t sub = f32_bits (f32_from_bits (magic + n) - f32_from_bits (magic));
-  uint32_t bits = select_bits (n < (UINT32_C (1) << man_bits), sub, normal);
-
-  if (ieee_specials)
-    /* Keep the mantissa so NaN payloads survive and infinity stays infinity. */
-    bits = n >= special_min ? ((n << (23 - man_bits)) | F32_INF_BITS) : bits;
-  else
-    bits = n >= special_min ? UINT32_C (0x7fc00000) : bits;
-
-  return f32_from_bits (bits);
 }
 
 uint16_t
@@ -128,13 +109,27 @@ qs_float_to_fp16 (float value)
   return (uint16_t) (((bits >> 16) & 0x8000) | code);
 }
 
+/* The subnormal test is an ordinary branch here: it only fires below 2^-14,
+ * and measured on weights a mask select was slower in the common case and no
+ * faster when subnormals were mixed in. */
 float
 qs_fp16_to_float (uint16_t bits)
 {
   uint32_t sign = (uint32_t) (bits & 0x8000) << 16;
-  float magnitude = decode_magnitude (bits & 0x7fffu, 10, 15, 0x7c00, 1);
+  uint32_t n = bits & 0x7fffu;
+  uint32_t result;
 
-  return f32_from_bits (f32_bits (magnitude) | sign);
+  if (n >= 0x7c00)
+    /* Keep the mantissa so NaN payloads survive and infinity stays infinity. */
+    result = (n << 13) | F32_INF_BITS;
+  else if (n >= 0x0400)
+    result = (n << 13) + ((uint32_t) (127 - 15) << 23);
+  else
+    /* n * 2^-24, exact: the magic's ulp is the subnormal step. */
+    result = f32_bits (f32_from_bits (subnormal_magic_bits (10, 15) + n)
+                       - f32_from_bits (subnormal_magic_bits (10, 15)));
+
+  return f32_from_bits (result | sign);
 }
 
 /* bfloat16 shares float32's exponent, so float32 subnormals map onto bfloat16
@@ -163,16 +158,6 @@ qs_float_to_fp8_e4m3 (float value)
   return (uint8_t) (((bits >> 24) & 0x80) | code);
 }
 
-float
-qs_fp8_e4m3_to_float (uint8_t bits)
-{
-  uint32_t sign = (uint32_t) (bits & 0x80) << 24;
-  /* OCP E4M3 spends only S.1111.111 on NaN; S.1111.xxx otherwise stays normal. */
-  float magnitude = decode_magnitude (bits & 0x7fu, 3, 7, 0x7f, 0);
-
-  return f32_from_bits (f32_bits (magnitude) | sign);
-}
-
 uint8_t
 qs_float_to_fp8_e5m2 (float value)
 {
@@ -182,11 +167,39 @@ qs_float_to_fp8_e5m2 (float value)
   return (uint8_t) (((bits >> 24) & 0x80) | code);
 }
 
+/* FP8 decoding is a 1 KiB table lookup: it shortened the per-element
+ * dependency chain of encode-then-decode enough to run about 1.8 times faster
+ * than the equivalent bit manipulation. The tables are computed by the
+ * compiler from these constant expressions (integer significand times a power
+ * of two, so exact), not typed in. */
+#define FP8_MAGNITUDE(n, man_bits, min_exp)                                          \
+  ((float) (((n) >> (man_bits)) ? ((1u << (man_bits)) | ((n) & ((1u << (man_bits)) - 1))) \
+                                : ((n) & ((1u << (man_bits)) - 1)))                   \
+   * (float) (1u << (((n) >> (man_bits)) ? ((n) >> (man_bits)) - 1 : 0)) * (min_exp))
+#define FP8_SIGNED(n, magnitude) (((n) & 0x80) ? -(magnitude) : (magnitude))
+
+/* OCP E4M3 spends only S.1111.111 on NaN; S.1111.xxx otherwise stays normal. */
+#define E4M3(n) FP8_SIGNED ((n), ((n) & 0x7f) == 0x7f ? NAN : FP8_MAGNITUDE ((n) & 0x7f, 3, 0x1p-9f))
+#define E5M2(n) FP8_SIGNED ((n), ((n) & 0x7f) > 0x7c ? NAN                              \
+                                 : ((n) & 0x7f) == 0x7c ? INFINITY                      \
+                                 : FP8_MAGNITUDE ((n) & 0x7f, 2, 0x1p-16f))
+
+#define FP8_ROW4(f, n) f (n), f ((n) + 1), f ((n) + 2), f ((n) + 3)
+#define FP8_ROW16(f, n) FP8_ROW4 (f, n), FP8_ROW4 (f, (n) + 4), FP8_ROW4 (f, (n) + 8), FP8_ROW4 (f, (n) + 12)
+#define FP8_ROW64(f, n) FP8_ROW16 (f, n), FP8_ROW16 (f, (n) + 16), FP8_ROW16 (f, (n) + 32), FP8_ROW16 (f, (n) + 48)
+#define FP8_TABLE(f) { FP8_ROW64 (f, 0), FP8_ROW64 (f, 64), FP8_ROW64 (f, 128), FP8_ROW64 (f, 192) }
+
+static const float e4m3_values[256] = FP8_TABLE (E4M3);
+static const float e5m2_values[256] = FP8_TABLE (E5M2);
+
+float
+qs_fp8_e4m3_to_float (uint8_t bits)
+{
+  return e4m3_values[bits];
+}
+
 float
 qs_fp8_e5m2_to_float (uint8_t bits)
 {
-  uint32_t sign = (uint32_t) (bits & 0x80) << 24;
-  float magnitude = decode_magnitude (bits & 0x7fu, 2, 15, 0x7c, 1);
-
-  return f32_from_bits (f32_bits (magnitude) | sign);
+  return e5m2_values[bits];
 }

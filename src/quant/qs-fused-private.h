@@ -70,7 +70,6 @@ void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, siz
  * QS_FORCE_SCALAR=1 in the environment selects the reference, for tests
  * and for comparing speed. */
 QsFusedIntKernel qs_fused_int_kernel (void);
-const char      *qs_fused_int_kernel_name (void);
 
 /* Min, max and non-finite count of a contiguous run, for the range pass. */
 typedef void (*QsMinMaxKernel) (const float *v,

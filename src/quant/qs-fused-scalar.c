@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "qs-fused-private.h"
+#include "qs-analysis.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ qs_fused_int_kernel (void)
 }
 
 const char *
-qs_fused_int_kernel_name (void)
+qs_analysis_kernel_name (void)
 {
   return have_avx2 () ? "avx2" : "scalar";
 }

@@ -78,6 +78,9 @@ float qs_dequantize_code (const QsQuantParams *params,
                           size_t               channel,
                           int32_t              code);
 
+/* The largest finite value of a float format (0 for QS_FORMAT_INT). */
+float qs_float_format_max (QsFormat format);
+
 #ifdef __cplusplus
 }
 #endif

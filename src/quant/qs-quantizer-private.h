@@ -79,6 +79,5 @@ void qs_channel_coeffs_for_range (const QsScheme  *scheme,
 /* Encode and decode of the float formats, by format. */
 int32_t qs_float_format_encode (QsFormat format, float value);
 float   qs_float_format_decode (QsFormat format, int32_t code);
-float   qs_float_format_max    (QsFormat format);
 /* Code slots a histogram of codes needs: 2^bits, 65536 or 256. */
 size_t  qs_code_slots          (QsFormat format, int qmin, int qmax);

@@ -13,14 +13,53 @@ typedef float    (*DecodeFunc) (uint32_t code);
 
 /* The library takes narrow integer types; these adapters let one table-driven
  * test cover all four formats. */
-static uint32_t enc_fp16 (float v) { return qs_float_to_fp16 (v); }
-static uint32_t enc_bf16 (float v) { return qs_float_to_bf16 (v); }
-static uint32_t enc_e4m3 (float v) { return qs_float_to_fp8_e4m3 (v); }
-static uint32_t enc_e5m2 (float v) { return qs_float_to_fp8_e5m2 (v); }
-static float dec_fp16 (uint32_t c) { return qs_fp16_to_float ((uint16_t) c); }
-static float dec_bf16 (uint32_t c) { return qs_bf16_to_float ((uint16_t) c); }
-static float dec_e4m3 (uint32_t c) { return qs_fp8_e4m3_to_float ((uint8_t) c); }
-static float dec_e5m2 (uint32_t c) { return qs_fp8_e5m2_to_float ((uint8_t) c); }
+static uint32_t
+enc_fp16 (float v)
+{
+  return qs_float_to_fp16 (v);
+}
+
+static uint32_t
+enc_bf16 (float v)
+{
+  return qs_float_to_bf16 (v);
+}
+
+static uint32_t
+enc_e4m3 (float v)
+{
+  return qs_float_to_fp8_e4m3 (v);
+}
+
+static uint32_t
+enc_e5m2 (float v)
+{
+  return qs_float_to_fp8_e5m2 (v);
+}
+
+static float
+dec_fp16 (uint32_t c)
+{
+  return qs_fp16_to_float ((uint16_t) c);
+}
+
+static float
+dec_bf16 (uint32_t c)
+{
+  return qs_bf16_to_float ((uint16_t) c);
+}
+
+static float
+dec_e4m3 (uint32_t c)
+{
+  return qs_fp8_e4m3_to_float ((uint8_t) c);
+}
+
+static float
+dec_e5m2 (uint32_t c)
+{
+  return qs_fp8_e5m2_to_float ((uint8_t) c);
+}
 
 typedef struct
 {

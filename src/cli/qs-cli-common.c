@@ -1,0 +1,190 @@
+/* qs-cli-common.c: option parsing, errors and output shared by the subcommands.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "cli/qs-cli.h"
+#include "model/qs-error.h"
+
+int
+qs_cli_fail (const GError *error)
+{
+  g_autofree char *line = g_strdup (error->message);
+
+  /* One line, always: multi-line library messages are folded. */
+  g_strdelimit (line, "\n\r", ' ');
+  fprintf (stderr, "quantscope-cli: %s\n", line);
+  return QS_CLI_EXIT_BAD_INPUT;
+}
+
+int
+qs_cli_fail_message (const char *format,
+                     ...)
+{
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (QS_ERROR, QS_ERROR_INVALID, format, args);
+  va_end (args);
+  return qs_cli_fail (error);
+}
+
+gboolean
+qs_cli_parse (GOptionContext  *context,
+              int             *argc,
+              char          ***argv,
+              int             *exit_status)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_option_context_parse (context, argc, argv, &error))
+    return TRUE;
+  *exit_status = qs_cli_fail (error);
+  return FALSE;
+}
+
+void
+qs_cli_print_json (const char *json)
+{
+  g_autofree char *text = g_strconcat (json, "\n", NULL);
+
+  fputs (text, stdout);
+  fflush (stdout);
+}
+
+GOptionGroup *
+qs_cli_scheme_option_group (QsCliSchemeOptions *o)
+{
+  const GOptionEntry entries[] = {
+    { "bits", 'b', 0, G_OPTION_ARG_INT, &o->bits, N_("Bits per code, 2 to 16 (default 8)"), "N" },
+    { "mapping", 0, 0, G_OPTION_ARG_STRING, &o->mapping, N_("asymmetric (default) or symmetric"), "MAPPING" },
+    { "unsigned", 0, 0, G_OPTION_ARG_NONE, &o->is_unsigned, N_("Unsigned codes [0, 2^N - 1]"), NULL },
+    { "narrow", 0, 0, G_OPTION_ARG_NONE, &o->narrow, N_("Drop the lowest code (TFLite symmetric weights)"), NULL },
+    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("tensor (default) or channel"), "GRANULARITY" },
+    { "axis", 0, 0, G_OPTION_ARG_STRING, &o->axis, N_("Channel axis for per-channel (default: the tensor's output channels)"), "K" },
+    { "range", 'r', 0, G_OPTION_ARG_STRING, &o->range, N_("minmax, percentile:P, mse, kl or manual:LO,HI"), "METHOD" },
+    { "no-zero-nudge", 0, 0, G_OPTION_ARG_NONE, &o->no_zero_nudge, N_("Leave the zero point fractional (0.0 no longer exact)"), NULL },
+    { "rounding", 0, 0, G_OPTION_ARG_STRING, &o->rounding, N_("even (half to even, default) or away"), "MODE" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &o->format, N_("int (default), fp16, bf16, fp8-e4m3 or fp8-e5m2"), "FORMAT" },
+    { "bins", 0, 0, G_OPTION_ARG_INT, &o->bins, N_("Histogram bins (default 256)"), "N" },
+    { "hist-range", 0, 0, G_OPTION_ARG_STRING, &o->hist_range, N_("Histogram over LO,HI instead of the data range"), "LO,HI" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &o->threads, N_("Worker threads (default: all cores)"), "N" },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("scheme", _("Quantization scheme:"),
+                                            _("Show the quantization scheme options"), NULL, NULL);
+
+  o->bits = 8;
+  o->bins = QS_DEFAULT_BINS;
+  o->threads = 0;
+  g_option_group_add_entries (group, entries);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  return group;
+}
+
+void
+qs_cli_scheme_options_clear (QsCliSchemeOptions *o)
+{
+  g_clear_pointer (&o->mapping, g_free);
+  g_clear_pointer (&o->granularity, g_free);
+  g_clear_pointer (&o->axis, g_free);
+  g_clear_pointer (&o->range, g_free);
+  g_clear_pointer (&o->rounding, g_free);
+  g_clear_pointer (&o->format, g_free);
+  g_clear_pointer (&o->hist_range, g_free);
+}
+
+static gboolean
+parse_pair (const char *text,
+            double     *lo,
+            double     *hi)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+  char *end = NULL;
+
+  if (g_strv_length (parts) != 2)
+    return FALSE;
+  *lo = g_ascii_strtod (parts[0], &end);
+  if (end == parts[0] || *end != '\0')
+    return FALSE;
+  *hi = g_ascii_strtod (parts[1], &end);
+  return end != parts[1] && *end == '\0';
+}
+
+static gboolean
+invalid (GError    **error,
+         const char *format,
+         const char *value)
+{
+  g_set_error (error, QS_ERROR, QS_ERROR_INVALID, format, value);
+  return FALSE;
+}
+
+gboolean
+qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
+                            QsScheme                 *scheme,
+                            GError                  **error)
+{
+  const char *problem = NULL;
+  QsStatus status;
+
+  qs_scheme_init_default (scheme);
+  scheme->bits = o->bits;
+  scheme->is_unsigned = o->is_unsigned;
+  scheme->narrow = o->narrow;
+  scheme->nudge_zero = !o->no_zero_nudge;
+  scheme->bins = o->bins;
+
+  if (o->mapping && !qs_mapping_parse (o->mapping, &scheme->mapping))
+    return invalid (error, _("unknown mapping “%s” (use asymmetric or symmetric)"), o->mapping);
+  if (o->granularity && !qs_granularity_parse (o->granularity, &scheme->granularity))
+    return invalid (error, _("unknown granularity “%s” (use tensor or channel)"), o->granularity);
+  if (o->rounding && !qs_rounding_parse (o->rounding, &scheme->rounding))
+    return invalid (error, _("unknown rounding “%s” (use even or away)"), o->rounding);
+  if (o->format && !qs_format_parse (o->format, &scheme->format))
+    return invalid (error, _("unknown format “%s” (use int, fp16, bf16, fp8-e4m3 or fp8-e5m2)"), o->format);
+  if (o->range && !qs_range_method_parse (o->range, scheme))
+    return invalid (error, _("bad range method “%s” (use minmax, percentile:P, mse, kl or manual:LO,HI)"), o->range);
+  if (o->axis)
+    {
+      gint64 axis;
+      if (!g_ascii_string_to_signed (o->axis, 10, -QS_MAX_RANK, QS_MAX_RANK - 1, &axis, NULL))
+        return invalid (error, _("bad axis “%s” (an integer; negative counts from the end)"), o->axis);
+      scheme->axis = (int) axis;
+      /* Naming an axis only makes sense per channel. */
+      if (o->granularity == NULL)
+        scheme->granularity = QS_GRANULARITY_CHANNEL;
+    }
+  if (o->hist_range)
+    {
+      if (!parse_pair (o->hist_range, &scheme->hist_lo, &scheme->hist_hi))
+        return invalid (error, _("bad histogram range “%s” (use LO,HI)"), o->hist_range);
+      scheme->has_hist_range = TRUE;
+    }
+  if (o->threads < 0 || o->threads > 64)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("--threads must be between 0 and 64"));
+      return FALSE;
+    }
+
+  status = qs_scheme_validate (scheme, &problem);
+  if (status != QS_OK)
+    {
+      if (scheme->range_method == QS_RANGE_MANUAL && status == QS_STATUS_BAD_RANGE
+          && !scheme->has_hist_range)
+        g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                     _("bad manual range %g,%g: LO must be less than HI"),
+                     scheme->manual_lo, scheme->manual_hi);
+      else
+        g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s", problem);
+      return FALSE;
+    }
+  return TRUE;
+}

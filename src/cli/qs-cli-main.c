@@ -1,0 +1,61 @@
+/* qs-cli-main.c: quantscope-cli, every number the GUI shows, headless.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "cli/qs-cli.h"
+
+static const QsCliCommand commands[] = {
+  { "layers", N_("List every tensor of a weight file"), qs_cli_layers },
+  { "stats", N_("Quantize one tensor and report error, levels, size and histograms"), qs_cli_stats },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s", _("Usage: quantscope-cli COMMAND [OPTIONS] FILE\n\nCommands:\n"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-8s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "%s", _("\nRun “quantscope-cli COMMAND --help” for a command's options.\n"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* Numbers on the command line and in JSON always use a '.' point. */
+  setlocale (LC_NUMERIC, "C");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("quantscope-cli");
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return QS_CLI_EXIT_BAD_INPUT;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return 0;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("quantscope-cli %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  return qs_cli_fail_message (_("unknown command “%s” (try --help)"), argv[1]);
+}

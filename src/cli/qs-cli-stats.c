@@ -1,0 +1,132 @@
+/* qs-cli-stats.c: `quantscope-cli stats FILE --tensor PATH [scheme options] [--json]`.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include <glib/gi18n.h>
+
+#include "cli/qs-cli.h"
+#include "model/qs-json.h"
+#include "model/qs-tensor-report.h"
+
+static void
+append_range (GString     *out,
+              const char  *label,
+              const float *values,
+              gsize        channels)
+{
+  float lo = values[0], hi = values[0];
+
+  for (gsize c = 1; c < channels; c++)
+    {
+      lo = fminf (lo, values[c]);
+      hi = fmaxf (hi, values[c]);
+    }
+  if (channels == 1)
+    g_string_append_printf (out, "%s %.6g", label, lo);
+  else
+    g_string_append_printf (out, "%s %.6g … %.6g", label, lo, hi);
+}
+
+static void
+print_summary (const QsTensorReport *r)
+{
+  const QsScheme *s = &r->scheme;
+  const QsAnalysis *a = &r->analysis;
+  const QsQuantParams *p = &r->params;
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_string_append_printf (out, _("Tensor      %s (%s, %s, %s)\n"), r->info->path, r->info->layer,
+                          qs_tensor_role_to_string (r->info->role), r->info->dtype);
+  g_string_append_printf (out, _("Values      %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " not finite), range [%.6g, %.6g]\n"),
+                          a->count, a->nonfinite_count, a->data_min, a->data_max);
+  if (s->format == QS_FORMAT_INT)
+    {
+      g_string_append_printf (out, _("Scheme      %d-bit %s %s, %s, %s, rounding %s, zero %s\n"),
+                              s->bits, s->is_unsigned ? "unsigned" : "signed",
+                              qs_mapping_to_string (s->mapping),
+                              p->channels > 1 ? "per-channel" : "per-tensor",
+                              qs_range_method_to_string (s->range_method),
+                              qs_rounding_to_string (s->rounding),
+                              s->nudge_zero ? "nudged" : "not nudged");
+      g_string_append_printf (out, _("Codes       [%d, %d], "), p->qmin, p->qmax);
+      append_range (out, _("scale"), p->scale, p->channels);
+      append_range (out, _(", zero point"), p->zero_point, p->channels);
+      g_string_append_c (out, '\n');
+    }
+  else
+    g_string_append_printf (out, _("Format      %s\n"), qs_format_to_string (s->format));
+  if (p->clamped_channels > 0)
+    g_string_append_printf (out, _("Warning     the scale was clamped at 2^-23 in %zu channel(s): values below one step are lost\n"),
+                            p->clamped_channels);
+  g_string_append_printf (out, _("Error       MSE %.4g, RMSE %.4g, max |error| %.4g, SQNR %.2f dB, cosine %.6f\n"),
+                          a->mse, a->rmse, a->max_abs_error, a->sqnr_db, a->cosine);
+  g_string_append_printf (out, _("Clipped     %" G_GUINT64_FORMAT " values; levels used %" G_GUINT64_FORMAT "\n"),
+                          a->clipped_count, a->levels_used);
+  g_string_append_printf (out, a->zero_exact ? _("Zero        0.0 is exact\n")
+                                             : _("Zero        0.0 comes back as ±%.6g\n"),
+                          a->zero_error);
+  g_string_append_printf (out, _("Size        %" G_GUINT64_FORMAT " B as float32, %" G_GUINT64_FORMAT " B quantized (%.2fx smaller)\n"),
+                          a->size_fp32_bytes, a->size_quant_bytes, a->compression_ratio);
+  fputs (out->str, stdout);
+}
+
+int
+qs_cli_stats (int    argc,
+              char **argv)
+{
+  g_autofree char *tensor = NULL;
+  gboolean json = FALSE;
+  QsCliSchemeOptions scheme_options = { 0 };
+  const GOptionEntry entries[] = {
+    { "tensor", 't', 0, G_OPTION_ARG_STRING, &tensor, N_("The tensor's HDF5 path (see “layers”)"), "PATH" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("FILE — quantize one tensor and report"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = NULL;
+  g_autoptr(QsTensorReport) report = NULL;
+  QsScheme scheme;
+  int status;
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_add_group (context, qs_cli_scheme_option_group (&scheme_options));
+  if (!qs_cli_parse (context, &argc, &argv, &status))
+    {
+      qs_cli_scheme_options_clear (&scheme_options);
+      return status;
+    }
+  if (!qs_cli_scheme_from_options (&scheme_options, &scheme, &error))
+    {
+      qs_cli_scheme_options_clear (&scheme_options);
+      return qs_cli_fail (error);
+    }
+  qs_cli_scheme_options_clear (&scheme_options);
+
+  if (argc != 2)
+    return qs_cli_fail_message (_("stats takes exactly one FILE"));
+  if (tensor == NULL)
+    return qs_cli_fail_message (_("stats needs --tensor PATH (list them with “quantscope-cli layers %s”)"), argv[1]);
+
+  file = qs_weight_file_open (argv[1], &error);
+  if (file == NULL)
+    return qs_cli_fail (error);
+
+  report = qs_tensor_report_compute (file, tensor, &scheme, scheme_options.threads, &error);
+  if (report == NULL)
+    return qs_cli_fail (error);
+
+  if (json)
+    {
+      g_autoptr(JsonNode) node = qs_tensor_report_to_json (report);
+      g_autofree char *text = qs_json_to_string (node, TRUE);
+      qs_cli_print_json (text);
+    }
+  else
+    print_summary (report);
+  return 0;
+}

@@ -1,0 +1,64 @@
+/* qs-cli.h: what the quantscope-cli subcommands share.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "quant/qs-scheme.h"
+
+G_BEGIN_DECLS
+
+/* Exit status for bad input of any kind: a missing or unreadable file, an
+ * unknown tensor, a bad option. One line on stderr says which. */
+#define QS_CLI_EXIT_BAD_INPUT 2
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int       (*run) (int argc, char **argv);
+} QsCliCommand;
+
+int qs_cli_layers (int argc, char **argv);
+int qs_cli_stats  (int argc, char **argv);
+
+/* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
+ * exit status, so callers can `return qs_cli_fail (error)`. */
+int qs_cli_fail         (const GError *error);
+int qs_cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* The scheme options every quantizing subcommand takes. */
+typedef struct {
+  int    bits;
+  char  *mapping;
+  gboolean is_unsigned;
+  gboolean narrow;
+  char  *granularity;
+  char  *axis;
+  char  *range;
+  gboolean no_zero_nudge;
+  char  *rounding;
+  char  *format;
+  int    bins;
+  char  *hist_range;
+  int    threads;
+} QsCliSchemeOptions;
+
+GOptionGroup *qs_cli_scheme_option_group (QsCliSchemeOptions *options);
+/* Turns the parsed options into a scheme; FALSE with @error (QS_ERROR_INVALID)
+ * naming the bad option. */
+gboolean      qs_cli_scheme_from_options (const QsCliSchemeOptions *options,
+                                          QsScheme                 *scheme,
+                                          GError                  **error);
+void          qs_cli_scheme_options_clear (QsCliSchemeOptions *options);
+
+/* Parses argv with @context; on failure prints the one-line error. */
+gboolean      qs_cli_parse (GOptionContext  *context,
+                            int             *argc,
+                            char          ***argv,
+                            int             *exit_status);
+
+/* Writes the JSON text and a newline to stdout in one piece. */
+void          qs_cli_print_json (const char *json);
+
+G_END_DECLS

@@ -1,0 +1,350 @@
+/* qs-tensor-report.c: one tensor of a weight file analysed under one scheme, and its JSON.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "model/qs-tensor-report.h"
+
+#include <math.h>
+
+#include "model/qs-error.h"
+#include "model/qs-json.h"
+
+void
+qs_tensor_report_free (QsTensorReport *report)
+{
+  if (report == NULL)
+    return;
+  qs_tensor_info_free (report->info);
+  qs_quant_params_clear (&report->params);
+  qs_analysis_clear (&report->analysis);
+  g_free (report);
+}
+
+/* The axis a per-channel scheme uses on @info: the requested one, or the
+ * tensor's own output-channel axis, or the last axis when it has none. */
+static gboolean
+resolve_axis (const QsTensorInfo  *info,
+              const QsScheme      *scheme,
+              int                 *axis,
+              GError             **error)
+{
+  int requested = scheme->axis;
+
+  if (scheme->granularity != QS_GRANULARITY_CHANNEL || info->rank == 0)
+    {
+      *axis = -1;
+      return TRUE;
+    }
+
+  if (requested == QS_AXIS_DEFAULT)
+    requested = info->channel_axis >= 0 ? info->channel_axis : info->rank - 1;
+  if (requested < 0)
+    requested += info->rank;
+  if (requested < 0 || requested >= info->rank)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "axis %d is out of range for %s, which has %d dimensions",
+                   scheme->axis, info->path, info->rank);
+      return FALSE;
+    }
+  *axis = requested;
+  return TRUE;
+}
+
+QsTensorReport *
+qs_tensor_report_compute_values (const QsTensorInfo  *info,
+                                 const float         *values,
+                                 const QsScheme      *scheme,
+                                 int                  n_threads,
+                                 GError             **error)
+{
+  g_autoptr(QsTensorReport) report = g_new0 (QsTensorReport, 1);
+  QsChannelLayout layout;
+  const char *problem = NULL;
+  QsStatus status;
+  int axis;
+
+  g_return_val_if_fail (info != NULL, NULL);
+  g_return_val_if_fail (values != NULL, NULL);
+  g_return_val_if_fail (scheme != NULL, NULL);
+
+  if (qs_scheme_validate (scheme, &problem) != QS_OK)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s", problem);
+      return NULL;
+    }
+  if (!resolve_axis (info, scheme, &axis, error))
+    return NULL;
+
+  if (axis >= 0)
+    status = qs_channel_layout_for_axis (info->shape, info->rank, axis, &layout);
+  else
+    {
+      layout = qs_channel_layout_per_tensor (info->count);
+      status = QS_OK;
+    }
+  if (status != QS_OK || layout.count != info->count)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "the shape of %s does not fit in memory indices", info->path);
+      return NULL;
+    }
+
+  report->info = qs_tensor_info_copy (info);
+  report->scheme = *scheme;
+  report->scheme.axis = axis;
+  report->kernel = scheme->format == QS_FORMAT_INT ? qs_analysis_kernel_name () : "scalar";
+
+  status = qs_analyze (&report->scheme, &layout, values, n_threads,
+                       &report->params, &report->analysis);
+  if (status != QS_OK)
+    {
+      if (status == QS_STATUS_NO_FINITE_VALUES || status == QS_STATUS_EMPTY)
+        g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
+                     "%s has no finite values to quantize", info->path);
+      else
+        qs_set_error_from_status (error, status, info->path);
+      return NULL;
+    }
+
+  return g_steal_pointer (&report);
+}
+
+QsTensorReport *
+qs_tensor_report_compute (QsWeightFile    *file,
+                          const char      *path,
+                          const QsScheme  *scheme,
+                          int              n_threads,
+                          GError         **error)
+{
+  const QsTensorInfo *info;
+  g_autofree float *values = NULL;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  info = qs_weight_file_lookup (file, path);
+  if (info == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, "no tensor “%s” in %s",
+                   path, qs_weight_file_get_filename (file));
+      return NULL;
+    }
+
+  values = qs_weight_file_read_tensor (file, info, error);
+  if (values == NULL)
+    return NULL;
+
+  return qs_tensor_report_compute_values (info, values, scheme, n_threads, error);
+}
+
+static void
+add_shape (JsonBuilder        *builder,
+           const QsTensorInfo *info)
+{
+  json_builder_set_member_name (builder, "shape");
+  json_builder_begin_array (builder);
+  for (int d = 0; d < info->rank; d++)
+    json_builder_add_int_value (builder, info->shape[d]);
+  json_builder_end_array (builder);
+}
+
+/* Per-tensor values are plain numbers, per-channel ones arrays. */
+static void
+add_channel_values (JsonBuilder *builder,
+                    const char  *name,
+                    const float *values,
+                    gsize        channels,
+                    gboolean     per_channel)
+{
+  json_builder_set_member_name (builder, name);
+  if (!per_channel)
+    {
+      qs_json_add_number (builder, values[0]);
+      return;
+    }
+  json_builder_begin_array (builder);
+  for (gsize c = 0; c < channels; c++)
+    qs_json_add_number (builder, values[c]);
+  json_builder_end_array (builder);
+}
+
+JsonNode *
+qs_tensor_info_to_json (const QsTensorInfo *info)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, info->path);
+  json_builder_set_member_name (builder, "layer");
+  json_builder_add_string_value (builder, info->layer);
+  json_builder_set_member_name (builder, "role");
+  json_builder_add_string_value (builder, qs_tensor_role_to_string (info->role));
+  add_shape (builder, info);
+  json_builder_set_member_name (builder, "dtype");
+  json_builder_add_string_value (builder, info->dtype);
+  json_builder_set_member_name (builder, "big_endian");
+  json_builder_add_boolean_value (builder, info->big_endian);
+  json_builder_set_member_name (builder, "count");
+  json_builder_add_int_value (builder, (gint64) info->count);
+  json_builder_set_member_name (builder, "quantizable");
+  json_builder_add_boolean_value (builder, info->quantizable);
+  json_builder_set_member_name (builder, "channel_axis");
+  if (info->channel_axis >= 0)
+    json_builder_add_int_value (builder, info->channel_axis);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+add_histogram (JsonBuilder       *builder,
+               const QsHistogram *h)
+{
+  json_builder_set_member_name (builder, "histogram");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "bins");
+  json_builder_add_int_value (builder, h->bins);
+  qs_json_add_number_member (builder, "lo", h->lo);
+  qs_json_add_number_member (builder, "hi", h->hi);
+  qs_json_add_uint_array (builder, "counts", h->counts, h->bins);
+  qs_json_add_uint_array (builder, "quantized_counts", h->quantized_counts, h->bins);
+  json_builder_set_member_name (builder, "underflow");
+  json_builder_add_int_value (builder, (gint64) h->underflow);
+  json_builder_set_member_name (builder, "overflow");
+  json_builder_add_int_value (builder, (gint64) h->overflow);
+  json_builder_set_member_name (builder, "quantized_underflow");
+  json_builder_add_int_value (builder, (gint64) h->quantized_underflow);
+  json_builder_set_member_name (builder, "quantized_overflow");
+  json_builder_add_int_value (builder, (gint64) h->quantized_overflow);
+  json_builder_end_object (builder);
+}
+
+JsonNode *
+qs_tensor_report_to_json (const QsTensorReport *report)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const QsScheme *s = &report->scheme;
+  const QsQuantParams *p = &report->params;
+  const QsAnalysis *a = &report->analysis;
+  gboolean per_channel = s->granularity == QS_GRANULARITY_CHANNEL && report->scheme.axis >= 0;
+  gboolean is_int = s->format == QS_FORMAT_INT;
+  gsize channels = p->channels;
+  g_autofree float *widened_lo = g_new (float, channels);
+  g_autofree float *widened_hi = g_new (float, channels);
+  g_autofree float *grid_lo = g_new (float, channels);
+  g_autofree float *grid_hi = g_new (float, channels);
+
+  for (gsize c = 0; c < channels; c++)
+    {
+      widened_lo[c] = fminf (p->range_lo[c], 0.0f);
+      widened_hi[c] = fmaxf (p->range_hi[c], 0.0f);
+      if (is_int)
+        {
+          grid_lo[c] = qs_dequantize_code (p, c, p->qmin);
+          grid_hi[c] = qs_dequantize_code (p, c, p->qmax);
+        }
+      else
+        {
+          float fmax = qs_float_format_max (s->format);
+          grid_lo[c] = -fmax * p->scale[c];
+          grid_hi[c] = fmax * p->scale[c];
+        }
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "tensor");
+  json_builder_add_string_value (builder, report->info->path);
+  json_builder_set_member_name (builder, "layer");
+  json_builder_add_string_value (builder, report->info->layer);
+  json_builder_set_member_name (builder, "role");
+  json_builder_add_string_value (builder, qs_tensor_role_to_string (report->info->role));
+  json_builder_set_member_name (builder, "dtype");
+  json_builder_add_string_value (builder, report->info->dtype);
+  add_shape (builder, report->info);
+  json_builder_set_member_name (builder, "count");
+  json_builder_add_int_value (builder, (gint64) a->count);
+
+  /* The scheme as applied. */
+  json_builder_set_member_name (builder, "format");
+  json_builder_add_string_value (builder, qs_format_to_string (s->format));
+  json_builder_set_member_name (builder, "bits");
+  if (is_int)
+    json_builder_add_int_value (builder, s->bits);
+  else
+    json_builder_add_int_value (builder, s->format == QS_FORMAT_FP16 || s->format == QS_FORMAT_BF16 ? 16 : 8);
+  json_builder_set_member_name (builder, "mapping");
+  json_builder_add_string_value (builder, qs_mapping_to_string (s->mapping));
+  json_builder_set_member_name (builder, "signed");
+  json_builder_add_boolean_value (builder, !s->is_unsigned);
+  json_builder_set_member_name (builder, "narrow");
+  json_builder_add_boolean_value (builder, s->narrow);
+  json_builder_set_member_name (builder, "granularity");
+  json_builder_add_string_value (builder, qs_granularity_to_string (per_channel ? QS_GRANULARITY_CHANNEL
+                                                                                 : QS_GRANULARITY_TENSOR));
+  json_builder_set_member_name (builder, "axis");
+  if (per_channel)
+    json_builder_add_int_value (builder, s->axis);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "channels");
+  json_builder_add_int_value (builder, (gint64) channels);
+  json_builder_set_member_name (builder, "range_method");
+  json_builder_add_string_value (builder, qs_range_method_to_string (s->range_method));
+  if (s->range_method == QS_RANGE_PERCENTILE)
+    qs_json_add_number_member (builder, "percentile", s->percentile);
+  json_builder_set_member_name (builder, "rounding");
+  json_builder_add_string_value (builder, qs_rounding_to_string (s->rounding));
+  json_builder_set_member_name (builder, "zero_nudge");
+  json_builder_add_boolean_value (builder, s->nudge_zero);
+
+  /* The quantizer. */
+  json_builder_set_member_name (builder, "qmin");
+  json_builder_add_int_value (builder, p->qmin);
+  json_builder_set_member_name (builder, "qmax");
+  json_builder_add_int_value (builder, p->qmax);
+  add_channel_values (builder, "scale", p->scale, channels, per_channel);
+  add_channel_values (builder, "zero_point", p->zero_point, channels, per_channel);
+  add_channel_values (builder, "range_lo", widened_lo, channels, per_channel);
+  add_channel_values (builder, "range_hi", widened_hi, channels, per_channel);
+  add_channel_values (builder, "method_lo", p->range_lo, channels, per_channel);
+  add_channel_values (builder, "method_hi", p->range_hi, channels, per_channel);
+  add_channel_values (builder, "grid_lo", grid_lo, channels, per_channel);
+  add_channel_values (builder, "grid_hi", grid_hi, channels, per_channel);
+  json_builder_set_member_name (builder, "scale_clamped_channels");
+  json_builder_add_int_value (builder, (gint64) p->clamped_channels);
+
+  /* What it does to the values. */
+  qs_json_add_number_member (builder, "data_min", a->data_min);
+  qs_json_add_number_member (builder, "data_max", a->data_max);
+  qs_json_add_number_member (builder, "mse", a->mse);
+  qs_json_add_number_member (builder, "rmse", a->rmse);
+  qs_json_add_number_member (builder, "max_abs_error", a->max_abs_error);
+  qs_json_add_number_member (builder, "sqnr_db", a->sqnr_db);
+  qs_json_add_number_member (builder, "cosine", a->cosine);
+  json_builder_set_member_name (builder, "clipped_count");
+  json_builder_add_int_value (builder, (gint64) a->clipped_count);
+  json_builder_set_member_name (builder, "levels_used");
+  json_builder_add_int_value (builder, (gint64) a->levels_used);
+  json_builder_set_member_name (builder, "levels_total");
+  json_builder_add_int_value (builder, is_int ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
+  json_builder_set_member_name (builder, "finite_count");
+  json_builder_add_int_value (builder, (gint64) a->finite_count);
+  json_builder_set_member_name (builder, "nonfinite_count");
+  json_builder_add_int_value (builder, (gint64) a->nonfinite_count);
+  json_builder_set_member_name (builder, "zero_exact");
+  json_builder_add_boolean_value (builder, a->zero_exact);
+  qs_json_add_number_member (builder, "zero_error", a->zero_error);
+  json_builder_set_member_name (builder, "size_fp32_bytes");
+  json_builder_add_int_value (builder, (gint64) a->size_fp32_bytes);
+  json_builder_set_member_name (builder, "size_quant_bytes");
+  json_builder_add_int_value (builder, (gint64) a->size_quant_bytes);
+  qs_json_add_number_member (builder, "compression_ratio", a->compression_ratio);
+  add_histogram (builder, &a->histogram);
+  json_builder_set_member_name (builder, "kernel");
+  json_builder_add_string_value (builder, report->kernel);
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}

@@ -1,0 +1,52 @@
+/* qs-tensor-report.h: one tensor of a weight file analysed under one scheme, and its JSON.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The GUI and the CLI show the same numbers because both get them from here.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "model/qs-weight-file.h"
+#include "quant/qs-analysis.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  QsTensorInfo  *info;
+  QsScheme       scheme;      /* as applied: axis resolved, -1 when per-tensor */
+  QsQuantParams  params;
+  QsAnalysis     analysis;
+  const char    *kernel;      /* the fused-pass kernel that ran ("avx2", "scalar") */
+} QsTensorReport;
+
+/* Reads the tensor at @path and applies @scheme to it, on up to @n_threads
+ * threads (0: all cores). A scheme asking for the default axis gets the
+ * tensor's own channel axis. Errors: those of reading, QS_ERROR_NOT_FOUND
+ * for an unknown path, QS_ERROR_INVALID for a scheme that does not fit the
+ * tensor (bad axis), QS_ERROR_EMPTY for a tensor without finite values. */
+QsTensorReport *qs_tensor_report_compute (QsWeightFile    *file,
+                                          const char      *path,
+                                          const QsScheme  *scheme,
+                                          int              n_threads,
+                                          GError         **error);
+
+/* The same on values already in memory (@values has info->count floats). */
+QsTensorReport *qs_tensor_report_compute_values (const QsTensorInfo  *info,
+                                                 const float         *values,
+                                                 const QsScheme      *scheme,
+                                                 int                  n_threads,
+                                                 GError             **error);
+
+void            qs_tensor_report_free    (QsTensorReport *report);
+
+/* Everything the report holds, as the CLI's `stats --json` prints it
+ * (transfer full). Infinite and undefined numbers become null. */
+JsonNode       *qs_tensor_report_to_json (const QsTensorReport *report);
+
+/* The JSON description of one tensor, as `layers --json` prints it. */
+JsonNode       *qs_tensor_info_to_json   (const QsTensorInfo *info);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsTensorReport, qs_tensor_report_free)
+
+G_END_DECLS
