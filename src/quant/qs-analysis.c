@@ -24,11 +24,13 @@
 
 #define BLOCK ((size_t) 1 << 16)
 
+/* Padded to a cache line: neighbouring blocks belong to different workers. */
 typedef struct {
   double err2;
   double x2;
   double recon2;
   double cross;
+  double padding[4];
 } BlockSums;
 
 /* Per-worker integer tallies; slots as in QsFusedArgs. */
@@ -39,6 +41,7 @@ typedef struct {
   uint64_t  clipped;
   uint64_t  nonfinite;
   double    max_error;
+  char      padding[128 - 3 * sizeof (void *) - 3 * 8];  /* no false sharing between workers */
 } WorkerAcc;
 
 struct _QsPass {
@@ -431,7 +434,7 @@ qs_pass_finish (QsPass     *pass,
   uint64_t *codes = calloc (slots + 1, sizeof (uint64_t));
   uint64_t *orig = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
   uint64_t *recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
-  BlockSums total = { 0, 0, 0, 0 };
+  BlockSums total = { 0 };
   double max_error = 0.0;
   uint64_t clipped = 0, nonfinite = 0, finite;
   QsStatus status = QS_OK;

@@ -56,15 +56,39 @@ hist_slot_ps (const QsFusedArgs *a, __m256 x)
   return _mm256_blendv_epi8 (slot, _mm256_set1_epi32 (a->bins), _mm256_castps_si256 (at_top));
 }
 
+/* Lanes 0-3 and 4-7 of a sum, held in registers for the whole chunk: the
+ * slot stores could alias QsLaneSums, so accumulating in memory would
+ * reload it every step. */
+typedef struct {
+  __m256d lo;
+  __m256d hi;
+} LaneSum;
+
+static inline AVX2 LaneSum
+lane_sum_load (const double *lanes)
+{
+  LaneSum sum = { _mm256_loadu_pd (lanes), _mm256_loadu_pd (lanes + 4) };
+  return sum;
+}
+
 static inline AVX2 void
-accumulate_pd (double *lanes, __m256 a, __m256 b)
+lane_sum_store (double *lanes, LaneSum sum)
+{
+  _mm256_storeu_pd (lanes, sum.lo);
+  _mm256_storeu_pd (lanes + 4, sum.hi);
+}
+
+/* sum[l] += (double) a[l] * (double) b[l], as the reference does it. */
+static inline AVX2 LaneSum
+accumulate_pd (LaneSum sum, __m256 a, __m256 b)
 {
   __m256d a_lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (a));
   __m256d a_hi = _mm256_cvtps_pd (_mm256_extractf128_ps (a, 1));
   __m256d b_lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (b));
   __m256d b_hi = _mm256_cvtps_pd (_mm256_extractf128_ps (b, 1));
-  _mm256_storeu_pd (lanes, _mm256_add_pd (_mm256_loadu_pd (lanes), _mm256_mul_pd (a_lo, b_lo)));
-  _mm256_storeu_pd (lanes + 4, _mm256_add_pd (_mm256_loadu_pd (lanes + 4), _mm256_mul_pd (a_hi, b_hi)));
+  sum.lo = _mm256_add_pd (sum.lo, _mm256_mul_pd (a_lo, b_lo));
+  sum.hi = _mm256_add_pd (sum.hi, _mm256_mul_pd (a_hi, b_hi));
+  return sum;
 }
 
 static inline AVX2 __m256
@@ -93,6 +117,8 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   __m256 max_error = _mm256_loadu_ps (s->max_error);
   __m256i clipped = _mm256_loadu_si256 ((const __m256i *) s->clipped);
   __m256i nonfinite = _mm256_loadu_si256 ((const __m256i *) s->nonfinite);
+  LaneSum err2 = lane_sum_load (s->err2), x2 = lane_sum_load (s->x2);
+  LaneSum recon2 = lane_sum_load (s->recon2), cross = lane_sum_load (s->cross);
   bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
   size_t j = 0;
 
@@ -121,10 +147,10 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
                              finite);
       err = _mm256_sub_ps (recon, v);
 
-      accumulate_pd (s->err2, err, err);
-      accumulate_pd (s->x2, v, v);
-      accumulate_pd (s->recon2, recon, recon);
-      accumulate_pd (s->cross, v, recon);
+      err2 = accumulate_pd (err2, err, err);
+      x2 = accumulate_pd (x2, v, v);
+      recon2 = accumulate_pd (recon2, recon, recon);
+      cross = accumulate_pd (cross, v, recon);
       max_error = _mm256_max_ps (_mm256_andnot_ps (sign, err), max_error);
 
       codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
@@ -137,6 +163,10 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
                              _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
     }
 
+  lane_sum_store (s->err2, err2);
+  lane_sum_store (s->x2, x2);
+  lane_sum_store (s->recon2, recon2);
+  lane_sum_store (s->cross, cross);
   _mm256_storeu_ps (s->max_error, max_error);
   _mm256_storeu_si256 ((__m256i *) s->clipped, clipped);
   _mm256_storeu_si256 ((__m256i *) s->nonfinite, nonfinite);
