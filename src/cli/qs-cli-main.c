@@ -38,10 +38,7 @@ main (int    argc,
   g_set_prgname ("quantscope-cli");
 
   if (argc < 2)
-    {
-      print_usage (stderr);
-      return QS_CLI_EXIT_BAD_INPUT;
-    }
+    return qs_cli_fail_message (_("no command given (try --help)"));
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
     {
       print_usage (stdout);

@@ -515,6 +515,8 @@ qs_analysis_clear (QsAnalysis *analysis)
 {
   free (analysis->histogram.counts);
   free (analysis->histogram.quantized_counts);
+  free (analysis->channel_min);
+  free (analysis->channel_max);
   memset (analysis, 0, sizeof *analysis);
 }
 
@@ -602,6 +604,20 @@ qs_analyze (const QsScheme        *scheme,
   analysis->size_fp32_bytes = (uint64_t) effective.count * sizeof (float);
   analysis->size_quant_bytes = qs_quantized_size_bytes (scheme, effective.count, effective.channels);
   analysis->compression_ratio = (double) analysis->size_fp32_bytes / (double) analysis->size_quant_bytes;
+  if (status == QS_OK)
+    {
+      analysis->channels = effective.channels;
+      analysis->channel_min = malloc (effective.channels * sizeof (float));
+      analysis->channel_max = malloc (effective.channels * sizeof (float));
+      if (analysis->channel_min == NULL || analysis->channel_max == NULL)
+        status = QS_STATUS_NO_MEMORY;
+      else
+        for (size_t c = 0; c < effective.channels; c++)
+          {
+            analysis->channel_min[c] = stats[c].min;
+            analysis->channel_max[c] = stats[c].max;
+          }
+    }
 
 out:
   qs_pass_free (pass);

@@ -41,6 +41,9 @@ typedef struct {
   uint64_t    size_quant_bytes;  /* packed codes plus per-channel scale and zero point */
   double      compression_ratio; /* size_fp32_bytes / size_quant_bytes */
   QsHistogram histogram;
+  size_t      channels;          /* per-channel finite data ranges, from the range pass */
+  float      *channel_min;       /* [channels] */
+  float      *channel_max;       /* [channels] */
 } QsAnalysis;
 
 /* Applies @scheme to @data: the range pass, the range method, the params,

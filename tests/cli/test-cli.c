@@ -1,0 +1,1173 @@
+/* test-cli.c: quantscope-cli run as a user runs it, on HDF5 files written at test time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+#include <json-glib/json-glib.h>
+
+static char *tmp_dir;
+static char *fixture;      /* the generic HDF5 file every stats case reads */
+static char *text_file;    /* not HDF5 at all */
+static char *empty_file;   /* zero bytes */
+static char *missing_file; /* never created */
+static char *sample_file;  /* data/sample-weights.h5 from the source tree */
+static char *cli;
+
+/* Every dataset the fixture holds, so `layers` can be checked for all of them. */
+#define FIXTURE_TENSORS 15
+
+/* Values float16, float32 and float64 all hold exactly, so every dtype must
+ * give the very same quantizer. */
+static const float exact_values[] = { -1.0f, 0.0f, 0.375f, 0.9921875f };
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static void
+write_dataset (hid_t          file,
+               const char    *path,
+               hid_t          file_type,
+               hid_t          mem_type,
+               int            rank,
+               const hsize_t *dims,
+               const void    *data)
+{
+  hid_t space = H5Screate_simple (rank, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (space, >=, 0);
+  dset = H5Dcreate2 (file, path, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  /* A zero-length dataset has nothing to write. */
+  if (data != NULL)
+    g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+  g_assert_cmpint (H5Dclose (dset), >=, 0);
+  g_assert_cmpint (H5Sclose (space), >=, 0);
+}
+
+static void
+write_floats (hid_t          file,
+              const char    *path,
+              int            rank,
+              const hsize_t *dims,
+              const float   *values)
+{
+  write_dataset (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, values);
+}
+
+/* IEEE half precision, built the way h5py builds numpy's float16. */
+static hid_t
+float16_type (void)
+{
+  hid_t type = H5Tcopy (H5T_IEEE_F32LE);
+
+  g_assert_cmpint (H5Tset_fields (type, 15, 10, 5, 0, 10), >=, 0);
+  g_assert_cmpint (H5Tset_size (type, 2), >=, 0);
+  g_assert_cmpint (H5Tset_ebias (type, 15), >=, 0);
+  return type;
+}
+
+static void
+write_fixture (const char *path)
+{
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const float w[] = { -1.0f, 0.0f, 0.3f, 0.9921875f };
+  const float with_nonfinite[] = { NAN, 1.0f, INFINITY, -1.0f, -INFINITY, 0.5f };
+  const float finite_only[] = { 1.0f, -1.0f, 0.5f };
+  const float all_nan[] = { NAN, NAN };
+  const float half[] = { 0.0f, 0.5f, 255.0f };
+  /* Channel 0 (column 0) spans [-1, 1], channel 1 [-100, 100]: one shared
+   * scale wastes almost all of channel 0's resolution. */
+  const float per_channel[4][2] = { { -1.0f, -100.0f }, { 0.5f, 50.0f }, { 0.25f, 25.0f }, { 1.0f, 100.0f } };
+  const gint32 ints[] = { 1, 2, 3 };
+  const char strings[] = "abcdefgh";
+  float ramp[256];
+  float zeros[8] = { 0 };
+  double exact_doubles[G_N_ELEMENTS (exact_values)];
+  hsize_t d4[1] = { 4 }, d256[1] = { 256 }, d8[1] = { 8 }, d6[1] = { 6 }, d3[1] = { 3 };
+  hsize_t d2[1] = { 2 }, d0[1] = { 0 }, d42[2] = { 4, 2 };
+  hid_t string_type, half_type;
+
+  g_assert_cmpint (file, >=, 0);
+  for (int i = 0; i < 256; i++)
+    ramp[i] = (float) i;
+  for (gsize i = 0; i < G_N_ELEMENTS (exact_values); i++)
+    exact_doubles[i] = exact_values[i];
+
+  write_floats (file, "/w", 1, d4, w);
+  write_floats (file, "/u", 1, d256, ramp);
+  write_floats (file, "/zeros", 1, d8, zeros);
+  write_floats (file, "/nan", 1, d6, with_nonfinite);
+  write_floats (file, "/nanref", 1, d3, finite_only);
+  write_floats (file, "/allnan", 1, d2, all_nan);
+  write_floats (file, "/half", 1, d3, half);
+  write_floats (file, "/pc", 2, d42, &per_channel[0][0]);
+  write_floats (file, "/empty", 1, d0, NULL);
+  write_floats (file, "/f32", 1, d4, exact_values);
+  write_dataset (file, "/be", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, exact_values);
+  write_dataset (file, "/f64", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d4, exact_doubles);
+  half_type = float16_type ();
+  write_dataset (file, "/f16", half_type, H5T_NATIVE_FLOAT, 1, d4, exact_values);
+  H5Tclose (half_type);
+  write_dataset (file, "/int", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d3, ints);
+  string_type = H5Tcopy (H5T_C_S1);
+  g_assert_cmpint (H5Tset_size (string_type, 4), >=, 0);
+  write_dataset (file, "/str", string_type, string_type, 1, d2, strings);
+  H5Tclose (string_type);
+
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+}
+
+static void
+setup_files (void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *env_cli = g_getenv ("QS_CLI");
+
+  tmp_dir = g_dir_make_tmp ("test-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  fixture = g_build_filename (tmp_dir, "fixture.h5", NULL);
+  write_fixture (fixture);
+
+  text_file = g_build_filename (tmp_dir, "notes.txt", NULL);
+  g_file_set_contents (text_file, "these are not weights\n", -1, &error);
+  g_assert_no_error (error);
+  empty_file = g_build_filename (tmp_dir, "empty.h5", NULL);
+  g_file_set_contents (empty_file, "", 0, &error);
+  g_assert_no_error (error);
+  missing_file = g_build_filename (tmp_dir, "missing.h5", NULL);
+
+  sample_file = g_test_build_filename (G_TEST_DIST, "..", "data", "sample-weights.h5", NULL);
+  /* Outside meson the CLI sits at the usual place in the build tree. */
+  cli = env_cli != NULL ? g_strdup (env_cli)
+                        : g_test_build_filename (G_TEST_BUILT, "..", "..", "src", "cli",
+                                                 "quantscope-cli", NULL);
+}
+
+static void
+teardown_files (void)
+{
+  g_remove (fixture);
+  g_remove (text_file);
+  g_remove (empty_file);
+  g_rmdir (tmp_dir);
+  g_clear_pointer (&fixture, g_free);
+  g_clear_pointer (&text_file, g_free);
+  g_clear_pointer (&empty_file, g_free);
+  g_clear_pointer (&missing_file, g_free);
+  g_clear_pointer (&sample_file, g_free);
+  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&cli, g_free);
+}
+
+/* ---- running the CLI ---------------------------------------------------- */
+
+typedef struct {
+  int   status;  /* the exit status */
+  char *out;
+  char *err;
+} CliRun;
+
+static void
+cli_run_free (CliRun *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+  g_free (run);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
+
+/* @args: the arguments after the program name (borrowed strings). */
+static CliRun *
+run_cli_args (GPtrArray *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) shown = g_string_new ("quantscope-cli");
+  CliRun *run = g_new0 (CliRun, 1);
+  int wait_status = 0;
+
+  g_ptr_array_add (argv, cli);
+  for (guint i = 0; i < args->len; i++)
+    {
+      g_ptr_array_add (argv, g_ptr_array_index (args, i));
+      g_string_append_printf (shown, " %s", (const char *) g_ptr_array_index (args, i));
+    }
+  g_ptr_array_add (argv, NULL);
+  g_test_message ("running: %s", shown->str);
+
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &run->out, &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+
+  if (g_spawn_check_wait_status (wait_status, &error))
+    run->status = 0;
+  else
+    {
+      /* Dying on a signal (a crash, an abort on a GLib warning) is never an
+       * acceptable way to report anything. */
+      if (error->domain != G_SPAWN_EXIT_ERROR)
+        g_test_message ("%s: %s; stderr: %s", shown->str, error->message, run->err);
+      g_assert_cmpuint (error->domain, ==, G_SPAWN_EXIT_ERROR);
+      run->status = error->code;
+    }
+  return run;
+}
+
+static GPtrArray *
+collect_args (const char *first,
+              va_list     ap)
+{
+  GPtrArray *args = g_ptr_array_new ();
+
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  return args;
+}
+
+static CliRun *run_cli (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+static CliRun *
+run_cli (const char *first,
+         ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  va_list ap;
+
+  va_start (ap, first);
+  args = collect_args (first, ap);
+  va_end (ap);
+  return run_cli_args (args);
+}
+
+/* Runs a command that must succeed and print one JSON document. */
+static JsonNode *
+run_json_args (GPtrArray *args)
+{
+  g_autoptr(CliRun) run = run_cli_args (args);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (run->status != 0)
+    g_test_message ("stderr: %s", run->err);
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_cmpstr (run->err, ==, "");
+  json_parser_load_from_data (parser, run->out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (json_parser_get_root (parser));
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_parser_steal_root (parser);
+}
+
+static JsonNode *stats_json_in (const char *file, const char *tensor, ...) G_GNUC_NULL_TERMINATED;
+
+/* `stats FILE --tensor TENSOR --json` plus the NULL-terminated options. */
+static JsonNode *
+stats_json_in (const char *file,
+               const char *tensor,
+               ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  va_list ap;
+
+  va_start (ap, tensor);
+  args = collect_args (va_arg (ap, const char *), ap);
+  va_end (ap);
+  g_ptr_array_insert (args, 0, (gpointer) "stats");
+  g_ptr_array_insert (args, 1, (gpointer) file);
+  g_ptr_array_insert (args, 2, (gpointer) "--tensor");
+  g_ptr_array_insert (args, 3, (gpointer) tensor);
+  g_ptr_array_insert (args, 4, (gpointer) "--json");
+  return run_json_args (args);
+}
+
+#define stats_json(tensor, ...) stats_json_in (fixture, (tensor), __VA_ARGS__)
+
+static JsonNode *
+layers_json (const char *file)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  g_ptr_array_add (args, (gpointer) "layers");
+  g_ptr_array_add (args, (gpointer) file);
+  g_ptr_array_add (args, (gpointer) "--json");
+  return run_json_args (args);
+}
+
+static void assert_fails (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* Bad input of any kind: status 2, nothing on stdout (never half a JSON
+ * document), and exactly one line on stderr naming the program. */
+static void
+assert_fails (const char *first,
+              ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  g_autoptr(CliRun) run = NULL;
+  const char *newline;
+  va_list ap;
+
+  va_start (ap, first);
+  args = collect_args (first, ap);
+  va_end (ap);
+  run = run_cli_args (args);
+
+  g_test_message ("stderr: %s", run->err);
+  g_assert_cmpint (run->status, ==, 2);
+  g_assert_cmpstr (run->out, ==, "");
+  g_assert_true (g_str_has_prefix (run->err, "quantscope-cli: "));
+  newline = strchr (run->err, '\n');
+  g_assert_nonnull (newline);
+  g_assert_cmpstr (newline, ==, "\n");
+  /* The message says something after the prefix. */
+  g_assert_cmpint (strlen (run->err), >, strlen ("quantscope-cli: \n"));
+}
+
+/* ---- JSON accessors ----------------------------------------------------- */
+
+static JsonNode *
+member (JsonObject *object,
+        const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL)
+    g_test_message ("missing member “%s”", name);
+  g_assert_nonnull (node);
+  return node;
+}
+
+static void
+assert_number_node (JsonNode *node)
+{
+  GType type;
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_VALUE);
+  type = json_node_get_value_type (node);
+  g_assert_true (type == G_TYPE_DOUBLE || type == G_TYPE_INT64);
+}
+
+static double
+get_number (JsonObject *object,
+            const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  assert_number_node (node);
+  return json_node_get_double (node);
+}
+
+static gint64
+get_int (JsonObject *object,
+         const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_VALUE);
+  g_assert_cmpuint (json_node_get_value_type (node), ==, G_TYPE_INT64);
+  return json_node_get_int (node);
+}
+
+static gboolean
+get_bool (JsonObject *object,
+          const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_VALUE);
+  g_assert_cmpuint (json_node_get_value_type (node), ==, G_TYPE_BOOLEAN);
+  return json_node_get_boolean (node);
+}
+
+static const char *
+get_string (JsonObject *object,
+            const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_VALUE);
+  g_assert_cmpuint (json_node_get_value_type (node), ==, G_TYPE_STRING);
+  return json_node_get_string (node);
+}
+
+static void
+assert_null (JsonObject *object,
+             const char *name)
+{
+  g_assert_cmpint (json_node_get_node_type (member (object, name)), ==, JSON_NODE_NULL);
+}
+
+static JsonArray *
+get_array (JsonObject *object,
+           const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_ARRAY);
+  return json_node_get_array (node);
+}
+
+static JsonObject *
+get_object (JsonObject *object,
+            const char *name)
+{
+  JsonNode *node = member (object, name);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_OBJECT);
+  return json_node_get_object (node);
+}
+
+static double
+number_at (JsonArray *array,
+           guint      index)
+{
+  JsonNode *node = json_array_get_element (array, index);
+
+  assert_number_node (node);
+  return json_node_get_double (node);
+}
+
+static gint64
+int_at (JsonArray *array,
+        guint      index)
+{
+  JsonNode *node = json_array_get_element (array, index);
+
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_VALUE);
+  g_assert_cmpuint (json_node_get_value_type (node), ==, G_TYPE_INT64);
+  return json_node_get_int (node);
+}
+
+static gint64
+sum_ints (JsonArray *array)
+{
+  gint64 sum = 0;
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      gint64 v = int_at (array, i);
+      g_assert_cmpint (v, >=, 0);
+      sum += v;
+    }
+  return sum;
+}
+
+static void
+assert_shape (JsonObject   *object,
+              guint         rank,
+              const gint64 *dims)
+{
+  JsonArray *shape = get_array (object, "shape");
+
+  g_assert_cmpuint (json_array_get_length (shape), ==, rank);
+  for (guint d = 0; d < rank; d++)
+    g_assert_cmpint (int_at (shape, d), ==, dims[d]);
+}
+
+/* Every value counted once: in a bin, below the range or above it. */
+static void
+assert_histogram_complete (JsonObject *report)
+{
+  JsonObject *h = get_object (report, "histogram");
+  gint64 finite = get_int (report, "finite_count");
+  gint64 bins = get_int (h, "bins");
+
+  g_assert_cmpuint (json_array_get_length (get_array (h, "counts")), ==, bins);
+  g_assert_cmpuint (json_array_get_length (get_array (h, "quantized_counts")), ==, bins);
+  g_assert_cmpint (sum_ints (get_array (h, "counts")) + get_int (h, "underflow") + get_int (h, "overflow"),
+                   ==, finite);
+}
+
+/* ---- stats: the report -------------------------------------------------- */
+
+static void
+test_stats_keys (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", NULL);
+  JsonObject *r = json_node_get_object (root);
+  const char *numbers[] = {
+    "scale", "zero_point", "range_lo", "range_hi", "mse", "rmse", "max_abs_error",
+    "sqnr_db", "cosine", "zero_error", "compression_ratio",
+  };
+  const char *ints[] = {
+    "count", "bits", "qmin", "qmax", "clipped_count", "levels_used", "nonfinite_count",
+    "size_fp32_bytes", "size_quant_bytes",
+  };
+  JsonObject *h;
+
+  g_assert_cmpstr (get_string (r, "tensor"), ==, "/w");
+  get_array (r, "shape");
+  g_assert_cmpstr (get_string (r, "mapping"), ==, "asymmetric");
+  g_assert_cmpstr (get_string (r, "granularity"), ==, "tensor");
+  g_assert_cmpstr (get_string (r, "range_method"), ==, "minmax");
+  /* Per-tensor has no axis, but the key is there. */
+  assert_null (r, "axis");
+  get_bool (r, "zero_exact");
+  for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++)
+    get_number (r, numbers[i]);
+  for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
+    get_int (r, ints[i]);
+
+  h = get_object (r, "histogram");
+  get_int (h, "bins");
+  get_number (h, "lo");
+  get_number (h, "hi");
+  get_array (h, "counts");
+  get_array (h, "quantized_counts");
+  get_int (h, "underflow");
+  get_int (h, "overflow");
+}
+
+/* /w = [-1, 0, 0.3, 0.9921875]: (0.9921875 + 1) / 255 is exactly 2^-7, so
+ * the codes are -128, 0, round (38.4) = 38 and 127, and only 0.3 is off. */
+static void
+test_stats_default_scheme (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", NULL);
+  JsonObject *r = json_node_get_object (root);
+  const gint64 shape[] = { 4 };
+  double x = 0.3f;
+  double recon = 38.0 / 128.0;
+  double err = x - recon;
+  double x2 = 1.0 + x * x + 0.9921875 * 0.9921875;
+  double recon2 = 1.0 + recon * recon + 0.9921875 * 0.9921875;
+  double cross = 1.0 + x * recon + 0.9921875 * 0.9921875;
+  double mse = err * err / 4.0;
+  JsonObject *h;
+
+  assert_shape (r, 1, shape);
+  g_assert_cmpint (get_int (r, "count"), ==, 4);
+  g_assert_cmpint (get_int (r, "bits"), ==, 8);
+  g_assert_cmpint (get_int (r, "qmin"), ==, -128);
+  g_assert_cmpint (get_int (r, "qmax"), ==, 127);
+  g_assert_cmpfloat (get_number (r, "scale"), ==, 0.0078125);
+  g_assert_cmpfloat (get_number (r, "zero_point"), ==, 0.0);
+  g_assert_cmpfloat (get_number (r, "range_lo"), ==, -1.0);
+  g_assert_cmpfloat (get_number (r, "range_hi"), ==, 0.9921875);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "mse"), mse, mse * 1e-9);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "rmse"), sqrt (mse), sqrt (mse) * 1e-9);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "max_abs_error"), err, err * 1e-9);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "sqnr_db"), 10.0 * log10 (x2 / (err * err)), 1e-6);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "cosine"), cross / sqrt (x2 * recon2), 1e-12);
+  g_assert_cmpint (get_int (r, "levels_used"), ==, 4);
+  g_assert_cmpint (get_int (r, "clipped_count"), ==, 0);
+  g_assert_cmpint (get_int (r, "finite_count"), ==, 4);
+  g_assert_cmpint (get_int (r, "nonfinite_count"), ==, 0);
+  g_assert_true (get_bool (r, "zero_exact"));
+  g_assert_cmpfloat (get_number (r, "zero_error"), ==, 0.0);
+  g_assert_cmpint (get_int (r, "size_fp32_bytes"), ==, 16);
+  /* 4 one-byte codes plus one float32 scale and one int32 zero point. */
+  g_assert_cmpint (get_int (r, "size_quant_bytes"), ==, 12);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "compression_ratio"), 16.0 / 12.0, 1e-12);
+
+  h = get_object (r, "histogram");
+  g_assert_cmpint (get_int (h, "bins"), ==, 256);
+  g_assert_cmpfloat (get_number (h, "lo"), ==, -1.0);
+  g_assert_cmpfloat (get_number (h, "hi"), ==, 0.9921875);
+  g_assert_cmpint (get_int (h, "underflow"), ==, 0);
+  g_assert_cmpint (get_int (h, "overflow"), ==, 0);
+  assert_histogram_complete (r);
+  g_assert_cmpint (sum_ints (get_array (h, "quantized_counts")) + get_int (h, "quantized_underflow")
+                   + get_int (h, "quantized_overflow"), ==, 4);
+}
+
+/* 0..255 unsigned: scale 1, every value a code of its own, no error. An
+ * infinite SQNR has no JSON number, so it must be null, not "Infinity". */
+static void
+test_stats_unsigned_lossless (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/u", "--unsigned", NULL);
+  JsonObject *r = json_node_get_object (root);
+
+  g_assert_false (get_bool (r, "signed"));
+  g_assert_cmpint (get_int (r, "qmin"), ==, 0);
+  g_assert_cmpint (get_int (r, "qmax"), ==, 255);
+  g_assert_cmpfloat (get_number (r, "scale"), ==, 1.0);
+  g_assert_cmpfloat (get_number (r, "zero_point"), ==, 0.0);
+  g_assert_cmpfloat (get_number (r, "mse"), ==, 0.0);
+  g_assert_cmpfloat (get_number (r, "max_abs_error"), ==, 0.0);
+  assert_null (r, "sqnr_db");
+  g_assert_cmpfloat_with_epsilon (get_number (r, "cosine"), 1.0, 1e-12);
+  g_assert_cmpint (get_int (r, "levels_used"), ==, 256);
+  g_assert_cmpint (get_int (r, "count"), ==, 256);
+  assert_histogram_complete (r);
+}
+
+/* All zeros: SQNR and cosine are 0/0, so null, and the document must still
+ * parse (run_json_args checks that). */
+static void
+test_stats_all_zeros (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/zeros", NULL);
+  JsonObject *r = json_node_get_object (root);
+
+  assert_null (r, "sqnr_db");
+  assert_null (r, "cosine");
+  g_assert_true (get_bool (r, "zero_exact"));
+  g_assert_cmpfloat (get_number (r, "zero_error"), ==, 0.0);
+  g_assert_cmpfloat (get_number (r, "mse"), ==, 0.0);
+  /* A zero-width range would give scale 0; it is clamped instead. */
+  g_assert_cmpfloat (get_number (r, "scale"), >, 0.0);
+  g_assert_cmpint (get_int (r, "scale_clamped_channels"), ==, 1);
+  g_assert_cmpint (get_int (r, "finite_count"), ==, 8);
+  assert_histogram_complete (r);
+}
+
+/* NaN and ±Inf are counted and otherwise ignored: the quantizer is the one
+ * of the finite values alone. */
+static void
+test_stats_nonfinite (void)
+{
+  g_autoptr(JsonNode) mixed_root = stats_json ("/nan", NULL);
+  g_autoptr(JsonNode) finite_root = stats_json ("/nanref", NULL);
+  JsonObject *mixed = json_node_get_object (mixed_root);
+  JsonObject *finite = json_node_get_object (finite_root);
+
+  g_assert_cmpint (get_int (mixed, "count"), ==, 6);
+  g_assert_cmpint (get_int (mixed, "nonfinite_count"), ==, 3);
+  g_assert_cmpint (get_int (mixed, "finite_count"), ==, 3);
+  g_assert_cmpfloat (get_number (mixed, "scale"), ==, get_number (finite, "scale"));
+  g_assert_cmpfloat (get_number (mixed, "zero_point"), ==, get_number (finite, "zero_point"));
+  g_assert_cmpfloat (get_number (mixed, "range_lo"), ==, -1.0);
+  g_assert_cmpfloat (get_number (mixed, "range_hi"), ==, 1.0);
+  g_assert_cmpfloat (get_number (mixed, "mse"), ==, get_number (finite, "mse"));
+  assert_histogram_complete (mixed);
+}
+
+/* /pc is (4, 2): a generic rank-2 tensor not named *weight has its channels
+ * on the last axis. */
+static void
+test_stats_per_channel (void)
+{
+  g_autoptr(JsonNode) tensor_root = stats_json ("/pc", NULL);
+  g_autoptr(JsonNode) channel_root = stats_json ("/pc", "--granularity", "channel", NULL);
+  g_autoptr(JsonNode) axis0_root = stats_json ("/pc", "--granularity", "channel", "--axis", "0", NULL);
+  g_autoptr(JsonNode) implied_root = stats_json ("/pc", "--axis", "-1", NULL);
+  JsonObject *t = json_node_get_object (tensor_root);
+  JsonObject *c = json_node_get_object (channel_root);
+  JsonObject *a0 = json_node_get_object (axis0_root);
+  JsonObject *implied = json_node_get_object (implied_root);
+  const char *per_channel[] = { "scale", "zero_point", "range_lo", "range_hi" };
+  const gint64 shape[] = { 4, 2 };
+
+  assert_shape (c, 2, shape);
+  g_assert_cmpstr (get_string (c, "granularity"), ==, "channel");
+  g_assert_cmpint (get_int (c, "axis"), ==, 1);
+  g_assert_cmpint (get_int (c, "channels"), ==, 2);
+  for (gsize i = 0; i < G_N_ELEMENTS (per_channel); i++)
+    {
+      JsonArray *values = get_array (c, per_channel[i]);
+      g_assert_cmpuint (json_array_get_length (values), ==, 2);
+      g_assert_cmpuint (json_array_get_length (get_array (a0, per_channel[i])), ==, 4);
+      /* Per tensor the same keys are plain numbers. */
+      get_number (t, per_channel[i]);
+    }
+  g_assert_cmpfloat (number_at (get_array (c, "range_lo"), 0), ==, -1.0);
+  g_assert_cmpfloat (number_at (get_array (c, "range_lo"), 1), ==, -100.0);
+  g_assert_cmpfloat (number_at (get_array (c, "range_hi"), 0), ==, 1.0);
+  g_assert_cmpfloat (number_at (get_array (c, "range_hi"), 1), ==, 100.0);
+  g_assert_cmpfloat_with_epsilon (number_at (get_array (c, "scale"), 0), 2.0 / 255.0, 1e-8);
+  g_assert_cmpfloat_with_epsilon (number_at (get_array (c, "scale"), 1), 200.0 / 255.0, 1e-6);
+  /* Each channel pays for its own scale and zero point. */
+  g_assert_cmpint (get_int (c, "size_quant_bytes"), ==, 8 + 2 * 8);
+
+  g_assert_cmpstr (get_string (a0, "granularity"), ==, "channel");
+  g_assert_cmpint (get_int (a0, "axis"), ==, 0);
+  g_assert_cmpint (get_int (a0, "channels"), ==, 4);
+  /* Row 0 is [-1, -100]; the range always takes in 0. */
+  g_assert_cmpfloat (number_at (get_array (a0, "range_lo"), 0), ==, -100.0);
+  g_assert_cmpfloat (number_at (get_array (a0, "range_hi"), 0), ==, 0.0);
+  g_assert_cmpfloat (number_at (get_array (a0, "range_hi"), 3), ==, 100.0);
+
+  /* Naming an axis alone asks for per-channel; -1 counts from the end. */
+  g_assert_cmpstr (get_string (implied, "granularity"), ==, "channel");
+  g_assert_cmpint (get_int (implied, "axis"), ==, 1);
+
+  /* Channel 0 gets a scale 100 times finer than the shared one. */
+  g_assert_cmpfloat (get_number (c, "mse"), <, get_number (t, "mse"));
+  g_assert_cmpfloat (get_number (c, "mse"), ==, get_number (implied, "mse"));
+  assert_histogram_complete (c);
+  assert_histogram_complete (a0);
+}
+
+/* HDF5 converts every float dtype and byte order to native float32; with
+ * exactly representable values nothing may differ. */
+static void
+test_stats_dtypes (void)
+{
+  g_autoptr(JsonNode) ref_root = stats_json ("/f32", NULL);
+  JsonObject *ref = json_node_get_object (ref_root);
+  const char *others[] = { "/be", "/f64", "/f16" };
+  const char *dtypes[] = { "float32", "float64", "float16" };
+
+  g_assert_cmpstr (get_string (ref, "dtype"), ==, "float32");
+  g_assert_cmpfloat (get_number (ref, "scale"), ==, 0.0078125);
+  for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autoptr(JsonNode) root = stats_json (others[i], NULL);
+      JsonObject *r = json_node_get_object (root);
+
+      g_assert_cmpstr (get_string (r, "dtype"), ==, dtypes[i]);
+      g_assert_cmpfloat (get_number (r, "scale"), ==, get_number (ref, "scale"));
+      g_assert_cmpfloat (get_number (r, "zero_point"), ==, get_number (ref, "zero_point"));
+      g_assert_cmpfloat (get_number (r, "range_lo"), ==, get_number (ref, "range_lo"));
+      g_assert_cmpfloat (get_number (r, "range_hi"), ==, get_number (ref, "range_hi"));
+      g_assert_cmpfloat (get_number (r, "mse"), ==, get_number (ref, "mse"));
+      g_assert_cmpint (get_int (r, "levels_used"), ==, get_int (ref, "levels_used"));
+      /* Sizes compare against float32 whatever the stored width. */
+      g_assert_cmpint (get_int (r, "size_fp32_bytes"), ==, 16);
+    }
+}
+
+static void
+test_stats_histogram_options (void)
+{
+  g_autoptr(JsonNode) bins_root = stats_json ("/nan", "--bins", "16", NULL);
+  g_autoptr(JsonNode) range_root = stats_json ("/w", "--hist-range", "-0.5,0.5", "--bins", "4", NULL);
+  JsonObject *bins = json_node_get_object (bins_root);
+  JsonObject *range = json_node_get_object (range_root);
+  JsonObject *h;
+
+  h = get_object (bins, "histogram");
+  g_assert_cmpint (get_int (h, "bins"), ==, 16);
+  g_assert_cmpuint (json_array_get_length (get_array (h, "counts")), ==, 16);
+  assert_histogram_complete (bins);
+
+  /* -1 falls below [-0.5, 0.5] and 0.9921875 above it; 0 and 0.3 inside. */
+  h = get_object (range, "histogram");
+  g_assert_cmpint (get_int (h, "bins"), ==, 4);
+  g_assert_cmpfloat (get_number (h, "lo"), ==, -0.5);
+  g_assert_cmpfloat (get_number (h, "hi"), ==, 0.5);
+  g_assert_cmpint (get_int (h, "underflow"), ==, 1);
+  g_assert_cmpint (get_int (h, "overflow"), ==, 1);
+  g_assert_cmpint (sum_ints (get_array (h, "counts")), ==, 2);
+  assert_histogram_complete (range);
+}
+
+/* ---- stats: each scheme option ------------------------------------------ */
+
+static void
+test_option_bits (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", "--bits", "4", NULL);
+  g_autoptr(JsonNode) short_root = stats_json ("/w", "-b", "16", NULL);
+  JsonObject *r = json_node_get_object (root);
+  JsonObject *s = json_node_get_object (short_root);
+
+  g_assert_cmpint (get_int (r, "bits"), ==, 4);
+  g_assert_cmpint (get_int (r, "qmin"), ==, -8);
+  g_assert_cmpint (get_int (r, "qmax"), ==, 7);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "scale"), 1.9921875 / 15.0, 1e-7);
+  /* 4 codes of 4 bits fill 2 bytes. */
+  g_assert_cmpint (get_int (r, "size_quant_bytes"), ==, 2 + 8);
+  g_assert_cmpint (get_int (r, "levels_used"), <=, 16);
+
+  g_assert_cmpint (get_int (s, "qmin"), ==, -32768);
+  g_assert_cmpint (get_int (s, "qmax"), ==, 32767);
+  g_assert_cmpint (get_int (s, "size_quant_bytes"), ==, 8 + 8);
+}
+
+static void
+test_option_narrow (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", "--narrow", NULL);
+  JsonObject *r = json_node_get_object (root);
+
+  g_assert_true (get_bool (r, "narrow"));
+  g_assert_cmpint (get_int (r, "qmin"), ==, -127);
+  g_assert_cmpint (get_int (r, "qmax"), ==, 127);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "scale"), 1.9921875 / 254.0, 1e-8);
+}
+
+static void
+test_option_symmetric (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", NULL);
+  JsonObject *r = json_node_get_object (root);
+
+  g_assert_cmpstr (get_string (r, "mapping"), ==, "symmetric");
+  g_assert_cmpfloat (get_number (r, "zero_point"), ==, 0.0);
+  /* amax 1 spread over 255 steps. */
+  g_assert_cmpfloat_with_epsilon (get_number (r, "scale"), 1.0 / 127.5, 1e-8);
+  g_assert_true (get_bool (r, "zero_exact"));
+  g_assert_true (get_bool (r, "zero_nudge"));
+}
+
+/* Symmetric signed 8-bit without the nudge maps -amax to -128 and amax to
+ * 127, which puts 0.0 at code -0.5: off the grid. */
+static void
+test_option_no_zero_nudge (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", "--no-zero-nudge", NULL);
+  JsonObject *r = json_node_get_object (root);
+  double zero_point = get_number (r, "zero_point");
+
+  g_assert_false (get_bool (r, "zero_nudge"));
+  g_assert_cmpfloat (fabs (zero_point - nearbyint (zero_point)), >, 0.25);
+  g_assert_cmpfloat_with_epsilon (zero_point, -0.5, 1e-4);
+  g_assert_false (get_bool (r, "zero_exact"));
+  g_assert_cmpfloat (get_number (r, "zero_error"), >, 0.0);
+}
+
+static void
+test_option_range (void)
+{
+  g_autoptr(JsonNode) pct_root = stats_json ("/u", "--range", "percentile:99", NULL);
+  g_autoptr(JsonNode) mse_root = stats_json ("/u", "--range", "mse", NULL);
+  g_autoptr(JsonNode) kl_root = stats_json ("/u", "-r", "kl", NULL);
+  g_autoptr(JsonNode) minmax_root = stats_json ("/u", "--range", "minmax", NULL);
+  g_autoptr(JsonNode) manual_root = stats_json ("/w", "--range", "manual:-0.5,0.5", NULL);
+  JsonObject *pct = json_node_get_object (pct_root);
+  JsonObject *mse = json_node_get_object (mse_root);
+  JsonObject *kl = json_node_get_object (kl_root);
+  JsonObject *minmax = json_node_get_object (minmax_root);
+  JsonObject *manual = json_node_get_object (manual_root);
+
+  g_assert_cmpstr (get_string (pct, "range_method"), ==, "percentile");
+  g_assert_cmpfloat (get_number (pct, "percentile"), ==, 99.0);
+  /* The top 1 % of 0..255 is cut off, so some values clip. */
+  g_assert_cmpfloat (get_number (pct, "range_hi"), <, 255.0);
+  g_assert_cmpfloat (get_number (pct, "range_hi"), >, 240.0);
+  g_assert_cmpint (get_int (pct, "clipped_count"), >, 0);
+
+  g_assert_cmpstr (get_string (mse, "range_method"), ==, "mse");
+  g_assert_cmpfloat (get_number (mse, "range_hi"), <=, 255.0);
+  /* Searching for the lowest error cannot do worse than min-max. */
+  g_assert_cmpfloat (get_number (mse, "mse"), <=, get_number (minmax, "mse"));
+  g_assert_cmpstr (get_string (kl, "range_method"), ==, "kl");
+  g_assert_cmpfloat (get_number (kl, "range_hi"), <=, 255.0);
+  g_assert_cmpfloat (get_number (kl, "range_hi"), >, 0.0);
+  g_assert_cmpstr (get_string (minmax, "range_method"), ==, "minmax");
+
+  g_assert_cmpstr (get_string (manual, "range_method"), ==, "manual");
+  g_assert_cmpfloat (get_number (manual, "range_lo"), ==, -0.5);
+  g_assert_cmpfloat (get_number (manual, "range_hi"), ==, 0.5);
+  /* -1 and 0.9921875 lie outside [-0.5, 0.5]. */
+  g_assert_cmpint (get_int (manual, "clipped_count"), ==, 2);
+}
+
+/* /half = [0, 0.5, 255] unsigned has scale 1: 0.5 is a tie that half-even
+ * sends to code 0 (shared with 0.0) and half-away to code 1. */
+static void
+test_option_rounding (void)
+{
+  g_autoptr(JsonNode) even_root = stats_json ("/half", "--unsigned", "--rounding", "even", NULL);
+  g_autoptr(JsonNode) away_root = stats_json ("/half", "--unsigned", "--rounding", "away", NULL);
+  JsonObject *even = json_node_get_object (even_root);
+  JsonObject *away = json_node_get_object (away_root);
+
+  g_assert_cmpfloat (get_number (even, "scale"), ==, 1.0);
+  g_assert_cmpstr (get_string (even, "rounding"), ==, "even");
+  g_assert_cmpstr (get_string (away, "rounding"), ==, "away");
+  g_assert_cmpint (get_int (even, "levels_used"), ==, 2);
+  g_assert_cmpint (get_int (away, "levels_used"), ==, 3);
+  g_assert_cmpfloat_with_epsilon (get_number (even, "mse"), 0.25 / 3.0, 1e-15);
+  g_assert_cmpfloat_with_epsilon (get_number (away, "mse"), 0.25 / 3.0, 1e-15);
+}
+
+static void
+test_option_format (void)
+{
+  const struct {
+    const char *name;
+    gint64      bits;
+    gint64      quant_bytes;
+  } formats[] = {
+    /* Half formats store 2 bytes a value; FP8 1 byte plus a float32 scale. */
+    { "fp16", 16, 8 },
+    { "bf16", 16, 8 },
+    { "fp8-e4m3", 8, 4 + 4 },
+    { "fp8-e5m2", 8, 4 + 4 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autoptr(JsonNode) root = stats_json ("/f32", "--format", formats[i].name, NULL);
+      JsonObject *r = json_node_get_object (root);
+
+      g_assert_cmpstr (get_string (r, "format"), ==, formats[i].name);
+      g_assert_cmpint (get_int (r, "bits"), ==, formats[i].bits);
+      g_assert_cmpint (get_int (r, "size_quant_bytes"), ==, formats[i].quant_bytes);
+      g_assert_cmpfloat (get_number (r, "mse"), >=, 0.0);
+      assert_histogram_complete (r);
+      /* -1, 0, 0.375 and 0.9921875 have at most 7 significant bits: both
+       * 16-bit formats hold them exactly. */
+      if (formats[i].bits == 16)
+        {
+          g_assert_cmpfloat (get_number (r, "mse"), ==, 0.0);
+          assert_null (r, "sqnr_db");
+        }
+    }
+}
+
+/* The worker count must not change a single number. */
+static void
+test_option_threads (void)
+{
+  g_autoptr(JsonNode) one_root = stats_json ("/u", "-j", "1", NULL);
+  g_autoptr(JsonNode) four_root = stats_json ("/u", "--threads", "4", NULL);
+  JsonObject *one = json_node_get_object (one_root);
+  JsonObject *four = json_node_get_object (four_root);
+
+  g_assert_cmpfloat (get_number (one, "scale"), ==, get_number (four, "scale"));
+  g_assert_cmpfloat (get_number (one, "mse"), ==, get_number (four, "mse"));
+  g_assert_cmpint (get_int (one, "levels_used"), ==, get_int (four, "levels_used"));
+}
+
+/* Without --json both commands print text, and only on stdout. */
+static void
+test_text_output (void)
+{
+  g_autoptr(CliRun) stats = run_cli ("stats", fixture, "--tensor", "/w", NULL);
+  g_autoptr(CliRun) layers = run_cli ("layers", fixture, NULL);
+
+  g_assert_cmpint (stats->status, ==, 0);
+  g_assert_cmpstr (stats->err, ==, "");
+  g_assert_nonnull (strstr (stats->out, "/w"));
+  g_assert_cmpint (layers->status, ==, 0);
+  g_assert_cmpstr (layers->err, ==, "");
+  g_assert_nonnull (strstr (layers->out, "/pc"));
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void
+test_error_files (void)
+{
+  const char *bad[] = { missing_file, text_file, empty_file, tmp_dir };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      assert_fails ("stats", bad[i], "--tensor", "/w", "--json", NULL);
+      assert_fails ("layers", bad[i], "--json", NULL);
+    }
+}
+
+static void
+test_error_tensors (void)
+{
+  const char *bad[] = {
+    "/nope",     /* no such path */
+    "/int",      /* not floating point */
+    "/str",      /* strings */
+    "/empty",    /* no elements */
+    "/allnan",   /* nothing finite to take a range from */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_fails ("stats", fixture, "--tensor", bad[i], "--json", NULL);
+}
+
+static void
+test_error_options (void)
+{
+  const char *bad[][2] = {
+    { "--bits", "1" },
+    { "--bits", "17" },
+    { "--bits", "abc" },
+    { "--range", "manual:1,0" },
+    { "--range", "manual:1" },
+    { "--range", "percentile:101" },
+    { "--range", "bogus" },
+    { "--mapping", "bogus" },
+    { "--granularity", "bogus" },
+    { "--rounding", "bogus" },
+    { "--format", "bogus" },
+    { "--bins", "0" },
+    { "--hist-range", "1,0" },
+    { "--threads", "65" },
+    { "--axis", "x" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_fails ("stats", fixture, "--tensor", "/w", "--json", bad[i][0], bad[i][1], NULL);
+
+  /* /pc has two dimensions, so there is no axis 5. */
+  assert_fails ("stats", fixture, "--tensor", "/pc", "--json", "--granularity", "channel",
+                "--axis", "5", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/w", "--json", "--frobnicate", NULL);
+}
+
+static void
+test_error_usage (void)
+{
+  /* No --tensor, no FILE, two FILEs. */
+  assert_fails ("stats", fixture, "--json", NULL);
+  assert_fails ("stats", "--tensor", "/w", "--json", NULL);
+  assert_fails ("stats", fixture, fixture, "--tensor", "/w", "--json", NULL);
+  assert_fails ("layers", "--json", NULL);
+  assert_fails ("layers", fixture, fixture, NULL);
+  assert_fails ("layers", fixture, "--frobnicate", NULL);
+  assert_fails ("frobnicate", fixture, NULL);
+}
+
+/* ---- layers ------------------------------------------------------------- */
+
+static JsonObject *
+find_tensor (JsonArray  *tensors,
+             const char *path)
+{
+  JsonObject *found = NULL;
+
+  for (guint i = 0; i < json_array_get_length (tensors) && found == NULL; i++)
+    {
+      JsonObject *t = json_array_get_object_element (tensors, i);
+      if (g_strcmp0 (get_string (t, "path"), path) == 0)
+        found = t;
+    }
+  if (found == NULL)
+    g_test_message ("layers does not list %s", path);
+  g_assert_nonnull (found);
+  return found;
+}
+
+static void
+test_layers_fixture (void)
+{
+  g_autoptr(JsonNode) root = layers_json (fixture);
+  JsonObject *r = json_node_get_object (root);
+  JsonArray *tensors = get_array (r, "tensors");
+  const gint64 pc_shape[] = { 4, 2 };
+  const gint64 empty_shape[] = { 0 };
+  JsonObject *t;
+
+  g_assert_cmpstr (get_string (r, "file"), ==, fixture);
+  g_assert_cmpstr (get_string (r, "layout"), ==, "generic");
+  g_assert_cmpuint (json_array_get_length (tensors), ==, FIXTURE_TENSORS);
+
+  for (guint i = 0; i < json_array_get_length (tensors); i++)
+    {
+      JsonNode *node = json_array_get_element (tensors, i);
+
+      g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_OBJECT);
+      t = json_node_get_object (node);
+      get_string (t, "path");
+      get_string (t, "layer");
+      get_string (t, "role");
+      get_array (t, "shape");
+      get_string (t, "dtype");
+      get_int (t, "count");
+      get_bool (t, "quantizable");
+      member (t, "channel_axis");
+    }
+
+  t = find_tensor (tensors, "/pc");
+  assert_shape (t, 2, pc_shape);
+  g_assert_cmpstr (get_string (t, "dtype"), ==, "float32");
+  g_assert_cmpint (get_int (t, "count"), ==, 8);
+  g_assert_true (get_bool (t, "quantizable"));
+  g_assert_cmpint (get_int (t, "channel_axis"), ==, 1);
+
+  /* A vector has no channel axis. */
+  t = find_tensor (tensors, "/w");
+  assert_null (t, "channel_axis");
+  g_assert_true (get_bool (t, "quantizable"));
+
+  t = find_tensor (tensors, "/int");
+  g_assert_cmpstr (get_string (t, "dtype"), ==, "int32");
+  g_assert_false (get_bool (t, "quantizable"));
+
+  t = find_tensor (tensors, "/str");
+  g_assert_cmpstr (get_string (t, "dtype"), ==, "string");
+  g_assert_false (get_bool (t, "quantizable"));
+
+  t = find_tensor (tensors, "/empty");
+  assert_shape (t, 1, empty_shape);
+  g_assert_cmpint (get_int (t, "count"), ==, 0);
+  g_assert_false (get_bool (t, "quantizable"));
+
+  t = find_tensor (tensors, "/be");
+  g_assert_cmpstr (get_string (t, "dtype"), ==, "float32");
+  g_assert_true (get_bool (t, "big_endian"));
+  g_assert_false (get_bool (find_tensor (tensors, "/f32"), "big_endian"));
+  g_assert_cmpstr (get_string (find_tensor (tensors, "/f64"), "dtype"), ==, "float64");
+  g_assert_cmpstr (get_string (find_tensor (tensors, "/f16"), "dtype"), ==, "float16");
+  /* All-NaN is still a float tensor; only stats finds nothing to do. */
+  g_assert_true (get_bool (find_tensor (tensors, "/allnan"), "quantizable"));
+}
+
+/* ---- the bundled sample ------------------------------------------------- */
+
+#define SAMPLE_CONV "/model_weights/conv2d_1/conv2d_1/kernel:0"
+
+static void
+test_sample_layers (void)
+{
+  g_autoptr(JsonNode) root = layers_json (sample_file);
+  JsonObject *r = json_node_get_object (root);
+  JsonArray *tensors = get_array (r, "tensors");
+  const gint64 shape[] = { 3, 3, 16, 32 };
+  JsonObject *conv;
+
+  g_assert_cmpstr (get_string (r, "layout"), ==, "keras-model");
+  g_assert_cmpuint (json_array_get_length (tensors), ==, 16);
+  conv = find_tensor (tensors, SAMPLE_CONV);
+  g_assert_cmpstr (get_string (conv, "layer"), ==, "conv2d_1");
+  g_assert_cmpstr (get_string (conv, "role"), ==, "kernel");
+  assert_shape (conv, 4, shape);
+  /* Keras keeps the output channels last: (kh, kw, in, out). */
+  g_assert_cmpint (get_int (conv, "channel_axis"), ==, 3);
+}
+
+static void
+test_sample_stats (void)
+{
+  g_autoptr(JsonNode) root = stats_json_in (sample_file, SAMPLE_CONV, "--granularity", "channel", NULL);
+  g_autoptr(JsonNode) tensor_root = stats_json_in (sample_file, SAMPLE_CONV, NULL);
+  JsonObject *r = json_node_get_object (root);
+  JsonObject *t = json_node_get_object (tensor_root);
+
+  g_assert_cmpint (get_int (r, "count"), ==, 4608);
+  g_assert_cmpint (get_int (r, "axis"), ==, 3);
+  g_assert_cmpint (get_int (r, "channels"), ==, 32);
+  g_assert_cmpuint (json_array_get_length (get_array (r, "scale")), ==, 32);
+  g_assert_cmpuint (json_array_get_length (get_array (r, "zero_point")), ==, 32);
+  g_assert_cmpfloat (get_number (r, "mse"), <=, get_number (t, "mse"));
+  g_assert_cmpint (get_int (r, "nonfinite_count"), ==, 0);
+  assert_histogram_complete (r);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  setup_files ();
+
+  g_test_add_func ("/cli/stats/keys", test_stats_keys);
+  g_test_add_func ("/cli/stats/default-scheme", test_stats_default_scheme);
+  g_test_add_func ("/cli/stats/unsigned-lossless", test_stats_unsigned_lossless);
+  g_test_add_func ("/cli/stats/all-zeros", test_stats_all_zeros);
+  g_test_add_func ("/cli/stats/nonfinite", test_stats_nonfinite);
+  g_test_add_func ("/cli/stats/per-channel", test_stats_per_channel);
+  g_test_add_func ("/cli/stats/dtypes", test_stats_dtypes);
+  g_test_add_func ("/cli/stats/histogram-options", test_stats_histogram_options);
+  g_test_add_func ("/cli/option/bits", test_option_bits);
+  g_test_add_func ("/cli/option/narrow", test_option_narrow);
+  g_test_add_func ("/cli/option/symmetric", test_option_symmetric);
+  g_test_add_func ("/cli/option/no-zero-nudge", test_option_no_zero_nudge);
+  g_test_add_func ("/cli/option/range", test_option_range);
+  g_test_add_func ("/cli/option/rounding", test_option_rounding);
+  g_test_add_func ("/cli/option/format", test_option_format);
+  g_test_add_func ("/cli/option/threads", test_option_threads);
+  g_test_add_func ("/cli/text-output", test_text_output);
+  g_test_add_func ("/cli/error/files", test_error_files);
+  g_test_add_func ("/cli/error/tensors", test_error_tensors);
+  g_test_add_func ("/cli/error/options", test_error_options);
+  g_test_add_func ("/cli/error/usage", test_error_usage);
+  g_test_add_func ("/cli/layers/fixture", test_layers_fixture);
+  g_test_add_func ("/cli/sample/layers", test_sample_layers);
+  g_test_add_func ("/cli/sample/stats", test_sample_stats);
+
+  status = g_test_run ();
+  teardown_files ();
+  return status;
+}
