@@ -8,15 +8,41 @@
 #include "model/qs-error.h"
 #include "model/qs-json.h"
 
-void
-qs_tensor_report_free (QsTensorReport *report)
+G_DEFINE_BOXED_TYPE (QsTensorReport, qs_tensor_report, qs_tensor_report_ref, qs_tensor_report_unref)
+
+static QsTensorReport *
+tensor_report_new (void)
 {
-  if (report == NULL)
+  QsTensorReport *report = g_new0 (QsTensorReport, 1);
+
+  g_atomic_ref_count_init (&report->ref_count);
+  return report;
+}
+
+QsTensorReport *
+qs_tensor_report_ref (QsTensorReport *report)
+{
+  g_return_val_if_fail (report != NULL, NULL);
+
+  g_atomic_ref_count_inc (&report->ref_count);
+  return report;
+}
+
+void
+qs_tensor_report_unref (QsTensorReport *report)
+{
+  if (report == NULL || !g_atomic_ref_count_dec (&report->ref_count))
     return;
   qs_tensor_info_free (report->info);
   qs_quant_params_clear (&report->params);
   qs_analysis_clear (&report->analysis);
   g_free (report);
+}
+
+void
+qs_tensor_report_free (QsTensorReport *report)
+{
+  qs_tensor_report_unref (report);
 }
 
 /* The axis a per-channel scheme uses on @info: the requested one, or the
@@ -57,7 +83,7 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                  int                  n_threads,
                                  GError             **error)
 {
-  g_autoptr(QsTensorReport) report = g_new0 (QsTensorReport, 1);
+  g_autoptr(QsTensorReport) report = tensor_report_new ();
   QsChannelLayout layout;
   const char *problem = NULL;
   QsStatus status;

@@ -18,7 +18,17 @@ typedef struct {
   QsQuantParams  params;
   QsAnalysis     analysis;
   const char    *kernel;      /* the fused-pass kernel that ran ("avx2", "scalar") */
+  /*< private >*/
+  gatomicrefcount ref_count;
 } QsTensorReport;
+
+#define QS_TYPE_TENSOR_REPORT (qs_tensor_report_get_type ())
+GType qs_tensor_report_get_type (void) G_GNUC_CONST;
+
+/* Reports are immutable once computed and shared between the worker that
+ * made them and the widgets that show them. */
+QsTensorReport *qs_tensor_report_ref   (QsTensorReport *report);
+void            qs_tensor_report_unref (QsTensorReport *report);
 
 /* Reads the tensor at @path and applies @scheme to it, on up to @n_threads
  * threads (0: all cores). A scheme asking for the default axis gets the
@@ -38,6 +48,7 @@ QsTensorReport *qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                                  int                  n_threads,
                                                  GError             **error);
 
+/* Drops a reference (same as qs_tensor_report_unref). */
 void            qs_tensor_report_free    (QsTensorReport *report);
 
 /* Everything the report holds, as the CLI's `stats --json` prints it
