@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # Usage (from the source tree, as root or as a user who may sudo):
-#   tools/bootstrap.sh run    # install, build, and run the main job on the bundled sample
+#   tools/bootstrap.sh run    # install, build, and open the app on the bundled demo model
 #   tools/bootstrap.sh test   # install, build, and run the whole test suite
 #
 # Idempotent: packages already installed are not touched, the package lists
@@ -14,8 +14,9 @@ set -eu
 mode=${1:-}
 case "$mode" in
   run|test) ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test [ARGS...]" >&2; exit 2 ;;
 esac
+shift
 
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -25,10 +26,18 @@ as_root () {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# What building and running needs; the test suite adds nothing beyond
-# these (its golden files are committed, its fixtures made by C code).
+# What building and running needs.
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
-          libglib2.0-dev libhdf5-dev libjson-glib-dev"
+          libglib2.0-dev libhdf5-dev libjson-glib-dev
+          libgtk-4-dev libadwaita-1-dev"
+# What the tests add: a headless X server for the window tests, validators
+# for the desktop files, and Debian's h5py to read exports back
+# independently. (Golden files are committed: PyTorch is not needed.)
+test_packages="xvfb xauth dbus-x11 desktop-file-utils appstream
+               python3-h5py python3-numpy"
+if [ "$mode" = test ]; then
+  packages="$packages $test_packages"
+fi
 
 missing=""
 for p in $packages; do
@@ -52,10 +61,17 @@ ninja -C "$build"
 
 case "$mode" in
   run)
-    exec "$build/src/cli/quantscope-cli" stats "$top/data/sample-weights.h5" \
-      --tensor /model_weights/conv2d_1/conv2d_1/kernel:0 --granularity channel
+    # The desktop app on the bundled demo model, straight from the build
+    # tree: schemas and translations compiled there.
+    export GSETTINGS_SCHEMA_DIR="$build/data"
+    export QUANTSCOPE_LOCALEDIR="$build/po"
+    exec "$build/src/app/quantscope" "$@"
     ;;
   test)
+    # Window tests need a display: a private headless one when there is none.
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" meson test -C "$build" --print-errorlogs
+    fi
     exec meson test -C "$build" --print-errorlogs
     ;;
 esac

@@ -62,6 +62,17 @@ print_json (QsWeightFile *file)
   for (guint i = 0; i < tensors->len; i++)
     json_builder_add_value (builder, qs_tensor_info_to_json (g_ptr_array_index (tensors, i)));
   json_builder_end_array (builder);
+  /* Links that lead nowhere (dangling, cyclic, missing external files). */
+  if (qs_weight_file_get_warnings (file)->len > 0)
+    {
+      GPtrArray *warnings = qs_weight_file_get_warnings (file);
+
+      json_builder_set_member_name (builder, "warnings");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < warnings->len; i++)
+        json_builder_add_string_value (builder, g_ptr_array_index (warnings, i));
+      json_builder_end_array (builder);
+    }
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -86,6 +97,9 @@ print_table (QsWeightFile *file)
                               info->quantizable ? qs_tensor_role_to_string (info->role)
                                                 : _("not quantizable"));
     }
+  for (guint i = 0; i < qs_weight_file_get_warnings (file)->len; i++)
+    g_string_append_printf (out, _("Warning: %s\n"),
+                            (const char *) g_ptr_array_index (qs_weight_file_get_warnings (file), i));
   fputs (out->str, stdout);
 }
 
@@ -109,7 +123,7 @@ qs_cli_layers (int    argc,
   if (argc != 2)
     return qs_cli_fail_message (_("layers takes exactly one FILE"));
 
-  file = qs_weight_file_open (argv[1], &error);
+  file = qs_weight_file_open_full (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
 

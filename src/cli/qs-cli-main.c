@@ -14,6 +14,8 @@
 static const QsCliCommand commands[] = {
   { "layers", N_("List every tensor of a weight file"), qs_cli_layers },
   { "stats", N_("Quantize one tensor and report error, levels, size and histograms"), qs_cli_stats },
+  { "eval", N_("Float32 and integer accuracy of a Keras model on labeled images"), qs_cli_eval },
+  { "export", N_("Write quantized or dequantized weights to a new HDF5 file"), qs_cli_export },
 };
 
 static void

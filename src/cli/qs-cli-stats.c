@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -11,6 +12,7 @@
 #include "cli/qs-cli.h"
 #include "model/qs-json.h"
 #include "model/qs-tensor-report.h"
+#include "model/qs-tensor-stream.h"
 
 static void
 append_range (GString     *out,
@@ -41,7 +43,7 @@ print_summary (const QsTensorReport *r)
 
   g_string_append_printf (out, _("Tensor      %s (%s, %s, %s)\n"), r->info->path, r->info->layer,
                           qs_tensor_role_to_string (r->info->role), r->info->dtype);
-  g_string_append_printf (out, _("Values      %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " not finite), range [%.6g, %.6g]\n"),
+  g_string_append_printf (out, _("Values      %" PRIu64 " (%" PRIu64 " not finite), range [%.6g, %.6g]\n"),
                           a->count, a->nonfinite_count, a->data_min, a->data_max);
   if (s->format == QS_FORMAT_INT)
     {
@@ -64,12 +66,12 @@ print_summary (const QsTensorReport *r)
                             p->clamped_channels);
   g_string_append_printf (out, _("Error       MSE %.4g, RMSE %.4g, max |error| %.4g, SQNR %.2f dB, cosine %.6f\n"),
                           a->mse, a->rmse, a->max_abs_error, a->sqnr_db, a->cosine);
-  g_string_append_printf (out, _("Clipped     %" G_GUINT64_FORMAT " values; levels used %" G_GUINT64_FORMAT "\n"),
+  g_string_append_printf (out, _("Clipped     %" PRIu64 " values; levels used %" PRIu64 "\n"),
                           a->clipped_count, a->levels_used);
   g_string_append_printf (out, a->zero_exact ? _("Zero        0.0 is exact\n")
                                              : _("Zero        0.0 comes back as ±%.6g\n"),
                           a->zero_error);
-  g_string_append_printf (out, _("Size        %" G_GUINT64_FORMAT " B as float32, %" G_GUINT64_FORMAT " B quantized (%.2fx smaller)\n"),
+  g_string_append_printf (out, _("Size        %" PRIu64 " B as float32, %" PRIu64 " B quantized (%.2fx smaller)\n"),
                           a->size_fp32_bytes, a->size_quant_bytes, a->compression_ratio);
   fputs (out->str, stdout);
 }
@@ -79,10 +81,13 @@ qs_cli_stats (int    argc,
               char **argv)
 {
   g_autofree char *tensor = NULL;
+  g_autofree char *budget_text = NULL;
+  guint64 budget = 0;
   gboolean json = FALSE;
   QsCliSchemeOptions scheme_options = { 0 };
   const GOptionEntry entries[] = {
     { "tensor", 't', 0, G_OPTION_ARG_STRING, &tensor, N_("The tensor's HDF5 path (see “layers”)"), "PATH" },
+    { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &budget_text, N_("Stream tensors larger than half of SIZE (default: a quarter of RAM, at most 4G)"), "SIZE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -107,16 +112,19 @@ qs_cli_stats (int    argc,
     }
   qs_cli_scheme_options_clear (&scheme_options);
 
+  if (budget_text != NULL && !qs_memory_budget_parse (budget_text, &budget, &error))
+    return qs_cli_fail (error);
   if (argc != 2)
     return qs_cli_fail_message (_("stats takes exactly one FILE"));
   if (tensor == NULL)
     return qs_cli_fail_message (_("stats needs --tensor PATH (list them with “quantscope-cli layers %s”)"), argv[1]);
 
-  file = qs_weight_file_open (argv[1], &error);
+  file = qs_weight_file_open_full (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
 
-  report = qs_tensor_report_compute (file, tensor, &scheme, scheme_options.threads, &error);
+  report = qs_tensor_report_compute_budget (file, tensor, &scheme, scheme_options.threads,
+                                            budget, NULL, &error);
   if (report == NULL)
     return qs_cli_fail (error);
 

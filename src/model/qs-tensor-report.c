@@ -120,6 +120,10 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
   report->scheme.axis = axis;
   report->kernel = scheme->format == QS_FORMAT_INT ? qs_analysis_kernel_name () : "scalar";
 
+  /* They stay 0.0 exactly when the zero point is exact: worth showing. */
+  for (guint64 i = 0; i < info->count; i++)
+    report->exact_zero_count += values[i] == 0.0f;
+
   status = qs_analyze (&report->scheme, &layout, values, n_threads,
                        &report->params, &report->analysis);
   if (status != QS_OK)
@@ -361,6 +365,8 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   json_builder_add_int_value (builder, (gint64) a->nonfinite_count);
   json_builder_set_member_name (builder, "zero_exact");
   json_builder_add_boolean_value (builder, a->zero_exact);
+  json_builder_set_member_name (builder, "exact_zero_count");
+  json_builder_add_int_value (builder, (gint64) report->exact_zero_count);
   qs_json_add_number_member (builder, "zero_error", a->zero_error);
   json_builder_set_member_name (builder, "size_fp32_bytes");
   json_builder_add_int_value (builder, (gint64) a->size_fp32_bytes);
@@ -373,4 +379,36 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
+}
+
+/* ---- for the streaming path (qs-tensor-stream.c) ------------------------ */
+
+QsTensorReport *
+_qs_tensor_report_new (void)
+{
+  return tensor_report_new ();
+}
+
+gboolean
+_qs_tensor_report_layout (const QsTensorInfo  *info,
+                          const QsScheme      *scheme,
+                          int                 *axis,
+                          QsChannelLayout     *layout,
+                          GError             **error)
+{
+  QsStatus status = QS_OK;
+
+  if (!resolve_axis (info, scheme, axis, error))
+    return FALSE;
+  if (*axis >= 0)
+    status = qs_channel_layout_for_axis (info->shape, info->rank, *axis, layout);
+  else
+    *layout = qs_channel_layout_per_tensor (info->count);
+  if (status != QS_OK || layout->count != info->count)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "the shape of %s does not fit in memory indices", info->path);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -12,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-hdf5-private.h"
 
 /* Debian builds HDF5 with the 1.8 API as the default mapping, and newer
  * releases renamed the link and object info calls; naming the versions
@@ -42,6 +44,8 @@ struct _QsWeightFile
   char         *model_config;
   GPtrArray    *tensors;       /* QsTensorInfo, in display order */
   GHashTable   *by_path;       /* absolute path -> QsTensorInfo owned by tensors */
+  GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
+  QsWeightFileFlags flags;
 };
 
 G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
@@ -428,6 +432,8 @@ typedef struct
   GPtrArray  *tensors;     /* QsTensorInfo, in discovery order */
   GQueue      groups;      /* group paths still to list */
   GPtrArray  *soft_links;  /* link paths, followed after every hard link */
+  GPtrArray  *warnings;    /* one-line texts for links that lead nowhere */
+  gboolean    follow_external;
 } ScanContext;
 
 typedef struct
@@ -460,8 +466,9 @@ collect_link_cb (hid_t             group,
   return 0;
 }
 
-/* External links open other files; a weight file should be self-contained,
- * so they are not followed for now, not even at the end of a soft link. */
+/* External links open other files. By default they are not followed, not
+ * even at the end of a soft link: a weight file should be self-contained
+ * (QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS opts in). */
 static herr_t
 refuse_external_link_cb (const char *parent_file_name,
                          const char *parent_group_name,
@@ -472,6 +479,31 @@ refuse_external_link_cb (const char *parent_file_name,
                          void       *op_data)
 {
   return -1;
+}
+
+/* When following external links, only regular files: a link naming a FIFO
+ * or a device would block or read forever. Names HDF5 will look for in
+ * its other search places are left to it. */
+static herr_t
+regular_external_link_cb (const char *parent_file_name,
+                          const char *parent_group_name,
+                          const char *child_file_name,
+                          const char *child_object_name,
+                          unsigned   *acc_flags,
+                          hid_t       fapl_id,
+                          void       *op_data)
+{
+  g_autofree char *dir = g_path_get_dirname (parent_file_name);
+  g_autofree char *candidate = g_path_is_absolute (child_file_name)
+                               ? g_strdup (child_file_name)
+                               : g_build_filename (dir, child_file_name, NULL);
+  GStatBuf st;
+
+  /* Read-only, whatever the link asks for. */
+  *acc_flags = H5F_ACC_RDONLY;
+  if (g_stat (candidate, &st) == 0 && !S_ISREG (st.st_mode))
+    return -1;
+  return 0;
 }
 
 /* Identifies the object at @path by file and address, so an object reached
@@ -504,6 +536,52 @@ object_identity (ScanContext *ctx,
   return TRUE;
 }
 
+/* A one-line description of why the link at @path leads nowhere; nothing
+ * for hard links (a damaged object is not the link's fault). */
+static void
+add_link_warning (ScanContext *ctx,
+                  const char  *path)
+{
+  H5L_info_t linfo;
+  g_autofree char *value = NULL;
+
+  if (H5Lget_info (ctx->file, path, &linfo, H5P_DEFAULT) < 0
+      || linfo.type == H5L_TYPE_HARD)
+    return;
+
+  if (linfo.u.val_size > 0 && linfo.u.val_size < 65536)
+    {
+      value = g_malloc0 (linfo.u.val_size + 1);
+      if (H5Lget_val (ctx->file, path, value, linfo.u.val_size, H5P_DEFAULT) < 0)
+        g_clear_pointer (&value, g_free);
+    }
+
+  if (linfo.type == H5L_TYPE_SOFT)
+    g_ptr_array_add (ctx->warnings,
+                     g_strdup_printf ("soft link %s → %s leads nowhere (dangling, or a cycle)",
+                                      path, value != NULL ? value : "?"));
+  else if (linfo.type == H5L_TYPE_EXTERNAL)
+    {
+      const char *file_name = NULL, *object_name = NULL;
+      unsigned flags;
+
+      if (value == NULL
+          || H5Lunpack_elink_val (value, linfo.u.val_size, &flags, &file_name, &object_name) < 0)
+        file_name = object_name = "?";
+      if (ctx->follow_external)
+        g_ptr_array_add (ctx->warnings,
+                         g_strdup_printf ("external link %s → %s:%s: the target cannot be opened",
+                                          path, file_name, object_name));
+      else
+        g_ptr_array_add (ctx->warnings,
+                         g_strdup_printf ("external link %s → %s:%s is not followed",
+                                          path, file_name, object_name));
+    }
+  else
+    g_ptr_array_add (ctx->warnings,
+                     g_strdup_printf ("link %s has a type this program does not know", path));
+}
+
 static void
 visit_object (ScanContext *ctx,
               const char  *path)
@@ -512,9 +590,13 @@ visit_object (ScanContext *ctx,
   H5O_type_t type;
 
   /* Fails for dangling soft links, soft-link loops (HDF5 gives up after
-   * 16 hops), external links and damaged headers: all skipped quietly. */
+   * 16 hops), refused external links and damaged headers: all skipped,
+   * links with a warning. */
   if (!object_identity (ctx, path, &type, &identity))
-    return;
+    {
+      add_link_warning (ctx, path);
+      return;
+    }
   if (!g_hash_table_add (ctx->seen, g_steal_pointer (&identity)))
     return;
 
@@ -554,9 +636,10 @@ list_group (ScanContext *ctx,
 
       if (entry->type == H5L_TYPE_HARD)
         visit_object (ctx, path);
-      else if (entry->type == H5L_TYPE_SOFT)
+      else if (entry->type == H5L_TYPE_SOFT || entry->type == H5L_TYPE_EXTERNAL)
         g_ptr_array_add (ctx->soft_links, g_steal_pointer (&path));
-      /* External and user-defined links are skipped (see above). */
+      else
+        add_link_warning (ctx, path);
     }
 }
 
@@ -578,15 +661,19 @@ drain_groups (ScanContext *ctx)
  * followed, which in a well-formed file only meets objects already seen but
  * costs little and covers targets reachable solely through soft links. */
 static GPtrArray *
-scan_file (hid_t file)
+scan_file (hid_t       file,
+           gboolean    follow_external,
+           GPtrArray  *warnings)
 {
   ScanContext ctx = { 0, };
   guint i;
 
   ctx.file = file;
+  ctx.follow_external = follow_external;
+  ctx.warnings = warnings;
   ctx.lapl = H5Pcreate (H5P_LINK_ACCESS);
   if (ctx.lapl >= 0)
-    H5Pset_elink_cb (ctx.lapl, refuse_external_link_cb, NULL);
+    H5Pset_elink_cb (ctx.lapl, follow_external ? regular_external_link_cb : refuse_external_link_cb, NULL);
   else
     ctx.lapl = H5P_DEFAULT;
   ctx.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1132,6 +1219,7 @@ qs_weight_file_finalize (GObject *object)
 
   g_clear_pointer (&self->by_path, g_hash_table_unref);
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
+  g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
   g_clear_pointer (&self->filename, g_free);
 
@@ -1153,6 +1241,7 @@ qs_weight_file_init (QsWeightFile *self)
   self->layout = QS_FILE_LAYOUT_GENERIC;
   self->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
   self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  self->warnings = g_ptr_array_new_with_free_func (g_free);
 }
 
 static gboolean
@@ -1197,7 +1286,8 @@ open_locked (QsWeightFile  *self,
       self->model_config = g_strdup (g_ptr_array_index (config, 0));
   }
 
-  found = scan_file (self->file);
+  found = scan_file (self->file, (self->flags & QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS) != 0,
+                     self->warnings);
   organise_tensors (self, found);
   return TRUE;
 }
@@ -1215,6 +1305,26 @@ open_locked (QsWeightFile  *self,
 QsWeightFile *
 qs_weight_file_open (const char  *filename,
                      GError     **error)
+{
+  return qs_weight_file_open_full (filename, QS_WEIGHT_FILE_DEFAULT, error);
+}
+
+/**
+ * qs_weight_file_open_full:
+ * @filename: a path in the GLib filename encoding
+ * @flags: how to read the tree
+ *
+ * As qs_weight_file_open(); with %QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS,
+ * external links whose target opens (a regular file, read-only) are
+ * followed and their datasets listed under the link's path; the others are
+ * reported by qs_weight_file_get_warnings().
+ *
+ * Returns: (transfer full): the file, or NULL with @error set.
+ */
+QsWeightFile *
+qs_weight_file_open_full (const char         *filename,
+                          QsWeightFileFlags   flags,
+                          GError            **error)
 {
   g_autoptr(QsWeightFile) self = NULL;
   g_autofree char *display = NULL;
@@ -1250,6 +1360,7 @@ qs_weight_file_open (const char  *filename,
 
   self = g_object_new (QS_TYPE_WEIGHT_FILE, NULL);
   self->filename = g_strdup (filename);
+  self->flags = flags;
 
   hdf5_lock ();
   ok = open_locked (self, error);
@@ -1410,4 +1521,272 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
     }
 
   return g_steal_pointer (&values);
+}
+
+/* ---- for the rest of model/ -------------------------------------------- */
+
+void
+_qs_hdf5_lock (void)
+{
+  hdf5_lock ();
+}
+
+void
+_qs_hdf5_unlock (void)
+{
+  hdf5_unlock ();
+}
+
+char *
+_qs_hdf5_error_detail (void)
+{
+  return hdf5_error_detail ();
+}
+
+hid_t
+_qs_weight_file_get_hid (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), H5I_INVALID_HID);
+
+  return self->file;
+}
+
+gboolean
+_qs_hdf5_select_flat_range (hid_t   space,
+                            guint64 offset,
+                            guint64 count)
+{
+  hsize_t dims[H5S_MAX_RANK], stride[H5S_MAX_RANK];
+  hsize_t start[H5S_MAX_RANK], block[H5S_MAX_RANK];
+  guint64 pos = offset, end = offset + count;
+  gboolean first = TRUE;
+  int rank = H5Sget_simple_extent_ndims (space);
+
+  if (rank < 0 || rank > H5S_MAX_RANK)
+    return FALSE;
+  if (rank == 0)
+    return offset == 0 && count <= 1 && H5Sselect_all (space) >= 0;
+  if (H5Sget_simple_extent_dims (space, dims, NULL) < 0)
+    return FALSE;
+
+  /* The caller checked that the element count fits in 64 bits, so no
+   * partial product overflows. */
+  stride[rank - 1] = 1;
+  for (int k = rank - 2; k >= 0; k--)
+    stride[k] = stride[k + 1] * dims[k + 1];
+  if (count == 0)
+    return H5Sselect_none (space) >= 0;
+
+  /* Walk up to the coarsest aligned box that fits, take as many as the
+   * range and the enclosing dimension allow, repeat: at most one box per
+   * level on the way up and one on the way down. */
+  while (pos < end)
+    {
+      hsize_t m;
+      int k;
+
+      for (k = 0; k < rank - 1; k++)
+        if (pos % stride[k] == 0 && end - pos >= stride[k])
+          break;
+      for (int j = 0; j < rank; j++)
+        {
+          start[j] = (pos / stride[j]) % dims[j];
+          block[j] = j < k ? 1 : dims[j];
+        }
+      m = MIN ((end - pos) / stride[k], dims[k] - start[k]);
+      block[k] = m;
+      if (H5Sselect_hyperslab (space, first ? H5S_SELECT_SET : H5S_SELECT_OR,
+                               start, NULL, block, NULL) < 0)
+        return FALSE;
+      first = FALSE;
+      pos += m * stride[k];
+    }
+  return TRUE;
+}
+
+/**
+ * qs_weight_file_get_warnings:
+ * Returns: (transfer none) (element-type utf8): one line for each link that
+ * leads nowhere (dangling or cyclic soft links, external links not
+ * followed or whose target is missing); empty for a clean file.
+ */
+GPtrArray *
+qs_weight_file_get_warnings (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->warnings;
+}
+
+/* Our own record of @info, checked to be a float tensor with elements. */
+static const QsTensorInfo *
+readable_tensor (QsWeightFile        *self,
+                 const QsTensorInfo  *info,
+                 GError             **error)
+{
+  g_autofree char *display = g_filename_display_basename (self->filename);
+  const QsTensorInfo *tensor = qs_weight_file_lookup (self, info->path);
+
+  if (tensor == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
+                   "No tensor “%s” in “%s”", info->path, display);
+      return NULL;
+    }
+  if (!dtype_is_float (tensor->dtype))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_QUANTIZABLE,
+                   "Tensor “%s” in “%s” holds %s values, not floating-point ones",
+                   tensor->path, display, tensor->dtype);
+      return NULL;
+    }
+  if (tensor->count == 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
+                   "Tensor “%s” in “%s” has no elements", tensor->path, display);
+      return NULL;
+    }
+  return tensor;
+}
+
+/**
+ * qs_weight_file_read_block:
+ * @info: a tensor of this file (only its path is used)
+ * @offset: the row-major index of the first element
+ * @count: how many elements
+ * @out: (out caller-allocates): @count floats
+ *
+ * Reads elements [@offset, @offset + @count) of a quantizable tensor in
+ * row-major order, converted to native float32, through an HDF5 hyperslab
+ * selection: only the chunks that hold them are read. Thread-safe.
+ *
+ * Returns: TRUE, or FALSE with @error (the errors of
+ * qs_weight_file_read_tensor(), QS_ERROR_INVALID for a range past the end).
+ */
+gboolean
+qs_weight_file_read_block (QsWeightFile        *self,
+                           const QsTensorInfo  *info,
+                           guint64              offset,
+                           gsize                count,
+                           float               *out,
+                           GError             **error)
+{
+  g_autofree char *detail = NULL;
+  const QsTensorInfo *tensor;
+  hid_t dset, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hsize_t mdims[1] = { count };
+  herr_t status = -1;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), FALSE);
+  g_return_val_if_fail (info != NULL && info->path != NULL, FALSE);
+  g_return_val_if_fail (out != NULL || count == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  tensor = readable_tensor (self, info, error);
+  if (tensor == NULL)
+    return FALSE;
+  if (tensor->count == G_MAXUINT64 || offset > tensor->count || count > tensor->count - offset)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "Elements %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " are outside tensor “%s”",
+                   (guint64) offset, (guint64) (offset + count), tensor->path);
+      return FALSE;
+    }
+  if (count == 0)
+    return TRUE;
+
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      fspace = H5Dget_space (dset);
+      mspace = H5Screate_simple (1, mdims, NULL);
+      if (fspace >= 0 && mspace >= 0
+          && _qs_hdf5_select_flat_range (fspace, offset, count))
+        status = H5Dread (dset, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out);
+      if (status < 0)
+        detail = hdf5_error_detail ();
+      if (mspace >= 0)
+        H5Sclose (mspace);
+      if (fspace >= 0)
+        H5Sclose (fspace);
+      H5Dclose (dset);
+    }
+  else
+    {
+      detail = hdf5_error_detail ();
+    }
+  hdf5_unlock ();
+
+  if (status < 0)
+    {
+      g_autofree char *display = g_filename_display_basename (self->filename);
+
+      g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                   "Cannot read tensor “%s” from “%s”%s%s%s",
+                   tensor->path, display,
+                   detail != NULL ? " (" : "",
+                   detail != NULL ? detail : "",
+                   detail != NULL ? ")" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * qs_weight_file_get_chunk_bytes:
+ * @info: a tensor of this file
+ *
+ * Returns: the bytes one chunk of the tensor takes once decompressed and
+ * converted to float32 (HDF5 holds a whole chunk to deliver any part of
+ * it), 0 for a contiguous or compact dataset, G_MAXUINT64 when the dataset
+ * cannot be opened or its chunk size overflows.
+ */
+guint64
+qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
+                                const QsTensorInfo *info)
+{
+  const QsTensorInfo *tensor;
+  guint64 bytes = G_MAXUINT64;
+  hid_t dset, dcpl, type;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), G_MAXUINT64);
+  g_return_val_if_fail (info != NULL && info->path != NULL, G_MAXUINT64);
+
+  tensor = qs_weight_file_lookup (self, info->path);
+  if (tensor == NULL)
+    return G_MAXUINT64;
+
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      dcpl = H5Dget_create_plist (dset);
+      type = H5Dget_type (dset);
+      if (dcpl >= 0 && type >= 0)
+        {
+          if (H5Pget_layout (dcpl) != H5D_CHUNKED)
+            bytes = 0;
+          else
+            {
+              hsize_t chunk[H5S_MAX_RANK];
+              int rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
+              guint64 elements = 1;
+              gboolean ok = rank >= 0;
+
+              for (int d = 0; d < rank && ok; d++)
+                ok = g_uint64_checked_mul (&elements, elements, chunk[d]);
+              if (ok && g_uint64_checked_mul (&elements, elements,
+                                              MAX (H5Tget_size (type), sizeof (float))))
+                bytes = elements;
+            }
+        }
+      if (type >= 0)
+        H5Tclose (type);
+      if (dcpl >= 0)
+        H5Pclose (dcpl);
+      H5Dclose (dset);
+    }
+  hdf5_unlock ();
+  return bytes;
 }

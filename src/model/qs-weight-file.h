@@ -47,6 +47,12 @@ void          qs_tensor_info_free     (QsTensorInfo       *info);
 const char   *qs_tensor_role_to_string (QsTensorRole role);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsTensorInfo, qs_tensor_info_free)
 
+typedef enum {
+  QS_WEIGHT_FILE_DEFAULT = 0,
+  /* Follow external links whose target is a readable regular file. */
+  QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS = 1 << 0,
+} QsWeightFileFlags;
+
 #define QS_TYPE_WEIGHT_FILE (qs_weight_file_get_type ())
 G_DECLARE_FINAL_TYPE (QsWeightFile, qs_weight_file, QS, WEIGHT_FILE, GObject)
 
@@ -54,6 +60,11 @@ G_DECLARE_FINAL_TYPE (QsWeightFile, qs_weight_file, QS, WEIGHT_FILE, GObject)
  * attributes); no tensor values. Errors: QS_ERROR_NOT_FOUND, QS_ERROR_NOT_HDF5. */
 QsWeightFile *qs_weight_file_open (const char  *filename,
                                    GError     **error);
+
+/* The same with @flags (qs_weight_file_open is QS_WEIGHT_FILE_DEFAULT). */
+QsWeightFile *qs_weight_file_open_full (const char         *filename,
+                                        QsWeightFileFlags   flags,
+                                        GError            **error);
 
 const char   *qs_weight_file_get_filename     (QsWeightFile *self);
 QsFileLayout  qs_weight_file_get_layout       (QsWeightFile *self);
@@ -73,5 +84,24 @@ const QsTensorInfo *qs_weight_file_lookup      (QsWeightFile *self,
 float *qs_weight_file_read_tensor (QsWeightFile        *self,
                                    const QsTensorInfo  *info,
                                    GError             **error);
+
+/* Elements [offset, offset + count) in row-major order, converted to
+ * native float32, into @out (a hyperslab read: a tensor larger than memory
+ * is read block by block). Errors as read_tensor, QS_ERROR_INVALID for a
+ * range past the end. Thread-safe. */
+gboolean qs_weight_file_read_block (QsWeightFile        *self,
+                                    const QsTensorInfo  *info,
+                                    guint64              offset,
+                                    gsize                count,
+                                    float               *out,
+                                    GError             **error);
+
+/* Bytes of one chunk as float32 (what HDF5 must hold to read any part of
+ * it); 0 when not chunked; G_MAXUINT64 when unknown or overflowing. */
+guint64  qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
+                                         const QsTensorInfo *info);
+
+/* Links that lead nowhere, one line each (transfer none; utf8 strings). */
+GPtrArray *qs_weight_file_get_warnings (QsWeightFile *self);
 
 G_END_DECLS

@@ -658,3 +658,177 @@ qs_range_choose (const QsScheme        *scheme,
   free (job.hist);
   return status;
 }
+
+/* ---- streaming calibration ---------------------------------------------- */
+
+/* The domain of the histogram each method builds in choose_contiguous,
+ * computed the same way, so the streamed histogram is bin for bin the
+ * in-memory one. */
+bool
+qs_range_histogram_spec (const QsScheme     *scheme,
+                         const QsRangeStats *stats,
+                         int                 percentile_bins,
+                         QsCalibrationSpec  *spec)
+{
+  memset (spec, 0, sizeof *spec);
+  if (stats->finite == 0)
+    return false;
+
+  switch (scheme->range_method)
+    {
+    case QS_RANGE_MSE:
+      {
+        float range_lo = stats->min, range_hi = stats->max;
+        if (scheme->mapping == QS_MAPPING_SYMMETRIC || scheme->format != QS_FORMAT_INT)
+          {
+            float amax = fmaxf (fabsf (range_lo), fabsf (range_hi));
+            range_lo = -amax;
+            range_hi = amax;
+          }
+        if (!(range_hi > range_lo))
+          return false;
+        spec->lo = range_lo;
+        spec->hi = range_hi;
+        spec->bins = QS_CALIBRATION_BINS;
+        spec->magnitude = false;
+        return true;
+      }
+    case QS_RANGE_KL:
+      {
+        float amax = fmaxf (fabsf (stats->min), fabsf (stats->max));
+        if (!(amax > 0.0f))
+          return false;
+        spec->lo = 0.0;
+        spec->hi = amax;
+        spec->bins = QS_CALIBRATION_BINS;
+        spec->magnitude = true;
+        return true;
+      }
+    case QS_RANGE_PERCENTILE:
+      if (!(stats->max > stats->min) || percentile_bins < 1)
+        return false;
+      spec->lo = stats->min;
+      spec->hi = stats->max;
+      spec->bins = percentile_bins;
+      spec->magnitude = false;
+      return true;
+    case QS_RANGE_MINMAX:
+    case QS_RANGE_MANUAL:
+    default:
+      return false;
+    }
+}
+
+void
+qs_range_histogram_accumulate (const QsCalibrationSpec *spec,
+                               const float             *values,
+                               size_t                   count,
+                               double                  *hist)
+{
+  double inv_width = spec->bins / (spec->hi - spec->lo);
+  int bins = spec->bins;
+
+  /* histogram_of, without the reset. */
+  for (size_t i = 0; i < count; i++)
+    {
+      double x = values[i];
+      int b;
+      if (!is_finite (values[i]))
+        continue;
+      if (spec->magnitude)
+        x = fabs (x);
+      b = (int) ((x - spec->lo) * inv_width);
+      hist[b < 0 ? 0 : b >= bins ? bins - 1 : b] += 1.0;
+    }
+}
+
+/* The value of rank @k (0-based) among the @n values of @hist, assuming
+ * each bin's values spread evenly over it. */
+static double
+histogram_rank_value (const QsCalibrationSpec *spec,
+                      const double            *hist,
+                      double                   k)
+{
+  double width = (spec->hi - spec->lo) / spec->bins;
+  double cumulative = 0.0;
+
+  for (int b = 0; b < spec->bins; b++)
+    {
+      if (hist[b] > 0.0 && k < cumulative + hist[b])
+        return spec->lo + (b + (k - cumulative + 0.5) / hist[b]) * width;
+      cumulative += hist[b];
+    }
+  return spec->hi;
+}
+
+static double
+histogram_percentile (const QsCalibrationSpec *spec,
+                      const QsRangeStats      *stats,
+                      const double            *hist,
+                      double                   q)
+{
+  /* numpy's "linear" method: rank (n - 1) * q / 100 between two values. */
+  double n = (double) stats->finite;
+  double rank = (n - 1.0) * q / 100.0;
+  double below = floor (rank), gamma = rank - below;
+  double a = histogram_rank_value (spec, hist, below);
+  double b = below + 1.0 < n ? histogram_rank_value (spec, hist, below + 1.0) : a;
+  double value = a + (b - a) * gamma;
+
+  return fmin (fmax (value, stats->min), stats->max);
+}
+
+void
+qs_range_choose_from_histogram (const QsScheme          *scheme,
+                                const QsRangeStats      *stats,
+                                const QsCalibrationSpec *spec,
+                                const double            *hist,
+                                float                   *lo,
+                                float                   *hi)
+{
+  if (stats->finite == 0 && scheme->range_method != QS_RANGE_MANUAL)
+    {
+      *lo = 0.0f;
+      *hi = 0.0f;
+      return;
+    }
+
+  *lo = stats->min;
+  *hi = stats->max;
+  switch (scheme->range_method)
+    {
+    case QS_RANGE_MANUAL:
+      *lo = (float) scheme->manual_lo;
+      *hi = (float) scheme->manual_hi;
+      return;
+    case QS_RANGE_MSE:
+      if (hist != NULL)
+        {
+          float alpha = choose_mse_alpha (scheme, hist, spec->lo, spec->hi,
+                                          (float) spec->lo, (float) spec->hi);
+          *lo = alpha * (float) spec->lo;
+          *hi = alpha * (float) spec->hi;
+        }
+      return;
+    case QS_RANGE_KL:
+      if (hist != NULL)
+        {
+          int levels = scheme->format == QS_FORMAT_INT && scheme->bits - 1 < 12
+                       ? 1 << (scheme->bits - 1) : QS_CALIBRATION_BINS;
+          float threshold = (float) kl_threshold (hist, levels, (float) spec->hi);
+          *lo = fmaxf (stats->min, -threshold);
+          *hi = fminf (stats->max, threshold);
+        }
+      return;
+    case QS_RANGE_PERCENTILE:
+      if (hist != NULL)
+        {
+          *lo = (float) histogram_percentile (spec, stats, hist, 100.0 - scheme->percentile);
+          *hi = (float) histogram_percentile (spec, stats, hist, scheme->percentile);
+        }
+      return;
+    case QS_RANGE_MINMAX:
+    default:
+      return;
+    }
+}

@@ -56,6 +56,37 @@ double qs_percentile (const float *values,
                       size_t       count,
                       double       q);
 
+/* Streaming calibration: for a tensor read block by block, the percentile,
+ * MSE and KL methods read a histogram of each channel instead of its
+ * values. qs_range_histogram_spec says which histogram (false: the method
+ * needs none, pass NULL below); qs_range_histogram_accumulate adds a block
+ * of values; qs_range_choose_from_histogram picks the range.
+ * MSE and KL build the very histogram the in-memory methods build, so
+ * their result is identical. Percentile interpolates within a bin of a
+ * @percentile_bins-bin histogram over [min, max]: the error is at most one
+ * bin width, (max - min) / percentile_bins. */
+typedef struct {
+  double lo;
+  double hi;
+  int    bins;
+  bool   magnitude;   /* a histogram of |x| */
+} QsCalibrationSpec;
+
+bool qs_range_histogram_spec        (const QsScheme     *scheme,
+                                     const QsRangeStats *stats,
+                                     int                 percentile_bins,
+                                     QsCalibrationSpec  *spec);
+void qs_range_histogram_accumulate  (const QsCalibrationSpec *spec,
+                                     const float             *values,
+                                     size_t                   count,
+                                     double                  *hist);
+void qs_range_choose_from_histogram (const QsScheme          *scheme,
+                                     const QsRangeStats      *stats,
+                                     const QsCalibrationSpec *spec,
+                                     const double            *hist,
+                                     float                   *lo,
+                                     float                   *hi);
+
 #ifdef __cplusplus
 }
 #endif

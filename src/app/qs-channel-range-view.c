@@ -1,0 +1,863 @@
+/* qs-channel-range-view.c: per output channel, the data range and the chosen clip range.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The small companion of QsHistogramView for per-channel schemes, drawn the
+ * same way: values normalised when the report arrives, the static part
+ * (range bars, clip envelope, axes) cached as a render node, selection and
+ * hover drawn on top every frame, one hit-test function for click, hover
+ * and tooltip.
+ */
+#include "config.h"
+
+#include "app/qs-channel-range-view.h"
+#include "app/qs-channel-range-view-private.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "app/qs-chart.h"
+
+#define MAX_TICKS 40
+
+typedef struct {
+  int             width;
+  int             height;
+  graphene_rect_t plot;
+  double          value_lo;
+  double          value_hi;
+  double          y_ticks[MAX_TICKS];
+  int             n_y_ticks;
+  double          x_ticks[MAX_TICKS];
+  int             n_x_ticks;
+} RangeLayout;
+
+struct _QsChannelRangeView
+{
+  GtkWidget       parent_instance;
+
+  /* Owned references */
+  QsTensorReport *report;
+  GskRenderNode  *static_node;
+
+  int             channel;
+
+  /* Normalised once per report: per channel data min/max and the clip
+   * range widened to contain 0, as the quantizer uses it. */
+  gsize           channels;
+  double         *data_lo;
+  double         *data_hi;
+  double         *clip_lo;
+  double         *clip_hi;
+  double          value_lo;
+  double          value_hi;
+
+  int             hover;
+
+  RangeLayout     layout;
+  gboolean        layout_valid;
+  QsChartPalette  palette;
+};
+
+G_DEFINE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_REPORT,
+  PROP_CHANNEL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean
+has_channels (QsChannelRangeView *self)
+{
+  return self->report != NULL && self->channels > 1;
+}
+
+static void
+prepare_report (QsChannelRangeView *self)
+{
+  const QsQuantParams *params;
+  const QsAnalysis *a;
+
+  g_clear_pointer (&self->data_lo, g_free);
+  g_clear_pointer (&self->data_hi, g_free);
+  g_clear_pointer (&self->clip_lo, g_free);
+  g_clear_pointer (&self->clip_hi, g_free);
+  self->channels = 0;
+  if (self->report == NULL)
+    return;
+
+  params = &self->report->params;
+  a = &self->report->analysis;
+  self->channels = MIN (params->channels, a->channels);
+  if (self->channels == 0 || a->channel_min == NULL)
+    {
+      self->channels = 0;
+      return;
+    }
+
+  self->data_lo = g_new (double, self->channels);
+  self->data_hi = g_new (double, self->channels);
+  self->clip_lo = g_new (double, self->channels);
+  self->clip_hi = g_new (double, self->channels);
+  self->value_lo = 0;
+  self->value_hi = 0;
+  for (gsize c = 0; c < self->channels; c++)
+    {
+      self->data_lo[c] = a->channel_min[c];
+      self->data_hi[c] = a->channel_max[c];
+      self->clip_lo[c] = MIN ((double) params->range_lo[c], 0.0);
+      self->clip_hi[c] = MAX ((double) params->range_hi[c], 0.0);
+      self->value_lo = MIN (self->value_lo, MIN (self->data_lo[c], self->clip_lo[c]));
+      self->value_hi = MAX (self->value_hi, MAX (self->data_hi[c], self->clip_hi[c]));
+    }
+  if (!(self->value_hi > self->value_lo))
+    self->value_hi = self->value_lo + 1;
+}
+
+static gsize
+selected_channel (QsChannelRangeView *self)
+{
+  /* -1 draws channel 0, like the histogram view does. */
+  return self->channel < 0 ? 0 : MIN ((gsize) self->channel, self->channels - 1);
+}
+
+static void
+update_accessible (QsChannelRangeView *self)
+{
+  g_autofree char *label = NULL;
+
+  if (!has_channels (self))
+    label = g_strdup (_("Per-channel ranges: none for this scheme"));
+  else
+    {
+      gsize c = selected_channel (self);
+
+      /* Translators: the accessible label of the per-channel range chart. */
+      label = g_strdup_printf (_("Data and clip ranges of %zu channels; channel %zu: data %.3g to %.3g, clip %.3g to %.3g"),
+                               self->channels, c,
+                               self->data_lo[c], self->data_hi[c], self->clip_lo[c], self->clip_hi[c]);
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+}
+
+static void
+invalidate_static (QsChannelRangeView *self)
+{
+  g_clear_pointer (&self->static_node, gsk_render_node_unref);
+  self->layout_valid = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Layout ------------------------------------------------------------------ */
+
+static void
+compute_layout (QsChannelRangeView *self,
+                int                 width,
+                int                 height,
+                RangeLayout        *l)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  g_autoptr(PangoLayout) probe = qs_chart_create_layout (widget, "0", TRUE);
+  double span, step, plot_h, left;
+  int text_h, label_w = 0;
+
+  memset (l, 0, sizeof *l);
+  l->width = width;
+  l->height = height;
+  if (!has_channels (self))
+    return;
+
+  pango_layout_get_pixel_size (probe, NULL, &text_h);
+  span = self->value_hi - self->value_lo;
+  l->value_lo = self->value_lo - span * 0.04;
+  l->value_hi = self->value_hi + span * 0.04;
+
+  plot_h = MAX (1.0, height - 8 - (text_h + 10));
+  l->n_y_ticks = qs_chart_nice_ticks (l->value_lo, l->value_hi,
+                                      MAX (2, (int) (plot_h / (text_h * 2.5))), FALSE,
+                                      l->y_ticks, MAX_TICKS, &step);
+  for (int i = 0; i < l->n_y_ticks; i++)
+    {
+      g_autofree char *text = qs_chart_format_value (l->y_ticks[i]);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
+      int w;
+
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      label_w = MAX (label_w, w);
+    }
+  left = label_w + 14;
+  graphene_rect_init (&l->plot, left, 8, MAX (1.0, width - left - 16), plot_h);
+
+  l->n_x_ticks = qs_chart_nice_ticks (0, (double) self->channels - 1,
+                                      MAX (2, (int) (l->plot.size.width / 70)), TRUE,
+                                      l->x_ticks, MAX_TICKS, &step);
+}
+
+static const RangeLayout *
+ensure_layout (QsChannelRangeView *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (!self->layout_valid || self->layout.width != width || self->layout.height != height)
+    {
+      compute_layout (self, width, height, &self->layout);
+      self->layout_valid = TRUE;
+      g_clear_pointer (&self->static_node, gsk_render_node_unref);
+    }
+  return &self->layout;
+}
+
+static double
+channel_to_x (QsChannelRangeView *self,
+              const RangeLayout  *l,
+              double              channel)
+{
+  return l->plot.origin.x + channel / self->channels * l->plot.size.width;
+}
+
+static double
+value_to_y (const RangeLayout *l,
+            double             value)
+{
+  return l->plot.origin.y + (l->value_hi - value) / (l->value_hi - l->value_lo) * l->plot.size.height;
+}
+
+/* The one hit test: which channel column x falls in, or -1. */
+static int
+hit_test (QsChannelRangeView *self,
+          const RangeLayout  *l,
+          double              x,
+          double              y)
+{
+  double fraction;
+
+  if (!has_channels (self) || l->plot.size.width <= 0)
+    return -1;
+  if (y < 0 || y > l->height)
+    return -1;
+  fraction = (x - l->plot.origin.x) / l->plot.size.width;
+  if (fraction < 0 || fraction >= 1)
+    return -1;
+  return (int) MIN ((gsize) (fraction * self->channels), self->channels - 1);
+}
+
+static char *
+tooltip_for_channel (QsChannelRangeView *self,
+                     int                 c)
+{
+  g_autofree char *min = NULL, *max = NULL, *lo = NULL, *hi = NULL;
+
+  if (c < 0 || !has_channels (self))
+    return NULL;
+  min = qs_chart_format_value (self->data_lo[c]);
+  max = qs_chart_format_value (self->data_hi[c]);
+  lo = qs_chart_format_value (self->clip_lo[c]);
+  hi = qs_chart_format_value (self->clip_hi[c]);
+  /* Translators: a channel's data range and the clip range chosen for it. */
+  return g_strdup_printf (_("Channel %d: min %s, max %s\nClip range %s to %s"), c, min, max, lo, hi);
+}
+
+/* Drawing ------------------------------------------------------------------ */
+
+static void
+draw_static (QsChannelRangeView *self,
+             const RangeLayout  *l,
+             QsPainter          *painter)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  const graphene_rect_t *p = &l->plot;
+  double base = p->origin.y + p->size.height;
+  double run_x = round (channel_to_x (self, l, 0));
+  double d_lo = G_MAXDOUBLE, d_hi = -G_MAXDOUBLE, c_lo = G_MAXDOUBLE, c_hi = -G_MAXDOUBLE;
+  double last_right = -G_MAXDOUBLE;
+  cairo_t *cr;
+
+  /* Grid first, under the bars. */
+  cr = qs_painter_begin_cairo (painter);
+  for (int i = 0; i < l->n_y_ticks; i++)
+    {
+      double y = floor (value_to_y (l, l->y_ticks[i])) + 0.5;
+
+      cairo_move_to (cr, p->origin.x, y);
+      cairo_line_to (cr, p->origin.x + p->size.width, y);
+    }
+  cairo_set_line_width (cr, 1.0);
+  qs_chart_set_source (cr, &self->palette.fg, 0.08);
+  cairo_stroke (cr);
+  qs_painter_end_cairo (painter, cr);
+
+  /* One column per channel; channels narrower than a pixel merge into one
+   * column spanning their union, so nothing disappears on narrow widgets. */
+  for (gsize c = 0; c < self->channels; c++)
+    {
+      double x1 = round (channel_to_x (self, l, c + 1.0));
+
+      d_lo = MIN (d_lo, self->data_lo[c]);
+      d_hi = MAX (d_hi, self->data_hi[c]);
+      c_lo = MIN (c_lo, self->clip_lo[c]);
+      c_hi = MAX (c_hi, self->clip_hi[c]);
+      if (x1 > run_x)
+        {
+          double w = x1 - run_x;
+          double inset = w >= 5 ? floor (w * 0.3) : 0;
+          double bar_x = run_x + inset, bar_w = MAX (1.0, w - 2 * inset);
+          double y_clip_hi = round (value_to_y (l, c_hi));
+          double y_clip_lo = round (value_to_y (l, c_lo));
+          double y_data_hi = round (value_to_y (l, d_hi));
+          double y_data_lo = round (value_to_y (l, d_lo));
+          double inner_top = MAX (y_data_hi, y_clip_hi);
+          double inner_bottom = MIN (y_data_lo, y_clip_lo);
+
+          /* The clip range: a faint band with caps in the accent colour. */
+          qs_painter_fill_rect (painter, &self->palette.accent, 0.22,
+                                run_x, y_clip_hi, w, y_clip_lo - y_clip_hi);
+          qs_painter_fill_rect (painter, &self->palette.accent, 1.0, run_x, y_clip_hi - 1, w, 2);
+          qs_painter_fill_rect (painter, &self->palette.accent, 1.0, run_x, y_clip_lo - 1, w, 2);
+
+          /* The data range, in the warning colour where it sticks out of
+           * the clip range: those values get clipped. */
+          qs_painter_fill_rect (painter, &self->palette.fg, 0.6,
+                                bar_x, inner_top, bar_w, MAX (1.0, inner_bottom - inner_top));
+          if (y_data_hi < y_clip_hi)
+            qs_painter_fill_rect (painter, &self->palette.warning, 0.9,
+                                  bar_x, y_data_hi, bar_w, y_clip_hi - y_data_hi);
+          if (y_data_lo > y_clip_lo)
+            qs_painter_fill_rect (painter, &self->palette.warning, 0.9,
+                                  bar_x, y_clip_lo, bar_w, y_data_lo - y_clip_lo);
+
+          run_x = x1;
+          d_lo = c_lo = G_MAXDOUBLE;
+          d_hi = c_hi = -G_MAXDOUBLE;
+        }
+    }
+
+  cr = qs_painter_begin_cairo (painter);
+
+  /* The zero line, and the axes. */
+  cairo_move_to (cr, p->origin.x, floor (value_to_y (l, 0.0)) + 0.5);
+  cairo_line_to (cr, p->origin.x + p->size.width, floor (value_to_y (l, 0.0)) + 0.5);
+  cairo_set_line_width (cr, 1.0);
+  qs_chart_set_source (cr, &self->palette.fg, 0.35);
+  cairo_stroke (cr);
+
+  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  for (int i = 0; i < l->n_y_ticks; i++)
+    {
+      g_autofree char *text = qs_chart_format_value (l->y_ticks[i]);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
+
+      qs_chart_show_layout (cr, layout, p->origin.x - 8, value_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+    }
+  for (int i = 0; i < l->n_x_ticks; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%.0f", l->x_ticks[i]);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
+      double x = channel_to_x (self, l, l->x_ticks[i] + 0.5);
+      int w;
+
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      x = CLAMP (x, w / 2.0 + 1, l->width - w / 2.0 - 1);
+      if (x - w / 2.0 < last_right + 6)
+        continue;
+      last_right = x + w / 2.0;
+      qs_chart_show_layout (cr, layout, x, base + 5, 0.5, 0.0);
+    }
+  qs_painter_end_cairo (painter, cr);
+}
+
+static void
+draw_column_highlight (QsChannelRangeView *self,
+                       const RangeLayout  *l,
+                       QsPainter          *painter,
+                       int                 c,
+                       const GdkRGBA      *color,
+                       double              alpha)
+{
+  double a = round (channel_to_x (self, l, c));
+  double b = round (channel_to_x (self, l, c + 1.0));
+
+  qs_painter_fill_rect (painter, color, alpha,
+                        a, l->plot.origin.y, MAX (2.0, b - a), l->plot.size.height);
+}
+
+static void
+draw_overlay (QsChannelRangeView *self,
+              const RangeLayout  *l,
+              QsPainter          *painter)
+{
+  if (self->hover >= 0 && (gsize) self->hover < self->channels)
+    draw_column_highlight (self, l, painter, self->hover, &self->palette.fg, 0.08);
+  draw_column_highlight (self, l, painter, (int) selected_channel (self), &self->palette.accent, 0.28);
+}
+
+static void
+draw_placeholder (QsChannelRangeView *self,
+                  QsPainter          *painter,
+                  int                 width,
+                  int                 height)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  cairo_t *cr;
+
+  layout = qs_chart_create_layout (GTK_WIDGET (self),
+                                   self->report == NULL ? _("No tensor selected")
+                                                        : _("One range for the whole tensor: choose per-channel to compare channels"),
+                                   TRUE);
+  pango_layout_set_width (layout, MAX (1, width - 24) * PANGO_SCALE);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD);
+  cr = qs_painter_begin_cairo (painter);
+  qs_chart_set_source (cr, &self->palette.fg, 0.55);
+  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_painter_end_cairo (painter, cr);
+}
+
+static void
+qs_channel_range_view_snapshot (GtkWidget   *widget,
+                                GtkSnapshot *snapshot)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
+  const RangeLayout *l = ensure_layout (self);
+  QsPainter painter;
+
+  if (l->width <= 0 || l->height <= 0)
+    return;
+
+  qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
+  if (!has_channels (self))
+    {
+      draw_placeholder (self, &painter, l->width, l->height);
+      return;
+    }
+
+  if (self->static_node == NULL)
+    {
+      GtkSnapshot *recording = gtk_snapshot_new ();
+      QsPainter static_painter;
+
+      qs_painter_init_snapshot (&static_painter, recording, l->width, l->height);
+      draw_static (self, l, &static_painter);
+      self->static_node = gtk_snapshot_free_to_node (recording);
+    }
+  if (self->static_node != NULL)
+    gtk_snapshot_append_node (snapshot, self->static_node);
+  draw_overlay (self, l, &painter);
+}
+
+/* Interaction -------------------------------------------------------------- */
+
+static void
+set_hover (QsChannelRangeView *self,
+           int                 hover)
+{
+  if (hover == self->hover)
+    return;
+  self->hover = hover;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           QsChannelRangeView       *self)
+{
+  set_hover (self, hit_test (self, ensure_layout (self), x, y));
+}
+
+static void
+leave_cb (GtkEventControllerMotion *controller,
+          QsChannelRangeView       *self)
+{
+  set_hover (self, -1);
+}
+
+static void
+click (QsChannelRangeView *self,
+       double              x,
+       double              y)
+{
+  int c = hit_test (self, ensure_layout (self), x, y);
+
+  if (c >= 0)
+    qs_channel_range_view_set_channel (self, c);
+}
+
+static void
+pressed_cb (GtkGestureClick    *gesture,
+            int                 n_press,
+            double              x,
+            double              y,
+            QsChannelRangeView *self)
+{
+  if (gtk_widget_get_focusable (GTK_WIDGET (self)))
+    gtk_widget_grab_focus (GTK_WIDGET (self));
+  click (self, x, y);
+}
+
+static gboolean
+key_pressed_cb (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                QsChannelRangeView    *self)
+{
+  int c = (int) selected_channel (self);
+  int last;
+
+  if (!has_channels (self))
+    return FALSE;
+  last = (int) self->channels - 1;
+
+  /* The keyboard reaches every channel too, one at a time or to the ends. */
+  switch (keyval)
+    {
+    case GDK_KEY_Left:
+    case GDK_KEY_KP_Left:
+      c = MAX (c - 1, 0);
+      break;
+    case GDK_KEY_Right:
+    case GDK_KEY_KP_Right:
+      c = MIN (c + 1, last);
+      break;
+    case GDK_KEY_Home:
+    case GDK_KEY_KP_Home:
+      c = 0;
+      break;
+    case GDK_KEY_End:
+    case GDK_KEY_KP_End:
+      c = last;
+      break;
+    default:
+      return FALSE;
+    }
+  qs_channel_range_view_set_channel (self, c);
+  return TRUE;
+}
+
+static gboolean
+qs_channel_range_view_query_tooltip (GtkWidget  *widget,
+                                     int         x,
+                                     int         y,
+                                     gboolean    keyboard_mode,
+                                     GtkTooltip *tooltip)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
+  int c = keyboard_mode ? (has_channels (self) ? (int) selected_channel (self) : -1)
+                        : hit_test (self, ensure_layout (self), x, y);
+  g_autofree char *text = tooltip_for_channel (self, c);
+
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+/* GObject ------------------------------------------------------------------- */
+
+static void
+qs_channel_range_view_measure (GtkWidget      *widget,
+                               GtkOrientation  orientation,
+                               int             for_size,
+                               int            *minimum,
+                               int            *natural,
+                               int            *minimum_baseline,
+                               int            *natural_baseline)
+{
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = 160;
+      *natural = 480;
+    }
+  else
+    {
+      *minimum = 80;
+      *natural = 120;
+    }
+}
+
+static void
+qs_channel_range_view_css_changed (GtkWidget         *widget,
+                                   GtkCssStyleChange *change)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
+  QsChartPalette palette;
+
+  GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->css_changed (widget, change);
+
+  qs_chart_palette_init (&palette, widget);
+  if (!qs_chart_palette_equal (&palette, &self->palette))
+    {
+      self->palette = palette;
+      invalidate_static (self);
+    }
+}
+
+static void
+qs_channel_range_view_system_setting_changed (GtkWidget       *widget,
+                                              GtkSystemSetting setting)
+{
+  GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->system_setting_changed (widget, setting);
+  invalidate_static (QS_CHANNEL_RANGE_VIEW (widget));
+}
+
+static void
+qs_channel_range_view_dispose (GObject *object)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
+
+  g_clear_pointer (&self->static_node, gsk_render_node_unref);
+  g_clear_pointer (&self->report, qs_tensor_report_unref);
+
+  G_OBJECT_CLASS (qs_channel_range_view_parent_class)->dispose (object);
+}
+
+static void
+qs_channel_range_view_finalize (GObject *object)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
+
+  g_free (self->data_lo);
+  g_free (self->data_hi);
+  g_free (self->clip_lo);
+  g_free (self->clip_hi);
+
+  G_OBJECT_CLASS (qs_channel_range_view_parent_class)->finalize (object);
+}
+
+static void
+qs_channel_range_view_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_REPORT:
+      g_value_set_boxed (value, self->report);
+      break;
+
+    case PROP_CHANNEL:
+      g_value_set_int (value, self->channel);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_channel_range_view_set_property (GObject      *object,
+                                    guint         prop_id,
+                                    const GValue *value,
+                                    GParamSpec   *pspec)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_REPORT:
+      qs_channel_range_view_set_report (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_CHANNEL:
+      qs_channel_range_view_set_channel (self, g_value_get_int (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_channel_range_view_class_init (QsChannelRangeViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_channel_range_view_dispose;
+  object_class->finalize = qs_channel_range_view_finalize;
+  object_class->get_property = qs_channel_range_view_get_property;
+  object_class->set_property = qs_channel_range_view_set_property;
+
+  widget_class->snapshot = qs_channel_range_view_snapshot;
+  widget_class->measure = qs_channel_range_view_measure;
+  widget_class->query_tooltip = qs_channel_range_view_query_tooltip;
+  widget_class->css_changed = qs_channel_range_view_css_changed;
+  widget_class->system_setting_changed = qs_channel_range_view_system_setting_changed;
+
+  properties[PROP_REPORT] =
+    g_param_spec_boxed ("report", NULL, NULL,
+                        QS_TYPE_TENSOR_REPORT,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_CHANNEL] =
+    g_param_spec_int ("channel", NULL, NULL,
+                      -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "channelrangeview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+qs_channel_range_view_init (QsChannelRangeView *self)
+{
+  GtkEventController *motion, *key;
+  GtkGesture *click_gesture;
+
+  self->channel = -1;
+  self->hover = -1;
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+
+  click_gesture = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click_gesture), GDK_BUTTON_PRIMARY);
+  g_signal_connect (click_gesture, "pressed", G_CALLBACK (pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click_gesture));
+
+  key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (key_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
+
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
+  update_accessible (self);
+}
+
+/* Public API ---------------------------------------------------------------- */
+
+/**
+ * qs_channel_range_view_new:
+ *
+ * Returns: (transfer floating): a channel range view showing no tensor
+ */
+GtkWidget *
+qs_channel_range_view_new (void)
+{
+  return g_object_new (QS_TYPE_CHANNEL_RANGE_VIEW, NULL);
+}
+
+void
+qs_channel_range_view_set_report (QsChannelRangeView *self,
+                                  QsTensorReport     *report)
+{
+  g_return_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self));
+
+  if (report == self->report)
+    return;
+  if (report != NULL)
+    qs_tensor_report_ref (report);
+  g_clear_pointer (&self->report, qs_tensor_report_unref);
+  self->report = report;
+  self->hover = -1;
+
+  prepare_report (self);
+  invalidate_static (self);
+  update_accessible (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPORT]);
+}
+
+QsTensorReport *
+qs_channel_range_view_get_report (QsChannelRangeView *self)
+{
+  g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), NULL);
+
+  return self->report;
+}
+
+void
+qs_channel_range_view_set_channel (QsChannelRangeView *self,
+                                   int                 channel)
+{
+  g_return_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self));
+  g_return_if_fail (channel >= -1);
+
+  if (channel == self->channel)
+    return;
+  self->channel = channel;
+  /* The selection is an overlay: no cache to rebuild. */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  update_accessible (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHANNEL]);
+}
+
+int
+qs_channel_range_view_get_channel (QsChannelRangeView *self)
+{
+  g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), -1);
+
+  return self->channel;
+}
+
+GdkTexture *
+qs_channel_range_view_render (QsChannelRangeView *self,
+                              int                 width,
+                              int                 height)
+{
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot;
+  RangeLayout layout;
+  QsPainter painter;
+
+  g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), NULL);
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+
+  compute_layout (self, width, height, &layout);
+  snapshot = gtk_snapshot_new ();
+  qs_painter_init_snapshot (&painter, snapshot, width, height);
+  qs_painter_fill_rect (&painter, &self->palette.bg, 1.0, 0, 0, width, height);
+  if (has_channels (self))
+    {
+      draw_static (self, &layout, &painter);
+      draw_overlay (self, &layout, &painter);
+    }
+  else
+    draw_placeholder (self, &painter, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+
+  return qs_chart_render_node (node, width, height);
+}
+
+/* Test hooks ------------------------------------------------------------- */
+
+int
+_qs_channel_range_view_channel_at (QsChannelRangeView *self,
+                                   double              x)
+{
+  const RangeLayout *l = ensure_layout (self);
+
+  return hit_test (self, l, x, l->plot.origin.y + l->plot.size.height / 2);
+}
+
+char *
+_qs_channel_range_view_tooltip_at (QsChannelRangeView *self,
+                                   double              x,
+                                   double              y)
+{
+  return tooltip_for_channel (self, hit_test (self, ensure_layout (self), x, y));
+}
+
+void
+_qs_channel_range_view_click (QsChannelRangeView *self,
+                              double              x,
+                              double              y)
+{
+  click (self, x, y);
+}

@@ -1,0 +1,109 @@
+/* qs-chart.h: what the chart widgets share: palette, painter, ticks and number labels.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Internal to src/app: QsHistogramView and QsChannelRangeView draw through
+ * these helpers so both look alike and both export the same way.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+/* Colours a chart needs, read once per style change rather than per frame. */
+typedef struct {
+  GdkRGBA  fg;       /* text and axes: the widget's CSS colour */
+  GdkRGBA  bg;       /* the window background, painted only into exports */
+  GdkRGBA  accent;   /* clip handles, reconstructed series, levels */
+  GdkRGBA  warning;  /* 0.0 that does not survive quantization, clipped data */
+  gboolean dark;
+} QsChartPalette;
+
+void     qs_chart_palette_init  (QsChartPalette       *palette,
+                                 GtkWidget            *widget);
+gboolean qs_chart_palette_equal (const QsChartPalette *a,
+                                 const QsChartPalette *b);
+
+/* Draws either into a GtkSnapshot (rectangles become colour nodes, the rest
+ * Cairo nodes) or straight onto a Cairo context for PNG/SVG export, so one
+ * drawing function serves the screen and the files. */
+typedef struct {
+  GtkSnapshot     *snapshot;  /* NULL when drawing on cr */
+  cairo_t         *cr;
+  graphene_rect_t  bounds;
+} QsPainter;
+
+void     qs_painter_init_snapshot (QsPainter       *painter,
+                                   GtkSnapshot     *snapshot,
+                                   double           width,
+                                   double           height);
+void     qs_painter_init_cairo    (QsPainter       *painter,
+                                   cairo_t         *cr,
+                                   double           width,
+                                   double           height);
+void     qs_painter_fill_rect     (QsPainter       *painter,
+                                   const GdkRGBA   *color,
+                                   double           alpha,
+                                   double           x,
+                                   double           y,
+                                   double           width,
+                                   double           height);
+/* A Cairo context for lines and text; release with qs_painter_end_cairo(). */
+cairo_t *qs_painter_begin_cairo   (QsPainter       *painter);
+void     qs_painter_end_cairo     (QsPainter       *painter,
+                                   cairo_t         *cr);
+
+void     qs_chart_set_source      (cairo_t         *cr,
+                                   const GdkRGBA   *color,
+                                   double           alpha);
+
+/* Round tick values covering [lo, hi] with about @target ticks, at most
+ * @max_ticks of them; returns how many were written and the step in @step. */
+int      qs_chart_nice_ticks      (double           lo,
+                                   double           hi,
+                                   int              target,
+                                   gboolean         integers,
+                                   double          *ticks,
+                                   int              max_ticks,
+                                   double          *step);
+
+/* Short labels: "−0.25", "1e-05", "12k" (transfer full). */
+char    *qs_chart_format_value    (double           value);
+char    *qs_chart_format_count    (double           count);
+
+/* A layout in the widget's font, optionally smaller, with tabular figures
+ * so tick labels line up (transfer full). */
+PangoLayout *qs_chart_create_layout (GtkWidget     *widget,
+                                     const char    *text,
+                                     gboolean       small);
+
+/* Draws @layout with its top-left corner moved so that the point (x, y)
+ * sits at the fractions (@ax, @ay) of its logical extents. */
+void     qs_chart_show_layout     (cairo_t         *cr,
+                                   PangoLayout     *layout,
+                                   double           x,
+                                   double           y,
+                                   double           ax,
+                                   double           ay);
+
+/* Writes @draw's picture to @path as PNG or SVG (by extension) through a
+ * temporary file renamed into place, so a failed export leaves no half file. */
+typedef void (*QsChartDrawFunc) (gpointer  user_data,
+                                 cairo_t  *cr,
+                                 int       width,
+                                 int       height);
+
+gboolean qs_chart_export          (const char      *path,
+                                   int              width,
+                                   int              height,
+                                   QsChartDrawFunc  draw,
+                                   gpointer         user_data,
+                                   GError         **error);
+
+/* Rasterises @node into a new texture of @width x @height pixels, with
+ * Cairo, so it works without a display connection or GL. */
+GdkTexture *qs_chart_render_node  (GskRenderNode   *node,
+                                   int              width,
+                                   int              height);
+
+G_END_DECLS

@@ -1,0 +1,1916 @@
+/* qs-histogram-view.c: the histogram of one tensor, its clip range, levels and zero.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Drawing follows Sysprof's charts: the report is normalised once when it
+ * arrives, the static part (bars, reconstructed series, levels, axes) is
+ * recorded into a render node that is replayed until the report, the size,
+ * the scale or the style changes, and only the overlays (clip handles,
+ * shading, zero markers, hover) are drawn every frame. Hover, tooltip and
+ * dragging share one hit-test function. One drawing function paints the
+ * chart through a QsPainter, so the screen, the texture and the PNG/SVG
+ * export are the same picture.
+ */
+#include "config.h"
+
+#include "app/qs-histogram-view.h"
+#include "app/qs-histogram-view-private.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "app/qs-chart.h"
+
+#define MAX_TICKS 40
+/* How close (in logical pixels) the pointer must be to grab a handle. */
+#define HANDLE_GRAB_DISTANCE 6.0
+/* Levels closer than this (logical pixels) are thinned out. */
+#define LEVEL_MIN_SPACING 2.0
+/* Up to this many bits every level gets a line across the plot. */
+#define LEVEL_LINES_MAX_BITS 6
+/* Share of the data range added on both sides, so handles sitting at the
+ * data's minimum and maximum stay visible and grabbable. */
+#define VIEW_PADDING 0.03
+
+typedef enum {
+  HIT_NONE,
+  HIT_BIN,
+  HIT_LOWER,
+  HIT_UPPER,
+} HitKind;
+
+typedef struct {
+  HitKind kind;
+  int     bin;
+} Hit;
+
+/* Geometry for one size: where the plot sits, its value and count ranges. */
+typedef struct {
+  int             width;
+  int             height;
+  graphene_rect_t plot;
+  double          view_lo;
+  double          view_hi;
+  gboolean        log_scale;
+  double          y_top;           /* the count at the top of the axis */
+  double          x_ticks[MAX_TICKS];
+  int             n_x_ticks;
+  double          y_ticks[MAX_TICKS];
+  int             n_y_ticks;
+  double          row_height;      /* one line of small text */
+  gboolean        show_legend;     /* room for it beside the clip text */
+} ChartLayout;
+
+struct _QsHistogramView
+{
+  GtkWidget       parent_instance;
+
+  /* Owned references */
+  QsTensorReport *report;
+  GskRenderNode  *static_node;
+
+  /* Properties */
+  gboolean        log_scale;
+  gboolean        show_quantized;
+  int             channel;
+
+  /* The report normalised once: counts as doubles, the reconstructed series
+   * spread into a density comparable with the bars, the value range to show. */
+  int             bins;
+  double          hist_lo;
+  double          hist_hi;
+  double         *counts;
+  double         *recon;
+  double          counts_max;
+  double          recon_max;
+  double          base_lo;         /* histogram and every channel's clip range */
+  double          base_hi;
+
+  /* The channel drawn: its clip range (widened to contain 0) and where 0.0
+   * lands after quantization. */
+  gsize           grid_channel;
+  double          clip_lo;
+  double          clip_hi;
+  double          zero_recon;
+
+  /* Interaction */
+  Hit             hover;
+  HitKind         drag;            /* the handle being dragged, or HIT_NONE */
+  double          drag_view_lo;    /* the value axis frozen while dragging */
+  double          drag_view_hi;
+  gboolean        has_override;    /* handles show the dragged range until the next report */
+  double          override_lo;
+  double          override_hi;
+
+  /* Caches */
+  ChartLayout     layout;
+  gboolean        layout_valid;
+  QsChartPalette  palette;
+  char           *summary;
+};
+
+G_DEFINE_FINAL_TYPE (QsHistogramView, qs_histogram_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_REPORT,
+  PROP_LOG_SCALE,
+  PROP_SHOW_QUANTIZED,
+  PROP_CHANNEL,
+  N_PROPS
+};
+
+enum {
+  RANGE_CHANGED,
+  RANGE_COMMITTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* Data preparation ------------------------------------------------------- */
+
+/* The histogram of reconstructed values is a few spikes, one per level, each
+ * holding the count of every value in that level's cell; drawn raw they
+ * would tower over the bars. Spreading each non-empty bin's count evenly
+ * over the span to halfway to its non-empty neighbours turns it into a
+ * density per bin width, which is comparable with the original bars and
+ * keeps the total. The exact per-bin counts are in the tooltip. */
+static void
+spread_reconstructed (const uint64_t *quantized,
+                      int             bins,
+                      double         *out)
+{
+  g_autofree int *nonzero = NULL;
+  double mean_gap, cap;
+  int n = 0;
+
+  if (bins <= 0)
+    return;
+  nonzero = g_new (int, (gsize) bins);
+  memset (out, 0, sizeof (double) * (gsize) bins);
+  for (int i = 0; i < bins; i++)
+    if (quantized[i] > 0)
+      nonzero[n++] = i;
+  if (n == 0)
+    return;
+
+  /* A hole in the data must not smear one level across it. */
+  mean_gap = n > 1 ? (double) (nonzero[n - 1] - nonzero[0]) / (n - 1) : 1.0;
+  cap = MAX (0.5, mean_gap);
+
+  for (int k = 0; k < n; k++)
+    {
+      double centre = nonzero[k] + 0.5;
+      double left, right, a, b, density;
+
+      if (k > 0)
+        left = (nonzero[k] - nonzero[k - 1]) / 2.0;
+      else if (k + 1 < n)
+        left = (nonzero[k + 1] - nonzero[k]) / 2.0;
+      else
+        left = 0.5;
+      right = k + 1 < n ? (nonzero[k + 1] - nonzero[k]) / 2.0 : left;
+      left = CLAMP (left, 0.5, cap);
+      right = CLAMP (right, 0.5, cap);
+
+      a = MAX (0.0, centre - left);
+      b = MIN ((double) bins, centre + right);
+      density = (double) quantized[nonzero[k]] / (b - a);
+      for (int j = (int) floor (a); j < bins && j < (int) ceil (b); j++)
+        {
+          double overlap = MIN (b, j + 1.0) - MAX (a, (double) j);
+
+          if (overlap > 0)
+            out[j] += overlap * density;
+        }
+    }
+}
+
+static gsize
+effective_channel (QsHistogramView *self)
+{
+  gsize channels;
+
+  if (self->report == NULL)
+    return 0;
+  channels = self->report->params.channels;
+  if (self->channel < 0 || channels == 0)
+    return 0;
+  return MIN ((gsize) self->channel, channels - 1);
+}
+
+static void
+widened_range (const QsQuantParams *params,
+               gsize                channel,
+               double              *lo,
+               double              *hi)
+{
+  /* The quantizer widens every range to contain 0 (the report's JSON shows
+   * the same), so that is where the grid really ends. */
+  *lo = MIN ((double) params->range_lo[channel], 0.0);
+  *hi = MAX ((double) params->range_hi[channel], 0.0);
+}
+
+static double
+quantized_zero (const QsQuantParams *params,
+                gsize                channel)
+{
+  const float zero = 0.0f;
+  int32_t code = 0;
+
+  qs_quantize_channel (params, channel, &zero, 1, &code);
+  return qs_dequantize_code (params, channel, code);
+}
+
+static void
+update_channel (QsHistogramView *self)
+{
+  const QsQuantParams *params;
+
+  if (self->report == NULL)
+    return;
+  params = &self->report->params;
+  self->grid_channel = effective_channel (self);
+  widened_range (params, self->grid_channel, &self->clip_lo, &self->clip_hi);
+  self->zero_recon = quantized_zero (params, self->grid_channel);
+}
+
+static void
+displayed_range (QsHistogramView *self,
+                 double          *lo,
+                 double          *hi)
+{
+  if (self->drag != HIT_NONE || self->has_override)
+    {
+      *lo = self->override_lo;
+      *hi = self->override_hi;
+    }
+  else
+    {
+      *lo = self->clip_lo;
+      *hi = self->clip_hi;
+    }
+}
+
+/* Values outside [lo, hi] in the histogram, with the bins the bounds cut
+ * counted in proportion: while a handle moves, the report's exact count
+ * belongs to the old range. */
+static double
+estimate_clipped (QsHistogramView *self,
+                  double           lo,
+                  double           hi)
+{
+  const QsHistogram *h = &self->report->analysis.histogram;
+  double width = (self->hist_hi - self->hist_lo) / self->bins;
+  double clipped = (double) h->underflow + (double) h->overflow;
+
+  for (int i = 0; i < self->bins; i++)
+    {
+      double a = self->hist_lo + i * width;
+      double b = a + width;
+      double inside = MAX (0.0, MIN (b, hi) - MAX (a, lo));
+
+      clipped += self->counts[i] * (1.0 - inside / width);
+    }
+  return clipped;
+}
+
+static const char *
+mapping_name (QsMapping mapping)
+{
+  return mapping == QS_MAPPING_SYMMETRIC ? _("symmetric") : _("asymmetric");
+}
+
+static char *
+describe_scheme (const QsTensorReport *report)
+{
+  const QsScheme *s = &report->scheme;
+  const char *granularity = s->granularity == QS_GRANULARITY_CHANNEL ? _("per-channel") : _("per-tensor");
+
+  if (s->format != QS_FORMAT_INT)
+    /* Translators: a number format such as "fp8-e4m3", then "per-tensor". */
+    return g_strdup_printf (_("%s, %s"), qs_format_to_string (s->format), granularity);
+  /* Translators: "4-bit symmetric per-tensor". */
+  return g_strdup_printf (_("%d-bit %s %s"), s->bits, mapping_name (s->mapping), granularity);
+}
+
+static void
+update_accessible (QsHistogramView *self)
+{
+  g_autofree char *description = NULL;
+
+  g_clear_pointer (&self->summary, g_free);
+
+  if (self->report == NULL)
+    {
+      self->summary = g_strdup (_("Histogram: no tensor selected"));
+      description = g_strdup ("");
+    }
+  else
+    {
+      const QsAnalysis *a = &self->report->analysis;
+      g_autofree char *scheme = describe_scheme (self->report);
+      g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, a->count);
+      g_autofree char *clipped_count = NULL;
+      g_autofree char *clipped = NULL;
+      g_autofree char *data_lo = g_strdup_printf ("%.3g", a->data_min);
+      g_autofree char *data_hi = g_strdup_printf ("%.3g", a->data_max);
+      double lo, hi;
+      g_autofree char *clip_lo = NULL;
+      g_autofree char *clip_hi = NULL;
+      g_autofree char *zero = NULL;
+      guint64 n_clipped;
+
+      displayed_range (self, &lo, &hi);
+      clip_lo = g_strdup_printf ("%.3g", lo);
+      clip_hi = g_strdup_printf ("%.3g", hi);
+      n_clipped = self->has_override ? (guint64) round (estimate_clipped (self, lo, hi)) : a->clipped_count;
+      clipped_count = g_strdup_printf ("%" G_GUINT64_FORMAT, n_clipped);
+      clipped = g_strdup_printf (ngettext ("%s value clipped", "%s values clipped",
+                                           n_clipped == 1 ? 1 : 2),
+                                 clipped_count);
+
+      /* Translators: the accessible summary of the histogram chart. */
+      self->summary = g_strdup_printf (_("Histogram of %s weights from %s to %s; clip range %s to %s; %s"),
+                                       count, data_lo, data_hi, clip_lo, clip_hi, clipped);
+
+      if (self->zero_recon == 0)
+        zero = g_strdup (_("0.0 stays exactly 0.0"));
+      else
+        zero = g_strdup_printf (_("0.0 becomes %.3g"), self->zero_recon);
+      description = g_strdup_printf ("%s; %s", scheme, zero);
+    }
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, self->summary,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
+                                  -1);
+}
+
+static void
+invalidate_static (QsHistogramView *self)
+{
+  g_clear_pointer (&self->static_node, gsk_render_node_unref);
+  self->layout_valid = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+prepare_report (QsHistogramView *self)
+{
+  const QsHistogram *h;
+  const QsQuantParams *params;
+
+  g_clear_pointer (&self->counts, g_free);
+  g_clear_pointer (&self->recon, g_free);
+  self->bins = 0;
+  self->counts_max = self->recon_max = 0;
+  if (self->report == NULL)
+    return;
+
+  h = &self->report->analysis.histogram;
+  params = &self->report->params;
+  self->bins = h->bins;
+  self->hist_lo = h->lo;
+  self->hist_hi = h->hi > h->lo ? h->hi : h->lo + 1;
+  self->counts = g_new (double, MAX (h->bins, 1));
+  self->recon = g_new (double, MAX (h->bins, 1));
+  for (int i = 0; i < h->bins; i++)
+    {
+      self->counts[i] = (double) h->counts[i];
+      self->counts_max = MAX (self->counts_max, self->counts[i]);
+    }
+  if (h->quantized_counts != NULL)
+    spread_reconstructed (h->quantized_counts, h->bins, self->recon);
+  else
+    memset (self->recon, 0, sizeof (double) * MAX (h->bins, 1));
+  for (int i = 0; i < h->bins; i++)
+    self->recon_max = MAX (self->recon_max, self->recon[i]);
+
+  /* Every channel's range, so the axis stays put while the user flips
+   * through channels. */
+  self->base_lo = self->hist_lo;
+  self->base_hi = self->hist_hi;
+  for (gsize c = 0; c < params->channels; c++)
+    {
+      double lo, hi;
+
+      widened_range (params, c, &lo, &hi);
+      self->base_lo = MIN (self->base_lo, lo);
+      self->base_hi = MAX (self->base_hi, hi);
+    }
+
+  update_channel (self);
+}
+
+/* The line above the plot: which channel's grid is drawn and how many
+ * values the range clips, exact from the report or, while a dragged range
+ * waits for its report, estimated from the histogram. */
+static char *
+clip_text_for (QsHistogramView *self,
+               double           lo,
+               double           hi,
+               gboolean         estimating)
+{
+  const QsAnalysis *a = &self->report->analysis;
+  char *text;
+
+  if (estimating)
+    {
+      double estimate = estimate_clipped (self, lo, hi);
+      g_autofree char *n = g_strdup_printf ("%.0f", estimate);
+      guint64 rounded = (guint64) round (estimate);
+
+      text = g_strdup_printf (ngettext ("≈ %s value clipped", "≈ %s values clipped",
+                                        rounded == 1 ? 1 : 2), n);
+    }
+  else if (a->clipped_count == 0)
+    text = g_strdup (_("No values clipped"));
+  else
+    {
+      g_autofree char *n = g_strdup_printf ("%" G_GUINT64_FORMAT, a->clipped_count);
+      double percent = 100.0 * a->clipped_count / MAX (a->finite_count, 1);
+
+      text = g_strdup_printf (ngettext ("%s value clipped (%.2g %%)", "%s values clipped (%.2g %%)",
+                                        a->clipped_count == 1 ? 1 : 2),
+                              n, percent);
+    }
+  if (self->report->params.channels > 1)
+    {
+      char *with_channel;
+
+      /* Translators: "Channel 3 grid · 2 values clipped": which channel's
+       * levels and clip range the chart draws. */
+      with_channel = g_strdup_printf (_("Channel %zu grid · %s"), self->grid_channel, text);
+      g_free (text);
+      text = with_channel;
+    }
+  return text;
+}
+
+/* The legend's entries, right to left: levels, the reconstructed series
+ * when it is drawn, the weights. */
+typedef enum {
+  LEGEND_LEVELS,
+  LEGEND_RECONSTRUCTED,
+  LEGEND_WEIGHTS,
+  N_LEGEND
+} LegendEntry;
+
+#define LEGEND_SWATCH 24  /* swatch and gap before an entry's text */
+#define LEGEND_GAP 12     /* between entries */
+
+static PangoLayout *
+legend_layout (QsHistogramView *self,
+               LegendEntry      entry)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  const QsQuantParams *params = &self->report->params;
+
+  switch (entry)
+    {
+    case LEGEND_LEVELS:
+      if (params->format == QS_FORMAT_INT)
+        {
+          int n = params->qmax - params->qmin + 1;
+          g_autofree char *text = g_strdup_printf (ngettext ("%d level", "%d levels", n), n);
+
+          return qs_chart_create_layout (widget, text, TRUE);
+        }
+      return qs_chart_create_layout (widget, _("Levels"), TRUE);
+
+    case LEGEND_RECONSTRUCTED:
+      return qs_chart_create_layout (widget, _("Reconstructed"), TRUE);
+
+    case LEGEND_WEIGHTS:
+    case N_LEGEND:
+    default:
+      return qs_chart_create_layout (widget, _("Weights"), TRUE);
+    }
+}
+
+static int
+legend_width (QsHistogramView *self)
+{
+  int total = 0;
+
+  for (int e = 0; e < N_LEGEND; e++)
+    {
+      g_autoptr(PangoLayout) layout = NULL;
+      int w;
+
+      if (e == LEGEND_RECONSTRUCTED && !self->show_quantized)
+        continue;
+      layout = legend_layout (self, e);
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      total += w + LEGEND_SWATCH + (total > 0 ? LEGEND_GAP : 0);
+    }
+  return total;
+}
+
+/* Layout ------------------------------------------------------------------ */
+
+static int
+text_width (GtkWidget  *widget,
+            const char *text)
+{
+  g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
+  int width;
+
+  pango_layout_get_pixel_size (layout, &width, NULL);
+  return width;
+}
+
+static void
+compute_layout (QsHistogramView *self,
+                int              width,
+                int              height,
+                ChartLayout     *l)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  g_autoptr(PangoLayout) probe = qs_chart_create_layout (widget, "0", TRUE);
+  double left, right, top, bottom, span, step;
+  double y_max;
+  int label_w = 0, text_h;
+
+  memset (l, 0, sizeof *l);
+  l->width = width;
+  l->height = height;
+  l->log_scale = self->log_scale;
+  pango_layout_get_pixel_size (probe, NULL, &text_h);
+  l->row_height = text_h;
+
+  if (self->report == NULL)
+    {
+      l->view_lo = 0;
+      l->view_hi = 1;
+      graphene_rect_init (&l->plot, 0, 0, width, height);
+      return;
+    }
+
+  /* The value axis: frozen while a handle moves so the scale does not slide
+   * under the pointer; otherwise the data, every clip range and a dragged
+   * range, padded. */
+  if (self->drag != HIT_NONE)
+    {
+      l->view_lo = self->drag_view_lo;
+      l->view_hi = self->drag_view_hi;
+    }
+  else
+    {
+      double lo = self->base_lo, hi = self->base_hi;
+
+      if (self->has_override)
+        {
+          lo = MIN (lo, self->override_lo);
+          hi = MAX (hi, self->override_hi);
+        }
+      span = hi - lo > 0 ? hi - lo : 1;
+      l->view_lo = lo - span * VIEW_PADDING;
+      l->view_hi = hi + span * VIEW_PADDING;
+    }
+
+  /* The count axis, then the margins its labels need. */
+  y_max = MAX (1.0, self->counts_max);
+  if (self->show_quantized)
+    y_max = MAX (y_max, self->recon_max);
+  top = text_h + 12;
+  bottom = text_h + 12;
+  {
+    double plot_h = MAX (1.0, height - top - bottom);
+
+    if (l->log_scale)
+      {
+        int decades = (int) ceil (log10 (y_max) - 1e-9);
+        int every = 1;
+
+        decades = MAX (decades, 1);
+        while ((decades / every + 1) * (text_h + 6) > plot_h && every < decades)
+          every++;
+        /* The top is the next 1-2-5 step, not the next power of ten, which
+         * could leave the upper half of the plot empty. */
+        l->y_top = pow (10, decades);
+        if (l->y_top / 5 >= y_max)
+          l->y_top /= 5;
+        else if (l->y_top / 2 >= y_max)
+          l->y_top /= 2;
+        for (int d = 0; d <= decades && l->n_y_ticks < MAX_TICKS; d += every)
+          if (pow (10, d) <= l->y_top)
+            l->y_ticks[l->n_y_ticks++] = pow (10, d);
+      }
+    else
+      {
+        int target = MAX (2, (int) (plot_h / (text_h * 2.8)));
+
+        l->n_y_ticks = qs_chart_nice_ticks (0, y_max, target, TRUE, l->y_ticks, MAX_TICKS - 1, &step);
+        l->y_top = l->n_y_ticks > 0 ? l->y_ticks[l->n_y_ticks - 1] : y_max;
+        if (l->y_top < y_max)
+          {
+            l->y_top += step;
+            l->y_ticks[l->n_y_ticks++] = l->y_top;
+          }
+      }
+  }
+  for (int i = 0; i < l->n_y_ticks; i++)
+    {
+      g_autofree char *label = qs_chart_format_count (l->y_ticks[i]);
+
+      label_w = MAX (label_w, text_width (widget, label));
+    }
+  left = label_w + 14;
+  right = 16;
+
+  graphene_rect_init (&l->plot, left, top,
+                      MAX (1.0, width - left - right),
+                      MAX (1.0, height - top - bottom));
+
+  l->n_x_ticks = qs_chart_nice_ticks (l->view_lo, l->view_hi,
+                                      MAX (3, (int) (l->plot.size.width / 80)), FALSE,
+                                      l->x_ticks, MAX_TICKS, &step);
+
+  /* The legend gives way to the clip text on narrow widgets; the text is
+   * measured in its widest form, the estimate shown while dragging. */
+  {
+    g_autofree char *exact = clip_text_for (self, self->clip_lo, self->clip_hi, FALSE);
+    g_autofree char *estimate = clip_text_for (self, self->base_hi, self->base_hi, TRUE);
+    int clip_w = MAX (text_width (widget, exact), text_width (widget, estimate));
+
+    l->show_legend = clip_w + 24 + legend_width (self) <= l->plot.size.width;
+  }
+}
+
+static const ChartLayout *
+ensure_layout (QsHistogramView *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (!self->layout_valid || self->layout.width != width || self->layout.height != height)
+    {
+      compute_layout (self, width, height, &self->layout);
+      self->layout_valid = TRUE;
+      g_clear_pointer (&self->static_node, gsk_render_node_unref);
+    }
+  return &self->layout;
+}
+
+static double
+value_to_x (const ChartLayout *l,
+            double             value)
+{
+  return l->plot.origin.x + (value - l->view_lo) / (l->view_hi - l->view_lo) * l->plot.size.width;
+}
+
+static double
+x_to_value (const ChartLayout *l,
+            double             x)
+{
+  return l->view_lo + (x - l->plot.origin.x) / l->plot.size.width * (l->view_hi - l->view_lo);
+}
+
+static double
+count_to_y (const ChartLayout *l,
+            double             count)
+{
+  double fraction;
+
+  if (l->log_scale)
+    fraction = log10 (1 + MAX (count, 0.0)) / log10 (1 + l->y_top);
+  else
+    fraction = count / l->y_top;
+  fraction = CLAMP (fraction, 0.0, 1.0);
+  return l->plot.origin.y + l->plot.size.height * (1 - fraction);
+}
+
+static double
+plot_bottom (const ChartLayout *l)
+{
+  return l->plot.origin.y + l->plot.size.height;
+}
+
+static double
+bin_edge (QsHistogramView *self,
+          int              i)
+{
+  return self->hist_lo + (self->hist_hi - self->hist_lo) * i / self->bins;
+}
+
+/* Hit testing --------------------------------------------------------------- */
+
+/* The one place that decides what is under the pointer: hover, tooltip,
+ * cursor and dragging all ask here. */
+static Hit
+hit_test (QsHistogramView   *self,
+          const ChartLayout *l,
+          double             x,
+          double             y)
+{
+  Hit hit = { HIT_NONE, -1 };
+  double lo, hi, x_lo, x_hi, d_lo, d_hi;
+  const graphene_rect_t *p = &l->plot;
+
+  if (self->report == NULL || self->bins == 0)
+    return hit;
+
+  displayed_range (self, &lo, &hi);
+  x_lo = value_to_x (l, lo);
+  x_hi = value_to_x (l, hi);
+  d_lo = fabs (x - x_lo);
+  d_hi = fabs (x - x_hi);
+  if (y >= p->origin.y - HANDLE_GRAB_DISTANCE - 4 && y <= plot_bottom (l) &&
+      MIN (d_lo, d_hi) <= HANDLE_GRAB_DISTANCE)
+    {
+      /* Both handles can sit on one spot (a range ending at 0): pick the
+       * one the pointer is on the outer side of, so either can be pulled out. */
+      if (d_lo < d_hi || (d_lo == d_hi && x < x_lo))
+        hit.kind = HIT_LOWER;
+      else
+        hit.kind = HIT_UPPER;
+      return hit;
+    }
+
+  if (x >= p->origin.x && x <= p->origin.x + p->size.width &&
+      y >= p->origin.y && y <= plot_bottom (l))
+    {
+      double v = x_to_value (l, x);
+      int bin = (int) floor ((v - self->hist_lo) / (self->hist_hi - self->hist_lo) * self->bins);
+
+      if (bin >= 0 && bin < self->bins)
+        {
+          hit.kind = HIT_BIN;
+          hit.bin = bin;
+        }
+    }
+  return hit;
+}
+
+static char *
+tooltip_for_hit (QsHistogramView *self,
+                 Hit              hit)
+{
+  const QsHistogram *h;
+  double lo, hi;
+
+  if (self->report == NULL)
+    return NULL;
+  h = &self->report->analysis.histogram;
+  displayed_range (self, &lo, &hi);
+
+  switch (hit.kind)
+    {
+    case HIT_LOWER:
+    case HIT_UPPER:
+      {
+        g_autofree char *value = qs_chart_format_value (hit.kind == HIT_LOWER ? lo : hi);
+
+        return g_strdup_printf (hit.kind == HIT_LOWER ? _("Lower clip bound: %s\nDrag to set a manual range")
+                                                      : _("Upper clip bound: %s\nDrag to set a manual range"),
+                                value);
+      }
+
+    case HIT_BIN:
+      {
+        g_autofree char *a = qs_chart_format_value (bin_edge (self, hit.bin));
+        g_autofree char *b = qs_chart_format_value (bin_edge (self, hit.bin + 1));
+        g_autofree char *weights = g_strdup_printf ("%" G_GUINT64_FORMAT, h->counts[hit.bin]);
+
+        if (h->quantized_counts == NULL)
+          /* Translators: a histogram bin's value range, then how many weights fall in it. */
+          return g_strdup_printf (_("%s to %s\nWeights: %s"), a, b, weights);
+        else
+          {
+            g_autofree char *recon = g_strdup_printf ("%" G_GUINT64_FORMAT, h->quantized_counts[hit.bin]);
+
+            /* Translators: a histogram bin's value range, how many weights fall
+             * in it, and how many of their quantized reconstructions do. */
+            return g_strdup_printf (_("%s to %s\nWeights: %s\nReconstructed: %s"), a, b, weights, recon);
+          }
+      }
+
+    case HIT_NONE:
+    default:
+      return NULL;
+    }
+}
+
+/* Drawing ------------------------------------------------------------------ */
+
+static void
+draw_placeholder (QsHistogramView *self,
+                  QsPainter       *painter,
+                  int              width,
+                  int              height)
+{
+  g_autoptr(PangoLayout) layout = qs_chart_create_layout (GTK_WIDGET (self), _("No tensor selected"), FALSE);
+  cairo_t *cr = qs_painter_begin_cairo (painter);
+
+  qs_chart_set_source (cr, &self->palette.fg, 0.55);
+  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_painter_end_cairo (painter, cr);
+}
+
+static void
+draw_bars (QsHistogramView   *self,
+           const ChartLayout *l,
+           QsPainter         *painter)
+{
+  double base = plot_bottom (l);
+  double run_h = 0;
+  double run_x;
+
+  /* Edges snapped to whole pixels, so neighbouring bars meet without
+   * antialiasing seams; bins narrower than a pixel merge into one column
+   * showing their tallest. */
+  run_x = round (value_to_x (l, bin_edge (self, 0)));
+  for (int i = 0; i < self->bins; i++)
+    {
+      double x1 = round (value_to_x (l, bin_edge (self, i + 1)));
+      double top = self->counts[i] > 0 ? count_to_y (l, self->counts[i]) : base;
+
+      run_h = MAX (run_h, base - top);
+      if (x1 > run_x)
+        {
+          /* A bin with a single weight still shows up: at least one pixel. */
+          if (self->counts[i] > 0 || run_h > 0)
+            qs_painter_fill_rect (painter, &self->palette.fg, 0.30,
+                                  run_x, base - MAX (run_h, 1.0), x1 - run_x, MAX (run_h, 1.0));
+          run_x = x1;
+          run_h = 0;
+        }
+    }
+}
+
+static void
+draw_reconstructed (QsHistogramView   *self,
+                    const ChartLayout *l,
+                    cairo_t           *cr)
+{
+  double base = plot_bottom (l);
+
+  /* A step outline: it shows where the quantized values pile up without
+   * hiding the bars under it. */
+  cairo_move_to (cr, value_to_x (l, bin_edge (self, 0)), base);
+  for (int i = 0; i < self->bins; i++)
+    {
+      double y = self->recon[i] > 0 ? count_to_y (l, self->recon[i]) : base;
+
+      cairo_line_to (cr, value_to_x (l, bin_edge (self, i)), y);
+      cairo_line_to (cr, value_to_x (l, bin_edge (self, i + 1)), y);
+    }
+  cairo_line_to (cr, value_to_x (l, bin_edge (self, self->bins)), base);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_MITER);
+  cairo_set_line_width (cr, 1.5);
+  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  cairo_stroke (cr);
+}
+
+static void
+draw_level (const ChartLayout *l,
+            cairo_t           *cr,
+            double             x,
+            gboolean           lines)
+{
+  /* Pixel centres keep one-pixel lines sharp. */
+  x = floor (x) + 0.5;
+  if (lines)
+    {
+      cairo_move_to (cr, x, l->plot.origin.y);
+      cairo_line_to (cr, x, plot_bottom (l));
+    }
+  else
+    {
+      cairo_move_to (cr, x, plot_bottom (l) - 5);
+      cairo_line_to (cr, x, plot_bottom (l));
+    }
+}
+
+static void
+draw_levels (QsHistogramView   *self,
+             const ChartLayout *l,
+             cairo_t           *cr)
+{
+  const QsQuantParams *params = &self->report->params;
+  const QsScheme *scheme = &self->report->scheme;
+  gsize c = self->grid_channel;
+  double last = -G_MAXDOUBLE;
+  gboolean lines;
+
+  lines = scheme->format == QS_FORMAT_INT && scheme->bits <= LEVEL_LINES_MAX_BITS;
+
+  if (params->format == QS_FORMAT_INT)
+    {
+      double scale = params->scale[c];
+      double zp = params->zero_point[c];
+      double px_per_code = scale / (l->view_hi - l->view_lo) * l->plot.size.width;
+      int stride = px_per_code >= LEVEL_MIN_SPACING ? 1 : (int) ceil (LEVEL_MIN_SPACING / px_per_code);
+      double first = MAX ((double) params->qmin, ceil (l->view_lo / scale + zp));
+      double end = MIN ((double) params->qmax, floor (l->view_hi / scale + zp));
+      int anchor = (int) round (zp);
+
+      /* Only the codes on screen, every stride-th one counted from the code
+       * of 0, so a 16-bit grid costs what fits in the plot. */
+      for (int code = (int) first; code <= (int) end; code++)
+        {
+          if (stride > 1 && (code - anchor) % stride != 0)
+            continue;
+          draw_level (l, cr, value_to_x (l, qs_dequantize_code (params, c, code)), lines);
+        }
+    }
+  else
+    {
+      int slots = params->qmax - params->qmin + 1;
+      int half = slots / 2;
+
+      /* Float codes are sign and magnitude: the upper half counts down
+       * from -0 and the lower half up from +0, so this order is sorted. */
+      for (int k = 0; k < slots; k++)
+        {
+          int code = k < half ? slots - 1 - k : k - half;
+          double v = qs_dequantize_code (params, c, code + params->qmin);
+          double x;
+
+          if (!isfinite (v) || v < l->view_lo || v > l->view_hi)
+            continue;
+          x = value_to_x (l, v);
+          if (x - last < LEVEL_MIN_SPACING)
+            continue;
+          last = x;
+          draw_level (l, cr, x, FALSE);
+        }
+    }
+
+  cairo_set_line_width (cr, 1.0);
+  qs_chart_set_source (cr, &self->palette.accent, lines ? 0.35 : 0.75);
+  cairo_stroke (cr);
+}
+
+static void
+draw_axes (QsHistogramView   *self,
+           const ChartLayout *l,
+           cairo_t           *cr)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  const graphene_rect_t *p = &l->plot;
+  double base = plot_bottom (l);
+  double last_right = -G_MAXDOUBLE;
+
+  /* Horizontal grid lines at the count ticks. */
+  for (int i = 1; i < l->n_y_ticks; i++)
+    {
+      double y = floor (count_to_y (l, l->y_ticks[i])) + 0.5;
+
+      cairo_move_to (cr, p->origin.x, y);
+      cairo_line_to (cr, p->origin.x + p->size.width, y);
+    }
+  cairo_set_line_width (cr, 1.0);
+  qs_chart_set_source (cr, &self->palette.fg, 0.08);
+  cairo_stroke (cr);
+
+  /* The baseline and the value ticks under it. */
+  cairo_move_to (cr, p->origin.x, floor (base) + 0.5);
+  cairo_line_to (cr, p->origin.x + p->size.width, floor (base) + 0.5);
+  for (int i = 0; i < l->n_x_ticks; i++)
+    {
+      double x = floor (value_to_x (l, l->x_ticks[i])) + 0.5;
+
+      cairo_move_to (cr, x, floor (base) + 0.5);
+      cairo_line_to (cr, x, floor (base) + 4.5);
+    }
+  qs_chart_set_source (cr, &self->palette.fg, 0.45);
+  cairo_stroke (cr);
+
+  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  for (int i = 0; i < l->n_x_ticks; i++)
+    {
+      g_autofree char *label = qs_chart_format_value (l->x_ticks[i]);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, label, TRUE);
+      double x = value_to_x (l, l->x_ticks[i]);
+      int w;
+
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      /* Keep labels inside the widget and apart from each other. */
+      x = CLAMP (x, w / 2.0 + 1, l->width - w / 2.0 - 1);
+      if (x - w / 2.0 < last_right + 6)
+        continue;
+      last_right = x + w / 2.0;
+      qs_chart_show_layout (cr, layout, x, base + 6, 0.5, 0.0);
+    }
+
+  for (int i = 0; i < l->n_y_ticks; i++)
+    {
+      g_autofree char *label = qs_chart_format_count (l->y_ticks[i]);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, label, TRUE);
+
+      qs_chart_show_layout (cr, layout, p->origin.x - 8, count_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+    }
+}
+
+static void
+draw_legend (QsHistogramView   *self,
+             const ChartLayout *l,
+             cairo_t           *cr)
+{
+  gboolean lines = self->report->scheme.format == QS_FORMAT_INT &&
+                   self->report->scheme.bits <= LEVEL_LINES_MAX_BITS;
+  double y = round (l->row_height / 2 + 3);
+  double x = l->plot.origin.x + l->plot.size.width;
+
+  if (!l->show_legend)
+    return;
+
+  for (int e = 0; e < N_LEGEND; e++)
+    {
+      g_autoptr(PangoLayout) layout = NULL;
+      int w;
+
+      if (e == LEGEND_RECONSTRUCTED && !self->show_quantized)
+        continue;
+      layout = legend_layout (self, e);
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      x -= w;
+      qs_chart_set_source (cr, &self->palette.fg, 0.7);
+      qs_chart_show_layout (cr, layout, x, y, 0.0, 0.5);
+
+      switch ((LegendEntry) e)
+        {
+        case LEGEND_LEVELS:
+          /* Three level marks, long as lines or short as ticks, as drawn. */
+          for (int i = 0; i < 3; i++)
+            {
+              double lx = x - 16 + i * 4 + 0.5;
+
+              cairo_move_to (cr, lx, y - (lines ? 5 : 2));
+              cairo_line_to (cr, lx, y + 5);
+            }
+          cairo_set_line_width (cr, 1.0);
+          qs_chart_set_source (cr, &self->palette.accent, lines ? 0.6 : 0.75);
+          cairo_stroke (cr);
+          break;
+
+        case LEGEND_RECONSTRUCTED:
+          cairo_move_to (cr, x - 18, y + 0.5);
+          cairo_line_to (cr, x - 6, y + 0.5);
+          cairo_set_line_width (cr, 1.5);
+          qs_chart_set_source (cr, &self->palette.accent, 1.0);
+          cairo_stroke (cr);
+          break;
+
+        case LEGEND_WEIGHTS:
+        case N_LEGEND:
+        default:
+          cairo_rectangle (cr, x - 16, y - 4, 10, 8);
+          qs_chart_set_source (cr, &self->palette.fg, 0.30);
+          cairo_fill (cr);
+          break;
+        }
+      x -= LEGEND_SWATCH + LEGEND_GAP;
+    }
+}
+
+static void
+draw_static (QsHistogramView   *self,
+             const ChartLayout *l,
+             QsPainter         *painter)
+{
+  cairo_t *cr;
+
+  /* Rectangles go in as colour nodes; everything else needs Cairo. */
+  draw_bars (self, l, painter);
+
+  cr = qs_painter_begin_cairo (painter);
+  if (self->show_quantized)
+    draw_reconstructed (self, l, cr);
+  draw_levels (self, l, cr);
+  draw_axes (self, l, cr);
+  draw_legend (self, l, cr);
+  qs_painter_end_cairo (painter, cr);
+}
+
+static void
+draw_handle (QsHistogramView   *self,
+             const ChartLayout *l,
+             cairo_t           *cr,
+             double             value,
+             gboolean           active)
+{
+  double x = round (value_to_x (l, value));
+  double top = l->plot.origin.y;
+  double radius = active ? 6.5 : 5.0;
+
+  cairo_move_to (cr, x, top);
+  cairo_line_to (cr, x, plot_bottom (l));
+  cairo_set_line_width (cr, 2.0);
+  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  cairo_stroke (cr);
+
+  /* The knob says "grab me"; a ring in the background colour lifts it off
+   * the bars. */
+  cairo_arc (cr, x, top, radius + 1.5, 0, 2 * G_PI);
+  qs_chart_set_source (cr, &self->palette.bg, 1.0);
+  cairo_fill (cr);
+  cairo_arc (cr, x, top, radius, 0, 2 * G_PI);
+  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  cairo_fill (cr);
+}
+
+static void
+draw_overlay (QsHistogramView   *self,
+              const ChartLayout *l,
+              QsPainter         *painter)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  const graphene_rect_t *p = &l->plot;
+  double lo, hi, x_lo, x_hi, x_zero;
+  g_autofree char *clip_text = NULL;
+  g_autoptr(PangoLayout) clip_layout = NULL;
+  cairo_t *cr;
+
+  displayed_range (self, &lo, &hi);
+  x_lo = round (value_to_x (l, lo));
+  x_hi = round (value_to_x (l, hi));
+
+  /* Hovered bin. */
+  if (self->hover.kind == HIT_BIN && self->drag == HIT_NONE)
+    {
+      double a_x = round (value_to_x (l, bin_edge (self, self->hover.bin)));
+      double b_x = round (value_to_x (l, bin_edge (self, self->hover.bin + 1)));
+
+      qs_painter_fill_rect (painter, &self->palette.fg, 0.10,
+                            a_x, p->origin.y, MAX (1.0, b_x - a_x), p->size.height);
+    }
+
+  /* Values outside the clip range are shaded: they all land on the end levels. */
+  qs_painter_fill_rect (painter, &self->palette.fg, 0.09,
+                        p->origin.x, p->origin.y, x_lo - p->origin.x, p->size.height);
+  qs_painter_fill_rect (painter, &self->palette.fg, 0.09,
+                        x_hi, p->origin.y, p->origin.x + p->size.width - x_hi, p->size.height);
+
+  cr = qs_painter_begin_cairo (painter);
+
+  /* 0.0, dashed, and where it lands after quantization when that differs. */
+  x_zero = floor (value_to_x (l, 0.0)) + 0.5;
+  cairo_move_to (cr, x_zero, p->origin.y);
+  cairo_line_to (cr, x_zero, plot_bottom (l));
+  cairo_set_dash (cr, (double[]) { 3, 3 }, 2, 0);
+  cairo_set_line_width (cr, 1.0);
+  qs_chart_set_source (cr, &self->palette.fg, 0.55);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  if (self->zero_recon != 0 && isfinite (self->zero_recon))
+    {
+      g_autofree char *value = qs_chart_format_value (self->zero_recon);
+      g_autofree char *text = g_strdup_printf (_("0 → %s"), value);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
+      double x_q = round (value_to_x (l, self->zero_recon));
+      double y = p->origin.y + 10;
+      double ax = x_q >= x_zero ? 0.0 : 1.0;
+      int w;
+
+      cairo_move_to (cr, x_q, p->origin.y + 4);
+      cairo_line_to (cr, x_q, plot_bottom (l));
+      cairo_set_line_width (cr, 2.0);
+      qs_chart_set_source (cr, &self->palette.warning, 1.0);
+      cairo_stroke (cr);
+
+      /* A small arrow from 0.0 to where it lands. */
+      cairo_move_to (cr, x_q, plot_bottom (l) + 1);
+      cairo_line_to (cr, x_q - 4, plot_bottom (l) + 7);
+      cairo_line_to (cr, x_q + 4, plot_bottom (l) + 7);
+      cairo_close_path (cr);
+      cairo_fill (cr);
+
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      /* The label goes on the side away from 0.0, flipped if it would
+       * leave the plot. */
+      if (ax == 0.0 && x_q + 6 + w > p->origin.x + p->size.width)
+        ax = 1.0;
+      else if (ax == 1.0 && x_q - 6 - w < p->origin.x)
+        ax = 0.0;
+      qs_chart_show_layout (cr, layout, ax == 0.0 ? x_q + 6 : x_q - 6, y, ax, 0.0);
+    }
+
+  /* The clip handles. */
+  draw_handle (self, l, cr, lo, self->drag == HIT_LOWER || self->hover.kind == HIT_LOWER);
+  draw_handle (self, l, cr, hi, self->drag == HIT_UPPER || self->hover.kind == HIT_UPPER);
+
+  clip_text = clip_text_for (self, lo, hi, self->drag != HIT_NONE || self->has_override);
+  clip_layout = qs_chart_create_layout (widget, clip_text, TRUE);
+  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  qs_chart_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
+
+  qs_painter_end_cairo (painter, cr);
+}
+
+/* Paints the whole chart; @background fills the window colour first, for
+ * textures and files that have no window behind them. */
+static void
+draw_chart (QsHistogramView   *self,
+            const ChartLayout *l,
+            QsPainter         *painter,
+            gboolean           background)
+{
+  if (background)
+    qs_painter_fill_rect (painter, &self->palette.bg, 1.0, 0, 0, l->width, l->height);
+
+  if (self->report == NULL || self->bins == 0)
+    {
+      draw_placeholder (self, painter, l->width, l->height);
+      return;
+    }
+  draw_static (self, l, painter);
+  draw_overlay (self, l, painter);
+}
+
+static void
+qs_histogram_view_snapshot (GtkWidget   *widget,
+                            GtkSnapshot *snapshot)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
+  const ChartLayout *l;
+  QsPainter painter;
+
+  l = ensure_layout (self);
+  if (l->width <= 0 || l->height <= 0)
+    return;
+
+  if (self->report == NULL || self->bins == 0)
+    {
+      qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
+      draw_placeholder (self, &painter, l->width, l->height);
+      return;
+    }
+
+  if (self->static_node == NULL)
+    {
+      GtkSnapshot *recording = gtk_snapshot_new ();
+
+      qs_painter_init_snapshot (&painter, recording, l->width, l->height);
+      draw_static (self, l, &painter);
+      self->static_node = gtk_snapshot_free_to_node (recording);
+    }
+  if (self->static_node != NULL)
+    gtk_snapshot_append_node (snapshot, self->static_node);
+
+  qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
+  draw_overlay (self, l, &painter);
+}
+
+/* Interaction -------------------------------------------------------------- */
+
+static void
+set_hover (QsHistogramView *self,
+           Hit              hit)
+{
+  gboolean on_handle = hit.kind == HIT_LOWER || hit.kind == HIT_UPPER;
+
+  if (hit.kind == self->hover.kind && hit.bin == self->hover.bin)
+    return;
+  self->hover = hit;
+  if (self->drag == HIT_NONE)
+    gtk_widget_set_cursor_from_name (GTK_WIDGET (self), on_handle ? "ew-resize" : NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           QsHistogramView          *self)
+{
+  set_hover (self, hit_test (self, ensure_layout (self), x, y));
+}
+
+static void
+leave_cb (GtkEventControllerMotion *controller,
+          QsHistogramView          *self)
+{
+  set_hover (self, (Hit) { HIT_NONE, -1 });
+}
+
+static gboolean
+qs_histogram_view_query_tooltip (GtkWidget  *widget,
+                                 int         x,
+                                 int         y,
+                                 gboolean    keyboard_mode,
+                                 GtkTooltip *tooltip)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
+  g_autofree char *text = tooltip_for_hit (self, hit_test (self, ensure_layout (self), x, y));
+
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static gboolean
+drag_begin (QsHistogramView *self,
+            double           x,
+            double           y)
+{
+  const ChartLayout *l = ensure_layout (self);
+  Hit hit = hit_test (self, l, x, y);
+  double lo, hi;
+
+  if (hit.kind != HIT_LOWER && hit.kind != HIT_UPPER)
+    return FALSE;
+
+  displayed_range (self, &lo, &hi);
+  self->override_lo = lo;
+  self->override_hi = hi;
+  self->drag_view_lo = l->view_lo;
+  self->drag_view_hi = l->view_hi;
+  self->drag = hit.kind;
+  self->hover = hit;
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "ew-resize");
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return TRUE;
+}
+
+static void
+drag_update (QsHistogramView *self,
+             double           x)
+{
+  const ChartLayout *l = ensure_layout (self);
+  double value = CLAMP (x_to_value (l, x), l->view_lo, l->view_hi);
+  double min_width = (l->view_hi - l->view_lo) * 1e-3;
+  double lo = self->override_lo, hi = self->override_hi;
+
+  /* The quantizer widens any range to contain 0, so the handles stop there
+   * rather than pretend otherwise; and they never cross. */
+  if (self->drag == HIT_LOWER)
+    lo = MIN (value, MIN (0.0, hi - min_width));
+  else if (self->drag == HIT_UPPER)
+    hi = MAX (value, MAX (0.0, lo + min_width));
+  else
+    return;
+
+  if (lo == self->override_lo && hi == self->override_hi)
+    return;
+  self->override_lo = lo;
+  self->override_hi = hi;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[RANGE_CHANGED], 0, lo, hi);
+}
+
+static void
+drag_end (QsHistogramView *self,
+          double           x)
+{
+  if (self->drag == HIT_NONE)
+    return;
+  drag_update (self, x);
+  self->drag = HIT_NONE;
+  self->has_override = TRUE;
+  /* The axis may grow now to show a handle pulled to its edge. */
+  invalidate_static (self);
+  update_accessible (self);
+  g_signal_emit (self, signals[RANGE_COMMITTED], 0, self->override_lo, self->override_hi);
+}
+
+static void
+drag_begin_cb (GtkGestureDrag  *gesture,
+               double           x,
+               double           y,
+               QsHistogramView *self)
+{
+  if (drag_begin (self, x, y))
+    gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  else
+    gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
+}
+
+static void
+drag_update_cb (GtkGestureDrag  *gesture,
+                double           offset_x,
+                double           offset_y,
+                QsHistogramView *self)
+{
+  double start_x, start_y;
+
+  if (gtk_gesture_drag_get_start_point (gesture, &start_x, &start_y))
+    drag_update (self, start_x + offset_x);
+}
+
+static void
+drag_end_cb (GtkGestureDrag  *gesture,
+             double           offset_x,
+             double           offset_y,
+             QsHistogramView *self)
+{
+  double start_x, start_y;
+
+  if (gtk_gesture_drag_get_start_point (gesture, &start_x, &start_y))
+    drag_end (self, start_x + offset_x);
+}
+
+static void
+drag_cancel_cb (GtkGesture       *gesture,
+                GdkEventSequence *sequence,
+                QsHistogramView  *self)
+{
+  /* A grab broken by the system: commit what the user last saw. */
+  if (self->drag != HIT_NONE)
+    drag_end (self, value_to_x (ensure_layout (self),
+                                self->drag == HIT_LOWER ? self->override_lo : self->override_hi));
+}
+
+/* GObject ------------------------------------------------------------------- */
+
+static void
+qs_histogram_view_measure (GtkWidget      *widget,
+                           GtkOrientation  orientation,
+                           int             for_size,
+                           int            *minimum,
+                           int            *natural,
+                           int            *minimum_baseline,
+                           int            *natural_baseline)
+{
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = 240;
+      *natural = 560;
+    }
+  else
+    {
+      *minimum = 160;
+      *natural = 280;
+    }
+}
+
+static void
+qs_histogram_view_css_changed (GtkWidget         *widget,
+                               GtkCssStyleChange *change)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
+  QsChartPalette palette;
+
+  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->css_changed (widget, change);
+
+  /* Hover and focus restyle the widget too; only a new colour (light and
+   * dark switching, high contrast) or font needs the cache rebuilt. */
+  qs_chart_palette_init (&palette, widget);
+  if (!qs_chart_palette_equal (&palette, &self->palette))
+    {
+      self->palette = palette;
+      invalidate_static (self);
+    }
+}
+
+static void
+qs_histogram_view_system_setting_changed (GtkWidget       *widget,
+                                          GtkSystemSetting setting)
+{
+  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->system_setting_changed (widget, setting);
+  invalidate_static (QS_HISTOGRAM_VIEW (widget));
+}
+
+static void
+qs_histogram_view_dispose (GObject *object)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
+
+  g_clear_pointer (&self->static_node, gsk_render_node_unref);
+  g_clear_pointer (&self->report, qs_tensor_report_unref);
+
+  G_OBJECT_CLASS (qs_histogram_view_parent_class)->dispose (object);
+}
+
+static void
+qs_histogram_view_finalize (GObject *object)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
+
+  g_free (self->counts);
+  g_free (self->recon);
+  g_free (self->summary);
+
+  G_OBJECT_CLASS (qs_histogram_view_parent_class)->finalize (object);
+}
+
+static void
+qs_histogram_view_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_REPORT:
+      g_value_set_boxed (value, self->report);
+      break;
+
+    case PROP_LOG_SCALE:
+      g_value_set_boolean (value, self->log_scale);
+      break;
+
+    case PROP_SHOW_QUANTIZED:
+      g_value_set_boolean (value, self->show_quantized);
+      break;
+
+    case PROP_CHANNEL:
+      g_value_set_int (value, self->channel);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_histogram_view_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_REPORT:
+      qs_histogram_view_set_report (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_LOG_SCALE:
+      qs_histogram_view_set_log_scale (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SHOW_QUANTIZED:
+      qs_histogram_view_set_show_quantized (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_CHANNEL:
+      qs_histogram_view_set_channel (self, g_value_get_int (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_histogram_view_class_init (QsHistogramViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_histogram_view_dispose;
+  object_class->finalize = qs_histogram_view_finalize;
+  object_class->get_property = qs_histogram_view_get_property;
+  object_class->set_property = qs_histogram_view_set_property;
+
+  widget_class->snapshot = qs_histogram_view_snapshot;
+  widget_class->measure = qs_histogram_view_measure;
+  widget_class->query_tooltip = qs_histogram_view_query_tooltip;
+  widget_class->css_changed = qs_histogram_view_css_changed;
+  widget_class->system_setting_changed = qs_histogram_view_system_setting_changed;
+
+  properties[PROP_REPORT] =
+    g_param_spec_boxed ("report", NULL, NULL,
+                        QS_TYPE_TENSOR_REPORT,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_LOG_SCALE] =
+    g_param_spec_boolean ("log-scale", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_SHOW_QUANTIZED] =
+    g_param_spec_boolean ("show-quantized", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_CHANNEL] =
+    g_param_spec_int ("channel", NULL, NULL,
+                      -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * QsHistogramView::range-changed:
+   * @lo: the lower clip bound being dragged to
+   * @hi: the upper clip bound
+   *
+   * Emitted on every pointer motion while a clip handle is dragged.
+   */
+  signals[RANGE_CHANGED] =
+    g_signal_new ("range-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+
+  /**
+   * QsHistogramView::range-committed:
+   * @lo: the lower clip bound
+   * @hi: the upper clip bound
+   *
+   * Emitted once when the user releases a clip handle.
+   */
+  signals[RANGE_COMMITTED] =
+    g_signal_new ("range-committed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+
+  gtk_widget_class_set_css_name (widget_class, "histogramview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+qs_histogram_view_init (QsHistogramView *self)
+{
+  GtkEventController *motion;
+  GtkGesture *drag;
+
+  self->show_quantized = TRUE;
+  self->channel = -1;
+  self->hover = (Hit) { HIT_NONE, -1 };
+  self->drag = HIT_NONE;
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+
+  drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), GDK_BUTTON_PRIMARY);
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  g_signal_connect (drag, "cancel", G_CALLBACK (drag_cancel_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
+  update_accessible (self);
+}
+
+/* Public API ---------------------------------------------------------------- */
+
+/**
+ * qs_histogram_view_new:
+ *
+ * Returns: (transfer floating): a histogram view showing no tensor
+ */
+GtkWidget *
+qs_histogram_view_new (void)
+{
+  return g_object_new (QS_TYPE_HISTOGRAM_VIEW, NULL);
+}
+
+void
+qs_histogram_view_set_report (QsHistogramView *self,
+                              QsTensorReport  *report)
+{
+  g_return_if_fail (QS_IS_HISTOGRAM_VIEW (self));
+
+  if (report == self->report)
+    return;
+
+  if (report != NULL)
+    qs_tensor_report_ref (report);
+  g_clear_pointer (&self->report, qs_tensor_report_unref);
+  self->report = report;
+
+  /* A new report answers the dragged range (or replaces it); while a
+   * handle is still held, the user's range stays on screen. */
+  if (self->drag == HIT_NONE)
+    self->has_override = FALSE;
+  self->hover = (Hit) { HIT_NONE, -1 };
+
+  prepare_report (self);
+  invalidate_static (self);
+  update_accessible (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPORT]);
+}
+
+QsTensorReport *
+qs_histogram_view_get_report (QsHistogramView *self)
+{
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), NULL);
+
+  return self->report;
+}
+
+void
+qs_histogram_view_set_log_scale (QsHistogramView *self,
+                                 gboolean         log_scale)
+{
+  g_return_if_fail (QS_IS_HISTOGRAM_VIEW (self));
+
+  log_scale = !!log_scale;
+  if (log_scale == self->log_scale)
+    return;
+  self->log_scale = log_scale;
+  invalidate_static (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_SCALE]);
+}
+
+gboolean
+qs_histogram_view_get_log_scale (QsHistogramView *self)
+{
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+
+  return self->log_scale;
+}
+
+void
+qs_histogram_view_set_show_quantized (QsHistogramView *self,
+                                      gboolean         show_quantized)
+{
+  g_return_if_fail (QS_IS_HISTOGRAM_VIEW (self));
+
+  show_quantized = !!show_quantized;
+  if (show_quantized == self->show_quantized)
+    return;
+  self->show_quantized = show_quantized;
+  invalidate_static (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_QUANTIZED]);
+}
+
+gboolean
+qs_histogram_view_get_show_quantized (QsHistogramView *self)
+{
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+
+  return self->show_quantized;
+}
+
+void
+qs_histogram_view_set_channel (QsHistogramView *self,
+                               int              channel)
+{
+  g_return_if_fail (QS_IS_HISTOGRAM_VIEW (self));
+  g_return_if_fail (channel >= -1);
+
+  if (channel == self->channel)
+    return;
+  self->channel = channel;
+  update_channel (self);
+  invalidate_static (self);
+  update_accessible (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHANNEL]);
+}
+
+int
+qs_histogram_view_get_channel (QsHistogramView *self)
+{
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), -1);
+
+  return self->channel;
+}
+
+gboolean
+qs_histogram_view_get_clip_range (QsHistogramView *self,
+                                  double          *lo,
+                                  double          *hi)
+{
+  double a = 0, b = 0;
+
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+
+  if (self->report != NULL)
+    displayed_range (self, &a, &b);
+  if (lo != NULL)
+    *lo = a;
+  if (hi != NULL)
+    *hi = b;
+  return self->report != NULL;
+}
+
+static void
+draw_for_export (gpointer  user_data,
+                 cairo_t  *cr,
+                 int       width,
+                 int       height)
+{
+  QsHistogramView *self = user_data;
+  ChartLayout layout;
+  QsPainter painter;
+
+  compute_layout (self, width, height, &layout);
+  qs_painter_init_cairo (&painter, cr, width, height);
+  draw_chart (self, &layout, &painter, TRUE);
+}
+
+/**
+ * qs_histogram_view_render:
+ * @self: a histogram view
+ * @width: width in pixels
+ * @height: height in pixels
+ *
+ * Draws the chart through the same snapshot code as the screen, on the
+ * window background, and rasterises it with Cairo.
+ *
+ * Returns: (transfer full): the picture
+ */
+GdkTexture *
+qs_histogram_view_render (QsHistogramView *self,
+                          int              width,
+                          int              height)
+{
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot;
+  ChartLayout layout;
+  QsPainter painter;
+
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), NULL);
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+
+  compute_layout (self, width, height, &layout);
+  snapshot = gtk_snapshot_new ();
+  qs_painter_init_snapshot (&painter, snapshot, width, height);
+  draw_chart (self, &layout, &painter, TRUE);
+  node = gtk_snapshot_free_to_node (snapshot);
+
+  return qs_chart_render_node (node, width, height);
+}
+
+gboolean
+qs_histogram_view_export (QsHistogramView  *self,
+                          const char       *path,
+                          int               width,
+                          int               height,
+                          GError          **error)
+{
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (width > 0 && height > 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return qs_chart_export (path, width, height, draw_for_export, self, error);
+}
+
+/* Test hooks ------------------------------------------------------------- */
+
+double
+_qs_histogram_view_x_to_value (QsHistogramView *self,
+                               double           x)
+{
+  return x_to_value (ensure_layout (self), x);
+}
+
+double
+_qs_histogram_view_value_to_x (QsHistogramView *self,
+                               double           value)
+{
+  return value_to_x (ensure_layout (self), value);
+}
+
+gboolean
+_qs_histogram_view_drag (QsHistogramView *self,
+                         gboolean         upper,
+                         double           from_x,
+                         double           to_x)
+{
+  const ChartLayout *l = ensure_layout (self);
+  double y = l->plot.origin.y + l->plot.size.height / 2;
+  Hit hit = hit_test (self, l, from_x, y);
+
+  if (hit.kind != (upper ? HIT_UPPER : HIT_LOWER))
+    return FALSE;
+  if (!drag_begin (self, from_x, y))
+    return FALSE;
+  drag_update (self, to_x);
+  drag_end (self, to_x);
+  return TRUE;
+}
+
+void
+_qs_histogram_view_get_plot (QsHistogramView *self,
+                             int              width,
+                             int              height,
+                             graphene_rect_t *plot,
+                             double          *view_lo,
+                             double          *view_hi)
+{
+  ChartLayout layout;
+
+  compute_layout (self, width, height, &layout);
+  *plot = layout.plot;
+  *view_lo = layout.view_lo;
+  *view_hi = layout.view_hi;
+}
+
+char *
+_qs_histogram_view_tooltip_at (QsHistogramView *self,
+                               double           x,
+                               double           y)
+{
+  return tooltip_for_hit (self, hit_test (self, ensure_layout (self), x, y));
+}
+
+const char *
+_qs_histogram_view_get_summary (QsHistogramView *self)
+{
+  return self->summary;
+}

@@ -1,0 +1,32 @@
+/* qs-tensor-item.h: one tensor of the open document, as the sidebar lists it.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "model/qs-weight-file.h"
+
+G_BEGIN_DECLS
+
+#define QS_TYPE_TENSOR_ITEM (qs_tensor_item_get_type ())
+G_DECLARE_FINAL_TYPE (QsTensorItem, qs_tensor_item, QS, TENSOR_ITEM, GObject)
+
+/* Properties: "info" (QsTensorInfo, construct-only), "title", "subtitle",
+ * "badge" (bits and SQNR of the last analysis, or why it cannot be
+ * quantized), "overridden" (the tensor has its own scheme). */
+QsTensorItem       *qs_tensor_item_new           (const QsTensorInfo *info);
+const QsTensorInfo *qs_tensor_item_get_info      (QsTensorItem *self);
+const char         *qs_tensor_item_get_title     (QsTensorItem *self);
+const char         *qs_tensor_item_get_subtitle  (QsTensorItem *self);
+const char         *qs_tensor_item_get_badge     (QsTensorItem *self);
+void                qs_tensor_item_set_badge     (QsTensorItem *self,
+                                                  const char   *badge);
+gboolean            qs_tensor_item_get_overridden (QsTensorItem *self);
+void                qs_tensor_item_set_overridden (QsTensorItem *self,
+                                                   gboolean      overridden);
+/* Matches the sidebar's search text against path, layer and role. */
+gboolean            qs_tensor_item_matches       (QsTensorItem *self,
+                                                  const char   *needle);
+
+G_END_DECLS

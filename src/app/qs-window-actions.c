@@ -1,0 +1,575 @@
+/* qs-window-actions.c: QsWindow's actions, files, settings and background work.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "app/qs-window-private.h"
+
+#include <stdio.h>
+
+#include <glib/gi18n.h>
+
+#include "app/qs-tensor-item.h"
+#include "model/qs-error.h"
+#include "model/qs-tensor-report.h"
+
+#define SETTINGS_SCHEMA_ID "io.github.quantscope.Quantscope"
+/* Badges are computed for every tensor after each scheme change; bigger
+ * tensors show their bits only until selected, so a huge checkpoint is
+ * not read whole on every click. */
+#define SWEEP_MAX_ELEMENTS ((guint64) 4 << 20)
+
+/* ---- opening files ------------------------------------------------------ */
+
+static void
+open_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GFile *file = task_data;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+  QsWeightFile *weights;
+
+  if (path == NULL)
+    {
+      g_task_return_new_error (task, QS_ERROR, QS_ERROR_NOT_FOUND,
+                               _("Only local files can be opened"));
+      return;
+    }
+  weights = qs_weight_file_open (path, &error);
+  if (weights == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, weights, g_object_unref);
+}
+
+static void
+open_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  QsWindow *self = QS_WINDOW (source);
+  GFile *file = g_task_get_task_data (G_TASK (result));
+  g_autoptr(QsWeightFile) weights = NULL;
+  g_autoptr(QsDocument) document = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+
+  weights = g_task_propagate_pointer (G_TASK (result), &error);
+  if (weights == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not open the file: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+      return;
+    }
+
+  document = qs_document_new (weights);
+  _qs_window_set_document (self, document);
+
+  uri = g_file_get_uri (file);
+  gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
+  if (self->settings != NULL)
+    {
+      g_autofree char *path = g_file_get_path (file);
+      g_settings_set_string (self->settings, "last-file", path ? path : "");
+    }
+}
+
+void
+qs_window_open_file (QsWindow *self,
+                     GFile    *file)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  /* Reading metadata can take a while on a large or remote file: off the
+   * main thread, and a newer open makes an older one moot. */
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  self->open_cancellable = g_cancellable_new ();
+
+  task = g_task_new (self, self->open_cancellable, open_done_cb, NULL);
+  g_task_set_source_tag (task, qs_window_open_file);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, open_in_thread);
+}
+
+static GtkFileFilter *
+weight_file_filter (void)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("HDF5 weight files"));
+  gtk_file_filter_add_pattern (filter, "*.h5");
+  gtk_file_filter_add_pattern (filter, "*.hdf5");
+  gtk_file_filter_add_pattern (filter, "*.keras");
+  gtk_file_filter_add_mime_type (filter, "application/x-hdf5");
+  gtk_file_filter_add_mime_type (filter, "application/x-hdf");
+  return filter;
+}
+
+static void
+open_response_cb (GtkNativeDialog *dialog,
+                  int              response,
+                  QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file != NULL)
+        qs_window_open_file (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) weights = weight_file_filter ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+  /* GTK 4.8 has no GtkFileDialog; the native chooser uses the portal. */
+  dialog = gtk_file_chooser_native_new (_("Open Weight File"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_file_filter_set_name (all, _("All files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), weights);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), all);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (open_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static gboolean
+drop_cb (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         QsWindow      *self)
+{
+  GSList *files;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
+  if (files == NULL)
+    return FALSE;
+  qs_window_open_file (self, files->data);
+  g_slist_free (files);
+  return TRUE;
+}
+
+void
+_qs_window_init_file_drop (QsWindow *self)
+{
+  GtkDropTarget *target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+
+  g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+}
+
+/* ---- export of the plot ------------------------------------------------- */
+
+static void
+export_plot_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL && !g_str_has_suffix (path, ".png") && !g_str_has_suffix (path, ".svg"))
+        {
+          char *with_suffix = g_strconcat (path, ".png", NULL);
+          g_free (path);
+          path = with_suffix;
+        }
+      if (path != NULL && !qs_histogram_view_export (self->histogram_view, path, 1200, 600, &error))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+      else if (path != NULL)
+        qs_window_show_toast (self, _("Plot exported"));
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+export_plot_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+
+  if (qs_histogram_view_get_report (self->histogram_view) == NULL)
+    {
+      qs_window_show_toast (self, _("Select a tensor to plot first"));
+      return;
+    }
+  dialog = gtk_file_chooser_native_new (_("Export Plot"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "histogram.png");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* ---- navigation and scheme shortcuts ------------------------------------ */
+
+static void
+step_tensor (QsWindow *self,
+             int       direction)
+{
+  guint n, position;
+
+  if (self->selection == NULL)
+    return;
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->selection));
+  position = gtk_single_selection_get_selected (self->selection);
+  if (n == 0 || position == GTK_INVALID_LIST_POSITION)
+    return;
+  if (direction > 0 && position + 1 < n)
+    gtk_single_selection_set_selected (self->selection, position + 1);
+  else if (direction < 0 && position > 0)
+    gtk_single_selection_set_selected (self->selection, position - 1);
+}
+
+static void
+next_tensor_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  step_tensor (QS_WINDOW (widget), +1);
+}
+
+static void
+previous_tensor_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  step_tensor (QS_WINDOW (widget), -1);
+}
+
+static void
+bits_up_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  gtk_adjustment_set_value (self->bits_adjustment, gtk_adjustment_get_value (self->bits_adjustment) + 1);
+}
+
+static void
+bits_down_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  gtk_adjustment_set_value (self->bits_adjustment, gtk_adjustment_get_value (self->bits_adjustment) - 1);
+}
+
+static void
+find_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  adw_flap_set_reveal_flap (self->flap, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+apply_to_all_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  QsScheme scheme;
+
+  if (self->document == NULL)
+    return;
+  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  qs_document_clear_overrides (self->document);
+  qs_document_set_default_scheme (self->document, &scheme);
+  self->syncing_controls = TRUE;
+  gtk_switch_set_active (self->override_switch, FALSE);
+  self->syncing_controls = FALSE;
+  qs_window_show_toast (self, _("Every tensor now uses this scheme"));
+}
+
+void
+_qs_window_class_install_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.export-plot", NULL, export_plot_action);
+  gtk_widget_class_install_action (widget_class, "win.next-tensor", NULL, next_tensor_action);
+  gtk_widget_class_install_action (widget_class, "win.previous-tensor", NULL, previous_tensor_action);
+  gtk_widget_class_install_action (widget_class, "win.bits-up", NULL, bits_up_action);
+  gtk_widget_class_install_action (widget_class, "win.bits-down", NULL, bits_down_action);
+  gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
+  gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
+  gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export-plot", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, GDK_CONTROL_MASK, "win.next-tensor", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, GDK_CONTROL_MASK, "win.previous-tensor", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_CONTROL_MASK, "win.bits-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_CONTROL_MASK, "win.bits-down", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.log-scale", NULL);
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+void
+_qs_window_save_scheme (QsWindow       *self,
+                        const QsScheme *scheme)
+{
+  g_autofree char *text = NULL;
+
+  if (self->settings == NULL)
+    return;
+  text = qs_scheme_to_text (scheme);
+  g_settings_set_string (self->settings, "scheme", text);
+}
+
+static void
+window_state_cb (QsWindow   *self,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  int width, height;
+
+  if (self->settings == NULL)
+    return;
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (GTK_WINDOW (self)));
+  if (!gtk_window_is_maximized (GTK_WINDOW (self)) && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+}
+
+void
+_qs_window_init_settings (QsWindow *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autofree char *scheme_text = NULL;
+  QsScheme scheme;
+
+  /* Running from the build tree without the schema installed must still
+   * work: the app then simply remembers nothing. */
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, SETTINGS_SCHEMA_ID, TRUE);
+  if (schema == NULL)
+    return;
+
+  self->settings = g_settings_new (SETTINGS_SCHEMA_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  g_object_set (self->histogram_view,
+                "log-scale", g_settings_get_boolean (self->settings, "log-scale"),
+                "show-quantized", g_settings_get_boolean (self->settings, "show-quantized"),
+                NULL);
+
+  scheme_text = g_settings_get_string (self->settings, "scheme");
+  if (qs_scheme_from_text (scheme_text, &scheme))
+    qs_scheme_object_set_scheme (self->scheme, &scheme);
+
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (window_state_cb), NULL);
+  g_signal_connect (self, "notify::default-height", G_CALLBACK (window_state_cb), NULL);
+  g_signal_connect (self, "notify::maximized", G_CALLBACK (window_state_cb), NULL);
+}
+
+/* ---- model size --------------------------------------------------------- */
+
+void
+_qs_window_update_model_size (QsWindow *self)
+{
+  guint64 fp32_bytes, quant_bytes;
+  g_autofree char *fp32 = NULL, *quant = NULL, *text = NULL;
+
+  if (self->document == NULL)
+    return;
+  qs_document_model_size (self->document, &fp32_bytes, &quant_bytes);
+  fp32 = g_format_size (fp32_bytes);
+  quant = g_format_size (quant_bytes);
+  text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32, quant,
+                          quant_bytes ? (double) fp32_bytes / (double) quant_bytes : 1.0);
+  gtk_label_set_text (self->model_size_value, text);
+}
+
+/* ---- badges for every tensor -------------------------------------------- */
+
+typedef struct {
+  QsDocument *document;
+  GPtrArray  *items;   /* QsTensorItem */
+} SweepData;
+
+typedef struct {
+  QsTensorItem *item;
+  char         *badge;
+} BadgeUpdate;
+
+static void
+sweep_data_free (SweepData *data)
+{
+  g_clear_object (&data->document);
+  g_clear_pointer (&data->items, g_ptr_array_unref);
+  g_free (data);
+}
+
+static gboolean
+apply_badge_cb (gpointer user_data)
+{
+  BadgeUpdate *update = user_data;
+
+  qs_tensor_item_set_badge (update->item, update->badge);
+  g_object_unref (update->item);
+  g_free (update->badge);
+  g_free (update);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sweep_in_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  SweepData *data = task_data;
+
+  for (guint i = 0; i < data->items->len; i++)
+    {
+      QsTensorItem *item = g_ptr_array_index (data->items, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      g_autoptr(GBytes) values = NULL;
+      g_autoptr(QsTensorReport) report = NULL;
+      BadgeUpdate *update;
+      QsScheme scheme;
+
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+      qs_document_get_scheme_for (data->document, info->path, &scheme);
+      values = qs_document_load_values (data->document, info, NULL);
+      if (values == NULL)
+        continue;
+      /* One thread: the live analysis of the selected tensor comes first. */
+      report = qs_tensor_report_compute_values (info, g_bytes_get_data (values, NULL), &scheme, 1, NULL);
+      if (report == NULL || g_cancellable_is_cancelled (cancellable))
+        continue;
+      update = g_new0 (BadgeUpdate, 1);
+      update->item = g_object_ref (item);
+      update->badge = _qs_window_badge_text (report);
+      g_idle_add (apply_badge_cb, update);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+_qs_window_start_sweep (QsWindow *self)
+{
+  g_autoptr(GTask) task = NULL;
+  GListModel *tensors;
+  SweepData *data;
+  guint n;
+
+  if (self->document == NULL)
+    return;
+  g_cancellable_cancel (self->sweep_cancellable);
+  g_clear_object (&self->sweep_cancellable);
+  self->sweep_cancellable = g_cancellable_new ();
+
+  data = g_new0 (SweepData, 1);
+  data->document = g_object_ref (self->document);
+  data->items = g_ptr_array_new_with_free_func (g_object_unref);
+  tensors = qs_document_get_tensors (self->document);
+  n = g_list_model_get_n_items (tensors);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      QsScheme scheme;
+
+      if (!info->quantizable)
+        continue;
+      if (info->count > SWEEP_MAX_ELEMENTS)
+        {
+          g_autofree char *bits = NULL;
+          qs_document_get_scheme_for (self->document, info->path, &scheme);
+          bits = scheme.format == QS_FORMAT_INT ? g_strdup_printf (_("%d bit"), scheme.bits)
+                                                : g_strdup (qs_format_to_string (scheme.format));
+          qs_tensor_item_set_badge (item, bits);
+          continue;
+        }
+      g_ptr_array_add (data->items, g_steal_pointer (&item));
+    }
+
+  task = g_task_new (NULL, self->sweep_cancellable, NULL, NULL);
+  g_task_set_source_tag (task, _qs_window_start_sweep);
+  g_task_set_task_data (task, data, (GDestroyNotify) sweep_data_free);
+  g_task_set_priority (task, G_PRIORITY_LOW);
+  g_task_run_in_thread (task, sweep_in_thread);
+}
+
+void
+_qs_window_cancel_background (QsWindow *self)
+{
+  g_cancellable_cancel (self->sweep_cancellable);
+  g_clear_object (&self->sweep_cancellable);
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  g_cancellable_cancel (self->accuracy_cancellable);
+  g_clear_object (&self->accuracy_cancellable);
+  g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
+}
+
+/* ---- accuracy ----------------------------------------------------------- */
+
+void
+_qs_window_schedule_accuracy (QsWindow *self)
+{
+  /* The integer engine is not part of this build yet: say so rather
+   * than show a number that was not computed. */
+  gtk_label_set_text (self->accuracy_value, _("not available yet (the int8 engine is not built in)"));
+}
+
+/* ---- latency ------------------------------------------------------------ */
+
+void
+_qs_window_record_latency (QsWindow *self,
+                           gint64    requested_usec)
+{
+  gint64 latency = g_get_monotonic_time () - requested_usec;
+
+  g_array_append_val (self->latencies, latency);
+}

@@ -1,0 +1,102 @@
+/* qs-window-private.h: QsWindow's state, shared by the files that implement it.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "app/qs-window.h"
+
+#include "app/qs-channel-range-view.h"
+#include "app/qs-histogram-view.h"
+#include "app/qs-live-analysis.h"
+#include "app/qs-scheme-object.h"
+
+G_BEGIN_DECLS
+
+struct _QsWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template widgets */
+  AdwWindowTitle     *window_title;
+  AdwToastOverlay    *toast_overlay;
+  AdwFlap            *flap;
+  GtkSearchEntry     *search_entry;
+  GtkListView        *tensor_list;
+  GtkStack           *main_stack;
+  GtkLabel           *tensor_label;
+  GtkWidget          *channel_box;
+  GtkAdjustment      *channel_adjustment;
+  QsHistogramView    *histogram_view;
+  QsChannelRangeView *channel_view;
+  GtkSpinner         *busy_spinner;
+  AdwComboRow        *format_row;
+  AdwActionRow       *bits_row;
+  GtkAdjustment      *bits_adjustment;
+  AdwComboRow        *mapping_row;
+  AdwActionRow       *unsigned_row;
+  GtkSwitch          *unsigned_switch;
+  AdwActionRow       *narrow_row;
+  GtkSwitch          *narrow_switch;
+  AdwComboRow        *granularity_row;
+  AdwComboRow        *range_row;
+  AdwActionRow       *percentile_row;
+  GtkAdjustment      *percentile_adjustment;
+  AdwActionRow       *manual_row;
+  GtkAdjustment      *manual_lo_adjustment;
+  GtkAdjustment      *manual_hi_adjustment;
+  AdwComboRow        *rounding_row;
+  AdwActionRow       *nudge_row;
+  GtkSwitch          *nudge_switch;
+  GtkSwitch          *override_switch;
+  GtkLabel           *scale_value;
+  GtkLabel           *clip_value;
+  GtkLabel           *sqnr_value;
+  GtkLabel           *mse_value;
+  GtkLabel           *cosine_value;
+  GtkLabel           *clipped_value;
+  GtkLabel           *levels_value;
+  GtkLabel           *zero_value;
+  AdwActionRow       *zero_row;
+  GtkLabel           *size_value;
+  GtkLabel           *model_size_value;
+  GtkLabel           *accuracy_value;
+  AdwActionRow       *accuracy_row;
+
+  /* Owned */
+  QsDocument         *document;
+  QsSchemeObject     *scheme;
+  QsLiveAnalysis     *live;
+  GtkCustomFilter    *filter;
+  GtkSingleSelection *selection;
+  GSettings          *settings;         /* NULL when the schema is not installed */
+  GCancellable       *sweep_cancellable;
+  GCancellable       *open_cancellable;
+  GCancellable       *accuracy_cancellable;
+  guint               accuracy_timeout_id;
+  GArray             *latencies;        /* gint64 usec from a change to its result */
+
+  int                 shown_channel;
+  gboolean            syncing_controls;
+};
+
+/* qs-window.c */
+void  _qs_window_set_document       (QsWindow   *self,
+                                     QsDocument *document);
+void  _qs_window_clear_results      (QsWindow   *self,
+                                     const char *message);
+char *_qs_window_badge_text         (const QsTensorReport *report);
+
+/* qs-window-actions.c */
+void  _qs_window_class_install_actions (GtkWidgetClass *widget_class);
+void  _qs_window_init_settings      (QsWindow *self);
+void  _qs_window_init_file_drop     (QsWindow *self);
+void  _qs_window_save_scheme        (QsWindow       *self,
+                                     const QsScheme *scheme);
+void  _qs_window_update_model_size  (QsWindow *self);
+void  _qs_window_start_sweep        (QsWindow *self);
+void  _qs_window_schedule_accuracy  (QsWindow *self);
+void  _qs_window_cancel_background  (QsWindow *self);
+void  _qs_window_record_latency     (QsWindow *self,
+                                     gint64    requested_usec);
+
+G_END_DECLS

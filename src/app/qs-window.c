@@ -1,0 +1,734 @@
+/* qs-window.c: the main window: tensors, histogram, scheme controls and results.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "app/qs-window.h"
+#include "app/qs-window-private.h"
+
+#include <inttypes.h>
+#include <math.h>
+
+#include <glib/gi18n.h>
+
+#include "app/qs-channel-range-view.h"
+#include "app/qs-histogram-view.h"
+#include "app/qs-live-analysis.h"
+#include "app/qs-scheme-object.h"
+#include "app/qs-tensor-item.h"
+#include "model/qs-tensor-report.h"
+
+G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
+
+/* The histogram's view options, as window properties so that
+ * win.log-scale and win.show-quantized are stateful property actions. */
+enum {
+  PROP_0,
+  PROP_LOG_SCALE,
+  PROP_SHOW_QUANTIZED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---- formatting --------------------------------------------------------- */
+
+static char *
+format_number (double value)
+{
+  if (isnan (value))
+    return g_strdup (C_("value", "undefined"));
+  if (isinf (value))
+    return g_strdup (value > 0 ? "∞" : "−∞");
+  return g_strdup_printf ("%.4g", value);
+}
+
+static char *
+format_bits_badge (const QsScheme *scheme)
+{
+  switch (scheme->format)
+    {
+    case QS_FORMAT_FP16:
+      return g_strdup ("fp16");
+    case QS_FORMAT_BF16:
+      return g_strdup ("bf16");
+    case QS_FORMAT_FP8_E4M3:
+      return g_strdup ("e4m3");
+    case QS_FORMAT_FP8_E5M2:
+      return g_strdup ("e5m2");
+    case QS_FORMAT_INT:
+    default:
+      /* TRANSLATORS: a short badge: bits of an integer scheme, e.g. "8 bit" */
+      return g_strdup_printf (_("%d bit"), scheme->bits);
+    }
+}
+
+char *
+_qs_window_badge_text (const QsTensorReport *report)
+{
+  g_autofree char *bits = format_bits_badge (&report->scheme);
+
+  if (isinf (report->analysis.sqnr_db))
+    return g_strdup_printf (_("%s · exact"), bits);
+  if (isnan (report->analysis.sqnr_db))
+    return g_strdup (bits);
+  /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" */
+  return g_strdup_printf (_("%s · %.1f dB"), bits, report->analysis.sqnr_db);
+}
+
+static void
+set_value (GtkLabel   *label,
+           const char *text)
+{
+  gtk_label_set_text (label, text);
+}
+
+/* ---- scheme and controls ------------------------------------------------ */
+
+static void
+update_control_sensitivity (QsWindow *self)
+{
+  QsScheme s;
+  gboolean is_int;
+
+  qs_scheme_object_get_scheme (self->scheme, &s);
+  is_int = s.format == QS_FORMAT_INT;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->bits_row), is_int);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->mapping_row), is_int);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->unsigned_row), is_int);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->narrow_row), is_int);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->rounding_row), is_int);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->nudge_row), is_int);
+  gtk_widget_set_visible (GTK_WIDGET (self->percentile_row), s.range_method == QS_RANGE_PERCENTILE);
+  gtk_widget_set_visible (GTK_WIDGET (self->manual_row), s.range_method == QS_RANGE_MANUAL);
+}
+
+static QsTensorItem *
+selected_item (QsWindow *self)
+{
+  if (self->selection == NULL)
+    return NULL;
+  return gtk_single_selection_get_selected_item (self->selection);
+}
+
+const char *
+qs_window_get_selected_path (QsWindow *self)
+{
+  QsTensorItem *item = selected_item (self);
+
+  g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
+  return item ? qs_tensor_item_get_info (item)->path : NULL;
+}
+
+static void
+request_analysis (QsWindow *self)
+{
+  QsTensorItem *item = selected_item (self);
+  const QsTensorInfo *info;
+  QsScheme scheme;
+
+  if (self->document == NULL || item == NULL)
+    return;
+  info = qs_tensor_item_get_info (item);
+  if (!info->quantizable)
+    {
+      gtk_label_set_text (self->tensor_label, info->path);
+      qs_histogram_view_set_report (self->histogram_view, NULL);
+      _qs_window_clear_results (self, info->count == 0 ? _("This tensor is empty.")
+                                                        : _("Only floating-point tensors can be quantized."));
+      return;
+    }
+
+  qs_document_get_scheme_for (self->document, info->path, &scheme);
+  gtk_spinner_set_spinning (self->busy_spinner, TRUE);
+  qs_live_analysis_request (self->live, self->document, info, &scheme);
+}
+
+static void
+scheme_changed_cb (QsWindow       *self,
+                   QsSchemeObject *scheme_object)
+{
+  const char *path = qs_window_get_selected_path (self);
+  QsScheme scheme;
+
+  update_control_sensitivity (self);
+  if (self->syncing_controls || self->document == NULL)
+    return;
+
+  qs_scheme_object_get_scheme (scheme_object, &scheme);
+  if (path != NULL && gtk_switch_get_active (self->override_switch))
+    qs_document_set_override (self->document, path, &scheme);
+  else
+    qs_document_set_default_scheme (self->document, &scheme);
+
+  _qs_window_save_scheme (self, &scheme);
+}
+
+/* Shows @path's scheme in the controls without writing it back. */
+static void
+load_scheme_into_controls (QsWindow   *self,
+                           const char *path)
+{
+  QsScheme scheme;
+
+  qs_document_get_scheme_for (self->document, path, &scheme);
+  self->syncing_controls = TRUE;
+  gtk_switch_set_active (self->override_switch, qs_document_has_override (self->document, path));
+  qs_scheme_object_set_scheme (self->scheme, &scheme);
+  self->syncing_controls = FALSE;
+  update_control_sensitivity (self);
+}
+
+static void
+override_switch_cb (QsWindow   *self,
+                    GParamSpec *pspec,
+                    GtkSwitch  *sw)
+{
+  const char *path = qs_window_get_selected_path (self);
+  QsScheme scheme;
+
+  if (self->syncing_controls || self->document == NULL || path == NULL)
+    return;
+
+  if (gtk_switch_get_active (sw))
+    {
+      qs_scheme_object_get_scheme (self->scheme, &scheme);
+      qs_document_set_override (self->document, path, &scheme);
+    }
+  else
+    {
+      qs_document_set_override (self->document, path, NULL);
+      load_scheme_into_controls (self, path);
+    }
+}
+
+static void
+schemes_changed_cb (QsWindow   *self,
+                    QsDocument *document)
+{
+  request_analysis (self);
+  _qs_window_update_model_size (self);
+  _qs_window_start_sweep (self);
+  _qs_window_schedule_accuracy (self);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+void
+_qs_window_clear_results (QsWindow   *self,
+                          const char *message)
+{
+  GtkLabel *labels[] = {
+    self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
+    self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
+    self->size_value,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    set_value (labels[i], "—");
+  if (message != NULL)
+    set_value (self->sqnr_value, message);
+  gtk_spinner_set_spinning (self->busy_spinner, FALSE);
+}
+
+static void
+show_report (QsWindow             *self,
+             const QsTensorReport *r)
+{
+  const QsAnalysis *a = &r->analysis;
+  const QsQuantParams *p = &r->params;
+  gboolean per_channel = p->channels > 1;
+  gboolean is_int = r->scheme.format == QS_FORMAT_INT;
+  g_autofree char *sqnr = format_number (a->sqnr_db);
+  g_autofree char *cosine = isfinite (a->cosine) ? g_strdup_printf ("%.6f", a->cosine) : format_number (a->cosine);
+  g_autofree char *fp32_size = g_format_size (a->size_fp32_bytes);
+  g_autofree char *quant_size = g_format_size (a->size_quant_bytes);
+  g_autofree char *text = NULL;
+  double clipped_share = a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0;
+  float zero = 0.0f;
+  int32_t zero_code = 0;
+  float zero_back;
+
+  gtk_label_set_text (self->tensor_label, r->info->path);
+
+  if (!is_int)
+    text = g_strdup_printf (_("%s, scale %.4g"), qs_format_to_string (r->scheme.format), p->scale[0]);
+  else if (per_channel)
+    text = g_strdup_printf (_("%zu channels · channel %d: %.4g · zero point %g"), p->channels,
+                            self->shown_channel, p->scale[self->shown_channel],
+                            p->zero_point[self->shown_channel]);
+  else
+    text = g_strdup_printf (_("%.4g · zero point %g"), p->scale[0], p->zero_point[0]);
+  set_value (self->scale_value, text);
+  g_clear_pointer (&text, g_free);
+
+  if (per_channel)
+    text = g_strdup_printf (_("channel %d: %.4g … %.4g"), self->shown_channel,
+                            fminf (p->range_lo[self->shown_channel], 0.0f),
+                            fmaxf (p->range_hi[self->shown_channel], 0.0f));
+  else
+    text = g_strdup_printf ("%.4g … %.4g", fminf (p->range_lo[0], 0.0f), fmaxf (p->range_hi[0], 0.0f));
+  set_value (self->clip_value, text);
+  g_clear_pointer (&text, g_free);
+
+  text = isinf (a->sqnr_db) ? g_strdup (_("∞ (no error)")) : g_strdup_printf (_("%s dB"), sqnr);
+  set_value (self->sqnr_value, text);
+  g_clear_pointer (&text, g_free);
+
+  text = g_strdup_printf (_("%.3g (max %.3g)"), a->mse, a->max_abs_error);
+  set_value (self->mse_value, text);
+  g_clear_pointer (&text, g_free);
+
+  set_value (self->cosine_value, cosine);
+
+  text = g_strdup_printf (_("%'" PRIu64 " (%.2f %%)"), a->clipped_count, clipped_share);
+  set_value (self->clipped_value, text);
+  g_clear_pointer (&text, g_free);
+
+  text = g_strdup_printf (_("%'" PRIu64 " of %'" PRId64),
+                          a->levels_used, is_int ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
+  set_value (self->levels_value, text);
+  g_clear_pointer (&text, g_free);
+
+  qs_quantize_channel (p, 0, &zero, 1, &zero_code);
+  zero_back = qs_dequantize_code (p, 0, zero_code);
+  if (a->zero_exact)
+    text = g_strdup_printf (_("exact: 0.0 → code %d → 0.0"), zero_code);
+  else
+    text = g_strdup_printf (_("not exact: 0.0 → code %d → %.4g"), zero_code, zero_back);
+  set_value (self->zero_value, text);
+  g_clear_pointer (&text, g_free);
+  if (r->exact_zero_count == 0)
+    text = g_strdup (_("No weight is exactly 0.0"));
+  else if (a->zero_exact)
+    text = g_strdup_printf (_("%'" PRIu64 " weights are exactly 0.0 and stay 0.0"), r->exact_zero_count);
+  else
+    text = g_strdup_printf (_("%'" PRIu64 " weights are exactly 0.0 and no longer are"), r->exact_zero_count);
+  adw_action_row_set_subtitle (self->zero_row, text);
+  if (a->zero_exact)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->zero_value), "qs-warning");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self->zero_value), "qs-warning");
+  g_clear_pointer (&text, g_free);
+
+  text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32_size, quant_size, a->compression_ratio);
+  set_value (self->size_value, text);
+  g_clear_pointer (&text, g_free);
+
+  if (p->clamped_channels > 0)
+    qs_window_show_toast (self, _("The scale was clamped at 2⁻²³ (as PyTorch does): values below one step are lost."));
+}
+
+static void
+report_ready_cb (QsWindow       *self,
+                 QsTensorReport *report,
+                 gint64          requested_usec,
+                 QsLiveAnalysis *live)
+{
+  QsTensorItem *item = qs_document_find_item (self->document, report->info->path);
+  g_autofree char *badge = _qs_window_badge_text (report);
+  gboolean per_channel = report->params.channels > 1;
+
+  gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
+  if (item != NULL)
+    qs_tensor_item_set_badge (item, badge);
+
+  if (per_channel)
+    {
+      gtk_adjustment_set_upper (self->channel_adjustment, report->params.channels - 1);
+      self->shown_channel = MIN (self->shown_channel, (int) report->params.channels - 1);
+    }
+  else
+    self->shown_channel = 0;
+  gtk_widget_set_visible (GTK_WIDGET (self->channel_box), per_channel);
+  gtk_widget_set_visible (GTK_WIDGET (self->channel_view), per_channel);
+
+  qs_histogram_view_set_report (self->histogram_view, report);
+  qs_channel_range_view_set_report (self->channel_view, report);
+  show_report (self, report);
+  _qs_window_record_latency (self, requested_usec);
+}
+
+static void
+analysis_failed_cb (QsWindow       *self,
+                    const char     *message,
+                    QsLiveAnalysis *live)
+{
+  gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
+  qs_histogram_view_set_report (self->histogram_view, NULL);
+  _qs_window_clear_results (self, message);
+}
+
+static void
+channel_changed_cb (QsWindow      *self,
+                    GtkAdjustment *adjustment)
+{
+  QsTensorReport *report = qs_histogram_view_get_report (self->histogram_view);
+
+  self->shown_channel = (int) gtk_adjustment_get_value (adjustment);
+  g_object_set (self->histogram_view, "channel", self->shown_channel, NULL);
+  if (report != NULL)
+    show_report (self, report);
+}
+
+/* Dragging a clip handle turns the range into a manual one, live. */
+static void
+histogram_range_changed_cb (QsWindow        *self,
+                            double           lo,
+                            double           hi,
+                            QsHistogramView *view)
+{
+  QsScheme scheme;
+
+  if (!(lo < hi))
+    return;
+  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  scheme.range_method = QS_RANGE_MANUAL;
+  scheme.manual_lo = lo;
+  scheme.manual_hi = hi;
+  qs_scheme_object_set_scheme (self->scheme, &scheme);
+}
+
+/* ---- tensors ------------------------------------------------------------ */
+
+static void
+selection_changed_cb (QsWindow           *self,
+                      GParamSpec         *pspec,
+                      GtkSingleSelection *selection)
+{
+  QsTensorItem *item = selected_item (self);
+  const QsTensorInfo *info;
+
+  if (item == NULL || self->document == NULL)
+    return;
+  info = qs_tensor_item_get_info (item);
+  adw_window_title_set_subtitle (self->window_title, info->path);
+  self->shown_channel = 0;
+  gtk_adjustment_set_value (self->channel_adjustment, 0);
+  load_scheme_into_controls (self, info->path);
+  request_analysis (self);
+}
+
+static gboolean
+tensor_filter_func (gpointer item,
+                    gpointer user_data)
+{
+  QsWindow *self = user_data;
+
+  return qs_tensor_item_matches (QS_TENSOR_ITEM (item), gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+}
+
+static void
+search_changed_cb (QsWindow       *self,
+                   GtkSearchEntry *entry)
+{
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+gboolean
+qs_window_select_path (QsWindow   *self,
+                       const char *path)
+{
+  GListModel *model;
+  guint n;
+
+  g_return_val_if_fail (QS_IS_WINDOW (self), FALSE);
+
+  if (self->selection == NULL)
+    return FALSE;
+  model = G_LIST_MODEL (self->selection);
+  n = g_list_model_get_n_items (model);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (model, i);
+      if (g_strcmp0 (qs_tensor_item_get_info (item)->path, path) == 0)
+        {
+          gtk_single_selection_set_selected (self->selection, i);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* The first kernel big enough for its histogram to have a shape: what a
+ * user opening a model wants to see first. */
+static guint
+default_selection (GListModel *model)
+{
+  guint n = g_list_model_get_n_items (model);
+  guint first_quantizable = GTK_INVALID_LIST_POSITION;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (model, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      if (!info->quantizable)
+        continue;
+      if (first_quantizable == GTK_INVALID_LIST_POSITION)
+        first_quantizable = i;
+      if (info->role == QS_TENSOR_ROLE_KERNEL && info->count >= 1024)
+        return i;
+    }
+  return first_quantizable == GTK_INVALID_LIST_POSITION ? 0 : first_quantizable;
+}
+
+void
+_qs_window_set_document (QsWindow   *self,
+                         QsDocument *document)
+{
+  GtkFilterListModel *filtered;
+  g_autofree char *basename = NULL;
+  QsScheme scheme;
+
+  if (self->document != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->document, self);
+      _qs_window_cancel_background (self);
+    }
+  g_set_object (&self->document, document);
+
+  /* A new file starts from the scheme the user had last. */
+  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  qs_document_set_default_scheme (document, &scheme);
+  g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  filtered = gtk_filter_list_model_new (g_object_ref (qs_document_get_tensors (document)),
+                                        GTK_FILTER (g_object_ref (self->filter)));
+  g_clear_object (&self->selection);
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (filtered));
+  gtk_single_selection_set_autoselect (self->selection, TRUE);
+  gtk_list_view_set_model (self->tensor_list, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect_object (self->selection, "notify::selected-item",
+                           G_CALLBACK (selection_changed_cb), self, G_CONNECT_SWAPPED);
+
+  basename = g_path_get_basename (qs_weight_file_get_filename (qs_document_get_file (document)));
+  adw_window_title_set_title (self->window_title, basename);
+  gtk_stack_set_visible_child_name (self->main_stack, "tensor");
+
+  gtk_single_selection_set_selected (self->selection, default_selection (G_LIST_MODEL (self->selection)));
+  selection_changed_cb (self, NULL, self->selection);
+  _qs_window_update_model_size (self);
+  _qs_window_start_sweep (self);
+  _qs_window_schedule_accuracy (self);
+}
+
+QsDocument *
+qs_window_get_document (QsWindow *self)
+{
+  g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+void
+qs_window_show_toast (QsWindow   *self,
+                      const char *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* ---- GObject -------------------------------------------------------------- */
+
+static void
+bind_controls (QsWindow *self)
+{
+  GBindingFlags flags = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+
+  g_object_bind_property (self->scheme, "format", self->format_row, "selected", flags);
+  g_object_bind_property (self->scheme, "bits", self->bits_adjustment, "value", flags);
+  g_object_bind_property (self->scheme, "mapping", self->mapping_row, "selected", flags);
+  g_object_bind_property (self->scheme, "unsigned", self->unsigned_switch, "active", flags);
+  g_object_bind_property (self->scheme, "narrow", self->narrow_switch, "active", flags);
+  g_object_bind_property (self->scheme, "granularity", self->granularity_row, "selected", flags);
+  g_object_bind_property (self->scheme, "range-method", self->range_row, "selected", flags);
+  g_object_bind_property (self->scheme, "percentile", self->percentile_adjustment, "value", flags);
+  g_object_bind_property (self->scheme, "manual-lo", self->manual_lo_adjustment, "value", flags);
+  g_object_bind_property (self->scheme, "manual-hi", self->manual_hi_adjustment, "value", flags);
+  g_object_bind_property (self->scheme, "rounding", self->rounding_row, "selected", flags);
+  g_object_bind_property (self->scheme, "nudge-zero", self->nudge_switch, "active", flags);
+}
+
+static void
+qs_window_dispose (GObject *object)
+{
+  QsWindow *self = QS_WINDOW (object);
+
+  _qs_window_cancel_background (self);
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->document);
+  if (self->live != NULL)
+    g_signal_handlers_disconnect_by_data (self->live, self);
+  g_clear_object (&self->live);
+  g_clear_object (&self->scheme);
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->latencies, g_array_unref);
+  G_OBJECT_CLASS (qs_window_parent_class)->dispose (object);
+}
+
+static void
+qs_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  QsWindow *self = QS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOG_SCALE:
+    case PROP_SHOW_QUANTIZED:
+      /* Property actions ask before the template is built and after it is gone. */
+      if (self->histogram_view != NULL)
+        g_object_get_property (G_OBJECT (self->histogram_view), pspec->name, value);
+      else
+        g_value_set_boolean (value, prop_id == PROP_SHOW_QUANTIZED);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  QsWindow *self = QS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOG_SCALE:
+    case PROP_SHOW_QUANTIZED:
+      if (self->histogram_view == NULL)
+        break;
+      g_object_set_property (G_OBJECT (self->histogram_view), pspec->name, value);
+      if (self->settings != NULL)
+        g_settings_set_boolean (self->settings, pspec->name, g_value_get_boolean (value));
+      g_object_notify_by_pspec (object, pspec);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_window_class_init (QsWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_window_dispose;
+  object_class->get_property = qs_window_get_property;
+  object_class->set_property = qs_window_set_property;
+
+  properties[PROP_LOG_SCALE] = g_param_spec_boolean ("log-scale", NULL, NULL, FALSE,
+                                                     G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_QUANTIZED] = g_param_spec_boolean ("show-quantized", NULL, NULL, TRUE,
+                                                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (QS_TYPE_HISTOGRAM_VIEW);
+  g_type_ensure (QS_TYPE_CHANNEL_RANGE_VIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, tensor_list);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, tensor_label);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, channel_box);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, channel_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, histogram_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, channel_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, format_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, mapping_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, unsigned_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, unsigned_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, range_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_lo_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_hi_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, rounding_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, override_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, scale_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, clip_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, sqnr_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, mse_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, cosine_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, levels_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, size_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+
+  _qs_window_class_install_actions (widget_class);
+}
+
+static void
+qs_window_init (QsWindow *self)
+{
+  g_autoptr(GtkListItemFactory) factory = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->scheme = qs_scheme_object_new ();
+  self->live = qs_live_analysis_new ();
+  self->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->filter = gtk_custom_filter_new (tensor_filter_func, self, NULL);
+
+  factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/quantscope/Quantscope/qs-tensor-row.ui");
+  gtk_list_view_set_factory (self->tensor_list, factory);
+
+  bind_controls (self);
+  update_control_sensitivity (self);
+  _qs_window_clear_results (self, NULL);
+
+  g_signal_connect_object (self->scheme, "changed", G_CALLBACK (scheme_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->override_switch, "notify::active", G_CALLBACK (override_switch_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->live, "report-ready", G_CALLBACK (report_ready_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->live, "failed", G_CALLBACK (analysis_failed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel_adjustment, "value-changed", G_CALLBACK (channel_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->histogram_view, "range-changed", G_CALLBACK (histogram_range_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_object_bind_property (self->channel_view, "channel", self->channel_adjustment, "value",
+                          G_BINDING_BIDIRECTIONAL);
+
+  _qs_window_init_settings (self);
+  _qs_window_init_file_drop (self);
+}
+
+QsWindow *
+qs_window_new (GtkApplication *application)
+{
+  return g_object_new (QS_TYPE_WINDOW, "application", application, NULL);
+}

@@ -1,0 +1,28 @@
+/* qs-window.h: the main window: tensors, histogram, scheme controls and results.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "app/qs-document.h"
+
+G_BEGIN_DECLS
+
+#define QS_TYPE_WINDOW (qs_window_get_type ())
+G_DECLARE_FINAL_TYPE (QsWindow, qs_window, QS, WINDOW, AdwApplicationWindow)
+
+QsWindow   *qs_window_new          (GtkApplication *application);
+/* Opens @file off the main thread; on failure a toast names the problem
+ * and the current document stays open. */
+void        qs_window_open_file    (QsWindow *self,
+                                    GFile    *file);
+QsDocument *qs_window_get_document (QsWindow *self);
+/* The tensor shown (transfer none), or NULL. */
+const char *qs_window_get_selected_path (QsWindow *self);
+gboolean    qs_window_select_path  (QsWindow   *self,
+                                    const char *path);
+void        qs_window_show_toast   (QsWindow   *self,
+                                    const char *message);
+
+G_END_DECLS

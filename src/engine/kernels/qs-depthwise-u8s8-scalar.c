@@ -1,0 +1,64 @@
+/* qs-depthwise-u8s8-scalar.c: depthwise convolution on uint8 codes, the reference.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "qs-kernels.h"
+
+#include <string.h>
+
+size_t
+qs_depthwise_u8s8_packed_size_scalar (size_t taps,
+                                      size_t channels)
+{
+  return taps * channels * sizeof (int16_t);
+}
+
+void
+qs_depthwise_u8s8_pack_scalar (size_t         taps,
+                               size_t         channels,
+                               const int16_t *w,
+                               void          *packed)
+{
+  memcpy (packed, w, taps * channels * sizeof (int16_t));
+}
+
+/* A padded tap holds the input zero point, so (code - zero point) is 0 and
+ * the tap is skipped; the per-channel constant that an inexact zero point
+ * leaves behind is part of the bias. */
+void
+qs_depthwise_u8s8_scalar (const QsDepthwiseShape *s,
+                          const uint8_t          *input,
+                          const void             *packed,
+                          int                     oy,
+                          int32_t                *acc)
+{
+  const int16_t *w = packed;
+  int C = s->channels;
+
+  for (int ox = 0; ox < s->out_w; ox++)
+    {
+      int32_t *o = acc + (size_t) ox * C;
+
+      for (int c = 0; c < C; c++)
+        o[c] = 0;
+      for (int ky = 0; ky < s->kernel_h; ky++)
+        {
+          int iy = oy * s->stride_h - s->pad_top + ky;
+
+          if (iy < 0 || iy >= s->in_h)
+            continue;
+          for (int kx = 0; kx < s->kernel_w; kx++)
+            {
+              int ix = ox * s->stride_w - s->pad_left + kx;
+              const uint8_t *px;
+              const int16_t *wt;
+
+              if (ix < 0 || ix >= s->in_w)
+                continue;
+              px = input + ((size_t) iy * s->in_w + ix) * C;
+              wt = w + (size_t) (ky * s->kernel_w + kx) * C;
+              for (int c = 0; c < C; c++)
+                o[c] += ((int32_t) px[c] - s->input_zp) * (int32_t) wt[c];
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+/* qs-gemm-u8s8-avx512vnni.c: uint8 x int8 GEMM with AVX-512 VNNI (vpdpbusd).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * vpdpbusd multiplies four unsigned bytes by four signed bytes and adds
+ * the four products to an int32 lane with no intermediate saturation, so
+ * it is exact for any uint8 activations and int8 weights. Weights are
+ * packed as blocks of 16 output channels with four consecutive k of a
+ * channel adjacent: [n/16][kp/4][16][4] int8, one 64-byte load per block
+ * and k-quad; each row's k-quad is broadcast as one 32-bit value. The
+ * micro-kernel computes 8 rows x 32 channels (16 accumulators).
+ */
+#include "qs-kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define NB 16  /* channels per packed block */
+#define MR 8   /* rows per micro-kernel call */
+
+size_t
+qs_gemm_u8s8_packed_size_avx512vnni (size_t n,
+                                     size_t kp)
+{
+  size_t blocks = (n + NB - 1) / NB;
+
+  return blocks * NB * kp;
+}
+
+void
+qs_gemm_u8s8_pack_avx512vnni (size_t        n,
+                              size_t        k,
+                              size_t        kp,
+                              const int8_t *w,
+                              void         *packed)
+{
+  int8_t *p = packed;
+  size_t blocks = (n + NB - 1) / NB;
+
+  for (size_t b = 0; b < blocks; b++)
+    for (size_t q = 0; q < kp / 4; q++)
+      for (size_t j = 0; j < NB; j++)
+        for (size_t t = 0; t < 4; t++)
+          {
+            size_t c = b * NB + j, kk = 4 * q + t;
+
+            *p++ = (c < n && kk < k) ? w[c * k + kk] : 0;
+          }
+}
+
+static inline __mmask16
+lane_mask (size_t valid)
+{
+  return valid >= NB ? (__mmask16) 0xFFFF : (__mmask16) ((1u << valid) - 1);
+}
+
+static inline __m512i
+broadcast_quad (const uint8_t *p)
+{
+  int32_t v;
+
+  memcpy (&v, p, sizeof v);
+  return _mm512_set1_epi32 (v);
+}
+
+static inline void
+micro_kernel (size_t         rows,
+              size_t         kp,
+              const uint8_t *a,
+              size_t         lda,
+              const int8_t  *w0,
+              const int8_t  *w1,
+              size_t         valid0,
+              size_t         valid1,
+              int32_t       *c,
+              size_t         ldc)
+{
+  const uint8_t *ar[MR];
+  __m512i acc0[MR], acc1[MR];
+
+  /* Rows past the end repeat the last one: computed, never stored. */
+  for (size_t r = 0; r < MR; r++)
+    {
+      ar[r] = a + (r < rows ? r : rows - 1) * lda;
+      acc0[r] = _mm512_setzero_si512 ();
+      acc1[r] = _mm512_setzero_si512 ();
+    }
+
+  if (w1 != NULL)
+    for (size_t k = 0; k < kp; k += 4)
+      {
+        __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
+        __m512i wb = _mm512_loadu_si512 ((const void *) (w1 + k * NB));
+
+        for (size_t r = 0; r < MR; r++)
+          {
+            __m512i x = broadcast_quad (ar[r] + k);
+
+            acc0[r] = _mm512_dpbusd_epi32 (acc0[r], x, wa);
+            acc1[r] = _mm512_dpbusd_epi32 (acc1[r], x, wb);
+          }
+      }
+  else
+    for (size_t k = 0; k < kp; k += 4)
+      {
+        __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
+
+        for (size_t r = 0; r < MR; r++)
+          acc0[r] = _mm512_dpbusd_epi32 (acc0[r], broadcast_quad (ar[r] + k), wa);
+      }
+
+  for (size_t r = 0; r < rows; r++)
+    {
+      _mm512_mask_storeu_epi32 (c + r * ldc, lane_mask (valid0), acc0[r]);
+      if (w1 != NULL)
+        _mm512_mask_storeu_epi32 (c + r * ldc + NB, lane_mask (valid1), acc1[r]);
+    }
+}
+
+void
+qs_gemm_u8s8_avx512vnni (size_t         m,
+                         size_t         n,
+                         size_t         kp,
+                         const uint8_t *a,
+                         size_t         lda,
+                         const void    *packed,
+                         int32_t       *c,
+                         size_t         ldc)
+{
+  const int8_t *w = packed;
+  size_t blocks = (n + NB - 1) / NB;
+  size_t block_stride = kp * NB;
+
+  if (m == 0)
+    return;
+  for (size_t b = 0; b < blocks; b += 2)
+    {
+      const int8_t *w0 = w + b * block_stride;
+      const int8_t *w1 = b + 1 < blocks ? w + (b + 1) * block_stride : NULL;
+      size_t valid0 = n - b * NB < NB ? n - b * NB : NB;
+      size_t valid1 = w1 != NULL ? (n - (b + 1) * NB < NB ? n - (b + 1) * NB : NB) : 0;
+
+      for (size_t i = 0; i < m; i += MR)
+        micro_kernel (m - i < MR ? m - i : MR, kp, a + i * lda, lda, w0, w1, valid0, valid1,
+                      c + i * ldc + b * NB, ldc);
+    }
+}

@@ -1,0 +1,327 @@
+/* qs-kernels.h: the engine's kernels: a scalar reference and optimized variants per ISA.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every kernel works on caller-owned buffers and never allocates. The
+ * scalar files are the reference: an optimized kernel must give the same
+ * bits for the same inputs (tests/engine/test-kernels.c checks this on
+ * random shapes and extreme codes). One place, qs-dispatch.c, picks the
+ * variants for the CPU at run time.
+ *
+ * Integer conventions:
+ *  - activations are uint8 codes, NHWC;
+ *  - weights of 2..8 bits are int8 codes (shifted into [-128, 127] when the
+ *    scheme's code range is unsigned), weights of 9..16 bits int16 codes;
+ *  - a GEMM row of A is one output pixel's receptive field (im2col order
+ *    ky, kx, ci) or one dense input vector; the weight matrix is [n][k].
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* K of the int8 GEMM is padded to a multiple of this (with zero weights)
+ * so every ISA reads whole groups; rows of A must be readable (not
+ * necessarily initialised beyond K) up to the padded length. */
+#define QS_GEMM_K_ALIGN 8
+
+/* Activation buffers handed to kernels carry this many readable bytes past
+ * their end, so vector loads of a last partial group stay in bounds. */
+#define QS_KERNEL_SLACK 64
+
+static inline size_t
+qs_gemm_padded_k (size_t k)
+{
+  return (k + QS_GEMM_K_ALIGN - 1) / QS_GEMM_K_ALIGN * QS_GEMM_K_ALIGN;
+}
+
+/* How an int32 accumulator becomes a uint8 code (TFLite/gemmlowp rules):
+ *
+ *   total = acc + bias[c] - weight_zp[c] * rowsum[r]
+ *           - ((frac_q16[c] * (rowsum[r] - input_zp_sum) + 2^15) >> 16)
+ *   x     = total * 2^left_shift[c]            (saturating)
+ *   y     = RoundingDivideByPOT (SaturatingRoundingDoublingHighMul (x, multiplier[c]),
+ *                                right_shift[c])
+ *   code  = clamp (y + output_zp, act_min, act_max)
+ *
+ * weight_zp, left_shift and frac_q16 may be NULL (all zero); rowsum is the
+ * sum of the row's uint8 codes over K and is only read when weight_zp or
+ * frac_q16 is set. The sums wrap modulo 2^32 (the engine keeps K small
+ * enough that they never do). */
+typedef struct {
+  const int32_t *bias;
+  const int32_t *weight_zp;
+  const int32_t *multiplier;   /* Q0.31 in [2^30, 2^31), or 0 for an output that is always zero */
+  const int32_t *right_shift;  /* 0..31 */
+  const int32_t *left_shift;   /* 0..30, or NULL */
+  const int32_t *frac_q16;     /* fractional weight zero point in Q16, or NULL */
+  int32_t        input_zp_sum; /* K * input zero point, used with frac_q16 */
+  int32_t        output_zp;
+  int32_t        act_min;
+  int32_t        act_max;
+} QsRequantParams;
+
+/* The 64-bit twin for 9..16-bit weights, whose sums need int64. */
+typedef struct {
+  const int64_t *bias;
+  const int32_t *weight_zp;
+  const int32_t *multiplier;
+  const int32_t *right_shift;
+  const int32_t *left_shift;
+  const int32_t *frac_q16;
+  int64_t        input_zp_sum;
+  int32_t        output_zp;
+  int32_t        act_min;
+  int32_t        act_max;
+} QsRequantParams64;
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: the high 32 bits of 2*a*b,
+ * rounded to nearest with ties away from zero (the nudge is 2^30 for a
+ * non-negative product, 1 - 2^30 otherwise, and the division truncates);
+ * INT32_MIN * INT32_MIN saturates to INT32_MAX. */
+static inline int32_t
+qs_srdhm (int32_t a,
+          int32_t b)
+{
+  int64_t ab, nudge;
+
+  if (a == INT32_MIN && b == INT32_MIN)
+    return INT32_MAX;
+  ab = (int64_t) a * (int64_t) b;
+  nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+  return (int32_t) ((ab + nudge) / ((int64_t) 1 << 31));
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties
+ * away from zero. */
+static inline int32_t
+qs_rounding_divide_by_pot (int32_t x,
+                           int     exponent)
+{
+  int32_t mask = (int32_t) (((int64_t) 1 << exponent) - 1);
+  int32_t remainder = x & mask;
+  int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's QuantizeMultiplier: @real = multiplier * 2^(exponent - 31) with
+ * multiplier in [2^30, 2^31). Returned as a right shift (>= 0) and a left
+ * shift (>= 0); multipliers below 2^-31 become 0, above 2^30 saturate. */
+void qs_quantize_multiplier (double   real,
+                             int32_t *multiplier,
+                             int32_t *right_shift,
+                             int32_t *left_shift);
+
+/* The corrected sum before rescaling (first line of the rules above), and
+ * its 64-bit twin: what a float output (the logits) is made of. */
+int32_t qs_requantize_total   (int32_t                  acc,
+                               int32_t                  rowsum,
+                               size_t                   channel,
+                               const QsRequantParams   *params);
+int64_t qs_requantize_total64 (int64_t                  acc,
+                               int32_t                  rowsum,
+                               size_t                   channel,
+                               const QsRequantParams64 *params);
+
+/* One accumulator through the whole requantization (the scalar reference
+ * the vector kernels are tested against). */
+uint8_t qs_requantize_one (int32_t                acc,
+                           int32_t                rowsum,
+                           size_t                 channel,
+                           const QsRequantParams *params);
+
+/* ---- int8 GEMM: C[m][n] = sum_k A[m][k] * W[n][k] ------------------------ */
+
+/* Bytes of packed weights for @n output channels and padded @kp. */
+typedef size_t (*QsGemmPackedSizeFunc) (size_t n,
+                                        size_t kp);
+/* Packs W ([n][k] int8, row stride k) into the kernel's layout; k..kp are zero. */
+typedef void   (*QsGemmPackFunc)       (size_t        n,
+                                        size_t        k,
+                                        size_t        kp,
+                                        const int8_t *w,
+                                        void         *packed);
+/* Raw int32 sums of @m rows of A (row stride @lda, readable up to kp) times
+ * the packed weights, into C (row stride @ldc). */
+typedef void   (*QsGemmFunc)           (size_t         m,
+                                        size_t         n,
+                                        size_t         kp,
+                                        const uint8_t *a,
+                                        size_t         lda,
+                                        const void    *packed,
+                                        int32_t       *c,
+                                        size_t         ldc);
+/* Requantizes @rows x @n accumulators (see QsRequantParams). */
+typedef void   (*QsRequantFunc)        (size_t                 rows,
+                                        size_t                 n,
+                                        const int32_t         *acc,
+                                        size_t                 ldacc,
+                                        const int32_t         *rowsum,
+                                        const QsRequantParams *params,
+                                        uint8_t               *out,
+                                        size_t                 ldout);
+
+size_t qs_gemm_u8s8_packed_size_scalar (size_t n, size_t kp);
+void   qs_gemm_u8s8_pack_scalar (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
+void   qs_gemm_u8s8_scalar      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                 const void *packed, int32_t *c, size_t ldc);
+void   qs_requantize_u8_scalar  (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
+                                 const int32_t *rowsum, const QsRequantParams *params,
+                                 uint8_t *out, size_t ldout);
+
+#if defined(__x86_64__) || defined(_M_X64)
+size_t qs_gemm_u8s8_packed_size_avx2 (size_t n, size_t kp);
+void   qs_gemm_u8s8_pack_avx2 (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
+void   qs_gemm_u8s8_avx2      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                               const void *packed, int32_t *c, size_t ldc);
+void   qs_requantize_u8_avx2  (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
+                               const int32_t *rowsum, const QsRequantParams *params,
+                               uint8_t *out, size_t ldout);
+
+size_t qs_gemm_u8s8_packed_size_avx512vnni (size_t n, size_t kp);
+void   qs_gemm_u8s8_pack_avx512vnni (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
+void   qs_gemm_u8s8_avx512vnni      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                     const void *packed, int32_t *c, size_t ldc);
+#endif
+
+/* ---- 9..16-bit weights: scalar, int64 sums ------------------------------ */
+
+void qs_gemm_u8s16_scalar     (size_t m, size_t n, size_t k, const uint8_t *a, size_t lda,
+                               const int16_t *w, int64_t *c, size_t ldc);
+void qs_requantize_u8_i64_scalar (size_t rows, size_t n, const int64_t *acc, size_t ldacc,
+                                  const int32_t *rowsum, const QsRequantParams64 *params,
+                                  uint8_t *out, size_t ldout);
+
+/* ---- depthwise convolution ---------------------------------------------- */
+
+typedef struct {
+  int in_h, in_w, channels;
+  int kernel_h, kernel_w;
+  int stride_h, stride_w;
+  int pad_top, pad_left;
+  int out_h, out_w;
+  int32_t input_zp;
+  const uint8_t *zero_row;  /* channels (+ QS_KERNEL_SLACK) bytes of input_zp */
+} QsDepthwiseShape;
+
+/* Weights are (code - weight zero point) as int16, [kernel_h * kernel_w][channels];
+ * with the input zero point subtracted too, every tap is one exact product. */
+typedef size_t (*QsDepthwisePackedSizeFunc) (size_t taps, size_t channels);
+typedef void   (*QsDepthwisePackFunc)       (size_t taps, size_t channels,
+                                             const int16_t *w, void *packed);
+/* The int32 sums of output row @oy of one image, [out_w][channels]. */
+typedef void   (*QsDepthwiseFunc)           (const QsDepthwiseShape *shape,
+                                             const uint8_t          *input,
+                                             const void             *packed,
+                                             int                     oy,
+                                             int32_t                *acc);
+
+size_t qs_depthwise_u8s8_packed_size_scalar (size_t taps, size_t channels);
+void   qs_depthwise_u8s8_pack_scalar (size_t taps, size_t channels, const int16_t *w, void *packed);
+void   qs_depthwise_u8s8_scalar      (const QsDepthwiseShape *shape, const uint8_t *input,
+                                      const void *packed, int oy, int32_t *acc);
+#if defined(__x86_64__) || defined(_M_X64)
+size_t qs_depthwise_u8s8_packed_size_avx2 (size_t taps, size_t channels);
+void   qs_depthwise_u8s8_pack_avx2 (size_t taps, size_t channels, const int16_t *w, void *packed);
+void   qs_depthwise_u8s8_avx2      (const QsDepthwiseShape *shape, const uint8_t *input,
+                                    const void *packed, int oy, int32_t *acc);
+#endif
+
+/* 9..16-bit depthwise weights: (code - zero point) as int32, int64 sums. */
+void qs_depthwise_u8s16_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
+                                const int32_t *w, int oy, int64_t *acc);
+
+/* ---- im2col and pooling on codes ---------------------------------------- */
+
+typedef struct {
+  int in_h, in_w, in_c;
+  int kernel_h, kernel_w;
+  int stride_h, stride_w;
+  int pad_top, pad_left;
+  int out_h, out_w;
+} QsConvShape;
+
+/* Rows [first, first + count) of the im2col matrix of a batch (row r is
+ * image r / (out_h * out_w)); padded taps get @pad, columns k..kp zero. */
+void qs_im2col_u8  (const QsConvShape *shape, const uint8_t *batch, size_t first, size_t count,
+                    uint8_t pad, size_t kp, uint8_t *rows);
+void qs_im2col_f32 (const QsConvShape *shape, const float *batch, size_t first, size_t count,
+                    float *rows);
+/* Sums of each row's first @k codes. */
+void qs_row_sums_u8 (size_t rows, size_t k, const uint8_t *a, size_t lda, int32_t *sums);
+
+typedef enum {
+  QS_POOL_MAX,
+  QS_POOL_AVERAGE,
+} QsPoolKind;
+
+/* Pooling of one image; padded taps are skipped (Keras: max ignores them,
+ * average divides by the taps inside). Average codes round half away from zero. */
+void qs_pool_u8  (QsPoolKind kind, const QsConvShape *shape, const uint8_t *in, uint8_t *out);
+void qs_pool_f32 (QsPoolKind kind, const QsConvShape *shape, const float *in, float *out);
+
+/* ---- fp32 ----------------------------------------------------------------- */
+
+/* C[m][n] = bias[n] + sum_k A[m][k] * W[k][n], then clamp to [lo, hi]. */
+typedef size_t (*QsGemmF32PackedSizeFunc) (size_t n, size_t k);
+typedef void   (*QsGemmF32PackFunc)       (size_t n, size_t k, const float *w, float *packed);
+typedef void   (*QsGemmF32Func)           (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                           const float *packed, const float *bias, float lo, float hi,
+                                           float *c, size_t ldc);
+
+size_t qs_gemm_f32_packed_size_scalar (size_t n, size_t k);
+void   qs_gemm_f32_pack_scalar (size_t n, size_t k, const float *w, float *packed);
+void   qs_gemm_f32_scalar      (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                const float *packed, const float *bias, float lo, float hi,
+                                float *c, size_t ldc);
+#if defined(__x86_64__) || defined(_M_X64)
+size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
+void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
+void   qs_gemm_f32_avx2      (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                              const float *packed, const float *bias, float lo, float hi,
+                              float *c, size_t ldc);
+#endif
+
+/* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
+void qs_depthwise_f32_scalar (const QsConvShape *shape, const float *in, const float *w,
+                              const float *bias, float lo, float hi, float *out);
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+typedef enum {
+  QS_ISA_SCALAR = 0,
+  QS_ISA_AVX2,
+  QS_ISA_AVX512VNNI,
+} QsIsa;
+
+typedef struct {
+  QsIsa                      isa;
+  const char                *name;
+  QsGemmPackedSizeFunc       gemm_packed_size;
+  QsGemmPackFunc             gemm_pack;
+  QsGemmFunc                 gemm;
+  QsRequantFunc              requant;
+  QsDepthwisePackedSizeFunc  depthwise_packed_size;
+  QsDepthwisePackFunc        depthwise_pack;
+  QsDepthwiseFunc            depthwise;
+  QsGemmF32PackedSizeFunc    gemm_f32_packed_size;
+  QsGemmF32PackFunc          gemm_f32_pack;
+  QsGemmF32Func              gemm_f32;
+} QsKernels;
+
+/* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
+ * QS_FORCE_SCALAR=1 forces the reference; QS_FORCE_ISA=scalar|avx2|avx512vnni
+ * picks one (never one the CPU lacks). */
+QsIsa            qs_kernels_detect_isa (void);
+bool             qs_kernels_isa_supported (QsIsa isa);
+/* The kernel table for @isa (transfer none, static). */
+const QsKernels *qs_kernels_get (QsIsa isa);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,119 @@
+/* qs-dispatch.c: the one place that picks kernels for the CPU at run time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The float32 path uses AVX2+FMA where available (it is the baseline the
+ * integer path is compared with, so it should be a fair one); the integer
+ * path uses AVX-512 VNNI (vpdpbusd: four u8*s8 products summed into int32
+ * with no intermediate saturation), else AVX2 (exact: operands widened to
+ * int16 and multiplied with vpmaddwd), else the scalar reference. The
+ * depthwise kernel on VNNI machines is the AVX2 one: its taps are not
+ * contiguous in memory, so vpdpbusd's groups of four would need a
+ * transposition that costs more than it saves on 3x3 windows.
+ */
+#include "kernels/qs-kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const QsKernels scalar_kernels = {
+  .isa = QS_ISA_SCALAR,
+  .name = "scalar",
+  .gemm_packed_size = qs_gemm_u8s8_packed_size_scalar,
+  .gemm_pack = qs_gemm_u8s8_pack_scalar,
+  .gemm = qs_gemm_u8s8_scalar,
+  .requant = qs_requantize_u8_scalar,
+  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_scalar,
+  .depthwise_pack = qs_depthwise_u8s8_pack_scalar,
+  .depthwise = qs_depthwise_u8s8_scalar,
+  .gemm_f32_packed_size = qs_gemm_f32_packed_size_scalar,
+  .gemm_f32_pack = qs_gemm_f32_pack_scalar,
+  .gemm_f32 = qs_gemm_f32_scalar,
+};
+
+#ifdef QS_ENGINE_X86_KERNELS
+static const QsKernels avx2_kernels = {
+  .isa = QS_ISA_AVX2,
+  .name = "avx2",
+  .gemm_packed_size = qs_gemm_u8s8_packed_size_avx2,
+  .gemm_pack = qs_gemm_u8s8_pack_avx2,
+  .gemm = qs_gemm_u8s8_avx2,
+  .requant = qs_requantize_u8_avx2,
+  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx2,
+  .depthwise_pack = qs_depthwise_u8s8_pack_avx2,
+  .depthwise = qs_depthwise_u8s8_avx2,
+  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
+  .gemm_f32_pack = qs_gemm_f32_pack_avx2,
+  .gemm_f32 = qs_gemm_f32_avx2,
+};
+
+static const QsKernels avx512vnni_kernels = {
+  .isa = QS_ISA_AVX512VNNI,
+  .name = "avx512vnni",
+  .gemm_packed_size = qs_gemm_u8s8_packed_size_avx512vnni,
+  .gemm_pack = qs_gemm_u8s8_pack_avx512vnni,
+  .gemm = qs_gemm_u8s8_avx512vnni,
+  .requant = qs_requantize_u8_avx2,
+  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx2,
+  .depthwise_pack = qs_depthwise_u8s8_pack_avx2,
+  .depthwise = qs_depthwise_u8s8_avx2,
+  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
+  .gemm_f32_pack = qs_gemm_f32_pack_avx2,
+  .gemm_f32 = qs_gemm_f32_avx2,
+};
+#endif
+
+bool
+qs_kernels_isa_supported (QsIsa isa)
+{
+  switch (isa)
+    {
+    case QS_ISA_SCALAR:
+      return true;
+#ifdef QS_ENGINE_X86_KERNELS
+    case QS_ISA_AVX2:
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+    case QS_ISA_AVX512VNNI:
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
+        && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
+        && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni");
+#endif
+    default:
+      return false;
+    }
+}
+
+QsIsa
+qs_kernels_detect_isa (void)
+{
+  const char *force = getenv ("QS_FORCE_SCALAR");
+  const char *isa = getenv ("QS_FORCE_ISA");
+
+  if (force != NULL && strcmp (force, "1") == 0)
+    return QS_ISA_SCALAR;
+  if (isa != NULL)
+    {
+      if (strcmp (isa, "scalar") == 0)
+        return QS_ISA_SCALAR;
+      if (strcmp (isa, "avx2") == 0 && qs_kernels_isa_supported (QS_ISA_AVX2))
+        return QS_ISA_AVX2;
+      if (strcmp (isa, "avx512vnni") == 0 && qs_kernels_isa_supported (QS_ISA_AVX512VNNI))
+        return QS_ISA_AVX512VNNI;
+    }
+  if (qs_kernels_isa_supported (QS_ISA_AVX512VNNI))
+    return QS_ISA_AVX512VNNI;
+  if (qs_kernels_isa_supported (QS_ISA_AVX2))
+    return QS_ISA_AVX2;
+  return QS_ISA_SCALAR;
+}
+
+const QsKernels *
+qs_kernels_get (QsIsa isa)
+{
+#ifdef QS_ENGINE_X86_KERNELS
+  if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
+    return &avx512vnni_kernels;
+  if (isa == QS_ISA_AVX2 && qs_kernels_isa_supported (isa))
+    return &avx2_kernels;
+#endif
+  return &scalar_kernels;
+}

@@ -1,0 +1,362 @@
+/* qs-engine-eval.c: the parallel batch runner, prediction and top-1 evaluation.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Work is split into tasks of QS_ENGINE_TASK_IMAGES images handed out by
+ * qs_parallel_for; each worker owns one scratch block for the whole call.
+ * Results are written by image index, so they do not depend on the number
+ * of threads or on scheduling. The cancel flag is read before every task,
+ * so a raised flag stops the call after at most one task per worker (a
+ * few milliseconds), and progress is reported on the calling thread
+ * (worker 0) after each of its tasks.
+ */
+#include "qs-engine-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "quant/qs-parallel.h"
+
+double
+qs_engine_now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+void
+qs_engine_run_options_init (QsEngineRunOptions *options)
+{
+  memset (options, 0, sizeof *options);
+}
+
+typedef struct {
+  QsBatchFunc               func;
+  void                     *data;
+  size_t                    n_images;
+  uint8_t                  *scratch;
+  size_t                    scratch_size;
+  const QsEngineRunOptions *options;
+  size_t                    progress_base;
+  size_t                    progress_total;
+  atomic_size_t             done;
+  atomic_int                status;
+} QsRunJob;
+
+static void
+run_task (void  *data,
+          size_t task,
+          int    worker)
+{
+  QsRunJob *job = data;
+  const QsEngineRunOptions *o = job->options;
+  size_t first = task * QS_ENGINE_TASK_IMAGES;
+  size_t count = job->n_images - first < QS_ENGINE_TASK_IMAGES ? job->n_images - first
+                                                               : QS_ENGINE_TASK_IMAGES;
+  QsEngineStatus status;
+  size_t done;
+
+  if (atomic_load_explicit (&job->status, memory_order_relaxed) != QS_ENGINE_OK)
+    return;
+  if (o->cancel != NULL && atomic_load_explicit (o->cancel, memory_order_relaxed) != 0)
+    {
+      int expected = QS_ENGINE_OK;
+      atomic_compare_exchange_strong (&job->status, &expected, QS_ENGINE_CANCELLED);
+      return;
+    }
+
+  status = job->func (job->data, task, first, count, job->scratch + (size_t) worker * job->scratch_size);
+  if (status != QS_ENGINE_OK)
+    {
+      int expected = QS_ENGINE_OK;
+      atomic_compare_exchange_strong (&job->status, &expected, (int) status);
+      return;
+    }
+  done = atomic_fetch_add (&job->done, count) + count;
+  if (worker == 0 && o->progress != NULL)
+    o->progress (job->progress_base + done, job->progress_total, o->progress_data);
+}
+
+QsEngineStatus
+qs_engine_run_batches (size_t                    n_images,
+                       size_t                    scratch_size,
+                       const QsEngineRunOptions *options,
+                       size_t                    progress_base,
+                       size_t                    progress_total,
+                       QsBatchFunc               func,
+                       void                     *data)
+{
+  QsEngineRunOptions defaults;
+  size_t n_tasks = (n_images + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  QsRunJob job;
+  int workers;
+
+  if (options == NULL)
+    {
+      qs_engine_run_options_init (&defaults);
+      options = &defaults;
+    }
+  if (n_images == 0)
+    return QS_ENGINE_OK;
+  if (options->cancel != NULL && atomic_load (options->cancel) != 0)
+    return QS_ENGINE_CANCELLED;
+
+  scratch_size = (scratch_size + 63) & ~(size_t) 63;
+  workers = qs_parallel_worker_count (options->n_threads, n_tasks);
+  memset (&job, 0, sizeof job);
+  job.func = func;
+  job.data = data;
+  job.n_images = n_images;
+  job.scratch_size = scratch_size;
+  job.options = options;
+  job.progress_base = progress_base;
+  job.progress_total = progress_total;
+  atomic_init (&job.done, 0);
+  atomic_init (&job.status, QS_ENGINE_OK);
+  job.scratch = aligned_alloc (64, scratch_size * (size_t) workers);
+  if (job.scratch == NULL)
+    return QS_ENGINE_NO_MEMORY;
+
+  qs_parallel_for (workers, n_tasks, run_task, &job);
+  free (job.scratch);
+
+  if (atomic_load (&job.status) == QS_ENGINE_OK && options->progress != NULL)
+    options->progress (progress_base + n_images, progress_total, options->progress_data);
+  return (QsEngineStatus) atomic_load (&job.status);
+}
+
+/* ---- prediction ---------------------------------------------------------------- */
+
+typedef struct {
+  const QsEngineModel    *model;
+  const QsQuantizedModel *quantized;
+  const QsEngineDataset  *data;
+  size_t                  first;
+  size_t                  forward_size;
+  size_t                  n_outputs;
+  int32_t                *predictions;
+} QsPredictJob;
+
+static int32_t
+argmax (const float *v,
+        size_t       n)
+{
+  size_t best = 0;
+  float best_value = -INFINITY;
+
+  /* The first of equal maxima wins (as numpy and torch.argmax on CPU); NaN never does. */
+  for (size_t i = 0; i < n; i++)
+    if (v[i] > best_value)
+      {
+        best_value = v[i];
+        best = i;
+      }
+  return (int32_t) best;
+}
+
+static QsEngineStatus
+predict_batch (void  *data,
+               size_t task,
+               size_t first,
+               size_t count,
+               void  *scratch)
+{
+  QsPredictJob *job = data;
+  size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
+  const float *images = job->data->images + (job->first + first) * image_size;
+  float *outputs = (float *) ((uint8_t *) scratch + job->forward_size);
+  QsEngineStatus status;
+
+  if (job->quantized != NULL)
+    status = qs_engine_forward_quant (job->quantized, images, count, scratch, NULL, NULL, outputs);
+  else
+    status = qs_engine_forward_fp32 (job->model, images, count, scratch, NULL, NULL, outputs);
+  if (status != QS_ENGINE_OK)
+    return status;
+  for (size_t i = 0; i < count; i++)
+    job->predictions[first + i] = argmax (outputs + i * job->n_outputs, job->n_outputs);
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+check_data (const QsEngineModel   *model,
+            const QsEngineDataset *data,
+            size_t                 first,
+            size_t                 count)
+{
+  if (data == NULL || data->images == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (data->height != model->in_h || data->width != model->in_w || data->channels != model->in_c)
+    return QS_ENGINE_SHAPE_MISMATCH;
+  if (first > data->count || count > data->count - first)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+predict_range (const QsEngineModel      *model,
+               const QsQuantizedModel   *quantized,
+               const QsEngineDataset    *data,
+               size_t                    first,
+               size_t                    count,
+               const QsEngineRunOptions *options,
+               size_t                    progress_base,
+               size_t                    progress_total,
+               int32_t                  *predictions)
+{
+  QsPredictJob job = {
+    .model = model,
+    .quantized = quantized,
+    .data = data,
+    .first = first,
+    .forward_size = (qs_engine_get_buffer_size (model, quantized, QS_ENGINE_TASK_IMAGES) + 63) & ~(size_t) 63,
+    .n_outputs = qs_engine_model_get_n_outputs (model),
+    .predictions = predictions,
+  };
+  size_t scratch = job.forward_size + QS_ENGINE_TASK_IMAGES * job.n_outputs * sizeof (float);
+
+  return qs_engine_run_batches (count, scratch, options, progress_base, progress_total,
+                                predict_batch, &job);
+}
+
+QsEngineStatus
+qs_engine_predict (const QsEngineModel      *model,
+                   const QsQuantizedModel   *quantized,
+                   const QsEngineDataset    *data,
+                   size_t                    first,
+                   size_t                    count,
+                   const QsEngineRunOptions *options,
+                   int32_t                  *predictions)
+{
+  QsEngineStatus status;
+
+  if (model == NULL || model->n_layers == 0 || predictions == NULL
+      || (quantized != NULL && quantized->model != model))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = check_data (model, data, first, count)) != QS_ENGINE_OK)
+    return status;
+  return predict_range (model, quantized, data, first, count, options, 0, count, predictions);
+}
+
+QsEngineStatus
+qs_engine_evaluate (const QsEngineModel      *model,
+                    const QsQuantizedModel   *quantized,
+                    const QsEngineDataset    *data,
+                    size_t                    first,
+                    size_t                    count,
+                    const QsEngineRunOptions *options,
+                    const int32_t            *fp32_predictions,
+                    int32_t                  *quant_predictions,
+                    QsEngineEvalResult       *result)
+{
+  int32_t *fp32 = NULL, *quant = NULL;
+  size_t total_work, base = 0;
+  QsEngineStatus status;
+  double t0;
+
+  if (result == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  memset (result, 0, sizeof *result);
+  if (model == NULL || model->n_layers == 0 || (quantized != NULL && quantized->model != model))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = check_data (model, data, first, count)) != QS_ENGINE_OK)
+    return status;
+  if (data->labels == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+
+  total_work = (fp32_predictions == NULL ? count : 0) + (quantized != NULL ? count : 0);
+  if (fp32_predictions == NULL)
+    {
+      fp32 = malloc ((count ? count : 1) * sizeof *fp32);
+      if (fp32 == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      t0 = qs_engine_now ();
+      status = predict_range (model, NULL, data, first, count, options, 0, total_work, fp32);
+      result->fp32_seconds = qs_engine_now () - t0;
+      if (status != QS_ENGINE_OK)
+        goto out;
+      fp32_predictions = fp32;
+      base = count;
+    }
+  if (quantized != NULL)
+    {
+      quant = quant_predictions != NULL ? quant_predictions : malloc ((count ? count : 1) * sizeof *quant);
+      if (quant == NULL)
+        {
+          status = QS_ENGINE_NO_MEMORY;
+          goto out;
+        }
+      t0 = qs_engine_now ();
+      status = predict_range (model, quantized, data, first, count, options, base, total_work, quant);
+      result->quant_seconds = qs_engine_now () - t0;
+      if (status != QS_ENGINE_OK)
+        goto out;
+    }
+
+  result->images = count;
+  for (size_t i = 0; i < count; i++)
+    {
+      int32_t label = data->labels[first + i];
+
+      result->fp32_correct += fp32_predictions[i] == label;
+      if (quant != NULL)
+        {
+          result->quant_correct += quant[i] == label;
+          result->agree += quant[i] == fp32_predictions[i];
+        }
+    }
+
+out:
+  free (fp32);
+  if (quant != quant_predictions)
+    free (quant);
+  if (status != QS_ENGINE_OK)
+    {
+      double f = result->fp32_seconds, q = result->quant_seconds;
+
+      memset (result, 0, sizeof *result);
+      result->fp32_seconds = f;
+      result->quant_seconds = q;
+    }
+  return status;
+}
+
+void
+qs_engine_eval_result_add (QsEngineEvalResult       *total,
+                           const QsEngineEvalResult *part)
+{
+  total->images += part->images;
+  total->fp32_correct += part->fp32_correct;
+  total->quant_correct += part->quant_correct;
+  total->agree += part->agree;
+  total->fp32_seconds += part->fp32_seconds;
+  total->quant_seconds += part->quant_seconds;
+}
+
+static double
+percent (size_t part,
+         size_t whole)
+{
+  return whole > 0 ? 100.0 * (double) part / (double) whole : 0.0;
+}
+
+double
+qs_engine_eval_result_fp32_top1 (const QsEngineEvalResult *r)
+{
+  return percent (r->fp32_correct, r->images);
+}
+
+double
+qs_engine_eval_result_quant_top1 (const QsEngineEvalResult *r)
+{
+  return percent (r->quant_correct, r->images);
+}
+
+double
+qs_engine_eval_result_agreement (const QsEngineEvalResult *r)
+{
+  return percent (r->agree, r->images);
+}

@@ -1,0 +1,685 @@
+/* qs-engine-forward.c: one batch through the layer chain, in float32 and in integers.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Both paths walk the same layers with ping-pong buffers carved from one
+ * caller-owned scratch block. Convolutions and dense layers are im2col +
+ * GEMM in tiles of QS_ENGINE_TILE_ROWS output pixels (a 1x1 stride-1
+ * convolution and a dense layer read their input directly), so the tile's
+ * columns and sums stay in the first cache levels.
+ */
+#include "qs-engine-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quant/qs-params.h"
+
+typedef struct {
+  float   *act[2];
+  uint8_t *code[2];
+  void    *cols;
+  void    *acc;
+  int32_t *rowsum;
+  void    *expand;
+  uint8_t *zero_row;
+  size_t   acc_elems;   /* int32 elements of acc */
+} QsScratch;
+
+static size_t
+align_up (size_t n)
+{
+  return (n + 63) & ~(size_t) 63;
+}
+
+void
+qs_engine_scratch_layout (const QsEngineModel *model,
+                          size_t               batch,
+                          QsScratchLayout     *layout)
+{
+  size_t max_elems = (size_t) model->in_h * model->in_w * model->in_c;
+  size_t max_k = 1, max_n = 1, max_dw_row = 1, max_expand = 0, max_c = model->in_c;
+
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      const QsEngineLayer *l = &model->layers[i];
+      size_t out = qs_layer_out_size (l);
+
+      max_elems = out > max_elems ? out : max_elems;
+      max_c = (size_t) l->out_c > max_c ? (size_t) l->out_c : max_c;
+      if (l->kind == QS_LAYER_CONV2D || l->kind == QS_LAYER_DENSE)
+        {
+          size_t kp = qs_gemm_padded_k (l->k);
+
+          max_k = kp > max_k ? kp : max_k;
+          max_n = (size_t) l->out_c > max_n ? (size_t) l->out_c : max_n;
+        }
+      else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
+        {
+          size_t row = (size_t) l->out_w * l->out_c;
+          size_t expand = (size_t) l->in_h * l->in_w * l->out_c;
+
+          max_dw_row = row > max_dw_row ? row : max_dw_row;
+          if (l->multiplier > 1)
+            max_expand = expand > max_expand ? expand : max_expand;
+        }
+    }
+
+  layout->act_bytes = align_up (batch * max_elems * sizeof (float) + QS_KERNEL_SLACK);
+  layout->code_bytes = align_up (batch * max_elems + QS_KERNEL_SLACK);
+  layout->cols_bytes = align_up (QS_ENGINE_TILE_ROWS * max_k * sizeof (float) + QS_KERNEL_SLACK);
+  {
+    size_t tile = QS_ENGINE_TILE_ROWS * max_n;
+    size_t acc = tile > max_dw_row ? tile : max_dw_row;
+    /* The input quantization goes through this tile in chunks, so give it
+     * at least one image row's worth. */
+    size_t row = (size_t) model->in_w * model->in_c;
+
+    acc = acc > row ? acc : row;
+    layout->acc_bytes = align_up (acc * sizeof (int64_t));
+  }
+  layout->rowsum_bytes = align_up (QS_ENGINE_TILE_ROWS * sizeof (int32_t));
+  layout->expand_bytes = align_up (max_expand * sizeof (float) + QS_KERNEL_SLACK);
+  layout->zero_row_bytes = align_up (max_c + QS_KERNEL_SLACK);
+  layout->total = 2 * layout->act_bytes + 2 * layout->code_bytes + layout->cols_bytes
+    + layout->acc_bytes + layout->rowsum_bytes + layout->expand_bytes
+    + layout->zero_row_bytes + 64;
+}
+
+static void
+scratch_carve (const QsEngineModel *model,
+               size_t               batch,
+               void                *block,
+               QsScratch           *s)
+{
+  QsScratchLayout layout;
+  uint8_t *p = (uint8_t *) (((uintptr_t) block + 63) & ~(uintptr_t) 63);
+
+  qs_engine_scratch_layout (model, batch, &layout);
+  s->act[0] = (float *) p;
+  p += layout.act_bytes;
+  s->act[1] = (float *) p;
+  p += layout.act_bytes;
+  s->code[0] = p;
+  p += layout.code_bytes;
+  s->code[1] = p;
+  p += layout.code_bytes;
+  s->cols = p;
+  p += layout.cols_bytes;
+  s->acc = p;
+  s->acc_elems = layout.acc_bytes / sizeof (int32_t);
+  p += layout.acc_bytes;
+  s->rowsum = (int32_t *) p;
+  p += layout.rowsum_bytes;
+  s->expand = p;
+  p += layout.expand_bytes;
+  s->zero_row = p;
+}
+
+static QsConvShape
+conv_shape (const QsEngineLayer *l)
+{
+  QsConvShape s = {
+    .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c,
+    .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
+    .stride_h = l->stride_h, .stride_w = l->stride_w,
+    .pad_top = l->pad_top, .pad_left = l->pad_left,
+    .out_h = l->out_h, .out_w = l->out_w,
+  };
+
+  return s;
+}
+
+/* A 1x1 window with stride 1 and no padding: the input rows are the GEMM rows. */
+static bool
+is_pointwise (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_DENSE
+    || (l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1
+        && l->pad_top == 0 && l->pad_left == 0);
+}
+
+/* ---- float32 ------------------------------------------------------------------ */
+
+/* Runs one layer of the float32 path; @weights / @packed override the
+ * layer's own (the integer path's float-format layers pass rounded ones).
+ * Returns the buffer holding the output (@in itself for Flatten). */
+static const float *
+layer_fp32 (const QsEngineModel *model,
+            const QsEngineLayer *l,
+            const float         *weights,
+            const float         *packed,
+            const float         *in,
+            size_t               batch,
+            QsScratch           *s,
+            float               *out)
+{
+  QsConvShape shape = conv_shape (l);
+  size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
+
+  switch (l->kind)
+    {
+    case QS_LAYER_CONV2D:
+    case QS_LAYER_DENSE:
+      {
+        size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
+        bool direct = is_pointwise (l);
+
+        for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+          {
+            size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+            const float *a = in + m0 * k;
+
+            if (!direct)
+              {
+                qs_im2col_f32 (&shape, in, m0, rows, s->cols);
+                a = s->cols;
+              }
+            model->kernels->gemm_f32 (rows, n, k, a, k, packed, l->bias, l->lo, l->hi,
+                                      out + m0 * n, n);
+          }
+        return out;
+      }
+
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      {
+        QsConvShape dw = shape;
+
+        dw.in_c = l->out_c;
+        for (size_t b = 0; b < batch; b++)
+          {
+            const float *src = in + b * in_size;
+
+            if (l->multiplier > 1)
+              {
+                float *e = s->expand;
+                size_t pixels = (size_t) l->in_h * l->in_w;
+
+                for (size_t p = 0; p < pixels; p++)
+                  for (int c = 0; c < l->in_c; c++)
+                    for (int mm = 0; mm < l->multiplier; mm++)
+                      e[(p * l->in_c + c) * l->multiplier + mm] = src[p * l->in_c + c];
+                src = e;
+              }
+            qs_depthwise_f32_scalar (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
+          }
+        return out;
+      }
+
+    case QS_LAYER_MAX_POOL:
+    case QS_LAYER_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_AVERAGE_POOL:
+      for (size_t b = 0; b < batch; b++)
+        qs_pool_f32 (l->kind == QS_LAYER_MAX_POOL ? QS_POOL_MAX : QS_POOL_AVERAGE,
+                     &shape, in + b * in_size, out + b * out_size);
+      return out;
+
+    case QS_LAYER_FLATTEN:
+      return in;
+
+    case QS_LAYER_ACTIVATION:
+    default:
+      for (size_t i = 0; i < batch * out_size; i++)
+        out[i] = in[i] < l->lo ? l->lo : (in[i] > l->hi ? l->hi : in[i]);
+      return out;
+    }
+}
+
+QsEngineStatus
+qs_engine_forward_fp32 (const QsEngineModel *model,
+                        const float         *images,
+                        size_t               batch,
+                        void                *scratch,
+                        QsLayerHook          hook,
+                        void                *hook_data,
+                        float               *outputs)
+{
+  QsScratch s;
+  const float *cur = images;
+  int which = 0;
+
+  scratch_carve (model, batch, scratch, &s);
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      const QsEngineLayer *l = &model->layers[i];
+      float *out = s.act[which];
+
+      cur = layer_fp32 (model, l, l->weights, l->packed_f32, cur, batch, &s, out);
+      if (cur == out)
+        which ^= 1;
+      if (hook != NULL)
+        hook (hook_data, i, cur, batch);
+    }
+  if (outputs != NULL)
+    memcpy (outputs, cur, batch * qs_engine_model_get_n_outputs (model) * sizeof (float));
+  return QS_ENGINE_OK;
+}
+
+/* ---- integers ------------------------------------------------------------------ */
+
+static inline uint8_t
+quantize_act (const QsActQuant *q,
+              float             x,
+              int32_t           lo,
+              int32_t           hi)
+{
+  /* Round half to even (the default rounding mode), as PyTorch's quantizer. */
+  float v = rintf (x / q->scale + q->zero_point);
+
+  if (!(v >= (float) lo))
+    v = (float) lo;
+  if (v > (float) hi)
+    v = (float) hi;
+  return (uint8_t) v;
+}
+
+static inline float
+dequantize_act (const QsActQuant *q,
+                uint8_t           code)
+{
+  return ((float) code - q->zero_point) * q->scale;
+}
+
+static void
+float_outputs_from_totals32 (const QsEngineLayer *l,
+                             const QsQuantLayer  *q,
+                             size_t               rows,
+                             const int32_t       *acc,
+                             const int32_t       *rowsum,
+                             float               *out)
+{
+  size_t n = (size_t) l->out_c;
+
+  for (size_t r = 0; r < rows; r++)
+    for (size_t c = 0; c < n; c++)
+      {
+        int32_t total = qs_requantize_total (acc[r * n + c], rowsum != NULL ? rowsum[r] : 0, c, &q->rq);
+        float v = (float) (q->out_dequant[c] * total);
+
+        out[r * n + c] = v < l->lo ? l->lo : (v > l->hi ? l->hi : v);
+      }
+}
+
+static void
+float_outputs_from_totals64 (const QsEngineLayer *l,
+                             const QsQuantLayer  *q,
+                             size_t               rows,
+                             const int64_t       *acc,
+                             const int32_t       *rowsum,
+                             float               *out)
+{
+  size_t n = (size_t) l->out_c;
+
+  for (size_t r = 0; r < rows; r++)
+    for (size_t c = 0; c < n; c++)
+      {
+        int64_t total = qs_requantize_total64 (acc[r * n + c], rowsum != NULL ? rowsum[r] : 0, c, &q->rq64);
+        float v = (float) (q->out_dequant[c] * (double) total);
+
+        out[r * n + c] = v < l->lo ? l->lo : (v > l->hi ? l->hi : v);
+      }
+}
+
+static void
+gemm_layer_quant (const QsQuantizedModel *qm,
+                  const QsEngineLayer    *l,
+                  const QsQuantLayer     *q,
+                  const uint8_t          *in,
+                  size_t                  batch,
+                  QsScratch              *s,
+                  uint8_t                *out,
+                  float                  *fout)
+{
+  QsConvShape shape = conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k, kp = q->kp;
+
+  for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+    {
+      size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+      const uint8_t *a;
+      size_t lda;
+      const int32_t *rowsum = NULL;
+
+      if (q->direct)
+        {
+          a = in + m0 * k;
+          lda = k;
+        }
+      else
+        {
+          qs_im2col_u8 (&shape, in, m0, rows, (uint8_t) q->in.zero_code, kp, s->cols);
+          a = s->cols;
+          lda = kp;
+        }
+      if (q->need_rowsum)
+        {
+          qs_row_sums_u8 (rows, k, a, lda, s->rowsum);
+          rowsum = s->rowsum;
+        }
+
+      if (q->mode == QS_QMODE_INT8)
+        {
+          qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
+          if (q->float_output)
+            float_outputs_from_totals32 (l, q, rows, s->acc, rowsum, fout + m0 * n);
+          else
+            q->requant (rows, n, s->acc, n, rowsum, &q->rq, out + m0 * n, n);
+        }
+      else
+        {
+          qs_gemm_u8s16_scalar (rows, n, k, a, lda, q->w16, s->acc, n);
+          if (q->float_output)
+            float_outputs_from_totals64 (l, q, rows, s->acc, rowsum, fout + m0 * n);
+          else
+            qs_requantize_u8_i64_scalar (rows, n, s->acc, n, rowsum, &q->rq64, out + m0 * n, n);
+        }
+    }
+}
+
+static void
+depthwise_layer_quant (const QsQuantizedModel *qm,
+                       const QsEngineLayer    *l,
+                       const QsQuantLayer     *q,
+                       const uint8_t          *in,
+                       size_t                  batch,
+                       QsScratch              *s,
+                       uint8_t                *out,
+                       float                  *fout)
+{
+  size_t in_size = qs_layer_in_size (l), C = (size_t) l->out_c;
+  QsDepthwiseShape shape = {
+    .in_h = l->in_h, .in_w = l->in_w, .channels = l->out_c,
+    .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
+    .stride_h = l->stride_h, .stride_w = l->stride_w,
+    .pad_top = l->pad_top, .pad_left = l->pad_left,
+    .out_h = l->out_h, .out_w = l->out_w,
+    .input_zp = q->in.zero_code,
+    .zero_row = s->zero_row,
+  };
+
+  memset (s->zero_row, q->in.zero_code, C + QS_KERNEL_SLACK);
+  for (size_t b = 0; b < batch; b++)
+    {
+      const uint8_t *src = in + b * in_size;
+
+      if (l->multiplier > 1)
+        {
+          uint8_t *e = s->expand;
+          size_t pixels = (size_t) l->in_h * l->in_w;
+
+          for (size_t p = 0; p < pixels; p++)
+            for (int c = 0; c < l->in_c; c++)
+              memset (e + (p * l->in_c + c) * l->multiplier, src[p * l->in_c + c], l->multiplier);
+          src = e;
+        }
+      for (int oy = 0; oy < l->out_h; oy++)
+        {
+          size_t o = ((b * l->out_h + oy) * l->out_w) * C;
+
+          if (q->mode == QS_QMODE_INT8)
+            {
+              qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
+              if (q->float_output)
+                float_outputs_from_totals32 (l, q, l->out_w, s->acc, NULL, fout + o);
+              else
+                q->requant (l->out_w, C, s->acc, C, NULL, &q->rq, out + o, C);
+            }
+          else
+            {
+              qs_depthwise_u8s16_scalar (&shape, src, q->dw32, oy, s->acc);
+              if (q->float_output)
+                float_outputs_from_totals64 (l, q, l->out_w, s->acc, NULL, fout + o);
+              else
+                qs_requantize_u8_i64_scalar (l->out_w, C, s->acc, C, NULL, &q->rq64, out + o, C);
+            }
+        }
+    }
+}
+
+/* A layer whose weights are in a float format: dequantize the input codes,
+ * run the float32 layer on the rounded weights, quantize the output. */
+static void
+float_layer_quant (const QsQuantizedModel *qm,
+                   const QsEngineLayer    *l,
+                   const QsQuantLayer     *q,
+                   const uint8_t          *in,
+                   size_t                  batch,
+                   QsScratch              *s,
+                   uint8_t                *out,
+                   float                  *fout)
+{
+  size_t in_n = batch * qs_layer_in_size (l), out_n = batch * qs_layer_out_size (l);
+  float *x = s->act[0], *y = q->float_output ? fout : s->act[1];
+  const float *r;
+
+  for (size_t i = 0; i < in_n; i++)
+    x[i] = dequantize_act (&q->in, in[i]);
+  r = layer_fp32 (qm->model, l, q->fake_weights, q->fake_packed, x, batch, s, y);
+  if (!q->float_output)
+    for (size_t i = 0; i < out_n; i++)
+      out[i] = quantize_act (&q->out, r[i], q->rq.act_min, q->rq.act_max);
+}
+
+static const uint8_t *
+layer_quant (const QsQuantizedModel *qm,
+             size_t                  i,
+             const uint8_t          *in,
+             size_t                  batch,
+             QsScratch              *s,
+             uint8_t                *out,
+             float                  *fout)
+{
+  const QsEngineLayer *l = &qm->model->layers[i];
+  const QsQuantLayer *q = &qm->layers[i];
+  QsConvShape shape = conv_shape (l);
+  size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
+
+  if (q->mode == QS_QMODE_FLOAT)
+    {
+      float_layer_quant (qm, l, q, in, batch, s, out, fout);
+      return out;
+    }
+
+  switch (l->kind)
+    {
+    case QS_LAYER_CONV2D:
+    case QS_LAYER_DENSE:
+      gemm_layer_quant (qm, l, q, in, batch, s, out, fout);
+      return out;
+
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      depthwise_layer_quant (qm, l, q, in, batch, s, out, fout);
+      return out;
+
+    case QS_LAYER_MAX_POOL:
+    case QS_LAYER_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_AVERAGE_POOL:
+      for (size_t b = 0; b < batch; b++)
+        qs_pool_u8 (l->kind == QS_LAYER_MAX_POOL ? QS_POOL_MAX : QS_POOL_AVERAGE,
+                    &shape, in + b * in_size, out + b * out_size);
+      return out;
+
+    case QS_LAYER_FLATTEN:
+      return in;
+
+    case QS_LAYER_ACTIVATION:
+    default:
+      /* ReLU on codes: the floor is the code of 0.0, the cap the code of max. */
+      for (size_t j = 0; j < batch * out_size; j++)
+        {
+          int32_t v = in[j];
+
+          v = v < q->rq.act_min ? q->rq.act_min : (v > q->rq.act_max ? q->rq.act_max : v);
+          out[j] = (uint8_t) v;
+        }
+      return out;
+    }
+}
+
+/* The model input through the input quantizer (qs_quantize_channel, so the
+ * codes are exactly those of the quantization core), in tile-sized chunks. */
+static void
+quantize_input (const QsQuantizedModel *qm,
+                const float            *images,
+                size_t                  count,
+                QsScratch              *s,
+                uint8_t                *codes)
+{
+  int32_t *tmp = s->acc;
+  size_t chunk = s->acc_elems;
+
+  for (size_t i0 = 0; i0 < count; i0 += chunk)
+    {
+      size_t n = count - i0 < chunk ? count - i0 : chunk;
+
+      qs_quantize_channel (&qm->input_params, 0, images + i0, n, tmp);
+      for (size_t j = 0; j < n; j++)
+        codes[i0 + j] = (uint8_t) (tmp[j] < 0 ? 0 : (tmp[j] > 255 ? 255 : tmp[j]));
+    }
+}
+
+QsEngineStatus
+qs_engine_forward_quant (const QsQuantizedModel *qm,
+                         const float            *images,
+                         size_t                  batch,
+                         void                   *scratch,
+                         QsLayerHook             hook,
+                         void                   *hook_data,
+                         float                  *outputs)
+{
+  const QsEngineModel *model = qm->model;
+  size_t in_n = batch * (size_t) model->in_h * model->in_w * model->in_c;
+  QsScratch s;
+  const uint8_t *cur;
+  const QsActQuant *cur_q = &qm->input;
+  int which = 1;
+
+  scratch_carve (model, batch, scratch, &s);
+  quantize_input (qm, images, in_n, &s, s.code[0]);
+  cur = s.code[0];
+
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      const QsQuantLayer *q = &qm->layers[i];
+      uint8_t *out = s.code[which];
+
+      if (q->float_output)
+        {
+          /* The last layer writes float outputs straight to the caller. */
+          layer_quant (qm, i, cur, batch, &s, out, outputs);
+          if (hook != NULL)
+            hook (hook_data, i, outputs, batch);
+          return QS_ENGINE_OK;
+        }
+      cur = layer_quant (qm, i, cur, batch, &s, out, NULL);
+      if (cur == out)
+        which ^= 1;
+      cur_q = &q->out;
+      if (hook != NULL)
+        hook (hook_data, i, cur, batch);
+    }
+
+  /* A chain that does not end in a weighted layer: dequantize its codes. */
+  if (outputs != NULL)
+    {
+      size_t n = batch * qs_engine_model_get_n_outputs (model);
+
+      for (size_t j = 0; j < n; j++)
+        outputs[j] = dequantize_act (cur_q, cur[j]);
+    }
+  return QS_ENGINE_OK;
+}
+
+/* ---- public one-batch entry points ------------------------------------------ */
+
+size_t
+qs_engine_get_buffer_size (const QsEngineModel    *model,
+                           const QsQuantizedModel *quantized,
+                           size_t                  batch)
+{
+  QsScratchLayout layout;
+
+  if (model == NULL || batch == 0)
+    return 0;
+  qs_engine_scratch_layout (model, batch, &layout);
+  return layout.total;
+}
+
+static QsEngineStatus
+check_pair (const QsEngineModel    *model,
+            const QsQuantizedModel *quantized)
+{
+  if (model == NULL || model->n_layers == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (quantized != NULL && quantized->model != model)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_engine_forward (const QsEngineModel    *model,
+                   const QsQuantizedModel *quantized,
+                   const float            *images,
+                   size_t                  batch,
+                   void                   *scratch,
+                   size_t                  scratch_size,
+                   float                  *outputs)
+{
+  QsEngineStatus status = check_pair (model, quantized);
+
+  if (status != QS_ENGINE_OK)
+    return status;
+  if (images == NULL || outputs == NULL || scratch == NULL || batch == 0
+      || scratch_size < qs_engine_get_buffer_size (model, quantized, batch))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (quantized != NULL)
+    return qs_engine_forward_quant (quantized, images, batch, scratch, NULL, NULL, outputs);
+  return qs_engine_forward_fp32 (model, images, batch, scratch, NULL, NULL, outputs);
+}
+
+QsEngineStatus
+qs_engine_run_layer (const QsEngineModel    *model,
+                     const QsQuantizedModel *quantized,
+                     size_t                  index,
+                     const void             *input,
+                     size_t                  batch,
+                     void                   *scratch,
+                     size_t                  scratch_size,
+                     void                   *output)
+{
+  QsEngineStatus status = check_pair (model, quantized);
+  const QsEngineLayer *l;
+  QsScratch s;
+  size_t out_n;
+
+  if (status != QS_ENGINE_OK)
+    return status;
+  if (index >= model->n_layers || input == NULL || output == NULL || scratch == NULL
+      || batch == 0 || scratch_size < qs_engine_get_buffer_size (model, quantized, batch))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  l = &model->layers[index];
+  out_n = batch * qs_layer_out_size (l);
+  scratch_carve (model, batch, scratch, &s);
+
+  if (quantized == NULL)
+    {
+      const float *r = layer_fp32 (model, l, l->weights, l->packed_f32, input, batch, &s, output);
+
+      if (r != output)
+        memcpy (output, r, out_n * sizeof (float));
+    }
+  else
+    {
+      const QsQuantLayer *q = &quantized->layers[index];
+
+      if (q->float_output)
+        layer_quant (quantized, index, input, batch, &s, s.code[0], output);
+      else
+        {
+          const uint8_t *r = layer_quant (quantized, index, input, batch, &s, output, NULL);
+
+          if (r != output)
+            memcpy (output, r, out_n);
+        }
+    }
+  return QS_ENGINE_OK;
+}

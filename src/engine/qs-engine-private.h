@@ -1,0 +1,169 @@
+/* qs-engine-private.h: the engine's structures, shared by its source files and tests.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "engine/qs-engine.h"
+#include "engine/kernels/qs-kernels.h"
+#include "quant/qs-params.h"
+
+/* Images per task of the parallel runner: small enough that a raised
+ * cancel flag is seen within a few milliseconds, large enough that the
+ * weights are reused across images. */
+#define QS_ENGINE_TASK_IMAGES 16
+/* GEMM rows per im2col/requantization tile. */
+#define QS_ENGINE_TILE_ROWS 96
+
+typedef struct {
+  char        *name;
+  QsLayerKind  kind;
+  int          in_h, in_w, in_c;
+  int          out_h, out_w, out_c;
+  int          kernel_h, kernel_w, stride_h, stride_w;
+  int          pad_top, pad_left;
+  int          multiplier;    /* depthwise */
+  QsActivation activation;
+  float        activation_max;
+  float        lo, hi;        /* the float32 clamp the activation amounts to */
+  size_t       k;             /* GEMM depth (conv, dense) or taps (depthwise) */
+  float       *weights;       /* Keras layout: [k][out_c], depthwise [taps][out_c] */
+  float       *bias;          /* [out_c], zeros when the layer has none */
+  float       *packed_f32;    /* weights packed for the model's float32 GEMM */
+  int          weight_index;
+} QsEngineLayer;
+
+struct _QsEngineModel {
+  int              in_h, in_w, in_c;
+  QsEngineLayer   *layers;
+  size_t           n_layers;
+  size_t           capacity;
+  size_t           n_weighted;
+  const QsKernels *kernels;   /* float32 GEMM choice, made at creation */
+};
+
+typedef enum {
+  QS_QMODE_NONE = 0,   /* a layer without weights */
+  QS_QMODE_INT8,       /* int8 weights, int32 sums */
+  QS_QMODE_INT16,      /* int16 weights (or Q8-scaled depthwise), int64 sums */
+  QS_QMODE_FLOAT,      /* weights in a float format, computed in float32 */
+} QsQuantMode;
+
+/* One activation tensor's quantizer. */
+typedef struct {
+  float   scale;
+  float   zero_point;   /* fractional when nudging is off */
+  int32_t zero_code;    /* the code the mapping gives 0.0: padding and ReLU floor */
+} QsActQuant;
+
+typedef struct {
+  QsQuantMode       mode;
+  QsActQuant        in, out;
+  bool              float_output;  /* the last layer: float logits, no requantization */
+  size_t            kp;            /* padded GEMM depth */
+  bool              direct;        /* A is the input itself (1x1, stride 1, K == kp) */
+  bool              need_rowsum;
+  void             *packed;        /* int8 GEMM or depthwise weights in the kernel layout */
+  int16_t          *w16;           /* int16 GEMM weights [n][k] */
+  int32_t          *dw32;          /* int16-mode depthwise weights [taps][c] */
+  int32_t          *bias32;
+  int64_t          *bias64;
+  int32_t          *weight_zp;
+  int32_t          *multiplier;
+  int32_t          *right_shift;
+  int32_t          *left_shift;
+  int32_t          *frac_q16;
+  QsRequantParams   rq;
+  QsRequantParams64 rq64;
+  QsRequantFunc     requant;       /* the ISA's, or the reference when it needs extras */
+  double           *out_dequant;   /* float logits: real = out_dequant[c] * total */
+  float            *fake_packed;   /* QS_QMODE_FLOAT: rounded weights packed for the float32 GEMM */
+  float            *fake_weights;  /* ... and in the Keras layout (depthwise) */
+  QsQuantizedLayerStats stats;
+} QsQuantLayer;
+
+struct _QsQuantizedModel {
+  const QsEngineModel *model;
+  const QsKernels     *kernels;
+  QsQuantLayer        *layers;     /* one per model layer */
+  QsActQuant           input;
+  QsScheme             input_scheme;  /* the model input's quantizer, for qs_quantize_channel */
+  QsQuantParams        input_params;
+};
+
+/* Scratch layout of one forward pass of @batch images. */
+typedef struct {
+  size_t act_bytes;      /* each of the float ping-pong buffers */
+  size_t code_bytes;     /* each of the uint8 ping-pong buffers */
+  size_t cols_bytes;     /* im2col tile (float or uint8) */
+  size_t acc_bytes;      /* int32/int64 tile */
+  size_t rowsum_bytes;
+  size_t expand_bytes;   /* depthwise multiplier > 1: repeated input channels */
+  size_t zero_row_bytes;
+  size_t total;
+} QsScratchLayout;
+
+void qs_engine_scratch_layout (const QsEngineModel *model,
+                               size_t               batch,
+                               QsScratchLayout     *layout);
+
+/* Called after every layer with its output (float32 path: floats; integer
+ * path: uint8 codes, or floats for the last layer when float_output). */
+typedef void (*QsLayerHook) (void       *data,
+                             size_t      layer,
+                             const void *output,
+                             size_t      batch);
+
+QsEngineStatus qs_engine_forward_fp32  (const QsEngineModel *model,
+                                        const float         *images,
+                                        size_t               batch,
+                                        void                *scratch,
+                                        QsLayerHook          hook,
+                                        void                *hook_data,
+                                        float               *outputs);
+QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
+                                        const float            *images,
+                                        size_t                  batch,
+                                        void                   *scratch,
+                                        QsLayerHook             hook,
+                                        void                   *hook_data,
+                                        float                  *outputs);
+
+/* Elements per image of a layer's output. */
+static inline size_t
+qs_layer_out_size (const QsEngineLayer *layer)
+{
+  return (size_t) layer->out_h * layer->out_w * layer->out_c;
+}
+
+static inline size_t
+qs_layer_in_size (const QsEngineLayer *layer)
+{
+  return (size_t) layer->in_h * layer->in_w * layer->in_c;
+}
+
+/* Whether layer @i's output is what the model scores (the last layer). */
+static inline bool
+qs_layer_is_last (const QsEngineModel *model,
+                  size_t               i)
+{
+  return i + 1 == model->n_layers;
+}
+
+/* The parallel runner: @func runs on images [first, first + count) of a
+ * task with that worker's scratch; returns non-OK to stop. */
+typedef QsEngineStatus (*QsBatchFunc) (void  *data,
+                                       size_t task,
+                                       size_t first,
+                                       size_t count,
+                                       void  *scratch);
+
+QsEngineStatus qs_engine_run_batches (size_t                    n_images,
+                                      size_t                    scratch_size,
+                                      const QsEngineRunOptions *options,
+                                      size_t                    progress_base,
+                                      size_t                    progress_total,
+                                      QsBatchFunc               func,
+                                      void                     *data);
+
+/* Monotonic seconds. */
+double qs_engine_now (void);

@@ -1,0 +1,1137 @@
+/* qs-engine-quantize.c: weights under a scheme per layer, calibrated activations, SQNR.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The arithmetic (Jacob et al. 2018, with the zero points made explicit):
+ * with activation real = s_a * (q_a - z_a) and weight real = s_w * (q_w - z_w),
+ * a layer's sum over K taps is
+ *
+ *   sum (q_a - z_a)(q_w - z_w) = sum q_a q_w - z_w sum q_a - z_a sum q_w + K z_a z_w.
+ *
+ * The kernels compute the raw sum of products (uint8 x int8, int32); the
+ * third and fourth terms depend only on the output channel and go into the
+ * int32 bias; the second (the row sum) is only needed for asymmetric
+ * weights, whose nonzero zero point the requantization subtracts exactly.
+ *
+ * With zero-point nudging off (the scheme's nudge_zero false), the zero
+ * points are fractional: z = z_int + r with z_int the code the mapping
+ * gives 0.0 (what padding is filled with, so a padded pixel stands for
+ * -s_a * r_a, not 0.0, as in a real deployment of such a mapping). The
+ * fractional parts add -r_a * sum (q_w - z_w) (a per-channel constant,
+ * rounded into the bias) and -r_w * sum (q_a - z_a_int) (per output pixel,
+ * in Q16 fixed point). Depthwise layers with a fractional weight zero point
+ * run on Q8-scaled weights in the 64-bit path instead.
+ *
+ * Biases are int32 with scale s_a * s_w[c] (rounded half away from zero,
+ * as TFLite); the rescale s_a * s_w[c] / s_out is a Q0.31 multiplier and a
+ * shift per channel (qs_quantize_multiplier). With float_logits the last
+ * weighted layer keeps its sums and returns s_a * s_w[c] * total as float
+ * logits instead of uint8 codes.
+ */
+#include "qs-engine-private.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/qs-range.h"
+
+/* Beyond this many taps the int8 path's int32 sums could wrap; such layers
+ * take the 64-bit path. */
+#define QS_MAX_INT32_K 16384
+/* Percentile calibration histogram. */
+#define QS_CALIB_BINS 4096
+
+void
+qs_activation_scheme_init_default (QsActivationScheme *scheme)
+{
+  scheme->range_method = QS_RANGE_MINMAX;
+  scheme->percentile = 99.99;
+  scheme->nudge_zero = true;
+  scheme->rounding = QS_ROUNDING_HALF_EVEN;
+  scheme->float_logits = false;
+}
+
+static void
+set_message (char       *message,
+             size_t      size,
+             const char *format,
+             ...)
+{
+  va_list args;
+
+  if (message == NULL || size == 0)
+    return;
+  va_start (args, format);
+  vsnprintf (message, size, format, args);
+  va_end (args);
+}
+
+static void
+quant_layer_clear (QsQuantLayer *q)
+{
+  free (q->packed);
+  free (q->w16);
+  free (q->dw32);
+  free (q->bias32);
+  free (q->bias64);
+  free (q->weight_zp);
+  free (q->multiplier);
+  free (q->right_shift);
+  free (q->left_shift);
+  free (q->frac_q16);
+  free (q->out_dequant);
+  free (q->fake_packed);
+  free (q->fake_weights);
+}
+
+void
+qs_quantized_model_free (QsQuantizedModel *qm)
+{
+  if (qm == NULL)
+    return;
+  for (size_t i = 0; qm->layers != NULL && i < qm->model->n_layers; i++)
+    quant_layer_clear (&qm->layers[i]);
+  free (qm->layers);
+  qs_quant_params_clear (&qm->input_params);
+  free (qm);
+}
+
+/* ---- activation quantizers ---------------------------------------------------- */
+
+static void
+activation_scheme (const QsActivationScheme *a,
+                   QsScheme                 *s)
+{
+  qs_scheme_init_default (s);
+  s->bits = 8;
+  s->is_unsigned = true;
+  s->mapping = QS_MAPPING_ASYMMETRIC;
+  s->granularity = QS_GRANULARITY_TENSOR;
+  s->nudge_zero = a->nudge_zero;
+  s->rounding = a->rounding;
+}
+
+static int32_t
+zero_code (const QsQuantParams *p,
+           size_t               channel)
+{
+  const float zero = 0.0f;
+  int32_t code;
+
+  qs_quantize_channel (p, channel, &zero, 1, &code);
+  return code;
+}
+
+static QsEngineStatus
+act_quant_from_range (const QsScheme *scheme,
+                      float           lo,
+                      float           hi,
+                      QsActQuant     *q,
+                      QsQuantParams  *keep)
+{
+  QsQuantParams p;
+
+  if (qs_quant_params_init (&p, 1) != QS_OK)
+    return QS_ENGINE_NO_MEMORY;
+  if (!isfinite (lo) || !isfinite (hi))
+    lo = hi = 0.0f;
+  qs_quant_params_set_channel (&p, scheme, 0, lo, hi);
+  q->scale = p.scale[0];
+  q->zero_point = p.zero_point[0];
+  q->zero_code = zero_code (&p, 0);
+  if (keep != NULL)
+    *keep = p;
+  else
+    qs_quant_params_clear (&p);
+  return QS_ENGINE_OK;
+}
+
+/* Output code range of a layer: ReLU floors at the code of 0.0 and caps at
+ * the code of its maximum (TFLite's CalculateActivationRangeQuantized). */
+static void
+activation_codes (const QsEngineLayer *l,
+                  const QsActQuant    *out,
+                  int32_t             *act_min,
+                  int32_t             *act_max)
+{
+  *act_min = 0;
+  *act_max = 255;
+  if (l->activation == QS_ACTIVATION_RELU)
+    {
+      *act_min = out->zero_code > 0 ? out->zero_code : 0;
+      if (isfinite (l->activation_max))
+        {
+          double cap = out->zero_code + nearbyint (l->activation_max / out->scale);
+
+          *act_max = cap < 255.0 ? (int32_t) (cap < *act_min ? *act_min : cap) : 255;
+        }
+    }
+}
+
+/* ---- calibration ---------------------------------------------------------------- */
+
+typedef struct {
+  const QsEngineModel      *model;
+  const QsQuantizedModel   *qm;          /* the SQNR pass */
+  const QsEngineDataset    *data;
+  size_t                    n_points;    /* input + one per layer */
+  size_t                    forward_size;
+  float                    *mins;        /* [task][point] */
+  float                    *maxs;
+  const float              *hist_lo;     /* [point], the percentile pass */
+  const float              *hist_hi;
+  uint32_t                 *hists;       /* [task][point][QS_CALIB_BINS] */
+  double                   *signal;      /* [task][layer] */
+  double                   *noise;
+  size_t                    store_offset; /* SQNR pass: per-worker copy of float outputs */
+  size_t                    store_floats; /* ... floats per image */
+  size_t                   *store_at;     /* [layer]: float offset per image batch, or SIZE_MAX */
+} QsCalibJob;
+
+typedef struct {
+  QsCalibJob *job;
+  size_t      task;
+  size_t      batch;
+  float      *store;
+} QsHookCtx;
+
+static void
+range_of (const float *v,
+          size_t       n,
+          float       *lo,
+          float       *hi)
+{
+  float a = INFINITY, b = -INFINITY;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      a = v[i] < a ? v[i] : a;
+      b = v[i] > b ? v[i] : b;
+    }
+  *lo = a;
+  *hi = b;
+}
+
+static void
+histogram_add (const float *v,
+               size_t       n,
+               float        lo,
+               float        hi,
+               uint32_t    *hist)
+{
+  double width = ((double) hi - lo) / QS_CALIB_BINS;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      long bin = width > 0.0 ? (long) (((double) v[i] - lo) / width) : 0;
+
+      bin = bin < 0 ? 0 : (bin >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : bin);
+      hist[bin]++;
+    }
+}
+
+static void
+point_observe (QsCalibJob  *job,
+               size_t       task,
+               size_t       point,
+               const float *v,
+               size_t       n)
+{
+  size_t at = task * job->n_points + point;
+
+  if (job->hists != NULL)
+    histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
+                   job->hists + at * QS_CALIB_BINS);
+  else
+    range_of (v, n, &job->mins[at], &job->maxs[at]);
+}
+
+static void
+range_hook (void       *data,
+            size_t      layer,
+            const void *output,
+            size_t      batch)
+{
+  QsHookCtx *ctx = data;
+
+  point_observe (ctx->job, ctx->task, layer + 1, output,
+                 batch * qs_layer_out_size (&ctx->job->model->layers[layer]));
+}
+
+static QsEngineStatus
+range_batch (void  *data,
+             size_t task,
+             size_t first,
+             size_t count,
+             void  *scratch)
+{
+  QsCalibJob *job = data;
+  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
+  const float *images = job->data->images + first * image_size;
+  QsHookCtx ctx = { job, task, count, NULL };
+
+  point_observe (job, task, 0, images, count * image_size);
+  return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
+}
+
+/* Stores the float32 outputs of the weighted layers for the comparison. */
+static void
+store_hook (void       *data,
+            size_t      layer,
+            const void *output,
+            size_t      batch)
+{
+  QsHookCtx *ctx = data;
+  size_t at = ctx->job->store_at[layer];
+
+  if (at != SIZE_MAX)
+    memcpy (ctx->store + at * batch, output,
+            batch * qs_layer_out_size (&ctx->job->model->layers[layer]) * sizeof (float));
+}
+
+static void
+compare_hook (void       *data,
+              size_t      layer,
+              const void *output,
+              size_t      batch)
+{
+  QsHookCtx *ctx = data;
+  QsCalibJob *job = ctx->job;
+  const QsQuantLayer *q = &job->qm->layers[layer];
+  size_t at = job->store_at[layer];
+  size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
+  const float *ref;
+  double signal = 0.0, noise = 0.0;
+
+  if (at == SIZE_MAX)
+    return;
+  ref = ctx->store + at * batch;
+  for (size_t i = 0; i < n; i++)
+    {
+      double x = ref[i];
+      double y = q->float_output ? ((const float *) output)[i]
+                                 : ((double) ((const uint8_t *) output)[i] - q->out.zero_point) * q->out.scale;
+
+      signal += x * x;
+      noise += (x - y) * (x - y);
+    }
+  job->signal[ctx->task * job->model->n_layers + layer] += signal;
+  job->noise[ctx->task * job->model->n_layers + layer] += noise;
+}
+
+static QsEngineStatus
+sqnr_batch (void  *data,
+            size_t task,
+            size_t first,
+            size_t count,
+            void  *scratch)
+{
+  QsCalibJob *job = data;
+  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
+  const float *images = job->data->images + first * image_size;
+  QsHookCtx ctx = { job, task, count, (float *) ((uint8_t *) scratch + job->store_offset) };
+  QsEngineStatus status;
+
+  status = qs_engine_forward_fp32 (job->model, images, count, scratch, store_hook, &ctx, NULL);
+  if (status != QS_ENGINE_OK)
+    return status;
+  /* The last layer's float outputs go after the stored activations. */
+  return qs_engine_forward_quant (job->qm, images, count, scratch, compare_hook, &ctx,
+                                  ctx.store + job->store_floats * count);
+}
+
+/* numpy-style percentile from a histogram: linear inside the bin. */
+static float
+histogram_percentile (const uint64_t *hist,
+                      float           lo,
+                      float           hi,
+                      double          q)
+{
+  uint64_t total = 0, seen = 0;
+  double target, width = ((double) hi - lo) / QS_CALIB_BINS;
+
+  for (int b = 0; b < QS_CALIB_BINS; b++)
+    total += hist[b];
+  if (total == 0)
+    return lo;
+  target = q / 100.0 * (double) total;
+  for (int b = 0; b < QS_CALIB_BINS; b++)
+    {
+      if ((double) (seen + hist[b]) >= target && hist[b] > 0)
+        {
+          double within = (target - (double) seen) / (double) hist[b];
+          return (float) (lo + width * (b + within));
+        }
+      seen += hist[b];
+    }
+  return hi;
+}
+
+/* ---- weights ---------------------------------------------------------------------- */
+
+typedef struct {
+  QsQuantParams params;
+  int32_t      *codes;      /* Keras layout, shifted into the container */
+  int32_t      *zero_int;   /* [out_c], shifted */
+  double       *zero_frac;  /* [out_c], the (possibly fractional) zero point, shifted */
+  double       *scale;      /* [out_c] */
+  double        sqnr_db;
+} QsWeightQuant;
+
+static void
+weight_quant_clear (QsWeightQuant *w)
+{
+  qs_quant_params_clear (&w->params);
+  free (w->codes);
+  free (w->zero_int);
+  free (w->zero_frac);
+  free (w->scale);
+}
+
+/* Quantizes the layer's kernel (Keras layout [k][out_c]) under @scheme,
+ * with codes shifted so their range fits a signed container of @container
+ * bits (an unsigned 8-bit scheme's [0, 255] becomes [-128, 127] with the
+ * zero point shifted alike: q - z is unchanged). */
+static QsEngineStatus
+quantize_weights (const QsEngineLayer *l,
+                  const QsScheme      *scheme,
+                  int                  container,
+                  QsWeightQuant       *w)
+{
+  size_t n = (size_t) l->out_c, count = l->k * n;
+  bool per_channel = scheme->granularity == QS_GRANULARITY_CHANNEL;
+  QsChannelLayout layout;
+  QsRangeStats *stats;
+  float *lo, *hi;
+  size_t channels = per_channel ? n : 1;
+  double signal = 0.0, noise = 0.0;
+  int32_t shift = 0;
+  QsStatus st;
+
+  memset (w, 0, sizeof *w);
+  if (per_channel)
+    layout = (QsChannelLayout) { count, l->k, n, 1 };
+  else
+    layout = qs_channel_layout_per_tensor (count);
+
+  stats = calloc (channels, sizeof *stats);
+  lo = calloc (channels, sizeof *lo);
+  hi = calloc (channels, sizeof *hi);
+  w->codes = malloc (count * sizeof *w->codes);
+  w->zero_int = calloc (n, sizeof *w->zero_int);
+  w->zero_frac = calloc (n, sizeof *w->zero_frac);
+  w->scale = calloc (n, sizeof *w->scale);
+  if (stats == NULL || lo == NULL || hi == NULL || w->codes == NULL || w->zero_int == NULL
+      || w->zero_frac == NULL || w->scale == NULL || qs_quant_params_init (&w->params, channels) != QS_OK)
+    {
+      free (stats);
+      free (lo);
+      free (hi);
+      return QS_ENGINE_NO_MEMORY;
+    }
+
+  st = qs_range_stats_compute (&layout, l->weights, 1, stats, NULL);
+  if (st == QS_OK)
+    st = qs_range_choose (scheme, &layout, l->weights, stats, lo, hi);
+  free (stats);
+  if (st != QS_OK)
+    {
+      free (lo);
+      free (hi);
+      return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
+    }
+  qs_quant_params_set_from_ranges (&w->params, scheme, lo, hi);
+  free (lo);
+  free (hi);
+  qs_quantize (&w->params, &layout, l->weights, w->codes);
+
+  if (scheme->format == QS_FORMAT_INT)
+    {
+      int32_t cmax = container == 8 ? 127 : 32767;
+
+      if (w->params.qmax > cmax)
+        shift = cmax - w->params.qmax;
+    }
+
+  for (size_t i = 0; i < count; i++)
+    {
+      size_t ch = per_channel ? i % n : 0;
+      double x = l->weights[i];
+      double y = qs_dequantize_code (&w->params, ch, w->codes[i]);
+
+      signal += x * x;
+      noise += (x - y) * (x - y);
+      if (scheme->format == QS_FORMAT_INT)
+        w->codes[i] += shift;
+    }
+  w->sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
+
+  for (size_t c = 0; c < n; c++)
+    {
+      size_t ch = per_channel ? c : 0;
+
+      w->scale[c] = w->params.scale[ch];
+      if (scheme->format == QS_FORMAT_INT)
+        {
+          w->zero_int[c] = zero_code (&w->params, ch) + shift;
+          w->zero_frac[c] = (double) w->params.zero_point[ch] + shift;
+        }
+    }
+  return QS_ENGINE_OK;
+}
+
+static bool
+any_nonzero (const int32_t *v,
+             size_t         n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (v[i] != 0)
+      return true;
+  return false;
+}
+
+static int64_t
+round_to_i64 (double x)
+{
+  /* Half away from zero, as TFLite quantizes biases. */
+  double r = round (x);
+
+  if (r > 4.0e18)
+    return (int64_t) 4e18;
+  if (r < -4.0e18)
+    return (int64_t) -4e18;
+  return (int64_t) r;
+}
+
+static int32_t
+saturate32 (int64_t x)
+{
+  return x > INT32_MAX ? INT32_MAX : (x < INT32_MIN ? INT32_MIN : (int32_t) x);
+}
+
+/* The per-channel rescale, the requantization arrays and the bias's real part. */
+static QsEngineStatus
+requant_arrays (const QsEngineLayer *l,
+                QsQuantLayer        *q,
+                const QsWeightQuant *w,
+                double               extra_scale)
+{
+  size_t n = (size_t) l->out_c;
+
+  q->multiplier = calloc (n, sizeof (int32_t));
+  q->right_shift = calloc (n, sizeof (int32_t));
+  q->left_shift = calloc (n, sizeof (int32_t));
+  q->out_dequant = calloc (n, sizeof (double));
+  if (q->multiplier == NULL || q->right_shift == NULL || q->left_shift == NULL || q->out_dequant == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t c = 0; c < n; c++)
+    {
+      double acc_scale = (double) q->in.scale * w->scale[c] / extra_scale;
+
+      q->out_dequant[c] = acc_scale;
+      qs_quantize_multiplier (acc_scale / (double) q->out.scale, &q->multiplier[c],
+                              &q->right_shift[c], &q->left_shift[c]);
+    }
+  if (!any_nonzero (q->left_shift, n))
+    {
+      free (q->left_shift);
+      q->left_shift = NULL;
+    }
+  return QS_ENGINE_OK;
+}
+
+/* The real-valued part of the bias in accumulator units: the float bias,
+ * the output's fractional zero point, the input's fractional zero point
+ * times the channel's weight sum. */
+static double
+bias_real (const QsEngineLayer *l,
+           const QsQuantLayer  *q,
+           const QsWeightQuant *w,
+           size_t               c,
+           double               colsum,
+           size_t               taps)
+{
+  double acc_scale = (double) q->in.scale * w->scale[c];
+  double ra = (double) q->in.zero_point - q->in.zero_code;
+  double v = l->bias[c] / acc_scale;
+
+  if (!q->float_output)
+    v += ((double) q->out.zero_point - q->out.zero_code) * (double) q->out.scale / acc_scale;
+  v -= ra * (colsum - (double) taps * w->zero_frac[c]);
+  return v;
+}
+
+static QsEngineStatus
+prepare_gemm_layer (const QsQuantizedModel *qm,
+                    const QsEngineLayer    *l,
+                    QsQuantLayer           *q,
+                    const QsWeightQuant    *w,
+                    int                     container)
+{
+  const QsKernels *kr = qm->kernels;
+  size_t n = (size_t) l->out_c, k = l->k;
+  int64_t za = q->in.zero_code;
+  QsEngineStatus status;
+  bool frac = false;
+
+  q->mode = container == 8 ? QS_QMODE_INT8 : QS_QMODE_INT16;
+  q->kp = qs_gemm_padded_k (k);
+  q->direct = (l->kind == QS_LAYER_DENSE
+               || (l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1
+                   && l->pad_top == 0 && l->pad_left == 0))
+    && (q->mode == QS_QMODE_INT16 || q->kp == k);
+
+  if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
+    return status;
+  q->weight_zp = calloc (n, sizeof (int32_t));
+  q->frac_q16 = calloc (n, sizeof (int32_t));
+  if (q->weight_zp == NULL || q->frac_q16 == NULL)
+    return QS_ENGINE_NO_MEMORY;
+
+  if (q->mode == QS_QMODE_INT8)
+    {
+      int8_t *wt = malloc (n * k);
+
+      q->bias32 = calloc (n, sizeof (int32_t));
+      q->packed = malloc (kr->gemm_packed_size (n, q->kp) + QS_KERNEL_SLACK);
+      if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
+        {
+          free (wt);
+          return QS_ENGINE_NO_MEMORY;
+        }
+      for (size_t c = 0; c < n; c++)
+        for (size_t r = 0; r < k; r++)
+          wt[c * k + r] = (int8_t) w->codes[r * n + c];
+      kr->gemm_pack (n, k, q->kp, wt, q->packed);
+      free (wt);
+    }
+  else
+    {
+      q->bias64 = calloc (n, sizeof (int64_t));
+      q->w16 = malloc (n * k * sizeof (int16_t));
+      if (q->bias64 == NULL || q->w16 == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      for (size_t c = 0; c < n; c++)
+        for (size_t r = 0; r < k; r++)
+          q->w16[c * k + r] = (int16_t) w->codes[r * n + c];
+    }
+
+  for (size_t c = 0; c < n; c++)
+    {
+      int64_t colsum = 0, zw = w->zero_int[c];
+      double rw = w->zero_frac[c] - (double) zw;
+      int64_t bias;
+
+      for (size_t r = 0; r < k; r++)
+        colsum += w->codes[r * n + c];
+      bias = round_to_i64 (bias_real (l, q, w, c, (double) colsum, k))
+        - za * colsum + (int64_t) k * za * zw;
+      q->weight_zp[c] = (int32_t) zw;
+      q->frac_q16[c] = (int32_t) llround (rw * 65536.0);
+      frac = frac || q->frac_q16[c] != 0;
+      if (q->mode == QS_QMODE_INT8)
+        q->bias32[c] = saturate32 (bias);
+      else
+        q->bias64[c] = bias;
+    }
+  if (!any_nonzero (q->weight_zp, n))
+    {
+      free (q->weight_zp);
+      q->weight_zp = NULL;
+    }
+  if (!frac)
+    {
+      free (q->frac_q16);
+      q->frac_q16 = NULL;
+    }
+  q->need_rowsum = q->weight_zp != NULL || q->frac_q16 != NULL;
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+prepare_depthwise_layer (const QsQuantizedModel *qm,
+                         const QsEngineLayer    *l,
+                         QsQuantLayer           *q,
+                         const QsWeightQuant    *w,
+                         int                     container)
+{
+  const QsKernels *kr = qm->kernels;
+  size_t C = (size_t) l->out_c, taps = l->k;
+  bool frac = false;
+  QsEngineStatus status;
+
+  for (size_t c = 0; c < C; c++)
+    frac = frac || w->zero_frac[c] != (double) w->zero_int[c];
+
+  if (container == 8 && !frac)
+    {
+      int16_t *wt = malloc (taps * C * sizeof (int16_t));
+
+      q->mode = QS_QMODE_INT8;
+      if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
+        {
+          free (wt);
+          return status;
+        }
+      q->bias32 = calloc (C, sizeof (int32_t));
+      q->packed = malloc (kr->depthwise_packed_size (taps, C) + QS_KERNEL_SLACK);
+      if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
+        {
+          free (wt);
+          return QS_ENGINE_NO_MEMORY;
+        }
+      for (size_t i = 0; i < taps * C; i++)
+        wt[i] = (int16_t) (w->codes[i] - w->zero_int[i % C]);
+      kr->depthwise_pack (taps, C, wt, q->packed);
+      free (wt);
+      for (size_t c = 0; c < C; c++)
+        {
+          int64_t colsum = 0;
+
+          for (size_t t = 0; t < taps; t++)
+            colsum += w->codes[t * C + c];
+          q->bias32[c] = saturate32 (round_to_i64 (bias_real (l, q, w, c, (double) colsum, taps)));
+        }
+      return QS_ENGINE_OK;
+    }
+
+  /* 9..16 bits, or a fractional weight zero point: (code - zero point)
+   * in Q8, so half-integer zero points stay exact, with 64-bit sums. */
+  q->mode = QS_QMODE_INT16;
+  if ((status = requant_arrays (l, q, w, 256.0)) != QS_ENGINE_OK)
+    return status;
+  q->dw32 = malloc (taps * C * sizeof (int32_t));
+  q->bias64 = calloc (C, sizeof (int64_t));
+  if (q->dw32 == NULL || q->bias64 == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t i = 0; i < taps * C; i++)
+    q->dw32[i] = (int32_t) llround (((double) w->codes[i] - w->zero_frac[i % C]) * 256.0);
+  for (size_t c = 0; c < C; c++)
+    {
+      int64_t colsum = 0;
+
+      for (size_t t = 0; t < taps; t++)
+        colsum += w->codes[t * C + c];
+      q->bias64[c] = round_to_i64 (256.0 * bias_real (l, q, w, c, (double) colsum, taps));
+    }
+  return QS_ENGINE_OK;
+}
+
+/* Float formats: the layer runs in float32 on weights rounded to the format. */
+static QsEngineStatus
+prepare_float_layer (const QsQuantizedModel *qm,
+                     const QsEngineLayer    *l,
+                     QsQuantLayer           *q,
+                     const QsWeightQuant    *w,
+                     bool                    per_channel)
+{
+  size_t n = (size_t) l->out_c, count = l->k * n;
+
+  q->mode = QS_QMODE_FLOAT;
+  q->fake_weights = malloc (count * sizeof (float));
+  if (q->fake_weights == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t i = 0; i < count; i++)
+    q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
+  if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
+    {
+      q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
+      if (q->fake_packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      qm->model->kernels->gemm_f32_pack (n, l->k, q->fake_weights, q->fake_packed);
+    }
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+prepare_weighted_layer (QsQuantizedModel *qm,
+                        size_t            index,
+                        const QsScheme   *scheme,
+                        char             *message,
+                        size_t            message_size)
+{
+  const QsEngineLayer *l = &qm->model->layers[index];
+  QsQuantLayer *q = &qm->layers[index];
+  QsWeightQuant w;
+  int container;
+  QsEngineStatus status;
+
+  if (scheme == NULL)
+    {
+      /* Unquantized weights: the float path on the layer's own weights. */
+      size_t count = l->k * (size_t) l->out_c;
+
+      q->mode = QS_QMODE_FLOAT;
+      q->stats.weight_sqnr_db = INFINITY;
+      q->stats.weight_bits = 32;
+      q->fake_weights = malloc (count * sizeof (float));
+      if (q->fake_weights == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      memcpy (q->fake_weights, l->weights, count * sizeof (float));
+      if (l->packed_f32 != NULL)
+        {
+          size_t packed = qm->model->kernels->gemm_f32_packed_size ((size_t) l->out_c, l->k);
+
+          q->fake_packed = malloc (packed * sizeof (float));
+          if (q->fake_packed == NULL)
+            return QS_ENGINE_NO_MEMORY;
+          memcpy (q->fake_packed, l->packed_f32, packed * sizeof (float));
+        }
+      return QS_ENGINE_OK;
+    }
+  container = scheme->format != QS_FORMAT_INT ? 32 : (scheme->bits <= 8 ? 8 : 16);
+
+  /* Past QS_MAX_INT32_K taps int32 sums could wrap: take the 64-bit path. */
+  if (container == 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D && l->k > QS_MAX_INT32_K)
+    container = 16;
+  if (l->k > 65536 && container != 32)
+    {
+      set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
+                   l->name, l->k);
+      return QS_ENGINE_UNSUPPORTED;
+    }
+
+  status = quantize_weights (l, scheme, container == 32 ? 8 : container, &w);
+  if (status != QS_ENGINE_OK)
+    {
+      weight_quant_clear (&w);
+      set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+                   l->name, qs_engine_status_to_string (status));
+      return status;
+    }
+  q->stats.weight_sqnr_db = w.sqnr_db;
+  q->stats.weight_bits = container;
+
+  if (container == 32)
+    status = prepare_float_layer (qm, l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
+  else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
+    status = prepare_depthwise_layer (qm, l, q, &w, container);
+  else
+    status = prepare_gemm_layer (qm, l, q, &w, container);
+  weight_quant_clear (&w);
+  if (status != QS_ENGINE_OK)
+    return status;
+
+  activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+  q->rq.bias = q->bias32;
+  q->rq.weight_zp = q->weight_zp;
+  q->rq.multiplier = q->multiplier;
+  q->rq.right_shift = q->right_shift;
+  q->rq.left_shift = q->left_shift;
+  q->rq.frac_q16 = q->frac_q16;
+  q->rq.input_zp_sum = (int32_t) ((int64_t) l->k * q->in.zero_code);
+  q->rq.output_zp = q->out.zero_code;
+  q->rq64.bias = q->bias64;
+  q->rq64.weight_zp = q->weight_zp;
+  q->rq64.multiplier = q->multiplier;
+  q->rq64.right_shift = q->right_shift;
+  q->rq64.left_shift = q->left_shift;
+  q->rq64.frac_q16 = q->frac_q16;
+  q->rq64.input_zp_sum = (int64_t) l->k * q->in.zero_code;
+  q->rq64.output_zp = q->out.zero_code;
+  q->rq64.act_min = q->rq.act_min;
+  q->rq64.act_max = q->rq.act_max;
+  /* The vector requantization covers bias, weight zero point, multiplier
+   * and right shift; the rarer extras take the reference. */
+  q->requant = (q->left_shift != NULL || q->frac_q16 != NULL) ? qs_requantize_u8_scalar
+                                                              : qm->kernels->requant;
+  return QS_ENGINE_OK;
+}
+
+/* ---- the whole preparation --------------------------------------------------------- */
+
+static QsEngineStatus
+calibrate (QsCalibJob               *job,
+           const QsActivationScheme *act,
+           const QsEngineRunOptions *options,
+           size_t                    count,
+           float                    *lo,
+           float                    *hi)
+{
+  const QsEngineModel *model = job->model;
+  size_t n_tasks = (count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  size_t P = job->n_points;
+  QsEngineStatus status;
+
+  job->mins = malloc (n_tasks * P * sizeof (float));
+  job->maxs = malloc (n_tasks * P * sizeof (float));
+  if (job->mins == NULL || job->maxs == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
+  if (status != QS_ENGINE_OK)
+    return status;
+  for (size_t p = 0; p < P; p++)
+    {
+      lo[p] = INFINITY;
+      hi[p] = -INFINITY;
+      for (size_t t = 0; t < n_tasks; t++)
+        {
+          lo[p] = fminf (lo[p], job->mins[t * P + p]);
+          hi[p] = fmaxf (hi[p], job->maxs[t * P + p]);
+        }
+    }
+
+  if (act->range_method == QS_RANGE_PERCENTILE)
+    {
+      uint64_t *total = calloc (QS_CALIB_BINS, sizeof (uint64_t));
+
+      job->hist_lo = lo;
+      job->hist_hi = hi;
+      job->hists = calloc (n_tasks * P * QS_CALIB_BINS, sizeof (uint32_t));
+      if (job->hists == NULL || total == NULL)
+        {
+          free (total);
+          return QS_ENGINE_NO_MEMORY;
+        }
+      status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
+      for (size_t p = 0; status == QS_ENGINE_OK && p < P; p++)
+        {
+          float plo = lo[p], phi = hi[p];
+
+          memset (total, 0, QS_CALIB_BINS * sizeof (uint64_t));
+          for (size_t t = 0; t < n_tasks; t++)
+            for (int b = 0; b < QS_CALIB_BINS; b++)
+              total[b] += job->hists[(t * P + p) * QS_CALIB_BINS + b];
+          lo[p] = histogram_percentile (total, plo, phi, 100.0 - act->percentile);
+          hi[p] = histogram_percentile (total, plo, phi, act->percentile);
+        }
+      free (total);
+      free (job->hists);
+      job->hists = NULL;
+    }
+  (void) model;
+  return status;
+}
+
+QsEngineStatus
+qs_engine_prepare_quantized (const QsEngineModel        *model,
+                             const QsScheme *const      *layer_schemes,
+                             size_t                      n_schemes,
+                             const QsActivationScheme   *activations,
+                             const QsEngineDataset      *calibration,
+                             size_t                      calibration_count,
+                             const QsEngineRunOptions   *options,
+                             QsQuantizedModel          **quantized,
+                             char                       *message,
+                             size_t                      message_size)
+{
+  QsActivationScheme default_act;
+  QsCalibJob job;
+  QsQuantizedModel *qm = NULL;
+  QsScheme act_scheme;
+  float *lo = NULL, *hi = NULL;
+  size_t store_floats = 0, n_tasks;
+  QsEngineStatus status;
+
+  if (quantized != NULL)
+    *quantized = NULL;
+  set_message (message, message_size, "%s", "");
+  if (model == NULL || quantized == NULL || calibration == NULL || calibration->images == NULL
+      || model->n_layers == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
+    {
+      set_message (message, message_size, "%zu schemes given for %zu weighted layers",
+                   n_schemes, model->n_weighted);
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
+  if (calibration->height != model->in_h || calibration->width != model->in_w
+      || calibration->channels != model->in_c)
+    {
+      set_message (message, message_size, "calibration images are %dx%dx%d, the model takes %dx%dx%d",
+                   calibration->height, calibration->width, calibration->channels,
+                   model->in_h, model->in_w, model->in_c);
+      return QS_ENGINE_SHAPE_MISMATCH;
+    }
+  if (calibration_count == 0 || calibration_count > calibration->count)
+    calibration_count = calibration->count;
+  if (calibration_count == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (activations == NULL)
+    {
+      qs_activation_scheme_init_default (&default_act);
+      activations = &default_act;
+    }
+  if (activations->range_method != QS_RANGE_MINMAX && activations->range_method != QS_RANGE_PERCENTILE)
+    {
+      set_message (message, message_size, "activations are calibrated with minmax or percentile");
+      return QS_ENGINE_UNSUPPORTED;
+    }
+  if (activations->range_method == QS_RANGE_PERCENTILE
+      && !(activations->percentile > 50.0 && activations->percentile <= 100.0))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  for (size_t i = 0; i < n_schemes; i++)
+    {
+      const char *problem = NULL;
+
+      if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
+        {
+          int li = qs_engine_model_weighted_layer_index (model, i);
+          set_message (message, message_size, "scheme of layer “%s”: %s",
+                       model->layers[li].name, problem != NULL ? problem : "invalid");
+          return QS_ENGINE_INVALID_ARGUMENT;
+        }
+    }
+
+  memset (&job, 0, sizeof job);
+  qm = calloc (1, sizeof *qm);
+  if (qm == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  qm->model = model;
+  qm->kernels = qs_kernels_get (qs_kernels_detect_isa ());
+  qm->layers = calloc (model->n_layers, sizeof *qm->layers);
+  job.n_points = model->n_layers + 1;
+  lo = calloc (job.n_points, sizeof *lo);
+  hi = calloc (job.n_points, sizeof *hi);
+  job.store_at = malloc (model->n_layers * sizeof *job.store_at);
+  if (qm->layers == NULL || lo == NULL || hi == NULL || job.store_at == NULL)
+    {
+      status = QS_ENGINE_NO_MEMORY;
+      goto out;
+    }
+
+  job.model = model;
+  job.data = calibration;
+  job.forward_size = (qs_engine_get_buffer_size (model, NULL, QS_ENGINE_TASK_IMAGES) + 63) & ~(size_t) 63;
+
+  /* 1. Activation ranges on the float32 path. */
+  status = calibrate (&job, activations, options, calibration_count, lo, hi);
+  if (status != QS_ENGINE_OK)
+    goto out;
+
+  /* 2. Quantizers along the chain: a weighted layer's output has its own,
+   *    every other layer keeps its input's (pooling, flattening and ReLU
+   *    on codes need no rescaling). */
+  activation_scheme (activations, &act_scheme);
+  qm->input_scheme = act_scheme;
+  status = act_quant_from_range (&act_scheme, lo[0], hi[0], &qm->input, &qm->input_params);
+  for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
+    {
+      const QsEngineLayer *l = &model->layers[i];
+      QsQuantLayer *q = &qm->layers[i];
+
+      q->in = i == 0 ? qm->input : qm->layers[i - 1].out;
+      q->float_output = activations->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
+      if (l->weights != NULL)
+        {
+          status = act_quant_from_range (&act_scheme, lo[i + 1], hi[i + 1], &q->out, NULL);
+          if (status == QS_ENGINE_OK)
+            status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
+          if (status == QS_ENGINE_OK && q->mode == QS_QMODE_FLOAT)
+            activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+        }
+      else
+        {
+          q->mode = QS_QMODE_NONE;
+          q->out = q->in;
+          activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+        }
+    }
+  if (status != QS_ENGINE_OK)
+    goto out;
+
+  /* 3. Output SQNR of every weighted layer on the calibration slice. */
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      job.store_at[i] = SIZE_MAX;
+      if (model->layers[i].weights != NULL)
+        {
+          job.store_at[i] = store_floats;
+          store_floats += qs_layer_out_size (&model->layers[i]);
+        }
+    }
+  n_tasks = (calibration_count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  job.qm = qm;
+  job.store_offset = job.forward_size;
+  job.store_floats = store_floats;
+  job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
+  job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
+  if (job.signal == NULL || job.noise == NULL)
+    {
+      status = QS_ENGINE_NO_MEMORY;
+      goto out;
+    }
+  {
+    /* Float outputs of the last layer land after the stored activations. */
+    size_t extra = (store_floats + qs_engine_model_get_n_outputs (model)) * QS_ENGINE_TASK_IMAGES * sizeof (float);
+
+    status = qs_engine_run_batches (calibration_count, job.forward_size + extra, options,
+                                    calibration_count, 2 * calibration_count, sqnr_batch, &job);
+  }
+  if (status != QS_ENGINE_OK)
+    goto out;
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      QsQuantLayer *q = &qm->layers[i];
+      double signal = 0.0, noise = 0.0;
+
+      if (model->layers[i].weights == NULL)
+        continue;
+      for (size_t t = 0; t < n_tasks; t++)
+        {
+          signal += job.signal[t * model->n_layers + i];
+          noise += job.noise[t * model->n_layers + i];
+        }
+      q->stats.output_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise)
+                                            : (signal > 0.0 ? INFINITY : NAN);
+      q->stats.output_scale = q->out.scale;
+      q->stats.output_zero_point = q->out.zero_point;
+    }
+
+out:
+  free (lo);
+  free (hi);
+  free (job.mins);
+  free (job.maxs);
+  free (job.hists);
+  free (job.signal);
+  free (job.noise);
+  free (job.store_at);
+  if (status != QS_ENGINE_OK)
+    {
+      if (status == QS_ENGINE_CANCELLED)
+        set_message (message, message_size, "cancelled");
+      else if (message != NULL && message[0] == '\0')
+        set_message (message, message_size, "%s", qs_engine_status_to_string (status));
+      qs_quantized_model_free (qm);
+      return status;
+    }
+  *quantized = qm;
+  return QS_ENGINE_OK;
+}
+
+bool
+qs_quantized_model_get_layer_stats (const QsQuantizedModel *qm,
+                                    size_t                  weight_index,
+                                    QsQuantizedLayerStats  *stats)
+{
+  int i;
+
+  if (qm == NULL || stats == NULL)
+    return false;
+  i = qs_engine_model_weighted_layer_index (qm->model, weight_index);
+  if (i < 0)
+    return false;
+  *stats = qm->layers[i].stats;
+  return true;
+}
+
+const char *
+qs_quantized_model_get_kernel_name (const QsQuantizedModel *qm)
+{
+  return qm != NULL ? qm->kernels->name : "none";
+}
+
+const QsEngineModel *
+qs_quantized_model_get_model (const QsQuantizedModel *qm)
+{
+  return qm != NULL ? qm->model : NULL;
+}
+
+const char *
+qs_engine_kernel_name (void)
+{
+  return qs_kernels_get (qs_kernels_detect_isa ())->name;
+}

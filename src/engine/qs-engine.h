@@ -1,0 +1,342 @@
+/* qs-engine.h: an NHWC layer chain run in float32 and in integers, and its evaluation.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Plain C11 (no GLib): the GUI calls it from a GTask worker thread, the CLI
+ * and the tests call it directly. The life of a model:
+ *
+ *   QsEngineModel     built once per weight file (src/model/qs-keras-model.h
+ *                     builds it from a Keras file), immutable afterwards and
+ *                     safe to share between threads;
+ *   QsQuantizedModel  qs_engine_prepare_quantized(): the model's weights
+ *                     quantized under one scheme per weighted layer, its
+ *                     activation ranges calibrated on a calibration slice,
+ *                     per-layer weight and output SQNR; immutable, shareable;
+ *   qs_engine_evaluate() / qs_engine_predict(): top-1 over a range of images
+ *                     on worker threads, with progress and cancellation, so
+ *                     the GUI can score 1,000 images first and the rest after.
+ *
+ * Status codes, never aborts; every buffer passed in stays the caller's.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant/qs-scheme.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  QS_ENGINE_OK = 0,
+  QS_ENGINE_INVALID_ARGUMENT, /* a NULL, a zero size, a bad layer parameter */
+  QS_ENGINE_NO_MEMORY,
+  QS_ENGINE_UNSUPPORTED,      /* a layer or combination the engine cannot run */
+  QS_ENGINE_SHAPE_MISMATCH,   /* weights or data that do not fit the layer chain */
+  QS_ENGINE_CANCELLED,        /* the cancel flag was raised */
+} QsEngineStatus;
+
+/* A short English description (static). */
+const char *qs_engine_status_to_string (QsEngineStatus status);
+
+typedef enum {
+  QS_ACTIVATION_NONE = 0,     /* linear */
+  QS_ACTIVATION_RELU,         /* max (x, 0), optionally capped (ReLU6: cap 6) */
+} QsActivation;
+
+typedef enum {
+  QS_PADDING_VALID = 0,
+  /* TF/Keras 'same': pad_total = max ((out - 1) * stride + k - in, 0),
+   * pad_top = pad_total / 2, the extra row or column at the bottom/right. */
+  QS_PADDING_SAME,
+} QsPadding;
+
+typedef enum {
+  QS_LAYER_CONV2D = 0,
+  QS_LAYER_DEPTHWISE_CONV2D,
+  QS_LAYER_DENSE,
+  QS_LAYER_MAX_POOL,
+  QS_LAYER_AVERAGE_POOL,
+  QS_LAYER_GLOBAL_AVERAGE_POOL,
+  QS_LAYER_FLATTEN,
+  QS_LAYER_ACTIVATION,
+} QsLayerKind;
+
+const char *qs_layer_kind_to_string (QsLayerKind kind);
+
+/* Parameters of a convolution (Conv2D: filters = output channels;
+ * DepthwiseConv2D: filters = depth multiplier) or of a pooling window. */
+typedef struct {
+  int          kernel_h;
+  int          kernel_w;
+  int          stride_h;
+  int          stride_w;
+  QsPadding    padding;
+  int          filters;
+  QsActivation activation;
+  float        activation_max;  /* the ReLU cap; +INFINITY for none */
+} QsConvParams;
+
+/* ---- building a model ------------------------------------------------------ */
+
+typedef struct _QsEngineModel QsEngineModel;
+
+/* A model whose input is one @height x @width x @channels image (transfer full). */
+QsEngineModel *qs_engine_model_new  (int height,
+                                     int width,
+                                     int channels);
+void           qs_engine_model_free (QsEngineModel *model);
+
+/* Appends a layer. Weights are copied, in Keras layouts:
+ *   Conv2D (kh, kw, in, out); DepthwiseConv2D (kh, kw, in, multiplier);
+ *   Dense (in, out), applied to the last axis (after Flatten: the whole
+ *   vector in NHWC order, as Keras does). @bias may be NULL (no bias).
+ * @name is copied; it is how results refer to the layer. */
+QsEngineStatus qs_engine_model_add_conv2d    (QsEngineModel      *model,
+                                              const char         *name,
+                                              const QsConvParams *params,
+                                              const float        *kernel,
+                                              const float        *bias);
+QsEngineStatus qs_engine_model_add_depthwise (QsEngineModel      *model,
+                                              const char         *name,
+                                              const QsConvParams *params,
+                                              const float        *kernel,
+                                              const float        *bias);
+QsEngineStatus qs_engine_model_add_dense     (QsEngineModel      *model,
+                                              const char         *name,
+                                              int                 units,
+                                              QsActivation        activation,
+                                              float               activation_max,
+                                              const float        *kernel,
+                                              const float        *bias);
+/* @kind is QS_LAYER_MAX_POOL or QS_LAYER_AVERAGE_POOL; uses kernel, stride and padding of @params. */
+QsEngineStatus qs_engine_model_add_pool      (QsEngineModel      *model,
+                                              const char         *name,
+                                              QsLayerKind         kind,
+                                              const QsConvParams *params);
+QsEngineStatus qs_engine_model_add_global_average_pool (QsEngineModel *model,
+                                                        const char    *name);
+QsEngineStatus qs_engine_model_add_flatten   (QsEngineModel      *model,
+                                              const char         *name);
+/* A ReLU (capped at @max, +INFINITY for none). Fused into the previous layer
+ * when that is a convolution or dense layer without an activation of its
+ * own, else kept as a layer that clamps. */
+QsEngineStatus qs_engine_model_add_activation (QsEngineModel *model,
+                                               const char    *name,
+                                               QsActivation   activation,
+                                               float          max);
+/* Folds inference-mode batch normalization into the last layer, which must
+ * be a convolution or dense layer with no activation yet:
+ *   w'[.., c] = w[.., c] * gamma[c] / sqrt (var[c] + eps)
+ *   b'[c]     = (b[c] - mean[c]) * gamma[c] / sqrt (var[c] + eps) + beta[c]
+ * (as Keras computes BN and as PyTorch's fuse_conv_bn_eval folds it).
+ * @gamma / @beta may be NULL (scale=False / center=False). Returns
+ * QS_ENGINE_UNSUPPORTED when there is nothing to fold into. */
+QsEngineStatus qs_engine_model_fold_batch_norm (QsEngineModel *model,
+                                                const float   *gamma,
+                                                const float   *beta,
+                                                const float   *mean,
+                                                const float   *variance,
+                                                float          epsilon);
+
+/* ---- inspecting a model ----------------------------------------------------- */
+
+typedef struct {
+  const char  *name;          /* transfer none */
+  QsLayerKind  kind;
+  int          in_h, in_w, in_c;
+  int          out_h, out_w, out_c;
+  int          weight_index;  /* index among weighted layers, or -1 */
+  uint64_t     macs;          /* multiply-accumulates per image */
+  uint64_t     weight_count;  /* kernel elements (0 without weights) */
+} QsLayerInfo;
+
+size_t   qs_engine_model_get_n_layers         (const QsEngineModel *model);
+/* Weighted layers (Conv2D, DepthwiseConv2D, Dense): one scheme each. */
+size_t   qs_engine_model_get_n_weighted       (const QsEngineModel *model);
+bool     qs_engine_model_get_layer            (const QsEngineModel *model,
+                                               size_t               index,
+                                               QsLayerInfo         *info);
+/* The layer index of weighted layer @weight_index, or -1. */
+int      qs_engine_model_weighted_layer_index (const QsEngineModel *model,
+                                               size_t               weight_index);
+void     qs_engine_model_get_input_shape      (const QsEngineModel *model,
+                                               int                 *height,
+                                               int                 *width,
+                                               int                 *channels);
+/* Outputs per image of the last layer (the classes scored by argmax). */
+size_t   qs_engine_model_get_n_outputs        (const QsEngineModel *model);
+uint64_t qs_engine_model_get_macs             (const QsEngineModel *model);
+
+/* ---- data ------------------------------------------------------------------------ */
+
+/* Images already preprocessed to the model's input values, NHWC float32. */
+typedef struct {
+  size_t         count;
+  int            height, width, channels;
+  const float   *images;   /* count * height * width * channels */
+  const int32_t *labels;   /* count class indices; NULL for unlabeled (calibration) data */
+} QsEngineDataset;
+
+typedef void (*QsEngineProgressFunc) (size_t done,
+                                      size_t total,
+                                      void  *user_data);
+
+typedef struct {
+  int                  n_threads;     /* 0: all cores */
+  /* Raised (nonzero) by another thread: the call returns QS_ENGINE_CANCELLED
+   * within one small batch (a few milliseconds). NULL: not cancellable. */
+  const atomic_int    *cancel;
+  /* Called on the calling thread after each batch it finishes, with the
+   * images done so far over all threads. NULL: no progress. */
+  QsEngineProgressFunc progress;
+  void                *progress_data;
+} QsEngineRunOptions;
+
+void qs_engine_run_options_init (QsEngineRunOptions *options);
+
+/* ---- quantizing ---------------------------------------------------------------- */
+
+/* How activations are quantized: 8-bit asymmetric uint8 per tensor, the
+ * range from the calibration images. */
+typedef struct {
+  QsRangeMethod range_method;  /* QS_RANGE_MINMAX (default) or QS_RANGE_PERCENTILE */
+  double        percentile;    /* for percentile, in (50, 100], e.g. 99.99 */
+  bool          nudge_zero;    /* false: fractional zero point, padding not exactly 0.0 */
+  QsRounding    rounding;      /* of the model input's quantization */
+  /* Keep the last layer's sums as float logits instead of requantizing
+   * them to uint8 (default false: an int8 model's output is codes, and
+   * equal codes tie, the lowest class winning, as in PyTorch's reference). */
+  bool          float_logits;
+} QsActivationScheme;
+
+void qs_activation_scheme_init_default (QsActivationScheme *scheme);
+
+typedef struct _QsQuantizedModel QsQuantizedModel;
+
+/* Quantizes @model: weighted layer i under *@layer_schemes[i] (n_schemes ==
+ * qs_engine_model_get_n_weighted; a NULL entry keeps that layer's weights
+ * in float32, e.g. a layer a scheme file skips), activations under @activations with
+ * ranges calibrated on the first @calibration_count images of
+ * @calibration (the calibration slice; 0: all of it). Also computes each
+ * weighted layer's weight SQNR and output SQNR (float32 against the
+ * dequantized integer path on the calibration slice).
+ *
+ * Integer schemes of 2..8 bits run on int8 weights with int32 sums, 9..16
+ * bits on int16 weights with int64 sums; float formats (fp16, bf16, fp8)
+ * run the layer in float32 on weights rounded to that format between
+ * uint8 activations. On failure *@quantized is NULL and, when @message is
+ * not NULL, it receives an English explanation naming the layer.
+ * Cancellable; progress counts calibration images twice (ranges, SQNR). */
+QsEngineStatus qs_engine_prepare_quantized (const QsEngineModel        *model,
+                                            const QsScheme *const      *layer_schemes,
+                                            size_t                      n_schemes,
+                                            const QsActivationScheme   *activations,
+                                            const QsEngineDataset      *calibration,
+                                            size_t                      calibration_count,
+                                            const QsEngineRunOptions   *options,
+                                            QsQuantizedModel          **quantized,
+                                            char                       *message,
+                                            size_t                      message_size);
+void           qs_quantized_model_free (QsQuantizedModel *quantized);
+
+typedef struct {
+  double weight_sqnr_db;   /* +INFINITY when exact */
+  double output_sqnr_db;   /* NaN when the output was all zero */
+  int    weight_bits;      /* the container: 8, 16, or 32 for float formats */
+  float  output_scale;     /* the output activation's scale and zero point */
+  float  output_zero_point;
+} QsQuantizedLayerStats;
+
+/* Stats of weighted layer @weight_index; false when out of range. */
+bool        qs_quantized_model_get_layer_stats (const QsQuantizedModel *quantized,
+                                                size_t                  weight_index,
+                                                QsQuantizedLayerStats  *stats);
+/* The kernels the quantized model runs on: "avx512vnni", "avx2" or "scalar". */
+const char *qs_quantized_model_get_kernel_name (const QsQuantizedModel *quantized);
+const QsEngineModel *qs_quantized_model_get_model (const QsQuantizedModel *quantized);
+
+/* ---- running ----------------------------------------------------------------------- */
+
+/* Top-1 class of images [first, first + count) of @data into @predictions
+ * (count entries): the float32 path when @quantized is NULL, else the
+ * integer path. */
+QsEngineStatus qs_engine_predict (const QsEngineModel      *model,
+                                  const QsQuantizedModel   *quantized,
+                                  const QsEngineDataset    *data,
+                                  size_t                    first,
+                                  size_t                    count,
+                                  const QsEngineRunOptions *options,
+                                  int32_t                  *predictions);
+
+typedef struct {
+  size_t images;
+  size_t fp32_correct;
+  size_t quant_correct;
+  size_t agree;            /* images where both paths predict the same class */
+  double fp32_seconds;     /* 0 when float32 predictions were given */
+  double quant_seconds;
+} QsEngineEvalResult;
+
+/* Scores images [first, first + count) of a labeled @data set on both
+ * paths. @fp32_predictions, when not NULL, holds float32 predictions for
+ * those images already (they do not depend on the scheme: the GUI computes
+ * them once per data set) and the float32 path is skipped. @quant_predictions,
+ * when not NULL, receives the integer path's predictions (count entries). */
+QsEngineStatus qs_engine_evaluate (const QsEngineModel      *model,
+                                   const QsQuantizedModel   *quantized,
+                                   const QsEngineDataset    *data,
+                                   size_t                    first,
+                                   size_t                    count,
+                                   const QsEngineRunOptions *options,
+                                   const int32_t            *fp32_predictions,
+                                   int32_t                  *quant_predictions,
+                                   QsEngineEvalResult       *result);
+
+/* Adds @part's counts and times to @total (a progressive evaluation:
+ * images 0..999, then 1000..9999). */
+void   qs_engine_eval_result_add (QsEngineEvalResult       *total,
+                                  const QsEngineEvalResult *part);
+/* Percentages, 0 when there are no images. */
+double qs_engine_eval_result_fp32_top1  (const QsEngineEvalResult *result);
+double qs_engine_eval_result_quant_top1 (const QsEngineEvalResult *result);
+double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
+
+/* ---- one batch, for benchmarks and tests ------------------------------------------ */
+
+/* Scratch bytes one call of qs_engine_forward needs for @batch images. */
+size_t qs_engine_get_buffer_size (const QsEngineModel    *model,
+                                  const QsQuantizedModel *quantized,
+                                  size_t                  batch);
+/* Runs @batch images (NHWC floats) through the float32 (@quantized NULL) or
+ * integer path on the calling thread and writes the last layer's outputs
+ * as floats (@batch * n_outputs; the integer path dequantizes them). */
+QsEngineStatus qs_engine_forward (const QsEngineModel    *model,
+                                  const QsQuantizedModel *quantized,
+                                  const float            *images,
+                                  size_t                  batch,
+                                  void                   *scratch,
+                                  size_t                  scratch_size,
+                                  float                  *outputs);
+
+/* Runs layer @layer alone on @batch inputs, for per-layer benchmarks: the
+ * input is the layer's input shape per image (floats for the float32 path,
+ * uint8 codes for the integer path), @output likewise. */
+QsEngineStatus qs_engine_run_layer (const QsEngineModel    *model,
+                                    const QsQuantizedModel *quantized,
+                                    size_t                  layer,
+                                    const void             *input,
+                                    size_t                  batch,
+                                    void                   *scratch,
+                                    size_t                  scratch_size,
+                                    void                   *output);
+
+/* The name of the kernels this CPU runs (same rules as the quantized model's). */
+const char *qs_engine_kernel_name (void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,565 @@
+/* qs-dataset.c: labeled image sets for accuracy: idx (gzip) and HDF5 x/y files.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything is converted once to float32 model inputs, in double
+ * arithmetic then rounded: for the default idx scaling (1/255) that equals
+ * float32 (pixel) / 255.0f exactly (no pixel / 255 lies close enough to a
+ * float32 rounding boundary for the double error to matter), which is what
+ * the PyTorch reference feeds its model.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <hdf5.h>
+
+#include "model/qs-dataset.h"
+#include "model/qs-error.h"
+#include "model/qs-hdf5-private.h"
+
+/* Refuse files that would need more than this many float32 inputs. */
+#define QS_DATASET_MAX_VALUES ((guint64) 1 << 30)
+
+struct _QsDataset {
+  gatomicrefcount  ref_count;
+  QsEngineDataset  view;
+  float           *images;
+  int32_t         *labels;
+  char            *source;
+};
+
+static QsDataset *
+dataset_new (gsize       count,
+             int         height,
+             int         width,
+             int         channels,
+             const char *source,
+             GError    **error)
+{
+  QsDataset *d;
+  guint64 values = (guint64) count * (guint64) height * (guint64) width * (guint64) channels;
+
+  if (count == 0 || height <= 0 || width <= 0 || channels <= 0 || values > QS_DATASET_MAX_VALUES)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%s: %" G_GSIZE_FORMAT " images of %dx%dx%d are empty or too large", source,
+                   count, height, width, channels);
+      return NULL;
+    }
+  d = g_new0 (QsDataset, 1);
+  g_atomic_ref_count_init (&d->ref_count);
+  d->images = g_try_new (float, values);
+  if (d->images == NULL)
+    {
+      g_free (d);
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory", source);
+      return NULL;
+    }
+  d->source = g_strdup (source);
+  d->view.count = count;
+  d->view.height = height;
+  d->view.width = width;
+  d->view.channels = channels;
+  d->view.images = d->images;
+  return d;
+}
+
+QsDataset *
+qs_dataset_ref (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, NULL);
+  g_atomic_ref_count_inc (&dataset->ref_count);
+  return dataset;
+}
+
+void
+qs_dataset_unref (QsDataset *dataset)
+{
+  if (dataset == NULL || !g_atomic_ref_count_dec (&dataset->ref_count))
+    return;
+  g_free (dataset->images);
+  g_free (dataset->labels);
+  g_free (dataset->source);
+  g_free (dataset);
+}
+
+const QsEngineDataset *
+qs_dataset_get_view (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, NULL);
+  return &dataset->view;
+}
+
+gsize
+qs_dataset_get_count (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, 0);
+  return dataset->view.count;
+}
+
+gboolean
+qs_dataset_has_labels (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return dataset->labels != NULL;
+}
+
+const char *
+qs_dataset_get_source (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, NULL);
+  return dataset->source;
+}
+
+/* ---- idx ------------------------------------------------------------------------- */
+
+/* The whole file, gunzipped when it starts with the gzip magic. */
+static GBytes *
+read_maybe_gzip (const char  *path,
+                 GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) raw = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  g_autoptr(GError) local = NULL;
+  guint8 magic[2] = { 0, 0 };
+  gsize got = 0;
+
+  raw = g_file_read (file, NULL, &local);
+  if (raw == NULL)
+    {
+      g_set_error (error, QS_ERROR,
+                   g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? QS_ERROR_NOT_FOUND : QS_ERROR_READ,
+                   "%s: %s", path, local->message);
+      return NULL;
+    }
+  if (!g_input_stream_read_all (G_INPUT_STREAM (raw), magic, 2, &got, NULL, &local)
+      || !g_seekable_seek (G_SEEKABLE (raw), 0, G_SEEK_SET, NULL, &local))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_READ, "%s: %s", path, local->message);
+      return NULL;
+    }
+  if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    {
+      g_autoptr(GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+
+      stream = g_converter_input_stream_new (G_INPUT_STREAM (raw), G_CONVERTER (gunzip));
+    }
+  else
+    stream = g_object_ref (G_INPUT_STREAM (raw));
+
+  for (;;)
+    {
+      guint8 buffer[65536];
+      gssize n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, &local);
+
+      if (n < 0)
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_READ, "%s: %s", path, local->message);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      if (data->len + (guint64) n > QS_DATASET_MAX_VALUES)
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: too large", path);
+          return NULL;
+        }
+      g_byte_array_append (data, buffer, (guint) n);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+/* Parses the idx header of uint8 data: dimension count and sizes. */
+static gboolean
+parse_idx (GBytes      *bytes,
+           const char  *path,
+           guint        min_dims,
+           guint        max_dims,
+           guint32     *dims,
+           guint       *n_dims,
+           const guint8 **payload,
+           GError     **error)
+{
+  gsize size = 0;
+  const guint8 *p = g_bytes_get_data (bytes, &size);
+  guint64 count = 1;
+
+  if (size < 4 || p[0] != 0 || p[1] != 0)
+    goto bad;
+  if (p[2] != 0x08)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s: idx data of type 0x%02x; only unsigned bytes (0x08) are read",
+                   path, p[2]);
+      return FALSE;
+    }
+  *n_dims = p[3];
+  if (*n_dims < min_dims || *n_dims > max_dims || size < 4 + 4 * (gsize) *n_dims)
+    goto bad;
+  for (guint i = 0; i < *n_dims; i++)
+    {
+      const guint8 *d = p + 4 + 4 * i;
+
+      dims[i] = ((guint32) d[0] << 24) | ((guint32) d[1] << 16) | ((guint32) d[2] << 8) | d[3];
+      count *= dims[i];
+      if (dims[i] == 0 || count > QS_DATASET_MAX_VALUES)
+        goto bad;
+    }
+  if (size - 4 - 4 * (gsize) *n_dims < count)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s: the idx file is truncated", path);
+      return FALSE;
+    }
+  *payload = p + 4 + 4 * *n_dims;
+  return TRUE;
+
+bad:
+  g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s: not an idx file of %u to %u dimensions",
+               path, min_dims, max_dims);
+  return FALSE;
+}
+
+QsDataset *
+qs_dataset_load_idx (const char  *images_path,
+                     const char  *labels_path,
+                     double       scale,
+                     double       mean,
+                     GError     **error)
+{
+  g_autoptr(GBytes) images = NULL;
+  g_autoptr(GBytes) labels = NULL;
+  guint32 dims[4] = { 0 };
+  guint n_dims = 0;
+  const guint8 *pixels, *label_bytes;
+  QsDataset *d;
+  gsize n;
+
+  g_return_val_if_fail (images_path != NULL, NULL);
+
+  images = read_maybe_gzip (images_path, error);
+  if (images == NULL || !parse_idx (images, images_path, 3, 4, dims, &n_dims, &pixels, error))
+    return NULL;
+  d = dataset_new (dims[0], (int) dims[1], (int) dims[2], n_dims == 4 ? (int) dims[3] : 1, images_path, error);
+  if (d == NULL)
+    return NULL;
+  n = (gsize) dims[0] * dims[1] * dims[2] * (n_dims == 4 ? dims[3] : 1);
+  for (gsize i = 0; i < n; i++)
+    d->images[i] = (float) (((double) pixels[i] - mean) * scale);
+
+  if (labels_path != NULL)
+    {
+      guint32 ldims[1] = { 0 };
+      guint ln = 0;
+
+      labels = read_maybe_gzip (labels_path, error);
+      if (labels == NULL || !parse_idx (labels, labels_path, 1, 1, ldims, &ln, &label_bytes, error))
+        {
+          qs_dataset_unref (d);
+          return NULL;
+        }
+      if (ldims[0] != dims[0])
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s has %u labels for %u images",
+                       labels_path, ldims[0], dims[0]);
+          qs_dataset_unref (d);
+          return NULL;
+        }
+      d->labels = g_new (int32_t, dims[0]);
+      for (guint32 i = 0; i < dims[0]; i++)
+        d->labels[i] = label_bytes[i];
+      d->view.labels = d->labels;
+    }
+  return d;
+}
+
+/* "…/t10k-images-idx3-ubyte.gz" -> "…/t10k-labels-idx1-ubyte.gz" when it exists. */
+static char *
+labels_path_for (const char *images_path)
+{
+  g_autofree char *dir = g_path_get_dirname (images_path);
+  g_autofree char *base = g_path_get_basename (images_path);
+  const char *at = strstr (base, "images-idx3");
+  g_autofree char *labels = NULL;
+  char *path;
+
+  if (at == NULL)
+    return NULL;
+  labels = g_strdup_printf ("%.*slabels-idx1%s", (int) (at - base), base, at + strlen ("images-idx3"));
+  path = g_build_filename (dir, labels, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
+/* ---- HDF5 -------------------------------------------------------------------------- */
+
+/* A scalar or per-channel attribute "name" of @obj as doubles; FALSE when absent. */
+static gboolean
+read_preprocess_attr (hid_t        obj,
+                      const char  *name,
+                      int          channels,
+                      double      *values,
+                      const char  *path,
+                      GError     **error)
+{
+  hid_t attr, space;
+  hssize_t n;
+  double tmp[4096];
+  gboolean ok;
+
+  if (H5Aexists (obj, name) <= 0)
+    return FALSE;
+  attr = H5Aopen (obj, name, H5P_DEFAULT);
+  if (attr < 0)
+    return FALSE;
+  space = H5Aget_space (attr);
+  n = H5Sget_simple_extent_npoints (space);
+  ok = n == 1 || (n == channels && n <= 4096);
+  if (ok)
+    ok = H5Aread (attr, H5T_NATIVE_DOUBLE, tmp) >= 0;
+  H5Sclose (space);
+  H5Aclose (attr);
+  if (!ok)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "%s: attribute “%s” must be one number or one per channel", path, name);
+      return FALSE;
+    }
+  for (int c = 0; c < channels; c++)
+    values[c] = tmp[n == 1 ? 0 : c];
+  return TRUE;
+}
+
+QsDataset *
+qs_dataset_load_hdf5 (const char  *path,
+                      GError     **error)
+{
+  hid_t file = -1, x = -1, y = -1, xspace = -1, yspace = -1, xtype = -1;
+  hsize_t xdims[4] = { 0 }, ydims[2] = { 0 };
+  int xrank, yrank, channels;
+  double *scale = NULL, *mean = NULL;
+  QsDataset *d = NULL;
+  gboolean integer_pixels;
+  GError *local = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  _qs_hdf5_lock ();
+  file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_NOT_HDF5, "%s: not a readable HDF5 file", path);
+      goto out;
+    }
+  if (H5Lexists (file, "x", H5P_DEFAULT) <= 0 || H5Lexists (file, "y", H5P_DEFAULT) <= 0
+      || (x = H5Dopen2 (file, "x", H5P_DEFAULT)) < 0 || (y = H5Dopen2 (file, "y", H5P_DEFAULT)) < 0)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID,
+                   "%s: a labeled set needs datasets “x” (images) and “y” (labels)", path);
+      goto out;
+    }
+  xspace = H5Dget_space (x);
+  yspace = H5Dget_space (y);
+  xrank = H5Sget_simple_extent_ndims (xspace);
+  yrank = H5Sget_simple_extent_ndims (yspace);
+  if (xrank < 3 || xrank > 4 || yrank < 1 || yrank > 2)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID,
+                   "%s: “x” must be N x H x W (x C) and “y” N labels", path);
+      goto out;
+    }
+  H5Sget_simple_extent_dims (xspace, xdims, NULL);
+  H5Sget_simple_extent_dims (yspace, ydims, NULL);
+  if (ydims[0] != xdims[0] || (yrank == 2 && ydims[1] != 1))
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: “y” has %llu labels for %llu images",
+                   path, (unsigned long long) ydims[0], (unsigned long long) xdims[0]);
+      goto out;
+    }
+  xtype = H5Dget_type (x);
+  if (H5Tget_class (xtype) != H5T_INTEGER && H5Tget_class (xtype) != H5T_FLOAT)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: “x” must hold integers or floats", path);
+      goto out;
+    }
+  {
+    hid_t ytype = H5Dget_type (y);
+    H5T_class_t yclass = H5Tget_class (ytype);
+
+    H5Tclose (ytype);
+    if (yclass != H5T_INTEGER)
+      {
+        g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: “y” must hold integer class indices", path);
+        goto out;
+      }
+  }
+  integer_pixels = H5Tget_class (xtype) == H5T_INTEGER;
+  channels = xrank == 4 ? (int) xdims[3] : 1;
+  if (xdims[1] > G_MAXINT || xdims[2] > G_MAXINT || channels <= 0)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: images too large", path);
+      goto out;
+    }
+  d = dataset_new (xdims[0], (int) xdims[1], (int) xdims[2], channels, path, &local);
+  if (d == NULL)
+    goto out;
+  d->labels = g_try_new (int32_t, xdims[0]);
+  if (d->labels == NULL
+      || H5Dread (x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->images) < 0
+      || H5Dread (y, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->labels) < 0)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_READ, "%s: cannot read “x” and “y”", path);
+      goto out;
+    }
+  d->view.labels = d->labels;
+
+  /* Preprocessing: attributes of x, else of the file; the default maps
+   * 8-bit pixels to [0, 1] and leaves float pixels as they are. */
+  scale = g_new (double, channels);
+  mean = g_new0 (double, channels);
+  for (int c = 0; c < channels; c++)
+    scale[c] = integer_pixels ? 1.0 / 255.0 : 1.0;
+  if (!read_preprocess_attr (x, "scale", channels, scale, path, &local) && local == NULL)
+    read_preprocess_attr (file, "scale", channels, scale, path, &local);
+  if (local == NULL && !read_preprocess_attr (x, "mean", channels, mean, path, &local) && local == NULL)
+    read_preprocess_attr (file, "mean", channels, mean, path, &local);
+  if (local != NULL)
+    goto out;
+  {
+    gsize n = (gsize) xdims[0] * xdims[1] * xdims[2] * channels;
+
+    for (gsize i = 0; i < n; i++)
+      {
+        int c = (int) (i % (gsize) channels);
+        d->images[i] = (float) (((double) d->images[i] - mean[c]) * scale[c]);
+      }
+  }
+  for (hsize_t i = 0; i < xdims[0]; i++)
+    if (d->labels[i] < 0)
+      {
+        g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: label %llu is negative", path,
+                     (unsigned long long) i);
+        goto out;
+      }
+
+out:
+  if (xtype >= 0)
+    H5Tclose (xtype);
+  if (xspace >= 0)
+    H5Sclose (xspace);
+  if (yspace >= 0)
+    H5Sclose (yspace);
+  if (x >= 0)
+    H5Dclose (x);
+  if (y >= 0)
+    H5Dclose (y);
+  if (file >= 0)
+    H5Fclose (file);
+  _qs_hdf5_unlock ();
+  g_free (scale);
+  g_free (mean);
+  if (local != NULL)
+    {
+      g_clear_pointer (&d, qs_dataset_unref);
+      g_propagate_error (error, local);
+    }
+  return d;
+}
+
+/* ---- any file ------------------------------------------------------------------------ */
+
+static gboolean
+is_hdf5 (const char *path)
+{
+  static const guint8 signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) stream = g_file_read (file, NULL, NULL);
+  guint8 head[8];
+  gsize got = 0;
+
+  /* HDF5 puts its signature at 0 (or after a user block of 512 bytes or a
+   * power of two; those are rare for data sets and HDF5 itself finds them). */
+  if (stream == NULL || !g_input_stream_read_all (G_INPUT_STREAM (stream), head, 8, &got, NULL, NULL))
+    return FALSE;
+  if (got == 8 && memcmp (head, signature, 8) == 0)
+    return TRUE;
+  {
+    htri_t result;
+
+    _qs_hdf5_lock ();
+    result = H5Fis_hdf5 (path);
+    _qs_hdf5_unlock ();
+    return result > 0;
+  }
+}
+
+QsDataset *
+qs_dataset_load (const char  *path,
+                 GError     **error)
+{
+  g_autofree char *labels = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, "%s: no such file", path);
+      return NULL;
+    }
+  if (is_hdf5 (path))
+    return qs_dataset_load_hdf5 (path, error);
+  labels = labels_path_for (path);
+  return qs_dataset_load_idx (path, labels, 1.0 / 255.0, 0.0, error);
+}
+
+char *
+qs_dataset_find_bundled (const char *name)
+{
+  const char *const dirs[] = { PKGDATADIR, SOURCE_DATADIR };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      char *path = g_build_filename (dirs[i], "fashion-mnist", name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return path;
+      g_free (path);
+    }
+  return NULL;
+}
+
+static QsDataset *
+load_bundled (const char  *images,
+              const char  *labels,
+              GError     **error)
+{
+  g_autofree char *images_path = qs_dataset_find_bundled (images);
+  g_autofree char *labels_path = qs_dataset_find_bundled (labels);
+
+  if (images_path == NULL || labels_path == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
+                   "the bundled data set fashion-mnist/%s is neither in %s nor in %s",
+                   images, PKGDATADIR, SOURCE_DATADIR);
+      return NULL;
+    }
+  return qs_dataset_load_idx (images_path, labels_path, 1.0 / 255.0, 0.0, error);
+}
+
+QsDataset *
+qs_dataset_load_bundled_test (GError **error)
+{
+  return load_bundled ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", error);
+}
+
+QsDataset *
+qs_dataset_load_bundled_calibration (GError **error)
+{
+  return load_bundled ("calibration-images-idx3-ubyte.gz", "calibration-labels-idx1-ubyte.gz", error);
+}

@@ -1,0 +1,57 @@
+/* qs-dataset.h: labeled image sets for accuracy: idx (gzip) and HDF5 x/y files.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The formats are described in docs/dataset-format.md.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "engine/qs-engine.h"
+
+G_BEGIN_DECLS
+
+/* Images already preprocessed to the model's input values (float32 NHWC)
+ * and their labels; immutable once loaded, shared by reference between
+ * the GUI's worker threads. */
+typedef struct _QsDataset QsDataset;
+
+/* Loads @path: an HDF5 file (x, y, optional preprocess attributes) or an
+ * idx images file (".gz" or plain; the labels are the file named like it
+ * with "images-idx3" replaced by "labels-idx1", optional). idx pixels are
+ * scaled by 1/255. Errors in QS_ERROR: NOT_FOUND, READ, INVALID (a file
+ * that is neither or is malformed). */
+QsDataset *qs_dataset_load (const char  *path,
+                            GError     **error);
+
+/* idx image and (optional, NULL) label files with value = (pixel - mean) * scale. */
+QsDataset *qs_dataset_load_idx (const char  *images_path,
+                                const char  *labels_path,
+                                double       scale,
+                                double       mean,
+                                GError     **error);
+
+QsDataset *qs_dataset_load_hdf5 (const char  *path,
+                                 GError     **error);
+
+/* The bundled Fashion-MNIST test set (10,000 images) and calibration slice
+ * (the first 1,000 training images), looked up in the installed data
+ * directory first, then in the source tree. */
+QsDataset *qs_dataset_load_bundled_test        (GError **error);
+QsDataset *qs_dataset_load_bundled_calibration (GError **error);
+/* The path of a bundled data file (transfer full), or NULL. */
+char      *qs_dataset_find_bundled (const char *name);
+
+QsDataset *qs_dataset_ref   (QsDataset *dataset);
+void       qs_dataset_unref (QsDataset *dataset);
+
+/* The engine's view (transfer none; valid while @dataset lives). */
+const QsEngineDataset *qs_dataset_get_view        (QsDataset *dataset);
+gsize                  qs_dataset_get_count       (QsDataset *dataset);
+gboolean               qs_dataset_has_labels      (QsDataset *dataset);
+/* Where the images came from (transfer none). */
+const char            *qs_dataset_get_source      (QsDataset *dataset);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsDataset, qs_dataset_unref)
+
+G_END_DECLS

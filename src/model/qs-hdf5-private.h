@@ -1,0 +1,38 @@
+/* qs-hdf5-private.h: the HDF5 lock and helpers the model/ files share.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every HDF5 call in the process goes through one lock (see
+ * qs-weight-file.c for why). Files of model/ other than the reader (the
+ * exporter) take the same lock with these functions; nothing outside
+ * model/ should include this header.
+ */
+#pragma once
+
+#include <glib.h>
+#include <hdf5.h>
+
+#include "model/qs-weight-file.h"
+
+G_BEGIN_DECLS
+
+/* Takes the process-wide HDF5 lock and silences HDF5's automatic error
+ * printing for the calling thread. Not recursive. */
+void     _qs_hdf5_lock            (void);
+void     _qs_hdf5_unlock          (void);
+
+/* The most specific message on the calling thread's HDF5 error stack, or
+ * NULL (transfer full). Call it right after the failing call, lock held. */
+char    *_qs_hdf5_error_detail    (void);
+
+/* Selects in @space (a simple dataspace) the elements whose row-major flat
+ * indices are [@offset, @offset + @count), as a union of at most
+ * 2 * rank hyperslabs; HDF5 visits them in row-major order, so a 1-D
+ * memory space of @count elements receives them in order. Lock held. */
+gboolean _qs_hdf5_select_flat_range (hid_t   space,
+                                     guint64 offset,
+                                     guint64 count);
+
+/* The file handle, for the exporter (lock held while using it). */
+hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);
+
+G_END_DECLS

@@ -1,0 +1,1052 @@
+/* qs-scheme-file.c: a default scheme, per-tensor overrides and a skip list, as a JSON file.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "model/qs-scheme-file.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "model/qs-error.h"
+
+typedef struct {
+  char        **patterns;
+  QsScheme      values;   /* only the fields named by keys are meaningful */
+  QsSchemeKeys  keys;
+} Override;
+
+struct _QsSchemeFile
+{
+  GObject    parent_instance;
+
+  QsScheme   default_scheme;
+  GPtrArray *overrides;      /* Override */
+  char     **skip;
+};
+
+G_DEFINE_FINAL_TYPE (QsSchemeFile, qs_scheme_file, G_TYPE_OBJECT)
+
+static const char * const default_skip[] = { "role:bias", "role:batchnorm", NULL };
+
+static void
+override_free (gpointer data)
+{
+  Override *o = data;
+
+  g_strfreev (o->patterns);
+  g_free (o);
+}
+
+static void
+qs_scheme_file_finalize (GObject *object)
+{
+  QsSchemeFile *self = QS_SCHEME_FILE (object);
+
+  g_clear_pointer (&self->overrides, g_ptr_array_unref);
+  g_clear_pointer (&self->skip, g_strfreev);
+
+  G_OBJECT_CLASS (qs_scheme_file_parent_class)->finalize (object);
+}
+
+static void
+qs_scheme_file_class_init (QsSchemeFileClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qs_scheme_file_finalize;
+}
+
+static void
+qs_scheme_file_init (QsSchemeFile *self)
+{
+  qs_scheme_init_default (&self->default_scheme);
+  self->overrides = g_ptr_array_new_with_free_func (override_free);
+  self->skip = g_strdupv ((char **) default_skip);
+}
+
+/**
+ * qs_scheme_file_new:
+ * @default_scheme: (nullable): the scheme of every tensor no override names
+ *
+ * Returns: (transfer full): a scheme file without overrides that skips
+ * biases and batch-norm parameters.
+ */
+QsSchemeFile *
+qs_scheme_file_new (const QsScheme *default_scheme)
+{
+  QsSchemeFile *self = g_object_new (QS_TYPE_SCHEME_FILE, NULL);
+
+  if (default_scheme != NULL)
+    self->default_scheme = *default_scheme;
+  return self;
+}
+
+/* ---- applying overrides ------------------------------------------------- */
+
+static void
+apply_keys (QsScheme       *into,
+            const QsScheme *from,
+            QsSchemeKeys    keys)
+{
+  if (keys & QS_SCHEME_KEY_FORMAT)
+    into->format = from->format;
+  if (keys & QS_SCHEME_KEY_BITS)
+    into->bits = from->bits;
+  if (keys & QS_SCHEME_KEY_MAPPING)
+    into->mapping = from->mapping;
+  if (keys & QS_SCHEME_KEY_SIGNED)
+    into->is_unsigned = from->is_unsigned;
+  if (keys & QS_SCHEME_KEY_NARROW)
+    into->narrow = from->narrow;
+  if (keys & QS_SCHEME_KEY_GRANULARITY)
+    into->granularity = from->granularity;
+  if (keys & QS_SCHEME_KEY_AXIS)
+    into->axis = from->axis;
+  if (keys & QS_SCHEME_KEY_RANGE)
+    {
+      into->range_method = from->range_method;
+      into->percentile = from->percentile;
+      into->manual_lo = from->manual_lo;
+      into->manual_hi = from->manual_hi;
+    }
+  if (keys & QS_SCHEME_KEY_ROUNDING)
+    into->rounding = from->rounding;
+  if (keys & QS_SCHEME_KEY_ZERO_NUDGE)
+    into->nudge_zero = from->nudge_zero;
+  if (keys & QS_SCHEME_KEY_BINS)
+    into->bins = from->bins;
+}
+
+gboolean
+qs_scheme_pattern_matches (const char         *pattern,
+                           const QsTensorInfo *info)
+{
+  g_return_val_if_fail (pattern != NULL, FALSE);
+  g_return_val_if_fail (info != NULL && info->path != NULL, FALSE);
+
+  if (g_str_has_prefix (pattern, "role:"))
+    return g_str_equal (pattern + 5, qs_tensor_role_to_string (info->role));
+  if (pattern[0] != '/')
+    {
+      g_autofree char *absolute = g_strconcat ("/", pattern, NULL);
+      return g_pattern_match_simple (absolute, info->path);
+    }
+  return g_pattern_match_simple (pattern, info->path);
+}
+
+static gboolean
+any_matches (char * const       *patterns,
+             const QsTensorInfo *info)
+{
+  for (gsize i = 0; patterns != NULL && patterns[i] != NULL; i++)
+    if (qs_scheme_pattern_matches (patterns[i], info))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+qs_scheme_file_resolve (QsSchemeFile       *self,
+                        const QsTensorInfo *info,
+                        QsScheme           *scheme)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), FALSE);
+  g_return_val_if_fail (info != NULL, FALSE);
+  g_return_val_if_fail (scheme != NULL, FALSE);
+
+  *scheme = self->default_scheme;
+  for (guint i = 0; i < self->overrides->len; i++)
+    {
+      const Override *o = g_ptr_array_index (self->overrides, i);
+
+      if (any_matches (o->patterns, info))
+        apply_keys (scheme, &o->values, o->keys);
+    }
+
+  if (!info->quantizable)
+    return FALSE;
+  return !any_matches (self->skip, info);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+const QsScheme *
+qs_scheme_file_get_default (QsSchemeFile *self)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  return &self->default_scheme;
+}
+
+void
+qs_scheme_file_set_default (QsSchemeFile   *self,
+                            const QsScheme *scheme)
+{
+  g_return_if_fail (QS_IS_SCHEME_FILE (self));
+  g_return_if_fail (scheme != NULL);
+
+  self->default_scheme = *scheme;
+}
+
+guint
+qs_scheme_file_get_n_overrides (QsSchemeFile *self)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), 0);
+
+  return self->overrides->len;
+}
+
+const char * const *
+qs_scheme_file_get_override (QsSchemeFile *self,
+                             guint         index,
+                             QsScheme     *scheme,
+                             QsSchemeKeys *keys)
+{
+  const Override *o;
+
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+  g_return_val_if_fail (index < self->overrides->len, NULL);
+
+  o = g_ptr_array_index (self->overrides, index);
+  if (scheme != NULL)
+    {
+      *scheme = self->default_scheme;
+      apply_keys (scheme, &o->values, o->keys);
+    }
+  if (keys != NULL)
+    *keys = o->keys;
+  return (const char * const *) o->patterns;
+}
+
+void
+qs_scheme_file_add_override (QsSchemeFile   *self,
+                             const char     *pattern,
+                             const QsScheme *scheme,
+                             QsSchemeKeys    keys)
+{
+  Override *o;
+
+  g_return_if_fail (QS_IS_SCHEME_FILE (self));
+  g_return_if_fail (pattern != NULL);
+  g_return_if_fail (scheme != NULL);
+
+  o = g_new0 (Override, 1);
+  o->patterns = g_new0 (char *, 2);
+  o->patterns[0] = g_strdup (pattern);
+  o->values = *scheme;
+  o->keys = keys & QS_SCHEME_KEY_ALL;
+  g_ptr_array_add (self->overrides, o);
+}
+
+void
+qs_scheme_file_set_tensor_scheme (QsSchemeFile   *self,
+                                  const char     *path,
+                                  const QsScheme *scheme)
+{
+  g_return_if_fail (QS_IS_SCHEME_FILE (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (scheme != NULL);
+
+  for (guint i = 0; i < self->overrides->len; i++)
+    {
+      Override *o = g_ptr_array_index (self->overrides, i);
+
+      if (o->patterns[0] != NULL && o->patterns[1] == NULL
+          && g_str_equal (o->patterns[0], path))
+        {
+          o->values = *scheme;
+          o->keys = QS_SCHEME_KEY_ALL;
+          return;
+        }
+    }
+  qs_scheme_file_add_override (self, path, scheme, QS_SCHEME_KEY_ALL);
+}
+
+void
+qs_scheme_file_remove_override (QsSchemeFile *self,
+                                guint         index)
+{
+  g_return_if_fail (QS_IS_SCHEME_FILE (self));
+  g_return_if_fail (index < self->overrides->len);
+
+  g_ptr_array_remove_index (self->overrides, index);
+}
+
+const char * const *
+qs_scheme_file_get_skip (QsSchemeFile *self)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  return (const char * const *) self->skip;
+}
+
+void
+qs_scheme_file_set_skip (QsSchemeFile       *self,
+                         const char * const *patterns)
+{
+  g_return_if_fail (QS_IS_SCHEME_FILE (self));
+
+  g_strfreev (self->skip);
+  self->skip = patterns != NULL ? g_strdupv ((char **) patterns) : g_new0 (char *, 1);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* The shortest of %.15g and %.17g that reads back as the same double. */
+static char *
+format_double (double value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (buffer, sizeof buffer, "%.15g", value);
+  if (g_ascii_strtod (buffer, NULL) != value)
+    g_ascii_formatd (buffer, sizeof buffer, "%.17g", value);
+  return g_strdup (buffer);
+}
+
+static char *
+range_text (const QsScheme *scheme)
+{
+  switch (scheme->range_method)
+    {
+    case QS_RANGE_PERCENTILE:
+      {
+        g_autofree char *p = format_double (scheme->percentile);
+        return g_strdup_printf ("percentile:%s", p);
+      }
+    case QS_RANGE_MANUAL:
+      {
+        g_autofree char *lo = format_double (scheme->manual_lo);
+        g_autofree char *hi = format_double (scheme->manual_hi);
+        return g_strdup_printf ("manual:%s,%s", lo, hi);
+      }
+    case QS_RANGE_MINMAX:
+    case QS_RANGE_MSE:
+    case QS_RANGE_KL:
+    default:
+      return g_strdup (qs_range_method_to_string (scheme->range_method));
+    }
+}
+
+static void
+add_scheme_members (JsonBuilder    *builder,
+                    const QsScheme *scheme,
+                    QsSchemeKeys    keys)
+{
+  if (keys & QS_SCHEME_KEY_FORMAT)
+    {
+      json_builder_set_member_name (builder, "format");
+      json_builder_add_string_value (builder, qs_format_to_string (scheme->format));
+    }
+  if (keys & QS_SCHEME_KEY_BITS)
+    {
+      json_builder_set_member_name (builder, "bits");
+      json_builder_add_int_value (builder, scheme->bits);
+    }
+  if (keys & QS_SCHEME_KEY_MAPPING)
+    {
+      json_builder_set_member_name (builder, "mapping");
+      json_builder_add_string_value (builder, qs_mapping_to_string (scheme->mapping));
+    }
+  if (keys & QS_SCHEME_KEY_SIGNED)
+    {
+      json_builder_set_member_name (builder, "signed");
+      json_builder_add_boolean_value (builder, !scheme->is_unsigned);
+    }
+  if (keys & QS_SCHEME_KEY_NARROW)
+    {
+      json_builder_set_member_name (builder, "narrow");
+      json_builder_add_boolean_value (builder, scheme->narrow);
+    }
+  if (keys & QS_SCHEME_KEY_GRANULARITY)
+    {
+      json_builder_set_member_name (builder, "granularity");
+      json_builder_add_string_value (builder, qs_granularity_to_string (scheme->granularity));
+    }
+  if (keys & QS_SCHEME_KEY_AXIS)
+    {
+      json_builder_set_member_name (builder, "axis");
+      if (scheme->axis == QS_AXIS_DEFAULT)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, scheme->axis);
+    }
+  if (keys & QS_SCHEME_KEY_RANGE)
+    {
+      g_autofree char *range = range_text (scheme);
+      json_builder_set_member_name (builder, "range");
+      json_builder_add_string_value (builder, range);
+    }
+  if (keys & QS_SCHEME_KEY_ROUNDING)
+    {
+      json_builder_set_member_name (builder, "rounding");
+      json_builder_add_string_value (builder, qs_rounding_to_string (scheme->rounding));
+    }
+  if (keys & QS_SCHEME_KEY_ZERO_NUDGE)
+    {
+      json_builder_set_member_name (builder, "zero_nudge");
+      json_builder_add_boolean_value (builder, scheme->nudge_zero);
+    }
+  if (keys & QS_SCHEME_KEY_BINS)
+    {
+      json_builder_set_member_name (builder, "bins");
+      json_builder_add_int_value (builder, scheme->bins);
+    }
+}
+
+JsonNode *
+qs_scheme_to_json (const QsScheme *scheme)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  g_return_val_if_fail (scheme != NULL, NULL);
+
+  json_builder_begin_object (builder);
+  add_scheme_members (builder, scheme, QS_SCHEME_KEY_ALL & ~QS_SCHEME_KEY_BINS);
+  /* Bins only shape the displayed histograms: written when not the default. */
+  if (scheme->bins != QS_DEFAULT_BINS)
+    add_scheme_members (builder, scheme, QS_SCHEME_KEY_BINS);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+JsonNode *
+qs_scheme_file_to_json (QsSchemeFile *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, QS_SCHEME_FILE_VERSION);
+  json_builder_set_member_name (builder, "default");
+  json_builder_add_value (builder, qs_scheme_to_json (&self->default_scheme));
+
+  json_builder_set_member_name (builder, "overrides");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->overrides->len; i++)
+    {
+      const Override *o = g_ptr_array_index (self->overrides, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "tensors");
+      if (o->patterns[0] != NULL && o->patterns[1] == NULL)
+        json_builder_add_string_value (builder, o->patterns[0]);
+      else
+        {
+          json_builder_begin_array (builder);
+          for (gsize p = 0; o->patterns[p] != NULL; p++)
+            json_builder_add_string_value (builder, o->patterns[p]);
+          json_builder_end_array (builder);
+        }
+      add_scheme_members (builder, &o->values, o->keys);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "skip");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; self->skip[i] != NULL; i++)
+    json_builder_add_string_value (builder, self->skip[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}
+
+char *
+qs_scheme_file_to_data (QsSchemeFile *self,
+                        gsize        *length)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+  char *data;
+
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  root = qs_scheme_file_to_json (self);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  text = json_generator_to_data (generator, NULL);
+  data = g_strconcat (text, "\n", NULL);
+  if (length != NULL)
+    *length = strlen (data);
+  return data;
+}
+
+gboolean
+qs_scheme_file_save (QsSchemeFile  *self,
+                     const char    *filename,
+                     GError       **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local = NULL;
+  gsize length;
+
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), FALSE);
+  g_return_val_if_fail (filename != NULL, FALSE);
+
+  data = qs_scheme_file_to_data (self, &length);
+  /* CONSISTENT: a temporary file beside the target, fsync'd, renamed over
+   * it, so a crash leaves the old file or the new one, never half of one. */
+  if (!g_file_set_contents_full (filename, data, length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
+                                 0666, &local))
+    {
+      g_autofree char *display = g_filename_display_name (filename);
+
+      g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot save the scheme file “%s”: %s",
+                   display, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* json-glib keeps no positions in its nodes: the parser's signals report
+ * where each member and element ended, which for a scalar is its line. */
+typedef struct {
+  GHashTable *lines;     /* "%p/member" or "%p#index" -> line */
+  GArray     *starts;    /* lines of the objects being parsed */
+  const char *name;      /* for messages */
+} Positions;
+
+static void
+object_start_cb (JsonParser *parser,
+                 gpointer    user_data)
+{
+  Positions *pos = user_data;
+  guint line = json_parser_get_current_line (parser);
+
+  g_array_append_val (pos->starts, line);
+}
+
+static void
+object_end_cb (JsonParser *parser,
+               JsonObject *object,
+               gpointer    user_data)
+{
+  Positions *pos = user_data;
+  guint line = 0;
+
+  if (pos->starts->len > 0)
+    {
+      line = g_array_index (pos->starts, guint, pos->starts->len - 1);
+      g_array_set_size (pos->starts, pos->starts->len - 1);
+    }
+  g_hash_table_insert (pos->lines, g_strdup_printf ("%p{", (void *) object), GUINT_TO_POINTER (line));
+}
+
+static void
+object_member_cb (JsonParser *parser,
+                  JsonObject *object,
+                  const char *member,
+                  gpointer    user_data)
+{
+  Positions *pos = user_data;
+
+  g_hash_table_insert (pos->lines, g_strdup_printf ("%p/%s", (void *) object, member),
+                       GUINT_TO_POINTER (json_parser_get_current_line (parser)));
+}
+
+static void
+array_element_cb (JsonParser *parser,
+                  JsonArray  *array,
+                  int         index,
+                  gpointer    user_data)
+{
+  Positions *pos = user_data;
+
+  g_hash_table_insert (pos->lines, g_strdup_printf ("%p#%d", (void *) array, index),
+                       GUINT_TO_POINTER (json_parser_get_current_line (parser)));
+}
+
+static guint
+member_line (Positions  *pos,
+             JsonObject *object,
+             const char *member)
+{
+  g_autofree char *key = member != NULL ? g_strdup_printf ("%p/%s", (void *) object, member)
+                                        : g_strdup_printf ("%p{", (void *) object);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (pos->lines, key));
+}
+
+static guint
+element_line (Positions *pos,
+              JsonArray *array,
+              guint      index)
+{
+  g_autofree char *key = g_strdup_printf ("%p#%u", (void *) array, index);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (pos->lines, key));
+}
+
+static gboolean
+fail_at (GError    **error,
+         Positions  *pos,
+         guint       line,
+         const char *format,
+         ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+fail_at (GError    **error,
+         Positions  *pos,
+         guint       line,
+         const char *format,
+         ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s:%u: %s", pos->name, line, message);
+  return FALSE;
+}
+
+static const char *
+node_type_name (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_NULL (node))
+    return "null";
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    return "an object";
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    return "an array";
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_BOOLEAN:
+      return "true or false";
+    case G_TYPE_STRING:
+      return "a string";
+    default:
+      return "a number";
+    }
+}
+
+static gboolean
+get_string (JsonNode    *node,
+            const char **value)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return FALSE;
+  *value = json_node_get_string (node);
+  return TRUE;
+}
+
+static gboolean
+get_bool (JsonNode *node,
+          gboolean *value)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return FALSE;
+  *value = json_node_get_boolean (node);
+  return TRUE;
+}
+
+static gboolean
+get_int (JsonNode *node,
+         gint64   *value)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *value = json_node_get_int (node);
+  return TRUE;
+}
+
+/* Reads the scheme keys of @object into @scheme, recording them in @keys;
+ * @allow_tensors accepts (and ignores) "tensors" for overrides. */
+static gboolean
+parse_scheme_object (Positions     *pos,
+                     JsonObject    *object,
+                     const char    *where,
+                     gboolean       allow_tensors,
+                     QsScheme      *scheme,
+                     QsSchemeKeys  *keys,
+                     GError       **error)
+{
+  g_autoptr(GList) members = json_object_get_members (object);
+
+  *keys = 0;
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *node = json_object_get_member (object, name);
+      guint line = member_line (pos, object, name);
+      const char *text = NULL;
+      gboolean flag;
+      gint64 number;
+
+      if (g_str_equal (name, "tensors") && allow_tensors)
+        continue;
+      else if (g_str_equal (name, "format"))
+        {
+          if (!get_string (node, &text) || !qs_format_parse (text, &scheme->format))
+            return fail_at (error, pos, line, "“format” in %s must be \"int\", \"fp16\", \"bf16\", "
+                            "\"fp8-e4m3\" or \"fp8-e5m2\"", where);
+          *keys |= QS_SCHEME_KEY_FORMAT;
+        }
+      else if (g_str_equal (name, "bits"))
+        {
+          if (!get_int (node, &number) || number < QS_MIN_BITS || number > QS_MAX_BITS)
+            return fail_at (error, pos, line, "“bits” in %s must be an integer from 2 to 16", where);
+          scheme->bits = (int) number;
+          *keys |= QS_SCHEME_KEY_BITS;
+        }
+      else if (g_str_equal (name, "mapping"))
+        {
+          if (!get_string (node, &text) || !qs_mapping_parse (text, &scheme->mapping))
+            return fail_at (error, pos, line, "“mapping” in %s must be \"asymmetric\" or \"symmetric\"", where);
+          *keys |= QS_SCHEME_KEY_MAPPING;
+        }
+      else if (g_str_equal (name, "signed"))
+        {
+          if (!get_bool (node, &flag))
+            return fail_at (error, pos, line, "“signed” in %s must be true or false, not %s",
+                            where, node_type_name (node));
+          scheme->is_unsigned = !flag;
+          *keys |= QS_SCHEME_KEY_SIGNED;
+        }
+      else if (g_str_equal (name, "narrow"))
+        {
+          if (!get_bool (node, &flag))
+            return fail_at (error, pos, line, "“narrow” in %s must be true or false, not %s",
+                            where, node_type_name (node));
+          scheme->narrow = flag;
+          *keys |= QS_SCHEME_KEY_NARROW;
+        }
+      else if (g_str_equal (name, "granularity"))
+        {
+          if (!get_string (node, &text) || !qs_granularity_parse (text, &scheme->granularity))
+            return fail_at (error, pos, line, "“granularity” in %s must be \"tensor\" or \"channel\"", where);
+          *keys |= QS_SCHEME_KEY_GRANULARITY;
+        }
+      else if (g_str_equal (name, "axis"))
+        {
+          if (JSON_NODE_HOLDS_NULL (node))
+            scheme->axis = QS_AXIS_DEFAULT;
+          else if (get_int (node, &number) && number >= -QS_MAX_RANK && number < QS_MAX_RANK)
+            scheme->axis = (int) number;
+          else
+            return fail_at (error, pos, line, "“axis” in %s must be null (the tensor's channel axis) "
+                            "or an integer from -16 to 15", where);
+          *keys |= QS_SCHEME_KEY_AXIS;
+        }
+      else if (g_str_equal (name, "range"))
+        {
+          if (!get_string (node, &text) || !qs_range_method_parse (text, scheme))
+            return fail_at (error, pos, line, "“range” in %s must be \"minmax\", \"percentile:P\", "
+                            "\"mse\", \"kl\" or \"manual:LO,HI\"", where);
+          *keys |= QS_SCHEME_KEY_RANGE;
+        }
+      else if (g_str_equal (name, "rounding"))
+        {
+          if (!get_string (node, &text) || !qs_rounding_parse (text, &scheme->rounding))
+            return fail_at (error, pos, line, "“rounding” in %s must be \"even\" or \"away\"", where);
+          *keys |= QS_SCHEME_KEY_ROUNDING;
+        }
+      else if (g_str_equal (name, "zero_nudge"))
+        {
+          if (!get_bool (node, &flag))
+            return fail_at (error, pos, line, "“zero_nudge” in %s must be true or false, not %s",
+                            where, node_type_name (node));
+          scheme->nudge_zero = flag;
+          *keys |= QS_SCHEME_KEY_ZERO_NUDGE;
+        }
+      else if (g_str_equal (name, "bins"))
+        {
+          if (!get_int (node, &number) || number < 1 || number > QS_MAX_BINS)
+            return fail_at (error, pos, line, "“bins” in %s must be an integer from 1 to 65536", where);
+          scheme->bins = (int) number;
+          *keys |= QS_SCHEME_KEY_BINS;
+        }
+      else
+        return fail_at (error, pos, line, "unknown key “%s” in %s", name, where);
+    }
+  return TRUE;
+}
+
+/* A validated scheme, or the reason it is not one at @line. */
+static gboolean
+validate_at (Positions      *pos,
+             guint           line,
+             const QsScheme *scheme,
+             const char     *where,
+             GError        **error)
+{
+  const char *problem = NULL;
+
+  if (qs_scheme_validate (scheme, &problem) != QS_OK)
+    return fail_at (error, pos, line, "%s: %s", where, problem);
+  return TRUE;
+}
+
+static char **
+parse_patterns (Positions   *pos,
+                JsonNode    *node,
+                guint        line,
+                const char  *where,
+                gboolean     allow_empty,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) patterns = g_ptr_array_new_with_free_func (g_free);
+  const char *text;
+
+  if (get_string (node, &text))
+    {
+      if (text[0] == '\0')
+        {
+          fail_at (error, pos, line, "an empty pattern in %s", where);
+          return NULL;
+        }
+      g_ptr_array_add (patterns, g_strdup (text));
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *element = json_array_get_element (array, i);
+
+          if (!get_string (element, &text) || text[0] == '\0')
+            {
+              fail_at (error, pos, element_line (pos, array, i),
+                       "%s must hold non-empty strings (globs or \"role:ROLE\"), not %s",
+                       where, node_type_name (element));
+              return NULL;
+            }
+          g_ptr_array_add (patterns, g_strdup (text));
+        }
+      if (patterns->len == 0 && !allow_empty)
+        {
+          fail_at (error, pos, line, "%s is empty", where);
+          return NULL;
+        }
+    }
+  else
+    {
+      fail_at (error, pos, line, "%s must be a string or an array of strings, not %s",
+               where, node_type_name (node));
+      return NULL;
+    }
+
+  for (guint i = 0; i < patterns->len; i++)
+    {
+      const char *pattern = g_ptr_array_index (patterns, i);
+      QsTensorRole role;
+      gboolean known = FALSE;
+
+      if (!g_str_has_prefix (pattern, "role:"))
+        continue;
+      for (role = QS_TENSOR_ROLE_KERNEL; role <= QS_TENSOR_ROLE_OTHER; role++)
+        known |= g_str_equal (pattern + 5, qs_tensor_role_to_string (role));
+      if (!known)
+        {
+          fail_at (error, pos, line, "unknown role in “%s” (use kernel, depthwise_kernel, bias, "
+                   "batchnorm or other)", pattern);
+          return NULL;
+        }
+    }
+
+  g_ptr_array_add (patterns, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&patterns), FALSE);
+}
+
+static gboolean
+parse_root (QsSchemeFile  *self,
+            Positions     *pos,
+            JsonNode      *root,
+            GError       **error)
+{
+  JsonObject *object;
+  g_autoptr(GList) members = NULL;
+  gboolean has_version = FALSE;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return fail_at (error, pos, 1, "a scheme file is a JSON object");
+  object = json_node_get_object (root);
+  members = json_object_get_members (object);
+
+  /* The default first, whatever the member order: overrides build on it. */
+  if (json_object_has_member (object, "default"))
+    {
+      JsonNode *node = json_object_get_member (object, "default");
+      guint line = member_line (pos, object, "default");
+      QsSchemeKeys keys;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return fail_at (error, pos, line, "“default” must be an object, not %s", node_type_name (node));
+      if (!parse_scheme_object (pos, json_node_get_object (node), "“default”", FALSE,
+                                &self->default_scheme, &keys, error)
+          || !validate_at (pos, member_line (pos, json_node_get_object (node), NULL),
+                           &self->default_scheme, "“default”", error))
+        return FALSE;
+    }
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *node = json_object_get_member (object, name);
+      guint line = member_line (pos, object, name);
+
+      if (g_str_equal (name, "version"))
+        {
+          gint64 version;
+
+          if (!get_int (node, &version))
+            return fail_at (error, pos, line, "“version” must be an integer");
+          if (version != QS_SCHEME_FILE_VERSION)
+            return fail_at (error, pos, line, "scheme file version %" G_GINT64_FORMAT
+                            " is not supported (this program reads version 1)", version);
+          has_version = TRUE;
+        }
+      else if (g_str_equal (name, "default"))
+        {
+          continue;
+        }
+      else if (g_str_equal (name, "overrides"))
+        {
+          JsonArray *array;
+
+          if (!JSON_NODE_HOLDS_ARRAY (node))
+            return fail_at (error, pos, line, "“overrides” must be an array, not %s", node_type_name (node));
+          array = json_node_get_array (node);
+          for (guint i = 0; i < json_array_get_length (array); i++)
+            {
+              JsonNode *element = json_array_get_element (array, i);
+              g_autofree char *where = g_strdup_printf ("override %u", i + 1);
+              g_autofree Override *o = g_new0 (Override, 1);
+              JsonObject *item;
+              QsScheme merged;
+
+              if (!JSON_NODE_HOLDS_OBJECT (element))
+                return fail_at (error, pos, element_line (pos, array, i),
+                                "%s must be an object, not %s", where, node_type_name (element));
+              item = json_node_get_object (element);
+              if (!json_object_has_member (item, "tensors"))
+                return fail_at (error, pos, member_line (pos, item, NULL),
+                                "%s has no “tensors” (a glob, a path or \"role:ROLE\")", where);
+              o->values = self->default_scheme;
+              if (!parse_scheme_object (pos, item, where, TRUE, &o->values, &o->keys, error))
+                return FALSE;
+              o->patterns = parse_patterns (pos, json_object_get_member (item, "tensors"),
+                                            member_line (pos, item, "tensors"),
+                                            "“tensors”", FALSE, error);
+              if (o->patterns == NULL)
+                return FALSE;
+              merged = self->default_scheme;
+              apply_keys (&merged, &o->values, o->keys);
+              if (!validate_at (pos, member_line (pos, item, NULL), &merged, where, error))
+                {
+                  g_strfreev (o->patterns);
+                  return FALSE;
+                }
+              g_ptr_array_add (self->overrides, g_steal_pointer (&o));
+            }
+        }
+      else if (g_str_equal (name, "skip"))
+        {
+          char **skip;
+
+          if (!JSON_NODE_HOLDS_ARRAY (node))
+            return fail_at (error, pos, line, "“skip” must be an array of strings, not %s",
+                            node_type_name (node));
+          skip = parse_patterns (pos, node, line, "“skip”", TRUE, error);
+          if (skip == NULL)
+            return FALSE;
+          g_strfreev (self->skip);
+          self->skip = skip;
+        }
+      else
+        return fail_at (error, pos, line, "unknown key “%s” (expected version, default, overrides, skip)", name);
+    }
+
+  if (!has_version)
+    return fail_at (error, pos, 1, "no “version” (this program reads version 1)");
+  return TRUE;
+}
+
+QsSchemeFile *
+qs_scheme_file_load_from_data (const char  *data,
+                               gssize       length,
+                               const char  *display_name,
+                               GError     **error)
+{
+  g_autoptr(QsSchemeFile) self = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local = NULL;
+  Positions pos;
+  gboolean ok;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  pos.lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  pos.starts = g_array_new (FALSE, FALSE, sizeof (guint));
+  pos.name = display_name != NULL ? display_name : "<scheme>";
+  g_signal_connect (parser, "object-start", G_CALLBACK (object_start_cb), &pos);
+  g_signal_connect (parser, "object-end", G_CALLBACK (object_end_cb), &pos);
+  g_signal_connect (parser, "object-member", G_CALLBACK (object_member_cb), &pos);
+  g_signal_connect (parser, "array-element", G_CALLBACK (array_element_cb), &pos);
+
+  if (!json_parser_load_from_data (parser, data, length, &local))
+    {
+      /* json-glib says "<data>:LINE:COLUMN: Parse error: ..."; name the file. */
+      const char *message = local->message;
+
+      if (g_str_has_prefix (message, "<data>:"))
+        message += strlen ("<data>:");
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s:%s", pos.name, message);
+      g_strdelimit ((*error)->message, "\n\r", ' ');
+      ok = FALSE;
+    }
+  else
+    {
+      self = g_object_new (QS_TYPE_SCHEME_FILE, NULL);
+      ok = parse_root (self, &pos, json_parser_get_root (parser), error);
+    }
+
+  g_hash_table_unref (pos.lines);
+  g_array_unref (pos.starts);
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+QsSchemeFile *
+qs_scheme_file_load (const char  *filename,
+                     GError     **error)
+{
+  g_autofree char *display = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local = NULL;
+  gsize length;
+
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  display = g_filename_display_name (filename);
+  if (!g_file_get_contents (filename, &contents, &length, &local))
+    {
+      g_set_error (error, QS_ERROR,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? QS_ERROR_NOT_FOUND
+                                                                             : QS_ERROR_READ,
+                   "Cannot read the scheme file “%s”: %s", display,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   ? "no such file" : local->message);
+      return NULL;
+    }
+  if (memchr (contents, '\0', length) != NULL || !g_utf8_validate (contents, length, NULL))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "%s:1: not a scheme file (not UTF-8 text)", display);
+      return NULL;
+    }
+  return qs_scheme_file_load_from_data (contents, length, display, error);
+}

@@ -1,0 +1,250 @@
+/* test-window.c: the real window, driven through its actions under Xvfb.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "app/qs-application.h"
+#include "app/qs-histogram-view-private.h"
+#include "app/qs-tensor-item.h"
+#include "app/qs-window-private.h"
+
+#define TIMEOUT_USEC (20 * G_USEC_PER_SEC)
+
+static char *
+sample_path (void)
+{
+  return g_build_filename (SOURCE_DATADIR, "sample-weights.h5", NULL);
+}
+
+/* Runs the main loop until @done returns TRUE; fails the test after a while. */
+static void
+wait_for (gboolean (*done) (QsWindow *), QsWindow *window)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+
+  while (!done (window))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the window");
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+has_report (QsWindow *window)
+{
+  return window->document != NULL
+         && qs_histogram_view_get_report (window->histogram_view) != NULL
+         && !qs_live_analysis_is_busy (window->live);
+}
+
+static gboolean
+is_idle (QsWindow *window)
+{
+  return !qs_live_analysis_is_busy (window->live);
+}
+
+static QsWindow *
+open_window_on (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  QsWindow *window = qs_window_new (NULL);
+
+  gtk_window_present (GTK_WINDOW (window));
+  qs_window_open_file (window, file);
+  wait_for (has_report, window);
+  return window;
+}
+
+static void
+close_window (QsWindow *window)
+{
+  /* Let queued work finish so nothing touches the window after it goes. */
+  wait_for (is_idle, window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static char *
+label_text (GtkLabel *label)
+{
+  return g_strdup (gtk_label_get_text (label));
+}
+
+/* Waits for the result of a change made by the caller: the SQNR label
+ * text differs from @before. */
+static void
+wait_for_new_text (QsWindow   *window,
+                   GtkLabel   *label,
+                   const char *before)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+
+  while (g_strcmp0 (gtk_label_get_text (label), before) == 0
+         || qs_live_analysis_is_busy (window->live))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out: “%s” did not change", before);
+      g_usleep (1000);
+    }
+}
+
+static void
+test_opens_sample_and_shows_results (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
+
+  g_assert_nonnull (report);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->main_stack), ==, "tensor");
+  /* The first real kernel is selected, not a bias. */
+  g_assert_cmpint (report->info->role, ==, QS_TENSOR_ROLE_KERNEL);
+  g_assert_cmpstr (gtk_label_get_text (window->tensor_label), ==, report->info->path);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->sqnr_value), "dB"));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->selection)), ==, 16);
+  close_window (window);
+}
+
+static void
+test_histogram_renders_pixels (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  g_autoptr(GdkTexture) texture = qs_histogram_view_render (window->histogram_view, 400, 200);
+  gsize stride = 400 * 4;
+  g_autofree guchar *pixels = g_malloc (stride * 200);
+  guint32 first;
+  guint differing = 0;
+
+  gdk_texture_download (texture, pixels, stride);
+  memcpy (&first, pixels, 4);
+  for (gsize i = 0; i < 400 * 200; i++)
+    {
+      guint32 pixel;
+      memcpy (&pixel, pixels + 4 * i, 4);
+      differing += pixel != first;
+    }
+  /* Bars, axes and labels: a good share of the picture is not background. */
+  g_assert_cmpuint (differing, >, 400 * 200 / 50);
+  close_window (window);
+}
+
+static void
+test_bits_change_updates_metrics (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  g_autofree char *sqnr_8 = label_text (window->sqnr_value);
+  g_autofree char *size_8 = label_text (window->size_value);
+  QsTensorReport *report;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  wait_for_new_text (window, window->sqnr_value, sqnr_8);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  g_assert_cmpint (report->scheme.bits, ==, 7);
+  g_assert_cmpstr (gtk_label_get_text (window->size_value), !=, size_8);
+
+  /* Fewer bits, more noise: about 6 dB per bit. */
+  {
+    double before = g_ascii_strtod (sqnr_8, NULL);
+    double after = g_ascii_strtod (gtk_label_get_text (window->sqnr_value), NULL);
+    g_assert_cmpfloat (after, <, before - 3.0);
+  }
+  close_window (window);
+}
+
+static void
+test_drag_handle_sets_manual_range (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  g_autofree char *clipped_before = label_text (window->clipped_value);
+  QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
+  double hi = fmax (report->params.range_hi[0], 0.0);
+  QsScheme scheme;
+
+  /* Drag the upper handle to half its value: the top half of the
+   * positive weights is clipped now. */
+  g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi),
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi / 2)));
+  wait_for_new_text (window, window->clipped_value, clipped_before);
+
+  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+  g_assert_cmpfloat_with_epsilon (scheme.manual_hi, hi / 2, hi * 0.05);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  g_assert_cmpuint (report->analysis.clipped_count, >, 0);
+  close_window (window);
+}
+
+static void
+test_damaged_file_keeps_document (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  QsDocument *before = window->document;
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *bad = g_build_filename (dir, "broken.h5", NULL);
+  g_autoptr(GFile) bad_file = g_file_new_for_path (bad);
+  gint64 deadline;
+
+  g_assert_true (g_file_set_contents (bad, "\x89HDF\r\n\x1a\n but then garbage", -1, NULL));
+  qs_window_open_file (window, bad_file);
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+
+  /* A toast said so; the open document is still there and still works. */
+  g_assert_true (window->document == before);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.next-tensor", NULL);
+  wait_for (has_report, window);
+  g_unlink (bad);
+  g_rmdir (dir);
+  close_window (window);
+}
+
+static void
+test_per_channel_shows_channel_view (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  g_autofree char *before = label_text (window->scale_value);
+  QsTensorReport *report;
+
+  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_CHANNEL);
+  wait_for_new_text (window, window->scale_value, before);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  g_assert_cmpuint (report->params.channels, >, 1);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->channel_view)));
+  g_assert_true (gtk_widget_get_visible (window->channel_box));
+  close_window (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  /* GSETTINGS_BACKEND=memory comes from the test environment; gtk_test_init
+   * would also set it, and makes warnings fatal. */
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/window/opens-sample", test_opens_sample_and_shows_results);
+  g_test_add_func ("/window/histogram-renders-pixels", test_histogram_renders_pixels);
+  g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
+  g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
+  g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
+  g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
+  return g_test_run ();
+}
