@@ -110,14 +110,12 @@ qs_application_startup (GApplication *application)
   };
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *shortcuts_accels[] = { "<Control>question", NULL };
-  const char *export_accels[] = { "<Control>e", NULL };
 
   G_APPLICATION_CLASS (qs_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), actions, G_N_ELEMENTS (actions), application);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.show-help-overlay", shortcuts_accels);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.export", export_accels);
 }
 
 static void

@@ -322,3 +322,25 @@ qs_document_model_size (QsDocument *self,
       *quant_bytes += qs_quantized_size_bytes (&scheme, info->count, channels);
     }
 }
+
+QsSchemeFile *
+qs_document_to_scheme_file (QsDocument *self)
+{
+  QsSchemeFile *file;
+  GListModel *tensors;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+
+  file = qs_scheme_file_new (&self->default_scheme);
+  /* In file order, so the saved file reads like the sidebar. */
+  tensors = G_LIST_MODEL (self->tensors);
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      const char *path = qs_tensor_item_get_info (item)->path;
+      const QsScheme *override = g_hash_table_lookup (self->overrides, path);
+      if (override != NULL)
+        qs_scheme_file_set_tensor_scheme (file, path, override);
+    }
+  return file;
+}

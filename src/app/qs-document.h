@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "app/qs-tensor-item.h"
+#include "model/qs-scheme-file.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
@@ -50,5 +51,10 @@ GBytes       *qs_document_load_values        (QsDocument          *self,
 void          qs_document_model_size         (QsDocument *self,
                                               guint64    *fp32_bytes,
                                               guint64    *quant_bytes);
+
+/* The document's schemes as a scheme file: the default, plus one override
+ * per tensor that has its own (transfer full). What export and "Save
+ * Scheme" write. */
+QsSchemeFile *qs_document_to_scheme_file     (QsDocument *self);
 
 G_END_DECLS

@@ -6,11 +6,14 @@
 #include "app/qs-window-private.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
 #include "app/qs-tensor-item.h"
 #include "model/qs-error.h"
+#include "model/qs-export.h"
+#include "model/qs-scheme-file.h"
 #include "model/qs-tensor-report.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.quantscope.Quantscope"
@@ -235,6 +238,194 @@ export_plot_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
+/* ---- export of the weights and the scheme ------------------------------- */
+
+static void
+export_progress_cb (const QsExportProgress *progress,
+                    gpointer                user_data)
+{
+  QsWindow *self = user_data;
+  g_autofree char *text = NULL;
+
+  if (progress->path == NULL || progress->tensors_total == 0)
+    return;
+  text = g_strdup_printf (_("Exporting %u of %u tensors…"), progress->tensors_done + 1, progress->tensors_total);
+  adw_window_title_set_subtitle (self->window_title, text);
+}
+
+static void
+export_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(QsWindow) self = user_data;
+  g_autoptr(QsExportResult) exported = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *path = qs_window_get_selected_path (self);
+
+  adw_window_title_set_subtitle (self->window_title, path ? path : "");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", TRUE);
+  exported = qs_export_finish (result, &error);
+  if (exported == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Export failed, nothing was written: %s"), error->message);
+      qs_window_show_toast (self, message);
+      return;
+    }
+
+  {
+    g_autofree char *size = g_format_size (exported->output_bytes);
+    g_autofree char *basename = g_path_get_basename (exported->output);
+    g_autofree char *folder = g_path_get_dirname (exported->output);
+    g_autofree char *message = g_strdup_printf (_("Exported %s (%s)"), basename, size);
+    AdwToast *toast = adw_toast_new (message);
+
+    adw_toast_set_button_label (toast, _("Open Folder"));
+    adw_toast_set_action_name (toast, "win.open-folder");
+    adw_toast_set_action_target_value (toast, g_variant_new_string (folder));
+    adw_toast_set_timeout (toast, 8);
+    adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  }
+}
+
+/* Starts the export of the open document to @path with its schemes;
+ * QS_EXPORT_LAYOUT_QUANTIZED writes the integer codes. */
+void
+_qs_window_export_to (QsWindow       *self,
+                      const char     *path,
+                      QsExportLayout  layout)
+{
+  g_autoptr(QsSchemeFile) schemes = NULL;
+  QsExportOptions options;
+
+  g_return_if_fail (self->document != NULL);
+
+  schemes = qs_document_to_scheme_file (self->document);
+  qs_export_options_init (&options);
+  options.layout = layout;
+  /* The chooser already asked before replacing an existing file. */
+  options.force = TRUE;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
+  qs_export_async (qs_document_get_file (self->document), path, schemes, &options,
+                   export_progress_cb, self, NULL, NULL, export_done_cb, g_object_ref (self));
+}
+
+static void
+export_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      const char *layout = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "layout");
+
+      if (path != NULL)
+        _qs_window_export_to (self, path, g_strcmp0 (layout, "dequantized") == 0
+                                          ? QS_EXPORT_LAYOUT_DEQUANTIZED : QS_EXPORT_LAYOUT_QUANTIZED);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static char *
+suggested_name (QsWindow   *self,
+                const char *suffix)
+{
+  g_autofree char *basename = g_path_get_basename (qs_weight_file_get_filename (qs_document_get_file (self->document)));
+  char *dot = strrchr (basename, '.');
+
+  if (dot != NULL)
+    *dot = '\0';
+  return g_strconcat (basename, suffix, NULL);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const char *layouts[] = { "quantized", "dequantized", NULL };
+  const char *labels[] = { N_("Integer codes with scales"), N_("Dequantized float32 (drop-in for Keras)"), NULL };
+  const char *translated[3] = { _(labels[0]), _(labels[1]), NULL };
+  GtkFileChooserNative *dialog;
+  g_autofree char *name = NULL;
+
+  if (self->document == NULL)
+    {
+      qs_window_show_toast (self, _("Open a weight file first"));
+      return;
+    }
+  dialog = gtk_file_chooser_native_new (_("Export Quantized Weights"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  name = suggested_name (self, "-int.h5");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (dialog), "layout", _("Layout"), layouts, translated);
+  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (dialog), "layout", "quantized");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+save_scheme_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      g_autoptr(QsSchemeFile) schemes = qs_document_to_scheme_file (self->document);
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL && !qs_scheme_file_save (schemes, path, &error))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not save the scheme: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+      else if (path != NULL)
+        qs_window_show_toast (self, _("Scheme saved"));
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+save_scheme_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autofree char *name = NULL;
+
+  if (self->document == NULL)
+    return;
+  dialog = gtk_file_chooser_native_new (_("Save Scheme"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  name = suggested_name (self, "-scheme.json");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (save_scheme_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  g_autoptr(GFile) folder = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+  g_autofree char *uri = g_file_get_uri (folder);
+
+  gtk_show_uri (GTK_WINDOW (widget), uri, GDK_CURRENT_TIME);
+}
+
 /* ---- navigation and scheme shortcuts ------------------------------------ */
 
 static void
@@ -324,6 +515,9 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.export-plot", NULL, export_plot_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.save-scheme", NULL, save_scheme_action);
+  gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
   gtk_widget_class_install_action (widget_class, "win.next-tensor", NULL, next_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.previous-tensor", NULL, previous_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.bits-up", NULL, bits_up_action);
@@ -334,7 +528,9 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export-plot", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-scheme", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, GDK_CONTROL_MASK, "win.next-tensor", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, GDK_CONTROL_MASK, "win.previous-tensor", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_CONTROL_MASK, "win.bits-up", NULL);
@@ -495,8 +691,8 @@ sweep_in_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
-void
-_qs_window_start_sweep (QsWindow *self)
+static void
+start_sweep (QsWindow *self)
 {
   g_autoptr(GTask) task = NULL;
   GListModel *tensors;
@@ -535,15 +731,39 @@ _qs_window_start_sweep (QsWindow *self)
     }
 
   task = g_task_new (NULL, self->sweep_cancellable, NULL, NULL);
-  g_task_set_source_tag (task, _qs_window_start_sweep);
+  g_task_set_source_tag (task, start_sweep);
   g_task_set_task_data (task, data, (GDestroyNotify) sweep_data_free);
   g_task_set_priority (task, G_PRIORITY_LOW);
   g_task_run_in_thread (task, sweep_in_thread);
 }
 
+static gboolean
+sweep_timeout_cb (gpointer user_data)
+{
+  QsWindow *self = user_data;
+
+  /* The selected tensor first: while it is being analysed, wait. */
+  if (qs_live_analysis_is_busy (self->live))
+    return G_SOURCE_CONTINUE;
+  self->sweep_timeout_id = 0;
+  start_sweep (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The badges of the other tensors follow a change once the user pauses:
+ * computing them during a drag would take cores from the live view. */
+void
+_qs_window_schedule_sweep (QsWindow *self)
+{
+  g_cancellable_cancel (self->sweep_cancellable);
+  g_clear_handle_id (&self->sweep_timeout_id, g_source_remove);
+  self->sweep_timeout_id = g_timeout_add (300, sweep_timeout_cb, self);
+}
+
 void
 _qs_window_cancel_background (QsWindow *self)
 {
+  g_clear_handle_id (&self->sweep_timeout_id, g_source_remove);
   g_cancellable_cancel (self->sweep_cancellable);
   g_clear_object (&self->sweep_cancellable);
   g_cancellable_cancel (self->open_cancellable);

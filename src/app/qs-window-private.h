@@ -9,6 +9,7 @@
 #include "app/qs-histogram-view.h"
 #include "app/qs-live-analysis.h"
 #include "app/qs-scheme-object.h"
+#include "model/qs-export.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,7 @@ struct _QsWindow
   GCancellable       *open_cancellable;
   GCancellable       *accuracy_cancellable;
   guint               accuracy_timeout_id;
+  guint               sweep_timeout_id;
   GArray             *latencies;        /* gint64 usec from a change to its result */
 
   int                 shown_channel;
@@ -93,9 +95,12 @@ void  _qs_window_init_file_drop     (QsWindow *self);
 void  _qs_window_save_scheme        (QsWindow       *self,
                                      const QsScheme *scheme);
 void  _qs_window_update_model_size  (QsWindow *self);
-void  _qs_window_start_sweep        (QsWindow *self);
+void  _qs_window_schedule_sweep     (QsWindow *self);
 void  _qs_window_schedule_accuracy  (QsWindow *self);
 void  _qs_window_cancel_background  (QsWindow *self);
+void  _qs_window_export_to          (QsWindow       *self,
+                                     const char     *path,
+                                     QsExportLayout  layout);
 void  _qs_window_record_latency     (QsWindow *self,
                                      gint64    requested_usec);
 

@@ -209,7 +209,7 @@ schemes_changed_cb (QsWindow   *self,
 {
   request_analysis (self);
   _qs_window_update_model_size (self);
-  _qs_window_start_sweep (self);
+  _qs_window_schedule_sweep (self);
   _qs_window_schedule_accuracy (self);
 }
 
@@ -510,7 +510,7 @@ _qs_window_set_document (QsWindow   *self,
   gtk_single_selection_set_selected (self->selection, default_selection (G_LIST_MODEL (self->selection)));
   selection_changed_cb (self, NULL, self->selection);
   _qs_window_update_model_size (self);
-  _qs_window_start_sweep (self);
+  _qs_window_schedule_sweep (self);
   _qs_window_schedule_accuracy (self);
 }
 

@@ -12,8 +12,11 @@
  */
 #include "kernels/qs-kernels.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static atomic_int forced_isa = -1;
 
 static const QsKernels scalar_kernels = {
   .isa = QS_ISA_SCALAR,
@@ -82,11 +85,21 @@ qs_kernels_isa_supported (QsIsa isa)
     }
 }
 
+void
+qs_kernels_force_isa (int isa)
+{
+  atomic_store (&forced_isa, isa);
+}
+
 QsIsa
 qs_kernels_detect_isa (void)
 {
   const char *force = getenv ("QS_FORCE_SCALAR");
   const char *isa = getenv ("QS_FORCE_ISA");
+  int forced = atomic_load (&forced_isa);
+
+  if (forced >= 0 && qs_kernels_isa_supported ((QsIsa) forced))
+    return (QsIsa) forced;
 
   if (force != NULL && strcmp (force, "1") == 0)
     return QS_ISA_SCALAR;

@@ -120,9 +120,14 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
   report->scheme.axis = axis;
   report->kernel = scheme->format == QS_FORMAT_INT ? qs_analysis_kernel_name () : "scalar";
 
-  /* They stay 0.0 exactly when the zero point is exact: worth showing. */
-  for (guint64 i = 0; i < info->count; i++)
-    report->exact_zero_count += values[i] == 0.0f;
+  /* They stay 0.0 exactly when the zero point is exact: worth showing.
+   * A local counter, so the loop vectorizes (the struct field could alias). */
+  {
+    guint64 zeros = 0;
+    for (guint64 i = 0; i < info->count; i++)
+      zeros += values[i] == 0.0f;
+    report->exact_zero_count = zeros;
+  }
 
   status = qs_analyze (&report->scheme, &layout, values, n_threads,
                        &report->params, &report->analysis);

@@ -232,6 +232,41 @@ test_per_channel_shows_channel_view (void)
   close_window (window);
 }
 
+static void
+test_export_writes_readable_file (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = open_window_on (path);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "exported.h5", NULL);
+  g_autoptr(QsWeightFile) exported = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *kernel;
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+
+  _qs_window_export_to (window, out, QS_EXPORT_LAYOUT_QUANTIZED);
+  /* The output appears only by the final rename, when it is complete. */
+  while (!g_file_test (out, G_FILE_TEST_EXISTS))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the export");
+      g_usleep (1000);
+    }
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  exported = qs_weight_file_open (out, &error);
+  g_assert_no_error (error);
+  kernel = qs_weight_file_lookup (exported, "/model_weights/conv2d_1/conv2d_1/kernel:0");
+  g_assert_nonnull (kernel);
+  /* Codes, not floats: the default scheme is 8-bit signed. */
+  g_assert_cmpstr (kernel->dtype, ==, "int8");
+  g_unlink (out);
+  g_rmdir (dir);
+  close_window (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -246,5 +281,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
   g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
   g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
+  g_test_add_func ("/window/export-writes-readable-file", test_export_writes_readable_file);
   return g_test_run ();
 }

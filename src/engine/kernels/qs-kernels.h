@@ -80,9 +80,10 @@ typedef struct {
 } QsRequantParams64;
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: the high 32 bits of 2*a*b,
- * rounded to nearest with ties away from zero (the nudge is 2^30 for a
- * non-negative product, 1 - 2^30 otherwise, and the division truncates);
- * INT32_MIN * INT32_MIN saturates to INT32_MAX. */
+ * rounded to nearest with ties toward +infinity (the nudge is 2^30 for a
+ * non-negative product, 1 - 2^30 otherwise, and the division truncates
+ * toward zero, so -0.5 becomes 0 and +0.5 becomes 1); INT32_MIN * INT32_MIN
+ * saturates to INT32_MAX. */
 static inline int32_t
 qs_srdhm (int32_t a,
           int32_t b)
@@ -318,6 +319,10 @@ typedef struct {
  * QS_FORCE_SCALAR=1 forces the reference; QS_FORCE_ISA=scalar|avx2|avx512vnni
  * picks one (never one the CPU lacks). */
 QsIsa            qs_kernels_detect_isa (void);
+/* Makes qs_kernels_detect_isa return @isa (if supported) from now on, or
+ * lifts that with -1: how tests compare ISAs without touching the
+ * environment of a threaded process. */
+void             qs_kernels_force_isa (int isa);
 bool             qs_kernels_isa_supported (QsIsa isa);
 /* The kernel table for @isa (transfer none, static). */
 const QsKernels *qs_kernels_get (QsIsa isa);

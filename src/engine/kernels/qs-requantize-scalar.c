@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * We follow TFLite's MultiplyByQuantizedMultiplier ("double rounding"):
- * gemmlowp's SaturatingRoundingDoublingHighMul (ties away from zero on the
- * doubled product) followed by RoundingDivideByPOT (ties away from zero).
+ * gemmlowp's SaturatingRoundingDoublingHighMul (round to nearest, ties
+ * toward +infinity) followed by RoundingDivideByPOT (ties away from zero).
  * Single rounding or fp32 rescaling would differ by one code on a few
  * percent of outputs; any choice is fine as long as every kernel makes the
  * same one, so the vector kernels are tested against this file bit for bit.

@@ -1,0 +1,167 @@
+/* test-korean.c: the real window, shown in Korean from the catalogue built in build/po.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "app/qs-histogram-view.h"
+#include "app/qs-window-private.h"
+
+#define TIMEOUT_USEC (20 * G_USEC_PER_SEC)
+
+/* The ko.po translations the window must show. */
+#define KO_BITS            "비트 수"
+#define KO_SCHEME          "양자화 방식"
+#define KO_GRANULARITY     "양자화 단위"
+#define KO_OPEN_WEIGHTS    "가중치 파일 열기"
+#define KO_ZERO_POINT      "영점"
+
+static gboolean
+has_hangul (const char *text)
+{
+  for (const char *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_get_script (g_utf8_get_char (p)) == G_UNICODE_SCRIPT_HANGUL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+assert_hangul (const char *text)
+{
+  g_assert_nonnull (text);
+  if (!has_hangul (text))
+    g_error ("expected Korean text, got “%s”", text);
+}
+
+static void
+wait_for (gboolean (*done) (QsWindow *), QsWindow *window)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+
+  while (!done (window))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the window");
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+has_report (QsWindow *window)
+{
+  return window->document != NULL
+         && qs_histogram_view_get_report (window->histogram_view) != NULL
+         && !qs_live_analysis_is_busy (window->live);
+}
+
+static gboolean
+is_idle (QsWindow *window)
+{
+  return !qs_live_analysis_is_busy (window->live);
+}
+
+static void
+close_window (QsWindow *window)
+{
+  wait_for (is_idle, window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_catalogue_is_built (void)
+{
+  g_autofree char *mo = g_test_build_filename (G_TEST_BUILT, "..", "..", "po", "ko", "LC_MESSAGES",
+                                               "quantscope.mo", NULL);
+
+  g_assert_true (g_file_test (mo, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpstr (textdomain (NULL), ==, GETTEXT_PACKAGE);
+  g_assert_cmpstr (_("Bits"), ==, KO_BITS);
+  g_assert_cmpstr (_("Open a Weight File"), ==, KO_OPEN_WEIGHTS);
+  assert_hangul (_("Open a Weight File"));
+}
+
+static void
+test_template_labels (void)
+{
+  QsWindow *window = qs_window_new (NULL);
+  GtkWidget *group;
+  GtkWidget *status_page;
+
+  gtk_window_present (GTK_WINDOW (window));
+
+  /* Strings that GtkBuilder translates while it builds the template. */
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->bits_row)), ==, KO_BITS);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->granularity_row)), ==,
+                   KO_GRANULARITY);
+  assert_hangul (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->mapping_row)));
+  assert_hangul (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->accuracy_row)));
+
+  group = gtk_widget_get_ancestor (GTK_WIDGET (window->bits_row), ADW_TYPE_PREFERENCES_GROUP);
+  g_assert_nonnull (group);
+  g_assert_cmpstr (adw_preferences_group_get_title (ADW_PREFERENCES_GROUP (group)), ==, KO_SCHEME);
+
+  /* No file is open: the status page asks for one. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->main_stack), ==, "empty");
+  status_page = gtk_stack_get_child_by_name (window->main_stack, "empty");
+  g_assert_true (ADW_IS_STATUS_PAGE (status_page));
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status_page)), ==, KO_OPEN_WEIGHTS);
+  assert_hangul (adw_status_page_get_description (ADW_STATUS_PAGE (status_page)));
+
+  close_window (window);
+}
+
+static void
+test_result_labels (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "sample-weights.h5", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  QsWindow *window = qs_window_new (NULL);
+  const char *scale;
+
+  gtk_window_present (GTK_WINDOW (window));
+  qs_window_open_file (window, file);
+  wait_for (has_report, window);
+
+  /* Strings that the C code formats with _() once a tensor is analysed. */
+  scale = gtk_label_get_text (window->scale_value);
+  g_assert_nonnull (strstr (scale, KO_ZERO_POINT));
+  assert_hangul (adw_action_row_get_subtitle (window->zero_row));
+
+  close_window (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *podir = NULL;
+
+  /* glibc ignores LANGUAGE only in the "C"/"POSIX" locale; C.UTF-8 (from the
+   * test environment, and present even on a minimal Debian) honours it. */
+  g_setenv ("LANGUAGE", "ko", TRUE);
+  setlocale (LC_ALL, "");
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  /* gtk_test_init may pick its own locale: go back to the environment's,
+   * and to C.UTF-8 when run by hand without LC_ALL or LANG. */
+  setlocale (LC_ALL, "");
+  if (g_strcmp0 (setlocale (LC_MESSAGES, NULL), "C") == 0 || g_strcmp0 (setlocale (LC_MESSAGES, NULL), "POSIX") == 0)
+    setlocale (LC_ALL, "C.UTF-8");
+
+  podir = g_test_build_filename (G_TEST_BUILT, "..", "..", "po", NULL);
+  bindtextdomain (GETTEXT_PACKAGE, podir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_test_add_func ("/korean/catalogue-is-built", test_catalogue_is_built);
+  g_test_add_func ("/korean/template-labels", test_template_labels);
+  g_test_add_func ("/korean/result-labels", test_result_labels);
+  return g_test_run ();
+}

@@ -1,0 +1,946 @@
+/* test-engine.c: the layer chain in float32 and integers, quantization, evaluation, threads.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Models are built here from fixed-seed random weights; the float32 path is
+ * checked against naive NHWC loops written in double, the integer path
+ * against the float32 path (closeness) and against itself on every ISA
+ * (bit for bit, through QS_FORCE_ISA).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "engine/qs-engine.h"
+#include "engine/kernels/qs-kernels.h"
+
+static GRand *rng;
+
+static void
+fill_uniform (float  *v,
+              size_t  n,
+              double  lo,
+              double  hi)
+{
+  for (size_t i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rng, lo, hi);
+}
+
+static QsConvParams
+conv_params (int          k,
+             int          stride,
+             QsPadding    padding,
+             int          filters,
+             QsActivation activation)
+{
+  QsConvParams p = { k, k, stride, stride, padding, filters, activation, INFINITY };
+
+  return p;
+}
+
+/* ---- naive references, in double ------------------------------------------------------ */
+
+static void
+same_geometry (int  in,
+               int  k,
+               int  stride,
+               bool same,
+               int *out,
+               int *pad)
+{
+  if (same)
+    {
+      *out = (in + stride - 1) / stride;
+      *pad = MAX ((*out - 1) * stride + k - in, 0) / 2;
+    }
+  else
+    {
+      *out = (in - k) / stride + 1;
+      *pad = 0;
+    }
+}
+
+/* Conv2D with a Keras (kh, kw, in, out) kernel, or depthwise (kh, kw, in, mult). */
+static void
+naive_conv (const float *in,
+            int          h,
+            int          w,
+            int          c,
+            const float *kernel,
+            const float *bias,
+            int          k,
+            int          stride,
+            bool         same,
+            int          filters,
+            bool         depthwise,
+            bool         relu,
+            float       *out,
+            int         *oh_out,
+            int         *ow_out)
+{
+  int oh, ow, pt, pl;
+  int oc = depthwise ? c * filters : filters;
+
+  same_geometry (h, k, stride, same, &oh, &pt);
+  same_geometry (w, k, stride, same, &ow, &pl);
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      for (int o = 0; o < oc; o++)
+        {
+          double s = bias != NULL ? bias[o] : 0.0;
+
+          for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+              {
+                int iy = oy * stride - pt + ky, ix = ox * stride - pl + kx;
+
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                  continue;
+                if (depthwise)
+                  {
+                    int ci = o / filters, m = o % filters;
+                    s += (double) in[(iy * w + ix) * c + ci] * kernel[((ky * k + kx) * c + ci) * filters + m];
+                  }
+                else
+                  for (int ci = 0; ci < c; ci++)
+                    s += (double) in[(iy * w + ix) * c + ci] * kernel[((ky * k + kx) * c + ci) * filters + o];
+              }
+          if (relu && s < 0.0)
+            s = 0.0;
+          out[(oy * ow + ox) * oc + o] = (float) s;
+        }
+  *oh_out = oh;
+  *ow_out = ow;
+}
+
+static float *
+forward_fp32 (QsEngineModel *model,
+              const float   *images,
+              size_t         batch)
+{
+  size_t size = qs_engine_get_buffer_size (model, NULL, batch);
+  g_autofree void *scratch = g_malloc (size);
+  float *out = g_new (float, batch * qs_engine_model_get_n_outputs (model));
+
+  g_assert_cmpint (qs_engine_forward (model, NULL, images, batch, scratch, size, out), ==, QS_ENGINE_OK);
+  return out;
+}
+
+static float *
+forward_quant (QsEngineModel    *model,
+               QsQuantizedModel *q,
+               const float      *images,
+               size_t            batch)
+{
+  size_t size = qs_engine_get_buffer_size (model, q, batch);
+  g_autofree void *scratch = g_malloc (size);
+  float *out = g_new (float, batch * qs_engine_model_get_n_outputs (model));
+
+  g_assert_cmpint (qs_engine_forward (model, q, images, batch, scratch, size, out), ==, QS_ENGINE_OK);
+  return out;
+}
+
+static double
+sqnr_db (const float *ref,
+         const float *test,
+         size_t       n)
+{
+  double s = 0.0, e = 0.0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      s += (double) ref[i] * ref[i];
+      e += ((double) ref[i] - test[i]) * ((double) ref[i] - test[i]);
+    }
+  return e > 0.0 ? 10.0 * log10 (s / e) : INFINITY;
+}
+
+/* ---- float32 path -------------------------------------------------------------------------- */
+
+static void
+test_geometry (void)
+{
+  QsEngineModel *model = qs_engine_model_new (7, 6, 3);
+  float kernel[3 * 3 * 3 * 4] = { 0 };
+  QsConvParams p = conv_params (3, 2, QS_PADDING_SAME, 4, QS_ACTIVATION_NONE);
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &p, kernel, NULL), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 0, &info));
+  /* TF 'same': out = ceil (in / stride). */
+  g_assert_cmpint (info.out_h, ==, 4);
+  g_assert_cmpint (info.out_w, ==, 3);
+  g_assert_cmpint (info.out_c, ==, 4);
+  g_assert_cmpuint (info.macs, ==, 4 * 3 * 4 * 27);
+  g_assert_cmpstr (info.name, ==, "c");
+  g_assert_cmpint (info.weight_index, ==, 0);
+
+  p = conv_params (3, 1, QS_PADDING_VALID, 2, QS_ACTIVATION_NONE);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "v", &p, kernel, NULL), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_cmpint (info.out_h, ==, 2);
+  g_assert_cmpint (info.out_w, ==, 1);
+  /* A valid window larger than the image does not fit. */
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "x", &p, kernel, NULL), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 2);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 2);
+  /* Batch normalization needs a layer without activation to fold into. */
+  {
+    QsEngineModel *m2 = qs_engine_model_new (2, 2, 1);
+    float mean = 0.0f, var = 1.0f;
+
+    g_assert_cmpint (qs_engine_model_fold_batch_norm (m2, NULL, NULL, &mean, &var, 1e-3f), ==, QS_ENGINE_UNSUPPORTED);
+    qs_engine_model_free (m2);
+  }
+  qs_engine_model_free (model);
+}
+
+/* Conv2D (same, stride 1 and 2, asymmetric padding), depthwise with a
+ * depth multiplier, 1x1, against the naive loops. */
+static void
+test_fp32_convolutions (void)
+{
+  struct { int h, w, c, k, stride, filters; bool same, depthwise, relu; } cases[] = {
+    { 6, 6, 3, 3, 2, 5, true, false, false },
+    { 7, 5, 2, 3, 2, 4, true, false, true },
+    { 9, 9, 4, 3, 1, 7, true, false, true },
+    { 8, 7, 3, 5, 1, 2, false, false, false },
+    { 6, 6, 5, 1, 1, 9, true, false, false },
+    { 7, 7, 3, 3, 1, 2, true, true, true },
+    { 8, 6, 4, 3, 2, 1, true, true, false },
+    { 5, 5, 2, 2, 1, 3, false, true, false },
+  };
+
+  for (gsize t = 0; t < G_N_ELEMENTS (cases); t++)
+    {
+      int h = cases[t].h, w = cases[t].w, c = cases[t].c, k = cases[t].k;
+      int oc = cases[t].depthwise ? c * cases[t].filters : cases[t].filters;
+      size_t kn = (size_t) k * k * c * cases[t].filters;
+      g_autofree float *kernel = g_new (float, kn);
+      g_autofree float *bias = g_new (float, oc);
+      g_autofree float *image = g_new (float, (size_t) 2 * h * w * c);
+      g_autofree float *expect = g_new (float, (size_t) h * w * oc);
+      g_autofree float *got = NULL;
+      QsConvParams p = conv_params (k, cases[t].stride, cases[t].same ? QS_PADDING_SAME : QS_PADDING_VALID,
+                                    cases[t].filters, cases[t].relu ? QS_ACTIVATION_RELU : QS_ACTIVATION_NONE);
+      QsEngineModel *model = qs_engine_model_new (h, w, c);
+      int oh, ow;
+
+      fill_uniform (kernel, kn, -1.0, 1.0);
+      fill_uniform (bias, oc, -0.5, 0.5);
+      fill_uniform (image, (size_t) 2 * h * w * c, -1.0, 1.0);
+      if (cases[t].depthwise)
+        g_assert_cmpint (qs_engine_model_add_depthwise (model, "d", &p, kernel, bias), ==, QS_ENGINE_OK);
+      else
+        g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &p, kernel, bias), ==, QS_ENGINE_OK);
+      got = forward_fp32 (model, image, 2);
+      for (int b = 0; b < 2; b++)
+        {
+          naive_conv (image + (size_t) b * h * w * c, h, w, c, kernel, bias, k, cases[t].stride, cases[t].same,
+                      cases[t].filters, cases[t].depthwise, cases[t].relu, expect, &oh, &ow);
+          g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, (size_t) oh * ow * oc);
+          for (int i = 0; i < oh * ow * oc; i++)
+            g_assert_cmpfloat_with_epsilon (got[(size_t) b * oh * ow * oc + i], expect[i], 1e-4);
+        }
+      qs_engine_model_free (model);
+    }
+}
+
+/* Pooling, flatten order and a dense layer, against hand-computed values. */
+static void
+test_fp32_pool_dense (void)
+{
+  /* 4x4x2 image: channel 0 = i, channel 1 = -i. */
+  float image[32], kernel_dense[8 * 2], out_expect[2] = { 0 };
+  QsConvParams pool = conv_params (2, 2, QS_PADDING_VALID, 0, QS_ACTIVATION_NONE);
+  QsEngineModel *model = qs_engine_model_new (4, 4, 2);
+  g_autofree float *got = NULL;
+  float pooled[8];
+
+  for (int i = 0; i < 16; i++)
+    {
+      image[2 * i] = (float) i;
+      image[2 * i + 1] = (float) -i;
+    }
+  fill_uniform (kernel_dense, 16, -1.0, 1.0);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "max", QS_LAYER_MAX_POOL, &pool), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "fc", 2, QS_ACTIVATION_NONE, INFINITY, kernel_dense, NULL),
+                   ==, QS_ENGINE_OK);
+  /* Max over each 2x2 window; flattened in (h, w, c) order. */
+  for (int py = 0; py < 2; py++)
+    for (int px = 0; px < 2; px++)
+      {
+        int tl = (2 * py) * 4 + 2 * px;
+
+        pooled[(py * 2 + px) * 2] = (float) (tl + 5);
+        pooled[(py * 2 + px) * 2 + 1] = (float) -tl;
+      }
+  for (int o = 0; o < 2; o++)
+    for (int i = 0; i < 8; i++)
+      out_expect[o] += pooled[i] * kernel_dense[i * 2 + o];
+  got = forward_fp32 (model, image, 1);
+  g_assert_cmpfloat_with_epsilon (got[0], out_expect[0], 1e-4);
+  g_assert_cmpfloat_with_epsilon (got[1], out_expect[1], 1e-4);
+  qs_engine_model_free (model);
+
+  /* Average pooling with 'same' divides by the taps inside the image;
+   * global average pooling by all of them. */
+  model = qs_engine_model_new (3, 3, 1);
+  {
+    float img[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    QsConvParams avg = conv_params (2, 2, QS_PADDING_SAME, 0, QS_ACTIVATION_NONE);
+    g_autofree float *o = NULL;
+
+    g_assert_cmpint (qs_engine_model_add_pool (model, "avg", QS_LAYER_AVERAGE_POOL, &avg), ==, QS_ENGINE_OK);
+    o = forward_fp32 (model, img, 1);
+    g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 4);
+    g_assert_cmpfloat_with_epsilon (o[0], 3.0, 1e-6);   /* (1 + 2 + 4 + 5) / 4 */
+    g_assert_cmpfloat_with_epsilon (o[1], 4.5, 1e-6);   /* (3 + 6) / 2 */
+    g_assert_cmpfloat_with_epsilon (o[3], 9.0, 1e-6);
+    qs_engine_model_free (model);
+  }
+  model = qs_engine_model_new (2, 2, 2);
+  {
+    float img[8] = { 1, 10, 2, 20, 3, 30, 4, 40 };
+    g_autofree float *o = NULL;
+
+    g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "gap"), ==, QS_ENGINE_OK);
+    o = forward_fp32 (model, img, 1);
+    g_assert_cmpfloat_with_epsilon (o[0], 2.5, 1e-6);
+    g_assert_cmpfloat_with_epsilon (o[1], 25.0, 1e-6);
+    qs_engine_model_free (model);
+  }
+}
+
+static void
+test_batch_norm_fold (void)
+{
+  float kernel[3 * 3 * 2 * 3], bias[3], gamma[3] = { 0.5f, 2.0f, -1.0f }, beta[3] = { 0.1f, -0.2f, 0.3f };
+  float mean[3] = { 0.2f, -0.1f, 0.0f }, var[3] = { 0.5f, 2.0f, 1.0f }, image[5 * 5 * 2];
+  QsConvParams p = conv_params (3, 1, QS_PADDING_SAME, 3, QS_ACTIVATION_NONE);
+  QsEngineModel *model = qs_engine_model_new (5, 5, 2);
+  g_autofree float *got = NULL;
+  float expect[5 * 5 * 3];
+  int oh, ow;
+
+  fill_uniform (kernel, G_N_ELEMENTS (kernel), -1.0, 1.0);
+  fill_uniform (bias, 3, -0.5, 0.5);
+  fill_uniform (image, G_N_ELEMENTS (image), -1.0, 1.0);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &p, kernel, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, gamma, beta, mean, var, 1e-3f), ==, QS_ENGINE_OK);
+  /* A ReLU after the folded layer fuses into it. */
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+  got = forward_fp32 (model, image, 1);
+  naive_conv (image, 5, 5, 2, kernel, bias, 3, 1, true, 3, false, false, expect, &oh, &ow);
+  for (int i = 0; i < oh * ow * 3; i++)
+    {
+      int c = i % 3;
+      double bn = (expect[i] - mean[c]) / sqrt (var[c] + 1e-3) * gamma[c] + beta[c];
+
+      g_assert_cmpfloat_with_epsilon (got[i], MAX (bn, 0.0), 1e-4);
+    }
+  /* Now the layer has an activation: a second BN cannot fold. */
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, gamma, beta, mean, var, 1e-3f), ==, QS_ENGINE_UNSUPPORTED);
+  qs_engine_model_free (model);
+}
+
+/* ---- a small CNN with every layer kind ------------------------------------------------------ */
+
+#define NET_H 12
+#define NET_W 11
+#define NET_C 3
+
+static QsEngineModel *
+make_net (void)
+{
+  QsEngineModel *model = qs_engine_model_new (NET_H, NET_W, NET_C);
+  QsConvParams c1 = conv_params (3, 2, QS_PADDING_SAME, 13, QS_ACTIVATION_RELU);   /* 6x6x13, odd channels */
+  QsConvParams dw = conv_params (3, 1, QS_PADDING_SAME, 2, QS_ACTIVATION_RELU);    /* 6x6x26, multiplier 2 */
+  QsConvParams pw = conv_params (1, 1, QS_PADDING_VALID, 24, QS_ACTIVATION_NONE);  /* 6x6x24, 1x1 */
+  QsConvParams c3 = conv_params (3, 1, QS_PADDING_SAME, 17, QS_ACTIVATION_RELU);   /* 6x6x17 */
+  QsConvParams mp = conv_params (2, 2, QS_PADDING_VALID, 0, QS_ACTIVATION_NONE);   /* 3x3x17 */
+  QsConvParams ap = conv_params (2, 1, QS_PADDING_SAME, 0, QS_ACTIVATION_NONE);    /* 3x3x17 */
+  g_autofree float *w1 = g_new (float, 3 * 3 * 3 * 13);
+  g_autofree float *b1 = g_new (float, 13);
+  g_autofree float *w2 = g_new (float, 3 * 3 * 13 * 2);
+  g_autofree float *b2 = g_new (float, 26);
+  g_autofree float *w3 = g_new (float, 26 * 24);
+  g_autofree float *b3 = g_new (float, 24);
+  g_autofree float *w4 = g_new (float, 3 * 3 * 24 * 17);
+  g_autofree float *w5 = g_new (float, 153 * 10);
+  g_autofree float *b5 = g_new (float, 10);
+  float gamma[24], beta[24], mean[24], var[24];
+
+  fill_uniform (w1, 3 * 3 * 3 * 13, -0.5, 0.5);
+  fill_uniform (b1, 13, -0.1, 0.1);
+  fill_uniform (w2, 3 * 3 * 13 * 2, -0.5, 0.5);
+  fill_uniform (b2, 26, -0.1, 0.1);
+  fill_uniform (w3, 26 * 24, -0.4, 0.4);
+  fill_uniform (b3, 24, -0.1, 0.1);
+  fill_uniform (w4, 3 * 3 * 24 * 17, -0.2, 0.2);
+  fill_uniform (w5, 153 * 10, -0.3, 0.3);
+  fill_uniform (b5, 10, -0.1, 0.1);
+  fill_uniform (gamma, 24, 0.5, 1.5);
+  fill_uniform (beta, 24, -0.2, 0.2);
+  fill_uniform (mean, 24, -0.2, 0.2);
+  fill_uniform (var, 24, 0.5, 2.0);
+  /* One channel 20x larger than the rest, as trained layers have. */
+  for (int r = 0; r < 3 * 3 * 3; r++)
+    w1[r * 13 + 4] *= 20.0f;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv1", &c1, w1, b1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw", &dw, w2, b2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "pw", &pw, w3, b3), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, gamma, beta, mean, var, 1e-3f), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu6", QS_ACTIVATION_RELU, 6.0f), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv3", &c3, w4, NULL), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "max", QS_LAYER_MAX_POOL, &mp), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "avg", QS_LAYER_AVERAGE_POOL, &ap), ==, QS_ENGINE_OK);
+  /* A standalone ReLU: its input is a pooling layer, so it stays a layer. */
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "fc", 10, QS_ACTIVATION_NONE, INFINITY, w5, b5), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 5);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 9);
+  g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 10);
+  return model;
+}
+
+static float *
+make_images (size_t n)
+{
+  float *images = g_new (float, n * NET_H * NET_W * NET_C);
+
+  /* Smooth images with a dark border, as photos and Fashion-MNIST have. */
+  for (size_t b = 0; b < n; b++)
+    {
+      double fx = g_rand_double_range (rng, 0.2, 1.2), fy = g_rand_double_range (rng, 0.2, 1.2);
+      double ph = g_rand_double_range (rng, 0.0, 6.28);
+
+      for (int y = 0; y < NET_H; y++)
+        for (int x = 0; x < NET_W; x++)
+          for (int c = 0; c < NET_C; c++)
+            images[((b * NET_H + y) * NET_W + x) * NET_C + c] =
+              (float) (sin (fx * x + ph + c) * cos (fy * y - c) + g_rand_double_range (rng, -0.1, 0.1));
+    }
+  return images;
+}
+
+static QsEngineDataset
+dataset_of (const float   *images,
+            const int32_t *labels,
+            size_t         n)
+{
+  QsEngineDataset d = { n, NET_H, NET_W, NET_C, images, labels };
+
+  return d;
+}
+
+static QsQuantizedModel *
+quantize_net (QsEngineModel            *model,
+              const QsScheme           *scheme,
+              const QsActivationScheme *act,
+              const QsEngineDataset    *calib)
+{
+  size_t n = qs_engine_model_get_n_weighted (model);
+  const QsScheme *schemes[8];
+  QsQuantizedModel *q = NULL;
+  char message[256];
+  QsEngineStatus status;
+
+  for (size_t i = 0; i < n; i++)
+    schemes[i] = scheme;
+  status = qs_engine_prepare_quantized (model, schemes, n, act, calib, 0, NULL, &q, message, sizeof message);
+  if (status != QS_ENGINE_OK)
+    g_test_message ("prepare: %s", message);
+  g_assert_cmpint (status, ==, QS_ENGINE_OK);
+  g_assert_nonnull (q);
+  return q;
+}
+
+typedef struct {
+  const char *name;
+  int         bits;
+  QsMapping   mapping;
+  QsGranularity granularity;
+  bool        is_unsigned;
+  bool        narrow;
+  bool        nudge;
+  QsFormat    format;
+  double      min_sqnr;   /* of the logits against float32 */
+} SchemeCase;
+
+static const SchemeCase scheme_cases[] = {
+  { "w8-channel-symmetric", 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, false, true, true, QS_FORMAT_INT, 25.0 },
+  { "w8-tensor-asymmetric", 8, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_TENSOR, false, false, true, QS_FORMAT_INT, 15.0 },
+  { "w8-channel-asymmetric-unsigned", 8, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_CHANNEL, true, false, true, QS_FORMAT_INT, 25.0 },
+  { "w8-channel-symmetric-no-nudge", 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, false, false, false, QS_FORMAT_INT, 18.0 },
+  { "w8-tensor-asymmetric-no-nudge", 8, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_TENSOR, false, false, false, QS_FORMAT_INT, 12.0 },
+  { "w4-channel-symmetric", 4, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, false, true, true, QS_FORMAT_INT, 8.0 },
+  { "w2-tensor-asymmetric", 2, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_TENSOR, false, false, true, QS_FORMAT_INT, -20.0 },
+  { "w12-channel-asymmetric", 12, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_CHANNEL, false, false, true, QS_FORMAT_INT, 28.0 },
+  { "w16-tensor-symmetric-no-nudge", 16, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_TENSOR, false, false, false, QS_FORMAT_INT, 25.0 },
+  { "fp16", 16, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_TENSOR, false, false, true, QS_FORMAT_FP16, 28.0 },
+  { "fp8-e4m3-channel", 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, false, false, true, QS_FORMAT_FP8_E4M3, 15.0 },
+};
+
+static void
+scheme_from_case (const SchemeCase *c,
+                  QsScheme         *s)
+{
+  qs_scheme_init_default (s);
+  s->bits = c->bits;
+  s->mapping = c->mapping;
+  s->granularity = c->granularity;
+  s->is_unsigned = c->is_unsigned;
+  s->narrow = c->narrow;
+  s->nudge_zero = c->nudge;
+  s->format = c->format;
+}
+
+/* Every scheme runs, stays close to float32, and gives the same bits on
+ * every ISA (odd channel counts, 1x1, stride 2, same padding at borders,
+ * a depth multiplier, asymmetric and fractional zero points). */
+static void
+test_schemes_and_isas (void)
+{
+  QsEngineModel *model = make_net ();
+  g_autofree float *calib = make_images (64);
+  g_autofree float *images = make_images (40);
+  QsEngineDataset cal = dataset_of (calib, NULL, 64);
+  g_autofree float *ref = forward_fp32 (model, images, 40);
+  size_t nout = 40 * 10;
+
+  for (gsize s = 0; s < G_N_ELEMENTS (scheme_cases); s++)
+    {
+      QsScheme scheme;
+      QsActivationScheme act;
+      g_autofree float *first = NULL;
+      double sqnr;
+
+      scheme_from_case (&scheme_cases[s], &scheme);
+      qs_activation_scheme_init_default (&act);
+      act.nudge_zero = scheme.nudge_zero;
+      for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+        {
+          static const char *const names[] = { "scalar", "avx2", "avx512vnni" };
+          QsQuantizedModel *q;
+          g_autofree float *out = NULL;
+
+          if (!qs_kernels_isa_supported (isa))
+            continue;
+          qs_kernels_force_isa (isa);
+          q = quantize_net (model, &scheme, &act, &cal);
+          g_assert_cmpstr (qs_quantized_model_get_kernel_name (q), ==, names[isa]);
+          out = forward_quant (model, q, images, 40);
+          if (first == NULL)
+            first = g_steal_pointer (&out);
+          else
+            g_assert_cmpmem (out, nout * sizeof (float), first, nout * sizeof (float));
+          qs_quantized_model_free (q);
+        }
+      qs_kernels_force_isa (-1);
+      sqnr = sqnr_db (ref, first, nout);
+      g_test_message ("%s: logits SQNR %.1f dB", scheme_cases[s].name, sqnr);
+      g_assert_cmpfloat (sqnr, >=, scheme_cases[s].min_sqnr);
+    }
+  qs_engine_model_free (model);
+}
+
+/* More bits, less error: the 64-bit path (9..16 bits) is not a dead end. */
+static void
+test_bits_order (void)
+{
+  QsEngineModel *model = make_net ();
+  g_autofree float *calib = make_images (32);
+  QsEngineDataset cal = dataset_of (calib, NULL, 32);
+  double last = -INFINITY;
+  static const int bits[] = { 3, 5, 8, 12, 16 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bits); i++)
+    {
+      QsScheme scheme;
+      QsQuantizedModel *q;
+      QsQuantizedLayerStats stats;
+
+      qs_scheme_init_default (&scheme);
+      scheme.bits = bits[i];
+      scheme.granularity = QS_GRANULARITY_CHANNEL;
+      q = quantize_net (model, &scheme, NULL, &cal);
+      g_assert_true (qs_quantized_model_get_layer_stats (q, 2, &stats));
+      g_assert_cmpint (stats.weight_bits, ==, bits[i] <= 8 ? 8 : 16);
+      g_test_message ("%d bits: pw weight SQNR %.1f dB, output SQNR %.1f dB", bits[i],
+                      stats.weight_sqnr_db, stats.output_sqnr_db);
+      g_assert_cmpfloat (stats.weight_sqnr_db, >, last);
+      last = stats.weight_sqnr_db;
+      g_assert_false (qs_quantized_model_get_layer_stats (q, 5, &stats));
+      qs_quantized_model_free (q);
+    }
+  qs_engine_model_free (model);
+}
+
+/* With nudging on, a zero input is exactly zero codes and padding adds
+ * nothing: an all-zero image gives the bias at every pixel, borders
+ * included. With nudging off the padded code stands for a small nonzero
+ * value, and the output shows it. */
+static void
+test_zero_padding (void)
+{
+  QsEngineModel *model = qs_engine_model_new (6, 6, 1);
+  float kernel[9], bias[2] = { 0.25f, -0.125f }, k2[9 * 2];
+  QsConvParams p = conv_params (3, 1, QS_PADDING_SAME, 2, QS_ACTIVATION_NONE);
+  float calib[2 * 36], zero_image[36] = { 0 };
+  QsEngineDataset cal = { 2, 6, 6, 1, calib, NULL };
+  QsScheme scheme;
+  QsActivationScheme act;
+
+  for (int i = 0; i < 9; i++)
+    {
+      kernel[i] = 1.0f;
+      k2[2 * i] = 1.0f;
+      k2[2 * i + 1] = -0.5f;
+    }
+  (void) kernel;
+  for (int i = 0; i < 72; i++)
+    calib[i] = i % 2 ? -0.9f : 1.0f;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &p, k2, bias), ==, QS_ENGINE_OK);
+  qs_scheme_init_default (&scheme);
+  scheme.mapping = QS_MAPPING_SYMMETRIC;
+  scheme.granularity = QS_GRANULARITY_CHANNEL;
+
+  for (int nudge = 1; nudge >= 0; nudge--)
+    {
+      const QsScheme *schemes[1] = { &scheme };
+      QsQuantizedModel *q = NULL;
+      g_autofree float *out = NULL;
+      QsQuantizedLayerStats stats;
+      double max_err = 0.0, border = 0.0, inner = 0.0;
+
+      scheme.nudge_zero = nudge;
+      qs_activation_scheme_init_default (&act);
+      act.nudge_zero = nudge;
+      g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 1, &act, &cal, 0, NULL, &q, NULL, 0), ==, QS_ENGINE_OK);
+      g_assert_true (qs_quantized_model_get_layer_stats (q, 0, &stats));
+      out = forward_quant (model, q, zero_image, 1);
+      for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 6; x++)
+          for (int c = 0; c < 2; c++)
+            {
+              double e = fabs (out[(y * 6 + x) * 2 + c] - bias[c]);
+              bool edge = y == 0 || x == 0 || y == 5 || x == 5;
+
+              max_err = MAX (max_err, e);
+              if (edge)
+                border = MAX (border, e);
+              else
+                inner = MAX (inner, e);
+            }
+      g_test_message ("nudge %d: output step %g, max error %g (border %g, inside %g)",
+                      nudge, stats.output_scale, max_err, border, inner);
+      if (nudge)
+        {
+          /* Exact zeros: only the output rounding remains, the same everywhere. */
+          g_assert_cmpfloat (max_err, <=, 0.5 * stats.output_scale + 1e-6);
+          g_assert_cmpfloat_with_epsilon (border, inner, 1e-7);
+        }
+      else
+        g_assert_cmpfloat (max_err, >, 0.5 * stats.output_scale);
+      qs_quantized_model_free (q);
+    }
+  qs_engine_model_free (model);
+}
+
+/* ---- evaluation ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  size_t   calls;
+  size_t   last;
+  size_t   total;
+  gboolean monotonic;
+  GThread *thread;
+  gboolean other_thread;
+} Progress;
+
+static void
+progress_cb (size_t done,
+             size_t total,
+             void  *data)
+{
+  Progress *p = data;
+
+  p->monotonic = p->monotonic && done >= p->last && done <= total;
+  p->other_thread = p->other_thread || g_thread_self () != p->thread;
+  p->last = done;
+  p->total = total;
+  p->calls++;
+}
+
+static void
+test_evaluate (void)
+{
+  const size_t n = 700;
+  QsEngineModel *model = make_net ();
+  g_autofree float *images = make_images (n);
+  g_autofree float *calib = make_images (100);
+  g_autofree int32_t *labels = g_new (int32_t, n);
+  g_autofree int32_t *fp32 = g_new (int32_t, n);
+  g_autofree int32_t *fp32_one = g_new (int32_t, n);
+  g_autofree int32_t *quant = g_new (int32_t, n);
+  g_autofree int32_t *quant_one = g_new (int32_t, n);
+  QsEngineDataset data = dataset_of (images, NULL, n), cal = dataset_of (calib, NULL, 100);
+  QsEngineRunOptions options;
+  QsEngineEvalResult all, part1, part2, sum = { 0 };
+  QsQuantizedModel *q;
+  QsScheme scheme;
+  Progress progress = { 0, 0, 0, TRUE, g_thread_self (), FALSE };
+  size_t expect_fp32 = 0;
+
+  qs_scheme_init_default (&scheme);
+  scheme.granularity = QS_GRANULARITY_CHANNEL;
+  q = quantize_net (model, &scheme, NULL, &cal);
+
+  qs_engine_run_options_init (&options);
+  options.n_threads = 2;
+  g_assert_cmpint (qs_engine_predict (model, NULL, &data, 0, n, &options, fp32), ==, QS_ENGINE_OK);
+  options.n_threads = 1;
+  g_assert_cmpint (qs_engine_predict (model, NULL, &data, 0, n, &options, fp32_one), ==, QS_ENGINE_OK);
+  g_assert_cmpmem (fp32, n * sizeof (int32_t), fp32_one, n * sizeof (int32_t));
+
+  /* Labels: the float32 prediction for two thirds of the images. */
+  for (size_t i = 0; i < n; i++)
+    {
+      labels[i] = i % 3 ? fp32[i] : (fp32[i] + 1) % 10;
+      expect_fp32 += i % 3 != 0;
+    }
+  data.labels = labels;
+
+  options.n_threads = 2;
+  options.progress = progress_cb;
+  options.progress_data = &progress;
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, 0, n, &options, NULL, quant, &all), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (all.images, ==, n);
+  g_assert_cmpuint (all.fp32_correct, ==, expect_fp32);
+  g_assert_cmpuint (all.agree, >=, n * 9 / 10);
+  g_assert_cmpfloat (all.quant_seconds, >, 0.0);
+  g_assert_cmpfloat_with_epsilon (qs_engine_eval_result_fp32_top1 (&all), 100.0 * expect_fp32 / n, 1e-9);
+  g_test_message ("fp32 %.2f %%, int %.2f %%, agreement %.2f %%", qs_engine_eval_result_fp32_top1 (&all),
+                  qs_engine_eval_result_quant_top1 (&all), qs_engine_eval_result_agreement (&all));
+  /* Progress: on the calling thread only, monotonic, ending at the total
+   * (both paths: 2n). */
+  g_assert_cmpuint (progress.calls, >, 1);
+  g_assert_true (progress.monotonic);
+  g_assert_false (progress.other_thread);
+  g_assert_cmpuint (progress.last, ==, 2 * n);
+  g_assert_cmpuint (progress.total, ==, 2 * n);
+
+  /* One thread gives the same integer predictions. */
+  options.n_threads = 1;
+  options.progress = NULL;
+  g_assert_cmpint (qs_engine_predict (model, q, &data, 0, n, &options, quant_one), ==, QS_ENGINE_OK);
+  g_assert_cmpmem (quant, n * sizeof (int32_t), quant_one, n * sizeof (int32_t));
+
+  /* Progressive: the first 100 images, then the rest, with the float32
+   * predictions given (the GUI computes them once per data set). */
+  options.n_threads = 2;
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, 0, 100, &options, fp32, NULL, &part1), ==, QS_ENGINE_OK);
+  g_assert_cmpfloat (part1.fp32_seconds, ==, 0.0);
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, 100, n - 100, &options, fp32 + 100, NULL, &part2), ==, QS_ENGINE_OK);
+  qs_engine_eval_result_add (&sum, &part1);
+  qs_engine_eval_result_add (&sum, &part2);
+  g_assert_cmpuint (sum.images, ==, all.images);
+  g_assert_cmpuint (sum.fp32_correct, ==, all.fp32_correct);
+  g_assert_cmpuint (sum.quant_correct, ==, all.quant_correct);
+  g_assert_cmpuint (sum.agree, ==, all.agree);
+
+  /* Bad ranges and shapes. */
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, n - 5, 10, &options, NULL, NULL, &part1), ==, QS_ENGINE_INVALID_ARGUMENT);
+  data.channels = 1;
+  g_assert_cmpint (qs_engine_predict (model, q, &data, 0, 1, &options, quant), ==, QS_ENGINE_SHAPE_MISMATCH);
+  data.channels = NET_C;
+  data.labels = NULL;
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, 0, 10, &options, NULL, NULL, &part1), ==, QS_ENGINE_INVALID_ARGUMENT);
+
+  qs_quantized_model_free (q);
+  qs_engine_model_free (model);
+}
+
+static void
+test_prepare_errors (void)
+{
+  QsEngineModel *model = make_net ();
+  g_autofree float *calib = make_images (8);
+  QsEngineDataset cal = dataset_of (calib, NULL, 8);
+  QsScheme good, bad;
+  const QsScheme *schemes[5] = { &good, &good, &good, &good, &good };
+  QsQuantizedModel *q = (QsQuantizedModel *) 0x1;
+  char message[256];
+
+  qs_scheme_init_default (&good);
+  bad = good;
+  bad.bits = 1;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 4, NULL, &cal, 0, NULL, &q, message, sizeof message),
+                   ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_null (q);
+  g_assert_nonnull (strstr (message, "5 weighted layers"));
+  schemes[3] = &bad;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 5, NULL, &cal, 0, NULL, &q, message, sizeof message),
+                   ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (message, "conv3"));
+  /* A NULL scheme keeps that layer in float32. */
+  schemes[3] = NULL;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 5, NULL, &cal, 0, NULL, &q, message, sizeof message),
+                   ==, QS_ENGINE_OK);
+  {
+    QsQuantizedLayerStats stats;
+
+    g_assert_true (qs_quantized_model_get_layer_stats (q, 3, &stats));
+    g_assert_cmpint (stats.weight_bits, ==, 32);
+    g_assert_true (isinf (stats.weight_sqnr_db));
+  }
+  qs_quantized_model_free (q);
+  cal.width = 3;
+  schemes[3] = &good;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 5, NULL, &cal, 0, NULL, &q, message, sizeof message),
+                   ==, QS_ENGINE_SHAPE_MISMATCH);
+  qs_engine_model_free (model);
+}
+
+/* Percentile activation ranges clip outliers: never wider than min/max. */
+static void
+test_percentile (void)
+{
+  QsEngineModel *model = make_net ();
+  g_autofree float *calib = make_images (48);
+  QsEngineDataset cal = dataset_of (calib, NULL, 48);
+  QsScheme scheme;
+  QsActivationScheme act;
+  QsQuantizedModel *qm, *qp;
+
+  qs_scheme_init_default (&scheme);
+  qs_activation_scheme_init_default (&act);
+  qm = quantize_net (model, &scheme, &act, &cal);
+  act.range_method = QS_RANGE_PERCENTILE;
+  act.percentile = 99.0;
+  qp = quantize_net (model, &scheme, &act, &cal);
+  for (size_t i = 0; i < 5; i++)
+    {
+      QsQuantizedLayerStats a, b;
+
+      g_assert_true (qs_quantized_model_get_layer_stats (qm, i, &a));
+      g_assert_true (qs_quantized_model_get_layer_stats (qp, i, &b));
+      g_assert_cmpfloat (b.output_scale, <=, a.output_scale * 1.0001);
+    }
+  qs_quantized_model_free (qm);
+  qs_quantized_model_free (qp);
+  qs_engine_model_free (model);
+}
+
+/* ---- cancellation ----------------------------------------------------------------------------------- */
+
+typedef struct {
+  QsEngineModel         *model;
+  QsQuantizedModel      *q;
+  const QsEngineDataset *data;
+  atomic_int             cancel;
+  QsEngineStatus         status;
+  gint64                 returned;
+  gboolean               prepare;
+} CancelJob;
+
+static gpointer
+cancel_worker (gpointer data)
+{
+  CancelJob *job = data;
+  QsEngineRunOptions options;
+  QsEngineEvalResult result;
+
+  qs_engine_run_options_init (&options);
+  options.n_threads = 2;
+  options.cancel = &job->cancel;
+  if (job->prepare)
+    {
+      QsScheme scheme;
+      const QsScheme *schemes[5] = { &scheme, &scheme, &scheme, &scheme, &scheme };
+      QsQuantizedModel *q = NULL;
+
+      qs_scheme_init_default (&scheme);
+      job->status = qs_engine_prepare_quantized (job->model, schemes, 5, NULL, job->data, 0, &options, &q, NULL, 0);
+      qs_quantized_model_free (q);
+    }
+  else
+    job->status = qs_engine_evaluate (job->model, job->q, job->data, 0, job->data->count, &options, NULL, NULL, &result);
+  job->returned = g_get_monotonic_time ();
+  return NULL;
+}
+
+static void
+test_cancel (void)
+{
+  const size_t n = 30000;
+  QsEngineModel *model = make_net ();
+  g_autofree float *images = make_images (n);
+  g_autofree int32_t *labels = g_new0 (int32_t, n);
+  QsEngineDataset data = dataset_of (images, labels, n);
+  QsScheme scheme;
+  QsQuantizedModel *q;
+  QsEngineRunOptions options;
+  QsEngineEvalResult result;
+  atomic_int raised = 1;
+
+  qs_scheme_init_default (&scheme);
+  q = quantize_net (model, &scheme, NULL, &data);
+
+  /* Raised before the call: nothing runs. */
+  qs_engine_run_options_init (&options);
+  options.cancel = &raised;
+  g_assert_cmpint (qs_engine_evaluate (model, q, &data, 0, n, &options, NULL, NULL, &result), ==, QS_ENGINE_CANCELLED);
+  g_assert_cmpuint (result.images, ==, 0);
+
+  for (int prepare = 0; prepare <= 1; prepare++)
+    for (int delay_ms = 5; delay_ms <= 60; delay_ms += 55)
+      {
+        CancelJob job = { model, q, &data, 0, QS_ENGINE_OK, 0, prepare };
+        GThread *thread;
+        gint64 raised_at;
+
+        atomic_init (&job.cancel, 0);
+        thread = g_thread_new ("cancel", cancel_worker, &job);
+        g_usleep (delay_ms * 1000);
+        raised_at = g_get_monotonic_time ();
+        atomic_store (&job.cancel, 1);
+        g_thread_join (thread);
+        g_test_message ("%s cancelled after %d ms: returned in %.1f ms", prepare ? "prepare" : "evaluate",
+                        delay_ms, (job.returned - raised_at) / 1000.0);
+        g_assert_cmpint (job.status, ==, QS_ENGINE_CANCELLED);
+        g_assert_cmpint (job.returned - raised_at, <, 50000);
+      }
+  qs_quantized_model_free (q);
+  qs_engine_model_free (model);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  rng = g_rand_new_with_seed (4242);
+  g_test_add_func ("/engine/geometry", test_geometry);
+  g_test_add_func ("/engine/fp32/convolutions", test_fp32_convolutions);
+  g_test_add_func ("/engine/fp32/pool-flatten-dense", test_fp32_pool_dense);
+  g_test_add_func ("/engine/fp32/batch-norm-fold", test_batch_norm_fold);
+  g_test_add_func ("/engine/quant/schemes-and-isas", test_schemes_and_isas);
+  g_test_add_func ("/engine/quant/bits-order", test_bits_order);
+  g_test_add_func ("/engine/quant/zero-padding", test_zero_padding);
+  g_test_add_func ("/engine/quant/percentile", test_percentile);
+  g_test_add_func ("/engine/quant/errors", test_prepare_errors);
+  g_test_add_func ("/engine/evaluate", test_evaluate);
+  g_test_add_func ("/engine/cancel", test_cancel);
+  status = g_test_run ();
+  g_rand_free (rng);
+  return status;
+}

@@ -1,0 +1,463 @@
+/* test-kernels.c: every optimized kernel against the scalar reference, bit for bit.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Fixed-seed random shapes and codes, partial tiles (odd channel counts,
+ * rows not a multiple of the micro-kernel), extreme codes (255 activations
+ * with -128 / 127 weights, where vpmaddubsw would saturate), and the
+ * rounding rules of the requantization against values worked by hand.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "engine/kernels/qs-kernels.h"
+
+typedef enum {
+  FILL_RANDOM,
+  FILL_MAX,      /* activations 255, weights 127 */
+  FILL_MIN,      /* activations 255, weights -128 */
+  FILL_MIXED,    /* activations 0 or 255, weights -128 or 127 */
+} Fill;
+
+static GRand *rng;
+
+static const QsKernels *
+optimized (QsIsa isa)
+{
+  if (!qs_kernels_isa_supported (isa))
+    return NULL;
+  return qs_kernels_get (isa);
+}
+
+static uint8_t
+act_code (Fill fill)
+{
+  switch (fill)
+    {
+    case FILL_MAX:
+    case FILL_MIN:
+      return 255;
+    case FILL_MIXED:
+      return g_rand_boolean (rng) ? 255 : 0;
+    case FILL_RANDOM:
+    default:
+      return (uint8_t) g_rand_int_range (rng, 0, 256);
+    }
+}
+
+static int8_t
+weight_code (Fill fill)
+{
+  switch (fill)
+    {
+    case FILL_MAX:
+      return 127;
+    case FILL_MIN:
+      return -128;
+    case FILL_MIXED:
+      return g_rand_boolean (rng) ? 127 : -128;
+    case FILL_RANDOM:
+    default:
+      return (int8_t) g_rand_int_range (rng, -128, 128);
+    }
+}
+
+/* ---- rounding rules ------------------------------------------------------------- */
+
+static int32_t
+srdhm_reference (int32_t a,
+                 int32_t b)
+{
+  /* Round half up (toward +infinity) of a * b / 2^31, computed exactly:
+   * floor ((p + 2^30) / 2^31), an arithmetic shift of the 128-bit sum. */
+  __int128 p = (__int128) a * b;
+  __int128 q = (p + ((__int128) 1 << 30)) >> 31;
+
+  if (q > INT32_MAX)
+    return INT32_MAX;
+  return (int32_t) q;
+}
+
+static void
+test_rounding_rules (void)
+{
+  /* RoundingDivideByPOT: ties away from zero. */
+  g_assert_cmpint (qs_rounding_divide_by_pot (5, 1), ==, 3);
+  g_assert_cmpint (qs_rounding_divide_by_pot (-5, 1), ==, -3);
+  g_assert_cmpint (qs_rounding_divide_by_pot (3, 1), ==, 2);
+  g_assert_cmpint (qs_rounding_divide_by_pot (-3, 1), ==, -2);
+  g_assert_cmpint (qs_rounding_divide_by_pot (6, 2), ==, 2);    /* 1.5 -> 2 */
+  g_assert_cmpint (qs_rounding_divide_by_pot (-6, 2), ==, -2);
+  g_assert_cmpint (qs_rounding_divide_by_pot (5, 2), ==, 1);    /* 1.25 -> 1 */
+  g_assert_cmpint (qs_rounding_divide_by_pot (7, 0), ==, 7);
+  g_assert_cmpint (qs_rounding_divide_by_pot (INT32_MIN, 31), ==, -1);
+  g_assert_cmpint (qs_rounding_divide_by_pot (INT32_MAX, 31), ==, 1);
+
+  /* SaturatingRoundingDoublingHighMul. */
+  g_assert_cmpint (qs_srdhm (INT32_MIN, INT32_MIN), ==, INT32_MAX);
+  g_assert_cmpint (qs_srdhm (1 << 30, 1 << 30), ==, 1 << 29);
+  g_assert_cmpint (qs_srdhm (1, 1 << 30), ==, 1);               /* 0.5 -> 1 */
+  g_assert_cmpint (qs_srdhm (-1, 1 << 30), ==, 0);              /* -0.5 -> 0: ties toward +inf */
+  g_assert_cmpint (qs_srdhm (-3, 1 << 30), ==, -1);             /* -1.5 -> -1 */
+  g_assert_cmpint (qs_srdhm (3, 1 << 29), ==, 1);               /* 0.75 -> 1 */
+  for (int i = 0; i < 100000; i++)
+    {
+      int32_t a = (int32_t) g_rand_int (rng);
+      int32_t b = (int32_t) g_rand_int_range (rng, 0, G_MAXINT32);
+
+      if (i % 7 == 0)
+        a = i % 2 ? INT32_MIN : INT32_MAX;
+      g_assert_cmpint (qs_srdhm (a, b), ==, srdhm_reference (a, b));
+    }
+
+  /* QuantizeMultiplier. */
+  {
+    int32_t m, r, l;
+
+    qs_quantize_multiplier (0.5, &m, &r, &l);
+    g_assert_cmpint (m, ==, 1 << 30);
+    g_assert_cmpint (r, ==, 0);
+    g_assert_cmpint (l, ==, 0);
+    qs_quantize_multiplier (0.25, &m, &r, &l);
+    g_assert_cmpint (m, ==, 1 << 30);
+    g_assert_cmpint (r, ==, 1);
+    qs_quantize_multiplier (1.5, &m, &r, &l);
+    g_assert_cmpint (m, ==, 3 << 29);
+    g_assert_cmpint (l, ==, 1);
+    g_assert_cmpint (r, ==, 0);
+    /* Rounds up to 2^31: renormalised to 2^30 with one more exponent. */
+    qs_quantize_multiplier (0.99999999999, &m, &r, &l);
+    g_assert_cmpint (m, ==, 1 << 30);
+    g_assert_cmpint (l, ==, 1);
+    qs_quantize_multiplier (1e-12, &m, &r, &l);
+    g_assert_cmpint (m, ==, 0);
+    qs_quantize_multiplier (0.0, &m, &r, &l);
+    g_assert_cmpint (m, ==, 0);
+  }
+}
+
+/* The full requantization of one value against a worked example: acc 1000,
+ * bias 24, scale 0.0123 -> 1024 * 0.0123 = 12.5952 -> 13, + zp 3 = 16. */
+static void
+test_requantize_example (void)
+{
+  int32_t bias = 24, m, r, l, zero = 0;
+  QsRequantParams p = { 0 };
+
+  qs_quantize_multiplier (0.0123, &m, &r, &l);
+  p.bias = &bias;
+  p.multiplier = &m;
+  p.right_shift = &r;
+  p.output_zp = 3;
+  p.act_min = 0;
+  p.act_max = 255;
+  g_assert_cmpuint (qs_requantize_one (1000, 0, 0, &p), ==, 16);
+  g_assert_cmpuint (qs_requantize_one (-1000, 0, 0, &p), ==, 0);      /* clamped */
+  p.act_min = 3;                                                     /* ReLU floor at the zero point */
+  g_assert_cmpuint (qs_requantize_one (-1000, 0, 0, &p), ==, 3);
+  /* Weight zero point: 1000 - 2 * 50 = 900 (+ 24) -> 11.3652 -> 11 + 3. */
+  {
+    int32_t wzp = 2;
+
+    p.weight_zp = &wzp;
+    g_assert_cmpuint (qs_requantize_one (1000, 50, 0, &p), ==, 14);
+    p.weight_zp = &zero;
+  }
+}
+
+/* ---- requantization kernels -------------------------------------------------------- */
+
+static void
+test_requantize_kernels (void)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (int trial = 0; trial < 300; trial++)
+        {
+          size_t rows = (size_t) g_rand_int_range (rng, 1, 9);
+          size_t n = (size_t) g_rand_int_range (rng, 1, 70);
+          g_autofree int32_t *acc = g_new (int32_t, rows * n);
+          g_autofree int32_t *rowsum = g_new (int32_t, rows);
+          g_autofree int32_t *bias = g_new (int32_t, n);
+          g_autofree int32_t *wzp = g_new (int32_t, n);
+          g_autofree int32_t *mult = g_new (int32_t, n);
+          g_autofree int32_t *rshift = g_new (int32_t, n);
+          g_autofree int32_t *lshift = g_new (int32_t, n);
+          g_autofree uint8_t *out_ref = g_new0 (uint8_t, rows * n);
+          g_autofree uint8_t *out_opt = g_new0 (uint8_t, rows * n);
+          QsRequantParams p = { 0 };
+          gboolean big = trial % 3 == 0;
+
+          for (size_t i = 0; i < rows * n; i++)
+            acc[i] = big ? (int32_t) g_rand_int (rng) : g_rand_int_range (rng, -200000, 200000);
+          for (size_t r = 0; r < rows; r++)
+            rowsum[r] = g_rand_int_range (rng, 0, 255 * 300);
+          for (size_t c = 0; c < n; c++)
+            {
+              double real = exp (g_rand_double_range (rng, log (1e-7), log (0.9)));
+
+              bias[c] = g_rand_int_range (rng, -100000, 100000);
+              wzp[c] = g_rand_int_range (rng, -128, 128);
+              qs_quantize_multiplier (real, &mult[c], &rshift[c], &lshift[c]);
+              if (c % 11 == 5)
+                mult[c] = 0;
+            }
+          p.bias = bias;
+          p.weight_zp = trial % 2 ? wzp : NULL;
+          p.multiplier = mult;
+          p.right_shift = rshift;
+          p.output_zp = g_rand_int_range (rng, 0, 256);
+          p.act_min = trial % 4 == 1 ? p.output_zp : 0;
+          p.act_max = trial % 5 == 2 ? MIN (255, p.output_zp + 40) : 255;
+
+          ref->requant (rows, n, acc, n, rowsum, &p, out_ref, n);
+          k->requant (rows, n, acc, n, rowsum, &p, out_opt, n);
+          g_assert_cmpmem (out_ref, rows * n, out_opt, rows * n);
+        }
+    }
+}
+
+/* ---- int8 GEMM ------------------------------------------------------------------------ */
+
+static void
+check_gemm (const QsKernels *k,
+            size_t           m,
+            size_t           n,
+            size_t           kk,
+            size_t           lda_extra,
+            Fill             fill)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  size_t kp = qs_gemm_padded_k (kk), lda = kp + lda_extra;
+  g_autofree uint8_t *a = g_new0 (uint8_t, m * lda + QS_KERNEL_SLACK);
+  g_autofree int8_t *w = g_new (int8_t, n * kk);
+  g_autofree void *pref = g_malloc (ref->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+  g_autofree void *popt = g_malloc (k->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+  g_autofree int32_t *cref = g_new0 (int32_t, m * n);
+  g_autofree int32_t *copt = g_new0 (int32_t, m * n);
+  g_autofree int32_t *naive = g_new0 (int32_t, m * n);
+
+  for (size_t i = 0; i < m; i++)
+    for (size_t q = 0; q < lda; q++)
+      /* Beyond K the bytes are garbage on purpose: zero weights must hide them. */
+      a[i * lda + q] = q < kk ? act_code (fill) : (uint8_t) g_rand_int_range (rng, 0, 256);
+  for (size_t i = 0; i < n * kk; i++)
+    w[i] = weight_code (fill);
+
+  ref->gemm_pack (n, kk, kp, w, pref);
+  k->gemm_pack (n, kk, kp, w, popt);
+  ref->gemm (m, n, kp, a, lda, pref, cref, n);
+  k->gemm (m, n, kp, a, lda, popt, copt, n);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      {
+        int64_t s = 0;
+
+        for (size_t q = 0; q < kk; q++)
+          s += (int64_t) a[i * lda + q] * w[j * kk + q];
+        naive[i * n + j] = (int32_t) s;
+      }
+  g_assert_cmpmem (cref, m * n * sizeof (int32_t), naive, m * n * sizeof (int32_t));
+  g_assert_cmpmem (copt, m * n * sizeof (int32_t), cref, m * n * sizeof (int32_t));
+}
+
+static void
+test_gemm (void)
+{
+  static const size_t ms[] = { 1, 3, 4, 7, 8, 9, 17, 96 };
+  static const size_t ns[] = { 1, 3, 8, 10, 15, 16, 17, 31, 32, 33, 64, 100 };
+  static const size_t ks[] = { 1, 3, 9, 16, 27, 32, 100, 288, 1000 };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        {
+          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
+          continue;
+        }
+      for (gsize mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+        for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+          for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+            {
+              Fill fill = (Fill) ((mi + ni + ki) % 4);
+
+              check_gemm (k, ms[mi], ns[ni], ks[ki], (mi + ki) % 3 == 0 ? 5 : 0, fill);
+              checked++;
+            }
+      /* The worst case of every fill at the largest depth. */
+      for (int f = 0; f < 4; f++)
+        check_gemm (k, 13, 37, 4096, 0, (Fill) f);
+    }
+  g_test_message ("%u GEMM shapes checked", checked);
+}
+
+/* ---- depthwise ---------------------------------------------------------------------------- */
+
+static void
+geometry (int  in,
+          int  kernel,
+          int  stride,
+          bool same,
+          int *out,
+          int *pad)
+{
+  if (same)
+    {
+      int total;
+
+      *out = (in + stride - 1) / stride;
+      total = MAX ((*out - 1) * stride + kernel - in, 0);
+      *pad = total / 2;
+    }
+  else
+    {
+      *out = (in - kernel) / stride + 1;
+      *pad = 0;
+    }
+}
+
+static void
+check_depthwise (const QsKernels *k,
+                 int              h,
+                 int              w,
+                 int              channels,
+                 int              kh,
+                 int              kw,
+                 int              stride,
+                 bool             same,
+                 Fill             fill)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  QsDepthwiseShape s = { 0 };
+  size_t taps = (size_t) kh * kw;
+  g_autofree uint8_t *input = g_new (uint8_t, (size_t) h * w * channels + QS_KERNEL_SLACK);
+  g_autofree uint8_t *zero_row = g_new (uint8_t, channels + QS_KERNEL_SLACK);
+  g_autofree int16_t *wt = g_new (int16_t, taps * channels);
+  g_autofree void *pref = NULL;
+  g_autofree void *popt = NULL;
+  g_autofree int32_t *aref = NULL;
+  g_autofree int32_t *aopt = NULL;
+
+  s.in_h = h;
+  s.in_w = w;
+  s.channels = channels;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  s.stride_h = s.stride_w = stride;
+  geometry (h, kh, stride, same, &s.out_h, &s.pad_top);
+  geometry (w, kw, stride, same, &s.out_w, &s.pad_left);
+  s.input_zp = fill == FILL_RANDOM ? g_rand_int_range (rng, 0, 256) : (g_rand_boolean (rng) ? 0 : 255);
+  memset (zero_row, s.input_zp, channels + QS_KERNEL_SLACK);
+  s.zero_row = zero_row;
+  for (size_t i = 0; i < (size_t) h * w * channels; i++)
+    input[i] = act_code (fill);
+  for (size_t i = 0; i < taps * channels; i++)
+    /* (code - zero point) spans [-255, 255] for asymmetric weights. */
+    wt[i] = fill == FILL_RANDOM ? (int16_t) g_rand_int_range (rng, -255, 256)
+                                : (int16_t) (g_rand_boolean (rng) ? 255 : -255);
+
+  pref = g_malloc (ref->depthwise_packed_size (taps, channels) + QS_KERNEL_SLACK);
+  popt = g_malloc (k->depthwise_packed_size (taps, channels) + QS_KERNEL_SLACK);
+  ref->depthwise_pack (taps, channels, wt, pref);
+  k->depthwise_pack (taps, channels, wt, popt);
+  aref = g_new (int32_t, (size_t) s.out_w * channels);
+  aopt = g_new (int32_t, (size_t) s.out_w * channels);
+  for (int oy = 0; oy < s.out_h; oy++)
+    {
+      ref->depthwise (&s, input, pref, oy, aref);
+      k->depthwise (&s, input, popt, oy, aopt);
+      g_assert_cmpmem (aopt, (size_t) s.out_w * channels * sizeof (int32_t),
+                       aref, (size_t) s.out_w * channels * sizeof (int32_t));
+    }
+}
+
+static void
+test_depthwise (void)
+{
+  static const int channels[] = { 1, 3, 16, 17, 32, 33, 48 };
+  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 2, 3 }, { 3, 1 } };
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (gsize ci = 0; ci < G_N_ELEMENTS (channels); ci++)
+        for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
+          for (int stride = 1; stride <= 2; stride++)
+            for (int same = 0; same <= 1; same++)
+              check_depthwise (k, 7 + (int) ci % 3, 6 + (int) ki % 4, channels[ci],
+                               kernels[ki][0], kernels[ki][1], stride, same,
+                               (Fill) ((ci + ki + (gsize) stride) % 4));
+    }
+}
+
+/* ---- float32 GEMM: same sums in the same order, FMA rounding aside ----------------------- */
+
+static void
+test_gemm_f32 (void)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  const QsKernels *k = optimized (QS_ISA_AVX2);
+  static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 } };
+
+  if (k == NULL)
+    {
+      g_test_skip ("AVX2 not supported by this CPU");
+      return;
+    }
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      size_t m = shapes[s][0], n = shapes[s][1], kk = shapes[s][2];
+      g_autofree float *a = g_new (float, m * kk);
+      g_autofree float *w = g_new (float, kk * n);
+      g_autofree float *bias = g_new (float, n);
+      g_autofree float *pref = g_new (float, ref->gemm_f32_packed_size (n, kk));
+      g_autofree float *popt = g_new (float, k->gemm_f32_packed_size (n, kk));
+      g_autofree float *cref = g_new (float, m * n);
+      g_autofree float *copt = g_new (float, m * n);
+
+      for (size_t i = 0; i < m * kk; i++)
+        a[i] = (float) g_rand_double_range (rng, 0.0, 2.0);
+      for (size_t i = 0; i < kk * n; i++)
+        w[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+      for (size_t i = 0; i < n; i++)
+        bias[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+      ref->gemm_f32_pack (n, kk, w, pref);
+      k->gemm_f32_pack (n, kk, w, popt);
+      ref->gemm_f32 (m, n, kk, a, kk, pref, bias, 0.0f, INFINITY, cref, n);
+      k->gemm_f32 (m, n, kk, a, kk, popt, bias, 0.0f, INFINITY, copt, n);
+      for (size_t i = 0; i < m * n; i++)
+        g_assert_cmpfloat_with_epsilon (copt[i], cref[i], 1e-4 * (1.0 + sqrt ((double) kk)));
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  rng = g_rand_new_with_seed (20240611);
+  g_test_add_func ("/kernels/rounding-rules", test_rounding_rules);
+  g_test_add_func ("/kernels/requantize-example", test_requantize_example);
+  g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
+  g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
+  g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
+  g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
+  status = g_test_run ();
+  g_rand_free (rng);
+  return status;
+}

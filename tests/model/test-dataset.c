@@ -1,0 +1,283 @@
+/* test-dataset.c: labeled image sets: idx (gzip and plain), HDF5 x/y, the bundled Fashion-MNIST files.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+
+#include "model/qs-dataset.h"
+#include "model/qs-error.h"
+
+static char *tmp_dir;
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* An idx file of uint8 data, gzip-compressed when @gzip. */
+static char *
+write_idx (const char   *name,
+           const guint32 *dims,
+           guint          n_dims,
+           const guint8  *data,
+           gsize          size,
+           gboolean       gzip)
+{
+  char *path = tmp_path (name);
+  g_autoptr(GByteArray) bytes = g_byte_array_new ();
+  guint8 header[4] = { 0, 0, 0x08, (guint8) n_dims };
+  g_autoptr(GError) error = NULL;
+
+  g_byte_array_append (bytes, header, 4);
+  for (guint i = 0; i < n_dims; i++)
+    {
+      guint8 d[4] = { dims[i] >> 24, (dims[i] >> 16) & 0xff, (dims[i] >> 8) & 0xff, dims[i] & 0xff };
+      g_byte_array_append (bytes, d, 4);
+    }
+  g_byte_array_append (bytes, data, (guint) size);
+
+  if (gzip)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      g_autoptr(GFileOutputStream) raw = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+      g_autoptr(GZlibCompressor) zip = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+      g_autoptr(GOutputStream) out = NULL;
+
+      g_assert_no_error (error);
+      out = g_converter_output_stream_new (G_OUTPUT_STREAM (raw), G_CONVERTER (zip));
+      g_assert_true (g_output_stream_write_all (out, bytes->data, bytes->len, NULL, NULL, &error));
+      g_assert_true (g_output_stream_close (out, NULL, &error));
+      g_assert_no_error (error);
+    }
+  else
+    {
+      g_file_set_contents (path, (const char *) bytes->data, bytes->len, &error);
+      g_assert_no_error (error);
+    }
+  return path;
+}
+
+static void
+test_idx (void)
+{
+  guint32 dims[3] = { 5, 3, 2 }, ldims[1] = { 5 };
+  guint8 pixels[30], labels[5] = { 3, 1, 4, 1, 5 };
+  g_autofree char *images_path = NULL;
+  g_autofree char *labels_path = NULL;
+  g_autoptr(QsDataset) d = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsEngineDataset *v;
+
+  for (int i = 0; i < 30; i++)
+    pixels[i] = (guint8) (i * 8 + 7);
+  images_path = write_idx ("set-images-idx3-ubyte.gz", dims, 3, pixels, 30, TRUE);
+  /* Labels plain, found by name beside the images. */
+  labels_path = write_idx ("set-labels-idx1-ubyte.gz", ldims, 1, labels, 5, FALSE);
+
+  d = qs_dataset_load (images_path, &error);
+  g_assert_no_error (error);
+  v = qs_dataset_get_view (d);
+  g_assert_cmpuint (v->count, ==, 5);
+  g_assert_cmpint (v->height, ==, 3);
+  g_assert_cmpint (v->width, ==, 2);
+  g_assert_cmpint (v->channels, ==, 1);
+  g_assert_true (qs_dataset_has_labels (d));
+  for (int i = 0; i < 30; i++)
+    /* Exactly what float32 (pixel) / 255.0f gives. */
+    g_assert_cmpfloat (v->images[i], ==, (float) pixels[i] / 255.0f);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpint (v->labels[i], ==, labels[i]);
+
+  /* Without a labels file: unlabeled (calibration) images. */
+  g_unlink (labels_path);
+  g_clear_pointer (&d, qs_dataset_unref);
+  d = qs_dataset_load (images_path, &error);
+  g_assert_no_error (error);
+  g_assert_false (qs_dataset_has_labels (d));
+  g_assert_null (qs_dataset_get_view (d)->labels);
+}
+
+static void
+test_idx_errors (void)
+{
+  guint32 dims[3] = { 5, 3, 2 }, ldims[1] = { 4 };
+  guint8 pixels[30] = { 0 }, label_codes[4] = { 0 };
+  g_autofree char *truncated = write_idx ("short-images-idx3-ubyte.gz", dims, 3, pixels, 20, TRUE);
+  g_autofree char *images = write_idx ("count-images-idx3-ubyte", dims, 3, pixels, 30, FALSE);
+  g_autofree char *labels = write_idx ("count-labels-idx1-ubyte", ldims, 1, label_codes, 4, FALSE);
+  g_autofree char *missing = tmp_path ("missing.gz");
+  g_autofree char *text = tmp_path ("text.txt");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (qs_dataset_load (truncated, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (qs_dataset_load (images, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "4 labels for 5 images"));
+  g_clear_error (&error);
+  g_assert_null (qs_dataset_load (missing, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_file_set_contents (text, "hello\n", -1, NULL);
+  g_assert_null (qs_dataset_load (text, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+}
+
+static void
+write_h5 (hid_t          file,
+          const char    *name,
+          hid_t          file_type,
+          hid_t          mem_type,
+          int            rank,
+          const hsize_t *dims,
+          const void    *data)
+{
+  hid_t space = H5Screate_simple (rank, dims, NULL);
+  hid_t dset = H5Dcreate2 (file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+}
+
+static void
+write_double_attr (hid_t         file,
+                   const char   *obj,
+                   const char   *name,
+                   const double *values,
+                   hsize_t       n)
+{
+  hid_t space = n == 1 ? H5Screate (H5S_SCALAR) : H5Screate_simple (1, &n, NULL);
+  hid_t attr = H5Acreate_by_name (file, obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (attr, >=, 0);
+  g_assert_cmpint (H5Awrite (attr, H5T_NATIVE_DOUBLE, values), >=, 0);
+  H5Aclose (attr);
+  H5Sclose (space);
+}
+
+static void
+test_hdf5 (void)
+{
+  g_autofree char *u8_path = tmp_path ("set-u8.h5");
+  g_autofree char *f32_path = tmp_path ("set-f32.h5");
+  g_autofree char *bad_path = tmp_path ("set-bad.h5");
+  guint8 x8[4 * 2 * 2];
+  float xf[3 * 2 * 1 * 2];
+  gint64 y[4] = { 0, 9, 2, 7 };
+  gint32 y3[3] = { 1, 0, 1 };
+  hsize_t d8[3] = { 4, 2, 2 }, df[4] = { 3, 2, 1, 2 }, dy[1] = { 4 }, dy3[1] = { 3 };
+  double scale = 0.5, mean[2] = { 1.0, -2.0 };
+  g_autoptr(GError) error = NULL;
+  hid_t file;
+
+  for (int i = 0; i < 16; i++)
+    x8[i] = (guint8) (i * 16);
+  for (int i = 0; i < 12; i++)
+    xf[i] = (float) i * 0.25f;
+
+  /* uint8 N x H x W with a scalar scale: (x - 0) * 0.5. */
+  file = H5Fcreate (u8_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_h5 (file, "x", H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, d8, x8);
+  write_h5 (file, "y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dy, y);
+  write_double_attr (file, "x", "scale", &scale, 1);
+  H5Fclose (file);
+  /* float32 N x H x W x C with a per-channel mean on the file. */
+  file = H5Fcreate (f32_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_h5 (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
+  write_h5 (file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dy3, y3);
+  write_double_attr (file, "/", "mean", mean, 2);
+  H5Fclose (file);
+  /* No labels. */
+  file = H5Fcreate (bad_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_h5 (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
+  H5Fclose (file);
+
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load (u8_path, &error);
+    const QsEngineDataset *v;
+
+    g_assert_no_error (error);
+    v = qs_dataset_get_view (d);
+    g_assert_cmpuint (v->count, ==, 4);
+    g_assert_cmpint (v->channels, ==, 1);
+    for (int i = 0; i < 16; i++)
+      g_assert_cmpfloat (v->images[i], ==, x8[i] * 0.5f);
+    for (int i = 0; i < 4; i++)
+      g_assert_cmpint (v->labels[i], ==, y[i]);
+  }
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load (f32_path, &error);
+    const QsEngineDataset *v;
+
+    g_assert_no_error (error);
+    v = qs_dataset_get_view (d);
+    g_assert_cmpint (v->height, ==, 2);
+    g_assert_cmpint (v->width, ==, 1);
+    g_assert_cmpint (v->channels, ==, 2);
+    for (int i = 0; i < 12; i++)
+      g_assert_cmpfloat (v->images[i], ==, xf[i] - (float) mean[i % 2]);
+  }
+  g_assert_null (qs_dataset_load (bad_path, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "“y”"));
+}
+
+static void
+test_bundled (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsDataset) test = qs_dataset_load_bundled_test (&error);
+  g_autoptr(QsDataset) calib = NULL;
+  const QsEngineDataset *v;
+
+  g_assert_no_error (error);
+  v = qs_dataset_get_view (test);
+  g_assert_cmpuint (v->count, ==, 10000);
+  g_assert_cmpint (v->height, ==, 28);
+  g_assert_cmpint (v->width, ==, 28);
+  g_assert_cmpint (v->channels, ==, 1);
+  g_assert_true (qs_dataset_has_labels (test));
+  for (size_t i = 0; i < v->count; i++)
+    g_assert_cmpint (v->labels[i], <, 10);
+  calib = qs_dataset_load_bundled_calibration (&error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_dataset_get_count (calib), ==, 1000);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  tmp_dir = g_dir_make_tmp ("qs-dataset-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  g_test_add_func ("/dataset/idx", test_idx);
+  g_test_add_func ("/dataset/idx-errors", test_idx_errors);
+  g_test_add_func ("/dataset/hdf5", test_hdf5);
+  g_test_add_func ("/dataset/bundled", test_bundled);
+  status = g_test_run ();
+  {
+    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (tmp_dir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (tmp_dir);
+  }
+  g_free (tmp_dir);
+  return status;
+}
