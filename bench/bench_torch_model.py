@@ -246,9 +246,11 @@ def main():
     yte = ref.read_idx(f"{ref.DATA}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
     xcal = ref.to_input(ref.read_idx(f"{ref.DATA}/calibration-images-idx3-ubyte.gz"))
     print(f"torch version={torch.__version__} engines={','.join(torch.backends.quantized.supported_engines)} "
-          f"cpus={os.cpu_count()}", flush=True)
+          f"cpus={os.cpu_count()} loadavg_before={os.getloadavg()[0]:.2f}", flush=True)
     bench_layers(ops, 0.3 if args.quick else 1.0)
     bench_models(ops, xte, yte, xcal, 2 if args.quick else 3)
+    print(f"torch loadavg_after={os.getloadavg()[0]:.2f} (other work on the machine skews the figures)",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -768,19 +768,78 @@ _qs_window_cancel_background (QsWindow *self)
   g_clear_object (&self->sweep_cancellable);
   g_cancellable_cancel (self->open_cancellable);
   g_clear_object (&self->open_cancellable);
-  g_cancellable_cancel (self->accuracy_cancellable);
-  g_clear_object (&self->accuracy_cancellable);
+  if (self->accuracy != NULL)
+    qs_accuracy_job_cancel (self->accuracy);
   g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
 }
 
 /* ---- accuracy ----------------------------------------------------------- */
 
+static gboolean
+accuracy_timeout_cb (gpointer user_data)
+{
+  QsWindow *self = user_data;
+
+  /* The histogram first: wait while the selected tensor is analysed. */
+  if (qs_live_analysis_is_busy (self->live))
+    return G_SOURCE_CONTINUE;
+  self->accuracy_timeout_id = 0;
+  if (self->document != NULL)
+    qs_accuracy_job_request (self->accuracy, self->document);
+  return G_SOURCE_REMOVE;
+}
+
+/* Integer inference of the whole test set follows a change once the user
+ * pauses; the evaluation in flight is cancelled at once. */
 void
 _qs_window_schedule_accuracy (QsWindow *self)
 {
-  /* The integer engine is not part of this build yet: say so rather
-   * than show a number that was not computed. */
-  gtk_label_set_text (self->accuracy_value, _("not available yet (the int8 engine is not built in)"));
+  qs_accuracy_job_cancel (self->accuracy);
+  g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
+  self->accuracy_timeout_id = g_timeout_add (250, accuracy_timeout_cb, self);
+  adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
+}
+
+static void
+accuracy_updated_cb (QsWindow      *self,
+                     double         fp32_top1,
+                     double         quant_top1,
+                     double         agreement,
+                     guint          images,
+                     guint          total,
+                     const char    *kernel,
+                     QsAccuracyJob *job)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *detail = NULL;
+
+  /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
+  value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), fp32_top1, quant_top1, quant_top1 - fp32_top1);
+  gtk_label_set_text (self->accuracy_value, value);
+  if (images < total)
+    detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"), images, total, agreement);
+  else
+    detail = g_strdup_printf (_("%u test images, agreement %.2f %%, %s kernels"), images, agreement, kernel);
+  adw_action_row_set_subtitle (self->accuracy_row, detail);
+}
+
+static void
+accuracy_unavailable_cb (QsWindow      *self,
+                         const char    *reason,
+                         QsAccuracyJob *job)
+{
+  gtk_label_set_text (self->accuracy_value, _("not available"));
+  adw_action_row_set_subtitle (self->accuracy_row, reason);
+}
+
+void
+_qs_window_init_accuracy (QsWindow *self)
+{
+  self->accuracy = qs_accuracy_job_new ();
+  g_signal_connect_object (self->accuracy, "updated", G_CALLBACK (accuracy_updated_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->accuracy, "unavailable", G_CALLBACK (accuracy_unavailable_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_label_set_text (self->accuracy_value, "—");
 }
 
 /* ---- latency ------------------------------------------------------------ */

@@ -5,6 +5,7 @@
 
 #include "app/qs-window.h"
 
+#include "app/qs-accuracy-job.h"
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
 #include "app/qs-live-analysis.h"
@@ -67,12 +68,12 @@ struct _QsWindow
   QsDocument         *document;
   QsSchemeObject     *scheme;
   QsLiveAnalysis     *live;
+  QsAccuracyJob      *accuracy;
   GtkCustomFilter    *filter;
   GtkSingleSelection *selection;
   GSettings          *settings;         /* NULL when the schema is not installed */
   GCancellable       *sweep_cancellable;
   GCancellable       *open_cancellable;
-  GCancellable       *accuracy_cancellable;
   guint               accuracy_timeout_id;
   guint               sweep_timeout_id;
   GArray             *latencies;        /* gint64 usec from a change to its result */
@@ -97,6 +98,7 @@ void  _qs_window_save_scheme        (QsWindow       *self,
 void  _qs_window_update_model_size  (QsWindow *self);
 void  _qs_window_schedule_sweep     (QsWindow *self);
 void  _qs_window_schedule_accuracy  (QsWindow *self);
+void  _qs_window_init_accuracy      (QsWindow *self);
 void  _qs_window_cancel_background  (QsWindow *self);
 void  _qs_window_export_to          (QsWindow       *self,
                                      const char     *path,

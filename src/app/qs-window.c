@@ -570,6 +570,9 @@ qs_window_dispose (GObject *object)
   if (self->live != NULL)
     g_signal_handlers_disconnect_by_data (self->live, self);
   g_clear_object (&self->live);
+  if (self->accuracy != NULL)
+    g_signal_handlers_disconnect_by_data (self->accuracy, self);
+  g_clear_object (&self->accuracy);
   g_clear_object (&self->scheme);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->latencies, g_array_unref);
@@ -725,6 +728,7 @@ qs_window_init (QsWindow *self)
 
   _qs_window_init_settings (self);
   _qs_window_init_file_drop (self);
+  _qs_window_init_accuracy (self);
 }
 
 QsWindow *

@@ -58,8 +58,8 @@ print_text (const char *model_path,
   g_autoptr(GString) out = g_string_new (NULL);
   double fp32 = qs_engine_eval_result_fp32_top1 (r), quant = qs_engine_eval_result_quant_top1 (r);
 
-  g_string_append_printf (out, _("Model        %s (%" G_GUINT64_FORMAT " MMAC per image)\n"), model_path,
-                          (guint64) (qs_engine_model_get_macs (run->model) / 1000000));
+  g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), model_path,
+                          qs_engine_model_get_macs (run->model) / 1e6);
   g_string_append_printf (out, _("Data         %s, images %" G_GSIZE_FORMAT "..%" G_GSIZE_FORMAT "\n"),
                           qs_dataset_get_source (run->data), run->first, run->first + run->count - 1);
   g_string_append_printf (out, _("Calibration  %" G_GSIZE_FORMAT " images of %s%s\n"), run->calib_count,

@@ -885,7 +885,14 @@ calibrate (QsCalibJob               *job,
           free (total);
           return QS_ENGINE_NO_MEMORY;
         }
-      status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
+      {
+        /* The histogram pass repeats the first one's images: progress
+         * stays where it was rather than going back. */
+        QsEngineRunOptions quiet = options != NULL ? *options : (QsEngineRunOptions) { 0 };
+
+        quiet.progress = NULL;
+        status = qs_engine_run_batches (count, job->forward_size, &quiet, 0, 2 * count, range_batch, job);
+      }
       for (size_t p = 0; status == QS_ENGINE_OK && p < P; p++)
         {
           float plo = lo[p], phi = hi[p];

@@ -345,8 +345,13 @@ qs_weight_file_scan_async (const char          *filename,
   g_source_set_callback (job->timeout, timeout_cb, job, NULL);
   g_source_attach (job->timeout, g_main_context_get_thread_default ());
 
-  g_subprocess_communicate_async (job->process, NULL, cancellable, communicate_cb,
-                                  g_steal_pointer (&task));
+  {
+    /* Nothing to say to it: its standard input is closed at once. */
+    g_autoptr(GBytes) nothing = g_bytes_new_static ("", 0);
+
+    g_subprocess_communicate_async (job->process, nothing, cancellable, communicate_cb,
+                                    g_steal_pointer (&task));
+  }
 }
 
 QsScanResult *

@@ -388,6 +388,8 @@ block_histograms (const Plan              *plan,
                   const gboolean          *wanted,
                   double                  *hists,
                   int                      max_bins,
+                  gsize                    first,
+                  gsize                    last,
                   float                   *column)
 {
   const QsChannelLayout *l = &plan->layout;
@@ -404,14 +406,14 @@ block_histograms (const Plan              *plan,
       gsize rows = count / l->channels;
 
       /* One column at a time: the histogram update wants contiguous values. */
-      for (gsize c = 0; c < l->channels; c++)
+      for (gsize c = first; c < last; c++)
         {
           if (!wanted[c])
             continue;
           for (gsize r = 0; r < rows; r++)
             column[r] = values[r * l->channels + c];
           qs_range_histogram_accumulate (&specs[c], column, rows,
-                                         hists + c * (gsize) max_bins);
+                                         hists + (c - first) * (gsize) max_bins);
         }
       return;
     }
@@ -422,8 +424,8 @@ block_histograms (const Plan              *plan,
       gsize c = (pos / l->inner) % l->channels;
       gsize n = MIN (count - i, (pos / l->inner + 1) * l->inner - pos);
 
-      if (wanted[c])
-        qs_range_histogram_accumulate (&specs[c], values + i, n, hists + c * (gsize) max_bins);
+      if (wanted[c] && c >= first && c < last)
+        qs_range_histogram_accumulate (&specs[c], values + i, n, hists + (c - first) * (gsize) max_bins);
       i += n;
     }
 }
@@ -569,26 +571,29 @@ compute_streamed (QsWeightFile        *file,
         max_bins = MAX (max_bins, specs[c].bins);
       }
 
-    if (any)
+    /* Channels whose histograms fit in half the budget at a time: more
+     * channels than that cost one more read of the tensor per group. */
+    for (gsize first = 0; any && first < channels;)
       {
-        guint64 bytes = (guint64) channels * (guint64) max_bins * sizeof (double);
+        gsize group = MAX ((budget / 2) / ((guint64) max_bins * sizeof (double)), 1);
+        gsize last = MIN (channels, first + group);
         const float *values;
         guint64 offset;
         gsize count;
         GError *read_error = NULL;
 
-        if (bytes > budget / 2
-            || (hists = g_try_malloc0 (bytes)) == NULL
-            || (layout.inner == 1 && channels > 1
-                && (column = g_try_new (float, plan.block / channels)) == NULL))
+        g_clear_pointer (&hists, g_free);
+        hists = g_try_malloc0 ((last - first) * (gsize) max_bins * sizeof (double));
+        if (column == NULL && layout.inner == 1 && channels > 1)
+          column = g_try_new (float, plan.block / channels);
+        if (hists == NULL || (layout.inner == 1 && channels > 1 && column == NULL))
           {
             g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                         "%s: the %s range of %" G_GSIZE_FORMAT " channels needs %" G_GUINT64_FORMAT
-                         " MiB of histograms, more than half the memory budget",
-                         info->path, qs_range_method_to_string (scheme->range_method),
-                         channels, bytes / MIB);
+                         "%s: out of memory for the histograms of the %s range",
+                         info->path, qs_range_method_to_string (scheme->range_method));
             return NULL;
           }
+
         if (!reader_start (&reader, file, report->info, &plan, error))
           {
             reader_stop (&reader);
@@ -596,7 +601,8 @@ compute_streamed (QsWeightFile        *file,
           }
         while (reader_next (&reader, &values, &offset, &count, &read_error))
           {
-            block_histograms (&plan, offset, values, count, specs, wanted, hists, max_bins, column);
+            block_histograms (&plan, offset, values, count, specs, wanted, hists, max_bins,
+                              first, last, column);
             reader_release (&reader);
             if (check_cancelled (cancellable, &read_error))
               break;
@@ -607,12 +613,17 @@ compute_streamed (QsWeightFile        *file,
             g_propagate_error (error, read_error);
             return NULL;
           }
+
+        for (gsize c = first; c < last; c++)
+          qs_range_choose_from_histogram (scheme, &stats[c], &specs[c],
+                                          wanted[c] ? hists + (c - first) * (gsize) max_bins : NULL,
+                                          &lo[c], &hi[c]);
+        first = last;
       }
 
-    for (gsize c = 0; c < channels; c++)
-      qs_range_choose_from_histogram (scheme, &stats[c], &specs[c],
-                                      wanted[c] ? hists + c * (gsize) max_bins : NULL,
-                                      &lo[c], &hi[c]);
+    if (!any)
+      for (gsize c = 0; c < channels; c++)
+        qs_range_choose_from_histogram (scheme, &stats[c], &specs[c], NULL, &lo[c], &hi[c]);
   }
 
   status = qs_quant_params_init (&report->params, channels);

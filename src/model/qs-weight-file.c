@@ -64,7 +64,19 @@ static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
 static void
 hdf5_lock (void)
 {
+  static gsize library_ready = 0;
+
   g_mutex_lock (&qs_hdf5_mutex);
+
+  /* HDF5's exit handler closes files left open, and crashes on one whose
+   * close already failed (a full disk during an export): we close what we
+   * open ourselves, so the handler is not wanted. Only effective before
+   * the library's first use. */
+  if (g_once_init_enter (&library_ready))
+    {
+      H5dont_atexit ();
+      g_once_init_leave (&library_ready, 1);
+    }
 
   /* HDF5 prints a full stack dump for every failed call unless told not to;
    * we report failures as GErrors instead. A thread-safe libhdf5 (Debian's

@@ -17,6 +17,11 @@
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
 
+/* Small enough that every tensor of the large fixture is streamed in
+ * blocks of 2,048 values. */
+#define SMALL_BUDGET (64 << 10)
+#define VECTOR_COUNT 60001
+
 static char *tmp_dir;
 
 /* ---- fixtures ----------------------------------------------------------- */
@@ -323,8 +328,12 @@ attribute_string (hid_t       obj,
   hid_t type = H5Tcopy (H5T_C_S1);
   char *value = NULL, *copy;
 
+  hid_t stored = H5Aget_type (attr);
+
   g_assert_cmpint (attr, >=, 0);
   H5Tset_size (type, H5T_VARIABLE);
+  H5Tset_cset (type, H5Tget_cset (stored));
+  H5Tclose (stored);
   g_assert_cmpint (H5Aread (attr, type, &value), >=, 0);
   copy = g_strdup (value);
   H5free_memory (value);
@@ -660,15 +669,15 @@ static void
 make_large_fixture (const char *name)
 {
   g_autofree char *path = fixture_path (name);
-  hsize_t dims[2] = { 600, 500 }, chunk[2] = { 64, 100 }, vdims[1] = { 300001 };
-  g_autofree float *values = g_new (float, 300001);
+  hsize_t dims[2] = { 300, 200 }, chunk[2] = { 16, 50 }, vdims[1] = { VECTOR_COUNT };
+  g_autofree float *values = g_new (float, VECTOR_COUNT);
   hid_t h5 = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 
-  ramp (values, 300001, 7);
+  ramp (values, VECTOR_COUNT, 7);
   write_dataset (h5, "/dense/kernel", H5T_IEEE_F32LE, 2, dims, NULL, values);
-  ramp (values, 300001, 8);
+  ramp (values, VECTOR_COUNT, 8);
   write_dataset (h5, "/conv.weight", H5T_IEEE_F32BE, 2, dims, chunk, values);
-  ramp (values, 300001, 9);
+  ramp (values, VECTOR_COUNT, 9);
   values[12345] = NAN;
   values[54321] = INFINITY;
   write_dataset (h5, "/vector", H5T_IEEE_F32LE, 1, vdims, NULL, values);
@@ -712,8 +721,8 @@ test_streaming (void)
     { "minmax", "channel", "null" },   /* dense/kernel: last axis; conv.weight: axis 0 */
     { "minmax", "channel", "-1" },
     { "mse", "tensor", "null" },
-    { "kl", "channel", "0" },
-    { "mse", "channel", "-1" },
+    { "kl", "tensor", "null" },
+    { "mse", "channel", "0" },
   };
   g_autoptr(QsWeightFile) file = NULL;
 
@@ -722,9 +731,11 @@ test_streaming (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
+      /* Per channel, the vector would be 60,001 channels of one value. */
       g_autofree char *text = g_strdup_printf ("{\"version\": 1, \"default\": {\"range\": \"%s\", "
-                                               "\"granularity\": \"%s\", \"axis\": %s}, \"skip\": []}",
-                                               cases[i].range, cases[i].granularity, cases[i].axis);
+                                               "\"granularity\": \"%s\", \"axis\": %s}, \"skip\": [%s]}",
+                                               cases[i].range, cases[i].granularity, cases[i].axis,
+                                               g_str_equal (cases[i].granularity, "channel") ? "\"/vector\"" : "");
       g_autoptr(GError) error = NULL;
       g_autoptr(QsSchemeFile) schemes = qs_scheme_file_load_from_data (text, -1, "case", &error);
       g_autoptr(QsExportResult) memory = NULL;
@@ -737,7 +748,7 @@ test_streaming (void)
       options.force = TRUE;
       memory = export_with (file, "memory.h5", schemes, &options, &error);
       g_assert_no_error (error);
-      options.memory_budget = 1 << 20;
+      options.memory_budget = SMALL_BUDGET;
       options.n_threads = 2;
       streamed = export_with (file, "streamed.h5", schemes, &options, &error);
       g_assert_no_error (error);
@@ -747,6 +758,8 @@ test_streaming (void)
           const QsExportTensor *s = g_ptr_array_index (streamed->tensors, t);
           const QsExportTensor *m = result_tensor (memory, s->path);
 
+          if (!s->quantized)
+            continue;
           g_assert_true (s->streamed);
           g_assert_false (m->streamed);
           g_assert_cmpfloat (s->report->analysis.mse, ==, m->report->analysis.mse);
@@ -782,7 +795,7 @@ test_streaming_percentile (void)
       scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
       exact = qs_tensor_report_compute_budget (file, "/dense/kernel", &scheme, 0, 0, NULL, &error);
       g_assert_no_error (error);
-      approx = qs_tensor_report_compute_budget (file, "/dense/kernel", &scheme, 0, 1 << 20, NULL, &error);
+      approx = qs_tensor_report_compute_budget (file, "/dense/kernel", &scheme, 0, SMALL_BUDGET, NULL, &error);
       g_assert_no_error (error);
 
       for (gsize c = 0; c < exact->params.channels; c++)
@@ -820,7 +833,7 @@ test_pack (void)
 {
   g_autoptr(QsWeightFile) file = NULL;
   const char *path = "/vector";
-  gsize n = 300001;
+  gsize n = VECTOR_COUNT;
 
   make_large_fixture ("large.h5");
   file = open_fixture ("large.h5");
@@ -846,7 +859,7 @@ test_pack (void)
         schemes = qs_scheme_file_new (&scheme);
         qs_export_options_init (&options);
         options.force = TRUE;
-        options.memory_budget = streamed ? 1 << 20 : 0;
+        options.memory_budget = streamed ? SMALL_BUDGET : 0;
         plain = export_with (file, "plain.h5", schemes, &options, &error);
         g_assert_no_error (error);
         options.pack = TRUE;
@@ -980,7 +993,7 @@ test_failure_midway (void)
   options.force = TRUE;
   for (int streamed = 0; streamed < 2; streamed++)
     {
-      options.memory_budget = streamed ? 1 << 20 : 0;
+      options.memory_budget = streamed ? SMALL_BUDGET : 0;
       result = qs_export (file, dest, schemes, &options, NULL, NULL, NULL, &error);
       g_assert_null (result);
       g_assert_error (error, QS_ERROR, QS_ERROR_READ);
@@ -1105,8 +1118,10 @@ test_async (void)
   AsyncState state = { 0, };
   QsExportOptions options;
 
-  make_keras_fixture ("keras.h5");
-  file = open_fixture ("keras.h5");
+  /* Its own input: the worker thread may drop its reference (and so close
+   * the file) only after the callback ran. */
+  make_keras_fixture ("async-input.h5");
+  file = open_fixture ("async-input.h5");
   qs_export_options_init (&options);
   options.force = TRUE;
   state.loop = g_main_loop_new (NULL, FALSE);
@@ -1151,6 +1166,9 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   int status;
 
+  /* As the library does on its first HDF5 call: no exit handler, which
+   * would crash on the file whose close failed in the disk-full test. */
+  H5dont_atexit ();
   g_test_init (&argc, &argv, NULL);
 
   /* A subprocess (the disk-full test) works in its parent's folder. */

@@ -1,12 +1,62 @@
 /* qs-im2col.c: receptive fields of NHWC images as GEMM rows, on codes and on floats.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Plain memcpy per tap: each tap copies in_c contiguous channels, which the
- * C library already does with the widest vectors the CPU has.
+ * In NHWC a window row (kernel_w taps of in_c channels) is contiguous in
+ * the image, so an interior row is one copy; only windows that cross the
+ * left or right border are copied tap by tap with padding between.
  */
 #include "qs-kernels.h"
 
 #include <string.h>
+
+/* Copies @n bytes; the windows of small layers are a few bytes per tap,
+ * where a call to memcpy costs more than the copy. Below 4 bytes it
+ * copies 4: rows are written left to right, so the extra bytes land where
+ * the next write goes (or in the zero tail, or the buffer's slack), and
+ * the source is an activation buffer with QS_KERNEL_SLACK readable bytes. */
+static inline void
+copy_small (uint8_t       *dst,
+            const uint8_t *src,
+            size_t         n)
+{
+  if (n >= 32)
+    memcpy (dst, src, n);
+  else if (n >= 16)
+    {
+      memcpy (dst, src, 16);
+      memcpy (dst + n - 16, src + n - 16, 16);
+    }
+  else if (n >= 8)
+    {
+      memcpy (dst, src, 8);
+      memcpy (dst + n - 8, src + n - 8, 8);
+    }
+  else if (n >= 4)
+    {
+      memcpy (dst, src, 4);
+      memcpy (dst + n - 4, src + n - 4, 4);
+    }
+  else
+    memcpy (dst, src, 4);
+}
+
+/* Sets @n bytes, rounding small fills up to 8 (see copy_small). */
+static inline void
+fill_small (uint8_t *dst,
+            uint8_t  value,
+            size_t   n)
+{
+  uint64_t v = 0x0101010101010101ull * value;
+
+  if (n > 16)
+    memset (dst, value, n);
+  else
+    {
+      memcpy (dst, &v, 8);
+      if (n > 8)
+        memcpy (dst + 8, &v, 8);
+    }
+}
 
 void
 qs_im2col_u8 (const QsConvShape *s,
@@ -20,31 +70,49 @@ qs_im2col_u8 (const QsConvShape *s,
   size_t pixels = (size_t) s->out_h * s->out_w;
   size_t image_size = (size_t) s->in_h * s->in_w * s->in_c;
   size_t tap = (size_t) s->in_c;
-  size_t k = tap * s->kernel_h * s->kernel_w;
+  size_t span = tap * s->kernel_w;   /* one window row: contiguous in NHWC */
+  size_t k = span * s->kernel_h;
+  /* The output position walks along rows instead of being divided out. */
+  size_t b = first / pixels, p = first % pixels;
+  int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
 
   for (size_t r = 0; r < count; r++)
     {
-      size_t row = first + r;
-      size_t b = row / pixels, p = row % pixels;
-      int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
+      int x0 = ox * s->stride_w - s->pad_left;
+      bool x_inside = x0 >= 0 && x0 + s->kernel_w <= s->in_w;
       const uint8_t *image = batch + b * image_size;
       uint8_t *dst = rows + r * kp;
 
-      for (int ky = 0; ky < s->kernel_h; ky++)
+      for (int ky = 0; ky < s->kernel_h; ky++, dst += span)
         {
           int iy = oy * s->stride_h - s->pad_top + ky;
 
-          for (int kx = 0; kx < s->kernel_w; kx++, dst += tap)
-            {
-              int ix = ox * s->stride_w - s->pad_left + kx;
+          if (iy < 0 || iy >= s->in_h)
+            fill_small (dst, pad, span);
+          else if (x_inside)
+            copy_small (dst, image + ((size_t) iy * s->in_w + x0) * tap, span);
+          else
+            for (int kx = 0; kx < s->kernel_w; kx++)
+              {
+                int ix = x0 + kx;
 
-              if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
-                memset (dst, pad, tap);
-              else
-                memcpy (dst, image + ((size_t) iy * s->in_w + ix) * tap, tap);
+                if (ix < 0 || ix >= s->in_w)
+                  fill_small (dst + kx * tap, pad, tap);
+                else
+                  copy_small (dst + kx * tap, image + ((size_t) iy * s->in_w + ix) * tap, tap);
+              }
+        }
+      fill_small (rows + r * kp + k, 0, kp - k);
+
+      if (++ox == s->out_w)
+        {
+          ox = 0;
+          if (++oy == s->out_h)
+            {
+              oy = 0;
+              b++;
             }
         }
-      memset (rows + r * kp + k, 0, kp - k);
     }
 }
 
@@ -58,29 +126,40 @@ qs_im2col_f32 (const QsConvShape *s,
   size_t pixels = (size_t) s->out_h * s->out_w;
   size_t image_size = (size_t) s->in_h * s->in_w * s->in_c;
   size_t tap = (size_t) s->in_c;
-  size_t k = tap * s->kernel_h * s->kernel_w;
+  size_t span = tap * s->kernel_w;
+  size_t k = span * s->kernel_h;
 
   for (size_t r = 0; r < count; r++)
     {
       size_t row = first + r;
       size_t b = row / pixels, p = row % pixels;
       int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
+      int x0 = ox * s->stride_w - s->pad_left;
+      bool x_inside = x0 >= 0 && x0 + s->kernel_w <= s->in_w;
       const float *image = batch + b * image_size;
       float *dst = rows + r * k;
 
-      for (int ky = 0; ky < s->kernel_h; ky++)
+      for (int ky = 0; ky < s->kernel_h; ky++, dst += span)
         {
           int iy = oy * s->stride_h - s->pad_top + ky;
 
-          for (int kx = 0; kx < s->kernel_w; kx++, dst += tap)
-            {
-              int ix = ox * s->stride_w - s->pad_left + kx;
+          if (iy < 0 || iy >= s->in_h)
+            memset (dst, 0, span * sizeof (float));
+          else if (x_inside)
+            copy_small ((uint8_t *) dst, (const uint8_t *) (image + ((size_t) iy * s->in_w + x0) * tap),
+                        span * sizeof (float));
+          else
+            for (int kx = 0; kx < s->kernel_w; kx++)
+              {
+                int ix = x0 + kx;
 
-              if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
-                memset (dst, 0, tap * sizeof (float));
-              else
-                memcpy (dst, image + ((size_t) iy * s->in_w + ix) * tap, tap * sizeof (float));
-            }
+                if (ix < 0 || ix >= s->in_w)
+                  memset (dst + kx * tap, 0, tap * sizeof (float));
+                else
+                  copy_small ((uint8_t *) (dst + kx * tap),
+                              (const uint8_t *) (image + ((size_t) iy * s->in_w + ix) * tap),
+                              tap * sizeof (float));
+              }
         }
     }
 }

@@ -184,6 +184,10 @@ void   qs_requantize_u8_avx2  (size_t rows, size_t n, const int32_t *acc, size_t
                                const int32_t *rowsum, const QsRequantParams *params,
                                uint8_t *out, size_t ldout);
 
+void   qs_requantize_u8_avx512 (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
+                                const int32_t *rowsum, const QsRequantParams *params,
+                                uint8_t *out, size_t ldout);
+
 size_t qs_gemm_u8s8_packed_size_avx512vnni (size_t n, size_t kp);
 void   qs_gemm_u8s8_pack_avx512vnni (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
 void   qs_gemm_u8s8_avx512vnni      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
@@ -248,7 +252,9 @@ typedef struct {
 } QsConvShape;
 
 /* Rows [first, first + count) of the im2col matrix of a batch (row r is
- * image r / (out_h * out_w)); padded taps get @pad, columns k..kp zero. */
+ * image r / (out_h * out_w)); padded taps get @pad, columns k..kp zero.
+ * Small copies are rounded up to whole words, so @rows needs
+ * QS_KERNEL_SLACK bytes past its last row and @batch as many past its end. */
 void qs_im2col_u8  (const QsConvShape *shape, const uint8_t *batch, size_t first, size_t count,
                     uint8_t pad, size_t kp, uint8_t *rows);
 void qs_im2col_f32 (const QsConvShape *shape, const float *batch, size_t first, size_t count,

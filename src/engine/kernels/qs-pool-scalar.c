@@ -9,6 +9,27 @@
 #include "qs-kernels.h"
 
 #include <math.h>
+#include <string.h>
+
+/* The window of output (oy, ox), clipped to the image. */
+static inline void
+window (const QsConvShape *s,
+        int                oy,
+        int                ox,
+        int               *y0,
+        int               *y1,
+        int               *x0,
+        int               *x1)
+{
+  int ty = oy * s->stride_h - s->pad_top, tx = ox * s->stride_w - s->pad_left;
+
+  *y0 = ty < 0 ? 0 : ty;
+  *y1 = ty + s->kernel_h > s->in_h ? s->in_h : ty + s->kernel_h;
+  *x0 = tx < 0 ? 0 : tx;
+  *x1 = tx + s->kernel_w > s->in_w ? s->in_w : tx + s->kernel_w;
+}
+
+#define CHUNK 256  /* channels summed at a time in a stack buffer */
 
 void
 qs_pool_u8 (QsPoolKind         kind,
@@ -16,42 +37,53 @@ qs_pool_u8 (QsPoolKind         kind,
             const uint8_t     *in,
             uint8_t           *out)
 {
-  int C = s->in_c;
+  size_t C = (size_t) s->in_c;
 
   for (int oy = 0; oy < s->out_h; oy++)
     for (int ox = 0; ox < s->out_w; ox++)
       {
         uint8_t *o = out + ((size_t) oy * s->out_w + ox) * C;
+        int y0, y1, x0, x1;
+        uint32_t taps;
 
-        for (int c = 0; c < C; c++)
+        window (s, oy, ox, &y0, &y1, &x0, &x1);
+        taps = (uint32_t) ((y1 - y0) * (x1 - x0));
+        if (taps == 0)
           {
-            uint32_t sum = 0, taps = 0;
-            uint8_t best = 0;
+            memset (o, 0, C);
+            continue;
+          }
+        if (kind == QS_POOL_MAX)
+          {
+            memcpy (o, in + ((size_t) y0 * s->in_w + x0) * C, C);
+            for (int y = y0; y < y1; y++)
+              for (int x = x0; x < x1; x++)
+                {
+                  const uint8_t *px = in + ((size_t) y * s->in_w + x) * C;
 
-            for (int ky = 0; ky < s->kernel_h; ky++)
-              {
-                int iy = oy * s->stride_h - s->pad_top + ky;
+                  for (size_t c = 0; c < C; c++)
+                    o[c] = px[c] > o[c] ? px[c] : o[c];
+                }
+            continue;
+          }
+        for (size_t c0 = 0; c0 < C; c0 += CHUNK)
+          {
+            size_t n = C - c0 < CHUNK ? C - c0 : CHUNK;
+            uint32_t sum[CHUNK];
 
-                if (iy < 0 || iy >= s->in_h)
-                  continue;
-                for (int kx = 0; kx < s->kernel_w; kx++)
-                  {
-                    int ix = ox * s->stride_w - s->pad_left + kx;
-                    uint8_t v;
+            for (size_t c = 0; c < n; c++)
+              sum[c] = 0;
+            for (int y = y0; y < y1; y++)
+              for (int x = x0; x < x1; x++)
+                {
+                  const uint8_t *px = in + ((size_t) y * s->in_w + x) * C + c0;
 
-                    if (ix < 0 || ix >= s->in_w)
-                      continue;
-                    v = in[((size_t) iy * s->in_w + ix) * C + c];
-                    best = v > best ? v : best;
-                    sum += v;
-                    taps++;
-                  }
-              }
-            if (kind == QS_POOL_MAX)
-              o[c] = best;
-            else
-              /* Codes are non-negative: half away from zero is half up. */
-              o[c] = (uint8_t) (taps > 0 ? (sum + taps / 2) / taps : 0);
+                  for (size_t c = 0; c < n; c++)
+                    sum[c] += px[c];
+                }
+            /* Codes are non-negative: half away from zero is half up. */
+            for (size_t c = 0; c < n; c++)
+              o[c0 + c] = (uint8_t) ((sum[c] + taps / 2) / taps);
           }
       }
 }
@@ -62,41 +94,39 @@ qs_pool_f32 (QsPoolKind         kind,
              const float       *in,
              float             *out)
 {
-  int C = s->in_c;
+  size_t C = (size_t) s->in_c;
 
   for (int oy = 0; oy < s->out_h; oy++)
     for (int ox = 0; ox < s->out_w; ox++)
       {
         float *o = out + ((size_t) oy * s->out_w + ox) * C;
+        int y0, y1, x0, x1, taps;
 
-        for (int c = 0; c < C; c++)
+        window (s, oy, ox, &y0, &y1, &x0, &x1);
+        taps = (y1 - y0) * (x1 - x0);
+        if (taps <= 0)
           {
-            float sum = 0.0f, best = -INFINITY;
-            int taps = 0;
-
-            for (int ky = 0; ky < s->kernel_h; ky++)
-              {
-                int iy = oy * s->stride_h - s->pad_top + ky;
-
-                if (iy < 0 || iy >= s->in_h)
-                  continue;
-                for (int kx = 0; kx < s->kernel_w; kx++)
-                  {
-                    int ix = ox * s->stride_w - s->pad_left + kx;
-                    float v;
-
-                    if (ix < 0 || ix >= s->in_w)
-                      continue;
-                    v = in[((size_t) iy * s->in_w + ix) * C + c];
-                    best = v > best ? v : best;
-                    sum += v;
-                    taps++;
-                  }
-              }
-            if (kind == QS_POOL_MAX)
-              o[c] = taps > 0 ? best : 0.0f;
-            else
-              o[c] = taps > 0 ? sum / (float) taps : 0.0f;
+            for (size_t c = 0; c < C; c++)
+              o[c] = 0.0f;
+            continue;
           }
+        memcpy (o, in + ((size_t) y0 * s->in_w + x0) * C, C * sizeof (float));
+        for (int y = y0; y < y1; y++)
+          for (int x = x0; x < x1; x++)
+            {
+              const float *px = in + ((size_t) y * s->in_w + x) * C;
+
+              if (y == y0 && x == x0)
+                continue;
+              if (kind == QS_POOL_MAX)
+                for (size_t c = 0; c < C; c++)
+                  o[c] = px[c] > o[c] ? px[c] : o[c];
+              else
+                for (size_t c = 0; c < C; c++)
+                  o[c] += px[c];
+            }
+        if (kind == QS_POOL_AVERAGE)
+          for (size_t c = 0; c < C; c++)
+            o[c] /= (float) taps;
       }
 }
