@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "app/qs-live-analysis.h"
 #include "app/qs-tensor-item.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
@@ -244,6 +245,7 @@ evaluate_in_thread (GTask        *task,
   char message[256] = "";
   size_t n_weighted, count, first_part;
 
+  qs_background_thread_init ();
   g_mutex_lock (&self->lock);
   if (self->cache_document != request->document)
     {

@@ -5,6 +5,10 @@
 
 #include "app/qs-live-analysis.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 typedef struct {
   QsDocument   *document;
   QsTensorInfo *info;
@@ -44,6 +48,20 @@ request_free (Request *request)
   g_free (request);
 }
 
+void
+qs_background_thread_init (void)
+{
+  static GPrivate lowered = G_PRIVATE_INIT (NULL);
+
+  if (g_private_get (&lowered) != NULL)
+    return;
+  g_private_set (&lowered, GINT_TO_POINTER (1));
+#ifdef SYS_gettid
+  /* Linux applies nice values per thread. Failure only costs smoothness. */
+  (void) setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5);
+#endif
+}
+
 static void
 analyse_in_thread (GTask        *task,
                    gpointer      source_object,
@@ -55,6 +73,7 @@ analyse_in_thread (GTask        *task,
   g_autoptr(GBytes) values = NULL;
   QsTensorReport *report;
 
+  qs_background_thread_init ();
   values = qs_document_load_values (request->document, request->info, &error);
   if (values == NULL)
     {
@@ -194,10 +213,12 @@ qs_live_analysis_request (QsLiveAnalysis     *self,
   g_clear_pointer (&self->pending, request_free);
   self->pending = request;
 
-  /* Coalesce a burst of changes (a drag, a spin held down) into the
-   * newest one; the idle runs after the events already queued. */
+  /* A burst of changes (a drag, a spin held down) coalesces while a job
+   * runs: only the newest pending request starts when it ends. When idle,
+   * start at once, at a priority above redrawing, so the result can make
+   * the next frame. */
   if (!self->running && self->idle_id == 0)
-    self->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, start_pending_idle, self, NULL);
+    self->idle_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, start_pending_idle, self, NULL);
 }
 
 gboolean

@@ -30,4 +30,10 @@ void            qs_live_analysis_request (QsLiveAnalysis     *self,
                                           const QsScheme     *scheme);
 gboolean        qs_live_analysis_is_busy (QsLiveAnalysis *self);
 
+/* Lowers the calling worker thread's scheduling priority (once per
+ * thread): on two cores the analysis threads would otherwise take turns
+ * with the main loop for whole time slices, and the window would stall
+ * while they run. Threads it starts inherit the lower priority. */
+void            qs_background_thread_init (void);
+
 G_END_DECLS

@@ -74,8 +74,11 @@ open_done_cb (GObject      *source,
   document = qs_document_new (weights);
   _qs_window_set_document (self, document);
 
+  /* Only the application's own windows: tests and benchmarks must not
+   * write to the user's list of recent files. */
   uri = g_file_get_uri (file);
-  gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
+  if (gtk_window_get_application (GTK_WINDOW (self)) != NULL)
+    gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
   if (self->settings != NULL)
     {
       g_autofree char *path = g_file_get_path (file);
@@ -664,6 +667,7 @@ sweep_in_thread (GTask        *task,
 {
   SweepData *data = task_data;
 
+  qs_background_thread_init ();
   for (guint i = 0; i < data->items->len; i++)
     {
       QsTensorItem *item = g_ptr_array_index (data->items, i);
