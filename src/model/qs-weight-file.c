@@ -557,9 +557,14 @@ add_link_warning (ScanContext *ctx,
   H5L_info_t linfo;
   g_autofree char *value = NULL;
 
-  if (H5Lget_info (ctx->file, path, &linfo, H5P_DEFAULT) < 0
-      || linfo.type == H5L_TYPE_HARD)
+  if (H5Lget_info (ctx->file, path, &linfo, H5P_DEFAULT) < 0)
     return;
+  if (linfo.type == H5L_TYPE_HARD)
+    {
+      g_ptr_array_add (ctx->warnings,
+                       g_strdup_printf ("%s cannot be read (a damaged object header?) and is left out", path));
+      return;
+    }
 
   if (linfo.u.val_size > 0 && linfo.u.val_size < 65536)
     {
@@ -622,6 +627,9 @@ visit_object (ScanContext *ctx,
 
       if (info != NULL)
         g_ptr_array_add (ctx->tensors, info);
+      else
+        g_ptr_array_add (ctx->warnings,
+                         g_strdup_printf ("dataset %s cannot be described (a damaged header?) and is left out", path));
     }
 }
 
@@ -636,9 +644,15 @@ list_group (ScanContext *ctx,
 
   group = H5Gopen2 (ctx->file, group_path, H5P_DEFAULT);
   if (group < 0)
-    return;
+    {
+      g_ptr_array_add (ctx->warnings,
+                       g_strdup_printf ("group %s cannot be opened (damaged?) and is left out", group_path));
+      return;
+    }
   /* A failure part-way still leaves the links met so far: list those. */
-  qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links);
+  if (qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links) < 0)
+    g_ptr_array_add (ctx->warnings,
+                     g_strdup_printf ("group %s cannot be listed in full (damaged?)", group_path));
   H5Gclose (group);
 
   for (i = 0; i < links->len; i++)
