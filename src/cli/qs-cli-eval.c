@@ -60,14 +60,14 @@ print_text (const char *model_path,
 
   g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), model_path,
                           qs_engine_model_get_macs (run->model) / 1e6);
-  g_string_append_printf (out, _("Data         %s, images %" G_GSIZE_FORMAT "..%" G_GSIZE_FORMAT "\n"),
+  g_string_append_printf (out, _("Data         %s, images %zu..%zu\n"),
                           qs_dataset_get_source (run->data), run->first, run->first + run->count - 1);
-  g_string_append_printf (out, _("Calibration  %" G_GSIZE_FORMAT " images of %s%s\n"), run->calib_count,
+  g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), run->calib_count,
                           run->calib_source, run->overlap ? _(" (also scored: no separate slice)") : "");
   g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
   g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
                           quant - fp32, qs_engine_eval_result_agreement (r));
-  g_string_append_printf (out, _("Speed        %.3f s for %" G_GSIZE_FORMAT " images: %.0f images/s integer, "
+  g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
                                  "%.0f images/s fp32 (%s kernels, %d threads)\n"),
                           r->quant_seconds, r->images,
                           r->quant_seconds > 0 ? r->images / r->quant_seconds : 0.0,

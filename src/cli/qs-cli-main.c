@@ -34,7 +34,8 @@ main (int    argc,
   setlocale (LC_ALL, "");
   /* Numbers on the command line and in JSON always use a '.' point. */
   setlocale (LC_NUMERIC, "C");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* QUANTSCOPE_LOCALEDIR: the catalogues of an uninstalled build tree. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("QUANTSCOPE_LOCALEDIR") ? g_getenv ("QUANTSCOPE_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("quantscope-cli");

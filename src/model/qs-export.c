@@ -162,12 +162,15 @@ qs_export_result_to_json (const QsExportResult *result)
       if (t->report != NULL)
         {
           const QsTensorReport *r = t->report;
-          const QsScheme *s = &r->scheme;
+          QsScheme s = r->scheme;
 
+          /* As applied; per tensor, the axis means nothing: null. */
+          if (s.axis < 0)
+            s.axis = QS_AXIS_DEFAULT;
           json_builder_set_member_name (builder, "streamed");
           json_builder_add_boolean_value (builder, t->streamed);
           json_builder_set_member_name (builder, "scheme");
-          json_builder_add_value (builder, qs_scheme_to_json (s));
+          json_builder_add_value (builder, qs_scheme_to_json (&s));
           json_builder_set_member_name (builder, "channels");
           json_builder_add_int_value (builder, (gint64) r->params.channels);
           json_builder_set_member_name (builder, "count");
@@ -232,6 +235,19 @@ fail_hdf5 (GError    **error,
 {
   g_autofree char *detail = _qs_hdf5_error_detail ();
   g_autofree char *what = g_strdup_printf (format, subject);
+  const char *quoted;
+
+  /* A failed write reports "... error message = 'No space left on
+   * device', buf = ...": the system's message is the useful part. */
+  if (detail != NULL && (quoted = strstr (detail, "error message = '")) != NULL)
+    {
+      const char *start = quoted + strlen ("error message = '");
+      const char *end = strchr (start, '\'');
+      char *message = g_strndup (start, end != NULL ? (gsize) (end - start) : strlen (start));
+
+      g_free (detail);
+      detail = message;
+    }
 
   g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "%s%s%s%s", what,
                detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
@@ -1662,6 +1678,9 @@ qs_export_async (QsWeightFile          *input,
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, qs_export_async);
+  /* The result says what happened: a cancellation that comes after the
+   * file was renamed into place does not unmake it. */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, job, async_export_free);
   g_task_run_in_thread (task, export_thread);
 }

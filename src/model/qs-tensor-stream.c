@@ -161,6 +161,8 @@ typedef struct {
   float    *buffer[2];
   guint64   offset[2];
   gsize     count[2];
+  guint64   zeros[2];    /* exact 0.0 values in the block, when count_zeros */
+  gboolean  count_zeros;
   gboolean  ready[2];
   gboolean  stop;
   gboolean  done;        /* the reader has read the last block */
@@ -193,6 +195,19 @@ reader_thread (gpointer data)
 
       ok = qs_weight_file_read_block (r->file, r->info, pos, end - pos, r->buffer[slot], &error);
 
+      /* Counted here, off the workers' path: the reader has time to spare
+       * while they run the fused pass. */
+      r->zeros[slot] = 0;
+      if (ok && r->count_zeros)
+        {
+          const float *v = r->buffer[slot];
+          guint64 zeros = 0;
+
+          for (gsize i = 0; i < end - pos; i++)
+            zeros += v[i] == 0.0f;
+          r->zeros[slot] = zeros;
+        }
+
       g_mutex_lock (&r->lock);
       if (!ok)
         {
@@ -224,9 +239,11 @@ reader_start (Reader              *r,
               QsWeightFile        *file,
               const QsTensorInfo  *info,
               const Plan          *plan,
+              gboolean             count_zeros,
               GError             **error)
 {
   memset (r, 0, sizeof *r);
+  r->count_zeros = count_zeros;
   r->file = file;
   r->info = info;
   r->plan = plan;
@@ -253,6 +270,7 @@ reader_next (Reader        *r,
              const float  **values,
              guint64       *offset,
              gsize         *count,
+             guint64       *zeros,
              GError       **error)
 {
   int slot = r->consume;
@@ -272,6 +290,7 @@ reader_next (Reader        *r,
   *values = r->buffer[slot];
   *offset = r->offset[slot];
   *count = r->count[slot];
+  *zeros = r->zeros[slot];
   r->consume = slot ^ 1;
   return TRUE;
 }
@@ -513,18 +532,18 @@ compute_streamed (QsWeightFile        *file,
     stats_init (&stats[c]);
 
   /* Pass 1: ranges. */
-  if (!reader_start (&reader, file, report->info, &plan, error))
+  if (!reader_start (&reader, file, report->info, &plan, FALSE, error))
     {
       reader_stop (&reader);
       return NULL;
     }
   {
     const float *values;
-    guint64 offset;
+    guint64 offset, zeros;
     gsize count;
     GError *read_error = NULL;
 
-    while (reader_next (&reader, &values, &offset, &count, &read_error))
+    while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
       {
         status = block_range_stats (&plan, offset, values, count, n_threads, scratch, stats);
         reader_release (&reader);
@@ -578,7 +597,7 @@ compute_streamed (QsWeightFile        *file,
         gsize group = MAX ((budget / 2) / ((guint64) max_bins * sizeof (double)), 1);
         gsize last = MIN (channels, first + group);
         const float *values;
-        guint64 offset;
+        guint64 offset, zeros;
         gsize count;
         GError *read_error = NULL;
 
@@ -594,12 +613,12 @@ compute_streamed (QsWeightFile        *file,
             return NULL;
           }
 
-        if (!reader_start (&reader, file, report->info, &plan, error))
+        if (!reader_start (&reader, file, report->info, &plan, FALSE, error))
           {
             reader_stop (&reader);
             return NULL;
           }
-        while (reader_next (&reader, &values, &offset, &count, &read_error))
+        while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
           {
             block_histograms (&plan, offset, values, count, specs, wanted, hists, max_bins,
                               first, last, column);
@@ -658,7 +677,7 @@ compute_streamed (QsWeightFile        *file,
     }
 
   /* Pass 3: the fused pass, and whatever the caller does with the block. */
-  if (!reader_start (&reader, file, report->info, &plan, error))
+  if (!reader_start (&reader, file, report->info, &plan, TRUE, error))
     {
       reader_stop (&reader);
       qs_pass_free (pass);
@@ -666,17 +685,16 @@ compute_streamed (QsWeightFile        *file,
     }
   {
     const float *values;
-    guint64 offset;
+    guint64 offset, zeros;
     gsize count;
     GError *read_error = NULL;
 
-    while (reader_next (&reader, &values, &offset, &count, &read_error))
+    while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
       {
         gboolean ok = TRUE;
 
         qs_pass_feed (pass, values, count, n_threads);
-        for (gsize i = 0; i < count; i++)
-          report->exact_zero_count += values[i] == 0.0f;
+        report->exact_zero_count += zeros;
         if (block_func != NULL)
           ok = block_func (report, offset, values, count, user_data, &read_error);
         reader_release (&reader);

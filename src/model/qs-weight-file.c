@@ -403,15 +403,17 @@ describe_space (hid_t         space,
   return TRUE;
 }
 
+/* The dataset @name of @loc, whose absolute path is @path. */
 static QsTensorInfo *
-describe_dataset (hid_t       file,
+describe_dataset (hid_t       loc,
+                  const char *name,
                   const char *path)
 {
   g_autoptr(QsTensorInfo) info = tensor_info_new ();
   hid_t dset, space, type;
   gboolean ok = FALSE;
 
-  dset = H5Dopen2 (file, path, H5P_DEFAULT);
+  dset = H5Dopen2 (loc, name, H5P_DEFAULT);
   if (dset < 0)
     return NULL;
 
@@ -523,7 +525,8 @@ regular_external_link_cb (const char *parent_file_name,
  * linked into its own subtree is not walked forever. */
 static gboolean
 object_identity (ScanContext *ctx,
-                 const char  *path,
+                 hid_t        loc,
+                 const char  *name,
                  H5O_type_t  *type,
                  char       **identity)
 {
@@ -531,7 +534,7 @@ object_identity (ScanContext *ctx,
   H5O_info2_t oinfo;
   char *token = NULL;
 
-  if (H5Oget_info_by_name3 (ctx->file, path, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0
+  if (H5Oget_info_by_name3 (loc, name, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0
       || H5Otoken_to_str (ctx->file, &oinfo.token, &token) < 0)
     return FALSE;
   *identity = g_strdup_printf ("%lu:%s", (unsigned long) oinfo.fileno, token);
@@ -539,7 +542,7 @@ object_identity (ScanContext *ctx,
 #else
   H5O_info_t oinfo;
 
-  if (H5Oget_info_by_name2 (ctx->file, path, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0)
+  if (H5Oget_info_by_name2 (loc, name, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0)
     return FALSE;
   *identity = g_strdup_printf ("%lu:%" G_GUINT64_FORMAT,
                                (unsigned long) oinfo.fileno, (guint64) oinfo.addr);
@@ -599,8 +602,14 @@ add_link_warning (ScanContext *ctx,
                      g_strdup_printf ("link %s has a type this program does not know", path));
 }
 
+/* Visits the object linked as @name in @loc (a group of the file, or the
+ * file with an absolute @name), whose absolute path is @path. Lookups
+ * relative to the open group spare HDF5 walking the path from the root for
+ * every member: that walk dominated listing files of many datasets. */
 static void
 visit_object (ScanContext *ctx,
+              hid_t        loc,
+              const char  *name,
               const char  *path)
 {
   g_autofree char *identity = NULL;
@@ -609,7 +618,7 @@ visit_object (ScanContext *ctx,
   /* Fails for dangling soft links, soft-link loops (HDF5 gives up after
    * 16 hops), refused external links and damaged headers: all skipped,
    * links with a warning. */
-  if (!object_identity (ctx, path, &type, &identity))
+  if (!object_identity (ctx, loc, name, &type, &identity))
     {
       add_link_warning (ctx, path);
       return;
@@ -623,7 +632,7 @@ visit_object (ScanContext *ctx,
     }
   else if (type == H5O_TYPE_DATASET)
     {
-      QsTensorInfo *info = describe_dataset (ctx->file, path);
+      QsTensorInfo *info = describe_dataset (loc, name, path);
 
       if (info != NULL)
         g_ptr_array_add (ctx->tensors, info);
@@ -653,7 +662,6 @@ list_group (ScanContext *ctx,
   if (qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links) < 0)
     g_ptr_array_add (ctx->warnings,
                      g_strdup_printf ("group %s cannot be listed in full (damaged?)", group_path));
-  H5Gclose (group);
 
   for (i = 0; i < links->len; i++)
     {
@@ -661,12 +669,13 @@ list_group (ScanContext *ctx,
       g_autofree char *path = path_join (group_path, entry->name);
 
       if (entry->type == H5L_TYPE_HARD)
-        visit_object (ctx, path);
+        visit_object (ctx, group, entry->name, path);
       else if (entry->type == H5L_TYPE_SOFT || entry->type == H5L_TYPE_EXTERNAL)
         g_ptr_array_add (ctx->soft_links, g_steal_pointer (&path));
       else
         add_link_warning (ctx, path);
     }
+  H5Gclose (group);
 }
 
 static void
@@ -707,13 +716,15 @@ scan_file (hid_t       file,
   g_queue_init (&ctx.groups);
   ctx.soft_links = g_ptr_array_new_with_free_func (g_free);
 
-  visit_object (&ctx, "/");
+  visit_object (&ctx, file, "/", "/");
   drain_groups (&ctx);
 
   /* The array grows while we walk it: targets may hold more soft links. */
   for (i = 0; i < ctx.soft_links->len; i++)
     {
-      visit_object (&ctx, g_ptr_array_index (ctx.soft_links, i));
+      const char *link_path = g_ptr_array_index (ctx.soft_links, i);
+
+      visit_object (&ctx, file, link_path, link_path);
       drain_groups (&ctx);
     }
 
@@ -1270,6 +1281,35 @@ qs_weight_file_init (QsWeightFile *self)
   self->warnings = g_ptr_array_new_with_free_func (g_free);
 }
 
+/* A metadata cache that starts large: listing a file of many datasets
+ * touches every object header once, and the default 2 MiB cache evicts
+ * them before their groups are done, so HDF5 reads them again. Shared by
+ * every file (lock held). */
+static hid_t
+file_access_plist (void)
+{
+  static hid_t fapl = H5I_INVALID_HID;
+
+  if (fapl < 0)
+    {
+      H5AC_cache_config_t config;
+
+      fapl = H5Pcreate (H5P_FILE_ACCESS);
+      config.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+      if (fapl >= 0 && H5Pget_mdc_config (fapl, &config) >= 0)
+        {
+          config.set_initial_size = TRUE;
+          config.initial_size = 16 << 20;
+          config.max_size = MAX (config.max_size, 64 << 20);
+          config.min_size = MIN (config.min_size, config.initial_size);
+          H5Pset_mdc_config (fapl, &config);
+        }
+      if (fapl < 0)
+        return H5P_DEFAULT;
+    }
+  return fapl;
+}
+
 static gboolean
 open_locked (QsWeightFile  *self,
              GError       **error)
@@ -1291,7 +1331,7 @@ open_locked (QsWeightFile  *self,
       return FALSE;
     }
 
-  self->file = H5Fopen (self->filename, H5F_ACC_RDONLY, H5P_DEFAULT);
+  self->file = H5Fopen (self->filename, H5F_ACC_RDONLY, file_access_plist ());
   if (self->file < 0)
     {
       g_autofree char *detail = hdf5_error_detail ();

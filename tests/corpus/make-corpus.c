@@ -443,6 +443,22 @@ make_soft_cycle (void)
   H5Fclose (f);
 }
 
+/* Large enough (64 MiB) that an export under a 1 MiB budget runs for a
+ * while: the interruption test stops it midway. */
+static void
+make_interruptible (void)
+{
+  hid_t f = create ("interrupt.h5");
+  hsize_t dims[2] = { 4096, 4096 };
+  float *v = malloc (4096 * 4096 * sizeof (float));
+
+  check (v != NULL, "interrupt.h5");
+  ramp (v, 4096 * 4096);
+  dataset (f, "/w", H5T_IEEE_F32LE, 2, dims, H5P_DEFAULT, v);
+  free (v);
+  H5Fclose (f);
+}
+
 static void
 make_damaged (void)
 {
@@ -503,6 +519,7 @@ main (int   argc,
   make_huge ();
   make_soft_cycle ();
   make_damaged ();
+  make_interruptible ();
 
   stamp = fopen (argv[2], "w");
   check (stamp != NULL, argv[2]);
