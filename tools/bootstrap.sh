@@ -30,6 +30,10 @@ as_root () {
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
           libglib2.0-dev libhdf5-dev libjson-glib-dev
           libgtk-4-dev libadwaita-1-dev"
+# Hangul for the Korean interface (the UI ships a Korean translation).
+if [ "$mode" = run ]; then
+  packages="$packages fonts-nanum"
+fi
 # What the tests add: a headless X server for the window tests, validators
 # for the desktop files, and Debian's h5py to read exports back
 # independently. (Golden files are committed: PyTorch is not needed.)

@@ -783,8 +783,44 @@ write_block_cb (const QsTensorReport  *report,
         return FALSE;
       w->byte_pos += n;
     }
-  else if (!write_flat (w, H5T_NATIVE_INT32, offset, count, w->codes, error))
-    return FALSE;
+  else
+    {
+      /* Narrowed here, not by HDF5, whose conversion path is several times
+       * slower than this loop; codes are already clamped to the range. */
+      hid_t file_type = code_file_type (&report->scheme);
+      hid_t mem_type;
+
+      if (H5Tequal (file_type, H5T_STD_I8LE) > 0)
+        {
+          gint8 *narrow = w->out;
+          for (gsize i = 0; i < count; i++)
+            narrow[i] = (gint8) w->codes[i];
+          mem_type = H5T_NATIVE_INT8;
+        }
+      else if (H5Tequal (file_type, H5T_STD_U8LE) > 0)
+        {
+          guint8 *narrow = w->out;
+          for (gsize i = 0; i < count; i++)
+            narrow[i] = (guint8) w->codes[i];
+          mem_type = H5T_NATIVE_UINT8;
+        }
+      else if (H5Tequal (file_type, H5T_STD_I16LE) > 0)
+        {
+          gint16 *narrow = w->out;
+          for (gsize i = 0; i < count; i++)
+            narrow[i] = (gint16) w->codes[i];
+          mem_type = H5T_NATIVE_INT16;
+        }
+      else
+        {
+          guint16 *narrow = w->out;
+          for (gsize i = 0; i < count; i++)
+            narrow[i] = (guint16) w->codes[i];
+          mem_type = H5T_NATIVE_UINT16;
+        }
+      if (!write_flat (w, mem_type, offset, count, w->out, error))
+        return FALSE;
+    }
 
   w->ex->state.bytes_done = w->bytes_before + (offset + count) * sizeof (float);
   report_progress (w->ex, w->path);

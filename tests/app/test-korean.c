@@ -10,8 +10,8 @@
 
 #include "app/qs-histogram-view.h"
 #include "app/qs-window-private.h"
+#include "qs-window-test-utils.h"
 
-#define TIMEOUT_USEC (20 * G_USEC_PER_SEC)
 
 /* The ko.po translations the window must show. */
 #define KO_BITS            "비트 수"
@@ -37,42 +37,9 @@ assert_hangul (const char *text)
     g_error ("expected Korean text, got “%s”", text);
 }
 
-static void
-wait_for (gboolean (*done) (QsWindow *), QsWindow *window)
-{
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
 
-  while (!done (window))
-    {
-      g_main_context_iteration (NULL, FALSE);
-      if (g_get_monotonic_time () > deadline)
-        g_error ("timed out waiting for the window");
-      g_usleep (1000);
-    }
-}
 
-static gboolean
-has_report (QsWindow *window)
-{
-  return window->document != NULL
-         && qs_histogram_view_get_report (window->histogram_view) != NULL
-         && !qs_live_analysis_is_busy (window->live);
-}
 
-static gboolean
-is_idle (QsWindow *window)
-{
-  return !qs_live_analysis_is_busy (window->live);
-}
-
-static void
-close_window (QsWindow *window)
-{
-  wait_for (is_idle, window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
 
 static void
 test_catalogue_is_built (void)
@@ -114,7 +81,7 @@ test_template_labels (void)
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status_page)), ==, KO_OPEN_WEIGHTS);
   assert_hangul (adw_status_page_get_description (ADW_STATUS_PAGE (status_page)));
 
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
@@ -127,14 +94,14 @@ test_result_labels (void)
 
   gtk_window_present (GTK_WINDOW (window));
   qs_window_open_file (window, file);
-  wait_for (has_report, window);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
 
   /* Strings that the C code formats with _() once a tensor is analysed. */
   scale = gtk_label_get_text (window->scale_value);
   g_assert_nonnull (strstr (scale, KO_ZERO_POINT));
   assert_hangul (adw_action_row_get_subtitle (window->zero_row));
 
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 int

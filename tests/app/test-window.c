@@ -14,8 +14,8 @@
 #include "app/qs-histogram-view-private.h"
 #include "app/qs-tensor-item.h"
 #include "app/qs-window-private.h"
+#include "qs-window-test-utils.h"
 
-#define TIMEOUT_USEC (60 * G_USEC_PER_SEC)
 
 static char *
 sample_path (void)
@@ -23,56 +23,10 @@ sample_path (void)
   return g_build_filename (SOURCE_DATADIR, "sample-weights.h5", NULL);
 }
 
-/* Runs the main loop until @done returns TRUE; fails the test after a while. */
-static void
-wait_for (gboolean (*done) (QsWindow *), QsWindow *window)
-{
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
 
-  while (!done (window))
-    {
-      g_main_context_iteration (NULL, FALSE);
-      if (g_get_monotonic_time () > deadline)
-        g_error ("timed out waiting for the window");
-      g_usleep (1000);
-    }
-}
 
-static gboolean
-has_report (QsWindow *window)
-{
-  return window->document != NULL
-         && qs_histogram_view_get_report (window->histogram_view) != NULL
-         && !qs_live_analysis_is_busy (window->live);
-}
 
-static gboolean
-is_idle (QsWindow *window)
-{
-  return !qs_live_analysis_is_busy (window->live);
-}
 
-static QsWindow *
-open_window_on (const char *path)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  QsWindow *window = qs_window_new (NULL);
-
-  gtk_window_present (GTK_WINDOW (window));
-  qs_window_open_file (window, file);
-  wait_for (has_report, window);
-  return window;
-}
-
-static void
-close_window (QsWindow *window)
-{
-  /* Let queued work finish so nothing touches the window after it goes. */
-  wait_for (is_idle, window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
 
 static char *
 label_text (GtkLabel *label)
@@ -87,7 +41,7 @@ wait_for_new_text (QsWindow   *window,
                    GtkLabel   *label,
                    const char *before)
 {
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
 
   while (g_strcmp0 (gtk_label_get_text (label), before) == 0
          || qs_live_analysis_is_busy (window->live))
@@ -103,7 +57,7 @@ static void
 test_opens_sample_and_shows_results (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
 
   g_assert_nonnull (report);
@@ -113,14 +67,14 @@ test_opens_sample_and_shows_results (void)
   g_assert_cmpstr (gtk_label_get_text (window->tensor_label), ==, report->info->path);
   g_assert_true (g_str_has_suffix (gtk_label_get_text (window->sqnr_value), "dB"));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->selection)), ==, 16);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_histogram_renders_pixels (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   g_autoptr(GdkTexture) texture = qs_histogram_view_render (window->histogram_view, 400, 200);
   gsize stride = 400 * 4;
   g_autofree guchar *pixels = g_malloc (stride * 200);
@@ -137,14 +91,14 @@ test_histogram_renders_pixels (void)
     }
   /* Bars, axes and labels: a good share of the picture is not background. */
   g_assert_cmpuint (differing, >, 400 * 200 / 50);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_bits_change_updates_metrics (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   g_autofree char *sqnr_8 = label_text (window->sqnr_value);
   g_autofree char *size_8 = label_text (window->size_value);
   QsTensorReport *report;
@@ -161,14 +115,14 @@ test_bits_change_updates_metrics (void)
     double after = g_ascii_strtod (gtk_label_get_text (window->sqnr_value), NULL);
     g_assert_cmpfloat (after, <, before - 3.0);
   }
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_drag_handle_sets_manual_range (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   g_autofree char *clipped_before = label_text (window->clipped_value);
   QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
   double hi = fmax (report->params.range_hi[0], 0.0);
@@ -186,14 +140,14 @@ test_drag_handle_sets_manual_range (void)
   g_assert_cmpfloat_with_epsilon (scheme.manual_hi, hi / 2, hi * 0.05);
   report = qs_histogram_view_get_report (window->histogram_view);
   g_assert_cmpuint (report->analysis.clipped_count, >, 0);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_damaged_file_keeps_document (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   QsDocument *before = window->document;
   g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
   g_autofree char *bad = g_build_filename (dir, "broken.h5", NULL);
@@ -209,17 +163,17 @@ test_damaged_file_keeps_document (void)
   /* A toast said so; the open document is still there and still works. */
   g_assert_true (window->document == before);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.next-tensor", NULL);
-  wait_for (has_report, window);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
   g_unlink (bad);
   g_rmdir (dir);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_per_channel_shows_channel_view (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   g_autofree char *before = label_text (window->scale_value);
   QsTensorReport *report;
 
@@ -229,20 +183,20 @@ test_per_channel_shows_channel_view (void)
   g_assert_cmpuint (report->params.channels, >, 1);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->channel_view)));
   g_assert_true (gtk_widget_get_visible (window->channel_box));
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static void
 test_export_writes_readable_file (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "exported.h5", NULL);
   g_autoptr(QsWeightFile) exported = NULL;
   g_autoptr(GError) error = NULL;
   const QsTensorInfo *kernel;
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
 
   _qs_window_export_to (window, out, QS_EXPORT_LAYOUT_QUANTIZED);
   /* The output appears only by the final rename, when it is complete. */
@@ -264,7 +218,7 @@ test_export_writes_readable_file (void)
   g_assert_cmpstr (kernel->dtype, ==, "int8");
   g_unlink (out);
   g_rmdir (dir);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 static gboolean
@@ -278,17 +232,17 @@ static void
 test_accuracy_of_demo_model (void)
 {
   g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
-  QsWindow *window = open_window_on (path);
+  QsWindow *window = qs_window_test_open (path);
   const char *value;
 
-  wait_for (accuracy_final, window);
+  qs_window_test_wait_for (accuracy_final, window);
   value = gtk_label_get_text (window->accuracy_value);
   /* fp32 top-1 of the demo model, as PyTorch computes it independently
    * (tests/data/engine-reference.json: 9124 of 10,000). */
   g_assert_true (g_str_has_prefix (value, "91.24 % → "));
   /* 8-bit asymmetric per-tensor weights: within a point of float32. */
   g_assert_cmpfloat (fabs (g_ascii_strtod (strstr (value, "→ ") + strlen ("→ "), NULL) - 91.24), <, 1.0);
-  close_window (window);
+  qs_window_test_close (window);
 }
 
 int

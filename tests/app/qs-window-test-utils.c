@@ -1,0 +1,57 @@
+/* qs-window-test-utils.c: driving a real QsWindow from a test's main loop.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "qs-window-test-utils.h"
+
+void
+qs_window_test_wait_for (gboolean (*done) (QsWindow *),
+                         QsWindow  *window)
+{
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  while (!done (window))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the window");
+      g_usleep (1000);
+    }
+}
+
+gboolean
+qs_window_test_has_report (QsWindow *window)
+{
+  return window->document != NULL
+         && qs_histogram_view_get_report (window->histogram_view) != NULL
+         && !qs_live_analysis_is_busy (window->live);
+}
+
+gboolean
+qs_window_test_is_idle (QsWindow *window)
+{
+  return !qs_live_analysis_is_busy (window->live);
+}
+
+QsWindow *
+qs_window_test_open (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  QsWindow *window = qs_window_new (NULL);
+
+  gtk_window_present (GTK_WINDOW (window));
+  qs_window_open_file (window, file);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  return window;
+}
+
+void
+qs_window_test_close (QsWindow *window)
+{
+  /* Let queued work finish so nothing touches the window after it goes. */
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
