@@ -1133,6 +1133,65 @@ test_sample_stats (void)
   assert_histogram_complete (r);
 }
 
+/* ---- eval ----------------------------------------------------------------- */
+
+static void
+test_eval_demo_model (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *o;
+  JsonArray *layers;
+
+  g_ptr_array_add (args, (gpointer) "eval");
+  g_ptr_array_add (args, model);
+  g_ptr_array_add (args, (gpointer) "--limit");
+  g_ptr_array_add (args, (gpointer) "1000");
+  g_ptr_array_add (args, (gpointer) "--json");
+  root = run_json_args (args);
+  o = json_node_get_object (root);
+
+  g_assert_cmpint (json_object_get_int_member (o, "images"), ==, 1000);
+  g_assert_cmpint (json_object_get_int_member (o, "calibration_images"), ==, 1000);
+  /* Calibration uses its own slice of training images, not scored ones. */
+  g_assert_false (json_object_get_boolean_member (o, "calibration_overlaps_scored"));
+  g_assert_cmpfloat (json_object_get_double_member (o, "fp32_top1"), >, 0.85);
+  g_assert_cmpfloat (fabs (json_object_get_double_member (o, "delta")), <, 0.02);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "delta"),
+                                  json_object_get_double_member (o, "quant_top1")
+                                  - json_object_get_double_member (o, "fp32_top1"), 1e-12);
+  g_assert_cmpfloat (json_object_get_double_member (o, "agreement"), >, 0.95);
+  g_assert_true (json_object_has_member (o, "seconds"));
+  layers = json_object_get_array_member (o, "layers");
+  /* Three convolutions (one depthwise) and two dense layers. */
+  g_assert_cmpuint (json_array_get_length (layers), ==, 5 + 1);
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonObject *layer = json_array_get_object_element (layers, i);
+      g_assert_true (json_object_has_member (layer, "name"));
+      g_assert_true (json_object_has_member (layer, "weight_sqnr_db"));
+      g_assert_true (json_object_has_member (layer, "output_sqnr_db"));
+    }
+}
+
+static void
+test_eval_errors (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+
+  assert_fails ("eval", missing_file, NULL);
+  assert_fails ("eval", text_file, NULL);
+  /* Weights without an architecture the engine can run: analysis works,
+   * accuracy is unavailable, and says why. */
+  assert_fails ("eval", fixture, NULL);
+  assert_fails ("eval", model, "--bits", "1", NULL);
+  assert_fails ("eval", model, "--limit", "-3", NULL);
+  assert_fails ("eval", model, "--data", missing_file, NULL);
+  assert_fails ("eval", model, "--data", text_file, NULL);
+  assert_fails ("eval", NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1166,6 +1225,8 @@ main (int    argc,
   g_test_add_func ("/cli/layers/fixture", test_layers_fixture);
   g_test_add_func ("/cli/sample/layers", test_sample_layers);
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
+  g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
+  g_test_add_func ("/cli/eval/errors", test_eval_errors);
 
   status = g_test_run ();
   teardown_files ();
