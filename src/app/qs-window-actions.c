@@ -13,6 +13,7 @@
 #include "app/qs-tensor-item.h"
 #include "model/qs-error.h"
 #include "model/qs-export.h"
+#include "model/qs-safe-scan.h"
 #include "model/qs-scheme-file.h"
 #include "model/qs-tensor-report.h"
 
@@ -41,7 +42,7 @@ open_in_thread (GTask        *task,
                                _("Only local files can be opened"));
       return;
     }
-  weights = qs_weight_file_open (path, &error);
+  weights = qs_weight_file_open_full (path, QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (weights == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
@@ -86,26 +87,82 @@ open_done_cb (GObject      *source,
     }
 }
 
-void
-qs_window_open_file (QsWindow *self,
-                     GFile    *file)
+static void
+open_in_process (QsWindow *self,
+                 GFile    *file)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) task = g_task_new (self, self->open_cancellable, open_done_cb, NULL);
 
-  g_return_if_fail (QS_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  /* Reading metadata can take a while on a large or remote file: off the
-   * main thread, and a newer open makes an older one moot. */
-  g_cancellable_cancel (self->open_cancellable);
-  g_clear_object (&self->open_cancellable);
-  self->open_cancellable = g_cancellable_new ();
-
-  task = g_task_new (self, self->open_cancellable, open_done_cb, NULL);
   g_task_set_source_tag (task, qs_window_open_file);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
   g_task_set_return_on_cancel (task, TRUE);
   g_task_run_in_thread (task, open_in_thread);
+}
+
+typedef struct {
+  QsWindow *window;
+  GFile    *file;
+} ScanData;
+
+static void
+scan_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ScanData *data = user_data;
+  g_autoptr(QsWindow) self = data->window;
+  g_autoptr(GFile) file = data->file;
+  g_autoptr(QsScanResult) scan = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_free (data);
+  scan = qs_weight_file_scan_finish (result, &error);
+  if (scan == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not open the file: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+      return;
+    }
+  /* The metadata read without harm in a child process: safe to open here. */
+  open_in_process (self, file);
+}
+
+void
+qs_window_open_file (QsWindow *self,
+                     GFile    *file)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *helper = NULL;
+  ScanData *data;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  /* A newer open makes an older one moot. */
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  self->open_cancellable = g_cancellable_new ();
+
+  path = g_file_get_path (file);
+  helper = qs_scan_helper_path ();
+  if (path == NULL || helper == NULL)
+    {
+      /* No local path: the thread reports it. No helper (a broken install):
+       * still open, only without the crash guard. */
+      open_in_process (self, file);
+      return;
+    }
+
+  /* HDF5 itself can crash on a damaged file: its metadata is read first
+   * in a child process, so a crash there costs a message, not this
+   * window's work. */
+  data = g_new0 (ScanData, 1);
+  data->window = g_object_ref (self);
+  data->file = g_object_ref (file);
+  qs_weight_file_scan_async (path, 0, self->open_cancellable, scan_done_cb, data);
 }
 
 static GtkFileFilter *

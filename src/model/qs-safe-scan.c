@@ -32,16 +32,19 @@ qs_scan_helper_path (void)
   if (env != NULL && env[0] != '\0')
     return g_strdup (env);
 
-  /* Installed side by side (bin/quantscope and bin/quantscope-cli), and so
-   * in the build tree of a test that sets nothing. */
+  /* Installed side by side (bin/quantscope and bin/quantscope-cli); in the
+   * build tree the GUI is in src/app and the CLI in src/cli. */
   self = g_file_read_link ("/proc/self/exe", NULL);
   if (self != NULL)
     {
       g_autofree char *dir = g_path_get_dirname (self);
       g_autofree char *beside = g_build_filename (dir, "quantscope-cli", NULL);
+      g_autofree char *build_tree = g_build_filename (dir, "..", "cli", "quantscope-cli", NULL);
 
       if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
         return g_steal_pointer (&beside);
+      if (g_file_test (build_tree, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&build_tree);
     }
   return g_find_program_in_path ("quantscope-cli");
 }

@@ -221,6 +221,40 @@ test_export_writes_readable_file (void)
   qs_window_test_close (window);
 }
 
+static void
+test_reader_crash_keeps_document (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  QsDocument *before = window->document;
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *crasher = g_build_filename (dir, "crashing-reader", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("QS_SCAN_HELPER"));
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  gint64 deadline;
+
+  /* As if libhdf5 died on a hostile file: the metadata scan's process
+   * crashes, and the window must only say so. */
+  g_assert_true (g_file_set_contents (crasher, "#!/bin/sh\nkill -SEGV $$\n", -1, NULL));
+  g_assert_cmpint (g_chmod (crasher, 0755), ==, 0);
+  g_setenv ("QS_SCAN_HELPER", crasher, TRUE);
+  qs_window_open_file (window, file);
+  deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+
+  g_assert_true (window->document == before);
+  if (saved != NULL)
+    g_setenv ("QS_SCAN_HELPER", saved, TRUE);
+  else
+    g_unsetenv ("QS_SCAN_HELPER");
+  g_unlink (crasher);
+  g_rmdir (dir);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  qs_window_test_close (window);
+}
+
 static gboolean
 accuracy_final (QsWindow *window)
 {
@@ -259,6 +293,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
   g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
   g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
+  g_test_add_func ("/window/reader-crash-keeps-document", test_reader_crash_keeps_document);
   g_test_add_func ("/window/export-writes-readable-file", test_export_writes_readable_file);
   g_test_add_func ("/window/accuracy-of-demo-model", test_accuracy_of_demo_model);
   return g_test_run ();
