@@ -28,7 +28,16 @@ typedef struct {
   gint64   last_tick;
   gint64   longest_gap;
   gboolean painted;
+  gint64   paint_start;
+  gint64   longest_paint;   /* layout + drawing of one frame on the main thread */
 } Probe;
+
+static void
+before_paint_cb (GdkFrameClock *clock,
+                 Probe         *probe)
+{
+  probe->paint_start = g_get_monotonic_time ();
+}
 
 static gboolean
 tick_cb (gpointer user_data)
@@ -46,6 +55,10 @@ static void
 after_paint_cb (GdkFrameClock *clock,
                 Probe         *probe)
 {
+  gint64 now = g_get_monotonic_time ();
+
+  if (probe->paint_start != 0 && now - probe->paint_start > probe->longest_paint)
+    probe->longest_paint = now - probe->paint_start;
   probe->painted = TRUE;
 }
 
@@ -120,6 +133,7 @@ measure (const char *label,
 
   clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
   paint_handler = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &probe);
+  g_signal_connect (clock, "layout", G_CALLBACK (before_paint_cb), &probe);
   tick = g_timeout_add_full (G_PRIORITY_HIGH, 1, tick_cb, &probe, NULL);
 
   for (int i = 0; i < changes; i++)
@@ -167,6 +181,7 @@ measure (const char *label,
             g_array_index (last, gint64, last->len / 2) / 1000.0,
             g_array_index (last, gint64, (last->len * 95) / 100) / 1000.0);
   }
+  printf ("gui layer=%s longest_frame_layout_and_paint_ms=%.2f\n", label, probe.longest_paint / 1000.0);
   printf ("gui layer=%s elements=%" G_GUINT64_FORMAT " changes=%d p50_ms=%.2f p95_ms=%.2f max_ms=%.2f longest_main_loop_stall_ms=%.2f\n",
           label, qs_histogram_view_get_report (window->histogram_view)->info->count, changes,
           g_array_index (latencies, gint64, changes / 2) / 1000.0,

@@ -80,8 +80,10 @@ analyse_in_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* All cores but one: the main loop keeps a core to draw on. */
   report = qs_tensor_report_compute_values (request->info, g_bytes_get_data (values, NULL),
-                                            &request->scheme, 0, &error);
+                                            &request->scheme, MAX (1, (int) g_get_num_processors () - 1),
+                                            &error);
   if (report == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
