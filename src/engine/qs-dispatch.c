@@ -6,9 +6,10 @@
  * path uses AVX-512 VNNI (vpdpbusd: four u8*s8 products summed into int32
  * with no intermediate saturation), else AVX2 (exact: operands widened to
  * int16 and multiplied with vpmaddwd), else the scalar reference. The
- * depthwise kernel on VNNI machines is the AVX2 one: its taps are not
- * contiguous in memory, so vpdpbusd's groups of four would need a
- * transposition that costs more than it saves on 3x3 windows.
+ * depthwise kernel on VNNI machines uses vpdpwssd on one tap at a time
+ * (codes zero-extended to int32 lanes): its taps are not contiguous in
+ * memory, so vpdpbusd's groups of four would need a transposition that
+ * costs more than it saves on 3x3 windows.
  */
 #include "kernels/qs-kernels.h"
 
@@ -56,9 +57,9 @@ static const QsKernels avx512vnni_kernels = {
   .gemm_pack = qs_gemm_u8s8_pack_avx512vnni,
   .gemm = qs_gemm_u8s8_avx512vnni,
   .requant = qs_requantize_u8_avx512,
-  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx2,
-  .depthwise_pack = qs_depthwise_u8s8_pack_avx2,
-  .depthwise = qs_depthwise_u8s8_avx2,
+  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx512vnni,
+  .depthwise_pack = qs_depthwise_u8s8_pack_avx512vnni,
+  .depthwise = qs_depthwise_u8s8_avx512vnni,
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,

@@ -235,6 +235,11 @@ size_t qs_depthwise_u8s8_packed_size_avx2 (size_t taps, size_t channels);
 void   qs_depthwise_u8s8_pack_avx2 (size_t taps, size_t channels, const int16_t *w, void *packed);
 void   qs_depthwise_u8s8_avx2      (const QsDepthwiseShape *shape, const uint8_t *input,
                                     const void *packed, int oy, int32_t *acc);
+size_t qs_depthwise_u8s8_packed_size_avx512vnni (size_t taps, size_t channels);
+void   qs_depthwise_u8s8_pack_avx512vnni (size_t taps, size_t channels, const int16_t *w,
+                                          void *packed);
+void   qs_depthwise_u8s8_avx512vnni      (const QsDepthwiseShape *shape, const uint8_t *input,
+                                          const void *packed, int oy, int32_t *acc);
 #endif
 
 /* 9..16-bit depthwise weights: (code - zero point) as int32, int64 sums. */
