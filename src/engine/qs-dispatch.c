@@ -9,7 +9,9 @@
  * depthwise kernel on VNNI machines uses vpdpwssd on one tap at a time
  * (codes zero-extended to int32 lanes): its taps are not contiguous in
  * memory, so vpdpbusd's groups of four would need a transposition that
- * costs more than it saves on 3x3 windows.
+ * costs more than it saves on 3x3 windows. A convolution of a
+ * one-channel image (the first layer on grey images) skips im2col on VNNI
+ * machines: a direct kernel puts one window row in each vpdpbusd group.
  */
 #include "kernels/qs-kernels.h"
 
@@ -63,6 +65,10 @@ static const QsKernels avx512vnni_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,
+  .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
+  .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
+  .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
+  .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
 };
 #endif
 

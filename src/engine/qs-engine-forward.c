@@ -332,6 +332,27 @@ gemm_layer_quant (const QsQuantizedModel *qm,
   QsConvShape shape = conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k, kp = q->kp;
 
+  /* A one-channel image with the ISA's direct kernel: one output row at a
+   * time, no im2col (the row sums it would need are not computed there). */
+  if (q->mode == QS_QMODE_INT8 && q->packed_c1 != NULL && !q->need_rowsum)
+    {
+      size_t in_size = qs_layer_in_size (l), row = (size_t) l->out_w * n;
+
+      for (size_t b = 0; b < batch; b++)
+        for (int oy = 0; oy < l->out_h; oy++)
+          {
+            size_t o = (b * l->out_h + (size_t) oy) * row;
+
+            qm->kernels->conv_c1 (&shape, in + b * in_size, (uint8_t) q->in.zero_code,
+                                  q->packed_c1, n, oy, s->acc);
+            if (q->float_output)
+              float_outputs_from_totals32 (l, q, l->out_w, s->acc, NULL, fout + o);
+            else
+              q->requant (l->out_w, n, s->acc, n, NULL, &q->rq, out + o, n);
+          }
+      return;
+    }
+
   for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
     {
       size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;

@@ -63,6 +63,8 @@ typedef struct {
   bool              direct;        /* A is the input itself (1x1, stride 1, K == kp) */
   bool              need_rowsum;
   void             *packed;        /* int8 GEMM or depthwise weights in the kernel layout */
+  void             *packed_c1;     /* int8 weights for the ISA's direct one-channel
+                                    * convolution, or NULL: im2col + GEMM */
   int16_t          *w16;           /* int16 GEMM weights [n][k] */
   int32_t          *dw32;          /* int16-mode depthwise weights [taps][c] */
   int32_t          *bias32;

@@ -72,6 +72,7 @@ static void
 quant_layer_clear (QsQuantLayer *q)
 {
   free (q->packed);
+  free (q->packed_c1);
   free (q->w16);
   free (q->dw32);
   free (q->bias32);
@@ -605,6 +606,21 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
         for (size_t r = 0; r < k; r++)
           wt[c * k + r] = (int8_t) w->codes[r * n + c];
       kr->gemm_pack (n, k, q->kp, wt, q->packed);
+      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && l->out_w <= QS_ENGINE_TILE_ROWS)
+        {
+          QsConvShape shape = {
+            .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c,
+            .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
+            .stride_h = l->stride_h, .stride_w = l->stride_w,
+            .pad_top = l->pad_top, .pad_left = l->pad_left,
+            .out_h = l->out_h, .out_w = l->out_w,
+          };
+
+          /* Optional: without memory for it the layer keeps the GEMM. */
+          if (kr->conv_c1_supported (&shape)
+              && (q->packed_c1 = malloc (kr->conv_c1_packed_size (n, l->kernel_h))) != NULL)
+            kr->conv_c1_pack (n, l->kernel_h, l->kernel_w, wt, q->packed_c1);
+        }
       free (wt);
     }
   else

@@ -28,14 +28,6 @@
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
 
-#if H5_VERSION_GE (1, 12, 0)
-typedef H5L_info2_t QsLinkInfo;
-# define qs_h5_literate H5Literate2
-#else
-typedef H5L_info_t QsLinkInfo;
-# define qs_h5_literate H5Literate
-#endif
-
 /* Attributes larger than this are not weights metadata but a damaged or
  * hostile header; copying them would only exhaust memory. */
 #define MAX_ATTRIBUTE_BYTES (G_GUINT64_CONSTANT (256) << 20)
@@ -1079,42 +1071,6 @@ reader_followed (Export     *ex,
   return FALSE;
 }
 
-typedef struct {
-  char       *name;
-  H5L_type_t  type;
-} LinkEntry;
-
-static void
-link_entry_free (gpointer data)
-{
-  LinkEntry *entry = data;
-
-  g_free (entry->name);
-  g_free (entry);
-}
-
-static herr_t
-collect_link_cb (hid_t             group,
-                 const char       *name,
-                 const QsLinkInfo *info,
-                 void             *user_data)
-{
-  LinkEntry *entry = g_new0 (LinkEntry, 1);
-
-  entry->name = g_strdup (name);
-  entry->type = info->type;
-  g_ptr_array_add (user_data, entry);
-  return 0;
-}
-
-static char *
-path_join (const char *group,
-           const char *name)
-{
-  if (g_str_has_suffix (group, "/"))
-    return g_strconcat (group, name, NULL);
-  return g_strconcat (group, "/", name, NULL);
-}
 
 /* Recreates the soft or external link at @path as it is (lock held). */
 static gboolean
@@ -1235,26 +1191,25 @@ export_group_members (Export      *ex,
                       const char  *group_path,
                       GError     **error)
 {
-  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func (link_entry_free);
-  hsize_t idx = 0;
-  herr_t status;
+  g_autoptr(GPtrArray) links = _qs_hdf5_link_array_new ();
+  gboolean listed;
   hid_t group;
 
   _qs_hdf5_lock ();
   group = H5Gopen2 (ex->in, group_path, H5P_DEFAULT);
-  status = group >= 0 ? qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links) : -1;
-  if (status < 0)
+  listed = group >= 0 && _qs_hdf5_list_links (group, links);
+  if (!listed)
     fail_hdf5 (error, "Cannot list group %s", group_path);
   if (group >= 0)
     H5Gclose (group);
   _qs_hdf5_unlock ();
-  if (status < 0)
+  if (!listed)
     return FALSE;
 
   for (guint i = 0; i < links->len; i++)
     {
-      LinkEntry *entry = g_ptr_array_index (links, i);
-      g_autofree char *path = path_join (group_path, entry->name);
+      QsHdf5Link *entry = g_ptr_array_index (links, i);
+      g_autofree char *path = _qs_hdf5_path_join (group_path, entry->name);
       gboolean ok;
 
       if (g_cancellable_set_error_if_cancelled (ex->cancellable, error))

@@ -35,4 +35,21 @@ gboolean _qs_hdf5_select_flat_range (hid_t   space,
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);
 
+/* One link of a group, as _qs_hdf5_list_links returns it. */
+typedef struct {
+  char       *name;
+  H5L_type_t  type;
+} QsHdf5Link;
+
+/* Appends the links of @group, in name order, to @links (QsHdf5Link, freed
+ * by the array: make it with _qs_hdf5_link_array_new). Lock held. Returns
+ * FALSE when HDF5 fails part-way; the links met so far are kept. */
+GPtrArray *_qs_hdf5_link_array_new (void);
+gboolean   _qs_hdf5_list_links     (hid_t      group,
+                                    GPtrArray *links);
+
+/* "/a" + "b" -> "/a/b", "/" + "b" -> "/b" (transfer full). */
+char      *_qs_hdf5_path_join      (const char *group,
+                                    const char *name);
+
 G_END_DECLS

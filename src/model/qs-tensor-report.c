@@ -7,6 +7,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-json.h"
+#include "model/qs-tensor-report-private.h"
 
 G_DEFINE_BOXED_TYPE (QsTensorReport, qs_tensor_report, qs_tensor_report_ref, qs_tensor_report_unref)
 

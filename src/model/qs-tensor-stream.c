@@ -328,25 +328,6 @@ reader_stop (Reader *r)
 
 /* ---- passes ------------------------------------------------------------- */
 
-static void
-stats_init (QsRangeStats *s)
-{
-  s->min = INFINITY;
-  s->max = -INFINITY;
-  s->finite = 0;
-  s->nonfinite = 0;
-}
-
-static void
-stats_merge (QsRangeStats       *into,
-             const QsRangeStats *from)
-{
-  into->min = fminf (into->min, from->min);
-  into->max = fmaxf (into->max, from->max);
-  into->finite += from->finite;
-  into->nonfinite += from->nonfinite;
-}
-
 /* Adds the range stats of one block (aligned as plan_block_end makes
  * them) to @stats[channels]; @scratch has room for block / inner entries. */
 static QsStatus
@@ -368,7 +349,7 @@ block_range_stats (const Plan   *plan,
       sub = qs_channel_layout_per_tensor (count);
       status = qs_range_stats_compute (&sub, values, n_threads, &one, NULL);
       if (status == QS_OK)
-        stats_merge (&stats[l->channels == 1 ? 0 : (offset / l->inner) % l->channels], &one);
+        qs_range_stats_merge (&stats[l->channels == 1 ? 0 : (offset / l->inner) % l->channels], &one);
       return status;
     }
 
@@ -381,7 +362,7 @@ block_range_stats (const Plan   *plan,
       status = qs_range_stats_compute (&sub, values, n_threads, scratch, NULL);
       if (status == QS_OK)
         for (gsize c = 0; c < l->channels; c++)
-          stats_merge (&stats[c], &scratch[c]);
+          qs_range_stats_merge (&stats[c], &scratch[c]);
       return status;
     }
 
@@ -393,7 +374,7 @@ block_range_stats (const Plan   *plan,
   status = qs_range_stats_compute (&sub, values, n_threads, scratch, NULL);
   if (status == QS_OK)
     for (gsize s = 0; s < sub.channels; s++)
-      stats_merge (&stats[(offset / l->inner + s) % l->channels], &scratch[s]);
+      qs_range_stats_merge (&stats[(offset / l->inner + s) % l->channels], &scratch[s]);
   return status;
 }
 
@@ -529,7 +510,7 @@ compute_streamed (QsWeightFile        *file,
       return NULL;
     }
   for (gsize c = 0; c < channels; c++)
-    stats_init (&stats[c]);
+    qs_range_stats_init (&stats[c]);
 
   /* Pass 1: ranges. */
   if (!reader_start (&reader, file, report->info, &plan, FALSE, error))
@@ -563,9 +544,9 @@ compute_streamed (QsWeightFile        *file,
       }
   }
 
-  stats_init (&total);
+  qs_range_stats_init (&total);
   for (gsize c = 0; c < channels; c++)
-    stats_merge (&total, &stats[c]);
+    qs_range_stats_merge (&total, &stats[c]);
   if (total.finite == 0)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,

@@ -187,9 +187,9 @@ qs_tensor_role_to_string (QsTensorRole role)
 
 /* ---- small path and name helpers ---------------------------------------- */
 
-static char *
-path_join (const char *group,
-           const char *name)
+char *
+_qs_hdf5_path_join (const char *group,
+                    const char *name)
 {
   if (g_str_has_suffix (group, "/"))
     return g_strconcat (group, name, NULL);
@@ -450,19 +450,19 @@ typedef struct
   gboolean    follow_external;
 } ScanContext;
 
-typedef struct
-{
-  char       *name;
-  H5L_type_t  type;
-} LinkEntry;
-
 static void
-link_entry_free (gpointer data)
+link_free (gpointer data)
 {
-  LinkEntry *entry = data;
+  QsHdf5Link *link = data;
 
-  g_free (entry->name);
-  g_free (entry);
+  g_free (link->name);
+  g_free (link);
+}
+
+GPtrArray *
+_qs_hdf5_link_array_new (void)
+{
+  return g_ptr_array_new_with_free_func (link_free);
 }
 
 static herr_t
@@ -471,13 +471,21 @@ collect_link_cb (hid_t             group,
                  const QsLinkInfo *info,
                  void             *user_data)
 {
-  GPtrArray *links = user_data;
-  LinkEntry *entry = g_new0 (LinkEntry, 1);
+  QsHdf5Link *link = g_new0 (QsHdf5Link, 1);
 
-  entry->name = g_strdup (name);
-  entry->type = info->type;
-  g_ptr_array_add (links, entry);
+  link->name = g_strdup (name);
+  link->type = info->type;
+  g_ptr_array_add (user_data, link);
   return 0;
+}
+
+gboolean
+_qs_hdf5_list_links (hid_t      group,
+                     GPtrArray *links)
+{
+  hsize_t idx = 0;
+
+  return qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links) >= 0;
 }
 
 /* External links open other files. By default they are not followed, not
@@ -646,8 +654,7 @@ static void
 list_group (ScanContext *ctx,
             const char  *group_path)
 {
-  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func (link_entry_free);
-  hsize_t idx = 0;
+  g_autoptr(GPtrArray) links = _qs_hdf5_link_array_new ();
   hid_t group;
   guint i;
 
@@ -659,14 +666,14 @@ list_group (ScanContext *ctx,
       return;
     }
   /* A failure part-way still leaves the links met so far: list those. */
-  if (qs_h5_literate (group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link_cb, links) < 0)
+  if (!_qs_hdf5_list_links (group, links))
     g_ptr_array_add (ctx->warnings,
                      g_strdup_printf ("group %s cannot be listed in full (damaged?)", group_path));
 
   for (i = 0; i < links->len; i++)
     {
-      LinkEntry *entry = g_ptr_array_index (links, i);
-      g_autofree char *path = path_join (group_path, entry->name);
+      QsHdf5Link *entry = g_ptr_array_index (links, i);
+      g_autofree char *path = _qs_hdf5_path_join (group_path, entry->name);
 
       if (entry->type == H5L_TYPE_HARD)
         visit_object (ctx, group, entry->name, path);
@@ -1106,7 +1113,7 @@ find_keras_weight (GHashTable *by_path,
                    const char *group_path,
                    const char *weight_name)
 {
-  g_autofree char *path = path_join (group_path, weight_name);
+  g_autofree char *path = _qs_hdf5_path_join (group_path, weight_name);
   g_autofree char *prefix = NULL;
   QsTensorInfo *info = g_hash_table_lookup (by_path, path);
 
@@ -1170,7 +1177,7 @@ organise_tensors (QsWeightFile *self,
   for (guint l = 0; layer_names != NULL && l < layer_names->len; l++)
     {
       const char *layer = g_ptr_array_index (layer_names, l);
-      g_autofree char *group_path = path_join (weight_root, layer);
+      g_autofree char *group_path = _qs_hdf5_path_join (weight_root, layer);
       g_autoptr(GPtrArray) weight_names = read_string_list (self->file, group_path, "weight_names");
       LayerKind kind = layer_kind (classes, layer);
 

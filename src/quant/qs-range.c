@@ -27,8 +27,8 @@ is_finite (float x)
   return x - x == 0.0f;
 }
 
-static void
-stats_init (QsRangeStats *stats)
+void
+qs_range_stats_init (QsRangeStats *stats)
 {
   stats->min = INFINITY;
   stats->max = -INFINITY;
@@ -36,9 +36,9 @@ stats_init (QsRangeStats *stats)
   stats->nonfinite = 0;
 }
 
-static void
-stats_merge (QsRangeStats       *into,
-             const QsRangeStats *from)
+void
+qs_range_stats_merge (QsRangeStats       *into,
+                      const QsRangeStats *from)
 {
   into->min = fminf (into->min, from->min);
   into->max = fmaxf (into->max, from->max);
@@ -143,21 +143,21 @@ qs_range_stats_compute (const QsChannelLayout *layout,
   if (job.worker_stats == NULL)
     return QS_STATUS_NO_MEMORY;
   for (size_t i = 0; i < (size_t) workers * channels; i++)
-    stats_init (&job.worker_stats[i]);
+    qs_range_stats_init (&job.worker_stats[i]);
 
   qs_parallel_for (workers, n_tasks, range_task, &job);
 
   for (size_t c = 0; c < channels; c++)
     {
-      stats_init (&per_channel[c]);
+      qs_range_stats_init (&per_channel[c]);
       for (int w = 0; w < workers; w++)
-        stats_merge (&per_channel[c], &job.worker_stats[(size_t) w * channels + c]);
+        qs_range_stats_merge (&per_channel[c], &job.worker_stats[(size_t) w * channels + c]);
     }
   if (total != NULL)
     {
-      stats_init (total);
+      qs_range_stats_init (total);
       for (size_t c = 0; c < channels; c++)
-        stats_merge (total, &per_channel[c]);
+        qs_range_stats_merge (total, &per_channel[c]);
     }
 
   free (job.worker_stats);

@@ -19,6 +19,11 @@ typedef struct {
   uint64_t nonfinite;  /* NaN and +-Inf, excluded from everything else */
 } QsRangeStats;
 
+/* An empty accumulation (min +inf, max -inf), and the union of two. */
+void qs_range_stats_init  (QsRangeStats       *stats);
+void qs_range_stats_merge (QsRangeStats       *into,
+                           const QsRangeStats *from);
+
 /* One pass over @data: min, max and counts per channel (@per_channel has
  * layout->channels entries) and, when @total is not NULL, over the tensor.
  * Uses up to @n_threads threads (0 means all cores). */

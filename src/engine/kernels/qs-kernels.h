@@ -267,6 +267,33 @@ void qs_im2col_f32 (const QsConvShape *shape, const float *batch, size_t first, 
 /* Sums of each row's first @k codes. */
 void qs_row_sums_u8 (size_t rows, size_t k, const uint8_t *a, size_t lda, int32_t *sums);
 
+/* ---- direct convolution of one-channel images ------------------------------ */
+
+/* A first layer on grey images (in_c == 1, kernel_w <= 4): the int32 sums
+ * of output row @oy of one image, [out_w][n], equal to those of
+ * qs_im2col_u8 (with @pad) followed by the int8 GEMM. Weights are [n][k]
+ * int8 as for the GEMM. Only for shapes the kernel's _supported says yes to. */
+#define QS_CONV_C1_MAX_KERNEL_H 8
+#define QS_CONV_C1_MAX_LINE     1024
+
+typedef bool   (*QsConvC1SupportedFunc)  (const QsConvShape *shape);
+typedef size_t (*QsConvC1PackedSizeFunc) (size_t n, int kernel_h);
+typedef void   (*QsConvC1PackFunc)       (size_t n, int kernel_h, int kernel_w, const int8_t *w,
+                                          void *packed);
+typedef void   (*QsConvC1Func)           (const QsConvShape *shape, const uint8_t *image,
+                                          uint8_t pad, const void *packed, size_t n, int oy,
+                                          int32_t *acc);
+
+#if defined(__x86_64__) || defined(_M_X64)
+bool   qs_conv_c1_u8s8_supported_avx512vnni   (const QsConvShape *shape);
+size_t qs_conv_c1_u8s8_packed_size_avx512vnni (size_t n, int kernel_h);
+void   qs_conv_c1_u8s8_pack_avx512vnni        (size_t n, int kernel_h, int kernel_w,
+                                               const int8_t *w, void *packed);
+void   qs_conv_c1_u8s8_avx512vnni             (const QsConvShape *shape, const uint8_t *image,
+                                               uint8_t pad, const void *packed, size_t n, int oy,
+                                               int32_t *acc);
+#endif
+
 typedef enum {
   QS_POOL_MAX,
   QS_POOL_AVERAGE,
@@ -324,6 +351,11 @@ typedef struct {
   QsGemmF32PackedSizeFunc    gemm_f32_packed_size;
   QsGemmF32PackFunc          gemm_f32_pack;
   QsGemmF32Func              gemm_f32;
+  /* Optional (NULL: one-channel convolutions take im2col + GEMM). */
+  QsConvC1SupportedFunc      conv_c1_supported;
+  QsConvC1PackedSizeFunc     conv_c1_packed_size;
+  QsConvC1PackFunc           conv_c1_pack;
+  QsConvC1Func               conv_c1;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
