@@ -5,6 +5,7 @@
 
 #include "app/qs-tensor-item.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -130,7 +131,11 @@ qs_tensor_item_constructed (GObject *object)
   else
     self->title = g_strdup (name);
   shape = shape_text (self->info);
-  self->subtitle = g_strdup_printf ("%s · %s", shape, self->info->dtype);
+  /* TRANSLATORS: sidebar subtitle: shape · parameter count · type, e.g. "3 × 3 × 16 × 32 · 4608 values · float32" */
+  self->subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %" PRIu64 " value · %s",
+                                                 "%s · %" PRIu64 " values · %s",
+                                                 self->info->count),
+                                    shape, self->info->count, self->info->dtype);
   if (!self->info->quantizable)
     self->badge = g_strdup (self->info->count == 0 ? _("empty") : _("not a float tensor"));
 }

@@ -245,6 +245,77 @@ _qs_window_init_file_drop (QsWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 }
 
+/* ---- recent files ---------------------------------------------------------- */
+
+#define RECENT_MAX 8
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  g_autoptr(GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
+
+  qs_window_open_file (QS_WINDOW (widget), file);
+}
+
+static gboolean
+is_weight_file (GtkRecentInfo *info)
+{
+  const char *uri = gtk_recent_info_get_uri (info);
+
+  return gtk_recent_info_exists (info)
+         && (g_str_has_suffix (uri, ".h5") || g_str_has_suffix (uri, ".hdf5")
+             || g_str_has_suffix (uri, ".keras"));
+}
+
+static int
+newest_first (gconstpointer a,
+              gconstpointer b)
+{
+  GDateTime *ta = gtk_recent_info_get_modified ((GtkRecentInfo *) a);
+  GDateTime *tb = gtk_recent_info_get_modified ((GtkRecentInfo *) b);
+
+  return g_date_time_compare (tb, ta);
+}
+
+/* The "Open Recent" section of the main menu: the last weight files opened
+ * in Quantscope, newest first. */
+static void
+recent_changed_cb (GtkRecentManager *manager,
+                   GMenu            *section)
+{
+  GList *items = gtk_recent_manager_get_items (manager);
+  GList *weights = NULL;
+  guint shown = 0;
+
+  for (GList *l = items; l != NULL; l = l->next)
+    if (is_weight_file (l->data) && gtk_recent_info_has_application (l->data, g_get_application_name ()))
+      weights = g_list_prepend (weights, gtk_recent_info_ref (l->data));
+  weights = g_list_sort (weights, newest_first);
+  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
+
+  g_menu_remove_all (section);
+  for (GList *l = weights; l != NULL && shown < RECENT_MAX; l = l->next, shown++)
+    {
+      GtkRecentInfo *info = l->data;
+      g_autoptr(GMenuItem) item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent",
+                                                g_variant_new_string (gtk_recent_info_get_uri (info)));
+      g_menu_append_item (section, item);
+    }
+  g_list_free_full (weights, (GDestroyNotify) gtk_recent_info_unref);
+}
+
+void
+_qs_window_init_recent (QsWindow *self)
+{
+  GtkRecentManager *manager = gtk_recent_manager_get_default ();
+
+  g_signal_connect_object (manager, "changed", G_CALLBACK (recent_changed_cb), self->recent_section, 0);
+  recent_changed_cb (manager, self->recent_section);
+}
+
 /* ---- export of the plot ------------------------------------------------- */
 
 static void
@@ -578,6 +649,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.save-scheme", NULL, save_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
   gtk_widget_class_install_action (widget_class, "win.next-tensor", NULL, next_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.previous-tensor", NULL, previous_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.bits-up", NULL, bits_up_action);

@@ -63,6 +63,7 @@ struct _QsWindow
   GtkLabel           *model_size_value;
   GtkLabel           *accuracy_value;
   AdwActionRow       *accuracy_row;
+  GMenu              *recent_section;
 
   /* Owned */
   QsDocument         *document;
@@ -93,6 +94,7 @@ char *_qs_window_badge_text         (const QsTensorReport *report);
 void  _qs_window_class_install_actions (GtkWidgetClass *widget_class);
 void  _qs_window_init_settings      (QsWindow *self);
 void  _qs_window_init_file_drop     (QsWindow *self);
+void  _qs_window_init_recent        (QsWindow *self);
 void  _qs_window_save_scheme        (QsWindow       *self,
                                      const QsScheme *scheme);
 void  _qs_window_update_model_size  (QsWindow *self);

@@ -690,6 +690,7 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, recent_section);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
 
   _qs_window_class_install_actions (widget_class);
@@ -728,6 +729,7 @@ qs_window_init (QsWindow *self)
 
   _qs_window_init_settings (self);
   _qs_window_init_file_drop (self);
+  _qs_window_init_recent (self);
   _qs_window_init_accuracy (self);
 }
 

@@ -384,8 +384,8 @@ check_depthwise (const QsKernels *k,
 static void
 test_depthwise (void)
 {
-  static const int channels[] = { 1, 3, 16, 17, 32, 33, 48 };
-  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 2, 3 }, { 3, 1 } };
+  static const int channels[] = { 1, 3, 7, 16, 17, 32, 33, 48, 64 };
+  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 2, 3 }, { 3, 1 }, { 7, 7 } };
 
   for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
     {
@@ -400,7 +400,96 @@ test_depthwise (void)
               check_depthwise (k, 7 + (int) ci % 3, 6 + (int) ki % 4, channels[ci],
                                kernels[ki][0], kernels[ki][1], stride, same,
                                (Fill) ((ci + ki + (gsize) stride) % 4));
+      /* The demo model's depthwise layer, every fill. */
+      for (int f = 0; f < 4; f++)
+        check_depthwise (k, 14, 14, 32, 3, 3, 1, true, (Fill) f);
     }
+}
+
+/* ---- direct one-channel convolution: against im2col + the scalar GEMM ------------------- */
+
+static void
+check_conv_c1 (const QsKernels *k,
+               int              h,
+               int              w,
+               size_t           n,
+               int              kh,
+               int              kw,
+               int              stride,
+               bool             same,
+               Fill             fill)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  QsConvShape s = { 0 };
+  size_t kk = (size_t) kh * kw, kp = qs_gemm_padded_k (kk);
+  uint8_t pad = fill == FILL_RANDOM ? (uint8_t) g_rand_int_range (rng, 0, 256)
+                                    : (g_rand_boolean (rng) ? 0 : 255);
+  g_autofree uint8_t *image = g_new (uint8_t, (size_t) h * w + QS_KERNEL_SLACK);
+  g_autofree int8_t *wt = g_new (int8_t, n * kk);
+  g_autofree void *pref = g_malloc (ref->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+  g_autofree void *popt = NULL;
+  g_autofree uint8_t *rows = NULL;
+  g_autofree int32_t *cref = NULL;
+  g_autofree int32_t *copt = NULL;
+
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = 1;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  s.stride_h = s.stride_w = stride;
+  geometry (h, kh, stride, same, &s.out_h, &s.pad_top);
+  geometry (w, kw, stride, same, &s.out_w, &s.pad_left);
+  g_assert_true (k->conv_c1_supported (&s));
+  for (size_t i = 0; i < (size_t) h * w; i++)
+    image[i] = act_code (fill);
+  for (size_t i = 0; i < n * kk; i++)
+    wt[i] = weight_code (fill);
+
+  popt = g_malloc (k->conv_c1_packed_size (n, kh));
+  ref->gemm_pack (n, kk, kp, wt, pref);
+  k->conv_c1_pack (n, kh, kw, wt, popt);
+  rows = g_new0 (uint8_t, (size_t) s.out_w * kp + QS_KERNEL_SLACK);
+  cref = g_new (int32_t, (size_t) s.out_w * n);
+  copt = g_new (int32_t, (size_t) s.out_w * n);
+  for (int oy = 0; oy < s.out_h; oy++)
+    {
+      qs_im2col_u8 (&s, image, (size_t) oy * s.out_w, (size_t) s.out_w, pad, kp, rows);
+      ref->gemm ((size_t) s.out_w, n, kp, rows, kp, pref, cref, n);
+      k->conv_c1 (&s, image, pad, popt, n, oy, copt);
+      g_assert_cmpmem (copt, (size_t) s.out_w * n * sizeof (int32_t),
+                       cref, (size_t) s.out_w * n * sizeof (int32_t));
+    }
+}
+
+static void
+test_conv_c1 (void)
+{
+  static const size_t ns[] = { 1, 3, 16, 17, 32, 33 };
+  static const int kernels[][2] = { { 3, 3 }, { 1, 1 }, { 5, 4 }, { 2, 3 }, { 3, 1 }, { 8, 2 } };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL || k->conv_c1 == NULL)
+        continue;
+      for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+        for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
+          for (int stride = 1; stride <= 2; stride++)
+            for (int same = 0; same <= 1; same++)
+              {
+                check_conv_c1 (k, 8 + (int) ni % 3, 9 + (int) ki % 4, ns[ni],
+                               kernels[ki][0], kernels[ki][1], stride, same,
+                               (Fill) ((ni + ki + (gsize) stride + (gsize) same) % 4));
+                checked++;
+              }
+      /* The demo model's first layer. */
+      for (int f = 0; f < 4; f++)
+        check_conv_c1 (k, 28, 28, 16, 3, 3, 1, true, (Fill) f);
+    }
+  g_test_message ("%u one-channel convolution shapes checked", checked);
 }
 
 /* ---- float32 GEMM: same sums in the same order, FMA rounding aside ----------------------- */
@@ -456,6 +545,7 @@ main (int    argc,
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
+  g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
   status = g_test_run ();
   g_rand_free (rng);
