@@ -5,7 +5,6 @@
 
 #include "app/qs-tensor-item.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -43,7 +42,7 @@ shape_text (const QsTensorInfo *info)
   if (info->rank == 0)
     g_string_append (text, _("scalar"));
   for (int d = 0; d < info->rank; d++)
-    g_string_append_printf (text, d ? " × %" G_GINT64_FORMAT : "%" G_GINT64_FORMAT, info->shape[d]);
+    g_string_append_printf (text, d ? "×%" G_GINT64_FORMAT : "%" G_GINT64_FORMAT, info->shape[d]);
   return g_string_free (text, FALSE);
 }
 
@@ -131,11 +130,11 @@ qs_tensor_item_constructed (GObject *object)
   else
     self->title = g_strdup (name);
   shape = shape_text (self->info);
-  /* TRANSLATORS: sidebar subtitle: shape · parameter count · type, e.g. "3 × 3 × 16 × 32 · 4608 values · float32" */
-  self->subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %" PRIu64 " value · %s",
-                                                 "%s · %" PRIu64 " values · %s",
-                                                 self->info->count),
-                                    shape, self->info->count, self->info->dtype);
+  /* The parameter count only where the shape does not already say it. */
+  if (self->info->rank >= 2)
+    self->subtitle = g_strdup_printf ("%s (%" G_GUINT64_FORMAT ") · %s", shape, self->info->count, self->info->dtype);
+  else
+    self->subtitle = g_strdup_printf ("%s · %s", shape, self->info->dtype);
   if (!self->info->quantizable)
     self->badge = g_strdup (self->info->count == 0 ? _("empty") : _("not a float tensor"));
 }
