@@ -302,9 +302,11 @@ show_report (QsWindow             *self,
   if (r->exact_zero_count == 0)
     text = g_strdup (_("No weight is exactly 0.0"));
   else if (a->zero_exact)
-    text = g_strdup_printf (_("%'" PRIu64 " weights are exactly 0.0 and stay 0.0"), r->exact_zero_count);
+    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), r->exact_zero_count,
+                            100.0 * r->exact_zero_count / MAX (a->count, 1));
   else
-    text = g_strdup_printf (_("%'" PRIu64 " weights are exactly 0.0 and no longer are"), r->exact_zero_count);
+    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"), r->exact_zero_count,
+                            100.0 * r->exact_zero_count / MAX (a->count, 1));
   adw_action_row_set_subtitle (self->zero_row, text);
   if (a->zero_exact)
     gtk_widget_remove_css_class (GTK_WIDGET (self->zero_value), "qs-warning");
