@@ -588,16 +588,10 @@ qs_channel_range_view_css_changed (GtkWidget         *widget,
                                    GtkCssStyleChange *change)
 {
   QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
-  QsChartPalette palette;
 
   GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->css_changed (widget, change);
-
-  qs_chart_palette_init (&palette, widget);
-  if (!qs_chart_palette_equal (&palette, &self->palette))
-    {
-      self->palette = palette;
-      invalidate_static (self);
-    }
+  if (qs_chart_palette_update (&self->palette, widget))
+    invalidate_static (self);
 }
 
 static void

@@ -63,14 +63,20 @@ qs_chart_palette_init (QsChartPalette *palette,
 }
 
 gboolean
-qs_chart_palette_equal (const QsChartPalette *a,
-                        const QsChartPalette *b)
+qs_chart_palette_update (QsChartPalette *palette,
+                         GtkWidget      *widget)
 {
-  return gdk_rgba_equal (&a->fg, &b->fg) &&
-         gdk_rgba_equal (&a->bg, &b->bg) &&
-         gdk_rgba_equal (&a->accent, &b->accent) &&
-         gdk_rgba_equal (&a->warning, &b->warning) &&
-         a->dark == b->dark;
+  QsChartPalette now;
+  gboolean same;
+
+  qs_chart_palette_init (&now, widget);
+  same = gdk_rgba_equal (&now.fg, &palette->fg) &&
+         gdk_rgba_equal (&now.bg, &palette->bg) &&
+         gdk_rgba_equal (&now.accent, &palette->accent) &&
+         gdk_rgba_equal (&now.warning, &palette->warning) &&
+         now.dark == palette->dark;
+  *palette = now;
+  return !same;
 }
 
 void

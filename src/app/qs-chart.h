@@ -21,8 +21,11 @@ typedef struct {
 
 void     qs_chart_palette_init  (QsChartPalette       *palette,
                                  GtkWidget            *widget);
-gboolean qs_chart_palette_equal (const QsChartPalette *a,
-                                 const QsChartPalette *b);
+/* Re-reads @widget's colours into @palette; TRUE when they changed. Hover
+ * and focus restyle a widget too: only a new colour (light and dark
+ * switching, high contrast) needs a chart's cached drawing rebuilt. */
+gboolean qs_chart_palette_update (QsChartPalette *palette,
+                                  GtkWidget      *widget);
 
 /* Draws either into a GtkSnapshot (rectangles become colour nodes, the rest
  * Cairo nodes) or straight onto a Cairo context for PNG/SVG export, so one

@@ -1446,18 +1446,10 @@ qs_histogram_view_css_changed (GtkWidget         *widget,
                                GtkCssStyleChange *change)
 {
   QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
-  QsChartPalette palette;
 
   GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->css_changed (widget, change);
-
-  /* Hover and focus restyle the widget too; only a new colour (light and
-   * dark switching, high contrast) or font needs the cache rebuilt. */
-  qs_chart_palette_init (&palette, widget);
-  if (!qs_chart_palette_equal (&palette, &self->palette))
-    {
-      self->palette = palette;
-      invalidate_static (self);
-    }
+  if (qs_chart_palette_update (&self->palette, widget))
+    invalidate_static (self);
 }
 
 static void
