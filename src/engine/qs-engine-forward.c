@@ -115,29 +115,6 @@ scratch_carve (const QsEngineModel *model,
   s->zero_row = p;
 }
 
-static QsConvShape
-conv_shape (const QsEngineLayer *l)
-{
-  QsConvShape s = {
-    .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c,
-    .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
-    .stride_h = l->stride_h, .stride_w = l->stride_w,
-    .pad_top = l->pad_top, .pad_left = l->pad_left,
-    .out_h = l->out_h, .out_w = l->out_w,
-  };
-
-  return s;
-}
-
-/* A 1x1 window with stride 1 and no padding: the input rows are the GEMM rows. */
-static bool
-is_pointwise (const QsEngineLayer *l)
-{
-  return l->kind == QS_LAYER_DENSE
-    || (l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1
-        && l->pad_top == 0 && l->pad_left == 0);
-}
-
 /* ---- float32 ------------------------------------------------------------------ */
 
 /* Runs one layer of the float32 path; @weights / @packed override the
@@ -153,7 +130,7 @@ layer_fp32 (const QsEngineModel *model,
             QsScratch           *s,
             float               *out)
 {
-  QsConvShape shape = conv_shape (l);
+  QsConvShape shape = qs_layer_conv_shape (l);
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
 
   switch (l->kind)
@@ -162,7 +139,7 @@ layer_fp32 (const QsEngineModel *model,
     case QS_LAYER_DENSE:
       {
         size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
-        bool direct = is_pointwise (l);
+        bool direct = qs_layer_is_pointwise (l);
 
         for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
           {
@@ -279,44 +256,55 @@ dequantize_act (const QsActQuant *q,
   return ((float) code - q->zero_point) * q->scale;
 }
 
+/* Float outputs from one tile of accumulators: the int8 mode's int32 sums or
+ * the wide mode's int64 ones. The 32-bit totals widen exactly to double, so
+ * one conversion serves both. */
 static void
-float_outputs_from_totals32 (const QsEngineLayer *l,
-                             const QsQuantLayer  *q,
-                             size_t               rows,
-                             const int32_t       *acc,
-                             const int32_t       *rowsum,
-                             float               *out)
+float_outputs_from_totals (const QsEngineLayer *l,
+                           const QsQuantLayer  *q,
+                           size_t               rows,
+                           const void          *acc,
+                           const int32_t       *rowsum,
+                           float               *out)
 {
   size_t n = (size_t) l->out_c;
+  bool wide = q->mode != QS_QMODE_INT8;
 
   for (size_t r = 0; r < rows; r++)
     for (size_t c = 0; c < n; c++)
       {
-        int32_t total = qs_requantize_total (acc[r * n + c], rowsum != NULL ? rowsum[r] : 0, c, &q->rq);
-        float v = (float) (q->out_dequant[c] * total);
+        int32_t rs = rowsum != NULL ? rowsum[r] : 0;
+        int64_t total = wide
+          ? qs_requantize_total64 (((const int64_t *) acc)[r * n + c], rs, c, &q->rq64)
+          : qs_requantize_total (((const int32_t *) acc)[r * n + c], rs, c, &q->rq);
+        float v = (float) (q->out_dequant[c] * (double) total);
 
         out[r * n + c] = v < l->lo ? l->lo : (v > l->hi ? l->hi : v);
       }
 }
 
+/* Stores @rows rows of accumulators (row stride out_c) at element @o of the
+ * layer output: as float logits into @fout for the last layer, otherwise
+ * requantized to codes into @out. @fout / @out are offset only on the
+ * branch that uses them, since the other may be NULL. */
 static void
-float_outputs_from_totals64 (const QsEngineLayer *l,
-                             const QsQuantLayer  *q,
-                             size_t               rows,
-                             const int64_t       *acc,
-                             const int32_t       *rowsum,
-                             float               *out)
+store_tile (const QsEngineLayer *l,
+            const QsQuantLayer  *q,
+            size_t               rows,
+            const void          *acc,
+            const int32_t       *rowsum,
+            size_t               o,
+            uint8_t             *out,
+            float               *fout)
 {
   size_t n = (size_t) l->out_c;
 
-  for (size_t r = 0; r < rows; r++)
-    for (size_t c = 0; c < n; c++)
-      {
-        int64_t total = qs_requantize_total64 (acc[r * n + c], rowsum != NULL ? rowsum[r] : 0, c, &q->rq64);
-        float v = (float) (q->out_dequant[c] * (double) total);
-
-        out[r * n + c] = v < l->lo ? l->lo : (v > l->hi ? l->hi : v);
-      }
+  if (q->float_output)
+    float_outputs_from_totals (l, q, rows, acc, rowsum, fout + o);
+  else if (q->mode == QS_QMODE_INT8)
+    q->requant (rows, n, acc, n, rowsum, &q->rq, out + o, n);
+  else
+    qs_requantize_u8_i64_scalar (rows, n, acc, n, rowsum, &q->rq64, out + o, n);
 }
 
 static void
@@ -329,7 +317,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
                   uint8_t                *out,
                   float                  *fout)
 {
-  QsConvShape shape = conv_shape (l);
+  QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k, kp = q->kp;
 
   /* A one-channel image with the ISA's direct kernel: one output row at a
@@ -345,10 +333,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
 
             qm->kernels->conv_c1 (&shape, in + b * in_size, (uint8_t) q->in.zero_code,
                                   q->packed_c1, n, oy, s->acc);
-            if (q->float_output)
-              float_outputs_from_totals32 (l, q, l->out_w, s->acc, NULL, fout + o);
-            else
-              q->requant (l->out_w, n, s->acc, n, NULL, &q->rq, out + o, n);
+            store_tile (l, q, l->out_w, s->acc, NULL, o, out, fout);
           }
       return;
     }
@@ -378,21 +363,10 @@ gemm_layer_quant (const QsQuantizedModel *qm,
         }
 
       if (q->mode == QS_QMODE_INT8)
-        {
-          qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
-          if (q->float_output)
-            float_outputs_from_totals32 (l, q, rows, s->acc, rowsum, fout + m0 * n);
-          else
-            q->requant (rows, n, s->acc, n, rowsum, &q->rq, out + m0 * n, n);
-        }
+        qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
       else
-        {
-          qs_gemm_u8s16_scalar (rows, n, k, a, lda, q->w16, s->acc, n);
-          if (q->float_output)
-            float_outputs_from_totals64 (l, q, rows, s->acc, rowsum, fout + m0 * n);
-          else
-            qs_requantize_u8_i64_scalar (rows, n, s->acc, n, rowsum, &q->rq64, out + m0 * n, n);
-        }
+        qs_gemm_u8s16_scalar (rows, n, k, a, lda, q->w16, s->acc, n);
+      store_tile (l, q, rows, s->acc, rowsum, m0 * n, out, fout);
     }
 }
 
@@ -437,21 +411,10 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
           size_t o = ((b * l->out_h + oy) * l->out_w) * C;
 
           if (q->mode == QS_QMODE_INT8)
-            {
-              qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
-              if (q->float_output)
-                float_outputs_from_totals32 (l, q, l->out_w, s->acc, NULL, fout + o);
-              else
-                q->requant (l->out_w, C, s->acc, C, NULL, &q->rq, out + o, C);
-            }
+            qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
           else
-            {
-              qs_depthwise_u8s16_scalar (&shape, src, q->dw32, oy, s->acc);
-              if (q->float_output)
-                float_outputs_from_totals64 (l, q, l->out_w, s->acc, NULL, fout + o);
-              else
-                qs_requantize_u8_i64_scalar (l->out_w, C, s->acc, C, NULL, &q->rq64, out + o, C);
-            }
+            qs_depthwise_u8s16_scalar (&shape, src, q->dw32, oy, s->acc);
+          store_tile (l, q, l->out_w, s->acc, NULL, o, out, fout);
         }
     }
 }
@@ -491,7 +454,7 @@ layer_quant (const QsQuantizedModel *qm,
 {
   const QsEngineLayer *l = &qm->model->layers[i];
   const QsQuantLayer *q = &qm->layers[i];
-  QsConvShape shape = conv_shape (l);
+  QsConvShape shape = qs_layer_conv_shape (l);
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
 
   if (q->mode == QS_QMODE_FLOAT)
@@ -625,13 +588,23 @@ qs_engine_get_buffer_size (const QsEngineModel    *model,
   return layout.total;
 }
 
+/* The arguments both entry points take: a model (and optionally its
+ * quantized form), input, output and a large enough scratch block. */
 static QsEngineStatus
-check_pair (const QsEngineModel    *model,
-            const QsQuantizedModel *quantized)
+check_call (const QsEngineModel    *model,
+            const QsQuantizedModel *quantized,
+            const void             *input,
+            size_t                  batch,
+            const void             *scratch,
+            size_t                  scratch_size,
+            const void             *output)
 {
   if (model == NULL || model->n_layers == 0)
     return QS_ENGINE_INVALID_ARGUMENT;
   if (quantized != NULL && quantized->model != model)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (input == NULL || output == NULL || scratch == NULL || batch == 0
+      || scratch_size < qs_engine_get_buffer_size (model, quantized, batch))
     return QS_ENGINE_INVALID_ARGUMENT;
   return QS_ENGINE_OK;
 }
@@ -645,13 +618,11 @@ qs_engine_forward (const QsEngineModel    *model,
                    size_t                  scratch_size,
                    float                  *outputs)
 {
-  QsEngineStatus status = check_pair (model, quantized);
+  QsEngineStatus status = check_call (model, quantized, images, batch,
+                                      scratch, scratch_size, outputs);
 
   if (status != QS_ENGINE_OK)
     return status;
-  if (images == NULL || outputs == NULL || scratch == NULL || batch == 0
-      || scratch_size < qs_engine_get_buffer_size (model, quantized, batch))
-    return QS_ENGINE_INVALID_ARGUMENT;
   if (quantized != NULL)
     return qs_engine_forward_quant (quantized, images, batch, scratch, NULL, NULL, outputs);
   return qs_engine_forward_fp32 (model, images, batch, scratch, NULL, NULL, outputs);
@@ -667,15 +638,15 @@ qs_engine_run_layer (const QsEngineModel    *model,
                      size_t                  scratch_size,
                      void                   *output)
 {
-  QsEngineStatus status = check_pair (model, quantized);
+  QsEngineStatus status = check_call (model, quantized, input, batch,
+                                      scratch, scratch_size, output);
   const QsEngineLayer *l;
   QsScratch s;
   size_t out_n;
 
   if (status != QS_ENGINE_OK)
     return status;
-  if (index >= model->n_layers || input == NULL || output == NULL || scratch == NULL
-      || batch == 0 || scratch_size < qs_engine_get_buffer_size (model, quantized, batch))
+  if (index >= model->n_layers)
     return QS_ENGINE_INVALID_ARGUMENT;
   l = &model->layers[index];
   out_n = batch * qs_layer_out_size (l);

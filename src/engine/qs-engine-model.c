@@ -272,6 +272,43 @@ finish_add (QsEngineModel  *model,
   return status;
 }
 
+/* Conv2D and DepthwiseConv2D share the checks, the window and the
+ * activation; they differ in the output channels and the taps per output. */
+static QsEngineStatus
+add_windowed (QsEngineModel      *model,
+              const char         *name,
+              QsLayerKind         kind,
+              const QsConvParams *p,
+              const float        *kernel,
+              const float        *bias)
+{
+  QsEngineLayer *layer;
+  size_t k;
+
+  if (model == NULL || p == NULL || kernel == NULL || p->filters <= 0
+      || !valid_activation (p->activation, p->activation_max))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((layer = append_layer (model, name, kind)) == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  if (!set_window (layer, p))
+    return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
+  k = (size_t) p->kernel_h * p->kernel_w;
+  if (kind == QS_LAYER_DEPTHWISE_CONV2D)
+    {
+      /* Keras's (kh, kw, in, multiplier) is already [taps][in * multiplier]
+       * with output channel c * multiplier + m. */
+      layer->multiplier = p->filters;
+      layer->out_c = layer->in_c * p->filters;
+    }
+  else
+    {
+      layer->out_c = p->filters;
+      k *= (size_t) layer->in_c;
+    }
+  set_activation (layer, p->activation, p->activation_max);
+  return finish_add (model, set_weights (model, layer, k, kernel, bias));
+}
+
 QsEngineStatus
 qs_engine_model_add_conv2d (QsEngineModel      *model,
                             const char         *name,
@@ -279,20 +316,7 @@ qs_engine_model_add_conv2d (QsEngineModel      *model,
                             const float        *kernel,
                             const float        *bias)
 {
-  QsEngineLayer *layer;
-
-  if (model == NULL || p == NULL || kernel == NULL || p->filters <= 0
-      || !valid_activation (p->activation, p->activation_max))
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, QS_LAYER_CONV2D)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  if (!set_window (layer, p))
-    return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
-  layer->out_c = p->filters;
-  set_activation (layer, p->activation, p->activation_max);
-  return finish_add (model, set_weights (model, layer,
-                                         (size_t) p->kernel_h * p->kernel_w * layer->in_c,
-                                         kernel, bias));
+  return add_windowed (model, name, QS_LAYER_CONV2D, p, kernel, bias);
 }
 
 QsEngineStatus
@@ -302,22 +326,7 @@ qs_engine_model_add_depthwise (QsEngineModel      *model,
                                const float        *kernel,
                                const float        *bias)
 {
-  QsEngineLayer *layer;
-
-  if (model == NULL || p == NULL || kernel == NULL || p->filters <= 0
-      || !valid_activation (p->activation, p->activation_max))
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, QS_LAYER_DEPTHWISE_CONV2D)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  if (!set_window (layer, p))
-    return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
-  layer->multiplier = p->filters;
-  layer->out_c = layer->in_c * p->filters;
-  set_activation (layer, p->activation, p->activation_max);
-  /* Keras's (kh, kw, in, multiplier) is already [taps][in * multiplier]
-   * with output channel c * multiplier + m. */
-  return finish_add (model, set_weights (model, layer, (size_t) p->kernel_h * p->kernel_w,
-                                         kernel, bias));
+  return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
 }
 
 QsEngineStatus

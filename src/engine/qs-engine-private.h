@@ -143,6 +143,32 @@ qs_layer_in_size (const QsEngineLayer *layer)
   return (size_t) layer->in_h * layer->in_w * layer->in_c;
 }
 
+/* The window of a Conv2D, DepthwiseConv2D or pooling layer, as the
+ * im2col, pooling and direct-convolution kernels take it. */
+static inline QsConvShape
+qs_layer_conv_shape (const QsEngineLayer *l)
+{
+  QsConvShape s = {
+    .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c,
+    .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
+    .stride_h = l->stride_h, .stride_w = l->stride_w,
+    .pad_top = l->pad_top, .pad_left = l->pad_left,
+    .out_h = l->out_h, .out_w = l->out_w,
+  };
+
+  return s;
+}
+
+/* A dense layer, or a 1x1 window with stride 1 and no padding: the input
+ * rows are the GEMM rows, no im2col needed. */
+static inline bool
+qs_layer_is_pointwise (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_DENSE
+    || (l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1
+        && l->pad_top == 0 && l->pad_left == 0);
+}
+
 /* Whether layer @i's output is what the model scores (the last layer). */
 static inline bool
 qs_layer_is_last (const QsEngineModel *model,

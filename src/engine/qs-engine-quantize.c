@@ -543,6 +543,20 @@ requant_arrays (const QsEngineLayer *l,
   return QS_ENGINE_OK;
 }
 
+/* The sum of channel @c's weight codes over its @taps inputs ([taps][n]). */
+static int64_t
+code_colsum (const QsWeightQuant *w,
+             size_t               c,
+             size_t               taps,
+             size_t               n)
+{
+  int64_t colsum = 0;
+
+  for (size_t t = 0; t < taps; t++)
+    colsum += w->codes[t * n + c];
+  return colsum;
+}
+
 /* The real-valued part of the bias in accumulator units: the float bias,
  * the output's fractional zero point, the input's fractional zero point
  * times the channel's weight sum. */
@@ -579,10 +593,7 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   q->mode = container == 8 ? QS_QMODE_INT8 : QS_QMODE_INT16;
   q->kp = qs_gemm_padded_k (k);
-  q->direct = (l->kind == QS_LAYER_DENSE
-               || (l->kernel_h == 1 && l->kernel_w == 1 && l->stride_h == 1 && l->stride_w == 1
-                   && l->pad_top == 0 && l->pad_left == 0))
-    && (q->mode == QS_QMODE_INT16 || q->kp == k);
+  q->direct = qs_layer_is_pointwise (l) && (q->mode == QS_QMODE_INT16 || q->kp == k);
 
   if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
     return status;
@@ -608,13 +619,7 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
       kr->gemm_pack (n, k, q->kp, wt, q->packed);
       if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && l->out_w <= QS_ENGINE_TILE_ROWS)
         {
-          QsConvShape shape = {
-            .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c,
-            .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
-            .stride_h = l->stride_h, .stride_w = l->stride_w,
-            .pad_top = l->pad_top, .pad_left = l->pad_left,
-            .out_h = l->out_h, .out_w = l->out_w,
-          };
+          QsConvShape shape = qs_layer_conv_shape (l);
 
           /* Optional: without memory for it the layer keeps the GEMM. */
           if (kr->conv_c1_supported (&shape)
@@ -636,12 +641,10 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   for (size_t c = 0; c < n; c++)
     {
-      int64_t colsum = 0, zw = w->zero_int[c];
+      int64_t colsum = code_colsum (w, c, k, n), zw = w->zero_int[c];
       double rw = w->zero_frac[c] - (double) zw;
       int64_t bias;
 
-      for (size_t r = 0; r < k; r++)
-        colsum += w->codes[r * n + c];
       bias = round_to_i64 (bias_real (l, q, w, c, (double) colsum, k))
         - za * colsum + (int64_t) k * za * zw;
       q->weight_zp[c] = (int32_t) zw;
@@ -704,11 +707,9 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
       free (wt);
       for (size_t c = 0; c < C; c++)
         {
-          int64_t colsum = 0;
+          double colsum = (double) code_colsum (w, c, taps, C);
 
-          for (size_t t = 0; t < taps; t++)
-            colsum += w->codes[t * C + c];
-          q->bias32[c] = saturate32 (round_to_i64 (bias_real (l, q, w, c, (double) colsum, taps)));
+          q->bias32[c] = saturate32 (round_to_i64 (bias_real (l, q, w, c, colsum, taps)));
         }
       return QS_ENGINE_OK;
     }
@@ -725,17 +726,13 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
   for (size_t i = 0; i < taps * C; i++)
     q->dw32[i] = (int32_t) llround (((double) w->codes[i] - w->zero_frac[i % C]) * 256.0);
   for (size_t c = 0; c < C; c++)
-    {
-      int64_t colsum = 0;
-
-      for (size_t t = 0; t < taps; t++)
-        colsum += w->codes[t * C + c];
-      q->bias64[c] = round_to_i64 (256.0 * bias_real (l, q, w, c, (double) colsum, taps));
-    }
+    q->bias64[c] = round_to_i64 (256.0 * bias_real (l, q, w, c, (double) code_colsum (w, c, taps, C), taps));
   return QS_ENGINE_OK;
 }
 
-/* Float formats: the layer runs in float32 on weights rounded to the format. */
+/* Float formats: the layer runs in float32 on weights rounded to the format,
+ * or, with no @w (an unquantized layer), on a copy of its own weights. The
+ * GEMM layout is packed again from them: the same as the layer's own. */
 static QsEngineStatus
 prepare_float_layer (const QsQuantizedModel *qm,
                      const QsEngineLayer    *l,
@@ -749,8 +746,11 @@ prepare_float_layer (const QsQuantizedModel *qm,
   q->fake_weights = malloc (count * sizeof (float));
   if (q->fake_weights == NULL)
     return QS_ENGINE_NO_MEMORY;
-  for (size_t i = 0; i < count; i++)
-    q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
+  if (w == NULL)
+    memcpy (q->fake_weights, l->weights, count * sizeof (float));
+  else
+    for (size_t i = 0; i < count; i++)
+      q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
   if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
       q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
@@ -777,25 +777,9 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (scheme == NULL)
     {
       /* Unquantized weights: the float path on the layer's own weights. */
-      size_t count = l->k * (size_t) l->out_c;
-
-      q->mode = QS_QMODE_FLOAT;
       q->stats.weight_sqnr_db = INFINITY;
       q->stats.weight_bits = 32;
-      q->fake_weights = malloc (count * sizeof (float));
-      if (q->fake_weights == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      memcpy (q->fake_weights, l->weights, count * sizeof (float));
-      if (l->packed_f32 != NULL)
-        {
-          size_t packed = qm->model->kernels->gemm_f32_packed_size ((size_t) l->out_c, l->k);
-
-          q->fake_packed = malloc (packed * sizeof (float));
-          if (q->fake_packed == NULL)
-            return QS_ENGINE_NO_MEMORY;
-          memcpy (q->fake_packed, l->packed_f32, packed * sizeof (float));
-        }
-      return QS_ENGINE_OK;
+      return prepare_float_layer (qm, l, q, NULL, false);
     }
   container = scheme->format != QS_FORMAT_INT ? 32 : (scheme->bits <= 8 ? 8 : 16);
 

@@ -361,6 +361,33 @@ parse_padding (JsonObject *config,
   return TRUE;
 }
 
+/* Remembers that @name ends in a softmax: the engine drops it (it keeps
+ * the argmax), so only layers that keep the argmax may follow. */
+static void
+note_softmax (QsKerasBuild *b,
+              const char   *name)
+{
+  b->softmax_seen = TRUE;
+  b->softmax_layer = name;
+}
+
+/* The end of adding a weighted layer: the engine's refusal as an error, or
+ * the softmax fused into its activation noted. */
+static gboolean
+weighted_layer_added (QsKerasBuild   *b,
+                      QsEngineStatus  status,
+                      const char     *name,
+                      const char     *class_name,
+                      gboolean        softmax,
+                      GError        **error)
+{
+  if (status != QS_ENGINE_OK)
+    return engine_fail (error, status, name, class_name);
+  if (softmax)
+    note_softmax (b, name);
+  return TRUE;
+}
+
 /* Conv2D and DepthwiseConv2D. */
 static gboolean
 add_conv (QsKerasBuild *b,
@@ -424,14 +451,7 @@ add_conv (QsKerasBuild *b,
 
   status = depthwise ? qs_engine_model_add_depthwise (b->model, name, &p, kernel, bias)
                      : qs_engine_model_add_conv2d (b->model, name, &p, kernel, bias);
-  if (status != QS_ENGINE_OK)
-    return engine_fail (error, status, name, class_name);
-  if (softmax)
-    {
-      b->softmax_seen = TRUE;
-      b->softmax_layer = name;
-    }
-  return TRUE;
+  return weighted_layer_added (b, status, name, class_name, softmax, error);
 }
 
 static gboolean
@@ -465,14 +485,7 @@ add_dense (QsKerasBuild *b,
   if (use_bias && (bias = read_weight (b, name, "bias", 1, bshape, TRUE, error)) == NULL)
     return FALSE;
   status = qs_engine_model_add_dense (b->model, name, units, activation, max, kernel, bias);
-  if (status != QS_ENGINE_OK)
-    return engine_fail (error, status, name, class_name);
-  if (softmax)
-    {
-      b->softmax_seen = TRUE;
-      b->softmax_layer = name;
-    }
-  return TRUE;
+  return weighted_layer_added (b, status, name, class_name, softmax, error);
 }
 
 static gboolean
@@ -583,8 +596,7 @@ add_activation_layer (QsKerasBuild *b,
 
   if (softmax)
     {
-      b->softmax_seen = TRUE;
-      b->softmax_layer = name;
+      note_softmax (b, name);
       return TRUE;
     }
   status = qs_engine_model_add_activation (b->model, name, activation, max);

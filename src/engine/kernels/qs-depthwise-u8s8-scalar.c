@@ -41,24 +41,15 @@ qs_depthwise_u8s8_scalar (const QsDepthwiseShape *s,
       for (int c = 0; c < C; c++)
         o[c] = 0;
       for (int ky = 0; ky < s->kernel_h; ky++)
-        {
-          int iy = oy * s->stride_h - s->pad_top + ky;
+        for (int kx = 0; kx < s->kernel_w; kx++)
+          {
+            const uint8_t *px = qs_depthwise_tap (s, input, oy, ox, ky, kx);
+            const int16_t *wt = w + (size_t) (ky * s->kernel_w + kx) * C;
 
-          if (iy < 0 || iy >= s->in_h)
-            continue;
-          for (int kx = 0; kx < s->kernel_w; kx++)
-            {
-              int ix = ox * s->stride_w - s->pad_left + kx;
-              const uint8_t *px;
-              const int16_t *wt;
-
-              if (ix < 0 || ix >= s->in_w)
-                continue;
-              px = input + ((size_t) iy * s->in_w + ix) * C;
-              wt = w + (size_t) (ky * s->kernel_w + kx) * C;
-              for (int c = 0; c < C; c++)
-                o[c] += ((int32_t) px[c] - s->input_zp) * (int32_t) wt[c];
-            }
-        }
+            if (px == NULL)
+              continue;
+            for (int c = 0; c < C; c++)
+              o[c] += ((int32_t) px[c] - s->input_zp) * (int32_t) wt[c];
+          }
     }
 }

@@ -21,9 +21,7 @@ size_t
 qs_gemm_u8s8_packed_size_avx2 (size_t n,
                                size_t kp)
 {
-  size_t blocks = (n + NB - 1) / NB;
-
-  return blocks * NB * kp * sizeof (int16_t);
+  return qs_gemm_blocked_size (n, kp, NB, sizeof (int16_t));
 }
 
 void
@@ -33,18 +31,8 @@ qs_gemm_u8s8_pack_avx2 (size_t        n,
                         const int8_t *w,
                         void         *packed)
 {
-  int16_t *p = packed;
-  size_t blocks = (n + NB - 1) / NB;
-
-  for (size_t b = 0; b < blocks; b++)
-    for (size_t q = 0; q < kp / 2; q++)
-      for (size_t j = 0; j < NB; j++)
-        for (size_t t = 0; t < 2; t++)
-          {
-            size_t c = b * NB + j, kk = 2 * q + t;
-
-            *p++ = (c < n && kk < k) ? w[c * k + kk] : 0;
-          }
+  /* k-pairs widened to int16: one vpmaddwd operand. */
+  qs_gemm_pack_blocked (n, k, kp, w, NB, 2, true, packed);
 }
 
 static inline __m256i

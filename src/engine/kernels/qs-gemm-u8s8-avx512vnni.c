@@ -21,9 +21,7 @@ size_t
 qs_gemm_u8s8_packed_size_avx512vnni (size_t n,
                                      size_t kp)
 {
-  size_t blocks = (n + NB - 1) / NB;
-
-  return blocks * NB * kp;
+  return qs_gemm_blocked_size (n, kp, NB, sizeof (int8_t));
 }
 
 void
@@ -33,18 +31,8 @@ qs_gemm_u8s8_pack_avx512vnni (size_t        n,
                               const int8_t *w,
                               void         *packed)
 {
-  int8_t *p = packed;
-  size_t blocks = (n + NB - 1) / NB;
-
-  for (size_t b = 0; b < blocks; b++)
-    for (size_t q = 0; q < kp / 4; q++)
-      for (size_t j = 0; j < NB; j++)
-        for (size_t t = 0; t < 4; t++)
-          {
-            size_t c = b * NB + j, kk = 4 * q + t;
-
-            *p++ = (c < n && kk < k) ? w[c * k + kk] : 0;
-          }
+  /* k-quads of int8: one vpdpbusd operand. */
+  qs_gemm_pack_blocked (n, k, kp, w, NB, 4, false, packed);
 }
 
 static inline __mmask16

@@ -167,6 +167,13 @@ typedef void   (*QsRequantFunc)        (size_t                 rows,
                                         uint8_t               *out,
                                         size_t                 ldout);
 
+/* The blocked layout of the SIMD u8s8 GEMMs (qs-gemm-pack.c): blocks of
+ * @nb channels, @group adjacent k per channel, int16 elements if @widen
+ * (@elem_size 2) else int8 (1); padding channels and k are zero. */
+size_t qs_gemm_blocked_size (size_t n, size_t kp, size_t nb, size_t elem_size);
+void   qs_gemm_pack_blocked (size_t n, size_t k, size_t kp, const int8_t *w,
+                             size_t nb, size_t group, bool widen, void *packed);
+
 size_t qs_gemm_u8s8_packed_size_scalar (size_t n, size_t kp);
 void   qs_gemm_u8s8_pack_scalar (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
 void   qs_gemm_u8s8_scalar      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
@@ -213,6 +220,25 @@ typedef struct {
   int32_t input_zp;
   const uint8_t *zero_row;  /* channels (+ QS_KERNEL_SLACK) bytes of input_zp */
 } QsDepthwiseShape;
+
+/* The scalar depthwise kernels' window walk: the input pixel (its
+ * @s->channels codes) under tap (@ky, @kx) of output (@oy, @ox), or NULL
+ * where the tap falls in the padding and contributes nothing. */
+static inline const uint8_t *
+qs_depthwise_tap (const QsDepthwiseShape *s,
+                  const uint8_t          *input,
+                  int                     oy,
+                  int                     ox,
+                  int                     ky,
+                  int                     kx)
+{
+  int iy = oy * s->stride_h - s->pad_top + ky;
+  int ix = ox * s->stride_w - s->pad_left + kx;
+
+  if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
+    return NULL;
+  return input + ((size_t) iy * s->in_w + ix) * s->channels;
+}
 
 /* Weights are (code - weight zero point) as int16, [kernel_h * kernel_w][channels];
  * with the input zero point subtracted too, every tap is one exact product. */
