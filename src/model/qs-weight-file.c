@@ -403,19 +403,14 @@ describe_space (hid_t         space,
   return TRUE;
 }
 
-/* The dataset @name of @loc, whose absolute path is @path. */
+/* The open dataset @dset, whose absolute path is @path. */
 static QsTensorInfo *
-describe_dataset (hid_t       loc,
-                  const char *name,
-                  const char *path)
+describe_open_dataset (hid_t       dset,
+                       const char *path)
 {
   g_autoptr(QsTensorInfo) info = tensor_info_new ();
-  hid_t dset, space, type;
+  hid_t space, type;
   gboolean ok = FALSE;
-
-  dset = H5Dopen2 (loc, name, H5P_DEFAULT);
-  if (dset < 0)
-    return NULL;
 
   space = H5Dget_space (dset);
   type = H5Dget_type (dset);
@@ -431,7 +426,6 @@ describe_dataset (hid_t       loc,
     H5Tclose (type);
   if (space >= 0)
     H5Sclose (space);
-  H5Dclose (dset);
 
   return ok ? g_steal_pointer (&info) : NULL;
 }
@@ -531,32 +525,45 @@ regular_external_link_cb (const char *parent_file_name,
 /* Identifies the object at @path by file and address, so an object reached
  * through several hard links (or a soft link) is listed once, and a group
  * linked into its own subtree is not walked forever. */
-static gboolean
-object_identity (ScanContext *ctx,
-                 hid_t        loc,
-                 const char  *name,
-                 H5O_type_t  *type,
-                 char       **identity)
+static hid_t
+open_object (ScanContext *ctx,
+             hid_t        loc,
+             const char  *name,
+             H5O_type_t  *type,
+             char       **identity)
 {
+  /* One open serves both the identity and, for a dataset, its description:
+   * listing a file of many datasets is dominated by these lookups. */
+  hid_t obj = H5Oopen (loc, name, ctx->lapl);
 #if H5_VERSION_GE (1, 12, 0)
   H5O_info2_t oinfo;
   char *token = NULL;
 
-  if (H5Oget_info_by_name3 (loc, name, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0
+  if (obj < 0)
+    return H5I_INVALID_HID;
+  if (H5Oget_info3 (obj, &oinfo, H5O_INFO_BASIC) < 0
       || H5Otoken_to_str (ctx->file, &oinfo.token, &token) < 0)
-    return FALSE;
+    {
+      H5Oclose (obj);
+      return H5I_INVALID_HID;
+    }
   *identity = g_strdup_printf ("%lu:%s", (unsigned long) oinfo.fileno, token);
   H5free_memory (token);
 #else
   H5O_info_t oinfo;
 
-  if (H5Oget_info_by_name2 (loc, name, &oinfo, H5O_INFO_BASIC, ctx->lapl) < 0)
-    return FALSE;
+  if (obj < 0)
+    return H5I_INVALID_HID;
+  if (H5Oget_info2 (obj, &oinfo, H5O_INFO_BASIC) < 0)
+    {
+      H5Oclose (obj);
+      return H5I_INVALID_HID;
+    }
   *identity = g_strdup_printf ("%lu:%" G_GUINT64_FORMAT,
                                (unsigned long) oinfo.fileno, (guint64) oinfo.addr);
 #endif
   *type = oinfo.type;
-  return TRUE;
+  return obj;
 }
 
 /* A one-line description of why the link at @path leads nowhere; nothing
@@ -622,17 +629,22 @@ visit_object (ScanContext *ctx,
 {
   g_autofree char *identity = NULL;
   H5O_type_t type;
+  hid_t obj;
 
   /* Fails for dangling soft links, soft-link loops (HDF5 gives up after
    * 16 hops), refused external links and damaged headers: all skipped,
    * links with a warning. */
-  if (!object_identity (ctx, loc, name, &type, &identity))
+  obj = open_object (ctx, loc, name, &type, &identity);
+  if (obj < 0)
     {
       add_link_warning (ctx, path);
       return;
     }
   if (!g_hash_table_add (ctx->seen, g_steal_pointer (&identity)))
-    return;
+    {
+      H5Oclose (obj);
+      return;
+    }
 
   if (type == H5O_TYPE_GROUP)
     {
@@ -640,7 +652,7 @@ visit_object (ScanContext *ctx,
     }
   else if (type == H5O_TYPE_DATASET)
     {
-      QsTensorInfo *info = describe_dataset (loc, name, path);
+      QsTensorInfo *info = describe_open_dataset (obj, path);
 
       if (info != NULL)
         g_ptr_array_add (ctx->tensors, info);
@@ -648,6 +660,7 @@ visit_object (ScanContext *ctx,
         g_ptr_array_add (ctx->warnings,
                          g_strdup_printf ("dataset %s cannot be described (a damaged header?) and is left out", path));
     }
+  H5Oclose (obj);
 }
 
 static void
