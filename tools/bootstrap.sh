@@ -26,10 +26,11 @@ as_root () {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# What building and running needs.
+# What building and running needs (desktop-file-utils: the build's
+# post-install step refreshes the desktop database).
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
           libglib2.0-dev libhdf5-dev libjson-glib-dev
-          libgtk-4-dev libadwaita-1-dev"
+          libgtk-4-dev libadwaita-1-dev desktop-file-utils"
 # Hangul for the Korean interface (the UI ships a Korean translation).
 if [ "$mode" = run ]; then
   packages="$packages fonts-nanum"
@@ -37,7 +38,7 @@ fi
 # What the tests add: a headless X server for the window tests, validators
 # for the desktop files, and Debian's h5py to read exports back
 # independently. (Golden files are committed: PyTorch is not needed.)
-test_packages="xvfb xauth dbus-x11 desktop-file-utils appstream
+test_packages="xvfb xauth dbus-x11 appstream
                python3-h5py python3-numpy"
 if [ "$mode" = test ]; then
   packages="$packages $test_packages"
