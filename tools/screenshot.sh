@@ -5,7 +5,8 @@
 # Usage: tools/screenshot.sh [BUILD_DIR] [OUT.png] [-- APP ARGS...]
 # Needs xvfb and imagemagick. The window opens the bundled demo model
 # unless a file is given after "--"; LANGUAGE=ko in the environment gives
-# the Korean screenshot.
+# the Korean screenshot. Settings start empty (GSETTINGS_BACKEND=memory);
+# GSETTINGS_BACKEND=keyfile with XDG_CONFIG_HOME set presets a scheme.
 set -eu
 build=${1:-build}
 out=${2:-data/screenshots/main.png}
@@ -18,7 +19,7 @@ xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true' EXIT
 sleep 1
 
-DISPLAY=$display GDK_BACKEND=x11 GSK_RENDERER=cairo GSETTINGS_BACKEND=memory \
+DISPLAY=$display GDK_BACKEND=x11 GSK_RENDERER=cairo GSETTINGS_BACKEND=${GSETTINGS_BACKEND:-memory} \
   GSETTINGS_SCHEMA_DIR="$build/data" QUANTSCOPE_LOCALEDIR="$build/po" \
   "$build/src/app/quantscope" "$@" &
 app=$!
