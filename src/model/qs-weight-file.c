@@ -1522,6 +1522,37 @@ qs_weight_file_lookup (QsWeightFile *self,
   return g_hash_table_lookup (self->by_path, absolute);
 }
 
+/* Our own record of @info, checked to be a float tensor with elements. */
+static const QsTensorInfo *
+readable_tensor (QsWeightFile        *self,
+                 const QsTensorInfo  *info,
+                 GError             **error)
+{
+  g_autofree char *display = g_filename_display_basename (self->filename);
+  const QsTensorInfo *tensor = qs_weight_file_lookup (self, info->path);
+
+  if (tensor == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
+                   "No tensor “%s” in “%s”", info->path, display);
+      return NULL;
+    }
+  if (!dtype_is_float (tensor->dtype))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_QUANTIZABLE,
+                   "Tensor “%s” in “%s” holds %s values, not floating-point ones",
+                   tensor->path, display, tensor->dtype);
+      return NULL;
+    }
+  if (tensor->count == 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
+                   "Tensor “%s” in “%s” has no elements", tensor->path, display);
+      return NULL;
+    }
+  return tensor;
+}
+
 /**
  * qs_weight_file_read_tensor:
  * @info: a tensor of this file (only its path is used)
@@ -1550,26 +1581,9 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
   display = g_filename_display_basename (self->filename);
 
   /* Our own record, not the caller's copy, decides what may be read. */
-  tensor = qs_weight_file_lookup (self, info->path);
+  tensor = readable_tensor (self, info, error);
   if (tensor == NULL)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
-                   "No tensor “%s” in “%s”", info->path, display);
-      return NULL;
-    }
-  if (!dtype_is_float (tensor->dtype))
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_NOT_QUANTIZABLE,
-                   "Tensor “%s” in “%s” holds %s values, not floating-point ones",
-                   tensor->path, display, tensor->dtype);
-      return NULL;
-    }
-  if (tensor->count == 0)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
-                   "Tensor “%s” in “%s” has no elements", tensor->path, display);
-      return NULL;
-    }
+    return NULL;
   if (tensor->count > QS_MAX_READ_BYTES / sizeof (float)
       || tensor->count > G_MAXSIZE / sizeof (float)
       || (values = g_try_malloc (tensor->count * sizeof (float))) == NULL)
@@ -1702,37 +1716,6 @@ qs_weight_file_get_warnings (QsWeightFile *self)
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
 
   return self->warnings;
-}
-
-/* Our own record of @info, checked to be a float tensor with elements. */
-static const QsTensorInfo *
-readable_tensor (QsWeightFile        *self,
-                 const QsTensorInfo  *info,
-                 GError             **error)
-{
-  g_autofree char *display = g_filename_display_basename (self->filename);
-  const QsTensorInfo *tensor = qs_weight_file_lookup (self, info->path);
-
-  if (tensor == NULL)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND,
-                   "No tensor “%s” in “%s”", info->path, display);
-      return NULL;
-    }
-  if (!dtype_is_float (tensor->dtype))
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_NOT_QUANTIZABLE,
-                   "Tensor “%s” in “%s” holds %s values, not floating-point ones",
-                   tensor->path, display, tensor->dtype);
-      return NULL;
-    }
-  if (tensor->count == 0)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_EMPTY,
-                   "Tensor “%s” in “%s” has no elements", tensor->path, display);
-      return NULL;
-    }
-  return tensor;
 }
 
 /**
