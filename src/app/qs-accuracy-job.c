@@ -21,6 +21,7 @@
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
+#include "model/qs-main-context.h"
 
 #define ESTIMATE_IMAGES 1000
 #define CALIBRATION_IMAGES 1000
@@ -122,7 +123,7 @@ post_report (Request *request,
 {
   report->job = g_object_ref (request->job);
   report->generation = request->generation;
-  g_main_context_invoke (NULL, deliver_report_cb, report);
+  qs_main_context_post (NULL, G_PRIORITY_DEFAULT, deliver_report_cb, report, NULL);
 }
 
 static void

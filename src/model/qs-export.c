@@ -25,6 +25,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
+#include "model/qs-main-context.h"
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
 
@@ -1609,8 +1610,8 @@ async_progress_cb (const QsExportProgress *progress,
 
   /* Coalesced: one callback in flight at a time, with the latest value. */
   if (schedule)
-    g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT_IDLE, deliver_progress_cb,
-                                g_object_ref (task), g_object_unref);
+    qs_main_context_post (job->context, G_PRIORITY_DEFAULT_IDLE, deliver_progress_cb,
+                          g_object_ref (task), g_object_unref);
 }
 
 static void
