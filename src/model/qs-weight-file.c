@@ -1330,28 +1330,83 @@ file_access_plist (void)
   return fapl;
 }
 
+/* The HDF5 signature sits at byte 0, 512, 1024, 2048, ... (a user block
+ * may come first): what H5Fis_hdf5() looks for, for images in memory. */
+static gboolean
+image_has_hdf5_signature (GBytes *image)
+{
+  static const guint8 signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  gsize size;
+  const guint8 *data = g_bytes_get_data (image, &size);
+
+  for (gsize offset = 0; offset + sizeof signature <= size; offset = offset == 0 ? 512 : offset * 2)
+    if (memcmp (data + offset, signature, sizeof signature) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A file access list for an image in memory: the core driver, with
+ * HDF5 working on its own copy of the bytes (read-only, so never written). */
+static hid_t
+image_access_plist (GBytes *image)
+{
+  hid_t fapl = H5Pcopy (file_access_plist ());
+  gsize size;
+  gconstpointer data = g_bytes_get_data (image, &size);
+
+  if (fapl < 0)
+    return H5I_INVALID_HID;
+  if (H5Pset_fapl_core (fapl, 1 << 20, FALSE) < 0
+      || H5Pset_file_image (fapl, (void *) data, size) < 0)
+    {
+      H5Pclose (fapl);
+      return H5I_INVALID_HID;
+    }
+  return fapl;
+}
+
+/* Opens self->filename, or @image under that name, and reads the tree. */
 static gboolean
 open_locked (QsWeightFile  *self,
+             GBytes        *image,
              GError       **error)
 {
   g_autofree char *display = g_filename_display_name (self->filename);
   g_autofree char *model_config = NULL;
   g_autoptr(GPtrArray) found = NULL;
-  htri_t is_hdf5;
+  gboolean is_hdf5;
+  hid_t fapl;
 
+  if (image != NULL)
+    is_hdf5 = image_has_hdf5_signature (image);
+  else
 #if H5_VERSION_GE (1, 12, 0)
-  is_hdf5 = H5Fis_accessible (self->filename, H5P_DEFAULT);
+    is_hdf5 = H5Fis_accessible (self->filename, H5P_DEFAULT) > 0;
 #else
-  is_hdf5 = H5Fis_hdf5 (self->filename);
+    is_hdf5 = H5Fis_hdf5 (self->filename) > 0;
 #endif
-  if (is_hdf5 <= 0)
+  if (!is_hdf5)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5,
                    "“%s” is not an HDF5 file", display);
       return FALSE;
     }
 
-  self->file = H5Fopen (self->filename, H5F_ACC_RDONLY, file_access_plist ());
+  if (image != NULL)
+    {
+      /* The core driver refuses a name that exists on disk (it would be
+       * the backing store); nothing can exist under /dev/null. */
+      static gint images_opened;
+      g_autofree char *image_name = g_strdup_printf ("/dev/null/quantscope-image-%d",
+                                                     g_atomic_int_add (&images_opened, 1));
+
+      fapl = image_access_plist (image);
+      self->file = fapl >= 0 ? H5Fopen (image_name, H5F_ACC_RDONLY, fapl) : H5I_INVALID_HID;
+      if (fapl >= 0)
+        H5Pclose (fapl);
+    }
+  else
+    self->file = H5Fopen (self->filename, H5F_ACC_RDONLY, file_access_plist ());
   if (self->file < 0)
     {
       g_autofree char *detail = hdf5_error_detail ();
@@ -1376,6 +1431,27 @@ open_locked (QsWeightFile  *self,
                      self->warnings);
   organise_tensors (self, found);
   return TRUE;
+}
+
+static QsWeightFile *
+open_common (const char         *filename,
+             GBytes             *image,
+             QsWeightFileFlags   flags,
+             GError            **error)
+{
+  g_autoptr(QsWeightFile) self = g_object_new (QS_TYPE_WEIGHT_FILE, NULL);
+  gboolean ok;
+
+  self->filename = g_strdup (filename);
+  self->flags = flags;
+
+  hdf5_lock ();
+  ok = open_locked (self, image, error);
+  hdf5_unlock ();
+
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&self);
 }
 
 /**
@@ -1412,9 +1488,7 @@ qs_weight_file_open_full (const char         *filename,
                           QsWeightFileFlags   flags,
                           GError            **error)
 {
-  g_autoptr(QsWeightFile) self = NULL;
   g_autofree char *display = NULL;
-  gboolean ok;
 
   g_return_val_if_fail (filename != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1444,17 +1518,41 @@ qs_weight_file_open_full (const char         *filename,
       return NULL;
     }
 
-  self = g_object_new (QS_TYPE_WEIGHT_FILE, NULL);
-  self->filename = g_strdup (filename);
-  self->flags = flags;
+  return open_common (filename, NULL, flags, error);
+}
 
-  hdf5_lock ();
-  ok = open_locked (self, error);
-  hdf5_unlock ();
+/**
+ * qs_weight_file_open_image:
+ * @image: the bytes of a whole HDF5 file
+ * @name: what messages and qs_weight_file_get_filename() call it
+ * @flags: how to read the tree
+ *
+ * As qs_weight_file_open_full() for a file image in memory (HDF5's core
+ * driver): a file from a GResource or a remote location, or a fuzzer's
+ * input. HDF5 works on its own copy; @image may be freed afterwards.
+ * External links with a relative target do not resolve: the image has no
+ * folder.
+ *
+ * Returns: (transfer full): the file, or NULL with @error set.
+ */
+QsWeightFile *
+qs_weight_file_open_image (GBytes             *image,
+                           const char         *name,
+                           QsWeightFileFlags   flags,
+                           GError            **error)
+{
+  g_return_val_if_fail (image != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!ok)
-    return NULL;
-  return g_steal_pointer (&self);
+  if (g_bytes_get_size (image) == 0)
+    {
+      g_autofree char *display = g_filename_display_name (name);
+
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5, "“%s” is empty, not an HDF5 file", display);
+      return NULL;
+    }
+  return open_common (name, image, flags, error);
 }
 
 /**

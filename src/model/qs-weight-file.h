@@ -66,6 +66,13 @@ QsWeightFile *qs_weight_file_open_full (const char         *filename,
                                         QsWeightFileFlags   flags,
                                         GError            **error);
 
+/* The same for a whole file's bytes in memory (HDF5's core driver);
+ * @name names it in messages. */
+QsWeightFile *qs_weight_file_open_image (GBytes             *image,
+                                         const char         *name,
+                                         QsWeightFileFlags   flags,
+                                         GError            **error);
+
 const char   *qs_weight_file_get_filename     (QsWeightFile *self);
 QsFileLayout  qs_weight_file_get_layout       (QsWeightFile *self);
 /* The Keras model_config JSON text, or NULL (transfer none). */

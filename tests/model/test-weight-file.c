@@ -979,6 +979,78 @@ test_open_errors (void)
   assert_open_fails (truncated, QS_ERROR_NOT_HDF5);
 }
 
+/* ---- file images -------------------------------------------------------- */
+
+static QsWeightFile *
+open_image_of (const char  *path,
+               gsize        length,
+               GError     **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) image = NULL;
+  gsize full;
+
+  g_assert_true (g_file_get_contents (path, &contents, &full, NULL));
+  image = g_bytes_new (contents, MIN (length, full));
+  return qs_weight_file_open_image (image, path, QS_WEIGHT_FILE_DEFAULT, error);
+}
+
+/* An image in memory reads as the same file on disk does: same tree,
+ * same order, same values; and fails the same ways. */
+static void
+test_open_image (void)
+{
+  g_autofree char *path = fixture_path ("image.h5");
+  g_autofree char *text = fixture_path ("image-text.h5");
+  g_autoptr(GError) error = NULL;
+  hsize_t conv[4] = { 3, 3, 2, 4 }, d4[1] = { 4 };
+  float values[72];
+  QsWeightFile *on_disk, *in_memory;
+  GPtrArray *a, *b;
+  hid_t h5 = fixture_create ("image.h5");
+
+  ramp (values, 72, -1.0f, 0.03125f);
+  write_floats (h5, "/enc/conv1/kernel", 4, conv, values);
+  write_floats (h5, "/enc/conv1/bias", 1, d4, values);
+  fixture_close (h5);
+
+  on_disk = open_fixture ("image.h5");
+  in_memory = open_image_of (path, G_MAXSIZE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qs_weight_file_get_filename (in_memory), ==, path);
+  a = qs_weight_file_get_tensors (on_disk);
+  b = qs_weight_file_get_tensors (in_memory);
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpuint (b->len, ==, a->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      const QsTensorInfo *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
+      g_autofree float *vx = qs_weight_file_read_tensor (on_disk, x, NULL);
+      g_autofree float *vy = qs_weight_file_read_tensor (in_memory, y, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (x->path, ==, y->path);
+      g_assert_cmpint (x->channel_axis, ==, y->channel_axis);
+      g_assert_cmpuint (y->count, ==, x->count);
+      g_assert_cmpmem (vy, y->count * sizeof (float), vx, x->count * sizeof (float));
+    }
+  g_assert_finalize_object (on_disk);
+  g_assert_finalize_object (in_memory);
+
+  g_assert_null (open_image_of (path, 0, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_NOT_HDF5);
+  g_clear_error (&error);
+  g_assert_null (open_image_of (path, 700, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_NOT_HDF5);
+  g_assert_nonnull (strstr (error->message, "damaged or truncated"));
+  g_clear_error (&error);
+  g_file_set_contents (text, "layer_names = conv2d\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_null (open_image_of (text, G_MAXSIZE, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_NOT_HDF5);
+  g_assert_nonnull (strstr (error->message, "not an HDF5 file"));
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static gpointer
@@ -1152,6 +1224,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
+  g_test_add_func ("/weight-file/open-image", test_open_image);
   g_test_add_func ("/weight-file/threads", test_threads);
   g_test_add_func ("/weight-file/tensor-info", test_tensor_info_boxed);
   g_test_add_func ("/weight-file/error-from-status", test_error_from_status);
