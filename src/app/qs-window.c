@@ -299,14 +299,14 @@ show_report (QsWindow             *self,
     text = g_strdup_printf (_("not exact: 0.0 → code %d → %.4g"), zero_code, zero_back);
   set_value (self->zero_value, text);
   g_clear_pointer (&text, g_free);
-  if (r->exact_zero_count == 0)
+  if (a->exact_zero_count == 0)
     text = g_strdup (_("No weight is exactly 0.0"));
   else if (a->zero_exact)
-    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), r->exact_zero_count,
-                            100.0 * r->exact_zero_count / MAX (a->count, 1));
+    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), a->exact_zero_count,
+                            100.0 * a->exact_zero_count / MAX (a->count, 1));
   else
-    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"), r->exact_zero_count,
-                            100.0 * r->exact_zero_count / MAX (a->count, 1));
+    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"), a->exact_zero_count,
+                            100.0 * a->exact_zero_count / MAX (a->count, 1));
   adw_action_row_set_subtitle (self->zero_row, text);
   if (a->zero_exact)
     gtk_widget_remove_css_class (GTK_WIDGET (self->zero_value), "qs-warning");

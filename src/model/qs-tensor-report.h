@@ -18,7 +18,6 @@ typedef struct {
   QsQuantParams  params;
   QsAnalysis     analysis;
   const char    *kernel;      /* the fused-pass kernel that ran ("avx2", "scalar") */
-  guint64        exact_zero_count; /* weights that are exactly 0.0 (pruned, padding) */
   /*< private >*/
   gatomicrefcount ref_count;
 } QsTensorReport;

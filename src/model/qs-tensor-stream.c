@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "model/qs-error.h"
+#include "model/qs-mapped-window.h"
 #include "model/qs-tensor-report-private.h"
 #include "quant/qs-range.h"
 
@@ -108,6 +109,10 @@ qs_tensor_fits_budget (const QsTensorInfo *info,
   return info->count <= budget / 2 / sizeof (float);
 }
 
+/* A file descriptor that closes itself. */
+typedef int QsFd;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (QsFd, close, -1)
+
 /* ---- block plan --------------------------------------------------------- */
 
 /* Blocks follow the channel layout so that the range pass can use the
@@ -150,10 +155,17 @@ plan_block_end (const Plan *plan,
 
 /* ---- the reader thread -------------------------------------------------- */
 
+/* Blocks come either through HDF5 into two buffers or, for a contiguous
+ * float32 tensor in a file on disk, as two mapped windows of the file: then
+ * no pass copies a byte, and faulting a window in (MAP_POPULATE) is the
+ * reader thread's work, done while the workers process the other one. */
 typedef struct {
   QsWeightFile       *file;
   const QsTensorInfo *info;
   const Plan         *plan;
+  int                 fd;          /* the file to map, or -1 */
+  guint64             data_offset; /* where the tensor's values start in it */
+  QsMappedWindow     *window[2];
 
   GMutex    lock;
   GCond     cond;
@@ -161,8 +173,6 @@ typedef struct {
   float    *buffer[2];
   guint64   offset[2];
   gsize     count[2];
-  guint64   zeros[2];    /* exact 0.0 values in the block, when count_zeros */
-  gboolean  count_zeros;
   gboolean  ready[2];
   gboolean  stop;
   gboolean  done;        /* the reader has read the last block */
@@ -193,20 +203,14 @@ reader_thread (gpointer data)
         }
       g_mutex_unlock (&r->lock);
 
-      ok = qs_weight_file_read_block (r->file, r->info, pos, end - pos, r->buffer[slot], &error);
-
-      /* Counted here, off the workers' path: the reader has time to spare
-       * while they run the fused pass. */
-      r->zeros[slot] = 0;
-      if (ok && r->count_zeros)
+      if (r->fd >= 0)
         {
-          const float *v = r->buffer[slot];
-          guint64 zeros = 0;
-
-          for (gsize i = 0; i < end - pos; i++)
-            zeros += v[i] == 0.0f;
-          r->zeros[slot] = zeros;
+          r->window[slot] = qs_mapped_window_map (r->fd, r->data_offset + pos * sizeof (float),
+                                                  (end - pos) * sizeof (float), r->info->path, &error);
+          ok = r->window[slot] != NULL;
         }
+      else
+        ok = qs_weight_file_read_block (r->file, r->info, pos, end - pos, r->buffer[slot], &error);
 
       g_mutex_lock (&r->lock);
       if (!ok)
@@ -234,22 +238,25 @@ reader_thread (gpointer data)
   return NULL;
 }
 
+/* @fd: a descriptor from qs_weight_file_dup_raw_fd() (borrowed), or -1. */
 static gboolean
 reader_start (Reader              *r,
               QsWeightFile        *file,
               const QsTensorInfo  *info,
               const Plan          *plan,
-              gboolean             count_zeros,
+              int                  fd,
+              guint64              data_offset,
               GError             **error)
 {
   memset (r, 0, sizeof *r);
-  r->count_zeros = count_zeros;
   r->file = file;
   r->info = info;
   r->plan = plan;
+  r->fd = fd;
+  r->data_offset = data_offset;
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2 && fd < 0; i++)
     {
       r->buffer[i] = g_try_new (float, plan->block);
       if (r->buffer[i] == NULL)
@@ -270,7 +277,6 @@ reader_next (Reader        *r,
              const float  **values,
              guint64       *offset,
              gsize         *count,
-             guint64       *zeros,
              GError       **error)
 {
   int slot = r->consume;
@@ -287,24 +293,31 @@ reader_next (Reader        *r,
     }
   g_mutex_unlock (&r->lock);
 
-  *values = r->buffer[slot];
+  *values = r->window[slot] != NULL ? qs_mapped_window_get_data (r->window[slot]) : r->buffer[slot];
   *offset = r->offset[slot];
   *count = r->count[slot];
-  *zeros = r->zeros[slot];
   r->consume = slot ^ 1;
   return TRUE;
 }
 
-/* Gives the block from reader_next back to the reader. */
-static void
-reader_release (Reader *r)
+/* Gives the block from reader_next back to the reader. FALSE when it came
+ * from a window of a file that was cut short meanwhile: its values were
+ * not the file's. */
+static gboolean
+reader_release (Reader  *r,
+                GError **error)
 {
   int slot = r->consume ^ 1;
+  gboolean ok = TRUE;
+
+  if (r->window[slot] != NULL)
+    ok = qs_mapped_window_unmap (g_steal_pointer (&r->window[slot]), error);
 
   g_mutex_lock (&r->lock);
   r->ready[slot] = FALSE;
   g_cond_broadcast (&r->cond);
   g_mutex_unlock (&r->lock);
+  return ok;
 }
 
 static void
@@ -319,6 +332,9 @@ reader_stop (Reader *r)
       g_thread_join (r->thread);
       r->thread = NULL;
     }
+  for (int i = 0; i < 2; i++)
+    if (r->window[i] != NULL)
+      qs_mapped_window_unmap (g_steal_pointer (&r->window[i]), NULL);
   g_clear_error (&r->error);
   g_clear_pointer (&r->buffer[0], g_free);
   g_clear_pointer (&r->buffer[1], g_free);
@@ -458,6 +474,8 @@ compute_streamed (QsWeightFile        *file,
   double hist_lo, hist_hi;
   QsPass *pass = NULL;
   const char *problem = NULL;
+  g_auto(QsFd) raw_fd = -1;
+  guint64 data_offset = 0;
   guint64 chunk_bytes;
   gsize channels;
   QsStatus status;
@@ -490,6 +508,8 @@ compute_streamed (QsWeightFile        *file,
       return NULL;
     }
 
+  raw_fd = qs_weight_file_dup_raw_fd (file, info, &data_offset);
+
   report = _qs_tensor_report_new ();
   report->info = qs_tensor_info_copy (info);
   report->scheme = *scheme;
@@ -513,21 +533,22 @@ compute_streamed (QsWeightFile        *file,
     qs_range_stats_init (&stats[c]);
 
   /* Pass 1: ranges. */
-  if (!reader_start (&reader, file, report->info, &plan, FALSE, error))
+  if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
     {
       reader_stop (&reader);
       return NULL;
     }
   {
     const float *values;
-    guint64 offset, zeros;
+    guint64 offset;
     gsize count;
     GError *read_error = NULL;
 
-    while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
+    while (reader_next (&reader, &values, &offset, &count, &read_error))
       {
         status = block_range_stats (&plan, offset, values, count, n_threads, scratch, stats);
-        reader_release (&reader);
+        if (!reader_release (&reader, &read_error))
+          break;
         if (status != QS_OK)
           {
             qs_set_error_from_status (&read_error, status, info->path);
@@ -578,7 +599,7 @@ compute_streamed (QsWeightFile        *file,
         gsize group = MAX ((budget / 2) / ((guint64) max_bins * sizeof (double)), 1);
         gsize last = MIN (channels, first + group);
         const float *values;
-        guint64 offset, zeros;
+        guint64 offset;
         gsize count;
         GError *read_error = NULL;
 
@@ -594,17 +615,16 @@ compute_streamed (QsWeightFile        *file,
             return NULL;
           }
 
-        if (!reader_start (&reader, file, report->info, &plan, FALSE, error))
+        if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
           {
             reader_stop (&reader);
             return NULL;
           }
-        while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
+        while (reader_next (&reader, &values, &offset, &count, &read_error))
           {
             block_histograms (&plan, offset, values, count, specs, wanted, hists, max_bins,
                               first, last, column);
-            reader_release (&reader);
-            if (check_cancelled (cancellable, &read_error))
+            if (!reader_release (&reader, &read_error) || check_cancelled (cancellable, &read_error))
               break;
           }
         reader_stop (&reader);
@@ -658,7 +678,7 @@ compute_streamed (QsWeightFile        *file,
     }
 
   /* Pass 3: the fused pass, and whatever the caller does with the block. */
-  if (!reader_start (&reader, file, report->info, &plan, TRUE, error))
+  if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
     {
       reader_stop (&reader);
       qs_pass_free (pass);
@@ -666,19 +686,19 @@ compute_streamed (QsWeightFile        *file,
     }
   {
     const float *values;
-    guint64 offset, zeros;
+    guint64 offset;
     gsize count;
     GError *read_error = NULL;
 
-    while (reader_next (&reader, &values, &offset, &count, &zeros, &read_error))
+    while (reader_next (&reader, &values, &offset, &count, &read_error))
       {
         gboolean ok = TRUE;
 
         qs_pass_feed (pass, values, count, n_threads);
-        report->exact_zero_count += zeros;
         if (block_func != NULL)
           ok = block_func (report, offset, values, count, user_data, &read_error);
-        reader_release (&reader);
+        if (!reader_release (&reader, ok ? &read_error : NULL))
+          ok = FALSE;
         if (!ok || check_cancelled (cancellable, &read_error))
           break;
       }

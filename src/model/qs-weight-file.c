@@ -4,6 +4,7 @@
 #include "model/qs-weight-file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ struct _QsWeightFile
   GHashTable   *by_path;       /* absolute path -> QsTensorInfo owned by tensors */
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
   QsWeightFileFlags flags;
+  gboolean      in_memory;     /* opened from an image: no file to map */
 };
 
 G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
@@ -309,6 +311,12 @@ describe_type (hid_t     type,
       {
         size_t spos, epos, esize, mpos, msize;
 
+        /* IEEE quad is the widest float there is: a wider one is a
+         * damaged header, and HDF5 would allocate conversion buffers of
+         * the claimed width (4 GiB for one fuzzed file), so it is never
+         * offered for reading. */
+        if (size == 0 || size > 16)
+          return g_strdup ("unknown");
         if (size == 2
             && H5Tget_fields (type, &spos, &epos, &esize, &mpos, &msize) >= 0
             && esize == 8)
@@ -1444,6 +1452,7 @@ open_common (const char         *filename,
 
   self->filename = g_strdup (filename);
   self->flags = flags;
+  self->in_memory = image != NULL;
 
   hdf5_lock ();
   ok = open_locked (self, image, error);
@@ -1898,6 +1907,101 @@ qs_weight_file_read_block (QsWeightFile        *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* Whether @dset's values lie as one run of native float32 in its file:
+ * contiguous (so unfiltered), stored in this file, written in full. */
+static gboolean
+dataset_is_raw_float32 (hid_t               dset,
+                        const QsTensorInfo *tensor,
+                        guint64            *offset)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  hid_t type = H5Dget_type (dset);
+  gboolean raw = FALSE;
+
+  if (dcpl >= 0 && type >= 0
+      && H5Pget_layout (dcpl) == H5D_CONTIGUOUS
+      && H5Pget_external_count (dcpl) == 0
+      && H5Tequal (type, H5T_NATIVE_FLOAT) > 0
+      && tensor->count <= G_MAXUINT64 / sizeof (float)
+      && H5Dget_storage_size (dset) == tensor->count * sizeof (float))
+    {
+      haddr_t address = H5Dget_offset (dset);
+
+      raw = address != HADDR_UNDEF;
+      *offset = address;
+    }
+  if (type >= 0)
+    H5Tclose (type);
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  return raw;
+}
+
+/* The POSIX descriptor libhdf5 reads @dset's file through, duplicated, or
+ * -1 when that file is not a plain one (another driver, or in memory). */
+static int
+dup_dataset_fd (hid_t dset)
+{
+  hid_t file = H5Iget_file_id (dset);
+  hid_t fapl = file >= 0 ? H5Fget_access_plist (file) : H5I_INVALID_HID;
+  int *handle = NULL;
+  int fd = -1;
+
+  if (fapl >= 0 && H5Pget_driver (fapl) == H5FD_SEC2
+      && H5Fget_vfd_handle (file, fapl, (void **) &handle) >= 0 && handle != NULL)
+    fd = fcntl (*handle, F_DUPFD_CLOEXEC, 0);
+  if (fapl >= 0)
+    H5Pclose (fapl);
+  if (file >= 0)
+    H5Fclose (file);
+  return fd;
+}
+
+/**
+ * qs_weight_file_dup_raw_fd:
+ * @info: a quantizable tensor of this file
+ * @offset: (out): where its first value is in the file
+ *
+ * For a tensor stored as one contiguous run of native float32 in a file on
+ * disk (what h5py and Keras write by default): a descriptor of that file,
+ * so the values can be mapped rather than copied through HDF5. The values
+ * are the @info->count floats at @offset; the caller checks the file is
+ * that long (a damaged header may say otherwise).
+ *
+ * Returns: a new descriptor (close it), or -1 when HDF5 must do the
+ * reading (chunked, filtered, another type or byte order, external
+ * storage, never written, a file image).
+ */
+int
+qs_weight_file_dup_raw_fd (QsWeightFile       *self,
+                           const QsTensorInfo *info,
+                           guint64            *offset)
+{
+  const QsTensorInfo *tensor;
+  int fd = -1;
+  hid_t dset;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), -1);
+  g_return_val_if_fail (info != NULL && info->path != NULL, -1);
+  g_return_val_if_fail (offset != NULL, -1);
+
+  tensor = qs_weight_file_lookup (self, info->path);
+  if (self->in_memory || tensor == NULL || !tensor->quantizable)
+    return -1;
+
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      if (dataset_is_raw_float32 (dset, tensor, offset))
+        fd = dup_dataset_fd (dset);
+      H5Dclose (dset);
+    }
+  H5Eclear2 (H5E_DEFAULT);
+  hdf5_unlock ();
+  return fd;
 }
 
 /**

@@ -103,6 +103,13 @@ gboolean qs_weight_file_read_block (QsWeightFile        *self,
                                     float               *out,
                                     GError             **error);
 
+/* A descriptor of the file holding a contiguous native-float32 tensor,
+ * whose values start at *@offset, to map them; -1 when only HDF5 can read
+ * them (see the function's documentation). */
+int      qs_weight_file_dup_raw_fd      (QsWeightFile       *self,
+                                         const QsTensorInfo *info,
+                                         guint64            *offset);
+
 /* Bytes of one chunk as float32 (what HDF5 must hold to read any part of
  * it); 0 when not chunked; G_MAXUINT64 when unknown or overflowing. */
 guint64  qs_weight_file_get_chunk_bytes (QsWeightFile       *self,

@@ -40,8 +40,9 @@ typedef struct {
   uint64_t *recon;     /* [bins + 3] */
   uint64_t  clipped;
   uint64_t  nonfinite;
+  uint64_t  zeros;
   double    max_error;
-  char      padding[128 - 3 * sizeof (void *) - 3 * 8];  /* no false sharing between workers */
+  char      padding[128 - 3 * sizeof (void *) - 4 * 8];  /* no false sharing between workers */
 } WorkerAcc;
 
 struct _QsPass {
@@ -119,6 +120,7 @@ float_chunk (const QsPass *pass,
       float scaled, recon, err;
       int32_t code;
 
+      s->zeros[l] += v == 0.0f;
       if (!is_finite (v))
         {
           s->nonfinite[l]++;
@@ -179,6 +181,7 @@ process_chunk (const QsPass *pass,
       acc->max_error = fmax (acc->max_error, s.max_error[l]);
       acc->clipped += s.clipped[l];
       acc->nonfinite += s.nonfinite[l];
+      acc->zeros += s.zeros[l];
     }
 }
 
@@ -436,7 +439,7 @@ qs_pass_finish (QsPass     *pass,
   uint64_t *recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
   BlockSums total = { 0 };
   double max_error = 0.0;
-  uint64_t clipped = 0, nonfinite = 0, finite;
+  uint64_t clipped = 0, nonfinite = 0, zeros = 0, finite;
   QsStatus status = QS_OK;
 
   if (!codes || !orig || !recon)
@@ -457,6 +460,7 @@ qs_pass_finish (QsPass     *pass,
         }
       clipped += acc->clipped;
       nonfinite += acc->nonfinite;
+      zeros += acc->zeros;
       max_error = fmax (max_error, acc->max_error);
     }
   for (size_t b = 0; b < pass->n_blocks; b++)
@@ -472,6 +476,7 @@ qs_pass_finish (QsPass     *pass,
   analysis->count = pass->fed;
   analysis->finite_count = finite;
   analysis->nonfinite_count = nonfinite;
+  analysis->exact_zero_count = zeros;
   analysis->mse = finite > 0 ? total.err2 / (double) finite : NAN;
   analysis->rmse = sqrt (analysis->mse);
   analysis->max_abs_error = max_error;

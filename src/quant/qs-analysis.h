@@ -26,6 +26,7 @@ typedef struct {
   uint64_t    count;             /* all elements */
   uint64_t    finite_count;
   uint64_t    nonfinite_count;
+  uint64_t    exact_zero_count;  /* values exactly 0.0 or -0.0 (pruned, padding) */
   double      data_min;          /* finite range */
   double      data_max;
   double      mse;

@@ -15,12 +15,23 @@
 
 #define AVX2 __attribute__((target ("avx2")))
 
-/* qs_clampf: NaN and everything below lo become lo. */
+/* qs_clampf for a value that may be NaN: NaN and everything below lo
+ * become lo (maxps returns its second operand when either is NaN). Where
+ * v == lo it returns lo, not v: use it only where the sign of a zero
+ * cannot matter. */
+static inline AVX2 __m256
+clamp_nan_ps (__m256 v, __m256 lo, __m256 hi)
+{
+  return _mm256_min_ps (hi, _mm256_max_ps (v, lo));
+}
+
+/* qs_clampf for a value that is never NaN, exactly: v >= lo ? v : lo, and
+ * v > hi ? hi : v, signed zeros included (maxps/minps return the second
+ * operand on equality). */
 static inline AVX2 __m256
 clamp_ps (__m256 v, __m256 lo, __m256 hi)
 {
-  v = _mm256_blendv_ps (lo, v, _mm256_cmp_ps (v, lo, _CMP_GE_OQ));
-  return _mm256_blendv_ps (v, hi, _mm256_cmp_ps (v, hi, _CMP_GT_OQ));
+  return _mm256_min_ps (hi, _mm256_max_ps (lo, v));
 }
 
 static inline AVX2 __m256
@@ -50,7 +61,8 @@ hist_slot_ps (const QsFusedArgs *a, __m256 x)
   __m256i slot;
   __m256 at_top;
 
-  t = clamp_ps (t, _mm256_setzero_ps (), _mm256_set1_ps ((float) a->bins + 1.0f));
+  /* Truncation below makes the sign of a zero irrelevant here. */
+  t = clamp_nan_ps (t, _mm256_setzero_ps (), _mm256_set1_ps ((float) a->bins + 1.0f));
   slot = _mm256_cvttps_epi32 (t);
   at_top = _mm256_cmp_ps (x, _mm256_set1_ps (a->hist_hi), _CMP_EQ_OQ);
   return _mm256_blendv_epi8 (slot, _mm256_set1_epi32 (a->bins), _mm256_castps_si256 (at_top));
@@ -117,6 +129,7 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   __m256 max_error = _mm256_loadu_ps (s->max_error);
   __m256i clipped = _mm256_loadu_si256 ((const __m256i *) s->clipped);
   __m256i nonfinite = _mm256_loadu_si256 ((const __m256i *) s->nonfinite);
+  __m256i zeros = _mm256_loadu_si256 ((const __m256i *) s->zeros);
   LaneSum err2 = lane_sum_load (s->err2), x2 = lane_sum_load (s->x2);
   LaneSum recon2 = lane_sum_load (s->recon2), cross = lane_sum_load (s->cross);
   bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
@@ -134,14 +147,15 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
       __m256 r, out, recon, err;
       __m256i codes;
 
+      /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
       t = clamp_ps (t, _mm256_sub_ps (lo, one), _mm256_add_ps (hi, one));
       r = away ? round_away_ps (t) : round_even_ps (t);
       out = _mm256_or_ps (_mm256_cmp_ps (r, lo, _CMP_LT_OQ), _mm256_cmp_ps (r, hi, _CMP_GT_OQ));
       clipped = _mm256_sub_epi32 (clipped, _mm256_castps_si256 (_mm256_and_ps (out, finite)));
       nonfinite = _mm256_sub_epi32 (nonfinite, _mm256_castps_si256 (_mm256_andnot_ps (finite, _mm256_castsi256_ps (_mm256_set1_epi32 (-1)))));
+      zeros = _mm256_sub_epi32 (zeros, _mm256_castps_si256 (_mm256_cmp_ps (raw, zero, _CMP_EQ_OQ)));
 
-      r = _mm256_blendv_ps (r, lo, _mm256_cmp_ps (r, lo, _CMP_LT_OQ));
-      r = _mm256_blendv_ps (r, hi, _mm256_cmp_ps (r, hi, _CMP_GT_OQ));
+      r = clamp_ps (r, lo, hi);
       recon = _mm256_and_ps (_mm256_mul_ps (_mm256_sub_ps (r, coeff (a->sub, c0, j, stride)),
                                             coeff (a->scale, c0, j, stride)),
                              finite);
@@ -170,6 +184,7 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   _mm256_storeu_ps (s->max_error, max_error);
   _mm256_storeu_si256 ((__m256i *) s->clipped, clipped);
   _mm256_storeu_si256 ((__m256i *) s->nonfinite, nonfinite);
+  _mm256_storeu_si256 ((__m256i *) s->zeros, zeros);
 
   if (j < n)
     qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s,

@@ -23,6 +23,7 @@ typedef struct {
   float    max_error[QS_FUSED_LANES];
   uint32_t clipped[QS_FUSED_LANES];
   uint32_t nonfinite[QS_FUSED_LANES];
+  uint32_t zeros[QS_FUSED_LANES];      /* values exactly 0.0 (or -0.0) */
 } QsLaneSums;
 
 typedef struct {

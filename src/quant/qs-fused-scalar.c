@@ -47,6 +47,7 @@ qs_fused_int_scalar (const QsFusedArgs *a,
       s->max_error[l] = fabsf (err) > s->max_error[l] ? fabsf (err) : s->max_error[l];
       s->clipped[l] += finite && clipped;
       s->nonfinite[l] += !finite;
+      s->zeros[l] += x[j] == 0.0f;
 
       code_slots[j] = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
       orig_slots[j] = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;

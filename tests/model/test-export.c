@@ -765,7 +765,7 @@ test_streaming (void)
           g_assert_cmpfloat (s->report->analysis.mse, ==, m->report->analysis.mse);
           g_assert_cmpfloat (s->report->analysis.sqnr_db, ==, m->report->analysis.sqnr_db);
           g_assert_cmpuint (s->report->analysis.levels_used, ==, m->report->analysis.levels_used);
-          g_assert_cmpuint (s->report->exact_zero_count, ==, m->report->exact_zero_count);
+          g_assert_cmpuint (s->report->analysis.exact_zero_count, ==, m->report->analysis.exact_zero_count);
           g_assert_cmpmem (s->report->analysis.histogram.counts, s->report->analysis.histogram.bins * 8,
                            m->report->analysis.histogram.counts, m->report->analysis.histogram.bins * 8);
           assert_same_dataset ("memory.h5", "streamed.h5", s->path, s->report->info->count);

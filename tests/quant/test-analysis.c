@@ -156,6 +156,38 @@ test_nonfinite_excluded (void)
   result_clear (&b);
 }
 
+/* Exact zeros (pruned weights, padding) are counted in the fused pass:
+ * 0.0 and -0.0 are, the smallest subnormal and NaN are not; the same in
+ * every number format, and whatever the thread count. */
+static void
+test_exact_zeros (void)
+{
+  float x[40];
+  QsChannelLayout layout = qs_channel_layout_per_tensor (G_N_ELEMENTS (x));
+  const QsFormat formats[] = { QS_FORMAT_INT, QS_FORMAT_FP8_E4M3, QS_FORMAT_BF16 };
+  QsScheme scheme;
+  Result r;
+
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (float) i / 8.0f - 2.0f;          /* x[16] == 0.0 */
+  x[3] = -0.0f;
+  x[9] = NAN;
+  x[10] = 0.0f;
+  x[11] = 1.4e-45f;                          /* subnormal, not zero */
+  x[39] = 0.0f;
+
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    for (int threads = 1; threads <= 2; threads++)
+      {
+        qs_scheme_init_default (&scheme);
+        scheme.format = formats[f];
+        analyze (&scheme, &layout, x, threads, &r);
+        g_assert_cmpuint (r.analysis.exact_zero_count, ==, 4);
+        g_assert_cmpuint (r.analysis.nonfinite_count, ==, 1);
+        result_clear (&r);
+      }
+}
+
 static void
 test_no_finite_values (void)
 {
@@ -583,6 +615,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/all-zero-and-constant", test_all_zero_and_constant);
   g_test_add_func ("/analysis/nonfinite-excluded", test_nonfinite_excluded);
   g_test_add_func ("/analysis/no-finite-values", test_no_finite_values);
+  g_test_add_func ("/analysis/exact-zeros", test_exact_zeros);
   g_test_add_func ("/analysis/zero-exactness", test_zero_exactness);
   g_test_add_func ("/analysis/histograms", test_histograms);
   g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
