@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include "model/qs-error.h"
 #include "model/qs-weight-file.h"
@@ -1051,6 +1052,100 @@ test_open_image (void)
   g_assert_nonnull (strstr (error->message, "not an HDF5 file"));
 }
 
+/* ---- raw access for mapping ------------------------------------------------ */
+
+/* Reads @count floats at @offset of @fd, as the mapping would see them. */
+static void
+assert_raw_values (int          fd,
+                   guint64      offset,
+                   const float *expected,
+                   gsize        count)
+{
+  g_autofree float *raw = g_new (float, count);
+
+  g_assert_cmpint (pread (fd, raw, count * sizeof (float), (off_t) offset), ==, (gssize) (count * sizeof (float)));
+  g_assert_cmpmem (raw, count * sizeof (float), expected, count * sizeof (float));
+}
+
+/* Only a contiguous, written, native float32 dataset of a file on disk is
+ * handed out for mapping, and at the offset its values really start: with
+ * a user block before the superblock too. */
+static void
+test_raw_fd (void)
+{
+  hsize_t d64[1] = { 64 }, chunk[1] = { 16 };
+  g_autofree char *blocked_path = fixture_path ("userblock.h5");
+  g_autofree char *plain_path = fixture_path ("raw.h5");
+  float values[64];
+  double doubles[64];
+  hid_t h5, fcpl, dcpl, space, dset;
+  QsWeightFile *file;
+  guint64 offset = 0;
+  int fd;
+
+  ramp (values, 64, -2.0f, 0.0625f);
+  for (int i = 0; i < 64; i++)
+    doubles[i] = values[i];
+
+  h5 = fixture_create ("raw.h5");
+  write_floats (h5, "/contiguous", 1, d64, values);
+  write_dataset (h5, "/double", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d64, doubles);
+  write_dataset (h5, "/big-endian", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d64, values);
+  write_dataset (h5, "/unwritten", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d64, NULL);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  H5Pset_chunk (dcpl, 1, chunk);
+  space = H5Screate_simple (1, d64, NULL);
+  dset = H5Dcreate2 (h5, "/chunked", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  fixture_close (h5);
+
+  file = open_fixture ("raw.h5");
+  fd = qs_weight_file_dup_raw_fd (file, qs_weight_file_lookup (file, "/contiguous"), &offset);
+  g_assert_cmpint (fd, >=, 0);
+  assert_raw_values (fd, offset, values, 64);
+  close (fd);
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *unmappable[] = { "/double", "/big-endian", "/unwritten", "/chunked" };
+
+      g_test_message ("%s", unmappable[i]);
+      g_assert_cmpint (qs_weight_file_dup_raw_fd (file, qs_weight_file_lookup (file, unmappable[i]), &offset), ==, -1);
+    }
+  g_assert_finalize_object (file);
+
+  /* A file image has no file to map. */
+  {
+    g_autofree char *contents = NULL;
+    g_autoptr(GBytes) image = NULL;
+    gsize length;
+
+    g_assert_true (g_file_get_contents (plain_path, &contents, &length, NULL));
+    image = g_bytes_new_take (g_steal_pointer (&contents), length);
+    file = qs_weight_file_open_image (image, plain_path, QS_WEIGHT_FILE_DEFAULT, NULL);
+    g_assert_nonnull (file);
+    g_assert_cmpint (qs_weight_file_dup_raw_fd (file, qs_weight_file_lookup (file, "/contiguous"), &offset), ==, -1);
+    g_assert_finalize_object (file);
+  }
+
+  fcpl = H5Pcreate (H5P_FILE_CREATE);
+  H5Pset_userblock (fcpl, 4096);
+  h5 = H5Fcreate (blocked_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+  g_assert_cmpint (h5, >=, 0);
+  H5Pclose (fcpl);
+  write_floats (h5, "/w", 1, d64, values);
+  fixture_close (h5);
+  file = open_fixture ("userblock.h5");
+  fd = qs_weight_file_dup_raw_fd (file, qs_weight_file_lookup (file, "/w"), &offset);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpuint (offset, >=, 4096);
+  assert_raw_values (fd, offset, values, 64);
+  close (fd);
+  g_assert_finalize_object (file);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static gpointer
@@ -1225,6 +1320,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
+  g_test_add_func ("/weight-file/raw-fd", test_raw_fd);
   g_test_add_func ("/weight-file/threads", test_threads);
   g_test_add_func ("/weight-file/tensor-info", test_tensor_info_boxed);
   g_test_add_func ("/weight-file/error-from-status", test_error_from_status);
