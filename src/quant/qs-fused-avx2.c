@@ -15,6 +15,11 @@
 
 #define AVX2 __attribute__((target ("avx2")))
 
+/* How far ahead to fetch: the data streams from memory (often straight
+ * from the page cache), and the work per element is too short for the
+ * hardware prefetcher alone to keep up. */
+#define PREFETCH_BYTES 2048
+
 /* qs_clampf for a value that may be NaN: NaN and everything below lo
  * become lo (maxps returns its second operand when either is NaN). Where
  * v == lo it returns lo, not v: use it only where the sign of a zero
@@ -138,8 +143,11 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   for (; j + QS_FUSED_LANES <= n; j += QS_FUSED_LANES)
     {
       __m256 raw = _mm256_loadu_ps (x + j);
-      __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (raw, raw), zero, _CMP_EQ_OQ);
-      __m256 v = _mm256_and_ps (raw, finite);
+      __m256 finite, v;
+
+      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+      finite = _mm256_cmp_ps (_mm256_sub_ps (raw, raw), zero, _CMP_EQ_OQ);
+      v = _mm256_and_ps (raw, finite);
       __m256 lo = coeff (a->lo, c0, j, stride);
       __m256 hi = coeff (a->hi, c0, j, stride);
       __m256 t = _mm256_add_ps (_mm256_mul_ps (v, coeff (a->inv, c0, j, stride)),
@@ -212,6 +220,8 @@ qs_minmax_avx2 (const float *v,
     {
       __m256 x = _mm256_loadu_ps (v + i);
       __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (x, x), zero, _CMP_EQ_OQ);
+
+      _mm_prefetch ((const char *) (v + i) + PREFETCH_BYTES, _MM_HINT_T0);
       mn = _mm256_min_ps (_mm256_blendv_ps (inf, x, finite), mn);
       mx = _mm256_max_ps (_mm256_blendv_ps (_mm256_sub_ps (zero, inf), x, finite), mx);
       bad = _mm256_sub_epi32 (bad, _mm256_castps_si256 (_mm256_cmp_ps (_mm256_sub_ps (x, x), zero, _CMP_NEQ_UQ)));
