@@ -17,7 +17,7 @@ typedef struct {
   QsScheme       scheme;      /* as applied: axis resolved, -1 when per-tensor */
   QsQuantParams  params;
   QsAnalysis     analysis;
-  const char    *kernel;      /* the fused-pass kernel that ran ("avx2", "scalar") */
+  const char    *kernel;      /* the fused-pass kernel that ran ("avx512", "avx2", "scalar") */
   /*< private >*/
   gatomicrefcount ref_count;
 } QsTensorReport;

@@ -87,7 +87,7 @@ uint64_t qs_quantized_size_bytes (const QsScheme *scheme,
                                   size_t          channels);
 
 /* The name of the fused-pass kernel this CPU runs for integer schemes:
- * "avx2", or "scalar" (the reference; also chosen by QS_FORCE_SCALAR=1). */
+ * "avx512", "avx2", or "scalar" (the reference; also chosen by QS_FORCE_SCALAR=1). */
 const char *qs_analysis_kernel_name (void);
 
 /* The number of worker threads 0 stands for: the online CPU count. */

@@ -65,11 +65,14 @@ void qs_fused_int_scalar (const QsFusedArgs *args, const float *x, size_t n, siz
 void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
                           size_t stride, QsLaneSums *sums, int32_t *code_slots,
                           int32_t *orig_slots, int32_t *recon_slots);
+void qs_fused_int_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
+                          int32_t *orig_slots, int32_t *recon_slots);
 #endif
 
-/* The best kernel this CPU runs (the AVX2 one where available). Setting
- * QS_FORCE_SCALAR=1 in the environment selects the reference, for tests
- * and for comparing speed. */
+/* The best kernel this CPU runs: AVX-512, else AVX2, else the reference.
+ * For tests and for comparing speed, QS_FORCE_SCALAR=1 in the environment
+ * selects the reference and QS_FORCE_AVX2=1 the AVX2 kernel. */
 QsFusedIntKernel qs_fused_int_kernel (void);
 
 /* Min, max and non-finite count of a contiguous run, for the range pass. */

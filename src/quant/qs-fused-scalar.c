@@ -83,9 +83,9 @@ qs_minmax_scalar (const float *v,
 }
 
 static bool
-force_scalar (void)
+env_is_set (const char *name)
 {
-  const char *value = getenv ("QS_FORCE_SCALAR");
+  const char *value = getenv (name);
   return value != NULL && strcmp (value, "1") == 0;
 }
 
@@ -94,7 +94,17 @@ have_avx2 (void)
 {
 #if defined(__x86_64__)
   __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx2") && !force_scalar ();
+  return __builtin_cpu_supports ("avx2") && !env_is_set ("QS_FORCE_SCALAR");
+#else
+  return false;
+#endif
+}
+
+static bool
+have_avx512 (void)
+{
+#if defined(__x86_64__)
+  return have_avx2 () && __builtin_cpu_supports ("avx512f") && !env_is_set ("QS_FORCE_AVX2");
 #else
   return false;
 #endif
@@ -104,6 +114,8 @@ QsFusedIntKernel
 qs_fused_int_kernel (void)
 {
 #if defined(__x86_64__)
+  if (have_avx512 ())
+    return qs_fused_int_avx512;
   if (have_avx2 ())
     return qs_fused_int_avx2;
 #endif
@@ -113,7 +125,7 @@ qs_fused_int_kernel (void)
 const char *
 qs_analysis_kernel_name (void)
 {
-  return have_avx2 () ? "avx2" : "scalar";
+  return have_avx512 () ? "avx512" : have_avx2 () ? "avx2" : "scalar";
 }
 
 QsMinMaxKernel

@@ -1,4 +1,4 @@
-/* test-analysis.c: the fused pass: metrics, histograms, threads, and SIMD == scalar.
+/* test-analysis.c: the fused pass: metrics, histograms, threads, and SIMD (AVX2, AVX-512) == scalar.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib.h>
@@ -512,17 +512,27 @@ static void
 test_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
-  GRand *rand = g_rand_new_with_seed (1234);
+  struct {
+    QsFusedIntKernel run;
+    gboolean         supported;
+  } kernels[] = {
+    { qs_fused_int_avx2, FALSE },
+    { qs_fused_int_avx512, FALSE },
+  };
+  GRand *rand;
 
   __builtin_cpu_init ();
   if (!__builtin_cpu_supports ("avx2"))
     {
       g_test_skip ("this CPU has no AVX2: only the scalar reference runs here");
-      g_rand_free (rand);
       return;
     }
-
-  for (int round = 0; round < 2000; round++)
+  kernels[0].supported = TRUE;
+  kernels[1].supported = __builtin_cpu_supports ("avx512f");
+  rand = g_rand_new_with_seed (1234);
+  if (!kernels[1].supported)
+    g_test_message ("this CPU has no AVX-512: only the AVX2 kernel is checked");
+  for (int round = 0; round < 4000; round++)
     {
       size_t stride = g_rand_int_range (rand, 0, 2);
       size_t n = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
@@ -531,7 +541,7 @@ test_kernel_matches_reference (void)
       float *k = g_new (float, 7 * channels);
       float x[QS_FUSED_CHUNK];
       QsFusedArgs args;
-      QsLaneSums ref, simd;
+      QsLaneSums start, ref, simd;
       int32_t ref_slots[3][QS_FUSED_CHUNK], simd_slots[3][QS_FUSED_CHUNK];
 
       fill_coefficients (rand, k, channels, nudge);
@@ -557,14 +567,32 @@ test_kernel_matches_reference (void)
       if (g_rand_int_range (rand, 0, 8) == 0)
         x[0] = args.hist_hi;  /* the top edge */
 
-      memset (&ref, 0, sizeof ref);
-      memset (&simd, 0, sizeof simd);
+      /* Sums already under way, as in the second chunk of a block. */
+      memset (&start, 0, sizeof start);
+      if (g_rand_boolean (rand))
+        for (int l = 0; l < QS_FUSED_LANES; l++)
+          {
+            start.err2[l] = g_rand_double (rand);
+            start.x2[l] = g_rand_double (rand);
+            start.recon2[l] = g_rand_double (rand);
+            start.cross[l] = g_rand_double (rand);
+            start.max_error[l] = (float) g_rand_double (rand);
+            start.clipped[l] = g_rand_int_range (rand, 0, 100);
+            start.nonfinite[l] = g_rand_int_range (rand, 0, 100);
+            start.zeros[l] = g_rand_int_range (rand, 0, 100);
+          }
+      ref = start;
       qs_fused_int_scalar (&args, x, n, 0, stride, &ref, ref_slots[0], ref_slots[1], ref_slots[2]);
-      qs_fused_int_avx2 (&args, x, n, 0, stride, &simd, simd_slots[0], simd_slots[1], simd_slots[2]);
-
-      g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
-      for (int a = 0; a < 3; a++)
-        g_assert_cmpmem (ref_slots[a], n * sizeof (int32_t), simd_slots[a], n * sizeof (int32_t));
+      for (guint kernel = 0; kernel < G_N_ELEMENTS (kernels); kernel++)
+        {
+          if (!kernels[kernel].supported)
+            continue;
+          simd = start;
+          kernels[kernel].run (&args, x, n, 0, stride, &simd, simd_slots[0], simd_slots[1], simd_slots[2]);
+          g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
+          for (int a = 0; a < 3; a++)
+            g_assert_cmpmem (ref_slots[a], n * sizeof (int32_t), simd_slots[a], n * sizeof (int32_t));
+        }
       g_free (k);
     }
   g_rand_free (rand);
