@@ -1,8 +1,9 @@
 /* qs-fused-avx512.c: the AVX-512 twin of the fused-pass kernel (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The same float operations as qs-fused-scalar.c in the same order (no FMA,
- * contraction off), as in the AVX2 twin. Elements j and j + 8 of a step
+ * The same float operations as qs-fused-scalar.c in the same order
+ * (contraction off; the FMA of the double sums is exact), as in the AVX2
+ * twin. Elements j and j + 8 of a step
  * both belong to lane j of the reference's eight lane sums; they are added
  * to that lane one after the other, in the reference's order, so the
  * double sums agree bit for bit. Counts and maxima do not depend on order
@@ -15,7 +16,7 @@
 
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target ("avx512f,avx2")))
+#define AVX512 __attribute__((target ("avx512f,avx2,fma")))
 
 /* See qs-fused-avx2.c. */
 #define PREFETCH_BYTES 2048
@@ -63,7 +64,9 @@ hist_slot_ps (const QsFusedArgs *a, __m512 x)
 }
 
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
- * the reference's order within lane l. */
+ * the reference's order within lane l. A fused multiply-add is no
+ * contraction here: the product of two floats is exact in double, so
+ * rounding it first, as the reference does, changes nothing. */
 static inline AVX512 __m512d
 accumulate_pd (__m512d sum, __m512 a, __m512 b)
 {
@@ -72,8 +75,8 @@ accumulate_pd (__m512d sum, __m512 a, __m512 b)
   __m512d a_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
   __m512d b_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (b), 1)));
 
-  sum = _mm512_add_pd (sum, _mm512_mul_pd (a_lo, b_lo));
-  return _mm512_add_pd (sum, _mm512_mul_pd (a_hi, b_hi));
+  sum = _mm512_fmadd_pd (a_lo, b_lo, sum);
+  return _mm512_fmadd_pd (a_hi, b_hi, sum);
 }
 
 static inline AVX512 __m512

@@ -94,7 +94,8 @@ have_avx2 (void)
 {
 #if defined(__x86_64__)
   __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx2") && !env_is_set ("QS_FORCE_SCALAR");
+  return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
+         && !env_is_set ("QS_FORCE_SCALAR");
 #else
   return false;
 #endif

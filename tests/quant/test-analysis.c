@@ -522,9 +522,9 @@ test_kernel_matches_reference (void)
   GRand *rand;
 
   __builtin_cpu_init ();
-  if (!__builtin_cpu_supports ("avx2"))
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
     {
-      g_test_skip ("this CPU has no AVX2: only the scalar reference runs here");
+      g_test_skip ("this CPU has no AVX2 and FMA: only the scalar reference runs here");
       return;
     }
   kernels[0].supported = TRUE;
@@ -608,9 +608,9 @@ test_minmax_kernel_matches_reference (void)
   GRand *rand = g_rand_new_with_seed (99);
 
   __builtin_cpu_init ();
-  if (!__builtin_cpu_supports ("avx2"))
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
     {
-      g_test_skip ("this CPU has no AVX2: only the scalar reference runs here");
+      g_test_skip ("this CPU has no AVX2 and FMA: only the scalar reference runs here");
       g_rand_free (rand);
       return;
     }
