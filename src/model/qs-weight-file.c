@@ -1910,7 +1910,8 @@ qs_weight_file_read_block (QsWeightFile        *self,
 }
 
 /* Whether @dset's values lie as one run of native float32 in its file:
- * contiguous (so unfiltered), stored in this file, written in full. */
+ * contiguous (so unfiltered), stored in this file, written in full,
+ * starting at a multiple of four bytes. */
 static gboolean
 dataset_is_raw_float32 (hid_t               dset,
                         const QsTensorInfo *tensor,
@@ -1929,7 +1930,9 @@ dataset_is_raw_float32 (hid_t               dset,
     {
       haddr_t address = H5Dget_offset (dset);
 
-      raw = address != HADDR_UNDEF;
+      /* HDF5 does not align data (unless asked to): a float at an odd
+       * address cannot be read in place. */
+      raw = address != HADDR_UNDEF && address % sizeof (float) == 0;
       *offset = address;
     }
   if (type >= 0)
@@ -1965,14 +1968,15 @@ dup_dataset_fd (hid_t dset)
  * @offset: (out): where its first value is in the file
  *
  * For a tensor stored as one contiguous run of native float32 in a file on
- * disk (what h5py and Keras write by default): a descriptor of that file,
+ * disk (what h5py and Keras write by default), starting at a multiple of
+ * four bytes: a descriptor of that file,
  * so the values can be mapped rather than copied through HDF5. The values
  * are the @info->count floats at @offset; the caller checks the file is
  * that long (a damaged header may say otherwise).
  *
  * Returns: a new descriptor (close it), or -1 when HDF5 must do the
  * reading (chunked, filtered, another type or byte order, external
- * storage, never written, a file image).
+ * storage, never written, unaligned, a file image).
  */
 int
 qs_weight_file_dup_raw_fd (QsWeightFile       *self,
