@@ -157,8 +157,10 @@ plan_block_end (const Plan *plan,
 
 /* Blocks come either through HDF5 into two buffers or, for a contiguous
  * float32 tensor in a file on disk, as two mapped windows of the file: then
- * no pass copies a byte, and faulting a window in (MAP_POPULATE) is the
- * reader thread's work, done while the workers process the other one. */
+ * no pass copies a byte, and mapping a window (faulting it in) and
+ * unmapping it are the reader thread's work, done while the workers
+ * process the other window. A window of a file cut short meanwhile fails
+ * the pass when it is unmapped: the next block, or reader_stop(). */
 typedef struct {
   QsWeightFile       *file;
   const QsTensorInfo *info;
@@ -205,8 +207,12 @@ reader_thread (gpointer data)
 
       if (r->fd >= 0)
         {
-          r->window[slot] = qs_mapped_window_map (r->fd, r->data_offset + pos * sizeof (float),
-                                                  (end - pos) * sizeof (float), r->info->path, &error);
+          if (r->window[slot] != NULL
+              && !qs_mapped_window_unmap (g_steal_pointer (&r->window[slot]), &error))
+            ok = FALSE;
+          else
+            r->window[slot] = qs_mapped_window_map (r->fd, r->data_offset + pos * sizeof (float),
+                                                    (end - pos) * sizeof (float), r->info->path, &error);
           ok = r->window[slot] != NULL;
         }
       else
@@ -300,29 +306,26 @@ reader_next (Reader        *r,
   return TRUE;
 }
 
-/* Gives the block from reader_next back to the reader. FALSE when it came
- * from a window of a file that was cut short meanwhile: its values were
- * not the file's. */
-static gboolean
-reader_release (Reader  *r,
-                GError **error)
+/* Gives the block from reader_next back to the reader. */
+static void
+reader_release (Reader *r)
 {
   int slot = r->consume ^ 1;
-  gboolean ok = TRUE;
-
-  if (r->window[slot] != NULL)
-    ok = qs_mapped_window_unmap (g_steal_pointer (&r->window[slot]), error);
 
   g_mutex_lock (&r->lock);
   r->ready[slot] = FALSE;
   g_cond_broadcast (&r->cond);
   g_mutex_unlock (&r->lock);
-  return ok;
 }
 
-static void
-reader_stop (Reader *r)
+/* Ends the reader. FALSE with @error (when not NULL and not yet set) if a
+ * window still mapped came from a file cut short meanwhile. */
+static gboolean
+reader_stop (Reader  *r,
+             GError **error)
 {
+  gboolean ok = TRUE;
+
   if (r->thread != NULL)
     {
       g_mutex_lock (&r->lock);
@@ -333,13 +336,16 @@ reader_stop (Reader *r)
       r->thread = NULL;
     }
   for (int i = 0; i < 2; i++)
-    if (r->window[i] != NULL)
-      qs_mapped_window_unmap (g_steal_pointer (&r->window[i]), NULL);
+    if (r->window[i] != NULL
+        && !qs_mapped_window_unmap (g_steal_pointer (&r->window[i]),
+                                    ok && error != NULL && *error == NULL ? error : NULL))
+      ok = FALSE;
   g_clear_error (&r->error);
   g_clear_pointer (&r->buffer[0], g_free);
   g_clear_pointer (&r->buffer[1], g_free);
   g_mutex_clear (&r->lock);
   g_cond_clear (&r->cond);
+  return ok;
 }
 
 /* ---- passes ------------------------------------------------------------- */
@@ -535,7 +541,7 @@ compute_streamed (QsWeightFile        *file,
   /* Pass 1: ranges. */
   if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
     {
-      reader_stop (&reader);
+      reader_stop (&reader, NULL);
       return NULL;
     }
   {
@@ -547,8 +553,7 @@ compute_streamed (QsWeightFile        *file,
     while (reader_next (&reader, &values, &offset, &count, &read_error))
       {
         status = block_range_stats (&plan, offset, values, count, n_threads, scratch, stats);
-        if (!reader_release (&reader, &read_error))
-          break;
+        reader_release (&reader);
         if (status != QS_OK)
           {
             qs_set_error_from_status (&read_error, status, info->path);
@@ -557,7 +562,7 @@ compute_streamed (QsWeightFile        *file,
         if (check_cancelled (cancellable, &read_error))
           break;
       }
-    reader_stop (&reader);
+    reader_stop (&reader, &read_error);
     if (read_error != NULL)
       {
         g_propagate_error (error, read_error);
@@ -617,17 +622,18 @@ compute_streamed (QsWeightFile        *file,
 
         if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
           {
-            reader_stop (&reader);
+            reader_stop (&reader, NULL);
             return NULL;
           }
         while (reader_next (&reader, &values, &offset, &count, &read_error))
           {
             block_histograms (&plan, offset, values, count, specs, wanted, hists, max_bins,
                               first, last, column);
-            if (!reader_release (&reader, &read_error) || check_cancelled (cancellable, &read_error))
+            reader_release (&reader);
+            if (check_cancelled (cancellable, &read_error))
               break;
           }
-        reader_stop (&reader);
+        reader_stop (&reader, &read_error);
         if (read_error != NULL)
           {
             g_propagate_error (error, read_error);
@@ -680,7 +686,7 @@ compute_streamed (QsWeightFile        *file,
   /* Pass 3: the fused pass, and whatever the caller does with the block. */
   if (!reader_start (&reader, file, report->info, &plan, raw_fd, data_offset, error))
     {
-      reader_stop (&reader);
+      reader_stop (&reader, NULL);
       qs_pass_free (pass);
       return NULL;
     }
@@ -697,12 +703,11 @@ compute_streamed (QsWeightFile        *file,
         qs_pass_feed (pass, values, count, n_threads);
         if (block_func != NULL)
           ok = block_func (report, offset, values, count, user_data, &read_error);
-        if (!reader_release (&reader, ok ? &read_error : NULL))
-          ok = FALSE;
+        reader_release (&reader);
         if (!ok || check_cancelled (cancellable, &read_error))
           break;
       }
-    reader_stop (&reader);
+    reader_stop (&reader, &read_error);
     if (read_error != NULL)
       {
         qs_pass_free (pass);
