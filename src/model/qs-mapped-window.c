@@ -12,8 +12,8 @@
 
 #include "model/qs-error.h"
 
-/* Windows mapped at once, process-wide: two per streamed tensor (one being
- * read, one being filled) for each tensor streamed concurrently. */
+/* Windows mapped at once, process-wide: three per streamed tensor (one
+ * being read, two being filled) for each tensor streamed concurrently. */
 #define MAX_WINDOWS 64
 
 /* What the signal handler reads: no locks there, so a slot is claimed
