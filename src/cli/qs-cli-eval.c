@@ -357,7 +357,7 @@ qs_cli_eval (int    argc,
       act.percentile = parsed.percentile;
     }
 
-  file = qs_weight_file_open (argv[1], &error);
+  file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_DEFAULT, &error);
   if (file == NULL)
     return qs_cli_fail (error);
   run.model = qs_keras_model_load (file, &error);

@@ -178,7 +178,7 @@ qs_cli_export (int    argc,
   else
     schemes = qs_scheme_file_new (&scheme);
 
-  file = qs_weight_file_open_full (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
+  file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
 

@@ -123,7 +123,7 @@ qs_cli_layers (int    argc,
   if (argc != 2)
     return qs_cli_fail_message (_("layers takes exactly one FILE"));
 
-  file = qs_weight_file_open_full (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
+  file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
 

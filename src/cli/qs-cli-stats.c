@@ -119,7 +119,7 @@ qs_cli_stats (int    argc,
   if (tensor == NULL)
     return qs_cli_fail_message (_("stats needs --tensor PATH (list them with “quantscope-cli layers %s”)"), argv[1]);
 
-  file = qs_weight_file_open_full (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
+  file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
 

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,17 @@ int qs_cli_export (int argc, char **argv);
  * exit status, so callers can `return qs_cli_fail (error)`. */
 int qs_cli_fail         (const GError *error);
 int qs_cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* How long opening a file (reading its metadata) may take before the
+ * process gives up: $QUANTSCOPE_OPEN_TIMEOUT seconds, else this. */
+#define QS_CLI_OPEN_TIMEOUT_S 60
+
+/* qs_weight_file_open_full() under a watchdog: a file on which libhdf5
+ * never returns ends the process with one line on stderr and the
+ * bad-input exit status, instead of hanging. */
+QsWeightFile *qs_cli_open_weights (const char         *filename,
+                                   QsWeightFileFlags   flags,
+                                   GError            **error);
 
 /* The scheme options every quantizing subcommand takes. */
 typedef struct {

@@ -1380,7 +1380,6 @@ open_locked (QsWeightFile  *self,
              GError       **error)
 {
   g_autofree char *display = g_filename_display_name (self->filename);
-  g_autofree char *model_config = NULL;
   g_autoptr(GPtrArray) found = NULL;
   gboolean is_hdf5;
   hid_t fapl;

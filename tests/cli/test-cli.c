@@ -1192,6 +1192,21 @@ test_eval_errors (void)
   assert_fails ("eval", NULL);
 }
 
+/* A file on which libhdf5 loops forever (found by the fuzzer) ends the
+ * CLI after the open timeout, with the usual one line and status 2, for
+ * every command that opens it. */
+static void
+test_open_timeout (void)
+{
+  g_autofree char *looping = g_test_build_filename (G_TEST_DIST, "fuzz", "inputs",
+                                                    "timeout-h5hg-read-536794d4.h5", NULL);
+
+  g_setenv ("QUANTSCOPE_OPEN_TIMEOUT", "1", TRUE);
+  assert_fails ("layers", looping, "--json", NULL);
+  assert_fails ("stats", looping, "--tensor", "/w", NULL);
+  g_unsetenv ("QUANTSCOPE_OPEN_TIMEOUT");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1227,6 +1242,7 @@ main (int    argc,
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
+  g_test_add_func ("/cli/open-timeout", test_open_timeout);
 
   status = g_test_run ();
   teardown_files ();
