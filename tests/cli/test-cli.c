@@ -10,6 +10,8 @@
 #include <hdf5.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-test-hdf5.h"
+
 static char *tmp_dir;
 static char *fixture;      /* the generic HDF5 file every stats case reads */
 static char *text_file;    /* not HDF5 at all */
@@ -26,38 +28,6 @@ static char *cli;
 static const float exact_values[] = { -1.0f, 0.0f, 0.375f, 0.9921875f };
 
 /* ---- fixture ------------------------------------------------------------ */
-
-static void
-write_dataset (hid_t          file,
-               const char    *path,
-               hid_t          file_type,
-               hid_t          mem_type,
-               int            rank,
-               const hsize_t *dims,
-               const void    *data)
-{
-  hid_t space = H5Screate_simple (rank, dims, NULL);
-  hid_t dset;
-
-  g_assert_cmpint (space, >=, 0);
-  dset = H5Dcreate2 (file, path, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  g_assert_cmpint (dset, >=, 0);
-  /* A zero-length dataset has nothing to write. */
-  if (data != NULL)
-    g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
-  g_assert_cmpint (H5Dclose (dset), >=, 0);
-  g_assert_cmpint (H5Sclose (space), >=, 0);
-}
-
-static void
-write_floats (hid_t          file,
-              const char    *path,
-              int            rank,
-              const hsize_t *dims,
-              const float   *values)
-{
-  write_dataset (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, values);
-}
 
 /* IEEE half precision, built the way h5py builds numpy's float16. */
 static hid_t
@@ -98,25 +68,25 @@ write_fixture (const char *path)
   for (gsize i = 0; i < G_N_ELEMENTS (exact_values); i++)
     exact_doubles[i] = exact_values[i];
 
-  write_floats (file, "/w", 1, d4, w);
-  write_floats (file, "/u", 1, d256, ramp);
-  write_floats (file, "/zeros", 1, d8, zeros);
-  write_floats (file, "/nan", 1, d6, with_nonfinite);
-  write_floats (file, "/nanref", 1, d3, finite_only);
-  write_floats (file, "/allnan", 1, d2, all_nan);
-  write_floats (file, "/half", 1, d3, half);
-  write_floats (file, "/pc", 2, d42, &per_channel[0][0]);
-  write_floats (file, "/empty", 1, d0, NULL);
-  write_floats (file, "/f32", 1, d4, exact_values);
-  write_dataset (file, "/be", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, exact_values);
-  write_dataset (file, "/f64", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d4, exact_doubles);
+  qs_test_write_floats (file, "/w", 1, d4, w);
+  qs_test_write_floats (file, "/u", 1, d256, ramp);
+  qs_test_write_floats (file, "/zeros", 1, d8, zeros);
+  qs_test_write_floats (file, "/nan", 1, d6, with_nonfinite);
+  qs_test_write_floats (file, "/nanref", 1, d3, finite_only);
+  qs_test_write_floats (file, "/allnan", 1, d2, all_nan);
+  qs_test_write_floats (file, "/half", 1, d3, half);
+  qs_test_write_floats (file, "/pc", 2, d42, &per_channel[0][0]);
+  qs_test_write_floats (file, "/empty", 1, d0, NULL);
+  qs_test_write_floats (file, "/f32", 1, d4, exact_values);
+  qs_test_write_dataset (file, "/be", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, exact_values);
+  qs_test_write_dataset (file, "/f64", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d4, exact_doubles);
   half_type = float16_type ();
-  write_dataset (file, "/f16", half_type, H5T_NATIVE_FLOAT, 1, d4, exact_values);
+  qs_test_write_dataset (file, "/f16", half_type, H5T_NATIVE_FLOAT, 1, d4, exact_values);
   H5Tclose (half_type);
-  write_dataset (file, "/int", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d3, ints);
+  qs_test_write_dataset (file, "/int", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d3, ints);
   string_type = H5Tcopy (H5T_C_S1);
   g_assert_cmpint (H5Tset_size (string_type, 4), >=, 0);
-  write_dataset (file, "/str", string_type, string_type, 1, d2, strings);
+  qs_test_write_dataset (file, "/str", string_type, string_type, 1, d2, strings);
   H5Tclose (string_type);
 
   g_assert_cmpint (H5Fclose (file), >=, 0);

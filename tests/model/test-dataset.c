@@ -10,6 +10,7 @@
 
 #include "model/qs-dataset.h"
 #include "model/qs-error.h"
+#include "qs-test-hdf5.h"
 
 static char *tmp_dir;
 
@@ -267,17 +268,7 @@ main (int    argc,
   g_test_add_func ("/dataset/hdf5", test_hdf5);
   g_test_add_func ("/dataset/bundled", test_bundled);
   status = g_test_run ();
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *p = g_build_filename (tmp_dir, name, NULL);
-        g_unlink (p);
-      }
-    g_rmdir (tmp_dir);
-  }
+  qs_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

@@ -16,6 +16,7 @@
 #include "model/qs-scheme-file.h"
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
+#include "qs-test-hdf5.h"
 
 /* Small enough that every tensor of the large fixture is streamed in
  * blocks of 2,048 values. */
@@ -32,15 +33,6 @@ fixture_path (const char *name)
   return g_build_filename (tmp_dir, name, NULL);
 }
 
-static hid_t
-intermediate_lcpl (void)
-{
-  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
-
-  H5Pset_create_intermediate_group (lcpl, 1);
-  return lcpl;
-}
-
 /* A float dataset of @file_type from float values; chunked and compressed
  * when @chunk is given. */
 static void
@@ -52,7 +44,7 @@ write_dataset (hid_t          file,
                const hsize_t *chunk,
                const float   *values)
 {
-  hid_t lcpl = intermediate_lcpl ();
+  hid_t lcpl = qs_test_lcpl_intermediate ();
   hid_t space = rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (rank, dims, NULL);
   hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
   hid_t dset;
@@ -206,7 +198,7 @@ make_keras_fixture (const char *name)
   }
   write_dataset (h5, "/other/empty", H5T_IEEE_F32LE, 2, e_dims, NULL, NULL);
   {
-    hid_t lcpl = intermediate_lcpl ();
+    hid_t lcpl = qs_test_lcpl_intermediate ();
     hid_t ispace = H5Screate_simple (1, i_dims, NULL);
     hid_t dset = H5Dcreate2 (h5, "/other/ints", H5T_STD_I32LE, ispace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Dwrite (dset, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ints);
@@ -216,7 +208,7 @@ make_keras_fixture (const char *name)
   }
   {
     /* Deeper than the kernel: the reader names an object by its shortest path. */
-    hid_t lcpl = intermediate_lcpl ();
+    hid_t lcpl = qs_test_lcpl_intermediate ();
     g_assert_cmpint (H5Lcreate_hard (h5, "/model_weights/conv/conv/kernel:0", h5,
                                      "/model_weights/conv/conv/zz/alias", lcpl, H5P_DEFAULT), >=, 0);
     H5Pclose (lcpl);
@@ -1160,23 +1152,6 @@ test_async (void)
 
 /* ---- main --------------------------------------------------------------- */
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-    }
-  g_remove (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -1214,7 +1189,7 @@ main (int   argc,
   status = g_test_run ();
 
   if (!g_test_subprocess ())
-    remove_tree (tmp_dir);
+    qs_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

@@ -11,74 +11,12 @@
 #include "model/qs-error.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-weight-file.h"
+#include "qs-test-hdf5.h"
 
 static char *tmp_dir;
 static GRand *rng;
 
 /* ---- fixture helpers ------------------------------------------------------------------ */
-
-static hid_t
-intermediate_lcpl (void)
-{
-  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
-
-  g_assert_cmpint (H5Pset_create_intermediate_group (lcpl, 1), >=, 0);
-  return lcpl;
-}
-
-static void
-write_floats (hid_t          file,
-              const char    *path,
-              int            rank,
-              const hsize_t *dims,
-              const float   *values)
-{
-  hid_t lcpl = intermediate_lcpl ();
-  hid_t space = H5Screate_simple (rank, dims, NULL);
-  hid_t dset = H5Dcreate2 (file, path, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-
-  g_assert_cmpint (dset, >=, 0);
-  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), >=, 0);
-  H5Dclose (dset);
-  H5Sclose (space);
-  H5Pclose (lcpl);
-}
-
-/* Variable-length UTF-8 strings, as h5py writes Keras's attributes; one
- * string as a scalar when @n < 0. */
-static void
-write_string_attr (hid_t              file,
-                   const char        *obj_path,
-                   const char        *name,
-                   const char *const *strings,
-                   int                n)
-{
-  hsize_t dims[1] = { n < 0 ? 1 : (hsize_t) n };
-  hid_t space = n < 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (1, dims, NULL);
-  hid_t type = H5Tcopy (H5T_C_S1);
-  hid_t attr;
-
-  H5Tset_size (type, H5T_VARIABLE);
-  H5Tset_cset (type, H5T_CSET_UTF8);
-  attr = H5Acreate_by_name (file, obj_path, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  g_assert_cmpint (attr, >=, 0);
-  g_assert_cmpint (H5Awrite (attr, type, strings), >=, 0);
-  H5Aclose (attr);
-  H5Tclose (type);
-  H5Sclose (space);
-}
-
-static void
-make_group (hid_t       file,
-            const char *path)
-{
-  hid_t lcpl = intermediate_lcpl ();
-  hid_t group = H5Gcreate2 (file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-
-  g_assert_cmpint (group, >=, 0);
-  H5Gclose (group);
-  H5Pclose (lcpl);
-}
 
 typedef struct {
   const char *name;
@@ -108,16 +46,16 @@ write_keras (const char         *file_name,
   g_assert_cmpint (file, >=, 0);
   if (config != NULL)
     {
-      write_string_attr (file, "/", "model_config", &config, -1);
-      write_string_attr (file, "/", "keras_version", version, -1);
-      write_string_attr (file, "/", "backend", backend, -1);
+      qs_test_write_string_attr (file, "/", "model_config", &config, -1, TRUE);
+      qs_test_write_string_attr (file, "/", "keras_version", version, -1, TRUE);
+      qs_test_write_string_attr (file, "/", "backend", backend, -1, TRUE);
     }
-  make_group (file, config != NULL ? "/model_weights" : "/x");
+  qs_test_make_group (file, config != NULL ? "/model_weights" : "/x");
   for (gsize l = 0; l < n_layers; l++)
     g_ptr_array_add (names, (gpointer) layers[l].name);
   if (names->len > 0)
-    write_string_attr (file, config != NULL ? "/model_weights" : "/", "layer_names",
-                       (const char *const *) names->pdata, (int) names->len);
+    qs_test_write_string_attr (file, config != NULL ? "/model_weights" : "/", "layer_names",
+                               (const char *const *) names->pdata, (int) names->len, TRUE);
 
   for (gsize l = 0; l < n_layers; l++)
     {
@@ -127,7 +65,7 @@ write_keras (const char         *file_name,
       g_autoptr(GPtrArray) wnames = g_ptr_array_new_with_free_func (g_free);
       int n = 0;
 
-      make_group (file, group);
+      qs_test_make_group (file, group);
       for (; lw->weights[n] != NULL; n++)
         {
           char *wname = g_strdup_printf ("%s/%s%s", lw->name, lw->weights[n], suffix ? ":0" : "");
@@ -142,7 +80,7 @@ write_keras (const char         *file_name,
             v[i] = g_str_equal (lw->weights[n], "moving_variance")
               ? (float) g_rand_double_range (rng, 0.5, 2.0)
               : (float) g_rand_double_range (rng, -0.5, 0.5);
-          write_floats (file, dpath, lw->ranks[n], lw->dims[n], v);
+          qs_test_write_floats (file, dpath, lw->ranks[n], lw->dims[n], v);
           if (values != NULL)
             g_hash_table_insert (values, g_strdup_printf ("%s/%s", lw->name, lw->weights[n]), v);
           else
@@ -150,7 +88,7 @@ write_keras (const char         *file_name,
           g_ptr_array_add (wnames, wname);
         }
       if (n > 0)
-        write_string_attr (file, group, "weight_names", (const char *const *) wnames->pdata, n);
+        qs_test_write_string_attr (file, group, "weight_names", (const char *const *) wnames->pdata, n, TRUE);
     }
   g_assert_cmpint (H5Fclose (file), >=, 0);
   return path;
@@ -525,17 +463,7 @@ main (int    argc,
   g_test_add_func ("/keras-model/demo-model", test_demo_model);
   status = g_test_run ();
 
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *p = g_build_filename (tmp_dir, name, NULL);
-        g_unlink (p);
-      }
-    g_rmdir (tmp_dir);
-  }
+  qs_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_rand_free (rng);
   return status;

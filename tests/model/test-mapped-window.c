@@ -12,6 +12,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-mapped-window.h"
+#include "qs-test-hdf5.h"
 
 #define FILE_BYTES (4 << 20)
 
@@ -166,15 +167,6 @@ main (int   argc,
   g_test_add_func ("/mapped-window/foreign-sigbus", test_foreign_sigbus);
   status = g_test_run ();
 
-  {
-    const char *names[] = { "contents", "short", "truncated", "foreign" };
-
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-      {
-        g_autofree char *path = g_build_filename (tmp_dir, names[i], NULL);
-        g_remove (path);
-      }
-    g_rmdir (tmp_dir);
-  }
+  qs_test_remove_tree (tmp_dir);
   return status;
 }

@@ -12,6 +12,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-weight-file.h"
+#include "qs-test-hdf5.h"
 
 static char *tmp_dir;
 
@@ -37,111 +38,6 @@ static void
 fixture_close (hid_t file)
 {
   g_assert_cmpint (H5Fclose (file), >=, 0);
-}
-
-static hid_t
-intermediate_lcpl (void)
-{
-  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
-
-  g_assert_cmpint (H5Pset_create_intermediate_group (lcpl, 1), >=, 0);
-  return lcpl;
-}
-
-static void
-make_group (hid_t       file,
-            const char *path)
-{
-  hid_t lcpl = intermediate_lcpl ();
-  hid_t group = H5Gcreate2 (file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-
-  g_assert_cmpint (group, >=, 0);
-  H5Gclose (group);
-  H5Pclose (lcpl);
-}
-
-/* Creates a dataset of @file_type; writes @data (in @mem_type) when given.
- * @rank 0 makes a scalar. */
-static void
-write_dataset (hid_t          file,
-               const char    *path,
-               hid_t          file_type,
-               hid_t          mem_type,
-               int            rank,
-               const hsize_t *dims,
-               const void    *data)
-{
-  hid_t lcpl = intermediate_lcpl ();
-  hid_t space = rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (rank, dims, NULL);
-  hid_t dset;
-
-  g_assert_cmpint (space, >=, 0);
-  dset = H5Dcreate2 (file, path, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  g_assert_cmpint (dset, >=, 0);
-  if (data != NULL)
-    g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
-  H5Dclose (dset);
-  H5Sclose (space);
-  H5Pclose (lcpl);
-}
-
-static void
-write_floats (hid_t          file,
-              const char    *path,
-              int            rank,
-              const hsize_t *dims,
-              const float   *values)
-{
-  write_dataset (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, values);
-}
-
-/* Writes @n strings as a 1-D attribute, or one as a scalar when @n < 0;
- * fixed-length null-padded (as h5py writes numpy bytes) or variable-length. */
-static void
-write_string_attr (hid_t              file,
-                   const char        *obj_path,
-                   const char        *name,
-                   const char *const *strings,
-                   int                n,
-                   gboolean           variable)
-{
-  int count = n < 0 ? 1 : n;
-  hsize_t dims[1] = { count };
-  hid_t space = n < 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (1, dims, NULL);
-  hid_t type = H5Tcopy (H5T_C_S1);
-  hid_t attr;
-  herr_t status;
-
-  if (variable)
-    {
-      H5Tset_size (type, H5T_VARIABLE);
-      H5Tset_cset (type, H5T_CSET_UTF8);
-      attr = H5Acreate_by_name (file, obj_path, name, type, space,
-                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      g_assert_cmpint (attr, >=, 0);
-      status = H5Awrite (attr, type, strings);
-    }
-  else
-    {
-      size_t width = 1;
-      g_autofree char *buffer = NULL;
-
-      for (int i = 0; i < count; i++)
-        width = MAX (width, strlen (strings[i]));
-      buffer = g_malloc0 (width * count);
-      for (int i = 0; i < count; i++)
-        memcpy (buffer + i * width, strings[i], strlen (strings[i]));
-      H5Tset_size (type, width);
-      H5Tset_strpad (type, H5T_STR_NULLPAD);
-      attr = H5Acreate_by_name (file, obj_path, name, type, space,
-                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      g_assert_cmpint (attr, >=, 0);
-      status = H5Awrite (attr, type, buffer);
-    }
-  g_assert_cmpint (status, >=, 0);
-  H5Aclose (attr);
-  H5Tclose (type);
-  H5Sclose (space);
 }
 
 /* Keras writes the weight_names of a layer without weights as an empty
@@ -289,39 +185,39 @@ make_keras_model (const char *name,
   float values[3 * 3 * 8 * 36];
   int64_t iter = 7;
 
-  write_string_attr (file, "/", "model_config", config, -1, variable);
-  write_string_attr (file, "/", "keras_version", version, -1, variable);
-  write_string_attr (file, "/", "backend", backend, -1, variable);
-  make_group (file, "/model_weights");
-  write_string_attr (file, "/model_weights", "layer_names", layers, G_N_ELEMENTS (layers), variable);
+  qs_test_write_string_attr (file, "/", "model_config", config, -1, variable);
+  qs_test_write_string_attr (file, "/", "keras_version", version, -1, variable);
+  qs_test_write_string_attr (file, "/", "backend", backend, -1, variable);
+  qs_test_make_group (file, "/model_weights");
+  qs_test_write_string_attr (file, "/model_weights", "layer_names", layers, G_N_ELEMENTS (layers), variable);
 
-  make_group (file, "/model_weights/conv2d");
-  write_string_attr (file, "/model_weights/conv2d", "weight_names", conv_weights, 2, variable);
+  qs_test_make_group (file, "/model_weights/conv2d");
+  qs_test_write_string_attr (file, "/model_weights/conv2d", "weight_names", conv_weights, 2, variable);
   ramp (values, 36, -1.0f, 0.0625f);
-  write_floats (file, "/model_weights/conv2d/conv2d/kernel:0", 4, conv_dims, values);
+  qs_test_write_floats (file, "/model_weights/conv2d/conv2d/kernel:0", 4, conv_dims, values);
   ramp (values, 4, 0.5f, 0.25f);
-  write_floats (file, "/model_weights/conv2d/conv2d/bias:0", 1, bias4, values);
+  qs_test_write_floats (file, "/model_weights/conv2d/conv2d/bias:0", 1, bias4, values);
 
-  make_group (file, "/model_weights/flatten");
+  qs_test_make_group (file, "/model_weights/flatten");
   write_empty_attr (file, "/model_weights/flatten", "weight_names");
 
-  make_group (file, "/model_weights/dense_1");
-  write_string_attr (file, "/model_weights/dense_1", "weight_names", dense1_weights, 2, variable);
+  qs_test_make_group (file, "/model_weights/dense_1");
+  qs_test_write_string_attr (file, "/model_weights/dense_1", "weight_names", dense1_weights, 2, variable);
   ramp (values, 108, 0.0f, 0.01f);
-  write_floats (file, "/model_weights/dense_1/dense_1/kernel:0", 2, dense1_dims, values);
-  write_floats (file, "/model_weights/dense_1/dense_1/bias:0", 1, bias3, values);
+  qs_test_write_floats (file, "/model_weights/dense_1/dense_1/kernel:0", 2, dense1_dims, values);
+  qs_test_write_floats (file, "/model_weights/dense_1/dense_1/bias:0", 1, bias3, values);
 
-  make_group (file, "/model_weights/dense");
-  write_string_attr (file, "/model_weights/dense", "weight_names", dense_weights, 2, variable);
-  write_floats (file, "/model_weights/dense/dense/kernel:0", 2, dense_dims, values);
-  write_floats (file, "/model_weights/dense/dense/bias:0", 1, bias2, values);
+  qs_test_make_group (file, "/model_weights/dense");
+  qs_test_write_string_attr (file, "/model_weights/dense", "weight_names", dense_weights, 2, variable);
+  qs_test_write_floats (file, "/model_weights/dense/dense/kernel:0", 2, dense_dims, values);
+  qs_test_write_floats (file, "/model_weights/dense/dense/bias:0", 1, bias2, values);
 
-  make_group (file, "/model_weights/up");
-  write_string_attr (file, "/model_weights/up", "weight_names", up_weights, 1, variable);
-  write_floats (file, "/model_weights/up/up/kernel:0", 4, up_dims, values);
+  qs_test_make_group (file, "/model_weights/up");
+  qs_test_write_string_attr (file, "/model_weights/up", "weight_names", up_weights, 1, variable);
+  qs_test_write_floats (file, "/model_weights/up/up/kernel:0", 4, up_dims, values);
 
-  write_dataset (file, "/optimizer_weights/Adam/iter:0", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                 0, NULL, &iter);
+  qs_test_write_dataset (file, "/optimizer_weights/Adam/iter:0", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                         0, NULL, &iter);
   fixture_close (file);
 }
 
@@ -395,27 +291,27 @@ test_keras_weights (void)
 
   ramp (values, 72, -3.0f, 0.125f);
   /* layer_names split as Keras does past 64 KiB. */
-  write_string_attr (h5, "/", "layer_names0", names0, 2, FALSE);
-  write_string_attr (h5, "/", "layer_names1", names1, 2, FALSE);
-  make_group (h5, "/batch_normalization");
-  write_string_attr (h5, "/batch_normalization", "weight_names", bn_weights, 4, TRUE);
+  qs_test_write_string_attr (h5, "/", "layer_names0", names0, 2, FALSE);
+  qs_test_write_string_attr (h5, "/", "layer_names1", names1, 2, FALSE);
+  qs_test_make_group (h5, "/batch_normalization");
+  qs_test_write_string_attr (h5, "/batch_normalization", "weight_names", bn_weights, 4, TRUE);
   for (int i = 0; i < 4; i++)
     {
       g_autofree char *path = g_strconcat ("/batch_normalization/", bn_weights[i], NULL);
 
-      write_floats (h5, path, 1, vec, values);
+      qs_test_write_floats (h5, path, 1, vec, values);
     }
-  make_group (h5, "/depthwise_conv2d");
-  write_string_attr (h5, "/depthwise_conv2d", "weight_names", dw_weights, 2, FALSE);
-  write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0", 4, dw_dims, values);
-  write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/bias:0", 1, vec, values);
-  make_group (h5, "/conv2d_transpose");
-  write_string_attr (h5, "/conv2d_transpose", "weight_names", tr_weights, 1, FALSE);
-  write_floats (h5, "/conv2d_transpose/conv2d_transpose/kernel:0", 4, tr_dims, values);
-  make_group (h5, "/dense");
-  write_string_attr (h5, "/dense", "weight_names", dense_weights, 2, FALSE);
-  write_floats (h5, "/dense/dense/kernel", 2, dense_dims, values);
-  write_floats (h5, "/dense/dense/bias", 1, bias2, values);
+  qs_test_make_group (h5, "/depthwise_conv2d");
+  qs_test_write_string_attr (h5, "/depthwise_conv2d", "weight_names", dw_weights, 2, FALSE);
+  qs_test_write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0", 4, dw_dims, values);
+  qs_test_write_floats (h5, "/depthwise_conv2d/depthwise_conv2d/bias:0", 1, vec, values);
+  qs_test_make_group (h5, "/conv2d_transpose");
+  qs_test_write_string_attr (h5, "/conv2d_transpose", "weight_names", tr_weights, 1, FALSE);
+  qs_test_write_floats (h5, "/conv2d_transpose/conv2d_transpose/kernel:0", 4, tr_dims, values);
+  qs_test_make_group (h5, "/dense");
+  qs_test_write_string_attr (h5, "/dense", "weight_names", dense_weights, 2, FALSE);
+  qs_test_write_floats (h5, "/dense/dense/kernel", 2, dense_dims, values);
+  qs_test_write_floats (h5, "/dense/dense/bias", 1, bias2, values);
   fixture_close (h5);
 
   file = open_fixture ("keras-weights.h5");
@@ -458,20 +354,20 @@ test_keras3_weights (void)
   g_autofree float *kernel = NULL;
 
   ramp (values, 18, 1.0f, -0.5f);
-  write_floats (h5, "/layers/conv2d/vars/0", 4, conv_dims, values);
-  write_floats (h5, "/layers/conv2d/vars/1", 1, vec, values);
-  write_floats (h5, "/layers/conv2d_10/vars/0", 1, vec, values);
-  write_floats (h5, "/layers/conv2d_2/vars/0", 1, vec, values);
+  qs_test_write_floats (h5, "/layers/conv2d/vars/0", 4, conv_dims, values);
+  qs_test_write_floats (h5, "/layers/conv2d/vars/1", 1, vec, values);
+  qs_test_write_floats (h5, "/layers/conv2d_10/vars/0", 1, vec, values);
+  qs_test_write_floats (h5, "/layers/conv2d_2/vars/0", 1, vec, values);
   for (int i = 0; i < 4; i++)
     {
       g_autofree char *path = g_strdup_printf ("/layers/batch_normalization/vars/%d", i);
 
-      write_floats (h5, path, 1, vec, values);
+      qs_test_write_floats (h5, path, 1, vec, values);
     }
-  write_floats (h5, "/layers/dense/vars/0", 2, dense_dims, values);
-  write_floats (h5, "/layers/dense/vars/1", 1, bias3, values);
-  make_group (h5, "/vars");
-  write_dataset (h5, "/optimizer/vars/0", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &iterations);
+  qs_test_write_floats (h5, "/layers/dense/vars/0", 2, dense_dims, values);
+  qs_test_write_floats (h5, "/layers/dense/vars/1", 1, bias3, values);
+  qs_test_make_group (h5, "/vars");
+  qs_test_write_dataset (h5, "/optimizer/vars/0", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &iterations);
   fixture_close (h5);
 
   file = open_fixture ("keras3.weights.h5");
@@ -518,12 +414,12 @@ test_generic (void)
   for (int i = 0; i < 35; i++)
     table[i] = i * 0.5;
   ramp (values, 72, 0.0f, 1.0f);
-  write_floats (h5, "/a/b/c/data", 2, d23, values);
-  write_dataset (h5, "/a/b/table", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d57, table);
-  write_floats (h5, "/a.x", 1, d1, values);
-  write_floats (h5, "/enc/conv1.weight", 4, conv, values);
-  write_floats (h5, "/enc/conv1.bias", 1, d4, values);
-  write_floats (h5, "/z", 1, d4, values);
+  qs_test_write_floats (h5, "/a/b/c/data", 2, d23, values);
+  qs_test_write_dataset (h5, "/a/b/table", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d57, table);
+  qs_test_write_floats (h5, "/a.x", 1, d1, values);
+  qs_test_write_floats (h5, "/enc/conv1.weight", 4, conv, values);
+  qs_test_write_floats (h5, "/enc/conv1.bias", 1, d4, values);
+  qs_test_write_floats (h5, "/z", 1, d4, values);
   fixture_close (h5);
 
   file = open_fixture ("generic.h5");
@@ -585,39 +481,39 @@ make_dtypes (void)
   float deep_values[6] = { 1, 2, 3, 4, 5, 6 };
   hid_t type, space, dset;
 
-  write_dataset (h5, "/be32", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, f32);
-  write_dataset (h5, "/le32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d4, f32);
-  write_dataset (h5, "/f64", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, 1, d5, f64);
+  qs_test_write_dataset (h5, "/be32", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d4, f32);
+  qs_test_write_dataset (h5, "/le32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d4, f32);
+  qs_test_write_dataset (h5, "/f64", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, 1, d5, f64);
 
   type = float16_type (H5T_ORDER_LE);
   /* Written as raw bits (memory type == file type): no conversion. */
-  write_dataset (h5, "/f16", type, type, 1, dhalf, half_bits);
+  qs_test_write_dataset (h5, "/f16", type, type, 1, dhalf, half_bits);
   H5Tclose (type);
   type = float16_type (H5T_ORDER_BE);
   for (guint i = 0; i < G_N_ELEMENTS (half_bits); i++)
     half_be[i] = GUINT16_TO_BE (half_bits[i]);
-  write_dataset (h5, "/f16be", type, type, 1, dhalf, half_be);
+  qs_test_write_dataset (h5, "/f16be", type, type, 1, dhalf, half_be);
   H5Tclose (type);
   type = bfloat16_type ();
-  write_dataset (h5, "/bf16", type, type, 1, d2, bf16);
+  qs_test_write_dataset (h5, "/bf16", type, type, 1, d2, bf16);
   H5Tclose (type);
 
-  write_dataset (h5, "/i8", H5T_STD_I8LE, H5T_NATIVE_INT8, 2, d22, i8);
-  write_dataset (h5, "/u16", H5T_STD_U16BE, H5T_NATIVE_UINT16, 1, d2, u16);
+  qs_test_write_dataset (h5, "/i8", H5T_STD_I8LE, H5T_NATIVE_INT8, 2, d22, i8);
+  qs_test_write_dataset (h5, "/u16", H5T_STD_U16BE, H5T_NATIVE_UINT16, 1, d2, u16);
 
   type = H5Tcopy (H5T_C_S1);
   H5Tset_size (type, H5T_VARIABLE);
-  write_dataset (h5, "/text/vlen", type, type, 0, NULL, &text);
+  qs_test_write_dataset (h5, "/text/vlen", type, type, 0, NULL, &text);
   H5Tclose (type);
   type = H5Tcopy (H5T_C_S1);
   H5Tset_size (type, 8);
-  write_dataset (h5, "/text/fixed", type, type, 1, d2, fixed_text);
+  qs_test_write_dataset (h5, "/text/fixed", type, type, 1, d2, fixed_text);
   H5Tclose (type);
 
   type = H5Tcreate (H5T_COMPOUND, 8);
   H5Tinsert (type, "a", 0, H5T_NATIVE_FLOAT);
   H5Tinsert (type, "b", 4, H5T_NATIVE_FLOAT);
-  write_dataset (h5, "/other/compound", type, type, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/compound", type, type, 1, d2, NULL);
   H5Tclose (type);
   type = H5Tenum_create (H5T_NATIVE_INT);
   {
@@ -625,27 +521,27 @@ make_dtypes (void)
 
     H5Tenum_insert (type, "ZERO", &zero);
   }
-  write_dataset (h5, "/other/enum", type, type, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/enum", type, type, 1, d2, NULL);
   H5Tclose (type);
   type = H5Tvlen_create (H5T_NATIVE_FLOAT);
-  write_dataset (h5, "/other/vlen", type, type, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/vlen", type, type, 1, d2, NULL);
   H5Tclose (type);
-  write_dataset (h5, "/other/reference", H5T_STD_REF_OBJ, H5T_STD_REF_OBJ, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/reference", H5T_STD_REF_OBJ, H5T_STD_REF_OBJ, 1, d2, NULL);
   type = H5Tcreate (H5T_OPAQUE, 4);
   H5Tset_tag (type, "blob");
-  write_dataset (h5, "/other/opaque", type, type, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/opaque", type, type, 1, d2, NULL);
   H5Tclose (type);
-  write_dataset (h5, "/other/bitfield", H5T_STD_B8LE, H5T_NATIVE_B8, 1, d2, NULL);
+  qs_test_write_dataset (h5, "/other/bitfield", H5T_STD_B8LE, H5T_NATIVE_B8, 1, d2, NULL);
   {
     hsize_t inner[1] = { 3 };
 
     type = H5Tarray_create2 (H5T_NATIVE_FLOAT, 1, inner);
-    write_dataset (h5, "/other/array", type, type, 1, d2, NULL);
+    qs_test_write_dataset (h5, "/other/array", type, type, 1, d2, NULL);
     H5Tclose (type);
   }
 
-  write_dataset (h5, "/shape/empty", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, d0, NULL);
-  write_dataset (h5, "/shape/scalar", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &scalar);
+  qs_test_write_dataset (h5, "/shape/empty", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, d0, NULL);
+  qs_test_write_dataset (h5, "/shape/scalar", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &scalar);
   space = H5Screate (H5S_NULL);
   dset = H5Dcreate2 (h5, "/shape/null", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   g_assert_cmpint (dset, >=, 0);
@@ -657,7 +553,7 @@ make_dtypes (void)
     deep[i] = 1;
   deep[0] = 2;
   deep[19] = 3;
-  write_dataset (h5, "/shape/deep", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 20, deep, deep_values);
+  qs_test_write_dataset (h5, "/shape/deep", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 20, deep, deep_values);
 
   fixture_close (h5);
 }
@@ -889,10 +785,10 @@ test_links (void)
   QsWeightFile *file;
   guint listed = 0;
 
-  write_floats (h5, "/data/w", 2, d22, values);
-  write_floats (h5, "/data/sub/v", 1, d1, values);
-  make_group (h5, "/alias");
-  make_group (h5, "/cycle");
+  qs_test_write_floats (h5, "/data/w", 2, d22, values);
+  qs_test_write_floats (h5, "/data/sub/v", 1, d1, values);
+  qs_test_make_group (h5, "/alias");
+  qs_test_make_group (h5, "/cycle");
   g_assert_cmpint (H5Lcreate_hard (h5, "/data/w", h5, "/alias/w2", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
   /* A group hard-linked into its own subtree. */
   g_assert_cmpint (H5Lcreate_hard (h5, "/data", h5, "/data/sub/back", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
@@ -971,7 +867,7 @@ test_open_errors (void)
   assert_open_fails (tmp_dir, QS_ERROR_NOT_HDF5);
 
   h5 = fixture_create ("truncated.h5");
-  write_floats (h5, "/big", 1, dims, values);
+  qs_test_write_floats (h5, "/big", 1, dims, values);
   fixture_close (h5);
   g_file_get_contents (truncated, &contents, &length, &error);
   g_assert_no_error (error);
@@ -1011,8 +907,8 @@ test_open_image (void)
   hid_t h5 = fixture_create ("image.h5");
 
   ramp (values, 72, -1.0f, 0.03125f);
-  write_floats (h5, "/enc/conv1/kernel", 4, conv, values);
-  write_floats (h5, "/enc/conv1/bias", 1, d4, values);
+  qs_test_write_floats (h5, "/enc/conv1/kernel", 4, conv, values);
+  qs_test_write_floats (h5, "/enc/conv1/bias", 1, d4, values);
   fixture_close (h5);
 
   on_disk = open_fixture ("image.h5");
@@ -1088,10 +984,10 @@ test_raw_fd (void)
     doubles[i] = values[i];
 
   h5 = fixture_create ("raw.h5");
-  write_floats (h5, "/contiguous", 1, d64, values);
-  write_dataset (h5, "/double", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d64, doubles);
-  write_dataset (h5, "/big-endian", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d64, values);
-  write_dataset (h5, "/unwritten", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d64, NULL);
+  qs_test_write_floats (h5, "/contiguous", 1, d64, values);
+  qs_test_write_dataset (h5, "/double", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d64, doubles);
+  qs_test_write_dataset (h5, "/big-endian", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 1, d64, values);
+  qs_test_write_dataset (h5, "/unwritten", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, d64, NULL);
   dcpl = H5Pcreate (H5P_DATASET_CREATE);
   H5Pset_chunk (dcpl, 1, chunk);
   space = H5Screate_simple (1, d64, NULL);
@@ -1135,7 +1031,7 @@ test_raw_fd (void)
   h5 = H5Fcreate (blocked_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
   g_assert_cmpint (h5, >=, 0);
   H5Pclose (fcpl);
-  write_floats (h5, "/w", 1, d64, values);
+  qs_test_write_floats (h5, "/w", 1, d64, values);
   fixture_close (h5);
   file = open_fixture ("userblock.h5");
   fd = qs_weight_file_dup_raw_fd (file, qs_weight_file_lookup (file, "/w"), &offset);
@@ -1279,24 +1175,6 @@ test_error_from_status (void)
 
 /* ---- main --------------------------------------------------------------- */
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-  g_remove (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -1327,7 +1205,7 @@ main (int   argc,
 
   status = g_test_run ();
 
-  remove_tree (tmp_dir);
+  qs_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

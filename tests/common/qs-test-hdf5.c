@@ -1,0 +1,123 @@
+/* qs-test-hdf5.c: HDF5 fixtures the test programs write at test time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "qs-test-hdf5.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+hid_t
+qs_test_lcpl_intermediate (void)
+{
+  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
+
+  g_assert_cmpint (lcpl, >=, 0);
+  g_assert_cmpint (H5Pset_create_intermediate_group (lcpl, 1), >=, 0);
+  return lcpl;
+}
+
+void
+qs_test_make_group (hid_t       file,
+                    const char *path)
+{
+  hid_t lcpl = qs_test_lcpl_intermediate ();
+  hid_t group = H5Gcreate2 (file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (group, >=, 0);
+  H5Gclose (group);
+  H5Pclose (lcpl);
+}
+
+void
+qs_test_write_dataset (hid_t          file,
+                       const char    *path,
+                       hid_t          file_type,
+                       hid_t          mem_type,
+                       int            rank,
+                       const hsize_t *dims,
+                       const void    *data)
+{
+  hid_t lcpl = qs_test_lcpl_intermediate ();
+  hid_t space = rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (rank, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (space, >=, 0);
+  dset = H5Dcreate2 (file, path, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  /* A zero-length dataset has nothing to write. */
+  if (data != NULL)
+    g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+  g_assert_cmpint (H5Dclose (dset), >=, 0);
+  g_assert_cmpint (H5Sclose (space), >=, 0);
+  H5Pclose (lcpl);
+}
+
+void
+qs_test_write_floats (hid_t          file,
+                      const char    *path,
+                      int            rank,
+                      const hsize_t *dims,
+                      const float   *values)
+{
+  qs_test_write_dataset (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, values);
+}
+
+void
+qs_test_write_string_attr (hid_t              file,
+                           const char        *obj_path,
+                           const char        *name,
+                           const char *const *strings,
+                           int                n,
+                           gboolean           variable)
+{
+  int count = n < 0 ? 1 : n;
+  hsize_t dims[1] = { count };
+  hid_t space = n < 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (1, dims, NULL);
+  hid_t type = H5Tcopy (H5T_C_S1);
+  g_autofree char *buffer = NULL;
+  const void *data = strings;
+  hid_t attr;
+
+  if (variable)
+    {
+      H5Tset_size (type, H5T_VARIABLE);
+      H5Tset_cset (type, H5T_CSET_UTF8);
+    }
+  else
+    {
+      size_t width = 1;
+
+      for (int i = 0; i < count; i++)
+        width = MAX (width, strlen (strings[i]));
+      buffer = g_malloc0 (width * count);
+      for (int i = 0; i < count; i++)
+        memcpy (buffer + i * width, strings[i], strlen (strings[i]));
+      H5Tset_size (type, width);
+      H5Tset_strpad (type, H5T_STR_NULLPAD);
+      data = buffer;
+    }
+  attr = H5Acreate_by_name (file, obj_path, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (attr, >=, 0);
+  g_assert_cmpint (H5Awrite (attr, type, data), >=, 0);
+  H5Aclose (attr);
+  H5Tclose (type);
+  H5Sclose (space);
+}
+
+void
+qs_test_remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          qs_test_remove_tree (child);
+        }
+    }
+  g_remove (path);
+}

@@ -1,0 +1,53 @@
+/* qs-test-hdf5.h: HDF5 fixtures the test programs write at test time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every helper asserts its HDF5 calls succeed: a fixture that could not be
+ * written would make a test pass or fail for the wrong reason.
+ */
+#pragma once
+
+#include <glib.h>
+#include <hdf5.h>
+
+G_BEGIN_DECLS
+
+/* A link creation list that creates missing parent groups (close it). */
+hid_t qs_test_lcpl_intermediate (void);
+
+/* Creates the group @path, and its missing parents. */
+void  qs_test_make_group        (hid_t          file,
+                                 const char    *path);
+
+/* Creates a dataset of @file_type at @path (parents created), of @rank
+ * dimensions @dims, or a scalar when @rank is 0; writes @data (in
+ * @mem_type) when it is not NULL. */
+void  qs_test_write_dataset     (hid_t          file,
+                                 const char    *path,
+                                 hid_t          file_type,
+                                 hid_t          mem_type,
+                                 int            rank,
+                                 const hsize_t *dims,
+                                 const void    *data);
+
+/* The same for little-endian float32 values. */
+void  qs_test_write_floats      (hid_t          file,
+                                 const char    *path,
+                                 int            rank,
+                                 const hsize_t *dims,
+                                 const float   *values);
+
+/* Writes @n strings as a 1-D attribute of the object at @obj_path, or
+ * strings[0] as a scalar when @n < 0: variable-length UTF-8, or
+ * fixed-length null-padded (as h5py writes numpy bytes). */
+void  qs_test_write_string_attr (hid_t              file,
+                                 const char        *obj_path,
+                                 const char        *name,
+                                 const char *const *strings,
+                                 int                n,
+                                 gboolean           variable);
+
+/* Removes @path and, for a folder, everything in it (symbolic links are
+ * removed, not followed). */
+void  qs_test_remove_tree       (const char    *path);
+
+G_END_DECLS
