@@ -1,4 +1,4 @@
-/* qs-cli-layers.c: `quantscope-cli layers FILE [--json]`.
+/* qs-cli-layers.c: `quantscope-cli layers FILE [--json] [--check-data]`.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -107,9 +107,11 @@ int
 qs_cli_layers (int    argc,
                char **argv)
 {
-  gboolean json = FALSE;
+  gboolean json = FALSE, check_data = FALSE;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "check-data", 0, 0, G_OPTION_ARG_NONE, &check_data,
+      N_("Also read the values of every chunked tensor once (up to 256 MiB), and fail if one cannot be read"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("FILE — list every tensor"));
@@ -125,6 +127,8 @@ qs_cli_layers (int    argc,
 
   file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
+    return qs_cli_fail (error);
+  if (check_data && !qs_weight_file_check_data (file, QS_CLI_CHECK_DATA_MAX_BYTES, &error))
     return qs_cli_fail (error);
 
   if (json)

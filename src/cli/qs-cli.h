@@ -41,6 +41,10 @@ QsWeightFile *qs_cli_open_weights (const char         *filename,
                                    QsWeightFileFlags   flags,
                                    GError            **error);
 
+/* How much `layers --check-data` reads at most: the app's file scan uses
+ * it, under a time limit. */
+#define QS_CLI_CHECK_DATA_MAX_BYTES (G_GUINT64_CONSTANT (256) << 20)
+
 /* The scheme options every quantizing subcommand takes. */
 typedef struct {
   int    bits;

@@ -335,8 +335,10 @@ qs_weight_file_scan_async (const char          *filename,
                                         | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   /* Its JSON is parsed here: no translated messages in the way. */
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  /* --check-data: the chunked tensors are read too, in the child, since a
+   * damaged chunk can crash libhdf5 only when values are read. */
   job->process = g_subprocess_launcher_spawn (launcher, &error, helper, "layers", "--json",
-                                              argument, NULL);
+                                              "--check-data", argument, NULL);
   if (job->process == NULL)
     {
       g_task_return_new_error (task, QS_ERROR, QS_ERROR_FAILED,

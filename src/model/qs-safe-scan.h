@@ -1,10 +1,12 @@
-/* qs-safe-scan.h: reading a weight file's metadata in a child process, so a crash there cannot take the GUI down.
+/* qs-safe-scan.h: reading a weight file's metadata (and chunked values) in a child process, so a crash there cannot take the GUI down.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * libhdf5 can abort or crash on some malformed files. The GUI lists a file
  * with qs_weight_file_scan_async() first: it runs `quantscope-cli layers
- * --json FILE` and turns a crash, a timeout or a failure into a GError;
- * only a file that scanned cleanly is then opened in-process.
+ * --json --check-data FILE` (the listing, and one read of every chunked
+ * tensor, where damage shows only when values are decoded) and turns a
+ * crash, a timeout or a failure into a GError; only a file that scanned
+ * cleanly is then opened in-process.
  */
 #pragma once
 

@@ -2064,3 +2064,61 @@ qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
   hdf5_unlock ();
   return bytes;
 }
+
+/* The largest chunk qs_weight_file_check_data() makes HDF5 hold: a header
+ * claiming more is left to the read that needs it, which refuses it. */
+#define CHECK_MAX_CHUNK_BYTES (G_GUINT64_CONSTANT (256) << 20)
+#define CHECK_BLOCK_ELEMENTS ((gsize) 1 << 20)
+
+/**
+ * qs_weight_file_check_data:
+ * @max_bytes: stop once this many bytes of values (as float32) were read;
+ *   0 for no limit
+ *
+ * Reads once, in blocks, the values of every quantizable tensor that HDF5
+ * stores in chunks: they pass through its chunk index and filter pipeline,
+ * where damage in a file shows only when values are read, and where
+ * libhdf5 has crashed on damaged files. Contiguous and compact tensors are
+ * plain copies of the file's bytes and are not read. Meant for a process
+ * that may crash (the app's file scan), before values are read where a
+ * crash would cost work.
+ *
+ * Returns: TRUE, or FALSE with the first unreadable tensor's error.
+ */
+gboolean
+qs_weight_file_check_data (QsWeightFile  *self,
+                           guint64        max_bytes,
+                           GError       **error)
+{
+  g_autofree float *block = NULL;
+  guint64 read_bytes = 0;
+
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint i = 0; i < self->tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
+      guint64 chunk_bytes;
+
+      if (!info->quantizable || info->count == G_MAXUINT64)
+        continue;
+      chunk_bytes = qs_weight_file_get_chunk_bytes (self, info);
+      if (chunk_bytes == 0 || chunk_bytes > CHECK_MAX_CHUNK_BYTES)
+        continue;
+
+      if (block == NULL)
+        block = g_new (float, CHECK_BLOCK_ELEMENTS);
+      for (guint64 pos = 0; pos < info->count; pos += CHECK_BLOCK_ELEMENTS)
+        {
+          gsize n = (gsize) MIN (info->count - pos, CHECK_BLOCK_ELEMENTS);
+
+          if (max_bytes > 0 && read_bytes >= max_bytes)
+            return TRUE;
+          if (!qs_weight_file_read_block (self, info, pos, n, block, error))
+            return FALSE;
+          read_bytes += n * sizeof (float);
+        }
+    }
+  return TRUE;
+}

@@ -115,6 +115,13 @@ int      qs_weight_file_dup_raw_fd      (QsWeightFile       *self,
 guint64  qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
                                          const QsTensorInfo *info);
 
+/* Reads the values of every chunked tensor once (up to @max_bytes, 0 for
+ * all), so that damage only a read reveals shows now: FALSE with the
+ * first read error. */
+gboolean qs_weight_file_check_data      (QsWeightFile       *self,
+                                         guint64             max_bytes,
+                                         GError            **error);
+
 /* Links that lead nowhere, one line each (transfer none; utf8 strings). */
 GPtrArray *qs_weight_file_get_warnings (QsWeightFile *self);
 

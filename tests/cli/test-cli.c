@@ -1162,6 +1162,30 @@ test_eval_errors (void)
   assert_fails ("eval", NULL);
 }
 
+/* A chunk that no longer decodes lists fine, and fails `--check-data`
+ * (what the app's file scan runs) with one line naming the tensor. */
+static void
+test_layers_check_data (void)
+{
+  g_autofree char *damaged = g_build_filename (tmp_dir, "damaged.h5", NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(JsonNode) listing = NULL;
+  g_autoptr(JsonNode) sound = NULL;
+
+  qs_test_write_damaged_chunk_file (damaged);
+  listing = layers_json (damaged);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (listing), "tensors")), ==, 2);
+  assert_fails ("layers", damaged, "--json", "--check-data", NULL);
+
+  g_ptr_array_add (args, (gpointer) "layers");
+  g_ptr_array_add (args, (gpointer) fixture);
+  g_ptr_array_add (args, (gpointer) "--json");
+  g_ptr_array_add (args, (gpointer) "--check-data");
+  sound = run_json_args (args);
+  g_assert_nonnull (sound);
+  g_remove (damaged);
+}
+
 /* A file on which libhdf5 loops forever (found by the fuzzer) ends the
  * CLI after the open timeout, with the usual one line and status 2, for
  * every command that opens it. */
@@ -1213,6 +1237,7 @@ main (int    argc,
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
+  g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
 
   status = g_test_run ();
   teardown_files ();

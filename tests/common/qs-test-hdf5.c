@@ -3,6 +3,7 @@
  */
 #include "qs-test-hdf5.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -103,6 +104,55 @@ qs_test_write_string_attr (hid_t              file,
   H5Aclose (attr);
   H5Tclose (type);
   H5Sclose (space);
+}
+
+static void
+write_chunked (hid_t        file,
+               const char  *name,
+               const float *values,
+               haddr_t     *address,
+               hsize_t     *size)
+{
+  hsize_t dims[1] = { 4096 }, offset[1] = { 0 };
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (H5Pset_chunk (dcpl, 1, dims), >=, 0);
+  g_assert_cmpint (H5Pset_deflate (dcpl, 6), >=, 0);
+  dset = H5Dcreate2 (file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), >=, 0);
+  g_assert_cmpint (H5Dget_chunk_info_by_coord (dset, offset, NULL, address, size), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+}
+
+void
+qs_test_write_damaged_chunk_file (const char *path)
+{
+  g_autofree float *values = g_new (float, 4096);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  char garbage[64];
+  haddr_t address;
+  hsize_t size;
+  FILE *stream;
+
+  g_assert_cmpint (file, >=, 0);
+  for (int i = 0; i < 4096; i++)
+    values[i] = (float) i;
+  write_chunked (file, "/fine", values, &address, &size);
+  write_chunked (file, "/packed", values, &address, &size);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  /* Overwrite the start of /packed's deflate stream: it no longer inflates. */
+  memset (garbage, 0xA5, sizeof garbage);
+  stream = fopen (path, "r+b");
+  g_assert_nonnull (stream);
+  g_assert_cmpint (fseek (stream, (long) address, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, MIN (sizeof garbage, size), stream), ==, MIN (sizeof garbage, size));
+  g_assert_cmpint (fclose (stream), ==, 0);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-safe-scan.h"
+#include "qs-test-hdf5.h"
 
 static char *tmp_dir;
 
@@ -139,6 +140,22 @@ test_cancel (void)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
 }
 
+/* Metadata that lists cleanly, and a chunk that fails to decode: the scan
+ * reads chunked values too, so the file is refused before the app reads
+ * them in its own process. */
+static void
+test_damaged_chunk (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "damaged.h5", NULL);
+  g_autoptr(GError) error = NULL;
+
+  qs_test_write_damaged_chunk_file (path);
+  g_assert_null (qs_weight_file_scan (path, 0, NULL, &error));
+  /* The child's one line, as a file that cannot be read. */
+  assert_one_line_error (error, QS_ERROR_NOT_HDF5, "/packed");
+  g_remove (path);
+}
+
 static void
 test_garbage_and_failure (void)
 {
@@ -185,6 +202,7 @@ main (int   argc,
   g_test_add_func ("/safe-scan/crash", test_crash);
   g_test_add_func ("/safe-scan/timeout", test_timeout);
   g_test_add_func ("/safe-scan/cancel", test_cancel);
+  g_test_add_func ("/safe-scan/damaged-chunk", test_damaged_chunk);
   g_test_add_func ("/safe-scan/garbage-and-failure", test_garbage_and_failure);
   g_test_add_func ("/safe-scan/missing-helper", test_missing_helper);
 
