@@ -34,6 +34,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_scalar,
   .gemm_f32_pack = qs_gemm_f32_pack_scalar,
   .gemm_f32 = qs_gemm_f32_scalar,
+  .gemm16 = qs_gemm_u8s16_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -50,6 +51,7 @@ static const QsKernels avx2_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,
+  .gemm16 = qs_gemm_u8s16_avx2,
 };
 
 static const QsKernels avx512vnni_kernels = {
@@ -65,6 +67,7 @@ static const QsKernels avx512vnni_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,
+  .gemm16 = qs_gemm_u8s16_avx2,
   .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
   .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,

@@ -365,7 +365,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
       if (q->mode == QS_QMODE_INT8)
         qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
       else
-        qs_gemm_u8s16_scalar (rows, n, k, a, lda, q->w16, s->acc, n);
+        qm->kernels->gemm16 (rows, n, k, a, lda, q->w16, s->acc, n);
       store_tile (l, q, rows, s->acc, rowsum, m0 * n, out, fout);
     }
 }

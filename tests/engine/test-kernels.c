@@ -301,6 +301,75 @@ test_gemm (void)
   g_test_message ("%u GEMM shapes checked", checked);
 }
 
+/* ---- 9..16-bit weights ---------------------------------------------------------------------- */
+
+static int16_t
+weight16_code (Fill fill)
+{
+  switch (fill)
+    {
+    case FILL_MAX:
+      return 32767;
+    case FILL_MIN:
+      return -32768;
+    case FILL_MIXED:
+      return g_rand_boolean (rng) ? 32767 : -32768;
+    case FILL_RANDOM:
+    default:
+      return (int16_t) g_rand_int_range (rng, -32768, 32768);
+    }
+}
+
+static void
+check_gemm16 (const QsKernels *k,
+              size_t           m,
+              size_t           n,
+              size_t           kk,
+              size_t           lda_extra,
+              Fill             fill)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  size_t lda = kk + lda_extra;
+  g_autofree uint8_t *a = g_new (uint8_t, m * lda);
+  g_autofree int16_t *w = g_new (int16_t, n * kk);
+  g_autofree int64_t *cref = g_new0 (int64_t, m * n);
+  g_autofree int64_t *copt = g_new0 (int64_t, m * n);
+
+  for (size_t i = 0; i < m * lda; i++)
+    a[i] = act_code (fill);
+  for (size_t i = 0; i < n * kk; i++)
+    w[i] = weight16_code (fill);
+  ref->gemm16 (m, n, kk, a, lda, w, cref, n);
+  k->gemm16 (m, n, kk, a, lda, w, copt, n);
+  if (memcmp (cref, copt, m * n * sizeof (int64_t)) != 0)
+    g_test_message ("%s gemm16 m=%zu n=%zu k=%zu fill=%d differs", k->name, m, n, kk, (int) fill);
+  g_assert_cmpmem (cref, m * n * sizeof (int64_t), copt, m * n * sizeof (int64_t));
+}
+
+/* Beyond what int32 holds: 3136 terms of 255 x -32768 are -2.6e10, the
+ * dense layer of the demo model at 16 bits. */
+static void
+test_gemm16 (void)
+{
+  static const size_t ms[] = { 1, 3, 8, 17 };
+  static const size_t ns[] = { 1, 3, 4, 5, 8, 31, 64 };
+  static const size_t ks[] = { 1, 15, 16, 17, 144, 1024, 1025, 3136 };
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (gsize mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+        for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+          for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+            check_gemm16 (k, ms[mi], ns[ni], ks[ki], mi % 2 ? 7 : 0, (Fill) ((mi + ni + ki) % 4));
+      for (int f = 0; f < 4; f++)
+        check_gemm16 (k, 2, 6, 4096 + 9, 0, (Fill) f);
+    }
+}
+
 /* ---- depthwise ---------------------------------------------------------------------------- */
 
 static void
@@ -544,6 +613,7 @@ main (int    argc,
   g_test_add_func ("/kernels/requantize-example", test_requantize_example);
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
+  g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);

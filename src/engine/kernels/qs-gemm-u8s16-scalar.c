@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * 255 * 32767 products overflow int32 after 257 terms, so these sums are
- * 64-bit; the weights stay [n][k] (no packing: this path is scalar only).
+ * 64-bit; the weights stay [n][k] (no packing; qs-gemm-u8s16-avx2.c is the
+ * vector twin).
  */
 #include "qs-kernels.h"
 

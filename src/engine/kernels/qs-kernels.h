@@ -201,10 +201,19 @@ void   qs_gemm_u8s8_avx512vnni      (size_t m, size_t n, size_t kp, const uint8_
                                      const void *packed, int32_t *c, size_t ldc);
 #endif
 
-/* ---- 9..16-bit weights: scalar, int64 sums ------------------------------ */
+/* ---- 9..16-bit weights: int64 sums --------------------------------------- */
+
+/* Raw int64 sums of @m rows of A (row stride @lda, @k valid) times W
+ * ([n][k] int16 codes, unpacked), into C (row stride @ldc). */
+typedef void (*QsGemm16Func) (size_t m, size_t n, size_t k, const uint8_t *a, size_t lda,
+                              const int16_t *w, int64_t *c, size_t ldc);
 
 void qs_gemm_u8s16_scalar     (size_t m, size_t n, size_t k, const uint8_t *a, size_t lda,
                                const int16_t *w, int64_t *c, size_t ldc);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_gemm_u8s16_avx2       (size_t m, size_t n, size_t k, const uint8_t *a, size_t lda,
+                               const int16_t *w, int64_t *c, size_t ldc);
+#endif
 void qs_requantize_u8_i64_scalar (size_t rows, size_t n, const int64_t *acc, size_t ldacc,
                                   const int32_t *rowsum, const QsRequantParams64 *params,
                                   uint8_t *out, size_t ldout);
@@ -377,6 +386,7 @@ typedef struct {
   QsGemmF32PackedSizeFunc    gemm_f32_packed_size;
   QsGemmF32PackFunc          gemm_f32_pack;
   QsGemmF32Func              gemm_f32;
+  QsGemm16Func               gemm16;
   /* Optional (NULL: one-channel convolutions take im2col + GEMM). */
   QsConvC1SupportedFunc      conv_c1_supported;
   QsConvC1PackedSizeFunc     conv_c1_packed_size;
