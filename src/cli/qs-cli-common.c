@@ -77,21 +77,20 @@ open_timeout_seconds (void)
   return QS_CLI_OPEN_TIMEOUT_S;
 }
 
-QsWeightFile *
-qs_cli_open_weights (const char         *filename,
-                     QsWeightFileFlags   flags,
-                     GError            **error)
+static struct sigaction previous_alarm;
+
+void
+qs_cli_watchdog_start (const char *filename)
 {
   g_autofree char *display = g_filename_display_name (filename);
   unsigned int timeout = open_timeout_seconds ();
-  struct sigaction action = { 0 }, previous;
-  QsWeightFile *file;
+  struct sigaction action = { 0 };
   int length;
 
-  /* Some damaged files make libhdf5 loop forever while it reads their
-   * metadata (tests/fuzz/README.md); nothing stops it from the outside,
-   * so past the timeout the process ends with the usual one-line error.
-   * A sound file lists in well under a second, even with 10,000 tensors. */
+  /* Some damaged files make libhdf5 loop forever (tests/fuzz/README.md);
+   * nothing stops it from the outside, so past the timeout the process
+   * ends with the usual one-line error. A sound file lists in well under
+   * a second, even with 10,000 tensors. */
   length = g_snprintf (watchdog_message, sizeof watchdog_message,
                        "quantscope-cli: reading “%s” took longer than %u s: a damaged file "
                        "can make libhdf5 loop forever (QUANTSCOPE_OPEN_TIMEOUT sets the limit)\n",
@@ -99,13 +98,27 @@ qs_cli_open_weights (const char         *filename,
   watchdog_length = MIN ((size_t) length, sizeof watchdog_message - 1);
   action.sa_handler = watchdog_cb;
   sigemptyset (&action.sa_mask);
-  sigaction (SIGALRM, &action, &previous);
+  sigaction (SIGALRM, &action, &previous_alarm);
   alarm (timeout);
+}
 
-  file = qs_weight_file_open_full (filename, flags, error);
-
+void
+qs_cli_watchdog_stop (void)
+{
   alarm (0);
-  sigaction (SIGALRM, &previous, NULL);
+  sigaction (SIGALRM, &previous_alarm, NULL);
+}
+
+QsWeightFile *
+qs_cli_open_weights (const char         *filename,
+                     QsWeightFileFlags   flags,
+                     GError            **error)
+{
+  QsWeightFile *file;
+
+  qs_cli_watchdog_start (filename);
+  file = qs_weight_file_open_full (filename, flags, error);
+  qs_cli_watchdog_stop ();
   return file;
 }
 

@@ -128,8 +128,17 @@ qs_cli_layers (int    argc,
   file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
-  if (check_data && !qs_weight_file_check_data (file, QS_CLI_CHECK_DATA_MAX_BYTES, &error))
-    return qs_cli_fail (error);
+  if (check_data)
+    {
+      gboolean ok;
+
+      /* Decoding chunks can loop in libhdf5 as reading metadata can. */
+      qs_cli_watchdog_start (argv[1]);
+      ok = qs_weight_file_check_data (file, QS_CLI_CHECK_DATA_MAX_BYTES, &error);
+      qs_cli_watchdog_stop ();
+      if (!ok)
+        return qs_cli_fail (error);
+    }
 
   if (json)
     print_json (file);

@@ -34,9 +34,14 @@ int qs_cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
  * process gives up: $QUANTSCOPE_OPEN_TIMEOUT seconds, else this. */
 #define QS_CLI_OPEN_TIMEOUT_S 60
 
-/* qs_weight_file_open_full() under a watchdog: a file on which libhdf5
- * never returns ends the process with one line on stderr and the
- * bad-input exit status, instead of hanging. */
+/* A watchdog for reading @filename's metadata: if qs_cli_watchdog_stop()
+ * does not come within the open timeout (libhdf5 looping on a damaged
+ * file), the process ends with one line on stderr and the bad-input exit
+ * status instead of hanging. */
+void          qs_cli_watchdog_start (const char *filename);
+void          qs_cli_watchdog_stop  (void);
+
+/* qs_weight_file_open_full() under the watchdog. */
 QsWeightFile *qs_cli_open_weights (const char         *filename,
                                    QsWeightFileFlags   flags,
                                    GError            **error);

@@ -31,6 +31,8 @@ static struct sigaction previous_sigbus;
 
 struct _QsMappedWindow {
   GuardSlot *slot;
+  int        fd;        /* borrowed: the caller keeps it open until unmap */
+  guint64    end;       /* the file offset just past the requested bytes */
   guint8    *base;      /* page-aligned start of the mapping */
   gsize      length;    /* page-aligned length of the mapping */
   guint8    *data;      /* the first requested byte */
@@ -44,7 +46,9 @@ sigbus_handler (int        signum,
 {
   uintptr_t address = (uintptr_t) info->si_addr;
 
-  for (int i = 0; i < MAX_WINDOWS; i++)
+  /* Only a fault the kernel raised has a meaningful address: a SIGBUS sent
+   * by kill() or sigqueue() (si_code <= 0) is passed on. */
+  for (int i = 0; i < MAX_WINDOWS && info->si_code > 0; i++)
     {
       uintptr_t start = atomic_load (&guard_slots[i].start);
       size_t length = atomic_load (&guard_slots[i].length);
@@ -150,6 +154,8 @@ qs_mapped_window_map (int           fd,
     }
 
   window = g_new0 (QsMappedWindow, 1);
+  window->fd = fd;
+  window->end = offset + length;
   window->length = (gsize) (offset - aligned) + length;
   base = mmap (NULL, window->length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t) aligned);
   if (base == MAP_FAILED)
@@ -188,14 +194,22 @@ qs_mapped_window_unmap (QsMappedWindow  *window,
                         GError         **error)
 {
   gboolean faulted;
+  struct stat st;
 
   g_return_val_if_fail (window != NULL, FALSE);
 
-  munmap (window->base, window->length);
+  /* Nothing reads the window any more. The slot stops matching before the
+   * address range is given back: another window mapped there at once must
+   * not have its faults charged to this one. */
   faulted = atomic_load (&window->slot->faulted) != 0;
-  /* Released only after munmap: until then a fault there is still ours. */
   atomic_store (&window->slot->start, 0);
+  munmap (window->base, window->length);
   atomic_store (&window->slot->in_use, 0);
+
+  /* A file cut short inside the window's last page raises no SIGBUS: the
+   * kernel shows the rest of that page as zeros. Only its size tells. */
+  if (fstat (window->fd, &st) != 0 || (guint64) st.st_size < window->end)
+    faulted = TRUE;
 
   if (faulted)
     g_set_error (error, QS_ERROR, QS_ERROR_READ,

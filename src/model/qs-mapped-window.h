@@ -19,9 +19,9 @@ G_BEGIN_DECLS
 typedef struct _QsMappedWindow QsMappedWindow;
 
 /* Maps bytes [@offset, @offset + @length) of @fd read-only and faults them
- * in (MAP_POPULATE), so the first pass over them does not. @name is for
- * messages. Fails with QS_ERROR_READ when @fd is shorter than that range or
- * the mapping fails. */
+ * in (MAP_POPULATE), so the first pass over them does not. @fd stays open
+ * until the window is unmapped; @name is for messages. Fails with
+ * QS_ERROR_READ when @fd is shorter than that range or the mapping fails. */
 QsMappedWindow *qs_mapped_window_map   (int           fd,
                                         guint64       offset,
                                         gsize         length,
@@ -32,7 +32,8 @@ QsMappedWindow *qs_mapped_window_map   (int           fd,
 gconstpointer   qs_mapped_window_get_data (QsMappedWindow *window);
 
 /* Unmaps @window. FALSE with QS_ERROR_READ when the file shrank while it
- * was mapped (the data read from it was zeros, not the file's). */
+ * was mapped (the data read from it was zeros, not the file's): a fault
+ * caught by the guard, or a file now shorter than the window. */
 gboolean        qs_mapped_window_unmap (QsMappedWindow  *window,
                                         GError         **error);
 

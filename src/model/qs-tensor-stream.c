@@ -354,6 +354,31 @@ reader_stop (Reader  *r,
   return ok;
 }
 
+/* A descriptor to map @info's blocks from, or -1 to read them through
+ * HDF5: when the tensor is not one contiguous run of floats, or when its
+ * first block cannot be mapped (no room for another mapping, a file
+ * system that does not map): reading costs a copy, not the result. */
+static int
+open_mappable (QsWeightFile       *file,
+               const QsTensorInfo *info,
+               const Plan         *plan,
+               guint64            *data_offset)
+{
+  int fd = qs_weight_file_dup_raw_fd (file, info, data_offset);
+  QsMappedWindow *probe;
+
+  if (fd < 0)
+    return -1;
+  probe = qs_mapped_window_map (fd, *data_offset, plan_block_end (plan, 0) * sizeof (float),
+                                info->path, NULL);
+  if (probe == NULL || !qs_mapped_window_unmap (probe, NULL))
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
 /* ---- passes ------------------------------------------------------------- */
 
 /* Adds the range stats of one block (aligned as plan_block_end makes
@@ -520,8 +545,6 @@ compute_streamed (QsWeightFile        *file,
       return NULL;
     }
 
-  raw_fd = qs_weight_file_dup_raw_fd (file, info, &data_offset);
-
   report = _qs_tensor_report_new ();
   report->info = qs_tensor_info_copy (info);
   report->scheme = *scheme;
@@ -529,6 +552,7 @@ compute_streamed (QsWeightFile        *file,
   report->kernel = scheme->format == QS_FORMAT_INT ? qs_analysis_kernel_name () : "scalar";
 
   plan_init (&plan, &layout, budget);
+  raw_fd = open_mappable (file, info, &plan, &data_offset);
   channels = layout.channels;
   stats = g_try_new (QsRangeStats, channels);
   scratch = g_try_new (QsRangeStats, MAX (channels, plan.block / MAX (layout.inner, 1)));

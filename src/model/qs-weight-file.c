@@ -1629,6 +1629,23 @@ qs_weight_file_lookup (QsWeightFile *self,
 }
 
 /* Our own record of @info, checked to be a float tensor with elements. */
+/* "Cannot read tensor “/a/b” from “file.h5” (HDF5's innermost reason)". */
+static void
+set_read_error (QsWeightFile        *self,
+                const QsTensorInfo  *tensor,
+                const char          *detail,
+                GError             **error)
+{
+  g_autofree char *display = g_filename_display_basename (self->filename);
+
+  g_set_error (error, QS_ERROR, QS_ERROR_READ,
+               "Cannot read tensor “%s” from “%s”%s%s%s",
+               tensor->path, display,
+               detail != NULL ? " (" : "",
+               detail != NULL ? detail : "",
+               detail != NULL ? ")" : "");
+}
+
 static const QsTensorInfo *
 readable_tensor (QsWeightFile        *self,
                  const QsTensorInfo  *info,
@@ -1717,12 +1734,7 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
   if (status < 0)
     {
-      g_set_error (error, QS_ERROR, QS_ERROR_READ,
-                   "Cannot read tensor “%s” from “%s”%s%s%s",
-                   tensor->path, display,
-                   detail != NULL ? " (" : "",
-                   detail != NULL ? detail : "",
-                   detail != NULL ? ")" : "");
+      set_read_error (self, tensor, detail, error);
       return NULL;
     }
 
@@ -1895,14 +1907,7 @@ qs_weight_file_read_block (QsWeightFile        *self,
 
   if (status < 0)
     {
-      g_autofree char *display = g_filename_display_basename (self->filename);
-
-      g_set_error (error, QS_ERROR, QS_ERROR_READ,
-                   "Cannot read tensor “%s” from “%s”%s%s%s",
-                   tensor->path, display,
-                   detail != NULL ? " (" : "",
-                   detail != NULL ? detail : "",
-                   detail != NULL ? ")" : "");
+      set_read_error (self, tensor, detail, error);
       return FALSE;
     }
   return TRUE;
@@ -2065,23 +2070,87 @@ qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
   return bytes;
 }
 
-/* The largest chunk qs_weight_file_check_data() makes HDF5 hold: a header
+/* The largest chunk qs_weight_file_check_data() decodes: a header
  * claiming more is left to the read that needs it, which refuses it. */
-#define CHECK_MAX_CHUNK_BYTES (G_GUINT64_CONSTANT (256) << 20)
-#define CHECK_BLOCK_ELEMENTS ((gsize) 1 << 20)
+#define CHECK_MAX_CHUNK_BYTES (G_GUINT64_CONSTANT (64) << 20)
+
+/* Reads @dset (chunk dimensions @chunk) one cell of its chunk grid at a
+ * time, so every chunk is decoded exactly once whatever its shape and
+ * whatever HDF5's chunk cache holds; stops once @budget (bytes, as
+ * float32) is spent. FALSE with @detail set when a read fails. */
+static gboolean
+read_every_chunk (hid_t          dset,
+                  int            rank,
+                  const hsize_t *dims,
+                  const hsize_t *chunk,
+                  float         *buffer,
+                  guint64       *budget,
+                  char         **detail)
+{
+  hsize_t cell[H5S_MAX_RANK] = { 0 }, start[H5S_MAX_RANK], count[H5S_MAX_RANK];
+  hid_t space = H5I_INVALID_HID, memory = H5I_INVALID_HID;
+  gboolean ok = TRUE;
+
+  for (int d = 0; d < rank; d++)
+    if (dims[d] == 0)
+      return TRUE;
+
+  while (ok && *budget > 0)
+    {
+      hsize_t elements = 1;
+      herr_t status;
+
+      for (int d = 0; d < rank; d++)
+        {
+          start[d] = cell[d] * chunk[d];
+          count[d] = MIN (chunk[d], dims[d] - start[d]);
+          elements *= count[d];
+        }
+
+      hdf5_lock ();
+      space = H5Dget_space (dset);
+      memory = H5Screate_simple (1, &elements, NULL);
+      status = space >= 0 && memory >= 0
+               && H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0
+               ? H5Dread (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, buffer) : -1;
+      if (status < 0)
+        {
+          *detail = hdf5_error_detail ();
+          ok = FALSE;
+        }
+      if (memory >= 0)
+        H5Sclose (memory);
+      if (space >= 0)
+        H5Sclose (space);
+      hdf5_unlock ();
+
+      *budget -= MIN (*budget, elements * sizeof (float));
+
+      /* The next cell, row-major. */
+      for (int d = rank - 1; d >= 0; d--)
+        {
+          if (++cell[d] * chunk[d] < dims[d])
+            break;
+          cell[d] = 0;
+          if (d == 0)
+            return ok;
+        }
+    }
+  return ok;
+}
 
 /**
  * qs_weight_file_check_data:
  * @max_bytes: stop once this many bytes of values (as float32) were read;
  *   0 for no limit
  *
- * Reads once, in blocks, the values of every quantizable tensor that HDF5
- * stores in chunks: they pass through its chunk index and filter pipeline,
- * where damage in a file shows only when values are read, and where
- * libhdf5 has crashed on damaged files. Contiguous and compact tensors are
- * plain copies of the file's bytes and are not read. Meant for a process
- * that may crash (the app's file scan), before values are read where a
- * crash would cost work.
+ * Reads once the values of every quantizable tensor that HDF5 stores in
+ * chunks, one chunk at a time: they pass through its chunk index and
+ * filter pipeline, where damage in a file shows only when values are
+ * decoded, and where libhdf5 has crashed on damaged files. Contiguous and
+ * compact tensors are plain copies of the file's bytes and are not read.
+ * Meant for a process that may crash (the app's file scan), before values
+ * are read where a crash would cost work.
  *
  * Returns: TRUE, or FALSE with the first unreadable tensor's error.
  */
@@ -2090,16 +2159,21 @@ qs_weight_file_check_data (QsWeightFile  *self,
                            guint64        max_bytes,
                            GError       **error)
 {
-  g_autofree float *block = NULL;
-  guint64 read_bytes = 0;
+  guint64 budget = max_bytes > 0 ? max_bytes : G_MAXUINT64;
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  for (guint i = 0; i < self->tensors->len; i++)
+  for (guint i = 0; i < self->tensors->len && budget > 0; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
+      hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+      g_autofree char *detail = NULL;
+      g_autofree float *buffer = NULL;
       guint64 chunk_bytes;
+      hid_t dset, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+      int rank = -1;
+      gboolean ok;
 
       if (!info->quantizable || info->count == G_MAXUINT64)
         continue;
@@ -2107,17 +2181,42 @@ qs_weight_file_check_data (QsWeightFile  *self,
       if (chunk_bytes == 0 || chunk_bytes > CHECK_MAX_CHUNK_BYTES)
         continue;
 
-      if (block == NULL)
-        block = g_new (float, CHECK_BLOCK_ELEMENTS);
-      for (guint64 pos = 0; pos < info->count; pos += CHECK_BLOCK_ELEMENTS)
+      hdf5_lock ();
+      dset = H5Dopen2 (self->file, info->path, H5P_DEFAULT);
+      if (dset >= 0)
         {
-          gsize n = (gsize) MIN (info->count - pos, CHECK_BLOCK_ELEMENTS);
+          dcpl = H5Dget_create_plist (dset);
+          space = H5Dget_space (dset);
+          rank = space >= 0 ? H5Sget_simple_extent_dims (space, dims, NULL) : -1;
+          if (dcpl < 0 || rank < 1 || H5Pget_chunk (dcpl, rank, chunk) != rank)
+            rank = -1;
+          if (space >= 0)
+            H5Sclose (space);
+          if (dcpl >= 0)
+            H5Pclose (dcpl);
+        }
+      if (rank < 0)
+        detail = hdf5_error_detail ();
+      hdf5_unlock ();
 
-          if (max_bytes > 0 && read_bytes >= max_bytes)
-            return TRUE;
-          if (!qs_weight_file_read_block (self, info, pos, n, block, error))
-            return FALSE;
-          read_bytes += n * sizeof (float);
+      if (rank > 0)
+        {
+          buffer = g_try_malloc (chunk_bytes);
+          ok = buffer != NULL && read_every_chunk (dset, rank, dims, chunk, buffer, &budget, &detail);
+        }
+      else
+        ok = FALSE;
+
+      if (dset >= 0)
+        {
+          hdf5_lock ();
+          H5Dclose (dset);
+          hdf5_unlock ();
+        }
+      if (!ok)
+        {
+          set_read_error (self, info, detail, error);
+          return FALSE;
         }
     }
   return TRUE;

@@ -106,19 +106,23 @@ qs_test_write_string_attr (hid_t              file,
   H5Sclose (space);
 }
 
+/* 4,096 values in chunks of @chunk; the address and size of the chunk
+ * that starts at value @at. */
 static void
 write_chunked (hid_t        file,
                const char  *name,
                const float *values,
+               hsize_t      chunk,
+               hsize_t      at,
                haddr_t     *address,
                hsize_t     *size)
 {
-  hsize_t dims[1] = { 4096 }, offset[1] = { 0 };
+  hsize_t dims[1] = { 4096 }, chunks[1] = { chunk }, offset[1] = { at };
   hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
   hid_t space = H5Screate_simple (1, dims, NULL);
   hid_t dset;
 
-  g_assert_cmpint (H5Pset_chunk (dcpl, 1, dims), >=, 0);
+  g_assert_cmpint (H5Pset_chunk (dcpl, 1, chunks), >=, 0);
   g_assert_cmpint (H5Pset_deflate (dcpl, 6), >=, 0);
   dset = H5Dcreate2 (file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   g_assert_cmpint (dset, >=, 0);
@@ -142,11 +146,11 @@ qs_test_write_damaged_chunk_file (const char *path)
   g_assert_cmpint (file, >=, 0);
   for (int i = 0; i < 4096; i++)
     values[i] = (float) i;
-  write_chunked (file, "/fine", values, &address, &size);
-  write_chunked (file, "/packed", values, &address, &size);
+  write_chunked (file, "/fine", values, 4096, 0, &address, &size);
+  write_chunked (file, "/packed", values, 1024, 2048, &address, &size);
   g_assert_cmpint (H5Fclose (file), >=, 0);
 
-  /* Overwrite the start of /packed's deflate stream: it no longer inflates. */
+  /* Overwrite the start of that chunk's deflate stream: it no longer inflates. */
   memset (garbage, 0xA5, sizeof garbage);
   stream = fopen (path, "r+b");
   g_assert_nonnull (stream);

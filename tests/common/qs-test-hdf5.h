@@ -47,9 +47,10 @@ void  qs_test_write_string_attr (hid_t              file,
                                  gboolean           variable);
 
 /* Writes @path with two chunked, deflated float32 tensors of 4,096 values
- * 0, 1, 2, ...: "/fine", and "/packed" whose one chunk no longer inflates
- * (its deflate stream overwritten). The metadata is sound: the damage
- * shows only when /packed's values are read. */
+ * 0, 1, 2, ...: "/fine" (one chunk), and "/packed" (four chunks) whose
+ * third chunk no longer inflates (its deflate stream overwritten). The
+ * metadata is sound: the damage shows only when /packed's values are
+ * read. */
 void  qs_test_write_damaged_chunk_file (const char *path);
 
 /* Removes @path and, for a folder, everything in it (symbolic links are

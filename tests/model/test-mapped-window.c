@@ -123,6 +123,49 @@ test_truncated_while_mapped (void)
   close (fd);
 }
 
+/* Cut short inside the window's last page: the kernel shows zeros there
+ * and raises no SIGBUS; unmapping still reports it. */
+static void
+test_truncated_within_last_page (void)
+{
+  g_autoptr(GError) error = NULL;
+  int fd = make_file ("partial", NULL);
+  QsMappedWindow *window;
+  const volatile guint8 *data;
+
+  window = qs_mapped_window_map (fd, FILE_BYTES - 1000, 1000, "/w", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ftruncate (fd, FILE_BYTES - 400), ==, 0);
+  data = qs_mapped_window_get_data (window);
+  g_assert_cmpuint (data[999], ==, 0);
+  g_assert_false (qs_mapped_window_unmap (window, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  close (fd);
+}
+
+/* A SIGBUS another process sends (kill) is not a fault in a window, even
+ * while one is mapped: it ends the process, as without the guard. */
+static void
+test_sent_sigbus (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = NULL;
+      int fd = make_file ("sent", &path);
+      QsMappedWindow *window = qs_mapped_window_map (fd, 0, FILE_BYTES, "/w", &error);
+
+      g_assert_no_error (error);
+      g_remove (path);
+      g_rmdir (tmp_dir);
+      raise (SIGBUS);
+      qs_mapped_window_unmap (window, NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+}
+
 /* A SIGBUS that is not ours still ends the process, as without the guard. */
 static void
 test_foreign_sigbus (void)
@@ -164,7 +207,9 @@ main (int   argc,
   g_test_add_func ("/mapped-window/contents", test_contents);
   g_test_add_func ("/mapped-window/past-the-end", test_past_the_end);
   g_test_add_func ("/mapped-window/truncated-while-mapped", test_truncated_while_mapped);
+  g_test_add_func ("/mapped-window/truncated-within-last-page", test_truncated_within_last_page);
   g_test_add_func ("/mapped-window/foreign-sigbus", test_foreign_sigbus);
+  g_test_add_func ("/mapped-window/sent-sigbus", test_sent_sigbus);
   status = g_test_run ();
 
   qs_test_remove_tree (tmp_dir);
