@@ -130,6 +130,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   for (guint i = 0; i < tensors->len && total < MAX_TOTAL_ELEMENTS; i++)
     total += exercise_tensor (file, g_ptr_array_index (tensors, i), &scheme);
 
+  /* What the app's scan adds to the listing: one decode of every chunk. */
+  {
+    g_autoptr(GError) check_error = NULL;
+
+    (void) qs_weight_file_check_data (file, MAX_READ_ELEMENTS * sizeof (float), &check_error);
+  }
+
   {
     g_autoptr(GError) model_error = NULL;
     QsEngineModel *model = qs_keras_model_load (file, &model_error);
