@@ -46,21 +46,30 @@ act_code (Fill fill)
     }
 }
 
-static int8_t
-weight_code (Fill fill)
+/* A weight code in [lo, hi] as @fill asks for. */
+static int32_t
+weight_code_in (Fill    fill,
+                int32_t lo,
+                int32_t hi)
 {
   switch (fill)
     {
     case FILL_MAX:
-      return 127;
+      return hi;
     case FILL_MIN:
-      return -128;
+      return lo;
     case FILL_MIXED:
-      return g_rand_boolean (rng) ? 127 : -128;
+      return g_rand_boolean (rng) ? hi : lo;
     case FILL_RANDOM:
     default:
-      return (int8_t) g_rand_int_range (rng, -128, 128);
+      return g_rand_int_range (rng, lo, hi + 1);
     }
+}
+
+static int8_t
+weight_code (Fill fill)
+{
+  return (int8_t) weight_code_in (fill, -128, 127);
 }
 
 /* ---- rounding rules ------------------------------------------------------------- */
@@ -303,23 +312,6 @@ test_gemm (void)
 
 /* ---- 9..16-bit weights ---------------------------------------------------------------------- */
 
-static int16_t
-weight16_code (Fill fill)
-{
-  switch (fill)
-    {
-    case FILL_MAX:
-      return 32767;
-    case FILL_MIN:
-      return -32768;
-    case FILL_MIXED:
-      return g_rand_boolean (rng) ? 32767 : -32768;
-    case FILL_RANDOM:
-    default:
-      return (int16_t) g_rand_int_range (rng, -32768, 32768);
-    }
-}
-
 static void
 check_gemm16 (const QsKernels *k,
               size_t           m,
@@ -338,7 +330,7 @@ check_gemm16 (const QsKernels *k,
   for (size_t i = 0; i < m * lda; i++)
     a[i] = act_code (fill);
   for (size_t i = 0; i < n * kk; i++)
-    w[i] = weight16_code (fill);
+    w[i] = (int16_t) weight_code_in (fill, -32768, 32767);
   ref->gemm16 (m, n, kk, a, lda, w, cref, n);
   k->gemm16 (m, n, kk, a, lda, w, copt, n);
   if (memcmp (cref, copt, m * n * sizeof (int64_t)) != 0)

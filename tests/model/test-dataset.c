@@ -131,24 +131,6 @@ test_idx_errors (void)
 }
 
 static void
-write_h5 (hid_t          file,
-          const char    *name,
-          hid_t          file_type,
-          hid_t          mem_type,
-          int            rank,
-          const hsize_t *dims,
-          const void    *data)
-{
-  hid_t space = H5Screate_simple (rank, dims, NULL);
-  hid_t dset = H5Dcreate2 (file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-
-  g_assert_cmpint (dset, >=, 0);
-  g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
-  H5Dclose (dset);
-  H5Sclose (space);
-}
-
-static void
 write_double_attr (hid_t         file,
                    const char   *obj,
                    const char   *name,
@@ -186,19 +168,19 @@ test_hdf5 (void)
 
   /* uint8 N x H x W with a scalar scale: (x - 0) * 0.5. */
   file = H5Fcreate (u8_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  write_h5 (file, "x", H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, d8, x8);
-  write_h5 (file, "y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dy, y);
+  qs_test_write_dataset (file, "x", H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, d8, x8);
+  qs_test_write_dataset (file, "y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dy, y);
   write_double_attr (file, "x", "scale", &scale, 1);
   H5Fclose (file);
   /* float32 N x H x W x C with a per-channel mean on the file. */
   file = H5Fcreate (f32_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  write_h5 (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
-  write_h5 (file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dy3, y3);
+  qs_test_write_dataset (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
+  qs_test_write_dataset (file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dy3, y3);
   write_double_attr (file, "/", "mean", mean, 2);
   H5Fclose (file);
   /* No labels. */
   file = H5Fcreate (bad_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  write_h5 (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
+  qs_test_write_dataset (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
   H5Fclose (file);
 
   {
