@@ -213,13 +213,16 @@ reader_thread (gpointer data)
 
       if (r->fd >= 0)
         {
-          if (r->window[slot] != NULL
-              && !qs_mapped_window_unmap (g_steal_pointer (&r->window[slot]), &error))
-            ok = FALSE;
-          else
-            r->window[slot] = qs_mapped_window_map (r->fd, r->data_offset + pos * sizeof (float),
-                                                    (end - pos) * sizeof (float), r->info->path, &error);
-          ok = r->window[slot] != NULL;
+          /* The slot's previous window, which the consumer has released. */
+          ok = r->window[slot] == NULL
+               || qs_mapped_window_unmap (g_steal_pointer (&r->window[slot]), &error);
+          if (ok)
+            {
+              r->window[slot] = qs_mapped_window_map (r->fd, r->data_offset + pos * sizeof (float),
+                                                      (end - pos) * sizeof (float), r->info->path,
+                                                      &error);
+              ok = r->window[slot] != NULL;
+            }
         }
       else
         ok = qs_weight_file_read_block (r->file, r->info, pos, end - pos, r->buffer[slot], &error);
