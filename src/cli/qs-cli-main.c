@@ -16,6 +16,7 @@ static const QsCliCommand commands[] = {
   { "stats", N_("Quantize one tensor and report error, levels, size and histograms"), qs_cli_stats },
   { "eval", N_("Float32 and integer accuracy of a Keras model on labeled images"), qs_cli_eval },
   { "export", N_("Write quantized or dequantized weights to a new HDF5 file"), qs_cli_export },
+  { "number", N_("One value in every float format, fixed point and integer code, bit by bit"), qs_cli_number },
 };
 
 static void

@@ -24,6 +24,7 @@ int qs_cli_layers (int argc, char **argv);
 int qs_cli_stats  (int argc, char **argv);
 int qs_cli_eval   (int argc, char **argv);
 int qs_cli_export (int argc, char **argv);
+int qs_cli_number (int argc, char **argv);
 
 /* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
  * exit status, so callers can `return qs_cli_fail (error)`. */

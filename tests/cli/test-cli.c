@@ -1201,6 +1201,170 @@ test_open_timeout (void)
   g_unsetenv ("QUANTSCOPE_OPEN_TIMEOUT");
 }
 
+/* ---- number ------------------------------------------------------------- */
+
+static JsonNode *number_json (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* `number ... --json`, the arguments NULL-terminated. */
+static JsonNode *
+number_json (const char *first,
+             ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  va_list ap;
+
+  va_start (ap, first);
+  args = collect_args (first, ap);
+  va_end (ap);
+  g_ptr_array_insert (args, 0, (gpointer) "number");
+  g_ptr_array_add (args, (gpointer) "--json");
+  return run_json_args (args);
+}
+
+static JsonObject *
+find_encoding (JsonObject *report,
+               const char *format)
+{
+  JsonArray *encodings = get_array (report, "encodings");
+
+  g_assert_cmpuint (json_array_get_length (encodings), ==, 7);
+  for (guint i = 0; i < json_array_get_length (encodings); i++)
+    {
+      JsonObject *e = json_array_get_object_element (encodings, i);
+      if (g_strcmp0 (get_string (e, "format"), format) == 0)
+        return e;
+    }
+  g_test_message ("no encoding %s", format);
+  g_assert_not_reached ();
+  return NULL;
+}
+
+/* The seed notes' exercise: 8.625 = 1.000101b x 2^3 in single precision is
+ * 0 10000010 00010100000000000000000 (130 = 3 + 127), 0x410a0000. In the
+ * default Q8.8, 8.625 * 256 = 2208 = 0x08a0. */
+static void
+test_number_seed_exercise (void)
+{
+  g_autoptr(JsonNode) root = number_json ("8.625", NULL);
+  JsonObject *report = json_node_get_object (root);
+  JsonObject *f32 = find_encoding (report, "float32");
+  JsonObject *fixed = get_object (report, "fixed_point");
+
+  g_assert_cmpfloat (get_number (report, "value"), ==, 8.625);
+  g_assert_cmpstr (get_string (f32, "bits"), ==, "0x410a0000");
+  g_assert_cmpint (get_int (f32, "width"), ==, 32);
+  g_assert_cmpint (get_int (f32, "sign"), ==, 0);
+  g_assert_cmpint (get_int (f32, "exponent_biased"), ==, 130);
+  g_assert_cmpint (get_int (f32, "exponent_unbiased"), ==, 3);
+  g_assert_cmpint (get_int (f32, "bias"), ==, 127);
+  g_assert_cmpint (get_int (f32, "exponent_bits"), ==, 8);
+  g_assert_cmpint (get_int (f32, "mantissa_bits"), ==, 23);
+  g_assert_cmpstr (get_string (f32, "mantissa"), ==, "0x0a0000");
+  g_assert_cmpstr (get_string (f32, "class"), ==, "normal");
+  g_assert_cmpfloat (get_number (f32, "decoded"), ==, 8.625);
+  g_assert_cmpfloat (get_number (f32, "error"), ==, 0.0);
+  g_assert_cmpfloat (get_number (f32, "step"), ==, 0x1p-20);
+  g_assert_false (get_bool (f32, "saturated"));
+  /* Double precision: 3 + 1023 = 1026, 16 hex digits. */
+  g_assert_cmpstr (get_string (find_encoding (report, "float64"), "bits"), ==, "0x4021400000000000");
+  /* E4M3 has 3 mantissa bits: 1.000101b rounds to 1.001b x 2^3 = 9. */
+  g_assert_cmpfloat (get_number (find_encoding (report, "fp8-e4m3"), "decoded"), ==, 9.0);
+
+  g_assert_cmpint (get_int (fixed, "m"), ==, 8);
+  g_assert_cmpint (get_int (fixed, "n"), ==, 8);
+  g_assert_cmpint (get_int (fixed, "code"), ==, 2208);
+  g_assert_cmpstr (get_string (fixed, "bits"), ==, "0x08a0");
+  g_assert_cmpfloat (get_number (fixed, "resolution"), ==, 1.0 / 256.0);
+  g_assert_cmpfloat (get_number (fixed, "min"), ==, -128.0);
+  g_assert_cmpfloat (get_number (fixed, "max"), ==, 127.99609375);
+  assert_null (report, "integer");
+}
+
+static void
+test_number_options (void)
+{
+  /* -8.625 in Q4.4 saturates at -8 (code -128 = 0x80); as an integer code
+   * with scale 0.5 and zero point 3: -17.25 -> -17, + 3 = -14 = 0xf2,
+   * dequantized 0.5 * (-14 - 3) = -8.5. */
+  g_autoptr(JsonNode) root = number_json ("-8.625", "--q", "4.4", "--scale", "0.5", "--zero-point", "3", NULL);
+  JsonObject *report = json_node_get_object (root);
+  JsonObject *fixed = get_object (report, "fixed_point");
+  JsonObject *integer = get_object (report, "integer");
+  g_autoptr(JsonNode) away = number_json ("1.25", "--scale", "0.5", "--bits", "4", "--narrow",
+                                          "--rounding", "half-away", NULL);
+  JsonObject *away_integer = get_object (json_node_get_object (away), "integer");
+
+  g_assert_cmpstr (get_string (find_encoding (report, "float32"), "bits"), ==, "0xc10a0000");
+  g_assert_cmpint (get_int (fixed, "code"), ==, -128);
+  g_assert_cmpstr (get_string (fixed, "bits"), ==, "0x80");
+  g_assert_true (get_bool (fixed, "saturated"));
+  g_assert_cmpint (get_int (integer, "code"), ==, -14);
+  g_assert_cmpstr (get_string (integer, "bits"), ==, "0xf2");
+  g_assert_cmpfloat (get_number (integer, "dequantized"), ==, -8.5);
+  g_assert_false (get_bool (integer, "clipped"));
+  /* 2.5 rounds away to 3 in [-7, 7]. */
+  g_assert_cmpint (get_int (away_integer, "code"), ==, 3);
+  g_assert_cmpint (get_int (away_integer, "qmin"), ==, -7);
+  g_assert_cmpstr (get_string (away_integer, "bits"), ==, "0x3");
+}
+
+static void
+test_number_nonfinite (void)
+{
+  g_autoptr(JsonNode) nan_root = number_json ("nan", NULL);
+  g_autoptr(JsonNode) inf_root = number_json ("inf", NULL);
+  JsonObject *nan_report = json_node_get_object (nan_root);
+  JsonObject *inf_report = json_node_get_object (inf_root);
+  JsonObject *e2m1 = find_encoding (nan_report, "fp4-e2m1");
+  JsonObject *e4m3 = find_encoding (inf_report, "fp8-e4m3");
+
+  assert_null (nan_report, "value");
+  assert_null (e2m1, "bits");
+  g_assert_cmpstr (get_string (e2m1, "class"), ==, "nan");
+  assert_null (find_encoding (nan_report, "float32"), "decoded");
+  assert_null (get_object (nan_report, "fixed_point"), "code");
+  g_assert_cmpstr (get_string (find_encoding (inf_report, "float16"), "class"), ==, "inf");
+  g_assert_cmpstr (get_string (find_encoding (inf_report, "float16"), "bits"), ==, "0x7c00");
+  g_assert_cmpfloat (get_number (e4m3, "decoded"), ==, 448.0);
+  g_assert_true (get_bool (e4m3, "saturated"));
+  assert_null (e4m3, "error");
+}
+
+static void
+test_number_text (void)
+{
+  g_autoptr(CliRun) run = run_cli ("number", "8.625", "--scale", "0.1", NULL);
+
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_cmpstr (run->err, ==, "");
+  g_assert_nonnull (strstr (run->out, "0x410a0000"));
+  g_assert_nonnull (strstr (run->out, "0 10000010 00010100000000000000000"));
+  g_assert_nonnull (strstr (run->out, "Q8.8"));
+  /* 8.625 / 0.1 = 86.25 -> 86 = 0x56 */
+  g_assert_nonnull (strstr (run->out, "0x56"));
+}
+
+static void
+test_number_errors (void)
+{
+  assert_fails ("number", NULL);
+  assert_fails ("number", "abc", NULL);
+  assert_fails ("number", "1.5x", NULL);
+  assert_fails ("number", "1", "2", NULL);
+  assert_fails ("number", "1", "--q", "0.8", NULL);
+  assert_fails ("number", "1", "--q", "8", NULL);
+  assert_fails ("number", "1", "--q", "40.30", NULL);
+  assert_fails ("number", "1", "--q", "8.-1", NULL);
+  assert_fails ("number", "1", "--scale", "0", NULL);
+  assert_fails ("number", "1", "--scale", "-1", NULL);
+  assert_fails ("number", "1", "--scale", "abc", NULL);
+  assert_fails ("number", "1", "--scale", "1", "--zero-point", "200", NULL);
+  assert_fails ("number", "1", "--scale", "1", "--bits", "17", NULL);
+  assert_fails ("number", "1", "--scale", "1", "--rounding", "bogus", NULL);
+  assert_fails ("number", "1", "--bits", "4", NULL);
+  assert_fails ("number", "1", "--frobnicate", NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1238,6 +1402,11 @@ main (int    argc,
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
+  g_test_add_func ("/cli/number/seed-exercise", test_number_seed_exercise);
+  g_test_add_func ("/cli/number/options", test_number_options);
+  g_test_add_func ("/cli/number/nonfinite", test_number_nonfinite);
+  g_test_add_func ("/cli/number/text", test_number_text);
+  g_test_add_func ("/cli/number/errors", test_number_errors);
 
   status = g_test_run ();
   teardown_files ();
