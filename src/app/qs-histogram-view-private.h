@@ -21,6 +21,11 @@ gboolean    _qs_histogram_view_drag         (QsHistogramView *self,
                                              double           from_x,
                                              double           to_x);
 
+/* Runs what a click at @x (halfway up the plot) runs: FALSE when no bin
+ * is there. */
+gboolean    _qs_histogram_view_click        (QsHistogramView *self,
+                                             double           x);
+
 /* Where the plot area and its value range fall in a picture of
  * @width x @height, as qs_histogram_view_render() draws it. */
 void        _qs_histogram_view_get_plot     (QsHistogramView *self,

@@ -123,6 +123,7 @@ enum {
 enum {
   RANGE_CHANGED,
   RANGE_COMMITTED,
+  BIN_ACTIVATED,
   N_SIGNALS
 };
 
@@ -1418,6 +1419,32 @@ drag_cancel_cb (GtkGesture       *gesture,
                                 self->drag == HIT_LOWER ? self->override_lo : self->override_hi));
 }
 
+/* A click (no drag: the click gesture gives up once the pointer moves) on
+ * a bar hands its centre value to whoever wants to inspect it. */
+static gboolean
+activate_bin_at (QsHistogramView *self,
+                 double           x,
+                 double           y)
+{
+  Hit hit = hit_test (self, ensure_layout (self), x, y);
+
+  if (hit.kind != HIT_BIN)
+    return FALSE;
+  g_signal_emit (self, signals[BIN_ACTIVATED], 0, (bin_edge (self, hit.bin) + bin_edge (self, hit.bin + 1)) / 2);
+  return TRUE;
+}
+
+static void
+click_released_cb (GtkGestureClick *gesture,
+                   int              n_press,
+                   double           x,
+                   double           y,
+                   QsHistogramView *self)
+{
+  if (n_press == 1)
+    activate_bin_at (self, x, y);
+}
+
 /* GObject ------------------------------------------------------------------- */
 
 static void
@@ -1612,6 +1639,19 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
 
+  /**
+   * QsHistogramView::bin-activated:
+   * @value: the centre of the bin clicked
+   *
+   * Emitted when the user clicks a histogram bin (not a clip handle).
+   */
+  signals[BIN_ACTIVATED] =
+    g_signal_new ("bin-activated",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_DOUBLE);
+
   gtk_widget_class_set_css_name (widget_class, "histogramview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
@@ -1621,6 +1661,7 @@ qs_histogram_view_init (QsHistogramView *self)
 {
   GtkEventController *motion;
   GtkGesture *drag;
+  GtkGesture *click;
 
   self->show_quantized = TRUE;
   self->channel = -1;
@@ -1640,6 +1681,11 @@ qs_histogram_view_init (QsHistogramView *self)
   g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
   g_signal_connect (drag, "cancel", G_CALLBACK (drag_cancel_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  click = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
+  g_signal_connect (click, "released", G_CALLBACK (click_released_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
 
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
@@ -1875,6 +1921,15 @@ _qs_histogram_view_drag (QsHistogramView *self,
   drag_update (self, to_x);
   drag_end (self, to_x);
   return TRUE;
+}
+
+gboolean
+_qs_histogram_view_click (QsHistogramView *self,
+                          double           x)
+{
+  const ChartLayout *l = ensure_layout (self);
+
+  return activate_bin_at (self, x, l->plot.origin.y + l->plot.size.height / 2);
 }
 
 void

@@ -641,6 +641,72 @@ apply_to_all_action (GtkWidget  *widget,
   qs_window_show_toast (self, _("Every tensor now uses this scheme"));
 }
 
+/* ---- number inspector --------------------------------------------------- */
+
+static void
+number_window_destroy_cb (GtkWidget *window,
+                          QsWindow  *self)
+{
+  self->number_window = NULL;
+  self->number_panel = NULL;
+}
+
+void
+_qs_window_sync_number_panel (QsWindow *self)
+{
+  QsTensorReport *report = qs_histogram_view_get_report (self->histogram_view);
+  g_autofree char *label = NULL;
+  size_t channel;
+
+  if (self->number_panel == NULL)
+    return;
+  if (report == NULL)
+    {
+      qs_number_panel_set_quantizer (self->number_panel, NULL, 0.0f, 0.0f, NULL);
+      return;
+    }
+  channel = (size_t) CLAMP (self->shown_channel, 0, (int) report->params.channels - 1);
+  label = report->params.channels > 1
+          ? g_strdup_printf (_("%s, channel %" G_GSIZE_FORMAT), report->info->path, channel)
+          : g_strdup (report->info->path);
+  qs_number_panel_set_quantizer (self->number_panel, &report->scheme, report->params.scale[channel],
+                                 report->params.zero_point[channel], label);
+}
+
+QsNumberPanel *
+_qs_window_present_number_inspector (QsWindow *self)
+{
+  if (self->number_window == NULL)
+    {
+      GtkWidget *window = adw_window_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+      gtk_window_set_title (GTK_WINDOW (window), _("Number Inspector"));
+      gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+      gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
+      gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
+      gtk_window_set_default_size (GTK_WINDOW (window), 1180, 900);
+      self->number_panel = QS_NUMBER_PANEL (qs_number_panel_new ());
+      gtk_widget_set_vexpand (GTK_WIDGET (self->number_panel), TRUE);
+      gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->number_panel));
+      adw_window_set_content (ADW_WINDOW (window), box);
+      g_signal_connect_object (window, "destroy", G_CALLBACK (number_window_destroy_cb), self, 0);
+      self->number_window = GTK_WINDOW (window);
+      _qs_window_sync_number_panel (self);
+    }
+  gtk_window_present (self->number_window);
+  return self->number_panel;
+}
+
+static void
+number_inspector_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  _qs_window_present_number_inspector (QS_WINDOW (widget));
+}
+
 void
 _qs_window_class_install_actions (GtkWidgetClass *widget_class)
 {
@@ -656,6 +722,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.bits-down", NULL, bits_down_action);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
   gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
+  gtk_widget_class_install_action (widget_class, "win.number-inspector", NULL, number_inspector_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
 
@@ -669,6 +736,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_CONTROL_MASK, "win.bits-down", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.log-scale", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.number-inspector", NULL);
 }
 
 /* ---- settings ----------------------------------------------------------- */

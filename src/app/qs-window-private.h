@@ -9,6 +9,7 @@
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
 #include "app/qs-live-analysis.h"
+#include "app/qs-number-panel.h"
 #include "app/qs-scheme-object.h"
 #include "model/qs-export.h"
 
@@ -78,6 +79,8 @@ struct _QsWindow
   guint               accuracy_timeout_id;
   guint               sweep_timeout_id;
   GArray             *latencies;        /* gint64 usec from a change to its result */
+  GtkWindow          *number_window;    /* the number inspector, NULL until opened */
+  QsNumberPanel      *number_panel;     /* its content */
 
   int                 shown_channel;
   gboolean            syncing_controls;
@@ -107,5 +110,9 @@ void  _qs_window_export_to          (QsWindow       *self,
                                      QsExportLayout  layout);
 void  _qs_window_record_latency     (QsWindow *self,
                                      gint64    requested_usec);
+/* Opens (or raises) the number inspector; returns its panel (transfer none). */
+QsNumberPanel *_qs_window_present_number_inspector (QsWindow *self);
+/* Gives the inspector the quantizer of the tensor and channel on view. */
+void  _qs_window_sync_number_panel  (QsWindow *self);
 
 G_END_DECLS

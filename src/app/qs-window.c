@@ -349,6 +349,7 @@ report_ready_cb (QsWindow       *self,
   qs_histogram_view_set_report (self->histogram_view, report);
   qs_channel_range_view_set_report (self->channel_view, report);
   show_report (self, report);
+  _qs_window_sync_number_panel (self);
   _qs_window_record_latency (self, requested_usec);
 }
 
@@ -360,6 +361,7 @@ analysis_failed_cb (QsWindow       *self,
   gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
   qs_histogram_view_set_report (self->histogram_view, NULL);
   _qs_window_clear_results (self, message);
+  _qs_window_sync_number_panel (self);
 }
 
 static void
@@ -372,6 +374,16 @@ channel_changed_cb (QsWindow      *self,
   g_object_set (self->histogram_view, "channel", self->shown_channel, NULL);
   if (report != NULL)
     show_report (self, report);
+  _qs_window_sync_number_panel (self);
+}
+
+/* A click on a bar shows its centre value bit by bit. */
+static void
+histogram_bin_activated_cb (QsWindow        *self,
+                            double           value,
+                            QsHistogramView *view)
+{
+  qs_number_panel_set_value (_qs_window_present_number_inspector (self), value);
 }
 
 /* Dragging a clip handle turns the range into a manual one, live. */
@@ -563,6 +575,7 @@ qs_window_dispose (GObject *object)
   QsWindow *self = QS_WINDOW (object);
 
   _qs_window_cancel_background (self);
+  g_clear_pointer (&self->number_window, gtk_window_destroy);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
@@ -725,6 +738,8 @@ qs_window_init (QsWindow *self)
   g_signal_connect_object (self->channel_adjustment, "value-changed", G_CALLBACK (channel_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->histogram_view, "range-changed", G_CALLBACK (histogram_range_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->histogram_view, "bin-activated", G_CALLBACK (histogram_bin_activated_cb), self,
                            G_CONNECT_SWAPPED);
   g_object_bind_property (self->channel_view, "channel", self->channel_adjustment, "value",
                           G_BINDING_BIDIRECTIONAL);
