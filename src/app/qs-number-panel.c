@@ -11,6 +11,7 @@
 #include "app/qs-number-panel.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -82,8 +83,9 @@ static GParamSpec *properties[N_PROPS];
 /* ---- rows and cells ----------------------------------------------------- */
 
 static BitRow
-bit_row_new (GtkGrid *grid,
-             int      row)
+bit_row_new (GtkGrid      *grid,
+             int           row,
+             GtkSizeGroup *names)
 {
   BitRow r;
 
@@ -101,9 +103,12 @@ bit_row_new (GtkGrid *grid,
   gtk_label_set_xalign (r.details, 0);
   gtk_label_set_wrap (r.details, TRUE);
   gtk_label_set_selectable (r.details, TRUE);
-  gtk_widget_set_margin_bottom (GTK_WIDGET (r.details), 8);
+  gtk_widget_set_margin_bottom (GTK_WIDGET (r.details), 6);
   gtk_widget_set_hexpand (GTK_WIDGET (r.details), TRUE);
 
+  /* One name column across the three grids, so every row's bits start
+   * at the same place. */
+  gtk_size_group_add_widget (names, GTK_WIDGET (r.name));
   gtk_grid_attach (grid, GTK_WIDGET (r.name), 0, 2 * row, 1, 1);
   gtk_grid_attach (grid, GTK_WIDGET (r.cells), 1, 2 * row, 1, 1);
   gtk_grid_attach (grid, GTK_WIDGET (r.hex), 0, 2 * row + 1, 1, 1);
@@ -224,6 +229,24 @@ exponent_text (const QsNumberEncoding *e)
     }
 }
 
+/* The value in binary scientific notation, as the notes work the exercise:
+ * "+1.000101b × 2^3" (trailing zeros of the mantissa dropped). */
+static char *
+binary_significand_text (const QsNumberEncoding *e)
+{
+  GString *text = g_string_new (e->sign ? "−" : "+");
+  int last = 0;
+
+  g_string_append (text, e->klass == QS_NUMBER_NORMAL ? "1." : "0.");
+  for (int i = 0; i < e->layout.mantissa_bits; i++)
+    if ((e->mantissa >> (e->layout.mantissa_bits - 1 - i)) & 1)
+      last = i + 1;
+  for (int i = 0; i < MAX (last, 1); i++)
+    g_string_append_c (text, (e->mantissa >> (e->layout.mantissa_bits - 1 - i)) & 1 ? '1' : '0');
+  g_string_append_printf (text, "b × 2^%d", e->exponent_unbiased);
+  return g_string_free (text, FALSE);
+}
+
 static char *
 encoding_details (const QsNumberEncoding *e)
 {
@@ -239,7 +262,11 @@ encoding_details (const QsNumberEncoding *e)
                           class_title (e->klass));
   g_string_append_c (text, '\n');
   if (isfinite (e->decoded))
-    g_string_append_printf (text, _("decodes to %s · error %s · step %s"), decoded, error, step);
+    {
+      g_autofree char *significand = binary_significand_text (e);
+      /* TRANSLATORS: "+1.000101b × 2^3 = 8.625 · error 0 · step 9.5e-07" */
+      g_string_append_printf (text, _("%s = %s · error %s · step %s"), significand, decoded, error, step);
+    }
   else
     g_string_append_printf (text, _("decodes to %s"), decoded);
   if (e->saturated)
@@ -321,7 +348,7 @@ update_fixed_row (QsNumberPanel *self)
     g_autofree char *accessible = g_strdup_printf ("%s: %s", title, binary);
     GString *details = g_string_new (NULL);
 
-    g_string_append_printf (details, _("code %" G_GINT64_FORMAT " = %s · decodes to %s · error %s"),
+    g_string_append_printf (details, _("code %" PRId64 " = %s · decodes to %s · error %s"),
                             f.code, binary, decoded, error);
     if (f.saturated)
       g_string_append (details, _(" · saturated: the value lies outside the range"));
@@ -567,6 +594,8 @@ qs_number_panel_class_init (QsNumberPanelClass *klass)
 static void
 qs_number_panel_init (QsNumberPanel *self)
 {
+  g_autoptr(GtkSizeGroup) names = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   for (int f = 0; f < QS_NUMBER_N_FORMATS; f++)
@@ -575,12 +604,12 @@ qs_number_panel_init (QsNumberPanel *self)
       g_autofree char *tooltip = g_strdup_printf (_("%d bits: 1 sign, %d exponent (bias %d), %d mantissa"),
                                                   l->width, l->exponent_bits, l->bias, l->mantissa_bits);
 
-      self->float_rows[f] = bit_row_new (self->float_grid, f);
+      self->float_rows[f] = bit_row_new (self->float_grid, f, names);
       gtk_label_set_text (self->float_rows[f].name, format_title (f));
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->float_rows[f].name), tooltip);
     }
-  self->fixed_row = bit_row_new (self->fixed_grid, 0);
-  self->integer_row = bit_row_new (self->integer_grid, 0);
+  self->fixed_row = bit_row_new (self->fixed_grid, 0, names);
+  self->integer_row = bit_row_new (self->integer_grid, 0, names);
   build_legend (self);
 
   g_signal_connect_object (self->m_adjustment, "value-changed", G_CALLBACK (q_changed_cb), self, G_CONNECT_SWAPPED);

@@ -667,7 +667,7 @@ _qs_window_sync_number_panel (QsWindow *self)
     }
   channel = (size_t) CLAMP (self->shown_channel, 0, (int) report->params.channels - 1);
   label = report->params.channels > 1
-          ? g_strdup_printf (_("%s, channel %" G_GSIZE_FORMAT), report->info->path, channel)
+          ? g_strdup_printf (_("%s, channel %u"), report->info->path, (guint) channel)
           : g_strdup (report->info->path);
   qs_number_panel_set_quantizer (self->number_panel, &report->scheme, report->params.scale[channel],
                                  report->params.zero_point[channel], label);

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -238,10 +239,11 @@ print_table (const NumberReport *r)
   const QsFixedPoint *f = &r->fixed;
 
   g_string_append_printf (out, _("Value %s\n\n"), value);
-  /* Translators: column headings; keep each within its width. */
-  g_string_append_printf (out, "%-9s %-19s %-13s %-10s %-23s %-23s %s\n", _("format"), _("bits"),
-                          _("exp-bias=e"), _("class"), _("decoded"), _("error"), _("step"));
-  g_string_append_printf (out, "%-9s %s\n", "", _("sign exponent mantissa"));
+  /* The headings are the JSON field names, untranslated: padding counts
+   * bytes, and a translation in a wide script would break the columns. */
+  g_string_append_printf (out, "%-9s %-19s %-13s %-10s %-23s %-23s %s\n", "format", "bits",
+                          "exp-bias=e", "class", "decoded", "error", "step");
+  g_string_append_printf (out, "%-9s %s\n", "", "sign exponent mantissa");
   for (int i = 0; i < QS_NUMBER_N_FORMATS; i++)
     append_encoding_row (out, &r->encodings[i]);
 
@@ -259,7 +261,7 @@ print_table (const NumberReport *r)
         g_autofree char *decoded = qs_number_format_double (f->decoded);
         g_autofree char *error = qs_number_format_double (f->error);
 
-        g_string_append_printf (out, _("  code %" G_GINT64_FORMAT " = %s = %s, decoded %s, error %s%s\n"),
+        g_string_append_printf (out, _("  code %" PRId64 " = %s = %s, decoded %s, error %s%s\n"),
                                 f->code, hex, binary, decoded, error,
                                 f->saturated ? _(", saturated") : "");
       }
