@@ -9,6 +9,7 @@
 
 #include "quant/qs-analysis.h"
 #include "quant/qs-float-format.h"
+#include "quant/qs-number.h"
 #include "quant/qs-params.h"
 #include "quant/qs-range.h"
 #include "quant/qs-scheme.h"
@@ -26,13 +27,17 @@ main (void)
   QsChannelLayout layout = qs_channel_layout_per_tensor (4);
   QsQuantParams params;
   QsAnalysis analysis;
+  QsNumberEncoding single;
   QsStatus status;
 
   qs_scheme_init_default (&scheme);
   status = qs_analyze (&scheme, &layout, values, 1, &params, &analysis);
-  printf ("1..1\n");
+  /* 8.625 = 1.000101b x 2^3 in single precision: 0 10000010 000101... */
+  qs_number_encode (8.625, QS_NUMBER_FLOAT32, &single);
+  printf ("1..2\n");
   printf ("%s 1 /core-headers/analyze-without-glib\n",
           status == QS_OK && analysis.levels_used == 4 ? "ok" : "not ok");
+  printf ("%s 2 /core-headers/number-without-glib\n", single.bits == 0x410a0000 ? "ok" : "not ok");
   if (status == QS_OK)
     {
       qs_quant_params_clear (&params);
