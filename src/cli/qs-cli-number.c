@@ -218,16 +218,21 @@ append_encoding_row (GString                *out,
   g_autofree char *exponent = NULL;
   const char *flag = e->saturated ? _("saturated") : e->overflowed ? _("overflow") : "";
 
+  g_autofree char *row = NULL;
+
   if (!e->has_code)
     exponent = g_strdup ("—");
   else if (e->klass == QS_NUMBER_INFINITE || e->klass == QS_NUMBER_NAN)
     exponent = g_strdup_printf ("%u", e->exponent_biased);
-  else
+  else if (e->klass == QS_NUMBER_NORMAL)
     exponent = g_strdup_printf ("%u-%d=%d", e->exponent_biased, e->layout.bias, e->exponent_unbiased);
+  else
+    /* An all-zero field stands for 2^(1 - bias), not 2^(0 - bias). */
+    exponent = g_strdup_printf ("0:1-%d=%d", e->layout.bias, e->exponent_unbiased);
 
-  g_string_append_printf (out, "%-9s %-19s %-13s %-10s %-23s %-23s %-23s %s\n",
-                          e->layout.name, hex ? hex : _("(none)"), exponent,
-                          qs_number_class_to_string (e->klass), decoded, error, step, flag);
+  row = g_strdup_printf ("%-9s %-19s %-15s %-10s %-23s %-23s %-23s %s", e->layout.name, hex ? hex : _("(none)"),
+                         exponent, qs_number_class_to_string (e->klass), decoded, error, step, flag);
+  g_string_append_printf (out, "%s\n", g_strchomp (row));
   g_string_append_printf (out, "%-9s %s\n", "", binary ? binary : "");
 }
 
@@ -241,7 +246,7 @@ print_table (const NumberReport *r)
   g_string_append_printf (out, _("Value %s\n\n"), value);
   /* The headings are the JSON field names, untranslated: padding counts
    * bytes, and a translation in a wide script would break the columns. */
-  g_string_append_printf (out, "%-9s %-19s %-13s %-10s %-23s %-23s %s\n", "format", "bits",
+  g_string_append_printf (out, "%-9s %-19s %-15s %-10s %-23s %-23s %s\n", "format", "bits",
                           "exp-bias=e", "class", "decoded", "error", "step");
   g_string_append_printf (out, "%-9s %s\n", "", "sign exponent mantissa");
   for (int i = 0; i < QS_NUMBER_N_FORMATS; i++)
