@@ -173,6 +173,15 @@ qs_cli_scheme_options_clear (QsCliSchemeOptions *o)
   g_clear_pointer (&o->hist_range, g_free);
 }
 
+gboolean
+qs_cli_scheme_options_given (const QsCliSchemeOptions *o)
+{
+  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
+         || o->granularity != NULL || o->axis != NULL || o->range != NULL
+         || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
+         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL;
+}
+
 static gboolean
 parse_pair (const char *text,
             double     *lo,

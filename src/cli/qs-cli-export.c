@@ -25,17 +25,6 @@ typedef struct {
   gboolean        show_progress;
 } ExportRun;
 
-/* Whether any scheme option differs from its default: they cannot be
- * combined with a scheme file, which says everything itself. */
-static gboolean
-scheme_options_given (const QsCliSchemeOptions *o)
-{
-  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
-         || o->granularity != NULL || o->axis != NULL || o->range != NULL
-         || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
-         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL;
-}
-
 static gboolean
 interrupt_cb (gpointer user_data)
 {
@@ -144,7 +133,7 @@ qs_cli_export (int    argc,
       qs_cli_scheme_options_clear (&scheme_options);
       return status;
     }
-  combined = scheme_file != NULL && scheme_options_given (&scheme_options);
+  combined = scheme_file != NULL && qs_cli_scheme_options_given (&scheme_options);
   if (!combined && !qs_cli_scheme_from_options (&scheme_options, &scheme, &error))
     {
       qs_cli_scheme_options_clear (&scheme_options);

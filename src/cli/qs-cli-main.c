@@ -16,6 +16,8 @@ static const QsCliCommand commands[] = {
   { "stats", N_("Quantize one tensor and report error, levels, size and histograms"), qs_cli_stats },
   { "eval", N_("Float32 and integer accuracy of a Keras model on labeled images"), qs_cli_eval },
   { "export", N_("Write quantized or dequantized weights to a new HDF5 file"), qs_cli_export },
+  { "plot", N_("Draw a tensor's histogram, channel ranges or bit sweep as PNG, SVG or PDF"), qs_cli_plot },
+  { "report", N_("Every tensor's error and size under a scheme, worst first, as JSON, CSV or Markdown"), qs_cli_report },
 };
 
 static void

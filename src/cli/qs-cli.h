@@ -24,6 +24,8 @@ int qs_cli_layers (int argc, char **argv);
 int qs_cli_stats  (int argc, char **argv);
 int qs_cli_eval   (int argc, char **argv);
 int qs_cli_export (int argc, char **argv);
+int qs_cli_plot   (int argc, char **argv);
+int qs_cli_report (int argc, char **argv);
 
 /* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
  * exit status, so callers can `return qs_cli_fail (error)`. */
@@ -74,6 +76,9 @@ gboolean      qs_cli_scheme_from_options (const QsCliSchemeOptions *options,
                                           QsScheme                 *scheme,
                                           GError                  **error);
 void          qs_cli_scheme_options_clear (QsCliSchemeOptions *options);
+/* Whether any scheme option differs from its default: they cannot be
+ * combined with a scheme file, which says everything itself. */
+gboolean      qs_cli_scheme_options_given (const QsCliSchemeOptions *options);
 
 /* Parses argv with @context; on failure prints the one-line error. */
 gboolean      qs_cli_parse (GOptionContext  *context,
