@@ -519,8 +519,10 @@ draw_category_names (QsPlotFrame *f,
           _qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
           continue;
         }
-      /* Names are paths: the end ("dense/kernel:0") says the most. */
-      pango_layout_set_width (layout, (int) (f->height / 3 * PANGO_SCALE));
+      /* Names are paths: the end ("dense/kernel:0") says the most. A
+       * name is cut to a third of the chart's height, and short enough
+       * to stay inside its left edge. */
+      pango_layout_set_width (layout, (int) (MIN (f->height / 3, (x - 4) * G_SQRT2) * PANGO_SCALE));
       pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_START);
       cairo_save (cr);
       cairo_translate (cr, x + line * 0.35, base + TICK_LENGTH + 3);
