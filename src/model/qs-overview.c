@@ -6,6 +6,7 @@
 #include "model/qs-overview.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -383,7 +384,7 @@ append_md_row (GString             *out,
   if (r == NULL)
     {
       /* Translators: a Markdown table row for a tensor left unquantized. */
-      g_string_append_printf (out, _("| | kept float (%s) | | | | | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " |\n"),
+      g_string_append_printf (out, _("| | kept float (%s) | | | | | %" PRIu64 " | %" PRIu64 " |\n"),
                               row->reason, kept_bytes (row->info), kept_bytes (row->info));
       return;
     }
@@ -417,8 +418,8 @@ qs_overview_to_markdown (const QsOverview *overview)
   g_string_append (out, "|---|--:|---|--:|--:|---|--:|--:|--:|---|--:|--:|\n");
   for (guint i = 0; i < overview->rows->len; i++)
     append_md_row (out, g_ptr_array_index (overview->rows, i));
-  g_string_append_printf (out, _("\n%u tensors, %u quantized; %" G_GUINT64_FORMAT " bytes quantized, "
-                                 "%" G_GUINT64_FORMAT " bytes as float32 (%.2fx smaller)\n"),
+  g_string_append_printf (out, _("\n%u tensors, %u quantized; %" PRIu64 " bytes quantized, "
+                                 "%" PRIu64 " bytes as float32 (%.2fx smaller)\n"),
                           overview->rows->len, overview->quantized, overview->size_quant_bytes,
                           overview->size_fp32_bytes,
                           overview->size_quant_bytes > 0
