@@ -353,7 +353,7 @@ draw_static (QsChannelRangeView *self,
       g_autofree char *text = qs_plot_format_value (l->y_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
 
-      qs_chart_show_layout (cr, layout, p->origin.x - 8, value_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, p->origin.x - 8, value_to_y (l, l->y_ticks[i]), 1.0, 0.5);
     }
   for (int i = 0; i < l->n_x_ticks; i++)
     {
@@ -367,7 +367,7 @@ draw_static (QsChannelRangeView *self,
       if (x - w / 2.0 < last_right + 6)
         continue;
       last_right = x + w / 2.0;
-      qs_chart_show_layout (cr, layout, x, base + 5, 0.5, 0.0);
+      qs_plot_show_layout (cr, layout, x, base + 5, 0.5, 0.0);
     }
   qs_painter_end_cairo (painter, cr);
 }
@@ -415,7 +415,7 @@ draw_placeholder (QsChannelRangeView *self,
   pango_layout_set_wrap (layout, PANGO_WRAP_WORD);
   cr = qs_painter_begin_cairo (painter);
   qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
   qs_painter_end_cairo (painter, cr);
 }
 

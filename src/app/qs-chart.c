@@ -1,15 +1,12 @@
-/* qs-chart.c: what the chart widgets share: palette, painter, ticks and number labels.
+/* qs-chart.c: what the chart widgets share: palette, painter and text layouts.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
 #include "app/qs-chart.h"
 
-#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
-
-#include "model/qs-error.h"
 
 /* libadwaita 1.2's named colours, used when the stylesheet does not define
  * them (a plain GTK theme, or a test without adw_init()). */
@@ -171,23 +168,6 @@ qs_chart_create_layout (GtkWidget  *widget,
   return layout;
 }
 
-void
-qs_chart_show_layout (cairo_t     *cr,
-                      PangoLayout *layout,
-                      double       x,
-                      double       y,
-                      double       ax,
-                      double       ay)
-{
-  PangoRectangle logical;
-
-  pango_layout_get_pixel_extents (layout, NULL, &logical);
-  /* Whole pixels keep small text crisp with the hinting GTK uses. */
-  cairo_move_to (cr,
-                 round (x - ax * logical.width - logical.x),
-                 round (y - ay * logical.height - logical.y));
-  pango_cairo_show_layout (cr, layout);
-}
 
 GdkTexture *
 qs_chart_render_node (GskRenderNode *node,

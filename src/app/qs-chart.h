@@ -1,4 +1,4 @@
-/* qs-chart.h: what the chart widgets share: palette, painter, ticks and number labels.
+/* qs-chart.h: what the chart widgets share: palette, painter and text layouts.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Internal to src/app: QsHistogramView and QsChannelRangeView draw through
@@ -68,15 +68,6 @@ void     qs_chart_set_source      (cairo_t         *cr,
 PangoLayout *qs_chart_create_layout (GtkWidget     *widget,
                                      const char    *text,
                                      gboolean       small);
-
-/* Draws @layout with its top-left corner moved so that the point (x, y)
- * sits at the fractions (@ax, @ay) of its logical extents. */
-void     qs_chart_show_layout     (cairo_t         *cr,
-                                   PangoLayout     *layout,
-                                   double           x,
-                                   double           y,
-                                   double           ax,
-                                   double           ay);
 
 /* Rasterises @node into a new texture of @width x @height pixels, with
  * Cairo, so it works without a display connection or GL. */

@@ -740,7 +740,7 @@ draw_placeholder (QsHistogramView *self,
   cairo_t *cr = qs_painter_begin_cairo (painter);
 
   qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
   qs_painter_end_cairo (painter, cr);
 }
 
@@ -928,7 +928,7 @@ draw_axes (QsHistogramView   *self,
       if (x - w / 2.0 < last_right + 6)
         continue;
       last_right = x + w / 2.0;
-      qs_chart_show_layout (cr, layout, x, base + 6, 0.5, 0.0);
+      qs_plot_show_layout (cr, layout, x, base + 6, 0.5, 0.0);
     }
 
   for (int i = 0; i < l->n_y_ticks; i++)
@@ -936,7 +936,7 @@ draw_axes (QsHistogramView   *self,
       g_autofree char *label = qs_plot_format_count (l->y_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, label, TRUE);
 
-      qs_chart_show_layout (cr, layout, p->origin.x - 8, count_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, p->origin.x - 8, count_to_y (l, l->y_ticks[i]), 1.0, 0.5);
     }
 }
 
@@ -964,7 +964,7 @@ draw_legend (QsHistogramView   *self,
       pango_layout_get_pixel_size (layout, &w, NULL);
       x -= w;
       qs_chart_set_source (cr, &self->palette.fg, 0.7);
-      qs_chart_show_layout (cr, layout, x, y, 0.0, 0.5);
+      qs_plot_show_layout (cr, layout, x, y, 0.0, 0.5);
 
       switch ((LegendEntry) e)
         {
@@ -1122,7 +1122,7 @@ draw_overlay (QsHistogramView   *self,
         ax = 1.0;
       else if (ax == 1.0 && x_q - 6 - w < p->origin.x)
         ax = 0.0;
-      qs_chart_show_layout (cr, layout, ax == 0.0 ? x_q + 6 : x_q - 6, y, ax, 0.0);
+      qs_plot_show_layout (cr, layout, ax == 0.0 ? x_q + 6 : x_q - 6, y, ax, 0.0);
     }
 
   /* The clip handles. */
@@ -1132,7 +1132,7 @@ draw_overlay (QsHistogramView   *self,
   clip_text = clip_text_for (self, lo, hi, self->drag != HIT_NONE || self->has_override);
   clip_layout = qs_chart_create_layout (widget, clip_text, TRUE);
   qs_chart_set_source (cr, &self->palette.fg, 0.7);
-  qs_chart_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
+  qs_plot_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
 
   qs_painter_end_cairo (painter, cr);
 }

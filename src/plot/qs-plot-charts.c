@@ -539,7 +539,7 @@ draw_one_series (const QsPlotFrame  *f,
         {
           g_autoptr(PangoLayout) layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
 
-          _qs_plot_show_layout (cr, layout, x + 6, y - 4, 0.0, 1.0);
+          qs_plot_show_layout (cr, layout, x + 6, y - 4, 0.0, 1.0);
         }
     }
 }
@@ -638,7 +638,7 @@ qs_plot_bars (cairo_t              *cr,
           g_autoptr(PangoLayout) layout = _qs_plot_layout (&f, "∞", 1.0, TRUE);
 
           _qs_plot_set_color (cr, &style->foreground, 1.0);
-          _qs_plot_show_layout (cr, layout, (x0 + x1) / 2, y1 + 2, 0.5, 0.0);
+          qs_plot_show_layout (cr, layout, (x0 + x1) / 2, y1 + 2, 0.5, 0.0);
         }
     }
   _qs_plot_frame_unclip (&f);

@@ -80,7 +80,7 @@ _qs_plot_layout (QsPlotFrame *frame,
 }
 
 void
-_qs_plot_show_layout (cairo_t     *cr,
+qs_plot_show_layout (cairo_t     *cr,
                       PangoLayout *layout,
                       double       x,
                       double       y,
@@ -90,6 +90,7 @@ _qs_plot_show_layout (cairo_t     *cr,
   PangoRectangle logical;
 
   pango_layout_get_pixel_extents (layout, NULL, &logical);
+  /* Whole pixels keep small text crisp with the hinting GTK uses. */
   cairo_move_to (cr, round (x - ax * logical.width - logical.x), round (y - ay * logical.height - logical.y));
   pango_cairo_show_layout (cr, layout);
 }
@@ -359,7 +360,7 @@ legend (QsPlotFrame     *f,
               layout_size (layout, &kw, NULL);
               draw_key (f->cr, &keys[k], x, y + line / 2);
               _qs_plot_set_color (f->cr, &f->style->foreground, 1.0);
-              _qs_plot_show_layout (f->cr, layout, x + KEY_WIDTH + 5, y + line / 2, 0.0, 0.5);
+              qs_plot_show_layout (f->cr, layout, x + KEY_WIDTH + 5, y + line / 2, 0.0, 0.5);
               x += kw + KEY_WIDTH + 5 + gap;
             }
           y += line + 4;
@@ -475,13 +476,13 @@ draw_title_and_names (QsPlotFrame        *f,
       /* A long tensor path loses its middle, not its ends. */
       pango_layout_set_width (title, (int) ((f->width - 2 * pad) * PANGO_SCALE));
       pango_layout_set_ellipsize (title, PANGO_ELLIPSIZE_MIDDLE);
-      _qs_plot_show_layout (cr, title, f->width / 2, pad * 0.75, 0.5, 0.0);
+      qs_plot_show_layout (cr, title, f->width / 2, pad * 0.75, 0.5, 0.0);
     }
   if (labels->x_label != NULL)
     {
       g_autoptr(PangoLayout) name = _qs_plot_layout (f, labels->x_label, 1.0, FALSE);
 
-      _qs_plot_show_layout (cr, name, f->area.x + f->area.width / 2, f->height - pad * 0.75, 0.5, 1.0);
+      qs_plot_show_layout (cr, name, f->area.x + f->area.width / 2, f->height - pad * 0.75, 0.5, 1.0);
     }
   if (labels->y_label != NULL)
     {
@@ -490,7 +491,7 @@ draw_title_and_names (QsPlotFrame        *f,
       cairo_save (cr);
       cairo_translate (cr, pad, f->area.y + f->area.height / 2);
       cairo_rotate (cr, -G_PI / 2);
-      _qs_plot_show_layout (cr, name, 0, 0, 0.5, 0.0);
+      qs_plot_show_layout (cr, name, 0, 0, 0.5, 0.0);
       cairo_restore (cr);
     }
 }
@@ -516,7 +517,7 @@ draw_category_names (QsPlotFrame *f,
 
       if (!f->slanted)
         {
-          _qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
+          qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
           continue;
         }
       /* Names are paths: the end ("dense/kernel:0") says the most. A
@@ -527,7 +528,7 @@ draw_category_names (QsPlotFrame *f,
       cairo_save (cr);
       cairo_translate (cr, x + line * 0.35, base + TICK_LENGTH + 3);
       cairo_rotate (cr, -G_PI / 4);
-      _qs_plot_show_layout (cr, layout, 0, 0, 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, 0, 0, 1.0, 0.5);
       cairo_restore (cr);
     }
 }
@@ -589,7 +590,7 @@ draw_grid_and_ticks (QsPlotFrame *f)
       if (y + h / 2 > last_top - 2)
         continue;
       last_top = y - h / 2;
-      _qs_plot_show_layout (cr, layout, a->x - TICK_LENGTH - 3, y, 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, a->x - TICK_LENGTH - 3, y, 1.0, 0.5);
     }
   for (int i = 0; i < nx; i++)
     {
@@ -602,7 +603,7 @@ draw_grid_and_ticks (QsPlotFrame *f)
       if (x - w / 2 < last_right + 8)
         continue;
       last_right = x + w / 2;
-      _qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
+      qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
     }
   if (f->x_ticks == QS_PLOT_TICKS_CATEGORIES)
     draw_category_names (f, base);

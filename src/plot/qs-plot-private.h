@@ -88,12 +88,5 @@ PangoLayout *_qs_plot_layout (QsPlotFrame *frame,
                               double       scale,
                               gboolean     bold);
 
-/* Draws @layout so that (x, y) sits at the fractions (@ax, @ay) of it. */
-void  _qs_plot_show_layout  (cairo_t     *cr,
-                             PangoLayout *layout,
-                             double       x,
-                             double       y,
-                             double       ax,
-                             double       ay);
 
 G_END_DECLS

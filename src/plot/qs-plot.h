@@ -10,6 +10,7 @@
 
 #include <cairo.h>
 #include <glib.h>
+#include <pango/pangocairo.h>
 
 #include "model/qs-tensor-report.h"
 
@@ -166,6 +167,16 @@ int   qs_plot_nice_ticks   (double    lo,
  * (transfer full). */
 char *qs_plot_format_value (double value);
 char *qs_plot_format_count (double count);
+
+/* Draws @layout with its top-left corner moved so that the point (x, y)
+ * sits at the fractions (@ax, @ay) of its logical extents, on whole
+ * pixels, which keep small text crisp. */
+void  qs_plot_show_layout  (cairo_t     *cr,
+                            PangoLayout *layout,
+                            double       x,
+                            double       y,
+                            double       ax,
+                            double       ay);
 
 /* ---- files -------------------------------------------------------------- */
 
