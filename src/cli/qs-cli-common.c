@@ -269,3 +269,26 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
     }
   return TRUE;
 }
+
+QsSchemeFile *
+qs_cli_load_schemes (const char               *scheme_file,
+                     const QsCliSchemeOptions *options,
+                     QsScheme                 *scheme,
+                     GError                  **error)
+{
+  QsScheme parsed;
+
+  if (scheme_file != NULL)
+    {
+      if (qs_cli_scheme_options_given (options))
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       _("--scheme-file and scheme options (--bits, --range, …) cannot be combined: put them in the scheme file"));
+          return NULL;
+        }
+      return qs_scheme_file_load (scheme_file, error);
+    }
+  if (!qs_cli_scheme_from_options (options, scheme != NULL ? scheme : &parsed, error))
+    return NULL;
+  return qs_scheme_file_new (scheme != NULL ? scheme : &parsed);
+}

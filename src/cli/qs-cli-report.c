@@ -9,7 +9,6 @@
 #include <glib/gi18n.h>
 
 #include "cli/qs-cli.h"
-#include "model/qs-error.h"
 #include "model/qs-json.h"
 #include "model/qs-overview.h"
 #include "model/qs-tensor-stream.h"
@@ -56,30 +55,6 @@ format_overview (const QsOverview *overview,
     }
 }
 
-/* Loads the scheme file, or makes one of the scheme options: either way
- * the skip list and the overrides resolve as `export` resolves them. */
-static QsSchemeFile *
-load_schemes (const char               *scheme_file,
-              const QsCliSchemeOptions *options,
-              GError                  **error)
-{
-  QsScheme scheme;
-
-  if (scheme_file != NULL)
-    {
-      if (qs_cli_scheme_options_given (options))
-        {
-          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                       _("--scheme-file and scheme options (--bits, --range, …) cannot be combined: put them in the scheme file"));
-          return NULL;
-        }
-      return qs_scheme_file_load (scheme_file, error);
-    }
-  if (!qs_cli_scheme_from_options (options, &scheme, error))
-    return NULL;
-  return qs_scheme_file_new (&scheme);
-}
-
 int
 qs_cli_report (int    argc,
                char **argv)
@@ -114,7 +89,7 @@ qs_cli_report (int    argc,
       return status;
     }
   threads = scheme_options.threads;
-  schemes = load_schemes (scheme_file, &scheme_options, &error);
+  schemes = qs_cli_load_schemes (scheme_file, &scheme_options, NULL, &error);
   qs_cli_scheme_options_clear (&scheme_options);
   if (schemes == NULL)
     return qs_cli_fail (error);

@@ -407,17 +407,24 @@ test_report_out_and_errors (void)
 static void
 test_plot_kinds (void)
 {
-  const char *kinds[] = { "histogram", "channels", "sweep" };
+  const char *kinds[] = { "histogram", "channels", "sweep", "overview" };
   const char *suffixes[] = { "png", "svg", "pdf" };
+  const char *titles[] = {
+    "<title>" TENSOR_A " · int4 asymmetric per-tensor</title>",
+    "<title>" TENSOR_A " · int4 asymmetric per-tensor</title>",
+    "<title>" TENSOR_A " · SQNR against bits per weight</title>",
+    "<title>fixture.h5 · SQNR of every tensor, worst first</title>",
+  };
 
   for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
     for (gsize f = 0; f < G_N_ELEMENTS (suffixes); f++)
       {
         g_autofree char *name = g_strdup_printf ("%s.%s", kinds[k], suffixes[f]);
         g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-        g_autoptr(QsTestCliRun) r = run ("plot", fixture, "--tensor", TENSOR_A, "--kind", kinds[k],
-                                         "--out", path, "--width", "640", "--height", "360",
-                                         "--bits", "4", NULL);
+        /* The overview draws every tensor: it takes no --tensor. */
+        g_autoptr(QsTestCliRun) r = run ("plot", fixture, "--kind", kinds[k], "--out", path,
+                                         "--width", "640", "--height", "360", "--bits", "4",
+                                         k == 3 ? NULL : "--tensor", TENSOR_A, NULL);
         g_autofree char *text = NULL;
         gsize length;
 
@@ -435,8 +442,7 @@ test_plot_kinds (void)
             cairo_surface_destroy (png);
           }
         else if (f == 1)
-          g_assert_nonnull (strstr (text, k == 2 ? "<title>" TENSOR_A " · SQNR against bits per weight</title>"
-                                                 : "<title>" TENSOR_A " · int4 asymmetric per-tensor</title>"));
+          g_assert_nonnull (strstr (text, titles[k]));
         else
           g_assert_cmpmem (text, 5, "%PDF-", 5);
         g_unlink (path);
@@ -451,6 +457,7 @@ test_plot_errors (void)
   g_autofree char *bmp = g_build_filename (dir, "chart.bmp", NULL);
   g_autofree char *nested = g_build_filename (dir, "no-such-folder", "chart.png", NULL);
   g_autofree char *missing = g_build_filename (tmp_dir, "missing.h5", NULL);
+  g_autofree char *scheme = g_build_filename (tmp_dir, "skip-hostile.json", NULL);
   const char *cases[][12] = {
     { "plot", fixture, "--tensor", TENSOR_A, "--out", bmp, NULL },
     { "plot", fixture, "--tensor", "/no/such/tensor", "--out", png, NULL },
@@ -464,8 +471,12 @@ test_plot_errors (void)
     { "plot", missing, "--tensor", TENSOR_A, "--out", png, NULL },
     { "plot", fixture, "--tensor", TENSOR_A, "--bits", "1", "--out", png, NULL },
     { "plot", fixture, "--tensor", TENSOR_A, "--out", nested, NULL },
+    { "plot", fixture, "--tensor", TENSOR_A, "--kind", "overview", "--out", png, NULL },
+    { "plot", fixture, "--tensor", HOSTILE, "--scheme-file", scheme, "--out", png, NULL },
+    { "plot", fixture, "--tensor", TENSOR_A, "--scheme-file", scheme, "--bits", "4", "--out", png, NULL },
   };
 
+  g_assert_true (g_file_set_contents (scheme, "{ \"version\": 1, \"skip\": [ \"/model/odd*\" ] }", -1, NULL));
   g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -480,6 +491,28 @@ test_plot_errors (void)
       g_assert_cmpuint (count_entries (dir), ==, 0);
     }
   g_rmdir (dir);
+  g_unlink (scheme);
+}
+
+/* With a scheme file, the tensor is drawn under the scheme it resolves to. */
+static void
+test_plot_scheme_file (void)
+{
+  g_autofree char *scheme = g_build_filename (tmp_dir, "override.json", NULL);
+  g_autofree char *svg = g_build_filename (tmp_dir, "override.svg", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(QsTestCliRun) r = NULL;
+
+  g_assert_true (g_file_set_contents (scheme,
+                                      "{ \"version\": 1, \"overrides\": [ { \"tensors\": \"/model/b/*\","
+                                      " \"bits\": 3, \"mapping\": \"symmetric\", \"granularity\": \"channel\" } ] }",
+                                      -1, NULL));
+  r = run ("plot", fixture, "--tensor", TENSOR_B, "--scheme-file", scheme, "--out", svg, NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "<title>" TENSOR_B " · int3 symmetric per-channel</title>"));
+  g_unlink (svg);
+  g_unlink (scheme);
 }
 
 int
@@ -505,6 +538,7 @@ main (int    argc,
   g_test_add_func ("/plot-cli/report/out-and-errors", test_report_out_and_errors);
   g_test_add_func ("/plot-cli/plot/kinds", test_plot_kinds);
   g_test_add_func ("/plot-cli/plot/errors", test_plot_errors);
+  g_test_add_func ("/plot-cli/plot/scheme-file", test_plot_scheme_file);
   status = g_test_run ();
 
   g_unlink (fixture);
