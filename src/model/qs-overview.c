@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/qs-error.h"
 #include "model/qs-json.h"
 #include "model/qs-tensor-stream.h"
 
@@ -103,6 +104,7 @@ qs_overview_compute (QsWeightFile   *file,
     {
       const QsTensorInfo *info = g_ptr_array_index (tensors, i);
       QsOverviewRow *row = g_new0 (QsOverviewRow, 1);
+      g_autoptr(GError) local = NULL;
       QsScheme scheme;
 
       row->info = info;
@@ -116,9 +118,22 @@ qs_overview_compute (QsWeightFile   *file,
           continue;
         }
       row->report = qs_tensor_report_compute_budget (file, info->path, &scheme, n_threads,
-                                                     memory_budget, cancellable, error);
+                                                     memory_budget, cancellable, &local);
+      if (row->report == NULL && g_error_matches (local, QS_ERROR, QS_ERROR_EMPTY))
+        {
+          /* NaN and infinities only: nothing to quantize, but the rest of
+           * the model still has its report. */
+          g_clear_error (&local);
+          row->reason = "no finite values";
+          overview->size_fp32_bytes += kept_bytes (info);
+          overview->size_quant_bytes += kept_bytes (info);
+          continue;
+        }
       if (row->report == NULL)
-        return NULL;
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
       overview->quantized++;
       overview->size_fp32_bytes += row->report->analysis.size_fp32_bytes;
       overview->size_quant_bytes += row->report->analysis.size_quant_bytes;

@@ -32,8 +32,9 @@ typedef struct {
 /* Analyses every tensor of @file with the scheme @schemes resolves for it
  * (kept tensors: the skip list, and tensors that are not floating point or
  * are empty), on up to @n_threads threads, streaming tensors larger than
- * half of @memory_budget (0: the default). Errors: those of
- * qs_tensor_report_compute_budget() for the first tensor that fails. */
+ * half of @memory_budget (0: the default). A tensor without finite values
+ * is listed as kept. Errors: those of qs_tensor_report_compute_budget()
+ * for the first tensor that fails otherwise. */
 QsOverview *qs_overview_compute     (QsWeightFile   *file,
                                      QsSchemeFile   *schemes,
                                      int             n_threads,

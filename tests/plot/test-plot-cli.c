@@ -18,6 +18,8 @@
 /* Everything CSV and Markdown must escape, in one HDF5 name. */
 #define HOSTILE_NAME "odd, \"quoted\"\nline|pipe*"
 #define HOSTILE "/model/" HOSTILE_NAME
+/* No finite value: listed, but kept. */
+#define ALL_NAN "/model/nan"
 
 static char *tmp_dir;
 static char *fixture;
@@ -30,7 +32,8 @@ write_fixture (const char *path)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (2024);
   hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  hsize_t da[2] = { 16, 4 }, db[2] = { 8, 6 }, dh[1] = { 5 };
+  hsize_t da[2] = { 16, 4 }, db[2] = { 8, 6 }, dh[1] = { 5 }, dn[1] = { 2 };
+  const float nans[2] = { NAN, INFINITY };
   float a[16 * 4], b[8 * 6];
   const float hostile[5] = { -0.5f, 0.0f, 0.25f, 0.75f, 1.0f };
 
@@ -43,6 +46,7 @@ write_fixture (const char *path)
   qs_test_write_floats (file, TENSOR_A, 2, da, a);
   qs_test_write_floats (file, TENSOR_B, 2, db, b);
   qs_test_write_floats (file, HOSTILE, 1, dh, hostile);
+  qs_test_write_floats (file, ALL_NAN, 1, dn, nans);
   g_assert_cmpint (H5Fclose (file), >=, 0);
 }
 
@@ -210,7 +214,10 @@ test_report_json_equals_stats (void)
 
       /* Worst first, and the totals add the rows up. */
       rows = json_object_get_array_member (json_node_get_object (report), "tensors");
-      g_assert_cmpuint (json_array_get_length (rows), ==, 3);
+      g_assert_cmpuint (json_array_get_length (rows), ==, 4);
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rows, 3), "tensor"), ==, ALL_NAN);
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rows, 3), "reason"), ==,
+                       "no finite values");
       for (guint i = 0; i < 3; i++)
         {
           double sqnr = json_object_get_double_member (json_array_get_object_element (rows, i), "sqnr_db");
@@ -219,8 +226,8 @@ test_report_json_equals_stats (void)
           previous = sqnr;
         }
       total = json_object_get_object_member (json_node_get_object (report), "total");
-      g_assert_cmpint (json_object_get_int_member (total, "parameters"), ==, 64 + 48 + 5);
-      g_assert_cmpint (json_object_get_int_member (total, "size_fp32_bytes"), ==, 4 * (64 + 48 + 5));
+      g_assert_cmpint (json_object_get_int_member (total, "parameters"), ==, 64 + 48 + 5 + 2);
+      g_assert_cmpint (json_object_get_int_member (total, "size_fp32_bytes"), ==, 4 * (64 + 48 + 5 + 2));
       g_assert_cmpstr (json_object_get_string_member (total, "worst_tensor"), ==,
                        json_object_get_string_member (json_array_get_object_element (rows, 0), "tensor"));
     }
@@ -254,11 +261,15 @@ test_report_scheme_file (void)
   g_assert_cmpint (json_object_get_int_member (kept, "size_quant_bytes"), ==, 20);
   total = json_object_get_object_member (json_node_get_object (report), "total");
   g_assert_cmpint (json_object_get_int_member (total, "quantized"), ==, 2);
-  g_assert_cmpint (json_object_get_int_member (total, "kept_float"), ==, 1);
-  /* The kept tensor comes last. */
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
-                     json_object_get_array_member (json_node_get_object (report), "tensors"), 2), "tensor"),
-                   ==, HOSTILE);
+  g_assert_cmpint (json_object_get_int_member (total, "kept_float"), ==, 2);
+  /* The kept tensors come last. */
+  for (guint i = 0; i < 4; i++)
+    {
+      JsonObject *row = json_array_get_object_element (
+        json_object_get_array_member (json_node_get_object (report), "tensors"), i);
+
+      g_assert_cmpint (json_object_get_boolean_member (row, "kept_float"), ==, i >= 2);
+    }
 
   combined = run ("report", fixture, "--scheme-file", scheme, "--bits", "4", NULL);
   assert_bad_input (combined);
@@ -320,7 +331,7 @@ test_report_csv (void)
   /* The name's quotes doubled, the whole field quoted. */
   g_assert_nonnull (strstr (r->out, "\"/model/odd, \"\"quoted\"\"\nline|pipe*\","));
   records = parse_csv (r->out);
-  g_assert_cmpuint (records->len, ==, 4);
+  g_assert_cmpuint (records->len, ==, 5);
   g_assert_cmpstr (g_ptr_array_index ((GPtrArray *) g_ptr_array_index (records, 0), 0), ==, "tensor");
   report = parse_json (j->out);
   for (guint i = 1; i < records->len; i++)
@@ -331,11 +342,18 @@ test_report_csv (void)
 
       /* Every record has the header's 17 fields, and the same numbers as JSON. */
       g_assert_cmpuint (fields->len, ==, 17);
+      found |= g_str_equal (name, HOSTILE);
+      if (json_object_get_boolean_member (row, "kept_float"))
+        {
+          /* Undefined numbers are empty fields. */
+          g_assert_cmpstr (g_ptr_array_index (fields, 10), ==, "");
+          g_assert_cmpstr (g_ptr_array_index (fields, 16), ==, "true");
+          continue;
+        }
       g_assert_cmpfloat (g_ascii_strtod (g_ptr_array_index (fields, 10), NULL), ==,
                          json_object_get_double_member (row, "sqnr_db"));
       g_assert_cmpfloat (g_ascii_strtod (g_ptr_array_index (fields, 3), NULL), ==,
                          json_object_get_double_member (row, "min"));
-      found |= g_str_equal (name, HOSTILE);
     }
   g_assert_true (found);
 }
@@ -367,7 +385,7 @@ test_report_markdown (void)
       g_assert_cmpint (pipes, ==, 13);
       rows++;
     }
-  g_assert_cmpuint (rows, ==, 2 + 3);
+  g_assert_cmpuint (rows, ==, 2 + 4);
 }
 
 static void
