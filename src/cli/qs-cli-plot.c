@@ -180,8 +180,8 @@ check_options (Plot        *plot,
     return invalid (error, _("plot needs --out FILE.png, .svg or .pdf"));
   if (!qs_plot_format_from_path (out, &format))
     return invalid (error, _("cannot tell the format of “%s”: the name must end in .png, .svg or .pdf"), out);
-  if (width < 1 || height < 1 || width > QS_PLOT_MAX_SIZE || height > QS_PLOT_MAX_SIZE)
-    return invalid (error, _("--width and --height must be between 1 and %d"), QS_PLOT_MAX_SIZE);
+  if (!qs_plot_check_size (width, height, error))
+    return FALSE;
   qs_plot_style_init (&plot->style, theme != NULL && strcmp (theme, "dark") == 0
                                     ? QS_PLOT_THEME_DARK : QS_PLOT_THEME_PAPER);
   return TRUE;

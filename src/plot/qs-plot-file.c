@@ -115,6 +115,22 @@ render (QsPlotFormat     format,
 }
 
 gboolean
+qs_plot_check_size (int      width,
+                    int      height,
+                    GError **error)
+{
+  if (width < 1 || height < 1 || width > QS_PLOT_MAX_SIZE || height > QS_PLOT_MAX_SIZE
+      || (gint64) width * height > QS_PLOT_MAX_PIXELS)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   _("A plot must be 1 to %d pixels wide and high and have at most %d pixels, not %d × %d"),
+                   QS_PLOT_MAX_SIZE, QS_PLOT_MAX_PIXELS, width, height);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 qs_plot_save (const char      *path,
               int              width,
               int              height,
@@ -139,13 +155,8 @@ qs_plot_save (const char      *path,
                    _("Cannot write the plot “%s”: the name must end in .png, .svg or .pdf"), display);
       return FALSE;
     }
-  if (width < 1 || height < 1 || width > QS_PLOT_MAX_SIZE || height > QS_PLOT_MAX_SIZE)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                   _("A plot must be 1 to %d pixels wide and high, not %d × %d"),
-                   QS_PLOT_MAX_SIZE, width, height);
-      return FALSE;
-    }
+  if (!qs_plot_check_size (width, height, error))
+    return FALSE;
 
   bytes = render (format, width, height, title, draw, user_data, &status);
   if (status != CAIRO_STATUS_SUCCESS)

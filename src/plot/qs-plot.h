@@ -210,7 +210,15 @@ gboolean qs_plot_save (const char      *path,
                        gpointer         user_data,
                        GError         **error);
 
-/* The largest width or height qs_plot_save() accepts. */
+/* The largest width or height qs_plot_save() accepts, and the most pixels
+ * (a 64-megapixel PNG already takes 256 MiB to draw). */
 #define QS_PLOT_MAX_SIZE 16384
+#define QS_PLOT_MAX_PIXELS (1 << 26)
+
+/* Whether qs_plot_save() accepts @width x @height; FALSE with
+ * QS_ERROR_INVALID saying why. */
+gboolean qs_plot_check_size (int      width,
+                             int      height,
+                             GError **error);
 
 G_END_DECLS

@@ -530,6 +530,9 @@ test_save_errors (void)
   g_assert_false (qs_plot_save (png, 100, QS_PLOT_MAX_SIZE + 1, NULL, draw_cb, &c, &error));
   g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
   g_clear_error (&error);
+  g_assert_false (qs_plot_save (png, QS_PLOT_MAX_SIZE, QS_PLOT_MAX_SIZE, NULL, draw_cb, &c, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
   g_assert_false (qs_plot_save (missing, 100, 100, NULL, draw_cb, &c, &error));
   g_assert_error (error, QS_ERROR, QS_ERROR_WRITE);
   g_clear_error (&error);
