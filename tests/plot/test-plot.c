@@ -45,6 +45,17 @@ report_of (const float    *values,
   return report;
 }
 
+/* int8 with the histogram over [0, 1] in 10 bins, whatever the data. */
+static void
+ten_bins_over_0_1 (QsScheme *scheme)
+{
+  qs_scheme_init_default (scheme);
+  scheme->bins = 10;
+  scheme->has_hist_range = TRUE;
+  scheme->hist_lo = 0;
+  scheme->hist_hi = 1;
+}
+
 /* 40 values in [0.2, 0.3) and 10 in [0.7, 0.8): with the histogram over
  * [0, 1] in 10 bins, bins 2 and 7 hold 40 and 10, every other bin none. */
 static QsTensorReport *
@@ -57,11 +68,7 @@ two_bin_report (void)
     values[i] = 0.2f + 0.0024f * i;
   for (int i = 40; i < 50; i++)
     values[i] = 0.71f + 0.008f * (i - 40);
-  qs_scheme_init_default (&scheme);
-  scheme.bins = 10;
-  scheme.has_hist_range = TRUE;
-  scheme.hist_lo = 0;
-  scheme.hist_hi = 1;
+  ten_bins_over_0_1 (&scheme);
   return report_of (values, 10, 5, &scheme);
 }
 
@@ -73,11 +80,7 @@ one_bin_report (void)
 
   for (int i = 0; i < 24; i++)
     values[i] = 0.31f + 0.003f * i;
-  qs_scheme_init_default (&scheme);
-  scheme.bins = 10;
-  scheme.has_hist_range = TRUE;
-  scheme.hist_lo = 0;
-  scheme.hist_hi = 1;
+  ten_bins_over_0_1 (&scheme);
   return report_of (values, 6, 4, &scheme);
 }
 
