@@ -317,7 +317,8 @@ qs_plot_histogram (cairo_t              *cr,
 
   keys[n_keys++] = (QsPlotKey) { _("Weights"), QS_PLOT_KEY_BOX, style->bars };
   keys[n_keys++] = (QsPlotKey) { _("Reconstructed"), QS_PLOT_KEY_LINE, style->reconstructed };
-  keys[n_keys++] = (QsPlotKey) { _("Clip range"), QS_PLOT_KEY_DASHED, style->accent };
+  keys[n_keys++] = (QsPlotKey) { hg.channel >= 0 ? _("Clip range") : _("Clip range (widest of all channels)"),
+                                 QS_PLOT_KEY_DASHED, style->accent };
   keys[n_keys++] = (QsPlotKey) { NULL, QS_PLOT_KEY_TICKS, style->accent };
   keys[n_keys++] = (QsPlotKey) { hg.zero_key, QS_PLOT_KEY_MARKER,
                                  hg.zero == 0 ? style->foreground : style->warning };
@@ -539,7 +540,7 @@ draw_one_series (const QsPlotFrame  *f,
         {
           g_autoptr(PangoLayout) layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
 
-          qs_plot_show_layout (cr, layout, x + 6, y - 4, 0.0, 1.0);
+          _qs_plot_show_layout_halo (cr, layout, x + 6, y - 4, 0.0, 1.0, color, &f->style->background);
         }
     }
 }

@@ -95,6 +95,29 @@ qs_plot_show_layout (cairo_t     *cr,
   pango_cairo_show_layout (cr, layout);
 }
 
+void
+_qs_plot_show_layout_halo (cairo_t           *cr,
+                           PangoLayout       *layout,
+                           double             x,
+                           double             y,
+                           double             ax,
+                           double             ay,
+                           const QsPlotColor *color,
+                           const QsPlotColor *halo)
+{
+  PangoRectangle logical;
+
+  pango_layout_get_pixel_extents (layout, NULL, &logical);
+  cairo_move_to (cr, round (x - ax * logical.width - logical.x), round (y - ay * logical.height - logical.y));
+  pango_cairo_layout_path (cr, layout);
+  _qs_plot_set_color (cr, halo, 1.0);
+  cairo_set_line_width (cr, 3.0);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_stroke (cr);
+  _qs_plot_set_color (cr, color, 1.0);
+  qs_plot_show_layout (cr, layout, x, y, ax, ay);
+}
+
 static void
 layout_size (PangoLayout *layout,
              double      *width,

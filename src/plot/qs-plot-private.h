@@ -89,4 +89,15 @@ PangoLayout *_qs_plot_layout (QsPlotFrame *frame,
                               gboolean     bold);
 
 
+/* The same with a @halo-coloured outline around the glyphs, so a label
+ * stays readable over the lines it crosses. */
+void  _qs_plot_show_layout_halo (cairo_t           *cr,
+                                 PangoLayout       *layout,
+                                 double             x,
+                                 double             y,
+                                 double             ax,
+                                 double             ay,
+                                 const QsPlotColor *color,
+                                 const QsPlotColor *halo);
+
 G_END_DECLS
