@@ -27,9 +27,11 @@ as_root () {
 }
 
 # What building and running needs (desktop-file-utils: the build's
-# post-install step refreshes the desktop database).
+# post-install step refreshes the desktop database; Cairo and Pango: the
+# CLI's charts, without GTK).
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
           libglib2.0-dev libhdf5-dev libjson-glib-dev
+          libcairo2-dev libpango1.0-dev
           libgtk-4-dev libadwaita-1-dev desktop-file-utils"
 # Hangul for the Korean interface (the UI ships a Korean translation).
 if [ "$mode" = run ]; then

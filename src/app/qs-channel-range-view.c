@@ -179,12 +179,12 @@ compute_layout (QsChannelRangeView *self,
   l->value_hi = self->value_hi + span * 0.04;
 
   plot_h = MAX (1.0, height - 8 - (text_h + 10));
-  l->n_y_ticks = qs_chart_nice_ticks (l->value_lo, l->value_hi,
+  l->n_y_ticks = qs_plot_nice_ticks (l->value_lo, l->value_hi,
                                       MAX (2, (int) (plot_h / (text_h * 2.5))), FALSE,
                                       l->y_ticks, MAX_TICKS, &step);
   for (int i = 0; i < l->n_y_ticks; i++)
     {
-      g_autofree char *text = qs_chart_format_value (l->y_ticks[i]);
+      g_autofree char *text = qs_plot_format_value (l->y_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
       int w;
 
@@ -194,7 +194,7 @@ compute_layout (QsChannelRangeView *self,
   left = label_w + 14;
   graphene_rect_init (&l->plot, left, 8, MAX (1.0, width - left - 16), plot_h);
 
-  l->n_x_ticks = qs_chart_nice_ticks (0, (double) self->channels - 1,
+  l->n_x_ticks = qs_plot_nice_ticks (0, (double) self->channels - 1,
                                       MAX (2, (int) (l->plot.size.width / 70)), TRUE,
                                       l->x_ticks, MAX_TICKS, &step);
 }
@@ -256,10 +256,10 @@ tooltip_for_channel (QsChannelRangeView *self,
 
   if (c < 0 || !has_channels (self))
     return NULL;
-  min = qs_chart_format_value (self->data_lo[c]);
-  max = qs_chart_format_value (self->data_hi[c]);
-  lo = qs_chart_format_value (self->clip_lo[c]);
-  hi = qs_chart_format_value (self->clip_hi[c]);
+  min = qs_plot_format_value (self->data_lo[c]);
+  max = qs_plot_format_value (self->data_hi[c]);
+  lo = qs_plot_format_value (self->clip_lo[c]);
+  hi = qs_plot_format_value (self->clip_hi[c]);
   /* Translators: a channel's data range and the clip range chosen for it. */
   return g_strdup_printf (_("Channel %d: min %s, max %s\nClip range %s to %s"), c, min, max, lo, hi);
 }
@@ -350,10 +350,10 @@ draw_static (QsChannelRangeView *self,
   qs_chart_set_source (cr, &self->palette.fg, 0.7);
   for (int i = 0; i < l->n_y_ticks; i++)
     {
-      g_autofree char *text = qs_chart_format_value (l->y_ticks[i]);
+      g_autofree char *text = qs_plot_format_value (l->y_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
 
-      qs_chart_show_layout (cr, layout, p->origin.x - 8, value_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, p->origin.x - 8, value_to_y (l, l->y_ticks[i]), 1.0, 0.5);
     }
   for (int i = 0; i < l->n_x_ticks; i++)
     {
@@ -367,7 +367,7 @@ draw_static (QsChannelRangeView *self,
       if (x - w / 2.0 < last_right + 6)
         continue;
       last_right = x + w / 2.0;
-      qs_chart_show_layout (cr, layout, x, base + 5, 0.5, 0.0);
+      qs_plot_show_layout (cr, layout, x, base + 5, 0.5, 0.0);
     }
   qs_painter_end_cairo (painter, cr);
 }
@@ -415,7 +415,7 @@ draw_placeholder (QsChannelRangeView *self,
   pango_layout_set_wrap (layout, PANGO_WRAP_WORD);
   cr = qs_painter_begin_cairo (painter);
   qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
   qs_painter_end_cairo (painter, cr);
 }
 

@@ -1,19 +1,12 @@
-/* qs-chart.c: what the chart widgets share: palette, painter, ticks and number labels.
+/* qs-chart.c: what the chart widgets share: palette, painter and text layouts.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
 #include "app/qs-chart.h"
 
-#include <errno.h>
-#include <glib/gi18n.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-#include <cairo-svg.h>
-#include <unistd.h>
-
-#include "model/qs-error.h"
 
 /* libadwaita 1.2's named colours, used when the stylesheet does not define
  * them (a plain GTK theme, or a test without adw_init()). */
@@ -159,98 +152,6 @@ qs_chart_set_source (cairo_t       *cr,
   cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
 }
 
-int
-qs_chart_nice_ticks (double    lo,
-                     double    hi,
-                     int       target,
-                     gboolean  integers,
-                     double   *ticks,
-                     int       max_ticks,
-                     double   *step)
-{
-  double raw, magnitude, fraction, s, first;
-  int n = 0;
-
-  if (!(hi > lo) || !isfinite (lo) || !isfinite (hi) || max_ticks <= 0)
-    {
-      *step = 1;
-      return 0;
-    }
-
-  raw = (hi - lo) / MAX (target, 1);
-  magnitude = pow (10, floor (log10 (raw)));
-  fraction = raw / magnitude;
-  if (fraction < 1.5)
-    s = 1;
-  else if (fraction < 3)
-    s = 2;
-  else if (fraction < 7)
-    s = 5;
-  else
-    s = 10;
-  s *= magnitude;
-  if (integers && s < 1)
-    s = 1;
-
-  first = ceil (lo / s - 1e-9);
-  for (double k = first; n < max_ticks; k++)
-    {
-      double v = k * s;
-
-      if (v > hi + s * 1e-9)
-        break;
-      /* k * s can come out as 2.9999999999999996 or -0: keep labels clean. */
-      if (fabs (v) < s * 1e-9)
-        v = 0;
-      ticks[n++] = v;
-    }
-
-  *step = s;
-  return n;
-}
-
-/* Typography: a real minus sign, as GNOME's HIG asks for numbers. */
-static char *
-replace_minus (char *text)
-{
-  if (text[0] == '-')
-    {
-      char *with_minus = g_strconcat ("−", text + 1, NULL);
-
-      g_free (text);
-      return with_minus;
-    }
-  return text;
-}
-
-char *
-qs_chart_format_value (double value)
-{
-  if (value == 0)
-    return g_strdup ("0");
-  return replace_minus (g_strdup_printf ("%.4g", value));
-}
-
-char *
-qs_chart_format_count (double count)
-{
-  /* Translators: suffixes of compact counts on a chart axis: thousands,
-   * millions, billions. */
-  static const char *suffixes[] = { N_("k"), N_("M"), N_("G") };
-  double scaled = count;
-  int i = -1;
-
-  if (fabs (count) < 10000)
-    return g_strdup_printf ("%g", count);
-
-  while (fabs (scaled) >= 1000 && i < 2)
-    {
-      scaled /= 1000;
-      i++;
-    }
-  return g_strdup_printf ("%g%s", round (scaled * 10) / 10, _(suffixes[i]));
-}
-
 PangoLayout *
 qs_chart_create_layout (GtkWidget  *widget,
                         const char *text,
@@ -267,116 +168,6 @@ qs_chart_create_layout (GtkWidget  *widget,
   return layout;
 }
 
-void
-qs_chart_show_layout (cairo_t     *cr,
-                      PangoLayout *layout,
-                      double       x,
-                      double       y,
-                      double       ax,
-                      double       ay)
-{
-  PangoRectangle logical;
-
-  pango_layout_get_pixel_extents (layout, NULL, &logical);
-  /* Whole pixels keep small text crisp with the hinting GTK uses. */
-  cairo_move_to (cr,
-                 round (x - ax * logical.width - logical.x),
-                 round (y - ay * logical.height - logical.y));
-  pango_cairo_show_layout (cr, layout);
-}
-
-static gboolean
-set_cairo_error (GError          **error,
-                 cairo_status_t    status,
-                 const char       *path)
-{
-  g_set_error (error, QS_ERROR, QS_ERROR_WRITE,
-               _("Could not write “%s”: %s"), path, cairo_status_to_string (status));
-  return FALSE;
-}
-
-gboolean
-qs_chart_export (const char       *path,
-                 int               width,
-                 int               height,
-                 QsChartDrawFunc   draw,
-                 gpointer          user_data,
-                 GError          **error)
-{
-  g_autofree char *tmp_path = NULL;
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  gboolean svg;
-  cairo_t *cr;
-  int fd;
-
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (width > 0 && height > 0, FALSE);
-
-  if (g_str_has_suffix (path, ".svg") || g_str_has_suffix (path, ".SVG"))
-    svg = TRUE;
-  else if (g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG"))
-    svg = FALSE;
-  else
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                   _("Cannot export “%s”: the name must end in .png or .svg"), path);
-      return FALSE;
-    }
-
-  /* The temporary file sits beside the target so the rename stays on one
-   * file system and is atomic. */
-  tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  fd = g_mkstemp (tmp_path);
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE,
-                   _("Could not write “%s”: %s"), path, g_strerror (saved_errno));
-      return FALSE;
-    }
-  close (fd);
-
-  if (svg)
-    {
-      surface = cairo_svg_surface_create (tmp_path, width, height);
-      /* Pixels, not points: the file is as big as the chart on screen. */
-      cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
-    }
-  else
-    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-
-  cr = cairo_create (surface);
-  draw (user_data, cr, width, height);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
-
-  if (status == CAIRO_STATUS_SUCCESS && !svg)
-    status = cairo_surface_write_to_png (surface, tmp_path);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_unlink (tmp_path);
-      return set_cairo_error (error, status, path);
-    }
-
-  if (g_rename (tmp_path, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_unlink (tmp_path);
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE,
-                   _("Could not write “%s”: %s"), path, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  return TRUE;
-}
 
 GdkTexture *
 qs_chart_render_node (GskRenderNode *node,

@@ -1,12 +1,15 @@
-/* qs-chart.h: what the chart widgets share: palette, painter, ticks and number labels.
+/* qs-chart.h: what the chart widgets share: palette, painter and text layouts.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Internal to src/app: QsHistogramView and QsChannelRangeView draw through
- * these helpers so both look alike and both export the same way.
+ * these helpers so both look alike; ticks, number labels and exported
+ * files come from src/plot, as the CLI's charts do.
  */
 #pragma once
 
 #include <gtk/gtk.h>
+
+#include "plot/qs-plot.h"
 
 G_BEGIN_DECLS
 
@@ -60,48 +63,11 @@ void     qs_chart_set_source      (cairo_t         *cr,
                                    const GdkRGBA   *color,
                                    double           alpha);
 
-/* Round tick values covering [lo, hi] with about @target ticks, at most
- * @max_ticks of them; returns how many were written and the step in @step. */
-int      qs_chart_nice_ticks      (double           lo,
-                                   double           hi,
-                                   int              target,
-                                   gboolean         integers,
-                                   double          *ticks,
-                                   int              max_ticks,
-                                   double          *step);
-
-/* Short labels: "−0.25", "1e-05", "12k" (transfer full). */
-char    *qs_chart_format_value    (double           value);
-char    *qs_chart_format_count    (double           count);
-
 /* A layout in the widget's font, optionally smaller, with tabular figures
  * so tick labels line up (transfer full). */
 PangoLayout *qs_chart_create_layout (GtkWidget     *widget,
                                      const char    *text,
                                      gboolean       small);
-
-/* Draws @layout with its top-left corner moved so that the point (x, y)
- * sits at the fractions (@ax, @ay) of its logical extents. */
-void     qs_chart_show_layout     (cairo_t         *cr,
-                                   PangoLayout     *layout,
-                                   double           x,
-                                   double           y,
-                                   double           ax,
-                                   double           ay);
-
-/* Writes @draw's picture to @path as PNG or SVG (by extension) through a
- * temporary file renamed into place, so a failed export leaves no half file. */
-typedef void (*QsChartDrawFunc) (gpointer  user_data,
-                                 cairo_t  *cr,
-                                 int       width,
-                                 int       height);
-
-gboolean qs_chart_export          (const char      *path,
-                                   int              width,
-                                   int              height,
-                                   QsChartDrawFunc  draw,
-                                   gpointer         user_data,
-                                   GError         **error);
 
 /* Rasterises @node into a new texture of @width x @height pixels, with
  * Cairo, so it works without a display connection or GL. */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "app/qs-chart.h"
+#include "model/qs-error.h"
 
 #define MAX_TICKS 40
 /* How close (in logical pixels) the pointer must be to grab a handle. */
@@ -132,63 +133,6 @@ static guint signals[N_SIGNALS];
 
 /* Data preparation ------------------------------------------------------- */
 
-/* The histogram of reconstructed values is a few spikes, one per level, each
- * holding the count of every value in that level's cell; drawn raw they
- * would tower over the bars. Spreading each non-empty bin's count evenly
- * over the span to halfway to its non-empty neighbours turns it into a
- * density per bin width, which is comparable with the original bars and
- * keeps the total. The exact per-bin counts are in the tooltip. */
-static void
-spread_reconstructed (const uint64_t *quantized,
-                      int             bins,
-                      double         *out)
-{
-  g_autofree int *nonzero = NULL;
-  double mean_gap, cap;
-  int n = 0;
-
-  if (bins <= 0)
-    return;
-  nonzero = g_new (int, (gsize) bins);
-  memset (out, 0, sizeof (double) * (gsize) bins);
-  for (int i = 0; i < bins; i++)
-    if (quantized[i] > 0)
-      nonzero[n++] = i;
-  if (n == 0)
-    return;
-
-  /* A hole in the data must not smear one level across it. */
-  mean_gap = n > 1 ? (double) (nonzero[n - 1] - nonzero[0]) / (n - 1) : 1.0;
-  cap = MAX (0.5, mean_gap);
-
-  for (int k = 0; k < n; k++)
-    {
-      double centre = nonzero[k] + 0.5;
-      double left, right, a, b, density;
-
-      if (k > 0)
-        left = (nonzero[k] - nonzero[k - 1]) / 2.0;
-      else if (k + 1 < n)
-        left = (nonzero[k + 1] - nonzero[k]) / 2.0;
-      else
-        left = 0.5;
-      right = k + 1 < n ? (nonzero[k + 1] - nonzero[k]) / 2.0 : left;
-      left = CLAMP (left, 0.5, cap);
-      right = CLAMP (right, 0.5, cap);
-
-      a = MAX (0.0, centre - left);
-      b = MIN ((double) bins, centre + right);
-      density = (double) quantized[nonzero[k]] / (b - a);
-      for (int j = (int) floor (a); j < bins && j < (int) ceil (b); j++)
-        {
-          double overlap = MIN (b, j + 1.0) - MAX (a, (double) j);
-
-          if (overlap > 0)
-            out[j] += overlap * density;
-        }
-    }
-}
-
 static gsize
 effective_channel (QsHistogramView *self)
 {
@@ -214,17 +158,6 @@ widened_range (const QsQuantParams *params,
   *hi = MAX ((double) params->range_hi[channel], 0.0);
 }
 
-static double
-quantized_zero (const QsQuantParams *params,
-                gsize                channel)
-{
-  const float zero = 0.0f;
-  int32_t code = 0;
-
-  qs_quantize_channel (params, channel, &zero, 1, &code);
-  return qs_dequantize_code (params, channel, code);
-}
-
 static void
 update_channel (QsHistogramView *self)
 {
@@ -235,7 +168,7 @@ update_channel (QsHistogramView *self)
   params = &self->report->params;
   self->grid_channel = effective_channel (self);
   widened_range (params, self->grid_channel, &self->clip_lo, &self->clip_hi);
-  self->zero_recon = quantized_zero (params, self->grid_channel);
+  self->zero_recon = qs_zero_reconstruction (params, self->grid_channel);
 }
 
 static void
@@ -384,7 +317,7 @@ prepare_report (QsHistogramView *self)
       self->counts_max = MAX (self->counts_max, self->counts[i]);
     }
   if (h->quantized_counts != NULL)
-    spread_reconstructed (h->quantized_counts, h->bins, self->recon);
+    qs_plot_spread_reconstructed (h->quantized_counts, h->bins, self->recon);
   else
     memset (self->recon, 0, sizeof (double) * MAX (h->bins, 1));
   for (int i = 0; i < h->bins; i++)
@@ -605,7 +538,7 @@ compute_layout (QsHistogramView *self,
       {
         int target = MAX (2, (int) (plot_h / (text_h * 2.8)));
 
-        l->n_y_ticks = qs_chart_nice_ticks (0, y_max, target, TRUE, l->y_ticks, MAX_TICKS - 1, &step);
+        l->n_y_ticks = qs_plot_nice_ticks (0, y_max, target, TRUE, l->y_ticks, MAX_TICKS - 1, &step);
         l->y_top = l->n_y_ticks > 0 ? l->y_ticks[l->n_y_ticks - 1] : y_max;
         if (l->y_top < y_max)
           {
@@ -616,7 +549,7 @@ compute_layout (QsHistogramView *self,
   }
   for (int i = 0; i < l->n_y_ticks; i++)
     {
-      g_autofree char *label = qs_chart_format_count (l->y_ticks[i]);
+      g_autofree char *label = qs_plot_format_count (l->y_ticks[i]);
 
       label_w = MAX (label_w, text_width (widget, label));
     }
@@ -627,7 +560,7 @@ compute_layout (QsHistogramView *self,
                       MAX (1.0, width - left - right),
                       MAX (1.0, height - top - bottom));
 
-  l->n_x_ticks = qs_chart_nice_ticks (l->view_lo, l->view_hi,
+  l->n_x_ticks = qs_plot_nice_ticks (l->view_lo, l->view_hi,
                                       MAX (3, (int) (l->plot.size.width / 80)), FALSE,
                                       l->x_ticks, MAX_TICKS, &step);
 
@@ -764,7 +697,7 @@ tooltip_for_hit (QsHistogramView *self,
     case HIT_LOWER:
     case HIT_UPPER:
       {
-        g_autofree char *value = qs_chart_format_value (hit.kind == HIT_LOWER ? lo : hi);
+        g_autofree char *value = qs_plot_format_value (hit.kind == HIT_LOWER ? lo : hi);
 
         return g_strdup_printf (hit.kind == HIT_LOWER ? _("Lower clip bound: %s\nDrag to set a manual range")
                                                       : _("Upper clip bound: %s\nDrag to set a manual range"),
@@ -773,8 +706,8 @@ tooltip_for_hit (QsHistogramView *self,
 
     case HIT_BIN:
       {
-        g_autofree char *a = qs_chart_format_value (bin_edge (self, hit.bin));
-        g_autofree char *b = qs_chart_format_value (bin_edge (self, hit.bin + 1));
+        g_autofree char *a = qs_plot_format_value (bin_edge (self, hit.bin));
+        g_autofree char *b = qs_plot_format_value (bin_edge (self, hit.bin + 1));
         g_autofree char *weights = g_strdup_printf ("%" G_GUINT64_FORMAT, h->counts[hit.bin]);
 
         if (h->quantized_counts == NULL)
@@ -808,7 +741,7 @@ draw_placeholder (QsHistogramView *self,
   cairo_t *cr = qs_painter_begin_cairo (painter);
 
   qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_chart_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
+  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
   qs_painter_end_cairo (painter, cr);
 }
 
@@ -985,7 +918,7 @@ draw_axes (QsHistogramView   *self,
   qs_chart_set_source (cr, &self->palette.fg, 0.7);
   for (int i = 0; i < l->n_x_ticks; i++)
     {
-      g_autofree char *label = qs_chart_format_value (l->x_ticks[i]);
+      g_autofree char *label = qs_plot_format_value (l->x_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, label, TRUE);
       double x = value_to_x (l, l->x_ticks[i]);
       int w;
@@ -996,15 +929,15 @@ draw_axes (QsHistogramView   *self,
       if (x - w / 2.0 < last_right + 6)
         continue;
       last_right = x + w / 2.0;
-      qs_chart_show_layout (cr, layout, x, base + 6, 0.5, 0.0);
+      qs_plot_show_layout (cr, layout, x, base + 6, 0.5, 0.0);
     }
 
   for (int i = 0; i < l->n_y_ticks; i++)
     {
-      g_autofree char *label = qs_chart_format_count (l->y_ticks[i]);
+      g_autofree char *label = qs_plot_format_count (l->y_ticks[i]);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, label, TRUE);
 
-      qs_chart_show_layout (cr, layout, p->origin.x - 8, count_to_y (l, l->y_ticks[i]), 1.0, 0.5);
+      qs_plot_show_layout (cr, layout, p->origin.x - 8, count_to_y (l, l->y_ticks[i]), 1.0, 0.5);
     }
 }
 
@@ -1032,7 +965,7 @@ draw_legend (QsHistogramView   *self,
       pango_layout_get_pixel_size (layout, &w, NULL);
       x -= w;
       qs_chart_set_source (cr, &self->palette.fg, 0.7);
-      qs_chart_show_layout (cr, layout, x, y, 0.0, 0.5);
+      qs_plot_show_layout (cr, layout, x, y, 0.0, 0.5);
 
       switch ((LegendEntry) e)
         {
@@ -1162,7 +1095,7 @@ draw_overlay (QsHistogramView   *self,
 
   if (self->zero_recon != 0 && isfinite (self->zero_recon))
     {
-      g_autofree char *value = qs_chart_format_value (self->zero_recon);
+      g_autofree char *value = qs_plot_format_value (self->zero_recon);
       g_autofree char *text = g_strdup_printf (_("0 → %s"), value);
       g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
       double x_q = round (value_to_x (l, self->zero_recon));
@@ -1190,7 +1123,7 @@ draw_overlay (QsHistogramView   *self,
         ax = 1.0;
       else if (ax == 1.0 && x_q - 6 - w < p->origin.x)
         ax = 0.0;
-      qs_chart_show_layout (cr, layout, ax == 0.0 ? x_q + 6 : x_q - 6, y, ax, 0.0);
+      qs_plot_show_layout (cr, layout, ax == 0.0 ? x_q + 6 : x_q - 6, y, ax, 0.0);
     }
 
   /* The clip handles. */
@@ -1200,7 +1133,7 @@ draw_overlay (QsHistogramView   *self,
   clip_text = clip_text_for (self, lo, hi, self->drag != HIT_NONE || self->has_override);
   clip_layout = qs_chart_create_layout (widget, clip_text, TRUE);
   qs_chart_set_source (cr, &self->palette.fg, 0.7);
-  qs_chart_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
+  qs_plot_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
 
   qs_painter_end_cairo (painter, cr);
 }
@@ -1825,19 +1758,28 @@ qs_histogram_view_get_clip_range (QsHistogramView *self,
   return self->report != NULL;
 }
 
-static void
-draw_for_export (gpointer  user_data,
-                 cairo_t  *cr,
-                 int       width,
-                 int       height)
-{
-  QsHistogramView *self = user_data;
-  ChartLayout layout;
-  QsPainter painter;
+typedef struct {
+  QsTensorReport *report;
+  char           *title;
+  int             channel;
+  gboolean        log_scale;
+} ExportedChart;
 
-  compute_layout (self, width, height, &layout);
-  qs_painter_init_cairo (&painter, cr, width, height);
-  draw_chart (self, &layout, &painter, TRUE);
+static void
+draw_for_export (cairo_t  *cr,
+                 double    width,
+                 double    height,
+                 gpointer  user_data)
+{
+  ExportedChart *chart = user_data;
+  const QsPlotLabels labels = { chart->title, NULL, NULL };
+  QsPlotStyle style;
+
+  /* A file is for a page, not the screen: the paper style, whatever the
+   * app's colours. */
+  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
+  qs_plot_histogram (cr, width, height, &style, &labels, chart->report, chart->channel,
+                     chart->log_scale, NULL);
 }
 
 /**
@@ -1880,12 +1822,26 @@ qs_histogram_view_export (QsHistogramView  *self,
                           int               height,
                           GError          **error)
 {
+  ExportedChart chart;
+  gboolean ok;
+
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (width > 0 && height > 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return qs_chart_export (path, width, height, draw_for_export, self, error);
+  if (self->report == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("No tensor to plot"));
+      return FALSE;
+    }
+  chart.report = self->report;
+  chart.title = qs_plot_default_title (self->report);
+  chart.channel = (int) effective_channel (self);
+  chart.log_scale = self->log_scale;
+  ok = qs_plot_save (path, width, height, chart.title, draw_for_export, &chart, error);
+  g_free (chart.title);
+  return ok;
 }
 
 /* Test hooks ------------------------------------------------------------- */

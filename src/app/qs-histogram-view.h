@@ -43,8 +43,10 @@ gboolean        qs_histogram_view_get_clip_range     (QsHistogramView *self,
 GdkTexture     *qs_histogram_view_render             (QsHistogramView *self,
                                                       int              width,
                                                       int              height);
-/* Saves the chart as PNG or SVG (chosen by @path's extension), written to a
- * temporary file and renamed into place. */
+/* Saves the chart as PNG, SVG or PDF (chosen by @path's extension) through
+ * src/plot, in the paper style with the tensor and scheme as its title,
+ * the shown channel and the log scale as on screen; written to a temporary
+ * file and renamed into place. */
 gboolean        qs_histogram_view_export             (QsHistogramView *self,
                                                       const char      *path,
                                                       int              width,

@@ -16,6 +16,7 @@
 #include "model/qs-safe-scan.h"
 #include "model/qs-scheme-file.h"
 #include "model/qs-tensor-report.h"
+#include "plot/qs-plot.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.quantscope.Quantscope"
 /* Badges are computed for every tensor after each scheme change; bigger
@@ -329,9 +330,15 @@ export_plot_response_cb (GtkNativeDialog *dialog,
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
       g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !g_str_has_suffix (path, ".png") && !g_str_has_suffix (path, ".svg"))
+      QsPlotFormat format;
+
+      /* A name without a known extension takes the chosen filter's. */
+      if (path != NULL && !qs_plot_format_from_path (path, &format))
         {
-          char *with_suffix = g_strconcat (path, ".png", NULL);
+          GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
+          const char *suffix = filter != NULL ? g_object_get_data (G_OBJECT (filter), "suffix") : NULL;
+          char *with_suffix = g_strconcat (path, suffix != NULL ? suffix : ".png", NULL);
+
           g_free (path);
           path = with_suffix;
         }
@@ -348,6 +355,16 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   g_object_unref (self);
 }
 
+static const struct {
+  const char *name;
+  const char *mime_type;
+  const char *suffix;
+} plot_filters[] = {
+  { N_("PNG image"), "image/png", ".png" },
+  { N_("SVG drawing"), "image/svg+xml", ".svg" },
+  { N_("PDF document"), "application/pdf", ".pdf" },
+};
+
 static void
 export_plot_action (GtkWidget  *widget,
                     const char *action_name,
@@ -363,6 +380,15 @@ export_plot_action (GtkWidget  *widget,
     }
   dialog = gtk_file_chooser_native_new (_("Export Plot"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  for (gsize i = 0; i < G_N_ELEMENTS (plot_filters); i++)
+    {
+      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (filter, _(plot_filters[i].name));
+      gtk_file_filter_add_mime_type (filter, plot_filters[i].mime_type);
+      g_object_set_data (G_OBJECT (filter), "suffix", (gpointer) plot_filters[i].suffix);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+    }
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "histogram.png");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));

@@ -173,6 +173,15 @@ qs_cli_scheme_options_clear (QsCliSchemeOptions *o)
   g_clear_pointer (&o->hist_range, g_free);
 }
 
+gboolean
+qs_cli_scheme_options_given (const QsCliSchemeOptions *o)
+{
+  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
+         || o->granularity != NULL || o->axis != NULL || o->range != NULL
+         || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
+         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL;
+}
+
 static gboolean
 parse_pair (const char *text,
             double     *lo,
@@ -259,4 +268,27 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
       return FALSE;
     }
   return TRUE;
+}
+
+QsSchemeFile *
+qs_cli_load_schemes (const char               *scheme_file,
+                     const QsCliSchemeOptions *options,
+                     QsScheme                 *scheme,
+                     GError                  **error)
+{
+  QsScheme parsed;
+
+  if (scheme_file != NULL)
+    {
+      if (qs_cli_scheme_options_given (options))
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       _("--scheme-file and scheme options (--bits, --range, …) cannot be combined: put them in the scheme file"));
+          return NULL;
+        }
+      return qs_scheme_file_load (scheme_file, error);
+    }
+  if (!qs_cli_scheme_from_options (options, scheme != NULL ? scheme : &parsed, error))
+    return NULL;
+  return qs_scheme_file_new (scheme != NULL ? scheme : &parsed);
 }

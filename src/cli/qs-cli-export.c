@@ -25,17 +25,6 @@ typedef struct {
   gboolean        show_progress;
 } ExportRun;
 
-/* Whether any scheme option differs from its default: they cannot be
- * combined with a scheme file, which says everything itself. */
-static gboolean
-scheme_options_given (const QsCliSchemeOptions *o)
-{
-  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
-         || o->granularity != NULL || o->axis != NULL || o->range != NULL
-         || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
-         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL;
-}
-
 static gboolean
 interrupt_cb (gpointer user_data)
 {
@@ -132,8 +121,6 @@ qs_cli_export (int    argc,
   g_autoptr(GMainLoop) loop = NULL;
   QsExportOptions options;
   ExportRun run = { 0, };
-  gboolean combined;
-  QsScheme scheme;
   guint sigint_id, sigterm_id;
   int status;
 
@@ -144,15 +131,10 @@ qs_cli_export (int    argc,
       qs_cli_scheme_options_clear (&scheme_options);
       return status;
     }
-  combined = scheme_file != NULL && scheme_options_given (&scheme_options);
-  if (!combined && !qs_cli_scheme_from_options (&scheme_options, &scheme, &error))
-    {
-      qs_cli_scheme_options_clear (&scheme_options);
-      return qs_cli_fail (error);
-    }
+  schemes = qs_cli_load_schemes (scheme_file, &scheme_options, NULL, &error);
   qs_cli_scheme_options_clear (&scheme_options);
-  if (combined)
-    return qs_cli_fail_message (_("--scheme-file and scheme options (--bits, --range, …) cannot be combined: put them in the scheme file"));
+  if (schemes == NULL)
+    return qs_cli_fail (error);
 
   if (argc != 3)
     return qs_cli_fail_message (_("export takes IN.h5 and OUT.h5"));
@@ -168,15 +150,6 @@ qs_cli_export (int    argc,
     return qs_cli_fail (error);
   if (pack && options.layout != QS_EXPORT_LAYOUT_QUANTIZED)
     return qs_cli_fail_message (_("--pack applies to the quantized layout only"));
-
-  if (scheme_file != NULL)
-    {
-      schemes = qs_scheme_file_load (scheme_file, &error);
-      if (schemes == NULL)
-        return qs_cli_fail (error);
-    }
-  else
-    schemes = qs_scheme_file_new (&scheme);
 
   file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)

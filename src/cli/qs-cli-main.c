@@ -17,6 +17,8 @@ static const QsCliCommand commands[] = {
   { "eval", N_("Float32 and integer accuracy of a Keras model on labeled images"), qs_cli_eval },
   { "export", N_("Write quantized or dequantized weights to a new HDF5 file"), qs_cli_export },
   { "number", N_("One value in every float format, fixed point and integer code, bit by bit"), qs_cli_number },
+  { "plot", N_("Draw a tensor's histogram, channel ranges or bit sweep as PNG, SVG or PDF"), qs_cli_plot },
+  { "report", N_("Every tensor's error and size under a scheme, worst first, as JSON, CSV or Markdown"), qs_cli_report },
 };
 
 static void

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "model/qs-scheme-file.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
@@ -25,6 +26,8 @@ int qs_cli_stats  (int argc, char **argv);
 int qs_cli_eval   (int argc, char **argv);
 int qs_cli_export (int argc, char **argv);
 int qs_cli_number (int argc, char **argv);
+int qs_cli_plot   (int argc, char **argv);
+int qs_cli_report (int argc, char **argv);
 
 /* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
  * exit status, so callers can `return qs_cli_fail (error)`. */
@@ -75,6 +78,18 @@ gboolean      qs_cli_scheme_from_options (const QsCliSchemeOptions *options,
                                           QsScheme                 *scheme,
                                           GError                  **error);
 void          qs_cli_scheme_options_clear (QsCliSchemeOptions *options);
+/* Whether any scheme option differs from its default: they cannot be
+ * combined with a scheme file, which says everything itself. */
+gboolean      qs_cli_scheme_options_given (const QsCliSchemeOptions *options);
+/* The schemes a command applies: @scheme_file's, or the scheme options'
+ * with the default skip list, as `export` resolves them; with options
+ * also the scheme itself in @scheme (nullable). Errors: QS_ERROR_INVALID
+ * (bad options, or options combined with a scheme file) and those of
+ * qs_scheme_file_load(). */
+QsSchemeFile *qs_cli_load_schemes         (const char               *scheme_file,
+                                           const QsCliSchemeOptions *options,
+                                           QsScheme                 *scheme,
+                                           GError                  **error);
 
 /* Parses argv with @context; on failure prints the one-line error. */
 gboolean      qs_cli_parse (GOptionContext  *context,

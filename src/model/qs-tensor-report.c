@@ -248,6 +248,50 @@ add_histogram (JsonBuilder       *builder,
   json_builder_end_object (builder);
 }
 
+void
+qs_tensor_report_grid_range (const QsTensorReport *report,
+                             gsize                 channel,
+                             float                *lo,
+                             float                *hi)
+{
+  const QsQuantParams *p = &report->params;
+
+  g_return_if_fail (channel < p->channels);
+
+  if (report->scheme.format == QS_FORMAT_INT)
+    {
+      *lo = qs_dequantize_code (p, channel, p->qmin);
+      *hi = qs_dequantize_code (p, channel, p->qmax);
+    }
+  else
+    {
+      float fmax = qs_float_format_max (report->scheme.format);
+
+      *lo = -fmax * p->scale[channel];
+      *hi = fmax * p->scale[channel];
+    }
+}
+
+static gboolean
+report_is_per_channel (const QsTensorReport *report)
+{
+  return report->scheme.granularity == QS_GRANULARITY_CHANNEL && report->scheme.axis >= 0;
+}
+
+char *
+qs_tensor_report_describe_scheme (const QsTensorReport *report)
+{
+  const QsScheme *s = &report->scheme;
+  const char *granularity = report_is_per_channel (report) ? "per-channel" : "per-tensor";
+
+  g_return_val_if_fail (report != NULL, NULL);
+
+  if (s->format != QS_FORMAT_INT)
+    return g_strdup_printf ("%s %s", qs_format_to_string (s->format), granularity);
+  return g_strdup_printf ("%sint%d %s %s", s->is_unsigned ? "u" : "", s->bits,
+                          qs_mapping_to_string (s->mapping), granularity);
+}
+
 JsonNode *
 qs_tensor_report_to_json (const QsTensorReport *report)
 {
@@ -255,7 +299,7 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   const QsScheme *s = &report->scheme;
   const QsQuantParams *p = &report->params;
   const QsAnalysis *a = &report->analysis;
-  gboolean per_channel = s->granularity == QS_GRANULARITY_CHANNEL && report->scheme.axis >= 0;
+  gboolean per_channel = report_is_per_channel (report);
   gboolean is_int = s->format == QS_FORMAT_INT;
   gsize channels = p->channels;
   g_autofree float *widened_lo = g_new (float, channels);
@@ -267,17 +311,7 @@ qs_tensor_report_to_json (const QsTensorReport *report)
     {
       widened_lo[c] = fminf (p->range_lo[c], 0.0f);
       widened_hi[c] = fmaxf (p->range_hi[c], 0.0f);
-      if (is_int)
-        {
-          grid_lo[c] = qs_dequantize_code (p, c, p->qmin);
-          grid_hi[c] = qs_dequantize_code (p, c, p->qmax);
-        }
-      else
-        {
-          float fmax = qs_float_format_max (s->format);
-          grid_lo[c] = -fmax * p->scale[c];
-          grid_hi[c] = fmax * p->scale[c];
-        }
+      qs_tensor_report_grid_range (report, c, &grid_lo[c], &grid_hi[c]);
     }
 
   json_builder_begin_object (builder);

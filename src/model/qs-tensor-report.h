@@ -51,6 +51,17 @@ QsTensorReport *qs_tensor_report_compute_values (const QsTensorInfo  *info,
 /* Drops a reference (same as qs_tensor_report_unref). */
 void            qs_tensor_report_free    (QsTensorReport *report);
 
+/* The values the lowest and the highest code of channel @channel stand
+ * for: the ends of the quantization grid, outside which values clip. */
+void            qs_tensor_report_grid_range (const QsTensorReport *report,
+                                             gsize                 channel,
+                                             float                *lo,
+                                             float                *hi);
+
+/* The scheme as applied, in a few words: "int8 asymmetric per-channel",
+ * "int4 symmetric per-tensor", "fp8-e4m3 per-tensor" (transfer full). */
+char           *qs_tensor_report_describe_scheme (const QsTensorReport *report);
+
 /* Everything the report holds, as the CLI's `stats --json` prints it
  * (transfer full). Infinite and undefined numbers become null. */
 JsonNode       *qs_tensor_report_to_json (const QsTensorReport *report);

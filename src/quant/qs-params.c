@@ -345,3 +345,14 @@ qs_dequantize_code (const QsQuantParams *params,
     return qs_float_format_decode (params->format, code) * params->scale[channel];
   return ((float) code - params->zero_point[channel]) * params->scale[channel];
 }
+
+float
+qs_zero_reconstruction (const QsQuantParams *params,
+                        size_t               channel)
+{
+  const float zero = 0.0f;
+  int32_t code = 0;
+
+  qs_quantize_channel (params, channel, &zero, 1, &code);
+  return qs_dequantize_code (params, channel, code);
+}

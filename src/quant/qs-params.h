@@ -78,6 +78,11 @@ float qs_dequantize_code (const QsQuantParams *params,
                           size_t               channel,
                           int32_t              code);
 
+/* Where 0.0 lands: the value it comes back as after quantization in
+ * channel @channel (exactly 0 when the zero point is an integer code). */
+float qs_zero_reconstruction (const QsQuantParams *params,
+                              size_t               channel);
+
 /* The largest finite value of a float format (0 for QS_FORMAT_INT). */
 float qs_float_format_max (QsFormat format);
 

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app/qs-channel-range-view-private.h"
 #include "app/qs-chart.h"
@@ -563,7 +564,11 @@ test_export (void)
   g_autofree char *svg_path = NULL;
   g_autofree char *bad_path = NULL;
   g_autofree char *svg_text = NULL;
+  g_autofree char *pdf_path = NULL;
+  g_autofree char *pdf_text = NULL;
   g_autoptr(GDir) listing = NULL;
+  GStatBuf st;
+  mode_t saved_mask;
   int entries = 0;
 
   g_assert_no_error (error);
@@ -585,6 +590,20 @@ test_export (void)
   g_assert_true (g_file_get_contents (svg_path, &svg_text, NULL, &error));
   g_assert_no_error (error);
   g_assert_nonnull (strstr (svg_text, "<svg"));
+  /* The export is the paper-style chart, titled with tensor and scheme. */
+  g_assert_nonnull (strstr (svg_text, "<title>/model_weights/dense/dense/kernel:0 · int4 symmetric per-tensor</title>"));
+
+  /* PDF too; and every export is 0666 less the umask, like other saved
+   * files (it used to be 0600). */
+  pdf_path = g_build_filename (dir, "hist.pdf", NULL);
+  saved_mask = umask (022);
+  g_assert_true (qs_histogram_view_export (QS_HISTOGRAM_VIEW (view), pdf_path, 500, 300, &error));
+  umask (saved_mask);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pdf_path, &pdf_text, NULL, &error));
+  g_assert_cmpmem (pdf_text, 5, "%PDF-", 5);
+  g_assert_cmpint (g_stat (pdf_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0644);
 
   g_assert_false (qs_histogram_view_export (QS_HISTOGRAM_VIEW (view), bad_path, 500, 300, &error));
   g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
@@ -594,11 +613,13 @@ test_export (void)
   listing = g_dir_open (dir, 0, &error);
   g_assert_no_error (error);
   for (const char *name; (name = g_dir_read_name (listing)) != NULL; entries++)
-    g_assert_true (g_str_equal (name, "hist.png") || g_str_equal (name, "hist.svg"));
-  g_assert_cmpint (entries, ==, 2);
+    g_assert_true (g_str_equal (name, "hist.png") || g_str_equal (name, "hist.svg")
+                   || g_str_equal (name, "hist.pdf"));
+  g_assert_cmpint (entries, ==, 3);
 
   g_unlink (png_path);
   g_unlink (svg_path);
+  g_unlink (pdf_path);
   g_rmdir (dir);
   g_assert_finalize_object (view);
 }

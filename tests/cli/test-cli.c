@@ -10,6 +10,7 @@
 #include <hdf5.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-test-cli.h"
 #include "qs-test-hdf5.h"
 
 static char *tmp_dir;
@@ -137,57 +138,11 @@ teardown_files (void)
 
 /* ---- running the CLI ---------------------------------------------------- */
 
-typedef struct {
-  int   status;  /* the exit status */
-  char *out;
-  char *err;
-} CliRun;
-
-static void
-cli_run_free (CliRun *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
-
 /* @args: the arguments after the program name (borrowed strings). */
-static CliRun *
+static QsTestCliRun *
 run_cli_args (GPtrArray *args)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GString) shown = g_string_new ("quantscope-cli");
-  CliRun *run = g_new0 (CliRun, 1);
-  int wait_status = 0;
-
-  g_ptr_array_add (argv, cli);
-  for (guint i = 0; i < args->len; i++)
-    {
-      g_ptr_array_add (argv, g_ptr_array_index (args, i));
-      g_string_append_printf (shown, " %s", (const char *) g_ptr_array_index (args, i));
-    }
-  g_ptr_array_add (argv, NULL);
-  g_test_message ("running: %s", shown->str);
-
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &run->out, &run->err, &wait_status, &error);
-  g_assert_no_error (error);
-
-  if (g_spawn_check_wait_status (wait_status, &error))
-    run->status = 0;
-  else
-    {
-      /* Dying on a signal (a crash, an abort on a GLib warning) is never an
-       * acceptable way to report anything. */
-      if (error->domain != G_SPAWN_EXIT_ERROR)
-        g_test_message ("%s: %s; stderr: %s", shown->str, error->message, run->err);
-      g_assert_cmpuint (error->domain, ==, G_SPAWN_EXIT_ERROR);
-      run->status = error->code;
-    }
-  return run;
+  return qs_test_cli_run_args (cli, args);
 }
 
 static GPtrArray *
@@ -201,9 +156,9 @@ collect_args (const char *first,
   return args;
 }
 
-static CliRun *run_cli (const char *first, ...) G_GNUC_NULL_TERMINATED;
+static QsTestCliRun *run_cli (const char *first, ...) G_GNUC_NULL_TERMINATED;
 
-static CliRun *
+static QsTestCliRun *
 run_cli (const char *first,
          ...)
 {
@@ -220,7 +175,7 @@ run_cli (const char *first,
 static JsonNode *
 run_json_args (GPtrArray *args)
 {
-  g_autoptr(CliRun) run = run_cli_args (args);
+  g_autoptr(QsTestCliRun) run = run_cli_args (args);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
 
@@ -279,7 +234,7 @@ assert_fails (const char *first,
               ...)
 {
   g_autoptr(GPtrArray) args = NULL;
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(QsTestCliRun) run = NULL;
   const char *newline;
   va_list ap;
 
@@ -894,8 +849,8 @@ test_option_threads (void)
 static void
 test_text_output (void)
 {
-  g_autoptr(CliRun) stats = run_cli ("stats", fixture, "--tensor", "/w", NULL);
-  g_autoptr(CliRun) layers = run_cli ("layers", fixture, NULL);
+  g_autoptr(QsTestCliRun) stats = run_cli ("stats", fixture, "--tensor", "/w", NULL);
+  g_autoptr(QsTestCliRun) layers = run_cli ("layers", fixture, NULL);
 
   g_assert_cmpint (stats->status, ==, 0);
   g_assert_cmpstr (stats->err, ==, "");
