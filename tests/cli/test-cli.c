@@ -1288,7 +1288,7 @@ test_number_nonfinite (void)
 static void
 test_number_text (void)
 {
-  g_autoptr(CliRun) run = run_cli ("number", "8.625", "--scale", "0.1", NULL);
+  g_autoptr(QsTestCliRun) run = run_cli ("number", "8.625", "--scale", "0.1", NULL);
 
   g_assert_cmpint (run->status, ==, 0);
   g_assert_cmpstr (run->err, ==, "");
