@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/qs-checked.h"
 #include "quant/qs-range.h"
 
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
@@ -852,11 +853,13 @@ calibrate (QsCalibJob               *job,
 {
   const QsEngineModel *model = job->model;
   size_t n_tasks = (count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  size_t P = job->n_points;
+  size_t P = job->n_points, cells;
   QsEngineStatus status;
 
-  job->mins = malloc (n_tasks * P * sizeof (float));
-  job->maxs = malloc (n_tasks * P * sizeof (float));
+  if (!qs_checked_mul_size (n_tasks, P, &cells) || cells > SIZE_MAX / sizeof (float) / QS_CALIB_BINS)
+    return QS_ENGINE_TOO_LARGE;
+  job->mins = malloc (cells * sizeof (float));
+  job->maxs = malloc (cells * sizeof (float));
   if (job->mins == NULL || job->maxs == NULL)
     return QS_ENGINE_NO_MEMORY;
   status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
@@ -879,7 +882,7 @@ calibrate (QsCalibJob               *job,
 
       job->hist_lo = lo;
       job->hist_hi = hi;
-      job->hists = calloc (n_tasks * P * QS_CALIB_BINS, sizeof (uint32_t));
+      job->hists = calloc (cells * QS_CALIB_BINS, sizeof (uint32_t));
       if (job->hists == NULL || total == NULL)
         {
           free (total);
@@ -1001,7 +1004,7 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
 
   job.model = model;
   job.data = calibration;
-  job.forward_size = (qs_engine_get_buffer_size (model, NULL, QS_ENGINE_TASK_IMAGES) + 63) & ~(size_t) 63;
+  job.forward_size = qs_engine_task_scratch_size (model, NULL);
 
   /* 1. Activation ranges on the float32 path. */
   status = calibrate (&job, activations, options, calibration_count, lo, hi);
@@ -1061,11 +1064,18 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
       goto out;
     }
   {
-    /* Float outputs of the last layer land after the stored activations. */
-    size_t extra = (store_floats + qs_engine_model_get_n_outputs (model)) * QS_ENGINE_TASK_IMAGES * sizeof (float);
+    /* Float outputs of the last layer land after the stored activations:
+     * one map per weighted layer, so a long chain of large maps is a
+     * product worth checking. */
+    size_t floats, extra, scratch_size;
 
-    status = qs_engine_run_batches (calibration_count, job.forward_size + extra, options,
-                                    calibration_count, 2 * calibration_count, sqnr_batch, &job);
+    if (!qs_checked_add_size (store_floats, qs_engine_model_get_n_outputs (model), &floats)
+        || !qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
+        || !qs_checked_add_size (job.forward_size, extra, &scratch_size))
+      status = QS_ENGINE_TOO_LARGE;
+    else
+      status = qs_engine_run_batches (calibration_count, scratch_size, options,
+                                      calibration_count, 2 * calibration_count, sqnr_batch, &job);
   }
   if (status != QS_ENGINE_OK)
     goto out;
