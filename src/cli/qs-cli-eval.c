@@ -385,6 +385,11 @@ qs_cli_eval (int    argc,
                                            v->channels, h, w, c);
         goto out;
       }
+    if (!qs_dataset_check_labels (run.data, qs_engine_model_get_n_outputs (run.model), &error))
+      {
+        exit_status = qs_cli_fail (error);
+        goto out;
+      }
   }
 
   qs_engine_run_options_init (&options);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "model/qs-dataset.h"
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
+#include "quant/qs-checked.h"
 
 /* Refuse files that would need more than this many float32 inputs. */
 #define QS_DATASET_MAX_VALUES ((guint64) 1 << 30)
@@ -39,9 +41,11 @@ dataset_new (gsize       count,
              GError    **error)
 {
   QsDataset *d;
-  guint64 values = (guint64) count * (guint64) height * (guint64) width * (guint64) channels;
+  size_t image, values = 0;
 
-  if (count == 0 || height <= 0 || width <= 0 || channels <= 0 || values > QS_DATASET_MAX_VALUES)
+  if (count == 0 || height <= 0 || width <= 0 || channels <= 0
+      || !qs_checked_mul3_size ((size_t) height, (size_t) width, (size_t) channels, &image)
+      || !qs_checked_mul_size (count, image, &values) || values > QS_DATASET_MAX_VALUES)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
                    "%s: %" G_GSIZE_FORMAT " images of %dx%dx%d are empty or too large", source,
@@ -111,6 +115,68 @@ qs_dataset_get_source (QsDataset *dataset)
 {
   g_return_val_if_fail (dataset != NULL, NULL);
   return dataset->source;
+}
+
+/* Model inputs from stored values (@bytes, or the images in place when
+ * NULL): (v - mean) * scale, with one mean and scale per channel, or one
+ * for all when @per_channel is FALSE. The result must be a finite
+ * float32, or accuracy would be computed on NaN. */
+static gboolean
+preprocess (QsDataset     *d,
+            const guint8  *bytes,
+            const double  *mean,
+            const double  *scale,
+            gboolean       per_channel,
+            GError       **error)
+{
+  gsize n = d->view.count * (gsize) d->view.height * d->view.width * d->view.channels;
+  gsize channels = (gsize) d->view.channels;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize c = per_channel ? i % channels : 0;
+      double v = bytes != NULL ? bytes[i] : d->images[i];
+      double x = (v - mean[c]) * scale[c];
+
+      if (!(fabs (x) <= FLT_MAX))
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       "%s: value %" G_GSIZE_FORMAT " of image %" G_GSIZE_FORMAT " is %s after preprocessing "
+                       "(the pixels, “scale” and “mean” must be finite numbers)",
+                       d->source, i % (n / d->view.count), i / (n / d->view.count),
+                       isnan (x) ? "not a number" : "infinite");
+          return FALSE;
+        }
+      d->images[i] = (float) x;
+    }
+  return TRUE;
+}
+
+/**
+ * qs_dataset_check_labels:
+ * @n_classes: the classes a model scores
+ *
+ * Returns: TRUE when every label is a class index in [0, @n_classes) (or
+ * the set has no labels), else FALSE with QS_ERROR_INVALID naming the
+ * first image whose label is not.
+ */
+gboolean
+qs_dataset_check_labels (QsDataset  *dataset,
+                         gsize       n_classes,
+                         GError    **error)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+
+  for (gsize i = 0; dataset->labels != NULL && i < dataset->view.count; i++)
+    if (dataset->labels[i] < 0 || (gsize) dataset->labels[i] >= n_classes)
+      {
+        g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                     "%s: image %" G_GSIZE_FORMAT " has label %" G_GINT32_FORMAT ", outside the model's "
+                     "classes 0..%" G_GSIZE_FORMAT, dataset->source, i, dataset->labels[i],
+                     n_classes > 0 ? n_classes - 1 : 0);
+        return FALSE;
+      }
+  return TRUE;
 }
 
 /* ---- idx ------------------------------------------------------------------------- */
@@ -235,7 +301,6 @@ qs_dataset_load_idx (const char  *images_path,
   guint n_dims = 0;
   const guint8 *pixels, *label_bytes;
   QsDataset *d;
-  gsize n;
 
   g_return_val_if_fail (images_path != NULL, NULL);
 
@@ -245,9 +310,11 @@ qs_dataset_load_idx (const char  *images_path,
   d = dataset_new (dims[0], (int) dims[1], (int) dims[2], n_dims == 4 ? (int) dims[3] : 1, images_path, error);
   if (d == NULL)
     return NULL;
-  n = (gsize) dims[0] * dims[1] * dims[2] * (n_dims == 4 ? dims[3] : 1);
-  for (gsize i = 0; i < n; i++)
-    d->images[i] = (float) (((double) pixels[i] - mean) * scale);
+  if (!preprocess (d, pixels, &mean, &scale, FALSE, error))
+    {
+      qs_dataset_unref (d);
+      return NULL;
+    }
 
   if (labels_path != NULL)
     {
@@ -342,7 +409,7 @@ qs_dataset_load_hdf5 (const char  *path,
 {
   hid_t file = -1, x = -1, y = -1, xspace = -1, yspace = -1, xtype = -1;
   hsize_t xdims[4] = { 0 }, ydims[2] = { 0 };
-  int xrank, yrank, channels;
+  int xrank, yrank, height, width, channels;
   double *scale = NULL, *mean = NULL;
   QsDataset *d = NULL;
   gboolean integer_pixels;
@@ -400,15 +467,27 @@ qs_dataset_load_hdf5 (const char  *path,
       }
   }
   integer_pixels = H5Tget_class (xtype) == H5T_INTEGER;
-  channels = xrank == 4 ? (int) xdims[3] : 1;
-  if (xdims[1] > G_MAXINT || xdims[2] > G_MAXINT || channels <= 0)
+  /* A dimension of 2^32 + 1 must not become 1 and size a buffer the whole
+   * dataset is then read into. */
+  if (!qs_checked_u64_to_int (xdims[1], &height) || !qs_checked_u64_to_int (xdims[2], &width)
+      || !qs_checked_u64_to_int (xrank == 4 ? xdims[3] : 1, &channels) || xdims[0] > G_MAXSIZE)
     {
-      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: images too large", path);
+      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%s: “x” of %llu x %llu x %llu images is too large", path, (unsigned long long) xdims[0],
+                   (unsigned long long) xdims[1], (unsigned long long) xdims[2]);
       goto out;
     }
-  d = dataset_new (xdims[0], (int) xdims[1], (int) xdims[2], channels, path, &local);
+  d = dataset_new (xdims[0], height, width, channels, path, &local);
   if (d == NULL)
     goto out;
+  /* Before anything is decoded: a few kilobytes must not expand into
+   * gigabytes of fill values or inflated zeros. */
+  if (!_qs_hdf5_check_stored_size (x, d->view.count * (guint64) height * width * channels, "“x”", &local)
+      || !_qs_hdf5_check_stored_size (y, d->view.count, "“y”", &local))
+    {
+      g_prefix_error (&local, "%s: ", path);
+      goto out;
+    }
   d->labels = g_try_new (int32_t, xdims[0]);
   if (d->labels == NULL
       || H5Dread (x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->images) < 0
@@ -429,17 +508,8 @@ qs_dataset_load_hdf5 (const char  *path,
     read_preprocess_attr (file, "scale", channels, scale, path, &local);
   if (local == NULL && !read_preprocess_attr (x, "mean", channels, mean, path, &local) && local == NULL)
     read_preprocess_attr (file, "mean", channels, mean, path, &local);
-  if (local != NULL)
+  if (local != NULL || !preprocess (d, NULL, mean, scale, TRUE, &local))
     goto out;
-  {
-    gsize n = (gsize) xdims[0] * xdims[1] * xdims[2] * channels;
-
-    for (gsize i = 0; i < n; i++)
-      {
-        int c = (int) (i % (gsize) channels);
-        d->images[i] = (float) (((double) d->images[i] - mean[c]) * scale[c]);
-      }
-  }
   for (hsize_t i = 0; i < xdims[0]; i++)
     if (d->labels[i] < 0)
       {

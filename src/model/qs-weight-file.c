@@ -1646,6 +1646,16 @@ set_read_error (QsWeightFile        *self,
                detail != NULL ? ")" : "");
 }
 
+/* "Tensor “/a/b” in “file.h5”", for messages (transfer full). */
+static char *
+tensor_description (QsWeightFile       *self,
+                    const QsTensorInfo *tensor)
+{
+  g_autofree char *display = g_filename_display_basename (self->filename);
+
+  return g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+}
+
 static const QsTensorInfo *
 readable_tensor (QsWeightFile        *self,
                  const QsTensorInfo  *info,
@@ -1693,6 +1703,8 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
   g_autofree char *display = NULL;
   g_autofree char *detail = NULL;
   g_autofree float *values = NULL;
+  g_autoptr(GError) stored_error = NULL;
+  g_autofree char *what = NULL;
   const QsTensorInfo *tensor;
   hid_t dset;
   herr_t status = -1;
@@ -1717,12 +1729,14 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
       return NULL;
     }
 
+  what = tensor_description (self, tensor);
   hdf5_lock ();
   dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
   if (dset >= 0)
     {
-      status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
-      if (status < 0)
+      if (_qs_hdf5_check_stored_size (dset, tensor->count, what, &stored_error))
+        status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+      if (status < 0 && stored_error == NULL)
         detail = hdf5_error_detail ();
       H5Dclose (dset);
     }
@@ -1732,6 +1746,11 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
     }
   hdf5_unlock ();
 
+  if (stored_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&stored_error));
+      return NULL;
+    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
@@ -1742,6 +1761,36 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 }
 
 /* ---- for the rest of model/ -------------------------------------------- */
+
+gboolean
+_qs_hdf5_check_stored_size (hid_t        dset,
+                            guint64      elements,
+                            const char  *what,
+                            GError     **error)
+{
+  hid_t file = H5Iget_file_id (dset);
+  hsize_t file_size = 0;
+  guint64 stored = H5Dget_storage_size (dset), allowed, wanted;
+
+  /* A header may claim storage past the end of the file. */
+  if (file >= 0)
+    {
+      if (H5Fget_filesize (file, &file_size) >= 0)
+        stored = MIN (stored, (guint64) file_size);
+      H5Fclose (file);
+    }
+  if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
+      || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
+    allowed = G_MAXUINT64;
+  if (g_uint64_checked_mul (&wanted, elements, sizeof (float)) && wanted <= allowed)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+               "%s declares %" G_GUINT64_FORMAT " values but the file stores only %" G_GUINT64_FORMAT
+               " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
+               "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
+  return FALSE;
+}
 
 void
 _qs_hdf5_lock (void)
@@ -1859,6 +1908,8 @@ qs_weight_file_read_block (QsWeightFile        *self,
                            GError             **error)
 {
   g_autofree char *detail = NULL;
+  g_autoptr(GError) stored_error = NULL;
+  g_autofree char *what = NULL;
   const QsTensorInfo *tensor;
   hid_t dset, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   hsize_t mdims[1] = { count };
@@ -1882,16 +1933,20 @@ qs_weight_file_read_block (QsWeightFile        *self,
   if (count == 0)
     return TRUE;
 
+  what = tensor_description (self, tensor);
   hdf5_lock ();
   dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
   if (dset >= 0)
     {
       fspace = H5Dget_space (dset);
       mspace = H5Screate_simple (1, mdims, NULL);
+      /* The whole tensor is held to the bound, not the block: streaming an
+       * unwritten terabyte block by block costs no memory but hours. */
       if (fspace >= 0 && mspace >= 0
+          && _qs_hdf5_check_stored_size (dset, tensor->count, what, &stored_error)
           && _qs_hdf5_select_flat_range (fspace, offset, count))
         status = H5Dread (dset, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out);
-      if (status < 0)
+      if (status < 0 && stored_error == NULL)
         detail = hdf5_error_detail ();
       if (mspace >= 0)
         H5Sclose (mspace);
@@ -1905,6 +1960,11 @@ qs_weight_file_read_block (QsWeightFile        *self,
     }
   hdf5_unlock ();
 
+  if (stored_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&stored_error));
+      return FALSE;
+    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
