@@ -227,9 +227,11 @@ histogram_add (const float *v,
 
   for (size_t i = 0; i < n; i++)
     {
-      long bin = width > 0.0 ? (long) (((double) v[i] - lo) / width) : 0;
+      /* Clamped before the conversion: an activation that overflowed to
+       * infinity (or NaN) must not reach a float-to-int cast. */
+      double at = width > 0.0 ? ((double) v[i] - lo) / width : 0.0;
+      long bin = !(at > 0.0) ? 0 : at >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : (long) at;
 
-      bin = bin < 0 ? 0 : (bin >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : bin);
       hist[bin]++;
     }
 }
@@ -500,6 +502,8 @@ round_to_i64 (double x)
   /* Half away from zero, as TFLite quantizes biases. */
   double r = round (x);
 
+  if (isnan (r))
+    return 0;
   if (r > 4.0e18)
     return (int64_t) 4e18;
   if (r < -4.0e18)
