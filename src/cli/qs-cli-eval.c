@@ -58,12 +58,12 @@ print_text (const char *model_path,
   g_autoptr(GString) out = g_string_new (NULL);
   double fp32 = qs_engine_eval_result_fp32_top1 (r), quant = qs_engine_eval_result_quant_top1 (r);
 
-  g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), model_path,
+  g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), qs_cli_safe (model_path),
                           qs_engine_model_get_macs (run->model) / 1e6);
   g_string_append_printf (out, _("Data         %s, images %zu..%zu\n"),
-                          qs_dataset_get_source (run->data), run->first, run->first + run->count - 1);
+                          qs_cli_safe (qs_dataset_get_source (run->data)), run->first, run->first + run->count - 1);
   g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), run->calib_count,
-                          run->calib_source, run->overlap ? _(" (also scored: no separate slice)") : "");
+                          qs_cli_safe (run->calib_source), run->overlap ? _(" (also scored: no separate slice)") : "");
   g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
   g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
                           quant - fp32, qs_engine_eval_result_agreement (r));
@@ -82,7 +82,7 @@ print_text (const char *model_path,
 
       qs_engine_model_get_layer (run->model, qs_engine_model_weighted_layer_index (run->model, i), &info);
       qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
-      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", info.name,
+      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", qs_cli_safe (info.name),
                               qs_layer_kind_to_string (info.kind), stats.weight_bits,
                               stats.weight_sqnr_db, stats.output_sqnr_db);
     }
