@@ -191,7 +191,9 @@ read_maybe_gzip (const char  *path,
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GByteArray) data = g_byte_array_new ();
   g_autoptr(GError) local = NULL;
+  g_autoptr(GFileInfo) info = NULL;
   guint8 magic[2] = { 0, 0 };
+  guint64 limit = QS_DATASET_MAX_VALUES;
   gsize got = 0;
 
   raw = g_file_read (file, NULL, &local);
@@ -213,6 +215,12 @@ read_maybe_gzip (const char  *path,
       g_autoptr(GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
 
       stream = g_converter_input_stream_new (G_INPUT_STREAM (raw), G_CONVERTER (gunzip));
+      /* A megabyte of gzip may inflate to a gigabyte: the same bound as
+       * HDF5 data, in bytes of pixels (real idx files inflate 2-6x). */
+      info = g_file_input_stream_query_info (raw, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
+      if (info != NULL)
+        limit = MIN (limit, (guint64) g_file_info_get_size (info) * QS_MAX_EXPANSION / sizeof (float)
+                            + QS_UNSTORED_ALLOWANCE);
     }
   else
     stream = g_object_ref (G_INPUT_STREAM (raw));
@@ -229,9 +237,11 @@ read_maybe_gzip (const char  *path,
         }
       if (n == 0)
         break;
-      if (data->len + (guint64) n > QS_DATASET_MAX_VALUES)
+      if (data->len + (guint64) n > limit)
         {
-          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: too large", path);
+          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                       "%s: too large (more than %" G_GUINT64_FORMAT " bytes, or inflating more than %d:1 "
+                       "as float32 images)", path, limit, QS_MAX_EXPANSION);
           return NULL;
         }
       g_byte_array_append (data, buffer, (guint) n);
@@ -410,6 +420,7 @@ qs_dataset_load_hdf5 (const char  *path,
   hid_t file = -1, x = -1, y = -1, xspace = -1, yspace = -1, xtype = -1;
   hsize_t xdims[4] = { 0 }, ydims[2] = { 0 };
   int xrank, yrank, height, width, channels;
+  size_t values;
   double *scale = NULL, *mean = NULL;
   QsDataset *d = NULL;
   gboolean integer_pixels;
@@ -477,17 +488,23 @@ qs_dataset_load_hdf5 (const char  *path,
                    (unsigned long long) xdims[1], (unsigned long long) xdims[2]);
       goto out;
     }
-  d = dataset_new (xdims[0], height, width, channels, path, &local);
-  if (d == NULL)
-    goto out;
-  /* Before anything is decoded: a few kilobytes must not expand into
-   * gigabytes of fill values or inflated zeros. */
-  if (!_qs_hdf5_check_stored_size (x, d->view.count * (guint64) height * width * channels, "“x”", &local)
-      || !_qs_hdf5_check_stored_size (y, d->view.count, "“y”", &local))
+  /* Before anything is allocated or decoded: a few kilobytes must not
+   * expand into gigabytes of fill values or inflated zeros. */
+  if (!qs_checked_mul3_size (xdims[0], (size_t) height, (size_t) width, &values)
+      || !qs_checked_mul_size (values, (size_t) channels, &values))
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: “x” has more values than 64 bits count", path);
+      goto out;
+    }
+  if (!_qs_hdf5_check_stored_size (x, values, "“x”", &local)
+      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local))
     {
       g_prefix_error (&local, "%s: ", path);
       goto out;
     }
+  d = dataset_new (xdims[0], height, width, channels, path, &local);
+  if (d == NULL)
+    goto out;
   d->labels = g_try_new (int32_t, xdims[0]);
   if (d->labels == NULL
       || H5Dread (x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->images) < 0

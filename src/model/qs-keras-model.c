@@ -567,7 +567,8 @@ add_batch_norm (QsKerasBuild *b,
                  "BatchNormalization layer “%s” normalises axis %" G_GINT64_FORMAT "; the engine folds channel-axis BN only",
                  name, axis);
 
-  if (!(epsilon >= 0.0 && epsilon <= 1.0))
+  if (!(epsilon >= 0.0 && epsilon <= 1.0)
+      || (member (config, "epsilon") != NULL && !node_is_number (member (config, "epsilon"))))
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
                  "BatchNormalization layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", name);
 

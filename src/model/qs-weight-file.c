@@ -1646,14 +1646,33 @@ set_read_error (QsWeightFile        *self,
                detail != NULL ? ")" : "");
 }
 
-/* "Tensor “/a/b” in “file.h5”", for messages (transfer full). */
-static char *
-tensor_description (QsWeightFile       *self,
-                    const QsTensorInfo *tensor)
+/* Whether reading @tensor stays within what the file stores for it
+ * (_qs_hdf5_check_stored_size()), checked before anything is allocated
+ * or decoded. */
+static gboolean
+check_stored (QsWeightFile        *self,
+              const QsTensorInfo  *tensor,
+              GError             **error)
 {
   g_autofree char *display = g_filename_display_basename (self->filename);
+  g_autofree char *what = g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+  g_autofree char *detail = NULL;
+  gboolean ok = FALSE;
+  hid_t dset;
 
-  return g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
+      H5Dclose (dset);
+    }
+  else
+    detail = hdf5_error_detail ();
+  hdf5_unlock ();
+  if (dset < 0)
+    set_read_error (self, tensor, detail, error);
+  return ok;
 }
 
 static const QsTensorInfo *
@@ -1703,8 +1722,6 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
   g_autofree char *display = NULL;
   g_autofree char *detail = NULL;
   g_autofree float *values = NULL;
-  g_autoptr(GError) stored_error = NULL;
-  g_autofree char *what = NULL;
   const QsTensorInfo *tensor;
   hid_t dset;
   herr_t status = -1;
@@ -1717,7 +1734,7 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
   /* Our own record, not the caller's copy, decides what may be read. */
   tensor = readable_tensor (self, info, error);
-  if (tensor == NULL)
+  if (tensor == NULL || !check_stored (self, tensor, error))
     return NULL;
   if (tensor->count > QS_MAX_READ_BYTES / sizeof (float)
       || tensor->count > G_MAXSIZE / sizeof (float)
@@ -1729,14 +1746,12 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
       return NULL;
     }
 
-  what = tensor_description (self, tensor);
   hdf5_lock ();
   dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
   if (dset >= 0)
     {
-      if (_qs_hdf5_check_stored_size (dset, tensor->count, what, &stored_error))
-        status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
-      if (status < 0 && stored_error == NULL)
+      status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+      if (status < 0)
         detail = hdf5_error_detail ();
       H5Dclose (dset);
     }
@@ -1746,11 +1761,6 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
     }
   hdf5_unlock ();
 
-  if (stored_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&stored_error));
-      return NULL;
-    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
@@ -1908,8 +1918,6 @@ qs_weight_file_read_block (QsWeightFile        *self,
                            GError             **error)
 {
   g_autofree char *detail = NULL;
-  g_autoptr(GError) stored_error = NULL;
-  g_autofree char *what = NULL;
   const QsTensorInfo *tensor;
   hid_t dset, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   hsize_t mdims[1] = { count };
@@ -1930,23 +1938,23 @@ qs_weight_file_read_block (QsWeightFile        *self,
                    (guint64) offset, (guint64) (offset + count), tensor->path);
       return FALSE;
     }
+  /* The whole tensor is held to the bound, not the block: streaming an
+   * unwritten terabyte block by block costs no memory but hours. */
   if (count == 0)
     return TRUE;
+  if (!check_stored (self, tensor, error))
+    return FALSE;
 
-  what = tensor_description (self, tensor);
   hdf5_lock ();
   dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
   if (dset >= 0)
     {
       fspace = H5Dget_space (dset);
       mspace = H5Screate_simple (1, mdims, NULL);
-      /* The whole tensor is held to the bound, not the block: streaming an
-       * unwritten terabyte block by block costs no memory but hours. */
       if (fspace >= 0 && mspace >= 0
-          && _qs_hdf5_check_stored_size (dset, tensor->count, what, &stored_error)
           && _qs_hdf5_select_flat_range (fspace, offset, count))
         status = H5Dread (dset, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out);
-      if (status < 0 && stored_error == NULL)
+      if (status < 0)
         detail = hdf5_error_detail ();
       if (mspace >= 0)
         H5Sclose (mspace);
@@ -1960,11 +1968,6 @@ qs_weight_file_read_block (QsWeightFile        *self,
     }
   hdf5_unlock ();
 
-  if (stored_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&stored_error));
-      return FALSE;
-    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
