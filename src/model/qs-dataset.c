@@ -309,6 +309,7 @@ qs_dataset_load_idx (const char  *images_path,
   g_autoptr(GBytes) labels = NULL;
   guint32 dims[4] = { 0 };
   guint n_dims = 0;
+  int height, width, channels;
   const guint8 *pixels, *label_bytes;
   QsDataset *d;
 
@@ -317,7 +318,14 @@ qs_dataset_load_idx (const char  *images_path,
   images = read_maybe_gzip (images_path, error);
   if (images == NULL || !parse_idx (images, images_path, 3, 4, dims, &n_dims, &pixels, error))
     return NULL;
-  d = dataset_new (dims[0], (int) dims[1], (int) dims[2], n_dims == 4 ? (int) dims[3] : 1, images_path, error);
+  /* parse_idx bounds each dimension by the value cap; checked all the same. */
+  if (!qs_checked_u64_to_int (dims[1], &height) || !qs_checked_u64_to_int (dims[2], &width)
+      || !qs_checked_u64_to_int (n_dims == 4 ? dims[3] : 1, &channels))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: images too large", images_path);
+      return NULL;
+    }
+  d = dataset_new (dims[0], height, width, channels, images_path, error);
   if (d == NULL)
     return NULL;
   if (!preprocess (d, pixels, &mean, &scale, FALSE, error))
