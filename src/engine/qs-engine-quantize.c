@@ -919,6 +919,28 @@ calibrate (QsCalibJob               *job,
   return status;
 }
 
+size_t
+qs_engine_get_working_size (const QsEngineModel *model)
+{
+  size_t forward_size = qs_engine_task_scratch_size (model, NULL), floats, extra, total;
+
+  if (model == NULL || forward_size == SIZE_MAX)
+    return SIZE_MAX;
+  /* The SQNR pass keeps every weighted layer's float output, then the last
+   * layer's float logits, after the forward scratch (sqnr_batch): one map
+   * per weighted layer, so a long chain of large maps is a product worth
+   * checking. */
+  floats = qs_engine_model_get_n_outputs (model);
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (model->layers[i].weights != NULL
+        && !qs_checked_add_size (floats, qs_layer_out_size (&model->layers[i]), &floats))
+      return SIZE_MAX;
+  if (!qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
+      || !qs_checked_add_size (forward_size, extra, &total))
+    return SIZE_MAX;
+  return total;
+}
+
 QsEngineStatus
 qs_engine_prepare_quantized (const QsEngineModel        *model,
                              const QsScheme *const      *layer_schemes,
@@ -1068,14 +1090,9 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
       goto out;
     }
   {
-    /* Float outputs of the last layer land after the stored activations:
-     * one map per weighted layer, so a long chain of large maps is a
-     * product worth checking. */
-    size_t floats, extra, scratch_size;
+    size_t scratch_size = qs_engine_get_working_size (model);
 
-    if (!qs_checked_add_size (store_floats, qs_engine_model_get_n_outputs (model), &floats)
-        || !qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
-        || !qs_checked_add_size (job.forward_size, extra, &scratch_size))
+    if (scratch_size == SIZE_MAX)
       status = QS_ENGINE_TOO_LARGE;
     else
       status = qs_engine_run_batches (calibration_count, scratch_size, options,

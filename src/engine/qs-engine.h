@@ -321,6 +321,15 @@ double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
 
 /* ---- one batch, for benchmarks and tests ------------------------------------------ */
 
+/* The working memory one worker thread of qs_engine_prepare_quantized,
+ * qs_engine_evaluate or qs_engine_predict holds at most: its batch of
+ * QS_ENGINE_TASK_IMAGES images through the largest layers, plus, while
+ * calibrating, every weighted layer's output for the SQNR comparison. A
+ * run holds this once per thread; it depends on the architecture alone
+ * (a tiny file can declare huge feature maps), so callers compare it with
+ * their memory budget before running. SIZE_MAX when it overflows. */
+size_t qs_engine_get_working_size (const QsEngineModel *model);
+
 /* Scratch bytes one call of qs_engine_forward needs for @batch images. */
 size_t qs_engine_get_buffer_size (const QsEngineModel    *model,
                                   const QsQuantizedModel *quantized,

@@ -695,6 +695,32 @@ test_bomb_idx (void)
 }
 
 static void
+test_feature_map_bomb (void)
+{
+  /* Four 1x1 depthwise layers of four weights each on 2048 x 2048 x 4
+   * images: a few kilobytes of file, gigabytes of feature maps per batch
+   * of 16 images (and each kept for the SQNR pass). */
+  const char *config =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, 2048, 2048, 4]}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw1\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw2\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw3\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"GlobalAveragePooling2D\", \"config\": {\"name\": \"gap\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3, \"use_bias\": false}}]}}";
+  const Weight weights[] = {
+    { "dw1", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "dw2", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "dw3", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "d", "kernel", 2, { 4, 3 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+  };
+  g_autofree char *model = write_model ("maps.h5", config, weights, G_N_ELEMENTS (weights));
+  const char *args[] = { "eval", model, "--memory-budget", "1G", NULL };
+
+  assert_refused (args, ADDRESS_SPACE, "working memory per thread, more than the memory budget of 1024 MiB");
+}
+
+static void
 test_per_channel_kl_cost (void)
 {
   /* 70,000 channels of 9 values took ten minutes (22 ms each, whatever
@@ -878,6 +904,7 @@ main (int   argc,
   g_test_add_data_func ("/hostile/memory/deflate-bomb", GINT_TO_POINTER (WEIGHT_BOMB), test_bomb_tensor);
   g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
   g_test_add_func ("/hostile/memory/idx-gzip", test_bomb_idx);
+  g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
   g_test_add_func ("/hostile/cpu/per-channel-kl", test_per_channel_kl_cost);
 
   g_test_add_func ("/hostile/terminal/text", test_names_escaped_in_text);
