@@ -12,6 +12,7 @@
 
 #include "app/qs-accuracy-job.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
 
 #include <glib/gi18n.h>
@@ -22,6 +23,7 @@
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-main-context.h"
+#include "model/qs-tensor-stream.h"
 
 #define ESTIMATE_IMAGES 1000
 #define CALIBRATION_IMAGES 1000
@@ -33,6 +35,7 @@ typedef struct {
   QsDataset     *test;
   QsDataset     *calibration;
   int32_t       *fp32_predictions;
+  int            n_threads;     /* as many workers as the memory budget holds */
 } ModelCache;
 
 typedef struct {
@@ -177,8 +180,26 @@ build_cache (QsDocument *document)
       }
   }
 
+  {
+    /* A model of a few kilobytes may declare gigabytes of feature maps: a
+     * worker's share must fit the memory budget, and only as many workers
+     * run as it holds. */
+    guint64 working = qs_engine_get_working_size (cache->model), budget = qs_memory_budget_default ();
+
+    if (working > budget)
+      {
+        cache->unavailable = g_strdup_printf (_("the model needs %" PRIu64 " MiB of working memory, more "
+                                                "than the memory budget of %" PRIu64 " MiB"),
+                                              working == G_MAXSIZE ? G_MAXUINT64 >> 20 : (working + (1 << 20) - 1) >> 20,
+                                              budget >> 20);
+        return cache;
+      }
+    cache->n_threads = (int) MIN ((guint64) g_get_num_processors (), budget / working);
+  }
+
   cache->fp32_predictions = g_new (int32_t, view->count);
   qs_engine_run_options_init (&options);
+  options.n_threads = cache->n_threads;
   if (qs_engine_predict (cache->model, NULL, view, 0, view->count, &options,
                          cache->fp32_predictions) != QS_ENGINE_OK)
     cache->unavailable = g_strdup (_("the float32 model could not be run"));
@@ -272,6 +293,7 @@ evaluate_in_thread (GTask        *task,
     pointers[i] = &schemes[i];
 
   qs_engine_run_options_init (&options);
+  options.n_threads = cache->n_threads;
   options.cancel = &self->cancel;
   qs_activation_scheme_init_default (&activations);
   /* The engine pads with the code of 0.0: whether that is exact follows

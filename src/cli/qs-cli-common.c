@@ -13,15 +13,35 @@
 
 #include "cli/qs-cli.h"
 #include "model/qs-error.h"
+#include "model/qs-text.h"
+
+const char *
+qs_cli_safe (const char *text)
+{
+  /* A CLI run prints each name once or twice: keeping the copies until
+   * exit is simpler than freeing each after its printf. */
+  static GStringChunk *copies;
+  g_autofree char *escaped = NULL;
+
+  if (!qs_text_needs_escape (text))
+    return text;
+  if (copies == NULL)
+    copies = g_string_chunk_new (256);
+  escaped = qs_text_escape_controls (text);
+  return g_string_chunk_insert (copies, escaped);
+}
 
 int
 qs_cli_fail (const GError *error)
 {
   g_autofree char *line = g_strdup (error->message);
+  g_autofree char *safe = NULL;
 
-  /* One line, always: multi-line library messages are folded. */
+  /* One line, always: multi-line library messages are folded; the names
+   * they quote from the file are escaped. */
   g_strdelimit (line, "\n\r", ' ');
-  fprintf (stderr, "quantscope-cli: %s\n", line);
+  safe = qs_text_escape_controls (line);
+  fprintf (stderr, "quantscope-cli: %s\n", safe);
   return QS_CLI_EXIT_BAD_INPUT;
 }
 
@@ -82,7 +102,8 @@ static struct sigaction previous_alarm;
 void
 qs_cli_watchdog_start (const char *filename)
 {
-  g_autofree char *display = g_filename_display_name (filename);
+  g_autofree char *name = g_filename_display_name (filename);
+  g_autofree char *display = qs_text_escape_controls (name);
   unsigned int timeout = open_timeout_seconds ();
   struct sigaction action = { 0 };
   int length;
@@ -125,7 +146,8 @@ qs_cli_open_weights (const char         *filename,
 void
 qs_cli_print_json (const char *json)
 {
-  g_autofree char *text = g_strconcat (json, "\n", NULL);
+  g_autofree char *valid = g_utf8_validate (json, -1, NULL) ? NULL : qs_text_escape_invalid_json (json);
+  g_autofree char *text = g_strconcat (valid != NULL ? valid : json, "\n", NULL);
 
   fputs (text, stdout);
   fflush (stdout);

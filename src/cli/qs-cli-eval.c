@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "model/qs-json.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-scheme-file.h"
+#include "model/qs-tensor-stream.h"
 
 /* The calibration slice taken from the end of a user's data set when no
  * separate calibration file is given. */
@@ -58,12 +60,12 @@ print_text (const char *model_path,
   g_autoptr(GString) out = g_string_new (NULL);
   double fp32 = qs_engine_eval_result_fp32_top1 (r), quant = qs_engine_eval_result_quant_top1 (r);
 
-  g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), model_path,
+  g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), qs_cli_safe (model_path),
                           qs_engine_model_get_macs (run->model) / 1e6);
   g_string_append_printf (out, _("Data         %s, images %zu..%zu\n"),
-                          qs_dataset_get_source (run->data), run->first, run->first + run->count - 1);
+                          qs_cli_safe (qs_dataset_get_source (run->data)), run->first, run->first + run->count - 1);
   g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), run->calib_count,
-                          run->calib_source, run->overlap ? _(" (also scored: no separate slice)") : "");
+                          qs_cli_safe (run->calib_source), run->overlap ? _(" (also scored: no separate slice)") : "");
   g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
   g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
                           quant - fp32, qs_engine_eval_result_agreement (r));
@@ -82,7 +84,7 @@ print_text (const char *model_path,
 
       qs_engine_model_get_layer (run->model, qs_engine_model_weighted_layer_index (run->model, i), &info);
       qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
-      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", info.name,
+      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", qs_cli_safe (info.name),
                               qs_layer_kind_to_string (info.kind), stats.weight_bits,
                               stats.weight_sqnr_db, stats.output_sqnr_db);
     }
@@ -293,6 +295,8 @@ qs_cli_eval (int    argc,
   g_autofree char *calib_path = NULL;
   g_autofree char *scheme_file = NULL;
   g_autofree char *act_range = NULL;
+  g_autofree char *budget_text = NULL;
+  guint64 budget = 0;
   int limit = 0, calib = 0;
   gboolean json = FALSE, float_logits = FALSE;
   QsCliSchemeOptions scheme_options = { 0 };
@@ -306,6 +310,8 @@ qs_cli_eval (int    argc,
     { "scheme-file", 0, 0, G_OPTION_ARG_FILENAME, &scheme_file, N_("Per-layer schemes from a scheme file"), "FILE" },
     { "act-range", 0, 0, G_OPTION_ARG_STRING, &act_range, N_("Activation ranges: minmax (default) or percentile:P"), "METHOD" },
     { "float-logits", 0, 0, G_OPTION_ARG_NONE, &float_logits, N_("Score the last layer's sums as floats instead of uint8 codes"), NULL },
+    { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &budget_text,
+      N_("Working memory of the engine's threads (default: a quarter of RAM, at most 4G)"), "SIZE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -341,6 +347,10 @@ qs_cli_eval (int    argc,
     return qs_cli_fail_message (_("eval takes exactly one MODEL.h5"));
   if (limit < 0 || calib < 0)
     return qs_cli_fail_message (_("--limit and --calib must not be negative"));
+  if (budget_text != NULL && !qs_memory_budget_parse (budget_text, &budget, &error))
+    return qs_cli_fail (error);
+  if (budget == 0)
+    budget = qs_memory_budget_default ();
 
   qs_activation_scheme_init_default (&act);
   act.nudge_zero = scheme.nudge_zero;
@@ -366,6 +376,26 @@ qs_cli_eval (int    argc,
       exit_status = qs_cli_fail_message (_("%s: accuracy unavailable: %s"), argv[1], error->message);
       goto out;
     }
+  if (threads <= 0)
+    threads = (int) g_get_num_processors ();
+  {
+    /* The architecture alone decides the engine's working memory: a tiny
+     * file may declare feature maps of gigabytes. Fewer threads when the
+     * budget holds fewer workers; none when it holds not even one. */
+    gsize working = qs_engine_get_working_size (run.model);
+
+    if (working > budget)
+      {
+        exit_status = qs_cli_fail_message (_("%s: the model needs %" PRIu64 " MiB of working memory "
+                                             "per thread, more than the memory budget of %" PRIu64
+                                             " MiB (--memory-budget)"), argv[1],
+                                           working == G_MAXSIZE ? G_MAXUINT64 >> 20
+                                                                : ((guint64) working + (1 << 20) - 1) >> 20,
+                                           budget >> 20);
+        goto out;
+      }
+    threads = (int) MIN ((guint64) threads, budget / working);
+  }
   if (!resolve_schemes (&run, file, &scheme, scheme_file, &error)
       || !choose_data (&run, data_path, calib_path, limit, calib, &error))
     {
@@ -385,12 +415,15 @@ qs_cli_eval (int    argc,
                                            v->channels, h, w, c);
         goto out;
       }
+    if (!qs_dataset_check_labels (run.data, qs_engine_model_get_n_outputs (run.model), &error))
+      {
+        exit_status = qs_cli_fail (error);
+        goto out;
+      }
   }
 
   qs_engine_run_options_init (&options);
   options.n_threads = threads;
-  if (threads <= 0)
-    threads = qs_engine_model_get_n_layers (run.model) > 0 ? (int) g_get_num_processors () : 1;
 
   calib_view = *qs_dataset_get_view (run.calib);
   calib_view.images += run.calib_first * (gsize) calib_view.height * calib_view.width * calib_view.channels;

@@ -62,7 +62,7 @@ progress_cb (const QsExportProgress *progress,
   else
     fprintf (stderr, "\r\033[K[%u/%u] %3.0f%% %s", progress->tensors_done, progress->tensors_total,
              progress->bytes_total > 0 ? 100.0 * progress->bytes_done / progress->bytes_total : 100.0,
-             progress->path);
+             qs_cli_safe (progress->path));
   fflush (stderr);
 }
 
@@ -86,11 +86,11 @@ print_summary (const QsExportResult *result)
     quantized += ((QsExportTensor *) g_ptr_array_index (result->tensors, i))->quantized;
 
   printf (_("Wrote %s (%s%s): %u tensors quantized, %u copied unchanged; %.1f MiB → %.1f MiB\n"),
-          result->output, qs_export_layout_to_string (result->layout),
+          qs_cli_safe (result->output), qs_export_layout_to_string (result->layout),
           result->packed ? _(", packed") : "", quantized, result->tensors->len - quantized,
           result->input_bytes / 1048576.0, result->output_bytes / 1048576.0);
   for (guint i = 0; i < result->warnings->len; i++)
-    printf (_("Warning: %s\n"), (const char *) g_ptr_array_index (result->warnings, i));
+    printf (_("Warning: %s\n"), qs_cli_safe (g_ptr_array_index (result->warnings, i)));
 }
 
 int
@@ -180,7 +180,7 @@ qs_cli_export (int    argc,
         {
           g_autofree char *display = g_filename_display_name (argv[2]);
 
-          fprintf (stderr, _("quantscope-cli: interrupted; “%s” was not written\n"), display);
+          fprintf (stderr, _("quantscope-cli: interrupted; “%s” was not written\n"), qs_cli_safe (display));
           return 128 + run.signal;
         }
       return qs_cli_fail (failure);

@@ -86,20 +86,20 @@ print_table (QsWeightFile *file)
   GPtrArray *tensors = qs_weight_file_get_tensors (file);
   g_autoptr(GString) out = g_string_new (NULL);
 
-  g_string_append_printf (out, _("%s (%s), %u tensors\n"), qs_weight_file_get_filename (file),
+  g_string_append_printf (out, _("%s (%s), %u tensors\n"), qs_cli_safe (qs_weight_file_get_filename (file)),
                           layout_name (qs_weight_file_get_layout (file)), tensors->len);
   for (guint i = 0; i < tensors->len; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (tensors, i);
       g_autofree char *shape = shape_text (info);
       g_string_append_printf (out, "  %-48s %-16s %-8s %-18s %10" G_GUINT64_FORMAT "  %s\n",
-                              info->path, info->layer, info->dtype, shape, info->count,
+                              qs_cli_safe (info->path), qs_cli_safe (info->layer), info->dtype, shape, info->count,
                               info->quantizable ? qs_tensor_role_to_string (info->role)
                                                 : _("not quantizable"));
     }
   for (guint i = 0; i < qs_weight_file_get_warnings (file)->len; i++)
     g_string_append_printf (out, _("Warning: %s\n"),
-                            (const char *) g_ptr_array_index (qs_weight_file_get_warnings (file), i));
+                            qs_cli_safe (g_ptr_array_index (qs_weight_file_get_warnings (file), i)));
   fputs (out->str, stdout);
 }
 

@@ -41,7 +41,8 @@ print_summary (const QsTensorReport *r)
   const QsQuantParams *p = &r->params;
   g_autoptr(GString) out = g_string_new (NULL);
 
-  g_string_append_printf (out, _("Tensor      %s (%s, %s, %s)\n"), r->info->path, r->info->layer,
+  g_string_append_printf (out, _("Tensor      %s (%s, %s, %s)\n"), qs_cli_safe (r->info->path),
+                          qs_cli_safe (r->info->layer),
                           qs_tensor_role_to_string (r->info->role), r->info->dtype);
   g_string_append_printf (out, _("Values      %" PRIu64 " (%" PRIu64 " not finite), range [%.6g, %.6g]\n"),
                           a->count, a->nonfinite_count, a->data_min, a->data_max);

@@ -97,6 +97,13 @@ gboolean      qs_cli_parse (GOptionContext  *context,
                             char          ***argv,
                             int             *exit_status);
 
+/* @text (a name from a file, a path) with control characters escaped
+ * (qs_text_escape_controls()): what every text output and error line
+ * prints in place of a name, so a file cannot move the cursor or retitle
+ * the terminal. @text itself when nothing needs escaping, else a copy the
+ * CLI keeps until it exits (transfer none). */
+const char   *qs_cli_safe (const char *text);
+
 /* Writes the JSON text and a newline to stdout in one piece. */
 void          qs_cli_print_json (const char *json);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "quant/qs-checked.h"
 #include "quant/qs-parallel.h"
 
 double
@@ -92,6 +93,7 @@ qs_engine_run_batches (size_t                    n_images,
   QsEngineRunOptions defaults;
   size_t n_tasks = (n_images + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
   QsRunJob job;
+  size_t total;
   int workers;
 
   if (options == NULL)
@@ -104,6 +106,8 @@ qs_engine_run_batches (size_t                    n_images,
   if (options->cancel != NULL && atomic_load (options->cancel) != 0)
     return QS_ENGINE_CANCELLED;
 
+  if (scratch_size > SIZE_MAX - 63)
+    return QS_ENGINE_NO_MEMORY;
   scratch_size = (scratch_size + 63) & ~(size_t) 63;
   workers = qs_parallel_worker_count (options->n_threads, n_tasks);
   memset (&job, 0, sizeof job);
@@ -116,7 +120,9 @@ qs_engine_run_batches (size_t                    n_images,
   job.progress_total = progress_total;
   atomic_init (&job.done, 0);
   atomic_init (&job.status, QS_ENGINE_OK);
-  job.scratch = aligned_alloc (64, scratch_size * (size_t) workers);
+  if (!qs_checked_mul_size (scratch_size, (size_t) workers, &total))
+    return QS_ENGINE_NO_MEMORY;
+  job.scratch = aligned_alloc (64, total);
   if (job.scratch == NULL)
     return QS_ENGINE_NO_MEMORY;
 
@@ -212,12 +218,15 @@ predict_range (const QsEngineModel      *model,
     .quantized = quantized,
     .data = data,
     .first = first,
-    .forward_size = (qs_engine_get_buffer_size (model, quantized, QS_ENGINE_TASK_IMAGES) + 63) & ~(size_t) 63,
+    .forward_size = qs_engine_task_scratch_size (model, quantized),
     .n_outputs = qs_engine_model_get_n_outputs (model),
     .predictions = predictions,
   };
-  size_t scratch = job.forward_size + QS_ENGINE_TASK_IMAGES * job.n_outputs * sizeof (float);
+  size_t outputs, scratch;
 
+  if (!qs_checked_mul3_size (QS_ENGINE_TASK_IMAGES, job.n_outputs, sizeof (float), &outputs)
+      || !qs_checked_add_size (job.forward_size, outputs, &scratch))
+    return QS_ENGINE_NO_MEMORY;
   return qs_engine_run_batches (count, scratch, options, progress_base, progress_total,
                                 predict_batch, &job);
 }
@@ -266,6 +275,10 @@ qs_engine_evaluate (const QsEngineModel      *model,
     return status;
   if (data->labels == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
+  /* A label no class can match would score as a silent miss. */
+  for (size_t i = first; i < first + count; i++)
+    if (data->labels[i] < 0 || (size_t) data->labels[i] >= qs_engine_model_get_n_outputs (model))
+      return QS_ENGINE_INVALID_ARGUMENT;
 
   total_work = (fp32_predictions == NULL ? count : 0) + (quantized != NULL ? count : 0);
   if (fp32_predictions == NULL)

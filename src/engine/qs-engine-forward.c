@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "quant/qs-checked.h"
 #include "quant/qs-params.h"
 
 typedef struct {
@@ -64,6 +65,20 @@ qs_engine_scratch_layout (const QsEngineModel *model,
         }
     }
 
+  /* The model's maps are within QS_ENGINE_MAX_MAP_ELEMENTS, but @batch is
+   * the caller's: a batch whose buffers cannot be addressed gets a size no
+   * allocation satisfies. */
+  {
+    size_t batch_elems;
+
+    if (!qs_checked_mul3_size (batch, max_elems, sizeof (float), &batch_elems)
+        || batch_elems > SIZE_MAX / 8)
+      {
+        memset (layout, 0, sizeof *layout);
+        layout->total = SIZE_MAX;
+        return;
+      }
+  }
   layout->act_bytes = align_up (batch * max_elems * sizeof (float) + QS_KERNEL_SLACK);
   layout->code_bytes = align_up (batch * max_elems + QS_KERNEL_SLACK);
   layout->cols_bytes = align_up (QS_ENGINE_TILE_ROWS * max_k * sizeof (float) + QS_KERNEL_SLACK);

@@ -3,9 +3,13 @@
  */
 #include "qs-engine-private.h"
 
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "quant/qs-checked.h"
 
 const char *
 qs_engine_status_to_string (QsEngineStatus status)
@@ -24,6 +28,8 @@ qs_engine_status_to_string (QsEngineStatus status)
       return "shapes do not match";
     case QS_ENGINE_CANCELLED:
       return "cancelled";
+    case QS_ENGINE_TOO_LARGE:
+      return "sizes too large for the engine";
     default:
       return "unknown status";
     }
@@ -55,6 +61,19 @@ qs_layer_kind_to_string (QsLayerKind kind)
     }
 }
 
+/* Whether an @h x @w x @c feature map is within the engine's limit. */
+static bool
+map_fits (int h,
+          int w,
+          int c)
+{
+  size_t elements;
+
+  return h > 0 && w > 0 && c > 0
+    && qs_checked_mul3_size ((size_t) h, (size_t) w, (size_t) c, &elements)
+    && elements <= QS_ENGINE_MAX_MAP_ELEMENTS;
+}
+
 QsEngineModel *
 qs_engine_model_new (int height,
                      int width,
@@ -62,7 +81,7 @@ qs_engine_model_new (int height,
 {
   QsEngineModel *model;
 
-  if (height <= 0 || width <= 0 || channels <= 0)
+  if (!map_fits (height, width, channels))
     return NULL;
   model = calloc (1, sizeof *model);
   if (model == NULL)
@@ -162,8 +181,11 @@ abandon_layer (QsEngineModel *model)
   layer_clear (&model->layers[model->n_layers]);
 }
 
-/* Output size and leading padding along one axis. */
-static bool
+/* Output size and leading padding along one axis, in 64 bits: with a
+ * stride near 2^31, (in + stride - 1) and (out - 1) * stride overflow an
+ * int. The far edge of the last window, (out - 1) * stride + kernel, must
+ * fit an int, since the kernels compute window positions in int. */
+static QsEngineStatus
 window_geometry (int        in,
                  int        kernel,
                  int        stride,
@@ -171,40 +193,40 @@ window_geometry (int        in,
                  int       *out,
                  int       *pad_before)
 {
-  if (in <= 0 || kernel <= 0 || stride <= 0)
-    return false;
-  if (padding == QS_PADDING_SAME)
-    {
-      int pad_total;
+  int64_t n, extent;
 
-      *out = (in + stride - 1) / stride;
-      pad_total = (*out - 1) * stride + kernel - in;
-      if (pad_total < 0)
-        pad_total = 0;
-      *pad_before = pad_total / 2;
-    }
+  if (in <= 0 || kernel <= 0 || stride <= 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (padding == QS_PADDING_SAME)
+    n = ((int64_t) in + stride - 1) / stride;
+  else if (in < kernel)
+    return QS_ENGINE_SHAPE_MISMATCH;
   else
-    {
-      if (in < kernel)
-        return false;
-      *out = (in - kernel) / stride + 1;
-      *pad_before = 0;
-    }
-  return true;
+    n = ((int64_t) in - kernel) / stride + 1;
+  extent = (n - 1) * (int64_t) stride + kernel;
+  if (extent > INT_MAX)
+    return QS_ENGINE_TOO_LARGE;
+  *out = (int) n;
+  *pad_before = padding == QS_PADDING_SAME && extent > in ? (int) ((extent - in) / 2) : 0;
+  return QS_ENGINE_OK;
 }
 
-static bool
+static QsEngineStatus
 set_window (QsEngineLayer      *layer,
             const QsConvParams *p)
 {
+  QsEngineStatus status;
+
   if (p->padding != QS_PADDING_SAME && p->padding != QS_PADDING_VALID)
-    return false;
+    return QS_ENGINE_INVALID_ARGUMENT;
   layer->kernel_h = p->kernel_h;
   layer->kernel_w = p->kernel_w;
   layer->stride_h = p->stride_h;
   layer->stride_w = p->stride_w;
-  return window_geometry (layer->in_h, p->kernel_h, p->stride_h, p->padding, &layer->out_h, &layer->pad_top)
-    && window_geometry (layer->in_w, p->kernel_w, p->stride_w, p->padding, &layer->out_w, &layer->pad_left);
+  status = window_geometry (layer->in_h, p->kernel_h, p->stride_h, p->padding, &layer->out_h, &layer->pad_top);
+  if (status == QS_ENGINE_OK)
+    status = window_geometry (layer->in_w, p->kernel_w, p->stride_w, p->padding, &layer->out_w, &layer->pad_left);
+  return status;
 }
 
 static void
@@ -234,9 +256,12 @@ set_weights (QsEngineModel *model,
              const float   *kernel,
              const float   *bias)
 {
-  size_t n = (size_t) layer->out_c;
+  size_t n = (size_t) layer->out_c, count;
 
-  for (size_t i = 0; i < k * n; i++)
+  if (!map_fits (layer->out_h, layer->out_w, layer->out_c)
+      || !qs_checked_mul_size (k, n, &count) || count > QS_ENGINE_MAX_WEIGHTS)
+    return QS_ENGINE_TOO_LARGE;
+  for (size_t i = 0; i < count; i++)
     if (!isfinite (kernel[i]))
       return QS_ENGINE_INVALID_ARGUMENT;
   for (size_t i = 0; bias != NULL && i < n; i++)
@@ -244,11 +269,11 @@ set_weights (QsEngineModel *model,
       return QS_ENGINE_INVALID_ARGUMENT;
 
   layer->k = k;
-  layer->weights = malloc (k * n * sizeof (float));
+  layer->weights = malloc (count * sizeof (float));
   layer->bias = calloc (n, sizeof (float));
   if (layer->weights == NULL || layer->bias == NULL)
     return QS_ENGINE_NO_MEMORY;
-  memcpy (layer->weights, kernel, k * n * sizeof (float));
+  memcpy (layer->weights, kernel, count * sizeof (float));
   if (bias != NULL)
     memcpy (layer->bias, bias, n * sizeof (float));
   if (layer->kind != QS_LAYER_DEPTHWISE_CONV2D)
@@ -283,6 +308,7 @@ add_windowed (QsEngineModel      *model,
               const float        *bias)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
   size_t k;
 
   if (model == NULL || p == NULL || kernel == NULL || p->filters <= 0
@@ -290,20 +316,23 @@ add_windowed (QsEngineModel      *model,
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((layer = append_layer (model, name, kind)) == NULL)
     return QS_ENGINE_NO_MEMORY;
-  if (!set_window (layer, p))
-    return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
-  k = (size_t) p->kernel_h * p->kernel_w;
+  if ((status = set_window (layer, p)) != QS_ENGINE_OK)
+    return finish_add (model, status);
   if (kind == QS_LAYER_DEPTHWISE_CONV2D)
     {
       /* Keras's (kh, kw, in, multiplier) is already [taps][in * multiplier]
        * with output channel c * multiplier + m. */
       layer->multiplier = p->filters;
-      layer->out_c = layer->in_c * p->filters;
+      if (!qs_checked_mul_int (layer->in_c, p->filters, &layer->out_c))
+        return finish_add (model, QS_ENGINE_TOO_LARGE);
+      if (!qs_checked_mul_size ((size_t) p->kernel_h, (size_t) p->kernel_w, &k))
+        return finish_add (model, QS_ENGINE_TOO_LARGE);
     }
   else
     {
       layer->out_c = p->filters;
-      k *= (size_t) layer->in_c;
+      if (!qs_checked_mul3_size ((size_t) p->kernel_h, (size_t) p->kernel_w, (size_t) layer->in_c, &k))
+        return finish_add (model, QS_ENGINE_TOO_LARGE);
     }
   set_activation (layer, p->activation, p->activation_max);
   return finish_add (model, set_weights (model, layer, k, kernel, bias));
@@ -363,7 +392,7 @@ qs_engine_model_add_pool (QsEngineModel      *model,
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((layer = append_layer (model, name, kind)) == NULL)
     return QS_ENGINE_NO_MEMORY;
-  return finish_add (model, set_window (layer, p) ? QS_ENGINE_OK : QS_ENGINE_SHAPE_MISMATCH);
+  return finish_add (model, set_window (layer, p));
 }
 
 QsEngineStatus
@@ -392,9 +421,13 @@ qs_engine_model_add_flatten (QsEngineModel *model,
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((layer = append_layer (model, name, QS_LAYER_FLATTEN)) == NULL)
     return QS_ENGINE_NO_MEMORY;
-  /* NHWC memory is already Keras's flattening order (h, w, c). */
+  /* NHWC memory is already Keras's flattening order (h, w, c). Every map
+   * was checked against QS_ENGINE_MAX_MAP_ELEMENTS, so the product fits an
+   * int; checked all the same, as every size from a file is. */
   layer->out_h = layer->out_w = 1;
-  layer->out_c = layer->in_h * layer->in_w * layer->in_c;
+  if (!qs_checked_mul_int (layer->in_h, layer->in_w, &layer->out_c)
+      || !qs_checked_mul_int (layer->out_c, layer->in_c, &layer->out_c))
+    return finish_add (model, QS_ENGINE_TOO_LARGE);
   return finish_add (model, QS_ENGINE_OK);
 }
 
@@ -434,6 +467,18 @@ qs_engine_model_add_activation (QsEngineModel *model,
   return finish_add (model, QS_ENGINE_OK);
 }
 
+/* *@out = @v when @v is finite and within float32's range (converting a
+ * larger double is undefined behaviour). */
+static bool
+fits_float (double  v,
+            float  *out)
+{
+  if (!(fabs (v) <= FLT_MAX))
+    return false;
+  *out = (float) v;
+  return true;
+}
+
 QsEngineStatus
 qs_engine_model_fold_batch_norm (QsEngineModel *model,
                                  const float   *gamma,
@@ -444,26 +489,48 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
 {
   QsEngineLayer *layer;
   size_t n, rows;
+  float *weights, *bias;
 
-  if (model == NULL || mean == NULL || variance == NULL)
+  if (model == NULL || mean == NULL || variance == NULL || !isfinite (epsilon))
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((layer = last_weighted_unactivated (model)) == NULL)
     return QS_ENGINE_UNSUPPORTED;
   n = (size_t) layer->out_c;
   rows = layer->k;
+  /* Folded into copies, checked, then swapped in: a statistic that is not
+   * finite, or a fold that overflows float32, leaves the layer as it was
+   * (a NaN weight would later reach a float-to-int conversion). */
+  weights = malloc (rows * n * sizeof (float));
+  bias = malloc (n * sizeof (float));
+  if (weights == NULL || bias == NULL)
+    {
+      free (weights);
+      free (bias);
+      return QS_ENGINE_NO_MEMORY;
+    }
   for (size_t c = 0; c < n; c++)
     {
       /* In double: the fold should not add error of its own. */
       double g = gamma != NULL ? gamma[c] : 1.0;
       double factor = g / sqrt ((double) variance[c] + (double) epsilon);
       double b = beta != NULL ? beta[c] : 0.0;
+      bool finite = isfinite (factor) && isfinite (b) && isfinite (mean[c]);
 
-      if (!isfinite (factor))
-        return QS_ENGINE_INVALID_ARGUMENT;
-      for (size_t r = 0; r < rows; r++)
-        layer->weights[r * n + c] = (float) (layer->weights[r * n + c] * factor);
-      layer->bias[c] = (float) (((double) layer->bias[c] - mean[c]) * factor + b);
+      for (size_t r = 0; r < rows && finite; r++)
+        finite = fits_float (layer->weights[r * n + c] * factor, &weights[r * n + c]);
+      if (finite)
+        finite = fits_float (((double) layer->bias[c] - mean[c]) * factor + b, &bias[c]);
+      if (!finite)
+        {
+          free (weights);
+          free (bias);
+          return QS_ENGINE_INVALID_ARGUMENT;
+        }
     }
+  free (layer->weights);
+  free (layer->bias);
+  layer->weights = weights;
+  layer->bias = bias;
   if (layer->packed_f32 != NULL)
     model->kernels->gemm_f32_pack (n, rows, layer->weights, layer->packed_f32);
   return QS_ENGINE_OK;

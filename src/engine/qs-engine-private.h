@@ -130,6 +130,17 @@ QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
                                         void                   *hook_data,
                                         float                  *outputs);
 
+/* The scratch one worker needs for a batch of QS_ENGINE_TASK_IMAGES,
+ * rounded up to a cache line; SIZE_MAX when it cannot be addressed. */
+static inline size_t
+qs_engine_task_scratch_size (const QsEngineModel    *model,
+                             const QsQuantizedModel *quantized)
+{
+  size_t size = qs_engine_get_buffer_size (model, quantized, QS_ENGINE_TASK_IMAGES);
+
+  return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
+}
+
 /* Elements per image of a layer's output. */
 static inline size_t
 qs_layer_out_size (const QsEngineLayer *layer)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/qs-checked.h"
 #include "quant/qs-range.h"
 
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
@@ -226,9 +227,11 @@ histogram_add (const float *v,
 
   for (size_t i = 0; i < n; i++)
     {
-      long bin = width > 0.0 ? (long) (((double) v[i] - lo) / width) : 0;
+      /* Clamped before the conversion: an activation that overflowed to
+       * infinity (or NaN) must not reach a float-to-int cast. */
+      double at = width > 0.0 ? ((double) v[i] - lo) / width : 0.0;
+      long bin = !(at > 0.0) ? 0 : at >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : (long) at;
 
-      bin = bin < 0 ? 0 : (bin >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : bin);
       hist[bin]++;
     }
 }
@@ -499,6 +502,8 @@ round_to_i64 (double x)
   /* Half away from zero, as TFLite quantizes biases. */
   double r = round (x);
 
+  if (isnan (r))
+    return 0;
   if (r > 4.0e18)
     return (int64_t) 4e18;
   if (r < -4.0e18)
@@ -852,11 +857,13 @@ calibrate (QsCalibJob               *job,
 {
   const QsEngineModel *model = job->model;
   size_t n_tasks = (count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  size_t P = job->n_points;
+  size_t P = job->n_points, cells;
   QsEngineStatus status;
 
-  job->mins = malloc (n_tasks * P * sizeof (float));
-  job->maxs = malloc (n_tasks * P * sizeof (float));
+  if (!qs_checked_mul_size (n_tasks, P, &cells) || cells > SIZE_MAX / sizeof (float) / QS_CALIB_BINS)
+    return QS_ENGINE_TOO_LARGE;
+  job->mins = malloc (cells * sizeof (float));
+  job->maxs = malloc (cells * sizeof (float));
   if (job->mins == NULL || job->maxs == NULL)
     return QS_ENGINE_NO_MEMORY;
   status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
@@ -879,7 +886,7 @@ calibrate (QsCalibJob               *job,
 
       job->hist_lo = lo;
       job->hist_hi = hi;
-      job->hists = calloc (n_tasks * P * QS_CALIB_BINS, sizeof (uint32_t));
+      job->hists = calloc (cells * QS_CALIB_BINS, sizeof (uint32_t));
       if (job->hists == NULL || total == NULL)
         {
           free (total);
@@ -910,6 +917,28 @@ calibrate (QsCalibJob               *job,
     }
   (void) model;
   return status;
+}
+
+size_t
+qs_engine_get_working_size (const QsEngineModel *model)
+{
+  size_t forward_size = qs_engine_task_scratch_size (model, NULL), floats, extra, total;
+
+  if (model == NULL || forward_size == SIZE_MAX)
+    return SIZE_MAX;
+  /* The SQNR pass keeps every weighted layer's float output, then the last
+   * layer's float logits, after the forward scratch (sqnr_batch): one map
+   * per weighted layer, so a long chain of large maps is a product worth
+   * checking. */
+  floats = qs_engine_model_get_n_outputs (model);
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (model->layers[i].weights != NULL
+        && !qs_checked_add_size (floats, qs_layer_out_size (&model->layers[i]), &floats))
+      return SIZE_MAX;
+  if (!qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
+      || !qs_checked_add_size (forward_size, extra, &total))
+    return SIZE_MAX;
+  return total;
 }
 
 QsEngineStatus
@@ -1001,7 +1030,7 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
 
   job.model = model;
   job.data = calibration;
-  job.forward_size = (qs_engine_get_buffer_size (model, NULL, QS_ENGINE_TASK_IMAGES) + 63) & ~(size_t) 63;
+  job.forward_size = qs_engine_task_scratch_size (model, NULL);
 
   /* 1. Activation ranges on the float32 path. */
   status = calibrate (&job, activations, options, calibration_count, lo, hi);
@@ -1061,11 +1090,13 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
       goto out;
     }
   {
-    /* Float outputs of the last layer land after the stored activations. */
-    size_t extra = (store_floats + qs_engine_model_get_n_outputs (model)) * QS_ENGINE_TASK_IMAGES * sizeof (float);
+    size_t scratch_size = qs_engine_get_working_size (model);
 
-    status = qs_engine_run_batches (calibration_count, job.forward_size + extra, options,
-                                    calibration_count, 2 * calibration_count, sqnr_batch, &job);
+    if (scratch_size == SIZE_MAX)
+      status = QS_ENGINE_TOO_LARGE;
+    else
+      status = qs_engine_run_batches (calibration_count, scratch_size, options,
+                                      calibration_count, 2 * calibration_count, sqnr_batch, &job);
   }
   if (status != QS_ENGINE_OK)
     goto out;

@@ -37,7 +37,16 @@ typedef enum {
   QS_ENGINE_UNSUPPORTED,      /* a layer or combination the engine cannot run */
   QS_ENGINE_SHAPE_MISMATCH,   /* weights or data that do not fit the layer chain */
   QS_ENGINE_CANCELLED,        /* the cancel flag was raised */
+  QS_ENGINE_TOO_LARGE,        /* a size past QS_ENGINE_MAX_MAP_ELEMENTS or that overflows */
 } QsEngineStatus;
+
+/* The largest feature map (height x width x channels of one image, at any
+ * layer) and the largest weight tensor the engine builds: far above any
+ * model it is meant for (224 x 224 x 256 is 12.8 million), and small
+ * enough that no size derived from them (im2col tiles, batches of
+ * QS_ENGINE_TASK_IMAGES images, window extents in int) can overflow. */
+#define QS_ENGINE_MAX_MAP_ELEMENTS ((size_t) 1 << 24)
+#define QS_ENGINE_MAX_WEIGHTS      ((size_t) 1 << 30)
 
 /* A short English description (static). */
 const char *qs_engine_status_to_string (QsEngineStatus status);
@@ -84,7 +93,9 @@ typedef struct {
 
 typedef struct _QsEngineModel QsEngineModel;
 
-/* A model whose input is one @height x @width x @channels image (transfer full). */
+/* A model whose input is one @height x @width x @channels image (transfer
+ * full); NULL when a size is not positive or the image is larger than
+ * QS_ENGINE_MAX_MAP_ELEMENTS. */
 QsEngineModel *qs_engine_model_new  (int height,
                                      int width,
                                      int channels);
@@ -134,7 +145,10 @@ QsEngineStatus qs_engine_model_add_activation (QsEngineModel *model,
  *   b'[c]     = (b[c] - mean[c]) * gamma[c] / sqrt (var[c] + eps) + beta[c]
  * (as Keras computes BN and as PyTorch's fuse_conv_bn_eval folds it).
  * @gamma / @beta may be NULL (scale=False / center=False). Returns
- * QS_ENGINE_UNSUPPORTED when there is nothing to fold into. */
+ * QS_ENGINE_UNSUPPORTED when there is nothing to fold into;
+ * QS_ENGINE_INVALID_ARGUMENT, leaving the layer unchanged, when a
+ * statistic is not finite, a variance plus epsilon is not positive, or
+ * the folded weights or bias would not be finite. */
 QsEngineStatus qs_engine_model_fold_batch_norm (QsEngineModel *model,
                                                 const float   *gamma,
                                                 const float   *beta,
@@ -306,6 +320,15 @@ double qs_engine_eval_result_quant_top1 (const QsEngineEvalResult *result);
 double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
 
 /* ---- one batch, for benchmarks and tests ------------------------------------------ */
+
+/* The working memory one worker thread of qs_engine_prepare_quantized,
+ * qs_engine_evaluate or qs_engine_predict holds at most: its batch of
+ * QS_ENGINE_TASK_IMAGES images through the largest layers, plus, while
+ * calibrating, every weighted layer's output for the SQNR comparison. A
+ * run holds this once per thread; it depends on the architecture alone
+ * (a tiny file can declare huge feature maps), so callers compare it with
+ * their memory budget before running. SIZE_MAX when it overflows. */
+size_t qs_engine_get_working_size (const QsEngineModel *model);
 
 /* Scratch bytes one call of qs_engine_forward needs for @batch images. */
 size_t qs_engine_get_buffer_size (const QsEngineModel    *model,

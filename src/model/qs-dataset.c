@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "model/qs-dataset.h"
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
+#include "quant/qs-checked.h"
 
 /* Refuse files that would need more than this many float32 inputs. */
 #define QS_DATASET_MAX_VALUES ((guint64) 1 << 30)
@@ -39,9 +41,11 @@ dataset_new (gsize       count,
              GError    **error)
 {
   QsDataset *d;
-  guint64 values = (guint64) count * (guint64) height * (guint64) width * (guint64) channels;
+  size_t image, values = 0;
 
-  if (count == 0 || height <= 0 || width <= 0 || channels <= 0 || values > QS_DATASET_MAX_VALUES)
+  if (count == 0 || height <= 0 || width <= 0 || channels <= 0
+      || !qs_checked_mul3_size ((size_t) height, (size_t) width, (size_t) channels, &image)
+      || !qs_checked_mul_size (count, image, &values) || values > QS_DATASET_MAX_VALUES)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
                    "%s: %" G_GSIZE_FORMAT " images of %dx%dx%d are empty or too large", source,
@@ -113,6 +117,68 @@ qs_dataset_get_source (QsDataset *dataset)
   return dataset->source;
 }
 
+/* Model inputs from stored values (@bytes, or the images in place when
+ * NULL): (v - mean) * scale, with one mean and scale per channel, or one
+ * for all when @per_channel is FALSE. The result must be a finite
+ * float32, or accuracy would be computed on NaN. */
+static gboolean
+preprocess (QsDataset     *d,
+            const guint8  *bytes,
+            const double  *mean,
+            const double  *scale,
+            gboolean       per_channel,
+            GError       **error)
+{
+  gsize n = d->view.count * (gsize) d->view.height * d->view.width * d->view.channels;
+  gsize channels = (gsize) d->view.channels;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize c = per_channel ? i % channels : 0;
+      double v = bytes != NULL ? bytes[i] : d->images[i];
+      double x = (v - mean[c]) * scale[c];
+
+      if (!(fabs (x) <= FLT_MAX))
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       "%s: value %" G_GSIZE_FORMAT " of image %" G_GSIZE_FORMAT " is %s after preprocessing "
+                       "(the pixels, “scale” and “mean” must be finite numbers)",
+                       d->source, i % (n / d->view.count), i / (n / d->view.count),
+                       isnan (x) ? "not a number" : "infinite");
+          return FALSE;
+        }
+      d->images[i] = (float) x;
+    }
+  return TRUE;
+}
+
+/**
+ * qs_dataset_check_labels:
+ * @n_classes: the classes a model scores
+ *
+ * Returns: TRUE when every label is a class index in [0, @n_classes) (or
+ * the set has no labels), else FALSE with QS_ERROR_INVALID naming the
+ * first image whose label is not.
+ */
+gboolean
+qs_dataset_check_labels (QsDataset  *dataset,
+                         gsize       n_classes,
+                         GError    **error)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+
+  for (gsize i = 0; dataset->labels != NULL && i < dataset->view.count; i++)
+    if (dataset->labels[i] < 0 || (gsize) dataset->labels[i] >= n_classes)
+      {
+        g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                     "%s: image %" G_GSIZE_FORMAT " has label %" G_GINT32_FORMAT ", outside the model's "
+                     "classes 0..%" G_GSIZE_FORMAT, dataset->source, i, dataset->labels[i],
+                     n_classes > 0 ? n_classes - 1 : 0);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* ---- idx ------------------------------------------------------------------------- */
 
 /* The whole file, gunzipped when it starts with the gzip magic. */
@@ -125,7 +191,9 @@ read_maybe_gzip (const char  *path,
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GByteArray) data = g_byte_array_new ();
   g_autoptr(GError) local = NULL;
+  g_autoptr(GFileInfo) info = NULL;
   guint8 magic[2] = { 0, 0 };
+  guint64 limit = QS_DATASET_MAX_VALUES;
   gsize got = 0;
 
   raw = g_file_read (file, NULL, &local);
@@ -147,6 +215,12 @@ read_maybe_gzip (const char  *path,
       g_autoptr(GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
 
       stream = g_converter_input_stream_new (G_INPUT_STREAM (raw), G_CONVERTER (gunzip));
+      /* A megabyte of gzip may inflate to a gigabyte: the same bound as
+       * HDF5 data, in bytes of pixels (real idx files inflate 2-6x). */
+      info = g_file_input_stream_query_info (raw, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
+      if (info != NULL)
+        limit = MIN (limit, (guint64) g_file_info_get_size (info) * QS_MAX_EXPANSION / sizeof (float)
+                            + QS_UNSTORED_ALLOWANCE);
     }
   else
     stream = g_object_ref (G_INPUT_STREAM (raw));
@@ -163,9 +237,11 @@ read_maybe_gzip (const char  *path,
         }
       if (n == 0)
         break;
-      if (data->len + (guint64) n > QS_DATASET_MAX_VALUES)
+      if (data->len + (guint64) n > limit)
         {
-          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: too large", path);
+          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                       "%s: too large (more than %" G_GUINT64_FORMAT " bytes, or inflating more than %d:1 "
+                       "as float32 images)", path, limit, QS_MAX_EXPANSION);
           return NULL;
         }
       g_byte_array_append (data, buffer, (guint) n);
@@ -233,21 +309,30 @@ qs_dataset_load_idx (const char  *images_path,
   g_autoptr(GBytes) labels = NULL;
   guint32 dims[4] = { 0 };
   guint n_dims = 0;
+  int height, width, channels;
   const guint8 *pixels, *label_bytes;
   QsDataset *d;
-  gsize n;
 
   g_return_val_if_fail (images_path != NULL, NULL);
 
   images = read_maybe_gzip (images_path, error);
   if (images == NULL || !parse_idx (images, images_path, 3, 4, dims, &n_dims, &pixels, error))
     return NULL;
-  d = dataset_new (dims[0], (int) dims[1], (int) dims[2], n_dims == 4 ? (int) dims[3] : 1, images_path, error);
+  /* parse_idx bounds each dimension by the value cap; checked all the same. */
+  if (!qs_checked_u64_to_int (dims[1], &height) || !qs_checked_u64_to_int (dims[2], &width)
+      || !qs_checked_u64_to_int (n_dims == 4 ? dims[3] : 1, &channels))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: images too large", images_path);
+      return NULL;
+    }
+  d = dataset_new (dims[0], height, width, channels, images_path, error);
   if (d == NULL)
     return NULL;
-  n = (gsize) dims[0] * dims[1] * dims[2] * (n_dims == 4 ? dims[3] : 1);
-  for (gsize i = 0; i < n; i++)
-    d->images[i] = (float) (((double) pixels[i] - mean) * scale);
+  if (!preprocess (d, pixels, &mean, &scale, FALSE, error))
+    {
+      qs_dataset_unref (d);
+      return NULL;
+    }
 
   if (labels_path != NULL)
     {
@@ -342,7 +427,8 @@ qs_dataset_load_hdf5 (const char  *path,
 {
   hid_t file = -1, x = -1, y = -1, xspace = -1, yspace = -1, xtype = -1;
   hsize_t xdims[4] = { 0 }, ydims[2] = { 0 };
-  int xrank, yrank, channels;
+  int xrank, yrank, height, width, channels;
+  size_t values;
   double *scale = NULL, *mean = NULL;
   QsDataset *d = NULL;
   gboolean integer_pixels;
@@ -400,13 +486,31 @@ qs_dataset_load_hdf5 (const char  *path,
       }
   }
   integer_pixels = H5Tget_class (xtype) == H5T_INTEGER;
-  channels = xrank == 4 ? (int) xdims[3] : 1;
-  if (xdims[1] > G_MAXINT || xdims[2] > G_MAXINT || channels <= 0)
+  /* A dimension of 2^32 + 1 must not become 1 and size a buffer the whole
+   * dataset is then read into. */
+  if (!qs_checked_u64_to_int (xdims[1], &height) || !qs_checked_u64_to_int (xdims[2], &width)
+      || !qs_checked_u64_to_int (xrank == 4 ? xdims[3] : 1, &channels) || xdims[0] > G_MAXSIZE)
     {
-      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: images too large", path);
+      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%s: “x” of %llu x %llu x %llu images is too large", path, (unsigned long long) xdims[0],
+                   (unsigned long long) xdims[1], (unsigned long long) xdims[2]);
       goto out;
     }
-  d = dataset_new (xdims[0], (int) xdims[1], (int) xdims[2], channels, path, &local);
+  /* Before anything is allocated or decoded: a few kilobytes must not
+   * expand into gigabytes of fill values or inflated zeros. */
+  if (!qs_checked_mul3_size (xdims[0], (size_t) height, (size_t) width, &values)
+      || !qs_checked_mul_size (values, (size_t) channels, &values))
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: “x” has more values than 64 bits count", path);
+      goto out;
+    }
+  if (!_qs_hdf5_check_stored_size (x, values, "“x”", &local)
+      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local))
+    {
+      g_prefix_error (&local, "%s: ", path);
+      goto out;
+    }
+  d = dataset_new (xdims[0], height, width, channels, path, &local);
   if (d == NULL)
     goto out;
   d->labels = g_try_new (int32_t, xdims[0]);
@@ -429,17 +533,8 @@ qs_dataset_load_hdf5 (const char  *path,
     read_preprocess_attr (file, "scale", channels, scale, path, &local);
   if (local == NULL && !read_preprocess_attr (x, "mean", channels, mean, path, &local) && local == NULL)
     read_preprocess_attr (file, "mean", channels, mean, path, &local);
-  if (local != NULL)
+  if (local != NULL || !preprocess (d, NULL, mean, scale, TRUE, &local))
     goto out;
-  {
-    gsize n = (gsize) xdims[0] * xdims[1] * xdims[2] * channels;
-
-    for (gsize i = 0; i < n; i++)
-      {
-        int c = (int) (i % (gsize) channels);
-        d->images[i] = (float) (((double) d->images[i] - mean[c]) * scale[c]);
-      }
-  }
   for (hsize_t i = 0; i < xdims[0]; i++)
     if (d->labels[i] < 0)
       {

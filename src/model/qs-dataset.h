@@ -49,6 +49,11 @@ void       qs_dataset_unref (QsDataset *dataset);
 const QsEngineDataset *qs_dataset_get_view        (QsDataset *dataset);
 gsize                  qs_dataset_get_count       (QsDataset *dataset);
 gboolean               qs_dataset_has_labels      (QsDataset *dataset);
+/* Whether every label is a class index in [0, @n_classes) (TRUE for a set
+ * without labels); FALSE with QS_ERROR_INVALID naming the first bad one. */
+gboolean               qs_dataset_check_labels    (QsDataset  *dataset,
+                                                   gsize       n_classes,
+                                                   GError    **error);
 /* Where the images came from (transfer none). */
 const char            *qs_dataset_get_source      (QsDataset *dataset);
 

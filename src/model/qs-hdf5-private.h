@@ -32,6 +32,25 @@ gboolean _qs_hdf5_select_flat_range (hid_t   space,
                                      guint64 offset,
                                      guint64 count);
 
+/* How far a dataset's values may expand when read: at most
+ * QS_MAX_EXPANSION bytes of float32 per byte the file stores for them,
+ * plus QS_UNSTORED_ALLOWANCE. Deflate reaches 1032:1 on zeros and an
+ * unwritten dataset stores nothing at all, so without this bound a file
+ * of a few kilobytes makes a reader allocate gigabytes. Real weights and
+ * images compress far less than 64:1 (float32 weights barely compress;
+ * 8-bit images turned into float32 grow 4x, then gzip's usual 3-6x). */
+#define QS_MAX_EXPANSION       64
+#define QS_UNSTORED_ALLOWANCE  (G_GUINT64_CONSTANT (64) << 10)
+
+/* Whether reading @elements values of @dset as float32 stays within the
+ * expansion bound of what the file stores for it (its storage size, at
+ * most the file's size). FALSE with QS_ERROR_TOO_LARGE naming @what
+ * (a path, for messages) otherwise. Lock held. */
+gboolean _qs_hdf5_check_stored_size (hid_t        dset,
+                                     guint64      elements,
+                                     const char  *what,
+                                     GError     **error);
+
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);
 

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-keras-model.h"
+#include "quant/qs-checked.h"
 
 G_DEFINE_QUARK (qs-keras-model-error-quark, qs_keras_model_error)
 
@@ -101,8 +103,29 @@ number_member (JsonObject *object,
   return node_is_number (node) ? json_node_get_double (node) : fallback;
 }
 
-/* Keras writes sizes as [a, b] (or a single int in hand-written configs). */
+/* A JSON integer (not a float, not a string) that is positive and fits an
+ * int: 2^32 + 3 must not run as 3, nor "3" or 2.5 as anything. */
 static gboolean
+node_positive_int (JsonNode *node,
+                   int      *out)
+{
+  int value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
+      || !qs_checked_i64_to_int (json_node_get_int (node), &value) || value <= 0)
+    return FALSE;
+  *out = value;
+  return TRUE;
+}
+
+typedef enum {
+  SETTING_ABSENT,   /* not there, or null: the caller's default applies */
+  SETTING_VALID,
+  SETTING_INVALID,  /* there, but not what the engine can take: an error */
+} SettingState;
+
+/* Keras writes sizes as [a, b] (or a single int in hand-written configs). */
+static SettingState
 pair_member (JsonObject *object,
              const char *name,
              int        *a,
@@ -110,25 +133,42 @@ pair_member (JsonObject *object,
 {
   JsonNode *node = member (object, name);
 
-  if (node_is_number (node))
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return SETTING_ABSENT;
+  if (JSON_NODE_HOLDS_VALUE (node))
     {
-      *a = *b = (int) json_node_get_int (node);
-      return *a > 0;
+      if (!node_positive_int (node, a))
+        return SETTING_INVALID;
+      *b = *a;
+      return SETTING_VALID;
     }
-  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+  if (JSON_NODE_HOLDS_ARRAY (node))
     {
       JsonArray *array = json_node_get_array (node);
 
       if (json_array_get_length (array) == 2
-          && node_is_number (json_array_get_element (array, 0))
-          && node_is_number (json_array_get_element (array, 1)))
-        {
-          *a = (int) json_array_get_int_element (array, 0);
-          *b = (int) json_array_get_int_element (array, 1);
-          return *a > 0 && *b > 0;
-        }
+          && node_positive_int (json_array_get_element (array, 0), a)
+          && node_positive_int (json_array_get_element (array, 1), b))
+        return SETTING_VALID;
     }
-  return FALSE;
+  return SETTING_INVALID;
+}
+
+/* A positive integer setting; @fallback when absent or null. */
+static SettingState
+int_member (JsonObject *object,
+            const char *name,
+            int         fallback,
+            int        *out)
+{
+  JsonNode *node = member (object, name);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      *out = fallback;
+      return SETTING_ABSENT;
+    }
+  return node_positive_int (node, out) ? SETTING_VALID : SETTING_INVALID;
 }
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -166,8 +206,24 @@ engine_fail (GError         **error,
   if (status == QS_ENGINE_INVALID_ARGUMENT)
     return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
                  "%s layer “%s” has invalid parameters or non-finite weights", class_name, name);
+  if (status == QS_ENGINE_TOO_LARGE)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” is too large for the engine (a size overflows, or a feature map exceeds "
+                 "%zu values or a kernel %zu)", class_name, name, QS_ENGINE_MAX_MAP_ELEMENTS,
+                 QS_ENGINE_MAX_WEIGHTS);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "%s layer “%s”: %s",
                class_name, name, qs_engine_status_to_string (status));
+}
+
+static gboolean
+bad_size (GError    **error,
+          const char *class_name,
+          const char *name,
+          const char *setting)
+{
+  return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+               "%s layer “%s” has an invalid %s (it must be a positive integer below 2^31, or two of them)",
+               class_name, name, setting);
 }
 
 /* ---- weights ------------------------------------------------------------------------ */
@@ -410,12 +466,13 @@ add_conv (QsKerasBuild *b,
       || !parse_activation (name, class_name, config, "activation", &p.activation, &p.activation_max,
                             &softmax, error))
     return FALSE;
-  if (!pair_member (config, "kernel_size", &p.kernel_h, &p.kernel_w))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” has no valid kernel_size", class_name, name);
-  if (!pair_member (config, "strides", &p.stride_h, &p.stride_w))
-    p.stride_h = p.stride_w = 1;
-  if (member (config, "dilation_rate") != NULL && !pair_member (config, "dilation_rate", &dh, &dw))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” has an invalid dilation_rate", class_name, name);
+  if (pair_member (config, "kernel_size", &p.kernel_h, &p.kernel_w) != SETTING_VALID)
+    return bad_size (error, class_name, name, "kernel_size");
+  p.stride_h = p.stride_w = 1;
+  if (pair_member (config, "strides", &p.stride_h, &p.stride_w) == SETTING_INVALID)
+    return bad_size (error, class_name, name, "strides");
+  if (pair_member (config, "dilation_rate", &dh, &dw) == SETTING_INVALID)
+    return bad_size (error, class_name, name, "dilation_rate");
   if (dh != 1 || dw != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” is dilated (%dx%d); the engine runs dilation 1", class_name, name, dh, dw);
@@ -427,21 +484,11 @@ add_conv (QsKerasBuild *b,
   kshape[0] = p.kernel_h;
   kshape[1] = p.kernel_w;
   kshape[2] = c;
-  if (depthwise)
-    {
-      p.filters = (int) number_member (config, "depth_multiplier", 1.0);
-      kshape[3] = p.filters;
-      bshape[0] = (int64_t) c * p.filters;
-    }
-  else
-    {
-      p.filters = (int) number_member (config, "filters", 0.0);
-      kshape[3] = p.filters;
-      bshape[0] = p.filters;
-    }
-  if (p.filters <= 0)
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” has no valid %s", class_name, name,
-                 depthwise ? "depth_multiplier" : "filters");
+  if (int_member (config, depthwise ? "depth_multiplier" : "filters", depthwise ? 1 : 0, &p.filters)
+      == SETTING_INVALID || p.filters <= 0)
+    return bad_size (error, class_name, name, depthwise ? "depth_multiplier" : "filters");
+  kshape[3] = p.filters;
+  bshape[0] = depthwise ? (int64_t) c * p.filters : p.filters;
 
   kernel = read_weight (b, name, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, error);
   if (kernel == NULL)
@@ -461,7 +508,7 @@ add_dense (QsKerasBuild *b,
            JsonObject   *config,
            GError      **error)
 {
-  int units = (int) number_member (config, "units", 0.0);
+  int units = 0;
   int h, w, c;
   QsActivation activation;
   float max;
@@ -473,8 +520,8 @@ add_dense (QsKerasBuild *b,
 
   if (!parse_activation (name, class_name, config, "activation", &activation, &max, &softmax, error))
     return FALSE;
-  if (units <= 0)
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "Dense layer “%s” has no valid units", name);
+  if (int_member (config, "units", 0, &units) != SETTING_VALID)
+    return bad_size (error, class_name, name, "units");
   current_shape (b, &h, &w, &c);
   kshape[0] = c;
   kshape[1] = units;
@@ -507,11 +554,11 @@ add_batch_norm (QsKerasBuild *b,
   g_autofree float *variance = NULL;
   QsEngineStatus status;
 
-  if (node_is_number (axis_node))
+  if (axis_node != NULL && JSON_NODE_HOLDS_ARRAY (axis_node)
+      && json_array_get_length (json_node_get_array (axis_node)) == 1)
+    axis_node = json_array_get_element (json_node_get_array (axis_node), 0);
+  if (axis_node != NULL && JSON_NODE_HOLDS_VALUE (axis_node) && json_node_get_value_type (axis_node) == G_TYPE_INT64)
     axis = json_node_get_int (axis_node);
-  else if (axis_node != NULL && JSON_NODE_HOLDS_ARRAY (axis_node)
-           && json_array_get_length (json_node_get_array (axis_node)) == 1)
-    axis = json_array_get_int_element (json_node_get_array (axis_node), 0);
   else if (axis_node != NULL)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "BatchNormalization layer “%s” normalises several axes; the engine folds channel-axis BN only", name);
@@ -519,6 +566,11 @@ add_batch_norm (QsKerasBuild *b,
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "BatchNormalization layer “%s” normalises axis %" G_GINT64_FORMAT "; the engine folds channel-axis BN only",
                  name, axis);
+
+  if (!(epsilon >= 0.0 && epsilon <= 1.0)
+      || (member (config, "epsilon") != NULL && !node_is_number (member (config, "epsilon"))))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "BatchNormalization layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", name);
 
   current_shape (b, &h, &w, &c);
   shape[0] = c;
@@ -535,6 +587,10 @@ add_batch_norm (QsKerasBuild *b,
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "BatchNormalization layer “%s” does not follow a convolution or dense layer without activation, "
                  "so it cannot be folded", name);
+  if (status == QS_ENGINE_INVALID_ARGUMENT)
+    return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+                 "BatchNormalization layer “%s” has a statistic that is not finite, a negative variance, "
+                 "or folds into weights that are not finite", name);
   if (status != QS_ENGINE_OK)
     return engine_fail (error, status, name, "BatchNormalization");
   return TRUE;
@@ -554,14 +610,14 @@ add_pool (QsKerasBuild *b,
   if (!check_channels_last (config, name, class_name, error)
       || !parse_padding (config, name, class_name, &p.padding, error))
     return FALSE;
-  if (!pair_member (config, "pool_size", &p.kernel_h, &p.kernel_w))
-    p.kernel_h = p.kernel_w = 2;
+  p.kernel_h = p.kernel_w = 2;
+  if (pair_member (config, "pool_size", &p.kernel_h, &p.kernel_w) == SETTING_INVALID)
+    return bad_size (error, class_name, name, "pool_size");
   /* Keras: strides default to the pool size. */
-  if (!pair_member (config, "strides", &p.stride_h, &p.stride_w))
-    {
-      p.stride_h = p.kernel_h;
-      p.stride_w = p.kernel_w;
-    }
+  p.stride_h = p.kernel_h;
+  p.stride_w = p.kernel_w;
+  if (pair_member (config, "strides", &p.stride_h, &p.stride_w) == SETTING_INVALID)
+    return bad_size (error, class_name, name, "strides");
   status = qs_engine_model_add_pool (b->model, name, kind, &p);
   return status == QS_ENGINE_OK || engine_fail (error, status, name, class_name);
 }
@@ -587,7 +643,9 @@ add_activation_layer (QsKerasBuild *b,
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "ReLU layer “%s” has a negative slope or threshold; the engine runs max (x, 0) with an optional cap",
                      name);
-      max = (float) cap;
+      /* A cap past float32's range is no cap; NaN or negative ones the
+       * engine refuses. */
+      max = isnan (cap) || cap <= FLT_MAX ? (float) cap : INFINITY;
     }
   else if (g_str_equal (class_name, "Softmax"))
     softmax = TRUE;
@@ -710,11 +768,8 @@ shape_from_array (JsonArray *shape,
     return FALSE;
   for (guint i = 1; i < n; i++)
     {
-      JsonNode *node = json_array_get_element (shape, i);
-
-      if (!node_is_number (node) || json_node_get_int (node) <= 0 || json_node_get_int (node) > (1 << 24))
+      if (!node_positive_int (json_array_get_element (shape, i), &dims[i - 1]) || dims[i - 1] > (1 << 24))
         return FALSE;
-      dims[i - 1] = (int) json_node_get_int (node);
     }
   if (n == 4)
     *h = dims[0], *w = dims[1], *c = dims[2];
@@ -997,7 +1052,9 @@ qs_keras_model_load (QsWeightFile  *file,
   b.model = qs_engine_model_new (h, w, c);
   if (b.model == NULL)
     {
-      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "out of memory");
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "the model's input of %dx%dx%d is too large for the engine (more than %zu values)",
+                   h, w, c, QS_ENGINE_MAX_MAP_ELEMENTS);
       return NULL;
     }
   for (guint i = 0; i < chain->len; i++)

@@ -700,13 +700,7 @@ compute_streamed (QsWeightFile        *file,
     }
   else
     {
-      hist_lo = total.min;
-      hist_hi = total.max;
-      if (!(hist_lo < hist_hi))
-        {
-          hist_lo -= 0.5;
-          hist_hi += 0.5;
-        }
+      qs_histogram_domain (total.min, total.max, &hist_lo, &hist_hi);
     }
 
   pass = qs_pass_new (&report->scheme, &report->params, &layout, hist_lo, hist_hi);

@@ -1646,6 +1646,35 @@ set_read_error (QsWeightFile        *self,
                detail != NULL ? ")" : "");
 }
 
+/* Whether reading @tensor stays within what the file stores for it
+ * (_qs_hdf5_check_stored_size()), checked before anything is allocated
+ * or decoded. */
+static gboolean
+check_stored (QsWeightFile        *self,
+              const QsTensorInfo  *tensor,
+              GError             **error)
+{
+  g_autofree char *display = g_filename_display_basename (self->filename);
+  g_autofree char *what = g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+  g_autofree char *detail = NULL;
+  gboolean ok = FALSE;
+  hid_t dset;
+
+  hdf5_lock ();
+  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  if (dset >= 0)
+    {
+      ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
+      H5Dclose (dset);
+    }
+  else
+    detail = hdf5_error_detail ();
+  hdf5_unlock ();
+  if (dset < 0)
+    set_read_error (self, tensor, detail, error);
+  return ok;
+}
+
 static const QsTensorInfo *
 readable_tensor (QsWeightFile        *self,
                  const QsTensorInfo  *info,
@@ -1705,7 +1734,7 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
   /* Our own record, not the caller's copy, decides what may be read. */
   tensor = readable_tensor (self, info, error);
-  if (tensor == NULL)
+  if (tensor == NULL || !check_stored (self, tensor, error))
     return NULL;
   if (tensor->count > QS_MAX_READ_BYTES / sizeof (float)
       || tensor->count > G_MAXSIZE / sizeof (float)
@@ -1742,6 +1771,36 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 }
 
 /* ---- for the rest of model/ -------------------------------------------- */
+
+gboolean
+_qs_hdf5_check_stored_size (hid_t        dset,
+                            guint64      elements,
+                            const char  *what,
+                            GError     **error)
+{
+  hid_t file = H5Iget_file_id (dset);
+  hsize_t file_size = 0;
+  guint64 stored = H5Dget_storage_size (dset), allowed, wanted;
+
+  /* A header may claim storage past the end of the file. */
+  if (file >= 0)
+    {
+      if (H5Fget_filesize (file, &file_size) >= 0)
+        stored = MIN (stored, (guint64) file_size);
+      H5Fclose (file);
+    }
+  if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
+      || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
+    allowed = G_MAXUINT64;
+  if (g_uint64_checked_mul (&wanted, elements, sizeof (float)) && wanted <= allowed)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+               "%s declares %" G_GUINT64_FORMAT " values but the file stores only %" G_GUINT64_FORMAT
+               " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
+               "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
+  return FALSE;
+}
 
 void
 _qs_hdf5_lock (void)
@@ -1879,8 +1938,12 @@ qs_weight_file_read_block (QsWeightFile        *self,
                    (guint64) offset, (guint64) (offset + count), tensor->path);
       return FALSE;
     }
+  /* The whole tensor is held to the bound, not the block: streaming an
+   * unwritten terabyte block by block costs no memory but hours. */
   if (count == 0)
     return TRUE;
+  if (!check_stored (self, tensor, error))
+    return FALSE;
 
   hdf5_lock ();
   dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);

@@ -428,6 +428,26 @@ finish_histograms (QsPass      *pass,
   h->quantized_overflow = recon[bins + 1];
 }
 
+void
+qs_histogram_domain (double  min,
+                     double  max,
+                     double *lo,
+                     double *hi)
+{
+  *lo = min;
+  *hi = max;
+  if (*lo < *hi)
+    return;
+  *lo = min - 0.5;
+  *hi = max + 0.5;
+  if (*lo < *hi)
+    return;
+  /* 2^-20 of the value is many units in the last place of a double yet
+   * far below float32's resolution, so the data stays in the middle bin. */
+  *lo = min - fabs (min) * 0x1p-20;
+  *hi = max + fabs (max) * 0x1p-20;
+}
+
 QsStatus
 qs_pass_finish (QsPass     *pass,
                 QsAnalysis *analysis)
@@ -586,14 +606,7 @@ qs_analyze (const QsScheme        *scheme,
     }
   else
     {
-      hist_lo = total.min;
-      hist_hi = total.max;
-      /* numpy.histogram widens an empty range by half a unit each way. */
-      if (!(hist_lo < hist_hi))
-        {
-          hist_lo -= 0.5;
-          hist_hi += 0.5;
-        }
+      qs_histogram_domain (total.min, total.max, &hist_lo, &hist_hi);
     }
 
   pass = qs_pass_new (scheme, params, &effective, hist_lo, hist_hi);

@@ -61,6 +61,16 @@ QsStatus qs_analyze (const QsScheme        *scheme,
 
 void qs_analysis_clear (QsAnalysis *analysis);
 
+/* The histogram domain of finite data in [@min, @max]: itself, or for
+ * constant data (@min == @max) widened by half a unit each way as
+ * numpy.histogram does; where half a unit is lost in rounding (|value|
+ * of 2^53 and more, such as a constant 1e17), by a relative amount
+ * instead, so the domain is never empty. */
+void qs_histogram_domain (double  min,
+                          double  max,
+                          double *lo,
+                          double *hi);
+
 /* The fused pass on its own, fed block by block, for tensors streamed from
  * disk. Blocks may come in any size but must come in order. */
 typedef struct _QsPass QsPass;

@@ -42,8 +42,10 @@ QsStatus qs_range_stats_compute (const QsChannelLayout *layout,
  *    shrunken ranges alpha * [min, max] (symmetric: alpha * max|x|), the error
  *    measured on a QS_CALIBRATION_BINS-bin histogram at bin centres;
  *  - kl: TensorRT entropy calibration on a QS_CALIBRATION_BINS-bin histogram
- *    of |x|: threshold T at the upper edge of the best cut, range
- *    [max(min, -T), min(max, T)];
+ *    of |x| (fewer bins for a channel of under QS_CALIBRATION_BINS / 2
+ *    values: the power of two at or above twice its count, at least the
+ *    quantization levels): threshold T at the upper edge of the best cut,
+ *    range [max(min, -T), min(max, T)];
  *  - manual: the given range for every channel.
  * Per-channel methods other than minmax and manual copy one channel at a time
  * (count / channels elements), never the whole tensor. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 hid_t
@@ -52,6 +53,87 @@ qs_test_write_dataset (hid_t          file,
   g_assert_cmpint (H5Dclose (dset), >=, 0);
   g_assert_cmpint (H5Sclose (space), >=, 0);
   H5Pclose (lcpl);
+}
+
+/* A new chunked dataset (deflated when @deflate), nothing written. */
+static hid_t
+create_chunked (hid_t          file,
+                const char    *path,
+                hid_t          file_type,
+                int            rank,
+                const hsize_t *dims,
+                const hsize_t *chunk,
+                gboolean       deflate)
+{
+  hid_t lcpl = qs_test_lcpl_intermediate ();
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hid_t space = H5Screate_simple (rank, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (H5Pset_chunk (dcpl, rank, chunk), >=, 0);
+  if (deflate)
+    g_assert_cmpint (H5Pset_deflate (dcpl, 9), >=, 0);
+  dset = H5Dcreate2 (file, path, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  H5Pclose (lcpl);
+  return dset;
+}
+
+void
+qs_test_write_unwritten (hid_t          file,
+                         const char    *path,
+                         hid_t          file_type,
+                         int            rank,
+                         const hsize_t *dims,
+                         const hsize_t *chunk)
+{
+  g_assert_cmpint (H5Dclose (create_chunked (file, path, file_type, rank, dims, chunk, FALSE)), >=, 0);
+}
+
+void
+qs_test_write_deflate_bomb (hid_t          file,
+                            const char    *path,
+                            int            rank,
+                            const hsize_t *dims,
+                            const hsize_t *chunk)
+{
+  g_autoptr(GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9);
+  g_autoptr(GError) error = NULL;
+  hsize_t chunk_bytes = sizeof (float), cells = 1, offset[H5S_MAX_RANK] = { 0 };
+  g_autofree guint8 *zeros = NULL;
+  g_autofree guint8 *packed = NULL;
+  gsize read = 0, written = 0;
+  hid_t dset;
+
+  for (int d = 0; d < rank; d++)
+    {
+      g_assert_cmpuint (dims[d] % chunk[d], ==, 0);
+      chunk_bytes *= chunk[d];
+      cells *= dims[d] / chunk[d];
+    }
+  zeros = g_malloc0 (chunk_bytes);
+  packed = g_malloc (chunk_bytes / 2 + 1024);
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (zlib), zeros, chunk_bytes, packed, chunk_bytes / 2 + 1024,
+                                        G_CONVERTER_INPUT_AT_END, &read, &written, &error),
+                   ==, G_CONVERTER_FINISHED);
+  g_assert_no_error (error);
+  g_assert_cmpuint (read, ==, chunk_bytes);
+
+  dset = create_chunked (file, path, H5T_IEEE_F32LE, rank, dims, chunk, TRUE);
+  for (hsize_t cell = 0; cell < cells; cell++)
+    {
+      hsize_t rest = cell;
+
+      for (int d = rank - 1; d >= 0; d--)
+        {
+          offset[d] = rest % (dims[d] / chunk[d]) * chunk[d];
+          rest /= dims[d] / chunk[d];
+        }
+      g_assert_cmpint (H5Dwrite_chunk (dset, H5P_DEFAULT, 0, offset, written, packed), >=, 0);
+    }
+  g_assert_cmpint (H5Dclose (dset), >=, 0);
 }
 
 void

@@ -53,6 +53,27 @@ void  qs_test_write_string_attr (hid_t              file,
  * read. */
 void  qs_test_write_damaged_chunk_file (const char *path);
 
+/* Creates a chunked dataset of @file_type at @path (parents created) of
+ * @rank dimensions @dims in chunks of @chunk, and writes nothing: it
+ * declares any size while the file stores no value of it. */
+void  qs_test_write_unwritten   (hid_t          file,
+                                 const char    *path,
+                                 hid_t          file_type,
+                                 int            rank,
+                                 const hsize_t *dims,
+                                 const hsize_t *chunk);
+
+/* A deflate bomb: a chunked, deflated float32 dataset at @path of @rank
+ * dimensions @dims in chunks of @chunk (which must tile @dims), every
+ * chunk the same zlib stream of zeros, written directly
+ * (H5Dwrite_chunk), so a gigabyte of zeros costs a megabyte of file and
+ * no gigabyte of memory to write. */
+void  qs_test_write_deflate_bomb (hid_t          file,
+                                  const char    *path,
+                                  int            rank,
+                                  const hsize_t *dims,
+                                  const hsize_t *chunk);
+
 /* Removes @path and, for a folder, everything in it (symbolic links are
  * removed, not followed). */
 void  qs_test_remove_tree       (const char    *path);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "quant/qs-analysis.h"
+#include "quant/qs-checked.h"
 #include "quant/qs-float-format.h"
 #include "quant/qs-number.h"
 #include "quant/qs-params.h"

@@ -1,0 +1,918 @@
+/* test-hostile-engine.c: files that try to overflow, poison, exhaust or hijack the engine and the CLI.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every file is generated here, one hostile property at a time, next to a
+ * sound baseline that must work, so a refusal is known to come from the
+ * property under test. The CLI runs as a child with a time limit and, for
+ * the memory bombs, a 1 GiB address-space limit: a regression to the old
+ * gigabyte allocations or ten-minute searches fails instead of taking the
+ * machine. Classes follow issue 11: shapes that overflow, values the
+ * engine must refuse, memory and CPU from tiny files, terminal safety.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "engine/qs-engine.h"
+#include "model/qs-dataset.h"
+#include "model/qs-error.h"
+#include "qs-test-cli-bounded.h"
+#include "qs-test-hdf5.h"
+
+#define TIMEOUT_S 60
+#define ADDRESS_SPACE (G_GUINT64_CONSTANT (1) << 30)
+
+static char *tmp_dir;
+
+/* ---- fixtures ------------------------------------------------------------------------ */
+
+typedef enum {
+  WEIGHT_VALUES,     /* written: @fill everywhere, or @values */
+  WEIGHT_UNWRITTEN,  /* chunked, declared, never written */
+  WEIGHT_BOMB,       /* chunked deflate of zeros, every chunk the same stream */
+} WeightKind;
+
+typedef struct {
+  const char  *layer;
+  const char  *name;      /* "kernel", "bias", "gamma", ... */
+  int          rank;
+  hsize_t      dims[4];
+  WeightKind   kind;
+  float        fill;
+  const float *values;    /* overrides @fill when not NULL */
+  hsize_t      chunk[4];  /* unwritten and bomb tensors */
+} Weight;
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* A Keras 2 model.save() file: @config as model_config, each weight at
+ * /model_weights/<layer>/<layer>/<name>:0 with layer_names and
+ * weight_names as Keras writes them. */
+static char *
+write_model (const char   *file_name,
+             const char   *config,
+             const Weight *weights,
+             gsize         n_weights)
+{
+  char *path = tmp_path (file_name);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  g_autoptr(GPtrArray) layers = g_ptr_array_new ();
+
+  g_assert_cmpint (file, >=, 0);
+  qs_test_write_string_attr (file, "/", "model_config", &config, -1, TRUE);
+  qs_test_make_group (file, "/model_weights");
+  for (gsize i = 0; i < n_weights; i++)
+    if (!g_ptr_array_find_with_equal_func (layers, weights[i].layer, g_str_equal, NULL))
+      g_ptr_array_add (layers, (gpointer) weights[i].layer);
+  qs_test_write_string_attr (file, "/model_weights", "layer_names", (const char *const *) layers->pdata,
+                             (int) layers->len, TRUE);
+
+  for (guint l = 0; l < layers->len; l++)
+    {
+      const char *layer = g_ptr_array_index (layers, l);
+      g_autofree char *group = g_strdup_printf ("/model_weights/%s", layer);
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+      qs_test_make_group (file, group);
+      for (gsize i = 0; i < n_weights; i++)
+        {
+          const Weight *w = &weights[i];
+          g_autofree char *dataset = NULL;
+          char *name;
+
+          if (!g_str_equal (w->layer, layer))
+            continue;
+          name = g_strdup_printf ("%s/%s:0", layer, w->name);
+          dataset = g_strdup_printf ("%s/%s", group, name);
+          g_ptr_array_add (names, name);
+          if (w->kind == WEIGHT_UNWRITTEN)
+            qs_test_write_unwritten (file, dataset, H5T_IEEE_F32LE, w->rank, w->dims, w->chunk);
+          else if (w->kind == WEIGHT_BOMB)
+            qs_test_write_deflate_bomb (file, dataset, w->rank, w->dims, w->chunk);
+          else
+            {
+              hsize_t count = 1;
+              g_autofree float *fill = NULL;
+
+              for (int d = 0; d < w->rank; d++)
+                count *= w->dims[d];
+              fill = g_new (float, count);
+              for (hsize_t k = 0; k < count; k++)
+                fill[k] = w->fill;
+              qs_test_write_floats (file, dataset, w->rank, w->dims, w->values != NULL ? w->values : fill);
+            }
+        }
+      qs_test_write_string_attr (file, group, "weight_names", (const char *const *) names->pdata,
+                                 (int) names->len, TRUE);
+    }
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  return path;
+}
+
+/* The small model every class varies: 4x4x1 images, a 3x3 convolution
+ * (CONV settings), an optional batch norm (BN, a layer followed by a
+ * comma, or ""), a 2x2 max pool (POOL settings), Flatten, and a
+ * three-class Dense layer (DENSE_IN inputs). */
+static char *
+small_config (const char *input,
+              const char *conv_name,
+              const char *conv,
+              const char *bn,
+              const char *pool,
+              const char *dense)
+{
+  return g_strdup_printf (
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, %s]}},"
+    "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"%s\", \"filters\": 2, %s, \"padding\": \"same\","
+    " \"activation\": \"relu\", \"use_bias\": true}},"
+    "%s"
+    "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"pool\", %s}},"
+    "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flat\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", %s, \"activation\": \"softmax\"}}]}}",
+    input, conv_name, conv, bn, pool, dense);
+}
+
+#define SOUND_CONV  "\"kernel_size\": [3, 3], \"strides\": [1, 1]"
+#define SOUND_POOL  "\"pool_size\": [2, 2], \"padding\": \"valid\""
+#define SOUND_DENSE "\"units\": 3"
+
+/* The small model's weights, for @conv_layer and a Dense layer of
+ * @dense_in inputs; batch-norm statistics when @bn is not NULL
+ * (gamma, beta, moving_mean, moving_variance fills). */
+static char *
+write_small_model (const char  *file_name,
+                   const char  *config,
+                   const char  *conv_layer,
+                   hsize_t      dense_in,
+                   const float *bn)
+{
+  const Weight weights[] = {
+    { conv_layer, "kernel", 4, { 3, 3, 1, 2 }, WEIGHT_VALUES, 0.25f, NULL, { 0 } },
+    { conv_layer, "bias", 1, { 2 }, WEIGHT_VALUES, 0.1f, NULL, { 0 } },
+    { "bn", "gamma", 1, { 2 }, WEIGHT_VALUES, bn ? bn[0] : 0, NULL, { 0 } },
+    { "bn", "beta", 1, { 2 }, WEIGHT_VALUES, bn ? bn[1] : 0, NULL, { 0 } },
+    { "bn", "moving_mean", 1, { 2 }, WEIGHT_VALUES, bn ? bn[2] : 0, NULL, { 0 } },
+    { "bn", "moving_variance", 1, { 2 }, WEIGHT_VALUES, bn ? bn[3] : 0, NULL, { 0 } },
+    { "dense", "kernel", 2, { dense_in, 3 }, WEIGHT_VALUES, 0.5f, NULL, { 0 } },
+    { "dense", "bias", 1, { 3 }, WEIGHT_VALUES, 0.0f, NULL, { 0 } },
+  };
+  Weight chosen[G_N_ELEMENTS (weights)];
+  gsize n = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (weights); i++)
+    if (bn != NULL || !g_str_equal (weights[i].layer, "bn"))
+      chosen[n++] = weights[i];
+  return write_model (file_name, config, chosen, n);
+}
+
+typedef struct {
+  hsize_t      dims[4];    /* images x h x w (x c) */
+  int          rank;
+  const float *pixels;     /* NULL: a ramp */
+  const int   *labels;     /* NULL: i % 3 */
+  double       scale;      /* a "scale" attribute of x when not 0 */
+  gboolean     unwritten;  /* x and y declared, never written */
+  hsize_t      chunk[4];
+} DataSpec;
+
+/* An HDF5 image set: x float32 pixels and y int32 labels. */
+static char *
+write_data (const char     *file_name,
+            const DataSpec *spec)
+{
+  char *path = tmp_path (file_name);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t values = 1, n = spec->dims[0];
+
+  g_assert_cmpint (file, >=, 0);
+  for (int d = 0; d < spec->rank; d++)
+    values *= spec->dims[d];
+  if (spec->unwritten)
+    {
+      hsize_t label_chunk[1] = { spec->chunk[0] };
+
+      qs_test_write_unwritten (file, "/x", H5T_STD_U8LE, spec->rank, spec->dims, spec->chunk);
+      qs_test_write_unwritten (file, "/y", H5T_STD_I32LE, 1, &n, label_chunk);
+    }
+  else
+    {
+      g_autofree float *ramp = g_new (float, values);
+      g_autofree int *labels = g_new (int, n);
+
+      for (hsize_t i = 0; i < values; i++)
+        ramp[i] = (float) (i % 7) / 7.0f;
+      for (hsize_t i = 0; i < n; i++)
+        labels[i] = (int) (i % 3);
+      qs_test_write_floats (file, "/x", spec->rank, spec->dims, spec->pixels != NULL ? spec->pixels : ramp);
+      qs_test_write_dataset (file, "/y", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &n,
+                             spec->labels != NULL ? spec->labels : labels);
+    }
+  if (spec->scale != 0.0)
+    {
+      hid_t x = H5Dopen2 (file, "/x", H5P_DEFAULT);
+      hid_t space = H5Screate (H5S_SCALAR);
+      hid_t attr = H5Acreate2 (x, "scale", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+
+      g_assert_cmpint (H5Awrite (attr, H5T_NATIVE_DOUBLE, &spec->scale), >=, 0);
+      H5Aclose (attr);
+      H5Sclose (space);
+      H5Dclose (x);
+    }
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  return path;
+}
+
+static char *
+write_sound_data (const char *file_name)
+{
+  const DataSpec spec = { { 30, 4, 4, 1 }, 4, NULL, NULL, 0.0, FALSE, { 0 } };
+
+  return write_data (file_name, &spec);
+}
+
+/* Runs the CLI and asserts the bad-input contract with @expect in the line. */
+static void
+assert_refused (const char *const *args,
+                guint64            address_space,
+                const char        *expect)
+{
+  QsTestBoundedRun run;
+
+  qs_test_run_cli (args, TIMEOUT_S, address_space, &run);
+  qs_test_assert_cli_refused (&run, expect);
+  qs_test_bounded_run_clear (&run);
+}
+
+/* Runs the CLI, asserts it succeeded, returns stdout (transfer full). */
+static char *
+assert_works (const char *const *args,
+              guint64            address_space)
+{
+  QsTestBoundedRun run;
+  gsize size = 0;
+  const char *out;
+  char *text;
+
+  qs_test_run_cli (args, TIMEOUT_S, address_space, &run);
+  g_test_message ("stderr: %.*s", (int) g_bytes_get_size (run.err), (const char *) g_bytes_get_data (run.err, NULL));
+  g_assert_false (run.timed_out);
+  g_assert_false (run.signaled);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  out = g_bytes_get_data (run.out, &size);
+  text = g_strndup (out != NULL ? out : "", size);
+  qs_test_bounded_run_clear (&run);
+  return text;
+}
+
+/* A model built from @conv and @pool settings with sound weights: eval
+ * on sound data is refused with @expect. */
+static void
+assert_model_refused (const char *input,
+                      const char *conv,
+                      const char *pool,
+                      const char *dense,
+                      const char *expect)
+{
+  g_autofree char *config = small_config (input, "conv", conv, "", pool, dense);
+  g_autofree char *model = write_small_model ("refused.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("refused-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+
+  assert_refused (args, 0, expect);
+}
+
+static void
+test_baseline_works (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("sound.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("sound-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", "--json", NULL };
+  g_autofree char *out = assert_works (args, ADDRESS_SPACE);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (json_parser_get_root (parser)), "images"),
+                   ==, 20);
+}
+
+/* ---- 1. shapes that overflow ---------------------------------------------------------- */
+
+static void
+test_data_dimension_truncated (gconstpointer option)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("dims.h5", config, "conv", 8, NULL);
+  /* 2^32 + 1 channels, stored nowhere: as an int that is 1 channel. */
+  const DataSpec spec = { { 1, 4, 4, (G_GUINT64_CONSTANT (1) << 32) + 1 }, 4, NULL, NULL, 0.0, TRUE,
+                          { 1, 4, 4, 1 << 16 } };
+  g_autofree char *data = write_data ("dims-data.h5", &spec);
+  g_autofree char *sound = write_sound_data ("dims-sound.h5");
+  const char *args_data[] = { "eval", model, "--data", data, NULL };
+  const char *args_calib[] = { "eval", model, "--data", sound, "--calib-data", data, NULL };
+
+  assert_refused (g_str_equal (option, "--data") ? args_data : args_calib, ADDRESS_SPACE, "too large");
+}
+
+static void
+test_stride_near_2_31_runs (void)
+{
+  /* (in + stride - 1) / stride overflowed an int for 'same' padding; in
+   * 64 bits the pool is one window: 1x1x2 into Dense. */
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "",
+                                          "\"pool_size\": [2, 2], \"strides\": [2147483647, 2147483646], "
+                                          "\"padding\": \"same\"", SOUND_DENSE);
+  g_autofree char *model = write_small_model ("stride.h5", config, "conv", 2, NULL);
+  g_autofree char *data = write_sound_data ("stride-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", "--json", NULL };
+  g_autofree char *out = assert_works (args, ADDRESS_SPACE);
+
+  g_assert_nonnull (strstr (out, "\"images\" : 20"));
+}
+
+static void
+test_window_extent_refused (void)
+{
+  /* A 'same' window of 2^31 - 1 rows: its far edge does not fit an int. */
+  assert_model_refused ("4, 4, 1", SOUND_CONV, "\"pool_size\": [2147483647, 1], \"strides\": [2, 1], "
+                        "\"padding\": \"same\"", SOUND_DENSE, "“pool” is too large for the engine");
+}
+
+static void
+test_input_map_refused (void)
+{
+  /* 2^24 x 2^24: each side is allowed, the map is not. */
+  assert_model_refused ("16777216, 16777216, 1", SOUND_CONV, SOUND_POOL, SOUND_DENSE, "too large for the engine");
+}
+
+static void
+test_engine_window_geometry (void)
+{
+  QsEngineModel *model = qs_engine_model_new (5, 5, 3);
+  QsConvParams p = { .kernel_h = 2, .kernel_w = 2, .stride_h = G_MAXINT, .stride_w = G_MAXINT,
+                     .padding = QS_PADDING_SAME };
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_pool (model, "p", QS_LAYER_MAX_POOL, &p), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 0, &info));
+  /* ceil (5 / (2^31 - 1)) = 1 window, 1 + 2 - 5 < 0: no padding. */
+  g_assert_cmpint (info.out_h, ==, 1);
+  g_assert_cmpint (info.out_w, ==, 1);
+  qs_engine_model_free (model);
+
+  /* Three windows of 2^31 - 1 rows, stride 2: the last one ends at
+   * 2 * 2 + 2^31 - 1, past an int. */
+  model = qs_engine_model_new (5, 5, 3);
+  p.kernel_h = G_MAXINT;
+  p.stride_h = 2;
+  g_assert_cmpint (qs_engine_model_add_pool (model, "q", QS_LAYER_MAX_POOL, &p), ==, QS_ENGINE_TOO_LARGE);
+  p.padding = QS_PADDING_VALID;
+  g_assert_cmpint (qs_engine_model_add_pool (model, "r", QS_LAYER_MAX_POOL, &p), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 0);
+  qs_engine_model_free (model);
+
+  /* 4096 x 4096 x 1 is 2^24 values, the limit; one more channel is not. */
+  model = qs_engine_model_new (4096, 4096, 1);
+  g_assert_nonnull (model);
+  qs_engine_model_free (model);
+  g_assert_null (qs_engine_model_new (4096, 4096, 2));
+  g_assert_null (qs_engine_model_new (65536, 65536, 65536));
+}
+
+/* ---- 3. values the engine must refuse ------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  const char *conv;
+  const char *pool;
+  const char *dense;
+  const char *expect;
+} BadSetting;
+
+static const BadSetting bad_settings[] = {
+  { "kernel-2^32+3", "\"kernel_size\": [4294967299, 3]", SOUND_POOL, SOUND_DENSE, "“conv” has an invalid kernel_size" },
+  { "kernel-scalar-2^32+3", "\"kernel_size\": 4294967299", SOUND_POOL, SOUND_DENSE, "invalid kernel_size" },
+  { "kernel-zero", "\"kernel_size\": [0, 3]", SOUND_POOL, SOUND_DENSE, "invalid kernel_size" },
+  { "kernel-float", "\"kernel_size\": [3.0, 3.0]", SOUND_POOL, SOUND_DENSE, "invalid kernel_size" },
+  { "kernel-three", "\"kernel_size\": [3, 3, 3]", SOUND_POOL, SOUND_DENSE, "invalid kernel_size" },
+  { "stride-zero", "\"kernel_size\": [3, 3], \"strides\": [0, 1]", SOUND_POOL, SOUND_DENSE, "“conv” has an invalid strides" },
+  { "stride-negative", "\"kernel_size\": [3, 3], \"strides\": -1", SOUND_POOL, SOUND_DENSE, "invalid strides" },
+  { "stride-string", "\"kernel_size\": [3, 3], \"strides\": \"3\"", SOUND_POOL, SOUND_DENSE, "invalid strides" },
+  { "stride-strings", "\"kernel_size\": [3, 3], \"strides\": [\"3\", \"3\"]", SOUND_POOL, SOUND_DENSE, "invalid strides" },
+  { "stride-float", "\"kernel_size\": [3, 3], \"strides\": [1.5, 1]", SOUND_POOL, SOUND_DENSE, "invalid strides" },
+  { "stride-one", "\"kernel_size\": [3, 3], \"strides\": [1]", SOUND_POOL, SOUND_DENSE, "invalid strides" },
+  { "dilation-string", SOUND_CONV ", \"dilation_rate\": \"2\"", SOUND_POOL, SOUND_DENSE, "invalid dilation_rate" },
+  { "filters-float", "\"kernel_size\": [3, 3], \"filters\": 1e10", SOUND_POOL, SOUND_DENSE, "invalid filters" },
+  { "pool-zero", SOUND_CONV, "\"pool_size\": 0", SOUND_DENSE, "“pool” has an invalid pool_size" },
+  { "pool-2^32+2", SOUND_CONV, "\"pool_size\": [4294967298, 2]", SOUND_DENSE, "invalid pool_size" },
+  { "pool-stride-negative", SOUND_CONV, "\"pool_size\": 2, \"strides\": [-1, -1]", SOUND_DENSE, "“pool” has an invalid strides" },
+  { "units-negative", SOUND_CONV, SOUND_POOL, "\"units\": -3", "“dense” has an invalid units" },
+  { "units-string", SOUND_CONV, SOUND_POOL, "\"units\": \"3\"", "invalid units" },
+};
+
+static void
+test_bad_setting (gconstpointer data)
+{
+  const BadSetting *bad = data;
+
+  assert_model_refused ("4, 4, 1", bad->conv, bad->pool, bad->dense, bad->expect);
+}
+
+typedef struct {
+  const char *name;
+  float       stats[4];   /* gamma, beta, mean, variance */
+  const char *epsilon;
+  const char *expect;
+} BadNorm;
+
+static const BadNorm bad_norms[] = {
+  { "mean-nan", { 1.0f, 0.0f, NAN, 1.0f }, "0.001", "“bn” has a statistic that is not finite" },
+  { "beta-inf", { 1.0f, INFINITY, 0.0f, 1.0f }, "0.001", "not finite" },
+  { "variance-negative", { 1.0f, 0.0f, 0.0f, -4.0f }, "0.001", "not finite" },
+  /* Each statistic finite; gamma / sqrt (variance) = 1e30 / 1e-19 overflows float32. */
+  { "gamma-folds-to-inf", { 1e30f, 0.0f, 0.0f, 1e-38f }, "0", "folds into weights that are not finite" },
+  { "epsilon-negative", { 1.0f, 0.0f, 0.0f, 1.0f }, "-1", "invalid epsilon" },
+  { "epsilon-string", { 1.0f, 0.0f, 0.0f, 1.0f }, "\"x\"", "invalid epsilon" },
+};
+
+static void
+test_bad_batch_norm (gconstpointer data)
+{
+  const BadNorm *bad = data;
+  g_autofree char *bn = g_strdup_printf ("{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", "
+                                         "\"axis\": 3, \"epsilon\": %s}},", bad->epsilon);
+  g_autofree char *config = small_config ("4, 4, 1", "conv", "\"kernel_size\": [3, 3]", bn, SOUND_POOL, SOUND_DENSE);
+  g_autoptr(GString) linear = g_string_new (config);
+  g_autofree char *model = NULL;
+  g_autofree char *data_path = write_sound_data ("bn-data.h5");
+  const char *args[] = { "eval", NULL, "--data", data_path, "--calib", "10", NULL };
+
+  /* Batch norm folds into a convolution without activation. */
+  g_string_replace (linear, "\"relu\"", "\"linear\"", 1);
+  model = write_small_model ("bn.h5", linear->str, "conv", 8, bad->stats);
+  args[1] = model;
+  assert_refused (args, 0, bad->expect);
+}
+
+static void
+test_batch_norm_sound_works (void)
+{
+  const float stats[4] = { 2.0f, 0.5f, 0.1f, 4.0f };
+  const char *bn = "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"epsilon\": 0.001}},";
+  g_autofree char *config = small_config ("4, 4, 1", "conv", "\"kernel_size\": [3, 3]", bn, SOUND_POOL, SOUND_DENSE);
+  g_autoptr(GString) linear = g_string_new (config);
+  g_autofree char *model = NULL;
+  g_autofree char *data = write_sound_data ("bn-sound-data.h5");
+  g_autofree char *out = NULL;
+
+  g_string_replace (linear, "\"relu\"", "\"linear\"", 1);
+  model = write_small_model ("bn-sound.h5", linear->str, "conv", 8, stats);
+  {
+    const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+
+    out = assert_works (args, ADDRESS_SPACE);
+  }
+  g_assert_nonnull (strstr (out, "fp32 top-1"));
+}
+
+static void
+test_engine_fold_refuses_non_finite (void)
+{
+  QsEngineModel *model = qs_engine_model_new (1, 1, 2);
+  const float kernel[4] = { 1.0f, 2.0f, 3.0f, 4.0f };
+  const float ones[2] = { 1.0f, 1.0f }, zeros[2] = { 0.0f, 0.0f };
+  const float nan_mean[2] = { 0.0f, NAN }, huge_gamma[2] = { 1.0f, 3e38f }, tiny_var[2] = { 1.0f, 1e-30f };
+  const float image[2] = { 1.0f, 1.0f };
+  float out[2];
+  size_t size;
+  void *scratch;
+
+  g_assert_cmpint (qs_engine_model_add_dense (model, "d", 2, QS_ACTIVATION_NONE, INFINITY, kernel, NULL), ==,
+                   QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, NULL, NULL, nan_mean, ones, 0.0f), ==,
+                   QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, huge_gamma, NULL, zeros, tiny_var, 0.0f), ==,
+                   QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, NULL, NULL, zeros, ones, NAN), ==,
+                   QS_ENGINE_INVALID_ARGUMENT);
+  /* Refused folds leave the layer as it was: [1 1] x [[1 2] [3 4]] = [4 6]. */
+  size = qs_engine_get_buffer_size (model, NULL, 1);
+  scratch = g_malloc (size);
+  g_assert_cmpint (qs_engine_forward (model, NULL, image, 1, scratch, size, out), ==, QS_ENGINE_OK);
+  g_assert_cmpfloat (out[0], ==, 4.0f);
+  g_assert_cmpfloat (out[1], ==, 6.0f);
+  g_free (scratch);
+  qs_engine_model_free (model);
+}
+
+static void
+test_labels_out_of_range (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("labels.h5", config, "conv", 8, NULL);
+  int labels[30];
+  DataSpec spec = { { 30, 4, 4, 1 }, 4, NULL, labels, 0.0, FALSE, { 0 } };
+  g_autofree char *data = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *args[] = { "eval", model, "--data", NULL, "--calib", "10", NULL };
+
+  for (int i = 0; i < 30; i++)
+    labels[i] = i % 3;
+  labels[7] = 3;   /* three classes: 0, 1, 2 */
+  data = write_data ("labels-data.h5", &spec);
+  args[3] = data;
+  assert_refused (args, 0, "image 7 has label 3, outside the model's classes 0..2");
+
+  dataset = qs_dataset_load (data, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_dataset_check_labels (dataset, 4, &error));
+  g_assert_false (qs_dataset_check_labels (dataset, 3, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+
+  /* The engine refuses them too, rather than scoring a silent miss. */
+  {
+    QsEngineModel *engine = qs_engine_model_new (4, 4, 1);
+    g_autofree float *kernel = g_new0 (float, 16 * 3);
+    QsEngineEvalResult result;
+
+    g_assert_cmpint (qs_engine_model_add_flatten (engine, "f"), ==, QS_ENGINE_OK);
+    g_assert_cmpint (qs_engine_model_add_dense (engine, "d", 3, QS_ACTIVATION_NONE, INFINITY, kernel, NULL), ==,
+                     QS_ENGINE_OK);
+    g_assert_cmpint (qs_engine_evaluate (engine, NULL, qs_dataset_get_view (dataset), 0, 30, NULL, NULL, NULL,
+                                         &result), ==, QS_ENGINE_INVALID_ARGUMENT);
+    g_assert_cmpint (qs_engine_evaluate (engine, NULL, qs_dataset_get_view (dataset), 0, 7, NULL, NULL, NULL,
+                                         &result), ==, QS_ENGINE_OK);
+    qs_engine_model_free (engine);
+  }
+}
+
+static void
+test_non_finite_pixels (gconstpointer what)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("pixels.h5", config, "conv", 8, NULL);
+  float pixels[30 * 16];
+  DataSpec spec = { { 30, 4, 4, 1 }, 4, pixels, NULL, 0.0, FALSE, { 0 } };
+  g_autofree char *data = NULL;
+  const char *args[] = { "eval", model, "--data", NULL, "--calib", "10", NULL };
+
+  for (int i = 0; i < 30 * 16; i++)
+    pixels[i] = 0.5f;
+  if (g_str_equal (what, "nan"))
+    pixels[16 * 2 + 5] = NAN;
+  else if (g_str_equal (what, "inf"))
+    pixels[16 * 2 + 5] = -INFINITY;
+  else
+    spec.scale = INFINITY;
+  data = write_data ("pixels-data.h5", &spec);
+  args[3] = data;
+  assert_refused (args, 0, g_str_equal (what, "scale") ? "value 0 of image 0 is infinite"
+                           : g_str_equal (what, "nan") ? "value 5 of image 2 is not a number"
+                           : "value 5 of image 2 is infinite");
+}
+
+static void
+test_constant_1e17 (gconstpointer method)
+{
+  g_autofree char *path = tmp_path ("constant.h5");
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t dims[2] = { 16, 8 };
+  float values[16 * 8];
+  const char *args[] = { "stats", path, "--tensor", "/w", "--range", method, "--json", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *report;
+
+  for (int i = 0; i < 16 * 8; i++)
+    values[i] = 1e17f;
+  qs_test_write_floats (file, "/w", 2, dims, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  out = assert_works (args, ADDRESS_SPACE);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  report = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpfloat (json_object_get_double_member (report, "data_min"), ==, (double) 1e17f);
+  g_assert_cmpfloat (json_object_get_double_member (report, "data_max"), ==, (double) 1e17f);
+}
+
+/* ---- 4. memory and CPU from tiny files ----------------------------------------------- */
+
+#define BIG_CONFIG \
+  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": [" \
+  "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, 16384]}}," \
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 16384, \"use_bias\": false}}]}}"
+#define BIG_TENSOR "/model_weights/d/d/kernel:0"
+
+/* 16384 x 16384 float32: 1 GiB declared, as never-written chunks or as one
+ * deflate stream of zeros in every chunk (about a megabyte of file). */
+static char *
+write_big_model (WeightKind kind)
+{
+  const Weight weight = { "d", "kernel", 2, { 16384, 16384 }, kind, 0.0f, NULL, { 1024, 1024 } };
+  g_autofree char *name = g_strdup_printf ("big-%d.h5", kind);
+  char *path = write_model (name, BIG_CONFIG, &weight, 1);
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_test_message ("%s: %" G_GINT64_FORMAT " bytes", name, (gint64) st.st_size);
+  g_assert_cmpint (st.st_size, <, 2 << 20);
+  return path;
+}
+
+static void
+test_bomb_tensor (gconstpointer data)
+{
+  WeightKind kind = GPOINTER_TO_INT (data);
+  g_autofree char *model = write_big_model (kind);
+  const char *expect = kind == WEIGHT_UNWRITTEN ? "stores only 0 bytes" : "compressed more than 64:1";
+  const char *eval[] = { "eval", model, NULL };
+  const char *stats[] = { "stats", model, "--tensor", BIG_TENSOR, NULL };
+  const char *streamed[] = { "stats", model, "--tensor", BIG_TENSOR, "--memory-budget", "64M", NULL };
+  const char *layers[] = { "layers", model, NULL };
+  g_autofree char *listing = NULL;
+
+  assert_refused (eval, ADDRESS_SPACE, expect);
+  assert_refused (stats, ADDRESS_SPACE, expect);
+  assert_refused (streamed, ADDRESS_SPACE, expect);
+  /* Listing reads no values: still fine. */
+  listing = assert_works (layers, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (listing, "268435456"));
+}
+
+static void
+test_bomb_image_set (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("images.h5", config, "conv", 8, NULL);
+  /* 1.3 million 28x28 images (just under the 2^30-value cap), stored nowhere. */
+  const DataSpec spec = { { 1300000, 28, 28 }, 3, NULL, NULL, 0.0, TRUE, { 10000, 28, 28 } };
+  g_autofree char *data = write_data ("images-data.h5", &spec);
+  const char *args[] = { "eval", model, "--data", data, NULL };
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (data, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 16 << 10);
+  assert_refused (args, ADDRESS_SPACE, "“x” declares 1019200000 values but the file stores only 0 bytes");
+}
+
+static void
+test_bomb_idx (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("idx.h5", config, "conv", 8, NULL);
+  g_autofree char *data = tmp_path ("bomb-images-idx3-ubyte.gz");
+  g_autoptr(GFile) file = g_file_new_for_path (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileOutputStream) raw = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+  g_autoptr(GZlibCompressor) gzip = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 1);
+  g_autoptr(GOutputStream) out = NULL;
+  /* 16 million 4x4 images: 256 MiB of zero pixels, 1 GiB as float32. */
+  const guint8 header[16] = { 0, 0, 8, 3, 0, 0xf4, 0x24, 0, 0, 0, 0, 4, 0, 0, 0, 4 };
+  g_autofree guint8 *zeros = g_malloc0 (1 << 20);
+  const char *args[] = { "eval", model, "--data", data, NULL };
+
+  g_assert_no_error (error);
+  out = g_converter_output_stream_new (G_OUTPUT_STREAM (raw), G_CONVERTER (gzip));
+  g_assert_true (g_output_stream_write_all (out, header, sizeof header, NULL, NULL, &error));
+  for (int i = 0; i < 256; i++)
+    g_assert_true (g_output_stream_write_all (out, zeros, 1 << 20, NULL, NULL, &error));
+  g_assert_true (g_output_stream_close (out, NULL, &error));
+  g_assert_no_error (error);
+  assert_refused (args, ADDRESS_SPACE, "inflating more than 64:1");
+}
+
+static void
+test_feature_map_bomb (void)
+{
+  /* Four 1x1 depthwise layers of four weights each on 2048 x 2048 x 4
+   * images: a few kilobytes of file, gigabytes of feature maps per batch
+   * of 16 images (and each kept for the SQNR pass). */
+  const char *config =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, 2048, 2048, 4]}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw1\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw2\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw3\", \"kernel_size\": 1, \"use_bias\": false}},"
+    "{\"class_name\": \"GlobalAveragePooling2D\", \"config\": {\"name\": \"gap\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3, \"use_bias\": false}}]}}";
+  const Weight weights[] = {
+    { "dw1", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "dw2", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "dw3", "depthwise_kernel", 4, { 1, 1, 4, 1 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+    { "d", "kernel", 2, { 4, 3 }, WEIGHT_VALUES, 1.0f, NULL, { 0 } },
+  };
+  g_autofree char *model = write_model ("maps.h5", config, weights, G_N_ELEMENTS (weights));
+  const char *args[] = { "eval", model, "--memory-budget", "1G", NULL };
+
+  assert_refused (args, ADDRESS_SPACE, "working memory per thread, more than the memory budget of 1024 MiB");
+}
+
+static void
+test_per_channel_kl_cost (void)
+{
+  /* 70,000 channels of 9 values took ten minutes (22 ms each, whatever
+   * their size); sized to the data they take well under a second. */
+  g_autofree char *path = tmp_path ("channels.h5");
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t dims[2] = { 9, 70000 };
+  g_autofree float *values = g_new (float, 9 * 70000);
+  GRand *rand = g_rand_new_with_seed (7);
+  const char *args[] = { "stats", path, "--tensor", "/w", "--granularity", "channel", "--range", "kl",
+                         "--threads", "1", NULL };
+  g_autofree char *out = NULL;
+
+  for (int i = 0; i < 9 * 70000; i++)
+    values[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_rand_free (rand);
+  qs_test_write_floats (file, "/w", 2, dims, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  out = assert_works (args, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (out, "per-channel, kl"));
+}
+
+/* ---- 6. terminal safety ----------------------------------------------------------------- */
+
+/* ESC ] 0 ; title BEL (retitles the terminal), a C1 CSI, DEL, a newline,
+ * and a byte that is not UTF-8 (only in the group the command line cannot
+ * name: GOption refuses arguments that are not UTF-8). */
+#define EVIL_GROUP "evil\033]0;pwned\007\302\233\377"
+#define EVIL_VALID_GROUP "valid\033]0;pwned\007\302\233"
+#define EVIL_NAME "k\033[2J\177\n"
+
+/* Whether @text could act on a terminal: a control character other than
+ * newline, DEL, a C1 control, or invalid UTF-8. */
+static void
+assert_terminal_safe (const char *text,
+                      gsize       size)
+{
+  const char *end;
+
+  g_assert_true (g_utf8_validate (text, (gssize) size, &end));
+  for (const char *p = text; p < text + size; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_true (c == '\n' || (c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f)));
+    }
+}
+
+static char *
+write_evil_names (void)
+{
+  char *path = tmp_path ("names.h5");
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t dims[2] = { 3, 3 };
+  const float values[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+
+  g_assert_cmpint (file, >=, 0);
+  qs_test_write_floats (file, "/" EVIL_GROUP "/" EVIL_NAME, 2, dims, values);
+  qs_test_write_floats (file, "/" EVIL_VALID_GROUP "/" EVIL_NAME, 2, dims, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  return path;
+}
+
+static void
+test_names_escaped_in_text (void)
+{
+  g_autofree char *path = write_evil_names ();
+  const char *layers[] = { "layers", path, NULL };
+  const char *stats[] = { "stats", path, "--tensor", "/" EVIL_VALID_GROUP "/" EVIL_NAME, NULL };
+  const char *missing[] = { "stats", path, "--tensor", "/" EVIL_VALID_GROUP "/none", NULL };
+  g_autofree char *table = assert_works (layers, 0);
+  g_autofree char *summary = assert_works (stats, 0);
+  QsTestBoundedRun run;
+
+  assert_terminal_safe (table, strlen (table));
+  g_assert_nonnull (strstr (table, "/evil\\x1b]0;pwned\\x07\\u009b\\xff/k\\x1b[2J\\x7f\\x0a "));
+  /* The header and one tensor: the name's newline made no line. */
+  {
+    g_auto(GStrv) lines = g_strsplit (table, "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  }
+  assert_terminal_safe (summary, strlen (summary));
+  g_assert_nonnull (strstr (summary, "Tensor      /valid\\x1b]0;pwned\\x07\\u009b/k\\x1b[2J\\x7f\\x0a"));
+
+  qs_test_run_cli (missing, TIMEOUT_S, 0, &run);
+  qs_test_assert_cli_refused (&run, "/valid\\x1b]0;pwned\\x07\\u009b/none");
+  assert_terminal_safe (g_bytes_get_data (run.err, NULL), g_bytes_get_size (run.err));
+  qs_test_bounded_run_clear (&run);
+}
+
+static void
+test_names_valid_in_json (void)
+{
+  g_autofree char *path = write_evil_names ();
+  const char *layers[] = { "layers", path, "--json", NULL };
+  g_autofree char *out = assert_works (layers, 0);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *tensors;
+
+  g_assert_true (g_utf8_validate (out, -1, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  tensors = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "tensors");
+  /* Valid control characters come back as they were; the byte that is
+   * not UTF-8 reads as the text \xff. */
+  g_assert_cmpuint (json_array_get_length (tensors), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *tensor = json_object_get_string_member (json_array_get_object_element (tensors, i), "path");
+
+      g_assert_true (g_str_equal (tensor, "/evil\033]0;pwned\007\302\233\\xff/" EVIL_NAME)
+                     || g_str_equal (tensor, "/" EVIL_VALID_GROUP "/" EVIL_NAME));
+    }
+}
+
+static void
+test_layer_name_escaped (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "c\\u001b[31m\\u0007", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *bad_config = small_config ("4, 4, 1", "c\\u001b[31m\\u0007", "\"kernel_size\": 0", "",
+                                              SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("layer-name.h5", config, "c\033[31m\007", 8, NULL);
+  g_autofree char *bad = write_small_model ("layer-name-bad.h5", bad_config, "c\033[31m\007", 8, NULL);
+  g_autofree char *data = write_sound_data ("layer-name-data.h5");
+  const char *eval[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  const char *refused[] = { "eval", bad, "--data", data, "--calib", "10", NULL };
+  g_autofree char *out = assert_works (eval, 0);
+  QsTestBoundedRun run;
+
+  assert_terminal_safe (out, strlen (out));
+  g_assert_nonnull (strstr (out, "c\\x1b[31m\\x07"));
+  qs_test_run_cli (refused, TIMEOUT_S, 0, &run);
+  qs_test_assert_cli_refused (&run, "“c\\x1b[31m\\x07” has an invalid kernel_size");
+  qs_test_bounded_run_clear (&run);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp ("qs-hostile-engine-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/hostile/baseline", test_baseline_works);
+
+  g_test_add_data_func ("/hostile/shapes/data-dim-2^32+1", "--data", test_data_dimension_truncated);
+  g_test_add_data_func ("/hostile/shapes/calib-dim-2^32+1", "--calib-data", test_data_dimension_truncated);
+  g_test_add_func ("/hostile/shapes/stride-near-2^31", test_stride_near_2_31_runs);
+  g_test_add_func ("/hostile/shapes/window-extent", test_window_extent_refused);
+  g_test_add_func ("/hostile/shapes/input-map", test_input_map_refused);
+  g_test_add_func ("/hostile/shapes/engine-geometry", test_engine_window_geometry);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_settings); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/hostile/values/%s", bad_settings[i].name);
+      g_test_add_data_func (name, &bad_settings[i], test_bad_setting);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_norms); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/hostile/values/batch-norm-%s", bad_norms[i].name);
+      g_test_add_data_func (name, &bad_norms[i], test_bad_batch_norm);
+    }
+  g_test_add_func ("/hostile/values/batch-norm-sound", test_batch_norm_sound_works);
+  g_test_add_func ("/hostile/values/engine-fold", test_engine_fold_refuses_non_finite);
+  g_test_add_func ("/hostile/values/labels", test_labels_out_of_range);
+  g_test_add_data_func ("/hostile/values/pixel-nan", "nan", test_non_finite_pixels);
+  g_test_add_data_func ("/hostile/values/pixel-inf", "inf", test_non_finite_pixels);
+  g_test_add_data_func ("/hostile/values/scale-inf", "scale", test_non_finite_pixels);
+  g_test_add_data_func ("/hostile/values/constant-1e17-minmax", "minmax", test_constant_1e17);
+  g_test_add_data_func ("/hostile/values/constant-1e17-mse", "mse", test_constant_1e17);
+  g_test_add_data_func ("/hostile/values/constant-1e17-kl", "kl", test_constant_1e17);
+  g_test_add_data_func ("/hostile/values/constant-1e17-percentile", "percentile:99", test_constant_1e17);
+
+  g_test_add_data_func ("/hostile/memory/unwritten-tensor", GINT_TO_POINTER (WEIGHT_UNWRITTEN), test_bomb_tensor);
+  g_test_add_data_func ("/hostile/memory/deflate-bomb", GINT_TO_POINTER (WEIGHT_BOMB), test_bomb_tensor);
+  g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
+  g_test_add_func ("/hostile/memory/idx-gzip", test_bomb_idx);
+  g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
+  g_test_add_func ("/hostile/cpu/per-channel-kl", test_per_channel_kl_cost);
+
+  g_test_add_func ("/hostile/terminal/text", test_names_escaped_in_text);
+  g_test_add_func ("/hostile/terminal/json", test_names_valid_in_json);
+  g_test_add_func ("/hostile/terminal/layer-name", test_layer_name_escaped);
+
+  status = g_test_run ();
+  qs_test_remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}
