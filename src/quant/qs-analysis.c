@@ -4,8 +4,8 @@
  * After the range pass, every number the user sees comes from one sweep
  * over the data: per element a code, its reconstruction, the error sums,
  * the clip test and two histogram increments. Nothing tensor-sized is
- * allocated: elements go through a CHUNK-sized stack buffer so that the
- * arithmetic vectorizes and the scattered increments follow it.
+ * allocated: the kernels take a CHUNK of elements at a time, vectorized,
+ * and count codes and bins in per-worker tallies as they go.
  *
  * Results do not depend on the number of threads: integer counts are
  * merged per worker (addition of integers is exact), floating-point sums
@@ -100,15 +100,13 @@ is_finite (float x)
 
 /* The float formats: no vector path, the encoders are bit manipulation. */
 static void
-float_chunk (const QsPass *pass,
-             const float  *x,
-             size_t        n,
-             size_t        c0,
-             size_t        stride,
-             QsLaneSums   *s,
-             int32_t      *code_slots,
-             int32_t      *orig_slots,
-             int32_t      *recon_slots)
+float_chunk (const QsPass        *pass,
+             const float         *x,
+             size_t               n,
+             size_t               c0,
+             size_t               stride,
+             QsLaneSums          *s,
+             const QsFusedCounts *counts)
 {
   float fmax = qs_float_format_max (pass->format);
 
@@ -120,12 +118,13 @@ float_chunk (const QsPass *pass,
       float scaled, recon, err;
       int32_t code;
 
-      s->zeros[l] += v == 0.0f;
+      s->zeros += v == 0.0f;
       if (!is_finite (v))
         {
-          s->nonfinite[l]++;
-          code_slots[j] = (int32_t) pass->code_slots;
-          orig_slots[j] = recon_slots[j] = pass->args.bins + 2;
+          s->nonfinite++;
+          counts->codes[pass->code_slots]++;
+          counts->orig[pass->args.bins + 2]++;
+          counts->recon[pass->args.bins + 2]++;
           continue;
         }
       scaled = v * pass->args.inv[c];
@@ -137,10 +136,10 @@ float_chunk (const QsPass *pass,
       s->recon2[l] += (double) recon * (double) recon;
       s->cross[l] += (double) v * (double) recon;
       s->max_error[l] = fmaxf (s->max_error[l], fabsf (err));
-      s->clipped[l] += fabsf (scaled) > fmax;
-      code_slots[j] = code;
-      orig_slots[j] = qs_fused_hist_slot (&pass->args, v);
-      recon_slots[j] = qs_fused_hist_slot (&pass->args, recon);
+      s->clipped += fabsf (scaled) > fmax;
+      counts->codes[code]++;
+      counts->orig[qs_fused_hist_slot (&pass->args, v)]++;
+      counts->recon[qs_fused_hist_slot (&pass->args, recon)]++;
     }
 }
 
@@ -154,23 +153,13 @@ process_chunk (const QsPass *pass,
                WorkerAcc    *acc)
 {
   QsLaneSums s;
-  int32_t code_slots[QS_FUSED_CHUNK], orig_slots[QS_FUSED_CHUNK], recon_slots[QS_FUSED_CHUNK];
-  bool direct = pass->direct_recon || pass->format != QS_FORMAT_INT;
+  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon };
 
   memset (&s, 0, sizeof s);
   if (pass->format == QS_FORMAT_INT)
-    pass->kernel (&pass->args, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
+    pass->kernel (&pass->args, x, n, c0, stride, &s, &counts);
   else
-    float_chunk (pass, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
-
-  for (size_t j = 0; j < n; j++)
-    {
-      acc->codes[code_slots[j]]++;
-      acc->orig[orig_slots[j]]++;
-    }
-  if (direct)
-    for (size_t j = 0; j < n; j++)
-      acc->recon[recon_slots[j]]++;
+    float_chunk (pass, x, n, c0, stride, &s, &counts);
 
   for (int l = 0; l < QS_FUSED_LANES; l++)
     {
@@ -178,11 +167,12 @@ process_chunk (const QsPass *pass,
       block->x2 += s.x2[l];
       block->recon2 += s.recon2[l];
       block->cross += s.cross[l];
-      acc->max_error = fmax (acc->max_error, s.max_error[l]);
-      acc->clipped += s.clipped[l];
-      acc->nonfinite += s.nonfinite[l];
-      acc->zeros += s.zeros[l];
+      /* Never NaN: a plain comparison, not a call to fmax. */
+      acc->max_error = s.max_error[l] > acc->max_error ? s.max_error[l] : acc->max_error;
     }
+  acc->clipped += s.clipped;
+  acc->nonfinite += s.nonfinite;
+  acc->zeros += s.zeros;
 }
 
 /* Elements at absolute positions [start, end), cut where the channel

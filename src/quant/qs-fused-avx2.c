@@ -116,16 +116,24 @@ coeff (const float *array, size_t c0, size_t j, size_t stride)
   return stride ? _mm256_loadu_ps (array + c0 + j) : _mm256_set1_ps (array[c0]);
 }
 
+/* Adds the eight lane counters of @v to one total. */
+static inline AVX2 uint32_t
+sum_epi32 (__m256i v)
+{
+  __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (v), _mm256_extracti128_si256 (v, 1));
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (1, 0, 3, 2)));
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (2, 3, 0, 1)));
+  return (uint32_t) _mm_cvtsi128_si32 (s);
+}
+
 void AVX2
-qs_fused_int_avx2 (const QsFusedArgs *a,
-                   const float       *x,
-                   size_t             n,
-                   size_t             c0,
-                   size_t             stride,
-                   QsLaneSums        *s,
-                   int32_t           *code_slots,
-                   int32_t           *orig_slots,
-                   int32_t           *recon_slots)
+qs_fused_int_avx2 (const QsFusedArgs   *a,
+                   const float         *x,
+                   size_t               n,
+                   size_t               c0,
+                   size_t               stride,
+                   QsLaneSums          *s,
+                   const QsFusedCounts *counts)
 {
   const __m256 zero = _mm256_setzero_ps ();
   const __m256 one = _mm256_set1_ps (1.0f);
@@ -133,13 +141,18 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   const __m256i qmin = _mm256_set1_epi32 (a->qmin);
   const __m256i skip_code = _mm256_set1_epi32 (a->skip_code_slot);
   const __m256i skip_bin = _mm256_set1_epi32 (a->bins + 2);
+  uint64_t *code_counts = counts->codes, *orig_counts = counts->orig, *recon_counts = counts->recon;
   __m256 max_error = _mm256_loadu_ps (s->max_error);
-  __m256i clipped = _mm256_loadu_si256 ((const __m256i *) s->clipped);
-  __m256i nonfinite = _mm256_loadu_si256 ((const __m256i *) s->nonfinite);
-  __m256i zeros = _mm256_loadu_si256 ((const __m256i *) s->zeros);
+  __m256i clipped = _mm256_setzero_si256 ();
+  __m256i nonfinite = _mm256_setzero_si256 ();
+  __m256i zeros = _mm256_setzero_si256 ();
   LaneSum err2 = lane_sum_load (s->err2), x2 = lane_sum_load (s->x2);
   LaneSum recon2 = lane_sum_load (s->recon2), cross = lane_sum_load (s->cross);
-  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
+  bool away = a->rounding == QS_ROUNDING_HALF_AWAY, direct = a->direct_recon;
+  /* Slots of the previous step, counted during this one: a load right
+   * after the vector store that wrote it would wait for the store. */
+  int32_t slots[2][3][QS_FUSED_LANES] __attribute__ ((aligned (32)));
+  int cur = 0;
   size_t j = 0;
 
   for (; j + QS_FUSED_LANES <= n; j += QS_FUSED_LANES)
@@ -179,26 +192,42 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
 
       codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
       codes = _mm256_blendv_epi8 (skip_code, codes, _mm256_castps_si256 (finite));
-      _mm256_storeu_si256 ((__m256i *) (code_slots + j), codes);
-      _mm256_storeu_si256 ((__m256i *) (orig_slots + j),
-                           _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite)));
-      if (a->direct_recon)
-        _mm256_storeu_si256 ((__m256i *) (recon_slots + j),
-                             _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
+      _mm256_store_si256 ((__m256i *) slots[cur][0], codes);
+      _mm256_store_si256 ((__m256i *) slots[cur][1],
+                          _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite)));
+      if (direct)
+        _mm256_store_si256 ((__m256i *) slots[cur][2],
+                            _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
+      cur ^= 1;
+      if (j > 0)
+        for (int l = 0; l < QS_FUSED_LANES; l++)
+          {
+            code_counts[slots[cur][0][l]]++;
+            orig_counts[slots[cur][1][l]]++;
+            if (direct)
+              recon_counts[slots[cur][2][l]]++;
+          }
     }
+  if (j > 0)
+    for (int l = 0; l < QS_FUSED_LANES; l++)
+      {
+        code_counts[slots[cur ^ 1][0][l]]++;
+        orig_counts[slots[cur ^ 1][1][l]]++;
+        if (direct)
+          recon_counts[slots[cur ^ 1][2][l]]++;
+      }
 
   lane_sum_store (s->err2, err2);
   lane_sum_store (s->x2, x2);
   lane_sum_store (s->recon2, recon2);
   lane_sum_store (s->cross, cross);
   _mm256_storeu_ps (s->max_error, max_error);
-  _mm256_storeu_si256 ((__m256i *) s->clipped, clipped);
-  _mm256_storeu_si256 ((__m256i *) s->nonfinite, nonfinite);
-  _mm256_storeu_si256 ((__m256i *) s->zeros, zeros);
+  s->clipped += sum_epi32 (clipped);
+  s->nonfinite += sum_epi32 (nonfinite);
+  s->zeros += sum_epi32 (zeros);
 
   if (j < n)
-    qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s,
-                         code_slots + j, orig_slots + j, recon_slots + j);
+    qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s, counts);
 }
 
 void AVX2

@@ -1,14 +1,17 @@
 /* qs-fused-avx512.c: the AVX-512 twin of the fused-pass kernel (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The same float operations as qs-fused-scalar.c in the same order
- * (contraction off; the FMA of the double sums is exact), as in the AVX2
- * twin. Elements j and j + 8 of a step
- * both belong to lane j of the reference's eight lane sums; they are added
- * to that lane one after the other, in the reference's order, so the
- * double sums agree bit for bit. Counts and maxima do not depend on order
- * and are kept sixteen wide, folded to eight lanes at the end. What is
- * left after the last full step goes to the AVX2 kernel.
+ * The same results as qs-fused-scalar.c, bit for bit: the same float
+ * operations in the same order (contraction off; the FMA of the double
+ * sums is exact), except where an instruction does the reference's work
+ * exactly in fewer steps (rounding, the clip test, the maximum of
+ * absolute values; each says why it is exact). Elements j and j + 8 of a
+ * step both belong to lane j of the reference's eight lane sums; they are
+ * added to that lane one after the other, in the reference's order, so
+ * the double sums agree bit for bit. Maxima do not depend on order and are
+ * kept sixteen wide, folded to eight lanes at the end. The last step of a
+ * run is masked: its missing elements add exact zeros, which change no
+ * sum (a lane sum is never -0).
  */
 #include "qs-fused-private.h"
 
@@ -16,7 +19,7 @@
 
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target ("avx512f,avx2,fma")))
+#define AVX512 __attribute__((target ("avx512f,avx512dq,avx2,fma,popcnt")))
 
 /* See qs-fused-avx2.c. */
 #define PREFETCH_BYTES 2048
@@ -50,17 +53,24 @@ round_away_ps (__m512 v)
                                                _mm512_and_si512 (_mm512_castps_si512 (v), sign)));
 }
 
+/* The histogram's constants, in registers for the whole run. */
+typedef struct {
+  __m512  lo;
+  __m512  inv_width;
+  __m512  top_slot;     /* bins + 1, as a float */
+  __m512  hi;
+  __m512i bins;
+} HistConsts;
+
 static inline AVX512 __m512i
-hist_slot_ps (const QsFusedArgs *a, __m512 x)
+hist_slot_ps (const HistConsts *h, __m512 x)
 {
-  __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, _mm512_set1_ps (a->hist_lo)),
-                                           _mm512_set1_ps (a->hist_inv_width)),
-                            _mm512_set1_ps (1.0f));
-  __mmask16 at_top = _mm512_cmp_ps_mask (x, _mm512_set1_ps (a->hist_hi), _CMP_EQ_OQ);
+  __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, h->lo), h->inv_width), _mm512_set1_ps (1.0f));
+  __mmask16 at_top = _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ);
 
   /* NaN and the sign of a zero both end as slot 0 after truncation. */
-  t = _mm512_min_ps (_mm512_set1_ps ((float) a->bins + 1.0f), _mm512_max_ps (t, _mm512_setzero_ps ()));
-  return _mm512_mask_mov_epi32 (_mm512_cvttps_epi32 (t), at_top, _mm512_set1_epi32 (a->bins));
+  t = _mm512_min_ps (h->top_slot, _mm512_max_ps (t, _mm512_setzero_ps ()));
+  return _mm512_mask_mov_epi32 (_mm512_cvttps_epi32 (t), at_top, h->bins);
 }
 
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
@@ -79,90 +89,152 @@ accumulate_pd (__m512d sum, __m512 a, __m512 b)
   return _mm512_fmadd_pd (a_hi, b_hi, sum);
 }
 
+/* A coefficient for the sixteen elements from j: one value per run
+ * (stride 0), or one per element (stride 1), read only where valid. */
 static inline AVX512 __m512
-coeff (const float *array, size_t c0, size_t j, size_t stride)
+coeff (const float *array, size_t c0, size_t j, bool stride, __mmask16 valid)
 {
-  return stride ? _mm512_loadu_ps (array + c0 + j) : _mm512_set1_ps (array[c0]);
+  if (!stride)
+    return _mm512_set1_ps (array[c0]);
+  return valid == 0xffff ? _mm512_loadu_ps (array + c0 + j) : _mm512_maskz_loadu_ps (valid, array + c0 + j);
 }
 
-/* Adds the sixteen counters of @wide to the eight of @lanes: lane l takes
- * elements l and l + 8. */
 static inline AVX512 void
-fold_counts (uint32_t *lanes, __m512i wide)
+count_slots (const QsFusedCounts *counts,
+             int32_t              slots[3][STEP],
+             int                  n,
+             bool                 direct)
 {
-  __m256i sum = _mm256_add_epi32 (_mm512_castsi512_si256 (wide), _mm512_extracti64x4_epi64 (wide, 1));
-
-  _mm256_storeu_si256 ((__m256i *) lanes,
-                       _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) lanes), sum));
+  for (int l = 0; l < n; l++)
+    {
+      counts->codes[slots[0][l]]++;
+      counts->orig[slots[1][l]]++;
+      if (direct)
+        counts->recon[slots[2][l]]++;
+    }
 }
 
-void AVX512
-qs_fused_int_avx512 (const QsFusedArgs *a,
-                     const float       *x,
-                     size_t             n,
-                     size_t             c0,
-                     size_t             stride,
-                     QsLaneSums        *s,
-                     int32_t           *code_slots,
-                     int32_t           *orig_slots,
-                     int32_t           *recon_slots)
+/* The kernel for one combination of layout (stride), rounding (away),
+ * reconstruction bins (direct) and mapping (nudged: add and sub are 0 in
+ * every channel, so x * inv + 0 and r - 0 can be skipped; they change
+ * nothing but the sign of a zero, which no output sees). Inlined into
+ * each specialisation, where the flags are constants. */
+static inline __attribute__ ((always_inline)) AVX512 void
+fused_run (const QsFusedArgs   *a,
+           const float         *x,
+           size_t               n,
+           size_t               c0,
+           QsLaneSums          *s,
+           const QsFusedCounts *counts,
+           bool                 stride,
+           bool                 away,
+           bool                 direct,
+           bool                 nudged)
 {
   const __m512 zero = _mm512_setzero_ps ();
   const __m512 one = _mm512_set1_ps (1.0f);
-  const __m512i sign = _mm512_set1_epi32 ((int) 0x80000000u);
-  const __m512i qmin = _mm512_set1_epi32 (a->qmin);
   const __m512i skip_code = _mm512_set1_epi32 (a->skip_code_slot);
   const __m512i skip_bin = _mm512_set1_epi32 (a->bins + 2);
-  const __m512i ones = _mm512_set1_epi32 (1);
+  const __m512i qmin = _mm512_set1_epi32 (a->qmin);
+  /* Per run: r + (post - qmin) is r + post - qmin, all small integers in
+   * float, so exact. */
+  const __m512 post_minus_qmin = _mm512_set1_ps (stride ? 0.0f : a->post[c0] - (float) a->qmin);
+  const HistConsts hist = {
+    _mm512_set1_ps (a->hist_lo), _mm512_set1_ps (a->hist_inv_width),
+    _mm512_set1_ps ((float) a->bins + 1.0f), _mm512_set1_ps (a->hist_hi), _mm512_set1_epi32 (a->bins),
+  };
+  __m512 inv = zero, add = zero, lo = zero, hi = zero, post = zero, sub = zero, scale = zero;
   __m512 max_error = zero;
-  __m512i clipped = _mm512_setzero_si512 ();
-  __m512i nonfinite = _mm512_setzero_si512 ();
-  __m512i zeros = _mm512_setzero_si512 ();
   __m512d err2 = _mm512_loadu_pd (s->err2), x2 = _mm512_loadu_pd (s->x2);
   __m512d recon2 = _mm512_loadu_pd (s->recon2), cross = _mm512_loadu_pd (s->cross);
-  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
-  size_t j = 0;
+  uint32_t clipped = 0, nonfinite = 0, zeros = 0;
+  /* Slots of the previous step, counted during this one: a load right
+   * after the vector store that wrote it would wait for the store. */
+  int32_t slots[2][3][STEP] __attribute__ ((aligned (64)));
+  int cur = 0, last = 0;
 
-  for (; j + STEP <= n; j += STEP)
+  if (!stride)
     {
-      __m512 raw = _mm512_loadu_ps (x + j);
+      inv = coeff (a->inv, c0, 0, false, 0xffff);
+      add = coeff (a->add, c0, 0, false, 0xffff);
+      lo = coeff (a->lo, c0, 0, false, 0xffff);
+      hi = coeff (a->hi, c0, 0, false, 0xffff);
+      post = coeff (a->post, c0, 0, false, 0xffff);
+      sub = coeff (a->sub, c0, 0, false, 0xffff);
+      scale = coeff (a->scale, c0, 0, false, 0xffff);
+    }
+
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      size_t left = n - j;
+      __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
+      __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
       __mmask16 finite, clip;
-      __m512 v, lo, hi, t, r, recon, err;
+      __m512 v, t, r, rc, recon, err;
       __m512i codes;
 
       _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      finite = _mm512_cmp_ps_mask (_mm512_sub_ps (raw, raw), zero, _CMP_EQ_OQ);
+      if (stride)
+        {
+          inv = coeff (a->inv, c0, j, stride, valid);
+          add = coeff (a->add, c0, j, stride, valid);
+          lo = coeff (a->lo, c0, j, stride, valid);
+          hi = coeff (a->hi, c0, j, stride, valid);
+          post = coeff (a->post, c0, j, stride, valid);
+          sub = coeff (a->sub, c0, j, stride, valid);
+          scale = coeff (a->scale, c0, j, stride, valid);
+        }
+
+      /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. */
+      finite = ~_mm512_fpclass_ps_mask (raw, 0x99) & valid;
+      nonfinite += (uint32_t) __builtin_popcount (valid & ~finite);
+      zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
       v = _mm512_maskz_mov_ps (finite, raw);
-      lo = coeff (a->lo, c0, j, stride);
-      hi = coeff (a->hi, c0, j, stride);
-      t = _mm512_add_ps (_mm512_mul_ps (v, coeff (a->inv, c0, j, stride)), coeff (a->add, c0, j, stride));
 
-      /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
-      t = clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one));
-      r = away ? round_away_ps (t) : round_even_ps (t);
-      clip = (_mm512_cmp_ps_mask (r, lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask (r, hi, _CMP_GT_OQ)) & finite;
-      clipped = _mm512_mask_add_epi32 (clipped, clip, clipped, ones);
-      nonfinite = _mm512_mask_add_epi32 (nonfinite, (__mmask16) ~finite, nonfinite, ones);
-      zeros = _mm512_mask_add_epi32 (zeros, _mm512_cmp_ps_mask (raw, zero, _CMP_EQ_OQ), zeros, ones);
+      t = _mm512_mul_ps (v, inv);
+      if (!nudged)
+        t = _mm512_add_ps (t, add);
+      if (away)
+        {
+          /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
+          r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
+        }
+      else
+        {
+          /* Rounding to nearest even at any magnitude, so the reference's
+           * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
+           * rounding exact) changes neither the clip test nor the clamped
+           * value. Only a zero's sign can differ, which no output sees. */
+          r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        }
+      rc = clamp_ps (r, lo, hi);
+      clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
+      clipped += (uint32_t) __builtin_popcount (clip);
 
-      r = clamp_ps (r, lo, hi);
-      recon = _mm512_maskz_mov_ps (finite, _mm512_mul_ps (_mm512_sub_ps (r, coeff (a->sub, c0, j, stride)),
-                                                          coeff (a->scale, c0, j, stride)));
+      recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
       err = _mm512_sub_ps (recon, v);
 
       err2 = accumulate_pd (err2, err, err);
       x2 = accumulate_pd (x2, v, v);
       recon2 = accumulate_pd (recon2, recon, recon);
       cross = accumulate_pd (cross, v, recon);
-      max_error = _mm512_max_ps (_mm512_castsi512_ps (_mm512_andnot_si512 (sign, _mm512_castps_si512 (err))),
-                                 max_error);
+      /* max (|err|, max_error), sign cleared: both are never NaN. */
+      max_error = _mm512_range_ps (err, max_error, 0x0b);
 
-      codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
-      _mm512_storeu_si512 (code_slots + j, _mm512_mask_mov_epi32 (skip_code, finite, codes));
-      _mm512_storeu_si512 (orig_slots + j, _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (a, v)));
-      if (a->direct_recon)
-        _mm512_storeu_si512 (recon_slots + j, _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (a, recon)));
+      if (stride)
+        codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
+      else
+        codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
+      _mm512_store_si512 (slots[cur][0], _mm512_mask_mov_epi32 (skip_code, finite, codes));
+      _mm512_store_si512 (slots[cur][1], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, v)));
+      if (direct)
+        _mm512_store_si512 (slots[cur][2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
+      cur ^= 1;
+      if (j > 0)
+        count_slots (counts, slots[cur], STEP, direct);
+      last = left >= STEP ? STEP : (int) left;
     }
+  count_slots (counts, slots[cur ^ 1], last, direct);
 
   _mm512_storeu_pd (s->err2, err2);
   _mm512_storeu_pd (s->x2, x2);
@@ -173,13 +245,54 @@ qs_fused_int_avx512 (const QsFusedArgs *a,
                                  _mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (max_error), 1)));
     _mm256_storeu_ps (s->max_error, _mm256_max_ps (wide, _mm256_loadu_ps (s->max_error)));
   }
-  fold_counts (s->clipped, clipped);
-  fold_counts (s->nonfinite, nonfinite);
-  fold_counts (s->zeros, zeros);
+  s->clipped += clipped;
+  s->nonfinite += nonfinite;
+  s->zeros += zeros;
+}
 
-  if (j < n)
-    qs_fused_int_avx2 (a, x + j, n - j, c0 + j * stride, stride, s,
-                       code_slots + j, orig_slots + j, recon_slots + j);
+#define FUSED_RUN(stride, away, direct, nudged) \
+  static AVX512 void \
+  fused_run_##stride##away##direct##nudged (const QsFusedArgs *a, const float *x, size_t n, size_t c0, \
+                                            QsLaneSums *s, const QsFusedCounts *counts) \
+  { \
+    fused_run (a, x, n, c0, s, counts, stride, away, direct, nudged); \
+  }
+
+/* Per tensor and per channel along an outer axis (stride 0), then
+ * channels last (stride 1, never nudged as a run). */
+FUSED_RUN (0, 0, 0, 0)
+FUSED_RUN (0, 0, 0, 1)
+FUSED_RUN (0, 1, 0, 0)
+FUSED_RUN (0, 1, 0, 1)
+FUSED_RUN (0, 0, 1, 0)
+FUSED_RUN (0, 0, 1, 1)
+FUSED_RUN (0, 1, 1, 0)
+FUSED_RUN (0, 1, 1, 1)
+FUSED_RUN (1, 0, 1, 0)
+FUSED_RUN (1, 1, 1, 0)
+
+void AVX512
+qs_fused_int_avx512 (const QsFusedArgs   *a,
+                     const float         *x,
+                     size_t               n,
+                     size_t               c0,
+                     size_t               stride,
+                     QsLaneSums          *s,
+                     const QsFusedCounts *counts)
+{
+  static void (*const runs[2][2][2][2]) (const QsFusedArgs *, const float *, size_t, size_t,
+                                         QsLaneSums *, const QsFusedCounts *) = {
+    { { { fused_run_0000, fused_run_0001 }, { fused_run_0010, fused_run_0011 } },
+      { { fused_run_0100, fused_run_0101 }, { fused_run_0110, fused_run_0111 } } },
+    { { { fused_run_1010, fused_run_1010 }, { fused_run_1010, fused_run_1010 } },
+      { { fused_run_1110, fused_run_1110 }, { fused_run_1110, fused_run_1110 } } },
+  };
+  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
+  bool nudged = !stride && a->add[c0] == 0.0f && a->sub[c0] == 0.0f;
+
+  if (n == 0)
+    return;
+  runs[stride != 0][away][a->direct_recon][nudged] (a, x, n, c0, s, counts);
 }
 
 #endif

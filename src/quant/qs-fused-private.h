@@ -2,11 +2,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A kernel turns a run of at most QS_FUSED_CHUNK elements into lane sums
- * (floating-point sums kept per lane, lane = position % QS_FUSED_LANES)
- * and three slot arrays (code, original-value bin, reconstruction bin) that
- * the caller then counts. The SIMD kernels compute exactly what the scalar
- * reference computes, operation for operation, and tests hold them to it
- * bit for bit: the lane layout is what makes that possible.
+ * (floating-point sums kept per lane, lane = position % QS_FUSED_LANES),
+ * counts, and increments of three tallies (code, original-value bin,
+ * reconstruction bin). The kernels count as they go, a step behind the
+ * arithmetic, so the increments (load and store bound) overlap the vector
+ * work instead of following it. The SIMD kernels compute exactly what the
+ * scalar reference computes, and tests hold them to it bit for bit: the
+ * lane layout is what makes that possible.
  */
 #pragma once
 
@@ -21,10 +23,18 @@ typedef struct {
   double   recon2[QS_FUSED_LANES];
   double   cross[QS_FUSED_LANES];
   float    max_error[QS_FUSED_LANES];
-  uint32_t clipped[QS_FUSED_LANES];
-  uint32_t nonfinite[QS_FUSED_LANES];
-  uint32_t zeros[QS_FUSED_LANES];      /* values exactly 0.0 (or -0.0) */
+  /* Counts do not depend on order: one total each. */
+  uint32_t clipped;
+  uint32_t nonfinite;
+  uint32_t zeros;                      /* values exactly 0.0 (or -0.0) */
 } QsLaneSums;
+
+/* Tallies the kernels increment, slots as in QsFusedArgs. */
+typedef struct {
+  uint64_t *codes;   /* [skip_code_slot + 1] */
+  uint64_t *orig;    /* [bins + 3] */
+  uint64_t *recon;   /* [bins + 3], only where direct_recon */
+} QsFusedCounts;
 
 typedef struct {
   /* Per-channel coefficients (see qs-quantizer-private.h), as arrays so a
@@ -43,34 +53,29 @@ typedef struct {
   float        hist_hi;
   float        hist_inv_width;
   QsRounding   rounding;
-  bool         direct_recon;     /* fill recon_slots (per-channel); else the caller derives them from codes */
+  bool         direct_recon;     /* count reconstruction bins (per-channel); else the caller derives them from codes */
 } QsFusedArgs;
 
 /* Elements x[0..n) of one chunk: element j uses channel c0 + j * stride
  * (stride 0 or 1). */
-typedef void (*QsFusedIntKernel) (const QsFusedArgs *args,
-                                  const float       *x,
-                                  size_t             n,
-                                  size_t             c0,
-                                  size_t             stride,
-                                  QsLaneSums        *sums,
-                                  int32_t           *code_slots,
-                                  int32_t           *orig_slots,
-                                  int32_t           *recon_slots);
+typedef void (*QsFusedIntKernel) (const QsFusedArgs   *args,
+                                  const float         *x,
+                                  size_t               n,
+                                  size_t               c0,
+                                  size_t               stride,
+                                  QsLaneSums          *sums,
+                                  const QsFusedCounts *counts);
 
 void qs_fused_int_scalar (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
+                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
 #if defined(__x86_64__)
 void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
+                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
 void qs_fused_int_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
+                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
 #endif
 
-/* The best kernel this CPU runs: AVX-512, else AVX2, else the reference.
+/* The best kernel this CPU runs: AVX-512 (F and DQ), else AVX2, else the reference.
  * For tests and for comparing speed, QS_FORCE_SCALAR=1 in the environment
  * selects the reference and QS_FORCE_AVX2=1 the AVX2 kernel. */
 QsFusedIntKernel qs_fused_int_kernel (void);

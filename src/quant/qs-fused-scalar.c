@@ -14,15 +14,13 @@ is_finite (float x)
 }
 
 void
-qs_fused_int_scalar (const QsFusedArgs *a,
-                     const float       *x,
-                     size_t             n,
-                     size_t             c0,
-                     size_t             stride,
-                     QsLaneSums        *s,
-                     int32_t           *code_slots,
-                     int32_t           *orig_slots,
-                     int32_t           *recon_slots)
+qs_fused_int_scalar (const QsFusedArgs   *a,
+                     const float         *x,
+                     size_t               n,
+                     size_t               c0,
+                     size_t               stride,
+                     QsLaneSums          *s,
+                     const QsFusedCounts *counts)
 {
   for (size_t j = 0; j < n; j++)
     {
@@ -45,14 +43,14 @@ qs_fused_int_scalar (const QsFusedArgs *a,
       s->recon2[l] += (double) recon * (double) recon;
       s->cross[l] += (double) v * (double) recon;
       s->max_error[l] = fabsf (err) > s->max_error[l] ? fabsf (err) : s->max_error[l];
-      s->clipped[l] += finite && clipped;
-      s->nonfinite[l] += !finite;
-      s->zeros[l] += x[j] == 0.0f;
+      s->clipped += finite && clipped;
+      s->nonfinite += !finite;
+      s->zeros += x[j] == 0.0f;
 
-      code_slots[j] = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
-      orig_slots[j] = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+      counts->codes[finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot]++;
+      counts->orig[finite ? qs_fused_hist_slot (a, v) : a->bins + 2]++;
       if (a->direct_recon)
-        recon_slots[j] = finite ? qs_fused_hist_slot (a, recon) : a->bins + 2;
+        counts->recon[finite ? qs_fused_hist_slot (a, recon) : a->bins + 2]++;
     }
 }
 
@@ -105,7 +103,8 @@ static bool
 have_avx512 (void)
 {
 #if defined(__x86_64__)
-  return have_avx2 () && __builtin_cpu_supports ("avx512f") && !env_is_set ("QS_FORCE_AVX2");
+  return have_avx2 () && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq")
+         && !env_is_set ("QS_FORCE_AVX2");
 #else
   return false;
 #endif
