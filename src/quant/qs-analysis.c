@@ -24,6 +24,13 @@
 
 #define BLOCK ((size_t) 1 << 16)
 
+/* Pairs (code, bin) are counted in one table where it is small enough to
+ * stay in cache and the tensor large enough to repay clearing and folding
+ * it: a quarter million 32-bit entries (int8 with 256 bins takes 66,563)
+ * and sixteen elements per entry. */
+#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
+#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
+
 /* Padded to a cache line: neighbouring blocks belong to different workers. */
 typedef struct {
   double err2;
@@ -38,11 +45,13 @@ typedef struct {
   uint64_t *codes;     /* [code_slots + 1], the last slot for skipped values */
   uint64_t *orig;      /* [bins + 3] */
   uint64_t *recon;     /* [bins + 3] */
+  uint32_t *joint;     /* see QsFusedCounts, where the pass counts pairs */
+  uint64_t  joint_pending;  /* elements in joint since it was last folded */
   uint64_t  clipped;
   uint64_t  nonfinite;
   uint64_t  zeros;
   double    max_error;
-  char      padding[128 - 3 * sizeof (void *) - 4 * 8];  /* no false sharing between workers */
+  char      padding[128 - 4 * sizeof (void *) - 5 * 8];  /* no false sharing between workers */
 } WorkerAcc;
 
 struct _QsPass {
@@ -53,6 +62,7 @@ struct _QsPass {
   QsFusedIntKernel kernel;
   float           *coeff_storage;  /* the seven coefficient arrays args points into */
   size_t           code_slots;
+  size_t           joint_entries;  /* (code_slots + 1) * (bins + 3) where pairs are counted, else 0 */
   bool             direct_recon;   /* bin reconstructions per element (per-channel) */
   size_t           fed;
   size_t           n_blocks;
@@ -153,7 +163,7 @@ process_chunk (const QsPass *pass,
                WorkerAcc    *acc)
 {
   QsLaneSums s;
-  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon };
+  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon, acc->joint };
 
   memset (&s, 0, sizeof s);
   if (pass->format == QS_FORMAT_INT)
@@ -217,12 +227,30 @@ process_span (const QsPass *pass,
     }
 }
 
+/* Moves the pair counts into the code and bin tallies. */
+static void
+fold_joint (const QsPass *pass,
+            WorkerAcc    *acc)
+{
+  size_t stride = (size_t) pass->args.joint_stride;
+
+  for (size_t i = 0; i < pass->joint_entries; i++)
+    if (acc->joint[i] > 0)
+      {
+        acc->codes[i / stride] += acc->joint[i];
+        acc->orig[i % stride] += acc->joint[i];
+        acc->joint[i] = 0;
+      }
+  acc->joint_pending = 0;
+}
+
 static void
 feed_task (void   *user_data,
            size_t  task,
            int     worker)
 {
   QsPass *pass = user_data;
+  WorkerAcc *acc = &pass->workers[worker];
   size_t block = pass->feed_start / BLOCK + task;
   size_t start = block * BLOCK, end = start + BLOCK;
 
@@ -230,7 +258,13 @@ feed_task (void   *user_data,
     start = pass->feed_start;
   if (end > pass->feed_end)
     end = pass->feed_end;
-  process_span (pass, pass->feed_data, start, end, &pass->blocks[block], &pass->workers[worker]);
+  if (acc->joint != NULL)
+    {
+      if (acc->joint_pending + (end - start) > UINT32_MAX)
+        fold_joint (pass, acc);
+      acc->joint_pending += end - start;
+    }
+  process_span (pass, pass->feed_data, start, end, &pass->blocks[block], acc);
 }
 
 static void
@@ -241,6 +275,7 @@ free_workers (QsPass *pass)
       free (pass->workers[w].codes);
       free (pass->workers[w].orig);
       free (pass->workers[w].recon);
+      free (pass->workers[w].joint);
     }
   free (pass->workers);
   pass->workers = NULL;
@@ -266,8 +301,10 @@ ensure_workers (QsPass *pass,
       acc->codes = calloc (pass->code_slots + 1, sizeof (uint64_t));
       acc->orig = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
       acc->recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+      if (pass->joint_entries > 0)
+        acc->joint = calloc (pass->joint_entries, sizeof (uint32_t));
       pass->n_workers = w + 1;
-      if (!acc->codes || !acc->orig || !acc->recon)
+      if (!acc->codes || !acc->orig || !acc->recon || (pass->joint_entries > 0 && !acc->joint))
         return false;
     }
   return true;
@@ -345,6 +382,16 @@ qs_pass_new (const QsScheme        *scheme,
   args->hist_inv_width = (float) (scheme->bins / (hist_hi - hist_lo));
   args->rounding = scheme->rounding;
   args->direct_recon = pass->direct_recon;
+  if (scheme->format == QS_FORMAT_INT
+      && pass->code_slots + 1 <= JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))
+    {
+      size_t entries = (pass->code_slots + 1) * ((size_t) scheme->bins + 3);
+      if (layout->count / JOINT_MIN_ELEMENTS_PER_ENTRY >= entries)
+        {
+          pass->joint_entries = entries;
+          args->joint_stride = scheme->bins + 3;
+        }
+    }
 
   if (!ensure_workers (pass, 1))
     {
@@ -441,6 +488,8 @@ qs_pass_finish (QsPass     *pass,
   for (int w = 0; w < pass->n_workers; w++)
     {
       WorkerAcc *acc = &pass->workers[w];
+      if (acc->joint != NULL)
+        fold_joint (pass, acc);
       for (size_t s = 0; s < slots; s++)
         codes[s] += acc->codes[s];
       for (int b = 0; b < pass->args.bins + 3; b++)

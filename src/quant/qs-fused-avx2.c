@@ -126,6 +126,29 @@ sum_epi32 (__m256i v)
   return (uint32_t) _mm_cvtsi128_si32 (s);
 }
 
+static inline AVX2 void
+count_slots (int32_t   slots[3][QS_FUSED_LANES],
+             uint64_t *code_counts,
+             uint64_t *orig_counts,
+             uint64_t *recon_counts,
+             uint32_t *joint_counts,
+             bool      joint,
+             bool      direct)
+{
+  for (int l = 0; l < QS_FUSED_LANES; l++)
+    {
+      if (joint)
+        joint_counts[slots[0][l]]++;
+      else
+        {
+          code_counts[slots[0][l]]++;
+          orig_counts[slots[1][l]]++;
+        }
+      if (direct)
+        recon_counts[slots[2][l]]++;
+    }
+}
+
 void AVX2
 qs_fused_int_avx2 (const QsFusedArgs   *a,
                    const float         *x,
@@ -142,6 +165,9 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
   const __m256i skip_code = _mm256_set1_epi32 (a->skip_code_slot);
   const __m256i skip_bin = _mm256_set1_epi32 (a->bins + 2);
   uint64_t *code_counts = counts->codes, *orig_counts = counts->orig, *recon_counts = counts->recon;
+  uint32_t *joint_counts = counts->joint;
+  const __m256i joint_stride = _mm256_set1_epi32 (a->joint_stride);
+  bool joint = a->joint_stride > 0;
   __m256 max_error = _mm256_loadu_ps (s->max_error);
   __m256i clipped = _mm256_setzero_si256 ();
   __m256i nonfinite = _mm256_setzero_si256 ();
@@ -168,7 +194,7 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
       __m256 t = _mm256_add_ps (_mm256_mul_ps (v, coeff (a->inv, c0, j, stride)),
                                 coeff (a->add, c0, j, stride));
       __m256 r, out, recon, err;
-      __m256i codes;
+      __m256i codes, bins;
 
       /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
       t = clamp_ps (t, _mm256_sub_ps (lo, one), _mm256_add_ps (hi, one));
@@ -192,30 +218,23 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
 
       codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
       codes = _mm256_blendv_epi8 (skip_code, codes, _mm256_castps_si256 (finite));
-      _mm256_store_si256 ((__m256i *) slots[cur][0], codes);
-      _mm256_store_si256 ((__m256i *) slots[cur][1],
-                          _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite)));
+      bins = _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite));
+      if (joint)
+        _mm256_store_si256 ((__m256i *) slots[cur][0], _mm256_add_epi32 (_mm256_mullo_epi32 (codes, joint_stride), bins));
+      else
+        {
+          _mm256_store_si256 ((__m256i *) slots[cur][0], codes);
+          _mm256_store_si256 ((__m256i *) slots[cur][1], bins);
+        }
       if (direct)
         _mm256_store_si256 ((__m256i *) slots[cur][2],
                             _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
       cur ^= 1;
       if (j > 0)
-        for (int l = 0; l < QS_FUSED_LANES; l++)
-          {
-            code_counts[slots[cur][0][l]]++;
-            orig_counts[slots[cur][1][l]]++;
-            if (direct)
-              recon_counts[slots[cur][2][l]]++;
-          }
+        count_slots (slots[cur], code_counts, orig_counts, recon_counts, joint_counts, joint, direct);
     }
   if (j > 0)
-    for (int l = 0; l < QS_FUSED_LANES; l++)
-      {
-        code_counts[slots[cur ^ 1][0][l]]++;
-        orig_counts[slots[cur ^ 1][1][l]]++;
-        if (direct)
-          recon_counts[slots[cur ^ 1][2][l]]++;
-      }
+    count_slots (slots[cur ^ 1], code_counts, orig_counts, recon_counts, joint_counts, joint, direct);
 
   lane_sum_store (s->err2, err2);
   lane_sum_store (s->x2, x2);

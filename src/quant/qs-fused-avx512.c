@@ -103,12 +103,18 @@ static inline AVX512 void
 count_slots (const QsFusedCounts *counts,
              int32_t              slots[3][STEP],
              int                  n,
+             bool                 joint,
              bool                 direct)
 {
   for (int l = 0; l < n; l++)
     {
-      counts->codes[slots[0][l]]++;
-      counts->orig[slots[1][l]]++;
+      if (joint)
+        counts->joint[slots[0][l]]++;
+      else
+        {
+          counts->codes[slots[0][l]]++;
+          counts->orig[slots[1][l]]++;
+        }
       if (direct)
         counts->recon[slots[2][l]]++;
     }
@@ -136,6 +142,8 @@ fused_run (const QsFusedArgs   *a,
   const __m512i skip_code = _mm512_set1_epi32 (a->skip_code_slot);
   const __m512i skip_bin = _mm512_set1_epi32 (a->bins + 2);
   const __m512i qmin = _mm512_set1_epi32 (a->qmin);
+  const __m512i joint_stride = _mm512_set1_epi32 (a->joint_stride);
+  bool joint = a->joint_stride > 0;
   /* Per run: r + (post - qmin) is r + post - qmin, all small integers in
    * float, so exact. */
   const __m512 post_minus_qmin = _mm512_set1_ps (stride ? 0.0f : a->post[c0] - (float) a->qmin);
@@ -171,7 +179,7 @@ fused_run (const QsFusedArgs   *a,
       __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
       __mmask16 finite, clip;
       __m512 v, t, r, rc, recon, err;
-      __m512i codes;
+      __m512i codes, bins;
 
       _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
       if (stride)
@@ -225,16 +233,23 @@ fused_run (const QsFusedArgs   *a,
         codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
       else
         codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
-      _mm512_store_si512 (slots[cur][0], _mm512_mask_mov_epi32 (skip_code, finite, codes));
-      _mm512_store_si512 (slots[cur][1], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, v)));
+      codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
+      bins = _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, v));
+      if (joint)
+        _mm512_store_si512 (slots[cur][0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
+      else
+        {
+          _mm512_store_si512 (slots[cur][0], codes);
+          _mm512_store_si512 (slots[cur][1], bins);
+        }
       if (direct)
         _mm512_store_si512 (slots[cur][2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
       cur ^= 1;
       if (j > 0)
-        count_slots (counts, slots[cur], STEP, direct);
+        count_slots (counts, slots[cur], STEP, joint, direct);
       last = left >= STEP ? STEP : (int) left;
     }
-  count_slots (counts, slots[cur ^ 1], last, direct);
+  count_slots (counts, slots[cur ^ 1], last, joint, direct);
 
   _mm512_storeu_pd (s->err2, err2);
   _mm512_storeu_pd (s->x2, x2);

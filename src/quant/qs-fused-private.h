@@ -29,11 +29,16 @@ typedef struct {
   uint32_t zeros;                      /* values exactly 0.0 (or -0.0) */
 } QsLaneSums;
 
-/* Tallies the kernels increment, slots as in QsFusedArgs. */
+/* Tallies the kernels increment, slots as in QsFusedArgs. With a joint
+ * table, a code and an original-value bin are one increment of
+ * joint[code * joint_stride + bin] (32 bits; the caller folds it into
+ * codes and orig before it could wrap) instead of two: the increments,
+ * not the arithmetic, bound the kernels' speed. */
 typedef struct {
-  uint64_t *codes;   /* [skip_code_slot + 1] */
-  uint64_t *orig;    /* [bins + 3] */
+  uint64_t *codes;   /* [skip_code_slot + 1], unless joint */
+  uint64_t *orig;    /* [bins + 3], unless joint */
   uint64_t *recon;   /* [bins + 3], only where direct_recon */
+  uint32_t *joint;   /* [(skip_code_slot + 1) * joint_stride], only where joint_stride > 0 */
 } QsFusedCounts;
 
 typedef struct {
@@ -54,6 +59,7 @@ typedef struct {
   float        hist_inv_width;
   QsRounding   rounding;
   bool         direct_recon;     /* count reconstruction bins (per-channel); else the caller derives them from codes */
+  int32_t      joint_stride;     /* bins + 3 to count (code, bin) pairs in QsFusedCounts.joint, or 0 */
 } QsFusedArgs;
 
 /* Elements x[0..n) of one chunk: element j uses channel c0 + j * stride

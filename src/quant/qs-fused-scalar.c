@@ -47,8 +47,17 @@ qs_fused_int_scalar (const QsFusedArgs   *a,
       s->nonfinite += !finite;
       s->zeros += x[j] == 0.0f;
 
-      counts->codes[finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot]++;
-      counts->orig[finite ? qs_fused_hist_slot (a, v) : a->bins + 2]++;
+      {
+        int32_t code = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
+        int32_t bin = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+        if (a->joint_stride > 0)
+          counts->joint[code * a->joint_stride + bin]++;
+        else
+          {
+            counts->codes[code]++;
+            counts->orig[bin]++;
+          }
+      }
       if (a->direct_recon)
         counts->recon[finite ? qs_fused_hist_slot (a, recon) : a->bins + 2]++;
     }

@@ -319,6 +319,68 @@ test_threads_do_not_change_results (void)
     }
 }
 
+/* The bin of a value as numpy.histogram puts it, in float32 like the pass:
+ * 0 under, 1..bins, bins + 1 over. */
+static int
+expected_bin (const QsHistogram *h,
+              float              x)
+{
+  float width_inv = (float) (h->bins / (h->hi - h->lo));
+  float t;
+
+  if (x < (float) h->lo)
+    return 0;
+  if (x == (float) h->hi)
+    return h->bins;
+  if (x > (float) h->hi)
+    return h->bins + 1;
+  t = (x - (float) h->lo) * width_inv + 1.0f;
+  return t >= (float) h->bins + 1.0f ? h->bins + 1 : (int) t;
+}
+
+static void
+test_large_tensor_counts (void)
+{
+  /* Large enough that codes and bins are counted as pairs in one table
+   * (1,200,007 elements, more than sixteen per entry of int8's 257 x 259
+   * table); every count checked against the codes of qs_quantize and
+   * bins worked out here. */
+  const gsize n = 1200007;
+  g_autofree float *v = random_weights (n, 5, 0.05);
+  g_autofree int32_t *codes = g_new (int32_t, n);
+  QsChannelLayout layout = qs_channel_layout_per_tensor (n);
+  uint64_t code_counts[256] = { 0 }, orig[258] = { 0 }, recon[258] = { 0 }, levels = 0;
+  QsScheme scheme;
+  Result r;
+
+  v[7] = NAN;
+  v[70000] = INFINITY;
+  v[99] = 0.0f;
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &layout, v, 2, &r);
+  qs_quantize (&r.params, &layout, v, codes);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!isfinite (v[i]))
+        continue;
+      code_counts[codes[i] + 128]++;
+      orig[expected_bin (&r.analysis.histogram, v[i])]++;
+      recon[expected_bin (&r.analysis.histogram, qs_dequantize_code (&r.params, 0, codes[i]))]++;
+    }
+  for (int c = 0; c < 256; c++)
+    levels += code_counts[c] > 0;
+  g_assert_cmpuint (r.analysis.nonfinite_count, ==, 2);
+  g_assert_cmpuint (r.analysis.levels_used, ==, levels);
+  g_assert_cmpuint (r.analysis.histogram.underflow, ==, orig[0]);
+  g_assert_cmpuint (r.analysis.histogram.overflow, ==, orig[257]);
+  g_assert_cmpmem (r.analysis.histogram.counts, 256 * sizeof (uint64_t), orig + 1, 256 * sizeof (uint64_t));
+  g_assert_cmpuint (r.analysis.histogram.quantized_underflow, ==, recon[0]);
+  g_assert_cmpuint (r.analysis.histogram.quantized_overflow, ==, recon[257]);
+  g_assert_cmpmem (r.analysis.histogram.quantized_counts, 256 * sizeof (uint64_t),
+                   recon + 1, 256 * sizeof (uint64_t));
+  result_clear (&r);
+}
+
 static void
 test_streaming_equals_whole (void)
 {
@@ -466,11 +528,12 @@ static void
 fill_coefficients (GRand   *rand,
                    float   *k,
                    size_t   channels,
-                   bool     nudge)
+                   bool     nudge,
+                   int      max_bits)
 {
   for (size_t c = 0; c < channels; c++)
     {
-      int bits = g_rand_int_range (rand, 2, 17);
+      int bits = g_rand_int_range (rand, 2, max_bits + 1);
       int qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
       float scale = (float) g_rand_double_range (rand, 1e-4, 0.5);
       float z = nudge ? (float) g_rand_int_range (rand, qmin, qmax + 1)
@@ -512,10 +575,12 @@ tricky_value (GRand *rand,
 static QsFusedCounts
 counts_new (const QsFusedArgs *args)
 {
+  bool joint = args->joint_stride > 0;
   QsFusedCounts counts = {
-    g_new0 (uint64_t, args->skip_code_slot + 1),
-    g_new0 (uint64_t, args->bins + 3),
+    joint ? NULL : g_new0 (uint64_t, args->skip_code_slot + 1),
+    joint ? NULL : g_new0 (uint64_t, args->bins + 3),
     args->direct_recon ? g_new0 (uint64_t, args->bins + 3) : NULL,
+    joint ? g_new0 (uint32_t, (args->skip_code_slot + 1) * args->joint_stride) : NULL,
   };
   return counts;
 }
@@ -526,6 +591,7 @@ counts_free (QsFusedCounts *counts)
   g_free (counts->codes);
   g_free (counts->orig);
   g_free (counts->recon);
+  g_free (counts->joint);
 }
 
 static void
@@ -558,15 +624,17 @@ test_kernel_matches_reference (void)
       size_t n = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
       size_t channels = stride ? n : 1;
       /* Rounds with one channel cover the per-tensor kernels; nudged
-       * coefficients there are the ones without add and sub. */
+       * coefficients there are the ones without add and sub. A joint
+       * table is kept small: codes of at most 8 bits. */
       bool nudge = g_rand_boolean (rand);
+      bool joint = g_rand_int_range (rand, 0, 3) == 0;
       float *k = g_new (float, 7 * channels);
       float x[QS_FUSED_CHUNK];
       QsFusedArgs args;
       QsLaneSums start, ref, simd;
       QsFusedCounts ref_counts, simd_counts;
 
-      fill_coefficients (rand, k, channels, nudge);
+      fill_coefficients (rand, k, channels, nudge, joint ? 8 : 16);
       for (size_t j = 0; j < n; j++)
         x[j] = tricky_value (rand, k[6 * channels + (stride ? j : 0)]);
 
@@ -578,9 +646,10 @@ test_kernel_matches_reference (void)
       args.post = k + 4 * channels;
       args.sub = k + 5 * channels;
       args.scale = k + 6 * channels;
-      args.qmin = -32768;
-      args.skip_code_slot = 65536;
+      args.qmin = joint ? -128 : -32768;
+      args.skip_code_slot = joint ? 256 : 65536;
       args.bins = g_rand_int_range (rand, 1, 300);
+      args.joint_stride = joint ? args.bins + 3 : 0;
       args.hist_lo = (float) g_rand_double_range (rand, -50.0, 0.0);
       args.hist_hi = args.hist_lo + (float) g_rand_double_range (rand, 0.01, 60.0);
       args.hist_inv_width = args.bins / (args.hist_hi - args.hist_lo);
@@ -617,10 +686,16 @@ test_kernel_matches_reference (void)
           simd_counts = counts_new (&args);
           kernels[kernel].run (&args, x, n, 0, stride, &simd, &simd_counts);
           g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
-          g_assert_cmpmem (ref_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t),
-                           simd_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t));
-          g_assert_cmpmem (ref_counts.orig, (args.bins + 3) * sizeof (uint64_t),
-                           simd_counts.orig, (args.bins + 3) * sizeof (uint64_t));
+          if (joint)
+            g_assert_cmpmem (ref_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t),
+                             simd_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t));
+          else
+            {
+              g_assert_cmpmem (ref_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t),
+                               simd_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t));
+              g_assert_cmpmem (ref_counts.orig, (args.bins + 3) * sizeof (uint64_t),
+                               simd_counts.orig, (args.bins + 3) * sizeof (uint64_t));
+            }
           if (args.direct_recon)
             g_assert_cmpmem (ref_counts.recon, (args.bins + 3) * sizeof (uint64_t),
                              simd_counts.recon, (args.bins + 3) * sizeof (uint64_t));
@@ -682,6 +757,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/histograms", test_histograms);
   g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
   g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
+  g_test_add_func ("/analysis/large-tensor-counts", test_large_tensor_counts);
   g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
   g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
   g_test_add_func ("/analysis/float-formats", test_float_formats);
