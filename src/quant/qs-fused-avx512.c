@@ -64,15 +64,20 @@ typedef struct {
   __m512i bins;
 } HistConsts;
 
+/* @top_fix: whether the top edge needs its own test (see qs_fused_hist_slot);
+ * where the arithmetic already puts hist_hi into the last bin, it does not. */
 static inline AVX512 __m512i
-hist_slot_ps (const HistConsts *h, __m512 x)
+hist_slot_ps (const HistConsts *h, __m512 x, bool top_fix)
 {
   __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, h->lo), h->inv_width), _mm512_set1_ps (1.0f));
-  __mmask16 at_top = _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ);
+  __m512i slot;
 
   /* NaN and the sign of a zero both end as slot 0 after truncation. */
   t = _mm512_min_ps (h->top_slot, _mm512_max_ps (t, _mm512_setzero_ps ()));
-  return _mm512_mask_mov_epi32 (_mm512_cvttps_epi32 (t), at_top, h->bins);
+  slot = _mm512_cvttps_epi32 (t);
+  if (top_fix)
+    slot = _mm512_mask_mov_epi32 (slot, _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ), h->bins);
+  return slot;
 }
 
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
@@ -164,6 +169,14 @@ fused_run (const QsFusedArgs   *a,
   int32_t slots[RING][3][STEP] __attribute__ ((aligned (64)));
   size_t k = 0;
   int last = 0;
+  /* The slot hist_hi gets without the top-edge test, computed as
+   * hist_slot_ps does (NaN would give 0, and keep the test). */
+  float top_t = qs_clampf ((a->hist_hi - a->hist_lo) * a->hist_inv_width + 1.0f, 0.0f, (float) a->bins + 1.0f);
+  bool top_fix = (int32_t) top_t != a->bins;
+  /* Per tensor, non-finite values are counted in the slots of 0.0 (which
+   * they become) and moved to the skip slots at the end, instead of a
+   * blend per step. */
+  bool mark_skipped = stride || direct;
 
   if (!stride)
     {
@@ -182,7 +195,7 @@ fused_run (const QsFusedArgs   *a,
       int32_t (*cur)[STEP] = slots[k % RING];
       __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
       __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
-      __mmask16 finite, clip;
+      __mmask16 bad, finite, clip;
       __m512 v, t, r, rc, recon, err;
       __m512i codes, bins;
 
@@ -198,11 +211,18 @@ fused_run (const QsFusedArgs   *a,
           scale = coeff (a->scale, c0, j, stride, valid);
         }
 
-      /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. */
-      finite = ~_mm512_fpclass_ps_mask (raw, 0x99) & valid;
-      nonfinite += (uint32_t) __builtin_popcount (valid & ~finite);
+      /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. Lanes
+       * past the end were loaded as 0. */
+      bad = _mm512_fpclass_ps_mask (raw, 0x99);
+      finite = valid & ~bad;
       zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
-      v = _mm512_maskz_mov_ps (finite, raw);
+      if (bad == 0)
+        v = raw;
+      else
+        {
+          nonfinite += (uint32_t) __builtin_popcount (bad);
+          v = _mm512_maskz_mov_ps (finite, raw);
+        }
 
       t = _mm512_mul_ps (v, inv);
       if (!nudged)
@@ -238,8 +258,12 @@ fused_run (const QsFusedArgs   *a,
         codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
       else
         codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
-      codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
-      bins = _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, v));
+      bins = hist_slot_ps (&hist, v, top_fix);
+      if (mark_skipped)
+        {
+          codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
+          bins = _mm512_mask_mov_epi32 (skip_bin, finite, bins);
+        }
       if (joint)
         _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
       else
@@ -248,13 +272,31 @@ fused_run (const QsFusedArgs   *a,
           _mm512_store_si512 (cur[1], bins);
         }
       if (direct)
-        _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
+        _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon, top_fix)));
       if (k >= LAG)
         count_slots (counts, slots[(k - LAG) % RING], STEP, joint, direct);
       last = left >= STEP ? STEP : (int) left;
     }
   for (size_t back = k < LAG ? k : LAG; back > 0; back--)
     count_slots (counts, slots[(k - back) % RING], back == 1 ? last : STEP, joint, direct);
+  if (!mark_skipped && nonfinite > 0)
+    {
+      bool clipped_zero;
+      int32_t code = (int32_t) (qs_fused_level (a, c0, 0.0f, &clipped_zero) + a->post[c0]) - a->qmin;
+      int32_t bin = qs_fused_hist_slot (a, 0.0f);
+      if (joint)
+        {
+          counts->joint[code * a->joint_stride + bin] -= nonfinite;
+          counts->joint[a->skip_code_slot * a->joint_stride + a->bins + 2] += nonfinite;
+        }
+      else
+        {
+          counts->codes[code] -= nonfinite;
+          counts->codes[a->skip_code_slot] += nonfinite;
+          counts->orig[bin] -= nonfinite;
+          counts->orig[a->bins + 2] += nonfinite;
+        }
+    }
 
   _mm512_storeu_pd (s->err2, err2);
   _mm512_storeu_pd (s->x2, x2);

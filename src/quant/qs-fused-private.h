@@ -99,6 +99,22 @@ void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_
 #endif
 QsMinMaxKernel qs_minmax_kernel (void);
 
+/* The clamped level r of a finite value in channel c, and whether it was
+ * clipped, as every kernel computes it. */
+static inline float
+qs_fused_level (const QsFusedArgs *a,
+                size_t             c,
+                float              v,
+                bool              *clipped)
+{
+  float t = qs_clampf (v * a->inv[c] + a->add[c], a->lo[c] - 1.0f, a->hi[c] + 1.0f);
+  float r = qs_round (t, a->rounding);
+
+  *clipped = r < a->lo[c] || r > a->hi[c];
+  r = r < a->lo[c] ? a->lo[c] : r;
+  return r > a->hi[c] ? a->hi[c] : r;
+}
+
 /* One histogram slot, as every kernel computes it. */
 static inline int32_t
 qs_fused_hist_slot (const QsFusedArgs *args,

@@ -26,15 +26,11 @@ qs_fused_int_scalar (const QsFusedArgs   *a,
     {
       size_t c = c0 + j * stride;
       int l = (int) (j % QS_FUSED_LANES);
-      bool finite = is_finite (x[j]);
+      bool finite = is_finite (x[j]), clipped;
       float v = finite ? x[j] : 0.0f;
-      float t = qs_clampf (v * a->inv[c] + a->add[c], a->lo[c] - 1.0f, a->hi[c] + 1.0f);
-      float r = qs_round (t, a->rounding);
-      bool clipped = r < a->lo[c] || r > a->hi[c];
+      float r = qs_fused_level (a, c, v, &clipped);
       float recon, err;
 
-      r = r < a->lo[c] ? a->lo[c] : r;
-      r = r > a->hi[c] ? a->hi[c] : r;
       recon = finite ? (r - a->sub[c]) * a->scale[c] : 0.0f;
       err = recon - v;
 
