@@ -59,7 +59,7 @@ struct _QsPass {
   QsChannelLayout  layout;
   const QsQuantParams *params;
   QsFusedArgs      args;
-  QsFusedIntKernel kernel;
+  QsFusedSpanKernel kernel;
   float           *coeff_storage;  /* the seven coefficient arrays args points into */
   size_t           code_slots;
   size_t           joint_entries;  /* (code_slots + 1) * (bins + 3) where pairs are counted, else 0 */
@@ -108,9 +108,10 @@ is_finite (float x)
   return x - x == 0.0f;
 }
 
-/* The float formats: no vector path, the encoders are bit manipulation. */
+/* The float formats: no vector path, the encoders are bit manipulation.
+ * A chunk kernel like qs_fused_int_scalar. */
 static void
-float_chunk (const QsPass        *pass,
+float_chunk (const QsFusedArgs   *a,
              const float         *x,
              size_t               n,
              size_t               c0,
@@ -118,7 +119,7 @@ float_chunk (const QsPass        *pass,
              QsLaneSums          *s,
              const QsFusedCounts *counts)
 {
-  float fmax = qs_float_format_max (pass->format);
+  float fmax = qs_float_format_max (a->format);
 
   for (size_t j = 0; j < n; j++)
     {
@@ -132,14 +133,14 @@ float_chunk (const QsPass        *pass,
       if (!is_finite (v))
         {
           s->nonfinite++;
-          counts->codes[pass->code_slots]++;
-          counts->orig[pass->args.bins + 2]++;
-          counts->recon[pass->args.bins + 2]++;
+          counts->codes[a->skip_code_slot]++;
+          counts->orig[a->bins + 2]++;
+          counts->recon[a->bins + 2]++;
           continue;
         }
-      scaled = v * pass->args.inv[c];
-      code = qs_float_format_encode (pass->format, scaled);
-      recon = qs_float_format_decode (pass->format, code) * pass->args.scale[c];
+      scaled = v * a->inv[c];
+      code = qs_float_format_encode (a->format, scaled);
+      recon = qs_float_format_decode (a->format, code) * a->scale[c];
       err = recon - v;
       s->err2[l] += (double) err * (double) err;
       s->x2[l] += (double) v * (double) v;
@@ -148,46 +149,14 @@ float_chunk (const QsPass        *pass,
       s->max_error[l] = fmaxf (s->max_error[l], fabsf (err));
       s->clipped += fabsf (scaled) > fmax;
       counts->codes[code]++;
-      counts->orig[qs_fused_hist_slot (&pass->args, v)]++;
-      counts->recon[qs_fused_hist_slot (&pass->args, recon)]++;
+      counts->orig[qs_fused_hist_slot (a, v)]++;
+      counts->recon[qs_fused_hist_slot (a, recon)]++;
     }
-}
-
-static void
-process_chunk (const QsPass *pass,
-               const float  *x,
-               size_t        n,
-               size_t        c0,
-               size_t        stride,
-               BlockSums    *block,
-               WorkerAcc    *acc)
-{
-  QsLaneSums s;
-  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon, acc->joint };
-
-  memset (&s, 0, sizeof s);
-  if (pass->format == QS_FORMAT_INT)
-    pass->kernel (&pass->args, x, n, c0, stride, &s, &counts);
-  else
-    float_chunk (pass, x, n, c0, stride, &s, &counts);
-
-  for (int l = 0; l < QS_FUSED_LANES; l++)
-    {
-      block->err2 += s.err2[l];
-      block->x2 += s.x2[l];
-      block->recon2 += s.recon2[l];
-      block->cross += s.cross[l];
-      /* Never NaN: a plain comparison, not a call to fmax. */
-      acc->max_error = s.max_error[l] > acc->max_error ? s.max_error[l] : acc->max_error;
-    }
-  acc->clipped += s.clipped;
-  acc->nonfinite += s.nonfinite;
-  acc->zeros += s.zeros;
 }
 
 /* Elements at absolute positions [start, end), cut where the channel
- * changes and at absolute CHUNK boundaries, so the summation order is a
- * function of positions only. */
+ * changes; the kernels cut them again at absolute CHUNK boundaries, so the
+ * summation order is a function of positions only. */
 static void
 process_span (const QsPass *pass,
               const float  *data,
@@ -197,15 +166,15 @@ process_span (const QsPass *pass,
               WorkerAcc    *acc)
 {
   const QsChannelLayout *l = &pass->layout;
+  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon, acc->joint };
+  QsFusedSpanSums sums = { block->err2, block->x2, block->recon2, block->cross, 0.0f, 0, 0, 0 };
   size_t i = start;
 
   while (i < end)
     {
-      size_t stop = (i / QS_FUSED_CHUNK + 1) * QS_FUSED_CHUNK;
-      size_t c0 = 0, stride = 0;
+      size_t head = QS_FUSED_CHUNK - i % QS_FUSED_CHUNK;
+      size_t stop = end, c0 = 0, stride = 0;
 
-      if (stop > end)
-        stop = end;
       if (l->channels > 1)
         {
           if (l->inner == 1)
@@ -222,9 +191,22 @@ process_span (const QsPass *pass,
               stop = segment_end < stop ? segment_end : stop;
             }
         }
-      process_chunk (pass, data + (i - pass->feed_start), stop - i, c0, stride, block, acc);
+      if (pass->format == QS_FORMAT_INT)
+        pass->kernel (&pass->args, data + (i - pass->feed_start), stop - i, c0, stride, head, &sums, &counts);
+      else
+        qs_fused_span_of_chunks (float_chunk, &pass->args, data + (i - pass->feed_start), stop - i, c0,
+                                 stride, head, &sums, &counts);
       i = stop;
     }
+
+  block->err2 = sums.err2;
+  block->x2 = sums.x2;
+  block->recon2 = sums.recon2;
+  block->cross = sums.cross;
+  acc->max_error = sums.max_error > acc->max_error ? sums.max_error : acc->max_error;
+  acc->clipped += sums.clipped;
+  acc->nonfinite += sums.nonfinite;
+  acc->zeros += sums.zeros;
 }
 
 /* Moves the pair counts into the code and bin tallies. */
@@ -342,7 +324,7 @@ qs_pass_new (const QsScheme        *scheme,
   pass->format = scheme->format;
   pass->layout = *layout;
   pass->params = params;
-  pass->kernel = qs_fused_int_kernel ();
+  pass->kernel = qs_fused_span_kernel ();
   pass->code_slots = qs_code_slots (scheme->format, params->qmin, params->qmax);
   pass->direct_recon = channels > 1;
   pass->n_blocks = (layout->count + BLOCK - 1) / BLOCK;
@@ -381,6 +363,7 @@ qs_pass_new (const QsScheme        *scheme,
   args->hist_hi = (float) hist_hi;
   args->hist_inv_width = (float) (scheme->bins / (hist_hi - hist_lo));
   args->rounding = scheme->rounding;
+  args->format = scheme->format;
   args->direct_recon = pass->direct_recon;
   if (scheme->format == QS_FORMAT_INT
       && pass->code_slots + 1 <= JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))

@@ -8,10 +8,11 @@
  * absolute values; each says why it is exact). Elements j and j + 8 of a
  * step both belong to lane j of the reference's eight lane sums; they are
  * added to that lane one after the other, in the reference's order, so
- * the double sums agree bit for bit. Maxima do not depend on order and are
- * kept sixteen wide, folded to eight lanes at the end. The last step of a
- * run is masked: its missing elements add exact zeros, which change no
- * sum (a lane sum is never -0).
+ * the double sums agree bit for bit; at the end of each chunk they are
+ * added to the block's sums as qs_fused_span_of_chunks adds a reference
+ * chunk's. Maxima do not depend on order and are kept sixteen wide. The
+ * last step of a chunk is masked: its missing elements add exact zeros,
+ * which change no sum (a lane sum is never -0).
  */
 #include "qs-fused-private.h"
 
@@ -137,7 +138,8 @@ fused_run (const QsFusedArgs   *a,
            const float         *x,
            size_t               n,
            size_t               c0,
-           QsLaneSums          *s,
+           size_t               head,
+           QsFusedSpanSums     *s,
            const QsFusedCounts *counts,
            bool                 stride,
            bool                 away,
@@ -160,15 +162,14 @@ fused_run (const QsFusedArgs   *a,
   };
   __m512 inv = zero, add = zero, lo = zero, hi = zero, post = zero, sub = zero, scale = zero;
   __m512 max_error = zero;
-  __m512d err2 = _mm512_loadu_pd (s->err2), x2 = _mm512_loadu_pd (s->x2);
-  __m512d recon2 = _mm512_loadu_pd (s->recon2), cross = _mm512_loadu_pd (s->cross);
-  uint32_t clipped = 0, nonfinite = 0, zeros = 0;
+  double block[4] = { s->err2, s->x2, s->recon2, s->cross };
+  uint64_t clipped = 0, nonfinite = 0, zeros = 0;
   /* Slots of the step LAG steps back are counted during this one: a load
    * soon after the vector store that wrote it would wait for the store to
    * retire (measured: a lag of 3 beats 1 by 8 %). */
   int32_t slots[RING][3][STEP] __attribute__ ((aligned (64)));
+  int filled[RING];   /* valid slots in each: a chunk's last step may be short */
   size_t k = 0;
-  int last = 0;
   /* The slot hist_hi gets without the top-edge test, computed as
    * hist_slot_ps does (NaN would give 0, and keep the test). */
   float top_t = qs_clampf ((a->hist_hi - a->hist_lo) * a->hist_inv_width + 1.0f, 0.0f, (float) a->bins + 1.0f);
@@ -189,96 +190,121 @@ fused_run (const QsFusedArgs   *a,
       scale = coeff (a->scale, c0, 0, false, 0xffff);
     }
 
-  for (size_t j = 0; j < n; j += STEP, k++)
+  for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
     {
-      size_t left = n - j;
-      int32_t (*cur)[STEP] = slots[k % RING];
-      __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
-      __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
-      __mmask16 bad, finite, clip;
-      __m512 v, t, r, rc, recon, err;
-      __m512i codes, bins;
+      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
+      __m512d recon2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+      double lanes[4][QS_FUSED_LANES];
 
-      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      if (stride)
+      if (len > n - done)
+        len = n - done;
+      for (size_t j = done; j < done + len; j += STEP, k++)
         {
-          inv = coeff (a->inv, c0, j, stride, valid);
-          add = coeff (a->add, c0, j, stride, valid);
-          lo = coeff (a->lo, c0, j, stride, valid);
-          hi = coeff (a->hi, c0, j, stride, valid);
-          post = coeff (a->post, c0, j, stride, valid);
-          sub = coeff (a->sub, c0, j, stride, valid);
-          scale = coeff (a->scale, c0, j, stride, valid);
+          size_t left = done + len - j;
+          int32_t (*cur)[STEP] = slots[k % RING];
+          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
+          __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
+          __mmask16 bad, finite, clip;
+          __m512 v, t, r, rc, recon, err;
+          __m512i codes, bins;
+
+          _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+          if (stride)
+            {
+              inv = coeff (a->inv, c0, j, stride, valid);
+              add = coeff (a->add, c0, j, stride, valid);
+              lo = coeff (a->lo, c0, j, stride, valid);
+              hi = coeff (a->hi, c0, j, stride, valid);
+              post = coeff (a->post, c0, j, stride, valid);
+              sub = coeff (a->sub, c0, j, stride, valid);
+              scale = coeff (a->scale, c0, j, stride, valid);
+            }
+
+          /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. Lanes
+           * past the end were loaded as 0. */
+          bad = _mm512_fpclass_ps_mask (raw, 0x99);
+          finite = valid & ~bad;
+          zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
+          if (bad == 0)
+            v = raw;
+          else
+            {
+              nonfinite += (uint32_t) __builtin_popcount (bad);
+              v = _mm512_maskz_mov_ps (finite, raw);
+            }
+
+          t = _mm512_mul_ps (v, inv);
+          if (!nudged)
+            t = _mm512_add_ps (t, add);
+          if (away)
+            {
+              /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
+              r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
+            }
+          else
+            {
+              /* Rounding to nearest even at any magnitude, so the reference's
+               * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
+               * rounding exact) changes neither the clip test nor the clamped
+               * value. Only a zero's sign can differ, which no output sees. */
+              r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            }
+          rc = clamp_ps (r, lo, hi);
+          clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
+          clipped += (uint32_t) __builtin_popcount (clip);
+
+          recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
+          err = _mm512_sub_ps (recon, v);
+
+          err2 = accumulate_pd (err2, err, err);
+          x2 = accumulate_pd (x2, v, v);
+          recon2 = accumulate_pd (recon2, recon, recon);
+          cross = accumulate_pd (cross, v, recon);
+          /* max (|err|, max_error), sign cleared: both are never NaN. */
+          max_error = _mm512_range_ps (err, max_error, 0x0b);
+
+          if (stride)
+            codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
+          else
+            codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
+          bins = hist_slot_ps (&hist, v, top_fix);
+          if (mark_skipped)
+            {
+              codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
+              bins = _mm512_mask_mov_epi32 (skip_bin, finite, bins);
+            }
+          if (joint)
+            _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
+          else
+            {
+              _mm512_store_si512 (cur[0], codes);
+              _mm512_store_si512 (cur[1], bins);
+            }
+          if (direct)
+            _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon, top_fix)));
+          filled[k % RING] = left >= STEP ? STEP : (int) left;
+          if (k >= LAG)
+            {
+              /* Full steps with a constant count, so the loop unrolls. */
+              if (filled[(k - LAG) % RING] == STEP)
+                count_slots (counts, slots[(k - LAG) % RING], STEP, joint, direct);
+              else
+                count_slots (counts, slots[(k - LAG) % RING], filled[(k - LAG) % RING], joint, direct);
+            }
         }
 
-      /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. Lanes
-       * past the end were loaded as 0. */
-      bad = _mm512_fpclass_ps_mask (raw, 0x99);
-      finite = valid & ~bad;
-      zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
-      if (bad == 0)
-        v = raw;
-      else
-        {
-          nonfinite += (uint32_t) __builtin_popcount (bad);
-          v = _mm512_maskz_mov_ps (finite, raw);
-        }
-
-      t = _mm512_mul_ps (v, inv);
-      if (!nudged)
-        t = _mm512_add_ps (t, add);
-      if (away)
-        {
-          /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
-          r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
-        }
-      else
-        {
-          /* Rounding to nearest even at any magnitude, so the reference's
-           * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
-           * rounding exact) changes neither the clip test nor the clamped
-           * value. Only a zero's sign can differ, which no output sees. */
-          r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        }
-      rc = clamp_ps (r, lo, hi);
-      clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
-      clipped += (uint32_t) __builtin_popcount (clip);
-
-      recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
-      err = _mm512_sub_ps (recon, v);
-
-      err2 = accumulate_pd (err2, err, err);
-      x2 = accumulate_pd (x2, v, v);
-      recon2 = accumulate_pd (recon2, recon, recon);
-      cross = accumulate_pd (cross, v, recon);
-      /* max (|err|, max_error), sign cleared: both are never NaN. */
-      max_error = _mm512_range_ps (err, max_error, 0x0b);
-
-      if (stride)
-        codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
-      else
-        codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
-      bins = hist_slot_ps (&hist, v, top_fix);
-      if (mark_skipped)
-        {
-          codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
-          bins = _mm512_mask_mov_epi32 (skip_bin, finite, bins);
-        }
-      if (joint)
-        _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
-      else
-        {
-          _mm512_store_si512 (cur[0], codes);
-          _mm512_store_si512 (cur[1], bins);
-        }
-      if (direct)
-        _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon, top_fix)));
-      if (k >= LAG)
-        count_slots (counts, slots[(k - LAG) % RING], STEP, joint, direct);
-      last = left >= STEP ? STEP : (int) left;
+      /* The chunk's lane sums into the block's, lane by lane, as
+       * qs_fused_span_of_chunks folds them. */
+      _mm512_storeu_pd (lanes[0], err2);
+      _mm512_storeu_pd (lanes[1], x2);
+      _mm512_storeu_pd (lanes[2], recon2);
+      _mm512_storeu_pd (lanes[3], cross);
+      for (int l = 0; l < QS_FUSED_LANES; l++)
+        for (int q = 0; q < 4; q++)
+          block[q] += lanes[q][l];
     }
   for (size_t back = k < LAG ? k : LAG; back > 0; back--)
-    count_slots (counts, slots[(k - back) % RING], back == 1 ? last : STEP, joint, direct);
+    count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
   if (!mark_skipped && nonfinite > 0)
     {
       bool clipped_zero;
@@ -298,14 +324,13 @@ fused_run (const QsFusedArgs   *a,
         }
     }
 
-  _mm512_storeu_pd (s->err2, err2);
-  _mm512_storeu_pd (s->x2, x2);
-  _mm512_storeu_pd (s->recon2, recon2);
-  _mm512_storeu_pd (s->cross, cross);
+  s->err2 = block[0];
+  s->x2 = block[1];
+  s->recon2 = block[2];
+  s->cross = block[3];
   {
-    __m256 wide = _mm256_max_ps (_mm512_castps512_ps256 (max_error),
-                                 _mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (max_error), 1)));
-    _mm256_storeu_ps (s->max_error, _mm256_max_ps (wide, _mm256_loadu_ps (s->max_error)));
+    float m = _mm512_reduce_max_ps (max_error);
+    s->max_error = m > s->max_error ? m : s->max_error;
   }
   s->clipped += clipped;
   s->nonfinite += nonfinite;
@@ -315,9 +340,9 @@ fused_run (const QsFusedArgs   *a,
 #define FUSED_RUN(stride, away, direct, nudged) \
   static AVX512 void \
   fused_run_##stride##away##direct##nudged (const QsFusedArgs *a, const float *x, size_t n, size_t c0, \
-                                            QsLaneSums *s, const QsFusedCounts *counts) \
+                                            size_t head, QsFusedSpanSums *s, const QsFusedCounts *counts) \
   { \
-    fused_run (a, x, n, c0, s, counts, stride, away, direct, nudged); \
+    fused_run (a, x, n, c0, head, s, counts, stride, away, direct, nudged); \
   }
 
 /* Per tensor and per channel along an outer axis (stride 0), then
@@ -334,16 +359,17 @@ FUSED_RUN (1, 0, 1, 0)
 FUSED_RUN (1, 1, 1, 0)
 
 void AVX512
-qs_fused_int_avx512 (const QsFusedArgs   *a,
-                     const float         *x,
-                     size_t               n,
-                     size_t               c0,
-                     size_t               stride,
-                     QsLaneSums          *s,
-                     const QsFusedCounts *counts)
+qs_fused_span_avx512 (const QsFusedArgs   *a,
+                      const float         *x,
+                      size_t               n,
+                      size_t               c0,
+                      size_t               stride,
+                      size_t               head,
+                      QsFusedSpanSums     *s,
+                      const QsFusedCounts *counts)
 {
-  static void (*const runs[2][2][2][2]) (const QsFusedArgs *, const float *, size_t, size_t,
-                                         QsLaneSums *, const QsFusedCounts *) = {
+  static void (*const runs[2][2][2][2]) (const QsFusedArgs *, const float *, size_t, size_t, size_t,
+                                         QsFusedSpanSums *, const QsFusedCounts *) = {
     { { { fused_run_0000, fused_run_0001 }, { fused_run_0010, fused_run_0011 } },
       { { fused_run_0100, fused_run_0101 }, { fused_run_0110, fused_run_0111 } } },
     { { { fused_run_1010, fused_run_1010 }, { fused_run_1010, fused_run_1010 } },
@@ -354,7 +380,7 @@ qs_fused_int_avx512 (const QsFusedArgs   *a,
 
   if (n == 0)
     return;
-  runs[stride != 0][away][a->direct_recon][nudged] (a, x, n, c0, s, counts);
+  runs[stride != 0][away][a->direct_recon][nudged] (a, x, n, c0, head, s, counts);
 }
 
 #endif

@@ -60,6 +60,7 @@ typedef struct {
   QsRounding   rounding;
   bool         direct_recon;     /* count reconstruction bins (per-channel); else the caller derives them from codes */
   int32_t      joint_stride;     /* bins + 3 to count (code, bin) pairs in QsFusedCounts.joint, or 0 */
+  QsFormat     format;           /* for the float formats' chunk kernel (qs-analysis.c) */
 } QsFusedArgs;
 
 /* Elements x[0..n) of one chunk: element j uses channel c0 + j * stride
@@ -77,14 +78,58 @@ void qs_fused_int_scalar (const QsFusedArgs *args, const float *x, size_t n, siz
 #if defined(__x86_64__)
 void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
                           size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
-void qs_fused_int_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
+#endif
+
+/* The sums of a run of chunks: the double sums of its block, to which
+ * each chunk's lane sums are added lane by lane, in lane order (so the
+ * order of additions depends on positions only), and order-free totals. */
+typedef struct {
+  double   err2;
+  double   x2;
+  double   recon2;
+  double   cross;
+  float    max_error;
+  uint64_t clipped;
+  uint64_t nonfinite;
+  uint64_t zeros;
+} QsFusedSpanSums;
+
+
+/* A run of elements x[0..n) in chunks: the first @head elements (at most
+ * QS_FUSED_CHUNK) are one chunk, then every QS_FUSED_CHUNK elements, each
+ * chunk with lane sums of its own as in QsFusedIntKernel, folded into
+ * @sums at its end. Element j uses channel c0 + j * stride. One call per
+ * run spares the per-chunk call and set-up, which cost as much as a fifth
+ * of the pass. */
+typedef void (*QsFusedSpanKernel) (const QsFusedArgs   *args,
+                                   const float         *x,
+                                   size_t               n,
+                                   size_t               c0,
+                                   size_t               stride,
+                                   size_t               head,
+                                   QsFusedSpanSums     *sums,
+                                   const QsFusedCounts *counts);
+
+/* The span of a chunk kernel, one chunk at a time. */
+void qs_fused_span_of_chunks (QsFusedIntKernel chunk_kernel, const QsFusedArgs *args,
+                              const float *x, size_t n, size_t c0, size_t stride, size_t head,
+                              QsFusedSpanSums *sums, const QsFusedCounts *counts);
+void qs_fused_span_scalar (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                           size_t stride, size_t head, QsFusedSpanSums *sums,
+                           const QsFusedCounts *counts);
+#if defined(__x86_64__)
+void qs_fused_span_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                           size_t stride, size_t head, QsFusedSpanSums *sums,
+                           const QsFusedCounts *counts);
+void qs_fused_span_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                           size_t stride, size_t head, QsFusedSpanSums *sums,
+                           const QsFusedCounts *counts);
 #endif
 
 /* The best kernel this CPU runs: AVX-512 (F and DQ), else AVX2, else the reference.
  * For tests and for comparing speed, QS_FORCE_SCALAR=1 in the environment
  * selects the reference and QS_FORCE_AVX2=1 the AVX2 kernel. */
-QsFusedIntKernel qs_fused_int_kernel (void);
+QsFusedSpanKernel qs_fused_span_kernel (void);
 
 /* Min, max and non-finite count of a contiguous run, for the range pass. */
 typedef void (*QsMinMaxKernel) (const float *v,

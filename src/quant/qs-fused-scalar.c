@@ -59,6 +59,76 @@ qs_fused_int_scalar (const QsFusedArgs   *a,
     }
 }
 
+/* Adds one chunk's lane sums to @sums. */
+static void
+fold_lanes (const QsLaneSums *lanes,
+            QsFusedSpanSums  *sums)
+{
+  for (int l = 0; l < QS_FUSED_LANES; l++)
+    {
+      sums->err2 += lanes->err2[l];
+      sums->x2 += lanes->x2[l];
+      sums->recon2 += lanes->recon2[l];
+      sums->cross += lanes->cross[l];
+      /* Never NaN: a plain comparison, not a call to fmaxf. */
+      sums->max_error = lanes->max_error[l] > sums->max_error ? lanes->max_error[l] : sums->max_error;
+    }
+  sums->clipped += lanes->clipped;
+  sums->nonfinite += lanes->nonfinite;
+  sums->zeros += lanes->zeros;
+}
+
+void
+qs_fused_span_of_chunks (QsFusedIntKernel     chunk_kernel,
+                const QsFusedArgs   *args,
+                const float         *x,
+                size_t               n,
+                size_t               c0,
+                size_t               stride,
+                size_t               head,
+                QsFusedSpanSums     *sums,
+                const QsFusedCounts *counts)
+{
+  for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
+    {
+      QsLaneSums lanes;
+
+      if (len > n - done)
+        len = n - done;
+      memset (&lanes, 0, sizeof lanes);
+      chunk_kernel (args, x + done, len, c0 + done * stride, stride, &lanes, counts);
+      fold_lanes (&lanes, sums);
+    }
+}
+
+void
+qs_fused_span_scalar (const QsFusedArgs   *args,
+                      const float         *x,
+                      size_t               n,
+                      size_t               c0,
+                      size_t               stride,
+                      size_t               head,
+                      QsFusedSpanSums     *sums,
+                      const QsFusedCounts *counts)
+{
+  qs_fused_span_of_chunks (qs_fused_int_scalar, args, x, n, c0, stride, head, sums, counts);
+}
+
+#if defined(__x86_64__)
+void
+qs_fused_span_avx2 (const QsFusedArgs   *args,
+                    const float         *x,
+                    size_t               n,
+                    size_t               c0,
+                    size_t               stride,
+                    size_t               head,
+                    QsFusedSpanSums     *sums,
+                    const QsFusedCounts *counts)
+{
+  qs_fused_span_of_chunks (qs_fused_int_avx2, args, x, n, c0, stride, head, sums, counts);
+}
+#endif
+
 void
 qs_minmax_scalar (const float *v,
                   size_t       n,
@@ -115,16 +185,16 @@ have_avx512 (void)
 #endif
 }
 
-QsFusedIntKernel
-qs_fused_int_kernel (void)
+QsFusedSpanKernel
+qs_fused_span_kernel (void)
 {
 #if defined(__x86_64__)
   if (have_avx512 ())
-    return qs_fused_int_avx512;
+    return qs_fused_span_avx512;
   if (have_avx2 ())
-    return qs_fused_int_avx2;
+    return qs_fused_span_avx2;
 #endif
-  return qs_fused_int_scalar;
+  return qs_fused_span_scalar;
 }
 
 const char *

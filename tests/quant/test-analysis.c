@@ -594,16 +594,18 @@ counts_free (QsFusedCounts *counts)
   g_free (counts->joint);
 }
 
+#define MAX_RUN (3 * QS_FUSED_CHUNK + 40)
+
 static void
 test_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
   struct {
-    QsFusedIntKernel run;
-    gboolean         supported;
+    QsFusedSpanKernel run;
+    gboolean          supported;
   } kernels[] = {
-    { qs_fused_int_avx2, FALSE },
-    { qs_fused_int_avx512, FALSE },
+    { qs_fused_span_avx2, FALSE },
+    { qs_fused_span_avx512, FALSE },
   };
   GRand *rand;
 
@@ -621,7 +623,9 @@ test_kernel_matches_reference (void)
   for (int round = 0; round < 4000; round++)
     {
       size_t stride = g_rand_int_range (rand, 0, 2);
-      size_t n = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
+      /* A run of up to three chunks and a bit, its first chunk short. */
+      size_t n = g_rand_int_range (rand, 1, MAX_RUN + 1);
+      size_t head = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
       size_t channels = stride ? n : 1;
       /* Rounds with one channel cover the per-tensor kernels; nudged
        * coefficients there are the ones without add and sub. A joint
@@ -629,9 +633,9 @@ test_kernel_matches_reference (void)
       bool nudge = g_rand_boolean (rand);
       bool joint = g_rand_int_range (rand, 0, 3) == 0;
       float *k = g_new (float, 7 * channels);
-      float x[QS_FUSED_CHUNK];
+      float x[MAX_RUN];
       QsFusedArgs args;
-      QsLaneSums start, ref, simd;
+      QsFusedSpanSums start, ref, simd;
       QsFusedCounts ref_counts, simd_counts;
 
       fill_coefficients (rand, k, channels, nudge, joint ? 8 : 16);
@@ -659,32 +663,29 @@ test_kernel_matches_reference (void)
       if (g_rand_int_range (rand, 0, 8) == 0)
         x[0] = args.hist_hi;  /* the top edge */
 
-      /* Sums already under way, as in the second chunk of a block. */
+      /* Sums already under way, as in the second run of a block. */
       memset (&start, 0, sizeof start);
       if (g_rand_boolean (rand))
         {
-          for (int l = 0; l < QS_FUSED_LANES; l++)
-            {
-              start.err2[l] = g_rand_double (rand);
-              start.x2[l] = g_rand_double (rand);
-              start.recon2[l] = g_rand_double (rand);
-              start.cross[l] = g_rand_double (rand);
-              start.max_error[l] = (float) g_rand_double (rand);
-            }
+          start.err2 = g_rand_double (rand);
+          start.x2 = g_rand_double (rand);
+          start.recon2 = g_rand_double (rand);
+          start.cross = g_rand_double (rand);
+          start.max_error = (float) g_rand_double (rand);
           start.clipped = g_rand_int_range (rand, 0, 100);
           start.nonfinite = g_rand_int_range (rand, 0, 100);
           start.zeros = g_rand_int_range (rand, 0, 100);
         }
       ref = start;
       ref_counts = counts_new (&args);
-      qs_fused_int_scalar (&args, x, n, 0, stride, &ref, &ref_counts);
+      qs_fused_span_scalar (&args, x, n, 0, stride, head, &ref, &ref_counts);
       for (guint kernel = 0; kernel < G_N_ELEMENTS (kernels); kernel++)
         {
           if (!kernels[kernel].supported)
             continue;
           simd = start;
           simd_counts = counts_new (&args);
-          kernels[kernel].run (&args, x, n, 0, stride, &simd, &simd_counts);
+          kernels[kernel].run (&args, x, n, 0, stride, head, &simd, &simd_counts);
           g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
           if (joint)
             g_assert_cmpmem (ref_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t),
