@@ -81,18 +81,26 @@ hist_slot_ps (const HistConsts *h, __m512 x, bool top_fix)
   return slot;
 }
 
+/* Elements 0-7 and 8-15 of a vector, in double. */
+static inline AVX512 __m512d
+widen_lo (__m512 a)
+{
+  return _mm512_cvtps_pd (_mm512_castps512_ps256 (a));
+}
+
+static inline AVX512 __m512d
+widen_hi (__m512 a)
+{
+  return _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
+}
+
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
  * the reference's order within lane l. A fused multiply-add is no
  * contraction here: the product of two floats is exact in double, so
  * rounding it first, as the reference does, changes nothing. */
 static inline AVX512 __m512d
-accumulate_pd (__m512d sum, __m512 a, __m512 b)
+accumulate_pd (__m512d sum, __m512d a_lo, __m512d a_hi, __m512d b_lo, __m512d b_hi)
 {
-  __m512d a_lo = _mm512_cvtps_pd (_mm512_castps512_ps256 (a));
-  __m512d b_lo = _mm512_cvtps_pd (_mm512_castps512_ps256 (b));
-  __m512d a_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
-  __m512d b_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (b), 1)));
-
   sum = _mm512_fmadd_pd (a_lo, b_lo, sum);
   return _mm512_fmadd_pd (a_hi, b_hi, sum);
 }
@@ -256,10 +264,18 @@ fused_run (const QsFusedArgs   *a,
           recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
           err = _mm512_sub_ps (recon, v);
 
-          err2 = accumulate_pd (err2, err, err);
-          x2 = accumulate_pd (x2, v, v);
-          recon2 = accumulate_pd (recon2, recon, recon);
-          cross = accumulate_pd (cross, v, recon);
+          {
+            /* A whole step of finite values converts its upper half
+             * straight from memory, which spares a shuffle. */
+            __m512d v_lo = widen_lo (v), r_lo = widen_lo (recon), e_lo = widen_lo (err);
+            __m512d v_hi = bad == 0 && valid == 0xffff ? _mm512_cvtps_pd (_mm256_loadu_ps (x + j + 8)) : widen_hi (v);
+            __m512d r_hi = widen_hi (recon), e_hi = widen_hi (err);
+
+            err2 = accumulate_pd (err2, e_lo, e_hi, e_lo, e_hi);
+            x2 = accumulate_pd (x2, v_lo, v_hi, v_lo, v_hi);
+            recon2 = accumulate_pd (recon2, r_lo, r_hi, r_lo, r_hi);
+            cross = accumulate_pd (cross, v_lo, v_hi, r_lo, r_hi);
+          }
           /* max (|err|, max_error), sign cleared: both are never NaN. */
           max_error = _mm512_range_ps (err, max_error, 0x0b);
 
