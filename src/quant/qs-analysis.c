@@ -59,7 +59,8 @@ struct _QsPass {
   QsChannelLayout  layout;
   const QsQuantParams *params;
   QsFusedArgs      args;
-  QsFusedSpanKernel kernel;
+  QsFusedSpanKernel span_kernel;    /* or NULL: chunk_kernel a chunk at a time */
+  QsFusedIntKernel chunk_kernel;
   float           *coeff_storage;  /* the seven coefficient arrays args points into */
   size_t           code_slots;
   size_t           joint_entries;  /* (code_slots + 1) * (bins + 3) where pairs are counted, else 0 */
@@ -191,11 +192,12 @@ process_span (const QsPass *pass,
               stop = segment_end < stop ? segment_end : stop;
             }
         }
-      if (pass->format == QS_FORMAT_INT)
-        pass->kernel (&pass->args, data + (i - pass->feed_start), stop - i, c0, stride, head, &sums, &counts);
+      if (pass->format == QS_FORMAT_INT && pass->span_kernel != NULL)
+        pass->span_kernel (&pass->args, data + (i - pass->feed_start), stop - i, c0, stride, head,
+                           &sums, &counts);
       else
-        qs_fused_span_of_chunks (float_chunk, &pass->args, data + (i - pass->feed_start), stop - i, c0,
-                                 stride, head, &sums, &counts);
+        qs_fused_span_of_chunks (pass->chunk_kernel, &pass->args, data + (i - pass->feed_start),
+                                 stop - i, c0, stride, head, &sums, &counts);
       i = stop;
     }
 
@@ -324,7 +326,8 @@ qs_pass_new (const QsScheme        *scheme,
   pass->format = scheme->format;
   pass->layout = *layout;
   pass->params = params;
-  pass->kernel = qs_fused_span_kernel ();
+  pass->span_kernel = qs_fused_span_kernel ();
+  pass->chunk_kernel = scheme->format == QS_FORMAT_INT ? qs_fused_int_kernel () : float_chunk;
   pass->code_slots = qs_code_slots (scheme->format, params->qmin, params->qmax);
   pass->direct_recon = channels > 1;
   pass->n_blocks = (layout->count + BLOCK - 1) / BLOCK;

@@ -110,26 +110,23 @@ typedef void (*QsFusedSpanKernel) (const QsFusedArgs   *args,
                                    QsFusedSpanSums     *sums,
                                    const QsFusedCounts *counts);
 
-/* The span of a chunk kernel, one chunk at a time. */
+/* The span kernel of a chunk kernel: one chunk at a time. */
 void qs_fused_span_of_chunks (QsFusedIntKernel chunk_kernel, const QsFusedArgs *args,
                               const float *x, size_t n, size_t c0, size_t stride, size_t head,
                               QsFusedSpanSums *sums, const QsFusedCounts *counts);
-void qs_fused_span_scalar (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                           size_t stride, size_t head, QsFusedSpanSums *sums,
-                           const QsFusedCounts *counts);
 #if defined(__x86_64__)
-void qs_fused_span_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                           size_t stride, size_t head, QsFusedSpanSums *sums,
-                           const QsFusedCounts *counts);
 void qs_fused_span_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
                            size_t stride, size_t head, QsFusedSpanSums *sums,
                            const QsFusedCounts *counts);
 #endif
 
-/* The best kernel this CPU runs: AVX-512 (F and DQ), else AVX2, else the reference.
- * For tests and for comparing speed, QS_FORCE_SCALAR=1 in the environment
- * selects the reference and QS_FORCE_AVX2=1 the AVX2 kernel. */
+/* The best kernel this CPU runs: the AVX-512 span kernel (F and DQ), else
+ * NULL and the chunk kernel (AVX2, else the reference) by
+ * qs_fused_span_of_chunks. For tests and for comparing speed,
+ * QS_FORCE_SCALAR=1 in the environment selects the reference and
+ * QS_FORCE_AVX2=1 the AVX2 kernel. */
 QsFusedSpanKernel qs_fused_span_kernel (void);
+QsFusedIntKernel  qs_fused_int_kernel  (void);
 
 /* Min, max and non-finite count of a contiguous run, for the range pass. */
 typedef void (*QsMinMaxKernel) (const float *v,

@@ -102,34 +102,6 @@ qs_fused_span_of_chunks (QsFusedIntKernel     chunk_kernel,
 }
 
 void
-qs_fused_span_scalar (const QsFusedArgs   *args,
-                      const float         *x,
-                      size_t               n,
-                      size_t               c0,
-                      size_t               stride,
-                      size_t               head,
-                      QsFusedSpanSums     *sums,
-                      const QsFusedCounts *counts)
-{
-  qs_fused_span_of_chunks (qs_fused_int_scalar, args, x, n, c0, stride, head, sums, counts);
-}
-
-#if defined(__x86_64__)
-void
-qs_fused_span_avx2 (const QsFusedArgs   *args,
-                    const float         *x,
-                    size_t               n,
-                    size_t               c0,
-                    size_t               stride,
-                    size_t               head,
-                    QsFusedSpanSums     *sums,
-                    const QsFusedCounts *counts)
-{
-  qs_fused_span_of_chunks (qs_fused_int_avx2, args, x, n, c0, stride, head, sums, counts);
-}
-#endif
-
-void
 qs_minmax_scalar (const float *v,
                   size_t       n,
                   float       *min,
@@ -191,10 +163,18 @@ qs_fused_span_kernel (void)
 #if defined(__x86_64__)
   if (have_avx512 ())
     return qs_fused_span_avx512;
-  if (have_avx2 ())
-    return qs_fused_span_avx2;
 #endif
-  return qs_fused_span_scalar;
+  return NULL;
+}
+
+QsFusedIntKernel
+qs_fused_int_kernel (void)
+{
+#if defined(__x86_64__)
+  if (have_avx2 ())
+    return qs_fused_int_avx2;
+#endif
+  return qs_fused_int_scalar;
 }
 
 const char *

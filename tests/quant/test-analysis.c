@@ -601,11 +601,12 @@ test_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
   struct {
-    QsFusedSpanKernel run;
+    QsFusedIntKernel  chunk;      /* run a chunk at a time, or */
+    QsFusedSpanKernel span;
     gboolean          supported;
   } kernels[] = {
-    { qs_fused_span_avx2, FALSE },
-    { qs_fused_span_avx512, FALSE },
+    { qs_fused_int_avx2, NULL, FALSE },
+    { NULL, qs_fused_span_avx512, FALSE },
   };
   GRand *rand;
 
@@ -678,14 +679,17 @@ test_kernel_matches_reference (void)
         }
       ref = start;
       ref_counts = counts_new (&args);
-      qs_fused_span_scalar (&args, x, n, 0, stride, head, &ref, &ref_counts);
+      qs_fused_span_of_chunks (qs_fused_int_scalar, &args, x, n, 0, stride, head, &ref, &ref_counts);
       for (guint kernel = 0; kernel < G_N_ELEMENTS (kernels); kernel++)
         {
           if (!kernels[kernel].supported)
             continue;
           simd = start;
           simd_counts = counts_new (&args);
-          kernels[kernel].run (&args, x, n, 0, stride, head, &simd, &simd_counts);
+          if (kernels[kernel].span != NULL)
+            kernels[kernel].span (&args, x, n, 0, stride, head, &simd, &simd_counts);
+          else
+            qs_fused_span_of_chunks (kernels[kernel].chunk, &args, x, n, 0, stride, head, &simd, &simd_counts);
           g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
           if (joint)
             g_assert_cmpmem (ref_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t),
