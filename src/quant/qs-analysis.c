@@ -3,9 +3,10 @@
  *
  * After the range pass, every number the user sees comes from one sweep
  * over the data: per element a code, its reconstruction, the error sums,
- * the clip test and two histogram increments. Nothing tensor-sized is
- * allocated: the kernels take a CHUNK of elements at a time, vectorized,
- * and count codes and bins in per-worker tallies as they go.
+ * the clip test and the histogram counts. Nothing tensor-sized is
+ * allocated: the kernels take a run of elements (one channel's, within a
+ * BLOCK) in CHUNKs with lane sums of their own, vectorized, and count
+ * codes and bins in per-worker tallies as they go.
  *
  * Results do not depend on the number of threads: integer counts are
  * merged per worker (addition of integers is exact), floating-point sums
