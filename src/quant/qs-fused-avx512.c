@@ -1,4 +1,4 @@
-/* qs-fused-avx512.c: the AVX-512 twin of the fused-pass kernel (sixteen elements a step).
+/* qs-fused-avx512.c: the AVX-512 twins of the fused-pass and min/max kernels (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The same results as qs-fused-scalar.c, bit for bit: the same float
@@ -397,6 +397,44 @@ qs_fused_span_avx512 (const QsFusedArgs   *a,
   if (n == 0)
     return;
   runs[stride != 0][away][a->direct_recon][nudged] (a, x, n, c0, head, s, counts);
+}
+
+
+/* Min, max and non-finite count as qs_minmax_avx2, sixteen at a time: a
+ * classification and two masked operations per step. */
+void AVX512
+qs_minmax_avx512 (const float *v,
+                  size_t       n,
+                  float       *min,
+                  float       *max,
+                  uint64_t    *nonfinite)
+{
+  __m512 mn = _mm512_set1_ps (*min), mx = _mm512_set1_ps (*max);
+  float lanes_min[STEP], lanes_max[STEP];
+  uint64_t bad = 0;
+  size_t i = 0;
+
+  for (; i + STEP <= n; i += STEP)
+    {
+      __m512 x = _mm512_loadu_ps (v + i);
+      __mmask16 b = _mm512_fpclass_ps_mask (x, 0x99);
+
+      _mm_prefetch ((const char *) (v + i) + PREFETCH_BYTES, _MM_HINT_T0);
+      /* x < mn ? x : mn, as the reference compares. */
+      mn = _mm512_mask_min_ps (mn, (__mmask16) ~b, x, mn);
+      mx = _mm512_mask_max_ps (mx, (__mmask16) ~b, x, mx);
+      bad += (uint64_t) __builtin_popcount (b);
+    }
+
+  _mm512_storeu_ps (lanes_min, mn);
+  _mm512_storeu_ps (lanes_max, mx);
+  for (int l = 0; l < STEP; l++)
+    {
+      *min = lanes_min[l] < *min ? lanes_min[l] : *min;
+      *max = lanes_max[l] > *max ? lanes_max[l] : *max;
+    }
+  *nonfinite += bad;
+  qs_minmax_scalar (v + i, n - i, min, max, nonfinite);
 }
 
 #endif

@@ -138,6 +138,7 @@ typedef void (*QsMinMaxKernel) (const float *v,
 void qs_minmax_scalar (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
 #if defined(__x86_64__)
 void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+void qs_minmax_avx512 (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
 #endif
 QsMinMaxKernel qs_minmax_kernel (void);
 

@@ -187,6 +187,8 @@ QsMinMaxKernel
 qs_minmax_kernel (void)
 {
 #if defined(__x86_64__)
+  if (have_avx512 ())
+    return qs_minmax_avx512;
   if (have_avx2 ())
     return qs_minmax_avx2;
 #endif

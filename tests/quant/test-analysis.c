@@ -720,6 +720,7 @@ test_minmax_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
   GRand *rand = g_rand_new_with_seed (99);
+  bool avx512;
 
   __builtin_cpu_init ();
   if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
@@ -728,19 +729,30 @@ test_minmax_kernel_matches_reference (void)
       g_rand_free (rand);
       return;
     }
+  avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq");
   for (int round = 0; round < 500; round++)
     {
       size_t n = g_rand_int_range (rand, 0, 100);
       float x[100];
-      float min_a = INFINITY, max_a = -INFINITY, min_b = INFINITY, max_b = -INFINITY;
-      uint64_t bad_a = 0, bad_b = 0;
+      float min_a = INFINITY, max_a = -INFINITY;
+      uint64_t bad_a = 0;
       for (size_t i = 0; i < n; i++)
         x[i] = tricky_value (rand, 0.01f);
       qs_minmax_scalar (x, n, &min_a, &max_a, &bad_a);
-      qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
-      g_assert_cmpfloat (min_a, ==, min_b);
-      g_assert_cmpfloat (max_a, ==, max_b);
-      g_assert_cmpuint (bad_a, ==, bad_b);
+      for (int kernel = 0; kernel < 2; kernel++)
+        {
+          float min_b = INFINITY, max_b = -INFINITY;
+          uint64_t bad_b = 0;
+          if (kernel == 0)
+            qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
+          else if (avx512)
+            qs_minmax_avx512 (x, n, &min_b, &max_b, &bad_b);
+          else
+            continue;
+          g_assert_cmpfloat (min_a, ==, min_b);
+          g_assert_cmpfloat (max_a, ==, max_b);
+          g_assert_cmpuint (bad_a, ==, bad_b);
+        }
     }
   g_rand_free (rand);
 #else
