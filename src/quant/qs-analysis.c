@@ -3,9 +3,10 @@
  *
  * After the range pass, every number the user sees comes from one sweep
  * over the data: per element a code, its reconstruction, the error sums,
- * the clip test and two histogram increments. Nothing tensor-sized is
- * allocated: elements go through a CHUNK-sized stack buffer so that the
- * arithmetic vectorizes and the scattered increments follow it.
+ * the clip test and the histogram counts. Nothing tensor-sized is
+ * allocated: the kernels take a run of elements (one channel's, within a
+ * BLOCK) in CHUNKs with lane sums of their own, vectorized, and count
+ * codes and bins in per-worker tallies as they go.
  *
  * Results do not depend on the number of threads: integer counts are
  * merged per worker (addition of integers is exact), floating-point sums
@@ -24,6 +25,13 @@
 
 #define BLOCK ((size_t) 1 << 16)
 
+/* Pairs (code, bin) are counted in one table where it is small enough to
+ * stay in cache and the tensor large enough to repay clearing and folding
+ * it: a quarter million 32-bit entries (int8 with 256 bins takes 66,563)
+ * and sixteen elements per entry. */
+#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
+#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
+
 /* Padded to a cache line: neighbouring blocks belong to different workers. */
 typedef struct {
   double err2;
@@ -38,11 +46,13 @@ typedef struct {
   uint64_t *codes;     /* [code_slots + 1], the last slot for skipped values */
   uint64_t *orig;      /* [bins + 3] */
   uint64_t *recon;     /* [bins + 3] */
+  uint32_t *joint;     /* see QsFusedCounts, where the pass counts pairs */
+  uint64_t  joint_pending;  /* elements in joint since it was last folded */
   uint64_t  clipped;
   uint64_t  nonfinite;
   uint64_t  zeros;
   double    max_error;
-  char      padding[128 - 3 * sizeof (void *) - 4 * 8];  /* no false sharing between workers */
+  char      padding[128 - 4 * sizeof (void *) - 5 * 8];  /* no false sharing between workers */
 } WorkerAcc;
 
 struct _QsPass {
@@ -50,9 +60,11 @@ struct _QsPass {
   QsChannelLayout  layout;
   const QsQuantParams *params;
   QsFusedArgs      args;
-  QsFusedIntKernel kernel;
+  QsFusedSpanKernel span_kernel;    /* or NULL: chunk_kernel a chunk at a time */
+  QsFusedIntKernel chunk_kernel;
   float           *coeff_storage;  /* the seven coefficient arrays args points into */
   size_t           code_slots;
+  size_t           joint_entries;  /* (code_slots + 1) * (bins + 3) where pairs are counted, else 0 */
   bool             direct_recon;   /* bin reconstructions per element (per-channel) */
   size_t           fed;
   size_t           n_blocks;
@@ -98,19 +110,18 @@ is_finite (float x)
   return x - x == 0.0f;
 }
 
-/* The float formats: no vector path, the encoders are bit manipulation. */
+/* The float formats: no vector path, the encoders are bit manipulation.
+ * A chunk kernel like qs_fused_int_scalar. */
 static void
-float_chunk (const QsPass *pass,
-             const float  *x,
-             size_t        n,
-             size_t        c0,
-             size_t        stride,
-             QsLaneSums   *s,
-             int32_t      *code_slots,
-             int32_t      *orig_slots,
-             int32_t      *recon_slots)
+float_chunk (const QsFusedArgs   *a,
+             const float         *x,
+             size_t               n,
+             size_t               c0,
+             size_t               stride,
+             QsLaneSums          *s,
+             const QsFusedCounts *counts)
 {
-  float fmax = qs_float_format_max (pass->format);
+  float fmax = qs_float_format_max (a->format);
 
   for (size_t j = 0; j < n; j++)
     {
@@ -120,74 +131,34 @@ float_chunk (const QsPass *pass,
       float scaled, recon, err;
       int32_t code;
 
-      s->zeros[l] += v == 0.0f;
+      s->zeros += v == 0.0f;
       if (!is_finite (v))
         {
-          s->nonfinite[l]++;
-          code_slots[j] = (int32_t) pass->code_slots;
-          orig_slots[j] = recon_slots[j] = pass->args.bins + 2;
+          s->nonfinite++;
+          counts->codes[a->skip_code_slot]++;
+          counts->orig[a->bins + 2]++;
+          counts->recon[a->bins + 2]++;
           continue;
         }
-      scaled = v * pass->args.inv[c];
-      code = qs_float_format_encode (pass->format, scaled);
-      recon = qs_float_format_decode (pass->format, code) * pass->args.scale[c];
+      scaled = v * a->inv[c];
+      code = qs_float_format_encode (a->format, scaled);
+      recon = qs_float_format_decode (a->format, code) * a->scale[c];
       err = recon - v;
       s->err2[l] += (double) err * (double) err;
       s->x2[l] += (double) v * (double) v;
       s->recon2[l] += (double) recon * (double) recon;
       s->cross[l] += (double) v * (double) recon;
       s->max_error[l] = fmaxf (s->max_error[l], fabsf (err));
-      s->clipped[l] += fabsf (scaled) > fmax;
-      code_slots[j] = code;
-      orig_slots[j] = qs_fused_hist_slot (&pass->args, v);
-      recon_slots[j] = qs_fused_hist_slot (&pass->args, recon);
-    }
-}
-
-static void
-process_chunk (const QsPass *pass,
-               const float  *x,
-               size_t        n,
-               size_t        c0,
-               size_t        stride,
-               BlockSums    *block,
-               WorkerAcc    *acc)
-{
-  QsLaneSums s;
-  int32_t code_slots[QS_FUSED_CHUNK], orig_slots[QS_FUSED_CHUNK], recon_slots[QS_FUSED_CHUNK];
-  bool direct = pass->direct_recon || pass->format != QS_FORMAT_INT;
-
-  memset (&s, 0, sizeof s);
-  if (pass->format == QS_FORMAT_INT)
-    pass->kernel (&pass->args, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
-  else
-    float_chunk (pass, x, n, c0, stride, &s, code_slots, orig_slots, recon_slots);
-
-  for (size_t j = 0; j < n; j++)
-    {
-      acc->codes[code_slots[j]]++;
-      acc->orig[orig_slots[j]]++;
-    }
-  if (direct)
-    for (size_t j = 0; j < n; j++)
-      acc->recon[recon_slots[j]]++;
-
-  for (int l = 0; l < QS_FUSED_LANES; l++)
-    {
-      block->err2 += s.err2[l];
-      block->x2 += s.x2[l];
-      block->recon2 += s.recon2[l];
-      block->cross += s.cross[l];
-      acc->max_error = fmax (acc->max_error, s.max_error[l]);
-      acc->clipped += s.clipped[l];
-      acc->nonfinite += s.nonfinite[l];
-      acc->zeros += s.zeros[l];
+      s->clipped += fabsf (scaled) > fmax;
+      counts->codes[code]++;
+      counts->orig[qs_fused_hist_slot (a, v)]++;
+      counts->recon[qs_fused_hist_slot (a, recon)]++;
     }
 }
 
 /* Elements at absolute positions [start, end), cut where the channel
- * changes and at absolute CHUNK boundaries, so the summation order is a
- * function of positions only. */
+ * changes; the kernels cut them again at absolute CHUNK boundaries, so the
+ * summation order is a function of positions only. */
 static void
 process_span (const QsPass *pass,
               const float  *data,
@@ -197,15 +168,15 @@ process_span (const QsPass *pass,
               WorkerAcc    *acc)
 {
   const QsChannelLayout *l = &pass->layout;
+  QsFusedCounts counts = { acc->codes, acc->orig, acc->recon, acc->joint };
+  QsFusedSpanSums sums = { block->err2, block->x2, block->recon2, block->cross, 0.0f, 0, 0, 0 };
   size_t i = start;
 
   while (i < end)
     {
-      size_t stop = (i / QS_FUSED_CHUNK + 1) * QS_FUSED_CHUNK;
-      size_t c0 = 0, stride = 0;
+      size_t head = QS_FUSED_CHUNK - i % QS_FUSED_CHUNK;
+      size_t stop = end, c0 = 0, stride = 0;
 
-      if (stop > end)
-        stop = end;
       if (l->channels > 1)
         {
           if (l->inner == 1)
@@ -222,9 +193,40 @@ process_span (const QsPass *pass,
               stop = segment_end < stop ? segment_end : stop;
             }
         }
-      process_chunk (pass, data + (i - pass->feed_start), stop - i, c0, stride, block, acc);
+      if (pass->format == QS_FORMAT_INT && pass->span_kernel != NULL)
+        pass->span_kernel (&pass->args, data + (i - pass->feed_start), stop - i, c0, stride, head,
+                           &sums, &counts);
+      else
+        qs_fused_span_of_chunks (pass->chunk_kernel, &pass->args, data + (i - pass->feed_start),
+                                 stop - i, c0, stride, head, &sums, &counts);
       i = stop;
     }
+
+  block->err2 = sums.err2;
+  block->x2 = sums.x2;
+  block->recon2 = sums.recon2;
+  block->cross = sums.cross;
+  acc->max_error = sums.max_error > acc->max_error ? sums.max_error : acc->max_error;
+  acc->clipped += sums.clipped;
+  acc->nonfinite += sums.nonfinite;
+  acc->zeros += sums.zeros;
+}
+
+/* Moves the pair counts into the code and bin tallies. */
+static void
+fold_joint (const QsPass *pass,
+            WorkerAcc    *acc)
+{
+  size_t stride = (size_t) pass->args.joint_stride;
+
+  for (size_t i = 0; i < pass->joint_entries; i++)
+    if (acc->joint[i] > 0)
+      {
+        acc->codes[i / stride] += acc->joint[i];
+        acc->orig[i % stride] += acc->joint[i];
+        acc->joint[i] = 0;
+      }
+  acc->joint_pending = 0;
 }
 
 static void
@@ -233,6 +235,7 @@ feed_task (void   *user_data,
            int     worker)
 {
   QsPass *pass = user_data;
+  WorkerAcc *acc = &pass->workers[worker];
   size_t block = pass->feed_start / BLOCK + task;
   size_t start = block * BLOCK, end = start + BLOCK;
 
@@ -240,7 +243,13 @@ feed_task (void   *user_data,
     start = pass->feed_start;
   if (end > pass->feed_end)
     end = pass->feed_end;
-  process_span (pass, pass->feed_data, start, end, &pass->blocks[block], &pass->workers[worker]);
+  if (acc->joint != NULL)
+    {
+      if (acc->joint_pending + (end - start) > UINT32_MAX)
+        fold_joint (pass, acc);
+      acc->joint_pending += end - start;
+    }
+  process_span (pass, pass->feed_data, start, end, &pass->blocks[block], acc);
 }
 
 static void
@@ -251,6 +260,7 @@ free_workers (QsPass *pass)
       free (pass->workers[w].codes);
       free (pass->workers[w].orig);
       free (pass->workers[w].recon);
+      free (pass->workers[w].joint);
     }
   free (pass->workers);
   pass->workers = NULL;
@@ -276,8 +286,10 @@ ensure_workers (QsPass *pass,
       acc->codes = calloc (pass->code_slots + 1, sizeof (uint64_t));
       acc->orig = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
       acc->recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
+      if (pass->joint_entries > 0)
+        acc->joint = calloc (pass->joint_entries, sizeof (uint32_t));
       pass->n_workers = w + 1;
-      if (!acc->codes || !acc->orig || !acc->recon)
+      if (!acc->codes || !acc->orig || !acc->recon || (pass->joint_entries > 0 && !acc->joint))
         return false;
     }
   return true;
@@ -315,7 +327,8 @@ qs_pass_new (const QsScheme        *scheme,
   pass->format = scheme->format;
   pass->layout = *layout;
   pass->params = params;
-  pass->kernel = qs_fused_int_kernel ();
+  pass->span_kernel = qs_fused_span_kernel ();
+  pass->chunk_kernel = scheme->format == QS_FORMAT_INT ? qs_fused_int_kernel () : float_chunk;
   pass->code_slots = qs_code_slots (scheme->format, params->qmin, params->qmax);
   pass->direct_recon = channels > 1;
   pass->n_blocks = (layout->count + BLOCK - 1) / BLOCK;
@@ -354,7 +367,18 @@ qs_pass_new (const QsScheme        *scheme,
   args->hist_hi = (float) hist_hi;
   args->hist_inv_width = (float) (scheme->bins / (hist_hi - hist_lo));
   args->rounding = scheme->rounding;
+  args->format = scheme->format;
   args->direct_recon = pass->direct_recon;
+  if (scheme->format == QS_FORMAT_INT
+      && pass->code_slots + 1 <= JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))
+    {
+      size_t entries = (pass->code_slots + 1) * ((size_t) scheme->bins + 3);
+      if (layout->count / JOINT_MIN_ELEMENTS_PER_ENTRY >= entries)
+        {
+          pass->joint_entries = entries;
+          args->joint_stride = scheme->bins + 3;
+        }
+    }
 
   if (!ensure_workers (pass, 1))
     {
@@ -471,6 +495,8 @@ qs_pass_finish (QsPass     *pass,
   for (int w = 0; w < pass->n_workers; w++)
     {
       WorkerAcc *acc = &pass->workers[w];
+      if (acc->joint != NULL)
+        fold_joint (pass, acc);
       for (size_t s = 0; s < slots; s++)
         codes[s] += acc->codes[s];
       for (int b = 0; b < pass->args.bins + 3; b++)

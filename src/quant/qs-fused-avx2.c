@@ -116,16 +116,47 @@ coeff (const float *array, size_t c0, size_t j, size_t stride)
   return stride ? _mm256_loadu_ps (array + c0 + j) : _mm256_set1_ps (array[c0]);
 }
 
+/* Adds the eight lane counters of @v to one total. */
+static inline AVX2 uint32_t
+sum_epi32 (__m256i v)
+{
+  __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (v), _mm256_extracti128_si256 (v, 1));
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (1, 0, 3, 2)));
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (2, 3, 0, 1)));
+  return (uint32_t) _mm_cvtsi128_si32 (s);
+}
+
+static inline AVX2 void
+count_slots (int32_t   slots[3][QS_FUSED_LANES],
+             uint64_t *code_counts,
+             uint64_t *orig_counts,
+             uint64_t *recon_counts,
+             uint32_t *joint_counts,
+             bool      joint,
+             bool      direct)
+{
+  for (int l = 0; l < QS_FUSED_LANES; l++)
+    {
+      if (joint)
+        joint_counts[slots[0][l]]++;
+      else
+        {
+          code_counts[slots[0][l]]++;
+          orig_counts[slots[1][l]]++;
+        }
+      if (direct)
+        recon_counts[slots[2][l]]++;
+    }
+}
+
 void AVX2
-qs_fused_int_avx2 (const QsFusedArgs *a,
-                   const float       *x,
-                   size_t             n,
-                   size_t             c0,
-                   size_t             stride,
-                   QsLaneSums        *s,
-                   int32_t           *code_slots,
-                   int32_t           *orig_slots,
-                   int32_t           *recon_slots)
+qs_fused_int_avx2 (const QsFusedArgs   *a,
+                   const float         *x,
+                   size_t               n,
+                   size_t               c0,
+                   size_t               stride,
+                   QsLaneSums          *s,
+                   const QsFusedCounts *counts)
 {
   const __m256 zero = _mm256_setzero_ps ();
   const __m256 one = _mm256_set1_ps (1.0f);
@@ -133,13 +164,21 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
   const __m256i qmin = _mm256_set1_epi32 (a->qmin);
   const __m256i skip_code = _mm256_set1_epi32 (a->skip_code_slot);
   const __m256i skip_bin = _mm256_set1_epi32 (a->bins + 2);
+  uint64_t *code_counts = counts->codes, *orig_counts = counts->orig, *recon_counts = counts->recon;
+  uint32_t *joint_counts = counts->joint;
+  const __m256i joint_stride = _mm256_set1_epi32 (a->joint_stride);
+  bool joint = a->joint_stride > 0;
   __m256 max_error = _mm256_loadu_ps (s->max_error);
-  __m256i clipped = _mm256_loadu_si256 ((const __m256i *) s->clipped);
-  __m256i nonfinite = _mm256_loadu_si256 ((const __m256i *) s->nonfinite);
-  __m256i zeros = _mm256_loadu_si256 ((const __m256i *) s->zeros);
+  __m256i clipped = _mm256_setzero_si256 ();
+  __m256i nonfinite = _mm256_setzero_si256 ();
+  __m256i zeros = _mm256_setzero_si256 ();
   LaneSum err2 = lane_sum_load (s->err2), x2 = lane_sum_load (s->x2);
   LaneSum recon2 = lane_sum_load (s->recon2), cross = lane_sum_load (s->cross);
-  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
+  bool away = a->rounding == QS_ROUNDING_HALF_AWAY, direct = a->direct_recon;
+  /* Slots of the previous step, counted during this one: a load right
+   * after the vector store that wrote it would wait for the store. */
+  int32_t slots[2][3][QS_FUSED_LANES] __attribute__ ((aligned (32)));
+  int cur = 0;
   size_t j = 0;
 
   for (; j + QS_FUSED_LANES <= n; j += QS_FUSED_LANES)
@@ -155,7 +194,7 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
       __m256 t = _mm256_add_ps (_mm256_mul_ps (v, coeff (a->inv, c0, j, stride)),
                                 coeff (a->add, c0, j, stride));
       __m256 r, out, recon, err;
-      __m256i codes;
+      __m256i codes, bins;
 
       /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
       t = clamp_ps (t, _mm256_sub_ps (lo, one), _mm256_add_ps (hi, one));
@@ -179,26 +218,35 @@ qs_fused_int_avx2 (const QsFusedArgs *a,
 
       codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
       codes = _mm256_blendv_epi8 (skip_code, codes, _mm256_castps_si256 (finite));
-      _mm256_storeu_si256 ((__m256i *) (code_slots + j), codes);
-      _mm256_storeu_si256 ((__m256i *) (orig_slots + j),
-                           _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite)));
-      if (a->direct_recon)
-        _mm256_storeu_si256 ((__m256i *) (recon_slots + j),
-                             _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
+      bins = _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite));
+      if (joint)
+        _mm256_store_si256 ((__m256i *) slots[cur][0], _mm256_add_epi32 (_mm256_mullo_epi32 (codes, joint_stride), bins));
+      else
+        {
+          _mm256_store_si256 ((__m256i *) slots[cur][0], codes);
+          _mm256_store_si256 ((__m256i *) slots[cur][1], bins);
+        }
+      if (direct)
+        _mm256_store_si256 ((__m256i *) slots[cur][2],
+                            _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, recon), _mm256_castps_si256 (finite)));
+      cur ^= 1;
+      if (j > 0)
+        count_slots (slots[cur], code_counts, orig_counts, recon_counts, joint_counts, joint, direct);
     }
+  if (j > 0)
+    count_slots (slots[cur ^ 1], code_counts, orig_counts, recon_counts, joint_counts, joint, direct);
 
   lane_sum_store (s->err2, err2);
   lane_sum_store (s->x2, x2);
   lane_sum_store (s->recon2, recon2);
   lane_sum_store (s->cross, cross);
   _mm256_storeu_ps (s->max_error, max_error);
-  _mm256_storeu_si256 ((__m256i *) s->clipped, clipped);
-  _mm256_storeu_si256 ((__m256i *) s->nonfinite, nonfinite);
-  _mm256_storeu_si256 ((__m256i *) s->zeros, zeros);
+  s->clipped += sum_epi32 (clipped);
+  s->nonfinite += sum_epi32 (nonfinite);
+  s->zeros += sum_epi32 (zeros);
 
   if (j < n)
-    qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s,
-                         code_slots + j, orig_slots + j, recon_slots + j);
+    qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s, counts);
 }
 
 void AVX2

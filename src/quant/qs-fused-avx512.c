@@ -1,14 +1,18 @@
-/* qs-fused-avx512.c: the AVX-512 twin of the fused-pass kernel (sixteen elements a step).
+/* qs-fused-avx512.c: the AVX-512 twins of the fused-pass and min/max kernels (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The same float operations as qs-fused-scalar.c in the same order
- * (contraction off; the FMA of the double sums is exact), as in the AVX2
- * twin. Elements j and j + 8 of a step
- * both belong to lane j of the reference's eight lane sums; they are added
- * to that lane one after the other, in the reference's order, so the
- * double sums agree bit for bit. Counts and maxima do not depend on order
- * and are kept sixteen wide, folded to eight lanes at the end. What is
- * left after the last full step goes to the AVX2 kernel.
+ * The same results as qs-fused-scalar.c, bit for bit: the same float
+ * operations in the same order (contraction off; the FMA of the double
+ * sums is exact), except where an instruction does the reference's work
+ * exactly in fewer steps (rounding, the clip test, the maximum of
+ * absolute values; each says why it is exact). Elements j and j + 8 of a
+ * step both belong to lane j of the reference's eight lane sums; they are
+ * added to that lane one after the other, in the reference's order, so
+ * the double sums agree bit for bit; at the end of each chunk they are
+ * added to the block's sums as qs_fused_span_of_chunks adds a reference
+ * chunk's. Maxima do not depend on order and are kept sixteen wide. The
+ * last step of a chunk is masked: its missing elements add exact zeros,
+ * which change no sum (a lane sum is never -0).
  */
 #include "qs-fused-private.h"
 
@@ -16,12 +20,14 @@
 
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target ("avx512f,avx2,fma")))
+#define AVX512 __attribute__((target ("avx512f,avx512dq,avx2,fma,popcnt")))
 
 /* See qs-fused-avx2.c. */
 #define PREFETCH_BYTES 2048
 
 #define STEP 16
+#define LAG 3
+#define RING 4
 
 /* qs_clampf for a value that is never NaN, exactly (see clamp_ps in
  * qs-fused-avx2.c: max/min return the second operand on equality). */
@@ -50,17 +56,42 @@ round_away_ps (__m512 v)
                                                _mm512_and_si512 (_mm512_castps_si512 (v), sign)));
 }
 
+/* The histogram's constants, in registers for the whole run. */
+typedef struct {
+  __m512  lo;
+  __m512  inv_width;
+  __m512  top_slot;     /* bins + 1, as a float */
+  __m512  hi;
+  __m512i bins;
+} HistConsts;
+
+/* @top_fix: whether the top edge needs its own test (see qs_fused_hist_slot);
+ * where the arithmetic already puts hist_hi into the last bin, it does not. */
 static inline AVX512 __m512i
-hist_slot_ps (const QsFusedArgs *a, __m512 x)
+hist_slot_ps (const HistConsts *h, __m512 x, bool top_fix)
 {
-  __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, _mm512_set1_ps (a->hist_lo)),
-                                           _mm512_set1_ps (a->hist_inv_width)),
-                            _mm512_set1_ps (1.0f));
-  __mmask16 at_top = _mm512_cmp_ps_mask (x, _mm512_set1_ps (a->hist_hi), _CMP_EQ_OQ);
+  __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, h->lo), h->inv_width), _mm512_set1_ps (1.0f));
+  __m512i slot;
 
   /* NaN and the sign of a zero both end as slot 0 after truncation. */
-  t = _mm512_min_ps (_mm512_set1_ps ((float) a->bins + 1.0f), _mm512_max_ps (t, _mm512_setzero_ps ()));
-  return _mm512_mask_mov_epi32 (_mm512_cvttps_epi32 (t), at_top, _mm512_set1_epi32 (a->bins));
+  t = _mm512_min_ps (h->top_slot, _mm512_max_ps (t, _mm512_setzero_ps ()));
+  slot = _mm512_cvttps_epi32 (t);
+  if (top_fix)
+    slot = _mm512_mask_mov_epi32 (slot, _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ), h->bins);
+  return slot;
+}
+
+/* Elements 0-7 and 8-15 of a vector, in double. */
+static inline AVX512 __m512d
+widen_lo (__m512 a)
+{
+  return _mm512_cvtps_pd (_mm512_castps512_ps256 (a));
+}
+
+static inline AVX512 __m512d
+widen_hi (__m512 a)
+{
+  return _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
 }
 
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
@@ -68,118 +99,342 @@ hist_slot_ps (const QsFusedArgs *a, __m512 x)
  * contraction here: the product of two floats is exact in double, so
  * rounding it first, as the reference does, changes nothing. */
 static inline AVX512 __m512d
-accumulate_pd (__m512d sum, __m512 a, __m512 b)
+accumulate_pd (__m512d sum, __m512d a_lo, __m512d a_hi, __m512d b_lo, __m512d b_hi)
 {
-  __m512d a_lo = _mm512_cvtps_pd (_mm512_castps512_ps256 (a));
-  __m512d b_lo = _mm512_cvtps_pd (_mm512_castps512_ps256 (b));
-  __m512d a_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
-  __m512d b_hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (b), 1)));
-
   sum = _mm512_fmadd_pd (a_lo, b_lo, sum);
   return _mm512_fmadd_pd (a_hi, b_hi, sum);
 }
 
+/* A coefficient for the sixteen elements from j: one value per run
+ * (stride 0), or one per element (stride 1), read only where valid. */
 static inline AVX512 __m512
-coeff (const float *array, size_t c0, size_t j, size_t stride)
+coeff (const float *array, size_t c0, size_t j, bool stride, __mmask16 valid)
 {
-  return stride ? _mm512_loadu_ps (array + c0 + j) : _mm512_set1_ps (array[c0]);
+  if (!stride)
+    return _mm512_set1_ps (array[c0]);
+  return valid == 0xffff ? _mm512_loadu_ps (array + c0 + j) : _mm512_maskz_loadu_ps (valid, array + c0 + j);
 }
 
-/* Adds the sixteen counters of @wide to the eight of @lanes: lane l takes
- * elements l and l + 8. */
 static inline AVX512 void
-fold_counts (uint32_t *lanes, __m512i wide)
+count_slots (const QsFusedCounts *counts,
+             int32_t              slots[3][STEP],
+             int                  n,
+             bool                 joint,
+             bool                 direct)
 {
-  __m256i sum = _mm256_add_epi32 (_mm512_castsi512_si256 (wide), _mm512_extracti64x4_epi64 (wide, 1));
-
-  _mm256_storeu_si256 ((__m256i *) lanes,
-                       _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) lanes), sum));
+  for (int l = 0; l < n; l++)
+    {
+      if (joint)
+        counts->joint[slots[0][l]]++;
+      else
+        {
+          counts->codes[slots[0][l]]++;
+          counts->orig[slots[1][l]]++;
+        }
+      if (direct)
+        counts->recon[slots[2][l]]++;
+    }
 }
 
-void AVX512
-qs_fused_int_avx512 (const QsFusedArgs *a,
-                     const float       *x,
-                     size_t             n,
-                     size_t             c0,
-                     size_t             stride,
-                     QsLaneSums        *s,
-                     int32_t           *code_slots,
-                     int32_t           *orig_slots,
-                     int32_t           *recon_slots)
+/* The kernel for one combination of layout (stride), rounding (away),
+ * reconstruction bins (direct) and mapping (nudged: add and sub are 0 in
+ * the run's one channel, so x * inv + 0 and r - 0 can be skipped; they
+ * change nothing but the sign of a zero, which no output sees). Inlined
+ * into each specialisation, where the flags are constants. */
+static inline __attribute__ ((always_inline)) AVX512 void
+fused_run (const QsFusedArgs   *a,
+           const float         *x,
+           size_t               n,
+           size_t               c0,
+           size_t               head,
+           QsFusedSpanSums     *s,
+           const QsFusedCounts *counts,
+           bool                 stride,
+           bool                 away,
+           bool                 direct,
+           bool                 nudged)
 {
   const __m512 zero = _mm512_setzero_ps ();
   const __m512 one = _mm512_set1_ps (1.0f);
-  const __m512i sign = _mm512_set1_epi32 ((int) 0x80000000u);
-  const __m512i qmin = _mm512_set1_epi32 (a->qmin);
   const __m512i skip_code = _mm512_set1_epi32 (a->skip_code_slot);
   const __m512i skip_bin = _mm512_set1_epi32 (a->bins + 2);
-  const __m512i ones = _mm512_set1_epi32 (1);
+  const __m512i qmin = _mm512_set1_epi32 (a->qmin);
+  const __m512i joint_stride = _mm512_set1_epi32 (a->joint_stride);
+  bool joint = a->joint_stride > 0;
+  /* Per run: r + (post - qmin) is r + post - qmin, all small integers in
+   * float, so exact. */
+  const __m512 post_minus_qmin = _mm512_set1_ps (stride ? 0.0f : a->post[c0] - (float) a->qmin);
+  const HistConsts hist = {
+    _mm512_set1_ps (a->hist_lo), _mm512_set1_ps (a->hist_inv_width),
+    _mm512_set1_ps ((float) a->bins + 1.0f), _mm512_set1_ps (a->hist_hi), _mm512_set1_epi32 (a->bins),
+  };
+  __m512 inv = zero, add = zero, lo = zero, hi = zero, post = zero, sub = zero, scale = zero;
   __m512 max_error = zero;
-  __m512i clipped = _mm512_setzero_si512 ();
-  __m512i nonfinite = _mm512_setzero_si512 ();
-  __m512i zeros = _mm512_setzero_si512 ();
-  __m512d err2 = _mm512_loadu_pd (s->err2), x2 = _mm512_loadu_pd (s->x2);
-  __m512d recon2 = _mm512_loadu_pd (s->recon2), cross = _mm512_loadu_pd (s->cross);
-  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
-  size_t j = 0;
+  double block[4] = { s->err2, s->x2, s->recon2, s->cross };
+  uint64_t clipped = 0, nonfinite = 0, zeros = 0;
+  /* Slots of the step LAG steps back are counted during this one: a load
+   * soon after the vector store that wrote it would wait for the store to
+   * retire (measured: a lag of 3 is faster than 1 or 2, 4 or 6 no better). */
+  int32_t slots[RING][3][STEP] __attribute__ ((aligned (64)));
+  int filled[RING];   /* valid slots in each: a chunk's last step may be short */
+  size_t k = 0;
+  /* The slot hist_hi gets without the top-edge test, computed as
+   * hist_slot_ps does (NaN would give 0, and keep the test). */
+  float top_t = qs_clampf ((a->hist_hi - a->hist_lo) * a->hist_inv_width + 1.0f, 0.0f, (float) a->bins + 1.0f);
+  bool top_fix = (int32_t) top_t != a->bins;
+  /* Per tensor, non-finite values are counted in the slots of 0.0 (which
+   * they become) and moved to the skip slots at the end, instead of a
+   * blend per step. */
+  bool mark_skipped = stride || direct;
 
-  for (; j + STEP <= n; j += STEP)
+  if (!stride)
     {
-      __m512 raw = _mm512_loadu_ps (x + j);
-      __mmask16 finite, clip;
-      __m512 v, lo, hi, t, r, recon, err;
-      __m512i codes;
-
-      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      finite = _mm512_cmp_ps_mask (_mm512_sub_ps (raw, raw), zero, _CMP_EQ_OQ);
-      v = _mm512_maskz_mov_ps (finite, raw);
-      lo = coeff (a->lo, c0, j, stride);
-      hi = coeff (a->hi, c0, j, stride);
-      t = _mm512_add_ps (_mm512_mul_ps (v, coeff (a->inv, c0, j, stride)), coeff (a->add, c0, j, stride));
-
-      /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
-      t = clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one));
-      r = away ? round_away_ps (t) : round_even_ps (t);
-      clip = (_mm512_cmp_ps_mask (r, lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask (r, hi, _CMP_GT_OQ)) & finite;
-      clipped = _mm512_mask_add_epi32 (clipped, clip, clipped, ones);
-      nonfinite = _mm512_mask_add_epi32 (nonfinite, (__mmask16) ~finite, nonfinite, ones);
-      zeros = _mm512_mask_add_epi32 (zeros, _mm512_cmp_ps_mask (raw, zero, _CMP_EQ_OQ), zeros, ones);
-
-      r = clamp_ps (r, lo, hi);
-      recon = _mm512_maskz_mov_ps (finite, _mm512_mul_ps (_mm512_sub_ps (r, coeff (a->sub, c0, j, stride)),
-                                                          coeff (a->scale, c0, j, stride)));
-      err = _mm512_sub_ps (recon, v);
-
-      err2 = accumulate_pd (err2, err, err);
-      x2 = accumulate_pd (x2, v, v);
-      recon2 = accumulate_pd (recon2, recon, recon);
-      cross = accumulate_pd (cross, v, recon);
-      max_error = _mm512_max_ps (_mm512_castsi512_ps (_mm512_andnot_si512 (sign, _mm512_castps_si512 (err))),
-                                 max_error);
-
-      codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
-      _mm512_storeu_si512 (code_slots + j, _mm512_mask_mov_epi32 (skip_code, finite, codes));
-      _mm512_storeu_si512 (orig_slots + j, _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (a, v)));
-      if (a->direct_recon)
-        _mm512_storeu_si512 (recon_slots + j, _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (a, recon)));
+      inv = coeff (a->inv, c0, 0, false, 0xffff);
+      add = coeff (a->add, c0, 0, false, 0xffff);
+      lo = coeff (a->lo, c0, 0, false, 0xffff);
+      hi = coeff (a->hi, c0, 0, false, 0xffff);
+      post = coeff (a->post, c0, 0, false, 0xffff);
+      sub = coeff (a->sub, c0, 0, false, 0xffff);
+      scale = coeff (a->scale, c0, 0, false, 0xffff);
     }
 
-  _mm512_storeu_pd (s->err2, err2);
-  _mm512_storeu_pd (s->x2, x2);
-  _mm512_storeu_pd (s->recon2, recon2);
-  _mm512_storeu_pd (s->cross, cross);
-  {
-    __m256 wide = _mm256_max_ps (_mm512_castps512_ps256 (max_error),
-                                 _mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (max_error), 1)));
-    _mm256_storeu_ps (s->max_error, _mm256_max_ps (wide, _mm256_loadu_ps (s->max_error)));
-  }
-  fold_counts (s->clipped, clipped);
-  fold_counts (s->nonfinite, nonfinite);
-  fold_counts (s->zeros, zeros);
+  for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
+    {
+      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
+      __m512d recon2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+      double lanes[4][QS_FUSED_LANES];
 
-  if (j < n)
-    qs_fused_int_avx2 (a, x + j, n - j, c0 + j * stride, stride, s,
-                       code_slots + j, orig_slots + j, recon_slots + j);
+      if (len > n - done)
+        len = n - done;
+      for (size_t j = done; j < done + len; j += STEP, k++)
+        {
+          size_t left = done + len - j;
+          int32_t (*cur)[STEP] = slots[k % RING];
+          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
+          __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
+          __mmask16 bad, finite, clip;
+          __m512 v, t, r, rc, recon, err;
+          __m512i codes, bins;
+
+          _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+          if (stride)
+            {
+              inv = coeff (a->inv, c0, j, stride, valid);
+              add = coeff (a->add, c0, j, stride, valid);
+              lo = coeff (a->lo, c0, j, stride, valid);
+              hi = coeff (a->hi, c0, j, stride, valid);
+              post = coeff (a->post, c0, j, stride, valid);
+              sub = coeff (a->sub, c0, j, stride, valid);
+              scale = coeff (a->scale, c0, j, stride, valid);
+            }
+
+          /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. Lanes
+           * past the end were loaded as 0. */
+          bad = _mm512_fpclass_ps_mask (raw, 0x99);
+          finite = valid & ~bad;
+          zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
+          if (bad == 0)
+            v = raw;
+          else
+            {
+              nonfinite += (uint32_t) __builtin_popcount (bad);
+              v = _mm512_maskz_mov_ps (finite, raw);
+            }
+
+          t = _mm512_mul_ps (v, inv);
+          if (!nudged)
+            t = _mm512_add_ps (t, add);
+          if (away)
+            {
+              /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
+              r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
+            }
+          else
+            {
+              /* Rounding to nearest even at any magnitude, so the reference's
+               * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
+               * rounding exact) changes neither the clip test nor the clamped
+               * value. Only a zero's sign can differ, which no output sees. */
+              r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            }
+          rc = clamp_ps (r, lo, hi);
+          clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
+          clipped += (uint32_t) __builtin_popcount (clip);
+
+          recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
+          err = _mm512_sub_ps (recon, v);
+
+          {
+            /* A whole step of finite values converts its upper half
+             * straight from memory, which spares a shuffle. */
+            __m512d v_lo = widen_lo (v), r_lo = widen_lo (recon), e_lo = widen_lo (err);
+            __m512d v_hi = bad == 0 && valid == 0xffff ? _mm512_cvtps_pd (_mm256_loadu_ps (x + j + 8)) : widen_hi (v);
+            __m512d r_hi = widen_hi (recon), e_hi = widen_hi (err);
+
+            err2 = accumulate_pd (err2, e_lo, e_hi, e_lo, e_hi);
+            x2 = accumulate_pd (x2, v_lo, v_hi, v_lo, v_hi);
+            recon2 = accumulate_pd (recon2, r_lo, r_hi, r_lo, r_hi);
+            cross = accumulate_pd (cross, v_lo, v_hi, r_lo, r_hi);
+          }
+          /* max (|err|, max_error), sign cleared: both are never NaN. */
+          max_error = _mm512_range_ps (err, max_error, 0x0b);
+
+          if (stride)
+            codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
+          else
+            codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
+          bins = hist_slot_ps (&hist, v, top_fix);
+          if (mark_skipped)
+            {
+              codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
+              bins = _mm512_mask_mov_epi32 (skip_bin, finite, bins);
+            }
+          if (joint)
+            _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
+          else
+            {
+              _mm512_store_si512 (cur[0], codes);
+              _mm512_store_si512 (cur[1], bins);
+            }
+          if (direct)
+            _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon, top_fix)));
+          filled[k % RING] = left >= STEP ? STEP : (int) left;
+          if (k >= LAG)
+            {
+              /* Full steps with a constant count, so the loop unrolls. */
+              if (filled[(k - LAG) % RING] == STEP)
+                count_slots (counts, slots[(k - LAG) % RING], STEP, joint, direct);
+              else
+                count_slots (counts, slots[(k - LAG) % RING], filled[(k - LAG) % RING], joint, direct);
+            }
+        }
+
+      /* The chunk's lane sums into the block's, lane by lane, as
+       * qs_fused_span_of_chunks folds them. */
+      _mm512_storeu_pd (lanes[0], err2);
+      _mm512_storeu_pd (lanes[1], x2);
+      _mm512_storeu_pd (lanes[2], recon2);
+      _mm512_storeu_pd (lanes[3], cross);
+      for (int l = 0; l < QS_FUSED_LANES; l++)
+        for (int q = 0; q < 4; q++)
+          block[q] += lanes[q][l];
+    }
+  for (size_t back = k < LAG ? k : LAG; back > 0; back--)
+    count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
+  if (!mark_skipped && nonfinite > 0)
+    {
+      bool clipped_zero;
+      int32_t code = (int32_t) (qs_fused_level (a, c0, 0.0f, &clipped_zero) + a->post[c0]) - a->qmin;
+      int32_t bin = qs_fused_hist_slot (a, 0.0f);
+      if (joint)
+        {
+          counts->joint[code * a->joint_stride + bin] -= nonfinite;
+          counts->joint[a->skip_code_slot * a->joint_stride + a->bins + 2] += nonfinite;
+        }
+      else
+        {
+          counts->codes[code] -= nonfinite;
+          counts->codes[a->skip_code_slot] += nonfinite;
+          counts->orig[bin] -= nonfinite;
+          counts->orig[a->bins + 2] += nonfinite;
+        }
+    }
+
+  s->err2 = block[0];
+  s->x2 = block[1];
+  s->recon2 = block[2];
+  s->cross = block[3];
+  {
+    float m = _mm512_reduce_max_ps (max_error);
+    s->max_error = m > s->max_error ? m : s->max_error;
+  }
+  s->clipped += clipped;
+  s->nonfinite += nonfinite;
+  s->zeros += zeros;
+}
+
+#define FUSED_RUN(stride, away, direct, nudged) \
+  static AVX512 void \
+  fused_run_##stride##away##direct##nudged (const QsFusedArgs *a, const float *x, size_t n, size_t c0, \
+                                            size_t head, QsFusedSpanSums *s, const QsFusedCounts *counts) \
+  { \
+    fused_run (a, x, n, c0, head, s, counts, stride, away, direct, nudged); \
+  }
+
+/* Per tensor and per channel along an outer axis (stride 0), then
+ * channels last (stride 1, never nudged as a run). */
+FUSED_RUN (0, 0, 0, 0)
+FUSED_RUN (0, 0, 0, 1)
+FUSED_RUN (0, 1, 0, 0)
+FUSED_RUN (0, 1, 0, 1)
+FUSED_RUN (0, 0, 1, 0)
+FUSED_RUN (0, 0, 1, 1)
+FUSED_RUN (0, 1, 1, 0)
+FUSED_RUN (0, 1, 1, 1)
+FUSED_RUN (1, 0, 1, 0)
+FUSED_RUN (1, 1, 1, 0)
+
+void AVX512
+qs_fused_span_avx512 (const QsFusedArgs   *a,
+                      const float         *x,
+                      size_t               n,
+                      size_t               c0,
+                      size_t               stride,
+                      size_t               head,
+                      QsFusedSpanSums     *s,
+                      const QsFusedCounts *counts)
+{
+  static void (*const runs[2][2][2][2]) (const QsFusedArgs *, const float *, size_t, size_t, size_t,
+                                         QsFusedSpanSums *, const QsFusedCounts *) = {
+    { { { fused_run_0000, fused_run_0001 }, { fused_run_0010, fused_run_0011 } },
+      { { fused_run_0100, fused_run_0101 }, { fused_run_0110, fused_run_0111 } } },
+    { { { fused_run_1010, fused_run_1010 }, { fused_run_1010, fused_run_1010 } },
+      { { fused_run_1110, fused_run_1110 }, { fused_run_1110, fused_run_1110 } } },
+  };
+  bool away = a->rounding == QS_ROUNDING_HALF_AWAY;
+  bool nudged = !stride && a->add[c0] == 0.0f && a->sub[c0] == 0.0f;
+
+  if (n == 0)
+    return;
+  runs[stride != 0][away][a->direct_recon][nudged] (a, x, n, c0, head, s, counts);
+}
+
+
+/* Min, max and non-finite count as qs_minmax_avx2, sixteen at a time: a
+ * classification and two masked operations per step. */
+void AVX512
+qs_minmax_avx512 (const float *v,
+                  size_t       n,
+                  float       *min,
+                  float       *max,
+                  uint64_t    *nonfinite)
+{
+  __m512 mn = _mm512_set1_ps (*min), mx = _mm512_set1_ps (*max);
+  float lanes_min[STEP], lanes_max[STEP];
+  uint64_t bad = 0;
+  size_t i = 0;
+
+  for (; i + STEP <= n; i += STEP)
+    {
+      __m512 x = _mm512_loadu_ps (v + i);
+      __mmask16 b = _mm512_fpclass_ps_mask (x, 0x99);
+
+      _mm_prefetch ((const char *) (v + i) + PREFETCH_BYTES, _MM_HINT_T0);
+      /* x < mn ? x : mn, as the reference compares. */
+      mn = _mm512_mask_min_ps (mn, (__mmask16) ~b, x, mn);
+      mx = _mm512_mask_max_ps (mx, (__mmask16) ~b, x, mx);
+      bad += (uint64_t) __builtin_popcount (b);
+    }
+
+  _mm512_storeu_ps (lanes_min, mn);
+  _mm512_storeu_ps (lanes_max, mx);
+  for (int l = 0; l < STEP; l++)
+    {
+      *min = lanes_min[l] < *min ? lanes_min[l] : *min;
+      *max = lanes_max[l] > *max ? lanes_max[l] : *max;
+    }
+  *nonfinite += bad;
+  qs_minmax_scalar (v + i, n - i, min, max, nonfinite);
 }
 
 #endif

@@ -2,11 +2,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A kernel turns a run of at most QS_FUSED_CHUNK elements into lane sums
- * (floating-point sums kept per lane, lane = position % QS_FUSED_LANES)
- * and three slot arrays (code, original-value bin, reconstruction bin) that
- * the caller then counts. The SIMD kernels compute exactly what the scalar
- * reference computes, operation for operation, and tests hold them to it
- * bit for bit: the lane layout is what makes that possible.
+ * (floating-point sums kept per lane, lane = position % QS_FUSED_LANES),
+ * counts, and increments of three tallies (code, original-value bin,
+ * reconstruction bin). The kernels count as they go, a step behind the
+ * arithmetic, so the increments (load and store bound) overlap the vector
+ * work instead of following it. The SIMD kernels compute exactly what the
+ * scalar reference computes, and tests hold them to it bit for bit: the
+ * lane layout is what makes that possible.
  */
 #pragma once
 
@@ -21,10 +23,23 @@ typedef struct {
   double   recon2[QS_FUSED_LANES];
   double   cross[QS_FUSED_LANES];
   float    max_error[QS_FUSED_LANES];
-  uint32_t clipped[QS_FUSED_LANES];
-  uint32_t nonfinite[QS_FUSED_LANES];
-  uint32_t zeros[QS_FUSED_LANES];      /* values exactly 0.0 (or -0.0) */
+  /* Counts do not depend on order: one total each. */
+  uint32_t clipped;
+  uint32_t nonfinite;
+  uint32_t zeros;                      /* values exactly 0.0 (or -0.0) */
 } QsLaneSums;
+
+/* Tallies the kernels increment, slots as in QsFusedArgs. With a joint
+ * table, a code and an original-value bin are one increment of
+ * joint[code * joint_stride + bin] (32 bits; the caller folds it into
+ * codes and orig before it could wrap) instead of two: the increments,
+ * not the arithmetic, bound the kernels' speed. */
+typedef struct {
+  uint64_t *codes;   /* [skip_code_slot + 1], unless joint */
+  uint64_t *orig;    /* [bins + 3], unless joint */
+  uint64_t *recon;   /* [bins + 3], only where direct_recon */
+  uint32_t *joint;   /* [(skip_code_slot + 1) * joint_stride], only where joint_stride > 0 */
+} QsFusedCounts;
 
 typedef struct {
   /* Per-channel coefficients (see qs-quantizer-private.h), as arrays so a
@@ -43,37 +58,75 @@ typedef struct {
   float        hist_hi;
   float        hist_inv_width;
   QsRounding   rounding;
-  bool         direct_recon;     /* fill recon_slots (per-channel); else the caller derives them from codes */
+  bool         direct_recon;     /* count reconstruction bins (per-channel); else the caller derives them from codes */
+  int32_t      joint_stride;     /* bins + 3 to count (code, bin) pairs in QsFusedCounts.joint, or 0 */
+  QsFormat     format;           /* for the float formats' chunk kernel (qs-analysis.c) */
 } QsFusedArgs;
 
 /* Elements x[0..n) of one chunk: element j uses channel c0 + j * stride
  * (stride 0 or 1). */
-typedef void (*QsFusedIntKernel) (const QsFusedArgs *args,
-                                  const float       *x,
-                                  size_t             n,
-                                  size_t             c0,
-                                  size_t             stride,
-                                  QsLaneSums        *sums,
-                                  int32_t           *code_slots,
-                                  int32_t           *orig_slots,
-                                  int32_t           *recon_slots);
+typedef void (*QsFusedIntKernel) (const QsFusedArgs   *args,
+                                  const float         *x,
+                                  size_t               n,
+                                  size_t               c0,
+                                  size_t               stride,
+                                  QsLaneSums          *sums,
+                                  const QsFusedCounts *counts);
 
 void qs_fused_int_scalar (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
+                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
 #if defined(__x86_64__)
 void qs_fused_int_avx2   (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
-void qs_fused_int_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
-                          size_t stride, QsLaneSums *sums, int32_t *code_slots,
-                          int32_t *orig_slots, int32_t *recon_slots);
+                          size_t stride, QsLaneSums *sums, const QsFusedCounts *counts);
 #endif
 
-/* The best kernel this CPU runs: AVX-512, else AVX2, else the reference.
- * For tests and for comparing speed, QS_FORCE_SCALAR=1 in the environment
- * selects the reference and QS_FORCE_AVX2=1 the AVX2 kernel. */
-QsFusedIntKernel qs_fused_int_kernel (void);
+/* The sums of a run of chunks: the double sums of its block, to which
+ * each chunk's lane sums are added lane by lane, in lane order (so the
+ * order of additions depends on positions only), and order-free totals. */
+typedef struct {
+  double   err2;
+  double   x2;
+  double   recon2;
+  double   cross;
+  float    max_error;
+  uint64_t clipped;
+  uint64_t nonfinite;
+  uint64_t zeros;
+} QsFusedSpanSums;
+
+
+/* A run of elements x[0..n) in chunks: the first @head elements (at most
+ * QS_FUSED_CHUNK) are one chunk, then every QS_FUSED_CHUNK elements, each
+ * chunk with lane sums of its own as in QsFusedIntKernel, folded into
+ * @sums at its end. Element j uses channel c0 + j * stride. One call per
+ * run spares the per-chunk call and set-up, which cost as much as a fifth
+ * of the pass. */
+typedef void (*QsFusedSpanKernel) (const QsFusedArgs   *args,
+                                   const float         *x,
+                                   size_t               n,
+                                   size_t               c0,
+                                   size_t               stride,
+                                   size_t               head,
+                                   QsFusedSpanSums     *sums,
+                                   const QsFusedCounts *counts);
+
+/* The span kernel of a chunk kernel: one chunk at a time. */
+void qs_fused_span_of_chunks (QsFusedIntKernel chunk_kernel, const QsFusedArgs *args,
+                              const float *x, size_t n, size_t c0, size_t stride, size_t head,
+                              QsFusedSpanSums *sums, const QsFusedCounts *counts);
+#if defined(__x86_64__)
+void qs_fused_span_avx512 (const QsFusedArgs *args, const float *x, size_t n, size_t c0,
+                           size_t stride, size_t head, QsFusedSpanSums *sums,
+                           const QsFusedCounts *counts);
+#endif
+
+/* The best kernel this CPU runs: the AVX-512 span kernel (F and DQ), else
+ * NULL and the chunk kernel (AVX2, else the reference) by
+ * qs_fused_span_of_chunks. For tests and for comparing speed,
+ * QS_FORCE_SCALAR=1 in the environment selects the reference and
+ * QS_FORCE_AVX2=1 the AVX2 kernel. */
+QsFusedSpanKernel qs_fused_span_kernel (void);
+QsFusedIntKernel  qs_fused_int_kernel  (void);
 
 /* Min, max and non-finite count of a contiguous run, for the range pass. */
 typedef void (*QsMinMaxKernel) (const float *v,
@@ -85,8 +138,25 @@ typedef void (*QsMinMaxKernel) (const float *v,
 void qs_minmax_scalar (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
 #if defined(__x86_64__)
 void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+void qs_minmax_avx512 (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
 #endif
 QsMinMaxKernel qs_minmax_kernel (void);
+
+/* The clamped level r of a finite value in channel c, and whether it was
+ * clipped, as every kernel computes it. */
+static inline float
+qs_fused_level (const QsFusedArgs *a,
+                size_t             c,
+                float              v,
+                bool              *clipped)
+{
+  float t = qs_clampf (v * a->inv[c] + a->add[c], a->lo[c] - 1.0f, a->hi[c] + 1.0f);
+  float r = qs_round (t, a->rounding);
+
+  *clipped = r < a->lo[c] || r > a->hi[c];
+  r = r < a->lo[c] ? a->lo[c] : r;
+  return r > a->hi[c] ? a->hi[c] : r;
+}
 
 /* One histogram slot, as every kernel computes it. */
 static inline int32_t

@@ -14,29 +14,23 @@ is_finite (float x)
 }
 
 void
-qs_fused_int_scalar (const QsFusedArgs *a,
-                     const float       *x,
-                     size_t             n,
-                     size_t             c0,
-                     size_t             stride,
-                     QsLaneSums        *s,
-                     int32_t           *code_slots,
-                     int32_t           *orig_slots,
-                     int32_t           *recon_slots)
+qs_fused_int_scalar (const QsFusedArgs   *a,
+                     const float         *x,
+                     size_t               n,
+                     size_t               c0,
+                     size_t               stride,
+                     QsLaneSums          *s,
+                     const QsFusedCounts *counts)
 {
   for (size_t j = 0; j < n; j++)
     {
       size_t c = c0 + j * stride;
       int l = (int) (j % QS_FUSED_LANES);
-      bool finite = is_finite (x[j]);
+      bool finite = is_finite (x[j]), clipped;
       float v = finite ? x[j] : 0.0f;
-      float t = qs_clampf (v * a->inv[c] + a->add[c], a->lo[c] - 1.0f, a->hi[c] + 1.0f);
-      float r = qs_round (t, a->rounding);
-      bool clipped = r < a->lo[c] || r > a->hi[c];
+      float r = qs_fused_level (a, c, v, &clipped);
       float recon, err;
 
-      r = r < a->lo[c] ? a->lo[c] : r;
-      r = r > a->hi[c] ? a->hi[c] : r;
       recon = finite ? (r - a->sub[c]) * a->scale[c] : 0.0f;
       err = recon - v;
 
@@ -45,14 +39,65 @@ qs_fused_int_scalar (const QsFusedArgs *a,
       s->recon2[l] += (double) recon * (double) recon;
       s->cross[l] += (double) v * (double) recon;
       s->max_error[l] = fabsf (err) > s->max_error[l] ? fabsf (err) : s->max_error[l];
-      s->clipped[l] += finite && clipped;
-      s->nonfinite[l] += !finite;
-      s->zeros[l] += x[j] == 0.0f;
+      s->clipped += finite && clipped;
+      s->nonfinite += !finite;
+      s->zeros += x[j] == 0.0f;
 
-      code_slots[j] = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
-      orig_slots[j] = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+      {
+        int32_t code = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
+        int32_t bin = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+        if (a->joint_stride > 0)
+          counts->joint[code * a->joint_stride + bin]++;
+        else
+          {
+            counts->codes[code]++;
+            counts->orig[bin]++;
+          }
+      }
       if (a->direct_recon)
-        recon_slots[j] = finite ? qs_fused_hist_slot (a, recon) : a->bins + 2;
+        counts->recon[finite ? qs_fused_hist_slot (a, recon) : a->bins + 2]++;
+    }
+}
+
+/* Adds one chunk's lane sums to @sums. */
+static void
+fold_lanes (const QsLaneSums *lanes,
+            QsFusedSpanSums  *sums)
+{
+  for (int l = 0; l < QS_FUSED_LANES; l++)
+    {
+      sums->err2 += lanes->err2[l];
+      sums->x2 += lanes->x2[l];
+      sums->recon2 += lanes->recon2[l];
+      sums->cross += lanes->cross[l];
+      /* Never NaN: a plain comparison, not a call to fmaxf. */
+      sums->max_error = lanes->max_error[l] > sums->max_error ? lanes->max_error[l] : sums->max_error;
+    }
+  sums->clipped += lanes->clipped;
+  sums->nonfinite += lanes->nonfinite;
+  sums->zeros += lanes->zeros;
+}
+
+void
+qs_fused_span_of_chunks (QsFusedIntKernel     chunk_kernel,
+                const QsFusedArgs   *args,
+                const float         *x,
+                size_t               n,
+                size_t               c0,
+                size_t               stride,
+                size_t               head,
+                QsFusedSpanSums     *sums,
+                const QsFusedCounts *counts)
+{
+  for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
+    {
+      QsLaneSums lanes;
+
+      if (len > n - done)
+        len = n - done;
+      memset (&lanes, 0, sizeof lanes);
+      chunk_kernel (args, x + done, len, c0 + done * stride, stride, &lanes, counts);
+      fold_lanes (&lanes, sums);
     }
 }
 
@@ -105,18 +150,27 @@ static bool
 have_avx512 (void)
 {
 #if defined(__x86_64__)
-  return have_avx2 () && __builtin_cpu_supports ("avx512f") && !env_is_set ("QS_FORCE_AVX2");
+  return have_avx2 () && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq")
+         && !env_is_set ("QS_FORCE_AVX2");
 #else
   return false;
 #endif
+}
+
+QsFusedSpanKernel
+qs_fused_span_kernel (void)
+{
+#if defined(__x86_64__)
+  if (have_avx512 ())
+    return qs_fused_span_avx512;
+#endif
+  return NULL;
 }
 
 QsFusedIntKernel
 qs_fused_int_kernel (void)
 {
 #if defined(__x86_64__)
-  if (have_avx512 ())
-    return qs_fused_int_avx512;
   if (have_avx2 ())
     return qs_fused_int_avx2;
 #endif
@@ -133,6 +187,8 @@ QsMinMaxKernel
 qs_minmax_kernel (void)
 {
 #if defined(__x86_64__)
+  if (have_avx512 ())
+    return qs_minmax_avx512;
   if (have_avx2 ())
     return qs_minmax_avx2;
 #endif

@@ -319,6 +319,68 @@ test_threads_do_not_change_results (void)
     }
 }
 
+/* The bin of a value as numpy.histogram puts it, in float32 like the pass:
+ * 0 under, 1..bins, bins + 1 over. */
+static int
+expected_bin (const QsHistogram *h,
+              float              x)
+{
+  float width_inv = (float) (h->bins / (h->hi - h->lo));
+  float t;
+
+  if (x < (float) h->lo)
+    return 0;
+  if (x == (float) h->hi)
+    return h->bins;
+  if (x > (float) h->hi)
+    return h->bins + 1;
+  t = (x - (float) h->lo) * width_inv + 1.0f;
+  return t >= (float) h->bins + 1.0f ? h->bins + 1 : (int) t;
+}
+
+static void
+test_large_tensor_counts (void)
+{
+  /* Large enough that codes and bins are counted as pairs in one table
+   * (1,200,007 elements, more than sixteen per entry of int8's 257 x 259
+   * table); every count checked against the codes of qs_quantize and
+   * bins worked out here. */
+  const gsize n = 1200007;
+  g_autofree float *v = random_weights (n, 5, 0.05);
+  g_autofree int32_t *codes = g_new (int32_t, n);
+  QsChannelLayout layout = qs_channel_layout_per_tensor (n);
+  uint64_t code_counts[256] = { 0 }, orig[258] = { 0 }, recon[258] = { 0 }, levels = 0;
+  QsScheme scheme;
+  Result r;
+
+  v[7] = NAN;
+  v[70000] = INFINITY;
+  v[99] = 0.0f;
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &layout, v, 2, &r);
+  qs_quantize (&r.params, &layout, v, codes);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!isfinite (v[i]))
+        continue;
+      code_counts[codes[i] + 128]++;
+      orig[expected_bin (&r.analysis.histogram, v[i])]++;
+      recon[expected_bin (&r.analysis.histogram, qs_dequantize_code (&r.params, 0, codes[i]))]++;
+    }
+  for (int c = 0; c < 256; c++)
+    levels += code_counts[c] > 0;
+  g_assert_cmpuint (r.analysis.nonfinite_count, ==, 2);
+  g_assert_cmpuint (r.analysis.levels_used, ==, levels);
+  g_assert_cmpuint (r.analysis.histogram.underflow, ==, orig[0]);
+  g_assert_cmpuint (r.analysis.histogram.overflow, ==, orig[257]);
+  g_assert_cmpmem (r.analysis.histogram.counts, 256 * sizeof (uint64_t), orig + 1, 256 * sizeof (uint64_t));
+  g_assert_cmpuint (r.analysis.histogram.quantized_underflow, ==, recon[0]);
+  g_assert_cmpuint (r.analysis.histogram.quantized_overflow, ==, recon[257]);
+  g_assert_cmpmem (r.analysis.histogram.quantized_counts, 256 * sizeof (uint64_t),
+                   recon + 1, 256 * sizeof (uint64_t));
+  result_clear (&r);
+}
+
 static void
 test_streaming_equals_whole (void)
 {
@@ -466,11 +528,12 @@ static void
 fill_coefficients (GRand   *rand,
                    float   *k,
                    size_t   channels,
-                   bool     nudge)
+                   bool     nudge,
+                   int      max_bits)
 {
   for (size_t c = 0; c < channels; c++)
     {
-      int bits = g_rand_int_range (rand, 2, 17);
+      int bits = g_rand_int_range (rand, 2, max_bits + 1);
       int qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
       float scale = (float) g_rand_double_range (rand, 1e-4, 0.5);
       float z = nudge ? (float) g_rand_int_range (rand, qmin, qmax + 1)
@@ -508,16 +571,42 @@ tricky_value (GRand *rand,
     }
 }
 
+/* Fresh tallies for one kernel run, or NULL entries for those it must not touch. */
+static QsFusedCounts
+counts_new (const QsFusedArgs *args)
+{
+  bool joint = args->joint_stride > 0;
+  QsFusedCounts counts = {
+    joint ? NULL : g_new0 (uint64_t, args->skip_code_slot + 1),
+    joint ? NULL : g_new0 (uint64_t, args->bins + 3),
+    args->direct_recon ? g_new0 (uint64_t, args->bins + 3) : NULL,
+    joint ? g_new0 (uint32_t, (args->skip_code_slot + 1) * args->joint_stride) : NULL,
+  };
+  return counts;
+}
+
+static void
+counts_free (QsFusedCounts *counts)
+{
+  g_free (counts->codes);
+  g_free (counts->orig);
+  g_free (counts->recon);
+  g_free (counts->joint);
+}
+
+#define MAX_RUN (3 * QS_FUSED_CHUNK + 40)
+
 static void
 test_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
   struct {
-    QsFusedIntKernel run;
-    gboolean         supported;
+    QsFusedIntKernel  chunk;      /* run a chunk at a time, or */
+    QsFusedSpanKernel span;
+    gboolean          supported;
   } kernels[] = {
-    { qs_fused_int_avx2, FALSE },
-    { qs_fused_int_avx512, FALSE },
+    { qs_fused_int_avx2, NULL, FALSE },
+    { NULL, qs_fused_span_avx512, FALSE },
   };
   GRand *rand;
 
@@ -528,23 +617,29 @@ test_kernel_matches_reference (void)
       return;
     }
   kernels[0].supported = TRUE;
-  kernels[1].supported = __builtin_cpu_supports ("avx512f");
+  kernels[1].supported = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq");
   rand = g_rand_new_with_seed (1234);
   if (!kernels[1].supported)
     g_test_message ("this CPU has no AVX-512: only the AVX2 kernel is checked");
   for (int round = 0; round < 4000; round++)
     {
       size_t stride = g_rand_int_range (rand, 0, 2);
-      size_t n = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
+      /* A run of up to three chunks and a bit, its first chunk short. */
+      size_t n = g_rand_int_range (rand, 1, MAX_RUN + 1);
+      size_t head = g_rand_int_range (rand, 1, QS_FUSED_CHUNK + 1);
       size_t channels = stride ? n : 1;
+      /* Rounds with one channel cover the per-tensor kernels; nudged
+       * coefficients there are the ones without add and sub. A joint
+       * table is kept small: codes of at most 8 bits. */
       bool nudge = g_rand_boolean (rand);
+      bool joint = g_rand_int_range (rand, 0, 3) == 0;
       float *k = g_new (float, 7 * channels);
-      float x[QS_FUSED_CHUNK];
+      float x[MAX_RUN];
       QsFusedArgs args;
-      QsLaneSums start, ref, simd;
-      int32_t ref_slots[3][QS_FUSED_CHUNK], simd_slots[3][QS_FUSED_CHUNK];
+      QsFusedSpanSums start, ref, simd;
+      QsFusedCounts ref_counts, simd_counts;
 
-      fill_coefficients (rand, k, channels, nudge);
+      fill_coefficients (rand, k, channels, nudge, joint ? 8 : 16);
       for (size_t j = 0; j < n; j++)
         x[j] = tricky_value (rand, k[6 * channels + (stride ? j : 0)]);
 
@@ -556,43 +651,62 @@ test_kernel_matches_reference (void)
       args.post = k + 4 * channels;
       args.sub = k + 5 * channels;
       args.scale = k + 6 * channels;
-      args.qmin = -32768;
-      args.skip_code_slot = 65536;
+      args.qmin = joint ? -128 : -32768;
+      args.skip_code_slot = joint ? 256 : 65536;
       args.bins = g_rand_int_range (rand, 1, 300);
+      args.joint_stride = joint ? args.bins + 3 : 0;
       args.hist_lo = (float) g_rand_double_range (rand, -50.0, 0.0);
       args.hist_hi = args.hist_lo + (float) g_rand_double_range (rand, 0.01, 60.0);
       args.hist_inv_width = args.bins / (args.hist_hi - args.hist_lo);
       args.rounding = g_rand_boolean (rand) ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN;
-      args.direct_recon = true;
+      /* Channels last always bins reconstructions; a run of one channel may. */
+      args.direct_recon = stride || g_rand_boolean (rand);
       if (g_rand_int_range (rand, 0, 8) == 0)
         x[0] = args.hist_hi;  /* the top edge */
 
-      /* Sums already under way, as in the second chunk of a block. */
+      /* Sums already under way, as in the second run of a block. */
       memset (&start, 0, sizeof start);
       if (g_rand_boolean (rand))
-        for (int l = 0; l < QS_FUSED_LANES; l++)
-          {
-            start.err2[l] = g_rand_double (rand);
-            start.x2[l] = g_rand_double (rand);
-            start.recon2[l] = g_rand_double (rand);
-            start.cross[l] = g_rand_double (rand);
-            start.max_error[l] = (float) g_rand_double (rand);
-            start.clipped[l] = g_rand_int_range (rand, 0, 100);
-            start.nonfinite[l] = g_rand_int_range (rand, 0, 100);
-            start.zeros[l] = g_rand_int_range (rand, 0, 100);
-          }
+        {
+          start.err2 = g_rand_double (rand);
+          start.x2 = g_rand_double (rand);
+          start.recon2 = g_rand_double (rand);
+          start.cross = g_rand_double (rand);
+          start.max_error = (float) g_rand_double (rand);
+          start.clipped = g_rand_int_range (rand, 0, 100);
+          start.nonfinite = g_rand_int_range (rand, 0, 100);
+          start.zeros = g_rand_int_range (rand, 0, 100);
+        }
       ref = start;
-      qs_fused_int_scalar (&args, x, n, 0, stride, &ref, ref_slots[0], ref_slots[1], ref_slots[2]);
+      ref_counts = counts_new (&args);
+      qs_fused_span_of_chunks (qs_fused_int_scalar, &args, x, n, 0, stride, head, &ref, &ref_counts);
       for (guint kernel = 0; kernel < G_N_ELEMENTS (kernels); kernel++)
         {
           if (!kernels[kernel].supported)
             continue;
           simd = start;
-          kernels[kernel].run (&args, x, n, 0, stride, &simd, simd_slots[0], simd_slots[1], simd_slots[2]);
+          simd_counts = counts_new (&args);
+          if (kernels[kernel].span != NULL)
+            kernels[kernel].span (&args, x, n, 0, stride, head, &simd, &simd_counts);
+          else
+            qs_fused_span_of_chunks (kernels[kernel].chunk, &args, x, n, 0, stride, head, &simd, &simd_counts);
           g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
-          for (int a = 0; a < 3; a++)
-            g_assert_cmpmem (ref_slots[a], n * sizeof (int32_t), simd_slots[a], n * sizeof (int32_t));
+          if (joint)
+            g_assert_cmpmem (ref_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t),
+                             simd_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t));
+          else
+            {
+              g_assert_cmpmem (ref_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t),
+                               simd_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t));
+              g_assert_cmpmem (ref_counts.orig, (args.bins + 3) * sizeof (uint64_t),
+                               simd_counts.orig, (args.bins + 3) * sizeof (uint64_t));
+            }
+          if (args.direct_recon)
+            g_assert_cmpmem (ref_counts.recon, (args.bins + 3) * sizeof (uint64_t),
+                             simd_counts.recon, (args.bins + 3) * sizeof (uint64_t));
+          counts_free (&simd_counts);
         }
+      counts_free (&ref_counts);
       g_free (k);
     }
   g_rand_free (rand);
@@ -606,6 +720,7 @@ test_minmax_kernel_matches_reference (void)
 {
 #if defined(__x86_64__)
   GRand *rand = g_rand_new_with_seed (99);
+  bool avx512;
 
   __builtin_cpu_init ();
   if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
@@ -614,19 +729,30 @@ test_minmax_kernel_matches_reference (void)
       g_rand_free (rand);
       return;
     }
+  avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq");
   for (int round = 0; round < 500; round++)
     {
       size_t n = g_rand_int_range (rand, 0, 100);
       float x[100];
-      float min_a = INFINITY, max_a = -INFINITY, min_b = INFINITY, max_b = -INFINITY;
-      uint64_t bad_a = 0, bad_b = 0;
+      float min_a = INFINITY, max_a = -INFINITY;
+      uint64_t bad_a = 0;
       for (size_t i = 0; i < n; i++)
         x[i] = tricky_value (rand, 0.01f);
       qs_minmax_scalar (x, n, &min_a, &max_a, &bad_a);
-      qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
-      g_assert_cmpfloat (min_a, ==, min_b);
-      g_assert_cmpfloat (max_a, ==, max_b);
-      g_assert_cmpuint (bad_a, ==, bad_b);
+      for (int kernel = 0; kernel < 2; kernel++)
+        {
+          float min_b = INFINITY, max_b = -INFINITY;
+          uint64_t bad_b = 0;
+          if (kernel == 0)
+            qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
+          else if (avx512)
+            qs_minmax_avx512 (x, n, &min_b, &max_b, &bad_b);
+          else
+            continue;
+          g_assert_cmpfloat (min_a, ==, min_b);
+          g_assert_cmpfloat (max_a, ==, max_b);
+          g_assert_cmpuint (bad_a, ==, bad_b);
+        }
     }
   g_rand_free (rand);
 #else
@@ -648,6 +774,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/histograms", test_histograms);
   g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
   g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
+  g_test_add_func ("/analysis/large-tensor-counts", test_large_tensor_counts);
   g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
   g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
   g_test_add_func ("/analysis/float-formats", test_float_formats);
