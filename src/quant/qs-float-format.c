@@ -167,6 +167,34 @@ qs_float_to_fp8_e5m2 (float value)
   return (uint8_t) (((bits >> 24) & 0x80) | code);
 }
 
+/* The MX element formats have no NaN code: NaN encodes as +-0 (nan_code 0). */
+uint8_t
+qs_float_to_fp6_e2m3 (float value)
+{
+  uint32_t bits = f32_bits (value);
+  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 3, 1, 1, 0x1f, 0);
+
+  return (uint8_t) (((bits >> 26) & 0x20) | code);
+}
+
+uint8_t
+qs_float_to_fp6_e3m2 (float value)
+{
+  uint32_t bits = f32_bits (value);
+  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 2, 3, 1, 0x1f, 0);
+
+  return (uint8_t) (((bits >> 26) & 0x20) | code);
+}
+
+uint8_t
+qs_float_to_fp4_e2m1 (float value)
+{
+  uint32_t bits = f32_bits (value);
+  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 1, 1, 1, 0x7, 0);
+
+  return (uint8_t) (((bits >> 28) & 0x8) | code);
+}
+
 /* FP8 decoding is a 1 KiB table lookup: it shortened the per-element
  * dependency chain of encode-then-decode enough to run about 1.8 times faster
  * than the equivalent bit manipulation. The tables are computed by the
@@ -202,4 +230,32 @@ float
 qs_fp8_e5m2_to_float (uint8_t bits)
 {
   return e5m2_values[bits];
+}
+
+/* The narrow MX element formats, tabulated the same way; every code is finite. */
+#define SMALL_SIGNED(n, sign_bit, magnitude) (((n) & (sign_bit)) ? -(magnitude) : (magnitude))
+#define E2M3(n) SMALL_SIGNED ((n), 0x20, FP8_MAGNITUDE ((n) & 0x1f, 3, 0x1p-3f))
+#define E3M2(n) SMALL_SIGNED ((n), 0x20, FP8_MAGNITUDE ((n) & 0x1f, 2, 0x1p-4f))
+#define E2M1(n) SMALL_SIGNED ((n), 0x8, FP8_MAGNITUDE ((n) & 0x7, 1, 0x1p-1f))
+
+static const float e2m3_values[64] = { FP8_ROW64 (E2M3, 0) };
+static const float e3m2_values[64] = { FP8_ROW64 (E3M2, 0) };
+static const float e2m1_values[16] = { FP8_ROW16 (E2M1, 0) };
+
+float
+qs_fp6_e2m3_to_float (uint8_t bits)
+{
+  return e2m3_values[bits & 0x3f];
+}
+
+float
+qs_fp6_e3m2_to_float (uint8_t bits)
+{
+  return e3m2_values[bits & 0x3f];
+}
+
+float
+qs_fp4_e2m1_to_float (uint8_t bits)
+{
+  return e2m1_values[bits & 0xf];
 }
