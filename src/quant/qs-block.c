@@ -188,6 +188,8 @@ block_scale (const QsScheme *scheme,
       b->scale_code = (uint8_t) (e + 127);
       if (b->zero)
         b->exact_scale = b->scale;
+      /* The scale 2^-127 encodes zeros (and -0.0) like any other. */
+      b->zero = false;
     }
   else if (format == QS_FORMAT_NVFP4)
     {
@@ -525,7 +527,7 @@ run_block (const Pass *p,
     }
   if (p->inspect)
     {
-      if (b.zero || !(b.scale > 0.0f))
+      if (amax == 0.0f || !(b.scale > 0.0f) || b.zero)
         w->zero_blocks++;
       else
         w->scale_counts[scale_slot (p, b.scale)]++;
