@@ -980,6 +980,15 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
                        model->layers[li].name, problem != NULL ? problem : "invalid");
           return QS_ENGINE_INVALID_ARGUMENT;
         }
+      /* Per-group weight scales are not in the kernels yet: refuse rather
+       * than run another scheme under this one's name. */
+      if (layer_schemes[i] != NULL && qs_scheme_is_blockwise (layer_schemes[i]))
+        {
+          int li = qs_engine_model_weighted_layer_index (model, i);
+          set_message (message, message_size, "layer “%s”: the engine does not run group-wise "
+                       "or block formats yet", model->layers[li].name);
+          return QS_ENGINE_UNSUPPORTED;
+        }
     }
 
   memset (&job, 0, sizeof job);

@@ -247,31 +247,29 @@ element_code (QsFormat  format,
     {
     case QS_FORMAT_MXFP8_E4M3:
       *code = qs_float_to_fp8_e4m3 (scaled);
-      return qs_fp8_e4m3_to_float ((uint8_t) *code);
+      break;
     case QS_FORMAT_MXFP8_E5M2:
       *code = qs_float_to_fp8_e5m2 (scaled);
-      return qs_fp8_e5m2_to_float ((uint8_t) *code);
+      break;
     case QS_FORMAT_MXFP6_E2M3:
       *code = qs_float_to_fp6_e2m3 (scaled);
-      return qs_fp6_e2m3_to_float ((uint8_t) *code);
+      break;
     case QS_FORMAT_MXFP6_E3M2:
       *code = qs_float_to_fp6_e3m2 (scaled);
-      return qs_fp6_e3m2_to_float ((uint8_t) *code);
+      break;
     case QS_FORMAT_MXFP4:
     case QS_FORMAT_NVFP4:
       *code = qs_float_to_fp4_e2m1 (scaled);
-      return qs_fp4_e2m1_to_float ((uint8_t) *code);
+      break;
     case QS_FORMAT_MXINT8:
-      {
-        float r = qs_round_half_even (qs_clampf (scaled * 64.0f, -127.0f, 127.0f));
-        *code = (int32_t) r;
-        return r * (1.0f / 64.0f);
-      }
+      *code = (int32_t) qs_round_half_even (qs_clampf (scaled * 64.0f, -127.0f, 127.0f));
+      break;
     case QS_FORMAT_NF4:
     default:
       *code = nf4_index (scaled);
-      return nf4_levels[*code];
+      break;
     }
+  return qs_block_element_value (format, *code);
 }
 
 /* One element under a block's scale: code, reconstruction, clip. */
@@ -1148,5 +1146,58 @@ qs_block_quantize (const QsScheme        *scheme,
         }
     }
   free (scratch);
+  return QS_OK;
+}
+
+float
+qs_block_element_value (QsFormat format,
+                        int32_t  code)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return qs_fp8_e4m3_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP8_E5M2:
+      return qs_fp8_e5m2_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP6_E2M3:
+      return qs_fp6_e2m3_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP6_E3M2:
+      return qs_fp6_e3m2_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return qs_fp4_e2m1_to_float ((uint8_t) code);
+    case QS_FORMAT_MXINT8:
+      return (float) code * (1.0f / 64.0f);
+    case QS_FORMAT_NF4:
+      return nf4_levels[code & 15];
+    case QS_FORMAT_INT:
+    default:
+      return 0.0f;
+    }
+}
+
+QsStatus
+qs_block_dequantize (const QsScheme        *scheme,
+                     const QsChannelLayout *layout,
+                     const int32_t         *codes,
+                     const float           *scales,
+                     const int32_t         *zero_points,
+                     float                 *out)
+{
+  QsBlockGeometry geo;
+  QsStatus status = qs_block_geometry (scheme, layout, &geo);
+
+  if (status != QS_OK)
+    return status;
+  for (size_t c = 0; c < layout->channels; c++)
+    for (size_t p = 0; p < geo.run_length; p++)
+      {
+        size_t i = ((p / layout->inner) * layout->channels + c) * layout->inner + p % layout->inner;
+        size_t b = c * geo.blocks_per_run + p / geo.block_size;
+        if (scheme->format == QS_FORMAT_INT)
+          out[i] = (float) (codes[i] - (zero_points != NULL ? zero_points[b] : 0)) * scales[b];
+        else
+          out[i] = qs_block_element_value (scheme->format, codes[i]) * scales[b];
+      }
   return QS_OK;
 }

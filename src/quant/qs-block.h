@@ -98,6 +98,20 @@ QsStatus qs_block_quantize (const QsScheme        *scheme,
                             int32_t               *zero_points,
                             float                 *tensor_scale);
 
+/* The reconstruction of @codes (tensor order) from the blocks' @scales and
+ * @zero_points (NULL for block formats), by the rule above, into @out. */
+QsStatus qs_block_dequantize (const QsScheme        *scheme,
+                              const QsChannelLayout *layout,
+                              const int32_t         *codes,
+                              const float           *scales,
+                              const int32_t         *zero_points,
+                              float                 *out);
+
+/* The unscaled value element code @code of a block format stands for
+ * (QS_FORMAT_MXINT8: code / 64; NF4: the level); 0 for QS_FORMAT_INT. */
+float qs_block_element_value (QsFormat format,
+                              int32_t  code);
+
 /* The value NF4 code @index (0..15) stands for, before scaling. */
 float qs_nf4_level (int index);
 
