@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "qs-float-format.h"
+#include "qs-float-format-private.h"
 #include "qs-fused-private.h"
 #include "qs-parallel.h"
 
@@ -32,11 +33,49 @@
 #define SCALE_LOG2_MAX 136
 #define SCALE_SUBBINS 4
 
+/* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
+#define NF4_L0 -1.0
+#define NF4_L1 -0.6961928009986877
+#define NF4_L2 -0.5250730514526367
+#define NF4_L3 -0.39491748809814453
+#define NF4_L4 -0.28444138169288635
+#define NF4_L5 -0.18477343022823334
+#define NF4_L6 -0.09105003625154495
+#define NF4_L7 0.0
+#define NF4_L8 0.07958029955625534
+#define NF4_L9 0.16093020141124725
+#define NF4_L10 0.24611230194568634
+#define NF4_L11 0.33791524171829224
+#define NF4_L12 0.44070982933044434
+#define NF4_L13 0.5626170039176941
+#define NF4_L14 0.7229568362236023
+#define NF4_L15 1.0
+
 static const float nf4_levels[16] = {
-  -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-  -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-  0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-  0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+  (float) NF4_L0, (float) NF4_L1, (float) NF4_L2, (float) NF4_L3,
+  (float) NF4_L4, (float) NF4_L5, (float) NF4_L6, (float) NF4_L7,
+  (float) NF4_L8, (float) NF4_L9, (float) NF4_L10, (float) NF4_L11,
+  (float) NF4_L12, (float) NF4_L13, (float) NF4_L14, (float) NF4_L15,
+};
+
+/* Midpoints between neighbouring levels (of their float32 values). */
+#define NF4_MID(a, b) ((float) (((double) (float) (a) + (double) (float) (b)) / 2.0))
+static const float nf4_mid[15] = {
+  NF4_MID (NF4_L0, NF4_L1),
+  NF4_MID (NF4_L1, NF4_L2),
+  NF4_MID (NF4_L2, NF4_L3),
+  NF4_MID (NF4_L3, NF4_L4),
+  NF4_MID (NF4_L4, NF4_L5),
+  NF4_MID (NF4_L5, NF4_L6),
+  NF4_MID (NF4_L6, NF4_L7),
+  NF4_MID (NF4_L7, NF4_L8),
+  NF4_MID (NF4_L8, NF4_L9),
+  NF4_MID (NF4_L9, NF4_L10),
+  NF4_MID (NF4_L10, NF4_L11),
+  NF4_MID (NF4_L11, NF4_L12),
+  NF4_MID (NF4_L12, NF4_L13),
+  NF4_MID (NF4_L13, NF4_L14),
+  NF4_MID (NF4_L14, NF4_L15),
 };
 
 float
@@ -220,62 +259,67 @@ block_scale (const QsScheme *scheme,
 static inline int32_t
 nf4_index (float v)
 {
-  /* Midpoints between neighbouring levels, ties to the lower level
-   * (bitsandbytes compares with >). */
-  static float mid[15];
-  static int ready;
   int32_t index = 0;
 
-  if (!__atomic_load_n (&ready, __ATOMIC_ACQUIRE))
-    {
-      for (int i = 0; i < 15; i++)
-        mid[i] = (float) (((double) nf4_levels[i] + (double) nf4_levels[i + 1]) / 2.0);
-      __atomic_store_n (&ready, 1, __ATOMIC_RELEASE);
-    }
+  /* Ties go to the lower level: bitsandbytes compares with >. */
   for (int i = 0; i < 15; i++)
-    index += v > mid[i];
+    index += v > nf4_mid[i];
   return index;
 }
 
-/* Encodes one scaled element of a block format; returns its unscaled value. */
-static inline __attribute__ ((always_inline)) float
-element_code (QsFormat  format,
-              float     scaled,
-              int32_t  *code)
+/* Encodes one scaled element of a block format. */
+static inline __attribute__ ((always_inline)) int32_t
+element_code (QsFormat format,
+              float    scaled)
 {
   switch (format)
     {
     case QS_FORMAT_MXFP8_E4M3:
-      *code = qs_float_to_fp8_e4m3 (scaled);
-      break;
+      return qs_fp8_e4m3_encode (scaled);
     case QS_FORMAT_MXFP8_E5M2:
-      *code = qs_float_to_fp8_e5m2 (scaled);
-      break;
+      return qs_fp8_e5m2_encode (scaled);
     case QS_FORMAT_MXFP6_E2M3:
-      *code = qs_float_to_fp6_e2m3 (scaled);
-      break;
+      return qs_fp6_e2m3_encode (scaled);
     case QS_FORMAT_MXFP6_E3M2:
-      *code = qs_float_to_fp6_e3m2 (scaled);
-      break;
+      return qs_fp6_e3m2_encode (scaled);
     case QS_FORMAT_MXFP4:
     case QS_FORMAT_NVFP4:
-      *code = qs_float_to_fp4_e2m1 (scaled);
-      break;
+      return qs_fp4_e2m1_encode (scaled);
     case QS_FORMAT_MXINT8:
-      *code = (int32_t) qs_round_half_even (qs_clampf (scaled * 64.0f, -127.0f, 127.0f));
-      break;
+      return (int32_t) qs_round_half_even (qs_clampf (scaled * 64.0f, -127.0f, 127.0f));
     case QS_FORMAT_NF4:
     default:
-      *code = nf4_index (scaled);
-      break;
+      return nf4_index (scaled);
     }
-  return qs_block_element_value (format, *code);
+}
+
+static inline int32_t
+code_slot (QsFormat format,
+           int      qmin,
+           int32_t  code)
+{
+  if (format == QS_FORMAT_INT)
+    return code - qmin;
+  if (format == QS_FORMAT_MXINT8)
+    return code + 128;
+  return code;
+}
+
+/* Every element code's unscaled value, indexed by code slot: the decode
+ * of the hot loop is a lookup. */
+static void
+fill_value_table (QsFormat format,
+                  float    values[256])
+{
+  for (int slot = 0; slot < 256; slot++)
+    values[slot] = qs_block_element_value (format, format == QS_FORMAT_MXINT8 ? slot - 128 : slot);
 }
 
 /* One element under a block's scale: code, reconstruction, clip. */
 static inline __attribute__ ((always_inline)) float
 quantize_element (const QsScheme   *scheme,
                   QsFormat          format,
+                  const float      *values,
                   const BlockScale *b,
                   float             x,
                   int32_t          *code,
@@ -298,36 +342,51 @@ quantize_element (const QsScheme   *scheme,
     }
   {
     float scaled = b->divide ? x / b->scale : x * b->inv;
-    float value = element_code (format, scaled, code);
+    *code = element_code (format, scaled);
     *clipped = fabsf (scaled) > element_max (format);
-    return value * b->scale;
+    return values[code_slot (format, 0, *code)] * b->scale;
   }
 }
 
 /* The same element under the block's exact float scale: the inspector's
  * measure of what rounding the scale to E8M0 or E4M3 costs. */
-static inline float
+static inline __attribute__ ((always_inline)) float
 exact_scale_recon (QsFormat          format,
+                   const float      *values,
                    const BlockScale *b,
                    float             x)
 {
-  int32_t code;
-
   if (!(b->exact_scale > 0.0f))
     return 0.0f;
-  return element_code (format, x / b->exact_scale, &code) * b->exact_scale;
+  return values[code_slot (format, 0, element_code (format, x / b->exact_scale))] * b->exact_scale;
 }
 
-static inline int32_t
-code_slot (QsFormat format,
-           int      qmin,
-           int32_t  code)
+/* The finite range of a block: amax, min and max (0 when nothing is finite). */
+static void
+block_range (const float *x,
+             size_t       n,
+             float       *amax,
+             float       *lo,
+             float       *hi)
 {
-  if (format == QS_FORMAT_INT)
-    return code - qmin;
-  if (format == QS_FORMAT_MXINT8)
-    return code + 128;
-  return code;
+  float a = 0.0f, l = INFINITY, h = -INFINITY;
+
+  for (size_t j = 0; j < n; j++)
+    {
+      float v = x[j];
+      if (v - v == 0.0f)
+        {
+          float m = v < 0.0f ? -v : v;
+          a = m > a ? m : a;
+          l = v < l ? v : l;
+          h = v > h ? v : h;
+        }
+    }
+  if (!(l <= h))
+    l = h = 0.0f;
+  *amax = a;
+  *lo = l;
+  *hi = h;
 }
 
 static size_t
@@ -389,6 +448,7 @@ typedef struct {
   size_t            n_tasks;
   QsFusedArgs       hist;         /* only the histogram fields */
   size_t            scale_slots;
+  float             values[256];  /* element values by code slot */
   TaskSums         *sums;
   int               n_workers;
   Worker           *workers;
@@ -434,69 +494,60 @@ scale_slot (const Pass *p,
 }
 
 static inline __attribute__ ((always_inline)) void
-run_block (const Pass *p,
-           QsFormat    format,
-           Worker     *w,
-           TaskSums   *sums,
-           size_t      block,
+run_block (const Pass  *p,
+           QsFormat     format,
+           Worker      *w,
+           TaskSums    *sums,
+           size_t       block,
            const float *x,
-           size_t      n)
+           size_t       n)
 {
   const QsScheme *scheme = p->scheme;
-  float amax = 0.0f, lo = INFINITY, hi = -INFINITY;
+  const float *values = p->values;
+  /* Locals, not w->...: stores through the tallies could alias the worker. */
+  uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
   double err2[LANES] = { 0 }, x2[LANES] = { 0 }, r2[LANES] = { 0 }, cross[LANES] = { 0 };
   double block_err2 = 0.0, exact_err2 = 0.0;
-  float max_err = 0.0f;
-  uint64_t finite = 0, clipped = 0;
+  float amax, lo, hi, max_err = 0.0f;
+  uint64_t finite = 0, clipped = 0, zeros = 0;
   BlockScale b;
 
-  for (size_t j = 0; j < n; j++)
-    {
-      float v = x[j];
-      if (v - v == 0.0f)
-        {
-          amax = fmaxf (amax, fabsf (v));
-          lo = fminf (lo, v);
-          hi = fmaxf (hi, v);
-        }
-    }
-  if (!(lo <= hi))
-    lo = hi = 0.0f;
+  block_range (x, n, &amax, &lo, &hi);
   block_scale (scheme, p->tensor_scale, amax, lo, hi, &b);
 
   for (size_t j = 0; j < n; j++)
     {
-      float v = x[j], recon, err;
+      float v = x[j], recon, err, e;
       int32_t code;
       bool clip;
       int l = (int) (j % LANES);
 
-      w->zeros += v == 0.0f;
+      zeros += v == 0.0f;
       if (!(v - v == 0.0f))
         {
-          w->nonfinite++;
           if (p->histograms)
             {
-              w->codes[p->code_slots]++;
-              w->orig[p->hist.bins + 2]++;
-              w->recon[p->hist.bins + 2]++;
+              codes[p->code_slots]++;
+              orig[p->hist.bins + 2]++;
+              recon_hist[p->hist.bins + 2]++;
             }
           continue;
         }
       finite++;
-      recon = quantize_element (scheme, format, &b, v, &code, &clip);
+      recon = quantize_element (scheme, format, values, &b, v, &code, &clip);
       err = recon - v;
       err2[l] += (double) err * (double) err;
       x2[l] += (double) v * (double) v;
       r2[l] += (double) recon * (double) recon;
       cross[l] += (double) v * (double) recon;
-      max_err = fmaxf (max_err, fabsf (err));
+      e = err < 0.0f ? -err : err;
+      max_err = e > max_err ? e : max_err;
       clipped += clip;
       if (p->histograms)
         {
-          w->codes[code_slot (format, p->qmin, code)]++;
-          w->orig[qs_fused_hist_slot (&p->hist, v)]++;
-          w->recon[qs_fused_hist_slot (&p->hist, recon)]++;
+          codes[code_slot (format, p->qmin, code)]++;
+          orig[qs_fused_hist_slot (&p->hist, v)]++;
+          recon_hist[qs_fused_hist_slot (&p->hist, recon)]++;
         }
     }
 
@@ -514,12 +565,17 @@ run_block (const Pass *p,
       if (format == QS_FORMAT_INT || format == QS_FORMAT_NF4)
         exact_err2 = block_err2;  /* float32 scales: nothing is rounded */
       else
-        for (size_t j = 0; j < n; j++)
-          if (x[j] - x[j] == 0.0f)
-            {
-              double e = (double) exact_scale_recon (format, &b, x[j]) - (double) x[j];
-              exact_err2 += e * e;
-            }
+        {
+          double lanes[LANES] = { 0 };
+          for (size_t j = 0; j < n; j++)
+            if (x[j] - x[j] == 0.0f)
+              {
+                double e = (double) exact_scale_recon (format, values, &b, x[j]) - (double) x[j];
+                lanes[j % LANES] += e * e;
+              }
+          for (int l = 0; l < LANES; l++)
+            exact_err2 += lanes[l];
+        }
       sums->err2_exact += exact_err2;
       worst_insert (w, block, block_err2 / (double) finite, max_err);
     }
@@ -531,6 +587,8 @@ run_block (const Pass *p,
         w->scale_counts[scale_slot (p, b.scale)]++;
     }
 
+  w->zeros += zeros;
+  w->nonfinite += n - finite;
   w->clipped += clipped;
   w->max_error = fmax (w->max_error, max_err);
   if (format == QS_FORMAT_INT)
@@ -538,7 +596,7 @@ run_block (const Pass *p,
       int32_t code;
       bool clip;
       w->zero_error = fmax (w->zero_error,
-                            fabsf (quantize_element (scheme, format, &b, 0.0f, &code, &clip)));
+                            fabsf (quantize_element (scheme, format, values, &b, 0.0f, &code, &clip)));
     }
 }
 
@@ -687,6 +745,7 @@ pass_run (Pass *p,
   p->n_tasks = (units + p->units_per_task - 1) / p->units_per_task;
   p->scale_slots = (size_t) (SCALE_LOG2_MAX - SCALE_LOG2_MIN) * SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
+  fill_value_table (p->scheme->format, p->values);
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
@@ -1080,9 +1139,10 @@ qs_block_quantize (const QsScheme        *scheme,
   QsBlockGeometry geo;
   QsRangeStats total, *stats;
   float *scratch;
-  float ts;
+  float ts, values[256];
   QsStatus status;
 
+  fill_value_table (scheme->format, values);
   status = qs_block_geometry (scheme, layout, &geo);
   if (status != QS_OK)
     return status;
@@ -1109,19 +1169,11 @@ qs_block_quantize (const QsScheme        *scheme,
     {
       size_t c = b / geo.blocks_per_run, g = b % geo.blocks_per_run, n;
       const float *x = block_elements (layout, &geo, data, c, g, scratch, &n);
-      float amax = 0.0f, lo = INFINITY, hi = -INFINITY;
+      float amax, lo, hi;
       BlockScale bs;
       size_t start = g * geo.block_size;
 
-      for (size_t j = 0; j < n; j++)
-        if (x[j] - x[j] == 0.0f)
-          {
-            amax = fmaxf (amax, fabsf (x[j]));
-            lo = fminf (lo, x[j]);
-            hi = fmaxf (hi, x[j]);
-          }
-      if (!(lo <= hi))
-        lo = hi = 0.0f;
+      block_range (x, n, &amax, &lo, &hi);
       block_scale (scheme, ts, amax, lo, hi, &bs);
       scales[b] = bs.scale;
       if (scale_codes != NULL)
@@ -1141,7 +1193,7 @@ qs_block_quantize (const QsScheme        *scheme,
           /* Non-finite values take the code of 0.0, as in the integer quantizer. */
           if (!(v - v == 0.0f))
             v = 0.0f;
-          quantize_element (scheme, scheme->format, &bs, v, &code, &clip);
+          quantize_element (scheme, scheme->format, values, &bs, v, &code, &clip);
           codes[index] = code;
         }
     }
