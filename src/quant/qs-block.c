@@ -371,16 +371,15 @@ block_range (const float *x,
 {
   float a = 0.0f, l = INFINITY, h = -INFINITY;
 
+  /* Selects, not branches: the loop vectorizes. */
   for (size_t j = 0; j < n; j++)
     {
       float v = x[j];
-      if (v - v == 0.0f)
-        {
-          float m = v < 0.0f ? -v : v;
-          a = m > a ? m : a;
-          l = v < l ? v : l;
-          h = v > h ? v : h;
-        }
+      bool finite = v - v == 0.0f;
+      float m = finite ? fabsf (v) : 0.0f;
+      a = m > a ? m : a;
+      l = finite && v < l ? v : l;
+      h = finite && v > h ? v : h;
     }
   if (!(l <= h))
     l = h = 0.0f;
@@ -493,9 +492,168 @@ scale_slot (const Pass *p,
   return (size_t) bin;
 }
 
+/* Elements of a block handled together: small enough for stack arrays,
+ * long enough for the loops to vectorize. */
+#define SUB 64
+
+/* Codes (as slots) and reconstructions of @m finite elements under @b,
+ * branch-free so it vectorizes; returns how many were clipped. */
+static inline __attribute__ ((always_inline)) uint32_t
+encode_run (const Pass       *p,
+            QsFormat          format,
+            QsRounding        rounding,
+            const BlockScale *b,
+            const float      *x,
+            size_t            m,
+            int32_t          *slot,
+            float            *rec)
+{
+  uint32_t clipped = 0;
+
+  if (format == QS_FORMAT_INT)
+    {
+      const QsChannelCoeffs *c = &b->coeffs;
+      float inv = c->inv, add = c->add, lo = c->lo, hi = c->hi;
+      float post = c->post - (float) p->qmin, sub = c->sub, scale = c->scale;
+
+      for (size_t j = 0; j < m; j++)
+        {
+          float v = x[j] * inv + add;
+          float t = v < lo ? lo : v;
+          float r;
+          t = t > hi ? hi : t;
+          r = rounding == QS_ROUNDING_HALF_AWAY ? qs_round_half_away (t) : qs_round_half_even (t);
+          clipped += (v < lo) | (v > hi);
+          slot[j] = (int32_t) (r + post);
+          rec[j] = (r - sub) * scale;
+        }
+    }
+  else if (b->zero)
+    for (size_t j = 0; j < m; j++)
+      {
+        slot[j] = format == QS_FORMAT_NF4 ? 7 : 0;
+        rec[j] = 0.0f;
+      }
+  else
+    {
+      float inv = b->inv, scale = b->scale, limit = element_max (format);
+      const float *values = p->values;
+      float scaled[SUB];
+
+      /* Separate loops, each free of control flow, so both vectorize. */
+      if (b->divide)
+        for (size_t j = 0; j < m; j++)
+          scaled[j] = x[j] / scale;
+      else
+        for (size_t j = 0; j < m; j++)
+          scaled[j] = x[j] * inv;
+      for (size_t j = 0; j < m; j++)
+        {
+          int32_t code = element_code (format, scaled[j]);
+          clipped += fabsf (scaled[j]) > limit;
+          slot[j] = format == QS_FORMAT_MXINT8 ? code + 128 : code;
+        }
+      for (size_t j = 0; j < m; j++)
+        rec[j] = values[slot[j]] * scale;
+    }
+  return clipped;
+}
+
+/* A block of @n finite elements: error sums, tallies and histograms. */
+static inline __attribute__ ((always_inline)) void
+run_finite (const Pass       *p,
+            QsFormat          format,
+            QsRounding        rounding,
+            const BlockScale *b,
+            const BlockScale *exact,
+            Worker           *w,
+            const float      *x,
+            size_t            n,
+            double            out[5],
+            float            *max_error,
+            uint64_t         *clipped)
+{
+  double err2[LANES] = { 0 }, x2[LANES] = { 0 }, r2[LANES] = { 0 }, cross[LANES] = { 0 };
+  double exact2[LANES] = { 0 };
+  float mx[LANES] = { 0 };
+  uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
+  uint64_t zeros = 0;
+  int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
+  float rec[SUB];
+
+  for (size_t j0 = 0; j0 < n; j0 += SUB)
+    {
+      size_t m = n - j0 < SUB ? n - j0 : SUB;
+      const float *xs = x + j0;
+
+      *clipped += encode_run (p, format, rounding, b, xs, m, slot, rec);
+      /* Element j goes to lane j % LANES; whole rows of lanes unrolled so
+       * the lanes vectorize, then the tail. */
+      for (size_t j = 0; j < m; j += LANES)
+        {
+          _Pragma ("GCC unroll 4")
+          for (int l = 0; l < LANES; l++)
+            {
+              size_t k = j + (size_t) l < m ? j + (size_t) l : j;
+              float weight = j + (size_t) l < m ? 1.0f : 0.0f;
+              float xv = xs[k] * weight, rv = rec[k] * weight;
+              float err = rv - xv, e = fabsf (err);
+              err2[l] += (double) err * (double) err;
+              x2[l] += (double) xv * (double) xv;
+              r2[l] += (double) rv * (double) rv;
+              cross[l] += (double) xv * (double) rv;
+              mx[l] = e > mx[l] ? e : mx[l];
+            }
+        }
+      for (size_t j = 0; j < m; j++)
+        zeros += xs[j] == 0.0f;
+      if (p->histograms)
+        {
+          for (size_t j = 0; j < m; j++)
+            {
+              orig_slot[j] = qs_fused_hist_slot (&p->hist, xs[j]);
+              recon_slot[j] = qs_fused_hist_slot (&p->hist, rec[j]);
+            }
+          for (size_t j = 0; j < m; j++)
+            {
+              codes[slot[j]]++;
+              orig[orig_slot[j]]++;
+              recon_hist[recon_slot[j]]++;
+            }
+        }
+      if (exact != NULL)
+        {
+          encode_run (p, format, rounding, exact, xs, m, slot, rec);
+          for (size_t j = 0; j < m; j += LANES)
+            {
+              _Pragma ("GCC unroll 4")
+              for (int l = 0; l < LANES; l++)
+                {
+                  size_t k = j + (size_t) l < m ? j + (size_t) l : j;
+                  float weight = j + (size_t) l < m ? 1.0f : 0.0f;
+                  float err = rec[k] * weight - xs[k] * weight;
+                  exact2[l] += (double) err * (double) err;
+                }
+            }
+        }
+    }
+
+  for (int l = 0; l < LANES; l++)
+    {
+      out[0] += err2[l];
+      out[1] += x2[l];
+      out[2] += r2[l];
+      out[3] += cross[l];
+      out[4] += exact2[l];
+      *max_error = mx[l] > *max_error ? mx[l] : *max_error;
+    }
+  w->zeros += zeros;
+}
+
 static inline __attribute__ ((always_inline)) void
 run_block (const Pass  *p,
            QsFormat     format,
+           QsRounding   rounding,
            Worker      *w,
            TaskSums    *sums,
            size_t       block,
@@ -503,92 +661,59 @@ run_block (const Pass  *p,
            size_t       n)
 {
   const QsScheme *scheme = p->scheme;
-  const float *values = p->values;
-  /* Locals, not w->...: stores through the tallies could alias the worker. */
-  uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
-  double err2[LANES] = { 0 }, x2[LANES] = { 0 }, r2[LANES] = { 0 }, cross[LANES] = { 0 };
-  double block_err2 = 0.0, exact_err2 = 0.0;
+  double s[5] = { 0 };
   float amax, lo, hi, max_err = 0.0f;
-  uint64_t finite = 0, clipped = 0, zeros = 0;
-  BlockScale b;
+  uint64_t clipped = 0;
+  size_t finite = 0;
+  BlockScale b, exact;
+  bool rounded_scale = format != QS_FORMAT_INT && format != QS_FORMAT_NF4;
+
+  for (size_t j = 0; j < n; j++)
+    finite += x[j] - x[j] == 0.0f ? 1 : 0;
+  if (finite < n)
+    {
+      /* Non-finite values stay out of everything but their tallies. */
+      size_t k = 0;
+      for (size_t j = 0; j < n; j++)
+        if (x[j] - x[j] == 0.0f)
+          w->scratch[k++] = x[j];
+      x = w->scratch;
+      if (p->histograms)
+        {
+          w->codes[p->code_slots] += n - finite;
+          w->orig[p->hist.bins + 2] += n - finite;
+          w->recon[p->hist.bins + 2] += n - finite;
+        }
+      w->nonfinite += n - finite;
+      n = finite;
+    }
 
   block_range (x, n, &amax, &lo, &hi);
   block_scale (scheme, p->tensor_scale, amax, lo, hi, &b);
+  exact = b;
+  exact.divide = true;
+  exact.scale = b.exact_scale;
+  exact.zero = !(b.exact_scale > 0.0f);
+  run_finite (p, format, rounding, &b, p->inspect && rounded_scale ? &exact : NULL, w, x, n,
+              s, &max_err, &clipped);
+  if (!rounded_scale)
+    s[4] = s[0];  /* float32 scales: nothing is rounded */
 
-  for (size_t j = 0; j < n; j++)
-    {
-      float v = x[j], recon, err, e;
-      int32_t code;
-      bool clip;
-      int l = (int) (j % LANES);
-
-      zeros += v == 0.0f;
-      if (!(v - v == 0.0f))
-        {
-          if (p->histograms)
-            {
-              codes[p->code_slots]++;
-              orig[p->hist.bins + 2]++;
-              recon_hist[p->hist.bins + 2]++;
-            }
-          continue;
-        }
-      finite++;
-      recon = quantize_element (scheme, format, values, &b, v, &code, &clip);
-      err = recon - v;
-      err2[l] += (double) err * (double) err;
-      x2[l] += (double) v * (double) v;
-      r2[l] += (double) recon * (double) recon;
-      cross[l] += (double) v * (double) recon;
-      e = err < 0.0f ? -err : err;
-      max_err = e > max_err ? e : max_err;
-      clipped += clip;
-      if (p->histograms)
-        {
-          codes[code_slot (format, p->qmin, code)]++;
-          orig[qs_fused_hist_slot (&p->hist, v)]++;
-          recon_hist[qs_fused_hist_slot (&p->hist, recon)]++;
-        }
-    }
-
-  for (int l = 0; l < LANES; l++)
-    {
-      block_err2 += err2[l];
-      sums->x2 += x2[l];
-      sums->recon2 += r2[l];
-      sums->cross += cross[l];
-    }
-  sums->err2 += block_err2;
-
-  if (p->inspect && finite > 0)
-    {
-      if (format == QS_FORMAT_INT || format == QS_FORMAT_NF4)
-        exact_err2 = block_err2;  /* float32 scales: nothing is rounded */
-      else
-        {
-          double lanes[LANES] = { 0 };
-          for (size_t j = 0; j < n; j++)
-            if (x[j] - x[j] == 0.0f)
-              {
-                double e = (double) exact_scale_recon (format, values, &b, x[j]) - (double) x[j];
-                lanes[j % LANES] += e * e;
-              }
-          for (int l = 0; l < LANES; l++)
-            exact_err2 += lanes[l];
-        }
-      sums->err2_exact += exact_err2;
-      worst_insert (w, block, block_err2 / (double) finite, max_err);
-    }
+  sums->err2 += s[0];
+  sums->x2 += s[1];
+  sums->recon2 += s[2];
+  sums->cross += s[3];
+  sums->err2_exact += s[4];
   if (p->inspect)
     {
+      if (n > 0)
+        worst_insert (w, block, s[0] / (double) n, max_err);
       if (amax == 0.0f || !(b.scale > 0.0f) || b.zero)
         w->zero_blocks++;
       else
         w->scale_counts[scale_slot (p, b.scale)]++;
     }
 
-  w->zeros += zeros;
-  w->nonfinite += n - finite;
   w->clipped += clipped;
   w->max_error = fmax (w->max_error, max_err);
   if (format == QS_FORMAT_INT)
@@ -596,10 +721,14 @@ run_block (const Pass  *p,
       int32_t code;
       bool clip;
       w->zero_error = fmax (w->zero_error,
-                            fabsf (quantize_element (scheme, format, values, &b, 0.0f, &code, &clip)));
+                            fabsf (quantize_element (scheme, format, p->values, &b, 0.0f, &code, &clip)));
     }
 }
 
+/* Specialised per format and rounding; the AVX2 clone vectorizes the
+ * element loops, the default clone is the baseline build. Both compute the
+ * same operations in the same order (no contraction), so the same bits. */
+__attribute__ ((target_clones ("avx2", "default")))
 static void
 run_block_any (const Pass  *p,
                Worker      *w,
@@ -610,7 +739,7 @@ run_block_any (const Pass  *p,
 {
   switch (p->scheme->format)
     {
-#define CASE(f) case f: run_block (p, f, w, sums, block, x, n); break
+#define CASE(f) case f: run_block (p, f, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n); break
       CASE (QS_FORMAT_MXFP8_E4M3);
       CASE (QS_FORMAT_MXFP8_E5M2);
       CASE (QS_FORMAT_MXFP6_E2M3);
@@ -622,7 +751,10 @@ run_block_any (const Pass  *p,
 #undef CASE
     case QS_FORMAT_INT:
     default:
-      run_block (p, QS_FORMAT_INT, w, sums, block, x, n);
+      if (p->scheme->rounding == QS_ROUNDING_HALF_AWAY)
+        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_AWAY, w, sums, block, x, n);
+      else
+        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n);
       break;
     }
 }

@@ -104,30 +104,47 @@ qs_fp8_e5m2_encode (float value)
   return (uint8_t) (((bits >> 24) & 0x80) | code);
 }
 
-/* The MX element formats have no NaN code: NaN encodes as +-0 (nan_code 0). */
+/* The narrow MX element formats round by counting the midpoints of their
+ * grid below |value| (a tie, value on midpoint i, goes up when i is odd,
+ * to the even code): no branches and no bit tricks, so loops over
+ * elements vectorize. Past the largest value every midpoint counts, so
+ * overflow saturates; NaN counts none and encodes as +-0 (these formats
+ * have no NaN). Midpoints: qs-float-format.c. */
+extern const float qs_fp6_e2m3_midpoints[31];
+extern const float qs_fp6_e3m2_midpoints[31];
+extern const float qs_fp4_e2m1_midpoints[7];
+
+#define QS_GRID_INDEX(a, midpoints, n, index)                               \
+  _Pragma ("GCC unroll 32")                                                 \
+  for (int i_ = 0; i_ < (n); i_++)                                          \
+    (index) += ((a) > (midpoints)[i_]) | (((a) == (midpoints)[i_]) & (i_ & 1))
+
 static inline uint8_t
 qs_fp6_e2m3_encode (float value)
 {
-  uint32_t bits = f32_bits (value);
-  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 3, 1, 1, 0x1f, 0);
+  uint32_t bits = f32_bits (value), index = 0;
+  float a = f32_from_bits (bits & F32_ABS_MASK);
 
-  return (uint8_t) (((bits >> 26) & 0x20) | code);
+  QS_GRID_INDEX (a, qs_fp6_e2m3_midpoints, 31, index);
+  return (uint8_t) (((bits >> 26) & 0x20) | index);
 }
 
 static inline uint8_t
 qs_fp6_e3m2_encode (float value)
 {
-  uint32_t bits = f32_bits (value);
-  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 2, 3, 1, 0x1f, 0);
+  uint32_t bits = f32_bits (value), index = 0;
+  float a = f32_from_bits (bits & F32_ABS_MASK);
 
-  return (uint8_t) (((bits >> 26) & 0x20) | code);
+  QS_GRID_INDEX (a, qs_fp6_e3m2_midpoints, 31, index);
+  return (uint8_t) (((bits >> 26) & 0x20) | index);
 }
 
 static inline uint8_t
 qs_fp4_e2m1_encode (float value)
 {
-  uint32_t bits = f32_bits (value);
-  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 1, 1, 1, 0x7, 0);
+  uint32_t bits = f32_bits (value), index = 0;
+  float a = f32_from_bits (bits & F32_ABS_MASK);
 
-  return (uint8_t) (((bits >> 28) & 0x8) | code);
+  QS_GRID_INDEX (a, qs_fp4_e2m1_midpoints, 7, index);
+  return (uint8_t) (((bits >> 28) & 0x8) | index);
 }

@@ -169,3 +169,22 @@ qs_fp4_e2m1_to_float (uint8_t bits)
 {
   return e2m1_values[bits & 0xf];
 }
+
+/* Midpoints between neighbouring magnitudes, for the counting encoders of
+ * qs-float-format-private.h; exact in float32, like the values. */
+#define E2M3_MID(n) ((E2M3 (n) + E2M3 ((n) + 1)) / 2.0f)
+#define E3M2_MID(n) ((E3M2 (n) + E3M2 ((n) + 1)) / 2.0f)
+#define E2M1_MID(n) ((E2M1 (n) + E2M1 ((n) + 1)) / 2.0f)
+#define MID_ROW8(f, n) f (n), f ((n) + 1), f ((n) + 2), f ((n) + 3), f ((n) + 4), f ((n) + 5), f ((n) + 6), f ((n) + 7)
+
+const float qs_fp6_e2m3_midpoints[31] = {
+  MID_ROW8 (E2M3_MID, 0), MID_ROW8 (E2M3_MID, 8), MID_ROW8 (E2M3_MID, 16),
+  E2M3_MID (24), E2M3_MID (25), E2M3_MID (26), E2M3_MID (27), E2M3_MID (28), E2M3_MID (29), E2M3_MID (30),
+};
+const float qs_fp6_e3m2_midpoints[31] = {
+  MID_ROW8 (E3M2_MID, 0), MID_ROW8 (E3M2_MID, 8), MID_ROW8 (E3M2_MID, 16),
+  E3M2_MID (24), E3M2_MID (25), E3M2_MID (26), E3M2_MID (27), E3M2_MID (28), E3M2_MID (29), E3M2_MID (30),
+};
+const float qs_fp4_e2m1_midpoints[7] = {
+  E2M1_MID (0), E2M1_MID (1), E2M1_MID (2), E2M1_MID (3), E2M1_MID (4), E2M1_MID (5), E2M1_MID (6),
+};
