@@ -315,52 +315,6 @@ fill_value_table (QsFormat format,
     values[slot] = qs_block_element_value (format, format == QS_FORMAT_MXINT8 ? slot - 128 : slot);
 }
 
-/* One element under a block's scale: code, reconstruction, clip. */
-static inline __attribute__ ((always_inline)) float
-quantize_element (const QsScheme   *scheme,
-                  QsFormat          format,
-                  const float      *values,
-                  const BlockScale *b,
-                  float             x,
-                  int32_t          *code,
-                  bool             *clipped)
-{
-  if (format == QS_FORMAT_INT)
-    {
-      const QsChannelCoeffs *c = &b->coeffs;
-      float v = x * c->inv + c->add;
-      float r = qs_round (qs_clampf (v, c->lo, c->hi), scheme->rounding);
-      *clipped = v < c->lo || v > c->hi;
-      *code = (int32_t) (r + c->post);
-      return (r - c->sub) * c->scale;
-    }
-  if (b->zero)
-    {
-      *clipped = false;
-      *code = format == QS_FORMAT_NF4 ? 7 : 0;
-      return 0.0f;
-    }
-  {
-    float scaled = b->divide ? x / b->scale : x * b->inv;
-    *code = element_code (format, scaled);
-    *clipped = fabsf (scaled) > element_max (format);
-    return values[code_slot (format, 0, *code)] * b->scale;
-  }
-}
-
-/* The same element under the block's exact float scale: the inspector's
- * measure of what rounding the scale to E8M0 or E4M3 costs. */
-static inline __attribute__ ((always_inline)) float
-exact_scale_recon (QsFormat          format,
-                   const float      *values,
-                   const BlockScale *b,
-                   float             x)
-{
-  if (!(b->exact_scale > 0.0f))
-    return 0.0f;
-  return values[code_slot (format, 0, element_code (format, x / b->exact_scale))] * b->exact_scale;
-}
-
 /* The finite range of a block: amax, min and max (0 when nothing is finite). */
 static void
 block_range (const float *x,
@@ -718,10 +672,10 @@ run_block (const Pass  *p,
   w->max_error = fmax (w->max_error, max_err);
   if (format == QS_FORMAT_INT)
     {
-      int32_t code;
-      bool clip;
-      w->zero_error = fmax (w->zero_error,
-                            fabsf (quantize_element (scheme, format, p->values, &b, 0.0f, &code, &clip)));
+      float zero = 0.0f, back;
+      int32_t zero_slot;
+      encode_run (p, format, rounding, &b, &zero, 1, &zero_slot, &back);
+      w->zero_error = fmax (w->zero_error, fabsf (back));
     }
 }
 
@@ -1270,27 +1224,29 @@ qs_block_quantize (const QsScheme        *scheme,
 {
   QsBlockGeometry geo;
   QsRangeStats total, *stats;
-  float *scratch;
-  float ts, values[256];
+  float *scratch, *finite;
+  float ts;
+  Pass p = { 0 };
   QsStatus status;
 
-  fill_value_table (scheme->format, values);
   status = qs_block_geometry (scheme, layout, &geo);
   if (status != QS_OK)
     return status;
+  /* encode_run reads only these of the pass. */
+  p.scheme = scheme;
+  element_code_range (scheme, &p.qmin, &p.qmax);
+  fill_value_table (scheme->format, p.values);
+
   stats = malloc (layout->channels * sizeof (QsRangeStats));
   scratch = malloc (geo.block_size * sizeof (float));
-  if (stats == NULL || scratch == NULL)
-    {
-      free (stats);
-      free (scratch);
-      return QS_STATUS_NO_MEMORY;
-    }
-  status = qs_range_stats_compute (layout, data, 1, stats, &total);
+  finite = malloc (geo.block_size * sizeof (float));
+  status = stats && scratch && finite ? qs_range_stats_compute (layout, data, 1, stats, &total)
+                                      : QS_STATUS_NO_MEMORY;
   free (stats);
   if (status != QS_OK)
     {
       free (scratch);
+      free (finite);
       return status;
     }
   ts = total.finite > 0 ? nvfp4_tensor_scale (fmaxf (-total.min, total.max)) : 0.0f;
@@ -1301,9 +1257,10 @@ qs_block_quantize (const QsScheme        *scheme,
     {
       size_t c = b / geo.blocks_per_run, g = b % geo.blocks_per_run, n;
       const float *x = block_elements (layout, &geo, data, c, g, scratch, &n);
-      float amax, lo, hi;
-      BlockScale bs;
       size_t start = g * geo.block_size;
+      float amax, lo, hi, rec[SUB];
+      int32_t slot[SUB];
+      BlockScale bs;
 
       block_range (x, n, &amax, &lo, &hi);
       block_scale (scheme, ts, amax, lo, hi, &bs);
@@ -1313,23 +1270,25 @@ qs_block_quantize (const QsScheme        *scheme,
       if (zero_points != NULL)
         zero_points[b] = scheme->format == QS_FORMAT_INT ? (int32_t) lrintf (bs.coeffs.post) : 0;
 
+      /* Non-finite values take the code of 0.0, as in the integer quantizer. */
       for (size_t j = 0; j < n; j++)
+        finite[j] = x[j] - x[j] == 0.0f ? x[j] : 0.0f;
+      for (size_t j0 = 0; j0 < n; j0 += SUB)
         {
-          size_t pos = start + j;
-          size_t o = pos / layout->inner, k = pos % layout->inner;
-          size_t index = (o * layout->channels + c) * layout->inner + k;
-          float v = x[j];
-          int32_t code;
-          bool clip;
-
-          /* Non-finite values take the code of 0.0, as in the integer quantizer. */
-          if (!(v - v == 0.0f))
-            v = 0.0f;
-          quantize_element (scheme, scheme->format, values, &bs, v, &code, &clip);
-          codes[index] = code;
+          size_t m = n - j0 < SUB ? n - j0 : SUB;
+          encode_run (&p, scheme->format, scheme->rounding, &bs, finite + j0, m, slot, rec);
+          for (size_t j = 0; j < m; j++)
+            {
+              size_t pos = start + j0 + j;
+              size_t index = ((pos / layout->inner) * layout->channels + c) * layout->inner
+                             + pos % layout->inner;
+              codes[index] = scheme->format == QS_FORMAT_INT ? slot[j] + p.qmin
+                             : scheme->format == QS_FORMAT_MXINT8 ? slot[j] - 128 : slot[j];
+            }
         }
     }
   free (scratch);
+  free (finite);
   return QS_OK;
 }
 
