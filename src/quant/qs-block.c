@@ -1003,21 +1003,7 @@ qs_block_analyze (const QsScheme        *scheme,
   if (status != QS_OK)
     goto out;
 
-  if (scheme->has_hist_range)
-    {
-      hist_lo = scheme->hist_lo;
-      hist_hi = scheme->hist_hi;
-    }
-  else
-    {
-      hist_lo = total.min;
-      hist_hi = total.max;
-      if (!(hist_lo < hist_hi))
-        {
-          hist_lo -= 0.5;
-          hist_hi += 0.5;
-        }
-    }
+  qs_histogram_range (scheme, total.min, total.max, &hist_lo, &hist_hi);
 
   p.scheme = scheme;
   p.layout = *layout;
@@ -1150,6 +1136,22 @@ out:
   return status;
 }
 
+/* The whole tensor's finite range; QS_STATUS_NO_FINITE_VALUES without any. */
+static QsStatus
+tensor_range (const QsChannelLayout *layout,
+              const float           *data,
+              int                    n_threads,
+              QsRangeStats          *total)
+{
+  QsChannelLayout flat = qs_channel_layout_per_tensor (layout->count);
+  QsRangeStats one;
+  QsStatus status = qs_range_stats_compute (&flat, data, n_threads, &one, total);
+
+  if (status == QS_OK && total->finite == 0)
+    status = QS_STATUS_NO_FINITE_VALUES;
+  return status;
+}
+
 QsStatus
 qs_block_sweep (const QsScheme        *scheme,
                 const QsChannelLayout *layout,
@@ -1160,20 +1162,13 @@ qs_block_sweep (const QsScheme        *scheme,
                 QsBlockSweepPoint     *points)
 {
   QsRangeStats total;
-  QsRangeStats *stats;
   QsStatus status;
 
   if (!qs_scheme_is_blockwise (scheme) || layout->count == 0)
     return layout->count == 0 ? QS_STATUS_EMPTY : QS_STATUS_INVALID_ARGUMENT;
-  stats = malloc (layout->channels * sizeof (QsRangeStats));
-  if (stats == NULL)
-    return QS_STATUS_NO_MEMORY;
-  status = qs_range_stats_compute (layout, data, n_threads, stats, &total);
-  free (stats);
+  status = tensor_range (layout, data, n_threads, &total);
   if (status != QS_OK)
     return status;
-  if (total.finite == 0)
-    return QS_STATUS_NO_FINITE_VALUES;
 
   for (size_t i = 0; i < n_sizes; i++)
     {
@@ -1223,7 +1218,7 @@ qs_block_quantize (const QsScheme        *scheme,
                    float                 *tensor_scale)
 {
   QsBlockGeometry geo;
-  QsRangeStats total, *stats;
+  QsRangeStats total;
   float *scratch, *finite;
   float ts;
   Pass p = { 0 };
@@ -1237,19 +1232,16 @@ qs_block_quantize (const QsScheme        *scheme,
   element_code_range (scheme, &p.qmin, &p.qmax);
   fill_value_table (scheme->format, p.values);
 
-  stats = malloc (layout->channels * sizeof (QsRangeStats));
   scratch = malloc (geo.block_size * sizeof (float));
   finite = malloc (geo.block_size * sizeof (float));
-  status = stats && scratch && finite ? qs_range_stats_compute (layout, data, 1, stats, &total)
-                                      : QS_STATUS_NO_MEMORY;
-  free (stats);
+  status = scratch && finite ? tensor_range (layout, data, 1, &total) : QS_STATUS_NO_MEMORY;
   if (status != QS_OK)
     {
       free (scratch);
       free (finite);
       return status;
     }
-  ts = total.finite > 0 ? nvfp4_tensor_scale (fmaxf (-total.min, total.max)) : 0.0f;
+  ts = nvfp4_tensor_scale (fmaxf (-total.min, total.max));
   if (tensor_scale != NULL)
     *tensor_scale = scheme->format == QS_FORMAT_NVFP4 ? ts : 1.0f;
 

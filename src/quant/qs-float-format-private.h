@@ -114,37 +114,37 @@ extern const float qs_fp6_e2m3_midpoints[31];
 extern const float qs_fp6_e3m2_midpoints[31];
 extern const float qs_fp4_e2m1_midpoints[7];
 
-#define QS_GRID_INDEX(a, midpoints, n, index)                               \
-  _Pragma ("GCC unroll 32")                                                 \
-  for (int i_ = 0; i_ < (n); i_++)                                          \
-    (index) += ((a) > (midpoints)[i_]) | (((a) == (midpoints)[i_]) & (i_ & 1))
-
-static inline uint8_t
-qs_fp6_e2m3_encode (float value)
+/* The code of @value on a grid of 2^k magnitudes with @n midpoints, sign
+ * bit at @sign_bit. */
+static inline __attribute__ ((always_inline)) uint8_t
+qs_grid_encode (float        value,
+                const float *midpoints,
+                int          n,
+                uint32_t     sign_bit)
 {
   uint32_t bits = f32_bits (value), index = 0;
   float a = f32_from_bits (bits & F32_ABS_MASK);
 
-  QS_GRID_INDEX (a, qs_fp6_e2m3_midpoints, 31, index);
-  return (uint8_t) (((bits >> 26) & 0x20) | index);
+  _Pragma ("GCC unroll 32")
+  for (int i = 0; i < n; i++)
+    index += (a > midpoints[i]) | ((a == midpoints[i]) & (i & 1));
+  return (uint8_t) (((bits >> 31) * sign_bit) | index);
+}
+
+static inline uint8_t
+qs_fp6_e2m3_encode (float value)
+{
+  return qs_grid_encode (value, qs_fp6_e2m3_midpoints, 31, 0x20);
 }
 
 static inline uint8_t
 qs_fp6_e3m2_encode (float value)
 {
-  uint32_t bits = f32_bits (value), index = 0;
-  float a = f32_from_bits (bits & F32_ABS_MASK);
-
-  QS_GRID_INDEX (a, qs_fp6_e3m2_midpoints, 31, index);
-  return (uint8_t) (((bits >> 26) & 0x20) | index);
+  return qs_grid_encode (value, qs_fp6_e3m2_midpoints, 31, 0x20);
 }
 
 static inline uint8_t
 qs_fp4_e2m1_encode (float value)
 {
-  uint32_t bits = f32_bits (value), index = 0;
-  float a = f32_from_bits (bits & F32_ABS_MASK);
-
-  QS_GRID_INDEX (a, qs_fp4_e2m1_midpoints, 7, index);
-  return (uint8_t) (((bits >> 28) & 0x8) | index);
+  return qs_grid_encode (value, qs_fp4_e2m1_midpoints, 7, 0x8);
 }

@@ -243,6 +243,24 @@ typedef struct {
   const char *expected;   /* a substring of the message, with the line */
 } BadCase;
 
+/* Each text fails to load, with one line holding the expected words. */
+static void
+assert_bad_cases (const BadCase *cases,
+                  gsize          n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (cases[i].text, -1, "bad.json", &error);
+
+      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "(none)");
+      g_assert_null (file);
+      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, cases[i].expected));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+}
+
 static void
 test_errors (void)
 {
@@ -266,17 +284,7 @@ test_errors (void)
     { "", "bad.json:" },
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (cases[i].text, -1, "bad.json", &error);
-
-      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "(none)");
-      g_assert_null (file);
-      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
-      g_assert_nonnull (strstr (error->message, cases[i].expected));
-      g_assert_null (strchr (error->message, '\n'));
-    }
+  assert_bad_cases (cases, G_N_ELEMENTS (cases));
 }
 
 /* Block formats and group sizes: parsed, resolved key by key, written
@@ -330,16 +338,7 @@ test_block_errors (void)
       "bad.json:2: “default”: group-wise and block formats" },
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (cases[i].text, -1, "bad.json", &error);
-
-      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "(none)");
-      g_assert_null (file);
-      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
-      g_assert_nonnull (strstr (error->message, cases[i].expected));
-    }
+  assert_bad_cases (cases, G_N_ELEMENTS (cases));
 }
 
 static void
