@@ -1254,6 +1254,28 @@ test_stats_group_sweep (void)
   g_assert_cmpfloat (get_number (json_node_get_object (symmetric), "bits_per_weight"), ==, 8.0 * 12.0 / 4.0);
 }
 
+/* Blockwise schemes are not streamed: a tensor larger than half the
+ * budget is refused with one line, and the same tensor in memory works. */
+static void
+test_block_too_large (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "large.h5", NULL);
+  g_autofree float *values = g_new (float, 200000);
+  g_autoptr(JsonNode) in_memory = NULL;
+  hsize_t dims[1] = { 200000 };
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  for (gsize i = 0; i < 200000; i++)
+    values[i] = (float) ((double) (i % 1000) / 1000.0 - 0.5);
+  qs_test_write_floats (file, "/big", 1, dims, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  assert_fails ("stats", path, "--tensor", "/big", "--format", "mxfp4", "--memory-budget", "1M", NULL);
+  in_memory = stats_json_in (path, "/big", "--format", "mxfp4", NULL);
+  g_assert_cmpint (get_int (get_object (json_node_get_object (in_memory), "blocks"), "block_count"), ==, 6250);
+  g_remove (path);
+}
+
 static void
 test_block_errors (void)
 {
@@ -1361,6 +1383,7 @@ main (int    argc,
   g_test_add_func ("/cli/stats/block-format", test_stats_block_format);
   g_test_add_func ("/cli/stats/group-sweep", test_stats_group_sweep);
   g_test_add_func ("/cli/block-errors", test_block_errors);
+  g_test_add_func ("/cli/stats/block-too-large", test_block_too_large);
 
   status = g_test_run ();
   teardown_files ();
