@@ -315,7 +315,8 @@ fill_value_table (QsFormat format,
     values[slot] = qs_block_element_value (format, format == QS_FORMAT_MXINT8 ? slot - 128 : slot);
 }
 
-/* The finite range of a block: amax, min and max (0 when nothing is finite). */
+/* The range of a block of finite values: amax, min and max (0 for none).
+ * Eight lanes, a row at a time, so the compares vectorize. */
 static void
 block_range (const float *x,
              size_t       n,
@@ -323,23 +324,43 @@ block_range (const float *x,
              float       *lo,
              float       *hi)
 {
-  float a = 0.0f, l = INFINITY, h = -INFINITY;
+  float a[8] = { 0 }, l[8], h[8], ra = 0.0f, rl = INFINITY, rh = -INFINITY;
+  size_t j = 0;
 
-  /* Selects, not branches: the loop vectorizes. */
-  for (size_t j = 0; j < n; j++)
+  for (int k = 0; k < 8; k++)
     {
-      float v = x[j];
-      bool finite = v - v == 0.0f;
-      float m = finite ? fabsf (v) : 0.0f;
-      a = m > a ? m : a;
-      l = finite && v < l ? v : l;
-      h = finite && v > h ? v : h;
+      l[k] = INFINITY;
+      h[k] = -INFINITY;
     }
-  if (!(l <= h))
-    l = h = 0.0f;
-  *amax = a;
-  *lo = l;
-  *hi = h;
+  for (; j + 8 <= n; j += 8)
+    {
+      _Pragma ("GCC unroll 8")
+      for (int k = 0; k < 8; k++)
+        {
+          float v = x[j + (size_t) k], m = fabsf (v);
+          a[k] = m > a[k] ? m : a[k];
+          l[k] = v < l[k] ? v : l[k];
+          h[k] = v > h[k] ? v : h[k];
+        }
+    }
+  for (; j < n; j++)
+    {
+      float v = x[j], m = fabsf (v);
+      ra = m > ra ? m : ra;
+      rl = v < rl ? v : rl;
+      rh = v > rh ? v : rh;
+    }
+  for (int k = 0; k < 8; k++)
+    {
+      ra = a[k] > ra ? a[k] : ra;
+      rl = l[k] < rl ? l[k] : rl;
+      rh = h[k] > rh ? h[k] : rh;
+    }
+  if (!(rl <= rh))
+    rl = rh = 0.0f;
+  *amax = ra;
+  *lo = rl;
+  *hi = rh;
 }
 
 static size_t
@@ -1254,7 +1275,11 @@ qs_block_quantize (const QsScheme        *scheme,
       int32_t slot[SUB];
       BlockScale bs;
 
-      block_range (x, n, &amax, &lo, &hi);
+      /* Non-finite values take the code of 0.0, as in the integer quantizer;
+       * a 0.0 changes no block's scale (the integer range contains 0 anyway). */
+      for (size_t j = 0; j < n; j++)
+        finite[j] = x[j] - x[j] == 0.0f ? x[j] : 0.0f;
+      block_range (finite, n, &amax, &lo, &hi);
       block_scale (scheme, ts, amax, lo, hi, &bs);
       scales[b] = bs.scale;
       if (scale_codes != NULL)
@@ -1262,9 +1287,6 @@ qs_block_quantize (const QsScheme        *scheme,
       if (zero_points != NULL)
         zero_points[b] = scheme->format == QS_FORMAT_INT ? (int32_t) lrintf (bs.coeffs.post) : 0;
 
-      /* Non-finite values take the code of 0.0, as in the integer quantizer. */
-      for (size_t j = 0; j < n; j++)
-        finite[j] = x[j] - x[j] == 0.0f ? x[j] : 0.0f;
       for (size_t j0 = 0; j0 < n; j0 += SUB)
         {
           size_t m = n - j0 < SUB ? n - j0 : SUB;
