@@ -47,17 +47,25 @@ print_summary (const QsTensorReport *r)
                           a->count, a->nonfinite_count, a->data_min, a->data_max);
   if (s->format == QS_FORMAT_INT)
     {
+      g_autofree char *groups = a->blocks != NULL ? g_strdup_printf (_("groups of %zu"), a->blocks->block_size)
+                                                  : NULL;
       g_string_append_printf (out, _("Scheme      %d-bit %s %s, %s, %s, rounding %s, zero %s\n"),
                               s->bits, s->is_unsigned ? "unsigned" : "signed",
                               qs_mapping_to_string (s->mapping),
-                              p->channels > 1 ? "per-channel" : "per-tensor",
+                              groups != NULL ? groups : p->channels > 1 ? "per-channel" : "per-tensor",
                               qs_range_method_to_string (s->range_method),
                               qs_rounding_to_string (s->rounding),
                               s->nudge_zero ? "nudged" : "not nudged");
-      g_string_append_printf (out, _("Codes       [%d, %d], "), p->qmin, p->qmax);
-      append_range (out, _("scale"), p->scale, p->channels);
-      append_range (out, _(", zero point"), p->zero_point, p->channels);
-      g_string_append_c (out, '\n');
+      if (a->blocks != NULL)
+        g_string_append_printf (out, _("Codes       [%d, %d], a scale and a zero point per group\n"),
+                                p->qmin, p->qmax);
+      else
+        {
+          g_string_append_printf (out, _("Codes       [%d, %d], "), p->qmin, p->qmax);
+          append_range (out, _("scale"), p->scale, p->channels);
+          append_range (out, _(", zero point"), p->zero_point, p->channels);
+          g_string_append_c (out, '\n');
+        }
     }
   else
     g_string_append_printf (out, _("Format      %s\n"), qs_format_to_string (s->format));

@@ -493,12 +493,17 @@ encode_run (const Pass       *p,
 
       for (size_t j = 0; j < m; j++)
         {
+          /* Clipped means the rounded code fell outside, as in the
+           * per-tensor kernels; lo and hi are integers, so clamping after
+           * rounding gives the codes clamping before would. */
           float v = x[j] * inv + add;
-          float t = v < lo ? lo : v;
+          float t = v < lo - 1.0f ? lo - 1.0f : v;
           float r;
-          t = t > hi ? hi : t;
+          t = t > hi + 1.0f ? hi + 1.0f : t;
           r = rounding == QS_ROUNDING_HALF_AWAY ? qs_round_half_away (t) : qs_round_half_even (t);
-          clipped += (v < lo) | (v > hi);
+          clipped += (r < lo) | (r > hi);
+          r = r < lo ? lo : r;
+          r = r > hi ? hi : r;
           slot[j] = (int32_t) (r + post);
           rec[j] = (r - sub) * scale;
         }

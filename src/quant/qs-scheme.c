@@ -45,6 +45,9 @@ qs_scheme_validate (const QsScheme *scheme,
     problem = "group granularity needs the int format or a block format";
   else if (qs_scheme_is_blockwise (scheme) && scheme->range_method != QS_RANGE_MINMAX)
     problem = "group-wise and block formats take each block's own range (use --range minmax)";
+  else if (scheme->granularity == QS_GRANULARITY_GROUP && scheme->format == QS_FORMAT_INT
+           && !scheme->nudge_zero)
+    problem = "group-wise integer schemes store an integer zero point per group (drop --no-zero-nudge)";
   else if (scheme->bits < QS_MIN_BITS || scheme->bits > QS_MAX_BITS)
     problem = "bits must be between 2 and 16";
   else if (scheme->bins < 1 || scheme->bins > QS_MAX_BINS)

@@ -1292,6 +1292,7 @@ test_block_errors (void)
   assert_fails ("stats", fixture, "--tensor", "/u", "--group-size", "65537", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--granularity", "group", "--format", "fp16", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--format", "nf4", "--range", "mse", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--group-size", "16", "--no-zero-nudge", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--sweep-group-sizes", "8", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "8,,16", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "0", NULL);

@@ -439,6 +439,10 @@ test_scheme_names (void)
   scheme.group_size = 0;
   scheme.range_method = QS_RANGE_MSE;
   g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
+  scheme.range_method = QS_RANGE_MINMAX;
+  g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_OK);
+  scheme.nudge_zero = false;
+  g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
   qs_scheme_init_default (&scheme);
   scheme.format = QS_FORMAT_FP16;
   scheme.granularity = QS_GRANULARITY_GROUP;

@@ -223,7 +223,10 @@ def int_groups(blocks_x, bits_, mapping):
         v = (b * inv).astype(np.float32)
         codes = np.clip(zp + np.rint(v), qmin, qmax).astype(np.int64)
         recon = (f(1.0) * (codes - zp).astype(np.float32) * scale).astype(np.float32)
-        clipped = int(np.sum((v < qmin - zp) | (v > qmax - zp)))
+        # Clipped: the rounded code falls outside the range (as Quantscope's
+        # per-tensor statistics count it).
+        r = np.rint(v)
+        clipped = int(np.sum((r < qmin - zp) | (r > qmax - zp)))
         out.append((list(codes), float(scale), zp, [float(r) for r in recon], clipped))
     return out, qmin, qmax
 
