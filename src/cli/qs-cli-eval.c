@@ -216,13 +216,6 @@ resolve_schemes (QsEvalRun      *run,
           else if (!qs_scheme_file_resolve (sf, tensor, &run->schemes[i]))
             run->scheme_ptrs[i] = NULL;
         }
-      if (run->scheme_ptrs[i] != NULL && qs_scheme_is_blockwise (run->scheme_ptrs[i]))
-        {
-          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                       _("eval does not run group-wise or block formats yet (layer “%s”): use stats or export for them"),
-                       info.name);
-          return FALSE;
-        }
     }
   return TRUE;
 }
@@ -343,8 +336,6 @@ qs_cli_eval (int    argc,
     }
   threads = scheme_options.threads;
   qs_cli_scheme_options_clear (&scheme_options);
-  if (qs_scheme_is_blockwise (&scheme))
-    return qs_cli_fail_message (_("eval does not run group-wise or block formats yet: use stats or export for them"));
 
   if (argc != 2)
     return qs_cli_fail_message (_("eval takes exactly one MODEL.h5"));

@@ -1297,12 +1297,67 @@ test_block_errors (void)
   assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "8,,16", NULL);
   assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "0", NULL);
   assert_fails ("stats", fixture, "--tensor", "/allnan", "--format", "mxfp4", NULL);
-  /* The engine has no per-group weights yet: eval says so instead of running another scheme. */
-  assert_fails ("eval", model, "--format", "nvfp4", NULL);
-  assert_fails ("eval", model, "--granularity", "group", NULL);
-  g_assert_true (g_file_set_contents (scheme_file, "{\"version\": 1, \"default\": {\"format\": \"nf4\"}}", -1, NULL));
+  g_assert_true (g_file_set_contents (scheme_file, "{\"version\": 1, \"default\": {\"format\": \"nf4\", \"range\": \"kl\"}}",
+                                      -1, NULL));
   assert_fails ("eval", model, "--scheme-file", scheme_file, "--limit", "10", NULL);
   g_remove (scheme_file);
+}
+
+/* eval runs blockwise weights on their reconstruction: every layer's
+ * weight SQNR is the one `stats` measures on the kernel with the same
+ * scheme (the engine keeps Keras' [taps][out] order, so the blocks are
+ * the same; depthwise included). */
+static void
+test_eval_blockwise (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  const char *schemes[][6] = {
+    { "--format", "nf4", NULL },
+    { "--bits", "4", "--group-size", "32", "--mapping", "symmetric" },
+  };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (schemes); k++)
+    {
+      g_autoptr(GPtrArray) args = g_ptr_array_new ();
+      g_autoptr(JsonNode) eval = NULL;
+      JsonArray *layers;
+
+      g_ptr_array_add (args, (gpointer) "eval");
+      g_ptr_array_add (args, model);
+      g_ptr_array_add (args, (gpointer) "--limit");
+      g_ptr_array_add (args, (gpointer) "200");
+      g_ptr_array_add (args, (gpointer) "--json");
+      for (gsize i = 0; i < 6 && schemes[k][i] != NULL; i++)
+        g_ptr_array_add (args, (gpointer) schemes[k][i]);
+      eval = run_json_args (args);
+      g_assert_cmpfloat (get_number (json_node_get_object (eval), "quant_top1"), >, 0.5);
+      layers = get_array (json_node_get_object (eval), "layers");
+      g_assert_cmpuint (json_array_get_length (layers), ==, 6);
+      for (guint i = 0; i < json_array_get_length (layers); i++)
+        {
+          JsonObject *layer = json_array_get_object_element (layers, i);
+          const char *name = get_string (layer, "name");
+          g_autofree char *tensor = g_strdup_printf ("/model_weights/%s/%s/%s:0", name, name,
+                                                     g_str_has_prefix (name, "depthwise") ? "depthwise_kernel" : "kernel");
+          g_autoptr(GPtrArray) stats_args = g_ptr_array_new ();
+          g_autoptr(JsonNode) stats = NULL;
+
+          /* The engine folds the batch normalization that follows conv2d
+           * into its weights: they are not the file's kernel. */
+          if (g_str_equal (name, "conv2d"))
+            continue;
+          g_ptr_array_add (stats_args, (gpointer) "stats");
+          g_ptr_array_add (stats_args, model);
+          g_ptr_array_add (stats_args, (gpointer) "--tensor");
+          g_ptr_array_add (stats_args, tensor);
+          g_ptr_array_add (stats_args, (gpointer) "--json");
+          for (gsize j = 0; j < 6 && schemes[k][j] != NULL; j++)
+            g_ptr_array_add (stats_args, (gpointer) schemes[k][j]);
+          stats = run_json_args (stats_args);
+          g_assert_cmpfloat_with_epsilon (get_number (layer, "weight_sqnr_db"),
+                                          get_number (json_node_get_object (stats), "sqnr_db"), 1e-9);
+        }
+    }
 }
 
 /* A chunk that no longer decodes lists fine, and fails `--check-data`
@@ -1385,6 +1440,7 @@ main (int    argc,
   g_test_add_func ("/cli/stats/group-sweep", test_stats_group_sweep);
   g_test_add_func ("/cli/block-errors", test_block_errors);
   g_test_add_func ("/cli/stats/block-too-large", test_block_too_large);
+  g_test_add_func ("/cli/eval/blockwise", test_eval_blockwise);
 
   status = g_test_run ();
   teardown_files ();
