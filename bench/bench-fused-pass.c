@@ -1,7 +1,11 @@
 /* bench-fused-pass.c: ns/element of the range pass plus the fused quantize/metrics/histogram pass.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-fused-pass [COUNT] [REPEATS]
+ * Usage: bench-fused-pass [COUNT] [REPEATS] [FORMAT [GROUP_SIZE [BITS [CHANNELS]]]]
+ * FORMAT (default int) is any --format name; a GROUP_SIZE above 0 makes an
+ * int scheme group-wise and overrides a block format's block size; BITS
+ * (default 8) for int; CHANNELS above 0 lays the data out channels-last
+ * (a Keras Dense kernel of COUNT / CHANNELS rows), so blocks are strided.
  * Draws COUNT (default 25,000,000) float32 weights from N(0, 0.05) with a
  * fixed seed and times qs_analyze (range pass, min/max range, params, fused
  * pass) on 1 and 2 threads, best of REPEATS. Prints one line per thread
@@ -65,6 +69,24 @@ main (int argc, char **argv)
     }
   fill_normal (data, count, 0.05);
   qs_scheme_init_default (&scheme);
+  if (argc > 3 && !qs_format_parse (argv[3], &scheme.format))
+    {
+      fprintf (stderr, "bench-fused-pass: unknown format %s\n", argv[3]);
+      return 2;
+    }
+  if (argc > 4 && (scheme.group_size = atoi (argv[4])) > 0 && scheme.format == QS_FORMAT_INT)
+    scheme.granularity = QS_GRANULARITY_GROUP;
+  if (argc > 5)
+    scheme.bits = atoi (argv[5]);
+  if (argc > 6 && atoi (argv[6]) > 0 && count % (size_t) atoi (argv[6]) == 0)
+    {
+      layout.channels = (size_t) atoi (argv[6]);
+      layout.outer = count / layout.channels;
+      layout.inner = 1;
+    }
+  printf ("# scheme: format=%s granularity=%s group_size=%zu bits=%d channels=%zu\n",
+          qs_format_to_string (scheme.format), qs_granularity_to_string (scheme.granularity),
+          qs_scheme_block_size (&scheme), scheme.bits, layout.channels);
 
   for (int threads = 1; threads <= 2; threads++)
     {
@@ -84,9 +106,9 @@ main (int argc, char **argv)
           if (elapsed < best[threads])
             best[threads] = elapsed;
           if (r == 0 && threads == 1)
-            printf ("# scale=%.9g zero_point=%g sqnr_db=%.4f levels_used=%llu\n",
+            printf ("# scale=%.9g zero_point=%g sqnr_db=%.4f levels_used=%llu bits_per_weight=%.4f\n",
                     params.scale[0], params.zero_point[0], analysis.sqnr_db,
-                    (unsigned long long) analysis.levels_used);
+                    (unsigned long long) analysis.levels_used, analysis.bits_per_weight);
           qs_quant_params_clear (&params);
           qs_analysis_clear (&analysis);
         }

@@ -161,12 +161,13 @@ qs_cli_scheme_option_group (QsCliSchemeOptions *o)
     { "mapping", 0, 0, G_OPTION_ARG_STRING, &o->mapping, N_("asymmetric (default) or symmetric"), "MAPPING" },
     { "unsigned", 0, 0, G_OPTION_ARG_NONE, &o->is_unsigned, N_("Unsigned codes [0, 2^N - 1]"), NULL },
     { "narrow", 0, 0, G_OPTION_ARG_NONE, &o->narrow, N_("Drop the lowest code (TFLite symmetric weights)"), NULL },
-    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("tensor (default) or channel"), "GRANULARITY" },
+    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("tensor (default), channel or group"), "GRANULARITY" },
+    { "group-size", 0, 0, G_OPTION_ARG_INT, &o->group_size, N_("Weights per group or block along the reduction axis (default: 128 for int groups, the block format's own size)"), "G" },
     { "axis", 0, 0, G_OPTION_ARG_STRING, &o->axis, N_("Channel axis for per-channel (default: the tensor's output channels)"), "K" },
     { "range", 'r', 0, G_OPTION_ARG_STRING, &o->range, N_("minmax, percentile:P, mse, kl or manual:LO,HI"), "METHOD" },
     { "no-zero-nudge", 0, 0, G_OPTION_ARG_NONE, &o->no_zero_nudge, N_("Leave the zero point fractional (0.0 no longer exact)"), NULL },
     { "rounding", 0, 0, G_OPTION_ARG_STRING, &o->rounding, N_("even (half to even, default) or away"), "MODE" },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &o->format, N_("int (default), fp16, bf16, fp8-e4m3 or fp8-e5m2"), "FORMAT" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &o->format, N_("int (default), fp16, bf16, fp8-e4m3, fp8-e5m2, or a block format: mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, mxint8, nvfp4, nf4"), "FORMAT" },
     { "bins", 0, 0, G_OPTION_ARG_INT, &o->bins, N_("Histogram bins (default 256)"), "N" },
     { "hist-range", 0, 0, G_OPTION_ARG_STRING, &o->hist_range, N_("Histogram over LO,HI instead of the data range"), "LO,HI" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o->threads, N_("Worker threads (default: all cores)"), "N" },
@@ -248,11 +249,11 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
   if (o->mapping && !qs_mapping_parse (o->mapping, &scheme->mapping))
     return invalid (error, _("unknown mapping “%s” (use asymmetric or symmetric)"), o->mapping);
   if (o->granularity && !qs_granularity_parse (o->granularity, &scheme->granularity))
-    return invalid (error, _("unknown granularity “%s” (use tensor or channel)"), o->granularity);
+    return invalid (error, _("unknown granularity “%s” (use tensor, channel or group)"), o->granularity);
   if (o->rounding && !qs_rounding_parse (o->rounding, &scheme->rounding))
     return invalid (error, _("unknown rounding “%s” (use even or away)"), o->rounding);
   if (o->format && !qs_format_parse (o->format, &scheme->format))
-    return invalid (error, _("unknown format “%s” (use int, fp16, bf16, fp8-e4m3 or fp8-e5m2)"), o->format);
+    return invalid (error, _("unknown format “%s” (use int, fp16, bf16, fp8-e4m3, fp8-e5m2, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, mxint8, nvfp4 or nf4)"), o->format);
   if (o->range && !qs_range_method_parse (o->range, scheme))
     return invalid (error, _("bad range method “%s” (use minmax, percentile:P, mse, kl or manual:LO,HI)"), o->range);
   if (o->axis)
@@ -270,6 +271,18 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
       if (!parse_pair (o->hist_range, &scheme->hist_lo, &scheme->hist_hi))
         return invalid (error, _("bad histogram range “%s” (use LO,HI)"), o->hist_range);
       scheme->has_hist_range = TRUE;
+    }
+  if (o->group_size != 0)
+    {
+      if (o->group_size < 1 || o->group_size > QS_MAX_GROUP_SIZE)
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("--group-size must be between 1 and 65536"));
+          return FALSE;
+        }
+      scheme->group_size = o->group_size;
+      /* A group size alone asks for integer groups. */
+      if (o->granularity == NULL && !qs_format_is_block (scheme->format))
+        scheme->granularity = QS_GRANULARITY_GROUP;
     }
   if (o->threads < 0 || o->threads > 64)
     {

@@ -48,20 +48,31 @@ print_summary (const QsTensorReport *r)
                           a->count, a->nonfinite_count, a->data_min, a->data_max);
   if (s->format == QS_FORMAT_INT)
     {
+      g_autofree char *groups = a->blocks != NULL ? g_strdup_printf (_("groups of %zu"), a->blocks->block_size)
+                                                  : NULL;
       g_string_append_printf (out, _("Scheme      %d-bit %s %s, %s, %s, rounding %s, zero %s\n"),
                               s->bits, s->is_unsigned ? "unsigned" : "signed",
                               qs_mapping_to_string (s->mapping),
-                              p->channels > 1 ? "per-channel" : "per-tensor",
+                              groups != NULL ? groups : p->channels > 1 ? "per-channel" : "per-tensor",
                               qs_range_method_to_string (s->range_method),
                               qs_rounding_to_string (s->rounding),
                               s->nudge_zero ? "nudged" : "not nudged");
-      g_string_append_printf (out, _("Codes       [%d, %d], "), p->qmin, p->qmax);
-      append_range (out, _("scale"), p->scale, p->channels);
-      append_range (out, _(", zero point"), p->zero_point, p->channels);
-      g_string_append_c (out, '\n');
+      if (a->blocks != NULL)
+        g_string_append_printf (out, _("Codes       [%d, %d], a scale and a zero point per group\n"),
+                                p->qmin, p->qmax);
+      else
+        {
+          g_string_append_printf (out, _("Codes       [%d, %d], "), p->qmin, p->qmax);
+          append_range (out, _("scale"), p->scale, p->channels);
+          append_range (out, _(", zero point"), p->zero_point, p->channels);
+          g_string_append_c (out, '\n');
+        }
     }
   else
     g_string_append_printf (out, _("Format      %s\n"), qs_format_to_string (s->format));
+  if (a->blocks != NULL)
+    g_string_append_printf (out, _("Blocks      %" PRIu64 " of %zu along the reduction axis; SQNR %.2f dB with exact scales\n"),
+                            a->blocks->block_count, a->blocks->block_size, a->blocks->sqnr_exact_scale_db);
   if (p->clamped_channels > 0)
     g_string_append_printf (out, _("Warning     the scale was clamped at 2^-23 in %zu channel(s): values below one step are lost\n"),
                             p->clamped_channels);
@@ -72,8 +83,8 @@ print_summary (const QsTensorReport *r)
   g_string_append_printf (out, a->zero_exact ? _("Zero        0.0 is exact\n")
                                              : _("Zero        0.0 comes back as ±%.6g\n"),
                           a->zero_error);
-  g_string_append_printf (out, _("Size        %" PRIu64 " B as float32, %" PRIu64 " B quantized (%.2fx smaller)\n"),
-                          a->size_fp32_bytes, a->size_quant_bytes, a->compression_ratio);
+  g_string_append_printf (out, _("Size        %" PRIu64 " B as float32, %" PRIu64 " B quantized (%.2fx smaller, %.3f bits per weight)\n"),
+                          a->size_fp32_bytes, a->size_quant_bytes, a->compression_ratio, a->bits_per_weight);
   fputs (out->str, stdout);
 }
 
@@ -85,11 +96,16 @@ qs_cli_stats (int    argc,
   g_autofree char *budget_text = NULL;
   guint64 budget = 0;
   gboolean json = FALSE;
+  g_autofree char *sweep_text = NULL;
+  g_autofree int *sweep_sizes = NULL;
+  g_autofree QsBlockSweepPoint *sweep = NULL;
+  gsize n_sweep = 0;
   QsCliSchemeOptions scheme_options = { 0 };
   const GOptionEntry entries[] = {
     { "tensor", 't', 0, G_OPTION_ARG_STRING, &tensor, N_("The tensor's HDF5 path (see “layers”)"), "PATH" },
     { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &budget_text, N_("Stream tensors larger than half of SIZE (default: a quarter of RAM, at most 4G)"), "SIZE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "sweep-group-sizes", 0, 0, G_OPTION_ARG_STRING, &sweep_text, N_("Also quantize with each of these group sizes (error against bits per weight)"), "G1,G2,…" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("FILE — quantize one tensor and report"));
@@ -115,6 +131,25 @@ qs_cli_stats (int    argc,
 
   if (budget_text != NULL && !qs_memory_budget_parse (budget_text, &budget, &error))
     return qs_cli_fail (error);
+  if (sweep_text != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (sweep_text, ",", -1);
+      n_sweep = g_strv_length (parts);
+      sweep_sizes = g_new0 (int, n_sweep ? n_sweep : 1);
+      for (gsize i = 0; i < n_sweep; i++)
+        {
+          guint64 size;
+          if (!g_ascii_string_to_unsigned (parts[i], 10, 1, QS_MAX_GROUP_SIZE, &size, NULL))
+            return qs_cli_fail_message (_("bad --sweep-group-sizes “%s” (use sizes from 1 to 65536, separated by commas)"),
+                                        sweep_text);
+          sweep_sizes[i] = (int) size;
+        }
+      if (n_sweep == 0)
+        return qs_cli_fail_message (_("bad --sweep-group-sizes “%s” (use sizes from 1 to 65536, separated by commas)"),
+                                    sweep_text);
+      if (!qs_scheme_is_blockwise (&scheme))
+        return qs_cli_fail_message (_("--sweep-group-sizes needs --granularity group or a block format"));
+    }
   if (argc != 2)
     return qs_cli_fail_message (_("stats takes exactly one FILE"));
   if (tensor == NULL)
@@ -128,14 +163,29 @@ qs_cli_stats (int    argc,
                                             budget, NULL, &error);
   if (report == NULL)
     return qs_cli_fail (error);
+  if (sweep_sizes != NULL)
+    {
+      sweep = qs_tensor_sweep_group_sizes (file, tensor, &report->scheme, sweep_sizes, n_sweep,
+                                           scheme_options.threads, &error);
+      if (sweep == NULL)
+        return qs_cli_fail (error);
+    }
 
   if (json)
     {
       g_autoptr(JsonNode) node = qs_tensor_report_to_json (report);
-      g_autofree char *text = qs_json_to_string (node, TRUE);
+      g_autofree char *text = NULL;
+      if (sweep != NULL)
+        qs_tensor_report_add_sweep_json (node, sweep, n_sweep);
+      text = qs_json_to_string (node, TRUE);
       qs_cli_print_json (text);
     }
   else
-    print_summary (report);
+    {
+      print_summary (report);
+      for (gsize i = 0; i < n_sweep; i++)
+        printf (_("Sweep       G=%d: %.3f bits per weight, SQNR %.2f dB, MSE %.4g\n"), sweep[i].group_size,
+                sweep[i].bits_per_weight, sweep[i].sqnr_db, sweep[i].mse);
+    }
   return 0;
 }

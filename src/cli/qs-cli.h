@@ -69,6 +69,7 @@ typedef struct {
   int    bins;
   char  *hist_range;
   int    threads;
+  int    group_size;
 } QsCliSchemeOptions;
 
 GOptionGroup *qs_cli_scheme_option_group (QsCliSchemeOptions *options);

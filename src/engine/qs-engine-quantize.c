@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "quant/qs-checked.h"
+#include "quant/qs-block.h"
 #include "quant/qs-range.h"
 
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
@@ -735,6 +736,24 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
+/* The float32 GEMM layout of q->fake_weights (depthwise layers use them as they are). */
+static QsEngineStatus
+pack_float_layer (const QsQuantizedModel *qm,
+                  const QsEngineLayer    *l,
+                  QsQuantLayer           *q)
+{
+  size_t n = (size_t) l->out_c;
+
+  if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
+    {
+      q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
+      if (q->fake_packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      qm->model->kernels->gemm_f32_pack (n, l->k, q->fake_weights, q->fake_packed);
+    }
+  return QS_ENGINE_OK;
+}
+
 /* Float formats: the layer runs in float32 on weights rounded to the format,
  * or, with no @w (an unquantized layer), on a copy of its own weights. The
  * GEMM layout is packed again from them: the same as the layer's own. */
@@ -756,13 +775,86 @@ prepare_float_layer (const QsQuantizedModel *qm,
   else
     for (size_t i = 0; i < count; i++)
       q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
-  if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
+  return pack_float_layer (qm, l, q);
+}
+
+/* Group-wise and block formats: for now the float path too, on the
+ * scheme's reconstruction of the weights (blocks along each output
+ * channel's k taps, the layer's reduction axis), not integer sums per
+ * group. */
+static QsEngineStatus
+prepare_blockwise_layer (const QsQuantizedModel *qm,
+                         const QsEngineLayer    *l,
+                         QsQuantLayer           *q,
+                         const QsScheme         *scheme)
+{
+  size_t n = (size_t) l->out_c, count = l->k * n;
+  QsChannelLayout layout = { count, l->k, n, 1 };
+  QsBlockGeometry geo;
+  int32_t *codes = NULL, *zero_points = NULL;
+  float *scales = NULL;
+  double signal = 0.0, noise = 0.0;
+  QsStatus st = qs_block_geometry (scheme, &layout, &geo);
+
+  if (st != QS_OK)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  q->mode = QS_QMODE_FLOAT;
+  q->fake_weights = malloc (count * sizeof (float));
+  codes = malloc (count * sizeof (int32_t));
+  scales = malloc (geo.block_count * sizeof (float));
+  zero_points = malloc (geo.block_count * sizeof (int32_t));
+  if (q->fake_weights == NULL || codes == NULL || scales == NULL || zero_points == NULL)
+    st = QS_STATUS_NO_MEMORY;
+  else
+    st = qs_block_quantize (scheme, &layout, l->weights, codes, scales, NULL, zero_points, NULL);
+  if (st == QS_OK)
+    st = qs_block_dequantize (scheme, &layout, codes, scales, zero_points, q->fake_weights);
+  free (codes);
+  free (scales);
+  free (zero_points);
+  if (st != QS_OK)
+    return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
+
+  for (size_t i = 0; i < count; i++)
     {
-      q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
-      if (q->fake_packed == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      qm->model->kernels->gemm_f32_pack (n, l->k, q->fake_weights, q->fake_packed);
+      double x = l->weights[i], e = x - (double) q->fake_weights[i];
+      signal += x * x;
+      noise += e * e;
     }
+  q->stats.weight_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
+  q->stats.weight_bits = 32;
+  return pack_float_layer (qm, l, q);
+}
+
+/* The requantization parameters every weighted layer gets. */
+static QsEngineStatus
+finish_weighted_layer (const QsQuantizedModel *qm,
+                       const QsEngineLayer    *l,
+                       QsQuantLayer           *q)
+{
+  activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+  q->rq.bias = q->bias32;
+  q->rq.weight_zp = q->weight_zp;
+  q->rq.multiplier = q->multiplier;
+  q->rq.right_shift = q->right_shift;
+  q->rq.left_shift = q->left_shift;
+  q->rq.frac_q16 = q->frac_q16;
+  q->rq.input_zp_sum = (int32_t) ((int64_t) l->k * q->in.zero_code);
+  q->rq.output_zp = q->out.zero_code;
+  q->rq64.bias = q->bias64;
+  q->rq64.weight_zp = q->weight_zp;
+  q->rq64.multiplier = q->multiplier;
+  q->rq64.right_shift = q->right_shift;
+  q->rq64.left_shift = q->left_shift;
+  q->rq64.frac_q16 = q->frac_q16;
+  q->rq64.input_zp_sum = (int64_t) l->k * q->in.zero_code;
+  q->rq64.output_zp = q->out.zero_code;
+  q->rq64.act_min = q->rq.act_min;
+  q->rq64.act_max = q->rq.act_max;
+  /* The vector requantization covers bias, weight zero point, multiplier
+   * and right shift; the rarer extras take the reference. */
+  q->requant = (q->left_shift != NULL || q->frac_q16 != NULL) ? qs_requantize_u8_scalar
+                                                              : qm->kernels->requant;
   return QS_ENGINE_OK;
 }
 
@@ -785,6 +877,17 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       q->stats.weight_sqnr_db = INFINITY;
       q->stats.weight_bits = 32;
       return prepare_float_layer (qm, l, q, NULL, false);
+    }
+  if (qs_scheme_is_blockwise (scheme))
+    {
+      status = prepare_blockwise_layer (qm, l, q, scheme);
+      if (status != QS_ENGINE_OK)
+        {
+          set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+                       l->name, qs_engine_status_to_string (status));
+          return status;
+        }
+      return finish_weighted_layer (qm, l, q);
     }
   container = scheme->format != QS_FORMAT_INT ? 32 : (scheme->bits <= 8 ? 8 : 16);
 
@@ -819,30 +922,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (status != QS_ENGINE_OK)
     return status;
 
-  activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
-  q->rq.bias = q->bias32;
-  q->rq.weight_zp = q->weight_zp;
-  q->rq.multiplier = q->multiplier;
-  q->rq.right_shift = q->right_shift;
-  q->rq.left_shift = q->left_shift;
-  q->rq.frac_q16 = q->frac_q16;
-  q->rq.input_zp_sum = (int32_t) ((int64_t) l->k * q->in.zero_code);
-  q->rq.output_zp = q->out.zero_code;
-  q->rq64.bias = q->bias64;
-  q->rq64.weight_zp = q->weight_zp;
-  q->rq64.multiplier = q->multiplier;
-  q->rq64.right_shift = q->right_shift;
-  q->rq64.left_shift = q->left_shift;
-  q->rq64.frac_q16 = q->frac_q16;
-  q->rq64.input_zp_sum = (int64_t) l->k * q->in.zero_code;
-  q->rq64.output_zp = q->out.zero_code;
-  q->rq64.act_min = q->rq.act_min;
-  q->rq64.act_max = q->rq.act_max;
-  /* The vector requantization covers bias, weight zero point, multiplier
-   * and right shift; the rarer extras take the reference. */
-  q->requant = (q->left_shift != NULL || q->frac_q16 != NULL) ? qs_requantize_u8_scalar
-                                                              : qm->kernels->requant;
-  return QS_ENGINE_OK;
+  return finish_weighted_layer (qm, l, q);
 }
 
 /* ---- the whole preparation --------------------------------------------------------- */

@@ -240,9 +240,9 @@ typedef struct _QsQuantizedModel QsQuantizedModel;
  * dequantized integer path on the calibration slice).
  *
  * Integer schemes of 2..8 bits run on int8 weights with int32 sums, 9..16
- * bits on int16 weights with int64 sums; float formats (fp16, bf16, fp8)
- * run the layer in float32 on weights rounded to that format between
- * uint8 activations. On failure *@quantized is NULL and, when @message is
+ * bits on int16 weights with int64 sums; float formats (fp16, bf16, fp8),
+ * group-wise integer and block formats run the layer in float32 on the
+ * weights' reconstruction between uint8 activations. On failure *@quantized is NULL and, when @message is
  * not NULL, it receives an English explanation naming the layer.
  * Cancellable; progress counts calibration images twice (ranges, SQNR). */
 QsEngineStatus qs_engine_prepare_quantized (const QsEngineModel        *model,

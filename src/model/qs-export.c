@@ -26,6 +26,7 @@
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
 #include "model/qs-main-context.h"
+#include "model/qs-tensor-report-private.h"
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
 
@@ -38,7 +39,8 @@
 static const char * const quant_attribute_names[] = {
   "scale", "zero_point", "axis", "bits", "mapping", "narrow", "signed", "format",
   "rounding", "qmin", "qmax", "source_dtype", "source_shape", "packed",
-  "packed_bit_order", "packed_count", "quantscope_mse", "quantscope_sqnr_db", NULL
+  "packed_bit_order", "packed_count", "quantscope_mse", "quantscope_sqnr_db",
+  "granularity", "group_size", "blocks_per_run", "scale_code", "tensor_scale", "code_values", NULL
 };
 
 void
@@ -460,6 +462,14 @@ typedef struct {
   int32_t        *codes;
   void           *out;
   gsize           capacity;
+  /* Group-wise and block formats: the whole tensor's codes and its blocks. */
+  QsChannelLayout block_layout;
+  QsBlockGeometry geo;
+  int32_t        *block_codes;
+  float          *block_scales;
+  guint8         *block_scale_codes;
+  int32_t        *block_zero_points;
+  float           tensor_scale;
 } Writer;
 
 static hid_t
@@ -467,6 +477,16 @@ code_file_type (const QsScheme *scheme)
 {
   switch (scheme->format)
     {
+    case QS_FORMAT_MXINT8:
+      return H5T_STD_I8LE;
+    case QS_FORMAT_MXFP8_E4M3:
+    case QS_FORMAT_MXFP8_E5M2:
+    case QS_FORMAT_MXFP6_E2M3:
+    case QS_FORMAT_MXFP6_E3M2:
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+    case QS_FORMAT_NF4:
+      return H5T_STD_U8LE;
     case QS_FORMAT_FP16:
     case QS_FORMAT_BF16:
       return H5T_STD_U16LE;
@@ -760,11 +780,19 @@ write_block_cb (const QsTensorReport  *report,
         }
     }
 
-  quantize_block (report, offset, values, count, w->codes);
+  if (w->block_codes != NULL)
+    memcpy (w->codes, w->block_codes + offset, count * sizeof (int32_t));
+  else
+    quantize_block (report, offset, values, count, w->codes);
 
   if (w->layout == QS_EXPORT_LAYOUT_DEQUANTIZED)
     {
-      dequantize_block (report, offset, w->codes, count, w->out);
+      /* Blockwise tensors come in one piece (compute_blockwise). */
+      if (w->block_codes != NULL)
+        qs_block_dequantize (&report->scheme, &w->block_layout, w->codes, w->block_scales,
+                             w->block_zero_points, w->out);
+      else
+        dequantize_block (report, offset, w->codes, count, w->out);
       if (!write_flat (w, H5T_NATIVE_FLOAT, offset, count, w->out, error))
         return FALSE;
     }
@@ -820,6 +848,41 @@ write_block_cb (const QsTensorReport  *report,
   return TRUE;
 }
 
+/* The per-block attributes of a group-wise or block format (docs/export-format.md). */
+static gboolean
+write_block_attributes (Writer               *w,
+                        const QsTensorReport *report)
+{
+  const QsScheme *s = &report->scheme;
+  gsize blocks = w->geo.block_count;
+  gboolean ok = TRUE;
+
+  ok &= write_attribute (w->dset, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, blocks, FALSE, w->block_scales);
+  if (s->format == QS_FORMAT_INT)
+    ok &= write_attribute (w->dset, "zero_point", H5T_STD_I32LE, H5T_NATIVE_INT32, blocks, FALSE,
+                           w->block_zero_points);
+  else
+    {
+      int n_codes = 1 << qs_format_element_bits (s->format);
+      g_autofree float *values = g_new (float, n_codes);
+
+      /* What each stored code stands for, so a reader needs no decoder. */
+      for (int c = 0; c < n_codes; c++)
+        values[c] = qs_block_element_value (s->format, s->format == QS_FORMAT_MXINT8 ? (gint8) c : c);
+      ok &= write_attribute (w->dset, "code_values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (gsize) n_codes,
+                             FALSE, values);
+      if (s->format != QS_FORMAT_NF4)
+        ok &= write_attribute (w->dset, "scale_code", H5T_STD_U8LE, H5T_NATIVE_UINT8, blocks, FALSE,
+                               w->block_scale_codes);
+    }
+  ok &= write_attribute (w->dset, "tensor_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, TRUE, &w->tensor_scale);
+  ok &= write_string_attribute (w->dset, "granularity", "group");
+  ok &= write_int_attribute (w->dset, "group_size", (gint64) w->geo.block_size);
+  ok &= write_int_attribute (w->dset, "blocks_per_run", (gint64) w->geo.blocks_per_run);
+  ok &= write_int_attribute (w->dset, "axis", s->axis);
+  return ok;
+}
+
 static gboolean
 finish_quantized_attributes (Writer               *w,
                              const QsTensorReport *report,
@@ -844,30 +907,35 @@ finish_quantized_attributes (Writer               *w,
   for (int d = 0; d < rank; d++)
     shape[d] = (gint64) dims[d];
 
-  ok &= write_attribute (w->dset, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                         p->channels, !per_channel, p->scale);
-  if (s->format == QS_FORMAT_INT && s->nudge_zero)
-    {
-      /* Nudged zero points are integers: stored as such. */
-      zero_points = g_new (gint32, p->channels);
-      for (gsize c = 0; c < p->channels; c++)
-        zero_points[c] = (gint32) p->zero_point[c];
-      ok &= write_attribute (w->dset, "zero_point", H5T_STD_I32LE, H5T_NATIVE_INT32,
-                             p->channels, !per_channel, zero_points);
-    }
+  if (w->block_codes != NULL)
+    ok &= write_block_attributes (w, report);
   else
-    ok &= write_attribute (w->dset, "zero_point", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                           p->channels, !per_channel, p->zero_point);
-  ok &= write_int_attribute (w->dset, "axis", per_channel ? s->axis : -1);
+    {
+      ok &= write_attribute (w->dset, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                             p->channels, !per_channel, p->scale);
+      if (s->format == QS_FORMAT_INT && s->nudge_zero)
+        {
+          /* Nudged zero points are integers: stored as such. */
+          zero_points = g_new (gint32, p->channels);
+          for (gsize c = 0; c < p->channels; c++)
+            zero_points[c] = (gint32) p->zero_point[c];
+          ok &= write_attribute (w->dset, "zero_point", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                 p->channels, !per_channel, zero_points);
+        }
+      else
+        ok &= write_attribute (w->dset, "zero_point", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                               p->channels, !per_channel, p->zero_point);
+      ok &= write_int_attribute (w->dset, "axis", per_channel ? s->axis : -1);
+    }
   ok &= write_int_attribute (w->dset, "bits", s->format == QS_FORMAT_INT ? s->bits
-                             : s->format == QS_FORMAT_FP16 || s->format == QS_FORMAT_BF16 ? 16 : 8);
+                             : qs_format_element_bits (s->format));
   ok &= write_string_attribute (w->dset, "mapping", qs_mapping_to_string (s->mapping));
   ok &= write_bool_attribute (w->dset, "narrow", s->narrow);
   ok &= write_bool_attribute (w->dset, "signed", !s->is_unsigned);
   ok &= write_string_attribute (w->dset, "format", qs_format_to_string (s->format));
   ok &= write_string_attribute (w->dset, "rounding", qs_rounding_to_string (s->rounding));
-  ok &= write_int_attribute (w->dset, "qmin", p->qmin);
-  ok &= write_int_attribute (w->dset, "qmax", p->qmax);
+  ok &= write_int_attribute (w->dset, "qmin", s->format == QS_FORMAT_MXINT8 ? -127 : p->qmin);
+  ok &= write_int_attribute (w->dset, "qmax", s->format == QS_FORMAT_MXINT8 ? 127 : p->qmax);
   ok &= write_string_attribute (w->dset, "source_dtype", info->dtype);
   ok &= rank >= 0 && write_attribute (w->dset, "source_shape", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                       rank, FALSE, shape);
@@ -935,6 +1003,63 @@ skip_reason (Export             *ex,
   return NULL;
 }
 
+/* A group-wise or block format: the tensor in memory (they are not
+ * streamed), its report, every block's codes and scales, then the codes
+ * written in one piece through write_block_cb. */
+static QsTensorReport *
+compute_blockwise (Export             *ex,
+                   const QsTensorInfo *info,
+                   const QsScheme     *scheme,
+                   Writer             *w,
+                   GError            **error)
+{
+  guint64 budget = ex->options->memory_budget ? ex->options->memory_budget : qs_memory_budget_default ();
+  g_autoptr(QsTensorReport) report = NULL;
+  g_autofree float *values = NULL;
+  QsStatus status;
+  int axis;
+
+  if (!qs_tensor_fits_budget (info, budget))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%s is too large for the memory budget, and group-wise and block "
+                   "formats are not streamed: raise --memory-budget", info->path);
+      return NULL;
+    }
+  values = qs_weight_file_read_tensor (ex->input, info, error);
+  if (values == NULL)
+    return NULL;
+  report = qs_tensor_report_compute_values (info, values, scheme, ex->options->n_threads, error);
+  if (report == NULL
+      || !_qs_tensor_report_layout (info, &report->scheme, &axis, &w->block_layout, error))
+    return NULL;
+  if (qs_block_geometry (&report->scheme, &w->block_layout, &w->geo) != QS_OK)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "bad block size for %s", info->path);
+      return NULL;
+    }
+  w->block_codes = g_try_new (int32_t, info->count);
+  w->block_scales = g_try_new (float, w->geo.block_count);
+  w->block_scale_codes = g_try_new (guint8, w->geo.block_count);
+  w->block_zero_points = g_try_new (int32_t, w->geo.block_count);
+  if (!w->block_codes || !w->block_scales || !w->block_scale_codes || !w->block_zero_points)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "out of memory writing %s", info->path);
+      return NULL;
+    }
+  status = qs_block_quantize (&report->scheme, &w->block_layout, values, w->block_codes,
+                              w->block_scales, w->block_scale_codes, w->block_zero_points,
+                              &w->tensor_scale);
+  if (status != QS_OK)
+    {
+      qs_set_error_from_status (error, status, info->path);
+      return NULL;
+    }
+  if (!write_block_cb (report, 0, values, info->count, w, error))
+    return NULL;
+  return g_steal_pointer (&report);
+}
+
 static gboolean
 export_dataset (Export      *ex,
                 const char  *path,
@@ -966,7 +1091,7 @@ export_dataset (Export      *ex,
   w.dset = H5I_INVALID_HID;
   w.layout = ex->options->layout;
   w.packed = ex->options->pack && w.layout == QS_EXPORT_LAYOUT_QUANTIZED
-             && scheme.format == QS_FORMAT_INT && scheme.bits < 8;
+             && scheme.format == QS_FORMAT_INT && scheme.bits < 8 && !qs_scheme_is_blockwise (&scheme);
   w.packed_bits = scheme.bits;
   w.bytes_before = ex->state.bytes_done;
 
@@ -981,9 +1106,12 @@ export_dataset (Export      *ex,
       goto done;
     }
 
-  report = qs_tensor_report_compute_blocks (ex->input, info, &scheme, ex->options->n_threads,
-                                            ex->options->memory_budget, write_block_cb, &w,
-                                            &entry->streamed, ex->cancellable, &local);
+  if (qs_scheme_is_blockwise (&scheme))
+    report = compute_blockwise (ex, info, &scheme, &w, &local);
+  else
+    report = qs_tensor_report_compute_blocks (ex->input, info, &scheme, ex->options->n_threads,
+                                              ex->options->memory_budget, write_block_cb, &w,
+                                              &entry->streamed, ex->cancellable, &local);
   if (report == NULL && w.dset < 0 && g_error_matches (local, QS_ERROR, QS_ERROR_EMPTY))
     {
       /* Only NaN and infinities: nothing to calibrate on; kept as it was. */
@@ -1013,6 +1141,10 @@ export_dataset (Export      *ex,
   _qs_hdf5_unlock ();
   g_free (w.codes);
   g_free (w.out);
+  g_free (w.block_codes);
+  g_free (w.block_scales);
+  g_free (w.block_scale_codes);
+  g_free (w.block_zero_points);
   ex->state.bytes_done = w.bytes_before + (info != NULL ? info->count * sizeof (float) : 0);
 
 done:

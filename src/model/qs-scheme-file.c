@@ -115,6 +115,8 @@ apply_keys (QsScheme       *into,
     into->nudge_zero = from->nudge_zero;
   if (keys & QS_SCHEME_KEY_BINS)
     into->bins = from->bins;
+  if (keys & QS_SCHEME_KEY_GROUP_SIZE)
+    into->group_size = from->group_size;
 }
 
 gboolean
@@ -391,6 +393,11 @@ add_scheme_members (JsonBuilder    *builder,
       json_builder_set_member_name (builder, "bins");
       json_builder_add_int_value (builder, scheme->bins);
     }
+  if (keys & QS_SCHEME_KEY_GROUP_SIZE)
+    {
+      json_builder_set_member_name (builder, "group_size");
+      json_builder_add_int_value (builder, scheme->group_size);
+    }
 }
 
 JsonNode *
@@ -401,10 +408,13 @@ qs_scheme_to_json (const QsScheme *scheme)
   g_return_val_if_fail (scheme != NULL, NULL);
 
   json_builder_begin_object (builder);
-  add_scheme_members (builder, scheme, QS_SCHEME_KEY_ALL & ~QS_SCHEME_KEY_BINS);
+  add_scheme_members (builder, scheme, QS_SCHEME_KEY_ALL & ~QS_SCHEME_KEY_BINS & ~QS_SCHEME_KEY_GROUP_SIZE);
   /* Bins only shape the displayed histograms: written when not the default. */
   if (scheme->bins != QS_DEFAULT_BINS)
     add_scheme_members (builder, scheme, QS_SCHEME_KEY_BINS);
+  /* 0 is the format's own block size; files without block formats keep their form. */
+  if (scheme->group_size != 0)
+    add_scheme_members (builder, scheme, QS_SCHEME_KEY_GROUP_SIZE);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
@@ -688,7 +698,8 @@ parse_scheme_object (Positions     *pos,
         {
           if (!get_string (node, &text) || !qs_format_parse (text, &scheme->format))
             return fail_at (error, pos, line, "“format” in %s must be \"int\", \"fp16\", \"bf16\", "
-                            "\"fp8-e4m3\" or \"fp8-e5m2\"", where);
+                            "\"fp8-e4m3\", \"fp8-e5m2\", \"mxfp8-e4m3\", \"mxfp8-e5m2\", \"mxfp6-e2m3\", "
+                            "\"mxfp6-e3m2\", \"mxfp4\", \"mxint8\", \"nvfp4\" or \"nf4\"", where);
           *keys |= QS_SCHEME_KEY_FORMAT;
         }
       else if (g_str_equal (name, "bits"))
@@ -723,7 +734,7 @@ parse_scheme_object (Positions     *pos,
       else if (g_str_equal (name, "granularity"))
         {
           if (!get_string (node, &text) || !qs_granularity_parse (text, &scheme->granularity))
-            return fail_at (error, pos, line, "“granularity” in %s must be \"tensor\" or \"channel\"", where);
+            return fail_at (error, pos, line, "“granularity” in %s must be \"tensor\", \"channel\" or \"group\"", where);
           *keys |= QS_SCHEME_KEY_GRANULARITY;
         }
       else if (g_str_equal (name, "axis"))
@@ -764,6 +775,14 @@ parse_scheme_object (Positions     *pos,
             return fail_at (error, pos, line, "“bins” in %s must be an integer from 1 to 65536", where);
           scheme->bins = (int) number;
           *keys |= QS_SCHEME_KEY_BINS;
+        }
+      else if (g_str_equal (name, "group_size"))
+        {
+          if (!get_int (node, &number) || number < 0 || number > QS_MAX_GROUP_SIZE)
+            return fail_at (error, pos, line, "“group_size” in %s must be an integer from 1 to 65536 "
+                            "(or 0, the format's own block size)", where);
+          scheme->group_size = (int) number;
+          *keys |= QS_SCHEME_KEY_GROUP_SIZE;
         }
       else
         return fail_at (error, pos, line, "unknown key “%s” in %s", name, where);

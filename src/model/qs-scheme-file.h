@@ -27,7 +27,8 @@ typedef enum {
   QS_SCHEME_KEY_ROUNDING    = 1 << 8,
   QS_SCHEME_KEY_ZERO_NUDGE  = 1 << 9,
   QS_SCHEME_KEY_BINS        = 1 << 10,
-  QS_SCHEME_KEY_ALL         = (1 << 11) - 1,
+  QS_SCHEME_KEY_GROUP_SIZE  = 1 << 11,
+  QS_SCHEME_KEY_ALL         = (1 << 12) - 1,
 } QsSchemeKeys;
 
 #define QS_SCHEME_FILE_VERSION 1

@@ -55,8 +55,12 @@ resolve_axis (const QsTensorInfo  *info,
               GError             **error)
 {
   int requested = scheme->axis;
+  gboolean blockwise = qs_scheme_is_blockwise (scheme);
 
-  if (scheme->granularity != QS_GRANULARITY_CHANNEL || info->rank == 0)
+  /* Blocks run along the reduction axis of each output channel; a bias
+   * (rank 0 or 1) is one run. */
+  if ((scheme->granularity != QS_GRANULARITY_CHANNEL && !blockwise) || info->rank == 0
+      || (blockwise && info->rank == 1))
     {
       *axis = -1;
       return TRUE;
@@ -119,7 +123,8 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
   report->info = qs_tensor_info_copy (info);
   report->scheme = *scheme;
   report->scheme.axis = axis;
-  report->kernel = scheme->format == QS_FORMAT_INT ? qs_analysis_kernel_name () : "scalar";
+  report->kernel = scheme->format == QS_FORMAT_INT && !qs_scheme_is_blockwise (scheme)
+                   ? qs_analysis_kernel_name () : "scalar";
 
   status = qs_analyze (&report->scheme, &layout, values, n_threads,
                        &report->params, &report->analysis);
@@ -258,7 +263,12 @@ qs_tensor_report_grid_range (const QsTensorReport *report,
 
   g_return_if_fail (channel < p->channels);
 
-  if (report->scheme.format == QS_FORMAT_INT)
+  if (qs_scheme_is_blockwise (&report->scheme))
+    {
+      /* Every block has its own grid. */
+      *lo = *hi = NAN;
+    }
+  else if (report->scheme.format == QS_FORMAT_INT)
     {
       *lo = qs_dequantize_code (p, channel, p->qmin);
       *hi = qs_dequantize_code (p, channel, p->qmax);
@@ -275,7 +285,8 @@ qs_tensor_report_grid_range (const QsTensorReport *report,
 static gboolean
 report_is_per_channel (const QsTensorReport *report)
 {
-  return report->scheme.granularity == QS_GRANULARITY_CHANNEL && report->scheme.axis >= 0;
+  return report->scheme.granularity == QS_GRANULARITY_CHANNEL && report->scheme.axis >= 0
+         && !qs_scheme_is_blockwise (&report->scheme);
 }
 
 char *
@@ -286,10 +297,131 @@ qs_tensor_report_describe_scheme (const QsTensorReport *report)
 
   g_return_val_if_fail (report != NULL, NULL);
 
+  if (qs_scheme_is_blockwise (s))
+    {
+      g_autofree char *groups = g_strdup_printf ("groups of %zu", qs_scheme_block_size (s));
+
+      if (s->format != QS_FORMAT_INT)
+        return g_strdup_printf ("%s %s", qs_format_to_string (s->format), groups);
+      return g_strdup_printf ("%sint%d %s %s", s->is_unsigned ? "u" : "", s->bits,
+                              qs_mapping_to_string (s->mapping), groups);
+    }
   if (s->format != QS_FORMAT_INT)
     return g_strdup_printf ("%s %s", qs_format_to_string (s->format), granularity);
   return g_strdup_printf ("%sint%d %s %s", s->is_unsigned ? "u" : "", s->bits,
                           qs_mapping_to_string (s->mapping), granularity);
+}
+
+/* The block inspector: "blocks" in the stats JSON (docs/block-formats.md). */
+static void
+add_blocks (JsonBuilder       *builder,
+            const QsBlockInfo *b)
+{
+  json_builder_set_member_name (builder, "blocks");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "block_size");
+  json_builder_add_int_value (builder, (gint64) b->block_size);
+  json_builder_set_member_name (builder, "block_count");
+  json_builder_add_int_value (builder, (gint64) b->block_count);
+  qs_json_add_number_member (builder, "tensor_scale", b->tensor_scale);
+  json_builder_set_member_name (builder, "scale_histogram");
+  json_builder_begin_object (builder);
+  qs_json_add_number_member (builder, "log2_lo", b->scale_log2_lo);
+  qs_json_add_number_member (builder, "bin_width", b->scale_bin_width);
+  qs_json_add_uint_array (builder, "counts", b->scale_counts, (gsize) b->scale_bins);
+  json_builder_set_member_name (builder, "zero_scale_blocks");
+  json_builder_add_int_value (builder, (gint64) b->zero_scale_blocks);
+  json_builder_end_object (builder);
+  qs_json_add_number_member (builder, "sqnr_db", b->sqnr_db);
+  qs_json_add_number_member (builder, "sqnr_exact_scale_db", b->sqnr_exact_scale_db);
+  json_builder_set_member_name (builder, "worst");
+  json_builder_begin_array (builder);
+  for (int k = 0; k < b->worst_count; k++)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "channel");
+      json_builder_add_int_value (builder, (gint64) b->worst[k].channel);
+      json_builder_set_member_name (builder, "offset");
+      json_builder_add_int_value (builder, (gint64) b->worst[k].offset);
+      json_builder_set_member_name (builder, "length");
+      json_builder_add_int_value (builder, (gint64) b->worst[k].length);
+      qs_json_add_number_member (builder, "mse", b->worst[k].mse);
+      qs_json_add_number_member (builder, "max_abs_error", b->worst[k].max_abs_error);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
+void
+qs_tensor_report_add_sweep_json (JsonNode                *report_json,
+                                 const QsBlockSweepPoint *points,
+                                 gsize                    n_points)
+{
+  JsonObject *object = json_node_get_object (report_json);
+  JsonArray *array = json_array_sized_new ((guint) n_points);
+
+  for (gsize i = 0; i < n_points; i++)
+    {
+      JsonObject *point = json_object_new ();
+      const double values[3] = { points[i].bits_per_weight, points[i].sqnr_db, points[i].mse };
+      const char *names[3] = { "bits_per_weight", "sqnr_db", "mse" };
+
+      json_object_set_int_member (point, "group_size", points[i].group_size);
+      for (int k = 0; k < 3; k++)
+        if (isfinite (values[k]))
+          json_object_set_double_member (point, names[k], values[k]);
+        else
+          json_object_set_null_member (point, names[k]);
+      json_array_add_object_element (array, point);
+    }
+  json_object_set_array_member (object, "sweep", array);
+}
+
+QsBlockSweepPoint *
+qs_tensor_sweep_group_sizes (QsWeightFile    *file,
+                             const char      *path,
+                             const QsScheme  *scheme,
+                             const int       *sizes,
+                             gsize            n_sizes,
+                             int              n_threads,
+                             GError         **error)
+{
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  g_autofree float *values = NULL;
+  g_autofree QsBlockSweepPoint *points = NULL;
+  QsChannelLayout layout;
+  QsStatus status;
+  int axis;
+
+  if (!qs_scheme_is_blockwise (scheme))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "a group-size sweep needs --granularity group or a block format");
+      return NULL;
+    }
+  if (info == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, "no tensor “%s” in %s",
+                   path, qs_weight_file_get_filename (file));
+      return NULL;
+    }
+  if (!_qs_tensor_report_layout (info, scheme, &axis, &layout, error))
+    return NULL;
+  values = qs_weight_file_read_tensor (file, info, error);
+  if (values == NULL)
+    return NULL;
+  points = g_new0 (QsBlockSweepPoint, n_sizes ? n_sizes : 1);
+  status = qs_block_sweep (scheme, &layout, values, n_threads, sizes, n_sizes, points);
+  if (status != QS_OK)
+    {
+      if (status == QS_STATUS_NO_FINITE_VALUES || status == QS_STATUS_EMPTY)
+        g_set_error (error, QS_ERROR, QS_ERROR_EMPTY, "%s has no finite values to quantize", path);
+      else
+        qs_set_error_from_status (error, status, path);
+      return NULL;
+    }
+  return g_steal_pointer (&points);
 }
 
 JsonNode *
@@ -299,6 +431,7 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   const QsScheme *s = &report->scheme;
   const QsQuantParams *p = &report->params;
   const QsAnalysis *a = &report->analysis;
+  gboolean blockwise = qs_scheme_is_blockwise (s);
   gboolean per_channel = report_is_per_channel (report);
   gboolean is_int = s->format == QS_FORMAT_INT;
   gsize channels = p->channels;
@@ -331,10 +464,7 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   json_builder_set_member_name (builder, "format");
   json_builder_add_string_value (builder, qs_format_to_string (s->format));
   json_builder_set_member_name (builder, "bits");
-  if (is_int)
-    json_builder_add_int_value (builder, s->bits);
-  else
-    json_builder_add_int_value (builder, s->format == QS_FORMAT_FP16 || s->format == QS_FORMAT_BF16 ? 16 : 8);
+  json_builder_add_int_value (builder, is_int ? s->bits : qs_format_element_bits (s->format));
   json_builder_set_member_name (builder, "mapping");
   json_builder_add_string_value (builder, qs_mapping_to_string (s->mapping));
   json_builder_set_member_name (builder, "signed");
@@ -342,10 +472,16 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   json_builder_set_member_name (builder, "narrow");
   json_builder_add_boolean_value (builder, s->narrow);
   json_builder_set_member_name (builder, "granularity");
-  json_builder_add_string_value (builder, qs_granularity_to_string (per_channel ? QS_GRANULARITY_CHANNEL
-                                                                                 : QS_GRANULARITY_TENSOR));
+  json_builder_add_string_value (builder, qs_granularity_to_string (blockwise ? QS_GRANULARITY_GROUP
+                                                                    : per_channel ? QS_GRANULARITY_CHANNEL
+                                                                    : QS_GRANULARITY_TENSOR));
+  json_builder_set_member_name (builder, "group_size");
+  if (blockwise)
+    json_builder_add_int_value (builder, (gint64) qs_scheme_block_size (s));
+  else
+    json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "axis");
-  if (per_channel)
+  if (per_channel || (blockwise && s->axis >= 0))
     json_builder_add_int_value (builder, s->axis);
   else
     json_builder_add_null_value (builder);
@@ -404,7 +540,10 @@ qs_tensor_report_to_json (const QsTensorReport *report)
   json_builder_set_member_name (builder, "size_quant_bytes");
   json_builder_add_int_value (builder, (gint64) a->size_quant_bytes);
   qs_json_add_number_member (builder, "compression_ratio", a->compression_ratio);
+  qs_json_add_number_member (builder, "bits_per_weight", a->bits_per_weight);
   add_histogram (builder, &a->histogram);
+  if (a->blocks != NULL)
+    add_blocks (builder, a->blocks);
   json_builder_set_member_name (builder, "kernel");
   json_builder_add_string_value (builder, report->kernel);
   json_builder_end_object (builder);

@@ -9,6 +9,7 @@
 
 #include "model/qs-weight-file.h"
 #include "quant/qs-analysis.h"
+#include "quant/qs-block.h"
 
 G_BEGIN_DECLS
 
@@ -68,6 +69,22 @@ JsonNode       *qs_tensor_report_to_json (const QsTensorReport *report);
 
 /* The JSON description of one tensor, as `layers --json` prints it. */
 JsonNode       *qs_tensor_info_to_json   (const QsTensorInfo *info);
+
+/* The block-size sweep (qs_block_sweep()) of the tensor at @path under a
+ * blockwise @scheme, one point per size (transfer full, g_free). */
+QsBlockSweepPoint *qs_tensor_sweep_group_sizes (QsWeightFile    *file,
+                                                const char      *path,
+                                                const QsScheme  *scheme,
+                                                const int       *sizes,
+                                                gsize            n_sizes,
+                                                int              n_threads,
+                                                GError         **error);
+
+/* Adds "sweep": [{"group_size", "bits_per_weight", "sqnr_db", "mse"}] to a
+ * report's JSON object (non-finite numbers as null). */
+void               qs_tensor_report_add_sweep_json (JsonNode                *report_json,
+                                                    const QsBlockSweepPoint *points,
+                                                    gsize                    n_points);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsTensorReport, qs_tensor_report_free)
 

@@ -829,6 +829,13 @@ qs_tensor_report_compute_blocks (QsWeightFile        *file,
 
   if (!qs_tensor_fits_budget (tensor, budget))
     {
+      if (qs_scheme_is_blockwise (scheme))
+        {
+          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                       "%s is too large for the memory budget, and group-wise and block "
+                       "formats are not streamed: raise --memory-budget", tensor->path);
+          return NULL;
+        }
       if (streamed != NULL)
         *streamed = TRUE;
       return compute_streamed (file, tensor, scheme, n_threads, budget,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qs-block.h"
 #include "qs-parallel.h"
 #include "qs-fused-private.h"
 
@@ -82,6 +83,12 @@ qs_quantized_size_bytes (const QsScheme *scheme,
                          uint64_t        count,
                          size_t          channels)
 {
+  if (qs_scheme_is_blockwise (scheme) && channels > 0)
+    {
+      /* @channels runs of count / channels elements along the reduction axis. */
+      uint64_t run = count / channels, size = qs_scheme_block_size (scheme);
+      return (qs_block_size_bits (scheme, count, channels * ((run + size - 1) / size)) + 7) / 8;
+    }
   switch (scheme->format)
     {
     case QS_FORMAT_FP16:
@@ -318,7 +325,7 @@ qs_pass_new (const QsScheme        *scheme,
   float *k;
   QsPass *pass;
 
-  if (params->channels != channels || !(hist_lo < hist_hi))
+  if (params->channels != channels || !(hist_lo < hist_hi) || qs_scheme_is_blockwise (scheme))
     return NULL;
   pass = calloc (1, sizeof *pass);
   if (pass == NULL)
@@ -568,6 +575,7 @@ qs_analysis_clear (QsAnalysis *analysis)
   free (analysis->histogram.quantized_counts);
   free (analysis->channel_min);
   free (analysis->channel_max);
+  qs_block_info_free (analysis->blocks);
   memset (analysis, 0, sizeof *analysis);
 }
 
@@ -594,6 +602,8 @@ qs_analyze (const QsScheme        *scheme,
     return status;
   if (layout->count == 0)
     return QS_STATUS_EMPTY;
+  if (qs_scheme_is_blockwise (scheme))
+    return qs_block_analyze (scheme, layout, data, n_threads, params, analysis);
 
   effective = scheme->granularity == QS_GRANULARITY_CHANNEL
               ? *layout : qs_channel_layout_per_tensor (layout->count);
@@ -648,6 +658,7 @@ qs_analyze (const QsScheme        *scheme,
   analysis->size_fp32_bytes = (uint64_t) effective.count * sizeof (float);
   analysis->size_quant_bytes = qs_quantized_size_bytes (scheme, effective.count, effective.channels);
   analysis->compression_ratio = (double) analysis->size_fp32_bytes / (double) analysis->size_quant_bytes;
+  analysis->bits_per_weight = 8.0 * (double) analysis->size_quant_bytes / (double) effective.count;
   if (status == QS_OK)
     {
       analysis->channels = effective.channels;

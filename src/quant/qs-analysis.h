@@ -41,10 +41,12 @@ typedef struct {
   uint64_t    size_fp32_bytes;
   uint64_t    size_quant_bytes;  /* packed codes plus per-channel scale and zero point */
   double      compression_ratio; /* size_fp32_bytes / size_quant_bytes */
+  double      bits_per_weight;   /* every stored bit (codes, scales, zero points) per element */
   QsHistogram histogram;
   size_t      channels;          /* per-channel finite data ranges, from the range pass */
   float      *channel_min;       /* [channels] */
   float      *channel_max;       /* [channels] */
+  struct _QsBlockInfo *blocks;   /* group-wise and block formats only (qs-block.h), else NULL */
 } QsAnalysis;
 
 /* Applies @scheme to @data: the range pass, the range method, the params,
@@ -72,7 +74,9 @@ void qs_histogram_domain (double  min,
                           double *hi);
 
 /* The fused pass on its own, fed block by block, for tensors streamed from
- * disk. Blocks may come in any size but must come in order. */
+ * disk. Blocks may come in any size but must come in order. Group-wise and
+ * block formats (qs_scheme_is_blockwise()) have no streaming pass:
+ * qs_pass_new() returns NULL for them. */
 typedef struct _QsPass QsPass;
 
 QsPass  *qs_pass_new    (const QsScheme        *scheme,
@@ -91,7 +95,10 @@ QsStatus qs_pass_finish (QsPass     *pass,
 void     qs_pass_free   (QsPass *pass);
 
 /* Bytes that @count codes of the scheme take packed, with @channels scales
- * and zero points (float32 and int32 each). */
+ * and zero points (float32 and int32 each). For group-wise and block
+ * formats @channels is the number of reduction runs (the channel count
+ * along the output-channel axis, 1 for a bias) and the size counts every
+ * block's scale (qs_block_size_bits()). */
 uint64_t qs_quantized_size_bytes (const QsScheme *scheme,
                                   uint64_t        count,
                                   size_t          channels);

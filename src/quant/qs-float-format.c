@@ -23,82 +23,8 @@
 #include <math.h>
 #include <string.h>
 
-#define F32_ABS_MASK UINT32_C (0x7fffffff)
-#define F32_INF_BITS UINT32_C (0x7f800000)
+#include "qs-float-format-private.h"
 
-static inline uint32_t
-f32_bits (float value)
-{
-  uint32_t bits;
-
-  memcpy (&bits, &value, sizeof bits);
-  return bits;
-}
-
-static inline float
-f32_from_bits (uint32_t bits)
-{
-  float value;
-
-  memcpy (&value, &bits, sizeof value);
-  return value;
-}
-
-/* A mask instead of ?: keeps the compiler from turning the choice into a
- * branch: scaled weights straddle the subnormal boundary at random, and the
- * mispredictions cost about three times the conversion itself. */
-static inline uint32_t
-select_bits (uint32_t condition,
-             uint32_t if_true,
-             uint32_t if_false)
-{
-  uint32_t mask = 0u - condition;
-
-  return (if_true & mask) | (if_false & ~mask);
-}
-
-/* Float32 whose unit in the last place is the subnormal step of the target
- * format, 2^(1-BIAS-MAN_BITS). Adding a magnitude below the format's smallest
- * normal to it leaves the rounded count of subnormal steps in the low
- * mantissa bits; a count of 2^MAN_BITS is the smallest normal's code. */
-static inline uint32_t
-subnormal_magic_bits (unsigned man_bits,
-                      int      bias)
-{
-  return (uint32_t) (127 + 24 - bias - (int) man_bits) << 23;
-}
-
-/* Returns the code without its sign bit. Normal results round in the integer
- * domain: rebiasing the exponent and shifting the float32 pattern right is
- * monotone, so a carry out of the mantissa correctly bumps the exponent. */
-static inline uint32_t
-encode_magnitude (uint32_t abs_bits,
-                  unsigned man_bits,
-                  int      bias,
-                  int      needs_subnormal_path,
-                  uint32_t max_code,
-                  uint32_t nan_code)
-{
-  const unsigned shift = 23 - man_bits;
-  /* Wraps for bias < 127; the sum below is only used where it does not. */
-  const uint32_t rebias = (uint32_t) (bias - 127) << 23;
-  const uint32_t min_normal_bits = (uint32_t) (127 + 1 - bias) << 23;
-  uint32_t odd = (abs_bits >> shift) & 1;
-  uint32_t code = (abs_bits + rebias + ((UINT32_C (1) << (shift - 1)) - 1) + odd) >> shift;
-
-  if (needs_subnormal_path)
-    {
-      uint32_t magic = subnormal_magic_bits (man_bits, bias);
-      uint32_t sub = f32_bits (f32_from_bits (abs_bits) + f32_from_bits (magic)) - magic;
-
-      code = select_bits (abs_bits < min_normal_bits, sub, code);
-    }
-
-  /* Codes above max_code are the infinity, the NaNs or patterns past the
-   * format: all mean "rounded beyond the largest finite value" here. */
-  code = code < max_code ? code : max_code;
-  return abs_bits > F32_INF_BITS ? nan_code : code;
-}
 
 uint16_t
 qs_float_to_fp16 (float value)
@@ -152,19 +78,31 @@ qs_bf16_to_float (uint16_t bits)
 uint8_t
 qs_float_to_fp8_e4m3 (float value)
 {
-  uint32_t bits = f32_bits (value);
-  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 3, 7, 1, 0x7e, 0x7f);
-
-  return (uint8_t) (((bits >> 24) & 0x80) | code);
+  return qs_fp8_e4m3_encode (value);
 }
 
 uint8_t
 qs_float_to_fp8_e5m2 (float value)
 {
-  uint32_t bits = f32_bits (value);
-  uint32_t code = encode_magnitude (bits & F32_ABS_MASK, 2, 15, 1, 0x7b, 0x7e);
+  return qs_fp8_e5m2_encode (value);
+}
 
-  return (uint8_t) (((bits >> 24) & 0x80) | code);
+uint8_t
+qs_float_to_fp6_e2m3 (float value)
+{
+  return qs_fp6_e2m3_encode (value);
+}
+
+uint8_t
+qs_float_to_fp6_e3m2 (float value)
+{
+  return qs_fp6_e3m2_encode (value);
+}
+
+uint8_t
+qs_float_to_fp4_e2m1 (float value)
+{
+  return qs_fp4_e2m1_encode (value);
 }
 
 /* FP8 decoding is a 1 KiB table lookup: it shortened the per-element
@@ -203,3 +141,50 @@ qs_fp8_e5m2_to_float (uint8_t bits)
 {
   return e5m2_values[bits];
 }
+
+/* The narrow MX element formats, tabulated the same way; every code is finite. */
+#define SMALL_SIGNED(n, sign_bit, magnitude) (((n) & (sign_bit)) ? -(magnitude) : (magnitude))
+#define E2M3(n) SMALL_SIGNED ((n), 0x20, FP8_MAGNITUDE ((n) & 0x1f, 3, 0x1p-3f))
+#define E3M2(n) SMALL_SIGNED ((n), 0x20, FP8_MAGNITUDE ((n) & 0x1f, 2, 0x1p-4f))
+#define E2M1(n) SMALL_SIGNED ((n), 0x8, FP8_MAGNITUDE ((n) & 0x7, 1, 0x1p-1f))
+
+static const float e2m3_values[64] = { FP8_ROW64 (E2M3, 0) };
+static const float e3m2_values[64] = { FP8_ROW64 (E3M2, 0) };
+static const float e2m1_values[16] = { FP8_ROW16 (E2M1, 0) };
+
+float
+qs_fp6_e2m3_to_float (uint8_t bits)
+{
+  return e2m3_values[bits & 0x3f];
+}
+
+float
+qs_fp6_e3m2_to_float (uint8_t bits)
+{
+  return e3m2_values[bits & 0x3f];
+}
+
+float
+qs_fp4_e2m1_to_float (uint8_t bits)
+{
+  return e2m1_values[bits & 0xf];
+}
+
+/* Midpoints between neighbouring magnitudes, for the counting encoders of
+ * qs-float-format-private.h; exact in float32, like the values. */
+#define E2M3_MID(n) ((E2M3 (n) + E2M3 ((n) + 1)) / 2.0f)
+#define E3M2_MID(n) ((E3M2 (n) + E3M2 ((n) + 1)) / 2.0f)
+#define E2M1_MID(n) ((E2M1 (n) + E2M1 ((n) + 1)) / 2.0f)
+#define MID_ROW8(f, n) f (n), f ((n) + 1), f ((n) + 2), f ((n) + 3), f ((n) + 4), f ((n) + 5), f ((n) + 6), f ((n) + 7)
+
+const float qs_fp6_e2m3_midpoints[31] = {
+  MID_ROW8 (E2M3_MID, 0), MID_ROW8 (E2M3_MID, 8), MID_ROW8 (E2M3_MID, 16),
+  E2M3_MID (24), E2M3_MID (25), E2M3_MID (26), E2M3_MID (27), E2M3_MID (28), E2M3_MID (29), E2M3_MID (30),
+};
+const float qs_fp6_e3m2_midpoints[31] = {
+  MID_ROW8 (E3M2_MID, 0), MID_ROW8 (E3M2_MID, 8), MID_ROW8 (E3M2_MID, 16),
+  E3M2_MID (24), E3M2_MID (25), E3M2_MID (26), E3M2_MID (27), E3M2_MID (28), E3M2_MID (29), E3M2_MID (30),
+};
+const float qs_fp4_e2m1_midpoints[7] = {
+  E2M1_MID (0), E2M1_MID (1), E2M1_MID (2), E2M1_MID (3), E2M1_MID (4), E2M1_MID (5), E2M1_MID (6),
+};

@@ -37,6 +37,28 @@ qs_range_stats_init (QsRangeStats *stats)
 }
 
 void
+qs_histogram_range (const QsScheme *scheme,
+                    double          data_min,
+                    double          data_max,
+                    double         *lo,
+                    double         *hi)
+{
+  if (scheme->has_hist_range)
+    {
+      *lo = scheme->hist_lo;
+      *hi = scheme->hist_hi;
+      return;
+    }
+  *lo = data_min;
+  *hi = data_max;
+  if (!(*lo < *hi))
+    {
+      *lo -= 0.5;
+      *hi += 0.5;
+    }
+}
+
+void
 qs_range_stats_merge (QsRangeStats       *into,
                       const QsRangeStats *from)
 {

@@ -33,6 +33,15 @@ QsStatus qs_range_stats_compute (const QsChannelLayout *layout,
                                  QsRangeStats          *per_channel,
                                  QsRangeStats          *total);
 
+/* The range the histograms of @scheme cover: its histogram range when it
+ * has one, else [@data_min, @data_max], widened by half a unit each way
+ * when empty (as numpy.histogram does). */
+void qs_histogram_range (const QsScheme *scheme,
+                         double          data_min,
+                         double          data_max,
+                         double         *lo,
+                         double         *hi);
+
 /* The clipping range [lo[c], hi[c]] of every channel, as the scheme's range
  * method chooses it (before the params widen it to contain 0):
  *  - minmax: the finite data range;

@@ -34,8 +34,20 @@ qs_scheme_validate (const QsScheme *scheme,
   const char *problem = NULL;
   QsStatus status = QS_STATUS_INVALID_ARGUMENT;
 
-  if (scheme->format < QS_FORMAT_INT || scheme->format > QS_FORMAT_FP8_E5M2)
+  if (scheme->format < QS_FORMAT_INT || scheme->format > QS_FORMAT_LAST)
     problem = "unknown number format";
+  else if (scheme->granularity < QS_GRANULARITY_TENSOR || scheme->granularity > QS_GRANULARITY_GROUP)
+    problem = "unknown granularity";
+  else if (scheme->group_size < 0 || scheme->group_size > QS_MAX_GROUP_SIZE)
+    problem = "the group size must be between 1 and 65536";
+  else if (scheme->granularity == QS_GRANULARITY_GROUP && scheme->format != QS_FORMAT_INT
+           && !qs_format_is_block (scheme->format))
+    problem = "group granularity needs the int format or a block format";
+  else if (qs_scheme_is_blockwise (scheme) && scheme->range_method != QS_RANGE_MINMAX)
+    problem = "group-wise and block formats take each block's own range (use --range minmax)";
+  else if (scheme->granularity == QS_GRANULARITY_GROUP && scheme->format == QS_FORMAT_INT
+           && !scheme->nudge_zero)
+    problem = "group-wise integer schemes store an integer zero point per group (drop --no-zero-nudge)";
   else if (scheme->bits < QS_MIN_BITS || scheme->bits > QS_MAX_BITS)
     problem = "bits must be between 2 and 16";
   else if (scheme->bins < 1 || scheme->bins > QS_MAX_BINS)
@@ -87,6 +99,65 @@ qs_scheme_code_range (const QsScheme *scheme,
     }
 }
 
+bool
+qs_format_is_block (QsFormat format)
+{
+  return format >= QS_FORMAT_MXFP8_E4M3 && format <= QS_FORMAT_NF4;
+}
+
+int
+qs_format_element_bits (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_FP16:
+    case QS_FORMAT_BF16:
+      return 16;
+    case QS_FORMAT_FP8_E4M3:
+    case QS_FORMAT_FP8_E5M2:
+    case QS_FORMAT_MXFP8_E4M3:
+    case QS_FORMAT_MXFP8_E5M2:
+    case QS_FORMAT_MXINT8:
+      return 8;
+    case QS_FORMAT_MXFP6_E2M3:
+    case QS_FORMAT_MXFP6_E3M2:
+      return 6;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+    case QS_FORMAT_NF4:
+      return 4;
+    case QS_FORMAT_INT:
+    default:
+      return 0;
+    }
+}
+
+bool
+qs_scheme_is_blockwise (const QsScheme *scheme)
+{
+  return scheme->granularity == QS_GRANULARITY_GROUP || qs_format_is_block (scheme->format);
+}
+
+size_t
+qs_scheme_block_size (const QsScheme *scheme)
+{
+  if (!qs_scheme_is_blockwise (scheme))
+    return 0;
+  if (scheme->group_size > 0)
+    return (size_t) scheme->group_size;
+  switch (scheme->format)
+    {
+    case QS_FORMAT_NVFP4:
+      return 16;
+    case QS_FORMAT_NF4:
+      return 64;
+    case QS_FORMAT_INT:
+      return QS_DEFAULT_GROUP_SIZE;
+    default:
+      return 32;
+    }
+}
+
 typedef struct {
   const char *name;
   int value;
@@ -98,6 +169,14 @@ static const QsName format_names[] = {
   { "bf16", QS_FORMAT_BF16 },
   { "fp8-e4m3", QS_FORMAT_FP8_E4M3 },
   { "fp8-e5m2", QS_FORMAT_FP8_E5M2 },
+  { "mxfp8-e4m3", QS_FORMAT_MXFP8_E4M3 },
+  { "mxfp8-e5m2", QS_FORMAT_MXFP8_E5M2 },
+  { "mxfp6-e2m3", QS_FORMAT_MXFP6_E2M3 },
+  { "mxfp6-e3m2", QS_FORMAT_MXFP6_E3M2 },
+  { "mxfp4", QS_FORMAT_MXFP4 },
+  { "mxint8", QS_FORMAT_MXINT8 },
+  { "nvfp4", QS_FORMAT_NVFP4 },
+  { "nf4", QS_FORMAT_NF4 },
   { NULL, 0 }
 };
 
@@ -110,6 +189,7 @@ static const QsName mapping_names[] = {
 static const QsName granularity_names[] = {
   { "tensor", QS_GRANULARITY_TENSOR },
   { "channel", QS_GRANULARITY_CHANNEL },
+  { "group", QS_GRANULARITY_GROUP },
   { NULL, 0 }
 };
 

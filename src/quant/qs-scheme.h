@@ -15,7 +15,19 @@ typedef enum {
   QS_FORMAT_BF16,       /* bfloat16, direct cast */
   QS_FORMAT_FP8_E4M3,   /* OCP FP8 E4M3, scaled so the range maximum lands on 448 */
   QS_FORMAT_FP8_E5M2,   /* OCP FP8 E5M2, scaled so the range maximum lands on 57344 */
+  /* Block formats (docs/block-formats.md): a scale per block of consecutive
+   * weights along the reduction axis. */
+  QS_FORMAT_MXFP8_E4M3, /* OCP Microscaling v1.0: 32 elements, E8M0 shared scale */
+  QS_FORMAT_MXFP8_E5M2,
+  QS_FORMAT_MXFP6_E2M3,
+  QS_FORMAT_MXFP6_E3M2,
+  QS_FORMAT_MXFP4,      /* E2M1 elements */
+  QS_FORMAT_MXINT8,     /* 8-bit two's complement elements, implicit scale 2^-6 */
+  QS_FORMAT_NVFP4,      /* 16 E2M1 elements, E4M3 block scale, float32 tensor scale */
+  QS_FORMAT_NF4,        /* 64 elements, float32 absmax, the 16 NormalFloat4 levels */
 } QsFormat;
+
+#define QS_FORMAT_LAST QS_FORMAT_NF4
 
 typedef enum {
   QS_MAPPING_ASYMMETRIC = 0,  /* affine: real = scale * (q - zero_point) */
@@ -25,6 +37,7 @@ typedef enum {
 typedef enum {
   QS_GRANULARITY_TENSOR = 0,
   QS_GRANULARITY_CHANNEL,
+  QS_GRANULARITY_GROUP,   /* a scale per group_size weights along the reduction axis */
 } QsGranularity;
 
 typedef enum {
@@ -46,6 +59,9 @@ typedef enum {
 #define QS_MAX_BINS 65536
 /* The axis that means "the tensor's own channel axis" (chosen by the reader). */
 #define QS_AXIS_DEFAULT INT32_MIN
+/* Integer groups without an explicit size. */
+#define QS_DEFAULT_GROUP_SIZE 128
+#define QS_MAX_GROUP_SIZE 65536
 
 typedef struct {
   QsFormat       format;
@@ -65,6 +81,7 @@ typedef struct {
   bool           has_hist_range;/* histogram over [hist_lo, hist_hi] instead of the data range */
   double         hist_lo;
   double         hist_hi;
+  int            group_size;    /* weights per group or block, 1..QS_MAX_GROUP_SIZE; 0: the default */
 } QsScheme;
 
 /* The defaults of the CLI and GUI: int8 asymmetric signed per-tensor,
@@ -80,6 +97,21 @@ QsStatus qs_scheme_validate (const QsScheme *scheme,
 void qs_scheme_code_range (const QsScheme *scheme,
                            int            *qmin,
                            int            *qmax);
+
+/* Whether @format is a block format (MX, NVFP4, NF4). */
+bool qs_format_is_block (QsFormat format);
+
+/* The bits of one element (code) of @format; for QS_FORMAT_INT, 0 (the
+ * scheme's own bits apply). */
+int  qs_format_element_bits (QsFormat format);
+
+/* Whether @scheme has a scale per group or block: integer groups or a block format. */
+bool qs_scheme_is_blockwise (const QsScheme *scheme);
+
+/* The group or block size @scheme uses: group_size when set, else the
+ * block format's own (32, 16 or 64) or QS_DEFAULT_GROUP_SIZE; 0 when the
+ * scheme is not blockwise. */
+size_t qs_scheme_block_size (const QsScheme *scheme);
 
 /* Parsing and printing of the names the CLI, scheme files and the GUI use.
  * The parsers return false for an unknown name and leave the scheme as it was. */

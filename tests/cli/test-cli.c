@@ -1117,6 +1117,204 @@ test_eval_errors (void)
   assert_fails ("eval", NULL);
 }
 
+/* /w = [-1, 0, 0.3, 0.9921875] as MXINT8, one block: amax 1 gives the E8M0
+ * scale 2^(0 - 0) = 1, so the codes are x * 64 rounded half to even:
+ * -64, 0, 19 (19.2) and 64 (63.5, a tie, to even); 0.3f and 0.9921875
+ * come back as 19/64 and 1. Size: 4 bytes of codes and 1 of scale. */
+static void
+test_stats_block_format (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", "--format", "mxint8", NULL);
+  JsonObject *r = json_node_get_object (root), *b, *h;
+  double e1 = (double) 0.3f - 19.0 / 64.0, e2 = 1.0 - 0.9921875;
+  JsonArray *counts;
+
+  g_assert_cmpstr (get_string (r, "format"), ==, "mxint8");
+  g_assert_cmpstr (get_string (r, "granularity"), ==, "group");
+  g_assert_cmpint (get_int (r, "group_size"), ==, 32);
+  g_assert_cmpint (get_int (r, "bits"), ==, 8);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "mse"), (e1 * e1 + e2 * e2) / 4.0, 1e-15);
+  g_assert_cmpint (get_int (r, "levels_used"), ==, 4);
+  g_assert_cmpint (get_int (r, "clipped_count"), ==, 0);
+  g_assert_cmpint (get_int (r, "size_quant_bytes"), ==, 5);
+  g_assert_cmpfloat (get_number (r, "bits_per_weight"), ==, 10.0);
+  g_assert_true (get_bool (r, "zero_exact"));
+  assert_null (r, "grid_lo");
+
+  b = get_object (r, "blocks");
+  g_assert_cmpint (get_int (b, "block_size"), ==, 32);
+  g_assert_cmpint (get_int (b, "block_count"), ==, 1);
+  assert_null (b, "tensor_scale");
+  h = get_object (b, "scale_histogram");
+  g_assert_cmpfloat (get_number (h, "log2_lo"), ==, 0.0);
+  g_assert_cmpfloat (get_number (h, "bin_width"), ==, 1.0);
+  counts = get_array (h, "counts");
+  g_assert_cmpuint (json_array_get_length (counts), ==, 1);
+  g_assert_cmpint (json_array_get_int_element (counts, 0), ==, 1);
+  g_assert_cmpint (get_int (h, "zero_scale_blocks"), ==, 0);
+  g_assert_cmpfloat_with_epsilon (get_number (b, "sqnr_db"), get_number (r, "sqnr_db"), 1e-12);
+  get_number (b, "sqnr_exact_scale_db");
+  {
+    JsonArray *worst = get_array (b, "worst");
+    JsonObject *w0;
+    g_assert_cmpuint (json_array_get_length (worst), ==, 1);
+    w0 = json_array_get_object_element (worst, 0);
+    g_assert_cmpint (get_int (w0, "channel"), ==, 0);
+    g_assert_cmpint (get_int (w0, "offset"), ==, 0);
+    g_assert_cmpint (get_int (w0, "length"), ==, 4);
+    g_assert_cmpfloat_with_epsilon (get_number (w0, "mse"), get_number (r, "mse"), 1e-15);
+    g_assert_cmpfloat_with_epsilon (get_number (w0, "max_abs_error"), e2, 1e-15);
+  }
+}
+
+/* /pc is 4 x 2, channels along the last axis: runs of 4, so groups of 2
+ * make 4 groups. Asymmetric 8-bit groups store 8 bits per weight, plus a
+ * float32 scale and an 8-bit zero point per group: 8 + 40 * 4 / 8 = 28. */
+static void
+test_stats_group_sweep (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/pc", "--granularity", "group", "--group-size", "2",
+                                         "--sweep-group-sizes", "1,2,4", NULL);
+  g_autoptr(JsonNode) symmetric = stats_json ("/pc", "--group-size", "4", "--mapping", "symmetric", NULL);
+  JsonObject *r = json_node_get_object (root);
+  JsonArray *sweep;
+  const double expected_bits[] = { 48.0, 28.0, 18.0 };
+
+  g_assert_cmpstr (get_string (r, "granularity"), ==, "group");
+  g_assert_cmpint (get_int (r, "axis"), ==, 1);
+  g_assert_cmpfloat (get_number (r, "bits_per_weight"), ==, 28.0);
+  g_assert_cmpint (get_int (r, "size_quant_bytes"), ==, 28);
+  g_assert_cmpint (get_int (get_object (r, "blocks"), "block_count"), ==, 4);
+  sweep = get_array (r, "sweep");
+  g_assert_cmpuint (json_array_get_length (sweep), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      JsonObject *point = json_array_get_object_element (sweep, i);
+      g_assert_cmpint (get_int (point, "group_size"), ==, 1 << i);
+      g_assert_cmpfloat (get_number (point, "bits_per_weight"), ==, expected_bits[i]);
+      g_assert_nonnull (json_object_get_member (point, "sqnr_db"));
+      g_assert_cmpfloat (get_number (point, "mse"), >=, 0.0);
+    }
+  /* The sweep's own group size matches the main analysis. */
+  g_assert_cmpfloat_with_epsilon (get_number (json_array_get_object_element (sweep, 1), "mse"),
+                                  get_number (r, "mse"), 1e-18);
+
+  /* --group-size alone means integer groups; symmetric stores no zero point. */
+  r = json_node_get_object (symmetric);
+  g_assert_cmpstr (get_string (r, "granularity"), ==, "group");
+  g_assert_cmpfloat (get_number (r, "bits_per_weight"), ==, 8.0 + 32.0 / 4.0);
+  /* Per-tensor schemes report bits per weight too: 4 codes and a scale and zero point. */
+  g_clear_pointer (&symmetric, json_node_unref);
+  symmetric = stats_json ("/w", NULL);
+  g_assert_cmpfloat (get_number (json_node_get_object (symmetric), "bits_per_weight"), ==, 8.0 * 12.0 / 4.0);
+}
+
+/* Blockwise schemes are not streamed: a tensor larger than half the
+ * budget is refused with one line, and the same tensor in memory works. */
+static void
+test_block_too_large (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "large.h5", NULL);
+  g_autofree float *values = g_new (float, 200000);
+  g_autoptr(JsonNode) in_memory = NULL;
+  hsize_t dims[1] = { 200000 };
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  for (gsize i = 0; i < 200000; i++)
+    values[i] = (float) ((double) (i % 1000) / 1000.0 - 0.5);
+  qs_test_write_floats (file, "/big", 1, dims, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  assert_fails ("stats", path, "--tensor", "/big", "--format", "mxfp4", "--memory-budget", "1M", NULL);
+  in_memory = stats_json_in (path, "/big", "--format", "mxfp4", NULL);
+  g_assert_cmpint (get_int (get_object (json_node_get_object (in_memory), "blocks"), "block_count"), ==, 6250);
+  g_remove (path);
+}
+
+static void
+test_block_errors (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *scheme_file = g_build_filename (tmp_dir, "nf4.json", NULL);
+  g_autoptr(QsTestCliRun) text = run_cli ("stats", fixture, "--tensor", "/u", "--format", "nvfp4", NULL);
+
+  g_assert_cmpint (text->status, ==, 0);
+  g_assert_nonnull (strstr (text->out, "bits per weight"));
+  g_assert_nonnull (strstr (text->out, "16 along the reduction axis"));
+
+  assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp3", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--group-size", "-1", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--group-size", "65537", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--granularity", "group", "--format", "fp16", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--format", "nf4", "--range", "mse", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--group-size", "16", "--no-zero-nudge", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--sweep-group-sizes", "8", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "8,,16", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/u", "--format", "mxfp4", "--sweep-group-sizes", "0", NULL);
+  assert_fails ("stats", fixture, "--tensor", "/allnan", "--format", "mxfp4", NULL);
+  g_assert_true (g_file_set_contents (scheme_file, "{\"version\": 1, \"default\": {\"format\": \"nf4\", \"range\": \"kl\"}}",
+                                      -1, NULL));
+  assert_fails ("eval", model, "--scheme-file", scheme_file, "--limit", "10", NULL);
+  g_remove (scheme_file);
+}
+
+/* eval runs blockwise weights on their reconstruction: every layer's
+ * weight SQNR is the one `stats` measures on the kernel with the same
+ * scheme (the engine keeps Keras' [taps][out] order, so the blocks are
+ * the same; depthwise included). */
+static void
+test_eval_blockwise (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  const char *schemes[][6] = {
+    { "--format", "nf4", NULL },
+    { "--bits", "4", "--group-size", "32", "--mapping", "symmetric" },
+  };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (schemes); k++)
+    {
+      g_autoptr(GPtrArray) args = g_ptr_array_new ();
+      g_autoptr(JsonNode) eval = NULL;
+      JsonArray *layers;
+
+      g_ptr_array_add (args, (gpointer) "eval");
+      g_ptr_array_add (args, model);
+      g_ptr_array_add (args, (gpointer) "--limit");
+      g_ptr_array_add (args, (gpointer) "200");
+      g_ptr_array_add (args, (gpointer) "--json");
+      for (gsize i = 0; i < 6 && schemes[k][i] != NULL; i++)
+        g_ptr_array_add (args, (gpointer) schemes[k][i]);
+      eval = run_json_args (args);
+      g_assert_cmpfloat (get_number (json_node_get_object (eval), "quant_top1"), >, 0.5);
+      layers = get_array (json_node_get_object (eval), "layers");
+      g_assert_cmpuint (json_array_get_length (layers), ==, 6);
+      for (guint i = 0; i < json_array_get_length (layers); i++)
+        {
+          JsonObject *layer = json_array_get_object_element (layers, i);
+          const char *name = get_string (layer, "name");
+          g_autofree char *tensor = g_strdup_printf ("/model_weights/%s/%s/%s:0", name, name,
+                                                     g_str_has_prefix (name, "depthwise") ? "depthwise_kernel" : "kernel");
+          g_autoptr(GPtrArray) stats_args = g_ptr_array_new ();
+          g_autoptr(JsonNode) stats = NULL;
+
+          /* The engine folds the batch normalization that follows conv2d
+           * into its weights: they are not the file's kernel. */
+          if (g_str_equal (name, "conv2d"))
+            continue;
+          g_ptr_array_add (stats_args, (gpointer) "stats");
+          g_ptr_array_add (stats_args, model);
+          g_ptr_array_add (stats_args, (gpointer) "--tensor");
+          g_ptr_array_add (stats_args, tensor);
+          g_ptr_array_add (stats_args, (gpointer) "--json");
+          for (gsize j = 0; j < 6 && schemes[k][j] != NULL; j++)
+            g_ptr_array_add (stats_args, (gpointer) schemes[k][j]);
+          stats = run_json_args (stats_args);
+          g_assert_cmpfloat_with_epsilon (get_number (layer, "weight_sqnr_db"),
+                                          get_number (json_node_get_object (stats), "sqnr_db"), 1e-9);
+        }
+    }
+}
+
 /* A chunk that no longer decodes lists fine, and fails `--check-data`
  * (what the app's file scan runs) with one line naming the tensor. */
 static void
@@ -1362,6 +1560,11 @@ main (int    argc,
   g_test_add_func ("/cli/number/nonfinite", test_number_nonfinite);
   g_test_add_func ("/cli/number/text", test_number_text);
   g_test_add_func ("/cli/number/errors", test_number_errors);
+  g_test_add_func ("/cli/stats/block-format", test_stats_block_format);
+  g_test_add_func ("/cli/stats/group-sweep", test_stats_group_sweep);
+  g_test_add_func ("/cli/block-errors", test_block_errors);
+  g_test_add_func ("/cli/stats/block-too-large", test_block_too_large);
+  g_test_add_func ("/cli/eval/blockwise", test_eval_blockwise);
 
   status = g_test_run ();
   teardown_files ();

@@ -243,6 +243,24 @@ typedef struct {
   const char *expected;   /* a substring of the message, with the line */
 } BadCase;
 
+/* Each text fails to load, with one line holding the expected words. */
+static void
+assert_bad_cases (const BadCase *cases,
+                  gsize          n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (cases[i].text, -1, "bad.json", &error);
+
+      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "(none)");
+      g_assert_null (file);
+      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, cases[i].expected));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+}
+
 static void
 test_errors (void)
 {
@@ -266,17 +284,61 @@ test_errors (void)
     { "", "bad.json:" },
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (cases[i].text, -1, "bad.json", &error);
+  assert_bad_cases (cases, G_N_ELEMENTS (cases));
+}
 
-      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "(none)");
-      g_assert_null (file);
-      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
-      g_assert_nonnull (strstr (error->message, cases[i].expected));
-      g_assert_null (strchr (error->message, '\n'));
-    }
+/* Block formats and group sizes: parsed, resolved key by key, written
+ * back (group_size only where set) and refused out of range. */
+static void
+test_block_formats (void)
+{
+  static const char *text =
+    "{\"version\": 1,\n"
+    " \"default\": {\"format\": \"nvfp4\"},\n"
+    " \"overrides\": [{\"tensors\": \"/a/*\", \"format\": \"int\", \"bits\": 4,\n"
+    "                \"granularity\": \"group\", \"group_size\": 32},\n"
+    "               {\"tensors\": \"/a/b\", \"format\": \"mxfp6-e3m2\"}]}\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (text, -1, "blocks.json", &error);
+  QsTensorInfo a = tensor ("/a/kernel", QS_TENSOR_ROLE_KERNEL);
+  QsTensorInfo b = tensor ("/a/b", QS_TENSOR_ROLE_KERNEL);
+  QsTensorInfo c = tensor ("/c", QS_TENSOR_ROLE_KERNEL);
+  g_autofree char *data = NULL;
+  QsScheme scheme;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_scheme_file_get_default (file)->format, ==, QS_FORMAT_NVFP4);
+  g_assert_cmpint (qs_scheme_file_get_default (file)->group_size, ==, 0);
+  g_assert_true (qs_scheme_file_resolve (file, &a, &scheme));
+  g_assert_cmpint (scheme.format, ==, QS_FORMAT_INT);
+  g_assert_cmpint (scheme.granularity, ==, QS_GRANULARITY_GROUP);
+  g_assert_cmpint (scheme.group_size, ==, 32);
+  g_assert_true (qs_scheme_file_resolve (file, &b, &scheme));
+  g_assert_cmpint (scheme.format, ==, QS_FORMAT_MXFP6_E3M2);
+  /* The earlier override's group size still applies: keys merge one by one. */
+  g_assert_cmpint (scheme.group_size, ==, 32);
+  g_assert_true (qs_scheme_file_resolve (file, &c, &scheme));
+  g_assert_cmpint (scheme.format, ==, QS_FORMAT_NVFP4);
+
+  data = qs_scheme_file_to_data (file, NULL);
+  g_assert_nonnull (strstr (data, "\"nvfp4\""));
+  g_assert_nonnull (strstr (data, "\"group_size\" : 32"));
+  assert_round_trip (file);
+}
+
+static void
+test_block_errors (void)
+{
+  static const BadCase cases[] = {
+    { "{\"version\": 1,\n \"default\": {\"group_size\": 70000}}", "bad.json:2: “group_size” in “default”" },
+    { "{\"version\": 1,\n \"default\": {\"group_size\": \"32\"}}", "bad.json:2: “group_size”" },
+    { "{\"version\": 1,\n \"default\": {\"format\": \"mxfp3\"}}", "bad.json:2: “format” in “default”" },
+    { "{\"version\": 1,\n \"default\": {\"granularity\": \"block\"}}", "bad.json:2: “granularity”" },
+    { "{\"version\": 1,\n \"default\": {\"granularity\": \"group\", \"range\": \"kl\"}}",
+      "bad.json:2: “default”: group-wise and block formats" },
+  };
+
+  assert_bad_cases (cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -314,6 +376,8 @@ main (int   argc,
   g_test_add_func ("/scheme-file/save", test_save);
   g_test_add_func ("/scheme-file/errors", test_errors);
   g_test_add_func ("/scheme-file/load-errors", test_load_errors);
+  g_test_add_func ("/scheme-file/block-formats", test_block_formats);
+  g_test_add_func ("/scheme-file/block-errors", test_block_errors);
 
   status = g_test_run ();
 

@@ -9,7 +9,8 @@
 # from a scheme file) and checks, for every quantized tensor, that
 # (q - zero_point) * scale in float32 equals the tool's own reconstruction
 # (the dequantized export) bit for bit, and that the MSE it reports is the
-# MSE numpy computes. Exits 77 (skipped) without h5py or numpy.
+# MSE numpy computes. Group-wise and block formats are decoded from their
+# per-block scales (docs/export-format.md). Exits 77 (skipped) without h5py or numpy.
 import json
 import os
 import subprocess
@@ -82,8 +83,50 @@ def codes_of(d):
     return d[()]
 
 
+def e4m3_value(code):
+    """OCP FP8 E4M3, from its definition (bias 7)."""
+    e, m = (code >> 3) & 15, code & 7
+    v = m / 8 * 2.0 ** -6 if e == 0 else (1 + m / 8) * 2.0 ** (e - 7)
+    return -v if code & 0x80 else v
+
+
+def reconstruct_blocks(d):
+    """Group-wise and block formats (docs/export-format.md): each channel's
+    run along the reduction axis, blocks of group_size, one scale each."""
+    a = d.attrs
+    q = d[()]
+    G, axis, fmt = int(a["group_size"]), int(a["axis"]), a["format"]
+    if axis >= 0:
+        moved = np.moveaxis(q, axis, 0)
+        runs = moved.reshape(moved.shape[0], -1)
+    else:
+        runs = q.reshape(1, -1)
+    C, L = runs.shape
+    bpr = -(-L // G)
+    check(bpr == int(a["blocks_per_run"]), f"{d.name}: blocks_per_run")
+    block = np.arange(L) // G
+    scales = np.asarray(a["scale"], np.float32).reshape(C, bpr)
+    if fmt.startswith("mx"):
+        check(np.array_equal(scales, (2.0 ** (np.asarray(a["scale_code"]).astype(np.float64) - 127))
+                             .astype(np.float32).reshape(C, bpr)), f"{d.name}: E8M0 scale codes")
+    if fmt == "nvfp4":
+        ts = np.float32(a["tensor_scale"])
+        decoded = np.array([np.float32(e4m3_value(int(c))) * ts for c in a["scale_code"]], np.float32)
+        check(np.array_equal(decoded.reshape(C, bpr), scales), f"{d.name}: E4M3 scale codes")
+    scale = scales[:, block]
+    if fmt == "int":
+        zero = np.asarray(a["zero_point"]).reshape(C, bpr)[:, block].astype(np.float32)
+        r = (runs.astype(np.float32) - zero) * scale
+    else:
+        table = np.asarray(a["code_values"], np.float32)
+        r = table[runs.astype(np.int64) & (len(table) - 1)] * scale
+    return np.moveaxis(r.reshape(moved.shape), 0, axis) if axis >= 0 else r.reshape(q.shape)
+
+
 def reconstruct(d):
     """(q - zero_point) * scale in float32, along the stored axis."""
+    if d.attrs.get("granularity") == "group":
+        return reconstruct_blocks(d)
     q = codes_of(d).astype(np.float32)
     scale = np.asarray(d.attrs["scale"], np.float32)
     zero = np.asarray(d.attrs["zero_point"]).astype(np.float32)
@@ -149,7 +192,11 @@ cases = {
     "unsigned-packed": ["--bits", "5", "--unsigned", "--pack", "--range", "percentile:99.9"],
     "mixed": ["--scheme-file", scheme_file],
     "streamed": ["--granularity", "channel", "--bits", "7", "--memory-budget", "1M"],
+    "group-int4": ["--bits", "4", "--granularity", "group", "--group-size", "24", "--mapping", "symmetric"],
+    "group-int8": ["--granularity", "group", "--group-size", "32"],
 }
+for fmt in ["mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "mxint8", "nvfp4", "nf4"]:
+    cases[fmt] = ["--format", fmt]
 for name, args in cases.items():
     q = os.path.join(work, f"{name}-q.h5")
     d = os.path.join(work, f"{name}-d.h5")

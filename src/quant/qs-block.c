@@ -1,0 +1,1365 @@
+/* qs-block.c: group-wise integer and block formats (MX, NVFP4, NF4): quantizer, fused pass, inspector.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One sweep per block: its range (amax, or min and max for integer groups),
+ * its scale, then per element the code, the reconstruction, the error sums,
+ * the clip test and the histogram increments, as qs-analysis.c does for
+ * per-tensor and per-channel schemes. A block is gathered into a
+ * block-sized scratch buffer when its elements are strided; nothing
+ * tensor-sized is allocated.
+ *
+ * Results do not depend on the number of threads: floating-point sums are
+ * kept per task (a fixed range of blocks) and added in task order; integer
+ * tallies, maxima and the worst-block list (ordered by a total order) are
+ * merged per worker.
+ */
+#include "qs-block.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qs-float-format.h"
+#include "qs-float-format-private.h"
+#include "qs-fused-private.h"
+#include "qs-parallel.h"
+
+/* Elements per task, about: enough to amortize the scheduling. */
+#define TASK_ELEMENTS ((size_t) 1 << 16)
+#define LANES 4
+
+/* log2 of block scales: E8M0 spans 2^-127..2^127; float32 scales 2^-149..2^128. */
+#define SCALE_LOG2_MIN (-160)
+#define SCALE_LOG2_MAX 136
+#define SCALE_SUBBINS 4
+
+/* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
+#define NF4_L0 -1.0
+#define NF4_L1 -0.6961928009986877
+#define NF4_L2 -0.5250730514526367
+#define NF4_L3 -0.39491748809814453
+#define NF4_L4 -0.28444138169288635
+#define NF4_L5 -0.18477343022823334
+#define NF4_L6 -0.09105003625154495
+#define NF4_L7 0.0
+#define NF4_L8 0.07958029955625534
+#define NF4_L9 0.16093020141124725
+#define NF4_L10 0.24611230194568634
+#define NF4_L11 0.33791524171829224
+#define NF4_L12 0.44070982933044434
+#define NF4_L13 0.5626170039176941
+#define NF4_L14 0.7229568362236023
+#define NF4_L15 1.0
+
+static const float nf4_levels[16] = {
+  (float) NF4_L0, (float) NF4_L1, (float) NF4_L2, (float) NF4_L3,
+  (float) NF4_L4, (float) NF4_L5, (float) NF4_L6, (float) NF4_L7,
+  (float) NF4_L8, (float) NF4_L9, (float) NF4_L10, (float) NF4_L11,
+  (float) NF4_L12, (float) NF4_L13, (float) NF4_L14, (float) NF4_L15,
+};
+
+/* Midpoints between neighbouring levels (of their float32 values). */
+#define NF4_MID(a, b) ((float) (((double) (float) (a) + (double) (float) (b)) / 2.0))
+static const float nf4_mid[15] = {
+  NF4_MID (NF4_L0, NF4_L1),
+  NF4_MID (NF4_L1, NF4_L2),
+  NF4_MID (NF4_L2, NF4_L3),
+  NF4_MID (NF4_L3, NF4_L4),
+  NF4_MID (NF4_L4, NF4_L5),
+  NF4_MID (NF4_L5, NF4_L6),
+  NF4_MID (NF4_L6, NF4_L7),
+  NF4_MID (NF4_L7, NF4_L8),
+  NF4_MID (NF4_L8, NF4_L9),
+  NF4_MID (NF4_L9, NF4_L10),
+  NF4_MID (NF4_L10, NF4_L11),
+  NF4_MID (NF4_L11, NF4_L12),
+  NF4_MID (NF4_L12, NF4_L13),
+  NF4_MID (NF4_L13, NF4_L14),
+  NF4_MID (NF4_L14, NF4_L15),
+};
+
+float
+qs_nf4_level (int index)
+{
+  return nf4_levels[index & 15];
+}
+
+/* The largest element magnitude of each block format, and its emax (the
+ * exponent of the largest power of two it holds), for the E8M0 scale. */
+static float
+element_max (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return QS_FP8_E4M3_MAX;
+    case QS_FORMAT_MXFP8_E5M2:
+      return QS_FP8_E5M2_MAX;
+    case QS_FORMAT_MXFP6_E2M3:
+      return QS_FP6_E2M3_MAX;
+    case QS_FORMAT_MXFP6_E3M2:
+      return QS_FP6_E3M2_MAX;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return QS_FP4_E2M1_MAX;
+    case QS_FORMAT_MXINT8:
+      return 127.0f / 64.0f;
+    case QS_FORMAT_NF4:
+    default:
+      return 1.0f;
+    }
+}
+
+static int
+element_emax (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return 8;
+    case QS_FORMAT_MXFP8_E5M2:
+      return 15;
+    case QS_FORMAT_MXFP6_E2M3:
+    case QS_FORMAT_MXFP4:
+      return 2;
+    case QS_FORMAT_MXFP6_E3M2:
+      return 4;
+    case QS_FORMAT_MXINT8:
+    default:
+      return 0;
+    }
+}
+
+static bool
+is_mx (QsFormat format)
+{
+  return format >= QS_FORMAT_MXFP8_E4M3 && format <= QS_FORMAT_MXINT8;
+}
+
+QsStatus
+qs_block_geometry (const QsScheme        *scheme,
+                   const QsChannelLayout *layout,
+                   QsBlockGeometry       *g)
+{
+  memset (g, 0, sizeof *g);
+  g->block_size = qs_scheme_block_size (scheme);
+  if (g->block_size == 0 || layout->channels == 0)
+    return QS_STATUS_INVALID_ARGUMENT;
+  g->run_length = layout->outer * layout->inner;
+  g->blocks_per_run = (g->run_length + g->block_size - 1) / g->block_size;
+  g->block_count = layout->channels * g->blocks_per_run;
+  return QS_OK;
+}
+
+uint64_t
+qs_block_size_bits (const QsScheme *scheme,
+                    uint64_t        count,
+                    uint64_t        block_count)
+{
+  switch (scheme->format)
+    {
+    case QS_FORMAT_NVFP4:
+      return 4 * count + 8 * block_count + 32;
+    case QS_FORMAT_NF4:
+      return 4 * count + 32 * block_count;
+    case QS_FORMAT_INT:
+      return (uint64_t) scheme->bits * count + 32 * block_count
+             + (scheme->mapping == QS_MAPPING_ASYMMETRIC ? (uint64_t) scheme->bits * block_count : 0);
+    default:
+      return (uint64_t) qs_format_element_bits (scheme->format) * count + 8 * block_count;
+    }
+}
+
+void
+qs_block_info_free (QsBlockInfo *info)
+{
+  if (info == NULL)
+    return;
+  free (info->scale_counts);
+  free (info);
+}
+
+/* ---- one block's scale ------------------------------------------------- */
+
+typedef struct {
+  float           inv;          /* encode: scaled = x * inv, or x / scale when divide */
+  float           scale;        /* decode: x' = element * scale */
+  bool            divide;       /* NVFP4 divides, as ModelOpt does */
+  bool            zero;         /* no information: every code is the code of 0.0 */
+  float           exact_scale;  /* the unrounded scale, for the inspector */
+  uint8_t         scale_code;   /* E8M0 or E4M3 byte */
+  QsChannelCoeffs coeffs;       /* integer groups */
+} BlockScale;
+
+static void
+block_scale (const QsScheme *scheme,
+             float           tensor_scale,
+             float           amax,
+             float           lo,
+             float           hi,
+             BlockScale     *b)
+{
+  QsFormat format = scheme->format;
+
+  memset (b, 0, sizeof *b);
+  b->inv = b->scale = b->exact_scale = 1.0f;
+  if (format == QS_FORMAT_INT)
+    {
+      qs_channel_coeffs_for_range (scheme, lo, hi, &b->coeffs);
+      b->scale = b->exact_scale = b->coeffs.scale;
+      b->inv = b->coeffs.inv;
+      b->zero = amax == 0.0f;
+    }
+  else if (is_mx (format))
+    {
+      int e = -127;
+      if (amax > 0.0f)
+        {
+          frexpf (amax, &e);
+          e = e - 1 - element_emax (format);  /* floor (log2 amax) - emax */
+          e = e < -127 ? -127 : e > 127 ? 127 : e;
+          b->exact_scale = amax / element_max (format);
+        }
+      else
+        b->zero = true;
+      b->scale = ldexpf (1.0f, e);
+      b->inv = ldexpf (1.0f, -e);
+      b->scale_code = (uint8_t) (e + 127);
+      if (b->zero)
+        b->exact_scale = b->scale;
+      /* The scale 2^-127 encodes zeros (and -0.0) like any other. */
+      b->zero = false;
+    }
+  else if (format == QS_FORMAT_NVFP4)
+    {
+      b->divide = true;
+      if (amax > 0.0f)
+        {
+          float block = amax / 6.0f;
+          b->scale_code = qs_float_to_fp8_e4m3 (block / tensor_scale);
+          b->scale = qs_fp8_e4m3_to_float (b->scale_code) * tensor_scale;
+          b->exact_scale = block;
+        }
+      else
+        b->scale = b->exact_scale = 0.0f;
+      b->zero = !(b->scale > 0.0f);
+      if (b->zero)
+        b->exact_scale = 0.0f;
+    }
+  else /* NF4 */
+    {
+      b->scale = b->exact_scale = amax;
+      b->inv = 1.0f / amax;
+      b->zero = amax == 0.0f;
+    }
+}
+
+/* ---- elements ---------------------------------------------------------- */
+
+static inline int32_t
+nf4_index (float v)
+{
+  int32_t index = 0;
+
+  /* Ties go to the lower level: bitsandbytes compares with >. */
+  for (int i = 0; i < 15; i++)
+    index += v > nf4_mid[i];
+  return index;
+}
+
+/* Encodes one scaled element of a block format. */
+static inline __attribute__ ((always_inline)) int32_t
+element_code (QsFormat format,
+              float    scaled)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return qs_fp8_e4m3_encode (scaled);
+    case QS_FORMAT_MXFP8_E5M2:
+      return qs_fp8_e5m2_encode (scaled);
+    case QS_FORMAT_MXFP6_E2M3:
+      return qs_fp6_e2m3_encode (scaled);
+    case QS_FORMAT_MXFP6_E3M2:
+      return qs_fp6_e3m2_encode (scaled);
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return qs_fp4_e2m1_encode (scaled);
+    case QS_FORMAT_MXINT8:
+      return (int32_t) qs_round_half_even (qs_clampf (scaled * 64.0f, -127.0f, 127.0f));
+    case QS_FORMAT_NF4:
+    default:
+      return nf4_index (scaled);
+    }
+}
+
+static inline int32_t
+code_slot (QsFormat format,
+           int      qmin,
+           int32_t  code)
+{
+  if (format == QS_FORMAT_INT)
+    return code - qmin;
+  if (format == QS_FORMAT_MXINT8)
+    return code + 128;
+  return code;
+}
+
+/* Every element code's unscaled value, indexed by code slot: the decode
+ * of the hot loop is a lookup. */
+static void
+fill_value_table (QsFormat format,
+                  float    values[256])
+{
+  for (int slot = 0; slot < 256; slot++)
+    values[slot] = qs_block_element_value (format, format == QS_FORMAT_MXINT8 ? slot - 128 : slot);
+}
+
+/* The range of a block of finite values: amax, min and max (0 for none).
+ * Eight lanes, a row at a time, so the compares vectorize. */
+static void
+block_range (const float *x,
+             size_t       n,
+             float       *amax,
+             float       *lo,
+             float       *hi)
+{
+  float a[8] = { 0 }, l[8], h[8], ra = 0.0f, rl = INFINITY, rh = -INFINITY;
+  size_t j = 0;
+
+  for (int k = 0; k < 8; k++)
+    {
+      l[k] = INFINITY;
+      h[k] = -INFINITY;
+    }
+  for (; j + 8 <= n; j += 8)
+    {
+      _Pragma ("GCC unroll 8")
+      for (int k = 0; k < 8; k++)
+        {
+          float v = x[j + (size_t) k], m = fabsf (v);
+          a[k] = m > a[k] ? m : a[k];
+          l[k] = v < l[k] ? v : l[k];
+          h[k] = v > h[k] ? v : h[k];
+        }
+    }
+  for (; j < n; j++)
+    {
+      float v = x[j], m = fabsf (v);
+      ra = m > ra ? m : ra;
+      rl = v < rl ? v : rl;
+      rh = v > rh ? v : rh;
+    }
+  for (int k = 0; k < 8; k++)
+    {
+      ra = a[k] > ra ? a[k] : ra;
+      rl = l[k] < rl ? l[k] : rl;
+      rh = h[k] > rh ? h[k] : rh;
+    }
+  if (!(rl <= rh))
+    rl = rh = 0.0f;
+  *amax = ra;
+  *lo = rl;
+  *hi = rh;
+}
+
+static size_t
+code_slot_count (const QsScheme *scheme,
+                 int             qmin,
+                 int             qmax)
+{
+  if (scheme->format == QS_FORMAT_INT)
+    return (size_t) (qmax - qmin) + 1;
+  return (size_t) 1 << qs_format_element_bits (scheme->format);
+}
+
+/* ---- the pass ---------------------------------------------------------- */
+
+typedef struct {
+  double err2;
+  double x2;
+  double recon2;
+  double cross;
+  double err2_exact;
+  double padding[3];
+} TaskSums;
+
+typedef struct {
+  size_t block;
+  double mse;
+  double max_abs_error;
+} Worst;
+
+typedef struct {
+  uint64_t *codes;         /* [code_slots + 1] */
+  uint64_t *orig;          /* [bins + 3] */
+  uint64_t *recon;
+  uint64_t *scale_counts;  /* [scale slots] */
+  float    *scratch;       /* [block_size] */
+  uint64_t  clipped;
+  uint64_t  nonfinite;
+  uint64_t  zeros;
+  uint64_t  zero_blocks;
+  double    max_error;
+  double    zero_error;
+  int       worst_count;
+  Worst     worst[QS_BLOCK_WORST];
+} Worker;
+
+typedef struct {
+  const QsScheme   *scheme;
+  QsChannelLayout   layout;
+  QsBlockGeometry   geo;
+  const float      *data;
+  float             tensor_scale;
+  int               qmin;
+  int               qmax;
+  size_t            code_slots;
+  bool              histograms;   /* off for the sweep */
+  bool              inspect;
+  bool              bands;        /* channels-last: a task is a band of block rows */
+  size_t            units_per_task;
+  size_t            n_tasks;
+  QsFusedArgs       hist;         /* only the histogram fields */
+  size_t            scale_slots;
+  float             values[256];  /* element values by code slot */
+  TaskSums         *sums;
+  int               n_workers;
+  Worker           *workers;
+} Pass;
+
+static void
+worst_insert (Worker *w,
+              size_t  block,
+              double  mse,
+              double  max_abs_error)
+{
+  int at = w->worst_count;
+
+  /* Largest mse first, ties by block number: a total order, so merging per
+   * worker lists gives the same list whatever the scheduling. */
+  while (at > 0 && (w->worst[at - 1].mse < mse
+                    || (w->worst[at - 1].mse == mse && w->worst[at - 1].block > block)))
+    at--;
+  if (at >= QS_BLOCK_WORST)
+    return;
+  if (w->worst_count < QS_BLOCK_WORST)
+    w->worst_count++;
+  memmove (&w->worst[at + 1], &w->worst[at], (size_t) (w->worst_count - 1 - at) * sizeof (Worst));
+  w->worst[at] = (Worst) { block, mse, max_abs_error };
+}
+
+static size_t
+scale_slot (const Pass *p,
+            float       scale)
+{
+  double l = log2 ((double) scale);
+  long bin;
+
+  if (is_mx (p->scheme->format))
+    bin = lrint (l) - SCALE_LOG2_MIN;
+  else
+    bin = (long) floor ((l - SCALE_LOG2_MIN) * SCALE_SUBBINS);
+  if (bin < 0)
+    bin = 0;
+  if ((size_t) bin >= p->scale_slots)
+    bin = (long) p->scale_slots - 1;
+  return (size_t) bin;
+}
+
+/* Elements of a block handled together: small enough for stack arrays,
+ * long enough for the loops to vectorize. */
+#define SUB 64
+
+/* Codes (as slots) and reconstructions of @m finite elements under @b,
+ * branch-free so it vectorizes; returns how many were clipped. */
+static inline __attribute__ ((always_inline)) uint32_t
+encode_run (const Pass       *p,
+            QsFormat          format,
+            QsRounding        rounding,
+            const BlockScale *b,
+            const float      *x,
+            size_t            m,
+            int32_t          *slot,
+            float            *rec)
+{
+  uint32_t clipped = 0;
+
+  if (format == QS_FORMAT_INT)
+    {
+      const QsChannelCoeffs *c = &b->coeffs;
+      float inv = c->inv, add = c->add, lo = c->lo, hi = c->hi;
+      float post = c->post - (float) p->qmin, sub = c->sub, scale = c->scale;
+
+      for (size_t j = 0; j < m; j++)
+        {
+          /* Clipped means the rounded code fell outside, as in the
+           * per-tensor kernels; lo and hi are integers, so clamping after
+           * rounding gives the codes clamping before would. */
+          float v = x[j] * inv + add;
+          float t = v < lo - 1.0f ? lo - 1.0f : v;
+          float r;
+          t = t > hi + 1.0f ? hi + 1.0f : t;
+          r = rounding == QS_ROUNDING_HALF_AWAY ? qs_round_half_away (t) : qs_round_half_even (t);
+          clipped += (r < lo) | (r > hi);
+          r = r < lo ? lo : r;
+          r = r > hi ? hi : r;
+          slot[j] = (int32_t) (r + post);
+          rec[j] = (r - sub) * scale;
+        }
+    }
+  else if (b->zero)
+    for (size_t j = 0; j < m; j++)
+      {
+        slot[j] = format == QS_FORMAT_NF4 ? 7 : 0;
+        rec[j] = 0.0f;
+      }
+  else
+    {
+      float inv = b->inv, scale = b->scale, limit = element_max (format);
+      const float *values = p->values;
+      float scaled[SUB];
+
+      /* Separate loops, each free of control flow, so both vectorize. */
+      if (b->divide)
+        for (size_t j = 0; j < m; j++)
+          scaled[j] = x[j] / scale;
+      else
+        for (size_t j = 0; j < m; j++)
+          scaled[j] = x[j] * inv;
+      for (size_t j = 0; j < m; j++)
+        {
+          int32_t code = element_code (format, scaled[j]);
+          clipped += fabsf (scaled[j]) > limit;
+          slot[j] = format == QS_FORMAT_MXINT8 ? code + 128 : code;
+        }
+      for (size_t j = 0; j < m; j++)
+        rec[j] = values[slot[j]] * scale;
+    }
+  return clipped;
+}
+
+/* A block of @n finite elements: error sums, tallies and histograms. */
+static inline __attribute__ ((always_inline)) void
+run_finite (const Pass       *p,
+            QsFormat          format,
+            QsRounding        rounding,
+            const BlockScale *b,
+            const BlockScale *exact,
+            Worker           *w,
+            const float      *x,
+            size_t            n,
+            double            out[5],
+            float            *max_error,
+            uint64_t         *clipped)
+{
+  double err2[LANES] = { 0 }, x2[LANES] = { 0 }, r2[LANES] = { 0 }, cross[LANES] = { 0 };
+  double exact2[LANES] = { 0 };
+  float mx[LANES] = { 0 };
+  uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
+  uint64_t zeros = 0;
+  int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
+  float rec[SUB];
+
+  for (size_t j0 = 0; j0 < n; j0 += SUB)
+    {
+      size_t m = n - j0 < SUB ? n - j0 : SUB;
+      const float *xs = x + j0;
+
+      *clipped += encode_run (p, format, rounding, b, xs, m, slot, rec);
+      /* Element j goes to lane j % LANES; whole rows of lanes unrolled so
+       * the lanes vectorize, then the tail. */
+      for (size_t j = 0; j < m; j += LANES)
+        {
+          _Pragma ("GCC unroll 4")
+          for (int l = 0; l < LANES; l++)
+            {
+              size_t k = j + (size_t) l < m ? j + (size_t) l : j;
+              float weight = j + (size_t) l < m ? 1.0f : 0.0f;
+              float xv = xs[k] * weight, rv = rec[k] * weight;
+              float err = rv - xv, e = fabsf (err);
+              err2[l] += (double) err * (double) err;
+              x2[l] += (double) xv * (double) xv;
+              r2[l] += (double) rv * (double) rv;
+              cross[l] += (double) xv * (double) rv;
+              mx[l] = e > mx[l] ? e : mx[l];
+            }
+        }
+      for (size_t j = 0; j < m; j++)
+        zeros += xs[j] == 0.0f;
+      if (p->histograms)
+        {
+          for (size_t j = 0; j < m; j++)
+            {
+              orig_slot[j] = qs_fused_hist_slot (&p->hist, xs[j]);
+              recon_slot[j] = qs_fused_hist_slot (&p->hist, rec[j]);
+            }
+          for (size_t j = 0; j < m; j++)
+            {
+              codes[slot[j]]++;
+              orig[orig_slot[j]]++;
+              recon_hist[recon_slot[j]]++;
+            }
+        }
+      if (exact != NULL)
+        {
+          encode_run (p, format, rounding, exact, xs, m, slot, rec);
+          for (size_t j = 0; j < m; j += LANES)
+            {
+              _Pragma ("GCC unroll 4")
+              for (int l = 0; l < LANES; l++)
+                {
+                  size_t k = j + (size_t) l < m ? j + (size_t) l : j;
+                  float weight = j + (size_t) l < m ? 1.0f : 0.0f;
+                  float err = rec[k] * weight - xs[k] * weight;
+                  exact2[l] += (double) err * (double) err;
+                }
+            }
+        }
+    }
+
+  for (int l = 0; l < LANES; l++)
+    {
+      out[0] += err2[l];
+      out[1] += x2[l];
+      out[2] += r2[l];
+      out[3] += cross[l];
+      out[4] += exact2[l];
+      *max_error = mx[l] > *max_error ? mx[l] : *max_error;
+    }
+  w->zeros += zeros;
+}
+
+static inline __attribute__ ((always_inline)) void
+run_block (const Pass  *p,
+           QsFormat     format,
+           QsRounding   rounding,
+           Worker      *w,
+           TaskSums    *sums,
+           size_t       block,
+           const float *x,
+           size_t       n)
+{
+  const QsScheme *scheme = p->scheme;
+  double s[5] = { 0 };
+  float amax, lo, hi, max_err = 0.0f;
+  uint64_t clipped = 0;
+  size_t finite = 0;
+  BlockScale b, exact;
+  bool rounded_scale = format != QS_FORMAT_INT && format != QS_FORMAT_NF4;
+
+  for (size_t j = 0; j < n; j++)
+    finite += x[j] - x[j] == 0.0f ? 1 : 0;
+  if (finite < n)
+    {
+      /* Non-finite values stay out of everything but their tallies. */
+      size_t k = 0;
+      for (size_t j = 0; j < n; j++)
+        if (x[j] - x[j] == 0.0f)
+          w->scratch[k++] = x[j];
+      x = w->scratch;
+      if (p->histograms)
+        {
+          w->codes[p->code_slots] += n - finite;
+          w->orig[p->hist.bins + 2] += n - finite;
+          w->recon[p->hist.bins + 2] += n - finite;
+        }
+      w->nonfinite += n - finite;
+      n = finite;
+    }
+
+  block_range (x, n, &amax, &lo, &hi);
+  block_scale (scheme, p->tensor_scale, amax, lo, hi, &b);
+  exact = b;
+  exact.divide = true;
+  exact.scale = b.exact_scale;
+  exact.zero = !(b.exact_scale > 0.0f);
+  run_finite (p, format, rounding, &b, p->inspect && rounded_scale ? &exact : NULL, w, x, n,
+              s, &max_err, &clipped);
+  if (!rounded_scale)
+    s[4] = s[0];  /* float32 scales: nothing is rounded */
+
+  sums->err2 += s[0];
+  sums->x2 += s[1];
+  sums->recon2 += s[2];
+  sums->cross += s[3];
+  sums->err2_exact += s[4];
+  if (p->inspect)
+    {
+      if (n > 0)
+        worst_insert (w, block, s[0] / (double) n, max_err);
+      if (amax == 0.0f || !(b.scale > 0.0f) || b.zero)
+        w->zero_blocks++;
+      else
+        w->scale_counts[scale_slot (p, b.scale)]++;
+    }
+
+  w->clipped += clipped;
+  w->max_error = fmax (w->max_error, max_err);
+  if (format == QS_FORMAT_INT)
+    {
+      float zero = 0.0f, back;
+      int32_t zero_slot;
+      encode_run (p, format, rounding, &b, &zero, 1, &zero_slot, &back);
+      w->zero_error = fmax (w->zero_error, fabsf (back));
+    }
+}
+
+/* Specialised per format and rounding; the AVX2 clone vectorizes the
+ * element loops, the default clone is the baseline build. Both compute the
+ * same operations in the same order (no contraction), so the same bits. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+run_block_any (const Pass  *p,
+               Worker      *w,
+               TaskSums    *sums,
+               size_t       block,
+               const float *x,
+               size_t       n)
+{
+  switch (p->scheme->format)
+    {
+#define CASE(f) case f: run_block (p, f, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n); break
+      CASE (QS_FORMAT_MXFP8_E4M3);
+      CASE (QS_FORMAT_MXFP8_E5M2);
+      CASE (QS_FORMAT_MXFP6_E2M3);
+      CASE (QS_FORMAT_MXFP6_E3M2);
+      CASE (QS_FORMAT_MXFP4);
+      CASE (QS_FORMAT_MXINT8);
+      CASE (QS_FORMAT_NVFP4);
+      CASE (QS_FORMAT_NF4);
+#undef CASE
+    case QS_FORMAT_INT:
+    default:
+      if (p->scheme->rounding == QS_ROUNDING_HALF_AWAY)
+        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_AWAY, w, sums, block, x, n);
+      else
+        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n);
+      break;
+    }
+}
+
+/* The elements of block (@channel, @g): a pointer into the data when they
+ * are contiguous, else gathered into @scratch. */
+static const float *
+block_elements (const QsChannelLayout *l,
+                const QsBlockGeometry *geo,
+                const float           *data,
+                size_t                 channel,
+                size_t                 g,
+                float                 *scratch,
+                size_t                *n)
+{
+  size_t start = g * geo->block_size;
+  size_t end = start + geo->block_size;
+
+  if (end > geo->run_length)
+    end = geo->run_length;
+  *n = end - start;
+  if (l->outer == 1 || l->channels == 1)
+    return data + channel * l->inner + start;
+  if (l->inner == 1)
+    {
+      for (size_t p = start; p < end; p++)
+        scratch[p - start] = data[p * l->channels + channel];
+    }
+  else
+    {
+      size_t o = start / l->inner, k = start % l->inner;
+      for (size_t p = start; p < end; p++)
+        {
+          scratch[p - start] = data[(o * l->channels + channel) * l->inner + k];
+          if (++k == l->inner)
+            {
+              k = 0;
+              o++;
+            }
+        }
+    }
+  return scratch;
+}
+
+static void
+task_func (void   *user_data,
+           size_t  task,
+           int     worker)
+{
+  Pass *p = user_data;
+  Worker *w = &p->workers[worker];
+  TaskSums *sums = &p->sums[task];
+  size_t first = task * p->units_per_task;
+  size_t last = first + p->units_per_task;
+  size_t channels = p->layout.channels, bpr = p->geo.blocks_per_run;
+
+  if (p->bands)
+    {
+      if (last > bpr)
+        last = bpr;
+      for (size_t g = first; g < last; g++)
+        for (size_t c = 0; c < channels; c++)
+          {
+            size_t n;
+            const float *x = block_elements (&p->layout, &p->geo, p->data, c, g, w->scratch, &n);
+            run_block_any (p, w, sums, c * bpr + g, x, n);
+          }
+    }
+  else
+    {
+      if (last > p->geo.block_count)
+        last = p->geo.block_count;
+      for (size_t b = first; b < last; b++)
+        {
+          size_t n;
+          const float *x = block_elements (&p->layout, &p->geo, p->data, b / bpr, b % bpr, w->scratch, &n);
+          run_block_any (p, w, sums, b, x, n);
+        }
+    }
+}
+
+static void
+pass_free (Pass *p)
+{
+  for (int i = 0; i < p->n_workers; i++)
+    {
+      free (p->workers[i].codes);
+      free (p->workers[i].orig);
+      free (p->workers[i].recon);
+      free (p->workers[i].scale_counts);
+      free (p->workers[i].scratch);
+    }
+  free (p->workers);
+  free (p->sums);
+}
+
+static float
+nvfp4_tensor_scale (float amax)
+{
+  return amax / (448.0f * 6.0f);
+}
+
+/* Runs the pass over the whole tensor; @p has its scheme, layout, data,
+ * histogram and flag fields set. */
+static QsStatus
+pass_run (Pass *p,
+          int   n_threads)
+{
+  size_t unit_elements;
+  size_t units;
+
+  if (qs_block_geometry (p->scheme, &p->layout, &p->geo) != QS_OK)
+    return QS_STATUS_INVALID_ARGUMENT;
+  p->bands = p->layout.inner == 1 && p->layout.channels > 1 && p->layout.outer > 1;
+  unit_elements = p->bands ? p->geo.block_size * p->layout.channels : p->geo.block_size;
+  units = p->bands ? p->geo.blocks_per_run : p->geo.block_count;
+  p->units_per_task = TASK_ELEMENTS / unit_elements;
+  if (p->units_per_task == 0)
+    p->units_per_task = 1;
+  p->n_tasks = (units + p->units_per_task - 1) / p->units_per_task;
+  p->scale_slots = (size_t) (SCALE_LOG2_MAX - SCALE_LOG2_MIN) * SCALE_SUBBINS;
+  p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
+  fill_value_table (p->scheme->format, p->values);
+
+  p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
+  p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
+  p->workers = calloc ((size_t) p->n_workers, sizeof (Worker));
+  if (p->sums == NULL || p->workers == NULL)
+    return QS_STATUS_NO_MEMORY;
+  for (int i = 0; i < p->n_workers; i++)
+    {
+      Worker *w = &p->workers[i];
+      w->codes = calloc (p->code_slots + 1, sizeof (uint64_t));
+      w->orig = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
+      w->recon = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
+      w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
+      w->scratch = malloc (p->geo.block_size * sizeof (float));
+      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch)
+        return QS_STATUS_NO_MEMORY;
+    }
+  qs_parallel_for (p->n_workers, p->n_tasks, task_func, p);
+  return QS_OK;
+}
+
+static double
+sqnr_db (double x2,
+         double err2)
+{
+  if (err2 > 0.0)
+    return 10.0 * log10 (x2 / err2);
+  return x2 > 0.0 ? INFINITY : NAN;
+}
+
+/* Fills @info from the merged worker tallies. */
+static QsStatus
+finish_info (const Pass   *p,
+             double        x2,
+             double        err2,
+             double        err2_exact,
+             QsBlockInfo **out)
+{
+  QsBlockInfo *info = calloc (1, sizeof *info);
+  size_t lo = p->scale_slots, hi = 0;
+  Worker all = { 0 };
+
+  if (info == NULL)
+    return QS_STATUS_NO_MEMORY;
+  info->block_size = p->geo.block_size;
+  info->block_count = p->geo.block_count;
+  info->tensor_scale = p->scheme->format == QS_FORMAT_NVFP4 ? p->tensor_scale : NAN;
+  info->sqnr_db = sqnr_db (x2, err2);
+  info->sqnr_exact_scale_db = sqnr_db (x2, err2_exact);
+
+  for (int i = 0; i < p->n_workers; i++)
+    {
+      const Worker *w = &p->workers[i];
+      info->zero_scale_blocks += w->zero_blocks;
+      for (size_t s = 0; s < p->scale_slots; s++)
+        if (w->scale_counts[s] > 0)
+          {
+            lo = s < lo ? s : lo;
+            hi = s > hi ? s : hi;
+          }
+      for (int k = 0; k < w->worst_count; k++)
+        worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
+    }
+
+  if (is_mx (p->scheme->format))
+    {
+      info->scale_bin_width = 1.0;
+      info->scale_log2_lo = (double) lo + SCALE_LOG2_MIN;
+    }
+  else
+    {
+      info->scale_bin_width = 1.0 / SCALE_SUBBINS;
+      info->scale_log2_lo = (double) lo / SCALE_SUBBINS + SCALE_LOG2_MIN;
+    }
+  if (lo <= hi)
+    {
+      info->scale_bins = (int) (hi - lo + 1);
+      info->scale_counts = calloc ((size_t) info->scale_bins, sizeof (uint64_t));
+      if (info->scale_counts == NULL)
+        {
+          free (info);
+          return QS_STATUS_NO_MEMORY;
+        }
+      for (int i = 0; i < p->n_workers; i++)
+        for (int b = 0; b < info->scale_bins; b++)
+          info->scale_counts[b] += p->workers[i].scale_counts[lo + (size_t) b];
+    }
+  else
+    info->scale_log2_lo = 0.0;
+
+  info->worst_count = all.worst_count;
+  for (int k = 0; k < all.worst_count; k++)
+    {
+      size_t block = all.worst[k].block, g = block % p->geo.blocks_per_run;
+      size_t start = g * p->geo.block_size;
+      size_t end = start + p->geo.block_size < p->geo.run_length ? start + p->geo.block_size
+                                                                   : p->geo.run_length;
+      info->worst[k] = (QsBlockError) { block / p->geo.blocks_per_run, start, end - start,
+                                        all.worst[k].mse, all.worst[k].max_abs_error };
+    }
+  *out = info;
+  return QS_OK;
+}
+
+static void
+init_hist_args (QsFusedArgs *hist,
+                int          bins,
+                double       lo,
+                double       hi)
+{
+  memset (hist, 0, sizeof *hist);
+  hist->bins = bins;
+  hist->hist_lo = (float) lo;
+  hist->hist_hi = (float) hi;
+  hist->hist_inv_width = (float) (bins / (hi - lo));
+}
+
+static void
+element_code_range (const QsScheme *scheme,
+                    int            *qmin,
+                    int            *qmax)
+{
+  if (scheme->format == QS_FORMAT_INT)
+    qs_scheme_code_range (scheme, qmin, qmax);
+  else if (scheme->format == QS_FORMAT_MXINT8)
+    {
+      *qmin = -127;
+      *qmax = 127;
+    }
+  else
+    {
+      *qmin = 0;
+      *qmax = (1 << qs_format_element_bits (scheme->format)) - 1;
+    }
+}
+
+QsStatus
+qs_block_analyze (const QsScheme        *scheme,
+                  const QsChannelLayout *layout,
+                  const float           *data,
+                  int                    n_threads,
+                  QsQuantParams         *params,
+                  QsAnalysis            *analysis)
+{
+  QsRangeStats *stats = NULL, total;
+  Pass p = { 0 };
+  TaskSums sum = { 0 };
+  uint64_t *codes = NULL, *orig = NULL, *recon = NULL;
+  double hist_lo, hist_hi;
+  uint64_t bits, finite;
+  QsStatus status;
+
+  memset (params, 0, sizeof *params);
+  memset (analysis, 0, sizeof *analysis);
+  status = qs_scheme_validate (scheme, NULL);
+  if (status != QS_OK)
+    return status;
+  if (!qs_scheme_is_blockwise (scheme))
+    return QS_STATUS_INVALID_ARGUMENT;
+  if (layout->count == 0)
+    return QS_STATUS_EMPTY;
+
+  stats = malloc (layout->channels * sizeof (QsRangeStats));
+  if (stats == NULL)
+    return QS_STATUS_NO_MEMORY;
+  status = qs_range_stats_compute (layout, data, n_threads, stats, &total);
+  if (status == QS_OK && total.finite == 0)
+    status = QS_STATUS_NO_FINITE_VALUES;
+  if (status != QS_OK)
+    goto out;
+
+  qs_histogram_range (scheme, total.min, total.max, &hist_lo, &hist_hi);
+
+  p.scheme = scheme;
+  p.layout = *layout;
+  p.data = data;
+  p.tensor_scale = nvfp4_tensor_scale (fmaxf (-total.min, total.max));
+  element_code_range (scheme, &p.qmin, &p.qmax);
+  p.histograms = true;
+  p.inspect = true;
+  init_hist_args (&p.hist, scheme->bins, hist_lo, hist_hi);
+  status = pass_run (&p, n_threads);
+  if (status != QS_OK)
+    goto out;
+
+  codes = calloc (p.code_slots + 1, sizeof (uint64_t));
+  orig = calloc ((size_t) scheme->bins + 3, sizeof (uint64_t));
+  recon = calloc ((size_t) scheme->bins + 3, sizeof (uint64_t));
+  status = qs_quant_params_init (params, 1);
+  if (!codes || !orig || !recon || status != QS_OK)
+    {
+      status = QS_STATUS_NO_MEMORY;
+      goto out;
+    }
+
+  for (size_t t = 0; t < p.n_tasks; t++)
+    {
+      sum.err2 += p.sums[t].err2;
+      sum.x2 += p.sums[t].x2;
+      sum.recon2 += p.sums[t].recon2;
+      sum.cross += p.sums[t].cross;
+      sum.err2_exact += p.sums[t].err2_exact;
+    }
+  analysis->zero_exact = true;
+  for (int i = 0; i < p.n_workers; i++)
+    {
+      Worker *w = &p.workers[i];
+      for (size_t s = 0; s <= p.code_slots; s++)
+        codes[s] += w->codes[s];
+      for (int b = 0; b < scheme->bins + 3; b++)
+        {
+          orig[b] += w->orig[b];
+          recon[b] += w->recon[b];
+        }
+      analysis->clipped_count += w->clipped;
+      analysis->nonfinite_count += w->nonfinite;
+      analysis->exact_zero_count += w->zeros;
+      analysis->max_abs_error = fmax (analysis->max_abs_error, w->max_error);
+      analysis->zero_error = fmax (analysis->zero_error, w->zero_error);
+    }
+  analysis->zero_exact = analysis->zero_error == 0.0;
+
+  finite = layout->count - analysis->nonfinite_count;
+  analysis->count = layout->count;
+  analysis->finite_count = finite;
+  analysis->data_min = total.min;
+  analysis->data_max = total.max;
+  analysis->mse = finite > 0 ? sum.err2 / (double) finite : NAN;
+  analysis->rmse = sqrt (analysis->mse);
+  analysis->sqnr_db = sqnr_db (sum.x2, sum.err2);
+  analysis->cosine = sum.x2 > 0.0 && sum.recon2 > 0.0 ? sum.cross / sqrt (sum.x2 * sum.recon2) : NAN;
+  for (size_t s = 0; s < p.code_slots; s++)
+    analysis->levels_used += codes[s] > 0;
+
+  {
+    QsHistogram *h = &analysis->histogram;
+    h->bins = scheme->bins;
+    h->lo = p.hist.hist_lo;
+    h->hi = p.hist.hist_hi;
+    h->counts = calloc ((size_t) h->bins, sizeof (uint64_t));
+    h->quantized_counts = calloc ((size_t) h->bins, sizeof (uint64_t));
+    if (h->counts == NULL || h->quantized_counts == NULL)
+      {
+        status = QS_STATUS_NO_MEMORY;
+        goto out;
+      }
+    memcpy (h->counts, orig + 1, (size_t) h->bins * sizeof (uint64_t));
+    memcpy (h->quantized_counts, recon + 1, (size_t) h->bins * sizeof (uint64_t));
+    h->underflow = orig[0];
+    h->overflow = orig[h->bins + 1];
+    h->quantized_underflow = recon[0];
+    h->quantized_overflow = recon[h->bins + 1];
+  }
+
+  bits = qs_block_size_bits (scheme, layout->count, p.geo.block_count);
+  analysis->size_fp32_bytes = (uint64_t) layout->count * sizeof (float);
+  analysis->size_quant_bytes = (bits + 7) / 8;
+  analysis->bits_per_weight = (double) bits / (double) layout->count;
+  analysis->compression_ratio = (double) analysis->size_fp32_bytes / (double) analysis->size_quant_bytes;
+
+  analysis->channels = layout->channels;
+  analysis->channel_min = malloc (layout->channels * sizeof (float));
+  analysis->channel_max = malloc (layout->channels * sizeof (float));
+  if (analysis->channel_min == NULL || analysis->channel_max == NULL)
+    {
+      status = QS_STATUS_NO_MEMORY;
+      goto out;
+    }
+  for (size_t c = 0; c < layout->channels; c++)
+    {
+      analysis->channel_min[c] = stats[c].min;
+      analysis->channel_max[c] = stats[c].max;
+    }
+
+  status = finish_info (&p, sum.x2, sum.err2, sum.err2_exact, &analysis->blocks);
+  if (status != QS_OK)
+    goto out;
+
+  /* One channel of parameters: the element code range, and NVFP4's
+   * tensor scale (1 otherwise); the block scales are in the export. */
+  params->format = scheme->format;
+  params->rounding = scheme->rounding;
+  params->nudge_zero = scheme->nudge_zero;
+  params->qmin = scheme->format == QS_FORMAT_INT ? p.qmin : 0;
+  params->qmax = scheme->format == QS_FORMAT_INT ? p.qmax : (int) p.code_slots - 1;
+  params->scale[0] = scheme->format == QS_FORMAT_NVFP4 ? p.tensor_scale : 1.0f;
+  params->inv_scale[0] = 1.0f / params->scale[0];
+  params->range_lo[0] = total.min;
+  params->range_hi[0] = total.max;
+
+out:
+  pass_free (&p);
+  free (stats);
+  free (codes);
+  free (orig);
+  free (recon);
+  if (status != QS_OK)
+    {
+      qs_quant_params_clear (params);
+      qs_analysis_clear (analysis);
+    }
+  return status;
+}
+
+/* The whole tensor's finite range; QS_STATUS_NO_FINITE_VALUES without any. */
+static QsStatus
+tensor_range (const QsChannelLayout *layout,
+              const float           *data,
+              int                    n_threads,
+              QsRangeStats          *total)
+{
+  QsChannelLayout flat = qs_channel_layout_per_tensor (layout->count);
+  QsRangeStats one;
+  QsStatus status = qs_range_stats_compute (&flat, data, n_threads, &one, total);
+
+  if (status == QS_OK && total->finite == 0)
+    status = QS_STATUS_NO_FINITE_VALUES;
+  return status;
+}
+
+QsStatus
+qs_block_sweep (const QsScheme        *scheme,
+                const QsChannelLayout *layout,
+                const float           *data,
+                int                    n_threads,
+                const int             *sizes,
+                size_t                 n_sizes,
+                QsBlockSweepPoint     *points)
+{
+  QsRangeStats total;
+  QsStatus status;
+
+  if (!qs_scheme_is_blockwise (scheme) || layout->count == 0)
+    return layout->count == 0 ? QS_STATUS_EMPTY : QS_STATUS_INVALID_ARGUMENT;
+  status = tensor_range (layout, data, n_threads, &total);
+  if (status != QS_OK)
+    return status;
+
+  for (size_t i = 0; i < n_sizes; i++)
+    {
+      QsScheme s = *scheme;
+      Pass p = { 0 };
+      double err2 = 0.0, x2 = 0.0;
+
+      s.group_size = sizes[i];
+      status = qs_scheme_validate (&s, NULL);
+      if (status != QS_OK || sizes[i] < 1)
+        return QS_STATUS_INVALID_ARGUMENT;
+      p.scheme = &s;
+      p.layout = *layout;
+      p.data = data;
+      p.tensor_scale = nvfp4_tensor_scale (fmaxf (-total.min, total.max));
+      element_code_range (&s, &p.qmin, &p.qmax);
+      init_hist_args (&p.hist, 1, 0.0, 1.0);
+      status = pass_run (&p, n_threads);
+      if (status == QS_OK)
+        {
+          for (size_t t = 0; t < p.n_tasks; t++)
+            {
+              err2 += p.sums[t].err2;
+              x2 += p.sums[t].x2;
+            }
+          points[i].group_size = sizes[i];
+          points[i].bits_per_weight = (double) qs_block_size_bits (&s, layout->count, p.geo.block_count)
+                                      / (double) layout->count;
+          points[i].sqnr_db = sqnr_db (x2, err2);
+          points[i].mse = err2 / (double) total.finite;
+        }
+      pass_free (&p);
+      if (status != QS_OK)
+        return status;
+    }
+  return QS_OK;
+}
+
+QsStatus
+qs_block_quantize (const QsScheme        *scheme,
+                   const QsChannelLayout *layout,
+                   const float           *data,
+                   int32_t               *codes,
+                   float                 *scales,
+                   uint8_t               *scale_codes,
+                   int32_t               *zero_points,
+                   float                 *tensor_scale)
+{
+  QsBlockGeometry geo;
+  QsRangeStats total;
+  float *scratch, *finite;
+  float ts;
+  Pass p = { 0 };
+  QsStatus status;
+
+  status = qs_block_geometry (scheme, layout, &geo);
+  if (status != QS_OK)
+    return status;
+  /* encode_run reads only these of the pass. */
+  p.scheme = scheme;
+  element_code_range (scheme, &p.qmin, &p.qmax);
+  fill_value_table (scheme->format, p.values);
+
+  scratch = malloc (geo.block_size * sizeof (float));
+  finite = malloc (geo.block_size * sizeof (float));
+  status = scratch && finite ? tensor_range (layout, data, 1, &total) : QS_STATUS_NO_MEMORY;
+  if (status != QS_OK)
+    {
+      free (scratch);
+      free (finite);
+      return status;
+    }
+  ts = nvfp4_tensor_scale (fmaxf (-total.min, total.max));
+  if (tensor_scale != NULL)
+    *tensor_scale = scheme->format == QS_FORMAT_NVFP4 ? ts : 1.0f;
+
+  for (size_t b = 0; b < geo.block_count; b++)
+    {
+      size_t c = b / geo.blocks_per_run, g = b % geo.blocks_per_run, n;
+      const float *x = block_elements (layout, &geo, data, c, g, scratch, &n);
+      size_t start = g * geo.block_size;
+      float amax, lo, hi, rec[SUB];
+      int32_t slot[SUB];
+      BlockScale bs;
+
+      /* Non-finite values take the code of 0.0, as in the integer quantizer;
+       * a 0.0 changes no block's scale (the integer range contains 0 anyway). */
+      for (size_t j = 0; j < n; j++)
+        finite[j] = x[j] - x[j] == 0.0f ? x[j] : 0.0f;
+      block_range (finite, n, &amax, &lo, &hi);
+      block_scale (scheme, ts, amax, lo, hi, &bs);
+      scales[b] = bs.scale;
+      if (scale_codes != NULL)
+        scale_codes[b] = bs.scale_code;
+      if (zero_points != NULL)
+        zero_points[b] = scheme->format == QS_FORMAT_INT ? (int32_t) lrintf (bs.coeffs.post) : 0;
+
+      for (size_t j0 = 0; j0 < n; j0 += SUB)
+        {
+          size_t m = n - j0 < SUB ? n - j0 : SUB;
+          encode_run (&p, scheme->format, scheme->rounding, &bs, finite + j0, m, slot, rec);
+          for (size_t j = 0; j < m; j++)
+            {
+              size_t pos = start + j0 + j;
+              size_t index = ((pos / layout->inner) * layout->channels + c) * layout->inner
+                             + pos % layout->inner;
+              codes[index] = scheme->format == QS_FORMAT_INT ? slot[j] + p.qmin
+                             : scheme->format == QS_FORMAT_MXINT8 ? slot[j] - 128 : slot[j];
+            }
+        }
+    }
+  free (scratch);
+  free (finite);
+  return QS_OK;
+}
+
+float
+qs_block_element_value (QsFormat format,
+                        int32_t  code)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return qs_fp8_e4m3_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP8_E5M2:
+      return qs_fp8_e5m2_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP6_E2M3:
+      return qs_fp6_e2m3_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP6_E3M2:
+      return qs_fp6_e3m2_to_float ((uint8_t) code);
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return qs_fp4_e2m1_to_float ((uint8_t) code);
+    case QS_FORMAT_MXINT8:
+      return (float) code * (1.0f / 64.0f);
+    case QS_FORMAT_NF4:
+      return nf4_levels[code & 15];
+    case QS_FORMAT_INT:
+    default:
+      return 0.0f;
+    }
+}
+
+QsStatus
+qs_block_dequantize (const QsScheme        *scheme,
+                     const QsChannelLayout *layout,
+                     const int32_t         *codes,
+                     const float           *scales,
+                     const int32_t         *zero_points,
+                     float                 *out)
+{
+  QsBlockGeometry geo;
+  QsStatus status = qs_block_geometry (scheme, layout, &geo);
+
+  if (status != QS_OK)
+    return status;
+  for (size_t c = 0; c < layout->channels; c++)
+    for (size_t p = 0; p < geo.run_length; p++)
+      {
+        size_t i = ((p / layout->inner) * layout->channels + c) * layout->inner + p % layout->inner;
+        size_t b = c * geo.blocks_per_run + p / geo.block_size;
+        if (scheme->format == QS_FORMAT_INT)
+          out[i] = (float) (codes[i] - (zero_points != NULL ? zero_points[b] : 0)) * scales[b];
+        else
+          out[i] = qs_block_element_value (scheme->format, codes[i]) * scales[b];
+      }
+  return QS_OK;
+}
