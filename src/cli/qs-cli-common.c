@@ -202,7 +202,7 @@ qs_cli_scheme_options_given (const QsCliSchemeOptions *o)
   return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
          || o->granularity != NULL || o->axis != NULL || o->range != NULL
          || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
-         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL;
+         || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL || o->group_size != 0;
 }
 
 static gboolean
