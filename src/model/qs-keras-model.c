@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 #include "model/qs-keras-model.h"
 
 G_DEFINE_QUARK (qs-keras-model-error-quark, qs_keras_model_error)
@@ -42,29 +43,30 @@ static const char *
 string_member (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = member (object, name);
+  const char *value = NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  (void) qs_json_node_get_string (member (object, name), &value);
+  return value;
 }
 
 static JsonObject *
 object_member (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = member (object, name);
+  JsonObject *value = NULL;
 
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  (void) qs_json_node_get_object (member (object, name), &value);
+  return value;
 }
 
 static JsonArray *
 array_member (JsonObject *object,
               const char *name)
 {
-  JsonNode *node = member (object, name);
+  JsonArray *value = NULL;
 
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  (void) qs_json_node_get_array (member (object, name), &value);
+  return value;
 }
 
 static gboolean
@@ -83,11 +85,10 @@ bool_member (JsonObject *object,
              const char *name,
              gboolean    fallback)
 {
-  JsonNode *node = member (object, name);
+  gboolean value = fallback;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fallback;
-  return json_node_get_boolean (node);
+  (void) qs_json_node_get_bool (member (object, name), &value);
+  return value;
 }
 
 /* A number member; @fallback when absent or null. */
@@ -510,7 +511,8 @@ add_batch_norm (QsKerasBuild *b,
   if (node_is_number (axis_node))
     axis = json_node_get_int (axis_node);
   else if (axis_node != NULL && JSON_NODE_HOLDS_ARRAY (axis_node)
-           && json_array_get_length (json_node_get_array (axis_node)) == 1)
+           && json_array_get_length (json_node_get_array (axis_node)) == 1
+           && node_is_number (json_array_get_element (json_node_get_array (axis_node), 0)))
     axis = json_array_get_int_element (json_node_get_array (axis_node), 0);
   else if (axis_node != NULL)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
@@ -747,6 +749,7 @@ inbound_name (JsonObject *layer)
 {
   JsonArray *nodes = array_member (layer, "inbound_nodes");
   JsonNode *first;
+  const char *name;
 
   if (nodes == NULL || json_array_get_length (nodes) == 0)
     return NULL;
@@ -761,9 +764,10 @@ inbound_name (JsonObject *layer)
       if (json_array_get_length (tensors) != 1)
         return "";
       t = json_array_get_element (tensors, 0);
-      if (!JSON_NODE_HOLDS_ARRAY (t) || json_array_get_length (json_node_get_array (t)) < 1)
+      if (!JSON_NODE_HOLDS_ARRAY (t)
+          || !qs_json_node_get_string (qs_json_array_element (json_node_get_array (t), 0), &name))
         return "";
-      return json_array_get_string_element (json_node_get_array (t), 0);
+      return name;
     }
   if (JSON_NODE_HOLDS_OBJECT (first))
     {
@@ -777,9 +781,9 @@ inbound_name (JsonObject *layer)
       tensor = json_array_get_object_element (args, 0);
       config = object_member (tensor, "config");
       history = array_member (config, "keras_history");
-      if (history == NULL || json_array_get_length (history) < 1)
+      if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name))
         return "";
-      return json_array_get_string_element (history, 0);
+      return name;
     }
   return "";
 }
@@ -862,7 +866,16 @@ QsEngineModel *
 qs_keras_model_load (QsWeightFile  *file,
                      GError       **error)
 {
-  const char *text;
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
+
+  return qs_keras_model_load_config (file, qs_weight_file_get_model_config (file), error);
+}
+
+QsEngineModel *
+qs_keras_model_load_config (QsWeightFile  *file,
+                            const char    *text,
+                            GError       **error)
+{
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   g_autoptr(GHashTable) by_layer = NULL;
@@ -878,16 +891,18 @@ qs_keras_model_load (QsWeightFile  *file,
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
 
-  text = qs_weight_file_get_model_config (file);
   if (text == NULL)
     {
       fail (error, QS_KERAS_MODEL_ERROR_NO_ARCHITECTURE,
             "the file holds weights only (no Keras model_config), so there is no model to run");
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, text, -1, &local))
+  if (!qs_json_parser_load (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
     {
-      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config is not valid JSON: %s", local->message);
+      if (local->domain == QS_ERROR)
+        fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s", local->message);
+      else
+        fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config is not valid JSON: %s", local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 
 /* Output beyond this is not a listing but a runaway child. */
 #define MAX_OUTPUT_BYTES ((gsize) 512 << 20)
@@ -131,7 +132,7 @@ result_from_json (const char  *filename,
   JsonObject *root;
   JsonNode *tensors, *warnings;
 
-  if (!json_parser_load_from_data (parser, text, length, NULL)
+  if (!qs_json_parser_load (parser, text, length, QS_JSON_MAX_SCAN_BYTES, "the listing", NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     goto bad;
   root = json_node_get_object (json_parser_get_root (parser));

@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 #include "model/qs-hdf5-private.h"
 
 /* Debian builds HDF5 with the 1.8 API as the default mapping, and newer
@@ -951,7 +952,7 @@ layer_classes_from_config (const char *model_config)
     return classes;
 
   parser = json_parser_new_immutable ();
-  if (json_parser_load_from_data (parser, model_config, -1, NULL))
+  if (qs_json_parser_load (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
     collect_layer_classes (json_parser_get_root (parser), classes, 0);
   return classes;
 }
