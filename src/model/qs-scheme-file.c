@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "model/qs-error.h"
+#include "model/qs-input-file.h"
 #include "model/qs-json.h"
 
 typedef struct {
@@ -983,23 +984,15 @@ qs_scheme_file_load (const char  *filename,
 {
   g_autofree char *display = NULL;
   g_autofree char *contents = NULL;
-  g_autoptr(GError) local = NULL;
   gsize length;
 
   g_return_val_if_fail (filename != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (filename);
-  if (!g_file_get_contents (filename, &contents, &length, &local))
-    {
-      g_set_error (error, QS_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? QS_ERROR_NOT_FOUND
-                                                                             : QS_ERROR_READ,
-                   "Cannot read the scheme file “%s”: %s", display,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? "no such file" : local->message);
-      return NULL;
-    }
+  contents = qs_input_file_read_all (filename, "The scheme file", QS_JSON_MAX_SCHEME_BYTES, &length, error);
+  if (contents == NULL)
+    return NULL;
   if (memchr (contents, '\0', length) != NULL || !g_utf8_validate (contents, length, NULL))
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,

@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-input-file.h"
 #include "model/qs-json.h"
 #include "model/qs-hdf5-private.h"
 
@@ -1526,6 +1527,9 @@ qs_weight_file_open_full (const char         *filename,
                    "Cannot read “%s”: %s", display, g_strerror (saved_errno));
       return NULL;
     }
+  /* A FIFO would block HDF5's open(2) forever, a device feed it without end. */
+  if (!qs_input_file_check (filename, "The weight file", error))
+    return NULL;
 
   return open_common (filename, NULL, flags, error);
 }
