@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "model/qs-error.h"
 #include "model/qs-json.h"
 
@@ -298,6 +300,17 @@ communicate_cb (GObject      *source,
     g_task_return_pointer (task, result, (GDestroyNotify) qs_scan_result_free);
 }
 
+/* QS_SCAN_DEFAULT_TIMEOUT_MS plus the time to read every value of
+ * @filename at QS_SCAN_MIN_BYTES_PER_MS (the child reads them all). */
+static guint
+default_timeout_ms (const char *filename)
+{
+  GStatBuf st;
+  guint64 reading = g_stat (filename, &st) == 0 ? (guint64) st.st_size / QS_SCAN_MIN_BYTES_PER_MS : 0;
+
+  return QS_SCAN_DEFAULT_TIMEOUT_MS + (guint) MIN (reading, G_GUINT64_CONSTANT (86400000));
+}
+
 void
 qs_weight_file_scan_async (const char          *filename,
                            guint                timeout_ms,
@@ -318,7 +331,7 @@ qs_weight_file_scan_async (const char          *filename,
   g_task_set_source_tag (task, qs_weight_file_scan_async);
   job = g_new0 (ScanJob, 1);
   job->filename = g_strdup (filename);
-  job->timeout_ms = timeout_ms > 0 ? timeout_ms : QS_SCAN_DEFAULT_TIMEOUT_MS;
+  job->timeout_ms = timeout_ms > 0 ? timeout_ms : default_timeout_ms (filename);
   g_task_set_task_data (task, job, scan_job_free);
 
   helper = qs_scan_helper_path ();
@@ -336,8 +349,9 @@ qs_weight_file_scan_async (const char          *filename,
                                         | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   /* Its JSON is parsed here: no translated messages in the way. */
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  /* --check-data: the chunked tensors are read too, in the child, since a
-   * damaged chunk can crash libhdf5 only when values are read. */
+  /* --check-data: every value is read too, in the child, since damage
+   * can crash libhdf5 only when values are read (a chunk's filters, a
+   * contiguous dataset's address); only then may the app read any. */
   job->process = g_subprocess_launcher_spawn (launcher, &error, helper, "layers", "--json",
                                               "--check-data", argument, NULL);
   if (job->process == NULL)
