@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,25 +68,15 @@ check_replaceable (const struct stat  *st,
   return FALSE;
 }
 
-/* When this process started, in seconds since the epoch (0 if unknown):
- * field 22 of /proc/self/stat, in clock ticks since boot, plus btime. */
-static gint64
-process_start_time (void)
-{
-  g_autofree char *stat = NULL;
-  g_autofree char *system = NULL;
-  const char *p, *btime;
-  unsigned long long ticks = 0;
+/* When this process started (as near as a constructor can tell), in
+ * microseconds since the epoch: a temporary modified before then is not
+ * one this process is writing. */
+static gint64 process_started;
 
-  if (!g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)
-      || !g_file_get_contents ("/proc/stat", &system, NULL, NULL)
-      || (p = strrchr (stat, ')')) == NULL || (btime = strstr (system, "\nbtime ")) == NULL)
-    return 0;
-  /* After "pid (comm)": state is field 3, starttime field 22. */
-  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-              &ticks) != 1)
-    return 0;
-  return g_ascii_strtoll (btime + strlen ("\nbtime "), NULL, 10) + (gint64) (ticks / (unsigned long long) sysconf (_SC_CLK_TCK));
+__attribute__ ((constructor)) static void
+note_process_start (void)
+{
+  process_started = g_get_real_time ();
 }
 
 static gboolean
@@ -111,10 +100,9 @@ remove_stale_temporaries (const char *dir,
                           const char *base)
 {
   g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
-  gint64 started = process_start_time ();
   const char *name;
 
-  if (listing == NULL || started == 0)
+  if (listing == NULL)
     return;
   while ((name = g_dir_read_name (listing)) != NULL)
     {
@@ -125,7 +113,7 @@ remove_stale_temporaries (const char *dir,
         continue;
       path = g_build_filename (dir, name, NULL);
       if (lstat (path, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid ()
-          && st.st_mtime < started)
+          && (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000 < process_started)
         g_unlink (path);
     }
 }
