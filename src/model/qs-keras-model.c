@@ -829,7 +829,7 @@ functional_chain (JsonArray  *layers,
         {
           fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                 "layer “%s” (%s) takes several inputs; the engine runs a single chain of layers",
-                name, string_member (layer, "class_name"));
+                name, string_member (layer, "class_name") != NULL ? string_member (layer, "class_name") : "?");
           return NULL;
         }
       if (!g_hash_table_insert (consumer, (gpointer) from, layer))
