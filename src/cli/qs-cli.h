@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "model/qs-dataset.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
@@ -52,6 +53,11 @@ void          qs_cli_watchdog_start (const char *filename);
 void          qs_cli_watchdog_start_reading (const char *filename,
                                              guint64     bytes);
 void          qs_cli_watchdog_stop  (void);
+
+/* qs_dataset_load() under the watchdog (time allowed for the file's size),
+ * a crash naming @path. */
+QsDataset    *qs_cli_load_dataset (const char  *path,
+                                   GError     **error);
 
 /* qs_weight_file_open_full() under the watchdog. */
 QsWeightFile *qs_cli_open_weights (const char         *filename,
