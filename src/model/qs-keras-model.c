@@ -912,7 +912,12 @@ qs_keras_model_load_config (QsWeightFile  *file,
       return NULL;
     }
   model_object = json_node_get_object (root);
-  class_name = string_member (model_object, "class_name");
+  class_name = NULL;
+  if (!qs_json_member_string (model_object, "class_name", &class_name, &local))
+    {
+      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config: %s", local->message);
+      return NULL;
+    }
   if (class_name == NULL)
     {
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has no class_name");

@@ -58,22 +58,20 @@ static const char *
 member_string (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  const char *value = NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  (void) qs_json_node_get_string (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static gboolean
 member_bool (JsonObject *object,
              const char *name)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  gboolean value = FALSE;
 
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
-         && json_node_get_value_type (node) == G_TYPE_BOOLEAN
-         && json_node_get_boolean (node);
+  (void) qs_json_node_get_bool (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static gint64
@@ -81,11 +79,10 @@ member_int (JsonObject *object,
             const char *name,
             gint64      fallback)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  gint64 value = fallback;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return fallback;
-  return json_node_get_int (node);
+  (void) qs_json_node_get_int (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static QsTensorRole
@@ -118,7 +115,12 @@ tensor_from_json (JsonObject *object)
   info->channel_axis = (int) member_int (object, "channel_axis", -1);
   info->rank = (int) MIN (json_array_get_length (json_node_get_array (shape)), QS_MAX_RANK);
   for (int d = 0; d < info->rank; d++)
-    info->shape[d] = json_array_get_int_element (json_node_get_array (shape), d);
+    {
+      gint64 size = 0;
+
+      (void) qs_json_node_get_int (qs_json_array_element (json_node_get_array (shape), d), &size);
+      info->shape[d] = size;
+    }
   return info;
 }
 

@@ -259,6 +259,13 @@ test_wrong_types_no_critical (void)
       else
         g_assert_nonnull (load_error);
     }
+  /* A member of the wrong type is named, with the type it should have. */
+  {
+    g_autoptr(GError) load_error = NULL;
+
+    g_assert_null (qs_keras_model_load_config (weights, configs[1], &load_error));
+    g_assert_cmpstr (load_error->message, ==, "model_config: “class_name” is an integer, expected a string");
+  }
   for (gsize i = 0; i < G_N_ELEMENTS (schemes); i++)
     {
       g_autoptr(GError) load_error = NULL;
