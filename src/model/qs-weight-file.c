@@ -2251,8 +2251,11 @@ qs_weight_file_check_data (QsWeightFile  *self,
           memory_type = type >= 0 ? check_memory_type (info, type) : H5I_INVALID_HID;
           element_size = memory_type >= 0 ? H5Tget_size (memory_type) : 0;
           rank = space >= 0 ? H5Sget_simple_extent_dims (space, dims, NULL) : -1;
-          /* No type has elements this large but a damaged or hostile one. */
-          skip = (type >= 0 && memory_type < 0) || element_size > CHECK_BLOCK_BYTES;
+          /* No type has elements this large but a damaged or hostile one;
+           * libhdf5 would allocate conversion buffers of the file type's
+           * element size (4 GiB for fixed-float-width.h5's). */
+          skip = (type >= 0 && memory_type < 0) || element_size > CHECK_BLOCK_BYTES
+                 || (type >= 0 && H5Tget_size (type) > CHECK_BLOCK_BYTES);
           if (dcpl < 0 || rank < 0 || (element_size == 0 && !skip))
             rank = -1;
           else if (rank == 0)
