@@ -104,3 +104,8 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}"print_stacktrace=1:halt_on_e
     -artifact_prefix="$artifacts/" \
     -print_final_stats=1 \
     "$corpus" "$seeds" 2>&1 | tee "$log"
+
+# A dataset input that crashed its job left that job's input file behind.
+if [ "$target" = dataset ]; then
+  rm -f "${TMPDIR:-/tmp}"/qs-fuzz-dataset-*.bin
+fi
