@@ -234,7 +234,7 @@ choose_data (QsEvalRun   *run,
   gsize total;
 
   if (data_path != NULL)
-    run->data = qs_dataset_load (data_path, error);
+    run->data = qs_cli_load_dataset (data_path, error);
   else
     run->data = qs_dataset_load_bundled_test (error);
   if (run->data == NULL)
@@ -252,7 +252,7 @@ choose_data (QsEvalRun   *run,
 
   if (calib_path != NULL || data_path == NULL)
     {
-      run->calib = calib_path != NULL ? qs_dataset_load (calib_path, error)
+      run->calib = calib_path != NULL ? qs_cli_load_dataset (calib_path, error)
                                       : qs_dataset_load_bundled_calibration (error);
       if (run->calib == NULL)
         return FALSE;

@@ -42,6 +42,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("quantscope-cli");
+  qs_cli_crash_guard_install ();
 
   if (argc < 2)
     return qs_cli_fail_message (_("no command given (try --help)"));

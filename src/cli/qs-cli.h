@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "model/qs-scheme-file.h"
+#include "model/qs-dataset.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
@@ -34,6 +35,15 @@ int qs_cli_report (int argc, char **argv);
 int qs_cli_fail         (const GError *error);
 int qs_cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
+/* A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), inside libhdf5 on a
+ * damaged file say, ends the process with one line on stderr naming the
+ * file last opened and the bad-input exit status, not a signal. Handled
+ * on an alternate stack; a SIGBUS the streaming reader's mapping guard
+ * (qs-mapped-window.c, installed later) does not claim is passed on to
+ * it. Not installed under AddressSanitizer, which reports crashes itself:
+ * FALSE then. Called once, first thing in main(). */
+gboolean qs_cli_crash_guard_install (void);
+
 /* How long opening a file (reading its metadata) may take before the
  * process gives up: $QUANTSCOPE_OPEN_TIMEOUT seconds, else this. */
 #define QS_CLI_OPEN_TIMEOUT_S 60
@@ -43,16 +53,25 @@ int qs_cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
  * file), the process ends with one line on stderr and the bad-input exit
  * status instead of hanging. */
 void          qs_cli_watchdog_start (const char *filename);
+/* The same, with time to read @bytes more at the slowest expected speed. */
+void          qs_cli_watchdog_start_reading (const char *filename,
+                                             guint64     bytes);
 void          qs_cli_watchdog_stop  (void);
+
+/* qs_dataset_load() under the watchdog (time allowed for the file's size),
+ * a crash naming @path. */
+QsDataset    *qs_cli_load_dataset (const char  *path,
+                                   GError     **error);
 
 /* qs_weight_file_open_full() under the watchdog. */
 QsWeightFile *qs_cli_open_weights (const char         *filename,
                                    QsWeightFileFlags   flags,
                                    GError            **error);
 
-/* How much `layers --check-data` reads at most: the app's file scan uses
- * it, under a time limit. */
-#define QS_CLI_CHECK_DATA_MAX_BYTES (G_GUINT64_CONSTANT (256) << 20)
+/* The slowest reading `layers --check-data` is given time for, on top of
+ * the open timeout: every value of the file is read once (the app's file
+ * scan runs it, with a time limit of its own on the same scale). */
+#define QS_CLI_CHECK_DATA_MIN_BYTES_PER_S (G_GUINT64_CONSTANT (50) * 1000 * 1000)
 
 /* The scheme options every quantizing subcommand takes. */
 typedef struct {

@@ -20,6 +20,7 @@
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
 #include "quant/qs-checked.h"
+#include "model/qs-input-file.h"
 
 /* Refuse files that would need more than this many float32 inputs. */
 #define QS_DATASET_MAX_VALUES ((guint64) 1 << 30)
@@ -196,6 +197,9 @@ read_maybe_gzip (const char  *path,
   guint64 limit = QS_DATASET_MAX_VALUES;
   gsize got = 0;
 
+  /* A FIFO would block g_file_read() forever, /dev/zero never end. */
+  if (!qs_input_file_check (path, "The image set", error))
+    return NULL;
   raw = g_file_read (file, NULL, &local);
   if (raw == NULL)
     {
@@ -436,6 +440,8 @@ qs_dataset_load_hdf5 (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  if (!qs_input_file_check (path, "The image set", error))
+    return NULL;
   _qs_hdf5_lock ();
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
@@ -607,6 +613,8 @@ qs_dataset_load (const char  *path,
       g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, "%s: no such file", path);
       return NULL;
     }
+  if (!qs_input_file_check (path, "The image set", error))
+    return NULL;
   if (is_hdf5 (path))
     return qs_dataset_load_hdf5 (path, error);
   labels = labels_path_for (path);

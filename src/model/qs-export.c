@@ -27,6 +27,7 @@
 #include "model/qs-hdf5-private.h"
 #include "model/qs-main-context.h"
 #include "model/qs-tensor-report-private.h"
+#include "model/qs-output-file.h"
 #include "model/qs-tensor-stream.h"
 #include "quant/qs-float-format.h"
 
@@ -1427,18 +1428,6 @@ check_output (QsWeightFile           *input,
                    "Refusing to export onto the input file “%s”", display);
       return FALSE;
     }
-  if (g_file_test (output, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                   "The output “%s” is a folder", display);
-      return FALSE;
-    }
-  if (g_file_test (output, G_FILE_TEST_EXISTS) && !options->force)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                   "The output “%s” exists (use --force to replace it)", display);
-      return FALSE;
-    }
   if (options->tensors != NULL && options->tensors[0] == '\0')
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "--tensors needs a glob");
@@ -1447,63 +1436,171 @@ check_output (QsWeightFile           *input,
   return TRUE;
 }
 
-/* Creates ".NAME.XXXXXX" beside @output: the rename at the end then stays
- * within one file system, so it is atomic. */
-static char *
-create_temporary (const char  *output,
-                  GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (output);
-  g_autofree char *base = g_path_get_basename (output);
-  g_autofree char *name = g_strdup_printf (".%s.XXXXXX", base);
-  char *tmpl = g_build_filename (dir, name, NULL);
-  int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
-
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_autofree char *display = g_filename_display_name (dir);
-
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE,
-                   "Cannot create a file in “%s”: %s", display, g_strerror (saved));
-      g_free (tmpl);
-      return NULL;
-    }
-  close (fd);
-  return tmpl;
-}
-
+/* Whether the output is built in memory (HDF5's core driver) and written
+ * to an unnamed temporary, so that a killed export leaves nothing: when
+ * the image and its one copy (H5Fget_file_image) fit in half the memory
+ * budget, the other half staying the streaming analysis's. @estimate is
+ * an upper bound of the output's size: the input's plus four bytes per
+ * quantizable value (a dequantized float32 copy of a float16 input). */
 static gboolean
-sync_file (const char  *path,
-           GError     **error)
+output_fits_in_memory (guint64 estimate,
+                       guint64 budget)
 {
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  int saved;
-
-  if (fd >= 0 && fsync (fd) == 0)
-    {
-      close (fd);
-      return TRUE;
-    }
-  saved = errno;
-  if (fd >= 0)
-    close (fd);
-  g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot write the output: %s", g_strerror (saved));
-  return FALSE;
+  return estimate <= (budget != 0 ? budget : qs_memory_budget_default ()) / 4;
 }
 
-static void
-sync_directory (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+/* The in-memory output's bytes, held by HDF5's core driver through these
+ * callbacks (H5Pset_file_image_callbacks) so that the buffer outlives
+ * H5Fclose: what is written out is then the image of a properly closed
+ * file, with no copy. (H5Fget_file_image on the open file gives a copy
+ * whose superblock checksum libhdf5 1.10.8 then refuses.) */
+typedef struct {
+  void     *data;
+  gsize     allocated;
+  gboolean  closed;
+} CoreImage;
 
-  /* Best effort: the rename is done; this only hastens its durability. */
-  if (fd >= 0)
+static void *
+core_image_malloc (size_t                size,
+                   H5FD_file_image_op_t  op,
+                   void                 *udata)
+{
+  CoreImage *image = udata;
+
+  g_free (image->data);
+  image->data = g_try_malloc (size);
+  image->allocated = image->data != NULL ? size : 0;
+  return image->data;
+}
+
+static void *
+core_image_memcpy (void                 *dest,
+                   const void           *src,
+                   size_t                size,
+                   H5FD_file_image_op_t  op,
+                   void                 *udata)
+{
+  return memcpy (dest, src, size);
+}
+
+static void *
+core_image_realloc (void                 *ptr,
+                    size_t                size,
+                    H5FD_file_image_op_t  op,
+                    void                 *udata)
+{
+  CoreImage *image = udata;
+  void *grown = g_try_realloc (ptr, size);
+
+  if (grown != NULL || size == 0)
     {
-      fsync (fd);
-      close (fd);
+      image->data = grown;
+      image->allocated = size;
     }
+  return grown;
+}
+
+static herr_t
+core_image_free (void                 *ptr,
+                 H5FD_file_image_op_t  op,
+                 void                 *udata)
+{
+  CoreImage *image = udata;
+
+  /* Closing the file: keep its bytes for write_image(). */
+  if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && ptr == image->data)
+    image->closed = TRUE;
+  else
+    {
+      if (ptr == image->data)
+        {
+          image->data = NULL;
+          image->allocated = 0;
+        }
+      g_free (ptr);
+    }
+  return 0;
+}
+
+static void *
+core_image_udata_copy (void *udata)
+{
+  return udata;
+}
+
+static herr_t
+core_image_udata_free (void *udata)
+{
+  return 0;
+}
+
+/* A file access list for the output: in memory (no backing store, the
+ * bytes kept in @image), or written to a path by the sec2 driver. */
+static hid_t
+output_fapl (CoreImage *image)
+{
+  hid_t fapl = H5Pcreate (H5P_FILE_ACCESS);
+
+  if (fapl < 0)
+    return fapl;
+  /* STRONG: closing the file closes everything in it, so a failure to
+   * flush shows up in H5Fclose's status instead of being deferred. */
+  H5Pset_fclose_degree (fapl, H5F_CLOSE_STRONG);
+  /* The 1.8 format: dense attribute storage, so per-channel scales of
+   * more than 16,000 channels fit in an attribute (the original format
+   * caps an object's attributes at 64 KiB), and readers from 2008 on,
+   * h5py and Keras included, read it. */
+  H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+  if (image != NULL)
+    {
+      H5FD_file_image_callbacks_t callbacks = {
+        core_image_malloc, core_image_memcpy, core_image_realloc, core_image_free,
+        core_image_udata_copy, core_image_udata_free, image,
+      };
+
+      if (H5Pset_fapl_core (fapl, (size_t) 1 << 20, FALSE) < 0
+          || H5Pset_file_image_callbacks (fapl, &callbacks) < 0)
+        {
+          H5Pclose (fapl);
+          return H5I_INVALID_HID;
+        }
+    }
+  return fapl;
+}
+
+/* The end of file a closed image's superblock (version 2 or 3, the 1.8
+ * format's) states, or 0 when it is not one. */
+static guint64
+image_end_of_file (const CoreImage *image)
+{
+  static const guint8 signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  const guint8 *p = image->data;
+  guint64 eof = 0;
+
+  /* Signature, version, offset size 8, length size 8, flags; base
+   * address, extension address, then the end-of-file address. */
+  if (image->allocated < 36 || memcmp (p, signature, 8) != 0 || (p[8] != 2 && p[8] != 3) || p[9] != 8)
+    return 0;
+  for (int i = 7; i >= 0; i--)
+    eof = (eof << 8) | p[28 + i];
+  return eof <= image->allocated ? eof : 0;
+}
+
+/* Writes the closed in-memory output to the temporary file. */
+static gboolean
+write_image (CoreImage     *image,
+             QsOutputFile  *target,
+             const char    *output,
+             GError       **error)
+{
+  guint64 eof = image->closed ? image_end_of_file (image) : 0;
+
+  if (eof == 0)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot finish writing “%s”", output);
+      return FALSE;
+    }
+  return qs_output_file_write (target, image->data, (gsize) eof, error);
 }
 
 static guint64
@@ -1525,11 +1622,14 @@ qs_export (QsWeightFile           *input,
            GError                **error)
 {
   g_autoptr(QsExportResult) result = NULL;
-  g_autofree char *tmp = NULL;
+  g_autoptr(QsOutputFile) target = NULL;
+  g_autofree char *image_name = NULL;
+  CoreImage image = { NULL, 0, FALSE };
   QsExportOptions defaults;
   GPtrArray *tensors;
   Export ex = { 0, };
   gboolean ok = TRUE;
+  gboolean in_memory;
   hid_t fapl;
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (input), NULL);
@@ -1552,10 +1652,6 @@ qs_export (QsWeightFile           *input,
   result->packed = options->pack && options->layout == QS_EXPORT_LAYOUT_QUANTIZED;
   result->tensors = g_ptr_array_new_with_free_func (export_tensor_free);
   result->warnings = g_ptr_array_new_with_free_func (g_free);
-
-  tmp = create_temporary (output, error);
-  if (tmp == NULL)
-    return NULL;
 
   ex.input = input;
   ex.schemes = schemes;
@@ -1582,21 +1678,26 @@ qs_export (QsWeightFile           *input,
         ex.state.bytes_total += info->count * sizeof (float);
     }
 
+  in_memory = output_fits_in_memory (file_size (result->input) + ex.state.bytes_total,
+                                     options->memory_budget);
+  target = qs_output_file_begin (output, options->force, in_memory, error);
+  if (target == NULL)
+    {
+      g_hash_table_unref (ex.written);
+      g_clear_pointer (&ex.tensors_glob, g_pattern_spec_free);
+      return NULL;
+    }
+  /* The core driver never touches a file by this name (no backing store). */
+  image_name = g_strdup_printf ("%s (in memory)", output);
+
   _qs_hdf5_lock ();
   ex.in = _qs_weight_file_get_hid (input);
-  fapl = H5Pcreate (H5P_FILE_ACCESS);
-  /* STRONG: closing the file closes everything in it, so a failure to
-   * flush shows up in H5Fclose's status instead of being deferred. */
-  if (fapl >= 0)
-    {
-      H5Pset_fclose_degree (fapl, H5F_CLOSE_STRONG);
-      /* The 1.8 format: dense attribute storage, so per-channel scales of
-       * more than 16,000 channels fit in an attribute (the original format
-       * caps an object's attributes at 64 KiB), and readers from 2008 on,
-       * h5py and Keras included, read it. */
-      H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-    }
-  ex.out = H5Fcreate (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
+  fapl = output_fapl (in_memory ? &image : NULL);
+  /* Never H5P_DEFAULT when the list could not be made: the output would
+   * then go to a file named as the image. */
+  ex.out = fapl >= 0 ? H5Fcreate (in_memory ? image_name : qs_output_file_get_path (target), H5F_ACC_TRUNC,
+                                  H5P_DEFAULT, fapl)
+                     : H5I_INVALID_HID;
   if (ex.out < 0)
     ok = fail_hdf5 (error, "Cannot create the output file next to “%s”", output);
   if (fapl >= 0)
@@ -1640,21 +1741,11 @@ qs_export (QsWeightFile           *input,
     }
   if (ok && g_cancellable_set_error_if_cancelled (cancellable, error))
     ok = FALSE;
+  if (ok && in_memory)
+    ok = write_image (&image, target, output, error);
+  g_free (image.data);
   if (ok)
-    ok = sync_file (tmp, error);
-  if (ok && g_rename (tmp, output) != 0)
-    {
-      int saved = errno;
-      g_autofree char *display = g_filename_display_name (output);
-
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot rename the finished file to “%s”: %s",
-                   display, g_strerror (saved));
-      ok = FALSE;
-    }
-  if (!ok)
-    g_unlink (tmp);
-  else
-    sync_directory (output);
+    ok = qs_output_file_commit (g_steal_pointer (&target), error);
 
   g_queue_clear_full (&ex.groups, g_free);
   g_hash_table_unref (ex.written);

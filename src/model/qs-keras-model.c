@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 #include "model/qs-keras-model.h"
 #include "quant/qs-checked.h"
 
@@ -44,29 +45,30 @@ static const char *
 string_member (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = member (object, name);
+  const char *value = NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  (void) qs_json_node_get_string (member (object, name), &value);
+  return value;
 }
 
 static JsonObject *
 object_member (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = member (object, name);
+  JsonObject *value = NULL;
 
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  (void) qs_json_node_get_object (member (object, name), &value);
+  return value;
 }
 
 static JsonArray *
 array_member (JsonObject *object,
               const char *name)
 {
-  JsonNode *node = member (object, name);
+  JsonArray *value = NULL;
 
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  (void) qs_json_node_get_array (member (object, name), &value);
+  return value;
 }
 
 static gboolean
@@ -85,11 +87,10 @@ bool_member (JsonObject *object,
              const char *name,
              gboolean    fallback)
 {
-  JsonNode *node = member (object, name);
+  gboolean value = fallback;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fallback;
-  return json_node_get_boolean (node);
+  (void) qs_json_node_get_bool (member (object, name), &value);
+  return value;
 }
 
 /* A number member; @fallback when absent or null. */
@@ -802,6 +803,7 @@ inbound_name (JsonObject *layer)
 {
   JsonArray *nodes = array_member (layer, "inbound_nodes");
   JsonNode *first;
+  const char *name;
 
   if (nodes == NULL || json_array_get_length (nodes) == 0)
     return NULL;
@@ -816,9 +818,10 @@ inbound_name (JsonObject *layer)
       if (json_array_get_length (tensors) != 1)
         return "";
       t = json_array_get_element (tensors, 0);
-      if (!JSON_NODE_HOLDS_ARRAY (t) || json_array_get_length (json_node_get_array (t)) < 1)
+      if (!JSON_NODE_HOLDS_ARRAY (t)
+          || !qs_json_node_get_string (qs_json_array_element (json_node_get_array (t), 0), &name))
         return "";
-      return json_array_get_string_element (json_node_get_array (t), 0);
+      return name;
     }
   if (JSON_NODE_HOLDS_OBJECT (first))
     {
@@ -832,9 +835,9 @@ inbound_name (JsonObject *layer)
       tensor = json_array_get_object_element (args, 0);
       config = object_member (tensor, "config");
       history = array_member (config, "keras_history");
-      if (history == NULL || json_array_get_length (history) < 1)
+      if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name))
         return "";
-      return json_array_get_string_element (history, 0);
+      return name;
     }
   return "";
 }
@@ -880,7 +883,7 @@ functional_chain (JsonArray  *layers,
         {
           fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                 "layer “%s” (%s) takes several inputs; the engine runs a single chain of layers",
-                name, string_member (layer, "class_name"));
+                name, string_member (layer, "class_name") != NULL ? string_member (layer, "class_name") : "?");
           return NULL;
         }
       if (!g_hash_table_insert (consumer, (gpointer) from, layer))
@@ -917,7 +920,16 @@ QsEngineModel *
 qs_keras_model_load (QsWeightFile  *file,
                      GError       **error)
 {
-  const char *text;
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
+
+  return qs_keras_model_load_config (file, qs_weight_file_get_model_config (file), error);
+}
+
+QsEngineModel *
+qs_keras_model_load_config (QsWeightFile  *file,
+                            const char    *text,
+                            GError       **error)
+{
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   g_autoptr(GHashTable) by_layer = NULL;
@@ -933,16 +945,18 @@ qs_keras_model_load (QsWeightFile  *file,
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
 
-  text = qs_weight_file_get_model_config (file);
   if (text == NULL)
     {
       fail (error, QS_KERAS_MODEL_ERROR_NO_ARCHITECTURE,
             "the file holds weights only (no Keras model_config), so there is no model to run");
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, text, -1, &local))
+  if (!qs_json_parser_load (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
     {
-      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config is not valid JSON: %s", local->message);
+      if (local->domain == QS_ERROR)
+        fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s", local->message);
+      else
+        fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config is not valid JSON: %s", local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -952,7 +966,12 @@ qs_keras_model_load (QsWeightFile  *file,
       return NULL;
     }
   model_object = json_node_get_object (root);
-  class_name = string_member (model_object, "class_name");
+  class_name = NULL;
+  if (!qs_json_member_string (model_object, "class_name", &class_name, &local))
+    {
+      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config: %s", local->message);
+      return NULL;
+    }
   if (class_name == NULL)
     {
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has no class_name");

@@ -44,4 +44,10 @@ GQuark qs_keras_model_error_quark (void);
 QsEngineModel *qs_keras_model_load (QsWeightFile  *file,
                                     GError       **error);
 
+/* The same with @model_config (JSON text) in place of the file's own: the
+ * weights still come from @file. What the model_config fuzz target runs. */
+QsEngineModel *qs_keras_model_load_config (QsWeightFile  *file,
+                                           const char    *model_config,
+                                           GError       **error);
+
 G_END_DECLS

@@ -6,7 +6,10 @@
 #include <signal.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 
 /* Output beyond this is not a listing but a runaway child. */
 #define MAX_OUTPUT_BYTES ((gsize) 512 << 20)
@@ -55,22 +58,20 @@ static const char *
 member_string (JsonObject *object,
                const char *name)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  const char *value = NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  (void) qs_json_node_get_string (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static gboolean
 member_bool (JsonObject *object,
              const char *name)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  gboolean value = FALSE;
 
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
-         && json_node_get_value_type (node) == G_TYPE_BOOLEAN
-         && json_node_get_boolean (node);
+  (void) qs_json_node_get_bool (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static gint64
@@ -78,11 +79,10 @@ member_int (JsonObject *object,
             const char *name,
             gint64      fallback)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  gint64 value = fallback;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return fallback;
-  return json_node_get_int (node);
+  (void) qs_json_node_get_int (json_object_get_member (object, name), &value);
+  return value;
 }
 
 static QsTensorRole
@@ -115,7 +115,12 @@ tensor_from_json (JsonObject *object)
   info->channel_axis = (int) member_int (object, "channel_axis", -1);
   info->rank = (int) MIN (json_array_get_length (json_node_get_array (shape)), QS_MAX_RANK);
   for (int d = 0; d < info->rank; d++)
-    info->shape[d] = json_array_get_int_element (json_node_get_array (shape), d);
+    {
+      gint64 size = 0;
+
+      (void) qs_json_node_get_int (qs_json_array_element (json_node_get_array (shape), d), &size);
+      info->shape[d] = size;
+    }
   return info;
 }
 
@@ -131,7 +136,7 @@ result_from_json (const char  *filename,
   JsonObject *root;
   JsonNode *tensors, *warnings;
 
-  if (!json_parser_load_from_data (parser, text, length, NULL)
+  if (!qs_json_parser_load (parser, text, length, QS_JSON_MAX_SCAN_BYTES, "the listing", NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     goto bad;
   root = json_node_get_object (json_parser_get_root (parser));
@@ -297,6 +302,17 @@ communicate_cb (GObject      *source,
     g_task_return_pointer (task, result, (GDestroyNotify) qs_scan_result_free);
 }
 
+/* QS_SCAN_DEFAULT_TIMEOUT_MS plus the time to read every value of
+ * @filename at QS_SCAN_MIN_BYTES_PER_MS (the child reads them all). */
+static guint
+default_timeout_ms (const char *filename)
+{
+  GStatBuf st;
+  guint64 reading = g_stat (filename, &st) == 0 ? (guint64) st.st_size / QS_SCAN_MIN_BYTES_PER_MS : 0;
+
+  return QS_SCAN_DEFAULT_TIMEOUT_MS + (guint) MIN (reading, G_GUINT64_CONSTANT (86400000));
+}
+
 void
 qs_weight_file_scan_async (const char          *filename,
                            guint                timeout_ms,
@@ -317,7 +333,7 @@ qs_weight_file_scan_async (const char          *filename,
   g_task_set_source_tag (task, qs_weight_file_scan_async);
   job = g_new0 (ScanJob, 1);
   job->filename = g_strdup (filename);
-  job->timeout_ms = timeout_ms > 0 ? timeout_ms : QS_SCAN_DEFAULT_TIMEOUT_MS;
+  job->timeout_ms = timeout_ms > 0 ? timeout_ms : default_timeout_ms (filename);
   g_task_set_task_data (task, job, scan_job_free);
 
   helper = qs_scan_helper_path ();
@@ -335,8 +351,9 @@ qs_weight_file_scan_async (const char          *filename,
                                         | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   /* Its JSON is parsed here: no translated messages in the way. */
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  /* --check-data: the chunked tensors are read too, in the child, since a
-   * damaged chunk can crash libhdf5 only when values are read. */
+  /* --check-data: every value is read too, in the child, since damage
+   * can crash libhdf5 only when values are read (a chunk's filters, a
+   * contiguous dataset's address); only then may the app read any. */
   job->process = g_subprocess_launcher_spawn (launcher, &error, helper, "layers", "--json",
                                               "--check-data", argument, NULL);
   if (job->process == NULL)

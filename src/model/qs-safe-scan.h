@@ -1,10 +1,10 @@
-/* qs-safe-scan.h: reading a weight file's metadata (and chunked values) in a child process, so a crash there cannot take the GUI down.
+/* qs-safe-scan.h: reading a weight file's metadata and values once in a child process, so a crash there cannot take the GUI down.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * libhdf5 can abort or crash on some malformed files. The GUI lists a file
  * with qs_weight_file_scan_async() first: it runs `quantscope-cli layers
- * --json --check-data FILE` (the listing, and one read of every chunked
- * tensor, where damage shows only when values are decoded) and turns a
+ * --json --check-data FILE` (the listing, and one read of every value of
+ * every dataset, where damage shows only when values are read) and turns a
  * crash, a timeout or a failure into a GError; only a file that scanned
  * cleanly is then opened in-process.
  */
@@ -17,8 +17,11 @@
 
 G_BEGIN_DECLS
 
-/* The timeout qs_weight_file_scan_async() uses for 0. */
+/* The timeout qs_weight_file_scan_async() uses for 0: this, plus time to
+ * read the whole file at QS_SCAN_MIN_BYTES_PER_MS (50 MB/s, a slow disk),
+ * since the child reads every value once (20 s more for 1 GB). */
 #define QS_SCAN_DEFAULT_TIMEOUT_MS 10000
+#define QS_SCAN_MIN_BYTES_PER_MS   50000
 
 typedef struct {
   char      *filename;

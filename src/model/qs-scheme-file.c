@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 
 #include "model/qs-error.h"
+#include "model/qs-input-file.h"
+#include "model/qs-json.h"
 
 typedef struct {
   char        **patterns;
@@ -619,56 +621,6 @@ fail_at (GError    **error,
   return FALSE;
 }
 
-static const char *
-node_type_name (JsonNode *node)
-{
-  if (JSON_NODE_HOLDS_NULL (node))
-    return "null";
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return "an object";
-  if (JSON_NODE_HOLDS_ARRAY (node))
-    return "an array";
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_BOOLEAN:
-      return "true or false";
-    case G_TYPE_STRING:
-      return "a string";
-    default:
-      return "a number";
-    }
-}
-
-static gboolean
-get_string (JsonNode    *node,
-            const char **value)
-{
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return FALSE;
-  *value = json_node_get_string (node);
-  return TRUE;
-}
-
-static gboolean
-get_bool (JsonNode *node,
-          gboolean *value)
-{
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return FALSE;
-  *value = json_node_get_boolean (node);
-  return TRUE;
-}
-
-static gboolean
-get_int (JsonNode *node,
-         gint64   *value)
-{
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *value = json_node_get_int (node);
-  return TRUE;
-}
-
 /* Reads the scheme keys of @object into @scheme, recording them in @keys;
  * @allow_tensors accepts (and ignores) "tensors" for overrides. */
 static gboolean
@@ -696,7 +648,7 @@ parse_scheme_object (Positions     *pos,
         continue;
       else if (g_str_equal (name, "format"))
         {
-          if (!get_string (node, &text) || !qs_format_parse (text, &scheme->format))
+          if (!qs_json_node_get_string (node, &text) || !qs_format_parse (text, &scheme->format))
             return fail_at (error, pos, line, "“format” in %s must be \"int\", \"fp16\", \"bf16\", "
                             "\"fp8-e4m3\", \"fp8-e5m2\", \"mxfp8-e4m3\", \"mxfp8-e5m2\", \"mxfp6-e2m3\", "
                             "\"mxfp6-e3m2\", \"mxfp4\", \"mxint8\", \"nvfp4\" or \"nf4\"", where);
@@ -704,36 +656,36 @@ parse_scheme_object (Positions     *pos,
         }
       else if (g_str_equal (name, "bits"))
         {
-          if (!get_int (node, &number) || number < QS_MIN_BITS || number > QS_MAX_BITS)
+          if (!qs_json_node_get_int (node, &number) || number < QS_MIN_BITS || number > QS_MAX_BITS)
             return fail_at (error, pos, line, "“bits” in %s must be an integer from 2 to 16", where);
           scheme->bits = (int) number;
           *keys |= QS_SCHEME_KEY_BITS;
         }
       else if (g_str_equal (name, "mapping"))
         {
-          if (!get_string (node, &text) || !qs_mapping_parse (text, &scheme->mapping))
+          if (!qs_json_node_get_string (node, &text) || !qs_mapping_parse (text, &scheme->mapping))
             return fail_at (error, pos, line, "“mapping” in %s must be \"asymmetric\" or \"symmetric\"", where);
           *keys |= QS_SCHEME_KEY_MAPPING;
         }
       else if (g_str_equal (name, "signed"))
         {
-          if (!get_bool (node, &flag))
+          if (!qs_json_node_get_bool (node, &flag))
             return fail_at (error, pos, line, "“signed” in %s must be true or false, not %s",
-                            where, node_type_name (node));
+                            where, qs_json_node_type_name (node));
           scheme->is_unsigned = !flag;
           *keys |= QS_SCHEME_KEY_SIGNED;
         }
       else if (g_str_equal (name, "narrow"))
         {
-          if (!get_bool (node, &flag))
+          if (!qs_json_node_get_bool (node, &flag))
             return fail_at (error, pos, line, "“narrow” in %s must be true or false, not %s",
-                            where, node_type_name (node));
+                            where, qs_json_node_type_name (node));
           scheme->narrow = flag;
           *keys |= QS_SCHEME_KEY_NARROW;
         }
       else if (g_str_equal (name, "granularity"))
         {
-          if (!get_string (node, &text) || !qs_granularity_parse (text, &scheme->granularity))
+          if (!qs_json_node_get_string (node, &text) || !qs_granularity_parse (text, &scheme->granularity))
             return fail_at (error, pos, line, "“granularity” in %s must be \"tensor\", \"channel\" or \"group\"", where);
           *keys |= QS_SCHEME_KEY_GRANULARITY;
         }
@@ -741,7 +693,7 @@ parse_scheme_object (Positions     *pos,
         {
           if (JSON_NODE_HOLDS_NULL (node))
             scheme->axis = QS_AXIS_DEFAULT;
-          else if (get_int (node, &number) && number >= -QS_MAX_RANK && number < QS_MAX_RANK)
+          else if (qs_json_node_get_int (node, &number) && number >= -QS_MAX_RANK && number < QS_MAX_RANK)
             scheme->axis = (int) number;
           else
             return fail_at (error, pos, line, "“axis” in %s must be null (the tensor's channel axis) "
@@ -750,35 +702,35 @@ parse_scheme_object (Positions     *pos,
         }
       else if (g_str_equal (name, "range"))
         {
-          if (!get_string (node, &text) || !qs_range_method_parse (text, scheme))
+          if (!qs_json_node_get_string (node, &text) || !qs_range_method_parse (text, scheme))
             return fail_at (error, pos, line, "“range” in %s must be \"minmax\", \"percentile:P\", "
                             "\"mse\", \"kl\" or \"manual:LO,HI\"", where);
           *keys |= QS_SCHEME_KEY_RANGE;
         }
       else if (g_str_equal (name, "rounding"))
         {
-          if (!get_string (node, &text) || !qs_rounding_parse (text, &scheme->rounding))
+          if (!qs_json_node_get_string (node, &text) || !qs_rounding_parse (text, &scheme->rounding))
             return fail_at (error, pos, line, "“rounding” in %s must be \"even\" or \"away\"", where);
           *keys |= QS_SCHEME_KEY_ROUNDING;
         }
       else if (g_str_equal (name, "zero_nudge"))
         {
-          if (!get_bool (node, &flag))
+          if (!qs_json_node_get_bool (node, &flag))
             return fail_at (error, pos, line, "“zero_nudge” in %s must be true or false, not %s",
-                            where, node_type_name (node));
+                            where, qs_json_node_type_name (node));
           scheme->nudge_zero = flag;
           *keys |= QS_SCHEME_KEY_ZERO_NUDGE;
         }
       else if (g_str_equal (name, "bins"))
         {
-          if (!get_int (node, &number) || number < 1 || number > QS_MAX_BINS)
+          if (!qs_json_node_get_int (node, &number) || number < 1 || number > QS_MAX_BINS)
             return fail_at (error, pos, line, "“bins” in %s must be an integer from 1 to 65536", where);
           scheme->bins = (int) number;
           *keys |= QS_SCHEME_KEY_BINS;
         }
       else if (g_str_equal (name, "group_size"))
         {
-          if (!get_int (node, &number) || number < 0 || number > QS_MAX_GROUP_SIZE)
+          if (!qs_json_node_get_int (node, &number) || number < 0 || number > QS_MAX_GROUP_SIZE)
             return fail_at (error, pos, line, "“group_size” in %s must be an integer from 1 to 65536 "
                             "(or 0, the format's own block size)", where);
           scheme->group_size = (int) number;
@@ -816,7 +768,7 @@ parse_patterns (Positions   *pos,
   g_autoptr(GPtrArray) patterns = g_ptr_array_new_with_free_func (g_free);
   const char *text;
 
-  if (get_string (node, &text))
+  if (qs_json_node_get_string (node, &text))
     {
       if (text[0] == '\0')
         {
@@ -833,11 +785,11 @@ parse_patterns (Positions   *pos,
         {
           JsonNode *element = json_array_get_element (array, i);
 
-          if (!get_string (element, &text) || text[0] == '\0')
+          if (!qs_json_node_get_string (element, &text) || text[0] == '\0')
             {
               fail_at (error, pos, element_line (pos, array, i),
                        "%s must hold non-empty strings (globs or \"role:ROLE\"), not %s",
-                       where, node_type_name (element));
+                       where, qs_json_node_type_name (element));
               return NULL;
             }
           g_ptr_array_add (patterns, g_strdup (text));
@@ -851,7 +803,7 @@ parse_patterns (Positions   *pos,
   else
     {
       fail_at (error, pos, line, "%s must be a string or an array of strings, not %s",
-               where, node_type_name (node));
+               where, qs_json_node_type_name (node));
       return NULL;
     }
 
@@ -900,7 +852,7 @@ parse_root (QsSchemeFile  *self,
       QsSchemeKeys keys;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return fail_at (error, pos, line, "“default” must be an object, not %s", node_type_name (node));
+        return fail_at (error, pos, line, "“default” must be an object, not %s", qs_json_node_type_name (node));
       if (!parse_scheme_object (pos, json_node_get_object (node), "“default”", FALSE,
                                 &self->default_scheme, &keys, error)
           || !validate_at (pos, member_line (pos, json_node_get_object (node), NULL),
@@ -918,7 +870,7 @@ parse_root (QsSchemeFile  *self,
         {
           gint64 version;
 
-          if (!get_int (node, &version))
+          if (!qs_json_node_get_int (node, &version))
             return fail_at (error, pos, line, "“version” must be an integer");
           if (version != QS_SCHEME_FILE_VERSION)
             return fail_at (error, pos, line, "scheme file version %" G_GINT64_FORMAT
@@ -934,7 +886,7 @@ parse_root (QsSchemeFile  *self,
           JsonArray *array;
 
           if (!JSON_NODE_HOLDS_ARRAY (node))
-            return fail_at (error, pos, line, "“overrides” must be an array, not %s", node_type_name (node));
+            return fail_at (error, pos, line, "“overrides” must be an array, not %s", qs_json_node_type_name (node));
           array = json_node_get_array (node);
           for (guint i = 0; i < json_array_get_length (array); i++)
             {
@@ -946,7 +898,7 @@ parse_root (QsSchemeFile  *self,
 
               if (!JSON_NODE_HOLDS_OBJECT (element))
                 return fail_at (error, pos, element_line (pos, array, i),
-                                "%s must be an object, not %s", where, node_type_name (element));
+                                "%s must be an object, not %s", where, qs_json_node_type_name (element));
               item = json_node_get_object (element);
               if (!json_object_has_member (item, "tensors"))
                 return fail_at (error, pos, member_line (pos, item, NULL),
@@ -975,7 +927,7 @@ parse_root (QsSchemeFile  *self,
 
           if (!JSON_NODE_HOLDS_ARRAY (node))
             return fail_at (error, pos, line, "“skip” must be an array of strings, not %s",
-                            node_type_name (node));
+                            qs_json_node_type_name (node));
           skip = parse_patterns (pos, node, line, "“skip”", TRUE, error);
           if (skip == NULL)
             return FALSE;
@@ -1014,8 +966,14 @@ qs_scheme_file_load_from_data (const char  *data,
   g_signal_connect (parser, "object-member", G_CALLBACK (object_member_cb), &pos);
   g_signal_connect (parser, "array-element", G_CALLBACK (array_element_cb), &pos);
 
-  if (!json_parser_load_from_data (parser, data, length, &local))
+  if (!qs_json_parser_load (parser, data, length, QS_JSON_MAX_SCHEME_BYTES, pos.name, &local))
     {
+      if (local->domain == QS_ERROR)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          ok = FALSE;
+          goto out;
+        }
       /* json-glib says "<data>:LINE:COLUMN: Parse error: ..."; name the file. */
       const char *message = local->message;
 
@@ -1031,6 +989,7 @@ qs_scheme_file_load_from_data (const char  *data,
       ok = parse_root (self, &pos, json_parser_get_root (parser), error);
     }
 
+out:
   g_hash_table_unref (pos.lines);
   g_array_unref (pos.starts);
   if (!ok)
@@ -1044,23 +1003,15 @@ qs_scheme_file_load (const char  *filename,
 {
   g_autofree char *display = NULL;
   g_autofree char *contents = NULL;
-  g_autoptr(GError) local = NULL;
   gsize length;
 
   g_return_val_if_fail (filename != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (filename);
-  if (!g_file_get_contents (filename, &contents, &length, &local))
-    {
-      g_set_error (error, QS_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? QS_ERROR_NOT_FOUND
-                                                                             : QS_ERROR_READ,
-                   "Cannot read the scheme file “%s”: %s", display,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? "no such file" : local->message);
-      return NULL;
-    }
+  contents = qs_input_file_read_all (filename, "The scheme file", QS_JSON_MAX_SCHEME_BYTES, &length, error);
+  if (contents == NULL)
+    return NULL;
   if (memchr (contents, '\0', length) != NULL || !g_utf8_validate (contents, length, NULL))
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,

@@ -14,6 +14,8 @@
 #include <json-glib/json-glib.h>
 
 #include "model/qs-error.h"
+#include "model/qs-input-file.h"
+#include "model/qs-json.h"
 #include "model/qs-hdf5-private.h"
 
 /* Debian builds HDF5 with the 1.8 API as the default mapping, and newer
@@ -951,7 +953,7 @@ layer_classes_from_config (const char *model_config)
     return classes;
 
   parser = json_parser_new_immutable ();
-  if (json_parser_load_from_data (parser, model_config, -1, NULL))
+  if (qs_json_parser_load (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
     collect_layer_classes (json_parser_get_root (parser), classes, 0);
   return classes;
 }
@@ -1525,6 +1527,9 @@ qs_weight_file_open_full (const char         *filename,
                    "Cannot read “%s”: %s", display, g_strerror (saved_errno));
       return NULL;
     }
+  /* A FIFO would block HDF5's open(2) forever, a device feed it without end. */
+  if (!qs_input_file_check (filename, "The weight file", error))
+    return NULL;
 
   return open_common (filename, NULL, flags, error);
 }
@@ -2137,16 +2142,23 @@ qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
  * claiming more is left to the read that needs it, which refuses it. */
 #define CHECK_MAX_CHUNK_BYTES (G_GUINT64_CONSTANT (64) << 20)
 
-/* Reads @dset (chunk dimensions @chunk) one cell of its chunk grid at a
- * time, so every chunk is decoded exactly once whatever its shape and
- * whatever HDF5's chunk cache holds; stops once @budget (bytes, as
- * float32) is spent. FALSE with @detail set when a read fails. */
+/* How much of a contiguous or compact dataset qs_weight_file_check_data()
+ * reads at a time. */
+#define CHECK_BLOCK_BYTES (G_GUINT64_CONSTANT (16) << 20)
+
+/* Reads @dset as @memory_type (elements of @element_size bytes) one cell
+ * of the grid of @block at a time: for a chunked dataset its chunks, so
+ * every chunk is decoded exactly once whatever its shape and whatever
+ * HDF5's chunk cache holds. Stops once @budget (bytes) is spent. FALSE
+ * with @detail set when a read fails. */
 static gboolean
-read_every_chunk (hid_t          dset,
+read_every_block (hid_t          dset,
+                  hid_t          memory_type,
+                  gsize          element_size,
                   int            rank,
                   const hsize_t *dims,
-                  const hsize_t *chunk,
-                  float         *buffer,
+                  const hsize_t *block,
+                  void          *buffer,
                   guint64       *budget,
                   char         **detail)
 {
@@ -2158,6 +2170,18 @@ read_every_chunk (hid_t          dset,
     if (dims[d] == 0)
       return TRUE;
 
+  if (rank == 0)
+    {
+      /* A scalar: no hyperslab to select. */
+      hdf5_lock ();
+      ok = H5Dread (dset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) >= 0;
+      if (!ok)
+        *detail = hdf5_error_detail ();
+      hdf5_unlock ();
+      *budget -= MIN (*budget, element_size);
+      return ok;
+    }
+
   while (ok && *budget > 0)
     {
       hsize_t elements = 1;
@@ -2165,8 +2189,8 @@ read_every_chunk (hid_t          dset,
 
       for (int d = 0; d < rank; d++)
         {
-          start[d] = cell[d] * chunk[d];
-          count[d] = MIN (chunk[d], dims[d] - start[d]);
+          start[d] = cell[d] * block[d];
+          count[d] = MIN (block[d], dims[d] - start[d]);
           elements *= count[d];
         }
 
@@ -2175,7 +2199,7 @@ read_every_chunk (hid_t          dset,
       memory = H5Screate_simple (1, &elements, NULL);
       status = space >= 0 && memory >= 0
                && H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0
-               ? H5Dread (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, buffer) : -1;
+               ? H5Dread (dset, memory_type, memory, space, H5P_DEFAULT, buffer) : -1;
       if (status < 0)
         {
           *detail = hdf5_error_detail ();
@@ -2187,12 +2211,12 @@ read_every_chunk (hid_t          dset,
         H5Sclose (space);
       hdf5_unlock ();
 
-      *budget -= MIN (*budget, elements * sizeof (float));
+      *budget -= MIN (*budget, elements * element_size);
 
       /* The next cell, row-major. */
       for (int d = rank - 1; d >= 0; d--)
         {
-          if (++cell[d] * chunk[d] < dims[d])
+          if (++cell[d] * block[d] < dims[d])
             break;
           cell[d] = 0;
           if (d == 0)
@@ -2202,20 +2226,57 @@ read_every_chunk (hid_t          dset,
   return ok;
 }
 
+/* Blocks of at most CHECK_BLOCK_BYTES over a contiguous or compact
+ * dataset: whole trailing dimensions while they fit, then part of one. */
+static void
+contiguous_blocks (int            rank,
+                   const hsize_t *dims,
+                   gsize          element_size,
+                   hsize_t       *block)
+{
+  guint64 room = MAX (CHECK_BLOCK_BYTES / element_size, 1);
+
+  for (int d = rank - 1; d >= 0; d--)
+    {
+      block[d] = MAX (MIN (dims[d], room), 1);
+      room = MAX (room / block[d], 1);
+    }
+}
+
+/* The type to read a dataset of file type @type as: float32 for the
+ * quantizable ones (as every reader of values does), else the native
+ * equivalent of a fixed-size type; H5I_INVALID_HID for variable-length
+ * data and references, which hold no values of their own (transfer full). */
+static hid_t
+check_memory_type (const QsTensorInfo *info,
+                   hid_t               type)
+{
+  H5T_class_t type_class = H5Tget_class (type);
+
+  if (info->quantizable)
+    return H5Tcopy (H5T_NATIVE_FLOAT);
+  if (type_class == H5T_VLEN || type_class == H5T_REFERENCE || type_class == H5T_NO_CLASS
+      || H5Tis_variable_str (type) != 0 || H5Tdetect_class (type, H5T_VLEN) != 0)
+    return H5I_INVALID_HID;
+  return H5Tget_native_type (type, H5T_DIR_ASCEND);
+}
+
 /**
  * qs_weight_file_check_data:
- * @max_bytes: stop once this many bytes of values (as float32) were read;
- *   0 for no limit
+ * @max_bytes: stop once this many bytes of values were read; 0 for no
+ *   limit
  *
- * Reads once the values of every quantizable tensor that HDF5 stores in
- * chunks, one chunk at a time: they pass through its chunk index and
- * filter pipeline, where damage in a file shows only when values are
- * decoded, and where libhdf5 has crashed on damaged files. Contiguous and
- * compact tensors are plain copies of the file's bytes and are not read.
- * Meant for a process that may crash (the app's file scan), before values
- * are read where a crash would cost work.
+ * Reads once the values of every dataset, as the readers of values read
+ * them (float32 for quantizable tensors, the native type for the others):
+ * chunked ones one chunk at a time, through their chunk index and filter
+ * pipeline, contiguous and compact ones in blocks of 16 MiB, so that
+ * wherever damage in a file shows only when values are read, it shows
+ * here. Variable-length data and references are not read, nor chunks
+ * larger than 64 MiB (the readers refuse those before reading). Meant for
+ * a process that may crash (the app's file scan), before values are read
+ * where a crash would cost work.
  *
- * Returns: TRUE, or FALSE with the first unreadable tensor's error.
+ * Returns: TRUE, or FALSE with the first unreadable dataset's error.
  */
 gboolean
 qs_weight_file_check_data (QsWeightFile  *self,
@@ -2230,18 +2291,17 @@ qs_weight_file_check_data (QsWeightFile  *self,
   for (guint i = 0; i < self->tensors->len && budget > 0; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
-      hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+      hsize_t dims[H5S_MAX_RANK], block[H5S_MAX_RANK];
       g_autofree char *detail = NULL;
-      g_autofree float *buffer = NULL;
-      guint64 chunk_bytes;
+      g_autofree void *buffer = NULL;
+      guint64 block_bytes = 0;
+      gsize element_size = 0;
       hid_t dset, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+      hid_t type = H5I_INVALID_HID, memory_type = H5I_INVALID_HID;
       int rank = -1;
-      gboolean ok;
+      gboolean ok, skip = FALSE;
 
-      if (!info->quantizable || info->count == G_MAXUINT64)
-        continue;
-      chunk_bytes = qs_weight_file_get_chunk_bytes (self, info);
-      if (chunk_bytes == 0 || chunk_bytes > CHECK_MAX_CHUNK_BYTES)
+      if (info->count == 0 || info->count == G_MAXUINT64)
         continue;
 
       hdf5_lock ();
@@ -2250,30 +2310,67 @@ qs_weight_file_check_data (QsWeightFile  *self,
         {
           dcpl = H5Dget_create_plist (dset);
           space = H5Dget_space (dset);
+          type = H5Dget_type (dset);
+          memory_type = type >= 0 ? check_memory_type (info, type) : H5I_INVALID_HID;
+          element_size = memory_type >= 0 ? H5Tget_size (memory_type) : 0;
           rank = space >= 0 ? H5Sget_simple_extent_dims (space, dims, NULL) : -1;
-          if (dcpl < 0 || rank < 1 || H5Pget_chunk (dcpl, rank, chunk) != rank)
+          /* No type has elements this large but a damaged or hostile one;
+           * libhdf5 would allocate conversion buffers of the file type's
+           * element size (4 GiB for fixed-float-width.h5's). */
+          skip = (type >= 0 && memory_type < 0) || element_size > CHECK_BLOCK_BYTES
+                 || (type >= 0 && H5Tget_size (type) > CHECK_BLOCK_BYTES);
+          if (dcpl < 0 || rank < 0 || (element_size == 0 && !skip))
             rank = -1;
+          else if (rank == 0)
+            ;
+          else if (H5Pget_layout (dcpl) == H5D_CHUNKED)
+            {
+              guint64 chunk_elements = 1;
+
+              if (H5Pget_chunk (dcpl, rank, block) != rank)
+                rank = -1;
+              for (int d = 0; d < rank; d++)
+                if (block[d] == 0 || !g_uint64_checked_mul (&chunk_elements, chunk_elements, block[d]))
+                  chunk_elements = G_MAXUINT64;
+              /* Left to the read that needs it, which refuses it. */
+              if (rank > 0 && (chunk_elements > CHECK_MAX_CHUNK_BYTES
+                               || chunk_elements * MAX (element_size, 1) > CHECK_MAX_CHUNK_BYTES))
+                skip = TRUE;
+            }
+          else if (!skip)
+            contiguous_blocks (rank, dims, element_size, block);
           if (space >= 0)
             H5Sclose (space);
           if (dcpl >= 0)
             H5Pclose (dcpl);
+          if (type >= 0)
+            H5Tclose (type);
         }
       if (rank < 0)
         detail = hdf5_error_detail ();
       hdf5_unlock ();
 
-      if (rank > 0)
+      if (skip)
+        ok = TRUE;
+      else if (rank >= 0)
         {
-          buffer = g_try_malloc (chunk_bytes);
-          ok = buffer != NULL && read_every_chunk (dset, rank, dims, chunk, buffer, &budget, &detail);
+          block_bytes = element_size;
+          for (int d = 0; d < rank; d++)
+            block_bytes *= block[d];
+          buffer = g_try_malloc (block_bytes);
+          ok = buffer != NULL && read_every_block (dset, memory_type, element_size, rank, dims, block,
+                                                   buffer, &budget, &detail);
         }
       else
         ok = FALSE;
 
-      if (dset >= 0)
+      if (dset >= 0 || memory_type >= 0)
         {
           hdf5_lock ();
-          H5Dclose (dset);
+          if (memory_type >= 0)
+            H5Tclose (memory_type);
+          if (dset >= 0)
+            H5Dclose (dset);
           hdf5_unlock ();
         }
       if (!ok)

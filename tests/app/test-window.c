@@ -255,6 +255,87 @@ test_reader_crash_keeps_document (void)
   qs_window_test_close (window);
 }
 
+/* The sample file under a name that makes the preloaded H5Dread
+ * (tests/common/qs-crash-on-read.c) crash on its contiguous datasets, as
+ * a libhdf5 meeting damage only in values would (transfer full). */
+static char *
+crash_on_read_copy (void)
+{
+  g_autofree char *sample = sample_path ();
+  g_autoptr(GFile) from = g_file_new_for_path (sample);
+  char *path = g_build_filename (g_get_tmp_dir (), "quantscope-test-window-crash-on-read.h5", NULL);
+  g_autoptr(GFile) to = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+
+  g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* The stand-in is live in this test's process: reading that file's values
+ * here crashes (checked in a subprocess). Without it the next test could
+ * not fail. */
+static void
+test_crash_stand_in_is_active (void)
+{
+  g_autofree char *path = crash_on_read_copy ();
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(QsWeightFile) file = qs_weight_file_open (path, NULL);
+      GPtrArray *tensors = qs_weight_file_get_tensors (file);
+
+      for (guint i = 0; i < tensors->len; i++)
+        g_free (qs_weight_file_read_tensor (file, g_ptr_array_index (tensors, i), NULL));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_unlink (path);
+}
+
+/* libhdf5 crashing while it reads a contiguous dataset's values: the scan
+ * child reads every value first and crashes there; the window keeps
+ * its document and says so in a toast, and never reads a value of that
+ * file itself (which, for @crashing, would crash this process). */
+static void
+open_keeps_document (const char *crashing)
+{
+  g_autofree char *path = sample_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (crashing);
+  QsWindow *window = qs_window_test_open (path);
+  QsDocument *before = window->document;
+  GtkWidget *toast_before = gtk_widget_get_last_child (GTK_WIDGET (window->toast_overlay));
+  gint64 deadline;
+
+  qs_window_open_file (window, file);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline
+         && gtk_widget_get_last_child (GTK_WIDGET (window->toast_overlay)) == toast_before)
+    g_main_context_iteration (NULL, FALSE);
+
+  /* A toast widget was added to the overlay; the document is the same. */
+  g_assert_true (gtk_widget_get_last_child (GTK_WIDGET (window->toast_overlay)) != toast_before);
+  g_assert_true (window->document == before);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  qs_window_test_close (window);
+}
+
+static void
+test_value_crash_keeps_document (void)
+{
+  g_autofree char *crashing = crash_on_read_copy ();
+  /* The same, for real: a file found by fuzzing on which libhdf5 1.10.8
+   * itself segfaults in H5Dread of a contiguous dataset. */
+  g_autofree char *fuzzed = g_test_build_filename (G_TEST_DIST, "..", "fuzz", "inputs",
+                                                   "contig-read-e3a05392.h5", NULL);
+
+  open_keeps_document (crashing);
+  g_unlink (crashing);
+  open_keeps_document (fuzzed);
+}
+
 static gboolean
 accuracy_final (QsWindow *window)
 {
@@ -294,6 +375,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
   g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
   g_test_add_func ("/window/reader-crash-keeps-document", test_reader_crash_keeps_document);
+  g_test_add_func ("/window/crash-stand-in-is-active", test_crash_stand_in_is_active);
+  g_test_add_func ("/window/value-crash-keeps-document", test_value_crash_keeps_document);
   g_test_add_func ("/window/export-writes-readable-file", test_export_writes_readable_file);
   g_test_add_func ("/window/accuracy-of-demo-model", test_accuracy_of_demo_model);
   return g_test_run ();

@@ -2,8 +2,16 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -1518,6 +1526,359 @@ test_number_errors (void)
   assert_fails ("number", "1", "--frobnicate", NULL);
 }
 
+/* ---- hostile paths, nesting bombs, crashes inside libhdf5 ---------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+# define UNDER_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define UNDER_ASAN 1
+# endif
+#endif
+
+static char *
+read_text (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The names in @dir, sorted, joined by spaces. */
+static char *
+list_dir (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* `export --force` onto anything but the user's own writable regular file
+ * is refused with one line, and the thing is left as it was. */
+static void
+test_export_refuses_targets (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "targets", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo.h5", NULL);
+  g_autofree char *target = g_build_filename (dir, "target.h5", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.h5", NULL);
+  g_autofree char *folder = g_build_filename (dir, "folder.h5", NULL);
+  g_autofree char *sock_path = g_build_filename (dir, "socket.h5", NULL);
+  g_autofree char *read_only = g_build_filename (dir, "read-only.h5", NULL);
+  g_autofree char *device = g_build_filename (dir, "null.h5", NULL);
+  g_autofree char *foreign = g_build_filename (dir, "foreign.h5", NULL);
+  g_autofree char *text = NULL;
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  struct stat st;
+  int sock;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_true (g_file_set_contents (target, "keep", -1, NULL));
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (read_only, "keep", -1, NULL));
+  g_assert_cmpint (g_chmod (read_only, 0444), ==, 0);
+  sock = socket (AF_UNIX, SOCK_STREAM, 0);
+  g_assert_cmpint (sock, >=, 0);
+  g_strlcpy (address.sun_path, sock_path, sizeof address.sun_path);
+  g_assert_cmpint (bind (sock, (struct sockaddr *) &address, sizeof address), ==, 0);
+
+  assert_fails ("export", fixture, fifo, NULL);
+  assert_fails ("export", fixture, fifo, "--force", NULL);
+  assert_fails ("export", fixture, link, "--force", NULL);
+  assert_fails ("export", fixture, folder, "--force", NULL);
+  assert_fails ("export", fixture, sock_path, "--force", NULL);
+  assert_fails ("export", fixture, read_only, "--force", NULL);
+
+  g_assert_cmpint (lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  text = read_text (target);
+  g_assert_cmpstr (text, ==, "keep");
+  g_clear_pointer (&text, g_free);
+  g_assert_cmpint (lstat (folder, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (lstat (sock_path, &st), ==, 0);
+  g_assert_true (S_ISSOCK (st.st_mode));
+  text = read_text (read_only);
+  g_assert_cmpstr (text, ==, "keep");
+  g_clear_pointer (&text, g_free);
+
+  /* A device node (a copy of /dev/null's) and another user's file need
+   * root to make; the checks on them are the same lstat's. */
+  if (geteuid () == 0)
+    {
+      g_assert_cmpint (mknod (device, S_IFCHR | 0666, makedev (1, 3)), ==, 0);
+      assert_fails ("export", fixture, device, "--force", NULL);
+      g_assert_cmpint (lstat (device, &st), ==, 0);
+      g_assert_true (S_ISCHR (st.st_mode));
+
+      g_assert_true (g_file_set_contents (foreign, "keep", -1, NULL));
+      g_assert_cmpint (chown (foreign, 65534, 65534), ==, 0);
+      assert_fails ("export", fixture, foreign, "--force", NULL);
+      text = read_text (foreign);
+      g_assert_cmpstr (text, ==, "keep");
+      g_remove (device);
+      g_remove (foreign);
+    }
+  else
+    g_test_message ("not root: no device node or foreign file to refuse");
+
+  close (sock);
+  qs_test_remove_tree (dir);
+}
+
+/* FIFOs, devices and folders given as input files are refused at once
+ * (no hang waiting for a writer, no endless read of /dev/zero), as is a
+ * scheme file over its size limit. */
+static void
+test_input_not_regular (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "inputs", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.h5", NULL);
+  g_autofree char *big = g_build_filename (dir, "big.json", NULL);
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *spaces = NULL;
+  g_autofree char *listing = NULL;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  spaces = g_strnfill ((4 << 20) + 1, ' ');
+  g_assert_true (g_file_set_contents (big, spaces, -1, NULL));
+
+  assert_fails ("layers", fifo, NULL);
+  assert_fails ("layers", "/dev/zero", NULL);
+  assert_fails ("stats", dir, "--tensor", "/w", NULL);
+  assert_fails ("export", fixture, out, "--scheme-file", fifo, NULL);
+  assert_fails ("export", fixture, out, "--scheme-file", "/dev/zero", NULL);
+  assert_fails ("export", fixture, out, "--scheme-file", dir, NULL);
+  assert_fails ("export", fixture, out, "--scheme-file", big, NULL);
+  assert_fails ("eval", model, "--data", fifo, NULL);
+  assert_fails ("eval", model, "--data", "/dev/zero", NULL);
+  assert_fails ("eval", model, "--data", dir, NULL);
+  assert_fails ("eval", model, "--calib-data", fifo, NULL);
+  assert_fails ("eval", model, "--calib-data", "/dev/zero", NULL);
+  assert_fails ("eval", model, "--scheme-file", fifo, NULL);
+
+  /* Nothing was written. */
+  listing = list_dir (dir);
+  g_assert_cmpstr (listing, ==, "big.json fifo");
+  qs_test_remove_tree (dir);
+}
+
+/* A model_config or scheme file nested 100,000 levels deep is refused
+ * before json-glib recurses into it, in one line; so is a config whose
+ * members have the wrong JSON types, without a Json-CRITICAL line. */
+static void
+test_json_bombs (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "bombs", NULL);
+  g_autofree char *scheme = g_build_filename (dir, "deep.json", NULL);
+  g_autofree char *deep_model = g_build_filename (dir, "deep-model.h5", NULL);
+  g_autofree char *typed_model = g_build_filename (dir, "typed-model.h5", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.h5", NULL);
+  g_autoptr(GString) deep = g_string_new ("{\"version\": 1, \"skip\": ");
+  const char *wrong_types =
+    "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": {\"x\": 1}, \"name\": [\"in\"]}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": {\"a\": 1}, \"units\": \"4\", \"use_bias\": 1}},"
+    "{\"class_name\": [1], \"config\": [], \"inbound_nodes\": [[[{}, 0, 0]]]},"
+    "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"axis\": [[3]]}}]}}";
+  const char *strings[1];
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  g_assert_true (g_file_set_contents (scheme, deep->str, -1, NULL));
+  assert_fails ("export", fixture, out, "--scheme-file", scheme, NULL);
+
+  for (const char *const *path = (const char *const[]) { deep_model, typed_model, NULL }; *path != NULL; path++)
+    {
+      hid_t file = H5Fcreate (*path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      hsize_t d4[1] = { 4 };
+      const float w[] = { 1, 2, 3, 4 };
+
+      g_assert_cmpint (file, >=, 0);
+      qs_test_write_floats (file, "/w", 1, d4, w);
+      strings[0] = *path == deep_model ? deep->str + strlen ("{\"version\": 1, \"skip\": ") : wrong_types;
+      qs_test_write_string_attr (file, "/", "model_config", strings, -1, TRUE);
+      g_assert_cmpint (H5Fclose (file), >=, 0);
+      assert_fails ("eval", *path, NULL);
+    }
+  qs_test_remove_tree (dir);
+}
+
+/* With libhdf5 crashing while it reads a contiguous dataset's values
+ * (qs-crash-on-read.c, preloaded), commands that read values end with one
+ * line and status 2, not a signal; the listing still works, and
+ * `layers --check-data` (the app's scan) meets the crash. */
+static void
+test_crash_in_libhdf5 (void)
+{
+#ifdef UNDER_ASAN
+  g_test_skip ("AddressSanitizer handles crashes itself (the CLI's guard is off), and "
+               "refuses a preloaded library that is not its own runtime");
+#else
+  g_autofree char *crashing = g_build_filename (tmp_dir, "crash-on-read.h5", NULL);
+  g_autofree char *out = g_build_filename (tmp_dir, "crash-out.h5", NULL);
+  g_autoptr(JsonNode) listing = NULL;
+  g_autoptr(QsTestCliRun) run = NULL;
+
+  write_fixture (crashing);
+  g_setenv ("LD_PRELOAD", g_getenv ("QS_CRASH_ON_READ"), TRUE);
+  listing = layers_json (crashing);
+  g_assert_nonnull (listing);
+  assert_fails ("layers", crashing, "--check-data", NULL);
+  assert_fails ("stats", crashing, "--tensor", "/w", NULL);
+  assert_fails ("export", crashing, out, NULL);
+  run = run_cli ("stats", crashing, "--tensor", "/w", NULL);
+  g_unsetenv ("LD_PRELOAD");
+
+  g_assert_nonnull (strstr (run->err, "crashed while reading"));
+  g_assert_nonnull (strstr (run->err, "crash-on-read.h5"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_remove (crashing);
+#endif
+}
+
+/* Starts `export INPUT OUTPUT --force EXTRA` without waiting for it. */
+static GPid
+spawn_export (const char *input,
+              const char *output,
+              const char *extra)
+{
+  const char *argv[] = { cli, "export", input, output, "--force", extra, NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid = 0;
+
+  g_spawn_async (NULL, (char **) argv, NULL,
+                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                 NULL, NULL, &pid, &error);
+  g_assert_no_error (error);
+  return pid;
+}
+
+static int
+wait_export (GPid pid)
+{
+  int status = 0;
+
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  return status;
+}
+
+/* SIGKILL at any moment of an export leaves the destination as it was and
+ * no temporary behind: the in-memory output goes to an unnamed file
+ * (O_TMPFILE) linked into place at the end; an export too large for the
+ * memory budget writes a named temporary, which the next export to that
+ * name removes. The model: one tensor of 200 MB (50 MB under ASan). */
+static void
+test_export_killed (void)
+{
+#ifdef UNDER_ASAN
+  const hsize_t count = (hsize_t) 50 << 18;
+#else
+  const hsize_t count = (hsize_t) 50 << 20;
+#endif
+  g_autofree char *dir = g_build_filename (tmp_dir, "killed", NULL);
+  g_autofree char *input = g_build_filename (tmp_dir, "big-input.h5", NULL);
+  g_autofree char *output = g_build_filename (dir, "out.h5", NULL);
+  g_autofree float *values = g_new (float, count);
+  static const double fractions[] = { 0.2, 0.5, 0.8, 0.95 };
+  struct rusage usage;
+  hid_t file;
+  gint64 start;
+  double seconds;
+  int status;
+
+  for (hsize_t i = 0; i < count; i++)
+    values[i] = (float) ((i * 2654435761u) % 20001) / 10000.0f - 1.0f;
+  file = H5Fcreate (input, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  qs_test_write_floats (file, "/dense/kernel", 1, &count, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  g_clear_pointer (&values, g_free);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+
+  /* The whole export once: it works, and how long it takes. */
+  start = g_get_monotonic_time ();
+  status = wait_export (spawn_export (input, output, "--json"));
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  getrusage (RUSAGE_CHILDREN, &usage);
+  g_test_message ("export of %" G_GUINT64_FORMAT " MB: %.2f s, children's peak RSS %ld MB",
+                  (guint64) count * 4 / 1000000, seconds, usage.ru_maxrss / 1024);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fractions); i++)
+    {
+      g_autofree char *listing = NULL;
+      g_autofree char *text = NULL;
+      GPid pid;
+
+      g_assert_true (g_file_set_contents (output, "the previous output", -1, NULL));
+      pid = spawn_export (input, output, "--json");
+      g_usleep ((gulong) (seconds * fractions[i] * G_USEC_PER_SEC));
+      kill (pid, SIGKILL);
+      status = wait_export (pid);
+      listing = list_dir (dir);
+      g_test_message ("killed at %.0f%%: %s", fractions[i] * 100,
+                      WIFSIGNALED (status) ? "in the middle" : "after it finished");
+      g_assert_cmpstr (listing, ==, "out.h5");
+      /* Either the old file or the whole new one, never a part. */
+      text = read_text (output);
+      if (WIFSIGNALED (status))
+        g_assert_cmpstr (text, ==, "the previous output");
+    }
+
+  /* Over the memory budget: a named temporary, cleaned up next time. */
+  {
+    g_autofree char *listing = NULL;
+    GPid pid;
+
+    start = g_get_monotonic_time ();
+    status = wait_export (spawn_export (input, output, "--memory-budget=256M"));
+    seconds = (g_get_monotonic_time () - start) / 1e6;
+    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    pid = spawn_export (input, output, "--memory-budget=256M");
+    g_usleep ((gulong) (seconds * 0.5 * G_USEC_PER_SEC));
+    kill (pid, SIGKILL);
+    wait_export (pid);
+    listing = list_dir (dir);
+    g_test_message ("killed over the budget: %s", listing);
+    /* Only temporaries older than the next process's start are removed. */
+    g_usleep (100 * 1000);
+    status = wait_export (spawn_export (input, output, "--memory-budget=256M"));
+    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    g_clear_pointer (&listing, g_free);
+    listing = list_dir (dir);
+    g_assert_cmpstr (listing, ==, "out.h5");
+  }
+
+  qs_test_remove_tree (dir);
+  g_remove (input);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1565,6 +1926,11 @@ main (int    argc,
   g_test_add_func ("/cli/block-errors", test_block_errors);
   g_test_add_func ("/cli/stats/block-too-large", test_block_too_large);
   g_test_add_func ("/cli/eval/blockwise", test_eval_blockwise);
+  g_test_add_func ("/cli/hostile/export-targets", test_export_refuses_targets);
+  g_test_add_func ("/cli/hostile/input-not-regular", test_input_not_regular);
+  g_test_add_func ("/cli/hostile/json-bombs", test_json_bombs);
+  g_test_add_func ("/cli/hostile/crash-in-libhdf5", test_crash_in_libhdf5);
+  g_test_add_func ("/cli/hostile/export-killed", test_export_killed);
 
   status = g_test_run ();
   teardown_files ();
