@@ -110,12 +110,20 @@ qs_application_startup (GApplication *application)
   };
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *shortcuts_accels[] = { "<Control>question", NULL };
+  const QsWindowAccel *window_accels;
+  guint n_window_accels;
 
   G_APPLICATION_CLASS (qs_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), actions, G_N_ELEMENTS (actions), application);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.show-help-overlay", shortcuts_accels);
+  window_accels = qs_window_get_accels (&n_window_accels);
+  for (guint i = 0; i < n_window_accels; i++)
+    {
+      const char *accels[] = { window_accels[i].accel, NULL };
+      gtk_application_set_accels_for_action (GTK_APPLICATION (application), window_accels[i].action, accels);
+    }
 }
 
 static void

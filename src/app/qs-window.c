@@ -16,6 +16,7 @@
 #include "app/qs-live-analysis.h"
 #include "app/qs-scheme-object.h"
 #include "app/qs-tensor-item.h"
+#include "model/qs-format-text.h"
 #include "model/qs-tensor-report.h"
 
 G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -26,6 +27,7 @@ enum {
   PROP_0,
   PROP_LOG_SCALE,
   PROP_SHOW_QUANTIZED,
+  PROP_SORT_BY_SQNR,
   N_PROPS
 };
 
@@ -178,6 +180,37 @@ load_scheme_into_controls (QsWindow   *self,
   qs_scheme_object_set_scheme (self->scheme, &scheme);
   self->syncing_controls = FALSE;
   update_control_sensitivity (self);
+}
+
+/* A loaded scheme file: its default for every tensor, and an override
+ * where it resolves a tensor to another scheme. (The document has no skip
+ * list yet: skipped tensors keep the default here.) */
+void
+_qs_window_apply_scheme_file (QsWindow     *self,
+                              QsSchemeFile *schemes)
+{
+  const QsScheme *default_scheme = qs_scheme_file_get_default (schemes);
+  g_autofree char *default_text = qs_scheme_to_text (default_scheme);
+  GListModel *tensors = qs_document_get_tensors (self->document);
+  const char *path = qs_window_get_selected_path (self);
+
+  qs_document_clear_overrides (self->document);
+  qs_document_set_default_scheme (self->document, default_scheme);
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      g_autofree char *text = NULL;
+      QsScheme scheme;
+
+      if (!qs_scheme_file_resolve (schemes, info, &scheme))
+        continue;
+      text = qs_scheme_to_text (&scheme);
+      if (g_strcmp0 (text, default_text) != 0)
+        qs_document_set_override (self->document, info->path, &scheme);
+    }
+  if (path != NULL)
+    load_scheme_into_controls (self, path);
 }
 
 static void
@@ -334,7 +367,10 @@ report_ready_cb (QsWindow       *self,
 
   gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
   if (item != NULL)
-    qs_tensor_item_set_badge (item, badge);
+    {
+      qs_tensor_item_set_badge (item, badge);
+      qs_tensor_item_set_sqnr (item, report->analysis.sqnr_db);
+    }
 
   if (per_channel)
     {
@@ -433,6 +469,54 @@ tensor_filter_func (gpointer item,
   return qs_tensor_item_matches (QS_TENSOR_ITEM (item), gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
 }
 
+/* Natural order of the paths ("conv2d_2" before "conv2d_10"), or the
+ * worst SQNR first: the tensors that need attention on top, those not yet
+ * analysed last. */
+static int
+tensor_sort_func (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  QsWindow *self = user_data;
+  QsTensorItem *item_a = QS_TENSOR_ITEM ((gpointer) a);
+  QsTensorItem *item_b = QS_TENSOR_ITEM ((gpointer) b);
+
+  if (self->sort_by_sqnr)
+    {
+      double sa = qs_tensor_item_get_sqnr (item_a);
+      double sb = qs_tensor_item_get_sqnr (item_b);
+
+      if (isnan (sa) != isnan (sb))
+        return isnan (sa) ? GTK_ORDERING_LARGER : GTK_ORDERING_SMALLER;
+      if (sa < sb)
+        return GTK_ORDERING_SMALLER;
+      if (sa > sb)
+        return GTK_ORDERING_LARGER;
+    }
+  return gtk_ordering_from_cmpfunc (qs_natural_compare (qs_tensor_item_get_info (item_a)->path,
+                                                        qs_tensor_item_get_info (item_b)->path));
+}
+
+static gboolean
+resort_idle_cb (gpointer user_data)
+{
+  QsWindow *self = user_data;
+
+  self->resort_idle_id = 0;
+  gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
+  return G_SOURCE_REMOVE;
+}
+
+/* Badges arrive one by one during a sweep: one re-sort for a burst. */
+static void
+item_sqnr_changed_cb (QsWindow     *self,
+                      GParamSpec   *pspec,
+                      QsTensorItem *item)
+{
+  if (self->sort_by_sqnr && self->resort_idle_id == 0)
+    self->resort_idle_id = g_idle_add_full (G_PRIORITY_LOW, resort_idle_cb, self, NULL);
+}
+
 static void
 search_changed_cb (QsWindow       *self,
                    GtkSearchEntry *entry)
@@ -492,6 +576,8 @@ _qs_window_set_document (QsWindow   *self,
                          QsDocument *document)
 {
   GtkFilterListModel *filtered;
+  GtkSortListModel *sorted;
+  GListModel *tensors;
   g_autofree char *basename = NULL;
   QsScheme scheme;
 
@@ -508,8 +594,14 @@ _qs_window_set_document (QsWindow   *self,
   g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
-  filtered = gtk_filter_list_model_new (g_object_ref (qs_document_get_tensors (document)),
-                                        GTK_FILTER (g_object_ref (self->filter)));
+  tensors = qs_document_get_tensors (document);
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      g_signal_connect_object (item, "notify::sqnr", G_CALLBACK (item_sqnr_changed_cb), self, G_CONNECT_SWAPPED);
+    }
+  sorted = gtk_sort_list_model_new (g_object_ref (tensors), GTK_SORTER (g_object_ref (self->sorter)));
+  filtered = gtk_filter_list_model_new (G_LIST_MODEL (sorted), GTK_FILTER (g_object_ref (self->filter)));
   g_clear_object (&self->selection);
   self->selection = gtk_single_selection_new (G_LIST_MODEL (filtered));
   gtk_single_selection_set_autoselect (self->selection, TRUE);
@@ -581,6 +673,8 @@ qs_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->filter);
+  g_clear_object (&self->sorter);
+  g_clear_handle_id (&self->resort_idle_id, g_source_remove);
   g_clear_object (&self->document);
   if (self->live != NULL)
     g_signal_handlers_disconnect_by_data (self->live, self);
@@ -591,6 +685,7 @@ qs_window_dispose (GObject *object)
   g_clear_object (&self->scheme);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->latencies, g_array_unref);
+  g_clear_pointer (&self->last_error_details, g_free);
   G_OBJECT_CLASS (qs_window_parent_class)->dispose (object);
 }
 
@@ -611,6 +706,9 @@ qs_window_get_property (GObject    *object,
         g_object_get_property (G_OBJECT (self->histogram_view), pspec->name, value);
       else
         g_value_set_boolean (value, prop_id == PROP_SHOW_QUANTIZED);
+      break;
+    case PROP_SORT_BY_SQNR:
+      g_value_set_boolean (value, self->sort_by_sqnr);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -636,6 +734,14 @@ qs_window_set_property (GObject      *object,
         g_settings_set_boolean (self->settings, pspec->name, g_value_get_boolean (value));
       g_object_notify_by_pspec (object, pspec);
       break;
+    case PROP_SORT_BY_SQNR:
+      if (self->sort_by_sqnr == g_value_get_boolean (value))
+        break;
+      self->sort_by_sqnr = g_value_get_boolean (value);
+      if (self->sorter != NULL)
+        gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
+      g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -655,6 +761,8 @@ qs_window_class_init (QsWindowClass *klass)
                                                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SHOW_QUANTIZED] = g_param_spec_boolean ("show-quantized", NULL, NULL, TRUE,
                                                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SORT_BY_SQNR] = g_param_spec_boolean ("sort-by-sqnr", NULL, NULL, FALSE,
+                                                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (QS_TYPE_HISTOGRAM_VIEW);
@@ -722,6 +830,7 @@ qs_window_init (QsWindow *self)
   self->live = qs_live_analysis_new ();
   self->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->filter = gtk_custom_filter_new (tensor_filter_func, self, NULL);
+  self->sorter = gtk_custom_sorter_new (tensor_sort_func, self, NULL);
 
   factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/quantscope/Quantscope/qs-tensor-row.ui");
   gtk_list_view_set_factory (self->tensor_list, factory);
@@ -744,6 +853,7 @@ qs_window_init (QsWindow *self)
   g_object_bind_property (self->channel_view, "channel", self->channel_adjustment, "value",
                           G_BINDING_BIDIRECTIONAL);
 
+  _qs_window_init_shortcuts (self);
   _qs_window_init_settings (self);
   _qs_window_init_file_drop (self);
   _qs_window_init_recent (self);
