@@ -146,16 +146,52 @@ effective_channel (QsHistogramView *self)
   return MIN ((gsize) self->channel, channels - 1);
 }
 
+/* The range the quantizer applies to channel @channel: the grid from the
+ * lowest code to the highest, which is what the handles show. Symmetric
+ * mapping makes it ±max(−lo, hi) whatever the method chose; float formats
+ * have no grid to speak of (fp16's reaches ±65504), so their handles show
+ * the chosen range widened to contain 0, as the quantizer widens it. */
 static void
-widened_range (const QsQuantParams *params,
-               gsize                channel,
-               double              *lo,
-               double              *hi)
+applied_range (const QsTensorReport *report,
+               gsize                 channel,
+               double               *lo,
+               double               *hi)
 {
-  /* The quantizer widens every range to contain 0 (the report's JSON shows
-   * the same), so that is where the grid really ends. */
-  *lo = MIN ((double) params->range_lo[channel], 0.0);
-  *hi = MAX ((double) params->range_hi[channel], 0.0);
+  const QsQuantParams *params = &report->params;
+  float grid_lo, grid_hi;
+
+  if (report->scheme.format != QS_FORMAT_INT)
+    {
+      *lo = MIN ((double) params->range_lo[channel], 0.0);
+      *hi = MAX ((double) params->range_hi[channel], 0.0);
+      return;
+    }
+  qs_tensor_report_grid_range (report, channel, &grid_lo, &grid_hi);
+  *lo = grid_lo;
+  *hi = grid_hi;
+}
+
+/* Where values start to clip when the user's range [lo, hi] is applied
+ * under the report's scheme: the same computation as the quantizer's
+ * (qs_quant_params_set_channel), its grid widened by half a step, as a
+ * value clips once its rounded code leaves [qmin, qmax]. */
+static void
+clipping_bounds (const QsTensorReport *report,
+                 double                lo,
+                 double                hi,
+                 double               *clip_lo,
+                 double               *clip_hi)
+{
+  QsQuantParams params = { 0 };
+
+  *clip_lo = MIN (lo, 0.0);
+  *clip_hi = MAX (hi, 0.0);
+  if (report->scheme.format != QS_FORMAT_INT || qs_quant_params_init (&params, 1) != QS_OK)
+    return;
+  qs_quant_params_set_channel (&params, &report->scheme, 0, (float) lo, (float) hi);
+  *clip_lo = qs_dequantize_code (&params, 0, params.qmin) - 0.5 * params.scale[0];
+  *clip_hi = qs_dequantize_code (&params, 0, params.qmax) + 0.5 * params.scale[0];
+  qs_quant_params_clear (&params);
 }
 
 static void
@@ -167,7 +203,7 @@ update_channel (QsHistogramView *self)
     return;
   params = &self->report->params;
   self->grid_channel = effective_channel (self);
-  widened_range (params, self->grid_channel, &self->clip_lo, &self->clip_hi);
+  applied_range (self->report, self->grid_channel, &self->clip_lo, &self->clip_hi);
   self->zero_recon = qs_zero_reconstruction (params, self->grid_channel);
 }
 
@@ -199,6 +235,8 @@ estimate_clipped (QsHistogramView *self,
   const QsHistogram *h = &self->report->analysis.histogram;
   double width = (self->hist_hi - self->hist_lo) / self->bins;
   double clipped = (double) h->underflow + (double) h->overflow;
+
+  clipping_bounds (self->report, lo, hi, &lo, &hi);
 
   for (int i = 0; i < self->bins; i++)
     {
@@ -331,7 +369,7 @@ prepare_report (QsHistogramView *self)
     {
       double lo, hi;
 
-      widened_range (params, c, &lo, &hi);
+      applied_range (self->report, c, &lo, &hi);
       self->base_lo = MIN (self->base_lo, lo);
       self->base_hi = MAX (self->base_hi, hi);
     }
@@ -1916,4 +1954,21 @@ const char *
 _qs_histogram_view_get_summary (QsHistogramView *self)
 {
   return self->summary;
+}
+
+double
+_qs_histogram_view_estimate_clipped (QsHistogramView *self,
+                                     double           lo,
+                                     double           hi)
+{
+  g_return_val_if_fail (self->report != NULL, 0.0);
+  return estimate_clipped (self, lo, hi);
+}
+
+void
+_qs_histogram_view_get_handles (QsHistogramView *self,
+                                double          *lo,
+                                double          *hi)
+{
+  displayed_range (self, lo, hi);
 }

@@ -62,6 +62,7 @@ struct _QsWindow
   GtkLabel           *zero_value;
   AdwActionRow       *zero_row;
   GtkLabel           *size_value;
+  AdwActionRow       *clipped_row;
   GtkLabel           *model_size_value;
   GtkLabel           *accuracy_value;
   AdwActionRow       *accuracy_row;

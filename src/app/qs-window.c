@@ -69,13 +69,13 @@ char *
 _qs_window_badge_text (const QsTensorReport *report)
 {
   g_autofree char *bits = format_bits_badge (&report->scheme);
+  g_autofree char *sqnr = NULL;
 
-  if (isinf (report->analysis.sqnr_db))
-    return g_strdup_printf (_("%s · exact"), bits);
   if (isnan (report->analysis.sqnr_db))
     return g_strdup (bits);
-  /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" */
-  return g_strdup_printf (_("%s · %.1f dB"), bits, report->analysis.sqnr_db);
+  sqnr = qs_format_sqnr (report->analysis.sqnr_db);
+  /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" or "fp16 · exact" */
+  return g_strdup_printf (_("%s · %s"), bits, sqnr);
 }
 
 static void
@@ -159,6 +159,9 @@ scheme_changed_cb (QsWindow       *self,
     return;
 
   qs_scheme_object_get_scheme (scheme_object, &scheme);
+  if (scheme.format == QS_FORMAT_INT && scheme.range_method == QS_RANGE_KL && scheme.bits < QS_KL_MIN_BITS)
+    qs_window_show_toast (self, _("KL divergence needs at least 4 bits: with fewer it clips almost everything. "
+                                  "Use Minimum MSE or Min/max."));
   if (path != NULL && gtk_switch_get_active (self->override_switch))
     qs_document_set_override (self->document, path, &scheme);
   else
@@ -273,10 +276,10 @@ show_report (QsWindow             *self,
   const QsQuantParams *p = &r->params;
   gboolean per_channel = p->channels > 1;
   gboolean is_int = r->scheme.format == QS_FORMAT_INT;
-  g_autofree char *sqnr = format_number (a->sqnr_db);
+  g_autofree char *sqnr = qs_format_sqnr (a->sqnr_db);
   g_autofree char *cosine = isfinite (a->cosine) ? g_strdup_printf ("%.6f", a->cosine) : format_number (a->cosine);
-  g_autofree char *fp32_size = g_format_size (a->size_fp32_bytes);
-  g_autofree char *quant_size = g_format_size (a->size_quant_bytes);
+  g_autofree char *fp32_size = qs_format_size (a->size_fp32_bytes);
+  g_autofree char *quant_size = qs_format_size (a->size_quant_bytes);
   g_autofree char *text = NULL;
   double clipped_share = a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0;
   float zero = 0.0f;
@@ -305,9 +308,7 @@ show_report (QsWindow             *self,
   set_value (self->clip_value, text);
   g_clear_pointer (&text, g_free);
 
-  text = isinf (a->sqnr_db) ? g_strdup (_("∞ (no error)")) : g_strdup_printf (_("%s dB"), sqnr);
-  set_value (self->sqnr_value, text);
-  g_clear_pointer (&text, g_free);
+  set_value (self->sqnr_value, sqnr);
 
   text = g_strdup_printf (_("%.3g (max %.3g)"), a->mse, a->max_abs_error);
   set_value (self->mse_value, text);
@@ -315,9 +316,24 @@ show_report (QsWindow             *self,
 
   set_value (self->cosine_value, cosine);
 
-  text = g_strdup_printf (_("%'" PRIu64 " (%.2f %%)"), a->clipped_count, clipped_share);
+  {
+    g_autofree char *share = qs_format_percent (clipped_share);
+    /* TRANSLATORS: clipped values and their share, e.g. "335 (0.12 %)" */
+    text = g_strdup_printf (_("%'" PRIu64 " (%s)"), a->clipped_count, share);
+  }
   set_value (self->clipped_value, text);
   g_clear_pointer (&text, g_free);
+  /* A range that clips most of a tensor is almost never what was meant. */
+  if (clipped_share > 50.0)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
+      adw_action_row_set_subtitle (self->clipped_row, _("This range clips most of the tensor"));
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
+      adw_action_row_set_subtitle (self->clipped_row, NULL);
+    }
 
   text = g_strdup_printf (_("%'" PRIu64 " of %'" PRId64),
                           a->levels_used, is_int ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
@@ -326,10 +342,11 @@ show_report (QsWindow             *self,
 
   qs_quantize_channel (p, 0, &zero, 1, &zero_code);
   zero_back = qs_dequantize_code (p, 0, zero_code);
+  /* Words, not arrows: "→" falls back to a font where it is a tiny "›". */
   if (a->zero_exact)
-    text = g_strdup_printf (_("exact: 0.0 → code %d → 0.0"), zero_code);
+    text = g_strdup_printf (_("exact: code %d is 0.0"), zero_code);
   else
-    text = g_strdup_printf (_("not exact: 0.0 → code %d → %.4g"), zero_code, zero_back);
+    text = g_strdup_printf (_("not exact: code %d is %.4g"), zero_code, zero_back);
   set_value (self->zero_value, text);
   g_clear_pointer (&text, g_free);
   if (a->exact_zero_count == 0)
@@ -810,6 +827,7 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, size_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);

@@ -631,6 +631,57 @@ test_written_files_follow_umask (void)
   qs_window_test_close (window);
 }
 
+static void
+test_symmetric_drag_agrees_with_results (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->scale_value);
+  QsTensorReport *report;
+  double lo, hi, dragged_hi, estimate, handle_lo, handle_hi;
+  guint64 clipped_before;
+  float grid_lo, grid_hi;
+
+  adw_combo_row_set_selected (window->mapping_row, QS_MAPPING_SYMMETRIC);
+  wait_for_new_text (window, window->scale_value, before);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  clipped_before = report->analysis.clipped_count;
+  /* Symmetric: the handles sit at the grid, at ±(about) the same value. */
+  _qs_histogram_view_get_handles (window->histogram_view, &lo, &hi);
+  g_assert_cmpfloat (fabs (lo + hi), <=, report->params.scale[0] * 1.01);
+
+  /* Pull the upper handle to half its value: the lower one still sets the
+   * symmetric range, so no more values clip than before. */
+  dragged_hi = hi / 2;
+  g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi),
+                                         _qs_histogram_view_value_to_x (window->histogram_view, dragged_hi)));
+  _qs_histogram_view_get_handles (window->histogram_view, &lo, &hi);
+  g_assert_cmpfloat (hi, <, dragged_hi * 1.05);
+  estimate = _qs_histogram_view_estimate_clipped (window->histogram_view, lo, hi);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  while (qs_histogram_view_get_report (window->histogram_view)->scheme.range_method != QS_RANGE_MANUAL)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  report = qs_histogram_view_get_report (window->histogram_view);
+
+  /* The plot's figure and Results' agree (the estimate spreads the bins
+   * the bounds cut, so within a bin's share)... */
+  g_assert_cmpfloat (fabs (estimate - (double) report->analysis.clipped_count), <=,
+                     2.0 + report->analysis.finite_count / 100.0);
+  g_assert_cmpuint (report->analysis.clipped_count, <=, clipped_before + 1);
+  /* ...and the handles snap to the grid that applies: symmetric. */
+  qs_tensor_report_grid_range (report, 0, &grid_lo, &grid_hi);
+  _qs_histogram_view_get_handles (window->histogram_view, &handle_lo, &handle_hi);
+  g_assert_cmpfloat (handle_lo, ==, grid_lo);
+  g_assert_cmpfloat (handle_hi, ==, grid_hi);
+  g_assert_cmpfloat (fabs (handle_lo + handle_hi), <=, report->params.scale[0] * 1.01);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -656,5 +707,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/recent-label-keeps-underscores", test_recent_label_keeps_underscores);
   g_test_add_func ("/window/load-scheme-file", test_load_scheme_file);
   g_test_add_func ("/window/written-files-follow-umask", test_written_files_follow_umask);
+  g_test_add_func ("/window/symmetric-drag-agrees-with-results", test_symmetric_drag_agrees_with_results);
   return g_test_run ();
 }

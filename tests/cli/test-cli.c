@@ -1320,6 +1320,15 @@ test_number_errors (void)
   assert_fails ("number", "1", "--frobnicate", NULL);
 }
 
+/* KL below 4 bits is refused with its reason, in stats and in eval alike
+ * (the scheme check is the core's). */
+static void
+test_kl_low_bits_refused (void)
+{
+  assert_fails ("stats", sample_file, "--tensor", SAMPLE_CONV, "--bits", "3", "--range", "kl", NULL);
+  assert_fails ("stats", sample_file, "--tensor", SAMPLE_CONV, "--bits", "2", "--range", "kl", "--json", NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1362,6 +1371,7 @@ main (int    argc,
   g_test_add_func ("/cli/number/nonfinite", test_number_nonfinite);
   g_test_add_func ("/cli/number/text", test_number_text);
   g_test_add_func ("/cli/number/errors", test_number_errors);
+  g_test_add_func ("/cli/stats/kl-low-bits-refused", test_kl_low_bits_refused);
 
   status = g_test_run ();
   teardown_files ();
