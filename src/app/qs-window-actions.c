@@ -1232,6 +1232,8 @@ _qs_window_schedule_accuracy (QsWindow *self)
   g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
   self->accuracy_timeout_id = g_timeout_add (250, accuracy_timeout_cb, self);
   adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
+  /* The figure on show belongs to the previous model or scheme. */
+  gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
 }
 
 static void
@@ -1250,6 +1252,11 @@ accuracy_updated_cb (QsWindow      *self,
   /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
   value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), fp32_top1, quant_top1, quant_top1 - fp32_top1);
   gtk_label_set_text (self->accuracy_value, value);
+  /* An estimate on part of the test set stays dimmed until it is final. */
+  if (images < total)
+    gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
   if (images < total)
     detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"), images, total, agreement);
   else
@@ -1263,6 +1270,7 @@ accuracy_unavailable_cb (QsWindow      *self,
                          QsAccuracyJob *job)
 {
   gtk_label_set_text (self->accuracy_value, _("not available"));
+  gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
   adw_action_row_set_subtitle (self->accuracy_row, reason);
 }
 

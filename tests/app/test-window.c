@@ -682,6 +682,23 @@ test_symmetric_drag_agrees_with_results (void)
   qs_window_test_close (window);
 }
 
+static void
+test_accuracy_dimmed_while_updating (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+
+  qs_window_test_wait_for (accuracy_final, window);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  /* A new scheme: the old figure stays, dimmed and marked, until the new one is final. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (window->accuracy_row), ==, "Evaluating…");
+  qs_window_test_wait_for (accuracy_final, window);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -708,5 +725,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/load-scheme-file", test_load_scheme_file);
   g_test_add_func ("/window/written-files-follow-umask", test_written_files_follow_umask);
   g_test_add_func ("/window/symmetric-drag-agrees-with-results", test_symmetric_drag_agrees_with_results);
+  g_test_add_func ("/window/accuracy-dimmed-while-updating", test_accuracy_dimmed_while_updating);
   return g_test_run ();
 }
