@@ -49,6 +49,11 @@ void        _qs_histogram_view_get_handles  (QsHistogramView *self,
                                              double          *lo,
                                              double          *hi);
 
+/* Runs what a key press on the focused view runs. */
+gboolean    _qs_histogram_view_key          (QsHistogramView *self,
+                                             guint            keyval,
+                                             GdkModifierType  state);
+
 /* The accessible label last set (transfer none). */
 const char *_qs_histogram_view_get_summary  (QsHistogramView *self);
 

@@ -1627,9 +1627,51 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
+/* The keyboard moves the handles as a drag would: Left and Right the
+ * upper one, with Shift the lower one, a hundredth of the axis per press. */
+static gboolean
+move_handle_by_key (QsHistogramView *self,
+                    guint            keyval,
+                    GdkModifierType  state)
+{
+  const ChartLayout *l;
+  gboolean upper = (state & GDK_SHIFT_MASK) == 0;
+  double lo, hi, step;
+  int direction;
+
+  if (keyval == GDK_KEY_Left || keyval == GDK_KEY_KP_Left)
+    direction = -1;
+  else if (keyval == GDK_KEY_Right || keyval == GDK_KEY_KP_Right)
+    direction = +1;
+  else
+    return FALSE;
+  if (self->report == NULL || self->drag != HIT_NONE)
+    return FALSE;
+
+  l = ensure_layout (self);
+  step = (l->view_hi - l->view_lo) / 100.0;
+  displayed_range (self, &lo, &hi);
+  self->override_lo = lo;
+  self->override_hi = hi;
+  self->drag = upper ? HIT_UPPER : HIT_LOWER;
+  drag_end (self, value_to_x (l, (upper ? hi : lo) + direction * step));
+  return TRUE;
+}
+
+static gboolean
+key_pressed_cb (GtkEventControllerKey *key,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                QsHistogramView       *self)
+{
+  return move_handle_by_key (self, keyval, state);
+}
+
 static void
 qs_histogram_view_init (QsHistogramView *self)
 {
+  GtkEventController *key;
   GtkEventController *motion;
   GtkGesture *drag;
   GtkGesture *click;
@@ -1657,6 +1699,12 @@ qs_histogram_view_init (QsHistogramView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
   g_signal_connect (click, "released", G_CALLBACK (click_released_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (key_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
 
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
@@ -1971,4 +2019,12 @@ _qs_histogram_view_get_handles (QsHistogramView *self,
                                 double          *hi)
 {
   displayed_range (self, lo, hi);
+}
+
+gboolean
+_qs_histogram_view_key (QsHistogramView *self,
+                        guint            keyval,
+                        GdkModifierType  state)
+{
+  return move_handle_by_key (self, keyval, state);
 }

@@ -63,6 +63,8 @@ struct _QsWindow
   AdwActionRow       *zero_row;
   GtkLabel           *size_value;
   AdwActionRow       *clipped_row;
+  GtkBox             *panels_box;
+  AdwPreferencesGroup *result_group;
   GtkLabel           *model_size_value;
   GtkLabel           *accuracy_value;
   AdwActionRow       *accuracy_row;

@@ -678,6 +678,52 @@ bind_controls (QsWindow *self)
   g_object_bind_property (self->scheme, "nudge-zero", self->nudge_switch, "active", flags);
 }
 
+/* One Tab stop per result row: the row; its value stays selectable with
+ * the mouse. */
+static void
+init_tab_stops (QsWindow *self)
+{
+  GtkLabel *values[] = {
+    self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
+    self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
+    self->size_value, self->model_size_value, self->accuracy_value,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    gtk_widget_set_focusable (GTK_WIDGET (values[i]), FALSE);
+}
+
+/* Scheme and results side by side while both fit at their minimum width,
+ * stacked below that (GtkFlowBox would do it, but Tab cannot leave its
+ * first child for the second). */
+#define PANEL_MIN_WIDTH 300
+#define SIDEBAR_WIDTH 300
+
+static void
+update_panel_orientation (QsWindow *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height;
+  gboolean wide;
+
+  if (width <= 0)
+    gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  if (adw_flap_get_reveal_flap (self->flap) && !adw_flap_get_folded (self->flap))
+    width -= SIDEBAR_WIDTH;
+  /* Two panels, the space between them and the margins. */
+  wide = width >= 2 * PANEL_MIN_WIDTH + 18 + 24;
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->panels_box),
+                                  wide ? GTK_ORIENTATION_HORIZONTAL : GTK_ORIENTATION_VERTICAL);
+}
+
+static void
+window_width_changed_cb (QsWindow   *self,
+                         GParamSpec *pspec,
+                         gpointer    user_data)
+{
+  update_panel_orientation (self);
+}
+
 static void
 qs_window_dispose (GObject *object)
 {
@@ -828,6 +874,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, size_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, panels_box);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, result_group);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);
@@ -855,6 +903,13 @@ qs_window_init (QsWindow *self)
 
   bind_controls (self);
   update_control_sensitivity (self);
+  init_tab_stops (self);
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (window_width_changed_cb), NULL);
+  g_signal_connect_object (self->flap, "notify::folded", G_CALLBACK (window_width_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->flap, "notify::reveal-flap", G_CALLBACK (window_width_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  update_panel_orientation (self);
   _qs_window_clear_results (self, NULL);
 
   g_signal_connect_object (self->scheme, "changed", G_CALLBACK (scheme_changed_cb), self, G_CONNECT_SWAPPED);
