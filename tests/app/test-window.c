@@ -747,6 +747,23 @@ test_keyboard_reaches_everything_once (void)
   qs_window_test_close (window);
 }
 
+static void
+test_application_icon_resolves (void)
+{
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_autoptr(GtkIconPaintable) icon = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  /* What About shows, from the build tree as from an install. */
+  qs_application_ensure_icon ();
+  g_assert_true (gtk_icon_theme_has_icon (theme, "io.github.quantscope.Quantscope"));
+  icon = gtk_icon_theme_lookup_icon (theme, "io.github.quantscope.Quantscope", NULL, 128, 1,
+                                     GTK_TEXT_DIR_NONE, 0);
+  file = gtk_icon_paintable_get_file (icon);
+  g_assert_nonnull (file);
+  g_assert_true (g_str_has_suffix (g_file_peek_path (file), "io.github.quantscope.Quantscope.svg"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -775,5 +792,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/symmetric-drag-agrees-with-results", test_symmetric_drag_agrees_with_results);
   g_test_add_func ("/window/accuracy-dimmed-while-updating", test_accuracy_dimmed_while_updating);
   g_test_add_func ("/window/keyboard-reaches-everything-once", test_keyboard_reaches_everything_once);
+  g_test_add_func ("/window/application-icon-resolves", test_application_icon_resolves);
   return g_test_run ();
 }
