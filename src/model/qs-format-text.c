@@ -5,6 +5,7 @@
 
 #include "model/qs-format-text.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ qs_format_size (guint64 bytes)
 
   if (bytes < 1024)
     /* TRANSLATORS: a size in bytes, e.g. "512 B" */
-    return g_strdup_printf (_("%" G_GUINT64_FORMAT " B"), bytes);
+    return g_strdup_printf (_("%" PRIu64 " B"), (uint64_t) bytes);
   value /= 1024.0;
   /* Round first: 1023.96 KiB reads "1.0 MiB", not "1024.0 KiB". */
   while (round (value * 10.0) >= 1024.0 * 10.0 && unit + 1 < G_N_ELEMENTS (units))
