@@ -146,11 +146,10 @@ effective_channel (QsHistogramView *self)
   return MIN ((gsize) self->channel, channels - 1);
 }
 
-/* The range the quantizer applies to channel @channel: the grid from the
- * lowest code to the highest, which is what the handles show. Symmetric
- * mapping makes it ±max(−lo, hi) whatever the method chose; float formats
- * have no grid to speak of (fp16's reaches ±65504), so their handles show
- * the chosen range widened to contain 0, as the quantizer widens it. */
+/* The range that applies to channel @channel, where the handles sit:
+ * the chosen range widened to contain 0, as the quantizer widens it, and
+ * under symmetric integer mapping ±max(−lo, hi), whichever side the method
+ * or a drag moved. */
 static void
 applied_range (const QsTensorReport *report,
                gsize                 channel,
@@ -158,17 +157,16 @@ applied_range (const QsTensorReport *report,
                double               *hi)
 {
   const QsQuantParams *params = &report->params;
-  float grid_lo, grid_hi;
 
-  if (report->scheme.format != QS_FORMAT_INT)
+  *lo = MIN ((double) params->range_lo[channel], 0.0);
+  *hi = MAX ((double) params->range_hi[channel], 0.0);
+  if (report->scheme.format == QS_FORMAT_INT && report->scheme.mapping == QS_MAPPING_SYMMETRIC)
     {
-      *lo = MIN ((double) params->range_lo[channel], 0.0);
-      *hi = MAX ((double) params->range_hi[channel], 0.0);
-      return;
+      double extent = MAX (-*lo, *hi);
+
+      *lo = -extent;
+      *hi = extent;
     }
-  qs_tensor_report_grid_range (report, channel, &grid_lo, &grid_hi);
-  *lo = grid_lo;
-  *hi = grid_hi;
 }
 
 /* Where values start to clip when the user's range [lo, hi] is applied

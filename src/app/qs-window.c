@@ -679,7 +679,8 @@ bind_controls (QsWindow *self)
 }
 
 /* One Tab stop per result row: the row; its value stays selectable with
- * the mouse. */
+ * the mouse. can-focus, not focusable: a selectable GtkLabel that may not
+ * take focus still claims Tab and traps it in the row. */
 static void
 init_tab_stops (QsWindow *self)
 {
@@ -690,7 +691,7 @@ init_tab_stops (QsWindow *self)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
-    gtk_widget_set_focusable (GTK_WIDGET (values[i]), FALSE);
+    gtk_widget_set_can_focus (GTK_WIDGET (values[i]), FALSE);
 }
 
 /* Scheme and results side by side while both fit at their minimum width,
