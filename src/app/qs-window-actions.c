@@ -224,19 +224,23 @@ qs_window_open_file (QsWindow *self,
 
 /* File dialogs start beside the open document, else in the home folder:
  * never in the process's working directory. */
+GFile *
+_qs_window_start_folder (QsWindow *self)
+{
+  g_autofree char *dir = NULL;
+
+  if (self->document == NULL)
+    return g_file_new_for_path (g_get_home_dir ());
+  dir = g_path_get_dirname (qs_weight_file_get_filename (qs_document_get_file (self->document)));
+  return g_file_new_for_path (dir);
+}
+
 static void
 set_start_folder (QsWindow       *self,
                   GtkFileChooser *chooser)
 {
-  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GFile) folder = _qs_window_start_folder (self);
 
-  if (self->document != NULL)
-    {
-      g_autofree char *dir = g_path_get_dirname (qs_weight_file_get_filename (qs_document_get_file (self->document)));
-      folder = g_file_new_for_path (dir);
-    }
-  else
-    folder = g_file_new_for_path (g_get_home_dir ());
   gtk_file_chooser_set_current_folder (chooser, folder, NULL);
 }
 

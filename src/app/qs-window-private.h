@@ -110,6 +110,9 @@ void  _qs_window_open_failed        (QsWindow     *self,
                                      const GError *error);
 char *_qs_window_open_error_title   (const GError *error);
 char *_qs_window_escape_mnemonic    (const char *text);
+/* Where file dialogs start: beside the open document, else in the home
+ * folder, never the process's working directory (transfer full). */
+GFile *_qs_window_start_folder      (QsWindow *self);
 void  _qs_window_class_install_actions (GtkWidgetClass *widget_class);
 void  _qs_window_init_shortcuts     (QsWindow *self);
 void  _qs_window_init_settings      (QsWindow *self);

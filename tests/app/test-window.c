@@ -761,6 +761,24 @@ test_application_icon_resolves (void)
   g_assert_true (g_str_has_suffix (g_file_peek_path (file), "io.github.quantscope.Quantscope.svg"));
 }
 
+static void
+test_file_dialogs_start_beside_document (void)
+{
+  g_autofree char *path = sample_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  QsWindow *window = qs_window_new (NULL);
+  g_autoptr(GFile) home = _qs_window_start_folder (window);
+  g_autoptr(GFile) beside = NULL;
+
+  /* No document: home, not the working directory (the build tree here). */
+  g_assert_cmpstr (g_file_peek_path (home), ==, g_get_home_dir ());
+  gtk_window_destroy (GTK_WINDOW (window));
+  window = qs_window_test_open (path);
+  beside = _qs_window_start_folder (window);
+  g_assert_cmpstr (g_file_peek_path (beside), ==, dir);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -790,5 +808,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/accuracy-dimmed-while-updating", test_accuracy_dimmed_while_updating);
   g_test_add_func ("/window/keyboard-reaches-everything-once", test_keyboard_reaches_everything_once);
   g_test_add_func ("/window/application-icon-resolves", test_application_icon_resolves);
+  g_test_add_func ("/window/file-dialogs-start-beside-document", test_file_dialogs_start_beside_document);
   return g_test_run ();
 }
