@@ -147,6 +147,22 @@ request_analysis (QsWindow *self)
   qs_live_analysis_request (self->live, self->document, info, &scheme);
 }
 
+/* The core refuses KL below QS_KL_MIN_BITS (qs_scheme_validate): the
+ * window says why, in the user's language. */
+static gboolean
+kl_refused (const QsScheme *scheme)
+{
+  return scheme->format == QS_FORMAT_INT && scheme->range_method == QS_RANGE_KL
+         && scheme->bits < QS_KL_MIN_BITS;
+}
+
+static const char *
+kl_refusal_text (void)
+{
+  return _("KL divergence needs at least 4 bits: with fewer it clips almost everything. "
+           "Use Minimum MSE or Min/max.");
+}
+
 static void
 scheme_changed_cb (QsWindow       *self,
                    QsSchemeObject *scheme_object)
@@ -159,9 +175,8 @@ scheme_changed_cb (QsWindow       *self,
     return;
 
   qs_scheme_object_get_scheme (scheme_object, &scheme);
-  if (scheme.format == QS_FORMAT_INT && scheme.range_method == QS_RANGE_KL && scheme.bits < QS_KL_MIN_BITS)
-    qs_window_show_toast (self, _("KL divergence needs at least 4 bits: with fewer it clips almost everything. "
-                                  "Use Minimum MSE or Min/max."));
+  if (kl_refused (&scheme))
+    qs_window_show_toast (self, kl_refusal_text ());
   if (path != NULL && gtk_switch_get_active (self->override_switch))
     qs_document_set_override (self->document, path, &scheme);
   else
@@ -411,9 +426,12 @@ analysis_failed_cb (QsWindow       *self,
                     const char     *message,
                     QsLiveAnalysis *live)
 {
+  QsScheme scheme;
+
   gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
   qs_histogram_view_set_report (self->histogram_view, NULL);
-  _qs_window_clear_results (self, message);
+  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
 }
 

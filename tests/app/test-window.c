@@ -779,6 +779,31 @@ test_file_dialogs_start_beside_document (void)
   qs_window_test_close (window);
 }
 
+static void
+test_kl_below_4_bits_says_why (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->sqnr_value);
+
+  adw_combo_row_set_selected (window->range_row, QS_RANGE_KL);
+  gtk_adjustment_set_value (window->bits_adjustment, 3);
+  wait_for_new_text (window, window->sqnr_value, before);
+  spin_main_loop (200);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  /* No collapsed figure: the reason, in words. */
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (window->sqnr_value), "KL divergence needs at least 4 bits"));
+  g_assert_null (qs_histogram_view_get_report (window->histogram_view));
+
+  /* At 4 bits KL is allowed and gives a figure again. */
+  g_free (before);
+  before = label_text (window->sqnr_value);
+  gtk_adjustment_set_value (window->bits_adjustment, 4);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  g_assert_cmpint (qs_histogram_view_get_report (window->histogram_view)->scheme.range_method, ==, QS_RANGE_KL);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -809,5 +834,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/keyboard-reaches-everything-once", test_keyboard_reaches_everything_once);
   g_test_add_func ("/window/application-icon-resolves", test_application_icon_resolves);
   g_test_add_func ("/window/file-dialogs-start-beside-document", test_file_dialogs_start_beside_document);
+  g_test_add_func ("/window/kl-below-4-bits-says-why", test_kl_below_4_bits_says_why);
   return g_test_run ();
 }
