@@ -33,9 +33,10 @@ packages="gcc libc6-dev pkg-config meson ninja-build gettext
           libglib2.0-dev libhdf5-dev libjson-glib-dev
           libcairo2-dev libpango1.0-dev
           libgtk-4-dev libadwaita-1-dev desktop-file-utils"
-# Hangul for the Korean interface (the UI ships a Korean translation).
+# Hangul for the Korean interface (the UI ships a Korean translation), and
+# the locales package so LANG=ko_KR.UTF-8 can be generated below.
 if [ "$mode" = run ]; then
-  packages="$packages fonts-nanum"
+  packages="$packages fonts-nanum locales"
 fi
 # What the tests add: a headless X server for the window tests, validators
 # for the desktop files, and Debian's h5py to read exports back
@@ -59,6 +60,18 @@ if [ -n "$missing" ]; then
   fi
   echo "bootstrap: installing$missing" >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Without the ko_KR.UTF-8 locale, LANG=ko_KR.UTF-8 silently falls back
+# to English: generate it once (Debian ships it commented out).
+if [ "$mode" = run ] && ! locale -a 2>/dev/null | grep -qi '^ko_KR\.utf-\?8$'; then
+  echo "bootstrap: generating the ko_KR.UTF-8 locale" >&2
+  if grep -q '^# *ko_KR.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+    as_root sed -i 's/^# *\(ko_KR.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  elif ! grep -q '^ko_KR.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+    echo 'ko_KR.UTF-8 UTF-8' | as_root tee -a /etc/locale.gen >/dev/null
+  fi
+  as_root locale-gen
 fi
 
 if [ ! -f "$build/build.ninja" ]; then

@@ -16,6 +16,8 @@ struct _QsApplication
 
 G_DEFINE_FINAL_TYPE (QsApplication, qs_application, ADW_TYPE_APPLICATION)
 
+#define APPLICATION_ID "io.github.quantscope.Quantscope"
+
 GFile *
 qs_application_get_demo_file (void)
 {
@@ -30,6 +32,23 @@ qs_application_get_demo_file (void)
     if (g_file_test (candidates[i], G_FILE_TEST_IS_REGULAR))
       return g_file_new_for_path (candidates[i]);
   return NULL;
+}
+
+void
+qs_application_ensure_icon (void)
+{
+  GdkDisplay *display = gdk_display_get_default ();
+  GtkIconTheme *theme;
+
+  if (display == NULL)
+    return;
+  theme = gtk_icon_theme_get_for_display (display);
+  /* Run from the build tree (tools/bootstrap.sh run), the icon is not
+   * installed yet: the source tree's icons stand in, or About shows a
+   * missing image. */
+  if (!gtk_icon_theme_has_icon (theme, APPLICATION_ID))
+    gtk_icon_theme_add_search_path (theme, SOURCE_DATADIR "/icons");
+  gtk_window_set_default_icon_name (APPLICATION_ID);
 }
 
 static QsWindow *
@@ -83,7 +102,7 @@ about_action (GSimpleAction *action,
 
   adw_show_about_window (gtk_application_get_active_window (app),
                          "application-name", _("Quantscope"),
-                         "application-icon", "io.github.quantscope.Quantscope",
+                         "application-icon", APPLICATION_ID,
                          "version", PACKAGE_VERSION,
                          "comments", _("See what quantization does to a neural network"),
                          "website", "https://github.com/quantscope/quantscope",
@@ -110,12 +129,21 @@ qs_application_startup (GApplication *application)
   };
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *shortcuts_accels[] = { "<Control>question", NULL };
+  const QsWindowAccel *window_accels;
+  guint n_window_accels;
 
   G_APPLICATION_CLASS (qs_application_parent_class)->startup (application);
+  qs_application_ensure_icon ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), actions, G_N_ELEMENTS (actions), application);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.show-help-overlay", shortcuts_accels);
+  window_accels = qs_window_get_accels (&n_window_accels);
+  for (guint i = 0; i < n_window_accels; i++)
+    {
+      const char *accels[] = { window_accels[i].accel, NULL };
+      gtk_application_set_accels_for_action (GTK_APPLICATION (application), window_accels[i].action, accels);
+    }
 }
 
 static void
@@ -140,7 +168,7 @@ qs_application_new (void)
    * (a hostile file) never takes another window's work with it, and tests
    * need no session bus. */
   return g_object_new (QS_TYPE_APPLICATION,
-                       "application-id", "io.github.quantscope.Quantscope",
+                       "application-id", APPLICATION_ID,
                        "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
                        "resource-base-path", "/io/github/quantscope/Quantscope",
                        NULL);

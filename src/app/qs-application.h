@@ -14,5 +14,8 @@ QsApplication *qs_application_new (void);
 /* The bundled demo model (or the sample weights when it is not built in),
  * installed copy first, then the source tree (transfer full); NULL if none. */
 GFile         *qs_application_get_demo_file (void);
+/* Makes the application icon resolvable (from the source tree when it is
+ * not installed) and the windows' default icon. */
+void           qs_application_ensure_icon (void);
 
 G_END_DECLS

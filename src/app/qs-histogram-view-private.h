@@ -40,6 +40,20 @@ char       *_qs_histogram_view_tooltip_at   (QsHistogramView *self,
                                              double           x,
                                              double           y);
 
+/* The clipped count the plot states for a dragged range [lo, hi]. */
+double      _qs_histogram_view_estimate_clipped (QsHistogramView *self,
+                                                 double           lo,
+                                                 double           hi);
+/* Where the handles sit now. */
+void        _qs_histogram_view_get_handles  (QsHistogramView *self,
+                                             double          *lo,
+                                             double          *hi);
+
+/* Runs what a key press on the focused view runs. */
+gboolean    _qs_histogram_view_key          (QsHistogramView *self,
+                                             guint            keyval,
+                                             GdkModifierType  state);
+
 /* The accessible label last set (transfer none). */
 const char *_qs_histogram_view_get_summary  (QsHistogramView *self);
 

@@ -146,16 +146,50 @@ effective_channel (QsHistogramView *self)
   return MIN ((gsize) self->channel, channels - 1);
 }
 
+/* The range that applies to channel @channel, where the handles sit:
+ * the chosen range widened to contain 0, as the quantizer widens it, and
+ * under symmetric integer mapping ±max(−lo, hi), whichever side the method
+ * or a drag moved. */
 static void
-widened_range (const QsQuantParams *params,
-               gsize                channel,
-               double              *lo,
-               double              *hi)
+applied_range (const QsTensorReport *report,
+               gsize                 channel,
+               double               *lo,
+               double               *hi)
 {
-  /* The quantizer widens every range to contain 0 (the report's JSON shows
-   * the same), so that is where the grid really ends. */
+  const QsQuantParams *params = &report->params;
+
   *lo = MIN ((double) params->range_lo[channel], 0.0);
   *hi = MAX ((double) params->range_hi[channel], 0.0);
+  if (report->scheme.format == QS_FORMAT_INT && report->scheme.mapping == QS_MAPPING_SYMMETRIC)
+    {
+      double extent = MAX (-*lo, *hi);
+
+      *lo = -extent;
+      *hi = extent;
+    }
+}
+
+/* Where values start to clip when the user's range [lo, hi] is applied
+ * under the report's scheme: the same computation as the quantizer's
+ * (qs_quant_params_set_channel), its grid widened by half a step, as a
+ * value clips once its rounded code leaves [qmin, qmax]. */
+static void
+clipping_bounds (const QsTensorReport *report,
+                 double                lo,
+                 double                hi,
+                 double               *clip_lo,
+                 double               *clip_hi)
+{
+  QsQuantParams params = { 0 };
+
+  *clip_lo = MIN (lo, 0.0);
+  *clip_hi = MAX (hi, 0.0);
+  if (report->scheme.format != QS_FORMAT_INT || qs_quant_params_init (&params, 1) != QS_OK)
+    return;
+  qs_quant_params_set_channel (&params, &report->scheme, 0, (float) lo, (float) hi);
+  *clip_lo = qs_dequantize_code (&params, 0, params.qmin) - 0.5 * params.scale[0];
+  *clip_hi = qs_dequantize_code (&params, 0, params.qmax) + 0.5 * params.scale[0];
+  qs_quant_params_clear (&params);
 }
 
 static void
@@ -167,7 +201,7 @@ update_channel (QsHistogramView *self)
     return;
   params = &self->report->params;
   self->grid_channel = effective_channel (self);
-  widened_range (params, self->grid_channel, &self->clip_lo, &self->clip_hi);
+  applied_range (self->report, self->grid_channel, &self->clip_lo, &self->clip_hi);
   self->zero_recon = qs_zero_reconstruction (params, self->grid_channel);
 }
 
@@ -199,6 +233,8 @@ estimate_clipped (QsHistogramView *self,
   const QsHistogram *h = &self->report->analysis.histogram;
   double width = (self->hist_hi - self->hist_lo) / self->bins;
   double clipped = (double) h->underflow + (double) h->overflow;
+
+  clipping_bounds (self->report, lo, hi, &lo, &hi);
 
   for (int i = 0; i < self->bins; i++)
     {
@@ -331,7 +367,7 @@ prepare_report (QsHistogramView *self)
     {
       double lo, hi;
 
-      widened_range (params, c, &lo, &hi);
+      applied_range (self->report, c, &lo, &hi);
       self->base_lo = MIN (self->base_lo, lo);
       self->base_hi = MAX (self->base_hi, hi);
     }
@@ -1589,9 +1625,51 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
+/* The keyboard moves the handles as a drag would: Left and Right the
+ * upper one, with Shift the lower one, a hundredth of the axis per press. */
+static gboolean
+move_handle_by_key (QsHistogramView *self,
+                    guint            keyval,
+                    GdkModifierType  state)
+{
+  const ChartLayout *l;
+  gboolean upper = (state & GDK_SHIFT_MASK) == 0;
+  double lo, hi, step;
+  int direction;
+
+  if (keyval == GDK_KEY_Left || keyval == GDK_KEY_KP_Left)
+    direction = -1;
+  else if (keyval == GDK_KEY_Right || keyval == GDK_KEY_KP_Right)
+    direction = +1;
+  else
+    return FALSE;
+  if (self->report == NULL || self->drag != HIT_NONE)
+    return FALSE;
+
+  l = ensure_layout (self);
+  step = (l->view_hi - l->view_lo) / 100.0;
+  displayed_range (self, &lo, &hi);
+  self->override_lo = lo;
+  self->override_hi = hi;
+  self->drag = upper ? HIT_UPPER : HIT_LOWER;
+  drag_end (self, value_to_x (l, (upper ? hi : lo) + direction * step));
+  return TRUE;
+}
+
+static gboolean
+key_pressed_cb (GtkEventControllerKey *key,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                QsHistogramView       *self)
+{
+  return move_handle_by_key (self, keyval, state);
+}
+
 static void
 qs_histogram_view_init (QsHistogramView *self)
 {
+  GtkEventController *key;
   GtkEventController *motion;
   GtkGesture *drag;
   GtkGesture *click;
@@ -1619,6 +1697,12 @@ qs_histogram_view_init (QsHistogramView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
   g_signal_connect (click, "released", G_CALLBACK (click_released_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (key_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
 
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
@@ -1916,4 +2000,29 @@ const char *
 _qs_histogram_view_get_summary (QsHistogramView *self)
 {
   return self->summary;
+}
+
+double
+_qs_histogram_view_estimate_clipped (QsHistogramView *self,
+                                     double           lo,
+                                     double           hi)
+{
+  g_return_val_if_fail (self->report != NULL, 0.0);
+  return estimate_clipped (self, lo, hi);
+}
+
+void
+_qs_histogram_view_get_handles (QsHistogramView *self,
+                                double          *lo,
+                                double          *hi)
+{
+  displayed_range (self, lo, hi);
+}
+
+gboolean
+_qs_histogram_view_key (QsHistogramView *self,
+                        guint            keyval,
+                        GdkModifierType  state)
+{
+  return move_handle_by_key (self, keyval, state);
 }

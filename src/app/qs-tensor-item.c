@@ -5,6 +5,7 @@
 
 #include "app/qs-tensor-item.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -17,6 +18,7 @@ struct _QsTensorItem
   char         *title;
   char         *subtitle;
   char         *badge;
+  double        sqnr_db;
   gboolean      overridden;
 };
 
@@ -28,6 +30,7 @@ enum {
   PROP_TITLE,
   PROP_SUBTITLE,
   PROP_BADGE,
+  PROP_SQNR,
   PROP_OVERRIDDEN,
   N_PROPS
 };
@@ -79,6 +82,9 @@ qs_tensor_item_get_property (GObject    *object,
       break;
     case PROP_BADGE:
       g_value_set_string (value, self->badge);
+      break;
+    case PROP_SQNR:
+      g_value_set_double (value, self->sqnr_db);
       break;
     case PROP_OVERRIDDEN:
       g_value_set_boolean (value, self->overridden);
@@ -157,6 +163,8 @@ qs_tensor_item_class_init (QsTensorItemClass *klass)
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_BADGE] = g_param_spec_string ("badge", NULL, NULL, NULL,
                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SQNR] = g_param_spec_double ("sqnr", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
+                                               G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_OVERRIDDEN] = g_param_spec_boolean ("overridden", NULL, NULL, FALSE,
                                                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -165,6 +173,7 @@ qs_tensor_item_class_init (QsTensorItemClass *klass)
 static void
 qs_tensor_item_init (QsTensorItem *self)
 {
+  self->sqnr_db = NAN;
 }
 
 QsTensorItem *
@@ -212,6 +221,25 @@ qs_tensor_item_set_badge (QsTensorItem *self,
   g_free (self->badge);
   self->badge = g_strdup (badge);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BADGE]);
+}
+
+double
+qs_tensor_item_get_sqnr (QsTensorItem *self)
+{
+  g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), NAN);
+  return self->sqnr_db;
+}
+
+void
+qs_tensor_item_set_sqnr (QsTensorItem *self,
+                         double        sqnr_db)
+{
+  g_return_if_fail (QS_IS_TENSOR_ITEM (self));
+
+  if (self->sqnr_db == sqnr_db || (isnan (self->sqnr_db) && isnan (sqnr_db)))
+    return;
+  self->sqnr_db = sqnr_db;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SQNR]);
 }
 
 gboolean

@@ -14,7 +14,8 @@ G_DECLARE_FINAL_TYPE (QsTensorItem, qs_tensor_item, QS, TENSOR_ITEM, GObject)
 
 /* Properties: "info" (QsTensorInfo, construct-only), "title", "subtitle",
  * "badge" (bits and SQNR of the last analysis, or why it cannot be
- * quantized), "overridden" (the tensor has its own scheme). */
+ * quantized), "sqnr" (of that analysis, NaN before), "overridden"
+ * (the tensor has its own scheme). */
 QsTensorItem       *qs_tensor_item_new           (const QsTensorInfo *info);
 const QsTensorInfo *qs_tensor_item_get_info      (QsTensorItem *self);
 const char         *qs_tensor_item_get_title     (QsTensorItem *self);
@@ -22,6 +23,10 @@ const char         *qs_tensor_item_get_subtitle  (QsTensorItem *self);
 const char         *qs_tensor_item_get_badge     (QsTensorItem *self);
 void                qs_tensor_item_set_badge     (QsTensorItem *self,
                                                   const char   *badge);
+/* The SQNR in dB of the last analysis; NaN until there is one. */
+double              qs_tensor_item_get_sqnr      (QsTensorItem *self);
+void                qs_tensor_item_set_sqnr      (QsTensorItem *self,
+                                                  double        sqnr_db);
 gboolean            qs_tensor_item_get_overridden (QsTensorItem *self);
 void                qs_tensor_item_set_overridden (QsTensorItem *self,
                                                    gboolean      overridden);

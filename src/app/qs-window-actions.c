@@ -13,6 +13,7 @@
 #include "app/qs-tensor-item.h"
 #include "model/qs-error.h"
 #include "model/qs-export.h"
+#include "model/qs-format-text.h"
 #include "model/qs-safe-scan.h"
 #include "model/qs-scheme-file.h"
 #include "model/qs-tensor-report.h"
@@ -50,6 +51,67 @@ open_in_thread (GTask        *task,
     g_task_return_pointer (task, weights, g_object_unref);
 }
 
+/* What went wrong, in words a user can act on; the reader's own message
+ * (libhdf5's, perhaps) goes to the details. */
+char *
+_qs_window_open_error_title (const GError *error)
+{
+  if (g_error_matches (error, QS_ERROR, QS_ERROR_NOT_FOUND)
+      || g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return g_strdup (_("The file is not there any more"));
+  if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_ACCES)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    return g_strdup (_("You may not read this file"));
+  if (g_error_matches (error, QS_ERROR, QS_ERROR_NOT_HDF5))
+    return g_strdup (_("This is not an HDF5 weight file, or it is damaged"));
+  if (g_error_matches (error, QS_ERROR, QS_ERROR_TOO_LARGE))
+    return g_strdup (_("The file is too large to open"));
+  return g_strdup (_("The file is damaged: part of it cannot be read"));
+}
+
+static void
+show_details_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const char *text = g_variant_get_string (parameter, NULL);
+  const char *newline = strchr (text, '\n');
+  g_autofree char *heading = newline ? g_strndup (text, newline - text) : g_strdup (text);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, newline ? newline + 1 : NULL);
+
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  adw_message_dialog_set_body_use_markup (ADW_MESSAGE_DIALOG (dialog), FALSE);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* A short toast that fits, with the whole story one click away; the file
+ * leaves the recent list, which only offers files that open. */
+void
+_qs_window_open_failed (QsWindow     *self,
+                        GFile        *file,
+                        const GError *error)
+{
+  g_autofree char *title = _qs_window_open_error_title (error);
+  g_autofree char *name = g_file_get_parse_name (file);
+  g_autofree char *uri = g_file_get_uri (file);
+  g_autofree char *details = g_strdup_printf ("%s\n%s\n\n%s", title, name, error->message);
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_button_label (toast, _("Details"));
+  adw_toast_set_action_name (toast, "win.show-details");
+  adw_toast_set_action_target_value (toast, g_variant_new_string (details));
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  g_free (self->last_error_details);
+  self->last_error_details = g_steal_pointer (&details);
+
+  if (gtk_window_get_application (GTK_WINDOW (self)) != NULL
+      && gtk_recent_manager_has_item (gtk_recent_manager_get_default (), uri))
+    gtk_recent_manager_remove_item (gtk_recent_manager_get_default (), uri, NULL);
+}
+
 static void
 open_done_cb (GObject      *source,
               GAsyncResult *result,
@@ -66,10 +128,7 @@ open_done_cb (GObject      *source,
   if (weights == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *message = g_strdup_printf (_("Could not open the file: %s"), error->message);
-          qs_window_show_toast (self, message);
-        }
+        _qs_window_open_failed (self, file, error);
       return;
     }
 
@@ -121,10 +180,7 @@ scan_done_cb (GObject      *source,
   if (scan == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *message = g_strdup_printf (_("Could not open the file: %s"), error->message);
-          qs_window_show_toast (self, message);
-        }
+        _qs_window_open_failed (self, file, error);
       return;
     }
   /* The metadata read without harm in a child process: safe to open here. */
@@ -164,6 +220,39 @@ qs_window_open_file (QsWindow *self,
   data->window = g_object_ref (self);
   data->file = g_object_ref (file);
   qs_weight_file_scan_async (path, 0, self->open_cancellable, scan_done_cb, data);
+}
+
+/* File dialogs start beside the open document, else in the home folder:
+ * never in the process's working directory. */
+GFile *
+_qs_window_start_folder (QsWindow *self)
+{
+  g_autofree char *dir = NULL;
+
+  if (self->document == NULL)
+    return g_file_new_for_path (g_get_home_dir ());
+  dir = g_path_get_dirname (qs_weight_file_get_filename (qs_document_get_file (self->document)));
+  return g_file_new_for_path (dir);
+}
+
+static void
+set_start_folder (QsWindow       *self,
+                  GtkFileChooser *chooser)
+{
+  g_autoptr(GFile) folder = _qs_window_start_folder (self);
+
+  gtk_file_chooser_set_current_folder (chooser, folder, NULL);
+}
+
+static GtkFileFilter *
+json_file_filter (void)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("Scheme files (JSON)"));
+  gtk_file_filter_add_pattern (filter, "*.json");
+  gtk_file_filter_add_mime_type (filter, "application/json");
+  return filter;
 }
 
 static GtkFileFilter *
@@ -213,6 +302,7 @@ open_action (GtkWidget  *widget,
   gtk_file_filter_add_pattern (all, "*");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), weights);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), all);
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (open_response_cb), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
@@ -260,6 +350,16 @@ open_recent_action (GtkWidget  *widget,
   qs_window_open_file (QS_WINDOW (widget), file);
 }
 
+/* Menu labels take "_" as a mnemonic: a file name keeps its underscores
+ * ("inception_v3.h5") only doubled. */
+char *
+_qs_window_escape_mnemonic (const char *text)
+{
+  g_auto(GStrv) parts = g_strsplit (text, "_", -1);
+
+  return g_strjoinv ("__", parts);
+}
+
 static gboolean
 is_weight_file (GtkRecentInfo *info)
 {
@@ -300,7 +400,8 @@ recent_changed_cb (GtkRecentManager *manager,
   for (GList *l = weights; l != NULL && shown < RECENT_MAX; l = l->next, shown++)
     {
       GtkRecentInfo *info = l->data;
-      g_autoptr(GMenuItem) item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+      g_autofree char *label = _qs_window_escape_mnemonic (gtk_recent_info_get_display_name (info));
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
       g_menu_item_set_action_and_target_value (item, "win.open-recent",
                                                 g_variant_new_string (gtk_recent_info_get_uri (info)));
       g_menu_append_item (section, item);
@@ -389,6 +490,7 @@ export_plot_action (GtkWidget  *widget,
       g_object_set_data (G_OBJECT (filter), "suffix", (gpointer) plot_filters[i].suffix);
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
     }
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "histogram.png");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));
@@ -431,7 +533,7 @@ export_done_cb (GObject      *source,
     }
 
   {
-    g_autofree char *size = g_format_size (exported->output_bytes);
+    g_autofree char *size = qs_format_size (exported->output_bytes);
     g_autofree char *basename = g_path_get_basename (exported->output);
     g_autofree char *folder = g_path_get_dirname (exported->output);
     g_autofree char *message = g_strdup_printf (_("Exported %s (%s)"), basename, size);
@@ -509,6 +611,7 @@ export_action (GtkWidget  *widget,
   const char *labels[] = { N_("Integer codes with scales"), N_("Dequantized float32 (drop-in for Keras)"), NULL };
   const char *translated[3] = { _(labels[0]), _(labels[1]), NULL };
   GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = NULL;
   g_autofree char *name = NULL;
 
   if (self->document == NULL)
@@ -519,6 +622,9 @@ export_action (GtkWidget  *widget,
   dialog = gtk_file_chooser_native_new (_("Export Quantized Weights"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   name = suggested_name (self, "-int.h5");
+  filter = weight_file_filter ();
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
   gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (dialog), "layout", _("Layout"), layouts, translated);
   gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (dialog), "layout", "quantized");
@@ -559,16 +665,72 @@ save_scheme_action (GtkWidget  *widget,
 {
   QsWindow *self = QS_WINDOW (widget);
   GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = json_file_filter ();
   g_autofree char *name = NULL;
 
   if (self->document == NULL)
     return;
   dialog = gtk_file_chooser_native_new (_("Save Scheme"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
   name = suggested_name (self, "-scheme.json");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (save_scheme_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+load_scheme_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      g_autoptr(QsSchemeFile) schemes = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL)
+        schemes = qs_scheme_file_load (path, &error);
+      if (schemes != NULL)
+        {
+          _qs_window_apply_scheme_file (self, schemes);
+          qs_window_show_toast (self, _("Scheme loaded"));
+        }
+      else if (error != NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not load the scheme: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+load_scheme_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = json_file_filter ();
+
+  if (self->document == NULL)
+    {
+      qs_window_show_toast (self, _("Open a weight file first"));
+      return;
+    }
+  dialog = gtk_file_chooser_native_new (_("Load Scheme"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Load"), _("_Cancel"));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (load_scheme_response_cb), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
@@ -646,6 +808,17 @@ find_action (GtkWidget  *widget,
 
   adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+/* From the sidebar to the first scheme control in one key, not 25 Tabs. */
+static void
+focus_scheme_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->format_row));
 }
 
 static void
@@ -733,6 +906,48 @@ number_inspector_action (GtkWidget  *widget,
   _qs_window_present_number_inspector (QS_WINDOW (widget));
 }
 
+static const QsWindowAccel window_accels[] = {
+  { "win.open", "<Control>o" },
+  { "win.load-scheme", "<Control><Shift>o" },
+  { "win.export", "<Control>e" },
+  { "win.export-plot", "<Control><Shift>e" },
+  { "win.save-scheme", "<Control>s" },
+  { "win.next-tensor", "<Control>Page_Down" },
+  { "win.previous-tensor", "<Control>Page_Up" },
+  { "win.bits-up", "<Control>Up" },
+  { "win.bits-down", "<Control>Down" },
+  { "win.find", "<Control>f" },
+  { "win.focus-scheme", "<Alt>s" },
+  { "win.log-scale", "<Control>l" },
+  { "win.number-inspector", "<Control>i" },
+};
+
+const QsWindowAccel *
+qs_window_get_accels (guint *n_accels)
+{
+  *n_accels = G_N_ELEMENTS (window_accels);
+  return window_accels;
+}
+
+/* In the capture phase, so that a focused list or spin button does not
+ * turn Ctrl+Up into focus movement first. Application windows also get
+ * these from the application's accelerators (the same phase): whichever
+ * runs first handles the key. */
+void
+_qs_window_init_shortcuts (QsWindow *self)
+{
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+
+  gtk_event_controller_set_name (controller, "qs-window-shortcuts");
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_set_scope (GTK_SHORTCUT_CONTROLLER (controller), GTK_SHORTCUT_SCOPE_MANAGED);
+  for (guint i = 0; i < G_N_ELEMENTS (window_accels); i++)
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller),
+                                          gtk_shortcut_new (gtk_shortcut_trigger_parse_string (window_accels[i].accel),
+                                                            gtk_named_action_new (window_accels[i].action)));
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+}
+
 void
 _qs_window_class_install_actions (GtkWidgetClass *widget_class)
 {
@@ -742,27 +957,20 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.save-scheme", NULL, save_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.show-details", "s", show_details_action);
   gtk_widget_class_install_action (widget_class, "win.next-tensor", NULL, next_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.previous-tensor", NULL, previous_tensor_action);
   gtk_widget_class_install_action (widget_class, "win.bits-up", NULL, bits_up_action);
   gtk_widget_class_install_action (widget_class, "win.bits-down", NULL, bits_down_action);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
+  gtk_widget_class_install_action (widget_class, "win.focus-scheme", NULL, focus_scheme_action);
+  gtk_widget_class_install_action (widget_class, "win.load-scheme", NULL, load_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
   gtk_widget_class_install_action (widget_class, "win.number-inspector", NULL, number_inspector_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
+  gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export-plot", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-scheme", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, GDK_CONTROL_MASK, "win.next-tensor", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, GDK_CONTROL_MASK, "win.previous-tensor", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_CONTROL_MASK, "win.bits-up", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_CONTROL_MASK, "win.bits-down", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.log-scale", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.number-inspector", NULL);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -843,8 +1051,8 @@ _qs_window_update_model_size (QsWindow *self)
   if (self->document == NULL)
     return;
   qs_document_model_size (self->document, &fp32_bytes, &quant_bytes);
-  fp32 = g_format_size (fp32_bytes);
-  quant = g_format_size (quant_bytes);
+  fp32 = qs_format_size (fp32_bytes);
+  quant = qs_format_size (quant_bytes);
   text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32, quant,
                           quant_bytes ? (double) fp32_bytes / (double) quant_bytes : 1.0);
   gtk_label_set_text (self->model_size_value, text);
@@ -860,6 +1068,7 @@ typedef struct {
 typedef struct {
   QsTensorItem *item;
   char         *badge;
+  double        sqnr_db;
 } BadgeUpdate;
 
 static void
@@ -876,6 +1085,7 @@ apply_badge_cb (gpointer user_data)
   BadgeUpdate *update = user_data;
 
   qs_tensor_item_set_badge (update->item, update->badge);
+  qs_tensor_item_set_sqnr (update->item, update->sqnr_db);
   g_object_unref (update->item);
   g_free (update->badge);
   g_free (update);
@@ -913,6 +1123,7 @@ sweep_in_thread (GTask        *task,
       update = g_new0 (BadgeUpdate, 1);
       update->item = g_object_ref (item);
       update->badge = _qs_window_badge_text (report);
+      update->sqnr_db = report->analysis.sqnr_db;
       g_idle_add (apply_badge_cb, update);
     }
   g_task_return_boolean (task, TRUE);
@@ -1025,6 +1236,8 @@ _qs_window_schedule_accuracy (QsWindow *self)
   g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
   self->accuracy_timeout_id = g_timeout_add (250, accuracy_timeout_cb, self);
   adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
+  /* The figure on show belongs to the previous model or scheme. */
+  gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
 }
 
 static void
@@ -1043,6 +1256,11 @@ accuracy_updated_cb (QsWindow      *self,
   /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
   value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), fp32_top1, quant_top1, quant_top1 - fp32_top1);
   gtk_label_set_text (self->accuracy_value, value);
+  /* An estimate on part of the test set stays dimmed until it is final. */
+  if (images < total)
+    gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
   if (images < total)
     detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"), images, total, agreement);
   else
@@ -1056,6 +1274,7 @@ accuracy_unavailable_cb (QsWindow      *self,
                          QsAccuracyJob *job)
 {
   gtk_label_set_text (self->accuracy_value, _("not available"));
+  gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
   adw_action_row_set_subtitle (self->accuracy_row, reason);
 }
 

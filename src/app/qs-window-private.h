@@ -12,6 +12,7 @@
 #include "app/qs-number-panel.h"
 #include "app/qs-scheme-object.h"
 #include "model/qs-export.h"
+#include "model/qs-scheme-file.h"
 
 G_BEGIN_DECLS
 
@@ -61,6 +62,9 @@ struct _QsWindow
   GtkLabel           *zero_value;
   AdwActionRow       *zero_row;
   GtkLabel           *size_value;
+  AdwActionRow       *clipped_row;
+  GtkBox             *panels_box;
+  AdwPreferencesGroup *result_group;
   GtkLabel           *model_size_value;
   GtkLabel           *accuracy_value;
   AdwActionRow       *accuracy_row;
@@ -72,18 +76,22 @@ struct _QsWindow
   QsLiveAnalysis     *live;
   QsAccuracyJob      *accuracy;
   GtkCustomFilter    *filter;
+  GtkCustomSorter    *sorter;           /* natural name order, or worst SQNR first */
   GtkSingleSelection *selection;
   GSettings          *settings;         /* NULL when the schema is not installed */
   GCancellable       *sweep_cancellable;
   GCancellable       *open_cancellable;
   guint               accuracy_timeout_id;
   guint               sweep_timeout_id;
+  guint               resort_idle_id;
   GArray             *latencies;        /* gint64 usec from a change to its result */
   GtkWindow          *number_window;    /* the number inspector, NULL until opened */
   QsNumberPanel      *number_panel;     /* its content */
 
+  char               *last_error_details; /* of the last file that failed to open */
   int                 shown_channel;
   gboolean            syncing_controls;
+  gboolean            sort_by_sqnr;
 };
 
 /* qs-window.c */
@@ -93,8 +101,20 @@ void  _qs_window_clear_results      (QsWindow   *self,
                                      const char *message);
 char *_qs_window_badge_text         (const QsTensorReport *report);
 
+void  _qs_window_apply_scheme_file  (QsWindow     *self,
+                                     QsSchemeFile *schemes);
+
 /* qs-window-actions.c */
+void  _qs_window_open_failed        (QsWindow     *self,
+                                     GFile        *file,
+                                     const GError *error);
+char *_qs_window_open_error_title   (const GError *error);
+char *_qs_window_escape_mnemonic    (const char *text);
+/* Where file dialogs start: beside the open document, else in the home
+ * folder, never the process's working directory (transfer full). */
+GFile *_qs_window_start_folder      (QsWindow *self);
 void  _qs_window_class_install_actions (GtkWidgetClass *widget_class);
+void  _qs_window_init_shortcuts     (QsWindow *self);
 void  _qs_window_init_settings      (QsWindow *self);
 void  _qs_window_init_file_drop     (QsWindow *self);
 void  _qs_window_init_recent        (QsWindow *self);

@@ -16,6 +16,7 @@
 #include "app/qs-live-analysis.h"
 #include "app/qs-scheme-object.h"
 #include "app/qs-tensor-item.h"
+#include "model/qs-format-text.h"
 #include "model/qs-tensor-report.h"
 
 G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -26,6 +27,7 @@ enum {
   PROP_0,
   PROP_LOG_SCALE,
   PROP_SHOW_QUANTIZED,
+  PROP_SORT_BY_SQNR,
   N_PROPS
 };
 
@@ -67,13 +69,13 @@ char *
 _qs_window_badge_text (const QsTensorReport *report)
 {
   g_autofree char *bits = format_bits_badge (&report->scheme);
+  g_autofree char *sqnr = NULL;
 
-  if (isinf (report->analysis.sqnr_db))
-    return g_strdup_printf (_("%s · exact"), bits);
   if (isnan (report->analysis.sqnr_db))
     return g_strdup (bits);
-  /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" */
-  return g_strdup_printf (_("%s · %.1f dB"), bits, report->analysis.sqnr_db);
+  sqnr = qs_format_sqnr (report->analysis.sqnr_db);
+  /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" or "fp16 · exact" */
+  return g_strdup_printf (_("%s · %s"), bits, sqnr);
 }
 
 static void
@@ -145,6 +147,22 @@ request_analysis (QsWindow *self)
   qs_live_analysis_request (self->live, self->document, info, &scheme);
 }
 
+/* The core refuses KL below QS_KL_MIN_BITS (qs_scheme_validate): the
+ * window says why, in the user's language. */
+static gboolean
+kl_refused (const QsScheme *scheme)
+{
+  return scheme->format == QS_FORMAT_INT && scheme->range_method == QS_RANGE_KL
+         && scheme->bits < QS_KL_MIN_BITS;
+}
+
+static const char *
+kl_refusal_text (void)
+{
+  return _("KL divergence needs at least 4 bits: with fewer it clips almost everything. "
+           "Use Minimum MSE or Min/max.");
+}
+
 static void
 scheme_changed_cb (QsWindow       *self,
                    QsSchemeObject *scheme_object)
@@ -157,6 +175,8 @@ scheme_changed_cb (QsWindow       *self,
     return;
 
   qs_scheme_object_get_scheme (scheme_object, &scheme);
+  if (kl_refused (&scheme))
+    qs_window_show_toast (self, kl_refusal_text ());
   if (path != NULL && gtk_switch_get_active (self->override_switch))
     qs_document_set_override (self->document, path, &scheme);
   else
@@ -178,6 +198,37 @@ load_scheme_into_controls (QsWindow   *self,
   qs_scheme_object_set_scheme (self->scheme, &scheme);
   self->syncing_controls = FALSE;
   update_control_sensitivity (self);
+}
+
+/* A loaded scheme file: its default for every tensor, and an override
+ * where it resolves a tensor to another scheme. (The document has no skip
+ * list yet: skipped tensors keep the default here.) */
+void
+_qs_window_apply_scheme_file (QsWindow     *self,
+                              QsSchemeFile *schemes)
+{
+  const QsScheme *default_scheme = qs_scheme_file_get_default (schemes);
+  g_autofree char *default_text = qs_scheme_to_text (default_scheme);
+  GListModel *tensors = qs_document_get_tensors (self->document);
+  const char *path = qs_window_get_selected_path (self);
+
+  qs_document_clear_overrides (self->document);
+  qs_document_set_default_scheme (self->document, default_scheme);
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      g_autofree char *text = NULL;
+      QsScheme scheme;
+
+      if (!qs_scheme_file_resolve (schemes, info, &scheme))
+        continue;
+      text = qs_scheme_to_text (&scheme);
+      if (g_strcmp0 (text, default_text) != 0)
+        qs_document_set_override (self->document, info->path, &scheme);
+    }
+  if (path != NULL)
+    load_scheme_into_controls (self, path);
 }
 
 static void
@@ -240,10 +291,10 @@ show_report (QsWindow             *self,
   const QsQuantParams *p = &r->params;
   gboolean per_channel = p->channels > 1;
   gboolean is_int = r->scheme.format == QS_FORMAT_INT;
-  g_autofree char *sqnr = format_number (a->sqnr_db);
+  g_autofree char *sqnr = qs_format_sqnr (a->sqnr_db);
   g_autofree char *cosine = isfinite (a->cosine) ? g_strdup_printf ("%.6f", a->cosine) : format_number (a->cosine);
-  g_autofree char *fp32_size = g_format_size (a->size_fp32_bytes);
-  g_autofree char *quant_size = g_format_size (a->size_quant_bytes);
+  g_autofree char *fp32_size = qs_format_size (a->size_fp32_bytes);
+  g_autofree char *quant_size = qs_format_size (a->size_quant_bytes);
   g_autofree char *text = NULL;
   double clipped_share = a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0;
   float zero = 0.0f;
@@ -272,9 +323,7 @@ show_report (QsWindow             *self,
   set_value (self->clip_value, text);
   g_clear_pointer (&text, g_free);
 
-  text = isinf (a->sqnr_db) ? g_strdup (_("∞ (no error)")) : g_strdup_printf (_("%s dB"), sqnr);
-  set_value (self->sqnr_value, text);
-  g_clear_pointer (&text, g_free);
+  set_value (self->sqnr_value, sqnr);
 
   text = g_strdup_printf (_("%.3g (max %.3g)"), a->mse, a->max_abs_error);
   set_value (self->mse_value, text);
@@ -282,9 +331,24 @@ show_report (QsWindow             *self,
 
   set_value (self->cosine_value, cosine);
 
-  text = g_strdup_printf (_("%'" PRIu64 " (%.2f %%)"), a->clipped_count, clipped_share);
+  {
+    g_autofree char *share = qs_format_percent (clipped_share);
+    /* TRANSLATORS: clipped values and their share, e.g. "335 (0.12 %)" */
+    text = g_strdup_printf (_("%'" PRIu64 " (%s)"), a->clipped_count, share);
+  }
   set_value (self->clipped_value, text);
   g_clear_pointer (&text, g_free);
+  /* A range that clips most of a tensor is almost never what was meant. */
+  if (clipped_share > 50.0)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
+      adw_action_row_set_subtitle (self->clipped_row, _("This range clips most of the tensor"));
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
+      adw_action_row_set_subtitle (self->clipped_row, NULL);
+    }
 
   text = g_strdup_printf (_("%'" PRIu64 " of %'" PRId64),
                           a->levels_used, is_int ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
@@ -293,10 +357,11 @@ show_report (QsWindow             *self,
 
   qs_quantize_channel (p, 0, &zero, 1, &zero_code);
   zero_back = qs_dequantize_code (p, 0, zero_code);
+  /* Words, not arrows: "→" falls back to a font where it is a tiny "›". */
   if (a->zero_exact)
-    text = g_strdup_printf (_("exact: 0.0 → code %d → 0.0"), zero_code);
+    text = g_strdup_printf (_("exact: code %d is 0.0"), zero_code);
   else
-    text = g_strdup_printf (_("not exact: 0.0 → code %d → %.4g"), zero_code, zero_back);
+    text = g_strdup_printf (_("not exact: code %d is %.4g"), zero_code, zero_back);
   set_value (self->zero_value, text);
   g_clear_pointer (&text, g_free);
   if (a->exact_zero_count == 0)
@@ -334,7 +399,10 @@ report_ready_cb (QsWindow       *self,
 
   gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
   if (item != NULL)
-    qs_tensor_item_set_badge (item, badge);
+    {
+      qs_tensor_item_set_badge (item, badge);
+      qs_tensor_item_set_sqnr (item, report->analysis.sqnr_db);
+    }
 
   if (per_channel)
     {
@@ -358,9 +426,12 @@ analysis_failed_cb (QsWindow       *self,
                     const char     *message,
                     QsLiveAnalysis *live)
 {
+  QsScheme scheme;
+
   gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
   qs_histogram_view_set_report (self->histogram_view, NULL);
-  _qs_window_clear_results (self, message);
+  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
 }
 
@@ -433,6 +504,54 @@ tensor_filter_func (gpointer item,
   return qs_tensor_item_matches (QS_TENSOR_ITEM (item), gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
 }
 
+/* Natural order of the paths ("conv2d_2" before "conv2d_10"), or the
+ * worst SQNR first: the tensors that need attention on top, those not yet
+ * analysed last. */
+static int
+tensor_sort_func (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  QsWindow *self = user_data;
+  QsTensorItem *item_a = QS_TENSOR_ITEM ((gpointer) a);
+  QsTensorItem *item_b = QS_TENSOR_ITEM ((gpointer) b);
+
+  if (self->sort_by_sqnr)
+    {
+      double sa = qs_tensor_item_get_sqnr (item_a);
+      double sb = qs_tensor_item_get_sqnr (item_b);
+
+      if (isnan (sa) != isnan (sb))
+        return isnan (sa) ? GTK_ORDERING_LARGER : GTK_ORDERING_SMALLER;
+      if (sa < sb)
+        return GTK_ORDERING_SMALLER;
+      if (sa > sb)
+        return GTK_ORDERING_LARGER;
+    }
+  return gtk_ordering_from_cmpfunc (qs_natural_compare (qs_tensor_item_get_info (item_a)->path,
+                                                        qs_tensor_item_get_info (item_b)->path));
+}
+
+static gboolean
+resort_idle_cb (gpointer user_data)
+{
+  QsWindow *self = user_data;
+
+  self->resort_idle_id = 0;
+  gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
+  return G_SOURCE_REMOVE;
+}
+
+/* Badges arrive one by one during a sweep: one re-sort for a burst. */
+static void
+item_sqnr_changed_cb (QsWindow     *self,
+                      GParamSpec   *pspec,
+                      QsTensorItem *item)
+{
+  if (self->sort_by_sqnr && self->resort_idle_id == 0)
+    self->resort_idle_id = g_idle_add_full (G_PRIORITY_LOW, resort_idle_cb, self, NULL);
+}
+
 static void
 search_changed_cb (QsWindow       *self,
                    GtkSearchEntry *entry)
@@ -492,6 +611,8 @@ _qs_window_set_document (QsWindow   *self,
                          QsDocument *document)
 {
   GtkFilterListModel *filtered;
+  GtkSortListModel *sorted;
+  GListModel *tensors;
   g_autofree char *basename = NULL;
   QsScheme scheme;
 
@@ -508,8 +629,14 @@ _qs_window_set_document (QsWindow   *self,
   g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
-  filtered = gtk_filter_list_model_new (g_object_ref (qs_document_get_tensors (document)),
-                                        GTK_FILTER (g_object_ref (self->filter)));
+  tensors = qs_document_get_tensors (document);
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      g_signal_connect_object (item, "notify::sqnr", G_CALLBACK (item_sqnr_changed_cb), self, G_CONNECT_SWAPPED);
+    }
+  sorted = gtk_sort_list_model_new (g_object_ref (tensors), GTK_SORTER (g_object_ref (self->sorter)));
+  filtered = gtk_filter_list_model_new (G_LIST_MODEL (sorted), GTK_FILTER (g_object_ref (self->filter)));
   g_clear_object (&self->selection);
   self->selection = gtk_single_selection_new (G_LIST_MODEL (filtered));
   gtk_single_selection_set_autoselect (self->selection, TRUE);
@@ -569,6 +696,53 @@ bind_controls (QsWindow *self)
   g_object_bind_property (self->scheme, "nudge-zero", self->nudge_switch, "active", flags);
 }
 
+/* One Tab stop per result row: the row; its value stays selectable with
+ * the mouse. can-focus, not focusable: a selectable GtkLabel that may not
+ * take focus still claims Tab and traps it in the row. */
+static void
+init_tab_stops (QsWindow *self)
+{
+  GtkLabel *values[] = {
+    self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
+    self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
+    self->size_value, self->model_size_value, self->accuracy_value,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    gtk_widget_set_can_focus (GTK_WIDGET (values[i]), FALSE);
+}
+
+/* Scheme and results side by side while both fit at their minimum width,
+ * stacked below that (GtkFlowBox would do it, but Tab cannot leave its
+ * first child for the second). */
+#define PANEL_MIN_WIDTH 300
+#define SIDEBAR_WIDTH 300
+
+static void
+update_panel_orientation (QsWindow *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height;
+  gboolean wide;
+
+  if (width <= 0)
+    gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  if (adw_flap_get_reveal_flap (self->flap) && !adw_flap_get_folded (self->flap))
+    width -= SIDEBAR_WIDTH;
+  /* Two panels, the space between them and the margins. */
+  wide = width >= 2 * PANEL_MIN_WIDTH + 18 + 24;
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->panels_box),
+                                  wide ? GTK_ORIENTATION_HORIZONTAL : GTK_ORIENTATION_VERTICAL);
+}
+
+static void
+window_width_changed_cb (QsWindow   *self,
+                         GParamSpec *pspec,
+                         gpointer    user_data)
+{
+  update_panel_orientation (self);
+}
+
 static void
 qs_window_dispose (GObject *object)
 {
@@ -581,6 +755,8 @@ qs_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->filter);
+  g_clear_object (&self->sorter);
+  g_clear_handle_id (&self->resort_idle_id, g_source_remove);
   g_clear_object (&self->document);
   if (self->live != NULL)
     g_signal_handlers_disconnect_by_data (self->live, self);
@@ -591,6 +767,7 @@ qs_window_dispose (GObject *object)
   g_clear_object (&self->scheme);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->latencies, g_array_unref);
+  g_clear_pointer (&self->last_error_details, g_free);
   G_OBJECT_CLASS (qs_window_parent_class)->dispose (object);
 }
 
@@ -611,6 +788,9 @@ qs_window_get_property (GObject    *object,
         g_object_get_property (G_OBJECT (self->histogram_view), pspec->name, value);
       else
         g_value_set_boolean (value, prop_id == PROP_SHOW_QUANTIZED);
+      break;
+    case PROP_SORT_BY_SQNR:
+      g_value_set_boolean (value, self->sort_by_sqnr);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -636,6 +816,14 @@ qs_window_set_property (GObject      *object,
         g_settings_set_boolean (self->settings, pspec->name, g_value_get_boolean (value));
       g_object_notify_by_pspec (object, pspec);
       break;
+    case PROP_SORT_BY_SQNR:
+      if (self->sort_by_sqnr == g_value_get_boolean (value))
+        break;
+      self->sort_by_sqnr = g_value_get_boolean (value);
+      if (self->sorter != NULL)
+        gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
+      g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -655,6 +843,8 @@ qs_window_class_init (QsWindowClass *klass)
                                                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SHOW_QUANTIZED] = g_param_spec_boolean ("show-quantized", NULL, NULL, TRUE,
                                                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SORT_BY_SQNR] = g_param_spec_boolean ("sort-by-sqnr", NULL, NULL, FALSE,
+                                                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (QS_TYPE_HISTOGRAM_VIEW);
@@ -702,6 +892,9 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, size_value);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, panels_box);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, result_group);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);
@@ -722,12 +915,20 @@ qs_window_init (QsWindow *self)
   self->live = qs_live_analysis_new ();
   self->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->filter = gtk_custom_filter_new (tensor_filter_func, self, NULL);
+  self->sorter = gtk_custom_sorter_new (tensor_sort_func, self, NULL);
 
   factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/quantscope/Quantscope/qs-tensor-row.ui");
   gtk_list_view_set_factory (self->tensor_list, factory);
 
   bind_controls (self);
   update_control_sensitivity (self);
+  init_tab_stops (self);
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (window_width_changed_cb), NULL);
+  g_signal_connect_object (self->flap, "notify::folded", G_CALLBACK (window_width_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->flap, "notify::reveal-flap", G_CALLBACK (window_width_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  update_panel_orientation (self);
   _qs_window_clear_results (self, NULL);
 
   g_signal_connect_object (self->scheme, "changed", G_CALLBACK (scheme_changed_cb), self, G_CONNECT_SWAPPED);
@@ -744,6 +945,7 @@ qs_window_init (QsWindow *self)
   g_object_bind_property (self->channel_view, "channel", self->channel_adjustment, "value",
                           G_BINDING_BIDIRECTIONAL);
 
+  _qs_window_init_shortcuts (self);
   _qs_window_init_settings (self);
   _qs_window_init_file_drop (self);
   _qs_window_init_recent (self);

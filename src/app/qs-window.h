@@ -25,4 +25,14 @@ gboolean    qs_window_select_path  (QsWindow   *self,
 void        qs_window_show_toast   (QsWindow   *self,
                                     const char *message);
 
+/* The window's keyboard shortcuts: the application registers them as
+ * accelerators (so the shortcuts window shows them), and each window
+ * handles them before focus movement does (Ctrl+Up in the tensor list). */
+typedef struct {
+  const char *action;
+  const char *accel;
+} QsWindowAccel;
+
+const QsWindowAccel *qs_window_get_accels (guint *n_accels);
+
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/qs-cli.h"
+#include "model/qs-format-text.h"
 #include "model/qs-json.h"
 #include "model/qs-tensor-report.h"
 #include "model/qs-tensor-stream.h"
@@ -40,6 +41,11 @@ print_summary (const QsTensorReport *r)
   const QsAnalysis *a = &r->analysis;
   const QsQuantParams *p = &r->params;
   g_autoptr(GString) out = g_string_new (NULL);
+  /* The app's formats: one decimal of dB ("exact" for no error), IEC sizes. */
+  g_autofree char *sqnr = qs_format_sqnr (a->sqnr_db);
+  g_autofree char *clipped_share = qs_format_percent (a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0);
+  g_autofree char *fp32_size = qs_format_size (a->size_fp32_bytes);
+  g_autofree char *quant_size = qs_format_size (a->size_quant_bytes);
 
   g_string_append_printf (out, _("Tensor      %s (%s, %s, %s)\n"), qs_cli_safe (r->info->path),
                           qs_cli_safe (r->info->layer),
@@ -76,15 +82,15 @@ print_summary (const QsTensorReport *r)
   if (p->clamped_channels > 0)
     g_string_append_printf (out, _("Warning     the scale was clamped at 2^-23 in %zu channel(s): values below one step are lost\n"),
                             p->clamped_channels);
-  g_string_append_printf (out, _("Error       MSE %.4g, RMSE %.4g, max |error| %.4g, SQNR %.2f dB, cosine %.6f\n"),
-                          a->mse, a->rmse, a->max_abs_error, a->sqnr_db, a->cosine);
-  g_string_append_printf (out, _("Clipped     %" PRIu64 " values; levels used %" PRIu64 "\n"),
-                          a->clipped_count, a->levels_used);
+  g_string_append_printf (out, _("Error       MSE %.4g, RMSE %.4g, max |error| %.4g, SQNR %s, cosine %.6f\n"),
+                          a->mse, a->rmse, a->max_abs_error, sqnr, a->cosine);
+  g_string_append_printf (out, _("Clipped     %" PRIu64 " values (%s); levels used %" PRIu64 "\n"),
+                          a->clipped_count, clipped_share, a->levels_used);
   g_string_append_printf (out, a->zero_exact ? _("Zero        0.0 is exact\n")
                                              : _("Zero        0.0 comes back as ±%.6g\n"),
                           a->zero_error);
-  g_string_append_printf (out, _("Size        %" PRIu64 " B as float32, %" PRIu64 " B quantized (%.2fx smaller, %.3f bits per weight)\n"),
-                          a->size_fp32_bytes, a->size_quant_bytes, a->compression_ratio, a->bits_per_weight);
+  g_string_append_printf (out, _("Size        %s as float32, %s quantized (%.2fx smaller, %.3f bits per weight)\n"),
+                          fp32_size, quant_size, a->compression_ratio, a->bits_per_weight);
   fputs (out->str, stdout);
 }
 

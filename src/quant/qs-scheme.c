@@ -52,6 +52,9 @@ qs_scheme_validate (const QsScheme *scheme,
     problem = "bits must be between 2 and 16";
   else if (scheme->bins < 1 || scheme->bins > QS_MAX_BINS)
     problem = "bins must be between 1 and 65536";
+  else if (scheme->range_method == QS_RANGE_KL && scheme->format == QS_FORMAT_INT
+           && scheme->bits < QS_KL_MIN_BITS)
+    problem = "the KL range method needs at least 4 bits (with fewer levels it clips almost everything); use mse or minmax";
   else if (scheme->range_method == QS_RANGE_PERCENTILE
            && !(scheme->percentile > 50.0 && scheme->percentile <= 100.0))
     problem = "the percentile must be greater than 50 and at most 100";

@@ -55,6 +55,11 @@ typedef enum {
 
 #define QS_MIN_BITS 2
 #define QS_MAX_BITS 16
+/* KL calibration (TensorRT's 8-bit algorithm) below this many integer bits
+ * chooses a threshold of a few histogram bins on ordinary tensors (a
+ * Gaussian of 144 values at 3 bits: 143 clipped, 0.1 dB), so it is refused
+ * there; tests/quant/test-kl-bits.c checks 4 bits and up are sane. */
+#define QS_KL_MIN_BITS 4
 #define QS_DEFAULT_BINS 256
 #define QS_MAX_BINS 65536
 /* The axis that means "the tensor's own channel axis" (chosen by the reader). */

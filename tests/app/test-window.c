@@ -9,11 +9,13 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "app/qs-application.h"
 #include "app/qs-histogram-view-private.h"
 #include "app/qs-tensor-item.h"
 #include "app/qs-window-private.h"
+#include "model/qs-format-text.h"
 #include "qs-window-test-utils.h"
 
 
@@ -360,6 +362,529 @@ test_accuracy_of_demo_model (void)
   qs_window_test_close (window);
 }
 
+/* Runs the main loop for a while: debounced work (the search entry's
+ * delay, the sweep) gets its turn. */
+static void
+spin_main_loop (guint msec)
+{
+  gint64 deadline = g_get_monotonic_time () + msec * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static const char *
+listed_path (QsWindow *window,
+             guint     position)
+{
+  g_autoptr(QsTensorItem) item = g_list_model_get_item (G_LIST_MODEL (window->selection), position);
+
+  return qs_tensor_item_get_info (item)->path;
+}
+
+static guint
+listed_position (QsWindow   *window,
+                 const char *path)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (window->selection)); i++)
+    if (g_str_equal (listed_path (window, i), path))
+      return i;
+  g_error ("%s is not listed", path);
+}
+
+static void
+test_filter_filters_tensors (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  GListModel *listed = G_LIST_MODEL (window->selection);
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  /* As typed: upper case, part of a name. Of the 16 tensors, the kernels
+   * and biases of dense and dense_1 contain "dense". */
+  gtk_editable_set_text (GTK_EDITABLE (window->search_entry), "DENSE");
+  while (g_list_model_get_n_items (listed) == 16)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the filter did not filter");
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (g_list_model_get_n_items (listed), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_nonnull (strstr (listed_path (window, i), "/dense"));
+
+  gtk_editable_set_text (GTK_EDITABLE (window->search_entry), "");
+  while (g_list_model_get_n_items (listed) != 16)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("clearing the filter did not bring the tensors back");
+      g_usleep (1000);
+    }
+  qs_window_test_close (window);
+}
+
+static void
+test_sidebar_natural_order (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (window->selection));
+
+  for (guint i = 0; i + 1 < n; i++)
+    g_assert_cmpint (qs_natural_compare (listed_path (window, i), listed_path (window, i + 1)), <=, 0);
+  /* By hand: batch_normalization sorts first; conv2d_1 before conv2d_2
+   * (the file has depthwise_conv2d between them). */
+  g_assert_true (g_str_has_prefix (listed_path (window, 0), "/model_weights/batch_normalization/"));
+  g_assert_cmpuint (listed_position (window, "/model_weights/conv2d_1/conv2d_1/kernel:0"), <,
+                    listed_position (window, "/model_weights/conv2d_2/conv2d_2/bias:0"));
+  qs_window_test_close (window);
+}
+
+static gboolean
+every_badge_has_sqnr (QsWindow *window)
+{
+  GListModel *listed = G_LIST_MODEL (window->selection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (listed); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (listed, i);
+      if (qs_tensor_item_get_info (item)->quantizable && isnan (qs_tensor_item_get_sqnr (item)))
+        return FALSE;
+    }
+  return window->resort_idle_id == 0;
+}
+
+static void
+test_sidebar_sorts_by_sqnr (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  GListModel *listed = G_LIST_MODEL (window->selection);
+  const char *selected = qs_window_get_selected_path (window);
+  g_autofree char *selected_before = g_strdup (selected);
+  double previous = -INFINITY;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.sort-by-sqnr", NULL);
+  g_assert_true (window->sort_by_sqnr);
+  qs_window_test_wait_for (every_badge_has_sqnr, window);
+  for (guint i = 0; i < g_list_model_get_n_items (listed); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (listed, i);
+      g_assert_cmpfloat (qs_tensor_item_get_sqnr (item), >=, previous);
+      previous = qs_tensor_item_get_sqnr (item);
+    }
+  /* Re-sorting keeps the tensor on view. */
+  g_assert_cmpstr (qs_window_get_selected_path (window), ==, selected_before);
+  qs_window_test_close (window);
+}
+
+static gboolean
+strv_has (GPtrArray  *array,
+          const char *text)
+{
+  for (guint i = 0; i < array->len; i++)
+    if (g_str_equal (g_ptr_array_index (array, i), text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_shortcuts_window_matches_accels (void)
+{
+  g_autoptr(QsApplication) app = qs_application_new ();
+  g_autoptr(GtkBuilder) builder = NULL;
+  g_autoptr(GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) described = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = sample_path ();
+  QsWindow *window;
+  GSList *objects;
+  GListModel *controllers;
+  gboolean found = FALSE;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  builder = gtk_builder_new_from_resource ("/io/github/quantscope/Quantscope/gtk/help-overlay.ui");
+  objects = gtk_builder_get_objects (builder);
+  for (GSList *l = objects; l != NULL; l = l->next)
+    if (GTK_IS_SHORTCUTS_SHORTCUT (l->data))
+      {
+        char *action = NULL;
+        g_object_get (l->data, "action-name", &action, NULL);
+        g_assert_nonnull (action);
+        g_ptr_array_add (listed, action);
+      }
+  g_slist_free (objects);
+
+  /* Every entry of the shortcuts window has a key... */
+  for (guint i = 0; i < listed->len; i++)
+    {
+      g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                    g_ptr_array_index (listed, i));
+      if (accels == NULL || accels[0] == NULL)
+        g_error ("%s is in the shortcuts window without a key", (char *) g_ptr_array_index (listed, i));
+    }
+  /* ...and every key is in the shortcuts window, Ctrl+S, Ctrl+L and Ctrl+I too. */
+  described = gtk_application_list_action_descriptions (GTK_APPLICATION (app));
+  for (guint i = 0; described[i] != NULL; i++)
+    if (!strv_has (listed, described[i]))
+      g_error ("%s has a key but is not in the shortcuts window", described[i]);
+  g_assert_true (strv_has (listed, "win.save-scheme"));
+  g_assert_true (strv_has (listed, "win.log-scale"));
+  g_assert_true (strv_has (listed, "win.number-inspector"));
+
+  /* Ctrl+Up with the focus in the tensor list: the window takes it in the
+   * capture phase, before the list sees it. */
+  window = qs_window_test_open (path);
+  gtk_widget_grab_focus (GTK_WIDGET (window->tensor_list));
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller)
+          || gtk_event_controller_get_propagation_phase (controller) != GTK_PHASE_CAPTURE)
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          g_autofree char *trigger = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+          GtkShortcutAction *action = gtk_shortcut_get_action (shortcut);
+          if (g_str_equal (trigger, "<Control>Up") && GTK_IS_NAMED_ACTION (action)
+              && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (action)), "win.bits-up"))
+            found = TRUE;
+        }
+    }
+  g_object_unref (controllers);
+  g_assert_true (found);
+  qs_window_test_close (window);
+}
+
+static void
+test_damaged_file_says_what_is_wrong (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *bad = g_build_filename (dir, "broken_model.h5", NULL);
+  g_autoptr(GFile) bad_file = g_file_new_for_path (bad);
+  g_auto(GStrv) lines = NULL;
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  g_assert_true (g_file_set_contents (bad, "\x89HDF\r\n\x1a\n but then garbage", -1, NULL));
+  qs_window_open_file (window, bad_file);
+  while (window->last_error_details == NULL)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no message for the damaged file");
+      g_usleep (1000);
+    }
+  /* Title, file, then the reader's own words. The title is short enough
+   * for a toast and names no library internals. */
+  lines = g_strsplit (window->last_error_details, "\n", 4);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  g_assert_cmpuint (g_utf8_strlen (lines[0], -1), <=, 60);
+  g_assert_null (strstr (lines[0], "H5"));
+  g_assert_null (strstr (lines[0], "HDF5-DIAG"));
+  g_assert_cmpstr (lines[1], ==, bad);
+  g_assert_cmpuint (strlen (lines[3]), >, 0);
+  g_unlink (bad);
+  g_rmdir (dir);
+  qs_window_test_close (window);
+}
+
+static void
+test_recent_label_keeps_underscores (void)
+{
+  g_autofree char *escaped = _qs_window_escape_mnemonic ("inception_v3__x.h5");
+  g_autoptr(GMenu) menu = g_menu_new ();
+  GtkWidget *popover;
+  GtkWidget *window = gtk_window_new ();
+
+  g_assert_cmpstr (escaped, ==, "inception__v3____x.h5");
+  /* What a menu shows for it: the name as it is. */
+  g_menu_append (menu, escaped, "win.nothing");
+  popover = gtk_popover_menu_new_from_model (G_MENU_MODEL (menu));
+  gtk_window_set_child (GTK_WINDOW (window), popover);
+  {
+    gboolean found = FALSE;
+    for (GtkWidget *w = popover; w != NULL && !found;)
+      {
+        if (GTK_IS_LABEL (w) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (w)), "inception_v3__x.h5") == 0)
+          found = TRUE;
+        /* Depth-first walk of the popover's widgets. */
+        if (gtk_widget_get_first_child (w) != NULL)
+          w = gtk_widget_get_first_child (w);
+        else
+          {
+            while (w != NULL && w != popover && gtk_widget_get_next_sibling (w) == NULL)
+              w = gtk_widget_get_parent (w);
+            w = (w == NULL || w == popover) ? NULL : gtk_widget_get_next_sibling (w);
+          }
+      }
+    g_assert_true (found);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_load_scheme_file (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  const char *json = "{ \"version\": 1, \"default\": { \"bits\": 6, \"mapping\": \"symmetric\" },"
+                     "  \"overrides\": [ { \"tensors\": \"/model_weights/dense/dense/kernel:0\", \"bits\": 3 } ] }";
+  g_autoptr(QsSchemeFile) schemes = NULL;
+  g_autoptr(GError) error = NULL;
+  QsScheme scheme;
+
+  schemes = qs_scheme_file_load_from_data (json, -1, "test.json", &error);
+  g_assert_no_error (error);
+  _qs_window_apply_scheme_file (window, schemes);
+
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 6);
+  g_assert_cmpint (scheme.mapping, ==, QS_MAPPING_SYMMETRIC);
+  g_assert_true (qs_document_has_override (window->document, "/model_weights/dense/dense/kernel:0"));
+  qs_document_get_scheme_for (window->document, "/model_weights/dense/dense/kernel:0", &scheme);
+  g_assert_cmpint (scheme.bits, ==, 3);
+  g_assert_cmpint (scheme.mapping, ==, QS_MAPPING_SYMMETRIC);
+  g_assert_false (qs_document_has_override (window->document, "/model_weights/conv2d_1/conv2d_1/kernel:0"));
+  /* The controls show what applies to the tensor on view. */
+  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 6);
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 6.0);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  qs_window_test_close (window);
+}
+
+static void
+assert_mode_follows_umask (const char *path,
+                           mode_t      umask_value)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0666 & ~umask_value);
+}
+
+static void
+test_written_files_follow_umask (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *plot = g_build_filename (dir, "plot.png", NULL);
+  g_autofree char *scheme = g_build_filename (dir, "scheme.json", NULL);
+  g_autofree char *weights = g_build_filename (dir, "weights.h5", NULL);
+  g_autoptr(QsSchemeFile) schemes = qs_document_to_scheme_file (window->document);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+  mode_t old_umask = umask (022);
+
+  g_assert_true (qs_histogram_view_export (window->histogram_view, plot, 600, 300, &error));
+  g_assert_no_error (error);
+  g_assert_true (qs_scheme_file_save (schemes, scheme, &error));
+  g_assert_no_error (error);
+  _qs_window_export_to (window, weights, QS_EXPORT_LAYOUT_QUANTIZED);
+  while (!g_file_test (weights, G_FILE_TEST_EXISTS))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the export");
+      g_usleep (1000);
+    }
+  spin_main_loop (100);
+  assert_mode_follows_umask (plot, 022);
+  assert_mode_follows_umask (scheme, 022);
+  assert_mode_follows_umask (weights, 022);
+  umask (old_umask);
+  g_unlink (plot);
+  g_unlink (scheme);
+  g_unlink (weights);
+  g_rmdir (dir);
+  qs_window_test_close (window);
+}
+
+static void
+test_symmetric_drag_agrees_with_results (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->scale_value);
+  QsTensorReport *report;
+  double lo, hi, dragged_hi, estimate, handle_lo, handle_hi;
+  guint64 clipped_before;
+
+  adw_combo_row_set_selected (window->mapping_row, QS_MAPPING_SYMMETRIC);
+  wait_for_new_text (window, window->scale_value, before);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  clipped_before = report->analysis.clipped_count;
+  /* Symmetric: the handles sit at ± the same value. */
+  _qs_histogram_view_get_handles (window->histogram_view, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, -hi);
+
+  /* Pull the upper handle to half its value: the lower one still sets the
+   * symmetric range, so no more values clip than before. */
+  dragged_hi = hi / 2;
+  g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi),
+                                         _qs_histogram_view_value_to_x (window->histogram_view, dragged_hi)));
+  _qs_histogram_view_get_handles (window->histogram_view, &lo, &hi);
+  g_assert_cmpfloat (hi, <, dragged_hi * 1.05);
+  estimate = _qs_histogram_view_estimate_clipped (window->histogram_view, lo, hi);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  while (qs_histogram_view_get_report (window->histogram_view)->scheme.range_method != QS_RANGE_MANUAL)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  report = qs_histogram_view_get_report (window->histogram_view);
+
+  /* The plot's figure and Results' agree (the estimate spreads the bins
+   * the bounds cut, so within a bin's share)... */
+  g_assert_cmpfloat (fabs (estimate - (double) report->analysis.clipped_count), <=,
+                     2.0 + report->analysis.finite_count / 100.0);
+  g_assert_cmpuint (report->analysis.clipped_count, <=, clipped_before + 1);
+  /* ...and the handles snap to the range that applies: symmetric, as wide
+   * as the side that was not moved. */
+  _qs_histogram_view_get_handles (window->histogram_view, &handle_lo, &handle_hi);
+  g_assert_cmpfloat (handle_lo, ==, -handle_hi);
+  g_assert_cmpfloat (handle_hi, ==, MAX (-MIN (report->params.range_lo[0], 0.0f), MAX (report->params.range_hi[0], 0.0f)));
+  g_assert_cmpfloat (handle_hi, >, dragged_hi * 1.5);
+  qs_window_test_close (window);
+}
+
+static void
+test_accuracy_dimmed_while_updating (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+
+  qs_window_test_wait_for (accuracy_final, window);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  /* A new scheme: the old figure stays, dimmed and marked, until the new one is final. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (window->accuracy_row), ==, "Evaluating…");
+  qs_window_test_wait_for (accuracy_final, window);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  qs_window_test_close (window);
+}
+
+static void
+test_keyboard_reaches_everything_once (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  gboolean histogram_reached = FALSE, results_reached = FALSE;
+  GtkWidget *previous = NULL;
+  QsScheme scheme;
+
+  /* One key from anywhere to the first scheme control. */
+  gtk_widget_grab_focus (GTK_WIDGET (window->tensor_list));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.focus-scheme", NULL);
+  g_assert_true (gtk_window_get_focus (GTK_WINDOW (window)) == GTK_WIDGET (window->format_row));
+
+  /* Tab from the scheme controls reaches the histogram; a result row is
+   * never entered twice (its value label is no stop of its own), and the
+   * boxed list of results is reached as a whole. */
+  for (int i = 0; i < 200; i++)
+    {
+      GtkWidget *focus;
+
+      /* What GtkWindow does with Tab (it wraps around by itself). */
+      gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
+      focus = gtk_window_get_focus (GTK_WINDOW (window));
+      /* Tab must never stay put (a trap), and one round is enough. */
+      g_assert_true (focus != previous);
+      if (histogram_reached && results_reached)
+        break;
+      previous = focus;
+      histogram_reached |= focus == GTK_WIDGET (window->histogram_view);
+      results_reached |= gtk_widget_is_ancestor (focus, GTK_WIDGET (window->result_group));
+      g_assert_false (GTK_IS_LABEL (focus));
+    }
+  g_assert_true (histogram_reached);
+  g_assert_true (results_reached);
+  g_assert_false (gtk_widget_get_can_focus (GTK_WIDGET (window->sqnr_value)));
+  g_assert_false (gtk_widget_get_can_focus (GTK_WIDGET (window->zero_value)));
+
+  /* Arrow keys on the focused histogram move the upper handle: a manual range. */
+  g_assert_true (_qs_histogram_view_key (window->histogram_view, GDK_KEY_Left, 0));
+  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  qs_window_test_close (window);
+}
+
+static void
+test_application_icon_resolves (void)
+{
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_autoptr(GtkIconPaintable) icon = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  /* What About shows, from the build tree as from an install. */
+  qs_application_ensure_icon ();
+  g_assert_true (gtk_icon_theme_has_icon (theme, "io.github.quantscope.Quantscope"));
+  icon = gtk_icon_theme_lookup_icon (theme, "io.github.quantscope.Quantscope", NULL, 128, 1,
+                                     GTK_TEXT_DIR_NONE, 0);
+  file = gtk_icon_paintable_get_file (icon);
+  g_assert_nonnull (file);
+  g_assert_true (g_str_has_suffix (g_file_peek_path (file), "io.github.quantscope.Quantscope.svg"));
+}
+
+static void
+test_file_dialogs_start_beside_document (void)
+{
+  g_autofree char *path = sample_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  QsWindow *window = qs_window_new (NULL);
+  g_autoptr(GFile) home = _qs_window_start_folder (window);
+  g_autoptr(GFile) beside = NULL;
+
+  /* No document: home, not the working directory (the build tree here). */
+  g_assert_cmpstr (g_file_peek_path (home), ==, g_get_home_dir ());
+  gtk_window_destroy (GTK_WINDOW (window));
+  window = qs_window_test_open (path);
+  beside = _qs_window_start_folder (window);
+  g_assert_cmpstr (g_file_peek_path (beside), ==, dir);
+  qs_window_test_close (window);
+}
+
+static void
+test_kl_below_4_bits_says_why (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->sqnr_value);
+
+  adw_combo_row_set_selected (window->range_row, QS_RANGE_KL);
+  gtk_adjustment_set_value (window->bits_adjustment, 3);
+  wait_for_new_text (window, window->sqnr_value, before);
+  spin_main_loop (200);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  /* No collapsed figure: the reason, in words. */
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (window->sqnr_value), "KL divergence needs at least 4 bits"));
+  g_assert_null (qs_histogram_view_get_report (window->histogram_view));
+
+  /* At 4 bits KL is allowed and gives a figure again. */
+  g_free (before);
+  before = label_text (window->sqnr_value);
+  gtk_adjustment_set_value (window->bits_adjustment, 4);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  g_assert_cmpint (qs_histogram_view_get_report (window->histogram_view)->scheme.range_method, ==, QS_RANGE_KL);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,5 +904,19 @@ main (int argc, char **argv)
   g_test_add_func ("/window/value-crash-keeps-document", test_value_crash_keeps_document);
   g_test_add_func ("/window/export-writes-readable-file", test_export_writes_readable_file);
   g_test_add_func ("/window/accuracy-of-demo-model", test_accuracy_of_demo_model);
+  g_test_add_func ("/window/filter-filters-tensors", test_filter_filters_tensors);
+  g_test_add_func ("/window/sidebar-natural-order", test_sidebar_natural_order);
+  g_test_add_func ("/window/sidebar-sorts-by-sqnr", test_sidebar_sorts_by_sqnr);
+  g_test_add_func ("/window/shortcuts-window-matches-accels", test_shortcuts_window_matches_accels);
+  g_test_add_func ("/window/damaged-file-says-what-is-wrong", test_damaged_file_says_what_is_wrong);
+  g_test_add_func ("/window/recent-label-keeps-underscores", test_recent_label_keeps_underscores);
+  g_test_add_func ("/window/load-scheme-file", test_load_scheme_file);
+  g_test_add_func ("/window/written-files-follow-umask", test_written_files_follow_umask);
+  g_test_add_func ("/window/symmetric-drag-agrees-with-results", test_symmetric_drag_agrees_with_results);
+  g_test_add_func ("/window/accuracy-dimmed-while-updating", test_accuracy_dimmed_while_updating);
+  g_test_add_func ("/window/keyboard-reaches-everything-once", test_keyboard_reaches_everything_once);
+  g_test_add_func ("/window/application-icon-resolves", test_application_icon_resolves);
+  g_test_add_func ("/window/file-dialogs-start-beside-document", test_file_dialogs_start_beside_document);
+  g_test_add_func ("/window/kl-below-4-bits-says-why", test_kl_below_4_bits_says_why);
   return g_test_run ();
 }

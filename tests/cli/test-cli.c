@@ -1879,6 +1879,15 @@ test_export_killed (void)
   g_remove (input);
 }
 
+/* KL below 4 bits is refused with its reason, in stats and in eval alike
+ * (the scheme check is the core's). */
+static void
+test_kl_low_bits_refused (void)
+{
+  assert_fails ("stats", sample_file, "--tensor", SAMPLE_CONV, "--bits", "3", "--range", "kl", NULL);
+  assert_fails ("stats", sample_file, "--tensor", SAMPLE_CONV, "--bits", "2", "--range", "kl", "--json", NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1931,6 +1940,7 @@ main (int    argc,
   g_test_add_func ("/cli/hostile/json-bombs", test_json_bombs);
   g_test_add_func ("/cli/hostile/crash-in-libhdf5", test_crash_in_libhdf5);
   g_test_add_func ("/cli/hostile/export-killed", test_export_killed);
+  g_test_add_func ("/cli/stats/kl-low-bits-refused", test_kl_low_bits_refused);
 
   status = g_test_run ();
   teardown_files ();

@@ -1,0 +1,85 @@
+/* test-format-text.c: the number formats the app and the CLI share, and natural name order.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <glib.h>
+
+#include "model/qs-format-text.h"
+
+static void
+assert_formats (char       *text,
+                const char *expected)
+{
+  g_assert_cmpstr (text, ==, expected);
+  g_free (text);
+}
+
+static void
+test_size (void)
+{
+  assert_formats (qs_format_size (0), "0 B");
+  assert_formats (qs_format_size (1023), "1023 B");
+  assert_formats (qs_format_size (1024), "1.0 KiB");
+  assert_formats (qs_format_size (1536), "1.5 KiB");
+  /* 1048575 B is 1023.999 KiB: rounded to one decimal it is 1.0 MiB. */
+  assert_formats (qs_format_size (1048575), "1.0 MiB");
+  /* The demo model: 1,199,960 parameters of float32. */
+  assert_formats (qs_format_size (4799840), "4.6 MiB");
+  assert_formats (qs_format_size ((guint64) 3 << 30), "3.0 GiB");
+}
+
+static void
+test_sqnr (void)
+{
+  assert_formats (qs_format_sqnr (41.8749), "41.9 dB");
+  assert_formats (qs_format_sqnr (0.4716), "0.5 dB");
+  assert_formats (qs_format_sqnr (-3.04), "-3.0 dB");
+  assert_formats (qs_format_sqnr (INFINITY), "exact");
+  assert_formats (qs_format_sqnr (NAN), "—");
+}
+
+static void
+test_percent (void)
+{
+  assert_formats (qs_format_percent (0.0), "0 %");
+  assert_formats (qs_format_percent (12.3449), "12.34 %");
+  assert_formats (qs_format_percent (100.0), "100.00 %");
+  /* 1 of 400,000 values: not "0.00 %". */
+  assert_formats (qs_format_percent (100.0 / 400000.0), "0.00025 %");
+}
+
+static void
+test_natural_compare (void)
+{
+  const char *sorted[] = {
+    "", "conv2d", "conv2d_1", "conv2d_2", "conv2d_002x", "conv2d_10", "conv2d_10/bias", "conv2d_10/kernel",
+    "conv2d_100", "dense", "dense_1",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sorted); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (sorted); j++)
+      {
+        int expected = i < j ? -1 : i > j ? 1 : 0;
+        int got = qs_natural_compare (sorted[i], sorted[j]);
+        if ((got > 0) - (got < 0) != expected)
+          g_error ("“%s” vs “%s”: %d, expected %d", sorted[i], sorted[j], got, expected);
+      }
+  /* Leading zeros: equal numbers, and equal strings are equal. */
+  g_assert_cmpint (qs_natural_compare ("a07", "a7"), ==, 0);
+  g_assert_cmpint (qs_natural_compare ("x9y", "x10y"), <, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "C.UTF-8");
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/format-text/size", test_size);
+  g_test_add_func ("/format-text/sqnr", test_sqnr);
+  g_test_add_func ("/format-text/percent", test_percent);
+  g_test_add_func ("/format-text/natural-compare", test_natural_compare);
+  return g_test_run ();
+}
