@@ -28,11 +28,13 @@ as_root () {
 
 # What building and running needs (desktop-file-utils: the build's
 # post-install step refreshes the desktop database; Cairo and Pango: the
-# CLI's charts, without GTK).
+# CLI's charts, without GTK; librsvg2-common: GTK skips SVG icons, the
+# app's own among them, without its pixbuf loader).
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
           libglib2.0-dev libhdf5-dev libjson-glib-dev
           libcairo2-dev libpango1.0-dev
-          libgtk-4-dev libadwaita-1-dev desktop-file-utils"
+          libgtk-4-dev libadwaita-1-dev desktop-file-utils
+          librsvg2-common"
 # Hangul for the Korean interface (the UI ships a Korean translation), and
 # the locales package so LANG=ko_KR.UTF-8 can be generated below.
 if [ "$mode" = run ]; then

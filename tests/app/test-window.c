@@ -839,6 +839,8 @@ test_application_icon_resolves (void)
                                      GTK_TEXT_DIR_NONE, 0);
   file = gtk_icon_paintable_get_file (icon);
   g_assert_nonnull (file);
+  /* A fallback image comes from a resource and has no path. */
+  g_assert_nonnull (g_file_peek_path (file));
   g_assert_true (g_str_has_suffix (g_file_peek_path (file), "io.github.quantscope.Quantscope.svg"));
 }
 
