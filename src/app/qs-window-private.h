@@ -42,6 +42,8 @@ struct _QsWindow
   AdwActionRow       *narrow_row;
   GtkSwitch          *narrow_switch;
   AdwComboRow        *granularity_row;
+  AdwActionRow       *group_size_row;
+  GtkAdjustment      *group_size_adjustment;
   AdwComboRow        *range_row;
   AdwActionRow       *percentile_row;
   GtkAdjustment      *percentile_adjustment;
@@ -62,6 +64,7 @@ struct _QsWindow
   GtkLabel           *zero_value;
   AdwActionRow       *zero_row;
   GtkLabel           *size_value;
+  GtkLabel           *bits_per_weight_value;
   AdwActionRow       *clipped_row;
   GtkBox             *panels_box;
   AdwPreferencesGroup *result_group;
