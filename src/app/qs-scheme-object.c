@@ -200,6 +200,9 @@ qs_scheme_object_set_property (GObject      *object,
             g_object_notify_by_pspec (object, properties[i]);
         self->in_bulk_update = was_bulk;
       }
+    /* The shown group size follows the format's own when none is set. */
+    else if (prop_id == PROP_FORMAT || prop_id == PROP_GRANULARITY)
+      g_object_notify_by_pspec (object, properties[PROP_GROUP_SIZE]);
   }
 
   /* Bindings set properties back and forth: only real changes count. */

@@ -468,6 +468,7 @@ report_ready_cb (QsWindow       *self,
   qs_channel_range_view_set_report (self->channel_view, report);
   show_report (self, report);
   _qs_window_sync_number_panel (self);
+  _qs_window_sync_block_inspector (self);
   _qs_window_record_latency (self, requested_usec);
 }
 
@@ -483,6 +484,7 @@ analysis_failed_cb (QsWindow       *self,
   qs_scheme_object_get_scheme (self->scheme, &scheme);
   _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
+  _qs_window_sync_block_inspector (self);
 }
 
 static void

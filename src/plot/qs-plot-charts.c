@@ -539,8 +539,16 @@ draw_one_series (const QsPlotFrame  *f,
       if (p->label != NULL)
         {
           g_autoptr(PangoLayout) layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
+          int w, h;
+          /* Above and right of the point, unless that leaves the plot
+           * area, which clips it: then left of it or below it. */
+          gboolean left, below;
 
-          _qs_plot_show_layout_halo (cr, layout, x + 6, y - 4, 0.0, 1.0, color, &f->style->background);
+          pango_layout_get_pixel_size (layout, &w, &h);
+          left = x + 6 + w > a->x + a->width;
+          below = y - 4 - h < a->y;
+          _qs_plot_show_layout_halo (cr, layout, left ? x - 6 : x + 6, below ? y + 4 : y - 4,
+                                     left ? 1.0 : 0.0, below ? 0.0 : 1.0, color, &f->style->background);
         }
     }
 }
