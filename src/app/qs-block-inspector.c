@@ -481,6 +481,11 @@ qs_block_inspector_init (QsBlockInspector *self)
   GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 24);
   GtkWidget *rounding = adw_preferences_group_new ();
   GtkWidget *worst = adw_preferences_group_new ();
+  /* Two columns, the numbers and the charts, so a laptop screen shows
+   * all of it. */
+  GtkWidget *columns = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 24);
+  GtkWidget *left = gtk_box_new (GTK_ORIENTATION_VERTICAL, 24);
+  GtkWidget *right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 24);
 
   gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
   self->stack = GTK_STACK (gtk_stack_new ());
@@ -493,7 +498,8 @@ qs_block_inspector_init (QsBlockInspector *self)
                                    _("Choose a block format (MXFP4, NVFP4, NF4, …) or per-group granularity."));
   gtk_stack_add_named (self->stack, empty, "empty");
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1000);
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1600);
+  gtk_box_set_homogeneous (GTK_BOX (columns), TRUE);
   gtk_widget_set_margin_top (column, 18);
   gtk_widget_set_margin_bottom (column, 18);
   gtk_widget_set_margin_start (column, 12);
@@ -516,10 +522,13 @@ qs_block_inspector_init (QsBlockInspector *self)
                                      _("The SQNR if every block kept its exact float32 scale"));
   self->cost_value = add_value_row (ADW_PREFERENCES_GROUP (rounding), _("Difference"),
                                     _("SQNR with exact scales minus SQNR with stored scales"));
-  gtk_box_append (GTK_BOX (column), rounding);
+  gtk_box_append (GTK_BOX (left), rounding);
 
-  self->scales_area = add_chart (self, GTK_BOX (column), _("Block scales"),
+  self->scales_area = add_chart (self, GTK_BOX (right), _("Block scales"),
                                  _("How many blocks have each scale (log₂ bins)"), FALSE);
+
+  self->sweep_area = add_chart (self, GTK_BOX (right), _("Block-size sweep"),
+                                _("SQNR against bits per weight for groups of 16 to 256"), TRUE);
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (worst), _("Worst blocks"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (worst),
@@ -528,10 +537,11 @@ qs_block_inspector_init (QsBlockInspector *self)
   gtk_list_box_set_selection_mode (self->worst_list, GTK_SELECTION_NONE);
   gtk_widget_add_css_class (GTK_WIDGET (self->worst_list), "boxed-list");
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (worst), GTK_WIDGET (self->worst_list));
-  gtk_box_append (GTK_BOX (column), worst);
+  gtk_box_append (GTK_BOX (left), worst);
 
-  self->sweep_area = add_chart (self, GTK_BOX (column), _("Block-size sweep"),
-                                _("SQNR against bits per weight for groups of 16 to 256"), TRUE);
+  gtk_box_append (GTK_BOX (columns), left);
+  gtk_box_append (GTK_BOX (columns), right);
+  gtk_box_append (GTK_BOX (column), columns);
 
   adw_clamp_set_child (ADW_CLAMP (clamp), column);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);

@@ -907,7 +907,7 @@ _qs_window_present_block_inspector (QsWindow *self)
       gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
       gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
       gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
-      gtk_window_set_default_size (GTK_WINDOW (window), 900, 960);
+      gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
       self->block_inspector = QS_BLOCK_INSPECTOR (qs_block_inspector_new ());
       gtk_widget_set_vexpand (GTK_WIDGET (self->block_inspector), TRUE);
       gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
