@@ -962,6 +962,28 @@ test_mxfp4_results_match_cli (void)
   g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (window->bits_row)), ==,
                    "Block formats fix their element type: this setting does not apply.");
 
+  /* Every block has its own range: no single clip handle to drag. */
+  g_assert_false (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                           _qs_histogram_view_value_to_x (window->histogram_view,
+                                                                          report->params.range_hi[0]),
+                                           _qs_histogram_view_value_to_x (window->histogram_view, 0.0)));
+
+  /* The model size counts every tensor's blocks as stats does. */
+  {
+    GListModel *tensors = qs_document_get_tensors (window->document);
+    guint64 expected = 0, fp32_bytes, quant_bytes;
+
+    for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+      {
+        g_autoptr(QsTensorItem) tensor = g_list_model_get_item (tensors, i);
+        g_autoptr(JsonNode) tensor_root = cli_stats (qs_tensor_item_get_info (tensor)->path, "mxfp4", NULL);
+
+        expected += (guint64) json_object_get_int_member (json_node_get_object (tensor_root), "size_quant_bytes");
+      }
+    qs_document_model_size (window->document, &fp32_bytes, &quant_bytes);
+    g_assert_cmpuint (quant_bytes, ==, expected);
+  }
+
   /* Back to integers: the rows apply again, with their own tooltips. */
   adw_combo_row_set_selected (window->format_row, QS_FORMAT_INT);
   g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->bits_row)));
