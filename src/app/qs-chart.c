@@ -5,6 +5,7 @@
 
 #include "app/qs-chart.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
@@ -200,4 +201,58 @@ qs_chart_render_node (GskRenderNode *node,
                                     cairo_image_surface_get_stride (surface));
   g_bytes_unref (bytes);
   return texture;
+}
+
+static const struct {
+  const char *name;
+  const char *mime_type;
+  const char *suffix;
+} plot_filters[] = {
+  { N_("PNG image"), "image/png", ".png" },
+  { N_("SVG drawing"), "image/svg+xml", ".svg" },
+  { N_("PDF document"), "application/pdf", ".pdf" },
+};
+
+GtkFileChooserNative *
+qs_chart_export_chooser_new (GtkWindow  *parent,
+                             GFile      *folder,
+                             const char *name)
+{
+  GtkFileChooserNative *dialog;
+
+  dialog = gtk_file_chooser_native_new (_("Export Plot"), parent, GTK_FILE_CHOOSER_ACTION_SAVE,
+                                        _("_Export"), _("_Cancel"));
+  for (gsize i = 0; i < G_N_ELEMENTS (plot_filters); i++)
+    {
+      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (filter, _(plot_filters[i].name));
+      gtk_file_filter_add_mime_type (filter, plot_filters[i].mime_type);
+      g_object_set_data (G_OBJECT (filter), "suffix", (gpointer) plot_filters[i].suffix);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+    }
+  if (folder != NULL)
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  return dialog;
+}
+
+char *
+qs_chart_export_chooser_path (GtkFileChooser *chooser)
+{
+  g_autoptr(GFile) file = gtk_file_chooser_get_file (chooser);
+  char *path = file ? g_file_get_path (file) : NULL;
+  QsPlotFormat format;
+
+  if (path != NULL && !qs_plot_format_from_path (path, &format))
+    {
+      GtkFileFilter *filter = gtk_file_chooser_get_filter (chooser);
+      const char *suffix = filter != NULL ? g_object_get_data (G_OBJECT (filter), "suffix") : NULL;
+      char *with_suffix = g_strconcat (path, suffix != NULL ? suffix : ".png", NULL);
+
+      g_free (path);
+      path = with_suffix;
+    }
+  return path;
 }

@@ -75,4 +75,13 @@ GdkTexture *qs_chart_render_node  (GskRenderNode   *node,
                                    int              width,
                                    int              height);
 
+/* A save dialog for a chart: PNG, SVG and PDF filters, @folder (nullable)
+ * to start in, @name suggested (transfer full). */
+GtkFileChooserNative *qs_chart_export_chooser_new  (GtkWindow      *parent,
+                                                    GFile          *folder,
+                                                    const char     *name);
+/* The chosen path; a name without a known extension takes the chosen
+ * filter's (transfer full; NULL when nothing was chosen). */
+char                 *qs_chart_export_chooser_path (GtkFileChooser *chooser);
+
 G_END_DECLS

@@ -313,7 +313,10 @@ qs_document_model_size (QsDocument *self,
       if (!info->quantizable)
         continue;
       qs_document_get_scheme_for (self, info->path, &scheme);
-      if (scheme.granularity == QS_GRANULARITY_CHANNEL && info->rank > 0)
+      /* Blocks run along the reduction axis of each output channel
+       * (qs_quantized_size_bytes wants those runs); a bias is one run. */
+      if ((scheme.granularity == QS_GRANULARITY_CHANNEL && info->rank > 0)
+          || (qs_scheme_is_blockwise (&scheme) && info->rank > 1))
         {
           int axis = info->channel_axis >= 0 ? info->channel_axis : info->rank - 1;
           channels = (size_t) info->shape[axis];

@@ -259,6 +259,15 @@ describe_scheme (const QsTensorReport *report)
   const QsScheme *s = &report->scheme;
   const char *granularity = s->granularity == QS_GRANULARITY_CHANNEL ? _("per-channel") : _("per-tensor");
 
+  if (qs_scheme_is_blockwise (s))
+    {
+      /* Translators: "groups of 32", how many weights share a scale. */
+      g_autofree char *groups = g_strdup_printf (_("groups of %zu"), qs_scheme_block_size (s));
+
+      if (s->format != QS_FORMAT_INT)
+        return g_strdup_printf (_("%s, %s"), qs_format_to_string (s->format), groups);
+      return g_strdup_printf (_("%d-bit %s %s"), s->bits, mapping_name (s->mapping), groups);
+    }
   if (s->format != QS_FORMAT_INT)
     /* Translators: a number format such as "fp8-e4m3", then "per-tensor". */
     return g_strdup_printf (_("%s, %s"), qs_format_to_string (s->format), granularity);
@@ -461,6 +470,25 @@ legend_layout (QsHistogramView *self,
     }
 }
 
+/* Every block of a blockwise scheme has its own grid and range: the chart
+ * draws no single one, only the reconstructed histogram. */
+static gboolean
+has_single_grid (QsHistogramView *self)
+{
+  return !qs_scheme_is_blockwise (&self->report->scheme);
+}
+
+static gboolean
+legend_entry_shown (QsHistogramView *self,
+                    LegendEntry      entry)
+{
+  if (entry == LEGEND_RECONSTRUCTED)
+    return self->show_quantized || !has_single_grid (self);
+  if (entry == LEGEND_LEVELS)
+    return has_single_grid (self);
+  return TRUE;
+}
+
 static int
 legend_width (QsHistogramView *self)
 {
@@ -471,7 +499,7 @@ legend_width (QsHistogramView *self)
       g_autoptr(PangoLayout) layout = NULL;
       int w;
 
-      if (e == LEGEND_RECONSTRUCTED && !self->show_quantized)
+      if (!legend_entry_shown (self, e))
         continue;
       layout = legend_layout (self, e);
       pango_layout_get_pixel_size (layout, &w, NULL);
@@ -544,7 +572,7 @@ compute_layout (QsHistogramView *self,
 
   /* The count axis, then the margins its labels need. */
   y_max = MAX (1.0, self->counts_max);
-  if (self->show_quantized)
+  if (self->show_quantized || !has_single_grid (self))
     y_max = MAX (y_max, self->recon_max);
   top = text_h + 12;
   bottom = text_h + 12;
@@ -687,6 +715,9 @@ hit_test (QsHistogramView   *self,
   displayed_range (self, &lo, &hi);
   x_lo = value_to_x (l, lo);
   x_hi = value_to_x (l, hi);
+  /* No single clip range to drag when every block has its own. */
+  if (!has_single_grid (self))
+    x_lo = x_hi = G_MAXDOUBLE;
   d_lo = fabs (x - x_lo);
   d_hi = fabs (x - x_hi);
   if (y >= p->origin.y - HANDLE_GRAB_DISTANCE - 4 && y <= plot_bottom (l) &&
@@ -995,7 +1026,7 @@ draw_legend (QsHistogramView   *self,
       g_autoptr(PangoLayout) layout = NULL;
       int w;
 
-      if (e == LEGEND_RECONSTRUCTED && !self->show_quantized)
+      if (!legend_entry_shown (self, e))
         continue;
       layout = legend_layout (self, e);
       pango_layout_get_pixel_size (layout, &w, NULL);
@@ -1050,9 +1081,10 @@ draw_static (QsHistogramView   *self,
   draw_bars (self, l, painter);
 
   cr = qs_painter_begin_cairo (painter);
-  if (self->show_quantized)
+  if (self->show_quantized || !has_single_grid (self))
     draw_reconstructed (self, l, cr);
-  draw_levels (self, l, cr);
+  if (has_single_grid (self))
+    draw_levels (self, l, cr);
   draw_axes (self, l, cr);
   draw_legend (self, l, cr);
   qs_painter_end_cairo (painter, cr);
@@ -1110,6 +1142,9 @@ draw_overlay (QsHistogramView   *self,
       qs_painter_fill_rect (painter, &self->palette.fg, 0.10,
                             a_x, p->origin.y, MAX (1.0, b_x - a_x), p->size.height);
     }
+
+  if (!has_single_grid (self))
+    return;
 
   /* Values outside the clip range are shaded: they all land on the end levels. */
   qs_painter_fill_rect (painter, &self->palette.fg, 0.09,

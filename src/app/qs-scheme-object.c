@@ -31,6 +31,7 @@ enum {
   PROP_MANUAL_HI,
   PROP_ROUNDING,
   PROP_NUDGE_ZERO,
+  PROP_GROUP_SIZE,
   N_PROPS
 };
 
@@ -41,6 +42,37 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+
+/* The group size a scheme without an explicit one uses: the block format's
+ * own, else the integer default. */
+static int
+default_group_size (const QsScheme *s)
+{
+  QsScheme probe = *s;
+
+  probe.group_size = 0;
+  return qs_scheme_is_blockwise (&probe) ? (int) qs_scheme_block_size (&probe) : QS_DEFAULT_GROUP_SIZE;
+}
+
+/* Keeps the scheme one the core accepts (qs_scheme_validate) after one
+ * control changed: block formats and integer groups take each block's own
+ * min/max range and (integer groups) a nudged zero point; groups need an
+ * integer or block format; a new block format starts at its own size. */
+static void
+normalize (QsScheme       *s,
+           const QsScheme *before)
+{
+  if (s->format != before->format)
+    {
+      s->group_size = 0;
+      if (s->granularity == QS_GRANULARITY_GROUP && s->format != QS_FORMAT_INT && !qs_format_is_block (s->format))
+        s->granularity = QS_GRANULARITY_TENSOR;
+    }
+  if (qs_scheme_is_blockwise (s))
+    s->range_method = QS_RANGE_MINMAX;
+  if (s->granularity == QS_GRANULARITY_GROUP && s->format == QS_FORMAT_INT)
+    s->nudge_zero = TRUE;
+}
 
 static void
 qs_scheme_object_get_property (GObject    *object,
@@ -88,6 +120,9 @@ qs_scheme_object_get_property (GObject    *object,
       break;
     case PROP_NUDGE_ZERO:
       g_value_set_boolean (value, s->nudge_zero);
+      break;
+    case PROP_GROUP_SIZE:
+      g_value_set_int (value, s->group_size > 0 ? s->group_size : default_group_size (s));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -142,10 +177,33 @@ qs_scheme_object_set_property (GObject      *object,
     case PROP_NUDGE_ZERO:
       s->nudge_zero = g_value_get_boolean (value);
       break;
+    case PROP_GROUP_SIZE:
+      /* The default size stays implicit, so a scheme reads as the CLI's. */
+      s->group_size = g_value_get_int (value) == default_group_size (s) ? 0 : g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       return;
     }
+
+  {
+    QsScheme as_set = *s;
+
+    normalize (s, &before);
+    if (memcmp (&as_set, s, sizeof as_set) != 0)
+      {
+        gboolean was_bulk = self->in_bulk_update;
+
+        self->in_bulk_update = TRUE;
+        for (guint i = 1; i < N_PROPS; i++)
+          if (i != prop_id)
+            g_object_notify_by_pspec (object, properties[i]);
+        self->in_bulk_update = was_bulk;
+      }
+    /* The shown group size follows the format's own when none is set. */
+    else if (prop_id == PROP_FORMAT || prop_id == PROP_GRANULARITY)
+      g_object_notify_by_pspec (object, properties[PROP_GROUP_SIZE]);
+  }
 
   /* Bindings set properties back and forth: only real changes count. */
   if (memcmp (&before, s, sizeof before) != 0 && !self->in_bulk_update)
@@ -161,18 +219,20 @@ qs_scheme_object_class_init (QsSchemeObjectClass *klass)
   object_class->get_property = qs_scheme_object_get_property;
   object_class->set_property = qs_scheme_object_set_property;
 
-  properties[PROP_FORMAT] = g_param_spec_uint ("format", NULL, NULL, 0, QS_FORMAT_FP8_E5M2, 0, flags);
+  properties[PROP_FORMAT] = g_param_spec_uint ("format", NULL, NULL, 0, QS_FORMAT_LAST, 0, flags);
   properties[PROP_BITS] = g_param_spec_int ("bits", NULL, NULL, QS_MIN_BITS, QS_MAX_BITS, 8, flags);
   properties[PROP_MAPPING] = g_param_spec_uint ("mapping", NULL, NULL, 0, QS_MAPPING_SYMMETRIC, 0, flags);
   properties[PROP_UNSIGNED] = g_param_spec_boolean ("unsigned", NULL, NULL, FALSE, flags);
   properties[PROP_NARROW] = g_param_spec_boolean ("narrow", NULL, NULL, FALSE, flags);
-  properties[PROP_GRANULARITY] = g_param_spec_uint ("granularity", NULL, NULL, 0, QS_GRANULARITY_CHANNEL, 0, flags);
+  properties[PROP_GRANULARITY] = g_param_spec_uint ("granularity", NULL, NULL, 0, QS_GRANULARITY_GROUP, 0, flags);
   properties[PROP_RANGE_METHOD] = g_param_spec_uint ("range-method", NULL, NULL, 0, QS_RANGE_MANUAL, 0, flags);
   properties[PROP_PERCENTILE] = g_param_spec_double ("percentile", NULL, NULL, 50.0001, 100.0, 99.99, flags);
   properties[PROP_MANUAL_LO] = g_param_spec_double ("manual-lo", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, -1.0, flags);
   properties[PROP_MANUAL_HI] = g_param_spec_double ("manual-hi", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 1.0, flags);
   properties[PROP_ROUNDING] = g_param_spec_uint ("rounding", NULL, NULL, 0, QS_ROUNDING_HALF_AWAY, 0, flags);
   properties[PROP_NUDGE_ZERO] = g_param_spec_boolean ("nudge-zero", NULL, NULL, TRUE, flags);
+  properties[PROP_GROUP_SIZE] = g_param_spec_int ("group-size", NULL, NULL, 1, QS_MAX_GROUP_SIZE,
+                                                  QS_DEFAULT_GROUP_SIZE, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -231,11 +291,12 @@ qs_scheme_to_text (const QsScheme *s)
   g_ascii_dtostr (lo, sizeof lo, s->manual_lo);
   g_ascii_dtostr (hi, sizeof hi, s->manual_hi);
   return g_strdup_printf ("format=%s;bits=%d;mapping=%s;unsigned=%d;narrow=%d;granularity=%s;"
-                          "range=%s;percentile=%s;manual-lo=%s;manual-hi=%s;rounding=%s;nudge-zero=%d",
+                          "range=%s;percentile=%s;manual-lo=%s;manual-hi=%s;rounding=%s;nudge-zero=%d;"
+                          "group-size=%d",
                           qs_format_to_string (s->format), s->bits, qs_mapping_to_string (s->mapping),
                           s->is_unsigned, s->narrow, qs_granularity_to_string (s->granularity),
                           qs_range_method_to_string (s->range_method), percentile, lo, hi,
-                          qs_rounding_to_string (s->rounding), s->nudge_zero);
+                          qs_rounding_to_string (s->rounding), s->nudge_zero, s->group_size);
 }
 
 gboolean
@@ -296,6 +357,8 @@ qs_scheme_from_text (const char *text,
         ok = qs_rounding_parse (value, &s.rounding);
       else if (g_str_equal (key, "nudge-zero"))
         s.nudge_zero = g_str_equal (value, "1");
+      else if (g_str_equal (key, "group-size"))
+        s.group_size = (int) g_ascii_strtoll (value, NULL, 10);
       if (!ok)
         return FALSE;
     }

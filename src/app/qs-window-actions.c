@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "app/qs-chart.h"
 #include "app/qs-tensor-item.h"
 #include "model/qs-error.h"
 #include "model/qs-export.h"
@@ -427,22 +428,9 @@ export_plot_response_cb (GtkNativeDialog *dialog,
 {
   if (response == GTK_RESPONSE_ACCEPT)
     {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      g_autofree char *path = qs_chart_export_chooser_path (GTK_FILE_CHOOSER (dialog));
       g_autoptr(GError) error = NULL;
 
-      QsPlotFormat format;
-
-      /* A name without a known extension takes the chosen filter's. */
-      if (path != NULL && !qs_plot_format_from_path (path, &format))
-        {
-          GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
-          const char *suffix = filter != NULL ? g_object_get_data (G_OBJECT (filter), "suffix") : NULL;
-          char *with_suffix = g_strconcat (path, suffix != NULL ? suffix : ".png", NULL);
-
-          g_free (path);
-          path = with_suffix;
-        }
       if (path != NULL && !qs_histogram_view_export (self->histogram_view, path, 1200, 600, &error))
         {
           g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
@@ -456,22 +444,13 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   g_object_unref (self);
 }
 
-static const struct {
-  const char *name;
-  const char *mime_type;
-  const char *suffix;
-} plot_filters[] = {
-  { N_("PNG image"), "image/png", ".png" },
-  { N_("SVG drawing"), "image/svg+xml", ".svg" },
-  { N_("PDF document"), "application/pdf", ".pdf" },
-};
-
 static void
 export_plot_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
+  g_autoptr(GFile) folder = NULL;
   GtkFileChooserNative *dialog;
 
   if (qs_histogram_view_get_report (self->histogram_view) == NULL)
@@ -479,20 +458,8 @@ export_plot_action (GtkWidget  *widget,
       qs_window_show_toast (self, _("Select a tensor to plot first"));
       return;
     }
-  dialog = gtk_file_chooser_native_new (_("Export Plot"), GTK_WINDOW (self),
-                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  for (gsize i = 0; i < G_N_ELEMENTS (plot_filters); i++)
-    {
-      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-
-      gtk_file_filter_set_name (filter, _(plot_filters[i].name));
-      gtk_file_filter_add_mime_type (filter, plot_filters[i].mime_type);
-      g_object_set_data (G_OBJECT (filter), "suffix", (gpointer) plot_filters[i].suffix);
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
-    }
-  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "histogram.png");
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  folder = _qs_window_start_folder (self);
+  dialog = qs_chart_export_chooser_new (GTK_WINDOW (self), folder, "histogram.png");
   g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -906,6 +873,62 @@ number_inspector_action (GtkWidget  *widget,
   _qs_window_present_number_inspector (QS_WINDOW (widget));
 }
 
+/* ---- block inspector ---------------------------------------------------- */
+
+static void
+block_window_destroy_cb (GtkWidget *window,
+                         QsWindow  *self)
+{
+  self->block_window = NULL;
+  self->block_inspector = NULL;
+}
+
+void
+_qs_window_sync_block_inspector (QsWindow *self)
+{
+  g_autoptr(GFile) folder = NULL;
+
+  if (self->block_inspector == NULL)
+    return;
+  folder = _qs_window_start_folder (self);
+  qs_block_inspector_set_report (self->block_inspector, qs_histogram_view_get_report (self->histogram_view),
+                                 self->document, folder);
+}
+
+QsBlockInspector *
+_qs_window_present_block_inspector (QsWindow *self)
+{
+  if (self->block_window == NULL)
+    {
+      GtkWidget *window = adw_window_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+      gtk_window_set_title (GTK_WINDOW (window), _("Block Inspector"));
+      gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+      gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
+      gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
+      gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
+      self->block_inspector = QS_BLOCK_INSPECTOR (qs_block_inspector_new ());
+      gtk_widget_set_vexpand (GTK_WIDGET (self->block_inspector), TRUE);
+      gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->block_inspector));
+      adw_window_set_content (ADW_WINDOW (window), box);
+      g_signal_connect_object (window, "destroy", G_CALLBACK (block_window_destroy_cb), self, 0);
+      self->block_window = GTK_WINDOW (window);
+      _qs_window_sync_block_inspector (self);
+    }
+  gtk_window_present (self->block_window);
+  return self->block_inspector;
+}
+
+static void
+block_inspector_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  _qs_window_present_block_inspector (QS_WINDOW (widget));
+}
+
 static const QsWindowAccel window_accels[] = {
   { "win.open", "<Control>o" },
   { "win.load-scheme", "<Control><Shift>o" },
@@ -920,6 +943,7 @@ static const QsWindowAccel window_accels[] = {
   { "win.focus-scheme", "<Alt>s" },
   { "win.log-scale", "<Control>l" },
   { "win.number-inspector", "<Control>i" },
+  { "win.block-inspector", "<Control>b" },
 };
 
 const QsWindowAccel *
@@ -967,6 +991,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.load-scheme", NULL, load_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
   gtk_widget_class_install_action (widget_class, "win.number-inspector", NULL, number_inspector_action);
+  gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
   gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");

@@ -6,6 +6,7 @@
 #include "app/qs-window.h"
 
 #include "app/qs-accuracy-job.h"
+#include "app/qs-block-inspector.h"
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
 #include "app/qs-live-analysis.h"
@@ -42,6 +43,8 @@ struct _QsWindow
   AdwActionRow       *narrow_row;
   GtkSwitch          *narrow_switch;
   AdwComboRow        *granularity_row;
+  AdwActionRow       *group_size_row;
+  GtkAdjustment      *group_size_adjustment;
   AdwComboRow        *range_row;
   AdwActionRow       *percentile_row;
   GtkAdjustment      *percentile_adjustment;
@@ -62,6 +65,7 @@ struct _QsWindow
   GtkLabel           *zero_value;
   AdwActionRow       *zero_row;
   GtkLabel           *size_value;
+  GtkLabel           *bits_per_weight_value;
   AdwActionRow       *clipped_row;
   GtkBox             *panels_box;
   AdwPreferencesGroup *result_group;
@@ -87,6 +91,8 @@ struct _QsWindow
   GArray             *latencies;        /* gint64 usec from a change to its result */
   GtkWindow          *number_window;    /* the number inspector, NULL until opened */
   QsNumberPanel      *number_panel;     /* its content */
+  GtkWindow          *block_window;     /* the block inspector, NULL until opened */
+  QsBlockInspector   *block_inspector;  /* its content */
 
   char               *last_error_details; /* of the last file that failed to open */
   int                 shown_channel;
@@ -113,6 +119,8 @@ char *_qs_window_escape_mnemonic    (const char *text);
 /* Where file dialogs start: beside the open document, else in the home
  * folder, never the process's working directory (transfer full). */
 GFile *_qs_window_start_folder      (QsWindow *self);
+void  _qs_window_sync_block_inspector (QsWindow *self);
+QsBlockInspector *_qs_window_present_block_inspector (QsWindow *self);
 void  _qs_window_class_install_actions (GtkWidgetClass *widget_class);
 void  _qs_window_init_shortcuts     (QsWindow *self);
 void  _qs_window_init_settings      (QsWindow *self);

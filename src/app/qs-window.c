@@ -59,9 +59,14 @@ format_bits_badge (const QsScheme *scheme)
     case QS_FORMAT_FP8_E5M2:
       return g_strdup ("e5m2");
     case QS_FORMAT_INT:
-    default:
+      if (qs_scheme_is_blockwise (scheme))
+        /* TRANSLATORS: a short badge: an integer scheme with a scale per group, e.g. "4 bit/g128" */
+        return g_strdup_printf (_("%d bit/g%zu"), scheme->bits, qs_scheme_block_size (scheme));
       /* TRANSLATORS: a short badge: bits of an integer scheme, e.g. "8 bit" */
       return g_strdup_printf (_("%d bit"), scheme->bits);
+    default:
+      /* The block formats' own names ("mxfp4", "nf4") are short already. */
+      return g_strdup (qs_format_to_string (scheme->format));
     }
 }
 
@@ -87,21 +92,46 @@ set_value (GtkLabel   *label,
 
 /* ---- scheme and controls ------------------------------------------------ */
 
+/* Makes @row insensitive with @why as its tooltip, or sensitive with the
+ * tooltip the template gave it. */
+static void
+set_row_applies (GtkWidget  *row,
+                 gboolean    applies,
+                 const char *why)
+{
+  const char *own = g_object_get_data (G_OBJECT (row), "qs-own-tooltip");
+
+  gtk_widget_set_sensitive (row, applies);
+  gtk_widget_set_tooltip_text (row, applies ? own : why);
+}
+
 static void
 update_control_sensitivity (QsWindow *self)
 {
   QsScheme s;
-  gboolean is_int;
+  gboolean is_int, is_block, blockwise;
+  const char *why_format;
 
   qs_scheme_object_get_scheme (self->scheme, &s);
   is_int = s.format == QS_FORMAT_INT;
+  is_block = qs_format_is_block (s.format);
+  blockwise = qs_scheme_is_blockwise (&s);
+  why_format = is_block ? _("Block formats fix their element type: this setting does not apply.")
+                        : _("Float formats are cast directly: this setting applies to integers only.");
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->bits_row), is_int);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->mapping_row), is_int);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->unsigned_row), is_int);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->narrow_row), is_int);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->rounding_row), is_int);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->nudge_row), is_int);
+  set_row_applies (GTK_WIDGET (self->bits_row), is_int, why_format);
+  set_row_applies (GTK_WIDGET (self->mapping_row), is_int, why_format);
+  set_row_applies (GTK_WIDGET (self->unsigned_row), is_int, why_format);
+  set_row_applies (GTK_WIDGET (self->narrow_row), is_int, why_format);
+  set_row_applies (GTK_WIDGET (self->rounding_row), is_int, why_format);
+  set_row_applies (GTK_WIDGET (self->nudge_row), is_int && !blockwise,
+                   is_int ? _("Integer groups store an integer zero point per group: 0.0 is always exact.")
+                          : why_format);
+  set_row_applies (GTK_WIDGET (self->granularity_row), !is_block,
+                   _("Block formats have a scale per block of the group size below."));
+  set_row_applies (GTK_WIDGET (self->range_row), !blockwise,
+                   _("Each group or block takes its own minimum and maximum."));
+  gtk_widget_set_visible (GTK_WIDGET (self->group_size_row), blockwise);
   gtk_widget_set_visible (GTK_WIDGET (self->percentile_row), s.range_method == QS_RANGE_PERCENTILE);
   gtk_widget_set_visible (GTK_WIDGET (self->manual_row), s.range_method == QS_RANGE_MANUAL);
 }
@@ -273,7 +303,7 @@ _qs_window_clear_results (QsWindow   *self,
   GtkLabel *labels[] = {
     self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
     self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
-    self->size_value,
+    self->size_value, self->bits_per_weight_value,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
@@ -303,7 +333,22 @@ show_report (QsWindow             *self,
 
   gtk_label_set_text (self->tensor_label, r->info->path);
 
-  if (!is_int)
+  if (a->blocks != NULL)
+    {
+      const QsBlockInfo *b = a->blocks;
+
+      /* TRANSLATORS: a scale per block, e.g. "1,200 blocks of 32" */
+      text = g_strdup_printf (ngettext ("%'" PRIu64 " block of %zu", "%'" PRIu64 " blocks of %zu", b->block_count),
+                              b->block_count, b->block_size);
+      if (isfinite (b->tensor_scale))
+        {
+          char *with_tensor = g_strdup_printf (_("%s · tensor scale %.4g"), text, b->tensor_scale);
+
+          g_free (text);
+          text = with_tensor;
+        }
+    }
+  else if (!is_int)
     text = g_strdup_printf (_("%s, scale %.4g"), qs_format_to_string (r->scheme.format), p->scale[0]);
   else if (per_channel)
     text = g_strdup_printf (_("%zu channels · channel %d: %.4g · zero point %g"), p->channels,
@@ -383,6 +428,11 @@ show_report (QsWindow             *self,
   set_value (self->size_value, text);
   g_clear_pointer (&text, g_free);
 
+  /* The CLI's precision (stats), so the two read alike. */
+  text = g_strdup_printf ("%.3f", a->bits_per_weight);
+  set_value (self->bits_per_weight_value, text);
+  g_clear_pointer (&text, g_free);
+
   if (p->clamped_channels > 0)
     qs_window_show_toast (self, _("The scale was clamped at 2⁻²³ (as PyTorch does): values below one step are lost."));
 }
@@ -418,6 +468,7 @@ report_ready_cb (QsWindow       *self,
   qs_channel_range_view_set_report (self->channel_view, report);
   show_report (self, report);
   _qs_window_sync_number_panel (self);
+  _qs_window_sync_block_inspector (self);
   _qs_window_record_latency (self, requested_usec);
 }
 
@@ -433,6 +484,7 @@ analysis_failed_cb (QsWindow       *self,
   qs_scheme_object_get_scheme (self->scheme, &scheme);
   _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
+  _qs_window_sync_block_inspector (self);
 }
 
 static void
@@ -681,6 +733,16 @@ static void
 bind_controls (QsWindow *self)
 {
   GBindingFlags flags = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+  GtkWidget *rows[] = {
+    GTK_WIDGET (self->bits_row), GTK_WIDGET (self->mapping_row), GTK_WIDGET (self->unsigned_row),
+    GTK_WIDGET (self->narrow_row), GTK_WIDGET (self->rounding_row), GTK_WIDGET (self->nudge_row),
+    GTK_WIDGET (self->granularity_row), GTK_WIDGET (self->range_row),
+  };
+
+  /* update_control_sensitivity() swaps in why a row does not apply. */
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    g_object_set_data_full (G_OBJECT (rows[i]), "qs-own-tooltip",
+                            g_strdup (gtk_widget_get_tooltip_text (rows[i])), g_free);
 
   g_object_bind_property (self->scheme, "format", self->format_row, "selected", flags);
   g_object_bind_property (self->scheme, "bits", self->bits_adjustment, "value", flags);
@@ -694,6 +756,7 @@ bind_controls (QsWindow *self)
   g_object_bind_property (self->scheme, "manual-hi", self->manual_hi_adjustment, "value", flags);
   g_object_bind_property (self->scheme, "rounding", self->rounding_row, "selected", flags);
   g_object_bind_property (self->scheme, "nudge-zero", self->nudge_switch, "active", flags);
+  g_object_bind_property (self->scheme, "group-size", self->group_size_adjustment, "value", flags);
 }
 
 /* One Tab stop per result row: the row; its value stays selectable with
@@ -705,7 +768,7 @@ init_tab_stops (QsWindow *self)
   GtkLabel *values[] = {
     self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
     self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
-    self->size_value, self->model_size_value, self->accuracy_value,
+    self->size_value, self->model_size_value, self->accuracy_value, self->bits_per_weight_value,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
@@ -872,6 +935,9 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_switch);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, group_size_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, group_size_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_per_weight_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, range_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_adjustment);

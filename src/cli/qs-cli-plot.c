@@ -1,4 +1,4 @@
-/* qs-cli-plot.c: `quantscope-cli plot MODEL [--tensor T] --kind histogram|channels|sweep|overview --out FILE`.
+/* qs-cli-plot.c: `quantscope-cli plot MODEL [--tensor T] --kind histogram|channels|sweep|blocks|overview --out FILE`.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -18,11 +18,15 @@
 #define SWEEP_MAX_BITS 8
 #define SWEEP_POINTS (SWEEP_MAX_BITS - SWEEP_MIN_BITS + 1)
 
+/* The group sizes the sweep of a blockwise scheme tries. */
+static const int sweep_group_sizes[] = { 16, 32, 64, 128, 256 };
+
 typedef enum {
   KIND_HISTOGRAM,
   KIND_CHANNELS,
   KIND_SWEEP,
   KIND_OVERVIEW,
+  KIND_BLOCKS,
 } PlotKind;
 
 typedef struct {
@@ -39,6 +43,7 @@ typedef struct {
   QsOverview     *overview;
   QsPlotBar      *bars;
   gsize           n_bars;
+  QsBlockSweepPoint *group_sweep; /* a blockwise scheme's sweep, sweep_group_sizes long */
 } Plot;
 
 static void
@@ -51,6 +56,7 @@ plot_clear (Plot *plot)
   g_free ((char *) plot->series.label);
   g_clear_pointer (&plot->overview, qs_overview_free);
   g_free (plot->bars);
+  g_free (plot->group_sweep);
 }
 
 static void
@@ -74,7 +80,14 @@ draw_cb (cairo_t  *cr,
                         ranges->channel_min, ranges->channel_max, ranges->channels, NULL);
       break;
     case KIND_SWEEP:
-      qs_plot_series (cr, width, height, &plot->style, &plot->labels, &plot->series, 1, NULL);
+      if (plot->group_sweep != NULL)
+        qs_plot_block_sweep (cr, width, height, &plot->style, &plot->labels, plot->series.label,
+                             plot->group_sweep, G_N_ELEMENTS (sweep_group_sizes), NULL);
+      else
+        qs_plot_series (cr, width, height, &plot->style, &plot->labels, &plot->series, 1, NULL);
+      break;
+    case KIND_BLOCKS:
+      qs_plot_block_scales (cr, width, height, &plot->style, &plot->labels, plot->report->analysis.blocks, NULL);
       break;
     case KIND_OVERVIEW:
     default:
@@ -97,6 +110,18 @@ compute_sweep (Plot            *plot,
   g_autofree char *described = NULL;
   g_auto(GStrv) words = NULL;
 
+  plot->labels.x_label = _("Bits per weight (codes and scales)");
+  plot->labels.y_label = _("SQNR (dB)");
+  if (qs_scheme_is_blockwise (scheme))
+    {
+      /* Blocks trade size for accuracy through their length, not bits. */
+      plot->group_sweep = qs_tensor_sweep_group_sizes (file, tensor, scheme, sweep_group_sizes,
+                                                       G_N_ELEMENTS (sweep_group_sizes), threads, error);
+      plot->series.label = g_strdup (scheme->format == QS_FORMAT_INT
+                                     ? qs_granularity_to_string (QS_GRANULARITY_GROUP)
+                                     : qs_format_to_string (scheme->format));
+      return plot->group_sweep != NULL;
+    }
   if (scheme->format != QS_FORMAT_INT)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
@@ -125,8 +150,6 @@ compute_sweep (Plot            *plot,
   plot->series.label = g_strdup (words[1] != NULL ? words[1] : words[0]);
   plot->series.points = plot->points;
   plot->series.n_points = SWEEP_POINTS;
-  plot->labels.x_label = _("Bits per weight (codes and scales)");
-  plot->labels.y_label = _("SQNR (dB)");
   return TRUE;
 }
 
@@ -134,7 +157,8 @@ static gboolean
 parse_kind (const char *text,
             PlotKind   *kind)
 {
-  static const char *names[] = { "histogram", "channels", "sweep", "overview" };
+  /* In PlotKind's order. */
+  static const char *names[] = { "histogram", "channels", "sweep", "overview", "blocks" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     if (g_strcmp0 (text, names[i]) == 0)
@@ -172,7 +196,7 @@ check_options (Plot        *plot,
   QsPlotFormat format;
 
   if (!parse_kind (kind, &plot->kind))
-    return invalid (error, _("unknown plot kind “%s” (use histogram, channels, sweep or overview)"),
+    return invalid (error, _("unknown plot kind “%s” (use histogram, channels, sweep, blocks or overview)"),
                         kind != NULL ? kind : "");
   if (theme != NULL && strcmp (theme, "paper") != 0 && strcmp (theme, "dark") != 0)
     return invalid (error, _("unknown theme “%s” (use paper or dark)"), theme);
@@ -253,6 +277,14 @@ compute_plot (Plot            *plot,
   plot->report = qs_tensor_report_compute_budget (file, tensor, scheme, threads, budget, NULL, error);
   if (plot->report == NULL)
     return FALSE;
+  if (plot->kind == KIND_BLOCKS && plot->report->analysis.blocks == NULL)
+    return invalid (error, _("--kind blocks draws the scales of a blockwise scheme: "
+                             "use a block format or --granularity group"));
+  if (plot->kind == KIND_BLOCKS)
+    {
+      plot->labels.x_label = _("Block scale");
+      plot->labels.y_label = _("Blocks");
+    }
   if (plot->kind == KIND_CHANNELS && plot->report->params.channels == 1)
     {
       /* A per-tensor scheme has one clip range; the channels' own data
@@ -305,6 +337,12 @@ default_title (const Plot     *plot,
     {
     case KIND_SWEEP:
       return g_strdup_printf (_("%s · SQNR against bits per weight"), args->tensor);
+    case KIND_BLOCKS:
+      {
+        g_autofree char *scheme = qs_tensor_report_describe_scheme (plot->report);
+
+        return g_strdup_printf (_("%s · %s · block scales"), args->tensor, scheme);
+      }
     case KIND_OVERVIEW:
       return g_strdup_printf (_("%s · SQNR of every tensor, worst first"), base);
     case KIND_HISTOGRAM:
@@ -387,7 +425,7 @@ qs_cli_plot (int    argc,
   QsCliSchemeOptions scheme_options = { 0 };
   const GOptionEntry entries[] = {
     { "tensor", 't', 0, G_OPTION_ARG_STRING, &args.tensor, N_("The tensor's HDF5 path (see “layers”)"), "PATH" },
-    { "kind", 'k', 0, G_OPTION_ARG_STRING, &args.kind, N_("histogram (default), channels, sweep (SQNR against bits) or overview (every tensor's SQNR)"), "KIND" },
+    { "kind", 'k', 0, G_OPTION_ARG_STRING, &args.kind, N_("histogram (default), channels, sweep (SQNR against bits, or group sizes for blockwise schemes), blocks (per-block scales) or overview (every tensor's SQNR)"), "KIND" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &args.out, N_("The file to write: .png, .svg or .pdf"), "FILE" },
     { "width", 0, 0, G_OPTION_ARG_INT, &args.width, N_("Width in pixels (points for PDF), default 1000"), "PX" },
     { "height", 0, 0, G_OPTION_ARG_INT, &args.height, N_("Height in pixels (points for PDF), default 600"), "PX" },

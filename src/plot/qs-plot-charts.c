@@ -505,6 +505,8 @@ draw_one_series (const QsPlotFrame  *f,
   cairo_t *cr = f->cr;
   const QsPlotArea *a = &f->area;
   gboolean pen_down = FALSE;
+  cairo_rectangle_t placed[64];
+  gsize n_placed = 0;
 
   _qs_plot_set_color (cr, color, 1.0);
   cairo_set_line_width (cr, 2.0);
@@ -539,8 +541,26 @@ draw_one_series (const QsPlotFrame  *f,
       if (p->label != NULL)
         {
           g_autoptr(PangoLayout) layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
+          int w, h;
+          double left_x, top_y;
 
-          _qs_plot_show_layout_halo (cr, layout, x + 6, y - 4, 0.0, 1.0, color, &f->style->background);
+          /* Above and right of the point, unless that leaves the plot
+           * area, which clips it: then left of it or below it. */
+          pango_layout_get_pixel_size (layout, &w, &h);
+          left_x = x + 6 + w > a->x + a->width ? x - 6 - w : x + 6;
+          top_y = y - 4 - h < a->y ? y + 4 : y - 4 - h;
+          /* Points close together (group sizes whose bits per weight
+           * differ little) would write over each other's labels. */
+          for (gsize k = 0; k < n_placed && k < G_N_ELEMENTS (placed); k++)
+            if (left_x < placed[k].x + placed[k].width && placed[k].x < left_x + w
+                && top_y < placed[k].y + placed[k].height && placed[k].y < top_y + h)
+              {
+                top_y = placed[k].y + placed[k].height + 1;
+                k = (gsize) -1;  /* check every label again at the new place */
+              }
+          if (n_placed < G_N_ELEMENTS (placed))
+            placed[n_placed++] = (cairo_rectangle_t) { left_x, top_y, w, h };
+          _qs_plot_show_layout_halo (cr, layout, left_x, top_y, 0.0, 0.0, color, &f->style->background);
         }
     }
 }

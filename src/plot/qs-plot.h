@@ -139,6 +139,29 @@ void qs_plot_bars      (cairo_t              *cr,
                         gsize                 n_bars,
                         QsPlotArea           *area);
 
+/* The histogram of a blockwise report's per-block scales
+ * (analysis.blocks): one bar per log2 bin, labelled "2⁻⁷" (E8M0's powers
+ * of two) or "2^-7.25", and a bar "0" for all-zero blocks when there are. */
+void qs_plot_block_scales (cairo_t            *cr,
+                           double              width,
+                           double              height,
+                           const QsPlotStyle  *style,
+                           const QsPlotLabels *labels,
+                           const QsBlockInfo  *blocks,
+                           QsPlotArea         *area);
+
+/* The block-size sweep: SQNR against bits per weight, one point per group
+ * size labelled "G=32", as one series named @series_label. */
+void qs_plot_block_sweep  (cairo_t                 *cr,
+                           double                   width,
+                           double                   height,
+                           const QsPlotStyle       *style,
+                           const QsPlotLabels      *labels,
+                           const char              *series_label,
+                           const QsBlockSweepPoint *points,
+                           gsize                    n_points,
+                           QsPlotArea              *area);
+
 /* "conv2d/kernel:0 · int8 asymmetric per-channel": the default title
  * (transfer full). */
 char *qs_plot_default_title (const QsTensorReport *report);

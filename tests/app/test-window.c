@@ -11,6 +11,9 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <cairo.h>
+#include <json-glib/json-glib.h>
+
 #include "app/qs-application.h"
 #include "app/qs-histogram-view-private.h"
 #include "app/qs-tensor-item.h"
@@ -887,6 +890,213 @@ test_kl_below_4_bits_says_why (void)
   qs_window_test_close (window);
 }
 
+/* ---- block formats -------------------------------------------------------- */
+
+#define DENSE_KERNEL "/model_weights/dense/dense/kernel:0"
+
+/* What `quantscope-cli stats` prints for @tensor of the sample: the CLI the
+ * metadata scan runs (QS_SCAN_HELPER), run as a user runs it. */
+static JsonNode *
+cli_stats (const char *tensor,
+           const char *format,
+           const char *sweep_sizes)
+{
+  g_autofree char *model = sample_path ();
+  const char *argv[] = {
+    g_getenv ("QS_SCAN_HELPER"), "stats", model, "--tensor", tensor, "--format", format, "--json",
+    sweep_sizes != NULL ? "--sweep-group-sizes" : NULL, sweep_sizes, NULL,
+  };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status;
+
+  g_assert_nonnull (argv[0]);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  return json_parser_steal_root (parser);
+}
+
+/* The window on the dense kernel, with the format chosen in its combo row. */
+static QsWindow *
+open_with_format (QsFormat format)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = NULL;
+
+  gtk_single_selection_set_selected (window->selection, listed_position (window, DENSE_KERNEL));
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  before = label_text (window->sqnr_value);
+  adw_combo_row_set_selected (window->format_row, format);
+  if (format != QS_FORMAT_INT)
+    wait_for_new_text (window, window->sqnr_value, before);
+  return window;
+}
+
+static void
+test_mxfp4_results_match_cli (void)
+{
+  QsWindow *window = open_with_format (QS_FORMAT_MXFP4);
+  g_autoptr(JsonNode) root = cli_stats (DENSE_KERNEL, "mxfp4", NULL);
+  JsonObject *stats = json_node_get_object (root);
+  QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
+  g_autofree char *bits = g_strdup_printf ("%.3f", json_object_get_double_member (stats, "bits_per_weight"));
+  g_autofree char *sqnr = qs_format_sqnr (json_object_get_double_member (stats, "sqnr_db"));
+  g_autofree char *badge = g_strdup_printf ("mxfp4 · %s", sqnr);
+  g_autoptr(QsTensorItem) item = g_list_model_get_item (G_LIST_MODEL (window->selection),
+                                                        listed_position (window, DENSE_KERNEL));
+
+  g_assert_cmpint (report->scheme.format, ==, QS_FORMAT_MXFP4);
+  g_assert_cmpstr (gtk_label_get_text (window->bits_per_weight_value), ==, bits);
+  g_assert_cmpstr (gtk_label_get_text (window->sqnr_value), ==, sqnr);
+  g_assert_cmpstr (qs_tensor_item_get_badge (item), ==, badge);
+
+  /* MX blocks are 32 long; bits and the range method do not apply, and
+   * the row says why. */
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->group_size_adjustment), ==, 32.0);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->group_size_row)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->bits_row)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->range_row)));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (window->bits_row)), ==,
+                   "Block formats fix their element type: this setting does not apply.");
+
+  /* Every block has its own range: no single clip handle to drag. */
+  g_assert_false (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                           _qs_histogram_view_value_to_x (window->histogram_view,
+                                                                          report->params.range_hi[0]),
+                                           _qs_histogram_view_value_to_x (window->histogram_view, 0.0)));
+
+  /* The model size counts every tensor's blocks as stats does. */
+  {
+    GListModel *tensors = qs_document_get_tensors (window->document);
+    guint64 expected = 0, fp32_bytes, quant_bytes;
+
+    for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+      {
+        g_autoptr(QsTensorItem) tensor = g_list_model_get_item (tensors, i);
+        g_autoptr(JsonNode) tensor_root = cli_stats (qs_tensor_item_get_info (tensor)->path, "mxfp4", NULL);
+
+        expected += (guint64) json_object_get_int_member (json_node_get_object (tensor_root), "size_quant_bytes");
+      }
+    qs_document_model_size (window->document, &fp32_bytes, &quant_bytes);
+    g_assert_cmpuint (quant_bytes, ==, expected);
+  }
+
+  /* Back to integers: the rows apply again, with their own tooltips. */
+  adw_combo_row_set_selected (window->format_row, QS_FORMAT_INT);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->bits_row)));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->group_size_row)));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (window->bits_row)), !=,
+                   "Block formats fix their element type: this setting does not apply.");
+  qs_window_test_close (window);
+}
+
+static void
+test_int_groups_take_group_size (void)
+{
+  QsWindow *window = open_with_format (QS_FORMAT_INT);
+  g_autofree char *before = NULL;
+  QsTensorReport *report;
+
+  /* A percentile range does not fit groups: choosing them resets it. */
+  adw_combo_row_set_selected (window->range_row, QS_RANGE_PERCENTILE);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  before = label_text (window->bits_per_weight_value);
+  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_GROUP);
+  gtk_adjustment_set_value (window->group_size_adjustment, 64);
+  wait_for_new_text (window, window->bits_per_weight_value, before);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+
+  report = qs_histogram_view_get_report (window->histogram_view);
+  g_assert_cmpint (report->scheme.granularity, ==, QS_GRANULARITY_GROUP);
+  g_assert_cmpint (report->scheme.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_cmpuint (qs_scheme_block_size (&report->scheme), ==, 64);
+  g_assert_nonnull (report->analysis.blocks);
+  /* 8-bit codes plus a float32 scale and a zero point per 64 weights. */
+  g_assert_cmpfloat (report->analysis.bits_per_weight, >, 8.0);
+  qs_window_test_close (window);
+}
+
+static gboolean
+block_sweep_done (QsWindow *window)
+{
+  gsize n;
+
+  return qs_block_inspector_get_sweep (window->block_inspector, &n) != NULL;
+}
+
+static void
+test_block_inspector_matches_cli (void)
+{
+  QsWindow *window = open_with_format (QS_FORMAT_MXFP4);
+  g_autoptr(JsonNode) root = cli_stats (DENSE_KERNEL, "mxfp4", "16,32,64,128,256");
+  JsonObject *stats = json_node_get_object (root);
+  JsonObject *worst = json_array_get_object_element (
+    json_object_get_array_member (json_object_get_object_member (stats, "blocks"), "worst"), 0);
+  JsonArray *sweep = json_object_get_array_member (stats, "sweep");
+  g_autofree char *title = g_strdup_printf ("Channel %" G_GINT64_FORMAT " · offset %" G_GINT64_FORMAT
+                                            " · %" G_GINT64_FORMAT " weights",
+                                            json_object_get_int_member (worst, "channel"),
+                                            json_object_get_int_member (worst, "offset"),
+                                            json_object_get_int_member (worst, "length"));
+  g_autofree char *subtitle = g_strdup_printf ("MSE %.4g · max error %.4g",
+                                               json_object_get_double_member (worst, "mse"),
+                                               json_object_get_double_member (worst, "max_abs_error"));
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "sweep.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "scales.svg", NULL);
+  g_autoptr(GError) error = NULL;
+  const QsBlockSweepPoint *points;
+  QsBlockInspector *inspector;
+  GtkWidget *first;
+  cairo_surface_t *image;
+  gsize n;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.block-inspector", NULL);
+  inspector = window->block_inspector;
+  g_assert_nonnull (inspector);
+  first = gtk_widget_get_first_child (GTK_WIDGET (qs_block_inspector_get_worst_list (inspector)));
+  g_assert_true (ADW_IS_ACTION_ROW (first));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (first)), ==, title);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (first)), ==, subtitle);
+
+  /* The sweep, computed in the background, is the CLI's. */
+  qs_window_test_wait_for (block_sweep_done, window);
+  points = qs_block_inspector_get_sweep (inspector, &n);
+  g_assert_cmpuint (n, ==, json_array_get_length (sweep));
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *p = json_array_get_object_element (sweep, i);
+
+      g_assert_cmpint (points[i].group_size, ==, json_object_get_int_member (p, "group_size"));
+      g_assert_cmpfloat (points[i].bits_per_weight, ==, json_object_get_double_member (p, "bits_per_weight"));
+      g_assert_cmpfloat_with_epsilon (points[i].sqnr_db, json_object_get_double_member (p, "sqnr_db"), 1e-9);
+    }
+
+  g_assert_true (qs_block_inspector_export (inspector, TRUE, png, 800, 500, &error));
+  g_assert_no_error (error);
+  image = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (image), ==, 800);
+  cairo_surface_destroy (image);
+  g_assert_true (qs_block_inspector_export (inspector, FALSE, svg, 800, 500, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (svg, G_FILE_TEST_IS_REGULAR));
+  g_unlink (png);
+  g_unlink (svg);
+  g_rmdir (dir);
+
+  /* A scheme with one scale has no blocks: the inspector says so. */
+  adw_combo_row_set_selected (window->format_row, QS_FORMAT_INT);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  g_assert_null (qs_block_inspector_get_sweep (inspector, &n));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -920,5 +1130,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/application-icon-resolves", test_application_icon_resolves);
   g_test_add_func ("/window/file-dialogs-start-beside-document", test_file_dialogs_start_beside_document);
   g_test_add_func ("/window/kl-below-4-bits-says-why", test_kl_below_4_bits_says_why);
+  g_test_add_func ("/window/mxfp4-results-match-cli", test_mxfp4_results_match_cli);
+  g_test_add_func ("/window/int-groups-take-group-size", test_int_groups_take_group_size);
+  g_test_add_func ("/window/block-inspector-matches-cli", test_block_inspector_matches_cli);
   return g_test_run ();
 }

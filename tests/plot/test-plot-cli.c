@@ -10,6 +10,7 @@
 #include <hdf5.h>
 #include <json-glib/json-glib.h>
 
+#include "plot/qs-plot.h"
 #include "qs-test-cli.h"
 #include "qs-test-hdf5.h"
 
@@ -533,6 +534,188 @@ test_plot_scheme_file (void)
   g_unlink (scheme);
 }
 
+/* ---- blockwise charts ---------------------------------------------------------------- */
+
+/* A tensor long enough along its reduction axis (200 rows, not a multiple
+ * of any block size) that the group sizes differ. */
+#define BLOCKY "/model/c/kernel"
+
+static char *
+write_blocky_fixture (void)
+{
+  char *path = g_build_filename (tmp_dir, "blocky.h5", NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  hsize_t dims[2] = { 200, 6 };
+  g_autofree float *w = g_new (float, 200 * 6);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  /* Column c spans about ±(c + 1) / 3: block scales spread over octaves. */
+  for (int i = 0; i < 200 * 6; i++)
+    w[i] = (float) (g_rand_double_range (rand, -1, 1) * ((i % 6) + 1) / 3.0);
+  qs_test_write_floats (file, BLOCKY, 2, dims, w);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  return path;
+}
+
+static JsonObject *
+stats_json (JsonNode  **root,
+            const char *model,
+            const char *format,
+            const char *sweep_sizes)
+{
+  g_autoptr(QsTestCliRun) r = run ("stats", model, "--tensor", BLOCKY, "--format", format, "--json",
+                                   sweep_sizes != NULL ? "--sweep-group-sizes" : NULL, sweep_sizes, NULL);
+
+  g_assert_cmpint (r->status, ==, 0);
+  *root = parse_json (r->out);
+  return json_node_get_object (*root);
+}
+
+typedef struct {
+  QsPlotStyle        style;
+  QsPlotLabels       labels;
+  const char        *series_label;
+  QsBlockInfo       *blocks;       /* a blocks chart, or */
+  QsBlockSweepPoint *points;       /* a sweep */
+  gsize              n_points;
+} ExpectedChart;
+
+static void
+draw_expected (cairo_t  *cr,
+               double    width,
+               double    height,
+               gpointer  user_data)
+{
+  ExpectedChart *e = user_data;
+
+  if (e->blocks != NULL)
+    qs_plot_block_scales (cr, width, height, &e->style, &e->labels, e->blocks, NULL);
+  else
+    qs_plot_block_sweep (cr, width, height, &e->style, &e->labels, e->series_label,
+                         e->points, e->n_points, NULL);
+}
+
+/* The CLI's PNG holds exactly the pixels of the chart the plot library
+ * draws from the numbers `stats --json` prints. */
+static void
+assert_same_pixels (const char    *cli_png,
+                    ExpectedChart *expected,
+                    const char    *name)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  cairo_surface_t *a, *b;
+  int stride, height;
+
+  g_assert_true (qs_plot_save (path, 640, 360, expected->labels.title, draw_expected, expected, &error));
+  g_assert_no_error (error);
+  a = cairo_image_surface_create_from_png (cli_png);
+  b = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (a), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_surface_status (b), ==, CAIRO_STATUS_SUCCESS);
+  stride = cairo_image_surface_get_stride (a);
+  height = cairo_image_surface_get_height (a);
+  g_assert_cmpint (stride, ==, cairo_image_surface_get_stride (b));
+  g_assert_cmpint (height, ==, cairo_image_surface_get_height (b));
+  g_assert_cmpmem (cairo_image_surface_get_data (a), stride * height,
+                   cairo_image_surface_get_data (b), stride * height);
+  cairo_surface_destroy (a);
+  cairo_surface_destroy (b);
+  g_unlink (path);
+}
+
+static void
+test_plot_blockwise_sweep (void)
+{
+  g_autofree char *model = write_blocky_fixture ();
+  g_autofree char *png = g_build_filename (tmp_dir, "group-sweep.png", NULL);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(QsTestCliRun) r = NULL;
+  JsonArray *sweep;
+  ExpectedChart e = { 0 };
+  QsBlockSweepPoint points[5];
+
+  /* The sizes the CLI's sweep tries. */
+  sweep = json_object_get_array_member (stats_json (&root, model, "mxfp4", "16,32,64,128,256"), "sweep");
+  g_assert_cmpuint (json_array_get_length (sweep), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      JsonObject *p = json_array_get_object_element (sweep, i);
+
+      points[i].group_size = (int) json_object_get_int_member (p, "group_size");
+      points[i].bits_per_weight = json_object_get_double_member (p, "bits_per_weight");
+      points[i].sqnr_db = json_object_get_double_member (p, "sqnr_db");
+      points[i].mse = json_object_get_double_member (p, "mse");
+    }
+  /* Bigger blocks, fewer scale bits: the points are apart. */
+  g_assert_cmpfloat (points[0].bits_per_weight, >, points[4].bits_per_weight);
+
+  r = run ("plot", model, "--tensor", BLOCKY, "--format", "mxfp4", "--kind", "sweep",
+           "--width", "640", "--height", "360", "--out", png, NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_cmpstr (r->err, ==, "");
+
+  qs_plot_style_init (&e.style, QS_PLOT_THEME_PAPER);
+  e.labels.title = BLOCKY " · SQNR against bits per weight";
+  e.labels.x_label = "Bits per weight (codes and scales)";
+  e.labels.y_label = "SQNR (dB)";
+  e.series_label = "mxfp4";
+  e.points = points;
+  e.n_points = 5;
+  assert_same_pixels (png, &e, "expected-sweep.png");
+  g_unlink (png);
+  g_unlink (model);
+}
+
+static void
+test_plot_block_scales (void)
+{
+  g_autofree char *model = write_blocky_fixture ();
+  g_autofree char *png = g_build_filename (tmp_dir, "scales.png", NULL);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(QsTestCliRun) r = NULL;
+  g_autoptr(QsTestCliRun) refused = NULL;
+  JsonObject *histogram;
+  JsonArray *counts;
+  ExpectedChart e = { 0 };
+  QsBlockInfo blocks = { 0 };
+  g_autofree uint64_t *bin_counts = NULL;
+
+  histogram = json_object_get_object_member (json_object_get_object_member (stats_json (&root, model, "nvfp4", NULL),
+                                                                            "blocks"),
+                                             "scale_histogram");
+  counts = json_object_get_array_member (histogram, "counts");
+  blocks.scale_log2_lo = json_object_get_double_member (histogram, "log2_lo");
+  blocks.scale_bin_width = json_object_get_double_member (histogram, "bin_width");
+  blocks.scale_bins = (int) json_array_get_length (counts);
+  blocks.zero_scale_blocks = (uint64_t) json_object_get_int_member (histogram, "zero_scale_blocks");
+  bin_counts = g_new (uint64_t, blocks.scale_bins);
+  for (int i = 0; i < blocks.scale_bins; i++)
+    bin_counts[i] = (uint64_t) json_array_get_int_element (counts, i);
+  blocks.scale_counts = bin_counts;
+  g_assert_cmpint (blocks.scale_bins, >, 1);
+
+  r = run ("plot", model, "--tensor", BLOCKY, "--format", "nvfp4", "--kind", "blocks",
+           "--width", "640", "--height", "360", "--out", png, NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_cmpstr (r->err, ==, "");
+
+  qs_plot_style_init (&e.style, QS_PLOT_THEME_PAPER);
+  e.labels.title = BLOCKY " · nvfp4 groups of 16 · block scales";
+  e.labels.x_label = "Block scale";
+  e.labels.y_label = "Blocks";
+  e.blocks = &blocks;
+  assert_same_pixels (png, &e, "expected-scales.png");
+  g_unlink (png);
+
+  /* A scheme with one scale has no block scales to draw. */
+  refused = run ("plot", model, "--tensor", BLOCKY, "--kind", "blocks", "--out", png, NULL);
+  assert_bad_input (refused);
+  g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+  g_unlink (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -557,6 +740,8 @@ main (int    argc,
   g_test_add_func ("/plot-cli/plot/kinds", test_plot_kinds);
   g_test_add_func ("/plot-cli/plot/errors", test_plot_errors);
   g_test_add_func ("/plot-cli/plot/scheme-file", test_plot_scheme_file);
+  g_test_add_func ("/plot-cli/plot/blockwise-sweep", test_plot_blockwise_sweep);
+  g_test_add_func ("/plot-cli/plot/block-scales", test_plot_block_scales);
   status = g_test_run ();
 
   g_unlink (fixture);
