@@ -49,6 +49,13 @@ test_scan (gconstpointer data)
    * reads those too, and must fail. */
   if (g_str_has_prefix (base, "contig-read-"))
     g_assert_null (result);
+  /* A chunk index claiming more bytes than the file holds is refused
+   * before libhdf5 allocates them (once 4.2 GB). */
+  if (g_str_has_prefix (base, "fixed-read-block-chunk-"))
+    {
+      g_assert_null (result);
+      g_assert_nonnull (strstr (error->message, "stored bytes in a file of"));
+    }
   if (g_str_has_prefix (base, "timeout-"))
     {
       g_assert_null (result);
