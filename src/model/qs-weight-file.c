@@ -1804,26 +1804,39 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
 /* ---- for the rest of model/ -------------------------------------------- */
 
+/* _qs_hdf5_check_stored_within_file(), giving the stored size: the sum
+ * over a chunk index costs a walk of it, done once per check. */
+static gboolean
+stored_within_file (hid_t        dset,
+                    const char  *what,
+                    guint64     *stored,
+                    GError     **error)
+{
+  hid_t file = H5Iget_file_id (dset);
+  hsize_t file_size = 0;
+  gboolean sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
+
+  *stored = H5Dget_storage_size (dset);
+  if (file >= 0)
+    H5Fclose (file);
+  if (!sized || *stored <= (guint64) file_size)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_READ,
+               "%s claims %" G_GUINT64_FORMAT " stored bytes in a file of %" G_GUINT64_FORMAT
+               " (a damaged chunk index or header): refused rather than read", what, *stored,
+               (guint64) file_size);
+  return FALSE;
+}
+
 gboolean
 _qs_hdf5_check_stored_within_file (hid_t        dset,
                                    const char  *what,
                                    GError     **error)
 {
-  hid_t file = H5Iget_file_id (dset);
-  hsize_t file_size = 0;
-  guint64 stored = H5Dget_storage_size (dset);
-  gboolean sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
+  guint64 stored;
 
-  if (file >= 0)
-    H5Fclose (file);
-  if (!sized || stored <= (guint64) file_size)
-    return TRUE;
-  H5Eclear2 (H5E_DEFAULT);
-  g_set_error (error, QS_ERROR, QS_ERROR_READ,
-               "%s claims %" G_GUINT64_FORMAT " stored bytes in a file of %" G_GUINT64_FORMAT
-               " (a damaged chunk index or header): refused rather than read", what, stored,
-               (guint64) file_size);
-  return FALSE;
+  return stored_within_file (dset, what, &stored, error);
 }
 
 gboolean
@@ -1832,9 +1845,9 @@ _qs_hdf5_check_stored_size (hid_t        dset,
                             const char  *what,
                             GError     **error)
 {
-  guint64 stored = H5Dget_storage_size (dset), allowed, wanted;
+  guint64 stored, allowed, wanted;
 
-  if (!_qs_hdf5_check_stored_within_file (dset, what, error))
+  if (!stored_within_file (dset, what, &stored, error))
     return FALSE;
   if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
       || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
