@@ -812,13 +812,11 @@ read_string_attribute (hid_t       file,
            && (!g_uint64_checked_mul (&stored_bytes, H5Tget_size (ftype), (guint64) n)
                || stored_bytes > QS_MAX_STRING_ATTRIBUTE_BYTES))
     {
-      if (!g_uint64_checked_mul (&stored_bytes, H5Tget_size (ftype), (guint64) n))
-        stored_bytes = G_MAXUINT64;
       /* Refused before HDF5 reads it whole: the JSON bound that applies
        * afterwards would come after the allocation it is there to stop. */
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                   "the “%s” attribute stores %" G_GUINT64_FORMAT " bytes of text, more than %d MiB: "
-                   "refused rather than read", name, stored_bytes,
+                   "the “%s” attribute stores %" G_GUINT64_FORMAT " × %zu bytes of text, more than "
+                   "%d MiB: refused rather than read", name, (guint64) n, H5Tget_size (ftype),
                    (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
       ok = FALSE;
     }

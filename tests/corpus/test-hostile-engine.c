@@ -942,8 +942,8 @@ test_config_attribute_too_large (void)
   qs_test_write_string_attr (file, "/", "model_config", strings, -1, FALSE);
   qs_test_write_floats (file, "/w", 1, (const hsize_t[]) { 4 }, (const float[]) { 1, 2, 3, 4 });
   g_assert_cmpint (H5Fclose (file), >=, 0);
-  assert_refused (args, ADDRESS_SPACE, "the “model_config” attribute stores 17825792 bytes of text, more "
-                  "than 16 MiB");
+  assert_refused (args, ADDRESS_SPACE, "the “model_config” attribute stores 1 × 17825792 bytes of text, "
+                  "more than 16 MiB");
 }
 
 int
