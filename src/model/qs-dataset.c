@@ -33,6 +33,9 @@ struct _QsDataset {
   char            *source;
 };
 
+/* The widest pixel or label type: a double or a 64-bit integer. */
+#define QS_DATASET_MAX_ELEMENT_BYTES 8
+
 static QsDataset *
 dataset_new (gsize       count,
              int         height,
@@ -483,11 +486,23 @@ qs_dataset_load_hdf5 (const char  *path,
   {
     hid_t ytype = H5Dget_type (y);
     H5T_class_t yclass = H5Tget_class (ytype);
+    size_t xwidth = H5Tget_size (xtype), ywidth = H5Tget_size (ytype);
 
     H5Tclose (ytype);
     if (yclass != H5T_INTEGER)
       {
         g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: “y” must hold integer class indices", path);
+        goto out;
+      }
+    /* libhdf5 allocates conversion buffers of the element width, so a
+     * type 2^32 bytes wide would cost gigabytes before any value is read;
+     * no pixel or label needs more than 8 bytes. */
+    if (xwidth == 0 || xwidth > QS_DATASET_MAX_ELEMENT_BYTES || ywidth == 0
+        || ywidth > QS_DATASET_MAX_ELEMENT_BYTES)
+      {
+        g_set_error (&local, QS_ERROR, QS_ERROR_INVALID,
+                     "%s: “x” and “y” elements are %zu and %zu bytes wide (at most %d)", path, xwidth,
+                     ywidth, QS_DATASET_MAX_ELEMENT_BYTES);
         goto out;
       }
   }

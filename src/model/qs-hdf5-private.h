@@ -51,6 +51,17 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      const char  *what,
                                      GError     **error);
 
+/* Whether what @dset's header and chunk index say the file stores for it
+ * (H5Dget_storage_size(), the sum of its chunks' stored sizes) fits in
+ * the file. libhdf5 1.10 allocates a chunk's stored size as its index
+ * states it before checking it against the end of file, so a damaged
+ * index costs gigabytes on the first read. FALSE with QS_ERROR_READ
+ * naming @what otherwise. _qs_hdf5_check_stored_size() includes it.
+ * Lock held. */
+gboolean _qs_hdf5_check_stored_within_file (hid_t        dset,
+                                            const char  *what,
+                                            GError     **error);
+
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);
 

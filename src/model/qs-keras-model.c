@@ -455,7 +455,7 @@ add_conv (QsKerasBuild *b,
           GError      **error)
 {
   QsConvParams p = { 0 };
-  int h, w, c, dh = 1, dw = 1;
+  int h, w, c, dh = 1, dw = 1, groups = 1;
   g_autofree float *kernel = NULL;
   g_autofree float *bias = NULL;
   gboolean softmax, use_bias = bool_member (config, "use_bias", TRUE);
@@ -477,7 +477,9 @@ add_conv (QsKerasBuild *b,
   if (dh != 1 || dw != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” is dilated (%dx%d); the engine runs dilation 1", class_name, name, dh, dw);
-  if (!depthwise && number_member (config, "groups", 1.0) != 1.0)
+  if (!depthwise && int_member (config, "groups", 1, &groups) == SETTING_INVALID)
+    return bad_size (error, class_name, name, "groups");
+  if (groups != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” is grouped; the engine runs groups = 1", class_name, name);
 

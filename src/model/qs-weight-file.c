@@ -37,6 +37,10 @@ typedef H5L_info_t QsLinkInfo;
  * deeper than this is not a Keras model and not worth the stack. */
 #define QS_MAX_CONFIG_DEPTH 64
 
+/* The most text one attribute may store: a model_config bigger than the
+ * JSON bound would be refused after reading anyway. */
+#define QS_MAX_STRING_ATTRIBUTE_BYTES ((guint64) QS_JSON_MAX_CONFIG_BYTES)
+
 struct _QsWeightFile
 {
   GObject       parent_instance;
@@ -776,12 +780,14 @@ scan_file (hid_t       file,
 static GPtrArray *
 read_string_attribute (hid_t       file,
                        const char *obj_path,
-                       const char *name)
+                       const char *name,
+                       GError    **error)
 {
   g_autoptr(GPtrArray) strings = NULL;
   hid_t attr, space = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
   hssize_t n;
   gboolean ok = FALSE;
+  guint64 stored_bytes;
 
   if (H5Aexists_by_name (file, obj_path, name, H5P_DEFAULT) <= 0)
     return NULL;
@@ -800,6 +806,18 @@ read_string_attribute (hid_t       file,
     }
   else if (n < 0 || n > G_MAXINT || ftype < 0 || H5Tget_class (ftype) != H5T_STRING)
     {
+      ok = FALSE;
+    }
+  else if (H5Tis_variable_str (ftype) <= 0
+           && (!g_uint64_checked_mul (&stored_bytes, H5Tget_size (ftype), (guint64) n)
+               || stored_bytes > QS_MAX_STRING_ATTRIBUTE_BYTES))
+    {
+      /* Refused before HDF5 reads it whole: the JSON bound that applies
+       * afterwards would come after the allocation it is there to stop. */
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "the “%s” attribute stores %" G_GUINT64_FORMAT " × %zu bytes of text, more than "
+                   "%d MiB: refused rather than read", name, (guint64) n, H5Tget_size (ftype),
+                   (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
       ok = FALSE;
     }
   else if (H5Tis_variable_str (ftype) > 0)
@@ -863,7 +881,7 @@ read_string_list (hid_t       file,
                   const char *obj_path,
                   const char *name)
 {
-  GPtrArray *all = read_string_attribute (file, obj_path, name);
+  GPtrArray *all = read_string_attribute (file, obj_path, name, NULL);
 
   if (all != NULL)
     return all;
@@ -871,7 +889,7 @@ read_string_list (hid_t       file,
   for (guint chunk = 0; ; chunk++)
     {
       g_autofree char *chunk_name = g_strdup_printf ("%s%u", name, chunk);
-      g_autoptr(GPtrArray) part = read_string_attribute (file, obj_path, chunk_name);
+      g_autoptr(GPtrArray) part = read_string_attribute (file, obj_path, chunk_name, NULL);
 
       if (part == NULL)
         break;
@@ -1430,8 +1448,15 @@ open_locked (QsWeightFile  *self,
     }
 
   {
-    g_autoptr(GPtrArray) config = read_string_attribute (self->file, "/", "model_config");
+    g_autoptr(GError) config_error = NULL;
+    g_autoptr(GPtrArray) config = read_string_attribute (self->file, "/", "model_config", &config_error);
 
+    if (config_error != NULL)
+      {
+        g_set_error (error, config_error->domain, config_error->code, "“%s”: %s", display,
+                     config_error->message);
+        return FALSE;
+      }
     if (config != NULL && config->len > 0)
       self->model_config = g_strdup (g_ptr_array_index (config, 0));
   }
@@ -1777,23 +1802,51 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
 /* ---- for the rest of model/ -------------------------------------------- */
 
+/* _qs_hdf5_check_stored_within_file(), giving the stored size: the sum
+ * over a chunk index costs a walk of it, done once per check. */
+static gboolean
+stored_within_file (hid_t        dset,
+                    const char  *what,
+                    guint64     *stored,
+                    GError     **error)
+{
+  hid_t file = H5Iget_file_id (dset);
+  hsize_t file_size = 0;
+  gboolean sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
+
+  *stored = H5Dget_storage_size (dset);
+  if (file >= 0)
+    H5Fclose (file);
+  if (!sized || *stored <= (guint64) file_size)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_READ,
+               "%s claims %" G_GUINT64_FORMAT " stored bytes in a file of %" G_GUINT64_FORMAT
+               " (a damaged chunk index or header): refused rather than read", what, *stored,
+               (guint64) file_size);
+  return FALSE;
+}
+
+gboolean
+_qs_hdf5_check_stored_within_file (hid_t        dset,
+                                   const char  *what,
+                                   GError     **error)
+{
+  guint64 stored;
+
+  return stored_within_file (dset, what, &stored, error);
+}
+
 gboolean
 _qs_hdf5_check_stored_size (hid_t        dset,
                             guint64      elements,
                             const char  *what,
                             GError     **error)
 {
-  hid_t file = H5Iget_file_id (dset);
-  hsize_t file_size = 0;
-  guint64 stored = H5Dget_storage_size (dset), allowed, wanted;
+  guint64 stored, allowed, wanted;
 
-  /* A header may claim storage past the end of the file. */
-  if (file >= 0)
-    {
-      if (H5Fget_filesize (file, &file_size) >= 0)
-        stored = MIN (stored, (guint64) file_size);
-      H5Fclose (file);
-    }
+  if (!stored_within_file (dset, what, &stored, error))
+    return FALSE;
   if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
       || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
     allowed = G_MAXUINT64;
@@ -2284,10 +2337,12 @@ qs_weight_file_check_data (QsWeightFile  *self,
                            GError       **error)
 {
   guint64 budget = max_bytes > 0 ? max_bytes : G_MAXUINT64;
+  g_autofree char *display = NULL;
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  display = g_filename_display_basename (self->filename);
   for (guint i = 0; i < self->tensors->len && budget > 0; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
@@ -2300,9 +2355,12 @@ qs_weight_file_check_data (QsWeightFile  *self,
       hid_t type = H5I_INVALID_HID, memory_type = H5I_INVALID_HID;
       int rank = -1;
       gboolean ok, skip = FALSE;
+      g_autoptr(GError) stored_error = NULL;
+      g_autofree char *what = NULL;
 
       if (info->count == 0 || info->count == G_MAXUINT64)
         continue;
+      what = g_strdup_printf ("Tensor “%s” in “%s”", info->path, display);
 
       hdf5_lock ();
       dset = H5Dopen2 (self->file, info->path, H5P_DEFAULT);
@@ -2339,6 +2397,8 @@ qs_weight_file_check_data (QsWeightFile  *self,
             }
           else if (!skip)
             contiguous_blocks (rank, dims, element_size, block);
+          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_within_file (dset, what, &stored_error))
+            rank = -1;
           if (space >= 0)
             H5Sclose (space);
           if (dcpl >= 0)
@@ -2346,7 +2406,7 @@ qs_weight_file_check_data (QsWeightFile  *self,
           if (type >= 0)
             H5Tclose (type);
         }
-      if (rank < 0)
+      if (rank < 0 && stored_error == NULL)
         detail = hdf5_error_detail ();
       hdf5_unlock ();
 
@@ -2372,6 +2432,11 @@ qs_weight_file_check_data (QsWeightFile  *self,
           if (dset >= 0)
             H5Dclose (dset);
           hdf5_unlock ();
+        }
+      if (stored_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&stored_error));
+          return FALSE;
         }
       if (!ok)
         {

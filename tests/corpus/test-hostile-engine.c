@@ -859,6 +859,93 @@ test_layer_name_escaped (void)
   qs_test_bounded_run_clear (&run);
 }
 
+/* Pixels or labels of a type wider than any pixel or label (16 bytes
+ * here; a fuzzer's file had 2^32 + 3) are refused before libhdf5 reads
+ * them into conversion buffers of that width (tests/fuzz/inputs-dataset/
+ * fixed-type-width-*); 8-byte ones still load. */
+static void
+test_dataset_type_width (void)
+{
+  static const struct {
+    const char *name;
+    size_t      x_width;
+    size_t      y_width;
+    gboolean    loads;
+  } cases[] = {
+    { "width-x16.h5", 16, 4, FALSE },
+    { "width-y16.h5", 1, 16, FALSE },
+    { "width-x8-y8.h5", 8, 8, TRUE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = tmp_path (cases[i].name);
+      const hsize_t xdims[3] = { 3, 4, 4 }, ydims[1] = { 3 };
+      guint8 pixels[3 * 4 * 4] = { 0 };
+      int32_t labels[3] = { 0, 1, 2 };
+      hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      hid_t xtype = H5Tcopy (H5T_STD_U8LE), ytype = H5Tcopy (H5T_STD_I32LE);
+      g_autoptr(QsDataset) dataset = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_cmpint (file, >=, 0);
+      g_assert_cmpint (H5Tset_size (xtype, cases[i].x_width), >=, 0);
+      g_assert_cmpint (H5Tset_size (ytype, cases[i].y_width), >=, 0);
+      for (int k = 0; k < 3 * 4 * 4; k++)
+        pixels[k] = (guint8) (k * 5);
+      qs_test_write_dataset (file, "/x", xtype, H5T_NATIVE_UINT8, 3, xdims, pixels);
+      qs_test_write_dataset (file, "/y", ytype, H5T_NATIVE_INT32, 1, ydims, labels);
+      H5Tclose (xtype);
+      H5Tclose (ytype);
+      g_assert_cmpint (H5Fclose (file), >=, 0);
+
+      dataset = qs_dataset_load (path, &error);
+      g_test_message ("%s: %s", cases[i].name, error != NULL ? error->message : "loaded");
+      if (cases[i].loads)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (dataset);
+          /* 8-bit ramp values survive the 8-byte type: 47 * 5 / 255. */
+          g_assert_cmpfloat_with_epsilon (qs_dataset_get_view (dataset)->images[47], 235.0f / 255.0f, 1e-6);
+        }
+      else
+        {
+          g_assert_null (dataset);
+          g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+          g_assert_nonnull (strstr (error->message, "bytes wide (at most 8)"));
+        }
+    }
+}
+
+/* A model_config that stores more text than the JSON bound (16 MiB) is
+ * refused from its stored size, before libhdf5 reads it whole: the CLI
+ * ends with one line and status 2, within a 1 GiB address space. */
+static void
+test_config_attribute_too_large (void)
+{
+  const gsize size = (gsize) 17 << 20;
+  g_autofree char *path = tmp_path ("config-17mib.h5");
+  g_autofree char *config = g_malloc (size + 1);
+  const char *strings[1] = { config };
+  const char *args[] = { "layers", path, NULL };
+  hid_t fapl = H5Pcreate (H5P_FILE_ACCESS), file;
+
+  /* Attributes past 64 KiB need the dense storage of the 1.8 format. */
+  g_assert_cmpint (H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), >=, 0);
+  file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose (fapl);
+  memset (config, ' ', size);
+  config[0] = '{';
+  config[size - 1] = '}';
+  config[size] = '\0';
+  g_assert_cmpint (file, >=, 0);
+  qs_test_write_string_attr (file, "/", "model_config", strings, -1, FALSE);
+  qs_test_write_floats (file, "/w", 1, (const hsize_t[]) { 4 }, (const float[]) { 1, 2, 3, 4 });
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  assert_refused (args, ADDRESS_SPACE, "the “model_config” attribute stores 1 × 17825792 bytes of text, "
+                  "more than 16 MiB");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -905,6 +992,8 @@ main (int   argc,
   g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
   g_test_add_func ("/hostile/memory/idx-gzip", test_bomb_idx);
   g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
+  g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);
+  g_test_add_func ("/hostile/memory/config-attribute", test_config_attribute_too_large);
   g_test_add_func ("/hostile/cpu/per-channel-kl", test_per_channel_kl_cost);
 
   g_test_add_func ("/hostile/terminal/text", test_names_escaped_in_text);

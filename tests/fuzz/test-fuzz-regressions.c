@@ -18,6 +18,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-safe-scan.h"
+#include "model/qs-weight-file.h"
 
 /* tools/fuzz/qs-fuzz-reader.c */
 int LLVMFuzzerInitialize   (int            *argc,
@@ -49,6 +50,13 @@ test_scan (gconstpointer data)
    * reads those too, and must fail. */
   if (g_str_has_prefix (base, "contig-read-"))
     g_assert_null (result);
+  /* A chunk index claiming more bytes than the file holds is refused
+   * before libhdf5 allocates them (once 4.2 GB). */
+  if (g_str_has_prefix (base, "fixed-read-block-chunk-"))
+    {
+      g_assert_null (result);
+      g_assert_nonnull (strstr (error->message, "stored bytes in a file of"));
+    }
   if (g_str_has_prefix (base, "timeout-"))
     {
       g_assert_null (result);
@@ -78,6 +86,27 @@ test_in_process (gconstpointer data)
   g_assert_true (g_file_get_contents (path, &contents, &length, &error));
   g_assert_no_error (error);
   g_assert_cmpint (LLVMFuzzerTestOneInput ((const uint8_t *) contents, length), ==, 0);
+}
+
+/* The readers of values refuse the damaged chunk index too, before
+ * libhdf5 allocates the 4.2 GB it claims for one chunk. */
+static void
+test_chunk_index_refused (gconstpointer data)
+{
+  const char *path = data;
+  g_autoptr(QsWeightFile) weights = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *tensor;
+  float *values;
+
+  weights = qs_weight_file_open (path, &error);
+  g_assert_no_error (error);
+  tensor = qs_weight_file_lookup (weights, "/w");
+  g_assert_nonnull (tensor);
+  values = qs_weight_file_read_tensor (weights, tensor, &error);
+  g_assert_null (values);
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "claims 4160761330 stored bytes in a file of 15522"));
 }
 
 static int
@@ -134,6 +163,12 @@ main (int   argc,
           g_autofree char *run_name = g_strdup_printf ("/fuzz/in-process/%s", base);
 
           g_test_add_data_func (run_name, path, test_in_process);
+        }
+      if (g_str_has_prefix (base, "fixed-read-block-chunk-"))
+        {
+          g_autofree char *read_name = g_strdup_printf ("/fuzz/read/%s", base);
+
+          g_test_add_data_func (read_name, path, test_chunk_index_refused);
         }
     }
 

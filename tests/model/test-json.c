@@ -251,7 +251,7 @@ test_wrong_types_no_critical (void)
       QsEngineModel *loaded = qs_keras_model_load_config (weights, configs[i], &load_error);
 
       /* Which wrong values are refused is the layer checks' business
-       * (a pool stride of true still runs as 1): here, only that nothing
+       * (/json/size-settings-strict): here, only that nothing
        * logs and a refusal comes with a message. */
       g_test_message ("config %" G_GSIZE_FORMAT ": %s", i, loaded != NULL ? "loaded" : load_error->message);
       if (loaded != NULL)
@@ -277,6 +277,86 @@ test_wrong_types_no_critical (void)
     }
 }
 
+/* Every size setting of every layer kind the engine runs is a JSON
+ * integer that fits an int and is positive (a pair, for the window
+ * settings): each wrong value is refused naming the setting, and a sound
+ * value of the same setting is not (the control that the layer was
+ * reached). Pool strides of [true, false] and "2" once loaded. */
+typedef struct {
+  const char *class_name;
+  const char *setting;
+  const char *sound;     /* a value the setting accepts */
+  const char *others;    /* the layer's other members */
+} SizeSetting;
+
+static void
+test_size_settings_strict (void)
+{
+  static const SizeSetting settings[] = {
+    { "Conv2D", "kernel_size", "[3, 3]", "\"filters\": 2" },
+    { "Conv2D", "strides", "[2, 2]", "\"filters\": 2, \"kernel_size\": [3, 3]" },
+    { "Conv2D", "dilation_rate", "[1, 1]", "\"filters\": 2, \"kernel_size\": [3, 3]" },
+    { "Conv2D", "filters", "2", "\"kernel_size\": [3, 3]" },
+    { "Conv2D", "groups", "1", "\"filters\": 2, \"kernel_size\": [3, 3]" },
+    { "DepthwiseConv2D", "kernel_size", "[3, 3]", "\"depth_multiplier\": 1" },
+    { "DepthwiseConv2D", "strides", "[2, 2]", "\"kernel_size\": [3, 3]" },
+    { "DepthwiseConv2D", "dilation_rate", "[1, 1]", "\"kernel_size\": [3, 3]" },
+    { "DepthwiseConv2D", "depth_multiplier", "1", "\"kernel_size\": [3, 3]" },
+    { "MaxPooling2D", "pool_size", "[2, 2]", "\"strides\": [2, 2]" },
+    { "MaxPooling2D", "strides", "[2, 2]", "\"pool_size\": [2, 2]" },
+    { "AveragePooling2D", "pool_size", "[2, 2]", "\"strides\": [2, 2]" },
+    { "AveragePooling2D", "strides", "[2, 2]", "\"pool_size\": [2, 2]" },
+    { "Dense", "units", "10", "\"activation\": \"softmax\"" },
+  };
+  static const char *const bad_values[] = {
+    "0", "-1", "\"3\"", "true", "3.0", "4294967299", "[1]", "[1, 2, 3]", "[true, false]", "[\"2\", \"2\"]",
+    "[2, 0]", "[2, 4294967298]", "[2, 2.5]", "{}",
+  };
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autoptr(QsWeightFile) weights = NULL;
+  g_autoptr(GError) error = NULL;
+
+  weights = qs_weight_file_open (model, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    for (gsize v = 0; v <= G_N_ELEMENTS (bad_values); v++)
+      {
+        const SizeSetting *s = &settings[i];
+        gboolean sound = v == G_N_ELEMENTS (bad_values);
+        const char *value = sound ? s->sound : bad_values[v];
+        g_autofree char *expect = g_strdup_printf ("has an invalid %s", s->setting);
+        g_autofree char *config = NULL;
+        g_autoptr(GError) load_error = NULL;
+        QsEngineModel *loaded;
+
+        /* Scalar settings (filters, units, ...) take no pair either. */
+        if (!sound && g_str_has_prefix (value, "[2, 2") && s->sound[0] != '[')
+          continue;
+        config = g_strdup_printf ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+                                  "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": "
+                                  "[null, 28, 28, 1], \"name\": \"in\"}}, {\"class_name\": \"%s\", \"config\": "
+                                  "{\"name\": \"layer\", %s, \"%s\": %s}}]}}",
+                                  s->class_name, s->others, s->setting, value);
+        loaded = qs_keras_model_load_config (weights, config, &load_error);
+        g_test_message ("%s %s = %s: %s", s->class_name, s->setting, value,
+                        loaded != NULL ? "loaded" : load_error->message);
+        if (sound)
+          {
+            /* Refused later (no weights for "layer"), never for the setting. */
+            g_assert_true (loaded == NULL || load_error == NULL);
+            g_assert_true (load_error == NULL || strstr (load_error->message, expect) == NULL);
+          }
+        else
+          {
+            g_assert_null (loaded);
+            g_assert_error (load_error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_BAD_CONFIG);
+            g_assert_nonnull (strstr (load_error->message, expect));
+          }
+        if (loaded != NULL)
+          qs_engine_model_free (loaded);
+      }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -289,5 +369,6 @@ main (int    argc,
   g_test_add_func ("/json/size-and-value-limits", test_size_and_value_limits);
   g_test_add_func ("/json/typed-members", test_typed_members);
   g_test_add_func ("/json/wrong-types-no-critical", test_wrong_types_no_critical);
+  g_test_add_func ("/json/size-settings-strict", test_size_settings_strict);
   return g_test_run ();
 }
