@@ -1810,10 +1810,26 @@ stored_within_file (hid_t        dset,
                     guint64     *stored,
                     GError     **error)
 {
-  hid_t file = H5Iget_file_id (dset);
+  hid_t file;
+  hid_t dcpl = H5Dget_create_plist (dset);
+  int external = dcpl >= 0 ? H5Pget_external_count (dcpl) : 0;
   hsize_t file_size = 0;
-  gboolean sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
+  gboolean sized;
 
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  /* External storage makes libhdf5 open and read whatever files the
+   * dataset names (any path, a FIFO, a device): a weight file is read as
+   * itself only. */
+  if (external != 0)
+    {
+      H5Eclear2 (H5E_DEFAULT);
+      g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                   "%s keeps its values in other files (HDF5 external storage): refused rather than read", what);
+      return FALSE;
+    }
+  file = H5Iget_file_id (dset);
+  sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
   *stored = H5Dget_storage_size (dset);
   if (file >= 0)
     H5Fclose (file);

@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -946,6 +947,35 @@ test_config_attribute_too_large (void)
                   "more than 16 MiB");
 }
 
+/* A dataset in HDF5 external storage names other files for libhdf5 to
+ * read its values from: any path, a FIFO, a device. Refused by name, and
+ * the named file is never opened (a FIFO there would hang the reader). */
+static void
+test_external_storage (void)
+{
+  g_autofree char *path = tmp_path ("external.h5");
+  g_autofree char *fifo = tmp_path ("external-values");
+  const char *stats[] = { "stats", path, "--tensor", "/w", NULL };
+  const char *check[] = { "layers", path, "--check-data", NULL };
+  hsize_t dims[1] = { 16 };
+  hid_t file, space, dcpl, dset;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  space = H5Screate_simple (1, dims, NULL);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  g_assert_cmpint (H5Pset_external (dcpl, fifo, 0, dims[0] * sizeof (float)), >=, 0);
+  dset = H5Dcreate2 (file, "/w", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Pclose (dcpl);
+  H5Sclose (space);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  assert_refused (stats, 0, "HDF5 external storage");
+  assert_refused (check, 0, "HDF5 external storage");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -994,6 +1024,7 @@ main (int   argc,
   g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
   g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);
   g_test_add_func ("/hostile/memory/config-attribute", test_config_attribute_too_large);
+  g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
   g_test_add_func ("/hostile/cpu/per-channel-kl", test_per_channel_kl_cost);
 
   g_test_add_func ("/hostile/terminal/text", test_names_escaped_in_text);
