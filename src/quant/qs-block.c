@@ -539,6 +539,31 @@ encode_run (const Pass       *p,
   return clipped;
 }
 
+/* Lane vectors of the error sums: element j of a block goes to lane
+ * j % LANES. GCC's vector extension, so both target clones get the lanes in
+ * registers (the scalar lane arrays this replaced spilled each sum). */
+typedef float LaneFloats __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef int32_t LaneInts __attribute__ ((vector_size (LANES * sizeof (int32_t))));
+typedef double LaneDoubles __attribute__ ((vector_size (LANES * sizeof (double))));
+
+/* Elements j.. of @x, zero past @m: a missing element adds an exact +0 to
+ * each sum, which changes no sum (a lane sum is never -0), and 0 to the
+ * maximum. */
+static inline LaneFloats
+lane_load (const float *x,
+           size_t       j,
+           size_t       m)
+{
+  LaneFloats v = { 0 };
+
+  if (__builtin_expect (j + LANES <= m, 1))
+    memcpy (&v, x + j, sizeof v);
+  else
+    for (size_t l = 0; j + l < m; l++)
+      v[l] = x[j + l];
+  return v;
+}
+
 /* A block of @n finite elements: error sums, tallies and histograms. */
 static inline __attribute__ ((always_inline)) void
 run_finite (const Pass       *p,
@@ -553,9 +578,9 @@ run_finite (const Pass       *p,
             float            *max_error,
             uint64_t         *clipped)
 {
-  double err2[LANES] = { 0 }, x2[LANES] = { 0 }, r2[LANES] = { 0 }, cross[LANES] = { 0 };
-  double exact2[LANES] = { 0 };
-  float mx[LANES] = { 0 };
+  LaneDoubles err2 = { 0 }, x2 = { 0 }, r2 = { 0 }, cross = { 0 }, exact2 = { 0 };
+  LaneFloats mx = { 0 };
+  const LaneInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
   uint64_t zeros = 0;
   int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
@@ -567,23 +592,19 @@ run_finite (const Pass       *p,
       const float *xs = x + j0;
 
       *clipped += encode_run (p, format, rounding, b, xs, m, slot, rec);
-      /* Element j goes to lane j % LANES; whole rows of lanes unrolled so
-       * the lanes vectorize, then the tail. */
       for (size_t j = 0; j < m; j += LANES)
         {
-          _Pragma ("GCC unroll 4")
-          for (int l = 0; l < LANES; l++)
-            {
-              size_t k = j + (size_t) l < m ? j + (size_t) l : j;
-              float weight = j + (size_t) l < m ? 1.0f : 0.0f;
-              float xv = xs[k] * weight, rv = rec[k] * weight;
-              float err = rv - xv, e = fabsf (err);
-              err2[l] += (double) err * (double) err;
-              x2[l] += (double) xv * (double) xv;
-              r2[l] += (double) rv * (double) rv;
-              cross[l] += (double) xv * (double) rv;
-              mx[l] = e > mx[l] ? e : mx[l];
-            }
+          LaneFloats xv = lane_load (xs, j, m), rv = lane_load (rec, j, m);
+          LaneFloats err = rv - xv, e = (LaneFloats) ((LaneInts) err & abs_mask);
+          LaneInts above = e > mx;
+          LaneDoubles xd = __builtin_convertvector (xv, LaneDoubles);
+          LaneDoubles rd = __builtin_convertvector (rv, LaneDoubles);
+          LaneDoubles ed = __builtin_convertvector (err, LaneDoubles);
+          err2 += ed * ed;
+          x2 += xd * xd;
+          r2 += rd * rd;
+          cross += xd * rd;
+          mx = (LaneFloats) ((above & (LaneInts) e) | (~above & (LaneInts) mx));
         }
       for (size_t j = 0; j < m; j++)
         zeros += xs[j] == 0.0f;
@@ -606,14 +627,9 @@ run_finite (const Pass       *p,
           encode_run (p, format, rounding, exact, xs, m, slot, rec);
           for (size_t j = 0; j < m; j += LANES)
             {
-              _Pragma ("GCC unroll 4")
-              for (int l = 0; l < LANES; l++)
-                {
-                  size_t k = j + (size_t) l < m ? j + (size_t) l : j;
-                  float weight = j + (size_t) l < m ? 1.0f : 0.0f;
-                  float err = rec[k] * weight - xs[k] * weight;
-                  exact2[l] += (double) err * (double) err;
-                }
+              LaneDoubles ed = __builtin_convertvector (lane_load (rec, j, m) - lane_load (xs, j, m),
+                                                        LaneDoubles);
+              exact2 += ed * ed;
             }
         }
     }
