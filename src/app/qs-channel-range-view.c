@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "app/qs-chart.h"
+#include "model/qs-error.h"
 
 #define MAX_TICKS 40
 
@@ -854,4 +855,42 @@ _qs_channel_range_view_click (QsChannelRangeView *self,
                               double              y)
 {
   click (self, x, y);
+}
+
+static void
+draw_for_export (cairo_t  *cr,
+                 double    width,
+                 double    height,
+                 gpointer  user_data)
+{
+  QsChannelRangeView *self = user_data;
+  g_autofree char *title = qs_plot_default_title (self->report);
+  const QsPlotLabels labels = { title, NULL, NULL };
+  QsPlotStyle style;
+
+  /* A file is for a page, not the screen: the paper style. */
+  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
+  qs_plot_channels (cr, width, height, &style, &labels, self->report, NULL, NULL, 0, NULL);
+}
+
+gboolean
+qs_channel_range_view_export (QsChannelRangeView  *self,
+                              const char          *path,
+                              int                  width,
+                              int                  height,
+                              GError             **error)
+{
+  g_autofree char *title = NULL;
+
+  g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!has_channels (self))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("No per-channel ranges to plot: choose per-channel granularity"));
+      return FALSE;
+    }
+  title = qs_plot_default_title (self->report);
+  return qs_plot_save (path, width, height, title, draw_for_export, self, error);
 }

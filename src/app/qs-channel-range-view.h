@@ -31,4 +31,12 @@ GdkTexture     *qs_channel_range_view_render     (QsChannelRangeView *self,
                                                   int                 width,
                                                   int                 height);
 
+/* Writes the chart to @path (PNG, SVG or PDF by its extension) in the
+ * paper style, with the tensor and scheme as title. */
+gboolean        qs_channel_range_view_export     (QsChannelRangeView *self,
+                                                  const char         *path,
+                                                  int                 width,
+                                                  int                 height,
+                                                  GError            **error);
+
 G_END_DECLS

@@ -464,6 +464,52 @@ export_plot_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
+static void
+export_channel_plot_response_cb (GtkNativeDialog *dialog,
+                                 int              response,
+                                 QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *path = qs_chart_export_chooser_path (GTK_FILE_CHOOSER (dialog));
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL && !qs_channel_range_view_export (self->channel_view, path, 1200, 600, &error))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
+          qs_window_show_toast (self, message);
+        }
+      else if (path != NULL)
+        qs_window_show_toast (self, _("Plot exported"));
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+/* The channel-range strip, as a figure of its own: a page shows what the
+ * strip under the histogram shows. */
+static void
+export_channel_plot_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  QsTensorReport *report = qs_channel_range_view_get_report (self->channel_view);
+  g_autoptr(GFile) folder = NULL;
+  GtkFileChooserNative *dialog;
+
+  if (report == NULL || report->analysis.channels < 2)
+    {
+      qs_window_show_toast (self, _("Choose per-channel granularity to plot channel ranges"));
+      return;
+    }
+  folder = _qs_window_start_folder (self);
+  dialog = qs_chart_export_chooser_new (GTK_WINDOW (self), folder, "channels.png");
+  g_signal_connect (dialog, "response", G_CALLBACK (export_channel_plot_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
 /* ---- export of the weights and the scheme ------------------------------- */
 
 static void
@@ -977,6 +1023,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.export-plot", NULL, export_plot_action);
+  gtk_widget_class_install_action (widget_class, "win.export-channel-plot", NULL, export_channel_plot_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.save-scheme", NULL, save_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);

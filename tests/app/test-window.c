@@ -18,6 +18,7 @@
 #include "app/qs-histogram-view-private.h"
 #include "app/qs-tensor-item.h"
 #include "app/qs-window-private.h"
+#include "model/qs-error.h"
 #include "model/qs-format-text.h"
 #include "qs-window-test-utils.h"
 
@@ -189,6 +190,48 @@ test_per_channel_shows_channel_view (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->channel_view)));
   g_assert_true (gtk_widget_get_visible (window->channel_box));
   qs_window_test_close (window);
+}
+
+/* The channel-range chart exports like the histogram: a PDF, a PNG of the
+ * asked size; without per-channel ranges there is nothing to write, and
+ * nothing is written. */
+static void
+test_channel_ranges_export (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->scale_value);
+  g_autofree char *dir = g_dir_make_tmp ("qs-channel-export-XXXXXX", NULL);
+  g_autofree char *pdf = g_build_filename (dir, "channels.pdf", NULL);
+  g_autofree char *png = g_build_filename (dir, "channels.png", NULL);
+  g_autofree char *refused = g_build_filename (dir, "refused.png", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  g_assert_false (qs_channel_range_view_export (window->channel_view, refused, 800, 400, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (refused, G_FILE_TEST_EXISTS));
+
+  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_CHANNEL);
+  wait_for_new_text (window, window->scale_value, before);
+  g_assert_true (qs_channel_range_view_export (window->channel_view, pdf, 800, 400, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pdf, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 5);
+  g_assert_cmpmem (contents, 5, "%PDF-", 5);
+  g_assert_true (qs_channel_range_view_export (window->channel_view, png, 800, 400, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, 800);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, 400);
+  qs_window_test_close (window);
+  g_remove (pdf);
+  g_remove (png);
+  g_rmdir (dir);
 }
 
 static void
@@ -1110,6 +1153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
   g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
+  g_test_add_func ("/window/channel-ranges-export", test_channel_ranges_export);
   g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
   g_test_add_func ("/window/reader-crash-keeps-document", test_reader_crash_keeps_document);
   g_test_add_func ("/window/crash-stand-in-is-active", test_crash_stand_in_is_active);
