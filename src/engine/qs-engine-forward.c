@@ -434,6 +434,27 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
     }
 }
 
+/* A layer computed in real numbers: its @count outputs @r through the
+ * activation clamp, then quantized to codes, or left as the float logits
+ * of the last layer. */
+static void
+store_real_outputs (const QsEngineLayer *l,
+                    const QsQuantLayer  *q,
+                    float               *r,
+                    size_t               count,
+                    uint8_t             *out)
+{
+  for (size_t i = 0; i < count; i++)
+    {
+      float v = r[i] < l->lo ? l->lo : (r[i] > l->hi ? l->hi : r[i]);
+
+      if (q->float_output)
+        r[i] = v;
+      else
+        out[i] = quantize_act (&q->out, v, q->rq.act_min, q->rq.act_max);
+    }
+}
+
 /* A layer whose weights are in a float format: dequantize the input codes,
  * run the float32 layer on the rounded weights, quantize the output. */
 static void
@@ -453,9 +474,45 @@ float_layer_quant (const QsQuantizedModel *qm,
   for (size_t i = 0; i < in_n; i++)
     x[i] = dequantize_act (&q->in, in[i]);
   r = layer_fp32 (qm->model, l, q->fake_weights, q->fake_packed, x, batch, s, y);
-  if (!q->float_output)
-    for (size_t i = 0; i < out_n; i++)
-      out[i] = quantize_act (&q->out, r[i], q->rq.act_min, q->rq.act_max);
+  /* The float32 GEMM has clamped already; clamping again changes nothing. */
+  store_real_outputs (l, q, (float *) r, out_n, out);
+}
+
+/* Integer groups (Conv2D through im2col, Dense): real outputs from the
+ * per-group int32 sums, then quantized as a float-format layer's are. */
+static void
+groupwise_layer_quant (const QsEngineLayer *l,
+                       const QsQuantLayer  *q,
+                       const uint8_t       *in,
+                       size_t               batch,
+                       QsScratch           *s,
+                       uint8_t             *out,
+                       float               *fout)
+{
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
+  float *y = q->float_output ? fout : s->act[1];
+  QsGroupwiseInput input = {
+    .scale = q->in.scale,
+    .zero_code = q->in.zero_code,
+    .zero_frac = q->in.zero_point - (float) q->in.zero_code,
+  };
+
+  for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+    {
+      size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+      const uint8_t *a = in + m0 * k;
+      size_t lda = k;
+
+      if (l->kind == QS_LAYER_CONV2D)
+        {
+          qs_im2col_u8 (&shape, in, m0, rows, (uint8_t) q->in.zero_code, q->kp, s->cols);
+          a = s->cols;
+          lda = q->kp;
+        }
+      qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
+    }
+  store_real_outputs (l, q, y, m * n, out);
 }
 
 static const uint8_t *
@@ -475,6 +532,11 @@ layer_quant (const QsQuantizedModel *qm,
   if (q->mode == QS_QMODE_FLOAT)
     {
       float_layer_quant (qm, l, q, in, batch, s, out, fout);
+      return out;
+    }
+  if (q->mode == QS_QMODE_GROUPWISE)
+    {
+      groupwise_layer_quant (l, q, in, batch, s, out, fout);
       return out;
     }
 

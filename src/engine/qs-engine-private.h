@@ -46,6 +46,7 @@ typedef enum {
   QS_QMODE_INT8,       /* int8 weights, int32 sums */
   QS_QMODE_INT16,      /* int16 weights (or Q8-scaled depthwise), int64 sums */
   QS_QMODE_FLOAT,      /* weights in a float format, computed in float32 */
+  QS_QMODE_GROUPWISE,  /* integer groups: int32 sums per group, rescaled in float32 */
 } QsQuantMode;
 
 /* One activation tensor's quantizer. */
@@ -80,6 +81,11 @@ typedef struct {
   double           *out_dequant;   /* float logits: real = out_dequant[c] * total */
   float            *fake_packed;   /* QS_QMODE_FLOAT: rounded weights packed for the float32 GEMM */
   float            *fake_weights;  /* ... and in the Keras layout (depthwise) */
+  QsGroupwiseWeights groupwise;    /* QS_QMODE_GROUPWISE: views of the four arrays below */
+  int8_t           *group_codes;   /* [n][k] */
+  int32_t          *group_zero_points;
+  int32_t          *group_code_sums;
+  float            *group_scales;
   QsQuantizedLayerStats stats;
 } QsQuantLayer;
 

@@ -87,6 +87,10 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->out_dequant);
   free (q->fake_packed);
   free (q->fake_weights);
+  free (q->group_codes);
+  free (q->group_zero_points);
+  free (q->group_code_sums);
+  free (q->group_scales);
 }
 
 void
@@ -778,10 +782,54 @@ prepare_float_layer (const QsQuantizedModel *qm,
   return pack_float_layer (qm, l, q);
 }
 
-/* Group-wise and block formats: for now the float path too, on the
- * scheme's reconstruction of the weights (blocks along each output
- * channel's k taps, the layer's reduction axis), not integer sums per
- * group. */
+/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 (an
+ * unsigned code range shifted by -128, its zero points with it) next to
+ * each group's scale, zero point and code sum, for the group-wise kernel. */
+static QsEngineStatus
+prepare_groupwise_layer (const QsEngineLayer   *l,
+                         QsQuantLayer          *q,
+                         const QsScheme        *scheme,
+                         const QsBlockGeometry *geo,
+                         const int32_t         *codes,
+                         const float           *scales,
+                         const int32_t         *zero_points)
+{
+  size_t n = (size_t) l->out_c, k = l->k, groups = geo->blocks_per_run;
+  int qmin, qmax, shift;
+
+  qs_scheme_code_range (scheme, &qmin, &qmax);
+  shift = qmax > INT8_MAX ? 128 : 0;
+  q->mode = QS_QMODE_GROUPWISE;
+  q->group_codes = malloc (n * k);
+  q->group_zero_points = malloc (geo->block_count * sizeof (int32_t));
+  q->group_code_sums = malloc (geo->block_count * sizeof (int32_t));
+  q->group_scales = malloc (geo->block_count * sizeof (float));
+  if (q->group_codes == NULL || q->group_zero_points == NULL || q->group_code_sums == NULL
+      || q->group_scales == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t t = 0; t < k; t++)
+    for (size_t c = 0; c < n; c++)
+      q->group_codes[c * k + t] = (int8_t) (codes[t * n + c] - shift);
+  for (size_t b = 0; b < geo->block_count; b++)
+    {
+      q->group_zero_points[b] = zero_points[b] - shift;
+      q->group_scales[b] = scales[b];
+    }
+  q->groupwise = (QsGroupwiseWeights) {
+    .n = n, .k = k, .group_size = geo->block_size, .groups_per_channel = groups,
+    .codes = q->group_codes, .zero_points = q->group_zero_points,
+    .code_sums = q->group_code_sums, .scales = q->group_scales,
+  };
+  qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
+  q->kp = qs_gemm_padded_k (k);
+  q->stats.weight_bits = 8;
+  return QS_ENGINE_OK;
+}
+
+/* Group-wise and block formats, blocks along each output channel's k taps
+ * (the layer's reduction axis). Integer groups of Conv2D and Dense layers
+ * sum in int32 per group; block float formats, and depthwise layers, run
+ * in float32 on the scheme's reconstruction of the weights. */
 static QsEngineStatus
 prepare_blockwise_layer (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
@@ -795,10 +843,10 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   float *scales = NULL;
   double signal = 0.0, noise = 0.0;
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
+  QsEngineStatus status;
 
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
-  q->mode = QS_QMODE_FLOAT;
   q->fake_weights = malloc (count * sizeof (float));
   codes = malloc (count * sizeof (int32_t));
   scales = malloc (geo.block_count * sizeof (float));
@@ -809,11 +857,13 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
     st = qs_block_quantize (scheme, &layout, l->weights, codes, scales, NULL, zero_points, NULL);
   if (st == QS_OK)
     st = qs_block_dequantize (scheme, &layout, codes, scales, zero_points, q->fake_weights);
-  free (codes);
-  free (scales);
-  free (zero_points);
   if (st != QS_OK)
-    return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
+    {
+      free (codes);
+      free (scales);
+      free (zero_points);
+      return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
+    }
 
   for (size_t i = 0; i < count; i++)
     {
@@ -822,8 +872,25 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
       noise += e * e;
     }
   q->stats.weight_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
-  q->stats.weight_bits = 32;
-  return pack_float_layer (qm, l, q);
+
+  /* Past QS_MAX_INT32_K taps a group's int32 sum could wrap. */
+  if (scheme->format == QS_FORMAT_INT && scheme->bits <= 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D
+      && geo.block_size <= QS_MAX_INT32_K)
+    {
+      status = prepare_groupwise_layer (l, q, scheme, &geo, codes, scales, zero_points);
+      free (q->fake_weights);
+      q->fake_weights = NULL;
+    }
+  else
+    {
+      q->mode = QS_QMODE_FLOAT;
+      q->stats.weight_bits = 32;
+      status = pack_float_layer (qm, l, q);
+    }
+  free (codes);
+  free (scales);
+  free (zero_points);
+  return status;
 }
 
 /* The requantization parameters every weighted layer gets. */

@@ -14,6 +14,7 @@
 
 #include "engine/qs-engine.h"
 #include "engine/kernels/qs-kernels.h"
+#include "quant/qs-block.h"
 
 static GRand *rng;
 
@@ -471,6 +472,7 @@ typedef struct {
   bool        nudge;
   QsFormat    format;
   double      min_sqnr;   /* of the logits against float32 */
+  int         group_size; /* QS_GRANULARITY_GROUP */
 } SchemeCase;
 
 static const SchemeCase scheme_cases[] = {
@@ -485,6 +487,10 @@ static const SchemeCase scheme_cases[] = {
   { "w16-tensor-symmetric-no-nudge", 16, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_TENSOR, false, false, false, QS_FORMAT_INT, 25.0 },
   { "fp16", 16, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_TENSOR, false, false, true, QS_FORMAT_FP16, 28.0 },
   { "fp8-e4m3-channel", 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, false, false, true, QS_FORMAT_FP8_E4M3, 15.0 },
+  /* k of 27, 26, 216 and 153: every layer ends in a short group. */
+  { "w4-group5-asymmetric", 4, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_GROUP, false, false, true, QS_FORMAT_INT, 12.0, 5 },
+  { "w4-group32-symmetric", 4, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_GROUP, false, false, true, QS_FORMAT_INT, 8.0, 32 },
+  { "w8-group16-asymmetric-unsigned", 8, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_GROUP, true, false, true, QS_FORMAT_INT, 25.0, 16 },
 };
 
 static void
@@ -499,6 +505,7 @@ scheme_from_case (const SchemeCase *c,
   s->narrow = c->narrow;
   s->nudge_zero = c->nudge;
   s->format = c->format;
+  s->group_size = c->group_size;
 }
 
 /* Every scheme runs, stays close to float32, and gives the same bits on
@@ -546,6 +553,185 @@ test_schemes_and_isas (void)
       sqnr = sqnr_db (ref, first, nout);
       g_test_message ("%s: logits SQNR %.1f dB", scheme_cases[s].name, sqnr);
       g_assert_cmpfloat (sqnr, >=, scheme_cases[s].min_sqnr);
+    }
+  qs_engine_model_free (model);
+}
+
+/* ---- integer groups ---------------------------------------------------------------- */
+
+/* Input values that quantize exactly: calibration spans [-0.25, 254.75], a
+ * range of 255, so the input scale is 1; nudged, the zero point is 0 and
+ * code j stands for j; not nudged, it is 0.25 and code j stands for
+ * j - 0.25. Every image is j - 0.25 for integers j, the first two 0 and 255. */
+static float *
+exact_images (size_t n,
+              size_t size)
+{
+  float *images = g_new (float, n * size);
+
+  for (size_t i = 0; i < n * size; i++)
+    images[i] = (float) g_rand_int_range (rng, 0, 256) - 0.25f;
+  images[0] = -0.25f;
+  images[1] = 254.75f;
+  return images;
+}
+
+/* The scheme's reconstruction of a Keras kernel [k][n], through the
+ * quantization core (qs_block_quantize + qs_block_dequantize). */
+static float *
+block_reconstruction (const QsScheme *scheme,
+                      const float    *kernel,
+                      size_t          k,
+                      size_t          n)
+{
+  QsChannelLayout layout = { k * n, k, n, 1 };
+  QsBlockGeometry geo;
+  float *out = g_new (float, k * n);
+  g_autofree int32_t *codes = g_new (int32_t, k * n);
+  g_autofree float *scales = NULL;
+  g_autofree int32_t *zero_points = NULL;
+
+  g_assert_cmpint (qs_block_geometry (scheme, &layout, &geo), ==, QS_OK);
+  scales = g_new (float, geo.block_count);
+  zero_points = g_new (int32_t, geo.block_count);
+  g_assert_cmpint (qs_block_quantize (scheme, &layout, kernel, codes, scales, NULL, zero_points, NULL), ==, QS_OK);
+  g_assert_cmpint (qs_block_dequantize (scheme, &layout, codes, scales, zero_points, out), ==, QS_OK);
+  return out;
+}
+
+/* A Dense and a Conv2D layer under integer groups (short last groups,
+ * signed and unsigned codes, nudged and fractional input zero points), as
+ * float logits: equal, to float32 rounding, to the layer computed in double
+ * on the exact input values and the core's reconstruction of the weights.
+ * A dropped zero-point term or a misplaced group would be off by far more. */
+static void
+test_groupwise_layers (void)
+{
+  enum { K = 75, UNITS = 6, H = 5, W = 6, C = 3, F = 4, N = 7 };
+  static const struct { int bits; QsMapping mapping; bool is_unsigned; int group_size; } cases[] = {
+    { 4, QS_MAPPING_ASYMMETRIC, false, 16 },
+    { 3, QS_MAPPING_SYMMETRIC, false, 8 },
+    { 8, QS_MAPPING_ASYMMETRIC, true, 32 },
+    { 2, QS_MAPPING_ASYMMETRIC, false, 100 },
+  };
+  float dense_w[K * UNITS], dense_b[UNITS], conv_w[3 * 3 * C * F], conv_b[F];
+
+  fill_uniform (dense_w, K * UNITS, -0.01, 0.01);
+  fill_uniform (dense_b, UNITS, -1.0, 1.0);
+  fill_uniform (conv_w, 3 * 3 * C * F, -0.02, 0.03);
+  fill_uniform (conv_b, F, -1.0, 1.0);
+  for (gsize ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    for (int nudge = 0; nudge < 2; nudge++)
+      for (int conv = 0; conv < 2; conv++)
+        {
+          QsConvParams p = conv_params (3, 1, QS_PADDING_SAME, F, QS_ACTIVATION_NONE);
+          size_t size = conv ? H * W * C : K, n_out = conv ? H * W * F : UNITS, k = conv ? 9 * C : K;
+          QsEngineModel *model = conv ? qs_engine_model_new (H, W, C) : qs_engine_model_new (1, 1, K);
+          g_autofree float *calib = exact_images (4, size);
+          g_autofree float *images = exact_images (N, size);
+          g_autofree float *real = g_new (float, N * size);
+          g_autofree float *recon = NULL;
+          g_autofree float *ref = g_new (float, N * n_out);
+          g_autofree float *out = NULL;
+          QsEngineDataset cal = { 4, conv ? H : 1, conv ? W : 1, conv ? C : K, calib, NULL };
+          QsScheme scheme;
+          QsActivationScheme act;
+          QsQuantizedModel *q;
+          QsQuantizedLayerStats stats;
+          const QsScheme *schemes[1] = { &scheme };
+          char message[256];
+
+          qs_scheme_init_default (&scheme);
+          scheme.granularity = QS_GRANULARITY_GROUP;
+          scheme.bits = cases[ci].bits;
+          scheme.mapping = cases[ci].mapping;
+          scheme.is_unsigned = cases[ci].is_unsigned;
+          scheme.group_size = cases[ci].group_size;
+          qs_activation_scheme_init_default (&act);
+          act.nudge_zero = nudge;
+          act.float_logits = true;
+          if (conv)
+            g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &p, conv_w, conv_b), ==, QS_ENGINE_OK);
+          else
+            g_assert_cmpint (qs_engine_model_add_dense (model, "fc", UNITS, QS_ACTIVATION_NONE, INFINITY,
+                                                        dense_w, dense_b), ==, QS_ENGINE_OK);
+          g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 1, &act, &cal, 0, NULL, &q,
+                                                        message, sizeof message), ==, QS_ENGINE_OK);
+          g_assert_true (qs_quantized_model_get_layer_stats (q, 0, &stats));
+          g_assert_cmpint (stats.weight_bits, ==, 8);
+          out = forward_quant (model, q, images, N);
+
+          for (size_t i = 0; i < N * size; i++)
+            real[i] = nudge ? images[i] + 0.25f : images[i];
+          recon = block_reconstruction (&scheme, conv ? conv_w : dense_w, k, conv ? F : UNITS);
+          if (conv)
+            for (size_t b = 0; b < N; b++)
+              {
+                int oh, ow;
+
+                /* Padding is the code of 0.0: with a fractional zero point
+                 * it stands for -0.25, which the naive loop's zero padding
+                 * does not model, so only interior pixels are compared then. */
+                naive_conv (real + b * size, H, W, C, recon, conv_b, 3, 1, true, F, false, false,
+                            ref + b * n_out, &oh, &ow);
+              }
+          else
+            for (size_t b = 0; b < N; b++)
+              for (size_t j = 0; j < UNITS; j++)
+                {
+                  double y = dense_b[j];
+
+                  for (size_t t = 0; t < K; t++)
+                    y += (double) real[b * K + t] * recon[t * UNITS + j];
+                  ref[b * n_out + j] = (float) y;
+                }
+          for (size_t b = 0; b < N; b++)
+            for (size_t i = 0; i < n_out; i++)
+              {
+                size_t pixel = i / F, y = pixel / W, x = pixel % W;
+
+                if (conv && !nudge && (y == 0 || y == H - 1 || x == 0 || x == W - 1))
+                  continue;
+                g_assert_cmpfloat_with_epsilon (out[b * n_out + i], ref[b * n_out + i],
+                                                1e-5 * (1.0 + fabs (ref[b * n_out + i])) * k);
+              }
+          qs_quantized_model_free (q);
+          qs_engine_model_free (model);
+        }
+}
+
+/* Integer groups take the integer path on Conv2D and Dense layers only:
+ * depthwise layers and block float formats stay in float32. */
+static void
+test_groupwise_paths (void)
+{
+  QsEngineModel *model = make_net ();
+  g_autofree float *calib = make_images (16);
+  QsEngineDataset cal = dataset_of (calib, NULL, 16);
+  QsScheme scheme;
+  QsQuantizedModel *q;
+
+  qs_scheme_init_default (&scheme);
+  scheme.granularity = QS_GRANULARITY_GROUP;
+  scheme.bits = 4;
+  scheme.group_size = 16;
+  for (int format = 0; format < 2; format++)
+    {
+      if (format == 1)
+        {
+          qs_scheme_init_default (&scheme);
+          scheme.format = QS_FORMAT_MXFP4;
+          scheme.granularity = QS_GRANULARITY_GROUP;
+        }
+      q = quantize_net (model, &scheme, NULL, &cal);
+      for (size_t i = 0; i < 5; i++)
+        {
+          QsQuantizedLayerStats stats;
+
+          g_assert_true (qs_quantized_model_get_layer_stats (q, i, &stats));
+          g_assert_cmpint (stats.weight_bits, ==, format == 0 && i != 1 ? 8 : 32);
+        }
+      qs_quantized_model_free (q);
     }
   qs_engine_model_free (model);
 }
@@ -936,6 +1122,8 @@ main (int    argc,
   g_test_add_func ("/engine/fp32/batch-norm-fold", test_batch_norm_fold);
   g_test_add_func ("/engine/quant/schemes-and-isas", test_schemes_and_isas);
   g_test_add_func ("/engine/quant/bits-order", test_bits_order);
+  g_test_add_func ("/engine/quant/groupwise-layers", test_groupwise_layers);
+  g_test_add_func ("/engine/quant/groupwise-paths", test_groupwise_paths);
   g_test_add_func ("/engine/quant/zero-padding", test_zero_padding);
   g_test_add_func ("/engine/quant/percentile", test_percentile);
   g_test_add_func ("/engine/quant/errors", test_prepare_errors);

@@ -281,6 +281,41 @@ void   qs_depthwise_u8s8_avx512vnni      (const QsDepthwiseShape *shape, const u
 void qs_depthwise_u8s16_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
                                 const int32_t *w, int oy, int64_t *acc);
 
+/* ---- group-wise integer weights ------------------------------------------ */
+
+/* Weights with one scale and zero point per @group_size consecutive taps of
+ * each output channel's k (the last group may be short):
+ * real = scales[b] * (codes - zero_points[b]) with b = c * groups_per_channel
+ * + g. @codes are [n][k] int8 (unsigned code ranges shifted by -128 with
+ * their zero points); @code_sums [n][groups] are each group's
+ * sum (codes - zero point), from qs_groupwise_code_sums. Groups of at most
+ * 16384 taps keep the int32 sums exact. */
+typedef struct {
+  size_t         n, k;
+  size_t         group_size;
+  size_t         groups_per_channel;
+  const int8_t  *codes;
+  const int32_t *zero_points;
+  const int32_t *code_sums;
+  const float   *scales;
+} QsGroupwiseWeights;
+
+/* The activations' quantizer: real = scale * (code - zero_code - zero_frac). */
+typedef struct {
+  float   scale;
+  int32_t zero_code;
+  float   zero_frac;
+} QsGroupwiseInput;
+
+void qs_groupwise_code_sums (const QsGroupwiseWeights *w, int32_t *code_sums);
+
+/* Real outputs c[i][j] = bias[j] + sum over groups of
+ * (in->scale * scales[b]) * (group's int32 sum of (a - zero_code) (code - zero point)
+ * - zero_frac * code_sums[b]), accumulated in float32 in group order. */
+void qs_gemm_groupwise_u8_scalar (size_t m, const uint8_t *a, size_t lda,
+                                  const QsGroupwiseWeights *w, const QsGroupwiseInput *in,
+                                  const float *bias, float *c, size_t ldc);
+
 /* ---- im2col and pooling on codes ---------------------------------------- */
 
 typedef struct {

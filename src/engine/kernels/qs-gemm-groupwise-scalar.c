@@ -1,0 +1,72 @@
+/* qs-gemm-groupwise-scalar.c: uint8 activations times group-wise integer weights, one int32 sum per group.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Each group has its own scale, so the sums cannot meet in one int32 as in
+ * the per-channel GEMM: each group's sum is corrected for the zero points
+ * and rescaled by s_in * s_w[g] in float32 before the groups add up, as
+ * XNNPACK's blockwise kernels do.
+ */
+#include "engine/kernels/qs-kernels.h"
+
+void
+qs_groupwise_code_sums (const QsGroupwiseWeights *w,
+                        int32_t                  *code_sums)
+{
+  size_t groups = w->groups_per_channel;
+
+  for (size_t c = 0; c < w->n; c++)
+    for (size_t g = 0; g < groups; g++)
+      {
+        size_t t0 = g * w->group_size;
+        size_t t1 = t0 + w->group_size < w->k ? t0 + w->group_size : w->k;
+        int32_t sum = 0;
+
+        for (size_t t = t0; t < t1; t++)
+          sum += w->codes[c * w->k + t];
+        code_sums[c * groups + g] = sum - (int32_t) (t1 - t0) * w->zero_points[c * groups + g];
+      }
+}
+
+void
+qs_gemm_groupwise_u8_scalar (size_t                    m,
+                             const uint8_t            *a,
+                             size_t                    lda,
+                             const QsGroupwiseWeights *w,
+                             const QsGroupwiseInput   *in,
+                             const float              *bias,
+                             float                    *c,
+                             size_t                    ldc)
+{
+  size_t groups = w->groups_per_channel;
+
+  for (size_t i = 0; i < m; i++)
+    {
+      const uint8_t *row = a + i * lda;
+
+      for (size_t j = 0; j < w->n; j++)
+        {
+          const int8_t *wr = w->codes + j * w->k;
+          float y = bias[j];
+
+          for (size_t g = 0; g < groups; g++)
+            {
+              size_t t0 = g * w->group_size;
+              size_t t1 = t0 + w->group_size < w->k ? t0 + w->group_size : w->k;
+              size_t b = j * groups + g;
+              int32_t dot = 0, row_sum = 0, total;
+
+              for (size_t t = t0; t < t1; t++)
+                {
+                  dot += (int32_t) row[t] * wr[t];
+                  row_sum += row[t];
+                }
+              /* sum (a - za) (w - zw), with za's integer part in int32
+               * and its fraction (nudging off) in float32. */
+              total = dot - w->zero_points[b] * row_sum - in->zero_code * w->code_sums[b];
+              y += (in->scale * w->scales[b])
+                   * ((float) total - in->zero_frac * (float) w->code_sums[b]);
+            }
+          c[i * ldc + j] = y;
+        }
+    }
+}
