@@ -885,26 +885,42 @@ _qs_window_sync_number_panel (QsWindow *self)
                                  report->params.zero_point[channel], label);
 }
 
+/* A tool window beside the main one (the inspectors): transient for it,
+ * closed with it, hidden rather than destroyed when the user closes it so
+ * it keeps its state; @destroy_cb forgets it when the main window goes. */
+static GtkWindow *
+new_tool_window (QsWindow   *self,
+                 const char *title,
+                 int         width,
+                 int         height,
+                 GtkWidget  *content,
+                 GCallback   destroy_cb)
+{
+  GtkWidget *window = adw_window_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+  gtk_window_set_title (GTK_WINDOW (window), title);
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
+  gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_widget_set_vexpand (content, TRUE);
+  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+  gtk_box_append (GTK_BOX (box), content);
+  adw_window_set_content (ADW_WINDOW (window), box);
+  g_signal_connect_object (window, "destroy", destroy_cb, self, 0);
+  return GTK_WINDOW (window);
+}
+
 QsNumberPanel *
 _qs_window_present_number_inspector (QsWindow *self)
 {
   if (self->number_window == NULL)
     {
-      GtkWidget *window = adw_window_new ();
-      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-
-      gtk_window_set_title (GTK_WINDOW (window), _("Number Inspector"));
-      gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
-      gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
-      gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
-      gtk_window_set_default_size (GTK_WINDOW (window), 1180, 900);
       self->number_panel = QS_NUMBER_PANEL (qs_number_panel_new ());
-      gtk_widget_set_vexpand (GTK_WIDGET (self->number_panel), TRUE);
-      gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
-      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->number_panel));
-      adw_window_set_content (ADW_WINDOW (window), box);
-      g_signal_connect_object (window, "destroy", G_CALLBACK (number_window_destroy_cb), self, 0);
-      self->number_window = GTK_WINDOW (window);
+      self->number_window = new_tool_window (self, _("Number Inspector"), 1180, 900,
+                                             GTK_WIDGET (self->number_panel),
+                                             G_CALLBACK (number_window_destroy_cb));
       _qs_window_sync_number_panel (self);
     }
   gtk_window_present (self->number_window);
@@ -946,21 +962,10 @@ _qs_window_present_block_inspector (QsWindow *self)
 {
   if (self->block_window == NULL)
     {
-      GtkWidget *window = adw_window_new ();
-      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-
-      gtk_window_set_title (GTK_WINDOW (window), _("Block Inspector"));
-      gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
-      gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
-      gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
-      gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
       self->block_inspector = QS_BLOCK_INSPECTOR (qs_block_inspector_new ());
-      gtk_widget_set_vexpand (GTK_WIDGET (self->block_inspector), TRUE);
-      gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
-      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->block_inspector));
-      adw_window_set_content (ADW_WINDOW (window), box);
-      g_signal_connect_object (window, "destroy", G_CALLBACK (block_window_destroy_cb), self, 0);
-      self->block_window = GTK_WINDOW (window);
+      self->block_window = new_tool_window (self, _("Block Inspector"), 1400, 900,
+                                            GTK_WIDGET (self->block_inspector),
+                                            G_CALLBACK (block_window_destroy_cb));
       _qs_window_sync_block_inspector (self);
     }
   gtk_window_present (self->block_window);
