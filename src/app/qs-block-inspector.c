@@ -10,6 +10,7 @@
 
 #include "app/qs-chart.h"
 #include "app/qs-live-analysis.h"
+#include "app/qs-scheme-object.h"
 #include "model/qs-format-text.h"
 #include "plot/qs-plot.h"
 
@@ -361,12 +362,13 @@ qs_block_inspector_set_report (QsBlockInspector *self,
   gtk_stack_set_visible_child_name (self->stack, "blocks");
   show_blocks (self);
 
-  /* The sweep depends on the tensor and the scheme only: a new request
-   * supersedes an older one, the same one keeps its result. */
+  /* The sweep depends on the document, the tensor and every field of the
+   * scheme: a new request supersedes an older one, the same one keeps its
+   * result. */
   {
-    g_autofree char *scheme = qs_tensor_report_describe_scheme (report);
+    g_autofree char *scheme = qs_scheme_to_text (&report->scheme);
 
-    key = g_strdup_printf ("%s\n%s\n%d", report->info->path, scheme, report->scheme.bits);
+    key = g_strdup_printf ("%p\n%s\n%s", (void *) document, report->info->path, scheme);
   }
   if (g_strcmp0 (key, self->sweep_key) == 0)
     return;

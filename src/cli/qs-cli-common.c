@@ -119,7 +119,8 @@ static size_t crash_length;
 static void
 set_crash_message (const char *filename)
 {
-  g_autofree char *display = filename != NULL ? g_filename_display_name (filename) : NULL;
+  g_autofree char *name = filename != NULL ? g_filename_display_name (filename) : NULL;
+  g_autofree char *display = name != NULL ? qs_text_escape_controls (name) : NULL;
   int length;
 
   if (display != NULL)

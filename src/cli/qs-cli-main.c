@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +60,20 @@ main (int    argc,
 
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].run (argc - 1, argv + 1);
+      {
+        int status = commands[i].run (argc - 1, argv + 1);
+
+        /* Output that never arrived (a full disk, a closed pipe) is a
+         * failure, not a success with nothing to show. */
+        if (fflush (stdout) != 0 || ferror (stdout))
+          {
+            int saved = errno;
+
+            return status != 0 ? status
+                               : qs_cli_fail_message (_("cannot write to standard output: %s"), g_strerror (saved));
+          }
+        return status;
+      }
 
   return qs_cli_fail_message (_("unknown command “%s” (try --help)"), argv[1]);
 }

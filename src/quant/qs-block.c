@@ -835,7 +835,8 @@ task_func (void   *user_data,
 static void
 pass_free (Pass *p)
 {
-  for (int i = 0; i < p->n_workers; i++)
+  /* Also after a failed set-up, which may leave no worker array. */
+  for (int i = 0; p->workers != NULL && i < p->n_workers; i++)
     {
       free (p->workers[i].codes);
       free (p->workers[i].orig);
