@@ -421,17 +421,40 @@ _qs_window_init_recent (QsWindow *self)
 
 /* ---- export of the plot ------------------------------------------------- */
 
+/* The chart a plot dialog writes: the histogram or the channel ranges. */
+typedef gboolean (*ChartExportFunc) (QsWindow    *self,
+                                     const char  *path,
+                                     GError     **error);
+
+static gboolean
+export_histogram (QsWindow    *self,
+                  const char  *path,
+                  GError     **error)
+{
+  return qs_histogram_view_export (self->histogram_view, path, 1200, 600, error);
+}
+
+static gboolean
+export_channel_ranges (QsWindow    *self,
+                       const char  *path,
+                       GError     **error)
+{
+  return qs_channel_range_view_export (self->channel_view, path, 1200, 600, error);
+}
+
 static void
 export_plot_response_cb (GtkNativeDialog *dialog,
                          int              response,
                          QsWindow        *self)
 {
+  ChartExportFunc export = g_object_get_data (G_OBJECT (dialog), "qs-chart-export");
+
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autofree char *path = qs_chart_export_chooser_path (GTK_FILE_CHOOSER (dialog));
       g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !qs_histogram_view_export (self->histogram_view, path, 1200, 600, &error))
+      if (path != NULL && !export (self, path, &error))
         {
           g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
           qs_window_show_toast (self, message);
@@ -442,6 +465,19 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
   g_object_unref (self);
+}
+
+static void
+show_plot_dialog (QsWindow        *self,
+                  const char      *suggested_name,
+                  ChartExportFunc  export)
+{
+  g_autoptr(GFile) folder = _qs_window_start_folder (self);
+  GtkFileChooserNative *dialog = qs_chart_export_chooser_new (GTK_WINDOW (self), folder, suggested_name);
+
+  g_object_set_data (G_OBJECT (dialog), "qs-chart-export", export);
+  g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
 static void
@@ -450,41 +486,13 @@ export_plot_action (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
-  g_autoptr(GFile) folder = NULL;
-  GtkFileChooserNative *dialog;
 
   if (qs_histogram_view_get_report (self->histogram_view) == NULL)
     {
       qs_window_show_toast (self, _("Select a tensor to plot first"));
       return;
     }
-  folder = _qs_window_start_folder (self);
-  dialog = qs_chart_export_chooser_new (GTK_WINDOW (self), folder, "histogram.png");
-  g_signal_connect (dialog, "response", G_CALLBACK (export_plot_response_cb), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
-}
-
-static void
-export_channel_plot_response_cb (GtkNativeDialog *dialog,
-                                 int              response,
-                                 QsWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autofree char *path = qs_chart_export_chooser_path (GTK_FILE_CHOOSER (dialog));
-      g_autoptr(GError) error = NULL;
-
-      if (path != NULL && !qs_channel_range_view_export (self->channel_view, path, 1200, 600, &error))
-        {
-          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
-          qs_window_show_toast (self, message);
-        }
-      else if (path != NULL)
-        qs_window_show_toast (self, _("Plot exported"));
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-  g_object_unref (self);
+  show_plot_dialog (self, "histogram.png", export_histogram);
 }
 
 /* The channel-range strip, as a figure of its own: a page shows what the
@@ -496,18 +504,13 @@ export_channel_plot_action (GtkWidget  *widget,
 {
   QsWindow *self = QS_WINDOW (widget);
   QsTensorReport *report = qs_channel_range_view_get_report (self->channel_view);
-  g_autoptr(GFile) folder = NULL;
-  GtkFileChooserNative *dialog;
 
   if (report == NULL || report->analysis.channels < 2)
     {
       qs_window_show_toast (self, _("Choose per-channel granularity to plot channel ranges"));
       return;
     }
-  folder = _qs_window_start_folder (self);
-  dialog = qs_chart_export_chooser_new (GTK_WINDOW (self), folder, "channels.png");
-  g_signal_connect (dialog, "response", G_CALLBACK (export_channel_plot_response_cb), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+  show_plot_dialog (self, "channels.png", export_channel_ranges);
 }
 
 /* ---- export of the weights and the scheme ------------------------------- */
