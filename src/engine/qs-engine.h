@@ -54,7 +54,39 @@ const char *qs_engine_status_to_string (QsEngineStatus status);
 typedef enum {
   QS_ACTIVATION_NONE = 0,     /* linear */
   QS_ACTIVATION_RELU,         /* max (x, 0), optionally capped (ReLU6: cap 6) */
+  /* The rest run as their own layer (never fused into a convolution); in
+   * the integer path as a 256-entry lookup table built from the input's
+   * and output's quantization parameters. Definitions as Keras computes
+   * them (tf.keras.activations, keras.ops). */
+  QS_ACTIVATION_LEAKY_RELU,   /* Keras ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha) */
+  QS_ACTIVATION_ELU,          /* x > 0 ? x : alpha * (exp (x) - 1) */
+  QS_ACTIVATION_SIGMOID,
+  QS_ACTIVATION_HARD_SIGMOID, /* Keras 2: clip (0.2 x + 0.5, 0, 1); Keras 3: relu6 (x + 3) / 6 (see slope) */
+  QS_ACTIVATION_SWISH,        /* x * sigmoid (x), also silu */
+  QS_ACTIVATION_HARD_SWISH,   /* x * relu6 (x + 3) / 6 */
+  QS_ACTIVATION_TANH,
+  QS_ACTIVATION_GELU,         /* exact (erf) or, with approximate, the tanh form */
+  QS_ACTIVATION_SOFTMAX,      /* over the channel axis; float between dequantize and quantize */
 } QsActivation;
+
+/* An activation with its parameters, for qs_engine_model_add_activation_spec. */
+typedef struct {
+  QsActivation kind;
+  float        max_value;      /* RELU / LEAKY_RELU cap, +INFINITY for none */
+  float        negative_slope; /* LEAKY_RELU: slope below threshold */
+  float        threshold;      /* LEAKY_RELU: values below it take the slope (Keras ReLU) */
+  float        alpha;          /* ELU */
+  float        slope, offset;  /* HARD_SIGMOID: clip (slope x + offset, 0, 1) */
+  bool         approximate;    /* GELU: the tanh approximation */
+} QsActivationSpec;
+
+/* A spec of @kind with Keras's defaults (no cap, slope 0.3 for LeakyReLU,
+ * alpha 1, hard sigmoid 0.2 / 0.5, exact GELU). */
+void  qs_activation_spec_init (QsActivationSpec *spec,
+                               QsActivation      kind);
+/* The float definition, the reference every integer table is checked against. */
+float qs_activation_spec_apply (const QsActivationSpec *spec,
+                                float                   x);
 
 typedef enum {
   QS_PADDING_VALID = 0,
@@ -72,6 +104,22 @@ typedef enum {
   QS_LAYER_GLOBAL_AVERAGE_POOL,
   QS_LAYER_FLATTEN,
   QS_LAYER_ACTIVATION,
+  /* Merges: two or more inputs of one shape (Multiply also broadcasts an
+   * input of 1 x 1 x C over H x W x C, as squeeze-and-excitation does). */
+  QS_LAYER_ADD,
+  QS_LAYER_SUBTRACT,
+  QS_LAYER_MULTIPLY,
+  QS_LAYER_AVERAGE,
+  QS_LAYER_MAXIMUM,
+  QS_LAYER_CONCATENATE,        /* along the channel axis */
+  QS_LAYER_PAD,                /* ZeroPadding2D: zeros (the code of 0.0) around H and W */
+  QS_LAYER_CROP,               /* Cropping2D */
+  QS_LAYER_AFFINE,             /* y = x * scale[c] + shift[c]: unfolded batch norm, scalar ops */
+  QS_LAYER_GLOBAL_MAX_POOL,
+  QS_LAYER_RESHAPE,            /* a new H x W x C of the same size (NHWC order kept) */
+  QS_LAYER_UPSAMPLE,           /* UpSampling2D, nearest or bilinear */
+  QS_LAYER_FLOAT,              /* a layer with no integer kernel, run in float between
+                                * dequantize and quantize (reports name it) */
 } QsLayerKind;
 
 const char *qs_layer_kind_to_string (QsLayerKind kind);
@@ -85,8 +133,11 @@ typedef struct {
   int          stride_w;
   QsPadding    padding;
   int          filters;
-  QsActivation activation;
+  QsActivation activation;      /* NONE or RELU only: others are layers of their own */
   float        activation_max;  /* the ReLU cap; +INFINITY for none */
+  int          dilation_h;      /* 0 or 1: none */
+  int          dilation_w;
+  int          groups;          /* Conv2D: 0 or 1, or a divisor of in and out channels */
 } QsConvParams;
 
 /* ---- building a model ------------------------------------------------------ */
@@ -156,6 +207,82 @@ QsEngineStatus qs_engine_model_fold_batch_norm (QsEngineModel *model,
                                                 const float   *variance,
                                                 float          epsilon);
 
+/* ---- graphs ------------------------------------------------------------------ */
+
+/* A model is a graph of values and layers (XNNPACK's subgraph, TFLite's
+ * interpreter): value QS_ENGINE_INPUT_VALUE is the image, and the output
+ * of layer i is value i + 1. Layers are added in topological order, so a
+ * graph built through this API has no cycles; a layer reads the value of
+ * the layer added before it unless qs_engine_model_set_next_inputs says
+ * otherwise. The model scores the last layer's output unless
+ * qs_engine_model_set_output names another value. */
+#define QS_ENGINE_INPUT_VALUE 0
+/* Inputs of one merge (Inception and NASNet concatenate up to 6). */
+#define QS_ENGINE_MAX_INPUTS  16
+
+/* The layer added next reads @inputs (1..QS_ENGINE_MAX_INPUTS values that
+ * exist already; merges need two or more, other layers exactly one).
+ * QS_ENGINE_INVALID_ARGUMENT for a value that does not exist yet. */
+QsEngineStatus qs_engine_model_set_next_inputs (QsEngineModel *model,
+                                                const int     *inputs,
+                                                size_t         n_inputs);
+/* The value the layer added last produces (QS_ENGINE_INPUT_VALUE when none). */
+int            qs_engine_model_get_last_value  (const QsEngineModel *model);
+/* Scores @value instead of the last layer's output. */
+QsEngineStatus qs_engine_model_set_output      (QsEngineModel *model,
+                                                int            value);
+/* Shape of one image's @value; false when it does not exist. */
+bool           qs_engine_model_get_value_shape (const QsEngineModel *model,
+                                                int                  value,
+                                                int                 *height,
+                                                int                 *width,
+                                                int                 *channels);
+/* Names the weight tensor the layer added last was built from (its HDF5
+ * path, copied), so a scheme set resolves layers by tensor, not by layer
+ * name: a SeparableConv2D's depthwise and pointwise halves are two engine
+ * layers from two tensors of one Keras layer. */
+QsEngineStatus qs_engine_model_set_weight_tensor (QsEngineModel *model,
+                                                  const char    *tensor_path);
+
+/* A merge of the inputs set by qs_engine_model_set_next_inputs; @kind is
+ * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE. QS_ENGINE_SHAPE_MISMATCH
+ * when the inputs' shapes do not fit the merge. */
+QsEngineStatus qs_engine_model_add_merge      (QsEngineModel    *model,
+                                               const char       *name,
+                                               QsLayerKind       kind);
+/* Zero padding (@crop false) or cropping (@crop true) of rows and columns. */
+QsEngineStatus qs_engine_model_add_pad        (QsEngineModel    *model,
+                                               const char       *name,
+                                               bool              crop,
+                                               int               top,
+                                               int               bottom,
+                                               int               left,
+                                               int               right);
+/* y[c] = x[c] * scale[c] + shift[c] over the channel (last) axis; @scale
+ * or @shift NULL means 1 or 0. Copied. Batch normalization that cannot be
+ * folded, Rescaling, Normalization and scalar TFOpLambda operations. */
+QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
+                                               const char       *name,
+                                               const float      *scale,
+                                               const float      *shift);
+/* Any activation as a layer of its own (RELU is still fused into the
+ * convolution or dense layer before it when it can be). */
+QsEngineStatus qs_engine_model_add_activation_spec (QsEngineModel          *model,
+                                                    const char             *name,
+                                                    const QsActivationSpec *spec);
+QsEngineStatus qs_engine_model_add_global_max_pool (QsEngineModel *model,
+                                                    const char    *name);
+QsEngineStatus qs_engine_model_add_reshape    (QsEngineModel    *model,
+                                               const char       *name,
+                                               int               height,
+                                               int               width,
+                                               int               channels);
+QsEngineStatus qs_engine_model_add_upsample   (QsEngineModel    *model,
+                                               const char       *name,
+                                               int               factor_h,
+                                               int               factor_w,
+                                               bool              bilinear);
+
 /* ---- inspecting a model ----------------------------------------------------- */
 
 typedef struct {
@@ -166,6 +293,11 @@ typedef struct {
   int          weight_index;  /* index among weighted layers, or -1 */
   uint64_t     macs;          /* multiply-accumulates per image */
   uint64_t     weight_count;  /* kernel elements (0 without weights) */
+  int          value;         /* the value this layer produces (index + 1) */
+  const int   *inputs;        /* the values it reads (transfer none) */
+  size_t       n_inputs;
+  const char  *weight_tensor; /* set by qs_engine_model_set_weight_tensor, or NULL */
+  bool         runs_in_float; /* no integer kernel: float between dequantize and quantize */
 } QsLayerInfo;
 
 size_t   qs_engine_model_get_n_layers         (const QsEngineModel *model);
@@ -256,6 +388,40 @@ QsEngineStatus qs_engine_prepare_quantized (const QsEngineModel        *model,
                                             char                       *message,
                                             size_t                      message_size);
 void           qs_quantized_model_free (QsQuantizedModel *quantized);
+
+/* Calibrate once, quantize many times. Activation ranges depend on the
+ * float32 model and the calibration images alone, not on the weight
+ * scheme: qs_engine_calibrate measures them once per (model, activation
+ * scheme, calibration slice), and qs_engine_quantize_calibrated then
+ * quantizes weights and derives requantization multipliers for any
+ * number of weight schemes without running the calibration images again.
+ * qs_engine_prepare_quantized is the two in one call. Immutable,
+ * shareable between threads; holds @model by pointer (it must outlive it). */
+typedef struct _QsCalibration QsCalibration;
+
+QsEngineStatus qs_engine_calibrate (const QsEngineModel        *model,
+                                    const QsActivationScheme   *activations,
+                                    const QsEngineDataset      *calibration,
+                                    size_t                      calibration_count,
+                                    const QsEngineRunOptions   *options,
+                                    QsCalibration             **calibrated,
+                                    char                       *message,
+                                    size_t                      message_size);
+void           qs_calibration_free (QsCalibration *calibrated);
+
+/* As qs_engine_prepare_quantized, on a calibration made before. With
+ * @with_output_sqnr false the per-layer output SQNR (which needs a pass
+ * over the calibration images) is not computed and reads NaN: the
+ * sensitivity and mixed-precision searches quantize hundreds of schemes. */
+QsEngineStatus qs_engine_quantize_calibrated (const QsCalibration        *calibrated,
+                                              const QsScheme *const      *layer_schemes,
+                                              size_t                      n_schemes,
+                                              bool                        with_output_sqnr,
+                                              const QsEngineRunOptions   *options,
+                                              QsQuantizedModel          **quantized,
+                                              char                       *message,
+                                              size_t                      message_size);
+
 
 typedef struct {
   double weight_sqnr_db;   /* +INFINITY when exact */
