@@ -3,6 +3,8 @@
  */
 #include "model/qs-error.h"
 
+#include <gio/gio.h>
+
 G_DEFINE_QUARK (qs-error-quark, qs_error)
 
 void
@@ -41,6 +43,10 @@ qs_set_error_from_status (GError     **error,
       code = QS_ERROR_INVALID;
       message = "invalid range (the lower bound is not below the upper one, or a bound is not finite)";
       break;
+    case QS_STATUS_CANCELLED:
+      /* GIO's code, so callers test for it as for any cancelled operation. */
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return;
     }
 
   if (context != NULL && context[0] != '\0')

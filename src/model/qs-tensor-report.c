@@ -4,6 +4,7 @@
 #include "model/qs-tensor-report.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #include "model/qs-error.h"
 #include "model/qs-json.h"
@@ -88,6 +89,24 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                  int                  n_threads,
                                  GError             **error)
 {
+  return qs_tensor_report_compute_values_cancellable (info, values, scheme, n_threads, NULL, error);
+}
+
+static void
+raise_flag_cb (GCancellable *cancellable,
+               gpointer      flag)
+{
+  atomic_store ((atomic_int *) flag, 1);
+}
+
+QsTensorReport *
+qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
+                                             const float         *values,
+                                             const QsScheme      *scheme,
+                                             int                  n_threads,
+                                             GCancellable        *cancellable,
+                                             GError             **error)
+{
   g_autoptr(QsTensorReport) report = tensor_report_new ();
   QsChannelLayout layout;
   const char *problem = NULL;
@@ -126,8 +145,18 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
   report->kernel = scheme->format == QS_FORMAT_INT && !qs_scheme_is_blockwise (scheme)
                    ? qs_analysis_kernel_name () : "scalar";
 
-  status = qs_analyze (&report->scheme, &layout, values, n_threads,
-                       &report->params, &report->analysis);
+  {
+    /* The core polls a plain flag; the cancellable raises it. */
+    atomic_int cancel = 0;
+    gulong handler = cancellable != NULL
+                     ? g_cancellable_connect (cancellable, G_CALLBACK (raise_flag_cb), &cancel, NULL) : 0;
+
+    status = qs_analyze_cancellable (&report->scheme, &layout, values, n_threads,
+                                     cancellable != NULL ? &cancel : NULL,
+                                     &report->params, &report->analysis);
+    if (cancellable != NULL)
+      g_cancellable_disconnect (cancellable, handler);
+  }
   if (status != QS_OK)
     {
       if (status == QS_STATUS_NO_FINITE_VALUES || status == QS_STATUS_EMPTY)

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 #include "model/qs-weight-file.h"
@@ -48,6 +49,15 @@ QsTensorReport *qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                                  const QsScheme      *scheme,
                                                  int                  n_threads,
                                                  GError             **error);
+
+/* The same, giving up with G_IO_ERROR_CANCELLED soon after @cancellable
+ * (nullable) fires: the fused pass polls it between blocks. */
+QsTensorReport *qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
+                                                             const float         *values,
+                                                             const QsScheme      *scheme,
+                                                             int                  n_threads,
+                                                             GCancellable        *cancellable,
+                                                             GError             **error);
 
 /* Drops a reference (same as qs_tensor_report_unref). */
 void            qs_tensor_report_free    (QsTensorReport *report);

@@ -16,6 +16,7 @@
 #include "qs-analysis.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,10 @@ struct _QsPass {
   const float     *feed_data;
   size_t           feed_start;
   size_t           feed_end;
+  /* Polled once per BLOCK: a raised flag skips the blocks not yet begun,
+   * and the pass then finishes as cancelled. */
+  const atomic_int *cancel;
+  atomic_bool      cancelled;
 };
 
 uint64_t
@@ -250,6 +255,11 @@ feed_task (void   *user_data,
     start = pass->feed_start;
   if (end > pass->feed_end)
     end = pass->feed_end;
+  if (pass->cancel != NULL && atomic_load_explicit (pass->cancel, memory_order_relaxed))
+    {
+      atomic_store_explicit (&pass->cancelled, true, memory_order_relaxed);
+      return;
+    }
   if (acc->joint != NULL)
     {
       if (acc->joint_pending + (end - start) > UINT32_MAX)
@@ -311,6 +321,13 @@ qs_pass_free (QsPass *pass)
   free_workers (pass);
   free (pass->blocks);
   free (pass);
+}
+
+void
+qs_pass_set_cancel (QsPass           *pass,
+                    const atomic_int *cancel)
+{
+  pass->cancel = cancel;
 }
 
 QsPass *
@@ -493,6 +510,11 @@ qs_pass_finish (QsPass     *pass,
   uint64_t clipped = 0, nonfinite = 0, zeros = 0, finite;
   QsStatus status = QS_OK;
 
+  if (atomic_load (&pass->cancelled))
+    {
+      status = QS_STATUS_CANCELLED;
+      goto out;
+    }
   if (!codes || !orig || !recon)
     {
       status = QS_STATUS_NO_MEMORY;
@@ -587,6 +609,24 @@ qs_analyze (const QsScheme        *scheme,
             QsQuantParams         *params,
             QsAnalysis            *analysis)
 {
+  return qs_analyze_cancellable (scheme, layout, data, n_threads, NULL, params, analysis);
+}
+
+static bool
+is_cancelled (const atomic_int *cancel)
+{
+  return cancel != NULL && atomic_load (cancel) != 0;
+}
+
+QsStatus
+qs_analyze_cancellable (const QsScheme        *scheme,
+                        const QsChannelLayout *layout,
+                        const float           *data,
+                        int                    n_threads,
+                        const atomic_int      *cancel,
+                        QsQuantParams         *params,
+                        QsAnalysis            *analysis)
+{
   QsChannelLayout effective;
   QsRangeStats *stats = NULL, total;
   float *lo = NULL, *hi = NULL;
@@ -602,6 +642,8 @@ qs_analyze (const QsScheme        *scheme,
     return status;
   if (layout->count == 0)
     return QS_STATUS_EMPTY;
+  if (is_cancelled (cancel))
+    return QS_STATUS_CANCELLED;
   if (qs_scheme_is_blockwise (scheme))
     return qs_block_analyze (scheme, layout, data, n_threads, params, analysis);
 
@@ -618,6 +660,8 @@ qs_analyze (const QsScheme        *scheme,
     }
 
   status = qs_range_stats_compute (&effective, data, n_threads, stats, &total);
+  if (status == QS_OK && is_cancelled (cancel))
+    status = QS_STATUS_CANCELLED;
   if (status != QS_OK)
     goto out;
   if (total.finite == 0)
@@ -627,6 +671,8 @@ qs_analyze (const QsScheme        *scheme,
     }
 
   status = qs_range_choose (scheme, &effective, data, stats, lo, hi);
+  if (status == QS_OK && is_cancelled (cancel))
+    status = QS_STATUS_CANCELLED;
   if (status != QS_OK)
     goto out;
 
@@ -651,6 +697,7 @@ qs_analyze (const QsScheme        *scheme,
       status = QS_STATUS_NO_MEMORY;
       goto out;
     }
+  qs_pass_set_cancel (pass, cancel);
   qs_pass_feed (pass, data, effective.count, n_threads);
   status = qs_pass_finish (pass, analysis);
   analysis->data_min = total.min;

@@ -20,6 +20,8 @@ qs_status_to_string (QsStatus status)
       return "out of memory";
     case QS_STATUS_BAD_RANGE:
       return "the range is empty or not finite";
+    case QS_STATUS_CANCELLED:
+      return "cancelled";
     default:
       return "unknown status";
     }

@@ -22,6 +22,7 @@ typedef enum {
   QS_STATUS_NO_FINITE_VALUES,  /* every element is NaN or infinite */
   QS_STATUS_NO_MEMORY,
   QS_STATUS_BAD_RANGE,         /* a manual range with lo >= hi, or non-finite bounds */
+  QS_STATUS_CANCELLED,         /* the caller's cancel flag was raised */
 } QsStatus;
 
 /* A short English description of @status, for log lines and tests. */

@@ -319,6 +319,48 @@ test_threads_do_not_change_results (void)
     }
 }
 
+/* A cancel flag left down changes nothing; raised before the call or
+ * between two feeds of the fused pass, it ends the work as cancelled. */
+static void
+test_cancel_flag (void)
+{
+  const gsize n = 3 * 65536 + 17;
+  g_autofree float *v = random_weights (n, 2, 0.05);
+  QsChannelLayout layout = qs_channel_layout_per_tensor (n);
+  atomic_int cancel = 0;
+  QsScheme scheme;
+  QsQuantParams params;
+  QsAnalysis analysis;
+  QsPass *pass;
+  Result plain, polled;
+
+  qs_scheme_init_default (&scheme);
+  analyze (&scheme, &layout, v, 2, &plain);
+  g_assert_cmpint (qs_analyze_cancellable (&scheme, &layout, v, 2, &cancel, &polled.params, &polled.analysis),
+                   ==, QS_OK);
+  assert_same_analysis (&plain.analysis, &polled.analysis);
+  g_assert_cmpmem (plain.params.scale, sizeof (float), polled.params.scale, sizeof (float));
+  result_clear (&polled);
+
+  atomic_store (&cancel, 1);
+  g_assert_cmpint (qs_analyze_cancellable (&scheme, &layout, v, 2, &cancel, &params, &analysis),
+                   ==, QS_STATUS_CANCELLED);
+  g_assert_null (analysis.histogram.counts);
+  g_assert_cmpuint (params.channels, ==, 0);
+
+  /* Mid-pass: the blocks fed after the flag rises are skipped. */
+  atomic_store (&cancel, 0);
+  pass = qs_pass_new (&scheme, &plain.params, &layout, plain.analysis.histogram.lo, plain.analysis.histogram.hi);
+  g_assert_nonnull (pass);
+  qs_pass_set_cancel (pass, &cancel);
+  qs_pass_feed (pass, v, 65536, 1);
+  atomic_store (&cancel, 1);
+  qs_pass_feed (pass, v + 65536, n - 65536, 1);
+  g_assert_cmpint (qs_pass_finish (pass, &analysis), ==, QS_STATUS_CANCELLED);
+  qs_pass_free (pass);
+  result_clear (&plain);
+}
+
 /* The bin of a value as numpy.histogram puts it, in float32 like the pass:
  * 0 under, 1..bins, bins + 1 over. */
 static int
@@ -774,6 +816,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/histograms", test_histograms);
   g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
   g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
+  g_test_add_func ("/analysis/cancel-flag", test_cancel_flag);
   g_test_add_func ("/analysis/large-tensor-counts", test_large_tensor_counts);
   g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
   g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
