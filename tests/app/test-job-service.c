@@ -1,0 +1,458 @@
+/* test-job-service.c: the job service's rules, with fake work functions and the real service.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gio/gio.h>
+
+#include "app/qs-job-service.h"
+
+/* ---- a result type and fake work ------------------------------------------- */
+
+typedef struct {
+  int value;
+} FakeResult;
+
+static FakeResult *
+fake_result_copy (FakeResult *result)
+{
+  return g_memdup2 (result, sizeof *result);
+}
+
+GType fake_result_get_type (void);
+G_DEFINE_BOXED_TYPE (FakeResult, fake_result, fake_result_copy, g_free)
+
+typedef enum {
+  WORK_QUICK,             /* returns at once */
+  WORK_UNTIL_CANCELLED,   /* runs until its cancellable fires, then fails */
+  WORK_UNTIL_RELEASED,    /* ignores cancellation; returns once released */
+  WORK_PREEMPTIBLE,       /* runs until cancelled (fails) or released (returns) */
+} WorkKind;
+
+typedef struct {
+  int          value;
+  WorkKind     kind;
+  gboolean     post_partial;  /* posts value + 1000 as an estimate before returning */
+  gint         runs;          /* atomic: how often a worker started it */
+  gint         saw_cancel;    /* atomic */
+  gint         released;      /* atomic */
+  gint         freed;         /* atomic: the service let go of its data */
+} Fake;
+
+/* The order in which works started, across threads. */
+static GMutex start_lock;
+static GArray *start_order;
+
+typedef struct {
+  GArray  *values;   /* int: outcomes delivered, in order */
+  GArray  *partials; /* int */
+  guint    cached;
+  gboolean on_main_thread;
+} Delivered;
+
+static gpointer
+fake_work (QsJobContext *context,
+           gpointer      work_data,
+           GCancellable *cancellable,
+           GError      **error)
+{
+  Fake *fake = work_data;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  FakeResult result = { fake->value };
+
+  g_mutex_lock (&start_lock);
+  g_array_append_val (start_order, fake->value);
+  g_mutex_unlock (&start_lock);
+  g_atomic_int_inc (&fake->runs);
+
+  while (fake->kind != WORK_QUICK && g_get_monotonic_time () < deadline)
+    {
+      if (fake->kind != WORK_UNTIL_RELEASED && g_cancellable_is_cancelled (cancellable))
+        {
+          g_atomic_int_set (&fake->saw_cancel, 1);
+          return g_cancellable_set_error_if_cancelled (cancellable, error), NULL;
+        }
+      if (fake->kind != WORK_UNTIL_CANCELLED && g_atomic_int_get (&fake->released))
+        break;
+      g_usleep (1000);
+    }
+  if (fake->post_partial)
+    {
+      FakeResult estimate = { fake->value + 1000 };
+      qs_job_context_post_partial (context, fake_result_copy (&estimate));
+    }
+  qs_job_context_set_cost (context, 100);
+  return fake_result_copy (&result);
+}
+
+static void
+fake_freed (gpointer data)
+{
+  g_atomic_int_set (&((Fake *) data)->freed, 1);
+}
+
+static void
+delivered_cb (const QsJobOutcome *outcome,
+              gpointer            user_data)
+{
+  Delivered *d = user_data;
+  int value;
+
+  if (!g_main_context_is_owner (g_main_context_default ()))
+    d->on_main_thread = FALSE;
+  if (outcome->result == NULL)
+    return;
+  value = ((FakeResult *) outcome->result)->value;
+  g_assert_cmpint (value % 1000, ==, (int) outcome->key);
+  g_array_append_val (outcome->partial ? d->partials : d->values, value);
+  if (outcome->cached)
+    d->cached++;
+}
+
+static void
+delivered_init (Delivered *d)
+{
+  d->values = g_array_new (FALSE, FALSE, sizeof (int));
+  d->partials = g_array_new (FALSE, FALSE, sizeof (int));
+  d->cached = 0;
+  d->on_main_thread = TRUE;
+  g_mutex_lock (&start_lock);
+  g_array_set_size (start_order, 0);
+  g_mutex_unlock (&start_lock);
+}
+
+static void
+delivered_clear (Delivered *d)
+{
+  g_array_unref (d->values);
+  g_array_unref (d->partials);
+}
+
+static void
+request (QsJobService  *service,
+         const char    *target,
+         QsJobPriority  priority,
+         Fake          *fake,
+         Delivered     *d)
+{
+  QsJobSpec spec = {
+    .target = target,
+    .key = (guint64) fake->value,
+    .priority = priority,
+    .result_type = fake_result_get_type (),
+    .work = fake_work,
+    .cacheable = TRUE,
+  };
+
+  qs_job_service_request (service, &spec, fake, fake_freed, delivered_cb, d);
+}
+
+static void
+iterate_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+}
+
+static gboolean
+has_values (gpointer data)
+{
+  Delivered *d = data;
+  return d->values->len > 0;
+}
+
+static gboolean
+fake_started (gpointer data)
+{
+  return g_atomic_int_get (&((Fake *) data)->runs) > 0;
+}
+
+static gboolean
+fake_freed_done (gpointer data)
+{
+  return g_atomic_int_get (&((Fake *) data)->freed);
+}
+
+static int
+value_at (GArray *array,
+          guint   i)
+{
+  return g_array_index (array, int, i);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+/* Three requests for one target in one main-loop iteration: only the last
+ * runs and only it is answered. */
+static void
+test_newest_wins (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
+  Fake a = { .value = 1 }, b = { .value = 2 }, c = { .value = 3 };
+  Delivered d;
+
+  delivered_init (&d);
+  request (service, "t", QS_JOB_PRIORITY_VISIBLE, &a, &d);
+  request (service, "t", QS_JOB_PRIORITY_VISIBLE, &b, &d);
+  request (service, "t", QS_JOB_PRIORITY_VISIBLE, &c, &d);
+  g_assert_true (qs_job_service_is_pending (service, "t"));
+  iterate_until (has_values, &d);
+  g_assert_false (qs_job_service_is_pending (service, "t"));
+  g_assert_false (qs_job_service_is_busy (service, QS_JOB_PRIORITY_VISIBLE));
+
+  g_assert_cmpuint (d.values->len, ==, 1);
+  g_assert_cmpint (value_at (d.values, 0), ==, 3);
+  g_assert_cmpint (g_atomic_int_get (&a.runs), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&b.runs), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&c.runs), ==, 1);
+  /* The superseded requests' data were freed when they were dropped. */
+  g_assert_true (g_atomic_int_get (&a.freed));
+  g_assert_true (g_atomic_int_get (&b.freed));
+  g_assert_true (d.on_main_thread);
+  delivered_clear (&d);
+}
+
+/* A newer request cancels the running one through its GCancellable. */
+static void
+test_cancel_reaches_running_job (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED }, quick = { .value = 2 };
+  Delivered d;
+
+  delivered_init (&d);
+  request (service, "view", QS_JOB_PRIORITY_ACCURACY, &slow, &d);
+  iterate_until (fake_started, &slow);
+  request (service, "view", QS_JOB_PRIORITY_ACCURACY, &quick, &d);
+  iterate_until (has_values, &d);
+  iterate_until (fake_freed_done, &slow);
+
+  g_assert_true (g_atomic_int_get (&slow.saw_cancel));
+  g_assert_cmpuint (d.values->len, ==, 1);
+  g_assert_cmpint (value_at (d.values, 0), ==, 2);
+
+  /* qs_job_service_cancel() does the same without a successor. */
+  slow.runs = slow.saw_cancel = slow.freed = 0;
+  request (service, "view", QS_JOB_PRIORITY_ACCURACY, &slow, &d);
+  iterate_until (fake_started, &slow);
+  qs_job_service_cancel (service, "view");
+  g_assert_false (qs_job_service_is_pending (service, "view"));
+  iterate_until (fake_freed_done, &slow);
+  g_assert_true (g_atomic_int_get (&slow.saw_cancel));
+  g_assert_cmpuint (d.values->len, ==, 1);
+  delivered_clear (&d);
+}
+
+/* Going back to an earlier key is answered inside the request call, from
+ * the cache, without running the work again. */
+static void
+test_cache_hit_same_iteration (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (1, 250);
+  Fake one = { .value = 1 }, two = { .value = 2 }, three = { .value = 3 };
+  Fake one_again = { .value = 1 }, one_still_cached = { .value = 1 };
+  Delivered d;
+  guint n_results;
+
+  delivered_init (&d);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &one, &d);
+  iterate_until (has_values, &d);
+  g_array_set_size (d.values, 0);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &two, &d);
+  iterate_until (has_values, &d);
+  g_assert_cmpuint (qs_job_service_get_cache_size (service, &n_results), ==, 200);
+  g_assert_cmpuint (n_results, ==, 2);
+
+  g_array_set_size (d.values, 0);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &one_again, &d);
+  /* No main-loop iteration has run since the request. */
+  g_assert_cmpuint (d.values->len, ==, 1);
+  g_assert_cmpint (value_at (d.values, 0), ==, 1);
+  g_assert_cmpuint (d.cached, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&one_again.runs), ==, 0);
+  g_assert_true (g_atomic_int_get (&one_again.freed));
+  g_assert_false (qs_job_service_is_pending (service, "view"));
+
+  /* A third result exceeds the 250-byte budget: the least recently used
+   * one (2, since 1 was just used) goes. */
+  g_array_set_size (d.values, 0);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &three, &d);
+  iterate_until (has_values, &d);
+  g_assert_cmpuint (qs_job_service_get_cache_size (service, &n_results), ==, 200);
+  g_array_set_size (d.values, 0);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &one_still_cached, &d);
+  g_assert_cmpuint (d.values->len, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&one_still_cached.runs), ==, 0);
+  g_array_set_size (d.values, 0);
+  two.runs = 0;
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &two, &d);
+  g_assert_cmpuint (d.values->len, ==, 0);
+  iterate_until (has_values, &d);
+  g_assert_cmpint (g_atomic_int_get (&two.runs), ==, 1);
+
+  qs_job_service_clear_cache (service);
+  g_assert_cmpuint (qs_job_service_get_cache_size (service, &n_results), ==, 0);
+  g_assert_cmpuint (n_results, ==, 0);
+  delivered_clear (&d);
+}
+
+static gboolean
+has_three_values (gpointer data)
+{
+  return ((Delivered *) data)->values->len >= 3;
+}
+
+/* Requests made together start by priority, whatever their order. */
+static void
+test_priorities_order (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
+  Fake background = { .value = 10 }, accuracy = { .value = 20 }, visible = { .value = 30 };
+  Delivered d;
+
+  delivered_init (&d);
+  request (service, "badge:x", QS_JOB_PRIORITY_BACKGROUND, &background, &d);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &accuracy, &d);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &visible, &d);
+  g_assert_true (qs_job_service_is_busy (service, QS_JOB_PRIORITY_BACKGROUND));
+  iterate_until (has_three_values, &d);
+
+  g_assert_cmpuint (start_order->len, ==, 3);
+  g_assert_cmpint (value_at (start_order, 0), ==, 30);
+  g_assert_cmpint (value_at (start_order, 1), ==, 20);
+  g_assert_cmpint (value_at (start_order, 2), ==, 10);
+  g_assert_cmpint (value_at (d.values, 0), ==, 30);
+  delivered_clear (&d);
+}
+
+static gboolean
+both_started (gpointer data)
+{
+  Fake *fakes = data;
+  return fake_started (&fakes[0]) && fake_started (&fakes[1]);
+}
+
+/* A visible job runs alone: the lower jobs in flight are cancelled, run
+ * again afterwards, and still answered once. */
+static void
+test_visible_preempts (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake lower[2] = { { .value = 1, .kind = WORK_PREEMPTIBLE }, { .value = 2, .kind = WORK_PREEMPTIBLE } };
+  Fake visible = { .value = 3 };
+  Delivered d, dv;
+
+  delivered_init (&d);
+  dv.values = g_array_new (FALSE, FALSE, sizeof (int));
+  dv.partials = g_array_new (FALSE, FALSE, sizeof (int));
+  dv.cached = 0;
+  dv.on_main_thread = TRUE;
+  request (service, "badge:a", QS_JOB_PRIORITY_BACKGROUND, &lower[0], &d);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &lower[1], &d);
+  iterate_until (both_started, lower);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &visible, &dv);
+  iterate_until (has_values, &dv);
+  g_assert_true (g_atomic_int_get (&lower[0].saw_cancel));
+  g_assert_true (g_atomic_int_get (&lower[1].saw_cancel));
+  g_assert_cmpuint (d.values->len, ==, 0);
+
+  g_atomic_int_set (&lower[0].released, 1);
+  g_atomic_int_set (&lower[1].released, 1);
+  while (d.values->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&lower[0].runs), ==, 2);
+  g_assert_cmpint (g_atomic_int_get (&lower[1].runs), ==, 2);
+  /* After the visible job, by priority: accuracy before the badge. */
+  g_assert_cmpint (value_at (start_order, 2), ==, 3);
+  g_assert_cmpint (value_at (start_order, 3), ==, 2);
+  delivered_clear (&d);
+  delivered_clear (&dv);
+}
+
+/* A job that ignores its cancellation and finishes after a newer request
+ * was answered: neither its estimate nor its result reaches the caller. */
+static void
+test_stale_never_delivered (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake stale = { .value = 1, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  Fake fresh = { .value = 2, .post_partial = TRUE };
+  Delivered d;
+
+  delivered_init (&d);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &stale, &d);
+  iterate_until (fake_started, &stale);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &fresh, &d);
+  iterate_until (has_values, &d);
+
+  g_atomic_int_set (&stale.released, 1);
+  iterate_until (fake_freed_done, &stale);
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  g_assert_cmpuint (d.values->len, ==, 1);
+  g_assert_cmpint (value_at (d.values, 0), ==, 2);
+  g_assert_cmpuint (d.partials->len, ==, 1);
+  g_assert_cmpint (value_at (d.partials, 0), ==, 1002);
+  /* Cancelled work is not trusted to be whole: not cached. */
+  g_assert_cmpuint (qs_job_service_get_cache_size (service, NULL), ==, 100);
+  delivered_clear (&d);
+}
+
+/* Disposing of the service cancels what runs and answers nothing more. */
+static void
+test_dispose_cancels (void)
+{
+  QsJobService *service = qs_job_service_new (1, 0);
+  Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED };
+  Delivered d;
+
+  delivered_init (&d);
+  request (service, "view", QS_JOB_PRIORITY_VISIBLE, &slow, &d);
+  iterate_until (fake_started, &slow);
+  g_assert_finalize_object (service);
+  iterate_until (fake_freed_done, &slow);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (g_atomic_int_get (&slow.saw_cancel));
+  g_assert_cmpuint (d.values->len, ==, 0);
+  delivered_clear (&d);
+}
+
+static void
+test_keys (void)
+{
+  guint64 ab_c = qs_job_key_add_string (qs_job_key_add_string (0, "ab"), "c");
+  guint64 a_bc = qs_job_key_add_string (qs_job_key_add_string (0, "a"), "bc");
+
+  g_assert_cmpuint (ab_c, !=, a_bc);
+  /* FNV-1a 64 of "a" plus its NUL, worked by hand from the published
+   * offset basis and prime. */
+  {
+    guint64 h = G_GUINT64_CONSTANT (14695981039346656037);
+    h = (h ^ 'a') * G_GUINT64_CONSTANT (1099511628211);
+    h = (h ^ 0) * G_GUINT64_CONSTANT (1099511628211);
+    g_assert_cmpuint (qs_job_key_add_string (0, "a"), ==, h);
+  }
+  g_assert_cmpuint (qs_job_key_add_uint64 (0, 1), !=, qs_job_key_add_uint64 (0, 2));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  start_order = g_array_new (FALSE, FALSE, sizeof (int));
+  g_test_add_func ("/jobs/newest-wins", test_newest_wins);
+  g_test_add_func ("/jobs/cancel-reaches-running-job", test_cancel_reaches_running_job);
+  g_test_add_func ("/jobs/cache-hit-same-iteration", test_cache_hit_same_iteration);
+  g_test_add_func ("/jobs/priorities-order", test_priorities_order);
+  g_test_add_func ("/jobs/visible-preempts", test_visible_preempts);
+  g_test_add_func ("/jobs/stale-never-delivered", test_stale_never_delivered);
+  g_test_add_func ("/jobs/dispose-cancels", test_dispose_cancels);
+  g_test_add_func ("/jobs/keys", test_keys);
+  return g_test_run ();
+}
