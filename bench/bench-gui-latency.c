@@ -75,7 +75,7 @@ static gboolean
 has_report (QsWindow *window)
 {
   return qs_histogram_view_get_report (window->histogram_view) != NULL
-         && !qs_live_analysis_is_busy (window->live);
+         && !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE);
 }
 
 static int
@@ -166,7 +166,7 @@ measure (const char *label,
       start = g_get_monotonic_time ();
       qs_scheme_object_set_scheme (window->scheme, &scheme);
       while (qs_histogram_view_get_report (window->histogram_view) == before
-             || qs_live_analysis_is_busy (window->live))
+             || qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE))
         g_main_context_iteration (NULL, TRUE);
       probe.painted = FALSE;
       gtk_widget_queue_draw (GTK_WIDGET (window->histogram_view));

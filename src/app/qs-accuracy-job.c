@@ -5,8 +5,9 @@
  * are computed once per document and kept. A scheme change only
  * re-quantizes (calibrating activations on the bundled calibration slice)
  * and re-scores the integer path: first on 1,000 test images, reported at
- * once as an estimate, then on the rest. A newer request raises the
- * engine's cancel flag, so the running evaluation stops within a batch.
+ * once as an estimate, then on the rest. The job service schedules it; a
+ * newer request cancels the job, which raises the engine's cancel flag,
+ * so the running evaluation stops within a batch.
  */
 #include "config.h"
 
@@ -14,11 +15,12 @@
 
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
-#include "app/qs-live-analysis.h"
 #include "app/qs-tensor-item.h"
+#include "app/qs-tensor-job.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
@@ -39,11 +41,10 @@ typedef struct {
 } ModelCache;
 
 typedef struct {
-  QsAccuracyJob *job;           /* strong: the worker reports back to it */
+  QsAccuracyJob *job;           /* strong: its model cache is used in the worker */
   QsDocument    *document;      /* only its file is used in the worker */
   QsScheme       default_scheme;
   GHashTable    *layer_schemes; /* layer name -> QsScheme of its kernel, snapshot at request */
-  guint64        generation;
 } Request;
 
 struct _QsAccuracyJob
@@ -53,24 +54,29 @@ struct _QsAccuracyJob
   GMutex      lock;             /* guards cache, cache_document */
   QsDocument *cache_document;   /* the document the cache was built for */
   ModelCache *cache;
-
-  atomic_int  cancel;
-  guint64     generation;       /* of the newest request (main thread) */
-  gboolean    running;
-  QsDocument *pending;          /* the newest request waiting for the running one */
 };
 
 G_DEFINE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, G_TYPE_OBJECT)
 
-enum {
-  UPDATED,
-  UNAVAILABLE,
-  N_SIGNALS
-};
+static QsAccuracyResult *
+accuracy_result_copy (const QsAccuracyResult *result)
+{
+  QsAccuracyResult *copy = g_memdup2 (result, sizeof *result);
 
-static guint signals[N_SIGNALS];
+  copy->kernel = g_strdup (result->kernel);
+  copy->unavailable = g_strdup (result->unavailable);
+  return copy;
+}
 
-static void start (QsAccuracyJob *self, QsDocument *document);
+static void
+accuracy_result_free (QsAccuracyResult *result)
+{
+  g_free (result->kernel);
+  g_free (result->unavailable);
+  g_free (result);
+}
+
+G_DEFINE_BOXED_TYPE (QsAccuracyResult, qs_accuracy_result, accuracy_result_copy, accuracy_result_free)
 
 static void
 model_cache_free (ModelCache *cache)
@@ -85,58 +91,13 @@ model_cache_free (ModelCache *cache)
   g_free (cache);
 }
 
-/* ---- reports from the worker --------------------------------------------- */
-
-typedef struct {
-  QsAccuracyJob *job;
-  guint64        generation;
-  char          *unavailable;
-  double         fp32_top1;
-  double         quant_top1;
-  double         agreement;
-  guint          images;
-  guint          total;
-  char          *kernel;
-} Report;
-
-static gboolean
-deliver_report_cb (gpointer user_data)
+static QsAccuracyResult *
+unavailable_result (const char *reason)
 {
-  Report *report = user_data;
-  QsAccuracyJob *self = report->job;
+  QsAccuracyResult *result = g_new0 (QsAccuracyResult, 1);
 
-  if (report->generation == self->generation)
-    {
-      if (report->unavailable != NULL)
-        g_signal_emit (self, signals[UNAVAILABLE], 0, report->unavailable);
-      else
-        g_signal_emit (self, signals[UPDATED], 0, report->fp32_top1, report->quant_top1,
-                       report->agreement, report->images, report->total, report->kernel);
-    }
-  g_object_unref (report->job);
-  g_free (report->unavailable);
-  g_free (report->kernel);
-  g_free (report);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-post_report (Request *request,
-             Report  *report)
-{
-  report->job = g_object_ref (request->job);
-  report->generation = request->generation;
-  qs_main_context_post (NULL, G_PRIORITY_DEFAULT, deliver_report_cb, report, NULL);
-}
-
-static void
-post_unavailable (Request    *request,
-                  const char *reason)
-{
-  Report *report = g_new0 (Report, 1);
-
-  report->unavailable = g_strdup (reason);
-  post_report (request, report);
+  result->unavailable = g_strdup (reason);
+  return result;
 }
 
 /* ---- the worker ------------------------------------------------------------ */
@@ -249,25 +210,19 @@ layer_schemes (const Request       *request,
 }
 
 static void
-evaluate_in_thread (GTask        *task,
-                    gpointer      source_object,
-                    gpointer      task_data,
-                    GCancellable *cancellable)
+raise_flag_cb (GCancellable *cancellable,
+               gpointer      flag)
 {
-  Request *request = task_data;
+  atomic_store ((atomic_int *) flag, 1);
+}
+
+/* The model cache of @request's document, built on first use. */
+static ModelCache *
+ensure_cache (Request *request)
+{
   QsAccuracyJob *self = request->job;
   ModelCache *cache;
-  QsQuantizedModel *quantized = NULL;
-  QsEngineRunOptions options;
-  QsActivationScheme activations;
-  QsEngineEvalResult total = { 0 }, part = { 0 };
-  const QsEngineDataset *test, *calibration;
-  g_autofree QsScheme *schemes = NULL;
-  g_autofree const QsScheme **pointers = NULL;
-  char message[256] = "";
-  size_t n_weighted, count, first_part;
 
-  qs_background_thread_init ();
   g_mutex_lock (&self->lock);
   if (self->cache_document != request->document)
     {
@@ -277,13 +232,25 @@ evaluate_in_thread (GTask        *task,
     }
   cache = self->cache;
   g_mutex_unlock (&self->lock);
+  return cache;
+}
 
-  if (cache->unavailable != NULL)
-    {
-      post_unavailable (request, cache->unavailable);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
+static QsAccuracyResult *
+evaluate (Request            *request,
+          ModelCache         *cache,
+          QsJobContext       *context,
+          QsEngineRunOptions *options,
+          GError            **error)
+{
+  QsQuantizedModel *quantized = NULL;
+  QsActivationScheme activations;
+  QsEngineEvalResult total = { 0 }, part = { 0 };
+  const QsEngineDataset *test, *calibration;
+  g_autofree QsScheme *schemes = NULL;
+  g_autofree const QsScheme **pointers = NULL;
+  QsAccuracyResult *result = NULL;
+  char message[256] = "";
+  size_t n_weighted, count, first_part;
 
   n_weighted = qs_engine_model_get_n_weighted (cache->model);
   schemes = g_new0 (QsScheme, n_weighted);
@@ -292,9 +259,6 @@ evaluate_in_thread (GTask        *task,
   for (size_t i = 0; i < n_weighted; i++)
     pointers[i] = &schemes[i];
 
-  qs_engine_run_options_init (&options);
-  options.n_threads = cache->n_threads;
-  options.cancel = &self->cancel;
   qs_activation_scheme_init_default (&activations);
   /* The engine pads with the code of 0.0: whether that is exact follows
    * the scheme the user chose for the weights. */
@@ -303,42 +267,77 @@ evaluate_in_thread (GTask        *task,
   test = qs_dataset_get_view (cache->test);
   calibration = qs_dataset_get_view (cache->calibration);
   if (qs_engine_prepare_quantized (cache->model, pointers, n_weighted, &activations, calibration,
-                                   CALIBRATION_IMAGES, &options, &quantized,
+                                   CALIBRATION_IMAGES, options, &quantized,
                                    message, sizeof message) != QS_ENGINE_OK)
     {
-      if (!atomic_load (&self->cancel))
-        post_unavailable (request, message[0] ? message : _("the model could not be quantized"));
-      g_task_return_boolean (task, TRUE);
-      return;
+      if (atomic_load (options->cancel))
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      else
+        result = unavailable_result (message[0] ? message : _("the model could not be quantized"));
+      return result;
     }
 
+  /* The first 1,000 images as an estimate, then the rest. */
   count = test->count;
   first_part = MIN (ESTIMATE_IMAGES, count);
   for (int step = 0; step < 2; step++)
     {
       size_t first = step == 0 ? 0 : first_part;
       size_t n = step == 0 ? first_part : count - first_part;
-      Report *report;
 
       if (n == 0)
         continue;
-      if (qs_engine_evaluate (cache->model, quantized, test, first, n, &options,
+      if (qs_engine_evaluate (cache->model, quantized, test, first, n, options,
                               cache->fp32_predictions + first, NULL, &part) != QS_ENGINE_OK)
-        break;
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+          g_clear_pointer (&result, accuracy_result_free);
+          break;
+        }
       qs_engine_eval_result_add (&total, &part);
 
-      report = g_new0 (Report, 1);
-      report->fp32_top1 = qs_engine_eval_result_fp32_top1 (&total);
-      report->quant_top1 = qs_engine_eval_result_quant_top1 (&total);
-      report->agreement = qs_engine_eval_result_agreement (&total);
-      report->images = (guint) total.images;
-      report->total = (guint) count;
-      report->kernel = g_strdup (qs_quantized_model_get_kernel_name (quantized));
-      post_report (request, report);
+      g_clear_pointer (&result, accuracy_result_free);
+      result = g_new0 (QsAccuracyResult, 1);
+      result->fp32_top1 = qs_engine_eval_result_fp32_top1 (&total);
+      result->quant_top1 = qs_engine_eval_result_quant_top1 (&total);
+      result->agreement = qs_engine_eval_result_agreement (&total);
+      result->images = (guint) total.images;
+      result->total = (guint) count;
+      result->kernel = g_strdup (qs_quantized_model_get_kernel_name (quantized));
+      if (total.images < count)
+        qs_job_context_post_partial (context, accuracy_result_copy (result));
     }
 
   qs_quantized_model_free (quantized);
-  g_task_return_boolean (task, TRUE);
+  if (result == NULL && (error == NULL || *error == NULL))
+    result = unavailable_result (_("no test images"));
+  return result;
+}
+
+static gpointer
+evaluate_job (QsJobContext *context,
+              gpointer      work_data,
+              GCancellable *cancellable,
+              GError      **error)
+{
+  Request *request = work_data;
+  ModelCache *cache = ensure_cache (request);
+  QsEngineRunOptions options;
+  atomic_int cancel = 0;
+  QsAccuracyResult *result;
+  gulong handler;
+
+  if (cache->unavailable != NULL)
+    return unavailable_result (cache->unavailable);
+
+  /* The engine polls a plain flag between batches; the cancellable raises it. */
+  handler = g_cancellable_connect (cancellable, G_CALLBACK (raise_flag_cb), &cancel, NULL);
+  qs_engine_run_options_init (&options);
+  options.n_threads = cache->n_threads;
+  options.cancel = &cancel;
+  result = evaluate (request, cache, context, &options, error);
+  g_cancellable_disconnect (cancellable, handler);
+  return result;
 }
 
 static void
@@ -350,84 +349,54 @@ request_free (Request *request)
   g_free (request);
 }
 
-static void
-evaluate_done_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+/* Everything the evaluation depends on: the document and each layer's scheme. */
+static guint64
+request_key (const Request *request)
 {
-  QsAccuracyJob *self = QS_ACCURACY_JOB (source);
-  g_autoptr(QsDocument) next = g_steal_pointer (&self->pending);
+  g_autoptr(GList) names = g_hash_table_get_keys (request->layer_schemes);
+  guint64 key = qs_job_key_add_string (0, "accuracy");
 
-  self->running = FALSE;
-  if (next != NULL)
-    start (self, next);
-}
-
-static void
-start (QsAccuracyJob *self,
-       QsDocument    *document)
-{
-  g_autoptr(GTask) task = NULL;
-  Request *request = g_new0 (Request, 1);
-
-  atomic_store (&self->cancel, 0);
-  request->job = g_object_ref (self);
-  request->document = g_object_ref (document);
-  qs_document_get_default_scheme (document, &request->default_scheme);
-  request->layer_schemes = snapshot_layer_schemes (document);
-  request->generation = self->generation;
-  self->running = TRUE;
-
-  task = g_task_new (self, NULL, evaluate_done_cb, NULL);
-  g_task_set_source_tag (task, start);
-  g_task_set_task_data (task, request, (GDestroyNotify) request_free);
-  g_task_set_priority (task, G_PRIORITY_LOW);
-  g_task_run_in_thread (task, evaluate_in_thread);
+  key = qs_job_key_add_uint64 (key, (guint64) (guintptr) request->document);
+  key = qs_job_key_add_scheme (key, &request->default_scheme);
+  names = g_list_sort (names, (GCompareFunc) strcmp);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      key = qs_job_key_add_string (key, l->data);
+      key = qs_job_key_add_scheme (key, g_hash_table_lookup (request->layer_schemes, l->data));
+    }
+  return key;
 }
 
 void
 qs_accuracy_job_request (QsAccuracyJob *self,
-                         QsDocument    *document)
+                         QsJobService  *jobs,
+                         QsDocument    *document,
+                         QsJobCallback  callback,
+                         gpointer       user_data)
 {
+  Request *request;
+  QsJobSpec spec = {
+    .target = QS_ACCURACY_JOB_TARGET,
+    .priority = QS_JOB_PRIORITY_ACCURACY,
+    .result_type = QS_TYPE_ACCURACY_RESULT,
+    .work = evaluate_job,
+    /* Integer inference of the test set follows a change once the user
+     * pauses: a drag would otherwise restart it at every step. */
+    .settle_ms = 250,
+    .cacheable = TRUE,
+  };
+
   g_return_if_fail (QS_IS_ACCURACY_JOB (self));
+  g_return_if_fail (QS_IS_JOB_SERVICE (jobs));
   g_return_if_fail (QS_IS_DOCUMENT (document));
 
-  self->generation++;
-  if (self->running)
-    {
-      /* One evaluation at a time: stop the current one, run this next. */
-      atomic_store (&self->cancel, 1);
-      g_set_object (&self->pending, document);
-      return;
-    }
-  start (self, document);
-}
-
-void
-qs_accuracy_job_cancel (QsAccuracyJob *self)
-{
-  g_return_if_fail (QS_IS_ACCURACY_JOB (self));
-
-  self->generation++;
-  atomic_store (&self->cancel, 1);
-  g_clear_object (&self->pending);
-}
-
-gboolean
-qs_accuracy_job_is_busy (QsAccuracyJob *self)
-{
-  g_return_val_if_fail (QS_IS_ACCURACY_JOB (self), FALSE);
-  return self->running;
-}
-
-static void
-qs_accuracy_job_dispose (GObject *object)
-{
-  QsAccuracyJob *self = QS_ACCURACY_JOB (object);
-
-  atomic_store (&self->cancel, 1);
-  g_clear_object (&self->pending);
-  G_OBJECT_CLASS (qs_accuracy_job_parent_class)->dispose (object);
+  request = g_new0 (Request, 1);
+  request->job = g_object_ref (self);
+  request->document = g_object_ref (document);
+  qs_document_get_default_scheme (document, &request->default_scheme);
+  request->layer_schemes = snapshot_layer_schemes (document);
+  spec.key = request_key (request);
+  qs_job_service_request (jobs, &spec, request, (GDestroyNotify) request_free, callback, user_data);
 }
 
 static void
@@ -446,22 +415,13 @@ qs_accuracy_job_class_init (QsAccuracyJobClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->dispose = qs_accuracy_job_dispose;
   object_class->finalize = qs_accuracy_job_finalize;
-
-  signals[UPDATED] = g_signal_new ("updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                   0, NULL, NULL, NULL, G_TYPE_NONE, 6,
-                                   G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_DOUBLE,
-                                   G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
-  signals[UNAVAILABLE] = g_signal_new ("unavailable", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
 qs_accuracy_job_init (QsAccuracyJob *self)
 {
   g_mutex_init (&self->lock);
-  atomic_init (&self->cancel, 0);
 }
 
 QsAccuracyJob *

@@ -6,25 +6,42 @@
 #include <glib-object.h>
 
 #include "app/qs-document.h"
+#include "app/qs-job-service.h"
 
 G_BEGIN_DECLS
 
 #define QS_TYPE_ACCURACY_JOB (qs_accuracy_job_get_type ())
 G_DECLARE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, QS, ACCURACY_JOB, GObject)
 
-/* Signals, all on the main thread, only for the newest request:
- *   "updated" (double fp32_top1, double quant_top1, double agreement,
- *              guint images, guint total, const char *kernel): percentages
- *     on the first @images of @total test images; emitted on the first
- *     1,000 as an estimate, then on all of them;
- *   "unavailable" (const char *reason): the file has no model the engine
- *     runs (weights only, an unsupported layer), or no test data. */
+/* The target of accuracy requests in the job service. */
+#define QS_ACCURACY_JOB_TARGET "accuracy"
+
+/* An evaluation's outcome: percentages on the first @images of @total
+ * test images (an estimate on the first 1,000 comes as a partial outcome,
+ * then all of them), or why there is none: the file has no model the
+ * engine runs (weights only, an unsupported layer), or no test data. */
+typedef struct {
+  double  fp32_top1;
+  double  quant_top1;
+  double  agreement;
+  guint   images;
+  guint   total;
+  char   *kernel;
+  char   *unavailable;   /* the reason, or NULL */
+} QsAccuracyResult;
+
+#define QS_TYPE_ACCURACY_RESULT (qs_accuracy_result_get_type ())
+GType qs_accuracy_result_get_type (void) G_GNUC_CONST;
+
+/* Holds what a document's model needs (built once, in a worker, on the
+ * first request for that document); schedules nothing itself. */
 QsAccuracyJob *qs_accuracy_job_new     (void);
-/* Evaluates @document's model under its current schemes, cancelling the
- * evaluation in flight (within a few milliseconds). */
+/* Requests the accuracy of @document's model under its current schemes
+ * from @jobs; @callback gets QsAccuracyResult outcomes. */
 void           qs_accuracy_job_request (QsAccuracyJob *self,
-                                        QsDocument    *document);
-void           qs_accuracy_job_cancel  (QsAccuracyJob *self);
-gboolean       qs_accuracy_job_is_busy (QsAccuracyJob *self);
+                                        QsJobService  *jobs,
+                                        QsDocument    *document,
+                                        QsJobCallback  callback,
+                                        gpointer       user_data);
 
 G_END_DECLS

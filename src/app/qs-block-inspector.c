@@ -9,8 +9,8 @@
 #include <math.h>
 
 #include "app/qs-chart.h"
-#include "app/qs-live-analysis.h"
 #include "app/qs-scheme-object.h"
+#include "app/qs-tensor-job.h"
 #include "model/qs-format-text.h"
 #include "plot/qs-plot.h"
 
@@ -34,10 +34,12 @@ struct _QsBlockInspector
 
   QsTensorReport    *report;
   GFile             *folder;
-  char              *sweep_key;        /* tensor and scheme the sweep is for */
+  QsJobService      *jobs;             /* runs the sweep; NULL: no sweep */
+  guint64            sweep_key;        /* document, tensor and scheme the sweep is for */
   QsBlockSweepPoint *sweep;            /* NULL until computed */
-  GCancellable      *sweep_cancellable;
 };
+
+#define SWEEP_TARGET "block-sweep"
 
 G_DEFINE_FINAL_TYPE (QsBlockInspector, qs_block_inspector, GTK_TYPE_BOX)
 
@@ -178,80 +180,79 @@ export_clicked_cb (GtkButton        *button,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
-/* ---- the sweep, off the main thread -------------------------------------- */
+/* ---- the sweep, a request to the job service ------------------------------ */
+
+typedef struct {
+  QsBlockSweepPoint points[QS_BLOCK_INSPECTOR_SWEEP_SIZES];
+} SweepResult;
+
+static SweepResult *
+sweep_result_copy (const SweepResult *result)
+{
+  return g_memdup2 (result, sizeof *result);
+}
+
+GType qs_block_sweep_result_get_type (void);
+G_DEFINE_BOXED_TYPE (SweepResult, qs_block_sweep_result, sweep_result_copy, g_free)
 
 typedef struct {
   QsDocument   *document;
   QsTensorInfo *info;
   QsScheme      scheme;
-} SweepJob;
+} SweepWork;
 
 static void
-sweep_job_free (SweepJob *job)
+sweep_work_free (SweepWork *work)
 {
-  g_clear_object (&job->document);
-  g_clear_pointer (&job->info, qs_tensor_info_free);
-  g_free (job);
+  g_clear_object (&work->document);
+  g_clear_pointer (&work->info, qs_tensor_info_free);
+  g_free (work);
 }
 
 /* The same pass the results use, once per group size, on values read once. */
-static void
-sweep_in_thread (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
+static gpointer
+sweep_work (QsJobContext *context,
+            gpointer      work_data,
+            GCancellable *cancellable,
+            GError      **error)
 {
-  SweepJob *job = task_data;
-  g_autoptr(GError) error = NULL;
+  SweepWork *work = work_data;
   g_autoptr(GBytes) values = NULL;
-  g_autofree QsBlockSweepPoint *points = g_new0 (QsBlockSweepPoint, QS_BLOCK_INSPECTOR_SWEEP_SIZES);
+  g_autofree SweepResult *result = g_new0 (SweepResult, 1);
 
-  qs_background_thread_init ();
-  values = qs_document_load_values (job->document, job->info, &error);
+  values = qs_document_load_values (work->document, work->info, error);
   if (values == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return NULL;
   for (gsize i = 0; i < QS_BLOCK_INSPECTOR_SWEEP_SIZES; i++)
     {
       g_autoptr(QsTensorReport) report = NULL;
-      QsScheme at = job->scheme;
+      QsScheme at = work->scheme;
 
-      if (g_task_return_error_if_cancelled (task))
-        return;
       at.group_size = sweep_sizes[i];
-      report = qs_tensor_report_compute_values (job->info, g_bytes_get_data (values, NULL), &at,
-                                                MAX (1, (int) g_get_num_processors () - 1), &error);
+      report = qs_tensor_report_compute_values_cancellable (work->info, g_bytes_get_data (values, NULL), &at,
+                                                            MAX (1, (int) g_get_num_processors () - 1),
+                                                            cancellable, error);
       if (report == NULL)
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      points[i].group_size = sweep_sizes[i];
-      points[i].bits_per_weight = report->analysis.bits_per_weight;
-      points[i].sqnr_db = report->analysis.sqnr_db;
-      points[i].mse = report->analysis.mse;
+        return NULL;
+      result->points[i].group_size = sweep_sizes[i];
+      result->points[i].bits_per_weight = report->analysis.bits_per_weight;
+      result->points[i].sqnr_db = report->analysis.sqnr_db;
+      result->points[i].mse = report->analysis.mse;
     }
-  g_task_return_pointer (task, g_steal_pointer (&points), g_free);
+  return g_steal_pointer (&result);
 }
 
 static void
-sweep_done_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+sweep_outcome_cb (const QsJobOutcome *outcome,
+                  gpointer            user_data)
 {
-  g_autoptr(GError) error = NULL;
-  QsBlockSweepPoint *points = g_task_propagate_pointer (G_TASK (result), &error);
-  QsBlockInspector *self;
+  QsBlockInspector *self = user_data;
+  const SweepResult *result = outcome->result;
 
-  /* A superseded or abandoned sweep: its inspector moved on or is gone. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self = QS_BLOCK_INSPECTOR (source);
   gtk_spinner_set_spinning (self->sweep_spinner, FALSE);
   g_clear_pointer (&self->sweep, g_free);
-  self->sweep = points;
+  if (result != NULL)
+    self->sweep = g_memdup2 (result->points, sizeof result->points);
   gtk_widget_queue_draw (self->sweep_area);
 }
 
@@ -259,28 +260,30 @@ static void
 start_sweep (QsBlockInspector *self,
              QsDocument       *document)
 {
-  g_autoptr(GTask) task = NULL;
-  SweepJob *job = g_new0 (SweepJob, 1);
+  QsJobSpec spec = {
+    .target = SWEEP_TARGET,
+    .key = self->sweep_key,
+    .priority = QS_JOB_PRIORITY_ACCURACY,
+    .result_type = qs_block_sweep_result_get_type (),
+    .work = sweep_work,
+    .cacheable = TRUE,
+  };
+  SweepWork *work = g_new0 (SweepWork, 1);
 
-  job->document = g_object_ref (document);
-  job->info = qs_tensor_info_copy (self->report->info);
-  job->scheme = self->report->scheme;
-  self->sweep_cancellable = g_cancellable_new ();
+  work->document = g_object_ref (document);
+  work->info = qs_tensor_info_copy (self->report->info);
+  work->scheme = self->report->scheme;
   gtk_spinner_set_spinning (self->sweep_spinner, TRUE);
-  task = g_task_new (self, self->sweep_cancellable, sweep_done_cb, NULL);
-  g_task_set_source_tag (task, start_sweep);
-  g_task_set_task_data (task, job, (GDestroyNotify) sweep_job_free);
-  g_task_run_in_thread (task, sweep_in_thread);
+  qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) sweep_work_free, sweep_outcome_cb, self);
 }
 
 static void
 cancel_sweep (QsBlockInspector *self)
 {
-  if (self->sweep_cancellable != NULL)
-    g_cancellable_cancel (self->sweep_cancellable);
-  g_clear_object (&self->sweep_cancellable);
+  if (self->jobs != NULL)
+    qs_job_service_cancel (self->jobs, SWEEP_TARGET);
   g_clear_pointer (&self->sweep, g_free);
-  g_clear_pointer (&self->sweep_key, g_free);
+  self->sweep_key = 0;
   gtk_spinner_set_spinning (self->sweep_spinner, FALSE);
 }
 
@@ -343,7 +346,7 @@ qs_block_inspector_set_report (QsBlockInspector *self,
                                QsDocument       *document,
                                GFile            *folder)
 {
-  g_autofree char *key = NULL;
+  guint64 key;
 
   g_return_if_fail (QS_IS_BLOCK_INSPECTOR (self));
 
@@ -365,17 +368,24 @@ qs_block_inspector_set_report (QsBlockInspector *self,
   /* The sweep depends on the document, the tensor and every field of the
    * scheme: a new request supersedes an older one, the same one keeps its
    * result. */
-  {
-    g_autofree char *scheme = qs_scheme_to_text (&report->scheme);
-
-    key = g_strdup_printf ("%p\n%s\n%s", (void *) document, report->info->path, scheme);
-  }
-  if (g_strcmp0 (key, self->sweep_key) == 0)
+  key = qs_job_key_add_string (qs_tensor_job_key (document, report->info, &report->scheme), SWEEP_TARGET);
+  if (key == self->sweep_key)
     return;
   cancel_sweep (self);
-  self->sweep_key = g_steal_pointer (&key);
-  if (document != NULL)
+  self->sweep_key = key;
+  if (document != NULL && self->jobs != NULL)
     start_sweep (self, document);
+}
+
+void
+qs_block_inspector_set_job_service (QsBlockInspector *self,
+                                    QsJobService     *jobs)
+{
+  g_return_if_fail (QS_IS_BLOCK_INSPECTOR (self));
+  g_return_if_fail (jobs == NULL || QS_IS_JOB_SERVICE (jobs));
+
+  cancel_sweep (self);
+  g_set_object (&self->jobs, jobs);
 }
 
 GtkListBox *
@@ -463,6 +473,7 @@ qs_block_inspector_dispose (GObject *object)
   QsBlockInspector *self = QS_BLOCK_INSPECTOR (object);
 
   cancel_sweep (self);
+  g_clear_object (&self->jobs);
   g_clear_pointer (&self->report, qs_tensor_report_unref);
   g_clear_object (&self->folder);
   G_OBJECT_CLASS (qs_block_inspector_parent_class)->dispose (object);

@@ -6,6 +6,7 @@
 #include <adwaita.h>
 
 #include "app/qs-document.h"
+#include "app/qs-job-service.h"
 #include "model/qs-tensor-report.h"
 
 G_BEGIN_DECLS
@@ -26,6 +27,11 @@ void       qs_block_inspector_set_report (QsBlockInspector *self,
                                           QsTensorReport   *report,
                                           QsDocument       *document,
                                           GFile            *folder);
+
+/* The service that runs the sweep (the window's); without one there is
+ * no sweep. */
+void       qs_block_inspector_set_job_service (QsBlockInspector *self,
+                                               QsJobService     *jobs);
 
 /* The list of the worst blocks, largest MSE first (for tests). */
 GtkListBox *qs_block_inspector_get_worst_list (QsBlockInspector *self);

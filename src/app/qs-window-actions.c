@@ -1,4 +1,4 @@
-/* qs-window-actions.c: QsWindow's actions, files, settings and background work.
+/* qs-window-actions.c: QsWindow's actions, files and settings.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -21,10 +21,6 @@
 #include "plot/qs-plot.h"
 
 #define SETTINGS_SCHEMA_ID "io.github.quantscope.Quantscope"
-/* Badges are computed for every tensor after each scheme change; bigger
- * tensors show their bits only until selected, so a huge checkpoint is
- * not read whole on every click. */
-#define SWEEP_MAX_ELEMENTS ((guint64) 4 << 20)
 
 /* ---- opening files ------------------------------------------------------ */
 
@@ -966,6 +962,7 @@ _qs_window_present_block_inspector (QsWindow *self)
   if (self->block_window == NULL)
     {
       self->block_inspector = QS_BLOCK_INSPECTOR (qs_block_inspector_new ());
+      qs_block_inspector_set_job_service (self->block_inspector, self->jobs);
       self->block_window = new_tool_window (self, _("Block Inspector"), 1400, 900,
                                             GTK_WIDGET (self->block_inspector),
                                             G_CALLBACK (block_window_destroy_cb));
@@ -1138,234 +1135,12 @@ _qs_window_update_model_size (QsWindow *self)
   gtk_label_set_text (self->model_size_value, text);
 }
 
-/* ---- badges for every tensor -------------------------------------------- */
-
-typedef struct {
-  QsDocument *document;
-  GPtrArray  *items;   /* QsTensorItem */
-} SweepData;
-
-typedef struct {
-  QsTensorItem *item;
-  char         *badge;
-  double        sqnr_db;
-} BadgeUpdate;
-
-static void
-sweep_data_free (SweepData *data)
-{
-  g_clear_object (&data->document);
-  g_clear_pointer (&data->items, g_ptr_array_unref);
-  g_free (data);
-}
-
-static gboolean
-apply_badge_cb (gpointer user_data)
-{
-  BadgeUpdate *update = user_data;
-
-  qs_tensor_item_set_badge (update->item, update->badge);
-  qs_tensor_item_set_sqnr (update->item, update->sqnr_db);
-  g_object_unref (update->item);
-  g_free (update->badge);
-  g_free (update);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sweep_in_thread (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
-{
-  SweepData *data = task_data;
-
-  qs_background_thread_init ();
-  for (guint i = 0; i < data->items->len; i++)
-    {
-      QsTensorItem *item = g_ptr_array_index (data->items, i);
-      const QsTensorInfo *info = qs_tensor_item_get_info (item);
-      g_autoptr(GBytes) values = NULL;
-      g_autoptr(QsTensorReport) report = NULL;
-      BadgeUpdate *update;
-      QsScheme scheme;
-
-      if (g_cancellable_is_cancelled (cancellable))
-        break;
-      qs_document_get_scheme_for (data->document, info->path, &scheme);
-      values = qs_document_load_values (data->document, info, NULL);
-      if (values == NULL)
-        continue;
-      /* One thread: the live analysis of the selected tensor comes first. */
-      report = qs_tensor_report_compute_values (info, g_bytes_get_data (values, NULL), &scheme, 1, NULL);
-      if (report == NULL || g_cancellable_is_cancelled (cancellable))
-        continue;
-      update = g_new0 (BadgeUpdate, 1);
-      update->item = g_object_ref (item);
-      update->badge = _qs_window_badge_text (report);
-      update->sqnr_db = report->analysis.sqnr_db;
-      g_idle_add (apply_badge_cb, update);
-    }
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-start_sweep (QsWindow *self)
-{
-  g_autoptr(GTask) task = NULL;
-  GListModel *tensors;
-  SweepData *data;
-  guint n;
-
-  if (self->document == NULL)
-    return;
-  g_cancellable_cancel (self->sweep_cancellable);
-  g_clear_object (&self->sweep_cancellable);
-  self->sweep_cancellable = g_cancellable_new ();
-
-  data = g_new0 (SweepData, 1);
-  data->document = g_object_ref (self->document);
-  data->items = g_ptr_array_new_with_free_func (g_object_unref);
-  tensors = qs_document_get_tensors (self->document);
-  n = g_list_model_get_n_items (tensors);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
-      const QsTensorInfo *info = qs_tensor_item_get_info (item);
-      QsScheme scheme;
-
-      if (!info->quantizable)
-        continue;
-      if (info->count > SWEEP_MAX_ELEMENTS)
-        {
-          g_autofree char *bits = NULL;
-          qs_document_get_scheme_for (self->document, info->path, &scheme);
-          bits = scheme.format == QS_FORMAT_INT ? g_strdup_printf (_("%d bit"), scheme.bits)
-                                                : g_strdup (qs_format_to_string (scheme.format));
-          qs_tensor_item_set_badge (item, bits);
-          continue;
-        }
-      g_ptr_array_add (data->items, g_steal_pointer (&item));
-    }
-
-  task = g_task_new (NULL, self->sweep_cancellable, NULL, NULL);
-  g_task_set_source_tag (task, start_sweep);
-  g_task_set_task_data (task, data, (GDestroyNotify) sweep_data_free);
-  g_task_set_priority (task, G_PRIORITY_LOW);
-  g_task_run_in_thread (task, sweep_in_thread);
-}
-
-static gboolean
-sweep_timeout_cb (gpointer user_data)
-{
-  QsWindow *self = user_data;
-
-  /* The selected tensor first: while it is being analysed, wait. */
-  if (qs_live_analysis_is_busy (self->live))
-    return G_SOURCE_CONTINUE;
-  self->sweep_timeout_id = 0;
-  start_sweep (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* The badges of the other tensors follow a change once the user pauses:
- * computing them during a drag would take cores from the live view. */
-void
-_qs_window_schedule_sweep (QsWindow *self)
-{
-  g_cancellable_cancel (self->sweep_cancellable);
-  g_clear_handle_id (&self->sweep_timeout_id, g_source_remove);
-  self->sweep_timeout_id = g_timeout_add (300, sweep_timeout_cb, self);
-}
-
 void
 _qs_window_cancel_background (QsWindow *self)
 {
-  g_clear_handle_id (&self->sweep_timeout_id, g_source_remove);
-  g_cancellable_cancel (self->sweep_cancellable);
-  g_clear_object (&self->sweep_cancellable);
   g_cancellable_cancel (self->open_cancellable);
   g_clear_object (&self->open_cancellable);
-  if (self->accuracy != NULL)
-    qs_accuracy_job_cancel (self->accuracy);
-  g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
-}
-
-/* ---- accuracy ----------------------------------------------------------- */
-
-static gboolean
-accuracy_timeout_cb (gpointer user_data)
-{
-  QsWindow *self = user_data;
-
-  /* The histogram first: wait while the selected tensor is analysed. */
-  if (qs_live_analysis_is_busy (self->live))
-    return G_SOURCE_CONTINUE;
-  self->accuracy_timeout_id = 0;
-  if (self->document != NULL)
-    qs_accuracy_job_request (self->accuracy, self->document);
-  return G_SOURCE_REMOVE;
-}
-
-/* Integer inference of the whole test set follows a change once the user
- * pauses; the evaluation in flight is cancelled at once. */
-void
-_qs_window_schedule_accuracy (QsWindow *self)
-{
-  qs_accuracy_job_cancel (self->accuracy);
-  g_clear_handle_id (&self->accuracy_timeout_id, g_source_remove);
-  self->accuracy_timeout_id = g_timeout_add (250, accuracy_timeout_cb, self);
-  adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
-  /* The figure on show belongs to the previous model or scheme. */
-  gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-}
-
-static void
-accuracy_updated_cb (QsWindow      *self,
-                     double         fp32_top1,
-                     double         quant_top1,
-                     double         agreement,
-                     guint          images,
-                     guint          total,
-                     const char    *kernel,
-                     QsAccuracyJob *job)
-{
-  g_autofree char *value = NULL;
-  g_autofree char *detail = NULL;
-
-  /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
-  value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), fp32_top1, quant_top1, quant_top1 - fp32_top1);
-  gtk_label_set_text (self->accuracy_value, value);
-  /* An estimate on part of the test set stays dimmed until it is final. */
-  if (images < total)
-    gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-  if (images < total)
-    detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"), images, total, agreement);
-  else
-    detail = g_strdup_printf (_("%u test images, agreement %.2f %%, %s kernels"), images, agreement, kernel);
-  adw_action_row_set_subtitle (self->accuracy_row, detail);
-}
-
-static void
-accuracy_unavailable_cb (QsWindow      *self,
-                         const char    *reason,
-                         QsAccuracyJob *job)
-{
-  gtk_label_set_text (self->accuracy_value, _("not available"));
-  gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-  adw_action_row_set_subtitle (self->accuracy_row, reason);
-}
-
-void
-_qs_window_init_accuracy (QsWindow *self)
-{
-  self->accuracy = qs_accuracy_job_new ();
-  g_signal_connect_object (self->accuracy, "updated", G_CALLBACK (accuracy_updated_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->accuracy, "unavailable", G_CALLBACK (accuracy_unavailable_cb), self,
-                           G_CONNECT_SWAPPED);
-  gtk_label_set_text (self->accuracy_value, "—");
+  _qs_window_cancel_jobs (self);
 }
 
 /* ---- latency ------------------------------------------------------------ */

@@ -9,7 +9,7 @@
 #include "app/qs-block-inspector.h"
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
-#include "app/qs-live-analysis.h"
+#include "app/qs-job-service.h"
 #include "app/qs-number-panel.h"
 #include "app/qs-scheme-object.h"
 #include "model/qs-export.h"
@@ -77,16 +77,13 @@ struct _QsWindow
   /* Owned */
   QsDocument         *document;
   QsSchemeObject     *scheme;
-  QsLiveAnalysis     *live;
+  QsJobService       *jobs;             /* every computation the window shows */
   QsAccuracyJob      *accuracy;
   GtkCustomFilter    *filter;
   GtkCustomSorter    *sorter;           /* natural name order, or worst SQNR first */
   GtkSingleSelection *selection;
   GSettings          *settings;         /* NULL when the schema is not installed */
-  GCancellable       *sweep_cancellable;
   GCancellable       *open_cancellable;
-  guint               accuracy_timeout_id;
-  guint               sweep_timeout_id;
   guint               resort_idle_id;
   GArray             *latencies;        /* gint64 usec from a change to its result */
   GtkWindow          *number_window;    /* the number inspector, NULL until opened */
@@ -129,9 +126,6 @@ void  _qs_window_init_recent        (QsWindow *self);
 void  _qs_window_save_scheme        (QsWindow       *self,
                                      const QsScheme *scheme);
 void  _qs_window_update_model_size  (QsWindow *self);
-void  _qs_window_schedule_sweep     (QsWindow *self);
-void  _qs_window_schedule_accuracy  (QsWindow *self);
-void  _qs_window_init_accuracy      (QsWindow *self);
 void  _qs_window_cancel_background  (QsWindow *self);
 void  _qs_window_export_to          (QsWindow       *self,
                                      const char     *path,
@@ -142,5 +136,12 @@ void  _qs_window_record_latency     (QsWindow *self,
 QsNumberPanel *_qs_window_present_number_inspector (QsWindow *self);
 /* Gives the inspector the quantizer of the tensor and channel on view. */
 void  _qs_window_sync_number_panel  (QsWindow *self);
+
+/* qs-window-jobs.c */
+void  _qs_window_schedule_sweep     (QsWindow *self);
+void  _qs_window_schedule_accuracy  (QsWindow *self);
+void  _qs_window_init_accuracy      (QsWindow *self);
+/* Drops every request of the window and forgets the cached results. */
+void  _qs_window_cancel_jobs        (QsWindow *self);
 
 G_END_DECLS

@@ -13,7 +13,7 @@
 
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
-#include "app/qs-live-analysis.h"
+#include "app/qs-tensor-job.h"
 #include "app/qs-scheme-object.h"
 #include "app/qs-tensor-item.h"
 #include "model/qs-format-text.h"
@@ -153,6 +153,9 @@ qs_window_get_selected_path (QsWindow *self)
   return item ? qs_tensor_item_get_info (item)->path : NULL;
 }
 
+static void view_outcome_cb (const QsJobOutcome *outcome,
+                             gpointer            user_data);
+
 static void
 request_analysis (QsWindow *self)
 {
@@ -167,6 +170,7 @@ request_analysis (QsWindow *self)
     {
       gtk_label_set_text (self->tensor_label, info->path);
       qs_histogram_view_set_report (self->histogram_view, NULL);
+      qs_job_service_cancel (self->jobs, QS_TENSOR_JOB_VIEW);
       _qs_window_clear_results (self, info->count == 0 ? _("This tensor is empty.")
                                                         : _("Only floating-point tensors can be quantized."));
       return;
@@ -174,7 +178,10 @@ request_analysis (QsWindow *self)
 
   qs_document_get_scheme_for (self->document, info->path, &scheme);
   gtk_spinner_set_spinning (self->busy_spinner, TRUE);
-  qs_live_analysis_request (self->live, self->document, info, &scheme);
+  /* All cores but one: the main loop keeps a core to draw on. */
+  qs_tensor_job_request (self->jobs, QS_TENSOR_JOB_VIEW, QS_JOB_PRIORITY_VISIBLE, 0,
+                         MAX (1, (int) g_get_num_processors () - 1),
+                         self->document, info, &scheme, view_outcome_cb, self);
 }
 
 /* The core refuses KL below QS_KL_MIN_BITS (qs_scheme_validate): the
@@ -438,16 +445,15 @@ show_report (QsWindow             *self,
 }
 
 static void
-report_ready_cb (QsWindow       *self,
-                 QsTensorReport *report,
-                 gint64          requested_usec,
-                 QsLiveAnalysis *live)
+show_analysis (QsWindow       *self,
+               QsTensorReport *report,
+               gint64          requested_usec)
 {
   QsTensorItem *item = qs_document_find_item (self->document, report->info->path);
   g_autofree char *badge = _qs_window_badge_text (report);
   gboolean per_channel = report->params.channels > 1;
 
-  gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
+  gtk_spinner_set_spinning (self->busy_spinner, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
   if (item != NULL)
     {
       qs_tensor_item_set_badge (item, badge);
@@ -473,18 +479,30 @@ report_ready_cb (QsWindow       *self,
 }
 
 static void
-analysis_failed_cb (QsWindow       *self,
-                    const char     *message,
-                    QsLiveAnalysis *live)
+show_analysis_failure (QsWindow   *self,
+                       const char *message)
 {
   QsScheme scheme;
 
-  gtk_spinner_set_spinning (self->busy_spinner, qs_live_analysis_is_busy (live));
+  gtk_spinner_set_spinning (self->busy_spinner, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
   qs_histogram_view_set_report (self->histogram_view, NULL);
   qs_scheme_object_get_scheme (self->scheme, &scheme);
   _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
   _qs_window_sync_block_inspector (self);
+}
+
+/* The newest analysis of the tensor on view, or why there is none. */
+static void
+view_outcome_cb (const QsJobOutcome *outcome,
+                 gpointer            user_data)
+{
+  QsWindow *self = user_data;
+
+  if (outcome->result != NULL)
+    show_analysis (self, outcome->result, outcome->requested_usec);
+  else
+    show_analysis_failure (self, outcome->error->message);
 }
 
 static void
@@ -821,11 +839,7 @@ qs_window_dispose (GObject *object)
   g_clear_object (&self->sorter);
   g_clear_handle_id (&self->resort_idle_id, g_source_remove);
   g_clear_object (&self->document);
-  if (self->live != NULL)
-    g_signal_handlers_disconnect_by_data (self->live, self);
-  g_clear_object (&self->live);
-  if (self->accuracy != NULL)
-    g_signal_handlers_disconnect_by_data (self->accuracy, self);
+  g_clear_object (&self->jobs);
   g_clear_object (&self->accuracy);
   g_clear_object (&self->scheme);
   g_clear_object (&self->settings);
@@ -978,7 +992,7 @@ qs_window_init (QsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->scheme = qs_scheme_object_new ();
-  self->live = qs_live_analysis_new ();
+  self->jobs = qs_job_service_new (0, 0);
   self->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->filter = gtk_custom_filter_new (tensor_filter_func, self, NULL);
   self->sorter = gtk_custom_sorter_new (tensor_sort_func, self, NULL);
@@ -1000,8 +1014,6 @@ qs_window_init (QsWindow *self)
   g_signal_connect_object (self->scheme, "changed", G_CALLBACK (scheme_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->override_switch, "notify::active", G_CALLBACK (override_switch_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->live, "report-ready", G_CALLBACK (report_ready_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->live, "failed", G_CALLBACK (analysis_failed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel_adjustment, "value-changed", G_CALLBACK (channel_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->histogram_view, "range-changed", G_CALLBACK (histogram_range_changed_cb), self,

@@ -25,13 +25,13 @@ qs_window_test_has_report (QsWindow *window)
 {
   return window->document != NULL
          && qs_histogram_view_get_report (window->histogram_view) != NULL
-         && !qs_live_analysis_is_busy (window->live);
+         && !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE);
 }
 
 gboolean
 qs_window_test_is_idle (QsWindow *window)
 {
-  return !qs_live_analysis_is_busy (window->live);
+  return !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE);
 }
 
 QsWindow *

@@ -50,7 +50,7 @@ wait_for_new_text (QsWindow   *window,
   gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
 
   while (g_strcmp0 (gtk_label_get_text (label), before) == 0
-         || qs_live_analysis_is_busy (window->live))
+         || qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE))
     {
       g_main_context_iteration (NULL, FALSE);
       if (g_get_monotonic_time () > deadline)
