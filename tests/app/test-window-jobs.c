@@ -1,0 +1,106 @@
+/* test-window-jobs.c: the window's computations flow through its job service.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "app/qs-tensor-item.h"
+#include "app/qs-tensor-job.h"
+#include "app/qs-window-private.h"
+#include "qs-window-test-utils.h"
+
+static char *
+sample_path (void)
+{
+  return g_build_filename (SOURCE_DATADIR, "sample-weights.h5", NULL);
+}
+
+static int
+shown_bits (QsWindow *window)
+{
+  return qs_histogram_view_get_report (window->histogram_view)->scheme.bits;
+}
+
+static gboolean
+shows_7_bits (QsWindow *window)
+{
+  return qs_window_test_has_report (window) && shown_bits (window) == 7;
+}
+
+/* Going back to a scheme seen before redraws from the cache, before the
+ * main loop runs again: within the frame of the change. */
+static void
+test_cached_scheme_same_iteration (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autoptr(QsTensorReport) first = qs_tensor_report_ref (qs_histogram_view_get_report (window->histogram_view));
+
+  g_assert_cmpint (first->scheme.bits, ==, 8);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (shows_7_bits, window);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-up", NULL);
+  /* No iteration in between: the cached report is already on show. */
+  g_assert_true (qs_histogram_view_get_report (window->histogram_view) == first);
+  g_assert_false (qs_job_service_is_pending (window->jobs, QS_TENSOR_JOB_VIEW));
+  g_assert_false (gtk_spinner_get_spinning (window->busy_spinner));
+  qs_window_test_close (window);
+}
+
+static gboolean
+all_idle (QsWindow *window)
+{
+  return !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE)
+         && !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_BACKGROUND);
+}
+
+/* Two changes in a row: every badge ends on the newest scheme, never on
+ * the one in between, however the jobs interleave. */
+static void
+test_badges_follow_newest_scheme (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  GListModel *tensors = qs_document_get_tensors (window->document);
+  guint checked = 0;
+
+  qs_window_test_wait_for (all_idle, window);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  /* Let the first change's badges start before the second change. */
+  for (int i = 0; i < 400 && !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_BACKGROUND); i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_usleep (350 * 1000);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (all_idle, window);
+  /* Stale results would arrive after the service went idle, if at all. */
+  for (int i = 0; i < 100; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+
+      if (!qs_tensor_item_get_info (item)->quantizable)
+        continue;
+      g_assert_true (g_str_has_prefix (qs_tensor_item_get_badge (item), "6 bit"));
+      checked++;
+    }
+  g_assert_cmpuint (checked, >, 4);
+  qs_window_test_close (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/window-jobs/cached-scheme-same-iteration", test_cached_scheme_same_iteration);
+  g_test_add_func ("/window-jobs/badges-follow-newest-scheme", test_badges_follow_newest_scheme);
+  return g_test_run ();
+}
