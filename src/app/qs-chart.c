@@ -123,6 +123,29 @@ qs_painter_fill_rect (QsPainter     *painter,
     }
 }
 
+void
+qs_painter_push_clip (QsPainter             *painter,
+                      const graphene_rect_t *rect)
+{
+  if (painter->snapshot != NULL)
+    gtk_snapshot_push_clip (painter->snapshot, rect);
+  else
+    {
+      cairo_save (painter->cr);
+      cairo_rectangle (painter->cr, rect->origin.x, rect->origin.y, rect->size.width, rect->size.height);
+      cairo_clip (painter->cr);
+    }
+}
+
+void
+qs_painter_pop_clip (QsPainter *painter)
+{
+  if (painter->snapshot != NULL)
+    gtk_snapshot_pop (painter->snapshot);
+  else
+    cairo_restore (painter->cr);
+}
+
 cairo_t *
 qs_painter_begin_cairo (QsPainter *painter)
 {

@@ -54,6 +54,11 @@ void     qs_painter_fill_rect     (QsPainter       *painter,
                                    double           y,
                                    double           width,
                                    double           height);
+/* Confines what is drawn until the matching pop to @rect (a zoomed plot
+ * must not spill over its axes). */
+void     qs_painter_push_clip     (QsPainter             *painter,
+                                   const graphene_rect_t *rect);
+void     qs_painter_pop_clip      (QsPainter             *painter);
 /* A Cairo context for lines and text; release with qs_painter_end_cairo(). */
 cairo_t *qs_painter_begin_cairo   (QsPainter       *painter);
 void     qs_painter_end_cairo     (QsPainter       *painter,

@@ -19,7 +19,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "app/qs-chart.h"
+#include "app/qs-chart-series.h"
+#include "app/qs-chart-view.h"
 #include "model/qs-error.h"
 
 #define MAX_TICKS 40
@@ -60,30 +61,28 @@ typedef struct {
   int             n_y_ticks;
   double          row_height;      /* one line of small text */
   gboolean        show_legend;     /* room for it beside the clip text */
+  gboolean        reconstructed_cut; /* a reconstructed spike rises above y_top */
 } ChartLayout;
 
 struct _QsHistogramView
 {
-  GtkWidget       parent_instance;
+  QsChartView     parent_instance;
 
   /* Owned references */
   QsTensorReport *report;
-  GskRenderNode  *static_node;
+  QsChartSeries  *weights;         /* counts per bin */
+  QsChartSeries  *reconstructed;   /* counts of reconstructions per bin, as the tooltip says */
 
   /* Properties */
   gboolean        log_scale;
   gboolean        show_quantized;
   int             channel;
 
-  /* The report normalised once: counts as doubles, the reconstructed series
-   * spread into a density comparable with the bars, the value range to show. */
+  /* The report prepared once: the bins (the series hold the counts) and
+   * the value range to show. */
   int             bins;
   double          hist_lo;
   double          hist_hi;
-  double         *counts;
-  double         *recon;
-  double          counts_max;
-  double          recon_max;
   double          base_lo;         /* histogram and every channel's clip range */
   double          base_hi;
 
@@ -96,21 +95,20 @@ struct _QsHistogramView
 
   /* Interaction */
   Hit             hover;
-  HitKind         drag;            /* the handle being dragged, or HIT_NONE */
-  double          drag_view_lo;    /* the value axis frozen while dragging */
-  double          drag_view_hi;
+  HitKind         drag;            /* the handle being dragged, or HIT_NONE; the
+                                    * value axis stays put meanwhile */
   gboolean        has_override;    /* handles show the dragged range until the next report */
   double          override_lo;
   double          override_hi;
 
   /* Caches */
-  ChartLayout     layout;
-  gboolean        layout_valid;
-  QsChartPalette  palette;
+  ChartLayout     layout;          /* for the size the base class laid out */
   char           *summary;
 };
 
-G_DEFINE_FINAL_TYPE (QsHistogramView, qs_histogram_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS_TYPE_CHART_VIEW)
+
+#define PALETTE(self) qs_chart_view_get_palette (QS_CHART_VIEW (self))
 
 enum {
   PROP_0,
@@ -242,7 +240,7 @@ estimate_clipped (QsHistogramView *self,
       double b = a + width;
       double inside = MAX (0.0, MIN (b, hi) - MAX (a, lo));
 
-      clipped += self->counts[i] * (1.0 - inside / width);
+      clipped += qs_chart_series_get_value (self->weights, i) * (1.0 - inside / width);
     }
   return clipped;
 }
@@ -331,9 +329,7 @@ update_accessible (QsHistogramView *self)
 static void
 invalidate_static (QsHistogramView *self)
 {
-  g_clear_pointer (&self->static_node, gsk_render_node_unref);
-  self->layout_valid = FALSE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  qs_chart_view_invalidate (QS_CHART_VIEW (self));
 }
 
 static void
@@ -342,10 +338,9 @@ prepare_report (QsHistogramView *self)
   const QsHistogram *h;
   const QsQuantParams *params;
 
-  g_clear_pointer (&self->counts, g_free);
-  g_clear_pointer (&self->recon, g_free);
   self->bins = 0;
-  self->counts_max = self->recon_max = 0;
+  qs_chart_series_clear (self->weights);
+  qs_chart_series_clear (self->reconstructed);
   if (self->report == NULL)
     return;
 
@@ -354,19 +349,20 @@ prepare_report (QsHistogramView *self)
   self->bins = h->bins;
   self->hist_lo = h->lo;
   self->hist_hi = h->hi > h->lo ? h->hi : h->lo + 1;
-  self->counts = g_new (double, MAX (h->bins, 1));
-  self->recon = g_new (double, MAX (h->bins, 1));
-  for (int i = 0; i < h->bins; i++)
-    {
-      self->counts[i] = (double) h->counts[i];
-      self->counts_max = MAX (self->counts_max, self->counts[i]);
-    }
-  if (h->quantized_counts != NULL)
-    qs_plot_spread_reconstructed (h->quantized_counts, h->bins, self->recon);
-  else
-    memset (self->recon, 0, sizeof (double) * MAX (h->bins, 1));
-  for (int i = 0; i < h->bins; i++)
-    self->recon_max = MAX (self->recon_max, self->recon[i]);
+  {
+    g_autofree double *counts = g_new0 (double, MAX (h->bins, 1));
+    g_autofree double *recon = g_new0 (double, MAX (h->bins, 1));
+
+    /* Both series as counts per bin, exactly what the tooltip reports:
+     * reconstructions pile up on the levels, so that series is spiky. */
+    for (int i = 0; i < h->bins; i++)
+      {
+        counts[i] = (double) h->counts[i];
+        recon[i] = h->quantized_counts != NULL ? (double) h->quantized_counts[i] : 0.0;
+      }
+    qs_chart_series_set_bins (self->weights, self->hist_lo, self->hist_hi, (guint) h->bins, counts);
+    qs_chart_series_set_bins (self->reconstructed, self->hist_lo, self->hist_hi, (guint) h->bins, recon);
+  }
 
   /* Every channel's range, so the axis stays put while the user flips
    * through channels. */
@@ -442,8 +438,9 @@ typedef enum {
 #define LEGEND_GAP 12     /* between entries */
 
 static PangoLayout *
-legend_layout (QsHistogramView *self,
-               LegendEntry      entry)
+legend_layout (QsHistogramView   *self,
+               const ChartLayout *l,
+               LegendEntry        entry)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   const QsQuantParams *params = &self->report->params;
@@ -461,7 +458,10 @@ legend_layout (QsHistogramView *self,
       return qs_chart_create_layout (widget, _("Levels"), TRUE);
 
     case LEGEND_RECONSTRUCTED:
-      return qs_chart_create_layout (widget, _("Reconstructed"), TRUE);
+      /* Translators: the reconstructed series' legend when its spikes rise
+       * above the count axis, which follows the weights: marked ▲ there. */
+      return qs_chart_create_layout (widget, l->reconstructed_cut ? _("Reconstructed (▲ cut at top)")
+                                                                  : _("Reconstructed"), TRUE);
 
     case LEGEND_WEIGHTS:
     case N_LEGEND:
@@ -479,18 +479,25 @@ has_single_grid (QsHistogramView *self)
 }
 
 static gboolean
+reconstructed_shown (QsHistogramView *self)
+{
+  return self->report != NULL && (self->show_quantized || !has_single_grid (self));
+}
+
+static gboolean
 legend_entry_shown (QsHistogramView *self,
                     LegendEntry      entry)
 {
   if (entry == LEGEND_RECONSTRUCTED)
-    return self->show_quantized || !has_single_grid (self);
+    return reconstructed_shown (self);
   if (entry == LEGEND_LEVELS)
     return has_single_grid (self);
   return TRUE;
 }
 
 static int
-legend_width (QsHistogramView *self)
+legend_width (QsHistogramView   *self,
+              const ChartLayout *l)
 {
   int total = 0;
 
@@ -501,7 +508,7 @@ legend_width (QsHistogramView *self)
 
       if (!legend_entry_shown (self, e))
         continue;
-      layout = legend_layout (self, e);
+      layout = legend_layout (self, l, e);
       pango_layout_get_pixel_size (layout, &w, NULL);
       total += w + LEGEND_SWATCH + (total > 0 ? LEGEND_GAP : 0);
     }
@@ -509,6 +516,26 @@ legend_width (QsHistogramView *self)
 }
 
 /* Layout ------------------------------------------------------------------ */
+
+/* The x axis's range: the data, every clip range and a dragged range,
+ * padded; left alone while a handle moves, so the scale does not slide
+ * under the pointer. A zoomed window stays where it still fits. */
+static void
+update_value_range (QsHistogramView *self)
+{
+  double lo = self->base_lo, hi = self->base_hi, span;
+
+  if (self->drag != HIT_NONE || self->report == NULL)
+    return;
+  if (self->has_override)
+    {
+      lo = MIN (lo, self->override_lo);
+      hi = MAX (hi, self->override_hi);
+    }
+  span = hi - lo > 0 ? hi - lo : 1;
+  qs_chart_axis_set_range (qs_chart_view_get_x_axis (QS_CHART_VIEW (self)),
+                           lo - span * VIEW_PADDING, hi + span * VIEW_PADDING);
+}
 
 static int
 text_width (GtkWidget  *widget,
@@ -529,7 +556,7 @@ compute_layout (QsHistogramView *self,
 {
   GtkWidget *widget = GTK_WIDGET (self);
   g_autoptr(PangoLayout) probe = qs_chart_create_layout (widget, "0", TRUE);
-  double left, right, top, bottom, span, step;
+  double left, right, top, bottom, step;
   double y_max;
   int label_w = 0, text_h;
 
@@ -548,32 +575,14 @@ compute_layout (QsHistogramView *self,
       return;
     }
 
-  /* The value axis: frozen while a handle moves so the scale does not slide
-   * under the pointer; otherwise the data, every clip range and a dragged
-   * range, padded. */
-  if (self->drag != HIT_NONE)
-    {
-      l->view_lo = self->drag_view_lo;
-      l->view_hi = self->drag_view_hi;
-    }
-  else
-    {
-      double lo = self->base_lo, hi = self->base_hi;
+  /* The value axis: the x axis's window (all of it unless zoomed). */
+  update_value_range (self);
+  qs_chart_axis_get_view (qs_chart_view_get_x_axis (QS_CHART_VIEW (self)), &l->view_lo, &l->view_hi);
 
-      if (self->has_override)
-        {
-          lo = MIN (lo, self->override_lo);
-          hi = MAX (hi, self->override_hi);
-        }
-      span = hi - lo > 0 ? hi - lo : 1;
-      l->view_lo = lo - span * VIEW_PADDING;
-      l->view_hi = hi + span * VIEW_PADDING;
-    }
-
-  /* The count axis, then the margins its labels need. */
-  y_max = MAX (1.0, self->counts_max);
-  if (self->show_quantized || !has_single_grid (self))
-    y_max = MAX (y_max, self->recon_max);
+  /* The count axis follows the weights alone: the reconstructions pile up
+   * on the levels, and their spikes would flatten the weights' shape. A
+   * spike above the top is cut there and marked. */
+  y_max = MAX (1.0, qs_chart_series_get_max (self->weights));
   top = text_h + 12;
   bottom = text_h + 12;
   {
@@ -611,6 +620,7 @@ compute_layout (QsHistogramView *self,
           }
       }
   }
+  l->reconstructed_cut = reconstructed_shown (self) && qs_chart_series_get_max (self->reconstructed) > l->y_top;
   for (int i = 0; i < l->n_y_ticks; i++)
     {
       g_autofree char *label = qs_plot_format_count (l->y_ticks[i]);
@@ -635,22 +645,15 @@ compute_layout (QsHistogramView *self,
     g_autofree char *estimate = clip_text_for (self, self->base_hi, self->base_hi, TRUE);
     int clip_w = MAX (text_width (widget, exact), text_width (widget, estimate));
 
-    l->show_legend = clip_w + 24 + legend_width (self) <= l->plot.size.width;
+    l->show_legend = clip_w + 24 + legend_width (self, l) <= l->plot.size.width;
   }
 }
 
+/* The layout at the widget's size (the base class lays out on demand). */
 static const ChartLayout *
 ensure_layout (QsHistogramView *self)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-
-  if (!self->layout_valid || self->layout.width != width || self->layout.height != height)
-    {
-      compute_layout (self, width, height, &self->layout);
-      self->layout_valid = TRUE;
-      g_clear_pointer (&self->static_node, gsk_render_node_unref);
-    }
+  qs_chart_view_get_plot (QS_CHART_VIEW (self));
   return &self->layout;
 }
 
@@ -799,20 +802,6 @@ tooltip_for_hit (QsHistogramView *self,
 /* Drawing ------------------------------------------------------------------ */
 
 static void
-draw_placeholder (QsHistogramView *self,
-                  QsPainter       *painter,
-                  int              width,
-                  int              height)
-{
-  g_autoptr(PangoLayout) layout = qs_chart_create_layout (GTK_WIDGET (self), _("No tensor selected"), FALSE);
-  cairo_t *cr = qs_painter_begin_cairo (painter);
-
-  qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
-  qs_painter_end_cairo (painter, cr);
-}
-
-static void
 draw_bars (QsHistogramView   *self,
            const ChartLayout *l,
            QsPainter         *painter)
@@ -827,15 +816,16 @@ draw_bars (QsHistogramView   *self,
   run_x = round (value_to_x (l, bin_edge (self, 0)));
   for (int i = 0; i < self->bins; i++)
     {
+      double count = qs_chart_series_get_value (self->weights, i);
       double x1 = round (value_to_x (l, bin_edge (self, i + 1)));
-      double top = self->counts[i] > 0 ? count_to_y (l, self->counts[i]) : base;
+      double top = count > 0 ? count_to_y (l, count) : base;
 
       run_h = MAX (run_h, base - top);
       if (x1 > run_x)
         {
           /* A bin with a single weight still shows up: at least one pixel. */
-          if (self->counts[i] > 0 || run_h > 0)
-            qs_painter_fill_rect (painter, &self->palette.fg, 0.30,
+          if (count > 0 || run_h > 0)
+            qs_painter_fill_rect (painter, &PALETTE (self)->fg, 0.30,
                                   run_x, base - MAX (run_h, 1.0), x1 - run_x, MAX (run_h, 1.0));
           run_x = x1;
           run_h = 0;
@@ -855,7 +845,8 @@ draw_reconstructed (QsHistogramView   *self,
   cairo_move_to (cr, value_to_x (l, bin_edge (self, 0)), base);
   for (int i = 0; i < self->bins; i++)
     {
-      double y = self->recon[i] > 0 ? count_to_y (l, self->recon[i]) : base;
+      double count = qs_chart_series_get_value (self->reconstructed, i);
+      double y = count > 0 ? count_to_y (l, count) : base;
 
       cairo_line_to (cr, value_to_x (l, bin_edge (self, i)), y);
       cairo_line_to (cr, value_to_x (l, bin_edge (self, i + 1)), y);
@@ -863,8 +854,24 @@ draw_reconstructed (QsHistogramView   *self,
   cairo_line_to (cr, value_to_x (l, bin_edge (self, self->bins)), base);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_MITER);
   cairo_set_line_width (cr, 1.5);
-  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  qs_chart_set_source (cr, &PALETTE (self)->accent, 1.0);
   cairo_stroke (cr);
+
+  /* A spike cut at the top of the axis gets a mark, so its height is not
+   * mistaken for the axis's; the tooltip tells its count. */
+  if (!l->reconstructed_cut)
+    return;
+  for (int i = 0; i < self->bins; i++)
+    if (qs_chart_series_get_value (self->reconstructed, i) > l->y_top)
+      {
+        double x = (value_to_x (l, bin_edge (self, i)) + value_to_x (l, bin_edge (self, i + 1))) / 2;
+
+        cairo_move_to (cr, x, l->plot.origin.y - 6);
+        cairo_line_to (cr, x - 4, l->plot.origin.y);
+        cairo_line_to (cr, x + 4, l->plot.origin.y);
+        cairo_close_path (cr);
+      }
+  cairo_fill (cr);
 }
 
 static void
@@ -943,7 +950,7 @@ draw_levels (QsHistogramView   *self,
     }
 
   cairo_set_line_width (cr, 1.0);
-  qs_chart_set_source (cr, &self->palette.accent, lines ? 0.35 : 0.75);
+  qs_chart_set_source (cr, &PALETTE (self)->accent, lines ? 0.35 : 0.75);
   cairo_stroke (cr);
 }
 
@@ -966,7 +973,7 @@ draw_axes (QsHistogramView   *self,
       cairo_line_to (cr, p->origin.x + p->size.width, y);
     }
   cairo_set_line_width (cr, 1.0);
-  qs_chart_set_source (cr, &self->palette.fg, 0.08);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.08);
   cairo_stroke (cr);
 
   /* The baseline and the value ticks under it. */
@@ -979,10 +986,10 @@ draw_axes (QsHistogramView   *self,
       cairo_move_to (cr, x, floor (base) + 0.5);
       cairo_line_to (cr, x, floor (base) + 4.5);
     }
-  qs_chart_set_source (cr, &self->palette.fg, 0.45);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.45);
   cairo_stroke (cr);
 
-  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.7);
   for (int i = 0; i < l->n_x_ticks; i++)
     {
       g_autofree char *label = qs_plot_format_value (l->x_ticks[i]);
@@ -1028,10 +1035,10 @@ draw_legend (QsHistogramView   *self,
 
       if (!legend_entry_shown (self, e))
         continue;
-      layout = legend_layout (self, e);
+      layout = legend_layout (self, l, e);
       pango_layout_get_pixel_size (layout, &w, NULL);
       x -= w;
-      qs_chart_set_source (cr, &self->palette.fg, 0.7);
+      qs_chart_set_source (cr, &PALETTE (self)->fg, 0.7);
       qs_plot_show_layout (cr, layout, x, y, 0.0, 0.5);
 
       switch ((LegendEntry) e)
@@ -1046,7 +1053,7 @@ draw_legend (QsHistogramView   *self,
               cairo_line_to (cr, lx, y + 5);
             }
           cairo_set_line_width (cr, 1.0);
-          qs_chart_set_source (cr, &self->palette.accent, lines ? 0.6 : 0.75);
+          qs_chart_set_source (cr, &PALETTE (self)->accent, lines ? 0.6 : 0.75);
           cairo_stroke (cr);
           break;
 
@@ -1054,7 +1061,7 @@ draw_legend (QsHistogramView   *self,
           cairo_move_to (cr, x - 18, y + 0.5);
           cairo_line_to (cr, x - 6, y + 0.5);
           cairo_set_line_width (cr, 1.5);
-          qs_chart_set_source (cr, &self->palette.accent, 1.0);
+          qs_chart_set_source (cr, &PALETTE (self)->accent, 1.0);
           cairo_stroke (cr);
           break;
 
@@ -1062,7 +1069,7 @@ draw_legend (QsHistogramView   *self,
         case N_LEGEND:
         default:
           cairo_rectangle (cr, x - 16, y - 4, 10, 8);
-          qs_chart_set_source (cr, &self->palette.fg, 0.30);
+          qs_chart_set_source (cr, &PALETTE (self)->fg, 0.30);
           cairo_fill (cr);
           break;
         }
@@ -1077,14 +1084,21 @@ draw_static (QsHistogramView   *self,
 {
   cairo_t *cr;
 
+  /* Zoomed in, the series stop at the plot's sides; the cut marks of
+   * reconstructed spikes sit just above it. */
+  qs_painter_push_clip (painter, &GRAPHENE_RECT_INIT (l->plot.origin.x, l->plot.origin.y - 7,
+                                                      l->plot.size.width, l->plot.size.height + 7));
   /* Rectangles go in as colour nodes; everything else needs Cairo. */
   draw_bars (self, l, painter);
-
   cr = qs_painter_begin_cairo (painter);
-  if (self->show_quantized || !has_single_grid (self))
+  if (reconstructed_shown (self))
     draw_reconstructed (self, l, cr);
   if (has_single_grid (self))
     draw_levels (self, l, cr);
+  qs_painter_end_cairo (painter, cr);
+  qs_painter_pop_clip (painter);
+
+  cr = qs_painter_begin_cairo (painter);
   draw_axes (self, l, cr);
   draw_legend (self, l, cr);
   qs_painter_end_cairo (painter, cr);
@@ -1104,16 +1118,16 @@ draw_handle (QsHistogramView   *self,
   cairo_move_to (cr, x, top);
   cairo_line_to (cr, x, plot_bottom (l));
   cairo_set_line_width (cr, 2.0);
-  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  qs_chart_set_source (cr, &PALETTE (self)->accent, 1.0);
   cairo_stroke (cr);
 
   /* The knob says "grab me"; a ring in the background colour lifts it off
    * the bars. */
   cairo_arc (cr, x, top, radius + 1.5, 0, 2 * G_PI);
-  qs_chart_set_source (cr, &self->palette.bg, 1.0);
+  qs_chart_set_source (cr, &PALETTE (self)->bg, 1.0);
   cairo_fill (cr);
   cairo_arc (cr, x, top, radius, 0, 2 * G_PI);
-  qs_chart_set_source (cr, &self->palette.accent, 1.0);
+  qs_chart_set_source (cr, &PALETTE (self)->accent, 1.0);
   cairo_fill (cr);
 }
 
@@ -1133,23 +1147,32 @@ draw_overlay (QsHistogramView   *self,
   x_lo = round (value_to_x (l, lo));
   x_hi = round (value_to_x (l, hi));
 
+  /* What a zoom moves off the plot stays off it (the knobs of the handles
+   * rise a little above it); the clip text above is drawn after. */
+  qs_painter_push_clip (painter, &GRAPHENE_RECT_INIT (p->origin.x - 8, 0, p->size.width + 16, l->height));
+
   /* Hovered bin. */
   if (self->hover.kind == HIT_BIN && self->drag == HIT_NONE)
     {
       double a_x = round (value_to_x (l, bin_edge (self, self->hover.bin)));
       double b_x = round (value_to_x (l, bin_edge (self, self->hover.bin + 1)));
 
-      qs_painter_fill_rect (painter, &self->palette.fg, 0.10,
+      qs_painter_fill_rect (painter, &PALETTE (self)->fg, 0.10,
                             a_x, p->origin.y, MAX (1.0, b_x - a_x), p->size.height);
     }
 
   if (!has_single_grid (self))
-    return;
+    {
+      qs_painter_pop_clip (painter);
+      return;
+    }
 
   /* Values outside the clip range are shaded: they all land on the end levels. */
-  qs_painter_fill_rect (painter, &self->palette.fg, 0.09,
+  x_lo = CLAMP (x_lo, p->origin.x, p->origin.x + p->size.width);
+  x_hi = CLAMP (x_hi, p->origin.x, p->origin.x + p->size.width);
+  qs_painter_fill_rect (painter, &PALETTE (self)->fg, 0.09,
                         p->origin.x, p->origin.y, x_lo - p->origin.x, p->size.height);
-  qs_painter_fill_rect (painter, &self->palette.fg, 0.09,
+  qs_painter_fill_rect (painter, &PALETTE (self)->fg, 0.09,
                         x_hi, p->origin.y, p->origin.x + p->size.width - x_hi, p->size.height);
 
   cr = qs_painter_begin_cairo (painter);
@@ -1160,7 +1183,7 @@ draw_overlay (QsHistogramView   *self,
   cairo_line_to (cr, x_zero, plot_bottom (l));
   cairo_set_dash (cr, (double[]) { 3, 3 }, 2, 0);
   cairo_set_line_width (cr, 1.0);
-  qs_chart_set_source (cr, &self->palette.fg, 0.55);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.55);
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
 
@@ -1177,7 +1200,7 @@ draw_overlay (QsHistogramView   *self,
       cairo_move_to (cr, x_q, p->origin.y + 4);
       cairo_line_to (cr, x_q, plot_bottom (l));
       cairo_set_line_width (cr, 2.0);
-      qs_chart_set_source (cr, &self->palette.warning, 1.0);
+      qs_chart_set_source (cr, &PALETTE (self)->warning, 1.0);
       cairo_stroke (cr);
 
       /* A small arrow from 0.0 to where it lands. */
@@ -1200,67 +1223,63 @@ draw_overlay (QsHistogramView   *self,
   /* The clip handles. */
   draw_handle (self, l, cr, lo, self->drag == HIT_LOWER || self->hover.kind == HIT_LOWER);
   draw_handle (self, l, cr, hi, self->drag == HIT_UPPER || self->hover.kind == HIT_UPPER);
+  qs_painter_end_cairo (painter, cr);
+  qs_painter_pop_clip (painter);
 
+  cr = qs_painter_begin_cairo (painter);
   clip_text = clip_text_for (self, lo, hi, self->drag != HIT_NONE || self->has_override);
   clip_layout = qs_chart_create_layout (widget, clip_text, TRUE);
-  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.7);
   qs_plot_show_layout (cr, clip_layout, p->origin.x, l->row_height / 2 + 3, 0.0, 0.5);
 
   qs_painter_end_cairo (painter, cr);
 }
 
-/* Paints the whole chart; @background fills the window colour first, for
- * textures and files that have no window behind them. */
+/* QsChartView's drawing: for the layout it made last (the screen's, or a
+ * rendered picture's). */
 static void
-draw_chart (QsHistogramView   *self,
-            const ChartLayout *l,
-            QsPainter         *painter,
-            gboolean           background)
+qs_histogram_view_draw_static (QsChartView *chart,
+                               QsPainter   *painter)
 {
-  if (background)
-    qs_painter_fill_rect (painter, &self->palette.bg, 1.0, 0, 0, l->width, l->height);
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
 
-  if (self->report == NULL || self->bins == 0)
-    {
-      draw_placeholder (self, painter, l->width, l->height);
-      return;
-    }
-  draw_static (self, l, painter);
-  draw_overlay (self, l, painter);
+  draw_static (self, &self->layout, painter);
 }
 
 static void
-qs_histogram_view_snapshot (GtkWidget   *widget,
-                            GtkSnapshot *snapshot)
+qs_histogram_view_draw_overlay (QsChartView *chart,
+                                QsPainter   *painter)
 {
-  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
-  const ChartLayout *l;
-  QsPainter painter;
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
 
-  l = ensure_layout (self);
-  if (l->width <= 0 || l->height <= 0)
-    return;
+  draw_overlay (self, &self->layout, painter);
+}
 
-  if (self->report == NULL || self->bins == 0)
+static gboolean
+qs_histogram_view_has_data (QsChartView *chart)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
+
+  return self->report != NULL && self->bins > 0;
+}
+
+static void
+qs_histogram_view_layout (QsChartView     *chart,
+                          int              width,
+                          int              height,
+                          graphene_rect_t *plot)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
+
+  QsChartAxis *counts = qs_chart_view_get_y_axis (chart);
+
+  compute_layout (self, width, height, &self->layout);
+  if (self->report != NULL)
     {
-      qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
-      draw_placeholder (self, &painter, l->width, l->height);
-      return;
+      qs_chart_axis_set_log (counts, self->layout.log_scale);
+      qs_chart_axis_set_range (counts, 0, MAX (1.0, self->layout.y_top));
     }
-
-  if (self->static_node == NULL)
-    {
-      GtkSnapshot *recording = gtk_snapshot_new ();
-
-      qs_painter_init_snapshot (&painter, recording, l->width, l->height);
-      draw_static (self, l, &painter);
-      self->static_node = gtk_snapshot_free_to_node (recording);
-    }
-  if (self->static_node != NULL)
-    gtk_snapshot_append_node (snapshot, self->static_node);
-
-  qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
-  draw_overlay (self, l, &painter);
+  *plot = self->layout.plot;
 }
 
 /* Interaction -------------------------------------------------------------- */
@@ -1280,35 +1299,25 @@ set_hover (QsHistogramView *self,
 }
 
 static void
-motion_cb (GtkEventControllerMotion *controller,
-           double                    x,
-           double                    y,
-           QsHistogramView          *self)
+qs_histogram_view_pointer_moved (QsChartView *chart,
+                                 double       x,
+                                 double       y,
+                                 gboolean     inside)
 {
-  set_hover (self, hit_test (self, ensure_layout (self), x, y));
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
+
+  set_hover (self, inside ? hit_test (self, &self->layout, x, y) : (Hit) { HIT_NONE, -1 });
 }
 
-static void
-leave_cb (GtkEventControllerMotion *controller,
-          QsHistogramView          *self)
+static char *
+qs_histogram_view_tooltip_at (QsChartView *chart,
+                              double       x,
+                              double       y,
+                              gboolean     keyboard)
 {
-  set_hover (self, (Hit) { HIT_NONE, -1 });
-}
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
 
-static gboolean
-qs_histogram_view_query_tooltip (GtkWidget  *widget,
-                                 int         x,
-                                 int         y,
-                                 gboolean    keyboard_mode,
-                                 GtkTooltip *tooltip)
-{
-  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
-  g_autofree char *text = tooltip_for_hit (self, hit_test (self, ensure_layout (self), x, y));
-
-  if (text == NULL)
-    return FALSE;
-  gtk_tooltip_set_text (tooltip, text);
-  return TRUE;
+  return tooltip_for_hit (self, hit_test (self, &self->layout, x, y));
 }
 
 static gboolean
@@ -1326,8 +1335,6 @@ drag_begin (QsHistogramView *self,
   displayed_range (self, &lo, &hi);
   self->override_lo = lo;
   self->override_hi = hi;
-  self->drag_view_lo = l->view_lo;
-  self->drag_view_hi = l->view_hi;
   self->drag = hit.kind;
   self->hover = hit;
   gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "ew-resize");
@@ -1382,7 +1389,10 @@ drag_begin_cb (GtkGestureDrag  *gesture,
                double           y,
                QsHistogramView *self)
 {
-  if (drag_begin (self, x, y))
+  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
+
+  /* Shift and drag pans the chart (QsChartView), even over a handle. */
+  if ((state & GDK_SHIFT_MASK) == 0 && drag_begin (self, x, y))
     gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
   else
     gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
@@ -1449,6 +1459,31 @@ click_released_cb (GtkGestureClick *gesture,
     activate_bin_at (self, x, y);
 }
 
+/* A file is for a page, not the screen: src/plot's paper style, whatever
+ * the app's colours, with the tensor and scheme as its title, the shown
+ * channel and the log scale as on screen. */
+static char *
+qs_histogram_view_export_title (QsChartView *chart)
+{
+  return qs_plot_default_title (QS_HISTOGRAM_VIEW (chart)->report);
+}
+
+static void
+qs_histogram_view_draw_export (QsChartView *chart,
+                               cairo_t     *cr,
+                               double       width,
+                               double       height,
+                               const char  *title)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (chart);
+  const QsPlotLabels labels = { title, NULL, NULL };
+  QsPlotStyle style;
+
+  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
+  qs_plot_histogram (cr, width, height, &style, &labels, self->report, (int) effective_channel (self),
+                     self->log_scale, NULL);
+}
+
 /* GObject ------------------------------------------------------------------- */
 
 static void
@@ -1473,31 +1508,13 @@ qs_histogram_view_measure (GtkWidget      *widget,
 }
 
 static void
-qs_histogram_view_css_changed (GtkWidget         *widget,
-                               GtkCssStyleChange *change)
-{
-  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
-
-  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->css_changed (widget, change);
-  if (qs_chart_palette_update (&self->palette, widget))
-    invalidate_static (self);
-}
-
-static void
-qs_histogram_view_system_setting_changed (GtkWidget       *widget,
-                                          GtkSystemSetting setting)
-{
-  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->system_setting_changed (widget, setting);
-  invalidate_static (QS_HISTOGRAM_VIEW (widget));
-}
-
-static void
 qs_histogram_view_dispose (GObject *object)
 {
   QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
 
-  g_clear_pointer (&self->static_node, gsk_render_node_unref);
   g_clear_pointer (&self->report, qs_tensor_report_unref);
+  g_clear_object (&self->weights);
+  g_clear_object (&self->reconstructed);
 
   G_OBJECT_CLASS (qs_histogram_view_parent_class)->dispose (object);
 }
@@ -1507,8 +1524,6 @@ qs_histogram_view_finalize (GObject *object)
 {
   QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
 
-  g_free (self->counts);
-  g_free (self->recon);
   g_free (self->summary);
 
   G_OBJECT_CLASS (qs_histogram_view_parent_class)->finalize (object);
@@ -1581,17 +1596,23 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  QsChartViewClass *chart_class = QS_CHART_VIEW_CLASS (klass);
 
   object_class->dispose = qs_histogram_view_dispose;
   object_class->finalize = qs_histogram_view_finalize;
   object_class->get_property = qs_histogram_view_get_property;
   object_class->set_property = qs_histogram_view_set_property;
 
-  widget_class->snapshot = qs_histogram_view_snapshot;
   widget_class->measure = qs_histogram_view_measure;
-  widget_class->query_tooltip = qs_histogram_view_query_tooltip;
-  widget_class->css_changed = qs_histogram_view_css_changed;
-  widget_class->system_setting_changed = qs_histogram_view_system_setting_changed;
+
+  chart_class->has_data = qs_histogram_view_has_data;
+  chart_class->layout = qs_histogram_view_layout;
+  chart_class->draw_static = qs_histogram_view_draw_static;
+  chart_class->draw_overlay = qs_histogram_view_draw_overlay;
+  chart_class->pointer_moved = qs_histogram_view_pointer_moved;
+  chart_class->tooltip_at = qs_histogram_view_tooltip_at;
+  chart_class->export_title = qs_histogram_view_export_title;
+  chart_class->draw_export = qs_histogram_view_draw_export;
 
   properties[PROP_REPORT] =
     g_param_spec_boxed ("report", NULL, NULL,
@@ -1657,7 +1678,6 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
                   G_TYPE_NONE, 1, G_TYPE_DOUBLE);
 
   gtk_widget_class_set_css_name (widget_class, "histogramview");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 /* The keyboard moves the handles as a drag would: Left and Right the
@@ -1704,8 +1724,8 @@ key_pressed_cb (GtkEventControllerKey *key,
 static void
 qs_histogram_view_init (QsHistogramView *self)
 {
+  QsChartView *chart = QS_CHART_VIEW (self);
   GtkEventController *key;
-  GtkEventController *motion;
   GtkGesture *drag;
   GtkGesture *click;
 
@@ -1713,12 +1733,9 @@ qs_histogram_view_init (QsHistogramView *self)
   self->channel = -1;
   self->hover = (Hit) { HIT_NONE, -1 };
   self->drag = HIT_NONE;
-
-  motion = gtk_event_controller_motion_new ();
-  g_signal_connect (motion, "enter", G_CALLBACK (motion_cb), self);
-  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  self->weights = qs_chart_series_new (qs_chart_view_get_x_axis (chart), qs_chart_view_get_y_axis (chart));
+  self->reconstructed = qs_chart_series_new (qs_chart_view_get_x_axis (chart), qs_chart_view_get_y_axis (chart));
+  qs_chart_view_set_zoomable (chart, TRUE);
 
   drag = gtk_gesture_drag_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), GDK_BUTTON_PRIMARY);
@@ -1739,8 +1756,6 @@ qs_histogram_view_init (QsHistogramView *self)
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
 
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
   update_accessible (self);
 }
 
@@ -1877,30 +1892,6 @@ qs_histogram_view_get_clip_range (QsHistogramView *self,
   return self->report != NULL;
 }
 
-typedef struct {
-  QsTensorReport *report;
-  char           *title;
-  int             channel;
-  gboolean        log_scale;
-} ExportedChart;
-
-static void
-draw_for_export (cairo_t  *cr,
-                 double    width,
-                 double    height,
-                 gpointer  user_data)
-{
-  ExportedChart *chart = user_data;
-  const QsPlotLabels labels = { chart->title, NULL, NULL };
-  QsPlotStyle style;
-
-  /* A file is for a page, not the screen: the paper style, whatever the
-   * app's colours. */
-  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
-  qs_plot_histogram (cr, width, height, &style, &labels, chart->report, chart->channel,
-                     chart->log_scale, NULL);
-}
-
 /**
  * qs_histogram_view_render:
  * @self: a histogram view
@@ -1917,21 +1908,8 @@ qs_histogram_view_render (QsHistogramView *self,
                           int              width,
                           int              height)
 {
-  g_autoptr(GskRenderNode) node = NULL;
-  GtkSnapshot *snapshot;
-  ChartLayout layout;
-  QsPainter painter;
-
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), NULL);
-  g_return_val_if_fail (width > 0 && height > 0, NULL);
-
-  compute_layout (self, width, height, &layout);
-  snapshot = gtk_snapshot_new ();
-  qs_painter_init_snapshot (&painter, snapshot, width, height);
-  draw_chart (self, &layout, &painter, TRUE);
-  node = gtk_snapshot_free_to_node (snapshot);
-
-  return qs_chart_render_node (node, width, height);
+  return qs_chart_view_render (QS_CHART_VIEW (self), width, height);
 }
 
 gboolean
@@ -1941,26 +1919,8 @@ qs_histogram_view_export (QsHistogramView  *self,
                           int               height,
                           GError          **error)
 {
-  ExportedChart chart;
-  gboolean ok;
-
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (width > 0 && height > 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (self->report == NULL)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("No tensor to plot"));
-      return FALSE;
-    }
-  chart.report = self->report;
-  chart.title = qs_plot_default_title (self->report);
-  chart.channel = (int) effective_channel (self);
-  chart.log_scale = self->log_scale;
-  ok = qs_plot_save (path, width, height, chart.title, draw_for_export, &chart, error);
-  g_free (chart.title);
-  return ok;
+  return qs_chart_view_export (QS_CHART_VIEW (self), path, width, height, error);
 }
 
 /* Test hooks ------------------------------------------------------------- */
@@ -2017,7 +1977,9 @@ _qs_histogram_view_get_plot (QsHistogramView *self,
 {
   ChartLayout layout;
 
+  /* Lays out the axes for that size too: the screen lays out again after. */
   compute_layout (self, width, height, &layout);
+  qs_chart_view_invalidate (QS_CHART_VIEW (self));
   *plot = layout.plot;
   *view_lo = layout.view_lo;
   *view_hi = layout.view_hi;

@@ -5,12 +5,16 @@
 
 #include <gtk/gtk.h>
 
+#include "app/qs-chart-view.h"
 #include "model/qs-tensor-report.h"
 
 G_BEGIN_DECLS
 
 #define QS_TYPE_HISTOGRAM_VIEW (qs_histogram_view_get_type ())
-G_DECLARE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS, HISTOGRAM_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS, HISTOGRAM_VIEW, QsChartView)
+
+/* A QsChartView: Ctrl+scroll or a pinch zooms the value axis, a middle or
+ * Shift drag pans it, a double click or "0" shows everything again. */
 
 GtkWidget      *qs_histogram_view_new                (void);
 
