@@ -1,11 +1,11 @@
 /* qs-channel-range-view.c: per output channel, the data range and the chosen clip range.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The small companion of QsHistogramView for per-channel schemes, drawn the
- * same way: values normalised when the report arrives, the static part
- * (range bars, clip envelope, axes) cached as a render node, selection and
- * hover drawn on top every frame, one hit-test function for click, hover
- * and tooltip.
+ * The small companion of QsHistogramView for per-channel schemes, on the
+ * same base class (QsChartView): values prepared when the report arrives,
+ * the static part (range bars, clip envelope, axes) cached as a render
+ * node, selection and hover drawn on top every frame, one hit-test
+ * function for click, hover and tooltip.
  */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "app/qs-chart.h"
+#include "app/qs-chart-view.h"
 #include "model/qs-error.h"
 
 #define MAX_TICKS 40
@@ -35,11 +35,10 @@ typedef struct {
 
 struct _QsChannelRangeView
 {
-  GtkWidget       parent_instance;
+  QsChartView     parent_instance;
 
   /* Owned references */
   QsTensorReport *report;
-  GskRenderNode  *static_node;
 
   int             channel;
 
@@ -55,12 +54,12 @@ struct _QsChannelRangeView
 
   int             hover;
 
-  RangeLayout     layout;
-  gboolean        layout_valid;
-  QsChartPalette  palette;
+  RangeLayout     layout;          /* for the size the base class laid out */
 };
 
-G_DEFINE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS_TYPE_CHART_VIEW)
+
+#define PALETTE(self) qs_chart_view_get_palette (QS_CHART_VIEW (self))
 
 enum {
   PROP_0,
@@ -150,9 +149,7 @@ update_accessible (QsChannelRangeView *self)
 static void
 invalidate_static (QsChannelRangeView *self)
 {
-  g_clear_pointer (&self->static_node, gsk_render_node_unref);
-  self->layout_valid = FALSE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  qs_chart_view_invalidate (QS_CHART_VIEW (self));
 }
 
 /* Layout ------------------------------------------------------------------ */
@@ -200,18 +197,11 @@ compute_layout (QsChannelRangeView *self,
                                       l->x_ticks, MAX_TICKS, &step);
 }
 
+/* The layout at the widget's size (the base class lays out on demand). */
 static const RangeLayout *
 ensure_layout (QsChannelRangeView *self)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-
-  if (!self->layout_valid || self->layout.width != width || self->layout.height != height)
-    {
-      compute_layout (self, width, height, &self->layout);
-      self->layout_valid = TRUE;
-      g_clear_pointer (&self->static_node, gsk_render_node_unref);
-    }
+  qs_chart_view_get_plot (QS_CHART_VIEW (self));
   return &self->layout;
 }
 
@@ -290,7 +280,7 @@ draw_static (QsChannelRangeView *self,
       cairo_line_to (cr, p->origin.x + p->size.width, y);
     }
   cairo_set_line_width (cr, 1.0);
-  qs_chart_set_source (cr, &self->palette.fg, 0.08);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.08);
   cairo_stroke (cr);
   qs_painter_end_cairo (painter, cr);
 
@@ -317,20 +307,20 @@ draw_static (QsChannelRangeView *self,
           double inner_bottom = MIN (y_data_lo, y_clip_lo);
 
           /* The clip range: a faint band with caps in the accent colour. */
-          qs_painter_fill_rect (painter, &self->palette.accent, 0.22,
+          qs_painter_fill_rect (painter, &PALETTE (self)->accent, 0.22,
                                 run_x, y_clip_hi, w, y_clip_lo - y_clip_hi);
-          qs_painter_fill_rect (painter, &self->palette.accent, 1.0, run_x, y_clip_hi - 1, w, 2);
-          qs_painter_fill_rect (painter, &self->palette.accent, 1.0, run_x, y_clip_lo - 1, w, 2);
+          qs_painter_fill_rect (painter, &PALETTE (self)->accent, 1.0, run_x, y_clip_hi - 1, w, 2);
+          qs_painter_fill_rect (painter, &PALETTE (self)->accent, 1.0, run_x, y_clip_lo - 1, w, 2);
 
           /* The data range, in the warning colour where it sticks out of
            * the clip range: those values get clipped. */
-          qs_painter_fill_rect (painter, &self->palette.fg, 0.6,
+          qs_painter_fill_rect (painter, &PALETTE (self)->fg, 0.6,
                                 bar_x, inner_top, bar_w, MAX (1.0, inner_bottom - inner_top));
           if (y_data_hi < y_clip_hi)
-            qs_painter_fill_rect (painter, &self->palette.warning, 0.9,
+            qs_painter_fill_rect (painter, &PALETTE (self)->warning, 0.9,
                                   bar_x, y_data_hi, bar_w, y_clip_hi - y_data_hi);
           if (y_data_lo > y_clip_lo)
-            qs_painter_fill_rect (painter, &self->palette.warning, 0.9,
+            qs_painter_fill_rect (painter, &PALETTE (self)->warning, 0.9,
                                   bar_x, y_clip_lo, bar_w, y_data_lo - y_clip_lo);
 
           run_x = x1;
@@ -345,10 +335,10 @@ draw_static (QsChannelRangeView *self,
   cairo_move_to (cr, p->origin.x, floor (value_to_y (l, 0.0)) + 0.5);
   cairo_line_to (cr, p->origin.x + p->size.width, floor (value_to_y (l, 0.0)) + 0.5);
   cairo_set_line_width (cr, 1.0);
-  qs_chart_set_source (cr, &self->palette.fg, 0.35);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.35);
   cairo_stroke (cr);
 
-  qs_chart_set_source (cr, &self->palette.fg, 0.7);
+  qs_chart_set_source (cr, &PALETTE (self)->fg, 0.7);
   for (int i = 0; i < l->n_y_ticks; i++)
     {
       g_autofree char *text = qs_plot_format_value (l->y_ticks[i]);
@@ -394,62 +384,58 @@ draw_overlay (QsChannelRangeView *self,
               QsPainter          *painter)
 {
   if (self->hover >= 0 && (gsize) self->hover < self->channels)
-    draw_column_highlight (self, l, painter, self->hover, &self->palette.fg, 0.08);
-  draw_column_highlight (self, l, painter, (int) selected_channel (self), &self->palette.accent, 0.28);
+    draw_column_highlight (self, l, painter, self->hover, &PALETTE (self)->fg, 0.08);
+  draw_column_highlight (self, l, painter, (int) selected_channel (self), &PALETTE (self)->accent, 0.28);
+}
+
+/* QsChartView's drawing: for the layout it made last (the screen's, or a
+ * rendered picture's). */
+static void
+qs_channel_range_view_draw_static (QsChartView *chart,
+                                   QsPainter   *painter)
+{
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (chart);
+
+  draw_static (self, &self->layout, painter);
 }
 
 static void
-draw_placeholder (QsChannelRangeView *self,
-                  QsPainter          *painter,
-                  int                 width,
-                  int                 height)
+qs_channel_range_view_draw_overlay (QsChartView *chart,
+                                    QsPainter   *painter)
 {
-  g_autoptr(PangoLayout) layout = NULL;
-  cairo_t *cr;
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (chart);
 
-  layout = qs_chart_create_layout (GTK_WIDGET (self),
-                                   self->report == NULL ? _("No tensor selected")
-                                                        : _("One range for the whole tensor: choose per-channel to compare channels"),
-                                   TRUE);
-  pango_layout_set_width (layout, MAX (1, width - 24) * PANGO_SCALE);
-  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
-  pango_layout_set_wrap (layout, PANGO_WRAP_WORD);
-  cr = qs_painter_begin_cairo (painter);
-  qs_chart_set_source (cr, &self->palette.fg, 0.55);
-  qs_plot_show_layout (cr, layout, width / 2.0, height / 2.0, 0.5, 0.5);
-  qs_painter_end_cairo (painter, cr);
+  draw_overlay (self, &self->layout, painter);
+}
+
+static gboolean
+qs_channel_range_view_has_data (QsChartView *chart)
+{
+  return has_channels (QS_CHANNEL_RANGE_VIEW (chart));
+}
+
+static char *
+qs_channel_range_view_placeholder_text (QsChartView *chart)
+{
+  return g_strdup (QS_CHANNEL_RANGE_VIEW (chart)->report == NULL
+                   ? _("No tensor selected")
+                   : _("One range for the whole tensor: choose per-channel to compare channels"));
 }
 
 static void
-qs_channel_range_view_snapshot (GtkWidget   *widget,
-                                GtkSnapshot *snapshot)
+qs_channel_range_view_layout (QsChartView     *chart,
+                              int              width,
+                              int              height,
+                              graphene_rect_t *plot)
 {
-  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
-  const RangeLayout *l = ensure_layout (self);
-  QsPainter painter;
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (chart);
+  RangeLayout *l = &self->layout;
 
-  if (l->width <= 0 || l->height <= 0)
-    return;
-
-  qs_painter_init_snapshot (&painter, snapshot, l->width, l->height);
-  if (!has_channels (self))
-    {
-      draw_placeholder (self, &painter, l->width, l->height);
-      return;
-    }
-
-  if (self->static_node == NULL)
-    {
-      GtkSnapshot *recording = gtk_snapshot_new ();
-      QsPainter static_painter;
-
-      qs_painter_init_snapshot (&static_painter, recording, l->width, l->height);
-      draw_static (self, l, &static_painter);
-      self->static_node = gtk_snapshot_free_to_node (recording);
-    }
-  if (self->static_node != NULL)
-    gtk_snapshot_append_node (snapshot, self->static_node);
-  draw_overlay (self, l, &painter);
+  compute_layout (self, width, height, l);
+  qs_chart_axis_set_range (qs_chart_view_get_x_axis (chart), 0, MAX (1.0, (double) self->channels));
+  if (l->value_hi > l->value_lo)
+    qs_chart_axis_set_range (qs_chart_view_get_y_axis (chart), l->value_lo, l->value_hi);
+  *plot = l->plot;
 }
 
 /* Interaction -------------------------------------------------------------- */
@@ -465,19 +451,14 @@ set_hover (QsChannelRangeView *self,
 }
 
 static void
-motion_cb (GtkEventControllerMotion *controller,
-           double                    x,
-           double                    y,
-           QsChannelRangeView       *self)
+qs_channel_range_view_pointer_moved (QsChartView *chart,
+                                     double       x,
+                                     double       y,
+                                     gboolean     inside)
 {
-  set_hover (self, hit_test (self, ensure_layout (self), x, y));
-}
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (chart);
 
-static void
-leave_cb (GtkEventControllerMotion *controller,
-          QsChannelRangeView       *self)
-{
-  set_hover (self, -1);
+  set_hover (self, inside ? hit_test (self, &self->layout, x, y) : -1);
 }
 
 static void
@@ -543,22 +524,38 @@ key_pressed_cb (GtkEventControllerKey *controller,
   return TRUE;
 }
 
-static gboolean
-qs_channel_range_view_query_tooltip (GtkWidget  *widget,
-                                     int         x,
-                                     int         y,
-                                     gboolean    keyboard_mode,
-                                     GtkTooltip *tooltip)
+static char *
+qs_channel_range_view_tooltip_at (QsChartView *chart,
+                                  double       x,
+                                  double       y,
+                                  gboolean     keyboard)
 {
-  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
-  int c = keyboard_mode ? (has_channels (self) ? (int) selected_channel (self) : -1)
-                        : hit_test (self, ensure_layout (self), x, y);
-  g_autofree char *text = tooltip_for_channel (self, c);
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (chart);
 
-  if (text == NULL)
-    return FALSE;
-  gtk_tooltip_set_text (tooltip, text);
-  return TRUE;
+  return tooltip_for_channel (self, keyboard ? (int) selected_channel (self) : hit_test (self, &self->layout, x, y));
+}
+
+/* A file is for a page, not the screen: the paper style, with the tensor
+ * and scheme as its title. */
+static char *
+qs_channel_range_view_export_title (QsChartView *chart)
+{
+  return qs_plot_default_title (QS_CHANNEL_RANGE_VIEW (chart)->report);
+}
+
+static void
+qs_channel_range_view_draw_export (QsChartView *chart,
+                                   cairo_t     *cr,
+                                   double       width,
+                                   double       height,
+                                   const char  *title)
+{
+  const QsPlotLabels labels = { title, NULL, NULL };
+  QsPlotStyle style;
+
+  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
+  qs_plot_channels (cr, width, height, &style, &labels, QS_CHANNEL_RANGE_VIEW (chart)->report,
+                    NULL, NULL, 0, NULL);
 }
 
 /* GObject ------------------------------------------------------------------- */
@@ -585,30 +582,10 @@ qs_channel_range_view_measure (GtkWidget      *widget,
 }
 
 static void
-qs_channel_range_view_css_changed (GtkWidget         *widget,
-                                   GtkCssStyleChange *change)
-{
-  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
-
-  GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->css_changed (widget, change);
-  if (qs_chart_palette_update (&self->palette, widget))
-    invalidate_static (self);
-}
-
-static void
-qs_channel_range_view_system_setting_changed (GtkWidget       *widget,
-                                              GtkSystemSetting setting)
-{
-  GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->system_setting_changed (widget, setting);
-  invalidate_static (QS_CHANNEL_RANGE_VIEW (widget));
-}
-
-static void
 qs_channel_range_view_dispose (GObject *object)
 {
   QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
 
-  g_clear_pointer (&self->static_node, gsk_render_node_unref);
   g_clear_pointer (&self->report, qs_tensor_report_unref);
 
   G_OBJECT_CLASS (qs_channel_range_view_parent_class)->dispose (object);
@@ -678,17 +655,24 @@ qs_channel_range_view_class_init (QsChannelRangeViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  QsChartViewClass *chart_class = QS_CHART_VIEW_CLASS (klass);
 
   object_class->dispose = qs_channel_range_view_dispose;
   object_class->finalize = qs_channel_range_view_finalize;
   object_class->get_property = qs_channel_range_view_get_property;
   object_class->set_property = qs_channel_range_view_set_property;
 
-  widget_class->snapshot = qs_channel_range_view_snapshot;
   widget_class->measure = qs_channel_range_view_measure;
-  widget_class->query_tooltip = qs_channel_range_view_query_tooltip;
-  widget_class->css_changed = qs_channel_range_view_css_changed;
-  widget_class->system_setting_changed = qs_channel_range_view_system_setting_changed;
+
+  chart_class->has_data = qs_channel_range_view_has_data;
+  chart_class->placeholder_text = qs_channel_range_view_placeholder_text;
+  chart_class->layout = qs_channel_range_view_layout;
+  chart_class->draw_static = qs_channel_range_view_draw_static;
+  chart_class->draw_overlay = qs_channel_range_view_draw_overlay;
+  chart_class->pointer_moved = qs_channel_range_view_pointer_moved;
+  chart_class->tooltip_at = qs_channel_range_view_tooltip_at;
+  chart_class->export_title = qs_channel_range_view_export_title;
+  chart_class->draw_export = qs_channel_range_view_draw_export;
 
   properties[PROP_REPORT] =
     g_param_spec_boxed ("report", NULL, NULL,
@@ -703,23 +687,16 @@ qs_channel_range_view_class_init (QsChannelRangeViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_css_name (widget_class, "channelrangeview");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
 qs_channel_range_view_init (QsChannelRangeView *self)
 {
-  GtkEventController *motion, *key;
+  GtkEventController *key;
   GtkGesture *click_gesture;
 
   self->channel = -1;
   self->hover = -1;
-
-  motion = gtk_event_controller_motion_new ();
-  g_signal_connect (motion, "enter", G_CALLBACK (motion_cb), self);
-  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
 
   click_gesture = gtk_gesture_click_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click_gesture), GDK_BUTTON_PRIMARY);
@@ -731,8 +708,6 @@ qs_channel_range_view_init (QsChannelRangeView *self)
   gtk_widget_add_controller (GTK_WIDGET (self), key);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  qs_chart_palette_init (&self->palette, GTK_WIDGET (self));
   update_accessible (self);
 }
 
@@ -806,28 +781,8 @@ qs_channel_range_view_render (QsChannelRangeView *self,
                               int                 width,
                               int                 height)
 {
-  g_autoptr(GskRenderNode) node = NULL;
-  GtkSnapshot *snapshot;
-  RangeLayout layout;
-  QsPainter painter;
-
   g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), NULL);
-  g_return_val_if_fail (width > 0 && height > 0, NULL);
-
-  compute_layout (self, width, height, &layout);
-  snapshot = gtk_snapshot_new ();
-  qs_painter_init_snapshot (&painter, snapshot, width, height);
-  qs_painter_fill_rect (&painter, &self->palette.bg, 1.0, 0, 0, width, height);
-  if (has_channels (self))
-    {
-      draw_static (self, &layout, &painter);
-      draw_overlay (self, &layout, &painter);
-    }
-  else
-    draw_placeholder (self, &painter, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-
-  return qs_chart_render_node (node, width, height);
+  return qs_chart_view_render (QS_CHART_VIEW (self), width, height);
 }
 
 /* Test hooks ------------------------------------------------------------- */
@@ -857,22 +812,6 @@ _qs_channel_range_view_click (QsChannelRangeView *self,
   click (self, x, y);
 }
 
-static void
-draw_for_export (cairo_t  *cr,
-                 double    width,
-                 double    height,
-                 gpointer  user_data)
-{
-  QsChannelRangeView *self = user_data;
-  g_autofree char *title = qs_plot_default_title (self->report);
-  const QsPlotLabels labels = { title, NULL, NULL };
-  QsPlotStyle style;
-
-  /* A file is for a page, not the screen: the paper style. */
-  qs_plot_style_init (&style, QS_PLOT_THEME_PAPER);
-  qs_plot_channels (cr, width, height, &style, &labels, self->report, NULL, NULL, 0, NULL);
-}
-
 gboolean
 qs_channel_range_view_export (QsChannelRangeView  *self,
                               const char          *path,
@@ -880,8 +819,6 @@ qs_channel_range_view_export (QsChannelRangeView  *self,
                               int                  height,
                               GError             **error)
 {
-  g_autofree char *title = NULL;
-
   g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -891,6 +828,5 @@ qs_channel_range_view_export (QsChannelRangeView  *self,
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("No per-channel ranges to plot: choose per-channel granularity"));
       return FALSE;
     }
-  title = qs_plot_default_title (self->report);
-  return qs_plot_save (path, width, height, title, draw_for_export, self, error);
+  return qs_chart_view_export (QS_CHART_VIEW (self), path, width, height, error);
 }

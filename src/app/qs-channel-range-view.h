@@ -5,12 +5,13 @@
 
 #include <gtk/gtk.h>
 
+#include "app/qs-chart-view.h"
 #include "model/qs-tensor-report.h"
 
 G_BEGIN_DECLS
 
 #define QS_TYPE_CHANNEL_RANGE_VIEW (qs_channel_range_view_get_type ())
-G_DECLARE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS, CHANNEL_RANGE_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS, CHANNEL_RANGE_VIEW, QsChartView)
 
 GtkWidget      *qs_channel_range_view_new        (void);
 

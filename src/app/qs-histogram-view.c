@@ -1920,6 +1920,13 @@ qs_histogram_view_export (QsHistogramView  *self,
                           GError          **error)
 {
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->report == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("No tensor to plot"));
+      return FALSE;
+    }
   return qs_chart_view_export (QS_CHART_VIEW (self), path, width, height, error);
 }
 
