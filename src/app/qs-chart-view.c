@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "app/qs-chart-view.h"
+#include "app/qs-chart-view-private.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -294,6 +295,19 @@ qs_chart_view_reset_zoom (QsChartView *self)
   qs_chart_axis_reset_view (PRIV (self)->x_axis);
 }
 
+gboolean
+_qs_chart_view_scroll (QsChartView     *self,
+                       double           x,
+                       double           dy,
+                       GdkModifierType  state)
+{
+  /* Plain scrolling belongs to the page around the chart. */
+  if (!PRIV (self)->zoomable || (state & GDK_CONTROL_MASK) == 0 || dy == 0 || !has_data (self))
+    return FALSE;
+  qs_chart_view_zoom_at (self, x, pow (SCROLL_ZOOM_STEP, -dy));
+  return TRUE;
+}
+
 static gboolean
 scroll_cb (GtkEventControllerScroll *controller,
            double                    dx,
@@ -302,11 +316,7 @@ scroll_cb (GtkEventControllerScroll *controller,
 {
   GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
 
-  /* Plain scrolling belongs to the page around the chart. */
-  if (!PRIV (self)->zoomable || (state & GDK_CONTROL_MASK) == 0 || dy == 0 || !has_data (self))
-    return FALSE;
-  qs_chart_view_zoom_at (self, PRIV (self)->pointer_x, pow (SCROLL_ZOOM_STEP, -dy));
-  return TRUE;
+  return _qs_chart_view_scroll (self, PRIV (self)->pointer_x, dy, state);
 }
 
 static void
@@ -339,6 +349,31 @@ pinch_scale_changed_cb (GtkGestureZoom *gesture,
 }
 
 /* A middle-button drag, or a primary one with Shift, pans. */
+static gboolean
+pans (QsChartView     *self,
+      guint            button,
+      GdkModifierType  state)
+{
+  gboolean pan = button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && (state & GDK_SHIFT_MASK));
+
+  return PRIV (self)->zoomable && pan && has_data (self);
+}
+
+gboolean
+_qs_chart_view_drag (QsChartView     *self,
+                     guint            button,
+                     GdkModifierType  state,
+                     double           x,
+                     double           dx)
+{
+  if (!pans (self, button, state))
+    return FALSE;
+  /* In two steps, as motion events come. */
+  qs_chart_view_pan_by (self, dx / 2);
+  qs_chart_view_pan_by (self, dx - dx / 2);
+  return TRUE;
+}
+
 static void
 pan_begin_cb (GtkGestureDrag *gesture,
               double          x,
@@ -347,9 +382,8 @@ pan_begin_cb (GtkGestureDrag *gesture,
 {
   guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
   GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
-  gboolean pan = button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && (state & GDK_SHIFT_MASK));
 
-  if (!PRIV (self)->zoomable || !pan || !has_data (self))
+  if (!pans (self, button, state))
     {
       gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
       return;
@@ -380,6 +414,14 @@ pan_end_cb (GtkGestureDrag *gesture,
   gtk_widget_set_cursor (GTK_WIDGET (self), NULL);
 }
 
+void
+_qs_chart_view_press (QsChartView *self,
+                      int          n_press)
+{
+  if (n_press == 2 && PRIV (self)->zoomable)
+    qs_chart_view_reset_zoom (self);
+}
+
 static void
 double_click_cb (GtkGestureClick *gesture,
                  int              n_press,
@@ -387,16 +429,13 @@ double_click_cb (GtkGestureClick *gesture,
                  double           y,
                  QsChartView     *self)
 {
-  if (n_press == 2 && PRIV (self)->zoomable)
-    qs_chart_view_reset_zoom (self);
+  _qs_chart_view_press (self, n_press);
 }
 
-static gboolean
-zoom_key_cb (GtkEventControllerKey *controller,
-             guint                  keyval,
-             guint                  keycode,
-             GdkModifierType        state,
-             QsChartView           *self)
+gboolean
+_qs_chart_view_key (QsChartView     *self,
+                    guint            keyval,
+                    GdkModifierType  state)
 {
   const graphene_rect_t *plot;
   double centre;
@@ -423,6 +462,16 @@ zoom_key_cb (GtkEventControllerKey *controller,
     default:
       return FALSE;
     }
+}
+
+static gboolean
+zoom_key_cb (GtkEventControllerKey *controller,
+             guint                  keyval,
+             guint                  keycode,
+             GdkModifierType        state,
+             QsChartView           *self)
+{
+  return _qs_chart_view_key (self, keyval, state);
 }
 
 void

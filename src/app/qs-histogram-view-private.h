@@ -54,6 +54,14 @@ gboolean    _qs_histogram_view_key          (QsHistogramView *self,
                                              guint            keyval,
                                              GdkModifierType  state);
 
+/* The value the drawn series has at @bin: the weights' or the
+ * reconstructions' count; and whether the count axis cuts any
+ * reconstructed spike. */
+double      _qs_histogram_view_series_value (QsHistogramView *self,
+                                             gboolean         reconstructed,
+                                             int              bin);
+gboolean    _qs_histogram_view_reconstructed_cut (QsHistogramView *self);
+
 /* The accessible label last set (transfer none). */
 const char *_qs_histogram_view_get_summary  (QsHistogramView *self);
 

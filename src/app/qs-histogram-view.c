@@ -2000,6 +2000,20 @@ _qs_histogram_view_tooltip_at (QsHistogramView *self,
   return tooltip_for_hit (self, hit_test (self, ensure_layout (self), x, y));
 }
 
+double
+_qs_histogram_view_series_value (QsHistogramView *self,
+                                 gboolean         reconstructed,
+                                 int              bin)
+{
+  return qs_chart_series_get_value (reconstructed ? self->reconstructed : self->weights, (guint) bin);
+}
+
+gboolean
+_qs_histogram_view_reconstructed_cut (QsHistogramView *self)
+{
+  return ensure_layout (self)->reconstructed_cut;
+}
+
 const char *
 _qs_histogram_view_get_summary (QsHistogramView *self)
 {

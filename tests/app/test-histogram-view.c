@@ -13,6 +13,7 @@
 
 #include "app/qs-channel-range-view-private.h"
 #include "app/qs-chart.h"
+#include "app/qs-chart-view-private.h"
 #include "app/qs-histogram-view-private.h"
 #include "model/qs-error.h"
 
@@ -552,6 +553,162 @@ test_tooltip (void)
   destroy_window (window, view);
 }
 
+
+static double
+view_value_at (GtkWidget *view,
+               double     x)
+{
+  return qs_chart_view_x_to_value (QS_CHART_VIEW (view), x);
+}
+
+/* Ctrl+scroll and the keys zoom around the pointer or the centre, a
+ * middle or Shift drag pans within the data, a double click or "0" shows
+ * everything; the window survives a new report over the same data. */
+static void
+test_zoom_and_pan (void)
+{
+  g_autoptr(QsTensorReport) report = make_int8_report ();
+  g_autoptr(QsTensorReport) same_data = make_int8_report ();
+  GtkWidget *view = qs_histogram_view_new ();
+  QsChartView *chart = QS_CHART_VIEW (view);
+  GtkWidget *window;
+  graphene_rect_t plot;
+  double left, right, width0, anchor, at_anchor, width1, before;
+
+  qs_histogram_view_set_report (QS_HISTOGRAM_VIEW (view), report);
+  window = show_in_window (view, 600, 300);
+  /* (graphene keeps the plot in floats: agreement to 1e-6 of the axis.) */
+  plot = *qs_chart_view_get_plot (chart);
+  left = plot.origin.x;
+  right = plot.origin.x + plot.size.width;
+  width0 = view_value_at (view, right) - view_value_at (view, left);
+  g_assert_cmpfloat (width0, >, 0);
+  anchor = plot.origin.x + 0.4 * plot.size.width;
+  at_anchor = view_value_at (view, anchor);
+
+  /* Plain scrolling is the page's, not a zoom. */
+  g_assert_false (_qs_chart_view_scroll (chart, anchor, -1, 0));
+  g_assert_false (qs_chart_axis_is_zoomed (qs_chart_view_get_x_axis (chart)));
+
+  /* Two notches up with Ctrl: 1.25² times closer, the value under the
+   * pointer stays under it. */
+  g_assert_true (_qs_chart_view_scroll (chart, anchor, -2, GDK_CONTROL_MASK));
+  width1 = view_value_at (view, right) - view_value_at (view, left);
+  g_assert_cmpfloat_with_epsilon (width1, width0 / (1.25 * 1.25), width0 * 1e-6);
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, anchor), at_anchor, width0 * 1e-6);
+
+  /* A new report over the same data (the next analysis) keeps the window. */
+  qs_histogram_view_set_report (QS_HISTOGRAM_VIEW (view), same_data);
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, anchor), at_anchor, width0 * 1e-6);
+
+  /* A middle drag 60 px right brings lower values in: the axis moves by
+   * 60 px worth of values. */
+  before = view_value_at (view, left);
+  g_assert_true (_qs_chart_view_drag (chart, GDK_BUTTON_MIDDLE, 0, anchor, 60));
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, left), before - 60 / plot.size.width * width1,
+                                  width0 * 1e-6);
+  /* The primary button drags handles, unless Shift is held. */
+  before = view_value_at (view, left);
+  g_assert_false (_qs_chart_view_drag (chart, GDK_BUTTON_PRIMARY, 0, anchor, 30));
+  g_assert_cmpfloat (view_value_at (view, left), ==, before);
+  g_assert_true (_qs_chart_view_drag (chart, GDK_BUTTON_PRIMARY, GDK_SHIFT_MASK, anchor, -30));
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, left), before + 30 / plot.size.width * width1,
+                                  width0 * 1e-6);
+  /* Panning stops at the end of the data's range. */
+  qs_chart_view_reset_zoom (chart);
+  before = view_value_at (view, left);
+  g_assert_true (_qs_chart_view_scroll (chart, anchor, -3, GDK_CONTROL_MASK));
+  g_assert_true (_qs_chart_view_drag (chart, GDK_BUTTON_MIDDLE, 0, anchor, 100000));
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, left), before, width0 * 1e-6);
+
+  /* A double click shows everything again. */
+  _qs_chart_view_press (chart, 2);
+  g_assert_false (qs_chart_axis_is_zoomed (qs_chart_view_get_x_axis (chart)));
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, right) - view_value_at (view, left), width0, width0 * 1e-6);
+
+  /* "+" zooms around the centre, "0" resets, zooming out stops at all. */
+  g_assert_true (_qs_chart_view_key (chart, GDK_KEY_plus, 0));
+  g_assert_cmpfloat_with_epsilon (view_value_at (view, right) - view_value_at (view, left), width0 / 1.5,
+                                  width0 * 1e-6);
+  g_assert_true (_qs_chart_view_key (chart, GDK_KEY_0, 0));
+  g_assert_false (qs_chart_axis_is_zoomed (qs_chart_view_get_x_axis (chart)));
+  g_assert_true (_qs_chart_view_scroll (chart, anchor, 5, GDK_CONTROL_MASK));
+  g_assert_false (qs_chart_axis_is_zoomed (qs_chart_view_get_x_axis (chart)));
+
+  /* Zoomed in, the static drawing is recorded again, not the old one
+   * replayed (as it is while nothing changes). */
+  {
+    g_autoptr(GskRenderNode) first = snapshot_widget (view);
+    g_autoptr(GskRenderNode) again = snapshot_widget (view);
+    g_autoptr(GskRenderNode) zoomed = NULL;
+
+    g_assert_true (gsk_container_node_get_child (first, 0) == gsk_container_node_get_child (again, 0));
+    g_assert_true (_qs_chart_view_scroll (chart, anchor, -4, GDK_CONTROL_MASK));
+    zoomed = snapshot_widget (view);
+    g_assert_true (gsk_container_node_get_child (first, 0) != gsk_container_node_get_child (zoomed, 0));
+  }
+  destroy_window (window, view);
+}
+
+/* The reconstructed series is drawn as what its tooltip reports: counts
+ * per bin; the count axis follows the weights, so 4-bit spikes are cut at
+ * its top and marked, not squashing the weights. */
+static void
+test_reconstructed_counts (void)
+{
+  g_autoptr(QsTensorReport) report = make_4bit_symmetric_report ();
+  const QsHistogram *h = &report->analysis.histogram;
+  GtkWidget *view = qs_histogram_view_new ();
+  QsHistogramView *hist = QS_HISTOGRAM_VIEW (view);
+  QsChartView *chart = QS_CHART_VIEW (view);
+  GtkWidget *window;
+  guint64 max_weights = 0, max_recon = 0;
+  double top;
+  int spike = -1, checked = 0;
+
+  qs_histogram_view_set_report (hist, report);
+  window = show_in_window (view, 600, 300);
+
+  for (int i = 0; i < h->bins; i++)
+    {
+      g_assert_cmpfloat (_qs_histogram_view_series_value (hist, FALSE, i), ==, (double) h->counts[i]);
+      g_assert_cmpfloat (_qs_histogram_view_series_value (hist, TRUE, i), ==, (double) h->quantized_counts[i]);
+      max_weights = MAX (max_weights, h->counts[i]);
+      if (h->quantized_counts[i] > max_recon)
+        {
+          max_recon = h->quantized_counts[i];
+          spike = i;
+        }
+    }
+  qs_chart_view_get_plot (chart);
+  qs_chart_axis_get_range (qs_chart_view_get_y_axis (chart), NULL, &top);
+  g_assert_cmpfloat (top, >=, (double) max_weights);
+  g_assert_cmpfloat (top, <, (double) max_recon);
+  g_assert_true (_qs_histogram_view_reconstructed_cut (hist));
+
+  /* Zoomed in on the tallest spike, bins are wide enough to point at: the
+   * tooltip of each nearby bin gives the count the series draws there. */
+  {
+    double centre = (h->lo + (spike + 0.5) * (h->hi - h->lo) / h->bins);
+    double y = gtk_widget_get_height (view) * 0.6;
+
+    qs_chart_view_zoom_at (chart, qs_chart_view_value_to_x (chart, centre), 16);
+    for (int i = MAX (spike - 3, 0); i <= MIN (spike + 3, h->bins - 1); i++)
+      {
+        double value = h->lo + (i + 0.5) * (h->hi - h->lo) / h->bins;
+        g_autofree char *text = _qs_histogram_view_tooltip_at (hist, qs_chart_view_value_to_x (chart, value), y);
+        g_autofree char *expected = g_strdup_printf ("Reconstructed: %" G_GUINT64_FORMAT, h->quantized_counts[i]);
+
+        if (text == NULL || strstr (text, "Weights:") == NULL)
+          continue;  /* a handle or 0.0's mark there */
+        g_assert_nonnull (strstr (text, expected));
+        checked++;
+      }
+  }
+  g_assert_cmpint (checked, >=, 5);
+  destroy_window (window, view);
+}
+
 static void
 test_export (void)
 {
@@ -894,6 +1051,8 @@ main (int   argc,
   g_test_add_func ("/histogram-view/per-channel", test_per_channel);
   g_test_add_func ("/histogram-view/set-report-cost", test_set_report_cost);
   g_test_add_func ("/channel-range-view/select-and-render", test_channel_range_view);
+  g_test_add_func ("/histogram-view/zoom-and-pan", test_zoom_and_pan);
+  g_test_add_func ("/histogram-view/reconstructed-counts", test_reconstructed_counts);
   g_test_add_func ("/histogram-view/screenshots", test_screenshots);
 
   return g_test_run ();
