@@ -314,9 +314,9 @@ qs_document_model_size (QsDocument *self,
         continue;
       qs_document_get_scheme_for (self, info->path, &scheme);
       /* Blocks run along the reduction axis of each output channel
-       * (qs_quantized_size_bytes wants those runs); a bias is one run. */
-      if ((scheme.granularity == QS_GRANULARITY_CHANNEL && info->rank > 0)
-          || (qs_scheme_is_blockwise (&scheme) && info->rank > 1))
+       * (qs_quantized_size_bytes wants those runs); a bias is one run,
+       * and per-channel leaves a 1-D tensor one scale, as the report does. */
+      if ((scheme.granularity == QS_GRANULARITY_CHANNEL || qs_scheme_is_blockwise (&scheme)) && info->rank > 1)
         {
           int axis = info->channel_axis >= 0 ? info->channel_axis : info->rank - 1;
           channels = (size_t) info->shape[axis];

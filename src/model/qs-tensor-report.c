@@ -59,9 +59,12 @@ resolve_axis (const QsTensorInfo  *info,
   gboolean blockwise = qs_scheme_is_blockwise (scheme);
 
   /* Blocks run along the reduction axis of each output channel; a bias
-   * (rank 0 or 1) is one run. */
+   * (rank 0 or 1) is one run. Per-channel on a 1-D tensor (a bias, a
+   * batch-norm vector) would give every element its own scale and zero
+   * point, more bytes than float32: unless an axis is asked for, it takes
+   * one scale, as TFLite and PyTorch quantize such vectors per tensor. */
   if ((scheme->granularity != QS_GRANULARITY_CHANNEL && !blockwise) || info->rank == 0
-      || (blockwise && info->rank == 1))
+      || (info->rank == 1 && (blockwise || requested == QS_AXIS_DEFAULT)))
     {
       *axis = -1;
       return TRUE;

@@ -10,7 +10,10 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
 #include "model/qs-error.h"
+#include "model/qs-tensor-report.h"
 #include "model/qs-weight-file.h"
 #include "qs-test-hdf5.h"
 
@@ -1121,6 +1124,45 @@ test_tensor_info_boxed (void)
   g_assert_cmpstr (qs_tensor_role_to_string (QS_TENSOR_ROLE_OTHER), ==, "other");
 }
 
+/* Per-channel on a 1-D tensor (a bias) keeps one scale unless an axis is
+ * asked for: a scale and zero point per element would take 8 bytes per
+ * 4-byte weight. Sizes by hand: 10 codes of 8 bits plus one float32 scale
+ * and one int32 zero point = 18 bytes; per element, 10 + 10 * 8 = 90. */
+static void
+test_per_channel_vector (void)
+{
+  const float values[10] = { -0.5f, -0.25f, 0, 0.125f, 0.25f, 0.375f, 0.5f, 0.75f, 1, 1.5f };
+  QsTensorInfo info = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsTensorReport) vector = NULL;
+  g_autoptr(QsTensorReport) per_element = NULL;
+  QsScheme scheme;
+
+  info.path = (char *) "/dense/bias";
+  info.rank = 1;
+  info.shape[0] = 10;
+  info.count = 10;
+  info.dtype = (char *) "float32";
+  info.quantizable = TRUE;
+  info.channel_axis = 0;
+  qs_scheme_init_default (&scheme);
+  scheme.granularity = QS_GRANULARITY_CHANNEL;
+  scheme.axis = QS_AXIS_DEFAULT;
+
+  vector = qs_tensor_report_compute_values (&info, values, &scheme, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vector->params.channels, ==, 1);
+  g_assert_cmpint (vector->scheme.axis, ==, -1);
+  g_assert_cmpuint (vector->analysis.size_quant_bytes, ==, 18);
+  g_assert_cmpfloat (vector->analysis.compression_ratio, >, 1.0);
+
+  scheme.axis = 0;
+  per_element = qs_tensor_report_compute_values (&info, values, &scheme, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (per_element->params.channels, ==, 10);
+  g_assert_cmpuint (per_element->analysis.size_quant_bytes, ==, 90);
+}
+
 static void
 test_error_from_status (void)
 {
@@ -1153,6 +1195,14 @@ test_error_from_status (void)
       g_assert_error (bare, QS_ERROR, cases[i].code);
       g_assert_cmpstr (bare->message, ==, error->message + strlen ("conv2d/kernel: "));
     }
+
+  /* A raised cancel flag reads as any cancelled GIO operation. */
+  {
+    g_autoptr(GError) cancelled = NULL;
+
+    qs_set_error_from_status (&cancelled, QS_STATUS_CANCELLED, "conv2d/kernel");
+    g_assert_error (cancelled, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  }
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -1184,6 +1234,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/threads", test_threads);
   g_test_add_func ("/weight-file/tensor-info", test_tensor_info_boxed);
   g_test_add_func ("/weight-file/error-from-status", test_error_from_status);
+  g_test_add_func ("/weight-file/per-channel-vector", test_per_channel_vector);
 
   status = g_test_run ();
 
