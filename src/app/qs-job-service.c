@@ -337,6 +337,17 @@ running_priority (QsJobService  *self,
   return FALSE;
 }
 
+/* Running jobs not cancelled. */
+static guint
+count_live (QsJobService *self)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < self->running->len; i++)
+    n += !g_cancellable_is_cancelled (((Job *) g_ptr_array_index (self->running, i))->cancellable);
+  return n;
+}
+
 /* Cancels the lower jobs in flight so a visible one gets the cores; they
  * are queued again when they return. */
 static void
@@ -374,9 +385,11 @@ run_queue (QsJobService *self)
         }
       if (job->priority == QS_JOB_PRIORITY_VISIBLE)
         {
-          /* It runs alone, and nothing below starts while it waits. */
+          /* It runs alone, and nothing below starts while it waits. Jobs
+           * already cancelled may still be winding down (the accuracy's
+           * model build cannot stop): it does not wait for them. */
           preempt_lower (self);
-          if (self->running->len == 0)
+          if (count_live (self) == 0)
             start (self, job);
           break;
         }
