@@ -195,20 +195,6 @@ sweep_result_copy (const SweepResult *result)
 GType qs_block_sweep_result_get_type (void);
 G_DEFINE_BOXED_TYPE (SweepResult, qs_block_sweep_result, sweep_result_copy, g_free)
 
-typedef struct {
-  QsDocument   *document;
-  QsTensorInfo *info;
-  QsScheme      scheme;
-} SweepWork;
-
-static void
-sweep_work_free (SweepWork *work)
-{
-  g_clear_object (&work->document);
-  g_clear_pointer (&work->info, qs_tensor_info_free);
-  g_free (work);
-}
-
 /* The same pass the results use, once per group size, on values read once. */
 static gpointer
 sweep_work (QsJobContext *context,
@@ -216,7 +202,7 @@ sweep_work (QsJobContext *context,
             GCancellable *cancellable,
             GError      **error)
 {
-  SweepWork *work = work_data;
+  QsTensorWork *work = work_data;
   g_autoptr(GBytes) values = NULL;
   g_autofree SweepResult *result = g_new0 (SweepResult, 1);
 
@@ -230,8 +216,7 @@ sweep_work (QsJobContext *context,
 
       at.group_size = sweep_sizes[i];
       report = qs_tensor_report_compute_values_cancellable (work->info, g_bytes_get_data (values, NULL), &at,
-                                                            MAX (1, (int) g_get_num_processors () - 1),
-                                                            cancellable, error);
+                                                            work->n_threads, cancellable, error);
       if (report == NULL)
         return NULL;
       result->points[i].group_size = sweep_sizes[i];
@@ -268,13 +253,11 @@ start_sweep (QsBlockInspector *self,
     .work = sweep_work,
     .cacheable = TRUE,
   };
-  SweepWork *work = g_new0 (SweepWork, 1);
+  QsTensorWork *work = qs_tensor_work_new (document, self->report->info, &self->report->scheme,
+                                           MAX (1, (int) g_get_num_processors () - 1));
 
-  work->document = g_object_ref (document);
-  work->info = qs_tensor_info_copy (self->report->info);
-  work->scheme = self->report->scheme;
   gtk_spinner_set_spinning (self->sweep_spinner, TRUE);
-  qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) sweep_work_free, sweep_outcome_cb, self);
+  qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) qs_tensor_work_free, sweep_outcome_cb, self);
 }
 
 static void

@@ -5,15 +5,23 @@
 
 #include "app/qs-tensor-job.h"
 
-typedef struct {
-  QsDocument   *document;
-  QsTensorInfo *info;
-  QsScheme      scheme;
-  int           n_threads;
-} TensorWork;
+QsTensorWork *
+qs_tensor_work_new (QsDocument         *document,
+                    const QsTensorInfo *info,
+                    const QsScheme     *scheme,
+                    int                 n_threads)
+{
+  QsTensorWork *work = g_new0 (QsTensorWork, 1);
 
-static void
-tensor_work_free (TensorWork *work)
+  work->document = g_object_ref (document);
+  work->info = qs_tensor_info_copy (info);
+  work->scheme = *scheme;
+  work->n_threads = n_threads;
+  return work;
+}
+
+void
+qs_tensor_work_free (QsTensorWork *work)
 {
   g_clear_object (&work->document);
   g_clear_pointer (&work->info, qs_tensor_info_free);
@@ -89,7 +97,7 @@ analyse (QsJobContext *context,
          GCancellable *cancellable,
          GError      **error)
 {
-  TensorWork *work = work_data;
+  QsTensorWork *work = work_data;
   g_autoptr(GBytes) values = NULL;
   QsTensorReport *report;
 
@@ -125,16 +133,11 @@ qs_tensor_job_request (QsJobService       *jobs,
     .settle_ms = settle_ms,
     .cacheable = TRUE,
   };
-  TensorWork *work;
 
   g_return_if_fail (QS_IS_JOB_SERVICE (jobs));
   g_return_if_fail (QS_IS_DOCUMENT (document));
   g_return_if_fail (info != NULL && scheme != NULL);
 
-  work = g_new0 (TensorWork, 1);
-  work->document = g_object_ref (document);
-  work->info = qs_tensor_info_copy (info);
-  work->scheme = *scheme;
-  work->n_threads = n_threads;
-  qs_job_service_request (jobs, &spec, work, (GDestroyNotify) tensor_work_free, callback, user_data);
+  qs_job_service_request (jobs, &spec, qs_tensor_work_new (document, info, scheme, n_threads),
+                          (GDestroyNotify) qs_tensor_work_free, callback, user_data);
 }

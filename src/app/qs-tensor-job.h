@@ -13,6 +13,22 @@ G_BEGIN_DECLS
  * supersedes the analysis of the previous one. */
 #define QS_TENSOR_JOB_VIEW "view"
 
+/* What a worker needs to analyse one tensor: its document (only its file
+ * is read), a copy of its description and the scheme, taken on the main
+ * thread. */
+typedef struct {
+  QsDocument   *document;
+  QsTensorInfo *info;
+  QsScheme      scheme;
+  int           n_threads;
+} QsTensorWork;
+
+QsTensorWork *qs_tensor_work_new  (QsDocument         *document,
+                                   const QsTensorInfo *info,
+                                   const QsScheme     *scheme,
+                                   int                 n_threads);
+void          qs_tensor_work_free (QsTensorWork       *work);
+
 /* The cache key of @info's analysis in @document under @scheme: every
  * field the result depends on, so the sidebar's badges and the view share
  * results (the thread count does not change them). */
