@@ -31,57 +31,6 @@ qs_plot_default_title (const QsTensorReport *report)
   return g_strdup_printf ("%s · %s", report->info->path, scheme);
 }
 
-void
-qs_plot_spread_reconstructed (const guint64 *quantized,
-                              int            bins,
-                              double        *out)
-{
-  g_autofree int *nonzero = NULL;
-  double mean_gap, cap;
-  int n = 0;
-
-  if (bins <= 0)
-    return;
-  nonzero = g_new (int, (gsize) bins);
-  memset (out, 0, sizeof (double) * (gsize) bins);
-  for (int i = 0; i < bins; i++)
-    if (quantized[i] > 0)
-      nonzero[n++] = i;
-  if (n == 0)
-    return;
-
-  /* A hole in the data must not smear one level across it. */
-  mean_gap = n > 1 ? (double) (nonzero[n - 1] - nonzero[0]) / (n - 1) : 1.0;
-  cap = MAX (0.5, mean_gap);
-
-  for (int k = 0; k < n; k++)
-    {
-      double centre = nonzero[k] + 0.5;
-      double left, right, a, b, density;
-
-      if (k > 0)
-        left = (nonzero[k] - nonzero[k - 1]) / 2.0;
-      else if (k + 1 < n)
-        left = (nonzero[k + 1] - nonzero[k]) / 2.0;
-      else
-        left = 0.5;
-      right = k + 1 < n ? (nonzero[k + 1] - nonzero[k]) / 2.0 : left;
-      left = CLAMP (left, 0.5, cap);
-      right = CLAMP (right, 0.5, cap);
-
-      a = MAX (0.0, centre - left);
-      b = MIN ((double) bins, centre + right);
-      density = (double) quantized[nonzero[k]] / (b - a);
-      for (int j = (int) floor (a); j < bins && j < (int) ceil (b); j++)
-        {
-          double overlap = MIN (b, j + 1.0) - MAX (a, (double) j);
-
-          if (overlap > 0)
-            out[j] += overlap * density;
-        }
-    }
-}
-
 /* ---- histogram -------------------------------------------------------------- */
 
 typedef struct {
@@ -92,7 +41,7 @@ typedef struct {
   float                 clip_hi;
   double                zero;        /* where 0.0 lands */
   gboolean              levels;      /* level lines far enough apart to draw */
-  double               *recon;       /* spread reconstructed counts [bins] */
+  gboolean              recon_cut;   /* a reconstructed count rises above the axis */
   char                 *zero_key;
 } Histogram;
 
@@ -134,8 +83,6 @@ histogram_prepare (Histogram            *hg,
         }
       hg->zero = report->analysis.zero_exact ? 0.0 : report->analysis.zero_error;
     }
-  hg->recon = g_new0 (double, (gsize) MAX (hg->h->bins, 1));
-  qs_plot_spread_reconstructed (hg->h->quantized_counts, hg->h->bins, hg->recon);
 
   if (hg->zero == 0)
     hg->zero_key = g_strdup (_("0.0 stays exact"));
@@ -149,18 +96,24 @@ histogram_prepare (Histogram            *hg,
     }
 }
 
+/* The count axis follows the weights alone: their reconstructions pile up
+ * on the levels (the series is drawn as counts per bin, as the app's
+ * tooltip reports them), and those spikes would flatten the weights'
+ * shape; a spike above the axis is cut there and marked. */
 static void
-histogram_y_range (const Histogram *hg,
-                   gboolean         log_scale,
-                   double          *hi)
+histogram_y_range (Histogram *hg,
+                   gboolean   log_scale,
+                   double    *hi)
 {
   double top = 0;
 
   for (int i = 0; i < hg->h->bins; i++)
-    top = MAX (top, MAX ((double) hg->h->counts[i], hg->recon[i]));
+    top = MAX (top, (double) hg->h->counts[i]);
   /* Headroom above the tallest bar, for the 0.0 marker: 5 % of the axis. */
   *hi = log_scale ? pow (1.0 + top, 1.05) - 1.0 : top * 1.05;
   *hi = MAX (1.0, *hi);
+  for (int i = 0; i < hg->h->bins; i++)
+    hg->recon_cut |= hg->h->quantized_counts[i] > *hi;
 }
 
 static void
@@ -238,7 +191,8 @@ draw_reconstructed (const Histogram   *hg,
   cairo_move_to (cr, qs_plot_area_x (a, bin_edge (h, 0)), base);
   for (int i = 0; i < h->bins; i++)
     {
-      double y = hg->recon[i] > 0 ? qs_plot_area_y (a, hg->recon[i]) : base;
+      double count = (double) h->quantized_counts[i];
+      double y = count > 0 ? qs_plot_area_y (a, MIN (count, a->y_hi)) : base;
 
       cairo_line_to (cr, qs_plot_area_x (a, bin_edge (h, i)), y);
       cairo_line_to (cr, qs_plot_area_x (a, bin_edge (h, i + 1)), y);
@@ -248,6 +202,33 @@ draw_reconstructed (const Histogram   *hg,
   cairo_set_line_width (cr, 1.5);
   _qs_plot_set_color (cr, &f->style->reconstructed, 1.0);
   cairo_stroke (cr);
+}
+
+/* A mark above each spike the axis cuts (drawn outside the plot's clip). */
+static void
+draw_reconstructed_cuts (const Histogram   *hg,
+                         const QsPlotFrame *f)
+{
+  const QsHistogram *h = hg->h;
+  const QsPlotArea *a = &f->area;
+  cairo_t *cr = f->cr;
+
+  if (!hg->recon_cut)
+    return;
+  for (int i = 0; i < h->bins; i++)
+    if ((double) h->quantized_counts[i] > a->y_hi)
+      {
+        double x = (qs_plot_area_x (a, bin_edge (h, i)) + qs_plot_area_x (a, bin_edge (h, i + 1))) / 2;
+
+        if (x < a->x || x > a->x + a->width)
+          continue;
+        cairo_move_to (cr, x, a->y - 6);
+        cairo_line_to (cr, x - 4, a->y);
+        cairo_line_to (cr, x + 4, a->y);
+        cairo_close_path (cr);
+      }
+  _qs_plot_set_color (cr, &f->style->reconstructed, 1.0);
+  cairo_fill (cr);
 }
 
 static void
@@ -316,7 +297,8 @@ qs_plot_histogram (cairo_t              *cr,
   with_names.y_label = log_scale ? _("Count (log scale)") : _("Count");
 
   keys[n_keys++] = (QsPlotKey) { _("Weights"), QS_PLOT_KEY_BOX, style->bars };
-  keys[n_keys++] = (QsPlotKey) { _("Reconstructed"), QS_PLOT_KEY_LINE, style->reconstructed };
+  keys[n_keys++] = (QsPlotKey) { hg.recon_cut ? _("Reconstructed (▲ cut at top)") : _("Reconstructed"),
+                                 QS_PLOT_KEY_LINE, style->reconstructed };
   keys[n_keys++] = (QsPlotKey) { hg.channel >= 0 ? _("Clip range") : _("Clip range (widest of all channels)"),
                                  QS_PLOT_KEY_DASHED, style->accent };
   keys[n_keys++] = (QsPlotKey) { NULL, QS_PLOT_KEY_TICKS, style->accent };
@@ -345,9 +327,9 @@ qs_plot_histogram (cairo_t              *cr,
   draw_reconstructed (&hg, &f);
   draw_clip_lines_and_zero (&hg, &f);
   _qs_plot_frame_unclip (&f);
+  draw_reconstructed_cuts (&hg, &f);
   _qs_plot_frame_end (&f);
   fill_area (area, &f);
-  g_free (hg.recon);
   g_free (hg.zero_key);
 }
 

@@ -166,14 +166,6 @@ void qs_plot_block_sweep  (cairo_t                 *cr,
  * (transfer full). */
 char *qs_plot_default_title (const QsTensorReport *report);
 
-/* The counts of reconstructed values, which pile up in one bin per level,
- * spread over the bins between their neighbours so they read as a density
- * comparable with the weights' bars; the total is kept. @out has @bins
- * entries. */
-void qs_plot_spread_reconstructed (const guint64 *quantized,
-                                   int            bins,
-                                   double        *out);
-
 /* ---- axes --------------------------------------------------------------- */
 
 /* Round tick values covering [lo, hi], about @target of them, at most

@@ -311,6 +311,52 @@ test_histogram_two_bins (void)
   cairo_surface_destroy (png);
 }
 
+/* The reconstructed series as counts per bin: 100 values, 10 in each
+ * tenth of [0, 1), under 2 bits land on 4 levels, 25 or so per level's
+ * bin, while the weights' bins hold 10. The count axis follows the
+ * weights (10 plus 5 % headroom, by hand: 10.5); each level's spike is
+ * cut there and marked above the plot, and no mark sits over the empty
+ * bins between levels. */
+static void
+test_histogram_reconstructed_counts (void)
+{
+  float values[100];
+  g_autoptr(QsTensorReport) report = NULL;
+  const QsHistogram *h;
+  cairo_surface_t *png;
+  QsScheme scheme;
+  Chart c;
+  int marked = 0, spikes = 0;
+
+  for (int i = 0; i < 100; i++)
+    values[i] = 0.005f + 0.01f * i;
+  ten_bins_over_0_1 (&scheme);
+  scheme.bits = 2;
+  report = report_of (values, 10, 10, &scheme);
+  h = &report->analysis.histogram;
+  for (int b = 0; b < h->bins; b++)
+    g_assert_cmpuint (h->counts[b], ==, 10);
+
+  chart_init (&c, CHART_HISTOGRAM);
+  c.report = report;
+  png = save_and_load_png (&c, "reconstructed-counts.png", 800, 450);
+  g_assert_cmpfloat_with_epsilon (c.area.y_hi, 10.5, 1e-12);
+  for (int b = 0; b < h->bins; b++)
+    {
+      double x0 = qs_plot_area_x (&c.area, h->lo + (h->hi - h->lo) * b / h->bins);
+      double x1 = qs_plot_area_x (&c.area, h->lo + (h->hi - h->lo) * (b + 1) / h->bins);
+      int centre = (int) round ((x0 + x1) / 2);
+      gboolean mark = pixel_is (png, centre, (int) floor (c.area.y) - 2, &c.style.reconstructed);
+
+      spikes += h->quantized_counts[b] > 10.5;
+      marked += mark;
+      g_assert_true (mark == (h->quantized_counts[b] > 10.5));
+    }
+  g_assert_cmpint (spikes, >=, 3);
+  g_assert_cmpint (marked, ==, spikes);
+  cairo_surface_destroy (png);
+}
+
 static void
 test_bars (void)
 {
@@ -616,24 +662,6 @@ test_nice_ticks (void)
 }
 
 static void
-test_spread_reconstructed (void)
-{
-  const guint64 quantized[8] = { 0, 0, 8, 0, 0, 0, 4, 0 };
-  /* By hand: the spikes are 4 bins apart, so bin 2's 8 spread over
-   * [0.5, 4.5) (2 per bin) and bin 6's 4 over [4.5, 8) (4 / 3.5 per bin). */
-  const double expected[8] = { 1, 2, 2, 2, 1 + 0.5 * 4 / 3.5, 4 / 3.5, 4 / 3.5, 4 / 3.5 };
-  double out[8], total = 0;
-
-  qs_plot_spread_reconstructed (quantized, 8, out);
-  for (int i = 0; i < 8; i++)
-    {
-      g_assert_cmpfloat_with_epsilon (out[i], expected[i], 1e-12);
-      total += out[i];
-    }
-  g_assert_cmpfloat_with_epsilon (total, 12, 1e-12);
-}
-
-static void
 test_default_title (void)
 {
   g_autoptr(QsTensorReport) channel = per_channel_report ();
@@ -658,6 +686,7 @@ main (int    argc,
 
   g_test_add_func ("/plot/histogram/one-bin", test_histogram_one_bin);
   g_test_add_func ("/plot/histogram/two-bins", test_histogram_two_bins);
+  g_test_add_func ("/plot/histogram/reconstructed-counts", test_histogram_reconstructed_counts);
   g_test_add_func ("/plot/bars", test_bars);
   g_test_add_func ("/plot/series", test_series);
   g_test_add_func ("/plot/channels", test_channels);
@@ -665,7 +694,6 @@ main (int    argc,
   g_test_add_func ("/plot/save/errors", test_save_errors);
   g_test_add_func ("/plot/save/mode-and-replace", test_save_mode_and_replace);
   g_test_add_func ("/plot/nice-ticks", test_nice_ticks);
-  g_test_add_func ("/plot/spread-reconstructed", test_spread_reconstructed);
   g_test_add_func ("/plot/default-title", test_default_title);
   status = g_test_run ();
   g_rmdir (tmp_dir);
