@@ -13,8 +13,10 @@
  *   byte budget): a request whose key is cached is answered before
  *   qs_job_service_request() returns, with no thread hop;
  * - a small pool of workers runs the queue by priority; a visible-tensor
- *   job runs alone (lower jobs in flight are cancelled and queued again),
- *   since it wants every core but the main loop's;
+ *   job runs alone (lower jobs in flight are cancelled and queued again,
+ *   and none starts while it waits or runs), since it wants every core
+ *   but the main loop's; lower jobs may wait a settle time first, so a
+ *   burst of changes (a drag) runs only its last request;
  * - callbacks run on the main context only, so they may touch widgets.
  */
 #pragma once
@@ -73,10 +75,13 @@ G_DECLARE_FINAL_TYPE (QsJobService, qs_job_service, QS, JOB_SERVICE, GObject)
 QsJobService *qs_job_service_new     (guint                n_workers,
                                       gsize                cache_bytes);
 
-/* Requests @spec's result. @work_data is passed to @spec->work in a worker
- * and freed with @work_data_free (on either thread); @callback gets the
- * outcome with @user_data. The service must outlive nothing: disposing it
- * cancels everything and delivers no more outcomes. */
+/* Requests @spec's result, superseding @spec->target's previous request.
+ * @work_data is passed to @spec->work in a worker and freed with
+ * @work_data_free (on either thread); @callback gets the outcomes with
+ * @user_data, which must stay valid until the target is answered,
+ * superseded or cancelled, or the service is disposed (which cancels
+ * everything and delivers nothing more). A cached result is delivered
+ * before this returns. */
 void          qs_job_service_request (QsJobService        *self,
                                       const QsJobSpec     *spec,
                                       gpointer             work_data,
