@@ -255,7 +255,7 @@ static char *
 describe_scheme (const QsTensorReport *report)
 {
   const QsScheme *s = &report->scheme;
-  const char *granularity = s->granularity == QS_GRANULARITY_CHANNEL ? _("per-channel") : _("per-tensor");
+  const char *granularity = s->granularity == QS_GRANULARITY_CHANNEL && s->axis >= 0 ? _("per-channel") : _("per-tensor");
 
   if (qs_scheme_is_blockwise (s))
     {
