@@ -1,10 +1,13 @@
-/* test-window-jobs.c: the window's computations flow through its job service.
+/* test-window-jobs.c: the window's computations flow through its job service, and its charts follow.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
+#include "app/qs-chart-view-private.h"
+#include "app/qs-histogram-view-private.h"
 #include "app/qs-tensor-item.h"
 #include "app/qs-tensor-job.h"
 #include "app/qs-window-private.h"
@@ -96,11 +99,68 @@ test_badges_follow_newest_scheme (void)
   qs_window_test_close (window);
 }
 
+static gboolean
+shows_6_bits (QsWindow *window)
+{
+  return qs_window_test_has_report (window) && shown_bits (window) == 6;
+}
+
+/* In the real window: Ctrl+scroll zooms the histogram, a new scheme's
+ * report (through the job service) keeps the zoomed window, and the
+ * tooltip under the pointer gives the new report's counts. */
+static void
+test_histogram_zoom_survives_scheme_change (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  QsChartView *chart = QS_CHART_VIEW (window->histogram_view);
+  const graphene_rect_t *plot = qs_chart_view_get_plot (chart);
+  double x = plot->origin.x + plot->size.width * 0.5, lo, hi, zoomed_lo, zoomed_hi;
+  QsTensorReport *report;
+
+  qs_chart_axis_get_view (qs_chart_view_get_x_axis (chart), &lo, &hi);
+  g_assert_true (_qs_chart_view_scroll (chart, x, -3, GDK_CONTROL_MASK));
+  qs_chart_axis_get_view (qs_chart_view_get_x_axis (chart), &zoomed_lo, &zoomed_hi);
+  g_assert_cmpfloat_with_epsilon (zoomed_hi - zoomed_lo, (hi - lo) / (1.25 * 1.25 * 1.25), (hi - lo) * 1e-9);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (shows_7_bits, window);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (shows_6_bits, window);
+  qs_chart_view_get_plot (chart);
+  g_assert_true (qs_chart_axis_is_zoomed (qs_chart_view_get_x_axis (chart)));
+  {
+    double now_lo, now_hi;
+
+    qs_chart_axis_get_view (qs_chart_view_get_x_axis (chart), &now_lo, &now_hi);
+    g_assert_cmpfloat (now_lo, ==, zoomed_lo);
+    g_assert_cmpfloat (now_hi, ==, zoomed_hi);
+  }
+
+  /* The bin under the pointer is the bin of the value there, in the
+   * report now on show. */
+  report = qs_histogram_view_get_report (window->histogram_view);
+  {
+    const QsHistogram *h = &report->analysis.histogram;
+    double value = qs_chart_view_x_to_value (chart, x + 0.5);
+    int bin = (int) floor ((value - h->lo) / (h->hi - h->lo) * h->bins);
+    g_autofree char *text = _qs_histogram_view_tooltip_at (window->histogram_view, x + 0.5,
+                                                           plot->origin.y + plot->size.height * 0.8);
+    g_autofree char *expected = g_strdup_printf ("Reconstructed: %" G_GUINT64_FORMAT, h->quantized_counts[bin]);
+
+    g_assert_nonnull (text);
+    g_assert_nonnull (strstr (text, "Weights:"));
+    g_assert_nonnull (strstr (text, expected));
+  }
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
   g_test_add_func ("/window-jobs/cached-scheme-same-iteration", test_cached_scheme_same_iteration);
   g_test_add_func ("/window-jobs/badges-follow-newest-scheme", test_badges_follow_newest_scheme);
+  g_test_add_func ("/window-jobs/histogram-zoom-survives-scheme-change", test_histogram_zoom_survives_scheme_change);
   return g_test_run ();
 }
