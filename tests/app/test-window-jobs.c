@@ -138,19 +138,32 @@ test_histogram_zoom_survives_scheme_change (void)
   }
 
   /* The bin under the pointer is the bin of the value there, in the
-   * report now on show. */
+   * report now on show (a few pixels on, where a clip handle or 0.0's
+   * mark takes the pointer instead). */
   report = qs_histogram_view_get_report (window->histogram_view);
   {
     const QsHistogram *h = &report->analysis.histogram;
-    double value = qs_chart_view_x_to_value (chart, x + 0.5);
-    int bin = (int) floor ((value - h->lo) / (h->hi - h->lo) * h->bins);
-    g_autofree char *text = _qs_histogram_view_tooltip_at (window->histogram_view, x + 0.5,
-                                                           plot->origin.y + plot->size.height * 0.8);
-    g_autofree char *expected = g_strdup_printf ("Reconstructed: %" G_GUINT64_FORMAT, h->quantized_counts[bin]);
+    gboolean checked = FALSE;
 
-    g_assert_nonnull (text);
-    g_assert_nonnull (strstr (text, "Weights:"));
-    g_assert_nonnull (strstr (text, expected));
+    for (int step = 0; step < 40 && !checked; step++)
+      {
+        double at = x + 0.5 + 7 * step;
+        double value = qs_chart_view_x_to_value (chart, at);
+        int bin = (int) floor ((value - h->lo) / (h->hi - h->lo) * h->bins);
+        g_autofree char *text = _qs_histogram_view_tooltip_at (window->histogram_view, at,
+                                                               plot->origin.y + plot->size.height * 0.8);
+        g_autofree char *expected = NULL;
+
+        if (text == NULL || strstr (text, "Weights:") == NULL || bin < 0 || bin >= h->bins)
+          {
+            g_test_message ("no bin at %g: %s", at, text != NULL ? text : "(none)");
+            continue;
+          }
+        expected = g_strdup_printf ("Reconstructed: %" G_GUINT64_FORMAT, h->quantized_counts[bin]);
+        g_assert_nonnull (strstr (text, expected));
+        checked = TRUE;
+      }
+    g_assert_true (checked);
   }
   qs_window_test_close (window);
 }
