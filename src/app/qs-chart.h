@@ -1,9 +1,10 @@
 /* qs-chart.h: what the chart widgets share: palette, painter and text layouts.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Internal to src/app: QsHistogramView and QsChannelRangeView draw through
- * these helpers so both look alike; ticks, number labels and exported
- * files come from src/plot, as the CLI's charts do.
+ * Internal to src/app: the drawing helpers under QsChartView (the charts'
+ * base class, qs-chart-view.h) and its subclasses, so every chart looks
+ * alike; ticks, number labels and exported files come from src/plot, as
+ * the CLI's charts do.
  */
 #pragma once
 
