@@ -340,6 +340,7 @@ qs_cli_eval_open (QsCliEval              *eval,
                                                      : ((guint64) working + (1 << 20) - 1) >> 20,
                                 budget >> 20);
   eval->threads = (int) MIN ((guint64) threads, budget / working);
+  eval->budget = budget;
 
   if (!choose_data (eval, o->data_path, o->calib_path, o->limit, o->calib, &error))
     return qs_cli_fail (error);

@@ -41,6 +41,7 @@ typedef struct {
   gboolean           overlap;       /* calibration images are also scored */
   QsActivationScheme act_options;   /* range method and float logits; nudging comes from the set */
   int                threads;
+  guint64            budget;        /* --memory-budget, or the default */
 } QsCliEval;
 
 /* One scheme set's evaluation. */

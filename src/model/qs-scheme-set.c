@@ -536,7 +536,8 @@ qs_scheme_set_resolve_layers (const QsSchemeSet    *self,
     {
       int index = qs_engine_model_weighted_layer_index (model, i);
       const QsTensorInfo *tensor = NULL;
-      QsLayerInfo layer;
+      /* Zeroed: an engine that does not name tensors leaves weight_tensor unset. */
+      QsLayerInfo layer = { 0 };
 
       if (index >= 0 && qs_engine_model_get_layer (model, (size_t) index, &layer))
         tensor = qs_scheme_set_layer_tensor (file, &layer);
