@@ -41,6 +41,8 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+static void update_items (QsDocument *self);
+
 static void
 qs_document_finalize (GObject *object)
 {
@@ -112,6 +114,7 @@ qs_document_new (QsWeightFile *file)
       g_hash_table_insert (self->items_by_path,
                            (gpointer) qs_tensor_item_get_info (item)->path, item);
     }
+  update_items (self);
   return self;
 }
 
@@ -144,25 +147,32 @@ qs_document_get_schemes (QsDocument *self)
   return self->schemes;
 }
 
-/* Makes @schemes current and tells the sidebar and the window. */
+/* The sidebar's marks: which tensors have their own scheme, which stay float32. */
 static void
-install_schemes (QsDocument  *self,
-                 QsSchemeSet *schemes)
+update_items (QsDocument *self)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->tensors));
 
-  g_clear_pointer (&self->schemes, qs_scheme_set_unref);
-  self->schemes = schemes;
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(QsTensorItem) item = g_list_model_get_item (G_LIST_MODEL (self->tensors), i);
       const QsTensorInfo *info = qs_tensor_item_get_info (item);
       QsScheme scheme;
 
-      qs_tensor_item_set_overridden (item, qs_scheme_set_has_tensor_override (schemes, info->path));
+      qs_tensor_item_set_overridden (item, qs_scheme_set_has_tensor_override (self->schemes, info->path));
       qs_tensor_item_set_kept_float (item, info->quantizable
-                                           && !qs_scheme_set_resolve_tensor (schemes, info, &scheme));
+                                           && !qs_scheme_set_resolve_tensor (self->schemes, info, &scheme));
     }
+}
+
+/* Makes @schemes current and tells the sidebar and the window. */
+static void
+install_schemes (QsDocument  *self,
+                 QsSchemeSet *schemes)
+{
+  g_clear_pointer (&self->schemes, qs_scheme_set_unref);
+  self->schemes = schemes;
+  update_items (self);
   g_signal_emit (self, signals[SCHEMES_CHANGED], 0);
 }
 
