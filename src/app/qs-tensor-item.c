@@ -238,7 +238,8 @@ double
 qs_tensor_item_get_sqnr (QsTensorItem *self)
 {
   g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), NAN);
-  return self->kept_float ? NAN : self->sqnr_db;
+  /* Kept in float32: no error at all, so the worst-first order lists it last. */
+  return self->kept_float ? INFINITY : self->sqnr_db;
 }
 
 void

@@ -15,7 +15,7 @@ G_DECLARE_FINAL_TYPE (QsTensorItem, qs_tensor_item, QS, TENSOR_ITEM, GObject)
 /* Properties: "info" (QsTensorInfo, construct-only), "title", "subtitle",
  * "badge" (bits and SQNR of the last analysis, or why it cannot be
  * quantized; "float32" when kept float), "sqnr" (of that analysis, NaN
- * before and when kept float), "overridden" (the tensor has its own
+ * before; +infinity, exact, when kept float), "overridden" (the tensor has its own
  * scheme), "kept-float" (the scheme set leaves it unquantized). */
 QsTensorItem       *qs_tensor_item_new           (const QsTensorInfo *info);
 const QsTensorInfo *qs_tensor_item_get_info      (QsTensorItem *self);
@@ -24,7 +24,8 @@ const char         *qs_tensor_item_get_subtitle  (QsTensorItem *self);
 const char         *qs_tensor_item_get_badge     (QsTensorItem *self);
 void                qs_tensor_item_set_badge     (QsTensorItem *self,
                                                   const char   *badge);
-/* The SQNR in dB of the last analysis; NaN until there is one. */
+/* The SQNR in dB of the last analysis; NaN until there is one; +infinity
+ * for a tensor kept in float32. */
 double              qs_tensor_item_get_sqnr      (QsTensorItem *self);
 void                qs_tensor_item_set_sqnr      (QsTensorItem *self,
                                                   double        sqnr_db);

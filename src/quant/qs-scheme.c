@@ -163,24 +163,17 @@ qs_scheme_hash (const QsScheme *scheme)
   uint64_t h = UINT64_C (0xcbf29ce484222325);
   assert (scheme != NULL);
   k = scheme_key (scheme);
-  h = hash_word (h, (uint64_t) (uint32_t) k.format);
-  h = hash_word (h, (uint64_t) (uint32_t) k.bits);
-  h = hash_word (h, (uint64_t) (uint32_t) k.mapping);
-  h = hash_word (h, (uint64_t) (uint32_t) k.is_unsigned);
-  h = hash_word (h, (uint64_t) (uint32_t) k.narrow);
-  h = hash_word (h, (uint64_t) (uint32_t) k.granularity);
-  h = hash_word (h, (uint64_t) (uint32_t) k.axis);
-  h = hash_word (h, (uint64_t) (uint32_t) k.range_method);
-  h = hash_word (h, (uint64_t) (uint32_t) k.rounding);
-  h = hash_word (h, (uint64_t) (uint32_t) k.nudge_zero);
-  h = hash_word (h, (uint64_t) (uint32_t) k.bins);
-  h = hash_word (h, (uint64_t) (uint32_t) k.has_hist_range);
-  h = hash_word (h, k.block_size);
-  h = hash_double (h, k.percentile);
-  h = hash_double (h, k.manual_lo);
-  h = hash_double (h, k.manual_hi);
-  h = hash_double (h, k.hist_lo);
-  h = hash_double (h, k.hist_hi);
+  {
+    const int ints[] = { k.format, k.bits, k.mapping, k.is_unsigned, k.narrow, k.granularity, k.axis,
+                         k.range_method, k.rounding, k.nudge_zero, k.bins, k.has_hist_range };
+    const double doubles[] = { k.percentile, k.manual_lo, k.manual_hi, k.hist_lo, k.hist_hi };
+
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+      h = hash_word (h, (uint64_t) (uint32_t) ints[i]);
+    h = hash_word (h, k.block_size);
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++)
+      h = hash_double (h, doubles[i]);
+  }
   return (uint32_t) (h ^ (h >> 32));
 }
 

@@ -198,6 +198,22 @@ run_json_args (GPtrArray *args)
   return json_parser_steal_root (parser);
 }
 
+static JsonNode *run_json (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* The same with the arguments listed, NULL-terminated. */
+static JsonNode *
+run_json (const char *first,
+          ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  va_list ap;
+
+  va_start (ap, first);
+  args = collect_args (first, ap);
+  va_end (ap);
+  return run_json_args (args);
+}
+
 static JsonNode *stats_json_in (const char *file, const char *tensor, ...) G_GNUC_NULL_TERMINATED;
 
 /* `stats FILE --tensor TENSOR --json` plus the NULL-terminated options. */
@@ -1068,24 +1084,6 @@ test_sample_stats (void)
 
 /* ---- compare --------------------------------------------------------------- */
 
-/* `eval --scheme-file F --json` with the same images. */
-static JsonNode *
-eval_json_for (const char *model,
-               const char *scheme_file,
-               const char *limit)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-
-  g_ptr_array_add (args, (gpointer) "eval");
-  g_ptr_array_add (args, (gpointer) model);
-  g_ptr_array_add (args, (gpointer) "--scheme-file");
-  g_ptr_array_add (args, (gpointer) scheme_file);
-  g_ptr_array_add (args, (gpointer) "--limit");
-  g_ptr_array_add (args, (gpointer) limit);
-  g_ptr_array_add (args, (gpointer) "--json");
-  return run_json_args (args);
-}
-
 /* One side of `compare` against `eval` and `stats` run on their own with
  * that side's scheme file: the same accuracy to the last bit, each
  * tensor's stats JSON equal node for node (null exactly where stats
@@ -1098,7 +1096,7 @@ assert_compare_side (JsonObject *compare,
                      const char *scheme_file,
                      const char *limit)
 {
-  g_autoptr(JsonNode) eval = eval_json_for (model, scheme_file, limit);
+  g_autoptr(JsonNode) eval = run_json ("eval", model, "--scheme-file", scheme_file, "--limit", limit, "--json", NULL);
   g_autoptr(JsonNode) layers = layers_json (model);
   JsonObject *summary = get_object (compare, side);
   JsonArray *tensors = get_array (compare, "tensors");
@@ -1145,7 +1143,6 @@ test_compare_equals_eval_and_stats (void)
   g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
   g_autofree char *a = g_build_filename (tmp_dir, "compare-a.json", NULL);
   g_autofree char *b = g_build_filename (tmp_dir, "compare-b.json", NULL);
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(QsTestCliRun) text = NULL;
 
@@ -1158,16 +1155,7 @@ test_compare_equals_eval_and_stats (void)
                                       " \"overrides\": [{\"tensors\": \"*conv2d_1/kernel*\", \"format\": \"mxfp4\"}],"
                                       " \"skip\": [\"role:bias\"]}", -1, NULL));
 
-  g_ptr_array_add (args, (gpointer) "compare");
-  g_ptr_array_add (args, model);
-  g_ptr_array_add (args, (gpointer) "--scheme-a");
-  g_ptr_array_add (args, a);
-  g_ptr_array_add (args, (gpointer) "--scheme-b");
-  g_ptr_array_add (args, b);
-  g_ptr_array_add (args, (gpointer) "--limit");
-  g_ptr_array_add (args, (gpointer) "300");
-  g_ptr_array_add (args, (gpointer) "--json");
-  root = run_json_args (args);
+  root = run_json ("compare", model, "--scheme-a", a, "--scheme-b", b, "--limit", "300", "--json", NULL);
   g_assert_cmpint (get_int (json_node_get_object (root), "images"), ==, 300);
   assert_compare_side (json_node_get_object (root), "a", model, a, "300");
   assert_compare_side (json_node_get_object (root), "b", model, b, "300");
