@@ -1230,8 +1230,9 @@ _qs_window_update_model_size (QsWindow *self)
 /* ---- badges for every tensor -------------------------------------------- */
 
 typedef struct {
-  QsDocument *document;
-  GPtrArray  *items;   /* QsTensorItem */
+  QsDocument  *document;
+  QsSchemeSet *schemes; /* as at the request */
+  GPtrArray   *items;   /* QsTensorItem */
 } SweepData;
 
 typedef struct {
@@ -1244,6 +1245,7 @@ static void
 sweep_data_free (SweepData *data)
 {
   g_clear_object (&data->document);
+  g_clear_pointer (&data->schemes, qs_scheme_set_unref);
   g_clear_pointer (&data->items, g_ptr_array_unref);
   g_free (data);
 }
@@ -1281,7 +1283,7 @@ sweep_in_thread (GTask        *task,
 
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      qs_document_get_scheme_for (data->document, info->path, &scheme);
+      qs_scheme_set_resolve_tensor (data->schemes, info, &scheme);
       values = qs_document_load_values (data->document, info, NULL);
       if (values == NULL)
         continue;
@@ -1314,6 +1316,8 @@ start_sweep (QsWindow *self)
 
   data = g_new0 (SweepData, 1);
   data->document = g_object_ref (self->document);
+  /* The set at the start: the main thread may replace the document's meanwhile. */
+  data->schemes = qs_scheme_set_ref (qs_document_get_schemes (self->document));
   data->items = g_ptr_array_new_with_free_func (g_object_unref);
   tensors = qs_document_get_tensors (self->document);
   n = g_list_model_get_n_items (tensors);
