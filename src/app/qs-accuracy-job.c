@@ -25,6 +25,8 @@
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-main-context.h"
+#include "model/qs-scheme-file.h"
+#include "model/qs-scheme-set.h"
 #include "model/qs-tensor-stream.h"
 
 #define ESTIMATE_IMAGES 1000
@@ -43,8 +45,7 @@ typedef struct {
 typedef struct {
   QsAccuracyJob *job;           /* strong: its model cache is used in the worker */
   QsDocument    *document;      /* only its file is used in the worker */
-  QsScheme       default_scheme;
-  GHashTable    *layer_schemes; /* layer name -> QsScheme of its kernel, snapshot at request */
+  QsSchemeSet   *schemes;       /* the set at request: the worker never reads the live document */
 } Request;
 
 struct _QsAccuracyJob
@@ -167,48 +168,6 @@ build_cache (QsDocument *document)
   return cache;
 }
 
-/* The scheme of each kernel tensor by layer name, taken on the main thread
- * when the request is made: the worker never reads the live document. */
-static GHashTable *
-snapshot_layer_schemes (QsDocument *document)
-{
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  GListModel *tensors = qs_document_get_tensors (document);
-
-  for (guint t = 0; t < g_list_model_get_n_items (tensors); t++)
-    {
-      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, t);
-      const QsTensorInfo *info = qs_tensor_item_get_info (item);
-      QsScheme scheme;
-
-      if ((info->role != QS_TENSOR_ROLE_KERNEL && info->role != QS_TENSOR_ROLE_DEPTHWISE_KERNEL)
-          || info->layer == NULL)
-        continue;
-      qs_document_get_scheme_for (document, info->path, &scheme);
-      g_hash_table_insert (table, g_strdup (info->layer), g_memdup2 (&scheme, sizeof scheme));
-    }
-  return table;
-}
-
-static void
-layer_schemes (const Request       *request,
-               const QsEngineModel *model,
-               QsScheme            *schemes)
-{
-  size_t n = qs_engine_model_get_n_weighted (model);
-
-  for (size_t i = 0; i < n; i++)
-    {
-      int index = qs_engine_model_weighted_layer_index (model, i);
-      const QsScheme *scheme = NULL;
-      QsLayerInfo layer;
-
-      if (index >= 0 && qs_engine_model_get_layer (model, (size_t) index, &layer))
-        scheme = g_hash_table_lookup (request->layer_schemes, layer.name);
-      schemes[i] = scheme ? *scheme : request->default_scheme;
-    }
-}
-
 static void
 raise_flag_cb (GCancellable *cancellable,
                gpointer      flag)
@@ -255,14 +214,11 @@ evaluate (Request            *request,
   n_weighted = qs_engine_model_get_n_weighted (cache->model);
   schemes = g_new0 (QsScheme, n_weighted);
   pointers = g_new0 (const QsScheme *, n_weighted);
-  layer_schemes (request, cache->model, schemes);
-  for (size_t i = 0; i < n_weighted; i++)
-    pointers[i] = &schemes[i];
+  /* The resolver eval uses, so the app and the CLI cannot disagree. */
+  qs_scheme_set_resolve_layers (request->schemes, qs_document_get_file (request->document),
+                                cache->model, schemes, pointers);
 
-  qs_activation_scheme_init_default (&activations);
-  /* The engine pads with the code of 0.0: whether that is exact follows
-   * the scheme the user chose for the weights. */
-  activations.nudge_zero = schemes[0].nudge_zero;
+  qs_scheme_set_activations (request->schemes, &activations);
 
   test = qs_dataset_get_view (cache->test);
   calibration = qs_dataset_get_view (cache->calibration);
@@ -345,7 +301,7 @@ request_free (Request *request)
 {
   g_clear_object (&request->job);
   g_clear_object (&request->document);
-  g_clear_pointer (&request->layer_schemes, g_hash_table_unref);
+  g_clear_pointer (&request->schemes, qs_scheme_set_unref);
   g_free (request);
 }
 
@@ -353,18 +309,13 @@ request_free (Request *request)
 static guint64
 request_key (const Request *request)
 {
-  g_autoptr(GList) names = g_hash_table_get_keys (request->layer_schemes);
+  g_autofree char *schemes = qs_scheme_set_to_data (request->schemes, NULL);
   guint64 key = qs_job_key_add_string (0, "accuracy");
 
+  /* The set's JSON form, not its 32-bit hash: a cached result must never
+   * answer for another set. */
   key = qs_job_key_add_uint64 (key, (guint64) (guintptr) request->document);
-  key = qs_job_key_add_scheme (key, &request->default_scheme);
-  names = g_list_sort (names, (GCompareFunc) strcmp);
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      key = qs_job_key_add_string (key, l->data);
-      key = qs_job_key_add_scheme (key, g_hash_table_lookup (request->layer_schemes, l->data));
-    }
-  return key;
+  return qs_job_key_add_string (key, schemes);
 }
 
 void
@@ -393,8 +344,7 @@ qs_accuracy_job_request (QsAccuracyJob *self,
   request = g_new0 (Request, 1);
   request->job = g_object_ref (self);
   request->document = g_object_ref (document);
-  qs_document_get_default_scheme (document, &request->default_scheme);
-  request->layer_schemes = snapshot_layer_schemes (document);
+  request->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
   spec.key = request_key (request);
   qs_job_service_request (jobs, &spec, request, (GDestroyNotify) request_free, callback, user_data);
 }

@@ -63,7 +63,12 @@ _qs_window_schedule_sweep (QsWindow *self)
       if (!info->quantizable)
         continue;
       target = g_strconcat (BADGE_TARGET_PREFIX, info->path, NULL);
-      qs_document_get_scheme_for (self->document, info->path, &scheme);
+      /* A kept-float tensor shows "float32", no badge to compute. */
+      if (!qs_document_get_scheme_for (self->document, info->path, &scheme))
+        {
+          qs_job_service_cancel (self->jobs, target);
+          continue;
+        }
       if (info->count > SWEEP_MAX_ELEMENTS)
         {
           g_autofree char *bits = NULL;
