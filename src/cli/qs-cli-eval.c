@@ -12,7 +12,9 @@
 
 #include "cli/qs-cli.h"
 #include "engine/qs-engine.h"
+#include "model/qs-agreement.h"
 #include "model/qs-dataset.h"
+#include "model/qs-image-folder.h"
 #include "model/qs-error.h"
 #include "model/qs-json.h"
 #include "model/qs-keras-model.h"
@@ -38,6 +40,9 @@ typedef struct {
   gboolean          overlap;      /* calibration images are also scored */
   QsEngineEvalResult result;
   double            calib_seconds;
+  gboolean          labeled;      /* else agreement with float32 instead of accuracy */
+  QsAgreement       agreement;    /* unlabeled sets */
+  const char       *preprocess;   /* how an image folder became inputs, or NULL */
 } QsEvalRun;
 
 static void
@@ -66,9 +71,24 @@ print_text (const char *model_path,
                           qs_cli_safe (qs_dataset_get_source (run->data)), run->first, run->first + run->count - 1);
   g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), run->calib_count,
                           qs_cli_safe (run->calib_source), run->overlap ? _(" (also scored: no separate slice)") : "");
-  g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
-  g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
-                          quant - fp32, qs_engine_eval_result_agreement (r));
+  if (run->preprocess != NULL)
+    g_string_append_printf (out, _("Preprocess   %s\n"), run->preprocess);
+  if (run->labeled)
+    {
+      g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
+      g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
+                              quant - fp32, qs_engine_eval_result_agreement (r));
+    }
+  else
+    {
+      const QsAgreement *a = &run->agreement;
+
+      g_string_append (out, _("Unlabeled    no accuracy: the integer model is compared with the float32 model\n"));
+      g_string_append_printf (out, _("Top-1 agreement %.2f %%, top-5 agreement %.2f %%, output SQNR %.2f dB\n"),
+                              a->images > 0 ? 100.0 * a->top1_agree / a->images : 0.0,
+                              a->images > 0 ? 100.0 * a->top5_agree / a->images : 0.0,
+                              qs_agreement_sqnr_db (a));
+    }
   g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
                                  "%.0f images/s fp32 (%s kernels, %d threads)\n"),
                           r->quant_seconds, r->images,
@@ -117,11 +137,26 @@ print_json (const char *model_path,
   json_builder_add_int_value (b, (gint64) run->calib_count);
   json_builder_set_member_name (b, "calibration_overlaps_scored");
   json_builder_add_boolean_value (b, run->overlap);
-  /* Fractions in [0, 1], as the PyTorch reference writes them. */
-  qs_json_add_number_member (b, "fp32_top1", n > 0 ? r->fp32_correct / n : NAN);
-  qs_json_add_number_member (b, "quant_top1", n > 0 ? r->quant_correct / n : NAN);
-  qs_json_add_number_member (b, "delta", n > 0 ? ((double) r->quant_correct - (double) r->fp32_correct) / n : NAN);
+  json_builder_set_member_name (b, "labeled");
+  json_builder_add_boolean_value (b, run->labeled);
+  json_builder_set_member_name (b, "preprocess");
+  if (run->preprocess != NULL)
+    json_builder_add_string_value (b, run->preprocess);
+  else
+    json_builder_add_null_value (b);
+  /* Fractions in [0, 1], as the PyTorch reference writes them; an
+   * unlabeled set has no accuracy (null), only agreement. */
+  qs_json_add_number_member (b, "fp32_top1", n > 0 && run->labeled ? r->fp32_correct / n : NAN);
+  qs_json_add_number_member (b, "quant_top1", n > 0 && run->labeled ? r->quant_correct / n : NAN);
+  qs_json_add_number_member (b, "delta", n > 0 && run->labeled
+                                         ? ((double) r->quant_correct - (double) r->fp32_correct) / n : NAN);
   qs_json_add_number_member (b, "agreement", n > 0 ? r->agree / n : NAN);
+  if (!run->labeled)
+    {
+      qs_json_add_number_member (b, "top1_agreement", n > 0 ? run->agreement.top1_agree / n : NAN);
+      qs_json_add_number_member (b, "top5_agreement", n > 0 ? run->agreement.top5_agree / n : NAN);
+      qs_json_add_number_member (b, "output_sqnr_db", qs_agreement_sqnr_db (&run->agreement));
+    }
   json_builder_set_member_name (b, "fp32_correct");
   json_builder_add_int_value (b, (gint64) r->fp32_correct);
   json_builder_set_member_name (b, "quant_correct");
@@ -224,22 +259,28 @@ resolve_schemes (QsEvalRun      *run,
 
 /* The scored range and the calibration slice. */
 static gboolean
-choose_data (QsEvalRun   *run,
-             const char  *data_path,
-             const char  *calib_path,
-             int          limit,
-             int          calib,
-             GError     **error)
+choose_data (QsEvalRun          *run,
+             const char         *data_path,
+             const char         *calib_path,
+             const QsCliDataFor *data_for,
+             int                 limit,
+             int                 calib,
+             GError            **error)
 {
   gsize total;
 
   if (data_path != NULL)
-    run->data = qs_cli_load_dataset (data_path, error);
+    run->data = qs_cli_load_data_for (data_path, data_for, error);
   else
     run->data = qs_dataset_load_bundled_test (error);
   if (run->data == NULL)
     return FALSE;
-  if (!qs_dataset_has_labels (run->data))
+  if (data_path != NULL && g_file_test (data_path, G_FILE_TEST_IS_DIR))
+    run->preprocess = qs_preprocess_to_string (data_for->preprocess);
+  /* A folder of images without class folders is unlabeled: agreement with
+   * float32 stands in for accuracy. Other sets need their labels. */
+  run->labeled = qs_dataset_has_labels (run->data);
+  if (!run->labeled && run->preprocess == NULL)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
                    "%s has no labels (an idx images file needs its labels-idx1 file beside it)",
@@ -252,7 +293,7 @@ choose_data (QsEvalRun   *run,
 
   if (calib_path != NULL || data_path == NULL)
     {
-      run->calib = calib_path != NULL ? qs_cli_load_dataset (calib_path, error)
+      run->calib = calib_path != NULL ? qs_cli_load_data_for (calib_path, data_for, error)
                                       : qs_dataset_load_bundled_calibration (error);
       if (run->calib == NULL)
         return FALSE;
@@ -296,6 +337,8 @@ qs_cli_eval (int    argc,
   g_autofree char *scheme_file = NULL;
   g_autofree char *act_range = NULL;
   g_autofree char *budget_text = NULL;
+  g_autofree char *preprocess_text = NULL;
+  QsCliDataFor data_for = { 0 };
   guint64 budget = 0;
   int limit = 0, calib = 0;
   gboolean json = FALSE, float_logits = FALSE;
@@ -303,10 +346,13 @@ qs_cli_eval (int    argc,
   const GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_path,
       N_("Labeled images: idx images file (labels beside it) or HDF5 x/y (default: the bundled Fashion-MNIST test set)"), "PATH" },
+    { "preprocess", 0, 0, G_OPTION_ARG_STRING, &preprocess_text,
+      N_("How an image folder's pixels become inputs: auto (default), unit, tf, torch, caffe or none"), "MODE" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Score only the first N images"), "N" },
     { "calib", 'c', 0, G_OPTION_ARG_INT, &calib, N_("Calibration images (default 1000)"), "N" },
     { "calib-data", 0, 0, G_OPTION_ARG_FILENAME, &calib_path,
       N_("Calibration images (default: the bundled training slice, or the last images of --data)"), "PATH" },
+    { "calibration", 0, 0, G_OPTION_ARG_FILENAME, &calib_path, N_("The same as --calib-data"), "PATH" },
     { "scheme-file", 0, 0, G_OPTION_ARG_FILENAME, &scheme_file, N_("Per-layer schemes from a scheme file"), "FILE" },
     { "act-range", 0, 0, G_OPTION_ARG_STRING, &act_range, N_("Activation ranges: minmax (default) or percentile:P"), "METHOD" },
     { "float-logits", 0, 0, G_OPTION_ARG_NONE, &float_logits, N_("Score the last layer's sums as floats instead of uint8 codes"), NULL },
@@ -351,6 +397,9 @@ qs_cli_eval (int    argc,
     return qs_cli_fail (error);
   if (budget == 0)
     budget = qs_memory_budget_default ();
+  if (preprocess_text != NULL && !qs_preprocess_parse (preprocess_text, &data_for.preprocess))
+    return qs_cli_fail_message (_("unknown preprocessing “%s” (use auto, unit, tf, torch, caffe or none)"),
+                                preprocess_text);
 
   qs_activation_scheme_init_default (&act);
   act.nudge_zero = scheme.nudge_zero;
@@ -396,8 +445,11 @@ qs_cli_eval (int    argc,
       }
     threads = (int) MIN ((guint64) threads, budget / working);
   }
+  qs_engine_model_get_input_shape (run.model, &data_for.height, &data_for.width, &data_for.channels);
+  data_for.preprocess = qs_preprocess_resolve (data_for.preprocess, qs_weight_file_get_model_config (file));
+  data_for.memory_budget = budget;
   if (!resolve_schemes (&run, file, &scheme, scheme_file, &error)
-      || !choose_data (&run, data_path, calib_path, limit, calib, &error))
+      || !choose_data (&run, data_path, calib_path, &data_for, limit, calib, &error))
     {
       exit_status = qs_cli_fail (error);
       goto out;
@@ -415,7 +467,7 @@ qs_cli_eval (int    argc,
                                            v->channels, h, w, c);
         goto out;
       }
-    if (!qs_dataset_check_labels (run.data, qs_engine_model_get_n_outputs (run.model), &error))
+    if (run.labeled && !qs_dataset_check_labels (run.data, qs_engine_model_get_n_outputs (run.model), &error))
       {
         exit_status = qs_cli_fail (error);
         goto out;
@@ -440,8 +492,24 @@ qs_cli_eval (int    argc,
       exit_status = qs_cli_fail_message (_("%s: cannot quantize the model: %s"), argv[1], message);
       goto out;
     }
-  status = qs_engine_evaluate (run.model, run.quantized, qs_dataset_get_view (run.data), run.first, run.count,
-                               &options, NULL, NULL, &run.result);
+  if (!run.labeled)
+    {
+      t0 = g_get_monotonic_time () / 1e6;
+      if (!qs_agreement_measure (run.quantized, qs_dataset_get_view (run.data), run.first, run.count, threads,
+                                 &run.agreement, &error))
+        {
+          exit_status = qs_cli_fail_message (_("%s: evaluation failed: %s"), argv[1], error->message);
+          goto out;
+        }
+      /* Both paths ran in that time. */
+      run.result.quant_seconds = g_get_monotonic_time () / 1e6 - t0;
+      run.result.images = run.agreement.images;
+      run.result.agree = run.agreement.top1_agree;
+      status = QS_ENGINE_OK;
+    }
+  else
+    status = qs_engine_evaluate (run.model, run.quantized, qs_dataset_get_view (run.data), run.first, run.count,
+                                 &options, NULL, NULL, &run.result);
   if (status != QS_ENGINE_OK)
     {
       exit_status = qs_cli_fail_message (_("%s: evaluation failed: %s"), argv[1], qs_engine_status_to_string (status));

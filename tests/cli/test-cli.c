@@ -1995,6 +1995,52 @@ test_keras3_hostile (void)
     }
 }
 
+/* An image folder is data for eval: with class folders, accuracy; without,
+ * agreement with float32 (fp32 and int top-1 null). */
+static void
+test_eval_image_folders (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *labeled = g_test_build_filename (G_TEST_DIST, "data", "images", "labeled", NULL);
+  g_autofree char *unlabeled = g_test_build_filename (G_TEST_DIST, "data", "images", "unlabeled", NULL);
+  g_autofree char *broken = g_test_build_filename (G_TEST_DIST, "data", "images", "broken", NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(JsonNode) with_labels = NULL;
+  g_autoptr(JsonNode) without = NULL;
+  JsonObject *o;
+
+  g_ptr_array_add (args, (gpointer) "eval");
+  g_ptr_array_add (args, model);
+  g_ptr_array_add (args, (gpointer) "--data");
+  g_ptr_array_add (args, labeled);
+  g_ptr_array_add (args, (gpointer) "--json");
+  with_labels = run_json_args (args);
+  o = json_node_get_object (with_labels);
+  g_assert_true (get_bool (o, "labeled"));
+  g_assert_cmpstr (get_string (o, "preprocess"), ==, "unit");
+  g_assert_cmpint (get_int (o, "images"), ==, 4);
+  g_assert_cmpfloat (get_number (o, "fp32_top1"), ==, get_int (o, "fp32_correct") / 4.0);
+  g_assert_false (json_object_has_member (o, "top5_agreement"));
+
+  g_ptr_array_index (args, 3) = unlabeled;
+  g_ptr_array_add (args, (gpointer) "--preprocess");
+  g_ptr_array_add (args, (gpointer) "tf");
+  without = run_json_args (args);
+  o = json_node_get_object (without);
+  g_assert_false (get_bool (o, "labeled"));
+  g_assert_cmpstr (get_string (o, "preprocess"), ==, "tf");
+  g_assert_cmpint (get_int (o, "images"), ==, 2);
+  assert_null (o, "fp32_top1");
+  assert_null (o, "quant_top1");
+  g_assert_cmpfloat (get_number (o, "top1_agreement"), ==, get_number (o, "agreement"));
+  g_assert_cmpfloat (get_number (o, "top5_agreement"), >=, get_number (o, "top1_agreement"));
+  g_assert_cmpfloat (get_number (o, "top5_agreement"), <=, 1.0);
+  g_assert_cmpfloat (get_number (o, "output_sqnr_db"), >, 0.0);
+
+  assert_fails ("eval", model, "--data", broken, NULL);
+  assert_fails ("eval", model, "--data", labeled, "--preprocess", "imagenet", NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2031,6 +2077,7 @@ main (int    argc,
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/keras3/demo", test_keras3_demo);
+  g_test_add_func ("/cli/eval/image-folders", test_eval_image_folders);
   g_test_add_func ("/cli/keras3/hostile", test_keras3_hostile);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
