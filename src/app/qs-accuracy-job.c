@@ -13,6 +13,7 @@
 #include "app/qs-accuracy-job.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdatomic.h>
 
 #include <glib/gi18n.h>
@@ -21,6 +22,7 @@
 #include "app/qs-tensor-item.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
+#include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-main-context.h"
 #include "model/qs-tensor-stream.h"
@@ -32,9 +34,14 @@
 typedef struct {
   QsEngineModel *model;
   char          *unavailable;   /* why there is no model, or NULL */
+  char          *data_path;     /* the chosen data, or NULL for the bundled sets */
   QsDataset     *test;
   QsDataset     *calibration;
   int32_t       *fp32_predictions;
+  /* A set without labels is scored against the float32 predictions: its
+   * "accuracy" is the integer path's agreement with float32. */
+  gboolean       unlabeled;
+  QsEngineDataset test_view;
   int            n_threads;     /* as many workers as the memory budget holds */
 } ModelCache;
 
@@ -43,6 +50,7 @@ typedef struct {
   QsDocument    *document;      /* only its file is used in the worker */
   QsScheme       default_scheme;
   GHashTable    *layer_schemes; /* layer name -> QsScheme of its kernel, snapshot at request */
+  char          *data_path;     /* snapshot of the job's data at request */
   guint64        generation;
 } Request;
 
@@ -58,6 +66,7 @@ struct _QsAccuracyJob
   guint64     generation;       /* of the newest request (main thread) */
   gboolean    running;
   QsDocument *pending;          /* the newest request waiting for the running one */
+  char       *data_path;        /* the data chosen for the open model (main thread) */
 };
 
 G_DEFINE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, G_TYPE_OBJECT)
@@ -79,6 +88,7 @@ model_cache_free (ModelCache *cache)
     return;
   g_clear_pointer (&cache->model, qs_engine_model_free);
   g_clear_pointer (&cache->unavailable, g_free);
+  g_clear_pointer (&cache->data_path, g_free);
   g_clear_pointer (&cache->test, qs_dataset_unref);
   g_clear_pointer (&cache->calibration, qs_dataset_unref);
   g_clear_pointer (&cache->fp32_predictions, g_free);
@@ -141,32 +151,61 @@ post_unavailable (Request    *request,
 
 /* ---- the worker ------------------------------------------------------------ */
 
+/* The user's data for the model: an image folder resized to its input,
+ * or a data file; it calibrates on its own first images too. Returns
+ * NULL, or why there is no data (transfer full). */
+static char *
+load_chosen_data (ModelCache *cache,
+                  QsDocument *document)
+{
+  const char *config = qs_weight_file_get_model_config (qs_document_get_file (document));
+  g_autoptr(GError) error = NULL;
+  int h, w, c;
+
+  qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
+  cache->test = qs_dataset_load_for_model (cache->data_path, h, w, c,
+                                           qs_preprocess_resolve (QS_PREPROCESS_AUTO, config), 0, &error);
+  if (cache->test == NULL
+      || !qs_dataset_check_labels (cache->test, qs_engine_model_get_n_outputs (cache->model), &error))
+    return g_strdup_printf (_("the chosen data: %s"), error->message);
+  cache->calibration = qs_dataset_ref (cache->test);
+  return NULL;
+}
+
+/* The bundled test set and calibration slice; NULL, or why not (transfer full). */
+static char *
+load_bundled_data (ModelCache *cache)
+{
+  g_autoptr(GError) error = NULL;
+
+  cache->test = qs_dataset_load_bundled_test (&error);
+  if (cache->test == NULL)
+    return g_strdup_printf (_("no test images: %s"), error->message);
+  cache->calibration = qs_dataset_load_bundled_calibration (&error);
+  if (cache->calibration == NULL)
+    return g_strdup_printf (_("no calibration images: %s"), error->message);
+  return NULL;
+}
+
 static ModelCache *
-build_cache (QsDocument *document)
+build_cache (QsDocument *document,
+             const char *data_path)
 {
   ModelCache *cache = g_new0 (ModelCache, 1);
   g_autoptr(GError) error = NULL;
   QsEngineRunOptions options;
   const QsEngineDataset *view;
 
+  cache->data_path = g_strdup (data_path);
   cache->model = qs_keras_model_load (qs_document_get_file (document), &error);
   if (cache->model == NULL)
     {
       cache->unavailable = g_strdup (error->message);
       return cache;
     }
-  cache->test = qs_dataset_load_bundled_test (&error);
-  if (cache->test == NULL)
-    {
-      cache->unavailable = g_strdup_printf (_("no test images: %s"), error->message);
-      return cache;
-    }
-  cache->calibration = qs_dataset_load_bundled_calibration (&error);
-  if (cache->calibration == NULL)
-    {
-      cache->unavailable = g_strdup_printf (_("no calibration images: %s"), error->message);
-      return cache;
-    }
+  cache->unavailable = data_path != NULL ? load_chosen_data (cache, document) : load_bundled_data (cache);
+  if (cache->unavailable != NULL)
+    return cache;
 
   view = qs_dataset_get_view (cache->test);
   {
@@ -203,6 +242,10 @@ build_cache (QsDocument *document)
   if (qs_engine_predict (cache->model, NULL, view, 0, view->count, &options,
                          cache->fp32_predictions) != QS_ENGINE_OK)
     cache->unavailable = g_strdup (_("the float32 model could not be run"));
+  cache->test_view = *view;
+  cache->unlabeled = !qs_dataset_has_labels (cache->test);
+  if (cache->unlabeled)
+    cache->test_view.labels = cache->fp32_predictions;
   return cache;
 }
 
@@ -269,11 +312,12 @@ evaluate_in_thread (GTask        *task,
 
   qs_background_thread_init ();
   g_mutex_lock (&self->lock);
-  if (self->cache_document != request->document)
+  if (self->cache_document != request->document || self->cache == NULL
+      || g_strcmp0 (self->cache->data_path, request->data_path) != 0)
     {
       g_clear_pointer (&self->cache, model_cache_free);
       g_set_object (&self->cache_document, request->document);
-      self->cache = build_cache (request->document);
+      self->cache = build_cache (request->document, request->data_path);
     }
   cache = self->cache;
   g_mutex_unlock (&self->lock);
@@ -300,10 +344,10 @@ evaluate_in_thread (GTask        *task,
    * the scheme the user chose for the weights. */
   activations.nudge_zero = schemes[0].nudge_zero;
 
-  test = qs_dataset_get_view (cache->test);
+  test = &cache->test_view;
   calibration = qs_dataset_get_view (cache->calibration);
   if (qs_engine_prepare_quantized (cache->model, pointers, n_weighted, &activations, calibration,
-                                   CALIBRATION_IMAGES, &options, &quantized,
+                                   MIN (CALIBRATION_IMAGES, calibration->count), &options, &quantized,
                                    message, sizeof message) != QS_ENGINE_OK)
     {
       if (!atomic_load (&self->cancel))
@@ -328,7 +372,7 @@ evaluate_in_thread (GTask        *task,
       qs_engine_eval_result_add (&total, &part);
 
       report = g_new0 (Report, 1);
-      report->fp32_top1 = qs_engine_eval_result_fp32_top1 (&total);
+      report->fp32_top1 = cache->unlabeled ? NAN : qs_engine_eval_result_fp32_top1 (&total);
       report->quant_top1 = qs_engine_eval_result_quant_top1 (&total);
       report->agreement = qs_engine_eval_result_agreement (&total);
       report->images = (guint) total.images;
@@ -347,6 +391,7 @@ request_free (Request *request)
   g_clear_object (&request->job);
   g_clear_object (&request->document);
   g_clear_pointer (&request->layer_schemes, g_hash_table_unref);
+  g_free (request->data_path);
   g_free (request);
 }
 
@@ -375,6 +420,7 @@ start (QsAccuracyJob *self,
   request->document = g_object_ref (document);
   qs_document_get_default_scheme (document, &request->default_scheme);
   request->layer_schemes = snapshot_layer_schemes (document);
+  request->data_path = g_strdup (self->data_path);
   request->generation = self->generation;
   self->running = TRUE;
 
@@ -401,6 +447,16 @@ qs_accuracy_job_request (QsAccuracyJob *self,
       return;
     }
   start (self, document);
+}
+
+void
+qs_accuracy_job_set_data (QsAccuracyJob *self,
+                          const char    *path)
+{
+  g_return_if_fail (QS_IS_ACCURACY_JOB (self));
+
+  g_free (self->data_path);
+  self->data_path = g_strdup (path != NULL && path[0] != '\0' ? path : NULL);
 }
 
 void
@@ -437,6 +493,7 @@ qs_accuracy_job_finalize (GObject *object)
 
   g_clear_object (&self->cache_document);
   g_clear_pointer (&self->cache, model_cache_free);
+  g_free (self->data_path);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (qs_accuracy_job_parent_class)->finalize (object);
 }

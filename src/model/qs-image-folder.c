@@ -468,3 +468,19 @@ qs_dataset_load_image_folder (const char    *folder,
                               classes->len > 0 ? g_array_steal (labels, NULL) : NULL,
                               files->len, height, width, channels, folder);
 }
+
+QsDataset *
+qs_dataset_load_for_model (const char    *path,
+                           int            height,
+                           int            width,
+                           int            channels,
+                           QsPreprocess   preprocess,
+                           guint64        memory_budget,
+                           GError       **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return qs_dataset_load_image_folder (path, height, width, channels, preprocess, memory_budget, error);
+  return qs_dataset_load (path, error);
+}

@@ -58,6 +58,16 @@ QsDataset *qs_dataset_load_image_folder (const char    *folder,
                                          guint64        memory_budget,
                                          GError       **error);
 
+/* @path as data for such a model: a folder through
+ * qs_dataset_load_image_folder(), anything else through qs_dataset_load(). */
+QsDataset *qs_dataset_load_for_model (const char    *path,
+                                      int            height,
+                                      int            width,
+                                      int            channels,
+                                      QsPreprocess   preprocess,
+                                      guint64        memory_budget,
+                                      GError       **error);
+
 /* The class names of a labeled folder, in label order (transfer full;
  * NULL for an unlabeled one or another kind of set). */
 char     **qs_image_folder_list_classes (const char *folder);
