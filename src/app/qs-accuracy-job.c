@@ -213,8 +213,11 @@ build_cache (QsDocument *document,
     qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
     if (h != view->height || w != view->width || c != view->channels)
       {
-        cache->unavailable = g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d"),
-                                              h, w, c, view->height, view->width, view->channels);
+        cache->unavailable = data_path != NULL
+                             ? g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
+                                                h, w, c, view->height, view->width, view->channels)
+                             : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d"),
+                                                h, w, c, view->height, view->width, view->channels);
         return cache;
       }
   }

@@ -364,7 +364,14 @@ _qs_keras3_find_config (const char *weights_path)
   candidates[1] = g_build_filename (dir, "config.json", NULL);
   for (int i = 0; i < 2 && text == NULL; i++)
     if (g_file_test (candidates[i], G_FILE_TEST_EXISTS))
-      text = qs_input_file_read_all (candidates[i], "The config", QS_JSON_MAX_CONFIG_BYTES, NULL, NULL);
+      {
+        g_autoptr(GHashTable) layers = NULL;
+
+        text = qs_input_file_read_all (candidates[i], "The config", QS_JSON_MAX_CONFIG_BYTES, NULL, NULL);
+        /* Another tool's config.json beside the weights is not the model's. */
+        if (text != NULL && (layers = _qs_keras3_layers_from_config (text)) == NULL)
+          g_clear_pointer (&text, g_free);
+      }
   g_free (candidates[0]);
   g_free (candidates[1]);
   return text;

@@ -46,7 +46,8 @@ gboolean    _qs_keras3_read_archive (const char  *path,
                                      GError     **error);
 
 /* The config.json of a Keras 3 "NAME.weights.h5": "NAME.config.json" or
- * "config.json" beside it, or NULL (transfer full). */
+ * "config.json" beside it when it is a Keras model config, or NULL
+ * (transfer full). */
 char       *_qs_keras3_find_config (const char *weights_path);
 
 G_END_DECLS

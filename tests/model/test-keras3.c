@@ -139,13 +139,16 @@ test_tiny_weights_with_config (void)
   check_tiny ("tiny.weights.h5", QS_FILE_LAYOUT_KERAS3_WEIGHTS);
 }
 
-/* Without a config beside it, a .weights.h5 keeps its stored names. */
+/* Without its model's config beside it, a .weights.h5 keeps its stored names. */
 static void
 test_weights_without_config (void)
 {
   g_autofree char *source = data_path ("tiny.weights.h5");
   g_autofree char *dir = g_dir_make_tmp ("qs-keras3-XXXXXX", NULL);
   g_autofree char *copy = g_build_filename (dir, "alone.weights.h5", NULL);
+  g_autofree char *other_config = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *config_source = data_path ("tiny.config.json");
+  g_autofree char *config = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = NULL;
@@ -153,12 +156,25 @@ test_weights_without_config (void)
 
   g_assert_true (g_file_get_contents (source, &contents, &length, &error));
   g_assert_true (g_file_set_contents (copy, contents, (gssize) length, &error));
+  /* Another tool's config.json beside it is not taken for the model's. */
+  g_assert_true (g_file_set_contents (other_config, "{\"model_type\": \"bert\"}", -1, &error));
   file = qs_weight_file_open (copy, &error);
   g_assert_no_error (error);
   g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS3_WEIGHTS);
   g_assert_null (qs_weight_file_get_model_config (file));
   g_assert_nonnull (qs_weight_file_lookup (file, "/layers/conv2d/vars/0"));
   g_assert_null (qs_weight_file_lookup (file, "/stem/kernel"));
+  g_clear_object (&file);
+
+  /* The model's own, under the generic name, is. */
+  g_assert_true (g_file_get_contents (config_source, &config, &length, &error));
+  g_assert_true (g_file_set_contents (other_config, config, (gssize) length, &error));
+  file = qs_weight_file_open (copy, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qs_weight_file_get_model_config (file), ==, config);
+  g_assert_nonnull (qs_weight_file_lookup (file, "/stem/kernel"));
+
+  g_unlink (other_config);
   g_unlink (copy);
   g_rmdir (dir);
 }
