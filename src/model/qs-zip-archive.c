@@ -398,7 +398,10 @@ inflate_entry (QsZipArchive  *archive,
                                     flags, &read_bytes, &written, &local);
       if (result == G_CONVERTER_ERROR)
         {
-          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) && in_done < entry->compressed)
+          /* zlib wants more: only when it has taken all it was given, or
+           * the same call would come round again forever. */
+          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) && in_done < entry->compressed
+              && chunk_pos == chunk_len)
             continue;
           return bad (error, archive, g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT)
                                       ? "an entry's compressed data ends too early"
