@@ -89,12 +89,16 @@ print_text (const char *model_path,
                               a->images > 0 ? 100.0 * a->top5_agree / a->images : 0.0,
                               qs_agreement_sqnr_db (a));
     }
-  g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
-                                 "%.0f images/s fp32 (%s kernels, %d threads)\n"),
-                          r->quant_seconds, r->images,
-                          r->quant_seconds > 0 ? r->images / r->quant_seconds : 0.0,
-                          r->fp32_seconds > 0 ? r->images / r->fp32_seconds : 0.0,
-                          qs_quantized_model_get_kernel_name (run->quantized), threads);
+  if (run->labeled)
+    g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
+                                   "%.0f images/s fp32 (%s kernels, %d threads)\n"),
+                            r->quant_seconds, r->images,
+                            r->quant_seconds > 0 ? r->images / r->quant_seconds : 0.0,
+                            r->fp32_seconds > 0 ? r->images / r->fp32_seconds : 0.0,
+                            qs_quantized_model_get_kernel_name (run->quantized), threads);
+  else
+    g_string_append_printf (out, _("Speed        %.3f s for %zu images through both paths (%s kernels, %d threads)\n"),
+                            r->quant_seconds, r->images, qs_quantized_model_get_kernel_name (run->quantized), threads);
   g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s\n"), _("Layer"), _("Class"), _("Bits"),
                           _("Weight SQNR"), _("Output SQNR"));
   for (gsize i = 0; i < qs_engine_model_get_n_weighted (run->model); i++)
