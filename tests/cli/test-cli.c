@@ -2041,6 +2041,40 @@ test_eval_image_folders (void)
   assert_fails ("eval", model, "--data", labeled, "--preprocess", "imagenet", NULL);
 }
 
+/* A Keras 3 archive exports to HDF5 with the tree of its
+ * model.weights.h5 and its config.json as model_config, so the export
+ * reopens with the same names; a glob on the names picks tensors. */
+static void
+test_keras3_export (void)
+{
+  g_autofree char *keras = g_test_build_filename (G_TEST_DIST, "data", "keras3", "tiny.keras", NULL);
+  g_autofree char *out = g_build_filename (tmp_dir, "tiny-int8.h5", NULL);
+  g_autoptr(QsTestCliRun) run = run_cli ("export", keras, out, "--tensors", "/stem/*", NULL);
+  g_autoptr(JsonNode) layers = NULL;
+  JsonArray *tensors;
+  guint int8 = 0;
+
+  g_assert_cmpint (run->status, ==, 0);
+  layers = layers_json (out);
+  g_assert_cmpstr (get_string (json_node_get_object (layers), "layout"), ==, "keras3-weights");
+  g_assert_true (get_bool (json_node_get_object (layers), "has_model_config"));
+  tensors = get_array (json_node_get_object (layers), "tensors");
+  g_assert_cmpuint (json_array_get_length (tensors), ==, 14);
+  for (guint i = 0; i < json_array_get_length (tensors); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tensors, i);
+
+      if (g_str_equal (get_string (t, "dtype"), "int8"))
+        {
+          int8++;
+          /* The kernel only: biases are skipped by default. */
+          g_assert_cmpstr (get_string (t, "path"), ==, "/stem/kernel");
+          g_assert_cmpstr (get_string (t, "stored_path"), ==, "/layers/conv2d/vars/0");
+        }
+    }
+  g_assert_cmpuint (int8, ==, 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2079,6 +2113,7 @@ main (int    argc,
   g_test_add_func ("/cli/keras3/demo", test_keras3_demo);
   g_test_add_func ("/cli/eval/image-folders", test_eval_image_folders);
   g_test_add_func ("/cli/keras3/hostile", test_keras3_hostile);
+  g_test_add_func ("/cli/keras3/export", test_keras3_export);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
   g_test_add_func ("/cli/number/seed-exercise", test_number_seed_exercise);
