@@ -14,6 +14,7 @@
 #include "app/qs-accuracy-job.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #include "app/qs-tensor-job.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
+#include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-main-context.h"
 #include "model/qs-scheme-file.h"
@@ -36,9 +38,14 @@
 typedef struct {
   QsEngineModel *model;
   char          *unavailable;   /* why there is no model, or NULL */
+  char          *data_path;     /* the chosen data, or NULL for the bundled sets */
   QsDataset     *test;
   QsDataset     *calibration;
   int32_t       *fp32_predictions;
+  /* A set without labels is scored against the float32 predictions: its
+   * "accuracy" is the integer path's agreement with float32. */
+  gboolean       unlabeled;
+  QsEngineDataset test_view;
   int            n_threads;     /* as many workers as the memory budget holds */
 } ModelCache;
 
@@ -46,6 +53,7 @@ typedef struct {
   QsAccuracyJob *job;           /* strong: its model cache is used in the worker */
   QsDocument    *document;      /* only its file is used in the worker */
   QsSchemeSet   *schemes;       /* the set at request: the worker never reads the live document */
+  char          *data_path;     /* the job's data at request */
 } Request;
 
 struct _QsAccuracyJob
@@ -55,6 +63,7 @@ struct _QsAccuracyJob
   GMutex      lock;             /* guards cache, cache_document */
   QsDocument *cache_document;   /* the document the cache was built for */
   ModelCache *cache;
+  char       *data_path;        /* the data chosen for the open model (main thread) */
 };
 
 G_DEFINE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, G_TYPE_OBJECT)
@@ -86,6 +95,7 @@ model_cache_free (ModelCache *cache)
     return;
   g_clear_pointer (&cache->model, qs_engine_model_free);
   g_clear_pointer (&cache->unavailable, g_free);
+  g_clear_pointer (&cache->data_path, g_free);
   g_clear_pointer (&cache->test, qs_dataset_unref);
   g_clear_pointer (&cache->calibration, qs_dataset_unref);
   g_clear_pointer (&cache->fp32_predictions, g_free);
@@ -103,32 +113,61 @@ unavailable_result (const char *reason)
 
 /* ---- the worker ------------------------------------------------------------ */
 
+/* The user's data for the model: an image folder resized to its input,
+ * or a data file; it calibrates on its own first images too. Returns
+ * NULL, or why there is no data (transfer full). */
+static char *
+load_chosen_data (ModelCache *cache,
+                  QsDocument *document)
+{
+  const char *config = qs_weight_file_get_model_config (qs_document_get_file (document));
+  g_autoptr(GError) error = NULL;
+  int h, w, c;
+
+  qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
+  cache->test = qs_dataset_load_for_model (cache->data_path, h, w, c,
+                                           qs_preprocess_resolve (QS_PREPROCESS_AUTO, config), 0, &error);
+  if (cache->test == NULL
+      || !qs_dataset_check_labels (cache->test, qs_engine_model_get_n_outputs (cache->model), &error))
+    return g_strdup_printf (_("the chosen data: %s"), error->message);
+  cache->calibration = qs_dataset_ref (cache->test);
+  return NULL;
+}
+
+/* The bundled test set and calibration slice; NULL, or why not (transfer full). */
+static char *
+load_bundled_data (ModelCache *cache)
+{
+  g_autoptr(GError) error = NULL;
+
+  cache->test = qs_dataset_load_bundled_test (&error);
+  if (cache->test == NULL)
+    return g_strdup_printf (_("no test images: %s"), error->message);
+  cache->calibration = qs_dataset_load_bundled_calibration (&error);
+  if (cache->calibration == NULL)
+    return g_strdup_printf (_("no calibration images: %s"), error->message);
+  return NULL;
+}
+
 static ModelCache *
-build_cache (QsDocument *document)
+build_cache (QsDocument *document,
+             const char *data_path)
 {
   ModelCache *cache = g_new0 (ModelCache, 1);
   g_autoptr(GError) error = NULL;
   QsEngineRunOptions options;
   const QsEngineDataset *view;
 
+  cache->data_path = g_strdup (data_path);
   cache->model = qs_keras_model_load (qs_document_get_file (document), &error);
   if (cache->model == NULL)
     {
       cache->unavailable = g_strdup (error->message);
       return cache;
     }
-  cache->test = qs_dataset_load_bundled_test (&error);
-  if (cache->test == NULL)
-    {
-      cache->unavailable = g_strdup_printf (_("no test images: %s"), error->message);
-      return cache;
-    }
-  cache->calibration = qs_dataset_load_bundled_calibration (&error);
-  if (cache->calibration == NULL)
-    {
-      cache->unavailable = g_strdup_printf (_("no calibration images: %s"), error->message);
-      return cache;
-    }
+  cache->unavailable = data_path != NULL ? load_chosen_data (cache, document) : load_bundled_data (cache);
+  if (cache->unavailable != NULL)
+    return cache;
 
   view = qs_dataset_get_view (cache->test);
   {
@@ -136,8 +175,11 @@ build_cache (QsDocument *document)
     qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
     if (h != view->height || w != view->width || c != view->channels)
       {
-        cache->unavailable = g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d"),
-                                              h, w, c, view->height, view->width, view->channels);
+        cache->unavailable = data_path != NULL
+                             ? g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
+                                                h, w, c, view->height, view->width, view->channels)
+                             : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d"),
+                                                h, w, c, view->height, view->width, view->channels);
         return cache;
       }
   }
@@ -165,6 +207,10 @@ build_cache (QsDocument *document)
   if (qs_engine_predict (cache->model, NULL, view, 0, view->count, &options,
                          cache->fp32_predictions) != QS_ENGINE_OK)
     cache->unavailable = g_strdup (_("the float32 model could not be run"));
+  cache->test_view = *view;
+  cache->unlabeled = !qs_dataset_has_labels (cache->test);
+  if (cache->unlabeled)
+    cache->test_view.labels = cache->fp32_predictions;
   return cache;
 }
 
@@ -183,11 +229,12 @@ ensure_cache (Request *request)
   ModelCache *cache;
 
   g_mutex_lock (&self->lock);
-  if (self->cache_document != request->document)
+  if (self->cache_document != request->document || self->cache == NULL
+      || g_strcmp0 (self->cache->data_path, request->data_path) != 0)
     {
       g_clear_pointer (&self->cache, model_cache_free);
       g_set_object (&self->cache_document, request->document);
-      self->cache = build_cache (request->document);
+      self->cache = build_cache (request->document, request->data_path);
     }
   cache = self->cache;
   g_mutex_unlock (&self->lock);
@@ -220,10 +267,10 @@ evaluate (Request            *request,
 
   qs_scheme_set_activations (request->schemes, &activations);
 
-  test = qs_dataset_get_view (cache->test);
+  test = &cache->test_view;
   calibration = qs_dataset_get_view (cache->calibration);
   if (qs_engine_prepare_quantized (cache->model, pointers, n_weighted, &activations, calibration,
-                                   CALIBRATION_IMAGES, options, &quantized,
+                                   MIN (CALIBRATION_IMAGES, calibration->count), options, &quantized,
                                    message, sizeof message) != QS_ENGINE_OK)
     {
       if (atomic_load (options->cancel))
@@ -254,7 +301,8 @@ evaluate (Request            *request,
 
       g_clear_pointer (&result, accuracy_result_free);
       result = g_new0 (QsAccuracyResult, 1);
-      result->fp32_top1 = qs_engine_eval_result_fp32_top1 (&total);
+      /* Data without labels: the quantized figure is the agreement with float32. */
+      result->fp32_top1 = cache->unlabeled ? NAN : qs_engine_eval_result_fp32_top1 (&total);
       result->quant_top1 = qs_engine_eval_result_quant_top1 (&total);
       result->agreement = qs_engine_eval_result_agreement (&total);
       result->images = (guint) total.images;
@@ -302,10 +350,11 @@ request_free (Request *request)
   g_clear_object (&request->job);
   g_clear_object (&request->document);
   g_clear_pointer (&request->schemes, qs_scheme_set_unref);
+  g_free (request->data_path);
   g_free (request);
 }
 
-/* Everything the evaluation depends on: the document and each layer's scheme. */
+/* Everything the evaluation depends on: the document, its data and the scheme set. */
 static guint64
 request_key (const Request *request)
 {
@@ -315,6 +364,7 @@ request_key (const Request *request)
   /* The set's JSON form, not its 32-bit hash: a cached result must never
    * answer for another set. */
   key = qs_job_key_add_uint64 (key, (guint64) (guintptr) request->document);
+  key = qs_job_key_add_string (key, request->data_path != NULL ? request->data_path : "");
   return qs_job_key_add_string (key, schemes);
 }
 
@@ -345,8 +395,19 @@ qs_accuracy_job_request (QsAccuracyJob *self,
   request->job = g_object_ref (self);
   request->document = g_object_ref (document);
   request->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
+  request->data_path = g_strdup (self->data_path);
   spec.key = request_key (request);
   qs_job_service_request (jobs, &spec, request, (GDestroyNotify) request_free, callback, user_data);
+}
+
+void
+qs_accuracy_job_set_data (QsAccuracyJob *self,
+                          const char    *path)
+{
+  g_return_if_fail (QS_IS_ACCURACY_JOB (self));
+
+  g_free (self->data_path);
+  self->data_path = g_strdup (path != NULL && path[0] != '\0' ? path : NULL);
 }
 
 static void
@@ -356,6 +417,7 @@ qs_accuracy_job_finalize (GObject *object)
 
   g_clear_object (&self->cache_document);
   g_clear_pointer (&self->cache, model_cache_free);
+  g_free (self->data_path);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (qs_accuracy_job_parent_class)->finalize (object);
 }

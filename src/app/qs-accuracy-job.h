@@ -43,5 +43,9 @@ void           qs_accuracy_job_request (QsAccuracyJob *self,
                                         QsDocument    *document,
                                         QsJobCallback  callback,
                                         gpointer       user_data);
+/* The data the next requests score: an image folder (resized to the
+ * model's input) or a data file; NULL or "" for the bundled test set. */
+void           qs_accuracy_job_set_data (QsAccuracyJob *self,
+                                         const char    *path);
 
 G_END_DECLS

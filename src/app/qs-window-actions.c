@@ -5,6 +5,7 @@
 
 #include "app/qs-window-private.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -302,6 +303,85 @@ open_action (GtkWidget  *widget,
   set_start_folder (self, GTK_FILE_CHOOSER (dialog));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (open_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* ---- data for accuracy ---------------------------------------------------- */
+
+/* The data chosen for the open model, remembered per model file in the
+ * "model-data" setting (transfer full; NULL: the bundled test set). */
+char *
+_qs_window_remembered_data (QsWindow *self)
+{
+  g_autoptr(GVariant) table = NULL;
+  const char *model;
+  char *data = NULL;
+
+  if (self->settings == NULL || self->document == NULL)
+    return NULL;
+  model = qs_weight_file_get_filename (qs_document_get_file (self->document));
+  table = g_settings_get_value (self->settings, "model-data");
+  if (!g_variant_lookup (table, model, "s", &data))
+    return NULL;
+  return data;
+}
+
+static void
+remember_data (QsWindow   *self,
+               const char *data)
+{
+  g_autoptr(GVariant) table = NULL;
+  GVariantDict dict;
+
+  if (self->settings == NULL || self->document == NULL)
+    return;
+  table = g_settings_get_value (self->settings, "model-data");
+  g_variant_dict_init (&dict, table);
+  g_variant_dict_insert (&dict, qs_weight_file_get_filename (qs_document_get_file (self->document)), "s", data);
+  g_settings_set_value (self->settings, "model-data", g_variant_dict_end (&dict));
+}
+
+static void
+choose_data_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         QsWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        {
+          remember_data (self, path);
+          qs_accuracy_job_set_data (self->accuracy, path);
+          _qs_window_schedule_accuracy (self);
+        }
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+/* "win.choose-data": a folder of images (one subfolder per class, or
+ * none); "win.choose-data-file": an idx or HDF5 data set. */
+static void
+choose_data_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  gboolean folder = g_str_equal (action_name, "win.choose-data");
+  GtkFileChooserNative *dialog;
+
+  dialog = gtk_file_chooser_native_new (folder ? _("Choose an Image Folder for Accuracy")
+                                               : _("Choose a Data File for Accuracy"),
+                                        GTK_WINDOW (self),
+                                        folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        _("_Choose"), _("_Cancel"));
+  set_start_folder (self, GTK_FILE_CHOOSER (dialog));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (choose_data_response_cb), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
@@ -1042,6 +1122,7 @@ static const QsWindowAccel window_accels[] = {
   { "win.block-inspector", "<Control>b" },
   { "win.undo", "<Control>z" },
   { "win.redo", "<Control><Shift>z" },
+  { "win.choose-data", "<Control>d" },
 };
 
 const QsWindowAccel *
@@ -1094,6 +1175,8 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.reset-schemes", NULL, reset_schemes_action);
   gtk_widget_class_install_action (widget_class, "win.number-inspector", NULL, number_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
   gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");

@@ -5,6 +5,7 @@
 
 #include "app/qs-window-private.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -102,9 +103,13 @@ show_accuracy (QsWindow               *self,
       return;
     }
 
-  /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
-  value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
-                           result->quant_top1 - result->fp32_top1);
+  if (isnan (result->fp32_top1))
+    /* TRANSLATORS: images without labels: how often the quantized model picks the float32 model's class */
+    value = g_strdup_printf (_("%.2f %% agreement"), result->quant_top1);
+  else
+    /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
+    value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
+                             result->quant_top1 - result->fp32_top1);
   gtk_label_set_text (self->accuracy_value, value);
   /* An estimate on part of the test set stays dimmed until it is final. */
   if (result->images < result->total)
@@ -146,6 +151,13 @@ _qs_window_schedule_accuracy (QsWindow *self)
   adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
   /* The figure on show belongs to the previous model or scheme. */
   gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
+  /* Each model scores the data last chosen for it. */
+  if (self->settings != NULL)
+    {
+      g_autofree char *data = _qs_window_remembered_data (self);
+
+      qs_accuracy_job_set_data (self->accuracy, data);
+    }
   /* A scheme evaluated before is answered at once, from the cache. */
   qs_accuracy_job_request (self->accuracy, self->jobs, self->document, accuracy_outcome_cb, self);
 }

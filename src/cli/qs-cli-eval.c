@@ -14,6 +14,7 @@
 
 #include "cli/qs-cli.h"
 #include "model/qs-error.h"
+#include "model/qs-image-folder.h"
 #include "model/qs-json.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-scheme-file.h"
@@ -29,10 +30,13 @@ qs_cli_eval_option_group (QsCliEvalOptions *o)
   const GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &o->data_path,
       N_("Labeled images: idx images file (labels beside it) or HDF5 x/y (default: the bundled Fashion-MNIST test set)"), "PATH" },
+    { "preprocess", 0, 0, G_OPTION_ARG_STRING, &o->preprocess_text,
+      N_("How an image folder's pixels become inputs: auto (default), unit, tf, torch, caffe or none"), "MODE" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &o->limit, N_("Score only the first N images"), "N" },
     { "calib", 'c', 0, G_OPTION_ARG_INT, &o->calib, N_("Calibration images (default 1000)"), "N" },
     { "calib-data", 0, 0, G_OPTION_ARG_FILENAME, &o->calib_path,
       N_("Calibration images (default: the bundled training slice, or the last images of --data)"), "PATH" },
+    { "calibration", 0, 0, G_OPTION_ARG_FILENAME, &o->calib_path, N_("The same as --calib-data"), "PATH" },
     { "act-range", 0, 0, G_OPTION_ARG_STRING, &o->act_range, N_("Activation ranges: minmax (default) or percentile:P"), "METHOD" },
     { "float-logits", 0, 0, G_OPTION_ARG_NONE, &o->float_logits, N_("Score the last layer's sums as floats instead of uint8 codes"), NULL },
     { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &o->budget_text,
@@ -54,6 +58,7 @@ qs_cli_eval_options_clear (QsCliEvalOptions *o)
   g_clear_pointer (&o->calib_path, g_free);
   g_clear_pointer (&o->act_range, g_free);
   g_clear_pointer (&o->budget_text, g_free);
+  g_clear_pointer (&o->preprocess_text, g_free);
 }
 
 void
@@ -76,13 +81,13 @@ qs_cli_eval_run_clear (QsCliEvalRun *run)
 double
 qs_cli_eval_fp32_top1 (const QsCliEvalRun *run)
 {
-  return run->result.images > 0 ? run->result.fp32_correct / (double) run->result.images : NAN;
+  return run->result.images > 0 && run->labeled ? run->result.fp32_correct / (double) run->result.images : NAN;
 }
 
 double
 qs_cli_eval_quant_top1 (const QsCliEvalRun *run)
 {
-  return run->result.images > 0 ? run->result.quant_correct / (double) run->result.images : NAN;
+  return run->result.images > 0 && run->labeled ? run->result.quant_correct / (double) run->result.images : NAN;
 }
 
 static void
@@ -101,15 +106,33 @@ print_text (const char   *model_path,
                           qs_cli_safe (qs_dataset_get_source (eval->data)), eval->first, eval->first + eval->count - 1);
   g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), eval->calib_count,
                           qs_cli_safe (eval->calib_source), eval->overlap ? _(" (also scored: no separate slice)") : "");
-  g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
-  g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
-                          quant - fp32, qs_engine_eval_result_agreement (r));
-  g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
-                                 "%.0f images/s fp32 (%s kernels, %d threads)\n"),
-                          r->quant_seconds, r->images,
-                          r->quant_seconds > 0 ? r->images / r->quant_seconds : 0.0,
-                          r->fp32_seconds > 0 ? r->images / r->fp32_seconds : 0.0,
-                          qs_quantized_model_get_kernel_name (run->quantized), threads);
+  if (eval->preprocess != NULL)
+    g_string_append_printf (out, _("Preprocess   %s\n"), eval->preprocess);
+  if (run->labeled)
+    {
+      g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
+      g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
+                              quant - fp32, qs_engine_eval_result_agreement (r));
+      g_string_append_printf (out, _("Speed        %.3f s for %zu images: %.0f images/s integer, "
+                                     "%.0f images/s fp32 (%s kernels, %d threads)\n"),
+                              r->quant_seconds, r->images,
+                              r->quant_seconds > 0 ? r->images / r->quant_seconds : 0.0,
+                              r->fp32_seconds > 0 ? r->images / r->fp32_seconds : 0.0,
+                              qs_quantized_model_get_kernel_name (run->quantized), threads);
+    }
+  else
+    {
+      const QsAgreement *a = &run->agreement;
+
+      g_string_append (out, _("Unlabeled    no accuracy: the integer model is compared with the float32 model\n"));
+      g_string_append_printf (out, _("Top-1 agreement %.2f %%, top-5 agreement %.2f %%, output SQNR %.2f dB\n"),
+                              a->images > 0 ? 100.0 * a->top1_agree / a->images : 0.0,
+                              a->images > 0 ? 100.0 * a->top5_agree / a->images : 0.0,
+                              qs_agreement_sqnr_db (a));
+      g_string_append_printf (out, _("Speed        %.3f s for %zu images through both paths (%s kernels, %d threads)\n"),
+                              r->quant_seconds, r->images, qs_quantized_model_get_kernel_name (run->quantized),
+                              threads);
+    }
   g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s\n"), _("Layer"), _("Class"), _("Bits"),
                           _("Weight SQNR"), _("Output SQNR"));
   for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
@@ -152,11 +175,26 @@ print_json (const char   *model_path,
   json_builder_add_int_value (b, (gint64) eval->calib_count);
   json_builder_set_member_name (b, "calibration_overlaps_scored");
   json_builder_add_boolean_value (b, eval->overlap);
-  /* Fractions in [0, 1], as the PyTorch reference writes them. */
+  json_builder_set_member_name (b, "labeled");
+  json_builder_add_boolean_value (b, run->labeled);
+  json_builder_set_member_name (b, "preprocess");
+  if (eval->preprocess != NULL)
+    json_builder_add_string_value (b, eval->preprocess);
+  else
+    json_builder_add_null_value (b);
+  /* Fractions in [0, 1], as the PyTorch reference writes them; an
+   * unlabeled set has no accuracy (null), only agreement. */
   qs_json_add_number_member (b, "fp32_top1", qs_cli_eval_fp32_top1 (run));
   qs_json_add_number_member (b, "quant_top1", qs_cli_eval_quant_top1 (run));
-  qs_json_add_number_member (b, "delta", n > 0 ? ((double) r->quant_correct - (double) r->fp32_correct) / n : NAN);
+  qs_json_add_number_member (b, "delta", n > 0 && run->labeled
+                                         ? ((double) r->quant_correct - (double) r->fp32_correct) / n : NAN);
   qs_json_add_number_member (b, "agreement", n > 0 ? r->agree / n : NAN);
+  if (!run->labeled)
+    {
+      qs_json_add_number_member (b, "top1_agreement", n > 0 ? run->agreement.top1_agree / n : NAN);
+      qs_json_add_number_member (b, "top5_agreement", n > 0 ? run->agreement.top5_agree / n : NAN);
+      qs_json_add_number_member (b, "output_sqnr_db", qs_agreement_sqnr_db (&run->agreement));
+    }
   json_builder_set_member_name (b, "fp32_correct");
   json_builder_add_int_value (b, (gint64) r->fp32_correct);
   json_builder_set_member_name (b, "quant_correct");
@@ -206,22 +244,28 @@ print_json (const char   *model_path,
 
 /* The scored range and the calibration slice. */
 static gboolean
-choose_data (QsCliEval   *run,
-             const char  *data_path,
-             const char  *calib_path,
-             int          limit,
-             int          calib,
-             GError     **error)
+choose_data (QsCliEval          *run,
+             const char         *data_path,
+             const char         *calib_path,
+             const QsCliDataFor *data_for,
+             int                 limit,
+             int                 calib,
+             GError            **error)
 {
   gsize total;
 
   if (data_path != NULL)
-    run->data = qs_cli_load_dataset (data_path, error);
+    run->data = qs_cli_load_data_for (data_path, data_for, error);
   else
     run->data = qs_dataset_load_bundled_test (error);
   if (run->data == NULL)
     return FALSE;
-  if (!qs_dataset_has_labels (run->data))
+  if (data_path != NULL && g_file_test (data_path, G_FILE_TEST_IS_DIR))
+    run->preprocess = qs_preprocess_to_string (data_for->preprocess);
+  /* A folder of images without class folders is unlabeled: agreement with
+   * float32 stands in for accuracy. Other sets need their labels. */
+  run->labeled = qs_dataset_has_labels (run->data);
+  if (!run->labeled && run->preprocess == NULL)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
                    "%s has no labels (an idx images file needs its labels-idx1 file beside it)",
@@ -234,7 +278,7 @@ choose_data (QsCliEval   *run,
 
   if (calib_path != NULL || data_path == NULL)
     {
-      run->calib = calib_path != NULL ? qs_cli_load_dataset (calib_path, error)
+      run->calib = calib_path != NULL ? qs_cli_load_data_for (calib_path, data_for, error)
                                       : qs_dataset_load_bundled_calibration (error);
       if (run->calib == NULL)
         return FALSE;
@@ -281,7 +325,7 @@ check_images (QsCliEval *eval)
     return qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d"),
                                 qs_dataset_get_source (eval->data), v->height, v->width,
                                 v->channels, h, w, c);
-  if (!qs_dataset_check_labels (eval->data, qs_engine_model_get_n_outputs (eval->model), &error))
+  if (eval->labeled && !qs_dataset_check_labels (eval->data, qs_engine_model_get_n_outputs (eval->model), &error))
     return qs_cli_fail (error);
   return 0;
 }
@@ -293,6 +337,7 @@ qs_cli_eval_open (QsCliEval              *eval,
                   int                     threads)
 {
   g_autoptr(GError) error = NULL;
+  QsCliDataFor data_for = { 0 };
   guint64 budget = 0;
   gsize working;
 
@@ -302,6 +347,9 @@ qs_cli_eval_open (QsCliEval              *eval,
     return qs_cli_fail (error);
   if (budget == 0)
     budget = qs_memory_budget_default ();
+  if (o->preprocess_text != NULL && !qs_preprocess_parse (o->preprocess_text, &data_for.preprocess))
+    return qs_cli_fail_message (_("unknown preprocessing “%s” (use auto, unit, tf, torch, caffe or none)"),
+                                o->preprocess_text);
 
   qs_activation_scheme_init_default (&eval->act_options);
   eval->act_options.float_logits = o->float_logits;
@@ -340,7 +388,10 @@ qs_cli_eval_open (QsCliEval              *eval,
   eval->threads = (int) MIN ((guint64) threads, budget / working);
   eval->budget = budget;
 
-  if (!choose_data (eval, o->data_path, o->calib_path, o->limit, o->calib, &error))
+  qs_engine_model_get_input_shape (eval->model, &data_for.height, &data_for.width, &data_for.channels);
+  data_for.preprocess = qs_preprocess_resolve (data_for.preprocess, qs_weight_file_get_model_config (eval->file));
+  data_for.memory_budget = budget;
+  if (!choose_data (eval, o->data_path, o->calib_path, &data_for, o->limit, o->calib, &error))
     return qs_cli_fail (error);
   return check_images (eval);
 }
@@ -382,6 +433,21 @@ qs_cli_eval_run (QsCliEval         *eval,
   run->calib_seconds = g_get_monotonic_time () / 1e6 - t0;
   if (status != QS_ENGINE_OK)
     return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path, message);
+  run->labeled = eval->labeled;
+  if (!run->labeled)
+    {
+      g_autoptr(GError) error = NULL;
+
+      t0 = g_get_monotonic_time () / 1e6;
+      if (!qs_agreement_measure (run->quantized, qs_dataset_get_view (eval->data), eval->first, eval->count,
+                                 eval->threads, &run->agreement, &error))
+        return qs_cli_fail_message (_("%s: evaluation failed: %s"), model_path, error->message);
+      /* Both paths ran in that time. */
+      run->result.quant_seconds = g_get_monotonic_time () / 1e6 - t0;
+      run->result.images = run->agreement.images;
+      run->result.agree = run->agreement.top1_agree;
+      return 0;
+    }
   status = qs_engine_evaluate (eval->model, run->quantized, qs_dataset_get_view (eval->data), eval->first,
                                eval->count, &options, NULL, NULL, &run->result);
   if (status != QS_ENGINE_OK)

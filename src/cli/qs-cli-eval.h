@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "engine/qs-engine.h"
+#include "model/qs-agreement.h"
 #include "model/qs-dataset.h"
 #include "model/qs-scheme-set.h"
 #include "model/qs-weight-file.h"
@@ -18,6 +19,7 @@ typedef struct {
   char     *calib_path;
   char     *act_range;
   char     *budget_text;
+  char     *preprocess_text;
   int       limit;
   int       calib;
   gboolean  float_logits;
@@ -42,6 +44,8 @@ typedef struct {
   QsActivationScheme act_options;   /* range method and float logits; nudging comes from the set */
   int                threads;
   guint64            budget;        /* --memory-budget, or the default */
+  gboolean           labeled;       /* else agreement with float32 stands in for accuracy */
+  const char        *preprocess;    /* how an image folder became inputs, or NULL */
 } QsCliEval;
 
 /* One scheme set's evaluation. */
@@ -51,6 +55,8 @@ typedef struct {
   QsQuantizedModel  *quantized;
   QsEngineEvalResult result;
   double             calib_seconds;
+  gboolean           labeled;       /* as the eval's data */
+  QsAgreement        agreement;     /* unlabeled data: against float32 */
 } QsCliEvalRun;
 
 /* Opens @model_path for evaluation with @options on up to @threads
@@ -70,7 +76,8 @@ int  qs_cli_eval_run       (QsCliEval              *eval,
                             QsCliEvalRun           *run);
 void qs_cli_eval_run_clear (QsCliEvalRun           *run);
 
-/* Top-1 as a fraction in [0, 1], as the JSON writes it (NaN without images). */
+/* Top-1 as a fraction in [0, 1], as the JSON writes it (NaN without
+ * images or labels). */
 double qs_cli_eval_fp32_top1  (const QsCliEvalRun *run);
 double qs_cli_eval_quant_top1 (const QsCliEvalRun *run);
 

@@ -24,6 +24,8 @@ layout_name (QsFileLayout layout)
       return "keras-weights";
     case QS_FILE_LAYOUT_KERAS3_WEIGHTS:
       return "keras3-weights";
+    case QS_FILE_LAYOUT_KERAS3_MODEL:
+      return "keras3-model";
     case QS_FILE_LAYOUT_GENERIC:
     default:
       return "generic";

@@ -8,6 +8,7 @@
 
 #include "model/qs-scheme-file.h"
 #include "model/qs-dataset.h"
+#include "model/qs-image-folder.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
@@ -64,6 +65,20 @@ void          qs_cli_watchdog_stop  (void);
  * a crash naming @path. */
 QsDataset    *qs_cli_load_dataset (const char  *path,
                                    GError     **error);
+
+/* What a data set is loaded for: a folder of images is decoded, resized
+ * and preprocessed to the model's input (qs-image-folder.h). */
+typedef struct {
+  int          height, width, channels;
+  QsPreprocess preprocess;      /* resolved: not QS_PREPROCESS_AUTO */
+  guint64      memory_budget;   /* 0: the default */
+} QsCliDataFor;
+
+/* A folder through qs_dataset_load_image_folder() for @data_for, any
+ * other path through qs_cli_load_dataset(). */
+QsDataset    *qs_cli_load_data_for (const char          *path,
+                                    const QsCliDataFor  *data_for,
+                                    GError             **error);
 
 /* qs_weight_file_open_full() under the watchdog. */
 QsWeightFile *qs_cli_open_weights (const char         *filename,

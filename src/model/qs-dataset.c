@@ -75,6 +75,32 @@ dataset_new (gsize       count,
 }
 
 QsDataset *
+qs_dataset_new_take (float       *images,
+                     int32_t     *labels,
+                     gsize        count,
+                     int          height,
+                     int          width,
+                     int          channels,
+                     const char  *source)
+{
+  QsDataset *d = g_new0 (QsDataset, 1);
+
+  g_return_val_if_fail (images != NULL && count > 0, NULL);
+
+  g_atomic_ref_count_init (&d->ref_count);
+  d->images = images;
+  d->labels = labels;
+  d->source = g_strdup (source);
+  d->view.count = count;
+  d->view.height = height;
+  d->view.width = width;
+  d->view.channels = channels;
+  d->view.images = images;
+  d->view.labels = labels;
+  return d;
+}
+
+QsDataset *
 qs_dataset_ref (QsDataset *dataset)
 {
   g_return_val_if_fail (dataset != NULL, NULL);

@@ -42,6 +42,16 @@ QsDataset *qs_dataset_load_bundled_calibration (GError **error);
 /* The path of a bundled data file (transfer full), or NULL. */
 char      *qs_dataset_find_bundled (const char *name);
 
+/* A set over @images (@count x @height x @width x @channels model inputs)
+ * and @labels (@count class indices, or NULL), both taken (g_free). */
+QsDataset *qs_dataset_new_take (float       *images,
+                                int32_t     *labels,
+                                gsize        count,
+                                int          height,
+                                int          width,
+                                int          channels,
+                                const char  *source);
+
 QsDataset *qs_dataset_ref   (QsDataset *dataset);
 void       qs_dataset_unref (QsDataset *dataset);
 

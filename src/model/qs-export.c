@@ -1370,6 +1370,22 @@ export_group_members (Export      *ex,
   return TRUE;
 }
 
+/* A Keras 3 model keeps its architecture in config.json, outside the
+ * weights: the export carries it as the root's model_config, so it reopens
+ * with its layer names and runs (docs/export-format.md). Lock held. */
+static gboolean
+write_keras3_config (Export *ex,
+                     hid_t   root)
+{
+  QsFileLayout layout = qs_weight_file_get_layout (ex->input);
+  const char *config = qs_weight_file_get_model_config (ex->input);
+
+  if ((layout != QS_FILE_LAYOUT_KERAS3_WEIGHTS && layout != QS_FILE_LAYOUT_KERAS3_MODEL)
+      || config == NULL || H5Aexists (root, "model_config") > 0)
+    return TRUE;
+  return write_string_attribute (root, "model_config", config);
+}
+
 static gboolean
 write_root_attributes (Export  *ex,
                        GError **error)
@@ -1391,7 +1407,8 @@ write_root_attributes (Export  *ex,
        && write_string_attribute (root, "quantscope_layout",
                                   qs_export_layout_to_string (ex->options->layout))
        && write_string_attribute (root, "quantscope_tensors",
-                                  ex->options->tensors != NULL ? ex->options->tensors : "*");
+                                  ex->options->tensors != NULL ? ex->options->tensors : "*")
+       && write_keras3_config (ex, root);
   if (!ok)
     fail_hdf5 (error, "Cannot write the attributes of %s", "/");
   if (root >= 0)

@@ -106,6 +106,7 @@ tensor_from_json (JsonObject *object)
 
   info = g_new0 (QsTensorInfo, 1);
   info->path = g_strdup (path);
+  info->stored_path = g_strdup (member_string (object, "stored_path"));
   info->layer = g_strdup (member_string (object, "layer") != NULL ? member_string (object, "layer") : "");
   info->dtype = g_strdup (member_string (object, "dtype") != NULL ? member_string (object, "dtype") : "unknown");
   info->role = role_from_string (member_string (object, "role"));

@@ -25,7 +25,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   char      *filename;
-  char      *layout;            /* "generic", "keras-model", "keras-weights", "keras3-weights" */
+  char      *layout;            /* "generic", "keras-model", "keras-weights", "keras3-weights", "keras3-model" */
   gboolean   has_model_config;
   GPtrArray *tensors;           /* QsTensorInfo, in the reader's order */
   GPtrArray *warnings;          /* utf8: links that lead nowhere */

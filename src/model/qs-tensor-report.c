@@ -240,6 +240,12 @@ qs_tensor_info_to_json (const QsTensorInfo *info)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "path");
   json_builder_add_string_value (builder, info->path);
+  /* Keras 3 names a variable after its layer; where it is stored, too. */
+  if (info->stored_path != NULL)
+    {
+      json_builder_set_member_name (builder, "stored_path");
+      json_builder_add_string_value (builder, info->stored_path);
+    }
   json_builder_set_member_name (builder, "layer");
   json_builder_add_string_value (builder, info->layer);
   json_builder_set_member_name (builder, "role");

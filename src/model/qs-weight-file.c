@@ -16,6 +16,8 @@
 #include "model/qs-error.h"
 #include "model/qs-input-file.h"
 #include "model/qs-json.h"
+#include "model/qs-keras3.h"
+#include "model/qs-zip-archive.h"
 #include "model/qs-hdf5-private.h"
 
 /* Debian builds HDF5 with the 1.8 API as the default mapping, and newer
@@ -154,6 +156,7 @@ qs_tensor_info_copy (const QsTensorInfo *info)
   copy->path = g_strdup (info->path);
   copy->layer = g_strdup (info->layer);
   copy->dtype = g_strdup (info->dtype);
+  copy->stored_path = g_strdup (info->stored_path);
   return copy;
 }
 
@@ -166,6 +169,7 @@ qs_tensor_info_free (QsTensorInfo *info)
   g_free (info->path);
   g_free (info->layer);
   g_free (info->dtype);
+  g_free (info->stored_path);
   g_free (info);
 }
 
@@ -202,6 +206,13 @@ _qs_hdf5_path_join (const char *group,
   if (g_str_has_suffix (group, "/"))
     return g_strconcat (group, name, NULL);
   return g_strconcat (group, "/", name, NULL);
+}
+
+/* Where HDF5 keeps @info. */
+static const char *
+stored_path (const QsTensorInfo *info)
+{
+  return info->stored_path != NULL ? info->stored_path : info->path;
 }
 
 static const char *
@@ -280,16 +291,6 @@ natural_compare (const char *a,
 
   /* "a01" and "a1" compare equal above; keep the order total. */
   return strcmp (a, b);
-}
-
-static int
-tensor_compare (gconstpointer a,
-                gconstpointer b)
-{
-  const QsTensorInfo *ta = *(QsTensorInfo * const *) a;
-  const QsTensorInfo *tb = *(QsTensorInfo * const *) b;
-
-  return natural_compare (ta->path, tb->path);
 }
 
 /* Every floating-point dtype name contains "float" and no other does;
@@ -1125,11 +1126,20 @@ keras3_role (LayerKind kind,
     }
 }
 
+/* Keras 3 keeps layers under "/layers"; tf.keras 2.13's .keras files
+ * under "/_layer_checkpoint_dependencies". */
+static gboolean
+is_keras3_group (const char *path)
+{
+  return g_str_has_prefix (path, "/layers/") || g_str_has_prefix (path, "/_layer_checkpoint_dependencies/");
+}
+
 static gboolean
 is_keras3_layout (hid_t      file,
                   GPtrArray *found)
 {
-  if (H5Lexists (file, "/layers", H5P_DEFAULT) <= 0)
+  if (H5Lexists (file, "/layers", H5P_DEFAULT) <= 0
+      && H5Lexists (file, "/_layer_checkpoint_dependencies", H5P_DEFAULT) <= 0)
     return FALSE;
 
   for (guint i = 0; i < found->len; i++)
@@ -1138,11 +1148,70 @@ is_keras3_layout (hid_t      file,
       g_autofree char *layer = NULL;
       guint index;
 
-      if (g_str_has_prefix (info->path, "/layers/")
+      if (is_keras3_group (info->path)
           && (layer = keras3_variable (info->path, &index)) != NULL)
         return TRUE;
     }
   return FALSE;
+}
+
+/* Sort keys of Keras 3 variables the config names: by the layer's place
+ * in the model, then the variable's number; the others after them. */
+#define KERAS3_UNNAMED G_MAXUINT64
+
+/* Names a Keras 3 variable after its layer and weight ("/conv1/kernel",
+ * stored at "/layers/conv2d/vars/0") when @keras3 (from config.json)
+ * knows its group and the name is not @taken; returns its sort key. */
+static guint64
+name_keras3_variable (QsTensorInfo *info,
+                      GHashTable   *keras3,
+                      GHashTable   *classes,
+                      GHashTable   *taken)
+{
+  const char *vars = g_strrstr (info->path, "/vars/");
+  g_autofree char *group = NULL;
+  g_autofree char *display = NULL;
+  const QsKeras3Layer *layer;
+  const char *weight;
+  guint64 index;
+
+  if (keras3 == NULL || vars == NULL
+      || !g_ascii_string_to_unsigned (vars + strlen ("/vars/"), 10, 0, G_MAXUINT16, &index, NULL))
+    return KERAS3_UNNAMED;
+  group = g_strndup (info->path, vars - info->path);
+  layer = g_hash_table_lookup (keras3, group);
+  if (layer == NULL)
+    return KERAS3_UNNAMED;
+
+  weight = layer->weights != NULL && index < layer->weights->len ? g_ptr_array_index (layer->weights, index) : NULL;
+  display = weight != NULL ? g_strdup_printf ("%s/%s", layer->display, weight)
+                           : g_strdup_printf ("%s/vars/%" G_GUINT64_FORMAT, layer->display, index);
+  info->layer = g_strdup (layer->layer);
+  info->role = weight != NULL ? role_from_weight_name (weight, info->rank)
+                              : keras3_role (layer_kind (classes, layer->layer), (guint) index);
+  info->channel_axis = keras_channel_axis (info->rank, info->role, layer_kind (classes, layer->layer));
+  if (!g_hash_table_contains (taken, display))
+    {
+      info->stored_path = g_steal_pointer (&info->path);
+      info->path = g_steal_pointer (&display);
+      g_hash_table_add (taken, info->path);
+    }
+  return ((guint64) layer->order << 16) | index;
+}
+
+static int
+keras3_order_compare (gconstpointer a,
+                      gconstpointer b,
+                      gpointer      keys)
+{
+  const QsTensorInfo *ta = *(const QsTensorInfo * const *) a;
+  const QsTensorInfo *tb = *(const QsTensorInfo * const *) b;
+  guint64 ka = *(guint64 *) g_hash_table_lookup (keys, ta);
+  guint64 kb = *(guint64 *) g_hash_table_lookup (keys, tb);
+
+  if (ka != kb)
+    return ka < kb ? -1 : 1;
+  return natural_compare (stored_path (ta), stored_path (tb));
 }
 
 /* The dataset a weight_names entry names: "<group>/<name>" as Keras
@@ -1239,6 +1308,10 @@ organise_tensors (QsWeightFile *self,
 
   {
     g_autoptr(GPtrArray) rest = g_ptr_array_new ();
+    g_autoptr(GHashTable) keras3 = self->layout == QS_FILE_LAYOUT_KERAS3_WEIGHTS
+                                   ? _qs_keras3_layers_from_config (self->model_config) : NULL;
+    g_autoptr(GHashTable) taken = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) keys = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 
     for (guint i = 0; i < found->len; i++)
       {
@@ -1246,8 +1319,17 @@ organise_tensors (QsWeightFile *self,
 
         if (!g_hash_table_contains (placed, info))
           g_ptr_array_add (rest, info);
+        g_hash_table_add (taken, info->path);
       }
-    g_ptr_array_sort (rest, tensor_compare);
+    for (guint i = 0; i < rest->len; i++)
+      {
+        QsTensorInfo *info = g_ptr_array_index (rest, i);
+        guint64 *key = g_new (guint64, 1);
+
+        *key = name_keras3_variable (info, keras3, classes, taken);
+        g_hash_table_insert (keys, info, key);
+      }
+    g_ptr_array_sort_with_data (rest, keras3_order_compare, keys);
 
     for (guint i = 0; i < rest->len; i++)
       {
@@ -1255,8 +1337,10 @@ organise_tensors (QsWeightFile *self,
         g_autofree char *layer3 = NULL;
         guint index = 0;
 
-        if (self->layout == QS_FILE_LAYOUT_KERAS3_WEIGHTS
-            && g_str_has_prefix (info->path, "/layers/")
+        if (info->stored_path != NULL || info->layer != NULL)
+          ;  /* named from config.json above */
+        else if (self->layout == QS_FILE_LAYOUT_KERAS3_WEIGHTS
+            && is_keras3_group (info->path)
             && (layer3 = keras3_variable (info->path, &index)) != NULL)
           {
             LayerKind kind = layer_kind (NULL, layer3);
@@ -1285,6 +1369,8 @@ organise_tensors (QsWeightFile *self,
       QsTensorInfo *info = g_ptr_array_index (self->tensors, i);
 
       g_hash_table_insert (self->by_path, info->path, info);
+      if (info->stored_path != NULL)
+        g_hash_table_insert (self->by_path, info->stored_path, info);
     }
 }
 
@@ -1397,6 +1483,7 @@ image_access_plist (GBytes *image)
 static gboolean
 open_locked (QsWeightFile  *self,
              GBytes        *image,
+             const char    *config,
              GError       **error)
 {
   g_autofree char *display = g_filename_display_name (self->filename);
@@ -1449,7 +1536,7 @@ open_locked (QsWeightFile  *self,
 
   {
     g_autoptr(GError) config_error = NULL;
-    g_autoptr(GPtrArray) config = read_string_attribute (self->file, "/", "model_config", &config_error);
+    g_autoptr(GPtrArray) attribute = read_string_attribute (self->file, "/", "model_config", &config_error);
 
     if (config_error != NULL)
       {
@@ -1457,9 +1544,12 @@ open_locked (QsWeightFile  *self,
                      config_error->message);
         return FALSE;
       }
-    if (config != NULL && config->len > 0)
-      self->model_config = g_strdup (g_ptr_array_index (config, 0));
+    if (attribute != NULL && attribute->len > 0)
+      self->model_config = g_strdup (g_ptr_array_index (attribute, 0));
   }
+  /* Keras 3 keeps the architecture outside the weights file. */
+  if (self->model_config == NULL)
+    self->model_config = g_strdup (config);
 
   found = scan_file (self->file, (self->flags & QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS) != 0,
                      self->warnings);
@@ -1470,6 +1560,7 @@ open_locked (QsWeightFile  *self,
 static QsWeightFile *
 open_common (const char         *filename,
              GBytes             *image,
+             const char         *config,
              QsWeightFileFlags   flags,
              GError            **error)
 {
@@ -1481,12 +1572,31 @@ open_common (const char         *filename,
   self->in_memory = image != NULL;
 
   hdf5_lock ();
-  ok = open_locked (self, image, error);
+  ok = open_locked (self, image, config, error);
   hdf5_unlock ();
 
   if (!ok)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/* A Keras 3 .keras archive: model.weights.h5 from memory, config.json as
+ * its model_config. */
+static QsWeightFile *
+open_keras_archive (const char         *filename,
+                    QsWeightFileFlags   flags,
+                    GError            **error)
+{
+  g_autofree char *config = NULL;
+  g_autoptr(GBytes) weights = NULL;
+  QsWeightFile *self;
+
+  if (!_qs_keras3_read_archive (filename, &config, &weights, error))
+    return NULL;
+  self = open_common (filename, weights, config, flags, error);
+  if (self != NULL && self->layout == QS_FILE_LAYOUT_KERAS3_WEIGHTS)
+    self->layout = QS_FILE_LAYOUT_KERAS3_MODEL;
+  return self;
 }
 
 /**
@@ -1556,7 +1666,13 @@ qs_weight_file_open_full (const char         *filename,
   if (!qs_input_file_check (filename, "The weight file", error))
     return NULL;
 
-  return open_common (filename, NULL, flags, error);
+  if (qs_zip_archive_sniff (filename))
+    return open_keras_archive (filename, flags, error);
+  {
+    g_autofree char *config = _qs_keras3_find_config (filename);
+
+    return open_common (filename, NULL, config, flags, error);
+  }
 }
 
 /**
@@ -1590,7 +1706,7 @@ qs_weight_file_open_image (GBytes             *image,
       g_set_error (error, QS_ERROR, QS_ERROR_NOT_HDF5, "“%s” is empty, not an HDF5 file", display);
       return NULL;
     }
-  return open_common (name, image, flags, error);
+  return open_common (name, image, NULL, flags, error);
 }
 
 /**
@@ -1691,7 +1807,7 @@ check_stored (QsWeightFile        *self,
   hid_t dset;
 
   hdf5_lock ();
-  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
       ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
@@ -1777,7 +1893,7 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
     }
 
   hdf5_lock ();
-  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
       status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
@@ -2020,7 +2136,7 @@ qs_weight_file_read_block (QsWeightFile        *self,
     return FALSE;
 
   hdf5_lock ();
-  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
       fspace = H5Dget_space (dset);
@@ -2137,7 +2253,7 @@ qs_weight_file_dup_raw_fd (QsWeightFile       *self,
     return -1;
 
   hdf5_lock ();
-  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
       if (dataset_is_raw_float32 (dset, tensor, offset))
@@ -2174,7 +2290,7 @@ qs_weight_file_get_chunk_bytes (QsWeightFile       *self,
     return G_MAXUINT64;
 
   hdf5_lock ();
-  dset = H5Dopen2 (self->file, tensor->path, H5P_DEFAULT);
+  dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
       dcpl = H5Dget_create_plist (dset);
@@ -2379,7 +2495,7 @@ qs_weight_file_check_data (QsWeightFile  *self,
       what = g_strdup_printf ("Tensor “%s” in “%s”", info->path, display);
 
       hdf5_lock ();
-      dset = H5Dopen2 (self->file, info->path, H5P_DEFAULT);
+      dset = H5Dopen2 (self->file, stored_path (info), H5P_DEFAULT);
       if (dset >= 0)
         {
           dcpl = H5Dget_create_plist (dset);

@@ -13,6 +13,7 @@ typedef enum {
   QS_FILE_LAYOUT_KERAS_MODEL,    /* Keras 2 model.save(): model_config + model_weights/ */
   QS_FILE_LAYOUT_KERAS_WEIGHTS,  /* Keras 2/3 legacy save_weights(): layer_names at the root */
   QS_FILE_LAYOUT_KERAS3_WEIGHTS, /* Keras 3 .weights.h5: layers/<name>/vars/<i> */
+  QS_FILE_LAYOUT_KERAS3_MODEL,   /* Keras 3 .keras: a zip of config.json and model.weights.h5 */
 } QsFileLayout;
 
 typedef enum {
@@ -39,6 +40,9 @@ typedef struct {
   gboolean  big_endian;
   gboolean  quantizable;   /* a floating-point dataset with at least one element */
   int       channel_axis;  /* the output-channel axis, or -1 when there is none */
+  char     *stored_path;   /* where HDF5 keeps it when that differs from path (Keras 3
+                              names "/conv1/kernel" what is stored at
+                              "/layers/conv2d/vars/0"), else NULL */
 } QsTensorInfo;
 
 GType         qs_tensor_info_get_type (void) G_GNUC_CONST;
@@ -57,7 +61,11 @@ typedef enum {
 G_DECLARE_FINAL_TYPE (QsWeightFile, qs_weight_file, QS, WEIGHT_FILE, GObject)
 
 /* Opens @filename and reads its metadata (the tree, shapes, types, Keras
- * attributes); no tensor values. Errors: QS_ERROR_NOT_FOUND, QS_ERROR_NOT_HDF5. */
+ * attributes); no tensor values. A Keras 3 .keras archive is read too (its
+ * model.weights.h5 in memory, config.json as the model_config), and a
+ * Keras 3 "NAME.weights.h5" takes its config from "NAME.config.json" or
+ * "config.json" beside it. Errors: QS_ERROR_NOT_FOUND, QS_ERROR_NOT_HDF5,
+ * and for archives those of qs-zip-archive.h. */
 QsWeightFile *qs_weight_file_open (const char  *filename,
                                    GError     **error);
 
@@ -81,7 +89,8 @@ const char   *qs_weight_file_get_model_config (QsWeightFile *self);
 /* Every dataset in the file, in Keras layer order for Keras files and in
  * name order otherwise (transfer none; elements are QsTensorInfo). */
 GPtrArray          *qs_weight_file_get_tensors (QsWeightFile *self);
-/* The tensor at @path ("/a/b" or "a/b"), or NULL (transfer none). */
+/* The tensor at @path ("/a/b" or "a/b"; its name or where it is stored),
+ * or NULL (transfer none). */
 const QsTensorInfo *qs_weight_file_lookup      (QsWeightFile *self,
                                                 const char   *path);
 

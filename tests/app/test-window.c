@@ -408,6 +408,50 @@ test_accuracy_of_demo_model (void)
   qs_window_test_close (window);
 }
 
+static gboolean
+accuracy_on_four_images (QsWindow *window)
+{
+  const char *subtitle = adw_action_row_get_subtitle (window->accuracy_row);
+  return subtitle != NULL && g_str_has_prefix (subtitle, "4 test images");
+}
+
+static gboolean
+agreement_on_two_images (QsWindow *window)
+{
+  const char *subtitle = adw_action_row_get_subtitle (window->accuracy_row);
+  return subtitle != NULL && g_str_has_prefix (subtitle, "2 test images");
+}
+
+/* The data chosen for the model scores its accuracy: an image folder with
+ * class folders gives top-1, one without gives agreement with float32.
+ * (Tests run without the compiled schema, so the choice is handed to the
+ * job as the "Choose Data" response does, not through "model-data".) */
+static void
+test_accuracy_on_chosen_data (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  g_autofree char *labeled = g_test_build_filename (G_TEST_DIST, "..", "data", "images", "labeled", NULL);
+  g_autofree char *unlabeled = g_test_build_filename (G_TEST_DIST, "..", "data", "images", "unlabeled", NULL);
+  QsWindow *window = qs_window_test_open (path);
+
+  qs_window_test_wait_for (accuracy_final, window);
+  qs_accuracy_job_set_data (window->accuracy, labeled);
+  _qs_window_schedule_accuracy (window);
+  qs_window_test_wait_for (accuracy_on_four_images, window);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->accuracy_value), " % → "));
+
+  qs_accuracy_job_set_data (window->accuracy, unlabeled);
+  _qs_window_schedule_accuracy (window);
+  qs_window_test_wait_for (agreement_on_two_images, window);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->accuracy_value), " % agreement"));
+
+  /* Back to the bundled test set. */
+  qs_accuracy_job_set_data (window->accuracy, NULL);
+  _qs_window_schedule_accuracy (window);
+  qs_window_test_wait_for (accuracy_final, window);
+  qs_window_test_close (window);
+}
+
 /* Runs the main loop for a while: debounced work (the search entry's
  * delay, the sweep) gets its turn. */
 static void
@@ -1400,6 +1444,7 @@ main (int argc, char **argv)
   adw_init ();
 
   g_test_add_func ("/window/opens-sample", test_opens_sample_and_shows_results);
+  g_test_add_func ("/window/accuracy-on-chosen-data", test_accuracy_on_chosen_data);
   g_test_add_func ("/window/histogram-renders-pixels", test_histogram_renders_pixels);
   g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);

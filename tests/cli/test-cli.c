@@ -2005,6 +2005,185 @@ test_kl_low_bits_refused (void)
   assert_fails ("stats", sample_file, "--tensor", SAMPLE_CONV, "--bits", "2", "--range", "kl", "--json", NULL);
 }
 
+/* The demo model as Keras 3 writes it (.keras, and .weights.h5 with its
+ * config beside it) lists, quantizes and evaluates exactly as the Keras 2
+ * file: the same tensors under "/<layer>/<weight>", the same statistics,
+ * the same accuracy. */
+static void
+test_keras3_demo (void)
+{
+  const char *keras = g_getenv ("QS_KERAS3_DEMO");
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *weights = NULL;
+  g_autoptr(JsonNode) k2_layers = NULL;
+  g_autoptr(JsonNode) k2_stats = NULL;
+  g_autoptr(JsonNode) k2_eval = NULL;
+  g_autoptr(GPtrArray) eval_args = g_ptr_array_new ();
+  JsonArray *k2_tensors;
+
+  if (keras == NULL)
+    {
+      g_test_skip ("no h5py to write the Keras 3 demo files");
+      return;
+    }
+  weights = g_strdup_printf ("%.*s.weights.h5", (int) (strlen (keras) - strlen (".keras")), keras);
+
+  k2_layers = layers_json (model);
+  k2_tensors = get_array (json_node_get_object (k2_layers), "tensors");
+  k2_stats = stats_json_in (model, "/model_weights/conv2d_1/conv2d_1/kernel:0", "--granularity", "channel", NULL);
+  g_ptr_array_add (eval_args, (gpointer) "eval");
+  g_ptr_array_add (eval_args, model);
+  g_ptr_array_add (eval_args, (gpointer) "--limit");
+  g_ptr_array_add (eval_args, (gpointer) "1000");
+  g_ptr_array_add (eval_args, (gpointer) "--json");
+  k2_eval = run_json_args (eval_args);
+
+  for (int which = 0; which < 2; which++)
+    {
+      const char *file = which == 0 ? keras : weights;
+      g_autoptr(JsonNode) layers = layers_json (file);
+      g_autoptr(JsonNode) stats = stats_json_in (file, "/conv2d_1/kernel", "--granularity", "channel", NULL);
+      g_autoptr(JsonNode) eval = NULL;
+      JsonArray *tensors = get_array (json_node_get_object (layers), "tensors");
+      JsonObject *k2s = json_node_get_object (k2_stats), *k3s = json_node_get_object (stats);
+      JsonObject *k2e = json_node_get_object (k2_eval), *k3e;
+      JsonArray *k2l, *k3l;
+      const char *keys[] = { "fp32_top1", "quant_top1", "agreement", NULL };
+
+      g_assert_cmpstr (get_string (json_node_get_object (layers), "layout"), ==,
+                       which == 0 ? "keras3-model" : "keras3-weights");
+      /* Keras 2's 16 weights, then the optimizer's two variables. */
+      g_assert_cmpuint (json_array_get_length (tensors), ==, json_array_get_length (k2_tensors) + 2);
+      for (guint i = 0; i < json_array_get_length (k2_tensors); i++)
+        {
+          JsonObject *a = json_array_get_object_element (k2_tensors, i);
+          JsonObject *b = json_array_get_object_element (tensors, i);
+          g_autofree char *weight = g_path_get_basename (get_string (a, "path"));
+          g_autofree char *expected = NULL;
+
+          *strchr (weight, ':') = '\0';
+          expected = g_strdup_printf ("/%s/%s", get_string (a, "layer"), weight);
+          g_assert_cmpstr (get_string (b, "path"), ==, expected);
+          g_assert_cmpstr (get_string (b, "layer"), ==, get_string (a, "layer"));
+          g_assert_cmpstr (get_string (b, "role"), ==, get_string (a, "role"));
+          g_assert_cmpint (get_int (b, "count"), ==, get_int (a, "count"));
+          g_assert_true (json_node_equal (json_object_get_member (b, "channel_axis"),
+                                          json_object_get_member (a, "channel_axis")));
+        }
+
+      g_assert_cmpfloat (get_number (k3s, "mse"), ==, get_number (k2s, "mse"));
+      g_assert_cmpfloat (get_number (k3s, "sqnr_db"), ==, get_number (k2s, "sqnr_db"));
+      g_assert_cmpfloat (get_number (k3s, "max_abs_error"), ==, get_number (k2s, "max_abs_error"));
+
+      g_ptr_array_index (eval_args, 1) = (gpointer) file;
+      eval = run_json_args (eval_args);
+      k3e = json_node_get_object (eval);
+      for (int k = 0; keys[k] != NULL; k++)
+        g_assert_cmpfloat (get_number (k3e, keys[k]), ==, get_number (k2e, keys[k]));
+      k2l = get_array (k2e, "layers");
+      k3l = get_array (k3e, "layers");
+      g_assert_cmpuint (json_array_get_length (k3l), ==, json_array_get_length (k2l));
+      for (guint i = 0; i < json_array_get_length (k2l); i++)
+        g_assert_cmpfloat (get_number (json_array_get_object_element (k3l, i), "weight_sqnr_db"), ==,
+                           get_number (json_array_get_object_element (k2l, i), "weight_sqnr_db"));
+    }
+}
+
+/* A hostile archive is bad input like any other: one line, status 2. */
+static void
+test_keras3_hostile (void)
+{
+  const char *names[] = { "bomb.keras", "truncated.keras", "dotdot.keras", "zip64.keras", "encrypted.keras" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "keras3", names[i], NULL);
+
+      assert_fails ("layers", path, NULL);
+      assert_fails ("eval", path, "--limit", "10", NULL);
+    }
+}
+
+/* An image folder is data for eval: with class folders, accuracy; without,
+ * agreement with float32 (fp32 and int top-1 null). */
+static void
+test_eval_image_folders (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *labeled = g_test_build_filename (G_TEST_DIST, "data", "images", "labeled", NULL);
+  g_autofree char *unlabeled = g_test_build_filename (G_TEST_DIST, "data", "images", "unlabeled", NULL);
+  g_autofree char *broken = g_test_build_filename (G_TEST_DIST, "data", "images", "broken", NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(JsonNode) with_labels = NULL;
+  g_autoptr(JsonNode) without = NULL;
+  JsonObject *o;
+
+  g_ptr_array_add (args, (gpointer) "eval");
+  g_ptr_array_add (args, model);
+  g_ptr_array_add (args, (gpointer) "--data");
+  g_ptr_array_add (args, labeled);
+  g_ptr_array_add (args, (gpointer) "--json");
+  with_labels = run_json_args (args);
+  o = json_node_get_object (with_labels);
+  g_assert_true (get_bool (o, "labeled"));
+  g_assert_cmpstr (get_string (o, "preprocess"), ==, "unit");
+  g_assert_cmpint (get_int (o, "images"), ==, 4);
+  g_assert_cmpfloat (get_number (o, "fp32_top1"), ==, get_int (o, "fp32_correct") / 4.0);
+  g_assert_false (json_object_has_member (o, "top5_agreement"));
+
+  g_ptr_array_index (args, 3) = unlabeled;
+  g_ptr_array_add (args, (gpointer) "--preprocess");
+  g_ptr_array_add (args, (gpointer) "tf");
+  without = run_json_args (args);
+  o = json_node_get_object (without);
+  g_assert_false (get_bool (o, "labeled"));
+  g_assert_cmpstr (get_string (o, "preprocess"), ==, "tf");
+  g_assert_cmpint (get_int (o, "images"), ==, 2);
+  assert_null (o, "fp32_top1");
+  assert_null (o, "quant_top1");
+  g_assert_cmpfloat (get_number (o, "top1_agreement"), ==, get_number (o, "agreement"));
+  g_assert_cmpfloat (get_number (o, "top5_agreement"), >=, get_number (o, "top1_agreement"));
+  g_assert_cmpfloat (get_number (o, "top5_agreement"), <=, 1.0);
+  g_assert_cmpfloat (get_number (o, "output_sqnr_db"), >, 0.0);
+
+  assert_fails ("eval", model, "--data", broken, NULL);
+  assert_fails ("eval", model, "--data", labeled, "--preprocess", "imagenet", NULL);
+}
+
+/* A Keras 3 archive exports to HDF5 with the tree of its
+ * model.weights.h5 and its config.json as model_config, so the export
+ * reopens with the same names; a glob on the names picks tensors. */
+static void
+test_keras3_export (void)
+{
+  g_autofree char *keras = g_test_build_filename (G_TEST_DIST, "data", "keras3", "tiny.keras", NULL);
+  g_autofree char *out = g_build_filename (tmp_dir, "tiny-int8.h5", NULL);
+  g_autoptr(QsTestCliRun) run = run_cli ("export", keras, out, "--tensors", "/stem/*", NULL);
+  g_autoptr(JsonNode) layers = NULL;
+  JsonArray *tensors;
+  guint int8 = 0;
+
+  g_assert_cmpint (run->status, ==, 0);
+  layers = layers_json (out);
+  g_assert_cmpstr (get_string (json_node_get_object (layers), "layout"), ==, "keras3-weights");
+  g_assert_true (get_bool (json_node_get_object (layers), "has_model_config"));
+  tensors = get_array (json_node_get_object (layers), "tensors");
+  g_assert_cmpuint (json_array_get_length (tensors), ==, 14);
+  for (guint i = 0; i < json_array_get_length (tensors); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tensors, i);
+
+      if (g_str_equal (get_string (t, "dtype"), "int8"))
+        {
+          int8++;
+          /* The kernel only: biases are skipped by default. */
+          g_assert_cmpstr (get_string (t, "path"), ==, "/stem/kernel");
+          g_assert_cmpstr (get_string (t, "stored_path"), ==, "/layers/conv2d/vars/0");
+        }
+    }
+  g_assert_cmpuint (int8, ==, 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2041,6 +2220,10 @@ main (int    argc,
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);
+  g_test_add_func ("/cli/keras3/demo", test_keras3_demo);
+  g_test_add_func ("/cli/eval/image-folders", test_eval_image_folders);
+  g_test_add_func ("/cli/keras3/hostile", test_keras3_hostile);
+  g_test_add_func ("/cli/keras3/export", test_keras3_export);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
   g_test_add_func ("/cli/number/seed-exercise", test_number_seed_exercise);

@@ -74,6 +74,26 @@ test_real_file (void)
   g_assert_nonnull (strstr (g_ptr_array_index (result->warnings, 0), "/dangling"));
 }
 
+/* A Keras 3 archive scans in the child like any weight file, its tensors
+ * named after their layers with the stored path beside the name. */
+static void
+test_keras3_archive (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "keras3", "tiny.keras", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsScanResult) result = qs_weight_file_scan (path, 0, NULL, &error);
+  const QsTensorInfo *first;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (result->layout, ==, "keras3-model");
+  g_assert_true (result->has_model_config);
+  g_assert_cmpuint (result->tensors->len, ==, 14);
+  first = g_ptr_array_index (result->tensors, 0);
+  g_assert_cmpstr (first->path, ==, "/stem/kernel");
+  g_assert_cmpstr (first->stored_path, ==, "/layers/conv2d/vars/0");
+  g_assert_cmpstr (first->layer, ==, "stem");
+}
+
 static void
 test_not_hdf5 (void)
 {
@@ -198,6 +218,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/safe-scan/real-file", test_real_file);
+  g_test_add_func ("/safe-scan/keras3-archive", test_keras3_archive);
   g_test_add_func ("/safe-scan/not-hdf5", test_not_hdf5);
   g_test_add_func ("/safe-scan/crash", test_crash);
   g_test_add_func ("/safe-scan/timeout", test_timeout);

@@ -7,7 +7,8 @@
 #
 # TARGET is reader (default: HDF5 weight files), config (Keras model_config,
 # the graph loader), scheme (scheme files) or dataset (idx and HDF5 image
-# sets); each has its own corpus, seeds and artifacts folders.
+# sets) or keras (Keras 3 .keras archives); each has its own corpus, seeds
+# and artifacts folders.
 #
 # Sets up and builds build-fuzz/ (clang-14, -Dfuzzing=true, ASan + UBSan;
 # QS_FUZZ_BUILD and CC override the folder and the compiler), seeds
@@ -30,8 +31,8 @@ case "$jobs" in
   ''|*[!0-9]*|0) echo "usage: $0 SECONDS [JOBS] [TARGET]" >&2; exit 2 ;;
 esac
 case "$target" in
-  reader|config|scheme|dataset) ;;
-  *) echo "usage: $0 SECONDS [JOBS] [reader|config|scheme|dataset]" >&2; exit 2 ;;
+  reader|config|scheme|dataset|keras) ;;
+  *) echo "usage: $0 SECONDS [JOBS] [reader|config|scheme|dataset|keras]" >&2; exit 2 ;;
 esac
 
 cd "$(dirname "$0")/../.."
@@ -71,10 +72,16 @@ else
   ninja -C "$build" "tools/fuzz/qs-fuzz-$target"
   seeds=$out/seeds-$target corpus=$out/corpus-$target artifacts=$out/artifacts-$target
   mkdir -p "$corpus" "$artifacts"
-  rm -rf "$out/generated-seeds"
-  /usr/bin/python3 tools/fuzz/make-seeds.py "$top" "$out/generated-seeds"
   rm -rf "$seeds"
-  cp -r "$out/generated-seeds/$target" "$seeds"
+  if [ "$target" = keras ]; then
+    # The archives make_keras3_files.py wrote, good and hostile.
+    mkdir -p "$seeds"
+    cp tests/data/keras3/*.keras "$seeds/"
+  else
+    rm -rf "$out/generated-seeds"
+    /usr/bin/python3 tools/fuzz/make-seeds.py "$top" "$out/generated-seeds"
+    cp -r "$out/generated-seeds/$target" "$seeds"
+  fi
   # The committed findings seed every later run too.
   for f in tests/fuzz/inputs-"$target"/*; do
     case "$f" in *.txt) continue ;; esac
@@ -105,7 +112,10 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}"print_stacktrace=1:halt_on_e
     -print_final_stats=1 \
     "$corpus" "$seeds" 2>&1 | tee "$log"
 
-# A dataset input that crashed its job left that job's input file behind.
+# A dataset or keras input that crashed its job left that job's input file behind.
 if [ "$target" = dataset ]; then
   rm -f "${TMPDIR:-/tmp}"/qs-fuzz-dataset-*.bin
+fi
+if [ "$target" = keras ]; then
+  rm -f "${TMPDIR:-/tmp}"/qs-fuzz-keras-*.keras
 fi
