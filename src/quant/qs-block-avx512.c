@@ -223,18 +223,19 @@ encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts 
   return slot;
 }
 
-/* sum[l] += a[4 q + l] * a[4 q + l] for q = 0..3 in turn: lane l of the
- * reference's four, in element order (the product of two floats is exact
- * in double, and it is added as the reference adds it). */
+/* sum[l] += a[4 q + l] * b[4 q + l] for q = 0..3 in turn: lane l of the
+ * reference's four, in element order. A fused multiply-add is no
+ * contraction here: the product of two floats is exact in double, so
+ * rounding it first, as the reference does, changes nothing. */
 static inline BLOCK_AVX512 __m256d
 lane_sums (__m256d sum, __m512 a, __m512 b)
 {
   __m512d a_lo = widen_lo (a), a_hi = widen_hi (a), b_lo = widen_lo (b), b_hi = widen_hi (b);
 
-  sum = _mm256_add_pd (sum, _mm256_mul_pd (_mm512_castpd512_pd256 (a_lo), _mm512_castpd512_pd256 (b_lo)));
-  sum = _mm256_add_pd (sum, _mm256_mul_pd (_mm512_extractf64x4_pd (a_lo, 1), _mm512_extractf64x4_pd (b_lo, 1)));
-  sum = _mm256_add_pd (sum, _mm256_mul_pd (_mm512_castpd512_pd256 (a_hi), _mm512_castpd512_pd256 (b_hi)));
-  return _mm256_add_pd (sum, _mm256_mul_pd (_mm512_extractf64x4_pd (a_hi, 1), _mm512_extractf64x4_pd (b_hi, 1)));
+  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_lo), _mm512_castpd512_pd256 (b_lo), sum);
+  sum = _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_lo, 1), _mm512_extractf64x4_pd (b_lo, 1), sum);
+  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_hi), _mm512_castpd512_pd256 (b_hi), sum);
+  return _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_hi, 1), _mm512_extractf64x4_pd (b_hi, 1), sum);
 }
 
 /* The block range's eight lanes over the full rows of eight, as
@@ -267,13 +268,20 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   return bad != 0;
 }
 
+/* Slots [0] are (code, original bin) pairs where @joint, else codes and
+ * [1] original bins; [2] reconstruction bins. */
 static inline BLOCK_AVX512 void
-count_slots (QsBlockWorker *w, int32_t slots[3][STEP], int n)
+count_slots (QsBlockWorker *w, int32_t slots[3][STEP], int n, bool joint)
 {
   for (int l = 0; l < n; l++)
     {
-      w->codes[slots[0][l]]++;
-      w->orig[slots[1][l]]++;
+      if (joint)
+        w->joint[slots[0][l]]++;
+      else
+        {
+          w->codes[slots[0][l]]++;
+          w->orig[slots[1][l]]++;
+        }
       w->recon[slots[2][l]]++;
     }
 }
@@ -325,33 +333,28 @@ block_amax (const float *x, size_t n, float *amax)
 
 /* The range of a block: block_range's for integer groups, whose min and
  * max keep the reference's lane order (it decides the sign of a zero);
- * amax alone for the others. */
-static inline __attribute__ ((always_inline)) BLOCK_AVX512 const float *
-block_range_avx512 (const QsBlockPass *p, QsFormat format, QsBlockWorker *w, const float *x, size_t *n,
-                    float *amax, float *lo, float *hi)
+ * amax alone for the others. Returns whether the block holds non-finite
+ * values: then the range is to be taken again on its finite ones. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
+block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, float *lo, float *hi)
 {
   if (format == QS_FORMAT_INT)
     {
       float a8[8], l8[8], h8[8];
       size_t rows_end;
-      if (range_rows (x, *n, a8, l8, h8, &rows_end))
-        {
-          x = qs_block_drop_nonfinite (p, w, x, n);
-          range_rows (x, *n, a8, l8, h8, &rows_end);
-        }
-      qs_block_range_finish (a8, l8, h8, x, rows_end, *n, amax, lo, hi);
+      if (range_rows (x, n, a8, l8, h8, &rows_end))
+        return true;
+      qs_block_range_finish (a8, l8, h8, x, rows_end, n, amax, lo, hi);
+      return false;
     }
-  else
-    {
-      if (block_amax (x, *n, amax))
-        {
-          x = qs_block_drop_nonfinite (p, w, x, n);
-          block_amax (x, *n, amax);
-        }
-      *lo = *hi = 0.0f;
-    }
-  return x;
+  *lo = *hi = 0.0f;
+  return block_amax (x, n, amax);
 }
+
+/* Blocks whose ranges and scales are taken before any is encoded: the
+ * chain from a block's elements to its scale then overlaps the encoding
+ * of the blocks before it. */
+#define BATCH 16
 
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
@@ -365,6 +368,8 @@ blocks_run (const QsBlockPass *p,
 {
   FormatConsts f;
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
+  bool joint = w->joint != NULL;
+  const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   bool top_fix;
   HistConsts hist = hist_consts (&p->hist, &top_fix);
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
@@ -377,12 +382,33 @@ blocks_run (const QsBlockPass *p,
     f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
   f.limit = _mm512_set1_ps (qs_block_element_max (format));
 
-  for (size_t block = first; block < first + count; block++)
+  for (size_t done = 0; done < count;)
     {
-      size_t n = qs_block_length (&p->geo, g);
-      const float *x = next;
-      float amax, lo, hi;
-      QsBlockScale b, exact;
+      size_t batch = count - done < BATCH ? count - done : BATCH;
+      const float *batch_x[BATCH];
+      size_t batch_n[BATCH];
+      float batch_amax[BATCH];
+      bool batch_bad[BATCH];
+      QsBlockScale batch_scale[BATCH];
+
+      for (size_t i = 0; i < batch; i++)
+        {
+          float lo, hi;
+          batch_n[i] = qs_block_length (&p->geo, g);
+          batch_x[i] = next;
+          next += batch_n[i];
+          g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+          batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &lo, &hi);
+          if (!batch_bad[i])
+            qs_block_scale (p->scheme, p->tensor_scale, batch_amax[i], lo, hi, &batch_scale[i]);
+        }
+
+  for (size_t i = 0; i < batch; i++, done++)
+    {
+      size_t block = first + done, n = batch_n[i];
+      const float *x = batch_x[i];
+      float amax = batch_amax[i];
+      QsBlockScale *bp = &batch_scale[i], exact;
       StepScale sb, se;
       __m256d err2 = _mm256_setzero_pd (), x2 = _mm256_setzero_pd ();
       __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
@@ -391,14 +417,17 @@ blocks_run (const QsBlockPass *p,
       uint32_t clipped = 0, zeros = 0;
       double err2_total, exact_total;
 
-      next += n;
-      g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
-      x = block_range_avx512 (p, format, w, x, &n, &amax, &lo, &hi);
-      qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, &b);
-      sb = step_scale (p, format, &b);
+      if (batch_bad[i])
+        {
+          float lo, hi;
+          x = qs_block_drop_nonfinite (p, w, x, &n);
+          block_range_avx512 (format, x, n, &amax, &lo, &hi);
+          qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, bp);
+        }
+      sb = step_scale (p, format, bp);
       if (with_exact)
         {
-          qs_block_exact_scale (&b, &exact);
+          qs_block_exact_scale (bp, &exact);
           se = step_scale (p, format, &exact);
         }
 
@@ -424,8 +453,14 @@ blocks_run (const QsBlockPass *p,
           if (p->histograms)
             {
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
-              _mm512_storeu_si512 (cur[0], slot);
-              _mm512_storeu_si512 (cur[1], hist_slot_ps (&hist, xv, top_fix));
+              __m512i bin = hist_slot_ps (&hist, xv, top_fix);
+              if (joint)
+                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin));
+              else
+                {
+                  _mm512_storeu_si512 (cur[0], slot);
+                  _mm512_storeu_si512 (cur[1], bin);
+                }
               _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
               if (k >= LAG)
@@ -433,9 +468,9 @@ blocks_run (const QsBlockPass *p,
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
                   /* Full steps with a constant count, so the loop unrolls. */
                   if (w->ring_filled[(k - LAG) % QS_BLOCK_RING] == STEP)
-                    count_slots (w, old, STEP);
+                    count_slots (w, old, STEP, joint);
                   else
-                    count_slots (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING]);
+                    count_slots (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
                 }
               k++;
             }
@@ -457,7 +492,8 @@ blocks_run (const QsBlockPass *p,
       exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
       task_exact += exact_total;
       w->zeros += zeros;
-      qs_block_tally (p, w, block, &b, amax, n, err2_total, _mm512_reduce_max_ps (max_error), clipped);
+      qs_block_tally (p, w, block, bp, amax, n, err2_total, _mm512_reduce_max_ps (max_error), clipped);
+    }
     }
   w->ring_steps = k;
   {

@@ -57,6 +57,11 @@ typedef struct {
   int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP];
   int          ring_filled[QS_BLOCK_RING];
   size_t       ring_steps;
+  /* Where a SIMD kernel counts (code, original bin) pairs as one
+   * increment, joint[code * joint_stride + bin] (see QsFusedCounts);
+   * qs_block_fold_joint moves them into codes and orig. NULL otherwise. */
+  uint32_t    *joint;
+  uint64_t     joint_pending;
 } QsBlockWorker;
 
 typedef struct {
@@ -103,6 +108,7 @@ struct _QsBlockPass {
    * thresholds below the magnitude; padded with +inf. */
   float             grid[32];
   QsBlockKernel     kernel;
+  size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
   QsBlockTaskSums  *sums;
   int               n_workers;
   QsBlockWorker    *workers;
@@ -203,6 +209,10 @@ QsStatus qs_block_analyze_codes (const QsScheme        *scheme,
                                  QsQuantParams         *params,
                                  QsAnalysis            *analysis,
                                  uint64_t              *code_counts);
+
+/* Moves @w's pair counts into its code and original-bin tallies. */
+void qs_block_fold_joint (const QsBlockPass *p,
+                          QsBlockWorker     *w);
 
 /* The kernel this CPU runs, by the rules of qs_fused_span_kernel
  * (QS_FORCE_SCALAR=1, QS_FORCE_AVX2=1). */

@@ -32,6 +32,10 @@
 #define SCALE_LOG2_MAX 136
 #define SCALE_SUBBINS 4
 
+/* The pair table's bounds, as in qs-analysis.c. */
+#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
+#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
+
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
 #define NF4_L0 -1.0
 #define NF4_L1 -0.6961928009986877
@@ -872,8 +876,13 @@ qs_block_kernel_flush (Worker *w)
       int32_t (*slots)[QS_BLOCK_STEP] = w->ring[(k - back) % QS_BLOCK_RING];
       for (int l = 0; l < w->ring_filled[(k - back) % QS_BLOCK_RING]; l++)
         {
-          w->codes[slots[0][l]]++;
-          w->orig[slots[1][l]]++;
+          if (w->joint != NULL)
+            w->joint[slots[0][l]]++;
+          else
+            {
+              w->codes[slots[0][l]]++;
+              w->orig[slots[1][l]]++;
+            }
           w->recon[slots[2][l]]++;
         }
     }
@@ -961,6 +970,29 @@ task_func (void   *user_data,
         }
     }
   qs_block_kernel_flush (w);
+  if (w->joint != NULL)
+    {
+      /* Fold long before a 32-bit pair count could wrap. */
+      w->joint_pending += (last - first) * p->geo.block_size * (p->bands ? channels : 1);
+      if (w->joint_pending > UINT32_MAX / 2)
+        qs_block_fold_joint (p, w);
+    }
+}
+
+void
+qs_block_fold_joint (const Pass *p,
+                     Worker     *w)
+{
+  size_t entries = p->code_slots * p->joint_stride;
+
+  for (size_t i = 0; i < entries; i++)
+    if (w->joint[i] > 0)
+      {
+        w->codes[i / p->joint_stride] += w->joint[i];
+        w->orig[i % p->joint_stride] += w->joint[i];
+        w->joint[i] = 0;
+      }
+  w->joint_pending = 0;
 }
 
 static void
@@ -974,6 +1006,7 @@ pass_free (Pass *p)
       free (p->workers[i].recon);
       free (p->workers[i].scale_counts);
       free (p->workers[i].scratch);
+      free (p->workers[i].joint);
     }
   free (p->workers);
   free (p->sums);
@@ -1008,6 +1041,13 @@ pass_run (Pass *p,
   fill_value_table (p->scheme->format, p->values);
   fill_grid_thresholds (p->scheme->format, p->grid);
   p->kernel = qs_block_kernel_select ();
+  /* The SIMD kernel counts (code, bin) pairs where the table stays in
+   * cache and the tensor repays clearing and folding it, as the
+   * per-tensor pass does (qs-analysis.c). */
+  if (p->kernel != qs_block_kernel_scalar && p->histograms
+      && p->code_slots <= JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
+      && p->layout.count / JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
+    p->joint_stride = (size_t) p->hist.bins + 3;
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
@@ -1022,7 +1062,10 @@ pass_run (Pass *p,
       w->recon = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
-      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch)
+      if (p->joint_stride > 0)
+        w->joint = calloc (p->code_slots * p->joint_stride, sizeof (uint32_t));
+      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch
+          || (p->joint_stride > 0 && !w->joint))
         return QS_STATUS_NO_MEMORY;
     }
   qs_parallel_for (p->n_workers, p->n_tasks, task_func, p);
@@ -1227,6 +1270,8 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   for (int i = 0; i < p.n_workers; i++)
     {
       Worker *w = &p.workers[i];
+      if (w->joint != NULL)
+        qs_block_fold_joint (&p, w);
       for (size_t s = 0; s <= p.code_slots; s++)
         codes[s] += w->codes[s];
       for (int b = 0; b < scheme->bins + 3; b++)

@@ -317,6 +317,39 @@ test_kernels_match_reference (void)
     }
 }
 
+/* Tensors large enough for the SIMD kernel's (code, bin) pair table
+ * (sixteen elements per table entry), every format, 1 and 2 threads. */
+static void
+test_pair_table_matches_reference (void)
+{
+  const gsize count = 1100003;
+  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
+  g_autofree float *x = g_new (float, count);
+
+  rng_state = UINT64_C (0x2545F4914F6CDD1D);
+  for (int kind = DATA_WEIGHTS; kind <= DATA_WILD; kind++)
+    {
+      fill (x, count, (DataKind) kind);
+      for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          QsScheme scheme;
+          Result ref, best, two;
+          g_autofree char *label = g_strdup_printf ("%s/%d G=%d large, data %d", cases[c].format,
+                                                    cases[c].bits, cases[c].group_size, kind);
+
+          case_scheme (&cases[c], &scheme);
+          run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
+          run (&scheme, &layout, x, 1, NULL, &best);
+          run (&scheme, &layout, x, 2, NULL, &two);
+          assert_same (label, &ref, &best);
+          assert_same (label, &ref, &two);
+          result_clear (&ref);
+          result_clear (&best);
+          result_clear (&two);
+        }
+    }
+}
+
 /* The MX scale: 2^(floor (log2 amax) - emax) clamped to E8M0, as frexpf
  * and ldexpf give it, for amax of every exponent (subnormal ones too). */
 static void
@@ -395,6 +428,7 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/block-kernels/match-reference", test_kernels_match_reference);
+  g_test_add_func ("/block-kernels/pair-table", test_pair_table_matches_reference);
   g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
   g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
   return g_test_run ();
