@@ -268,24 +268,6 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   return bad != 0;
 }
 
-/* Slots [0] are (code, original bin) pairs where @joint, else codes and
- * [1] original bins; [2] reconstruction bins. */
-static inline BLOCK_AVX512 void
-count_slots (QsBlockWorker *w, int32_t slots[3][STEP], int n, bool joint)
-{
-  for (int l = 0; l < n; l++)
-    {
-      if (joint)
-        w->joint[slots[0][l]]++;
-      else
-        {
-          w->codes[slots[0][l]]++;
-          w->orig[slots[1][l]]++;
-        }
-      w->recon[slots[2][l]]++;
-    }
-}
-
 /* Each of four sums' lanes added in lane order, ((l0 + l1) + l2) + l3
  * (the reference's 0 + l0 is l0: a lane sum is never -0), as one vector
  * of the four totals. */
@@ -468,9 +450,9 @@ blocks_run (const QsBlockPass *p,
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
                   /* Full steps with a constant count, so the loop unrolls. */
                   if (w->ring_filled[(k - LAG) % QS_BLOCK_RING] == STEP)
-                    count_slots (w, old, STEP, joint);
+                    qs_block_count_step (w, old, STEP, joint);
                   else
-                    count_slots (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
+                    qs_block_count_step (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
                 }
               k++;
             }
@@ -534,40 +516,18 @@ qs_block_kernel_avx512 (const QsBlockPass *p,
                         size_t             count,
                         const float       *x)
 {
-  switch (p->scheme->format)
-    {
-    case QS_FORMAT_MXFP8_E4M3:
-      run_mxfp8_e4m3 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_MXFP8_E5M2:
-      run_mxfp8_e5m2 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_MXFP6_E2M3:
-      run_mxfp6_e2m3 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_MXFP6_E3M2:
-      run_mxfp6_e3m2 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_MXFP4:
-      run_mxfp4 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_MXINT8:
-      run_mxint8 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_NVFP4:
-      run_nvfp4 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_NF4:
-      run_nf4 (p, w, sums, first, count, x);
-      break;
-    case QS_FORMAT_INT:
-    default:
-      if (p->scheme->rounding == QS_ROUNDING_HALF_AWAY)
-        run_int_away (p, w, sums, first, count, x);
-      else
-        run_int_even (p, w, sums, first, count, x);
-      break;
-    }
+  static const QsBlockKernel runs[QS_FORMAT_LAST + 1] = {
+    [QS_FORMAT_MXFP8_E4M3] = run_mxfp8_e4m3, [QS_FORMAT_MXFP8_E5M2] = run_mxfp8_e5m2,
+    [QS_FORMAT_MXFP6_E2M3] = run_mxfp6_e2m3, [QS_FORMAT_MXFP6_E3M2] = run_mxfp6_e3m2,
+    [QS_FORMAT_MXFP4] = run_mxfp4, [QS_FORMAT_MXINT8] = run_mxint8,
+    [QS_FORMAT_NVFP4] = run_nvfp4, [QS_FORMAT_NF4] = run_nf4,
+  };
+  QsFormat format = p->scheme->format;
+
+  if (format == QS_FORMAT_INT)
+    (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away : run_int_even) (p, w, sums, first, count, x);
+  else
+    runs[format] (p, w, sums, first, count, x);
 }
 
 #endif

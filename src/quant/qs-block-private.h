@@ -196,6 +196,28 @@ void qs_block_kernel_avx512 (const QsBlockPass *p, QsBlockWorker *w, QsBlockTask
                              size_t first, size_t count, const float *x);
 #endif
 
+/* Counts the first @n slots of a step of @w's ring: [0] are (code,
+ * original bin) pairs where @joint, else codes and [1] original bins;
+ * [2] reconstruction bins. */
+static inline void
+qs_block_count_step (QsBlockWorker *w,
+                     int32_t        slots[3][QS_BLOCK_STEP],
+                     int            n,
+                     bool           joint)
+{
+  for (int l = 0; l < n; l++)
+    {
+      if (joint)
+        w->joint[slots[0][l]]++;
+      else
+        {
+          w->codes[slots[0][l]]++;
+          w->orig[slots[1][l]]++;
+        }
+      w->recon[slots[2][l]]++;
+    }
+}
+
 /* Counts the slots still in @w's ring. */
 void qs_block_kernel_flush (QsBlockWorker *w);
 

@@ -184,11 +184,7 @@ typedef QsBlockScale BlockScale;
 static inline float
 pow2f (int e)
 {
-  uint32_t bits = e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149);
-  float value;
-
-  memcpy (&value, &bits, sizeof value);
-  return value;
+  return f32_from_bits (e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149));
 }
 
 /* floor (log2 (v)) of a finite v > 0, from its bits (frexpf without the
@@ -196,11 +192,8 @@ pow2f (int e)
 static inline int
 floor_log2f (float v)
 {
-  uint32_t bits;
-  int biased;
-
-  memcpy (&bits, &v, sizeof bits);
-  biased = (int) (bits >> 23);
+  uint32_t bits = f32_bits (v);
+  int biased = (int) (bits >> 23);
   if (biased > 0)
     return biased - 127;
   return 31 - __builtin_clz (bits) - 149;
@@ -462,16 +455,15 @@ qs_block_scale_slot (QsFormat            format,
        * next to every edge). */
       static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
                                          1.6817928305074290861 };
-      double v = (double) b->scale;
+      double v = (double) b->scale, m;  /* normal as a double, and positive */
       uint64_t bits;
-      double m;
+      long e;
 
       memcpy (&bits, &v, sizeof bits);
+      e = (long) (bits >> 52) - 1023;
       bits = (bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
       memcpy (&m, &bits, sizeof m);
-      memcpy (&bits, &v, sizeof bits);
-      bin = ((long) (bits >> 52) - 1023 - SCALE_LOG2_MIN) * SCALE_SUBBINS
-            + (m > quarter[0]) + (m > quarter[1]) + (m > quarter[2]);
+      bin = (e - SCALE_LOG2_MIN) * SCALE_SUBBINS + (m > quarter[0]) + (m > quarter[1]) + (m > quarter[2]);
     }
   if (bin < 0)
     bin = 0;
@@ -707,7 +699,8 @@ qs_block_tally (const Pass       *p,
     }
 
   w->clipped += clipped;
-  w->max_error = fmax (w->max_error, max_err);
+  /* fmax without the call: neither is NaN. */
+  w->max_error = max_err > w->max_error ? max_err : w->max_error;
   if (format == QS_FORMAT_INT)
     {
       float zero = 0.0f, back;
@@ -873,18 +866,8 @@ qs_block_kernel_flush (Worker *w)
 
   for (; back > 0; back--)
     {
-      int32_t (*slots)[QS_BLOCK_STEP] = w->ring[(k - back) % QS_BLOCK_RING];
-      for (int l = 0; l < w->ring_filled[(k - back) % QS_BLOCK_RING]; l++)
-        {
-          if (w->joint != NULL)
-            w->joint[slots[0][l]]++;
-          else
-            {
-              w->codes[slots[0][l]]++;
-              w->orig[slots[1][l]]++;
-            }
-          w->recon[slots[2][l]]++;
-        }
+      qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
+                           w->joint != NULL);
     }
   w->ring_steps = 0;
 }
