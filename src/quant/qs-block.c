@@ -6,7 +6,10 @@
  * the clip test and the histogram increments, as qs-analysis.c does for
  * per-tensor and per-channel schemes. A block is gathered into a
  * block-sized scratch buffer when its elements are strided; nothing
- * tensor-sized is allocated.
+ * tensor-sized is allocated. run_block below is the reference for that
+ * per-block work; qs-block-avx512.c is its twin, chosen at run time
+ * (qs-block-private.h) and held to it bit for bit by
+ * tests/quant/test-block-kernels.c.
  *
  * Results do not depend on the number of threads: floating-point sums are
  * kept per task (a fixed range of blocks) and added in task order; integer
@@ -244,7 +247,7 @@ qs_block_scale (const QsScheme *scheme,
       if (amax > 0.0f)
         {
           float block = amax / 6.0f;
-          b->scale_code = qs_float_to_fp8_e4m3 (block / tensor_scale);
+          b->scale_code = qs_fp8_e4m3_encode (block / tensor_scale);
           b->scale = qs_fp8_e4m3_to_float (b->scale_code) * tensor_scale;
           b->exact_scale = block;
         }
