@@ -6,14 +6,17 @@
  * the clip test and the histogram increments, as qs-analysis.c does for
  * per-tensor and per-channel schemes. A block is gathered into a
  * block-sized scratch buffer when its elements are strided; nothing
- * tensor-sized is allocated.
+ * tensor-sized is allocated. run_block below is the reference for that
+ * per-block work; qs-block-avx512.c is its twin, chosen at run time
+ * (qs-block-private.h) and held to it bit for bit by
+ * tests/quant/test-block-kernels.c.
  *
  * Results do not depend on the number of threads: floating-point sums are
  * kept per task (a fixed range of blocks) and added in task order; integer
  * tallies, maxima and the worst-block list (ordered by a total order) are
  * merged per worker.
  */
-#include "qs-block.h"
+#include "qs-block-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,17 +24,20 @@
 
 #include "qs-float-format.h"
 #include "qs-float-format-private.h"
-#include "qs-fused-private.h"
 #include "qs-parallel.h"
 
 /* Elements per task, about: enough to amortize the scheduling. */
 #define TASK_ELEMENTS ((size_t) 1 << 16)
-#define LANES 4
+#define LANES QS_BLOCK_LANES
 
 /* log2 of block scales: E8M0 spans 2^-127..2^127; float32 scales 2^-149..2^128. */
 #define SCALE_LOG2_MIN (-160)
 #define SCALE_LOG2_MAX 136
 #define SCALE_SUBBINS 4
+
+/* The pair table's bounds, as in qs-analysis.c. */
+#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
+#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
 
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
 #define NF4_L0 -1.0
@@ -86,8 +92,8 @@ qs_nf4_level (int index)
 
 /* The largest element magnitude of each block format, and its emax (the
  * exponent of the largest power of two it holds), for the E8M0 scale. */
-static float
-element_max (QsFormat format)
+float
+qs_block_element_max (QsFormat format)
 {
   switch (format)
     {
@@ -128,12 +134,6 @@ element_emax (QsFormat format)
     default:
       return 0;
     }
-}
-
-static bool
-is_mx (QsFormat format)
-{
-  return format >= QS_FORMAT_MXFP8_E4M3 && format <= QS_FORMAT_MXINT8;
 }
 
 QsStatus
@@ -181,23 +181,34 @@ qs_block_info_free (QsBlockInfo *info)
 
 /* ---- one block's scale ------------------------------------------------- */
 
-typedef struct {
-  float           inv;          /* encode: scaled = x * inv, or x / scale when divide */
-  float           scale;        /* decode: x' = element * scale */
-  bool            divide;       /* NVFP4 divides, as ModelOpt does */
-  bool            zero;         /* no information: every code is the code of 0.0 */
-  float           exact_scale;  /* the unrounded scale, for the inspector */
-  uint8_t         scale_code;   /* E8M0 or E4M3 byte */
-  QsChannelCoeffs coeffs;       /* integer groups */
-} BlockScale;
+typedef QsBlockScale BlockScale;
 
-static void
-block_scale (const QsScheme *scheme,
-             float           tensor_scale,
-             float           amax,
-             float           lo,
-             float           hi,
-             BlockScale     *b)
+/* 2^e for -149 <= e <= 127, exactly (ldexpf without the call). */
+static inline float
+pow2f (int e)
+{
+  return f32_from_bits (e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149));
+}
+
+/* floor (log2 (v)) of a finite v > 0, from its bits (frexpf without the
+ * call: frexpf's exponent minus one). */
+static inline int
+floor_log2f (float v)
+{
+  uint32_t bits = f32_bits (v);
+  int biased = (int) (bits >> 23);
+  if (biased > 0)
+    return biased - 127;
+  return 31 - __builtin_clz (bits) - 149;
+}
+
+void
+qs_block_scale (const QsScheme *scheme,
+                float           tensor_scale,
+                float           amax,
+                float           lo,
+                float           hi,
+                BlockScale     *b)
 {
   QsFormat format = scheme->format;
 
@@ -210,21 +221,21 @@ block_scale (const QsScheme *scheme,
       b->inv = b->coeffs.inv;
       b->zero = amax == 0.0f;
     }
-  else if (is_mx (format))
+  else if (qs_block_format_is_mx (format))
     {
       int e = -127;
       if (amax > 0.0f)
         {
-          frexpf (amax, &e);
-          e = e - 1 - element_emax (format);  /* floor (log2 amax) - emax */
+          e = floor_log2f (amax) - element_emax (format);
           e = e < -127 ? -127 : e > 127 ? 127 : e;
-          b->exact_scale = amax / element_max (format);
+          b->exact_scale = amax / qs_block_element_max (format);
         }
       else
         b->zero = true;
-      b->scale = ldexpf (1.0f, e);
-      b->inv = ldexpf (1.0f, -e);
+      b->scale = pow2f (e);
+      b->inv = pow2f (-e);
       b->scale_code = (uint8_t) (e + 127);
+      b->scale_log2 = e;
       if (b->zero)
         b->exact_scale = b->scale;
       /* The scale 2^-127 encodes zeros (and -0.0) like any other. */
@@ -236,7 +247,7 @@ block_scale (const QsScheme *scheme,
       if (amax > 0.0f)
         {
           float block = amax / 6.0f;
-          b->scale_code = qs_float_to_fp8_e4m3 (block / tensor_scale);
+          b->scale_code = qs_fp8_e4m3_encode (block / tensor_scale);
           b->scale = qs_fp8_e4m3_to_float (b->scale_code) * tensor_scale;
           b->exact_scale = block;
         }
@@ -252,6 +263,16 @@ block_scale (const QsScheme *scheme,
       b->inv = 1.0f / amax;
       b->zero = amax == 0.0f;
     }
+}
+
+void
+qs_block_exact_scale (const BlockScale *b,
+                      BlockScale       *exact)
+{
+  *exact = *b;
+  exact->divide = true;
+  exact->scale = b->exact_scale;
+  exact->zero = !(b->exact_scale > 0.0f);
 }
 
 /* ---- elements ---------------------------------------------------------- */
@@ -315,35 +336,20 @@ fill_value_table (QsFormat format,
     values[slot] = qs_block_element_value (format, format == QS_FORMAT_MXINT8 ? slot - 128 : slot);
 }
 
-/* The range of a block of finite values: amax, min and max (0 for none).
- * Eight lanes, a row at a time, so the compares vectorize. */
-static void
-block_range (const float *x,
-             size_t       n,
-             float       *amax,
-             float       *lo,
-             float       *hi)
+void
+qs_block_range_finish (const float  a[8],
+                       const float  l[8],
+                       const float  h[8],
+                       const float *x,
+                       size_t       rows_end,
+                       size_t       n,
+                       float       *amax,
+                       float       *lo,
+                       float       *hi)
 {
-  float a[8] = { 0 }, l[8], h[8], ra = 0.0f, rl = INFINITY, rh = -INFINITY;
-  size_t j = 0;
+  float ra = 0.0f, rl = INFINITY, rh = -INFINITY;
 
-  for (int k = 0; k < 8; k++)
-    {
-      l[k] = INFINITY;
-      h[k] = -INFINITY;
-    }
-  for (; j + 8 <= n; j += 8)
-    {
-      _Pragma ("GCC unroll 8")
-      for (int k = 0; k < 8; k++)
-        {
-          float v = x[j + (size_t) k], m = fabsf (v);
-          a[k] = m > a[k] ? m : a[k];
-          l[k] = v < l[k] ? v : l[k];
-          h[k] = v > h[k] ? v : h[k];
-        }
-    }
-  for (; j < n; j++)
+  for (size_t j = rows_end; j < n; j++)
     {
       float v = x[j], m = fabsf (v);
       ra = m > ra ? m : ra;
@@ -363,6 +369,37 @@ block_range (const float *x,
   *hi = rh;
 }
 
+/* The range of a block of finite values: amax, min and max (0 for none).
+ * Eight lanes, a row at a time, so the compares vectorize. */
+static void
+block_range (const float *x,
+             size_t       n,
+             float       *amax,
+             float       *lo,
+             float       *hi)
+{
+  float a[8] = { 0 }, l[8], h[8];
+  size_t j = 0;
+
+  for (int k = 0; k < 8; k++)
+    {
+      l[k] = INFINITY;
+      h[k] = -INFINITY;
+    }
+  for (; j + 8 <= n; j += 8)
+    {
+      _Pragma ("GCC unroll 8")
+      for (int k = 0; k < 8; k++)
+        {
+          float v = x[j + (size_t) k], m = fabsf (v);
+          a[k] = m > a[k] ? m : a[k];
+          l[k] = v < l[k] ? v : l[k];
+          h[k] = v > h[k] ? v : h[k];
+        }
+    }
+  qs_block_range_finish (a, l, h, x, j, n, amax, lo, hi);
+}
+
 static size_t
 code_slot_count (const QsScheme *scheme,
                  int             qmin,
@@ -375,58 +412,10 @@ code_slot_count (const QsScheme *scheme,
 
 /* ---- the pass ---------------------------------------------------------- */
 
-typedef struct {
-  double err2;
-  double x2;
-  double recon2;
-  double cross;
-  double err2_exact;
-  double padding[3];
-} TaskSums;
-
-typedef struct {
-  size_t block;
-  double mse;
-  double max_abs_error;
-} Worst;
-
-typedef struct {
-  uint64_t *codes;         /* [code_slots + 1] */
-  uint64_t *orig;          /* [bins + 3] */
-  uint64_t *recon;
-  uint64_t *scale_counts;  /* [scale slots] */
-  float    *scratch;       /* [block_size] */
-  uint64_t  clipped;
-  uint64_t  nonfinite;
-  uint64_t  zeros;
-  uint64_t  zero_blocks;
-  double    max_error;
-  double    zero_error;
-  int       worst_count;
-  Worst     worst[QS_BLOCK_WORST];
-} Worker;
-
-typedef struct {
-  const QsScheme   *scheme;
-  QsChannelLayout   layout;
-  QsBlockGeometry   geo;
-  const float      *data;
-  float             tensor_scale;
-  int               qmin;
-  int               qmax;
-  size_t            code_slots;
-  bool              histograms;   /* off for the sweep */
-  bool              inspect;
-  bool              bands;        /* channels-last: a task is a band of block rows */
-  size_t            units_per_task;
-  size_t            n_tasks;
-  QsFusedArgs       hist;         /* only the histogram fields */
-  size_t            scale_slots;
-  float             values[256];  /* element values by code slot */
-  TaskSums         *sums;
-  int               n_workers;
-  Worker           *workers;
-} Pass;
+typedef QsBlockTaskSums TaskSums;
+typedef QsBlockWorst Worst;
+typedef QsBlockWorker Worker;
+typedef QsBlockPass Pass;
 
 static void
 worst_insert (Worker *w,
@@ -449,21 +438,40 @@ worst_insert (Worker *w,
   w->worst[at] = (Worst) { block, mse, max_abs_error };
 }
 
-static size_t
-scale_slot (const Pass *p,
-            float       scale)
+size_t
+qs_block_scale_slot (QsFormat            format,
+                     const QsBlockScale *b,
+                     size_t              slots)
 {
-  double l = log2 ((double) scale);
   long bin;
 
-  if (is_mx (p->scheme->format))
-    bin = lrint (l) - SCALE_LOG2_MIN;
+  if (qs_block_format_is_mx (format))
+    bin = (long) b->scale_log2 - SCALE_LOG2_MIN;  /* log2 of 2^e is e */
   else
-    bin = (long) floor ((l - SCALE_LOG2_MIN) * SCALE_SUBBINS);
+    {
+      /* floor ((log2 (scale) - SCALE_LOG2_MIN) * 4) without the log: with
+       * scale = m * 2^e, m in [1, 2), it is 4 (e - SCALE_LOG2_MIN) plus
+       * how many of 2^(1/4), 2^(1/2), 2^(3/4) m exceeds. Those are
+       * irrational, so no float m equals them nor lies between them and
+       * their doubles below, and log2 (a float) lands on the same side of
+       * each quarter (tests/quant/test-block-kernels.c checks the floats
+       * next to every edge). */
+      static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
+                                         1.6817928305074290861 };
+      double v = (double) b->scale, m;  /* normal as a double, and positive */
+      uint64_t bits;
+      long e;
+
+      memcpy (&bits, &v, sizeof bits);
+      e = (long) (bits >> 52) - 1023;
+      bits = (bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
+      memcpy (&m, &bits, sizeof m);
+      bin = (e - SCALE_LOG2_MIN) * SCALE_SUBBINS + (m > quarter[0]) + (m > quarter[1]) + (m > quarter[2]);
+    }
   if (bin < 0)
     bin = 0;
-  if ((size_t) bin >= p->scale_slots)
-    bin = (long) p->scale_slots - 1;
+  if ((size_t) bin >= slots)
+    bin = (long) slots - 1;
   return (size_t) bin;
 }
 
@@ -516,7 +524,7 @@ encode_run (const Pass       *p,
       }
   else
     {
-      float inv = b->inv, scale = b->scale, limit = element_max (format);
+      float inv = b->inv, scale = b->scale, limit = qs_block_element_max (format);
       const float *values = p->values;
       float scaled[SUB];
 
@@ -646,6 +654,65 @@ run_finite (const Pass       *p,
   w->zeros += zeros;
 }
 
+const float *
+qs_block_drop_nonfinite (const Pass  *p,
+                         Worker      *w,
+                         const float *x,
+                         size_t      *n)
+{
+  size_t k = 0, bad;
+
+  /* Non-finite values stay out of everything but their tallies. */
+  for (size_t j = 0; j < *n; j++)
+    if (x[j] - x[j] == 0.0f)
+      w->scratch[k++] = x[j];
+  bad = *n - k;
+  if (p->histograms)
+    {
+      w->codes[p->code_slots] += bad;
+      w->orig[p->hist.bins + 2] += bad;
+      w->recon[p->hist.bins + 2] += bad;
+    }
+  w->nonfinite += bad;
+  *n = k;
+  return w->scratch;
+}
+
+void
+qs_block_tally (const Pass       *p,
+                Worker           *w,
+                size_t            block,
+                const BlockScale *b,
+                float             amax,
+                size_t            n,
+                double            err2,
+                float             max_err,
+                uint64_t          clipped)
+{
+  QsFormat format = p->scheme->format;
+
+  if (p->inspect)
+    {
+      if (n > 0)
+        worst_insert (w, block, err2 / (double) n, max_err);
+      if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
+        w->zero_blocks++;
+      else
+        w->scale_counts[qs_block_scale_slot (format, b, p->scale_slots)]++;
+    }
+
+  w->clipped += clipped;
+  /* fmax without the call: neither is NaN. */
+  w->max_error = max_err > w->max_error ? max_err : w->max_error;
+  if (format == QS_FORMAT_INT)
+    {
+      float zero = 0.0f, back;
+      int32_t zero_slot;
+      encode_run (p, format, p->scheme->rounding, b, &zero, 1, &zero_slot, &back);
+      w->zero_error = fmax (w->zero_error, fabsf (back));
+    }
+}
+
 static inline __attribute__ ((always_inline)) void
 run_block (const Pass  *p,
            QsFormat     format,
@@ -656,68 +723,53 @@ run_block (const Pass  *p,
            const float *x,
            size_t       n)
 {
-  const QsScheme *scheme = p->scheme;
   double s[5] = { 0 };
   float amax, lo, hi, max_err = 0.0f;
   uint64_t clipped = 0;
   size_t finite = 0;
   BlockScale b, exact;
-  bool rounded_scale = format != QS_FORMAT_INT && format != QS_FORMAT_NF4;
 
   for (size_t j = 0; j < n; j++)
     finite += x[j] - x[j] == 0.0f ? 1 : 0;
   if (finite < n)
-    {
-      /* Non-finite values stay out of everything but their tallies. */
-      size_t k = 0;
-      for (size_t j = 0; j < n; j++)
-        if (x[j] - x[j] == 0.0f)
-          w->scratch[k++] = x[j];
-      x = w->scratch;
-      if (p->histograms)
-        {
-          w->codes[p->code_slots] += n - finite;
-          w->orig[p->hist.bins + 2] += n - finite;
-          w->recon[p->hist.bins + 2] += n - finite;
-        }
-      w->nonfinite += n - finite;
-      n = finite;
-    }
+    x = qs_block_drop_nonfinite (p, w, x, &n);
 
   block_range (x, n, &amax, &lo, &hi);
-  block_scale (scheme, p->tensor_scale, amax, lo, hi, &b);
-  exact = b;
-  exact.divide = true;
-  exact.scale = b.exact_scale;
-  exact.zero = !(b.exact_scale > 0.0f);
-  run_finite (p, format, rounding, &b, p->inspect && rounded_scale ? &exact : NULL, w, x, n,
-              s, &max_err, &clipped);
-  if (!rounded_scale)
+  qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, &b);
+  qs_block_exact_scale (&b, &exact);
+  run_finite (p, format, rounding, &b, p->inspect && qs_block_scale_is_rounded (format) ? &exact : NULL,
+              w, x, n, s, &max_err, &clipped);
+  if (!qs_block_scale_is_rounded (format))
     s[4] = s[0];  /* float32 scales: nothing is rounded */
-
   sums->err2 += s[0];
   sums->x2 += s[1];
   sums->recon2 += s[2];
   sums->cross += s[3];
   sums->err2_exact += s[4];
-  if (p->inspect)
-    {
-      if (n > 0)
-        worst_insert (w, block, s[0] / (double) n, max_err);
-      if (amax == 0.0f || !(b.scale > 0.0f) || b.zero)
-        w->zero_blocks++;
-      else
-        w->scale_counts[scale_slot (p, b.scale)]++;
-    }
+  qs_block_tally (p, w, block, &b, amax, n, s[0], max_err, clipped);
+}
 
-  w->clipped += clipped;
-  w->max_error = fmax (w->max_error, max_err);
-  if (format == QS_FORMAT_INT)
+/* Specialised per format and rounding; the AVX2 clone vectorizes the
+ * element loops, the default clone is the baseline build. Both compute the
+ * same operations in the same order (no contraction), so the same bits. */
+static inline __attribute__ ((always_inline)) void
+run_blocks (const Pass  *p,
+            QsFormat     format,
+            QsRounding   rounding,
+            Worker      *w,
+            TaskSums    *sums,
+            size_t       first,
+            size_t       count,
+            const float *x)
+{
+  size_t g = first % p->geo.blocks_per_run;
+
+  for (size_t b = first; b < first + count; b++)
     {
-      float zero = 0.0f, back;
-      int32_t zero_slot;
-      encode_run (p, format, rounding, &b, &zero, 1, &zero_slot, &back);
-      w->zero_error = fmax (w->zero_error, fabsf (back));
+      size_t n = qs_block_length (&p->geo, g);
+      run_block (p, format, rounding, w, sums, b, x, n);
+      x += n;
+      g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
     }
 }
 
@@ -725,17 +777,17 @@ run_block (const Pass  *p,
  * element loops, the default clone is the baseline build. Both compute the
  * same operations in the same order (no contraction), so the same bits. */
 __attribute__ ((target_clones ("avx2", "default")))
-static void
-run_block_any (const Pass  *p,
-               Worker      *w,
-               TaskSums    *sums,
-               size_t       block,
-               const float *x,
-               size_t       n)
+void
+qs_block_kernel_scalar (const Pass  *p,
+                        Worker      *w,
+                        TaskSums    *sums,
+                        size_t       first,
+                        size_t       count,
+                        const float *x)
 {
   switch (p->scheme->format)
     {
-#define CASE(f) case f: run_block (p, f, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n); break
+#define CASE(f) case f: run_blocks (p, f, QS_ROUNDING_HALF_EVEN, w, sums, first, count, x); break
       CASE (QS_FORMAT_MXFP8_E4M3);
       CASE (QS_FORMAT_MXFP8_E5M2);
       CASE (QS_FORMAT_MXFP6_E2M3);
@@ -748,11 +800,79 @@ run_block_any (const Pass  *p,
     case QS_FORMAT_INT:
     default:
       if (p->scheme->rounding == QS_ROUNDING_HALF_AWAY)
-        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_AWAY, w, sums, block, x, n);
+        run_blocks (p, QS_FORMAT_INT, QS_ROUNDING_HALF_AWAY, w, sums, first, count, x);
       else
-        run_block (p, QS_FORMAT_INT, QS_ROUNDING_HALF_EVEN, w, sums, block, x, n);
+        run_blocks (p, QS_FORMAT_INT, QS_ROUNDING_HALF_EVEN, w, sums, first, count, x);
       break;
     }
+}
+
+/* The midpoints of the format's magnitude grid (NF4: of its signed
+ * levels) as strict thresholds; see QsBlockPass.grid. */
+static void
+fill_grid_thresholds (QsFormat format,
+                      float    grid[32])
+{
+  const float *mid = NULL;
+  int n = 0;
+  bool odd_ties_up = true;
+
+  switch (format)
+    {
+    case QS_FORMAT_MXFP6_E2M3:
+      mid = qs_fp6_e2m3_midpoints;
+      n = 31;
+      break;
+    case QS_FORMAT_MXFP6_E3M2:
+      mid = qs_fp6_e3m2_midpoints;
+      n = 31;
+      break;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      mid = qs_fp4_e2m1_midpoints;
+      n = 7;
+      break;
+    case QS_FORMAT_NF4:
+      mid = nf4_mid;
+      n = 15;
+      odd_ties_up = false;  /* ties go to the lower level */
+      break;
+    default:
+      break;
+    }
+  for (int i = 0; i < 32; i++)
+    {
+      grid[i] = i < n ? mid[i] : INFINITY;
+      /* a >= m is a > (the float below m); the midpoints are positive. */
+      if (i < n && odd_ties_up && (i & 1))
+        grid[i] = nextafterf (mid[i], 0.0f);
+    }
+}
+
+QsBlockKernel
+qs_block_kernel_select (void)
+{
+#if defined(__x86_64__)
+  /* qs_analysis_kernel_name applies the QS_FORCE_* variables. */
+  __builtin_cpu_init ();
+  if (strcmp (qs_analysis_kernel_name (), "avx512") == 0 && __builtin_cpu_supports ("avx512bw")
+      && __builtin_cpu_supports ("avx512vl"))
+    return qs_block_kernel_avx512;
+#endif
+  return qs_block_kernel_scalar;
+}
+
+void
+qs_block_kernel_flush (Worker *w)
+{
+  size_t k = w->ring_steps, back = k < QS_BLOCK_RING - 1 ? k : QS_BLOCK_RING - 1;
+
+  for (; back > 0; back--)
+    {
+      qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
+                           w->joint != NULL);
+    }
+  w->ring_steps = 0;
 }
 
 /* The elements of block (@channel, @g): a pointer into the data when they
@@ -816,20 +936,49 @@ task_func (void   *user_data,
           {
             size_t n;
             const float *x = block_elements (&p->layout, &p->geo, p->data, c, g, w->scratch, &n);
-            run_block_any (p, w, sums, c * bpr + g, x, n);
+            p->kernel (p, w, sums, c * bpr + g, 1, x);
           }
     }
   else
     {
       if (last > p->geo.block_count)
         last = p->geo.block_count;
+      /* Blocks that follow each other in memory go to the kernel as one
+       * run, so it sets up once. */
+      bool contiguous = p->layout.outer == 1 || channels == 1;
       for (size_t b = first; b < last; b++)
         {
           size_t n;
           const float *x = block_elements (&p->layout, &p->geo, p->data, b / bpr, b % bpr, w->scratch, &n);
-          run_block_any (p, w, sums, b, x, n);
+          p->kernel (p, w, sums, b, contiguous ? last - b : 1, x);
+          if (contiguous)
+            break;
         }
     }
+  qs_block_kernel_flush (w);
+  if (w->joint != NULL)
+    {
+      /* Fold long before a 32-bit pair count could wrap. */
+      w->joint_pending += (last - first) * p->geo.block_size * (p->bands ? channels : 1);
+      if (w->joint_pending > UINT32_MAX / 2)
+        qs_block_fold_joint (p, w);
+    }
+}
+
+void
+qs_block_fold_joint (const Pass *p,
+                     Worker     *w)
+{
+  size_t entries = p->code_slots * p->joint_stride;
+
+  for (size_t i = 0; i < entries; i++)
+    if (w->joint[i] > 0)
+      {
+        w->codes[i / p->joint_stride] += w->joint[i];
+        w->orig[i % p->joint_stride] += w->joint[i];
+        w->joint[i] = 0;
+      }
+  w->joint_pending = 0;
 }
 
 static void
@@ -843,6 +992,7 @@ pass_free (Pass *p)
       free (p->workers[i].recon);
       free (p->workers[i].scale_counts);
       free (p->workers[i].scratch);
+      free (p->workers[i].joint);
     }
   free (p->workers);
   free (p->sums);
@@ -875,6 +1025,15 @@ pass_run (Pass *p,
   p->scale_slots = (size_t) (SCALE_LOG2_MAX - SCALE_LOG2_MIN) * SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
+  fill_grid_thresholds (p->scheme->format, p->grid);
+  p->kernel = qs_block_kernel_select ();
+  /* The SIMD kernel counts (code, bin) pairs where the table stays in
+   * cache and the tensor repays clearing and folding it, as the
+   * per-tensor pass does (qs-analysis.c). */
+  if (p->kernel != qs_block_kernel_scalar && p->histograms
+      && p->code_slots <= JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
+      && p->layout.count / JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
+    p->joint_stride = (size_t) p->hist.bins + 3;
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
@@ -889,7 +1048,10 @@ pass_run (Pass *p,
       w->recon = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
-      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch)
+      if (p->joint_stride > 0)
+        w->joint = calloc (p->code_slots * p->joint_stride, sizeof (uint32_t));
+      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch
+          || (p->joint_stride > 0 && !w->joint))
         return QS_STATUS_NO_MEMORY;
     }
   qs_parallel_for (p->n_workers, p->n_tasks, task_func, p);
@@ -939,7 +1101,7 @@ finish_info (const Pass   *p,
         worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
     }
 
-  if (is_mx (p->scheme->format))
+  if (qs_block_format_is_mx (p->scheme->format))
     {
       info->scale_bin_width = 1.0;
       info->scale_log2_lo = (double) lo + SCALE_LOG2_MIN;
@@ -1019,6 +1181,18 @@ qs_block_analyze (const QsScheme        *scheme,
                   QsQuantParams         *params,
                   QsAnalysis            *analysis)
 {
+  return qs_block_analyze_codes (scheme, layout, data, n_threads, params, analysis, NULL);
+}
+
+QsStatus
+qs_block_analyze_codes (const QsScheme        *scheme,
+                        const QsChannelLayout *layout,
+                        const float           *data,
+                        int                    n_threads,
+                        QsQuantParams         *params,
+                        QsAnalysis            *analysis,
+                        uint64_t              *code_counts)
+{
   QsRangeStats *stats = NULL, total;
   Pass p = { 0 };
   TaskSums sum = { 0 };
@@ -1082,6 +1256,8 @@ qs_block_analyze (const QsScheme        *scheme,
   for (int i = 0; i < p.n_workers; i++)
     {
       Worker *w = &p.workers[i];
+      if (w->joint != NULL)
+        qs_block_fold_joint (&p, w);
       for (size_t s = 0; s <= p.code_slots; s++)
         codes[s] += w->codes[s];
       for (int b = 0; b < scheme->bins + 3; b++)
@@ -1096,6 +1272,8 @@ qs_block_analyze (const QsScheme        *scheme,
       analysis->zero_error = fmax (analysis->zero_error, w->zero_error);
     }
   analysis->zero_exact = analysis->zero_error == 0.0;
+  if (code_counts != NULL)
+    memcpy (code_counts, codes, (p.code_slots + 1) * sizeof (uint64_t));
 
   finite = layout->count - analysis->nonfinite_count;
   analysis->count = layout->count;
@@ -1302,7 +1480,7 @@ qs_block_quantize (const QsScheme        *scheme,
       for (size_t j = 0; j < n; j++)
         finite[j] = x[j] - x[j] == 0.0f ? x[j] : 0.0f;
       block_range (finite, n, &amax, &lo, &hi);
-      block_scale (scheme, ts, amax, lo, hi, &bs);
+      qs_block_scale (scheme, ts, amax, lo, hi, &bs);
       scales[b] = bs.scale;
       if (scale_codes != NULL)
         scale_codes[b] = bs.scale_code;

@@ -18,9 +18,7 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target ("avx512f,avx512dq,avx2,fma,popcnt")))
+#include "qs-fused-avx512-private.h"
 
 /* See qs-fused-avx2.c. */
 #define PREFETCH_BYTES 2048
@@ -28,71 +26,6 @@
 #define STEP 16
 #define LAG 3
 #define RING 4
-
-/* qs_clampf for a value that is never NaN, exactly (see clamp_ps in
- * qs-fused-avx2.c: max/min return the second operand on equality). */
-static inline AVX512 __m512
-clamp_ps (__m512 v, __m512 lo, __m512 hi)
-{
-  return _mm512_min_ps (hi, _mm512_max_ps (lo, v));
-}
-
-static inline AVX512 __m512
-round_even_ps (__m512 v)
-{
-  const __m512 magic = _mm512_set1_ps (12582912.0f);
-  return _mm512_sub_ps (_mm512_add_ps (v, magic), magic);
-}
-
-static inline AVX512 __m512
-round_away_ps (__m512 v)
-{
-  const __m512i sign = _mm512_set1_epi32 ((int) 0x80000000u);
-  __m512 a = _mm512_castsi512_ps (_mm512_andnot_si512 (sign, _mm512_castps_si512 (v)));
-  __m512 r = round_even_ps (a);
-  __mmask16 tie_down = _mm512_cmp_ps_mask (_mm512_sub_ps (r, a), _mm512_set1_ps (-0.5f), _CMP_EQ_OQ);
-  r = _mm512_mask_add_ps (r, tie_down, r, _mm512_set1_ps (1.0f));
-  return _mm512_castsi512_ps (_mm512_or_si512 (_mm512_castps_si512 (r),
-                                               _mm512_and_si512 (_mm512_castps_si512 (v), sign)));
-}
-
-/* The histogram's constants, in registers for the whole run. */
-typedef struct {
-  __m512  lo;
-  __m512  inv_width;
-  __m512  top_slot;     /* bins + 1, as a float */
-  __m512  hi;
-  __m512i bins;
-} HistConsts;
-
-/* @top_fix: whether the top edge needs its own test (see qs_fused_hist_slot);
- * where the arithmetic already puts hist_hi into the last bin, it does not. */
-static inline AVX512 __m512i
-hist_slot_ps (const HistConsts *h, __m512 x, bool top_fix)
-{
-  __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, h->lo), h->inv_width), _mm512_set1_ps (1.0f));
-  __m512i slot;
-
-  /* NaN and the sign of a zero both end as slot 0 after truncation. */
-  t = _mm512_min_ps (h->top_slot, _mm512_max_ps (t, _mm512_setzero_ps ()));
-  slot = _mm512_cvttps_epi32 (t);
-  if (top_fix)
-    slot = _mm512_mask_mov_epi32 (slot, _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ), h->bins);
-  return slot;
-}
-
-/* Elements 0-7 and 8-15 of a vector, in double. */
-static inline AVX512 __m512d
-widen_lo (__m512 a)
-{
-  return _mm512_cvtps_pd (_mm512_castps512_ps256 (a));
-}
-
-static inline AVX512 __m512d
-widen_hi (__m512 a)
-{
-  return _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (a), 1)));
-}
 
 /* sum[l] += a[l] * b[l] for elements l, then sum[l] += a[l + 8] * b[l + 8]:
  * the reference's order within lane l. A fused multiply-add is no
@@ -164,10 +97,8 @@ fused_run (const QsFusedArgs   *a,
   /* Per run: r + (post - qmin) is r + post - qmin, all small integers in
    * float, so exact. */
   const __m512 post_minus_qmin = _mm512_set1_ps (stride ? 0.0f : a->post[c0] - (float) a->qmin);
-  const HistConsts hist = {
-    _mm512_set1_ps (a->hist_lo), _mm512_set1_ps (a->hist_inv_width),
-    _mm512_set1_ps ((float) a->bins + 1.0f), _mm512_set1_ps (a->hist_hi), _mm512_set1_epi32 (a->bins),
-  };
+  bool top_fix;
+  const HistConsts hist = hist_consts (a, &top_fix);
   __m512 inv = zero, add = zero, lo = zero, hi = zero, post = zero, sub = zero, scale = zero;
   __m512 max_error = zero;
   double block[4] = { s->err2, s->x2, s->recon2, s->cross };
@@ -178,10 +109,6 @@ fused_run (const QsFusedArgs   *a,
   int32_t slots[RING][3][STEP] __attribute__ ((aligned (64)));
   int filled[RING];   /* valid slots in each: a chunk's last step may be short */
   size_t k = 0;
-  /* The slot hist_hi gets without the top-edge test, computed as
-   * hist_slot_ps does (NaN would give 0, and keep the test). */
-  float top_t = qs_clampf ((a->hist_hi - a->hist_lo) * a->hist_inv_width + 1.0f, 0.0f, (float) a->bins + 1.0f);
-  bool top_fix = (int32_t) top_t != a->bins;
   /* Per tensor, non-finite values are counted in the slots of 0.0 (which
    * they become) and moved to the skip slots at the end, instead of a
    * blend per step. */

@@ -1,0 +1,533 @@
+/* qs-block-avx512.c: the AVX-512 twin of the block pass's kernel (sixteen elements a step).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The same results as run_block in qs-block.c, bit for bit: the range in
+ * the reference's eight lanes, the same scale (qs_block_scale), the same
+ * float operations per element in the same order (contraction off), and
+ * the error sums in the reference's four double lanes, element j in lane
+ * j % 4, each lane in element order. The encoders compute what the
+ * scalar ones compute by other means where that is exact (each says why):
+ * FP8 by the same integer steps on the float's bits, FP6, FP4 and NF4 by
+ * a binary search of the midpoints the reference counts, decoding by
+ * permutes of the reference's value table or, for FP8, from the code's
+ * bits. A block's last step is masked: missing elements add exact zeros,
+ * which change no sum (a lane sum is never -0), and are not counted.
+ */
+#include "qs-block-private.h"
+
+#if defined(__x86_64__)
+
+#include <math.h>
+
+#include "qs-float-format-private.h"
+#include "qs-fused-avx512-private.h"
+
+#define BLOCK_AVX512 __attribute__((target ("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt")))
+#define STEP QS_BLOCK_STEP
+#define LAG (QS_BLOCK_RING - 1)
+
+/* What a step's encoder needs, in registers for the block. */
+typedef struct {
+  __m512  inv;
+  __m512  scale;
+  bool    divide;
+  bool    zero;
+  /* integer groups: see QsChannelCoeffs */
+  __m512  add;
+  __m512  lo;
+  __m512  hi;
+  __m512  lo1;        /* lo - 1 */
+  __m512  hi1;        /* hi + 1 */
+  __m512  post;       /* post - qmin: the slot of r */
+  __m512  sub;
+} StepScale;
+
+typedef struct {
+  __m512  grid_lo;    /* QsBlockPass.grid[0..15] */
+  __m512  grid_hi;    /* [16..31] */
+  __m512  values[4];  /* QsBlockPass.values[0..63] */
+  __m512  limit;      /* the largest element magnitude */
+} FormatConsts;
+
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 StepScale
+step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
+{
+  const QsChannelCoeffs *c = &b->coeffs;
+  StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->divide, b->zero };
+
+  if (format == QS_FORMAT_INT)
+    {
+      s.add = _mm512_set1_ps (c->add);
+      s.lo = _mm512_set1_ps (c->lo);
+      s.hi = _mm512_set1_ps (c->hi);
+      s.lo1 = _mm512_set1_ps (c->lo - 1.0f);
+      s.hi1 = _mm512_set1_ps (c->hi + 1.0f);
+      s.post = _mm512_set1_ps (c->post - (float) p->qmin);
+      s.sub = _mm512_set1_ps (c->sub);
+    }
+  return s;
+}
+
+/* The FP8 code of each lane: qs_fp8_*_encode's integer steps
+ * (encode_magnitude), lane by lane. */
+static inline BLOCK_AVX512 __m512i
+fp8_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t nan_code)
+{
+  const unsigned shift = 23 - man_bits;
+  const uint32_t rebias = (uint32_t) (bias - 127) << 23;
+  const uint32_t min_normal_bits = (uint32_t) (127 + 1 - bias) << 23;
+  const uint32_t magic = subnormal_magic_bits (man_bits, bias);
+  __m512i bits = _mm512_castps_si512 (v);
+  __m512i abs = _mm512_and_si512 (bits, _mm512_set1_epi32 ((int) F32_ABS_MASK));
+  __m512i odd = _mm512_and_si512 (_mm512_srli_epi32 (abs, shift), _mm512_set1_epi32 (1));
+  __m512i code = _mm512_add_epi32 (_mm512_add_epi32 (abs, odd),
+                                   _mm512_set1_epi32 ((int) (rebias + ((UINT32_C (1) << (shift - 1)) - 1))));
+  __m512i sub = _mm512_sub_epi32 (_mm512_castps_si512 (_mm512_add_ps (_mm512_castsi512_ps (abs),
+                                                                      _mm512_castsi512_ps (_mm512_set1_epi32 ((int) magic)))),
+                                  _mm512_set1_epi32 ((int) magic));
+
+  code = _mm512_srli_epi32 (code, shift);
+  code = _mm512_mask_mov_epi32 (code, _mm512_cmplt_epu32_mask (abs, _mm512_set1_epi32 ((int) min_normal_bits)), sub);
+  code = _mm512_min_epu32 (code, _mm512_set1_epi32 ((int) max_code));
+  code = _mm512_mask_mov_epi32 (code, _mm512_cmpgt_epu32_mask (abs, _mm512_set1_epi32 ((int) F32_INF_BITS)),
+                                _mm512_set1_epi32 ((int) nan_code));
+  return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, 24), _mm512_set1_epi32 (0x80)));
+}
+
+/* The value of each FP8 code, from its bits: normal codes are the float's
+ * pattern shifted and rebiased, subnormal ones a count of the smallest
+ * step, as qs-float-format.c's tables define them (both exact). The NaN
+ * codes never occur: the encoder saturates finite values. */
+static inline BLOCK_AVX512 __m512
+fp8_decode (__m512i code, unsigned man_bits, int bias)
+{
+  const uint32_t magic = subnormal_magic_bits (man_bits, bias);
+  __m512i mag = _mm512_and_si512 (code, _mm512_set1_epi32 (0x7f));
+  __m512i normal = _mm512_add_epi32 (_mm512_slli_epi32 (mag, 23 - man_bits),
+                                     _mm512_set1_epi32 ((int) ((uint32_t) (127 - bias) << 23)));
+  __m512 tiny = _mm512_sub_ps (_mm512_castsi512_ps (_mm512_add_epi32 (mag, _mm512_set1_epi32 ((int) magic))),
+                               _mm512_castsi512_ps (_mm512_set1_epi32 ((int) magic)));
+  __mmask16 is_sub = _mm512_cmplt_epu32_mask (mag, _mm512_set1_epi32 (1 << man_bits));
+  __m512i value = _mm512_mask_mov_epi32 (normal, is_sub, _mm512_castps_si512 (tiny));
+
+  return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
+}
+
+/* How many of the sorted thresholds t[0..2^levels - 1) lie below @a: the
+ * count qs_grid_encode and nf4_index take, found by halving (the test
+ * a > t[i] holds for a prefix of i, so the count is where it stops). */
+static inline BLOCK_AVX512 __m512i
+grid_count (__m512 a, const FormatConsts *f, int levels)
+{
+  __m512i index = _mm512_setzero_si512 ();
+
+  for (int step = 1 << (levels - 1); step > 0; step >>= 1)
+    {
+      __m512i at = _mm512_add_epi32 (index, _mm512_set1_epi32 (step - 1));
+      __m512 t = levels > 4 ? _mm512_permutex2var_ps (f->grid_lo, at, f->grid_hi)
+                            : _mm512_permutexvar_ps (at, f->grid_lo);
+      index = _mm512_mask_add_epi32 (index, _mm512_cmp_ps_mask (a, t, _CMP_GT_OQ), index, _mm512_set1_epi32 (step));
+    }
+  return index;
+}
+
+/* Codes (as slots) and unscaled element values of a step of a block format. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
+element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *value)
+{
+  const __m512i sign_mask = _mm512_set1_epi32 ((int) 0x80000000u);
+  __m512 a = _mm512_castsi512_ps (_mm512_andnot_si512 (sign_mask, _mm512_castps_si512 (scaled)));
+  __m512i negative = _mm512_srli_epi32 (_mm512_castps_si512 (scaled), 31);
+  __m512i slot;
+
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      slot = fp8_encode (scaled, 3, 7, 0x7e, 0x7f);
+      *value = fp8_decode (slot, 3, 7);
+      break;
+    case QS_FORMAT_MXFP8_E5M2:
+      slot = fp8_encode (scaled, 2, 15, 0x7b, 0x7e);
+      *value = fp8_decode (slot, 2, 15);
+      break;
+    case QS_FORMAT_MXFP6_E2M3:
+    case QS_FORMAT_MXFP6_E3M2:
+      slot = _mm512_or_si512 (grid_count (a, f, 5), _mm512_slli_epi32 (negative, 5));
+      *value = _mm512_mask_blend_ps (_mm512_test_epi32_mask (slot, _mm512_set1_epi32 (0x20)),
+                                     _mm512_permutex2var_ps (f->values[0], slot, f->values[1]),
+                                     _mm512_permutex2var_ps (f->values[2], slot, f->values[3]));
+      break;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      slot = _mm512_or_si512 (grid_count (a, f, 3), _mm512_slli_epi32 (negative, 3));
+      *value = _mm512_permutexvar_ps (slot, f->values[0]);
+      break;
+    case QS_FORMAT_MXINT8:
+      {
+        /* qs_clampf as max/min: scaled is never NaN (max/min return
+         * their second operand on equality, as the ?: do). */
+        __m512 t = _mm512_mul_ps (scaled, _mm512_set1_ps (64.0f));
+        __m512i code;
+        t = _mm512_min_ps (_mm512_set1_ps (127.0f), _mm512_max_ps (_mm512_set1_ps (-127.0f), t));
+        code = _mm512_cvtps_epi32 (round_even_ps (t));  /* an integer already: exact */
+        *value = _mm512_mul_ps (_mm512_cvtepi32_ps (code), _mm512_set1_ps (1.0f / 64.0f));
+        slot = _mm512_add_epi32 (code, _mm512_set1_epi32 (128));
+      }
+      break;
+    case QS_FORMAT_NF4:
+    default:
+      slot = grid_count (scaled, f, 4);
+      *value = _mm512_permutexvar_ps (slot, f->values[0]);
+      break;
+    }
+  return slot;
+}
+
+/* A step of sixteen elements @x (zero where not @valid) under @b: slots,
+ * reconstructions (zero where not valid) and the clip mask. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
+encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts *f,
+             __m512 x, __mmask16 valid, __m512 *rec, __mmask16 *clip)
+{
+  __m512i slot;
+
+  if (format == QS_FORMAT_INT)
+    {
+      /* As encode_run: x * inv + add, clamped to [lo - 1, hi + 1] (max and
+       * min as the reference's ?: for every value, NaN included), rounded,
+       * clip-tested, clamped to [lo, hi]. */
+      __m512 t = _mm512_add_ps (_mm512_mul_ps (x, b->inv), b->add);
+      __m512 r;
+      t = _mm512_min_ps (b->hi1, _mm512_max_ps (b->lo1, t));
+      r = away ? round_away_ps (t) : round_even_ps (t);
+      *clip = valid & (_mm512_cmp_ps_mask (r, b->lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask (r, b->hi, _CMP_GT_OQ));
+      r = _mm512_min_ps (b->hi, _mm512_max_ps (b->lo, r));
+      slot = _mm512_cvttps_epi32 (_mm512_add_ps (r, b->post));
+      *rec = _mm512_maskz_mul_ps (valid, _mm512_sub_ps (r, b->sub), b->scale);
+    }
+  else if (b->zero)
+    {
+      slot = _mm512_set1_epi32 (format == QS_FORMAT_NF4 ? 7 : 0);
+      *rec = _mm512_setzero_ps ();
+      *clip = 0;
+    }
+  else
+    {
+      /* The exact division where the reference divides. */
+      __m512 scaled = b->divide ? _mm512_div_ps (x, b->scale) : _mm512_mul_ps (x, b->inv);
+      __m512 value;
+      slot = element_slots (format, scaled, f, &value);
+      *clip = valid & _mm512_cmp_ps_mask (_mm512_abs_ps (scaled), f->limit, _CMP_GT_OQ);
+      *rec = _mm512_maskz_mul_ps (valid, value, b->scale);
+    }
+  return slot;
+}
+
+/* sum[l] += a[4 q + l] * b[4 q + l] for q = 0..3 in turn: lane l of the
+ * reference's four, in element order. A fused multiply-add is no
+ * contraction here: the product of two floats is exact in double, so
+ * rounding it first, as the reference does, changes nothing. */
+static inline BLOCK_AVX512 __m256d
+lane_sums (__m256d sum, __m512 a, __m512 b)
+{
+  __m512d a_lo = widen_lo (a), a_hi = widen_hi (a), b_lo = widen_lo (b), b_hi = widen_hi (b);
+
+  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_lo), _mm512_castpd512_pd256 (b_lo), sum);
+  sum = _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_lo, 1), _mm512_extractf64x4_pd (b_lo, 1), sum);
+  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_hi), _mm512_castpd512_pd256 (b_hi), sum);
+  return _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_hi, 1), _mm512_extractf64x4_pd (b_hi, 1), sum);
+}
+
+/* The block range's eight lanes over the full rows of eight, as
+ * block_range keeps them; returns whether the block holds a non-finite
+ * value (the rows then are to be redone on the finite values). */
+static inline BLOCK_AVX512 bool
+range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t *rows_end)
+{
+  __m256 va = _mm256_setzero_ps (), vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
+  const __m256 abs_mask = _mm256_castsi256_ps (_mm256_set1_epi32 ((int) F32_ABS_MASK));
+  __mmask8 bad = 0;
+  size_t j = 0;
+
+  for (; j + 8 <= n; j += 8)
+    {
+      __m256 v = _mm256_loadu_ps (x + j);
+      /* m > a ? m : a, v < l ? v : l, v > h ? v : h: max, min, max with
+       * the new value first. */
+      bad |= _mm256_fpclass_ps_mask (v, 0x99);
+      va = _mm256_max_ps (_mm256_and_ps (v, abs_mask), va);
+      vl = _mm256_min_ps (v, vl);
+      vh = _mm256_max_ps (v, vh);
+    }
+  _mm256_storeu_ps (a, va);
+  _mm256_storeu_ps (l, vl);
+  _mm256_storeu_ps (h, vh);
+  *rows_end = j;
+  for (; j < n; j++)
+    bad |= !(x[j] - x[j] == 0.0f);
+  return bad != 0;
+}
+
+/* Each of four sums' lanes added in lane order, ((l0 + l1) + l2) + l3
+ * (the reference's 0 + l0 is l0: a lane sum is never -0), as one vector
+ * of the four totals. */
+static inline BLOCK_AVX512 __m256d
+lane_totals (__m256d a, __m256d b, __m256d c, __m256d d)
+{
+  __m256d ab_even = _mm256_unpacklo_pd (a, b), ab_odd = _mm256_unpackhi_pd (a, b);
+  __m256d cd_even = _mm256_unpacklo_pd (c, d), cd_odd = _mm256_unpackhi_pd (c, d);
+  __m256d l0 = _mm256_permute2f128_pd (ab_even, cd_even, 0x20);
+  __m256d l1 = _mm256_permute2f128_pd (ab_odd, cd_odd, 0x20);
+  __m256d l2 = _mm256_permute2f128_pd (ab_even, cd_even, 0x31);
+  __m256d l3 = _mm256_permute2f128_pd (ab_odd, cd_odd, 0x31);
+
+  return _mm256_add_pd (_mm256_add_pd (_mm256_add_pd (l0, l1), l2), l3);
+}
+
+static inline BLOCK_AVX512 double
+lane_total (__m256d sum)
+{
+  double lanes[QS_BLOCK_LANES];
+
+  _mm256_storeu_pd (lanes, sum);
+  return ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+}
+
+/* amax of a block's finite values, and whether it holds others. The
+ * maximum of magnitudes does not depend on order (no NaN, every zero +0),
+ * so sixteen lanes reduce in any order. */
+static inline BLOCK_AVX512 bool
+block_amax (const float *x, size_t n, float *amax)
+{
+  __m512 a = _mm512_setzero_ps ();
+  __mmask16 bad = 0;
+
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+      __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
+      bad |= _mm512_fpclass_ps_mask (v, 0x99);
+      a = _mm512_max_ps (_mm512_abs_ps (v), a);
+    }
+  *amax = _mm512_reduce_max_ps (a);
+  return bad != 0;
+}
+
+/* The range of a block: block_range's for integer groups, whose min and
+ * max keep the reference's lane order (it decides the sign of a zero);
+ * amax alone for the others. Returns whether the block holds non-finite
+ * values: then the range is to be taken again on its finite ones. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
+block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, float *lo, float *hi)
+{
+  if (format == QS_FORMAT_INT)
+    {
+      float a8[8], l8[8], h8[8];
+      size_t rows_end;
+      if (range_rows (x, n, a8, l8, h8, &rows_end))
+        return true;
+      qs_block_range_finish (a8, l8, h8, x, rows_end, n, amax, lo, hi);
+      return false;
+    }
+  *lo = *hi = 0.0f;
+  return block_amax (x, n, amax);
+}
+
+/* Blocks whose ranges and scales are taken before any is encoded: the
+ * chain from a block's elements to its scale then overlaps the encoding
+ * of the blocks before it. */
+#define BATCH 16
+
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+blocks_run (const QsBlockPass *p,
+            QsFormat           format,
+            bool               away,
+            QsBlockWorker     *w,
+            QsBlockTaskSums   *sums,
+            size_t             first,
+            size_t             count,
+            const float       *next)
+{
+  FormatConsts f;
+  bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
+  bool joint = w->joint != NULL;
+  const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
+  bool top_fix;
+  HistConsts hist = hist_consts (&p->hist, &top_fix);
+  size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
+  __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
+  double task_exact = sums->err2_exact;
+
+  f.grid_lo = _mm512_loadu_ps (p->grid);
+  f.grid_hi = _mm512_loadu_ps (p->grid + 16);
+  for (int q = 0; q < 4; q++)
+    f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
+  f.limit = _mm512_set1_ps (qs_block_element_max (format));
+
+  for (size_t done = 0; done < count;)
+    {
+      size_t batch = count - done < BATCH ? count - done : BATCH;
+      const float *batch_x[BATCH];
+      size_t batch_n[BATCH];
+      float batch_amax[BATCH];
+      bool batch_bad[BATCH];
+      QsBlockScale batch_scale[BATCH];
+
+      for (size_t i = 0; i < batch; i++)
+        {
+          float lo, hi;
+          batch_n[i] = qs_block_length (&p->geo, g);
+          batch_x[i] = next;
+          next += batch_n[i];
+          g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+          batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &lo, &hi);
+          if (!batch_bad[i])
+            qs_block_scale (p->scheme, p->tensor_scale, batch_amax[i], lo, hi, &batch_scale[i]);
+        }
+
+  for (size_t i = 0; i < batch; i++, done++)
+    {
+      size_t block = first + done, n = batch_n[i];
+      const float *x = batch_x[i];
+      float amax = batch_amax[i];
+      QsBlockScale *bp = &batch_scale[i], exact;
+      StepScale sb, se;
+      __m256d err2 = _mm256_setzero_pd (), x2 = _mm256_setzero_pd ();
+      __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
+      __m256d total;
+      __m512 max_error = _mm512_setzero_ps ();
+      uint32_t clipped = 0, zeros = 0;
+      double err2_total, exact_total;
+
+      if (batch_bad[i])
+        {
+          float lo, hi;
+          x = qs_block_drop_nonfinite (p, w, x, &n);
+          block_range_avx512 (format, x, n, &amax, &lo, &hi);
+          qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, bp);
+        }
+      sb = step_scale (p, format, bp);
+      if (with_exact)
+        {
+          qs_block_exact_scale (bp, &exact);
+          se = step_scale (p, format, &exact);
+        }
+
+      for (size_t j = 0; j < n; j += STEP)
+        {
+          size_t left = n - j;
+          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
+          __m512 xv = _mm512_maskz_loadu_ps (valid, x + j);
+          __m512 rec, err;
+          __mmask16 clip;
+          __m512i slot = encode_step (format, away, &sb, &f, xv, valid, &rec, &clip);
+
+          err = _mm512_sub_ps (rec, xv);
+          /* e > max ? e : max, as the reference keeps it; never NaN. */
+          max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error);
+          err2 = lane_sums (err2, err, err);
+          x2 = lane_sums (x2, xv, xv);
+          r2 = lane_sums (r2, rec, rec);
+          cross = lane_sums (cross, xv, rec);
+          clipped += (uint32_t) __builtin_popcount (clip);
+          zeros += (uint32_t) __builtin_popcount (_mm512_cmp_ps_mask (xv, _mm512_setzero_ps (), _CMP_EQ_OQ) & valid);
+
+          if (p->histograms)
+            {
+              int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
+              __m512i bin = hist_slot_ps (&hist, xv, top_fix);
+              if (joint)
+                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin));
+              else
+                {
+                  _mm512_storeu_si512 (cur[0], slot);
+                  _mm512_storeu_si512 (cur[1], bin);
+                }
+              _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
+              w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
+              if (k >= LAG)
+                {
+                  int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
+                  /* Full steps with a constant count, so the loop unrolls. */
+                  if (w->ring_filled[(k - LAG) % QS_BLOCK_RING] == STEP)
+                    qs_block_count_step (w, old, STEP, joint);
+                  else
+                    qs_block_count_step (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
+                }
+              k++;
+            }
+
+          if (with_exact)
+            {
+              __m512 rec_exact;
+              __mmask16 unused;
+              encode_step (format, away, &se, &f, xv, valid, &rec_exact, &unused);
+              err = _mm512_sub_ps (rec_exact, xv);
+              exact2 = lane_sums (exact2, err, err);
+            }
+        }
+
+      /* The block's sums into the task's, in the reference's order. */
+      total = lane_totals (err2, x2, r2, cross);
+      task = _mm256_add_pd (task, total);
+      err2_total = _mm256_cvtsd_f64 (total);
+      exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
+      task_exact += exact_total;
+      w->zeros += zeros;
+      qs_block_tally (p, w, block, bp, amax, n, err2_total, _mm512_reduce_max_ps (max_error), clipped);
+    }
+    }
+  w->ring_steps = k;
+  {
+    double t[4];
+    _mm256_storeu_pd (t, task);
+    sums->err2 = t[0];
+    sums->x2 = t[1];
+    sums->recon2 = t[2];
+    sums->cross = t[3];
+    sums->err2_exact = task_exact;
+  }
+}
+
+#define BLOCK_RUN(name, format, away) \
+  static BLOCK_AVX512 void \
+  name (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
+        const float *x) \
+  { \
+    blocks_run (p, format, away, w, sums, first, count, x); \
+  }
+
+BLOCK_RUN (run_int_even, QS_FORMAT_INT, false)
+BLOCK_RUN (run_int_away, QS_FORMAT_INT, true)
+BLOCK_RUN (run_mxfp8_e4m3, QS_FORMAT_MXFP8_E4M3, false)
+BLOCK_RUN (run_mxfp8_e5m2, QS_FORMAT_MXFP8_E5M2, false)
+BLOCK_RUN (run_mxfp6_e2m3, QS_FORMAT_MXFP6_E2M3, false)
+BLOCK_RUN (run_mxfp6_e3m2, QS_FORMAT_MXFP6_E3M2, false)
+BLOCK_RUN (run_mxfp4, QS_FORMAT_MXFP4, false)
+BLOCK_RUN (run_mxint8, QS_FORMAT_MXINT8, false)
+BLOCK_RUN (run_nvfp4, QS_FORMAT_NVFP4, false)
+BLOCK_RUN (run_nf4, QS_FORMAT_NF4, false)
+
+void BLOCK_AVX512
+qs_block_kernel_avx512 (const QsBlockPass *p,
+                        QsBlockWorker     *w,
+                        QsBlockTaskSums   *sums,
+                        size_t             first,
+                        size_t             count,
+                        const float       *x)
+{
+  static const QsBlockKernel runs[QS_FORMAT_LAST + 1] = {
+    [QS_FORMAT_MXFP8_E4M3] = run_mxfp8_e4m3, [QS_FORMAT_MXFP8_E5M2] = run_mxfp8_e5m2,
+    [QS_FORMAT_MXFP6_E2M3] = run_mxfp6_e2m3, [QS_FORMAT_MXFP6_E3M2] = run_mxfp6_e3m2,
+    [QS_FORMAT_MXFP4] = run_mxfp4, [QS_FORMAT_MXINT8] = run_mxint8,
+    [QS_FORMAT_NVFP4] = run_nvfp4, [QS_FORMAT_NF4] = run_nf4,
+  };
+  QsFormat format = p->scheme->format;
+
+  if (format == QS_FORMAT_INT)
+    (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away : run_int_even) (p, w, sums, first, count, x);
+  else
+    runs[format] (p, w, sums, first, count, x);
+}
+
+#endif

@@ -1,0 +1,241 @@
+/* qs-block-private.h: the block pass's state, shared by its scalar reference and its SIMD kernels.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A block kernel does one block's whole work: the non-finite check, the
+ * range, the scale (qs_block_scale), the codes, the error sums, the clip
+ * and zero counts and the histogram increments, then hands the block's
+ * sums to the task's and to qs_block_tally. The reference is run_block in qs-block.c; the
+ * SIMD kernels (qs-block-avx512.c) compute the same operations in the same
+ * order per element and per lane, and tests hold them to it bit for bit.
+ */
+#pragma once
+
+#include "qs-block.h"
+#include "qs-fused-private.h"
+
+/* The error sums of a block are kept in this many double lanes, element j
+ * in lane j % QS_BLOCK_LANES, each lane in element order; then the lanes
+ * are added in lane order. Every kernel keeps this order. */
+#define QS_BLOCK_LANES 4
+/* Elements a SIMD kernel's slot ring holds per step, and steps in it. */
+#define QS_BLOCK_STEP 16
+#define QS_BLOCK_RING 4
+
+typedef struct {
+  double err2;
+  double x2;
+  double recon2;
+  double cross;
+  double err2_exact;
+  double padding[3];
+} QsBlockTaskSums;
+
+typedef struct {
+  size_t block;
+  double mse;
+  double max_abs_error;
+} QsBlockWorst;
+
+typedef struct {
+  uint64_t    *codes;         /* [code_slots + 1] */
+  uint64_t    *orig;          /* [bins + 3] */
+  uint64_t    *recon;
+  uint64_t    *scale_counts;  /* [scale slots] */
+  float       *scratch;       /* [block_size] */
+  uint64_t     clipped;
+  uint64_t     nonfinite;
+  uint64_t     zeros;
+  uint64_t     zero_blocks;
+  double       max_error;
+  double       zero_error;
+  int          worst_count;
+  QsBlockWorst worst[QS_BLOCK_WORST];
+  /* A SIMD kernel's histogram slots (code, original bin, reconstruction
+   * bin) of its last steps, counted QS_BLOCK_RING - 1 steps late so the
+   * loads do not wait on the vector stores; qs_block_kernel_flush counts
+   * what is left. */
+  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP];
+  int          ring_filled[QS_BLOCK_RING];
+  size_t       ring_steps;
+  /* Where a SIMD kernel counts (code, original bin) pairs as one
+   * increment, joint[code * joint_stride + bin] (see QsFusedCounts);
+   * qs_block_fold_joint moves them into codes and orig. NULL otherwise. */
+  uint32_t    *joint;
+  uint64_t     joint_pending;
+} QsBlockWorker;
+
+typedef struct {
+  float           inv;          /* encode: scaled = x * inv, or x / scale when divide */
+  float           scale;        /* decode: x' = element * scale */
+  bool            divide;       /* NVFP4 divides, as ModelOpt does */
+  bool            zero;         /* no information: every code is the code of 0.0 */
+  float           exact_scale;  /* the unrounded scale, for the inspector */
+  uint8_t         scale_code;   /* E8M0 or E4M3 byte */
+  int             scale_log2;   /* MX: the E8M0 exponent */
+  QsChannelCoeffs coeffs;       /* integer groups */
+} QsBlockScale;
+
+typedef struct _QsBlockPass QsBlockPass;
+
+/* Blocks @first to @first + @count - 1, their elements back to back from
+ * @x (as in a contiguous run, or one gathered block). */
+typedef void (*QsBlockKernel) (const QsBlockPass *p,
+                               QsBlockWorker     *w,
+                               QsBlockTaskSums   *sums,
+                               size_t             first,
+                               size_t             count,
+                               const float       *x);
+
+struct _QsBlockPass {
+  const QsScheme   *scheme;
+  QsChannelLayout   layout;
+  QsBlockGeometry   geo;
+  const float      *data;
+  float             tensor_scale;
+  int               qmin;
+  int               qmax;
+  size_t            code_slots;
+  bool              histograms;   /* off for the sweep */
+  bool              inspect;
+  bool              bands;        /* channels-last: a task is a band of block rows */
+  size_t            units_per_task;
+  size_t            n_tasks;
+  QsFusedArgs       hist;         /* only the histogram fields */
+  size_t            scale_slots;
+  float             values[256];  /* element values by code slot */
+  /* The grid encoders' midpoints as strict thresholds (a midpoint whose
+   * tie rounds up lowered by one ulp), so the code is the number of
+   * thresholds below the magnitude; padded with +inf. */
+  float             grid[32];
+  QsBlockKernel     kernel;
+  size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
+  QsBlockTaskSums  *sums;
+  int               n_workers;
+  QsBlockWorker    *workers;
+};
+
+/* The length of block @g of a run. */
+static inline size_t
+qs_block_length (const QsBlockGeometry *geo,
+                 size_t                 g)
+{
+  size_t start = g * geo->block_size;
+
+  return geo->run_length - start < geo->block_size ? geo->run_length - start : geo->block_size;
+}
+
+/* The format's largest element magnitude. */
+float qs_block_element_max (QsFormat format);
+
+static inline bool
+qs_block_format_is_mx (QsFormat format)
+{
+  return format >= QS_FORMAT_MXFP8_E4M3 && format <= QS_FORMAT_MXINT8;
+}
+
+/* Whether the inspector prices the block's scale rounding with a second
+ * encode at the exact scale. */
+static inline bool
+qs_block_scale_is_rounded (QsFormat format)
+{
+  return format != QS_FORMAT_INT && format != QS_FORMAT_NF4;
+}
+
+void qs_block_scale (const QsScheme *scheme,
+                     float           tensor_scale,
+                     float           amax,
+                     float           lo,
+                     float           hi,
+                     QsBlockScale   *b);
+
+/* The inspector's histogram slot of a block's scale, out of @slots. */
+size_t qs_block_scale_slot (QsFormat            format,
+                            const QsBlockScale *b,
+                            size_t              slots);
+
+/* The scale at which the inspector encodes a second time. */
+void qs_block_exact_scale (const QsBlockScale *b,
+                           QsBlockScale       *exact);
+
+/* The range of x[0..n) (finite): eight lanes, element j in lane j % 8
+ * for the full rows of eight, the rest in order, then the lanes in order;
+ * a SIMD kernel keeps the rows and passes its lanes here. */
+void qs_block_range_finish (const float  a[8],
+                            const float  l[8],
+                            const float  h[8],
+                            const float *x,
+                            size_t       rows_end,
+                            size_t       n,
+                            float       *amax,
+                            float       *lo,
+                            float       *hi);
+
+/* A block with @bad non-finite values among x[0..*n): tallies them and
+ * returns its finite values, gathered into the worker's scratch. */
+const float *qs_block_drop_nonfinite (const QsBlockPass *p,
+                                      QsBlockWorker     *w,
+                                      const float       *x,
+                                      size_t            *n);
+
+/* The end of a block, after its sums went into the task's: the
+ * inspector's and the worker's tallies; @err2 is the block's error sum. */
+void qs_block_tally (const QsBlockPass  *p,
+                     QsBlockWorker      *w,
+                     size_t              block,
+                     const QsBlockScale *b,
+                     float               amax,
+                     size_t              n,
+                     double              err2,
+                     float               max_error,
+                     uint64_t            clipped);
+
+void qs_block_kernel_scalar (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums,
+                             size_t first, size_t count, const float *x);
+#if defined(__x86_64__)
+void qs_block_kernel_avx512 (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums,
+                             size_t first, size_t count, const float *x);
+#endif
+
+/* Counts the first @n slots of a step of @w's ring: [0] are (code,
+ * original bin) pairs where @joint, else codes and [1] original bins;
+ * [2] reconstruction bins. */
+static inline void
+qs_block_count_step (QsBlockWorker *w,
+                     int32_t        slots[3][QS_BLOCK_STEP],
+                     int            n,
+                     bool           joint)
+{
+  for (int l = 0; l < n; l++)
+    {
+      if (joint)
+        w->joint[slots[0][l]]++;
+      else
+        {
+          w->codes[slots[0][l]]++;
+          w->orig[slots[1][l]]++;
+        }
+      w->recon[slots[2][l]]++;
+    }
+}
+
+/* Counts the slots still in @w's ring. */
+void qs_block_kernel_flush (QsBlockWorker *w);
+
+/* qs_block_analyze, and the count of each code slot (then
+ * the non-finite values; 65,537 entries) in @code_counts, for tests that hold the kernels
+ * to each other. */
+QsStatus qs_block_analyze_codes (const QsScheme        *scheme,
+                                 const QsChannelLayout *layout,
+                                 const float           *data,
+                                 int                    n_threads,
+                                 QsQuantParams         *params,
+                                 QsAnalysis            *analysis,
+                                 uint64_t              *code_counts);
+
+/* Moves @w's pair counts into its code and original-bin tallies. */
+void qs_block_fold_joint (const QsBlockPass *p,
+                          QsBlockWorker     *w);
+
+/* The kernel this CPU runs, by the rules of qs_fused_span_kernel
+ * (QS_FORCE_SCALAR=1, QS_FORCE_AVX2=1). */
+QsBlockKernel qs_block_kernel_select (void);

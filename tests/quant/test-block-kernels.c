@@ -1,0 +1,435 @@
+/* test-block-kernels.c: the block pass's SIMD kernels bit for bit against its scalar reference.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every blockwise format on random tensors whose runs are no multiple of
+ * the block, with zeros, subnormals, huge values, NaN and infinities, in
+ * the three layouts (contiguous runs, gathered blocks, channels last):
+ * the analysis under QS_FORCE_SCALAR=1 (the reference), QS_FORCE_AVX2=1
+ * and the CPU's own choice must agree in every field, bit for bit, and
+ * in the count of every code. Then the exact shortcuts the block pass
+ * takes for its scales, each against the libm computation it replaces.
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "quant/qs-analysis.h"
+#include "quant/qs-block.h"
+#include "quant/qs-block-private.h"
+
+#define CODE_SLOTS 65537
+
+typedef struct {
+  QsAnalysis analysis;
+  uint64_t  *codes;
+} Result;
+
+static guint64 rng_state;
+
+static guint64
+next_random (void)
+{
+  /* xorshift64*: reproducible from the seed the test prints. */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * UINT64_C (2685821657736338717);
+}
+
+static double
+uniform (void)
+{
+  return (double) (next_random () >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static float
+normal (double sigma)
+{
+  double u1 = uniform () + 1e-300, u2 = uniform ();
+  return (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2) * sigma);
+}
+
+typedef enum {
+  DATA_WEIGHTS,     /* N(0, 0.05), with exact zeros */
+  DATA_WILD,        /* every magnitude: subnormals to near FLT_MAX, NaN, inf, -0 */
+  DATA_TIES,        /* on the formats' midpoints and grid points */
+  DATA_NF4_TIES,    /* on NF4's midpoints, in blocks whose absmax is 1 */
+} DataKind;
+
+static void
+fill (float *x, gsize n, DataKind kind)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guint64 r = next_random ();
+      switch (kind)
+        {
+        case DATA_WEIGHTS:
+          x[i] = r % 37 == 0 ? 0.0f : normal (0.05);
+          break;
+        case DATA_WILD:
+          switch (r % 23)
+            {
+            case 0:
+              x[i] = NAN;
+              break;
+            case 1:
+              x[i] = (r >> 8) % 2 ? INFINITY : -INFINITY;
+              break;
+            case 2:
+              x[i] = -0.0f;
+              break;
+            case 3:
+              x[i] = ldexpf ((float) ((r >> 8) % 1000) - 500.0f, -150 + (int) ((r >> 20) % 30));
+              break;
+            case 4:
+              x[i] = ((r >> 8) % 2 ? 1.0f : -1.0f) * ldexpf (1.0f + (float) ((r >> 9) % 1024) / 1024.0f, 100 + (int) ((r >> 20) % 28));
+              break;
+            default:
+              x[i] = ldexpf (normal (1.0), (int) ((r >> 8) % 60) - 40);
+              break;
+            }
+          break;
+        case DATA_NF4_TIES:
+          {
+            int level = (int) ((r >> 8) % 15);
+            float mid = (float) (((double) qs_nf4_level (level) + (double) qs_nf4_level (level + 1)) / 2.0);
+            if (i % 16 == 0)
+              mid = (r >> 12) % 2 ? 1.0f : -1.0f;
+            else if ((r >> 16) % 3 != 0)
+              mid = nextafterf (mid, (r >> 20) % 2 ? INFINITY : -INFINITY);
+            x[i] = mid;
+          }
+          break;
+        case DATA_TIES:
+        default:
+          {
+            /* Multiples of 1/16 and 1/64 in [-8, 8], and numbers near
+             * them, scaled by one power of two per block: ties and near
+             * ties for every element grid. */
+            float v = (float) ((int) ((r >> 8) % 1025) - 512) / 64.0f;
+            if ((r >> 24) % 4 == 0)
+              v = nextafterf (v, (r >> 26) % 2 ? INFINITY : -INFINITY);
+            x[i] = ldexpf (v, (int) (i / 16 % 7) - 3);
+          }
+          break;
+        }
+    }
+}
+
+static void
+set_kernel (const char *force)
+{
+  g_unsetenv ("QS_FORCE_SCALAR");
+  g_unsetenv ("QS_FORCE_AVX2");
+  if (force != NULL)
+    g_setenv (force, "1", TRUE);
+}
+
+static void
+run (const QsScheme        *scheme,
+     const QsChannelLayout *layout,
+     const float           *x,
+     int                    threads,
+     const char            *force,
+     Result                *r)
+{
+  QsQuantParams params;
+
+  set_kernel (force);
+  r->codes = g_new0 (uint64_t, CODE_SLOTS);
+  g_assert_cmpint (qs_block_analyze_codes (scheme, layout, x, threads, &params, &r->analysis, r->codes), ==, QS_OK);
+  qs_quant_params_clear (&params);
+  set_kernel (NULL);
+}
+
+/* Equal bits, or both NaN (whose payload no output shows). */
+static void
+assert_same_double (const char *what, const char *label, double a, double b)
+{
+  if (isnan (a) && isnan (b))
+    return;
+  if (memcmp (&a, &b, sizeof a) != 0)
+    g_error ("%s: %s differs: %a against %a", label, what, a, b);
+}
+
+static void
+assert_same (const char *label, const Result *ref, const Result *got)
+{
+  const QsAnalysis *a = &ref->analysis, *b = &got->analysis;
+  const QsBlockInfo *ia = a->blocks, *ib = b->blocks;
+
+  assert_same_double ("mse", label, a->mse, b->mse);
+  assert_same_double ("rmse", label, a->rmse, b->rmse);
+  assert_same_double ("sqnr", label, a->sqnr_db, b->sqnr_db);
+  assert_same_double ("cosine", label, a->cosine, b->cosine);
+  assert_same_double ("max error", label, a->max_abs_error, b->max_abs_error);
+  assert_same_double ("zero error", label, a->zero_error, b->zero_error);
+  g_assert_cmpuint (a->clipped_count, ==, b->clipped_count);
+  g_assert_cmpuint (a->nonfinite_count, ==, b->nonfinite_count);
+  g_assert_cmpuint (a->exact_zero_count, ==, b->exact_zero_count);
+  g_assert_cmpuint (a->levels_used, ==, b->levels_used);
+  g_assert_cmpmem (ref->codes, CODE_SLOTS * sizeof (uint64_t), got->codes, CODE_SLOTS * sizeof (uint64_t));
+  g_assert_cmpint (a->histogram.bins, ==, b->histogram.bins);
+  g_assert_cmpmem (a->histogram.counts, a->histogram.bins * sizeof (uint64_t),
+                   b->histogram.counts, b->histogram.bins * sizeof (uint64_t));
+  g_assert_cmpmem (a->histogram.quantized_counts, a->histogram.bins * sizeof (uint64_t),
+                   b->histogram.quantized_counts, b->histogram.bins * sizeof (uint64_t));
+  g_assert_cmpuint (a->histogram.underflow, ==, b->histogram.underflow);
+  g_assert_cmpuint (a->histogram.overflow, ==, b->histogram.overflow);
+  g_assert_cmpuint (a->histogram.quantized_underflow, ==, b->histogram.quantized_underflow);
+  g_assert_cmpuint (a->histogram.quantized_overflow, ==, b->histogram.quantized_overflow);
+
+  assert_same_double ("block sqnr", label, ia->sqnr_db, ib->sqnr_db);
+  assert_same_double ("exact-scale sqnr", label, ia->sqnr_exact_scale_db, ib->sqnr_exact_scale_db);
+  assert_same_double ("tensor scale", label, ia->tensor_scale, ib->tensor_scale);
+  g_assert_cmpuint (ia->zero_scale_blocks, ==, ib->zero_scale_blocks);
+  g_assert_cmpint (ia->scale_bins, ==, ib->scale_bins);
+  assert_same_double ("scale histogram start", label, ia->scale_log2_lo, ib->scale_log2_lo);
+  g_assert_cmpmem (ia->scale_counts, ia->scale_bins * sizeof (uint64_t), ib->scale_counts, ib->scale_bins * sizeof (uint64_t));
+  g_assert_cmpint (ia->worst_count, ==, ib->worst_count);
+  for (int k = 0; k < ia->worst_count; k++)
+    {
+      g_assert_cmpuint (ia->worst[k].channel, ==, ib->worst[k].channel);
+      g_assert_cmpuint (ia->worst[k].offset, ==, ib->worst[k].offset);
+      g_assert_cmpuint (ia->worst[k].length, ==, ib->worst[k].length);
+      assert_same_double ("worst mse", label, ia->worst[k].mse, ib->worst[k].mse);
+      assert_same_double ("worst max error", label, ia->worst[k].max_abs_error, ib->worst[k].max_abs_error);
+    }
+}
+
+static void
+result_clear (Result *r)
+{
+  qs_analysis_clear (&r->analysis);
+  g_free (r->codes);
+}
+
+typedef struct {
+  const char *format;
+  int         bits;        /* int groups */
+  int         group_size;  /* 0: the format's own */
+  QsMapping   mapping;
+  QsRounding  rounding;
+  bool        narrow;
+  bool        is_unsigned;
+} Case;
+
+static const Case cases[] = {
+  { "int", 4, 32, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "int", 4, 128, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "int", 8, 128, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "int", 8, 64, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_AWAY },
+  { "int", 4, 48, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_AWAY },
+  { "int", 3, 37, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN, true },
+  { "int", 6, 33, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN, false, true },
+  { "mxfp8-e4m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxfp8-e5m2", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxfp6-e2m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxfp6-e3m2", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxfp4", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxint8", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "nvfp4", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "nf4", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "mxfp4", 8, 20, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "nvfp4", 8, 7, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  { "nf4", 8, 100, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+};
+
+static void
+case_scheme (const Case *c, QsScheme *scheme)
+{
+  qs_scheme_init_default (scheme);
+  g_assert_true (qs_format_parse (c->format, &scheme->format));
+  scheme->bits = c->bits;
+  scheme->group_size = c->group_size;
+  scheme->rounding = c->rounding;
+  if (scheme->format == QS_FORMAT_INT)
+    {
+      scheme->granularity = QS_GRANULARITY_GROUP;
+      scheme->mapping = c->mapping;
+      scheme->narrow = c->narrow;
+      scheme->is_unsigned = c->is_unsigned;
+    }
+  g_assert_cmpint (qs_scheme_validate (scheme, NULL), ==, QS_OK);
+}
+
+/* Shapes (with the output-channel axis) whose runs are no multiple of any
+ * block: one run, runs side by side (axis 0), gathered (axis 1 of 3) and
+ * channels last (Dense). */
+typedef struct {
+  int64_t shape[3];
+  int     rank;
+  int     axis;
+} Shape;
+
+static const Shape shapes[] = {
+  { { 5003, 0, 0 }, 1, 0 },
+  { { 7, 613, 0 }, 2, 0 },
+  { { 9, 5, 23 }, 3, 1 },
+  { { 391, 6, 0 }, 2, 1 },
+};
+
+static void
+test_kernels_match_reference (void)
+{
+  const char *kernel = qs_analysis_kernel_name ();
+
+  rng_state = UINT64_C (0x9E3779B97F4A7C15);
+  g_test_message ("fused kernel of this CPU: %s", kernel);
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      QsChannelLayout layout;
+      g_autofree float *x = NULL;
+
+      if (shapes[s].rank == 1)
+        layout = qs_channel_layout_per_tensor ((size_t) shapes[s].shape[0]);
+      else
+        g_assert_cmpint (qs_channel_layout_for_axis (shapes[s].shape, shapes[s].rank, shapes[s].axis, &layout), ==, QS_OK);
+      x = g_new (float, layout.count);
+      for (int kind = DATA_WEIGHTS; kind <= DATA_NF4_TIES; kind++)
+        {
+          fill (x, layout.count, (DataKind) kind);
+          for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+            {
+              QsScheme scheme;
+              Result ref, avx2, best, two;
+              g_autofree char *label = g_strdup_printf ("%s/%d G=%d shape %zu data %d", cases[c].format,
+                                                        cases[c].bits, cases[c].group_size, s, kind);
+
+              case_scheme (&cases[c], &scheme);
+              run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
+              run (&scheme, &layout, x, 1, "QS_FORCE_AVX2", &avx2);
+              run (&scheme, &layout, x, 1, NULL, &best);
+              run (&scheme, &layout, x, 2, NULL, &two);
+              assert_same (label, &ref, &avx2);
+              assert_same (label, &ref, &best);
+              assert_same (label, &ref, &two);
+              result_clear (&ref);
+              result_clear (&avx2);
+              result_clear (&best);
+              result_clear (&two);
+            }
+        }
+    }
+}
+
+/* Tensors large enough for the SIMD kernel's (code, bin) pair table
+ * (sixteen elements per table entry), every format, 1 and 2 threads. */
+static void
+test_pair_table_matches_reference (void)
+{
+  const gsize count = 1100003;
+  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
+  g_autofree float *x = g_new (float, count);
+
+  rng_state = UINT64_C (0x2545F4914F6CDD1D);
+  for (int kind = DATA_WEIGHTS; kind <= DATA_WILD; kind++)
+    {
+      fill (x, count, (DataKind) kind);
+      for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          QsScheme scheme;
+          Result ref, best, two;
+          g_autofree char *label = g_strdup_printf ("%s/%d G=%d large, data %d", cases[c].format,
+                                                    cases[c].bits, cases[c].group_size, kind);
+
+          case_scheme (&cases[c], &scheme);
+          run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
+          run (&scheme, &layout, x, 1, NULL, &best);
+          run (&scheme, &layout, x, 2, NULL, &two);
+          assert_same (label, &ref, &best);
+          assert_same (label, &ref, &two);
+          result_clear (&ref);
+          result_clear (&best);
+          result_clear (&two);
+        }
+    }
+}
+
+/* The MX scale: 2^(floor (log2 amax) - emax) clamped to E8M0, as frexpf
+ * and ldexpf give it, for amax of every exponent (subnormal ones too). */
+static void
+test_mx_scale_matches_libm (void)
+{
+  const struct { const char *name; int emax; } formats[] = {
+    { "mxfp8-e4m3", 8 }, { "mxfp8-e5m2", 15 }, { "mxfp6-e2m3", 2 },
+    { "mxfp6-e3m2", 4 }, { "mxfp4", 2 }, { "mxint8", 0 },
+  };
+
+  for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      QsScheme scheme;
+      qs_scheme_init_default (&scheme);
+      g_assert_true (qs_format_parse (formats[f].name, &scheme.format));
+      for (guint32 bits = 1; bits < 0x7f800000u; bits += 0x00012345u)
+        for (int near = 0; near < 3; near++)
+          {
+            guint32 b = near == 0 ? bits : near == 1 ? (bits & 0xff800000u) : (bits | 0x007fffffu);
+            float amax;
+            int e;
+            QsBlockScale s;
+
+            memcpy (&amax, &b, sizeof amax);
+            if (amax == 0.0f)
+              continue;
+            frexpf (amax, &e);
+            e = CLAMP (e - 1 - formats[f].emax, -127, 127);
+            qs_block_scale (&scheme, 1.0f, amax, -amax, amax, &s);
+            g_assert_cmpfloat (s.scale, ==, ldexpf (1.0f, e));
+            g_assert_cmpfloat (s.inv, ==, ldexpf (1.0f, -e));
+            g_assert_cmpuint (s.scale_code, ==, (guint) (e + 127));
+          }
+    }
+}
+
+/* The inspector's scale bin against floor ((log2 (scale) + 160) * 4) and,
+ * for MX's powers of two, lrint (log2 (scale)) + 160: at every exponent,
+ * the floats next to each quarter edge and to the powers of two. */
+static void
+test_scale_slot_matches_log2 (void)
+{
+  const size_t slots = 296 * 4;
+  const double edges[] = { 1.0, 1.1892071150027210667, 1.4142135623730950488, 1.6817928305074290861, 2.0 };
+  QsBlockScale b = { 0 };
+
+  for (int e = -149; e <= 127; e++)
+    for (gsize k = 0; k < G_N_ELEMENTS (edges); k++)
+      {
+        float centre = (float) ldexp (edges[k], e), v = centre;
+
+        if (!(centre > 0.0f) || isinf (centre))
+          continue;
+        for (int step = 0; step < 4; step++)
+          v = nextafterf (v, 0.0f);
+        for (int step = 0; step < 9; step++, v = nextafterf (v, INFINITY))
+          {
+            long expected = (long) floor ((log2 ((double) v) + 160.0) * 4.0);
+            if (!(v > 0.0f) || isinf (v))
+              continue;
+            b.scale = v;
+            g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_NVFP4, &b, slots), ==, (size_t) CLAMP (expected, 0, (long) slots - 1));
+          }
+      }
+  for (int e = -127; e <= 127; e++)
+    {
+      b.scale = ldexpf (1.0f, e);
+      b.scale_log2 = e;
+      g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_MXFP4, &b, slots), ==, (size_t) (lrint (log2 ((double) b.scale)) + 160));
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/block-kernels/match-reference", test_kernels_match_reference);
+  g_test_add_func ("/block-kernels/pair-table", test_pair_table_matches_reference);
+  g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
+  g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
+  return g_test_run ();
+}
