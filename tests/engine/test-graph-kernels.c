@@ -383,6 +383,30 @@ test_lut_relu_exact (void)
     }
 }
 
+/* Worked by hand: the identity from scale 1 to scale 2 puts every odd
+ * difference on a tie, and ties round away from zero (TFLite's QUANTIZE). */
+static void
+test_lut_rounding (void)
+{
+  QsActivationSpec spec;
+  uint8_t table[256];
+
+  qs_activation_spec_init (&spec, QS_ACTIVATION_NONE);
+  qs_lut_build (&spec, 1.0f, 128, 2.0f, 100, table);
+  g_assert_cmpuint (table[128], ==, 100);
+  g_assert_cmpuint (table[129], ==, 101);   /* 0.5 -> 1 */
+  g_assert_cmpuint (table[127], ==, 99);    /* -0.5 -> -1 */
+  g_assert_cmpuint (table[131], ==, 102);   /* 1.5 -> 2 */
+  g_assert_cmpuint (table[125], ==, 98);    /* -1.5 -> -2 */
+  g_assert_cmpuint (table[0], ==, 36);      /* -64 */
+  g_assert_cmpuint (table[255], ==, 164);   /* 63.5 -> 64 */
+  /* Past the code range: clamped. */
+  qs_lut_build (&spec, 1.0f, 128, 0.25f, 128, table);
+  g_assert_cmpuint (table[0], ==, 0);
+  g_assert_cmpuint (table[255], ==, 255);
+  g_assert_cmpuint (table[129], ==, 132);
+}
+
 /* ---- merges and rescaling against TFLite's integer rules ----------------------------- */
 
 /* The sums in double, rounded once: where every integer result must be
@@ -913,6 +937,7 @@ main (int    argc,
   g_test_add_func ("/graph-kernels/activation/keras-quirks", test_activation_hand);
   g_test_add_func ("/graph-kernels/lut/within-one-code", test_lut_within_one_code);
   g_test_add_func ("/graph-kernels/lut/relu-exact", test_lut_relu_exact);
+  g_test_add_func ("/graph-kernels/lut/rounding", test_lut_rounding);
   g_test_add_func ("/graph-kernels/eltwise/golden", test_kernel_golden);
   g_test_add_func ("/graph-kernels/eltwise/add-example", test_add_example);
   g_test_add_func ("/graph-kernels/eltwise/invalid-params", test_params_invalid);

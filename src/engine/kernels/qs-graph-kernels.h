@@ -62,7 +62,9 @@ typedef struct {
   int32_t act_min, act_max;
 } QsAddParams;
 
-/* false when a scale is not positive and finite or @n_inputs is out of range. */
+/* false when a scale is not positive and finite, a zero point or the
+ * act_min..act_max range is outside 0..255, or @n_inputs is out of range
+ * (Subtract takes exactly 2). The Mul and rescale inits check the same. */
 bool qs_add_params_init (size_t         n_inputs,
                          const double  *input_scales,
                          const int32_t *input_zeros,
