@@ -716,22 +716,33 @@ test_bad_graphs (void)
   g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_add_merge (model, "flat", QS_LAYER_PAD), ==, QS_ENGINE_INVALID_ARGUMENT);
+  /* A linear activation of another value than the last is a view of it. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "linear", QS_ACTIVATION_NONE, INFINITY), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_get_last_value (model), ==, 2);
+  g_assert_cmpint (model->layers[1].inputs[0], ==, 0);
+  g_assert_cmpint (model->plan_f32.root[2], ==, 0);
+  g_assert_cmpint (qs_engine_model_set_output (model, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   /* A reshape to another size, a crop past the map. */
   g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 2, 2, 14), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_pad (model, "crop", true, 2, 1, 0, 0), ==, QS_ENGINE_SHAPE_MISMATCH);
   g_assert_cmpint (qs_engine_model_add_pad (model, "pad", false, -1, 0, 0, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_add_upsample (model, "up", 0, 2, false), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_set_output (model, 7), ==, QS_ENGINE_INVALID_ARGUMENT);
-  g_assert_false (qs_engine_model_get_value_shape (model, 2, NULL, NULL, NULL));
+  g_assert_false (qs_engine_model_get_value_shape (model, 3, NULL, NULL, NULL));
   /* Nothing of the failures stayed, and the model still runs. */
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 2);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 1, 9, 6), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_output (model, 3), ==, QS_ENGINE_OK);
   {
     g_autofree float *images = random_floats (2 * 144, 11, 1.0);
     g_autofree float *out = run_model (model, NULL, images, 2);
     int h, w, c;
 
-    g_assert_true (qs_engine_model_get_value_shape (model, 2, &h, &w, &c));
+    g_assert_true (qs_engine_model_get_value_shape (model, 3, &h, &w, &c));
     g_assert_cmpint (h * 100 + w * 10 + c, ==, 196);
     g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 54);
     /* Scoring the image itself: its values come back. */
