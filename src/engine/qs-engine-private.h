@@ -260,6 +260,15 @@ qs_layer_is_view (const QsEngineLayer *l)
   return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE;
 }
 
+/* An activation layer that is a plain ReLU (a clamp on codes, keeping its
+ * input's parameters), not a table. */
+static inline bool
+qs_layer_is_plain_relu (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_RELU
+    && l->spec.negative_slope == 0.0f && l->spec.threshold == 0.0f;
+}
+
 /* Whether @kind is a merge of two or more values. */
 static inline bool
 qs_layer_kind_is_merge (QsLayerKind kind)

@@ -835,8 +835,7 @@ shares_input_params (const QsEngineLayer *l)
     case QS_LAYER_UPSAMPLE:
       return true;
     case QS_LAYER_ACTIVATION:
-      return l->spec.kind == QS_ACTIVATION_RELU && l->spec.negative_slope == 0.0f
-        && l->spec.threshold == 0.0f;
+      return qs_layer_is_plain_relu (l);
     default:
       return false;
     }

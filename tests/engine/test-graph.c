@@ -75,7 +75,8 @@ static QsActivation
 activation_kind (const char *name)
 {
   static const struct { const char *name; QsActivation kind; } kinds[] = {
-    { "leaky_relu", QS_ACTIVATION_LEAKY_RELU }, { "elu", QS_ACTIVATION_ELU },
+    { "leaky_relu", QS_ACTIVATION_LEAKY_RELU }, { "relu_threshold", QS_ACTIVATION_RELU },
+    { "elu", QS_ACTIVATION_ELU },
     { "sigmoid", QS_ACTIVATION_SIGMOID }, { "hard_sigmoid", QS_ACTIVATION_HARD_SIGMOID },
     { "swish", QS_ACTIVATION_SWISH }, { "hard_swish", QS_ACTIVATION_HARD_SWISH },
     { "tanh", QS_ACTIVATION_TANH }, { "gelu", QS_ACTIVATION_GELU },
@@ -182,6 +183,8 @@ add_golden_layer (QsEngineModel *model,
       qs_activation_spec_init (&spec, activation_kind (kind));
       if (json_object_has_member (layer, "negative_slope"))
         spec.negative_slope = (float) json_object_get_double_member (layer, "negative_slope");
+      if (json_object_has_member (layer, "threshold"))
+        spec.threshold = (float) json_object_get_double_member (layer, "threshold");
       return qs_engine_model_add_activation_spec (model, op, &spec);
     }
   g_assert_not_reached ();
@@ -367,12 +370,18 @@ test_integer_bounds (void)
           double db = integer_sqnr (model, schemes[s], &act, images, 48);
 
           g_test_message ("graph %s scheme %zu: %.1f dB", json_object_get_string_member (graph, "name"), s, db);
-          /* 8-bit activations give about 6 dB per bit, less a few dB per
-           * requantized layer of these small random graphs. */
-          g_assert_cmpfloat (db, >=, 20.0);
+          /* 8-bit activations and weights: about 6 dB per bit, less a few
+           * dB per requantized layer of these small random graphs (they
+           * measure 32 to 56 dB); FP8 weights have 3 mantissa bits (23 to 48). */
+          g_assert_cmpfloat (db, >=, schemes[s] == &fp8 ? 20.0 : 30.0);
         }
       /* Fractional zero points: merges and tables in float, the rest on codes. */
-      g_assert_cmpfloat (integer_sqnr (model, &per_tensor, &fractional, images, 48), >=, 20.0);
+      {
+        double db = integer_sqnr (model, &per_tensor, &fractional, images, 48);
+
+        g_test_message ("graph %s, fractional zero points: %.1f dB", json_object_get_string_member (graph, "name"), db);
+        g_assert_cmpfloat (db, >=, 28.0);
+      }
       qs_engine_model_free (model);
     }
 }
