@@ -646,6 +646,8 @@ test_plan_chain_depth (void)
   g_assert_cmpuint (deep->plan_u8.n_slots, ==, 2);
   for (size_t b = 1; b <= 16; b *= 4)
     g_assert_cmpuint (qs_engine_get_buffer_size (deep, NULL, b), ==, qs_engine_get_buffer_size (shallow, NULL, b));
+  /* The output SQNR pass runs both paths layer by layer: no copy per layer. */
+  g_assert_cmpuint (qs_engine_get_working_size (deep), ==, qs_engine_get_working_size (shallow));
   qs_engine_model_free (shallow);
   qs_engine_model_free (deep);
 }
