@@ -302,8 +302,8 @@ check_calibration (const QsEngineModel      *model,
       || calibration->channels != model->in_c)
     {
       qs_engine_set_message (message, message_size, "calibration images are %dx%dx%d, the model takes %dx%dx%d",
-                   calibration->height, calibration->width, calibration->channels,
-                   model->in_h, model->in_w, model->in_c);
+                             calibration->height, calibration->width, calibration->channels,
+                             model->in_h, model->in_w, model->in_c);
       return QS_ENGINE_SHAPE_MISMATCH;
     }
   if (*count == 0 || *count > calibration->count)
@@ -324,14 +324,14 @@ check_calibration (const QsEngineModel      *model,
 /* Every value's range on the float32 path; progress over @progress_total. */
 QsEngineStatus
 qs_engine_calibrate_values (const QsEngineModel        *model,
-                  const QsActivationScheme   *activations,
-                  const QsEngineDataset      *calibration,
-                  size_t                      calibration_count,
-                  const QsEngineRunOptions   *options,
-                  size_t                      progress_total,
-                  QsCalibration             **calibrated,
-                  char                       *message,
-                  size_t                      message_size)
+                            const QsActivationScheme   *activations,
+                            const QsEngineDataset      *calibration,
+                            size_t                      calibration_count,
+                            const QsEngineRunOptions   *options,
+                            size_t                      progress_total,
+                            QsCalibration             **calibrated,
+                            char                       *message,
+                            size_t                      message_size)
 {
   QsActivationScheme default_act;
   QsCalibration *cal;
@@ -399,7 +399,7 @@ qs_engine_calibrate (const QsEngineModel        *model,
                  ? calibration_count : (calibration != NULL ? calibration->count : 0);
 
   return qs_engine_calibrate_values (model, activations, calibration, calibration_count, options, total,
-                           calibrated, message, message_size);
+                                     calibrated, message, message_size);
 }
 
 /* Output SQNR of every weighted layer on the calibration slice. */
