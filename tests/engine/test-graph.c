@@ -343,7 +343,7 @@ test_integer_bounds (void)
   g_autoptr (JsonParser) parser = NULL;
   JsonArray *graphs = golden_graphs (&parser);
   QsScheme per_tensor, per_channel, wide, fp8, grouped;
-  QsActivationScheme act, fractional;
+  QsActivationScheme act, fractional, logits;
 
   qs_scheme_init_default (&per_tensor);
   per_channel = per_tensor;
@@ -358,6 +358,8 @@ test_integer_bounds (void)
   qs_activation_scheme_init_default (&act);
   fractional = act;
   fractional.nudge_zero = false;
+  logits = act;
+  logits.float_logits = true;
 
   for (guint g = 0; g < json_array_get_length (graphs); g++)
     {
@@ -383,6 +385,14 @@ test_integer_bounds (void)
         g_test_message ("graph %s, fractional zero points: %.1f dB", json_object_get_string_member (graph, "name"), db);
         g_assert_cmpfloat (db, >=, 28.0);
       }
+      /* Float logits of the scored layer (a grouped one for the grouped graph). */
+      if (strcmp (json_object_get_string_member (graph, "name"), "dilated-grouped") == 0)
+        {
+          g_assert_cmpint (model->layers[3].groups, ==, 3);
+          g_assert_cmpint (qs_engine_model_set_output (model, 4), ==, QS_ENGINE_OK);
+        }
+      for (size_t s = 0; s < 2; s++)
+        g_assert_cmpfloat (integer_sqnr (model, schemes[s], &logits, images, 48), >=, 30.0);
       qs_engine_model_free (model);
     }
 }
