@@ -12,8 +12,12 @@
  * costs more than it saves on 3x3 windows. A convolution of a
  * one-channel image (the first layer on grey images) skips im2col on VNNI
  * machines: a direct kernel puts one window row in each vpdpbusd group.
+ * The graph's table lookups, merges and rescaling (qs-graph-kernels.h)
+ * follow the same ISA; on AVX-512 the lookups use VBMI's vpermi2b only
+ * where the CPU has it (VNNI does not imply it), else AVX2's vpshufb.
  */
 #include "kernels/qs-kernels.h"
+#include "kernels/qs-graph-kernels.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -139,4 +143,52 @@ qs_kernels_get (QsIsa isa)
     return &avx2_kernels;
 #endif
   return &scalar_kernels;
+}
+
+/* ---- the graph's kernels beside the GEMMs ---------------------------------------- */
+
+static const QsGraphKernels scalar_graph_kernels = {
+  .lut = qs_lut_u8_scalar,
+  .add = qs_add_u8_scalar,
+  .mul = qs_mul_u8_scalar,
+  .rescale = qs_rescale_u8_scalar,
+};
+
+#ifdef QS_ENGINE_X86_KERNELS
+static const QsGraphKernels avx2_graph_kernels = {
+  .lut = qs_lut_u8_avx2,
+  .add = qs_add_u8_avx2,
+  .mul = qs_mul_u8_avx2,
+  .rescale = qs_rescale_u8_avx2,
+};
+
+/* Where AVX-512 lacks VBMI (Cascade Lake), table lookups take AVX2's
+ * vpshufb kernel. */
+static const QsGraphKernels avx512_graph_kernels = {
+  .lut = qs_lut_u8_avx2,
+  .add = qs_add_u8_avx512,
+  .mul = qs_mul_u8_avx512,
+  .rescale = qs_rescale_u8_avx512,
+};
+
+/* The AVX-512 table with VBMI's 256-byte table lookup. */
+static const QsGraphKernels avx512vbmi_graph_kernels = {
+  .lut = qs_lut_u8_avx512vbmi,
+  .add = qs_add_u8_avx512,
+  .mul = qs_mul_u8_avx512,
+  .rescale = qs_rescale_u8_avx512,
+};
+#endif
+
+const QsGraphKernels *
+qs_graph_kernels_get (QsIsa isa)
+{
+#ifdef QS_ENGINE_X86_KERNELS
+  if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
+    return __builtin_cpu_supports ("avx512vbmi") ? &avx512vbmi_graph_kernels
+                                                 : &avx512_graph_kernels;
+  if (isa == QS_ISA_AVX2 && qs_kernels_isa_supported (isa))
+    return &avx2_graph_kernels;
+#endif
+  return &scalar_graph_kernels;
 }

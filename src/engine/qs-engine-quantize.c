@@ -1,4 +1,4 @@
-/* qs-engine-quantize.c: weights under a scheme per layer, calibrated activations, SQNR.
+/* qs-engine-quantize.c: weights under a scheme per layer and every value's quantizer, from a calibration.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The arithmetic (Jacob et al. 2018, with the zero points made explicit):
@@ -42,8 +42,6 @@
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
  * take the 64-bit path. */
 #define QS_MAX_INT32_K 16384
-/* Percentile calibration histogram. */
-#define QS_CALIB_BINS 4096
 
 void
 qs_activation_scheme_init_default (QsActivationScheme *scheme)
@@ -55,11 +53,11 @@ qs_activation_scheme_init_default (QsActivationScheme *scheme)
   scheme->float_logits = false;
 }
 
-static void
-set_message (char       *message,
-             size_t      size,
-             const char *format,
-             ...)
+void
+qs_engine_set_message (char       *message,
+                       size_t      size,
+                       const char *format,
+                       ...)
 {
   va_list args;
 
@@ -68,6 +66,18 @@ set_message (char       *message,
   va_start (args, format);
   vsnprintf (message, size, format, args);
   va_end (args);
+}
+
+/* A failure's message, unless a more precise one was set already. */
+void
+qs_engine_explain_failure (QsEngineStatus  status,
+                           char           *message,
+                           size_t          message_size)
+{
+  if (status == QS_ENGINE_CANCELLED)
+    qs_engine_set_message (message, message_size, "cancelled");
+  else if (message != NULL && message_size > 0 && message[0] == '\0')
+    qs_engine_set_message (message, message_size, "%s", qs_engine_status_to_string (status));
 }
 
 static void
@@ -101,6 +111,7 @@ qs_quantized_model_free (QsQuantizedModel *qm)
   for (size_t i = 0; qm->layers != NULL && i < qm->model->n_layers; i++)
     quant_layer_clear (&qm->layers[i]);
   free (qm->layers);
+  free (qm->values);
   qs_quant_params_clear (&qm->input_params);
   free (qm);
 }
@@ -175,207 +186,6 @@ activation_codes (const QsEngineLayer *l,
           *act_max = cap < 255.0 ? (int32_t) (cap < *act_min ? *act_min : cap) : 255;
         }
     }
-}
-
-/* ---- calibration ---------------------------------------------------------------- */
-
-typedef struct {
-  const QsEngineModel      *model;
-  const QsQuantizedModel   *qm;          /* the SQNR pass */
-  const QsEngineDataset    *data;
-  size_t                    n_points;    /* input + one per layer */
-  size_t                    forward_size;
-  float                    *mins;        /* [task][point] */
-  float                    *maxs;
-  const float              *hist_lo;     /* [point], the percentile pass */
-  const float              *hist_hi;
-  uint32_t                 *hists;       /* [task][point][QS_CALIB_BINS] */
-  double                   *signal;      /* [task][layer] */
-  double                   *noise;
-  size_t                    store_offset; /* SQNR pass: per-worker copy of float outputs */
-  size_t                    store_floats; /* ... floats per image */
-  size_t                   *store_at;     /* [layer]: float offset per image batch, or SIZE_MAX */
-} QsCalibJob;
-
-typedef struct {
-  QsCalibJob *job;
-  size_t      task;
-  size_t      batch;
-  float      *store;
-} QsHookCtx;
-
-static void
-range_of (const float *v,
-          size_t       n,
-          float       *lo,
-          float       *hi)
-{
-  float a = INFINITY, b = -INFINITY;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      a = v[i] < a ? v[i] : a;
-      b = v[i] > b ? v[i] : b;
-    }
-  *lo = a;
-  *hi = b;
-}
-
-static void
-histogram_add (const float *v,
-               size_t       n,
-               float        lo,
-               float        hi,
-               uint32_t    *hist)
-{
-  double width = ((double) hi - lo) / QS_CALIB_BINS;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      /* Clamped before the conversion: an activation that overflowed to
-       * infinity (or NaN) must not reach a float-to-int cast. */
-      double at = width > 0.0 ? ((double) v[i] - lo) / width : 0.0;
-      long bin = !(at > 0.0) ? 0 : at >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : (long) at;
-
-      hist[bin]++;
-    }
-}
-
-static void
-point_observe (QsCalibJob  *job,
-               size_t       task,
-               size_t       point,
-               const float *v,
-               size_t       n)
-{
-  size_t at = task * job->n_points + point;
-
-  if (job->hists != NULL)
-    histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
-                   job->hists + at * QS_CALIB_BINS);
-  else
-    range_of (v, n, &job->mins[at], &job->maxs[at]);
-}
-
-static void
-range_hook (void       *data,
-            size_t      layer,
-            const void *output,
-            size_t      batch)
-{
-  QsHookCtx *ctx = data;
-
-  point_observe (ctx->job, ctx->task, layer + 1, output,
-                 batch * qs_layer_out_size (&ctx->job->model->layers[layer]));
-}
-
-static QsEngineStatus
-range_batch (void  *data,
-             size_t task,
-             size_t first,
-             size_t count,
-             void  *scratch)
-{
-  QsCalibJob *job = data;
-  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, NULL };
-
-  point_observe (job, task, 0, images, count * image_size);
-  return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
-}
-
-/* Stores the float32 outputs of the weighted layers for the comparison. */
-static void
-store_hook (void       *data,
-            size_t      layer,
-            const void *output,
-            size_t      batch)
-{
-  QsHookCtx *ctx = data;
-  size_t at = ctx->job->store_at[layer];
-
-  if (at != SIZE_MAX)
-    memcpy (ctx->store + at * batch, output,
-            batch * qs_layer_out_size (&ctx->job->model->layers[layer]) * sizeof (float));
-}
-
-static void
-compare_hook (void       *data,
-              size_t      layer,
-              const void *output,
-              size_t      batch)
-{
-  QsHookCtx *ctx = data;
-  QsCalibJob *job = ctx->job;
-  const QsQuantLayer *q = &job->qm->layers[layer];
-  size_t at = job->store_at[layer];
-  size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
-  const float *ref;
-  double signal = 0.0, noise = 0.0;
-
-  if (at == SIZE_MAX)
-    return;
-  ref = ctx->store + at * batch;
-  for (size_t i = 0; i < n; i++)
-    {
-      double x = ref[i];
-      double y = q->float_output ? ((const float *) output)[i]
-                                 : ((double) ((const uint8_t *) output)[i] - q->out.zero_point) * q->out.scale;
-
-      signal += x * x;
-      noise += (x - y) * (x - y);
-    }
-  job->signal[ctx->task * job->model->n_layers + layer] += signal;
-  job->noise[ctx->task * job->model->n_layers + layer] += noise;
-}
-
-static QsEngineStatus
-sqnr_batch (void  *data,
-            size_t task,
-            size_t first,
-            size_t count,
-            void  *scratch)
-{
-  QsCalibJob *job = data;
-  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, (float *) ((uint8_t *) scratch + job->store_offset) };
-  QsEngineStatus status;
-
-  status = qs_engine_forward_fp32 (job->model, images, count, scratch, store_hook, &ctx, NULL);
-  if (status != QS_ENGINE_OK)
-    return status;
-  /* The last layer's float outputs go after the stored activations. */
-  return qs_engine_forward_quant (job->qm, images, count, scratch, compare_hook, &ctx,
-                                  ctx.store + job->store_floats * count);
-}
-
-/* numpy-style percentile from a histogram: linear inside the bin. */
-static float
-histogram_percentile (const uint64_t *hist,
-                      float           lo,
-                      float           hi,
-                      double          q)
-{
-  uint64_t total = 0, seen = 0;
-  double target, width = ((double) hi - lo) / QS_CALIB_BINS;
-
-  for (int b = 0; b < QS_CALIB_BINS; b++)
-    total += hist[b];
-  if (total == 0)
-    return lo;
-  target = q / 100.0 * (double) total;
-  for (int b = 0; b < QS_CALIB_BINS; b++)
-    {
-      if ((double) (seen + hist[b]) >= target && hist[b] > 0)
-        {
-          double within = (target - (double) seen) / (double) hist[b];
-          return (float) (lo + width * (b + within));
-        }
-      seen += hist[b];
-    }
-  return hi;
 }
 
 /* ---- weights ---------------------------------------------------------------------- */
@@ -603,7 +413,8 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   q->mode = container == 8 ? QS_QMODE_INT8 : QS_QMODE_INT16;
   q->kp = qs_gemm_padded_k (k);
-  q->direct = qs_layer_is_pointwise (l) && (q->mode == QS_QMODE_INT16 || q->kp == k);
+  q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l)
+    && (q->mode == QS_QMODE_INT16 || q->kp == k);
 
   if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
     return status;
@@ -615,9 +426,13 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
   if (q->mode == QS_QMODE_INT8)
     {
       int8_t *wt = malloc (n * k);
+      /* A grouped convolution packs each group's [n / groups][k] rows
+       * (consecutive in wt) on its own, cache-line apart. */
+      size_t groups = (size_t) l->groups, ng = n / groups;
 
+      q->packed_group_size = (kr->gemm_packed_size (ng, q->kp) + 63) & ~(size_t) 63;
       q->bias32 = calloc (n, sizeof (int32_t));
-      q->packed = malloc (kr->gemm_packed_size (n, q->kp) + QS_KERNEL_SLACK);
+      q->packed = malloc (groups * q->packed_group_size + QS_KERNEL_SLACK);
       if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
         {
           free (wt);
@@ -626,8 +441,10 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
       for (size_t c = 0; c < n; c++)
         for (size_t r = 0; r < k; r++)
           wt[c * k + r] = (int8_t) w->codes[r * n + c];
-      kr->gemm_pack (n, k, q->kp, wt, q->packed);
-      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && l->out_w <= QS_ENGINE_TILE_ROWS)
+      for (size_t g = 0; g < groups; g++)
+        kr->gemm_pack (ng, k, q->kp, wt + g * ng * k, (uint8_t *) q->packed + g * q->packed_group_size);
+      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
+          && l->out_w <= QS_ENGINE_TILE_ROWS)
         {
           QsConvShape shape = qs_layer_conv_shape (l);
 
@@ -746,14 +563,12 @@ pack_float_layer (const QsQuantizedModel *qm,
                   const QsEngineLayer    *l,
                   QsQuantLayer           *q)
 {
-  size_t n = (size_t) l->out_c;
-
   if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
-      q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
+      q->fake_packed = malloc (qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float));
       if (q->fake_packed == NULL)
         return QS_ENGINE_NO_MEMORY;
-      qm->model->kernels->gemm_f32_pack (n, l->k, q->fake_weights, q->fake_packed);
+      return qs_layer_pack_f32 (qm->model->kernels, l, q->fake_weights, q->fake_packed);
     }
   return QS_ENGINE_OK;
 }
@@ -875,7 +690,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
 
   /* Past QS_MAX_INT32_K taps a group's int32 sum could wrap. */
   if (scheme->format == QS_FORMAT_INT && scheme->bits <= 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D
-      && geo.block_size <= QS_MAX_INT32_K)
+      && !qs_layer_is_general_conv (l) && geo.block_size <= QS_MAX_INT32_K)
     {
       status = prepare_groupwise_layer (l, q, scheme, &geo, codes, scales, zero_points);
       free (q->fake_weights);
@@ -950,8 +765,8 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       status = prepare_blockwise_layer (qm, l, q, scheme);
       if (status != QS_ENGINE_OK)
         {
-          set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
-                       l->name, qs_engine_status_to_string (status));
+          qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+                                 l->name, qs_engine_status_to_string (status));
           return status;
         }
       return finish_weighted_layer (qm, l, q);
@@ -963,8 +778,8 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     container = 16;
   if (l->k > 65536 && container != 32)
     {
-      set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
-                   l->name, l->k);
+      qs_engine_set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
+                             l->name, l->k);
       return QS_ENGINE_UNSUPPORTED;
     }
 
@@ -972,8 +787,8 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (status != QS_ENGINE_OK)
     {
       weight_quant_clear (&w);
-      set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
-                   l->name, qs_engine_status_to_string (status));
+      qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+                             l->name, qs_engine_status_to_string (status));
       return status;
     }
   q->stats.weight_sqnr_db = w.sqnr_db;
@@ -994,98 +809,305 @@ prepare_weighted_layer (QsQuantizedModel *qm,
 
 /* ---- the whole preparation --------------------------------------------------------- */
 
-static QsEngineStatus
-calibrate (QsCalibJob               *job,
-           const QsActivationScheme *act,
-           const QsEngineRunOptions *options,
-           size_t                    count,
-           float                    *lo,
-           float                    *hi)
+/* Whether layer @l's output value takes its input's quantization
+ * parameters instead of its own calibrated range. TFLite's rules: layers
+ * that only move, select or pool values (MaxPool, AveragePool, Reshape,
+ * Pad, Crop, nearest and bilinear resizing) and ReLU on codes keep the
+ * input's scale and zero point, so they need no rescaling and padding is
+ * the input's code of 0.0. Layers that compute new values (convolutions,
+ * dense, affine, table activations, softmax) and every merge have their
+ * own: a merge's inputs are each requantized to the output's parameters
+ * (Add, Subtract, Average and Multiply in their integer kernels,
+ * Concatenate and Maximum by rescaling each input into the output). */
+static bool
+shares_input_params (const QsEngineLayer *l)
 {
-  const QsEngineModel *model = job->model;
-  size_t n_tasks = (count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  size_t P = job->n_points, cells;
-  QsEngineStatus status;
-
-  if (!qs_checked_mul_size (n_tasks, P, &cells) || cells > SIZE_MAX / sizeof (float) / QS_CALIB_BINS)
-    return QS_ENGINE_TOO_LARGE;
-  job->mins = malloc (cells * sizeof (float));
-  job->maxs = malloc (cells * sizeof (float));
-  if (job->mins == NULL || job->maxs == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
-  if (status != QS_ENGINE_OK)
-    return status;
-  for (size_t p = 0; p < P; p++)
+  switch (l->kind)
     {
-      lo[p] = INFINITY;
-      hi[p] = -INFINITY;
-      for (size_t t = 0; t < n_tasks; t++)
-        {
-          lo[p] = fminf (lo[p], job->mins[t * P + p]);
-          hi[p] = fmaxf (hi[p], job->maxs[t * P + p]);
-        }
+    case QS_LAYER_MAX_POOL:
+    case QS_LAYER_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_MAX_POOL:
+    case QS_LAYER_FLATTEN:
+    case QS_LAYER_RESHAPE:
+    case QS_LAYER_PAD:
+    case QS_LAYER_CROP:
+    case QS_LAYER_UPSAMPLE:
+      return true;
+    case QS_LAYER_ACTIVATION:
+      return qs_layer_is_plain_relu (l);
+    default:
+      return false;
     }
-
-  if (act->range_method == QS_RANGE_PERCENTILE)
-    {
-      uint64_t *total = calloc (QS_CALIB_BINS, sizeof (uint64_t));
-
-      job->hist_lo = lo;
-      job->hist_hi = hi;
-      job->hists = calloc (cells * QS_CALIB_BINS, sizeof (uint32_t));
-      if (job->hists == NULL || total == NULL)
-        {
-          free (total);
-          return QS_ENGINE_NO_MEMORY;
-        }
-      {
-        /* The histogram pass repeats the first one's images: progress
-         * stays where it was rather than going back. */
-        QsEngineRunOptions quiet = options != NULL ? *options : (QsEngineRunOptions) { 0 };
-
-        quiet.progress = NULL;
-        status = qs_engine_run_batches (count, job->forward_size, &quiet, 0, 2 * count, range_batch, job);
-      }
-      for (size_t p = 0; status == QS_ENGINE_OK && p < P; p++)
-        {
-          float plo = lo[p], phi = hi[p];
-
-          memset (total, 0, QS_CALIB_BINS * sizeof (uint64_t));
-          for (size_t t = 0; t < n_tasks; t++)
-            for (int b = 0; b < QS_CALIB_BINS; b++)
-              total[b] += job->hists[(t * P + p) * QS_CALIB_BINS + b];
-          lo[p] = histogram_percentile (total, plo, phi, 100.0 - act->percentile);
-          hi[p] = histogram_percentile (total, plo, phi, act->percentile);
-        }
-      free (total);
-      free (job->hists);
-      job->hists = NULL;
-    }
-  (void) model;
-  return status;
 }
 
-size_t
-qs_engine_get_working_size (const QsEngineModel *model)
+/* AFFINE on codes: a 1 x 1 depthwise convolution with one int8 weight per
+ * channel, +-127 with scale |a| / 127 (or 0), so every weight is exact and
+ * only the requantization rounds. */
+static QsEngineStatus
+prepare_affine_layer (QsQuantizedModel    *qm,
+                      const QsEngineLayer *l,
+                      QsQuantLayer        *q)
 {
-  size_t forward_size = qs_engine_task_scratch_size (model, NULL), floats, extra, total;
+  size_t n = (size_t) l->out_c;
+  QsWeightQuant w;
+  QsEngineStatus status;
 
-  if (model == NULL || forward_size == SIZE_MAX)
-    return SIZE_MAX;
-  /* The SQNR pass keeps every weighted layer's float output, then the last
-   * layer's float logits, after the forward scratch (sqnr_batch): one map
-   * per weighted layer, so a long chain of large maps is a product worth
-   * checking. */
-  floats = qs_engine_model_get_n_outputs (model);
+  memset (&w, 0, sizeof w);
+  w.codes = calloc (n, sizeof *w.codes);
+  w.zero_int = calloc (n, sizeof *w.zero_int);
+  w.zero_frac = calloc (n, sizeof *w.zero_frac);
+  w.scale = calloc (n, sizeof *w.scale);
+  if (w.codes == NULL || w.zero_int == NULL || w.zero_frac == NULL || w.scale == NULL)
+    status = QS_ENGINE_NO_MEMORY;
+  else
+    {
+      for (size_t c = 0; c < n; c++)
+        {
+          float a = l->affine_scale[c];
+
+          w.codes[c] = a > 0.0f ? 127 : (a < 0.0f ? -127 : 0);
+          w.scale[c] = a != 0.0f ? fabs ((double) a) / 127.0 : 1.0;
+        }
+      status = prepare_depthwise_layer (qm, l, q, &w, 8);
+    }
+  free (w.codes);
+  free (w.zero_int);
+  free (w.zero_frac);
+  free (w.scale);
+  if (status != QS_ENGINE_OK)
+    return status;
+  return finish_weighted_layer (qm, l, q);
+}
+
+/* The integer parameters of a merge or table activation; false when the
+ * kernels' rules do not cover them (the layer then runs in float). */
+static bool
+prepare_graph_layer (const QsQuantizedModel *qm,
+                     const QsEngineLayer    *l,
+                     QsQuantLayer           *q)
+{
+  const QsEngineModel *model = qm->model;
+  double scales[QS_ENGINE_MAX_INPUTS];
+  int32_t zeros[QS_ENGINE_MAX_INPUTS];
+  bool ok = true;
+
+  for (size_t j = 0; j < l->n_inputs; j++)
+    {
+      scales[j] = qm->values[l->inputs[j]].scale;
+      zeros[j] = qm->values[l->inputs[j]].zero_code;
+    }
+  q->broadcast_input = -1;
+  switch (l->kind)
+    {
+    case QS_LAYER_ADD:
+    case QS_LAYER_SUBTRACT:
+    case QS_LAYER_AVERAGE:
+      /* Average is the sum on an n times coarser output scale. */
+      return qs_add_params_init (l->n_inputs, scales, zeros, l->kind == QS_LAYER_SUBTRACT,
+                                 (double) q->out.scale * (l->kind == QS_LAYER_AVERAGE ? (double) l->n_inputs : 1.0),
+                                 q->out.zero_code, 0, 255, &q->add);
+
+    case QS_LAYER_MULTIPLY:
+      for (size_t j = 0; j < l->n_inputs; j++)
+        if (qs_value_size (model, l->inputs[j]) != qs_layer_out_size (l))
+          q->broadcast_input = (int) j;
+      {
+        int a = q->broadcast_input == 0 ? 1 : 0, b = 1 - a;
+
+        return qs_mul_params_init (scales[a], zeros[a], scales[b], zeros[b], q->out.scale,
+                                   q->out.zero_code, 0, 255, &q->mul);
+      }
+
+    case QS_LAYER_MAXIMUM:
+    case QS_LAYER_CONCATENATE:
+      for (size_t j = 0; j < l->n_inputs && ok; j++)
+        ok = qs_rescale_params_init (scales[j], zeros[j], q->out.scale, q->out.zero_code,
+                                     &q->rescale[j]);
+      return ok;
+
+    case QS_LAYER_ACTIVATION:
+    default:
+      qs_lut_build (&l->spec, q->in.scale, q->in.zero_code, q->out.scale, q->out.zero_code, q->table);
+      return true;
+    }
+}
+
+/* Quantizers of every value and the integer form of every layer, from
+ * the calibrated ranges and one weight scheme per weighted layer. */
+static QsEngineStatus
+quantize_layers (const QsCalibration  *cal,
+                 const QsScheme *const *layer_schemes,
+                 QsQuantizedModel     *qm,
+                 char                 *message,
+                 size_t                message_size)
+{
+  const QsEngineModel *model = cal->model;
+  const QsActivationScheme *act = &cal->activations;
+  size_t prefix = model->n_float_prefix;
+  QsScheme act_scheme;
+  QsEngineStatus status;
+
+  activation_scheme (act, &act_scheme);
+  qm->input_scheme = act_scheme;
+  /* The quantized input is the image, or what its preprocessing makes. */
+  for (size_t v = 0; v <= prefix; v++)
+    {
+      status = act_quant_from_range (&act_scheme, cal->lo[v], cal->hi[v], &qm->values[v],
+                                     v == prefix ? &qm->input_params : NULL);
+      if (status != QS_ENGINE_OK)
+        return status;
+    }
+  qm->input = qm->values[prefix];
   for (size_t i = 0; i < model->n_layers; i++)
-    if (model->layers[i].weights != NULL
-        && !qs_checked_add_size (floats, qs_layer_out_size (&model->layers[i]), &floats))
-      return SIZE_MAX;
-  if (!qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
-      || !qs_checked_add_size (forward_size, extra, &total))
-    return SIZE_MAX;
-  return total;
+    {
+      const QsEngineLayer *l = &model->layers[i];
+      QsQuantLayer *q = &qm->layers[i];
+      bool merge = qs_layer_kind_is_merge (l->kind);
+
+      q->in = qm->values[l->inputs[0]];
+      q->runs_in_float = qs_layer_runs_in_float (model, i);
+      if (i < prefix)
+        {
+          q->out = qm->values[i + 1];
+          continue;
+        }
+      if (shares_input_params (l))
+        qm->values[i + 1] = q->in;
+      else if ((status = act_quant_from_range (&act_scheme, cal->lo[i + 1], cal->hi[i + 1],
+                                               &qm->values[i + 1], NULL)) != QS_ENGINE_OK)
+        return status;
+      q->out = qm->values[i + 1];
+      q->float_output = act->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
+      /* The integer merges and tables take integer zero points. */
+      if (!act->nudge_zero && (merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l))))
+        q->runs_in_float = true;
+
+      if (l->weights != NULL)
+        {
+          status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
+          if (status != QS_ENGINE_OK)
+            return status;
+          if (q->mode == QS_QMODE_FLOAT)
+            activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+          continue;
+        }
+      q->mode = QS_QMODE_NONE;
+      activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+      if (q->runs_in_float)
+        continue;
+      if (l->kind == QS_LAYER_AFFINE)
+        {
+          if ((status = prepare_affine_layer (qm, l, q)) != QS_ENGINE_OK)
+            return status;
+        }
+      else if ((merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l)))
+               && !prepare_graph_layer (qm, l, q))
+        q->runs_in_float = true;
+    }
+  return QS_ENGINE_OK;
+}
+
+/* One valid scheme (or NULL) per weighted layer. */
+static QsEngineStatus
+check_schemes (const QsEngineModel   *model,
+               const QsScheme *const *layer_schemes,
+               size_t                 n_schemes,
+               char                  *message,
+               size_t                 message_size)
+{
+  if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
+    {
+      qs_engine_set_message (message, message_size, "%zu schemes given for %zu weighted layers",
+                             n_schemes, model->n_weighted);
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
+  for (size_t i = 0; i < n_schemes; i++)
+    {
+      const char *problem = NULL;
+
+      if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
+        {
+          int li = qs_engine_model_weighted_layer_index (model, i);
+          qs_engine_set_message (message, message_size, "scheme of layer “%s”: %s",
+                                 model->layers[li].name, problem != NULL ? problem : "invalid");
+          return QS_ENGINE_INVALID_ARGUMENT;
+        }
+    }
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+quantize_calibrated (const QsCalibration        *cal,
+                     const QsScheme *const      *layer_schemes,
+                     size_t                      n_schemes,
+                     bool                        with_output_sqnr,
+                     const QsEngineRunOptions   *options,
+                     size_t                      progress_base,
+                     size_t                      progress_total,
+                     QsQuantizedModel          **quantized,
+                     char                       *message,
+                     size_t                      message_size)
+{
+  const QsEngineModel *model;
+  QsQuantizedModel *qm;
+  QsEngineStatus status;
+
+  if (quantized != NULL)
+    *quantized = NULL;
+  if (cal == NULL || quantized == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  model = cal->model;
+  if ((status = check_schemes (model, layer_schemes, n_schemes, message, message_size)) != QS_ENGINE_OK)
+    return status;
+
+  qm = calloc (1, sizeof *qm);
+  if (qm == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  qm->model = model;
+  qm->kernels = qs_kernels_get (qs_kernels_detect_isa ());
+  qm->graph_kernels = qs_graph_kernels_get (qm->kernels->isa);
+  qm->layers = calloc (model->n_layers, sizeof *qm->layers);
+  qm->values = calloc (model->n_layers + 1, sizeof *qm->values);
+  if (qm->layers == NULL || qm->values == NULL)
+    status = QS_ENGINE_NO_MEMORY;
+  else
+    status = quantize_layers (cal, layer_schemes, qm, message, message_size);
+  for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
+    {
+      QsQuantLayer *q = &qm->layers[i];
+
+      q->stats.output_sqnr_db = NAN;
+      q->stats.output_scale = q->out.scale;
+      q->stats.output_zero_point = q->out.zero_point;
+    }
+  if (status == QS_ENGINE_OK && with_output_sqnr)
+    status = qs_engine_measure_output_sqnr (cal, qm, options, progress_base, progress_total);
+
+  if (status != QS_ENGINE_OK)
+    {
+      qs_engine_explain_failure (status, message, message_size);
+      qs_quantized_model_free (qm);
+      return status;
+    }
+  *quantized = qm;
+  return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_engine_quantize_calibrated (const QsCalibration        *calibrated,
+                               const QsScheme *const      *layer_schemes,
+                               size_t                      n_schemes,
+                               bool                        with_output_sqnr,
+                               const QsEngineRunOptions   *options,
+                               QsQuantizedModel          **quantized,
+                               char                       *message,
+                               size_t                      message_size)
+{
+  qs_engine_set_message (message, message_size, "%s", "");
+  return quantize_calibrated (calibrated, layer_schemes, n_schemes, with_output_sqnr, options, 0,
+                              calibrated != NULL ? calibrated->count : 0,
+                              quantized, message, message_size);
 }
 
 QsEngineStatus
@@ -1100,191 +1122,28 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
                              char                       *message,
                              size_t                      message_size)
 {
-  QsActivationScheme default_act;
-  QsCalibJob job;
-  QsQuantizedModel *qm = NULL;
-  QsScheme act_scheme;
-  float *lo = NULL, *hi = NULL;
-  size_t store_floats = 0, n_tasks;
+  QsCalibration *cal = NULL;
   QsEngineStatus status;
+  size_t count;
 
   if (quantized != NULL)
     *quantized = NULL;
-  set_message (message, message_size, "%s", "");
-  if (model == NULL || quantized == NULL || calibration == NULL || calibration->images == NULL
-      || model->n_layers == 0)
+  qs_engine_set_message (message, message_size, "%s", "");
+  if (model == NULL || quantized == NULL || calibration == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
-    {
-      set_message (message, message_size, "%zu schemes given for %zu weighted layers",
-                   n_schemes, model->n_weighted);
-      return QS_ENGINE_INVALID_ARGUMENT;
-    }
-  if (calibration->height != model->in_h || calibration->width != model->in_w
-      || calibration->channels != model->in_c)
-    {
-      set_message (message, message_size, "calibration images are %dx%dx%d, the model takes %dx%dx%d",
-                   calibration->height, calibration->width, calibration->channels,
-                   model->in_h, model->in_w, model->in_c);
-      return QS_ENGINE_SHAPE_MISMATCH;
-    }
-  if (calibration_count == 0 || calibration_count > calibration->count)
-    calibration_count = calibration->count;
-  if (calibration_count == 0)
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if (activations == NULL)
-    {
-      qs_activation_scheme_init_default (&default_act);
-      activations = &default_act;
-    }
-  if (activations->range_method != QS_RANGE_MINMAX && activations->range_method != QS_RANGE_PERCENTILE)
-    {
-      set_message (message, message_size, "activations are calibrated with minmax or percentile");
-      return QS_ENGINE_UNSUPPORTED;
-    }
-  if (activations->range_method == QS_RANGE_PERCENTILE
-      && !(activations->percentile > 50.0 && activations->percentile <= 100.0))
-    return QS_ENGINE_INVALID_ARGUMENT;
-  for (size_t i = 0; i < n_schemes; i++)
-    {
-      const char *problem = NULL;
-
-      if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
-        {
-          int li = qs_engine_model_weighted_layer_index (model, i);
-          set_message (message, message_size, "scheme of layer “%s”: %s",
-                       model->layers[li].name, problem != NULL ? problem : "invalid");
-          return QS_ENGINE_INVALID_ARGUMENT;
-        }
-    }
-
-  memset (&job, 0, sizeof job);
-  qm = calloc (1, sizeof *qm);
-  if (qm == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  qm->model = model;
-  qm->kernels = qs_kernels_get (qs_kernels_detect_isa ());
-  qm->layers = calloc (model->n_layers, sizeof *qm->layers);
-  job.n_points = model->n_layers + 1;
-  lo = calloc (job.n_points, sizeof *lo);
-  hi = calloc (job.n_points, sizeof *hi);
-  job.store_at = malloc (model->n_layers * sizeof *job.store_at);
-  if (qm->layers == NULL || lo == NULL || hi == NULL || job.store_at == NULL)
-    {
-      status = QS_ENGINE_NO_MEMORY;
-      goto out;
-    }
-
-  job.model = model;
-  job.data = calibration;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
-
-  /* 1. Activation ranges on the float32 path. */
-  status = calibrate (&job, activations, options, calibration_count, lo, hi);
-  if (status != QS_ENGINE_OK)
-    goto out;
-
-  /* 2. Quantizers along the chain: a weighted layer's output has its own,
-   *    every other layer keeps its input's (pooling, flattening and ReLU
-   *    on codes need no rescaling). */
-  activation_scheme (activations, &act_scheme);
-  qm->input_scheme = act_scheme;
-  status = act_quant_from_range (&act_scheme, lo[0], hi[0], &qm->input, &qm->input_params);
-  for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
-    {
-      const QsEngineLayer *l = &model->layers[i];
-      QsQuantLayer *q = &qm->layers[i];
-
-      q->in = i == 0 ? qm->input : qm->layers[i - 1].out;
-      q->float_output = activations->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
-      if (l->weights != NULL)
-        {
-          status = act_quant_from_range (&act_scheme, lo[i + 1], hi[i + 1], &q->out, NULL);
-          if (status == QS_ENGINE_OK)
-            status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
-          if (status == QS_ENGINE_OK && q->mode == QS_QMODE_FLOAT)
-            activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
-        }
-      else
-        {
-          q->mode = QS_QMODE_NONE;
-          q->out = q->in;
-          activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
-        }
-    }
-  if (status != QS_ENGINE_OK)
-    goto out;
-
-  /* 3. Output SQNR of every weighted layer on the calibration slice. */
-  for (size_t i = 0; i < model->n_layers; i++)
-    {
-      job.store_at[i] = SIZE_MAX;
-      if (model->layers[i].weights != NULL)
-        {
-          job.store_at[i] = store_floats;
-          store_floats += qs_layer_out_size (&model->layers[i]);
-        }
-    }
-  n_tasks = (calibration_count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  job.qm = qm;
-  job.store_offset = job.forward_size;
-  job.store_floats = store_floats;
-  job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
-  job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
-  if (job.signal == NULL || job.noise == NULL)
-    {
-      status = QS_ENGINE_NO_MEMORY;
-      goto out;
-    }
-  {
-    size_t scratch_size = qs_engine_get_working_size (model);
-
-    if (scratch_size == SIZE_MAX)
-      status = QS_ENGINE_TOO_LARGE;
-    else
-      status = qs_engine_run_batches (calibration_count, scratch_size, options,
-                                      calibration_count, 2 * calibration_count, sqnr_batch, &job);
-  }
-  if (status != QS_ENGINE_OK)
-    goto out;
-  for (size_t i = 0; i < model->n_layers; i++)
-    {
-      QsQuantLayer *q = &qm->layers[i];
-      double signal = 0.0, noise = 0.0;
-
-      if (model->layers[i].weights == NULL)
-        continue;
-      for (size_t t = 0; t < n_tasks; t++)
-        {
-          signal += job.signal[t * model->n_layers + i];
-          noise += job.noise[t * model->n_layers + i];
-        }
-      q->stats.output_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise)
-                                            : (signal > 0.0 ? INFINITY : NAN);
-      q->stats.output_scale = q->out.scale;
-      q->stats.output_zero_point = q->out.zero_point;
-    }
-
-out:
-  free (lo);
-  free (hi);
-  free (job.mins);
-  free (job.maxs);
-  free (job.hists);
-  free (job.signal);
-  free (job.noise);
-  free (job.store_at);
-  if (status != QS_ENGINE_OK)
-    {
-      if (status == QS_ENGINE_CANCELLED)
-        set_message (message, message_size, "cancelled");
-      else if (message != NULL && message[0] == '\0')
-        set_message (message, message_size, "%s", qs_engine_status_to_string (status));
-      qs_quantized_model_free (qm);
-      return status;
-    }
-  *quantized = qm;
-  return QS_ENGINE_OK;
+  /* Schemes are checked before the images run. */
+  if ((status = check_schemes (model, layer_schemes, n_schemes, message, message_size)) != QS_ENGINE_OK)
+    return status;
+  count = calibration_count == 0 || calibration_count > calibration->count ? calibration->count
+                                                                           : calibration_count;
+  /* Progress counts the calibration images twice: ranges, then SQNR. */
+  status = qs_engine_calibrate_values (model, activations, calibration, calibration_count, options, 2 * count,
+                                       &cal, message, message_size);
+  if (status == QS_ENGINE_OK)
+    status = quantize_calibrated (cal, layer_schemes, n_schemes, true, options, count, 2 * count,
+                                  quantized, message, message_size);
+  qs_calibration_free (cal);
+  return status;
 }
 
 bool

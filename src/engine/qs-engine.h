@@ -266,7 +266,11 @@ QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
                                                const float      *scale,
                                                const float      *shift);
 /* Any activation as a layer of its own (RELU is still fused into the
- * convolution or dense layer before it when it can be). */
+ * convolution or dense layer before it when it can be: that layer's value
+ * then stands for the activated output, and no value is added). The
+ * integer path runs SOFTMAX in float between dequantize and quantize, the
+ * others as 256-entry tables; with fractional zero points (nudge_zero
+ * false) tables and merges run in float too. */
 QsEngineStatus qs_engine_model_add_activation_spec (QsEngineModel          *model,
                                                     const char             *name,
                                                     const QsActivationSpec *spec);
@@ -277,6 +281,9 @@ QsEngineStatus qs_engine_model_add_reshape    (QsEngineModel    *model,
                                                int               height,
                                                int               width,
                                                int               channels);
+/* Nearest or bilinear (Keras: half-pixel centres, align_corners false);
+ * the integer path runs bilinear in float between dequantize and
+ * quantize, with the input's parameters (runs_in_float). */
 QsEngineStatus qs_engine_model_add_upsample   (QsEngineModel    *model,
                                                const char       *name,
                                                int               factor_h,
@@ -396,7 +403,8 @@ void           qs_quantized_model_free (QsQuantizedModel *quantized);
  * quantizes weights and derives requantization multipliers for any
  * number of weight schemes without running the calibration images again.
  * qs_engine_prepare_quantized is the two in one call. Immutable,
- * shareable between threads; holds @model by pointer (it must outlive it). */
+ * shareable between threads; holds @model and @calibration's images by
+ * pointer (they must outlive it: the output SQNR runs them again). */
 typedef struct _QsCalibration QsCalibration;
 
 QsEngineStatus qs_engine_calibrate (const QsEngineModel        *model,
@@ -489,11 +497,13 @@ double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
 
 /* The working memory one worker thread of qs_engine_prepare_quantized,
  * qs_engine_evaluate or qs_engine_predict holds at most: its batch of
- * QS_ENGINE_TASK_IMAGES images through the largest layers, plus, while
- * calibrating, every weighted layer's output for the SQNR comparison. A
- * run holds this once per thread; it depends on the architecture alone
- * (a tiny file can declare huge feature maps), so callers compare it with
- * their memory budget before running. SIZE_MAX when it overflows. */
+ * QS_ENGINE_TASK_IMAGES images, its values placed by liveness (the
+ * largest set alive at once), plus, for the output SQNR, the integer
+ * path's values beside the float32 path's (layer by layer, so it does not
+ * grow with depth). A run holds this once per thread; it depends on the
+ * architecture alone (a tiny file can declare huge feature maps), so
+ * callers compare it with their memory budget before running. SIZE_MAX
+ * when it overflows. */
 size_t qs_engine_get_working_size (const QsEngineModel *model);
 
 /* Scratch bytes one call of qs_engine_forward needs for @batch images. */
