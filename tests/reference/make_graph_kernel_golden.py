@@ -222,6 +222,9 @@ def random_rescale(rng):
     else:
         s_out, z_out = f32(s_in * 10.0 ** rng.uniform(-3.0, 3.0)), random_zero(rng)
     m, rs, ls = quantize_multiplier(s_in / s_out)
+    # 20 bits of headroom each way, within 31 bits: one rounding that matters.
+    headroom = min(20, 31 - rs - ls)
+    rs, ls = rs + headroom, ls + headroom
     length = rng.choice([1, 16, 100, 256])
     codes = list(range(256)) if length == 256 else random_codes(rng, length)
     out = [clamp(mbqm(q - z_in, m, rs, ls) + z_out, 0, 255) for q in codes]

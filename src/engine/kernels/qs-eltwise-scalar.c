@@ -204,6 +204,18 @@ qs_rescale_params_init (double           input_scale,
   params->input_offset = -input_zero;
   qs_quantize_multiplier (input_scale / output_scale, &params->multiplier,
                           &params->right_shift, &params->left_shift);
+  /* Headroom, as TFLite's Add takes it: a code difference is at most 255,
+   * so without it SRDHM would already round the product to a whole code
+   * and the right shift round a second time, up to 0.75 of a code off.
+   * Twenty more bits each way leave one rounding that matters; shifts stay
+   * within 31 bits (a ratio that large saturates the code either way). */
+  {
+    int32_t headroom = 31 - params->right_shift - params->left_shift;
+
+    headroom = headroom < 20 ? headroom : 20;
+    params->left_shift += headroom;
+    params->right_shift += headroom;
+  }
   params->output_offset = output_zero;
   params->identity = input_scale == output_scale && input_zero == output_zero;
   return true;
