@@ -952,6 +952,42 @@ test_merges (void)
   qs_engine_model_free (model);
 }
 
+/* A convolution read both by a ReLU and by another layer: the ReLU must
+ * not be fused into it (the Add reads the unactivated output). */
+static void
+test_shared_output_not_fused (void)
+{
+  static const char config[] =
+    "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 3, 3, 2], \"name\": \"in\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Conv2D\", \"name\": \"c\", \"config\": {\"name\": \"c\", \"filters\": 2, \"kernel_size\": [1, 1]}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"ReLU\", \"name\": \"r\", \"config\": {\"name\": \"r\"}, \"inbound_nodes\": [[[\"c\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Add\", \"name\": \"sum\", \"config\": {\"name\": \"sum\"}, \"inbound_nodes\": [[[\"c\", 0, 0, {}], [\"r\", 0, 0, {}]]]}],"
+    " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"sum\", 0, 0]]}}";
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "c/kernel", 4, { 1, 1, 2, 2 } }, { NULL, "c/bias", 1, { 2 } },
+  };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (3, 3, 2, -2, 2);
+  g_autofree float *out = NULL;
+  Map x, c;
+  double expect[18];
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 3);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 3, 3, 2);
+  c = ref_conv (x, g_hash_table_lookup (values, "c/kernel"), g_hash_table_lookup (values, "c/bias"), 1, 2, 1, TRUE,
+                1, 1, 0);
+  for (int i = 0; i < 18; i++)
+    expect[i] = c.v[i] + MAX (c.v[i], 0.0);
+  assert_close (out, expect, 18);
+  map_clear (&x), map_clear (&c);
+  qs_engine_model_free (model);
+}
+
 /* ---- bad graphs ---------------------------------------------------------------------------------- */
 
 static void
@@ -1096,6 +1132,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/activations", test_activations);
   g_test_add_func ("/keras-graph/preprocessing", test_preprocessing);
   g_test_add_func ("/keras-graph/merges", test_merges);
+  g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
   status = g_test_run ();
