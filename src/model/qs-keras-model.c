@@ -2102,29 +2102,140 @@ build_binary (QsKerasBuild  *b,
   return build_merge (b, node, kinds[op], error);
 }
 
-/* TFOpLambda: the scalar operations tf.keras records for x + 3.0, x * (1 / 6), x / 6. */
+/* The arithmetic @node computes: an Add/Subtract/Multiply layer or Keras
+ * 3 operation (TrueDivide, Divide too), or a TFOpLambda's function. */
 static gboolean
-build_tf_op (QsKerasBuild  *b,
-             KerasNode     *node,
-             GError       **error)
+binary_op_of (const KerasNode *node,
+              ScalarOp        *op)
 {
   static const struct {
-    const char *function;
+    const char *name;
     ScalarOp    op;
-  } functions[] = {
+  } classes[] = {
+    { "Add", OP_ADD }, { "Subtract", OP_SUBTRACT }, { "Multiply", OP_MULTIPLY },
+    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE },
+  }, functions[] = {
     { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
     { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
     { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
   };
-  const char *function = string_member (node->config, "function");
+  const char *function;
 
-  for (gsize i = 0; function != NULL && i < G_N_ELEMENTS (functions); i++)
-    if (g_str_equal (function, functions[i].function))
-      return build_binary (b, node, functions[i].op, error);
-  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
-               "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, multiply "
-               "and truediv by a constant, and add, subtract and multiply of tensors)",
-               node->name, node->class_name, function != NULL ? function : "?");
+  for (gsize i = 0; i < G_N_ELEMENTS (classes); i++)
+    if (g_str_equal (node->class_name, classes[i].name))
+      {
+        *op = classes[i].op;
+        return TRUE;
+      }
+  if (!g_str_equal (node->class_name, "TFOpLambda") || (function = string_member (node->config, "function")) == NULL)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
+    if (g_str_equal (function, functions[i].name))
+      {
+        *op = functions[i].op;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The only reader of @node, when it has one and is not the output. */
+static KerasNode *
+only_reader (const QsKerasBuild *b,
+             const KerasNode    *node)
+{
+  return node != b->output && node->consumers->len == 1 ? g_ptr_array_index (node->consumers, 0) : NULL;
+}
+
+/* Whether @node computes x * (1 / 6) or x / 6 of one tensor. */
+static gboolean
+is_sixth (const KerasNode *node)
+{
+  ScalarOp op;
+
+  return node != NULL && node->has_constant && !node->constant_first && node->inputs->len == 1
+    && binary_op_of (node, &op)
+    && ((op == OP_MULTIPLY && fabs (node->constant - 1.0 / 6.0) < 1e-6)
+        || (op == OP_DIVIDE && node->constant == 6.0));
+}
+
+/* x + 3 -> ReLU(6) -> x * (1 / 6), the hard sigmoid tf.keras's MobileNetV3
+ * writes with scalar operations, runs as one table activation, and with a
+ * Multiply of x by it as one hard swish: one layer in place of three or
+ * four, so int8 does not requantize between them. TRUE when @add starts
+ * such a pattern and it was built. */
+static gboolean
+build_hard_pattern (QsKerasBuild  *b,
+                    KerasNode     *add,
+                    gboolean      *built,
+                    GError       **error)
+{
+  KerasNode *relu, *sixth, *product, *last, *x;
+  QsActivationSpec spec;
+  ScalarOp op;
+  float max;
+
+  *built = FALSE;
+  if (!add->has_constant || add->constant_first || add->constant != 3.0 || add->inputs->len != 1
+      || !binary_op_of (add, &op) || op != OP_ADD
+      || (relu = only_reader (b, add)) == NULL || !plain_relu_layer (b, relu, &max) || max != 6.0f
+      || relu->inputs->len != 1 || !is_sixth (sixth = only_reader (b, relu)))
+    return TRUE;
+  x = g_ptr_array_index (add->inputs, 0);
+  product = only_reader (b, sixth);
+  last = sixth;
+  qs_activation_spec_init (&spec, QS_ACTIVATION_HARD_SIGMOID);
+  spec.slope = 1.0f / 6.0f;
+  spec.offset = 0.5f;
+  if (product != NULL && !product->has_constant && product->inputs->len == 2 && binary_op_of (product, &op)
+      && op == OP_MULTIPLY
+      && ((g_ptr_array_index (product->inputs, 0) == x && g_ptr_array_index (product->inputs, 1) == sixth)
+          || (g_ptr_array_index (product->inputs, 0) == sixth && g_ptr_array_index (product->inputs, 1) == x)))
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_HARD_SWISH);
+      last = product;
+    }
+  last->rank = x->rank;
+  {
+    int value = x->value;
+    QsEngineStatus status = qs_engine_model_set_next_inputs (b->model, &value, 1);
+
+    if (status != QS_ENGINE_OK)
+      return engine_fail (error, status, last->name, last->class_name);
+  }
+  if (!layer_added (b, last, qs_engine_model_add_activation_spec (b->model, last->name, &spec), error))
+    return FALSE;
+  for (KerasNode *node = add; node != last; node = g_ptr_array_index (node->consumers, 0))
+    {
+      node->built = TRUE;
+      node->value = last->value;
+      node->rank = x->rank;
+    }
+  last->built = TRUE;
+  *built = TRUE;
+  return TRUE;
+}
+
+/* The arithmetic layers: merges, or an affine layer for a constant operand. */
+static gboolean
+build_arithmetic (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  ScalarOp op;
+  gboolean built;
+
+  if (!binary_op_of (node, &op))
+    {
+      const char *function = string_member (node->config, "function");
+
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
+                   "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
+                   "multiply and truediv by a constant, and add, subtract and multiply of tensors)",
+                   node->name, node->class_name, function != NULL ? function : "?");
+    }
+  if (!build_hard_pattern (b, node, &built, error))
+    return FALSE;
+  return built || build_binary (b, node, op, error);
 }
 
 /* ZeroPadding2D's padding or Cropping2D's cropping: n, [h, w] or [[top, bottom], [left, right]]. */
@@ -2422,22 +2533,16 @@ build_node (QsKerasBuild  *b,
     return build_dense (b, node, error);
   if (g_str_equal (c, "BatchNormalization"))
     return build_batch_norm (b, node, error);
-  if (g_str_equal (c, "Add"))
-    return build_binary (b, node, OP_ADD, error);
-  if (g_str_equal (c, "Subtract"))
-    return build_binary (b, node, OP_SUBTRACT, error);
-  if (g_str_equal (c, "Multiply"))
-    return build_binary (b, node, OP_MULTIPLY, error);
-  if (g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide"))
-    return build_binary (b, node, OP_DIVIDE, error);
+  if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
+      || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
+      || g_str_equal (c, "SlicingOpLambda"))
+    return build_arithmetic (b, node, error);
   if (g_str_equal (c, "Average"))
     return build_merge (b, node, QS_LAYER_AVERAGE, error);
   if (g_str_equal (c, "Maximum"))
     return build_merge (b, node, QS_LAYER_MAXIMUM, error);
   if (g_str_equal (c, "Concatenate"))
     return build_merge (b, node, QS_LAYER_CONCATENATE, error);
-  if (g_str_equal (c, "TFOpLambda") || g_str_equal (c, "SlicingOpLambda"))
-    return build_tf_op (b, node, error);
   if (g_str_equal (c, "ZeroPadding2D"))
     return build_pad (b, node, FALSE, error);
   if (g_str_equal (c, "Cropping2D"))

@@ -506,20 +506,26 @@ test_hard_swish_keras2 (void)
   Map x, conv, hs, branch, cat, bn, fc, logits;
   QsLayerInfo info;
 
-  /* post_bn follows a Concatenate: an affine layer; fc_bn folds into fc
-   * and fc_relu fuses; the TFOpLambdas are affine layers. */
+  /* x + 3, ReLU(6), x * (1/6) and the Multiply are one hard swish;
+   * post_bn follows a Concatenate: an affine layer; fc_bn folds into fc
+   * and fc_relu fuses; the other TFOpLambdas are affine layers. */
+  layer_named (model, "hard_swish", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_ACTIVATION);
+  g_assert_cmpint (info.inputs[0], ==, 1);
+  g_assert_false (has_layer (model, "tf.__operators__.add"));
+  g_assert_false (has_layer (model, "tf.math.multiply"));
   layer_named (model, "post_bn", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   g_assert_false (has_layer (model, "fc_bn"));
   g_assert_false (has_layer (model, "fc_relu"));
-  layer_named (model, "tf.__operators__.add", &info);
+  layer_named (model, "tf.math.subtract", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   layer_named (model, "concat", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_CONCATENATE);
   g_assert_cmpint (info.out_c, ==, 8);
   layer_named (model, "difference", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_SUBTRACT);
-  g_assert_cmpint (count_kind (model, QS_LAYER_AFFINE), ==, 4);
+  g_assert_cmpint (count_kind (model, QS_LAYER_AFFINE), ==, 3);
   g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 3);
 
   out = engine_forward (model, image);
@@ -538,7 +544,7 @@ test_hard_swish_keras2 (void)
   memcpy (bn.v, cat.v, sizeof (double) * 72);
   ref_bn (&bn, f, "post_bn");
   for (int i = 0; i < 72; i++)
-    bn.v[i] = (bn.v[i] - cat.v[i]) / 4.0;
+    bn.v[i] = (1.0 - (bn.v[i] - cat.v[i])) / 4.0;
   fc = ref_dense (bn, weight (f, "fc/kernel"), weight (f, "fc/bias"), 5);
   ref_bn (&fc, f, "fc_bn");
   ref_relu (&fc, INFINITY);
