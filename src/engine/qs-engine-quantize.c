@@ -1095,6 +1095,18 @@ qs_engine_get_working_size (const QsEngineModel *model)
   return total;
 }
 
+/* A failure's message, unless a more precise one was set already. */
+static void
+explain_failure (QsEngineStatus status,
+                 char          *message,
+                 size_t         message_size)
+{
+  if (status == QS_ENGINE_CANCELLED)
+    set_message (message, message_size, "cancelled");
+  else if (message != NULL && message_size > 0 && message[0] == '\0')
+    set_message (message, message_size, "%s", qs_engine_status_to_string (status));
+}
+
 struct _QsCalibration {
   const QsEngineModel *model;
   QsActivationScheme   activations;
@@ -1203,10 +1215,7 @@ calibrate_values (const QsEngineModel        *model,
   free (job.hists);
   if (status != QS_ENGINE_OK)
     {
-      if (status == QS_ENGINE_CANCELLED)
-        set_message (message, message_size, "cancelled");
-      else if (message != NULL && message[0] == '\0')
-        set_message (message, message_size, "%s", qs_engine_status_to_string (status));
+      explain_failure (status, message, message_size);
       qs_calibration_free (cal);
       return status;
     }
@@ -1577,10 +1586,7 @@ quantize_calibrated (const QsCalibration        *cal,
 
   if (status != QS_ENGINE_OK)
     {
-      if (status == QS_ENGINE_CANCELLED)
-        set_message (message, message_size, "cancelled");
-      else if (message != NULL && message[0] == '\0')
-        set_message (message, message_size, "%s", qs_engine_status_to_string (status));
+      explain_failure (status, message, message_size);
       qs_quantized_model_free (qm);
       return status;
     }
