@@ -14,6 +14,7 @@
  * machines: a direct kernel puts one window row in each vpdpbusd group.
  */
 #include "kernels/qs-kernels.h"
+#include "kernels/qs-graph-kernels.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -139,4 +140,20 @@ qs_kernels_get (QsIsa isa)
     return &avx2_kernels;
 #endif
   return &scalar_kernels;
+}
+
+/* ---- the graph's kernels beside the GEMMs ---------------------------------------- */
+
+static const QsGraphKernels scalar_graph_kernels = {
+  .lut = qs_lut_u8_scalar,
+  .add = qs_add_u8_scalar,
+  .mul = qs_mul_u8_scalar,
+  .rescale = qs_rescale_u8_scalar,
+};
+
+const QsGraphKernels *
+qs_graph_kernels_get (QsIsa isa)
+{
+  (void) isa;
+  return &scalar_graph_kernels;
 }

@@ -16,8 +16,11 @@
 #include "quant/qs-params.h"
 
 typedef struct {
-  float   *act[2];
-  uint8_t *code[2];
+  const QsEngineModel *model;
+  size_t   batch;
+  uint8_t *f32_base;    /* the float32 path's value slots */
+  uint8_t *u8_base;     /* the integer path's value slots */
+  float   *act[2];      /* the integer path's float temporaries (over the float slots) */
   void    *cols;
   void    *acc;
   int32_t *rowsum;
@@ -32,6 +35,30 @@ align_up (size_t n)
   return (n + 63) & ~(size_t) 63;
 }
 
+/* The bytes of one slot for @batch images of @elem_size elements. */
+static size_t
+slot_bytes (const QsValuePlan *plan,
+            size_t             slot,
+            size_t             batch,
+            size_t             elem_size)
+{
+  return align_up (batch * plan->slot_elems[slot] * elem_size + QS_KERNEL_SLACK);
+}
+
+/* All slots of @plan, or false when the sum overflows. */
+static bool
+plan_bytes (const QsValuePlan *plan,
+            size_t             batch,
+            size_t             elem_size,
+            size_t            *total)
+{
+  *total = 0;
+  for (size_t i = 0; i < plan->n_slots; i++)
+    if (!qs_checked_add_size (*total, slot_bytes (plan, i, batch, elem_size), total))
+      return false;
+  return true;
+}
+
 void
 qs_engine_scratch_layout (const QsEngineModel *model,
                           size_t               batch,
@@ -39,6 +66,7 @@ qs_engine_scratch_layout (const QsEngineModel *model,
 {
   size_t max_elems = (size_t) model->in_h * model->in_w * model->in_c;
   size_t max_k = 1, max_n = 1, max_dw_row = 1, max_expand = 0, max_c = model->in_c;
+  size_t parts[8];
 
   for (size_t i = 0; i < model->n_layers; i++)
     {
@@ -54,7 +82,7 @@ qs_engine_scratch_layout (const QsEngineModel *model,
           max_k = kp > max_k ? kp : max_k;
           max_n = (size_t) l->out_c > max_n ? (size_t) l->out_c : max_n;
         }
-      else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
+      else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D || l->kind == QS_LAYER_AFFINE)
         {
           size_t row = (size_t) l->out_w * l->out_c;
           size_t expand = (size_t) l->in_h * l->in_w * l->out_c;
@@ -65,6 +93,7 @@ qs_engine_scratch_layout (const QsEngineModel *model,
         }
     }
 
+  memset (layout, 0, sizeof *layout);
   /* The model's maps are within QS_ENGINE_MAX_MAP_ELEMENTS, but @batch is
    * the caller's: a batch whose buffers cannot be addressed gets a size no
    * allocation satisfies. */
@@ -72,15 +101,19 @@ qs_engine_scratch_layout (const QsEngineModel *model,
     size_t batch_elems;
 
     if (!qs_checked_mul3_size (batch, max_elems, sizeof (float), &batch_elems)
-        || batch_elems > SIZE_MAX / 8)
+        || batch_elems > SIZE_MAX / 8
+        || !plan_bytes (&model->plan_f32, batch, sizeof (float), &layout->float_bytes)
+        || !plan_bytes (&model->plan_u8, batch, 1, &layout->codes_bytes))
       {
-        memset (layout, 0, sizeof *layout);
         layout->total = SIZE_MAX;
         return;
       }
   }
   layout->act_bytes = align_up (batch * max_elems * sizeof (float) + QS_KERNEL_SLACK);
   layout->code_bytes = align_up (batch * max_elems + QS_KERNEL_SLACK);
+  /* The integer path uses the float slots' memory for two temporaries. */
+  if (layout->float_bytes < 2 * layout->act_bytes)
+    layout->float_bytes = 2 * layout->act_bytes;
   layout->cols_bytes = align_up (QS_ENGINE_TILE_ROWS * max_k * sizeof (float) + QS_KERNEL_SLACK);
   {
     size_t tile = QS_ENGINE_TILE_ROWS * max_n;
@@ -95,9 +128,21 @@ qs_engine_scratch_layout (const QsEngineModel *model,
   layout->rowsum_bytes = align_up (QS_ENGINE_TILE_ROWS * sizeof (int32_t));
   layout->expand_bytes = align_up (max_expand * sizeof (float) + QS_KERNEL_SLACK);
   layout->zero_row_bytes = align_up (max_c + QS_KERNEL_SLACK);
-  layout->total = 2 * layout->act_bytes + 2 * layout->code_bytes + layout->cols_bytes
-    + layout->acc_bytes + layout->rowsum_bytes + layout->expand_bytes
-    + layout->zero_row_bytes + 64;
+  parts[0] = layout->float_bytes;
+  parts[1] = layout->codes_bytes;
+  parts[2] = layout->cols_bytes;
+  parts[3] = layout->acc_bytes;
+  parts[4] = layout->rowsum_bytes;
+  parts[5] = layout->expand_bytes;
+  parts[6] = layout->zero_row_bytes;
+  parts[7] = 64;
+  layout->total = 0;
+  for (size_t i = 0; i < 8; i++)
+    if (!qs_checked_add_size (layout->total, parts[i], &layout->total))
+      {
+        layout->total = SIZE_MAX;
+        return;
+      }
 }
 
 static void
@@ -110,14 +155,14 @@ scratch_carve (const QsEngineModel *model,
   uint8_t *p = (uint8_t *) (((uintptr_t) block + 63) & ~(uintptr_t) 63);
 
   qs_engine_scratch_layout (model, batch, &layout);
+  s->model = model;
+  s->batch = batch;
+  s->f32_base = p;
   s->act[0] = (float *) p;
-  p += layout.act_bytes;
-  s->act[1] = (float *) p;
-  p += layout.act_bytes;
-  s->code[0] = p;
-  p += layout.code_bytes;
-  s->code[1] = p;
-  p += layout.code_bytes;
+  s->act[1] = (float *) (p + layout.act_bytes);
+  p += layout.float_bytes;
+  s->u8_base = p;
+  p += layout.codes_bytes;
   s->cols = p;
   p += layout.cols_bytes;
   s->acc = p;
@@ -130,23 +175,91 @@ scratch_carve (const QsEngineModel *model,
   s->zero_row = p;
 }
 
+static uint8_t *
+slot_address (const QsValuePlan *plan,
+              uint8_t           *base,
+              size_t             batch,
+              size_t             elem_size,
+              int                slot)
+{
+  for (int i = 0; i < slot; i++)
+    base += slot_bytes (plan, (size_t) i, batch, elem_size);
+  return base;
+}
+
+/* Where value @v lives on the float32 path (the caller's images for the
+ * image and its views). */
+static float *
+value_f32 (const QsScratch *s,
+           const float     *images,
+           int              v)
+{
+  const QsValuePlan *plan = &s->model->plan_f32;
+  int r = plan->root[v];
+
+  if (r == QS_ENGINE_INPUT_VALUE)
+    return (float *) images;
+  return (float *) slot_address (plan, s->f32_base, s->batch, sizeof (float), plan->slot[r]);
+}
+
+static uint8_t *
+value_u8 (const QsScratch *s,
+          int              v)
+{
+  const QsValuePlan *plan = &s->model->plan_u8;
+
+  return slot_address (plan, s->u8_base, s->batch, 1, plan->slot[plan->root[v]]);
+}
+
 /* ---- float32 ------------------------------------------------------------------ */
 
-/* Runs one layer of the float32 path; @weights / @packed override the
- * layer's own (the integer path's float-format layers pass rounded ones).
- * Returns the buffer holding the output (@in itself for Flatten). */
+/* A Conv2D with dilation or groups: per group, the general im2col of
+ * its channels and a GEMM writing its columns of the output. */
+static void
+general_conv_fp32 (const QsEngineModel *model,
+                   const QsEngineLayer *l,
+                   const float         *packed,
+                   const float         *in,
+                   size_t               batch,
+                   QsScratch           *s,
+                   float               *out)
+{
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, N = (size_t) l->out_c, k = l->k;
+  size_t groups = (size_t) l->groups, n = N / groups, cg = (size_t) l->in_c / groups;
+  size_t group_size = model->kernels->gemm_f32_packed_size (n, k);
+
+  for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+    {
+      size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+
+      for (size_t g = 0; g < groups; g++)
+        {
+          qs_im2col_general_f32 (&shape, l->dilation_h, l->dilation_w, (int) (g * cg), (int) cg,
+                                 in, m0, rows, s->cols);
+          model->kernels->gemm_f32 (rows, n, k, s->cols, k, packed + g * group_size, l->bias + g * n,
+                                    l->lo, l->hi, out + m0 * N + g * n, N);
+        }
+    }
+}
+
+/* Runs one layer of the float32 path on its inputs @ins; @weights /
+ * @packed override the layer's own (the integer path's float-format
+ * layers pass rounded ones). Returns the buffer holding the output
+ * (@ins[0] itself for Flatten and Reshape). */
 static const float *
 layer_fp32 (const QsEngineModel *model,
             const QsEngineLayer *l,
             const float         *weights,
             const float         *packed,
-            const float         *in,
+            const float *const  *ins,
             size_t               batch,
             QsScratch           *s,
             float               *out)
 {
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
+  const float *in = ins[0];
 
   switch (l->kind)
     {
@@ -156,6 +269,11 @@ layer_fp32 (const QsEngineModel *model,
         size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
         bool direct = qs_layer_is_pointwise (l);
 
+        if (qs_layer_is_general_conv (l))
+          {
+            general_conv_fp32 (model, l, packed, in, batch, s, out);
+            return out;
+          }
         for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
           {
             size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
@@ -200,20 +318,28 @@ layer_fp32 (const QsEngineModel *model,
     case QS_LAYER_MAX_POOL:
     case QS_LAYER_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_MAX_POOL:
       for (size_t b = 0; b < batch; b++)
-        qs_pool_f32 (l->kind == QS_LAYER_MAX_POOL ? QS_POOL_MAX : QS_POOL_AVERAGE,
+        qs_pool_f32 (l->kind == QS_LAYER_MAX_POOL || l->kind == QS_LAYER_GLOBAL_MAX_POOL
+                       ? QS_POOL_MAX : QS_POOL_AVERAGE,
                      &shape, in + b * in_size, out + b * out_size);
       return out;
 
     case QS_LAYER_FLATTEN:
+    case QS_LAYER_RESHAPE:
       return in;
 
-    case QS_LAYER_ACTIVATION:
     default:
-      for (size_t i = 0; i < batch * out_size; i++)
-        out[i] = in[i] < l->lo ? l->lo : (in[i] > l->hi ? l->hi : in[i]);
+      qs_layer_ops_f32 (model, l, ins, batch, out);
       return out;
     }
+}
+
+/* The layers the model scores: those up to the output value's. */
+static size_t
+layers_to_run (const QsEngineModel *model)
+{
+  return (size_t) qs_model_output_value (model);
 }
 
 QsEngineStatus
@@ -226,23 +352,25 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
                         float               *outputs)
 {
   QsScratch s;
-  const float *cur = images;
-  int which = 0;
+  size_t n_run = layers_to_run (model);
 
   scratch_carve (model, batch, scratch, &s);
-  for (size_t i = 0; i < model->n_layers; i++)
+  for (size_t i = 0; i < n_run; i++)
     {
       const QsEngineLayer *l = &model->layers[i];
-      float *out = s.act[which];
+      const float *ins[QS_ENGINE_MAX_INPUTS];
+      const float *out;
 
-      cur = layer_fp32 (model, l, l->weights, l->packed_f32, cur, batch, &s, out);
-      if (cur == out)
-        which ^= 1;
+      for (size_t j = 0; j < l->n_inputs; j++)
+        ins[j] = value_f32 (&s, images, l->inputs[j]);
+      out = layer_fp32 (model, l, l->weights, l->packed_f32, ins, batch, &s,
+                        value_f32 (&s, images, (int) i + 1));
       if (hook != NULL)
-        hook (hook_data, i, cur, batch);
+        hook (hook_data, i, out, batch);
     }
   if (outputs != NULL)
-    memcpy (outputs, cur, batch * qs_engine_model_get_n_outputs (model) * sizeof (float));
+    memcpy (outputs, value_f32 (&s, images, qs_model_output_value (model)),
+            batch * qs_engine_model_get_n_outputs (model) * sizeof (float));
   return QS_ENGINE_OK;
 }
 
@@ -272,12 +400,14 @@ dequantize_act (const QsActQuant *q,
 }
 
 /* Float outputs from one tile of accumulators: the int8 mode's int32 sums or
- * the wide mode's int64 ones. The 32-bit totals widen exactly to double, so
- * one conversion serves both. */
+ * the wide mode's int64 ones, channels [c0, c0 + nc). The 32-bit totals
+ * widen exactly to double, so one conversion serves both. */
 static void
 float_outputs_from_totals (const QsEngineLayer *l,
                            const QsQuantLayer  *q,
                            size_t               rows,
+                           size_t               c0,
+                           size_t               nc,
                            const void          *acc,
                            const int32_t       *rowsum,
                            float               *out)
@@ -286,26 +416,41 @@ float_outputs_from_totals (const QsEngineLayer *l,
   bool wide = q->mode != QS_QMODE_INT8;
 
   for (size_t r = 0; r < rows; r++)
-    for (size_t c = 0; c < n; c++)
+    for (size_t j = 0; j < nc; j++)
       {
+        size_t c = c0 + j;
         int32_t rs = rowsum != NULL ? rowsum[r] : 0;
         int64_t total = wide
-          ? qs_requantize_total64 (((const int64_t *) acc)[r * n + c], rs, c, &q->rq64)
-          : qs_requantize_total (((const int32_t *) acc)[r * n + c], rs, c, &q->rq);
+          ? qs_requantize_total64 (((const int64_t *) acc)[r * nc + j], rs, c, &q->rq64)
+          : qs_requantize_total (((const int32_t *) acc)[r * nc + j], rs, c, &q->rq);
         float v = (float) (q->out_dequant[c] * (double) total);
 
         out[r * n + c] = v < l->lo ? l->lo : (v > l->hi ? l->hi : v);
       }
 }
 
-/* Stores @rows rows of accumulators (row stride out_c) at element @o of the
- * layer output: as float logits into @fout for the last layer, otherwise
- * requantized to codes into @out. @fout / @out are offset only on the
- * branch that uses them, since the other may be NULL. */
+/* The per-channel arrays of requantization parameters from channel @c0 on. */
+#define QS_OFFSET_ARRAYS(p, c0)                                  \
+  do {                                                           \
+    (p).bias = (p).bias != NULL ? (p).bias + (c0) : NULL;        \
+    (p).weight_zp = (p).weight_zp != NULL ? (p).weight_zp + (c0) : NULL; \
+    (p).multiplier += (c0);                                      \
+    (p).right_shift += (c0);                                     \
+    (p).left_shift = (p).left_shift != NULL ? (p).left_shift + (c0) : NULL; \
+    (p).frac_q16 = (p).frac_q16 != NULL ? (p).frac_q16 + (c0) : NULL; \
+  } while (0)
+
+/* Stores @rows rows of accumulators for channels [c0, c0 + nc) (row
+ * stride nc) at element @o of the layer output (row stride out_c): as
+ * float logits into @fout for the last layer, otherwise requantized to
+ * codes into @out. @fout / @out are offset only on the branch that uses
+ * them, since the other may be NULL. */
 static void
 store_tile (const QsEngineLayer *l,
             const QsQuantLayer  *q,
             size_t               rows,
+            size_t               c0,
+            size_t               nc,
             const void          *acc,
             const int32_t       *rowsum,
             size_t               o,
@@ -315,11 +460,64 @@ store_tile (const QsEngineLayer *l,
   size_t n = (size_t) l->out_c;
 
   if (q->float_output)
-    float_outputs_from_totals (l, q, rows, acc, rowsum, fout + o);
+    float_outputs_from_totals (l, q, rows, c0, nc, acc, rowsum, fout + o);
+  else if (q->mode == QS_QMODE_INT8 && c0 == 0)
+    q->requant (rows, nc, acc, nc, rowsum, &q->rq, out + o, n);
   else if (q->mode == QS_QMODE_INT8)
-    q->requant (rows, n, acc, n, rowsum, &q->rq, out + o, n);
+    {
+      QsRequantParams rq = q->rq;
+
+      QS_OFFSET_ARRAYS (rq, c0);
+      q->requant (rows, nc, acc, nc, rowsum, &rq, out + o + c0, n);
+    }
   else
-    qs_requantize_u8_i64_scalar (rows, n, acc, n, rowsum, &q->rq64, out + o, n);
+    {
+      QsRequantParams64 rq = q->rq64;
+
+      QS_OFFSET_ARRAYS (rq, c0);
+      qs_requantize_u8_i64_scalar (rows, nc, acc, nc, rowsum, &rq, out + o + c0, n);
+    }
+}
+
+/* A Conv2D with dilation or groups: per tile and group, the general
+ * im2col of the group's channels, its GEMM, its columns requantized. */
+static void
+general_conv_quant (const QsQuantizedModel *qm,
+                    const QsEngineLayer    *l,
+                    const QsQuantLayer     *q,
+                    const uint8_t          *in,
+                    size_t                  batch,
+                    QsScratch              *s,
+                    uint8_t                *out,
+                    float                  *fout)
+{
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, N = (size_t) l->out_c, k = l->k, kp = q->kp;
+  size_t groups = (size_t) l->groups, n = N / groups, cg = (size_t) l->in_c / groups;
+
+  for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+    {
+      size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+
+      for (size_t g = 0; g < groups; g++)
+        {
+          const int32_t *rowsum = NULL;
+
+          qs_im2col_general_u8 (&shape, l->dilation_h, l->dilation_w, (int) (g * cg), (int) cg,
+                                in, m0, rows, (uint8_t) q->in.zero_code, kp, s->cols);
+          if (q->need_rowsum)
+            {
+              qs_row_sums_u8 (rows, k, s->cols, kp, s->rowsum);
+              rowsum = s->rowsum;
+            }
+          if (q->mode == QS_QMODE_INT8)
+            qm->kernels->gemm (rows, n, kp, s->cols, kp,
+                               (const uint8_t *) q->packed + g * q->packed_group_size, s->acc, n);
+          else
+            qm->kernels->gemm16 (rows, n, k, s->cols, kp, q->w16 + g * n * k, s->acc, n);
+          store_tile (l, q, rows, g * n, n, s->acc, rowsum, m0 * N, out, fout);
+        }
+    }
 }
 
 static void
@@ -335,6 +533,11 @@ gemm_layer_quant (const QsQuantizedModel *qm,
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k, kp = q->kp;
 
+  if (qs_layer_is_general_conv (l))
+    {
+      general_conv_quant (qm, l, q, in, batch, s, out, fout);
+      return;
+    }
   /* A one-channel image with the ISA's direct kernel: one output row at a
    * time, no im2col (the row sums it would need are not computed there). */
   if (q->mode == QS_QMODE_INT8 && q->packed_c1 != NULL && !q->need_rowsum)
@@ -348,7 +551,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
 
             qm->kernels->conv_c1 (&shape, in + b * in_size, (uint8_t) q->in.zero_code,
                                   q->packed_c1, n, oy, s->acc);
-            store_tile (l, q, l->out_w, s->acc, NULL, o, out, fout);
+            store_tile (l, q, l->out_w, 0, n, s->acc, NULL, o, out, fout);
           }
       return;
     }
@@ -381,7 +584,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
         qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
       else
         qm->kernels->gemm16 (rows, n, k, a, lda, q->w16, s->acc, n);
-      store_tile (l, q, rows, s->acc, rowsum, m0 * n, out, fout);
+      store_tile (l, q, rows, 0, n, s->acc, rowsum, m0 * n, out, fout);
     }
 }
 
@@ -429,7 +632,7 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
             qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
           else
             qs_depthwise_u8s16_scalar (&shape, src, q->dw32, oy, s->acc);
-          store_tile (l, q, l->out_w, s->acc, NULL, o, out, fout);
+          store_tile (l, q, l->out_w, 0, C, s->acc, NULL, o, out, fout);
         }
     }
 }
@@ -455,25 +658,39 @@ store_real_outputs (const QsEngineLayer *l,
     }
 }
 
-/* A layer whose weights are in a float format: dequantize the input codes,
- * run the float32 layer on the rounded weights, quantize the output. */
+/* A layer run in float32 between dequantize and quantize: a weighted
+ * layer whose weights are in a float format (@weights / @packed its
+ * rounded weights), or a layer with no integer kernel (the layer's own).
+ * A merge folds its inputs one at a time, each dequantized with its own
+ * value's parameters. */
 static void
 float_layer_quant (const QsQuantizedModel *qm,
                    const QsEngineLayer    *l,
                    const QsQuantLayer     *q,
-                   const uint8_t          *in,
+                   const float            *weights,
+                   const float            *packed,
+                   const uint8_t *const   *ins,
                    size_t                  batch,
                    QsScratch              *s,
                    uint8_t                *out,
                    float                  *fout)
 {
-  size_t in_n = batch * qs_layer_in_size (l), out_n = batch * qs_layer_out_size (l);
+  size_t out_n = batch * qs_layer_out_size (l);
   float *x = s->act[0], *y = q->float_output ? fout : s->act[1];
-  const float *r;
+  const float *r = y;
 
-  for (size_t i = 0; i < in_n; i++)
-    x[i] = dequantize_act (&q->in, in[i]);
-  r = layer_fp32 (qm->model, l, q->fake_weights, q->fake_packed, x, batch, s, y);
+  for (size_t j = 0; j < l->n_inputs; j++)
+    {
+      const QsActQuant *in_q = &qm->values[l->inputs[j]];
+      size_t in_n = batch * qs_value_size (qm->model, l->inputs[j]);
+
+      for (size_t i = 0; i < in_n; i++)
+        x[i] = dequantize_act (in_q, ins[j][i]);
+      if (qs_layer_kind_is_merge (l->kind))
+        qs_merge_step_f32 (qm->model, l, j, x, batch, y);
+      else
+        r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
+    }
   /* The float32 GEMM has clamped already; clamping again changes nothing. */
   store_real_outputs (l, q, (float *) r, out_n, out);
 }
@@ -515,10 +732,77 @@ groupwise_layer_quant (const QsEngineLayer *l,
   store_real_outputs (l, q, y, m * n, out);
 }
 
+/* Merges on codes with integer zero points (qs-graph-kernels.h). */
+static void
+merge_quant (const QsQuantizedModel *qm,
+             const QsEngineLayer    *l,
+             const QsQuantLayer     *q,
+             const uint8_t *const   *ins,
+             size_t                  batch,
+             QsScratch              *s,
+             uint8_t                *out)
+{
+  const QsGraphKernels *gk = qm->graph_kernels;
+  size_t size = qs_layer_out_size (l), C = (size_t) l->out_c;
+  size_t pixels = batch * l->out_h * l->out_w;
+
+  switch (l->kind)
+    {
+    case QS_LAYER_MULTIPLY:
+      {
+        /* The whole map is a, the broadcast pixel (if any) b. */
+        int ia = q->broadcast_input == 0 ? 1 : 0, ib = 1 - ia;
+
+        if (q->broadcast_input < 0)
+          gk->mul (&q->mul, ins[ia], ins[ib], batch * size, out, batch * size);
+        else
+          for (size_t b = 0; b < batch; b++)
+            gk->mul (&q->mul, ins[ia] + b * size, ins[ib] + b * C, C, out + b * size, size);
+        return;
+      }
+
+    case QS_LAYER_MAXIMUM:
+      {
+        /* Rescaling is monotonic: the largest rescaled code is the rescaled largest value. */
+        uint8_t *tmp = (uint8_t *) s->act[0];
+
+        gk->rescale (&q->rescale[0], ins[0], pixels, C, C, out, C);
+        for (size_t j = 1; j < l->n_inputs; j++)
+          {
+            gk->rescale (&q->rescale[j], ins[j], pixels, C, C, tmp, C);
+            for (size_t i = 0; i < pixels * C; i++)
+              out[i] = tmp[i] > out[i] ? tmp[i] : out[i];
+          }
+        return;
+      }
+
+    case QS_LAYER_CONCATENATE:
+      {
+        size_t offset = 0;
+
+        for (size_t j = 0; j < l->n_inputs; j++)
+          {
+            size_t cj = qs_value_size (qm->model, l->inputs[j]) / ((size_t) l->out_h * l->out_w);
+
+            gk->rescale (&q->rescale[j], ins[j], pixels, cj, cj, out + offset, C);
+            offset += cj;
+          }
+        return;
+      }
+
+    case QS_LAYER_ADD:
+    case QS_LAYER_SUBTRACT:
+    case QS_LAYER_AVERAGE:
+    default:
+      gk->add (&q->add, ins, out, batch * size);
+      return;
+    }
+}
+
 static const uint8_t *
 layer_quant (const QsQuantizedModel *qm,
              size_t                  i,
-             const uint8_t          *in,
+             const uint8_t *const   *ins,
              size_t                  batch,
              QsScratch              *s,
              uint8_t                *out,
@@ -528,15 +812,26 @@ layer_quant (const QsQuantizedModel *qm,
   const QsQuantLayer *q = &qm->layers[i];
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
+  const uint8_t *in = ins[0];
 
   if (q->mode == QS_QMODE_FLOAT)
     {
-      float_layer_quant (qm, l, q, in, batch, s, out, fout);
+      float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);
       return out;
     }
   if (q->mode == QS_QMODE_GROUPWISE)
     {
       groupwise_layer_quant (l, q, in, batch, s, out, fout);
+      return out;
+    }
+  if (q->runs_in_float)
+    {
+      float_layer_quant (qm, l, q, l->weights, l->packed_f32, ins, batch, s, out, fout);
+      return out;
+    }
+  if (qs_layer_kind_is_merge (l->kind))
+    {
+      merge_quant (qm, l, q, ins, batch, s, out);
       return out;
     }
 
@@ -548,22 +843,42 @@ layer_quant (const QsQuantizedModel *qm,
       return out;
 
     case QS_LAYER_DEPTHWISE_CONV2D:
+    case QS_LAYER_AFFINE:
       depthwise_layer_quant (qm, l, q, in, batch, s, out, fout);
       return out;
 
     case QS_LAYER_MAX_POOL:
     case QS_LAYER_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_MAX_POOL:
       for (size_t b = 0; b < batch; b++)
-        qs_pool_u8 (l->kind == QS_LAYER_MAX_POOL ? QS_POOL_MAX : QS_POOL_AVERAGE,
+        qs_pool_u8 (l->kind == QS_LAYER_MAX_POOL || l->kind == QS_LAYER_GLOBAL_MAX_POOL
+                      ? QS_POOL_MAX : QS_POOL_AVERAGE,
                     &shape, in + b * in_size, out + b * out_size);
       return out;
 
     case QS_LAYER_FLATTEN:
+    case QS_LAYER_RESHAPE:
       return in;
+
+    case QS_LAYER_PAD:
+    case QS_LAYER_CROP:
+    case QS_LAYER_UPSAMPLE:
+      {
+        /* Same parameters in and out: padding is the code of 0.0. */
+        uint8_t zero = (uint8_t) q->in.zero_code;
+
+        qs_layer_move (l, in, batch, 1, &zero, out);
+        return out;
+      }
 
     case QS_LAYER_ACTIVATION:
     default:
+      if (l->spec.kind != QS_ACTIVATION_RELU)
+        {
+          qm->graph_kernels->lut (q->table, in, out, batch * out_size);
+          return out;
+        }
       /* ReLU on codes: the floor is the code of 0.0, the cap the code of max. */
       for (size_t j = 0; j < batch * out_size; j++)
         {
@@ -608,44 +923,49 @@ qs_engine_forward_quant (const QsQuantizedModel *qm,
                          float                  *outputs)
 {
   const QsEngineModel *model = qm->model;
-  size_t in_n = batch * (size_t) model->in_h * model->in_w * model->in_c;
+  size_t prefix = model->n_float_prefix, n_run = layers_to_run (model);
+  int output = qs_model_output_value (model);
+  const float *real = images;
   QsScratch s;
-  const uint8_t *cur;
-  const QsActQuant *cur_q = &qm->input;
-  int which = 1;
 
   scratch_carve (model, batch, scratch, &s);
-  quantize_input (qm, images, in_n, &s, s.code[0]);
-  cur = s.code[0];
+  /* Preprocessing layers run in float on the image; what they make is
+   * the quantized input. */
+  for (size_t i = 0; i < prefix; i++)
+    real = layer_fp32 (model, &model->layers[i], NULL, NULL, &real, batch, &s, s.act[i & 1]);
+  quantize_input (qm, real, batch * qs_value_size (model, (int) prefix), &s,
+                  value_u8 (&s, (int) prefix));
 
-  for (size_t i = 0; i < model->n_layers; i++)
+  for (size_t i = prefix; i < n_run; i++)
     {
+      const QsEngineLayer *l = &model->layers[i];
       const QsQuantLayer *q = &qm->layers[i];
-      uint8_t *out = s.code[which];
+      const uint8_t *ins[QS_ENGINE_MAX_INPUTS];
+      const uint8_t *cur;
 
+      for (size_t j = 0; j < l->n_inputs; j++)
+        ins[j] = value_u8 (&s, l->inputs[j]);
       if (q->float_output)
         {
-          /* The last layer writes float outputs straight to the caller. */
-          layer_quant (qm, i, cur, batch, &s, out, outputs);
+          /* The scored layer writes float outputs straight to the caller. */
+          layer_quant (qm, i, ins, batch, &s, NULL, outputs);
           if (hook != NULL)
             hook (hook_data, i, outputs, batch);
           return QS_ENGINE_OK;
         }
-      cur = layer_quant (qm, i, cur, batch, &s, out, NULL);
-      if (cur == out)
-        which ^= 1;
-      cur_q = &q->out;
+      cur = layer_quant (qm, i, ins, batch, &s, value_u8 (&s, (int) i + 1), NULL);
       if (hook != NULL)
         hook (hook_data, i, cur, batch);
     }
 
-  /* A chain that does not end in a weighted layer: dequantize its codes. */
+  /* A model whose scored value is not a weighted layer's: dequantize its codes. */
   if (outputs != NULL)
     {
       size_t n = batch * qs_engine_model_get_n_outputs (model);
+      const uint8_t *codes = value_u8 (&s, output);
 
       for (size_t j = 0; j < n; j++)
-        outputs[j] = dequantize_act (cur_q, cur[j]);
+        outputs[j] = dequantize_act (&qm->values[output], codes[j]);
     }
   return QS_ENGINE_OK;
 }
@@ -726,12 +1046,15 @@ qs_engine_run_layer (const QsEngineModel    *model,
   if (index >= model->n_layers)
     return QS_ENGINE_INVALID_ARGUMENT;
   l = &model->layers[index];
+  if (l->n_inputs != 1)
+    return QS_ENGINE_UNSUPPORTED;
   out_n = batch * qs_layer_out_size (l);
   scratch_carve (model, batch, scratch, &s);
 
   if (quantized == NULL)
     {
-      const float *r = layer_fp32 (model, l, l->weights, l->packed_f32, input, batch, &s, output);
+      const float *in = input;
+      const float *r = layer_fp32 (model, l, l->weights, l->packed_f32, &in, batch, &s, output);
 
       if (r != output)
         memcpy (output, r, out_n * sizeof (float));
@@ -739,12 +1062,13 @@ qs_engine_run_layer (const QsEngineModel    *model,
   else
     {
       const QsQuantLayer *q = &quantized->layers[index];
+      const uint8_t *in = input;
 
       if (q->float_output)
-        layer_quant (quantized, index, input, batch, &s, s.code[0], output);
+        layer_quant (quantized, index, &in, batch, &s, NULL, output);
       else
         {
-          const uint8_t *r = layer_quant (quantized, index, input, batch, &s, output, NULL);
+          const uint8_t *r = layer_quant (quantized, index, &in, batch, &s, output, NULL);
 
           if (r != output)
             memcpy (output, r, out_n);

@@ -1,4 +1,4 @@
-/* qs-engine-model.c: building and inspecting the layer chain, and batch-norm folding.
+/* qs-engine-model.c: building and inspecting the graph of layers, and batch-norm folding.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "qs-engine-private.h"
@@ -56,6 +56,32 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "Flatten";
     case QS_LAYER_ACTIVATION:
       return "Activation";
+    case QS_LAYER_ADD:
+      return "Add";
+    case QS_LAYER_SUBTRACT:
+      return "Subtract";
+    case QS_LAYER_MULTIPLY:
+      return "Multiply";
+    case QS_LAYER_AVERAGE:
+      return "Average";
+    case QS_LAYER_MAXIMUM:
+      return "Maximum";
+    case QS_LAYER_CONCATENATE:
+      return "Concatenate";
+    case QS_LAYER_PAD:
+      return "ZeroPadding2D";
+    case QS_LAYER_CROP:
+      return "Cropping2D";
+    case QS_LAYER_AFFINE:
+      return "Affine";
+    case QS_LAYER_GLOBAL_MAX_POOL:
+      return "GlobalMaxPooling2D";
+    case QS_LAYER_RESHAPE:
+      return "Reshape";
+    case QS_LAYER_UPSAMPLE:
+      return "UpSampling2D";
+    case QS_LAYER_FLOAT:
+      return "Float";
     default:
       return "unknown";
     }
@@ -90,6 +116,12 @@ qs_engine_model_new (int height,
   model->in_w = width;
   model->in_c = channels;
   model->kernels = qs_kernels_get (qs_kernels_detect_isa ());
+  model->output_value = -1;
+  if (qs_engine_model_plan (model) != QS_ENGINE_OK)
+    {
+      qs_engine_model_free (model);
+      return NULL;
+    }
   return model;
 }
 
@@ -100,6 +132,8 @@ layer_clear (QsEngineLayer *layer)
   free (layer->weights);
   free (layer->bias);
   free (layer->packed_f32);
+  free (layer->weight_tensor);
+  free (layer->affine_scale);
 }
 
 void
@@ -110,24 +144,69 @@ qs_engine_model_free (QsEngineModel *model)
   for (size_t i = 0; i < model->n_layers; i++)
     layer_clear (&model->layers[i]);
   free (model->layers);
+  qs_value_plan_clear (&model->plan_f32);
+  qs_value_plan_clear (&model->plan_u8);
   free (model);
 }
 
-/* A new layer whose input is the previous layer's output (or the image). */
-static QsEngineLayer *
-append_layer (QsEngineModel *model,
-              const char    *name,
-              QsLayerKind    kind)
+static void
+value_shape (const QsEngineModel *model,
+             int                  v,
+             int                 *h,
+             int                 *w,
+             int                 *c)
+{
+  if (v == QS_ENGINE_INPUT_VALUE)
+    {
+      *h = model->in_h;
+      *w = model->in_w;
+      *c = model->in_c;
+    }
+  else
+    {
+      const QsEngineLayer *l = &model->layers[v - 1];
+
+      *h = l->out_h;
+      *w = l->out_w;
+      *c = l->out_c;
+    }
+}
+
+/* A new layer (not yet part of the model) reading the inputs set by
+ * qs_engine_model_set_next_inputs, else the last value. Those inputs are
+ * used up either way: they were meant for this layer. On failure nothing
+ * needs abandoning. */
+static QsEngineStatus
+append_layer (QsEngineModel  *model,
+              const char     *name,
+              QsLayerKind     kind,
+              QsEngineLayer **out)
 {
   QsEngineLayer *layer;
+  int inputs[QS_ENGINE_MAX_INPUTS];
+  size_t n_inputs = model->n_next_inputs;
+
+  if (n_inputs > 0)
+    memcpy (inputs, model->next_inputs, n_inputs * sizeof *inputs);
+  else
+    {
+      inputs[0] = (int) model->n_layers;
+      n_inputs = 1;
+    }
+  model->n_next_inputs = 0;
+  if (qs_layer_kind_is_merge (kind) ? n_inputs < 2 : n_inputs != 1)
+    return QS_ENGINE_INVALID_ARGUMENT;
 
   if (model->n_layers == model->capacity)
     {
       size_t capacity = model->capacity ? model->capacity * 2 : 16;
-      QsEngineLayer *layers = realloc (model->layers, capacity * sizeof *layers);
+      QsEngineLayer *layers;
 
+      if (capacity > (size_t) INT_MAX / 2)
+        return QS_ENGINE_TOO_LARGE;
+      layers = realloc (model->layers, capacity * sizeof *layers);
       if (layers == NULL)
-        return NULL;
+        return QS_ENGINE_NO_MEMORY;
       model->layers = layers;
       model->capacity = capacity;
     }
@@ -135,22 +214,11 @@ append_layer (QsEngineModel *model,
   memset (layer, 0, sizeof *layer);
   layer->name = strdup (name != NULL ? name : qs_layer_kind_to_string (kind));
   if (layer->name == NULL)
-    return NULL;
+    return QS_ENGINE_NO_MEMORY;
   layer->kind = kind;
-  if (model->n_layers == 0)
-    {
-      layer->in_h = model->in_h;
-      layer->in_w = model->in_w;
-      layer->in_c = model->in_c;
-    }
-  else
-    {
-      const QsEngineLayer *prev = &model->layers[model->n_layers - 1];
-
-      layer->in_h = prev->out_h;
-      layer->in_w = prev->out_w;
-      layer->in_c = prev->out_c;
-    }
+  memcpy (layer->inputs, inputs, n_inputs * sizeof *inputs);
+  layer->n_inputs = n_inputs;
+  value_shape (model, inputs[0], &layer->in_h, &layer->in_w, &layer->in_c);
   layer->out_h = layer->in_h;
   layer->out_w = layer->in_w;
   layer->out_c = layer->in_c;
@@ -161,24 +229,40 @@ append_layer (QsEngineModel *model,
   layer->lo = -INFINITY;
   layer->hi = INFINITY;
   layer->weight_index = -1;
-  return layer;
-}
-
-/* The layer appended last becomes part of the model. */
-static void
-commit_layer (QsEngineModel *model)
-{
-  QsEngineLayer *layer = &model->layers[model->n_layers];
-
-  if (layer->weights != NULL)
-    layer->weight_index = (int) model->n_weighted++;
-  model->n_layers++;
+  layer->dilation_h = layer->dilation_w = layer->groups = 1;
+  layer->spec.kind = QS_ACTIVATION_NONE;
+  layer->spec.max_value = INFINITY;
+  *out = layer;
+  return QS_ENGINE_OK;
 }
 
 static void
 abandon_layer (QsEngineModel *model)
 {
   layer_clear (&model->layers[model->n_layers]);
+}
+
+/* The layer appended last becomes part of the model, and the value
+ * buffers are planned again with it. */
+static QsEngineStatus
+commit_layer (QsEngineModel *model)
+{
+  QsEngineLayer *layer = &model->layers[model->n_layers];
+  QsEngineStatus status;
+
+  model->n_layers++;
+  status = qs_engine_model_plan (model);
+  if (status != QS_ENGINE_OK)
+    {
+      model->n_layers--;
+      abandon_layer (model);
+      /* The plan of the model without it still stands. */
+      (void) qs_engine_model_plan (model);
+      return status;
+    }
+  if (layer->weights != NULL)
+    layer->weight_index = (int) model->n_weighted++;
+  return QS_ENGINE_OK;
 }
 
 /* Output size and leading padding along one axis, in 64 bits: with a
@@ -211,11 +295,22 @@ window_geometry (int        in,
   return QS_ENGINE_OK;
 }
 
+/* The extent of @kernel taps @dilation apart, or 0 when it does not fit an int. */
+static int
+dilated_extent (int kernel,
+                int dilation)
+{
+  int64_t extent = ((int64_t) kernel - 1) * dilation + 1;
+
+  return kernel > 0 && extent <= INT_MAX ? (int) extent : 0;
+}
+
 static QsEngineStatus
 set_window (QsEngineLayer      *layer,
             const QsConvParams *p)
 {
   QsEngineStatus status;
+  int extent_h, extent_w;
 
   if (p->padding != QS_PADDING_SAME && p->padding != QS_PADDING_VALID)
     return QS_ENGINE_INVALID_ARGUMENT;
@@ -223,9 +318,15 @@ set_window (QsEngineLayer      *layer,
   layer->kernel_w = p->kernel_w;
   layer->stride_h = p->stride_h;
   layer->stride_w = p->stride_w;
-  status = window_geometry (layer->in_h, p->kernel_h, p->stride_h, p->padding, &layer->out_h, &layer->pad_top);
+  /* A dilated window covers (k - 1) * d + 1 pixels: Keras's output size
+   * and 'same' padding are those of a kernel that large. */
+  extent_h = dilated_extent (p->kernel_h, layer->dilation_h);
+  extent_w = dilated_extent (p->kernel_w, layer->dilation_w);
+  if (extent_h == 0 || extent_w == 0)
+    return p->kernel_h <= 0 || p->kernel_w <= 0 ? QS_ENGINE_INVALID_ARGUMENT : QS_ENGINE_TOO_LARGE;
+  status = window_geometry (layer->in_h, extent_h, p->stride_h, p->padding, &layer->out_h, &layer->pad_top);
   if (status == QS_ENGINE_OK)
-    status = window_geometry (layer->in_w, p->kernel_w, p->stride_w, p->padding, &layer->out_w, &layer->pad_left);
+    status = window_geometry (layer->in_w, extent_w, p->stride_w, p->padding, &layer->out_w, &layer->pad_left);
   return status;
 }
 
@@ -278,11 +379,49 @@ set_weights (QsEngineModel *model,
     memcpy (layer->bias, bias, n * sizeof (float));
   if (layer->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
-      layer->packed_f32 = malloc (model->kernels->gemm_f32_packed_size (n, k) * sizeof (float));
+      layer->packed_f32 = malloc (qs_layer_packed_f32_size (model->kernels, layer) * sizeof (float));
       if (layer->packed_f32 == NULL)
         return QS_ENGINE_NO_MEMORY;
-      model->kernels->gemm_f32_pack (n, k, layer->weights, layer->packed_f32);
+      return qs_layer_pack_f32 (model->kernels, layer, layer->weights, layer->packed_f32);
     }
+  return QS_ENGINE_OK;
+}
+
+size_t
+qs_layer_packed_f32_size (const QsKernels     *kernels,
+                          const QsEngineLayer *l)
+{
+  size_t groups = (size_t) l->groups, n = (size_t) l->out_c / groups;
+
+  return groups * kernels->gemm_f32_packed_size (n, l->k);
+}
+
+QsEngineStatus
+qs_layer_pack_f32 (const QsKernels     *kernels,
+                   const QsEngineLayer *l,
+                   const float         *weights,
+                   float               *packed)
+{
+  size_t groups = (size_t) l->groups, N = (size_t) l->out_c, n = N / groups, k = l->k;
+  size_t group_size = kernels->gemm_f32_packed_size (n, k);
+  float *slice;
+
+  if (groups == 1)
+    {
+      kernels->gemm_f32_pack (n, k, weights, packed);
+      return QS_ENGINE_OK;
+    }
+  /* Group g's kernel is columns [g n, (g + 1) n) of the [k][N] matrix. */
+  slice = malloc (k * n * sizeof (float));
+  if (slice == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t g = 0; g < groups; g++)
+    {
+      for (size_t r = 0; r < k; r++)
+        memcpy (slice + r * n, weights + r * N + g * n, n * sizeof (float));
+      kernels->gemm_f32_pack (n, k, slice, packed + g * group_size);
+    }
+  free (slice);
   return QS_ENGINE_OK;
 }
 
@@ -291,9 +430,8 @@ finish_add (QsEngineModel  *model,
             QsEngineStatus  status)
 {
   if (status == QS_ENGINE_OK)
-    commit_layer (model);
-  else
-    abandon_layer (model);
+    return commit_layer (model);
+  abandon_layer (model);
   return status;
 }
 
@@ -311,11 +449,23 @@ add_windowed (QsEngineModel      *model,
   QsEngineStatus status;
   size_t k;
 
+  int groups = p != NULL && p->groups > 1 ? p->groups : 1;
+
   if (model == NULL || p == NULL || kernel == NULL || p->filters <= 0
-      || !valid_activation (p->activation, p->activation_max))
+      || !valid_activation (p->activation, p->activation_max)
+      || p->dilation_h < 0 || p->dilation_w < 0 || p->groups < 0)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, kind)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  /* Depthwise kernels walk undilated windows; Keras's depthwise layers
+   * have no groups. */
+  if (kind == QS_LAYER_DEPTHWISE_CONV2D && (p->dilation_h > 1 || p->dilation_w > 1))
+    return QS_ENGINE_UNSUPPORTED;
+  if (kind == QS_LAYER_DEPTHWISE_CONV2D && groups > 1)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
+    return status;
+  layer->dilation_h = p->dilation_h > 1 ? p->dilation_h : 1;
+  layer->dilation_w = p->dilation_w > 1 ? p->dilation_w : 1;
+  layer->groups = groups;
   if ((status = set_window (layer, p)) != QS_ENGINE_OK)
     return finish_add (model, status);
   if (kind == QS_LAYER_DEPTHWISE_CONV2D)
@@ -330,8 +480,15 @@ add_windowed (QsEngineModel      *model,
     }
   else
     {
+      /* Keras's grouped kernel is (kh, kw, in / groups, out): group g's
+       * outputs [g out / groups, ...) read its inputs [g in / groups, ...). */
+      if (layer->in_c % groups != 0)
+        return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
+      if (p->filters % groups != 0)
+        return finish_add (model, QS_ENGINE_INVALID_ARGUMENT);
       layer->out_c = p->filters;
-      if (!qs_checked_mul3_size ((size_t) p->kernel_h, (size_t) p->kernel_w, (size_t) layer->in_c, &k))
+      if (!qs_checked_mul3_size ((size_t) p->kernel_h, (size_t) p->kernel_w,
+                                 (size_t) (layer->in_c / groups), &k))
         return finish_add (model, QS_ENGINE_TOO_LARGE);
     }
   set_activation (layer, p->activation, p->activation_max);
@@ -368,11 +525,12 @@ qs_engine_model_add_dense (QsEngineModel *model,
                            const float   *bias)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
 
   if (model == NULL || kernel == NULL || units <= 0 || !valid_activation (activation, activation_max))
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, QS_LAYER_DENSE)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  if ((status = append_layer (model, name, QS_LAYER_DENSE, &layer)) != QS_ENGINE_OK)
+    return status;
   /* On an unflattened input Dense acts on the last axis at every position:
    * a 1x1 convolution, which is how both paths run it. */
   layer->out_c = units;
@@ -387,24 +545,29 @@ qs_engine_model_add_pool (QsEngineModel      *model,
                           const QsConvParams *p)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
 
   if (model == NULL || p == NULL || (kind != QS_LAYER_MAX_POOL && kind != QS_LAYER_AVERAGE_POOL))
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, kind)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
+    return status;
   return finish_add (model, set_window (layer, p));
 }
 
-QsEngineStatus
-qs_engine_model_add_global_average_pool (QsEngineModel *model,
-                                         const char    *name)
+/* GlobalAveragePooling2D and GlobalMaxPooling2D: one window over the
+ * whole map (keepdims or not, the memory is the same 1 x 1 x C). */
+static QsEngineStatus
+add_global_pool (QsEngineModel *model,
+                 const char    *name,
+                 QsLayerKind    kind)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
 
   if (model == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, QS_LAYER_GLOBAL_AVERAGE_POOL)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
+    return status;
   layer->kernel_h = layer->in_h;
   layer->kernel_w = layer->in_w;
   layer->out_h = layer->out_w = 1;
@@ -412,15 +575,30 @@ qs_engine_model_add_global_average_pool (QsEngineModel *model,
 }
 
 QsEngineStatus
+qs_engine_model_add_global_average_pool (QsEngineModel *model,
+                                         const char    *name)
+{
+  return add_global_pool (model, name, QS_LAYER_GLOBAL_AVERAGE_POOL);
+}
+
+QsEngineStatus
+qs_engine_model_add_global_max_pool (QsEngineModel *model,
+                                     const char    *name)
+{
+  return add_global_pool (model, name, QS_LAYER_GLOBAL_MAX_POOL);
+}
+
+QsEngineStatus
 qs_engine_model_add_flatten (QsEngineModel *model,
                              const char    *name)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
 
   if (model == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((layer = append_layer (model, name, QS_LAYER_FLATTEN)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  if ((status = append_layer (model, name, QS_LAYER_FLATTEN, &layer)) != QS_ENGINE_OK)
+    return status;
   /* NHWC memory is already Keras's flattening order (h, w, c). Every map
    * was checked against QS_ENGINE_MAX_MAP_ELEMENTS, so the product fits an
    * int; checked all the same, as every size from a file is. */
@@ -431,12 +609,19 @@ qs_engine_model_add_flatten (QsEngineModel *model,
   return finish_add (model, QS_ENGINE_OK);
 }
 
+/* The last layer, when a fused activation or a folded batch norm can
+ * change it: a convolution or dense layer without an activation, whose
+ * value is what the next layer reads (a fused value stands for the
+ * activated output from then on). */
 static QsEngineLayer *
 last_weighted_unactivated (QsEngineModel *model)
 {
   QsEngineLayer *last;
 
   if (model->n_layers == 0)
+    return NULL;
+  if (model->n_next_inputs > 1
+      || (model->n_next_inputs == 1 && model->next_inputs[0] != (int) model->n_layers))
     return NULL;
   last = &model->layers[model->n_layers - 1];
   if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE)
@@ -451,6 +636,7 @@ qs_engine_model_add_activation (QsEngineModel *model,
                                 float          max)
 {
   QsEngineLayer *layer;
+  QsEngineStatus status;
 
   if (model == NULL || !valid_activation (activation, max))
     return QS_ENGINE_INVALID_ARGUMENT;
@@ -458,12 +644,38 @@ qs_engine_model_add_activation (QsEngineModel *model,
     return QS_ENGINE_OK;
   if ((layer = last_weighted_unactivated (model)) != NULL)
     {
+      model->n_next_inputs = 0;
       set_activation (layer, activation, max);
       return QS_ENGINE_OK;
     }
-  if ((layer = append_layer (model, name, QS_LAYER_ACTIVATION)) == NULL)
-    return QS_ENGINE_NO_MEMORY;
+  if ((status = append_layer (model, name, QS_LAYER_ACTIVATION, &layer)) != QS_ENGINE_OK)
+    return status;
   set_activation (layer, activation, max);
+  layer->spec.kind = QS_ACTIVATION_RELU;
+  layer->spec.max_value = max;
+  return finish_add (model, QS_ENGINE_OK);
+}
+
+QsEngineStatus
+qs_engine_model_add_activation_spec (QsEngineModel          *model,
+                                     const char             *name,
+                                     const QsActivationSpec *spec)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+
+  if (model == NULL || spec == NULL || spec->kind < QS_ACTIVATION_NONE || spec->kind > QS_ACTIVATION_SOFTMAX
+      || isnan (spec->max_value) || !isfinite (spec->negative_slope) || !isfinite (spec->threshold)
+      || !isfinite (spec->alpha) || !isfinite (spec->slope) || !isfinite (spec->offset))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  /* Plain ReLU keeps its fused form (and the integer path's clamp); with
+   * a slope or threshold it is a table like the others. */
+  if (spec->kind == QS_ACTIVATION_NONE
+      || (spec->kind == QS_ACTIVATION_RELU && spec->negative_slope == 0.0f && spec->threshold == 0.0f))
+    return qs_engine_model_add_activation (model, name, spec->kind, spec->max_value);
+  if ((status = append_layer (model, name, QS_LAYER_ACTIVATION, &layer)) != QS_ENGINE_OK)
+    return status;
+  layer->spec = *spec;
   return finish_add (model, QS_ENGINE_OK);
 }
 
@@ -531,8 +743,9 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
   free (layer->bias);
   layer->weights = weights;
   layer->bias = bias;
+  model->n_next_inputs = 0;
   if (layer->packed_f32 != NULL)
-    model->kernels->gemm_f32_pack (n, rows, layer->weights, layer->packed_f32);
+    return qs_layer_pack_f32 (model->kernels, layer, layer->weights, layer->packed_f32);
   return QS_ENGINE_OK;
 }
 
@@ -560,6 +773,8 @@ layer_macs (const QsEngineLayer *l)
       return pixels * l->out_c * l->k;
     case QS_LAYER_DEPTHWISE_CONV2D:
       return pixels * l->out_c * l->k;
+    case QS_LAYER_AFFINE:
+      return pixels * l->out_c;
     default:
       return 0;
     }
@@ -586,6 +801,11 @@ qs_engine_model_get_layer (const QsEngineModel *model,
   info->weight_index = l->weight_index;
   info->macs = layer_macs (l);
   info->weight_count = l->weights != NULL ? (uint64_t) l->k * l->out_c : 0;
+  info->value = (int) index + 1;
+  info->inputs = l->inputs;
+  info->n_inputs = l->n_inputs;
+  info->weight_tensor = l->weight_tensor;
+  info->runs_in_float = qs_layer_runs_in_float (model, index);
   return true;
 }
 
@@ -613,9 +833,7 @@ qs_engine_model_get_input_shape (const QsEngineModel *model,
 size_t
 qs_engine_model_get_n_outputs (const QsEngineModel *model)
 {
-  if (model == NULL || model->n_layers == 0)
-    return model != NULL ? (size_t) model->in_h * model->in_w * model->in_c : 0;
-  return qs_layer_out_size (&model->layers[model->n_layers - 1]);
+  return model != NULL ? qs_value_size (model, qs_model_output_value (model)) : 0;
 }
 
 uint64_t
@@ -626,4 +844,288 @@ qs_engine_model_get_macs (const QsEngineModel *model)
   for (size_t i = 0; model != NULL && i < model->n_layers; i++)
     macs += layer_macs (&model->layers[i]);
   return macs;
+}
+
+/* ---- graphs ---------------------------------------------------------------------- */
+
+QsEngineStatus
+qs_engine_model_set_next_inputs (QsEngineModel *model,
+                                 const int     *inputs,
+                                 size_t         n_inputs)
+{
+  if (model == NULL || inputs == NULL || n_inputs == 0 || n_inputs > QS_ENGINE_MAX_INPUTS)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  for (size_t i = 0; i < n_inputs; i++)
+    if (inputs[i] < QS_ENGINE_INPUT_VALUE || inputs[i] > (int) model->n_layers)
+      return QS_ENGINE_INVALID_ARGUMENT;
+  memcpy (model->next_inputs, inputs, n_inputs * sizeof *inputs);
+  model->n_next_inputs = n_inputs;
+  return QS_ENGINE_OK;
+}
+
+int
+qs_engine_model_get_last_value (const QsEngineModel *model)
+{
+  return model != NULL ? (int) model->n_layers : QS_ENGINE_INPUT_VALUE;
+}
+
+QsEngineStatus
+qs_engine_model_set_output (QsEngineModel *model,
+                            int            value)
+{
+  int before;
+
+  if (model == NULL || value < QS_ENGINE_INPUT_VALUE || value > (int) model->n_layers)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  before = model->output_value;
+  model->output_value = value;
+  if (qs_engine_model_plan (model) != QS_ENGINE_OK)
+    {
+      model->output_value = before;
+      (void) qs_engine_model_plan (model);
+      return QS_ENGINE_NO_MEMORY;
+    }
+  return QS_ENGINE_OK;
+}
+
+bool
+qs_engine_model_get_value_shape (const QsEngineModel *model,
+                                 int                  value,
+                                 int                 *height,
+                                 int                 *width,
+                                 int                 *channels)
+{
+  int h, w, c;
+
+  if (model == NULL || value < QS_ENGINE_INPUT_VALUE || value > (int) model->n_layers)
+    return false;
+  value_shape (model, value, &h, &w, &c);
+  if (height != NULL)
+    *height = h;
+  if (width != NULL)
+    *width = w;
+  if (channels != NULL)
+    *channels = c;
+  return true;
+}
+
+QsEngineStatus
+qs_engine_model_set_weight_tensor (QsEngineModel *model,
+                                   const char    *tensor_path)
+{
+  QsEngineLayer *last;
+  char *copy;
+
+  if (model == NULL || tensor_path == NULL || model->n_layers == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  last = &model->layers[model->n_layers - 1];
+  if ((copy = strdup (tensor_path)) == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  free (last->weight_tensor);
+  last->weight_tensor = copy;
+  return QS_ENGINE_OK;
+}
+
+/* The output shape of a merge of @l's inputs, or the status saying why
+ * they do not merge: elementwise merges take one shape (Multiply also a
+ * 1 x 1 x C input broadcast over H x W x C), Concatenate one H x W. */
+static QsEngineStatus
+merge_shape (const QsEngineModel *model,
+             QsEngineLayer       *l)
+{
+  if (l->kind == QS_LAYER_SUBTRACT && l->n_inputs != 2)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  for (size_t i = 0; i < l->n_inputs; i++)
+    {
+      int h, w, c;
+
+      value_shape (model, l->inputs[i], &h, &w, &c);
+      if (i == 0)
+        {
+          l->out_h = h;
+          l->out_w = w;
+          l->out_c = c;
+        }
+      else if (l->kind == QS_LAYER_CONCATENATE)
+        {
+          if (h != l->out_h || w != l->out_w)
+            return QS_ENGINE_SHAPE_MISMATCH;
+          if (__builtin_add_overflow (l->out_c, c, &l->out_c))
+            return QS_ENGINE_TOO_LARGE;
+        }
+      else if (l->kind == QS_LAYER_MULTIPLY && c == l->out_c && (h == 1 && w == 1))
+        continue;
+      else if (l->kind == QS_LAYER_MULTIPLY && c == l->out_c && l->out_h == 1 && l->out_w == 1)
+        {
+          l->out_h = h;
+          l->out_w = w;
+        }
+      else if (h != l->out_h || w != l->out_w || c != l->out_c)
+        return QS_ENGINE_SHAPE_MISMATCH;
+    }
+  if (l->kind == QS_LAYER_MULTIPLY)
+    for (size_t i = 0; i < l->n_inputs; i++)
+      {
+        int h, w, c;
+
+        /* Every input is the whole map or one pixel of it. */
+        value_shape (model, l->inputs[i], &h, &w, &c);
+        if (!((h == l->out_h && w == l->out_w) || (h == 1 && w == 1)))
+          return QS_ENGINE_SHAPE_MISMATCH;
+      }
+  return map_fits (l->out_h, l->out_w, l->out_c) ? QS_ENGINE_OK : QS_ENGINE_TOO_LARGE;
+}
+
+QsEngineStatus
+qs_engine_model_add_merge (QsEngineModel *model,
+                           const char    *name,
+                           QsLayerKind    kind)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+
+  if (model == NULL || !qs_layer_kind_is_merge (kind))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
+    return status;
+  return finish_add (model, merge_shape (model, layer));
+}
+
+QsEngineStatus
+qs_engine_model_add_pad (QsEngineModel *model,
+                         const char    *name,
+                         bool           crop,
+                         int            top,
+                         int            bottom,
+                         int            left,
+                         int            right)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+  int64_t h, w;
+
+  if (model == NULL || top < 0 || bottom < 0 || left < 0 || right < 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, crop ? QS_LAYER_CROP : QS_LAYER_PAD, &layer)) != QS_ENGINE_OK)
+    return status;
+  /* pad_top / pad_left: where the input starts in the output (padding),
+   * or where the output starts in the input (cropping). */
+  layer->pad_top = top;
+  layer->pad_left = left;
+  if (crop)
+    {
+      h = (int64_t) layer->in_h - top - bottom;
+      w = (int64_t) layer->in_w - left - right;
+      if (h <= 0 || w <= 0)
+        return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
+    }
+  else
+    {
+      h = (int64_t) layer->in_h + top + bottom;
+      w = (int64_t) layer->in_w + left + right;
+      if (h > INT_MAX || w > INT_MAX)
+        return finish_add (model, QS_ENGINE_TOO_LARGE);
+    }
+  layer->out_h = (int) h;
+  layer->out_w = (int) w;
+  return finish_add (model, map_fits (layer->out_h, layer->out_w, layer->out_c)
+                              ? QS_ENGINE_OK : QS_ENGINE_TOO_LARGE);
+}
+
+QsEngineStatus
+qs_engine_model_add_affine (QsEngineModel *model,
+                            const char    *name,
+                            const float   *scale,
+                            const float   *shift)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+  size_t n;
+
+  if (model == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, QS_LAYER_AFFINE, &layer)) != QS_ENGINE_OK)
+    return status;
+  n = (size_t) layer->out_c;
+  /* One tap per channel: the integer path runs it as a 1 x 1 depthwise
+   * convolution whose weights are the scales and whose bias is the shift. */
+  layer->k = 1;
+  layer->affine_scale = malloc (n * sizeof (float));
+  layer->bias = calloc (n, sizeof (float));
+  if (layer->affine_scale == NULL || layer->bias == NULL)
+    return finish_add (model, QS_ENGINE_NO_MEMORY);
+  for (size_t c = 0; c < n; c++)
+    {
+      layer->affine_scale[c] = scale != NULL ? scale[c] : 1.0f;
+      if (shift != NULL)
+        layer->bias[c] = shift[c];
+      if (!isfinite (layer->affine_scale[c]) || !isfinite (layer->bias[c]))
+        return finish_add (model, QS_ENGINE_INVALID_ARGUMENT);
+    }
+  return finish_add (model, QS_ENGINE_OK);
+}
+
+QsEngineStatus
+qs_engine_model_add_reshape (QsEngineModel *model,
+                             const char    *name,
+                             int            height,
+                             int            width,
+                             int            channels)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+
+  if (model == NULL || height <= 0 || width <= 0 || channels <= 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, QS_LAYER_RESHAPE, &layer)) != QS_ENGINE_OK)
+    return status;
+  if (!map_fits (height, width, channels)
+      || (size_t) height * width * channels != qs_layer_in_size (layer))
+    return finish_add (model, QS_ENGINE_SHAPE_MISMATCH);
+  layer->out_h = height;
+  layer->out_w = width;
+  layer->out_c = channels;
+  return finish_add (model, QS_ENGINE_OK);
+}
+
+QsEngineStatus
+qs_engine_model_add_upsample (QsEngineModel *model,
+                              const char    *name,
+                              int            factor_h,
+                              int            factor_w,
+                              bool           bilinear)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+
+  if (model == NULL || factor_h <= 0 || factor_w <= 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, QS_LAYER_UPSAMPLE, &layer)) != QS_ENGINE_OK)
+    return status;
+  layer->factor_h = factor_h;
+  layer->factor_w = factor_w;
+  layer->bilinear = bilinear;
+  if (!qs_checked_mul_int (layer->in_h, factor_h, &layer->out_h)
+      || !qs_checked_mul_int (layer->in_w, factor_w, &layer->out_w)
+      || !map_fits (layer->out_h, layer->out_w, layer->out_c))
+    return finish_add (model, QS_ENGINE_TOO_LARGE);
+  return finish_add (model, QS_ENGINE_OK);
+}
+
+/* Layers the integer path runs in float whatever the scheme: no integer
+ * kernel (softmax, bilinear upsampling, a product of more than two
+ * inputs), or preprocessing of the image before it is quantized. Merges
+ * also run in float when activations are not nudged (the quantized
+ * model decides that). */
+bool
+qs_layer_runs_in_float (const QsEngineModel *model,
+                        size_t               i)
+{
+  const QsEngineLayer *l = &model->layers[i];
+
+  return i < model->n_float_prefix
+    || (l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_SOFTMAX)
+    || (l->kind == QS_LAYER_UPSAMPLE && l->bilinear)
+    || (l->kind == QS_LAYER_MULTIPLY && l->n_inputs > 2)
+    || l->kind == QS_LAYER_FLOAT;
 }

@@ -5,6 +5,7 @@
 
 #include "engine/qs-engine.h"
 #include "engine/kernels/qs-kernels.h"
+#include "engine/kernels/qs-graph-kernels.h"
 #include "quant/qs-params.h"
 
 /* Images per task of the parallel runner: small enough that a raised
@@ -28,9 +29,30 @@ typedef struct {
   size_t       k;             /* GEMM depth (conv, dense) or taps (depthwise) */
   float       *weights;       /* Keras layout: [k][out_c], depthwise [taps][out_c] */
   float       *bias;          /* [out_c], zeros when the layer has none */
-  float       *packed_f32;    /* weights packed for the model's float32 GEMM */
+  float       *packed_f32;    /* weights packed for the model's float32 GEMM (per group, one
+                               * after the other, for a grouped convolution) */
   int          weight_index;
+  int          inputs[QS_ENGINE_MAX_INPUTS];  /* the values read; inputs[0] gives in_h/w/c */
+  size_t       n_inputs;
+  char        *weight_tensor;
+  int          dilation_h, dilation_w;        /* Conv2D, >= 1 */
+  int          groups;                        /* Conv2D, >= 1: k is the taps of one group */
+  QsActivationSpec spec;      /* ACTIVATION: the function (RELU: the lo/hi clamp) */
+  float       *affine_scale;  /* AFFINE [out_c]; the shift is in bias */
+  int          factor_h, factor_w;            /* UPSAMPLE */
+  bool         bilinear;
 } QsEngineLayer;
+
+/* Scratch buffers of the values, by liveness (qs-engine-plan.c): value v
+ * lives in slot slot[v] (or shares its root's storage: Flatten and
+ * Reshape are views of their input), slots are reused once every value
+ * placed in them is dead, and a slot is as large as its largest value. */
+typedef struct {
+  int    *slot;        /* [n_values]: -1 for none (a view, or the caller's images) */
+  int    *root;        /* [n_values]: the value whose storage v uses (itself if not a view) */
+  size_t *slot_elems;  /* [n_slots]: elements per image */
+  size_t  n_slots;
+} QsValuePlan;
 
 struct _QsEngineModel {
   int              in_h, in_w, in_c;
@@ -39,6 +61,13 @@ struct _QsEngineModel {
   size_t           capacity;
   size_t           n_weighted;
   const QsKernels *kernels;   /* float32 GEMM choice, made at creation */
+  int              next_inputs[QS_ENGINE_MAX_INPUTS];
+  size_t           n_next_inputs;   /* 0: the last value */
+  int              output_value;    /* -1: the last layer's */
+  QsValuePlan      plan_f32;        /* float32 path: the images are the caller's */
+  QsValuePlan      plan_u8;         /* integer path: codes of every value, the input's too */
+  size_t           n_float_prefix;  /* leading AFFINE layers on the image, run in float by
+                                     * the integer path before the input is quantized */
 };
 
 typedef enum {
@@ -58,6 +87,7 @@ typedef struct {
 
 typedef struct {
   QsQuantMode       mode;
+  bool              runs_in_float; /* dequantize, the float32 layer, quantize */
   QsActQuant        in, out;
   bool              float_output;  /* the last layer: float logits, no requantization */
   size_t            kp;            /* padded GEMM depth */
@@ -81,6 +111,12 @@ typedef struct {
   double           *out_dequant;   /* float logits: real = out_dequant[c] * total */
   float            *fake_packed;   /* QS_QMODE_FLOAT: rounded weights packed for the float32 GEMM */
   float            *fake_weights;  /* ... and in the Keras layout (depthwise) */
+  size_t           packed_group_size;  /* bytes of one group's packed int8 weights */
+  uint8_t          table[256];     /* ACTIVATION: the lookup table */
+  QsAddParams      add;            /* ADD, SUBTRACT, AVERAGE */
+  QsMulParams      mul;            /* MULTIPLY */
+  int              broadcast_input;  /* MULTIPLY: the input that is one pixel, or -1 */
+  QsRescaleParams  rescale[QS_ENGINE_MAX_INPUTS];  /* CONCATENATE, MAXIMUM: input to output */
   QsGroupwiseWeights groupwise;    /* QS_QMODE_GROUPWISE: views of the four arrays below */
   int8_t           *group_codes;   /* [n][k] */
   int32_t          *group_zero_points;
@@ -90,18 +126,22 @@ typedef struct {
 } QsQuantLayer;
 
 struct _QsQuantizedModel {
-  const QsEngineModel *model;
-  const QsKernels     *kernels;
-  QsQuantLayer        *layers;     /* one per model layer */
-  QsActQuant           input;
+  const QsEngineModel  *model;
+  const QsKernels      *kernels;
+  const QsGraphKernels *graph_kernels;
+  QsQuantLayer         *layers;     /* one per model layer */
+  QsActQuant           *values;     /* [n_layers + 1]: each value's quantizer */
+  QsActQuant            input;      /* the quantized input's (value n_float_prefix) */
   QsScheme             input_scheme;  /* the model input's quantizer, for qs_quantize_channel */
   QsQuantParams        input_params;
 };
 
 /* Scratch layout of one forward pass of @batch images. */
 typedef struct {
-  size_t act_bytes;      /* each of the float ping-pong buffers */
-  size_t code_bytes;     /* each of the uint8 ping-pong buffers */
+  size_t act_bytes;      /* the largest value's floats (each float temporary of the integer path) */
+  size_t code_bytes;     /* the largest value's codes */
+  size_t float_bytes;    /* the float32 path's value slots, or two temporaries of act_bytes */
+  size_t codes_bytes;    /* the integer path's value slots */
   size_t cols_bytes;     /* im2col tile (float or uint8) */
   size_t acc_bytes;      /* int32/int64 tile */
   size_t rowsum_bytes;
@@ -186,13 +226,92 @@ qs_layer_is_pointwise (const QsEngineLayer *l)
         && l->pad_top == 0 && l->pad_left == 0);
 }
 
-/* Whether layer @i's output is what the model scores (the last layer). */
+/* The value the model scores. */
+static inline int
+qs_model_output_value (const QsEngineModel *model)
+{
+  return model->output_value >= 0 ? model->output_value : (int) model->n_layers;
+}
+
+/* Whether layer @i's output is what the model scores (the last layer
+ * unless qs_engine_model_set_output named another value). */
 static inline bool
 qs_layer_is_last (const QsEngineModel *model,
                   size_t               i)
 {
-  return i + 1 == model->n_layers;
+  return (int) i + 1 == qs_model_output_value (model);
 }
+
+/* Elements per image of value @v (0: the image). */
+static inline size_t
+qs_value_size (const QsEngineModel *model,
+               int                  v)
+{
+  if (v == QS_ENGINE_INPUT_VALUE)
+    return (size_t) model->in_h * model->in_w * model->in_c;
+  return qs_layer_out_size (&model->layers[v - 1]);
+}
+
+/* Whether the layer has no storage of its own: its output is its input's
+ * memory seen with another shape. */
+static inline bool
+qs_layer_is_view (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE;
+}
+
+/* Whether @kind is a merge of two or more values. */
+static inline bool
+qs_layer_kind_is_merge (QsLayerKind kind)
+{
+  return kind >= QS_LAYER_ADD && kind <= QS_LAYER_CONCATENATE;
+}
+
+/* Conv2D with dilation or groups: the general im2col, one GEMM per group. */
+static inline bool
+qs_layer_is_general_conv (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_CONV2D && (l->groups > 1 || l->dilation_h > 1 || l->dilation_w > 1);
+}
+
+/* The float32 GEMM operand of a Conv2D or Dense layer's [k][out_c]
+ * @weights (the layer's own, or the integer path's rounded ones): one
+ * packed block per group. */
+size_t         qs_layer_packed_f32_size (const QsKernels     *kernels,
+                                         const QsEngineLayer *l);
+QsEngineStatus qs_layer_pack_f32        (const QsKernels     *kernels,
+                                         const QsEngineLayer *l,
+                                         const float         *weights,
+                                         float               *packed);
+bool           qs_layer_runs_in_float   (const QsEngineModel *model,
+                                         size_t               i);
+
+/* Pad, crop or nearest-upsample @batch maps of @elem_size elements
+ * (qs-engine-ops.c); @fill is one element of padding. */
+void qs_layer_move     (const QsEngineLayer *l,
+                        const void          *input,
+                        size_t               batch,
+                        size_t               elem_size,
+                        const void          *fill,
+                        void                *output);
+/* Folds merge input @j of @batch images into @acc (j == 0 starts it). */
+void qs_merge_step_f32 (const QsEngineModel *model,
+                        const QsEngineLayer *l,
+                        size_t               j,
+                        const float         *in,
+                        size_t               batch,
+                        float               *acc);
+/* The float32 layers without weights beside pooling: merges, pad, crop,
+ * upsample, affine, activations. */
+void qs_layer_ops_f32  (const QsEngineModel *model,
+                        const QsEngineLayer *l,
+                        const float *const  *ins,
+                        size_t               batch,
+                        float               *out);
+
+/* (Re)plans the value buffers after the graph changed (qs-engine-plan.c). */
+QsEngineStatus qs_engine_model_plan (QsEngineModel *model);
+void           qs_value_plan_clear  (QsValuePlan *plan);
 
 /* The parallel runner: @func runs on images [first, first + count) of a
  * task with that worker's scratch; returns non-OK to stop. */

@@ -101,6 +101,7 @@ qs_quantized_model_free (QsQuantizedModel *qm)
   for (size_t i = 0; qm->layers != NULL && i < qm->model->n_layers; i++)
     quant_layer_clear (&qm->layers[i]);
   free (qm->layers);
+  free (qm->values);
   qs_quant_params_clear (&qm->input_params);
   free (qm);
 }
@@ -603,7 +604,8 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   q->mode = container == 8 ? QS_QMODE_INT8 : QS_QMODE_INT16;
   q->kp = qs_gemm_padded_k (k);
-  q->direct = qs_layer_is_pointwise (l) && (q->mode == QS_QMODE_INT16 || q->kp == k);
+  q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l)
+    && (q->mode == QS_QMODE_INT16 || q->kp == k);
 
   if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
     return status;
@@ -615,9 +617,13 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
   if (q->mode == QS_QMODE_INT8)
     {
       int8_t *wt = malloc (n * k);
+      /* A grouped convolution packs each group's [n / groups][k] rows
+       * (consecutive in wt) on its own, cache-line apart. */
+      size_t groups = (size_t) l->groups, ng = n / groups;
 
+      q->packed_group_size = (kr->gemm_packed_size (ng, q->kp) + 63) & ~(size_t) 63;
       q->bias32 = calloc (n, sizeof (int32_t));
-      q->packed = malloc (kr->gemm_packed_size (n, q->kp) + QS_KERNEL_SLACK);
+      q->packed = malloc (groups * q->packed_group_size + QS_KERNEL_SLACK);
       if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
         {
           free (wt);
@@ -626,8 +632,10 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
       for (size_t c = 0; c < n; c++)
         for (size_t r = 0; r < k; r++)
           wt[c * k + r] = (int8_t) w->codes[r * n + c];
-      kr->gemm_pack (n, k, q->kp, wt, q->packed);
-      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && l->out_w <= QS_ENGINE_TILE_ROWS)
+      for (size_t g = 0; g < groups; g++)
+        kr->gemm_pack (ng, k, q->kp, wt + g * ng * k, (uint8_t *) q->packed + g * q->packed_group_size);
+      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
+          && l->out_w <= QS_ENGINE_TILE_ROWS)
         {
           QsConvShape shape = qs_layer_conv_shape (l);
 
@@ -746,14 +754,12 @@ pack_float_layer (const QsQuantizedModel *qm,
                   const QsEngineLayer    *l,
                   QsQuantLayer           *q)
 {
-  size_t n = (size_t) l->out_c;
-
   if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
-      q->fake_packed = malloc (qm->model->kernels->gemm_f32_packed_size (n, l->k) * sizeof (float));
+      q->fake_packed = malloc (qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float));
       if (q->fake_packed == NULL)
         return QS_ENGINE_NO_MEMORY;
-      qm->model->kernels->gemm_f32_pack (n, l->k, q->fake_weights, q->fake_packed);
+      return qs_layer_pack_f32 (qm->model->kernels, l, q->fake_weights, q->fake_packed);
     }
   return QS_ENGINE_OK;
 }
@@ -875,7 +881,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
 
   /* Past QS_MAX_INT32_K taps a group's int32 sum could wrap. */
   if (scheme->format == QS_FORMAT_INT && scheme->bits <= 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D
-      && geo.block_size <= QS_MAX_INT32_K)
+      && !qs_layer_is_general_conv (l) && geo.block_size <= QS_MAX_INT32_K)
     {
       status = prepare_groupwise_layer (l, q, scheme, &geo, codes, scales, zero_points);
       free (q->fake_weights);
@@ -999,6 +1005,7 @@ calibrate (QsCalibJob               *job,
            const QsActivationScheme *act,
            const QsEngineRunOptions *options,
            size_t                    count,
+           size_t                    progress_total,
            float                    *lo,
            float                    *hi)
 {
@@ -1013,7 +1020,7 @@ calibrate (QsCalibJob               *job,
   job->maxs = malloc (cells * sizeof (float));
   if (job->mins == NULL || job->maxs == NULL)
     return QS_ENGINE_NO_MEMORY;
-  status = qs_engine_run_batches (count, job->forward_size, options, 0, 2 * count, range_batch, job);
+  status = qs_engine_run_batches (count, job->forward_size, options, 0, progress_total, range_batch, job);
   if (status != QS_ENGINE_OK)
     return status;
   for (size_t p = 0; p < P; p++)
@@ -1045,7 +1052,7 @@ calibrate (QsCalibJob               *job,
         QsEngineRunOptions quiet = options != NULL ? *options : (QsEngineRunOptions) { 0 };
 
         quiet.progress = NULL;
-        status = qs_engine_run_batches (count, job->forward_size, &quiet, 0, 2 * count, range_batch, job);
+        status = qs_engine_run_batches (count, job->forward_size, &quiet, 0, progress_total, range_batch, job);
       }
       for (size_t p = 0; status == QS_ENGINE_OK && p < P; p++)
         {
@@ -1088,38 +1095,35 @@ qs_engine_get_working_size (const QsEngineModel *model)
   return total;
 }
 
-QsEngineStatus
-qs_engine_prepare_quantized (const QsEngineModel        *model,
-                             const QsScheme *const      *layer_schemes,
-                             size_t                      n_schemes,
-                             const QsActivationScheme   *activations,
-                             const QsEngineDataset      *calibration,
-                             size_t                      calibration_count,
-                             const QsEngineRunOptions   *options,
-                             QsQuantizedModel          **quantized,
-                             char                       *message,
-                             size_t                      message_size)
-{
-  QsActivationScheme default_act;
-  QsCalibJob job;
-  QsQuantizedModel *qm = NULL;
-  QsScheme act_scheme;
-  float *lo = NULL, *hi = NULL;
-  size_t store_floats = 0, n_tasks;
-  QsEngineStatus status;
+struct _QsCalibration {
+  const QsEngineModel *model;
+  QsActivationScheme   activations;
+  QsEngineDataset      data;     /* the caller's images, for the output SQNR */
+  size_t               count;
+  float               *lo, *hi;  /* [n_layers + 1]: each value's calibrated range */
+};
 
-  if (quantized != NULL)
-    *quantized = NULL;
-  set_message (message, message_size, "%s", "");
-  if (model == NULL || quantized == NULL || calibration == NULL || calibration->images == NULL
-      || model->n_layers == 0)
+void
+qs_calibration_free (QsCalibration *calibrated)
+{
+  if (calibrated == NULL)
+    return;
+  free (calibrated->lo);
+  free (calibrated->hi);
+  free (calibrated);
+}
+
+/* The checks of a calibration request; *@count becomes the slice's size. */
+static QsEngineStatus
+check_calibration (const QsEngineModel      *model,
+                   const QsActivationScheme *activations,
+                   const QsEngineDataset    *calibration,
+                   size_t                   *count,
+                   char                     *message,
+                   size_t                    message_size)
+{
+  if (model == NULL || calibration == NULL || calibration->images == NULL || model->n_layers == 0)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
-    {
-      set_message (message, message_size, "%zu schemes given for %zu weighted layers",
-                   n_schemes, model->n_weighted);
-      return QS_ENGINE_INVALID_ARGUMENT;
-    }
   if (calibration->height != model->in_h || calibration->width != model->in_w
       || calibration->channels != model->in_c)
     {
@@ -1128,15 +1132,10 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
                    model->in_h, model->in_w, model->in_c);
       return QS_ENGINE_SHAPE_MISMATCH;
     }
-  if (calibration_count == 0 || calibration_count > calibration->count)
-    calibration_count = calibration->count;
-  if (calibration_count == 0)
+  if (*count == 0 || *count > calibration->count)
+    *count = calibration->count;
+  if (*count == 0)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if (activations == NULL)
-    {
-      qs_activation_scheme_init_default (&default_act);
-      activations = &default_act;
-    }
   if (activations->range_method != QS_RANGE_MINMAX && activations->range_method != QS_RANGE_PERCENTILE)
     {
       set_message (message, message_size, "activations are calibrated with minmax or percentile");
@@ -1145,77 +1144,319 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
   if (activations->range_method == QS_RANGE_PERCENTILE
       && !(activations->percentile > 50.0 && activations->percentile <= 100.0))
     return QS_ENGINE_INVALID_ARGUMENT;
-  for (size_t i = 0; i < n_schemes; i++)
-    {
-      const char *problem = NULL;
+  return QS_ENGINE_OK;
+}
 
-      if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
-        {
-          int li = qs_engine_model_weighted_layer_index (model, i);
-          set_message (message, message_size, "scheme of layer “%s”: %s",
-                       model->layers[li].name, problem != NULL ? problem : "invalid");
-          return QS_ENGINE_INVALID_ARGUMENT;
-        }
+/* Every value's range on the float32 path; progress over @progress_total. */
+static QsEngineStatus
+calibrate_values (const QsEngineModel        *model,
+                  const QsActivationScheme   *activations,
+                  const QsEngineDataset      *calibration,
+                  size_t                      calibration_count,
+                  const QsEngineRunOptions   *options,
+                  size_t                      progress_total,
+                  QsCalibration             **calibrated,
+                  char                       *message,
+                  size_t                      message_size)
+{
+  QsActivationScheme default_act;
+  QsCalibration *cal;
+  QsCalibJob job;
+  QsEngineStatus status;
+
+  if (calibrated != NULL)
+    *calibrated = NULL;
+  set_message (message, message_size, "%s", "");
+  if (calibrated == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (activations == NULL)
+    {
+      qs_activation_scheme_init_default (&default_act);
+      activations = &default_act;
     }
+  status = check_calibration (model, activations, calibration, &calibration_count, message, message_size);
+  if (status != QS_ENGINE_OK)
+    return status;
 
   memset (&job, 0, sizeof job);
-  qm = calloc (1, sizeof *qm);
-  if (qm == NULL)
+  cal = calloc (1, sizeof *cal);
+  if (cal == NULL)
     return QS_ENGINE_NO_MEMORY;
-  qm->model = model;
-  qm->kernels = qs_kernels_get (qs_kernels_detect_isa ());
-  qm->layers = calloc (model->n_layers, sizeof *qm->layers);
+  cal->model = model;
+  cal->activations = *activations;
+  cal->data = *calibration;
+  cal->count = calibration_count;
   job.n_points = model->n_layers + 1;
-  lo = calloc (job.n_points, sizeof *lo);
-  hi = calloc (job.n_points, sizeof *hi);
+  cal->lo = calloc (job.n_points, sizeof (float));
+  cal->hi = calloc (job.n_points, sizeof (float));
+  job.model = model;
+  job.data = calibration;
+  job.forward_size = qs_engine_task_scratch_size (model, NULL);
+  if (cal->lo == NULL || cal->hi == NULL)
+    status = QS_ENGINE_NO_MEMORY;
+  else if (job.forward_size == SIZE_MAX)
+    status = QS_ENGINE_TOO_LARGE;
+  else
+    status = calibrate (&job, activations, options, calibration_count, progress_total, cal->lo, cal->hi);
+  free (job.mins);
+  free (job.maxs);
+  free (job.hists);
+  if (status != QS_ENGINE_OK)
+    {
+      if (status == QS_ENGINE_CANCELLED)
+        set_message (message, message_size, "cancelled");
+      else if (message != NULL && message[0] == '\0')
+        set_message (message, message_size, "%s", qs_engine_status_to_string (status));
+      qs_calibration_free (cal);
+      return status;
+    }
+  *calibrated = cal;
+  return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_engine_calibrate (const QsEngineModel        *model,
+                     const QsActivationScheme   *activations,
+                     const QsEngineDataset      *calibration,
+                     size_t                      calibration_count,
+                     const QsEngineRunOptions   *options,
+                     QsCalibration             **calibrated,
+                     char                       *message,
+                     size_t                      message_size)
+{
+  size_t total = calibration != NULL && calibration_count > 0 && calibration_count <= calibration->count
+                 ? calibration_count : (calibration != NULL ? calibration->count : 0);
+
+  return calibrate_values (model, activations, calibration, calibration_count, options, total,
+                           calibrated, message, message_size);
+}
+
+/* Whether layer @l's output value takes its input's quantization
+ * parameters instead of its own calibrated range. TFLite's rules: layers
+ * that only move, select or pool values (MaxPool, AveragePool, Reshape,
+ * Pad, Crop, nearest and bilinear resizing) and ReLU on codes keep the
+ * input's scale and zero point, so they need no rescaling and padding is
+ * the input's code of 0.0. Layers that compute new values (convolutions,
+ * dense, affine, table activations, softmax) and every merge have their
+ * own: a merge's inputs are each requantized to the output's parameters
+ * (Add, Subtract, Average and Multiply in their integer kernels,
+ * Concatenate and Maximum by rescaling each input into the output). */
+static bool
+shares_input_params (const QsEngineLayer *l)
+{
+  switch (l->kind)
+    {
+    case QS_LAYER_MAX_POOL:
+    case QS_LAYER_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_AVERAGE_POOL:
+    case QS_LAYER_GLOBAL_MAX_POOL:
+    case QS_LAYER_FLATTEN:
+    case QS_LAYER_RESHAPE:
+    case QS_LAYER_PAD:
+    case QS_LAYER_CROP:
+    case QS_LAYER_UPSAMPLE:
+      return true;
+    case QS_LAYER_ACTIVATION:
+      return l->spec.kind == QS_ACTIVATION_RELU && l->spec.negative_slope == 0.0f
+        && l->spec.threshold == 0.0f;
+    default:
+      return false;
+    }
+}
+
+/* AFFINE on codes: a 1 x 1 depthwise convolution with one int8 weight per
+ * channel, +-127 with scale |a| / 127 (or 0), so every weight is exact and
+ * only the requantization rounds. */
+static QsEngineStatus
+prepare_affine_layer (QsQuantizedModel    *qm,
+                      const QsEngineLayer *l,
+                      QsQuantLayer        *q)
+{
+  size_t n = (size_t) l->out_c;
+  QsWeightQuant w;
+  QsEngineStatus status;
+
+  memset (&w, 0, sizeof w);
+  w.codes = calloc (n, sizeof *w.codes);
+  w.zero_int = calloc (n, sizeof *w.zero_int);
+  w.zero_frac = calloc (n, sizeof *w.zero_frac);
+  w.scale = calloc (n, sizeof *w.scale);
+  if (w.codes == NULL || w.zero_int == NULL || w.zero_frac == NULL || w.scale == NULL)
+    status = QS_ENGINE_NO_MEMORY;
+  else
+    {
+      for (size_t c = 0; c < n; c++)
+        {
+          float a = l->affine_scale[c];
+
+          w.codes[c] = a > 0.0f ? 127 : (a < 0.0f ? -127 : 0);
+          w.scale[c] = a != 0.0f ? fabs ((double) a) / 127.0 : 1.0;
+        }
+      status = prepare_depthwise_layer (qm, l, q, &w, 8);
+    }
+  free (w.codes);
+  free (w.zero_int);
+  free (w.zero_frac);
+  free (w.scale);
+  if (status != QS_ENGINE_OK)
+    return status;
+  return finish_weighted_layer (qm, l, q);
+}
+
+/* The integer parameters of a merge or table activation; false when the
+ * kernels' rules do not cover them (the layer then runs in float). */
+static bool
+prepare_graph_layer (const QsQuantizedModel *qm,
+                     const QsEngineLayer    *l,
+                     QsQuantLayer           *q)
+{
+  const QsEngineModel *model = qm->model;
+  double scales[QS_ENGINE_MAX_INPUTS];
+  int32_t zeros[QS_ENGINE_MAX_INPUTS];
+  bool ok = true;
+
+  for (size_t j = 0; j < l->n_inputs; j++)
+    {
+      scales[j] = qm->values[l->inputs[j]].scale;
+      zeros[j] = qm->values[l->inputs[j]].zero_code;
+    }
+  q->broadcast_input = -1;
+  switch (l->kind)
+    {
+    case QS_LAYER_ADD:
+    case QS_LAYER_SUBTRACT:
+    case QS_LAYER_AVERAGE:
+      /* Average is the sum on an n times coarser output scale. */
+      return qs_add_params_init (l->n_inputs, scales, zeros, l->kind == QS_LAYER_SUBTRACT,
+                                 (double) q->out.scale * (l->kind == QS_LAYER_AVERAGE ? (double) l->n_inputs : 1.0),
+                                 q->out.zero_code, 0, 255, &q->add);
+
+    case QS_LAYER_MULTIPLY:
+      for (size_t j = 0; j < l->n_inputs; j++)
+        if (qs_value_size (model, l->inputs[j]) != qs_layer_out_size (l))
+          q->broadcast_input = (int) j;
+      {
+        int a = q->broadcast_input == 0 ? 1 : 0, b = 1 - a;
+
+        return qs_mul_params_init (scales[a], zeros[a], scales[b], zeros[b], q->out.scale,
+                                   q->out.zero_code, 0, 255, &q->mul);
+      }
+
+    case QS_LAYER_MAXIMUM:
+    case QS_LAYER_CONCATENATE:
+      for (size_t j = 0; j < l->n_inputs && ok; j++)
+        ok = qs_rescale_params_init (scales[j], zeros[j], q->out.scale, q->out.zero_code,
+                                     &q->rescale[j]);
+      return ok;
+
+    case QS_LAYER_ACTIVATION:
+    default:
+      qs_lut_build (&l->spec, q->in.scale, q->in.zero_code, q->out.scale, q->out.zero_code, q->table);
+      return true;
+    }
+}
+
+/* Quantizers of every value and the integer form of every layer, from
+ * the calibrated ranges and one weight scheme per weighted layer. */
+static QsEngineStatus
+quantize_layers (const QsCalibration  *cal,
+                 const QsScheme *const *layer_schemes,
+                 QsQuantizedModel     *qm,
+                 char                 *message,
+                 size_t                message_size)
+{
+  const QsEngineModel *model = cal->model;
+  const QsActivationScheme *act = &cal->activations;
+  size_t prefix = model->n_float_prefix;
+  QsScheme act_scheme;
+  QsEngineStatus status;
+
+  activation_scheme (act, &act_scheme);
+  qm->input_scheme = act_scheme;
+  /* The quantized input is the image, or what its preprocessing makes. */
+  for (size_t v = 0; v <= prefix; v++)
+    {
+      status = act_quant_from_range (&act_scheme, cal->lo[v], cal->hi[v], &qm->values[v],
+                                     v == prefix ? &qm->input_params : NULL);
+      if (status != QS_ENGINE_OK)
+        return status;
+    }
+  qm->input = qm->values[prefix];
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      const QsEngineLayer *l = &model->layers[i];
+      QsQuantLayer *q = &qm->layers[i];
+      bool merge = qs_layer_kind_is_merge (l->kind);
+
+      q->in = qm->values[l->inputs[0]];
+      q->runs_in_float = qs_layer_runs_in_float (model, i);
+      if (i < prefix)
+        {
+          q->out = qm->values[i + 1];
+          continue;
+        }
+      if (shares_input_params (l))
+        qm->values[i + 1] = q->in;
+      else if ((status = act_quant_from_range (&act_scheme, cal->lo[i + 1], cal->hi[i + 1],
+                                               &qm->values[i + 1], NULL)) != QS_ENGINE_OK)
+        return status;
+      q->out = qm->values[i + 1];
+      q->float_output = act->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
+      /* The integer merges and tables take integer zero points. */
+      if (!act->nudge_zero && (merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l))))
+        q->runs_in_float = true;
+
+      if (l->weights != NULL)
+        {
+          status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
+          if (status != QS_ENGINE_OK)
+            return status;
+          if (q->mode == QS_QMODE_FLOAT)
+            activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+          continue;
+        }
+      q->mode = QS_QMODE_NONE;
+      activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
+      if (q->runs_in_float)
+        continue;
+      if (l->kind == QS_LAYER_AFFINE)
+        {
+          if ((status = prepare_affine_layer (qm, l, q)) != QS_ENGINE_OK)
+            return status;
+        }
+      else if ((merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l)))
+               && !prepare_graph_layer (qm, l, q))
+        q->runs_in_float = true;
+    }
+  return QS_ENGINE_OK;
+}
+
+/* Output SQNR of every weighted layer on the calibration slice. */
+static QsEngineStatus
+measure_output_sqnr (const QsCalibration      *cal,
+                     QsQuantizedModel         *qm,
+                     const QsEngineRunOptions *options,
+                     size_t                    progress_base,
+                     size_t                    progress_total)
+{
+  const QsEngineModel *model = cal->model;
+  size_t store_floats = 0, n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  size_t scratch_size = qs_engine_get_working_size (model);
+  QsCalibJob job;
+  QsEngineStatus status;
+
+  memset (&job, 0, sizeof job);
+  job.model = model;
+  job.data = &cal->data;
+  job.forward_size = qs_engine_task_scratch_size (model, NULL);
   job.store_at = malloc (model->n_layers * sizeof *job.store_at);
-  if (qm->layers == NULL || lo == NULL || hi == NULL || job.store_at == NULL)
+  job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
+  job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
+  if (job.store_at == NULL || job.signal == NULL || job.noise == NULL)
     {
       status = QS_ENGINE_NO_MEMORY;
       goto out;
     }
-
-  job.model = model;
-  job.data = calibration;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
-
-  /* 1. Activation ranges on the float32 path. */
-  status = calibrate (&job, activations, options, calibration_count, lo, hi);
-  if (status != QS_ENGINE_OK)
-    goto out;
-
-  /* 2. Quantizers along the chain: a weighted layer's output has its own,
-   *    every other layer keeps its input's (pooling, flattening and ReLU
-   *    on codes need no rescaling). */
-  activation_scheme (activations, &act_scheme);
-  qm->input_scheme = act_scheme;
-  status = act_quant_from_range (&act_scheme, lo[0], hi[0], &qm->input, &qm->input_params);
-  for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
-    {
-      const QsEngineLayer *l = &model->layers[i];
-      QsQuantLayer *q = &qm->layers[i];
-
-      q->in = i == 0 ? qm->input : qm->layers[i - 1].out;
-      q->float_output = activations->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
-      if (l->weights != NULL)
-        {
-          status = act_quant_from_range (&act_scheme, lo[i + 1], hi[i + 1], &q->out, NULL);
-          if (status == QS_ENGINE_OK)
-            status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
-          if (status == QS_ENGINE_OK && q->mode == QS_QMODE_FLOAT)
-            activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
-        }
-      else
-        {
-          q->mode = QS_QMODE_NONE;
-          q->out = q->in;
-          activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
-        }
-    }
-  if (status != QS_ENGINE_OK)
-    goto out;
-
-  /* 3. Output SQNR of every weighted layer on the calibration slice. */
   for (size_t i = 0; i < model->n_layers; i++)
     {
       job.store_at[i] = SIZE_MAX;
@@ -1225,26 +1466,14 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
           store_floats += qs_layer_out_size (&model->layers[i]);
         }
     }
-  n_tasks = (calibration_count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
   job.qm = qm;
   job.store_offset = job.forward_size;
   job.store_floats = store_floats;
-  job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
-  job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
-  if (job.signal == NULL || job.noise == NULL)
-    {
-      status = QS_ENGINE_NO_MEMORY;
-      goto out;
-    }
-  {
-    size_t scratch_size = qs_engine_get_working_size (model);
-
-    if (scratch_size == SIZE_MAX)
-      status = QS_ENGINE_TOO_LARGE;
-    else
-      status = qs_engine_run_batches (calibration_count, scratch_size, options,
-                                      calibration_count, 2 * calibration_count, sqnr_batch, &job);
-  }
+  if (scratch_size == SIZE_MAX)
+    status = QS_ENGINE_TOO_LARGE;
+  else
+    status = qs_engine_run_batches (cal->count, scratch_size, options, progress_base, progress_total,
+                                    sqnr_batch, &job);
   if (status != QS_ENGINE_OK)
     goto out;
   for (size_t i = 0; i < model->n_layers; i++)
@@ -1261,19 +1490,91 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
         }
       q->stats.output_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise)
                                             : (signal > 0.0 ? INFINITY : NAN);
-      q->stats.output_scale = q->out.scale;
-      q->stats.output_zero_point = q->out.zero_point;
     }
 
 out:
-  free (lo);
-  free (hi);
-  free (job.mins);
-  free (job.maxs);
-  free (job.hists);
   free (job.signal);
   free (job.noise);
   free (job.store_at);
+  return status;
+}
+
+/* One valid scheme (or NULL) per weighted layer. */
+static QsEngineStatus
+check_schemes (const QsEngineModel   *model,
+               const QsScheme *const *layer_schemes,
+               size_t                 n_schemes,
+               char                  *message,
+               size_t                 message_size)
+{
+  if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
+    {
+      set_message (message, message_size, "%zu schemes given for %zu weighted layers",
+                   n_schemes, model->n_weighted);
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
+  for (size_t i = 0; i < n_schemes; i++)
+    {
+      const char *problem = NULL;
+
+      if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
+        {
+          int li = qs_engine_model_weighted_layer_index (model, i);
+          set_message (message, message_size, "scheme of layer “%s”: %s",
+                       model->layers[li].name, problem != NULL ? problem : "invalid");
+          return QS_ENGINE_INVALID_ARGUMENT;
+        }
+    }
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+quantize_calibrated (const QsCalibration        *cal,
+                     const QsScheme *const      *layer_schemes,
+                     size_t                      n_schemes,
+                     bool                        with_output_sqnr,
+                     const QsEngineRunOptions   *options,
+                     size_t                      progress_base,
+                     size_t                      progress_total,
+                     QsQuantizedModel          **quantized,
+                     char                       *message,
+                     size_t                      message_size)
+{
+  const QsEngineModel *model;
+  QsQuantizedModel *qm;
+  QsEngineStatus status;
+
+  if (quantized != NULL)
+    *quantized = NULL;
+  if (cal == NULL || quantized == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  model = cal->model;
+  if ((status = check_schemes (model, layer_schemes, n_schemes, message, message_size)) != QS_ENGINE_OK)
+    return status;
+
+  qm = calloc (1, sizeof *qm);
+  if (qm == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  qm->model = model;
+  qm->kernels = qs_kernels_get (qs_kernels_detect_isa ());
+  qm->graph_kernels = qs_graph_kernels_get (qm->kernels->isa);
+  qm->layers = calloc (model->n_layers, sizeof *qm->layers);
+  qm->values = calloc (model->n_layers + 1, sizeof *qm->values);
+  if (qm->layers == NULL || qm->values == NULL)
+    status = QS_ENGINE_NO_MEMORY;
+  else
+    status = quantize_layers (cal, layer_schemes, qm, message, message_size);
+  for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
+    {
+      QsQuantLayer *q = &qm->layers[i];
+
+      q->stats.output_sqnr_db = NAN;
+      q->stats.output_scale = q->out.scale;
+      q->stats.output_zero_point = q->out.zero_point;
+    }
+  if (status == QS_ENGINE_OK && with_output_sqnr)
+    status = measure_output_sqnr (cal, qm, options, progress_base, progress_total);
+
   if (status != QS_ENGINE_OK)
     {
       if (status == QS_ENGINE_CANCELLED)
@@ -1285,6 +1586,58 @@ out:
     }
   *quantized = qm;
   return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_engine_quantize_calibrated (const QsCalibration        *calibrated,
+                               const QsScheme *const      *layer_schemes,
+                               size_t                      n_schemes,
+                               bool                        with_output_sqnr,
+                               const QsEngineRunOptions   *options,
+                               QsQuantizedModel          **quantized,
+                               char                       *message,
+                               size_t                      message_size)
+{
+  set_message (message, message_size, "%s", "");
+  return quantize_calibrated (calibrated, layer_schemes, n_schemes, with_output_sqnr, options, 0,
+                              calibrated != NULL ? calibrated->count : 0,
+                              quantized, message, message_size);
+}
+
+QsEngineStatus
+qs_engine_prepare_quantized (const QsEngineModel        *model,
+                             const QsScheme *const      *layer_schemes,
+                             size_t                      n_schemes,
+                             const QsActivationScheme   *activations,
+                             const QsEngineDataset      *calibration,
+                             size_t                      calibration_count,
+                             const QsEngineRunOptions   *options,
+                             QsQuantizedModel          **quantized,
+                             char                       *message,
+                             size_t                      message_size)
+{
+  QsCalibration *cal = NULL;
+  QsEngineStatus status;
+  size_t count;
+
+  if (quantized != NULL)
+    *quantized = NULL;
+  set_message (message, message_size, "%s", "");
+  if (model == NULL || quantized == NULL || calibration == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  /* Schemes are checked before the images run. */
+  if ((status = check_schemes (model, layer_schemes, n_schemes, message, message_size)) != QS_ENGINE_OK)
+    return status;
+  count = calibration_count == 0 || calibration_count > calibration->count ? calibration->count
+                                                                           : calibration_count;
+  /* Progress counts the calibration images twice: ranges, then SQNR. */
+  status = calibrate_values (model, activations, calibration, calibration_count, options, 2 * count,
+                             &cal, message, message_size);
+  if (status == QS_ENGINE_OK)
+    status = quantize_calibrated (cal, layer_schemes, n_schemes, true, options, count, 2 * count,
+                                  quantized, message, message_size);
+  qs_calibration_free (cal);
+  return status;
 }
 
 bool

@@ -1,12 +1,21 @@
-/* qs-keras-model.c: an engine layer chain built from a Keras 2 model file.
+/* qs-keras-model.c: an engine graph built from a Keras model file's model_config.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * model_config is walked once: each layer's settings are checked against
- * what the engine runs, its weights are looked up among the file's tensors
- * by layer name and weight name ("kernel", "bias", "depthwise_kernel",
- * "gamma", "beta", "moving_mean", "moving_variance", with or without
- * Keras 2's ":0"), read, shape-checked and handed to the engine, which
- * copies them. The first problem found stops the walk and names the layer.
+ * Three passes. Flattening walks model_config (Sequential, Functional and
+ * Model, in Keras 2's and Keras 3's forms, models nested in models) into
+ * one list of nodes, a node per layer call, each naming the nodes it reads
+ * by scope-qualified key ("outer/inner"); an InputLayer of a nested model
+ * and the nested model itself become aliases of the tensors they pass on.
+ * Ordering resolves the aliases, keeps the nodes the model output depends
+ * on and sorts them by their dependencies (Kahn's algorithm, ties in the
+ * order the config lists them), so layers listed out of order and cycles
+ * are found before anything is built. Building hands each node to the
+ * engine's graph API: its weights are looked up among the file's tensors
+ * by layer and weight name ("kernel", "bias", "depthwise_kernel",
+ * "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance",
+ * "mean", "variance", with or without Keras 2's ":0"; a nested layer's
+ * under its outermost model's group), read, shape-checked and copied by
+ * the engine. The first problem found stops the build and names the layer.
  */
 #include "config.h"
 
@@ -23,15 +32,43 @@
 
 G_DEFINE_QUARK (qs-keras-model-error-quark, qs_keras_model_error)
 
+/* One call of a Keras layer: a node of the graph being built. */
+typedef struct _KerasNode KerasNode;
+struct _KerasNode {
+  char        *key;           /* scope-qualified name, unique in the flattened graph */
+  char        *name;          /* the Keras layer's own name: engine layers carry it */
+  const char  *class_name;
+  JsonObject  *layer;         /* borrowed from the parser, like config */
+  JsonObject  *config;
+  char        *weight_group;  /* the top-level layer whose group holds the weights */
+  gboolean     nested;        /* inside a nested model: weights under <group>/<name>/ */
+  GPtrArray   *input_keys;    /* char *: what the call reads, unresolved */
+  GPtrArray   *inputs;        /* KerasNode *: resolved, in call order */
+  GPtrArray   *consumers;     /* KerasNode *: reachable readers (one entry per read) */
+  gboolean     has_constant;  /* a scalar operand: x + 3.0, x / 127.5 */
+  gboolean     constant_first;
+  double       constant;
+  guint        order;         /* position in the config, the tie-break of the sort */
+  guint        pending;       /* inputs not yet sorted */
+  gboolean     reachable;
+  gboolean     built;
+  gboolean     drop_softmax;  /* a softmax (or softmax activation) that only feeds the argmax */
+  int          value;         /* the engine value holding the node's output */
+  int          rank;          /* the Keras tensor's rank, batch axis included */
+};
+
 typedef struct {
   QsWeightFile  *file;
   QsEngineModel *model;
   GHashTable    *by_layer;     /* layer name -> GPtrArray of QsTensorInfo (borrowed) */
-  gboolean       softmax_seen; /* only layers that do not change the argmax may follow */
-  const char    *softmax_layer;
+  GPtrArray     *nodes;        /* KerasNode *, owned, in config order */
+  GHashTable    *by_key;       /* key -> KerasNode * */
+  GHashTable    *aliases;      /* key -> key (owned strings) */
+  GPtrArray     *input_nodes;  /* the top-level InputLayer nodes */
+  KerasNode     *output;       /* the node the model scores */
+  JsonArray     *build_shape;  /* a Sequential's build_input_shape, when given */
+  gboolean       keras3;       /* Keras 3 forms seen (its hard_sigmoid differs) */
 } QsKerasBuild;
-
-/* ---- JSON helpers ----------------------------------------------------------------- */
 
 static JsonNode *
 member (JsonObject *object,
@@ -227,162 +264,35 @@ bad_size (GError    **error,
                class_name, name, setting);
 }
 
-/* ---- weights ------------------------------------------------------------------------ */
-
-/* "…/conv2d/kernel:0" -> "kernel". */
-static char *
-weight_short_name (const char *path)
-{
-  const char *base = strrchr (path, '/');
-  char *name = g_strdup (base != NULL ? base + 1 : path);
-  char *colon = strrchr (name, ':');
-
-  if (colon != NULL)
-    *colon = '\0';
-  return name;
-}
-
-static const QsTensorInfo *
-find_weight (QsKerasBuild *b,
-             const char   *layer,
-             const char   *short_name)
-{
-  GPtrArray *tensors = g_hash_table_lookup (b->by_layer, layer);
-
-  for (guint i = 0; tensors != NULL && i < tensors->len; i++)
-    {
-      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
-      g_autofree char *name = weight_short_name (info->path);
-
-      if (g_str_equal (name, short_name))
-        return info;
-    }
-  return NULL;
-}
-
-/* Reads weight @short_name of @layer, checking its shape against @shape
- * (@rank dims). NULL without an error when absent and !@required. */
-static float *
-read_weight (QsKerasBuild  *b,
-             const char    *layer,
-             const char    *short_name,
-             int            rank,
-             const int64_t *shape,
-             gboolean       required,
-             GError       **error)
-{
-  const QsTensorInfo *info = find_weight (b, layer, short_name);
-  g_autoptr(GError) local = NULL;
-  gboolean match;
-  float *values;
-
-  if (info == NULL)
-    {
-      if (required)
-        fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "layer “%s” has no “%s” weight in the file",
-              layer, short_name);
-      return NULL;
-    }
-  match = info->rank == rank;
-  for (int i = 0; match && i < rank; i++)
-    match = info->shape[i] == shape[i];
-  if (!match)
-    {
-      g_autoptr(GString) want = g_string_new (NULL);
-      g_autoptr(GString) have = g_string_new (NULL);
-
-      for (int i = 0; i < rank; i++)
-        g_string_append_printf (want, "%s%" G_GINT64_FORMAT, i ? "x" : "", shape[i]);
-      for (int i = 0; i < info->rank; i++)
-        g_string_append_printf (have, "%s%" G_GINT64_FORMAT, i ? "x" : "", info->shape[i]);
-      fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "weight “%s” of layer “%s” is %s, the architecture needs %s",
-            short_name, layer, have->str, want->str);
-      return NULL;
-    }
-  values = qs_weight_file_read_tensor (b->file, info, &local);
-  if (values == NULL)
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "layer “%s”: ", layer);
-      return NULL;
-    }
-  return values;
-}
-
-/* ---- layers -------------------------------------------------------------------------- */
-
-static void
-current_shape (QsKerasBuild *b,
-               int          *h,
-               int          *w,
-               int          *c)
-{
-  size_t n = qs_engine_model_get_n_layers (b->model);
-  QsLayerInfo info;
-
-  if (n == 0)
-    {
-      qs_engine_model_get_input_shape (b->model, h, w, c);
-      return;
-    }
-  qs_engine_model_get_layer (b->model, n - 1, &info);
-  *h = info.out_h;
-  *w = info.out_w;
-  *c = info.out_c;
-}
-
+/* A zero or positive JSON integer that fits an int (paddings and crops). */
 static gboolean
-parse_activation (const char   *layer,
-                  const char   *class_name,
-                  JsonObject   *config,
-                  const char   *key,
-                  QsActivation *activation,
-                  float        *max,
-                  gboolean     *softmax,
-                  GError      **error)
+node_nonnegative_int (JsonNode *node,
+                      int      *out)
 {
-  JsonNode *node = member (config, key);
-  const char *name;
+  int value;
 
-  *activation = QS_ACTIVATION_NONE;
-  *max = INFINITY;
-  *softmax = FALSE;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-  name = string_member (config, key);
-  if (name == NULL)
-    {
-      /* Keras 3 may serialise an activation as an object. */
-      JsonObject *object = object_member (config, key);
-      JsonObject *inner = object_member (object, "config");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
+      || !qs_checked_i64_to_int (json_node_get_int (node), &value) || value < 0)
+    return FALSE;
+  *out = value;
+  return TRUE;
+}
 
-      name = string_member (object, "class_name");
-      if (name == NULL)
-        name = string_member (inner, "name");
-      if (name == NULL)
-        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                     "%s layer “%s”: activation is neither a name nor a Keras object", class_name, layer);
-    }
-  if (g_str_equal (name, "linear"))
-    return TRUE;
-  if (g_str_equal (name, "relu"))
-    {
-      *activation = QS_ACTIVATION_RELU;
-      return TRUE;
-    }
-  if (g_str_equal (name, "relu6"))
-    {
-      *activation = QS_ACTIVATION_RELU;
-      *max = 6.0f;
-      return TRUE;
-    }
-  if (g_str_equal (name, "softmax"))
-    {
-      *softmax = TRUE;
-      return TRUE;
-    }
-  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-               "%s layer “%s” uses activation “%s”; the engine runs linear, relu, relu6 and softmax (last layer only)",
-               class_name, layer, name);
+static const char *
+layer_name_of (JsonObject *layer)
+{
+  const char *name = string_member (object_member (layer, "config"), "name");
+
+  return name != NULL ? name : string_member (layer, "name");
+}
+
+/* "2x3x4" for messages. */
+static char *
+shape_text (int h,
+            int w,
+            int c)
+{
+  return g_strdup_printf ("%dx%dx%d", h, w, c);
 }
 
 static gboolean
@@ -418,258 +328,967 @@ parse_padding (JsonObject *config,
   return TRUE;
 }
 
-/* Remembers that @name ends in a softmax: the engine drops it (it keeps
- * the argmax), so only layers that keep the argmax may follow. */
+/* ---- nodes ---------------------------------------------------------------------------- */
+
 static void
-note_softmax (QsKerasBuild *b,
-              const char   *name)
+keras_node_free (KerasNode *node)
 {
-  b->softmax_seen = TRUE;
-  b->softmax_layer = name;
+  g_free (node->key);
+  g_free (node->name);
+  g_free (node->weight_group);
+  g_ptr_array_unref (node->input_keys);
+  g_ptr_array_unref (node->inputs);
+  g_ptr_array_unref (node->consumers);
+  g_free (node);
 }
 
-/* The end of adding a weighted layer: the engine's refusal as an error, or
- * the softmax fused into its activation noted. */
-static gboolean
-weighted_layer_added (QsKerasBuild   *b,
-                      QsEngineStatus  status,
-                      const char     *name,
-                      const char     *class_name,
-                      gboolean        softmax,
-                      GError        **error)
+static char *
+scope_key (const char *prefix,
+           const char *name)
 {
-  if (status != QS_ENGINE_OK)
-    return engine_fail (error, status, name, class_name);
-  if (softmax)
-    note_softmax (b, name);
-  return TRUE;
+  return prefix[0] != '\0' ? g_strconcat (prefix, "/", name, NULL) : g_strdup (name);
 }
 
-/* Conv2D and DepthwiseConv2D. */
-static gboolean
-add_conv (QsKerasBuild *b,
-          const char   *name,
-          const char   *class_name,
-          JsonObject   *config,
-          gboolean      depthwise,
-          GError      **error)
+static KerasNode *
+node_new (QsKerasBuild  *b,
+          const char    *key,
+          const char    *name,
+          const char    *class_name,
+          JsonObject    *layer,
+          const char    *weight_group,
+          gboolean       nested,
+          GError       **error)
 {
-  QsConvParams p = { 0 };
-  int h, w, c, dh = 1, dw = 1, groups = 1;
-  g_autofree float *kernel = NULL;
-  g_autofree float *bias = NULL;
-  gboolean softmax, use_bias = bool_member (config, "use_bias", TRUE);
-  int64_t kshape[4], bshape[1];
-  QsEngineStatus status;
+  KerasNode *node;
 
-  if (!check_channels_last (config, name, class_name, error)
-      || !parse_padding (config, name, class_name, &p.padding, error)
-      || !parse_activation (name, class_name, config, "activation", &p.activation, &p.activation_max,
-                            &softmax, error))
-    return FALSE;
-  if (pair_member (config, "kernel_size", &p.kernel_h, &p.kernel_w) != SETTING_VALID)
-    return bad_size (error, class_name, name, "kernel_size");
-  p.stride_h = p.stride_w = 1;
-  if (pair_member (config, "strides", &p.stride_h, &p.stride_w) == SETTING_INVALID)
-    return bad_size (error, class_name, name, "strides");
-  if (pair_member (config, "dilation_rate", &dh, &dw) == SETTING_INVALID)
-    return bad_size (error, class_name, name, "dilation_rate");
-  if (dh != 1 || dw != 1)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” is dilated (%dx%d); the engine runs dilation 1", class_name, name, dh, dw);
-  if (!depthwise && int_member (config, "groups", 1, &groups) == SETTING_INVALID)
-    return bad_size (error, class_name, name, "groups");
-  if (groups != 1)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” is grouped; the engine runs groups = 1", class_name, name);
-
-  current_shape (b, &h, &w, &c);
-  kshape[0] = p.kernel_h;
-  kshape[1] = p.kernel_w;
-  kshape[2] = c;
-  if (int_member (config, depthwise ? "depth_multiplier" : "filters", depthwise ? 1 : 0, &p.filters)
-      == SETTING_INVALID || p.filters <= 0)
-    return bad_size (error, class_name, name, depthwise ? "depth_multiplier" : "filters");
-  kshape[3] = p.filters;
-  bshape[0] = depthwise ? (int64_t) c * p.filters : p.filters;
-
-  kernel = read_weight (b, name, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, error);
-  if (kernel == NULL)
-    return FALSE;
-  if (use_bias && (bias = read_weight (b, name, "bias", 1, bshape, TRUE, error)) == NULL)
-    return FALSE;
-
-  status = depthwise ? qs_engine_model_add_depthwise (b->model, name, &p, kernel, bias)
-                     : qs_engine_model_add_conv2d (b->model, name, &p, kernel, bias);
-  return weighted_layer_added (b, status, name, class_name, softmax, error);
-}
-
-static gboolean
-add_dense (QsKerasBuild *b,
-           const char   *name,
-           const char   *class_name,
-           JsonObject   *config,
-           GError      **error)
-{
-  int units = 0;
-  int h, w, c;
-  QsActivation activation;
-  float max;
-  gboolean softmax, use_bias = bool_member (config, "use_bias", TRUE);
-  g_autofree float *kernel = NULL;
-  g_autofree float *bias = NULL;
-  int64_t kshape[2], bshape[1];
-  QsEngineStatus status;
-
-  if (!parse_activation (name, class_name, config, "activation", &activation, &max, &softmax, error))
-    return FALSE;
-  if (int_member (config, "units", 0, &units) != SETTING_VALID)
-    return bad_size (error, class_name, name, "units");
-  current_shape (b, &h, &w, &c);
-  kshape[0] = c;
-  kshape[1] = units;
-  bshape[0] = units;
-  kernel = read_weight (b, name, "kernel", 2, kshape, TRUE, error);
-  if (kernel == NULL)
-    return FALSE;
-  if (use_bias && (bias = read_weight (b, name, "bias", 1, bshape, TRUE, error)) == NULL)
-    return FALSE;
-  status = qs_engine_model_add_dense (b->model, name, units, activation, max, kernel, bias);
-  return weighted_layer_added (b, status, name, class_name, softmax, error);
-}
-
-static gboolean
-add_batch_norm (QsKerasBuild *b,
-                const char   *name,
-                JsonObject   *config,
-                GError      **error)
-{
-  JsonNode *axis_node = member (config, "axis");
-  int h, w, c;
-  int64_t axis = -1;
-  int64_t shape[1];
-  gboolean center = bool_member (config, "center", TRUE);
-  gboolean scale = bool_member (config, "scale", TRUE);
-  double epsilon = number_member (config, "epsilon", 1e-3);
-  g_autofree float *gamma = NULL;
-  g_autofree float *beta = NULL;
-  g_autofree float *mean = NULL;
-  g_autofree float *variance = NULL;
-  QsEngineStatus status;
-
-  if (axis_node != NULL && JSON_NODE_HOLDS_ARRAY (axis_node)
-      && json_array_get_length (json_node_get_array (axis_node)) == 1)
-    axis_node = json_array_get_element (json_node_get_array (axis_node), 0);
-  if (axis_node != NULL && JSON_NODE_HOLDS_VALUE (axis_node) && json_node_get_value_type (axis_node) == G_TYPE_INT64)
-    axis = json_node_get_int (axis_node);
-  else if (axis_node != NULL)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "BatchNormalization layer “%s” normalises several axes; the engine folds channel-axis BN only", name);
-  if (axis != -1 && axis != 3)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "BatchNormalization layer “%s” normalises axis %" G_GINT64_FORMAT "; the engine folds channel-axis BN only",
-                 name, axis);
-
-  if (!(epsilon >= 0.0 && epsilon <= 1.0)
-      || (member (config, "epsilon") != NULL && !node_is_number (member (config, "epsilon"))))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                 "BatchNormalization layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", name);
-
-  current_shape (b, &h, &w, &c);
-  shape[0] = c;
-  if (scale && (gamma = read_weight (b, name, "gamma", 1, shape, TRUE, error)) == NULL)
-    return FALSE;
-  if (center && (beta = read_weight (b, name, "beta", 1, shape, TRUE, error)) == NULL)
-    return FALSE;
-  if ((mean = read_weight (b, name, "moving_mean", 1, shape, TRUE, error)) == NULL
-      || (variance = read_weight (b, name, "moving_variance", 1, shape, TRUE, error)) == NULL)
-    return FALSE;
-
-  status = qs_engine_model_fold_batch_norm (b->model, gamma, beta, mean, variance, (float) epsilon);
-  if (status == QS_ENGINE_UNSUPPORTED)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "BatchNormalization layer “%s” does not follow a convolution or dense layer without activation, "
-                 "so it cannot be folded", name);
-  if (status == QS_ENGINE_INVALID_ARGUMENT)
-    return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
-                 "BatchNormalization layer “%s” has a statistic that is not finite, a negative variance, "
-                 "or folds into weights that are not finite", name);
-  if (status != QS_ENGINE_OK)
-    return engine_fail (error, status, name, "BatchNormalization");
-  return TRUE;
-}
-
-static gboolean
-add_pool (QsKerasBuild *b,
-          const char   *name,
-          const char   *class_name,
-          JsonObject   *config,
-          QsLayerKind   kind,
-          GError      **error)
-{
-  QsConvParams p = { 0 };
-  QsEngineStatus status;
-
-  if (!check_channels_last (config, name, class_name, error)
-      || !parse_padding (config, name, class_name, &p.padding, error))
-    return FALSE;
-  p.kernel_h = p.kernel_w = 2;
-  if (pair_member (config, "pool_size", &p.kernel_h, &p.kernel_w) == SETTING_INVALID)
-    return bad_size (error, class_name, name, "pool_size");
-  /* Keras: strides default to the pool size. */
-  p.stride_h = p.kernel_h;
-  p.stride_w = p.kernel_w;
-  if (pair_member (config, "strides", &p.stride_h, &p.stride_w) == SETTING_INVALID)
-    return bad_size (error, class_name, name, "strides");
-  status = qs_engine_model_add_pool (b->model, name, kind, &p);
-  return status == QS_ENGINE_OK || engine_fail (error, status, name, class_name);
-}
-
-/* Activation and ReLU layers. */
-static gboolean
-add_activation_layer (QsKerasBuild *b,
-                      const char   *name,
-                      const char   *class_name,
-                      JsonObject   *config,
-                      GError      **error)
-{
-  QsActivation activation = QS_ACTIVATION_RELU;
-  float max = INFINITY;
-  gboolean softmax = FALSE;
-  QsEngineStatus status;
-
-  if (g_str_equal (class_name, "ReLU"))
+  if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
     {
-      double cap = number_member (config, "max_value", INFINITY);
-
-      if (number_member (config, "negative_slope", 0.0) != 0.0 || number_member (config, "threshold", 0.0) != 0.0)
-        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                     "ReLU layer “%s” has a negative slope or threshold; the engine runs max (x, 0) with an optional cap",
-                     name);
-      /* A cap past float32's range is no cap; NaN or negative ones the
-       * engine refuses. */
-      max = isnan (cap) || cap <= FLT_MAX ? (float) cap : INFINITY;
+      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has two layers named “%s”", key);
+      return NULL;
     }
-  else if (g_str_equal (class_name, "Softmax"))
-    softmax = TRUE;
-  else if (!parse_activation (name, class_name, config, "activation", &activation, &max, &softmax, error))
-    return FALSE;
+  node = g_new0 (KerasNode, 1);
+  node->key = g_strdup (key);
+  node->name = g_strdup (name);
+  node->class_name = class_name;
+  node->layer = layer;
+  node->config = object_member (layer, "config");
+  node->weight_group = g_strdup (weight_group);
+  node->nested = nested;
+  node->input_keys = g_ptr_array_new_with_free_func (g_free);
+  node->inputs = g_ptr_array_new ();
+  node->consumers = g_ptr_array_new ();
+  node->order = b->nodes->len;
+  node->value = -1;
+  g_ptr_array_add (b->nodes, node);
+  g_hash_table_insert (b->by_key, node->key, node);
+  return node;
+}
 
-  if (softmax)
+static gboolean
+add_alias (QsKerasBuild  *b,
+           const char    *key,
+           const char    *target,
+           GError       **error)
+{
+  if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has two layers named “%s”", key);
+  g_hash_table_insert (b->aliases, g_strdup (key), g_strdup (target));
+  return TRUE;
+}
+
+/* ---- weights ------------------------------------------------------------------------ */
+
+/* "…/conv2d/kernel:0" -> "kernel". */
+static char *
+weight_short_name (const char *path)
+{
+  const char *base = strrchr (path, '/');
+  char *name = g_strdup (base != NULL ? base + 1 : path);
+  char *colon = strrchr (name, ':');
+
+  if (colon != NULL)
+    *colon = '\0';
+  return name;
+}
+
+/* Whether the folder holding @path is named @folder ("…/conv/kernel:0"). */
+static gboolean
+path_in_folder (const char *path,
+                const char *folder)
+{
+  const char *end = strrchr (path, '/');
+  const char *start;
+
+  if (end == NULL)
+    return FALSE;
+  for (start = end; start > path && start[-1] != '/'; start--)
+    ;
+  return (size_t) (end - start) == strlen (folder) && strncmp (start, folder, (size_t) (end - start)) == 0;
+}
+
+static const QsTensorInfo *
+find_in_group (QsKerasBuild *b,
+               const char   *group,
+               const char   *folder,
+               const char   *short_name)
+{
+  GPtrArray *tensors = g_hash_table_lookup (b->by_layer, group);
+
+  for (guint i = 0; tensors != NULL && i < tensors->len; i++)
     {
-      note_softmax (b, name);
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+      g_autofree char *name = weight_short_name (info->path);
+
+      if (g_str_equal (name, short_name) && (folder == NULL || path_in_folder (info->path, folder)))
+        return info;
+    }
+  return NULL;
+}
+
+/* A layer's weight: a top-level layer's in its own group; a nested
+ * layer's in its outermost model's group, in a folder of its name (Keras
+ * 2's h5), else in a group of its own name (layouts that name nested
+ * layers directly). */
+static const QsTensorInfo *
+find_weight (QsKerasBuild    *b,
+             const KerasNode *node,
+             const char      *short_name)
+{
+  const QsTensorInfo *info = NULL;
+
+  if (node->nested)
+    info = find_in_group (b, node->weight_group, node->name, short_name);
+  if (info == NULL)
+    info = find_in_group (b, node->name, NULL, short_name);
+  return info;
+}
+
+static char *
+dims_text (int            rank,
+           const int64_t *shape)
+{
+  GString *text = g_string_new (NULL);
+
+  for (int i = 0; i < rank; i++)
+    g_string_append_printf (text, "%s%" G_GINT64_FORMAT, i ? "x" : "", shape[i]);
+  return g_string_free (text, FALSE);
+}
+
+static float *
+read_info (QsKerasBuild        *b,
+           const KerasNode     *node,
+           const QsTensorInfo  *info,
+           GError             **error)
+{
+  g_autoptr(GError) local = NULL;
+  float *values = qs_weight_file_read_tensor (b->file, info, &local);
+
+  if (values == NULL)
+    g_propagate_prefixed_error (error, g_steal_pointer (&local), "layer “%s”: ", node->name);
+  return values;
+}
+
+/* Reads weight @short_name of @node, checking its shape against @shape
+ * (@rank dims). NULL without an error when absent and !@required; *@path,
+ * when not NULL, receives the tensor's path (transfer none). */
+static float *
+read_weight (QsKerasBuild     *b,
+             const KerasNode  *node,
+             const char       *short_name,
+             int               rank,
+             const int64_t    *shape,
+             gboolean          required,
+             const char      **path,
+             GError          **error)
+{
+  const QsTensorInfo *info = find_weight (b, node, short_name);
+  gboolean match;
+
+  if (info == NULL)
+    {
+      if (required)
+        fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "layer “%s” has no “%s” weight in the file",
+              node->name, short_name);
+      return NULL;
+    }
+  match = info->rank == rank;
+  for (int i = 0; match && i < rank; i++)
+    match = info->shape[i] == shape[i];
+  if (!match)
+    {
+      g_autofree char *want = dims_text (rank, shape);
+      g_autofree char *have = dims_text (info->rank, info->shape);
+
+      fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "weight “%s” of layer “%s” is %s, the architecture needs %s",
+            short_name, node->name, have, want);
+      return NULL;
+    }
+  if (path != NULL)
+    *path = info->path;
+  return read_info (b, node, info, error);
+}
+
+/* A per-channel statistic of @channels values, stored in any shape of
+ * that many elements ((C,), (1, 1, 1, C)) or as one value for all;
+ * returned as @channels floats. NULL without an error when absent. */
+static float *
+read_channel_weight (QsKerasBuild     *b,
+                     const KerasNode  *node,
+                     const char       *short_name,
+                     int               channels,
+                     GError          **error)
+{
+  const QsTensorInfo *info = find_weight (b, node, short_name);
+  g_autofree float *values = NULL;
+  float *out;
+
+  if (info == NULL)
+    return NULL;
+  if (info->count != (uint64_t) channels && info->count != 1)
+    {
+      g_autofree char *have = dims_text (info->rank, info->shape);
+
+      fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "weight “%s” of layer “%s” is %s, the architecture needs %d values",
+            short_name, node->name, have, channels);
+      return NULL;
+    }
+  if ((values = read_info (b, node, info, error)) == NULL)
+    return NULL;
+  out = g_new (float, channels);
+  for (int i = 0; i < channels; i++)
+    out[i] = values[info->count == 1 ? 0 : i];
+  return out;
+}
+
+/* ---- flattening model_config ---------------------------------------------------------- */
+
+static gboolean
+is_model_class (const char *class_name,
+                JsonObject *layer)
+{
+  JsonObject *config = object_member (layer, "config");
+  JsonNode *layers = member (config, "layers");
+
+  return (g_str_equal (class_name, "Functional") || g_str_equal (class_name, "Model")
+          || g_str_equal (class_name, "Sequential"))
+    && layers != NULL && JSON_NODE_HOLDS_ARRAY (layers);
+}
+
+typedef struct {
+  GPtrArray *refs;            /* char *: layer names the call reads, in order */
+  gboolean   has_constant;
+  gboolean   constant_first;
+  double     constant;
+} KerasCall;
+
+static void
+keras_call_clear (KerasCall *call)
+{
+  g_clear_pointer (&call->refs, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KerasCall, keras_call_clear)
+
+static gboolean
+call_add_ref (KerasCall   *call,
+              const char  *layer_name,
+              const char  *history_name,
+              JsonArray   *history,
+              GError     **error)
+{
+  int64_t tensor = 0;
+
+  /* [name, node_index, tensor_index]: node_index counts the calls of a
+   * layer (a nested model's first call may be 1, its own creation being
+   * 0), and layers are called once here, so only tensor_index matters. */
+  if (json_array_get_length (history) >= 3
+      && !qs_json_node_get_int (json_array_get_element (history, 2), &tensor))
+    tensor = -1;
+  if (tensor != 0)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” reads output %" G_GINT64_FORMAT " of “%s”; the engine runs layers with one output",
+                 layer_name, tensor, history_name);
+  g_ptr_array_add (call->refs, g_strdup (history_name));
+  return TRUE;
+}
+
+static void
+call_add_constant (KerasCall *call,
+                   double     value)
+{
+  if (!call->has_constant)
+    {
+      call->has_constant = TRUE;
+      call->constant = value;
+      call->constant_first = call->refs->len == 0;
+    }
+  else
+    call->has_constant = FALSE, call->constant = NAN;  /* two constants: refused later */
+}
+
+/* A Keras 3 call argument: a keras tensor ({"class_name":
+ * "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}),
+ * a list of them (a merge's one argument) or a number. */
+static gboolean
+parse_keras3_arg (KerasCall   *call,
+                  const char  *layer_name,
+                  JsonNode    *arg,
+                  int          depth,
+                  GError     **error)
+{
+  if (arg == NULL || depth > 4)
+    return TRUE;
+  if (JSON_NODE_HOLDS_OBJECT (arg))
+    {
+      JsonArray *history = array_member (object_member (json_node_get_object (arg), "config"), "keras_history");
+      const char *name;
+
+      if (history == NULL)
+        return TRUE;
+      if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name) || name == NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” reads a tensor with no layer name", layer_name);
+      return call_add_ref (call, layer_name, name, history, error);
+    }
+  if (JSON_NODE_HOLDS_ARRAY (arg))
+    {
+      JsonArray *items = json_node_get_array (arg);
+
+      for (guint i = 0; i < json_array_get_length (items); i++)
+        if (!parse_keras3_arg (call, layer_name, json_array_get_element (items, i), depth + 1, error))
+          return FALSE;
       return TRUE;
     }
-  status = qs_engine_model_add_activation (b->model, name, activation, max);
-  return status == QS_ENGINE_OK || engine_fail (error, status, name, class_name);
+  if (node_is_number (arg))
+    call_add_constant (call, json_node_get_double (arg));
+  return TRUE;
 }
 
-/* Layers that do not change values at inference. */
+/* A Keras 2 entry [name, node, tensor, {kwargs}], or ["_CONSTANT_VALUE",
+ * -1, value, {kwargs}] for a constant first operand (TFOpLambda). A
+ * TFOpLambda's second operand is kwargs "y": a number or another
+ * [name, node, tensor]. */
+static gboolean
+parse_keras2_entry (KerasCall   *call,
+                    const char  *layer_name,
+                    JsonArray   *entry,
+                    gboolean     with_kwargs,
+                    GError     **error)
+{
+  const char *name = NULL;
+  JsonObject *kwargs = NULL;
+  JsonNode *y;
+
+  if (!qs_json_node_get_string (qs_json_array_element (entry, 0), &name) || name == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has an inbound node without a layer name",
+                 layer_name);
+  if (g_str_equal (name, "_CONSTANT_VALUE"))
+    {
+      JsonNode *value = qs_json_array_element (entry, 2);
+
+      if (!node_is_number (value))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” takes a constant that is not a number; the engine takes scalar constants", layer_name);
+      call_add_constant (call, json_node_get_double (value));
+    }
+  else if (!call_add_ref (call, layer_name, name, entry, error))
+    return FALSE;
+  if (!with_kwargs)
+    return TRUE;
+  (void) qs_json_node_get_object (qs_json_array_element (entry, 3), &kwargs);
+  y = member (kwargs, "y");
+  if (y != NULL && node_is_number (y))
+    call_add_constant (call, json_node_get_double (y));
+  else if (y != NULL && JSON_NODE_HOLDS_ARRAY (y))
+    {
+      JsonArray *ref = json_node_get_array (y);
+      const char *y_name;
+
+      if (!qs_json_node_get_string (qs_json_array_element (ref, 0), &y_name) || y_name == NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” takes a second operand that is neither a number nor a tensor", layer_name);
+      return call_add_ref (call, layer_name, y_name, ref, error);
+    }
+  else if (y != NULL && !JSON_NODE_HOLDS_NULL (y))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” takes a second operand that is neither a number nor a tensor", layer_name);
+  return TRUE;
+}
+
+/* The layer names and constants of @layer's one call. Keras 2:
+ * [[[name, 0, 0, {}], ...]] (TFOpLambda: [[name, 0, 0, {"y": 3.0}]]);
+ * Keras 3: [{"args": [...], "kwargs": {...}}]. No inbound node: no refs. */
+static gboolean
+parse_call (QsKerasBuild  *b,
+            JsonObject    *layer,
+            const char    *layer_name,
+            KerasCall     *call,
+            GError       **error)
+{
+  JsonArray *nodes = array_member (layer, "inbound_nodes");
+  JsonNode *first;
+
+  call->refs = g_ptr_array_new_with_free_func (g_free);
+  if (nodes == NULL || json_array_get_length (nodes) == 0)
+    return TRUE;
+  if (json_array_get_length (nodes) > 1)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” is called %u times (a shared layer); the engine runs each layer once",
+                 layer_name, json_array_get_length (nodes));
+  first = json_array_get_element (nodes, 0);
+  if (JSON_NODE_HOLDS_OBJECT (first))
+    {
+      JsonObject *object = json_node_get_object (first);
+      JsonArray *args = array_member (object, "args");
+      JsonObject *kwargs = object_member (object, "kwargs");
+
+      b->keras3 = TRUE;
+      if (args != NULL && !parse_keras3_arg (call, layer_name, member (object, "args"), 0, error))
+        return FALSE;
+      /* Tensors passed by keyword (keras.ops.add (x1=…, x2=…)); masks,
+       * training flags and the like are not tensors. */
+      if (kwargs != NULL)
+        {
+          g_autoptr(GList) names = json_object_get_members (kwargs);
+
+          for (GList *l = names; l != NULL; l = l->next)
+            {
+              JsonNode *value = json_object_get_member (kwargs, l->data);
+
+              if (JSON_NODE_HOLDS_OBJECT (value) && !parse_keras3_arg (call, layer_name, value, 0, error))
+                return FALSE;
+            }
+        }
+      return TRUE;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (first))
+    {
+      JsonArray *entries = json_node_get_array (first);
+      JsonNode *head = qs_json_array_element (entries, 0);
+
+      if (head != NULL && JSON_NODE_HOLDS_VALUE (head))
+        return parse_keras2_entry (call, layer_name, entries, TRUE, error);
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        {
+          JsonNode *entry = json_array_get_element (entries, i);
+
+          if (!JSON_NODE_HOLDS_ARRAY (entry))
+            return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has an inbound node that is not a list",
+                         layer_name);
+          /* kwargs repeat on every entry of a list argument: read them once. */
+          if (!parse_keras2_entry (call, layer_name, json_node_get_array (entry), i == 0, error))
+            return FALSE;
+        }
+      return TRUE;
+    }
+  return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has an inbound node of an unknown form", layer_name);
+}
+
+static gboolean flatten_model (QsKerasBuild  *b,
+                               JsonObject    *model_object,
+                               const char    *prefix,
+                               const char    *bound_input,
+                               const char    *weight_group,
+                               char         **output_key,
+                               GError       **error);
+
+/* Adds @layer of the model at @prefix: an InputLayer, a nested model, or a
+ * node reading @call's tensors. *@key_out receives its key (transfer full). */
+static gboolean
+flatten_layer (QsKerasBuild  *b,
+               JsonObject    *layer,
+               const char    *prefix,
+               KerasCall     *call,
+               const char    *bound_input,
+               const char    *weight_group,
+               char         **key_out,
+               GError       **error)
+{
+  const char *class_name = string_member (layer, "class_name");
+  const char *name = layer_name_of (layer);
+  g_autofree char *key = NULL;
+  KerasNode *node;
+
+  if (class_name == NULL || object_member (layer, "config") == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a layer of model_config has no class_name or config");
+  if (name == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a %s layer of model_config has no name", class_name);
+  key = scope_key (prefix, name);
+
+  if (g_str_equal (class_name, "InputLayer"))
+    {
+      if (bound_input != NULL)
+        {
+          if (!add_alias (b, key, bound_input, error))
+            return FALSE;
+        }
+      else
+        {
+          if ((node = node_new (b, key, name, class_name, layer, name, FALSE, error)) == NULL)
+            return FALSE;
+          g_ptr_array_add (b->input_nodes, node);
+        }
+    }
+  else if (is_model_class (class_name, layer))
+    {
+      g_autofree char *inner_output = NULL;
+      const char *input = bound_input;
+
+      if (call->refs->len > 1)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "nested model “%s” takes %u inputs; the engine runs models with one image input",
+                     key, call->refs->len);
+      if (!flatten_model (b, layer, key, input, weight_group != NULL ? weight_group : name, &inner_output, error)
+          || !add_alias (b, key, inner_output, error))
+        return FALSE;
+    }
+  else
+    {
+      if ((node = node_new (b, key, name, class_name, layer, weight_group != NULL ? weight_group : name,
+                            weight_group != NULL, error)) == NULL)
+        return FALSE;
+      if (bound_input != NULL && call->refs->len == 0)
+        g_ptr_array_add (node->input_keys, g_strdup (bound_input));
+      for (guint i = 0; i < call->refs->len; i++)
+        g_ptr_array_add (node->input_keys, scope_key (prefix, g_ptr_array_index (call->refs, i)));
+      node->has_constant = call->has_constant;
+      node->constant_first = call->constant_first;
+      node->constant = call->constant;
+      if (call->refs->len == 0 && bound_input == NULL && !call->has_constant
+          && member (layer, "inbound_nodes") != NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” (%s) has no inbound layer", key, class_name);
+      if (!isfinite (call->constant) && call->has_constant)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” has a constant that is not finite", key);
+    }
+  *key_out = g_steal_pointer (&key);
+  return TRUE;
+}
+
+/* [[name, 0, 0], ...] or, for one tensor, [name, 0, 0] (Keras 3). */
+static GPtrArray *
+layer_refs (JsonObject *config,
+            const char *member_name)
+{
+  JsonArray *refs = array_member (config, member_name);
+  GPtrArray *names = g_ptr_array_new ();
+  const char *name;
+
+  if (refs == NULL)
+    return names;
+  if (qs_json_node_get_string (qs_json_array_element (refs, 0), &name) && name != NULL)
+    {
+      g_ptr_array_add (names, (gpointer) name);
+      return names;
+    }
+  for (guint i = 0; i < json_array_get_length (refs); i++)
+    {
+      JsonArray *ref = NULL;
+
+      if (qs_json_node_get_array (json_array_get_element (refs, i), &ref) && ref != NULL
+          && qs_json_node_get_string (qs_json_array_element (ref, 0), &name) && name != NULL)
+        g_ptr_array_add (names, (gpointer) name);
+    }
+  return names;
+}
+
+static char *
+names_text (GPtrArray *names)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (text, "%s“%s”", i ? ", " : "", (const char *) g_ptr_array_index (names, i));
+  return g_string_free (text, FALSE);
+}
+
+/* A Sequential's layers: each reads the one before; the first reads
+ * @bound_input (a nested Sequential), else it is, or is preceded by, the
+ * model's input. */
+static gboolean
+flatten_sequential (QsKerasBuild  *b,
+                    JsonArray     *layers,
+                    const char    *prefix,
+                    const char    *bound_input,
+                    const char    *weight_group,
+                    char         **output_key,
+                    GError       **error)
+{
+  g_autofree char *previous = g_strdup (bound_input);
+
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonNode *element = json_array_get_element (layers, i);
+      g_auto(KerasCall) call = { 0 };
+      JsonObject *layer;
+      char *key = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer %u of model_config is not an object", i);
+      layer = json_node_get_object (element);
+      call.refs = g_ptr_array_new_with_free_func (g_free);
+      if (previous == NULL && !g_str_equal (string_member (layer, "class_name") != NULL
+                                            ? string_member (layer, "class_name") : "", "InputLayer")
+          && !is_model_class (string_member (layer, "class_name") != NULL ? string_member (layer, "class_name") : "",
+                              layer))
+        {
+          /* The model's input is declared by its first layer
+           * (batch_input_shape) or by build_input_shape. */
+          g_autofree char *input_key = scope_key (prefix, "input");
+          KerasNode *input = node_new (b, input_key, "input", "InputLayer", layer, "input", FALSE, error);
+
+          if (input == NULL)
+            return FALSE;
+          g_ptr_array_add (b->input_nodes, input);
+          previous = g_strdup (input_key);
+        }
+      if (!flatten_layer (b, layer, prefix, &call, previous, weight_group, &key, error))
+        return FALSE;
+      g_free (previous);
+      previous = key;
+    }
+  if (previous == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the Sequential model “%s” has no layers", prefix);
+  *output_key = g_steal_pointer (&previous);
+  return TRUE;
+}
+
+static gboolean
+flatten_functional (QsKerasBuild  *b,
+                    JsonObject    *config,
+                    JsonArray     *layers,
+                    const char    *prefix,
+                    const char    *bound_input,
+                    const char    *weight_group,
+                    char         **output_key,
+                    GError       **error)
+{
+  g_autoptr(GPtrArray) inputs = layer_refs (config, "input_layers");
+  g_autoptr(GPtrArray) outputs = layer_refs (config, "output_layers");
+  g_autofree char *last = NULL;
+
+  if (inputs->len > 1)
+    {
+      g_autofree char *names = names_text (inputs);
+
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                   "the model%s%s has %u inputs (%s); the engine runs models with one image input",
+                   prefix[0] ? " " : "", prefix, inputs->len, names);
+    }
+  if (outputs->len > 1)
+    {
+      g_autofree char *names = names_text (outputs);
+
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                   "the model%s%s has %u outputs (%s); the engine scores models with one output",
+                   prefix[0] ? " " : "", prefix, outputs->len, names);
+    }
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonNode *element = json_array_get_element (layers, i);
+      g_auto(KerasCall) call = { 0 };
+      const char *name;
+      char *key = NULL;
+      const char *bound = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer %u of model_config is not an object", i);
+      name = layer_name_of (json_node_get_object (element));
+      if (!parse_call (b, json_node_get_object (element), name != NULL ? name : "?", &call, error))
+        return FALSE;
+      /* Only an InputLayer of a nested model binds to the outer tensor;
+       * a nested model's call reads from this model's scope. */
+      if (g_strcmp0 (string_member (json_node_get_object (element), "class_name"), "InputLayer") == 0)
+        bound = bound_input;
+      else if (is_model_class (string_member (json_node_get_object (element), "class_name") != NULL
+                               ? string_member (json_node_get_object (element), "class_name") : "",
+                               json_node_get_object (element)))
+        {
+          g_autofree char *ref = call.refs->len == 1 ? scope_key (prefix, g_ptr_array_index (call.refs, 0)) : NULL;
+
+          if (call.refs->len == 1)
+            {
+              key = NULL;
+              if (!flatten_layer (b, json_node_get_object (element), prefix, &call, ref, weight_group, &key, error))
+                return FALSE;
+              g_free (last);
+              last = key;
+              continue;
+            }
+        }
+      if (!flatten_layer (b, json_node_get_object (element), prefix, &call, bound, weight_group, &key, error))
+        return FALSE;
+      g_free (last);
+      last = key;
+    }
+  if (last == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model%s%s has no layers",
+                 prefix[0] ? " " : "", prefix);
+  *output_key = outputs->len == 1 ? scope_key (prefix, g_ptr_array_index (outputs, 0)) : g_steal_pointer (&last);
+  return TRUE;
+}
+
+/* Flattens the model @model_object ({"class_name", "config"}) at @prefix. */
+static gboolean
+flatten_model (QsKerasBuild  *b,
+               JsonObject    *model_object,
+               const char    *prefix,
+               const char    *bound_input,
+               const char    *weight_group,
+               char         **output_key,
+               GError       **error)
+{
+  const char *class_name = string_member (model_object, "class_name");
+  JsonNode *config_node = member (model_object, "config");
+  JsonObject *config = object_member (model_object, "config");
+  JsonArray *layers;
+
+  if (class_name != NULL && g_str_equal (class_name, "Sequential"))
+    {
+      /* Keras 2.0-2.3 wrote the layer list as the config itself. */
+      if (config_node != NULL && JSON_NODE_HOLDS_ARRAY (config_node))
+        layers = json_node_get_array (config_node);
+      else
+        layers = array_member (config, "layers");
+      if (layers == NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the Sequential model_config has no layers");
+      if (prefix[0] == '\0' && array_member (config, "build_input_shape") != NULL)
+        b->build_shape = array_member (config, "build_input_shape");
+      return flatten_sequential (b, layers, prefix, bound_input, weight_group, output_key, error);
+    }
+  if (class_name != NULL && (g_str_equal (class_name, "Functional") || g_str_equal (class_name, "Model")))
+    {
+      layers = array_member (config, "layers");
+      if (layers == NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model_config has no layers");
+      return flatten_functional (b, config, layers, prefix, bound_input, weight_group, output_key, error);
+    }
+  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+               "model_config describes a %s; the engine runs Sequential and functional models",
+               class_name != NULL ? class_name : "model without a class_name");
+}
+
+/* ---- ordering ---------------------------------------------------------------------------- */
+
+/* The node @key stands for, following aliases (a nested model stands for
+ * its output, a nested InputLayer for what the model is called on). */
+static KerasNode *
+resolve_key (QsKerasBuild *b,
+             const char   *key)
+{
+  guint limit = g_hash_table_size (b->aliases) + 1;
+
+  for (guint step = 0; key != NULL && step <= limit; step++)
+    {
+      KerasNode *node = g_hash_table_lookup (b->by_key, key);
+
+      if (node != NULL)
+        return node;
+      key = g_hash_table_lookup (b->aliases, key);
+    }
+  return NULL;
+}
+
+static gboolean
+resolve_inputs (QsKerasBuild  *b,
+                GError       **error)
+{
+  for (guint i = 0; i < b->nodes->len; i++)
+    {
+      KerasNode *node = g_ptr_array_index (b->nodes, i);
+
+      for (guint k = 0; k < node->input_keys->len; k++)
+        {
+          const char *key = g_ptr_array_index (node->input_keys, k);
+          KerasNode *input = resolve_key (b, key);
+
+          if (input == NULL)
+            return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                         "layer “%s” takes its input from “%s”, which the model does not have", node->key, key);
+          g_ptr_array_add (node->inputs, input);
+        }
+    }
+  return TRUE;
+}
+
+/* Marks what @output depends on, and counts each reachable node's readers. */
+static void
+mark_reachable (QsKerasBuild *b,
+                KerasNode    *output)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+  output->reachable = TRUE;
+  g_ptr_array_add (stack, output);
+  while (stack->len > 0)
+    {
+      KerasNode *node = g_ptr_array_steal_index (stack, stack->len - 1);
+
+      for (guint k = 0; k < node->inputs->len; k++)
+        {
+          KerasNode *input = g_ptr_array_index (node->inputs, k);
+
+          g_ptr_array_add (input->consumers, node);
+          if (!input->reachable)
+            {
+              input->reachable = TRUE;
+              g_ptr_array_add (stack, input);
+            }
+        }
+    }
+  (void) b;
+}
+
+static gint
+compare_order (gconstpointer a,
+               gconstpointer b)
+{
+  const KerasNode *x = *(KerasNode *const *) a, *y = *(KerasNode *const *) b;
+
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The reachable nodes, each after its inputs, ties in config order
+ * (Kahn's algorithm). A node left over is on a cycle. */
+static GPtrArray *
+sort_nodes (QsKerasBuild  *b,
+            GError       **error)
+{
+  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
+  g_autoptr(GPtrArray) ready = g_ptr_array_new ();
+  guint reachable = 0;
+
+  for (guint i = 0; i < b->nodes->len; i++)
+    {
+      KerasNode *node = g_ptr_array_index (b->nodes, i);
+
+      if (!node->reachable)
+        continue;
+      reachable++;
+      node->pending = node->inputs->len;
+      if (node->pending == 0)
+        g_ptr_array_add (ready, node);
+    }
+  while (ready->len > 0)
+    {
+      /* Ready sets stay small (a few branches): the smallest order wins. */
+      guint best = 0;
+      KerasNode *node;
+
+      for (guint i = 1; i < ready->len; i++)
+        if (compare_order (&ready->pdata[i], &ready->pdata[best]) < 0)
+          best = i;
+      node = g_ptr_array_steal_index (ready, best);
+      g_ptr_array_add (sorted, node);
+      for (guint k = 0; k < node->consumers->len; k++)
+        {
+          KerasNode *consumer = g_ptr_array_index (node->consumers, k);
+
+          if (--consumer->pending == 0)
+            g_ptr_array_add (ready, consumer);
+        }
+    }
+  if (sorted->len != reachable)
+    {
+      for (guint i = 0; i < b->nodes->len; i++)
+        {
+          KerasNode *node = g_ptr_array_index (b->nodes, i);
+
+          if (node->reachable && node->pending > 0)
+            {
+              fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                    "layer “%s” is on a cycle (its input depends on its own output)", node->key);
+              return NULL;
+            }
+        }
+    }
+  return g_steal_pointer (&sorted);
+}
+
+/* ---- activations -------------------------------------------------------------------------- */
+
+/* Parses an activation name into @spec; FALSE for a name the engine does not know. */
+static gboolean
+activation_from_name (const QsKerasBuild *b,
+                      const char         *name,
+                      QsActivationSpec   *spec)
+{
+  static const struct {
+    const char  *name;
+    QsActivation kind;
+  } names[] = {
+    { "linear", QS_ACTIVATION_NONE }, { "relu", QS_ACTIVATION_RELU }, { "relu6", QS_ACTIVATION_RELU },
+    { "elu", QS_ACTIVATION_ELU }, { "sigmoid", QS_ACTIVATION_SIGMOID },
+    { "hard_sigmoid", QS_ACTIVATION_HARD_SIGMOID }, { "swish", QS_ACTIVATION_SWISH },
+    { "silu", QS_ACTIVATION_SWISH }, { "hard_swish", QS_ACTIVATION_HARD_SWISH },
+    { "hard_silu", QS_ACTIVATION_HARD_SWISH }, { "tanh", QS_ACTIVATION_TANH },
+    { "gelu", QS_ACTIVATION_GELU }, { "softmax", QS_ACTIVATION_SOFTMAX },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (name, names[i].name))
+      {
+        qs_activation_spec_init (spec, names[i].kind);
+        if (g_str_equal (name, "relu6"))
+          spec->max_value = 6.0f;
+        /* Keras 3's hard_sigmoid is relu6 (x + 3) / 6, Keras 2's clip (0.2 x + 0.5, 0, 1). */
+        if (names[i].kind == QS_ACTIVATION_HARD_SIGMOID && b->keras3)
+          {
+            spec->slope = 1.0f / 6.0f;
+            spec->offset = 0.5f;
+          }
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* A layer's "activation" setting: a name, or (Keras 3) an object naming one. */
+static gboolean
+parse_activation (const QsKerasBuild *b,
+                  const KerasNode    *node,
+                  const char         *key,
+                  QsActivationSpec   *spec,
+                  GError            **error)
+{
+  JsonNode *value = member (node->config, key);
+  const char *name;
+
+  qs_activation_spec_init (spec, QS_ACTIVATION_NONE);
+  if (value == NULL || JSON_NODE_HOLDS_NULL (value))
+    return TRUE;
+  name = string_member (node->config, key);
+  if (name == NULL)
+    {
+      JsonObject *object = object_member (node->config, key);
+
+      name = string_member (object_member (object, "config"), "name");
+      if (name == NULL)
+        name = string_member (object, "class_name");
+      if (name == NULL)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                     "%s layer “%s”: activation is neither a name nor a Keras object", node->class_name, node->name);
+    }
+  if (!activation_from_name (b, name, spec))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” uses activation “%s”; the engine runs linear, relu, relu6, elu, sigmoid, "
+                 "hard_sigmoid, swish/silu, hard_swish/hard_silu, tanh, gelu and softmax",
+                 node->class_name, node->name, name);
+  return TRUE;
+}
+
+/* A ReLU the engine can fuse into the convolution or dense layer before it. */
+static gboolean
+spec_is_plain_relu (const QsActivationSpec *spec)
+{
+  return spec->kind == QS_ACTIVATION_RELU;
+}
+
 static gboolean
 is_identity_class (const char *class_name)
 {
+  /* Inference-time identities, the random augmentation layers included. */
   static const char *const names[] = {
-    "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+    "RandomContrast", "RandomBrightness",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
@@ -679,83 +1298,1283 @@ is_identity_class (const char *class_name)
 }
 
 static gboolean
-add_layer (QsKerasBuild *b,
-           JsonObject   *layer,
-           GError      **error)
+is_weighted_class (const char *class_name)
 {
-  const char *class_name = string_member (layer, "class_name");
-  JsonObject *config = object_member (layer, "config");
-  const char *name = string_member (config, "name");
-
-  if (class_name == NULL || config == NULL)
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a layer of model_config has no class_name or config");
-  if (name == NULL)
-    name = string_member (layer, "name");
-  if (name == NULL)
-    name = class_name;
-
-  if (g_str_equal (class_name, "InputLayer") || is_identity_class (class_name))
-    return TRUE;
-  /* After the softmax only what keeps the argmax may come. */
-  if (b->softmax_seen && !g_str_equal (class_name, "Flatten") && !g_str_equal (class_name, "Activation"))
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” follows the softmax of “%s”; the engine scores the argmax of the last layer",
-                 class_name, name, b->softmax_layer);
-
-  if (g_str_equal (class_name, "Conv2D") || g_str_equal (class_name, "Convolution2D"))
-    return add_conv (b, name, class_name, config, FALSE, error);
-  if (g_str_equal (class_name, "DepthwiseConv2D"))
-    return add_conv (b, name, class_name, config, TRUE, error);
-  if (g_str_equal (class_name, "Dense"))
-    return add_dense (b, name, class_name, config, error);
-  if (g_str_equal (class_name, "BatchNormalization"))
-    return add_batch_norm (b, name, config, error);
-  if (g_str_equal (class_name, "MaxPooling2D") || g_str_equal (class_name, "MaxPool2D"))
-    return add_pool (b, name, class_name, config, QS_LAYER_MAX_POOL, error);
-  if (g_str_equal (class_name, "AveragePooling2D") || g_str_equal (class_name, "AvgPool2D"))
-    return add_pool (b, name, class_name, config, QS_LAYER_AVERAGE_POOL, error);
-  if (g_str_equal (class_name, "GlobalAveragePooling2D") || g_str_equal (class_name, "GlobalAvgPool2D"))
-    {
-      QsEngineStatus status;
-
-      if (!check_channels_last (config, name, class_name, error))
-        return FALSE;
-      status = qs_engine_model_add_global_average_pool (b->model, name);
-      return status == QS_ENGINE_OK || engine_fail (error, status, name, class_name);
-    }
-  if (g_str_equal (class_name, "Flatten"))
-    {
-      QsEngineStatus status;
-
-      if (!check_channels_last (config, name, class_name, error))
-        return FALSE;
-      if (b->softmax_seen)
-        return TRUE;
-      status = qs_engine_model_add_flatten (b->model, name);
-      return status == QS_ENGINE_OK || engine_fail (error, status, name, class_name);
-    }
-  if (g_str_equal (class_name, "Activation") || g_str_equal (class_name, "ReLU")
-      || g_str_equal (class_name, "Softmax"))
-    {
-      if (b->softmax_seen)
-        {
-          const char *act = string_member (config, "activation");
-
-          if (act != NULL && (g_str_equal (act, "linear") || g_str_equal (act, "softmax")))
-            return TRUE;
-          return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                       "%s layer “%s” follows the softmax of “%s”", class_name, name, b->softmax_layer);
-        }
-      return add_activation_layer (b, name, class_name, config, error);
-    }
-
-  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
-               "layer “%s” is a %s, which the engine does not run (it runs Conv2D, DepthwiseConv2D, Dense, "
-               "pooling, Flatten, Dropout, BatchNormalization and ReLU/softmax activations)",
-               name, class_name);
+  return g_str_equal (class_name, "Conv2D") || g_str_equal (class_name, "Convolution2D")
+    || g_str_equal (class_name, "DepthwiseConv2D") || g_str_equal (class_name, "SeparableConv2D")
+    || g_str_equal (class_name, "SeparableConvolution2D") || g_str_equal (class_name, "Dense");
 }
 
-/* ---- the model's shape and layer order ----------------------------------------------- */
+/* Whether @node is an Activation/Softmax layer computing a softmax. */
+static gboolean
+is_softmax_layer (const KerasNode *node)
+{
+  if (g_str_equal (node->class_name, "Softmax"))
+    return TRUE;
+  return g_str_equal (node->class_name, "Activation")
+    && g_strcmp0 (string_member (node->config, "activation"), "softmax") == 0;
+}
+
+/* Layers that keep the argmax of a vector: what may follow a softmax the engine drops. */
+static gboolean
+keeps_argmax (const KerasNode *node)
+{
+  return is_identity_class (node->class_name) || g_str_equal (node->class_name, "Flatten")
+    || g_str_equal (node->class_name, "Reshape") || is_softmax_layer (node)
+    || (g_str_equal (node->class_name, "Activation")
+        && g_strcmp0 (string_member (node->config, "activation"), "linear") == 0);
+}
+
+/* A softmax that only feeds the scored output keeps its argmax, and the
+ * engine scores the argmax: it is dropped (noted in the layer list by its
+ * absence), as the chain loader always did. */
+static void
+mark_final_softmax (KerasNode *output)
+{
+  for (KerasNode *node = output; node != NULL;)
+    {
+      KerasNode *input;
+
+      if (is_softmax_layer (node) || is_weighted_class (node->class_name))
+        {
+          node->drop_softmax = TRUE;
+          if (is_weighted_class (node->class_name))
+            return;
+        }
+      if (!keeps_argmax (node) || node->inputs->len != 1)
+        return;
+      input = g_ptr_array_index (node->inputs, 0);
+      if (input->consumers->len != 1)
+        return;
+      node = input;
+    }
+}
+
+/* ---- building ------------------------------------------------------------------------------ */
+
+static void
+input_shape (QsKerasBuild    *b,
+             const KerasNode *node,
+             guint            index,
+             int             *h,
+             int             *w,
+             int             *c)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, index);
+
+  if (!qs_engine_model_get_value_shape (b->model, input->value, h, w, c))
+    *h = *w = *c = 0;
+}
+
+static int
+input_rank (const KerasNode *node)
+{
+  return ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->rank;
+}
+
+/* Layers that are not merges read exactly one tensor. */
+static gboolean
+require_one_input (const KerasNode  *node,
+                   GError          **error)
+{
+  if (node->inputs->len != 1 || node->has_constant)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "%s layer “%s” takes %u inputs; it takes one",
+                 node->class_name, node->name, node->inputs->len + (node->has_constant ? 1 : 0));
+  return TRUE;
+}
+
+static gboolean
+set_inputs (QsKerasBuild     *b,
+            const KerasNode  *node,
+            GError          **error)
+{
+  int values[QS_ENGINE_MAX_INPUTS];
+  QsEngineStatus status;
+
+  if (node->inputs->len > QS_ENGINE_MAX_INPUTS)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "%s layer “%s” merges %u inputs; the engine merges up to %d",
+                 node->class_name, node->name, node->inputs->len, QS_ENGINE_MAX_INPUTS);
+  for (guint i = 0; i < node->inputs->len; i++)
+    values[i] = ((const KerasNode *) g_ptr_array_index (node->inputs, i))->value;
+  status = qs_engine_model_set_next_inputs (b->model, values, node->inputs->len);
+  return status == QS_ENGINE_OK || engine_fail (error, status, node->name, node->class_name);
+}
+
+/* The end of adding @node's (last) engine layer. */
+static gboolean
+layer_added (QsKerasBuild    *b,
+             KerasNode       *node,
+             QsEngineStatus   status,
+             GError         **error)
+{
+  if (status != QS_ENGINE_OK)
+    return engine_fail (error, status, node->name, node->class_name);
+  node->value = qs_engine_model_get_last_value (b->model);
+  return TRUE;
+}
+
+static gboolean
+tensor_named (QsKerasBuild     *b,
+              const KerasNode  *node,
+              const char       *path,
+              GError          **error)
+{
+  QsEngineStatus status = qs_engine_model_set_weight_tensor (b->model, path);
+
+  return status == QS_ENGINE_OK || engine_fail (error, status, node->name, node->class_name);
+}
+
+/* Adds @spec as @node's activation layer after its weighted layer (a
+ * fused ReLU is already in the weighted layer; a dropped softmax adds nothing). */
+static gboolean
+add_own_activation (QsKerasBuild            *b,
+                    KerasNode               *node,
+                    const QsActivationSpec  *spec,
+                    GError                 **error)
+{
+  g_autofree char *name = NULL;
+
+  if (spec->kind == QS_ACTIVATION_NONE || spec_is_plain_relu (spec)
+      || (spec->kind == QS_ACTIVATION_SOFTMAX && node->drop_softmax))
+    return TRUE;
+  name = g_strconcat (node->name, "/activation", NULL);
+  return layer_added (b, node, qs_engine_model_add_activation_spec (b->model, name, spec), error);
+}
+
+/* The channel axis of a tensor of @rank: -1 or rank - 1. */
+static gboolean
+is_channel_axis (int64_t axis,
+                 int     rank)
+{
+  return axis == -1 || axis == rank - 1;
+}
+
+/* An "axis" setting of one integer, or a list of one. */
+static gboolean
+axis_member (JsonObject *config,
+             int64_t     fallback,
+             int64_t    *axis)
+{
+  JsonNode *node = member (config, "axis");
+
+  *axis = fallback;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (JSON_NODE_HOLDS_ARRAY (node) && json_array_get_length (json_node_get_array (node)) == 1)
+    node = json_array_get_element (json_node_get_array (node), 0);
+  return qs_json_node_get_int (node, axis);
+}
+
+typedef struct {
+  float  *gamma, *beta, *mean, *variance;
+  double  epsilon;
+} BatchNormWeights;
+
+static void
+batch_norm_weights_clear (BatchNormWeights *bn)
+{
+  g_clear_pointer (&bn->gamma, g_free);
+  g_clear_pointer (&bn->beta, g_free);
+  g_clear_pointer (&bn->mean, g_free);
+  g_clear_pointer (&bn->variance, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BatchNormWeights, batch_norm_weights_clear)
+
+/* Checks BatchNormalization @node against a tensor of @rank and
+ * @channels channels and reads its statistics. */
+static gboolean
+read_batch_norm (QsKerasBuild      *b,
+                 const KerasNode   *node,
+                 int                rank,
+                 int                channels,
+                 BatchNormWeights  *bn,
+                 GError           **error)
+{
+  int64_t axis, shape[1] = { channels };
+
+  if (!axis_member (node->config, -1, &axis))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "BatchNormalization layer “%s” normalises several axes; the engine runs channel-axis BN only",
+                 node->name);
+  if (!is_channel_axis (axis, rank))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "BatchNormalization layer “%s” normalises axis %" G_GINT64_FORMAT " of a rank-%d tensor; "
+                 "the engine runs channel-axis (last axis) BN only", node->name, axis, rank);
+  bn->epsilon = number_member (node->config, "epsilon", 1e-3);
+  if (!(bn->epsilon >= 0.0 && bn->epsilon <= 1.0)
+      || (member (node->config, "epsilon") != NULL && !node_is_number (member (node->config, "epsilon"))))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "BatchNormalization layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", node->name);
+  if (bool_member (node->config, "scale", TRUE)
+      && (bn->gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "center", TRUE)
+      && (bn->beta = read_weight (b, node, "beta", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  if ((bn->mean = read_weight (b, node, "moving_mean", 1, shape, TRUE, NULL, error)) == NULL
+      || (bn->variance = read_weight (b, node, "moving_variance", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+batch_norm_invalid (const KerasNode  *node,
+                    GError          **error)
+{
+  return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+               "BatchNormalization layer “%s” has a statistic that is not finite, a negative variance, "
+               "or folds into weights that are not finite", node->name);
+}
+
+/* A ReLU layer the engine fuses: Activation relu/relu6, or ReLU with no
+ * slope and no threshold; its cap in *@max. */
+static gboolean
+plain_relu_layer (const QsKerasBuild *b,
+                  const KerasNode    *node,
+                  float              *max)
+{
+  QsActivationSpec spec;
+  const char *name;
+
+  if (g_str_equal (node->class_name, "ReLU"))
+    {
+      double cap = number_member (node->config, "max_value", INFINITY);
+
+      if (number_member (node->config, "negative_slope", 0.0) != 0.0
+          || number_member (node->config, "threshold", 0.0) != 0.0 || !(cap >= 0.0))
+        return FALSE;
+      *max = cap <= FLT_MAX ? (float) cap : INFINITY;
+      return TRUE;
+    }
+  if (!g_str_equal (node->class_name, "Activation") || (name = string_member (node->config, "activation")) == NULL
+      || !activation_from_name (b, name, &spec) || !spec_is_plain_relu (&spec))
+    return FALSE;
+  *max = spec.max_value;
+  return TRUE;
+}
+
+/* After a convolution or dense layer @node without an activation: folds
+ * the BatchNormalization that is its only reader, then fuses the ReLU
+ * that is the only reader of the result, as deployment toolchains do. */
+static gboolean
+absorb_followers (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  KerasNode *tail = node, *next;
+  float max;
+
+  if (tail != b->output && tail->consumers->len == 1
+      && g_str_equal ((next = g_ptr_array_index (tail->consumers, 0))->class_name, "BatchNormalization")
+      && next->inputs->len == 1 && !next->has_constant)
+    {
+      g_auto(BatchNormWeights) bn = { 0 };
+      int h, w, c;
+      QsEngineStatus status;
+
+      qs_engine_model_get_value_shape (b->model, node->value, &h, &w, &c);
+      if (!read_batch_norm (b, next, node->rank, c, &bn, error))
+        return FALSE;
+      status = qs_engine_model_fold_batch_norm (b->model, bn.gamma, bn.beta, bn.mean, bn.variance,
+                                                (float) bn.epsilon);
+      if (status == QS_ENGINE_INVALID_ARGUMENT)
+        return batch_norm_invalid (next, error);
+      if (status != QS_ENGINE_OK)
+        return engine_fail (error, status, next->name, next->class_name);
+      next->built = TRUE;
+      next->value = node->value;
+      next->rank = node->rank;
+      tail = next;
+    }
+  if (tail != b->output && tail->consumers->len == 1
+      && plain_relu_layer (b, (next = g_ptr_array_index (tail->consumers, 0)), &max)
+      && next->inputs->len == 1 && !next->has_constant)
+    {
+      QsEngineStatus status = qs_engine_model_add_activation (b->model, next->name, QS_ACTIVATION_RELU, max);
+
+      if (status != QS_ENGINE_OK)
+        return engine_fail (error, status, next->name, next->class_name);
+      next->built = TRUE;
+      next->value = qs_engine_model_get_last_value (b->model);
+      next->rank = tail->rank;
+    }
+  return TRUE;
+}
+
+/* Kernel size, strides, dilation and padding of a windowed layer. */
+static gboolean
+parse_window (const KerasNode  *node,
+              QsConvParams     *p,
+              GError          **error)
+{
+  if (!check_channels_last (node->config, node->name, node->class_name, error)
+      || !parse_padding (node->config, node->name, node->class_name, &p->padding, error))
+    return FALSE;
+  if (pair_member (node->config, "kernel_size", &p->kernel_h, &p->kernel_w) != SETTING_VALID)
+    return bad_size (error, node->class_name, node->name, "kernel_size");
+  p->stride_h = p->stride_w = 1;
+  if (pair_member (node->config, "strides", &p->stride_h, &p->stride_w) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "strides");
+  p->dilation_h = p->dilation_w = 1;
+  if (pair_member (node->config, "dilation_rate", &p->dilation_h, &p->dilation_w) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "dilation_rate");
+  return TRUE;
+}
+
+/* The activation of a weighted layer: a plain ReLU fused into it, a
+ * dropped final softmax, or NONE with the rest added after it. */
+static void
+fuse_activation (const KerasNode        *node,
+                 const QsActivationSpec *spec,
+                 QsActivation           *activation,
+                 float                  *max)
+{
+  *activation = spec_is_plain_relu (spec) ? QS_ACTIVATION_RELU : QS_ACTIVATION_NONE;
+  *max = spec_is_plain_relu (spec) ? spec->max_value : INFINITY;
+  (void) node;
+}
+
+/* Conv2D (dilation, groups) and DepthwiseConv2D (any depth multiplier). */
+static gboolean
+build_conv (QsKerasBuild  *b,
+            KerasNode     *node,
+            gboolean       depthwise,
+            GError       **error)
+{
+  QsConvParams p = { 0 };
+  QsActivationSpec spec;
+  int h, w, c, groups = 1;
+  g_autofree float *kernel = NULL;
+  g_autofree float *bias = NULL;
+  const char *kernel_path = NULL;
+  int64_t kshape[4], bshape[1];
+
+  if (!require_one_input (node, error) || !parse_window (node, &p, error)
+      || !parse_activation (b, node, "activation", &spec, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  if (!depthwise && int_member (node->config, "groups", 1, &groups) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "groups");
+  if (int_member (node->config, depthwise ? "depth_multiplier" : "filters", depthwise ? 1 : 0, &p.filters)
+      == SETTING_INVALID || p.filters <= 0)
+    return bad_size (error, node->class_name, node->name, depthwise ? "depth_multiplier" : "filters");
+  if (c % groups != 0 || p.filters % groups != 0)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "%s layer “%s” has %d groups, which divide neither its %d input channels nor its %d filters",
+                 node->class_name, node->name, groups, c, p.filters);
+  p.groups = groups;
+  kshape[0] = p.kernel_h;
+  kshape[1] = p.kernel_w;
+  kshape[2] = c / groups;
+  kshape[3] = p.filters;
+  bshape[0] = depthwise ? (int64_t) c * p.filters : p.filters;
+  kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
+  if (kernel == NULL)
+    return FALSE;
+  if (bool_member (node->config, "use_bias", TRUE)
+      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  fuse_activation (node, &spec, &p.activation, &p.activation_max);
+  node->rank = input_rank (node);
+  if (!set_inputs (b, node, error)
+      || !layer_added (b, node, depthwise ? qs_engine_model_add_depthwise (b->model, node->name, &p, kernel, bias)
+                                          : qs_engine_model_add_conv2d (b->model, node->name, &p, kernel, bias),
+                       error)
+      || !tensor_named (b, node, kernel_path, error))
+    return FALSE;
+  if (spec.kind == QS_ACTIVATION_NONE)
+    return absorb_followers (b, node, error);
+  return add_own_activation (b, node, &spec, error);
+}
+
+/* SeparableConv2D: its depthwise and pointwise halves as two engine layers. */
+static gboolean
+build_separable (QsKerasBuild  *b,
+                 KerasNode     *node,
+                 GError       **error)
+{
+  QsConvParams dp = { 0 }, pp = { 0 };
+  QsActivationSpec spec;
+  int h, w, c, multiplier = 1, filters = 0;
+  g_autofree float *depthwise = NULL;
+  g_autofree float *pointwise = NULL;
+  g_autofree float *bias = NULL;
+  g_autofree char *depthwise_name = NULL;
+  const char *depthwise_path = NULL, *pointwise_path = NULL;
+  int64_t dshape[4], pshape[4], bshape[1];
+
+  if (!require_one_input (node, error) || !parse_window (node, &dp, error)
+      || !parse_activation (b, node, "activation", &spec, error))
+    return FALSE;
+  if (int_member (node->config, "depth_multiplier", 1, &multiplier) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "depth_multiplier");
+  if (int_member (node->config, "filters", 0, &filters) != SETTING_VALID)
+    return bad_size (error, node->class_name, node->name, "filters");
+  input_shape (b, node, 0, &h, &w, &c);
+  dshape[0] = dp.kernel_h, dshape[1] = dp.kernel_w, dshape[2] = c, dshape[3] = multiplier;
+  pshape[0] = 1, pshape[1] = 1, pshape[2] = (int64_t) c * multiplier, pshape[3] = filters;
+  bshape[0] = filters;
+  if ((depthwise = read_weight (b, node, "depthwise_kernel", 4, dshape, TRUE, &depthwise_path, error)) == NULL
+      || (pointwise = read_weight (b, node, "pointwise_kernel", 4, pshape, TRUE, &pointwise_path, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "use_bias", TRUE)
+      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  dp.filters = multiplier;
+  dp.activation = QS_ACTIVATION_NONE;
+  dp.activation_max = INFINITY;
+  pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 1;
+  pp.padding = QS_PADDING_VALID;
+  pp.filters = filters;
+  fuse_activation (node, &spec, &pp.activation, &pp.activation_max);
+  depthwise_name = g_strconcat (node->name, "/depthwise", NULL);
+  node->rank = input_rank (node);
+  if (!set_inputs (b, node, error)
+      || !layer_added (b, node, qs_engine_model_add_depthwise (b->model, depthwise_name, &dp, depthwise, NULL), error)
+      || !tensor_named (b, node, depthwise_path, error))
+    return FALSE;
+  {
+    g_autofree char *pointwise_name = g_strconcat (node->name, "/pointwise", NULL);
+    int value = node->value;
+
+    if (qs_engine_model_set_next_inputs (b->model, &value, 1) != QS_ENGINE_OK
+        || !layer_added (b, node, qs_engine_model_add_conv2d (b->model, pointwise_name, &pp, pointwise, bias), error)
+        || !tensor_named (b, node, pointwise_path, error))
+      return FALSE;
+  }
+  if (spec.kind == QS_ACTIVATION_NONE)
+    return absorb_followers (b, node, error);
+  return add_own_activation (b, node, &spec, error);
+}
+
+/* Dense: on the last axis (a flattened vector, or each position of a map). */
+static gboolean
+build_dense (QsKerasBuild  *b,
+             KerasNode     *node,
+             GError       **error)
+{
+  int units = 0, h, w, c;
+  QsActivationSpec spec;
+  QsActivation activation;
+  float max;
+  g_autofree float *kernel = NULL;
+  g_autofree float *bias = NULL;
+  const char *kernel_path = NULL;
+  int64_t kshape[2], bshape[1];
+
+  if (!require_one_input (node, error) || !parse_activation (b, node, "activation", &spec, error))
+    return FALSE;
+  if (int_member (node->config, "units", 0, &units) != SETTING_VALID)
+    return bad_size (error, node->class_name, node->name, "units");
+  input_shape (b, node, 0, &h, &w, &c);
+  kshape[0] = c;
+  kshape[1] = units;
+  bshape[0] = units;
+  if ((kernel = read_weight (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "use_bias", TRUE)
+      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  fuse_activation (node, &spec, &activation, &max);
+  node->rank = input_rank (node);
+  if (!set_inputs (b, node, error)
+      || !layer_added (b, node, qs_engine_model_add_dense (b->model, node->name, units, activation, max, kernel, bias),
+                       error)
+      || !tensor_named (b, node, kernel_path, error))
+    return FALSE;
+  if (spec.kind == QS_ACTIVATION_NONE)
+    return absorb_followers (b, node, error);
+  return add_own_activation (b, node, &spec, error);
+}
+
+/* y = x * scale + shift per channel, computed in double. */
+static gboolean
+add_affine (QsKerasBuild  *b,
+            KerasNode     *node,
+            const double  *scale,
+            const double  *shift,
+            int            channels,
+            GError       **error)
+{
+  g_autofree float *s = g_new (float, channels);
+  g_autofree float *t = g_new (float, channels);
+
+  for (int i = 0; i < channels; i++)
+    if (!(fabs (scale[i]) <= FLT_MAX && fabs (shift[i]) <= FLT_MAX))
+      return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+                   "%s layer “%s” computes a scale or shift that is not a finite float", node->class_name, node->name);
+    else
+      s[i] = (float) scale[i], t[i] = (float) shift[i];
+  node->rank = input_rank (node);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_affine (b->model, node->name, s, t), error);
+}
+
+/* BatchNormalization that cannot be folded: scale = gamma / sqrt (var + eps), shift = beta - mean * scale. */
+static gboolean
+build_batch_norm (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  g_auto(BatchNormWeights) bn = { 0 };
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+  int h, w, c;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  if (!read_batch_norm (b, node, input_rank (node), c, &bn, error))
+    return FALSE;
+  scale = g_new (double, c);
+  shift = g_new (double, c);
+  for (int i = 0; i < c; i++)
+    {
+      double denominator = (double) bn.variance[i] + bn.epsilon;
+
+      if (!(denominator > 0.0) || !isfinite (bn.mean[i]))
+        return batch_norm_invalid (node, error);
+      scale[i] = (bn.gamma != NULL ? bn.gamma[i] : 1.0) / sqrt (denominator);
+      shift[i] = (bn.beta != NULL ? bn.beta[i] : 0.0) - bn.mean[i] * scale[i];
+    }
+  return add_affine (b, node, scale, shift, c, error);
+}
+
+/* A number or a list of one per channel (Rescaling's scale and offset,
+ * Normalization's mean and variance in its config). */
+static gboolean
+per_channel_member (JsonObject *config,
+                    const char *name,
+                    double      fallback,
+                    int         channels,
+                    double     *out)
+{
+  JsonNode *node = member (config, name);
+
+  for (int i = 0; i < channels; i++)
+    out[i] = fallback;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (node_is_number (node))
+    {
+      for (int i = 0; i < channels; i++)
+        out[i] = json_node_get_double (node);
+      return TRUE;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      guint n = json_array_get_length (array);
+
+      if (n != 1 && n != (guint) channels)
+        return FALSE;
+      for (int i = 0; i < channels; i++)
+        {
+          JsonNode *element = json_array_get_element (array, n == 1 ? 0 : (guint) i);
+
+          if (!node_is_number (element))
+            return FALSE;
+          out[i] = json_node_get_double (element);
+        }
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+build_rescaling (QsKerasBuild  *b,
+                 KerasNode     *node,
+                 GError       **error)
+{
+  int h, w, c;
+  g_autofree double *scale = NULL;
+  g_autofree double *offset = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  scale = g_new (double, c);
+  offset = g_new (double, c);
+  if (!per_channel_member (node->config, "scale", 1.0, c, scale)
+      || !per_channel_member (node->config, "offset", 0.0, c, offset))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "Rescaling layer “%s” has a scale or offset that is neither a number nor one per channel", node->name);
+  return add_affine (b, node, scale, offset, c, error);
+}
+
+/* Normalization: (x - mean) / max (sqrt (variance), 1e-7), or with invert
+ * mean + x * sqrt (variance); statistics from its weights, else its config. */
+static gboolean
+build_normalization (QsKerasBuild  *b,
+                     KerasNode     *node,
+                     GError       **error)
+{
+  int h, w, c;
+  int64_t axis;
+  g_autofree float *mean_w = NULL;
+  g_autofree float *variance_w = NULL;
+  g_autofree double *mean = NULL;
+  g_autofree double *variance = NULL;
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+  gboolean invert = bool_member (node->config, "invert", FALSE);
+  g_autoptr(GError) local = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, input_rank (node)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Normalization layer “%s” normalises other than the channel axis; the engine runs channel-axis "
+                 "normalization only", node->name);
+  mean = g_new (double, c);
+  variance = g_new (double, c);
+  scale = g_new (double, c);
+  shift = g_new (double, c);
+  mean_w = read_channel_weight (b, node, "mean", c, &local);
+  if (local == NULL)
+    variance_w = read_channel_weight (b, node, "variance", c, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if ((mean_w == NULL || variance_w == NULL)
+      && (!per_channel_member (node->config, "mean", NAN, c, mean)
+          || !per_channel_member (node->config, "variance", NAN, c, variance)))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "Normalization layer “%s” has a mean or variance that is neither a number nor one per channel",
+                 node->name);
+  for (int i = 0; i < c; i++)
+    {
+      double m = mean_w != NULL && variance_w != NULL ? mean_w[i] : mean[i];
+      double v = mean_w != NULL && variance_w != NULL ? variance_w[i] : variance[i];
+      double deviation = sqrt (v);
+
+      if (!isfinite (m) || !(v >= 0.0) || !isfinite (v))
+        return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+                     "Normalization layer “%s” has no mean and variance (in its weights or config), or one that is "
+                     "not finite or negative", node->name);
+      if (invert)
+        scale[i] = MAX (deviation, 1e-7), shift[i] = m;
+      else
+        {
+          scale[i] = 1.0 / MAX (deviation, 1e-7);
+          shift[i] = -m * scale[i];
+        }
+    }
+  return add_affine (b, node, scale, shift, c, error);
+}
+
+typedef enum {
+  OP_ADD,
+  OP_SUBTRACT,
+  OP_MULTIPLY,
+  OP_DIVIDE,
+} ScalarOp;
+
+/* x op constant (or constant op x) as an affine layer. */
+static gboolean
+build_scalar_op (QsKerasBuild  *b,
+                 KerasNode     *node,
+                 ScalarOp       op,
+                 GError       **error)
+{
+  int h, w, c;
+  double k = node->constant, scale = 1.0, shift = 0.0;
+  g_autofree double *scales = NULL;
+  g_autofree double *shifts = NULL;
+
+  if (node->inputs->len != 1)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
+                 node->name, node->inputs->len);
+  switch (op)
+    {
+    case OP_ADD:
+      shift = k;
+      break;
+    case OP_SUBTRACT:
+      scale = node->constant_first ? -1.0 : 1.0;
+      shift = node->constant_first ? k : -k;
+      break;
+    case OP_MULTIPLY:
+      scale = k;
+      break;
+    case OP_DIVIDE:
+    default:
+      if (node->constant_first || k == 0.0)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "%s layer “%s” divides %s; the engine divides a tensor by a nonzero constant",
+                     node->class_name, node->name, node->constant_first ? "a constant by a tensor" : "by zero");
+      scale = 1.0 / k;
+      break;
+    }
+  input_shape (b, node, 0, &h, &w, &c);
+  scales = g_new (double, c);
+  shifts = g_new (double, c);
+  for (int i = 0; i < c; i++)
+    scales[i] = scale, shifts[i] = shift;
+  return add_affine (b, node, scales, shifts, c, error);
+}
+
+/* Whether the merge's inputs fit: one shape (Concatenate: one height and
+ * width), Multiply also a 1x1xC gate over HxWxC (squeeze-and-excitation). */
+static gboolean
+check_merge_shapes (QsKerasBuild     *b,
+                    const KerasNode  *node,
+                    QsLayerKind       kind,
+                    GError          **error)
+{
+  int h0, w0, c0;
+
+  input_shape (b, node, 0, &h0, &w0, &c0);
+  for (guint i = 1; i < node->inputs->len; i++)
+    {
+      int h, w, c;
+      gboolean fits;
+
+      input_shape (b, node, i, &h, &w, &c);
+      if (kind == QS_LAYER_CONCATENATE)
+        fits = h == h0 && w == w0;
+      else
+        fits = (h == h0 && w == w0 && c == c0)
+          || (kind == QS_LAYER_MULTIPLY && c == c0 && ((h == 1 && w == 1) || (h0 == 1 && w0 == 1)));
+      if (!fits)
+        {
+          g_autofree char *first = shape_text (h0, w0, c0);
+          g_autofree char *other = shape_text (h, w, c);
+          const KerasNode *a = g_ptr_array_index (node->inputs, 0), *o = g_ptr_array_index (node->inputs, i);
+
+          return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                       "%s layer “%s” cannot merge its inputs: %s from “%s” and %s from “%s”%s",
+                       node->class_name, node->name, first, a->name, other, o->name,
+                       kind == QS_LAYER_CONCATENATE ? " (concatenated inputs need the same height and width)" : "");
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+build_merge (QsKerasBuild  *b,
+             KerasNode     *node,
+             QsLayerKind    kind,
+             GError       **error)
+{
+  if (node->inputs->len < 2 || (kind == QS_LAYER_SUBTRACT && node->inputs->len != 2))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” has %u inputs; it merges %s",
+                 node->class_name, node->name, node->inputs->len, kind == QS_LAYER_SUBTRACT ? "two" : "two or more");
+  if (kind == QS_LAYER_CONCATENATE)
+    {
+      int64_t axis;
+
+      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, input_rank (node)))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "Concatenate layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
+                     "(the last axis)", node->name, axis);
+    }
+  if (!check_merge_shapes (b, node, kind, error))
+    return FALSE;
+  node->rank = input_rank (node);
+  for (guint i = 1; i < node->inputs->len; i++)
+    node->rank = MAX (node->rank, ((const KerasNode *) g_ptr_array_index (node->inputs, i))->rank);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_merge (b->model, node->name, kind), error);
+}
+
+/* Add, Subtract, Multiply as Keras layers (merges), as Keras 3 operations
+ * (a tensor and a number, or two tensors) and as TFOpLambda functions. */
+static gboolean
+build_binary (QsKerasBuild  *b,
+              KerasNode     *node,
+              ScalarOp       op,
+              GError       **error)
+{
+  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY };
+
+  if (node->has_constant)
+    return build_scalar_op (b, node, op, error);
+  if (op == OP_DIVIDE)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” divides one tensor by another; the engine divides by constants only",
+                 node->class_name, node->name);
+  return build_merge (b, node, kinds[op], error);
+}
+
+/* The arithmetic @node computes: an Add/Subtract/Multiply layer or Keras
+ * 3 operation (TrueDivide, Divide too), or a TFOpLambda's function. */
+static gboolean
+binary_op_of (const KerasNode *node,
+              ScalarOp        *op)
+{
+  static const struct {
+    const char *name;
+    ScalarOp    op;
+  } classes[] = {
+    { "Add", OP_ADD }, { "Subtract", OP_SUBTRACT }, { "Multiply", OP_MULTIPLY },
+    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE },
+  }, functions[] = {
+    { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
+    { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
+    { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
+  };
+  const char *function;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (classes); i++)
+    if (g_str_equal (node->class_name, classes[i].name))
+      {
+        *op = classes[i].op;
+        return TRUE;
+      }
+  if (!g_str_equal (node->class_name, "TFOpLambda") || (function = string_member (node->config, "function")) == NULL)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
+    if (g_str_equal (function, functions[i].name))
+      {
+        *op = functions[i].op;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The only reader of @node, when it has one and is not the output. */
+static KerasNode *
+only_reader (const QsKerasBuild *b,
+             const KerasNode    *node)
+{
+  return node != b->output && node->consumers->len == 1 ? g_ptr_array_index (node->consumers, 0) : NULL;
+}
+
+/* Whether @node computes x * (1 / 6) or x / 6 of one tensor. */
+static gboolean
+is_sixth (const KerasNode *node)
+{
+  ScalarOp op;
+
+  return node != NULL && node->has_constant && !node->constant_first && node->inputs->len == 1
+    && binary_op_of (node, &op)
+    && ((op == OP_MULTIPLY && fabs (node->constant - 1.0 / 6.0) < 1e-6)
+        || (op == OP_DIVIDE && node->constant == 6.0));
+}
+
+/* x + 3 -> ReLU(6) -> x * (1 / 6), the hard sigmoid tf.keras's MobileNetV3
+ * writes with scalar operations, runs as one table activation, and with a
+ * Multiply of x by it as one hard swish: one layer in place of three or
+ * four, so int8 does not requantize between them. TRUE when @add starts
+ * such a pattern and it was built. */
+static gboolean
+build_hard_pattern (QsKerasBuild  *b,
+                    KerasNode     *add,
+                    gboolean      *built,
+                    GError       **error)
+{
+  KerasNode *relu, *sixth, *product, *last, *x;
+  QsActivationSpec spec;
+  ScalarOp op;
+  float max;
+
+  *built = FALSE;
+  if (!add->has_constant || add->constant_first || add->constant != 3.0 || add->inputs->len != 1
+      || !binary_op_of (add, &op) || op != OP_ADD
+      || (relu = only_reader (b, add)) == NULL || !plain_relu_layer (b, relu, &max) || max != 6.0f
+      || relu->inputs->len != 1 || !is_sixth (sixth = only_reader (b, relu)))
+    return TRUE;
+  x = g_ptr_array_index (add->inputs, 0);
+  product = only_reader (b, sixth);
+  last = sixth;
+  qs_activation_spec_init (&spec, QS_ACTIVATION_HARD_SIGMOID);
+  spec.slope = 1.0f / 6.0f;
+  spec.offset = 0.5f;
+  if (product != NULL && !product->has_constant && product->inputs->len == 2 && binary_op_of (product, &op)
+      && op == OP_MULTIPLY
+      && ((g_ptr_array_index (product->inputs, 0) == x && g_ptr_array_index (product->inputs, 1) == sixth)
+          || (g_ptr_array_index (product->inputs, 0) == sixth && g_ptr_array_index (product->inputs, 1) == x)))
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_HARD_SWISH);
+      last = product;
+    }
+  last->rank = x->rank;
+  {
+    int value = x->value;
+    QsEngineStatus status = qs_engine_model_set_next_inputs (b->model, &value, 1);
+
+    if (status != QS_ENGINE_OK)
+      return engine_fail (error, status, last->name, last->class_name);
+  }
+  if (!layer_added (b, last, qs_engine_model_add_activation_spec (b->model, last->name, &spec), error))
+    return FALSE;
+  for (KerasNode *node = add; node != last; node = g_ptr_array_index (node->consumers, 0))
+    {
+      node->built = TRUE;
+      node->value = last->value;
+      node->rank = x->rank;
+    }
+  last->built = TRUE;
+  *built = TRUE;
+  return TRUE;
+}
+
+/* The arithmetic layers: merges, or an affine layer for a constant operand. */
+static gboolean
+build_arithmetic (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  ScalarOp op;
+  gboolean built;
+
+  if (!binary_op_of (node, &op))
+    {
+      const char *function = string_member (node->config, "function");
+
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
+                   "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
+                   "multiply and truediv by a constant, and add, subtract and multiply of tensors)",
+                   node->name, node->class_name, function != NULL ? function : "?");
+    }
+  if (!build_hard_pattern (b, node, &built, error))
+    return FALSE;
+  return built || build_binary (b, node, op, error);
+}
+
+/* ZeroPadding2D's padding or Cropping2D's cropping: n, [h, w] or [[top, bottom], [left, right]]. */
+static gboolean
+build_pad (QsKerasBuild  *b,
+           KerasNode     *node,
+           gboolean       crop,
+           GError       **error)
+{
+  const char *setting = crop ? "cropping" : "padding";
+  JsonNode *value = member (node->config, setting);
+  int amounts[4] = { 1, 1, 1, 1 };  /* Keras's default: one of each */
+  gboolean valid = TRUE;
+
+  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+    return FALSE;
+  if (crop)
+    amounts[0] = amounts[1] = amounts[2] = amounts[3] = 0;
+  if (value != NULL && JSON_NODE_HOLDS_VALUE (value))
+    {
+      valid = node_nonnegative_int (value, &amounts[0]);
+      amounts[1] = amounts[2] = amounts[3] = amounts[0];
+    }
+  else if (value != NULL && JSON_NODE_HOLDS_ARRAY (value))
+    {
+      JsonArray *pair = json_node_get_array (value);
+
+      valid = json_array_get_length (pair) == 2;
+      for (guint axis = 0; valid && axis < 2; axis++)
+        {
+          JsonNode *part = json_array_get_element (pair, axis);
+
+          if (JSON_NODE_HOLDS_ARRAY (part) && json_array_get_length (json_node_get_array (part)) == 2)
+            valid = node_nonnegative_int (json_array_get_element (json_node_get_array (part), 0), &amounts[2 * axis])
+              && node_nonnegative_int (json_array_get_element (json_node_get_array (part), 1), &amounts[2 * axis + 1]);
+          else
+            {
+              valid = node_nonnegative_int (part, &amounts[2 * axis]);
+              amounts[2 * axis + 1] = amounts[2 * axis];
+            }
+        }
+    }
+  else if (value != NULL && !JSON_NODE_HOLDS_NULL (value))
+    valid = FALSE;
+  if (!valid)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "%s layer “%s” has an invalid %s (integers from 0 below 2^31: n, [rows, columns] or "
+                 "[[top, bottom], [left, right]])", node->class_name, node->name, setting);
+  node->rank = input_rank (node);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pad (b->model, node->name, crop, amounts[0], amounts[1],
+                                                      amounts[2], amounts[3]), error);
+}
+
+static gboolean
+build_pool (QsKerasBuild  *b,
+            KerasNode     *node,
+            QsLayerKind    kind,
+            GError       **error)
+{
+  QsConvParams p = { 0 };
+
+  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error)
+      || !parse_padding (node->config, node->name, node->class_name, &p.padding, error))
+    return FALSE;
+  p.kernel_h = p.kernel_w = 2;
+  if (pair_member (node->config, "pool_size", &p.kernel_h, &p.kernel_w) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "pool_size");
+  /* Keras: strides default to the pool size. */
+  p.stride_h = p.kernel_h;
+  p.stride_w = p.kernel_w;
+  if (pair_member (node->config, "strides", &p.stride_h, &p.stride_w) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "strides");
+  node->rank = input_rank (node);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pool (b->model, node->name, kind, &p), error);
+}
+
+static gboolean
+build_global_pool (QsKerasBuild  *b,
+                   KerasNode     *node,
+                   gboolean       max,
+                   GError       **error)
+{
+  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+    return FALSE;
+  /* keepdims only changes the Keras rank: the engine's value is 1x1xC either way. */
+  node->rank = bool_member (node->config, "keepdims", FALSE) ? input_rank (node) : 2;
+  return set_inputs (b, node, error)
+    && layer_added (b, node, max ? qs_engine_model_add_global_max_pool (b->model, node->name)
+                                 : qs_engine_model_add_global_average_pool (b->model, node->name), error);
+}
+
+static gboolean
+build_flatten (QsKerasBuild  *b,
+               KerasNode     *node,
+               GError       **error)
+{
+  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+    return FALSE;
+  node->rank = 2;
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_flatten (b->model, node->name), error);
+}
+
+/* Reshape to (C,), (W, C) or (H, W, C) of the same size, -1 for one unknown. */
+static gboolean
+build_reshape (QsKerasBuild  *b,
+               KerasNode     *node,
+               GError       **error)
+{
+  JsonArray *target = array_member (node->config, "target_shape");
+  int h, w, c, dims[3] = { 1, 1, 1 }, unknown = -1;
+  guint n = target != NULL ? json_array_get_length (target) : 0;
+  int64_t size, known = 1;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  size = (int64_t) h * w * c;
+  if (n < 1 || n > 3)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Reshape layer “%s” has a target shape of %u dimensions; the engine reshapes to 1 to 3", node->name, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = json_array_get_element (target, i);
+      int64_t value;
+      int *dim = &dims[3 - n + i];
+
+      if (qs_json_node_get_int (element, &value) && value == -1 && unknown < 0)
+        {
+          unknown = (int) (3 - n + i);
+          continue;
+        }
+      if (!node_positive_int (element, dim))
+        return bad_size (error, node->class_name, node->name, "target_shape");
+      known *= *dim;
+      if (known > size)
+        break;
+    }
+  if (unknown >= 0 && known > 0 && size % known == 0 && size / known <= INT_MAX)
+    dims[unknown] = (int) (size / known), known = size;
+  if (known != size)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "Reshape layer “%s” reshapes %" G_GINT64_FORMAT " values to a shape of another size", node->name, size);
+  node->rank = (int) n + 1;
+  if (dims[0] == h && dims[1] == w && dims[2] == c)
+    {
+      node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+      return TRUE;
+    }
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_reshape (b->model, node->name, dims[0], dims[1], dims[2]), error);
+}
+
+static gboolean
+build_upsample (QsKerasBuild  *b,
+                KerasNode     *node,
+                GError       **error)
+{
+  int fh = 2, fw = 2;
+  const char *interpolation = string_member (node->config, "interpolation");
+  gboolean bilinear = FALSE;
+
+  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+    return FALSE;
+  if (pair_member (node->config, "size", &fh, &fw) == SETTING_INVALID)
+    return bad_size (error, node->class_name, node->name, "size");
+  if (interpolation != NULL && g_str_equal (interpolation, "bilinear"))
+    bilinear = TRUE;
+  else if (interpolation != NULL && !g_str_equal (interpolation, "nearest"))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "UpSampling2D layer “%s” interpolates “%s”; the engine runs nearest and bilinear",
+                 node->name, interpolation);
+  node->rank = input_rank (node);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_upsample (b->model, node->name, fh, fw, bilinear), error);
+}
+
+/* The engine fuses a ReLU into the convolution or dense layer added just
+ * before it, and the fused value then stands for the activated output:
+ * wrong when another layer also reads the unactivated output. */
+static gboolean
+fusion_would_be_shared (QsKerasBuild    *b,
+                        const KerasNode *node)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int last = qs_engine_model_get_last_value (b->model);
+  QsLayerInfo info;
+
+  if (input->consumers->len < 2 || input->value != last || last == QS_ENGINE_INPUT_VALUE
+      || !qs_engine_model_get_layer (b->model, (size_t) last - 1, &info))
+    return FALSE;
+  return info.kind == QS_LAYER_CONV2D || info.kind == QS_LAYER_DEPTHWISE_CONV2D || info.kind == QS_LAYER_DENSE;
+}
+
+/* Activation, ReLU, LeakyReLU, ELU and Softmax layers. */
+static gboolean
+build_activation (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  QsActivationSpec spec;
+  float max;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  node->rank = input_rank (node);
+  if (g_str_equal (node->class_name, "Activation"))
+    {
+      if (!parse_activation (b, node, "activation", &spec, error))
+        return FALSE;
+    }
+  else if (g_str_equal (node->class_name, "ReLU"))
+    {
+      double cap = number_member (node->config, "max_value", INFINITY);
+
+      qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
+      spec.max_value = isnan (cap) || cap <= FLT_MAX ? (float) cap : INFINITY;
+      spec.negative_slope = (float) number_member (node->config, "negative_slope", 0.0);
+      spec.threshold = (float) number_member (node->config, "threshold", 0.0);
+      if (plain_relu_layer (b, node, &max))
+        {
+          qs_activation_spec_init (&spec, QS_ACTIVATION_RELU);
+          spec.max_value = max;
+        }
+    }
+  else if (g_str_equal (node->class_name, "LeakyReLU"))
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
+      /* Keras 2 calls the slope alpha, Keras 3 negative_slope. */
+      spec.negative_slope = (float) number_member (node->config, "negative_slope",
+                                                   number_member (node->config, "alpha", spec.negative_slope));
+    }
+  else if (g_str_equal (node->class_name, "ELU"))
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_ELU);
+      spec.alpha = (float) number_member (node->config, "alpha", 1.0);
+    }
+  else
+    {
+      int64_t axis;
+
+      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, node->rank))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "Softmax layer “%s” is over another axis than the channels", node->name);
+      qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
+    }
+  if (spec.kind == QS_ACTIVATION_NONE || (spec.kind == QS_ACTIVATION_SOFTMAX && node->drop_softmax))
+    {
+      node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+      return TRUE;
+    }
+  if (spec_is_plain_relu (&spec) && fusion_would_be_shared (b, node))
+    {
+      /* The same function as a layer of its own, which is never fused. */
+      max = spec.max_value;
+      qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
+      spec.negative_slope = 0.0f;
+      spec.threshold = 0.0f;
+      spec.max_value = max;
+    }
+  if (!set_inputs (b, node, error))
+    return FALSE;
+  if (spec_is_plain_relu (&spec))
+    return layer_added (b, node, qs_engine_model_add_activation (b->model, node->name, QS_ACTIVATION_RELU,
+                                                                 spec.max_value), error);
+  return layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+}
+
+static gboolean
+build_node (QsKerasBuild  *b,
+            KerasNode     *node,
+            GError       **error)
+{
+  const char *c = node->class_name;
+
+  if (is_identity_class (c))
+    {
+      if (!require_one_input (node, error))
+        return FALSE;
+      node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+      node->rank = input_rank (node);
+      return TRUE;
+    }
+  if (node->inputs->len == 0)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” reads no tensor", c, node->name);
+  if (g_str_equal (c, "Conv2D") || g_str_equal (c, "Convolution2D"))
+    return build_conv (b, node, FALSE, error);
+  if (g_str_equal (c, "DepthwiseConv2D"))
+    return build_conv (b, node, TRUE, error);
+  if (g_str_equal (c, "SeparableConv2D") || g_str_equal (c, "SeparableConvolution2D"))
+    return build_separable (b, node, error);
+  if (g_str_equal (c, "Dense"))
+    return build_dense (b, node, error);
+  if (g_str_equal (c, "BatchNormalization"))
+    return build_batch_norm (b, node, error);
+  if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
+      || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
+      || g_str_equal (c, "SlicingOpLambda"))
+    return build_arithmetic (b, node, error);
+  if (g_str_equal (c, "Average"))
+    return build_merge (b, node, QS_LAYER_AVERAGE, error);
+  if (g_str_equal (c, "Maximum"))
+    return build_merge (b, node, QS_LAYER_MAXIMUM, error);
+  if (g_str_equal (c, "Concatenate"))
+    return build_merge (b, node, QS_LAYER_CONCATENATE, error);
+  if (g_str_equal (c, "ZeroPadding2D"))
+    return build_pad (b, node, FALSE, error);
+  if (g_str_equal (c, "Cropping2D"))
+    return build_pad (b, node, TRUE, error);
+  if (g_str_equal (c, "MaxPooling2D") || g_str_equal (c, "MaxPool2D"))
+    return build_pool (b, node, QS_LAYER_MAX_POOL, error);
+  if (g_str_equal (c, "AveragePooling2D") || g_str_equal (c, "AvgPool2D"))
+    return build_pool (b, node, QS_LAYER_AVERAGE_POOL, error);
+  if (g_str_equal (c, "GlobalAveragePooling2D") || g_str_equal (c, "GlobalAvgPool2D"))
+    return build_global_pool (b, node, FALSE, error);
+  if (g_str_equal (c, "GlobalMaxPooling2D") || g_str_equal (c, "GlobalMaxPool2D"))
+    return build_global_pool (b, node, TRUE, error);
+  if (g_str_equal (c, "Flatten"))
+    return build_flatten (b, node, error);
+  if (g_str_equal (c, "Reshape"))
+    return build_reshape (b, node, error);
+  if (g_str_equal (c, "UpSampling2D"))
+    return build_upsample (b, node, error);
+  if (g_str_equal (c, "Activation") || g_str_equal (c, "ReLU") || g_str_equal (c, "LeakyReLU")
+      || g_str_equal (c, "ELU") || g_str_equal (c, "Softmax"))
+    return build_activation (b, node, error);
+  if (g_str_equal (c, "Rescaling"))
+    return build_rescaling (b, node, error);
+  if (g_str_equal (c, "Normalization"))
+    return build_normalization (b, node, error);
+  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
+               "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
+               "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",
+               node->key, c);
+}
+
+/* ---- the model's input and the build ------------------------------------------------------- */
 
 /* [null, H, W, C], [null, H, W] or [null, N]: the image shape the model takes. */
 static gboolean
@@ -783,139 +2602,66 @@ shape_from_array (JsonArray *shape,
   return TRUE;
 }
 
-static gboolean
-input_shape_of (JsonObject *layer,
-                int        *h,
-                int        *w,
-                int        *c)
+static JsonArray *
+input_shape_array (QsKerasBuild    *b,
+                   const KerasNode *input)
 {
-  JsonObject *config = object_member (layer, "config");
-  JsonArray *shape = array_member (config, "batch_input_shape");
+  JsonArray *shape = array_member (input->config, "batch_input_shape");
 
   if (shape == NULL)
-    shape = array_member (config, "batch_shape");   /* Keras 3 */
-  return shape != NULL && shape_from_array (shape, h, w, c);
+    shape = array_member (input->config, "batch_shape");   /* Keras 3 */
+  if (shape != NULL && b->keras3 == FALSE && array_member (input->config, "batch_shape") != NULL)
+    b->keras3 = TRUE;
+  return shape != NULL ? shape : b->build_shape;
 }
 
-/* The single inbound layer name of a functional layer, NULL when it has
- * none, "" when it has several. Keras 2: [[["name", 0, 0, {}]]]; Keras 3:
- * [{"args": [{"config": {"keras_history": ["name", 0, 0]}}]}]. */
-static const char *
-inbound_name (JsonObject *layer)
+static void
+free_build (QsKerasBuild *b)
 {
-  JsonArray *nodes = array_member (layer, "inbound_nodes");
-  JsonNode *first;
-  const char *name;
-
-  if (nodes == NULL || json_array_get_length (nodes) == 0)
-    return NULL;
-  if (json_array_get_length (nodes) > 1)
-    return "";
-  first = json_array_get_element (nodes, 0);
-  if (JSON_NODE_HOLDS_ARRAY (first))
-    {
-      JsonArray *tensors = json_node_get_array (first);
-      JsonNode *t;
-
-      if (json_array_get_length (tensors) != 1)
-        return "";
-      t = json_array_get_element (tensors, 0);
-      if (!JSON_NODE_HOLDS_ARRAY (t)
-          || !qs_json_node_get_string (qs_json_array_element (json_node_get_array (t), 0), &name))
-        return "";
-      return name;
-    }
-  if (JSON_NODE_HOLDS_OBJECT (first))
-    {
-      JsonArray *args = array_member (json_node_get_object (first), "args");
-      JsonObject *tensor, *config;
-      JsonArray *history;
-
-      if (args == NULL || json_array_get_length (args) != 1
-          || !JSON_NODE_HOLDS_OBJECT (json_array_get_element (args, 0)))
-        return "";
-      tensor = json_array_get_object_element (args, 0);
-      config = object_member (tensor, "config");
-      history = array_member (config, "keras_history");
-      if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name))
-        return "";
-      return name;
-    }
-  return "";
+  g_clear_pointer (&b->by_layer, g_hash_table_unref);
+  g_clear_pointer (&b->by_key, g_hash_table_unref);
+  g_clear_pointer (&b->aliases, g_hash_table_unref);
+  g_clear_pointer (&b->input_nodes, g_ptr_array_unref);
+  g_clear_pointer (&b->nodes, g_ptr_array_unref);
+  g_clear_pointer (&b->model, qs_engine_model_free);
 }
 
-/* The layers of a functional model in chain order, or NULL with an error
- * when they do not form one chain. */
+/* Flattens, resolves and sorts model_config; the sorted nodes, or NULL. */
 static GPtrArray *
-functional_chain (JsonArray  *layers,
-                  GError    **error)
+plan_graph (QsKerasBuild  *b,
+            JsonObject    *model_object,
+            GError       **error)
 {
-  g_autoptr(GPtrArray) chain = g_ptr_array_new ();
-  g_autoptr(GHashTable) consumer = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonObject *start = NULL;
-  guint n = json_array_get_length (layers);
+  g_autofree char *output_key = NULL;
 
-  for (guint i = 0; i < n; i++)
+  if (!flatten_model (b, model_object, "", NULL, NULL, &output_key, error))
+    return NULL;
+  if (b->input_nodes->len == 0)
     {
-      JsonObject *layer = json_array_get_object_element (layers, i);
-      JsonObject *config = object_member (layer, "config");
-      const char *name = string_member (layer, "name");
-      const char *from;
-
-      if (name == NULL)
-        name = string_member (config, "name");
-      if (layer == NULL || name == NULL)
-        {
-          fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a functional layer has no name");
-          return NULL;
-        }
-      from = inbound_name (layer);
-      if (from == NULL)
-        {
-          if (start != NULL)
-            {
-              fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                    "the model has several inputs; the engine runs a single chain of layers");
-              return NULL;
-            }
-          start = layer;
-          continue;
-        }
-      if (from[0] == '\0')
-        {
-          fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                "layer “%s” (%s) takes several inputs; the engine runs a single chain of layers",
-                name, string_member (layer, "class_name") != NULL ? string_member (layer, "class_name") : "?");
-          return NULL;
-        }
-      if (!g_hash_table_insert (consumer, (gpointer) from, layer))
-        {
-          fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                "layer “%s” feeds several layers; the engine runs a single chain of layers", from);
-          return NULL;
-        }
-    }
-  if (start == NULL)
-    {
-      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model has no input layer");
+      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the model has no input layer");
       return NULL;
     }
-  for (JsonObject *layer = start; layer != NULL && chain->len <= n;)
+  if (b->input_nodes->len > 1)
     {
-      const char *name = string_member (layer, "name");
+      g_autoptr(GPtrArray) names = g_ptr_array_new ();
+      g_autofree char *text = NULL;
 
-      if (name == NULL)
-        name = string_member (object_member (layer, "config"), "name");
-      g_ptr_array_add (chain, layer);
-      layer = g_hash_table_lookup (consumer, name);
-    }
-  if (chain->len != n)
-    {
+      for (guint i = 0; i < b->input_nodes->len; i++)
+        g_ptr_array_add (names, ((KerasNode *) g_ptr_array_index (b->input_nodes, i))->key);
+      text = names_text (names);
       fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-            "the model's layers do not form a single chain from its input");
+            "the model has %u inputs (%s); the engine runs models with one image input", names->len, text);
       return NULL;
     }
-  return g_steal_pointer (&chain);
+  if (!resolve_inputs (b, error))
+    return NULL;
+  if ((b->output = resolve_key (b, output_key)) == NULL)
+    {
+      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the model's output “%s” is not one of its layers", output_key);
+      return NULL;
+    }
+  mark_reachable (b, b->output);
+  return sort_nodes (b, error);
 }
 
 QsEngineModel *
@@ -934,16 +2680,15 @@ qs_keras_model_load_config (QsWeightFile  *file,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
-  g_autoptr(GHashTable) by_layer = NULL;
-  g_autoptr(GPtrArray) chain = NULL;
+  g_autoptr(GPtrArray) sorted = NULL;
   JsonNode *root;
-  JsonObject *model_object, *config;
-  JsonArray *layers = NULL;
-  const char *class_name;
+  const char *class_name = NULL;
   GPtrArray *tensors;
   QsKerasBuild b = { 0 };
+  KerasNode *input;
+  JsonArray *shape;
+  QsEngineModel *model;
   int h = 0, w = 0, c = 0;
-  gboolean have_shape = FALSE;
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
 
@@ -967,9 +2712,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config is not a JSON object");
       return NULL;
     }
-  model_object = json_node_get_object (root);
-  class_name = NULL;
-  if (!qs_json_member_string (model_object, "class_name", &class_name, &local))
+  if (!qs_json_member_string (json_node_get_object (root), "class_name", &class_name, &local))
     {
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config: %s", local->message);
       return NULL;
@@ -980,115 +2723,82 @@ qs_keras_model_load_config (QsWeightFile  *file,
       return NULL;
     }
 
-  if (g_str_equal (class_name, "Sequential"))
+  b.file = file;
+  b.nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) keras_node_free);
+  b.by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  b.aliases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  b.input_nodes = g_ptr_array_new ();
+  if ((sorted = plan_graph (&b, json_node_get_object (root), error)) == NULL)
     {
-      JsonNode *config_node = member (model_object, "config");
-
-      /* Keras 2.0-2.3 wrote the layer list as the config itself. */
-      if (config_node != NULL && JSON_NODE_HOLDS_ARRAY (config_node))
-        layers = json_node_get_array (config_node);
-      else
-        layers = array_member (object_member (model_object, "config"), "layers");
-      if (layers == NULL)
-        {
-          fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the Sequential model_config has no layers");
-          return NULL;
-        }
-      chain = g_ptr_array_new ();
-      for (guint i = 0; i < json_array_get_length (layers); i++)
-        {
-          JsonNode *node = json_array_get_element (layers, i);
-
-          if (!JSON_NODE_HOLDS_OBJECT (node))
-            {
-              fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer %u of model_config is not an object", i);
-              return NULL;
-            }
-          g_ptr_array_add (chain, json_node_get_object (node));
-        }
-      config = object_member (model_object, "config");
-      {
-        JsonArray *shape = array_member (config, "build_input_shape");
-
-        if (shape != NULL)
-          have_shape = shape_from_array (shape, &h, &w, &c);
-      }
-    }
-  else if (g_str_equal (class_name, "Functional") || g_str_equal (class_name, "Model"))
-    {
-      config = object_member (model_object, "config");
-      layers = array_member (config, "layers");
-      if (layers == NULL)
-        {
-          fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model_config has no layers");
-          return NULL;
-        }
-      for (guint i = 0; i < json_array_get_length (layers); i++)
-        if (!JSON_NODE_HOLDS_OBJECT (json_array_get_element (layers, i)))
-          {
-            fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer %u of model_config is not an object", i);
-            return NULL;
-          }
-      chain = functional_chain (layers, error);
-      if (chain == NULL)
-        return NULL;
-    }
-  else
-    {
-      fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "model_config describes a %s; the engine runs Sequential "
-            "and single-chain functional models", class_name);
+      free_build (&b);
       return NULL;
     }
 
-  /* The input shape: an InputLayer's, else the first layer's batch_input_shape. */
-  for (guint i = 0; i < chain->len; i++)
-    if (input_shape_of (g_ptr_array_index (chain, i), &h, &w, &c))
-      {
-        have_shape = TRUE;
-        break;
-      }
-  if (!have_shape)
+  input = g_ptr_array_index (b.input_nodes, 0);
+  shape = input_shape_array (&b, input);
+  if (shape == NULL || !shape_from_array (shape, &h, &w, &c))
     {
+      free_build (&b);
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config does not give the input shape");
       return NULL;
     }
-
-  by_layer = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  b.by_layer = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
   tensors = qs_weight_file_get_tensors (file);
   for (guint i = 0; i < tensors->len; i++)
     {
       QsTensorInfo *info = g_ptr_array_index (tensors, i);
-      GPtrArray *list = g_hash_table_lookup (by_layer, info->layer);
+      GPtrArray *list = g_hash_table_lookup (b.by_layer, info->layer);
 
       if (list == NULL)
         {
           list = g_ptr_array_new ();
-          g_hash_table_insert (by_layer, info->layer, list);
+          g_hash_table_insert (b.by_layer, info->layer, list);
         }
       g_ptr_array_add (list, info);
     }
-
-  b.file = file;
-  b.by_layer = by_layer;
   b.model = qs_engine_model_new (h, w, c);
   if (b.model == NULL)
     {
+      free_build (&b);
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
                    "the model's input of %dx%dx%d is too large for the engine (more than %zu values)",
                    h, w, c, QS_ENGINE_MAX_MAP_ELEMENTS);
       return NULL;
     }
-  for (guint i = 0; i < chain->len; i++)
-    if (!add_layer (&b, g_ptr_array_index (chain, i), error))
-      {
-        qs_engine_model_free (b.model);
-        return NULL;
-      }
-  if (qs_engine_model_get_n_layers (b.model) == 0)
+  input->value = QS_ENGINE_INPUT_VALUE;
+  input->rank = (int) json_array_get_length (shape);
+  input->built = TRUE;
+  mark_final_softmax (b.output);
+
+  for (guint i = 0; i < sorted->len; i++)
     {
-      qs_engine_model_free (b.model);
+      KerasNode *node = g_ptr_array_index (sorted, i);
+
+      if (!node->built && !build_node (&b, node, error))
+        {
+          free_build (&b);
+          return NULL;
+        }
+      node->built = TRUE;
+    }
+  if (b.output->value == QS_ENGINE_INPUT_VALUE || qs_engine_model_get_n_layers (b.model) == 0)
+    {
+      free_build (&b);
       fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "the model has no layers to run");
       return NULL;
     }
-  return b.model;
+  if (b.output->value != qs_engine_model_get_last_value (b.model))
+    {
+      QsEngineStatus status = qs_engine_model_set_output (b.model, b.output->value);
+
+      if (status != QS_ENGINE_OK)
+        {
+          engine_fail (error, status, b.output->name, b.output->class_name);
+          free_build (&b);
+          return NULL;
+        }
+    }
+  model = g_steal_pointer (&b.model);
+  free_build (&b);
+  return model;
 }

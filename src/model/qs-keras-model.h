@@ -1,4 +1,4 @@
-/* qs-keras-model.h: an engine layer chain built from a Keras 2 model file.
+/* qs-keras-model.h: an engine graph built from a Keras model file's model_config.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -17,30 +17,50 @@ G_BEGIN_DECLS
 typedef enum {
   QS_KERAS_MODEL_ERROR_NO_ARCHITECTURE,   /* no model_config (weights only) */
   QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, /* a layer class the engine does not run (named) */
-  QS_KERAS_MODEL_ERROR_UNSUPPORTED,       /* a supported class with unsupported settings, a branching graph */
+  QS_KERAS_MODEL_ERROR_UNSUPPORTED,       /* a supported class with unsupported settings, several inputs */
   QS_KERAS_MODEL_ERROR_BAD_CONFIG,        /* model_config that is not the JSON Keras writes */
   QS_KERAS_MODEL_ERROR_WEIGHTS,           /* a weight missing, unreadable or of the wrong shape */
 } QsKerasModelError;
 
 GQuark qs_keras_model_error_quark (void);
 
-/* Builds the engine model of @file's Keras architecture (model_config,
- * parsed with json-glib): Sequential models and functional models that
- * form a single chain, of InputLayer, Conv2D, DepthwiseConv2D, Dense,
- * MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten,
- * Dropout (the identity at inference), BatchNormalization, Activation and
- * ReLU (linear, relu, relu6, softmax; softmax only last, where argmax
- * makes it a no-op), channels_last, dilation 1.
+/* Builds the engine graph of @file's Keras architecture (model_config,
+ * parsed with json-glib): Sequential, Functional and Model configs in
+ * Keras 2's form (inbound_nodes [[["name", 0, 0, {kwargs}]]]) and Keras
+ * 3's ({"args": [keras tensors], "kwargs": {}}), layers in any order
+ * (sorted by their dependencies), nested models flattened (their weights
+ * under model_weights/<outer layer>/<inner layer>/), one image input
+ * (H, W, C) and one output. Classes: InputLayer, Conv2D (dilation,
+ * groups), DepthwiseConv2D, SeparableConv2D (two engine layers
+ * "<name>/depthwise" and "<name>/pointwise"), Dense, BatchNormalization,
+ * Add, Subtract, Multiply, Average, Maximum, Concatenate (channels),
+ * ZeroPadding2D, Cropping2D, Max/AveragePooling2D, Global{Average,Max}
+ * Pooling2D, Flatten, Reshape, UpSampling2D, Activation, ReLU, LeakyReLU,
+ * ELU, Softmax, Rescaling, Normalization, Dropout and the random
+ * augmentation layers (identities at inference), and the scalar
+ * operations Keras records for x + c, x - c, x * c, x / c (TFOpLambda in
+ * tf.keras, Add/Subtract/Multiply/TrueDivide operations in Keras 3).
+ * Every weighted engine layer names the tensor it was built from
+ * (qs_engine_model_set_weight_tensor).
  *
- * BatchNormalization is folded into the convolution or dense layer before
- * it at load time (w' = w * gamma / sqrt (var + eps), b' = (b - mean) *
- * gamma / sqrt (var + eps) + beta, in double), as deployment toolchains
- * do, so quantization applies to the folded weights; a BatchNormalization
- * after anything else is unsupported. A ReLU right after such a layer
- * becomes its fused activation. Engine layers carry the Keras layer names.
+ * BatchNormalization is folded into the convolution or dense layer
+ * before it when that layer has no activation and feeds only the BN (w' =
+ * w * gamma / sqrt (var + eps), b' = (b - mean) * gamma / sqrt (var + eps)
+ * + beta, in double), as deployment toolchains do, so quantization applies
+ * to the folded weights; anywhere else it is an affine layer (scale =
+ * gamma / sqrt (var + eps), shift = beta - mean * scale). A ReLU (relu,
+ * relu6, ReLU(max_value)) that is the only reader of such a layer becomes
+ * its fused activation; other activations are layers of their own ("<layer
+ * name>/activation" for a layer's activation setting). A softmax whose
+ * only readers lead to the output through layers that keep the argmax is
+ * dropped (the engine scores the argmax). Engine layers carry the Keras
+ * layer names.
  *
  * Returns (transfer full) the model, or NULL with @error in
- * QS_KERAS_MODEL_ERROR (or QS_ERROR for a failed read). */
+ * QS_KERAS_MODEL_ERROR (or QS_ERROR for a failed read): one line naming
+ * the layer (a cycle, an input the model does not have, shapes a merge
+ * cannot join, a class the engine does not run). The file itself still
+ * opens for weight analysis whatever this returns. */
 QsEngineModel *qs_keras_model_load (QsWeightFile  *file,
                                     GError       **error);
 

@@ -11,6 +11,7 @@
 #include "model/qs-error.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-weight-file.h"
+#include "keras-fixture.h"
 #include "qs-test-hdf5.h"
 
 static char *tmp_dir;
@@ -25,10 +26,10 @@ typedef struct {
   hsize_t     dims[4][4];
 } LayerWeights;
 
-/* Writes a Keras 2 model.save() file: model_config, layer_names, and each
- * layer's weights at model_weights/<layer>/<layer>/<name>:0 (or without
- * ":0", as Keras 3's legacy format, when @suffix is FALSE) filled with
- * random values; returns them in @values (layer/name -> float array). */
+/* Writes a Keras 2 model.save() file (keras-fixture.h) with each layer's
+ * weights at model_weights/<layer>/<layer>/<name>:0 (or without ":0", as
+ * Keras 3's legacy format, when @suffix is FALSE); returns their values in
+ * @values (layer/name -> float array). */
 static char *
 write_keras (const char         *file_name,
              const char         *config,
@@ -37,61 +38,22 @@ write_keras (const char         *file_name,
              gboolean            suffix,
              GHashTable         *values)
 {
-  char *path = g_build_filename (tmp_dir, file_name, NULL);
-  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  const char *version[] = { "2.11.0" };
-  const char *backend[] = { "tensorflow" };
-  g_autoptr(GPtrArray) names = g_ptr_array_new ();
-
-  g_assert_cmpint (file, >=, 0);
-  if (config != NULL)
-    {
-      qs_test_write_string_attr (file, "/", "model_config", &config, -1, TRUE);
-      qs_test_write_string_attr (file, "/", "keras_version", version, -1, TRUE);
-      qs_test_write_string_attr (file, "/", "backend", backend, -1, TRUE);
-    }
-  qs_test_make_group (file, config != NULL ? "/model_weights" : "/x");
-  for (gsize l = 0; l < n_layers; l++)
-    g_ptr_array_add (names, (gpointer) layers[l].name);
-  if (names->len > 0)
-    qs_test_write_string_attr (file, config != NULL ? "/model_weights" : "/", "layer_names",
-                               (const char *const *) names->pdata, (int) names->len, TRUE);
+  g_autoptr(GArray) weights = g_array_new (FALSE, TRUE, sizeof (KerasFixtureWeight));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
   for (gsize l = 0; l < n_layers; l++)
-    {
-      const LayerWeights *lw = &layers[l];
-      g_autofree char *group = config != NULL ? g_strdup_printf ("/model_weights/%s", lw->name)
-                                              : g_strdup_printf ("/%s", lw->name);
-      g_autoptr(GPtrArray) wnames = g_ptr_array_new_with_free_func (g_free);
-      int n = 0;
+    for (int n = 0; layers[l].weights[n] != NULL; n++)
+      {
+        KerasFixtureWeight weight = { NULL, NULL, layers[l].ranks[n], { 0 } };
+        char *name = g_strdup_printf ("%s/%s", layers[l].name, layers[l].weights[n]);
 
-      qs_test_make_group (file, group);
-      for (; lw->weights[n] != NULL; n++)
-        {
-          char *wname = g_strdup_printf ("%s/%s%s", lw->name, lw->weights[n], suffix ? ":0" : "");
-          g_autofree char *dpath = g_strdup_printf ("%s/%s", group, wname);
-          hsize_t count = 1;
-          float *v;
-
-          for (int d = 0; d < lw->ranks[n]; d++)
-            count *= lw->dims[n][d];
-          v = g_new (float, count);
-          for (hsize_t i = 0; i < count; i++)
-            v[i] = g_str_equal (lw->weights[n], "moving_variance")
-              ? (float) g_rand_double_range (rng, 0.5, 2.0)
-              : (float) g_rand_double_range (rng, -0.5, 0.5);
-          qs_test_write_floats (file, dpath, lw->ranks[n], lw->dims[n], v);
-          if (values != NULL)
-            g_hash_table_insert (values, g_strdup_printf ("%s/%s", lw->name, lw->weights[n]), v);
-          else
-            g_free (v);
-          g_ptr_array_add (wnames, wname);
-        }
-      if (n > 0)
-        qs_test_write_string_attr (file, group, "weight_names", (const char *const *) wnames->pdata, n, TRUE);
-    }
-  g_assert_cmpint (H5Fclose (file), >=, 0);
-  return path;
+        g_ptr_array_add (names, name);
+        weight.name = name;
+        memcpy (weight.dims, layers[l].dims[n], sizeof weight.dims);
+        g_array_append_val (weights, weight);
+      }
+  return keras_fixture_write (tmp_dir, file_name, config, (const KerasFixtureWeight *) weights->data,
+                              weights->len, suffix, rng, values);
 }
 
 static QsEngineModel *
@@ -295,11 +257,9 @@ test_unsupported (void)
     { "d", { "kernel", "bias", NULL }, { 2, 1 }, { { 5, 3 }, { 3 } } },
   };
   const char *transpose[] = { "“up”", "Conv2DTranspose", NULL };
-  const char *sigmoid[] = { "“d”", "sigmoid", NULL };
-  const char *dilated[] = { "“c”", "dilat", NULL };
-  const char *bn[] = { "“bn”", "cannot be folded", NULL };
-  const char *after[] = { "“d2”", "softmax", NULL };
-  const char *branch[] = { "several inputs", NULL };
+  const char *selu[] = { "“d”", "selu", NULL };
+  const char *channels_first[] = { "“c”", "channels_first", NULL };
+  const char *bn[] = { "“bn”", "axis 1", NULL };
   const char *lambda[] = { "“scale”", "Lambda", NULL };
 
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
@@ -307,34 +267,19 @@ test_unsupported (void)
                 "{\"class_name\": \"Conv2DTranspose\", \"config\": {\"name\": \"up\", \"filters\": 4, \"kernel_size\": [3, 3]}}]}}",
                 up, 1, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, transpose);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
-                "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3, \"activation\": \"sigmoid\","
+                "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3, \"activation\": \"selu\","
                 " \"batch_input_shape\": [null, 5]}}]}}",
-                dense, 1, QS_KERAS_MODEL_ERROR_UNSUPPORTED, sigmoid);
+                dense, 1, QS_KERAS_MODEL_ERROR_UNSUPPORTED, selu);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
                 "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 2, \"kernel_size\": [3, 3],"
-                " \"dilation_rate\": [2, 2], \"batch_input_shape\": [null, 8, 8, 1]}}]}}",
-                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, dilated);
+                " \"data_format\": \"channels_first\", \"batch_input_shape\": [null, 8, 8, 1]}}]}}",
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, channels_first);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
-                "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"axis\": -1}}]}}",
+                "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"axis\": 1}}]}}",
                 (const LayerWeights[]) { { "bn", { "gamma", "beta", "moving_mean", "moving_variance" },
-                                           { 1, 1, 1, 1 }, { { 1 }, { 1 }, { 1 }, { 1 } } } },
+                                           { 1, 1, 1, 1 }, { { 4 }, { 4 }, { 4 }, { 4 } } } },
                 1, QS_KERAS_MODEL_ERROR_UNSUPPORTED, bn);
-  expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
-                "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3, \"activation\": \"softmax\","
-                " \"batch_input_shape\": [null, 5]}},"
-                "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d2\", \"units\": 3}}]}}",
-                (const LayerWeights[]) { { "d", { "kernel", "bias", NULL }, { 2, 1 }, { { 5, 3 }, { 3 } } },
-                                         { "d2", { "kernel", "bias", NULL }, { 2, 1 }, { { 3, 3 }, { 3 } } } },
-                2, QS_KERAS_MODEL_ERROR_UNSUPPORTED, after);
-  expect_error ("{\"class_name\": \"Functional\", \"config\": {\"layers\": ["
-                "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 5], \"name\": \"in\"},"
-                " \"inbound_nodes\": []},"
-                "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 5},"
-                " \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
-                "{\"class_name\": \"Add\", \"name\": \"sum\", \"config\": {\"name\": \"sum\"},"
-                " \"inbound_nodes\": [[[\"in\", 0, 0, {}], [\"a\", 0, 0, {}]]]}]}}",
-                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, branch);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
                 "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"scale\"}}]}}",

@@ -181,3 +181,86 @@ qs_row_sums_u8 (size_t         rows,
       sums[r] = s;
     }
 }
+
+/* Dilated windows over a slice of channels, any element size: tap by tap
+ * (each tap's @cg elements are contiguous, the window is not). Row r is
+ * written at rows + r * row_bytes; bytes past k elements are zeroed. */
+static void
+im2col_general (const QsConvShape *s,
+                int                dilation_h,
+                int                dilation_w,
+                int                c0,
+                int                cg,
+                const uint8_t     *batch,
+                size_t             elem,
+                size_t             first,
+                size_t             count,
+                const uint8_t     *pad,
+                size_t             row_bytes,
+                uint8_t           *rows)
+{
+  size_t pixels = (size_t) s->out_h * s->out_w;
+  size_t image_size = (size_t) s->in_h * s->in_w * s->in_c * elem;
+  size_t tap = (size_t) cg * elem;
+  size_t k_bytes = tap * s->kernel_h * s->kernel_w;
+
+  for (size_t r = 0; r < count; r++)
+    {
+      size_t row = first + r;
+      size_t b = row / pixels, p = row % pixels;
+      int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
+      const uint8_t *image = batch + b * image_size;
+      uint8_t *dst = rows + r * row_bytes;
+
+      for (int ky = 0; ky < s->kernel_h; ky++)
+        {
+          int iy = oy * s->stride_h - s->pad_top + ky * dilation_h;
+
+          for (int kx = 0; kx < s->kernel_w; kx++, dst += tap)
+            {
+              int ix = ox * s->stride_w - s->pad_left + kx * dilation_w;
+
+              if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
+                for (size_t e = 0; e < tap; e += elem)
+                  memcpy (dst + e, pad, elem);
+              else
+                memcpy (dst, image + (((size_t) iy * s->in_w + ix) * s->in_c + c0) * elem, tap);
+            }
+        }
+      memset (rows + r * row_bytes + k_bytes, 0, row_bytes - k_bytes);
+    }
+}
+
+void
+qs_im2col_general_u8 (const QsConvShape *s,
+                      int                dilation_h,
+                      int                dilation_w,
+                      int                c0,
+                      int                cg,
+                      const uint8_t     *batch,
+                      size_t             first,
+                      size_t             count,
+                      uint8_t            pad,
+                      size_t             kp,
+                      uint8_t           *rows)
+{
+  im2col_general (s, dilation_h, dilation_w, c0, cg, batch, 1, first, count, &pad, kp, rows);
+}
+
+void
+qs_im2col_general_f32 (const QsConvShape *s,
+                       int                dilation_h,
+                       int                dilation_w,
+                       int                c0,
+                       int                cg,
+                       const float       *batch,
+                       size_t             first,
+                       size_t             count,
+                       float             *rows)
+{
+  const float zero = 0.0f;
+  size_t k = (size_t) s->kernel_h * s->kernel_w * cg;
+
+  im2col_general (s, dilation_h, dilation_w, c0, cg, (const uint8_t *) batch, sizeof (float),
+                  first, count, (const uint8_t *) &zero, k * sizeof (float), (uint8_t *) rows);
+}

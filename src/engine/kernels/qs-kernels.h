@@ -334,6 +334,15 @@ void qs_im2col_u8  (const QsConvShape *shape, const uint8_t *batch, size_t first
                     uint8_t pad, size_t kp, uint8_t *rows);
 void qs_im2col_f32 (const QsConvShape *shape, const float *batch, size_t first, size_t count,
                     float *rows);
+/* The same for dilated windows (taps @dilation_h / @dilation_w pixels
+ * apart) over channels [@c0, @c0 + @cg) of each pixel: a grouped
+ * convolution's group, k = kernel_h * kernel_w * cg. The f32 rows are k
+ * floats apart, the u8 rows kp bytes (zero past k). */
+void qs_im2col_general_u8  (const QsConvShape *shape, int dilation_h, int dilation_w, int c0, int cg,
+                            const uint8_t *batch, size_t first, size_t count, uint8_t pad,
+                            size_t kp, uint8_t *rows);
+void qs_im2col_general_f32 (const QsConvShape *shape, int dilation_h, int dilation_w, int c0, int cg,
+                            const float *batch, size_t first, size_t count, float *rows);
 /* Sums of each row's first @k codes. */
 void qs_row_sums_u8 (size_t rows, size_t k, const uint8_t *a, size_t lda, int32_t *sums);
 
