@@ -15,7 +15,11 @@
  *  - int8: under each weight scheme of the reference (the CLI's default and
  *    TFLite's per-channel symmetric), with the default activation scheme
  *    calibrated on the bundled calibration slice, top-1 is within 0.5
- *    points (5 images) of the fake-quant reference.
+ *    points (5 images) of the fake-quant reference, and the predictions
+ *    are the fake-quant's on at least 98.5 % of the images: the simulation
+ *    rounds where the engine does (per value, biases in int32), so only
+ *    values on a rounding boundary differ, by one code (a systematic
+ *    rounding error in one kernel shows here long before it moves top-1).
  */
 #include "config.h"
 
@@ -33,6 +37,7 @@
  * the 1,000 images (0.5 points): rounding at requantization boundaries. */
 #define QUANT_TOLERANCE_IMAGES 5
 #define LOGIT_TOLERANCE        1e-4
+#define MIN_SAME_PER_MILLE     985
 
 static struct {
   JsonParser *parser;
@@ -207,7 +212,8 @@ test_int8 (gconstpointer data)
                       "same prediction as the fake-quant on %zu of %zu images", name,
                       json_object_get_string_member (ref, "name"), (double) correct / count,
                       json_object_get_double_member (ref, "quant_top1"), correct - ref_correct, same, count);
-      all_within &= ABS (correct - ref_correct) <= QUANT_TOLERANCE_IMAGES;
+      all_within &= ABS (correct - ref_correct) <= QUANT_TOLERANCE_IMAGES
+                    && same * 1000 >= MIN_SAME_PER_MILLE * count;
       qs_quantized_model_free (quantized);
     }
   g_assert_true (all_within);
@@ -248,6 +254,8 @@ main (int    argc,
       g_test_add_data_func (fp32, block, test_fp32);
       g_test_add_data_func (int8, block, test_int8);
     }
+  /* Every block reports, whatever the one before it did. */
+  g_test_set_nonfatal_assertions ();
   status = g_test_run ();
   qs_dataset_unref (fx.test);
   qs_dataset_unref (fx.calib);

@@ -96,17 +96,25 @@ THE REFERENCE (reference.json), per block
       of such a layer is fused into it.  Other BNs are per-channel affine
       layers of their own.
     * weights (folded) fake-quantized per the scheme, per output channel where
-      per-channel (a SeparableConv2D's two kernels each on their own); biases float;
+      per-channel (a SeparableConv2D's two kernels each on their own); biases
+      rounded to int32 at scale s_in * s_w[c], half away from zero, as the
+      engine and TFLite store them (a bias-only output, e.g. over the
+      background of a padded image, then lands on the engine's side of a
+      rounding boundary);
     * activations quint8 [0, 255] asymmetric per tensor, MinMaxObserver on the
       float32 (folded) model over the CLI's default calibration slice (the
       first 1,000 Fashion-MNIST training images): the input image and the
       output of every layer that computes (fused conv/dense, the depthwise
       half of a SeparableConv2D, a Dense's pre-sigmoid sums and its sigmoid,
-      unfolded BN, standalone ReLU, Add, Multiply, Concatenate,
-      GlobalAveragePooling2D, each TFOpLambda, the logits);
-    * layers that move values keep their input's parameters (ZeroPadding2D,
-      MaxPooling2D, Reshape, Flatten, Dropout, UpSampling2D; bilinear output
-      is rounded to its input's grid, as TFLite's RESIZE_BILINEAR);
+      unfolded BN, Add, Multiply, Concatenate, the logits);
+    * x + 3 -> ReLU(6) -> x * (1/6) (or x / 6) -> Multiply with x is one
+      hard-swish table activation, as Quantscope's Keras reader builds it:
+      one quantized value, not four;
+    * layers that move, select or pool values keep their input's parameters
+      (TFLite's rules, as the engine does): ZeroPadding2D, MaxPooling2D,
+      GlobalAveragePooling2D, Reshape, Flatten, Dropout, UpSampling2D and a
+      ReLU that is not fused (a clamp of codes); their output is rounded to
+      that grid (the mean of a pooling, a bilinear sample);
     * argmax of the fake-quantized logits, ties to the lowest class.
   Rounding and requantization differ from integer inference in the last code
   now and then (see engine_reference.py), so the engine's test allows 0.5
@@ -348,11 +356,9 @@ class Builder(nn.Module):
 
     def relu(self, x, max_value=None):
         fn = F.relu if max_value is None else (lambda v: torch.clamp(v, 0.0, max_value))
+        # Not fused: a clamp of the input's codes, so its input's parameters.
         return self._add("ReLU", "re_lu", {"max_value": max_value, "negative_slope": 0.0, "threshold": 0.0},
-                         [x], fn, cap=math.inf if max_value is None else max_value)
-
-    def activation(self, x, name):
-        return self._add("Activation", "activation", {"activation": name}, [x], self._act(name))
+                         [x], fn, cap=math.inf if max_value is None else max_value, role="pass")
 
     def maxpool(self, x, k, stride, padding="valid"):
         tpad = 0
@@ -367,7 +373,7 @@ class Builder(nn.Module):
     def gap(self, x, keepdims=False):
         return self._add("GlobalAveragePooling2D", "global_average_pooling2d", {
             "data_format": "channels_last", "keepdims": keepdims}, [x],
-            lambda v: v.mean((2, 3), keepdim=keepdims))
+            lambda v: v.mean((2, 3), keepdim=keepdims), role="pass")
 
     def reshape_11c(self, x):
         c = x.out.shape[1]
@@ -409,7 +415,7 @@ class Builder(nn.Module):
         fn = {"__operators__.add": lambda v: v + y, "math.multiply": lambda v: v * y,
               "math.truediv": lambda v: v / y}[function]
         return self._add("TFOpLambda", "tf." + function, {"function": function}, [x], fn,
-                         kwargs={"y": y, "name": None})
+                         kwargs={"y": y, "name": None}, function=function, y=y)
 
     # ---- composites
 
@@ -765,6 +771,14 @@ def engine_ops(b):
             ops.append(Op("input", L.name, [], quant="own"))
             value[L.name] = L.name
             continue
+        hard = _hard_pattern(L, only)
+        if hard is not None:
+            fn, chain = hard
+            absorbed.update(n.name for n in chain)
+            ops.append(Op("layer", chain[-1].name, ins, fn=fn, quant="own"))
+            for n in chain:
+                value[n.name] = chain[-1].name
+            continue
         if L.role != "weighted":
             ops.append(Op("layer", L.name, ins, fn=L.fn, quant=L.role))
             value[L.name] = L.name
@@ -798,6 +812,34 @@ def engine_ops(b):
     return ops
 
 
+def _hard_pattern(add, only):
+    """(fn, layers) when @add starts x + 3 -> ReLU(6) -> * (1/6) or / 6 [-> Multiply with x].
+
+    Quantscope's Keras reader runs that as one hard-sigmoid, or with the
+    Multiply one hard-swish, table activation: one quantized value."""
+    if getattr(add, "function", None) != "__operators__.add" or add.y != 3.0:
+        return None
+    relu = only(add)
+    if relu is None or relu.cls != "ReLU" or relu.cap != 6.0:
+        return None
+    sixth = only(relu)
+    if sixth is None or not ((getattr(sixth, "function", None) == "math.multiply" and abs(sixth.y - 1 / 6) < 1e-6)
+                             or (getattr(sixth, "function", None) == "math.truediv" and sixth.y == 6.0)):
+        return None
+    x = add.inputs[0]
+    product = only(sixth)
+    if product is not None and product.cls == "Multiply" and {i.name for i in product.inputs} == {x.name, sixth.name}:
+        return (lambda v: v * torch.clamp(v + 3.0, 0.0, 6.0) / 6.0), [add, relu, sixth, product]
+    return (lambda v: torch.clamp(v + 3.0, 0.0, 6.0) / 6.0), [add, relu, sixth]
+
+
+def _int32_bias(b, in_scale, w_scale):
+    """@b as the engine stores it: int32 at scale s_in * s_w[c], rounded half away from zero (TFLite)."""
+    step = in_scale * w_scale.double()
+    q = b.double() / step
+    return (torch.sign(q) * torch.floor(q.abs() + 0.5) * step).float()
+
+
 def run_ops(ops, x, wq=None, aq=None, observers=None):
     """Run the engine ops on NCHW @x: float (folded), fake-quantized (@wq, @aq), or observed."""
     vals, qparam = {}, {}
@@ -805,7 +847,11 @@ def run_ops(ops, x, wq=None, aq=None, observers=None):
         if op.kind == "input":
             v = x
         elif op.kind == "weighted":
-            v = op.apply(vals[op.inputs[0]], wq[op.out] if wq is not None else op.w, op.b)
+            w, b = op.w, op.b
+            if wq is not None:
+                w, w_scale = wq[op.out]
+                b = _int32_bias(b, aq[qparam[op.inputs[0]]][0], w_scale)
+            v = op.apply(vals[op.inputs[0]], w, b)
             if op.cap is not None:
                 v = torch.clamp(v, 0.0, op.cap)
         else:
@@ -915,7 +961,7 @@ def main():
                            "scale": ref.f32(s), "zero_point": int(z)})
         schemes = []
         for sc in SCHEMES:
-            wq = {op.out: ref.weight_fake_quant(op.w, sc) for op in ops if op.kind == "weighted"}
+            wq = {op.out: ref.weight_fake_quant(op.w, sc, with_scale=True) for op in ops if op.kind == "weighted"}
             qlogits = batched(lambda t: run_ops(ops, t, wq=wq, aq=aq), xte).numpy()
             qpred = qlogits.argmax(1)
             schemes.append({
