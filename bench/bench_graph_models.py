@@ -10,7 +10,7 @@ bench/torchvision_to_keras.py and our eval JSON first:
                      [--ours mobilenet_v2=FILE.json resnet18=FILE.json]
 
 For each of mobilenet_v2 and resnet18 (the same weights as WORKDIR/NAME.h5,
-from WORKDIR/NAME.pt) over WORKDIR/images.h5 (preprocessed by its mean /
+from WORKDIR/NAME.pt) over WORKDIR/NAME-images.h5 (preprocessed by its mean /
 scale attributes), batch 32:
   torch fp32      torchvision's model, NCHW
   torch fp32 cl   the same with channels_last input and weights
@@ -21,7 +21,9 @@ scale attributes), batch 32:
 Timing: best of 5 rounds over all images after a warm-up, wall clock,
 torch.set_num_threads(--threads).  Prints one line per model with our fp32
 and int8 images/s (from the JSON: fp32_images_per_second and
-images_per_second) and PyTorch's, and the ratios the issue's targets name.
+images_per_second) and PyTorch's, the ratios the issue's targets name, and
+our agreement with PyTorch's float32 predictions (the images' labels): fp32
+(1.00 when exact) and int8 (the JSON's fp32_top1 and quant_top1).
 """
 
 import argparse
@@ -92,13 +94,14 @@ def main():
     torch.manual_seed(0)
     ours = dict(o.split("=", 1) for o in args.ours)
 
-    x = load_images(os.path.join(args.workdir, "images.h5"))
     calib = load_images(os.path.join(args.workdir, "calib.h5"))
-    print(f"{x.shape[0]} images 224x224x3, {args.threads} threads, batch {BATCH} (PyTorch {torch.__version__}); "
-          "images/s", flush=True)
+    print(f"{args.threads} threads, batch {BATCH} (PyTorch {torch.__version__}); images/s, "
+          "and agreement with PyTorch fp32", flush=True)
     print(f"{'model':14s} {'ours fp32':>10s} {'ours int8':>10s} {'torch fp32':>11s} {'fp32 cl':>9s} "
-          f"{'torch int8':>11s}  {'int8 ours/torch':>15s} {'fp32 ours/cl':>12s} {'calib/fp32':>10s}")
+          f"{'torch int8':>11s}  {'int8 ours/torch':>15s} {'fp32 ours/cl':>12s} {'calib/fp32':>10s} "
+          f"{'agree fp32':>10s} {'agree int8':>10s}")
     for name, (plain, quantizable) in MODELS.items():
+        x = load_images(os.path.join(args.workdir, f"{name}-images.h5"))
         state = torch.load(os.path.join(args.workdir, f"{name}.pt"))
         model = plain(weights=None)
         model.load_state_dict(state)
@@ -106,7 +109,7 @@ def main():
         fp32 = images_per_second(model, x, args.min_seconds)
         cl = images_per_second(model.to(memory_format=torch.channels_last), x, args.min_seconds, True)
         int8 = images_per_second(int8_model(quantizable, state, calib), x, args.min_seconds, True)
-        our_fp32 = our_int8 = calib_ratio = float("nan")
+        our_fp32 = our_int8 = calib_ratio = agree_fp32 = agree_int8 = float("nan")
         if name in ours:
             with open(ours[name]) as f:
                 r = json.load(f)
@@ -114,8 +117,10 @@ def main():
             our_int8 = r["images_per_second"] or float("nan")
             # calibration against one fp32 pass over the same number of images
             calib_ratio = r["calibration_seconds"] / (r["calibration_images"] / our_fp32)
+            agree_fp32, agree_int8 = r["fp32_top1"], r["quant_top1"]
         print(f"{name:14s} {our_fp32:10.1f} {our_int8:10.1f} {fp32:11.1f} {cl:9.1f} {int8:11.1f}  "
-              f"{our_int8 / int8:15.2f} {our_fp32 / cl:12.2f} {calib_ratio:10.2f}", flush=True)
+              f"{our_int8 / int8:15.2f} {our_fp32 / cl:12.2f} {calib_ratio:10.2f} "
+              f"{agree_fp32:10.3f} {agree_int8:10.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@
 #
 # 1. bench/torchvision_to_keras.py writes WORKDIR/{mobilenet_v2,resnet18}.h5
 #    (torchvision's models, random weights, Keras 2 functional layout, about
-#    14 and 47 MB), their .pt state dicts, images.h5 and calib.h5 (64
-#    images), unless WORKDIR already holds them for IMAGES images.
-# 2. One after the other: `quantscope-cli eval MODEL --data images.h5
+#    14 and 47 MB), their .pt state dicts, NAME-images.h5 (labelled with
+#    PyTorch's float32 predictions) and calib.h5 (64 images), unless WORKDIR
+#    already holds them for IMAGES images.
+# 2. One after the other: `quantscope-cli eval MODEL --data NAME-images.h5
 #    --calib-data calib.h5 --threads THREADS --json` per model (fp32 and int8
 #    images/s, calibration seconds), then bench/bench_graph_models.py
 #    (PyTorch fp32, fp32 channels-last, int8 oneDNN, THREADS threads), which
@@ -32,14 +33,14 @@ if [ ! -x "$cli" ]; then
 fi
 mkdir -p "$work"
 stamp="$work/images-$images"
-if [ ! -f "$stamp" ] || [ ! -f "$work/resnet18.h5" ] || [ ! -f "$work/mobilenet_v2.h5" ]; then
+if [ ! -f "$stamp" ] || [ ! -f "$work/resnet18-images.h5" ] || [ ! -f "$work/mobilenet_v2-images.h5" ]; then
   "$python" "$root/bench/torchvision_to_keras.py" "$work" --images "$images" --calib 64
   touch "$stamp"
 fi
 
 ours=""
 for model in mobilenet_v2 resnet18; do
-  "$cli" eval "$work/$model.h5" --data "$work/images.h5" --calib-data "$work/calib.h5" --calib 64 \
+  "$cli" eval "$work/$model.h5" --data "$work/$model-images.h5" --calib-data "$work/calib.h5" --calib 64 \
     --threads "$threads" --json > "$work/$model-ours.json"
   ours="$ours $model=$work/$model-ours.json"
 done

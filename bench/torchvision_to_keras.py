@@ -19,11 +19,15 @@ Writes into OUTDIR (not committed: about 14 and 47 MB):
                                  Dropout, Dense(1000)
   mobilenet_v2.pt, resnet18.pt   the same weights as a torchvision state_dict,
                                  for bench_graph_models.py
-  images.h5, calib.h5            random 224x224x3 uint8 images (smooth noise)
+  NAME-images.h5, calib.h5       random 224x224x3 uint8 images (smooth noise)
                                  in the HDF5 x / y layout `eval --data` reads,
                                  with torchvision's ImageNet normalisation as
-                                 per-channel `mean` / `scale` attributes, and
-                                 random labels (speed, not accuracy)
+                                 per-channel `mean` / `scale` attributes; the
+                                 labels of NAME-images.h5 are torchvision's
+                                 float32 predictions, so `eval`'s fp32 top-1
+                                 is its agreement with PyTorch (1.0 when
+                                 exact) and its int8 top-1 the agreement of
+                                 our int8 with PyTorch's float32
 
 Weights: torchvision's own initialisation under torch.manual_seed(SEED),
 then eval-mode BatchNormalization statistics made plausible: the running
@@ -153,7 +157,6 @@ def main():
     rng = np.random.Generator(np.random.PCG64(SEED))
     images = random_images(args.images, rng)
     calib = random_images(args.calib, rng)
-    write_images(os.path.join(args.outdir, "images.h5"), images, rng.integers(0, 1000, args.images))
     write_images(os.path.join(args.outdir, "calib.h5"), calib, rng.integers(0, 1000, args.calib))
     stats_images = to_input(random_images(32, rng))
     check = to_input(images[:2])
@@ -177,7 +180,10 @@ def main():
         blocks.save_keras_h5(keras, path)
         print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB, {len(keras.layers)} layers; "
               f"matches torchvision to {err:.1e})", flush=True)
-    print(f"wrote {args.outdir}/images.h5 ({args.images} images), calib.h5 ({args.calib})")
+        with torch.no_grad():
+            labels = torch.cat([model(to_input(images[i:i + 16])).argmax(1) for i in range(0, len(images), 16)])
+        write_images(os.path.join(args.outdir, f"{name}-images.h5"), images, labels.numpy())
+    print(f"wrote {args.outdir}/NAME-images.h5 ({args.images} images), calib.h5 ({args.calib})")
 
 
 if __name__ == "__main__":
