@@ -151,9 +151,41 @@ static const QsGraphKernels scalar_graph_kernels = {
   .rescale = qs_rescale_u8_scalar,
 };
 
+#ifdef QS_ENGINE_X86_KERNELS
+static const QsGraphKernels avx2_graph_kernels = {
+  .lut = qs_lut_u8_avx2,
+  .add = qs_add_u8_avx2,
+  .mul = qs_mul_u8_avx2,
+  .rescale = qs_rescale_u8_avx2,
+};
+
+/* Where AVX-512 lacks VBMI (Cascade Lake), table lookups take AVX2's
+ * vpshufb kernel. */
+static const QsGraphKernels avx512_graph_kernels = {
+  .lut = qs_lut_u8_avx2,
+  .add = qs_add_u8_avx512,
+  .mul = qs_mul_u8_avx512,
+  .rescale = qs_rescale_u8_avx512,
+};
+
+/* The AVX-512 table with VBMI's 256-byte table lookup. */
+static const QsGraphKernels avx512vbmi_graph_kernels = {
+  .lut = qs_lut_u8_avx512vbmi,
+  .add = qs_add_u8_avx512,
+  .mul = qs_mul_u8_avx512,
+  .rescale = qs_rescale_u8_avx512,
+};
+#endif
+
 const QsGraphKernels *
 qs_graph_kernels_get (QsIsa isa)
 {
-  (void) isa;
+#ifdef QS_ENGINE_X86_KERNELS
+  if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
+    return __builtin_cpu_supports ("avx512vbmi") ? &avx512vbmi_graph_kernels
+                                                 : &avx512_graph_kernels;
+  if (isa == QS_ISA_AVX2 && qs_kernels_isa_supported (isa))
+    return &avx2_graph_kernels;
+#endif
   return &scalar_graph_kernels;
 }

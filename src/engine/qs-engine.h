@@ -266,7 +266,11 @@ QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
                                                const float      *scale,
                                                const float      *shift);
 /* Any activation as a layer of its own (RELU is still fused into the
- * convolution or dense layer before it when it can be). */
+ * convolution or dense layer before it when it can be: that layer's value
+ * then stands for the activated output, and no value is added). The
+ * integer path runs SOFTMAX in float between dequantize and quantize, the
+ * others as 256-entry tables; with fractional zero points (nudge_zero
+ * false) tables and merges run in float too. */
 QsEngineStatus qs_engine_model_add_activation_spec (QsEngineModel          *model,
                                                     const char             *name,
                                                     const QsActivationSpec *spec);
@@ -277,6 +281,9 @@ QsEngineStatus qs_engine_model_add_reshape    (QsEngineModel    *model,
                                                int               height,
                                                int               width,
                                                int               channels);
+/* Nearest or bilinear (Keras: half-pixel centres, align_corners false);
+ * the integer path runs bilinear in float between dequantize and
+ * quantize, with the input's parameters (runs_in_float). */
 QsEngineStatus qs_engine_model_add_upsample   (QsEngineModel    *model,
                                                const char       *name,
                                                int               factor_h,
@@ -396,7 +403,8 @@ void           qs_quantized_model_free (QsQuantizedModel *quantized);
  * quantizes weights and derives requantization multipliers for any
  * number of weight schemes without running the calibration images again.
  * qs_engine_prepare_quantized is the two in one call. Immutable,
- * shareable between threads; holds @model by pointer (it must outlive it). */
+ * shareable between threads; holds @model and @calibration's images by
+ * pointer (they must outlive it: the output SQNR runs them again). */
 typedef struct _QsCalibration QsCalibration;
 
 QsEngineStatus qs_engine_calibrate (const QsEngineModel        *model,

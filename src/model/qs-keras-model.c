@@ -1625,14 +1625,45 @@ parse_window (const KerasNode  *node,
 /* The activation of a weighted layer: a plain ReLU fused into it, a
  * dropped final softmax, or NONE with the rest added after it. */
 static void
-fuse_activation (const KerasNode        *node,
-                 const QsActivationSpec *spec,
+fuse_activation (const QsActivationSpec *spec,
                  QsActivation           *activation,
                  float                  *max)
 {
   *activation = spec_is_plain_relu (spec) ? QS_ACTIVATION_RELU : QS_ACTIVATION_NONE;
   *max = spec_is_plain_relu (spec) ? spec->max_value : INFINITY;
-  (void) node;
+}
+
+/* A layer's bias of @units values, or NULL without an error for use_bias false. */
+static gboolean
+read_bias (QsKerasBuild     *b,
+           const KerasNode  *node,
+           int64_t           units,
+           float           **bias,
+           GError          **error)
+{
+  int64_t shape[1] = { units };
+
+  *bias = NULL;
+  return !bool_member (node->config, "use_bias", TRUE)
+    || (*bias = read_weight (b, node, "bias", 1, shape, TRUE, NULL, error)) != NULL;
+}
+
+/* The end of adding a weighted layer: the engine's answer, the tensor it
+ * was built from, then the BN and ReLU it absorbs, or its own activation
+ * as a layer after it. */
+static gboolean
+weighted_layer_added (QsKerasBuild            *b,
+                      KerasNode               *node,
+                      QsEngineStatus           status,
+                      const char              *kernel_path,
+                      const QsActivationSpec  *spec,
+                      GError                 **error)
+{
+  if (!layer_added (b, node, status, error) || !tensor_named (b, node, kernel_path, error))
+    return FALSE;
+  if (spec->kind == QS_ACTIVATION_NONE)
+    return absorb_followers (b, node, error);
+  return add_own_activation (b, node, spec, error);
 }
 
 /* Conv2D (dilation, groups) and DepthwiseConv2D (any depth multiplier). */
@@ -1648,7 +1679,7 @@ build_conv (QsKerasBuild  *b,
   g_autofree float *kernel = NULL;
   g_autofree float *bias = NULL;
   const char *kernel_path = NULL;
-  int64_t kshape[4], bshape[1];
+  int64_t kshape[4];
 
   if (!require_one_input (node, error) || !parse_window (node, &p, error)
       || !parse_activation (b, node, "activation", &spec, error))
@@ -1668,24 +1699,17 @@ build_conv (QsKerasBuild  *b,
   kshape[1] = p.kernel_w;
   kshape[2] = c / groups;
   kshape[3] = p.filters;
-  bshape[0] = depthwise ? (int64_t) c * p.filters : p.filters;
   kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
   if (kernel == NULL)
     return FALSE;
-  if (bool_member (node->config, "use_bias", TRUE)
-      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+  if (!read_bias (b, node, depthwise ? (int64_t) c * p.filters : p.filters, &bias, error))
     return FALSE;
-  fuse_activation (node, &spec, &p.activation, &p.activation_max);
+  fuse_activation (&spec, &p.activation, &p.activation_max);
   node->rank = input_rank (node);
-  if (!set_inputs (b, node, error)
-      || !layer_added (b, node, depthwise ? qs_engine_model_add_depthwise (b->model, node->name, &p, kernel, bias)
-                                          : qs_engine_model_add_conv2d (b->model, node->name, &p, kernel, bias),
-                       error)
-      || !tensor_named (b, node, kernel_path, error))
-    return FALSE;
-  if (spec.kind == QS_ACTIVATION_NONE)
-    return absorb_followers (b, node, error);
-  return add_own_activation (b, node, &spec, error);
+  return set_inputs (b, node, error)
+    && weighted_layer_added (b, node, depthwise ? qs_engine_model_add_depthwise (b->model, node->name, &p, kernel, bias)
+                                                : qs_engine_model_add_conv2d (b->model, node->name, &p, kernel, bias),
+                             kernel_path, &spec, error);
 }
 
 /* SeparableConv2D: its depthwise and pointwise halves as two engine layers. */
@@ -1702,7 +1726,7 @@ build_separable (QsKerasBuild  *b,
   g_autofree float *bias = NULL;
   g_autofree char *depthwise_name = NULL;
   const char *depthwise_path = NULL, *pointwise_path = NULL;
-  int64_t dshape[4], pshape[4], bshape[1];
+  int64_t dshape[4], pshape[4];
 
   if (!require_one_input (node, error) || !parse_window (node, &dp, error)
       || !parse_activation (b, node, "activation", &spec, error))
@@ -1714,12 +1738,10 @@ build_separable (QsKerasBuild  *b,
   input_shape (b, node, 0, &h, &w, &c);
   dshape[0] = dp.kernel_h, dshape[1] = dp.kernel_w, dshape[2] = c, dshape[3] = multiplier;
   pshape[0] = 1, pshape[1] = 1, pshape[2] = (int64_t) c * multiplier, pshape[3] = filters;
-  bshape[0] = filters;
   if ((depthwise = read_weight (b, node, "depthwise_kernel", 4, dshape, TRUE, &depthwise_path, error)) == NULL
       || (pointwise = read_weight (b, node, "pointwise_kernel", 4, pshape, TRUE, &pointwise_path, error)) == NULL)
     return FALSE;
-  if (bool_member (node->config, "use_bias", TRUE)
-      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+  if (!read_bias (b, node, filters, &bias, error))
     return FALSE;
   dp.filters = multiplier;
   dp.activation = QS_ACTIVATION_NONE;
@@ -1727,7 +1749,7 @@ build_separable (QsKerasBuild  *b,
   pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 1;
   pp.padding = QS_PADDING_VALID;
   pp.filters = filters;
-  fuse_activation (node, &spec, &pp.activation, &pp.activation_max);
+  fuse_activation (&spec, &pp.activation, &pp.activation_max);
   depthwise_name = g_strconcat (node->name, "/depthwise", NULL);
   node->rank = input_rank (node);
   if (!set_inputs (b, node, error)
@@ -1738,14 +1760,12 @@ build_separable (QsKerasBuild  *b,
     g_autofree char *pointwise_name = g_strconcat (node->name, "/pointwise", NULL);
     int value = node->value;
 
-    if (qs_engine_model_set_next_inputs (b->model, &value, 1) != QS_ENGINE_OK
-        || !layer_added (b, node, qs_engine_model_add_conv2d (b->model, pointwise_name, &pp, pointwise, bias), error)
-        || !tensor_named (b, node, pointwise_path, error))
-      return FALSE;
+    QsEngineStatus status = qs_engine_model_set_next_inputs (b->model, &value, 1);
+
+    if (status == QS_ENGINE_OK)
+      status = qs_engine_model_add_conv2d (b->model, pointwise_name, &pp, pointwise, bias);
+    return weighted_layer_added (b, node, status, pointwise_path, &spec, error);
   }
-  if (spec.kind == QS_ACTIVATION_NONE)
-    return absorb_followers (b, node, error);
-  return add_own_activation (b, node, &spec, error);
 }
 
 /* Dense: on the last axis (a flattened vector, or each position of a map). */
@@ -1761,7 +1781,7 @@ build_dense (QsKerasBuild  *b,
   g_autofree float *kernel = NULL;
   g_autofree float *bias = NULL;
   const char *kernel_path = NULL;
-  int64_t kshape[2], bshape[1];
+  int64_t kshape[2];
 
   if (!require_one_input (node, error) || !parse_activation (b, node, "activation", &spec, error))
     return FALSE;
@@ -1770,22 +1790,16 @@ build_dense (QsKerasBuild  *b,
   input_shape (b, node, 0, &h, &w, &c);
   kshape[0] = c;
   kshape[1] = units;
-  bshape[0] = units;
   if ((kernel = read_weight (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
     return FALSE;
-  if (bool_member (node->config, "use_bias", TRUE)
-      && (bias = read_weight (b, node, "bias", 1, bshape, TRUE, NULL, error)) == NULL)
+  if (!read_bias (b, node, units, &bias, error))
     return FALSE;
-  fuse_activation (node, &spec, &activation, &max);
+  fuse_activation (&spec, &activation, &max);
   node->rank = input_rank (node);
-  if (!set_inputs (b, node, error)
-      || !layer_added (b, node, qs_engine_model_add_dense (b->model, node->name, units, activation, max, kernel, bias),
-                       error)
-      || !tensor_named (b, node, kernel_path, error))
-    return FALSE;
-  if (spec.kind == QS_ACTIVATION_NONE)
-    return absorb_followers (b, node, error);
-  return add_own_activation (b, node, &spec, error);
+  return set_inputs (b, node, error)
+    && weighted_layer_added (b, node, qs_engine_model_add_dense (b->model, node->name, units, activation, max,
+                                                                 kernel, bias),
+                             kernel_path, &spec, error);
 }
 
 /* y = x * scale + shift per channel, computed in double. */

@@ -73,7 +73,7 @@ collect_groups (JsonObject *model,
 static Fixture *
 fixture_new (const char *file_name)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data", "keras-configs", file_name, NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "keras-configs", file_name, NULL);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GError) error = NULL;

@@ -33,7 +33,9 @@ Scales are float32 values (as a model stores them) written as decimal
 doubles that round-trip exactly; every multiplier is computed in double
 from them, in TFLite's order of operations.  Each case carries the
 parameters QsAddParams / QsMulParams / QsRescaleParams must hold, the
-input codes and the expected output codes.
+input codes and the expected output codes.  "extreme" marks cases whose
+output scale is so much finer than the inputs' that the left shift
+saturates: integer and float results may then differ by more than a code.
 """
 
 import json
@@ -171,18 +173,26 @@ def random_add(rng):
     zeros = [random_zero(rng) for _ in range(n_inputs)]
     # Output scales from far below to far above the inputs' (saturating both ways).
     out_scale = f32(max(scales) * 10.0 ** rng.uniform(-3.0, 2.0))
-    if rng.random() < 0.1:
+    extreme = rng.random() < 0.1
+    if extreme:
+        # Output steps far below the inputs': an output left shift that saturates.
+        out_scale = f32(max(scales) * 10.0 ** rng.uniform(-8.0, -6.0))
+    elif rng.random() < 0.1:
         out_scale = f32(max(scales) * n_inputs)   # an Average's sum
     out_zero = random_zero(rng)
     act = random_act(rng, out_zero)
     length = rng.choice([1, 7, 64, 200])
-    return add_case(rng, n_inputs, subtract, scales, zeros, out_scale, out_zero, act, length)
+    case = add_case(rng, n_inputs, subtract, scales, zeros, out_scale, out_zero, act, length)
+    case["extreme"] = extreme
+    return case
 
 
 def random_mul(rng):
     sa, sb = random_scale(rng), random_scale(rng, -3.0, 0.0)
     za, zb = random_zero(rng), random_zero(rng)
-    out_scale = f32(sa * sb * 255.0 * 10.0 ** rng.uniform(-2.5, 1.5))
+    extreme = rng.random() < 0.1
+    out_scale = f32(sa * sb * 255.0 * 10.0 ** (rng.uniform(-9.0, -7.0) if extreme
+                                               else rng.uniform(-2.5, 1.5)))
     out_zero = random_zero(rng)
     act = random_act(rng, out_zero)
     m, rs, ls = quantize_multiplier(sa * sb / out_scale)
@@ -194,7 +204,7 @@ def random_mul(rng):
            for i in range(length)]
     return {"op": "mul", "scale_a": sa, "zero_a": za, "scale_b": sb, "zero_b": zb,
             "output_scale": out_scale, "output_zero": out_zero, "act_min": act[0],
-            "act_max": act[1],
+            "act_max": act[1], "extreme": extreme,
             "params": {"output_multiplier": m, "output_right_shift": rs, "output_left_shift": ls},
             "a": a, "b": b, "b_len": b_len, "expected": out}
 
@@ -207,13 +217,15 @@ def random_rescale(rng):
         s_out, z_out = s_in, z_in                       # identity
     elif r < 0.2:
         s_out, z_out = s_in, random_zero(rng)           # a shift of the zero point only
+    elif r < 0.3:
+        s_out, z_out = f32(s_in * 10.0 ** rng.uniform(-8.5, -7.0)), random_zero(rng)
     else:
         s_out, z_out = f32(s_in * 10.0 ** rng.uniform(-3.0, 3.0)), random_zero(rng)
     m, rs, ls = quantize_multiplier(s_in / s_out)
     length = rng.choice([1, 16, 100, 256])
     codes = list(range(256)) if length == 256 else random_codes(rng, length)
     out = [clamp(mbqm(q - z_in, m, rs, ls) + z_out, 0, 255) for q in codes]
-    return {"op": "rescale", "input_scale": s_in, "input_zero": z_in, "output_scale": s_out,
+    return {"op": "rescale", "extreme": s_in / s_out > 1e6, "input_scale": s_in, "input_zero": z_in, "output_scale": s_out,
             "output_zero": z_out,
             "params": {"multiplier": m, "right_shift": rs, "left_shift": ls,
                        "identity": s_in == s_out and z_in == z_out},

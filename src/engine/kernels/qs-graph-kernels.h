@@ -62,7 +62,9 @@ typedef struct {
   int32_t act_min, act_max;
 } QsAddParams;
 
-/* false when a scale is not positive and finite or @n_inputs is out of range. */
+/* false when a scale is not positive and finite, a zero point or the
+ * act_min..act_max range is outside 0..255, or @n_inputs is out of range
+ * (Subtract takes exactly 2). The Mul and rescale inits check the same. */
 bool qs_add_params_init (size_t         n_inputs,
                          const double  *input_scales,
                          const int32_t *input_zeros,
@@ -149,6 +151,24 @@ typedef void (*QsRescaleFunc) (const QsRescaleParams *params,
 
 void qs_rescale_u8_scalar (const QsRescaleParams *params, const uint8_t *in, size_t rows, size_t cols,
                            size_t in_stride, uint8_t *out, size_t out_stride);
+
+#if defined(__x86_64__) || defined(_M_X64)
+/* The vector variants, bit for bit the scalar ones (qs-dispatch.c picks). */
+void qs_lut_u8_avx2       (const uint8_t table[256], const uint8_t *in, uint8_t *out, size_t n);
+void qs_lut_u8_avx512vbmi (const uint8_t table[256], const uint8_t *in, uint8_t *out, size_t n);
+void qs_add_u8_avx2   (const QsAddParams *params, const uint8_t *const *inputs, uint8_t *out,
+                       size_t n);
+void qs_add_u8_avx512 (const QsAddParams *params, const uint8_t *const *inputs, uint8_t *out,
+                       size_t n);
+void qs_mul_u8_avx2   (const QsMulParams *params, const uint8_t *a, const uint8_t *b, size_t b_len,
+                       uint8_t *out, size_t n);
+void qs_mul_u8_avx512 (const QsMulParams *params, const uint8_t *a, const uint8_t *b, size_t b_len,
+                       uint8_t *out, size_t n);
+void qs_rescale_u8_avx2   (const QsRescaleParams *params, const uint8_t *in, size_t rows,
+                           size_t cols, size_t in_stride, uint8_t *out, size_t out_stride);
+void qs_rescale_u8_avx512 (const QsRescaleParams *params, const uint8_t *in, size_t rows,
+                           size_t cols, size_t in_stride, uint8_t *out, size_t out_stride);
+#endif
 
 /* The ISA's variants (the scalar ones where an ISA has none). */
 typedef struct {

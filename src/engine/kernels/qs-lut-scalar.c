@@ -31,6 +31,8 @@ qs_lut_build (const QsActivationSpec *spec,
       double y = (double) qs_activation_spec_apply (spec, x) / (double) out_scale;
       double code;
 
+      /* Only an input scale near FLT_MAX makes x infinite and, say,
+       * swish's inf * 0 a NaN: the zero point is as good as any code. */
       if (isnan (y))
         y = 0.0;
       code = round (y) + (double) out_zero;

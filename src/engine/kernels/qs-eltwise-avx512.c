@@ -1,0 +1,195 @@
+/* qs-eltwise-avx512.c: the merges and rescaling of qs-eltwise-scalar.c, 16 codes at a time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The rules of qs-eltwise-avx2.c in AVX-512 (F, BW, VL): codes widened to
+ * int32 lanes, MultiplyByQuantizedMultiplier with vpmuldq and mask
+ * registers, and masked loads and narrowing stores (vpmovusdb) for the
+ * last partial block, so every length runs in vector code and nothing
+ * past the buffers is touched.
+ */
+#include "qs-graph-kernels.h"
+
+#include <immintrin.h>
+
+#define LANES 16
+
+typedef struct {
+  __m512i multiplier;
+  __m128i left_shift, right_shift;
+  __m512i limit_hi, limit_lo;  /* beyond these, the left shift saturates */
+  __m512i half;                /* (2^right_shift - 1) / 2 */
+  __m512i remainder_mask;
+  bool    shifts_left;
+} Rescaler;
+
+static Rescaler
+rescaler_init (int32_t multiplier,
+               int32_t left_shift,
+               int32_t right_shift)
+{
+  Rescaler r;
+  int32_t mask = (int32_t) (((int64_t) 1 << right_shift) - 1);
+
+  r.multiplier = _mm512_set1_epi32 (multiplier);
+  r.left_shift = _mm_cvtsi32_si128 (left_shift);
+  r.right_shift = _mm_cvtsi32_si128 (right_shift);
+  r.limit_hi = _mm512_set1_epi32 (INT32_MAX >> left_shift);
+  r.limit_lo = _mm512_set1_epi32 (INT32_MIN >> left_shift);
+  r.half = _mm512_set1_epi32 (mask >> 1);
+  r.remainder_mask = _mm512_set1_epi32 (mask);
+  r.shifts_left = left_shift > 0;
+  return r;
+}
+
+static inline __m512i
+rescale (const Rescaler *r,
+         __m512i         x)
+{
+  const __m512i round = _mm512_set1_epi64 ((int64_t) 1 << 30);
+  const __m512i one = _mm512_set1_epi32 (1);
+  __m512i even, odd, threshold;
+  __mmask16 negative, up;
+
+  if (r->shifts_left)
+    {
+      __mmask16 over = _mm512_cmpgt_epi32_mask (x, r->limit_hi);
+      __mmask16 under = _mm512_cmpgt_epi32_mask (r->limit_lo, x);
+
+      x = _mm512_sll_epi32 (x, r->left_shift);
+      x = _mm512_mask_mov_epi32 (x, over, _mm512_set1_epi32 (INT32_MAX));
+      x = _mm512_mask_mov_epi32 (x, under, _mm512_set1_epi32 (INT32_MIN));
+    }
+  even = _mm512_mul_epi32 (x, r->multiplier);
+  odd = _mm512_mul_epi32 (_mm512_srli_epi64 (x, 32), r->multiplier);
+  even = _mm512_srli_epi64 (_mm512_add_epi64 (even, round), 31);
+  odd = _mm512_srli_epi64 (_mm512_add_epi64 (odd, round), 31);
+  x = _mm512_mask_blend_epi32 ((__mmask16) 0xAAAA, even, _mm512_slli_epi64 (odd, 32));
+
+  negative = _mm512_cmplt_epi32_mask (x, _mm512_setzero_si512 ());
+  threshold = _mm512_mask_add_epi32 (r->half, negative, r->half, one);
+  up = _mm512_cmpgt_epi32_mask (_mm512_and_si512 (x, r->remainder_mask), threshold);
+  x = _mm512_sra_epi32 (x, r->right_shift);
+  return _mm512_mask_add_epi32 (x, up, x, one);
+}
+
+static inline __mmask16
+valid_lanes (size_t left)
+{
+  return left >= LANES ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+}
+
+static inline __m512i
+load16 (__mmask16      valid,
+        const uint8_t *p)
+{
+  return _mm512_cvtepu8_epi32 (_mm_maskz_loadu_epi8 (valid, p));
+}
+
+static inline void
+finish_store (const Rescaler *r,
+              __m512i         x,
+              __m512i         offset,
+              __m512i         lo,
+              __m512i         hi,
+              __mmask16       valid,
+              uint8_t        *out)
+{
+  __m512i y = _mm512_add_epi32 (rescale (r, x), offset);
+
+  y = _mm512_min_epi32 (_mm512_max_epi32 (y, lo), hi);
+  _mm512_mask_cvtusepi32_storeu_epi8 (out, valid, y);
+}
+
+void
+qs_add_u8_avx512 (const QsAddParams    *p,
+                  const uint8_t *const *inputs,
+                  uint8_t              *out,
+                  size_t                n)
+{
+  Rescaler input_rescalers[QS_ENGINE_MAX_INPUTS];
+  __m512i input_offsets[QS_ENGINE_MAX_INPUTS];
+  Rescaler output = rescaler_init (p->output_multiplier, p->output_left_shift,
+                                   p->output_right_shift);
+  const __m128i left_shift = _mm_cvtsi32_si128 (p->left_shift);
+  const __m512i offset = _mm512_set1_epi32 (p->output_offset);
+  const __m512i lo = _mm512_set1_epi32 (p->act_min), hi = _mm512_set1_epi32 (p->act_max);
+
+  for (size_t j = 0; j < p->n_inputs; j++)
+    {
+      input_rescalers[j] = rescaler_init (p->input_multiplier[j], 0, p->input_shift[j]);
+      input_offsets[j] = _mm512_set1_epi32 (p->input_offset[j]);
+    }
+  for (size_t i = 0; i < n; i += LANES)
+    {
+      __mmask16 valid = valid_lanes (n - i);
+      __m512i sum = _mm512_setzero_si512 ();
+
+      for (size_t j = 0; j < p->n_inputs; j++)
+        {
+          __m512i x = _mm512_sll_epi32 (_mm512_add_epi32 (load16 (valid, inputs[j] + i),
+                                                          input_offsets[j]), left_shift);
+          __m512i scaled = rescale (&input_rescalers[j], x);
+
+          sum = p->input_sign[j] < 0 ? _mm512_sub_epi32 (sum, scaled)
+                                     : _mm512_add_epi32 (sum, scaled);
+        }
+      finish_store (&output, sum, offset, lo, hi, valid, out + i);
+    }
+}
+
+void
+qs_mul_u8_avx512 (const QsMulParams *p,
+                  const uint8_t     *a,
+                  const uint8_t     *b,
+                  size_t             b_len,
+                  uint8_t           *out,
+                  size_t             n)
+{
+  Rescaler r = rescaler_init (p->output_multiplier, p->output_left_shift, p->output_right_shift);
+  const __m512i a_offset = _mm512_set1_epi32 (p->a_offset);
+  const __m512i b_offset = _mm512_set1_epi32 (p->b_offset);
+  const __m512i offset = _mm512_set1_epi32 (p->output_offset);
+  const __m512i lo = _mm512_set1_epi32 (p->act_min), hi = _mm512_set1_epi32 (p->act_max);
+  /* One factor for the whole tensor: a single row of n. */
+  size_t row = b_len == 1 ? n : b_len;
+  const __m512i b_fixed = _mm512_add_epi32 (_mm512_set1_epi32 (b_len > 0 ? b[0] : 0), b_offset);
+
+  for (size_t i = 0; i < n; i += row)
+    for (size_t j = 0; j < row; j += LANES)
+      {
+        __mmask16 valid = valid_lanes (row - j);
+        __m512i va = _mm512_add_epi32 (load16 (valid, a + i + j), a_offset);
+        __m512i vb = b_len == 1 ? b_fixed : _mm512_add_epi32 (load16 (valid, b + j), b_offset);
+
+        finish_store (&r, _mm512_mullo_epi32 (va, vb), offset, lo, hi, valid, out + i + j);
+      }
+}
+
+void
+qs_rescale_u8_avx512 (const QsRescaleParams *p,
+                      const uint8_t         *in,
+                      size_t                 rows,
+                      size_t                 cols,
+                      size_t                 in_stride,
+                      uint8_t               *out,
+                      size_t                 out_stride)
+{
+  Rescaler r = rescaler_init (p->multiplier, p->left_shift, p->right_shift);
+  const __m512i input_offset = _mm512_set1_epi32 (p->input_offset);
+  const __m512i offset = _mm512_set1_epi32 (p->output_offset);
+  const __m512i lo = _mm512_setzero_si512 (), hi = _mm512_set1_epi32 (255);
+
+  if (p->identity)
+    {
+      qs_rescale_u8_scalar (p, in, rows, cols, in_stride, out, out_stride);
+      return;
+    }
+  for (size_t row = 0; row < rows; row++)
+    for (size_t c = 0; c < cols; c += LANES)
+      {
+        __mmask16 valid = valid_lanes (cols - c);
+        __m512i x = _mm512_add_epi32 (load16 (valid, in + row * in_stride + c), input_offset);
+
+        finish_store (&r, x, offset, lo, hi, valid, out + row * out_stride + c);
+      }
+}

@@ -1,0 +1,774 @@
+/* test-graph.c: the graph engine against PyTorch's float32 results, its integer path, calibration and buffer plan.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * - float32 outputs of hand-built graphs (residual with projection,
+ *   concatenated branches, squeeze-and-excitation, padding and cropping,
+ *   affine, dilated and grouped convolutions, upsampling, global max
+ *   pooling, reshape, activation layers) against
+ *   tests/data/graph-golden.json, made by tests/reference/make_graph_golden.py
+ *   with PyTorch's own operators;
+ * - the integer path of the same graphs within a bound of float32, under
+ *   several weight schemes;
+ * - a chain built with and without explicit inputs gives the same bits;
+ * - calibrating once and quantizing twice equals preparing twice, bit for bit;
+ * - the buffer plan: a deep chain's scratch does not grow with depth, a
+ *   residual block keeps its skip value alive;
+ * - bad graphs get the right status.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "engine/qs-engine-private.h"
+
+/* ---- building the golden graphs ------------------------------------------------ */
+
+static JsonArray *
+golden_graphs (JsonParser **parser)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "graph-golden.json", NULL);
+  GError *error = NULL;
+
+  *parser = json_parser_new ();
+  json_parser_load_from_file (*parser, path, &error);
+  g_assert_no_error (error);
+  return json_object_get_array_member (json_node_get_object (json_parser_get_root (*parser)), "graphs");
+}
+
+/* The elements of a JSON array of numbers (transfer full). */
+static float *
+float_array (JsonObject *object,
+             const char *name,
+             size_t     *n)
+{
+  JsonArray *array = json_object_get_array_member (object, name);
+  size_t len = json_array_get_length (array);
+  float *v = g_new (float, len > 0 ? len : 1);
+
+  for (size_t i = 0; i < len; i++)
+    v[i] = (float) json_array_get_double_element (array, (guint) i);
+  if (n != NULL)
+    *n = len;
+  return v;
+}
+
+static int
+int_at (JsonObject *object,
+        const char *name,
+        guint       index)
+{
+  return (int) json_array_get_int_element (json_object_get_array_member (object, name), index);
+}
+
+static int
+int_or (JsonObject *object,
+        const char *name,
+        int         fallback)
+{
+  return json_object_has_member (object, name) ? (int) json_object_get_int_member (object, name)
+                                               : fallback;
+}
+
+static QsActivation
+activation_kind (const char *name)
+{
+  static const struct { const char *name; QsActivation kind; } kinds[] = {
+    { "leaky_relu", QS_ACTIVATION_LEAKY_RELU }, { "elu", QS_ACTIVATION_ELU },
+    { "sigmoid", QS_ACTIVATION_SIGMOID }, { "hard_sigmoid", QS_ACTIVATION_HARD_SIGMOID },
+    { "swish", QS_ACTIVATION_SWISH }, { "hard_swish", QS_ACTIVATION_HARD_SWISH },
+    { "tanh", QS_ACTIVATION_TANH }, { "gelu", QS_ACTIVATION_GELU },
+    { "softmax", QS_ACTIVATION_SOFTMAX },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (strcmp (kinds[i].name, name) == 0)
+      return kinds[i].kind;
+  g_assert_not_reached ();
+}
+
+static QsEngineStatus
+add_conv (QsEngineModel *model,
+          JsonObject    *layer,
+          bool           depthwise)
+{
+  QsConvParams p = {
+    .kernel_h = int_at (layer, "kernel_shape", 0),
+    .kernel_w = int_at (layer, "kernel_shape", 1),
+    .stride_h = int_or (layer, "stride", 1),
+    .stride_w = int_or (layer, "stride", 1),
+    .dilation_h = int_or (layer, "dilation", 1),
+    .dilation_w = int_or (layer, "dilation", 1),
+    .groups = int_or (layer, "groups", 1),
+    .filters = depthwise ? int_at (layer, "kernel_shape", 3) : int_at (layer, "kernel_shape", 3),
+    .activation = json_object_has_member (layer, "relu") ? QS_ACTIVATION_RELU : QS_ACTIVATION_NONE,
+    .activation_max = json_object_has_member (layer, "relu_max")
+                        ? (float) json_object_get_double_member (layer, "relu_max") : INFINITY,
+  };
+  g_autofree float *kernel = float_array (layer, "kernel", NULL);
+  g_autofree float *bias = json_object_has_member (layer, "bias") ? float_array (layer, "bias", NULL) : NULL;
+
+  p.padding = g_strcmp0 (json_object_get_string_member_with_default (layer, "padding", "valid"), "same") == 0
+                ? QS_PADDING_SAME : QS_PADDING_VALID;
+  return depthwise ? qs_engine_model_add_depthwise (model, NULL, &p, kernel, bias)
+                   : qs_engine_model_add_conv2d (model, NULL, &p, kernel, bias);
+}
+
+static QsEngineStatus
+add_golden_layer (QsEngineModel *model,
+                  JsonObject    *layer)
+{
+  const char *op = json_object_get_string_member (layer, "op");
+  static const struct { const char *op; QsLayerKind kind; } merges[] = {
+    { "add", QS_LAYER_ADD }, { "subtract", QS_LAYER_SUBTRACT }, { "multiply", QS_LAYER_MULTIPLY },
+    { "average", QS_LAYER_AVERAGE }, { "maximum", QS_LAYER_MAXIMUM },
+    { "concatenate", QS_LAYER_CONCATENATE },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (merges); i++)
+    if (strcmp (op, merges[i].op) == 0)
+      return qs_engine_model_add_merge (model, op, merges[i].kind);
+  if (strcmp (op, "conv2d") == 0 || strcmp (op, "depthwise") == 0)
+    return add_conv (model, layer, strcmp (op, "depthwise") == 0);
+  if (strcmp (op, "dense") == 0)
+    {
+      g_autofree float *kernel = float_array (layer, "kernel", NULL);
+      g_autofree float *bias = float_array (layer, "bias", NULL);
+
+      return qs_engine_model_add_dense (model, op, int_at (layer, "kernel_shape", 1),
+                                        QS_ACTIVATION_NONE, INFINITY, kernel, bias);
+    }
+  if (strcmp (op, "pad") == 0 || strcmp (op, "crop") == 0)
+    return qs_engine_model_add_pad (model, op, strcmp (op, "crop") == 0, int_at (layer, "pads", 0),
+                                    int_at (layer, "pads", 1), int_at (layer, "pads", 2),
+                                    int_at (layer, "pads", 3));
+  if (strcmp (op, "affine") == 0)
+    {
+      g_autofree float *scale = float_array (layer, "scale", NULL);
+      g_autofree float *shift = float_array (layer, "shift", NULL);
+
+      return qs_engine_model_add_affine (model, op, scale, shift);
+    }
+  if (strcmp (op, "gap") == 0)
+    return qs_engine_model_add_global_average_pool (model, op);
+  if (strcmp (op, "gmp") == 0)
+    return qs_engine_model_add_global_max_pool (model, op);
+  if (strcmp (op, "maxpool") == 0)
+    {
+      int pool = int_or (layer, "pool", 2), stride = int_or (layer, "stride", pool);
+      QsConvParams p = {
+        .kernel_h = pool, .kernel_w = pool, .stride_h = stride, .stride_w = stride,
+        .padding = g_strcmp0 (json_object_get_string_member_with_default (layer, "padding", "valid"),
+                              "same") == 0 ? QS_PADDING_SAME : QS_PADDING_VALID,
+      };
+
+      return qs_engine_model_add_pool (model, op, QS_LAYER_MAX_POOL, &p);
+    }
+  if (strcmp (op, "reshape") == 0)
+    return qs_engine_model_add_reshape (model, op, int_at (layer, "shape", 0), int_at (layer, "shape", 1),
+                                        int_at (layer, "shape", 2));
+  if (strcmp (op, "upsample") == 0)
+    return qs_engine_model_add_upsample (model, op, int_at (layer, "factors", 0),
+                                         int_at (layer, "factors", 1),
+                                         json_object_get_boolean_member (layer, "bilinear"));
+  if (strcmp (op, "activation") == 0)
+    {
+      const char *kind = json_object_get_string_member (layer, "kind");
+      QsActivationSpec spec;
+
+      if (strcmp (kind, "relu6") == 0)
+        return qs_engine_model_add_activation (model, op, QS_ACTIVATION_RELU, 6.0f);
+      qs_activation_spec_init (&spec, activation_kind (kind));
+      if (json_object_has_member (layer, "negative_slope"))
+        spec.negative_slope = (float) json_object_get_double_member (layer, "negative_slope");
+      return qs_engine_model_add_activation_spec (model, op, &spec);
+    }
+  g_assert_not_reached ();
+}
+
+/* The engine model of a golden graph; every layer's inputs are set
+ * explicitly, through the map from the graph's values to the engine's
+ * (a fused ReLU makes no value of its own). */
+static QsEngineModel *
+build_golden (JsonObject *graph)
+{
+  JsonArray *layers = json_object_get_array_member (graph, "layers");
+  guint n = json_array_get_length (layers);
+  g_autofree int *map = g_new0 (int, n + 1);
+  QsEngineModel *model = qs_engine_model_new (int_at (graph, "input", 0), int_at (graph, "input", 1),
+                                              int_at (graph, "input", 2));
+
+  g_assert_nonnull (model);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *layer = json_array_get_object_element (layers, i);
+      JsonArray *inputs = json_object_get_array_member (layer, "inputs");
+      int values[QS_ENGINE_MAX_INPUTS];
+      size_t n_inputs = json_array_get_length (inputs);
+
+      for (size_t j = 0; j < n_inputs; j++)
+        values[j] = map[json_array_get_int_element (inputs, (guint) j)];
+      g_assert_cmpint (qs_engine_model_set_next_inputs (model, values, n_inputs), ==, QS_ENGINE_OK);
+      g_assert_cmpint (add_golden_layer (model, layer), ==, QS_ENGINE_OK);
+      map[i + 1] = qs_engine_model_get_last_value (model);
+    }
+  return model;
+}
+
+/* @batch images through @model (and @quantized when not NULL), transfer full. */
+static float *
+run_model (const QsEngineModel    *model,
+           const QsQuantizedModel *quantized,
+           const float            *images,
+           size_t                  batch)
+{
+  size_t size = qs_engine_get_buffer_size (model, quantized, batch);
+  g_autofree void *scratch = g_malloc (size);
+  float *out = g_new (float, batch * qs_engine_model_get_n_outputs (model));
+
+  g_assert_cmpint (qs_engine_forward (model, quantized, images, batch, scratch, size, out), ==, QS_ENGINE_OK);
+  return out;
+}
+
+static void
+test_float_golden (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      JsonObject *graph = json_array_get_object_element (graphs, g);
+      QsEngineModel *model = build_golden (graph);
+      size_t n_images, n_expected;
+      g_autofree float *images = float_array (graph, "images", &n_images);
+      g_autofree float *expected = float_array (graph, "output_values", &n_expected);
+      size_t batch = n_images / (size_t) (int_at (graph, "input", 0) * int_at (graph, "input", 1)
+                                          * int_at (graph, "input", 2));
+      g_autofree float *got = run_model (model, NULL, images, batch);
+      float amax = 0.0f;
+
+      g_test_message ("graph %s", json_object_get_string_member (graph, "name"));
+      g_assert_cmpuint (qs_engine_model_get_n_outputs (model) * batch, ==, n_expected);
+      for (size_t i = 0; i < n_expected; i++)
+        amax = fmaxf (amax, fabsf (expected[i]));
+      /* Float32 in another summation order: a few units in the last place
+       * of the largest value. */
+      for (size_t i = 0; i < n_expected; i++)
+        g_assert_cmpfloat_with_epsilon (got[i], expected[i], 2e-6f * fmaxf (amax, 1.0f));
+      qs_engine_model_free (model);
+    }
+}
+
+/* ---- the integer path -------------------------------------------------------------- */
+
+static double
+sqnr_db (const float *ref,
+         const float *got,
+         size_t       n)
+{
+  double signal = 0.0, noise = 0.0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      signal += (double) ref[i] * ref[i];
+      noise += ((double) ref[i] - got[i]) * ((double) ref[i] - got[i]);
+    }
+  return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
+}
+
+/* @count images like the golden ones (the affine graph's are pixels). */
+static float *
+calibration_images (JsonObject *graph,
+                    size_t      count)
+{
+  size_t per = (size_t) (int_at (graph, "input", 0) * int_at (graph, "input", 1) * int_at (graph, "input", 2));
+  float *images = g_new (float, count * per);
+  GRand *rand = g_rand_new_with_seed (7);
+  bool pixels = json_object_has_member (graph, "image_scale");
+
+  for (size_t i = 0; i < count * per; i++)
+    images[i] = pixels ? (float) g_rand_double_range (rand, 0.0, 255.0)
+                       : (float) g_rand_double_range (rand, -2.0, 2.0);
+  g_rand_free (rand);
+  return images;
+}
+
+static void
+schemes_of (const QsEngineModel *model,
+            const QsScheme      *scheme,
+            const QsScheme     **schemes)
+{
+  for (size_t i = 0; i < qs_engine_model_get_n_weighted (model); i++)
+    schemes[i] = scheme;
+}
+
+/* The integer outputs' SQNR against float32 on @count calibration images. */
+static double
+integer_sqnr (const QsEngineModel      *model,
+              const QsScheme           *scheme,
+              const QsActivationScheme *act,
+              const float              *images,
+              size_t                    count)
+{
+  const QsScheme *schemes[64];
+  QsEngineDataset data = { .count = count, .images = images };
+  QsQuantizedModel *quantized = NULL;
+  char message[256];
+  double db;
+
+  qs_engine_model_get_input_shape (model, &data.height, &data.width, &data.channels);
+  schemes_of (model, scheme, schemes);
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, qs_engine_model_get_n_weighted (model), act,
+                                                &data, 0, NULL, &quantized, message, sizeof message),
+                   ==, QS_ENGINE_OK);
+  {
+    g_autofree float *ref = run_model (model, NULL, images, count);
+    g_autofree float *got = run_model (model, quantized, images, count);
+
+    db = sqnr_db (ref, got, count * qs_engine_model_get_n_outputs (model));
+  }
+  qs_quantized_model_free (quantized);
+  return db;
+}
+
+static void
+test_integer_bounds (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+  QsScheme per_tensor, per_channel, wide, fp8, grouped;
+  QsActivationScheme act, fractional;
+
+  qs_scheme_init_default (&per_tensor);
+  per_channel = per_tensor;
+  per_channel.granularity = QS_GRANULARITY_CHANNEL;
+  wide = per_tensor;
+  wide.bits = 12;
+  fp8 = per_tensor;
+  fp8.format = QS_FORMAT_FP8_E4M3;
+  grouped = per_tensor;
+  grouped.granularity = QS_GRANULARITY_GROUP;
+  grouped.group_size = 8;
+  qs_activation_scheme_init_default (&act);
+  fractional = act;
+  fractional.nudge_zero = false;
+
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      JsonObject *graph = json_array_get_object_element (graphs, g);
+      QsEngineModel *model = build_golden (graph);
+      g_autofree float *images = calibration_images (graph, 48);
+      const QsScheme *schemes[] = { &per_tensor, &per_channel, &wide, &fp8, &grouped };
+
+      for (size_t s = 0; s < G_N_ELEMENTS (schemes); s++)
+        {
+          double db = integer_sqnr (model, schemes[s], &act, images, 48);
+
+          g_test_message ("graph %s scheme %zu: %.1f dB", json_object_get_string_member (graph, "name"), s, db);
+          /* 8-bit activations give about 6 dB per bit, less a few dB per
+           * requantized layer of these small random graphs. */
+          g_assert_cmpfloat (db, >=, 20.0);
+        }
+      /* Fractional zero points: merges and tables in float, the rest on codes. */
+      g_assert_cmpfloat (integer_sqnr (model, &per_tensor, &fractional, images, 48), >=, 20.0);
+      qs_engine_model_free (model);
+    }
+}
+
+/* Layers with no integer kernel say so. */
+static void
+test_runs_in_float (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+  size_t in_float = 0;
+
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      JsonObject *graph = json_array_get_object_element (graphs, g);
+      QsEngineModel *model = build_golden (graph);
+
+      for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
+        {
+          QsLayerInfo info;
+          bool expected;
+
+          g_assert_true (qs_engine_model_get_layer (model, i, &info));
+          g_assert_cmpint (info.value, ==, (int) i + 1);
+          g_assert_cmpuint (info.n_inputs, >=, 1);
+          for (size_t j = 0; j < info.n_inputs; j++)
+            g_assert_cmpint (info.inputs[j], <=, (int) i);
+          /* The image's preprocessing, softmax and bilinear upsampling. */
+          expected = (info.kind == QS_LAYER_AFFINE && info.inputs[0] == QS_ENGINE_INPUT_VALUE)
+            || (info.kind == QS_LAYER_UPSAMPLE && model->layers[i].bilinear)
+            || (info.kind == QS_LAYER_ACTIVATION && model->layers[i].spec.kind == QS_ACTIVATION_SOFTMAX);
+          g_assert_cmpint (info.runs_in_float, ==, expected);
+          in_float += info.runs_in_float;
+        }
+      qs_engine_model_free (model);
+    }
+  g_assert_cmpuint (in_float, ==, 4);
+}
+
+/* ---- chains, calibration ------------------------------------------------------------ */
+
+static float *
+random_floats (size_t n,
+               guint32 seed,
+               double  scale)
+{
+  float *v = g_new (float, n);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (size_t i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -scale, scale);
+  g_rand_free (rand);
+  return v;
+}
+
+/* A small chain of every chain layer kind; with @explicit_inputs every
+ * layer names the last value as its input. */
+static QsEngineModel *
+build_chain (bool explicit_inputs)
+{
+  QsEngineModel *model = qs_engine_model_new (10, 10, 2);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_SAME, .filters = 8, .activation = QS_ACTIVATION_NONE,
+                        .activation_max = INFINITY };
+  QsConvParams pool = { .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2 };
+  QsConvParams dw = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                      .padding = QS_PADDING_VALID, .filters = 2, .activation = QS_ACTIVATION_RELU,
+                      .activation_max = 6.0f };
+  g_autofree float *k1 = random_floats (3 * 3 * 2 * 8, 1, 0.4);
+  g_autofree float *k2 = random_floats (3 * 3 * 8 * 2, 2, 0.3);
+  g_autofree float *k3 = random_floats (3 * 3 * 16 * 10, 3, 0.2);
+  g_autofree float *bias = random_floats (16, 4, 0.1);
+  int last;
+
+#define NEXT()                                                                           \
+  do {                                                                                   \
+    last = qs_engine_model_get_last_value (model);                                       \
+    if (explicit_inputs)                                                                 \
+      g_assert_cmpint (qs_engine_model_set_next_inputs (model, &last, 1), ==, QS_ENGINE_OK); \
+  } while (0)
+
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, bias), ==, QS_ENGINE_OK);
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_pool (model, "pool", QS_LAYER_MAX_POOL, &pool), ==, QS_ENGINE_OK);
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw", &dw, k2, bias), ==, QS_ENGINE_OK);
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flatten"), ==, QS_ENGINE_OK);
+  NEXT ();
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 10, QS_ACTIVATION_NONE, INFINITY, k3, bias),
+                   ==, QS_ENGINE_OK);
+#undef NEXT
+  return model;
+}
+
+static QsQuantizedModel *
+prepare (const QsEngineModel   *model,
+         const QsScheme        *scheme,
+         const QsEngineDataset *data)
+{
+  const QsScheme *schemes[64];
+  QsQuantizedModel *quantized = NULL;
+
+  schemes_of (model, scheme, schemes);
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, qs_engine_model_get_n_weighted (model), NULL,
+                                                data, 0, NULL, &quantized, NULL, 0), ==, QS_ENGINE_OK);
+  return quantized;
+}
+
+static void
+test_chain_explicit_inputs (void)
+{
+  QsEngineModel *implicit = build_chain (false), *explicit = build_chain (true);
+  g_autofree float *images = random_floats (24 * 200, 5, 1.0);
+  QsEngineDataset data = { .count = 24, .height = 10, .width = 10, .channels = 2, .images = images };
+  QsScheme scheme;
+  QsQuantizedModel *qi, *qe;
+  size_t n = 24 * qs_engine_model_get_n_outputs (implicit);
+
+  /* The ReLU was fused in both. */
+  g_assert_cmpuint (qs_engine_model_get_n_layers (implicit), ==, 5);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (explicit), ==, 5);
+  qs_scheme_init_default (&scheme);
+  qi = prepare (implicit, &scheme, &data);
+  qe = prepare (explicit, &scheme, &data);
+  {
+    g_autofree float *fi = run_model (implicit, NULL, images, 24);
+    g_autofree float *fe = run_model (explicit, NULL, images, 24);
+    g_autofree float *ii = run_model (implicit, qi, images, 24);
+    g_autofree float *ie = run_model (explicit, qe, images, 24);
+
+    g_assert_cmpmem (fi, n * sizeof (float), fe, n * sizeof (float));
+    g_assert_cmpmem (ii, n * sizeof (float), ie, n * sizeof (float));
+  }
+  qs_quantized_model_free (qi);
+  qs_quantized_model_free (qe);
+  qs_engine_model_free (implicit);
+  qs_engine_model_free (explicit);
+}
+
+static void
+assert_same_stats (const QsQuantizedModel *a,
+                   const QsQuantizedModel *b,
+                   bool                    with_output_sqnr)
+{
+  for (size_t i = 0; i < qs_engine_model_get_n_weighted (qs_quantized_model_get_model (a)); i++)
+    {
+      QsQuantizedLayerStats sa, sb;
+
+      g_assert_true (qs_quantized_model_get_layer_stats (a, i, &sa));
+      g_assert_true (qs_quantized_model_get_layer_stats (b, i, &sb));
+      g_assert_cmpmem (&sa.weight_sqnr_db, sizeof (double), &sb.weight_sqnr_db, sizeof (double));
+      g_assert_cmpint (sa.weight_bits, ==, sb.weight_bits);
+      g_assert_cmpmem (&sa.output_scale, sizeof (float), &sb.output_scale, sizeof (float));
+      g_assert_cmpmem (&sa.output_zero_point, sizeof (float), &sb.output_zero_point, sizeof (float));
+      if (with_output_sqnr)
+        g_assert_cmpmem (&sa.output_sqnr_db, sizeof (double), &sb.output_sqnr_db, sizeof (double));
+      else
+        g_assert_true (isnan (sa.output_sqnr_db));
+    }
+}
+
+/* Quantizing a calibration twice under two schemes gives, bit for bit,
+ * what preparing under each scheme gives. */
+static void
+check_calibrate_once (QsEngineModel         *model,
+                      const QsEngineDataset *data)
+{
+  QsScheme a, b;
+  const QsScheme *sa[64], *sb[64];
+  size_t nw = qs_engine_model_get_n_weighted (model);
+  size_t n = data->count * qs_engine_model_get_n_outputs (model);
+  QsCalibration *cal = NULL;
+  QsQuantizedModel *qa, *qb, *qa_sqnr, *pa, *pb;
+
+  qs_scheme_init_default (&a);
+  b = a;
+  b.bits = 4;
+  b.granularity = QS_GRANULARITY_CHANNEL;
+  b.mapping = QS_MAPPING_SYMMETRIC;
+  schemes_of (model, &a, sa);
+  schemes_of (model, &b, sb);
+
+  g_assert_cmpint (qs_engine_calibrate (model, NULL, data, 0, NULL, &cal, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_quantize_calibrated (cal, sa, nw, false, NULL, &qa, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_quantize_calibrated (cal, sb, nw, false, NULL, &qb, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_quantize_calibrated (cal, sa, nw, true, NULL, &qa_sqnr, NULL, 0), ==, QS_ENGINE_OK);
+  pa = prepare (model, &a, data);
+  pb = prepare (model, &b, data);
+  {
+    g_autofree float *oa = run_model (model, qa, data->images, data->count);
+    g_autofree float *ob = run_model (model, qb, data->images, data->count);
+    g_autofree float *opa = run_model (model, pa, data->images, data->count);
+    g_autofree float *opb = run_model (model, pb, data->images, data->count);
+
+    g_assert_cmpmem (oa, n * sizeof (float), opa, n * sizeof (float));
+    g_assert_cmpmem (ob, n * sizeof (float), opb, n * sizeof (float));
+    /* The schemes differ, and so do the results. */
+    g_assert_true (memcmp (oa, ob, n * sizeof (float)) != 0);
+  }
+  assert_same_stats (qa, pa, false);
+  assert_same_stats (qb, pb, false);
+  assert_same_stats (qa_sqnr, pa, true);
+  qs_quantized_model_free (qa);
+  qs_quantized_model_free (qb);
+  qs_quantized_model_free (qa_sqnr);
+  qs_quantized_model_free (pa);
+  qs_quantized_model_free (pb);
+  qs_calibration_free (cal);
+}
+
+static void
+test_calibrate_once (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+  QsEngineModel *chain = build_chain (false);
+  g_autofree float *images = random_floats (40 * 200, 6, 1.0);
+  QsEngineDataset data = { .count = 40, .height = 10, .width = 10, .channels = 2, .images = images };
+
+  check_calibrate_once (chain, &data);
+  qs_engine_model_free (chain);
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      JsonObject *graph = json_array_get_object_element (graphs, g);
+      QsEngineModel *model = build_golden (graph);
+      g_autofree float *gimages = calibration_images (graph, 20);
+      QsEngineDataset gdata = { .count = 20, .images = gimages };
+
+      qs_engine_model_get_input_shape (model, &gdata.height, &gdata.width, &gdata.channels);
+      check_calibrate_once (model, &gdata);
+      qs_engine_model_free (model);
+    }
+}
+
+/* ---- the buffer plan ----------------------------------------------------------------- */
+
+static QsEngineModel *
+conv_chain (size_t depth)
+{
+  QsEngineModel *model = qs_engine_model_new (16, 16, 8);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_SAME, .filters = 8, .activation = QS_ACTIVATION_RELU,
+                        .activation_max = INFINITY };
+  g_autofree float *kernel = random_floats (3 * 3 * 8 * 8, 8, 0.2);
+
+  for (size_t i = 0; i < depth; i++)
+    g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, kernel, NULL), ==, QS_ENGINE_OK);
+  return model;
+}
+
+static void
+test_plan_chain_depth (void)
+{
+  QsEngineModel *shallow = conv_chain (2), *deep = conv_chain (40);
+
+  /* Two slots, whatever the depth: each layer reads the one before. */
+  g_assert_cmpuint (deep->plan_f32.n_slots, ==, 2);
+  g_assert_cmpuint (deep->plan_u8.n_slots, ==, 2);
+  for (size_t b = 1; b <= 16; b *= 4)
+    g_assert_cmpuint (qs_engine_get_buffer_size (deep, NULL, b), ==, qs_engine_get_buffer_size (shallow, NULL, b));
+  qs_engine_model_free (shallow);
+  qs_engine_model_free (deep);
+}
+
+static void
+test_plan_residual (void)
+{
+  QsEngineModel *model = conv_chain (1), *chain = conv_chain (4);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_SAME, .filters = 8, .activation = QS_ACTIVATION_NONE,
+                        .activation_max = INFINITY };
+  g_autofree float *kernel = random_floats (3 * 3 * 8 * 8, 9, 0.2);
+  int skip = qs_engine_model_get_last_value (model), add[2];
+  const QsValuePlan *plan = &model->plan_f32;
+  QsScratchLayout with_skip, without;
+
+  /* skip -> conv -> conv -> add (conv, skip): the skip value lives across
+   * both convolutions, so it needs a third slot the chain does not. */
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "a", &conv, kernel, NULL), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "b", &conv, kernel, NULL), ==, QS_ENGINE_OK);
+  add[0] = qs_engine_model_get_last_value (model);
+  add[1] = skip;
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, add, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (plan->n_slots, ==, 3);
+  for (int v = skip + 1; v <= add[0]; v++)
+    g_assert_cmpint (plan->slot[v], !=, plan->slot[skip]);
+  /* The sum reuses a dead value's slot. */
+  g_assert_cmpuint (plan->slot[add[0] + 1], !=, plan->slot[add[0]]);
+  g_assert_cmpuint (plan->slot[add[0] + 1], !=, plan->slot[skip]);
+  /* One more map of floats and of codes than a chain as deep. */
+  qs_engine_scratch_layout (model, 16, &with_skip);
+  qs_engine_scratch_layout (chain, 16, &without);
+  g_assert_cmpuint (with_skip.float_bytes, ==, without.float_bytes * 3 / 2);
+  g_assert_cmpuint (with_skip.codes_bytes, ==, without.codes_bytes + without.code_bytes);
+  qs_engine_model_free (model);
+  qs_engine_model_free (chain);
+}
+
+/* ---- bad graphs ------------------------------------------------------------------------ */
+
+static void
+test_bad_graphs (void)
+{
+  QsEngineModel *model = qs_engine_model_new (6, 6, 4);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+                        .padding = QS_PADDING_SAME, .filters = 6, .groups = 4,
+                        .activation = QS_ACTIVATION_NONE, .activation_max = INFINITY };
+  g_autofree float *kernel = random_floats (3 * 3 * 4 * 6, 10, 0.2);
+  int missing = 5, two[2] = { 0, 1 }, three[3] = { 0, 1, 0 };
+
+  /* An input value that does not exist yet, or none at all. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &missing, 1), ==, QS_ENGINE_INVALID_ARGUMENT);
+  missing = -1;
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &missing, 1), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
+  /* Groups must divide the channels. */
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "g", &conv, kernel, NULL), ==, QS_ENGINE_INVALID_ARGUMENT);
+  conv.groups = 3;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "g", &conv, kernel, NULL), ==, QS_ENGINE_SHAPE_MISMATCH);
+  conv.groups = 2;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &conv, kernel, NULL), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+
+  /* Merges of a 6x6x4 image and a 3x3x6 map. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "cat", QS_LAYER_CONCATENATE), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "mul", QS_LAYER_MULTIPLY), ==, QS_ENGINE_SHAPE_MISMATCH);
+  /* Subtract takes two; a merge at least two; other layers one. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, three, 3), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "sub", QS_LAYER_SUBTRACT), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "one", QS_LAYER_ADD), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "flat", QS_LAYER_PAD), ==, QS_ENGINE_INVALID_ARGUMENT);
+  /* A linear activation of another value than the last is a view of it. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "linear", QS_ACTIVATION_NONE, INFINITY), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_get_last_value (model), ==, 2);
+  g_assert_cmpint (model->layers[1].inputs[0], ==, 0);
+  g_assert_cmpint (model->plan_f32.root[2], ==, 0);
+  g_assert_cmpint (qs_engine_model_set_output (model, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
+  /* A reshape to another size, a crop past the map. */
+  g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 2, 2, 14), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "crop", true, 2, 1, 0, 0), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad", false, -1, 0, 0, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_add_upsample (model, "up", 0, 2, false), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_set_output (model, 7), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_false (qs_engine_model_get_value_shape (model, 3, NULL, NULL, NULL));
+  /* Nothing of the failures stayed, and the model still runs. */
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 2);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 1, 9, 6), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_output (model, 3), ==, QS_ENGINE_OK);
+  {
+    g_autofree float *images = random_floats (2 * 144, 11, 1.0);
+    g_autofree float *out = run_model (model, NULL, images, 2);
+    int h, w, c;
+
+    g_assert_true (qs_engine_model_get_value_shape (model, 3, &h, &w, &c));
+    g_assert_cmpint (h * 100 + w * 10 + c, ==, 196);
+    g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 54);
+    /* Scoring the image itself: its values come back. */
+    g_assert_cmpint (qs_engine_model_set_output (model, 0), ==, QS_ENGINE_OK);
+    g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 144);
+    {
+      g_autofree float *same = run_model (model, NULL, images, 2);
+
+      g_assert_cmpmem (same, 2 * 144 * sizeof (float), images, 2 * 144 * sizeof (float));
+    }
+  }
+  qs_engine_model_free (model);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/graph/float-golden", test_float_golden);
+  g_test_add_func ("/graph/integer-bounds", test_integer_bounds);
+  g_test_add_func ("/graph/runs-in-float", test_runs_in_float);
+  g_test_add_func ("/graph/chain-explicit-inputs", test_chain_explicit_inputs);
+  g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
+  g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
+  g_test_add_func ("/graph/plan-residual", test_plan_residual);
+  g_test_add_func ("/graph/bad-graphs", test_bad_graphs);
+  return g_test_run ();
+}
