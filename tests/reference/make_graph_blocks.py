@@ -106,7 +106,9 @@ THE REFERENCE (reference.json), per block
       first 1,000 Fashion-MNIST training images): the input image and the
       output of every layer that computes (fused conv/dense, the depthwise
       half of a SeparableConv2D, a Dense's pre-sigmoid sums and its sigmoid,
-      unfolded BN, Add, Multiply, Concatenate, the logits);
+      unfolded BN, Add, Multiply, Concatenate, the logits); a Concatenate
+      rounds each input once onto its own output grid (TFLite's
+      ConcatenationWithScaling);
     * x + 3 -> ReLU(6) -> x * (1/6) (or x / 6) -> Multiply with x is one
       hard-swish table activation, as Quantscope's Keras reader builds it:
       one quantized value, not four;
@@ -118,7 +120,9 @@ THE REFERENCE (reference.json), per block
     * argmax of the fake-quantized logits, ties to the lowest class.
   Rounding and requantization differ from integer inference in the last code
   now and then (see engine_reference.py), so the engine's test allows 0.5
-  points (5 of 1,000 images).
+  points (5 of 1,000 images) and asks for the same prediction as the
+  simulation on 98.5 % of the images (the blocks agree on 99.1-100 % with a
+  correct engine).
 
 Deterministic: fixed seeds, one thread, deterministic algorithms.
 """
