@@ -372,20 +372,25 @@ def predict(ops, x, **kw):
 
 # ------------------------------------------------------------------ quantization
 
-def weight_fake_quant(w, scheme):
+def weight_fake_quant(w, scheme, with_scale=False):
+    """Fake-quantized @w; with @with_scale, also the scale of each output channel (axis 0)."""
     if scheme["granularity"] == "channel":
         obs = PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, qscheme=scheme["qscheme"],
                                        quant_min=scheme["quant_min"], quant_max=scheme["quant_max"])
         obs(w)
         s, z = obs.calculate_qparams()
-        return torch.fake_quantize_per_channel_affine(
+        fq = torch.fake_quantize_per_channel_affine(
             w, s.float(), z.to(torch.int32), 0, scheme["quant_min"], scheme["quant_max"])
-    obs = MinMaxObserver(dtype=torch.qint8, qscheme=scheme["qscheme"],
-                         quant_min=scheme["quant_min"], quant_max=scheme["quant_max"])
-    obs(w)
-    s, z = obs.calculate_qparams()
-    return torch.fake_quantize_per_tensor_affine(
-        w, float(s), int(z), scheme["quant_min"], scheme["quant_max"])
+        s = s.float()
+    else:
+        obs = MinMaxObserver(dtype=torch.qint8, qscheme=scheme["qscheme"],
+                             quant_min=scheme["quant_min"], quant_max=scheme["quant_max"])
+        obs(w)
+        s, z = obs.calculate_qparams()
+        fq = torch.fake_quantize_per_tensor_affine(
+            w, float(s), int(z), scheme["quant_min"], scheme["quant_max"])
+        s = torch.full((w.shape[0],), float(s))
+    return (fq, s) if with_scale else fq
 
 
 def sqnr_db(ref, test):

@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+# torchvision_to_keras.py: torchvision's MobileNetV2 and ResNet18 (random weights) as Keras 2 functional .h5 files.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write the models and images of the graph benchmark (issue 9, section 4).
+
+How to run (Debian's python3-torch and python3-torchvision, only /usr/bin/python3
+sees them; from anywhere):
+
+    /usr/bin/python3 bench/torchvision_to_keras.py OUTDIR [--images 256] [--calib 64]
+
+Writes into OUTDIR (not committed: about 14 and 47 MB):
+  mobilenet_v2.h5, resnet18.h5   Keras 2 functional models exactly as tf.keras
+                                 2.11 saves them (tests/reference/make_graph_blocks.py's
+                                 writer): 224x224x3 input, PyTorch's symmetric
+                                 padding as ZeroPadding2D + 'valid' wherever TF's
+                                 'same' would pad differently, Conv2D /
+                                 DepthwiseConv2D without bias + BatchNormalization,
+                                 ReLU(6) / ReLU, Add, GlobalAveragePooling2D,
+                                 Dropout, Dense(1000)
+  mobilenet_v2.pt, resnet18.pt   the same weights as a torchvision state_dict,
+                                 for bench_graph_models.py
+  NAME-images.h5, calib.h5       random 224x224x3 uint8 images (smooth noise)
+                                 in the HDF5 x / y layout `eval --data` reads,
+                                 with torchvision's ImageNet normalisation as
+                                 per-channel `mean` / `scale` attributes; the
+                                 labels of NAME-images.h5 are torchvision's
+                                 float32 predictions, so `eval`'s fp32 top-1
+                                 is its agreement with PyTorch (1.0 when
+                                 exact) and its int8 top-1 the agreement of
+                                 our int8 with PyTorch's float32
+
+Weights: torchvision's own initialisation under torch.manual_seed(SEED),
+then eval-mode BatchNormalization statistics made plausible: the running
+mean and variance are measured on random images (so every layer sees
+unit-scale activations, as in a trained network) and gamma / beta drawn
+around 1 / 0.  The script checks that the Keras graph, run by the same
+PyTorch modules layer by layer, reproduces torchvision's output.
+"""
+
+import argparse
+import copy
+import os
+import sys
+
+import h5py
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "reference"))
+import make_graph_blocks as blocks  # noqa: E402  (Keras layer builder and .h5 writer)
+
+SEED = 20261204
+MEAN = np.array([0.485, 0.456, 0.406])
+STD = np.array([0.229, 0.224, 0.225])
+
+
+def random_images(n, rng):
+    """Smooth random uint8 images: 14x14 noise, bilinearly enlarged, plus fine noise."""
+    coarse = torch.from_numpy(rng.uniform(0, 255, (n, 3, 14, 14)).astype(np.float32))
+    x = F.interpolate(coarse, size=(224, 224), mode="bilinear", align_corners=False)
+    x = x + torch.from_numpy(rng.normal(0, 12, (n, 3, 224, 224)).astype(np.float32))
+    return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def to_input(images_u8):
+    """uint8 NHWC -> float32 NCHW, (x / 255 - mean) / std: what the HDF5 attributes say."""
+    x = (images_u8.astype(np.float64) - MEAN * 255) * (1.0 / (STD * 255))
+    return torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+
+
+def write_images(path, images, labels):
+    with h5py.File(path, "w") as f:
+        f["x"] = images
+        f["y"] = labels.astype(np.int32)
+        f["x"].attrs["mean"] = MEAN * 255
+        f["x"].attrs["scale"] = 1.0 / (STD * 255)
+
+
+def plausible_bn(model, x):
+    """Running statistics measured on @x, gamma around 1 and beta around 0."""
+    gen = torch.Generator().manual_seed(SEED)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None                      # cumulative average over the batches
+    model.train()
+    with torch.no_grad():
+        for i in range(0, x.shape[0], 8):
+            model(x[i:i + 8])
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = 0.1
+                m.weight.copy_(torch.empty_like(m.weight).uniform_(0.5, 1.5, generator=gen))
+                m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.1, generator=gen))
+    model.eval()
+
+
+def conv_bn_act(b, x, seq, cap):
+    """torchvision's Conv2dNormActivation (conv, BN, ReLU / ReLU6) as Keras layers."""
+    conv, bn = seq[0], seq[1]
+    k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+    if conv.groups > 1:
+        x = b.depthwise(x, k, s, p, bias=False, module=conv)
+    else:
+        x = b.conv(x, conv.out_channels, k, s, p, bias=False, module=conv)
+    return b.relu(b.bn(x, module=bn), cap)
+
+
+def mobilenet_v2_keras(model):
+    b = blocks.Builder("mobilenet_v2", 224, 224, 3)
+    x = conv_bn_act(b, b.input, model.features[0], 6.0)
+    for block in model.features[1:-1]:
+        layers = list(block.conv)
+        h = x
+        for seq in layers[:-2]:
+            h = conv_bn_act(b, h, seq, 6.0)
+        proj, bn = layers[-2], layers[-1]
+        h = b.bn(b.conv(h, proj.out_channels, 1, bias=False, module=proj), module=bn)
+        x = b.add([x, h]) if block.use_res_connect else h
+    x = conv_bn_act(b, x, model.features[-1], 6.0)
+    x = b.dropout(b.gap(x), model.classifier[0].p)
+    b.dense(x, 1000, module=model.classifier[1])
+    return b
+
+
+def resnet18_keras(model):
+    b = blocks.Builder("resnet18", 224, 224, 3)
+    x = b.relu(b.bn(b.conv(b.input, 64, 7, 2, 3, bias=False, module=model.conv1), module=model.bn1))
+    # Keras' ResNet: ZeroPadding2D then a valid MaxPooling2D (after ReLU, zeros pad like -inf)
+    x = b.maxpool(b.zeropad(x, ((1, 1), (1, 1))), 3, 2)
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in layer:
+            c1, c2 = block.conv1, block.conv2
+            h = b.relu(b.bn(b.conv(x, c1.out_channels, 3, c1.stride[0], 1, bias=False, module=c1), module=block.bn1))
+            h = b.bn(b.conv(h, c2.out_channels, 3, 1, 1, bias=False, module=c2), module=block.bn2)
+            if block.downsample is not None:
+                d, dbn = block.downsample
+                x = b.bn(b.conv(x, d.out_channels, 1, d.stride[0], 0, bias=False, module=d), module=dbn)
+            x = b.relu(b.add([h, x]))
+    b.dense(b.gap(x), 1000, module=model.fc)
+    return b
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--images", type=int, default=256, help="scored images (default 256)")
+    ap.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
+    args = ap.parse_args()
+    os.makedirs(args.outdir, exist_ok=True)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+    rng = np.random.Generator(np.random.PCG64(SEED))
+    images = random_images(args.images, rng)
+    calib = random_images(args.calib, rng)
+    write_images(os.path.join(args.outdir, "calib.h5"), calib, rng.integers(0, 1000, args.calib))
+    stats_images = to_input(random_images(32, rng))
+    check = to_input(images[:2])
+
+    for name, make, convert in (("mobilenet_v2", torchvision.models.mobilenet_v2, mobilenet_v2_keras),
+                                ("resnet18", torchvision.models.resnet18, resnet18_keras)):
+        torch.manual_seed(SEED)
+        model = make(weights=None)
+        plausible_bn(model, stats_images)
+        torch.save(model.state_dict(), os.path.join(args.outdir, f"{name}.pt"))
+        with torch.no_grad():
+            want = model(check)
+        keras = convert(copy.deepcopy(model))
+        keras.eval()
+        with torch.no_grad():
+            got = keras(check)
+        err = float((got - want).abs().max() / want.abs().max())
+        if err > 1e-4:
+            sys.exit(f"{name}: the Keras graph differs from torchvision's model (relative {err:.3g})")
+        path = os.path.join(args.outdir, f"{name}.h5")
+        blocks.save_keras_h5(keras, path)
+        print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB, {len(keras.layers)} layers; "
+              f"matches torchvision to {err:.1e})", flush=True)
+        with torch.no_grad():
+            labels = torch.cat([model(to_input(images[i:i + 16])).argmax(1) for i in range(0, len(images), 16)])
+        write_images(os.path.join(args.outdir, f"{name}-images.h5"), images, labels.numpy())
+    print(f"wrote {args.outdir}/NAME-images.h5 ({args.images} images), calib.h5 ({args.calib})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
