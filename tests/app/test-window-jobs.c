@@ -119,9 +119,14 @@ test_histogram_zoom_survives_scheme_change (void)
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
   QsChartView *chart = QS_CHART_VIEW (window->histogram_view);
-  const graphene_rect_t *plot = qs_chart_view_get_plot (chart);
-  double x = plot->origin.x + plot->size.width * 0.5, lo, hi, zoomed_lo, zoomed_hi;
+  const graphene_rect_t *plot;
+  double x, lo, hi, zoomed_lo, zoomed_hi;
   QsTensorReport *report;
+
+  /* The first report and the badges settle before the plot is measured. */
+  qs_window_test_wait_for (all_idle, window);
+  plot = qs_chart_view_get_plot (chart);
+  x = plot->origin.x + plot->size.width * 0.5;
 
   qs_chart_axis_get_view (qs_chart_view_get_x_axis (chart), &lo, &hi);
   g_assert_true (_qs_chart_view_scroll (chart, x, -3, GDK_CONTROL_MASK));
