@@ -178,7 +178,8 @@ build_cache (QsDocument *document,
         cache->unavailable = data_path != NULL
                              ? g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
                                                 h, w, c, view->height, view->width, view->channels)
-                             : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d"),
+                             : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d: "
+                                                  "choose its images with Choose Data (Ctrl+D)"),
                                                 h, w, c, view->height, view->width, view->channels);
         return cache;
       }
