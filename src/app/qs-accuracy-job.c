@@ -18,7 +18,6 @@
 #include <glib/gi18n.h>
 
 #include "app/qs-live-analysis.h"
-#include "app/qs-tensor-item.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
@@ -41,8 +40,7 @@ typedef struct {
 typedef struct {
   QsAccuracyJob *job;           /* strong: the worker reports back to it */
   QsDocument    *document;      /* only its file is used in the worker */
-  QsScheme       default_scheme;
-  GHashTable    *layer_schemes; /* layer name -> QsScheme of its kernel, snapshot at request */
+  QsSchemeSet   *schemes;       /* the set at request: the worker never reads the live document */
   guint64        generation;
 } Request;
 
@@ -206,48 +204,6 @@ build_cache (QsDocument *document)
   return cache;
 }
 
-/* The scheme of each kernel tensor by layer name, taken on the main thread
- * when the request is made: the worker never reads the live document. */
-static GHashTable *
-snapshot_layer_schemes (QsDocument *document)
-{
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  GListModel *tensors = qs_document_get_tensors (document);
-
-  for (guint t = 0; t < g_list_model_get_n_items (tensors); t++)
-    {
-      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, t);
-      const QsTensorInfo *info = qs_tensor_item_get_info (item);
-      QsScheme scheme;
-
-      if ((info->role != QS_TENSOR_ROLE_KERNEL && info->role != QS_TENSOR_ROLE_DEPTHWISE_KERNEL)
-          || info->layer == NULL)
-        continue;
-      qs_document_get_scheme_for (document, info->path, &scheme);
-      g_hash_table_insert (table, g_strdup (info->layer), g_memdup2 (&scheme, sizeof scheme));
-    }
-  return table;
-}
-
-static void
-layer_schemes (const Request       *request,
-               const QsEngineModel *model,
-               QsScheme            *schemes)
-{
-  size_t n = qs_engine_model_get_n_weighted (model);
-
-  for (size_t i = 0; i < n; i++)
-    {
-      int index = qs_engine_model_weighted_layer_index (model, i);
-      const QsScheme *scheme = NULL;
-      QsLayerInfo layer;
-
-      if (index >= 0 && qs_engine_model_get_layer (model, (size_t) index, &layer))
-        scheme = g_hash_table_lookup (request->layer_schemes, layer.name);
-      schemes[i] = scheme ? *scheme : request->default_scheme;
-    }
-}
-
 static void
 evaluate_in_thread (GTask        *task,
                     gpointer      source_object,
@@ -288,17 +244,14 @@ evaluate_in_thread (GTask        *task,
   n_weighted = qs_engine_model_get_n_weighted (cache->model);
   schemes = g_new0 (QsScheme, n_weighted);
   pointers = g_new0 (const QsScheme *, n_weighted);
-  layer_schemes (request, cache->model, schemes);
-  for (size_t i = 0; i < n_weighted; i++)
-    pointers[i] = &schemes[i];
+  /* The resolver eval uses, so the app and the CLI cannot disagree. */
+  qs_scheme_set_resolve_layers (request->schemes, qs_document_get_file (request->document),
+                                cache->model, schemes, pointers);
 
   qs_engine_run_options_init (&options);
   options.n_threads = cache->n_threads;
   options.cancel = &self->cancel;
-  qs_activation_scheme_init_default (&activations);
-  /* The engine pads with the code of 0.0: whether that is exact follows
-   * the scheme the user chose for the weights. */
-  activations.nudge_zero = schemes[0].nudge_zero;
+  qs_scheme_set_activations (request->schemes, &activations);
 
   test = qs_dataset_get_view (cache->test);
   calibration = qs_dataset_get_view (cache->calibration);
@@ -346,7 +299,7 @@ request_free (Request *request)
 {
   g_clear_object (&request->job);
   g_clear_object (&request->document);
-  g_clear_pointer (&request->layer_schemes, g_hash_table_unref);
+  g_clear_pointer (&request->schemes, qs_scheme_set_unref);
   g_free (request);
 }
 
@@ -373,8 +326,7 @@ start (QsAccuracyJob *self,
   atomic_store (&self->cancel, 0);
   request->job = g_object_ref (self);
   request->document = g_object_ref (document);
-  qs_document_get_default_scheme (document, &request->default_scheme);
-  request->layer_schemes = snapshot_layer_schemes (document);
+  request->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
   request->generation = self->generation;
   self->running = TRUE;
 

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <string.h>
 
 #include "app/qs-document.h"
 #include "app/qs-tensor-item.h"
@@ -21,8 +20,11 @@ struct _QsDocument
   QsWeightFile *file;
   GListStore   *tensors;
   GHashTable   *items_by_path;   /* path -> QsTensorItem (borrowed from tensors) */
-  QsScheme      default_scheme;
-  GHashTable   *overrides;       /* path -> QsScheme */
+  QsSchemeSet  *schemes;         /* what every tensor gets now */
+  GPtrArray    *undo;            /* QsSchemeSet, oldest first */
+  GPtrArray    *redo;            /* QsSchemeSet, the next redo last */
+  gboolean      coalescing;      /* changes join the last undo step (a drag) */
+  gboolean      coalesced_any;
 
   GMutex        cache_lock;
   GHashTable   *cache;           /* path -> GBytes */
@@ -39,6 +41,8 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+static void update_items (QsDocument *self);
+
 static void
 qs_document_finalize (GObject *object)
 {
@@ -47,7 +51,9 @@ qs_document_finalize (GObject *object)
   g_clear_object (&self->file);
   g_clear_object (&self->tensors);
   g_clear_pointer (&self->items_by_path, g_hash_table_unref);
-  g_clear_pointer (&self->overrides, g_hash_table_unref);
+  g_clear_pointer (&self->schemes, qs_scheme_set_unref);
+  g_clear_pointer (&self->undo, g_ptr_array_unref);
+  g_clear_pointer (&self->redo, g_ptr_array_unref);
   g_queue_clear (&self->cache_order);
   g_clear_pointer (&self->cache, g_hash_table_unref);
   g_mutex_clear (&self->cache_lock);
@@ -71,12 +77,23 @@ qs_document_init (QsDocument *self)
 {
   self->tensors = g_list_store_new (QS_TYPE_TENSOR_ITEM);
   self->items_by_path = g_hash_table_new (g_str_hash, g_str_equal);
-  self->overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
+  self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
   self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   g_mutex_init (&self->cache_lock);
-  qs_scheme_init_default (&self->default_scheme);
-  self->default_scheme.manual_lo = -1.0;
-  self->default_scheme.manual_hi = 1.0;
+  self->schemes = qs_document_new_default_schemes ();
+}
+
+QsSchemeSet *
+qs_document_new_default_schemes (void)
+{
+  QsScheme scheme;
+
+  qs_scheme_init_default (&scheme);
+  /* What the clip range controls start from when the user picks "manual". */
+  scheme.manual_lo = -1.0;
+  scheme.manual_hi = 1.0;
+  return qs_scheme_set_new (&scheme);
 }
 
 QsDocument *
@@ -97,6 +114,7 @@ qs_document_new (QsWeightFile *file)
       g_hash_table_insert (self->items_by_path,
                            (gpointer) qs_tensor_item_get_info (item)->path, item);
     }
+  update_items (self);
   return self;
 }
 
@@ -122,37 +140,162 @@ qs_document_find_item (QsDocument *self,
   return path ? g_hash_table_lookup (self->items_by_path, path) : NULL;
 }
 
+QsSchemeSet *
+qs_document_get_schemes (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return self->schemes;
+}
+
+/* The sidebar's marks: which tensors have their own scheme, which stay float32. */
+static void
+update_items (QsDocument *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->tensors));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (G_LIST_MODEL (self->tensors), i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+      QsScheme scheme;
+
+      qs_tensor_item_set_overridden (item, qs_scheme_set_has_tensor_override (self->schemes, info->path));
+      qs_tensor_item_set_kept_float (item, info->quantizable
+                                           && !qs_scheme_set_resolve_tensor (self->schemes, info, &scheme));
+    }
+}
+
+/* Makes @schemes current and tells the sidebar and the window. */
+static void
+install_schemes (QsDocument  *self,
+                 QsSchemeSet *schemes)
+{
+  g_clear_pointer (&self->schemes, qs_scheme_set_unref);
+  self->schemes = schemes;
+  update_items (self);
+  g_signal_emit (self, signals[SCHEMES_CHANGED], 0);
+}
+
+void
+qs_document_set_schemes (QsDocument  *self,
+                         QsSchemeSet *schemes)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  g_return_if_fail (schemes != NULL);
+
+  if (qs_scheme_set_equal (self->schemes, schemes))
+    return;
+  /* A drag is one step: only its first change keeps what came before. */
+  if (!self->coalescing || !self->coalesced_any)
+    g_ptr_array_add (self->undo, qs_scheme_set_ref (self->schemes));
+  self->coalesced_any = self->coalescing;
+  g_ptr_array_set_size (self->redo, 0);
+  install_schemes (self, qs_scheme_set_ref (schemes));
+}
+
+void
+qs_document_begin_coalescing (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  self->coalescing = TRUE;
+  self->coalesced_any = FALSE;
+}
+
+void
+qs_document_end_coalescing (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  self->coalescing = FALSE;
+  self->coalesced_any = FALSE;
+}
+
+/* Moves the current set onto @to and the last of @from into its place. */
+static gboolean
+step (QsDocument *self,
+      GPtrArray  *from,
+      GPtrArray  *to)
+{
+  if (from->len == 0)
+    return FALSE;
+  qs_document_end_coalescing (self);
+  g_ptr_array_add (to, qs_scheme_set_ref (self->schemes));
+  install_schemes (self, g_ptr_array_steal_index (from, from->len - 1));
+  return TRUE;
+}
+
+gboolean
+qs_document_undo (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return step (self, self->undo, self->redo);
+}
+
+gboolean
+qs_document_redo (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return step (self, self->redo, self->undo);
+}
+
+void
+qs_document_clear_history (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  g_ptr_array_set_size (self->undo, 0);
+  g_ptr_array_set_size (self->redo, 0);
+  qs_document_end_coalescing (self);
+}
+
+gboolean
+qs_document_can_undo (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return self->undo->len > 0;
+}
+
+gboolean
+qs_document_can_redo (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return self->redo->len > 0;
+}
+
 void
 qs_document_get_default_scheme (QsDocument *self,
                                 QsScheme   *scheme)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-  *scheme = self->default_scheme;
+  *scheme = *qs_scheme_set_get_default (self->schemes);
 }
 
 void
 qs_document_set_default_scheme (QsDocument     *self,
                                 const QsScheme *scheme)
 {
+  g_autoptr(QsSchemeSet) schemes = NULL;
+
   g_return_if_fail (QS_IS_DOCUMENT (self));
 
-  if (memcmp (&self->default_scheme, scheme, sizeof *scheme) == 0)
-    return;
-  self->default_scheme = *scheme;
-  g_signal_emit (self, signals[SCHEMES_CHANGED], 0);
+  schemes = qs_scheme_set_with_default (self->schemes, scheme);
+  qs_document_set_schemes (self, schemes);
 }
 
-void
+gboolean
 qs_document_get_scheme_for (QsDocument *self,
                             const char *path,
                             QsScheme   *scheme)
 {
-  const QsScheme *override;
+  const QsTensorInfo *info;
 
-  g_return_if_fail (QS_IS_DOCUMENT (self));
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
 
-  override = path ? g_hash_table_lookup (self->overrides, path) : NULL;
-  *scheme = override ? *override : self->default_scheme;
+  info = path != NULL ? qs_weight_file_lookup (self->file, path) : NULL;
+  if (info == NULL)
+    {
+      *scheme = *qs_scheme_set_get_default (self->schemes);
+      return TRUE;
+    }
+  return qs_scheme_set_resolve_tensor (self->schemes, info, scheme);
 }
 
 gboolean
@@ -160,7 +303,7 @@ qs_document_has_override (QsDocument *self,
                           const char *path)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
-  return path && g_hash_table_contains (self->overrides, path);
+  return path && qs_scheme_set_has_tensor_override (self->schemes, path);
 }
 
 void
@@ -168,48 +311,24 @@ qs_document_set_override (QsDocument     *self,
                           const char     *path,
                           const QsScheme *scheme)
 {
-  QsTensorItem *item;
-  const QsScheme *current;
+  g_autoptr(QsSchemeSet) schemes = NULL;
 
   g_return_if_fail (QS_IS_DOCUMENT (self));
   g_return_if_fail (path != NULL);
 
-  current = g_hash_table_lookup (self->overrides, path);
-  if (scheme == NULL && current == NULL)
-    return;
-  if (scheme != NULL && current != NULL && memcmp (current, scheme, sizeof *scheme) == 0)
-    return;
-
-  if (scheme == NULL)
-    g_hash_table_remove (self->overrides, path);
-  else
-    g_hash_table_insert (self->overrides, g_strdup (path), g_memdup2 (scheme, sizeof *scheme));
-
-  item = qs_document_find_item (self, path);
-  if (item != NULL)
-    qs_tensor_item_set_overridden (item, scheme != NULL);
-  g_signal_emit (self, signals[SCHEMES_CHANGED], 0);
+  schemes = qs_scheme_set_with_tensor_scheme (self->schemes, path, scheme);
+  qs_document_set_schemes (self, schemes);
 }
 
 void
 qs_document_clear_overrides (QsDocument *self)
 {
-  GHashTableIter iter;
-  gpointer key;
+  g_autoptr(QsSchemeSet) schemes = NULL;
 
   g_return_if_fail (QS_IS_DOCUMENT (self));
 
-  if (g_hash_table_size (self->overrides) == 0)
-    return;
-  g_hash_table_iter_init (&iter, self->overrides);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      QsTensorItem *item = qs_document_find_item (self, key);
-      if (item != NULL)
-        qs_tensor_item_set_overridden (item, FALSE);
-    }
-  g_hash_table_remove_all (self->overrides);
-  g_signal_emit (self, signals[SCHEMES_CHANGED], 0);
+  schemes = qs_scheme_set_without_overrides (self->schemes);
+  qs_document_set_schemes (self, schemes);
 }
 
 static void
@@ -312,7 +431,13 @@ qs_document_model_size (QsDocument *self,
 
       if (!info->quantizable)
         continue;
-      qs_document_get_scheme_for (self, info->path, &scheme);
+      *fp32_bytes += info->count * sizeof (float);
+      /* Kept in float32 by the skip list: stored as float32, as export writes it. */
+      if (!qs_scheme_set_resolve_tensor (self->schemes, info, &scheme))
+        {
+          *quant_bytes += info->count * sizeof (float);
+          continue;
+        }
       /* Blocks run along the reduction axis of each output channel
        * (qs_quantized_size_bytes wants those runs); a bias is one run. */
       if ((scheme.granularity == QS_GRANULARITY_CHANNEL && info->rank > 0)
@@ -321,29 +446,6 @@ qs_document_model_size (QsDocument *self,
           int axis = info->channel_axis >= 0 ? info->channel_axis : info->rank - 1;
           channels = (size_t) info->shape[axis];
         }
-      *fp32_bytes += info->count * sizeof (float);
       *quant_bytes += qs_quantized_size_bytes (&scheme, info->count, channels);
     }
-}
-
-QsSchemeFile *
-qs_document_to_scheme_file (QsDocument *self)
-{
-  QsSchemeFile *file;
-  GListModel *tensors;
-
-  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-
-  file = qs_scheme_file_new (&self->default_scheme);
-  /* In file order, so the saved file reads like the sidebar. */
-  tensors = G_LIST_MODEL (self->tensors);
-  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
-    {
-      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
-      const char *path = qs_tensor_item_get_info (item)->path;
-      const QsScheme *override = g_hash_table_lookup (self->overrides, path);
-      if (override != NULL)
-        qs_scheme_file_set_tensor_scheme (file, path, override);
-    }
-  return file;
 }

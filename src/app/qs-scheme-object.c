@@ -5,7 +5,6 @@
 
 #include "app/qs-scheme-object.h"
 
-#include <string.h>
 
 struct _QsSchemeObject
 {
@@ -190,7 +189,7 @@ qs_scheme_object_set_property (GObject      *object,
     QsScheme as_set = *s;
 
     normalize (s, &before);
-    if (memcmp (&as_set, s, sizeof as_set) != 0)
+    if (!qs_scheme_equal (&as_set, s))
       {
         gboolean was_bulk = self->in_bulk_update;
 
@@ -206,7 +205,7 @@ qs_scheme_object_set_property (GObject      *object,
   }
 
   /* Bindings set properties back and forth: only real changes count. */
-  if (memcmp (&before, s, sizeof before) != 0 && !self->in_bulk_update)
+  if (!qs_scheme_equal (&before, s) && !self->in_bulk_update)
     g_signal_emit (self, signals[CHANGED], 0);
 }
 
@@ -270,16 +269,18 @@ qs_scheme_object_set_scheme (QsSchemeObject *self,
 
   g_return_if_fail (QS_IS_SCHEME_OBJECT (self));
 
-  changed = memcmp (&self->scheme, scheme, sizeof *scheme) != 0;
+  changed = !qs_scheme_equal (&self->scheme, scheme);
   self->scheme = *scheme;
-  if (!changed)
-    return;
 
+  /* Every field reaches the controls, also those the scheme's kind does
+   * not read (the clip range of a min/max scheme): they are what the
+   * controls show when the user switches kinds. */
   self->in_bulk_update = TRUE;
   for (guint i = 1; i < N_PROPS; i++)
     g_object_notify_by_pspec (G_OBJECT (self), properties[i]);
   self->in_bulk_update = FALSE;
-  g_signal_emit (self, signals[CHANGED], 0);
+  if (changed)
+    g_signal_emit (self, signals[CHANGED], 0);
 }
 
 char *
@@ -297,74 +298,4 @@ qs_scheme_to_text (const QsScheme *s)
                           s->is_unsigned, s->narrow, qs_granularity_to_string (s->granularity),
                           qs_range_method_to_string (s->range_method), percentile, lo, hi,
                           qs_rounding_to_string (s->rounding), s->nudge_zero, s->group_size);
-}
-
-gboolean
-qs_scheme_from_text (const char *text,
-                     QsScheme   *scheme)
-{
-  g_auto(GStrv) fields = NULL;
-  QsScheme s;
-
-  if (text == NULL || *text == '\0')
-    return FALSE;
-
-  qs_scheme_init_default (&s);
-  s.manual_lo = -1.0;
-  s.manual_hi = 1.0;
-  fields = g_strsplit (text, ";", -1);
-  for (guint i = 0; fields[i] != NULL; i++)
-    {
-      const char *eq = strchr (fields[i], '=');
-      g_autofree char *key = NULL;
-      const char *value;
-      gboolean ok = TRUE;
-
-      if (eq == NULL)
-        return FALSE;
-      key = g_strndup (fields[i], eq - fields[i]);
-      value = eq + 1;
-
-      if (g_str_equal (key, "format"))
-        ok = qs_format_parse (value, &s.format);
-      else if (g_str_equal (key, "bits"))
-        s.bits = (int) g_ascii_strtoll (value, NULL, 10);
-      else if (g_str_equal (key, "mapping"))
-        ok = qs_mapping_parse (value, &s.mapping);
-      else if (g_str_equal (key, "unsigned"))
-        s.is_unsigned = g_str_equal (value, "1");
-      else if (g_str_equal (key, "narrow"))
-        s.narrow = g_str_equal (value, "1");
-      else if (g_str_equal (key, "granularity"))
-        ok = qs_granularity_parse (value, &s.granularity);
-      else if (g_str_equal (key, "range"))
-        {
-          QsScheme probe = s;
-          /* The bare method name; its parameters are separate keys. */
-          g_autofree char *full = g_str_equal (value, "percentile") ? g_strdup ("percentile:99.99")
-                                  : g_str_equal (value, "manual") ? g_strdup ("manual:-1,1")
-                                  : g_strdup (value);
-          ok = qs_range_method_parse (full, &probe);
-          s.range_method = probe.range_method;
-        }
-      else if (g_str_equal (key, "percentile"))
-        s.percentile = g_ascii_strtod (value, NULL);
-      else if (g_str_equal (key, "manual-lo"))
-        s.manual_lo = g_ascii_strtod (value, NULL);
-      else if (g_str_equal (key, "manual-hi"))
-        s.manual_hi = g_ascii_strtod (value, NULL);
-      else if (g_str_equal (key, "rounding"))
-        ok = qs_rounding_parse (value, &s.rounding);
-      else if (g_str_equal (key, "nudge-zero"))
-        s.nudge_zero = g_str_equal (value, "1");
-      else if (g_str_equal (key, "group-size"))
-        s.group_size = (int) g_ascii_strtoll (value, NULL, 10);
-      if (!ok)
-        return FALSE;
-    }
-
-  if (qs_scheme_validate (&s, NULL) != QS_OK)
-    return FALSE;
-  *scheme = s;
-  return TRUE;
 }

@@ -24,9 +24,8 @@ void            qs_scheme_object_get_scheme (QsSchemeObject *self,
 void            qs_scheme_object_set_scheme (QsSchemeObject *self,
                                              const QsScheme *scheme);
 
-/* A one-line text form for GSettings: "bits=8;mapping=asymmetric;...". */
+/* A one-line text form: "bits=8;mapping=asymmetric;..." (the block
+ * inspector's cache key). */
 char           *qs_scheme_to_text           (const QsScheme *scheme);
-gboolean        qs_scheme_from_text         (const char     *text,
-                                             QsScheme       *scheme);
 
 G_END_DECLS

@@ -20,6 +20,7 @@ struct _QsTensorItem
   char         *badge;
   double        sqnr_db;
   gboolean      overridden;
+  gboolean      kept_float;
 };
 
 G_DEFINE_FINAL_TYPE (QsTensorItem, qs_tensor_item, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ enum {
   PROP_BADGE,
   PROP_SQNR,
   PROP_OVERRIDDEN,
+  PROP_KEPT_FLOAT,
   N_PROPS
 };
 
@@ -81,13 +83,16 @@ qs_tensor_item_get_property (GObject    *object,
       g_value_set_string (value, self->subtitle);
       break;
     case PROP_BADGE:
-      g_value_set_string (value, self->badge);
+      g_value_set_string (value, qs_tensor_item_get_badge (self));
       break;
     case PROP_SQNR:
-      g_value_set_double (value, self->sqnr_db);
+      g_value_set_double (value, qs_tensor_item_get_sqnr (self));
       break;
     case PROP_OVERRIDDEN:
       g_value_set_boolean (value, self->overridden);
+      break;
+    case PROP_KEPT_FLOAT:
+      g_value_set_boolean (value, self->kept_float);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -112,6 +117,9 @@ qs_tensor_item_set_property (GObject      *object,
       break;
     case PROP_OVERRIDDEN:
       qs_tensor_item_set_overridden (self, g_value_get_boolean (value));
+      break;
+    case PROP_KEPT_FLOAT:
+      qs_tensor_item_set_kept_float (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -167,6 +175,8 @@ qs_tensor_item_class_init (QsTensorItemClass *klass)
                                                G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_OVERRIDDEN] = g_param_spec_boolean ("overridden", NULL, NULL, FALSE,
                                                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_KEPT_FLOAT] = g_param_spec_boolean ("kept-float", NULL, NULL, FALSE,
+                                                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -207,7 +217,8 @@ const char *
 qs_tensor_item_get_badge (QsTensorItem *self)
 {
   g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), NULL);
-  return self->badge;
+  /* No bits for what the scheme set does not quantize. */
+  return self->kept_float ? _("float32") : self->badge;
 }
 
 void
@@ -227,7 +238,8 @@ double
 qs_tensor_item_get_sqnr (QsTensorItem *self)
 {
   g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), NAN);
-  return self->sqnr_db;
+  /* Kept in float32: no error at all, so the worst-first order lists it last. */
+  return self->kept_float ? INFINITY : self->sqnr_db;
 }
 
 void
@@ -274,4 +286,26 @@ qs_tensor_item_matches (QsTensorItem *self,
   folded_needle = g_utf8_casefold (needle, -1);
   haystack = g_utf8_casefold (self->info->path, -1);
   return strstr (haystack, folded_needle) != NULL;
+}
+
+gboolean
+qs_tensor_item_get_kept_float (QsTensorItem *self)
+{
+  g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), FALSE);
+  return self->kept_float;
+}
+
+void
+qs_tensor_item_set_kept_float (QsTensorItem *self,
+                               gboolean      kept_float)
+{
+  g_return_if_fail (QS_IS_TENSOR_ITEM (self));
+
+  kept_float = !!kept_float;
+  if (self->kept_float == kept_float)
+    return;
+  self->kept_float = kept_float;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEPT_FLOAT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BADGE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SQNR]);
 }

@@ -570,18 +570,16 @@ _qs_window_export_to (QsWindow       *self,
                       const char     *path,
                       QsExportLayout  layout)
 {
-  g_autoptr(QsSchemeFile) schemes = NULL;
   QsExportOptions options;
 
   g_return_if_fail (self->document != NULL);
 
-  schemes = qs_document_to_scheme_file (self->document);
   qs_export_options_init (&options);
   options.layout = layout;
   /* The chooser already asked before replacing an existing file. */
   options.force = TRUE;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
-  qs_export_async (qs_document_get_file (self->document), path, schemes, &options,
+  qs_export_async (qs_document_get_file (self->document), path, qs_document_get_schemes (self->document), &options,
                    export_progress_cb, self, NULL, NULL, export_done_cb, g_object_ref (self));
 }
 
@@ -658,10 +656,9 @@ save_scheme_response_cb (GtkNativeDialog *dialog,
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      g_autoptr(QsSchemeFile) schemes = qs_document_to_scheme_file (self->document);
       g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !qs_scheme_file_save (schemes, path, &error))
+      if (path != NULL && !qs_scheme_set_save (qs_document_get_schemes (self->document), path, &error))
         {
           g_autofree char *message = g_strdup_printf (_("Could not save the scheme: %s"), error->message);
           qs_window_show_toast (self, message);
@@ -706,14 +703,14 @@ load_scheme_response_cb (GtkNativeDialog *dialog,
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      g_autoptr(QsSchemeFile) schemes = NULL;
+      g_autoptr(QsSchemeSet) schemes = NULL;
       g_autoptr(GError) error = NULL;
 
       if (path != NULL)
-        schemes = qs_scheme_file_load (path, &error);
+        schemes = qs_scheme_set_load (path, &error);
       if (schemes != NULL)
         {
-          _qs_window_apply_scheme_file (self, schemes);
+          _qs_window_apply_schemes (self, schemes);
           qs_window_show_toast (self, _("Scheme loaded"));
         }
       else if (error != NULL)
@@ -843,17 +840,65 @@ apply_to_all_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
+  g_autoptr(QsSchemeSet) without = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   QsScheme scheme;
 
   if (self->document == NULL)
     return;
   qs_scheme_object_get_scheme (self->scheme, &scheme);
-  qs_document_clear_overrides (self->document);
-  qs_document_set_default_scheme (self->document, &scheme);
-  self->syncing_controls = TRUE;
-  gtk_switch_set_active (self->override_switch, FALSE);
-  self->syncing_controls = FALSE;
+  /* One set, one undo step; the skip list stays. */
+  without = qs_scheme_set_without_overrides (qs_document_get_schemes (self->document));
+  schemes = qs_scheme_set_with_default (without, &scheme);
+  qs_document_set_schemes (self->document, schemes);
   qs_window_show_toast (self, _("Every tensor now uses this scheme"));
+}
+
+static void
+undo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_undo (self->document);
+}
+
+static void
+redo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_redo (self->document);
+}
+
+/* Back to the defaults for this file: an undo step like any other. */
+static void
+reset_schemes_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_autoptr(QsSchemeSet) schemes = qs_document_new_default_schemes ();
+
+  if (self->document == NULL)
+    return;
+  qs_document_set_schemes (self->document, schemes);
+  qs_window_show_toast (self, _("Schemes reset to the defaults (Ctrl+Z undoes it)"));
+}
+
+void
+_qs_window_update_history_actions (QsWindow *self)
+{
+  gboolean has = self->document != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", has && qs_document_can_undo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", has && qs_document_can_redo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-schemes", has);
 }
 
 /* ---- number inspector --------------------------------------------------- */
@@ -998,6 +1043,8 @@ static const QsWindowAccel window_accels[] = {
   { "win.log-scale", "<Control>l" },
   { "win.number-inspector", "<Control>i" },
   { "win.block-inspector", "<Control>b" },
+  { "win.undo", "<Control>z" },
+  { "win.redo", "<Control><Shift>z" },
 };
 
 const QsWindowAccel *
@@ -1045,6 +1092,9 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.focus-scheme", NULL, focus_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.load-scheme", NULL, load_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
+  gtk_widget_class_install_action (widget_class, "win.reset-schemes", NULL, reset_schemes_action);
   gtk_widget_class_install_action (widget_class, "win.number-inspector", NULL, number_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
@@ -1055,16 +1105,61 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
 
 /* ---- settings ----------------------------------------------------------- */
 
-void
-_qs_window_save_scheme (QsWindow       *self,
-                        const QsScheme *scheme)
+/* How many files' scheme sets the settings remember, most recent first. */
+#define REMEMBERED_FILES 30
+
+static const char *
+document_key (QsDocument *document)
 {
-  g_autofree char *text = NULL;
+  return qs_weight_file_get_filename (qs_document_get_file (document));
+}
+
+void
+_qs_window_save_schemes (QsWindow *self)
+{
+  g_autoptr(GVariant) old = NULL;
+  g_autofree char *json = NULL;
+  GVariantBuilder builder;
+  GVariantIter iter;
+  const char *file, *text;
+  guint kept = 1;
+
+  if (self->settings == NULL || self->document == NULL)
+    return;
+  json = qs_scheme_set_to_data (qs_document_get_schemes (self->document), NULL);
+  old = g_settings_get_value (self->settings, "file-schemes");
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (&builder, "(ss)", document_key (self->document), json);
+  g_variant_iter_init (&iter, old);
+  while (kept < REMEMBERED_FILES && g_variant_iter_next (&iter, "(&s&s)", &file, &text))
+    if (!g_str_equal (file, document_key (self->document)))
+      {
+        g_variant_builder_add (&builder, "(ss)", file, text);
+        kept++;
+      }
+  g_settings_set_value (self->settings, "file-schemes", g_variant_builder_end (&builder));
+}
+
+QsSchemeSet *
+_qs_window_saved_schemes (QsWindow   *self,
+                          QsDocument *document)
+{
+  g_autoptr(GVariant) saved = NULL;
+  GVariantIter iter;
+  const char *file, *text;
 
   if (self->settings == NULL)
-    return;
-  text = qs_scheme_to_text (scheme);
-  g_settings_set_string (self->settings, "scheme", text);
+    return qs_document_new_default_schemes ();
+  saved = g_settings_get_value (self->settings, "file-schemes");
+  g_variant_iter_init (&iter, saved);
+  while (g_variant_iter_next (&iter, "(&s&s)", &file, &text))
+    if (g_str_equal (file, document_key (document)))
+      {
+        /* A set this program wrote; if it no longer reads, start afresh. */
+        QsSchemeSet *schemes = qs_scheme_set_load_from_data (text, -1, "settings", NULL);
+        return schemes != NULL ? schemes : qs_document_new_default_schemes ();
+      }
+  return qs_document_new_default_schemes ();
 }
 
 static void
@@ -1090,8 +1185,6 @@ _qs_window_init_settings (QsWindow *self)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
-  g_autofree char *scheme_text = NULL;
-  QsScheme scheme;
 
   /* Running from the build tree without the schema installed must still
    * work: the app then simply remembers nothing. */
@@ -1110,10 +1203,6 @@ _qs_window_init_settings (QsWindow *self)
                 "log-scale", g_settings_get_boolean (self->settings, "log-scale"),
                 "show-quantized", g_settings_get_boolean (self->settings, "show-quantized"),
                 NULL);
-
-  scheme_text = g_settings_get_string (self->settings, "scheme");
-  if (qs_scheme_from_text (scheme_text, &scheme))
-    qs_scheme_object_set_scheme (self->scheme, &scheme);
 
   g_signal_connect (self, "notify::default-width", G_CALLBACK (window_state_cb), NULL);
   g_signal_connect (self, "notify::default-height", G_CALLBACK (window_state_cb), NULL);
@@ -1141,8 +1230,9 @@ _qs_window_update_model_size (QsWindow *self)
 /* ---- badges for every tensor -------------------------------------------- */
 
 typedef struct {
-  QsDocument *document;
-  GPtrArray  *items;   /* QsTensorItem */
+  QsDocument  *document;
+  QsSchemeSet *schemes; /* as at the request */
+  GPtrArray   *items;   /* QsTensorItem */
 } SweepData;
 
 typedef struct {
@@ -1155,6 +1245,7 @@ static void
 sweep_data_free (SweepData *data)
 {
   g_clear_object (&data->document);
+  g_clear_pointer (&data->schemes, qs_scheme_set_unref);
   g_clear_pointer (&data->items, g_ptr_array_unref);
   g_free (data);
 }
@@ -1192,7 +1283,7 @@ sweep_in_thread (GTask        *task,
 
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      qs_document_get_scheme_for (data->document, info->path, &scheme);
+      qs_scheme_set_resolve_tensor (data->schemes, info, &scheme);
       values = qs_document_load_values (data->document, info, NULL);
       if (values == NULL)
         continue;
@@ -1225,6 +1316,8 @@ start_sweep (QsWindow *self)
 
   data = g_new0 (SweepData, 1);
   data->document = g_object_ref (self->document);
+  /* The set at the start: the main thread may replace the document's meanwhile. */
+  data->schemes = qs_scheme_set_ref (qs_document_get_schemes (self->document));
   data->items = g_ptr_array_new_with_free_func (g_object_unref);
   tensors = qs_document_get_tensors (self->document);
   n = g_list_model_get_n_items (tensors);

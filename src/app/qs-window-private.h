@@ -54,6 +54,7 @@ struct _QsWindow
   AdwComboRow        *rounding_row;
   AdwActionRow       *nudge_row;
   GtkSwitch          *nudge_switch;
+  AdwActionRow       *override_row;
   GtkSwitch          *override_switch;
   GtkLabel           *scale_value;
   GtkLabel           *clip_value;
@@ -97,6 +98,8 @@ struct _QsWindow
   char               *last_error_details; /* of the last file that failed to open */
   int                 shown_channel;
   gboolean            syncing_controls;
+  gboolean            applying_controls; /* the controls' own change is being applied */
+  gboolean            dragging_range;    /* a clip handle drag: one undo step */
   gboolean            sort_by_sqnr;
 };
 
@@ -107,8 +110,9 @@ void  _qs_window_clear_results      (QsWindow   *self,
                                      const char *message);
 char *_qs_window_badge_text         (const QsTensorReport *report);
 
-void  _qs_window_apply_scheme_file  (QsWindow     *self,
-                                     QsSchemeFile *schemes);
+/* A loaded scheme file's set becomes the document's, one undo step. */
+void  _qs_window_apply_schemes      (QsWindow     *self,
+                                     QsSchemeSet  *schemes);
 
 /* qs-window-actions.c */
 void  _qs_window_open_failed        (QsWindow     *self,
@@ -126,8 +130,13 @@ void  _qs_window_init_shortcuts     (QsWindow *self);
 void  _qs_window_init_settings      (QsWindow *self);
 void  _qs_window_init_file_drop     (QsWindow *self);
 void  _qs_window_init_recent        (QsWindow *self);
-void  _qs_window_save_scheme        (QsWindow       *self,
-                                     const QsScheme *scheme);
+/* The document's scheme set, remembered for its file (settings are per file). */
+void  _qs_window_save_schemes       (QsWindow       *self);
+/* The set last used with @document's file, or a new default one (transfer full). */
+QsSchemeSet *_qs_window_saved_schemes (QsWindow     *self,
+                                       QsDocument   *document);
+/* Undo, redo and reset follow the document's history. */
+void  _qs_window_update_history_actions (QsWindow *self);
 void  _qs_window_update_model_size  (QsWindow *self);
 void  _qs_window_schedule_sweep     (QsWindow *self);
 void  _qs_window_schedule_accuracy  (QsWindow *self);

@@ -172,6 +172,8 @@ request_analysis (QsWindow *self)
       return;
     }
 
+  /* A tensor the skip list keeps is still analysed, as a preview of
+   * quantizing it; the scheme panel says it stays float32. */
   qs_document_get_scheme_for (self->document, info->path, &scheme);
   gtk_spinner_set_spinning (self->busy_spinner, TRUE);
   qs_live_analysis_request (self->live, self->document, info, &scheme);
@@ -193,6 +195,43 @@ kl_refusal_text (void)
            "Use Minimum MSE or Min/max.");
 }
 
+/* Says plainly what a change of the controls affects. */
+static void
+update_applies_to (QsWindow *self)
+{
+  const char *path = qs_window_get_selected_path (self);
+  g_autofree char *text = NULL;
+  QsScheme scheme;
+
+  if (self->document == NULL)
+    return;
+  if (path != NULL && !qs_document_get_scheme_for (self->document, path, &scheme))
+    text = g_strdup (_("This tensor stays float32 (the scheme's skip list): export writes it unchanged and "
+                       "the size counts 4 bytes a value. The results preview quantizing it."));
+  else if (path != NULL && gtk_switch_get_active (self->override_switch))
+    text = g_strdup (qs_document_has_override (self->document, path)
+                     ? _("Changes apply to this tensor only: it has its own scheme")
+                     : _("Changes apply to this tensor only: the first one gives it its own scheme"));
+  else
+    {
+      GListModel *tensors = qs_document_get_tensors (self->document);
+      guint n = g_list_model_get_n_items (tensors), following = 0;
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+
+          if (qs_tensor_item_get_info (item)->quantizable && !qs_tensor_item_get_kept_float (item)
+              && !qs_tensor_item_get_overridden (item))
+            following++;
+        }
+      text = g_strdup_printf (ngettext ("Changes apply to all tensors without their own scheme: %u tensor",
+                                        "Changes apply to all tensors without their own scheme: %u tensors",
+                                        following), following);
+    }
+  adw_action_row_set_subtitle (self->override_row, text);
+}
+
 static void
 scheme_changed_cb (QsWindow       *self,
                    QsSchemeObject *scheme_object)
@@ -207,87 +246,66 @@ scheme_changed_cb (QsWindow       *self,
   qs_scheme_object_get_scheme (scheme_object, &scheme);
   if (kl_refused (&scheme))
     qs_window_show_toast (self, kl_refusal_text ());
+  /* With a tensor selected a change is that tensor's unless the user chose
+   * "all tensors": a drag on one tensor never rewrites the others. */
+  self->applying_controls = TRUE;
   if (path != NULL && gtk_switch_get_active (self->override_switch))
     qs_document_set_override (self->document, path, &scheme);
   else
     qs_document_set_default_scheme (self->document, &scheme);
-
-  _qs_window_save_scheme (self, &scheme);
+  self->applying_controls = FALSE;
 }
 
-/* Shows @path's scheme in the controls without writing it back. */
+/* Shows the scheme a change of the controls edits: @path's own (or what
+ * it resolves to) when changes apply to it, else the default. */
 static void
 load_scheme_into_controls (QsWindow   *self,
                            const char *path)
 {
   QsScheme scheme;
 
-  qs_document_get_scheme_for (self->document, path, &scheme);
+  if (gtk_switch_get_active (self->override_switch))
+    qs_document_get_scheme_for (self->document, path, &scheme);
+  else
+    qs_document_get_default_scheme (self->document, &scheme);
   self->syncing_controls = TRUE;
-  gtk_switch_set_active (self->override_switch, qs_document_has_override (self->document, path));
   qs_scheme_object_set_scheme (self->scheme, &scheme);
   self->syncing_controls = FALSE;
   update_control_sensitivity (self);
+  update_applies_to (self);
 }
 
-/* A loaded scheme file: its default for every tensor, and an override
- * where it resolves a tensor to another scheme. (The document has no skip
- * list yet: skipped tensors keep the default here.) */
 void
-_qs_window_apply_scheme_file (QsWindow     *self,
-                              QsSchemeFile *schemes)
+_qs_window_apply_schemes (QsWindow    *self,
+                          QsSchemeSet *schemes)
 {
-  const QsScheme *default_scheme = qs_scheme_file_get_default (schemes);
-  g_autofree char *default_text = qs_scheme_to_text (default_scheme);
-  GListModel *tensors = qs_document_get_tensors (self->document);
-  const char *path = qs_window_get_selected_path (self);
+  g_return_if_fail (self->document != NULL);
 
-  qs_document_clear_overrides (self->document);
-  qs_document_set_default_scheme (self->document, default_scheme);
-  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
-    {
-      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
-      const QsTensorInfo *info = qs_tensor_item_get_info (item);
-      g_autofree char *text = NULL;
-      QsScheme scheme;
-
-      if (!qs_scheme_file_resolve (schemes, info, &scheme))
-        continue;
-      text = qs_scheme_to_text (&scheme);
-      if (g_strcmp0 (text, default_text) != 0)
-        qs_document_set_override (self->document, info->path, &scheme);
-    }
-  if (path != NULL)
-    load_scheme_into_controls (self, path);
+  qs_document_set_schemes (self->document, schemes);
 }
 
+/* Which tensors a change affects: this one, or all that follow the default. */
 static void
 override_switch_cb (QsWindow   *self,
                     GParamSpec *pspec,
                     GtkSwitch  *sw)
 {
-  const char *path = qs_window_get_selected_path (self);
-  QsScheme scheme;
-
-  if (self->syncing_controls || self->document == NULL || path == NULL)
+  if (self->syncing_controls || self->document == NULL)
     return;
-
-  if (gtk_switch_get_active (sw))
-    {
-      qs_scheme_object_get_scheme (self->scheme, &scheme);
-      qs_document_set_override (self->document, path, &scheme);
-    }
-  else
-    {
-      qs_document_set_override (self->document, path, NULL);
-      load_scheme_into_controls (self, path);
-    }
+  load_scheme_into_controls (self, qs_window_get_selected_path (self));
 }
 
 static void
 schemes_changed_cb (QsWindow   *self,
                     QsDocument *document)
 {
+  /* Undo, redo, reset and loaded files change the set under the controls. */
+  if (!self->applying_controls)
+    load_scheme_into_controls (self, qs_window_get_selected_path (self));
+  else
+    update_applies_to (self);
+  _qs_window_update_history_actions (self);
+  _qs_window_save_schemes (self);
   request_analysis (self);
   _qs_window_update_model_size (self);
   _qs_window_schedule_sweep (self);
@@ -520,11 +538,28 @@ histogram_range_changed_cb (QsWindow        *self,
 
   if (!(lo < hi))
     return;
+  /* A whole drag is one undo step. */
+  if (!self->dragging_range && self->document != NULL)
+    {
+      qs_document_begin_coalescing (self->document);
+      self->dragging_range = TRUE;
+    }
   qs_scheme_object_get_scheme (self->scheme, &scheme);
   scheme.range_method = QS_RANGE_MANUAL;
   scheme.manual_lo = lo;
   scheme.manual_hi = hi;
   qs_scheme_object_set_scheme (self->scheme, &scheme);
+}
+
+static void
+histogram_range_committed_cb (QsWindow        *self,
+                              double           lo,
+                              double           hi,
+                              QsHistogramView *view)
+{
+  if (self->dragging_range && self->document != NULL)
+    qs_document_end_coalescing (self->document);
+  self->dragging_range = FALSE;
 }
 
 /* ---- tensors ------------------------------------------------------------ */
@@ -666,7 +701,7 @@ _qs_window_set_document (QsWindow   *self,
   GtkSortListModel *sorted;
   GListModel *tensors;
   g_autofree char *basename = NULL;
-  QsScheme scheme;
+  g_autoptr(QsSchemeSet) schemes = NULL;
 
   if (self->document != NULL)
     {
@@ -675,9 +710,12 @@ _qs_window_set_document (QsWindow   *self,
     }
   g_set_object (&self->document, document);
 
-  /* A new file starts from the scheme the user had last. */
-  qs_scheme_object_get_scheme (self->scheme, &scheme);
-  qs_document_set_default_scheme (document, &scheme);
+  /* Settings are per file: what the user last chose for this file, else
+   * the defaults; never what another file had. Not an undo step. */
+  schemes = _qs_window_saved_schemes (self, document);
+  qs_document_set_schemes (document, schemes);
+  qs_document_clear_history (document);
+  _qs_window_update_history_actions (self);
   g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
@@ -947,6 +985,7 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, rounding_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, override_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, override_switch);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, scale_value);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, clip_value);
@@ -1003,6 +1042,8 @@ qs_window_init (QsWindow *self)
   g_signal_connect_object (self->live, "report-ready", G_CALLBACK (report_ready_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->live, "failed", G_CALLBACK (analysis_failed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel_adjustment, "value-changed", G_CALLBACK (channel_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->histogram_view, "range-committed", G_CALLBACK (histogram_range_committed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->histogram_view, "range-changed", G_CALLBACK (histogram_range_changed_cb), self,
                            G_CONNECT_SWAPPED);

@@ -417,7 +417,7 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
   return TRUE;
 }
 
-QsSchemeFile *
+QsSchemeSet *
 qs_cli_load_schemes (const char               *scheme_file,
                      const QsCliSchemeOptions *options,
                      QsScheme                 *scheme,
@@ -433,9 +433,33 @@ qs_cli_load_schemes (const char               *scheme_file,
                        _("--scheme-file and scheme options (--bits, --range, …) cannot be combined: put them in the scheme file"));
           return NULL;
         }
-      return qs_scheme_file_load (scheme_file, error);
+      return qs_scheme_set_load (scheme_file, error);
     }
   if (!qs_cli_scheme_from_options (options, scheme != NULL ? scheme : &parsed, error))
     return NULL;
-  return qs_scheme_file_new (scheme != NULL ? scheme : &parsed);
+  return qs_scheme_set_new (scheme != NULL ? scheme : &parsed);
+}
+
+gboolean
+qs_cli_tensor_scheme (QsWeightFile      *file,
+                      const char        *path,
+                      const QsSchemeSet *schemes,
+                      QsScheme          *scheme,
+                      GError           **error)
+{
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+
+  if (info == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, _("no tensor “%s” in %s"),
+                   path, qs_weight_file_get_filename (file));
+      return FALSE;
+    }
+  if (!qs_scheme_set_resolve_tensor (schemes, info, scheme))
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   _("the scheme file keeps “%s” in float32 (its skip list, or not a float tensor)"), path);
+      return FALSE;
+    }
+  return TRUE;
 }

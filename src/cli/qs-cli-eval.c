@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include "cli/qs-cli-eval.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,8 +13,6 @@
 #include <glib/gi18n.h>
 
 #include "cli/qs-cli.h"
-#include "engine/qs-engine.h"
-#include "model/qs-dataset.h"
 #include "model/qs-error.h"
 #include "model/qs-json.h"
 #include "model/qs-keras-model.h"
@@ -23,49 +23,84 @@
  * separate calibration file is given. */
 #define QS_EVAL_DEFAULT_CALIB 1000
 
-typedef struct {
-  QsEngineModel    *model;
-  QsQuantizedModel *quantized;
-  QsDataset        *data;
-  QsDataset        *calib;
-  QsScheme         *schemes;      /* one per weighted layer */
-  const QsScheme  **scheme_ptrs;  /* NULL entries: left float32 by the scheme file */
-  const char       *calib_source;
-  gsize             calib_first;
-  gsize             calib_count;
-  gsize             first;
-  gsize             count;
-  gboolean          overlap;      /* calibration images are also scored */
-  QsEngineEvalResult result;
-  double            calib_seconds;
-} QsEvalRun;
-
-static void
-eval_run_clear (QsEvalRun *run)
+GOptionGroup *
+qs_cli_eval_option_group (QsCliEvalOptions *o)
 {
-  qs_quantized_model_free (run->quantized);
-  qs_engine_model_free (run->model);
-  g_clear_pointer (&run->data, qs_dataset_unref);
-  g_clear_pointer (&run->calib, qs_dataset_unref);
-  g_free (run->schemes);
-  g_free (run->scheme_ptrs);
+  const GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &o->data_path,
+      N_("Labeled images: idx images file (labels beside it) or HDF5 x/y (default: the bundled Fashion-MNIST test set)"), "PATH" },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &o->limit, N_("Score only the first N images"), "N" },
+    { "calib", 'c', 0, G_OPTION_ARG_INT, &o->calib, N_("Calibration images (default 1000)"), "N" },
+    { "calib-data", 0, 0, G_OPTION_ARG_FILENAME, &o->calib_path,
+      N_("Calibration images (default: the bundled training slice, or the last images of --data)"), "PATH" },
+    { "act-range", 0, 0, G_OPTION_ARG_STRING, &o->act_range, N_("Activation ranges: minmax (default) or percentile:P"), "METHOD" },
+    { "float-logits", 0, 0, G_OPTION_ARG_NONE, &o->float_logits, N_("Score the last layer's sums as floats instead of uint8 codes"), NULL },
+    { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &o->budget_text,
+      N_("Working memory of the engine's threads (default: a quarter of RAM, at most 4G)"), "SIZE" },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("eval", _("Evaluation options:"),
+                                            _("Show the images and activations options"), NULL, NULL);
+
+  g_option_group_add_entries (group, entries);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  return group;
+}
+
+void
+qs_cli_eval_options_clear (QsCliEvalOptions *o)
+{
+  g_clear_pointer (&o->data_path, g_free);
+  g_clear_pointer (&o->calib_path, g_free);
+  g_clear_pointer (&o->act_range, g_free);
+  g_clear_pointer (&o->budget_text, g_free);
+}
+
+void
+qs_cli_eval_clear (QsCliEval *eval)
+{
+  g_clear_pointer (&eval->model, qs_engine_model_free);
+  g_clear_object (&eval->file);
+  g_clear_pointer (&eval->data, qs_dataset_unref);
+  g_clear_pointer (&eval->calib, qs_dataset_unref);
+}
+
+void
+qs_cli_eval_run_clear (QsCliEvalRun *run)
+{
+  g_clear_pointer (&run->quantized, qs_quantized_model_free);
+  g_clear_pointer (&run->schemes, g_free);
+  g_clear_pointer (&run->scheme_ptrs, g_free);
+}
+
+double
+qs_cli_eval_fp32_top1 (const QsCliEvalRun *run)
+{
+  return run->result.images > 0 ? run->result.fp32_correct / (double) run->result.images : NAN;
+}
+
+double
+qs_cli_eval_quant_top1 (const QsCliEvalRun *run)
+{
+  return run->result.images > 0 ? run->result.quant_correct / (double) run->result.images : NAN;
 }
 
 static void
-print_text (const char *model_path,
-            QsEvalRun  *run,
-            int         threads)
+print_text (const char   *model_path,
+            QsCliEval    *eval,
+            QsCliEvalRun *run)
 {
+  int threads = eval->threads;
   const QsEngineEvalResult *r = &run->result;
   g_autoptr(GString) out = g_string_new (NULL);
   double fp32 = qs_engine_eval_result_fp32_top1 (r), quant = qs_engine_eval_result_quant_top1 (r);
 
   g_string_append_printf (out, _("Model        %s (%.2f million multiply-adds per image)\n"), qs_cli_safe (model_path),
-                          qs_engine_model_get_macs (run->model) / 1e6);
+                          qs_engine_model_get_macs (eval->model) / 1e6);
   g_string_append_printf (out, _("Data         %s, images %zu..%zu\n"),
-                          qs_cli_safe (qs_dataset_get_source (run->data)), run->first, run->first + run->count - 1);
-  g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), run->calib_count,
-                          qs_cli_safe (run->calib_source), run->overlap ? _(" (also scored: no separate slice)") : "");
+                          qs_cli_safe (qs_dataset_get_source (eval->data)), eval->first, eval->first + eval->count - 1);
+  g_string_append_printf (out, _("Calibration  %zu images of %s%s\n"), eval->calib_count,
+                          qs_cli_safe (eval->calib_source), eval->overlap ? _(" (also scored: no separate slice)") : "");
   g_string_append_printf (out, _("fp32 top-1   %.2f %%\n"), fp32);
   g_string_append_printf (out, _("int top-1    %.2f %% (%+.2f points), agreement %.2f %%\n"), quant,
                           quant - fp32, qs_engine_eval_result_agreement (r));
@@ -77,12 +112,12 @@ print_text (const char *model_path,
                           qs_quantized_model_get_kernel_name (run->quantized), threads);
   g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s\n"), _("Layer"), _("Class"), _("Bits"),
                           _("Weight SQNR"), _("Output SQNR"));
-  for (gsize i = 0; i < qs_engine_model_get_n_weighted (run->model); i++)
+  for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
     {
       QsQuantizedLayerStats stats;
       QsLayerInfo info;
 
-      qs_engine_model_get_layer (run->model, qs_engine_model_weighted_layer_index (run->model, i), &info);
+      qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
       qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
       g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", qs_cli_safe (info.name),
                               qs_layer_kind_to_string (info.kind), stats.weight_bits,
@@ -92,10 +127,11 @@ print_text (const char *model_path,
 }
 
 static void
-print_json (const char *model_path,
-            QsEvalRun  *run,
-            int         threads)
+print_json (const char   *model_path,
+            QsCliEval    *eval,
+            QsCliEvalRun *run)
 {
+  int threads = eval->threads;
   const QsEngineEvalResult *r = &run->result;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -106,20 +142,20 @@ print_json (const char *model_path,
   json_builder_set_member_name (b, "model");
   json_builder_add_string_value (b, model_path);
   json_builder_set_member_name (b, "data");
-  json_builder_add_string_value (b, qs_dataset_get_source (run->data));
+  json_builder_add_string_value (b, qs_dataset_get_source (eval->data));
   json_builder_set_member_name (b, "first_image");
-  json_builder_add_int_value (b, (gint64) run->first);
+  json_builder_add_int_value (b, (gint64) eval->first);
   json_builder_set_member_name (b, "images");
   json_builder_add_int_value (b, (gint64) r->images);
   json_builder_set_member_name (b, "calibration");
-  json_builder_add_string_value (b, run->calib_source);
+  json_builder_add_string_value (b, eval->calib_source);
   json_builder_set_member_name (b, "calibration_images");
-  json_builder_add_int_value (b, (gint64) run->calib_count);
+  json_builder_add_int_value (b, (gint64) eval->calib_count);
   json_builder_set_member_name (b, "calibration_overlaps_scored");
-  json_builder_add_boolean_value (b, run->overlap);
+  json_builder_add_boolean_value (b, eval->overlap);
   /* Fractions in [0, 1], as the PyTorch reference writes them. */
-  qs_json_add_number_member (b, "fp32_top1", n > 0 ? r->fp32_correct / n : NAN);
-  qs_json_add_number_member (b, "quant_top1", n > 0 ? r->quant_correct / n : NAN);
+  qs_json_add_number_member (b, "fp32_top1", qs_cli_eval_fp32_top1 (run));
+  qs_json_add_number_member (b, "quant_top1", qs_cli_eval_quant_top1 (run));
   qs_json_add_number_member (b, "delta", n > 0 ? ((double) r->quant_correct - (double) r->fp32_correct) / n : NAN);
   qs_json_add_number_member (b, "agreement", n > 0 ? r->agree / n : NAN);
   json_builder_set_member_name (b, "fp32_correct");
@@ -137,12 +173,12 @@ print_json (const char *model_path,
   json_builder_add_int_value (b, threads);
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
-  for (gsize i = 0; i < qs_engine_model_get_n_weighted (run->model); i++)
+  for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
     {
       QsQuantizedLayerStats stats;
       QsLayerInfo info;
 
-      qs_engine_model_get_layer (run->model, qs_engine_model_weighted_layer_index (run->model, i), &info);
+      qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
       qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "name");
@@ -170,61 +206,9 @@ print_json (const char *model_path,
   qs_cli_print_json (text);
 }
 
-/* The kernel tensor of an engine layer, for scheme-file patterns. */
-static const QsTensorInfo *
-kernel_tensor (QsWeightFile *file,
-               const char   *layer)
-{
-  GPtrArray *tensors = qs_weight_file_get_tensors (file);
-
-  for (guint i = 0; i < tensors->len; i++)
-    {
-      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
-
-      if (g_strcmp0 (info->layer, layer) == 0
-          && (info->role == QS_TENSOR_ROLE_KERNEL || info->role == QS_TENSOR_ROLE_DEPTHWISE_KERNEL))
-        return info;
-    }
-  return NULL;
-}
-
-static gboolean
-resolve_schemes (QsEvalRun      *run,
-                 QsWeightFile   *file,
-                 const QsScheme *scheme,
-                 const char     *scheme_file,
-                 GError        **error)
-{
-  gsize n = qs_engine_model_get_n_weighted (run->model);
-  g_autoptr(QsSchemeFile) sf = NULL;
-
-  if (scheme_file != NULL && (sf = qs_scheme_file_load (scheme_file, error)) == NULL)
-    return FALSE;
-  run->schemes = g_new0 (QsScheme, MAX (n, 1));
-  run->scheme_ptrs = g_new0 (const QsScheme *, MAX (n, 1));
-  for (gsize i = 0; i < n; i++)
-    {
-      QsLayerInfo info;
-
-      qs_engine_model_get_layer (run->model, qs_engine_model_weighted_layer_index (run->model, i), &info);
-      run->schemes[i] = *scheme;
-      run->scheme_ptrs[i] = &run->schemes[i];
-      if (sf != NULL)
-        {
-          const QsTensorInfo *tensor = kernel_tensor (file, info.name);
-
-          if (tensor == NULL)
-            run->schemes[i] = *qs_scheme_file_get_default (sf);
-          else if (!qs_scheme_file_resolve (sf, tensor, &run->schemes[i]))
-            run->scheme_ptrs[i] = NULL;
-        }
-    }
-  return TRUE;
-}
-
 /* The scored range and the calibration slice. */
 static gboolean
-choose_data (QsEvalRun   *run,
+choose_data (QsCliEval   *run,
              const char  *data_path,
              const char  *calib_path,
              int          limit,
@@ -287,174 +271,177 @@ choose_data (QsEvalRun   *run,
   return TRUE;
 }
 
+static int
+check_images (QsCliEval *eval)
+{
+  const QsEngineDataset *v = qs_dataset_get_view (eval->data);
+  g_autoptr(GError) error = NULL;
+  int h, w, c;
+
+  qs_engine_model_get_input_shape (eval->model, &h, &w, &c);
+  if (v->height != h || v->width != w || v->channels != c)
+    return qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d"),
+                                qs_dataset_get_source (eval->data), v->height, v->width,
+                                v->channels, h, w, c);
+  if (!qs_dataset_check_labels (eval->data, qs_engine_model_get_n_outputs (eval->model), &error))
+    return qs_cli_fail (error);
+  return 0;
+}
+
+int
+qs_cli_eval_open (QsCliEval              *eval,
+                  const char             *model_path,
+                  const QsCliEvalOptions *o,
+                  int                     threads)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 budget = 0;
+  gsize working;
+
+  if (o->limit < 0 || o->calib < 0)
+    return qs_cli_fail_message (_("--limit and --calib must not be negative"));
+  if (o->budget_text != NULL && !qs_memory_budget_parse (o->budget_text, &budget, &error))
+    return qs_cli_fail (error);
+  if (budget == 0)
+    budget = qs_memory_budget_default ();
+
+  qs_activation_scheme_init_default (&eval->act_options);
+  eval->act_options.float_logits = o->float_logits;
+  if (o->act_range != NULL)
+    {
+      QsScheme parsed;
+
+      qs_scheme_init_default (&parsed);
+      if (!qs_range_method_parse (o->act_range, &parsed)
+          || (parsed.range_method != QS_RANGE_MINMAX && parsed.range_method != QS_RANGE_PERCENTILE))
+        return qs_cli_fail_message (_("bad activation range “%s” (use minmax or percentile:P)"), o->act_range);
+      eval->act_options.range_method = parsed.range_method;
+      eval->act_options.percentile = parsed.percentile;
+    }
+
+  eval->file = qs_cli_open_weights (model_path, QS_WEIGHT_FILE_DEFAULT, &error);
+  if (eval->file == NULL)
+    return qs_cli_fail (error);
+  eval->model = qs_keras_model_load (eval->file, &error);
+  if (eval->model == NULL)
+    return qs_cli_fail_message (_("%s: accuracy unavailable: %s"), model_path, error->message);
+
+  /* The architecture alone decides the engine's working memory: a tiny
+   * file may declare feature maps of gigabytes. Fewer threads when the
+   * budget holds fewer workers; none when it holds not even one. */
+  if (threads <= 0)
+    threads = (int) g_get_num_processors ();
+  working = qs_engine_get_working_size (eval->model);
+  if (working > budget)
+    return qs_cli_fail_message (_("%s: the model needs %" PRIu64 " MiB of working memory "
+                                  "per thread, more than the memory budget of %" PRIu64
+                                  " MiB (--memory-budget)"), model_path,
+                                working == G_MAXSIZE ? G_MAXUINT64 >> 20
+                                                     : ((guint64) working + (1 << 20) - 1) >> 20,
+                                budget >> 20);
+  eval->threads = (int) MIN ((guint64) threads, budget / working);
+  eval->budget = budget;
+
+  if (!choose_data (eval, o->data_path, o->calib_path, o->limit, o->calib, &error))
+    return qs_cli_fail (error);
+  return check_images (eval);
+}
+
+int
+qs_cli_eval_run (QsCliEval         *eval,
+                 const char        *model_path,
+                 const QsSchemeSet *schemes,
+                 QsCliEvalRun      *run)
+{
+  gsize n = qs_engine_model_get_n_weighted (eval->model);
+  QsActivationScheme act;
+  QsEngineRunOptions options;
+  QsEngineDataset calib_view;
+  char message[512];
+  QsEngineStatus status;
+  double t0;
+
+  run->schemes = g_new0 (QsScheme, MAX (n, 1));
+  run->scheme_ptrs = g_new0 (const QsScheme *, MAX (n, 1));
+  qs_scheme_set_resolve_layers (schemes, eval->file, eval->model, run->schemes, run->scheme_ptrs);
+  qs_scheme_set_activations (schemes, &act);
+  act.range_method = eval->act_options.range_method;
+  act.percentile = eval->act_options.percentile;
+  act.float_logits = eval->act_options.float_logits;
+
+  qs_engine_run_options_init (&options);
+  options.n_threads = eval->threads;
+
+  calib_view = *qs_dataset_get_view (eval->calib);
+  calib_view.images += eval->calib_first * (gsize) calib_view.height * calib_view.width * calib_view.channels;
+  calib_view.labels = calib_view.labels != NULL ? calib_view.labels + eval->calib_first : NULL;
+  calib_view.count = eval->calib_count;
+
+  t0 = g_get_monotonic_time () / 1e6;
+  status = qs_engine_prepare_quantized (eval->model, run->scheme_ptrs, n, &act, &calib_view,
+                                        eval->calib_count, &options, &run->quantized,
+                                        message, sizeof message);
+  run->calib_seconds = g_get_monotonic_time () / 1e6 - t0;
+  if (status != QS_ENGINE_OK)
+    return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path, message);
+  status = qs_engine_evaluate (eval->model, run->quantized, qs_dataset_get_view (eval->data), eval->first,
+                               eval->count, &options, NULL, NULL, &run->result);
+  if (status != QS_ENGINE_OK)
+    return qs_cli_fail_message (_("%s: evaluation failed: %s"), model_path, qs_engine_status_to_string (status));
+  return 0;
+}
+
 int
 qs_cli_eval (int    argc,
              char **argv)
 {
-  g_autofree char *data_path = NULL;
-  g_autofree char *calib_path = NULL;
   g_autofree char *scheme_file = NULL;
-  g_autofree char *act_range = NULL;
-  g_autofree char *budget_text = NULL;
-  guint64 budget = 0;
-  int limit = 0, calib = 0;
-  gboolean json = FALSE, float_logits = FALSE;
+  gboolean json = FALSE;
   QsCliSchemeOptions scheme_options = { 0 };
+  QsCliEvalOptions eval_options = { 0 };
   const GOptionEntry entries[] = {
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_path,
-      N_("Labeled images: idx images file (labels beside it) or HDF5 x/y (default: the bundled Fashion-MNIST test set)"), "PATH" },
-    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Score only the first N images"), "N" },
-    { "calib", 'c', 0, G_OPTION_ARG_INT, &calib, N_("Calibration images (default 1000)"), "N" },
-    { "calib-data", 0, 0, G_OPTION_ARG_FILENAME, &calib_path,
-      N_("Calibration images (default: the bundled training slice, or the last images of --data)"), "PATH" },
     { "scheme-file", 0, 0, G_OPTION_ARG_FILENAME, &scheme_file, N_("Per-layer schemes from a scheme file"), "FILE" },
-    { "act-range", 0, 0, G_OPTION_ARG_STRING, &act_range, N_("Activation ranges: minmax (default) or percentile:P"), "METHOD" },
-    { "float-logits", 0, 0, G_OPTION_ARG_NONE, &float_logits, N_("Score the last layer's sums as floats instead of uint8 codes"), NULL },
-    { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &budget_text,
-      N_("Working memory of the engine's threads (default: a quarter of RAM, at most 4G)"), "SIZE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("MODEL.h5 — float32 and integer top-1 of a Keras model"));
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsWeightFile) file = NULL;
-  QsEvalRun run = { 0 };
-  QsActivationScheme act;
-  QsEngineRunOptions options;
-  QsEngineDataset calib_view;
-  QsScheme scheme;
-  char message[512];
-  QsEngineStatus status;
+  g_autoptr(QsSchemeSet) schemes = NULL;
+  QsCliEval eval = { 0 };
+  QsCliEvalRun run = { 0 };
   int exit_status, threads;
-  double t0;
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_add_group (context, qs_cli_eval_option_group (&eval_options));
   g_option_context_add_group (context, qs_cli_scheme_option_group (&scheme_options));
   if (!qs_cli_parse (context, &argc, &argv, &exit_status))
-    {
-      qs_cli_scheme_options_clear (&scheme_options);
-      return exit_status;
-    }
-  if (!qs_cli_scheme_from_options (&scheme_options, &scheme, &error))
-    {
-      qs_cli_scheme_options_clear (&scheme_options);
-      return qs_cli_fail (error);
-    }
+    goto out;
   threads = scheme_options.threads;
-  qs_cli_scheme_options_clear (&scheme_options);
-
-  if (argc != 2)
-    return qs_cli_fail_message (_("eval takes exactly one MODEL.h5"));
-  if (limit < 0 || calib < 0)
-    return qs_cli_fail_message (_("--limit and --calib must not be negative"));
-  if (budget_text != NULL && !qs_memory_budget_parse (budget_text, &budget, &error))
-    return qs_cli_fail (error);
-  if (budget == 0)
-    budget = qs_memory_budget_default ();
-
-  qs_activation_scheme_init_default (&act);
-  act.nudge_zero = scheme.nudge_zero;
-  act.float_logits = float_logits;
-  if (act_range != NULL)
-    {
-      QsScheme parsed;
-
-      qs_scheme_init_default (&parsed);
-      if (!qs_range_method_parse (act_range, &parsed)
-          || (parsed.range_method != QS_RANGE_MINMAX && parsed.range_method != QS_RANGE_PERCENTILE))
-        return qs_cli_fail_message (_("bad activation range “%s” (use minmax or percentile:P)"), act_range);
-      act.range_method = parsed.range_method;
-      act.percentile = parsed.percentile;
-    }
-
-  file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_DEFAULT, &error);
-  if (file == NULL)
-    return qs_cli_fail (error);
-  run.model = qs_keras_model_load (file, &error);
-  if (run.model == NULL)
-    {
-      exit_status = qs_cli_fail_message (_("%s: accuracy unavailable: %s"), argv[1], error->message);
-      goto out;
-    }
-  if (threads <= 0)
-    threads = (int) g_get_num_processors ();
-  {
-    /* The architecture alone decides the engine's working memory: a tiny
-     * file may declare feature maps of gigabytes. Fewer threads when the
-     * budget holds fewer workers; none when it holds not even one. */
-    gsize working = qs_engine_get_working_size (run.model);
-
-    if (working > budget)
-      {
-        exit_status = qs_cli_fail_message (_("%s: the model needs %" PRIu64 " MiB of working memory "
-                                             "per thread, more than the memory budget of %" PRIu64
-                                             " MiB (--memory-budget)"), argv[1],
-                                           working == G_MAXSIZE ? G_MAXUINT64 >> 20
-                                                                : ((guint64) working + (1 << 20) - 1) >> 20,
-                                           budget >> 20);
-        goto out;
-      }
-    threads = (int) MIN ((guint64) threads, budget / working);
-  }
-  if (!resolve_schemes (&run, file, &scheme, scheme_file, &error)
-      || !choose_data (&run, data_path, calib_path, limit, calib, &error))
+  schemes = qs_cli_load_schemes (scheme_file, &scheme_options, NULL, &error);
+  if (schemes == NULL)
     {
       exit_status = qs_cli_fail (error);
       goto out;
     }
-
-  {
-    const QsEngineDataset *v = qs_dataset_get_view (run.data);
-    int h, w, c;
-
-    qs_engine_model_get_input_shape (run.model, &h, &w, &c);
-    if (v->height != h || v->width != w || v->channels != c)
-      {
-        exit_status = qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d"),
-                                           qs_dataset_get_source (run.data), v->height, v->width,
-                                           v->channels, h, w, c);
-        goto out;
-      }
-    if (!qs_dataset_check_labels (run.data, qs_engine_model_get_n_outputs (run.model), &error))
-      {
-        exit_status = qs_cli_fail (error);
-        goto out;
-      }
-  }
-
-  qs_engine_run_options_init (&options);
-  options.n_threads = threads;
-
-  calib_view = *qs_dataset_get_view (run.calib);
-  calib_view.images += run.calib_first * (gsize) calib_view.height * calib_view.width * calib_view.channels;
-  calib_view.labels = calib_view.labels != NULL ? calib_view.labels + run.calib_first : NULL;
-  calib_view.count = run.calib_count;
-
-  t0 = g_get_monotonic_time () / 1e6;
-  status = qs_engine_prepare_quantized (run.model, run.scheme_ptrs, qs_engine_model_get_n_weighted (run.model),
-                                        &act, &calib_view, run.calib_count, &options, &run.quantized,
-                                        message, sizeof message);
-  run.calib_seconds = g_get_monotonic_time () / 1e6 - t0;
-  if (status != QS_ENGINE_OK)
+  if (argc != 2)
     {
-      exit_status = qs_cli_fail_message (_("%s: cannot quantize the model: %s"), argv[1], message);
+      exit_status = qs_cli_fail_message (_("eval takes exactly one MODEL.h5"));
       goto out;
     }
-  status = qs_engine_evaluate (run.model, run.quantized, qs_dataset_get_view (run.data), run.first, run.count,
-                               &options, NULL, NULL, &run.result);
-  if (status != QS_ENGINE_OK)
-    {
-      exit_status = qs_cli_fail_message (_("%s: evaluation failed: %s"), argv[1], qs_engine_status_to_string (status));
-      goto out;
-    }
+
+  if ((exit_status = qs_cli_eval_open (&eval, argv[1], &eval_options, threads)) != 0
+      || (exit_status = qs_cli_eval_run (&eval, argv[1], schemes, &run)) != 0)
+    goto out;
 
   if (json)
-    print_json (argv[1], &run, threads);
+    print_json (argv[1], &eval, &run);
   else
-    print_text (argv[1], &run, threads);
-  exit_status = 0;
+    print_text (argv[1], &eval, &run);
 
 out:
-  eval_run_clear (&run);
+  qs_cli_scheme_options_clear (&scheme_options);
+  qs_cli_eval_options_clear (&eval_options);
+  qs_cli_eval_run_clear (&run);
+  qs_cli_eval_clear (&eval);
   return exit_status;
 }

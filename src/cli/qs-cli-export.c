@@ -116,7 +116,7 @@ qs_cli_export (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (_("IN.h5 OUT.h5 — write quantized weights"));
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = NULL;
-  g_autoptr(QsSchemeFile) schemes = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   QsExportOptions options;

@@ -20,6 +20,7 @@ static const QsCliCommand commands[] = {
   { "number", N_("One value in every float format, fixed point and integer code, bit by bit"), qs_cli_number },
   { "plot", N_("Draw a tensor's histogram, channel ranges or bit sweep as PNG, SVG or PDF"), qs_cli_plot },
   { "report", N_("Every tensor's error and size under a scheme, worst first, as JSON, CSV or Markdown"), qs_cli_report },
+  { "compare", N_("Two scheme files side by side: accuracy, size and every tensor's error"), qs_cli_compare },
 };
 
 static void

@@ -215,7 +215,7 @@ check_options (Plot        *plot,
 static gboolean
 compute_overview (Plot          *plot,
                   QsWeightFile  *file,
-                  QsSchemeFile  *schemes,
+                  QsSchemeSet   *schemes,
                   int            threads,
                   guint64        budget,
                   GError       **error)
@@ -234,31 +234,6 @@ compute_overview (Plot          *plot,
       plot->bars[plot->n_bars++].value = row->report->analysis.sqnr_db;
     }
   plot->labels.y_label = _("SQNR (dB)");
-  return TRUE;
-}
-
-/* The scheme the tensor gets: the scheme file's for it, or the options'. */
-static gboolean
-tensor_scheme (QsWeightFile  *file,
-               const char    *tensor,
-               QsSchemeFile  *schemes,
-               QsScheme      *scheme,
-               GError       **error)
-{
-  const QsTensorInfo *info = qs_weight_file_lookup (file, tensor);
-
-  if (info == NULL)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_NOT_FOUND, _("no tensor “%s” in %s"),
-                   tensor, qs_weight_file_get_filename (file));
-      return FALSE;
-    }
-  if (!qs_scheme_file_resolve (schemes, info, scheme))
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
-                   _("the scheme file leaves “%s” unquantized: there is nothing to plot"), tensor);
-      return FALSE;
-    }
   return TRUE;
 }
 
@@ -357,7 +332,7 @@ static int
 run_plot (Plot           *plot,
           const PlotArgs *args,
           const char     *model,
-          QsSchemeFile   *schemes,
+          QsSchemeSet    *schemes,
           QsScheme       *scheme,
           int             threads,
           guint64         budget)
@@ -374,7 +349,7 @@ run_plot (Plot           *plot,
       if (!compute_overview (plot, file, schemes, threads, budget, &error))
         return qs_cli_fail (error);
     }
-  else if ((args->scheme_file != NULL && !tensor_scheme (file, args->tensor, schemes, scheme, &error))
+  else if ((args->scheme_file != NULL && !qs_cli_tensor_scheme (file, args->tensor, schemes, scheme, &error))
            || !compute_plot (plot, file, args->tensor, scheme, threads, budget, &error))
     return qs_cli_fail (error);
 
@@ -439,7 +414,7 @@ qs_cli_plot (int    argc,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("MODEL — draw a tensor's chart"));
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsSchemeFile) schemes = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   Plot plot = { 0 };
   QsScheme scheme;
   guint64 budget = 0;

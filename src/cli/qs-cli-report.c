@@ -75,7 +75,7 @@ qs_cli_report (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (_("MODEL — every tensor's error and size, worst first"));
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = NULL;
-  g_autoptr(QsSchemeFile) schemes = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   g_autoptr(QsOverview) overview = NULL;
   ReportFormat format;
   guint64 budget = 0;

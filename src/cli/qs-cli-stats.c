@@ -1,4 +1,4 @@
-/* qs-cli-stats.c: `quantscope-cli stats FILE --tensor PATH [scheme options] [--json]`.
+/* qs-cli-stats.c: `quantscope-cli stats FILE --tensor PATH [scheme options | --scheme-file F] [--json]`.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -100,6 +100,7 @@ qs_cli_stats (int    argc,
 {
   g_autofree char *tensor = NULL;
   g_autofree char *budget_text = NULL;
+  g_autofree char *scheme_file = NULL;
   guint64 budget = 0;
   gboolean json = FALSE;
   g_autofree char *sweep_text = NULL;
@@ -110,6 +111,7 @@ qs_cli_stats (int    argc,
   const GOptionEntry entries[] = {
     { "tensor", 't', 0, G_OPTION_ARG_STRING, &tensor, N_("The tensor's HDF5 path (see “layers”)"), "PATH" },
     { "memory-budget", 'm', 0, G_OPTION_ARG_STRING, &budget_text, N_("Stream tensors larger than half of SIZE (default: a quarter of RAM, at most 4G)"), "SIZE" },
+    { "scheme-file", 's', 0, G_OPTION_ARG_FILENAME, &scheme_file, N_("The tensor's scheme from a scheme file (docs/scheme-file.md)"), "FILE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { "sweep-group-sizes", 0, 0, G_OPTION_ARG_STRING, &sweep_text, N_("Also quantize with each of these group sizes (error against bits per weight)"), "G1,G2,…" },
     { NULL }
@@ -118,6 +120,7 @@ qs_cli_stats (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = NULL;
   g_autoptr(QsTensorReport) report = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   QsScheme scheme;
   int status;
 
@@ -128,12 +131,10 @@ qs_cli_stats (int    argc,
       qs_cli_scheme_options_clear (&scheme_options);
       return status;
     }
-  if (!qs_cli_scheme_from_options (&scheme_options, &scheme, &error))
-    {
-      qs_cli_scheme_options_clear (&scheme_options);
-      return qs_cli_fail (error);
-    }
+  schemes = qs_cli_load_schemes (scheme_file, &scheme_options, &scheme, &error);
   qs_cli_scheme_options_clear (&scheme_options);
+  if (schemes == NULL)
+    return qs_cli_fail (error);
 
   if (budget_text != NULL && !qs_memory_budget_parse (budget_text, &budget, &error))
     return qs_cli_fail (error);
@@ -153,7 +154,7 @@ qs_cli_stats (int    argc,
       if (n_sweep == 0)
         return qs_cli_fail_message (_("bad --sweep-group-sizes “%s” (use sizes from 1 to 65536, separated by commas)"),
                                     sweep_text);
-      if (!qs_scheme_is_blockwise (&scheme))
+      if (scheme_file == NULL && !qs_scheme_is_blockwise (&scheme))
         return qs_cli_fail_message (_("--sweep-group-sizes needs --granularity group or a block format"));
     }
   if (argc != 2)
@@ -164,6 +165,10 @@ qs_cli_stats (int    argc,
   file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)
     return qs_cli_fail (error);
+  /* A scheme file says which scheme this tensor gets; options name it
+   * outright, for any float tensor (a bias too). */
+  if (scheme_file != NULL && !qs_cli_tensor_scheme (file, tensor, schemes, &scheme, &error))
+    return qs_cli_fail (error);
 
   report = qs_tensor_report_compute_budget (file, tensor, &scheme, scheme_options.threads,
                                             budget, NULL, &error);
@@ -171,6 +176,8 @@ qs_cli_stats (int    argc,
     return qs_cli_fail (error);
   if (sweep_sizes != NULL)
     {
+      if (!qs_scheme_is_blockwise (&report->scheme))
+        return qs_cli_fail_message (_("--sweep-group-sizes needs --granularity group or a block format"));
       sweep = qs_tensor_sweep_group_sizes (file, tensor, &report->scheme, sweep_sizes, n_sweep,
                                            scheme_options.threads, &error);
       if (sweep == NULL)

@@ -29,6 +29,7 @@ int qs_cli_export (int argc, char **argv);
 int qs_cli_number (int argc, char **argv);
 int qs_cli_plot   (int argc, char **argv);
 int qs_cli_report (int argc, char **argv);
+int qs_cli_compare (int argc, char **argv);
 
 /* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
  * exit status, so callers can `return qs_cli_fail (error)`. */
@@ -106,8 +107,16 @@ gboolean      qs_cli_scheme_options_given (const QsCliSchemeOptions *options);
  * also the scheme itself in @scheme (nullable). Errors: QS_ERROR_INVALID
  * (bad options, or options combined with a scheme file) and those of
  * qs_scheme_file_load(). */
-QsSchemeFile *qs_cli_load_schemes         (const char               *scheme_file,
+QsSchemeSet  *qs_cli_load_schemes         (const char               *scheme_file,
                                            const QsCliSchemeOptions *options,
+                                           QsScheme                 *scheme,
+                                           GError                  **error);
+/* The scheme @schemes resolves for the tensor at @path: FALSE with @error
+ * when the file has no such tensor (QS_ERROR_NOT_FOUND) or the set keeps
+ * it in float32 (QS_ERROR_INVALID). */
+gboolean      qs_cli_tensor_scheme        (QsWeightFile             *file,
+                                           const char               *path,
+                                           const QsSchemeSet        *schemes,
                                            QsScheme                 *scheme,
                                            GError                  **error);
 

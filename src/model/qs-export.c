@@ -197,7 +197,7 @@ qs_export_result_to_json (const QsExportResult *result)
 
 typedef struct {
   QsWeightFile          *input;
-  QsSchemeFile          *schemes;
+  const QsSchemeSet     *schemes;
   const QsExportOptions *options;
   GPatternSpec          *tensors_glob;
   GCancellable          *cancellable;
@@ -996,7 +996,7 @@ skip_reason (Export             *ex,
     return "empty";
   if (!info->quantizable)
     return "not floating point";
-  if (!qs_scheme_file_resolve (ex->schemes, info, scheme))
+  if (!qs_scheme_set_resolve_tensor (ex->schemes, info, scheme))
     return "skipped by the scheme";
   if (ex->tensors_glob != NULL
       && !g_pattern_spec_match_string (ex->tensors_glob, info->path))
@@ -1374,7 +1374,7 @@ static gboolean
 write_root_attributes (Export  *ex,
                        GError **error)
 {
-  g_autoptr(JsonNode) scheme = qs_scheme_file_to_json (ex->schemes);
+  g_autoptr(JsonNode) scheme = qs_scheme_set_to_json (ex->schemes);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autofree char *text = NULL;
   gboolean ok;
@@ -1614,7 +1614,7 @@ file_size (const char *path)
 QsExportResult *
 qs_export (QsWeightFile           *input,
            const char             *output,
-           QsSchemeFile           *schemes,
+           const QsSchemeSet      *schemes,
            const QsExportOptions  *options,
            QsExportProgressFunc    progress,
            gpointer                progress_data,
@@ -1634,7 +1634,7 @@ qs_export (QsWeightFile           *input,
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (input), NULL);
   g_return_val_if_fail (output != NULL, NULL);
-  g_return_val_if_fail (QS_IS_SCHEME_FILE (schemes), NULL);
+  g_return_val_if_fail (schemes != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (options == NULL)
@@ -1765,7 +1765,7 @@ qs_export (QsWeightFile           *input,
 typedef struct {
   QsWeightFile         *input;
   char                 *output;
-  QsSchemeFile         *schemes;
+  QsSchemeSet          *schemes;
   QsExportOptions       options;
   char                 *tensors;
   QsExportProgressFunc  progress;
@@ -1785,7 +1785,7 @@ async_export_free (gpointer data)
   AsyncExport *job = data;
 
   g_clear_object (&job->input);
-  g_clear_object (&job->schemes);
+  g_clear_pointer (&job->schemes, qs_scheme_set_unref);
   g_free (job->output);
   g_free (job->tensors);
   g_free (job->latest_path);
@@ -1859,7 +1859,7 @@ export_thread (GTask        *task,
 void
 qs_export_async (QsWeightFile          *input,
                  const char            *output,
-                 QsSchemeFile          *schemes,
+                 QsSchemeSet           *schemes,
                  const QsExportOptions *options,
                  QsExportProgressFunc   progress,
                  gpointer               progress_data,
@@ -1873,12 +1873,12 @@ qs_export_async (QsWeightFile          *input,
 
   g_return_if_fail (QS_IS_WEIGHT_FILE (input));
   g_return_if_fail (output != NULL);
-  g_return_if_fail (QS_IS_SCHEME_FILE (schemes));
+  g_return_if_fail (schemes != NULL);
 
   job = g_new0 (AsyncExport, 1);
   job->input = g_object_ref (input);
   job->output = g_strdup (output);
-  job->schemes = g_object_ref (schemes);
+  job->schemes = qs_scheme_set_ref (schemes);
   if (options != NULL)
     job->options = *options;
   else

@@ -84,7 +84,7 @@ gboolean    qs_export_layout_parse     (const char     *text,
  * the reading errors of a tensor, G_IO_ERROR_CANCELLED. */
 QsExportResult *qs_export (QsWeightFile           *input,
                            const char             *output,
-                           QsSchemeFile           *schemes,
+                           const QsSchemeSet      *schemes,
                            const QsExportOptions  *options,
                            QsExportProgressFunc    progress,
                            gpointer                progress_data,
@@ -93,11 +93,10 @@ QsExportResult *qs_export (QsWeightFile           *input,
 
 /* qs_export() in a GTask thread. @progress (nullable) is called in the
  * thread-default main context of the caller, coalesced to the latest value.
- * @options is copied; @input and @schemes are referenced (do not change
- * @schemes until the export finishes). */
+ * @options is copied; @input and @schemes are referenced. */
 void            qs_export_async  (QsWeightFile          *input,
                                   const char            *output,
-                                  QsSchemeFile          *schemes,
+                                  QsSchemeSet           *schemes,
                                   const QsExportOptions *options,
                                   QsExportProgressFunc   progress,
                                   gpointer               progress_data,

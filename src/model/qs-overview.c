@@ -70,7 +70,7 @@ kept_bytes (const QsTensorInfo *info)
 }
 
 static const char *
-kept_reason (QsSchemeFile       *schemes,
+kept_reason (const QsSchemeSet  *schemes,
              const QsTensorInfo *info,
              QsScheme           *scheme)
 {
@@ -78,14 +78,14 @@ kept_reason (QsSchemeFile       *schemes,
     return "empty";
   if (!info->quantizable)
     return "not floating point";
-  if (!qs_scheme_file_resolve (schemes, info, scheme))
+  if (!qs_scheme_set_resolve_tensor (schemes, info, scheme))
     return "skipped by the scheme";
   return NULL;
 }
 
 QsOverview *
 qs_overview_compute (QsWeightFile   *file,
-                     QsSchemeFile   *schemes,
+                     const QsSchemeSet *schemes,
                      int             n_threads,
                      guint64         memory_budget,
                      GCancellable   *cancellable,
@@ -95,7 +95,7 @@ qs_overview_compute (QsWeightFile   *file,
   GPtrArray *tensors;
 
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (file), NULL);
-  g_return_val_if_fail (QS_IS_SCHEME_FILE (schemes), NULL);
+  g_return_val_if_fail (schemes != NULL, NULL);
 
   overview->model = g_strdup (qs_weight_file_get_filename (file));
   overview->rows = g_ptr_array_new_with_free_func (row_free);

@@ -36,7 +36,7 @@ typedef struct {
  * is listed as kept. Errors: those of qs_tensor_report_compute_budget()
  * for the first tensor that fails otherwise. */
 QsOverview *qs_overview_compute     (QsWeightFile   *file,
-                                     QsSchemeFile   *schemes,
+                                     const QsSchemeSet *schemes,
                                      int             n_threads,
                                      guint64         memory_budget,
                                      GCancellable   *cancellable,

@@ -12,42 +12,23 @@
 #include "model/qs-error.h"
 #include "model/qs-input-file.h"
 #include "model/qs-json.h"
-
-typedef struct {
-  char        **patterns;
-  QsScheme      values;   /* only the fields named by keys are meaningful */
-  QsSchemeKeys  keys;
-} Override;
+#include "model/qs-scheme-set-private.h"
 
 struct _QsSchemeFile
 {
-  GObject    parent_instance;
+  GObject      parent_instance;
 
-  QsScheme   default_scheme;
-  GPtrArray *overrides;      /* Override */
-  char     **skip;
+  QsSchemeSet *set;   /* replaced, never edited, by the setters */
 };
 
 G_DEFINE_FINAL_TYPE (QsSchemeFile, qs_scheme_file, G_TYPE_OBJECT)
-
-static const char * const default_skip[] = { "role:bias", "role:batchnorm", NULL };
-
-static void
-override_free (gpointer data)
-{
-  Override *o = data;
-
-  g_strfreev (o->patterns);
-  g_free (o);
-}
 
 static void
 qs_scheme_file_finalize (GObject *object)
 {
   QsSchemeFile *self = QS_SCHEME_FILE (object);
 
-  g_clear_pointer (&self->overrides, g_ptr_array_unref);
-  g_clear_pointer (&self->skip, g_strfreev);
+  g_clear_pointer (&self->set, qs_scheme_set_unref);
 
   G_OBJECT_CLASS (qs_scheme_file_parent_class)->finalize (object);
 }
@@ -61,9 +42,6 @@ qs_scheme_file_class_init (QsSchemeFileClass *klass)
 static void
 qs_scheme_file_init (QsSchemeFile *self)
 {
-  qs_scheme_init_default (&self->default_scheme);
-  self->overrides = g_ptr_array_new_with_free_func (override_free);
-  self->skip = g_strdupv ((char **) default_skip);
 }
 
 /**
@@ -76,76 +54,37 @@ qs_scheme_file_init (QsSchemeFile *self)
 QsSchemeFile *
 qs_scheme_file_new (const QsScheme *default_scheme)
 {
-  QsSchemeFile *self = g_object_new (QS_TYPE_SCHEME_FILE, NULL);
+  g_autoptr(QsSchemeSet) set = qs_scheme_set_new (default_scheme);
 
-  if (default_scheme != NULL)
-    self->default_scheme = *default_scheme;
+  return qs_scheme_file_new_for_set (set);
+}
+
+QsSchemeFile *
+qs_scheme_file_new_for_set (QsSchemeSet *set)
+{
+  QsSchemeFile *self;
+
+  g_return_val_if_fail (set != NULL, NULL);
+
+  self = g_object_new (QS_TYPE_SCHEME_FILE, NULL);
+  self->set = qs_scheme_set_ref (set);
   return self;
 }
 
-/* ---- applying overrides ------------------------------------------------- */
+QsSchemeSet *
+qs_scheme_file_get_set (QsSchemeFile *self)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  return self->set;
+}
 
 static void
-apply_keys (QsScheme       *into,
-            const QsScheme *from,
-            QsSchemeKeys    keys)
+replace_set (QsSchemeFile *self,
+             QsSchemeSet  *set)
 {
-  if (keys & QS_SCHEME_KEY_FORMAT)
-    into->format = from->format;
-  if (keys & QS_SCHEME_KEY_BITS)
-    into->bits = from->bits;
-  if (keys & QS_SCHEME_KEY_MAPPING)
-    into->mapping = from->mapping;
-  if (keys & QS_SCHEME_KEY_SIGNED)
-    into->is_unsigned = from->is_unsigned;
-  if (keys & QS_SCHEME_KEY_NARROW)
-    into->narrow = from->narrow;
-  if (keys & QS_SCHEME_KEY_GRANULARITY)
-    into->granularity = from->granularity;
-  if (keys & QS_SCHEME_KEY_AXIS)
-    into->axis = from->axis;
-  if (keys & QS_SCHEME_KEY_RANGE)
-    {
-      into->range_method = from->range_method;
-      into->percentile = from->percentile;
-      into->manual_lo = from->manual_lo;
-      into->manual_hi = from->manual_hi;
-    }
-  if (keys & QS_SCHEME_KEY_ROUNDING)
-    into->rounding = from->rounding;
-  if (keys & QS_SCHEME_KEY_ZERO_NUDGE)
-    into->nudge_zero = from->nudge_zero;
-  if (keys & QS_SCHEME_KEY_BINS)
-    into->bins = from->bins;
-  if (keys & QS_SCHEME_KEY_GROUP_SIZE)
-    into->group_size = from->group_size;
-}
-
-gboolean
-qs_scheme_pattern_matches (const char         *pattern,
-                           const QsTensorInfo *info)
-{
-  g_return_val_if_fail (pattern != NULL, FALSE);
-  g_return_val_if_fail (info != NULL && info->path != NULL, FALSE);
-
-  if (g_str_has_prefix (pattern, "role:"))
-    return g_str_equal (pattern + 5, qs_tensor_role_to_string (info->role));
-  if (pattern[0] != '/')
-    {
-      g_autofree char *absolute = g_strconcat ("/", pattern, NULL);
-      return g_pattern_match_simple (absolute, info->path);
-    }
-  return g_pattern_match_simple (pattern, info->path);
-}
-
-static gboolean
-any_matches (char * const       *patterns,
-             const QsTensorInfo *info)
-{
-  for (gsize i = 0; patterns != NULL && patterns[i] != NULL; i++)
-    if (qs_scheme_pattern_matches (patterns[i], info))
-      return TRUE;
-  return FALSE;
+  qs_scheme_set_unref (self->set);
+  self->set = set;
 }
 
 gboolean
@@ -154,21 +93,8 @@ qs_scheme_file_resolve (QsSchemeFile       *self,
                         QsScheme           *scheme)
 {
   g_return_val_if_fail (QS_IS_SCHEME_FILE (self), FALSE);
-  g_return_val_if_fail (info != NULL, FALSE);
-  g_return_val_if_fail (scheme != NULL, FALSE);
 
-  *scheme = self->default_scheme;
-  for (guint i = 0; i < self->overrides->len; i++)
-    {
-      const Override *o = g_ptr_array_index (self->overrides, i);
-
-      if (any_matches (o->patterns, info))
-        apply_keys (scheme, &o->values, o->keys);
-    }
-
-  if (!info->quantizable)
-    return FALSE;
-  return !any_matches (self->skip, info);
+  return qs_scheme_set_resolve_tensor (self->set, info, scheme);
 }
 
 /* ---- accessors ---------------------------------------------------------- */
@@ -178,7 +104,7 @@ qs_scheme_file_get_default (QsSchemeFile *self)
 {
   g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
 
-  return &self->default_scheme;
+  return qs_scheme_set_get_default (self->set);
 }
 
 void
@@ -186,9 +112,8 @@ qs_scheme_file_set_default (QsSchemeFile   *self,
                             const QsScheme *scheme)
 {
   g_return_if_fail (QS_IS_SCHEME_FILE (self));
-  g_return_if_fail (scheme != NULL);
 
-  self->default_scheme = *scheme;
+  replace_set (self, qs_scheme_set_with_default (self->set, scheme));
 }
 
 guint
@@ -196,7 +121,7 @@ qs_scheme_file_get_n_overrides (QsSchemeFile *self)
 {
   g_return_val_if_fail (QS_IS_SCHEME_FILE (self), 0);
 
-  return self->overrides->len;
+  return qs_scheme_set_get_n_overrides (self->set);
 }
 
 const char * const *
@@ -205,20 +130,9 @@ qs_scheme_file_get_override (QsSchemeFile *self,
                              QsScheme     *scheme,
                              QsSchemeKeys *keys)
 {
-  const Override *o;
-
   g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
-  g_return_val_if_fail (index < self->overrides->len, NULL);
 
-  o = g_ptr_array_index (self->overrides, index);
-  if (scheme != NULL)
-    {
-      *scheme = self->default_scheme;
-      apply_keys (scheme, &o->values, o->keys);
-    }
-  if (keys != NULL)
-    *keys = o->keys;
-  return (const char * const *) o->patterns;
+  return qs_scheme_set_get_override (self->set, index, scheme, keys);
 }
 
 void
@@ -227,18 +141,12 @@ qs_scheme_file_add_override (QsSchemeFile   *self,
                              const QsScheme *scheme,
                              QsSchemeKeys    keys)
 {
-  Override *o;
+  const char *patterns[] = { pattern, NULL };
 
   g_return_if_fail (QS_IS_SCHEME_FILE (self));
   g_return_if_fail (pattern != NULL);
-  g_return_if_fail (scheme != NULL);
 
-  o = g_new0 (Override, 1);
-  o->patterns = g_new0 (char *, 2);
-  o->patterns[0] = g_strdup (pattern);
-  o->values = *scheme;
-  o->keys = keys & QS_SCHEME_KEY_ALL;
-  g_ptr_array_add (self->overrides, o);
+  replace_set (self, qs_scheme_set_with_override (self->set, patterns, scheme, keys));
 }
 
 void
@@ -247,22 +155,9 @@ qs_scheme_file_set_tensor_scheme (QsSchemeFile   *self,
                                   const QsScheme *scheme)
 {
   g_return_if_fail (QS_IS_SCHEME_FILE (self));
-  g_return_if_fail (path != NULL);
   g_return_if_fail (scheme != NULL);
 
-  for (guint i = 0; i < self->overrides->len; i++)
-    {
-      Override *o = g_ptr_array_index (self->overrides, i);
-
-      if (o->patterns[0] != NULL && o->patterns[1] == NULL
-          && g_str_equal (o->patterns[0], path))
-        {
-          o->values = *scheme;
-          o->keys = QS_SCHEME_KEY_ALL;
-          return;
-        }
-    }
-  qs_scheme_file_add_override (self, path, scheme, QS_SCHEME_KEY_ALL);
+  replace_set (self, qs_scheme_set_with_tensor_scheme (self->set, path, scheme));
 }
 
 void
@@ -270,9 +165,8 @@ qs_scheme_file_remove_override (QsSchemeFile *self,
                                 guint         index)
 {
   g_return_if_fail (QS_IS_SCHEME_FILE (self));
-  g_return_if_fail (index < self->overrides->len);
 
-  g_ptr_array_remove_index (self->overrides, index);
+  replace_set (self, qs_scheme_set_without_override (self->set, index));
 }
 
 const char * const *
@@ -280,7 +174,7 @@ qs_scheme_file_get_skip (QsSchemeFile *self)
 {
   g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
 
-  return (const char * const *) self->skip;
+  return qs_scheme_set_get_skip (self->set);
 }
 
 void
@@ -289,8 +183,7 @@ qs_scheme_file_set_skip (QsSchemeFile       *self,
 {
   g_return_if_fail (QS_IS_SCHEME_FILE (self));
 
-  g_strfreev (self->skip);
-  self->skip = patterns != NULL ? g_strdupv ((char **) patterns) : g_new0 (char *, 1);
+  replace_set (self, qs_scheme_set_with_skip (self->set, patterns));
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -422,62 +315,74 @@ qs_scheme_to_json (const QsScheme *scheme)
 }
 
 JsonNode *
-qs_scheme_file_to_json (QsSchemeFile *self)
+qs_scheme_set_to_json (const QsSchemeSet *set)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char * const *skip;
 
-  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+  g_return_val_if_fail (set != NULL, NULL);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "version");
   json_builder_add_int_value (builder, QS_SCHEME_FILE_VERSION);
   json_builder_set_member_name (builder, "default");
-  json_builder_add_value (builder, qs_scheme_to_json (&self->default_scheme));
+  json_builder_add_value (builder, qs_scheme_to_json (qs_scheme_set_get_default (set)));
 
   json_builder_set_member_name (builder, "overrides");
   json_builder_begin_array (builder);
-  for (guint i = 0; i < self->overrides->len; i++)
+  for (guint i = 0; i < qs_scheme_set_get_n_overrides (set); i++)
     {
-      const Override *o = g_ptr_array_index (self->overrides, i);
+      QsScheme values;
+      QsSchemeKeys keys;
+      const char * const *patterns = qs_scheme_set_get_override (set, i, &values, &keys);
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "tensors");
-      if (o->patterns[0] != NULL && o->patterns[1] == NULL)
-        json_builder_add_string_value (builder, o->patterns[0]);
+      if (patterns[0] != NULL && patterns[1] == NULL)
+        json_builder_add_string_value (builder, patterns[0]);
       else
         {
           json_builder_begin_array (builder);
-          for (gsize p = 0; o->patterns[p] != NULL; p++)
-            json_builder_add_string_value (builder, o->patterns[p]);
+          for (gsize p = 0; patterns[p] != NULL; p++)
+            json_builder_add_string_value (builder, patterns[p]);
           json_builder_end_array (builder);
         }
-      add_scheme_members (builder, &o->values, o->keys);
+      add_scheme_members (builder, &values, keys);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
 
   json_builder_set_member_name (builder, "skip");
   json_builder_begin_array (builder);
-  for (gsize i = 0; self->skip[i] != NULL; i++)
-    json_builder_add_string_value (builder, self->skip[i]);
+  skip = qs_scheme_set_get_skip (set);
+  for (gsize i = 0; skip[i] != NULL; i++)
+    json_builder_add_string_value (builder, skip[i]);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
 }
 
+JsonNode *
+qs_scheme_file_to_json (QsSchemeFile *self)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  return qs_scheme_set_to_json (self->set);
+}
+
 char *
-qs_scheme_file_to_data (QsSchemeFile *self,
-                        gsize        *length)
+qs_scheme_set_to_data (const QsSchemeSet *set,
+                       gsize             *length)
 {
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autofree char *text = NULL;
   char *data;
 
-  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+  g_return_val_if_fail (set != NULL, NULL);
 
-  root = qs_scheme_file_to_json (self);
+  root = qs_scheme_set_to_json (set);
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
   json_generator_set_indent (generator, 2);
@@ -488,19 +393,28 @@ qs_scheme_file_to_data (QsSchemeFile *self,
   return data;
 }
 
+char *
+qs_scheme_file_to_data (QsSchemeFile *self,
+                        gsize        *length)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), NULL);
+
+  return qs_scheme_set_to_data (self->set, length);
+}
+
 gboolean
-qs_scheme_file_save (QsSchemeFile  *self,
-                     const char    *filename,
-                     GError       **error)
+qs_scheme_set_save (const QsSchemeSet  *set,
+                    const char         *filename,
+                    GError            **error)
 {
   g_autofree char *data = NULL;
   g_autoptr(GError) local = NULL;
   gsize length;
 
-  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), FALSE);
+  g_return_val_if_fail (set != NULL, FALSE);
   g_return_val_if_fail (filename != NULL, FALSE);
 
-  data = qs_scheme_file_to_data (self, &length);
+  data = qs_scheme_set_to_data (set, &length);
   /* CONSISTENT: a temporary file beside the target, fsync'd, renamed over
    * it, so a crash leaves the old file or the new one, never half of one. */
   if (!g_file_set_contents_full (filename, data, length,
@@ -514,6 +428,16 @@ qs_scheme_file_save (QsSchemeFile  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+qs_scheme_file_save (QsSchemeFile  *self,
+                     const char    *filename,
+                     GError       **error)
+{
+  g_return_val_if_fail (QS_IS_SCHEME_FILE (self), FALSE);
+
+  return qs_scheme_set_save (self->set, filename, error);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -830,7 +754,7 @@ parse_patterns (Positions   *pos,
 }
 
 static gboolean
-parse_root (QsSchemeFile  *self,
+parse_root (QsSchemeSet   *set,
             Positions     *pos,
             JsonNode      *root,
             GError       **error)
@@ -850,14 +774,17 @@ parse_root (QsSchemeFile  *self,
       JsonNode *node = json_object_get_member (object, "default");
       guint line = member_line (pos, object, "default");
       QsSchemeKeys keys;
+      QsScheme scheme;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         return fail_at (error, pos, line, "“default” must be an object, not %s", qs_json_node_type_name (node));
+      qs_scheme_init_default (&scheme);
       if (!parse_scheme_object (pos, json_node_get_object (node), "“default”", FALSE,
-                                &self->default_scheme, &keys, error)
+                                &scheme, &keys, error)
           || !validate_at (pos, member_line (pos, json_node_get_object (node), NULL),
-                           &self->default_scheme, "“default”", error))
+                           &scheme, "“default”", error))
         return FALSE;
+      _qs_scheme_set_set_default (set, &scheme);
     }
 
   for (GList *l = members; l != NULL; l = l->next)
@@ -892,9 +819,10 @@ parse_root (QsSchemeFile  *self,
             {
               JsonNode *element = json_array_get_element (array, i);
               g_autofree char *where = g_strdup_printf ("override %u", i + 1);
-              g_autofree Override *o = g_new0 (Override, 1);
+              g_auto(GStrv) patterns = NULL;
               JsonObject *item;
-              QsScheme merged;
+              QsScheme values, merged;
+              QsSchemeKeys keys;
 
               if (!JSON_NODE_HOLDS_OBJECT (element))
                 return fail_at (error, pos, element_line (pos, array, i),
@@ -903,22 +831,19 @@ parse_root (QsSchemeFile  *self,
               if (!json_object_has_member (item, "tensors"))
                 return fail_at (error, pos, member_line (pos, item, NULL),
                                 "%s has no “tensors” (a glob, a path or \"role:ROLE\")", where);
-              o->values = self->default_scheme;
-              if (!parse_scheme_object (pos, item, where, TRUE, &o->values, &o->keys, error))
+              values = *qs_scheme_set_get_default (set);
+              if (!parse_scheme_object (pos, item, where, TRUE, &values, &keys, error))
                 return FALSE;
-              o->patterns = parse_patterns (pos, json_object_get_member (item, "tensors"),
-                                            member_line (pos, item, "tensors"),
-                                            "“tensors”", FALSE, error);
-              if (o->patterns == NULL)
+              patterns = parse_patterns (pos, json_object_get_member (item, "tensors"),
+                                         member_line (pos, item, "tensors"),
+                                         "“tensors”", FALSE, error);
+              if (patterns == NULL)
                 return FALSE;
-              merged = self->default_scheme;
-              apply_keys (&merged, &o->values, o->keys);
+              merged = *qs_scheme_set_get_default (set);
+              _qs_scheme_set_apply_keys (&merged, &values, keys);
               if (!validate_at (pos, member_line (pos, item, NULL), &merged, where, error))
-                {
-                  g_strfreev (o->patterns);
-                  return FALSE;
-                }
-              g_ptr_array_add (self->overrides, g_steal_pointer (&o));
+                return FALSE;
+              _qs_scheme_set_append_override (set, (const char * const *) patterns, &values, keys);
             }
         }
       else if (g_str_equal (name, "skip"))
@@ -931,8 +856,7 @@ parse_root (QsSchemeFile  *self,
           skip = parse_patterns (pos, node, line, "“skip”", TRUE, error);
           if (skip == NULL)
             return FALSE;
-          g_strfreev (self->skip);
-          self->skip = skip;
+          _qs_scheme_set_take_skip (set, skip);
         }
       else
         return fail_at (error, pos, line, "unknown key “%s” (expected version, default, overrides, skip)", name);
@@ -943,13 +867,13 @@ parse_root (QsSchemeFile  *self,
   return TRUE;
 }
 
-QsSchemeFile *
-qs_scheme_file_load_from_data (const char  *data,
-                               gssize       length,
-                               const char  *display_name,
-                               GError     **error)
+QsSchemeSet *
+qs_scheme_set_load_from_data (const char  *data,
+                              gssize       length,
+                              const char  *display_name,
+                              GError     **error)
 {
-  g_autoptr(QsSchemeFile) self = NULL;
+  g_autoptr(QsSchemeSet) set = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   Positions pos;
@@ -985,8 +909,8 @@ qs_scheme_file_load_from_data (const char  *data,
     }
   else
     {
-      self = g_object_new (QS_TYPE_SCHEME_FILE, NULL);
-      ok = parse_root (self, &pos, json_parser_get_root (parser), error);
+      set = qs_scheme_set_new (NULL);
+      ok = parse_root (set, &pos, json_parser_get_root (parser), error);
     }
 
 out:
@@ -994,12 +918,23 @@ out:
   g_array_unref (pos.starts);
   if (!ok)
     return NULL;
-  return g_steal_pointer (&self);
+  return g_steal_pointer (&set);
 }
 
 QsSchemeFile *
-qs_scheme_file_load (const char  *filename,
-                     GError     **error)
+qs_scheme_file_load_from_data (const char  *data,
+                               gssize       length,
+                               const char  *display_name,
+                               GError     **error)
+{
+  g_autoptr(QsSchemeSet) set = qs_scheme_set_load_from_data (data, length, display_name, error);
+
+  return set != NULL ? qs_scheme_file_new_for_set (set) : NULL;
+}
+
+QsSchemeSet *
+qs_scheme_set_load (const char  *filename,
+                    GError     **error)
 {
   g_autofree char *display = NULL;
   g_autofree char *contents = NULL;
@@ -1018,5 +953,14 @@ qs_scheme_file_load (const char  *filename,
                    "%s:1: not a scheme file (not UTF-8 text)", display);
       return NULL;
     }
-  return qs_scheme_file_load_from_data (contents, length, display, error);
+  return qs_scheme_set_load_from_data (contents, length, display, error);
+}
+
+QsSchemeFile *
+qs_scheme_file_load (const char  *filename,
+                     GError     **error)
+{
+  g_autoptr(QsSchemeSet) set = qs_scheme_set_load (filename, error);
+
+  return set != NULL ? qs_scheme_file_new_for_set (set) : NULL;
 }

@@ -9,29 +9,34 @@
 
 #include <json-glib/json-glib.h>
 
+#include "model/qs-scheme-set.h"
 #include "model/qs-weight-file.h"
 #include "quant/qs-scheme.h"
 
 G_BEGIN_DECLS
 
-/* The keys an override sets; the others come from the default. */
-typedef enum {
-  QS_SCHEME_KEY_FORMAT      = 1 << 0,
-  QS_SCHEME_KEY_BITS        = 1 << 1,
-  QS_SCHEME_KEY_MAPPING     = 1 << 2,
-  QS_SCHEME_KEY_SIGNED      = 1 << 3,
-  QS_SCHEME_KEY_NARROW      = 1 << 4,
-  QS_SCHEME_KEY_GRANULARITY = 1 << 5,
-  QS_SCHEME_KEY_AXIS        = 1 << 6,
-  QS_SCHEME_KEY_RANGE       = 1 << 7,
-  QS_SCHEME_KEY_ROUNDING    = 1 << 8,
-  QS_SCHEME_KEY_ZERO_NUDGE  = 1 << 9,
-  QS_SCHEME_KEY_BINS        = 1 << 10,
-  QS_SCHEME_KEY_GROUP_SIZE  = 1 << 11,
-  QS_SCHEME_KEY_ALL         = (1 << 12) - 1,
-} QsSchemeKeys;
-
 #define QS_SCHEME_FILE_VERSION 1
+
+/* A scheme set's one JSON form. Errors of loading (QS_ERROR_NOT_FOUND,
+ * QS_ERROR_READ, QS_ERROR_INVALID) are one line, "NAME:LINE: what is
+ * wrong"; @display_name stands for the text in messages. */
+QsSchemeSet  *qs_scheme_set_load            (const char         *filename,
+                                             GError            **error);
+QsSchemeSet  *qs_scheme_set_load_from_data  (const char         *data,
+                                             gssize              length,
+                                             const char         *display_name,
+                                             GError            **error);
+JsonNode     *qs_scheme_set_to_json         (const QsSchemeSet  *set);
+/* Pretty-printed JSON with a final newline (transfer full). */
+char         *qs_scheme_set_to_data         (const QsSchemeSet  *set,
+                                             gsize              *length);
+/* Atomically (a synced temporary file renamed over @filename). Errors: QS_ERROR_WRITE. */
+gboolean      qs_scheme_set_save            (const QsSchemeSet  *set,
+                                             const char         *filename,
+                                             GError            **error);
+
+/* QsSchemeFile: an editable holder of a scheme set, whose setters replace
+ * the set it holds with a new one. */
 
 #define QS_TYPE_SCHEME_FILE (qs_scheme_file_get_type ())
 G_DECLARE_FINAL_TYPE (QsSchemeFile, qs_scheme_file, QS, SCHEME_FILE, GObject)
@@ -39,6 +44,10 @@ G_DECLARE_FINAL_TYPE (QsSchemeFile, qs_scheme_file, QS, SCHEME_FILE, GObject)
 /* A scheme file with @default_scheme (NULL: qs_scheme_init_default), no
  * overrides and the default skip list ("role:bias", "role:batchnorm"). */
 QsSchemeFile *qs_scheme_file_new            (const QsScheme *default_scheme);
+/* A scheme file holding @set (a new reference). */
+QsSchemeFile *qs_scheme_file_new_for_set    (QsSchemeSet    *set);
+/* The set as it is now (transfer none: the next setter replaces it). */
+QsSchemeSet  *qs_scheme_file_get_set        (QsSchemeFile   *self);
 
 /* Parses a scheme file. Errors (QS_ERROR_NOT_FOUND, QS_ERROR_READ,
  * QS_ERROR_INVALID) are one line, "NAME:LINE: what is wrong". */
@@ -92,10 +101,6 @@ void          qs_scheme_file_remove_override (QsSchemeFile   *self,
 const char * const *qs_scheme_file_get_skip  (QsSchemeFile       *self);
 void          qs_scheme_file_set_skip        (QsSchemeFile       *self,
                                               const char * const *patterns);
-
-/* Whether @pattern (as in overrides and skip) matches @info. */
-gboolean      qs_scheme_pattern_matches      (const char         *pattern,
-                                              const QsTensorInfo *info);
 
 /* The scheme for @info: TRUE with @scheme filled, or FALSE when the tensor
  * is to be left unquantized (the skip list, or not a floating-point tensor

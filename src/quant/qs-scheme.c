@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "qs-scheme.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
@@ -25,6 +26,155 @@ qs_scheme_init_default (QsScheme *scheme)
   scheme->rounding = QS_ROUNDING_HALF_EVEN;
   scheme->nudge_zero = true;
   scheme->bins = QS_DEFAULT_BINS;
+}
+
+/* The fields a scheme's kind reads, the others zero: what equality and
+ * hashing look at, so the two cannot disagree. */
+typedef struct {
+  int      format;
+  int      bits;
+  int      mapping;
+  int      is_unsigned;
+  int      narrow;
+  int      granularity;
+  int      axis;
+  int      range_method;
+  int      rounding;
+  int      nudge_zero;
+  int      bins;
+  int      has_hist_range;
+  uint64_t block_size;
+  double   percentile;
+  double   manual_lo;
+  double   manual_hi;
+  double   hist_lo;
+  double   hist_hi;
+} SchemeKey;
+
+static SchemeKey
+scheme_key (const QsScheme *s)
+{
+  SchemeKey k = { 0 };
+  bool is_int = s->format == QS_FORMAT_INT;
+  bool blockwise = qs_scheme_is_blockwise (s);
+
+  k.format = s->format;
+  k.bins = s->bins;
+  k.has_hist_range = s->has_hist_range;
+  if (s->has_hist_range)
+    {
+      k.hist_lo = s->hist_lo;
+      k.hist_hi = s->hist_hi;
+    }
+  if (is_int)
+    {
+      k.bits = s->bits;
+      k.mapping = s->mapping;
+      k.is_unsigned = s->is_unsigned;
+      k.narrow = s->narrow;
+      k.nudge_zero = s->nudge_zero;
+    }
+  /* Float casts always round to nearest even; integer grids and block
+   * scales follow the scheme. */
+  if (is_int || blockwise)
+    k.rounding = s->rounding;
+  if (blockwise)
+    k.block_size = qs_scheme_block_size (s);
+  else
+    k.granularity = s->granularity;
+  if (blockwise || s->granularity == QS_GRANULARITY_CHANNEL)
+    k.axis = s->axis;
+  /* Blockwise schemes take each block's own range (validated). */
+  if (!blockwise)
+    {
+      k.range_method = s->range_method;
+      if (s->range_method == QS_RANGE_PERCENTILE)
+        k.percentile = s->percentile;
+      else if (s->range_method == QS_RANGE_MANUAL)
+        {
+          k.manual_lo = s->manual_lo;
+          k.manual_hi = s->manual_hi;
+        }
+    }
+  return k;
+}
+
+static bool
+same_double (double a,
+             double b)
+{
+  return a == b || (isnan (a) && isnan (b));
+}
+
+bool
+qs_scheme_equal (const QsScheme *a,
+                 const QsScheme *b)
+{
+  SchemeKey x, y;
+
+  assert (a != NULL && b != NULL);
+  if (a == b)
+    return true;
+  x = scheme_key (a);
+  y = scheme_key (b);
+  return x.format == y.format && x.bits == y.bits && x.mapping == y.mapping
+         && x.is_unsigned == y.is_unsigned && x.narrow == y.narrow
+         && x.granularity == y.granularity && x.axis == y.axis
+         && x.range_method == y.range_method && x.rounding == y.rounding
+         && x.nudge_zero == y.nudge_zero && x.bins == y.bins
+         && x.has_hist_range == y.has_hist_range && x.block_size == y.block_size
+         && same_double (x.percentile, y.percentile)
+         && same_double (x.manual_lo, y.manual_lo) && same_double (x.manual_hi, y.manual_hi)
+         && same_double (x.hist_lo, y.hist_lo) && same_double (x.hist_hi, y.hist_hi);
+}
+
+/* FNV-1a over 64-bit words. */
+static uint64_t
+hash_word (uint64_t h,
+           uint64_t word)
+{
+  for (int i = 0; i < 8; i++)
+    {
+      h ^= (word >> (8 * i)) & 0xff;
+      h *= UINT64_C (0x100000001b3);
+    }
+  return h;
+}
+
+static uint64_t
+hash_double (uint64_t h,
+             double   value)
+{
+  uint64_t bits;
+
+  /* Equal values hash alike: one NaN, and 0.0 for -0.0. */
+  if (isnan (value))
+    value = NAN;
+  else if (value == 0.0)
+    value = 0.0;
+  memcpy (&bits, &value, sizeof bits);
+  return hash_word (h, bits);
+}
+
+uint32_t
+qs_scheme_hash (const QsScheme *scheme)
+{
+  SchemeKey k;
+  uint64_t h = UINT64_C (0xcbf29ce484222325);
+  assert (scheme != NULL);
+  k = scheme_key (scheme);
+  {
+    const int ints[] = { k.format, k.bits, k.mapping, k.is_unsigned, k.narrow, k.granularity, k.axis,
+                         k.range_method, k.rounding, k.nudge_zero, k.bins, k.has_hist_range };
+    const double doubles[] = { k.percentile, k.manual_lo, k.manual_hi, k.hist_lo, k.hist_hi };
+
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+      h = hash_word (h, (uint64_t) (uint32_t) ints[i]);
+    h = hash_word (h, k.block_size);
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++)
+      h = hash_double (h, doubles[i]);
+  }
+  return (uint32_t) (h ^ (h >> 32));
 }
 
 QsStatus

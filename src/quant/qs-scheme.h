@@ -103,6 +103,17 @@ void qs_scheme_code_range (const QsScheme *scheme,
                            int            *qmin,
                            int            *qmax);
 
+/* Whether @a and @b quantize alike: compares, field by field, only what
+ * the scheme's kind reads (the bits and mapping of an integer scheme, not
+ * of a float format; the percentile only for the percentile method; a
+ * block size by its effective value). Doubles compare as values: 0.0
+ * equals -0.0 and NaN equals NaN. Histogram bins and range count, since
+ * they change what an analysis reports. */
+bool     qs_scheme_equal (const QsScheme *a,
+                          const QsScheme *b);
+/* A hash consistent with qs_scheme_equal: equal schemes hash alike. */
+uint32_t qs_scheme_hash  (const QsScheme *scheme);
+
 /* Whether @format is a block format (MX, NVFP4, NF4). */
 bool qs_format_is_block (QsFormat format);
 

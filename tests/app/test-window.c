@@ -686,13 +686,13 @@ test_load_scheme_file (void)
   QsWindow *window = qs_window_test_open (path);
   const char *json = "{ \"version\": 1, \"default\": { \"bits\": 6, \"mapping\": \"symmetric\" },"
                      "  \"overrides\": [ { \"tensors\": \"/model_weights/dense/dense/kernel:0\", \"bits\": 3 } ] }";
-  g_autoptr(QsSchemeFile) schemes = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
   g_autoptr(GError) error = NULL;
   QsScheme scheme;
 
-  schemes = qs_scheme_file_load_from_data (json, -1, "test.json", &error);
+  schemes = qs_scheme_set_load_from_data (json, -1, "test.json", &error);
   g_assert_no_error (error);
-  _qs_window_apply_scheme_file (window, schemes);
+  _qs_window_apply_schemes (window, schemes);
 
   qs_document_get_default_scheme (window->document, &scheme);
   g_assert_cmpint (scheme.bits, ==, 6);
@@ -729,14 +729,14 @@ test_written_files_follow_umask (void)
   g_autofree char *plot = g_build_filename (dir, "plot.png", NULL);
   g_autofree char *scheme = g_build_filename (dir, "scheme.json", NULL);
   g_autofree char *weights = g_build_filename (dir, "weights.h5", NULL);
-  g_autoptr(QsSchemeFile) schemes = qs_document_to_scheme_file (window->document);
+  QsSchemeSet *schemes = qs_document_get_schemes (window->document);
   g_autoptr(GError) error = NULL;
   gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
   mode_t old_umask = umask (022);
 
   g_assert_true (qs_histogram_view_export (window->histogram_view, plot, 600, 300, &error));
   g_assert_no_error (error);
-  g_assert_true (qs_scheme_file_save (schemes, scheme, &error));
+  g_assert_true (qs_scheme_set_save (schemes, scheme, &error));
   g_assert_no_error (error);
   _qs_window_export_to (window, weights, QS_EXPORT_LAYOUT_QUANTIZED);
   while (!g_file_test (weights, G_FILE_TEST_EXISTS))
@@ -974,6 +974,8 @@ open_with_format (QsFormat format)
   gtk_single_selection_set_selected (window->selection, listed_position (window, DENSE_KERNEL));
   qs_window_test_wait_for (qs_window_test_is_idle, window);
   before = label_text (window->sqnr_value);
+  /* For the whole model, not just the selected tensor. */
+  gtk_switch_set_active (window->override_switch, FALSE);
   adw_combo_row_set_selected (window->format_row, format);
   if (format != QS_FORMAT_INT)
     wait_for_new_text (window, window->sqnr_value, before);
@@ -1013,7 +1015,9 @@ test_mxfp4_results_match_cli (void)
                                                                           report->params.range_hi[0]),
                                            _qs_histogram_view_value_to_x (window->histogram_view, 0.0)));
 
-  /* The model size counts every tensor's blocks as stats does. */
+  /* The model size counts every tensor's blocks as stats does, and the
+   * biases and batch-norm parameters the default skip list keeps at 4
+   * bytes a value, as export writes them. */
   {
     GListModel *tensors = qs_document_get_tensors (window->document);
     guint64 expected = 0, fp32_bytes, quant_bytes;
@@ -1021,8 +1025,15 @@ test_mxfp4_results_match_cli (void)
     for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
       {
         g_autoptr(QsTensorItem) tensor = g_list_model_get_item (tensors, i);
-        g_autoptr(JsonNode) tensor_root = cli_stats (qs_tensor_item_get_info (tensor)->path, "mxfp4", NULL);
+        const QsTensorInfo *info = qs_tensor_item_get_info (tensor);
+        g_autoptr(JsonNode) tensor_root = NULL;
 
+        if (info->role == QS_TENSOR_ROLE_BIAS || info->role == QS_TENSOR_ROLE_BATCHNORM)
+          {
+            expected += 4 * info->count;
+            continue;
+          }
+        tensor_root = cli_stats (info->path, "mxfp4", NULL);
         expected += (guint64) json_object_get_int_member (json_node_get_object (tensor_root), "size_quant_bytes");
       }
     qs_document_model_size (window->document, &fp32_bytes, &quant_bytes);
@@ -1140,6 +1151,246 @@ test_block_inspector_matches_cli (void)
   qs_window_test_close (window);
 }
 
+/* ---- scheme sets: overrides, undo, the skip list, per file ---------------- */
+
+#define CONV1_KERNEL "/model_weights/conv2d_1/conv2d_1/kernel:0"
+#define CONV1_BIAS "/model_weights/conv2d_1/conv2d_1/bias:0"
+
+/* Dragging a handle and changing bits with a tensor selected give that
+ * tensor an override and leave every other tensor's scheme alone; the
+ * whole drag is one undo step; Ctrl+Z and Ctrl+Shift+Z walk the history
+ * and the controls follow. */
+static void
+test_drag_makes_override_and_undoes (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *clipped_before = label_text (window->clipped_value);
+  g_autofree char *size_before = NULL;
+  QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
+  double hi = fmax (report->params.range_hi[0], 0.0);
+  QsScheme scheme;
+
+  g_assert_cmpstr (qs_window_get_selected_path (window), ==, CONV1_KERNEL);
+  g_assert_true (gtk_switch_get_active (window->override_switch));
+  g_assert_false (qs_document_can_undo (window->document));
+
+  /* Several motion steps of one drag. */
+  g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi),
+                                         _qs_histogram_view_value_to_x (window->histogram_view, hi / 2)));
+  wait_for_new_text (window, window->clipped_value, clipped_before);
+
+  g_assert_true (qs_document_has_override (window->document, CONV1_KERNEL));
+  g_assert_true (qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme));
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+  g_assert_cmpfloat_with_epsilon (scheme.manual_hi, hi / 2, hi * 0.05);
+  /* The default and the other tensors keep min/max. */
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_true (qs_document_get_scheme_for (window->document, DENSE_KERNEL, &scheme));
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_false (qs_document_has_override (window->document, DENSE_KERNEL));
+  /* The panel says whom a change affects. */
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "this tensor only"));
+
+  /* Bits on top of the drag: a second step (clipping dominates the
+   * error, so the size is what visibly changes). */
+  size_before = label_text (window->size_value);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  wait_for_new_text (window, window->size_value, size_before);
+  qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 7);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+
+  /* Ctrl+Z: the bits, then the whole drag, each at once. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
+  qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 8);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
+  g_assert_false (qs_document_has_override (window->document, CONV1_KERNEL));
+  g_assert_false (qs_document_can_undo (window->document));
+  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_cmpuint (adw_combo_row_get_selected (window->range_row), ==, QS_RANGE_MINMAX);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  report = qs_histogram_view_get_report (window->histogram_view);
+  g_assert_cmpint (report->scheme.range_method, ==, QS_RANGE_MINMAX);
+  g_assert_cmpuint (report->analysis.clipped_count, ==, 0);
+
+  /* Ctrl+Shift+Z brings both back. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL);
+  g_assert_false (qs_document_can_redo (window->document));
+  qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 7);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 7.0);
+
+  /* "All tensors": the default changes, the tensor's own scheme stays. */
+  gtk_switch_set_active (window->override_switch, FALSE);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "all tensors"));
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 7);
+  qs_document_get_scheme_for (window->document, DENSE_KERNEL, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 7);
+  qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
+  g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
+
+  /* Reset is one more step, and undoable. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.reset-schemes", NULL);
+  g_assert_false (qs_document_has_override (window->document, CONV1_KERNEL));
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 8);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
+  g_assert_true (qs_document_has_override (window->document, CONV1_KERNEL));
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  qs_window_test_close (window);
+}
+
+/* Biases and batch-norm parameters: the skip list keeps them float32, the
+ * sidebar says "float32" instead of bits (and exact, so worst-first lists
+ * them last), and the model size counts them
+ * at 4 bytes a value; a set without a skip list quantizes them. */
+static void
+test_skip_list_shown_and_counted (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  GListModel *tensors = qs_document_get_tensors (window->document);
+  QsTensorItem *bias = qs_document_find_item (window->document, CONV1_BIAS);
+  QsTensorItem *kernel = qs_document_find_item (window->document, CONV1_KERNEL);
+  g_autoptr(QsSchemeSet) no_skip = NULL;
+  guint64 expected = 0, fp32_bytes, quant_bytes;
+
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  g_assert_true (qs_tensor_item_get_kept_float (bias));
+  g_assert_cmpstr (qs_tensor_item_get_badge (bias), ==, "float32");
+  g_assert_true (isinf (qs_tensor_item_get_sqnr (bias)) && qs_tensor_item_get_sqnr (bias) > 0);
+  g_assert_false (qs_tensor_item_get_kept_float (kernel));
+
+  /* The size, tensor by tensor: kernels as `stats` stores them, the rest
+   * at 4 bytes a value. */
+  for (guint i = 0; i < g_list_model_get_n_items (tensors); i++)
+    {
+      g_autoptr(QsTensorItem) item = g_list_model_get_item (tensors, i);
+      const QsTensorInfo *info = qs_tensor_item_get_info (item);
+
+      if (info->role == QS_TENSOR_ROLE_KERNEL || info->role == QS_TENSOR_ROLE_DEPTHWISE_KERNEL)
+        {
+          g_autoptr(JsonNode) stats = cli_stats (info->path, "int", NULL);
+          expected += (guint64) json_object_get_int_member (json_node_get_object (stats), "size_quant_bytes");
+        }
+      else
+        {
+          g_assert_cmpstr (qs_tensor_item_get_badge (item), ==, "float32");
+          expected += 4 * info->count;
+        }
+    }
+  qs_document_model_size (window->document, &fp32_bytes, &quant_bytes);
+  g_assert_cmpuint (quant_bytes, ==, expected);
+
+  /* Selecting a kept tensor says so where the scheme is set. */
+  g_assert_true (qs_window_select_path (window, CONV1_BIAS));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "float32"));
+
+  /* Without a skip list the bias is quantized: bits again, a smaller size. */
+  no_skip = qs_scheme_set_with_skip (qs_document_get_schemes (window->document), NULL);
+  _qs_window_apply_schemes (window, no_skip);
+  g_assert_false (qs_tensor_item_get_kept_float (bias));
+  g_assert_cmpstr (qs_tensor_item_get_badge (bias), !=, "float32");
+  qs_document_model_size (window->document, &fp32_bytes, &quant_bytes);
+  g_assert_cmpuint (quant_bytes, <, expected);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
+  g_assert_cmpstr (qs_tensor_item_get_badge (bias), ==, "float32");
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  qs_window_test_close (window);
+}
+
+static gboolean
+document_changed (QsWindow *window)
+{
+  return g_object_get_data (G_OBJECT (window), "test-old-document") != window->document;
+}
+
+/* Schemes belong to a file: the next file opens with the defaults and a
+ * history of its own. */
+static void
+test_schemes_not_carried_across_files (void)
+{
+  g_autofree char *path = sample_path ();
+  g_autofree char *other = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  g_autoptr(GFile) other_file = g_file_new_for_path (other);
+  QsWindow *window = qs_window_test_open (path);
+  QsScheme scheme;
+
+  gtk_switch_set_active (window->override_switch, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 7);
+
+  g_object_set_data (G_OBJECT (window), "test-old-document", window->document);
+  qs_window_open_file (window, other_file);
+  qs_window_test_wait_for (document_changed, window);
+  qs_document_get_default_scheme (window->document, &scheme);
+  g_assert_cmpint (scheme.bits, ==, 8);
+  g_assert_false (qs_document_can_undo (window->document));
+  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  qs_window_test_wait_for (qs_window_test_is_idle, window);
+  qs_window_test_close (window);
+}
+
+/* The accuracy the app shows for a scheme file is `eval --scheme-file`'s:
+ * the same resolver maps the set onto the engine's layers, and 0.0's
+ * exactness in activations follows the set's default in both (here the
+ * first layer's override says otherwise). */
+static void
+test_accuracy_equals_cli_for_scheme_file (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *scheme_path = g_build_filename (dir, "scheme.json", NULL);
+  const char *json = "{\"version\": 1, \"default\": {\"bits\": 7},"
+                     " \"overrides\": [{\"tensors\": \"/model_weights/conv2d/conv2d/kernel:0\", \"zero_nudge\": false},"
+                     " {\"tensors\": \"role:depthwise_kernel\", \"format\": \"fp8-e4m3\"}]}";
+  const char *argv[] = { g_getenv ("QS_SCAN_HELPER"), "eval", path, "--scheme-file", scheme_path, "--json", NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(QsSchemeSet) schemes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *expected = NULL;
+  QsWindow *window;
+  JsonObject *eval;
+  int status;
+
+  g_assert_true (g_file_set_contents (scheme_path, json, -1, NULL));
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  eval = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (eval, "images"), ==, 10000);
+  /* The label adds the difference: "91.24 % → 91.23 % (-0.01)". */
+  expected = g_strdup_printf ("%.2f %% → %.2f %% (", json_object_get_int_member (eval, "fp32_correct") / 100.0,
+                              json_object_get_int_member (eval, "quant_correct") / 100.0);
+
+  window = qs_window_test_open (path);
+  schemes = qs_scheme_set_load (scheme_path, &error);
+  g_assert_no_error (error);
+  _qs_window_apply_schemes (window, schemes);
+  qs_window_test_wait_for (accuracy_final, window);
+  if (!g_str_has_prefix (gtk_label_get_text (window->accuracy_value), expected))
+    g_error ("the app shows “%s”, eval “%s”", gtk_label_get_text (window->accuracy_value), expected);
+  g_unlink (scheme_path);
+  g_rmdir (dir);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1177,5 +1428,9 @@ main (int argc, char **argv)
   g_test_add_func ("/window/mxfp4-results-match-cli", test_mxfp4_results_match_cli);
   g_test_add_func ("/window/int-groups-take-group-size", test_int_groups_take_group_size);
   g_test_add_func ("/window/block-inspector-matches-cli", test_block_inspector_matches_cli);
+  g_test_add_func ("/window/drag-makes-override-and-undoes", test_drag_makes_override_and_undoes);
+  g_test_add_func ("/window/skip-list-shown-and-counted", test_skip_list_shown_and_counted);
+  g_test_add_func ("/window/schemes-not-carried-across-files", test_schemes_not_carried_across_files);
+  g_test_add_func ("/window/accuracy-equals-cli-for-scheme-file", test_accuracy_equals_cli_for_scheme_file);
   return g_test_run ();
 }

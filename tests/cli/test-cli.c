@@ -198,6 +198,22 @@ run_json_args (GPtrArray *args)
   return json_parser_steal_root (parser);
 }
 
+static JsonNode *run_json (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* The same with the arguments listed, NULL-terminated. */
+static JsonNode *
+run_json (const char *first,
+          ...)
+{
+  g_autoptr(GPtrArray) args = NULL;
+  va_list ap;
+
+  va_start (ap, first);
+  args = collect_args (first, ap);
+  va_end (ap);
+  return run_json_args (args);
+}
+
 static JsonNode *stats_json_in (const char *file, const char *tensor, ...) G_GNUC_NULL_TERMINATED;
 
 /* `stats FILE --tensor TENSOR --json` plus the NULL-terminated options. */
@@ -1066,6 +1082,99 @@ test_sample_stats (void)
   assert_histogram_complete (r);
 }
 
+/* ---- compare --------------------------------------------------------------- */
+
+/* One side of `compare` against `eval` and `stats` run on their own with
+ * that side's scheme file: the same accuracy to the last bit, each
+ * tensor's stats JSON equal node for node (null exactly where stats
+ * refuses a tensor the set keeps in float32), and the size the sum of
+ * the tensors' stored sizes with kept tensors at 4 bytes a value. */
+static void
+assert_compare_side (JsonObject *compare,
+                     const char *side,
+                     const char *model,
+                     const char *scheme_file,
+                     const char *limit)
+{
+  g_autoptr(JsonNode) eval = run_json ("eval", model, "--scheme-file", scheme_file, "--limit", limit, "--json", NULL);
+  g_autoptr(JsonNode) layers = layers_json (model);
+  JsonObject *summary = get_object (compare, side);
+  JsonArray *tensors = get_array (compare, "tensors");
+  JsonArray *all = get_array (json_node_get_object (layers), "tensors");
+  guint64 size = 0;
+  guint quantized = 0, kept = 0;
+
+  g_assert_cmpfloat (get_number (summary, "fp32_top1"), ==, get_number (json_node_get_object (eval), "fp32_top1"));
+  g_assert_cmpfloat (get_number (summary, "quant_top1"), ==, get_number (json_node_get_object (eval), "quant_top1"));
+
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonObject *info = json_array_get_object_element (all, i);
+      const char *path = get_string (info, "path");
+      JsonObject *row = NULL;
+
+      for (guint k = 0; k < json_array_get_length (tensors) && row == NULL; k++)
+        if (g_str_equal (get_string (json_array_get_object_element (tensors, k), "tensor"), path))
+          row = json_array_get_object_element (tensors, k);
+
+      if (row != NULL && !JSON_NODE_HOLDS_NULL (json_object_get_member (row, side)))
+        {
+          g_autoptr(JsonNode) stats = stats_json_in (model, path, "--scheme-file", scheme_file, NULL);
+
+          g_assert_true (json_node_equal (stats, json_object_get_member (row, side)));
+          size += (guint64) get_int (json_node_get_object (stats), "size_quant_bytes");
+          quantized++;
+        }
+      else
+        {
+          assert_fails ("stats", model, "--tensor", path, "--scheme-file", scheme_file, NULL);
+          size += 4 * (guint64) get_int (info, "count");
+          kept++;
+        }
+    }
+  g_assert_cmpuint (quantized, >, 0);
+  g_assert_cmpuint (kept, >, 0);
+  g_assert_cmpint (get_int (summary, "size_bytes"), ==, (gint64) size);
+}
+
+static void
+test_compare_equals_eval_and_stats (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *a = g_build_filename (tmp_dir, "compare-a.json", NULL);
+  g_autofree char *b = g_build_filename (tmp_dir, "compare-b.json", NULL);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(QsTestCliRun) text = NULL;
+
+  /* A: int8 with a 6-bit depthwise override, biases and batch norm kept.
+   * B: FP8 with an MXFP4 block format on one kernel, only biases kept. */
+  g_assert_true (g_file_set_contents (a, "{\"version\": 1, \"default\": {\"bits\": 8},"
+                                      " \"overrides\": [{\"tensors\": \"role:depthwise_kernel\", \"bits\": 6,"
+                                      " \"mapping\": \"symmetric\"}]}", -1, NULL));
+  g_assert_true (g_file_set_contents (b, "{\"version\": 1, \"default\": {\"format\": \"fp8-e4m3\"},"
+                                      " \"overrides\": [{\"tensors\": \"*conv2d_1/kernel*\", \"format\": \"mxfp4\"}],"
+                                      " \"skip\": [\"role:bias\"]}", -1, NULL));
+
+  root = run_json ("compare", model, "--scheme-a", a, "--scheme-b", b, "--limit", "300", "--json", NULL);
+  g_assert_cmpint (get_int (json_node_get_object (root), "images"), ==, 300);
+  assert_compare_side (json_node_get_object (root), "a", model, a, "300");
+  assert_compare_side (json_node_get_object (root), "b", model, b, "300");
+
+  text = run_cli ("compare", model, "--scheme-a", a, "--scheme-b", b, "--limit", "300", NULL);
+  g_assert_cmpint (text->status, ==, 0);
+  g_assert_nonnull (strstr (text->out, "SQNR B"));
+  g_assert_nonnull (strstr (text->out, "float32"));
+
+  assert_fails ("compare", model, "--scheme-a", a, NULL);
+  assert_fails ("compare", model, "--scheme-a", a, "--scheme-b", missing_file, NULL);
+  assert_fails ("compare", model, "--scheme-a", a, "--scheme-b", text_file, NULL);
+  assert_fails ("compare", "--scheme-a", a, "--scheme-b", b, NULL);
+  assert_fails ("compare", fixture, "--scheme-a", a, "--scheme-b", b, NULL);
+  assert_fails ("compare", model, "--scheme-a", a, "--scheme-b", b, "--limit", "-1", NULL);
+  g_remove (a);
+  g_remove (b);
+}
+
 /* ---- eval ----------------------------------------------------------------- */
 
 static void
@@ -1931,6 +2040,7 @@ main (int    argc,
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
+  g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
   g_test_add_func ("/cli/number/seed-exercise", test_number_seed_exercise);

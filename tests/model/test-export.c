@@ -240,7 +240,7 @@ export_with (QsWeightFile          *file,
 {
   g_autofree char *output = fixture_path (output_name);
 
-  return qs_export (file, output, schemes, options, NULL, NULL, NULL, error);
+  return qs_export (file, output, qs_scheme_file_get_set (schemes), options, NULL, NULL, NULL, error);
 }
 
 static const QsExportTensor *
@@ -939,7 +939,7 @@ test_onto_input (void)
   for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(QsExportResult) result = qs_export (file, outputs[i], schemes, &options,
+      g_autoptr(QsExportResult) result = qs_export (file, outputs[i], qs_scheme_file_get_set (schemes), &options,
                                                     NULL, NULL, NULL, &error);
 
       g_assert_null (result);
@@ -1004,7 +1004,7 @@ test_failure_midway (void)
   for (int streamed = 0; streamed < 2; streamed++)
     {
       options.memory_budget = streamed ? SMALL_BUDGET : 0;
-      result = qs_export (file, dest, schemes, &options, NULL, NULL, NULL, &error);
+      result = qs_export (file, dest, qs_scheme_file_get_set (schemes), &options, NULL, NULL, NULL, &error);
       g_assert_null (result);
       g_assert_error (error, QS_ERROR, QS_ERROR_READ);
       g_assert_nonnull (strstr (error->message, "c_bad"));
@@ -1034,7 +1034,7 @@ disk_full_child (void)
   qs_export_options_init (&options);
   options.force = TRUE;
   options.layout = QS_EXPORT_LAYOUT_DEQUANTIZED;
-  result = qs_export (file, dest, schemes, &options, NULL, NULL, NULL, &error);
+  result = qs_export (file, dest, qs_scheme_file_get_set (schemes), &options, NULL, NULL, NULL, &error);
   g_assert_null (result);
   g_assert_error (error, QS_ERROR, QS_ERROR_WRITE);
   g_test_message ("%s", error->message);
@@ -1082,7 +1082,7 @@ test_cancel (void)
 
   make_large_fixture ("large.h5");
   file = open_fixture ("large.h5");
-  result = qs_export (file, dest, schemes, NULL, cancel_after_first_cb, cancellable,
+  result = qs_export (file, dest, qs_scheme_file_get_set (schemes), NULL, cancel_after_first_cb, cancellable,
                       cancellable, &error);
   g_assert_null (result);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1136,7 +1136,7 @@ test_async (void)
   options.force = TRUE;
   state.loop = g_main_loop_new (NULL, FALSE);
   state.main_thread = g_thread_self ();
-  qs_export_async (file, dest, schemes, &options, async_progress_cb, &state, NULL,
+  qs_export_async (file, dest, qs_scheme_file_get_set (schemes), &options, async_progress_cb, &state, NULL,
                    NULL, async_done_cb, &state);
   g_main_loop_run (state.loop);
   g_assert_no_error (state.error);

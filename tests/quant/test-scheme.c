@@ -1,6 +1,9 @@
 /* test-scheme.c: scheme defaults, validation, code ranges and names.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <math.h>
+#include <string.h>
+
 #include <glib.h>
 
 #include "quant/qs-scheme.h"
@@ -199,6 +202,93 @@ test_channel_layout (void)
   g_assert_cmpuint (l.channels, ==, 1);
 }
 
+/* Equality reads only what the scheme's kind uses, compares doubles as
+ * values, and padding never counts. */
+static void
+test_equal_and_hash (void)
+{
+  QsScheme a, b;
+  unsigned char garbage[sizeof (QsScheme)];
+
+  /* Same values written over different padding bytes. */
+  memset (garbage, 0xa5, sizeof garbage);
+  memcpy (&b, garbage, sizeof b);
+  qs_scheme_init_default (&a);
+  b.format = a.format;
+  b.bits = a.bits;
+  b.mapping = a.mapping;
+  b.is_unsigned = a.is_unsigned;
+  b.narrow = a.narrow;
+  b.granularity = a.granularity;
+  b.axis = a.axis;
+  b.range_method = a.range_method;
+  b.percentile = a.percentile;
+  b.manual_lo = a.manual_lo;
+  b.manual_hi = a.manual_hi;
+  b.rounding = a.rounding;
+  b.nudge_zero = a.nudge_zero;
+  b.bins = a.bins;
+  b.has_hist_range = a.has_hist_range;
+  b.hist_lo = 7.0;               /* unused without has_hist_range */
+  b.hist_hi = NAN;
+  b.group_size = a.group_size;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  g_assert_cmpuint (qs_scheme_hash (&a), ==, qs_scheme_hash (&b));
+
+  /* A different bit width is a different integer scheme. */
+  b = a;
+  b.bits = 4;
+  g_assert_false (qs_scheme_equal (&a, &b));
+
+  /* The percentile matters only to the percentile method. */
+  b = a;
+  b.percentile = 99.0;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  a.range_method = b.range_method = QS_RANGE_PERCENTILE;
+  g_assert_false (qs_scheme_equal (&a, &b));
+
+  /* Manual ranges: -0.0 equals 0.0, NaN equals NaN, hashes agree. */
+  a.range_method = b.range_method = QS_RANGE_MANUAL;
+  a.manual_lo = -0.0;
+  b.manual_lo = 0.0;
+  a.manual_hi = b.manual_hi = NAN;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  g_assert_cmpuint (qs_scheme_hash (&a), ==, qs_scheme_hash (&b));
+  b.manual_hi = 1.0;
+  g_assert_false (qs_scheme_equal (&a, &b));
+
+  /* fp16 ignores the integer fields. */
+  qs_scheme_init_default (&a);
+  a.format = QS_FORMAT_FP16;
+  b = a;
+  b.bits = 3;
+  b.mapping = QS_MAPPING_SYMMETRIC;
+  b.nudge_zero = false;
+  b.rounding = QS_ROUNDING_HALF_AWAY;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  g_assert_cmpuint (qs_scheme_hash (&a), ==, qs_scheme_hash (&b));
+  b.format = QS_FORMAT_BF16;
+  g_assert_false (qs_scheme_equal (&a, &b));
+
+  /* A block format's size: 0 means its own 32, so the two are one scheme. */
+  qs_scheme_init_default (&a);
+  a.format = QS_FORMAT_MXFP4;
+  b = a;
+  b.group_size = 32;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  g_assert_cmpuint (qs_scheme_hash (&a), ==, qs_scheme_hash (&b));
+  b.group_size = 64;
+  g_assert_false (qs_scheme_equal (&a, &b));
+
+  /* The axis counts per channel, not per tensor. */
+  qs_scheme_init_default (&a);
+  b = a;
+  b.axis = 1;
+  g_assert_true (qs_scheme_equal (&a, &b));
+  a.granularity = b.granularity = QS_GRANULARITY_CHANNEL;
+  g_assert_false (qs_scheme_equal (&a, &b));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,5 +299,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scheme/range-parse", test_range_parse);
   g_test_add_func ("/scheme/names-round-trip", test_names_round_trip);
   g_test_add_func ("/scheme/channel-layout", test_channel_layout);
+  g_test_add_func ("/scheme/equal-and-hash", test_equal_and_hash);
   return g_test_run ();
 }
