@@ -874,7 +874,7 @@ layer_quant (const QsQuantizedModel *qm,
 
     case QS_LAYER_ACTIVATION:
     default:
-      if (l->spec.kind != QS_ACTIVATION_RELU)
+      if (!qs_layer_is_plain_relu (l))
         {
           qm->graph_kernels->lut (q->table, in, out, batch * out_size);
           return out;

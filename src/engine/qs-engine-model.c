@@ -641,7 +641,21 @@ qs_engine_model_add_activation (QsEngineModel *model,
   if (model == NULL || !valid_activation (activation, max))
     return QS_ENGINE_INVALID_ARGUMENT;
   if (activation == QS_ACTIVATION_NONE)
-    return QS_ENGINE_OK;
+    {
+      int h, w, c;
+
+      if (model->n_next_inputs != 1 || model->next_inputs[0] == (int) model->n_layers)
+        {
+          bool several = model->n_next_inputs > 1;
+
+          model->n_next_inputs = 0;
+          return several ? QS_ENGINE_INVALID_ARGUMENT : QS_ENGINE_OK;
+        }
+      /* Linear on another value than the last: a view of it, so that the
+       * last value is what the activation makes. */
+      value_shape (model, model->next_inputs[0], &h, &w, &c);
+      return qs_engine_model_add_reshape (model, name, h, w, c);
+    }
   if ((layer = last_weighted_unactivated (model)) != NULL)
     {
       model->n_next_inputs = 0;

@@ -253,8 +253,7 @@ qs_layer_ops_f32 (const QsEngineModel *model,
     default:
       if (l->spec.kind == QS_ACTIVATION_SOFTMAX)
         softmax_f32 (ins[0], batch * l->out_h * l->out_w, (size_t) l->out_c, out);
-      else if (l->spec.kind == QS_ACTIVATION_RELU && l->spec.negative_slope == 0.0f
-               && l->spec.threshold == 0.0f)
+      else if (qs_layer_is_plain_relu (l))
         for (size_t i = 0; i < batch * out_size; i++)
           out[i] = ins[0][i] < l->lo ? l->lo : (ins[0][i] > l->hi ? l->hi : ins[0][i]);
       else

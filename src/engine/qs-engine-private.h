@@ -260,6 +260,15 @@ qs_layer_is_view (const QsEngineLayer *l)
   return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE;
 }
 
+/* An activation layer that is a plain ReLU (a clamp on codes, keeping its
+ * input's parameters), not a table. */
+static inline bool
+qs_layer_is_plain_relu (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_RELU
+    && l->spec.negative_slope == 0.0f && l->spec.threshold == 0.0f;
+}
+
 /* Whether @kind is a merge of two or more values. */
 static inline bool
 qs_layer_kind_is_merge (QsLayerKind kind)
@@ -328,6 +337,41 @@ QsEngineStatus qs_engine_run_batches (size_t                    n_images,
                                       size_t                    progress_total,
                                       QsBatchFunc               func,
                                       void                     *data);
+
+/* Every value's calibrated range (qs-engine-calibrate.c). */
+struct _QsCalibration {
+  const QsEngineModel *model;
+  QsActivationScheme   activations;
+  QsEngineDataset      data;     /* the caller's images, for the output SQNR */
+  size_t               count;
+  float               *lo, *hi;  /* [n_layers + 1]: each value's calibrated range */
+};
+
+/* qs_engine_calibrate with progress reported over @progress_total images. */
+QsEngineStatus qs_engine_calibrate_values    (const QsEngineModel        *model,
+                                              const QsActivationScheme   *activations,
+                                              const QsEngineDataset      *calibration,
+                                              size_t                      calibration_count,
+                                              const QsEngineRunOptions   *options,
+                                              size_t                      progress_total,
+                                              QsCalibration             **calibrated,
+                                              char                       *message,
+                                              size_t                      message_size);
+/* Each weighted layer's output SQNR of @qm on @cal's slice. */
+QsEngineStatus qs_engine_measure_output_sqnr (const QsCalibration        *cal,
+                                              QsQuantizedModel           *qm,
+                                              const QsEngineRunOptions   *options,
+                                              size_t                      progress_base,
+                                              size_t                      progress_total);
+/* printf into @message (when not NULL); a failure's message, unless a
+ * more precise one was set already. */
+void qs_engine_set_message     (char           *message,
+                                size_t          size,
+                                const char     *format,
+                                ...) __attribute__ ((format (printf, 3, 4)));
+void qs_engine_explain_failure (QsEngineStatus  status,
+                                char           *message,
+                                size_t          message_size);
 
 /* Monotonic seconds. */
 double qs_engine_now (void);

@@ -1,4 +1,4 @@
-/* qs-engine-quantize.c: weights under a scheme per layer, calibrated activations, SQNR.
+/* qs-engine-quantize.c: weights under a scheme per layer and every value's quantizer, from a calibration.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The arithmetic (Jacob et al. 2018, with the zero points made explicit):
@@ -42,8 +42,6 @@
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
  * take the 64-bit path. */
 #define QS_MAX_INT32_K 16384
-/* Percentile calibration histogram. */
-#define QS_CALIB_BINS 4096
 
 void
 qs_activation_scheme_init_default (QsActivationScheme *scheme)
@@ -55,11 +53,11 @@ qs_activation_scheme_init_default (QsActivationScheme *scheme)
   scheme->float_logits = false;
 }
 
-static void
-set_message (char       *message,
-             size_t      size,
-             const char *format,
-             ...)
+void
+qs_engine_set_message (char       *message,
+                       size_t      size,
+                       const char *format,
+                       ...)
 {
   va_list args;
 
@@ -68,6 +66,18 @@ set_message (char       *message,
   va_start (args, format);
   vsnprintf (message, size, format, args);
   va_end (args);
+}
+
+/* A failure's message, unless a more precise one was set already. */
+void
+qs_engine_explain_failure (QsEngineStatus  status,
+                           char           *message,
+                           size_t          message_size)
+{
+  if (status == QS_ENGINE_CANCELLED)
+    qs_engine_set_message (message, message_size, "cancelled");
+  else if (message != NULL && message_size > 0 && message[0] == '\0')
+    qs_engine_set_message (message, message_size, "%s", qs_engine_status_to_string (status));
 }
 
 static void
@@ -176,207 +186,6 @@ activation_codes (const QsEngineLayer *l,
           *act_max = cap < 255.0 ? (int32_t) (cap < *act_min ? *act_min : cap) : 255;
         }
     }
-}
-
-/* ---- calibration ---------------------------------------------------------------- */
-
-typedef struct {
-  const QsEngineModel      *model;
-  const QsQuantizedModel   *qm;          /* the SQNR pass */
-  const QsEngineDataset    *data;
-  size_t                    n_points;    /* input + one per layer */
-  size_t                    forward_size;
-  float                    *mins;        /* [task][point] */
-  float                    *maxs;
-  const float              *hist_lo;     /* [point], the percentile pass */
-  const float              *hist_hi;
-  uint32_t                 *hists;       /* [task][point][QS_CALIB_BINS] */
-  double                   *signal;      /* [task][layer] */
-  double                   *noise;
-  size_t                    store_offset; /* SQNR pass: per-worker copy of float outputs */
-  size_t                    store_floats; /* ... floats per image */
-  size_t                   *store_at;     /* [layer]: float offset per image batch, or SIZE_MAX */
-} QsCalibJob;
-
-typedef struct {
-  QsCalibJob *job;
-  size_t      task;
-  size_t      batch;
-  float      *store;
-} QsHookCtx;
-
-static void
-range_of (const float *v,
-          size_t       n,
-          float       *lo,
-          float       *hi)
-{
-  float a = INFINITY, b = -INFINITY;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      a = v[i] < a ? v[i] : a;
-      b = v[i] > b ? v[i] : b;
-    }
-  *lo = a;
-  *hi = b;
-}
-
-static void
-histogram_add (const float *v,
-               size_t       n,
-               float        lo,
-               float        hi,
-               uint32_t    *hist)
-{
-  double width = ((double) hi - lo) / QS_CALIB_BINS;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      /* Clamped before the conversion: an activation that overflowed to
-       * infinity (or NaN) must not reach a float-to-int cast. */
-      double at = width > 0.0 ? ((double) v[i] - lo) / width : 0.0;
-      long bin = !(at > 0.0) ? 0 : at >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : (long) at;
-
-      hist[bin]++;
-    }
-}
-
-static void
-point_observe (QsCalibJob  *job,
-               size_t       task,
-               size_t       point,
-               const float *v,
-               size_t       n)
-{
-  size_t at = task * job->n_points + point;
-
-  if (job->hists != NULL)
-    histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
-                   job->hists + at * QS_CALIB_BINS);
-  else
-    range_of (v, n, &job->mins[at], &job->maxs[at]);
-}
-
-static void
-range_hook (void       *data,
-            size_t      layer,
-            const void *output,
-            size_t      batch)
-{
-  QsHookCtx *ctx = data;
-
-  point_observe (ctx->job, ctx->task, layer + 1, output,
-                 batch * qs_layer_out_size (&ctx->job->model->layers[layer]));
-}
-
-static QsEngineStatus
-range_batch (void  *data,
-             size_t task,
-             size_t first,
-             size_t count,
-             void  *scratch)
-{
-  QsCalibJob *job = data;
-  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, NULL };
-
-  point_observe (job, task, 0, images, count * image_size);
-  return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
-}
-
-/* Stores the float32 outputs of the weighted layers for the comparison. */
-static void
-store_hook (void       *data,
-            size_t      layer,
-            const void *output,
-            size_t      batch)
-{
-  QsHookCtx *ctx = data;
-  size_t at = ctx->job->store_at[layer];
-
-  if (at != SIZE_MAX)
-    memcpy (ctx->store + at * batch, output,
-            batch * qs_layer_out_size (&ctx->job->model->layers[layer]) * sizeof (float));
-}
-
-static void
-compare_hook (void       *data,
-              size_t      layer,
-              const void *output,
-              size_t      batch)
-{
-  QsHookCtx *ctx = data;
-  QsCalibJob *job = ctx->job;
-  const QsQuantLayer *q = &job->qm->layers[layer];
-  size_t at = job->store_at[layer];
-  size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
-  const float *ref;
-  double signal = 0.0, noise = 0.0;
-
-  if (at == SIZE_MAX)
-    return;
-  ref = ctx->store + at * batch;
-  for (size_t i = 0; i < n; i++)
-    {
-      double x = ref[i];
-      double y = q->float_output ? ((const float *) output)[i]
-                                 : ((double) ((const uint8_t *) output)[i] - q->out.zero_point) * q->out.scale;
-
-      signal += x * x;
-      noise += (x - y) * (x - y);
-    }
-  job->signal[ctx->task * job->model->n_layers + layer] += signal;
-  job->noise[ctx->task * job->model->n_layers + layer] += noise;
-}
-
-static QsEngineStatus
-sqnr_batch (void  *data,
-            size_t task,
-            size_t first,
-            size_t count,
-            void  *scratch)
-{
-  QsCalibJob *job = data;
-  size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, (float *) ((uint8_t *) scratch + job->store_offset) };
-  QsEngineStatus status;
-
-  status = qs_engine_forward_fp32 (job->model, images, count, scratch, store_hook, &ctx, NULL);
-  if (status != QS_ENGINE_OK)
-    return status;
-  /* The last layer's float outputs go after the stored activations. */
-  return qs_engine_forward_quant (job->qm, images, count, scratch, compare_hook, &ctx,
-                                  ctx.store + job->store_floats * count);
-}
-
-/* numpy-style percentile from a histogram: linear inside the bin. */
-static float
-histogram_percentile (const uint64_t *hist,
-                      float           lo,
-                      float           hi,
-                      double          q)
-{
-  uint64_t total = 0, seen = 0;
-  double target, width = ((double) hi - lo) / QS_CALIB_BINS;
-
-  for (int b = 0; b < QS_CALIB_BINS; b++)
-    total += hist[b];
-  if (total == 0)
-    return lo;
-  target = q / 100.0 * (double) total;
-  for (int b = 0; b < QS_CALIB_BINS; b++)
-    {
-      if ((double) (seen + hist[b]) >= target && hist[b] > 0)
-        {
-          double within = (target - (double) seen) / (double) hist[b];
-          return (float) (lo + width * (b + within));
-        }
-      seen += hist[b];
-    }
-  return hi;
 }
 
 /* ---- weights ---------------------------------------------------------------------- */
@@ -956,7 +765,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       status = prepare_blockwise_layer (qm, l, q, scheme);
       if (status != QS_ENGINE_OK)
         {
-          set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+          qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
                        l->name, qs_engine_status_to_string (status));
           return status;
         }
@@ -969,7 +778,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     container = 16;
   if (l->k > 65536 && container != 32)
     {
-      set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
+      qs_engine_set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
                    l->name, l->k);
       return QS_ENGINE_UNSUPPORTED;
     }
@@ -978,7 +787,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (status != QS_ENGINE_OK)
     {
       weight_quant_clear (&w);
-      set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
+      qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
                    l->name, qs_engine_status_to_string (status));
       return status;
     }
@@ -999,246 +808,6 @@ prepare_weighted_layer (QsQuantizedModel *qm,
 }
 
 /* ---- the whole preparation --------------------------------------------------------- */
-
-static QsEngineStatus
-calibrate (QsCalibJob               *job,
-           const QsActivationScheme *act,
-           const QsEngineRunOptions *options,
-           size_t                    count,
-           size_t                    progress_total,
-           float                    *lo,
-           float                    *hi)
-{
-  const QsEngineModel *model = job->model;
-  size_t n_tasks = (count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  size_t P = job->n_points, cells;
-  QsEngineStatus status;
-
-  if (!qs_checked_mul_size (n_tasks, P, &cells) || cells > SIZE_MAX / sizeof (float) / QS_CALIB_BINS)
-    return QS_ENGINE_TOO_LARGE;
-  job->mins = malloc (cells * sizeof (float));
-  job->maxs = malloc (cells * sizeof (float));
-  if (job->mins == NULL || job->maxs == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  status = qs_engine_run_batches (count, job->forward_size, options, 0, progress_total, range_batch, job);
-  if (status != QS_ENGINE_OK)
-    return status;
-  for (size_t p = 0; p < P; p++)
-    {
-      lo[p] = INFINITY;
-      hi[p] = -INFINITY;
-      for (size_t t = 0; t < n_tasks; t++)
-        {
-          lo[p] = fminf (lo[p], job->mins[t * P + p]);
-          hi[p] = fmaxf (hi[p], job->maxs[t * P + p]);
-        }
-    }
-
-  if (act->range_method == QS_RANGE_PERCENTILE)
-    {
-      uint64_t *total = calloc (QS_CALIB_BINS, sizeof (uint64_t));
-
-      job->hist_lo = lo;
-      job->hist_hi = hi;
-      job->hists = calloc (cells * QS_CALIB_BINS, sizeof (uint32_t));
-      if (job->hists == NULL || total == NULL)
-        {
-          free (total);
-          return QS_ENGINE_NO_MEMORY;
-        }
-      {
-        /* The histogram pass repeats the first one's images: progress
-         * stays where it was rather than going back. */
-        QsEngineRunOptions quiet = options != NULL ? *options : (QsEngineRunOptions) { 0 };
-
-        quiet.progress = NULL;
-        status = qs_engine_run_batches (count, job->forward_size, &quiet, 0, progress_total, range_batch, job);
-      }
-      for (size_t p = 0; status == QS_ENGINE_OK && p < P; p++)
-        {
-          float plo = lo[p], phi = hi[p];
-
-          memset (total, 0, QS_CALIB_BINS * sizeof (uint64_t));
-          for (size_t t = 0; t < n_tasks; t++)
-            for (int b = 0; b < QS_CALIB_BINS; b++)
-              total[b] += job->hists[(t * P + p) * QS_CALIB_BINS + b];
-          lo[p] = histogram_percentile (total, plo, phi, 100.0 - act->percentile);
-          hi[p] = histogram_percentile (total, plo, phi, act->percentile);
-        }
-      free (total);
-      free (job->hists);
-      job->hists = NULL;
-    }
-  (void) model;
-  return status;
-}
-
-size_t
-qs_engine_get_working_size (const QsEngineModel *model)
-{
-  size_t forward_size = qs_engine_task_scratch_size (model, NULL), floats, extra, total;
-
-  if (model == NULL || forward_size == SIZE_MAX)
-    return SIZE_MAX;
-  /* The SQNR pass keeps every weighted layer's float output, then the last
-   * layer's float logits, after the forward scratch (sqnr_batch): one map
-   * per weighted layer, so a long chain of large maps is a product worth
-   * checking. */
-  floats = qs_engine_model_get_n_outputs (model);
-  for (size_t i = 0; i < model->n_layers; i++)
-    if (model->layers[i].weights != NULL
-        && !qs_checked_add_size (floats, qs_layer_out_size (&model->layers[i]), &floats))
-      return SIZE_MAX;
-  if (!qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
-      || !qs_checked_add_size (forward_size, extra, &total))
-    return SIZE_MAX;
-  return total;
-}
-
-/* A failure's message, unless a more precise one was set already. */
-static void
-explain_failure (QsEngineStatus status,
-                 char          *message,
-                 size_t         message_size)
-{
-  if (status == QS_ENGINE_CANCELLED)
-    set_message (message, message_size, "cancelled");
-  else if (message != NULL && message_size > 0 && message[0] == '\0')
-    set_message (message, message_size, "%s", qs_engine_status_to_string (status));
-}
-
-struct _QsCalibration {
-  const QsEngineModel *model;
-  QsActivationScheme   activations;
-  QsEngineDataset      data;     /* the caller's images, for the output SQNR */
-  size_t               count;
-  float               *lo, *hi;  /* [n_layers + 1]: each value's calibrated range */
-};
-
-void
-qs_calibration_free (QsCalibration *calibrated)
-{
-  if (calibrated == NULL)
-    return;
-  free (calibrated->lo);
-  free (calibrated->hi);
-  free (calibrated);
-}
-
-/* The checks of a calibration request; *@count becomes the slice's size. */
-static QsEngineStatus
-check_calibration (const QsEngineModel      *model,
-                   const QsActivationScheme *activations,
-                   const QsEngineDataset    *calibration,
-                   size_t                   *count,
-                   char                     *message,
-                   size_t                    message_size)
-{
-  if (model == NULL || calibration == NULL || calibration->images == NULL || model->n_layers == 0)
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if (calibration->height != model->in_h || calibration->width != model->in_w
-      || calibration->channels != model->in_c)
-    {
-      set_message (message, message_size, "calibration images are %dx%dx%d, the model takes %dx%dx%d",
-                   calibration->height, calibration->width, calibration->channels,
-                   model->in_h, model->in_w, model->in_c);
-      return QS_ENGINE_SHAPE_MISMATCH;
-    }
-  if (*count == 0 || *count > calibration->count)
-    *count = calibration->count;
-  if (*count == 0)
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if (activations->range_method != QS_RANGE_MINMAX && activations->range_method != QS_RANGE_PERCENTILE)
-    {
-      set_message (message, message_size, "activations are calibrated with minmax or percentile");
-      return QS_ENGINE_UNSUPPORTED;
-    }
-  if (activations->range_method == QS_RANGE_PERCENTILE
-      && !(activations->percentile > 50.0 && activations->percentile <= 100.0))
-    return QS_ENGINE_INVALID_ARGUMENT;
-  return QS_ENGINE_OK;
-}
-
-/* Every value's range on the float32 path; progress over @progress_total. */
-static QsEngineStatus
-calibrate_values (const QsEngineModel        *model,
-                  const QsActivationScheme   *activations,
-                  const QsEngineDataset      *calibration,
-                  size_t                      calibration_count,
-                  const QsEngineRunOptions   *options,
-                  size_t                      progress_total,
-                  QsCalibration             **calibrated,
-                  char                       *message,
-                  size_t                      message_size)
-{
-  QsActivationScheme default_act;
-  QsCalibration *cal;
-  QsCalibJob job;
-  QsEngineStatus status;
-
-  if (calibrated != NULL)
-    *calibrated = NULL;
-  set_message (message, message_size, "%s", "");
-  if (calibrated == NULL)
-    return QS_ENGINE_INVALID_ARGUMENT;
-  if (activations == NULL)
-    {
-      qs_activation_scheme_init_default (&default_act);
-      activations = &default_act;
-    }
-  status = check_calibration (model, activations, calibration, &calibration_count, message, message_size);
-  if (status != QS_ENGINE_OK)
-    return status;
-
-  memset (&job, 0, sizeof job);
-  cal = calloc (1, sizeof *cal);
-  if (cal == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  cal->model = model;
-  cal->activations = *activations;
-  cal->data = *calibration;
-  cal->count = calibration_count;
-  job.n_points = model->n_layers + 1;
-  cal->lo = calloc (job.n_points, sizeof (float));
-  cal->hi = calloc (job.n_points, sizeof (float));
-  job.model = model;
-  job.data = calibration;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
-  if (cal->lo == NULL || cal->hi == NULL)
-    status = QS_ENGINE_NO_MEMORY;
-  else if (job.forward_size == SIZE_MAX)
-    status = QS_ENGINE_TOO_LARGE;
-  else
-    status = calibrate (&job, activations, options, calibration_count, progress_total, cal->lo, cal->hi);
-  free (job.mins);
-  free (job.maxs);
-  free (job.hists);
-  if (status != QS_ENGINE_OK)
-    {
-      explain_failure (status, message, message_size);
-      qs_calibration_free (cal);
-      return status;
-    }
-  *calibrated = cal;
-  return QS_ENGINE_OK;
-}
-
-QsEngineStatus
-qs_engine_calibrate (const QsEngineModel        *model,
-                     const QsActivationScheme   *activations,
-                     const QsEngineDataset      *calibration,
-                     size_t                      calibration_count,
-                     const QsEngineRunOptions   *options,
-                     QsCalibration             **calibrated,
-                     char                       *message,
-                     size_t                      message_size)
-{
-  size_t total = calibration != NULL && calibration_count > 0 && calibration_count <= calibration->count
-                 ? calibration_count : (calibration != NULL ? calibration->count : 0);
-
-  return calibrate_values (model, activations, calibration, calibration_count, options, total,
-                           calibrated, message, message_size);
-}
 
 /* Whether layer @l's output value takes its input's quantization
  * parameters instead of its own calibrated range. TFLite's rules: layers
@@ -1266,8 +835,7 @@ shares_input_params (const QsEngineLayer *l)
     case QS_LAYER_UPSAMPLE:
       return true;
     case QS_LAYER_ACTIVATION:
-      return l->spec.kind == QS_ACTIVATION_RELU && l->spec.negative_slope == 0.0f
-        && l->spec.threshold == 0.0f;
+      return qs_layer_is_plain_relu (l);
     default:
       return false;
     }
@@ -1440,74 +1008,6 @@ quantize_layers (const QsCalibration  *cal,
   return QS_ENGINE_OK;
 }
 
-/* Output SQNR of every weighted layer on the calibration slice. */
-static QsEngineStatus
-measure_output_sqnr (const QsCalibration      *cal,
-                     QsQuantizedModel         *qm,
-                     const QsEngineRunOptions *options,
-                     size_t                    progress_base,
-                     size_t                    progress_total)
-{
-  const QsEngineModel *model = cal->model;
-  size_t store_floats = 0, n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
-  size_t scratch_size = qs_engine_get_working_size (model);
-  QsCalibJob job;
-  QsEngineStatus status;
-
-  memset (&job, 0, sizeof job);
-  job.model = model;
-  job.data = &cal->data;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
-  job.store_at = malloc (model->n_layers * sizeof *job.store_at);
-  job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
-  job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
-  if (job.store_at == NULL || job.signal == NULL || job.noise == NULL)
-    {
-      status = QS_ENGINE_NO_MEMORY;
-      goto out;
-    }
-  for (size_t i = 0; i < model->n_layers; i++)
-    {
-      job.store_at[i] = SIZE_MAX;
-      if (model->layers[i].weights != NULL)
-        {
-          job.store_at[i] = store_floats;
-          store_floats += qs_layer_out_size (&model->layers[i]);
-        }
-    }
-  job.qm = qm;
-  job.store_offset = job.forward_size;
-  job.store_floats = store_floats;
-  if (scratch_size == SIZE_MAX)
-    status = QS_ENGINE_TOO_LARGE;
-  else
-    status = qs_engine_run_batches (cal->count, scratch_size, options, progress_base, progress_total,
-                                    sqnr_batch, &job);
-  if (status != QS_ENGINE_OK)
-    goto out;
-  for (size_t i = 0; i < model->n_layers; i++)
-    {
-      QsQuantLayer *q = &qm->layers[i];
-      double signal = 0.0, noise = 0.0;
-
-      if (model->layers[i].weights == NULL)
-        continue;
-      for (size_t t = 0; t < n_tasks; t++)
-        {
-          signal += job.signal[t * model->n_layers + i];
-          noise += job.noise[t * model->n_layers + i];
-        }
-      q->stats.output_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise)
-                                            : (signal > 0.0 ? INFINITY : NAN);
-    }
-
-out:
-  free (job.signal);
-  free (job.noise);
-  free (job.store_at);
-  return status;
-}
-
 /* One valid scheme (or NULL) per weighted layer. */
 static QsEngineStatus
 check_schemes (const QsEngineModel   *model,
@@ -1518,7 +1018,7 @@ check_schemes (const QsEngineModel   *model,
 {
   if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
     {
-      set_message (message, message_size, "%zu schemes given for %zu weighted layers",
+      qs_engine_set_message (message, message_size, "%zu schemes given for %zu weighted layers",
                    n_schemes, model->n_weighted);
       return QS_ENGINE_INVALID_ARGUMENT;
     }
@@ -1529,7 +1029,7 @@ check_schemes (const QsEngineModel   *model,
       if (layer_schemes[i] != NULL && qs_scheme_validate (layer_schemes[i], &problem) != QS_OK)
         {
           int li = qs_engine_model_weighted_layer_index (model, i);
-          set_message (message, message_size, "scheme of layer “%s”: %s",
+          qs_engine_set_message (message, message_size, "scheme of layer “%s”: %s",
                        model->layers[li].name, problem != NULL ? problem : "invalid");
           return QS_ENGINE_INVALID_ARGUMENT;
         }
@@ -1582,11 +1082,11 @@ quantize_calibrated (const QsCalibration        *cal,
       q->stats.output_zero_point = q->out.zero_point;
     }
   if (status == QS_ENGINE_OK && with_output_sqnr)
-    status = measure_output_sqnr (cal, qm, options, progress_base, progress_total);
+    status = qs_engine_measure_output_sqnr (cal, qm, options, progress_base, progress_total);
 
   if (status != QS_ENGINE_OK)
     {
-      explain_failure (status, message, message_size);
+      qs_engine_explain_failure (status, message, message_size);
       qs_quantized_model_free (qm);
       return status;
     }
@@ -1604,7 +1104,7 @@ qs_engine_quantize_calibrated (const QsCalibration        *calibrated,
                                char                       *message,
                                size_t                      message_size)
 {
-  set_message (message, message_size, "%s", "");
+  qs_engine_set_message (message, message_size, "%s", "");
   return quantize_calibrated (calibrated, layer_schemes, n_schemes, with_output_sqnr, options, 0,
                               calibrated != NULL ? calibrated->count : 0,
                               quantized, message, message_size);
@@ -1628,7 +1128,7 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
 
   if (quantized != NULL)
     *quantized = NULL;
-  set_message (message, message_size, "%s", "");
+  qs_engine_set_message (message, message_size, "%s", "");
   if (model == NULL || quantized == NULL || calibration == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
   /* Schemes are checked before the images run. */
@@ -1637,7 +1137,7 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
   count = calibration_count == 0 || calibration_count > calibration->count ? calibration->count
                                                                            : calibration_count;
   /* Progress counts the calibration images twice: ranges, then SQNR. */
-  status = calibrate_values (model, activations, calibration, calibration_count, options, 2 * count,
+  status = qs_engine_calibrate_values (model, activations, calibration, calibration_count, options, 2 * count,
                              &cal, message, message_size);
   if (status == QS_ENGINE_OK)
     status = quantize_calibrated (cal, layer_schemes, n_schemes, true, options, count, 2 * count,

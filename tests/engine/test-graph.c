@@ -75,7 +75,8 @@ static QsActivation
 activation_kind (const char *name)
 {
   static const struct { const char *name; QsActivation kind; } kinds[] = {
-    { "leaky_relu", QS_ACTIVATION_LEAKY_RELU }, { "elu", QS_ACTIVATION_ELU },
+    { "leaky_relu", QS_ACTIVATION_LEAKY_RELU }, { "relu_threshold", QS_ACTIVATION_RELU },
+    { "elu", QS_ACTIVATION_ELU },
     { "sigmoid", QS_ACTIVATION_SIGMOID }, { "hard_sigmoid", QS_ACTIVATION_HARD_SIGMOID },
     { "swish", QS_ACTIVATION_SWISH }, { "hard_swish", QS_ACTIVATION_HARD_SWISH },
     { "tanh", QS_ACTIVATION_TANH }, { "gelu", QS_ACTIVATION_GELU },
@@ -182,6 +183,8 @@ add_golden_layer (QsEngineModel *model,
       qs_activation_spec_init (&spec, activation_kind (kind));
       if (json_object_has_member (layer, "negative_slope"))
         spec.negative_slope = (float) json_object_get_double_member (layer, "negative_slope");
+      if (json_object_has_member (layer, "threshold"))
+        spec.threshold = (float) json_object_get_double_member (layer, "threshold");
       return qs_engine_model_add_activation_spec (model, op, &spec);
     }
   g_assert_not_reached ();
@@ -367,12 +370,18 @@ test_integer_bounds (void)
           double db = integer_sqnr (model, schemes[s], &act, images, 48);
 
           g_test_message ("graph %s scheme %zu: %.1f dB", json_object_get_string_member (graph, "name"), s, db);
-          /* 8-bit activations give about 6 dB per bit, less a few dB per
-           * requantized layer of these small random graphs. */
-          g_assert_cmpfloat (db, >=, 20.0);
+          /* 8-bit activations and weights: about 6 dB per bit, less a few
+           * dB per requantized layer of these small random graphs (they
+           * measure 32 to 56 dB); FP8 weights have 3 mantissa bits (23 to 48). */
+          g_assert_cmpfloat (db, >=, schemes[s] == &fp8 ? 20.0 : 30.0);
         }
       /* Fractional zero points: merges and tables in float, the rest on codes. */
-      g_assert_cmpfloat (integer_sqnr (model, &per_tensor, &fractional, images, 48), >=, 20.0);
+      {
+        double db = integer_sqnr (model, &per_tensor, &fractional, images, 48);
+
+        g_test_message ("graph %s, fractional zero points: %.1f dB", json_object_get_string_member (graph, "name"), db);
+        g_assert_cmpfloat (db, >=, 28.0);
+      }
       qs_engine_model_free (model);
     }
 }
@@ -716,22 +725,33 @@ test_bad_graphs (void)
   g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 2), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_add_merge (model, "flat", QS_LAYER_PAD), ==, QS_ENGINE_INVALID_ARGUMENT);
+  /* A linear activation of another value than the last is a view of it. */
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, two, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "linear", QS_ACTIVATION_NONE, INFINITY), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_get_last_value (model), ==, 2);
+  g_assert_cmpint (model->layers[1].inputs[0], ==, 0);
+  g_assert_cmpint (model->plan_f32.root[2], ==, 0);
+  g_assert_cmpint (qs_engine_model_set_output (model, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   /* A reshape to another size, a crop past the map. */
   g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 2, 2, 14), ==, QS_ENGINE_SHAPE_MISMATCH);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_pad (model, "crop", true, 2, 1, 0, 0), ==, QS_ENGINE_SHAPE_MISMATCH);
   g_assert_cmpint (qs_engine_model_add_pad (model, "pad", false, -1, 0, 0, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_add_upsample (model, "up", 0, 2, false), ==, QS_ENGINE_INVALID_ARGUMENT);
   g_assert_cmpint (qs_engine_model_set_output (model, 7), ==, QS_ENGINE_INVALID_ARGUMENT);
-  g_assert_false (qs_engine_model_get_value_shape (model, 2, NULL, NULL, NULL));
+  g_assert_false (qs_engine_model_get_value_shape (model, 3, NULL, NULL, NULL));
   /* Nothing of the failures stayed, and the model still runs. */
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 2);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &two[1], 1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 1, 9, 6), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_output (model, 3), ==, QS_ENGINE_OK);
   {
     g_autofree float *images = random_floats (2 * 144, 11, 1.0);
     g_autofree float *out = run_model (model, NULL, images, 2);
     int h, w, c;
 
-    g_assert_true (qs_engine_model_get_value_shape (model, 2, &h, &w, &c));
+    g_assert_true (qs_engine_model_get_value_shape (model, 3, &h, &w, &c));
     g_assert_cmpint (h * 100 + w * 10 + c, ==, 196);
     g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 54);
     /* Scoring the image itself: its values come back. */

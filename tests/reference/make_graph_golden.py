@@ -66,6 +66,9 @@ def activation(x, layer):
         return torch.clamp(x, 0.0, 6.0)
     if kind == "leaky_relu":
         return F.leaky_relu(x, layer["negative_slope"])
+    if kind == "relu_threshold":  # Keras ReLU(negative_slope, threshold)
+        t, slope = layer["threshold"], layer["negative_slope"]
+        return torch.where(x > t, x, slope * (x - t))
     if kind == "elu":
         return F.elu(x, layer.get("alpha", 1.0))
     if kind == "sigmoid":
@@ -249,14 +252,19 @@ def graphs():
          "kernel": rand(8, 3, scale=0.4).ravel().tolist(), "bias": rand(3, scale=0.1).tolist()},
     ]})
     # Activation layers (the integer path's tables) and softmax.
-    acts = ["leaky_relu", "elu", "hard_sigmoid", "swish", "hard_swish", "tanh", "gelu"]
+    acts = ["leaky_relu", "relu_threshold", "elu", "hard_sigmoid", "swish", "hard_swish", "tanh", "gelu"]
     layers = [conv_layer([0], 3, 8, k=3)]
     for i, kind in enumerate(acts):
         act = {"op": "activation", "inputs": [len(layers)], "kind": kind}
         if kind == "leaky_relu":
             act["negative_slope"] = 0.3
+        if kind == "relu_threshold":
+            act["negative_slope"] = 0.1
+            act["threshold"] = 0.5
         layers.append(act)
         layers.append(conv_layer([len(layers)], 8, 8, k=1, padding="valid"))
+    # The tables alone (a softmax after them would hide their errors), then softmax.
+    g.append({"name": "activation-tables", "input": [4, 4, 3], "layers": list(layers)})
     layers.append({"op": "activation", "inputs": [len(layers)], "kind": "softmax"})
     g.append({"name": "activations", "input": [4, 4, 3], "layers": layers})
     return g
