@@ -229,7 +229,7 @@ qs_cli_sensitivity (int    argc,
       || (result = qs_sensitivity_compute (session, schemes, (gsize) estimate,
                                            json ? NULL : print_estimate_cb, NULL, NULL, &error)) == NULL)
     {
-      status = qs_cli_fail_message (_("%s: %s"), qs_cli_safe (argv[1]), error->message);
+      status = qs_cli_fail_message ("%s: %s", qs_cli_safe (argv[1]), error->message);
       goto out;
     }
   if (json)
@@ -334,10 +334,11 @@ print_mixed_text (const QsMixedSearch *search,
 {
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GPtrArray) pareto = qs_mixed_search_pareto (search);
+  g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, chosen->size_bytes);
 
-  g_string_append_printf (out, within ? _("Smallest within the budget: %" G_GUINT64_FORMAT " bytes, top-1 %.2f %% (fp32 %.2f %%)\n")
-                                      : _("Nothing fits the budget; the largest: %" G_GUINT64_FORMAT " bytes, top-1 %.2f %% (fp32 %.2f %%)\n"),
-                          chosen->size_bytes, 100 * chosen->quant_top1, 100 * qs_mixed_search_get_fp32_top1 (search));
+  g_string_append_printf (out, within ? _("Smallest within the budget: %s bytes, top-1 %.2f %% (fp32 %.2f %%)\n")
+                                      : _("Nothing fits the budget; the largest: %s bytes, top-1 %.2f %% (fp32 %.2f %%)\n"),
+                          size, 100 * chosen->quant_top1, 100 * qs_mixed_search_get_fp32_top1 (search));
   for (guint i = 0; i < qs_mixed_search_get_n_layers (search); i++)
     {
       g_autofree char *p = qs_precision_to_string (qs_mixed_search_get_candidate (search, chosen->choice[i]));
@@ -437,13 +438,13 @@ qs_cli_mixed (int    argc,
       || (search = qs_mixed_search_new (session, base, (const QsPrecision *) candidates->data,
                                         candidates->len, &error)) == NULL)
     {
-      status = qs_cli_fail_message (_("%s: %s"), qs_cli_safe (argv[1]), error->message);
+      status = qs_cli_fail_message ("%s: %s", qs_cli_safe (argv[1]), error->message);
       goto out;
     }
   chosen = qs_mixed_search_run (search, budget, NULL, NULL, &error);
   if (chosen == NULL && error != NULL)
     {
-      status = qs_cli_fail_message (_("%s: %s"), qs_cli_safe (argv[1]), error->message);
+      status = qs_cli_fail_message ("%s: %s", qs_cli_safe (argv[1]), error->message);
       goto out;
     }
   if (out_path != NULL)
