@@ -320,6 +320,10 @@ print_mixed_json (const char           *model_path,
   add_points (b, "points", search, qs_mixed_search_get_points (search));
   json_builder_set_member_name (b, "evaluations");
   json_builder_add_int_value (b, qs_mixed_search_get_evaluations (search));
+  json_builder_set_member_name (b, "pricing_evaluations");
+  json_builder_add_int_value (b, qs_mixed_search_get_pricing_evaluations (search));
+  json_builder_set_member_name (b, "pricing_images");
+  json_builder_add_int_value (b, (gint64) qs_mixed_search_get_pricing_images (search));
   add_seconds (b, session, total);
   json_builder_end_object (b);
   root = json_builder_get_root (b);

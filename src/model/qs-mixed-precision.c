@@ -12,6 +12,10 @@
 #include "model/qs-tensor-report-private.h"
 #include "quant/qs-analysis.h"
 
+/* Pricing only orders the steps (every step is confirmed on all images),
+ * so it scores each layer's candidates on this many images at most. */
+#define QS_MIXED_PRICING_IMAGES 1000
+
 struct _QsMixedSearch {
   QsScoreSession *session;          /* borrowed */
   QsSchemeSet    *base;
@@ -28,6 +32,7 @@ struct _QsMixedSearch {
   GHashTable     *points_by_key;    /* choice text -> QsMixedPoint * */
   GPtrArray      *points;           /* owns the points */
   guint           evaluations;
+  guint           pricing_evaluations;
 };
 
 static guint64
@@ -371,7 +376,8 @@ price_layers (QsMixedSearch        *search,
               guint                 total,
               GError              **error)
 {
-  const QsScoreInput *input = qs_score_session_get_input (search->session);
+  gsize images = qs_mixed_search_get_pricing_images (search);
+  gsize fp32_correct = qs_score_session_fp32_correct (search->session, 0, images);
   guint n_cand = search->candidates->len, n = search->tensors->len;
   g_autoptr(GPtrArray) paths = g_ptr_array_new ();
 
@@ -385,11 +391,11 @@ price_layers (QsMixedSearch        *search,
         g_autoptr(QsSchemeSet) alone = qs_sensitivity_alone_set (one, paths, i);
         QsEngineEvalResult result;
 
-        if (!qs_score_session_evaluate (search->session, alone, 0, input->count, FALSE, NULL, &result, error))
+        if (!qs_score_session_evaluate (search->session, alone, 0, images, FALSE, NULL, &result, error))
           return FALSE;
-        search->evaluations++;
-        search->loss[i * n_cand + c] = input->count > 0
-          ? ((double) search->fp32_correct - (double) result.quant_correct) / input->count : 0;
+        search->pricing_evaluations++;
+        search->loss[i * n_cand + c] = images > 0
+          ? ((double) fp32_correct - (double) result.quant_correct) / images : 0;
         if (progress != NULL)
           progress (++*done, total, user_data);
       }
@@ -629,4 +635,16 @@ guint
 qs_mixed_search_get_evaluations (const QsMixedSearch *search)
 {
   return search->evaluations;
+}
+
+guint
+qs_mixed_search_get_pricing_evaluations (const QsMixedSearch *search)
+{
+  return search->pricing_evaluations;
+}
+
+gsize
+qs_mixed_search_get_pricing_images (const QsMixedSearch *search)
+{
+  return MIN (qs_score_session_get_input (search->session)->count, QS_MIXED_PRICING_IMAGES);
 }

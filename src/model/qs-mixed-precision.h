@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The search prices each candidate of each layer by the accuracy lost
- * when that layer alone takes it (the others in float32), then walks down
+ * when that layer alone takes it (the others in float32; on the first
+ * 1,000 images at most, as pricing only orders the steps), then walks down
  * from every layer at its largest candidate, taking the step that saves
  * the most bytes per point of predicted loss; every step is confirmed by
  * a full evaluation and undone when it breaks the budget. Every assignment
@@ -93,7 +94,12 @@ GPtrArray          *qs_mixed_search_get_points        (const QsMixedSearch *sear
 /* The points no other beats on both size and accuracy, smallest first
  * (transfer container). */
 GPtrArray          *qs_mixed_search_pareto            (const QsMixedSearch *search);
+/* Assignments scored on all images. */
 guint               qs_mixed_search_get_evaluations   (const QsMixedSearch *search);
+/* Layers alone under each candidate, scored on the first
+ * qs_mixed_search_get_pricing_images images to order the steps. */
+guint               qs_mixed_search_get_pricing_evaluations (const QsMixedSearch *search);
+gsize               qs_mixed_search_get_pricing_images      (const QsMixedSearch *search);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsMixedSearch, qs_mixed_search_free)
 

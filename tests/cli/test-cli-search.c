@@ -201,8 +201,12 @@ test_mixed_reproduced_by_eval (void)
       g_assert_cmpint (json_object_get_int_member (a, "size_bytes"), <, json_object_get_int_member (b, "size_bytes"));
       g_assert_cmpfloat (json_object_get_double_member (a, "quant_top1"), <, json_object_get_double_member (b, "quant_top1"));
     }
-  g_assert_cmpint (json_object_get_int_member (o, "evaluations"), >=,
+  /* Every assignment scored on all images is listed once; pricing scores
+   * each layer alone under each of the three candidates. */
+  g_assert_cmpint (json_object_get_int_member (o, "evaluations"), ==,
                    (gint64) json_array_get_length (json_object_get_array_member (o, "points")));
+  g_assert_cmpint (json_object_get_int_member (o, "pricing_evaluations"), ==, 6 * 3);
+  g_assert_cmpint (json_object_get_int_member (o, "pricing_images"), ==, 300);
 }
 
 static void
