@@ -45,13 +45,19 @@ open_session (QsCliEval         *eval,
   return qs_score_session_new (&input, base, error);
 }
 
+/* Ends the report with the evaluations, where the time went, and prints it. */
 static void
-add_seconds (JsonBuilder          *b,
+finish_json (JsonBuilder          *b,
+             guint                 evaluations,
              const QsScoreSession *session,
              double                total)
 {
   const QsScoreTimes *t = qs_score_session_get_times (session);
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
 
+  json_builder_set_member_name (b, "evaluations");
+  json_builder_add_int_value (b, evaluations);
   json_builder_set_member_name (b, "seconds");
   json_builder_begin_object (b);
   qs_json_add_number_member (b, "calibrate", t->calibrate);
@@ -60,9 +66,26 @@ add_seconds (JsonBuilder          *b,
   qs_json_add_number_member (b, "evaluate", t->evaluate);
   qs_json_add_number_member (b, "total", total);
   json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = qs_json_to_string (root, TRUE);
+  qs_cli_print_json (text);
 }
 
 /* ---- sensitivity ----------------------------------------------------------- */
+
+static void
+add_rank_pair (JsonBuilder *b,
+               const char  *name,
+               double       spearman,
+               double       kendall)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  qs_json_add_number_member (b, "spearman", spearman);
+  qs_json_add_number_member (b, "kendall", kendall);
+  json_builder_end_object (b);
+}
 
 static void
 add_agreement (JsonBuilder            *b,
@@ -71,16 +94,8 @@ add_agreement (JsonBuilder            *b,
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "alone");
-  json_builder_begin_object (b);
-  qs_json_add_number_member (b, "spearman", a->spearman_alone);
-  qs_json_add_number_member (b, "kendall", a->kendall_alone);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "kept_float");
-  json_builder_begin_object (b);
-  qs_json_add_number_member (b, "spearman", a->spearman_kept_float);
-  qs_json_add_number_member (b, "kendall", a->kendall_kept_float);
-  json_builder_end_object (b);
+  add_rank_pair (b, "alone", a->spearman_alone, a->kendall_alone);
+  add_rank_pair (b, "kept_float", a->spearman_kept_float, a->kendall_kept_float);
   json_builder_end_object (b);
 }
 
@@ -91,8 +106,6 @@ print_sensitivity_json (const char           *model_path,
                         double                total)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "model");
@@ -124,13 +137,7 @@ print_sensitivity_json (const char           *model_path,
   add_agreement (b, "weight_sqnr", &s->weight_sqnr);
   add_agreement (b, "output_sqnr", &s->output_sqnr);
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "evaluations");
-  json_builder_add_int_value (b, s->evaluations);
-  add_seconds (b, session, total);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  text = qs_json_to_string (root, TRUE);
-  qs_cli_print_json (text);
+  finish_json (b, s->evaluations, session, total);
 }
 
 static int
@@ -300,9 +307,7 @@ print_mixed_json (const char           *model_path,
                   double                total)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GPtrArray) pareto = qs_mixed_search_pareto (search);
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "model");
@@ -318,17 +323,11 @@ print_mixed_json (const char           *model_path,
   add_bits (b, search, chosen);
   add_points (b, "pareto", search, pareto);
   add_points (b, "points", search, qs_mixed_search_get_points (search));
-  json_builder_set_member_name (b, "evaluations");
-  json_builder_add_int_value (b, qs_mixed_search_get_evaluations (search));
   json_builder_set_member_name (b, "pricing_evaluations");
   json_builder_add_int_value (b, qs_mixed_search_get_pricing_evaluations (search));
   json_builder_set_member_name (b, "pricing_images");
   json_builder_add_int_value (b, (gint64) qs_mixed_search_get_pricing_images (search));
-  add_seconds (b, session, total);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  text = qs_json_to_string (root, TRUE);
-  qs_cli_print_json (text);
+  finish_json (b, qs_mixed_search_get_evaluations (search), session, total);
 }
 
 static void

@@ -17,17 +17,6 @@ static char *model;
 #define IMAGES "300"
 #define BASE_DEFAULT "{ \"bits\": 4, \"mapping\": \"symmetric\", \"granularity\": \"channel\" }"
 
-static GPtrArray *
-collect_args (const char *first,
-              va_list     ap)
-{
-  GPtrArray *args = g_ptr_array_new ();
-
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer) arg);
-  return args;
-}
-
 static JsonNode *run_json (const char *first, ...) G_GNUC_NULL_TERMINATED;
 
 /* Runs a command that must succeed and print one JSON object. */
@@ -35,16 +24,14 @@ static JsonNode *
 run_json (const char *first,
           ...)
 {
-  g_autoptr(GPtrArray) args = NULL;
   g_autoptr(QsTestCliRun) run = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   va_list ap;
 
   va_start (ap, first);
-  args = collect_args (first, ap);
+  run = qs_test_cli_run_valist (cli, first, ap);
   va_end (ap);
-  run = qs_test_cli_run_args (cli, args);
   if (run->status != 0)
     g_test_message ("stderr: %s", run->err);
   g_assert_cmpint (run->status, ==, 0);
@@ -62,14 +49,12 @@ static void
 assert_fails (const char *first,
               ...)
 {
-  g_autoptr(GPtrArray) args = NULL;
   g_autoptr(QsTestCliRun) run = NULL;
   va_list ap;
 
   va_start (ap, first);
-  args = collect_args (first, ap);
+  run = qs_test_cli_run_valist (cli, first, ap);
   va_end (ap);
-  run = qs_test_cli_run_args (cli, args);
   g_test_message ("stderr: %s", run->err);
   g_assert_cmpint (run->status, ==, 2);
   g_assert_cmpstr (run->out, ==, "");
