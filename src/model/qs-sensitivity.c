@@ -80,6 +80,11 @@ qs_score_session_new (const QsScoreInput *input,
   g_return_val_if_fail (input->first <= input->data->count
                         && input->count <= input->data->count - input->first, NULL);
 
+  if (input->data->labels == NULL)
+    {
+      g_set_error_literal (error, QS_ERROR, QS_ERROR_INVALID, "the scored images have no labels");
+      return NULL;
+    }
   session->input = *input;
   set_activations (session, base, &session->activations);
   run_options (session, &options);
@@ -509,16 +514,16 @@ progress_step (Progress *p)
 
 /* Scores every set on scored images [offset, offset + n), adding to @tally. */
 static gboolean
-score_part (QsScoreSession   *session,
-            QsSchemeSet      *all_quant,
-            GPtrArray        *alone,
-            GPtrArray        *kept,
-            gsize             offset,
-            gsize             n,
-            Tally            *tally,
-            QsQuantizedModel **all_quant_model,
-            Progress         *progress,
-            GError          **error)
+score_part (QsScoreSession     *session,
+            const QsSchemeSet  *all_quant,
+            GPtrArray          *alone,
+            GPtrArray          *kept,
+            gsize               offset,
+            gsize               n,
+            Tally              *tally,
+            QsQuantizedModel  **all_quant_model,
+            Progress           *progress,
+            GError            **error)
 {
   QsEngineEvalResult part;
 
@@ -582,7 +587,7 @@ qs_sensitivity_compute (QsScoreSession            *session,
     {
       g_autoptr(QsSensitivity) estimate = NULL;
 
-      if (!score_part (session, (QsSchemeSet *) base, alone, kept, 0, estimate_images, &tally,
+      if (!score_part (session, base, alone, kept, 0, estimate_images, &tally,
                        &all_quant_model, &progress, error))
         goto out;
       estimate = sensitivity_from_tally (session, layers, tensors, all_quant_model, &tally, estimate_images);
@@ -590,7 +595,7 @@ qs_sensitivity_compute (QsScoreSession            *session,
       if (on_estimate != NULL)
         on_estimate (estimate, user_data);
     }
-  if (!score_part (session, (QsSchemeSet *) base, alone, kept, progressive ? estimate_images : 0,
+  if (!score_part (session, base, alone, kept, progressive ? estimate_images : 0,
                    progressive ? count - estimate_images : count, &tally, &all_quant_model,
                    &progress, error))
     goto out;
