@@ -266,7 +266,8 @@ draw_chart (GtkDrawingArea *area,
       const Bar *bar = &g_array_index (self->bars, Bar, i);
       double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
       double length = most > 0 ? room * MAX (bar->lost, 0) / most : 0;
-      g_autofree char *value = g_strdup_printf (_("%+.2f points"), -bar->lost);
+      /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
+      g_autofree char *value = g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
       g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
       g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
 
