@@ -14,6 +14,7 @@
 
 #include "cli/qs-cli.h"
 #include "model/qs-error.h"
+#include "model/qs-json.h"
 #include "model/qs-text.h"
 
 const char *
@@ -263,6 +264,14 @@ qs_cli_print_json (const char *json)
 
   fputs (text, stdout);
   fflush (stdout);
+}
+
+void
+qs_cli_print_json_node (JsonNode *root)
+{
+  g_autofree char *text = qs_json_to_string (root, TRUE);
+
+  qs_cli_print_json (text);
 }
 
 GOptionGroup *

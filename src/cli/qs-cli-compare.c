@@ -105,7 +105,6 @@ print_json (const char *model_path,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
   GPtrArray *tensors = qs_weight_file_get_tensors (eval->file);
 
   json_builder_begin_object (b);
@@ -135,8 +134,7 @@ print_json (const char *model_path,
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  text = qs_json_to_string (root, TRUE);
-  qs_cli_print_json (text);
+  qs_cli_print_json_node (root);
 }
 
 /* "41.9 dB", or "float32" for a tensor the set keeps. */

@@ -135,7 +135,6 @@ print_json (const char   *model_path,
   const QsEngineEvalResult *r = &run->result;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
   double n = (double) r->images;
 
   json_builder_begin_object (b);
@@ -202,8 +201,7 @@ print_json (const char   *model_path,
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  text = qs_json_to_string (root, TRUE);
-  qs_cli_print_json (text);
+  qs_cli_print_json_node (root);
 }
 
 /* The scored range and the calibration slice. */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "model/qs-scheme-file.h"
 #include "model/qs-dataset.h"
@@ -137,5 +138,7 @@ const char   *qs_cli_safe (const char *text);
 
 /* Writes the JSON text and a newline to stdout in one piece. */
 void          qs_cli_print_json (const char *json);
+/* The same for a document, pretty-printed. */
+void          qs_cli_print_json_node (JsonNode *root);
 
 G_END_DECLS

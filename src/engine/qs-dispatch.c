@@ -12,6 +12,9 @@
  * costs more than it saves on 3x3 windows. A convolution of a
  * one-channel image (the first layer on grey images) skips im2col on VNNI
  * machines: a direct kernel puts one window row in each vpdpbusd group.
+ * The graph's table lookups, merges and rescaling (qs-graph-kernels.h)
+ * follow the same ISA; on AVX-512 the lookups use VBMI's vpermi2b only
+ * where the CPU has it (VNNI does not imply it), else AVX2's vpshufb.
  */
 #include "kernels/qs-kernels.h"
 #include "kernels/qs-graph-kernels.h"

@@ -34,16 +34,12 @@ typedef struct {
   uint32_t                 *hists;       /* [task][point][QS_CALIB_BINS] */
   double                   *signal;      /* [task][layer] */
   double                   *noise;
-  size_t                    store_offset; /* SQNR pass: per-worker copy of float outputs */
-  size_t                    store_floats; /* ... floats per image */
-  size_t                   *store_at;     /* [layer]: float offset per image batch, or SIZE_MAX */
 } QsCalibJob;
 
 typedef struct {
   QsCalibJob *job;
   size_t      task;
   size_t      batch;
-  float      *store;
 } QsHookCtx;
 
 static void
@@ -121,44 +117,28 @@ range_batch (void  *data,
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
   const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, NULL };
+  QsHookCtx ctx = { job, task, count };
 
   point_observe (job, task, 0, images, count * image_size);
   return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
 }
 
-/* Stores the float32 outputs of the weighted layers for the comparison. */
+/* A weighted layer's float32 and dequantized integer outputs, side by side. */
 static void
-store_hook (void       *data,
-            size_t      layer,
-            const void *output,
-            size_t      batch)
-{
-  QsHookCtx *ctx = data;
-  size_t at = ctx->job->store_at[layer];
-
-  if (at != SIZE_MAX)
-    memcpy (ctx->store + at * batch, output,
-            batch * qs_layer_out_size (&ctx->job->model->layers[layer]) * sizeof (float));
-}
-
-static void
-compare_hook (void       *data,
-              size_t      layer,
-              const void *output,
-              size_t      batch)
+compare_hook (void        *data,
+              size_t       layer,
+              const float *ref,
+              const void  *output,
+              size_t       batch)
 {
   QsHookCtx *ctx = data;
   QsCalibJob *job = ctx->job;
   const QsQuantLayer *q = &job->qm->layers[layer];
-  size_t at = job->store_at[layer];
   size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
-  const float *ref;
   double signal = 0.0, noise = 0.0;
 
-  if (at == SIZE_MAX)
+  if (job->model->layers[layer].weights == NULL)
     return;
-  ref = ctx->store + at * batch;
   for (size_t i = 0; i < n; i++)
     {
       double x = ref[i];
@@ -181,16 +161,10 @@ sqnr_batch (void  *data,
 {
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count, (float *) ((uint8_t *) scratch + job->store_offset) };
-  QsEngineStatus status;
+  QsHookCtx ctx = { job, task, count };
 
-  status = qs_engine_forward_fp32 (job->model, images, count, scratch, store_hook, &ctx, NULL);
-  if (status != QS_ENGINE_OK)
-    return status;
-  /* The last layer's float outputs go after the stored activations. */
-  return qs_engine_forward_quant (job->qm, images, count, scratch, compare_hook, &ctx,
-                                  ctx.store + job->store_floats * count);
+  return qs_engine_forward_compare (job->qm, job->data->images + first * image_size, count, scratch,
+                                    compare_hook, &ctx);
 }
 
 /* numpy-style percentile from a histogram: linear inside the bin. */
@@ -296,23 +270,10 @@ calibrate (QsCalibJob               *job,
 size_t
 qs_engine_get_working_size (const QsEngineModel *model)
 {
-  size_t forward_size = qs_engine_task_scratch_size (model, NULL), floats, extra, total;
+  /* The SQNR pass is the largest: both paths' values side by side. */
+  size_t size = model != NULL ? qs_engine_compare_buffer_size (model, QS_ENGINE_TASK_IMAGES) : SIZE_MAX;
 
-  if (model == NULL || forward_size == SIZE_MAX)
-    return SIZE_MAX;
-  /* The SQNR pass keeps every weighted layer's float output, then the last
-   * layer's float logits, after the forward scratch (sqnr_batch): one map
-   * per weighted layer, so a long chain of large maps is a product worth
-   * checking. */
-  floats = qs_engine_model_get_n_outputs (model);
-  for (size_t i = 0; i < model->n_layers; i++)
-    if (model->layers[i].weights != NULL
-        && !qs_checked_add_size (floats, qs_layer_out_size (&model->layers[i]), &floats))
-      return SIZE_MAX;
-  if (!qs_checked_mul3_size (floats, QS_ENGINE_TASK_IMAGES, sizeof (float), &extra)
-      || !qs_checked_add_size (forward_size, extra, &total))
-    return SIZE_MAX;
-  return total;
+  return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
 }
 
 
@@ -341,8 +302,8 @@ check_calibration (const QsEngineModel      *model,
       || calibration->channels != model->in_c)
     {
       qs_engine_set_message (message, message_size, "calibration images are %dx%dx%d, the model takes %dx%dx%d",
-                   calibration->height, calibration->width, calibration->channels,
-                   model->in_h, model->in_w, model->in_c);
+                             calibration->height, calibration->width, calibration->channels,
+                             model->in_h, model->in_w, model->in_c);
       return QS_ENGINE_SHAPE_MISMATCH;
     }
   if (*count == 0 || *count > calibration->count)
@@ -363,14 +324,14 @@ check_calibration (const QsEngineModel      *model,
 /* Every value's range on the float32 path; progress over @progress_total. */
 QsEngineStatus
 qs_engine_calibrate_values (const QsEngineModel        *model,
-                  const QsActivationScheme   *activations,
-                  const QsEngineDataset      *calibration,
-                  size_t                      calibration_count,
-                  const QsEngineRunOptions   *options,
-                  size_t                      progress_total,
-                  QsCalibration             **calibrated,
-                  char                       *message,
-                  size_t                      message_size)
+                            const QsActivationScheme   *activations,
+                            const QsEngineDataset      *calibration,
+                            size_t                      calibration_count,
+                            const QsEngineRunOptions   *options,
+                            size_t                      progress_total,
+                            QsCalibration             **calibrated,
+                            char                       *message,
+                            size_t                      message_size)
 {
   QsActivationScheme default_act;
   QsCalibration *cal;
@@ -438,19 +399,19 @@ qs_engine_calibrate (const QsEngineModel        *model,
                  ? calibration_count : (calibration != NULL ? calibration->count : 0);
 
   return qs_engine_calibrate_values (model, activations, calibration, calibration_count, options, total,
-                           calibrated, message, message_size);
+                                     calibrated, message, message_size);
 }
 
 /* Output SQNR of every weighted layer on the calibration slice. */
 QsEngineStatus
 qs_engine_measure_output_sqnr (const QsCalibration      *cal,
-                     QsQuantizedModel         *qm,
-                     const QsEngineRunOptions *options,
-                     size_t                    progress_base,
-                     size_t                    progress_total)
+                               QsQuantizedModel         *qm,
+                               const QsEngineRunOptions *options,
+                               size_t                    progress_base,
+                               size_t                    progress_total)
 {
   const QsEngineModel *model = cal->model;
-  size_t store_floats = 0, n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  size_t n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
   size_t scratch_size = qs_engine_get_working_size (model);
   QsCalibJob job;
   QsEngineStatus status;
@@ -458,27 +419,14 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
   memset (&job, 0, sizeof job);
   job.model = model;
   job.data = &cal->data;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
-  job.store_at = malloc (model->n_layers * sizeof *job.store_at);
+  job.qm = qm;
   job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
   job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
-  if (job.store_at == NULL || job.signal == NULL || job.noise == NULL)
+  if (job.signal == NULL || job.noise == NULL)
     {
       status = QS_ENGINE_NO_MEMORY;
       goto out;
     }
-  for (size_t i = 0; i < model->n_layers; i++)
-    {
-      job.store_at[i] = SIZE_MAX;
-      if (model->layers[i].weights != NULL)
-        {
-          job.store_at[i] = store_floats;
-          store_floats += qs_layer_out_size (&model->layers[i]);
-        }
-    }
-  job.qm = qm;
-  job.store_offset = job.forward_size;
-  job.store_floats = store_floats;
   if (scratch_size == SIZE_MAX)
     status = QS_ENGINE_TOO_LARGE;
   else
@@ -505,6 +453,5 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
 out:
   free (job.signal);
   free (job.noise);
-  free (job.store_at);
   return status;
 }

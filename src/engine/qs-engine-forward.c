@@ -27,6 +27,7 @@ typedef struct {
   void    *expand;
   uint8_t *zero_row;
   size_t   acc_elems;   /* int32 elements of acc */
+  uint8_t *end;         /* past the layout (the comparison's extra memory) */
 } QsScratch;
 
 static size_t
@@ -173,6 +174,7 @@ scratch_carve (const QsEngineModel *model,
   s->expand = p;
   p += layout.expand_bytes;
   s->zero_row = p;
+  s->end = p + layout.zero_row_bytes;
 }
 
 static uint8_t *
@@ -342,6 +344,22 @@ layers_to_run (const QsEngineModel *model)
   return (size_t) qs_model_output_value (model);
 }
 
+/* Layer @i of the float32 path on the values in @s; returns its output. */
+static const float *
+step_fp32 (const QsEngineModel *model,
+           size_t               i,
+           const float         *images,
+           QsScratch           *s)
+{
+  const QsEngineLayer *l = &model->layers[i];
+  const float *ins[QS_ENGINE_MAX_INPUTS];
+
+  for (size_t j = 0; j < l->n_inputs; j++)
+    ins[j] = value_f32 (s, images, l->inputs[j]);
+  return layer_fp32 (model, l, l->weights, l->packed_f32, ins, s->batch, s,
+                     value_f32 (s, images, (int) i + 1));
+}
+
 QsEngineStatus
 qs_engine_forward_fp32 (const QsEngineModel *model,
                         const float         *images,
@@ -357,14 +375,8 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
   scratch_carve (model, batch, scratch, &s);
   for (size_t i = 0; i < n_run; i++)
     {
-      const QsEngineLayer *l = &model->layers[i];
-      const float *ins[QS_ENGINE_MAX_INPUTS];
-      const float *out;
+      const float *out = step_fp32 (model, i, images, &s);
 
-      for (size_t j = 0; j < l->n_inputs; j++)
-        ins[j] = value_f32 (&s, images, l->inputs[j]);
-      out = layer_fp32 (model, l, l->weights, l->packed_f32, ins, batch, &s,
-                        value_f32 (&s, images, (int) i + 1));
       if (hook != NULL)
         hook (hook_data, i, out, batch);
     }
@@ -913,6 +925,44 @@ quantize_input (const QsQuantizedModel *qm,
     }
 }
 
+/* The integer path's input: the image quantized, after the layers that
+ * preprocess it ran in float. */
+static void
+enter_quant (const QsQuantizedModel *qm,
+             const float            *images,
+             QsScratch              *s)
+{
+  const QsEngineModel *model = qm->model;
+  size_t prefix = model->n_float_prefix;
+  const float *real = images;
+
+  for (size_t i = 0; i < prefix; i++)
+    real = layer_fp32 (model, &model->layers[i], NULL, NULL, &real, s->batch, s, s->act[i & 1]);
+  quantize_input (qm, real, s->batch * qs_value_size (model, (int) prefix), s,
+                  value_u8 (s, (int) prefix));
+}
+
+/* Layer @i of the integer path: its codes, or, for a layer that keeps
+ * float logits, the floats it writes to @logits. */
+static const void *
+step_quant (const QsQuantizedModel *qm,
+            size_t                  i,
+            QsScratch              *s,
+            float                  *logits)
+{
+  const QsEngineLayer *l = &qm->model->layers[i];
+  const uint8_t *ins[QS_ENGINE_MAX_INPUTS];
+
+  for (size_t j = 0; j < l->n_inputs; j++)
+    ins[j] = value_u8 (s, l->inputs[j]);
+  if (qm->layers[i].float_output)
+    {
+      layer_quant (qm, i, ins, s->batch, s, NULL, logits);
+      return logits;
+    }
+  return layer_quant (qm, i, ins, s->batch, s, value_u8 (s, (int) i + 1), NULL);
+}
+
 QsEngineStatus
 qs_engine_forward_quant (const QsQuantizedModel *qm,
                          const float            *images,
@@ -923,39 +973,21 @@ qs_engine_forward_quant (const QsQuantizedModel *qm,
                          float                  *outputs)
 {
   const QsEngineModel *model = qm->model;
-  size_t prefix = model->n_float_prefix, n_run = layers_to_run (model);
+  size_t n_run = layers_to_run (model);
   int output = qs_model_output_value (model);
-  const float *real = images;
   QsScratch s;
 
   scratch_carve (model, batch, scratch, &s);
-  /* Preprocessing layers run in float on the image; what they make is
-   * the quantized input. */
-  for (size_t i = 0; i < prefix; i++)
-    real = layer_fp32 (model, &model->layers[i], NULL, NULL, &real, batch, &s, s.act[i & 1]);
-  quantize_input (qm, real, batch * qs_value_size (model, (int) prefix), &s,
-                  value_u8 (&s, (int) prefix));
-
-  for (size_t i = prefix; i < n_run; i++)
+  enter_quant (qm, images, &s);
+  for (size_t i = model->n_float_prefix; i < n_run; i++)
     {
-      const QsEngineLayer *l = &model->layers[i];
-      const QsQuantLayer *q = &qm->layers[i];
-      const uint8_t *ins[QS_ENGINE_MAX_INPUTS];
-      const uint8_t *cur;
+      /* The scored layer writes float logits straight to the caller. */
+      const void *out = step_quant (qm, i, &s, outputs);
 
-      for (size_t j = 0; j < l->n_inputs; j++)
-        ins[j] = value_u8 (&s, l->inputs[j]);
-      if (q->float_output)
-        {
-          /* The scored layer writes float outputs straight to the caller. */
-          layer_quant (qm, i, ins, batch, &s, NULL, outputs);
-          if (hook != NULL)
-            hook (hook_data, i, outputs, batch);
-          return QS_ENGINE_OK;
-        }
-      cur = layer_quant (qm, i, ins, batch, &s, value_u8 (&s, (int) i + 1), NULL);
       if (hook != NULL)
-        hook (hook_data, i, cur, batch);
+        hook (hook_data, i, out, batch);
+      if (qm->layers[i].float_output)
+        return QS_ENGINE_OK;
     }
 
   /* A model whose scored value is not a weighted layer's: dequantize its codes. */
@@ -966,6 +998,57 @@ qs_engine_forward_quant (const QsQuantizedModel *qm,
 
       for (size_t j = 0; j < n; j++)
         outputs[j] = dequantize_act (&qm->values[output], codes[j]);
+    }
+  return QS_ENGINE_OK;
+}
+
+size_t
+qs_engine_compare_buffer_size (const QsEngineModel *model,
+                               size_t               batch)
+{
+  QsScratchLayout layout;
+  size_t logits, total;
+
+  qs_engine_scratch_layout (model, batch, &layout);
+  if (layout.total == SIZE_MAX
+      || !qs_checked_mul3_size (batch, qs_engine_model_get_n_outputs (model), sizeof (float), &logits)
+      || !qs_checked_add_size (layout.total, align_up (logits), &total)
+      || !qs_checked_add_size (total, 2 * layout.act_bytes, &total))
+    return SIZE_MAX;
+  return total;
+}
+
+QsEngineStatus
+qs_engine_forward_compare (const QsQuantizedModel *qm,
+                           const float            *images,
+                           size_t                  batch,
+                           void                   *scratch,
+                           QsCompareHook           hook,
+                           void                   *hook_data)
+{
+  const QsEngineModel *model = qm->model;
+  size_t n_run = layers_to_run (model);
+  QsScratchLayout layout;
+  float *logits;
+  QsScratch s;
+
+  /* The integer path's float temporaries move past the layout, off the
+   * float32 path's values, which stay alive beside the codes. */
+  scratch_carve (model, batch, scratch, &s);
+  qs_engine_scratch_layout (model, batch, &layout);
+  s.act[0] = (float *) s.end;
+  s.act[1] = (float *) (s.end + layout.act_bytes);
+  logits = (float *) (s.end + 2 * layout.act_bytes);
+  enter_quant (qm, images, &s);
+  for (size_t i = 0; i < n_run; i++)
+    {
+      const float *real = step_fp32 (model, i, images, &s);
+
+      if (i < model->n_float_prefix)
+        continue;
+      hook (hook_data, i, real, step_quant (qm, i, &s, logits), batch);
+      if (qm->layers[i].float_output)
+        break;
     }
   return QS_ENGINE_OK;
 }

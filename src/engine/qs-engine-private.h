@@ -176,6 +176,25 @@ QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
                                         void                   *hook_data,
                                         float                  *outputs);
 
+/* Both paths side by side, layer by layer (the output SQNR): after each
+ * layer of the integer path, @hook gets the float32 output and the
+ * integer one (codes, or float logits), without keeping every layer's
+ * float32 output. The scratch is qs_engine_compare_buffer_size bytes. */
+typedef void (*QsCompareHook) (void        *data,
+                               size_t       layer,
+                               const float *real,
+                               const void  *quantized,
+                               size_t       batch);
+
+size_t         qs_engine_compare_buffer_size (const QsEngineModel    *model,
+                                              size_t                  batch);
+QsEngineStatus qs_engine_forward_compare     (const QsQuantizedModel *quantized,
+                                              const float            *images,
+                                              size_t                  batch,
+                                              void                   *scratch,
+                                              QsCompareHook           hook,
+                                              void                   *hook_data);
+
 /* The scratch one worker needs for a batch of QS_ENGINE_TASK_IMAGES,
  * rounded up to a cache line; SIZE_MAX when it cannot be addressed. */
 static inline size_t

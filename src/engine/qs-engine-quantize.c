@@ -766,7 +766,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       if (status != QS_ENGINE_OK)
         {
           qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
-                       l->name, qs_engine_status_to_string (status));
+                                 l->name, qs_engine_status_to_string (status));
           return status;
         }
       return finish_weighted_layer (qm, l, q);
@@ -779,7 +779,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (l->k > 65536 && container != 32)
     {
       qs_engine_set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
-                   l->name, l->k);
+                             l->name, l->k);
       return QS_ENGINE_UNSUPPORTED;
     }
 
@@ -788,7 +788,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     {
       weight_quant_clear (&w);
       qs_engine_set_message (message, message_size, "cannot quantize the weights of layer “%s”: %s",
-                   l->name, qs_engine_status_to_string (status));
+                             l->name, qs_engine_status_to_string (status));
       return status;
     }
   q->stats.weight_sqnr_db = w.sqnr_db;
@@ -1019,7 +1019,7 @@ check_schemes (const QsEngineModel   *model,
   if (n_schemes != model->n_weighted || (n_schemes > 0 && layer_schemes == NULL))
     {
       qs_engine_set_message (message, message_size, "%zu schemes given for %zu weighted layers",
-                   n_schemes, model->n_weighted);
+                             n_schemes, model->n_weighted);
       return QS_ENGINE_INVALID_ARGUMENT;
     }
   for (size_t i = 0; i < n_schemes; i++)
@@ -1030,7 +1030,7 @@ check_schemes (const QsEngineModel   *model,
         {
           int li = qs_engine_model_weighted_layer_index (model, i);
           qs_engine_set_message (message, message_size, "scheme of layer “%s”: %s",
-                       model->layers[li].name, problem != NULL ? problem : "invalid");
+                                 model->layers[li].name, problem != NULL ? problem : "invalid");
           return QS_ENGINE_INVALID_ARGUMENT;
         }
     }
@@ -1138,7 +1138,7 @@ qs_engine_prepare_quantized (const QsEngineModel        *model,
                                                                            : calibration_count;
   /* Progress counts the calibration images twice: ranges, then SQNR. */
   status = qs_engine_calibrate_values (model, activations, calibration, calibration_count, options, 2 * count,
-                             &cal, message, message_size);
+                                       &cal, message, message_size);
   if (status == QS_ENGINE_OK)
     status = quantize_calibrated (cal, layer_schemes, n_schemes, true, options, count, 2 * count,
                                   quantized, message, message_size);

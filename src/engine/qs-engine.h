@@ -497,11 +497,13 @@ double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
 
 /* The working memory one worker thread of qs_engine_prepare_quantized,
  * qs_engine_evaluate or qs_engine_predict holds at most: its batch of
- * QS_ENGINE_TASK_IMAGES images through the largest layers, plus, while
- * calibrating, every weighted layer's output for the SQNR comparison. A
- * run holds this once per thread; it depends on the architecture alone
- * (a tiny file can declare huge feature maps), so callers compare it with
- * their memory budget before running. SIZE_MAX when it overflows. */
+ * QS_ENGINE_TASK_IMAGES images, its values placed by liveness (the
+ * largest set alive at once), plus, for the output SQNR, the integer
+ * path's values beside the float32 path's (layer by layer, so it does not
+ * grow with depth). A run holds this once per thread; it depends on the
+ * architecture alone (a tiny file can declare huge feature maps), so
+ * callers compare it with their memory budget before running. SIZE_MAX
+ * when it overflows. */
 size_t qs_engine_get_working_size (const QsEngineModel *model);
 
 /* Scratch bytes one call of qs_engine_forward needs for @batch images. */

@@ -12,7 +12,8 @@
  * - a chain built with and without explicit inputs gives the same bits;
  * - calibrating once and quantizing twice equals preparing twice, bit for bit;
  * - the buffer plan: a deep chain's scratch does not grow with depth, a
- *   residual block keeps its skip value alive;
+ *   residual block keeps its skip value alive, and on random graphs no two
+ *   values alive at once share memory;
  * - bad graphs get the right status.
  */
 #include <math.h>
@@ -342,7 +343,7 @@ test_integer_bounds (void)
   g_autoptr (JsonParser) parser = NULL;
   JsonArray *graphs = golden_graphs (&parser);
   QsScheme per_tensor, per_channel, wide, fp8, grouped;
-  QsActivationScheme act, fractional;
+  QsActivationScheme act, fractional, logits;
 
   qs_scheme_init_default (&per_tensor);
   per_channel = per_tensor;
@@ -357,6 +358,8 @@ test_integer_bounds (void)
   qs_activation_scheme_init_default (&act);
   fractional = act;
   fractional.nudge_zero = false;
+  logits = act;
+  logits.float_logits = true;
 
   for (guint g = 0; g < json_array_get_length (graphs); g++)
     {
@@ -382,6 +385,14 @@ test_integer_bounds (void)
         g_test_message ("graph %s, fractional zero points: %.1f dB", json_object_get_string_member (graph, "name"), db);
         g_assert_cmpfloat (db, >=, 28.0);
       }
+      /* Float logits of the scored layer (a grouped one for the grouped graph). */
+      if (strcmp (json_object_get_string_member (graph, "name"), "dilated-grouped") == 0)
+        {
+          g_assert_cmpint (model->layers[3].groups, ==, 3);
+          g_assert_cmpint (qs_engine_model_set_output (model, 4), ==, QS_ENGINE_OK);
+        }
+      for (size_t s = 0; s < 2; s++)
+        g_assert_cmpfloat (integer_sqnr (model, schemes[s], &logits, images, 48), >=, 30.0);
       qs_engine_model_free (model);
     }
 }
@@ -646,6 +657,8 @@ test_plan_chain_depth (void)
   g_assert_cmpuint (deep->plan_u8.n_slots, ==, 2);
   for (size_t b = 1; b <= 16; b *= 4)
     g_assert_cmpuint (qs_engine_get_buffer_size (deep, NULL, b), ==, qs_engine_get_buffer_size (shallow, NULL, b));
+  /* The output SQNR pass runs both paths layer by layer: no copy per layer. */
+  g_assert_cmpuint (qs_engine_get_working_size (deep), ==, qs_engine_get_working_size (shallow));
   qs_engine_model_free (shallow);
   qs_engine_model_free (deep);
 }
@@ -683,6 +696,116 @@ test_plan_residual (void)
   g_assert_cmpuint (with_skip.codes_bytes, ==, without.codes_bytes + without.code_bytes);
   qs_engine_model_free (model);
   qs_engine_model_free (chain);
+}
+
+/* No two values alive at once share a slot of @plan (@with_input: the
+ * image has one). Liveness is worked out here again from the layers. */
+static void
+assert_plan_disjoint (const QsEngineModel *model,
+                      const QsValuePlan   *plan,
+                      bool                 with_input)
+{
+  int n_values = (int) model->n_layers + 1;
+  g_autofree int *root = g_new (int, n_values);
+  g_autofree int *last = g_new (int, n_values);
+
+  for (int v = 0; v < n_values; v++)
+    {
+      root[v] = v > 0 && (model->layers[v - 1].kind == QS_LAYER_RESHAPE
+                          || model->layers[v - 1].kind == QS_LAYER_FLATTEN)
+                  ? root[model->layers[v - 1].inputs[0]] : v;
+      last[v] = v - 1;
+    }
+  for (int i = 0; i < n_values - 1; i++)
+    for (size_t j = 0; j < model->layers[i].n_inputs; j++)
+      last[root[model->layers[i].inputs[j]]] = MAX (last[root[model->layers[i].inputs[j]]], i);
+  last[root[qs_model_output_value (model)]] = n_values;
+  for (int u = with_input ? 0 : 1; u < n_values; u++)
+    for (int v = u + 1; v < n_values; v++)
+      if (root[u] == u && root[v] == v && v - 1 <= last[u])
+        g_assert_cmpint (plan->slot[u], !=, plan->slot[v]);
+  for (int v = with_input ? 0 : 1; v < n_values; v++)
+    {
+      g_assert_cmpint (plan->root[v], ==, root[v]);
+      if (root[v] == v)
+        g_assert_cmpuint (plan->slot_elems[plan->slot[v]], >=, qs_value_size (model, v));
+    }
+}
+
+/* Random graphs of 6 x 6 x 4 maps: convolutions, merges of any earlier
+ * values, views, tables; the plans never give two live values one slot,
+ * and the float32 and integer paths run on them. */
+static void
+test_plan_random (void)
+{
+  GRand *rand = g_rand_new_with_seed (12);
+  g_autofree float *kernel = random_floats (3 * 3 * 4 * 4, 13, 0.3);
+  g_autofree float *images = random_floats (16 * 144, 14, 1.0);
+  QsEngineDataset data = { .count = 16, .height = 6, .width = 6, .channels = 4, .images = images };
+
+  for (int round = 0; round < 40; round++)
+    {
+      QsEngineModel *model = qs_engine_model_new (6, 6, 4);
+      QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                            .padding = QS_PADDING_SAME, .filters = 4, .activation = QS_ACTIVATION_NONE,
+                            .activation_max = INFINITY };
+      int n = g_rand_int_range (rand, 3, 30);
+
+      for (int i = 0; i < n; i++)
+        {
+          int last = qs_engine_model_get_last_value (model);
+          int inputs[3] = { g_rand_int_range (rand, 0, last + 1), g_rand_int_range (rand, 0, last + 1),
+                            g_rand_int_range (rand, 0, last + 1) };
+          int op = g_rand_int_range (rand, 0, 5);
+          QsActivationSpec spec;
+
+          g_assert_cmpint (qs_engine_model_set_next_inputs (model, inputs, op == 1 ? 2 + (size_t) (i % 2) : 1),
+                           ==, QS_ENGINE_OK);
+          switch (op)
+            {
+            case 0:
+              g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &conv, kernel, NULL), ==, QS_ENGINE_OK);
+              break;
+            case 1:
+              g_assert_cmpint (qs_engine_model_add_merge (model, "m", i % 3 == 0 ? QS_LAYER_MAXIMUM : QS_LAYER_ADD),
+                               ==, QS_ENGINE_OK);
+              break;
+            case 2:
+              g_assert_cmpint (qs_engine_model_add_reshape (model, "r", 6, 6, 4), ==, QS_ENGINE_OK);
+              break;
+            case 3:
+              qs_activation_spec_init (&spec, QS_ACTIVATION_TANH);
+              g_assert_cmpint (qs_engine_model_add_activation_spec (model, "t", &spec), ==, QS_ENGINE_OK);
+              break;
+            default:
+              g_assert_cmpint (qs_engine_model_add_pad (model, "p", false, 0, 0, 0, 0), ==, QS_ENGINE_OK);
+              break;
+            }
+        }
+      if (round % 3 == 0)
+        g_assert_cmpint (qs_engine_model_set_output (model, g_rand_int_range (rand, 1, (int) model->n_layers + 1)),
+                         ==, QS_ENGINE_OK);
+      assert_plan_disjoint (model, &model->plan_f32, false);
+      assert_plan_disjoint (model, &model->plan_u8, true);
+      if (model->n_weighted > 0)
+        {
+          QsScheme scheme;
+          QsQuantizedModel *quantized;
+
+          qs_scheme_init_default (&scheme);
+          quantized = prepare (model, &scheme, &data);
+          {
+            size_t count = 16 * qs_engine_model_get_n_outputs (model);
+            g_autofree float *ref = run_model (model, NULL, images, 16);
+            g_autofree float *got = run_model (model, quantized, images, 16);
+
+            g_assert_cmpfloat (sqnr_db (ref, got, count), >=, 20.0);
+          }
+          qs_quantized_model_free (quantized);
+        }
+      qs_engine_model_free (model);
+    }
+  g_rand_free (rand);
 }
 
 /* ---- bad graphs ------------------------------------------------------------------------ */
@@ -778,6 +901,7 @@ main (int    argc,
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
+  g_test_add_func ("/graph/plan-random", test_plan_random);
   g_test_add_func ("/graph/bad-graphs", test_bad_graphs);
   return g_test_run ();
 }

@@ -219,6 +219,12 @@ qs_rescale_u8_avx2 (const QsRescaleParams *p,
       qs_rescale_u8_scalar (p, in, rows, cols, in_stride, out, out_stride);
       return;
     }
+  if (in_stride == cols && out_stride == cols)
+    {
+      /* Rows with no gaps are one long row: no partial block per row. */
+      cols *= rows;
+      rows = 1;
+    }
   for (size_t row = 0; row < rows; row++)
     {
       const uint8_t *src = in + row * in_stride;
