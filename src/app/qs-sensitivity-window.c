@@ -14,13 +14,11 @@
 #include <glib/gi18n.h>
 
 #include "app/qs-chart.h"
-#include "model/qs-dataset.h"
-#include "model/qs-keras-model.h"
+#include "app/qs-score-work.h"
 #include "model/qs-main-context.h"
 #include "model/qs-sensitivity.h"
 
 #define ESTIMATE_IMAGES    1000
-#define CALIBRATION_IMAGES 1000
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
@@ -213,31 +211,13 @@ measure_thread (GTask        *task,
   QsSensitivityWindow *self = source;
   Work *work = task_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsDataset) test = NULL, calibration = NULL;
-  g_autoptr(QsScoreSession) session = NULL;
   g_autoptr(QsSensitivity) result = NULL;
-  QsEngineModel *model = qs_keras_model_load (work->file, &error);
-  QsScoreInput input = { 0 };
+  QsScoreWork score = { 0 };
 
-  if (model == NULL
-      || (test = qs_dataset_load_bundled_test (&error)) == NULL
-      || (calibration = qs_dataset_load_bundled_calibration (&error)) == NULL)
-    goto out;
-  input.file = work->file;
-  input.model = model;
-  input.calibration = qs_dataset_get_view (calibration);
-  input.calibration_count = MIN (CALIBRATION_IMAGES, qs_dataset_get_count (calibration));
-  input.data = qs_dataset_get_view (test);
-  input.count = work->limit > 0 ? MIN (work->limit, qs_dataset_get_count (test)) : qs_dataset_get_count (test);
-  qs_activation_scheme_init_default (&input.activations);
-  input.cancel = &self->cancel;
-  if ((session = qs_score_session_new (&input, work->schemes, &error)) != NULL)
-    result = qs_sensitivity_compute (session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
+  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &self->cancel, &error))
+    result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
                                      self, &error);
-
-out:
-  g_clear_pointer (&session, qs_score_session_free);
-  qs_engine_model_free (model);
+  qs_score_work_clear (&score);
   if (result != NULL)
     g_task_return_pointer (task, bars_from_sensitivity (result), (GDestroyNotify) g_array_unref);
   else

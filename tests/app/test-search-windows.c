@@ -1,9 +1,12 @@
-/* test-sensitivity-window.c: the layer sensitivity window ranks the demo model's layers and opens the one clicked.
+/* test-search-windows.c: the sensitivity window ranks and opens layers; the mixed-precision window applies the search's choice.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
+#include "app/qs-mixed-window.h"
+#include "app/qs-score-work.h"
 #include "app/qs-sensitivity-window.h"
+#include "model/qs-mixed-precision.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-sensitivity.h"
@@ -118,6 +121,57 @@ test_closing_cancels (void)
   qs_window_test_close (window);
 }
 
+static void
+test_mixed_applies_search_choice (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsDocument *document = qs_window_get_document (window);
+  g_autoptr(QsSchemeSet) start = qs_scheme_set_ref (qs_document_get_schemes (document));
+  QsMixedWindow *mixed = qs_mixed_window_new (window, IMAGES);
+  const QsPrecision candidates[] = { { QS_FORMAT_INT, 4 }, { QS_FORMAT_INT, 8 } };
+  g_autoptr(QsMixedSearch) search = NULL;
+  g_autoptr(QsSchemeSet) expected = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsMixedPoint *best;
+  QsScoreWork score = { 0 };
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  gtk_window_present (GTK_WINDOW (mixed));
+  g_assert_false (qs_mixed_window_start (mixed, 1, "4,x"));
+  g_assert_true (qs_mixed_window_start (mixed, 1, "4,8"));
+  while (!qs_mixed_window_is_finished (mixed))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), >, 0);
+  g_assert_cmpint (qs_mixed_window_get_chosen (mixed), >=, 0);
+
+  /* The same search through the core, from the document's schemes. */
+  g_assert_true (qs_score_work_open (&score, qs_document_get_file (document), start, IMAGES, NULL, &error));
+  g_assert_no_error (error);
+  search = qs_mixed_search_new (score.session, start, candidates, 2, &error);
+  g_assert_no_error (error);
+  best = qs_mixed_search_run (search, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (best);
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), ==, qs_mixed_search_get_points (search)->len);
+  expected = qs_mixed_search_make_set (search, best->choice);
+
+  /* Apply makes it the document's set, one undoable step. */
+  qs_mixed_window_select_point (mixed, (guint) qs_mixed_window_get_chosen (mixed));
+  qs_mixed_window_apply (mixed);
+  g_assert_true (qs_scheme_set_equal (qs_document_get_schemes (document), expected));
+  g_assert_false (qs_scheme_set_equal (qs_document_get_schemes (document), start));
+  g_assert_true (qs_document_can_undo (document));
+
+  g_clear_pointer (&search, qs_mixed_search_free);
+  qs_score_work_clear (&score);
+  gtk_window_destroy (GTK_WINDOW (mixed));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -126,5 +180,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sensitivity-window/ranks-layers-and-opens-clicked", test_ranks_layers_and_opens_clicked);
   g_test_add_func ("/sensitivity-window/closing-cancels", test_closing_cancels);
+  g_test_add_func ("/mixed-window/applies-search-choice", test_mixed_applies_search_choice);
   return g_test_run ();
 }
