@@ -12,6 +12,8 @@
 #include <glib/gi18n.h>
 
 #include "app/qs-chart.h"
+#include "app/qs-mixed-window.h"
+#include "app/qs-sensitivity-window.h"
 #include "app/qs-tensor-item.h"
 #include "model/qs-error.h"
 #include "model/qs-export.h"
@@ -1105,6 +1107,22 @@ block_inspector_action (GtkWidget  *widget,
   _qs_window_present_block_inspector (QS_WINDOW (widget));
 }
 
+static void
+sensitivity_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  gtk_window_present (GTK_WINDOW (qs_sensitivity_window_new (QS_WINDOW (widget), 0)));
+}
+
+static void
+mixed_precision_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  gtk_window_present (GTK_WINDOW (qs_mixed_window_new (QS_WINDOW (widget), 0)));
+}
+
 static const QsWindowAccel window_accels[] = {
   { "win.open", "<Control>o" },
   { "win.load-scheme", "<Control><Shift>o" },
@@ -1177,6 +1195,8 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
+  gtk_widget_class_install_action (widget_class, "win.sensitivity", NULL, sensitivity_action);
+  gtk_widget_class_install_action (widget_class, "win.mixed-precision", NULL, mixed_precision_action);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
   gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");

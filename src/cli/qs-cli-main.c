@@ -21,6 +21,8 @@ static const QsCliCommand commands[] = {
   { "plot", N_("Draw a tensor's histogram, channel ranges or bit sweep as PNG, SVG or PDF"), qs_cli_plot },
   { "report", N_("Every tensor's error and size under a scheme, worst first, as JSON, CSV or Markdown"), qs_cli_report },
   { "compare", N_("Two scheme files side by side: accuracy, size and every tensor's error"), qs_cli_compare },
+  { "sensitivity", N_("Each layer quantized alone and kept in float32: which layer hurts, and whether SQNR says so"), qs_cli_sensitivity },
+  { "mixed", N_("The smallest per-layer weight precisions within an accuracy budget"), qs_cli_mixed },
 };
 
 static void
@@ -28,7 +30,7 @@ print_usage (FILE *out)
 {
   fprintf (out, "%s", _("Usage: quantscope-cli COMMAND [OPTIONS] FILE\n\nCommands:\n"));
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-8s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, "%s", _("\nRun “quantscope-cli COMMAND --help” for a command's options.\n"));
 }
 

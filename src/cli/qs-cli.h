@@ -32,6 +32,8 @@ int qs_cli_number (int argc, char **argv);
 int qs_cli_plot   (int argc, char **argv);
 int qs_cli_report (int argc, char **argv);
 int qs_cli_compare (int argc, char **argv);
+int qs_cli_sensitivity (int argc, char **argv);
+int qs_cli_mixed (int argc, char **argv);
 
 /* Prints "quantscope-cli: MESSAGE" on stderr and returns the bad-input
  * exit status, so callers can `return qs_cli_fail (error)`. */

@@ -1,0 +1,402 @@
+/* qs-sensitivity-window.c: which layer hurts, measured in the background and ranked as bars.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The worker scores every layer with the same session and sets the CLI's
+ * `sensitivity` uses (qs-sensitivity.h), so the bars are the accuracy
+ * `eval --scheme-file` measures for each layer quantized alone.
+ */
+#include "config.h"
+
+#include "app/qs-sensitivity-window.h"
+
+#include <stdatomic.h>
+
+#include <glib/gi18n.h>
+
+#include "app/qs-chart.h"
+#include "app/qs-score-work.h"
+#include "model/qs-main-context.h"
+#include "model/qs-sensitivity.h"
+
+#define ESTIMATE_IMAGES    1000
+#define ROW_HEIGHT         26
+#define NAME_WIDTH         200
+
+/* One layer's bar: the top-1 points lost when it alone is quantized. */
+typedef struct {
+  char   *name;
+  char   *tensor;
+  double  lost;
+  double  regained;
+} Bar;
+
+struct _QsSensitivityWindow
+{
+  AdwWindow       parent_instance;
+
+  GtkLabel       *status;
+  GtkProgressBar *progress;
+  GtkDrawingArea *chart;
+
+  QsWindow       *window;      /* weak: the main window may close first */
+  GArray         *bars;        /* of Bar, most lost first */
+  QsChartPalette  palette;
+  atomic_int      cancel;
+  gboolean        finished;
+  gboolean        disposed;    /* the widgets are gone; the worker may still report */
+};
+
+G_DEFINE_FINAL_TYPE (QsSensitivityWindow, qs_sensitivity_window, ADW_TYPE_WINDOW)
+
+static void
+bar_clear (Bar *bar)
+{
+  g_free (bar->name);
+  g_free (bar->tensor);
+}
+
+static int
+compare_bars (gconstpointer a,
+              gconstpointer b)
+{
+  double la = ((const Bar *) a)->lost, lb = ((const Bar *) b)->lost;
+
+  return (la < lb) - (la > lb);
+}
+
+static GArray *
+bars_from_sensitivity (const QsSensitivity *s)
+{
+  GArray *bars = g_array_sized_new (FALSE, TRUE, sizeof (Bar), s->layers->len);
+
+  g_array_set_clear_func (bars, (GDestroyNotify) bar_clear);
+  for (guint i = 0; i < s->layers->len; i++)
+    {
+      const QsLayerSensitivity *l = &g_array_index (s->layers, QsLayerSensitivity, i);
+      Bar bar = { g_strdup (l->name), g_strdup (l->tensor), 100 * (s->fp32_top1 - l->alone_top1),
+                  100 * (l->kept_float_top1 - s->all_quant_top1) };
+
+      g_array_append_val (bars, bar);
+    }
+  g_array_sort (bars, compare_bars);
+  return bars;
+}
+
+/* ---- the main thread -------------------------------------------------------- */
+
+static void
+show_bars (QsSensitivityWindow *self,
+           GArray              *bars,
+           const char          *status)
+{
+  g_clear_pointer (&self->bars, g_array_unref);
+  self->bars = bars;
+  gtk_drawing_area_set_content_height (self->chart, (int) MAX (bars->len, 1) * ROW_HEIGHT);
+  gtk_widget_queue_draw (GTK_WIDGET (self->chart));
+  gtk_label_set_text (self->status, status);
+}
+
+typedef struct {
+  QsSensitivityWindow *self;
+  GArray              *bars;      /* an estimate, or NULL for progress */
+  guint                images;
+  double               fraction;
+} Update;
+
+static gboolean
+deliver_update_cb (gpointer data)
+{
+  Update *update = data;
+  QsSensitivityWindow *self = update->self;
+
+  if (self->finished || self->disposed)
+    ;
+  else if (update->bars != NULL)
+    {
+      g_autofree char *status = g_strdup_printf (_("Estimate on the first %u images; measuring the rest…"),
+                                                 update->images);
+      show_bars (self, g_steal_pointer (&update->bars), status);
+    }
+  else
+    gtk_progress_bar_set_fraction (self->progress, update->fraction);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_free (Update *update)
+{
+  g_clear_pointer (&update->bars, g_array_unref);
+  g_object_unref (update->self);
+  g_free (update);
+}
+
+static void
+post_update (QsSensitivityWindow *self,
+             Update              *update)
+{
+  update->self = g_object_ref (self);
+  qs_main_context_post (NULL, G_PRIORITY_DEFAULT, deliver_update_cb, update, (GDestroyNotify) update_free);
+}
+
+static void
+finished_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+  GArray *bars = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->finished = TRUE;
+  if (self->disposed)
+    {
+      g_clear_pointer (&bars, g_array_unref);
+      return;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+  if (bars == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_text (self->status, error->message);
+      return;
+    }
+  show_bars (self, bars, _("Top-1 points lost with each layer alone quantized, the others in float32. "
+                           "Click a bar to show its layer."));
+}
+
+/* ---- the worker ------------------------------------------------------------- */
+
+typedef struct {
+  QsWeightFile *file;
+  QsSchemeSet  *schemes;
+  guint         limit;
+} Work;
+
+static void
+work_free (Work *work)
+{
+  g_clear_object (&work->file);
+  g_clear_pointer (&work->schemes, qs_scheme_set_unref);
+  g_free (work);
+}
+
+static void
+estimate_cb (const QsSensitivity *estimate,
+             gpointer             user_data)
+{
+  Update *update = g_new0 (Update, 1);
+
+  update->bars = bars_from_sensitivity (estimate);
+  update->images = (guint) estimate->images;
+  post_update (user_data, update);
+}
+
+static void
+progress_cb (guint    done,
+             guint    total,
+             gpointer user_data)
+{
+  Update *update = g_new0 (Update, 1);
+
+  update->fraction = total > 0 ? done / (double) total : 0;
+  post_update (user_data, update);
+}
+
+static void
+measure_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  QsSensitivityWindow *self = source;
+  Work *work = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsSensitivity) result = NULL;
+  QsScoreWork score = { 0 };
+
+  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &self->cancel, &error))
+    result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
+                                     self, &error);
+  qs_score_work_clear (&score);
+  if (result != NULL)
+    g_task_return_pointer (task, bars_from_sensitivity (result), (GDestroyNotify) g_array_unref);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/* ---- the chart ------------------------------------------------------------- */
+
+static void
+draw_chart (GtkDrawingArea *area,
+            cairo_t        *cr,
+            int             width,
+            int             height,
+            gpointer        user_data)
+{
+  QsSensitivityWindow *self = user_data;
+  double most = 0;
+
+  if (self->bars == NULL)
+    return;
+  qs_chart_palette_update (&self->palette, GTK_WIDGET (area));
+  for (guint i = 0; i < self->bars->len; i++)
+    most = MAX (most, g_array_index (self->bars, Bar, i).lost);
+  for (guint i = 0; i < self->bars->len; i++)
+    {
+      const Bar *bar = &g_array_index (self->bars, Bar, i);
+      double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
+      double length = most > 0 ? room * MAX (bar->lost, 0) / most : 0;
+      /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
+      g_autofree char *value = g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
+      g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
+      g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
+
+      qs_chart_set_source (cr, &self->palette.accent, 0.85);
+      cairo_rectangle (cr, NAME_WIDTH, y + 4, MAX (length, 1), ROW_HEIGHT - 8);
+      cairo_fill (cr);
+      qs_chart_set_source (cr, &self->palette.fg, 1);
+      pango_layout_set_width (name, (NAME_WIDTH - 8) * PANGO_SCALE);
+      pango_layout_set_ellipsize (name, PANGO_ELLIPSIZE_MIDDLE);
+      cairo_move_to (cr, 4, y + 4);
+      pango_cairo_show_layout (cr, name);
+      cairo_move_to (cr, NAME_WIDTH + MAX (length, 1) + 6, y + 6);
+      pango_cairo_show_layout (cr, label);
+    }
+}
+
+static void
+chart_pressed_cb (GtkGestureClick     *gesture,
+                  int                  n_press,
+                  double               x,
+                  double               y,
+                  QsSensitivityWindow *self)
+{
+  if (self->bars != NULL && y >= 0 && y < (double) self->bars->len * ROW_HEIGHT)
+    qs_sensitivity_window_activate_bar (self, (guint) (y / ROW_HEIGHT));
+}
+
+/* ---- the window ------------------------------------------------------------- */
+
+static gboolean
+close_request_cb (GtkWindow *window)
+{
+  atomic_store (&QS_SENSITIVITY_WINDOW (window)->cancel, 1);
+  return FALSE;
+}
+
+static void
+qs_sensitivity_window_dispose (GObject *object)
+{
+  QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (object);
+
+  atomic_store (&self->cancel, 1);
+  self->disposed = TRUE;
+  g_clear_weak_pointer (&self->window);
+  g_clear_pointer (&self->bars, g_array_unref);
+  G_OBJECT_CLASS (qs_sensitivity_window_parent_class)->dispose (object);
+}
+
+static void
+qs_sensitivity_window_class_init (QsSensitivityWindowClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = qs_sensitivity_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = close_request_cb;
+}
+
+static void
+qs_sensitivity_window_init (QsSensitivityWindow *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkGesture *click = gtk_gesture_click_new ();
+
+  gtk_window_set_title (GTK_WINDOW (self), _("Layer Sensitivity"));
+  gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
+  self->status = GTK_LABEL (gtk_label_new (_("Measuring each layer…")));
+  gtk_label_set_wrap (self->status, TRUE);
+  gtk_label_set_xalign (self->status, 0);
+  gtk_widget_set_margin_start (GTK_WIDGET (self->status), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->status), 12);
+  self->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_widget_set_margin_start (GTK_WIDGET (self->progress), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->progress), 12);
+  self->chart = GTK_DRAWING_AREA (gtk_drawing_area_new ());
+  gtk_widget_set_vexpand (scroller, TRUE);
+  gtk_drawing_area_set_draw_func (self->chart, draw_chart, self, NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->chart), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Top-1 points lost per layer, worst first"), -1);
+  g_signal_connect (click, "pressed", G_CALLBACK (chart_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->chart), GTK_EVENT_CONTROLLER (click));
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->chart));
+
+  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->status));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->progress));
+  gtk_box_append (GTK_BOX (box), scroller);
+  adw_window_set_content (ADW_WINDOW (self), box);
+  qs_chart_palette_init (&self->palette, GTK_WIDGET (self->chart));
+}
+
+QsSensitivityWindow *
+qs_sensitivity_window_new (QsWindow *window,
+                           guint     limit)
+{
+  QsSensitivityWindow *self;
+  QsDocument *document;
+  g_autoptr(GTask) task = NULL;
+  Work *work;
+
+  g_return_val_if_fail (QS_IS_WINDOW (window), NULL);
+
+  self = g_object_new (QS_TYPE_SENSITIVITY_WINDOW, "transient-for", window, NULL);
+  g_set_weak_pointer (&self->window, window);
+  document = qs_window_get_document (window);
+  if (document == NULL || qs_document_get_file (document) == NULL)
+    {
+      self->finished = TRUE;
+      gtk_label_set_text (self->status, _("Open a model first."));
+      return self;
+    }
+  work = g_new0 (Work, 1);
+  work->file = g_object_ref (qs_document_get_file (document));
+  work->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
+  work->limit = limit;
+  task = g_task_new (self, NULL, finished_cb, NULL);
+  g_task_set_task_data (task, work, (GDestroyNotify) work_free);
+  g_task_run_in_thread (task, measure_thread);
+  return self;
+}
+
+gboolean
+qs_sensitivity_window_is_finished (QsSensitivityWindow *self)
+{
+  g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), FALSE);
+  return self->finished;
+}
+
+guint
+qs_sensitivity_window_get_n_bars (QsSensitivityWindow *self)
+{
+  g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), 0);
+  return self->bars != NULL ? self->bars->len : 0;
+}
+
+const char *
+qs_sensitivity_window_get_bar_tensor (QsSensitivityWindow *self,
+                                      guint                index)
+{
+  g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), NULL);
+  g_return_val_if_fail (index < qs_sensitivity_window_get_n_bars (self), NULL);
+  return g_array_index (self->bars, Bar, index).tensor;
+}
+
+void
+qs_sensitivity_window_activate_bar (QsSensitivityWindow *self,
+                                    guint                index)
+{
+  g_return_if_fail (QS_IS_SENSITIVITY_WINDOW (self));
+  g_return_if_fail (index < qs_sensitivity_window_get_n_bars (self));
+
+  if (self->window != NULL)
+    qs_window_select_path (self->window, g_array_index (self->bars, Bar, index).tensor);
+}

@@ -1,0 +1,185 @@
+/* test-search-windows.c: the sensitivity window ranks and opens layers; the mixed-precision window applies the search's choice.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "app/qs-mixed-window.h"
+#include "app/qs-score-work.h"
+#include "app/qs-sensitivity-window.h"
+#include "model/qs-mixed-precision.h"
+#include "model/qs-dataset.h"
+#include "model/qs-keras-model.h"
+#include "model/qs-sensitivity.h"
+#include "qs-window-test-utils.h"
+
+#define IMAGES 300
+
+static void
+wait_finished (QsSensitivityWindow *sensitivity)
+{
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  while (!qs_sensitivity_window_is_finished (sensitivity))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+}
+
+/* The same measurement through the core, as `sensitivity` runs it. */
+static QsSensitivity *
+measure_directly (QsWindow *window)
+{
+  QsDocument *document = qs_window_get_document (window);
+  QsSchemeSet *schemes = qs_document_get_schemes (document);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsDataset) test = qs_dataset_load_bundled_test (&error);
+  g_autoptr(QsDataset) calibration = qs_dataset_load_bundled_calibration (&error);
+  g_autoptr(QsScoreSession) session = NULL;
+  QsEngineModel *model = qs_keras_model_load (qs_document_get_file (document), &error);
+  QsScoreInput input = { 0 };
+  QsSensitivity *result;
+
+  g_assert_no_error (error);
+  input.file = qs_document_get_file (document);
+  input.model = model;
+  input.calibration = qs_dataset_get_view (calibration);
+  input.calibration_count = 1000;
+  input.data = qs_dataset_get_view (test);
+  input.count = IMAGES;
+  qs_activation_scheme_init_default (&input.activations);
+  session = qs_score_session_new (&input, schemes, &error);
+  g_assert_no_error (error);
+  result = qs_sensitivity_compute (session, schemes, 0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&session, qs_score_session_free);
+  qs_engine_model_free (model);
+  return result;
+}
+
+static void
+test_ranks_layers_and_opens_clicked (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsSensitivityWindow *sensitivity = qs_sensitivity_window_new (window, IMAGES);
+  g_autoptr(QsSensitivity) expected = measure_directly (window);
+  double worst = -1;
+  guint n;
+
+  gtk_window_present (GTK_WINDOW (sensitivity));
+  wait_finished (sensitivity);
+  n = qs_sensitivity_window_get_n_bars (sensitivity);
+  g_assert_cmpuint (n, ==, expected->layers->len);
+  g_assert_cmpuint (n, ==, 6);
+
+  /* Every layer has one bar, and the first bar loses the most. */
+  for (guint i = 0; i < expected->layers->len; i++)
+    {
+      const QsLayerSensitivity *l = &g_array_index (expected->layers, QsLayerSensitivity, i);
+      gboolean shown = FALSE;
+
+      worst = MAX (worst, expected->fp32_top1 - l->alone_top1);
+      for (guint b = 0; b < n; b++)
+        shown |= g_str_equal (qs_sensitivity_window_get_bar_tensor (sensitivity, b), l->tensor);
+      g_assert_true (shown);
+    }
+  for (guint i = 0; i < expected->layers->len; i++)
+    {
+      const QsLayerSensitivity *l = &g_array_index (expected->layers, QsLayerSensitivity, i);
+
+      if (g_str_equal (l->tensor, qs_sensitivity_window_get_bar_tensor (sensitivity, 0)))
+        g_assert_cmpfloat (expected->fp32_top1 - l->alone_top1, ==, worst);
+    }
+
+  /* Clicking a bar shows its layer's tensor in the main window. */
+  for (guint b = 0; b < n; b++)
+    {
+      qs_sensitivity_window_activate_bar (sensitivity, b);
+      g_assert_cmpstr (qs_window_get_selected_path (window), ==,
+                       qs_sensitivity_window_get_bar_tensor (sensitivity, b));
+    }
+  gtk_window_destroy (GTK_WINDOW (sensitivity));
+  qs_window_test_close (window);
+}
+
+static void
+test_closing_cancels (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  /* The whole test set: far longer than the test waits, unless cancelled. */
+  QsSensitivityWindow *sensitivity = g_object_ref (qs_sensitivity_window_new (window, 0));
+  gint64 start = g_get_monotonic_time ();
+
+  gtk_window_present (GTK_WINDOW (sensitivity));
+  gtk_window_close (GTK_WINDOW (sensitivity));
+  wait_finished (sensitivity);
+  g_assert_cmpuint (qs_sensitivity_window_get_n_bars (sensitivity), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
+  g_object_unref (sensitivity);
+  qs_window_test_close (window);
+}
+
+static void
+test_mixed_applies_search_choice (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsDocument *document = qs_window_get_document (window);
+  g_autoptr(QsSchemeSet) start = qs_scheme_set_ref (qs_document_get_schemes (document));
+  QsMixedWindow *mixed = qs_mixed_window_new (window, IMAGES);
+  const QsPrecision candidates[] = { { QS_FORMAT_INT, 4 }, { QS_FORMAT_INT, 8 } };
+  g_autoptr(QsMixedSearch) search = NULL;
+  g_autoptr(QsSchemeSet) expected = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsMixedPoint *best;
+  QsScoreWork score = { 0 };
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  gtk_window_present (GTK_WINDOW (mixed));
+  g_assert_false (qs_mixed_window_start (mixed, 1, "4,x"));
+  g_assert_true (qs_mixed_window_start (mixed, 1, "4,8"));
+  while (!qs_mixed_window_is_finished (mixed))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), >, 0);
+  g_assert_cmpint (qs_mixed_window_get_chosen (mixed), >=, 0);
+
+  /* The same search through the core, from the document's schemes. */
+  g_assert_true (qs_score_work_open (&score, qs_document_get_file (document), start, IMAGES, NULL, &error));
+  g_assert_no_error (error);
+  search = qs_mixed_search_new (score.session, start, candidates, 2, &error);
+  g_assert_no_error (error);
+  best = qs_mixed_search_run (search, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (best);
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), ==, qs_mixed_search_get_points (search)->len);
+  expected = qs_mixed_search_make_set (search, best->choice);
+
+  /* Apply makes it the document's set, one undoable step. */
+  qs_mixed_window_select_point (mixed, (guint) qs_mixed_window_get_chosen (mixed));
+  qs_mixed_window_apply (mixed);
+  g_assert_true (qs_scheme_set_equal (qs_document_get_schemes (document), expected));
+  g_assert_false (qs_scheme_set_equal (qs_document_get_schemes (document), start));
+  g_assert_true (qs_document_can_undo (document));
+
+  g_clear_pointer (&search, qs_mixed_search_free);
+  qs_score_work_clear (&score);
+  gtk_window_destroy (GTK_WINDOW (mixed));
+  qs_window_test_close (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/sensitivity-window/ranks-layers-and-opens-clicked", test_ranks_layers_and_opens_clicked);
+  g_test_add_func ("/sensitivity-window/closing-cancels", test_closing_cancels);
+  g_test_add_func ("/mixed-window/applies-search-choice", test_mixed_applies_search_choice);
+  return g_test_run ();
+}
