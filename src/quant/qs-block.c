@@ -417,6 +417,24 @@ typedef QsBlockWorst Worst;
 typedef QsBlockWorker Worker;
 typedef QsBlockPass Pass;
 
+/* Whether block @a (error @ea) comes before block @b in the worst-first
+ * list: a NaN error (a block with non-finite weights) first, then the
+ * largest error, ties by block number. A total order, so merging the
+ * workers' lists gives the same list whatever the scheduling (with a
+ * plain "<", a NaN entry stopped later ones from moving past it). */
+static bool
+worst_before (double ea,
+              size_t a,
+              double eb,
+              size_t b)
+{
+  if (isnan (ea) != isnan (eb))
+    return isnan (ea);
+  if (!isnan (ea) && ea != eb)
+    return ea > eb;
+  return a < b;
+}
+
 static void
 worst_insert (Worker *w,
               size_t  block,
@@ -425,10 +443,7 @@ worst_insert (Worker *w,
 {
   int at = w->worst_count;
 
-  /* Largest mse first, ties by block number: a total order, so merging per
-   * worker lists gives the same list whatever the scheduling. */
-  while (at > 0 && (w->worst[at - 1].mse < mse
-                    || (w->worst[at - 1].mse == mse && w->worst[at - 1].block > block)))
+  while (at > 0 && worst_before (mse, block, w->worst[at - 1].mse, w->worst[at - 1].block))
     at--;
   if (at >= QS_BLOCK_WORST)
     return;
