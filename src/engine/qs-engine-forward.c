@@ -263,6 +263,8 @@ layer_fp32 (const QsEngineModel *model,
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
   const float *in = ins[0];
 
+  if (qs_layer_is_view (l))
+    return in;
   switch (l->kind)
     {
     case QS_LAYER_CONV2D:
@@ -826,6 +828,8 @@ layer_quant (const QsQuantizedModel *qm,
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
   const uint8_t *in = ins[0];
 
+  if (qs_layer_is_view (l))
+    return in;
   if (q->mode == QS_QMODE_FLOAT)
     {
       float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);

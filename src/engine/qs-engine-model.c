@@ -242,6 +242,35 @@ abandon_layer (QsEngineModel *model)
   layer_clear (&model->layers[model->n_layers]);
 }
 
+static void
+set_activation (QsEngineLayer *layer,
+                QsActivation   activation,
+                float          max)
+{
+  layer->activation = activation;
+  layer->activation_max = activation == QS_ACTIVATION_RELU ? max : INFINITY;
+  layer->lo = activation == QS_ACTIVATION_RELU ? 0.0f : -INFINITY;
+  layer->hi = activation == QS_ACTIVATION_RELU ? max : INFINITY;
+}
+
+/* A ReLU fused into the layer producing @value stands for that layer's
+ * clamped output; a new reader of @value wants it unclamped, so the ReLU
+ * becomes a layer of its own again. */
+static void
+unfuse_relu_reading (QsEngineModel *model,
+                     int            value)
+{
+  QsEngineLayer *relu;
+
+  if (value <= QS_ENGINE_INPUT_VALUE || (size_t) value >= model->n_layers)
+    return;
+  relu = &model->layers[value];
+  if (!relu->fused_relu || relu->inputs[0] != value)
+    return;
+  relu->fused_relu = false;
+  set_activation (&model->layers[value - 1], QS_ACTIVATION_NONE, INFINITY);
+}
+
 /* The layer appended last becomes part of the model, and the value
  * buffers are planned again with it. */
 static QsEngineStatus
@@ -250,6 +279,8 @@ commit_layer (QsEngineModel *model)
   QsEngineLayer *layer = &model->layers[model->n_layers];
   QsEngineStatus status;
 
+  for (size_t j = 0; j < layer->n_inputs; j++)
+    unfuse_relu_reading (model, layer->inputs[j]);
   model->n_layers++;
   status = qs_engine_model_plan (model);
   if (status != QS_ENGINE_OK)
@@ -330,16 +361,6 @@ set_window (QsEngineLayer      *layer,
   return status;
 }
 
-static void
-set_activation (QsEngineLayer *layer,
-                QsActivation   activation,
-                float          max)
-{
-  layer->activation = activation;
-  layer->activation_max = activation == QS_ACTIVATION_RELU ? max : INFINITY;
-  layer->lo = activation == QS_ACTIVATION_RELU ? 0.0f : -INFINITY;
-  layer->hi = activation == QS_ACTIVATION_RELU ? max : INFINITY;
-}
 
 static bool
 valid_activation (QsActivation activation,
@@ -611,8 +632,8 @@ qs_engine_model_add_flatten (QsEngineModel *model,
 
 /* The last layer, when a fused activation or a folded batch norm can
  * change it: a convolution or dense layer without an activation, whose
- * value is what the next layer reads (a fused value stands for the
- * activated output from then on). */
+ * value is what the next layer reads and nothing else (not the scored
+ * value) reads so far. */
 static QsEngineLayer *
 last_weighted_unactivated (QsEngineModel *model)
 {
@@ -624,7 +645,8 @@ last_weighted_unactivated (QsEngineModel *model)
       || (model->n_next_inputs == 1 && model->next_inputs[0] != (int) model->n_layers))
     return NULL;
   last = &model->layers[model->n_layers - 1];
-  if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE)
+  if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE
+      || model->output_value == (int) model->n_layers)
     return NULL;
   return last;
 }
@@ -636,6 +658,7 @@ qs_engine_model_add_activation (QsEngineModel *model,
                                 float          max)
 {
   QsEngineLayer *layer;
+  int weighted;
   QsEngineStatus status;
 
   if (model == NULL || !valid_activation (activation, max))
@@ -656,17 +679,21 @@ qs_engine_model_add_activation (QsEngineModel *model,
       value_shape (model, model->next_inputs[0], &h, &w, &c);
       return qs_engine_model_add_reshape (model, name, h, w, c);
     }
-  if ((layer = last_weighted_unactivated (model)) != NULL)
-    {
-      model->n_next_inputs = 0;
-      set_activation (layer, activation, max);
-      return QS_ENGINE_OK;
-    }
+  /* Fused into the convolution or dense layer before it while nothing
+   * else reads that layer's value (commit_layer and set_output undo it
+   * when something does); the ReLU stays a layer, a view. */
+  /* An index: appending may move the layers. */
+  weighted = last_weighted_unactivated (model) != NULL ? (int) model->n_layers - 1 : -1;
   if ((status = append_layer (model, name, QS_LAYER_ACTIVATION, &layer)) != QS_ENGINE_OK)
     return status;
   set_activation (layer, activation, max);
   layer->spec.kind = QS_ACTIVATION_RELU;
   layer->spec.max_value = max;
+  if (weighted >= 0)
+    {
+      set_activation (&model->layers[weighted], activation, max);
+      layer->fused_relu = true;
+    }
   return finish_add (model, QS_ENGINE_OK);
 }
 
@@ -820,6 +847,7 @@ qs_engine_model_get_layer (const QsEngineModel *model,
   info->n_inputs = l->n_inputs;
   info->weight_tensor = l->weight_tensor;
   info->runs_in_float = qs_layer_runs_in_float (model, index);
+  info->fused = l->fused_relu;
   return true;
 }
 
@@ -891,6 +919,7 @@ qs_engine_model_set_output (QsEngineModel *model,
 
   if (model == NULL || value < QS_ENGINE_INPUT_VALUE || value > (int) model->n_layers)
     return QS_ENGINE_INVALID_ARGUMENT;
+  unfuse_relu_reading (model, value);
   before = model->output_value;
   model->output_value = value;
   if (qs_engine_model_plan (model) != QS_ENGINE_OK)

@@ -183,15 +183,18 @@ QsEngineStatus qs_engine_model_add_global_average_pool (QsEngineModel *model,
                                                         const char    *name);
 QsEngineStatus qs_engine_model_add_flatten   (QsEngineModel      *model,
                                               const char         *name);
-/* A ReLU (capped at @max, +INFINITY for none). Fused into the previous layer
- * when that is a convolution or dense layer without an activation of its
- * own, else kept as a layer that clamps. */
+/* A ReLU (capped at @max, +INFINITY for none), a layer with a value of its
+ * own. Fused into the previous layer when that is a convolution or dense
+ * layer without an activation of its own whose value nothing else reads
+ * (until something does), else a layer that clamps. */
 QsEngineStatus qs_engine_model_add_activation (QsEngineModel *model,
                                                const char    *name,
                                                QsActivation   activation,
                                                float          max);
 /* Folds inference-mode batch normalization into the last layer, which must
- * be a convolution or dense layer with no activation yet:
+ * be a convolution or dense layer with no activation yet whose value
+ * nothing reads yet. A fold, unlike a fused ReLU, cannot be undone: the
+ * caller folds only a batch norm that is that value's only reader:
  *   w'[.., c] = w[.., c] * gamma[c] / sqrt (var[c] + eps)
  *   b'[c]     = (b[c] - mean[c]) * gamma[c] / sqrt (var[c] + eps) + beta[c]
  * (as Keras computes BN and as PyTorch's fuse_conv_bn_eval folds it).
@@ -265,9 +268,10 @@ QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
                                                const char       *name,
                                                const float      *scale,
                                                const float      *shift);
-/* Any activation as a layer of its own (RELU is still fused into the
- * convolution or dense layer before it when it can be: that layer's value
- * then stands for the activated output, and no value is added). The
+/* Any activation as a layer of its own (a plain RELU is fused into the
+ * convolution or dense layer before it while nothing else reads that
+ * layer's value, and unfused when a later layer or qs_engine_model_set_output
+ * reads it; the ReLU's value exists either way). The
  * integer path runs SOFTMAX in float between dequantize and quantize, the
  * others as 256-entry tables; with fractional zero points (nudge_zero
  * false) tables and merges run in float too. */
@@ -305,6 +309,7 @@ typedef struct {
   size_t       n_inputs;
   const char  *weight_tensor; /* set by qs_engine_model_set_weight_tensor, or NULL */
   bool         runs_in_float; /* no integer kernel: float between dequantize and quantize */
+  bool         fused;         /* a ReLU fused into the weighted layer it reads: no work of its own */
 } QsLayerInfo;
 
 size_t   qs_engine_model_get_n_layers         (const QsEngineModel *model);

@@ -2429,23 +2429,6 @@ build_upsample (QsKerasBuild  *b,
     && layer_added (b, node, qs_engine_model_add_upsample (b->model, node->name, fh, fw, bilinear), error);
 }
 
-/* The engine fuses a ReLU into the convolution or dense layer added just
- * before it, and the fused value then stands for the activated output:
- * wrong when another layer also reads the unactivated output. */
-static gboolean
-fusion_would_be_shared (QsKerasBuild    *b,
-                        const KerasNode *node)
-{
-  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
-  int last = qs_engine_model_get_last_value (b->model);
-  QsLayerInfo info;
-
-  if (input->consumers->len < 2 || input->value != last || last == QS_ENGINE_INPUT_VALUE
-      || !qs_engine_model_get_layer (b->model, (size_t) last - 1, &info))
-    return FALSE;
-  return info.kind == QS_LAYER_CONV2D || info.kind == QS_LAYER_DEPTHWISE_CONV2D || info.kind == QS_LAYER_DENSE;
-}
-
 /* Activation, ReLU, LeakyReLU, ELU and Softmax layers. */
 static gboolean
 build_activation (QsKerasBuild  *b,
@@ -2502,15 +2485,6 @@ build_activation (QsKerasBuild  *b,
     {
       node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
       return TRUE;
-    }
-  if (spec_is_plain_relu (&spec) && fusion_would_be_shared (b, node))
-    {
-      /* The same function as a layer of its own, which is never fused. */
-      max = spec.max_value;
-      qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
-      spec.negative_slope = 0.0f;
-      spec.threshold = 0.0f;
-      spec.max_value = max;
     }
   if (!set_inputs (b, node, error))
     return FALSE;

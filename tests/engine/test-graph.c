@@ -516,8 +516,16 @@ test_chain_explicit_inputs (void)
   size_t n = 24 * qs_engine_model_get_n_outputs (implicit);
 
   /* The ReLU was fused in both. */
-  g_assert_cmpuint (qs_engine_model_get_n_layers (implicit), ==, 5);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (explicit), ==, 5);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (implicit), ==, 6);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (explicit), ==, 6);
+  {
+    QsLayerInfo info;
+
+    g_assert_true (qs_engine_model_get_layer (implicit, 1, &info));
+    g_assert_true (info.fused);
+    g_assert_true (qs_engine_model_get_layer (explicit, 1, &info));
+    g_assert_true (info.fused);
+  }
   qs_scheme_init_default (&scheme);
   qi = prepare (implicit, &scheme, &data);
   qe = prepare (explicit, &scheme, &data);
@@ -889,6 +897,82 @@ test_bad_graphs (void)
   qs_engine_model_free (model);
 }
 
+/* A ReLU is fused into the convolution before it only while nothing else
+ * reads the convolution's value: a later Add of the pre-activation value,
+ * or scoring it, undoes the fusion. y = 2x - 0.5 per pixel, so half the
+ * pre-activation values are negative. */
+static QsEngineModel *
+conv_then_relu (QsConvParams *conv,
+                int          *conv_value,
+                int          *relu_value)
+{
+  static const float kernel[1] = { 2.0f }, bias[1] = { -0.5f };
+  QsEngineModel *model = qs_engine_model_new (4, 4, 1);
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", conv, kernel, bias), ==, QS_ENGINE_OK);
+  *conv_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  *relu_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (*relu_value, ==, *conv_value + 1);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_true (info.fused);
+  return model;
+}
+
+static void
+test_relu_unfused_by_reader (void)
+{
+  QsConvParams conv = { .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_VALID, .filters = 1, .activation = QS_ACTIVATION_NONE,
+                        .activation_max = INFINITY };
+  g_autofree float *images = random_floats (8 * 16, 11, 1.0);
+  QsEngineDataset data = { .count = 8, .height = 4, .width = 4, .channels = 1, .images = images };
+  QsScheme scheme;
+  QsLayerInfo info;
+  int conv_value, relu_value;
+  QsEngineModel *model = conv_then_relu (&conv, &conv_value, &relu_value);
+  QsQuantizedModel *quantized;
+
+  {
+    int both[2] = { conv_value, relu_value };
+
+    g_assert_cmpint (qs_engine_model_set_next_inputs (model, both, 2), ==, QS_ENGINE_OK);
+    g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_OK);
+  }
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_false (info.fused);
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  {
+    g_autofree float *f = run_model (model, NULL, images, 8);
+    g_autofree float *q = run_model (model, quantized, images, 8);
+
+    for (size_t i = 0; i < 8 * 16; i++)
+      {
+        double y = 2.0 * images[i] - 0.5, expect = y + MAX (y, 0.0);
+
+        g_assert_cmpfloat_with_epsilon (f[i], expect, 1e-6);
+        g_assert_cmpfloat_with_epsilon (q[i], expect, 0.1);
+      }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+
+  /* Scoring the convolution's value: its negative values stay. */
+  model = conv_then_relu (&conv, &conv_value, &relu_value);
+  g_assert_cmpint (qs_engine_model_set_output (model, conv_value), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_false (info.fused);
+  {
+    g_autofree float *f = run_model (model, NULL, images, 8);
+
+    for (size_t i = 0; i < 8 * 16; i++)
+      g_assert_cmpfloat_with_epsilon (f[i], 2.0 * images[i] - 0.5, 1e-6);
+  }
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -898,6 +982,7 @@ main (int    argc,
   g_test_add_func ("/graph/integer-bounds", test_integer_bounds);
   g_test_add_func ("/graph/runs-in-float", test_runs_in_float);
   g_test_add_func ("/graph/chain-explicit-inputs", test_chain_explicit_inputs);
+  g_test_add_func ("/graph/relu-unfused-by-reader", test_relu_unfused_by_reader);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);

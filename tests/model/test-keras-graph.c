@@ -202,7 +202,22 @@ count_kind (const QsEngineModel *model,
   for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
     {
       g_assert_true (qs_engine_model_get_layer (model, i, &info));
-      n += info.kind == kind;
+      n += info.kind == kind && !info.fused;
+    }
+  return n;
+}
+
+/* ReLUs fused into the weighted layer they read. */
+static int
+count_fused (const QsEngineModel *model)
+{
+  int n = 0;
+  QsLayerInfo info;
+
+  for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
+    {
+      g_assert_true (qs_engine_model_get_layer (model, i, &info));
+      n += info.fused;
     }
   return n;
 }
@@ -517,7 +532,8 @@ test_hard_swish_keras2 (void)
   layer_named (model, "post_bn", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   g_assert_false (has_layer (model, "fc_bn"));
-  g_assert_false (has_layer (model, "fc_relu"));
+  layer_named (model, "fc_relu", &info);
+  g_assert_true (info.fused);
   layer_named (model, "tf.math.subtract", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   layer_named (model, "concat", &info);
@@ -640,7 +656,8 @@ test_mobilenetv2_keras2 (void)
   g_assert_cmpint (count_kind (model, QS_LAYER_PAD), ==, 4);
   g_assert_cmpint (count_kind (model, QS_LAYER_AFFINE), ==, 0);
   g_assert_cmpint (count_kind (model, QS_LAYER_ACTIVATION), ==, 0);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 54 + 10 + 4 + 1);
+  g_assert_cmpint (count_fused (model), ==, 35);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 54 + 35 + 10 + 4 + 1);
   layer_named (model, "block_16_project", &info);
   g_assert_cmpint (info.out_h, ==, 7);
   g_assert_cmpint (info.out_c, ==, 320);
