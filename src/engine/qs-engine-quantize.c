@@ -1168,6 +1168,13 @@ qs_quantized_model_get_kernel_name (const QsQuantizedModel *qm)
   return qm != NULL ? qm->kernels->name : "none";
 }
 
+bool
+qs_quantized_model_layer_runs_in_float (const QsQuantizedModel *qm,
+                                        size_t                  index)
+{
+  return qm != NULL && index < qm->model->n_layers && qm->layers[index].runs_in_float;
+}
+
 const QsEngineModel *
 qs_quantized_model_get_model (const QsQuantizedModel *qm)
 {

@@ -451,6 +451,14 @@ bool        qs_quantized_model_get_layer_stats (const QsQuantizedModel *quantize
 /* The kernels the quantized model runs on: "avx512vnni", "avx2" or "scalar". */
 const char *qs_quantized_model_get_kernel_name (const QsQuantizedModel *quantized);
 const QsEngineModel *qs_quantized_model_get_model (const QsQuantizedModel *quantized);
+/* Whether layer @index (of all layers, not only weighted ones) runs on the
+ * integer path in float32 between a dequantize and a quantize: no integer
+ * kernel for it (softmax, bilinear upsampling, preprocessing before the
+ * image is quantized, ...) or fractional zero points for a merge or a
+ * table. Reports list these layers: nothing is silently approximated.
+ * False when out of range. */
+bool        qs_quantized_model_layer_runs_in_float (const QsQuantizedModel *quantized,
+                                                    size_t                  index);
 
 /* ---- running ----------------------------------------------------------------------- */
 

@@ -973,6 +973,44 @@ test_relu_unfused_by_reader (void)
   qs_engine_model_free (model);
 }
 
+/* With nudged zero points the integer path runs in float exactly the
+ * layers that have no integer kernel, and says so per layer. */
+static void
+test_runs_in_float_quantized (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+  size_t in_float = 0;
+
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      QsEngineModel *model = build_golden (json_array_get_object_element (graphs, g));
+      int h, w, c;
+      g_autofree float *images = NULL;
+      QsEngineDataset data = { .count = 4 };
+      QsScheme scheme;
+      QsQuantizedModel *quantized;
+
+      qs_engine_model_get_input_shape (model, &h, &w, &c);
+      images = random_floats (4 * (size_t) h * w * c, 21 + g, 1.0);
+      data.height = h, data.width = w, data.channels = c, data.images = images;
+      qs_scheme_init_default (&scheme);
+      quantized = prepare (model, &scheme, &data);
+      for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
+        {
+          QsLayerInfo info;
+
+          g_assert_true (qs_engine_model_get_layer (model, i, &info));
+          g_assert_cmpint (qs_quantized_model_layer_runs_in_float (quantized, i), ==, info.runs_in_float);
+          in_float += info.runs_in_float;
+        }
+      g_assert_false (qs_quantized_model_layer_runs_in_float (quantized, qs_engine_model_get_n_layers (model)));
+      qs_quantized_model_free (quantized);
+      qs_engine_model_free (model);
+    }
+  g_assert_cmpuint (in_float, ==, 4);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -983,6 +1021,7 @@ main (int    argc,
   g_test_add_func ("/graph/runs-in-float", test_runs_in_float);
   g_test_add_func ("/graph/chain-explicit-inputs", test_chain_explicit_inputs);
   g_test_add_func ("/graph/relu-unfused-by-reader", test_relu_unfused_by_reader);
+  g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
