@@ -82,6 +82,8 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "UpSampling2D";
     case QS_LAYER_FLOAT:
       return "Float";
+    case QS_LAYER_LAYER_NORM:
+      return "LayerNormalization";
     default:
       return "unknown";
     }
@@ -1075,11 +1077,15 @@ qs_engine_model_add_pad (QsEngineModel *model,
                               ? QS_ENGINE_OK : QS_ENGINE_TOO_LARGE);
 }
 
-QsEngineStatus
-qs_engine_model_add_affine (QsEngineModel *model,
-                            const char    *name,
-                            const float   *scale,
-                            const float   *shift)
+/* A layer of @kind with a scale and a shift per channel (copied; NULL:
+ * 1 and 0). */
+static QsEngineStatus
+add_per_channel (QsEngineModel *model,
+                 const char    *name,
+                 QsLayerKind    kind,
+                 const float   *scale,
+                 const float   *shift,
+                 float          epsilon)
 {
   QsEngineLayer *layer;
   QsEngineStatus status;
@@ -1087,8 +1093,9 @@ qs_engine_model_add_affine (QsEngineModel *model,
 
   if (model == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((status = append_layer (model, name, QS_LAYER_AFFINE, &layer)) != QS_ENGINE_OK)
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
     return status;
+  layer->epsilon = epsilon;
   n = (size_t) layer->out_c;
   /* One tap per channel: the integer path runs it as a 1 x 1 depthwise
    * convolution whose weights are the scales and whose bias is the shift. */
@@ -1106,6 +1113,27 @@ qs_engine_model_add_affine (QsEngineModel *model,
         return finish_add (model, QS_ENGINE_INVALID_ARGUMENT);
     }
   return finish_add (model, QS_ENGINE_OK);
+}
+
+QsEngineStatus
+qs_engine_model_add_affine (QsEngineModel *model,
+                            const char    *name,
+                            const float   *scale,
+                            const float   *shift)
+{
+  return add_per_channel (model, name, QS_LAYER_AFFINE, scale, shift, 0.0f);
+}
+
+QsEngineStatus
+qs_engine_model_add_layer_norm (QsEngineModel *model,
+                                const char    *name,
+                                const float   *gamma,
+                                const float   *beta,
+                                float          epsilon)
+{
+  if (!(epsilon >= 0.0f) || !isfinite (epsilon))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  return add_per_channel (model, name, QS_LAYER_LAYER_NORM, gamma, beta, epsilon);
 }
 
 QsEngineStatus
@@ -1170,5 +1198,5 @@ qs_layer_runs_in_float (const QsEngineModel *model,
     || (l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_SOFTMAX)
     || (l->kind == QS_LAYER_UPSAMPLE && l->bilinear)
     || (l->kind == QS_LAYER_MULTIPLY && l->n_inputs > 2)
-    || l->kind == QS_LAYER_FLOAT;
+    || l->kind == QS_LAYER_FLOAT || l->kind == QS_LAYER_LAYER_NORM;
 }

@@ -45,6 +45,7 @@ typedef struct {
    * layer just before it, whose value nothing else reads): a view of that
    * layer's clamped output. Undone when another reader of that value comes. */
   bool         fused_relu;
+  float        epsilon;       /* LAYER_NORM (its gamma in affine_scale, its beta in bias) */
 } QsEngineLayer;
 
 /* Scratch buffers of the values, by liveness (qs-engine-plan.c): value v

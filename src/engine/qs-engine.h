@@ -120,6 +120,7 @@ typedef enum {
   QS_LAYER_UPSAMPLE,           /* UpSampling2D, nearest or bilinear */
   QS_LAYER_FLOAT,              /* a layer with no integer kernel, run in float between
                                 * dequantize and quantize (reports name it) */
+  QS_LAYER_LAYER_NORM,         /* LayerNormalization over the channels; no integer kernel */
 } QsLayerKind;
 
 const char *qs_layer_kind_to_string (QsLayerKind kind);
@@ -268,6 +269,16 @@ QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
                                                const char       *name,
                                                const float      *scale,
                                                const float      *shift);
+/* LayerNormalization over the channel (last) axis of each pixel (ConvNeXt):
+ * y = (x - mean) / sqrt (variance + @epsilon) * gamma[c] + beta[c], the
+ * mean and the biased variance over the channels; @gamma or @beta NULL
+ * means 1 or 0. Copied. It has no integer kernel: the integer path runs it
+ * in float between a dequantize and a quantize (runs_in_float). */
+QsEngineStatus qs_engine_model_add_layer_norm (QsEngineModel    *model,
+                                               const char       *name,
+                                               const float      *gamma,
+                                               const float      *beta,
+                                               float             epsilon);
 /* Any activation as a layer of its own (a plain RELU is fused into the
  * convolution or dense layer before it while nothing else reads that
  * layer's value, and unfused when a later layer or qs_engine_model_set_output

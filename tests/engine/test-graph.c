@@ -1011,6 +1011,48 @@ test_runs_in_float_quantized (void)
   g_assert_cmpuint (in_float, ==, 4);
 }
 
+/* LayerNormalization over the channels, against moments worked out by
+ * hand: pixel [1, 2, 3, 6] has mean 3 and variance 14/4, pixel [0, 0, 0, 4]
+ * mean 1 and variance 12/4. The integer path runs it in float. */
+static void
+test_layer_norm (void)
+{
+  static const float gamma[4] = { 1.0f, 2.0f, 0.5f, 1.0f }, beta[4] = { 0.0f, 0.0f, 1.0f, -1.0f };
+  static const float images[8] = { 1, 2, 3, 6, 0, 0, 0, 4 };
+  const double mean[2] = { 3.0, 1.0 }, variance[2] = { 3.5, 3.0 }, epsilon = 1e-3;
+  QsEngineModel *model = qs_engine_model_new (1, 2, 4);
+  QsEngineDataset data = { .count = 1, .height = 1, .width = 2, .channels = 4, .images = images };
+  QsScheme scheme;
+  QsQuantizedModel *quantized;
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_layer_norm (model, "ln", gamma, beta, -1.0f), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 0);
+  g_assert_cmpint (qs_engine_model_add_layer_norm (model, "ln", gamma, beta, (float) epsilon), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 0, &info));
+  g_assert_cmpint (info.kind, ==, QS_LAYER_LAYER_NORM);
+  g_assert_true (info.runs_in_float);
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  g_assert_true (qs_quantized_model_layer_runs_in_float (quantized, 0));
+  {
+    g_autofree float *f = run_model (model, NULL, images, 1);
+    g_autofree float *q = run_model (model, quantized, images, 1);
+
+    for (int p = 0; p < 2; p++)
+      for (int c = 0; c < 4; c++)
+        {
+          double expect = (images[p * 4 + c] - mean[p]) / sqrt (variance[p] + epsilon) * gamma[c] + beta[c];
+
+          g_assert_cmpfloat_with_epsilon (f[p * 4 + c], expect, 1e-6);
+          /* Input and output codes: within a step or two of the range (about 5 / 255). */
+          g_assert_cmpfloat_with_epsilon (q[p * 4 + c], expect, 0.06);
+        }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1022,6 +1064,7 @@ main (int    argc,
   g_test_add_func ("/graph/chain-explicit-inputs", test_chain_explicit_inputs);
   g_test_add_func ("/graph/relu-unfused-by-reader", test_relu_unfused_by_reader);
   g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
+  g_test_add_func ("/graph/layer-norm", test_layer_norm);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
