@@ -1011,6 +1011,48 @@ test_shared_output_not_fused (void)
   qs_engine_model_free (model);
 }
 
+/* LayerNormalization (ConvNeXt's, axis [3], epsilon 1e-6): a layer the
+ * integer path runs in float, against the formula per pixel. */
+static void
+test_layer_norm (void)
+{
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "ln/gamma", 1, { 4 } }, { NULL, "ln/beta", 1, { 4 } },
+  };
+  g_autofree char *config = sequential ("null, 2, 2, 4",
+    "{\"class_name\": \"LayerNormalization\", \"config\": {\"name\": \"ln\", \"axis\": [3], \"epsilon\": 1e-06,"
+    " \"center\": true, \"scale\": true}}");
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (2, 2, 4, -3, 5);
+  g_autofree float *out = NULL;
+  const float *gamma, *beta;
+  double expect[16];
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  layer_named (model, "ln", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_LAYER_NORM);
+  g_assert_true (info.runs_in_float);
+  gamma = g_hash_table_lookup (values, "ln/gamma");
+  beta = g_hash_table_lookup (values, "ln/beta");
+  out = engine_forward (model, image);
+  for (int p = 0; p < 4; p++)
+    {
+      double mean = 0.0, variance = 0.0;
+
+      for (int c = 0; c < 4; c++)
+        mean += image[p * 4 + c] / 4.0;
+      for (int c = 0; c < 4; c++)
+        variance += (image[p * 4 + c] - mean) * (image[p * 4 + c] - mean) / 4.0;
+      for (int c = 0; c < 4; c++)
+        expect[p * 4 + c] = (image[p * 4 + c] - mean) / sqrt (variance + 1e-6) * gamma[c] + beta[c];
+    }
+  assert_close (out, expect, 16);
+  qs_engine_model_free (model);
+}
+
 /* ---- bad graphs ---------------------------------------------------------------------------------- */
 
 static void
@@ -1155,6 +1197,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/activations", test_activations);
   g_test_add_func ("/keras-graph/preprocessing", test_preprocessing);
   g_test_add_func ("/keras-graph/merges", test_merges);
+  g_test_add_func ("/keras-graph/layer-norm", test_layer_norm);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
