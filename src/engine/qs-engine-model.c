@@ -84,6 +84,8 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "Float";
     case QS_LAYER_LAYER_NORM:
       return "LayerNormalization";
+    case QS_LAYER_MINIMUM:
+      return "Minimum";
     default:
       return "unknown";
     }

@@ -159,6 +159,8 @@ merge_step (QsLayerKind kind,
       return acc * x;
     case QS_LAYER_MAXIMUM:
       return x > acc ? x : acc;
+    case QS_LAYER_MINIMUM:
+      return x < acc ? x : acc;
     case QS_LAYER_ADD:
     case QS_LAYER_AVERAGE:
     default:

@@ -920,6 +920,7 @@ prepare_graph_layer (const QsQuantizedModel *qm,
       }
 
     case QS_LAYER_MAXIMUM:
+    case QS_LAYER_MINIMUM:
     case QS_LAYER_CONCATENATE:
       for (size_t j = 0; j < l->n_inputs && ok; j++)
         ok = qs_rescale_params_init (scales[j], zeros[j], q->out.scale, q->out.zero_code,

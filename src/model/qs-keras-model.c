@@ -2578,6 +2578,8 @@ build_node (QsKerasBuild  *b,
     return build_merge (b, node, QS_LAYER_AVERAGE, error);
   if (g_str_equal (c, "Maximum"))
     return build_merge (b, node, QS_LAYER_MAXIMUM, error);
+  if (g_str_equal (c, "Minimum"))
+    return build_merge (b, node, QS_LAYER_MINIMUM, error);
   if (g_str_equal (c, "Concatenate"))
     return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (g_str_equal (c, "ZeroPadding2D"))

@@ -1053,6 +1053,42 @@ test_layer_norm (void)
   qs_engine_model_free (model);
 }
 
+/* Minimum of the image and 0.25 - image, on both paths. */
+static void
+test_minimum (void)
+{
+  static const float minus[3] = { -1.0f, -1.0f, -1.0f }, quarter[3] = { 0.25f, 0.25f, 0.25f };
+  g_autofree float *images = random_floats (6 * 12, 31, 1.0);
+  QsEngineDataset data = { .count = 6, .height = 2, .width = 2, .channels = 3, .images = images };
+  QsEngineModel *model = qs_engine_model_new (2, 2, 3);
+  int both[2] = { QS_ENGINE_INPUT_VALUE, 1 };
+  QsScheme scheme;
+  QsQuantizedModel *quantized;
+
+  g_assert_cmpint (qs_engine_model_add_affine (model, "flip", minus, quarter), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, both, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "min", QS_LAYER_MINIMUM), ==, QS_ENGINE_OK);
+  g_assert_cmpstr (qs_layer_kind_to_string (QS_LAYER_MINIMUM), ==, "Minimum");
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  g_assert_false (qs_quantized_model_layer_runs_in_float (quantized, 1));
+  {
+    g_autofree float *f = run_model (model, NULL, images, 6);
+    g_autofree float *q = run_model (model, quantized, images, 6);
+
+    for (size_t i = 0; i < 6 * 12; i++)
+      {
+        double expect = MIN (images[i], 0.25 - images[i]);
+
+        g_assert_cmpfloat_with_epsilon (f[i], expect, 1e-6);
+        /* Input, affine and output steps of about 2 / 255 each. */
+        g_assert_cmpfloat_with_epsilon (q[i], expect, 0.03);
+      }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1065,6 +1101,7 @@ main (int    argc,
   g_test_add_func ("/graph/relu-unfused-by-reader", test_relu_unfused_by_reader);
   g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
   g_test_add_func ("/graph/layer-norm", test_layer_norm);
+  g_test_add_func ("/graph/minimum", test_minimum);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);

@@ -1053,6 +1053,43 @@ test_layer_norm (void)
   qs_engine_model_free (model);
 }
 
+/* A Minimum merge of two Dense layers. */
+static void
+test_minimum (void)
+{
+  static const char config[] =
+    "{\"class_name\": \"Model\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"b\", \"config\": {\"name\": \"b\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Minimum\", \"name\": \"min\", \"config\": {\"name\": \"min\"}, \"inbound_nodes\": [[[\"a\", 0, 0, {}], [\"b\", 0, 0, {}]]]}],"
+    " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"min\", 0, 0]]}}";
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "a/kernel", 2, { 4, 3 } }, { NULL, "a/bias", 1, { 3 } }, { NULL, "b/kernel", 2, { 4, 3 } },
+    { NULL, "b/bias", 1, { 3 } },
+  };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (1, 1, 4, -1, 1);
+  g_autofree float *out = NULL;
+  Fixture f = { .values = values };
+  Map x, a, b;
+  double expect[3];
+
+  g_assert_no_error (error);
+  g_assert_cmpint (count_kind (model, QS_LAYER_MINIMUM), ==, 1);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 1, 1, 4);
+  a = ref_dense (x, weight (&f, "a/kernel"), weight (&f, "a/bias"), 3);
+  b = ref_dense (x, weight (&f, "b/kernel"), weight (&f, "b/bias"), 3);
+  for (int c = 0; c < 3; c++)
+    expect[c] = MIN (a.v[c], b.v[c]);
+  assert_close (out, expect, 3);
+  map_clear (&x), map_clear (&a), map_clear (&b);
+  qs_engine_model_free (model);
+}
+
 /* ---- bad graphs ---------------------------------------------------------------------------------- */
 
 static void
@@ -1198,6 +1235,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/preprocessing", test_preprocessing);
   g_test_add_func ("/keras-graph/merges", test_merges);
   g_test_add_func ("/keras-graph/layer-norm", test_layer_norm);
+  g_test_add_func ("/keras-graph/minimum", test_minimum);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
