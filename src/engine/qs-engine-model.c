@@ -480,11 +480,9 @@ add_windowed (QsEngineModel      *model,
       || !valid_activation (p->activation, p->activation_max)
       || p->dilation_h < 0 || p->dilation_w < 0 || p->groups < 0)
     return QS_ENGINE_INVALID_ARGUMENT;
-  /* Depthwise kernels walk undilated windows; Keras's depthwise layers
-   * have no groups. */
-  if (kind == QS_LAYER_DEPTHWISE_CONV2D && (p->dilation_h > 1 || p->dilation_w > 1))
-    return QS_ENGINE_UNSUPPORTED;
-  if (kind == QS_LAYER_DEPTHWISE_CONV2D && groups > 1)
+  /* Keras's depthwise layers have no groups (a dilated one arrives here
+   * as the grouped convolution it is). */
+  if (kind == QS_LAYER_DEPTHWISE_CONV2D && (groups > 1 || p->dilation_h > 1 || p->dilation_w > 1))
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
     return status;
@@ -537,7 +535,23 @@ qs_engine_model_add_depthwise (QsEngineModel      *model,
                                const float        *kernel,
                                const float        *bias)
 {
-  return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  int input, h, w, c;
+  QsConvParams grouped;
+
+  if (model == NULL || p == NULL || (p->dilation_h <= 1 && p->dilation_w <= 1) || p->groups > 1
+      || model->n_next_inputs > 1)
+    return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  /* The depthwise kernels walk undilated windows: a dilated one runs as
+   * the grouped convolution it is, one group per input channel. Keras's
+   * (kh, kw, in, multiplier) kernel is already the grouped (kh, kw, 1,
+   * in * multiplier), output channel c * multiplier + m in both. */
+  input = model->n_next_inputs == 1 ? model->next_inputs[0] : (int) model->n_layers;
+  value_shape (model, input, &h, &w, &c);
+  grouped = *p;
+  grouped.groups = c;
+  if (p->filters <= 0 || !qs_checked_mul_int (c, p->filters, &grouped.filters))
+    return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  return add_windowed (model, name, QS_LAYER_CONV2D, &grouped, kernel, bias);
 }
 
 QsEngineStatus

@@ -158,7 +158,9 @@ void           qs_engine_model_free (QsEngineModel *model);
  *   Conv2D (kh, kw, in, out); DepthwiseConv2D (kh, kw, in, multiplier);
  *   Dense (in, out), applied to the last axis (after Flatten: the whole
  *   vector in NHWC order, as Keras does). @bias may be NULL (no bias).
- * @name is copied; it is how results refer to the layer. */
+ * @name is copied; it is how results refer to the layer. A dilated
+ * DepthwiseConv2D becomes a Conv2D with one group per input channel (the
+ * same weights and outputs; the depthwise kernels have no dilation). */
 QsEngineStatus qs_engine_model_add_conv2d    (QsEngineModel      *model,
                                               const char         *name,
                                               const QsConvParams *params,

@@ -774,6 +774,48 @@ test_separable_dilated_grouped (void)
   qs_engine_model_free (model);
 }
 
+/* Dilated DepthwiseConv2D and SeparableConv2D: grouped convolutions with
+ * one group per input channel in the engine, against the direct sums. */
+static void
+test_dilated_depthwise (void)
+{
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "dw/depthwise_kernel", 4, { 3, 3, 3, 2 } }, { NULL, "dw/bias", 1, { 6 } },
+    { NULL, "sep/depthwise_kernel", 4, { 3, 3, 6, 1 } }, { NULL, "sep/pointwise_kernel", 4, { 1, 1, 6, 4 } },
+    { NULL, "sep/bias", 1, { 4 } },
+  };
+  g_autofree char *config = sequential ("null, 9, 9, 3",
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw\", \"kernel_size\": [3, 3], \"strides\": [1, 1],"
+    " \"padding\": \"same\", \"depth_multiplier\": 2, \"dilation_rate\": [2, 2], \"activation\": \"linear\", \"use_bias\": true}},"
+    "{\"class_name\": \"SeparableConv2D\", \"config\": {\"name\": \"sep\", \"filters\": 4, \"kernel_size\": [3, 3],"
+    " \"strides\": [1, 1], \"padding\": \"valid\", \"depth_multiplier\": 1, \"dilation_rate\": [2, 2],"
+    " \"activation\": \"linear\", \"use_bias\": true}}");
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (9, 9, 3, -1, 1);
+  g_autofree float *out = NULL;
+  Map x, dw, sd, sp;
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 3);
+  layer_named (model, "dw", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_CONV2D);
+  g_assert_cmpint (info.out_c, ==, 6);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 9, 9, 3);
+  dw = ref_conv (x, g_hash_table_lookup (values, "dw/depthwise_kernel"), g_hash_table_lookup (values, "dw/bias"),
+                 3, 0, 1, TRUE, 2, 1, 2);
+  sd = ref_conv (dw, g_hash_table_lookup (values, "sep/depthwise_kernel"), NULL, 3, 0, 1, FALSE, 2, 1, 1);
+  sp = ref_conv (sd, g_hash_table_lookup (values, "sep/pointwise_kernel"), g_hash_table_lookup (values, "sep/bias"),
+                 1, 4, 1, TRUE, 1, 1, 0);
+  g_assert_cmpint (sp.h, ==, 5);
+  assert_close (out, sp.v, 5 * 5 * 4);
+  map_clear (&x), map_clear (&dw), map_clear (&sd), map_clear (&sp);
+  qs_engine_model_free (model);
+}
+
 /* Shape layers: padding, cropping, pooling, upsampling, reshaping. */
 static void
 test_shape_layers (void)
@@ -1230,6 +1272,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/mobilenetv2-keras2", test_mobilenetv2_keras2);
   g_test_add_func ("/keras-graph/cnn-keras3", test_cnn_keras3);
   g_test_add_func ("/keras-graph/separable-dilated-grouped", test_separable_dilated_grouped);
+  g_test_add_func ("/keras-graph/dilated-depthwise", test_dilated_depthwise);
   g_test_add_func ("/keras-graph/shape-layers", test_shape_layers);
   g_test_add_func ("/keras-graph/activations", test_activations);
   g_test_add_func ("/keras-graph/preprocessing", test_preprocessing);
