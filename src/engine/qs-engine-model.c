@@ -86,6 +86,8 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "LayerNormalization";
     case QS_LAYER_MINIMUM:
       return "Minimum";
+    case QS_LAYER_DIVIDE:
+      return "Divide";
     default:
       return "unknown";
     }
@@ -994,7 +996,7 @@ static QsEngineStatus
 merge_shape (const QsEngineModel *model,
              QsEngineLayer       *l)
 {
-  if (l->kind == QS_LAYER_SUBTRACT && l->n_inputs != 2)
+  if ((l->kind == QS_LAYER_SUBTRACT || l->kind == QS_LAYER_DIVIDE) && l->n_inputs != 2)
     return QS_ENGINE_INVALID_ARGUMENT;
   for (size_t i = 0; i < l->n_inputs; i++)
     {
@@ -1201,7 +1203,8 @@ qs_engine_model_add_upsample (QsEngineModel *model,
 
 /* Layers the integer path runs in float whatever the scheme: no integer
  * kernel (softmax, bilinear upsampling, a product of more than two
- * inputs), or preprocessing of the image before it is quantized. Merges
+ * inputs, layer normalization, a division of tensors), or preprocessing
+ * of the image before it is quantized. Merges
  * also run in float when activations are not nudged (the quantized
  * model decides that). */
 bool
@@ -1214,5 +1217,5 @@ qs_layer_runs_in_float (const QsEngineModel *model,
     || (l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_SOFTMAX)
     || (l->kind == QS_LAYER_UPSAMPLE && l->bilinear)
     || (l->kind == QS_LAYER_MULTIPLY && l->n_inputs > 2)
-    || l->kind == QS_LAYER_FLOAT || l->kind == QS_LAYER_LAYER_NORM;
+    || l->kind == QS_LAYER_FLOAT || l->kind == QS_LAYER_LAYER_NORM || l->kind == QS_LAYER_DIVIDE;
 }

@@ -161,6 +161,8 @@ merge_step (QsLayerKind kind,
       return x > acc ? x : acc;
     case QS_LAYER_MINIMUM:
       return x < acc ? x : acc;
+    case QS_LAYER_DIVIDE:
+      return acc / x;
     case QS_LAYER_ADD:
     case QS_LAYER_AVERAGE:
     default:

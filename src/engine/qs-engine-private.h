@@ -303,7 +303,8 @@ qs_layer_is_plain_relu (const QsEngineLayer *l)
 static inline bool
 qs_layer_kind_is_merge (QsLayerKind kind)
 {
-  return (kind >= QS_LAYER_ADD && kind <= QS_LAYER_CONCATENATE) || kind == QS_LAYER_MINIMUM;
+  return (kind >= QS_LAYER_ADD && kind <= QS_LAYER_CONCATENATE) || kind == QS_LAYER_MINIMUM
+    || kind == QS_LAYER_DIVIDE;
 }
 
 /* Conv2D with dilation or groups: the general im2col, one GEMM per group. */

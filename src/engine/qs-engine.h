@@ -122,6 +122,8 @@ typedef enum {
                                 * dequantize and quantize (reports name it) */
   QS_LAYER_LAYER_NORM,         /* LayerNormalization over the channels; no integer kernel */
   QS_LAYER_MINIMUM,            /* a merge, as Maximum (after the others to keep their values) */
+  QS_LAYER_DIVIDE,             /* a merge of two tensors of one shape, the first over the second;
+                                * no integer kernel */
 } QsLayerKind;
 
 const char *qs_layer_kind_to_string (QsLayerKind kind);
@@ -252,7 +254,8 @@ QsEngineStatus qs_engine_model_set_weight_tensor (QsEngineModel *model,
                                                   const char    *tensor_path);
 
 /* A merge of the inputs set by qs_engine_model_set_next_inputs; @kind is
- * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE or QS_LAYER_MINIMUM. QS_ENGINE_SHAPE_MISMATCH
+ * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE, QS_LAYER_MINIMUM or
+ * QS_LAYER_DIVIDE (which the integer path runs in float). QS_ENGINE_SHAPE_MISMATCH
  * when the inputs' shapes do not fit the merge. */
 QsEngineStatus qs_engine_model_add_merge      (QsEngineModel    *model,
                                                const char       *name,

@@ -2152,14 +2152,11 @@ build_binary (QsKerasBuild  *b,
               ScalarOp       op,
               GError       **error)
 {
-  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY };
+  /* Tensor over tensor has no integer kernel: the engine runs it in float. */
+  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE };
 
   if (node->has_constant)
     return build_scalar_op (b, node, op, error);
-  if (op == OP_DIVIDE)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” divides one tensor by another; the engine divides by constants only",
-                 node->class_name, node->name);
   return build_merge (b, node, kinds[op], error);
 }
 
@@ -2291,7 +2288,7 @@ build_arithmetic (QsKerasBuild  *b,
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract and multiply of tensors)",
+                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))

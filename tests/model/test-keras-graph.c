@@ -1132,6 +1132,49 @@ test_minimum (void)
   qs_engine_model_free (model);
 }
 
+/* tf.math.truediv of two tensors (a TFOpLambda): a Divide merge the
+ * integer path runs in float. */
+static void
+test_divide (void)
+{
+  static const char config[] =
+    "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"b\", \"config\": {\"name\": \"b\", \"units\": 3, \"activation\": \"sigmoid\"}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"TFOpLambda\", \"name\": \"ratio\", \"config\": {\"name\": \"ratio\", \"function\": \"math.truediv\"},"
+    " \"inbound_nodes\": [[\"a\", 0, 0, {\"y\": [\"b\", 0, 0], \"name\": null}]]}],"
+    " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"ratio\", 0, 0]]}}";
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "a/kernel", 2, { 4, 3 } }, { NULL, "a/bias", 1, { 3 } }, { NULL, "b/kernel", 2, { 4, 3 } },
+    { NULL, "b/bias", 1, { 3 } },
+  };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (1, 1, 4, -1, 1);
+  g_autofree float *out = NULL;
+  Fixture f = { .values = values };
+  Map x, a, b;
+  double expect[3];
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  layer_named (model, "ratio", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_DIVIDE);
+  g_assert_true (info.runs_in_float);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 1, 1, 4);
+  a = ref_dense (x, weight (&f, "a/kernel"), weight (&f, "a/bias"), 3);
+  b = ref_dense (x, weight (&f, "b/kernel"), weight (&f, "b/bias"), 3);
+  /* The sigmoid keeps the divisor in (0, 1). */
+  for (int c = 0; c < 3; c++)
+    expect[c] = a.v[c] / (1.0 / (1.0 + exp (-b.v[c])));
+  assert_close (out, expect, 3);
+  map_clear (&x), map_clear (&a), map_clear (&b);
+  qs_engine_model_free (model);
+}
+
 /* ---- bad graphs ---------------------------------------------------------------------------------- */
 
 static void
@@ -1168,7 +1211,7 @@ test_errors (void)
   const char *shared[] = { "“relu”", "called 2 times", NULL };
   const char *outputs[] = { "2 outputs", "“a”", "“b”", NULL };
   const char *tf_op[] = { "“tf.math.reduce_sum”", "math.reduce_sum", NULL };
-  const char *divide[] = { "“ratio”", "divides one tensor by another", NULL };
+  const char *divide[] = { "“ratio”", "cannot merge", NULL };
   const char *subtract3[] = { "“diff”", "3 inputs", NULL };
 
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"b\", 0, 0, {}]]") ","
@@ -1193,10 +1236,11 @@ test_errors (void)
   expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.math.reduce_sum", ", \"function\": \"math.reduce_sum\"",
                                    "[\"in\", 0, 0, {\"axis\": -1}]"), "[\"tf.math.reduce_sum\", 0, 0]"),
                 QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, tf_op);
-  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+  /* A map over a vector: the division's shapes do not match. */
+  expect_error (FUNCTIONAL (LAYER ("GlobalAveragePooling2D", "a", "", "[[\"in\", 0, 0, {}]]") ","
                             LAYER ("TFOpLambda", "ratio", ", \"function\": \"math.truediv\"",
                                    "[\"in\", 0, 0, {\"y\": [\"a\", 0, 0], \"name\": null}]"), "[\"ratio\", 0, 0]"),
-                QS_KERAS_MODEL_ERROR_UNSUPPORTED, divide);
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, divide);
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
                             LAYER ("Subtract", "diff", "", "[[\"in\", 0, 0, {}], [\"a\", 0, 0, {}], [\"in\", 0, 0, {}]]"),
                             "[\"diff\", 0, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, subtract3);
@@ -1279,6 +1323,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/merges", test_merges);
   g_test_add_func ("/keras-graph/layer-norm", test_layer_norm);
   g_test_add_func ("/keras-graph/minimum", test_minimum);
+  g_test_add_func ("/keras-graph/divide", test_divide);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
