@@ -90,6 +90,25 @@ qs_cli_eval_quant_top1 (const QsCliEvalRun *run)
   return run->result.images > 0 && run->labeled ? run->result.quant_correct / (double) run->result.images : NAN;
 }
 
+/* The names of the layers the integer path ran in float (between a
+ * dequantize and a quantize), in the model's order (transfer container:
+ * the names belong to the model). */
+static GPtrArray *
+float_layers (const QsCliEvalRun *run)
+{
+  const QsEngineModel *model = qs_quantized_model_get_model (run->quantized);
+  GPtrArray *names = g_ptr_array_new ();
+
+  for (gsize i = 0; i < qs_engine_model_get_n_layers (model); i++)
+    {
+      QsLayerInfo info;
+
+      if (qs_quantized_model_layer_runs_in_float (run->quantized, i) && qs_engine_model_get_layer (model, i, &info))
+        g_ptr_array_add (names, (gpointer) info.name);
+    }
+  return names;
+}
+
 static void
 print_text (const char   *model_path,
             QsCliEval    *eval,
@@ -133,6 +152,15 @@ print_text (const char   *model_path,
                               r->quant_seconds, r->images, qs_quantized_model_get_kernel_name (run->quantized),
                               threads);
     }
+  {
+    g_autoptr(GPtrArray) names = float_layers (run);
+    g_autoptr(GString) list = g_string_new (NULL);
+
+    for (guint i = 0; i < names->len; i++)
+      g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", qs_cli_safe (g_ptr_array_index (names, i)));
+    g_string_append_printf (out, _("In float     %s\n"),
+                            names->len > 0 ? list->str : _("none (every layer has an integer kernel)"));
+  }
   g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s\n"), _("Layer"), _("Class"), _("Bits"),
                           _("Weight SQNR"), _("Output SQNR"));
   for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
@@ -208,6 +236,16 @@ print_json (const char   *model_path,
   json_builder_add_string_value (b, qs_quantized_model_get_kernel_name (run->quantized));
   json_builder_set_member_name (b, "threads");
   json_builder_add_int_value (b, threads);
+  /* Every layer the integer path ran in float, weighted or not. */
+  json_builder_set_member_name (b, "float_layers");
+  json_builder_begin_array (b);
+  {
+    g_autoptr(GPtrArray) names = float_layers (run);
+
+    for (guint i = 0; i < names->len; i++)
+      json_builder_add_string_value (b, g_ptr_array_index (names, i));
+  }
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
@@ -224,6 +262,9 @@ print_json (const char   *model_path,
       json_builder_add_string_value (b, qs_layer_kind_to_string (info.kind));
       json_builder_set_member_name (b, "weight_bits");
       json_builder_add_int_value (b, stats.weight_bits);
+      json_builder_set_member_name (b, "runs_in_float");
+      json_builder_add_boolean_value (b, qs_quantized_model_layer_runs_in_float (
+                                           run->quantized, (size_t) qs_engine_model_weighted_layer_index (eval->model, i)));
       if (run->scheme_ptrs[i] != NULL)
         {
           json_builder_set_member_name (b, "scheme");

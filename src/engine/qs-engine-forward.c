@@ -263,6 +263,8 @@ layer_fp32 (const QsEngineModel *model,
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
   const float *in = ins[0];
 
+  if (qs_layer_is_view (l))
+    return in;
   switch (l->kind)
     {
     case QS_LAYER_CONV2D:
@@ -774,16 +776,19 @@ merge_quant (const QsQuantizedModel *qm,
       }
 
     case QS_LAYER_MAXIMUM:
+    case QS_LAYER_MINIMUM:
       {
-        /* Rescaling is monotonic: the largest rescaled code is the rescaled largest value. */
+        /* Rescaling is monotonic: the largest (smallest) rescaled code is
+         * the rescaled largest (smallest) value. */
         uint8_t *tmp = (uint8_t *) s->act[0];
+        bool largest = l->kind == QS_LAYER_MAXIMUM;
 
         gk->rescale (&q->rescale[0], ins[0], pixels, C, C, out, C);
         for (size_t j = 1; j < l->n_inputs; j++)
           {
             gk->rescale (&q->rescale[j], ins[j], pixels, C, C, tmp, C);
             for (size_t i = 0; i < pixels * C; i++)
-              out[i] = tmp[i] > out[i] ? tmp[i] : out[i];
+              out[i] = largest ? (tmp[i] > out[i] ? tmp[i] : out[i]) : (tmp[i] < out[i] ? tmp[i] : out[i]);
           }
         return;
       }
@@ -826,6 +831,8 @@ layer_quant (const QsQuantizedModel *qm,
   size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
   const uint8_t *in = ins[0];
 
+  if (qs_layer_is_view (l))
+    return in;
   if (q->mode == QS_QMODE_FLOAT)
     {
       float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);

@@ -82,6 +82,12 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "UpSampling2D";
     case QS_LAYER_FLOAT:
       return "Float";
+    case QS_LAYER_LAYER_NORM:
+      return "LayerNormalization";
+    case QS_LAYER_MINIMUM:
+      return "Minimum";
+    case QS_LAYER_DIVIDE:
+      return "Divide";
     default:
       return "unknown";
     }
@@ -242,6 +248,35 @@ abandon_layer (QsEngineModel *model)
   layer_clear (&model->layers[model->n_layers]);
 }
 
+static void
+set_activation (QsEngineLayer *layer,
+                QsActivation   activation,
+                float          max)
+{
+  layer->activation = activation;
+  layer->activation_max = activation == QS_ACTIVATION_RELU ? max : INFINITY;
+  layer->lo = activation == QS_ACTIVATION_RELU ? 0.0f : -INFINITY;
+  layer->hi = activation == QS_ACTIVATION_RELU ? max : INFINITY;
+}
+
+/* A ReLU fused into the layer producing @value stands for that layer's
+ * clamped output; a new reader of @value wants it unclamped, so the ReLU
+ * becomes a layer of its own again. */
+static void
+unfuse_relu_reading (QsEngineModel *model,
+                     int            value)
+{
+  QsEngineLayer *relu;
+
+  if (value <= QS_ENGINE_INPUT_VALUE || (size_t) value >= model->n_layers)
+    return;
+  relu = &model->layers[value];
+  if (!relu->fused_relu || relu->inputs[0] != value)
+    return;
+  relu->fused_relu = false;
+  set_activation (&model->layers[value - 1], QS_ACTIVATION_NONE, INFINITY);
+}
+
 /* The layer appended last becomes part of the model, and the value
  * buffers are planned again with it. */
 static QsEngineStatus
@@ -250,6 +285,8 @@ commit_layer (QsEngineModel *model)
   QsEngineLayer *layer = &model->layers[model->n_layers];
   QsEngineStatus status;
 
+  for (size_t j = 0; j < layer->n_inputs; j++)
+    unfuse_relu_reading (model, layer->inputs[j]);
   model->n_layers++;
   status = qs_engine_model_plan (model);
   if (status != QS_ENGINE_OK)
@@ -330,16 +367,6 @@ set_window (QsEngineLayer      *layer,
   return status;
 }
 
-static void
-set_activation (QsEngineLayer *layer,
-                QsActivation   activation,
-                float          max)
-{
-  layer->activation = activation;
-  layer->activation_max = activation == QS_ACTIVATION_RELU ? max : INFINITY;
-  layer->lo = activation == QS_ACTIVATION_RELU ? 0.0f : -INFINITY;
-  layer->hi = activation == QS_ACTIVATION_RELU ? max : INFINITY;
-}
 
 static bool
 valid_activation (QsActivation activation,
@@ -455,11 +482,9 @@ add_windowed (QsEngineModel      *model,
       || !valid_activation (p->activation, p->activation_max)
       || p->dilation_h < 0 || p->dilation_w < 0 || p->groups < 0)
     return QS_ENGINE_INVALID_ARGUMENT;
-  /* Depthwise kernels walk undilated windows; Keras's depthwise layers
-   * have no groups. */
-  if (kind == QS_LAYER_DEPTHWISE_CONV2D && (p->dilation_h > 1 || p->dilation_w > 1))
-    return QS_ENGINE_UNSUPPORTED;
-  if (kind == QS_LAYER_DEPTHWISE_CONV2D && groups > 1)
+  /* Keras's depthwise layers have no groups (a dilated one arrives here
+   * as the grouped convolution it is). */
+  if (kind == QS_LAYER_DEPTHWISE_CONV2D && (groups > 1 || p->dilation_h > 1 || p->dilation_w > 1))
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
     return status;
@@ -512,7 +537,23 @@ qs_engine_model_add_depthwise (QsEngineModel      *model,
                                const float        *kernel,
                                const float        *bias)
 {
-  return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  int input, h, w, c;
+  QsConvParams grouped;
+
+  if (model == NULL || p == NULL || (p->dilation_h <= 1 && p->dilation_w <= 1) || p->groups > 1
+      || model->n_next_inputs > 1)
+    return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  /* The depthwise kernels walk undilated windows: a dilated one runs as
+   * the grouped convolution it is, one group per input channel. Keras's
+   * (kh, kw, in, multiplier) kernel is already the grouped (kh, kw, 1,
+   * in * multiplier), output channel c * multiplier + m in both. */
+  input = model->n_next_inputs == 1 ? model->next_inputs[0] : (int) model->n_layers;
+  value_shape (model, input, &h, &w, &c);
+  grouped = *p;
+  grouped.groups = c;
+  if (p->filters <= 0 || !qs_checked_mul_int (c, p->filters, &grouped.filters))
+    return add_windowed (model, name, QS_LAYER_DEPTHWISE_CONV2D, p, kernel, bias);
+  return add_windowed (model, name, QS_LAYER_CONV2D, &grouped, kernel, bias);
 }
 
 QsEngineStatus
@@ -611,8 +652,8 @@ qs_engine_model_add_flatten (QsEngineModel *model,
 
 /* The last layer, when a fused activation or a folded batch norm can
  * change it: a convolution or dense layer without an activation, whose
- * value is what the next layer reads (a fused value stands for the
- * activated output from then on). */
+ * value is what the next layer reads and nothing else (not the scored
+ * value) reads so far. */
 static QsEngineLayer *
 last_weighted_unactivated (QsEngineModel *model)
 {
@@ -624,7 +665,8 @@ last_weighted_unactivated (QsEngineModel *model)
       || (model->n_next_inputs == 1 && model->next_inputs[0] != (int) model->n_layers))
     return NULL;
   last = &model->layers[model->n_layers - 1];
-  if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE)
+  if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE
+      || model->output_value == (int) model->n_layers)
     return NULL;
   return last;
 }
@@ -636,6 +678,7 @@ qs_engine_model_add_activation (QsEngineModel *model,
                                 float          max)
 {
   QsEngineLayer *layer;
+  int weighted;
   QsEngineStatus status;
 
   if (model == NULL || !valid_activation (activation, max))
@@ -656,17 +699,21 @@ qs_engine_model_add_activation (QsEngineModel *model,
       value_shape (model, model->next_inputs[0], &h, &w, &c);
       return qs_engine_model_add_reshape (model, name, h, w, c);
     }
-  if ((layer = last_weighted_unactivated (model)) != NULL)
-    {
-      model->n_next_inputs = 0;
-      set_activation (layer, activation, max);
-      return QS_ENGINE_OK;
-    }
+  /* Fused into the convolution or dense layer before it while nothing
+   * else reads that layer's value (commit_layer and set_output undo it
+   * when something does); the ReLU stays a layer, a view. */
+  /* An index: appending may move the layers. */
+  weighted = last_weighted_unactivated (model) != NULL ? (int) model->n_layers - 1 : -1;
   if ((status = append_layer (model, name, QS_LAYER_ACTIVATION, &layer)) != QS_ENGINE_OK)
     return status;
   set_activation (layer, activation, max);
   layer->spec.kind = QS_ACTIVATION_RELU;
   layer->spec.max_value = max;
+  if (weighted >= 0)
+    {
+      set_activation (&model->layers[weighted], activation, max);
+      layer->fused_relu = true;
+    }
   return finish_add (model, QS_ENGINE_OK);
 }
 
@@ -820,6 +867,7 @@ qs_engine_model_get_layer (const QsEngineModel *model,
   info->n_inputs = l->n_inputs;
   info->weight_tensor = l->weight_tensor;
   info->runs_in_float = qs_layer_runs_in_float (model, index);
+  info->fused = l->fused_relu;
   return true;
 }
 
@@ -891,6 +939,7 @@ qs_engine_model_set_output (QsEngineModel *model,
 
   if (model == NULL || value < QS_ENGINE_INPUT_VALUE || value > (int) model->n_layers)
     return QS_ENGINE_INVALID_ARGUMENT;
+  unfuse_relu_reading (model, value);
   before = model->output_value;
   model->output_value = value;
   if (qs_engine_model_plan (model) != QS_ENGINE_OK)
@@ -947,7 +996,7 @@ static QsEngineStatus
 merge_shape (const QsEngineModel *model,
              QsEngineLayer       *l)
 {
-  if (l->kind == QS_LAYER_SUBTRACT && l->n_inputs != 2)
+  if ((l->kind == QS_LAYER_SUBTRACT || l->kind == QS_LAYER_DIVIDE) && l->n_inputs != 2)
     return QS_ENGINE_INVALID_ARGUMENT;
   for (size_t i = 0; i < l->n_inputs; i++)
     {
@@ -1046,11 +1095,15 @@ qs_engine_model_add_pad (QsEngineModel *model,
                               ? QS_ENGINE_OK : QS_ENGINE_TOO_LARGE);
 }
 
-QsEngineStatus
-qs_engine_model_add_affine (QsEngineModel *model,
-                            const char    *name,
-                            const float   *scale,
-                            const float   *shift)
+/* A layer of @kind with a scale and a shift per channel (copied; NULL:
+ * 1 and 0). */
+static QsEngineStatus
+add_per_channel (QsEngineModel *model,
+                 const char    *name,
+                 QsLayerKind    kind,
+                 const float   *scale,
+                 const float   *shift,
+                 float          epsilon)
 {
   QsEngineLayer *layer;
   QsEngineStatus status;
@@ -1058,8 +1111,9 @@ qs_engine_model_add_affine (QsEngineModel *model,
 
   if (model == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((status = append_layer (model, name, QS_LAYER_AFFINE, &layer)) != QS_ENGINE_OK)
+  if ((status = append_layer (model, name, kind, &layer)) != QS_ENGINE_OK)
     return status;
+  layer->epsilon = epsilon;
   n = (size_t) layer->out_c;
   /* One tap per channel: the integer path runs it as a 1 x 1 depthwise
    * convolution whose weights are the scales and whose bias is the shift. */
@@ -1077,6 +1131,27 @@ qs_engine_model_add_affine (QsEngineModel *model,
         return finish_add (model, QS_ENGINE_INVALID_ARGUMENT);
     }
   return finish_add (model, QS_ENGINE_OK);
+}
+
+QsEngineStatus
+qs_engine_model_add_affine (QsEngineModel *model,
+                            const char    *name,
+                            const float   *scale,
+                            const float   *shift)
+{
+  return add_per_channel (model, name, QS_LAYER_AFFINE, scale, shift, 0.0f);
+}
+
+QsEngineStatus
+qs_engine_model_add_layer_norm (QsEngineModel *model,
+                                const char    *name,
+                                const float   *gamma,
+                                const float   *beta,
+                                float          epsilon)
+{
+  if (!(epsilon >= 0.0f) || !isfinite (epsilon))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  return add_per_channel (model, name, QS_LAYER_LAYER_NORM, gamma, beta, epsilon);
 }
 
 QsEngineStatus
@@ -1128,7 +1203,8 @@ qs_engine_model_add_upsample (QsEngineModel *model,
 
 /* Layers the integer path runs in float whatever the scheme: no integer
  * kernel (softmax, bilinear upsampling, a product of more than two
- * inputs), or preprocessing of the image before it is quantized. Merges
+ * inputs, layer normalization, a division of tensors), or preprocessing
+ * of the image before it is quantized. Merges
  * also run in float when activations are not nudged (the quantized
  * model decides that). */
 bool
@@ -1141,5 +1217,5 @@ qs_layer_runs_in_float (const QsEngineModel *model,
     || (l->kind == QS_LAYER_ACTIVATION && l->spec.kind == QS_ACTIVATION_SOFTMAX)
     || (l->kind == QS_LAYER_UPSAMPLE && l->bilinear)
     || (l->kind == QS_LAYER_MULTIPLY && l->n_inputs > 2)
-    || l->kind == QS_LAYER_FLOAT;
+    || l->kind == QS_LAYER_FLOAT || l->kind == QS_LAYER_LAYER_NORM || l->kind == QS_LAYER_DIVIDE;
 }

@@ -159,6 +159,10 @@ merge_step (QsLayerKind kind,
       return acc * x;
     case QS_LAYER_MAXIMUM:
       return x > acc ? x : acc;
+    case QS_LAYER_MINIMUM:
+      return x < acc ? x : acc;
+    case QS_LAYER_DIVIDE:
+      return acc / x;
     case QS_LAYER_ADD:
     case QS_LAYER_AVERAGE:
     default:
@@ -209,6 +213,33 @@ qs_merge_step_f32 (const QsEngineModel *model,
     }
 }
 
+/* LayerNormalization of @pixels rows of out_c channels; the moments in
+ * double, so that a large mean does not cost the variance its digits. */
+static void
+layer_norm_f32 (const QsEngineLayer *l,
+                const float         *x,
+                size_t               pixels,
+                float               *y)
+{
+  size_t C = (size_t) l->out_c;
+
+  for (size_t p = 0; p < pixels; p++)
+    {
+      const float *row = x + p * C;
+      double mean = 0.0, variance = 0.0, inv;
+
+      for (size_t c = 0; c < C; c++)
+        mean += row[c];
+      mean /= (double) C;
+      for (size_t c = 0; c < C; c++)
+        variance += (row[c] - mean) * (row[c] - mean);
+      variance /= (double) C;
+      inv = 1.0 / sqrt (variance + l->epsilon);
+      for (size_t c = 0; c < C; c++)
+        y[p * C + c] = (float) ((row[c] - mean) * inv * l->affine_scale[c] + l->bias[c]);
+    }
+}
+
 void
 qs_layer_ops_f32 (const QsEngineModel *model,
                   const QsEngineLayer *l,
@@ -247,6 +278,10 @@ qs_layer_ops_f32 (const QsEngineModel *model,
 
           out[i] = ins[0][i] * l->affine_scale[c] + l->bias[c];
         }
+      return;
+
+    case QS_LAYER_LAYER_NORM:
+      layer_norm_f32 (l, ins[0], batch * l->out_h * l->out_w, out);
       return;
 
     case QS_LAYER_ACTIVATION:

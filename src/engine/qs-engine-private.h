@@ -41,6 +41,11 @@ typedef struct {
   float       *affine_scale;  /* AFFINE [out_c]; the shift is in bias */
   int          factor_h, factor_w;            /* UPSAMPLE */
   bool         bilinear;
+  /* ACTIVATION: a plain ReLU folded into the weighted layer it reads (the
+   * layer just before it, whose value nothing else reads): a view of that
+   * layer's clamped output. Undone when another reader of that value comes. */
+  bool         fused_relu;
+  float        epsilon;       /* LAYER_NORM (its gamma in affine_scale, its beta in bias) */
 } QsEngineLayer;
 
 /* Scratch buffers of the values, by liveness (qs-engine-plan.c): value v
@@ -249,7 +254,13 @@ qs_layer_is_pointwise (const QsEngineLayer *l)
 static inline int
 qs_model_output_value (const QsEngineModel *model)
 {
-  return model->output_value >= 0 ? model->output_value : (int) model->n_layers;
+  int v = model->output_value >= 0 ? model->output_value : (int) model->n_layers;
+
+  /* A fused ReLU's value is its input's, clamped already: the weighted
+   * layer is then the scored one (float logits come from its sums). */
+  if (v > 0 && model->layers[v - 1].fused_relu)
+    v = model->layers[v - 1].inputs[0];
+  return v;
 }
 
 /* Whether layer @i's output is what the model scores (the last layer
@@ -276,7 +287,7 @@ qs_value_size (const QsEngineModel *model,
 static inline bool
 qs_layer_is_view (const QsEngineLayer *l)
 {
-  return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE;
+  return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE || l->fused_relu;
 }
 
 /* An activation layer that is a plain ReLU (a clamp on codes, keeping its
@@ -292,7 +303,8 @@ qs_layer_is_plain_relu (const QsEngineLayer *l)
 static inline bool
 qs_layer_kind_is_merge (QsLayerKind kind)
 {
-  return kind >= QS_LAYER_ADD && kind <= QS_LAYER_CONCATENATE;
+  return (kind >= QS_LAYER_ADD && kind <= QS_LAYER_CONCATENATE) || kind == QS_LAYER_MINIMUM
+    || kind == QS_LAYER_DIVIDE;
 }
 
 /* Conv2D with dilation or groups: the general im2col, one GEMM per group. */

@@ -920,6 +920,7 @@ prepare_graph_layer (const QsQuantizedModel *qm,
       }
 
     case QS_LAYER_MAXIMUM:
+    case QS_LAYER_MINIMUM:
     case QS_LAYER_CONCATENATE:
       for (size_t j = 0; j < l->n_inputs && ok; j++)
         ok = qs_rescale_params_init (scales[j], zeros[j], q->out.scale, q->out.zero_code,
@@ -1166,6 +1167,13 @@ const char *
 qs_quantized_model_get_kernel_name (const QsQuantizedModel *qm)
 {
   return qm != NULL ? qm->kernels->name : "none";
+}
+
+bool
+qs_quantized_model_layer_runs_in_float (const QsQuantizedModel *qm,
+                                        size_t                  index)
+{
+  return qm != NULL && index < qm->model->n_layers && qm->layers[index].runs_in_float;
 }
 
 const QsEngineModel *

@@ -120,6 +120,10 @@ typedef enum {
   QS_LAYER_UPSAMPLE,           /* UpSampling2D, nearest or bilinear */
   QS_LAYER_FLOAT,              /* a layer with no integer kernel, run in float between
                                 * dequantize and quantize (reports name it) */
+  QS_LAYER_LAYER_NORM,         /* LayerNormalization over the channels; no integer kernel */
+  QS_LAYER_MINIMUM,            /* a merge, as Maximum (after the others to keep their values) */
+  QS_LAYER_DIVIDE,             /* a merge of two tensors of one shape, the first over the second;
+                                * no integer kernel */
 } QsLayerKind;
 
 const char *qs_layer_kind_to_string (QsLayerKind kind);
@@ -156,7 +160,9 @@ void           qs_engine_model_free (QsEngineModel *model);
  *   Conv2D (kh, kw, in, out); DepthwiseConv2D (kh, kw, in, multiplier);
  *   Dense (in, out), applied to the last axis (after Flatten: the whole
  *   vector in NHWC order, as Keras does). @bias may be NULL (no bias).
- * @name is copied; it is how results refer to the layer. */
+ * @name is copied; it is how results refer to the layer. A dilated
+ * DepthwiseConv2D becomes a Conv2D with one group per input channel (the
+ * same weights and outputs; the depthwise kernels have no dilation). */
 QsEngineStatus qs_engine_model_add_conv2d    (QsEngineModel      *model,
                                               const char         *name,
                                               const QsConvParams *params,
@@ -183,15 +189,18 @@ QsEngineStatus qs_engine_model_add_global_average_pool (QsEngineModel *model,
                                                         const char    *name);
 QsEngineStatus qs_engine_model_add_flatten   (QsEngineModel      *model,
                                               const char         *name);
-/* A ReLU (capped at @max, +INFINITY for none). Fused into the previous layer
- * when that is a convolution or dense layer without an activation of its
- * own, else kept as a layer that clamps. */
+/* A ReLU (capped at @max, +INFINITY for none), a layer with a value of its
+ * own. Fused into the previous layer when that is a convolution or dense
+ * layer without an activation of its own whose value nothing else reads
+ * (until something does), else a layer that clamps. */
 QsEngineStatus qs_engine_model_add_activation (QsEngineModel *model,
                                                const char    *name,
                                                QsActivation   activation,
                                                float          max);
 /* Folds inference-mode batch normalization into the last layer, which must
- * be a convolution or dense layer with no activation yet:
+ * be a convolution or dense layer with no activation yet whose value
+ * nothing reads yet. A fold, unlike a fused ReLU, cannot be undone: the
+ * caller folds only a batch norm that is that value's only reader:
  *   w'[.., c] = w[.., c] * gamma[c] / sqrt (var[c] + eps)
  *   b'[c]     = (b[c] - mean[c]) * gamma[c] / sqrt (var[c] + eps) + beta[c]
  * (as Keras computes BN and as PyTorch's fuse_conv_bn_eval folds it).
@@ -245,7 +254,8 @@ QsEngineStatus qs_engine_model_set_weight_tensor (QsEngineModel *model,
                                                   const char    *tensor_path);
 
 /* A merge of the inputs set by qs_engine_model_set_next_inputs; @kind is
- * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE. QS_ENGINE_SHAPE_MISMATCH
+ * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE, QS_LAYER_MINIMUM or
+ * QS_LAYER_DIVIDE (which the integer path runs in float). QS_ENGINE_SHAPE_MISMATCH
  * when the inputs' shapes do not fit the merge. */
 QsEngineStatus qs_engine_model_add_merge      (QsEngineModel    *model,
                                                const char       *name,
@@ -265,9 +275,20 @@ QsEngineStatus qs_engine_model_add_affine     (QsEngineModel    *model,
                                                const char       *name,
                                                const float      *scale,
                                                const float      *shift);
-/* Any activation as a layer of its own (RELU is still fused into the
- * convolution or dense layer before it when it can be: that layer's value
- * then stands for the activated output, and no value is added). The
+/* LayerNormalization over the channel (last) axis of each pixel (ConvNeXt):
+ * y = (x - mean) / sqrt (variance + @epsilon) * gamma[c] + beta[c], the
+ * mean and the biased variance over the channels; @gamma or @beta NULL
+ * means 1 or 0. Copied. It has no integer kernel: the integer path runs it
+ * in float between a dequantize and a quantize (runs_in_float). */
+QsEngineStatus qs_engine_model_add_layer_norm (QsEngineModel    *model,
+                                               const char       *name,
+                                               const float      *gamma,
+                                               const float      *beta,
+                                               float             epsilon);
+/* Any activation as a layer of its own (a plain RELU is fused into the
+ * convolution or dense layer before it while nothing else reads that
+ * layer's value, and unfused when a later layer or qs_engine_model_set_output
+ * reads it; the ReLU's value exists either way). The
  * integer path runs SOFTMAX in float between dequantize and quantize, the
  * others as 256-entry tables; with fractional zero points (nudge_zero
  * false) tables and merges run in float too. */
@@ -305,6 +326,7 @@ typedef struct {
   size_t       n_inputs;
   const char  *weight_tensor; /* set by qs_engine_model_set_weight_tensor, or NULL */
   bool         runs_in_float; /* no integer kernel: float between dequantize and quantize */
+  bool         fused;         /* a ReLU fused into the weighted layer it reads: no work of its own */
 } QsLayerInfo;
 
 size_t   qs_engine_model_get_n_layers         (const QsEngineModel *model);
@@ -446,6 +468,14 @@ bool        qs_quantized_model_get_layer_stats (const QsQuantizedModel *quantize
 /* The kernels the quantized model runs on: "avx512vnni", "avx2" or "scalar". */
 const char *qs_quantized_model_get_kernel_name (const QsQuantizedModel *quantized);
 const QsEngineModel *qs_quantized_model_get_model (const QsQuantizedModel *quantized);
+/* Whether layer @index (of all layers, not only weighted ones) runs on the
+ * integer path in float32 between a dequantize and a quantize: no integer
+ * kernel for it (softmax, bilinear upsampling, preprocessing before the
+ * image is quantized, ...) or fractional zero points for a merge or a
+ * table. Reports list these layers: nothing is silently approximated.
+ * False when out of range. */
+bool        qs_quantized_model_layer_runs_in_float (const QsQuantizedModel *quantized,
+                                                    size_t                  index);
 
 /* ---- running ----------------------------------------------------------------------- */
 

@@ -1481,6 +1481,42 @@ batch_norm_weights_clear (BatchNormWeights *bn)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BatchNormWeights, batch_norm_weights_clear)
 
+/* Checks a BatchNormalization or LayerNormalization @node against a
+ * tensor of @rank and @channels channels and reads its axis, epsilon,
+ * gamma and beta. */
+static gboolean
+read_normalization (QsKerasBuild      *b,
+                    const KerasNode   *node,
+                    int                rank,
+                    int                channels,
+                    BatchNormWeights  *bn,
+                    GError           **error)
+{
+  int64_t axis, shape[1] = { channels };
+
+  if (!axis_member (node->config, -1, &axis))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” normalises several axes; the engine normalises the channel axis only",
+                 node->class_name, node->name);
+  if (!is_channel_axis (axis, rank))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” normalises axis %" G_GINT64_FORMAT " of a rank-%d tensor; "
+                 "the engine normalises the channel (last) axis only", node->class_name, node->name, axis, rank);
+  bn->epsilon = number_member (node->config, "epsilon", 1e-3);
+  if (!(bn->epsilon >= 0.0 && bn->epsilon <= 1.0)
+      || (member (node->config, "epsilon") != NULL && !node_is_number (member (node->config, "epsilon"))))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "%s layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", node->class_name,
+                 node->name);
+  if (bool_member (node->config, "scale", TRUE)
+      && (bn->gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "center", TRUE)
+      && (bn->beta = read_weight (b, node, "beta", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
 /* Checks BatchNormalization @node against a tensor of @rank and
  * @channels channels and reads its statistics. */
 static gboolean
@@ -1491,26 +1527,9 @@ read_batch_norm (QsKerasBuild      *b,
                  BatchNormWeights  *bn,
                  GError           **error)
 {
-  int64_t axis, shape[1] = { channels };
+  int64_t shape[1] = { channels };
 
-  if (!axis_member (node->config, -1, &axis))
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "BatchNormalization layer “%s” normalises several axes; the engine runs channel-axis BN only",
-                 node->name);
-  if (!is_channel_axis (axis, rank))
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "BatchNormalization layer “%s” normalises axis %" G_GINT64_FORMAT " of a rank-%d tensor; "
-                 "the engine runs channel-axis (last axis) BN only", node->name, axis, rank);
-  bn->epsilon = number_member (node->config, "epsilon", 1e-3);
-  if (!(bn->epsilon >= 0.0 && bn->epsilon <= 1.0)
-      || (member (node->config, "epsilon") != NULL && !node_is_number (member (node->config, "epsilon"))))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                 "BatchNormalization layer “%s” has an invalid epsilon (it must be a number from 0 to 1)", node->name);
-  if (bool_member (node->config, "scale", TRUE)
-      && (bn->gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
-    return FALSE;
-  if (bool_member (node->config, "center", TRUE)
-      && (bn->beta = read_weight (b, node, "beta", 1, shape, TRUE, NULL, error)) == NULL)
+  if (!read_normalization (b, node, rank, channels, bn, error))
     return FALSE;
   if ((bn->mean = read_weight (b, node, "moving_mean", 1, shape, TRUE, NULL, error)) == NULL
       || (bn->variance = read_weight (b, node, "moving_variance", 1, shape, TRUE, NULL, error)) == NULL)
@@ -1855,6 +1874,34 @@ build_batch_norm (QsKerasBuild  *b,
   return add_affine (b, node, scale, shift, c, error);
 }
 
+/* LayerNormalization over the channels (ConvNeXt); no integer kernel, so
+ * the integer path runs it in float. */
+static gboolean
+build_layer_norm (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  GError       **error)
+{
+  g_auto(BatchNormWeights) ln = { 0 };
+  int h, w, c;
+  QsEngineStatus status;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  if (bool_member (node->config, "rms_scaling", FALSE))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "LayerNormalization layer “%s” uses rms_scaling; the engine runs the mean-and-variance form",
+                 node->name);
+  input_shape (b, node, 0, &h, &w, &c);
+  node->rank = input_rank (node);
+  if (!read_normalization (b, node, node->rank, c, &ln, error) || !set_inputs (b, node, error))
+    return FALSE;
+  status = qs_engine_model_add_layer_norm (b->model, node->name, ln.gamma, ln.beta, (float) ln.epsilon);
+  if (status == QS_ENGINE_INVALID_ARGUMENT)
+    return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+                 "LayerNormalization layer “%s” has a gamma or beta that is not finite", node->name);
+  return layer_added (b, node, status, error);
+}
+
 /* A number or a list of one per channel (Rescaling's scale and offset,
  * Normalization's mean and variance in its config). */
 static gboolean
@@ -2105,14 +2152,11 @@ build_binary (QsKerasBuild  *b,
               ScalarOp       op,
               GError       **error)
 {
-  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY };
+  /* Tensor over tensor has no integer kernel: the engine runs it in float. */
+  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE };
 
   if (node->has_constant)
     return build_scalar_op (b, node, op, error);
-  if (op == OP_DIVIDE)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” divides one tensor by another; the engine divides by constants only",
-                 node->class_name, node->name);
   return build_merge (b, node, kinds[op], error);
 }
 
@@ -2244,7 +2288,7 @@ build_arithmetic (QsKerasBuild  *b,
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract and multiply of tensors)",
+                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))
@@ -2429,23 +2473,6 @@ build_upsample (QsKerasBuild  *b,
     && layer_added (b, node, qs_engine_model_add_upsample (b->model, node->name, fh, fw, bilinear), error);
 }
 
-/* The engine fuses a ReLU into the convolution or dense layer added just
- * before it, and the fused value then stands for the activated output:
- * wrong when another layer also reads the unactivated output. */
-static gboolean
-fusion_would_be_shared (QsKerasBuild    *b,
-                        const KerasNode *node)
-{
-  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
-  int last = qs_engine_model_get_last_value (b->model);
-  QsLayerInfo info;
-
-  if (input->consumers->len < 2 || input->value != last || last == QS_ENGINE_INPUT_VALUE
-      || !qs_engine_model_get_layer (b->model, (size_t) last - 1, &info))
-    return FALSE;
-  return info.kind == QS_LAYER_CONV2D || info.kind == QS_LAYER_DEPTHWISE_CONV2D || info.kind == QS_LAYER_DENSE;
-}
-
 /* Activation, ReLU, LeakyReLU, ELU and Softmax layers. */
 static gboolean
 build_activation (QsKerasBuild  *b,
@@ -2503,15 +2530,6 @@ build_activation (QsKerasBuild  *b,
       node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
       return TRUE;
     }
-  if (spec_is_plain_relu (&spec) && fusion_would_be_shared (b, node))
-    {
-      /* The same function as a layer of its own, which is never fused. */
-      max = spec.max_value;
-      qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
-      spec.negative_slope = 0.0f;
-      spec.threshold = 0.0f;
-      spec.max_value = max;
-    }
   if (!set_inputs (b, node, error))
     return FALSE;
   if (spec_is_plain_relu (&spec))
@@ -2545,6 +2563,8 @@ build_node (QsKerasBuild  *b,
     return build_separable (b, node, error);
   if (g_str_equal (c, "Dense"))
     return build_dense (b, node, error);
+  if (g_str_equal (c, "LayerNormalization"))
+    return build_layer_norm (b, node, error);
   if (g_str_equal (c, "BatchNormalization"))
     return build_batch_norm (b, node, error);
   if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
@@ -2555,6 +2575,8 @@ build_node (QsKerasBuild  *b,
     return build_merge (b, node, QS_LAYER_AVERAGE, error);
   if (g_str_equal (c, "Maximum"))
     return build_merge (b, node, QS_LAYER_MAXIMUM, error);
+  if (g_str_equal (c, "Minimum"))
+    return build_merge (b, node, QS_LAYER_MINIMUM, error);
   if (g_str_equal (c, "Concatenate"))
     return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (g_str_equal (c, "ZeroPadding2D"))

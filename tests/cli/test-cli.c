@@ -1214,7 +1214,10 @@ test_eval_demo_model (void)
       g_assert_true (json_object_has_member (layer, "name"));
       g_assert_true (json_object_has_member (layer, "weight_sqnr_db"));
       g_assert_true (json_object_has_member (layer, "output_sqnr_db"));
+      g_assert_false (json_object_get_boolean_member (layer, "runs_in_float"));
     }
+  /* Every layer of the demo model has an integer kernel. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "float_layers")), ==, 0);
 }
 
 static void

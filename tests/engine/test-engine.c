@@ -325,6 +325,7 @@ test_batch_norm_fold (void)
   g_autofree float *got = NULL;
   float expect[5 * 5 * 3];
   int oh, ow;
+  QsLayerInfo info;
 
   fill_uniform (kernel, G_N_ELEMENTS (kernel), -1.0, 1.0);
   fill_uniform (bias, 3, -0.5, 0.5);
@@ -333,7 +334,9 @@ test_batch_norm_fold (void)
   g_assert_cmpint (qs_engine_model_fold_batch_norm (model, gamma, beta, mean, var, 1e-3f), ==, QS_ENGINE_OK);
   /* A ReLU after the folded layer fuses into it. */
   g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 2);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_true (info.fused);
   got = forward_fp32 (model, image, 1);
   naive_conv (image, 5, 5, 2, kernel, bias, 3, 1, true, 3, false, false, expect, &oh, &ow);
   for (int i = 0; i < oh * ow * 3; i++)
@@ -405,8 +408,19 @@ make_net (void)
   g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_dense (model, "fc", 10, QS_ACTIVATION_NONE, INFINITY, w5, b5), ==, QS_ENGINE_OK);
   g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 5);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 9);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 10);
   g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 10);
+  /* relu6 is fused into pw (nothing else reads pw), relu is not. */
+  {
+    QsLayerInfo info;
+
+    g_assert_true (qs_engine_model_get_layer (model, 3, &info));
+    g_assert_cmpstr (info.name, ==, "relu6");
+    g_assert_true (info.fused);
+    g_assert_true (qs_engine_model_get_layer (model, 7, &info));
+    g_assert_cmpstr (info.name, ==, "relu");
+    g_assert_false (info.fused);
+  }
   return model;
 }
 

@@ -516,8 +516,16 @@ test_chain_explicit_inputs (void)
   size_t n = 24 * qs_engine_model_get_n_outputs (implicit);
 
   /* The ReLU was fused in both. */
-  g_assert_cmpuint (qs_engine_model_get_n_layers (implicit), ==, 5);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (explicit), ==, 5);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (implicit), ==, 6);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (explicit), ==, 6);
+  {
+    QsLayerInfo info;
+
+    g_assert_true (qs_engine_model_get_layer (implicit, 1, &info));
+    g_assert_true (info.fused);
+    g_assert_true (qs_engine_model_get_layer (explicit, 1, &info));
+    g_assert_true (info.fused);
+  }
   qs_scheme_init_default (&scheme);
   qi = prepare (implicit, &scheme, &data);
   qe = prepare (explicit, &scheme, &data);
@@ -889,6 +897,198 @@ test_bad_graphs (void)
   qs_engine_model_free (model);
 }
 
+/* A ReLU is fused into the convolution before it only while nothing else
+ * reads the convolution's value: a later Add of the pre-activation value,
+ * or scoring it, undoes the fusion. y = 2x - 0.5 per pixel, so half the
+ * pre-activation values are negative. */
+static QsEngineModel *
+conv_then_relu (QsConvParams *conv,
+                int          *conv_value,
+                int          *relu_value)
+{
+  static const float kernel[1] = { 2.0f }, bias[1] = { -0.5f };
+  QsEngineModel *model = qs_engine_model_new (4, 4, 1);
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", conv, kernel, bias), ==, QS_ENGINE_OK);
+  *conv_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  *relu_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (*relu_value, ==, *conv_value + 1);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_true (info.fused);
+  return model;
+}
+
+static void
+test_relu_unfused_by_reader (void)
+{
+  QsConvParams conv = { .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_VALID, .filters = 1, .activation = QS_ACTIVATION_NONE,
+                        .activation_max = INFINITY };
+  g_autofree float *images = random_floats (8 * 16, 11, 1.0);
+  QsEngineDataset data = { .count = 8, .height = 4, .width = 4, .channels = 1, .images = images };
+  QsScheme scheme;
+  QsLayerInfo info;
+  int conv_value, relu_value;
+  QsEngineModel *model = conv_then_relu (&conv, &conv_value, &relu_value);
+  QsQuantizedModel *quantized;
+
+  {
+    int both[2] = { conv_value, relu_value };
+
+    g_assert_cmpint (qs_engine_model_set_next_inputs (model, both, 2), ==, QS_ENGINE_OK);
+    g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_OK);
+  }
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_false (info.fused);
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  {
+    g_autofree float *f = run_model (model, NULL, images, 8);
+    g_autofree float *q = run_model (model, quantized, images, 8);
+
+    for (size_t i = 0; i < 8 * 16; i++)
+      {
+        double y = 2.0 * images[i] - 0.5, expect = y + MAX (y, 0.0);
+
+        g_assert_cmpfloat_with_epsilon (f[i], expect, 1e-6);
+        g_assert_cmpfloat_with_epsilon (q[i], expect, 0.1);
+      }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+
+  /* Scoring the convolution's value: its negative values stay. */
+  model = conv_then_relu (&conv, &conv_value, &relu_value);
+  g_assert_cmpint (qs_engine_model_set_output (model, conv_value), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_false (info.fused);
+  {
+    g_autofree float *f = run_model (model, NULL, images, 8);
+
+    for (size_t i = 0; i < 8 * 16; i++)
+      g_assert_cmpfloat_with_epsilon (f[i], 2.0 * images[i] - 0.5, 1e-6);
+  }
+  qs_engine_model_free (model);
+}
+
+/* With nudged zero points the integer path runs in float exactly the
+ * layers that have no integer kernel, and says so per layer. */
+static void
+test_runs_in_float_quantized (void)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonArray *graphs = golden_graphs (&parser);
+  size_t in_float = 0;
+
+  for (guint g = 0; g < json_array_get_length (graphs); g++)
+    {
+      QsEngineModel *model = build_golden (json_array_get_object_element (graphs, g));
+      int h, w, c;
+      g_autofree float *images = NULL;
+      QsEngineDataset data = { .count = 4 };
+      QsScheme scheme;
+      QsQuantizedModel *quantized;
+
+      qs_engine_model_get_input_shape (model, &h, &w, &c);
+      images = random_floats (4 * (size_t) h * w * c, 21 + g, 1.0);
+      data.height = h, data.width = w, data.channels = c, data.images = images;
+      qs_scheme_init_default (&scheme);
+      quantized = prepare (model, &scheme, &data);
+      for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
+        {
+          QsLayerInfo info;
+
+          g_assert_true (qs_engine_model_get_layer (model, i, &info));
+          g_assert_cmpint (qs_quantized_model_layer_runs_in_float (quantized, i), ==, info.runs_in_float);
+          in_float += info.runs_in_float;
+        }
+      g_assert_false (qs_quantized_model_layer_runs_in_float (quantized, qs_engine_model_get_n_layers (model)));
+      qs_quantized_model_free (quantized);
+      qs_engine_model_free (model);
+    }
+  g_assert_cmpuint (in_float, ==, 4);
+}
+
+/* LayerNormalization over the channels, against moments worked out by
+ * hand: pixel [1, 2, 3, 6] has mean 3 and variance 14/4, pixel [0, 0, 0, 4]
+ * mean 1 and variance 12/4. The integer path runs it in float. */
+static void
+test_layer_norm (void)
+{
+  static const float gamma[4] = { 1.0f, 2.0f, 0.5f, 1.0f }, beta[4] = { 0.0f, 0.0f, 1.0f, -1.0f };
+  static const float images[8] = { 1, 2, 3, 6, 0, 0, 0, 4 };
+  const double mean[2] = { 3.0, 1.0 }, variance[2] = { 3.5, 3.0 }, epsilon = 1e-3;
+  QsEngineModel *model = qs_engine_model_new (1, 2, 4);
+  QsEngineDataset data = { .count = 1, .height = 1, .width = 2, .channels = 4, .images = images };
+  QsScheme scheme;
+  QsQuantizedModel *quantized;
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_add_layer_norm (model, "ln", gamma, beta, -1.0f), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 0);
+  g_assert_cmpint (qs_engine_model_add_layer_norm (model, "ln", gamma, beta, (float) epsilon), ==, QS_ENGINE_OK);
+  g_assert_true (qs_engine_model_get_layer (model, 0, &info));
+  g_assert_cmpint (info.kind, ==, QS_LAYER_LAYER_NORM);
+  g_assert_true (info.runs_in_float);
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  g_assert_true (qs_quantized_model_layer_runs_in_float (quantized, 0));
+  {
+    g_autofree float *f = run_model (model, NULL, images, 1);
+    g_autofree float *q = run_model (model, quantized, images, 1);
+
+    for (int p = 0; p < 2; p++)
+      for (int c = 0; c < 4; c++)
+        {
+          double expect = (images[p * 4 + c] - mean[p]) / sqrt (variance[p] + epsilon) * gamma[c] + beta[c];
+
+          g_assert_cmpfloat_with_epsilon (f[p * 4 + c], expect, 1e-6);
+          /* Input and output codes: within a step or two of the range (about 5 / 255). */
+          g_assert_cmpfloat_with_epsilon (q[p * 4 + c], expect, 0.06);
+        }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+}
+
+/* Minimum of the image and 0.25 - image, on both paths. */
+static void
+test_minimum (void)
+{
+  static const float minus[3] = { -1.0f, -1.0f, -1.0f }, quarter[3] = { 0.25f, 0.25f, 0.25f };
+  g_autofree float *images = random_floats (6 * 12, 31, 1.0);
+  QsEngineDataset data = { .count = 6, .height = 2, .width = 2, .channels = 3, .images = images };
+  QsEngineModel *model = qs_engine_model_new (2, 2, 3);
+  int both[2] = { QS_ENGINE_INPUT_VALUE, 1 };
+  QsScheme scheme;
+  QsQuantizedModel *quantized;
+
+  g_assert_cmpint (qs_engine_model_add_affine (model, "flip", minus, quarter), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, both, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "min", QS_LAYER_MINIMUM), ==, QS_ENGINE_OK);
+  g_assert_cmpstr (qs_layer_kind_to_string (QS_LAYER_MINIMUM), ==, "Minimum");
+  qs_scheme_init_default (&scheme);
+  quantized = prepare (model, &scheme, &data);
+  g_assert_false (qs_quantized_model_layer_runs_in_float (quantized, 1));
+  {
+    g_autofree float *f = run_model (model, NULL, images, 6);
+    g_autofree float *q = run_model (model, quantized, images, 6);
+
+    for (size_t i = 0; i < 6 * 12; i++)
+      {
+        double expect = MIN (images[i], 0.25 - images[i]);
+
+        g_assert_cmpfloat_with_epsilon (f[i], expect, 1e-6);
+        /* Input, affine and output steps of about 2 / 255 each. */
+        g_assert_cmpfloat_with_epsilon (q[i], expect, 0.03);
+      }
+  }
+  qs_quantized_model_free (quantized);
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -898,6 +1098,10 @@ main (int    argc,
   g_test_add_func ("/graph/integer-bounds", test_integer_bounds);
   g_test_add_func ("/graph/runs-in-float", test_runs_in_float);
   g_test_add_func ("/graph/chain-explicit-inputs", test_chain_explicit_inputs);
+  g_test_add_func ("/graph/relu-unfused-by-reader", test_relu_unfused_by_reader);
+  g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
+  g_test_add_func ("/graph/layer-norm", test_layer_norm);
+  g_test_add_func ("/graph/minimum", test_minimum);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);

@@ -202,7 +202,22 @@ count_kind (const QsEngineModel *model,
   for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
     {
       g_assert_true (qs_engine_model_get_layer (model, i, &info));
-      n += info.kind == kind;
+      n += info.kind == kind && !info.fused;
+    }
+  return n;
+}
+
+/* ReLUs fused into the weighted layer they read. */
+static int
+count_fused (const QsEngineModel *model)
+{
+  int n = 0;
+  QsLayerInfo info;
+
+  for (size_t i = 0; i < qs_engine_model_get_n_layers (model); i++)
+    {
+      g_assert_true (qs_engine_model_get_layer (model, i, &info));
+      n += info.fused;
     }
   return n;
 }
@@ -517,7 +532,8 @@ test_hard_swish_keras2 (void)
   layer_named (model, "post_bn", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   g_assert_false (has_layer (model, "fc_bn"));
-  g_assert_false (has_layer (model, "fc_relu"));
+  layer_named (model, "fc_relu", &info);
+  g_assert_true (info.fused);
   layer_named (model, "tf.math.subtract", &info);
   g_assert_cmpint (info.kind, ==, QS_LAYER_AFFINE);
   layer_named (model, "concat", &info);
@@ -640,7 +656,8 @@ test_mobilenetv2_keras2 (void)
   g_assert_cmpint (count_kind (model, QS_LAYER_PAD), ==, 4);
   g_assert_cmpint (count_kind (model, QS_LAYER_AFFINE), ==, 0);
   g_assert_cmpint (count_kind (model, QS_LAYER_ACTIVATION), ==, 0);
-  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 54 + 10 + 4 + 1);
+  g_assert_cmpint (count_fused (model), ==, 35);
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 54 + 35 + 10 + 4 + 1);
   layer_named (model, "block_16_project", &info);
   g_assert_cmpint (info.out_h, ==, 7);
   g_assert_cmpint (info.out_c, ==, 320);
@@ -754,6 +771,48 @@ test_separable_dilated_grouped (void)
   grp = ref_conv (dil, g_hash_table_lookup (values, "grp/kernel"), NULL, 1, 6, 1, TRUE, 1, 2, 0);
   assert_close (out, grp.v, 5 * 5 * 6);
   map_clear (&x), map_clear (&dw), map_clear (&pw), map_clear (&dil), map_clear (&grp);
+  qs_engine_model_free (model);
+}
+
+/* Dilated DepthwiseConv2D and SeparableConv2D: grouped convolutions with
+ * one group per input channel in the engine, against the direct sums. */
+static void
+test_dilated_depthwise (void)
+{
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "dw/depthwise_kernel", 4, { 3, 3, 3, 2 } }, { NULL, "dw/bias", 1, { 6 } },
+    { NULL, "sep/depthwise_kernel", 4, { 3, 3, 6, 1 } }, { NULL, "sep/pointwise_kernel", 4, { 1, 1, 6, 4 } },
+    { NULL, "sep/bias", 1, { 4 } },
+  };
+  g_autofree char *config = sequential ("null, 9, 9, 3",
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw\", \"kernel_size\": [3, 3], \"strides\": [1, 1],"
+    " \"padding\": \"same\", \"depth_multiplier\": 2, \"dilation_rate\": [2, 2], \"activation\": \"linear\", \"use_bias\": true}},"
+    "{\"class_name\": \"SeparableConv2D\", \"config\": {\"name\": \"sep\", \"filters\": 4, \"kernel_size\": [3, 3],"
+    " \"strides\": [1, 1], \"padding\": \"valid\", \"depth_multiplier\": 1, \"dilation_rate\": [2, 2],"
+    " \"activation\": \"linear\", \"use_bias\": true}}");
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (9, 9, 3, -1, 1);
+  g_autofree float *out = NULL;
+  Map x, dw, sd, sp;
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 3);
+  layer_named (model, "dw", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_CONV2D);
+  g_assert_cmpint (info.out_c, ==, 6);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 9, 9, 3);
+  dw = ref_conv (x, g_hash_table_lookup (values, "dw/depthwise_kernel"), g_hash_table_lookup (values, "dw/bias"),
+                 3, 0, 1, TRUE, 2, 1, 2);
+  sd = ref_conv (dw, g_hash_table_lookup (values, "sep/depthwise_kernel"), NULL, 3, 0, 1, FALSE, 2, 1, 1);
+  sp = ref_conv (sd, g_hash_table_lookup (values, "sep/pointwise_kernel"), g_hash_table_lookup (values, "sep/bias"),
+                 1, 4, 1, TRUE, 1, 1, 0);
+  g_assert_cmpint (sp.h, ==, 5);
+  assert_close (out, sp.v, 5 * 5 * 4);
+  map_clear (&x), map_clear (&dw), map_clear (&sd), map_clear (&sp);
   qs_engine_model_free (model);
 }
 
@@ -994,6 +1053,128 @@ test_shared_output_not_fused (void)
   qs_engine_model_free (model);
 }
 
+/* LayerNormalization (ConvNeXt's, axis [3], epsilon 1e-6): a layer the
+ * integer path runs in float, against the formula per pixel. */
+static void
+test_layer_norm (void)
+{
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "ln/gamma", 1, { 4 } }, { NULL, "ln/beta", 1, { 4 } },
+  };
+  g_autofree char *config = sequential ("null, 2, 2, 4",
+    "{\"class_name\": \"LayerNormalization\", \"config\": {\"name\": \"ln\", \"axis\": [3], \"epsilon\": 1e-06,"
+    " \"center\": true, \"scale\": true}}");
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (2, 2, 4, -3, 5);
+  g_autofree float *out = NULL;
+  const float *gamma, *beta;
+  double expect[16];
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  layer_named (model, "ln", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_LAYER_NORM);
+  g_assert_true (info.runs_in_float);
+  gamma = g_hash_table_lookup (values, "ln/gamma");
+  beta = g_hash_table_lookup (values, "ln/beta");
+  out = engine_forward (model, image);
+  for (int p = 0; p < 4; p++)
+    {
+      double mean = 0.0, variance = 0.0;
+
+      for (int c = 0; c < 4; c++)
+        mean += image[p * 4 + c] / 4.0;
+      for (int c = 0; c < 4; c++)
+        variance += (image[p * 4 + c] - mean) * (image[p * 4 + c] - mean) / 4.0;
+      for (int c = 0; c < 4; c++)
+        expect[p * 4 + c] = (image[p * 4 + c] - mean) / sqrt (variance + 1e-6) * gamma[c] + beta[c];
+    }
+  assert_close (out, expect, 16);
+  qs_engine_model_free (model);
+}
+
+/* A Minimum merge of two Dense layers. */
+static void
+test_minimum (void)
+{
+  static const char config[] =
+    "{\"class_name\": \"Model\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"b\", \"config\": {\"name\": \"b\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Minimum\", \"name\": \"min\", \"config\": {\"name\": \"min\"}, \"inbound_nodes\": [[[\"a\", 0, 0, {}], [\"b\", 0, 0, {}]]]}],"
+    " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"min\", 0, 0]]}}";
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "a/kernel", 2, { 4, 3 } }, { NULL, "a/bias", 1, { 3 } }, { NULL, "b/kernel", 2, { 4, 3 } },
+    { NULL, "b/bias", 1, { 3 } },
+  };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (1, 1, 4, -1, 1);
+  g_autofree float *out = NULL;
+  Fixture f = { .values = values };
+  Map x, a, b;
+  double expect[3];
+
+  g_assert_no_error (error);
+  g_assert_cmpint (count_kind (model, QS_LAYER_MINIMUM), ==, 1);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 1, 1, 4);
+  a = ref_dense (x, weight (&f, "a/kernel"), weight (&f, "a/bias"), 3);
+  b = ref_dense (x, weight (&f, "b/kernel"), weight (&f, "b/bias"), 3);
+  for (int c = 0; c < 3; c++)
+    expect[c] = MIN (a.v[c], b.v[c]);
+  assert_close (out, expect, 3);
+  map_clear (&x), map_clear (&a), map_clear (&b);
+  qs_engine_model_free (model);
+}
+
+/* tf.math.truediv of two tensors (a TFOpLambda): a Divide merge the
+ * integer path runs in float. */
+static void
+test_divide (void)
+{
+  static const char config[] =
+    "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 3}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"b\", \"config\": {\"name\": \"b\", \"units\": 3, \"activation\": \"sigmoid\"}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+    "{\"class_name\": \"TFOpLambda\", \"name\": \"ratio\", \"config\": {\"name\": \"ratio\", \"function\": \"math.truediv\"},"
+    " \"inbound_nodes\": [[\"a\", 0, 0, {\"y\": [\"b\", 0, 0], \"name\": null}]]}],"
+    " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"ratio\", 0, 0]]}}";
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "a/kernel", 2, { 4, 3 } }, { NULL, "a/bias", 1, { 3 } }, { NULL, "b/kernel", 2, { 4, 3 } },
+    { NULL, "b/bias", 1, { 3 } },
+  };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_text (config, weights, G_N_ELEMENTS (weights), values, &error);
+  g_autofree float *image = random_image (1, 1, 4, -1, 1);
+  g_autofree float *out = NULL;
+  Fixture f = { .values = values };
+  Map x, a, b;
+  double expect[3];
+  QsLayerInfo info;
+
+  g_assert_no_error (error);
+  layer_named (model, "ratio", &info);
+  g_assert_cmpint (info.kind, ==, QS_LAYER_DIVIDE);
+  g_assert_true (info.runs_in_float);
+  out = engine_forward (model, image);
+  x = map_from_floats (image, 1, 1, 4);
+  a = ref_dense (x, weight (&f, "a/kernel"), weight (&f, "a/bias"), 3);
+  b = ref_dense (x, weight (&f, "b/kernel"), weight (&f, "b/bias"), 3);
+  /* The sigmoid keeps the divisor in (0, 1). */
+  for (int c = 0; c < 3; c++)
+    expect[c] = a.v[c] / (1.0 / (1.0 + exp (-b.v[c])));
+  assert_close (out, expect, 3);
+  map_clear (&x), map_clear (&a), map_clear (&b);
+  qs_engine_model_free (model);
+}
+
 /* ---- bad graphs ---------------------------------------------------------------------------------- */
 
 static void
@@ -1030,7 +1211,7 @@ test_errors (void)
   const char *shared[] = { "“relu”", "called 2 times", NULL };
   const char *outputs[] = { "2 outputs", "“a”", "“b”", NULL };
   const char *tf_op[] = { "“tf.math.reduce_sum”", "math.reduce_sum", NULL };
-  const char *divide[] = { "“ratio”", "divides one tensor by another", NULL };
+  const char *divide[] = { "“ratio”", "cannot merge", NULL };
   const char *subtract3[] = { "“diff”", "3 inputs", NULL };
 
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"b\", 0, 0, {}]]") ","
@@ -1055,10 +1236,11 @@ test_errors (void)
   expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.math.reduce_sum", ", \"function\": \"math.reduce_sum\"",
                                    "[\"in\", 0, 0, {\"axis\": -1}]"), "[\"tf.math.reduce_sum\", 0, 0]"),
                 QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, tf_op);
-  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+  /* A map over a vector: the division's shapes do not match. */
+  expect_error (FUNCTIONAL (LAYER ("GlobalAveragePooling2D", "a", "", "[[\"in\", 0, 0, {}]]") ","
                             LAYER ("TFOpLambda", "ratio", ", \"function\": \"math.truediv\"",
                                    "[\"in\", 0, 0, {\"y\": [\"a\", 0, 0], \"name\": null}]"), "[\"ratio\", 0, 0]"),
-                QS_KERAS_MODEL_ERROR_UNSUPPORTED, divide);
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, divide);
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
                             LAYER ("Subtract", "diff", "", "[[\"in\", 0, 0, {}], [\"a\", 0, 0, {}], [\"in\", 0, 0, {}]]"),
                             "[\"diff\", 0, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, subtract3);
@@ -1134,10 +1316,14 @@ main (int    argc,
   g_test_add_func ("/keras-graph/mobilenetv2-keras2", test_mobilenetv2_keras2);
   g_test_add_func ("/keras-graph/cnn-keras3", test_cnn_keras3);
   g_test_add_func ("/keras-graph/separable-dilated-grouped", test_separable_dilated_grouped);
+  g_test_add_func ("/keras-graph/dilated-depthwise", test_dilated_depthwise);
   g_test_add_func ("/keras-graph/shape-layers", test_shape_layers);
   g_test_add_func ("/keras-graph/activations", test_activations);
   g_test_add_func ("/keras-graph/preprocessing", test_preprocessing);
   g_test_add_func ("/keras-graph/merges", test_merges);
+  g_test_add_func ("/keras-graph/layer-norm", test_layer_norm);
+  g_test_add_func ("/keras-graph/minimum", test_minimum);
+  g_test_add_func ("/keras-graph/divide", test_divide);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);

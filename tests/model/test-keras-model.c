@@ -174,7 +174,7 @@ test_sequential (gconstpointer data)
   double expect[4];
   size_t size;
   g_autofree void *scratch = NULL;
-  static const char *const names[] = { "conv", "dw", "pool", "flatten", "out" };
+  static const char *const names[] = { "conv", "relu", "dw", "pool", "flatten", "out" };
 
   /* The dense kernel in the fixture is 24 x 4 because the architecture
    * would give 6 after pooling: the mismatch case first. */
@@ -200,7 +200,7 @@ test_sequential (gconstpointer data)
   g_assert_no_error (error);
   g_assert_nonnull (model);
 
-  /* BN folded, ReLU fused, Dropout gone, softmax dropped. */
+  /* BN folded, ReLU fused (a view), Dropout gone, softmax dropped. */
   g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, G_N_ELEMENTS (names));
   g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 3);
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
@@ -209,6 +209,8 @@ test_sequential (gconstpointer data)
       g_assert_cmpstr (info.name, ==, names[i]);
     }
   g_assert_true (qs_engine_model_get_layer (model, 1, &info));
+  g_assert_true (info.fused);
+  g_assert_true (qs_engine_model_get_layer (model, 2, &info));
   g_assert_cmpint (info.kind, ==, QS_LAYER_DEPTHWISE_CONV2D);
   g_assert_cmpint (info.out_h, ==, 3);
   g_assert_cmpint (info.out_c, ==, 6);

@@ -5,7 +5,7 @@
 # Usage: make-seeds.py SOURCE_DIR OUT_DIR
 # Writes OUT_DIR/config/ (the demo model's Keras 2 Sequential model_config,
 # the same model as a Keras 2 functional config and as Keras 3 Sequential and
-# functional config.json), OUT_DIR/scheme/ (the documented example and
+# functional config.json, and the graph configs of tests/data/keras-configs/), OUT_DIR/scheme/ (the documented example and
 # variants) and OUT_DIR/dataset/ (idx files, plain and gzip, cut to a few
 # images, and HDF5 image sets). Needs numpy and h5py.
 import copy
@@ -76,6 +76,20 @@ for layer in layers:
     previous = k3["name"]
     functional3["config"]["layers"].append(k3)
 write("config", "keras3-functional.json", json.dumps(functional3))
+
+# The graph configs tf.keras and Keras 3 wrote (tests/data/keras-configs/: a
+# TensorFlow.js model.json's modelTopology.model_config, or a config.json),
+# compact, each that fits the target's -max_len (64 KiB).
+configs = os.path.join(src, "tests/data/keras-configs")
+for name in sorted(os.listdir(configs)):
+    if not name.endswith(".json"):
+        continue
+    with open(os.path.join(configs, name)) as f:
+        document = json.load(f)
+    config = document.get("modelTopology", {}).get("model_config", document)
+    text = json.dumps(config, separators=(",", ":"))
+    if len(text) <= 65536:
+        write("config", "graph-" + name, text)
 
 # ---- scheme files ---------------------------------------------------------
 example = {
