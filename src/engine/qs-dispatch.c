@@ -76,6 +76,7 @@ static const QsKernels avx512vnni_kernels = {
   .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
+  .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
 };
 #endif
 

@@ -177,6 +177,40 @@ test_requantize_example (void)
 
 /* ---- requantization kernels -------------------------------------------------------- */
 
+/* Random parameters for @n channels into the caller's arrays: scales from
+ * @min_scale to 0.9, some zero multipliers, weight zero points on odd
+ * @trial, clamps narrowed on some. */
+static void
+random_requant_params (size_t           n,
+                       int              trial,
+                       double           min_scale,
+                       int32_t         *bias,
+                       int32_t         *wzp,
+                       int32_t         *mult,
+                       int32_t         *rshift,
+                       int32_t         *lshift,
+                       QsRequantParams *p)
+{
+  for (size_t c = 0; c < n; c++)
+    {
+      double real = exp (g_rand_double_range (rng, log (min_scale), log (0.9)));
+
+      bias[c] = g_rand_int_range (rng, -100000, 100000);
+      wzp[c] = g_rand_int_range (rng, -128, 128);
+      qs_quantize_multiplier (real, &mult[c], &rshift[c], &lshift[c]);
+      if (c % 11 == 5)
+        mult[c] = 0;
+    }
+  memset (p, 0, sizeof *p);
+  p->bias = bias;
+  p->weight_zp = trial % 2 ? wzp : NULL;
+  p->multiplier = mult;
+  p->right_shift = rshift;
+  p->output_zp = g_rand_int_range (rng, 0, 256);
+  p->act_min = trial % 4 == 1 ? p->output_zp : 0;
+  p->act_max = trial % 5 == 2 ? MIN (255, p->output_zp + 40) : 255;
+}
+
 static void
 test_requantize_kernels (void)
 {
@@ -208,23 +242,7 @@ test_requantize_kernels (void)
             acc[i] = big ? (int32_t) g_rand_int (rng) : g_rand_int_range (rng, -200000, 200000);
           for (size_t r = 0; r < rows; r++)
             rowsum[r] = g_rand_int_range (rng, 0, 255 * 300);
-          for (size_t c = 0; c < n; c++)
-            {
-              double real = exp (g_rand_double_range (rng, log (1e-7), log (0.9)));
-
-              bias[c] = g_rand_int_range (rng, -100000, 100000);
-              wzp[c] = g_rand_int_range (rng, -128, 128);
-              qs_quantize_multiplier (real, &mult[c], &rshift[c], &lshift[c]);
-              if (c % 11 == 5)
-                mult[c] = 0;
-            }
-          p.bias = bias;
-          p.weight_zp = trial % 2 ? wzp : NULL;
-          p.multiplier = mult;
-          p.right_shift = rshift;
-          p.output_zp = g_rand_int_range (rng, 0, 256);
-          p.act_min = trial % 4 == 1 ? p.output_zp : 0;
-          p.act_max = trial % 5 == 2 ? MIN (255, p.output_zp + 40) : 255;
+          random_requant_params (n, trial, 1e-7, bias, wzp, mult, rshift, lshift, &p);
 
           ref->requant (rows, n, acc, n, rowsum, &p, out_ref, n);
           k->requant (rows, n, acc, n, rowsum, &p, out_opt, n);
@@ -234,6 +252,45 @@ test_requantize_kernels (void)
 }
 
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
+
+/* The GEMM that stores codes against the scalar requantizer on the
+ * reference sums @cref, with and without weight zero points; each row's
+ * code slots are framed by sentinels it must not touch. */
+static void
+check_gemm_requant (const QsKernels *k,
+                    size_t           m,
+                    size_t           n,
+                    size_t           kk,
+                    const uint8_t   *a,
+                    size_t           lda,
+                    const void      *packed,
+                    const int32_t   *cref)
+{
+  size_t kp = qs_gemm_padded_k (kk), ldout = n + 3;
+  g_autofree int32_t *rowsum = g_new (int32_t, m);
+  g_autofree int32_t *bias = g_new (int32_t, n);
+  g_autofree int32_t *wzp = g_new (int32_t, n);
+  g_autofree int32_t *mult = g_new (int32_t, n);
+  g_autofree int32_t *rshift = g_new (int32_t, n);
+  g_autofree int32_t *lshift = g_new (int32_t, n);
+  g_autofree uint8_t *out_ref = g_new (uint8_t, m * ldout);
+  g_autofree uint8_t *out_opt = g_new (uint8_t, m * ldout);
+
+  qs_row_sums_u8 (m, kk, a, lda, rowsum);
+  for (int trial = 0; trial < 2; trial++)
+    {
+      QsRequantParams p;
+
+      /* Sums of up to 1000 products reach 1.6e7: scales from 1e-6 keep
+       * most codes inside [0, 255]. */
+      random_requant_params (n, trial, 1e-6, bias, wzp, mult, rshift, lshift, &p);
+      memset (out_ref, 0xA5, m * ldout);
+      memset (out_opt, 0xA5, m * ldout);
+      qs_requantize_u8_scalar (m, n, cref, n, rowsum, &p, out_ref, ldout);
+      k->gemm_requant (m, n, kp, a, lda, packed, rowsum, &p, out_opt, ldout);
+      g_assert_cmpmem (out_opt, m * ldout, out_ref, m * ldout);
+    }
+}
 
 static void
 check_gemm (const QsKernels *k,
@@ -275,6 +332,8 @@ check_gemm (const QsKernels *k,
       }
   g_assert_cmpmem (cref, m * n * sizeof (int32_t), naive, m * n * sizeof (int32_t));
   g_assert_cmpmem (copt, m * n * sizeof (int32_t), cref, m * n * sizeof (int32_t));
+  if (k->gemm_requant != NULL)
+    check_gemm_requant (k, m, n, kk, a, lda, popt, cref);
 }
 
 static void

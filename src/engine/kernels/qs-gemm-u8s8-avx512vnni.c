@@ -7,11 +7,11 @@
  * packed as blocks of 16 output channels with four consecutive k of a
  * channel adjacent: [n/16][kp/4][16][4] int8, one 64-byte load per block
  * and k-quad; each row's k-quad is broadcast as one 32-bit value. The
- * micro-kernel computes 8 rows x 32 channels (16 accumulators).
+ * micro-kernel computes 8 rows x 32 channels (16 accumulators) and stores
+ * them as int32 sums, or requantized to codes while still in registers
+ * (qs_gemm_requant_u8s8_avx512vnni: no pass over the sums afterwards).
  */
-#include "qs-kernels.h"
-
-#include <immintrin.h>
+#include "qs-requantize-avx512.h"
 #include <string.h>
 
 #define NB 16  /* channels per packed block */
@@ -50,6 +50,16 @@ broadcast_quad (const uint8_t *p)
   return _mm512_set1_epi32 (v);
 }
 
+/* Where a micro-kernel that requantizes stores its codes: the first of its
+ * rows and channels, the row sums from its first row. */
+typedef struct {
+  const QsRequantParams *p;
+  QsRequantLanes         lanes[2];
+  const int32_t         *rowsum;
+  uint8_t               *out;
+  size_t                 ldout;
+} QsCodeStore;
+
 static inline void
 micro_kernel (size_t         rows,
               size_t         kp,
@@ -60,7 +70,8 @@ micro_kernel (size_t         rows,
               size_t         valid0,
               size_t         valid1,
               int32_t       *c,
-              size_t         ldc)
+              size_t         ldc,
+              const QsCodeStore *codes)
 {
   const uint8_t *ar[MR];
   __m512i acc0[MR], acc1[MR];
@@ -96,12 +107,27 @@ micro_kernel (size_t         rows,
           acc0[r] = _mm512_dpbusd_epi32 (acc0[r], broadcast_quad (ar[r] + k), wa);
       }
 
-  for (size_t r = 0; r < rows; r++)
-    {
-      _mm512_mask_storeu_epi32 (c + r * ldc, lane_mask (valid0), acc0[r]);
-      if (w1 != NULL)
-        _mm512_mask_storeu_epi32 (c + r * ldc + NB, lane_mask (valid1), acc1[r]);
-    }
+  if (codes != NULL)
+    for (size_t r = 0; r < rows; r++)
+      {
+        int32_t rs = codes->rowsum != NULL ? codes->rowsum[r] : 0;
+        uint8_t *o = codes->out + r * codes->ldout;
+
+        _mm512_mask_cvtusepi32_storeu_epi8 (o, lane_mask (valid0),
+                                            qs_requant_vector_avx512 (&codes->lanes[0], codes->p,
+                                                                      acc0[r], rs));
+        if (w1 != NULL)
+          _mm512_mask_cvtusepi32_storeu_epi8 (o + NB, lane_mask (valid1),
+                                              qs_requant_vector_avx512 (&codes->lanes[1], codes->p,
+                                                                        acc1[r], rs));
+      }
+  else
+    for (size_t r = 0; r < rows; r++)
+      {
+        _mm512_mask_storeu_epi32 (c + r * ldc, lane_mask (valid0), acc0[r]);
+        if (w1 != NULL)
+          _mm512_mask_storeu_epi32 (c + r * ldc + NB, lane_mask (valid1), acc1[r]);
+      }
 }
 
 void
@@ -129,6 +155,43 @@ qs_gemm_u8s8_avx512vnni (size_t         m,
 
       for (size_t i = 0; i < m; i += MR)
         micro_kernel (m - i < MR ? m - i : MR, kp, a + i * lda, lda, w0, w1, valid0, valid1,
-                      c + i * ldc + b * NB, ldc);
+                      c + i * ldc + b * NB, ldc, NULL);
+    }
+}
+
+void
+qs_gemm_requant_u8s8_avx512vnni (size_t                 m,
+                                 size_t                 n,
+                                 size_t                 kp,
+                                 const uint8_t         *a,
+                                 size_t                 lda,
+                                 const void            *packed,
+                                 const int32_t         *rowsum,
+                                 const QsRequantParams *p,
+                                 uint8_t               *out,
+                                 size_t                 ldout)
+{
+  const int8_t *w = packed;
+  size_t blocks = (n + NB - 1) / NB;
+  size_t block_stride = kp * NB;
+
+  for (size_t b = 0; b < blocks; b += 2)
+    {
+      const int8_t *w0 = w + b * block_stride;
+      const int8_t *w1 = b + 1 < blocks ? w + (b + 1) * block_stride : NULL;
+      size_t valid0 = n - b * NB < NB ? n - b * NB : NB;
+      size_t valid1 = w1 != NULL ? (n - (b + 1) * NB < NB ? n - (b + 1) * NB : NB) : 0;
+      QsCodeStore codes = { .p = p, .ldout = ldout };
+
+      codes.lanes[0] = qs_requant_lanes_avx512 (p, b * NB, lane_mask (valid0));
+      if (w1 != NULL)
+        codes.lanes[1] = qs_requant_lanes_avx512 (p, (b + 1) * NB, lane_mask (valid1));
+      for (size_t i = 0; i < m; i += MR)
+        {
+          codes.rowsum = p->weight_zp != NULL ? rowsum + i : NULL;
+          codes.out = out + i * ldout + b * NB;
+          micro_kernel (m - i < MR ? m - i : MR, kp, a + i * lda, lda, w0, w1, valid0, valid1,
+                        NULL, 0, &codes);
+        }
     }
 }
