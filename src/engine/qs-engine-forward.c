@@ -312,7 +312,7 @@ layer_fp32 (const QsEngineModel *model,
                       e[(p * l->in_c + c) * l->multiplier + mm] = src[p * l->in_c + c];
                 src = e;
               }
-            qs_depthwise_f32_scalar (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
+            model->kernels->depthwise_f32 (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
           }
         return out;
       }

@@ -652,6 +652,68 @@ test_gemm_f32 (void)
     }
 }
 
+/* ---- float32 depthwise: the same products and sums in the same order ------------------ */
+
+static void
+test_depthwise_f32 (void)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  static const int channels[] = { 1, 3, 8, 13, 32, 40, 96 };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (int trial = 0; trial < 200; trial++)
+        {
+          QsConvShape sh = {
+            .in_h = g_rand_int_range (rng, 1, 12), .in_w = g_rand_int_range (rng, 1, 12),
+            .in_c = channels[trial % G_N_ELEMENTS (channels)],
+            .kernel_h = g_rand_int_range (rng, 1, 6), .kernel_w = g_rand_int_range (rng, 1, 6),
+            .stride_h = g_rand_int_range (rng, 1, 3), .stride_w = g_rand_int_range (rng, 1, 3),
+          };
+          size_t C = (size_t) sh.in_c, in_n, out_n, w_n = (size_t) sh.kernel_h * sh.kernel_w * C;
+          float lo = trial % 3 == 0 ? -INFINITY : 0.0f, hi = trial % 3 == 1 ? 6.0f : INFINITY;
+
+          sh.pad_top = g_rand_int_range (rng, 0, sh.kernel_h);
+          sh.pad_left = g_rand_int_range (rng, 0, sh.kernel_w);
+          sh.out_h = (sh.in_h + 2 * sh.pad_top - sh.kernel_h) / sh.stride_h + 1;
+          sh.out_w = (sh.in_w + 2 * sh.pad_left - sh.kernel_w) / sh.stride_w + 1;
+          if (sh.out_h < 1 || sh.out_w < 1)
+            continue;
+          in_n = (size_t) sh.in_h * sh.in_w * C;
+          out_n = (size_t) sh.out_h * sh.out_w * C;
+          {
+            g_autofree float *in = g_new (float, in_n);
+            g_autofree float *w = g_new (float, w_n);
+            g_autofree float *bias = g_new (float, C);
+            g_autofree float *oref = g_new (float, out_n + 8);
+            g_autofree float *oopt = g_new (float, out_n + 8);
+
+            /* Wide magnitudes so that products round and the order of sums shows. */
+            for (size_t i = 0; i < in_n; i++)
+              in[i] = (float) (g_rand_double_range (rng, -1.0, 1.0) * exp (g_rand_double_range (rng, -6.0, 6.0)));
+            for (size_t i = 0; i < w_n; i++)
+              w[i] = (float) g_rand_double_range (rng, -2.0, 2.0);
+            for (size_t i = 0; i < C; i++)
+              bias[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+            if (trial % 7 == 3)
+              in[0] = NAN;
+            memset (oref, 0x5A, (out_n + 8) * sizeof (float));
+            memset (oopt, 0x5A, (out_n + 8) * sizeof (float));
+            ref->depthwise_f32 (&sh, in, w, bias, lo, hi, oref);
+            k->depthwise_f32 (&sh, in, w, bias, lo, hi, oopt);
+            g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+            checked++;
+          }
+        }
+    }
+  g_test_message ("%u depthwise shapes checked", checked);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -668,6 +730,7 @@ main (int    argc,
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
+  g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   status = g_test_run ();
   g_rand_free (rng);
   return status;

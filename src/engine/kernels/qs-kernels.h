@@ -419,6 +419,12 @@ void   qs_gemm_f32_avx2      (size_t m, size_t n, size_t k, const float *a, size
 /* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
 void qs_depthwise_f32_scalar (const QsConvShape *shape, const float *in, const float *w,
                               const float *bias, float lo, float hi, float *out);
+typedef void (*QsDepthwiseF32Func) (const QsConvShape *shape, const float *in, const float *w,
+                                    const float *bias, float lo, float hi, float *out);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_depthwise_f32_avx2 (const QsConvShape *shape, const float *in, const float *w,
+                            const float *bias, float lo, float hi, float *out);
+#endif
 
 /* ---- dispatch --------------------------------------------------------------- */
 
@@ -441,6 +447,7 @@ typedef struct {
   QsGemmF32PackedSizeFunc    gemm_f32_packed_size;
   QsGemmF32PackFunc          gemm_f32_pack;
   QsGemmF32Func              gemm_f32;
+  QsDepthwiseF32Func         depthwise_f32;
   QsGemm16Func               gemm16;
   /* Optional (NULL: one-channel convolutions take im2col + GEMM). */
   QsConvC1SupportedFunc      conv_c1_supported;
