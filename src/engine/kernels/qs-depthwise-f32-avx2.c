@@ -31,6 +31,66 @@ product (__m256 x,
   return p;
 }
 
+/* Output pixel (@oy, @ox), channels [c0, c0 + 8 * nv), taps [ky0, ky1) x
+ * [kx0, kx1) (those inside the image); @mask selects the channels of a
+ * last partial vector (nv 1). Inlined with constant @nv and @masked, so
+ * the sums live in registers and full vectors load without masks. */
+static inline void
+pixel_channels (const QsConvShape *s,
+                const float       *in,
+                const float       *w,
+                const float       *bias,
+                __m256             vlo,
+                __m256             vhi,
+                int                oy,
+                int                ox,
+                int                ky0,
+                int                ky1,
+                int                kx0,
+                int                kx1,
+                int                c0,
+                int                nv,
+                bool               masked,
+                __m256i            mask,
+                float             *o)
+{
+  size_t C = (size_t) s->in_c;
+  __m256 acc[VB];
+
+  for (int v = 0; v < nv; v++)
+    acc[v] = masked ? _mm256_maskload_ps (bias + c0, mask) : _mm256_loadu_ps (bias + c0 + 8 * v);
+  for (int ky = ky0; ky < ky1; ky++)
+    {
+      int iy = oy * s->stride_h - s->pad_top + ky;
+
+      for (int kx = kx0; kx < kx1; kx++)
+        {
+          int ix = ox * s->stride_w - s->pad_left + kx;
+          const float *px = in + ((size_t) iy * s->in_w + ix) * C + c0;
+          const float *wt = w + (size_t) (ky * s->kernel_w + kx) * C + c0;
+
+          for (int v = 0; v < nv; v++)
+            {
+              __m256 x = masked ? _mm256_maskload_ps (px, mask) : _mm256_loadu_ps (px + 8 * v);
+              __m256 y = masked ? _mm256_maskload_ps (wt, mask) : _mm256_loadu_ps (wt + 8 * v);
+
+              acc[v] = _mm256_add_ps (acc[v], product (x, y));
+            }
+        }
+    }
+  for (int v = 0; v < nv; v++)
+    {
+      /* The reference's x < lo ? lo : (x > hi ? hi : x): maxps and
+       * minps return their second operand on ties and NaN. */
+      __m256 x = _mm256_min_ps (vhi, _mm256_max_ps (vlo, acc[v]));
+
+      if (masked)
+        _mm256_maskstore_ps (o + c0, mask, x);
+      else
+        _mm256_storeu_ps (o + c0 + 8 * v, x);
+    }
+}
+
 void
 qs_depthwise_f32_avx2 (const QsConvShape *s,
                        const float       *in,
@@ -42,6 +102,7 @@ qs_depthwise_f32_avx2 (const QsConvShape *s,
 {
   int C = s->in_c;
   __m256 vlo = _mm256_set1_ps (lo), vhi = _mm256_set1_ps (hi);
+  __m256i all = _mm256_set1_epi32 (-1);
 
   for (int oy = 0; oy < s->out_h; oy++)
     {
@@ -53,45 +114,17 @@ qs_depthwise_f32_avx2 (const QsConvShape *s,
         {
           int kx0 = s->pad_left - ox * s->stride_w, kx1 = s->in_w + s->pad_left - ox * s->stride_w;
           float *o = out + ((size_t) oy * s->out_w + ox) * C;
+          int c0 = 0;
 
           kx0 = kx0 < 0 ? 0 : kx0;
           kx1 = kx1 > s->kernel_w ? s->kernel_w : kx1;
-          for (int c0 = 0; c0 < C; c0 += 8 * VB)
-            {
-              __m256i mask[VB];
-              __m256 acc[VB];
-              int nv = 0;
-
-              for (int v = 0; v < VB && c0 + 8 * v < C; v++, nv++)
-                {
-                  mask[v] = lane_mask (C - c0 - 8 * v);
-                  acc[v] = _mm256_maskload_ps (bias + c0 + 8 * v, mask[v]);
-                }
-              for (int ky = ky0; ky < ky1; ky++)
-                {
-                  int iy = oy * s->stride_h - s->pad_top + ky;
-
-                  for (int kx = kx0; kx < kx1; kx++)
-                    {
-                      int ix = ox * s->stride_w - s->pad_left + kx;
-                      const float *px = in + ((size_t) iy * s->in_w + ix) * C + c0;
-                      const float *wt = w + (size_t) (ky * s->kernel_w + kx) * C + c0;
-
-                      for (int v = 0; v < nv; v++)
-                        acc[v] = _mm256_add_ps (acc[v],
-                                                product (_mm256_maskload_ps (px + 8 * v, mask[v]),
-                                                         _mm256_maskload_ps (wt + 8 * v, mask[v])));
-                    }
-                }
-              for (int v = 0; v < nv; v++)
-                {
-                  /* The reference's x < lo ? lo : (x > hi ? hi : x): maxps and
-                   * minps return their second operand on ties and NaN. */
-                  __m256 x = _mm256_min_ps (vhi, _mm256_max_ps (vlo, acc[v]));
-
-                  _mm256_maskstore_ps (o + c0 + 8 * v, mask[v], x);
-                }
-            }
+          for (; c0 + 8 * VB <= C; c0 += 8 * VB)
+            pixel_channels (s, in, w, bias, vlo, vhi, oy, ox, ky0, ky1, kx0, kx1, c0, VB, false, all, o);
+          for (; c0 + 8 <= C; c0 += 8)
+            pixel_channels (s, in, w, bias, vlo, vhi, oy, ox, ky0, ky1, kx0, kx1, c0, 1, false, all, o);
+          if (c0 < C)
+            pixel_channels (s, in, w, bias, vlo, vhi, oy, ox, ky0, ky1, kx0, kx1, c0, 1, true,
+                            lane_mask (C - c0), o);
         }
     }
 }
