@@ -145,11 +145,42 @@ def resnet18_keras(model):
     return b
 
 
+def vgg16_keras(model):
+    """VGG16 for the memory measurement (553 MB of float32 weights): 3x3
+    convolutions with ReLU, max pooling, Flatten, three Dense layers. The
+    adaptive 7x7 average pooling is the identity at 224x224, and the first
+    Dense layer's inputs are reordered from PyTorch's CHW flatten to Keras's HWC."""
+    b = blocks.Builder("vgg16", 224, 224, 3)
+    x = b.input
+    for m in model.features:
+        if isinstance(m, nn.Conv2d):
+            x = b.relu(b.conv(x, m.out_channels, 3, 1, 1, bias=True, module=m))
+        elif isinstance(m, nn.MaxPool2d):
+            x = b.maxpool(x, 2, 2)
+    fc1 = model.classifier[0]
+    with torch.no_grad():
+        fc1.weight.copy_(fc1.weight.reshape(-1, 512, 7, 7).permute(0, 2, 3, 1).reshape(fc1.weight.shape))
+    x = b.relu(b.dense(b.flatten(x), 4096, module=fc1))
+    x = b.relu(b.dense(x, 4096, module=model.classifier[3]))
+    b.dense(x, 1000, module=model.classifier[6])
+    return b
+
+
+MODELS = {
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, mobilenet_v2_keras),
+    "resnet18": (torchvision.models.resnet18, resnet18_keras),
+    "vgg16": (torchvision.models.vgg16, vgg16_keras),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--images", type=int, default=256, help="scored images (default 256)")
     ap.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
+    ap.add_argument("--models", default="mobilenet_v2,resnet18",
+                    help="comma-separated, of " + ", ".join(MODELS) + " (default mobilenet_v2,resnet18; "
+                         "vgg16, 553 MB, for the peak-memory measurement)")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -161,8 +192,8 @@ def main():
     stats_images = to_input(random_images(32, rng))
     check = to_input(images[:2])
 
-    for name, make, convert in (("mobilenet_v2", torchvision.models.mobilenet_v2, mobilenet_v2_keras),
-                                ("resnet18", torchvision.models.resnet18, resnet18_keras)):
+    for name in args.models.split(","):
+        make, convert = MODELS[name]
         torch.manual_seed(SEED)
         model = make(weights=None)
         plausible_bn(model, stats_images)

@@ -619,7 +619,8 @@ test_gemm_f32 (void)
 {
   const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
   const QsKernels *k = optimized (QS_ISA_AVX2);
-  static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 } };
+  static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 },
+                                      { 11, 40, 257 }, { 20, 16, 600 } };
 
   if (k == NULL)
     {
@@ -649,6 +650,18 @@ test_gemm_f32 (void)
       k->gemm_f32 (m, n, kk, a, kk, popt, bias, 0.0f, INFINITY, copt, n);
       for (size_t i = 0; i < m * n; i++)
         g_assert_cmpfloat_with_epsilon (copt[i], cref[i], 1e-4 * (1.0 + sqrt ((double) kk)));
+      /* Exactly: from the bias, one fmaf per k in order, then the clamp
+       * (however the kernel splits k). */
+      for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+          {
+            float v = bias[j];
+
+            for (size_t q = 0; q < kk; q++)
+              v = fmaf (a[i * kk + q], w[q * n + j], v);
+            v = v < 0.0f ? 0.0f : v;
+            g_assert_cmpmem (&copt[i * n + j], sizeof (float), &v, sizeof (float));
+          }
     }
 }
 
