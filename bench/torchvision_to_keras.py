@@ -7,6 +7,7 @@ How to run (Debian's python3-torch and python3-torchvision, only /usr/bin/python
 sees them; from anywhere):
 
     /usr/bin/python3 bench/torchvision_to_keras.py OUTDIR [--images 256] [--calib 64]
+                     [--models mobilenet_v2,resnet18[,vgg16]]
 
 Writes into OUTDIR (not committed: about 14 and 47 MB):
   mobilenet_v2.h5, resnet18.h5   Keras 2 functional models exactly as tf.keras
@@ -17,6 +18,8 @@ Writes into OUTDIR (not committed: about 14 and 47 MB):
                                  DepthwiseConv2D without bias + BatchNormalization,
                                  ReLU(6) / ReLU, Add, GlobalAveragePooling2D,
                                  Dropout, Dense(1000)
+  vgg16.h5 (with --models vgg16)  553 MB, for eval's peak memory: Conv2D + ReLU,
+                                 MaxPooling2D, Flatten, Dense(4096) x 2, Dense(1000)
   mobilenet_v2.pt, resnet18.pt   the same weights as a torchvision state_dict,
                                  for bench_graph_models.py
   NAME-images.h5, calib.h5       random 224x224x3 uint8 images (smooth noise)
