@@ -7,6 +7,7 @@ How to run (Debian's python3-torch and python3-torchvision, only /usr/bin/python
 sees them; from anywhere):
 
     /usr/bin/python3 bench/torchvision_to_keras.py OUTDIR [--images 256] [--calib 64]
+                     [--models mobilenet_v2,resnet18[,vgg16]]
 
 Writes into OUTDIR (not committed: about 14 and 47 MB):
   mobilenet_v2.h5, resnet18.h5   Keras 2 functional models exactly as tf.keras
@@ -17,6 +18,8 @@ Writes into OUTDIR (not committed: about 14 and 47 MB):
                                  DepthwiseConv2D without bias + BatchNormalization,
                                  ReLU(6) / ReLU, Add, GlobalAveragePooling2D,
                                  Dropout, Dense(1000)
+  vgg16.h5 (with --models vgg16)  553 MB, for eval's peak memory: Conv2D + ReLU,
+                                 MaxPooling2D, Flatten, Dense(4096) x 2, Dense(1000)
   mobilenet_v2.pt, resnet18.pt   the same weights as a torchvision state_dict,
                                  for bench_graph_models.py
   NAME-images.h5, calib.h5       random 224x224x3 uint8 images (smooth noise)
@@ -145,11 +148,42 @@ def resnet18_keras(model):
     return b
 
 
+def vgg16_keras(model):
+    """VGG16 for the memory measurement (553 MB of float32 weights): 3x3
+    convolutions with ReLU, max pooling, Flatten, three Dense layers. The
+    adaptive 7x7 average pooling is the identity at 224x224, and the first
+    Dense layer's inputs are reordered from PyTorch's CHW flatten to Keras's HWC."""
+    b = blocks.Builder("vgg16", 224, 224, 3)
+    x = b.input
+    for m in model.features:
+        if isinstance(m, nn.Conv2d):
+            x = b.relu(b.conv(x, m.out_channels, 3, 1, 1, bias=True, module=m))
+        elif isinstance(m, nn.MaxPool2d):
+            x = b.maxpool(x, 2, 2)
+    fc1 = model.classifier[0]
+    with torch.no_grad():
+        fc1.weight.copy_(fc1.weight.reshape(-1, 512, 7, 7).permute(0, 2, 3, 1).reshape(fc1.weight.shape))
+    x = b.relu(b.dense(b.flatten(x), 4096, module=fc1))
+    x = b.relu(b.dense(x, 4096, module=model.classifier[3]))
+    b.dense(x, 1000, module=model.classifier[6])
+    return b
+
+
+MODELS = {
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, mobilenet_v2_keras),
+    "resnet18": (torchvision.models.resnet18, resnet18_keras),
+    "vgg16": (torchvision.models.vgg16, vgg16_keras),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--images", type=int, default=256, help="scored images (default 256)")
     ap.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
+    ap.add_argument("--models", default="mobilenet_v2,resnet18",
+                    help="comma-separated, of " + ", ".join(MODELS) + " (default mobilenet_v2,resnet18; "
+                         "vgg16, 553 MB, for the peak-memory measurement)")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -161,8 +195,8 @@ def main():
     stats_images = to_input(random_images(32, rng))
     check = to_input(images[:2])
 
-    for name, make, convert in (("mobilenet_v2", torchvision.models.mobilenet_v2, mobilenet_v2_keras),
-                                ("resnet18", torchvision.models.resnet18, resnet18_keras)):
+    for name in args.models.split(","):
+        make, convert = MODELS[name]
         torch.manual_seed(SEED)
         model = make(weights=None)
         plausible_bn(model, stats_images)

@@ -38,6 +38,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_scalar,
   .gemm_f32_pack = qs_gemm_f32_pack_scalar,
   .gemm_f32 = qs_gemm_f32_scalar,
+  .depthwise_f32 = qs_depthwise_f32_scalar,
   .gemm16 = qs_gemm_u8s16_scalar,
 };
 
@@ -55,6 +56,7 @@ static const QsKernels avx2_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,
+  .depthwise_f32 = qs_depthwise_f32_avx2,
   .gemm16 = qs_gemm_u8s16_avx2,
 };
 
@@ -71,11 +73,13 @@ static const QsKernels avx512vnni_kernels = {
   .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
   .gemm_f32_pack = qs_gemm_f32_pack_avx2,
   .gemm_f32 = qs_gemm_f32_avx2,
+  .depthwise_f32 = qs_depthwise_f32_avx2,
   .gemm16 = qs_gemm_u8s16_avx2,
   .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
   .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
+  .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
 };
 #endif
 

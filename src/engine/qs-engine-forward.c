@@ -314,7 +314,7 @@ layer_fp32 (const QsEngineModel *model,
                       e[(p * l->in_c + c) * l->multiplier + mm] = src[p * l->in_c + c];
                 src = e;
               }
-            qs_depthwise_f32_scalar (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
+            model->kernels->depthwise_f32 (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
           }
         return out;
       }
@@ -546,6 +546,9 @@ gemm_layer_quant (const QsQuantizedModel *qm,
 {
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k, kp = q->kp;
+  /* Codes straight from the GEMM's registers, when the ISA can. */
+  bool fused = q->mode == QS_QMODE_INT8 && !q->float_output && qm->kernels->gemm_requant != NULL
+               && q->rq.left_shift == NULL && q->rq.frac_q16 == NULL;
 
   if (qs_layer_is_general_conv (l))
     {
@@ -594,11 +597,16 @@ gemm_layer_quant (const QsQuantizedModel *qm,
           rowsum = s->rowsum;
         }
 
-      if (q->mode == QS_QMODE_INT8)
-        qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
+      if (fused)
+        qm->kernels->gemm_requant (rows, n, kp, a, lda, q->packed, rowsum, &q->rq, out + m0 * n, n);
       else
-        qm->kernels->gemm16 (rows, n, k, a, lda, q->w16, s->acc, n);
-      store_tile (l, q, rows, 0, n, s->acc, rowsum, m0 * n, out, fout);
+        {
+          if (q->mode == QS_QMODE_INT8)
+            qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
+          else
+            qm->kernels->gemm16 (rows, n, k, a, lda, q->w16, s->acc, n);
+          store_tile (l, q, rows, 0, n, s->acc, rowsum, m0 * n, out, fout);
+        }
     }
 }
 

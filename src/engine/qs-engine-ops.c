@@ -14,6 +14,28 @@
 
 /* ---- moving elements ---------------------------------------------------------------- */
 
+/* @bytes bytes of @dst filled with copies of the @elem_size bytes at
+ * @fill: one memset for a byte, else doubling copies of what is written. */
+static void
+fill_elements (uint8_t    *dst,
+               size_t      bytes,
+               const void *fill,
+               size_t      elem_size)
+{
+  size_t done;
+
+  if (bytes == 0)
+    return;
+  if (elem_size == 1)
+    {
+      memset (dst, *(const uint8_t *) fill, bytes);
+      return;
+    }
+  memcpy (dst, fill, elem_size);
+  for (done = elem_size; done < bytes; done *= 2)
+    memcpy (dst + done, dst, done < bytes - done ? done : bytes - done);
+}
+
 void
 qs_layer_move (const QsEngineLayer *l,
                const void          *input,
@@ -35,12 +57,25 @@ qs_layer_move (const QsEngineLayer *l,
       switch (l->kind)
         {
         case QS_LAYER_PAD:
-          /* The padding holds the code (or float) of 0.0. */
-          for (size_t i = 0; i < out_size; i += elem_size)
-            memcpy (dst + i, fill, elem_size);
-          for (int y = 0; y < l->in_h; y++)
-            memcpy (dst + (((size_t) y + l->pad_top) * l->out_w + l->pad_left) * C,
-                    src + (size_t) y * l->in_w * C, (size_t) l->in_w * C);
+          {
+            /* The padding holds the code (or float) of 0.0; only the border
+             * is filled, since the rows copied over the rest. */
+            size_t row = (size_t) l->out_w * C, left = (size_t) l->pad_left * C;
+            size_t right = row - left - (size_t) l->in_w * C;
+            size_t bottom = (size_t) (l->out_h - l->pad_top - l->in_h) * row;
+
+            fill_elements (dst, (size_t) l->pad_top * row + left, fill, elem_size);
+            for (int y = 0; y < l->in_h; y++)
+              {
+                uint8_t *d = dst + ((size_t) y + l->pad_top) * row + left;
+
+                memcpy (d, src + (size_t) y * l->in_w * C, (size_t) l->in_w * C);
+                /* The right border of this row runs into the next row's left one. */
+                fill_elements (d + (size_t) l->in_w * C,
+                               right + (y + 1 < l->in_h ? left : 0), fill, elem_size);
+              }
+            fill_elements (dst + out_size - bottom, bottom, fill, elem_size);
+          }
           break;
 
         case QS_LAYER_CROP:

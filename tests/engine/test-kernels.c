@@ -177,6 +177,40 @@ test_requantize_example (void)
 
 /* ---- requantization kernels -------------------------------------------------------- */
 
+/* Random parameters for @n channels into the caller's arrays: scales from
+ * @min_scale to 0.9, some zero multipliers, weight zero points on odd
+ * @trial, clamps narrowed on some. */
+static void
+random_requant_params (size_t           n,
+                       int              trial,
+                       double           min_scale,
+                       int32_t         *bias,
+                       int32_t         *wzp,
+                       int32_t         *mult,
+                       int32_t         *rshift,
+                       int32_t         *lshift,
+                       QsRequantParams *p)
+{
+  for (size_t c = 0; c < n; c++)
+    {
+      double real = exp (g_rand_double_range (rng, log (min_scale), log (0.9)));
+
+      bias[c] = g_rand_int_range (rng, -100000, 100000);
+      wzp[c] = g_rand_int_range (rng, -128, 128);
+      qs_quantize_multiplier (real, &mult[c], &rshift[c], &lshift[c]);
+      if (c % 11 == 5)
+        mult[c] = 0;
+    }
+  memset (p, 0, sizeof *p);
+  p->bias = bias;
+  p->weight_zp = trial % 2 ? wzp : NULL;
+  p->multiplier = mult;
+  p->right_shift = rshift;
+  p->output_zp = g_rand_int_range (rng, 0, 256);
+  p->act_min = trial % 4 == 1 ? p->output_zp : 0;
+  p->act_max = trial % 5 == 2 ? MIN (255, p->output_zp + 40) : 255;
+}
+
 static void
 test_requantize_kernels (void)
 {
@@ -208,23 +242,7 @@ test_requantize_kernels (void)
             acc[i] = big ? (int32_t) g_rand_int (rng) : g_rand_int_range (rng, -200000, 200000);
           for (size_t r = 0; r < rows; r++)
             rowsum[r] = g_rand_int_range (rng, 0, 255 * 300);
-          for (size_t c = 0; c < n; c++)
-            {
-              double real = exp (g_rand_double_range (rng, log (1e-7), log (0.9)));
-
-              bias[c] = g_rand_int_range (rng, -100000, 100000);
-              wzp[c] = g_rand_int_range (rng, -128, 128);
-              qs_quantize_multiplier (real, &mult[c], &rshift[c], &lshift[c]);
-              if (c % 11 == 5)
-                mult[c] = 0;
-            }
-          p.bias = bias;
-          p.weight_zp = trial % 2 ? wzp : NULL;
-          p.multiplier = mult;
-          p.right_shift = rshift;
-          p.output_zp = g_rand_int_range (rng, 0, 256);
-          p.act_min = trial % 4 == 1 ? p.output_zp : 0;
-          p.act_max = trial % 5 == 2 ? MIN (255, p.output_zp + 40) : 255;
+          random_requant_params (n, trial, 1e-7, bias, wzp, mult, rshift, lshift, &p);
 
           ref->requant (rows, n, acc, n, rowsum, &p, out_ref, n);
           k->requant (rows, n, acc, n, rowsum, &p, out_opt, n);
@@ -234,6 +252,45 @@ test_requantize_kernels (void)
 }
 
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
+
+/* The GEMM that stores codes against the scalar requantizer on the
+ * reference sums @cref, with and without weight zero points; each row's
+ * code slots are framed by sentinels it must not touch. */
+static void
+check_gemm_requant (const QsKernels *k,
+                    size_t           m,
+                    size_t           n,
+                    size_t           kk,
+                    const uint8_t   *a,
+                    size_t           lda,
+                    const void      *packed,
+                    const int32_t   *cref)
+{
+  size_t kp = qs_gemm_padded_k (kk), ldout = n + 3;
+  g_autofree int32_t *rowsum = g_new (int32_t, m);
+  g_autofree int32_t *bias = g_new (int32_t, n);
+  g_autofree int32_t *wzp = g_new (int32_t, n);
+  g_autofree int32_t *mult = g_new (int32_t, n);
+  g_autofree int32_t *rshift = g_new (int32_t, n);
+  g_autofree int32_t *lshift = g_new (int32_t, n);
+  g_autofree uint8_t *out_ref = g_new (uint8_t, m * ldout);
+  g_autofree uint8_t *out_opt = g_new (uint8_t, m * ldout);
+
+  qs_row_sums_u8 (m, kk, a, lda, rowsum);
+  for (int trial = 0; trial < 2; trial++)
+    {
+      QsRequantParams p;
+
+      /* Sums of up to 1000 products reach 1.6e7: scales from 1e-6 keep
+       * most codes inside [0, 255]. */
+      random_requant_params (n, trial, 1e-6, bias, wzp, mult, rshift, lshift, &p);
+      memset (out_ref, 0xA5, m * ldout);
+      memset (out_opt, 0xA5, m * ldout);
+      qs_requantize_u8_scalar (m, n, cref, n, rowsum, &p, out_ref, ldout);
+      k->gemm_requant (m, n, kp, a, lda, packed, rowsum, &p, out_opt, ldout);
+      g_assert_cmpmem (out_opt, m * ldout, out_ref, m * ldout);
+    }
+}
 
 static void
 check_gemm (const QsKernels *k,
@@ -275,6 +332,8 @@ check_gemm (const QsKernels *k,
       }
   g_assert_cmpmem (cref, m * n * sizeof (int32_t), naive, m * n * sizeof (int32_t));
   g_assert_cmpmem (copt, m * n * sizeof (int32_t), cref, m * n * sizeof (int32_t));
+  if (k->gemm_requant != NULL)
+    check_gemm_requant (k, m, n, kk, a, lda, popt, cref);
 }
 
 static void
@@ -560,7 +619,8 @@ test_gemm_f32 (void)
 {
   const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
   const QsKernels *k = optimized (QS_ISA_AVX2);
-  static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 } };
+  static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 },
+                                      { 11, 40, 257 }, { 20, 16, 600 } };
 
   if (k == NULL)
     {
@@ -590,7 +650,81 @@ test_gemm_f32 (void)
       k->gemm_f32 (m, n, kk, a, kk, popt, bias, 0.0f, INFINITY, copt, n);
       for (size_t i = 0; i < m * n; i++)
         g_assert_cmpfloat_with_epsilon (copt[i], cref[i], 1e-4 * (1.0 + sqrt ((double) kk)));
+      /* Exactly: from the bias, one fmaf per k in order, then the clamp
+       * (however the kernel splits k). */
+      for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+          {
+            float v = bias[j];
+
+            for (size_t q = 0; q < kk; q++)
+              v = fmaf (a[i * kk + q], w[q * n + j], v);
+            v = v < 0.0f ? 0.0f : v;
+            g_assert_cmpmem (&copt[i * n + j], sizeof (float), &v, sizeof (float));
+          }
     }
+}
+
+/* ---- float32 depthwise: the same products and sums in the same order ------------------ */
+
+static void
+test_depthwise_f32 (void)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  static const int channels[] = { 1, 3, 8, 13, 32, 40, 96 };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (int trial = 0; trial < 200; trial++)
+        {
+          QsConvShape sh = {
+            .in_h = g_rand_int_range (rng, 1, 12), .in_w = g_rand_int_range (rng, 1, 12),
+            .in_c = channels[trial % G_N_ELEMENTS (channels)],
+            .kernel_h = g_rand_int_range (rng, 1, 6), .kernel_w = g_rand_int_range (rng, 1, 6),
+            .stride_h = g_rand_int_range (rng, 1, 3), .stride_w = g_rand_int_range (rng, 1, 3),
+          };
+          size_t C = (size_t) sh.in_c, in_n, out_n, w_n = (size_t) sh.kernel_h * sh.kernel_w * C;
+          float lo = trial % 3 == 0 ? -INFINITY : 0.0f, hi = trial % 3 == 1 ? 6.0f : INFINITY;
+
+          sh.pad_top = g_rand_int_range (rng, 0, sh.kernel_h);
+          sh.pad_left = g_rand_int_range (rng, 0, sh.kernel_w);
+          sh.out_h = (sh.in_h + 2 * sh.pad_top - sh.kernel_h) / sh.stride_h + 1;
+          sh.out_w = (sh.in_w + 2 * sh.pad_left - sh.kernel_w) / sh.stride_w + 1;
+          if (sh.out_h < 1 || sh.out_w < 1)
+            continue;
+          in_n = (size_t) sh.in_h * sh.in_w * C;
+          out_n = (size_t) sh.out_h * sh.out_w * C;
+          {
+            g_autofree float *in = g_new (float, in_n);
+            g_autofree float *w = g_new (float, w_n);
+            g_autofree float *bias = g_new (float, C);
+            g_autofree float *oref = g_new (float, out_n + 8);
+            g_autofree float *oopt = g_new (float, out_n + 8);
+
+            /* Wide magnitudes so that products round and the order of sums shows. */
+            for (size_t i = 0; i < in_n; i++)
+              in[i] = (float) (g_rand_double_range (rng, -1.0, 1.0) * exp (g_rand_double_range (rng, -6.0, 6.0)));
+            for (size_t i = 0; i < w_n; i++)
+              w[i] = (float) g_rand_double_range (rng, -2.0, 2.0);
+            for (size_t i = 0; i < C; i++)
+              bias[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+            if (trial % 7 == 3)
+              in[0] = NAN;
+            memset (oref, 0x5A, (out_n + 8) * sizeof (float));
+            memset (oopt, 0x5A, (out_n + 8) * sizeof (float));
+            ref->depthwise_f32 (&sh, in, w, bias, lo, hi, oref);
+            k->depthwise_f32 (&sh, in, w, bias, lo, hi, oopt);
+            g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+            checked++;
+          }
+        }
+    }
+  g_test_message ("%u depthwise shapes checked", checked);
 }
 
 int
@@ -609,6 +743,7 @@ main (int    argc,
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
+  g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   status = g_test_run ();
   g_rand_free (rng);
   return status;

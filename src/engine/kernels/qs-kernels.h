@@ -157,6 +157,11 @@ typedef void   (*QsGemmFunc)           (size_t         m,
                                         const void    *packed,
                                         int32_t       *c,
                                         size_t         ldc);
+/* A GEMM whose sums go out requantized to codes (rows of @ldout). */
+typedef void (*QsGemmRequantFunc) (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                   const void *packed, const int32_t *rowsum,
+                                   const QsRequantParams *params, uint8_t *out, size_t ldout);
+
 /* Requantizes @rows x @n accumulators (see QsRequantParams). */
 typedef void   (*QsRequantFunc)        (size_t                 rows,
                                         size_t                 n,
@@ -191,6 +196,12 @@ void   qs_requantize_u8_avx2  (size_t rows, size_t n, const int32_t *acc, size_t
                                const int32_t *rowsum, const QsRequantParams *params,
                                uint8_t *out, size_t ldout);
 
+/* The GEMM of qs_gemm_u8s8_avx512vnni with its sums requantized in
+ * registers (qs_requantize_u8_avx512's codes, bit for bit), for
+ * parameters without left shifts or fractional scales. */
+void   qs_gemm_requant_u8s8_avx512vnni (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                        const void *packed, const int32_t *rowsum,
+                                        const QsRequantParams *params, uint8_t *out, size_t ldout);
 void   qs_requantize_u8_avx512 (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
                                 const int32_t *rowsum, const QsRequantParams *params,
                                 uint8_t *out, size_t ldout);
@@ -408,6 +419,12 @@ void   qs_gemm_f32_avx2      (size_t m, size_t n, size_t k, const float *a, size
 /* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
 void qs_depthwise_f32_scalar (const QsConvShape *shape, const float *in, const float *w,
                               const float *bias, float lo, float hi, float *out);
+typedef void (*QsDepthwiseF32Func) (const QsConvShape *shape, const float *in, const float *w,
+                                    const float *bias, float lo, float hi, float *out);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_depthwise_f32_avx2 (const QsConvShape *shape, const float *in, const float *w,
+                            const float *bias, float lo, float hi, float *out);
+#endif
 
 /* ---- dispatch --------------------------------------------------------------- */
 
@@ -430,12 +447,16 @@ typedef struct {
   QsGemmF32PackedSizeFunc    gemm_f32_packed_size;
   QsGemmF32PackFunc          gemm_f32_pack;
   QsGemmF32Func              gemm_f32;
+  QsDepthwiseF32Func         depthwise_f32;
   QsGemm16Func               gemm16;
   /* Optional (NULL: one-channel convolutions take im2col + GEMM). */
   QsConvC1SupportedFunc      conv_c1_supported;
   QsConvC1PackedSizeFunc     conv_c1_packed_size;
   QsConvC1PackFunc           conv_c1_pack;
   QsConvC1Func               conv_c1;
+  /* Optional (NULL: GEMM, then the requantization pass); only for
+   * parameters without left_shift and frac_q16. */
+  QsGemmRequantFunc          gemm_requant;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
