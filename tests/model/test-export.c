@@ -791,7 +791,7 @@ test_streaming_percentile (void)
 
   make_large_fixture ("large.h5");
   file = open_fixture ("large.h5");
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.range_method = QS_RANGE_PERCENTILE;
   scheme.percentile = 99.9;
 
@@ -863,7 +863,7 @@ test_pack (void)
         g_autofree guint8 *bytes = NULL;
         hssize_t nbytes;
 
-        qs_scheme_init_default (&scheme);
+        qs_scheme_init_per_tensor (&scheme);
         scheme.bits = bits;
         scheme.mapping = QS_MAPPING_SYMMETRIC;
         schemes = qs_scheme_file_new (&scheme);
