@@ -87,7 +87,7 @@ test_code_ranges (void)
     {
       QsScheme s;
       int qmin, qmax;
-      qs_scheme_init_default (&s);
+      qs_scheme_init_per_tensor (&s);
       s.bits = cases[i].bits;
       s.is_unsigned = cases[i].is_unsigned;
       s.narrow = cases[i].narrow;
@@ -103,7 +103,7 @@ test_validation (void)
   QsScheme s;
   const char *message = NULL;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.bits = 1;
   g_assert_cmpint (qs_scheme_validate (&s, &message), ==, QS_STATUS_INVALID_ARGUMENT);
   g_assert_nonnull (message);
@@ -134,7 +134,7 @@ test_range_parse (void)
 {
   QsScheme s;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   g_assert_true (qs_range_method_parse ("percentile:99.9", &s));
   g_assert_cmpint (s.range_method, ==, QS_RANGE_PERCENTILE);
   g_assert_cmpfloat (s.percentile, ==, 99.9);
@@ -244,7 +244,7 @@ test_equal_and_hash (void)
   /* Same values written over different padding bytes. */
   memset (garbage, 0xa5, sizeof garbage);
   memcpy (&b, garbage, sizeof b);
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   b.format = a.format;
   b.bits = a.bits;
   b.mapping = a.mapping;
@@ -289,7 +289,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* fp16 ignores the integer fields. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   a.format = QS_FORMAT_FP16;
   b = a;
   b.bits = 3;
@@ -302,7 +302,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* A block format's size: 0 means its own 32, so the two are one scheme. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   a.format = QS_FORMAT_MXFP4;
   b = a;
   b.group_size = 32;
@@ -312,7 +312,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* The axis counts per channel, not per tensor. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   b = a;
   b.axis = 1;
   g_assert_true (qs_scheme_equal (&a, &b));
