@@ -306,7 +306,7 @@ qs_cli_scheme_option_group (QsCliSchemeOptions *o)
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o->threads, N_("Worker threads (default: all cores)"), "N" },
     { NULL }
   };
-  GOptionGroup *group = g_option_group_new ("scheme", _("Quantization scheme:"),
+  GOptionGroup *group = g_option_group_new ("scheme", _("Quantization scheme (default: int8, symmetric, narrow, per output channel, as TFLite's weights):"),
                                             _("Show the quantization scheme options"), NULL, NULL);
 
   o->bits = 8;
