@@ -126,11 +126,8 @@ main (int    argc,
       return 1;
     }
 
-  /* The deployment scheme: int8 per-channel symmetric weights [-127, 127]. */
+  /* The deployment scheme, the default: int8 per-channel symmetric weights [-127, 127]. */
   qs_scheme_init_default (&scheme);
-  scheme.mapping = QS_MAPPING_SYMMETRIC;
-  scheme.narrow = true;
-  scheme.granularity = QS_GRANULARITY_CHANNEL;
   n_weighted = qs_engine_model_get_n_weighted (model);
   schemes = g_new (const QsScheme *, n_weighted);
   for (size_t i = 0; i < n_weighted; i++)

@@ -220,10 +220,12 @@ qs_scheme_object_class_init (QsSchemeObjectClass *klass)
 
   properties[PROP_FORMAT] = g_param_spec_uint ("format", NULL, NULL, 0, QS_FORMAT_LAST, 0, flags);
   properties[PROP_BITS] = g_param_spec_int ("bits", NULL, NULL, QS_MIN_BITS, QS_MAX_BITS, 8, flags);
-  properties[PROP_MAPPING] = g_param_spec_uint ("mapping", NULL, NULL, 0, QS_MAPPING_SYMMETRIC, 0, flags);
+  properties[PROP_MAPPING] = g_param_spec_uint ("mapping", NULL, NULL, 0, QS_MAPPING_SYMMETRIC,
+                                                QS_MAPPING_SYMMETRIC, flags);
   properties[PROP_UNSIGNED] = g_param_spec_boolean ("unsigned", NULL, NULL, FALSE, flags);
-  properties[PROP_NARROW] = g_param_spec_boolean ("narrow", NULL, NULL, FALSE, flags);
-  properties[PROP_GRANULARITY] = g_param_spec_uint ("granularity", NULL, NULL, 0, QS_GRANULARITY_GROUP, 0, flags);
+  properties[PROP_NARROW] = g_param_spec_boolean ("narrow", NULL, NULL, TRUE, flags);
+  properties[PROP_GRANULARITY] = g_param_spec_uint ("granularity", NULL, NULL, 0, QS_GRANULARITY_GROUP,
+                                                    QS_GRANULARITY_CHANNEL, flags);
   properties[PROP_RANGE_METHOD] = g_param_spec_uint ("range-method", NULL, NULL, 0, QS_RANGE_MANUAL, 0, flags);
   properties[PROP_PERCENTILE] = g_param_spec_double ("percentile", NULL, NULL, 50.0001, 100.0, 99.99, flags);
   properties[PROP_MANUAL_LO] = g_param_spec_double ("manual-lo", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, -1.0, flags);
@@ -232,6 +234,7 @@ qs_scheme_object_class_init (QsSchemeObjectClass *klass)
   properties[PROP_NUDGE_ZERO] = g_param_spec_boolean ("nudge-zero", NULL, NULL, TRUE, flags);
   properties[PROP_GROUP_SIZE] = g_param_spec_int ("group-size", NULL, NULL, 1, QS_MAX_GROUP_SIZE,
                                                   QS_DEFAULT_GROUP_SIZE, flags);
+  /* The defaults above are qs_scheme_init_default's. */
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,

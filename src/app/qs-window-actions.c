@@ -912,24 +912,58 @@ focus_scheme_action (GtkWidget  *widget,
   gtk_widget_grab_focus (GTK_WIDGET (self->format_row));
 }
 
+/* @scheme for every tensor: one set, one undo step; the skip list stays. */
+static void
+apply_scheme_to_all (QsWindow       *self,
+                     const QsScheme *scheme)
+{
+  g_autoptr(QsSchemeSet) without = NULL;
+  g_autoptr(QsSchemeSet) schemes = NULL;
+
+  without = qs_scheme_set_without_overrides (qs_document_get_schemes (self->document));
+  schemes = qs_scheme_set_with_default (without, scheme);
+  qs_document_set_schemes (self->document, schemes);
+}
+
 static void
 apply_to_all_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
-  g_autoptr(QsSchemeSet) without = NULL;
-  g_autoptr(QsSchemeSet) schemes = NULL;
   QsScheme scheme;
 
   if (self->document == NULL)
     return;
   qs_scheme_object_get_scheme (self->scheme, &scheme);
-  /* One set, one undo step; the skip list stays. */
-  without = qs_scheme_set_without_overrides (qs_document_get_schemes (self->document));
-  schemes = qs_scheme_set_with_default (without, &scheme);
-  qs_document_set_schemes (self->document, schemes);
+  apply_scheme_to_all (self, &scheme);
   qs_window_show_toast (self, _("Every tensor now uses this scheme"));
+}
+
+/* "channel": the default (TFLite's weights); "tensor": the seed notes'
+ * scheme, so the lesson of collapsing per-tensor ranges is one click away. */
+static void
+weight_preset_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  gboolean per_tensor = g_str_equal (g_variant_get_string (parameter, NULL), "tensor");
+  QsScheme current, scheme;
+
+  if (self->document == NULL)
+    return;
+  if (per_tensor)
+    qs_scheme_init_per_tensor (&scheme);
+  else
+    qs_scheme_init_default (&scheme);
+  /* What the clip range controls start from, as the user left them. */
+  qs_scheme_object_get_scheme (self->scheme, &current);
+  scheme.manual_lo = current.manual_lo;
+  scheme.manual_hi = current.manual_hi;
+  apply_scheme_to_all (self, &scheme);
+  qs_window_show_toast (self, per_tensor ? _("Every tensor now has one scale, as the seed notes teach")
+                                         : _("Every tensor now has a scale per output channel"));
 }
 
 static void
@@ -1188,6 +1222,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.focus-scheme", NULL, focus_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.load-scheme", NULL, load_scheme_action);
   gtk_widget_class_install_action (widget_class, "win.apply-to-all", NULL, apply_to_all_action);
+  gtk_widget_class_install_action (widget_class, "win.weight-preset", "s", weight_preset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.reset-schemes", NULL, reset_schemes_action);

@@ -290,10 +290,11 @@ qs_cli_scheme_option_group (QsCliSchemeOptions *o)
 {
   const GOptionEntry entries[] = {
     { "bits", 'b', 0, G_OPTION_ARG_INT, &o->bits, N_("Bits per code, 2 to 16 (default 8)"), "N" },
-    { "mapping", 0, 0, G_OPTION_ARG_STRING, &o->mapping, N_("asymmetric (default) or symmetric"), "MAPPING" },
+    { "mapping", 0, 0, G_OPTION_ARG_STRING, &o->mapping, N_("symmetric (default) or asymmetric"), "MAPPING" },
     { "unsigned", 0, 0, G_OPTION_ARG_NONE, &o->is_unsigned, N_("Unsigned codes [0, 2^N - 1]"), NULL },
-    { "narrow", 0, 0, G_OPTION_ARG_NONE, &o->narrow, N_("Drop the lowest code (TFLite symmetric weights)"), NULL },
-    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("tensor (default), channel or group"), "GRANULARITY" },
+    { "narrow", 0, 0, G_OPTION_ARG_NONE, &o->narrow, N_("Drop the lowest code (TFLite symmetric weights; the default when symmetric and signed)"), NULL },
+    { "full-range", 0, 0, G_OPTION_ARG_NONE, &o->full_range, N_("Keep the lowest code: [-128, 127] for 8 bits (PyTorch's qint8)"), NULL },
+    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("channel (default), tensor or group; tensor is the seed notes' per-tensor scheme"), "GRANULARITY" },
     { "group-size", 0, 0, G_OPTION_ARG_INT, &o->group_size, N_("Weights per group or block along the reduction axis (default: 128 for int groups, the block format's own size)"), "G" },
     { "axis", 0, 0, G_OPTION_ARG_STRING, &o->axis, N_("Channel axis for per-channel (default: the tensor's output channels)"), "K" },
     { "range", 'r', 0, G_OPTION_ARG_STRING, &o->range, N_("minmax, percentile:P, mse, kl or manual:LO,HI"), "METHOD" },
@@ -305,7 +306,7 @@ qs_cli_scheme_option_group (QsCliSchemeOptions *o)
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o->threads, N_("Worker threads (default: all cores)"), "N" },
     { NULL }
   };
-  GOptionGroup *group = g_option_group_new ("scheme", _("Quantization scheme:"),
+  GOptionGroup *group = g_option_group_new ("scheme", _("Quantization scheme (default: int8, symmetric, narrow, per output channel, as TFLite's weights):"),
                                             _("Show the quantization scheme options"), NULL, NULL);
 
   o->bits = 8;
@@ -331,7 +332,7 @@ qs_cli_scheme_options_clear (QsCliSchemeOptions *o)
 gboolean
 qs_cli_scheme_options_given (const QsCliSchemeOptions *o)
 {
-  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow
+  return o->bits != 8 || o->mapping != NULL || o->is_unsigned || o->narrow || o->full_range
          || o->granularity != NULL || o->axis != NULL || o->range != NULL
          || o->no_zero_nudge || o->rounding != NULL || o->format != NULL
          || o->bins != QS_DEFAULT_BINS || o->hist_range != NULL || o->group_size != 0;
@@ -374,7 +375,6 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
   qs_scheme_init_default (scheme);
   scheme->bits = o->bits;
   scheme->is_unsigned = o->is_unsigned;
-  scheme->narrow = o->narrow;
   scheme->nudge_zero = !o->no_zero_nudge;
   scheme->bins = o->bins;
 
@@ -388,6 +388,12 @@ qs_cli_scheme_from_options (const QsCliSchemeOptions *o,
     return invalid (error, _("unknown format “%s” (use int, fp16, bf16, fp8-e4m3, fp8-e5m2, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, mxint8, nvfp4 or nf4)"), o->format);
   if (o->range && !qs_range_method_parse (o->range, scheme))
     return invalid (error, _("bad range method “%s” (use minmax, percentile:P, mse, kl or manual:LO,HI)"), o->range);
+  if (o->narrow && o->full_range)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, _("--narrow and --full-range cannot be combined"));
+      return FALSE;
+    }
+  scheme->narrow = o->narrow || (!o->full_range && qs_scheme_default_narrow (scheme));
   if (o->axis)
     {
       gint64 axis;

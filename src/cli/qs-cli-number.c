@@ -349,7 +349,8 @@ qs_cli_number (int    argc,
       QsScheme scheme;
       double scale;
 
-      qs_scheme_init_default (&scheme);
+      /* A given scale and zero point: the seed's per-tensor quantizer. */
+      qs_scheme_init_per_tensor (&scheme);
       scheme.bits = bits != 0 ? bits : 8;
       scheme.is_unsigned = is_unsigned;
       scheme.narrow = narrow;

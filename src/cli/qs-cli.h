@@ -98,6 +98,7 @@ typedef struct {
   char  *mapping;
   gboolean is_unsigned;
   gboolean narrow;
+  gboolean full_range;  /* --full-range: not narrow, even when symmetric and signed */
   char  *granularity;
   char  *axis;
   char  *range;

@@ -122,7 +122,7 @@ static void
 activation_scheme (const QsActivationScheme *a,
                    QsScheme                 *s)
 {
-  qs_scheme_init_default (s);
+  qs_scheme_init_per_tensor (s);
   s->bits = 8;
   s->is_unsigned = true;
   s->mapping = QS_MAPPING_ASYMMETRIC;

@@ -780,9 +780,13 @@ parse_root (QsSchemeSet   *set,
         return fail_at (error, pos, line, "“default” must be an object, not %s", qs_json_node_type_name (node));
       qs_scheme_init_default (&scheme);
       if (!parse_scheme_object (pos, json_node_get_object (node), "“default”", FALSE,
-                                &scheme, &keys, error)
-          || !validate_at (pos, member_line (pos, json_node_get_object (node), NULL),
-                           &scheme, "“default”", error))
+                                &scheme, &keys, error))
+        return FALSE;
+      /* As the CLI: "mapping": "asymmetric" alone is the seed's full range. */
+      if (!(keys & QS_SCHEME_KEY_NARROW))
+        scheme.narrow = qs_scheme_default_narrow (&scheme);
+      if (!validate_at (pos, member_line (pos, json_node_get_object (node), NULL),
+                        &scheme, "“default”", error))
         return FALSE;
       _qs_scheme_set_set_default (set, &scheme);
     }

@@ -89,9 +89,21 @@ typedef struct {
   int            group_size;    /* weights per group or block, 1..QS_MAX_GROUP_SIZE; 0: the default */
 } QsScheme;
 
-/* The defaults of the CLI and GUI: int8 asymmetric signed per-tensor,
+/* The one default weight scheme of the CLI, the app and scheme files:
+ * TFLite's int8 weights (symmetric, signed, narrow [-127, 127], so zero
+ * point 0 and scale amax / 127, one scale per output channel on the
+ * tensor's channel axis; 1-D tensors keep one scale), min/max, round half
+ * to even, 256 bins. */
+void qs_scheme_init_default    (QsScheme *scheme);
+/* The seed notes' scheme, one choice away in the app and the lesson of the
+ * Number Inspector: int8 asymmetric signed [-128, 127] per tensor,
  * min/max, zero nudged, round half to even, 256 bins. */
-void qs_scheme_init_default (QsScheme *scheme);
+void qs_scheme_init_per_tensor (QsScheme *scheme);
+/* The code range a scheme takes when nobody chose one (the CLI without
+ * --narrow or --full-range, a scheme file's default without "narrow"):
+ * narrow for a signed symmetric integer grid, as TFLite's weights, full
+ * otherwise, so --mapping asymmetric gives the seed's [-128, 127]. */
+bool qs_scheme_default_narrow  (const QsScheme *scheme);
 
 /* QS_OK when every field is in range; otherwise a status and, when
  * @message is not NULL, a static English description of the first problem. */

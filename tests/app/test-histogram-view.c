@@ -89,7 +89,7 @@ make_int8_report (void)
 {
   QsScheme scheme;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   return make_report (&scheme, 0, 1, FALSE);
 }
 
@@ -98,7 +98,7 @@ make_4bit_symmetric_report (void)
 {
   QsScheme scheme;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 4;
   scheme.mapping = QS_MAPPING_SYMMETRIC;
   return make_report (&scheme, 0, 1, TRUE);
@@ -109,7 +109,7 @@ make_no_nudge_report (gboolean nudge)
 {
   QsScheme scheme;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 4;
   scheme.mapping = QS_MAPPING_ASYMMETRIC;
   scheme.nudge_zero = nudge;
@@ -121,7 +121,7 @@ make_per_channel_report (void)
 {
   QsScheme scheme;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
   scheme.axis = QS_AXIS_DEFAULT;
   scheme.range_method = QS_RANGE_PERCENTILE;

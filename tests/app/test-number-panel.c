@@ -132,7 +132,7 @@ test_panel_alone (void)
   {
     QsScheme scheme;
 
-    qs_scheme_init_default (&scheme);
+    qs_scheme_init_per_tensor (&scheme);
     qs_number_panel_set_quantizer (panel, &scheme, 0.5f, 0.0f, "/w");
     qs_number_panel_set_value (panel, 1.25);
     g_assert_cmpstr (qs_number_panel_get_shown_code (panel), ==, "0x02");

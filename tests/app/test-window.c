@@ -59,6 +59,19 @@ wait_for_new_text (QsWindow   *window,
     }
 }
 
+/* The sample open under the seed notes' per-tensor scheme, for the tests
+ * written when it was the default (issue 9 made per-channel the default). */
+static QsWindow *
+open_per_tensor (const char *path)
+{
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *before = label_text (window->scale_value);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "tensor");
+  wait_for_new_text (window, window->scale_value, before);
+  return window;
+}
+
 static void
 test_opens_sample_and_shows_results (void)
 {
@@ -179,7 +192,7 @@ static void
 test_per_channel_shows_channel_view (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = qs_window_test_open (path);
+  QsWindow *window = open_per_tensor (path);
   g_autofree char *before = label_text (window->scale_value);
   QsTensorReport *report;
 
@@ -192,6 +205,53 @@ test_per_channel_shows_channel_view (void)
   qs_window_test_close (window);
 }
 
+/* The document's scheme set: every tensor under @expected, no override. */
+static void
+assert_every_tensor_uses (QsWindow       *window,
+                          const QsScheme *expected)
+{
+  QsSchemeSet *schemes = qs_document_get_schemes (window->document);
+  QsScheme shown;
+
+  g_assert_true (qs_scheme_equal (qs_scheme_set_get_default (schemes), expected));
+  g_assert_cmpuint (qs_scheme_set_get_n_overrides (schemes), ==, 0);
+  qs_scheme_object_get_scheme (window->scheme, &shown);
+  g_assert_true (qs_scheme_equal (&shown, expected));
+  g_assert_cmpuint (adw_combo_row_get_selected (window->granularity_row), ==, expected->granularity);
+  g_assert_cmpuint (adw_combo_row_get_selected (window->mapping_row), ==, expected->mapping);
+  g_assert_cmpint (gtk_switch_get_active (window->narrow_switch), ==, expected->narrow);
+}
+
+/* Issue 9: the app opens with TFLite's per-channel symmetric weights, and
+ * one click gives every tensor the seed notes' per-tensor scheme (one
+ * scale), another brings the default back. */
+static void
+test_weight_presets (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *per_channel_text = label_text (window->scale_value);
+  g_autofree char *per_tensor_text = NULL;
+  QsScheme per_channel, per_tensor;
+
+  qs_scheme_init_default (&per_channel);
+  qs_scheme_init_per_tensor (&per_tensor);
+  assert_every_tensor_uses (window, &per_channel);
+  g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, >, 1);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "tensor");
+  wait_for_new_text (window, window->scale_value, per_channel_text);
+  assert_every_tensor_uses (window, &per_tensor);
+  g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, ==, 1);
+
+  per_tensor_text = label_text (window->scale_value);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "channel");
+  wait_for_new_text (window, window->scale_value, per_tensor_text);
+  assert_every_tensor_uses (window, &per_channel);
+  g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, >, 1);
+  qs_window_test_close (window);
+}
+
 /* The channel-range chart exports like the histogram: a PDF, a PNG of the
  * asked size; without per-channel ranges there is nothing to write, and
  * nothing is written. */
@@ -199,7 +259,7 @@ static void
 test_channel_ranges_export (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = qs_window_test_open (path);
+  QsWindow *window = open_per_tensor (path);
   g_autofree char *before = label_text (window->scale_value);
   g_autofree char *dir = g_dir_make_tmp ("qs-channel-export-XXXXXX", NULL);
   g_autofree char *pdf = g_build_filename (dir, "channels.pdf", NULL);
@@ -806,7 +866,7 @@ static void
 test_symmetric_drag_agrees_with_results (void)
 {
   g_autofree char *path = sample_path ();
-  QsWindow *window = qs_window_test_open (path);
+  QsWindow *window = open_per_tensor (path);
   g_autofree char *before = label_text (window->scale_value);
   QsTensorReport *report;
   double lo, hi, dragged_hi, estimate, handle_lo, handle_hi;
@@ -1449,6 +1509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
   g_test_add_func ("/window/per-channel-shows-channel-view", test_per_channel_shows_channel_view);
+  g_test_add_func ("/window/weight-presets", test_weight_presets);
   g_test_add_func ("/window/channel-ranges-export", test_channel_ranges_export);
   g_test_add_func ("/window/damaged-file-keeps-document", test_damaged_file_keeps_document);
   g_test_add_func ("/window/reader-crash-keeps-document", test_reader_crash_keeps_document);

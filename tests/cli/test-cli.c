@@ -238,6 +238,10 @@ stats_json_in (const char *file,
 
 #define stats_json(tensor, ...) stats_json_in (fixture, (tensor), __VA_ARGS__)
 
+/* The seed notes' per-tensor scheme, the default before issue 9 made it
+ * per-channel symmetric: the options of tests written for it. */
+#define SEED_SCHEME "--granularity", "tensor", "--mapping", "asymmetric"
+
 static JsonNode *
 layers_json (const char *file)
 {
@@ -438,7 +442,7 @@ assert_histogram_complete (JsonObject *report)
 static void
 test_stats_keys (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", SEED_SCHEME, NULL);
   JsonObject *r = json_node_get_object (root);
   const char *numbers[] = {
     "scale", "zero_point", "range_lo", "range_hi", "mse", "rmse", "max_abs_error",
@@ -476,9 +480,9 @@ test_stats_keys (void)
 /* /w = [-1, 0, 0.3, 0.9921875]: (0.9921875 + 1) / 255 is exactly 2^-7, so
  * the codes are -128, 0, round (38.4) = 38 and 127, and only 0.3 is off. */
 static void
-test_stats_default_scheme (void)
+test_stats_seed_scheme (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", SEED_SCHEME, NULL);
   JsonObject *r = json_node_get_object (root);
   const gint64 shape[] = { 4 };
   double x = 0.3f;
@@ -526,12 +530,39 @@ test_stats_default_scheme (void)
                    + get_int (h, "quantized_overflow"), ==, 4);
 }
 
+/* /w = [-1, 0, 0.3, 0.9921875] under the default, TFLite's weights: one
+ * scale (a 1-D tensor has no channels to split) of max|x| / 127, zero
+ * point 0, codes -127, 0, round (38.1) = 38 and round (126.008) = 126. */
+static void
+test_stats_default_scheme (void)
+{
+  g_autoptr(JsonNode) root = stats_json ("/w", NULL);
+  JsonObject *r = json_node_get_object (root);
+  /* Codes dequantize in float32, at the float32 scale. */
+  float scale = 1.0f / 127.0f;
+  double x = 0.3f;
+  double err_x = x - (float) (38 * scale);
+  double err_top = (float) (126 * scale) - 0.9921875;
+  double mse = (err_x * err_x + err_top * err_top) / 4.0;
+
+  g_assert_cmpstr (get_string (r, "mapping"), ==, "symmetric");
+  g_assert_true (get_bool (r, "narrow"));
+  g_assert_cmpint (get_int (r, "qmin"), ==, -127);
+  g_assert_cmpint (get_int (r, "qmax"), ==, 127);
+  g_assert_cmpfloat (get_number (r, "scale"), ==, scale);
+  g_assert_cmpfloat (get_number (r, "zero_point"), ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "mse"), mse, mse * 1e-6);
+  g_assert_cmpfloat_with_epsilon (get_number (r, "max_abs_error"), MAX (err_x, err_top), 1e-7);
+  g_assert_cmpint (get_int (r, "levels_used"), ==, 4);
+  g_assert_cmpint (get_int (r, "clipped_count"), ==, 0);
+}
+
 /* 0..255 unsigned: scale 1, every value a code of its own, no error. An
  * infinite SQNR has no JSON number, so it must be null, not "Infinity". */
 static void
 test_stats_unsigned_lossless (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/u", "--unsigned", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/u", "--unsigned", SEED_SCHEME, NULL);
   JsonObject *r = json_node_get_object (root);
 
   g_assert_false (get_bool (r, "signed"));
@@ -594,10 +625,11 @@ test_stats_nonfinite (void)
 static void
 test_stats_per_channel (void)
 {
-  g_autoptr(JsonNode) tensor_root = stats_json ("/pc", NULL);
-  g_autoptr(JsonNode) channel_root = stats_json ("/pc", "--granularity", "channel", NULL);
-  g_autoptr(JsonNode) axis0_root = stats_json ("/pc", "--granularity", "channel", "--axis", "0", NULL);
-  g_autoptr(JsonNode) implied_root = stats_json ("/pc", "--axis", "-1", NULL);
+  g_autoptr(JsonNode) tensor_root = stats_json ("/pc", SEED_SCHEME, NULL);
+  g_autoptr(JsonNode) channel_root = stats_json ("/pc", "--granularity", "channel", "--mapping", "asymmetric", NULL);
+  g_autoptr(JsonNode) axis0_root = stats_json ("/pc", "--granularity", "channel", "--axis", "0",
+                                               "--mapping", "asymmetric", NULL);
+  g_autoptr(JsonNode) implied_root = stats_json ("/pc", "--axis", "-1", "--mapping", "asymmetric", NULL);
   JsonObject *t = json_node_get_object (tensor_root);
   JsonObject *c = json_node_get_object (channel_root);
   JsonObject *a0 = json_node_get_object (axis0_root);
@@ -650,7 +682,7 @@ test_stats_per_channel (void)
 static void
 test_stats_dtypes (void)
 {
-  g_autoptr(JsonNode) ref_root = stats_json ("/f32", NULL);
+  g_autoptr(JsonNode) ref_root = stats_json ("/f32", SEED_SCHEME, NULL);
   JsonObject *ref = json_node_get_object (ref_root);
   const char *others[] = { "/be", "/f64", "/f16" };
   const char *dtypes[] = { "float32", "float64", "float16" };
@@ -659,7 +691,7 @@ test_stats_dtypes (void)
   g_assert_cmpfloat (get_number (ref, "scale"), ==, 0.0078125);
   for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
     {
-      g_autoptr(JsonNode) root = stats_json (others[i], NULL);
+      g_autoptr(JsonNode) root = stats_json (others[i], SEED_SCHEME, NULL);
       JsonObject *r = json_node_get_object (root);
 
       g_assert_cmpstr (get_string (r, "dtype"), ==, dtypes[i]);
@@ -704,8 +736,8 @@ test_stats_histogram_options (void)
 static void
 test_option_bits (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", "--bits", "4", NULL);
-  g_autoptr(JsonNode) short_root = stats_json ("/w", "-b", "16", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", "--bits", "4", SEED_SCHEME, NULL);
+  g_autoptr(JsonNode) short_root = stats_json ("/w", "-b", "16", SEED_SCHEME, NULL);
   JsonObject *r = json_node_get_object (root);
   JsonObject *s = json_node_get_object (short_root);
 
@@ -725,7 +757,7 @@ test_option_bits (void)
 static void
 test_option_narrow (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", "--narrow", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", "--narrow", SEED_SCHEME, NULL);
   JsonObject *r = json_node_get_object (root);
 
   g_assert_true (get_bool (r, "narrow"));
@@ -737,7 +769,7 @@ test_option_narrow (void)
 static void
 test_option_symmetric (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", "--full-range", "--granularity", "tensor", NULL);
   JsonObject *r = json_node_get_object (root);
 
   g_assert_cmpstr (get_string (r, "mapping"), ==, "symmetric");
@@ -753,7 +785,8 @@ test_option_symmetric (void)
 static void
 test_option_no_zero_nudge (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", "--no-zero-nudge", NULL);
+  g_autoptr(JsonNode) root = stats_json ("/w", "--mapping", "symmetric", "--full-range", "--no-zero-nudge",
+                                         "--granularity", "tensor", NULL);
   JsonObject *r = json_node_get_object (root);
   double zero_point = get_number (r, "zero_point");
 
@@ -806,8 +839,8 @@ test_option_range (void)
 static void
 test_option_rounding (void)
 {
-  g_autoptr(JsonNode) even_root = stats_json ("/half", "--unsigned", "--rounding", "even", NULL);
-  g_autoptr(JsonNode) away_root = stats_json ("/half", "--unsigned", "--rounding", "away", NULL);
+  g_autoptr(JsonNode) even_root = stats_json ("/half", "--unsigned", "--rounding", "even", SEED_SCHEME, NULL);
+  g_autoptr(JsonNode) away_root = stats_json ("/half", "--unsigned", "--rounding", "away", SEED_SCHEME, NULL);
   JsonObject *even = json_node_get_object (even_root);
   JsonObject *away = json_node_get_object (away_root);
 
@@ -1220,6 +1253,52 @@ test_eval_demo_model (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "float_layers")), ==, 0);
 }
 
+/* `eval` of the demo model on 300 images, plus the NULL-terminated
+ * options after @first_option (NULL: none), without its timings (the
+ * members two runs may differ in). */
+static JsonNode *
+eval_demo_json (const char *first_option,
+                ...)
+{
+  g_autoptr(GList) members = NULL;
+  JsonObject *object;
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autoptr(GPtrArray) args = NULL;
+  JsonNode *root;
+  va_list ap;
+
+  va_start (ap, first_option);
+  args = collect_args (first_option, ap);
+  va_end (ap);
+  g_ptr_array_insert (args, 0, (gpointer) "eval");
+  g_ptr_array_insert (args, 1, model);
+  g_ptr_array_insert (args, 2, (gpointer) "--limit");
+  g_ptr_array_insert (args, 3, (gpointer) "300");
+  g_ptr_array_insert (args, 4, (gpointer) "--json");
+  root = run_json_args (args);
+  object = json_node_get_object (root);
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    if (g_str_has_suffix (l->data, "seconds") || g_str_has_suffix (l->data, "per_second"))
+      json_object_remove_member (object, l->data);
+  return root;
+}
+
+/* Issue 9: without scheme options, eval quantizes weights as TFLite does,
+ * and as the same options spelled out; the seed's per-tensor scheme is a
+ * different result, so the comparison can tell them apart. */
+static void
+test_eval_default_scheme (void)
+{
+  g_autoptr(JsonNode) implicit = eval_demo_json (NULL);
+  g_autoptr(JsonNode) spelled = eval_demo_json ("--granularity", "channel", "--mapping", "symmetric", "--narrow",
+                                                "--bits", "8", "--range", "minmax", "--rounding", "even", NULL);
+  g_autoptr(JsonNode) per_tensor = eval_demo_json ("--granularity", "tensor", NULL);
+
+  g_assert_true (json_node_equal (implicit, spelled));
+  g_assert_false (json_node_equal (implicit, per_tensor));
+}
+
 static void
 test_eval_errors (void)
 {
@@ -1293,7 +1372,7 @@ test_stats_block_format (void)
 static void
 test_stats_group_sweep (void)
 {
-  g_autoptr(JsonNode) root = stats_json ("/pc", "--granularity", "group", "--group-size", "2",
+  g_autoptr(JsonNode) root = stats_json ("/pc", "--granularity", "group", "--group-size", "2", "--mapping", "asymmetric",
                                          "--sweep-group-sizes", "1,2,4", NULL);
   g_autoptr(JsonNode) symmetric = stats_json ("/pc", "--group-size", "4", "--mapping", "symmetric", NULL);
   JsonObject *r = json_node_get_object (root);
@@ -2198,6 +2277,7 @@ main (int    argc,
 
   g_test_add_func ("/cli/stats/keys", test_stats_keys);
   g_test_add_func ("/cli/stats/default-scheme", test_stats_default_scheme);
+  g_test_add_func ("/cli/stats/seed-scheme", test_stats_seed_scheme);
   g_test_add_func ("/cli/stats/unsigned-lossless", test_stats_unsigned_lossless);
   g_test_add_func ("/cli/stats/all-zeros", test_stats_all_zeros);
   g_test_add_func ("/cli/stats/nonfinite", test_stats_nonfinite);
@@ -2221,6 +2301,7 @@ main (int    argc,
   g_test_add_func ("/cli/sample/layers", test_sample_layers);
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
+  g_test_add_func ("/cli/eval/default-scheme", test_eval_default_scheme);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);
   g_test_add_func ("/cli/keras3/demo", test_keras3_demo);

@@ -511,7 +511,7 @@ static void
 scheme_from_case (const SchemeCase *c,
                   QsScheme         *s)
 {
-  qs_scheme_init_default (s);
+  qs_scheme_init_per_tensor (s);
   s->bits = c->bits;
   s->mapping = c->mapping;
   s->granularity = c->granularity;
@@ -655,7 +655,7 @@ test_groupwise_layers (void)
           const QsScheme *schemes[1] = { &scheme };
           char message[256];
 
-          qs_scheme_init_default (&scheme);
+          qs_scheme_init_per_tensor (&scheme);
           scheme.granularity = QS_GRANULARITY_GROUP;
           scheme.bits = cases[ci].bits;
           scheme.mapping = cases[ci].mapping;
@@ -725,7 +725,7 @@ test_groupwise_paths (void)
   QsScheme scheme;
   QsQuantizedModel *q;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_GROUP;
   scheme.bits = 4;
   scheme.group_size = 16;
@@ -733,7 +733,7 @@ test_groupwise_paths (void)
     {
       if (format == 1)
         {
-          qs_scheme_init_default (&scheme);
+          qs_scheme_init_per_tensor (&scheme);
           scheme.format = QS_FORMAT_MXFP4;
           scheme.granularity = QS_GRANULARITY_GROUP;
         }
@@ -766,7 +766,7 @@ test_bits_order (void)
       QsQuantizedModel *q;
       QsQuantizedLayerStats stats;
 
-      qs_scheme_init_default (&scheme);
+      qs_scheme_init_per_tensor (&scheme);
       scheme.bits = bits[i];
       scheme.granularity = QS_GRANULARITY_CHANNEL;
       q = quantize_net (model, &scheme, NULL, &cal);
@@ -807,7 +807,7 @@ test_zero_padding (void)
   for (int i = 0; i < 72; i++)
     calib[i] = i % 2 ? -0.9f : 1.0f;
   g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &p, k2, bias), ==, QS_ENGINE_OK);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.mapping = QS_MAPPING_SYMMETRIC;
   scheme.granularity = QS_GRANULARITY_CHANNEL;
 
@@ -898,7 +898,7 @@ test_evaluate (void)
   Progress progress = { 0, 0, 0, TRUE, g_thread_self (), FALSE };
   size_t expect_fp32 = 0;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
   q = quantize_net (model, &scheme, NULL, &cal);
 
@@ -978,7 +978,7 @@ test_prepare_errors (void)
   QsQuantizedModel *q = (QsQuantizedModel *) 0x1;
   char message[256];
 
-  qs_scheme_init_default (&good);
+  qs_scheme_init_per_tensor (&good);
   bad = good;
   bad.bits = 1;
   g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 4, NULL, &cal, 0, NULL, &q, message, sizeof message),
@@ -1019,7 +1019,7 @@ test_percentile (void)
   QsActivationScheme act;
   QsQuantizedModel *qm, *qp;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   qs_activation_scheme_init_default (&act);
   qm = quantize_net (model, &scheme, &act, &cal);
   act.range_method = QS_RANGE_PERCENTILE;
@@ -1066,7 +1066,7 @@ cancel_worker (gpointer data)
       const QsScheme *schemes[5] = { &scheme, &scheme, &scheme, &scheme, &scheme };
       QsQuantizedModel *q = NULL;
 
-      qs_scheme_init_default (&scheme);
+      qs_scheme_init_per_tensor (&scheme);
       job->status = qs_engine_prepare_quantized (job->model, schemes, 5, NULL, job->data, 0, &options, &q, NULL, 0);
       qs_quantized_model_free (q);
     }
@@ -1090,7 +1090,7 @@ test_cancel (void)
   QsEngineEvalResult result;
   atomic_int raised = 1;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   q = quantize_net (model, &scheme, NULL, &data);
 
   /* Raised before the call: nothing runs. */

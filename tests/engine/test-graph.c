@@ -345,7 +345,7 @@ test_integer_bounds (void)
   QsScheme per_tensor, per_channel, wide, fp8, grouped;
   QsActivationScheme act, fractional, logits;
 
-  qs_scheme_init_default (&per_tensor);
+  qs_scheme_init_per_tensor (&per_tensor);
   per_channel = per_tensor;
   per_channel.granularity = QS_GRANULARITY_CHANNEL;
   wide = per_tensor;
@@ -526,7 +526,7 @@ test_chain_explicit_inputs (void)
     g_assert_true (qs_engine_model_get_layer (explicit, 1, &info));
     g_assert_true (info.fused);
   }
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   qi = prepare (implicit, &scheme, &data);
   qe = prepare (explicit, &scheme, &data);
   {
@@ -579,7 +579,7 @@ check_calibrate_once (QsEngineModel         *model,
   QsCalibration *cal = NULL;
   QsQuantizedModel *qa, *qb, *qa_sqnr, *pa, *pb;
 
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   b = a;
   b.bits = 4;
   b.granularity = QS_GRANULARITY_CHANNEL;
@@ -800,7 +800,7 @@ test_plan_random (void)
           QsScheme scheme;
           QsQuantizedModel *quantized;
 
-          qs_scheme_init_default (&scheme);
+          qs_scheme_init_per_tensor (&scheme);
           quantized = prepare (model, &scheme, &data);
           {
             size_t count = 16 * qs_engine_model_get_n_outputs (model);

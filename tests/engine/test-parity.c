@@ -108,7 +108,7 @@ scheme_from_reference (JsonObject *weights,
   int bits = (int) json_object_get_int_member (weights, "bits");
   int qmin = (int) json_object_get_int_member (weights, "quant_min");
 
-  qs_scheme_init_default (s);
+  qs_scheme_init_per_tensor (s);
   s->bits = bits;
   s->granularity = g_str_equal (json_object_get_string_member (weights, "granularity"), "channel")
     ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;

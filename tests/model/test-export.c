@@ -493,7 +493,8 @@ test_quantized (void)
   g_autofree char *mapping = attribute_string (dset, "mapping");
   g_assert_cmpstr (note, ==, "kept");
   g_assert_cmpstr (source_dtype, ==, "float32");
-  g_assert_cmpstr (mapping, ==, "asymmetric");
+  /* The default scheme: TFLite's symmetric weights. */
+  g_assert_cmpstr (mapping, ==, "symmetric");
   H5Dclose (dset);
 
   /* Root and group attributes, links. */
@@ -604,7 +605,7 @@ test_mixed (void)
 {
   static const char *text =
     "{\"version\": 1,\n"
-    " \"default\": {\"bits\": 8, \"granularity\": \"channel\"},\n"
+    " \"default\": {\"bits\": 8, \"mapping\": \"asymmetric\", \"granularity\": \"channel\"},\n"
     " \"overrides\": [{\"tensors\": \"*/conv/kernel:0\", \"bits\": 4, \"mapping\": \"symmetric\"},\n"
     "               {\"tensors\": \"/other/*\", \"bits\": 12, \"signed\": false, \"granularity\": \"tensor\"}],\n"
     " \"skip\": [\"role:batchnorm\"]}\n";
@@ -791,7 +792,7 @@ test_streaming_percentile (void)
 
   make_large_fixture ("large.h5");
   file = open_fixture ("large.h5");
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.range_method = QS_RANGE_PERCENTILE;
   scheme.percentile = 99.9;
 
@@ -863,7 +864,7 @@ test_pack (void)
         g_autofree guint8 *bytes = NULL;
         hssize_t nbytes;
 
-        qs_scheme_init_default (&scheme);
+        qs_scheme_init_per_tensor (&scheme);
         scheme.bits = bits;
         scheme.mapping = QS_MAPPING_SYMMETRIC;
         schemes = qs_scheme_file_new (&scheme);

@@ -228,7 +228,7 @@ test_agreement (void)
   model = qs_keras_model_load (file, &error);
   g_assert_no_error (error);
   view = *qs_dataset_get_view (data);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 4;   /* coarse enough that the paths differ on some images */
   n_weighted = qs_engine_model_get_n_weighted (model);
   schemes = g_new (const QsScheme *, n_weighted);

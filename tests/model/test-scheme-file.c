@@ -173,7 +173,7 @@ test_round_trip (void)
   assert_round_trip (file);
 
   /* What the GUI does: a per-tensor scheme, set twice, stays one override. */
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 3;
   scheme.range_method = QS_RANGE_MANUAL;
   scheme.manual_lo = -0.1;

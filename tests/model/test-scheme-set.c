@@ -17,7 +17,7 @@ int_scheme (int bits)
 {
   QsScheme s;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.bits = bits;
   return s;
 }
@@ -139,7 +139,7 @@ test_json_round_trip (void)
   g_autofree char *text = NULL;
   gpointer copy;
 
-  qs_scheme_init_default (&fp8);
+  qs_scheme_init_per_tensor (&fp8);
   fp8.format = QS_FORMAT_FP8_E4M3;
   manual.range_method = QS_RANGE_MANUAL;
   manual.manual_lo = -0.1;

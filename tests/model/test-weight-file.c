@@ -1145,7 +1145,7 @@ test_per_channel_vector (void)
   info.dtype = (char *) "float32";
   info.quantizable = TRUE;
   info.channel_axis = 0;
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
   scheme.axis = QS_AXIS_DEFAULT;
 

@@ -443,6 +443,7 @@ test_plot_kinds (void)
         /* The overview draws every tensor: it takes no --tensor. */
         g_autoptr(QsTestCliRun) r = run ("plot", fixture, "--kind", kinds[k], "--out", path,
                                          "--width", "640", "--height", "360", "--bits", "4",
+                                         "--granularity", "tensor", "--mapping", "asymmetric",
                                          k == 3 ? NULL : "--tensor", TENSOR_A, NULL);
         g_autofree char *text = NULL;
         gsize length;

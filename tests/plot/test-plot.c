@@ -49,7 +49,7 @@ report_of (const float    *values,
 static void
 ten_bins_over_0_1 (QsScheme *scheme)
 {
-  qs_scheme_init_default (scheme);
+  qs_scheme_init_per_tensor (scheme);
   scheme->bins = 10;
   scheme->has_hist_range = TRUE;
   scheme->hist_lo = 0;
@@ -94,7 +94,7 @@ per_channel_report (void)
   /* Column c spans about ±(c + 1) / 8. */
   for (int i = 0; i < 64 * 8; i++)
     values[i] = (float) (g_rand_double_range (rand, -1, 1) * ((i % 8) + 1) / 8.0);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 4;
   scheme.mapping = QS_MAPPING_SYMMETRIC;
   scheme.granularity = QS_GRANULARITY_CHANNEL;

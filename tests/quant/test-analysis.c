@@ -54,7 +54,7 @@ test_hand_derived_int8 (void)
       max_err = fmax (max_err, fabs (e));
     }
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &layout, v, 1, &r);
   g_assert_cmpuint (r.analysis.count, ==, 4);
   g_assert_cmpuint (r.analysis.finite_count, ==, 4);
@@ -88,7 +88,7 @@ test_exact_representation (void)
 
   for (int i = 0; i < 256; i++)
     v[i] = (float) i;
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.is_unsigned = true;
   analyze (&scheme, &layout, v, 1, &r);
   g_assert_cmpfloat (r.params.scale[0], ==, 1.0f);
@@ -109,7 +109,7 @@ test_all_zero_and_constant (void)
   QsScheme scheme;
   Result r;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &l3, zeros, 1, &r);
   g_assert_cmpfloat (r.params.scale[0], ==, QS_SCALE_EPS);
   g_assert_cmpfloat (r.analysis.mse, ==, 0.0);
@@ -140,7 +140,7 @@ test_nonfinite_excluded (void)
   QsScheme scheme;
   Result a, b;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &lc, clean, 1, &a);
   analyze (&scheme, &ld, dirty, 1, &b);
   g_assert_cmpuint (b.analysis.nonfinite_count, ==, 4);
@@ -179,7 +179,7 @@ test_exact_zeros (void)
   for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
     for (int threads = 1; threads <= 2; threads++)
       {
-        qs_scheme_init_default (&scheme);
+        qs_scheme_init_per_tensor (&scheme);
         scheme.format = formats[f];
         analyze (&scheme, &layout, x, threads, &r);
         g_assert_cmpuint (r.analysis.exact_zero_count, ==, 4);
@@ -197,7 +197,7 @@ test_no_finite_values (void)
   QsQuantParams p;
   QsAnalysis a;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   g_assert_cmpint (qs_analyze (&scheme, &layout, v, 1, &p, &a), ==, QS_STATUS_NO_FINITE_VALUES);
   g_assert_cmpint (qs_analyze (&scheme, &empty, v, 1, &p, &a), ==, QS_STATUS_EMPTY);
   scheme.bits = 20;
@@ -213,7 +213,7 @@ test_zero_exactness (void)
   QsScheme scheme;
   Result r;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.mapping = QS_MAPPING_SYMMETRIC;
   scheme.nudge_zero = false;
   analyze (&scheme, &layout, v, 1, &r);
@@ -240,7 +240,7 @@ test_histograms (void)
   Result r;
   uint64_t sum = 0;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bins = 4;
   scheme.has_hist_range = true;
   scheme.hist_lo = 0.0;
@@ -306,7 +306,7 @@ test_threads_do_not_change_results (void)
 
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
   v[12345] = NAN;
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   for (int granularity = 0; granularity < 2; granularity++)
     {
       Result one, two;
@@ -334,7 +334,7 @@ test_cancel_flag (void)
   QsPass *pass;
   Result plain, polled;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &layout, v, 2, &plain);
   g_assert_cmpint (qs_analyze_cancellable (&scheme, &layout, v, 2, &cancel, &polled.params, &polled.analysis),
                    ==, QS_OK);
@@ -398,7 +398,7 @@ test_large_tensor_counts (void)
   v[7] = NAN;
   v[70000] = INFINITY;
   v[99] = 0.0f;
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &layout, v, 2, &r);
   qs_quantize (&r.params, &layout, v, codes);
   for (gsize i = 0; i < n; i++)
@@ -435,7 +435,7 @@ test_streaming_equals_whole (void)
   QsPass *pass;
   Result whole;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &layout, v, 1, &whole);
   pass = qs_pass_new (&scheme, &whole.params, &layout,
                       whole.analysis.histogram.lo, whole.analysis.histogram.hi);
@@ -464,7 +464,7 @@ test_per_channel_beats_per_tensor (void)
   for (int i = 0; i < ROWS * CHANNELS; i++)
     v[i] *= (i % CHANNELS == 0) ? 1.0f : 0.01f;
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &layout), ==, QS_OK);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.mapping = QS_MAPPING_SYMMETRIC;
   analyze (&scheme, &layout, v, 1, &tensor);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
@@ -492,7 +492,7 @@ test_per_channel_inner_axis (void)
   for (int i = 0; i < 60; i++)
     v[i] *= (float) (1 + i / 15);
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 3, 0, &layout), ==, QS_OK);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
   analyze (&scheme, &layout, v, 1, &whole);
   for (int c = 0; c < 4; c++)
@@ -520,7 +520,7 @@ test_float_formats (void)
   QsScheme scheme;
   Result r;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
     {
       scheme.format = formats[f];
@@ -553,7 +553,7 @@ test_sizes (void)
 {
   QsScheme scheme;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.bits = 4;
   /* 1001 codes of 4 bits pack into 501 bytes, plus 8 bytes per channel. */
   g_assert_cmpuint (qs_quantized_size_bytes (&scheme, 1001, 1), ==, 501 + 8);

@@ -102,7 +102,7 @@ static void
 case_scheme (JsonObject *c,
              QsScheme   *scheme)
 {
-  qs_scheme_init_default (scheme);
+  qs_scheme_init_per_tensor (scheme);
   g_assert_true (qs_format_parse (json_object_get_string_member (c, "format"), &scheme->format));
   g_assert_true (qs_mapping_parse (json_object_get_string_member (c, "mapping"), &scheme->mapping));
   scheme->bits = (int) json_object_get_int_member (c, "bits");
@@ -369,7 +369,7 @@ test_sweep_matches_analysis (void)
 
   tensor_load (find_tensor ("dense"), &t);
   layout = tensor_layout (&t);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.format = QS_FORMAT_MXFP4;
   g_assert_cmpint (qs_block_sweep (&scheme, &layout, t.values, 2, sizes, G_N_ELEMENTS (sizes), points), ==, QS_OK);
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
@@ -404,7 +404,7 @@ test_mxfp4_by_hand (void)
   float scale, tensor_scale;
   uint8_t scale_code;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.format = QS_FORMAT_MXFP4;
   g_assert_cmpint (qs_block_quantize (&scheme, &layout, x, codes, &scale, &scale_code, NULL, &tensor_scale), ==, QS_OK);
   g_assert_cmpfloat (scale, ==, 1.0f);
@@ -430,7 +430,7 @@ test_scheme_names (void)
   g_assert_cmpint (granularity, ==, QS_GRANULARITY_GROUP);
   g_assert_false (qs_format_parse ("mxfp3", &format));
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_GROUP;
   g_assert_cmpuint (qs_scheme_block_size (&scheme), ==, 128);
   scheme.group_size = 65537;
@@ -443,7 +443,7 @@ test_scheme_names (void)
   g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_OK);
   scheme.nudge_zero = false;
   g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.format = QS_FORMAT_FP16;
   scheme.granularity = QS_GRANULARITY_GROUP;
   g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_STATUS_INVALID_ARGUMENT);
@@ -465,7 +465,7 @@ test_nonfinite (void)
   QsQuantParams params;
   QsAnalysis a;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.format = QS_FORMAT_MXFP8_E4M3;
   g_assert_cmpint (qs_analyze (&scheme, &layout, x, 1, &params, &a), ==, QS_OK);
   g_assert_cmpuint (a.nonfinite_count, ==, 2);

@@ -242,7 +242,7 @@ static const Case cases[] = {
 static void
 case_scheme (const Case *c, QsScheme *scheme)
 {
-  qs_scheme_init_default (scheme);
+  qs_scheme_init_per_tensor (scheme);
   g_assert_true (qs_format_parse (c->format, &scheme->format));
   scheme->bits = c->bits;
   scheme->group_size = c->group_size;
@@ -363,7 +363,7 @@ test_mx_scale_matches_libm (void)
   for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
     {
       QsScheme scheme;
-      qs_scheme_init_default (&scheme);
+      qs_scheme_init_per_tensor (&scheme);
       g_assert_true (qs_format_parse (formats[f].name, &scheme.format));
       for (guint32 bits = 1; bits < 0x7f800000u; bits += 0x00012345u)
         for (int near = 0; near < 3; near++)

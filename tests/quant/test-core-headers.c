@@ -31,7 +31,7 @@ main (void)
   QsNumberEncoding single;
   QsStatus status;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   status = qs_analyze (&scheme, &layout, values, 1, &params, &analysis);
   /* 8.625 = 1.000101b x 2^3 in single precision: 0 10000010 000101... */
   qs_number_encode (8.625, QS_NUMBER_FLOAT32, &single);

@@ -50,7 +50,7 @@ test_kl_sane_from_4_bits (void)
         QsAnalysis minmax, kl;
         QsScheme s;
 
-        qs_scheme_init_default (&s);
+        qs_scheme_init_per_tensor (&s);
         s.bits = bits;
         analyze (&s, v, sizes[i], &minmax);
         s.range_method = QS_RANGE_KL;
@@ -79,7 +79,7 @@ test_kl_refused_below_4_bits (void)
   const char *problem = NULL;
   QsScheme s;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.range_method = QS_RANGE_KL;
   for (int bits = QS_MIN_BITS; bits < QS_KL_MIN_BITS; bits++)
     {

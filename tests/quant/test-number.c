@@ -327,7 +327,7 @@ test_integer_code (void)
       QsScheme scheme;
       QsIntegerCode q;
 
-      qs_scheme_init_default (&scheme);
+      qs_scheme_init_per_tensor (&scheme);
       scheme.bits = c->bits;
       scheme.is_unsigned = c->is_unsigned;
       scheme.narrow = c->narrow;
@@ -351,7 +351,7 @@ test_integer_code_invalid (void)
   QsScheme scheme;
   QsIntegerCode q;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   g_assert_cmpint (qs_number_integer_code (1.0, &scheme, 0.0f, 0, &q), ==, QS_STATUS_INVALID_ARGUMENT);
   g_assert_cmpint (qs_number_integer_code (1.0, &scheme, -1.0f, 0, &q), ==, QS_STATUS_INVALID_ARGUMENT);
   g_assert_cmpint (qs_number_integer_code (1.0, &scheme, NAN, 0, &q), ==, QS_STATUS_INVALID_ARGUMENT);

@@ -26,7 +26,7 @@ test_asymmetric_int8 (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   params_for (&s, -1.0f, 0.9921875f, &p);
   g_assert_cmpfloat (p.scale[0], ==, 0.0078125f);
   g_assert_cmpfloat (p.inv_scale[0], ==, 128.0f);
@@ -64,7 +64,7 @@ test_range_widened_to_zero (void)
   float zero = 0.0f;
   int32_t code;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   params_for (&s, 2.0f, 4.0f, &p);
   g_assert_cmpfloat (p.scale[0], ==, 4.0f / 255.0f);
   g_assert_cmpfloat (p.zero_point[0], ==, -128.0f);
@@ -84,7 +84,7 @@ test_symmetric (void)
   QsQuantParams p;
 
   /* PyTorch: scale = amax / ((qmax - qmin) / 2) = 2 / 127.5, Z = 0 (signed). */
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.mapping = QS_MAPPING_SYMMETRIC;
   params_for (&s, -0.5f, 2.0f, &p);
   g_assert_cmpfloat (p.scale[0], ==, 2.0f / 127.5f);
@@ -127,7 +127,7 @@ test_no_zero_nudge (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.mapping = QS_MAPPING_SYMMETRIC;
   s.nudge_zero = false;
   params_for (&s, -1.9921875f, 1.9921875f, &p);
@@ -167,7 +167,7 @@ test_rounding_ties (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   params_for (&s, -128.0f, 127.0f, &p);
   g_assert_cmpfloat (p.scale[0], ==, 1.0f);
   g_assert_cmpfloat (p.zero_point[0], ==, 0.0f);
@@ -191,7 +191,7 @@ test_nonfinite_codes (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   params_for (&s, -0.2f, 1.0f, &p);
   qs_quantize_channel (&p, 0, x, 5, codes);
   g_assert_cmpint (codes[0], ==, (int32_t) p.zero_point[0]);
@@ -213,7 +213,7 @@ test_scale_eps_clamp (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   params_for (&s, -2e-8f, 3e-8f, &p);
   g_assert_cmpfloat (p.scale[0], ==, QS_SCALE_EPS);
   g_assert_cmpuint (p.clamped_channels, ==, 1);
@@ -236,7 +236,7 @@ test_per_channel_quantize (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.mapping = QS_MAPPING_SYMMETRIC;
   s.narrow = true;
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, 1, &layout), ==, QS_OK);
@@ -259,7 +259,7 @@ test_float_format_params (void)
   QsScheme s;
   QsQuantParams p;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.format = QS_FORMAT_FP8_E4M3;
   params_for (&s, -0.5f, 0.25f, &p);
   g_assert_cmpfloat (p.scale[0], ==, 0.5f / 448.0f);

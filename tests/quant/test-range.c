@@ -176,7 +176,7 @@ test_mse_and_kl_beat_minmax_on_heavy_tails (void)
       v[i] = (float) (-copysign (1.0, u) * log (1.0 - 2.0 * fabs (u)));
     }
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.bits = 4;
   s.mapping = QS_MAPPING_SYMMETRIC;
   minmax = actual_mse (&s, v, n);
@@ -205,7 +205,7 @@ test_mse_keeps_uniform_range (void)
 
   for (gsize i = 0; i < n; i++)
     v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.range_method = QS_RANGE_MSE;
   g_assert_cmpint (qs_range_stats_compute (&layout, v, 1, &stats, NULL), ==, QS_OK);
   g_assert_cmpint (qs_range_choose (&s, &layout, v, &stats, &lo, &hi), ==, QS_OK);
@@ -232,7 +232,7 @@ test_kl_threshold_inside_range (void)
       v[i] = (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2));
     }
   v[0] = 40.0f;
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.range_method = QS_RANGE_KL;
   s.mapping = QS_MAPPING_SYMMETRIC;
   g_assert_cmpint (qs_range_stats_compute (&layout, v, 1, &stats, NULL), ==, QS_OK);
@@ -261,7 +261,7 @@ test_per_channel_methods_match_slices (void)
 
   for (int i = 0; i < ROWS * CHANNELS; i++)
     v[i] = (float) g_rand_double_range (rand, -1.0, 1.0) * (float) (1 + i % CHANNELS * 10);
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.granularity = QS_GRANULARITY_CHANNEL;
   g_assert_true (qs_range_method_parse ("percentile:99", &s));
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &layout), ==, QS_OK);
@@ -287,7 +287,7 @@ test_manual (void)
   QsScheme s;
   float lo, hi;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   g_assert_true (qs_range_method_parse ("manual:-1,2", &s));
   g_assert_cmpint (qs_range_stats_compute (&layout, v, 1, &stats, NULL), ==, QS_OK);
   g_assert_cmpint (qs_range_choose (&s, &layout, v, &stats, &lo, &hi), ==, QS_OK);

@@ -11,20 +11,51 @@
 static void
 test_defaults (void)
 {
-  QsScheme s;
+  QsScheme s, per_tensor;
 
+  /* TFLite's int8 weights (numerics.md section 3): symmetric, [-127, 127],
+   * one scale per output channel. */
   qs_scheme_init_default (&s);
   g_assert_cmpint (s.format, ==, QS_FORMAT_INT);
   g_assert_cmpint (s.bits, ==, 8);
-  g_assert_cmpint (s.mapping, ==, QS_MAPPING_ASYMMETRIC);
+  g_assert_cmpint (s.mapping, ==, QS_MAPPING_SYMMETRIC);
   g_assert_false (s.is_unsigned);
-  g_assert_false (s.narrow);
-  g_assert_cmpint (s.granularity, ==, QS_GRANULARITY_TENSOR);
+  g_assert_true (s.narrow);
+  g_assert_cmpint (s.granularity, ==, QS_GRANULARITY_CHANNEL);
+  g_assert_cmpint (s.axis, ==, QS_AXIS_DEFAULT);
   g_assert_cmpint (s.range_method, ==, QS_RANGE_MINMAX);
   g_assert_cmpint (s.rounding, ==, QS_ROUNDING_HALF_EVEN);
   g_assert_true (s.nudge_zero);
   g_assert_cmpint (s.bins, ==, 256);
   g_assert_cmpint (qs_scheme_validate (&s, NULL), ==, QS_OK);
+
+  /* The seed notes' scheme differs in exactly mapping, range and granularity. */
+  qs_scheme_init_per_tensor (&per_tensor);
+  g_assert_cmpint (per_tensor.mapping, ==, QS_MAPPING_ASYMMETRIC);
+  g_assert_false (per_tensor.narrow);
+  g_assert_cmpint (per_tensor.granularity, ==, QS_GRANULARITY_TENSOR);
+  g_assert_cmpint (qs_scheme_validate (&per_tensor, NULL), ==, QS_OK);
+  per_tensor.mapping = QS_MAPPING_SYMMETRIC;
+  per_tensor.narrow = true;
+  per_tensor.granularity = QS_GRANULARITY_CHANNEL;
+  g_assert_cmpmem (&per_tensor, sizeof per_tensor, &s, sizeof s);
+}
+
+static void
+test_default_narrow (void)
+{
+  QsScheme s;
+
+  qs_scheme_init_default (&s);
+  g_assert_true (qs_scheme_default_narrow (&s));
+  s.is_unsigned = true;
+  g_assert_false (qs_scheme_default_narrow (&s));
+  s.is_unsigned = false;
+  s.mapping = QS_MAPPING_ASYMMETRIC;
+  g_assert_false (qs_scheme_default_narrow (&s));
+  s.mapping = QS_MAPPING_SYMMETRIC;
+  s.format = QS_FORMAT_FP8_E4M3;
+  g_assert_false (qs_scheme_default_narrow (&s));
 }
 
 typedef struct {
@@ -56,7 +87,7 @@ test_code_ranges (void)
     {
       QsScheme s;
       int qmin, qmax;
-      qs_scheme_init_default (&s);
+      qs_scheme_init_per_tensor (&s);
       s.bits = cases[i].bits;
       s.is_unsigned = cases[i].is_unsigned;
       s.narrow = cases[i].narrow;
@@ -72,7 +103,7 @@ test_validation (void)
   QsScheme s;
   const char *message = NULL;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   s.bits = 1;
   g_assert_cmpint (qs_scheme_validate (&s, &message), ==, QS_STATUS_INVALID_ARGUMENT);
   g_assert_nonnull (message);
@@ -103,7 +134,7 @@ test_range_parse (void)
 {
   QsScheme s;
 
-  qs_scheme_init_default (&s);
+  qs_scheme_init_per_tensor (&s);
   g_assert_true (qs_range_method_parse ("percentile:99.9", &s));
   g_assert_cmpint (s.range_method, ==, QS_RANGE_PERCENTILE);
   g_assert_cmpfloat (s.percentile, ==, 99.9);
@@ -213,7 +244,7 @@ test_equal_and_hash (void)
   /* Same values written over different padding bytes. */
   memset (garbage, 0xa5, sizeof garbage);
   memcpy (&b, garbage, sizeof b);
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   b.format = a.format;
   b.bits = a.bits;
   b.mapping = a.mapping;
@@ -258,7 +289,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* fp16 ignores the integer fields. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   a.format = QS_FORMAT_FP16;
   b = a;
   b.bits = 3;
@@ -271,7 +302,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* A block format's size: 0 means its own 32, so the two are one scheme. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   a.format = QS_FORMAT_MXFP4;
   b = a;
   b.group_size = 32;
@@ -281,7 +312,7 @@ test_equal_and_hash (void)
   g_assert_false (qs_scheme_equal (&a, &b));
 
   /* The axis counts per channel, not per tensor. */
-  qs_scheme_init_default (&a);
+  qs_scheme_init_per_tensor (&a);
   b = a;
   b.axis = 1;
   g_assert_true (qs_scheme_equal (&a, &b));
@@ -294,6 +325,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/scheme/defaults", test_defaults);
+  g_test_add_func ("/scheme/default-narrow", test_default_narrow);
   g_test_add_func ("/scheme/code-ranges", test_code_ranges);
   g_test_add_func ("/scheme/validation", test_validation);
   g_test_add_func ("/scheme/range-parse", test_range_parse);

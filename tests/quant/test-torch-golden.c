@@ -111,7 +111,7 @@ scheme_from_case (JsonObject *c,
   const char *message = NULL;
   int qmin = 0, qmax = 0;
 
-  qs_scheme_init_default (scheme);
+  qs_scheme_init_per_tensor (scheme);
   scheme->format = QS_FORMAT_INT;
   scheme->bits = (int) json_object_get_int_member (c, "bits");
   scheme->is_unsigned = json_object_get_boolean_member (c, "is_unsigned");
@@ -490,7 +490,7 @@ test_nonfinite_per_channel (void)
   QsQuantParams params;
   QsRangeStats *stats;
 
-  qs_scheme_init_default (&scheme);
+  qs_scheme_init_per_tensor (&scheme);
   scheme.granularity = QS_GRANULARITY_CHANNEL;
   scheme.axis = 0;
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, 0, &layout), ==, QS_OK);

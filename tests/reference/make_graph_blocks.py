@@ -85,9 +85,10 @@ THE REFERENCE (reference.json), per block
   schemes             for the two weight schemes below, the top-1 on those
                       1,000 images of a PyTorch fake-quantization of
                       Quantscope's integer path:
-    w8-tensor-asymmetric         the CLI's default scheme (qs_scheme_init_default:
+    w8-tensor-asymmetric         the seed notes' scheme (qs_scheme_init_per_tensor:
                                  8 bits, asymmetric, per tensor, [-128, 127])
-    w8-channel-symmetric-narrow  TFLite's (issue 9 section 3 makes it the default)
+    w8-channel-symmetric-narrow  TFLite's, the CLI's and the app's default
+                                 (qs_scheme_init_default, issue 9 section 3)
   Fake quantization as tests/reference/engine_reference.py does it
   (weight_fake_quant is imported from there), extended to graphs:
     * BatchNormalization is folded into the Conv2D / DepthwiseConv2D / Dense /
