@@ -375,9 +375,24 @@ qs_accuracy_job_request (QsAccuracyJob *self,
                          QsJobCallback  callback,
                          gpointer       user_data)
 {
+  g_return_if_fail (QS_IS_DOCUMENT (document));
+
+  qs_accuracy_job_request_schemes (self, jobs, document, qs_document_get_schemes (document),
+                                   QS_ACCURACY_JOB_TARGET, callback, user_data);
+}
+
+void
+qs_accuracy_job_request_schemes (QsAccuracyJob *self,
+                                 QsJobService  *jobs,
+                                 QsDocument    *document,
+                                 QsSchemeSet   *schemes,
+                                 const char    *target,
+                                 QsJobCallback  callback,
+                                 gpointer       user_data)
+{
   Request *request;
   QsJobSpec spec = {
-    .target = QS_ACCURACY_JOB_TARGET,
+    .target = target,
     .priority = QS_JOB_PRIORITY_ACCURACY,
     .result_type = QS_TYPE_ACCURACY_RESULT,
     .work = evaluate_job,
@@ -390,12 +405,15 @@ qs_accuracy_job_request (QsAccuracyJob *self,
   g_return_if_fail (QS_IS_ACCURACY_JOB (self));
   g_return_if_fail (QS_IS_JOB_SERVICE (jobs));
   g_return_if_fail (QS_IS_DOCUMENT (document));
+  g_return_if_fail (schemes != NULL && target != NULL);
 
   request = g_new0 (Request, 1);
   request->job = g_object_ref (self);
   request->document = g_object_ref (document);
-  request->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
+  request->schemes = qs_scheme_set_ref (schemes);
   request->data_path = g_strdup (self->data_path);
+  /* The key leaves out the target: the main view's accuracy and a
+   * comparison's side share results for the same set. */
   spec.key = request_key (request);
   qs_job_service_request (jobs, &spec, request, (GDestroyNotify) request_free, callback, user_data);
 }

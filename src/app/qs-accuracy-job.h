@@ -43,6 +43,16 @@ void           qs_accuracy_job_request (QsAccuracyJob *self,
                                         QsDocument    *document,
                                         QsJobCallback  callback,
                                         gpointer       user_data);
+/* The same for @schemes instead of the document's own, on @target (each
+ * side of a comparison has its own); results are cached by set, so the
+ * same set's accuracy is shared with the main view. */
+void           qs_accuracy_job_request_schemes (QsAccuracyJob *self,
+                                                QsJobService  *jobs,
+                                                QsDocument    *document,
+                                                QsSchemeSet   *schemes,
+                                                const char    *target,
+                                                QsJobCallback  callback,
+                                                gpointer       user_data);
 /* The data the next requests score: an image folder (resized to the
  * model's input) or a data file; NULL or "" for the bundled test set. */
 void           qs_accuracy_job_set_data (QsAccuracyJob *self,
