@@ -1123,6 +1123,8 @@ static const QsWindowAccel window_accels[] = {
   { "win.undo", "<Control>z" },
   { "win.redo", "<Control><Shift>z" },
   { "win.choose-data", "<Control>d" },
+  { "win.pin-a", "<Control><Shift>p" },
+  { "win.overview", "<Control>m" },
 };
 
 const QsWindowAccel *
@@ -1177,6 +1179,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
+  _qs_window_class_install_view_actions (widget_class);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
   gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");
