@@ -75,6 +75,9 @@ accuracy_result_copy (const QsAccuracyResult *result)
 
   copy->kernel = g_strdup (result->kernel);
   copy->unavailable = g_strdup (result->unavailable);
+  copy->layer_names = g_strdupv (result->layer_names);
+  copy->layer_weight_sqnr = g_memdup2 (result->layer_weight_sqnr, result->n_layers * sizeof (double));
+  copy->layer_output_sqnr = g_memdup2 (result->layer_output_sqnr, result->n_layers * sizeof (double));
   return copy;
 }
 
@@ -83,6 +86,9 @@ accuracy_result_free (QsAccuracyResult *result)
 {
   g_free (result->kernel);
   g_free (result->unavailable);
+  g_strfreev (result->layer_names);
+  g_free (result->layer_weight_sqnr);
+  g_free (result->layer_output_sqnr);
   g_free (result);
 }
 
@@ -241,6 +247,31 @@ ensure_cache (Request *request)
   return cache;
 }
 
+/* The quantized model's per-layer SQNR, as `eval --json` lists it. */
+static void
+add_layer_stats (QsAccuracyResult       *result,
+                 const QsEngineModel    *model,
+                 const QsQuantizedModel *quantized)
+{
+  guint n = (guint) qs_engine_model_get_n_weighted (model);
+
+  result->n_layers = n;
+  result->layer_names = g_new0 (char *, n + 1);
+  result->layer_weight_sqnr = g_new (double, n);
+  result->layer_output_sqnr = g_new (double, n);
+  for (guint i = 0; i < n; i++)
+    {
+      QsQuantizedLayerStats stats;
+      QsLayerInfo info;
+
+      qs_engine_model_get_layer (model, qs_engine_model_weighted_layer_index (model, i), &info);
+      qs_quantized_model_get_layer_stats (quantized, i, &stats);
+      result->layer_names[i] = g_strdup (info.name);
+      result->layer_weight_sqnr[i] = stats.weight_sqnr_db;
+      result->layer_output_sqnr[i] = stats.output_sqnr_db;
+    }
+}
+
 static QsAccuracyResult *
 evaluate (Request            *request,
           ModelCache         *cache,
@@ -308,6 +339,7 @@ evaluate (Request            *request,
       result->images = (guint) total.images;
       result->total = (guint) count;
       result->kernel = g_strdup (qs_quantized_model_get_kernel_name (quantized));
+      add_layer_stats (result, cache->model, quantized);
       if (total.images < count)
         qs_job_context_post_partial (context, accuracy_result_copy (result));
     }

@@ -28,6 +28,13 @@ typedef struct {
   guint   total;
   char   *kernel;
   char   *unavailable;   /* the reason, or NULL */
+  /* The engine's weighted layers under the set, as `eval --json` lists
+   * them: name, weight and output SQNR (dB; output SQNR over the
+   * calibration images). */
+  guint   n_layers;
+  char  **layer_names;         /* n_layers + 1, NULL-terminated */
+  double *layer_weight_sqnr;   /* n_layers */
+  double *layer_output_sqnr;   /* n_layers */
 } QsAccuracyResult;
 
 #define QS_TYPE_ACCURACY_RESULT (qs_accuracy_result_get_type ())

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "app/qs-accuracy-job.h"
 #include "model/qs-format-text.h"
 #include "model/qs-scheme-file.h"
 
@@ -276,7 +277,9 @@ struct _QsOverviewView
   AdwWindow       parent_instance;
 
   QsJobService   *jobs;
+  QsAccuracyJob  *accuracy_job;
   QsDocument     *document;
+  QsAccuracyResult *layers;      /* the engine's per-layer figures, or NULL */
   gulong          schemes_changed_id;
   SharedOverview *shared;
 
@@ -298,37 +301,77 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-/* Per-layer weight SQNR, in the file's order (a layer is a quantized tensor). */
+/* Per-layer weight and output SQNR over the engine's weighted layers
+ * when the file has a model the engine runs (the figures `eval --json`
+ * lists), else the weight SQNR of each quantized tensor in file order. */
 static void
 update_chart (QsOverviewView *self)
 {
-  QsOverview *overview = self->shared->overview;
-  GPtrArray *tensors = qs_weight_file_get_tensors (qs_document_get_file (self->document));
-  g_autoptr(GHashTable) by_info = g_hash_table_new (NULL, NULL);
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
 
-  for (guint i = 0; i < overview->rows->len; i++)
-    {
-      QsOverviewRow *row = g_ptr_array_index (overview->rows, i);
-
-      g_hash_table_insert (by_info, (gpointer) row->info, row);
-    }
-  for (guint i = 0; i < tensors->len; i++)
-    {
-      const QsOverviewRow *row = g_hash_table_lookup (by_info, g_ptr_array_index (tensors, i));
-
-      if (row == NULL || row->report == NULL)
-        continue;
-      g_array_append_val (values, row->report->analysis.sqnr_db);
-      g_ptr_array_add (names, row->info->path);
-    }
-  g_ptr_array_add (names, NULL);
   qs_series_chart_clear (self->chart);
+  if (self->layers != NULL && self->layers->n_layers > 0)
+    {
+      guint n = self->layers->n_layers;
+
+      qs_series_chart_set_bin_names (self->chart, (const char * const *) self->layers->layer_names);
+      qs_series_chart_add_series (self->chart, _("Weight SQNR (dB)"), QS_SERIES_STYLE_BARS, QS_SERIES_COLOR_ACCENT,
+                                  0, n, n, self->layers->layer_weight_sqnr);
+      qs_series_chart_add_series (self->chart, _("Output SQNR (dB)"), QS_SERIES_STYLE_BARS, QS_SERIES_COLOR_WARNING,
+                                  0, n, n, self->layers->layer_output_sqnr);
+      return;
+    }
+  if (self->shared == NULL)
+    return;
+  {
+    QsOverview *overview = self->shared->overview;
+    GPtrArray *tensors = qs_weight_file_get_tensors (qs_document_get_file (self->document));
+    g_autoptr(GHashTable) by_info = g_hash_table_new (NULL, NULL);
+
+    for (guint i = 0; i < overview->rows->len; i++)
+      {
+        QsOverviewRow *row = g_ptr_array_index (overview->rows, i);
+
+        g_hash_table_insert (by_info, (gpointer) row->info, row);
+      }
+    for (guint i = 0; i < tensors->len; i++)
+      {
+        const QsOverviewRow *row = g_hash_table_lookup (by_info, g_ptr_array_index (tensors, i));
+
+        if (row == NULL || row->report == NULL)
+          continue;
+        g_array_append_val (values, row->report->analysis.sqnr_db);
+        g_ptr_array_add (names, row->info->path);
+      }
+  }
+  g_ptr_array_add (names, NULL);
   qs_series_chart_set_bin_names (self->chart, (const char * const *) names->pdata);
   if (values->len > 0)
     qs_series_chart_add_series (self->chart, _("Weight SQNR (dB)"), QS_SERIES_STYLE_BARS, QS_SERIES_COLOR_ACCENT,
                                 0, values->len, values->len, (const double *) values->data);
+}
+
+static void
+clear_layers (QsOverviewView *self)
+{
+  if (self->layers != NULL)
+    g_boxed_free (QS_TYPE_ACCURACY_RESULT, g_steal_pointer (&self->layers));
+}
+
+static void
+layers_outcome_cb (const QsJobOutcome *outcome,
+                   gpointer            user_data)
+{
+  QsOverviewView *self = user_data;
+  const QsAccuracyResult *result = outcome->result;
+
+  /* The layer figures come with the first estimate already. */
+  if (result == NULL || result->n_layers == 0)
+    return;
+  clear_layers (self);
+  self->layers = g_boxed_copy (QS_TYPE_ACCURACY_RESULT, result);
+  update_chart (self);
 }
 
 static void
@@ -351,11 +394,11 @@ show_overview (QsOverviewView *self,
       item->index = i;
       g_list_store_append (self->rows, item);
     }
+  update_chart (self);
   /* TRANSLATORS: the overview's summary: quantized tensors of all, total parameters, size quantized and float32 */
   status = g_strdup_printf (_("%u of %u tensors quantized, %" G_GUINT64_FORMAT " parameters, %s (float32: %s)"),
                             overview->quantized, overview->rows->len, overview->parameters, size, fp32);
   gtk_label_set_text (self->status, status);
-  update_chart (self);
 }
 
 static void
@@ -392,6 +435,10 @@ request_overview (QsOverviewView *self)
                                                            (guint64) (guintptr) self->document), schemes);
   gtk_spinner_start (self->spinner);
   qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) overview_work_free, overview_outcome_cb, self);
+  clear_layers (self);
+  qs_accuracy_job_request_schemes (self->accuracy_job, self->jobs, self->document,
+                                   qs_document_get_schemes (self->document), QS_OVERVIEW_VIEW_LAYERS_TARGET,
+                                   layers_outcome_cb, self);
 }
 
 const QsOverview *
@@ -457,11 +504,16 @@ qs_overview_view_dispose (GObject *object)
   QsOverviewView *self = QS_OVERVIEW_VIEW (object);
 
   if (self->jobs != NULL)
-    qs_job_service_cancel (self->jobs, QS_OVERVIEW_VIEW_TARGET);
+    {
+      qs_job_service_cancel (self->jobs, QS_OVERVIEW_VIEW_TARGET);
+      qs_job_service_cancel (self->jobs, QS_OVERVIEW_VIEW_LAYERS_TARGET);
+    }
   g_clear_signal_handler (&self->schemes_changed_id, self->document);
   g_clear_object (&self->jobs);
+  g_clear_object (&self->accuracy_job);
   g_clear_object (&self->document);
   g_clear_pointer (&self->shared, shared_overview_unref);
+  clear_layers (self);
   G_OBJECT_CLASS (qs_overview_view_parent_class)->dispose (object);
 }
 
@@ -556,13 +608,15 @@ qs_overview_view_init (QsOverviewView *self)
 }
 
 QsOverviewView *
-qs_overview_view_new (GtkWindow    *parent,
-                      QsJobService *jobs,
-                      QsDocument   *document)
+qs_overview_view_new (GtkWindow     *parent,
+                      QsJobService  *jobs,
+                      QsAccuracyJob *accuracy,
+                      QsDocument    *document)
 {
   QsOverviewView *self = g_object_new (QS_TYPE_OVERVIEW_VIEW, "transient-for", parent, NULL);
 
   self->jobs = g_object_ref (jobs);
+  self->accuracy_job = g_object_ref (accuracy);
   self->document = g_object_ref (document);
   self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
                                                        G_CALLBACK (request_overview), self);

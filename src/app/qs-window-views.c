@@ -214,7 +214,7 @@ _qs_window_present_overview (QsWindow *self)
   view = (QsOverviewView *) find_view (self, OVERVIEW_KEY);
   if (view == NULL)
     {
-      view = qs_overview_view_new (GTK_WINDOW (self), self->jobs, self->document);
+      view = qs_overview_view_new (GTK_WINDOW (self), self->jobs, self->accuracy, self->document);
       remember_view (self, GTK_WINDOW (view), OVERVIEW_KEY);
       g_signal_connect_object (view, "tensor-activated", G_CALLBACK (tensor_activated_cb), self, 0);
     }

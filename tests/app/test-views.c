@@ -205,6 +205,23 @@ row_sqnr (JsonArray *rows,
   return JSON_NODE_HOLDS_NULL (node) ? NAN : json_node_get_double (node);
 }
 
+static gboolean
+overview_has_layers (QsWindow *window)
+{
+  return qs_series_chart_get_n_series (qs_overview_view_get_chart (overview_view)) == 2;
+}
+
+/* A JSON number, or null for what is not finite, against @value. */
+static void
+assert_same_number (JsonNode *expected,
+                    double    value)
+{
+  if (JSON_NODE_HOLDS_NULL (expected))
+    g_assert_false (isfinite (value));
+  else
+    g_assert_cmpfloat (json_node_get_double (expected), ==, value);
+}
+
 static double
 sqnr_of (JsonArray  *rows,
          const char *tensor)
@@ -303,7 +320,27 @@ test_overview_matches_report (void)
   /* Activating a row (as a double click or Enter does) opens its tensor. */
   g_signal_emit_by_name (table, "activate", 1);
   g_assert_cmpstr (qs_window_get_selected_path (window), ==, qs_overview_view_get_row_path (overview_view, 1));
-  g_assert_cmpuint (qs_series_chart_get_n_series (qs_overview_view_get_chart (overview_view)), ==, 1);
+
+  /* The chart's per-layer weight and output SQNR are `eval --json`'s. */
+  qs_window_test_wait_for (overview_has_layers, window);
+  {
+    const char *eval_args[] = { "eval", path, "--scheme-file", scheme_path, "--json", NULL };
+    g_autoptr(JsonNode) eval = run_cli_json (eval_args);
+    JsonArray *layers = json_object_get_array_member (json_node_get_object (eval), "layers");
+    QsSeriesChart *chart = qs_overview_view_get_chart (overview_view);
+
+    g_assert_cmpuint (qs_chart_series_get_n_bins (qs_series_chart_get_series (chart, 1)), ==,
+                      json_array_get_length (layers));
+    for (guint i = 0; i < json_array_get_length (layers); i++)
+      {
+        JsonObject *layer = json_array_get_object_element (layers, i);
+
+        assert_same_number (json_object_get_member (layer, "weight_sqnr_db"),
+                            qs_chart_series_get_value (qs_series_chart_get_series (chart, 0), i));
+        assert_same_number (json_object_get_member (layer, "output_sqnr_db"),
+                            qs_chart_series_get_value (qs_series_chart_get_series (chart, 1), i));
+      }
+  }
 
   g_unlink (scheme_path);
   g_rmdir (dir);
