@@ -382,6 +382,7 @@ show_overview (QsOverviewView *self,
   g_autofree char *size = qs_format_size (overview->size_quant_bytes);
   g_autofree char *fp32 = qs_format_size (overview->size_fp32_bytes);
   g_autofree char *status = NULL;
+  g_autofree char *parameters = NULL;
 
   g_clear_pointer (&self->shared, shared_overview_unref);
   self->shared = shared_overview_ref (shared);
@@ -396,8 +397,9 @@ show_overview (QsOverviewView *self,
     }
   update_chart (self);
   /* TRANSLATORS: the overview's summary: quantized tensors of all, total parameters, size quantized and float32 */
-  status = g_strdup_printf (_("%u of %u tensors quantized, %" G_GUINT64_FORMAT " parameters, %s (float32: %s)"),
-                            overview->quantized, overview->rows->len, overview->parameters, size, fp32);
+  parameters = g_strdup_printf ("%" G_GUINT64_FORMAT, overview->parameters);
+  status = g_strdup_printf (_("%u of %u tensors quantized, %s parameters, %s (float32: %s)"),
+                            overview->quantized, overview->rows->len, parameters, size, fp32);
   gtk_label_set_text (self->status, status);
 }
 
