@@ -551,7 +551,10 @@ build_table (QsOverviewView *self)
       gtk_column_view_column_set_sorter (column, GTK_SORTER (sorter));
       gtk_column_view_column_set_resizable (column, TRUE);
       if (c == COLUMN_TENSOR)
-        gtk_column_view_column_set_expand (column, TRUE);
+        {
+          gtk_column_view_column_set_expand (column, TRUE);
+          gtk_column_view_column_set_fixed_width (column, 300);
+        }
       gtk_column_view_append_column (self->table, column);
       g_object_unref (sorter);
       g_object_unref (column);
@@ -580,7 +583,7 @@ qs_overview_view_init (QsOverviewView *self)
   GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
 
   gtk_window_set_title (GTK_WINDOW (self), _("Model Overview"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 1000, 760);
+  gtk_window_set_default_size (GTK_WINDOW (self), 1180, 760);
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), adw_window_title_new (_("Model Overview"), NULL));
   gtk_box_append (GTK_BOX (toolbar), header);
 

@@ -7,8 +7,6 @@
 
 #include <math.h>
 
-#include <glib/gi18n.h>
-
 #include "app/qs-chart.h"
 
 #define MAX_TICKS 16
@@ -240,16 +238,30 @@ draw_axes (QsSeriesChart *self,
           QsChartSeries *bins = first_series (self);
           guint bin = (guint) l->x_ticks[i];
 
+          double room = qs_chart_view_value_to_x (chart, qs_chart_series_bin_edge (bins, bin + 1))
+                        - qs_chart_view_value_to_x (chart, qs_chart_series_bin_edge (bins, bin));
+          int text_w;
+
           x = qs_chart_view_value_to_x (chart, (qs_chart_series_bin_edge (bins, bin)
                                                 + qs_chart_series_bin_edge (bins, bin + 1)) / 2);
-          text = g_strdup_printf ("%u", bin + 1);
+          /* The name where it fits under its bar, else the bin's number. */
+          text = bin < g_strv_length (self->bin_names) ? g_strdup (self->bin_names[bin]) : NULL;
+          layout = qs_chart_create_layout (widget, text != NULL ? text : "", TRUE);
+          pango_layout_get_pixel_size (layout, &text_w, NULL);
+          if (text == NULL || text_w > room - 4)
+            {
+              g_free (text);
+              text = g_strdup_printf ("%u", bin + 1);
+              g_clear_object (&layout);
+            }
         }
       else
         {
           x = qs_chart_view_value_to_x (chart, l->x_ticks[i]);
           text = qs_plot_format_value (l->x_ticks[i]);
         }
-      layout = qs_chart_create_layout (widget, text, TRUE);
+      if (layout == NULL)
+        layout = qs_chart_create_layout (widget, text, TRUE);
       qs_chart_set_source (cr, fg, 0.7);
       qs_plot_show_layout (cr, layout, x, l->plot.origin.y + l->plot.size.height + 4, 0.5, 0);
     }
