@@ -239,9 +239,7 @@ update_row (QsCompareView *self,
         text = format_value (self, side, row, values[s]);
       else if (is_tensor_row (row) && side->kept)
         text = g_strdup (_("float32"));
-      else if (row == QS_COMPARE_ROW_ACCURACY && side->accuracy != NULL)
-        text = g_strdup (_("not available"));
-      else if (row == QS_COMPARE_ROW_ACCURACY && side->accuracy_error != NULL)
+      else if (row == QS_COMPARE_ROW_ACCURACY && (side->accuracy != NULL || side->accuracy_error != NULL))
         text = g_strdup (_("not available"));
       else
         text = g_strdup ("…");
@@ -258,6 +256,8 @@ update_row (QsCompareView *self,
           gtk_widget_add_css_class (cell, "dim-label");
         else
           gtk_widget_remove_css_class (cell, "dim-label");
+        /* Why there is no figure, in words. */
+        gtk_widget_set_tooltip_text (cell, r != NULL ? r->unavailable : self->sides[s].accuracy_error);
       }
 
   if (have[0] && have[1])
