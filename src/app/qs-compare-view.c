@@ -37,8 +37,13 @@ struct _QsCompareView
   char          *path;
   Side           sides[2];
 
+  /* Template widgets */
+  GtkLabel      *a_title;
+  GtkLabel      *b_title;
   GtkLabel      *tensor_label;
   QsSeriesChart *chart;
+  GtkGrid       *table;
+
   GtkLabel      *cells[QS_COMPARE_N_ROWS][QS_COMPARE_N_COLUMNS];
 };
 
@@ -540,23 +545,19 @@ grid_label (GtkGrid    *grid,
   return GTK_LABEL (label);
 }
 
-static GtkWidget *
-build_table (QsCompareView *self)
+static void
+fill_table (QsCompareView *self)
 {
   static const char *const headers[] = { N_("Metric"), "A", "B", N_("B − A"), N_("Better") };
-  GtkGrid *grid = GTK_GRID (gtk_grid_new ());
 
-  gtk_grid_set_column_spacing (grid, 18);
-  gtk_grid_set_row_spacing (grid, 6);
   for (int c = 0; c < (int) G_N_ELEMENTS (headers); c++)
-    grid_label (grid, _(headers[c]), c, 0, TRUE);
+    grid_label (self->table, _(headers[c]), c, 0, TRUE);
   for (int row = 0; row < QS_COMPARE_N_ROWS; row++)
     {
-      grid_label (grid, _(rows[row].name), 0, row + 1, FALSE);
+      grid_label (self->table, _(rows[row].name), 0, row + 1, FALSE);
       for (int c = 0; c < QS_COMPARE_N_COLUMNS; c++)
-        self->cells[row][c] = grid_label (grid, "", c + 1, row + 1, FALSE);
+        self->cells[row][c] = grid_label (self->table, "", c + 1, row + 1, FALSE);
     }
-  return GTK_WIDGET (grid);
 }
 
 static void
@@ -592,55 +593,27 @@ static void
 qs_compare_view_class_init (QsCompareViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = qs_compare_view_dispose;
+
+  g_type_ensure (QS_TYPE_SERIES_CHART);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-compare-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, QsCompareView, a_title);
+  gtk_widget_class_bind_template_child (widget_class, QsCompareView, b_title);
+  gtk_widget_class_bind_template_child (widget_class, QsCompareView, tensor_label);
+  gtk_widget_class_bind_template_child (widget_class, QsCompareView, chart);
+  gtk_widget_class_bind_template_child (widget_class, QsCompareView, table);
 }
 
 static void
 qs_compare_view_init (QsCompareView *self)
 {
-  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *header = adw_header_bar_new ();
-  GtkWidget *scroller = gtk_scrolled_window_new ();
-  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *titles = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 24);
-
-  gtk_window_set_title (GTK_WINDOW (self), _("Compare Schemes"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 760, 720);
-  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), adw_window_title_new (_("Compare Schemes"), NULL));
-  gtk_box_append (GTK_BOX (toolbar), header);
-
-  gtk_widget_set_margin_start (content, 18);
-  gtk_widget_set_margin_end (content, 18);
-  gtk_widget_set_margin_top (content, 12);
-  gtk_widget_set_margin_bottom (content, 18);
-  for (int s = 0; s < 2; s++)
-    {
-      self->sides[s].title = GTK_LABEL (gtk_label_new (NULL));
-      gtk_label_set_ellipsize (self->sides[s].title, PANGO_ELLIPSIZE_START);
-      gtk_widget_set_hexpand (GTK_WIDGET (self->sides[s].title), TRUE);
-      gtk_label_set_xalign (self->sides[s].title, 0);
-      gtk_widget_add_css_class (GTK_WIDGET (self->sides[s].title), "heading");
-      gtk_box_append (GTK_BOX (titles), GTK_WIDGET (self->sides[s].title));
-    }
-  gtk_box_append (GTK_BOX (content), titles);
-  self->tensor_label = GTK_LABEL (gtk_label_new (NULL));
-  gtk_label_set_xalign (self->tensor_label, 0);
-  gtk_label_set_ellipsize (self->tensor_label, PANGO_ELLIPSIZE_START);
-  gtk_widget_add_css_class (GTK_WIDGET (self->tensor_label), "dim-label");
-  gtk_box_append (GTK_BOX (content), GTK_WIDGET (self->tensor_label));
-  self->chart = QS_SERIES_CHART (qs_series_chart_new ());
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->sides[QS_COMPARE_SIDE_A].title = self->a_title;
+  self->sides[QS_COMPARE_SIDE_B].title = self->b_title;
   qs_series_chart_set_title (self->chart, _("Weights and their reconstructions under A and B"));
-  gtk_widget_set_size_request (GTK_WIDGET (self->chart), 300, 260);
-  gtk_widget_set_vexpand (GTK_WIDGET (self->chart), TRUE);
-  gtk_box_append (GTK_BOX (content), GTK_WIDGET (self->chart));
-  gtk_box_append (GTK_BOX (content), build_table (self));
-
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), content);
-  gtk_widget_set_vexpand (scroller, TRUE);
-  gtk_box_append (GTK_BOX (toolbar), scroller);
-  adw_window_set_content (ADW_WINDOW (self), toolbar);
+  fill_table (self);
 }
 
 QsCompareView *

@@ -526,19 +526,24 @@ qs_overview_view_class_init (QsOverviewViewClass *klass)
 
   object_class->dispose = qs_overview_view_dispose;
 
+  g_type_ensure (QS_TYPE_SERIES_CHART);
+  gtk_widget_class_set_template_from_resource (GTK_WIDGET_CLASS (klass),
+                                               "/io/github/quantscope/Quantscope/qs-overview-view.ui");
+  gtk_widget_class_bind_template_child (GTK_WIDGET_CLASS (klass), QsOverviewView, table);
+  gtk_widget_class_bind_template_child (GTK_WIDGET_CLASS (klass), QsOverviewView, chart);
+  gtk_widget_class_bind_template_child (GTK_WIDGET_CLASS (klass), QsOverviewView, status);
+  gtk_widget_class_bind_template_child (GTK_WIDGET_CLASS (klass), QsOverviewView, spinner);
+
   /* A row was chosen: open that tensor. */
   signals[SIGNAL_TENSOR_ACTIVATED] =
     g_signal_new ("tensor-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
-static GtkWidget *
-build_table (QsOverviewView *self)
+static void
+setup_table (QsOverviewView *self)
 {
-  GtkWidget *scroller = gtk_scrolled_window_new ();
-
   self->rows = g_list_store_new (QS_TYPE_OVERVIEW_ITEM);
-  self->table = GTK_COLUMN_VIEW (gtk_column_view_new (NULL));
   for (guint c = 0; c < N_COLUMNS; c++)
     {
       GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
@@ -566,50 +571,16 @@ build_table (QsOverviewView *self)
   gtk_column_view_set_model (self->table, GTK_SELECTION_MODEL (self->selection));
   g_object_unref (self->selection);
   g_signal_connect (self->table, "activate", G_CALLBACK (activate_cb), self);
-  gtk_widget_add_css_class (GTK_WIDGET (self->table), "data-table");
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->table));
-  gtk_widget_set_vexpand (scroller, TRUE);
   g_object_unref (self->rows);
-  return scroller;
 }
 
 static void
 qs_overview_view_init (QsOverviewView *self)
 {
-  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *header = adw_header_bar_new ();
-  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *status_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
-
-  gtk_window_set_title (GTK_WINDOW (self), _("Model Overview"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 1180, 760);
-  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), adw_window_title_new (_("Model Overview"), NULL));
-  gtk_box_append (GTK_BOX (toolbar), header);
-
-  gtk_widget_set_margin_start (content, 12);
-  gtk_widget_set_margin_end (content, 12);
-  gtk_widget_set_margin_top (content, 6);
-  gtk_widget_set_margin_bottom (content, 12);
-  self->spinner = GTK_SPINNER (gtk_spinner_new ());
-  self->status = GTK_LABEL (gtk_label_new (_("Computing…")));
-  gtk_label_set_xalign (self->status, 0);
-  gtk_label_set_wrap (self->status, TRUE);
-  gtk_box_append (GTK_BOX (status_box), GTK_WIDGET (self->spinner));
-  gtk_box_append (GTK_BOX (status_box), GTK_WIDGET (self->status));
-  gtk_box_append (GTK_BOX (content), status_box);
-
-  self->chart = QS_SERIES_CHART (qs_series_chart_new ());
+  gtk_widget_init_template (GTK_WIDGET (self));
   qs_series_chart_set_title (self->chart, _("Weight SQNR per layer"));
   qs_series_chart_set_y_unit (self->chart, "dB");
-  gtk_widget_set_size_request (GTK_WIDGET (self->chart), 300, 200);
-  gtk_paned_set_start_child (GTK_PANED (paned), GTK_WIDGET (self->chart));
-  gtk_paned_set_end_child (GTK_PANED (paned), build_table (self));
-  gtk_paned_set_position (GTK_PANED (paned), 240);
-  gtk_widget_set_vexpand (paned, TRUE);
-  gtk_box_append (GTK_BOX (content), paned);
-  gtk_box_append (GTK_BOX (toolbar), content);
-  adw_window_set_content (ADW_WINDOW (self), toolbar);
+  setup_table (self);
 }
 
 QsOverviewView *
