@@ -186,11 +186,11 @@ format_value (QsCompareView *self,
     }
 }
 
-/* B − A in the row's unit (transfer full). */
+/* B − A in the row's unit, signed as printf signs it (transfer full). */
 static char *
-format_difference (QsCompareRow row,
-                   double       a,
-                   double       b)
+format_signed_difference (QsCompareRow row,
+                          double       a,
+                          double       b)
 {
   double d = b - a;
 
@@ -216,6 +216,24 @@ format_difference (QsCompareRow row,
     default:
       return g_strdup_printf ("%+.3g", d);
     }
+}
+
+/* B − A in the row's unit, with a real minus sign (transfer full). */
+static char *
+format_difference (QsCompareRow row,
+                   double       a,
+                   double       b)
+{
+  char *text = format_signed_difference (row, a, b);
+
+  if (text[0] == '-')
+    {
+      char *minus = g_strconcat ("−", text + 1, NULL);
+
+      g_free (text);
+      return minus;
+    }
+  return text;
 }
 
 static void
