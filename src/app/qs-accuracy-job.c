@@ -75,6 +75,9 @@ accuracy_result_copy (const QsAccuracyResult *result)
 
   copy->kernel = g_strdup (result->kernel);
   copy->unavailable = g_strdup (result->unavailable);
+  copy->layer_names = g_strdupv (result->layer_names);
+  copy->layer_weight_sqnr = g_memdup2 (result->layer_weight_sqnr, result->n_layers * sizeof (double));
+  copy->layer_output_sqnr = g_memdup2 (result->layer_output_sqnr, result->n_layers * sizeof (double));
   return copy;
 }
 
@@ -83,6 +86,9 @@ accuracy_result_free (QsAccuracyResult *result)
 {
   g_free (result->kernel);
   g_free (result->unavailable);
+  g_strfreev (result->layer_names);
+  g_free (result->layer_weight_sqnr);
+  g_free (result->layer_output_sqnr);
   g_free (result);
 }
 
@@ -242,6 +248,31 @@ ensure_cache (Request *request)
   return cache;
 }
 
+/* The quantized model's per-layer SQNR, as `eval --json` lists it. */
+static void
+add_layer_stats (QsAccuracyResult       *result,
+                 const QsEngineModel    *model,
+                 const QsQuantizedModel *quantized)
+{
+  guint n = (guint) qs_engine_model_get_n_weighted (model);
+
+  result->n_layers = n;
+  result->layer_names = g_new0 (char *, n + 1);
+  result->layer_weight_sqnr = g_new (double, n);
+  result->layer_output_sqnr = g_new (double, n);
+  for (guint i = 0; i < n; i++)
+    {
+      QsQuantizedLayerStats stats;
+      QsLayerInfo info;
+
+      qs_engine_model_get_layer (model, qs_engine_model_weighted_layer_index (model, i), &info);
+      qs_quantized_model_get_layer_stats (quantized, i, &stats);
+      result->layer_names[i] = g_strdup (info.name);
+      result->layer_weight_sqnr[i] = stats.weight_sqnr_db;
+      result->layer_output_sqnr[i] = stats.output_sqnr_db;
+    }
+}
+
 static QsAccuracyResult *
 evaluate (Request            *request,
           ModelCache         *cache,
@@ -309,6 +340,7 @@ evaluate (Request            *request,
       result->images = (guint) total.images;
       result->total = (guint) count;
       result->kernel = g_strdup (qs_quantized_model_get_kernel_name (quantized));
+      add_layer_stats (result, cache->model, quantized);
       if (total.images < count)
         qs_job_context_post_partial (context, accuracy_result_copy (result));
     }
@@ -376,9 +408,24 @@ qs_accuracy_job_request (QsAccuracyJob *self,
                          QsJobCallback  callback,
                          gpointer       user_data)
 {
+  g_return_if_fail (QS_IS_DOCUMENT (document));
+
+  qs_accuracy_job_request_schemes (self, jobs, document, qs_document_get_schemes (document),
+                                   QS_ACCURACY_JOB_TARGET, callback, user_data);
+}
+
+void
+qs_accuracy_job_request_schemes (QsAccuracyJob *self,
+                                 QsJobService  *jobs,
+                                 QsDocument    *document,
+                                 QsSchemeSet   *schemes,
+                                 const char    *target,
+                                 QsJobCallback  callback,
+                                 gpointer       user_data)
+{
   Request *request;
   QsJobSpec spec = {
-    .target = QS_ACCURACY_JOB_TARGET,
+    .target = target,
     .priority = QS_JOB_PRIORITY_ACCURACY,
     .result_type = QS_TYPE_ACCURACY_RESULT,
     .work = evaluate_job,
@@ -391,12 +438,15 @@ qs_accuracy_job_request (QsAccuracyJob *self,
   g_return_if_fail (QS_IS_ACCURACY_JOB (self));
   g_return_if_fail (QS_IS_JOB_SERVICE (jobs));
   g_return_if_fail (QS_IS_DOCUMENT (document));
+  g_return_if_fail (schemes != NULL && target != NULL);
 
   request = g_new0 (Request, 1);
   request->job = g_object_ref (self);
   request->document = g_object_ref (document);
-  request->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
+  request->schemes = qs_scheme_set_ref (schemes);
   request->data_path = g_strdup (self->data_path);
+  /* The key leaves out the target: the main view's accuracy and a
+   * comparison's side share results for the same set. */
   spec.key = request_key (request);
   qs_job_service_request (jobs, &spec, request, (GDestroyNotify) request_free, callback, user_data);
 }

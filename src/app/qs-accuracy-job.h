@@ -28,6 +28,13 @@ typedef struct {
   guint   total;
   char   *kernel;
   char   *unavailable;   /* the reason, or NULL */
+  /* The engine's weighted layers under the set, as `eval --json` lists
+   * them: name, weight and output SQNR (dB; output SQNR over the
+   * calibration images). */
+  guint   n_layers;
+  char  **layer_names;         /* n_layers + 1, NULL-terminated */
+  double *layer_weight_sqnr;   /* n_layers */
+  double *layer_output_sqnr;   /* n_layers */
 } QsAccuracyResult;
 
 #define QS_TYPE_ACCURACY_RESULT (qs_accuracy_result_get_type ())
@@ -43,6 +50,16 @@ void           qs_accuracy_job_request (QsAccuracyJob *self,
                                         QsDocument    *document,
                                         QsJobCallback  callback,
                                         gpointer       user_data);
+/* The same for @schemes instead of the document's own, on @target (each
+ * side of a comparison has its own); results are cached by set, so the
+ * same set's accuracy is shared with the main view. */
+void           qs_accuracy_job_request_schemes (QsAccuracyJob *self,
+                                                QsJobService  *jobs,
+                                                QsDocument    *document,
+                                                QsSchemeSet   *schemes,
+                                                const char    *target,
+                                                QsJobCallback  callback,
+                                                gpointer       user_data);
 /* The data the next requests score: an image folder (resized to the
  * model's input) or a data file; NULL or "" for the bundled test set. */
 void           qs_accuracy_job_set_data (QsAccuracyJob *self,

@@ -418,6 +418,15 @@ qs_document_model_size (QsDocument *self,
                         guint64    *fp32_bytes,
                         guint64    *quant_bytes)
 {
+  qs_document_model_size_for (self, self->schemes, fp32_bytes, quant_bytes);
+}
+
+void
+qs_document_model_size_for (QsDocument        *self,
+                            const QsSchemeSet *schemes,
+                            guint64           *fp32_bytes,
+                            guint64           *quant_bytes)
+{
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->tensors));
 
   *fp32_bytes = 0;
@@ -433,7 +442,7 @@ qs_document_model_size (QsDocument *self,
         continue;
       *fp32_bytes += info->count * sizeof (float);
       /* Kept in float32 by the skip list: stored as float32, as export writes it. */
-      if (!qs_scheme_set_resolve_tensor (self->schemes, info, &scheme))
+      if (!qs_scheme_set_resolve_tensor (schemes, info, &scheme))
         {
           *quant_bytes += info->count * sizeof (float);
           continue;

@@ -73,5 +73,10 @@ GBytes       *qs_document_load_values        (QsDocument          *self,
 void          qs_document_model_size         (QsDocument *self,
                                               guint64    *fp32_bytes,
                                               guint64    *quant_bytes);
+/* The same under @schemes (a comparison's side) instead of the document's. */
+void          qs_document_model_size_for     (QsDocument        *self,
+                                              const QsSchemeSet *schemes,
+                                              guint64           *fp32_bytes,
+                                              guint64           *quant_bytes);
 
 G_END_DECLS

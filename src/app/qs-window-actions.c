@@ -1175,6 +1175,8 @@ static const QsWindowAccel window_accels[] = {
   { "win.undo", "<Control>z" },
   { "win.redo", "<Control><Shift>z" },
   { "win.choose-data", "<Control>d" },
+  { "win.pin-a", "<Control><Shift>p" },
+  { "win.overview", "<Control>m" },
 };
 
 const QsWindowAccel *
@@ -1232,6 +1234,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.sensitivity", NULL, sensitivity_action);
   gtk_widget_class_install_action (widget_class, "win.mixed-precision", NULL, mixed_precision_action);
+  _qs_window_class_install_view_actions (widget_class);
   gtk_widget_class_install_property_action (widget_class, "win.log-scale", "log-scale");
   gtk_widget_class_install_property_action (widget_class, "win.show-quantized", "show-quantized");
   gtk_widget_class_install_property_action (widget_class, "win.sort-by-sqnr", "sort-by-sqnr");

@@ -155,4 +155,14 @@ void  _qs_window_init_accuracy      (QsWindow *self);
 /* Drops every request of the window and forgets the cached results. */
 void  _qs_window_cancel_jobs        (QsWindow *self);
 
+/* qs-window-views.c: the compare and overview windows. */
+void  _qs_window_class_install_view_actions (GtkWidgetClass *widget_class);
+/* Opens (or raises) them; NULL without a document (transfer none). */
+struct _QsCompareView  *_qs_window_present_compare  (QsWindow *self);
+struct _QsOverviewView *_qs_window_present_overview (QsWindow *self);
+/* Compares the sets of two scheme files as A and B. */
+void  _qs_window_compare_files      (QsWindow   *self,
+                                     const char *path_a,
+                                     const char *path_b);
+
 G_END_DECLS

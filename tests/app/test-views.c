@@ -1,0 +1,361 @@
+/* test-views.c: the compare and overview windows show exactly the CLI's numbers, sort, and open tensors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "app/qs-compare-view.h"
+#include "app/qs-overview-view.h"
+#include "app/qs-window-private.h"
+#include "model/qs-format-text.h"
+#include "model/qs-scheme-file.h"
+#include "qs-window-test-utils.h"
+
+#define DEPTHWISE "/model_weights/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0"
+
+static char *
+model_path (void)
+{
+  return g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+}
+
+/* Runs the CLI with @args after the program and parses its JSON output. */
+static JsonNode *
+run_cli_json (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QS_SCAN_HELPER"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static void
+assert_json_equal (JsonNode   *expected,
+                   JsonNode   *actual,
+                   const char *what)
+{
+  if (!json_node_equal (expected, actual))
+    {
+      g_autofree char *e = json_to_string (expected, TRUE);
+      g_autofree char *a = json_to_string (actual, TRUE);
+
+      g_error ("%s differs from the CLI's:\nCLI: %s\napp: %s", what, e, a);
+    }
+}
+
+static QsCompareView *compare_view;
+
+static gboolean
+compare_complete (QsWindow *window)
+{
+  return qs_compare_view_is_complete (compare_view);
+}
+
+/* One tensor's A and B metrics are `compare --json`'s (which equal
+ * `stats`'s), for an int8 set against a 4-bit per-channel set whose
+ * depthwise kernels are fp8; the model's A and B accuracy and size too. */
+static void
+test_compare_files_match_cli (void)
+{
+  g_autofree char *path = model_path ();
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *a_path = g_build_filename (dir, "a.json", NULL);
+  g_autofree char *b_path = g_build_filename (dir, "b.json", NULL);
+  const char *args[] = { "compare", path, "--scheme-a", a_path, "--scheme-b", b_path, "--json", NULL };
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *cli;
+  JsonArray *tensors;
+  JsonObject *tensor = NULL;
+  QsWindow *window;
+
+  g_assert_true (g_file_set_contents (a_path, "{\"version\": 1, \"default\": {\"bits\": 8}}", -1, NULL));
+  g_assert_true (g_file_set_contents (b_path, "{\"version\": 1, \"default\": {\"bits\": 4, \"granularity\": \"channel\"},"
+                                      " \"overrides\": [{\"tensors\": \"role:depthwise_kernel\", \"format\": \"fp8-e4m3\"}]}",
+                                      -1, NULL));
+  root = run_cli_json (args);
+  cli = json_node_get_object (root);
+  tensors = json_object_get_array_member (cli, "tensors");
+  for (guint i = 0; i < json_array_get_length (tensors); i++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (tensors, i), "tensor"), DEPTHWISE))
+      tensor = json_array_get_object_element (tensors, i);
+  g_assert_nonnull (tensor);
+
+  window = qs_window_test_open (path);
+  g_assert_true (qs_window_select_path (window, DEPTHWISE));
+  _qs_window_compare_files (window, a_path, b_path);
+  compare_view = g_object_get_data (G_OBJECT (window), "qs-compare-view");
+  g_assert_nonnull (compare_view);
+  qs_window_test_wait_for (compare_complete, window);
+
+  for (int s = 0; s < 2; s++)
+    {
+      const char *name = s == 0 ? "a" : "b";
+      QsTensorReport *report = qs_compare_view_get_report (compare_view, (QsCompareSide) s);
+      g_autoptr(JsonNode) json = qs_tensor_report_to_json (report);
+      JsonObject *side = json_object_get_object_member (cli, name);
+      const QsAccuracyResult *accuracy = qs_compare_view_get_accuracy (compare_view, (QsCompareSide) s);
+      g_autofree char *size = qs_format_size ((guint64) json_object_get_int_member (side, "size_bytes"));
+      g_autofree char *accuracy_text = g_strdup_printf ("%.2f %%", 100.0 * json_object_get_double_member (side, "quant_top1"));
+      g_autofree char *sqnr = NULL;
+
+      assert_json_equal (json_object_get_member (tensor, name), json, name);
+      sqnr = qs_format_sqnr (report->analysis.sqnr_db);
+      g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_SQNR, (QsCompareColumn) s), ==, sqnr);
+      /* The same evaluation, to the image. */
+      g_assert_cmpuint (accuracy->images, ==, json_object_get_int_member (cli, "images"));
+      g_assert_cmpfloat_with_epsilon (accuracy->quant_top1, 100.0 * json_object_get_double_member (side, "quant_top1"), 1e-9);
+      g_assert_cmpfloat_with_epsilon (accuracy->fp32_top1, 100.0 * json_object_get_double_member (side, "fp32_top1"), 1e-9);
+      g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_ACCURACY, (QsCompareColumn) s), ==,
+                       accuracy_text);
+      g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_MODEL_SIZE, (QsCompareColumn) s), ==, size);
+    }
+  /* fp8 against int8 on the depthwise kernel: the reconstructions differ. */
+  g_assert_cmpint (qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_B)->scheme.format, ==, QS_FORMAT_FP8_E4M3);
+  /* The better one is the one with the higher SQNR and the smaller model. */
+  g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_SQNR, QS_COMPARE_COLUMN_BETTER), ==,
+                   qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_A)->analysis.sqnr_db
+                   > qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_B)->analysis.sqnr_db ? "A" : "B");
+  g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_MODEL_SIZE, QS_COMPARE_COLUMN_BETTER), ==, "B");
+  /* Weights, reconstructed A and B in the chart. */
+  g_assert_cmpuint (qs_series_chart_get_n_series (qs_compare_view_get_chart (compare_view)), ==, 3);
+
+  g_unlink (a_path);
+  g_unlink (b_path);
+  g_rmdir (dir);
+  qs_window_test_close (window);
+}
+
+static gboolean
+compare_shows_b_7_bits (QsWindow *window)
+{
+  QsTensorReport *b = qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_B);
+
+  return b != NULL && b->scheme.bits == 7 && qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_A) != NULL;
+}
+
+static gboolean
+compare_follows_selection (QsWindow *window)
+{
+  for (int s = 0; s < 2; s++)
+    {
+      QsTensorReport *report = qs_compare_view_get_report (compare_view, (QsCompareSide) s);
+
+      if (report == NULL || g_strcmp0 (report->info->path, qs_window_get_selected_path (window)) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Pin as A keeps the set on show; edits go to B only. */
+static void
+test_pin_a_then_edit_b (void)
+{
+  g_autofree char *path = model_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autoptr(QsSchemeSet) pinned = qs_scheme_set_ref (qs_document_get_schemes (window->document));
+
+  g_assert_true (qs_window_select_path (window, DEPTHWISE));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin-a", NULL));
+  compare_view = g_object_get_data (G_OBJECT (window), "qs-compare-view");
+  g_assert_nonnull (compare_view);
+  gtk_switch_set_active (window->override_switch, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
+  qs_window_test_wait_for (compare_shows_b_7_bits, window);
+  g_assert_true (qs_scheme_set_equal (qs_compare_view_get_schemes (compare_view, QS_COMPARE_SIDE_A), pinned));
+  g_assert_cmpint (qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_A)->scheme.bits, ==, 8);
+  g_assert_true (qs_compare_view_get_schemes (compare_view, QS_COMPARE_SIDE_B) == qs_document_get_schemes (window->document));
+  /* Another tensor in the window is the compared tensor. */
+  g_assert_true (qs_window_select_path (window, "/model_weights/conv2d_1/conv2d_1/kernel:0"));
+  qs_window_test_wait_for (compare_follows_selection, window);
+  gtk_window_destroy (GTK_WINDOW (compare_view));
+  qs_window_test_close (window);
+}
+
+static QsOverviewView *overview_view;
+
+static gboolean
+overview_ready (QsWindow *window)
+{
+  return qs_overview_view_get_overview (overview_view) != NULL;
+}
+
+static double
+row_sqnr (JsonArray *rows,
+          guint      i)
+{
+  JsonNode *node = json_object_get_member (json_array_get_object_element (rows, i), "sqnr_db");
+
+  return JSON_NODE_HOLDS_NULL (node) ? NAN : json_node_get_double (node);
+}
+
+static gboolean
+overview_has_layers (QsWindow *window)
+{
+  return qs_series_chart_get_n_series (qs_overview_view_get_chart (overview_view)) == 2;
+}
+
+/* A JSON number, or null for what is not finite, against @value. */
+static void
+assert_same_number (JsonNode *expected,
+                    double    value)
+{
+  if (JSON_NODE_HOLDS_NULL (expected))
+    g_assert_false (isfinite (value));
+  else
+    g_assert_cmpfloat (json_node_get_double (expected), ==, value);
+}
+
+static double
+sqnr_of (JsonArray  *rows,
+         const char *tensor)
+{
+  for (guint j = 0; j < json_array_get_length (rows); j++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (rows, j), "tensor"), tensor))
+      return row_sqnr (rows, j);
+  g_assert_not_reached ();
+}
+
+/* The overview's rows are `report --format json`'s for the same set, in
+ * its order (worst first); sorting by a column sorts; activating a row
+ * opens its tensor in the window. */
+static void
+test_overview_matches_report (void)
+{
+  g_autofree char *path = model_path ();
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *scheme_path = g_build_filename (dir, "scheme.json", NULL);
+  const char *args[] = { "report", path, "--scheme-file", scheme_path, "--format", "json", NULL };
+  g_autoptr(JsonNode) expected = NULL;
+  g_autoptr(JsonNode) actual = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *rows;
+  GtkColumnView *table;
+  GListModel *columns;
+  GtkColumnViewColumn *sqnr_column = NULL;
+  GtkColumnViewColumn *name_column = NULL;
+  QsWindow *window = qs_window_test_open (path);
+  guint n;
+
+  g_assert_true (qs_scheme_set_save (qs_document_get_schemes (window->document), scheme_path, &error));
+  g_assert_no_error (error);
+  expected = run_cli_json (args);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.overview", NULL));
+  overview_view = g_object_get_data (G_OBJECT (window), "qs-overview-view");
+  g_assert_nonnull (overview_view);
+  qs_window_test_wait_for (overview_ready, window);
+  actual = qs_overview_to_json (qs_overview_view_get_overview (overview_view));
+  rows = json_object_get_array_member (json_node_get_object (expected), "tensors");
+  assert_json_equal (json_object_get_member (json_node_get_object (expected), "tensors"),
+                     json_object_get_member (json_node_get_object (actual), "tensors"), "the overview's rows");
+  assert_json_equal (json_object_get_member (json_node_get_object (expected), "total"),
+                     json_object_get_member (json_node_get_object (actual), "total"), "the overview's total");
+
+  /* Worst first by default: the table lists the report's order. */
+  table = qs_overview_view_get_table (overview_view);
+  n = g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (table)));
+  g_assert_cmpuint (n, ==, json_array_get_length (rows));
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (qs_overview_view_get_row_path (overview_view, i), ==,
+                     json_object_get_string_member (json_array_get_object_element (rows, i), "tensor"));
+
+  /* Sorting by SQNR ascending gives the report's order again (kept
+   * tensors have no SQNR and go last); descending puts the best first. */
+  columns = gtk_column_view_get_columns (table);
+  for (guint c = 0; c < g_list_model_get_n_items (columns); c++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, c);
+
+      if (g_str_equal (gtk_column_view_column_get_title (column), "SQNR"))
+        sqnr_column = column;
+      else if (g_str_equal (gtk_column_view_column_get_title (column), "Tensor"))
+        name_column = column;
+    }
+  g_assert_nonnull (sqnr_column);
+  g_assert_nonnull (name_column);
+  gtk_column_view_sort_by_column (table, sqnr_column, GTK_SORT_ASCENDING);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (qs_overview_view_get_row_path (overview_view, i), ==,
+                     json_object_get_string_member (json_array_get_object_element (rows, i), "tensor"));
+  gtk_column_view_sort_by_column (table, sqnr_column, GTK_SORT_DESCENDING);
+  {
+    double previous = INFINITY;
+    guint quantized = 0;
+
+    for (guint i = 0; i < n; i++)
+      {
+        double sqnr = sqnr_of (rows, qs_overview_view_get_row_path (overview_view, i));
+
+        if (isnan (sqnr))
+          continue;
+        g_assert_cmpfloat (sqnr, <=, previous);
+        previous = sqnr;
+        quantized++;
+      }
+    g_assert_cmpuint (quantized, >, 1);
+    g_assert_cmpfloat (previous, ==, row_sqnr (rows, 0));
+  }
+  gtk_column_view_sort_by_column (table, name_column, GTK_SORT_ASCENDING);
+  for (guint i = 1; i < n; i++)
+    g_assert_cmpint (qs_natural_compare (qs_overview_view_get_row_path (overview_view, i - 1),
+                                         qs_overview_view_get_row_path (overview_view, i)), <, 0);
+
+  /* Activating a row (as a double click or Enter does) opens its tensor. */
+  g_signal_emit_by_name (table, "activate", 1);
+  g_assert_cmpstr (qs_window_get_selected_path (window), ==, qs_overview_view_get_row_path (overview_view, 1));
+
+  /* The chart's per-layer weight and output SQNR are `eval --json`'s. */
+  qs_window_test_wait_for (overview_has_layers, window);
+  {
+    const char *eval_args[] = { "eval", path, "--scheme-file", scheme_path, "--json", NULL };
+    g_autoptr(JsonNode) eval = run_cli_json (eval_args);
+    JsonArray *layers = json_object_get_array_member (json_node_get_object (eval), "layers");
+    QsSeriesChart *chart = qs_overview_view_get_chart (overview_view);
+
+    g_assert_cmpuint (qs_chart_series_get_n_bins (qs_series_chart_get_series (chart, 1)), ==,
+                      json_array_get_length (layers));
+    for (guint i = 0; i < json_array_get_length (layers); i++)
+      {
+        JsonObject *layer = json_array_get_object_element (layers, i);
+
+        assert_same_number (json_object_get_member (layer, "weight_sqnr_db"),
+                            qs_chart_series_get_value (qs_series_chart_get_series (chart, 0), i));
+        assert_same_number (json_object_get_member (layer, "output_sqnr_db"),
+                            qs_chart_series_get_value (qs_series_chart_get_series (chart, 1), i));
+      }
+  }
+
+  g_unlink (scheme_path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (overview_view));
+  qs_window_test_close (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/views/compare-files-match-cli", test_compare_files_match_cli);
+  g_test_add_func ("/views/pin-a-then-edit-b", test_pin_a_then_edit_b);
+  g_test_add_func ("/views/overview-matches-report", test_overview_matches_report);
+  return g_test_run ();
+}
