@@ -11,6 +11,8 @@
 
 #include "app/qs-sensitivity-window.h"
 
+#include <math.h>
+
 #include <glib/gi18n.h>
 
 #include "app/qs-chart.h"
@@ -23,12 +25,14 @@
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
-/* One layer's bar: the top-1 points lost when it alone is quantized. */
+/* One layer's bar: the top-1 points lost when it alone is quantized, or
+ * before any image ran, its weight SQNR. */
 typedef struct {
   char   *name;
   char   *tensor;
   double  lost;
   double  regained;
+  double  weight_sqnr_db;
 } Bar;
 
 struct _QsSensitivityWindow
@@ -64,6 +68,12 @@ compare_bars (gconstpointer a,
 {
   double la = ((const Bar *) a)->lost, lb = ((const Bar *) b)->lost;
 
+  /* Before any image ran, the lowest weight SQNR ranks first. */
+  if (isnan (la) || isnan (lb))
+    {
+      la = -((const Bar *) a)->weight_sqnr_db;
+      lb = -((const Bar *) b)->weight_sqnr_db;
+    }
   return (la < lb) - (la > lb);
 }
 
@@ -77,7 +87,7 @@ bars_from_sensitivity (const QsSensitivity *s)
     {
       const QsLayerSensitivity *l = &g_array_index (s->layers, QsLayerSensitivity, i);
       Bar bar = { g_strdup (l->name), g_strdup (l->tensor), 100 * (s->fp32_top1 - l->alone_top1),
-                  100 * (l->kept_float_top1 - s->all_quant_top1) };
+                  100 * (l->kept_float_top1 - s->all_quant_top1), l->weight_sqnr_db };
 
       g_array_append_val (bars, bar);
     }
@@ -109,7 +119,9 @@ outcome_cb (const QsJobOutcome *outcome,
   if (outcome->partial)
     {
       gtk_progress_bar_set_fraction (self->progress, update->fraction);
-      if (update->payload != NULL)
+      if (update->payload != NULL && update->images == 0)
+        show_bars (self, update->payload, _("Ranked by weight SQNR, before any image runs; measuring each layer…"));
+      else if (update->payload != NULL)
         {
           g_autofree char *status = g_strdup_printf (_("Estimate on the first %u images; measuring the rest…"),
                                                      update->images);
@@ -184,6 +196,7 @@ measure_job (QsJobContext *context,
              GError      **error)
 {
   Work *work = work_data;
+  g_autoptr(QsSensitivity) proxies = NULL;
   g_autoptr(QsSensitivity) result = NULL;
   QsScoreWork score = { 0 };
   Reporter reporter = { context, 0, 0 };
@@ -193,9 +206,15 @@ measure_job (QsJobContext *context,
 
   /* The engine polls a plain flag between batches; the cancellable raises it. */
   handler = g_cancellable_connect (cancellable, G_CALLBACK (qs_score_work_raise_flag_cb), &cancel, NULL);
-  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, error))
-    result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
-                                     &reporter, error);
+  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, error)
+      && (proxies = qs_sensitivity_proxies (score.session, work->schemes, error)) != NULL)
+    {
+      /* A ranking within seconds: one weight quantization, no images. */
+      qs_job_context_post_partial (context, qs_score_update_new (0, 0, bars_from_sensitivity (proxies),
+                                                                 (GDestroyNotify) g_array_unref));
+      result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
+                                       &reporter, error);
+    }
   qs_score_work_clear (&score);
   g_cancellable_disconnect (cancellable, handler);
   if (result == NULL)
@@ -206,6 +225,15 @@ measure_job (QsJobContext *context,
 }
 
 /* ---- the chart ------------------------------------------------------------- */
+
+/* Points lost, or before any image ran, the weight's relative noise power. */
+static double
+bar_length (const Bar *bar)
+{
+  if (isnan (bar->lost))
+    return isnan (bar->weight_sqnr_db) ? 0 : pow (10, -bar->weight_sqnr_db / 10);
+  return MAX (bar->lost, 0);
+}
 
 static void
 draw_chart (GtkDrawingArea *area,
@@ -221,14 +249,15 @@ draw_chart (GtkDrawingArea *area,
     return;
   qs_chart_palette_update (&self->palette, GTK_WIDGET (area));
   for (guint i = 0; i < self->bars->len; i++)
-    most = MAX (most, g_array_index (self->bars, Bar, i).lost);
+    most = MAX (most, bar_length (&g_array_index (self->bars, Bar, i)));
   for (guint i = 0; i < self->bars->len; i++)
     {
       const Bar *bar = &g_array_index (self->bars, Bar, i);
       double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
-      double length = most > 0 ? room * MAX (bar->lost, 0) / most : 0;
+      double length = most > 0 ? room * bar_length (bar) / most : 0;
       /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
-      g_autofree char *value = g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
+      g_autofree char *value = isnan (bar->lost) ? g_strdup_printf (_("%.1f dB weight SQNR"), bar->weight_sqnr_db)
+                                                 : g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
       g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
       g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
 
