@@ -550,8 +550,6 @@ qs_mixed_window_class_init (QsMixedWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "mixed.apply", NULL, apply_action);
   gtk_widget_class_install_action (widget_class, "mixed.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "mixed.export", NULL, export_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "mixed.save", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "mixed.export", NULL);
 }
 
 static GtkWidget *
