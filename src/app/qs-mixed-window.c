@@ -1,9 +1,11 @@
 /* qs-mixed-window.c: mixed precision within an accuracy budget, its explored points as a size-versus-accuracy chart.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The worker runs the search `quantscope-cli mixed` runs (qs-mixed-precision.h);
- * applying a point sets the scheme set that search scored as the document's,
- * one undoable step.
+ * The window's job service runs the search `quantscope-cli mixed` runs
+ * (qs-mixed-precision.h), keyed by the scheme set's JSON form, the
+ * candidates and the budget; applying a point sets the scheme set that
+ * search scored as the document's, one undoable step; saving writes it as
+ * a scheme file, exporting goes through the main window's export.
  */
 #include "config.h"
 
@@ -16,27 +18,93 @@
 
 #include "app/qs-chart.h"
 #include "app/qs-score-work.h"
-#include "model/qs-main-context.h"
+#include "model/qs-scheme-file.h"
 #include "model/qs-mixed-precision.h"
 
 #define MARGIN 40
 #define HIT_RADIUS 8
 
-/* A finished search, kept whole: points refer to its layers and candidates. */
+/* A finished search, copied out of the worker's session (which holds the
+ * images and the model) so the job service may cache it cheaply. */
 typedef struct {
-  QsScoreWork    score;
-  QsMixedSearch *search;
-  GPtrArray     *pareto;
-  int            chosen;   /* index into the points, or -1 */
+  GPtrArray *points;      /* of QsMixedPoint, owned, in the order scored */
+  GPtrArray *pareto;      /* QsMixedPoint * borrowed from @points, smallest first */
+  GPtrArray *sets;        /* QsSchemeSet per point */
+  GStrv      names;       /* engine layer names, per searched layer */
+  GStrv      tensors;     /* their weight tensors */
+  GStrv      candidates;  /* the candidates as text */
+  guint      evaluations;
+  int        chosen;      /* index into the points, or -1 */
 } Outcome;
+
+static void
+point_free (QsMixedPoint *point)
+{
+  g_free (point->choice);
+  g_free (point);
+}
 
 static void
 outcome_free (Outcome *outcome)
 {
   g_clear_pointer (&outcome->pareto, g_ptr_array_unref);
-  g_clear_pointer (&outcome->search, qs_mixed_search_free);
-  qs_score_work_clear (&outcome->score);
+  g_clear_pointer (&outcome->points, g_ptr_array_unref);
+  g_clear_pointer (&outcome->sets, g_ptr_array_unref);
+  g_strfreev (outcome->names);
+  g_strfreev (outcome->tensors);
+  g_strfreev (outcome->candidates);
   g_free (outcome);
+}
+
+static Outcome *
+outcome_new (const QsMixedSearch *search,
+             const QsMixedPoint  *best)
+{
+  Outcome *outcome = g_new0 (Outcome, 1);
+  GPtrArray *points = qs_mixed_search_get_points (search);
+  g_autoptr(GPtrArray) pareto = qs_mixed_search_pareto (search);
+  guint n = qs_mixed_search_get_n_layers (search);
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) tensors = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) candidates = g_strv_builder_new ();
+
+  outcome->chosen = -1;
+  outcome->points = g_ptr_array_new_with_free_func ((GDestroyNotify) point_free);
+  outcome->sets = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
+  outcome->pareto = g_ptr_array_new ();
+  for (guint i = 0; i < points->len; i++)
+    {
+      const QsMixedPoint *p = g_ptr_array_index (points, i);
+      QsMixedPoint *copy = g_memdup2 (p, sizeof *p);
+
+      copy->choice = g_memdup2 (p->choice, sizeof (guint) * MAX (n, 1));
+      g_ptr_array_add (outcome->points, copy);
+      g_ptr_array_add (outcome->sets, qs_mixed_search_make_set (search, p->choice));
+      if (p == best)
+        outcome->chosen = (int) i;
+    }
+  for (guint i = 0; i < pareto->len; i++)
+    {
+      guint index;
+
+      if (g_ptr_array_find (points, g_ptr_array_index (pareto, i), &index))
+        g_ptr_array_add (outcome->pareto, g_ptr_array_index (outcome->points, index));
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_strv_builder_add (names, qs_mixed_search_get_layer_name (search, i));
+      g_strv_builder_add (tensors, qs_mixed_search_get_layer_tensor (search, i));
+    }
+  for (guint c = 0; c < qs_mixed_search_get_n_candidates (search); c++)
+    {
+      g_autofree char *text = qs_precision_to_string (qs_mixed_search_get_candidate (search, c));
+      g_strv_builder_add (candidates, text);
+    }
+  outcome->names = g_strv_builder_end (names);
+  outcome->tensors = g_strv_builder_end (tensors);
+  outcome->candidates = g_strv_builder_end (candidates);
+  outcome->evaluations = qs_mixed_search_get_evaluations (search);
+  return outcome;
 }
 
 struct _QsMixedWindow
@@ -49,36 +117,34 @@ struct _QsMixedWindow
   GtkProgressBar *progress;
   GtkDrawingArea *chart;
   GtkLabel       *details;
-  GtkWidget      *apply;
 
   QsWindow       *window;       /* weak */
+  QsJobService   *jobs;         /* owned: the main window's */
+  char           *target;       /* this window's search in the job service */
   guint           limit;
-  Outcome        *outcome;
+  QsScoreUpdate  *result;       /* the finished search; its payload an Outcome */
+  Outcome        *outcome;      /* borrowed from @result */
   int             selected;     /* point index, or -1 */
   QsChartPalette  palette;
-  GTask          *current;      /* the newest search, while it runs */
-  guint           generation;   /* of the newest search */
   gboolean        running;
-  gboolean        disposed;
+  gboolean        cached;
 };
 
 G_DEFINE_FINAL_TYPE (QsMixedWindow, qs_mixed_window, ADW_TYPE_WINDOW)
 
-typedef struct {
-  QsMixedWindow *self;
-  QsWeightFile  *file;
-  QsSchemeSet   *schemes;
-  GArray        *candidates;
-  double         budget;
-  guint          generation;
-  atomic_int     cancel;        /* this search's own flag: a newer one never clears it */
-} Work;
+static void
+score_update_free (QsScoreUpdate *update)
+{
+  g_boxed_free (QS_TYPE_SCORE_UPDATE, update);
+}
 
 typedef struct {
-  QsMixedWindow *self;
-  guint          generation;
-  double         fraction;
-} Progress;
+  QsWeightFile *file;
+  QsSchemeSet  *schemes;
+  GArray       *candidates;
+  double        budget;
+  guint         limit;
+} Work;
 
 static void
 work_free (Work *work)
@@ -86,113 +152,90 @@ work_free (Work *work)
   g_clear_object (&work->file);
   g_clear_pointer (&work->schemes, qs_scheme_set_unref);
   g_clear_pointer (&work->candidates, g_array_unref);
-  g_clear_object (&work->self);
   g_free (work);
 }
 
-static void
-progress_free (Progress *progress)
+static gpointer
+search_job (QsJobContext *context,
+            gpointer      work_data,
+            GCancellable *cancellable,
+            GError      **error)
 {
-  g_object_unref (progress->self);
-  g_free (progress);
-}
-
-static gboolean
-deliver_progress_cb (gpointer data)
-{
-  Progress *progress = data;
-
-  if (!progress->self->disposed && progress->generation == progress->self->generation)
-    gtk_progress_bar_set_fraction (progress->self->progress, progress->fraction);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_cb (guint    done,
-             guint    total,
-             gpointer user_data)
-{
-  Work *work = user_data;
-  Progress *progress = g_new0 (Progress, 1);
-
-  progress->self = g_object_ref (work->self);
-  progress->generation = work->generation;
-  progress->fraction = total > 0 ? done / (double) total : 0;
-  qs_main_context_post (NULL, G_PRIORITY_DEFAULT, deliver_progress_cb, progress, (GDestroyNotify) progress_free);
-}
-
-static void
-search_thread (GTask        *task,
-               gpointer      source,
-               gpointer      task_data,
-               GCancellable *cancellable)
-{
-  Work *work = task_data;
-  Outcome *outcome = g_new0 (Outcome, 1);
-  g_autoptr(GError) error = NULL;
+  Work *work = work_data;
+  g_autoptr(QsMixedSearch) search = NULL;
+  QsScoreWork score = { 0 };
   const QsMixedPoint *best = NULL;
+  GError *local = NULL;
+  Outcome *outcome = NULL;
+  atomic_int cancel = 0;
+  gulong handler;
 
-  outcome->chosen = -1;
-  if (qs_score_work_open (&outcome->score, work->file, work->schemes, work->self->limit, &work->cancel, &error)
-      && (outcome->search = qs_mixed_search_new (outcome->score.session, work->schemes,
-                                                 (const QsPrecision *) work->candidates->data,
-                                                 work->candidates->len, &error)) != NULL)
-    best = qs_mixed_search_run (outcome->search, work->budget, progress_cb, work, &error);
-  if (error != NULL)
+  /* The engine polls a plain flag between batches; the cancellable raises it. */
+  handler = g_cancellable_connect (cancellable, G_CALLBACK (qs_score_work_raise_flag_cb), &cancel, NULL);
+  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, &local)
+      && (search = qs_mixed_search_new (score.session, work->schemes, (const QsPrecision *) work->candidates->data,
+                                        work->candidates->len, &local)) != NULL)
+    best = qs_mixed_search_run (search, work->budget, qs_score_work_post_progress, context, &local);
+  if (local == NULL)
+    outcome = outcome_new (search, best);
+  g_clear_pointer (&search, qs_mixed_search_free);
+  qs_score_work_clear (&score);
+  g_cancellable_disconnect (cancellable, handler);
+  if (local != NULL)
     {
-      outcome_free (outcome);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
+      g_propagate_error (error, local);
+      return NULL;
     }
-  if (best != NULL)
-    {
-      GPtrArray *points = qs_mixed_search_get_points (outcome->search);
-      guint index;
-
-      if (g_ptr_array_find (points, best, &index))
-        outcome->chosen = (int) index;
-    }
-  outcome->pareto = qs_mixed_search_pareto (outcome->search);
-  g_task_return_pointer (task, outcome, (GDestroyNotify) outcome_free);
+  qs_job_context_set_cost (context, (sizeof (QsMixedPoint) + 256) * outcome->points->len);
+  return qs_score_update_new (1, 0, outcome, (GDestroyNotify) outcome_free);
 }
 
 static void
-search_done_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+show_outcome (QsMixedWindow *self)
 {
-  QsMixedWindow *self = QS_MIXED_WINDOW (source);
-  Work *work = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  Outcome *outcome = g_task_propagate_pointer (G_TASK (result), &error);
+  Outcome *outcome = self->outcome;
 
-  if (self->current == G_TASK (result))
-    g_clear_object (&self->current);
-  if (self->disposed || work->generation != self->generation)
-    {
-      g_clear_pointer (&outcome, outcome_free);
-      return;
-    }
-  self->running = FALSE;
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
-  if (outcome == NULL)
-    {
-      gtk_label_set_text (self->status, error->message);
-      return;
-    }
-  g_clear_pointer (&self->outcome, outcome_free);
-  self->outcome = outcome;
+  self->selected = -1;
   if (outcome->chosen >= 0)
     {
       g_autofree char *text = g_strdup_printf (_("%u assignments scored; the smallest within the budget is selected. "
                                                  "Click a point to see its choices."),
-                                               qs_mixed_search_get_evaluations (outcome->search));
+                                               outcome->evaluations);
       gtk_label_set_text (self->status, text);
       qs_mixed_window_select_point (self, (guint) outcome->chosen);
     }
   else
-    gtk_label_set_text (self->status, _("Even the largest candidates lose more than the budget."));
+    {
+      gtk_label_set_text (self->status, _("Even the largest candidates lose more than the budget."));
+      gtk_label_set_text (self->details, "");
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self->chart));
+}
+
+static void
+search_outcome_cb (const QsJobOutcome *outcome,
+                   gpointer            user_data)
+{
+  QsMixedWindow *self = user_data;
+  QsScoreUpdate *update = outcome->result;
+
+  if (outcome->partial)
+    {
+      gtk_progress_bar_set_fraction (self->progress, update->fraction);
+      return;
+    }
+  self->running = FALSE;
+  self->cached = outcome->cached;
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+  if (update == NULL)
+    {
+      gtk_label_set_text (self->status, outcome->error->message);
+      return;
+    }
+  g_clear_pointer (&self->result, score_update_free);
+  self->result = g_boxed_copy (QS_TYPE_SCORE_UPDATE, update);
+  self->outcome = update->payload;
+  show_outcome (self);
 }
 
 /* ---- the chart ------------------------------------------------------------- */
@@ -208,7 +251,7 @@ axes_init (const QsMixedWindow *self,
            double               height,
            Axes                *axes)
 {
-  GPtrArray *points = qs_mixed_search_get_points (self->outcome->search);
+  GPtrArray *points = self->outcome->points;
 
   axes->size_lo = axes->top1_lo = INFINITY;
   axes->size_hi = axes->top1_hi = -INFINITY;
@@ -267,7 +310,7 @@ draw_chart (GtkDrawingArea *area,
   if (self->outcome == NULL)
     return;
   qs_chart_palette_update (&self->palette, GTK_WIDGET (area));
-  points = qs_mixed_search_get_points (self->outcome->search);
+  points = self->outcome->points;
   axes_init (self, width, height, &axes);
 
   qs_chart_set_source (cr, &self->palette.fg, 0.6);
@@ -340,7 +383,7 @@ chart_pressed_cb (GtkGestureClick *gesture,
 
   if (self->outcome == NULL)
     return;
-  points = qs_mixed_search_get_points (self->outcome->search);
+  points = self->outcome->points;
   axes_init (self, gtk_widget_get_width (GTK_WIDGET (self->chart)), gtk_widget_get_height (GTK_WIDGET (self->chart)),
              &axes);
   for (guint i = 0; i < points->len; i++)
@@ -368,24 +411,119 @@ search_clicked_cb (GtkButton     *button,
 }
 
 static void
-apply_clicked_cb (GtkButton     *button,
-                  QsMixedWindow *self)
+cancel_search (QsMixedWindow *self)
 {
-  qs_mixed_window_apply (self);
+  if (self->jobs != NULL && self->target != NULL)
+    qs_job_service_cancel (self->jobs, self->target);
+  self->running = FALSE;
+}
+
+/* The selected point's set, or NULL. */
+static QsSchemeSet *
+selected_set (QsMixedWindow *self)
+{
+  if (self->outcome == NULL || self->selected < 0)
+    return NULL;
+  return g_ptr_array_index (self->outcome->sets, (guint) self->selected);
 }
 
 static void
-cancel_current (QsMixedWindow *self)
+update_actions (QsMixedWindow *self)
 {
-  if (self->current != NULL)
-    atomic_store (&((Work *) g_task_get_task_data (self->current))->cancel, 1);
+  gboolean any = selected_set (self) != NULL && self->window != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mixed.apply", any);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mixed.save", any);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mixed.export", any);
+}
+
+static void
+apply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  qs_mixed_window_apply (QS_MIXED_WINDOW (widget));
+}
+
+static void
+save_response_cb (GtkNativeDialog *dialog,
+                  int              response,
+                  QsMixedWindow   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL && !qs_mixed_window_save (self, path, &error))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not save the scheme: %s"), error->message);
+          gtk_label_set_text (self->status, message);
+        }
+      else if (path != NULL)
+        gtk_label_set_text (self->status, _("Scheme saved"));
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsMixedWindow *self = QS_MIXED_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  if (selected_set (self) == NULL)
+    return;
+  dialog = gtk_file_chooser_native_new (_("Save Scheme"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("Scheme files (JSON)"));
+  gtk_file_filter_add_pattern (filter, "*.json");
+  gtk_file_filter_add_mime_type (filter, "application/json");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "mixed-scheme.json");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (save_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  QsMixedWindow *self = QS_MIXED_WINDOW (widget);
+
+  if (selected_set (self) != NULL && self->window != NULL)
+    qs_window_export_schemes (self->window, selected_set (self));
 }
 
 static gboolean
 close_request_cb (GtkWindow *window)
 {
-  cancel_current (QS_MIXED_WINDOW (window));
+  cancel_search (QS_MIXED_WINDOW (window));
   return FALSE;
+}
+
+static void
+schemes_changed_cb (QsMixedWindow *self,
+                    QsDocument    *document)
+{
+  /* A search from the old set no longer answers for the document. */
+  if (self->running)
+    {
+      cancel_search (self);
+      gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+      gtk_label_set_text (self->status, _("The scheme set changed; search again."));
+    }
+  /* The differences shown are from the current set. */
+  if (self->selected >= 0)
+    qs_mixed_window_select_point (self, (guint) self->selected);
 }
 
 static void
@@ -393,19 +531,25 @@ qs_mixed_window_dispose (GObject *object)
 {
   QsMixedWindow *self = QS_MIXED_WINDOW (object);
 
-  cancel_current (self);
-  g_clear_object (&self->current);
-  self->disposed = TRUE;
+  cancel_search (self);
+  g_clear_object (&self->jobs);
+  g_clear_pointer (&self->target, g_free);
   g_clear_weak_pointer (&self->window);
-  g_clear_pointer (&self->outcome, outcome_free);
+  self->outcome = NULL;
+  g_clear_pointer (&self->result, score_update_free);
   G_OBJECT_CLASS (qs_mixed_window_parent_class)->dispose (object);
 }
 
 static void
 qs_mixed_window_class_init (QsMixedWindowClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
   G_OBJECT_CLASS (klass)->dispose = qs_mixed_window_dispose;
   GTK_WINDOW_CLASS (klass)->close_request = close_request_cb;
+  gtk_widget_class_install_action (widget_class, "mixed.apply", NULL, apply_action);
+  gtk_widget_class_install_action (widget_class, "mixed.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "mixed.export", NULL, export_action);
 }
 
 static GtkWidget *
@@ -416,17 +560,29 @@ margined (GtkWidget *widget)
   return widget;
 }
 
+static GtkWidget *
+action_button (const char *mnemonic,
+               const char *action)
+{
+  GtkWidget *button = gtk_button_new_with_mnemonic (mnemonic);
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  return button;
+}
+
 static void
 qs_mixed_window_init (QsMixedWindow *self)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *controls = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *search = gtk_button_new_with_mnemonic (_("_Search"));
+  GtkWidget *details_scroller = gtk_scrolled_window_new ();
   GtkGesture *click = gtk_gesture_click_new ();
 
   self->selected = -1;
   gtk_window_set_title (GTK_WINDOW (self), _("Mixed Precision"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 720, 560);
+  gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
   self->budget = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 100, 0.1));
   gtk_spin_button_set_value (self->budget, 1);
   self->bits = GTK_ENTRY (gtk_entry_new ());
@@ -452,23 +608,27 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self->chart), GTK_EVENT_CONTROLLER (click));
   self->details = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->details, 0);
+  gtk_label_set_yalign (self->details, 0);
   gtk_label_set_wrap (self->details, TRUE);
   gtk_label_set_selectable (self->details, TRUE);
-  self->apply = gtk_button_new_with_mnemonic (_("_Apply as Current Schemes"));
-  gtk_widget_set_sensitive (self->apply, FALSE);
-  gtk_widget_set_halign (self->apply, GTK_ALIGN_END);
-  g_signal_connect (self->apply, "clicked", G_CALLBACK (apply_clicked_cb), self);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (details_scroller), GTK_WIDGET (self->details));
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (details_scroller), 140);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
+  gtk_box_append (GTK_BOX (buttons), action_button (_("Save as Scheme _File…"), "mixed.save"));
+  gtk_box_append (GTK_BOX (buttons), action_button (_("_Export…"), "mixed.export"));
+  gtk_box_append (GTK_BOX (buttons), action_button (_("_Apply as Current Schemes"), "mixed.apply"));
 
   gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
   gtk_box_append (GTK_BOX (box), margined (controls));
   gtk_box_append (GTK_BOX (box), margined (GTK_WIDGET (self->status)));
   gtk_box_append (GTK_BOX (box), margined (GTK_WIDGET (self->progress)));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->chart));
-  gtk_box_append (GTK_BOX (box), margined (GTK_WIDGET (self->details)));
-  gtk_box_append (GTK_BOX (box), margined (self->apply));
-  gtk_widget_set_margin_bottom (self->apply, 12);
+  gtk_box_append (GTK_BOX (box), margined (details_scroller));
+  gtk_box_append (GTK_BOX (box), margined (buttons));
+  gtk_widget_set_margin_bottom (buttons, 12);
   adw_window_set_content (ADW_WINDOW (self), box);
   qs_chart_palette_init (&self->palette, GTK_WIDGET (self->chart));
+  update_actions (self);
 }
 
 QsMixedWindow *
@@ -476,12 +636,18 @@ qs_mixed_window_new (QsWindow *window,
                      guint     limit)
 {
   QsMixedWindow *self;
+  QsDocument *document;
 
   g_return_val_if_fail (QS_IS_WINDOW (window), NULL);
 
   self = g_object_new (QS_TYPE_MIXED_WINDOW, "transient-for", window, NULL);
   g_set_weak_pointer (&self->window, window);
+  self->jobs = g_object_ref (qs_window_get_jobs (window));
+  self->target = g_strdup_printf ("mixed:%p", (void *) self);
   self->limit = limit;
+  document = qs_window_get_document (window);
+  if (document != NULL)
+    g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self, G_CONNECT_SWAPPED);
   return self;
 }
 
@@ -492,9 +658,15 @@ qs_mixed_window_start (QsMixedWindow *self,
 {
   QsDocument *document;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GTask) task = NULL;
+  g_autofree char *key_text = NULL;
   GArray *candidates;
   Work *work;
+  QsJobSpec spec = {
+    .priority = QS_JOB_PRIORITY_BACKGROUND,
+    .result_type = QS_TYPE_SCORE_UPDATE,
+    .work = search_job,
+    .cacheable = TRUE,
+  };
 
   g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), FALSE);
 
@@ -509,16 +681,14 @@ qs_mixed_window_start (QsMixedWindow *self,
       gtk_label_set_text (self->status, error->message);
       return FALSE;
     }
-  /* A search in flight stops within a batch; its result is dropped. */
-  cancel_current (self);
   work = g_new0 (Work, 1);
-  work->self = g_object_ref (self);
   work->file = g_object_ref (qs_document_get_file (document));
   work->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
   work->candidates = candidates;
   work->budget = budget_points;
-  work->generation = ++self->generation;
+  work->limit = self->limit;
   self->running = TRUE;
+  self->cached = FALSE;
   /* The controls show what is searched, when a caller other than them starts it. */
   gtk_spin_button_set_value (self->budget, budget_points);
   gtk_editable_set_text (GTK_EDITABLE (self->bits), bits);
@@ -526,10 +696,25 @@ qs_mixed_window_start (QsMixedWindow *self,
   gtk_progress_bar_set_fraction (self->progress, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
 
-  task = g_task_new (self, NULL, search_done_cb, NULL);
-  g_task_set_task_data (task, work, (GDestroyNotify) work_free);
-  g_set_object (&self->current, task);
-  g_task_run_in_thread (task, search_thread);
+  /* The candidates as parsed, so "4,8" and "4, 8" share a result; the
+   * budget to the bit, as the search compares it. */
+  for (guint c = 0; c < candidates->len; c++)
+    {
+      g_autofree char *text = qs_precision_to_string (&g_array_index (candidates, QsPrecision, c));
+      g_autofree char *joined = g_strconcat (key_text != NULL ? key_text : "", text, ",", NULL);
+
+      g_free (key_text);
+      key_text = g_steal_pointer (&joined);
+    }
+  spec.target = self->target;
+  spec.key = qs_score_work_key ("mixed", work->file, work->schemes, self->limit);
+  spec.key = qs_job_key_add_string (spec.key, key_text);
+  {
+    union { double d; guint64 u; } budget = { .d = budget_points };
+    spec.key = qs_job_key_add_uint64 (spec.key, budget.u);
+  }
+  /* The newest search wins: one in flight stops within a batch. */
+  qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) work_free, search_outcome_cb, self);
   return TRUE;
 }
 
@@ -540,11 +725,18 @@ qs_mixed_window_is_finished (QsMixedWindow *self)
   return !self->running;
 }
 
+gboolean
+qs_mixed_window_is_cached (QsMixedWindow *self)
+{
+  g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), FALSE);
+  return self->cached;
+}
+
 guint
 qs_mixed_window_get_n_points (QsMixedWindow *self)
 {
   g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), 0);
-  return self->outcome != NULL ? qs_mixed_search_get_points (self->outcome->search)->len : 0;
+  return self->outcome != NULL ? self->outcome->points->len : 0;
 }
 
 int
@@ -554,40 +746,96 @@ qs_mixed_window_get_chosen (QsMixedWindow *self)
   return self->outcome != NULL ? self->outcome->chosen : -1;
 }
 
+/* How the document's current set stores @tensor: "4", "fp16", or "float32" when kept. */
+static char *
+current_precision (QsMixedWindow *self,
+                   const char    *tensor)
+{
+  QsDocument *document = self->window != NULL ? qs_window_get_document (self->window) : NULL;
+  const QsTensorInfo *info;
+  QsPrecision precision;
+  QsScheme scheme;
+
+  if (document == NULL || (info = qs_weight_file_lookup (qs_document_get_file (document), tensor)) == NULL)
+    return NULL;
+  if (!qs_scheme_set_resolve_tensor (qs_document_get_schemes (document), info, &scheme))
+    return g_strdup ("float32");
+  precision.format = scheme.format;
+  precision.bits = scheme.bits;
+  return qs_precision_to_string (&precision);
+}
+
+char *
+qs_mixed_window_describe_point (QsMixedWindow *self,
+                                guint          index)
+{
+  const QsMixedPoint *p;
+  GString *text = g_string_new (NULL);
+  guint changed = 0;
+
+  g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), NULL);
+  g_return_val_if_fail (index < qs_mixed_window_get_n_points (self), NULL);
+
+  p = g_ptr_array_index (self->outcome->points, index);
+  for (guint i = 0; self->outcome->names[i] != NULL; i++)
+    {
+      const char *choice = self->outcome->candidates[p->choice[i]];
+      g_autofree char *now = current_precision (self, self->outcome->tensors[i]);
+
+      if (now != NULL && !g_str_equal (now, choice))
+        {
+          /* TRANSLATORS: a layer, the precision this point gives it, and the current set's */
+          g_string_append_printf (text, _("%s: %s (now %s)\n"), self->outcome->names[i], choice, now);
+          changed++;
+        }
+      else
+        g_string_append_printf (text, _("%s: %s\n"), self->outcome->names[i], choice);
+    }
+  {
+    g_autofree char *head = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%.2f %% top-1, %.1f KiB; %u layer differs from the current schemes\n",
+                                                          "%.2f %% top-1, %.1f KiB; %u layers differ from the current schemes\n", changed),
+                                             100 * p->quant_top1, p->size_bytes / 1024.0, changed);
+    g_string_prepend (text, head);
+  }
+  if (text->len > 0 && text->str[text->len - 1] == '\n')
+    g_string_truncate (text, text->len - 1);
+  return g_string_free (text, FALSE);
+}
+
 void
 qs_mixed_window_select_point (QsMixedWindow *self,
                               guint          index)
 {
-  const QsMixedPoint *p;
-  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *text = NULL;
 
   g_return_if_fail (QS_IS_MIXED_WINDOW (self));
   g_return_if_fail (index < qs_mixed_window_get_n_points (self));
 
-  p = g_ptr_array_index (qs_mixed_search_get_points (self->outcome->search), index);
   self->selected = (int) index;
-  g_string_append_printf (text, _("%.2f %% top-1, %.1f KiB"), 100 * p->quant_top1, p->size_bytes / 1024.0);
-  for (guint i = 0; i < qs_mixed_search_get_n_layers (self->outcome->search); i++)
-    {
-      g_autofree char *choice = qs_precision_to_string (qs_mixed_search_get_candidate (self->outcome->search,
-                                                                                        p->choice[i]));
-      g_string_append_printf (text, "  ·  %s %s", qs_mixed_search_get_layer_name (self->outcome->search, i), choice);
-    }
-  gtk_label_set_text (self->details, text->str);
-  gtk_widget_set_sensitive (self->apply, TRUE);
+  text = qs_mixed_window_describe_point (self, index);
+  gtk_label_set_text (self->details, text);
+  update_actions (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->chart));
 }
 
 void
 qs_mixed_window_apply (QsMixedWindow *self)
 {
-  g_autoptr(QsSchemeSet) set = NULL;
-  const QsMixedPoint *p;
-
   g_return_if_fail (QS_IS_MIXED_WINDOW (self));
-  if (self->selected < 0 || self->window == NULL || qs_window_get_document (self->window) == NULL)
+  if (selected_set (self) == NULL || self->window == NULL || qs_window_get_document (self->window) == NULL)
     return;
-  p = g_ptr_array_index (qs_mixed_search_get_points (self->outcome->search), (guint) self->selected);
-  set = qs_mixed_search_make_set (self->outcome->search, p->choice);
-  qs_document_set_schemes (qs_window_get_document (self->window), set);
+  qs_document_set_schemes (qs_window_get_document (self->window), selected_set (self));
+}
+
+gboolean
+qs_mixed_window_save (QsMixedWindow *self,
+                      const char    *path,
+                      GError       **error)
+{
+  g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (selected_set (self) != NULL, FALSE);
+
+  /* Atomically, as the main window saves its scheme. */
+  return qs_scheme_set_save (selected_set (self), path, error);
 }

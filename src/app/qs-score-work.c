@@ -6,6 +6,7 @@
 #include "app/qs-score-work.h"
 
 #include "model/qs-keras-model.h"
+#include "model/qs-scheme-file.h"
 
 /* As `eval` calibrates on the bundled set. */
 #define CALIBRATION_IMAGES 1000
@@ -45,4 +46,70 @@ qs_score_work_clear (QsScoreWork *work)
   g_clear_pointer (&work->model, qs_engine_model_free);
   g_clear_pointer (&work->test, qs_dataset_unref);
   g_clear_pointer (&work->calibration, qs_dataset_unref);
+}
+
+static QsScoreUpdate *
+score_update_ref (QsScoreUpdate *update)
+{
+  g_atomic_ref_count_inc (&update->ref_count);
+  return update;
+}
+
+static void
+score_update_unref (QsScoreUpdate *update)
+{
+  if (!g_atomic_ref_count_dec (&update->ref_count))
+    return;
+  if (update->payload != NULL && update->payload_free != NULL)
+    update->payload_free (update->payload);
+  g_free (update);
+}
+
+G_DEFINE_BOXED_TYPE (QsScoreUpdate, qs_score_update, score_update_ref, score_update_unref)
+
+QsScoreUpdate *
+qs_score_update_new (double          fraction,
+                     guint           images,
+                     gpointer        payload,
+                     GDestroyNotify  payload_free)
+{
+  QsScoreUpdate *update = g_new0 (QsScoreUpdate, 1);
+
+  g_atomic_ref_count_init (&update->ref_count);
+  update->fraction = fraction;
+  update->images = images;
+  update->payload = payload;
+  update->payload_free = payload_free;
+  return update;
+}
+
+guint64
+qs_score_work_key (const char        *what,
+                   QsWeightFile      *file,
+                   const QsSchemeSet *schemes,
+                   guint              limit)
+{
+  g_autofree char *json = qs_scheme_set_to_data (schemes, NULL);
+  guint64 key = qs_job_key_add_string (0, what);
+
+  /* The file by address, as the accuracy job keys its document: the
+   * window clears the cache when another file opens. */
+  key = qs_job_key_add_uint64 (key, (guint64) (guintptr) file);
+  key = qs_job_key_add_uint64 (key, limit);
+  return qs_job_key_add_string (key, json);
+}
+
+void
+qs_score_work_post_progress (guint    done,
+                             guint    total,
+                             gpointer context)
+{
+  qs_job_context_post_partial (context, qs_score_update_new (total > 0 ? done / (double) total : 0, 0, NULL, NULL));
+}
+
+void
+qs_score_work_raise_flag_cb (GCancellable *cancellable,
+                             gpointer      flag)
+{
+  atomic_store ((atomic_int *) flag, 1);
 }

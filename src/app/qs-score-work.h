@@ -5,6 +5,9 @@
 
 #include <stdatomic.h>
 
+#include <gio/gio.h>
+
+#include "app/qs-job-service.h"
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
 #include "model/qs-sensitivity.h"
@@ -28,5 +31,43 @@ gboolean qs_score_work_open  (QsScoreWork       *work,
                               const atomic_int  *cancel,
                               GError           **error);
 void     qs_score_work_clear (QsScoreWork       *work);
+
+/* What a search window's job delivers through the job service: partial
+ * outcomes carry the progress so far (and an estimate, when @payload is
+ * set), the final one the result. Immutable once posted; copies share it. */
+typedef struct {
+  gatomicrefcount ref_count;
+  double          fraction;       /* of the work done */
+  guint           images;         /* the images @payload was measured on */
+  gpointer        payload;        /* (nullable): the window's own result */
+  GDestroyNotify  payload_free;
+} QsScoreUpdate;
+
+#define QS_TYPE_SCORE_UPDATE (qs_score_update_get_type ())
+GType          qs_score_update_get_type (void) G_GNUC_CONST;
+/* (transfer full): takes @payload. */
+QsScoreUpdate *qs_score_update_new      (double          fraction,
+                                         guint           images,
+                                         gpointer        payload,
+                                         GDestroyNotify  payload_free);
+
+/* The job key of a search named @what over @file's model under @schemes
+ * on @limit images: the set's JSON form, never its 32-bit hash, so a
+ * cached result never answers for another set. */
+guint64  qs_score_work_key   (const char        *what,
+                              QsWeightFile      *file,
+                              const QsSchemeSet *schemes,
+                              guint              limit);
+
+/* A QsSearchProgressFunc posting the progress as a partial outcome of
+ * the job whose QsJobContext is @context. */
+void     qs_score_work_post_progress (guint    done,
+                                      guint    total,
+                                      gpointer context);
+
+/* Raises the engine's cancel flag when the job's cancellable fires:
+ * connect with the flag as data. */
+void     qs_score_work_raise_flag_cb (GCancellable *cancellable,
+                                      gpointer      flag);
 
 G_END_DECLS

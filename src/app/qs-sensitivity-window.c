@@ -3,31 +3,36 @@
  *
  * The worker scores every layer with the same session and sets the CLI's
  * `sensitivity` uses (qs-sensitivity.h), so the bars are the accuracy
- * `eval --scheme-file` measures for each layer quantized alone.
+ * `eval --scheme-file` measures for each layer quantized alone. The
+ * window's job service runs it: an estimate and the progress come as
+ * partial outcomes, the result is cached by the scheme set's JSON form.
  */
 #include "config.h"
 
 #include "app/qs-sensitivity-window.h"
 
-#include <stdatomic.h>
+#include <math.h>
 
 #include <glib/gi18n.h>
 
 #include "app/qs-chart.h"
 #include "app/qs-score-work.h"
-#include "model/qs-main-context.h"
 #include "model/qs-sensitivity.h"
 
-#define ESTIMATE_IMAGES    1000
+/* The first ranking should come within seconds on a real model: the
+ * estimate only orders the bars until every image is measured. */
+#define ESTIMATE_IMAGES    200
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
-/* One layer's bar: the top-1 points lost when it alone is quantized. */
+/* One layer's bar: the top-1 points lost when it alone is quantized, or
+ * before any image ran, its weight SQNR. */
 typedef struct {
   char   *name;
   char   *tensor;
   double  lost;
   double  regained;
+  double  weight_sqnr_db;
 } Bar;
 
 struct _QsSensitivityWindow
@@ -40,10 +45,12 @@ struct _QsSensitivityWindow
 
   QsWindow       *window;      /* weak: the main window may close first */
   GArray         *bars;        /* of Bar, most lost first */
+  QsJobService   *jobs;        /* owned: the main window's, outliving it while this shows */
+  char           *target;      /* this window's requests in the job service */
+  guint           limit;
   QsChartPalette  palette;
-  atomic_int      cancel;
   gboolean        finished;
-  gboolean        disposed;    /* the widgets are gone; the worker may still report */
+  gboolean        cached;      /* the result came from the job service's cache */
 };
 
 G_DEFINE_FINAL_TYPE (QsSensitivityWindow, qs_sensitivity_window, ADW_TYPE_WINDOW)
@@ -61,6 +68,12 @@ compare_bars (gconstpointer a,
 {
   double la = ((const Bar *) a)->lost, lb = ((const Bar *) b)->lost;
 
+  /* Before any image ran, the lowest weight SQNR ranks first. */
+  if (isnan (la) || isnan (lb))
+    {
+      la = -((const Bar *) a)->weight_sqnr_db;
+      lb = -((const Bar *) b)->weight_sqnr_db;
+    }
   return (la < lb) - (la > lb);
 }
 
@@ -74,7 +87,7 @@ bars_from_sensitivity (const QsSensitivity *s)
     {
       const QsLayerSensitivity *l = &g_array_index (s->layers, QsLayerSensitivity, i);
       Bar bar = { g_strdup (l->name), g_strdup (l->tensor), 100 * (s->fp32_top1 - l->alone_top1),
-                  100 * (l->kept_float_top1 - s->all_quant_top1) };
+                  100 * (l->kept_float_top1 - s->all_quant_top1), l->weight_sqnr_db };
 
       g_array_append_val (bars, bar);
     }
@@ -90,78 +103,43 @@ show_bars (QsSensitivityWindow *self,
            const char          *status)
 {
   g_clear_pointer (&self->bars, g_array_unref);
-  self->bars = bars;
+  self->bars = g_array_ref (bars);
   gtk_drawing_area_set_content_height (self->chart, (int) MAX (bars->len, 1) * ROW_HEIGHT);
   gtk_widget_queue_draw (GTK_WIDGET (self->chart));
   gtk_label_set_text (self->status, status);
 }
 
-typedef struct {
-  QsSensitivityWindow *self;
-  GArray              *bars;      /* an estimate, or NULL for progress */
-  guint                images;
-  double               fraction;
-} Update;
-
-static gboolean
-deliver_update_cb (gpointer data)
+static void
+outcome_cb (const QsJobOutcome *outcome,
+            gpointer            user_data)
 {
-  Update *update = data;
-  QsSensitivityWindow *self = update->self;
+  QsSensitivityWindow *self = user_data;
+  const QsScoreUpdate *update = outcome->result;
 
-  if (self->finished || self->disposed)
-    ;
-  else if (update->bars != NULL)
+  if (outcome->partial)
     {
-      g_autofree char *status = g_strdup_printf (_("Estimate on the first %u images; measuring the rest…"),
-                                                 update->images);
-      show_bars (self, g_steal_pointer (&update->bars), status);
+      gtk_progress_bar_set_fraction (self->progress, update->fraction);
+      if (update->payload != NULL && update->images == 0)
+        show_bars (self, update->payload, _("Ranked by weight SQNR, before any image runs; measuring each layer…"));
+      else if (update->payload != NULL)
+        {
+          g_autofree char *status = g_strdup_printf (_("Estimate on the first %u images; measuring the rest…"),
+                                                     update->images);
+          show_bars (self, update->payload, status);
+        }
+      return;
     }
-  else
-    gtk_progress_bar_set_fraction (self->progress, update->fraction);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-update_free (Update *update)
-{
-  g_clear_pointer (&update->bars, g_array_unref);
-  g_object_unref (update->self);
-  g_free (update);
-}
-
-static void
-post_update (QsSensitivityWindow *self,
-             Update              *update)
-{
-  update->self = g_object_ref (self);
-  qs_main_context_post (NULL, G_PRIORITY_DEFAULT, deliver_update_cb, update, (GDestroyNotify) update_free);
-}
-
-static void
-finished_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (source);
-  g_autoptr(GError) error = NULL;
-  GArray *bars = g_task_propagate_pointer (G_TASK (result), &error);
-
   self->finished = TRUE;
-  if (self->disposed)
-    {
-      g_clear_pointer (&bars, g_array_unref);
-      return;
-    }
+  self->cached = outcome->cached;
   gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
-  if (bars == NULL)
+  if (update == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        gtk_label_set_text (self->status, error->message);
+      if (!g_error_matches (outcome->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_text (self->status, outcome->error->message);
       return;
     }
-  show_bars (self, bars, _("Top-1 points lost with each layer alone quantized, the others in float32. "
-                           "Click a bar to show its layer."));
+  show_bars (self, update->payload, _("Top-1 points lost with each layer alone quantized, the others in float32. "
+                                      "Click a bar to show its layer."));
 }
 
 /* ---- the worker ------------------------------------------------------------- */
@@ -180,15 +158,23 @@ work_free (Work *work)
   g_free (work);
 }
 
+typedef struct {
+  QsJobContext *context;
+  guint         done;
+  guint         total;
+} Reporter;
+
 static void
 estimate_cb (const QsSensitivity *estimate,
              gpointer             user_data)
 {
-  Update *update = g_new0 (Update, 1);
+  Reporter *reporter = user_data;
+  double fraction = reporter->total > 0 ? reporter->done / (double) reporter->total : 0;
 
-  update->bars = bars_from_sensitivity (estimate);
-  update->images = (guint) estimate->images;
-  post_update (user_data, update);
+  qs_job_context_post_partial (reporter->context,
+                               qs_score_update_new (fraction, (guint) estimate->images,
+                                                    bars_from_sensitivity (estimate),
+                                                    (GDestroyNotify) g_array_unref));
 }
 
 static void
@@ -196,35 +182,58 @@ progress_cb (guint    done,
              guint    total,
              gpointer user_data)
 {
-  Update *update = g_new0 (Update, 1);
+  Reporter *reporter = user_data;
 
-  update->fraction = total > 0 ? done / (double) total : 0;
-  post_update (user_data, update);
+  reporter->done = done;
+  reporter->total = total;
+  qs_score_work_post_progress (done, total, reporter->context);
 }
 
-static void
-measure_thread (GTask        *task,
-                gpointer      source,
-                gpointer      task_data,
-                GCancellable *cancellable)
+static gpointer
+measure_job (QsJobContext *context,
+             gpointer      work_data,
+             GCancellable *cancellable,
+             GError      **error)
 {
-  QsSensitivityWindow *self = source;
-  Work *work = task_data;
-  g_autoptr(GError) error = NULL;
+  Work *work = work_data;
+  g_autoptr(QsSensitivity) proxies = NULL;
   g_autoptr(QsSensitivity) result = NULL;
   QsScoreWork score = { 0 };
+  Reporter reporter = { context, 0, 0 };
+  atomic_int cancel = 0;
+  gulong handler;
+  GArray *bars;
 
-  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &self->cancel, &error))
-    result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
-                                     self, &error);
+  /* The engine polls a plain flag between batches; the cancellable raises it. */
+  handler = g_cancellable_connect (cancellable, G_CALLBACK (qs_score_work_raise_flag_cb), &cancel, NULL);
+  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, error)
+      && (proxies = qs_sensitivity_proxies (score.session, work->schemes, error)) != NULL)
+    {
+      /* A ranking within seconds: one weight quantization, no images. */
+      qs_job_context_post_partial (context, qs_score_update_new (0, 0, bars_from_sensitivity (proxies),
+                                                                 (GDestroyNotify) g_array_unref));
+      result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
+                                       &reporter, error);
+    }
   qs_score_work_clear (&score);
-  if (result != NULL)
-    g_task_return_pointer (task, bars_from_sensitivity (result), (GDestroyNotify) g_array_unref);
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
+  g_cancellable_disconnect (cancellable, handler);
+  if (result == NULL)
+    return NULL;
+  bars = bars_from_sensitivity (result);
+  qs_job_context_set_cost (context, sizeof (Bar) * bars->len + 64 * bars->len);
+  return qs_score_update_new (1, (guint) result->images, bars, (GDestroyNotify) g_array_unref);
 }
 
 /* ---- the chart ------------------------------------------------------------- */
+
+/* Points lost, or before any image ran, the weight's relative noise power. */
+static double
+bar_length (const Bar *bar)
+{
+  if (isnan (bar->lost))
+    return isnan (bar->weight_sqnr_db) ? 0 : pow (10, -bar->weight_sqnr_db / 10);
+  return MAX (bar->lost, 0);
+}
 
 static void
 draw_chart (GtkDrawingArea *area,
@@ -240,14 +249,15 @@ draw_chart (GtkDrawingArea *area,
     return;
   qs_chart_palette_update (&self->palette, GTK_WIDGET (area));
   for (guint i = 0; i < self->bars->len; i++)
-    most = MAX (most, g_array_index (self->bars, Bar, i).lost);
+    most = MAX (most, bar_length (&g_array_index (self->bars, Bar, i)));
   for (guint i = 0; i < self->bars->len; i++)
     {
       const Bar *bar = &g_array_index (self->bars, Bar, i);
       double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
-      double length = most > 0 ? room * MAX (bar->lost, 0) / most : 0;
+      double length = most > 0 ? room * bar_length (bar) / most : 0;
       /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
-      g_autofree char *value = g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
+      g_autofree char *value = isnan (bar->lost) ? g_strdup_printf (_("%.1f dB weight SQNR"), bar->weight_sqnr_db)
+                                                 : g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
       g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
       g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
 
@@ -277,10 +287,21 @@ chart_pressed_cb (GtkGestureClick     *gesture,
 
 /* ---- the window ------------------------------------------------------------- */
 
+/* Closing drops the measurement: the engine stops within a batch. */
+static void
+cancel_work (QsSensitivityWindow *self)
+{
+  if (self->jobs != NULL && self->target != NULL)
+    qs_job_service_cancel (self->jobs, self->target);
+}
+
 static gboolean
 close_request_cb (GtkWindow *window)
 {
-  atomic_store (&QS_SENSITIVITY_WINDOW (window)->cancel, 1);
+  QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (window);
+
+  cancel_work (self);
+  self->finished = TRUE;
   return FALSE;
 }
 
@@ -289,8 +310,9 @@ qs_sensitivity_window_dispose (GObject *object)
 {
   QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (object);
 
-  atomic_store (&self->cancel, 1);
-  self->disposed = TRUE;
+  cancel_work (self);
+  g_clear_object (&self->jobs);
+  g_clear_pointer (&self->target, g_free);
   g_clear_weak_pointer (&self->window);
   g_clear_pointer (&self->bars, g_array_unref);
   G_OBJECT_CLASS (qs_sensitivity_window_parent_class)->dispose (object);
@@ -337,14 +359,46 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
   qs_chart_palette_init (&self->palette, GTK_WIDGET (self->chart));
 }
 
+/* Measures @document's current set; a request still running for an
+ * older set is cancelled (the newest request of the target wins). */
+static void
+request_measurement (QsSensitivityWindow *self,
+                     QsDocument          *document)
+{
+  Work *work = g_new0 (Work, 1);
+  QsJobSpec spec = {
+    .target = self->target,
+    .priority = QS_JOB_PRIORITY_BACKGROUND,
+    .result_type = QS_TYPE_SCORE_UPDATE,
+    .work = measure_job,
+    .cacheable = TRUE,
+  };
+
+  work->file = g_object_ref (qs_document_get_file (document));
+  work->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
+  work->limit = self->limit;
+  spec.key = qs_score_work_key ("sensitivity", work->file, work->schemes, self->limit);
+  self->finished = FALSE;
+  self->cached = FALSE;
+  gtk_label_set_text (self->status, _("Measuring each layer…"));
+  gtk_progress_bar_set_fraction (self->progress, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
+  qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) work_free, outcome_cb, self);
+}
+
+static void
+schemes_changed_cb (QsSensitivityWindow *self,
+                    QsDocument          *document)
+{
+  request_measurement (self, document);
+}
+
 QsSensitivityWindow *
 qs_sensitivity_window_new (QsWindow *window,
                            guint     limit)
 {
   QsSensitivityWindow *self;
   QsDocument *document;
-  g_autoptr(GTask) task = NULL;
-  Work *work;
 
   g_return_val_if_fail (QS_IS_WINDOW (window), NULL);
 
@@ -357,14 +411,22 @@ qs_sensitivity_window_new (QsWindow *window,
       gtk_label_set_text (self->status, _("Open a model first."));
       return self;
     }
-  work = g_new0 (Work, 1);
-  work->file = g_object_ref (qs_document_get_file (document));
-  work->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
-  work->limit = limit;
-  task = g_task_new (self, NULL, finished_cb, NULL);
-  g_task_set_task_data (task, work, (GDestroyNotify) work_free);
-  g_task_run_in_thread (task, measure_thread);
+  /* One target per window, so two windows never supersede each other;
+   * the key is the measurement's, so a window reopened on the same set is
+   * answered from the cache. */
+  self->jobs = g_object_ref (qs_window_get_jobs (window));
+  self->target = g_strdup_printf ("sensitivity:%p", (void *) self);
+  self->limit = limit;
+  g_signal_connect_object (document, "schemes-changed", G_CALLBACK (schemes_changed_cb), self, G_CONNECT_SWAPPED);
+  request_measurement (self, document);
   return self;
+}
+
+gboolean
+qs_sensitivity_window_is_cached (QsSensitivityWindow *self)
+{
+  g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), FALSE);
+  return self->cached;
 }
 
 gboolean

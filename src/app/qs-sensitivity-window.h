@@ -14,10 +14,14 @@ G_DECLARE_FINAL_TYPE (QsSensitivityWindow, qs_sensitivity_window, QS, SENSITIVIT
 
 /* Measures each layer of @window's model under its current scheme set on
  * the bundled test set (each layer quantized alone, and kept in float32),
- * in a worker thread: a ranking on the first 1,000 images, then on all
- * (the first @limit; 0: the whole set). Closing the window cancels the work. */
+ * through @window's job service: a ranking on the first 200 images, then
+ * on all (the first @limit; 0: the whole set), again whenever the
+ * document's scheme set changes. Closing the window cancels
+ * the work; reopening it on the same set is answered from the cache. */
 QsSensitivityWindow *qs_sensitivity_window_new          (QsWindow            *window,
                                                          guint                limit);
+/* Whether the ranking shown came from the job service's cache. */
+gboolean             qs_sensitivity_window_is_cached    (QsSensitivityWindow *self);
 /* Whether the full ranking (or an error) is shown. */
 gboolean             qs_sensitivity_window_is_finished  (QsSensitivityWindow *self);
 /* The bars shown, most accuracy lost first. */

@@ -648,6 +648,17 @@ _qs_window_export_to (QsWindow       *self,
                       const char     *path,
                       QsExportLayout  layout)
 {
+  g_return_if_fail (self->document != NULL);
+  _qs_window_export_set_to (self, path, layout, qs_document_get_schemes (self->document));
+}
+
+/* The same with @schemes instead of the document's (a mixed-precision point). */
+void
+_qs_window_export_set_to (QsWindow       *self,
+                          const char     *path,
+                          QsExportLayout  layout,
+                          QsSchemeSet    *schemes)
+{
   QsExportOptions options;
 
   g_return_if_fail (self->document != NULL);
@@ -657,7 +668,7 @@ _qs_window_export_to (QsWindow       *self,
   /* The chooser already asked before replacing an existing file. */
   options.force = TRUE;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
-  qs_export_async (qs_document_get_file (self->document), path, qs_document_get_schemes (self->document), &options,
+  qs_export_async (qs_document_get_file (self->document), path, schemes, &options,
                    export_progress_cb, self, NULL, NULL, export_done_cb, g_object_ref (self));
 }
 
@@ -672,9 +683,12 @@ export_response_cb (GtkNativeDialog *dialog,
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
       const char *layout = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "layout");
 
+      QsSchemeSet *schemes = g_object_get_data (G_OBJECT (dialog), "schemes");
+
       if (path != NULL)
-        _qs_window_export_to (self, path, g_strcmp0 (layout, "dequantized") == 0
-                                          ? QS_EXPORT_LAYOUT_DEQUANTIZED : QS_EXPORT_LAYOUT_QUANTIZED);
+        _qs_window_export_set_to (self, path, g_strcmp0 (layout, "dequantized") == 0
+                                              ? QS_EXPORT_LAYOUT_DEQUANTIZED : QS_EXPORT_LAYOUT_QUANTIZED,
+                                  schemes != NULL ? schemes : qs_document_get_schemes (self->document));
     }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
@@ -698,13 +712,21 @@ export_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  QsWindow *self = QS_WINDOW (widget);
+  qs_window_export_schemes (QS_WINDOW (widget), NULL);
+}
+
+void
+qs_window_export_schemes (QsWindow    *self,
+                          QsSchemeSet *schemes)
+{
   const char *layouts[] = { "quantized", "dequantized", NULL };
   const char *labels[] = { N_("Integer codes with scales"), N_("Dequantized float32 (drop-in for Keras)"), NULL };
   const char *translated[3] = { _(labels[0]), _(labels[1]), NULL };
   GtkFileChooserNative *dialog;
   g_autoptr(GtkFileFilter) filter = NULL;
   g_autofree char *name = NULL;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
 
   if (self->document == NULL)
     {
@@ -713,6 +735,9 @@ export_action (GtkWidget  *widget,
     }
   dialog = gtk_file_chooser_native_new (_("Export Quantized Weights"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  if (schemes != NULL)
+    g_object_set_data_full (G_OBJECT (dialog), "schemes", qs_scheme_set_ref (schemes),
+                            (GDestroyNotify) qs_scheme_set_unref);
   name = suggested_name (self, "-int.h5");
   filter = weight_file_filter ();
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);

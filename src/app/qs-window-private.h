@@ -139,6 +139,10 @@ void  _qs_window_cancel_background  (QsWindow *self);
 void  _qs_window_export_to          (QsWindow       *self,
                                      const char     *path,
                                      QsExportLayout  layout);
+void  _qs_window_export_set_to      (QsWindow       *self,
+                                     const char     *path,
+                                     QsExportLayout  layout,
+                                     QsSchemeSet    *schemes);
 void  _qs_window_record_latency     (QsWindow *self,
                                      gint64    requested_usec);
 /* Opens (or raises) the number inspector; returns its panel (transfer none). */

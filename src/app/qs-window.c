@@ -770,6 +770,13 @@ qs_window_get_document (QsWindow *self)
   return self->document;
 }
 
+QsJobService *
+qs_window_get_jobs (QsWindow *self)
+{
+  g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
+  return self->jobs;
+}
+
 void
 qs_window_show_toast (QsWindow   *self,
                       const char *message)

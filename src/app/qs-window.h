@@ -6,6 +6,7 @@
 #include <adwaita.h>
 
 #include "app/qs-document.h"
+#include "app/qs-job-service.h"
 
 G_BEGIN_DECLS
 
@@ -18,10 +19,16 @@ QsWindow   *qs_window_new          (GtkApplication *application);
 void        qs_window_open_file    (QsWindow *self,
                                     GFile    *file);
 QsDocument *qs_window_get_document (QsWindow *self);
+/* The window's one job service (transfer none): tool windows request their work from it. */
+QsJobService *qs_window_get_jobs   (QsWindow *self);
 /* The tensor shown (transfer none), or NULL. */
 const char *qs_window_get_selected_path (QsWindow *self);
 gboolean    qs_window_select_path  (QsWindow   *self,
                                     const char *path);
+/* Asks where to export the open file's weights under @schemes (NULL: the
+ * document's), as Export… does. */
+void        qs_window_export_schemes (QsWindow    *self,
+                                      QsSchemeSet *schemes);
 void        qs_window_show_toast   (QsWindow   *self,
                                     const char *message);
 

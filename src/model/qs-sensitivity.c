@@ -137,6 +137,34 @@ qs_score_session_fp32_correct (const QsScoreSession *session,
   return correct;
 }
 
+/* The model quantized as @set resolves its layers (transfer full), or NULL. */
+static QsQuantizedModel *
+quantize (QsScoreSession    *session,
+          const QsSchemeSet *set,
+          gboolean           with_output_sqnr,
+          GError           **error)
+{
+  const QsScoreInput *in = &session->input;
+  gsize n_weighted = qs_engine_model_get_n_weighted (in->model);
+  g_autofree QsScheme *schemes = g_new0 (QsScheme, MAX (n_weighted, 1));
+  g_autofree const QsScheme **pointers = g_new0 (const QsScheme *, MAX (n_weighted, 1));
+  QsQuantizedModel *model = NULL;
+  QsEngineRunOptions options;
+  char message[512] = "";
+  QsEngineStatus status;
+  double t0;
+
+  qs_scheme_set_resolve_layers (set, in->file, in->model, schemes, pointers);
+  run_options (session, &options);
+  t0 = now_seconds ();
+  status = qs_engine_quantize_calibrated (session->calibration, pointers, n_weighted, with_output_sqnr,
+                                          &options, &model, message, sizeof message);
+  session->times.quantize += now_seconds () - t0;
+  if (engine_failed (status, "cannot quantize the model", message, error))
+    return NULL;
+  return model;
+}
+
 gboolean
 qs_score_session_evaluate (QsScoreSession     *session,
                            const QsSchemeSet  *set,
@@ -148,13 +176,9 @@ qs_score_session_evaluate (QsScoreSession     *session,
                            GError            **error)
 {
   const QsScoreInput *in = &session->input;
-  gsize n_weighted = qs_engine_model_get_n_weighted (in->model);
-  g_autofree QsScheme *schemes = g_new0 (QsScheme, MAX (n_weighted, 1));
-  g_autofree const QsScheme **pointers = g_new0 (const QsScheme *, MAX (n_weighted, 1));
   QsQuantizedModel *model = NULL;
   QsActivationScheme activations;
   QsEngineRunOptions options;
-  char message[512] = "";
   QsEngineStatus status;
   double t0;
 
@@ -170,15 +194,10 @@ qs_score_session_evaluate (QsScoreSession     *session,
       return FALSE;
     }
 
-  qs_scheme_set_resolve_layers (set, in->file, in->model, schemes, pointers);
-  run_options (session, &options);
-  t0 = now_seconds ();
-  status = qs_engine_quantize_calibrated (session->calibration, pointers, n_weighted, with_output_sqnr,
-                                          &options, &model, message, sizeof message);
-  session->times.quantize += now_seconds () - t0;
-  if (engine_failed (status, "cannot quantize the model", message, error))
+  if ((model = quantize (session, set, with_output_sqnr, error)) == NULL)
     return FALSE;
 
+  run_options (session, &options);
   t0 = now_seconds ();
   status = qs_engine_evaluate (in->model, model, in->data, in->first + offset, n, &options,
                                session->fp32 + offset, NULL, result);
@@ -546,6 +565,35 @@ score_part (QsScoreSession     *session,
       progress_step (progress);
     }
   return TRUE;
+}
+
+QsSensitivity *
+qs_sensitivity_proxies (QsScoreSession    *session,
+                        const QsSchemeSet *base,
+                        GError           **error)
+{
+  g_autoptr(GArray) layers = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GPtrArray) tensors = g_ptr_array_new ();
+  QsQuantizedModel *model;
+  QsSensitivity *result;
+  Tally tally = { { 0 } };
+
+  g_return_val_if_fail (session != NULL && base != NULL, NULL);
+
+  qs_search_layers (session, base, layers, tensors);
+  /* The output SQNR would run the calibration images again: not yet. */
+  if ((model = quantize (session, base, FALSE, error)) == NULL)
+    return NULL;
+  tally.alone = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
+  tally.kept = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
+  /* No images scored: every top-1 reads NaN. */
+  result = sensitivity_from_tally (session, layers, tensors, model, &tally, 0);
+  result->evaluations = 0;
+  result->estimate = TRUE;
+  qs_quantized_model_free (model);
+  g_free (tally.alone);
+  g_free (tally.kept);
+  return result;
 }
 
 QsSensitivity *

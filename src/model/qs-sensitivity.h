@@ -145,6 +145,14 @@ QsSchemeSet *qs_sensitivity_alone_set      (const QsSchemeSet  *base,
 QsSchemeSet *qs_sensitivity_kept_float_set (const QsSchemeSet  *base,
                                             const char         *tensor);
 
+/* The cheapest proxy alone, before any image runs: each layer's weight
+ * SQNR under @base (output SQNR NaN: it would run the calibration images
+ * again), top-1 figures NaN, no evaluations, one weight quantization. A
+ * first ranking while the measurement runs. (transfer full) */
+QsSensitivity *qs_sensitivity_proxies (QsScoreSession    *session,
+                                       const QsSchemeSet *base,
+                                       GError           **error);
+
 /* Called with the estimate on the first images, and after every scheme
  * set scored with (sets done, sets in all). */
 typedef void (*QsSensitivityEstimateFunc) (const QsSensitivity *estimate,

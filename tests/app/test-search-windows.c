@@ -3,12 +3,17 @@
  */
 #include "config.h"
 
+#include <string.h>
+
+#include <glib/gstdio.h>
+
 #include "app/qs-mixed-window.h"
 #include "app/qs-score-work.h"
 #include "app/qs-sensitivity-window.h"
 #include "model/qs-mixed-precision.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
+#include "model/qs-scheme-file.h"
 #include "model/qs-sensitivity.h"
 #include "qs-window-test-utils.h"
 
@@ -92,6 +97,21 @@ test_ranks_layers_and_opens_clicked (void)
         g_assert_cmpfloat (expected->fp32_top1 - l->alone_top1, ==, worst);
     }
 
+  /* A window reopened on the same set is answered from the job
+   * service's cache, before it returns, with the same ranking. */
+  g_assert_false (qs_sensitivity_window_is_cached (sensitivity));
+  {
+    QsSensitivityWindow *again = qs_sensitivity_window_new (window, IMAGES);
+
+    g_assert_true (qs_sensitivity_window_is_finished (again));
+    g_assert_true (qs_sensitivity_window_is_cached (again));
+    g_assert_cmpuint (qs_sensitivity_window_get_n_bars (again), ==, n);
+    for (guint b = 0; b < n; b++)
+      g_assert_cmpstr (qs_sensitivity_window_get_bar_tensor (again, b), ==,
+                       qs_sensitivity_window_get_bar_tensor (sensitivity, b));
+    gtk_window_destroy (GTK_WINDOW (again));
+  }
+
   /* Clicking a bar shows its layer's tensor in the main window. */
   for (guint b = 0; b < n; b++)
     {
@@ -159,12 +179,68 @@ test_mixed_applies_search_choice (void)
   g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), ==, qs_mixed_search_get_points (search)->len);
   expected = qs_mixed_search_make_set (search, best->choice);
 
-  /* Apply makes it the document's set, one undoable step. */
+  /* The details name each layer's choice and mark those that differ
+   * from the current set with its precision. */
   qs_mixed_window_select_point (mixed, (guint) qs_mixed_window_get_chosen (mixed));
+  {
+    g_autofree char *details = qs_mixed_window_describe_point (mixed, (guint) qs_mixed_window_get_chosen (mixed));
+    guint differing = 0;
+
+    for (guint i = 0; i < qs_mixed_search_get_n_layers (search); i++)
+      {
+        const char *name = qs_mixed_search_get_layer_name (search, i);
+        const QsTensorInfo *info = qs_weight_file_lookup (qs_document_get_file (document),
+                                                          qs_mixed_search_get_layer_tensor (search, i));
+        int chosen = qs_mixed_search_get_candidate (search, best->choice[i])->bits;
+        g_autofree char *line = NULL;
+        QsScheme now;
+
+        g_assert_true (qs_scheme_set_resolve_tensor (start, info, &now));
+        g_assert_cmpint (now.format, ==, QS_FORMAT_INT);
+        line = chosen != now.bits ? g_strdup_printf ("%s: %d (now %d)", name, chosen, now.bits)
+                                  : g_strdup_printf ("%s: %d", name, chosen);
+        g_assert_nonnull (strstr (details, line));
+        differing += chosen != now.bits;
+      }
+    g_assert_cmpuint (differing, >, 0);
+  }
+
+  /* Save as Scheme File writes that set, and it reads back equal. */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("qs-mixed-XXXXXX", &error);
+    g_autofree char *saved = g_build_filename (dir, "mixed.json", NULL);
+    g_autoptr(QsSchemeSet) loaded = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (qs_mixed_window_save (mixed, saved, &error));
+    g_assert_no_error (error);
+    loaded = qs_scheme_set_load (saved, &error);
+    g_assert_no_error (error);
+    g_assert_true (qs_scheme_set_equal (loaded, expected));
+    g_remove (saved);
+    g_rmdir (dir);
+  }
+
+  /* Apply makes it the document's set, one undoable step; the details now
+   * differ from nothing. */
   qs_mixed_window_apply (mixed);
   g_assert_true (qs_scheme_set_equal (qs_document_get_schemes (document), expected));
   g_assert_false (qs_scheme_set_equal (qs_document_get_schemes (document), start));
   g_assert_true (qs_document_can_undo (document));
+  {
+    g_autofree char *details = qs_mixed_window_describe_point (mixed, (guint) qs_mixed_window_get_chosen (mixed));
+
+    g_assert_null (strstr (details, "(now"));
+  }
+
+  /* The same search from the same set again is answered from the cache. */
+  g_assert_false (qs_mixed_window_is_cached (mixed));
+  qs_document_undo (document);
+  g_assert_true (qs_scheme_set_equal (qs_document_get_schemes (document), start));
+  g_assert_true (qs_mixed_window_start (mixed, 1, "4, 8"));
+  g_assert_true (qs_mixed_window_is_finished (mixed));
+  g_assert_true (qs_mixed_window_is_cached (mixed));
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), ==, qs_mixed_search_get_points (search)->len);
 
   g_clear_pointer (&search, qs_mixed_search_free);
   qs_score_work_clear (&score);

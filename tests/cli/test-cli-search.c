@@ -1,4 +1,4 @@
-/* test-cli-search.c: `sensitivity` and `mixed` against `eval --scheme-file` and `compare` on the demo model.
+/* test-cli-search.c: `sensitivity` and `mixed` against `eval --scheme-file` and `compare` on the demo model and a graph block.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <string.h>
@@ -81,23 +81,27 @@ write_scheme_file (const char  *name,
 }
 
 static double
-eval_top1 (const char *scheme_file)
+eval_top1 (const char *path,
+           const char *scheme_file)
 {
-  g_autoptr(JsonNode) root = run_json ("eval", model, "--scheme-file", scheme_file, "--limit", IMAGES, "--json", NULL);
+  g_autoptr(JsonNode) root = run_json ("eval", path, "--scheme-file", scheme_file, "--limit", IMAGES, "--json", NULL);
 
   return json_object_get_double_member (json_node_get_object (root), "quant_top1");
 }
 
+/* Every layer's alone_top1 and kept_float_top1 on @path equal `eval
+ * --scheme-file` on the set that measures it. */
 static void
-test_sensitivity_equals_eval (void)
+check_sensitivity_equals_eval (const char *path,
+                               guint       n_layers)
 {
   g_autofree char *base = write_scheme_file ("base.json", NULL);
   /* Progressive (100 images, then the rest): the sums must equal one pass. */
-  g_autoptr(JsonNode) root = run_json ("sensitivity", model, "--scheme-file", base, "--limit", IMAGES,
+  g_autoptr(JsonNode) root = run_json ("sensitivity", path, "--scheme-file", base, "--limit", IMAGES,
                                        "--estimate", "100", "--json", NULL);
   JsonObject *o = json_node_get_object (root);
   JsonArray *layers = json_object_get_array_member (o, "layers");
-  g_autoptr(JsonNode) plain = run_json ("eval", model, "--scheme-file", base, "--limit", IMAGES, "--json", NULL);
+  g_autoptr(JsonNode) plain = run_json ("eval", path, "--scheme-file", base, "--limit", IMAGES, "--json", NULL);
   guint n = json_array_get_length (layers);
   gboolean any_differs = FALSE;
 
@@ -106,8 +110,8 @@ test_sensitivity_equals_eval (void)
                      json_object_get_double_member (json_node_get_object (plain), "fp32_top1"));
   g_assert_cmpfloat (json_object_get_double_member (o, "all_quant_top1"), ==,
                      json_object_get_double_member (json_node_get_object (plain), "quant_top1"));
-  /* The demo model's six weighted layers, each scored both ways plus all quantized. */
-  g_assert_cmpuint (n, ==, 6);
+  /* Every weighted layer, each scored both ways plus all quantized. */
+  g_assert_cmpuint (n, ==, n_layers);
   g_assert_cmpint (json_object_get_int_member (o, "evaluations"), ==, 2 * n + 1);
 
   for (guint i = 0; i < n; i++)
@@ -128,8 +132,8 @@ test_sensitivity_equals_eval (void)
       g_ptr_array_add (self, (gpointer) tensor);
       alone = write_scheme_file (alone_name, others);
       kept = write_scheme_file (kept_name, self);
-      alone_top1 = eval_top1 (alone);
-      kept_top1 = eval_top1 (kept);
+      alone_top1 = eval_top1 (path, alone);
+      kept_top1 = eval_top1 (path, kept);
       g_test_message ("%s: alone %g, kept float %g", tensor, alone_top1, kept_top1);
       g_assert_cmpfloat (json_object_get_double_member (layer, "alone_top1"), ==, alone_top1);
       g_assert_cmpfloat (json_object_get_double_member (layer, "kept_float_top1"), ==, kept_top1);
@@ -141,6 +145,24 @@ test_sensitivity_equals_eval (void)
   g_assert_true (any_differs);
   g_assert_true (json_object_has_member (json_object_get_object_member (o, "proxy_rank_correlation"),
                                          "weight_sqnr"));
+}
+
+static void
+test_sensitivity_equals_eval (void)
+{
+  /* The demo model's six weighted layers. */
+  check_sensitivity_equals_eval (model, 6);
+}
+
+static void
+test_sensitivity_graph_equals_eval (void)
+{
+  /* A graph: a squeeze-and-excitation block (global pooling, two dense
+   * layers and a multiply beside the convolutions). */
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "tests", "data", "graph-blocks",
+                                                 "squeeze_excitation.h5", NULL);
+
+  check_sensitivity_equals_eval (path, 5);
 }
 
 static void
@@ -230,6 +252,7 @@ main (int    argc,
                         : g_test_build_filename (G_TEST_BUILT, "..", "..", "src", "cli", "quantscope-cli", NULL);
 
   g_test_add_func ("/cli/sensitivity/equals-eval", test_sensitivity_equals_eval);
+  g_test_add_func ("/cli/sensitivity/graph-equals-eval", test_sensitivity_graph_equals_eval);
   g_test_add_func ("/cli/mixed/reproduced-by-eval", test_mixed_reproduced_by_eval);
   g_test_add_func ("/cli/search/bad-input", test_bad_input);
   status = g_test_run ();

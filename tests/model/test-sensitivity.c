@@ -208,6 +208,41 @@ test_sensitivity_estimate_adds_up (void)
 }
 
 static void
+test_sensitivity_proxies_first (void)
+{
+  g_autoptr(QsSchemeSet) base = qs_scheme_set_new (NULL);
+  g_autoptr(QsSensitivity) proxies = NULL, measured = NULL;
+  g_autoptr(GError) error = NULL;
+  Demo demo = { 0 };
+  guint evaluations;
+
+  demo_open (&demo, base, 100);
+  evaluations = qs_score_session_get_evaluations (demo.session);
+  proxies = qs_sensitivity_proxies (demo.session, base, &error);
+  g_assert_no_error (error);
+  /* No image scored: no evaluation, top-1 unknown. */
+  g_assert_cmpuint (qs_score_session_get_evaluations (demo.session), ==, evaluations);
+  g_assert_cmpuint (proxies->evaluations, ==, 0);
+  g_assert_true (proxies->estimate);
+  g_assert_true (isnan (proxies->all_quant_top1));
+  measured = qs_sensitivity_compute (demo.session, base, 0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (proxies->layers->len, ==, measured->layers->len);
+  g_assert_cmpuint (proxies->layers->len, >, 0);
+  for (guint i = 0; i < proxies->layers->len; i++)
+    {
+      const QsLayerSensitivity *a = &g_array_index (proxies->layers, QsLayerSensitivity, i);
+      const QsLayerSensitivity *b = &g_array_index (measured->layers, QsLayerSensitivity, i);
+
+      /* The same layers with the weight SQNR the measurement reports. */
+      g_assert_cmpstr (a->tensor, ==, b->tensor);
+      g_assert_cmpfloat (a->weight_sqnr_db, ==, b->weight_sqnr_db);
+      g_assert_true (isnan (a->alone_top1) && isnan (a->kept_float_top1) && isnan (a->output_sqnr_db));
+    }
+  demo_close (&demo);
+}
+
+static void
 raise_cancel_cb (guint    done,
                  guint    total,
                  gpointer user_data)
@@ -248,6 +283,7 @@ main (int    argc,
   g_test_add_func ("/sensitivity/spearman", test_spearman_hand_worked);
   g_test_add_func ("/sensitivity/kendall", test_kendall_hand_worked);
   g_test_add_func ("/sensitivity/estimate-adds-up", test_sensitivity_estimate_adds_up);
+  g_test_add_func ("/sensitivity/proxies-first", test_sensitivity_proxies_first);
   g_test_add_func ("/sensitivity/cancel", test_sensitivity_cancel);
   g_test_add_func ("/mixed/against-brute-force", test_mixed_against_brute_force);
   return g_test_run ();
