@@ -144,6 +144,7 @@ typedef struct {
   GArray       *candidates;
   double        budget;
   guint         limit;
+  char         *data_path;     /* the data chosen for the model, or NULL */
 } Work;
 
 static void
@@ -151,6 +152,7 @@ work_free (Work *work)
 {
   g_clear_object (&work->file);
   g_clear_pointer (&work->schemes, qs_scheme_set_unref);
+  g_free (work->data_path);
   g_clear_pointer (&work->candidates, g_array_unref);
   g_free (work);
 }
@@ -172,7 +174,7 @@ search_job (QsJobContext *context,
 
   /* The engine polls a plain flag between batches; the cancellable raises it. */
   handler = g_cancellable_connect (cancellable, G_CALLBACK (qs_score_work_raise_flag_cb), &cancel, NULL);
-  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, &local)
+  if (qs_score_work_open (&score, work->file, work->schemes, work->data_path, work->limit, &cancel, &local)
       && (search = qs_mixed_search_new (score.session, work->schemes, (const QsPrecision *) work->candidates->data,
                                         work->candidates->len, &local)) != NULL)
     best = qs_mixed_search_run (search, work->budget, qs_score_work_post_progress, context, &local);
@@ -687,6 +689,7 @@ qs_mixed_window_start (QsMixedWindow *self,
   work->candidates = candidates;
   work->budget = budget_points;
   work->limit = self->limit;
+  work->data_path = self->window != NULL ? qs_window_dup_data_path (self->window) : NULL;
   self->running = TRUE;
   self->cached = FALSE;
   /* The controls show what is searched, when a caller other than them starts it. */
@@ -707,7 +710,7 @@ qs_mixed_window_start (QsMixedWindow *self,
       key_text = g_steal_pointer (&joined);
     }
   spec.target = self->target;
-  spec.key = qs_score_work_key ("mixed", work->file, work->schemes, self->limit);
+  spec.key = qs_score_work_key ("mixed", work->file, work->schemes, work->data_path, self->limit);
   spec.key = qs_job_key_add_string (spec.key, key_text);
   {
     union { double d; guint64 u; } budget = { .d = budget_points };

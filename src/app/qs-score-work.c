@@ -5,6 +5,7 @@
 
 #include "app/qs-score-work.h"
 
+#include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-scheme-file.h"
 
@@ -15,6 +16,7 @@ gboolean
 qs_score_work_open (QsScoreWork       *work,
                     QsWeightFile      *file,
                     const QsSchemeSet *schemes,
+                    const char        *data_path,
                     guint              limit,
                     const atomic_int  *cancel,
                     GError           **error)
@@ -22,9 +24,25 @@ qs_score_work_open (QsScoreWork       *work,
   QsScoreInput input = { 0 };
   gsize count;
 
-  if ((work->model = qs_keras_model_load (file, error)) == NULL
-      || (work->test = qs_dataset_load_bundled_test (error)) == NULL
-      || (work->calibration = qs_dataset_load_bundled_calibration (error)) == NULL)
+  if ((work->model = qs_keras_model_load (file, error)) == NULL)
+    return FALSE;
+  if (data_path != NULL)
+    {
+      int h, w, c;
+
+      /* The data chosen for the model, as its accuracy scores it: its
+       * images both calibrate and are scored, as in the accuracy job. */
+      qs_engine_model_get_input_shape (work->model, &h, &w, &c);
+      work->test = qs_dataset_load_for_model (data_path, h, w, c,
+                                              qs_preprocess_resolve (QS_PREPROCESS_AUTO,
+                                                                     qs_weight_file_get_model_config (file)),
+                                              0, error);
+      if (work->test == NULL)
+        return FALSE;
+      work->calibration = qs_dataset_ref (work->test);
+    }
+  else if ((work->test = qs_dataset_load_bundled_test (error)) == NULL
+           || (work->calibration = qs_dataset_load_bundled_calibration (error)) == NULL)
     return FALSE;
   count = qs_dataset_get_count (work->test);
   input.file = file;
@@ -87,11 +105,13 @@ guint64
 qs_score_work_key (const char        *what,
                    QsWeightFile      *file,
                    const QsSchemeSet *schemes,
+                   const char        *data_path,
                    guint              limit)
 {
   g_autofree char *json = qs_scheme_set_to_data (schemes, NULL);
   guint64 key = qs_job_key_add_string (0, what);
 
+  key = qs_job_key_add_string (key, data_path != NULL ? data_path : "");
   /* The file by address, as the accuracy job keys its document: the
    * window clears the cache when another file opens. */
   key = qs_job_key_add_uint64 (key, (guint64) (guintptr) file);

@@ -21,12 +21,15 @@ typedef struct {
   QsScoreSession *session;
 } QsScoreWork;
 
-/* Loads @file's model and the bundled test set (its first @limit images;
- * 0: all) and calibration slice, and calibrates under @schemes; for a
- * worker thread. FALSE with @error; clear @work either way. */
+/* Loads @file's model and its data: @data_path (the data chosen for the
+ * model: an image folder or a data file, also its calibration images) or,
+ * when NULL, the bundled test set and calibration slice; scores the first
+ * @limit images (0: all) and calibrates under @schemes; for a worker
+ * thread. FALSE with @error; clear @work either way. */
 gboolean qs_score_work_open  (QsScoreWork       *work,
                               QsWeightFile      *file,
                               const QsSchemeSet *schemes,
+                              const char        *data_path,
                               guint              limit,
                               const atomic_int  *cancel,
                               GError           **error);
@@ -52,11 +55,13 @@ QsScoreUpdate *qs_score_update_new      (double          fraction,
                                          GDestroyNotify  payload_free);
 
 /* The job key of a search named @what over @file's model under @schemes
- * on @limit images: the set's JSON form, never its 32-bit hash, so a
- * cached result never answers for another set. */
+ * on @limit images of @data_path (NULL: the bundled set): the set's JSON
+ * form, never its 32-bit hash, so a cached result never answers for
+ * another set. */
 guint64  qs_score_work_key   (const char        *what,
                               QsWeightFile      *file,
                               const QsSchemeSet *schemes,
+                              const char        *data_path,
                               guint              limit);
 
 /* A QsSearchProgressFunc posting the progress as a partial outcome of

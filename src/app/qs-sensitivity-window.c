@@ -148,6 +148,7 @@ typedef struct {
   QsWeightFile *file;
   QsSchemeSet  *schemes;
   guint         limit;
+  char         *data_path;     /* the data chosen for the model, or NULL */
 } Work;
 
 static void
@@ -155,6 +156,7 @@ work_free (Work *work)
 {
   g_clear_object (&work->file);
   g_clear_pointer (&work->schemes, qs_scheme_set_unref);
+  g_free (work->data_path);
   g_free (work);
 }
 
@@ -206,7 +208,7 @@ measure_job (QsJobContext *context,
 
   /* The engine polls a plain flag between batches; the cancellable raises it. */
   handler = g_cancellable_connect (cancellable, G_CALLBACK (qs_score_work_raise_flag_cb), &cancel, NULL);
-  if (qs_score_work_open (&score, work->file, work->schemes, work->limit, &cancel, error)
+  if (qs_score_work_open (&score, work->file, work->schemes, work->data_path, work->limit, &cancel, error)
       && (proxies = qs_sensitivity_proxies (score.session, work->schemes, error)) != NULL)
     {
       /* A ranking within seconds: one weight quantization, no images. */
@@ -377,7 +379,8 @@ request_measurement (QsSensitivityWindow *self,
   work->file = g_object_ref (qs_document_get_file (document));
   work->schemes = qs_scheme_set_ref (qs_document_get_schemes (document));
   work->limit = self->limit;
-  spec.key = qs_score_work_key ("sensitivity", work->file, work->schemes, self->limit);
+  work->data_path = self->window != NULL ? qs_window_dup_data_path (self->window) : NULL;
+  spec.key = qs_score_work_key ("sensitivity", work->file, work->schemes, work->data_path, self->limit);
   self->finished = FALSE;
   self->cached = FALSE;
   gtk_label_set_text (self->status, _("Measuring each layer…"));

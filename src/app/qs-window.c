@@ -777,6 +777,13 @@ qs_window_get_jobs (QsWindow *self)
   return self->jobs;
 }
 
+char *
+qs_window_dup_data_path (QsWindow *self)
+{
+  g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
+  return _qs_window_remembered_data (self);
+}
+
 void
 qs_window_show_toast (QsWindow   *self,
                       const char *message)

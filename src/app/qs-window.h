@@ -21,6 +21,9 @@ void        qs_window_open_file    (QsWindow *self,
 QsDocument *qs_window_get_document (QsWindow *self);
 /* The window's one job service (transfer none): tool windows request their work from it. */
 QsJobService *qs_window_get_jobs   (QsWindow *self);
+/* The data chosen for the open model (Choose Data), or NULL for the
+ * bundled test set (transfer full): what accuracy and the searches score. */
+char       *qs_window_dup_data_path (QsWindow *self);
 /* The tensor shown (transfer none), or NULL. */
 const char *qs_window_get_selected_path (QsWindow *self);
 gboolean    qs_window_select_path  (QsWindow   *self,

@@ -169,7 +169,7 @@ test_mixed_applies_search_choice (void)
   g_assert_cmpint (qs_mixed_window_get_chosen (mixed), >=, 0);
 
   /* The same search through the core, from the document's schemes. */
-  g_assert_true (qs_score_work_open (&score, qs_document_get_file (document), start, IMAGES, NULL, &error));
+  g_assert_true (qs_score_work_open (&score, qs_document_get_file (document), start, NULL, IMAGES, NULL, &error));
   g_assert_no_error (error);
   search = qs_mixed_search_new (score.session, start, candidates, 2, &error);
   g_assert_no_error (error);
