@@ -27,12 +27,6 @@
 
 #define BLOCK ((size_t) 1 << 16)
 
-/* Pairs (code, bin) are counted in one table where it is small enough to
- * stay in cache and the tensor large enough to repay clearing and folding
- * it: a quarter million 32-bit entries (int8 with 256 bins takes 66,563)
- * and sixteen elements per entry. */
-#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
-#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
 
 /* Padded to a cache line: neighbouring blocks belong to different workers. */
 typedef struct {
@@ -394,10 +388,10 @@ qs_pass_new (const QsScheme        *scheme,
   args->format = scheme->format;
   args->direct_recon = pass->direct_recon;
   if (scheme->format == QS_FORMAT_INT
-      && pass->code_slots + 1 <= JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))
+      && pass->code_slots + 1 <= QS_JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))
     {
       size_t entries = (pass->code_slots + 1) * ((size_t) scheme->bins + 3);
-      if (layout->count / JOINT_MIN_ELEMENTS_PER_ENTRY >= entries)
+      if (layout->count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= entries)
         {
           pass->joint_entries = entries;
           args->joint_stride = scheme->bins + 3;

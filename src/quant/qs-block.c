@@ -35,9 +35,6 @@
 #define SCALE_LOG2_MAX 136
 #define SCALE_SUBBINS 4
 
-/* The pair table's bounds, as in qs-analysis.c. */
-#define JOINT_MAX_ENTRIES ((size_t) 1 << 18)
-#define JOINT_MIN_ELEMENTS_PER_ENTRY 16
 
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
 #define NF4_L0 -1.0
@@ -1046,8 +1043,8 @@ pass_run (Pass *p,
    * cache and the tensor repays clearing and folding it, as the
    * per-tensor pass does (qs-analysis.c). */
   if (p->kernel != qs_block_kernel_scalar && p->histograms
-      && p->code_slots <= JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
-      && p->layout.count / JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
+      && p->code_slots <= QS_JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
+      && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
     p->joint_stride = (size_t) p->hist.bins + 3;
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));

@@ -17,6 +17,14 @@
 #define QS_FUSED_CHUNK 256
 #define QS_FUSED_LANES 8
 
+/* Pairs (code, bin) are counted in one table where it is small enough to
+ * stay in cache and the tensor large enough to repay clearing and folding
+ * it: a quarter million 32-bit entries (int8 with 256 bins takes 66,563)
+ * and sixteen elements per entry. The fused pass and the block pass share
+ * these bounds. */
+#define QS_JOINT_MAX_ENTRIES ((size_t) 1 << 18)
+#define QS_JOINT_MIN_ELEMENTS_PER_ENTRY 16
+
 typedef struct {
   double   err2[QS_FUSED_LANES];
   double   x2[QS_FUSED_LANES];
