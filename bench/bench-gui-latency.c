@@ -146,7 +146,7 @@ measure (const char *label,
       QsScheme scheme;
       gint64 start, end;
 
-      qs_scheme_object_get_scheme (window->scheme, &scheme);
+      qs_scheme_object_get_scheme (qs_scheme_panel_get_scheme_object (window->scheme_panel), &scheme);
       if (i % 2 == 0)
         scheme.bits = scheme.bits == 8 ? 4 : 8;
       else
@@ -164,7 +164,7 @@ measure (const char *label,
             g_main_context_iteration (NULL, FALSE);
         }
       start = g_get_monotonic_time ();
-      qs_scheme_object_set_scheme (window->scheme, &scheme);
+      qs_scheme_object_set_scheme (qs_scheme_panel_get_scheme_object (window->scheme_panel), &scheme);
       while (qs_histogram_view_get_report (window->histogram_view) == before
              || qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE))
         g_main_context_iteration (NULL, TRUE);

@@ -903,7 +903,7 @@ bits_up_action (GtkWidget  *widget,
                 GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
-  gtk_adjustment_set_value (self->bits_adjustment, gtk_adjustment_get_value (self->bits_adjustment) + 1);
+  qs_scheme_panel_step_bits (self->scheme_panel, +1);
 }
 
 static void
@@ -912,7 +912,7 @@ bits_down_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   QsWindow *self = QS_WINDOW (widget);
-  gtk_adjustment_set_value (self->bits_adjustment, gtk_adjustment_get_value (self->bits_adjustment) - 1);
+  qs_scheme_panel_step_bits (self->scheme_panel, -1);
 }
 
 static void
@@ -934,7 +934,7 @@ focus_scheme_action (GtkWidget  *widget,
 {
   QsWindow *self = QS_WINDOW (widget);
 
-  gtk_widget_grab_focus (GTK_WIDGET (self->format_row));
+  qs_scheme_panel_focus_first (self->scheme_panel);
 }
 
 /* @scheme for every tensor: one set, one undo step; the skip list stays. */
@@ -960,7 +960,7 @@ apply_to_all_action (GtkWidget  *widget,
 
   if (self->document == NULL)
     return;
-  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  qs_scheme_panel_get_scheme (self->scheme_panel, &scheme);
   apply_scheme_to_all (self, &scheme);
   qs_window_show_toast (self, _("Every tensor now uses this scheme"));
 }
@@ -983,7 +983,7 @@ weight_preset_action (GtkWidget  *widget,
   else
     qs_scheme_init_default (&scheme);
   /* What the clip range controls start from, as the user left them. */
-  qs_scheme_object_get_scheme (self->scheme, &current);
+  qs_scheme_panel_get_scheme (self->scheme_panel, &current);
   scheme.manual_lo = current.manual_lo;
   scheme.manual_hi = current.manual_hi;
   apply_scheme_to_all (self, &scheme);
@@ -1378,16 +1378,11 @@ void
 _qs_window_update_model_size (QsWindow *self)
 {
   guint64 fp32_bytes, quant_bytes;
-  g_autofree char *fp32 = NULL, *quant = NULL, *text = NULL;
 
   if (self->document == NULL)
     return;
   qs_document_model_size (self->document, &fp32_bytes, &quant_bytes);
-  fp32 = qs_format_size (fp32_bytes);
-  quant = qs_format_size (quant_bytes);
-  text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32, quant,
-                          quant_bytes ? (double) fp32_bytes / (double) quant_bytes : 1.0);
-  gtk_label_set_text (self->model_size_value, text);
+  qs_results_panel_set_model_size (self->results_panel, fp32_bytes, quant_bytes);
 }
 
 void

@@ -89,56 +89,15 @@ _qs_window_schedule_sweep (QsWindow *self)
 /* ---- accuracy ----------------------------------------------------------- */
 
 static void
-show_accuracy (QsWindow               *self,
-               const QsAccuracyResult *result)
-{
-  g_autofree char *value = NULL;
-  g_autofree char *detail = NULL;
-
-  if (result->unavailable != NULL)
-    {
-      gtk_label_set_text (self->accuracy_value, _("not available"));
-      gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-      adw_action_row_set_subtitle (self->accuracy_row, result->unavailable);
-      return;
-    }
-
-  if (isnan (result->fp32_top1))
-    /* TRANSLATORS: images without labels: how often the quantized model picks the float32 model's class */
-    value = g_strdup_printf (_("%.2f %% agreement"), result->quant_top1);
-  else
-    /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
-    value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
-                             result->quant_top1 - result->fp32_top1);
-  gtk_label_set_text (self->accuracy_value, value);
-  /* An estimate on part of the test set stays dimmed until it is final. */
-  if (result->images < result->total)
-    gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-  if (result->images < result->total)
-    detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"),
-                              result->images, result->total, result->agreement);
-  else
-    detail = g_strdup_printf (_("%u test images, agreement %.2f %%, %s kernels"),
-                              result->images, result->agreement, result->kernel);
-  adw_action_row_set_subtitle (self->accuracy_row, detail);
-}
-
-static void
 accuracy_outcome_cb (const QsJobOutcome *outcome,
                      gpointer            user_data)
 {
   QsWindow *self = user_data;
 
   if (outcome->result != NULL)
-    show_accuracy (self, outcome->result);
+    qs_results_panel_set_accuracy (self->results_panel, outcome->result);
   else
-    {
-      gtk_label_set_text (self->accuracy_value, _("not available"));
-      gtk_widget_remove_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
-      adw_action_row_set_subtitle (self->accuracy_row, outcome->error->message);
-    }
+    qs_results_panel_set_accuracy_unavailable (self->results_panel, outcome->error->message);
 }
 
 /* Integer inference of the whole test set follows a change once the user
@@ -148,9 +107,8 @@ _qs_window_schedule_accuracy (QsWindow *self)
 {
   if (self->document == NULL)
     return;
-  adw_action_row_set_subtitle (self->accuracy_row, _("Evaluating…"));
   /* The figure on show belongs to the previous model or scheme. */
-  gtk_widget_add_css_class (GTK_WIDGET (self->accuracy_value), "dim-label");
+  qs_results_panel_set_accuracy_pending (self->results_panel);
   /* Each model scores the data last chosen for it. */
   if (self->settings != NULL)
     {
@@ -166,7 +124,6 @@ void
 _qs_window_init_accuracy (QsWindow *self)
 {
   self->accuracy = qs_accuracy_job_new ();
-  gtk_label_set_text (self->accuracy_value, "—");
 }
 
 void

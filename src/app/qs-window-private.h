@@ -11,7 +11,8 @@
 #include "app/qs-histogram-view.h"
 #include "app/qs-job-service.h"
 #include "app/qs-number-panel.h"
-#include "app/qs-scheme-object.h"
+#include "app/qs-results-panel.h"
+#include "app/qs-scheme-panel.h"
 #include "model/qs-export.h"
 #include "model/qs-scheme-file.h"
 
@@ -33,51 +34,13 @@ struct _QsWindow
   GtkAdjustment      *channel_adjustment;
   QsHistogramView    *histogram_view;
   QsChannelRangeView *channel_view;
-  GtkSpinner         *busy_spinner;
-  AdwComboRow        *format_row;
-  AdwActionRow       *bits_row;
-  GtkAdjustment      *bits_adjustment;
-  AdwComboRow        *mapping_row;
-  AdwActionRow       *unsigned_row;
-  GtkSwitch          *unsigned_switch;
-  AdwActionRow       *narrow_row;
-  GtkSwitch          *narrow_switch;
-  AdwComboRow        *granularity_row;
-  AdwActionRow       *group_size_row;
-  GtkAdjustment      *group_size_adjustment;
-  AdwComboRow        *range_row;
-  AdwActionRow       *percentile_row;
-  GtkAdjustment      *percentile_adjustment;
-  AdwActionRow       *manual_row;
-  GtkAdjustment      *manual_lo_adjustment;
-  GtkAdjustment      *manual_hi_adjustment;
-  AdwComboRow        *rounding_row;
-  AdwActionRow       *nudge_row;
-  GtkSwitch          *nudge_switch;
-  AdwActionRow       *override_row;
-  GtkSwitch          *override_switch;
-  GtkLabel           *scale_value;
-  GtkLabel           *clip_value;
-  GtkLabel           *sqnr_value;
-  GtkLabel           *mse_value;
-  GtkLabel           *cosine_value;
-  GtkLabel           *clipped_value;
-  GtkLabel           *levels_value;
-  GtkLabel           *zero_value;
-  AdwActionRow       *zero_row;
-  GtkLabel           *size_value;
-  GtkLabel           *bits_per_weight_value;
-  AdwActionRow       *clipped_row;
+  QsSchemePanel      *scheme_panel;
+  QsResultsPanel     *results_panel;
   GtkBox             *panels_box;
-  AdwPreferencesGroup *result_group;
-  GtkLabel           *model_size_value;
-  GtkLabel           *accuracy_value;
-  AdwActionRow       *accuracy_row;
   GMenu              *recent_section;
 
   /* Owned */
   QsDocument         *document;
-  QsSchemeObject     *scheme;
   QsJobService       *jobs;             /* every computation the window shows */
   QsAccuracyJob      *accuracy;
   GtkCustomFilter    *filter;
@@ -94,7 +57,6 @@ struct _QsWindow
 
   char               *last_error_details; /* of the last file that failed to open */
   int                 shown_channel;
-  gboolean            syncing_controls;
   gboolean            applying_controls; /* the controls' own change is being applied */
   gboolean            dragging_range;    /* a clip handle drag: one undo step */
   gboolean            sort_by_sqnr;

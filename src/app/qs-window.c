@@ -1,4 +1,4 @@
-/* qs-window.c: the main window: tensors, histogram, scheme controls and results.
+/* qs-window.c: the main window: the tensors, the histogram, and the scheme and results panels wired together.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -34,16 +34,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 /* ---- formatting --------------------------------------------------------- */
-
-static char *
-format_number (double value)
-{
-  if (isnan (value))
-    return g_strdup (C_("value", "undefined"));
-  if (isinf (value))
-    return g_strdup (value > 0 ? "∞" : "−∞");
-  return g_strdup_printf ("%.4g", value);
-}
 
 static char *
 format_bits_badge (const QsScheme *scheme)
@@ -83,58 +73,7 @@ _qs_window_badge_text (const QsTensorReport *report)
   return g_strdup_printf (_("%s · %s"), bits, sqnr);
 }
 
-static void
-set_value (GtkLabel   *label,
-           const char *text)
-{
-  gtk_label_set_text (label, text);
-}
-
 /* ---- scheme and controls ------------------------------------------------ */
-
-/* Makes @row insensitive with @why as its tooltip, or sensitive with the
- * tooltip the template gave it. */
-static void
-set_row_applies (GtkWidget  *row,
-                 gboolean    applies,
-                 const char *why)
-{
-  const char *own = g_object_get_data (G_OBJECT (row), "qs-own-tooltip");
-
-  gtk_widget_set_sensitive (row, applies);
-  gtk_widget_set_tooltip_text (row, applies ? own : why);
-}
-
-static void
-update_control_sensitivity (QsWindow *self)
-{
-  QsScheme s;
-  gboolean is_int, is_block, blockwise;
-  const char *why_format;
-
-  qs_scheme_object_get_scheme (self->scheme, &s);
-  is_int = s.format == QS_FORMAT_INT;
-  is_block = qs_format_is_block (s.format);
-  blockwise = qs_scheme_is_blockwise (&s);
-  why_format = is_block ? _("Block formats fix their element type: this setting does not apply.")
-                        : _("Float formats are cast directly: this setting applies to integers only.");
-
-  set_row_applies (GTK_WIDGET (self->bits_row), is_int, why_format);
-  set_row_applies (GTK_WIDGET (self->mapping_row), is_int, why_format);
-  set_row_applies (GTK_WIDGET (self->unsigned_row), is_int, why_format);
-  set_row_applies (GTK_WIDGET (self->narrow_row), is_int, why_format);
-  set_row_applies (GTK_WIDGET (self->rounding_row), is_int, why_format);
-  set_row_applies (GTK_WIDGET (self->nudge_row), is_int && !blockwise,
-                   is_int ? _("Integer groups store an integer zero point per group: 0.0 is always exact.")
-                          : why_format);
-  set_row_applies (GTK_WIDGET (self->granularity_row), !is_block,
-                   _("Block formats have a scale per block of the group size below."));
-  set_row_applies (GTK_WIDGET (self->range_row), !blockwise,
-                   _("Each group or block takes its own minimum and maximum."));
-  gtk_widget_set_visible (GTK_WIDGET (self->group_size_row), blockwise);
-  gtk_widget_set_visible (GTK_WIDGET (self->percentile_row), s.range_method == QS_RANGE_PERCENTILE);
-  gtk_widget_set_visible (GTK_WIDGET (self->manual_row), s.range_method == QS_RANGE_MANUAL);
-}
 
 static QsTensorItem *
 selected_item (QsWindow *self)
@@ -179,7 +118,7 @@ request_analysis (QsWindow *self)
   /* A tensor the skip list keeps is still analysed, as a preview of
    * quantizing it; the scheme panel says it stays float32. */
   qs_document_get_scheme_for (self->document, info->path, &scheme);
-  gtk_spinner_set_spinning (self->busy_spinner, TRUE);
+  qs_results_panel_set_busy (self->results_panel, TRUE);
   /* All cores but one: the main loop keeps a core to draw on. */
   qs_tensor_job_request (self->jobs, QS_TENSOR_JOB_VIEW, QS_JOB_PRIORITY_VISIBLE, 0,
                          MAX (1, (int) g_get_num_processors () - 1),
@@ -215,7 +154,7 @@ update_applies_to (QsWindow *self)
   if (path != NULL && !qs_document_get_scheme_for (self->document, path, &scheme))
     text = g_strdup (_("This tensor stays float32 (the scheme's skip list): export writes it unchanged and "
                        "the size counts 4 bytes a value. The results preview quantizing it."));
-  else if (path != NULL && gtk_switch_get_active (self->override_switch))
+  else if (path != NULL && qs_scheme_panel_get_only_this_tensor (self->scheme_panel))
     text = g_strdup (qs_document_has_override (self->document, path)
                      ? _("Changes apply to this tensor only: it has its own scheme")
                      : _("Changes apply to this tensor only: the first one gives it its own scheme"));
@@ -236,31 +175,37 @@ update_applies_to (QsWindow *self)
                                         "Changes apply to all tensors without their own scheme: %u tensors",
                                         following), following);
     }
-  adw_action_row_set_subtitle (self->override_row, text);
+  qs_scheme_panel_set_applies_to (self->scheme_panel, text);
+}
+
+/* With a tensor selected a change is that tensor's unless the user chose
+ * "all tensors": a drag on one tensor never rewrites the others. */
+static void
+apply_scheme_edit (QsWindow       *self,
+                   const QsScheme *scheme)
+{
+  const char *path = qs_window_get_selected_path (self);
+
+  if (self->document == NULL)
+    return;
+  if (kl_refused (scheme))
+    qs_window_show_toast (self, kl_refusal_text ());
+  self->applying_controls = TRUE;
+  if (path != NULL && qs_scheme_panel_get_only_this_tensor (self->scheme_panel))
+    qs_document_set_override (self->document, path, scheme);
+  else
+    qs_document_set_default_scheme (self->document, scheme);
+  self->applying_controls = FALSE;
 }
 
 static void
-scheme_changed_cb (QsWindow       *self,
-                   QsSchemeObject *scheme_object)
+scheme_edited_cb (QsWindow      *self,
+                  QsSchemePanel *panel)
 {
-  const char *path = qs_window_get_selected_path (self);
   QsScheme scheme;
 
-  update_control_sensitivity (self);
-  if (self->syncing_controls || self->document == NULL)
-    return;
-
-  qs_scheme_object_get_scheme (scheme_object, &scheme);
-  if (kl_refused (&scheme))
-    qs_window_show_toast (self, kl_refusal_text ());
-  /* With a tensor selected a change is that tensor's unless the user chose
-   * "all tensors": a drag on one tensor never rewrites the others. */
-  self->applying_controls = TRUE;
-  if (path != NULL && gtk_switch_get_active (self->override_switch))
-    qs_document_set_override (self->document, path, &scheme);
-  else
-    qs_document_set_default_scheme (self->document, &scheme);
-  self->applying_controls = FALSE;
+  qs_scheme_panel_get_scheme (panel, &scheme);
+  apply_scheme_edit (self, &scheme);
 }
 
 /* Shows the scheme a change of the controls edits: @path's own (or what
@@ -271,14 +216,11 @@ load_scheme_into_controls (QsWindow   *self,
 {
   QsScheme scheme;
 
-  if (gtk_switch_get_active (self->override_switch))
+  if (qs_scheme_panel_get_only_this_tensor (self->scheme_panel))
     qs_document_get_scheme_for (self->document, path, &scheme);
   else
     qs_document_get_default_scheme (self->document, &scheme);
-  self->syncing_controls = TRUE;
-  qs_scheme_object_set_scheme (self->scheme, &scheme);
-  self->syncing_controls = FALSE;
-  update_control_sensitivity (self);
+  qs_scheme_panel_set_scheme (self->scheme_panel, &scheme);
   update_applies_to (self);
 }
 
@@ -293,11 +235,11 @@ _qs_window_apply_schemes (QsWindow    *self,
 
 /* Which tensors a change affects: this one, or all that follow the default. */
 static void
-override_switch_cb (QsWindow   *self,
-                    GParamSpec *pspec,
-                    GtkSwitch  *sw)
+only_this_tensor_cb (QsWindow      *self,
+                     GParamSpec    *pspec,
+                     QsSchemePanel *panel)
 {
-  if (self->syncing_controls || self->document == NULL)
+  if (self->document == NULL)
     return;
   load_scheme_into_controls (self, qs_window_get_selected_path (self));
 }
@@ -325,140 +267,16 @@ void
 _qs_window_clear_results (QsWindow   *self,
                           const char *message)
 {
-  GtkLabel *labels[] = {
-    self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
-    self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
-    self->size_value, self->bits_per_weight_value,
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
-    set_value (labels[i], "—");
-  if (message != NULL)
-    set_value (self->sqnr_value, message);
-  gtk_spinner_set_spinning (self->busy_spinner, FALSE);
+  qs_results_panel_clear (self->results_panel, message);
 }
 
 static void
 show_report (QsWindow             *self,
-             const QsTensorReport *r)
+             const QsTensorReport *report)
 {
-  const QsAnalysis *a = &r->analysis;
-  const QsQuantParams *p = &r->params;
-  gboolean per_channel = p->channels > 1;
-  gboolean is_int = r->scheme.format == QS_FORMAT_INT;
-  g_autofree char *sqnr = qs_format_sqnr (a->sqnr_db);
-  g_autofree char *cosine = isfinite (a->cosine) ? g_strdup_printf ("%.6f", a->cosine) : format_number (a->cosine);
-  g_autofree char *fp32_size = qs_format_size (a->size_fp32_bytes);
-  g_autofree char *quant_size = qs_format_size (a->size_quant_bytes);
-  g_autofree char *text = NULL;
-  double clipped_share = a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0;
-  float zero = 0.0f;
-  int32_t zero_code = 0;
-  float zero_back;
-
-  gtk_label_set_text (self->tensor_label, r->info->path);
-
-  if (a->blocks != NULL)
-    {
-      const QsBlockInfo *b = a->blocks;
-
-      /* TRANSLATORS: a scale per block, e.g. "1,200 blocks of 32" */
-      text = g_strdup_printf (ngettext ("%'" PRIu64 " block of %zu", "%'" PRIu64 " blocks of %zu", b->block_count),
-                              b->block_count, b->block_size);
-      if (isfinite (b->tensor_scale))
-        {
-          char *with_tensor = g_strdup_printf (_("%s · tensor scale %.4g"), text, b->tensor_scale);
-
-          g_free (text);
-          text = with_tensor;
-        }
-    }
-  else if (!is_int)
-    text = g_strdup_printf (_("%s, scale %.4g"), qs_format_to_string (r->scheme.format), p->scale[0]);
-  else if (per_channel)
-    text = g_strdup_printf (_("%zu channels · channel %d: %.4g · zero point %g"), p->channels,
-                            self->shown_channel, p->scale[self->shown_channel],
-                            p->zero_point[self->shown_channel]);
-  else
-    text = g_strdup_printf (_("%.4g · zero point %g"), p->scale[0], p->zero_point[0]);
-  set_value (self->scale_value, text);
-  g_clear_pointer (&text, g_free);
-
-  if (per_channel)
-    text = g_strdup_printf (_("channel %d: %.4g … %.4g"), self->shown_channel,
-                            fminf (p->range_lo[self->shown_channel], 0.0f),
-                            fmaxf (p->range_hi[self->shown_channel], 0.0f));
-  else
-    text = g_strdup_printf ("%.4g … %.4g", fminf (p->range_lo[0], 0.0f), fmaxf (p->range_hi[0], 0.0f));
-  set_value (self->clip_value, text);
-  g_clear_pointer (&text, g_free);
-
-  set_value (self->sqnr_value, sqnr);
-
-  text = g_strdup_printf (_("%.3g (max %.3g)"), a->mse, a->max_abs_error);
-  set_value (self->mse_value, text);
-  g_clear_pointer (&text, g_free);
-
-  set_value (self->cosine_value, cosine);
-
-  {
-    g_autofree char *share = qs_format_percent (clipped_share);
-    /* TRANSLATORS: clipped values and their share, e.g. "335 (0.12 %)" */
-    text = g_strdup_printf (_("%'" PRIu64 " (%s)"), a->clipped_count, share);
-  }
-  set_value (self->clipped_value, text);
-  g_clear_pointer (&text, g_free);
-  /* A range that clips most of a tensor is almost never what was meant. */
-  if (clipped_share > 50.0)
-    {
-      gtk_widget_add_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
-      adw_action_row_set_subtitle (self->clipped_row, _("This range clips most of the tensor"));
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->clipped_value), "qs-warning");
-      adw_action_row_set_subtitle (self->clipped_row, NULL);
-    }
-
-  text = g_strdup_printf (_("%'" PRIu64 " of %'" PRId64),
-                          a->levels_used, is_int ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
-  set_value (self->levels_value, text);
-  g_clear_pointer (&text, g_free);
-
-  qs_quantize_channel (p, 0, &zero, 1, &zero_code);
-  zero_back = qs_dequantize_code (p, 0, zero_code);
-  /* Words, not arrows: "→" falls back to a font where it is a tiny "›". */
-  if (a->zero_exact)
-    text = g_strdup_printf (_("exact: code %d is 0.0"), zero_code);
-  else
-    text = g_strdup_printf (_("not exact: code %d is %.4g"), zero_code, zero_back);
-  set_value (self->zero_value, text);
-  g_clear_pointer (&text, g_free);
-  if (a->exact_zero_count == 0)
-    text = g_strdup (_("No weight is exactly 0.0"));
-  else if (a->zero_exact)
-    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), a->exact_zero_count,
-                            100.0 * a->exact_zero_count / MAX (a->count, 1));
-  else
-    text = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"), a->exact_zero_count,
-                            100.0 * a->exact_zero_count / MAX (a->count, 1));
-  adw_action_row_set_subtitle (self->zero_row, text);
-  if (a->zero_exact)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->zero_value), "qs-warning");
-  else
-    gtk_widget_add_css_class (GTK_WIDGET (self->zero_value), "qs-warning");
-  g_clear_pointer (&text, g_free);
-
-  text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32_size, quant_size, a->compression_ratio);
-  set_value (self->size_value, text);
-  g_clear_pointer (&text, g_free);
-
-  /* The CLI's precision (stats), so the two read alike. */
-  text = g_strdup_printf ("%.3f", a->bits_per_weight);
-  set_value (self->bits_per_weight_value, text);
-  g_clear_pointer (&text, g_free);
-
-  if (p->clamped_channels > 0)
+  gtk_label_set_text (self->tensor_label, report->info->path);
+  qs_results_panel_set_report (self->results_panel, report, self->shown_channel);
+  if (report->params.clamped_channels > 0)
     qs_window_show_toast (self, _("The scale was clamped at 2⁻²³ (as PyTorch does): values below one step are lost."));
 }
 
@@ -471,7 +289,7 @@ show_analysis (QsWindow       *self,
   g_autofree char *badge = _qs_window_badge_text (report);
   gboolean per_channel = report->params.channels > 1;
 
-  gtk_spinner_set_spinning (self->busy_spinner, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
+  qs_results_panel_set_busy (self->results_panel, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
   if (item != NULL)
     {
       qs_tensor_item_set_badge (item, badge);
@@ -502,9 +320,9 @@ show_analysis_failure (QsWindow   *self,
 {
   QsScheme scheme;
 
-  gtk_spinner_set_spinning (self->busy_spinner, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
+  qs_results_panel_set_busy (self->results_panel, qs_job_service_is_pending (self->jobs, QS_TENSOR_JOB_VIEW));
   qs_histogram_view_set_report (self->histogram_view, NULL);
-  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  qs_scheme_panel_get_scheme (self->scheme_panel, &scheme);
   _qs_window_clear_results (self, kl_refused (&scheme) ? kl_refusal_text () : message);
   _qs_window_sync_number_panel (self);
   _qs_window_sync_block_inspector (self);
@@ -562,11 +380,12 @@ histogram_range_changed_cb (QsWindow        *self,
       qs_document_begin_coalescing (self->document);
       self->dragging_range = TRUE;
     }
-  qs_scheme_object_get_scheme (self->scheme, &scheme);
+  qs_scheme_panel_get_scheme (self->scheme_panel, &scheme);
   scheme.range_method = QS_RANGE_MANUAL;
   scheme.manual_lo = lo;
   scheme.manual_hi = hi;
-  qs_scheme_object_set_scheme (self->scheme, &scheme);
+  qs_scheme_panel_set_scheme (self->scheme_panel, &scheme);
+  apply_scheme_edit (self, &scheme);
 }
 
 static void
@@ -799,52 +618,6 @@ qs_window_show_toast (QsWindow   *self,
 
 /* ---- GObject -------------------------------------------------------------- */
 
-static void
-bind_controls (QsWindow *self)
-{
-  GBindingFlags flags = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  GtkWidget *rows[] = {
-    GTK_WIDGET (self->bits_row), GTK_WIDGET (self->mapping_row), GTK_WIDGET (self->unsigned_row),
-    GTK_WIDGET (self->narrow_row), GTK_WIDGET (self->rounding_row), GTK_WIDGET (self->nudge_row),
-    GTK_WIDGET (self->granularity_row), GTK_WIDGET (self->range_row),
-  };
-
-  /* update_control_sensitivity() swaps in why a row does not apply. */
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    g_object_set_data_full (G_OBJECT (rows[i]), "qs-own-tooltip",
-                            g_strdup (gtk_widget_get_tooltip_text (rows[i])), g_free);
-
-  g_object_bind_property (self->scheme, "format", self->format_row, "selected", flags);
-  g_object_bind_property (self->scheme, "bits", self->bits_adjustment, "value", flags);
-  g_object_bind_property (self->scheme, "mapping", self->mapping_row, "selected", flags);
-  g_object_bind_property (self->scheme, "unsigned", self->unsigned_switch, "active", flags);
-  g_object_bind_property (self->scheme, "narrow", self->narrow_switch, "active", flags);
-  g_object_bind_property (self->scheme, "granularity", self->granularity_row, "selected", flags);
-  g_object_bind_property (self->scheme, "range-method", self->range_row, "selected", flags);
-  g_object_bind_property (self->scheme, "percentile", self->percentile_adjustment, "value", flags);
-  g_object_bind_property (self->scheme, "manual-lo", self->manual_lo_adjustment, "value", flags);
-  g_object_bind_property (self->scheme, "manual-hi", self->manual_hi_adjustment, "value", flags);
-  g_object_bind_property (self->scheme, "rounding", self->rounding_row, "selected", flags);
-  g_object_bind_property (self->scheme, "nudge-zero", self->nudge_switch, "active", flags);
-  g_object_bind_property (self->scheme, "group-size", self->group_size_adjustment, "value", flags);
-}
-
-/* One Tab stop per result row: the row; its value stays selectable with
- * the mouse. can-focus, not focusable: a selectable GtkLabel that may not
- * take focus still claims Tab and traps it in the row. */
-static void
-init_tab_stops (QsWindow *self)
-{
-  GtkLabel *values[] = {
-    self->scale_value, self->clip_value, self->sqnr_value, self->mse_value,
-    self->cosine_value, self->clipped_value, self->levels_value, self->zero_value,
-    self->size_value, self->model_size_value, self->accuracy_value, self->bits_per_weight_value,
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
-    gtk_widget_set_can_focus (GTK_WIDGET (values[i]), FALSE);
-}
-
 /* Scheme and results side by side while both fit at their minimum width,
  * stacked below that (GtkFlowBox would do it, but Tab cannot leave its
  * first child for the second). */
@@ -893,7 +666,6 @@ qs_window_dispose (GObject *object)
   g_clear_object (&self->document);
   g_clear_object (&self->jobs);
   g_clear_object (&self->accuracy);
-  g_clear_object (&self->scheme);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->latencies, g_array_unref);
   g_clear_pointer (&self->last_error_details, g_free);
@@ -978,6 +750,8 @@ qs_window_class_init (QsWindowClass *klass)
 
   g_type_ensure (QS_TYPE_HISTOGRAM_VIEW);
   g_type_ensure (QS_TYPE_CHANNEL_RANGE_VIEW);
+  g_type_ensure (QS_TYPE_SCHEME_PANEL);
+  g_type_ensure (QS_TYPE_RESULTS_PANEL);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QsWindow, window_title);
@@ -991,46 +765,9 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, channel_adjustment);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, histogram_view);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, channel_view);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, busy_spinner);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, format_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, mapping_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, unsigned_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, unsigned_switch);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, narrow_switch);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, granularity_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, group_size_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, group_size_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, bits_per_weight_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, range_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, percentile_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_lo_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, manual_hi_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, rounding_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, nudge_switch);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, override_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, override_switch);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, scale_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, clip_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, sqnr_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, mse_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, cosine_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, levels_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, zero_row);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, size_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, clipped_row);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, scheme_panel);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, results_panel);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, panels_box);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, result_group);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, model_size_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_value);
-  gtk_widget_class_bind_template_child (widget_class, QsWindow, accuracy_row);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, recent_section);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
 
@@ -1044,7 +781,6 @@ qs_window_init (QsWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->scheme = qs_scheme_object_new ();
   self->jobs = qs_job_service_new (0, 0);
   self->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->filter = gtk_custom_filter_new (tensor_filter_func, self, NULL);
@@ -1053,9 +789,6 @@ qs_window_init (QsWindow *self)
   factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/quantscope/Quantscope/qs-tensor-row.ui");
   gtk_list_view_set_factory (self->tensor_list, factory);
 
-  bind_controls (self);
-  update_control_sensitivity (self);
-  init_tab_stops (self);
   g_signal_connect (self, "notify::default-width", G_CALLBACK (window_width_changed_cb), NULL);
   g_signal_connect_object (self->flap, "notify::folded", G_CALLBACK (window_width_changed_cb), self,
                            G_CONNECT_SWAPPED);
@@ -1064,8 +797,9 @@ qs_window_init (QsWindow *self)
   update_panel_orientation (self);
   _qs_window_clear_results (self, NULL);
 
-  g_signal_connect_object (self->scheme, "changed", G_CALLBACK (scheme_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->override_switch, "notify::active", G_CALLBACK (override_switch_cb), self,
+  g_signal_connect_object (self->scheme_panel, "scheme-changed", G_CALLBACK (scheme_edited_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->scheme_panel, "notify::only-this-tensor", G_CALLBACK (only_this_tensor_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel_adjustment, "value-changed", G_CALLBACK (channel_changed_cb), self,
                            G_CONNECT_SWAPPED);

@@ -55,3 +55,38 @@ qs_window_test_close (QsWindow *window)
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
+
+const char *
+qs_window_test_result (QsWindow    *window,
+                       QsResultRow  row)
+{
+  return qs_results_panel_get_value (window->results_panel, row);
+}
+
+AdwPreferencesRow *
+qs_window_test_scheme_row (QsWindow   *window,
+                           const char *setting)
+{
+  AdwPreferencesRow *row = qs_scheme_panel_get_row (window->scheme_panel, setting);
+
+  g_assert_nonnull (row);
+  return row;
+}
+
+int
+qs_window_test_shown_int (QsWindow   *window,
+                          const char *setting)
+{
+  int value = 0;
+
+  g_object_get (qs_scheme_panel_get_scheme_object (window->scheme_panel), setting, &value, NULL);
+  return value;
+}
+
+void
+qs_window_test_edit_int (QsWindow   *window,
+                         const char *setting,
+                         int         value)
+{
+  g_object_set (qs_scheme_panel_get_scheme_object (window->scheme_panel), setting, value, NULL);
+}

@@ -20,4 +20,16 @@ QsWindow *qs_window_test_open          (const char *path);
 /* Waits for queued work, then destroys @window. */
 void      qs_window_test_close         (QsWindow *window);
 
+/* The window's panels, through their own API. */
+const char        *qs_window_test_result     (QsWindow    *window,
+                                              QsResultRow  row);
+AdwPreferencesRow *qs_window_test_scheme_row (QsWindow    *window,
+                                              const char  *setting);
+int                qs_window_test_shown_int  (QsWindow    *window,
+                                              const char  *setting);
+/* An edit of @setting in the scheme panel, as the user makes it. */
+void               qs_window_test_edit_int   (QsWindow    *window,
+                                              const char  *setting,
+                                              int          value);
+
 G_END_DECLS

@@ -64,13 +64,13 @@ test_template_labels (void)
   gtk_window_present (GTK_WINDOW (window));
 
   /* Strings that GtkBuilder translates while it builds the template. */
-  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->bits_row)), ==, KO_BITS);
-  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->granularity_row)), ==,
+  g_assert_cmpstr (adw_preferences_row_get_title (qs_window_test_scheme_row (window, "bits")), ==, KO_BITS);
+  g_assert_cmpstr (adw_preferences_row_get_title (qs_window_test_scheme_row (window, "granularity")), ==,
                    KO_GRANULARITY);
-  assert_hangul (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->mapping_row)));
-  assert_hangul (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (window->accuracy_row)));
+  assert_hangul (adw_preferences_row_get_title (qs_window_test_scheme_row (window, "mapping")));
+  assert_hangul (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY))));
 
-  group = gtk_widget_get_ancestor (GTK_WIDGET (window->bits_row), ADW_TYPE_PREFERENCES_GROUP);
+  group = gtk_widget_get_ancestor (GTK_WIDGET (qs_window_test_scheme_row (window, "bits")), ADW_TYPE_PREFERENCES_GROUP);
   g_assert_nonnull (group);
   g_assert_cmpstr (adw_preferences_group_get_title (ADW_PREFERENCES_GROUP (group)), ==, KO_SCHEME);
 
@@ -97,9 +97,9 @@ test_result_labels (void)
   qs_window_test_wait_for (qs_window_test_has_report, window);
 
   /* Strings that the C code formats with _() once a tensor is analysed. */
-  scale = gtk_label_get_text (window->scale_value);
+  scale = qs_window_test_result (window, QS_RESULT_SCALE);
   g_assert_nonnull (strstr (scale, KO_ZERO_POINT));
-  assert_hangul (adw_action_row_get_subtitle (window->zero_row));
+  assert_hangul (adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ZERO)));
 
   qs_window_test_close (window);
 }

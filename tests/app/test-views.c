@@ -175,7 +175,7 @@ test_pin_a_then_edit_b (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin-a", NULL));
   compare_view = g_object_get_data (G_OBJECT (window), "qs-compare-view");
   g_assert_nonnull (compare_view);
-  gtk_switch_set_active (window->override_switch, FALSE);
+  qs_scheme_panel_set_only_this_tensor (window->scheme_panel, FALSE);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
   qs_window_test_wait_for (compare_shows_b_7_bits, window);
   g_assert_true (qs_scheme_set_equal (qs_compare_view_get_schemes (compare_view, QS_COMPARE_SIDE_A), pinned));

@@ -48,7 +48,7 @@ test_cached_scheme_same_iteration (void)
   /* No iteration in between: the cached report is already on show. */
   g_assert_true (qs_histogram_view_get_report (window->histogram_view) == first);
   g_assert_false (qs_job_service_is_pending (window->jobs, QS_TENSOR_JOB_VIEW));
-  g_assert_false (gtk_spinner_get_spinning (window->busy_spinner));
+  g_assert_false (qs_results_panel_get_busy (window->results_panel));
   qs_window_test_close (window);
 }
 
@@ -71,7 +71,7 @@ test_badges_follow_newest_scheme (void)
 
   qs_window_test_wait_for (all_idle, window);
   /* Every tensor's scheme, not just the selected one's. */
-  gtk_switch_set_active (window->override_switch, FALSE);
+  qs_scheme_panel_set_only_this_tensor (window->scheme_panel, FALSE);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
   /* Let the first change's badges start before the second change. */
   for (int i = 0; i < 400 && !qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_BACKGROUND); i++)

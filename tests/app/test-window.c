@@ -35,21 +35,22 @@ sample_path (void)
 
 
 static char *
-label_text (GtkLabel *label)
+label_text (QsWindow    *window,
+            QsResultRow  row)
 {
-  return g_strdup (gtk_label_get_text (label));
+  return g_strdup (qs_window_test_result (window, row));
 }
 
-/* Waits for the result of a change made by the caller: the SQNR label
- * text differs from @before. */
+/* Waits for the result of a change made by the caller: the text of
+ * result @row differs from @before. */
 static void
-wait_for_new_text (QsWindow   *window,
-                   GtkLabel   *label,
-                   const char *before)
+wait_for_new_text (QsWindow    *window,
+                   QsResultRow  row,
+                   const char  *before)
 {
   gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
 
-  while (g_strcmp0 (gtk_label_get_text (label), before) == 0
+  while (g_strcmp0 (qs_window_test_result (window, row), before) == 0
          || qs_job_service_is_busy (window->jobs, QS_JOB_PRIORITY_VISIBLE))
     {
       g_main_context_iteration (NULL, FALSE);
@@ -65,10 +66,10 @@ static QsWindow *
 open_per_tensor (const char *path)
 {
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *before = label_text (window->scale_value);
+  g_autofree char *before = label_text (window, QS_RESULT_SCALE);
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "tensor");
-  wait_for_new_text (window, window->scale_value, before);
+  wait_for_new_text (window, QS_RESULT_SCALE, before);
   return window;
 }
 
@@ -84,7 +85,7 @@ test_opens_sample_and_shows_results (void)
   /* The first real kernel is selected, not a bias. */
   g_assert_cmpint (report->info->role, ==, QS_TENSOR_ROLE_KERNEL);
   g_assert_cmpstr (gtk_label_get_text (window->tensor_label), ==, report->info->path);
-  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->sqnr_value), "dB"));
+  g_assert_true (g_str_has_suffix (qs_window_test_result (window, QS_RESULT_SQNR), "dB"));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->selection)), ==, 16);
   qs_window_test_close (window);
 }
@@ -118,20 +119,20 @@ test_bits_change_updates_metrics (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *sqnr_8 = label_text (window->sqnr_value);
-  g_autofree char *size_8 = label_text (window->size_value);
+  g_autofree char *sqnr_8 = label_text (window, QS_RESULT_SQNR);
+  g_autofree char *size_8 = label_text (window, QS_RESULT_TENSOR_SIZE);
   QsTensorReport *report;
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
-  wait_for_new_text (window, window->sqnr_value, sqnr_8);
+  wait_for_new_text (window, QS_RESULT_SQNR, sqnr_8);
   report = qs_histogram_view_get_report (window->histogram_view);
   g_assert_cmpint (report->scheme.bits, ==, 7);
-  g_assert_cmpstr (gtk_label_get_text (window->size_value), !=, size_8);
+  g_assert_cmpstr (qs_window_test_result (window, QS_RESULT_TENSOR_SIZE), !=, size_8);
 
   /* Fewer bits, more noise: about 6 dB per bit. */
   {
     double before = g_ascii_strtod (sqnr_8, NULL);
-    double after = g_ascii_strtod (gtk_label_get_text (window->sqnr_value), NULL);
+    double after = g_ascii_strtod (qs_window_test_result (window, QS_RESULT_SQNR), NULL);
     g_assert_cmpfloat (after, <, before - 3.0);
   }
   qs_window_test_close (window);
@@ -142,7 +143,7 @@ test_drag_handle_sets_manual_range (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *clipped_before = label_text (window->clipped_value);
+  g_autofree char *clipped_before = label_text (window, QS_RESULT_CLIPPED);
   QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
   double hi = fmax (report->params.range_hi[0], 0.0);
   QsScheme scheme;
@@ -152,9 +153,9 @@ test_drag_handle_sets_manual_range (void)
   g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
                                          _qs_histogram_view_value_to_x (window->histogram_view, hi),
                                          _qs_histogram_view_value_to_x (window->histogram_view, hi / 2)));
-  wait_for_new_text (window, window->clipped_value, clipped_before);
+  wait_for_new_text (window, QS_RESULT_CLIPPED, clipped_before);
 
-  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  qs_scheme_panel_get_scheme (window->scheme_panel, &scheme);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
   g_assert_cmpfloat_with_epsilon (scheme.manual_hi, hi / 2, hi * 0.05);
   report = qs_histogram_view_get_report (window->histogram_view);
@@ -193,11 +194,11 @@ test_per_channel_shows_channel_view (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = open_per_tensor (path);
-  g_autofree char *before = label_text (window->scale_value);
+  g_autofree char *before = label_text (window, QS_RESULT_SCALE);
   QsTensorReport *report;
 
-  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_CHANNEL);
-  wait_for_new_text (window, window->scale_value, before);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "granularity")), QS_GRANULARITY_CHANNEL);
+  wait_for_new_text (window, QS_RESULT_SCALE, before);
   report = qs_histogram_view_get_report (window->histogram_view);
   g_assert_cmpuint (report->params.channels, >, 1);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->channel_view)));
@@ -215,11 +216,11 @@ assert_every_tensor_uses (QsWindow       *window,
 
   g_assert_true (qs_scheme_equal (qs_scheme_set_get_default (schemes), expected));
   g_assert_cmpuint (qs_scheme_set_get_n_overrides (schemes), ==, 0);
-  qs_scheme_object_get_scheme (window->scheme, &shown);
+  qs_scheme_panel_get_scheme (window->scheme_panel, &shown);
   g_assert_true (qs_scheme_equal (&shown, expected));
-  g_assert_cmpuint (adw_combo_row_get_selected (window->granularity_row), ==, expected->granularity);
-  g_assert_cmpuint (adw_combo_row_get_selected (window->mapping_row), ==, expected->mapping);
-  g_assert_cmpint (gtk_switch_get_active (window->narrow_switch), ==, expected->narrow);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "granularity"))), ==, expected->granularity);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "mapping"))), ==, expected->mapping);
+  g_assert_cmpint (qs_window_test_shown_int (window, "narrow"), ==, expected->narrow);
 }
 
 /* Issue 9: the app opens with TFLite's per-channel symmetric weights, and
@@ -230,7 +231,7 @@ test_weight_presets (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *per_channel_text = label_text (window->scale_value);
+  g_autofree char *per_channel_text = label_text (window, QS_RESULT_SCALE);
   g_autofree char *per_tensor_text = NULL;
   QsScheme per_channel, per_tensor;
 
@@ -240,13 +241,13 @@ test_weight_presets (void)
   g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, >, 1);
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "tensor");
-  wait_for_new_text (window, window->scale_value, per_channel_text);
+  wait_for_new_text (window, QS_RESULT_SCALE, per_channel_text);
   assert_every_tensor_uses (window, &per_tensor);
   g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, ==, 1);
 
-  per_tensor_text = label_text (window->scale_value);
+  per_tensor_text = label_text (window, QS_RESULT_SCALE);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.weight-preset", "s", "channel");
-  wait_for_new_text (window, window->scale_value, per_tensor_text);
+  wait_for_new_text (window, QS_RESULT_SCALE, per_tensor_text);
   assert_every_tensor_uses (window, &per_channel);
   g_assert_cmpuint (qs_histogram_view_get_report (window->histogram_view)->params.channels, >, 1);
   qs_window_test_close (window);
@@ -260,7 +261,7 @@ test_channel_ranges_export (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = open_per_tensor (path);
-  g_autofree char *before = label_text (window->scale_value);
+  g_autofree char *before = label_text (window, QS_RESULT_SCALE);
   g_autofree char *dir = g_dir_make_tmp ("qs-channel-export-XXXXXX", NULL);
   g_autofree char *pdf = g_build_filename (dir, "channels.pdf", NULL);
   g_autofree char *png = g_build_filename (dir, "channels.png", NULL);
@@ -275,8 +276,8 @@ test_channel_ranges_export (void)
   g_clear_error (&error);
   g_assert_false (g_file_test (refused, G_FILE_TEST_EXISTS));
 
-  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_CHANNEL);
-  wait_for_new_text (window, window->scale_value, before);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "granularity")), QS_GRANULARITY_CHANNEL);
+  wait_for_new_text (window, QS_RESULT_SCALE, before);
   g_assert_true (qs_channel_range_view_export (window->channel_view, pdf, 800, 400, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (pdf, &contents, &length, NULL));
@@ -447,7 +448,7 @@ test_value_crash_keeps_document (void)
 static gboolean
 accuracy_final (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (window->accuracy_row);
+  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
   return subtitle != NULL && g_str_has_prefix (subtitle, "10000 test images");
 }
 
@@ -459,7 +460,7 @@ test_accuracy_of_demo_model (void)
   const char *value;
 
   qs_window_test_wait_for (accuracy_final, window);
-  value = gtk_label_get_text (window->accuracy_value);
+  value = qs_window_test_result (window, QS_RESULT_ACCURACY);
   /* fp32 top-1 of the demo model, as PyTorch computes it independently
    * (tests/data/engine-reference.json: 9124 of 10,000). */
   g_assert_true (g_str_has_prefix (value, "91.24 % → "));
@@ -471,14 +472,14 @@ test_accuracy_of_demo_model (void)
 static gboolean
 accuracy_on_four_images (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (window->accuracy_row);
+  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
   return subtitle != NULL && g_str_has_prefix (subtitle, "4 test images");
 }
 
 static gboolean
 agreement_on_two_images (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (window->accuracy_row);
+  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
   return subtitle != NULL && g_str_has_prefix (subtitle, "2 test images");
 }
 
@@ -498,12 +499,12 @@ test_accuracy_on_chosen_data (void)
   qs_accuracy_job_set_data (window->accuracy, labeled);
   _qs_window_schedule_accuracy (window);
   qs_window_test_wait_for (accuracy_on_four_images, window);
-  g_assert_nonnull (strstr (gtk_label_get_text (window->accuracy_value), " % → "));
+  g_assert_nonnull (strstr (qs_window_test_result (window, QS_RESULT_ACCURACY), " % → "));
 
   qs_accuracy_job_set_data (window->accuracy, unlabeled);
   _qs_window_schedule_accuracy (window);
   qs_window_test_wait_for (agreement_on_two_images, window);
-  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->accuracy_value), " % agreement"));
+  g_assert_true (g_str_has_suffix (qs_window_test_result (window, QS_RESULT_ACCURACY), " % agreement"));
 
   /* Back to the bundled test set. */
   qs_accuracy_job_set_data (window->accuracy, NULL);
@@ -807,9 +808,9 @@ test_load_scheme_file (void)
   g_assert_cmpint (scheme.mapping, ==, QS_MAPPING_SYMMETRIC);
   g_assert_false (qs_document_has_override (window->document, "/model_weights/conv2d_1/conv2d_1/kernel:0"));
   /* The controls show what applies to the tensor on view. */
-  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  qs_scheme_panel_get_scheme (window->scheme_panel, &scheme);
   g_assert_cmpint (scheme.bits, ==, 6);
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 6.0);
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "bits"), ==, 6.0);
   qs_window_test_wait_for (qs_window_test_has_report, window);
   qs_window_test_close (window);
 }
@@ -867,13 +868,13 @@ test_symmetric_drag_agrees_with_results (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = open_per_tensor (path);
-  g_autofree char *before = label_text (window->scale_value);
+  g_autofree char *before = label_text (window, QS_RESULT_SCALE);
   QsTensorReport *report;
   double lo, hi, dragged_hi, estimate, handle_lo, handle_hi;
   guint64 clipped_before;
 
-  adw_combo_row_set_selected (window->mapping_row, QS_MAPPING_SYMMETRIC);
-  wait_for_new_text (window, window->scale_value, before);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "mapping")), QS_MAPPING_SYMMETRIC);
+  wait_for_new_text (window, QS_RESULT_SCALE, before);
   report = qs_histogram_view_get_report (window->histogram_view);
   clipped_before = report->analysis.clipped_count;
   /* Symmetric: the handles sit at ± the same value. */
@@ -919,13 +920,13 @@ test_accuracy_dimmed_while_updating (void)
   QsWindow *window = qs_window_test_open (path);
 
   qs_window_test_wait_for (accuracy_final, window);
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  g_assert_false (qs_results_panel_get_accuracy_dimmed (window->results_panel));
   /* A new scheme: the old figure stays, dimmed and marked, until the new one is final. */
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
-  g_assert_cmpstr (adw_action_row_get_subtitle (window->accuracy_row), ==, "Evaluating…");
+  g_assert_true (qs_results_panel_get_accuracy_dimmed (window->results_panel));
+  g_assert_cmpstr (adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY)), ==, "Evaluating…");
   qs_window_test_wait_for (accuracy_final, window);
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->accuracy_value), "dim-label"));
+  g_assert_false (qs_results_panel_get_accuracy_dimmed (window->results_panel));
   qs_window_test_close (window);
 }
 
@@ -941,7 +942,7 @@ test_keyboard_reaches_everything_once (void)
   /* One key from anywhere to the first scheme control. */
   gtk_widget_grab_focus (GTK_WIDGET (window->tensor_list));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.focus-scheme", NULL);
-  g_assert_true (gtk_window_get_focus (GTK_WINDOW (window)) == GTK_WIDGET (window->format_row));
+  g_assert_true (gtk_window_get_focus (GTK_WINDOW (window)) == GTK_WIDGET (qs_window_test_scheme_row (window, "format")));
 
   /* Tab from the scheme controls reaches the histogram; a result row is
    * never entered twice (its value label is no stop of its own), and the
@@ -959,17 +960,15 @@ test_keyboard_reaches_everything_once (void)
         break;
       previous = focus;
       histogram_reached |= focus == GTK_WIDGET (window->histogram_view);
-      results_reached |= gtk_widget_is_ancestor (focus, GTK_WIDGET (window->result_group));
+      results_reached |= gtk_widget_is_ancestor (focus, GTK_WIDGET (window->results_panel));
       g_assert_false (GTK_IS_LABEL (focus));
     }
   g_assert_true (histogram_reached);
   g_assert_true (results_reached);
-  g_assert_false (gtk_widget_get_can_focus (GTK_WIDGET (window->sqnr_value)));
-  g_assert_false (gtk_widget_get_can_focus (GTK_WIDGET (window->zero_value)));
 
   /* Arrow keys on the focused histogram move the upper handle: a manual range. */
   g_assert_true (_qs_histogram_view_key (window->histogram_view, GDK_KEY_Left, 0));
-  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  qs_scheme_panel_get_scheme (window->scheme_panel, &scheme);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
   qs_window_test_wait_for (qs_window_test_has_report, window);
   qs_window_test_close (window);
@@ -1017,21 +1016,21 @@ test_kl_below_4_bits_says_why (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *before = label_text (window->sqnr_value);
+  g_autofree char *before = label_text (window, QS_RESULT_SQNR);
 
-  adw_combo_row_set_selected (window->range_row, QS_RANGE_KL);
-  gtk_adjustment_set_value (window->bits_adjustment, 3);
-  wait_for_new_text (window, window->sqnr_value, before);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "range-method")), QS_RANGE_KL);
+  qs_window_test_edit_int (window, "bits", 3);
+  wait_for_new_text (window, QS_RESULT_SQNR, before);
   spin_main_loop (200);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
   /* No collapsed figure: the reason, in words. */
-  g_assert_true (g_str_has_prefix (gtk_label_get_text (window->sqnr_value), "KL divergence needs at least 4 bits"));
+  g_assert_true (g_str_has_prefix (qs_window_test_result (window, QS_RESULT_SQNR), "KL divergence needs at least 4 bits"));
   g_assert_null (qs_histogram_view_get_report (window->histogram_view));
 
   /* At 4 bits KL is allowed and gives a figure again. */
   g_free (before);
-  before = label_text (window->sqnr_value);
-  gtk_adjustment_set_value (window->bits_adjustment, 4);
+  before = label_text (window, QS_RESULT_SQNR);
+  qs_window_test_edit_int (window, "bits", 4);
   qs_window_test_wait_for (qs_window_test_has_report, window);
   g_assert_cmpint (qs_histogram_view_get_report (window->histogram_view)->scheme.range_method, ==, QS_RANGE_KL);
   qs_window_test_close (window);
@@ -1077,12 +1076,12 @@ open_with_format (QsFormat format)
 
   gtk_single_selection_set_selected (window->selection, listed_position (window, DENSE_KERNEL));
   qs_window_test_wait_for (qs_window_test_is_idle, window);
-  before = label_text (window->sqnr_value);
+  before = label_text (window, QS_RESULT_SQNR);
   /* For the whole model, not just the selected tensor. */
-  gtk_switch_set_active (window->override_switch, FALSE);
-  adw_combo_row_set_selected (window->format_row, format);
+  qs_scheme_panel_set_only_this_tensor (window->scheme_panel, FALSE);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "format")), format);
   if (format != QS_FORMAT_INT)
-    wait_for_new_text (window, window->sqnr_value, before);
+    wait_for_new_text (window, QS_RESULT_SQNR, before);
   return window;
 }
 
@@ -1100,17 +1099,17 @@ test_mxfp4_results_match_cli (void)
                                                         listed_position (window, DENSE_KERNEL));
 
   g_assert_cmpint (report->scheme.format, ==, QS_FORMAT_MXFP4);
-  g_assert_cmpstr (gtk_label_get_text (window->bits_per_weight_value), ==, bits);
-  g_assert_cmpstr (gtk_label_get_text (window->sqnr_value), ==, sqnr);
+  g_assert_cmpstr (qs_window_test_result (window, QS_RESULT_BITS_PER_WEIGHT), ==, bits);
+  g_assert_cmpstr (qs_window_test_result (window, QS_RESULT_SQNR), ==, sqnr);
   g_assert_cmpstr (qs_tensor_item_get_badge (item), ==, badge);
 
   /* MX blocks are 32 long; bits and the range method do not apply, and
    * the row says why. */
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->group_size_adjustment), ==, 32.0);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->group_size_row)));
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->bits_row)));
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->range_row)));
-  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (window->bits_row)), ==,
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "group-size"), ==, 32.0);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (qs_window_test_scheme_row (window, "group-size"))));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (qs_window_test_scheme_row (window, "bits"))));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (qs_window_test_scheme_row (window, "range-method"))));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (qs_window_test_scheme_row (window, "bits"))), ==,
                    "Block formats fix their element type: this setting does not apply.");
 
   /* Every block has its own range: no single clip handle to drag. */
@@ -1145,10 +1144,10 @@ test_mxfp4_results_match_cli (void)
   }
 
   /* Back to integers: the rows apply again, with their own tooltips. */
-  adw_combo_row_set_selected (window->format_row, QS_FORMAT_INT);
-  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->bits_row)));
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->group_size_row)));
-  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (window->bits_row)), !=,
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "format")), QS_FORMAT_INT);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (qs_window_test_scheme_row (window, "bits"))));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (qs_window_test_scheme_row (window, "group-size"))));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (qs_window_test_scheme_row (window, "bits"))), !=,
                    "Block formats fix their element type: this setting does not apply.");
   qs_window_test_close (window);
 }
@@ -1161,12 +1160,12 @@ test_int_groups_take_group_size (void)
   QsTensorReport *report;
 
   /* A percentile range does not fit groups: choosing them resets it. */
-  adw_combo_row_set_selected (window->range_row, QS_RANGE_PERCENTILE);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "range-method")), QS_RANGE_PERCENTILE);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
-  before = label_text (window->bits_per_weight_value);
-  adw_combo_row_set_selected (window->granularity_row, QS_GRANULARITY_GROUP);
-  gtk_adjustment_set_value (window->group_size_adjustment, 64);
-  wait_for_new_text (window, window->bits_per_weight_value, before);
+  before = label_text (window, QS_RESULT_BITS_PER_WEIGHT);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "granularity")), QS_GRANULARITY_GROUP);
+  qs_window_test_edit_int (window, "group-size", 64);
+  wait_for_new_text (window, QS_RESULT_BITS_PER_WEIGHT, before);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
 
   report = qs_histogram_view_get_report (window->histogram_view);
@@ -1249,7 +1248,7 @@ test_block_inspector_matches_cli (void)
   g_rmdir (dir);
 
   /* A scheme with one scale has no blocks: the inspector says so. */
-  adw_combo_row_set_selected (window->format_row, QS_FORMAT_INT);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "format")), QS_FORMAT_INT);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
   g_assert_null (qs_block_inspector_get_sweep (inspector, &n));
   qs_window_test_close (window);
@@ -1269,21 +1268,21 @@ test_drag_makes_override_and_undoes (void)
 {
   g_autofree char *path = sample_path ();
   QsWindow *window = qs_window_test_open (path);
-  g_autofree char *clipped_before = label_text (window->clipped_value);
+  g_autofree char *clipped_before = label_text (window, QS_RESULT_CLIPPED);
   g_autofree char *size_before = NULL;
   QsTensorReport *report = qs_histogram_view_get_report (window->histogram_view);
   double hi = fmax (report->params.range_hi[0], 0.0);
   QsScheme scheme;
 
   g_assert_cmpstr (qs_window_get_selected_path (window), ==, CONV1_KERNEL);
-  g_assert_true (gtk_switch_get_active (window->override_switch));
+  g_assert_true (qs_scheme_panel_get_only_this_tensor (window->scheme_panel));
   g_assert_false (qs_document_can_undo (window->document));
 
   /* Several motion steps of one drag. */
   g_assert_true (_qs_histogram_view_drag (window->histogram_view, TRUE,
                                          _qs_histogram_view_value_to_x (window->histogram_view, hi),
                                          _qs_histogram_view_value_to_x (window->histogram_view, hi / 2)));
-  wait_for_new_text (window, window->clipped_value, clipped_before);
+  wait_for_new_text (window, QS_RESULT_CLIPPED, clipped_before);
 
   g_assert_true (qs_document_has_override (window->document, CONV1_KERNEL));
   g_assert_true (qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme));
@@ -1296,13 +1295,13 @@ test_drag_makes_override_and_undoes (void)
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MINMAX);
   g_assert_false (qs_document_has_override (window->document, DENSE_KERNEL));
   /* The panel says whom a change affects. */
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "this tensor only"));
+  g_assert_nonnull (strstr (qs_scheme_panel_get_applies_to (window->scheme_panel), "this tensor only"));
 
   /* Bits on top of the drag: a second step (clipping dominates the
    * error, so the size is what visibly changes). */
-  size_before = label_text (window->size_value);
+  size_before = label_text (window, QS_RESULT_TENSOR_SIZE);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
-  wait_for_new_text (window, window->size_value, size_before);
+  wait_for_new_text (window, QS_RESULT_TENSOR_SIZE, size_before);
   qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
   g_assert_cmpint (scheme.bits, ==, 7);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
@@ -1312,13 +1311,13 @@ test_drag_makes_override_and_undoes (void)
   qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
   g_assert_cmpint (scheme.bits, ==, 8);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "bits"), ==, 8.0);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
   g_assert_false (qs_document_has_override (window->document, CONV1_KERNEL));
   g_assert_false (qs_document_can_undo (window->document));
-  qs_scheme_object_get_scheme (window->scheme, &scheme);
+  qs_scheme_panel_get_scheme (window->scheme_panel, &scheme);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MINMAX);
-  g_assert_cmpuint (adw_combo_row_get_selected (window->range_row), ==, QS_RANGE_MINMAX);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (qs_window_test_scheme_row (window, "range-method"))), ==, QS_RANGE_MINMAX);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
   report = qs_histogram_view_get_report (window->histogram_view);
   g_assert_cmpint (report->scheme.range_method, ==, QS_RANGE_MINMAX);
@@ -1331,12 +1330,12 @@ test_drag_makes_override_and_undoes (void)
   qs_document_get_scheme_for (window->document, CONV1_KERNEL, &scheme);
   g_assert_cmpint (scheme.bits, ==, 7);
   g_assert_cmpint (scheme.range_method, ==, QS_RANGE_MANUAL);
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 7.0);
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "bits"), ==, 7.0);
 
   /* "All tensors": the default changes, the tensor's own scheme stays. */
-  gtk_switch_set_active (window->override_switch, FALSE);
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "all tensors"));
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  qs_scheme_panel_set_only_this_tensor (window->scheme_panel, FALSE);
+  g_assert_nonnull (strstr (qs_scheme_panel_get_applies_to (window->scheme_panel), "all tensors"));
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "bits"), ==, 8.0);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
   qs_document_get_default_scheme (window->document, &scheme);
   g_assert_cmpint (scheme.bits, ==, 7);
@@ -1400,7 +1399,7 @@ test_skip_list_shown_and_counted (void)
 
   /* Selecting a kept tensor says so where the scheme is set. */
   g_assert_true (qs_window_select_path (window, CONV1_BIAS));
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (window->override_row), "float32"));
+  g_assert_nonnull (strstr (qs_scheme_panel_get_applies_to (window->scheme_panel), "float32"));
 
   /* Without a skip list the bias is quantized: bits again, a smaller size. */
   no_skip = qs_scheme_set_with_skip (qs_document_get_schemes (window->document), NULL);
@@ -1432,7 +1431,7 @@ test_schemes_not_carried_across_files (void)
   QsWindow *window = qs_window_test_open (path);
   QsScheme scheme;
 
-  gtk_switch_set_active (window->override_switch, FALSE);
+  qs_scheme_panel_set_only_this_tensor (window->scheme_panel, FALSE);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.bits-down", NULL);
   qs_document_get_default_scheme (window->document, &scheme);
   g_assert_cmpint (scheme.bits, ==, 7);
@@ -1443,7 +1442,7 @@ test_schemes_not_carried_across_files (void)
   qs_document_get_default_scheme (window->document, &scheme);
   g_assert_cmpint (scheme.bits, ==, 8);
   g_assert_false (qs_document_can_undo (window->document));
-  g_assert_cmpfloat (gtk_adjustment_get_value (window->bits_adjustment), ==, 8.0);
+  g_assert_cmpfloat (qs_window_test_shown_int (window, "bits"), ==, 8.0);
   qs_window_test_wait_for (qs_window_test_is_idle, window);
   qs_window_test_close (window);
 }
@@ -1488,8 +1487,8 @@ test_accuracy_equals_cli_for_scheme_file (void)
   g_assert_no_error (error);
   _qs_window_apply_schemes (window, schemes);
   qs_window_test_wait_for (accuracy_final, window);
-  if (!g_str_has_prefix (gtk_label_get_text (window->accuracy_value), expected))
-    g_error ("the app shows “%s”, eval “%s”", gtk_label_get_text (window->accuracy_value), expected);
+  if (!g_str_has_prefix (qs_window_test_result (window, QS_RESULT_ACCURACY), expected))
+    g_error ("the app shows “%s”, eval “%s”", qs_window_test_result (window, QS_RESULT_ACCURACY), expected);
   g_unlink (scheme_path);
   g_rmdir (dir);
   qs_window_test_close (window);

@@ -1,0 +1,402 @@
+/* qs-results-panel.c: the results rows, written from a tensor report, the model size and the accuracy.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "app/qs-results-panel.h"
+
+#include <inttypes.h>
+#include <math.h>
+
+#include <glib/gi18n.h>
+
+#include "model/qs-format-text.h"
+
+struct _QsResultsPanel
+{
+  AdwBin parent_instance;
+
+  /* Template widgets */
+  GtkSpinner   *busy_spinner;
+  AdwActionRow *rows[QS_RESULT_N_ROWS];
+  GtkLabel     *values[QS_RESULT_N_ROWS];
+};
+
+G_DEFINE_FINAL_TYPE (QsResultsPanel, qs_results_panel, ADW_TYPE_BIN)
+
+/* The template ids of each row and its value, in QsResultRow order. */
+static const char * const row_ids[QS_RESULT_N_ROWS] = {
+  "accuracy", "sqnr", "model_size", "size", "bits_per_weight", "zero",
+  "clipped", "levels", "mse", "cosine", "scale", "clip",
+};
+
+static void
+set_value (QsResultsPanel *self,
+           QsResultRow     row,
+           const char     *text)
+{
+  gtk_label_set_text (self->values[row], text);
+}
+
+static void
+set_warning (QsResultsPanel *self,
+             QsResultRow     row,
+             gboolean        warning)
+{
+  if (warning)
+    gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), "qs-warning");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), "qs-warning");
+}
+
+static void
+set_dimmed (QsResultsPanel *self,
+            QsResultRow     row,
+            gboolean        dimmed)
+{
+  if (dimmed)
+    gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), "dim-label");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), "dim-label");
+}
+
+static char *
+format_number (double value)
+{
+  if (isnan (value))
+    return g_strdup (C_("value", "undefined"));
+  if (isinf (value))
+    return g_strdup (value > 0 ? "∞" : "−∞");
+  return g_strdup_printf ("%.4g", value);
+}
+
+/* ---- the tensor on view ------------------------------------------------- */
+
+void
+qs_results_panel_clear (QsResultsPanel *self,
+                        const char     *message)
+{
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+
+  for (QsResultRow row = 0; row < QS_RESULT_N_ROWS; row++)
+    if (row != QS_RESULT_ACCURACY && row != QS_RESULT_MODEL_SIZE)
+      set_value (self, row, "—");
+  if (message != NULL)
+    set_value (self, QS_RESULT_SQNR, message);
+  gtk_spinner_set_spinning (self->busy_spinner, FALSE);
+}
+
+static char *
+scale_text (const QsTensorReport *r,
+            int                   channel)
+{
+  const QsQuantParams *p = &r->params;
+
+  if (r->analysis.blocks != NULL)
+    {
+      const QsBlockInfo *b = r->analysis.blocks;
+      /* TRANSLATORS: a scale per block, e.g. "1,200 blocks of 32" */
+      g_autofree char *text = g_strdup_printf (ngettext ("%'" PRIu64 " block of %zu", "%'" PRIu64 " blocks of %zu",
+                                                         b->block_count),
+                                               b->block_count, b->block_size);
+
+      if (isfinite (b->tensor_scale))
+        return g_strdup_printf (_("%s · tensor scale %.4g"), text, b->tensor_scale);
+      return g_steal_pointer (&text);
+    }
+  if (r->scheme.format != QS_FORMAT_INT)
+    return g_strdup_printf (_("%s, scale %.4g"), qs_format_to_string (r->scheme.format), p->scale[0]);
+  if (p->channels > 1)
+    return g_strdup_printf (_("%zu channels · channel %d: %.4g · zero point %g"), p->channels,
+                            channel, p->scale[channel], p->zero_point[channel]);
+  return g_strdup_printf (_("%.4g · zero point %g"), p->scale[0], p->zero_point[0]);
+}
+
+static void
+show_zero (QsResultsPanel       *self,
+           const QsTensorReport *r)
+{
+  const QsAnalysis *a = &r->analysis;
+  float zero = 0.0f;
+  int32_t zero_code = 0;
+  float zero_back;
+  g_autofree char *value = NULL;
+  g_autofree char *detail = NULL;
+
+  qs_quantize_channel (&r->params, 0, &zero, 1, &zero_code);
+  zero_back = qs_dequantize_code (&r->params, 0, zero_code);
+  /* Words, not arrows: "→" falls back to a font where it is a tiny "›". */
+  if (a->zero_exact)
+    value = g_strdup_printf (_("exact: code %d is 0.0"), zero_code);
+  else
+    value = g_strdup_printf (_("not exact: code %d is %.4g"), zero_code, zero_back);
+  set_value (self, QS_RESULT_ZERO, value);
+  if (a->exact_zero_count == 0)
+    detail = g_strdup (_("No weight is exactly 0.0"));
+  else if (a->zero_exact)
+    detail = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), a->exact_zero_count,
+                              100.0 * a->exact_zero_count / MAX (a->count, 1));
+  else
+    detail = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"),
+                              a->exact_zero_count, 100.0 * a->exact_zero_count / MAX (a->count, 1));
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_ZERO], detail);
+  set_warning (self, QS_RESULT_ZERO, !a->zero_exact);
+}
+
+static void
+show_clipped (QsResultsPanel   *self,
+              const QsAnalysis *a)
+{
+  double clipped_share = a->finite_count ? 100.0 * a->clipped_count / a->finite_count : 0.0;
+  g_autofree char *share = qs_format_percent (clipped_share);
+  /* TRANSLATORS: clipped values and their share, e.g. "335 (0.12 %)" */
+  g_autofree char *text = g_strdup_printf (_("%'" PRIu64 " (%s)"), a->clipped_count, share);
+  /* A range that clips most of a tensor is almost never what was meant. */
+  gboolean most = clipped_share > 50.0;
+
+  set_value (self, QS_RESULT_CLIPPED, text);
+  set_warning (self, QS_RESULT_CLIPPED, most);
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_CLIPPED], most ? _("This range clips most of the tensor") : NULL);
+}
+
+void
+qs_results_panel_set_report (QsResultsPanel       *self,
+                             const QsTensorReport *r,
+                             int                   channel)
+{
+  const QsAnalysis *a;
+  const QsQuantParams *p;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+  g_return_if_fail (r != NULL);
+  g_return_if_fail (channel >= 0 && (channel == 0 || (size_t) channel < r->params.channels));
+
+  a = &r->analysis;
+  p = &r->params;
+  text = scale_text (r, channel);
+  set_value (self, QS_RESULT_SCALE, text);
+  g_clear_pointer (&text, g_free);
+
+  if (p->channels > 1)
+    text = g_strdup_printf (_("channel %d: %.4g … %.4g"), channel,
+                            fminf (p->range_lo[channel], 0.0f), fmaxf (p->range_hi[channel], 0.0f));
+  else
+    text = g_strdup_printf ("%.4g … %.4g", fminf (p->range_lo[0], 0.0f), fmaxf (p->range_hi[0], 0.0f));
+  set_value (self, QS_RESULT_CLIP_RANGE, text);
+  g_clear_pointer (&text, g_free);
+
+  text = qs_format_sqnr (a->sqnr_db);
+  set_value (self, QS_RESULT_SQNR, text);
+  g_clear_pointer (&text, g_free);
+
+  text = g_strdup_printf (_("%.3g (max %.3g)"), a->mse, a->max_abs_error);
+  set_value (self, QS_RESULT_MSE, text);
+  g_clear_pointer (&text, g_free);
+
+  text = isfinite (a->cosine) ? g_strdup_printf ("%.6f", a->cosine) : format_number (a->cosine);
+  set_value (self, QS_RESULT_COSINE, text);
+  g_clear_pointer (&text, g_free);
+
+  show_clipped (self, a);
+
+  text = g_strdup_printf (_("%'" PRIu64 " of %'" PRId64),
+                          a->levels_used,
+                          r->scheme.format == QS_FORMAT_INT ? (gint64) p->qmax - p->qmin + 1 : (gint64) p->qmax + 1);
+  set_value (self, QS_RESULT_LEVELS, text);
+  g_clear_pointer (&text, g_free);
+
+  show_zero (self, r);
+
+  {
+    g_autofree char *fp32_size = qs_format_size (a->size_fp32_bytes);
+    g_autofree char *quant_size = qs_format_size (a->size_quant_bytes);
+
+    text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32_size, quant_size, a->compression_ratio);
+  }
+  set_value (self, QS_RESULT_TENSOR_SIZE, text);
+  g_clear_pointer (&text, g_free);
+
+  /* The CLI's precision (stats), so the two read alike. */
+  text = g_strdup_printf ("%.3f", a->bits_per_weight);
+  set_value (self, QS_RESULT_BITS_PER_WEIGHT, text);
+}
+
+void
+qs_results_panel_set_busy (QsResultsPanel *self,
+                           gboolean        busy)
+{
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+  gtk_spinner_set_spinning (self->busy_spinner, busy);
+}
+
+gboolean
+qs_results_panel_get_busy (QsResultsPanel *self)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), FALSE);
+  return gtk_spinner_get_spinning (self->busy_spinner);
+}
+
+/* ---- the model ---------------------------------------------------------- */
+
+void
+qs_results_panel_set_model_size (QsResultsPanel *self,
+                                 guint64         fp32_bytes,
+                                 guint64         quant_bytes)
+{
+  g_autofree char *fp32 = NULL, *quant = NULL, *text = NULL;
+
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+
+  fp32 = qs_format_size (fp32_bytes);
+  quant = qs_format_size (quant_bytes);
+  text = g_strdup_printf (_("%s → %s (%.2f×)"), fp32, quant,
+                          quant_bytes ? (double) fp32_bytes / (double) quant_bytes : 1.0);
+  set_value (self, QS_RESULT_MODEL_SIZE, text);
+}
+
+void
+qs_results_panel_set_accuracy_unavailable (QsResultsPanel *self,
+                                           const char     *reason)
+{
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+
+  set_value (self, QS_RESULT_ACCURACY, _("not available"));
+  set_dimmed (self, QS_RESULT_ACCURACY, FALSE);
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], reason);
+}
+
+void
+qs_results_panel_set_accuracy (QsResultsPanel         *self,
+                               const QsAccuracyResult *result)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *detail = NULL;
+  gboolean estimate;
+
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+  g_return_if_fail (result != NULL);
+
+  if (result->unavailable != NULL)
+    {
+      qs_results_panel_set_accuracy_unavailable (self, result->unavailable);
+      return;
+    }
+
+  if (isnan (result->fp32_top1))
+    /* TRANSLATORS: images without labels: how often the quantized model picks the float32 model's class */
+    value = g_strdup_printf (_("%.2f %% agreement"), result->quant_top1);
+  else
+    /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
+    value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
+                             result->quant_top1 - result->fp32_top1);
+  set_value (self, QS_RESULT_ACCURACY, value);
+  /* An estimate on part of the test set stays dimmed until it is final. */
+  estimate = result->images < result->total;
+  set_dimmed (self, QS_RESULT_ACCURACY, estimate);
+  if (estimate)
+    detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"),
+                              result->images, result->total, result->agreement);
+  else
+    detail = g_strdup_printf (_("%u test images, agreement %.2f %%, %s kernels"),
+                              result->images, result->agreement, result->kernel);
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], detail);
+}
+
+void
+qs_results_panel_set_accuracy_pending (QsResultsPanel *self)
+{
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], _("Evaluating…"));
+  set_dimmed (self, QS_RESULT_ACCURACY, TRUE);
+}
+
+gboolean
+qs_results_panel_get_accuracy_dimmed (QsResultsPanel *self)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), FALSE);
+  return gtk_widget_has_css_class (GTK_WIDGET (self->values[QS_RESULT_ACCURACY]), "dim-label");
+}
+
+/* ---- reading back ------------------------------------------------------- */
+
+const char *
+qs_results_panel_get_value (QsResultsPanel *self,
+                            QsResultRow     row)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), NULL);
+  g_return_val_if_fail (row < QS_RESULT_N_ROWS, NULL);
+  return gtk_label_get_text (self->values[row]);
+}
+
+AdwActionRow *
+qs_results_panel_get_row (QsResultsPanel *self,
+                          QsResultRow     row)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), NULL);
+  g_return_val_if_fail (row < QS_RESULT_N_ROWS, NULL);
+  return self->rows[row];
+}
+
+gboolean
+qs_results_panel_get_warning (QsResultsPanel *self,
+                              QsResultRow     row)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), FALSE);
+  g_return_val_if_fail (row < QS_RESULT_N_ROWS, FALSE);
+  return gtk_widget_has_css_class (GTK_WIDGET (self->values[row]), "qs-warning");
+}
+
+/* ---- GObject -------------------------------------------------------------- */
+
+static void
+qs_results_panel_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), QS_TYPE_RESULTS_PANEL);
+  G_OBJECT_CLASS (qs_results_panel_parent_class)->dispose (object);
+}
+
+static void
+qs_results_panel_class_init (QsResultsPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_results_panel_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-results-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, QsResultsPanel, busy_spinner);
+  for (QsResultRow row = 0; row < QS_RESULT_N_ROWS; row++)
+    {
+      g_autofree char *row_id = g_strconcat (row_ids[row], "_row", NULL);
+      g_autofree char *value_id = g_strconcat (row_ids[row], "_value", NULL);
+
+      gtk_widget_class_bind_template_child_full (widget_class, row_id, FALSE,
+                                                 G_STRUCT_OFFSET (QsResultsPanel, rows)
+                                                 + row * sizeof (gpointer));
+      gtk_widget_class_bind_template_child_full (widget_class, value_id, FALSE,
+                                                 G_STRUCT_OFFSET (QsResultsPanel, values)
+                                                 + row * sizeof (gpointer));
+    }
+}
+
+static void
+qs_results_panel_init (QsResultsPanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* One Tab stop per row: the row; its value stays selectable with the
+   * mouse. can-focus, not focusable: a selectable GtkLabel that may not
+   * take focus still claims Tab and traps it in the row. */
+  for (QsResultRow row = 0; row < QS_RESULT_N_ROWS; row++)
+    gtk_widget_set_can_focus (GTK_WIDGET (self->values[row]), FALSE);
+  set_value (self, QS_RESULT_ACCURACY, "—");
+  qs_results_panel_clear (self, NULL);
+}
+
+GtkWidget *
+qs_results_panel_new (void)
+{
+  return g_object_new (QS_TYPE_RESULTS_PANEL, NULL);
+}
