@@ -482,6 +482,33 @@ qs_compare_view_set_tensor (QsCompareView *self,
   update_table (self);
 }
 
+void
+qs_compare_view_set_document (QsCompareView *self,
+                              QsDocument    *document)
+{
+  g_return_if_fail (QS_IS_COMPARE_VIEW (self));
+  g_return_if_fail (QS_IS_DOCUMENT (document));
+
+  if (self->document == document)
+    return;
+  g_clear_signal_handler (&self->schemes_changed_id, self->document);
+  g_set_object (&self->document, document);
+  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
+                                                       G_CALLBACK (schemes_changed_cb), self);
+  /* The old document's tensor means nothing here: the caller names one. */
+  g_clear_pointer (&self->path, g_free);
+  update_titles (self);
+  for (int s = 0; s < 2; s++)
+    request_side (self, s);
+}
+
+QsDocument *
+qs_compare_view_get_document (QsCompareView *self)
+{
+  g_return_val_if_fail (QS_IS_COMPARE_VIEW (self), NULL);
+  return self->document;
+}
+
 QsTensorReport *
 qs_compare_view_get_report (QsCompareView *self,
                             QsCompareSide  side)

@@ -62,6 +62,12 @@ void            qs_compare_view_set_side     (QsCompareView *self,
                                               QsSchemeSet   *schemes,
                                               const char    *name);
 /* The tensor compared (the window's selection). */
+/* Compares on @document from now on: both sides' sets apply to it (a
+ * side that follows the document follows the new one); no tensor is
+ * selected until set_tensor(). */
+void            qs_compare_view_set_document (QsCompareView *self,
+                                              QsDocument    *document);
+QsDocument     *qs_compare_view_get_document (QsCompareView *self);
 void            qs_compare_view_set_tensor   (QsCompareView *self,
                                               const char    *path);
 /* (transfer none) (nullable): NULL until computed, or when @side keeps the tensor float32. */

@@ -443,6 +443,35 @@ request_overview (QsOverviewView *self)
                                    layers_outcome_cb, self);
 }
 
+void
+qs_overview_view_set_document (QsOverviewView *self,
+                               QsDocument     *document)
+{
+  g_return_if_fail (QS_IS_OVERVIEW_VIEW (self));
+  g_return_if_fail (QS_IS_DOCUMENT (document));
+
+  if (self->document == document)
+    return;
+  g_clear_signal_handler (&self->schemes_changed_id, self->document);
+  g_set_object (&self->document, document);
+  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
+                                                       G_CALLBACK (request_overview), self);
+  /* No row of the old model stays on show while the new one is computed. */
+  g_clear_pointer (&self->shared, shared_overview_unref);
+  g_list_store_remove_all (self->rows);
+  gtk_label_set_text (self->status, "");
+  clear_layers (self);
+  update_chart (self);
+  request_overview (self);
+}
+
+QsDocument *
+qs_overview_view_get_document (QsOverviewView *self)
+{
+  g_return_val_if_fail (QS_IS_OVERVIEW_VIEW (self), NULL);
+  return self->document;
+}
+
 const QsOverview *
 qs_overview_view_get_overview (QsOverviewView *self)
 {

@@ -33,6 +33,10 @@ QsOverviewView   *qs_overview_view_new          (GtkWindow      *parent,
                                                  QsAccuracyJob  *accuracy,
                                                  QsDocument     *document);
 /* The overview on show (transfer none), NULL until computed. */
+/* Shows @document's tensors from now on. */
+void              qs_overview_view_set_document (QsOverviewView *self,
+                                                 QsDocument     *document);
+QsDocument       *qs_overview_view_get_document (QsOverviewView *self);
 const QsOverview *qs_overview_view_get_overview (QsOverviewView *self);
 /* The table (transfer none): its model lists the rows as sorted. */
 GtkColumnView    *qs_overview_view_get_table    (QsOverviewView *self);

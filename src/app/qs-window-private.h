@@ -126,6 +126,10 @@ void  _qs_window_class_install_view_actions (GtkWidgetClass *widget_class);
 /* Opens (or raises) them; NULL without a document (transfer none). */
 struct _QsCompareView  *_qs_window_present_compare  (QsWindow *self);
 struct _QsOverviewView *_qs_window_present_overview (QsWindow *self);
+/* The compare view follows the tensor on view. */
+void  _qs_window_sync_compare       (QsWindow *self);
+/* The open views follow the document the window shows. */
+void  _qs_window_follow_document    (QsWindow *self);
 /* Compares the sets of two scheme files as A and B. */
 void  _qs_window_compare_files      (QsWindow   *self,
                                      const char *path_a,

@@ -13,20 +13,15 @@
 #define COMPARE_KEY "qs-compare-view"
 #define OVERVIEW_KEY "qs-overview-view"
 
-/* The window's open view under @key, dropped when it is for another document. */
+/* Set on the compare view while its A is a set pinned from the document. */
+#define PINNED_KEY "qs-pinned-from-document"
+
+/* The window's open view under @key, or NULL. */
 static GtkWindow *
 find_view (QsWindow   *self,
            const char *key)
 {
-  GtkWindow *view = g_object_get_data (G_OBJECT (self), key);
-  QsDocument *document = view != NULL ? g_object_get_data (G_OBJECT (view), "qs-document") : NULL;
-
-  if (view != NULL && document != self->document)
-    {
-      gtk_window_destroy (view);
-      view = NULL;
-    }
-  return view;
+  return g_object_get_data (G_OBJECT (self), key);
 }
 
 static void
@@ -44,22 +39,41 @@ remember_view (QsWindow   *self,
                GtkWindow  *view,
                const char *key)
 {
-  g_object_set_data (G_OBJECT (view), "qs-document", self->document);
   g_object_set_data (G_OBJECT (view), "qs-key", (gpointer) key);
   g_object_set_data (G_OBJECT (self), key, view);
   gtk_window_set_destroy_with_parent (view, TRUE);
   g_signal_connect_object (view, "destroy", G_CALLBACK (view_destroyed_cb), self, 0);
 }
 
-static void
-selection_changed_cb (GtkSingleSelection *selection,
-                      GParamSpec         *pspec,
-                      QsCompareView      *view)
+void
+_qs_window_sync_compare (QsWindow *self)
 {
-  QsWindow *self = QS_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (view)));
+  QsCompareView *view = (QsCompareView *) find_view (self, COMPARE_KEY);
 
-  if (g_object_get_data (G_OBJECT (view), "qs-document") == self->document)
+  if (view != NULL)
     qs_compare_view_set_tensor (view, qs_window_get_selected_path (self));
+}
+
+/* Another file is open: the overview shows it; compare compares on it,
+ * unless its A is the old file's pinned set, which means nothing for
+ * another model: then it closes. */
+void
+_qs_window_follow_document (QsWindow *self)
+{
+  QsOverviewView *overview = (QsOverviewView *) find_view (self, OVERVIEW_KEY);
+  QsCompareView *compare = (QsCompareView *) find_view (self, COMPARE_KEY);
+
+  if (overview != NULL)
+    qs_overview_view_set_document (overview, self->document);
+  if (compare == NULL || qs_compare_view_get_document (compare) == self->document)
+    return;
+  if (g_object_get_data (G_OBJECT (compare), PINNED_KEY) != NULL)
+    {
+      gtk_window_destroy (GTK_WINDOW (compare));
+      return;
+    }
+  qs_compare_view_set_document (compare, self->document);
+  _qs_window_sync_compare (self);
 }
 
 QsCompareView *
@@ -77,9 +91,6 @@ _qs_window_present_compare (QsWindow *self)
     {
       view = qs_compare_view_new (GTK_WINDOW (self), self->jobs, self->accuracy, self->document);
       remember_view (self, GTK_WINDOW (view), COMPARE_KEY);
-      /* The handler goes with the view. */
-      g_signal_connect_object (self->selection, "notify::selected-item", G_CALLBACK (selection_changed_cb),
-                               view, 0);
       qs_compare_view_set_side (view, QS_COMPARE_SIDE_B, NULL, _("current scheme"));
       qs_compare_view_set_tensor (view, qs_window_get_selected_path (self));
     }
@@ -100,6 +111,7 @@ pin_a_action (GtkWidget  *widget,
     return;
   qs_compare_view_set_side (view, QS_COMPARE_SIDE_A, qs_document_get_schemes (self->document),
                             _("pinned scheme"));
+  g_object_set_data (G_OBJECT (view), PINNED_KEY, self->document);
   qs_compare_view_set_side (view, QS_COMPARE_SIDE_B, NULL, _("current scheme"));
   qs_window_show_toast (self, _("Pinned as A: keep editing to compare B"));
 }
@@ -128,6 +140,8 @@ _qs_window_compare_files (QsWindow   *self,
         }
     }
   view = _qs_window_present_compare (self);
+  if (view != NULL)
+    g_object_set_data (G_OBJECT (view), PINNED_KEY, NULL);
   for (int s = 0; s < 2 && view != NULL; s++)
     {
       g_autofree char *name = g_path_get_basename (paths[s]);

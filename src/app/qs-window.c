@@ -417,6 +417,7 @@ selection_changed_cb (QsWindow           *self,
   gtk_adjustment_set_value (self->channel_adjustment, 0);
   load_scheme_into_controls (self, info->path);
   request_analysis (self);
+  _qs_window_sync_compare (self);
 }
 
 static gboolean
@@ -580,6 +581,7 @@ _qs_window_set_document (QsWindow   *self,
   _qs_window_update_model_size (self);
   _qs_window_schedule_sweep (self);
   _qs_window_schedule_accuracy (self);
+  _qs_window_follow_document (self);
 }
 
 QsDocument *

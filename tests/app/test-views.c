@@ -348,6 +348,91 @@ test_overview_matches_report (void)
   qs_window_test_close (window);
 }
 
+static const char *awaited_file;
+
+static gboolean
+document_is_awaited_file (QsWindow *window)
+{
+  g_autofree char *name = NULL;
+
+  if (window->document == NULL)
+    return FALSE;
+  name = g_path_get_basename (qs_weight_file_get_filename (qs_document_get_file (window->document)));
+  return g_str_equal (name, awaited_file);
+}
+
+static void
+open_in_window (QsWindow   *window,
+                const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  awaited_file = strrchr (path, G_DIR_SEPARATOR) + 1;
+  qs_window_open_file (window, file);
+  qs_window_test_wait_for (document_is_awaited_file, window);
+}
+
+/* Every row of the overview is a tensor of the window's document. */
+static gboolean
+overview_shows_document (QsWindow *window)
+{
+  const QsOverview *overview = qs_overview_view_get_overview (overview_view);
+  GListModel *rows = G_LIST_MODEL (gtk_column_view_get_model (qs_overview_view_get_table (overview_view)));
+  guint n = g_list_model_get_n_items (rows);
+
+  if (overview == NULL || n == 0)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (qs_document_find_item (window->document, qs_overview_view_get_row_path (overview_view, i)) == NULL)
+      return FALSE;
+  return n == g_list_model_get_n_items (qs_document_get_tensors (window->document));
+}
+
+/* Another file opened in the window: the overview and a compare of two
+ * scheme files follow it; a compare whose A was pinned from the old file
+ * closes, since that set belongs to another model. */
+static void
+test_views_follow_document (void)
+{
+  g_autofree char *model = model_path ();
+  g_autofree char *sample = g_build_filename (SOURCE_DATADIR, "sample-weights.h5", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *a_path = g_build_filename (dir, "a.json", NULL);
+  g_autofree char *b_path = g_build_filename (dir, "b.json", NULL);
+  QsWindow *window = qs_window_test_open (model);
+
+  g_assert_true (g_file_set_contents (a_path, "{\"version\": 1, \"default\": {\"bits\": 8}}", -1, NULL));
+  g_assert_true (g_file_set_contents (b_path, "{\"version\": 1, \"default\": {\"bits\": 4}}", -1, NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.overview", NULL));
+  overview_view = g_object_get_data (G_OBJECT (window), "qs-overview-view");
+  qs_window_test_wait_for (overview_shows_document, window);
+  _qs_window_compare_files (window, a_path, b_path);
+  compare_view = g_object_get_data (G_OBJECT (window), "qs-compare-view");
+  qs_window_test_wait_for (compare_follows_selection, window);
+
+  open_in_window (window, sample);
+  g_assert_true (g_object_get_data (G_OBJECT (window), "qs-overview-view") == overview_view);
+  g_assert_true (qs_overview_view_get_document (overview_view) == window->document);
+  qs_window_test_wait_for (overview_shows_document, window);
+  g_assert_true (g_object_get_data (G_OBJECT (window), "qs-compare-view") == compare_view);
+  g_assert_true (qs_compare_view_get_document (compare_view) == window->document);
+  qs_window_test_wait_for (compare_follows_selection, window);
+  g_assert_cmpint (qs_compare_view_get_report (compare_view, QS_COMPARE_SIDE_B)->scheme.bits, ==, 4);
+
+  /* A pinned from this file: back to the model, compare closes. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin-a", NULL));
+  open_in_window (window, model);
+  g_assert_null (g_object_get_data (G_OBJECT (window), "qs-compare-view"));
+  g_assert_true (qs_overview_view_get_document (overview_view) == window->document);
+  qs_window_test_wait_for (overview_shows_document, window);
+
+  g_unlink (a_path);
+  g_unlink (b_path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (overview_view));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -357,5 +442,6 @@ main (int argc, char **argv)
   g_test_add_func ("/views/compare-files-match-cli", test_compare_files_match_cli);
   g_test_add_func ("/views/pin-a-then-edit-b", test_pin_a_then_edit_b);
   g_test_add_func ("/views/overview-matches-report", test_overview_matches_report);
+  g_test_add_func ("/views/follow-document", test_views_follow_document);
   return g_test_run ();
 }
