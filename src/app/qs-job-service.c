@@ -18,6 +18,7 @@ typedef enum {
   JOB_QUEUED,   /* waiting for its settle time or a free worker */
   JOB_RUNNING,
   JOB_FINISHED,
+  JOB_FOLLOWING, /* an equal request of another target is in flight: its outcome is this one's */
 } JobState;
 
 /* A request, from submission to its last outcome. Main-thread fields but
@@ -45,6 +46,10 @@ struct _QsJobContext
   gpointer         result;
   GError          *error;
   gsize            cost;
+  /* Requests with an equal key share one run: the leader runs, each
+   * follower (owned by the service's current table) gets its outcomes. */
+  QsJobContext    *leader;         /* owned; a follower's */
+  GPtrArray       *followers;      /* borrowed; NULL or empty but for a leader */
 };
 
 typedef QsJobContext Job;
@@ -101,6 +106,7 @@ job_unref (Job *job)
     g_boxed_free (job->result_type, job->result);
   g_clear_error (&job->error);
   g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->followers, g_ptr_array_unref);
   g_main_context_unref (job->main_context);
   g_free (job->target);
   g_free (job);
@@ -238,14 +244,114 @@ enqueue (QsJobService *self,
 
 /* Takes @job (the current one of its target) out of the service: queued,
  * it never runs; running, it is cancelled and its outcome dropped. */
+static gboolean
+has_followers (Job *job)
+{
+  return job->followers != NULL && job->followers->len > 0;
+}
+
+/* @follower follows @leader from now on. */
+static void
+follow (Job *follower,
+        Job *leader)
+{
+  follower->state = JOB_FOLLOWING;
+  follower->leader = job_ref (leader);
+  if (leader->followers == NULL)
+    leader->followers = g_ptr_array_new ();
+  g_ptr_array_add (leader->followers, follower);
+}
+
+/* @leader will not run: its first follower runs in its place, with its own
+ * work data, and the others follow that one. */
+static void
+promote_first_follower (QsJobService *self,
+                        Job          *leader)
+{
+  Job *successor = g_ptr_array_steal_index (leader->followers, 0);
+
+  g_clear_pointer (&successor->leader, job_unref);
+  successor->start_after_usec = MIN (successor->start_after_usec, leader->start_after_usec);
+  enqueue (self, successor);
+  while (leader->followers->len > 0)
+    {
+      Job *follower = g_ptr_array_steal_index (leader->followers, 0);
+
+      g_clear_pointer (&follower->leader, job_unref);
+      follow (follower, successor);
+    }
+  schedule (self);
+}
+
+/* Takes @job (the current one of its target) out of the service: queued,
+ * it never runs; running, it is cancelled and its outcome dropped. A
+ * leader's run goes on for its followers: a queued one hands it over, a
+ * running one keeps running without answering its own target. */
 static void
 drop (QsJobService *self,
       Job          *job)
 {
   if (job->state == JOB_QUEUED)
     g_queue_remove (&self->queue, job);
-  g_cancellable_cancel (job->cancellable);
+  if (has_followers (job) && job->state == JOB_QUEUED)
+    promote_first_follower (self, job);
+  if (!(has_followers (job) && job->state == JOB_RUNNING))
+    g_cancellable_cancel (job->cancellable);
   g_hash_table_remove (self->current, job->target);
+}
+
+/* An in-flight request @spec can share: same key and result type, not
+ * cancelled (but for room, it runs again), itself no follower. */
+static Job *
+find_leader (QsJobService    *self,
+             const QsJobSpec *spec)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!spec->cacheable)
+    return NULL;
+  g_hash_table_iter_init (&iter, self->current);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Job *job = value;
+
+      if (job->key == spec->key && job->result_type == spec->result_type && job->cacheable
+          && (job->state == JOB_QUEUED || job->state == JOB_RUNNING)
+          && (job->preempted || !g_cancellable_is_cancelled (job->cancellable)))
+        return job;
+    }
+  return NULL;
+}
+
+/* Answers the followers still current with @job's outcome. */
+static void
+deliver_to_followers (QsJobService *self,
+                      Job          *job,
+                      gpointer      result,
+                      const GError *error,
+                      gboolean      partial)
+{
+  g_autoptr(GPtrArray) followers = NULL;
+
+  if (!has_followers (job))
+    return;
+  followers = g_ptr_array_new_with_free_func ((GDestroyNotify) job_unref);
+  for (guint i = 0; i < job->followers->len; i++)
+    g_ptr_array_add (followers, job_ref (g_ptr_array_index (job->followers, i)));
+  for (guint i = 0; i < followers->len; i++)
+    {
+      Job *follower = g_ptr_array_index (followers, i);
+
+      if (g_hash_table_lookup (self->current, follower->target) != follower)
+        continue;
+      if (!partial)
+        {
+          follower->state = JOB_FINISHED;
+          g_hash_table_remove (self->current, follower->target);
+        }
+      deliver (follower, result, error, partial, FALSE);
+    }
 }
 
 static void
@@ -277,6 +383,13 @@ job_done_cb (GObject      *source,
     return;
   g_ptr_array_remove_fast (self->running, job);
 
+  if (job->preempted && g_hash_table_lookup (self->current, job->target) != job && has_followers (job))
+    {
+      /* Preempted after its own target let go: a follower runs instead. */
+      promote_first_follower (self, job);
+      schedule (self);
+      return;
+    }
   if (job->preempted && g_hash_table_lookup (self->current, job->target) == job)
     {
       /* Cancelled only to make room: run it again later, from the start. */
@@ -296,17 +409,19 @@ job_done_cb (GObject      *source,
     cache_insert (self, job->key, job->result_type, job->result,
                   job->cost > 0 ? job->cost : DEFAULT_RESULT_COST);
 
-  if (job_is_current (job))
-    {
-      /* The callback may drop the last reference to the service. */
-      g_autoptr(QsJobService) keep = g_object_ref (self);
+  {
+    /* The callbacks may drop the last reference to the service. */
+    g_autoptr(QsJobService) keep = g_object_ref (self);
 
-      g_hash_table_remove (self->current, job->target);
-      deliver (job, job->result, job->error, FALSE, FALSE);
-      schedule (self);
-      return;
-    }
-  schedule (self);
+    if (!g_cancellable_is_cancelled (job->cancellable))
+      deliver_to_followers (self, job, job->result, job->error, FALSE);
+    if (job_is_current (job))
+      {
+        g_hash_table_remove (self->current, job->target);
+        deliver (job, job->result, job->error, FALSE, FALSE);
+      }
+    schedule (self);
+  }
 }
 
 static void
@@ -458,6 +573,8 @@ deliver_partial_cb (gpointer user_data)
 {
   Partial *partial = user_data;
 
+  if (partial->job->service != NULL && !g_cancellable_is_cancelled (partial->job->cancellable))
+    deliver_to_followers (partial->job->service, partial->job, partial->result, NULL, TRUE);
   if (job_is_current (partial->job))
     deliver (partial->job, partial->result, NULL, TRUE, FALSE);
   g_boxed_free (partial->job->result_type, partial->result);
@@ -593,7 +710,18 @@ static void
 release_job (gpointer data)
 {
   Job *job = data;
+  Job *leader = job->leader;
 
+  if (leader != NULL)
+    {
+      /* A follower leaves: a leader that runs only for followers stops
+       * with the last one. */
+      g_ptr_array_remove_fast (leader->followers, job);
+      if (leader->followers->len == 0 && leader->service != NULL
+          && g_hash_table_lookup (leader->service->current, leader->target) != leader)
+        g_cancellable_cancel (leader->cancellable);
+      g_clear_pointer (&job->leader, job_unref);
+    }
   if (job->state != JOB_RUNNING)
     job->service = NULL;
   job_unref (job);
@@ -682,9 +810,28 @@ qs_job_service_request (QsJobService    *self,
       return;
     }
 
-  g_hash_table_insert (self->current, job->target, job);
-  enqueue (self, job);
-  schedule (self);
+  {
+    Job *leader = find_leader (self, spec);
+
+    g_hash_table_insert (self->current, job->target, job);
+    if (leader == NULL)
+      {
+        enqueue (self, job);
+        schedule (self);
+        return;
+      }
+    follow (job, leader);
+    /* The shared run starts as soon and as high as the most urgent request. */
+    if (leader->state == JOB_QUEUED
+        && (job->priority < leader->priority || job->start_after_usec < leader->start_after_usec))
+      {
+        g_queue_remove (&self->queue, leader);
+        leader->priority = MIN (leader->priority, job->priority);
+        leader->start_after_usec = MIN (leader->start_after_usec, job->start_after_usec);
+        enqueue (self, leader);
+        schedule (self);
+      }
+  }
 }
 
 void

@@ -403,6 +403,122 @@ test_stale_never_delivered (void)
   delivered_clear (&d);
 }
 
+static gboolean
+saw_cancel (gpointer data)
+{
+  return g_atomic_int_get (&((Fake *) data)->saw_cancel);
+}
+
+/* Two targets ask for equal keys before either is cached (the window's
+ * accuracy and compare's B on the same set): one run answers both, its
+ * estimate too. */
+static void
+test_equal_keys_share_run (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake first = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  Fake second = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  Delivered d_first, d_second;
+
+  delivered_init (&d_first);
+  delivered_init (&d_second);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &first, &d_first);
+  request (service, "compare-accuracy:b", QS_JOB_PRIORITY_ACCURACY, &second, &d_second);
+  iterate_until (fake_started, &first);
+  g_atomic_int_set (&first.released, 1);
+  iterate_until (has_values, &d_first);
+  iterate_until (has_values, &d_second);
+
+  g_assert_cmpint (g_atomic_int_get (&first.runs), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&second.runs), ==, 0);
+  g_assert_true (g_atomic_int_get (&second.freed));
+  g_assert_cmpuint (d_second.values->len, ==, 1);
+  g_assert_cmpint (value_at (d_second.values, 0), ==, 7);
+  g_assert_cmpuint (d_second.partials->len, ==, 1);
+  g_assert_cmpint (value_at (d_second.partials, 0), ==, 1007);
+  g_assert_cmpuint (d_first.values->len, ==, 1);
+  g_assert_false (qs_job_service_is_pending (service, "compare-accuracy:b"));
+  delivered_clear (&d_first);
+  delivered_clear (&d_second);
+}
+
+/* The leader's own target moves on: the shared run goes on for the one
+ * that still wants it, and stops once nobody does. */
+static void
+test_shared_run_outlives_leader (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake shared = { .value = 7, .kind = WORK_PREEMPTIBLE };
+  Fake follower = { .value = 7, .kind = WORK_QUICK };
+  Fake other = { .value = 8, .kind = WORK_QUICK };
+  Fake again = { .value = 7, .kind = WORK_UNTIL_CANCELLED };
+  Fake again_follower = { .value = 7, .kind = WORK_QUICK };
+  Fake newer = { .value = 9, .kind = WORK_QUICK };
+  Delivered d_leader, d_follower;
+
+  delivered_init (&d_leader);
+  delivered_init (&d_follower);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &shared, &d_leader);
+  iterate_until (fake_started, &shared);
+  request (service, "compare-accuracy:b", QS_JOB_PRIORITY_ACCURACY, &follower, &d_follower);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &other, &d_leader);
+  iterate_until (has_values, &d_leader);
+  g_assert_cmpint (value_at (d_leader.values, 0), ==, 8);
+  g_assert_false (g_atomic_int_get (&shared.saw_cancel));
+  g_atomic_int_set (&shared.released, 1);
+  iterate_until (has_values, &d_follower);
+  g_assert_cmpint (value_at (d_follower.values, 0), ==, 7);
+  g_assert_cmpint (g_atomic_int_get (&follower.runs), ==, 0);
+  /* The shared result is only 7's: the leader's target never sees it. */
+  g_assert_cmpuint (d_leader.values->len, ==, 1);
+
+  /* Again, and then the follower lets go too: the run is cancelled. */
+  qs_job_service_clear_cache (service);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &again, &d_leader);
+  iterate_until (fake_started, &again);
+  request (service, "compare-accuracy:b", QS_JOB_PRIORITY_ACCURACY, &again_follower, &d_follower);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &newer, &d_leader);
+  g_usleep (20000);
+  g_assert_false (g_atomic_int_get (&again.saw_cancel));
+  qs_job_service_cancel (service, "compare-accuracy:b");
+  iterate_until (saw_cancel, &again);
+  delivered_clear (&d_leader);
+  delivered_clear (&d_follower);
+}
+
+/* A queued leader dropped before it runs hands the run to its follower,
+ * which runs with its own work data. */
+static void
+test_queued_leader_hands_over (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
+  Fake blocker = { .value = 1, .kind = WORK_UNTIL_RELEASED };
+  Fake leader = { .value = 7, .kind = WORK_QUICK };
+  Fake follower = { .value = 7, .kind = WORK_QUICK };
+  Fake newer = { .value = 9, .kind = WORK_QUICK };
+  Delivered d_blocker, d_leader, d_follower;
+
+  delivered_init (&d_blocker);
+  delivered_init (&d_leader);
+  delivered_init (&d_follower);
+  request (service, "blocker", QS_JOB_PRIORITY_ACCURACY, &blocker, &d_blocker);
+  iterate_until (fake_started, &blocker);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &leader, &d_leader);
+  request (service, "compare-accuracy:b", QS_JOB_PRIORITY_ACCURACY, &follower, &d_follower);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &newer, &d_leader);
+  g_atomic_int_set (&blocker.released, 1);
+  iterate_until (has_values, &d_follower);
+  iterate_until (has_values, &d_leader);
+  g_assert_cmpint (g_atomic_int_get (&leader.runs), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&follower.runs), ==, 1);
+  g_assert_cmpint (value_at (d_follower.values, 0), ==, 7);
+  g_assert_cmpint (value_at (d_leader.values, 0), ==, 9);
+  g_assert_cmpuint (d_leader.values->len, ==, 1);
+  delivered_clear (&d_blocker);
+  delivered_clear (&d_leader);
+  delivered_clear (&d_follower);
+}
+
 /* Disposing of the service cancels what runs and answers nothing more. */
 static void
 test_dispose_cancels (void)
@@ -452,6 +568,9 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/priorities-order", test_priorities_order);
   g_test_add_func ("/jobs/visible-preempts", test_visible_preempts);
   g_test_add_func ("/jobs/stale-never-delivered", test_stale_never_delivered);
+  g_test_add_func ("/jobs/equal-keys-share-run", test_equal_keys_share_run);
+  g_test_add_func ("/jobs/shared-run-outlives-leader", test_shared_run_outlives_leader);
+  g_test_add_func ("/jobs/queued-leader-hands-over", test_queued_leader_hands_over);
   g_test_add_func ("/jobs/dispose-cancels", test_dispose_cancels);
   g_test_add_func ("/jobs/keys", test_keys);
   return g_test_run ();
