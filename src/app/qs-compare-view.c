@@ -327,6 +327,7 @@ update_chart (QsCompareView *self)
   static const char *const names[] = { N_("Reconstructed A"), N_("Reconstructed B") };
   static const QsSeriesColor colors[] = { QS_SERIES_COLOR_ACCENT, QS_SERIES_COLOR_WARNING };
   gboolean weights_drawn = FALSE;
+  double limit = NAN;
 
   qs_series_chart_clear (self->chart);
   for (int s = 0; s < 2; s++)
@@ -342,14 +343,29 @@ update_chart (QsCompareView *self)
         {
           g_autofree double *weights = counts_to_doubles (h->counts, h->bins);
 
-          qs_series_chart_add_series (self->chart, _("Weights"), QS_SERIES_STYLE_BARS, QS_SERIES_COLOR_FOREGROUND,
-                                      h->lo, h->hi, (guint) h->bins, weights);
+          QsChartSeries *series = qs_series_chart_add_series (self->chart, _("Weights"), QS_SERIES_STYLE_BARS,
+                                                              QS_SERIES_COLOR_FOREGROUND, h->lo, h->hi,
+                                                              (guint) h->bins, weights);
+
+          /* A few codes take whole bins' counts: scaled to their spikes,
+           * the weights would be a flat line. */
+          limit = 1.25 * qs_chart_series_get_max (series);
           weights_drawn = TRUE;
         }
       values = counts_to_doubles (h->quantized_counts, h->bins);
-      qs_series_chart_add_series (self->chart, _(names[s]), QS_SERIES_STYLE_STEPS, colors[s],
-                                  h->lo, h->hi, (guint) h->bins, values);
+      {
+        gboolean cut = FALSE;
+        g_autofree char *label = NULL;
+
+        for (int i = 0; i < h->bins; i++)
+          cut |= values[i] > limit;
+        /* TRANSLATORS: a chart legend entry whose spikes go past the top, e.g. "Reconstructed A (▲ cut at top)" */
+        label = cut ? g_strdup_printf (_("%s (▲ cut at top)"), _(names[s])) : g_strdup (_(names[s]));
+        qs_series_chart_add_series (self->chart, label, QS_SERIES_STYLE_STEPS, colors[s],
+                                    h->lo, h->hi, (guint) h->bins, values);
+      }
     }
+  qs_series_chart_set_y_limit (self->chart, limit > 0 ? limit : NAN);
 }
 
 static void
@@ -581,7 +597,10 @@ grid_label (GtkGrid    *grid,
   GtkWidget *label = gtk_label_new (text);
 
   gtk_label_set_xalign (GTK_LABEL (label), column == 0 ? 0.0f : 1.0f);
-  gtk_label_set_selectable (GTK_LABEL (label), !header);
+  /* Values can be copied with the mouse; as focus stops they would take
+   * the window's first focus with their text selected, and a Tab each. */
+  gtk_label_set_selectable (GTK_LABEL (label), !header && column > 0);
+  gtk_widget_set_can_focus (label, FALSE);
   if (header)
     gtk_widget_add_css_class (label, "heading");
   else if (column > 0)

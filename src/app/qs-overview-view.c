@@ -587,7 +587,9 @@ setup_table (QsOverviewView *self)
       if (c == COLUMN_TENSOR)
         {
           gtk_column_view_column_set_expand (column, TRUE);
-          gtk_column_view_column_set_fixed_width (column, 300);
+          /* Room for every column in the default width; the
+           * name ellipsizes at its start and its tooltip is whole. */
+          gtk_column_view_column_set_fixed_width (column, 240);
         }
       gtk_column_view_append_column (self->table, column);
       g_object_unref (sorter);

@@ -37,6 +37,7 @@ struct _QsSeriesChart
   char        *title;
   Layout       layout;
   int          hover_bin;
+  double       y_limit;     /* the highest the y axis goes; NaN: the data's maximum */
 };
 
 G_DEFINE_FINAL_TYPE (QsSeriesChart, qs_series_chart, QS_TYPE_CHART_VIEW)
@@ -104,6 +105,8 @@ value_range (QsSeriesChart *self,
             }
         }
     }
+  if (isfinite (self->y_limit) && *hi > self->y_limit)
+    *hi = self->y_limit;
   if (*hi <= *lo)
     *hi = *lo + 1;
 }
@@ -511,6 +514,7 @@ qs_series_chart_init (QsSeriesChart *self)
   self->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   g_array_set_clear_func (self->entries, (GDestroyNotify) entry_clear);
   self->hover_bin = -1;
+  self->y_limit = NAN;
   gtk_widget_set_size_request (GTK_WIDGET (self), 200, 160);
 }
 
@@ -543,6 +547,16 @@ qs_series_chart_add_series (QsSeriesChart *self,
   g_array_append_val (self->entries, entry);
   qs_chart_view_invalidate (chart);
   return entry.series;
+}
+
+void
+qs_series_chart_set_y_limit (QsSeriesChart *self,
+                             double         limit)
+{
+  g_return_if_fail (QS_IS_SERIES_CHART (self));
+
+  self->y_limit = limit;
+  qs_chart_view_invalidate (QS_CHART_VIEW (self));
 }
 
 void

@@ -40,6 +40,11 @@ QsChartSeries *qs_series_chart_add_series   (QsSeriesChart *self,
                                              double         hi,
                                              guint          n,
                                              const double  *values);
+/* The y axis ends at @limit at the most (NaN: at the highest value), so
+ * one series' spikes do not flatten the others; what is higher is cut at
+ * the top of the plot. */
+void           qs_series_chart_set_y_limit  (QsSeriesChart *self,
+                                             double         limit);
 void           qs_series_chart_clear        (QsSeriesChart *self);
 guint          qs_series_chart_get_n_series (QsSeriesChart *self);
 /* (transfer none) */

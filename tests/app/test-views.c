@@ -135,6 +135,26 @@ test_compare_files_match_cli (void)
   g_assert_cmpstr (qs_compare_view_get_cell (compare_view, QS_COMPARE_ROW_MODEL_SIZE, QS_COMPARE_COLUMN_BETTER), ==, "B");
   /* Weights, reconstructed A and B in the chart. */
   g_assert_cmpuint (qs_series_chart_get_n_series (qs_compare_view_get_chart (compare_view)), ==, 3);
+  /* The y axis follows the weights: a reconstruction's spikes higher than
+   * 1.25 times their highest bin are cut at the top, and its legend says so. */
+  {
+    QsSeriesChart *chart = qs_compare_view_get_chart (compare_view);
+    double limit = 1.25 * qs_chart_series_get_max (qs_series_chart_get_series (chart, 0));
+    double lo, hi;
+
+    for (guint i = 1; i < 3; i++)
+      g_assert_cmpint (g_str_has_suffix (qs_series_chart_get_label (chart, i), "(▲ cut at top)"), ==,
+                       qs_chart_series_get_max (qs_series_chart_get_series (chart, i)) > limit);
+    gtk_widget_queue_allocate (GTK_WIDGET (chart));
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    qs_chart_axis_get_range (qs_chart_view_get_y_axis (QS_CHART_VIEW (chart)), &lo, &hi);
+    /* The top tick above the limit is at most twice it; here (bins of 4
+     * weights, spikes of 6) the axis stops below the spikes. */
+    g_assert_cmpfloat (hi, <=, 2 * limit);
+    g_assert_cmpfloat (hi, <, MAX (qs_chart_series_get_max (qs_series_chart_get_series (chart, 1)),
+                                   qs_chart_series_get_max (qs_series_chart_get_series (chart, 2))));
+  }
 
   g_unlink (a_path);
   g_unlink (b_path);
