@@ -34,8 +34,11 @@
 #define ESTIMATE_IMAGES 1000
 #define CALIBRATION_IMAGES 1000
 
-/* What a document's model needs, built once in a worker and then only read. */
+/* What a document's model needs, built once in a worker and then only
+ * read. Reference-counted: a worker still evaluating the previous
+ * document's model keeps it while another builds the next one's. */
 typedef struct {
+  gatomicrefcount ref_count;
   QsEngineModel *model;
   char          *unavailable;   /* why there is no model, or NULL */
   char          *data_path;     /* the chosen data, or NULL for the bundled sets */
@@ -94,10 +97,17 @@ accuracy_result_free (QsAccuracyResult *result)
 
 G_DEFINE_BOXED_TYPE (QsAccuracyResult, qs_accuracy_result, accuracy_result_copy, accuracy_result_free)
 
-static void
-model_cache_free (ModelCache *cache)
+static ModelCache *
+model_cache_ref (ModelCache *cache)
 {
-  if (cache == NULL)
+  g_atomic_ref_count_inc (&cache->ref_count);
+  return cache;
+}
+
+static void
+model_cache_unref (ModelCache *cache)
+{
+  if (cache == NULL || !g_atomic_ref_count_dec (&cache->ref_count))
     return;
   g_clear_pointer (&cache->model, qs_engine_model_free);
   g_clear_pointer (&cache->unavailable, g_free);
@@ -107,6 +117,8 @@ model_cache_free (ModelCache *cache)
   g_clear_pointer (&cache->fp32_predictions, g_free);
   g_free (cache);
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ModelCache, model_cache_unref)
 
 static QsAccuracyResult *
 unavailable_result (const char *reason)
@@ -164,6 +176,7 @@ build_cache (QsDocument *document,
   QsEngineRunOptions options;
   const QsEngineDataset *view;
 
+  g_atomic_ref_count_init (&cache->ref_count);
   cache->data_path = g_strdup (data_path);
   cache->model = qs_keras_model_load (qs_document_get_file (document), &error);
   if (cache->model == NULL)
@@ -228,7 +241,7 @@ raise_flag_cb (GCancellable *cancellable,
   atomic_store ((atomic_int *) flag, 1);
 }
 
-/* The model cache of @request's document, built on first use. */
+/* The model cache of @request's document, built on first use (transfer full). */
 static ModelCache *
 ensure_cache (Request *request)
 {
@@ -239,11 +252,11 @@ ensure_cache (Request *request)
   if (self->cache_document != request->document || self->cache == NULL
       || g_strcmp0 (self->cache->data_path, request->data_path) != 0)
     {
-      g_clear_pointer (&self->cache, model_cache_free);
+      g_clear_pointer (&self->cache, model_cache_unref);
       g_set_object (&self->cache_document, request->document);
       self->cache = build_cache (request->document, request->data_path);
     }
-  cache = self->cache;
+  cache = model_cache_ref (self->cache);
   g_mutex_unlock (&self->lock);
   return cache;
 }
@@ -358,7 +371,7 @@ evaluate_job (QsJobContext *context,
               GError      **error)
 {
   Request *request = work_data;
-  ModelCache *cache = ensure_cache (request);
+  g_autoptr(ModelCache) cache = ensure_cache (request);
   QsEngineRunOptions options;
   atomic_int cancel = 0;
   QsAccuracyResult *result;
@@ -467,7 +480,7 @@ qs_accuracy_job_finalize (GObject *object)
   QsAccuracyJob *self = QS_ACCURACY_JOB (object);
 
   g_clear_object (&self->cache_document);
-  g_clear_pointer (&self->cache, model_cache_free);
+  g_clear_pointer (&self->cache, model_cache_unref);
   g_free (self->data_path);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (qs_accuracy_job_parent_class)->finalize (object);

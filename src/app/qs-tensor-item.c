@@ -217,8 +217,11 @@ const char *
 qs_tensor_item_get_badge (QsTensorItem *self)
 {
   g_return_val_if_fail (QS_IS_TENSOR_ITEM (self), NULL);
-  /* No bits for what the scheme set does not quantize. */
-  return self->kept_float ? _("float32") : self->badge;
+  /* No bits for what the scheme set does not quantize; a badge on its
+   * way shows as pending, not as an empty pill. */
+  if (self->kept_float)
+    return _("float32");
+  return self->badge != NULL ? self->badge : "…";
 }
 
 void

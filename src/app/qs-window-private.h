@@ -49,6 +49,7 @@ struct _QsWindow
   GSettings          *settings;         /* NULL when the schema is not installed */
   GCancellable       *open_cancellable;
   guint               resort_idle_id;
+  guint               scroll_tick_id;   /* the sidebar scrolls to the selection */
   GArray             *latencies;        /* gint64 usec from a change to its result */
   GtkWindow          *number_window;    /* the number inspector, NULL until opened */
   QsNumberPanel      *number_panel;     /* its content */

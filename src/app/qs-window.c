@@ -484,6 +484,38 @@ search_changed_cb (QsWindow       *self,
   gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
 }
 
+/* Centres the selected row once the list is laid out. GTK 4.8's list
+ * views have no scroll_to(), and their "list.scroll-to-item" action left
+ * the sidebar blank: the rows are of one height, so the adjustment's
+ * estimate places the row. */
+static gboolean
+scroll_tick_cb (GtkWidget     *list,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  QsWindow *self = user_data;
+  GtkAdjustment *adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
+  guint n = self->selection != NULL ? g_list_model_get_n_items (G_LIST_MODEL (self->selection)) : 0;
+  guint position = n > 0 ? gtk_single_selection_get_selected (self->selection) : GTK_INVALID_LIST_POSITION;
+  double upper = gtk_adjustment_get_upper (adjustment);
+  double page = gtk_adjustment_get_page_size (adjustment);
+
+  if (n > 0 && page <= 0)
+    return G_SOURCE_CONTINUE;
+  self->scroll_tick_id = 0;
+  if (position != GTK_INVALID_LIST_POSITION && upper > page)
+    gtk_adjustment_set_value (adjustment, upper * (position + 0.5) / n - page / 2);
+  return G_SOURCE_REMOVE;
+}
+
+/* The sidebar shows the tensor on view, wherever it is among hundreds. */
+static void
+scroll_to_selected (QsWindow *self)
+{
+  if (self->scroll_tick_id == 0)
+    self->scroll_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->tensor_list), scroll_tick_cb, self, NULL);
+}
+
 gboolean
 qs_window_select_path (QsWindow   *self,
                        const char *path)
@@ -503,6 +535,7 @@ qs_window_select_path (QsWindow   *self,
       if (g_strcmp0 (qs_tensor_item_get_info (item)->path, path) == 0)
         {
           gtk_single_selection_set_selected (self->selection, i);
+          scroll_to_selected (self);
           return TRUE;
         }
     }
@@ -578,6 +611,7 @@ _qs_window_set_document (QsWindow   *self,
 
   gtk_single_selection_set_selected (self->selection, default_selection (G_LIST_MODEL (self->selection)));
   selection_changed_cb (self, NULL, self->selection);
+  scroll_to_selected (self);
   _qs_window_update_model_size (self);
   _qs_window_schedule_sweep (self);
   _qs_window_schedule_accuracy (self);
