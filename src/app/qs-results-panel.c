@@ -38,26 +38,17 @@ set_value (QsResultsPanel *self,
   gtk_label_set_text (self->values[row], text);
 }
 
+/* Marks @row's value with the CSS class @name, or not. */
 static void
-set_warning (QsResultsPanel *self,
-             QsResultRow     row,
-             gboolean        warning)
-{
-  if (warning)
-    gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), "qs-warning");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), "qs-warning");
-}
-
-static void
-set_dimmed (QsResultsPanel *self,
+set_marked (QsResultsPanel *self,
             QsResultRow     row,
-            gboolean        dimmed)
+            const char     *name,
+            gboolean        marked)
 {
-  if (dimmed)
-    gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), "dim-label");
+  if (marked)
+    gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), name);
   else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), "dim-label");
+    gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), name);
 }
 
 static char *
@@ -140,7 +131,7 @@ show_zero (QsResultsPanel       *self,
     detail = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"),
                               a->exact_zero_count, 100.0 * a->exact_zero_count / MAX (a->count, 1));
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ZERO], detail);
-  set_warning (self, QS_RESULT_ZERO, !a->zero_exact);
+  set_marked (self, QS_RESULT_ZERO, "qs-warning", !a->zero_exact);
 }
 
 static void
@@ -155,7 +146,7 @@ show_clipped (QsResultsPanel   *self,
   gboolean most = clipped_share > 50.0;
 
   set_value (self, QS_RESULT_CLIPPED, text);
-  set_warning (self, QS_RESULT_CLIPPED, most);
+  set_marked (self, QS_RESULT_CLIPPED, "qs-warning", most);
   adw_action_row_set_subtitle (self->rows[QS_RESULT_CLIPPED], most ? _("This range clips most of the tensor") : NULL);
 }
 
@@ -262,7 +253,7 @@ qs_results_panel_set_accuracy_unavailable (QsResultsPanel *self,
   g_return_if_fail (QS_IS_RESULTS_PANEL (self));
 
   set_value (self, QS_RESULT_ACCURACY, _("not available"));
-  set_dimmed (self, QS_RESULT_ACCURACY, FALSE);
+  set_marked (self, QS_RESULT_ACCURACY, "dim-label", FALSE);
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], reason);
 }
 
@@ -293,7 +284,7 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
   set_value (self, QS_RESULT_ACCURACY, value);
   /* An estimate on part of the test set stays dimmed until it is final. */
   estimate = result->images < result->total;
-  set_dimmed (self, QS_RESULT_ACCURACY, estimate);
+  set_marked (self, QS_RESULT_ACCURACY, "dim-label", estimate);
   if (estimate)
     detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"),
                               result->images, result->total, result->agreement);
@@ -309,7 +300,7 @@ qs_results_panel_set_accuracy_pending (QsResultsPanel *self)
   g_return_if_fail (QS_IS_RESULTS_PANEL (self));
 
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], _("Evaluating…"));
-  set_dimmed (self, QS_RESULT_ACCURACY, TRUE);
+  set_marked (self, QS_RESULT_ACCURACY, "dim-label", TRUE);
 }
 
 gboolean
