@@ -1494,6 +1494,62 @@ test_accuracy_equals_cli_for_scheme_file (void)
   qs_window_test_close (window);
 }
 
+static GtkAdjustment *sidebar_adjustment;
+static double sidebar_before;
+
+static gboolean
+sidebar_scrolled_down (QsWindow *window)
+{
+  return gtk_adjustment_get_value (sidebar_adjustment) > sidebar_before;
+}
+
+static gboolean
+sidebar_scrolled_up (QsWindow *window)
+{
+  return gtk_adjustment_get_value (sidebar_adjustment) < sidebar_before;
+}
+
+/* A tensor chosen from elsewhere (the overview, a search window) is
+ * scrolled into the sidebar, in a window too short to list them all. */
+static void
+test_sidebar_follows_selection (void)
+{
+  g_autofree char *path = sample_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  QsWindow *window = qs_window_new (NULL);
+  GListModel *listed;
+  g_autofree char *first = NULL, *last = NULL;
+  guint n;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 300);
+  gtk_window_present (GTK_WINDOW (window));
+  qs_window_open_file (window, file);
+  qs_window_test_wait_for (qs_window_test_has_report, window);
+  listed = G_LIST_MODEL (window->selection);
+  n = g_list_model_get_n_items (listed);
+  {
+    g_autoptr(QsTensorItem) a = g_list_model_get_item (listed, 0);
+    g_autoptr(QsTensorItem) b = g_list_model_get_item (listed, n - 1);
+
+    first = g_strdup (qs_tensor_item_get_info (a)->path);
+    last = g_strdup (qs_tensor_item_get_info (b)->path);
+  }
+  sidebar_adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (window->tensor_list));
+
+  sidebar_before = gtk_adjustment_get_value (sidebar_adjustment);
+  g_assert_true (qs_window_select_path (window, last));
+  qs_window_test_wait_for (sidebar_scrolled_down, window);
+  g_assert_cmpfloat (gtk_adjustment_get_value (sidebar_adjustment) + gtk_adjustment_get_page_size (sidebar_adjustment),
+                     >=, gtk_adjustment_get_upper (sidebar_adjustment) * (n - 1) / n);
+
+  sidebar_before = gtk_adjustment_get_value (sidebar_adjustment);
+  g_assert_true (qs_window_select_path (window, first));
+  qs_window_test_wait_for (sidebar_scrolled_up, window);
+  g_assert_cmpfloat (gtk_adjustment_get_value (sidebar_adjustment), <=,
+                     gtk_adjustment_get_upper (sidebar_adjustment) / n);
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1537,5 +1593,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/skip-list-shown-and-counted", test_skip_list_shown_and_counted);
   g_test_add_func ("/window/schemes-not-carried-across-files", test_schemes_not_carried_across_files);
   g_test_add_func ("/window/accuracy-equals-cli-for-scheme-file", test_accuracy_equals_cli_for_scheme_file);
+  g_test_add_func ("/window/sidebar-follows-selection", test_sidebar_follows_selection);
   return g_test_run ();
 }
