@@ -161,7 +161,8 @@ cell_text (const QsOverviewRow *row,
     case COLUMN_TENSOR:
       return g_strdup (row->info->path);
     case COLUMN_PARAMETERS:
-      return g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) row->info->count);
+      /* Grouped as the window's results group counts ("9,216"). */
+      return g_strdup_printf ("%'" G_GUINT64_FORMAT, (guint64) row->info->count);
     case COLUMN_SIZE:
       return qs_format_size (row_size (row));
     default:
@@ -397,7 +398,7 @@ show_overview (QsOverviewView *self,
     }
   update_chart (self);
   /* TRANSLATORS: the overview's summary: quantized tensors of all, total parameters, size quantized and float32 */
-  parameters = g_strdup_printf ("%" G_GUINT64_FORMAT, overview->parameters);
+  parameters = g_strdup_printf ("%'" G_GUINT64_FORMAT, overview->parameters);
   status = g_strdup_printf (_("%u of %u tensors quantized, %s parameters, %s (float32: %s)"),
                             overview->quantized, overview->rows->len, parameters, size, fp32);
   gtk_label_set_text (self->status, status);
