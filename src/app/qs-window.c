@@ -694,6 +694,9 @@ qs_window_dispose (GObject *object)
   g_clear_pointer (&self->number_window, gtk_window_destroy);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
+  if (self->scroll_tick_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->tensor_list), self->scroll_tick_id);
+  self->scroll_tick_id = 0;
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->filter);
