@@ -6,7 +6,6 @@
 #include "app/qs-window.h"
 #include "app/qs-window-private.h"
 
-#include <inttypes.h>
 #include <math.h>
 
 #include <glib/gi18n.h>
@@ -14,7 +13,6 @@
 #include "app/qs-channel-range-view.h"
 #include "app/qs-histogram-view.h"
 #include "app/qs-tensor-job.h"
-#include "app/qs-scheme-object.h"
 #include "app/qs-tensor-item.h"
 #include "model/qs-format-text.h"
 #include "model/qs-tensor-report.h"
