@@ -1,12 +1,19 @@
 /* qs-engine-calibrate.c: every value's range on the float32 path, once, and the layers' output SQNR.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Calibration runs the calibration slice through the float32 path with a
- * hook after every layer: min/max of each value, and for percentile
- * ranges a second pass filling a histogram per value. The ranges depend
- * on the model and the images alone, so a QsCalibration serves any
- * number of weight schemes (qs-engine-quantize.c). The output SQNR pass
- * runs float32 and integers side by side on the same slice.
+ * Calibration is one float32 pass over the calibration slice: a hook
+ * after every layer takes the min/max of the batch's output as it was just
+ * written (16 independent lanes, which the compiler keeps in vector
+ * registers), into accumulators of that task, merged in task order at the
+ * end, so the ranges do not depend on the number of threads. A value that
+ * is a view of another (Flatten, Reshape, a fused ReLU) has its root's
+ * range without a walk of its own. Percentile ranges need a second pass:
+ * its histograms span the exact [min, max] the first one found, which one
+ * pass cannot know. The ranges depend on the model and the images alone,
+ * so a QsCalibration serves any number of weight schemes
+ * (qs-engine-quantize.c). The output SQNR, float32 and integers side by
+ * side on the same slice, is not part of calibration: it runs only for a
+ * caller that asks for it (qs_engine_quantize_calibrated).
  */
 #include "qs-engine-private.h"
 
@@ -42,21 +49,45 @@ typedef struct {
   size_t      batch;
 } QsHookCtx;
 
-static void
-range_of (const float *v,
-          size_t       n,
-          float       *lo,
-          float       *hi)
-{
-  float a = INFINITY, b = -INFINITY;
+/* Min and max of @v into *@lo / *@hi, which hold the ranges seen so far.
+ * Each of QS_RANGE_LANES lanes keeps its own, so the loop carries no
+ * dependency from one element to the next and compiles to vector min/max
+ * (minps computes exactly x < a ? x : a, NaN never replacing a value);
+ * the lanes' union is the sequential scan's (up to the sign of a zero). */
+#define QS_RANGE_LANES 16
 
-  for (size_t i = 0; i < n; i++)
+static void
+range_add (const float *v,
+           size_t       n,
+           float       *lo,
+           float       *hi)
+{
+  float a[QS_RANGE_LANES], b[QS_RANGE_LANES];
+  size_t i = 0;
+
+  for (int j = 0; j < QS_RANGE_LANES; j++)
     {
-      a = v[i] < a ? v[i] : a;
-      b = v[i] > b ? v[i] : b;
+      a[j] = *lo;
+      b[j] = *hi;
     }
-  *lo = a;
-  *hi = b;
+  for (; i + QS_RANGE_LANES <= n; i += QS_RANGE_LANES)
+    for (int j = 0; j < QS_RANGE_LANES; j++)
+      {
+        float x = v[i + j];
+
+        a[j] = x < a[j] ? x : a[j];
+        b[j] = x > b[j] ? x : b[j];
+      }
+  for (int j = 0; i < n; i++, j++)
+    {
+      a[j] = v[i] < a[j] ? v[i] : a[j];
+      b[j] = v[i] > b[j] ? v[i] : b[j];
+    }
+  for (int j = 0; j < QS_RANGE_LANES; j++)
+    {
+      *lo = a[j] < *lo ? a[j] : *lo;
+      *hi = b[j] > *hi ? b[j] : *hi;
+    }
 }
 
 static void
@@ -88,11 +119,14 @@ point_observe (QsCalibJob  *job,
 {
   size_t at = task * job->n_points + point;
 
+  /* A view's values are its root's, observed already. */
+  if (job->model->plan_f32.root[point] != (int) point)
+    return;
   if (job->hists != NULL)
     histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
                    job->hists + at * QS_CALIB_BINS);
   else
-    range_of (v, n, &job->mins[at], &job->maxs[at]);
+    range_add (v, n, &job->mins[at], &job->maxs[at]);
 }
 
 static void
@@ -137,7 +171,7 @@ compare_hook (void        *data,
   size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
   double signal = 0.0, noise = 0.0;
 
-  if (job->model->layers[layer].weights == NULL)
+  if (!qs_layer_has_kernel (&job->model->layers[layer]))
     return;
   for (size_t i = 0; i < n; i++)
     {
@@ -214,6 +248,12 @@ calibrate (QsCalibJob               *job,
   job->maxs = malloc (cells * sizeof (float));
   if (job->mins == NULL || job->maxs == NULL)
     return QS_ENGINE_NO_MEMORY;
+  /* Empty ranges, also for the values past the scored one, which no pass reaches. */
+  for (size_t c = 0; c < cells; c++)
+    {
+      job->mins[c] = INFINITY;
+      job->maxs[c] = -INFINITY;
+    }
   status = qs_engine_run_batches (count, job->forward_size, options, 0, progress_total, range_batch, job);
   if (status != QS_ENGINE_OK)
     return status;
@@ -263,7 +303,17 @@ calibrate (QsCalibJob               *job,
       free (job->hists);
       job->hists = NULL;
     }
-  (void) model;
+  /* A view's range is its root's (roots come first: they are read before). */
+  for (size_t p = 0; p < P; p++)
+    {
+      int root = model->plan_f32.root[p];
+
+      if (root != (int) p)
+        {
+          lo[p] = lo[root];
+          hi[p] = hi[root];
+        }
+    }
   return status;
 }
 
@@ -439,7 +489,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
       QsQuantLayer *q = &qm->layers[i];
       double signal = 0.0, noise = 0.0;
 
-      if (model->layers[i].weights == NULL)
+      if (!qs_layer_has_kernel (&model->layers[i]))
         continue;
       for (size_t t = 0; t < n_tasks; t++)
         {

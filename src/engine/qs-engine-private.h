@@ -27,10 +27,11 @@ typedef struct {
   float        activation_max;
   float        lo, hi;        /* the float32 clamp the activation amounts to */
   size_t       k;             /* GEMM depth (conv, dense) or taps (depthwise) */
-  float       *weights;       /* Keras layout: [k][out_c], depthwise [taps][out_c] */
+  float       *weights;       /* depthwise: the kernel, [taps][out_c]; NULL otherwise */
   float       *bias;          /* [out_c], zeros when the layer has none */
-  float       *packed_f32;    /* weights packed for the model's float32 GEMM (per group, one
-                               * after the other, for a grouped convolution) */
+  float       *packed_f32;    /* Conv2D, Dense: the kernel ([k][out_c] in Keras) packed for the
+                               * model's float32 GEMM (per group, one after the other, for a
+                               * grouped convolution), its only float copy */
   int          weight_index;
   int          inputs[QS_ENGINE_MAX_INPUTS];  /* the values read; inputs[0] gives in_h/w/c */
   size_t       n_inputs;
@@ -325,6 +326,25 @@ QsEngineStatus qs_layer_pack_f32        (const QsKernels     *kernels,
                                          float               *packed);
 bool           qs_layer_runs_in_float   (const QsEngineModel *model,
                                          size_t               i);
+
+/* Whether the layer has a kernel (Conv2D, DepthwiseConv2D, Dense). */
+static inline bool
+qs_layer_has_kernel (const QsEngineLayer *l)
+{
+  return l->weights != NULL || l->packed_f32 != NULL;
+}
+
+/* Rows [row0, row0 + rows) of the layer's kernel in the Keras layout
+ * [k][out_c], into @out: its own copy (depthwise) or read back from the
+ * packed GEMM operand, bit for bit what the model was given (after folds). */
+QsEngineStatus qs_layer_kernel_rows     (const QsEngineModel *model,
+                                         const QsEngineLayer *l,
+                                         size_t               row0,
+                                         size_t               rows,
+                                         float               *out);
+/* The whole kernel in a new buffer (free()), or NULL without memory. */
+float         *qs_layer_kernel_copy     (const QsEngineModel *model,
+                                         const QsEngineLayer *l);
 
 /* Pad, crop or nearest-upsample @batch maps of @elem_size elements
  * (qs-engine-ops.c); @fill is one element of padding. */
