@@ -33,6 +33,7 @@ typedef struct {
   const QsQuantizedModel   *qm;          /* the SQNR pass */
   const QsEngineDataset    *data;
   size_t                    n_points;    /* input + one per layer */
+  size_t                    batch;       /* images per forward call */
   size_t                    forward_size;
   float                    *mins;        /* [task][point] */
   float                    *maxs;
@@ -151,10 +152,17 @@ range_batch (void  *data,
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
   const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count };
+  QsEngineStatus status = QS_ENGINE_OK;
 
   point_observe (job, task, 0, images, count * image_size);
-  return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
+  for (size_t at = 0; at < count && status == QS_ENGINE_OK; at += job->batch)
+    {
+      QsHookCtx ctx = { job, task, count - at < job->batch ? count - at : job->batch };
+
+      status = qs_engine_forward_fp32 (job->model, images + at * image_size, ctx.batch, scratch,
+                                       range_hook, &ctx, NULL);
+    }
+  return status;
 }
 
 /* A weighted layer's float32 and dequantized integer outputs, side by side. */
@@ -169,7 +177,10 @@ compare_hook (void        *data,
   QsCalibJob *job = ctx->job;
   const QsQuantLayer *q = &job->qm->layers[layer];
   size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
-  double signal = 0.0, noise = 0.0;
+  size_t at = ctx->task * job->model->n_layers + layer;
+  /* Running sums over the task's images in order, whichever batches
+   * they come in: the same sums as one batch of all of them. */
+  double signal = job->signal[at], noise = job->noise[at];
 
   if (!qs_layer_has_kernel (&job->model->layers[layer]))
     return;
@@ -182,8 +193,8 @@ compare_hook (void        *data,
       signal += x * x;
       noise += (x - y) * (x - y);
     }
-  job->signal[ctx->task * job->model->n_layers + layer] += signal;
-  job->noise[ctx->task * job->model->n_layers + layer] += noise;
+  job->signal[at] = signal;
+  job->noise[at] = noise;
 }
 
 static QsEngineStatus
@@ -195,10 +206,16 @@ sqnr_batch (void  *data,
 {
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  QsHookCtx ctx = { job, task, count };
+  QsEngineStatus status = QS_ENGINE_OK;
 
-  return qs_engine_forward_compare (job->qm, job->data->images + first * image_size, count, scratch,
-                                    compare_hook, &ctx);
+  for (size_t at = first; at < first + count && status == QS_ENGINE_OK; at += job->batch)
+    {
+      QsHookCtx ctx = { job, task, first + count - at < job->batch ? first + count - at : job->batch };
+
+      status = qs_engine_forward_compare (job->qm, job->data->images + at * image_size, ctx.batch, scratch,
+                                          compare_hook, &ctx);
+    }
+  return status;
 }
 
 /* numpy-style percentile from a histogram: linear inside the bin. */
@@ -321,7 +338,8 @@ size_t
 qs_engine_get_working_size (const QsEngineModel *model)
 {
   /* The SQNR pass is the largest: both paths' values side by side. */
-  size_t size = model != NULL ? qs_engine_compare_buffer_size (model, QS_ENGINE_TASK_IMAGES) : SIZE_MAX;
+  size_t size = model != NULL ? qs_engine_compare_buffer_size (model, qs_engine_fit_batch (model, NULL, true))
+                              : SIZE_MAX;
 
   return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
 }
@@ -415,7 +433,8 @@ qs_engine_calibrate_values (const QsEngineModel        *model,
   cal->hi = calloc (job.n_points, sizeof (float));
   job.model = model;
   job.data = calibration;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
+  job.batch = qs_engine_fit_batch (model, NULL, false);
+  job.forward_size = qs_engine_batch_scratch_size (model, NULL, job.batch);
   if (cal->lo == NULL || cal->hi == NULL)
     status = QS_ENGINE_NO_MEMORY;
   else if (job.forward_size == SIZE_MAX)
@@ -470,6 +489,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
   job.model = model;
   job.data = &cal->data;
   job.qm = qm;
+  job.batch = qs_engine_fit_batch (model, NULL, true);
   job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
   job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
   if (job.signal == NULL || job.noise == NULL)

@@ -201,13 +201,29 @@ QsEngineStatus qs_engine_forward_compare     (const QsQuantizedModel *quantized,
                                               QsCompareHook           hook,
                                               void                   *hook_data);
 
-/* The scratch one worker needs for a batch of QS_ENGINE_TASK_IMAGES,
+/* The scratch one forward call of a worker may take before a task's
+ * images run a few at a time: a batch of 16 images of VGG16's 224 x 224
+ * x 64 maps is 0.5 GB of float32 values, an image 31 MB. Results do not
+ * change (every image is computed on its own; ranges and SQNR sums run
+ * over the task's images in order whatever the batch). */
+#define QS_ENGINE_BATCH_BYTES ((size_t) 128 << 20)
+
+/* Images per forward call of a worker: QS_ENGINE_TASK_IMAGES, halved
+ * while the float32 (@quantized NULL) or integer path's scratch, or with
+ * @compare the output SQNR pass's, would pass QS_ENGINE_BATCH_BYTES;
+ * at least 1 (qs-engine-eval.c). */
+size_t qs_engine_fit_batch (const QsEngineModel    *model,
+                            const QsQuantizedModel *quantized,
+                            bool                    compare);
+
+/* The scratch one worker needs for a forward call of @batch images,
  * rounded up to a cache line; SIZE_MAX when it cannot be addressed. */
 static inline size_t
-qs_engine_task_scratch_size (const QsEngineModel    *model,
-                             const QsQuantizedModel *quantized)
+qs_engine_batch_scratch_size (const QsEngineModel    *model,
+                              const QsQuantizedModel *quantized,
+                              size_t                  batch)
 {
-  size_t size = qs_engine_get_buffer_size (model, quantized, QS_ENGINE_TASK_IMAGES);
+  size_t size = qs_engine_get_buffer_size (model, quantized, batch);
 
   return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
 }
