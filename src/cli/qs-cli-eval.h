@@ -54,7 +54,8 @@ typedef struct {
   const QsScheme   **scheme_ptrs;   /* NULL entries: kept float32 by the set */
   QsQuantizedModel  *quantized;
   QsEngineEvalResult result;
-  double             calib_seconds;
+  double             calib_seconds;     /* the float32 pass that measures activation ranges */
+  double             quantize_seconds;  /* the weights, and each layer's output SQNR */
   gboolean           labeled;       /* as the eval's data */
   QsAgreement        agreement;     /* unlabeled data: against float32 */
 } QsCliEvalRun;

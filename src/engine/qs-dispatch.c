@@ -40,6 +40,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32 = qs_gemm_f32_scalar,
   .depthwise_f32 = qs_depthwise_f32_scalar,
   .gemm16 = qs_gemm_u8s16_scalar,
+  .gemm_f32_unpack = qs_gemm_f32_unpack_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -58,6 +59,7 @@ static const QsKernels avx2_kernels = {
   .gemm_f32 = qs_gemm_f32_avx2,
   .depthwise_f32 = qs_depthwise_f32_avx2,
   .gemm16 = qs_gemm_u8s16_avx2,
+  .gemm_f32_unpack = qs_gemm_f32_unpack_avx2,
 };
 
 static const QsKernels avx512vnni_kernels = {
@@ -80,6 +82,7 @@ static const QsKernels avx512vnni_kernels = {
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
+  .gemm_f32_unpack = qs_gemm_f32_unpack_avx2,
 };
 #endif
 

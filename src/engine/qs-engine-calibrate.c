@@ -1,12 +1,19 @@
 /* qs-engine-calibrate.c: every value's range on the float32 path, once, and the layers' output SQNR.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Calibration runs the calibration slice through the float32 path with a
- * hook after every layer: min/max of each value, and for percentile
- * ranges a second pass filling a histogram per value. The ranges depend
- * on the model and the images alone, so a QsCalibration serves any
- * number of weight schemes (qs-engine-quantize.c). The output SQNR pass
- * runs float32 and integers side by side on the same slice.
+ * Calibration is one float32 pass over the calibration slice: a hook
+ * after every layer takes the min/max of the batch's output as it was just
+ * written (16 independent lanes, which the compiler keeps in vector
+ * registers), into accumulators of that task, merged in task order at the
+ * end, so the ranges do not depend on the number of threads. A value that
+ * is a view of another (Flatten, Reshape, a fused ReLU) has its root's
+ * range without a walk of its own. Percentile ranges need a second pass:
+ * its histograms span the exact [min, max] the first one found, which one
+ * pass cannot know. The ranges depend on the model and the images alone,
+ * so a QsCalibration serves any number of weight schemes
+ * (qs-engine-quantize.c). The output SQNR, float32 and integers side by
+ * side on the same slice, is not part of calibration: it runs only for a
+ * caller that asks for it (qs_engine_quantize_calibrated).
  */
 #include "qs-engine-private.h"
 
@@ -18,6 +25,8 @@
 
 /* Percentile calibration histogram. */
 #define QS_CALIB_BINS 4096
+/* Values whose bins are computed before they are counted. */
+#define QS_HISTOGRAM_CHUNK 256
 
 /* ---- calibration ---------------------------------------------------------------- */
 
@@ -26,6 +35,7 @@ typedef struct {
   const QsQuantizedModel   *qm;          /* the SQNR pass */
   const QsEngineDataset    *data;
   size_t                    n_points;    /* input + one per layer */
+  size_t                    batch;       /* images per forward call */
   size_t                    forward_size;
   float                    *mins;        /* [task][point] */
   float                    *maxs;
@@ -42,21 +52,45 @@ typedef struct {
   size_t      batch;
 } QsHookCtx;
 
-static void
-range_of (const float *v,
-          size_t       n,
-          float       *lo,
-          float       *hi)
-{
-  float a = INFINITY, b = -INFINITY;
+/* Min and max of @v into *@lo / *@hi, which hold the ranges seen so far.
+ * Each of QS_RANGE_LANES lanes keeps its own, so the loop carries no
+ * dependency from one element to the next and compiles to vector min/max
+ * (minps computes exactly x < a ? x : a, NaN never replacing a value);
+ * the lanes' union is the sequential scan's (up to the sign of a zero). */
+#define QS_RANGE_LANES 16
 
-  for (size_t i = 0; i < n; i++)
+static void
+range_add (const float *v,
+           size_t       n,
+           float       *lo,
+           float       *hi)
+{
+  float a[QS_RANGE_LANES], b[QS_RANGE_LANES];
+  size_t i = 0;
+
+  for (int j = 0; j < QS_RANGE_LANES; j++)
     {
-      a = v[i] < a ? v[i] : a;
-      b = v[i] > b ? v[i] : b;
+      a[j] = *lo;
+      b[j] = *hi;
     }
-  *lo = a;
-  *hi = b;
+  for (; i + QS_RANGE_LANES <= n; i += QS_RANGE_LANES)
+    for (int j = 0; j < QS_RANGE_LANES; j++)
+      {
+        float x = v[i + j];
+
+        a[j] = x < a[j] ? x : a[j];
+        b[j] = x > b[j] ? x : b[j];
+      }
+  for (int j = 0; i < n; i++, j++)
+    {
+      a[j] = v[i] < a[j] ? v[i] : a[j];
+      b[j] = v[i] > b[j] ? v[i] : b[j];
+    }
+  for (int j = 0; j < QS_RANGE_LANES; j++)
+    {
+      *lo = a[j] < *lo ? a[j] : *lo;
+      *hi = b[j] > *hi ? b[j] : *hi;
+    }
 }
 
 static void
@@ -67,15 +101,33 @@ histogram_add (const float *v,
                uint32_t    *hist)
 {
   double width = ((double) hi - lo) / QS_CALIB_BINS;
+  int32_t bins[QS_HISTOGRAM_CHUNK];
 
-  for (size_t i = 0; i < n; i++)
+  if (!(width > 0.0))
     {
-      /* Clamped before the conversion: an activation that overflowed to
-       * infinity (or NaN) must not reach a float-to-int cast. */
-      double at = width > 0.0 ? ((double) v[i] - lo) / width : 0.0;
-      long bin = !(at > 0.0) ? 0 : at >= QS_CALIB_BINS ? QS_CALIB_BINS - 1 : (long) at;
+      hist[0] += (uint32_t) n;
+      return;
+    }
+  /* The bins of a chunk first, in a loop without branches that compiles
+   * to vector divisions (each as exact as the scalar one), then the counts. */
+  for (size_t i = 0; i < n; i += QS_HISTOGRAM_CHUNK)
+    {
+      size_t m = n - i < QS_HISTOGRAM_CHUNK ? n - i : QS_HISTOGRAM_CHUNK;
 
-      hist[bin]++;
+      for (size_t j = 0; j < m; j++)
+        {
+          double at = ((double) v[i + j] - lo) / width;
+
+          /* Clamped before the conversion: an activation that overflowed
+           * to infinity (or NaN, which no comparison keeps) must not reach
+           * a float-to-int cast. Truncating below QS_CALIB_BINS - 1 gives
+           * what truncating at or past it and capping would. */
+          at = at > 0.0 ? at : 0.0;
+          at = at < QS_CALIB_BINS - 1 ? at : QS_CALIB_BINS - 1;
+          bins[j] = (int32_t) at;
+        }
+      for (size_t j = 0; j < m; j++)
+        hist[bins[j]]++;
     }
 }
 
@@ -88,11 +140,14 @@ point_observe (QsCalibJob  *job,
 {
   size_t at = task * job->n_points + point;
 
+  /* A view's values are its root's, observed already. */
+  if (job->model->plan_f32.root[point] != (int) point)
+    return;
   if (job->hists != NULL)
     histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
                    job->hists + at * QS_CALIB_BINS);
   else
-    range_of (v, n, &job->mins[at], &job->maxs[at]);
+    range_add (v, n, &job->mins[at], &job->maxs[at]);
 }
 
 static void
@@ -117,10 +172,17 @@ range_batch (void  *data,
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
   const float *images = job->data->images + first * image_size;
-  QsHookCtx ctx = { job, task, count };
+  QsEngineStatus status = QS_ENGINE_OK;
 
   point_observe (job, task, 0, images, count * image_size);
-  return qs_engine_forward_fp32 (job->model, images, count, scratch, range_hook, &ctx, NULL);
+  for (size_t at = 0; at < count && status == QS_ENGINE_OK; at += job->batch)
+    {
+      QsHookCtx ctx = { job, task, count - at < job->batch ? count - at : job->batch };
+
+      status = qs_engine_forward_fp32 (job->model, images + at * image_size, ctx.batch, scratch,
+                                       range_hook, &ctx, NULL);
+    }
+  return status;
 }
 
 /* A weighted layer's float32 and dequantized integer outputs, side by side. */
@@ -135,9 +197,12 @@ compare_hook (void        *data,
   QsCalibJob *job = ctx->job;
   const QsQuantLayer *q = &job->qm->layers[layer];
   size_t n = batch * qs_layer_out_size (&job->model->layers[layer]);
-  double signal = 0.0, noise = 0.0;
+  size_t at = ctx->task * job->model->n_layers + layer;
+  /* Running sums over the task's images in order, whichever batches
+   * they come in: the same sums as one batch of all of them. */
+  double signal = job->signal[at], noise = job->noise[at];
 
-  if (job->model->layers[layer].weights == NULL)
+  if (!qs_layer_has_kernel (&job->model->layers[layer]))
     return;
   for (size_t i = 0; i < n; i++)
     {
@@ -148,8 +213,8 @@ compare_hook (void        *data,
       signal += x * x;
       noise += (x - y) * (x - y);
     }
-  job->signal[ctx->task * job->model->n_layers + layer] += signal;
-  job->noise[ctx->task * job->model->n_layers + layer] += noise;
+  job->signal[at] = signal;
+  job->noise[at] = noise;
 }
 
 static QsEngineStatus
@@ -161,10 +226,16 @@ sqnr_batch (void  *data,
 {
   QsCalibJob *job = data;
   size_t image_size = (size_t) job->model->in_h * job->model->in_w * job->model->in_c;
-  QsHookCtx ctx = { job, task, count };
+  QsEngineStatus status = QS_ENGINE_OK;
 
-  return qs_engine_forward_compare (job->qm, job->data->images + first * image_size, count, scratch,
-                                    compare_hook, &ctx);
+  for (size_t at = first; at < first + count && status == QS_ENGINE_OK; at += job->batch)
+    {
+      QsHookCtx ctx = { job, task, first + count - at < job->batch ? first + count - at : job->batch };
+
+      status = qs_engine_forward_compare (job->qm, job->data->images + at * image_size, ctx.batch, scratch,
+                                          compare_hook, &ctx);
+    }
+  return status;
 }
 
 /* numpy-style percentile from a histogram: linear inside the bin. */
@@ -214,6 +285,12 @@ calibrate (QsCalibJob               *job,
   job->maxs = malloc (cells * sizeof (float));
   if (job->mins == NULL || job->maxs == NULL)
     return QS_ENGINE_NO_MEMORY;
+  /* Empty ranges, also for the values past the scored one, which no pass reaches. */
+  for (size_t c = 0; c < cells; c++)
+    {
+      job->mins[c] = INFINITY;
+      job->maxs[c] = -INFINITY;
+    }
   status = qs_engine_run_batches (count, job->forward_size, options, 0, progress_total, range_batch, job);
   if (status != QS_ENGINE_OK)
     return status;
@@ -263,7 +340,17 @@ calibrate (QsCalibJob               *job,
       free (job->hists);
       job->hists = NULL;
     }
-  (void) model;
+  /* A view's range is its root's (roots come first: they are read before). */
+  for (size_t p = 0; p < P; p++)
+    {
+      int root = model->plan_f32.root[p];
+
+      if (root != (int) p)
+        {
+          lo[p] = lo[root];
+          hi[p] = hi[root];
+        }
+    }
   return status;
 }
 
@@ -271,7 +358,8 @@ size_t
 qs_engine_get_working_size (const QsEngineModel *model)
 {
   /* The SQNR pass is the largest: both paths' values side by side. */
-  size_t size = model != NULL ? qs_engine_compare_buffer_size (model, QS_ENGINE_TASK_IMAGES) : SIZE_MAX;
+  size_t size = model != NULL ? qs_engine_compare_buffer_size (model, qs_engine_fit_batch (model, NULL, true))
+                              : SIZE_MAX;
 
   return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
 }
@@ -365,7 +453,8 @@ qs_engine_calibrate_values (const QsEngineModel        *model,
   cal->hi = calloc (job.n_points, sizeof (float));
   job.model = model;
   job.data = calibration;
-  job.forward_size = qs_engine_task_scratch_size (model, NULL);
+  job.batch = qs_engine_fit_batch (model, NULL, false);
+  job.forward_size = qs_engine_batch_scratch_size (model, NULL, job.batch);
   if (cal->lo == NULL || cal->hi == NULL)
     status = QS_ENGINE_NO_MEMORY;
   else if (job.forward_size == SIZE_MAX)
@@ -420,6 +509,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
   job.model = model;
   job.data = &cal->data;
   job.qm = qm;
+  job.batch = qs_engine_fit_batch (model, NULL, true);
   job.signal = calloc (n_tasks * model->n_layers, sizeof (double));
   job.noise = calloc (n_tasks * model->n_layers, sizeof (double));
   if (job.signal == NULL || job.noise == NULL)
@@ -439,7 +529,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
       QsQuantLayer *q = &qm->layers[i];
       double signal = 0.0, noise = 0.0;
 
-      if (model->layers[i].weights == NULL)
+      if (!qs_layer_has_kernel (&model->layers[i]))
         continue;
       for (size_t t = 0; t < n_tasks; t++)
         {

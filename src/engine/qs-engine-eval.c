@@ -134,6 +134,20 @@ qs_engine_run_batches (size_t                    n_images,
   return (QsEngineStatus) atomic_load (&job.status);
 }
 
+size_t
+qs_engine_fit_batch (const QsEngineModel    *model,
+                     const QsQuantizedModel *quantized,
+                     bool                    compare)
+{
+  size_t batch = QS_ENGINE_TASK_IMAGES;
+
+  while (batch > 1
+         && (compare ? qs_engine_compare_buffer_size (model, batch)
+                     : qs_engine_get_buffer_size (model, quantized, batch)) > QS_ENGINE_BATCH_BYTES)
+    batch /= 2;
+  return batch;
+}
+
 /* ---- prediction ---------------------------------------------------------------- */
 
 typedef struct {
@@ -141,6 +155,7 @@ typedef struct {
   const QsQuantizedModel *quantized;
   const QsEngineDataset  *data;
   size_t                  first;
+  size_t                  batch;         /* images per forward call */
   size_t                  forward_size;
   size_t                  n_outputs;
   int32_t                *predictions;
@@ -172,19 +187,22 @@ predict_batch (void  *data,
 {
   QsPredictJob *job = data;
   size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
-  const float *images = job->data->images + (job->first + first) * image_size;
   float *outputs = (float *) ((uint8_t *) scratch + job->forward_size);
-  QsEngineStatus status;
+  QsEngineStatus status = QS_ENGINE_OK;
 
-  if (job->quantized != NULL)
-    status = qs_engine_forward_quant (job->quantized, images, count, scratch, NULL, NULL, outputs);
-  else
-    status = qs_engine_forward_fp32 (job->model, images, count, scratch, NULL, NULL, outputs);
-  if (status != QS_ENGINE_OK)
-    return status;
-  for (size_t i = 0; i < count; i++)
-    job->predictions[first + i] = argmax (outputs + i * job->n_outputs, job->n_outputs);
-  return QS_ENGINE_OK;
+  for (size_t at = first; at < first + count && status == QS_ENGINE_OK; at += job->batch)
+    {
+      size_t batch = first + count - at < job->batch ? first + count - at : job->batch;
+      const float *images = job->data->images + (job->first + at) * image_size;
+
+      if (job->quantized != NULL)
+        status = qs_engine_forward_quant (job->quantized, images, batch, scratch, NULL, NULL, outputs);
+      else
+        status = qs_engine_forward_fp32 (job->model, images, batch, scratch, NULL, NULL, outputs);
+      for (size_t i = 0; status == QS_ENGINE_OK && i < batch; i++)
+        job->predictions[at + i] = argmax (outputs + i * job->n_outputs, job->n_outputs);
+    }
+  return status;
 }
 
 static QsEngineStatus
@@ -218,13 +236,14 @@ predict_range (const QsEngineModel      *model,
     .quantized = quantized,
     .data = data,
     .first = first,
-    .forward_size = qs_engine_task_scratch_size (model, quantized),
+    .batch = qs_engine_fit_batch (model, quantized, false),
     .n_outputs = qs_engine_model_get_n_outputs (model),
     .predictions = predictions,
   };
   size_t outputs, scratch;
 
-  if (!qs_checked_mul3_size (QS_ENGINE_TASK_IMAGES, job.n_outputs, sizeof (float), &outputs)
+  job.forward_size = qs_engine_batch_scratch_size (model, quantized, job.batch);
+  if (!qs_checked_mul3_size (job.batch, job.n_outputs, sizeof (float), &outputs)
       || !qs_checked_add_size (job.forward_size, outputs, &scratch))
     return QS_ENGINE_NO_MEMORY;
   return qs_engine_run_batches (count, scratch, options, progress_base, progress_total,

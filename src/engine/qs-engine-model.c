@@ -297,7 +297,7 @@ commit_layer (QsEngineModel *model)
       (void) qs_engine_model_plan (model);
       return status;
     }
-  if (layer->weights != NULL)
+  if (qs_layer_has_kernel (layer))
     layer->weight_index = (int) model->n_weighted++;
   return QS_ENGINE_OK;
 }
@@ -376,7 +376,10 @@ valid_activation (QsActivation activation,
     || (activation == QS_ACTIVATION_RELU && !isnan (max) && max > 0.0f);
 }
 
-/* Copies weights and bias and packs the float32 GEMM operand. */
+/* Copies the bias and the kernel: a depthwise kernel as it is (its float32
+ * kernel reads it so), a GEMM kernel only packed for the float32 GEMM,
+ * which is all the float32 path reads; quantizing reads its rows back
+ * (qs_layer_kernel_rows). One float copy of the weights, not two. */
 static QsEngineStatus
 set_weights (QsEngineModel *model,
              QsEngineLayer *layer,
@@ -397,11 +400,9 @@ set_weights (QsEngineModel *model,
       return QS_ENGINE_INVALID_ARGUMENT;
 
   layer->k = k;
-  layer->weights = malloc (count * sizeof (float));
   layer->bias = calloc (n, sizeof (float));
-  if (layer->weights == NULL || layer->bias == NULL)
+  if (layer->bias == NULL)
     return QS_ENGINE_NO_MEMORY;
-  memcpy (layer->weights, kernel, count * sizeof (float));
   if (bias != NULL)
     memcpy (layer->bias, bias, n * sizeof (float));
   if (layer->kind != QS_LAYER_DEPTHWISE_CONV2D)
@@ -409,9 +410,52 @@ set_weights (QsEngineModel *model,
       layer->packed_f32 = malloc (qs_layer_packed_f32_size (model->kernels, layer) * sizeof (float));
       if (layer->packed_f32 == NULL)
         return QS_ENGINE_NO_MEMORY;
-      return qs_layer_pack_f32 (model->kernels, layer, layer->weights, layer->packed_f32);
+      return qs_layer_pack_f32 (model->kernels, layer, kernel, layer->packed_f32);
     }
+  layer->weights = malloc (count * sizeof (float));
+  if (layer->weights == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  memcpy (layer->weights, kernel, count * sizeof (float));
   return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_layer_kernel_rows (const QsEngineModel *model,
+                      const QsEngineLayer *l,
+                      size_t               row0,
+                      size_t               rows,
+                      float               *out)
+{
+  size_t groups, N = (size_t) l->out_c, n, group_size;
+
+  if (!qs_layer_has_kernel (l) || row0 > l->k || rows > l->k - row0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (l->weights != NULL)
+    {
+      memcpy (out, l->weights + row0 * N, rows * N * sizeof (float));
+      return QS_ENGINE_OK;
+    }
+  /* Group g's kernel is columns [g n, (g + 1) n), packed on its own. */
+  groups = (size_t) l->groups;
+  n = N / groups;
+  group_size = model->kernels->gemm_f32_packed_size (n, l->k);
+  for (size_t g = 0; g < groups; g++)
+    model->kernels->gemm_f32_unpack (n, l->k, l->packed_f32 + g * group_size, row0, rows, out + g * n, N);
+  return QS_ENGINE_OK;
+}
+
+float *
+qs_layer_kernel_copy (const QsEngineModel *model,
+                      const QsEngineLayer *l)
+{
+  float *kernel = malloc (l->k * (size_t) l->out_c * sizeof (float));
+
+  if (kernel != NULL && qs_layer_kernel_rows (model, l, 0, l->k, kernel) != QS_ENGINE_OK)
+    {
+      free (kernel);
+      return NULL;
+    }
+  return kernel;
 }
 
 size_t
@@ -665,7 +709,7 @@ last_weighted_unactivated (QsEngineModel *model)
       || (model->n_next_inputs == 1 && model->next_inputs[0] != (int) model->n_layers))
     return NULL;
   last = &model->layers[model->n_layers - 1];
-  if (last->weights == NULL || last->activation != QS_ACTIVATION_NONE
+  if (!qs_layer_has_kernel (last) || last->activation != QS_ACTIVATION_NONE
       || model->output_value == (int) model->n_layers)
     return NULL;
   return last;
@@ -762,7 +806,8 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
 {
   QsEngineLayer *layer;
   size_t n, rows;
-  float *weights, *bias;
+  float *kernel, *weights, *bias;
+  QsEngineStatus status;
 
   if (model == NULL || mean == NULL || variance == NULL || !isfinite (epsilon))
     return QS_ENGINE_INVALID_ARGUMENT;
@@ -772,11 +817,15 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
   rows = layer->k;
   /* Folded into copies, checked, then swapped in: a statistic that is not
    * finite, or a fold that overflows float32, leaves the layer as it was
-   * (a NaN weight would later reach a float-to-int conversion). */
+   * (a NaN weight would later reach a float-to-int conversion). A GEMM
+   * layer's kernel is read back from its packed form and packed again. */
+  kernel = layer->weights != NULL ? layer->weights : qs_layer_kernel_copy (model, layer);
   weights = malloc (rows * n * sizeof (float));
   bias = malloc (n * sizeof (float));
-  if (weights == NULL || bias == NULL)
+  if (kernel == NULL || weights == NULL || bias == NULL)
     {
+      if (kernel != layer->weights)
+        free (kernel);
       free (weights);
       free (bias);
       return QS_ENGINE_NO_MEMORY;
@@ -790,24 +839,31 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
       bool finite = isfinite (factor) && isfinite (b) && isfinite (mean[c]);
 
       for (size_t r = 0; r < rows && finite; r++)
-        finite = fits_float (layer->weights[r * n + c] * factor, &weights[r * n + c]);
+        finite = fits_float (kernel[r * n + c] * factor, &weights[r * n + c]);
       if (finite)
         finite = fits_float (((double) layer->bias[c] - mean[c]) * factor + b, &bias[c]);
       if (!finite)
         {
+          if (kernel != layer->weights)
+            free (kernel);
           free (weights);
           free (bias);
           return QS_ENGINE_INVALID_ARGUMENT;
         }
     }
-  free (layer->weights);
+  free (kernel);
   free (layer->bias);
-  layer->weights = weights;
   layer->bias = bias;
   model->n_next_inputs = 0;
-  if (layer->packed_f32 != NULL)
-    return qs_layer_pack_f32 (model->kernels, layer, layer->weights, layer->packed_f32);
-  return QS_ENGINE_OK;
+  if (layer->packed_f32 == NULL)
+    {
+      layer->weights = weights;
+      return QS_ENGINE_OK;
+    }
+  layer->weights = NULL;
+  status = qs_layer_pack_f32 (model->kernels, layer, weights, layer->packed_f32);
+  free (weights);
+  return status;
 }
 
 size_t
@@ -861,7 +917,7 @@ qs_engine_model_get_layer (const QsEngineModel *model,
   info->out_c = l->out_c;
   info->weight_index = l->weight_index;
   info->macs = layer_macs (l);
-  info->weight_count = l->weights != NULL ? (uint64_t) l->k * l->out_c : 0;
+  info->weight_count = qs_layer_has_kernel (l) ? (uint64_t) l->k * l->out_c : 0;
   info->value = (int) index + 1;
   info->inputs = l->inputs;
   info->n_inputs = l->n_inputs;

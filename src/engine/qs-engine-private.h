@@ -27,10 +27,11 @@ typedef struct {
   float        activation_max;
   float        lo, hi;        /* the float32 clamp the activation amounts to */
   size_t       k;             /* GEMM depth (conv, dense) or taps (depthwise) */
-  float       *weights;       /* Keras layout: [k][out_c], depthwise [taps][out_c] */
+  float       *weights;       /* depthwise: the kernel, [taps][out_c]; NULL otherwise */
   float       *bias;          /* [out_c], zeros when the layer has none */
-  float       *packed_f32;    /* weights packed for the model's float32 GEMM (per group, one
-                               * after the other, for a grouped convolution) */
+  float       *packed_f32;    /* Conv2D, Dense: the kernel ([k][out_c] in Keras) packed for the
+                               * model's float32 GEMM (per group, one after the other, for a
+                               * grouped convolution), its only float copy */
   int          weight_index;
   int          inputs[QS_ENGINE_MAX_INPUTS];  /* the values read; inputs[0] gives in_h/w/c */
   size_t       n_inputs;
@@ -200,13 +201,29 @@ QsEngineStatus qs_engine_forward_compare     (const QsQuantizedModel *quantized,
                                               QsCompareHook           hook,
                                               void                   *hook_data);
 
-/* The scratch one worker needs for a batch of QS_ENGINE_TASK_IMAGES,
+/* The scratch one forward call of a worker may take before a task's
+ * images run a few at a time: a batch of 16 images of VGG16's 224 x 224
+ * x 64 maps is 0.5 GB of float32 values, an image 31 MB. Results do not
+ * change (every image is computed on its own; ranges and SQNR sums run
+ * over the task's images in order whatever the batch). */
+#define QS_ENGINE_BATCH_BYTES ((size_t) 128 << 20)
+
+/* Images per forward call of a worker: QS_ENGINE_TASK_IMAGES, halved
+ * while the float32 (@quantized NULL) or integer path's scratch, or with
+ * @compare the output SQNR pass's, would pass QS_ENGINE_BATCH_BYTES;
+ * at least 1 (qs-engine-eval.c). */
+size_t qs_engine_fit_batch (const QsEngineModel    *model,
+                            const QsQuantizedModel *quantized,
+                            bool                    compare);
+
+/* The scratch one worker needs for a forward call of @batch images,
  * rounded up to a cache line; SIZE_MAX when it cannot be addressed. */
 static inline size_t
-qs_engine_task_scratch_size (const QsEngineModel    *model,
-                             const QsQuantizedModel *quantized)
+qs_engine_batch_scratch_size (const QsEngineModel    *model,
+                              const QsQuantizedModel *quantized,
+                              size_t                  batch)
 {
-  size_t size = qs_engine_get_buffer_size (model, quantized, QS_ENGINE_TASK_IMAGES);
+  size_t size = qs_engine_get_buffer_size (model, quantized, batch);
 
   return size > SIZE_MAX - 63 ? SIZE_MAX : (size + 63) & ~(size_t) 63;
 }
@@ -325,6 +342,25 @@ QsEngineStatus qs_layer_pack_f32        (const QsKernels     *kernels,
                                          float               *packed);
 bool           qs_layer_runs_in_float   (const QsEngineModel *model,
                                          size_t               i);
+
+/* Whether the layer has a kernel (Conv2D, DepthwiseConv2D, Dense). */
+static inline bool
+qs_layer_has_kernel (const QsEngineLayer *l)
+{
+  return l->weights != NULL || l->packed_f32 != NULL;
+}
+
+/* Rows [row0, row0 + rows) of the layer's kernel in the Keras layout
+ * [k][out_c], into @out: its own copy (depthwise) or read back from the
+ * packed GEMM operand, bit for bit what the model was given (after folds). */
+QsEngineStatus qs_layer_kernel_rows     (const QsEngineModel *model,
+                                         const QsEngineLayer *l,
+                                         size_t               row0,
+                                         size_t               rows,
+                                         float               *out);
+/* The whole kernel in a new buffer (free()), or NULL without memory. */
+float         *qs_layer_kernel_copy     (const QsEngineModel *model,
+                                         const QsEngineLayer *l);
 
 /* Pad, crop or nearest-upsample @batch maps of @elem_size elements
  * (qs-engine-ops.c); @fill is one element of padding. */

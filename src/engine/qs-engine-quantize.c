@@ -190,9 +190,19 @@ activation_codes (const QsEngineLayer *l,
 
 /* ---- weights ---------------------------------------------------------------------- */
 
+/* Where a kernel's codes go. */
+typedef enum {
+  QS_CODES_KERAS = 0,  /* int32, the Keras layout [k][out_c] */
+  QS_CODES_T8,         /* int8, [out_c][k]: a GEMM layer's int8 operand before packing */
+  QS_CODES_T16,        /* int16, [out_c][k]: its int16 operand */
+} QsCodeForm;
+
 typedef struct {
   QsQuantParams params;
-  int32_t      *codes;      /* Keras layout, shifted into the container */
+  int32_t      *codes;      /* QS_CODES_KERAS: the codes, shifted into the container */
+  int8_t       *codes8;     /* QS_CODES_T8 */
+  int16_t      *codes16;    /* QS_CODES_T16 */
+  int64_t      *colsum;     /* [out_c]: each channel's sum of (shifted) codes */
   int32_t      *zero_int;   /* [out_c], shifted */
   double       *zero_frac;  /* [out_c], the (possibly fractional) zero point, shifted */
   double       *scale;      /* [out_c] */
@@ -204,67 +214,135 @@ weight_quant_clear (QsWeightQuant *w)
 {
   qs_quant_params_clear (&w->params);
   free (w->codes);
+  free (w->codes8);
+  free (w->codes16);
+  free (w->colsum);
   free (w->zero_int);
   free (w->zero_frac);
   free (w->scale);
 }
 
-/* Quantizes the layer's kernel (Keras layout [k][out_c]) under @scheme,
- * with codes shifted so their range fits a signed container of @container
- * bits (an unsigned 8-bit scheme's [0, 255] becomes [-128, 127] with the
- * zero point shifted alike: q - z is unchanged). */
+/* Rows of a kernel quantized at a time: their floats and int32 codes are
+ * all the temporary memory quantizing takes, however large the kernel
+ * (a 25088 x 4096 Dense layer is 411 MB of floats). */
+#define QS_WEIGHT_BLOCK_ELEMENTS ((size_t) 1 << 16)
+
 static QsEngineStatus
-quantize_weights (const QsEngineLayer *l,
+engine_status (QsStatus st)
+{
+  return st == QS_OK ? QS_ENGINE_OK
+                     : (st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT);
+}
+
+/* Each channel's (or, per tensor, the kernel's) finite range, block by
+ * block: min, max and counts add up exactly. */
+static QsEngineStatus
+kernel_stats_streamed (const QsEngineModel *model,
+                       const QsEngineLayer *l,
+                       bool                 per_channel,
+                       size_t               block_rows,
+                       float               *rows_buffer,
+                       QsRangeStats        *stats)
+{
+  size_t n = (size_t) l->out_c, channels = per_channel ? n : 1;
+  QsRangeStats *block = calloc (channels, sizeof *block);
+  QsStatus st = QS_OK;
+
+  if (block == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t c = 0; c < channels; c++)
+    qs_range_stats_init (&stats[c]);
+  for (size_t r0 = 0; r0 < l->k && st == QS_OK; r0 += block_rows)
+    {
+      size_t rows = l->k - r0 < block_rows ? l->k - r0 : block_rows;
+      QsChannelLayout layout = per_channel ? (QsChannelLayout) { rows * n, rows, n, 1 }
+                                           : qs_channel_layout_per_tensor (rows * n);
+
+      qs_layer_kernel_rows (model, l, r0, rows, rows_buffer);
+      st = qs_range_stats_compute (&layout, rows_buffer, 1, block, NULL);
+      for (size_t c = 0; st == QS_OK && c < channels; c++)
+        qs_range_stats_merge (&stats[c], &block[c]);
+    }
+  free (block);
+  return engine_status (st);
+}
+
+/* Quantizes the layer's kernel (Keras layout [k][out_c]) under @scheme
+ * into the @form the layer runs on, with codes shifted so their range
+ * fits a signed container of @container bits (an unsigned 8-bit scheme's
+ * [0, 255] becomes [-128, 127] with the zero point shifted alike: q - z
+ * is unchanged). A block of rows at a time: minmax and manual ranges need
+ * only each channel's min and max, so a kernel kept packed (a GEMM
+ * layer's) is read back twice, block by block, and never whole; the other
+ * range methods look at every value at once and take a copy of it. */
+static QsEngineStatus
+quantize_weights (const QsEngineModel *model,
+                  const QsEngineLayer *l,
                   const QsScheme      *scheme,
                   int                  container,
+                  QsCodeForm           form,
                   QsWeightQuant       *w)
 {
-  size_t n = (size_t) l->out_c, count = l->k * n;
+  size_t n = (size_t) l->out_c, k = l->k, count = k * n;
   bool per_channel = scheme->granularity == QS_GRANULARITY_CHANNEL;
+  bool streamed = scheme->range_method == QS_RANGE_MINMAX || scheme->range_method == QS_RANGE_MANUAL;
+  size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout;
   QsRangeStats *stats;
-  float *lo, *hi;
+  float *lo, *hi, *rows_buffer = NULL, *kernel = NULL;
+  int32_t *block_codes = NULL;
   size_t channels = per_channel ? n : 1;
   double signal = 0.0, noise = 0.0;
   int32_t shift = 0;
-  QsStatus st;
+  QsEngineStatus status = QS_ENGINE_OK;
 
   memset (w, 0, sizeof *w);
+  if (block_rows > k)
+    block_rows = k;
   if (per_channel)
-    layout = (QsChannelLayout) { count, l->k, n, 1 };
+    layout = (QsChannelLayout) { count, k, n, 1 };
   else
     layout = qs_channel_layout_per_tensor (count);
 
   stats = calloc (channels, sizeof *stats);
   lo = calloc (channels, sizeof *lo);
   hi = calloc (channels, sizeof *hi);
-  w->codes = malloc (count * sizeof *w->codes);
+  w->colsum = calloc (n, sizeof *w->colsum);
   w->zero_int = calloc (n, sizeof *w->zero_int);
   w->zero_frac = calloc (n, sizeof *w->zero_frac);
   w->scale = calloc (n, sizeof *w->scale);
-  if (stats == NULL || lo == NULL || hi == NULL || w->codes == NULL || w->zero_int == NULL
-      || w->zero_frac == NULL || w->scale == NULL || qs_quant_params_init (&w->params, channels) != QS_OK)
+  if (form == QS_CODES_KERAS)
+    w->codes = malloc (count * sizeof *w->codes);
+  else
+    block_codes = malloc (block_rows * n * sizeof *block_codes);
+  if (form == QS_CODES_T8)
+    w->codes8 = malloc (count * sizeof *w->codes8);
+  if (form == QS_CODES_T16)
+    w->codes16 = malloc (count * sizeof *w->codes16);
+  if (l->weights != NULL)
+    kernel = l->weights;
+  else if (streamed)
+    rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
+  else
+    kernel = qs_layer_kernel_copy (model, l);
+  if (stats == NULL || lo == NULL || hi == NULL || w->colsum == NULL || w->zero_int == NULL
+      || w->zero_frac == NULL || w->scale == NULL || (form == QS_CODES_KERAS ? w->codes == NULL : block_codes == NULL)
+      || (form == QS_CODES_T8 && w->codes8 == NULL) || (form == QS_CODES_T16 && w->codes16 == NULL)
+      || (kernel == NULL && rows_buffer == NULL) || qs_quant_params_init (&w->params, channels) != QS_OK)
     {
-      free (stats);
-      free (lo);
-      free (hi);
-      return QS_ENGINE_NO_MEMORY;
+      status = QS_ENGINE_NO_MEMORY;
+      goto out;
     }
 
-  st = qs_range_stats_compute (&layout, l->weights, 1, stats, NULL);
-  if (st == QS_OK)
-    st = qs_range_choose (scheme, &layout, l->weights, stats, lo, hi);
-  free (stats);
-  if (st != QS_OK)
-    {
-      free (lo);
-      free (hi);
-      return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
-    }
+  if (kernel == NULL)
+    status = kernel_stats_streamed (model, l, per_channel, block_rows, rows_buffer, stats);
+  else
+    status = engine_status (qs_range_stats_compute (&layout, kernel, 1, stats, NULL));
+  if (status == QS_ENGINE_OK)
+    status = engine_status (qs_range_choose (scheme, &layout, kernel, stats, lo, hi));
+  if (status != QS_ENGINE_OK)
+    goto out;
   qs_quant_params_set_from_ranges (&w->params, scheme, lo, hi);
-  free (lo);
-  free (hi);
-  qs_quantize (&w->params, &layout, l->weights, w->codes);
 
   if (scheme->format == QS_FORMAT_INT)
     {
@@ -274,16 +352,36 @@ quantize_weights (const QsEngineLayer *l,
         shift = cmax - w->params.qmax;
     }
 
-  for (size_t i = 0; i < count; i++)
+  /* In the order of the Keras layout, block after block, as one pass
+   * over the whole kernel would: the SQNR sums are the same. */
+  for (size_t r0 = 0; r0 < k; r0 += block_rows)
     {
-      size_t ch = per_channel ? i % n : 0;
-      double x = l->weights[i];
-      double y = qs_dequantize_code (&w->params, ch, w->codes[i]);
+      size_t rows = k - r0 < block_rows ? k - r0 : block_rows;
+      QsChannelLayout block = per_channel ? (QsChannelLayout) { rows * n, rows, n, 1 }
+                                          : qs_channel_layout_per_tensor (rows * n);
+      const float *x = kernel != NULL ? kernel + r0 * n : rows_buffer;
+      int32_t *codes = form == QS_CODES_KERAS ? w->codes + r0 * n : block_codes;
 
-      signal += x * x;
-      noise += (x - y) * (x - y);
-      if (scheme->format == QS_FORMAT_INT)
-        w->codes[i] += shift;
+      if (kernel == NULL)
+        qs_layer_kernel_rows (model, l, r0, rows, rows_buffer);
+      qs_quantize (&w->params, &block, x, codes);
+      for (size_t j = 0; j < rows * n; j++)
+        {
+          size_t c = j % n, r = r0 + j / n;
+          double v = x[j];
+          double y = qs_dequantize_code (&w->params, per_channel ? c : 0, codes[j]);
+          int32_t code = codes[j] + (scheme->format == QS_FORMAT_INT ? shift : 0);
+
+          signal += v * v;
+          noise += (v - y) * (v - y);
+          w->colsum[c] += code;
+          if (form == QS_CODES_KERAS)
+            codes[j] = code;
+          else if (form == QS_CODES_T8)
+            w->codes8[c * k + r] = (int8_t) code;
+          else
+            w->codes16[c * k + r] = (int16_t) code;
+        }
     }
   w->sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
 
@@ -298,7 +396,16 @@ quantize_weights (const QsEngineLayer *l,
           w->zero_frac[c] = (double) w->params.zero_point[ch] + shift;
         }
     }
-  return QS_ENGINE_OK;
+
+out:
+  free (stats);
+  free (lo);
+  free (hi);
+  free (block_codes);
+  free (rows_buffer);
+  if (kernel != l->weights)
+    free (kernel);
+  return status;
 }
 
 static bool
@@ -402,7 +509,7 @@ static QsEngineStatus
 prepare_gemm_layer (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     QsQuantLayer           *q,
-                    const QsWeightQuant    *w,
+                    QsWeightQuant          *w,
                     int                     container)
 {
   const QsKernels *kr = qm->kernels;
@@ -425,7 +532,7 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   if (q->mode == QS_QMODE_INT8)
     {
-      int8_t *wt = malloc (n * k);
+      const int8_t *wt = w->codes8;
       /* A grouped convolution packs each group's [n / groups][k] rows
        * (consecutive in wt) on its own, cache-line apart. */
       size_t groups = (size_t) l->groups, ng = n / groups;
@@ -433,14 +540,8 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
       q->packed_group_size = (kr->gemm_packed_size (ng, q->kp) + 63) & ~(size_t) 63;
       q->bias32 = calloc (n, sizeof (int32_t));
       q->packed = malloc (groups * q->packed_group_size + QS_KERNEL_SLACK);
-      if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
-        {
-          free (wt);
-          return QS_ENGINE_NO_MEMORY;
-        }
-      for (size_t c = 0; c < n; c++)
-        for (size_t r = 0; r < k; r++)
-          wt[c * k + r] = (int8_t) w->codes[r * n + c];
+      if (q->bias32 == NULL || q->packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
       for (size_t g = 0; g < groups; g++)
         kr->gemm_pack (ng, k, q->kp, wt + g * ng * k, (uint8_t *) q->packed + g * q->packed_group_size);
       if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
@@ -453,22 +554,20 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
               && (q->packed_c1 = malloc (kr->conv_c1_packed_size (n, l->kernel_h))) != NULL)
             kr->conv_c1_pack (n, l->kernel_h, l->kernel_w, wt, q->packed_c1);
         }
-      free (wt);
     }
   else
     {
       q->bias64 = calloc (n, sizeof (int64_t));
-      q->w16 = malloc (n * k * sizeof (int16_t));
-      if (q->bias64 == NULL || q->w16 == NULL)
+      if (q->bias64 == NULL)
         return QS_ENGINE_NO_MEMORY;
-      for (size_t c = 0; c < n; c++)
-        for (size_t r = 0; r < k; r++)
-          q->w16[c * k + r] = (int16_t) w->codes[r * n + c];
+      /* The int16 operand is the codes as they are. */
+      q->w16 = w->codes16;
+      w->codes16 = NULL;
     }
 
   for (size_t c = 0; c < n; c++)
     {
-      int64_t colsum = code_colsum (w, c, k, n), zw = w->zero_int[c];
+      int64_t colsum = w->colsum[c], zw = w->zero_int[c];
       double rw = w->zero_frac[c] - (double) zw;
       int64_t bias;
 
@@ -590,7 +689,7 @@ prepare_float_layer (const QsQuantizedModel *qm,
   if (q->fake_weights == NULL)
     return QS_ENGINE_NO_MEMORY;
   if (w == NULL)
-    memcpy (q->fake_weights, l->weights, count * sizeof (float));
+    qs_layer_kernel_rows (qm->model, l, 0, l->k, q->fake_weights);
   else
     for (size_t i = 0; i < count; i++)
       q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
@@ -655,37 +754,40 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   QsChannelLayout layout = { count, l->k, n, 1 };
   QsBlockGeometry geo;
   int32_t *codes = NULL, *zero_points = NULL;
-  float *scales = NULL;
+  float *scales = NULL, *kernel = NULL;
   double signal = 0.0, noise = 0.0;
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   QsEngineStatus status;
 
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
+  kernel = l->weights != NULL ? l->weights : qs_layer_kernel_copy (qm->model, l);
   q->fake_weights = malloc (count * sizeof (float));
   codes = malloc (count * sizeof (int32_t));
   scales = malloc (geo.block_count * sizeof (float));
   zero_points = malloc (geo.block_count * sizeof (int32_t));
-  if (q->fake_weights == NULL || codes == NULL || scales == NULL || zero_points == NULL)
+  if (kernel == NULL || q->fake_weights == NULL || codes == NULL || scales == NULL || zero_points == NULL)
     st = QS_STATUS_NO_MEMORY;
   else
-    st = qs_block_quantize (scheme, &layout, l->weights, codes, scales, NULL, zero_points, NULL);
+    st = qs_block_quantize (scheme, &layout, kernel, codes, scales, NULL, zero_points, NULL);
   if (st == QS_OK)
     st = qs_block_dequantize (scheme, &layout, codes, scales, zero_points, q->fake_weights);
+  for (size_t i = 0; st == QS_OK && i < count; i++)
+    {
+      double x = kernel[i], e = x - (double) q->fake_weights[i];
+      signal += x * x;
+      noise += e * e;
+    }
+  if (kernel != l->weights)
+    free (kernel);
   if (st != QS_OK)
     {
       free (codes);
       free (scales);
       free (zero_points);
-      return st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT;
+      return engine_status (st);
     }
 
-  for (size_t i = 0; i < count; i++)
-    {
-      double x = l->weights[i], e = x - (double) q->fake_weights[i];
-      signal += x * x;
-      noise += e * e;
-    }
   q->stats.weight_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
 
   /* Past QS_MAX_INT32_K taps a group's int32 sum could wrap. */
@@ -783,7 +885,9 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       return QS_ENGINE_UNSUPPORTED;
     }
 
-  status = quantize_weights (l, scheme, container == 32 ? 8 : container, &w);
+  status = quantize_weights (qm->model, l, scheme, container == 32 ? 8 : container,
+                             container == 32 || l->kind == QS_LAYER_DEPTHWISE_CONV2D ? QS_CODES_KERAS
+                             : (container == 8 ? QS_CODES_T8 : QS_CODES_T16), &w);
   if (status != QS_ENGINE_OK)
     {
       weight_quant_clear (&w);
@@ -979,12 +1083,12 @@ quantize_layers (const QsCalibration  *cal,
                                                &qm->values[i + 1], NULL)) != QS_ENGINE_OK)
         return status;
       q->out = qm->values[i + 1];
-      q->float_output = act->float_logits && l->weights != NULL && qs_layer_is_last (model, i);
+      q->float_output = act->float_logits && qs_layer_has_kernel (l) && qs_layer_is_last (model, i);
       /* The integer merges and tables take integer zero points. */
       if (!act->nudge_zero && (merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l))))
         q->runs_in_float = true;
 
-      if (l->weights != NULL)
+      if (qs_layer_has_kernel (l))
         {
           status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
           if (status != QS_ENGINE_OK)

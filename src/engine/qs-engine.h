@@ -424,9 +424,12 @@ void           qs_quantized_model_free (QsQuantizedModel *quantized);
  * scheme, calibration slice), and qs_engine_quantize_calibrated then
  * quantizes weights and derives requantization multipliers for any
  * number of weight schemes without running the calibration images again.
- * qs_engine_prepare_quantized is the two in one call. Immutable,
- * shareable between threads; holds @model and @calibration's images by
- * pointer (they must outlive it: the output SQNR runs them again). */
+ * qs_engine_prepare_quantized is the two in one call. Calibrating is one
+ * float32 pass over the slice (two for percentile ranges), its ranges
+ * gathered as each layer's output is made; the output SQNR is not part of
+ * it. Immutable, shareable between threads; holds @model and
+ * @calibration's images by pointer (they must outlive it: the output SQNR
+ * runs them again). */
 typedef struct _QsCalibration QsCalibration;
 
 QsEngineStatus qs_engine_calibrate (const QsEngineModel        *model,
@@ -527,10 +530,11 @@ double qs_engine_eval_result_agreement  (const QsEngineEvalResult *result);
 
 /* The working memory one worker thread of qs_engine_prepare_quantized,
  * qs_engine_evaluate or qs_engine_predict holds at most: its batch of
- * QS_ENGINE_TASK_IMAGES images, its values placed by liveness (the
- * largest set alive at once), plus, for the output SQNR, the integer
- * path's values beside the float32 path's (layer by layer, so it does not
- * grow with depth). A run holds this once per thread; it depends on the
+ * up to QS_ENGINE_TASK_IMAGES images (fewer where that many would take
+ * more than 128 MiB), its values placed by liveness (the largest set
+ * alive at once), plus, for the output SQNR, the integer path's values
+ * beside the float32 path's (layer by layer, so it does not grow with
+ * depth). A run holds this once per thread; it depends on the
  * architecture alone (a tiny file can declare huge feature maps), so
  * callers compare it with their memory budget before running. SIZE_MAX
  * when it overflows. */

@@ -408,6 +408,18 @@ void   qs_gemm_f32_pack_scalar (size_t n, size_t k, const float *w, float *packe
 void   qs_gemm_f32_scalar      (size_t m, size_t n, size_t k, const float *a, size_t lda,
                                 const float *packed, const float *bias, float lo, float hi,
                                 float *c, size_t ldc);
+/* Rows [row0, row0 + rows) of the [k][n] kernel @packed was packed from,
+ * into @w (row stride @ldw): bit for bit what was packed. */
+typedef void   (*QsGemmF32UnpackFunc)     (size_t n, size_t k, const float *packed, size_t row0,
+                                           size_t rows, float *w, size_t ldw);
+/* The packings as panels of @panel output channels over n rounded up to
+ * @align, [n/panel][k][panel], the last panel narrower. */
+void   qs_gemm_f32_unpack_panels (size_t n, size_t k, const float *packed, size_t panel, size_t align,
+                                  size_t row0, size_t rows, float *w, size_t ldw);
+void   qs_gemm_f32_unpack_scalar (size_t n, size_t k, const float *packed, size_t row0, size_t rows,
+                                  float *w, size_t ldw);
+void   qs_gemm_f32_unpack_avx2   (size_t n, size_t k, const float *packed, size_t row0, size_t rows,
+                                  float *w, size_t ldw);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
 void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
@@ -457,6 +469,8 @@ typedef struct {
   /* Optional (NULL: GEMM, then the requantization pass); only for
    * parameters without left_shift and frac_q16. */
   QsGemmRequantFunc          gemm_requant;
+  /* The inverse of gemm_f32_pack (a model keeps its GEMM kernels packed only). */
+  QsGemmF32UnpackFunc        gemm_f32_unpack;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.

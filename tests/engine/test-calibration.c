@@ -1,0 +1,304 @@
+/* test-calibration.c: calibration's fused range pass and the model's single float copy of its kernels.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * - every value's calibrated range equals a plain sequential min/max over
+ *   that value's float32 outputs, image by image (views included);
+ * - every ISA's float32 GEMM packing is read back bit for bit, by blocks
+ *   of rows, and every ISA has the routine that does it;
+ * - a model keeps Conv2D and Dense kernels only packed, and reads them
+ *   back exactly as given (after a folded batch norm: as folded);
+ * - quantizing a kernel a block of rows at a time (minmax) gives what
+ *   quantizing it whole gives (percentile:100 takes the whole-kernel path
+ *   to the same ranges): weight SQNR and integer outputs bit for bit, on
+ *   the int8 and the int16 (more than 16,384 taps) paths.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "engine/qs-engine-private.h"
+
+static float *
+random_floats (GRand  *rng,
+               size_t  n,
+               double  scale)
+{
+  float *v = g_new (float, n);
+
+  for (size_t i = 0; i < n; i++)
+    v[i] = (float) (g_rand_double_range (rng, -1.0, 1.0) * scale);
+  return v;
+}
+
+static QsConvParams
+conv_params (int kernel,
+             int filters)
+{
+  QsConvParams p = {
+    .kernel_h = kernel, .kernel_w = kernel, .stride_h = 1, .stride_w = 1,
+    .padding = QS_PADDING_SAME, .filters = filters, .activation = QS_ACTIVATION_NONE,
+    .activation_max = INFINITY,
+  };
+
+  return p;
+}
+
+/* 8x8x3 -> conv 3x3x8 + ReLU (fused) -> depthwise 3x3 -> add (residual) ->
+ * max pool -> flatten (a view) -> dense 10: views, merges and both
+ * weighted kinds. */
+static QsEngineModel *
+small_graph (GRand *rng)
+{
+  QsEngineModel *model = qs_engine_model_new (8, 8, 3);
+  QsConvParams conv = conv_params (3, 8), dw = conv_params (3, 1), pool = conv_params (2, 0);
+  g_autofree float *k1 = random_floats (rng, 3 * 3 * 3 * 8, 0.5);
+  g_autofree float *b1 = random_floats (rng, 8, 0.1);
+  g_autofree float *k2 = random_floats (rng, 3 * 3 * 8, 0.5);
+  g_autofree float *k3 = random_floats (rng, 4 * 4 * 8 * 10, 0.2);
+  int relu_value, dw_value, merge[2];
+
+  pool.stride_h = pool.stride_w = 2;
+  pool.padding = QS_PADDING_VALID;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, b1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
+  relu_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw", &dw, k2, NULL), ==, QS_ENGINE_OK);
+  dw_value = qs_engine_model_get_last_value (model);
+  merge[0] = relu_value;
+  merge[1] = dw_value;
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, merge, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "pool", QS_LAYER_MAX_POOL, &pool), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flatten"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 10, QS_ACTIVATION_NONE, INFINITY, k3, NULL),
+                   ==, QS_ENGINE_OK);
+  return model;
+}
+
+typedef struct {
+  const QsEngineModel *model;
+  float               *lo, *hi;
+} RangeRef;
+
+/* The reference: one element after the other, no lanes, no views skipped. */
+static void
+reference_hook (void       *data,
+                size_t      layer,
+                const void *output,
+                size_t      batch)
+{
+  RangeRef *ref = data;
+  const float *v = output;
+  size_t n = batch * qs_layer_out_size (&ref->model->layers[layer]);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      ref->lo[layer + 1] = v[i] < ref->lo[layer + 1] ? v[i] : ref->lo[layer + 1];
+      ref->hi[layer + 1] = v[i] > ref->hi[layer + 1] ? v[i] : ref->hi[layer + 1];
+    }
+}
+
+static void
+test_ranges_match_sequential (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (9);
+  QsEngineModel *model = small_graph (rng);
+  size_t count = 45, image = 8 * 8 * 3, points = qs_engine_model_get_n_layers (model) + 1;
+  g_autofree float *images = random_floats (rng, count * image, 2.0);
+  g_autofree float *lo = g_new (float, points);
+  g_autofree float *hi = g_new (float, points);
+  QsEngineDataset data = { count, 8, 8, 3, images, NULL };
+  RangeRef ref = { model, lo, hi };
+  QsEngineRunOptions options;
+  QsCalibration *cal = NULL;
+  void *scratch = g_malloc (qs_engine_get_buffer_size (model, NULL, 1));
+
+  for (size_t p = 0; p < points; p++)
+    {
+      lo[p] = INFINITY;
+      hi[p] = -INFINITY;
+    }
+  for (size_t i = 0; i < image * count; i++)
+    {
+      lo[0] = images[i] < lo[0] ? images[i] : lo[0];
+      hi[0] = images[i] > hi[0] ? images[i] : hi[0];
+    }
+  for (size_t b = 0; b < count; b++)
+    g_assert_cmpint (qs_engine_forward_fp32 (model, images + b * image, 1, scratch, reference_hook, &ref, NULL),
+                     ==, QS_ENGINE_OK);
+  g_free (scratch);
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      qs_engine_run_options_init (&options);
+      options.n_threads = threads;
+      g_assert_cmpint (qs_engine_calibrate (model, NULL, &data, 0, &options, &cal, NULL, 0), ==, QS_ENGINE_OK);
+      for (size_t p = 0; p < points; p++)
+        {
+          g_assert_true (isfinite (lo[p]) && isfinite (hi[p]));
+          g_assert_cmpfloat (cal->lo[p], ==, lo[p]);
+          g_assert_cmpfloat (cal->hi[p], ==, hi[p]);
+        }
+      qs_calibration_free (cal);
+    }
+  /* The fused ReLU's value is the convolution's, and nothing below zero. */
+  g_assert_cmpfloat (lo[2], >=, 0.0f);
+  qs_engine_model_free (model);
+}
+
+static void
+test_unpack_every_isa (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (4);
+  const size_t ns[] = { 1, 15, 16, 17, 31, 32, 33, 70 }, ks[] = { 1, 5, 300 };
+
+  for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr;
+
+      if (!qs_kernels_isa_supported (isa))
+        continue;
+      kr = qs_kernels_get (isa);
+      /* A model keeps its GEMM kernels packed only: every ISA must read them back. */
+      g_assert_nonnull (kr->gemm_f32_unpack);
+      for (size_t a = 0; a < G_N_ELEMENTS (ns); a++)
+        for (size_t b = 0; b < G_N_ELEMENTS (ks); b++)
+          {
+            size_t n = ns[a], k = ks[b], ldw = n + 3;
+            g_autofree float *w = random_floats (rng, n * k, 1.0);
+            g_autofree float *packed = g_new (float, kr->gemm_f32_packed_size (n, k));
+            g_autofree float *back = g_new0 (float, k * ldw);
+
+            kr->gemm_f32_pack (n, k, w, packed);
+            /* Blocks of 7 rows into a wider row stride; the gaps stay untouched. */
+            for (size_t r0 = 0; r0 < k; r0 += 7)
+              kr->gemm_f32_unpack (n, k, packed, r0, MIN (7, k - r0), back + r0 * ldw, ldw);
+            for (size_t r = 0; r < k; r++)
+              {
+                g_assert_cmpmem (back + r * ldw, n * sizeof (float), w + r * n, n * sizeof (float));
+                for (size_t j = n; j < ldw; j++)
+                  g_assert_cmpfloat (back[r * ldw + j], ==, 0.0f);
+              }
+          }
+    }
+}
+
+static void
+test_one_float_copy (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (5);
+  QsEngineModel *model = qs_engine_model_new (6, 6, 4);
+  QsConvParams conv = conv_params (3, 20), grouped = conv_params (3, 6);
+  g_autofree float *k1 = random_floats (rng, 3 * 3 * 4 * 20, 1.0);
+  g_autofree float *k2 = random_floats (rng, 3 * 3 * 10 * 6, 1.0);
+  g_autofree float *gamma = random_floats (rng, 20, 1.0);
+  g_autofree float *beta = random_floats (rng, 20, 1.0);
+  g_autofree float *mean = random_floats (rng, 20, 1.0);
+  g_autofree float *variance = g_new (float, 20);
+  g_autofree float *folded = g_new (float, 3 * 3 * 4 * 20);
+  float *back;
+
+  for (int c = 0; c < 20; c++)
+    variance[c] = 0.5f + c;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, NULL), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_fold_batch_norm (model, gamma, beta, mean, variance, 1e-3f), ==, QS_ENGINE_OK);
+  grouped.groups = 2;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "grouped", &grouped, k2, NULL), ==, QS_ENGINE_OK);
+
+  /* Keras's fold, in double, rounded once to float32. */
+  for (size_t r = 0; r < 3 * 3 * 4; r++)
+    for (int c = 0; c < 20; c++)
+      folded[r * 20 + c] = (float) (k1[r * 20 + c] * ((double) gamma[c] / sqrt ((double) variance[c] + (double) 1e-3f)));
+
+  for (size_t i = 0; i < 2; i++)
+    {
+      g_assert_null (model->layers[i].weights);
+      g_assert_nonnull (model->layers[i].packed_f32);
+    }
+  back = qs_layer_kernel_copy (model, &model->layers[0]);
+  g_assert_cmpmem (back, sizeof (float) * 3 * 3 * 4 * 20, folded, sizeof (float) * 3 * 3 * 4 * 20);
+  g_free (back);
+  back = qs_layer_kernel_copy (model, &model->layers[1]);
+  g_assert_cmpmem (back, sizeof (float) * 3 * 3 * 10 * 6, k2, sizeof (float) * 3 * 3 * 10 * 6);
+  g_free (back);
+  qs_engine_model_free (model);
+}
+
+/* A dense layer of @k taps quantized under minmax (by blocks of rows) and
+ * under percentile:100 (whole, the same ranges): the same layer. */
+static void
+check_streamed_dense (size_t             k,
+                      size_t             n,
+                      QsGranularity      granularity,
+                      QsMapping          mapping)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed ((guint32) (k + n));
+  QsEngineModel *model = qs_engine_model_new (1, 1, (int) k);
+  g_autofree float *kernel = random_floats (rng, k * n, 0.05);
+  g_autofree float *bias = random_floats (rng, n, 0.1);
+  size_t count = 20;
+  g_autofree float *images = random_floats (rng, count * k, 1.0);
+  g_autofree float *out_a = g_new (float, count * n);
+  g_autofree float *out_b = g_new (float, count * n);
+  QsEngineDataset data = { count, 1, 1, (int) k, images, NULL };
+  QsScheme minmax, whole;
+  const QsScheme *sa[1] = { &minmax }, *sb[1] = { &whole };
+  QsQuantizedModel *qa = NULL, *qb = NULL;
+  QsQuantizedLayerStats a, b;
+  void *scratch;
+
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", (int) n, QS_ACTIVATION_NONE, INFINITY, kernel, bias),
+                   ==, QS_ENGINE_OK);
+  g_assert_null (model->layers[0].weights);
+  qs_scheme_init_default (&minmax);
+  minmax.granularity = granularity;
+  minmax.mapping = mapping;
+  whole = minmax;
+  whole.range_method = QS_RANGE_PERCENTILE;
+  whole.percentile = 100.0;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, sa, 1, NULL, &data, 0, NULL, &qa, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_prepare_quantized (model, sb, 1, NULL, &data, 0, NULL, &qb, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_true (qs_quantized_model_get_layer_stats (qa, 0, &a));
+  g_assert_true (qs_quantized_model_get_layer_stats (qb, 0, &b));
+  g_assert_cmpint (a.weight_bits, ==, k > 16384 ? 16 : 8);
+  g_assert_cmpint (a.weight_bits, ==, b.weight_bits);
+  g_assert_cmpmem (&a.weight_sqnr_db, sizeof (double), &b.weight_sqnr_db, sizeof (double));
+  g_assert_cmpmem (&a.output_sqnr_db, sizeof (double), &b.output_sqnr_db, sizeof (double));
+  g_assert_true (isfinite (a.weight_sqnr_db) && a.weight_sqnr_db > 20.0);
+
+  scratch = g_malloc (qs_engine_get_buffer_size (model, qa, count));
+  g_assert_cmpint (qs_engine_forward (model, qa, images, count, scratch, qs_engine_get_buffer_size (model, qa, count),
+                                      out_a), ==, QS_ENGINE_OK);
+  g_free (scratch);
+  scratch = g_malloc (qs_engine_get_buffer_size (model, qb, count));
+  g_assert_cmpint (qs_engine_forward (model, qb, images, count, scratch, qs_engine_get_buffer_size (model, qb, count),
+                                      out_b), ==, QS_ENGINE_OK);
+  g_free (scratch);
+  g_assert_cmpmem (out_a, count * n * sizeof (float), out_b, count * n * sizeof (float));
+  qs_quantized_model_free (qa);
+  qs_quantized_model_free (qb);
+  qs_engine_model_free (model);
+}
+
+static void
+test_streamed_quantize (void)
+{
+  /* 65,536 / 70 = 936 rows a block: four blocks. */
+  check_streamed_dense (3000, 70, QS_GRANULARITY_CHANNEL, QS_MAPPING_SYMMETRIC);
+  check_streamed_dense (3000, 70, QS_GRANULARITY_TENSOR, QS_MAPPING_ASYMMETRIC);
+  /* Past 16,384 taps the int16 path: 65,536 / 3 rows a block, two blocks. */
+  check_streamed_dense (30000, 3, QS_GRANULARITY_CHANNEL, QS_MAPPING_ASYMMETRIC);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/calibration/ranges-match-sequential", test_ranges_match_sequential);
+  g_test_add_func ("/calibration/unpack-every-isa", test_unpack_every_isa);
+  g_test_add_func ("/calibration/one-float-copy", test_one_float_copy);
+  g_test_add_func ("/calibration/streamed-quantize", test_streamed_quantize);
+  return g_test_run ();
+}
