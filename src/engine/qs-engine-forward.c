@@ -661,7 +661,13 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
 
 /* A layer computed in real numbers: its @count outputs @r through the
  * activation clamp, then quantized to codes, or left as the float logits
- * of the last layer. */
+ * of the last layer. The codes are quantize_act's: rint (v / scale +
+ * zero point) within [act_min, act_max]. Clamping before rounding gives
+ * the same code (rounding is monotonic and the bounds are integers), and
+ * then adding and subtracting 1.5 * 2^23 rounds half to even exactly (the
+ * default rounding mode, as rintf): plain arithmetic the compiler
+ * vectorizes, where rintf stays a call per element. Every value of
+ * every layer run in float passes here, so it must not be the slow part. */
 static void
 store_real_outputs (const QsEngineLayer *l,
                     const QsQuantLayer  *q,
@@ -669,15 +675,40 @@ store_real_outputs (const QsEngineLayer *l,
                     size_t               count,
                     uint8_t             *out)
 {
+  const float lo = l->lo, hi = l->hi;
+  const float scale = q->out.scale, zero_point = q->out.zero_point;
+  const float code_min = (float) q->rq.act_min, code_max = (float) q->rq.act_max;
+  const float round_magic = 12582912.0f;
+
+  if (q->float_output)
+    {
+      for (size_t i = 0; i < count; i++)
+        r[i] = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
+      return;
+    }
   for (size_t i = 0; i < count; i++)
     {
-      float v = r[i] < l->lo ? l->lo : (r[i] > l->hi ? l->hi : r[i]);
+      float v = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
+      float t = v / scale + zero_point;
 
-      if (q->float_output)
-        r[i] = v;
-      else
-        out[i] = quantize_act (&q->out, v, q->rq.act_min, q->rq.act_max);
+      /* NaN takes the lowest code, as in quantize_act. */
+      t = t >= code_min ? t : code_min;
+      t = t <= code_max ? t : code_max;
+      out[i] = (uint8_t) (int32_t) ((t + round_magic) - round_magic);
     }
+}
+
+/* @count codes of a value quantized by @q back to real numbers. */
+static void
+dequantize_codes (const QsActQuant *q,
+                  const uint8_t    *codes,
+                  size_t            count,
+                  float            *x)
+{
+  const float scale = q->scale, zero_point = q->zero_point;
+
+  for (size_t i = 0; i < count; i++)
+    x[i] = ((float) codes[i] - zero_point) * scale;
 }
 
 /* A layer run in float32 between dequantize and quantize: a weighted
@@ -706,8 +737,7 @@ float_layer_quant (const QsQuantizedModel *qm,
       const QsActQuant *in_q = &qm->values[l->inputs[j]];
       size_t in_n = batch * qs_value_size (qm->model, l->inputs[j]);
 
-      for (size_t i = 0; i < in_n; i++)
-        x[i] = dequantize_act (in_q, ins[j][i]);
+      dequantize_codes (in_q, ins[j], in_n, x);
       if (qs_layer_kind_is_merge (l->kind))
         qs_merge_step_f32 (qm->model, l, j, x, batch, y);
       else
