@@ -19,9 +19,11 @@
 #include "app/qs-score-work.h"
 #include "model/qs-sensitivity.h"
 
-/* The first ranking should come within seconds on a real model: the
- * estimate only orders the bars until every image is measured. */
-#define ESTIMATE_IMAGES    200
+/* The first measured ranking should come within seconds on any model:
+ * the estimate takes as many images as fit in this time (the core
+ * measures the speed on the first few), and only orders the bars until
+ * every image is measured. */
+#define ESTIMATE_SECONDS   8.0
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
@@ -214,7 +216,7 @@ measure_job (QsJobContext *context,
       /* A ranking within seconds: one weight quantization, no images. */
       qs_job_context_post_partial (context, qs_score_update_new (0, 0, bars_from_sensitivity (proxies),
                                                                  (GDestroyNotify) g_array_unref));
-      result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
+      result = qs_sensitivity_compute (score.session, work->schemes, 0, ESTIMATE_SECONDS, estimate_cb, progress_cb,
                                        &reporter, error);
     }
   qs_score_work_clear (&score);

@@ -250,6 +250,111 @@ qs_engine_predict (const QsEngineModel      *model,
   return predict_range (model, quantized, data, first, count, options, 0, count, predictions);
 }
 
+/* ---- branches ------------------------------------------------------------------ */
+
+typedef struct {
+  const QsQuantizedModel *trunk;
+  const QsEngineBranch   *branches;
+  size_t                  n_branches;
+  const QsEngineDataset  *data;
+  size_t                  first;
+  size_t                  count;
+  size_t                  forward_size;
+  size_t                  n_outputs;
+  const atomic_int       *cancel;
+  int32_t                *predictions;
+} QsBranchJob;
+
+static QsEngineStatus
+predict_branches_batch (void  *data,
+                        size_t task,
+                        size_t first,
+                        size_t count,
+                        void  *scratch)
+{
+  QsBranchJob *job = data;
+  size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
+  const float *images = job->data->images + (job->first + first) * image_size;
+  uint8_t *branch_scratch = (uint8_t *) scratch + job->forward_size;
+  float *outputs = (float *) (branch_scratch + job->forward_size);
+  QsEngineStatus status;
+
+  status = qs_engine_forward_branches (job->trunk, job->branches, job->n_branches, images, count,
+                                       scratch, branch_scratch, job->cancel, outputs);
+  if (status != QS_ENGINE_OK)
+    return status;
+  for (size_t b = 0; b <= job->n_branches; b++)
+    for (size_t i = 0; i < count; i++)
+      job->predictions[b * job->count + first + i]
+        = argmax (outputs + (b * count + i) * job->n_outputs, job->n_outputs);
+  return QS_ENGINE_OK;
+}
+
+/* Whether @b quantizes @a's model with @a's activations and kernels, so
+ * that a layer of one runs between the values of the other. */
+static bool
+same_activations (const QsQuantizedModel *a,
+                  const QsQuantizedModel *b)
+{
+  size_t n_layers = a->model->n_layers;
+
+  if (b->model != a->model || b->kernels != a->kernels || b->graph_kernels != a->graph_kernels
+      || memcmp (&a->input, &b->input, sizeof a->input) != 0
+      || memcmp (a->values, b->values, (n_layers + 1) * sizeof *a->values) != 0)
+    return false;
+  for (size_t i = 0; i < n_layers; i++)
+    if (a->layers[i].float_output != b->layers[i].float_output)
+      return false;
+  return true;
+}
+
+QsEngineStatus
+qs_engine_predict_branches (const QsQuantizedModel   *trunk,
+                            const QsEngineBranch     *branches,
+                            size_t                    n_branches,
+                            const QsEngineDataset    *data,
+                            size_t                    first,
+                            size_t                    count,
+                            const QsEngineRunOptions *options,
+                            int32_t                  *predictions)
+{
+  QsBranchJob job;
+  size_t outputs, scratch, n_run;
+  QsEngineStatus status;
+
+  if (trunk == NULL || predictions == NULL || (n_branches > 0 && branches == NULL)
+      || trunk->model->n_layers == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  n_run = (size_t) qs_model_output_value (trunk->model);
+  for (size_t b = 0; b < n_branches; b++)
+    if (branches[b].at == NULL || branches[b].rest == NULL
+        || branches[b].layer < trunk->model->n_float_prefix || branches[b].layer >= n_run
+        || !same_activations (trunk, branches[b].at) || !same_activations (trunk, branches[b].rest))
+      return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = check_data (trunk->model, data, first, count)) != QS_ENGINE_OK)
+    return status;
+
+  memset (&job, 0, sizeof job);
+  job.trunk = trunk;
+  job.branches = branches;
+  job.n_branches = n_branches;
+  job.data = data;
+  job.first = first;
+  job.count = count;
+  job.forward_size = qs_engine_task_scratch_size (trunk->model, trunk);
+  job.n_outputs = qs_engine_model_get_n_outputs (trunk->model);
+  job.cancel = options != NULL ? options->cancel : NULL;
+  job.predictions = predictions;
+  /* Two forward blocks (the trunk's, the branch's) and every run's outputs. */
+  if (job.forward_size == SIZE_MAX
+      || !qs_checked_mul3_size (QS_ENGINE_TASK_IMAGES, job.n_outputs, sizeof (float), &outputs)
+      || !qs_checked_mul_size (outputs, n_branches + 1, &outputs)
+      || !qs_checked_add_size (job.forward_size, job.forward_size, &scratch)
+      || !qs_checked_add_size (scratch, outputs, &scratch))
+    return QS_ENGINE_NO_MEMORY;
+  return qs_engine_run_batches (count, scratch, options, 0, count, predict_branches_batch, &job);
+}
+
 QsEngineStatus
 qs_engine_evaluate (const QsEngineModel      *model,
                     const QsQuantizedModel   *quantized,

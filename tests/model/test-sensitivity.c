@@ -188,9 +188,9 @@ test_sensitivity_estimate_adds_up (void)
   Demo demo = { 0 };
 
   demo_open (&demo, base, 200);
-  once = qs_sensitivity_compute (demo.session, base, 0, NULL, NULL, NULL, &error);
+  once = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  split = qs_sensitivity_compute (demo.session, base, 50, NULL, NULL, NULL, &error);
+  split = qs_sensitivity_compute (demo.session, base, 50, 0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (once->layers->len, ==, split->layers->len);
   g_assert_cmpuint (once->all_quant_correct, ==, split->all_quant_correct);
@@ -225,7 +225,7 @@ test_sensitivity_proxies_first (void)
   g_assert_cmpuint (proxies->evaluations, ==, 0);
   g_assert_true (proxies->estimate);
   g_assert_true (isnan (proxies->all_quant_top1));
-  measured = qs_sensitivity_compute (demo.session, base, 0, NULL, NULL, NULL, &error);
+  measured = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (proxies->layers->len, ==, measured->layers->len);
   g_assert_cmpuint (proxies->layers->len, >, 0);
@@ -267,7 +267,7 @@ test_sensitivity_cancel (void)
   qs_score_session_free (demo.session);
   demo.session = qs_score_session_new (&input, base, &error);
   g_assert_no_error (error);
-  result = qs_sensitivity_compute (demo.session, base, 0, NULL, raise_cancel_cb, &cancel, &error);
+  result = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, raise_cancel_cb, &cancel, &error);
   g_assert_null (result);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   /* The first set, and the second at most, stopped within a batch. */
