@@ -372,7 +372,7 @@ request_measurement (QsSensitivityWindow *self,
   Work *work = g_new0 (Work, 1);
   QsJobSpec spec = {
     .target = self->target,
-    .priority = QS_JOB_PRIORITY_BACKGROUND,
+    .priority = QS_JOB_PRIORITY_SEARCH,
     .result_type = QS_TYPE_SCORE_UPDATE,
     .work = measure_job,
     .cacheable = TRUE,

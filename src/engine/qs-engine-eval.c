@@ -38,6 +38,7 @@ typedef struct {
   QsBatchFunc               func;
   void                     *data;
   size_t                    n_images;
+  size_t                    task_images;
   uint8_t                  *scratch;
   size_t                    scratch_size;
   const QsEngineRunOptions *options;
@@ -54,9 +55,8 @@ run_task (void  *data,
 {
   QsRunJob *job = data;
   const QsEngineRunOptions *o = job->options;
-  size_t first = task * QS_ENGINE_TASK_IMAGES;
-  size_t count = job->n_images - first < QS_ENGINE_TASK_IMAGES ? job->n_images - first
-                                                               : QS_ENGINE_TASK_IMAGES;
+  size_t first = task * job->task_images;
+  size_t count = job->n_images - first < job->task_images ? job->n_images - first : job->task_images;
   QsEngineStatus status;
   size_t done;
 
@@ -90,8 +90,22 @@ qs_engine_run_batches (size_t                    n_images,
                        QsBatchFunc               func,
                        void                     *data)
 {
+  return qs_engine_run_tasks (n_images, QS_ENGINE_TASK_IMAGES, scratch_size, options, progress_base,
+                              progress_total, func, data);
+}
+
+QsEngineStatus
+qs_engine_run_tasks (size_t                    n_images,
+                     size_t                    task_images,
+                     size_t                    scratch_size,
+                     const QsEngineRunOptions *options,
+                     size_t                    progress_base,
+                     size_t                    progress_total,
+                     QsBatchFunc               func,
+                     void                     *data)
+{
   QsEngineRunOptions defaults;
-  size_t n_tasks = (n_images + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  size_t n_tasks;
   QsRunJob job;
   size_t total;
   int workers;
@@ -103,6 +117,9 @@ qs_engine_run_batches (size_t                    n_images,
     }
   if (n_images == 0)
     return QS_ENGINE_OK;
+  if (task_images == 0 || task_images > QS_ENGINE_TASK_IMAGES)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  n_tasks = (n_images + task_images - 1) / task_images;
   if (options->cancel != NULL && atomic_load (options->cancel) != 0)
     return QS_ENGINE_CANCELLED;
 
@@ -114,6 +131,7 @@ qs_engine_run_batches (size_t                    n_images,
   job.func = func;
   job.data = data;
   job.n_images = n_images;
+  job.task_images = task_images;
   job.scratch_size = scratch_size;
   job.options = options;
   job.progress_base = progress_base;
@@ -319,7 +337,8 @@ qs_engine_predict_branches (const QsQuantizedModel   *trunk,
                             int32_t                  *predictions)
 {
   QsBranchJob job;
-  size_t outputs, scratch, n_run;
+  size_t outputs, scratch, n_run, task_images;
+  int threads;
   QsEngineStatus status;
 
   if (trunk == NULL || predictions == NULL || (n_branches > 0 && branches == NULL)
@@ -352,7 +371,13 @@ qs_engine_predict_branches (const QsQuantizedModel   *trunk,
       || !qs_checked_add_size (job.forward_size, job.forward_size, &scratch)
       || !qs_checked_add_size (scratch, outputs, &scratch))
     return QS_ENGINE_NO_MEMORY;
-  return qs_engine_run_batches (count, scratch, options, 0, count, predict_branches_batch, &job);
+  /* A branch task runs its images through every branch: seconds on a large
+   * model, so few images are split finer (about four tasks a thread) to
+   * keep every thread busy to the end. */
+  threads = qs_parallel_worker_count (options != NULL ? options->n_threads : 0, count);
+  task_images = (count + 4 * (size_t) threads - 1) / (4 * (size_t) threads);
+  task_images = task_images < 1 ? 1 : (task_images > QS_ENGINE_TASK_IMAGES ? QS_ENGINE_TASK_IMAGES : task_images);
+  return qs_engine_run_tasks (count, task_images, scratch, options, 0, count, predict_branches_batch, &job);
 }
 
 QsEngineStatus

@@ -387,6 +387,15 @@ QsEngineStatus qs_engine_run_batches (size_t                    n_images,
                                       size_t                    progress_total,
                                       QsBatchFunc               func,
                                       void                     *data);
+/* The same in tasks of @task_images (1..QS_ENGINE_TASK_IMAGES) images. */
+QsEngineStatus qs_engine_run_tasks   (size_t                    n_images,
+                                      size_t                    task_images,
+                                      size_t                    scratch_size,
+                                      const QsEngineRunOptions *options,
+                                      size_t                    progress_base,
+                                      size_t                    progress_total,
+                                      QsBatchFunc               func,
+                                      void                     *data);
 
 /* Every value's calibrated range (qs-engine-calibrate.c). */
 struct _QsCalibration {

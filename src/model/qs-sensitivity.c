@@ -694,7 +694,7 @@ measure_part (Measure *m,
     { m->float_weights, m->alone, m->tally.float_weights },
   };
 
-  for (gsize r = 0; r < G_N_ELEMENTS (runs); r++)
+  for (gsize r = 0; r < G_N_ELEMENTS (runs) && n > 0; r++)
     {
       m->progress.sets = m->n + 1;
       if (!qs_score_session_evaluate_branches (m->session, runs[r].trunk, runs[r].branches, m->n, offset, n,
@@ -735,8 +735,9 @@ qs_sensitivity_proxies (QsScoreSession    *session,
 }
 
 /* Images per thread of the first part, which measures the speed of a
- * timed estimate: one task of the engine's runner (16 images) each. */
-#define PROBE_IMAGES_PER_THREAD 16
+ * timed estimate: few, since on a large model one image through every
+ * branch takes a second (the engine splits so few images per image). */
+#define PROBE_IMAGES_PER_THREAD 2
 
 /* How many images the estimate can take to arrive @seconds after it
  * started, given that @probe images took @probe_seconds: whole rounds of
@@ -789,7 +790,7 @@ qs_sensitivity_compute (QsScoreSession            *session,
       done = probe;
       estimate_images = timed_estimate_images (probe, now_seconds () - t0, estimate_seconds, count);
     }
-  if (estimate_images > done && estimate_images < count)
+  if (estimate_images > 0 && estimate_images >= done && estimate_images < count)
     {
       g_autoptr(QsSensitivity) estimate = NULL;
 

@@ -373,6 +373,46 @@ test_visible_preempts (void)
   delivered_clear (&dv);
 }
 
+/* Searches hold a worker for minutes: two of them run one at a time, and
+ * the other worker stays free, so an accuracy job and a badge requested
+ * meanwhile run at once, one after the other, while the first search runs. */
+static void
+test_search_leaves_a_worker (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake searches[2] = { { .value = 1, .kind = WORK_UNTIL_RELEASED }, { .value = 2, .kind = WORK_UNTIL_RELEASED } };
+  Fake accuracy = { .value = 3 }, badge = { .value = 4 };
+  Delivered d, dq;
+
+  delivered_init (&d);
+  dq.values = g_array_new (FALSE, FALSE, sizeof (int));
+  dq.partials = g_array_new (FALSE, FALSE, sizeof (int));
+  dq.cached = 0;
+  dq.on_main_thread = TRUE;
+  request (service, "search:a", QS_JOB_PRIORITY_SEARCH, &searches[0], &d);
+  iterate_until (fake_started, &searches[0]);
+  request (service, "search:b", QS_JOB_PRIORITY_SEARCH, &searches[1], &d);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &accuracy, &dq);
+  request (service, "badge:x", QS_JOB_PRIORITY_BACKGROUND, &badge, &dq);
+  while (dq.values->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&searches[1].runs), ==, 0);
+  g_assert_true (qs_job_service_is_busy (service, QS_JOB_PRIORITY_SEARCH));
+
+  /* The second search starts once the first is done. */
+  g_atomic_int_set (&searches[0].released, 1);
+  iterate_until (fake_started, &searches[1]);
+  g_atomic_int_set (&searches[1].released, 1);
+  while (d.values->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (value_at (start_order, 0), ==, 1);
+  g_assert_cmpint (value_at (start_order, 1), ==, 3);
+  g_assert_cmpint (value_at (start_order, 2), ==, 4);
+  g_assert_cmpint (value_at (start_order, 3), ==, 2);
+  delivered_clear (&d);
+  delivered_clear (&dq);
+}
+
 /* A job that ignores its cancellation and finishes after a newer request
  * was answered: neither its estimate nor its result reaches the caller. */
 static void
@@ -451,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/cache-hit-same-iteration", test_cache_hit_same_iteration);
   g_test_add_func ("/jobs/priorities-order", test_priorities_order);
   g_test_add_func ("/jobs/visible-preempts", test_visible_preempts);
+  g_test_add_func ("/jobs/search-leaves-a-worker", test_search_leaves_a_worker);
   g_test_add_func ("/jobs/stale-never-delivered", test_stale_never_delivered);
   g_test_add_func ("/jobs/dispose-cancels", test_dispose_cancels);
   g_test_add_func ("/jobs/keys", test_keys);
