@@ -181,6 +181,14 @@ argmax (const float *v,
   return (int32_t) best;
 }
 
+/* Where image @index of @data starts. */
+static const float *
+dataset_image (const QsEngineDataset *data,
+               size_t                 index)
+{
+  return data->images + index * ((size_t) data->height * data->width * data->channels);
+}
+
 static QsEngineStatus
 predict_batch (void  *data,
                size_t task,
@@ -189,8 +197,7 @@ predict_batch (void  *data,
                void  *scratch)
 {
   QsPredictJob *job = data;
-  size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
-  const float *images = job->data->images + (job->first + first) * image_size;
+  const float *images = dataset_image (job->data, job->first + first);
   float *outputs = (float *) ((uint8_t *) scratch + job->forward_size);
   QsEngineStatus status;
 
@@ -291,8 +298,7 @@ predict_branches_batch (void  *data,
                         void  *scratch)
 {
   QsBranchJob *job = data;
-  size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
-  const float *images = job->data->images + (job->first + first) * image_size;
+  const float *images = dataset_image (job->data, job->first + first);
   uint8_t *branch_scratch = (uint8_t *) scratch + job->forward_size;
   float *outputs = (float *) (branch_scratch + job->forward_size);
   QsEngineStatus status;
