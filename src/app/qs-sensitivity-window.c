@@ -19,11 +19,13 @@
 #include "app/qs-score-work.h"
 #include "model/qs-sensitivity.h"
 
-/* The first measured ranking should come within seconds on any model:
- * the estimate takes as many images as fit in this time (the core
- * measures the speed on the first few), and only orders the bars until
- * every image is measured. */
-#define ESTIMATE_SECONDS   8.0
+/* The first measured ranking should come within seconds of the request
+ * on any model: the estimate takes as many images as fit in what is left
+ * of this time after loading and calibrating (the core measures the
+ * speed on the first few, so at least MIN_ESTIMATE_SECONDS), and only
+ * orders the bars until every image is measured. */
+#define ESTIMATE_SECONDS     8.0
+#define MIN_ESTIMATE_SECONDS 1.0
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
@@ -205,6 +207,7 @@ measure_job (QsJobContext *context,
   QsScoreWork score = { 0 };
   Reporter reporter = { context, 0, 0 };
   atomic_int cancel = 0;
+  gint64 started = g_get_monotonic_time ();
   gulong handler;
   GArray *bars;
 
@@ -213,11 +216,14 @@ measure_job (QsJobContext *context,
   if (qs_score_work_open (&score, work->file, work->schemes, work->data_path, work->limit, &cancel, error)
       && (proxies = qs_sensitivity_proxies (score.session, work->schemes, error)) != NULL)
     {
+      double left;
+
       /* A ranking within seconds: one weight quantization, no images. */
       qs_job_context_post_partial (context, qs_score_update_new (0, 0, bars_from_sensitivity (proxies),
                                                                  (GDestroyNotify) g_array_unref));
-      result = qs_sensitivity_compute (score.session, work->schemes, 0, ESTIMATE_SECONDS, estimate_cb, progress_cb,
-                                       &reporter, error);
+      left = ESTIMATE_SECONDS - (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC;
+      result = qs_sensitivity_compute (score.session, work->schemes, 0, MAX (left, MIN_ESTIMATE_SECONDS),
+                                       estimate_cb, progress_cb, &reporter, error);
     }
   qs_score_work_clear (&score);
   g_cancellable_disconnect (cancellable, handler);
