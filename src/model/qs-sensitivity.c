@@ -739,9 +739,9 @@ qs_sensitivity_proxies (QsScoreSession    *session,
  * branch takes a second (the engine splits so few images per image). */
 #define PROBE_IMAGES_PER_THREAD 2
 
-/* How many images the estimate can take to arrive @seconds after it
- * started, given that @probe images took @probe_seconds: whole rounds of
- * the probe's size, so every thread stays busy to the end. */
+/* How many images the estimate can take to arrive with @seconds left,
+ * given that the @probe images took @probe_seconds: whole rounds of the
+ * probe's size, so every thread stays busy to the end. */
 static gsize
 timed_estimate_images (gsize  probe,
                        double probe_seconds,
@@ -750,9 +750,9 @@ timed_estimate_images (gsize  probe,
 {
   double more;
 
-  if (probe_seconds <= 0 || seconds <= probe_seconds)
+  if (probe_seconds <= 0 || seconds <= 0)
     return probe;
-  more = floor ((seconds - probe_seconds) / probe_seconds) * probe;
+  more = floor (seconds / probe_seconds) * probe;
   return more >= (double) (count - probe) ? count : probe + (gsize) more;
 }
 
@@ -785,10 +785,13 @@ qs_sensitivity_compute (QsScoreSession            *session,
       int threads = session->input.n_threads > 0 ? session->input.n_threads : (int) g_get_num_processors ();
       gsize probe = MIN (count, (gsize) threads * PROBE_IMAGES_PER_THREAD);
 
+      double t_probe = now_seconds ();
+
       if (!measure_part (&m, 0, probe, error))
         goto out;
       done = probe;
-      estimate_images = timed_estimate_images (probe, now_seconds () - t0, estimate_seconds, count);
+      estimate_images = timed_estimate_images (probe, now_seconds () - t_probe,
+                                               estimate_seconds - (now_seconds () - t0), count);
     }
   if (estimate_images > 0 && estimate_images >= done && estimate_images < count)
     {
