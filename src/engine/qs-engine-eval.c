@@ -277,6 +277,10 @@ qs_engine_predict (const QsEngineModel      *model,
 
 /* ---- branches ------------------------------------------------------------------ */
 
+/* The scratch one worker of qs_engine_predict_branches may hold, images
+ * per task permitting (one image may need more). */
+#define QS_BRANCH_WORKER_BYTES ((size_t) 256 << 20)
+
 typedef struct {
   const QsQuantizedModel *trunk;
   const QsEngineBranch   *branches;
@@ -366,23 +370,33 @@ qs_engine_predict_branches (const QsQuantizedModel   *trunk,
   job.data = data;
   job.first = first;
   job.count = count;
-  job.forward_size = qs_engine_task_scratch_size (trunk->model, trunk);
   job.n_outputs = qs_engine_model_get_n_outputs (trunk->model);
   job.cancel = options != NULL ? options->cancel : NULL;
   job.predictions = predictions;
-  /* Two forward blocks (the trunk's, the branch's) and every run's outputs. */
-  if (job.forward_size == SIZE_MAX
-      || !qs_checked_mul3_size (QS_ENGINE_TASK_IMAGES, job.n_outputs, sizeof (float), &outputs)
-      || !qs_checked_mul_size (outputs, n_branches + 1, &outputs)
-      || !qs_checked_add_size (job.forward_size, job.forward_size, &scratch)
-      || !qs_checked_add_size (scratch, outputs, &scratch))
-    return QS_ENGINE_NO_MEMORY;
   /* A branch task runs its images through every branch: seconds on a large
    * model, so few images are split finer (about four tasks a thread) to
    * keep every thread busy to the end. */
   threads = qs_parallel_worker_count (options != NULL ? options->n_threads : 0, count);
   task_images = (count + 4 * (size_t) threads - 1) / (4 * (size_t) threads);
   task_images = task_images < 1 ? 1 : (task_images > QS_ENGINE_TASK_IMAGES ? QS_ENGINE_TASK_IMAGES : task_images);
+  /* Each worker holds two forward blocks (the trunk's, the branch's) of
+   * a task's images: fewer images when they would pass the budget (a
+   * 224 x 224 model's block is tens of megabytes an image). */
+  for (;;)
+    {
+      job.forward_size = qs_engine_get_buffer_size (trunk->model, trunk, task_images);
+      job.forward_size = job.forward_size > SIZE_MAX - 63 ? SIZE_MAX : (job.forward_size + 63) & ~(size_t) 63;
+      if (task_images == 1 || (job.forward_size != SIZE_MAX && job.forward_size <= QS_BRANCH_WORKER_BYTES / 2))
+        break;
+      task_images /= 2;
+    }
+  /* ... and every run's outputs. */
+  if (job.forward_size == SIZE_MAX
+      || !qs_checked_mul3_size (task_images, job.n_outputs, sizeof (float), &outputs)
+      || !qs_checked_mul_size (outputs, n_branches + 1, &outputs)
+      || !qs_checked_add_size (job.forward_size, job.forward_size, &scratch)
+      || !qs_checked_add_size (scratch, outputs, &scratch))
+    return QS_ENGINE_NO_MEMORY;
   return qs_engine_run_tasks (count, task_images, scratch, options, 0, count, predict_branches_batch, &job);
 }
 

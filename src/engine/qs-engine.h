@@ -537,8 +537,9 @@ typedef struct {
  * (qs_engine_quantize_calibrated: each layer's integer form depends on
  * its own scheme alone), else QS_ENGINE_INVALID_ARGUMENT, as for a
  * branch at a layer before the quantized input or past the scored one.
- * Each worker holds two scratch blocks whatever the number of branches;
- * a raised cancel flag is seen between branches. Progress counts
+ * Each worker holds two scratch blocks whatever the number of branches,
+ * together at most 256 MiB where one image fits (a task then takes fewer
+ * images); a raised cancel flag is seen between branches. Progress counts
  * images. */
 QsEngineStatus qs_engine_predict_branches (const QsQuantizedModel   *trunk,
                                            const QsEngineBranch     *branches,
