@@ -696,7 +696,6 @@ measure_part (Measure *m,
 
   for (gsize r = 0; r < G_N_ELEMENTS (runs) && n > 0; r++)
     {
-      m->progress.sets = m->n + 1;
       if (!qs_score_session_evaluate_branches (m->session, runs[r].trunk, runs[r].branches, m->n, offset, n,
                                                engine_progress_cb, &m->progress, runs[r].results, error))
         return FALSE;
@@ -778,7 +777,7 @@ qs_sensitivity_compute (QsScoreSession            *session,
   qs_search_layers (session, base, layers, tensors);
   if (!measure_init (&m, session, base, layers, tensors, error))
     goto out;
-  m.progress = (Progress) { progress_func, user_data, 0, 0, (guint) count * 2 * (m.n + 1) };
+  m.progress = (Progress) { progress_func, user_data, 0, m.n + 1, (guint) count * 2 * (m.n + 1) };
 
   if (estimate_images == 0 && estimate_seconds > 0)
     {
