@@ -107,13 +107,20 @@ delivered_cb (const QsJobOutcome *outcome,
     d->cached++;
 }
 
+/* A second record in one test: the start order goes on. */
 static void
-delivered_init (Delivered *d)
+delivered_init_more (Delivered *d)
 {
   d->values = g_array_new (FALSE, FALSE, sizeof (int));
   d->partials = g_array_new (FALSE, FALSE, sizeof (int));
   d->cached = 0;
   d->on_main_thread = TRUE;
+}
+
+static void
+delivered_init (Delivered *d)
+{
+  delivered_init_more (d);
   g_mutex_lock (&start_lock);
   g_array_set_size (start_order, 0);
   g_mutex_unlock (&start_lock);
@@ -347,10 +354,7 @@ test_visible_preempts (void)
   Delivered d, dv;
 
   delivered_init (&d);
-  dv.values = g_array_new (FALSE, FALSE, sizeof (int));
-  dv.partials = g_array_new (FALSE, FALSE, sizeof (int));
-  dv.cached = 0;
-  dv.on_main_thread = TRUE;
+  delivered_init_more (&dv);
   request (service, "badge:a", QS_JOB_PRIORITY_BACKGROUND, &lower[0], &d);
   request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &lower[1], &d);
   iterate_until (both_started, lower);
@@ -385,10 +389,7 @@ test_search_leaves_a_worker (void)
   Delivered d, dq;
 
   delivered_init (&d);
-  dq.values = g_array_new (FALSE, FALSE, sizeof (int));
-  dq.partials = g_array_new (FALSE, FALSE, sizeof (int));
-  dq.cached = 0;
-  dq.on_main_thread = TRUE;
+  delivered_init_more (&dq);
   request (service, "search:a", QS_JOB_PRIORITY_SEARCH, &searches[0], &d);
   iterate_until (fake_started, &searches[0]);
   request (service, "search:b", QS_JOB_PRIORITY_SEARCH, &searches[1], &d);
