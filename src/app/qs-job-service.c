@@ -510,6 +510,10 @@ run_queue (QsJobService *self)
         }
       if (running_priority (self, QS_JOB_PRIORITY_VISIBLE) || self->running->len >= self->n_workers)
         break;
+      if (job->priority == QS_JOB_PRIORITY_SEARCH
+          && (running_priority (self, QS_JOB_PRIORITY_SEARCH)
+              || self->running->len + (self->n_workers > 1 ? 1 : 0) >= self->n_workers))
+        continue;
       start (self, job);
     }
 

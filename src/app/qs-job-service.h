@@ -12,7 +12,8 @@
  * - results are cached by key (least recently used first out, within a
  *   byte budget): a request whose key is cached is answered before
  *   qs_job_service_request() returns, with no thread hop;
- * - a small pool of workers runs the queue by priority; a visible-tensor
+ * - a small pool of workers runs the queue by priority (a search never
+ *   takes the last free worker); a visible-tensor
  *   job runs alone (lower jobs in flight are cancelled and queued again,
  *   and none starts while it waits or runs), since it wants every core
  *   but the main loop's; lower jobs may wait a settle time first, so a
@@ -29,6 +30,10 @@ typedef enum {
   QS_JOB_PRIORITY_VISIBLE,    /* what the user is looking at */
   QS_JOB_PRIORITY_ACCURACY,   /* the model under the current schemes */
   QS_JOB_PRIORITY_BACKGROUND, /* everything else (badges of other tensors) */
+  /* Searches that hold a worker for minutes (sensitivity, mixed
+   * precision): one at a time, and only while another worker stays free
+   * for the jobs above (on a single worker, when it is idle). */
+  QS_JOB_PRIORITY_SEARCH,
 } QsJobPriority;
 
 typedef struct _QsJobContext QsJobContext;

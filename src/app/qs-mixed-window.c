@@ -664,7 +664,7 @@ qs_mixed_window_start (QsMixedWindow *self,
   GArray *candidates;
   Work *work;
   QsJobSpec spec = {
-    .priority = QS_JOB_PRIORITY_BACKGROUND,
+    .priority = QS_JOB_PRIORITY_SEARCH,
     .result_type = QS_TYPE_SCORE_UPDATE,
     .work = search_job,
     .cacheable = TRUE,

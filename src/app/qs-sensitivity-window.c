@@ -19,9 +19,13 @@
 #include "app/qs-score-work.h"
 #include "model/qs-sensitivity.h"
 
-/* The first ranking should come within seconds on a real model: the
- * estimate only orders the bars until every image is measured. */
-#define ESTIMATE_IMAGES    200
+/* The first measured ranking should come within seconds of the request
+ * on any model: the estimate takes as many images as fit in what is left
+ * of this time after loading and calibrating (the core measures the
+ * speed on the first few, so at least MIN_ESTIMATE_SECONDS), and only
+ * orders the bars until every image is measured. */
+#define ESTIMATE_SECONDS     8.0
+#define MIN_ESTIMATE_SECONDS 1.0
 #define ROW_HEIGHT         26
 #define NAME_WIDTH         200
 
@@ -203,6 +207,7 @@ measure_job (QsJobContext *context,
   QsScoreWork score = { 0 };
   Reporter reporter = { context, 0, 0 };
   atomic_int cancel = 0;
+  gint64 started = g_get_monotonic_time ();
   gulong handler;
   GArray *bars;
 
@@ -211,11 +216,14 @@ measure_job (QsJobContext *context,
   if (qs_score_work_open (&score, work->file, work->schemes, work->data_path, work->limit, &cancel, error)
       && (proxies = qs_sensitivity_proxies (score.session, work->schemes, error)) != NULL)
     {
+      double left;
+
       /* A ranking within seconds: one weight quantization, no images. */
       qs_job_context_post_partial (context, qs_score_update_new (0, 0, bars_from_sensitivity (proxies),
                                                                  (GDestroyNotify) g_array_unref));
-      result = qs_sensitivity_compute (score.session, work->schemes, ESTIMATE_IMAGES, estimate_cb, progress_cb,
-                                       &reporter, error);
+      left = ESTIMATE_SECONDS - (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC;
+      result = qs_sensitivity_compute (score.session, work->schemes, 0, MAX (left, MIN_ESTIMATE_SECONDS),
+                                       estimate_cb, progress_cb, &reporter, error);
     }
   qs_score_work_clear (&score);
   g_cancellable_disconnect (cancellable, handler);
@@ -370,7 +378,7 @@ request_measurement (QsSensitivityWindow *self,
   Work *work = g_new0 (Work, 1);
   QsJobSpec spec = {
     .target = self->target,
-    .priority = QS_JOB_PRIORITY_BACKGROUND,
+    .priority = QS_JOB_PRIORITY_SEARCH,
     .result_type = QS_TYPE_SCORE_UPDATE,
     .work = measure_job,
     .cacheable = TRUE,

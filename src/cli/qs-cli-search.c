@@ -99,21 +99,16 @@ add_agreement (JsonBuilder            *b,
   json_builder_end_object (b);
 }
 
+/* The members a result and its estimate share: images, top-1 figures, layers. */
 static void
-print_sensitivity_json (const char           *model_path,
-                        const QsSensitivity  *s,
-                        const QsScoreSession *session,
-                        double                total)
+add_sensitivity_members (JsonBuilder         *b,
+                         const QsSensitivity *s)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, model_path);
   json_builder_set_member_name (b, "images");
   json_builder_add_int_value (b, (gint64) s->images);
   qs_json_add_number_member (b, "fp32_top1", s->fp32_top1);
   qs_json_add_number_member (b, "all_quant_top1", s->all_quant_top1);
+  qs_json_add_number_member (b, "float_weights_top1", s->float_weights_top1);
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (guint i = 0; i < s->layers->len; i++)
@@ -137,6 +132,26 @@ print_sensitivity_json (const char           *model_path,
   add_agreement (b, "weight_sqnr", &s->weight_sqnr);
   add_agreement (b, "output_sqnr", &s->output_sqnr);
   json_builder_end_object (b);
+}
+
+static void
+print_sensitivity_json (const char           *model_path,
+                        const QsSensitivity  *s,
+                        JsonNode             *estimate,
+                        const QsScoreSession *session,
+                        double                total)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, model_path);
+  add_sensitivity_members (b, s);
+  if (estimate != NULL)
+    {
+      json_builder_set_member_name (b, "estimate");
+      json_builder_add_value (b, json_node_ref (estimate));
+    }
   finish_json (b, s->evaluations, session, total);
 }
 
@@ -176,13 +191,34 @@ print_sensitivity_text (const QsSensitivity *s)
   fputs (out->str, stdout);
 }
 
+/* Text: the estimate printed as it comes. JSON: kept for the report's
+ * "estimate" member, with the seconds it took to come. */
+typedef struct {
+  gboolean  json;
+  JsonNode *estimate;
+} EstimateSink;
+
 static void
-print_estimate_cb (const QsSensitivity *estimate,
-                   gpointer             user_data)
+estimate_cb (const QsSensitivity *estimate,
+             gpointer             user_data)
 {
-  print_sensitivity_text (estimate);
-  fputs ("\n", stdout);
-  fflush (stdout);
+  EstimateSink *sink = user_data;
+  g_autoptr(JsonBuilder) b = NULL;
+
+  if (!sink->json)
+    {
+      print_sensitivity_text (estimate);
+      fputs ("\n", stdout);
+      fflush (stdout);
+      return;
+    }
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_sensitivity_members (b, estimate);
+  qs_json_add_number_member (b, "seconds", estimate->seconds);
+  json_builder_end_object (b);
+  g_clear_pointer (&sink->estimate, json_node_unref);
+  sink->estimate = json_builder_get_root (b);
 }
 
 int
@@ -192,11 +228,15 @@ qs_cli_sensitivity (int    argc,
   g_autofree char *scheme_file = NULL;
   gboolean json = FALSE;
   int estimate = 0;
+  double estimate_seconds = 0;
+  EstimateSink sink = { 0 };
   QsCliSchemeOptions scheme_options = { 0 };
   QsCliEvalOptions eval_options = { 0 };
   const GOptionEntry entries[] = {
     { "scheme-file", 0, 0, G_OPTION_ARG_FILENAME, &scheme_file, N_("Per-layer schemes from a scheme file"), "FILE" },
     { "estimate", 0, 0, G_OPTION_ARG_INT, &estimate, N_("Print an estimate on the first N images first"), "N" },
+    { "estimate-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &estimate_seconds,
+      N_("Print an estimate on as many images as fit in S seconds first"), "S" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -230,21 +270,28 @@ qs_cli_sensitivity (int    argc,
       status = qs_cli_fail_message (_("--estimate must not be negative"));
       goto out;
     }
+  if (!(estimate_seconds >= 0 && estimate_seconds <= 1e6) || (estimate > 0 && estimate_seconds > 0))
+    {
+      status = qs_cli_fail_message (_("--estimate-seconds takes a number of seconds from 0 to 1000000, without --estimate"));
+      goto out;
+    }
   if ((status = qs_cli_eval_open (&eval, argv[1], &eval_options, scheme_options.threads)) != 0)
     goto out;
+  sink.json = json;
   if ((session = open_session (&eval, schemes, &calib_view, &error)) == NULL
-      || (result = qs_sensitivity_compute (session, schemes, (gsize) estimate,
-                                           json ? NULL : print_estimate_cb, NULL, NULL, &error)) == NULL)
+      || (result = qs_sensitivity_compute (session, schemes, (gsize) estimate, estimate_seconds,
+                                           estimate_cb, NULL, &sink, &error)) == NULL)
     {
       status = qs_cli_fail_message ("%s: %s", qs_cli_safe (argv[1]), error->message);
       goto out;
     }
   if (json)
-    print_sensitivity_json (argv[1], result, session, g_get_monotonic_time () / 1e6 - t0);
+    print_sensitivity_json (argv[1], result, sink.estimate, session, g_get_monotonic_time () / 1e6 - t0);
   else
     print_sensitivity_text (result);
 
 out:
+  g_clear_pointer (&sink.estimate, json_node_unref);
   qs_cli_scheme_options_clear (&scheme_options);
   qs_cli_eval_options_clear (&eval_options);
   g_clear_pointer (&session, qs_score_session_free);

@@ -38,6 +38,7 @@ typedef struct {
   QsBatchFunc               func;
   void                     *data;
   size_t                    n_images;
+  size_t                    task_images;
   uint8_t                  *scratch;
   size_t                    scratch_size;
   const QsEngineRunOptions *options;
@@ -54,9 +55,8 @@ run_task (void  *data,
 {
   QsRunJob *job = data;
   const QsEngineRunOptions *o = job->options;
-  size_t first = task * QS_ENGINE_TASK_IMAGES;
-  size_t count = job->n_images - first < QS_ENGINE_TASK_IMAGES ? job->n_images - first
-                                                               : QS_ENGINE_TASK_IMAGES;
+  size_t first = task * job->task_images;
+  size_t count = job->n_images - first < job->task_images ? job->n_images - first : job->task_images;
   QsEngineStatus status;
   size_t done;
 
@@ -90,8 +90,22 @@ qs_engine_run_batches (size_t                    n_images,
                        QsBatchFunc               func,
                        void                     *data)
 {
+  return qs_engine_run_tasks (n_images, QS_ENGINE_TASK_IMAGES, scratch_size, options, progress_base,
+                              progress_total, func, data);
+}
+
+QsEngineStatus
+qs_engine_run_tasks (size_t                    n_images,
+                     size_t                    task_images,
+                     size_t                    scratch_size,
+                     const QsEngineRunOptions *options,
+                     size_t                    progress_base,
+                     size_t                    progress_total,
+                     QsBatchFunc               func,
+                     void                     *data)
+{
   QsEngineRunOptions defaults;
-  size_t n_tasks = (n_images + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
+  size_t n_tasks;
   QsRunJob job;
   size_t total;
   int workers;
@@ -103,6 +117,9 @@ qs_engine_run_batches (size_t                    n_images,
     }
   if (n_images == 0)
     return QS_ENGINE_OK;
+  if (task_images == 0 || task_images > QS_ENGINE_TASK_IMAGES)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  n_tasks = (n_images + task_images - 1) / task_images;
   if (options->cancel != NULL && atomic_load (options->cancel) != 0)
     return QS_ENGINE_CANCELLED;
 
@@ -114,6 +131,7 @@ qs_engine_run_batches (size_t                    n_images,
   job.func = func;
   job.data = data;
   job.n_images = n_images;
+  job.task_images = task_images;
   job.scratch_size = scratch_size;
   job.options = options;
   job.progress_base = progress_base;
@@ -178,6 +196,14 @@ argmax (const float *v,
   return (int32_t) best;
 }
 
+/* Where image @index of @data starts. */
+static const float *
+dataset_image (const QsEngineDataset *data,
+               size_t                 index)
+{
+  return data->images + index * ((size_t) data->height * data->width * data->channels);
+}
+
 static QsEngineStatus
 predict_batch (void  *data,
                size_t task,
@@ -186,14 +212,13 @@ predict_batch (void  *data,
                void  *scratch)
 {
   QsPredictJob *job = data;
-  size_t image_size = (size_t) job->data->height * job->data->width * job->data->channels;
   float *outputs = (float *) ((uint8_t *) scratch + job->forward_size);
   QsEngineStatus status = QS_ENGINE_OK;
 
   for (size_t at = first; at < first + count && status == QS_ENGINE_OK; at += job->batch)
     {
       size_t batch = first + count - at < job->batch ? first + count - at : job->batch;
-      const float *images = job->data->images + (job->first + at) * image_size;
+      const float *images = dataset_image (job->data, job->first + at);
 
       if (job->quantized != NULL)
         status = qs_engine_forward_quant (job->quantized, images, batch, scratch, NULL, NULL, outputs);
@@ -267,6 +292,131 @@ qs_engine_predict (const QsEngineModel      *model,
   if ((status = check_data (model, data, first, count)) != QS_ENGINE_OK)
     return status;
   return predict_range (model, quantized, data, first, count, options, 0, count, predictions);
+}
+
+/* ---- branches ------------------------------------------------------------------ */
+
+/* The scratch one worker of qs_engine_predict_branches may hold, images
+ * per task permitting (one image may need more). */
+#define QS_BRANCH_WORKER_BYTES ((size_t) 256 << 20)
+
+typedef struct {
+  const QsQuantizedModel *trunk;
+  const QsEngineBranch   *branches;
+  size_t                  n_branches;
+  const QsEngineDataset  *data;
+  size_t                  first;
+  size_t                  count;
+  size_t                  forward_size;
+  size_t                  n_outputs;
+  const atomic_int       *cancel;
+  int32_t                *predictions;
+} QsBranchJob;
+
+static QsEngineStatus
+predict_branches_batch (void  *data,
+                        size_t task,
+                        size_t first,
+                        size_t count,
+                        void  *scratch)
+{
+  QsBranchJob *job = data;
+  const float *images = dataset_image (job->data, job->first + first);
+  uint8_t *branch_scratch = (uint8_t *) scratch + job->forward_size;
+  float *outputs = (float *) (branch_scratch + job->forward_size);
+  QsEngineStatus status;
+
+  status = qs_engine_forward_branches (job->trunk, job->branches, job->n_branches, images, count,
+                                       scratch, branch_scratch, job->cancel, outputs);
+  if (status != QS_ENGINE_OK)
+    return status;
+  for (size_t b = 0; b <= job->n_branches; b++)
+    for (size_t i = 0; i < count; i++)
+      job->predictions[b * job->count + first + i]
+        = argmax (outputs + (b * count + i) * job->n_outputs, job->n_outputs);
+  return QS_ENGINE_OK;
+}
+
+/* Whether @b quantizes @a's model with @a's activations and kernels, so
+ * that a layer of one runs between the values of the other. */
+static bool
+same_activations (const QsQuantizedModel *a,
+                  const QsQuantizedModel *b)
+{
+  size_t n_layers = a->model->n_layers;
+
+  if (b->model != a->model || b->kernels != a->kernels || b->graph_kernels != a->graph_kernels
+      || memcmp (&a->input, &b->input, sizeof a->input) != 0
+      || memcmp (a->values, b->values, (n_layers + 1) * sizeof *a->values) != 0)
+    return false;
+  for (size_t i = 0; i < n_layers; i++)
+    if (a->layers[i].float_output != b->layers[i].float_output)
+      return false;
+  return true;
+}
+
+QsEngineStatus
+qs_engine_predict_branches (const QsQuantizedModel   *trunk,
+                            const QsEngineBranch     *branches,
+                            size_t                    n_branches,
+                            const QsEngineDataset    *data,
+                            size_t                    first,
+                            size_t                    count,
+                            const QsEngineRunOptions *options,
+                            int32_t                  *predictions)
+{
+  QsBranchJob job;
+  size_t outputs, scratch, n_run, task_images;
+  int threads;
+  QsEngineStatus status;
+
+  if (trunk == NULL || predictions == NULL || (n_branches > 0 && branches == NULL)
+      || trunk->model->n_layers == 0)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  n_run = (size_t) qs_model_output_value (trunk->model);
+  for (size_t b = 0; b < n_branches; b++)
+    if (branches[b].at == NULL || branches[b].rest == NULL
+        || branches[b].layer < trunk->model->n_float_prefix || branches[b].layer >= n_run
+        || !same_activations (trunk, branches[b].at) || !same_activations (trunk, branches[b].rest))
+      return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = check_data (trunk->model, data, first, count)) != QS_ENGINE_OK)
+    return status;
+
+  memset (&job, 0, sizeof job);
+  job.trunk = trunk;
+  job.branches = branches;
+  job.n_branches = n_branches;
+  job.data = data;
+  job.first = first;
+  job.count = count;
+  job.n_outputs = qs_engine_model_get_n_outputs (trunk->model);
+  job.cancel = options != NULL ? options->cancel : NULL;
+  job.predictions = predictions;
+  /* A branch task runs its images through every branch: seconds on a large
+   * model, so few images are split finer (about four tasks a thread) to
+   * keep every thread busy to the end. */
+  threads = qs_parallel_worker_count (options != NULL ? options->n_threads : 0, count);
+  task_images = (count + 4 * (size_t) threads - 1) / (4 * (size_t) threads);
+  task_images = task_images < 1 ? 1 : (task_images > QS_ENGINE_TASK_IMAGES ? QS_ENGINE_TASK_IMAGES : task_images);
+  /* Each worker holds two forward blocks (the trunk's, the branch's) of
+   * a task's images: fewer images when they would pass the budget (a
+   * 224 x 224 model's block is tens of megabytes an image). */
+  for (;;)
+    {
+      job.forward_size = qs_engine_get_buffer_size (trunk->model, trunk, task_images);
+      job.forward_size = job.forward_size > SIZE_MAX - 63 ? SIZE_MAX : (job.forward_size + 63) & ~(size_t) 63;
+      if (task_images == 1 || (job.forward_size != SIZE_MAX && job.forward_size <= QS_BRANCH_WORKER_BYTES / 2))
+        break;
+      task_images /= 2;
+    }
+  /* ... and every run's outputs. */
+  if (job.forward_size == SIZE_MAX
+      || !qs_checked_mul3_size (task_images, job.n_outputs, sizeof (float), &outputs)
+      || !qs_checked_mul_size (outputs, n_branches + 1, &outputs)
+      || !qs_checked_add_size (job.forward_size, job.forward_size, &scratch)
+      || !qs_checked_add_size (scratch, outputs, &scratch))
+    return QS_ENGINE_NO_MEMORY;
+  return qs_engine_run_tasks (count, task_images, scratch, options, 0, count, predict_branches_batch, &job);
 }
 
 QsEngineStatus

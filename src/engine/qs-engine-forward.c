@@ -406,13 +406,6 @@ quantize_act (const QsActQuant *q,
   return (uint8_t) v;
 }
 
-static inline float
-dequantize_act (const QsActQuant *q,
-                uint8_t           code)
-{
-  return ((float) code - q->zero_point) * q->scale;
-}
-
 /* Float outputs from one tile of accumulators: the int8 mode's int32 sums or
  * the wide mode's int64 ones, channels [c0, c0 + nc). The 32-bit totals
  * widen exactly to double, so one conversion serves both. */
@@ -661,7 +654,13 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
 
 /* A layer computed in real numbers: its @count outputs @r through the
  * activation clamp, then quantized to codes, or left as the float logits
- * of the last layer. */
+ * of the last layer. The codes are quantize_act's: rint (v / scale +
+ * zero point) within [act_min, act_max]. Clamping before rounding gives
+ * the same code (rounding is monotonic and the bounds are integers), and
+ * then adding and subtracting 1.5 * 2^23 rounds half to even exactly (the
+ * default rounding mode, as rintf): plain arithmetic the compiler
+ * vectorizes, where rintf stays a call per element. Every value of
+ * every layer run in float passes here, so it must not be the slow part. */
 static void
 store_real_outputs (const QsEngineLayer *l,
                     const QsQuantLayer  *q,
@@ -669,15 +668,40 @@ store_real_outputs (const QsEngineLayer *l,
                     size_t               count,
                     uint8_t             *out)
 {
+  const float lo = l->lo, hi = l->hi;
+  const float scale = q->out.scale, zero_point = q->out.zero_point;
+  const float code_min = (float) q->rq.act_min, code_max = (float) q->rq.act_max;
+  const float round_magic = 12582912.0f;
+
+  if (q->float_output)
+    {
+      for (size_t i = 0; i < count; i++)
+        r[i] = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
+      return;
+    }
   for (size_t i = 0; i < count; i++)
     {
-      float v = r[i] < l->lo ? l->lo : (r[i] > l->hi ? l->hi : r[i]);
+      float v = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
+      float t = v / scale + zero_point;
 
-      if (q->float_output)
-        r[i] = v;
-      else
-        out[i] = quantize_act (&q->out, v, q->rq.act_min, q->rq.act_max);
+      /* NaN takes the lowest code, as in quantize_act. */
+      t = t >= code_min ? t : code_min;
+      t = t <= code_max ? t : code_max;
+      out[i] = (uint8_t) (int32_t) ((t + round_magic) - round_magic);
     }
+}
+
+/* @count codes of a value quantized by @q back to real numbers. */
+static void
+dequantize_codes (const QsActQuant *q,
+                  const uint8_t    *codes,
+                  size_t            count,
+                  float            *x)
+{
+  const float scale = q->scale, zero_point = q->zero_point;
+
+  for (size_t i = 0; i < count; i++)
+    x[i] = ((float) codes[i] - zero_point) * scale;
 }
 
 /* A layer run in float32 between dequantize and quantize: a weighted
@@ -706,8 +730,7 @@ float_layer_quant (const QsQuantizedModel *qm,
       const QsActQuant *in_q = &qm->values[l->inputs[j]];
       size_t in_n = batch * qs_value_size (qm->model, l->inputs[j]);
 
-      for (size_t i = 0; i < in_n; i++)
-        x[i] = dequantize_act (in_q, ins[j][i]);
+      dequantize_codes (in_q, ins[j], in_n, x);
       if (qs_layer_kind_is_merge (l->kind))
         qs_merge_step_f32 (qm->model, l, j, x, batch, y);
       else
@@ -978,6 +1001,48 @@ step_quant (const QsQuantizedModel *qm,
   return layer_quant (qm, i, ins, s->batch, s, value_u8 (s, (int) i + 1), NULL);
 }
 
+/* The scored value's codes, dequantized: a model whose scored value is
+ * not a weighted layer keeping float logits. */
+static void
+dequantize_scored (const QsQuantizedModel *qm,
+                   const QsScratch        *s,
+                   float                  *outputs)
+{
+  int output = qs_model_output_value (qm->model);
+
+  dequantize_codes (&qm->values[output], value_u8 (s, output),
+                    s->batch * qs_engine_model_get_n_outputs (qm->model), outputs);
+}
+
+/* Layers [@from, scored] of the integer path on the values in @s, layer
+ * @from as @at quantized it and the later ones as @rest did (one model
+ * for a plain run), into @outputs (NULL: none wanted). */
+static void
+run_quant_from (const QsQuantizedModel *at,
+                const QsQuantizedModel *rest,
+                size_t                  from,
+                QsScratch              *s,
+                QsLayerHook             hook,
+                void                   *hook_data,
+                float                  *outputs)
+{
+  size_t n_run = layers_to_run (rest->model);
+
+  for (size_t i = from; i < n_run; i++)
+    {
+      const QsQuantizedModel *qm = i == from ? at : rest;
+      /* The scored layer writes float logits straight to the caller. */
+      const void *out = step_quant (qm, i, s, outputs);
+
+      if (hook != NULL)
+        hook (hook_data, i, out, s->batch);
+      if (qm->layers[i].float_output)
+        return;
+    }
+  if (outputs != NULL)
+    dequantize_scored (rest, s, outputs);
+}
+
 QsEngineStatus
 qs_engine_forward_quant (const QsQuantizedModel *qm,
                          const float            *images,
@@ -987,34 +1052,107 @@ qs_engine_forward_quant (const QsQuantizedModel *qm,
                          void                   *hook_data,
                          float                  *outputs)
 {
-  const QsEngineModel *model = qm->model;
-  size_t n_run = layers_to_run (model);
-  int output = qs_model_output_value (model);
   QsScratch s;
 
-  scratch_carve (model, batch, scratch, &s);
+  scratch_carve (qm->model, batch, scratch, &s);
   enter_quant (qm, images, &s);
-  for (size_t i = model->n_float_prefix; i < n_run; i++)
-    {
-      /* The scored layer writes float logits straight to the caller. */
-      const void *out = step_quant (qm, i, &s, outputs);
-
-      if (hook != NULL)
-        hook (hook_data, i, out, batch);
-      if (qm->layers[i].float_output)
-        return QS_ENGINE_OK;
-    }
-
-  /* A model whose scored value is not a weighted layer's: dequantize its codes. */
-  if (outputs != NULL)
-    {
-      size_t n = batch * qs_engine_model_get_n_outputs (model);
-      const uint8_t *codes = value_u8 (&s, output);
-
-      for (size_t j = 0; j < n; j++)
-        outputs[j] = dequantize_act (&qm->values[output], codes[j]);
-    }
+  run_quant_from (qm, qm, qm->model->n_float_prefix, &s, hook, hook_data, outputs);
   return QS_ENGINE_OK;
+}
+
+/* ---- branches ------------------------------------------------------------------- */
+
+typedef struct {
+  const QsEngineBranch *branches;
+  size_t                n_branches;
+  QsScratch            *trunk;
+  QsScratch            *branch;
+  const atomic_int     *cancel;
+  float                *outputs;    /* the branches' blocks of batch * n_outputs */
+  size_t                n_outputs;
+  bool                  cancelled;
+} QsBranchRun;
+
+/* Copies the codes of the values alive before layer @layer (made before
+ * it, read by it or later, or scored) between two scratch blocks of one
+ * layout: all a run from @layer on reads of what came before. */
+static void
+copy_live_values (const QsEngineModel *model,
+                  size_t               layer,
+                  const QsScratch     *from,
+                  QsScratch           *to)
+{
+  const QsValuePlan *plan = &model->plan_u8;
+
+  for (int v = 0; v <= (int) layer; v++)
+    if (plan->root[v] == v && plan->last_use[v] >= (int) layer)
+      memcpy (value_u8 (to, v), value_u8 (from, v), from->batch * qs_value_size (model, v));
+}
+
+/* Runs every branch leaving the trunk before layer @layer. */
+static void
+run_branches_at (QsBranchRun *run,
+                 size_t       layer)
+{
+  const QsEngineModel *model = run->trunk->model;
+
+  for (size_t b = 0; b < run->n_branches && !run->cancelled; b++)
+    {
+      const QsEngineBranch *branch = &run->branches[b];
+
+      if (branch->layer != layer)
+        continue;
+      if (run->cancel != NULL && atomic_load_explicit (run->cancel, memory_order_relaxed) != 0)
+        {
+          run->cancelled = true;
+          return;
+        }
+      copy_live_values (model, layer, run->trunk, run->branch);
+      run_quant_from (branch->at, branch->rest, layer, run->branch, NULL, NULL,
+                      run->outputs + b * run->trunk->batch * run->n_outputs);
+    }
+}
+
+/* After trunk layer @layer: the branches that leave before the next one. */
+static void
+branch_hook (void       *data,
+             size_t      layer,
+             const void *output,
+             size_t      batch)
+{
+  run_branches_at (data, layer + 1);
+}
+
+QsEngineStatus
+qs_engine_forward_branches (const QsQuantizedModel *trunk,
+                            const QsEngineBranch   *branches,
+                            size_t                  n_branches,
+                            const float            *images,
+                            size_t                  batch,
+                            void                   *scratch,
+                            void                   *branch_scratch,
+                            const atomic_int       *cancel,
+                            float                  *outputs)
+{
+  const QsEngineModel *model = trunk->model;
+  size_t n_outputs = qs_engine_model_get_n_outputs (model);
+  QsScratch s, bs;
+  QsBranchRun run = {
+    .branches = branches,
+    .n_branches = n_branches,
+    .trunk = &s,
+    .branch = &bs,
+    .cancel = cancel,
+    .outputs = outputs + batch * n_outputs,
+    .n_outputs = n_outputs,
+  };
+
+  scratch_carve (model, batch, scratch, &s);
+  scratch_carve (model, batch, branch_scratch, &bs);
+  enter_quant (trunk, images, &s);
+  run_branches_at (&run, model->n_float_prefix);
+  run_quant_from (trunk, trunk, model->n_float_prefix, &s, branch_hook, &run, outputs);
+  return run.cancelled ? QS_ENGINE_CANCELLED : QS_ENGINE_OK;
 }
 
 size_t

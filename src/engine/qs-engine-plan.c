@@ -23,6 +23,7 @@ qs_value_plan_clear (QsValuePlan *plan)
 {
   free (plan->slot);
   free (plan->root);
+  free (plan->last_use);
   free (plan->slot_elems);
   memset (plan, 0, sizeof *plan);
 }
@@ -74,14 +75,17 @@ plan_values (const QsEngineModel *model,
   qs_value_plan_clear (plan);
   plan->slot = malloc (n_values * sizeof (int));
   plan->root = malloc (n_values * sizeof (int));
+  plan->last_use = malloc (n_values * sizeof (int));
   plan->slot_elems = calloc (n_values, sizeof (size_t));
-  if (owner_count == NULL || plan->slot == NULL || plan->root == NULL || plan->slot_elems == NULL)
+  if (owner_count == NULL || plan->slot == NULL || plan->root == NULL || plan->last_use == NULL
+      || plan->slot_elems == NULL)
     {
       free (owner_count);
       qs_value_plan_clear (plan);
       return QS_ENGINE_NO_MEMORY;
     }
   memcpy (plan->root, root, n_values * sizeof (int));
+  memcpy (plan->last_use, last_use, n_values * sizeof (int));
   for (size_t v = 0; v < n_values; v++)
     plan->slot[v] = -1;
   if (with_input)

@@ -56,6 +56,9 @@ typedef struct {
 typedef struct {
   int    *slot;        /* [n_values]: -1 for none (a view, or the caller's images) */
   int    *root;        /* [n_values]: the value whose storage v uses (itself if not a view) */
+  int    *last_use;    /* [n_values]: the last layer reading a root value (n_layers: the
+                        * scored one), so a value made before layer i is alive at i when
+                        * last_use[root] >= i */
   size_t *slot_elems;  /* [n_slots]: elements per image */
   size_t  n_slots;
 } QsValuePlan;
@@ -181,6 +184,22 @@ QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
                                         QsLayerHook             hook,
                                         void                   *hook_data,
                                         float                  *outputs);
+
+/* The integer path of @trunk on @batch images, and beside it each branch
+ * of qs_engine_predict_branches: before layer branches[b].layer runs, the
+ * values alive there are copied into @branch_scratch (a second block of
+ * the same size) and the branch runs from there to the scored layer.
+ * @outputs holds (1 + n_branches) blocks of @batch * n_outputs floats,
+ * the trunk's first. */
+QsEngineStatus qs_engine_forward_branches (const QsQuantizedModel *trunk,
+                                           const QsEngineBranch   *branches,
+                                           size_t                  n_branches,
+                                           const float            *images,
+                                           size_t                  batch,
+                                           void                   *scratch,
+                                           void                   *branch_scratch,
+                                           const atomic_int       *cancel,
+                                           float                  *outputs);
 
 /* Both paths side by side, layer by layer (the output SQNR): after each
  * layer of the integer path, @hook gets the float32 output and the
@@ -398,6 +417,15 @@ typedef QsEngineStatus (*QsBatchFunc) (void  *data,
                                        void  *scratch);
 
 QsEngineStatus qs_engine_run_batches (size_t                    n_images,
+                                      size_t                    scratch_size,
+                                      const QsEngineRunOptions *options,
+                                      size_t                    progress_base,
+                                      size_t                    progress_total,
+                                      QsBatchFunc               func,
+                                      void                     *data);
+/* The same in tasks of @task_images (1..QS_ENGINE_TASK_IMAGES) images. */
+QsEngineStatus qs_engine_run_tasks   (size_t                    n_images,
+                                      size_t                    task_images,
                                       size_t                    scratch_size,
                                       const QsEngineRunOptions *options,
                                       size_t                    progress_base,

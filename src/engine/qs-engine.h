@@ -517,6 +517,42 @@ QsEngineStatus qs_engine_evaluate (const QsEngineModel      *model,
                                    int32_t                  *quant_predictions,
                                    QsEngineEvalResult       *result);
 
+/* ---- branches off a shared run (sensitivity) -------------------------------------- */
+
+/* Scheme sets that differ from one quantized model in one layer share
+ * everything before it: a branch leaves the trunk's integer run just
+ * before layer @layer (of all layers, not only weighted ones), runs that
+ * layer as @at quantized it and the layers after it as @rest did. */
+typedef struct {
+  size_t                  layer;
+  const QsQuantizedModel *at;
+  const QsQuantizedModel *rest;
+} QsEngineBranch;
+
+/* Top-1 classes of images [first, first + count) of @data on @trunk's
+ * integer path into @predictions[0 .. count), and, for each branch b,
+ * those of the model whose layers before branches[b].layer are
+ * @trunk's, that layer @at's and the rest @rest's into @predictions[(1 +
+ * b) * count ..]: the classes qs_engine_predict gives for a model
+ * quantized that way, bit for bit, for the cost of one run of the trunk
+ * and each branch's layers from its own on. Every model must be a
+ * quantization of one QsEngineModel on one calibration
+ * (qs_engine_quantize_calibrated: each layer's integer form depends on
+ * its own scheme alone), else QS_ENGINE_INVALID_ARGUMENT, as for a
+ * branch at a layer before the quantized input or past the scored one.
+ * Each worker holds two scratch blocks whatever the number of branches,
+ * together at most 256 MiB where one image fits (a task then takes fewer
+ * images); a raised cancel flag is seen between branches. Progress counts
+ * images. */
+QsEngineStatus qs_engine_predict_branches (const QsQuantizedModel   *trunk,
+                                           const QsEngineBranch     *branches,
+                                           size_t                    n_branches,
+                                           const QsEngineDataset    *data,
+                                           size_t                    first,
+                                           size_t                    count,
+                                           const QsEngineRunOptions *options,
+                                           int32_t                  *predictions);
+
 /* Adds @part's counts and times to @total (a progressive evaluation:
  * images 0..999, then 1000..9999). */
 void   qs_engine_eval_result_add (QsEngineEvalResult       *total,

@@ -225,6 +225,8 @@ qs_mixed_search_new (QsScoreSession     *session,
   search->names = g_ptr_array_new ();
   search->points_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   search->points = g_ptr_array_new_with_free_func ((GDestroyNotify) point_free);
+  if (!qs_score_session_predict_fp32 (session, input->count, error))
+    return NULL;
   search->fp32_correct = qs_score_session_fp32_correct (session, 0, input->count);
 
   qs_search_layers (session, base, search->layers, search->tensors);

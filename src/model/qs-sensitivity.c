@@ -17,6 +17,7 @@ struct _QsScoreSession {
   QsActivationScheme  activations;   /* with the base set's nudging */
   QsCalibration      *calibration;
   gint32             *fp32;          /* count predictions of the scored images */
+  gsize               fp32_ready;    /* those of images [0, fp32_ready) are made */
   QsScoreTimes        times;
   guint               evaluations;
 };
@@ -97,13 +98,7 @@ qs_score_session_new (const QsScoreInput *input,
   if (engine_failed (status, "cannot calibrate the model", message, error))
     return NULL;
 
-  t0 = now_seconds ();
   session->fp32 = g_new (gint32, MAX (input->count, 1));
-  status = qs_engine_predict (input->model, NULL, input->data, input->first, input->count,
-                              &options, session->fp32);
-  session->times.fp32 = now_seconds () - t0;
-  if (engine_failed (status, "float32 predictions failed", NULL, error))
-    return NULL;
   return g_steal_pointer (&session);
 }
 
@@ -123,6 +118,31 @@ qs_score_session_get_input (const QsScoreSession *session)
   return &session->input;
 }
 
+gboolean
+qs_score_session_predict_fp32 (QsScoreSession *session,
+                               gsize           end,
+                               GError        **error)
+{
+  const QsScoreInput *in = &session->input;
+  QsEngineRunOptions options;
+  QsEngineStatus status;
+  double t0;
+
+  g_return_val_if_fail (end <= in->count, FALSE);
+
+  if (end <= session->fp32_ready)
+    return TRUE;
+  run_options (session, &options);
+  t0 = now_seconds ();
+  status = qs_engine_predict (in->model, NULL, in->data, in->first + session->fp32_ready,
+                              end - session->fp32_ready, &options, session->fp32 + session->fp32_ready);
+  session->times.fp32 += now_seconds () - t0;
+  if (engine_failed (status, "float32 predictions failed", NULL, error))
+    return FALSE;
+  session->fp32_ready = end;
+  return TRUE;
+}
+
 gsize
 qs_score_session_fp32_correct (const QsScoreSession *session,
                                gsize                 offset,
@@ -131,29 +151,40 @@ qs_score_session_fp32_correct (const QsScoreSession *session,
   const gint32 *labels = session->input.data->labels + session->input.first;
   gsize correct = 0;
 
-  g_return_val_if_fail (offset <= session->input.count && n <= session->input.count - offset, 0);
+  g_return_val_if_fail (offset <= session->fp32_ready && n <= session->fp32_ready - offset, 0);
   for (gsize i = offset; i < offset + n; i++)
     correct += session->fp32[i] == labels[i];
   return correct;
 }
 
-/* The model quantized as @set resolves its layers (transfer full), or NULL. */
-static QsQuantizedModel *
-quantize (QsScoreSession    *session,
-          const QsSchemeSet *set,
-          gboolean           with_output_sqnr,
-          GError           **error)
+QsQuantizedModel *
+qs_score_session_quantize (QsScoreSession    *session,
+                           const QsSchemeSet *set,
+                           gboolean           with_output_sqnr,
+                           GError           **error)
 {
   const QsScoreInput *in = &session->input;
   gsize n_weighted = qs_engine_model_get_n_weighted (in->model);
   g_autofree QsScheme *schemes = g_new0 (QsScheme, MAX (n_weighted, 1));
   g_autofree const QsScheme **pointers = g_new0 (const QsScheme *, MAX (n_weighted, 1));
   QsQuantizedModel *model = NULL;
+  QsActivationScheme activations;
   QsEngineRunOptions options;
   char message[512] = "";
   QsEngineStatus status;
   double t0;
 
+  g_return_val_if_fail (session != NULL && set != NULL, NULL);
+
+  /* The calibration holds the base set's activation ranges; a set with
+   * other activations would need a calibration of its own. */
+  set_activations (session, set, &activations);
+  if (activations.nudge_zero != session->activations.nudge_zero)
+    {
+      g_set_error_literal (error, QS_ERROR, QS_ERROR_INVALID,
+                           "the scheme set quantizes activations differently from the calibration");
+      return NULL;
+    }
   qs_scheme_set_resolve_layers (set, in->file, in->model, schemes, pointers);
   run_options (session, &options);
   t0 = now_seconds ();
@@ -177,24 +208,14 @@ qs_score_session_evaluate (QsScoreSession     *session,
 {
   const QsScoreInput *in = &session->input;
   QsQuantizedModel *model = NULL;
-  QsActivationScheme activations;
   QsEngineRunOptions options;
   QsEngineStatus status;
   double t0;
 
   g_return_val_if_fail (offset <= in->count && n <= in->count - offset, FALSE);
 
-  /* The calibration holds the base set's activation ranges; a set with
-   * other activations would need a calibration of its own. */
-  set_activations (session, set, &activations);
-  if (activations.nudge_zero != session->activations.nudge_zero)
-    {
-      g_set_error_literal (error, QS_ERROR, QS_ERROR_INVALID,
-                           "the scheme set quantizes activations differently from the calibration");
-      return FALSE;
-    }
-
-  if ((model = quantize (session, set, with_output_sqnr, error)) == NULL)
+  if (!qs_score_session_predict_fp32 (session, offset + n, error)
+      || (model = qs_score_session_quantize (session, set, with_output_sqnr, error)) == NULL)
     return FALSE;
 
   run_options (session, &options);
@@ -212,6 +233,62 @@ qs_score_session_evaluate (QsScoreSession     *session,
     *quantized = model;
   else
     qs_quantized_model_free (model);
+  return TRUE;
+}
+
+gboolean
+qs_score_session_evaluate_branches (QsScoreSession         *session,
+                                    const QsQuantizedModel *trunk,
+                                    const QsEngineBranch   *branches,
+                                    gsize                   n_branches,
+                                    gsize                   offset,
+                                    gsize                   n,
+                                    QsEngineProgressFunc    progress,
+                                    gpointer                progress_data,
+                                    QsEngineEvalResult     *results,
+                                    GError                **error)
+{
+  const QsScoreInput *in = &session->input;
+  const gint32 *labels = in->data->labels + in->first + offset;
+  const gint32 *fp32 = session->fp32 + offset;
+  g_autofree gint32 *predictions = NULL;
+  QsEngineRunOptions options;
+  QsEngineStatus status;
+  gsize runs;
+  double t0;
+
+  g_return_val_if_fail (offset <= in->count && n <= in->count - offset, FALSE);
+
+  if (!g_size_checked_add (&runs, n_branches, 1) || !g_size_checked_mul (&runs, runs, MAX (n, 1))
+      || (predictions = g_try_new (gint32, runs)) == NULL)
+    {
+      g_set_error_literal (error, QS_ERROR, QS_ERROR_FAILED, "out of memory for the predictions");
+      return FALSE;
+    }
+  if (!qs_score_session_predict_fp32 (session, offset + n, error))
+    return FALSE;
+  run_options (session, &options);
+  options.progress = progress;
+  options.progress_data = progress_data;
+  t0 = now_seconds ();
+  status = qs_engine_predict_branches (trunk, branches, n_branches, in->data, in->first + offset, n,
+                                       &options, predictions);
+  session->times.evaluate += now_seconds () - t0;
+  if (engine_failed (status, "evaluation failed", NULL, error))
+    return FALSE;
+  session->evaluations += 1 + n_branches;
+  for (gsize r = 0; r <= n_branches; r++)
+    {
+      const gint32 *p = predictions + r * n;
+
+      results[r].images += n;
+      for (gsize i = 0; i < n; i++)
+        {
+          results[r].fp32_correct += fp32[i] == labels[i];
+          results[r].quant_correct += p[i] == labels[i];
+          results[r].agree += p[i] == fp32[i];
+        }
+    }
   return TRUE;
 }
 
@@ -431,11 +508,13 @@ qs_sensitivity_free (QsSensitivity *sensitivity)
   g_free (sensitivity);
 }
 
-/* The counts of every set, summed over the parts scored so far. */
+/* The counts of every run, summed over the parts scored so far: the
+ * all-quantized run and each layer kept in float32 off it, the run with
+ * every searched layer's weights in float32 and each layer quantized
+ * alone off it. */
 typedef struct {
-  QsEngineEvalResult  all_quant;
-  QsEngineEvalResult *alone;
-  QsEngineEvalResult *kept;
+  QsEngineEvalResult *quant;          /* [1 + n]: all quantized, then kept float */
+  QsEngineEvalResult *float_weights;  /* [1 + n]: float weights, then alone */
 } Tally;
 
 static void
@@ -485,9 +564,11 @@ sensitivity_from_tally (const QsScoreSession   *session,
 
   s->images = images;
   s->fp32_correct = qs_score_session_fp32_correct (session, 0, images);
-  s->all_quant_correct = tally->all_quant.quant_correct;
+  s->all_quant_correct = tally->quant[0].quant_correct;
+  s->float_weights_correct = tally->float_weights[0].quant_correct;
   s->fp32_top1 = top1 (s->fp32_correct, images);
   s->all_quant_top1 = top1 (s->all_quant_correct, images);
+  s->float_weights_top1 = top1 (s->float_weights_correct, images);
   s->layers = g_array_sized_new (FALSE, TRUE, sizeof (QsLayerSensitivity), layers->len);
   for (guint i = 0; i < layers->len; i++)
     {
@@ -502,8 +583,8 @@ sensitivity_from_tally (const QsScoreSession   *session,
       l.name = g_strdup (info.name);
       l.tensor = g_strdup (tensor->path);
       l.weight_index = w;
-      l.alone_correct = tally->alone[i].quant_correct;
-      l.kept_float_correct = tally->kept[i].quant_correct;
+      l.alone_correct = tally->float_weights[1 + i].quant_correct;
+      l.kept_float_correct = tally->quant[1 + i].quant_correct;
       l.alone_top1 = top1 (l.alone_correct, images);
       l.kept_float_top1 = top1 (l.kept_float_correct, images);
       l.weight_sqnr_db = weight[i] = stats.weight_sqnr_db;
@@ -512,57 +593,113 @@ sensitivity_from_tally (const QsScoreSession   *session,
     }
   agreement (s, weight, &s->weight_sqnr);
   agreement (s, output, &s->output_sqnr);
-  s->evaluations = 1 + 2 * layers->len;
+  s->evaluations = 2 + 2 * layers->len;
   return s;
 }
 
+/* Progress in images scored times the sets they were scored under. */
 typedef struct {
   QsSearchProgressFunc progress;
   gpointer             user_data;
-  guint                done;
+  guint                done;       /* before the engine call running now */
+  guint                sets;       /* scored by that call */
   guint                total;
 } Progress;
 
 static void
-progress_step (Progress *p)
+engine_progress_cb (size_t done,
+                    size_t total,
+                    void  *data)
 {
-  p->done++;
+  Progress *p = data;
+
   if (p->progress != NULL)
-    p->progress (p->done, p->total, p->user_data);
+    p->progress (p->done + (guint) done * p->sets, p->total, p->user_data);
 }
 
-/* Scores every set on scored images [offset, offset + n), adding to @tally. */
-static gboolean
-score_part (QsScoreSession     *session,
-            const QsSchemeSet  *all_quant,
-            GPtrArray          *alone,
-            GPtrArray          *kept,
-            gsize               offset,
-            gsize               n,
-            Tally              *tally,
-            QsQuantizedModel  **all_quant_model,
-            Progress           *progress,
-            GError            **error)
-{
-  QsEngineEvalResult part;
+/* What a sensitivity run measures: two quantized models and a branch off
+ * each per layer (qs_engine_predict_branches), so each layer costs its
+ * own layer and those after it, not the whole model. */
+typedef struct {
+  QsScoreSession   *session;
+  QsQuantizedModel *all_quant;       /* @base as it is */
+  QsQuantizedModel *float_weights;   /* every searched layer in float32 */
+  QsEngineBranch   *kept;            /* off all_quant: the layer from float_weights */
+  QsEngineBranch   *alone;           /* off float_weights: the layer from all_quant */
+  guint             n;
+  Tally             tally;
+  Progress          progress;
+} Measure;
 
-  if (!qs_score_session_evaluate (session, all_quant, offset, n, *all_quant_model == NULL,
-                                  *all_quant_model == NULL ? all_quant_model : NULL, &part, error))
+static void
+measure_clear (Measure *m)
+{
+  qs_quantized_model_free (m->all_quant);
+  qs_quantized_model_free (m->float_weights);
+  g_free (m->kept);
+  g_free (m->alone);
+  g_free (m->tally.quant);
+  g_free (m->tally.float_weights);
+}
+
+static gboolean
+measure_init (Measure           *m,
+              QsScoreSession    *session,
+              const QsSchemeSet *base,
+              const GArray      *layers,
+              GPtrArray         *tensors,
+              GError           **error)
+{
+  const QsEngineModel *model = session->input.model;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new ();
+  g_autoptr(QsSchemeSet) float_set = NULL;
+
+  m->session = session;
+  m->n = layers->len;
+  for (guint i = 0; i < tensors->len; i++)
+    g_ptr_array_add (paths, ((const QsTensorInfo *) g_ptr_array_index (tensors, i))->path);
+  g_ptr_array_add (paths, NULL);
+  float_set = with_more_skipped (base, (const char * const *) paths->pdata);
+  /* The output SQNR is a proxy the report shows: measured once. */
+  if ((m->all_quant = qs_score_session_quantize (session, base, TRUE, error)) == NULL
+      || (m->float_weights = qs_score_session_quantize (session, float_set, FALSE, error)) == NULL)
     return FALSE;
-  qs_engine_eval_result_add (&tally->all_quant, &part);
-  progress_step (progress);
-  for (guint i = 0; i < alone->len; i++)
+  m->kept = g_new0 (QsEngineBranch, MAX (m->n, 1));
+  m->alone = g_new0 (QsEngineBranch, MAX (m->n, 1));
+  m->tally.quant = g_new0 (QsEngineEvalResult, m->n + 1);
+  m->tally.float_weights = g_new0 (QsEngineEvalResult, m->n + 1);
+  for (guint i = 0; i < m->n; i++)
     {
-      if (!qs_score_session_evaluate (session, g_ptr_array_index (alone, i), offset, n, FALSE, NULL,
-                                      &part, error))
+      gsize layer = (gsize) qs_engine_model_weighted_layer_index (model, g_array_index (layers, guint, i));
+
+      m->kept[i] = (QsEngineBranch) { layer, m->float_weights, m->all_quant };
+      m->alone[i] = (QsEngineBranch) { layer, m->all_quant, m->float_weights };
+    }
+  return TRUE;
+}
+
+/* Scores both directions on scored images [offset, offset + n), adding to the tally. */
+static gboolean
+measure_part (Measure *m,
+              gsize    offset,
+              gsize    n,
+              GError **error)
+{
+  const struct {
+    const QsQuantizedModel *trunk;
+    const QsEngineBranch   *branches;
+    QsEngineEvalResult     *results;
+  } runs[] = {
+    { m->all_quant, m->kept, m->tally.quant },
+    { m->float_weights, m->alone, m->tally.float_weights },
+  };
+
+  for (gsize r = 0; r < G_N_ELEMENTS (runs) && n > 0; r++)
+    {
+      if (!qs_score_session_evaluate_branches (m->session, runs[r].trunk, runs[r].branches, m->n, offset, n,
+                                               engine_progress_cb, &m->progress, runs[r].results, error))
         return FALSE;
-      qs_engine_eval_result_add (&tally->alone[i], &part);
-      progress_step (progress);
-      if (!qs_score_session_evaluate (session, g_ptr_array_index (kept, i), offset, n, FALSE, NULL,
-                                      &part, error))
-        return FALSE;
-      qs_engine_eval_result_add (&tally->kept[i], &part);
-      progress_step (progress);
+      m->progress.done += (guint) n * m->progress.sets;
     }
   return TRUE;
 }
@@ -576,82 +713,104 @@ qs_sensitivity_proxies (QsScoreSession    *session,
   g_autoptr(GPtrArray) tensors = g_ptr_array_new ();
   QsQuantizedModel *model;
   QsSensitivity *result;
-  Tally tally = { { 0 } };
+  Tally tally;
 
   g_return_val_if_fail (session != NULL && base != NULL, NULL);
 
   qs_search_layers (session, base, layers, tensors);
   /* The output SQNR would run the calibration images again: not yet. */
-  if ((model = quantize (session, base, FALSE, error)) == NULL)
+  if ((model = qs_score_session_quantize (session, base, FALSE, error)) == NULL)
     return NULL;
-  tally.alone = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
-  tally.kept = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
+  tally.quant = g_new0 (QsEngineEvalResult, layers->len + 1);
+  tally.float_weights = g_new0 (QsEngineEvalResult, layers->len + 1);
   /* No images scored: every top-1 reads NaN. */
   result = sensitivity_from_tally (session, layers, tensors, model, &tally, 0);
   result->evaluations = 0;
   result->estimate = TRUE;
   qs_quantized_model_free (model);
-  g_free (tally.alone);
-  g_free (tally.kept);
+  g_free (tally.quant);
+  g_free (tally.float_weights);
   return result;
+}
+
+/* Images per thread of the first part, which measures the speed of a
+ * timed estimate: few, since on a large model one image through every
+ * branch takes a second (the engine splits so few images per image). */
+#define PROBE_IMAGES_PER_THREAD 2
+
+/* How many images the estimate can take to arrive with @seconds left,
+ * given that the @probe images took @probe_seconds: whole rounds of the
+ * probe's size, so every thread stays busy to the end. */
+static gsize
+timed_estimate_images (gsize  probe,
+                       double probe_seconds,
+                       double seconds,
+                       gsize  count)
+{
+  double more;
+
+  if (probe_seconds <= 0 || seconds <= 0)
+    return probe;
+  more = floor (seconds / probe_seconds) * probe;
+  return more >= (double) (count - probe) ? count : probe + (gsize) more;
 }
 
 QsSensitivity *
 qs_sensitivity_compute (QsScoreSession            *session,
                         const QsSchemeSet         *base,
                         gsize                      estimate_images,
+                        double                     estimate_seconds,
                         QsSensitivityEstimateFunc  on_estimate,
                         QsSearchProgressFunc       progress_func,
                         gpointer                   user_data,
                         GError                   **error)
 {
-  gsize count = session->input.count;
+  gsize count = session->input.count, done = 0;
   g_autoptr(GArray) layers = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GPtrArray) tensors = g_ptr_array_new ();
-  g_autoptr(GPtrArray) alone = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
-  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new ();
-  QsQuantizedModel *all_quant_model = NULL;
   QsSensitivity *result = NULL;
-  gboolean progressive = estimate_images > 0 && estimate_images < count;
-  Tally tally = { { 0 } };
-  Progress progress = { progress_func, user_data, 0, 0 };
+  Measure m = { 0 };
+  double t0 = now_seconds ();
 
   g_return_val_if_fail (session != NULL && base != NULL, NULL);
 
   qs_search_layers (session, base, layers, tensors);
-  for (guint i = 0; i < tensors->len; i++)
-    g_ptr_array_add (paths, ((const QsTensorInfo *) g_ptr_array_index (tensors, i))->path);
-  for (guint i = 0; i < tensors->len; i++)
-    {
-      g_ptr_array_add (alone, qs_sensitivity_alone_set (base, paths, i));
-      g_ptr_array_add (kept, qs_sensitivity_kept_float_set (base, g_ptr_array_index (paths, i)));
-    }
-  tally.alone = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
-  tally.kept = g_new0 (QsEngineEvalResult, MAX (layers->len, 1));
-  progress.total = (1 + 2 * layers->len) * (progressive ? 2 : 1);
+  if (!measure_init (&m, session, base, layers, tensors, error))
+    goto out;
+  m.progress = (Progress) { progress_func, user_data, 0, m.n + 1, (guint) count * 2 * (m.n + 1) };
 
-  if (progressive)
+  if (estimate_images == 0 && estimate_seconds > 0)
+    {
+      int threads = session->input.n_threads > 0 ? session->input.n_threads : (int) g_get_num_processors ();
+      gsize probe = MIN (count, (gsize) threads * PROBE_IMAGES_PER_THREAD);
+
+      double t_probe = now_seconds ();
+
+      if (!measure_part (&m, 0, probe, error))
+        goto out;
+      done = probe;
+      estimate_images = timed_estimate_images (probe, now_seconds () - t_probe,
+                                               estimate_seconds - (now_seconds () - t0), count);
+    }
+  if (estimate_images > 0 && estimate_images >= done && estimate_images < count)
     {
       g_autoptr(QsSensitivity) estimate = NULL;
 
-      if (!score_part (session, base, alone, kept, 0, estimate_images, &tally,
-                       &all_quant_model, &progress, error))
+      if (!measure_part (&m, done, estimate_images - done, error))
         goto out;
-      estimate = sensitivity_from_tally (session, layers, tensors, all_quant_model, &tally, estimate_images);
+      done = estimate_images;
+      estimate = sensitivity_from_tally (session, layers, tensors, m.all_quant, &m.tally, done);
       estimate->estimate = TRUE;
+      estimate->seconds = now_seconds () - t0;
       if (on_estimate != NULL)
         on_estimate (estimate, user_data);
     }
-  if (!score_part (session, base, alone, kept, progressive ? estimate_images : 0,
-                   progressive ? count - estimate_images : count, &tally, &all_quant_model,
-                   &progress, error))
+  if (!measure_part (&m, done, count - done, error))
     goto out;
-  result = sensitivity_from_tally (session, layers, tensors, all_quant_model, &tally, count);
+  result = sensitivity_from_tally (session, layers, tensors, m.all_quant, &m.tally, count);
+  result->seconds = now_seconds () - t0;
 
 out:
-  qs_quantized_model_free (all_quant_model);
-  g_free (tally.alone);
-  g_free (tally.kept);
+  measure_clear (&m);
   return result;
 }

@@ -47,9 +47,11 @@ typedef struct {
 
 typedef struct _QsScoreSession QsScoreSession;
 
-/* Calibrates @input's model under @base's activations and predicts the
- * float32 classes of the scored images (transfer full). Every set scored
- * later must share @base's activations (its default scheme's nudging).
+/* Calibrates @input's model under @base's activations (transfer full).
+ * The float32 classes of the scored images are predicted as scoring
+ * reaches them, so an estimate on the first images does not wait for
+ * all. Every set scored later must share @base's activations (its
+ * default scheme's nudging).
  * Errors: QS_ERROR_FAILED naming the engine's complaint, G_IO_ERROR_CANCELLED. */
 QsScoreSession *qs_score_session_new     (const QsScoreInput *input,
                                           const QsSchemeSet  *base,
@@ -57,7 +59,13 @@ QsScoreSession *qs_score_session_new     (const QsScoreInput *input,
 void            qs_score_session_free    (QsScoreSession     *session);
 
 const QsScoreInput *qs_score_session_get_input (const QsScoreSession *session);
-/* Float32 correct predictions among scored images [offset, offset + n). */
+/* Predicts the float32 classes of scored images [0, @end) not predicted
+ * yet. Errors as qs_score_session_new's. */
+gboolean        qs_score_session_predict_fp32 (QsScoreSession *session,
+                                               gsize           end,
+                                               GError        **error);
+/* Float32 correct predictions among scored images [offset, offset + n),
+ * predicted already (qs_score_session_predict_fp32, or a scoring call). */
 gsize           qs_score_session_fp32_correct (const QsScoreSession *session,
                                                gsize                 offset,
                                                gsize                 n);
@@ -73,7 +81,30 @@ gboolean        qs_score_session_evaluate (QsScoreSession     *session,
                                            QsQuantizedModel  **quantized,
                                            QsEngineEvalResult *result,
                                            GError            **error);
-/* Scheme sets quantized and scored so far (each part of a progressive run counts). */
+/* The model quantized as @set resolves its layers (transfer full), or
+ * NULL; QS_ERROR_INVALID when @set quantizes activations unlike the
+ * session's calibration. */
+QsQuantizedModel *qs_score_session_quantize (QsScoreSession    *session,
+                                             const QsSchemeSet *set,
+                                             gboolean           with_output_sqnr,
+                                             GError           **error);
+/* Scores @trunk and each branch off it (qs_engine_predict_branches) on
+ * images [offset, offset + n) of the scored range, adding each run's
+ * counts to @results (1 + @n_branches: the trunk's, then each branch's).
+ * Every model must come from qs_score_session_quantize of this session.
+ * @progress (nullable) receives the images done within this call. */
+gboolean        qs_score_session_evaluate_branches (QsScoreSession         *session,
+                                                    const QsQuantizedModel *trunk,
+                                                    const QsEngineBranch   *branches,
+                                                    gsize                   n_branches,
+                                                    gsize                   offset,
+                                                    gsize                   n,
+                                                    QsEngineProgressFunc    progress,
+                                                    gpointer                progress_data,
+                                                    QsEngineEvalResult     *results,
+                                                    GError                **error);
+/* Scheme sets quantized and scored so far (each part of a progressive run
+ * counts; a branch counts as a set). */
 guint           qs_score_session_get_evaluations (const QsScoreSession *session);
 const QsScoreTimes *qs_score_session_get_times   (const QsScoreSession *session);
 
@@ -127,13 +158,18 @@ typedef struct {
   gsize               images;
   gsize               fp32_correct;
   gsize               all_quant_correct;
+  gsize               float_weights_correct;  /* every searched layer's weights in float32,
+                                               * activations quantized: the trunk of "alone" */
   double              fp32_top1;
   double              all_quant_top1;
+  double              float_weights_top1;
   GArray             *layers;       /* of QsLayerSensitivity, in model order */
   QsProxyAgreement    weight_sqnr;
   QsProxyAgreement    output_sqnr;
-  guint               evaluations;  /* scheme sets scored over all images */
+  guint               evaluations;  /* scheme sets scored over all images: all quantized,
+                                     * float weights, and each layer both ways */
   gboolean            estimate;     /* on the first images only */
+  double              seconds;      /* since the computation started */
 } QsSensitivity;
 
 /* The sets that measure layer @tensor (a path): @base with every other
@@ -153,8 +189,9 @@ QsSensitivity *qs_sensitivity_proxies (QsScoreSession    *session,
                                        const QsSchemeSet *base,
                                        GError           **error);
 
-/* Called with the estimate on the first images, and after every scheme
- * set scored with (sets done, sets in all). */
+/* Called with the estimate on the first images, and as scoring goes with
+ * (work done, work in all), in images times the sets they are scored
+ * under. */
 typedef void (*QsSensitivityEstimateFunc) (const QsSensitivity *estimate,
                                            gpointer             user_data);
 typedef void (*QsSearchProgressFunc)      (guint                done,
@@ -164,10 +201,17 @@ typedef void (*QsSearchProgressFunc)      (guint                done,
 /* Scores every layer of qs_search_layers both ways under @base. With
  * @estimate_images between 0 and the scored count, first on that many
  * images (@on_estimate receives the result), then on the rest, adding the
- * counts, so the final numbers equal one pass over all images. (transfer full) */
+ * counts, so the final numbers equal one pass over all images. With
+ * @estimate_images 0 and @estimate_seconds positive, the estimate takes
+ * as many images as fit in that time: the first few images measure the
+ * speed (none is scored twice), and a run that fits whole gives no
+ * estimate. Each layer runs as a branch (qs_engine_predict_branches):
+ * "kept float" off the all-quantized run, "alone" off the run with every
+ * searched layer's weights in float32. (transfer full) */
 QsSensitivity *qs_sensitivity_compute (QsScoreSession            *session,
                                        const QsSchemeSet         *base,
                                        gsize                      estimate_images,
+                                       double                     estimate_seconds,
                                        QsSensitivityEstimateFunc  on_estimate,
                                        QsSearchProgressFunc       progress,
                                        gpointer                   user_data,

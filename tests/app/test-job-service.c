@@ -107,13 +107,20 @@ delivered_cb (const QsJobOutcome *outcome,
     d->cached++;
 }
 
+/* A second record in one test: the start order goes on. */
 static void
-delivered_init (Delivered *d)
+delivered_init_more (Delivered *d)
 {
   d->values = g_array_new (FALSE, FALSE, sizeof (int));
   d->partials = g_array_new (FALSE, FALSE, sizeof (int));
   d->cached = 0;
   d->on_main_thread = TRUE;
+}
+
+static void
+delivered_init (Delivered *d)
+{
+  delivered_init_more (d);
   g_mutex_lock (&start_lock);
   g_array_set_size (start_order, 0);
   g_mutex_unlock (&start_lock);
@@ -347,10 +354,7 @@ test_visible_preempts (void)
   Delivered d, dv;
 
   delivered_init (&d);
-  dv.values = g_array_new (FALSE, FALSE, sizeof (int));
-  dv.partials = g_array_new (FALSE, FALSE, sizeof (int));
-  dv.cached = 0;
-  dv.on_main_thread = TRUE;
+  delivered_init_more (&dv);
   request (service, "badge:a", QS_JOB_PRIORITY_BACKGROUND, &lower[0], &d);
   request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &lower[1], &d);
   iterate_until (both_started, lower);
@@ -371,6 +375,43 @@ test_visible_preempts (void)
   g_assert_cmpint (value_at (start_order, 3), ==, 2);
   delivered_clear (&d);
   delivered_clear (&dv);
+}
+
+/* Searches hold a worker for minutes: two of them run one at a time, and
+ * the other worker stays free, so an accuracy job and a badge requested
+ * meanwhile run at once, one after the other, while the first search runs. */
+static void
+test_search_leaves_a_worker (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
+  Fake searches[2] = { { .value = 1, .kind = WORK_UNTIL_RELEASED }, { .value = 2, .kind = WORK_UNTIL_RELEASED } };
+  Fake accuracy = { .value = 3 }, badge = { .value = 4 };
+  Delivered d, dq;
+
+  delivered_init (&d);
+  delivered_init_more (&dq);
+  request (service, "search:a", QS_JOB_PRIORITY_SEARCH, &searches[0], &d);
+  iterate_until (fake_started, &searches[0]);
+  request (service, "search:b", QS_JOB_PRIORITY_SEARCH, &searches[1], &d);
+  request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &accuracy, &dq);
+  request (service, "badge:x", QS_JOB_PRIORITY_BACKGROUND, &badge, &dq);
+  while (dq.values->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&searches[1].runs), ==, 0);
+  g_assert_true (qs_job_service_is_busy (service, QS_JOB_PRIORITY_SEARCH));
+
+  /* The second search starts once the first is done. */
+  g_atomic_int_set (&searches[0].released, 1);
+  iterate_until (fake_started, &searches[1]);
+  g_atomic_int_set (&searches[1].released, 1);
+  while (d.values->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (value_at (start_order, 0), ==, 1);
+  g_assert_cmpint (value_at (start_order, 1), ==, 3);
+  g_assert_cmpint (value_at (start_order, 2), ==, 4);
+  g_assert_cmpint (value_at (start_order, 3), ==, 2);
+  delivered_clear (&d);
+  delivered_clear (&dq);
 }
 
 /* A job that ignores its cancellation and finishes after a newer request
@@ -567,6 +608,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/cache-hit-same-iteration", test_cache_hit_same_iteration);
   g_test_add_func ("/jobs/priorities-order", test_priorities_order);
   g_test_add_func ("/jobs/visible-preempts", test_visible_preempts);
+  g_test_add_func ("/jobs/search-leaves-a-worker", test_search_leaves_a_worker);
   g_test_add_func ("/jobs/stale-never-delivered", test_stale_never_delivered);
   g_test_add_func ("/jobs/equal-keys-share-run", test_equal_keys_share_run);
   g_test_add_func ("/jobs/shared-run-outlives-leader", test_shared_run_outlives_leader);

@@ -55,7 +55,7 @@ measure_directly (QsWindow *window)
   qs_activation_scheme_init_default (&input.activations);
   session = qs_score_session_new (&input, schemes, &error);
   g_assert_no_error (error);
-  result = qs_sensitivity_compute (session, schemes, 0, NULL, NULL, NULL, &error);
+  result = qs_sensitivity_compute (session, schemes, 0, 0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&session, qs_score_session_free);
   qs_engine_model_free (model);

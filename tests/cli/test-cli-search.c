@@ -90,18 +90,23 @@ eval_top1 (const char *path,
 }
 
 /* Every layer's alone_top1 and kept_float_top1 on @path equal `eval
- * --scheme-file` on the set that measures it. */
+ * --scheme-file` on the set that measures it. Progressive (@estimate_option
+ * @estimate_value, then the rest): the sums must equal one pass. */
 static void
 check_sensitivity_equals_eval (const char *path,
-                               guint       n_layers)
+                               guint       n_layers,
+                               const char *estimate_option,
+                               const char *estimate_value)
 {
   g_autofree char *base = write_scheme_file ("base.json", NULL);
-  /* Progressive (100 images, then the rest): the sums must equal one pass. */
   g_autoptr(JsonNode) root = run_json ("sensitivity", path, "--scheme-file", base, "--limit", IMAGES,
-                                       "--estimate", "100", "--json", NULL);
+                                       estimate_option, estimate_value, "--threads", "2", "--json", NULL);
   JsonObject *o = json_node_get_object (root);
   JsonArray *layers = json_object_get_array_member (o, "layers");
   g_autoptr(JsonNode) plain = run_json ("eval", path, "--scheme-file", base, "--limit", IMAGES, "--json", NULL);
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  g_autofree char *float_weights = NULL;
+  JsonObject *estimate = json_object_get_object_member (o, "estimate");
   guint n = json_array_get_length (layers);
   gboolean any_differs = FALSE;
 
@@ -110,9 +115,24 @@ check_sensitivity_equals_eval (const char *path,
                      json_object_get_double_member (json_node_get_object (plain), "fp32_top1"));
   g_assert_cmpfloat (json_object_get_double_member (o, "all_quant_top1"), ==,
                      json_object_get_double_member (json_node_get_object (plain), "quant_top1"));
-  /* Every weighted layer, each scored both ways plus all quantized. */
+  /* Every weighted layer, each scored both ways, plus all quantized and
+   * all weights in float32 (the runs they branch off). */
   g_assert_cmpuint (n, ==, n_layers);
-  g_assert_cmpint (json_object_get_int_member (o, "evaluations"), ==, 2 * n + 1);
+  g_assert_cmpint (json_object_get_int_member (o, "evaluations"), ==, 2 * n + 2);
+  for (guint j = 0; j < n; j++)
+    g_ptr_array_add (all, (gpointer) json_object_get_string_member (json_array_get_object_element (layers, j),
+                                                                    "tensor"));
+  float_weights = write_scheme_file ("float-weights.json", all);
+  g_assert_cmpfloat (json_object_get_double_member (o, "float_weights_top1"), ==, eval_top1 (path, float_weights));
+  /* The estimate came first, on fewer images, in whole rounds of the
+   * threads (two). */
+  g_assert_nonnull (estimate);
+  g_assert_cmpint (json_object_get_int_member (estimate, "images"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (estimate, "images"), <, 300);
+  g_assert_cmpint (json_object_get_int_member (estimate, "images") % 2, ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (estimate, "layers")), ==, n);
+  g_assert_cmpfloat (json_object_get_double_member (estimate, "seconds"), <=,
+                     json_object_get_double_member (json_object_get_object_member (o, "seconds"), "total"));
 
   for (guint i = 0; i < n; i++)
     {
@@ -151,7 +171,7 @@ static void
 test_sensitivity_equals_eval (void)
 {
   /* The demo model's six weighted layers. */
-  check_sensitivity_equals_eval (model, 6);
+  check_sensitivity_equals_eval (model, 6, "--estimate", "96");
 }
 
 static void
@@ -162,7 +182,8 @@ test_sensitivity_graph_equals_eval (void)
   g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "tests", "data", "graph-blocks",
                                                  "squeeze_excitation.h5", NULL);
 
-  check_sensitivity_equals_eval (path, 5);
+  /* An estimate within a millisecond: the images that measured the speed. */
+  check_sensitivity_equals_eval (path, 5, "--estimate-seconds", "0.001");
 }
 
 static void
@@ -224,6 +245,9 @@ test_bad_input (void)
   assert_fails ("sensitivity", missing, NULL);
   assert_fails ("sensitivity", NULL);
   assert_fails ("sensitivity", model, "--estimate", "-1", NULL);
+  assert_fails ("sensitivity", model, "--estimate-seconds", "-1", NULL);
+  assert_fails ("sensitivity", model, "--estimate-seconds", "nan", NULL);
+  assert_fails ("sensitivity", model, "--estimate-seconds", "2", "--estimate", "100", NULL);
   assert_fails ("sensitivity", model, "--bits", "1", NULL);
   assert_fails ("mixed", model, "--bits", "4,8", NULL);
   assert_fails ("mixed", model, "--budget", "-1", "--bits", "4,8", NULL);

@@ -11,6 +11,7 @@
  *   several weight schemes;
  * - a chain built with and without explicit inputs gives the same bits;
  * - calibrating once and quantizing twice equals preparing twice, bit for bit;
+ * - branches off a shared run equal their scheme sets run whole, bit for bit;
  * - the buffer plan: a deep chain's scratch does not grow with depth, a
  *   residual block keeps its skip value alive, and on random graphs no two
  *   values alive at once share memory;
@@ -615,8 +616,10 @@ check_calibrate_once (QsEngineModel         *model,
   qs_calibration_free (cal);
 }
 
+/* Runs @check on the chain and on every golden graph with weights, each
+ * with images to calibrate on. */
 static void
-test_calibrate_once (void)
+check_every_graph (void (*check) (QsEngineModel *, const QsEngineDataset *))
 {
   g_autoptr (JsonParser) parser = NULL;
   JsonArray *graphs = golden_graphs (&parser);
@@ -624,7 +627,7 @@ test_calibrate_once (void)
   g_autofree float *images = random_floats (40 * 200, 6, 1.0);
   QsEngineDataset data = { .count = 40, .height = 10, .width = 10, .channels = 2, .images = images };
 
-  check_calibrate_once (chain, &data);
+  check (chain, &data);
   qs_engine_model_free (chain);
   for (guint g = 0; g < json_array_get_length (graphs); g++)
     {
@@ -634,9 +637,131 @@ test_calibrate_once (void)
       QsEngineDataset gdata = { .count = 20, .images = gimages };
 
       qs_engine_model_get_input_shape (model, &gdata.height, &gdata.width, &gdata.channels);
-      check_calibrate_once (model, &gdata);
+      if (qs_engine_model_get_n_weighted (model) > 0)
+        check (model, &gdata);
       qs_engine_model_free (model);
     }
+}
+
+static void
+test_calibrate_once (void)
+{
+  check_every_graph (check_calibrate_once);
+}
+
+/* ---- branches off a shared run ---------------------------------------------------- */
+
+/* @model quantized on @cal with @scheme on the weighted layers where
+ * @quantize says so and float32 weights elsewhere. */
+static QsQuantizedModel *
+quantize_some (const QsCalibration *cal,
+               const QsScheme      *scheme,
+               const bool          *quantize,
+               size_t               n_weighted)
+{
+  const QsScheme *schemes[64];
+  QsQuantizedModel *quantized = NULL;
+
+  for (size_t i = 0; i < n_weighted; i++)
+    schemes[i] = quantize[i] ? scheme : NULL;
+  g_assert_cmpint (qs_engine_quantize_calibrated (cal, schemes, n_weighted, false, NULL, &quantized, NULL, 0),
+                   ==, QS_ENGINE_OK);
+  return quantized;
+}
+
+/* Each weighted layer quantized alone (off a trunk of float32 weights)
+ * and kept in float32 (off the all-quantized trunk), as branches, against
+ * the same sets quantized and run whole: the same outputs bit for bit,
+ * and the same classes through the parallel entry point. */
+static void
+check_branches (QsEngineModel         *model,
+                const QsEngineDataset *data)
+{
+  size_t nw = qs_engine_model_get_n_weighted (model), n_out = qs_engine_model_get_n_outputs (model);
+  size_t batch = data->count, block = batch * n_out;
+  size_t size = qs_engine_get_buffer_size (model, NULL, batch);
+  g_autofree void *scratch = g_malloc (size), *branch_scratch = g_malloc (size);
+  g_autofree float *outputs = g_new (float, (nw + 1) * block);
+  g_autofree int32_t *classes = g_new (int32_t, (nw + 1) * batch), *expected = g_new (int32_t, batch);
+  g_autofree QsEngineBranch *branches = g_new0 (QsEngineBranch, nw);
+  g_autofree QsQuantizedModel **sets = g_new0 (QsQuantizedModel *, nw);
+  bool all[64], none[64] = { false };
+  QsCalibration *cal = NULL;
+  QsQuantizedModel *quant, *floats;
+  QsScheme scheme;
+  gboolean any_differs = FALSE;
+
+  g_assert_cmpuint (nw, <=, 64);
+  qs_scheme_init_per_tensor (&scheme);
+  scheme.bits = 4;
+  for (size_t i = 0; i < nw; i++)
+    all[i] = true;
+  g_assert_cmpint (qs_engine_calibrate (model, NULL, data, 0, NULL, &cal, NULL, 0), ==, QS_ENGINE_OK);
+  quant = quantize_some (cal, &scheme, all, nw);
+  floats = quantize_some (cal, &scheme, none, nw);
+
+  for (int alone = 0; alone <= 1; alone++)
+    {
+      const QsQuantizedModel *trunk = alone ? floats : quant;
+
+      for (size_t k = 0; k < nw; k++)
+        {
+          bool which[64];
+
+          for (size_t i = 0; i < nw; i++)
+            which[i] = alone ? i == k : i != k;
+          sets[k] = quantize_some (cal, &scheme, which, nw);
+          branches[k].layer = (size_t) qs_engine_model_weighted_layer_index (model, k);
+          branches[k].at = alone ? quant : floats;
+          branches[k].rest = trunk;
+        }
+      g_assert_cmpint (qs_engine_forward_branches (trunk, branches, nw, data->images, batch, scratch,
+                                                   branch_scratch, NULL, outputs), ==, QS_ENGINE_OK);
+      {
+        g_autofree float *whole = run_model (model, trunk, data->images, batch);
+
+        g_assert_cmpmem (outputs, block * sizeof (float), whole, block * sizeof (float));
+      }
+      g_assert_cmpint (qs_engine_predict_branches (trunk, branches, nw, data, 0, batch, NULL, classes),
+                       ==, QS_ENGINE_OK);
+      for (size_t k = 0; k < nw; k++)
+        {
+          g_autofree float *whole = run_model (model, sets[k], data->images, batch);
+
+          g_assert_cmpmem (outputs + (k + 1) * block, block * sizeof (float), whole, block * sizeof (float));
+          any_differs |= memcmp (outputs + (k + 1) * block, outputs, block * sizeof (float)) != 0;
+          g_assert_cmpint (qs_engine_predict (model, sets[k], data, 0, batch, NULL, expected), ==, QS_ENGINE_OK);
+          g_assert_cmpmem (classes + (k + 1) * batch, batch * sizeof (int32_t), expected, batch * sizeof (int32_t));
+          qs_quantized_model_free (sets[k]);
+        }
+    }
+  /* The branches are not the trunk over again. */
+  g_assert_true (any_differs);
+
+  /* A model calibrated on other images cannot join a branch. */
+  {
+    QsEngineDataset half = *data;
+    QsCalibration *other = NULL;
+    QsQuantizedModel *stranger;
+
+    half.count = data->count / 2;
+    g_assert_cmpint (qs_engine_calibrate (model, NULL, &half, 0, NULL, &other, NULL, 0), ==, QS_ENGINE_OK);
+    stranger = quantize_some (other, &scheme, all, nw);
+    branches[0].at = stranger;
+    g_assert_cmpint (qs_engine_predict_branches (quant, branches, 1, data, 0, batch, NULL, classes),
+                     ==, QS_ENGINE_INVALID_ARGUMENT);
+    qs_quantized_model_free (stranger);
+    qs_calibration_free (other);
+  }
+  qs_quantized_model_free (quant);
+  qs_quantized_model_free (floats);
+  qs_calibration_free (cal);
+}
+
+static void
+test_branches (void)
+{
+  check_every_graph (check_branches);
 }
 
 /* ---- the buffer plan ----------------------------------------------------------------- */
@@ -1103,6 +1228,7 @@ main (int    argc,
   g_test_add_func ("/graph/layer-norm", test_layer_norm);
   g_test_add_func ("/graph/minimum", test_minimum);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
+  g_test_add_func ("/graph/branches", test_branches);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
   g_test_add_func ("/graph/plan-random", test_plan_random);

@@ -180,20 +180,22 @@ test_mixed_against_brute_force (void)
 }
 
 static void
-test_sensitivity_estimate_adds_up (void)
+count_estimate_cb (const QsSensitivity *estimate,
+                   gpointer             user_data)
 {
-  g_autoptr(QsSchemeSet) base = qs_scheme_set_new (NULL);
-  g_autoptr(QsSensitivity) once = NULL, split = NULL;
-  g_autoptr(GError) error = NULL;
-  Demo demo = { 0 };
+  gsize *images = user_data;
 
-  demo_open (&demo, base, 200);
-  once = qs_sensitivity_compute (demo.session, base, 0, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  split = qs_sensitivity_compute (demo.session, base, 50, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
+  g_assert_true (estimate->estimate);
+  *images = estimate->images;
+}
+
+static void
+assert_same_counts (const QsSensitivity *once,
+                    const QsSensitivity *split)
+{
   g_assert_cmpuint (once->layers->len, ==, split->layers->len);
   g_assert_cmpuint (once->all_quant_correct, ==, split->all_quant_correct);
+  g_assert_cmpuint (once->float_weights_correct, ==, split->float_weights_correct);
   for (guint i = 0; i < once->layers->len; i++)
     {
       const QsLayerSensitivity *a = &g_array_index (once->layers, QsLayerSensitivity, i);
@@ -204,6 +206,34 @@ test_sensitivity_estimate_adds_up (void)
       g_assert_cmpfloat (a->weight_sqnr_db, ==, b->weight_sqnr_db);
       g_assert_cmpfloat (a->output_sqnr_db, ==, b->output_sqnr_db);
     }
+}
+
+static void
+test_sensitivity_estimate_adds_up (void)
+{
+  g_autoptr(QsSchemeSet) base = qs_scheme_set_new (NULL);
+  g_autoptr(QsSensitivity) once = NULL, split = NULL, timed = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize estimate_images = 0;
+  Demo demo = { 0 };
+
+  demo_open (&demo, base, 200);
+  once = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  split = qs_sensitivity_compute (demo.session, base, 50, 0, count_estimate_cb, NULL, &estimate_images, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (estimate_images, ==, 50);
+  assert_same_counts (once, split);
+  /* A time no run fits in: the estimate is on the images that measured
+   * the speed, and the parts still add up. */
+  estimate_images = 0;
+  timed = qs_sensitivity_compute (demo.session, base, 0, 1e-9, count_estimate_cb, NULL, &estimate_images, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (estimate_images, >, 0);
+  g_assert_cmpuint (estimate_images, <, 200);
+  g_assert_false (timed->estimate);
+  g_assert_cmpfloat (timed->seconds, >, 0);
+  assert_same_counts (once, timed);
   demo_close (&demo);
 }
 
@@ -225,7 +255,7 @@ test_sensitivity_proxies_first (void)
   g_assert_cmpuint (proxies->evaluations, ==, 0);
   g_assert_true (proxies->estimate);
   g_assert_true (isnan (proxies->all_quant_top1));
-  measured = qs_sensitivity_compute (demo.session, base, 0, NULL, NULL, NULL, &error);
+  measured = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (proxies->layers->len, ==, measured->layers->len);
   g_assert_cmpuint (proxies->layers->len, >, 0);
@@ -267,7 +297,7 @@ test_sensitivity_cancel (void)
   qs_score_session_free (demo.session);
   demo.session = qs_score_session_new (&input, base, &error);
   g_assert_no_error (error);
-  result = qs_sensitivity_compute (demo.session, base, 0, NULL, raise_cancel_cb, &cancel, &error);
+  result = qs_sensitivity_compute (demo.session, base, 0, 0, NULL, raise_cancel_cb, &cancel, &error);
   g_assert_null (result);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   /* The first set, and the second at most, stopped within a batch. */
