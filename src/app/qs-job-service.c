@@ -229,9 +229,10 @@ compare_priority (gconstpointer a,
 {
   const Job *x = a, *y = b;
 
-  /* Equal priorities keep their order: g_queue_insert_sorted inserts after
-   * equals, so older requests start first. */
-  return (int) x->priority - (int) y->priority;
+  /* g_queue_insert_sorted inserts before the first queued job (@a) for
+   * which this is not negative; never returning 0 puts a new job (@b)
+   * after its equals, so among equal priorities the older starts first. */
+  return x->priority <= y->priority ? -1 : 1;
 }
 
 static void

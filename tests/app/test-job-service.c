@@ -336,6 +336,28 @@ test_priorities_order (void)
   delivered_clear (&d);
 }
 
+/* Among equal priorities the older request starts first: the sidebar's
+ * badges are requested top to bottom and should fill in that order. */
+static void
+test_equal_priorities_keep_order (void)
+{
+  g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
+  Fake badges[4] = { { .value = 1 }, { .value = 2 }, { .value = 3 }, { .value = 4 } };
+  static const char *const keys[] = { "badge:a", "badge:b", "badge:c", "badge:d" };
+  Delivered d;
+
+  delivered_init (&d);
+  for (guint i = 0; i < G_N_ELEMENTS (badges); i++)
+    request (service, keys[i], QS_JOB_PRIORITY_BACKGROUND, &badges[i], &d);
+  while (d.values->len < G_N_ELEMENTS (badges))
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpuint (start_order->len, ==, G_N_ELEMENTS (badges));
+  for (guint i = 0; i < G_N_ELEMENTS (badges); i++)
+    g_assert_cmpint (value_at (start_order, i), ==, badges[i].value);
+  delivered_clear (&d);
+}
+
 static gboolean
 both_started (gpointer data)
 {
@@ -607,6 +629,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/cancel-reaches-running-job", test_cancel_reaches_running_job);
   g_test_add_func ("/jobs/cache-hit-same-iteration", test_cache_hit_same_iteration);
   g_test_add_func ("/jobs/priorities-order", test_priorities_order);
+  g_test_add_func ("/jobs/equal-priorities-keep-order", test_equal_priorities_keep_order);
   g_test_add_func ("/jobs/visible-preempts", test_visible_preempts);
   g_test_add_func ("/jobs/search-leaves-a-worker", test_search_leaves_a_worker);
   g_test_add_func ("/jobs/stale-never-delivered", test_stale_never_delivered);
