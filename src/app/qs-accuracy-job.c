@@ -37,6 +37,30 @@
 /* What a document's model needs, built once in a worker and then only
  * read. Reference-counted: a worker still evaluating the previous
  * document's model keeps it while another builds the next one's. */
+typedef struct Calibrated {
+  gatomicrefcount     ref_count;
+  QsCalibration      *calibration;
+  QsActivationScheme  activations;
+} Calibrated;
+
+static Calibrated *
+calibrated_ref (Calibrated *calibrated)
+{
+  g_atomic_ref_count_inc (&calibrated->ref_count);
+  return calibrated;
+}
+
+static void
+calibrated_unref (Calibrated *calibrated)
+{
+  if (calibrated == NULL || !g_atomic_ref_count_dec (&calibrated->ref_count))
+    return;
+  qs_calibration_free (calibrated->calibration);
+  g_free (calibrated);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Calibrated, calibrated_unref)
+
 typedef struct {
   gatomicrefcount ref_count;
   QsEngineModel *model;
@@ -50,6 +74,12 @@ typedef struct {
   gboolean       unlabeled;
   QsEngineDataset test_view;
   int            n_threads;     /* as many workers as the memory budget holds */
+  /* Calibrate once, quantize many times: activation ranges depend on the
+   * activation scheme alone, so a new weight scheme costs no calibration
+   * pass. Guarded by calibration_lock; a worker that needs other
+   * activations replaces it while others may still quantize on the old. */
+  GMutex              calibration_lock;
+  struct Calibrated  *calibrated;
 } ModelCache;
 
 typedef struct {
@@ -115,6 +145,8 @@ model_cache_unref (ModelCache *cache)
   g_clear_pointer (&cache->test, qs_dataset_unref);
   g_clear_pointer (&cache->calibration, qs_dataset_unref);
   g_clear_pointer (&cache->fp32_predictions, g_free);
+  g_clear_pointer (&cache->calibrated, calibrated_unref);
+  g_mutex_clear (&cache->calibration_lock);
   g_free (cache);
 }
 
@@ -177,6 +209,7 @@ build_cache (QsDocument *document,
   const QsEngineDataset *view;
 
   g_atomic_ref_count_init (&cache->ref_count);
+  g_mutex_init (&cache->calibration_lock);
   cache->data_path = g_strdup (data_path);
   cache->model = qs_keras_model_load (qs_document_get_file (document), &error);
   if (cache->model == NULL)
@@ -261,6 +294,66 @@ ensure_cache (Request *request)
   return cache;
 }
 
+static gboolean
+activation_schemes_equal (const QsActivationScheme *a,
+                          const QsActivationScheme *b)
+{
+  return a->range_method == b->range_method
+         && (a->range_method != QS_RANGE_PERCENTILE || a->percentile == b->percentile)
+         && a->nudge_zero == b->nudge_zero
+         && a->rounding == b->rounding
+         && a->float_logits == b->float_logits;
+}
+
+/* Quantizes @cache's model under @schemes, calibrating only when the
+ * activations differ from the last calibration's. The output SQNR is
+ * computed, since the overview shows it. */
+static QsEngineStatus
+quantize_with_cache (ModelCache                *cache,
+                     const QsScheme *const     *schemes,
+                     size_t                     n_schemes,
+                     const QsActivationScheme  *activations,
+                     const QsEngineRunOptions  *options,
+                     QsQuantizedModel         **quantized,
+                     char                      *message,
+                     size_t                     message_size)
+{
+  const QsEngineDataset *calibration = qs_dataset_get_view (cache->calibration);
+  g_autoptr(Calibrated) calibrated = NULL;
+  QsEngineStatus status = QS_ENGINE_OK;
+
+  /* Held while calibrating: a second worker wanting the same ranges
+   * waits for them rather than measuring them again. */
+  g_mutex_lock (&cache->calibration_lock);
+  if (cache->calibrated == NULL
+      || !activation_schemes_equal (&cache->calibrated->activations, activations))
+    {
+      QsCalibration *calibration_result = NULL;
+
+      status = qs_engine_calibrate (cache->model, activations, calibration,
+                                    MIN (CALIBRATION_IMAGES, calibration->count), options,
+                                    &calibration_result, message, message_size);
+      if (status == QS_ENGINE_OK)
+        {
+          Calibrated *fresh = g_new0 (Calibrated, 1);
+
+          g_atomic_ref_count_init (&fresh->ref_count);
+          fresh->calibration = calibration_result;
+          fresh->activations = *activations;
+          g_clear_pointer (&cache->calibrated, calibrated_unref);
+          cache->calibrated = fresh;
+        }
+    }
+  if (status == QS_ENGINE_OK)
+    calibrated = calibrated_ref (cache->calibrated);
+  g_mutex_unlock (&cache->calibration_lock);
+
+  if (status == QS_ENGINE_OK)
+    status = qs_engine_quantize_calibrated (calibrated->calibration, schemes, n_schemes, TRUE,
+                                            options, quantized, message, message_size);
+  return status;
+}
+
 /* The quantized model's per-layer SQNR, as `eval --json` lists it. */
 static void
 add_layer_stats (QsAccuracyResult       *result,
@@ -296,7 +389,7 @@ evaluate (Request            *request,
   QsQuantizedModel *quantized = NULL;
   QsActivationScheme activations;
   QsEngineEvalResult total = { 0 }, part = { 0 };
-  const QsEngineDataset *test, *calibration;
+  const QsEngineDataset *test;
   g_autofree QsScheme *schemes = NULL;
   g_autofree const QsScheme **pointers = NULL;
   QsAccuracyResult *result = NULL;
@@ -313,10 +406,8 @@ evaluate (Request            *request,
   qs_scheme_set_activations (request->schemes, &activations);
 
   test = &cache->test_view;
-  calibration = qs_dataset_get_view (cache->calibration);
-  if (qs_engine_prepare_quantized (cache->model, pointers, n_weighted, &activations, calibration,
-                                   MIN (CALIBRATION_IMAGES, calibration->count), options, &quantized,
-                                   message, sizeof message) != QS_ENGINE_OK)
+  if (quantize_with_cache (cache, pointers, n_weighted, &activations, options, &quantized,
+                           message, sizeof message) != QS_ENGINE_OK)
     {
       if (atomic_load (options->cancel))
         g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
