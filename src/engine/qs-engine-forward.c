@@ -610,6 +610,26 @@ gemm_layer_quant (const QsQuantizedModel *qm,
     }
 }
 
+/* The group-wise kernels' view of a layer's input quantizer. */
+static QsGroupwiseInput
+groupwise_input (const QsQuantLayer *q)
+{
+  QsGroupwiseInput input = {
+    .scale = q->in.scale,
+    .zero_code = q->in.zero_code,
+    .zero_frac = q->in.zero_point - (float) q->in.zero_code,
+  };
+
+  return input;
+}
+
+static void store_real_outputs (const QsEngineLayer *l, const QsQuantLayer *q, float *r,
+                                size_t count, uint8_t *out);
+
+/* Integer weights per channel (int8 or int16 mode: one requantized int32
+ * or int64 sum per output), or in groups along the taps (group-wise mode:
+ * real outputs from the per-group sums, then quantized as a float-format
+ * layer's are). */
 static void
 depthwise_layer_quant (const QsQuantizedModel *qm,
                        const QsEngineLayer    *l,
@@ -631,6 +651,9 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
     .zero_row = s->zero_row,
   };
 
+  QsGroupwiseInput input = groupwise_input (q);
+  float *y = q->float_output ? fout : s->act[1];
+
   memset (s->zero_row, q->in.zero_code, C + QS_KERNEL_SLACK);
   for (size_t b = 0; b < batch; b++)
     {
@@ -650,6 +673,12 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
         {
           size_t o = ((b * l->out_h + oy) * l->out_w) * C;
 
+          if (q->mode == QS_QMODE_GROUPWISE)
+            {
+              qs_depthwise_groupwise_u8_scalar (&shape, src, &q->depthwise_groups, &input, l->bias, oy,
+                                                s->acc, y + o);
+              continue;
+            }
           if (q->mode == QS_QMODE_INT8)
             qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
           else
@@ -657,6 +686,8 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
           store_tile (l, q, l->out_w, 0, C, s->acc, NULL, o, out, fout);
         }
     }
+  if (q->mode == QS_QMODE_GROUPWISE)
+    store_real_outputs (l, q, y, batch * qs_layer_out_size (l), out);
 }
 
 /* A layer computed in real numbers: its @count outputs @r through the
@@ -731,11 +762,7 @@ groupwise_layer_quant (const QsEngineLayer *l,
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
   float *y = q->float_output ? fout : s->act[1];
-  QsGroupwiseInput input = {
-    .scale = q->in.scale,
-    .zero_code = q->in.zero_code,
-    .zero_frac = q->in.zero_point - (float) q->in.zero_code,
-  };
+  QsGroupwiseInput input = groupwise_input (q);
 
   for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
     {
@@ -846,7 +873,7 @@ layer_quant (const QsQuantizedModel *qm,
       float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);
       return out;
     }
-  if (q->mode == QS_QMODE_GROUPWISE)
+  if (q->mode == QS_QMODE_GROUPWISE && l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
       groupwise_layer_quant (l, q, in, batch, s, out, fout);
       return out;

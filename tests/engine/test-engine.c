@@ -714,36 +714,48 @@ test_groupwise_layers (void)
         }
 }
 
-/* Integer groups take the integer path on Conv2D and Dense layers only:
- * depthwise layers and block float formats stay in float32. */
+/* Integer groups and the block formats whose elements are small integers
+ * times a power of two (MXINT8, MXFP4, NVFP4, MXFP6 E2M3) take the integer
+ * path on every layer of the net, depthwise included; the others (FP8,
+ * MXFP6 E3M2, NF4, 9..16-bit groups) run in float32 on their weights. */
 static void
 test_groupwise_paths (void)
 {
+  static const struct { QsFormat format; int bits; bool integer; } cases[] = {
+    { QS_FORMAT_INT, 4, true },
+    { QS_FORMAT_INT, 8, true },
+    { QS_FORMAT_INT, 12, false },
+    { QS_FORMAT_MXINT8, 8, true },
+    { QS_FORMAT_MXFP4, 8, true },
+    { QS_FORMAT_NVFP4, 8, true },
+    { QS_FORMAT_MXFP6_E2M3, 8, true },
+    { QS_FORMAT_MXFP6_E3M2, 8, false },
+    { QS_FORMAT_MXFP8_E4M3, 8, false },
+    { QS_FORMAT_MXFP8_E5M2, 8, false },
+    { QS_FORMAT_NF4, 8, false },
+  };
   QsEngineModel *model = make_net ();
   g_autofree float *calib = make_images (16);
   QsEngineDataset cal = dataset_of (calib, NULL, 16);
-  QsScheme scheme;
-  QsQuantizedModel *q;
 
-  qs_scheme_init_per_tensor (&scheme);
-  scheme.granularity = QS_GRANULARITY_GROUP;
-  scheme.bits = 4;
-  scheme.group_size = 16;
-  for (int format = 0; format < 2; format++)
+  for (gsize ci = 0; ci < G_N_ELEMENTS (cases); ci++)
     {
-      if (format == 1)
-        {
-          qs_scheme_init_per_tensor (&scheme);
-          scheme.format = QS_FORMAT_MXFP4;
-          scheme.granularity = QS_GRANULARITY_GROUP;
-        }
+      QsScheme scheme;
+      QsQuantizedModel *q;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.format = cases[ci].format;
+      scheme.bits = cases[ci].bits;
+      scheme.granularity = QS_GRANULARITY_GROUP;
+      scheme.group_size = cases[ci].format == QS_FORMAT_INT ? 16 : 0;
       q = quantize_net (model, &scheme, NULL, &cal);
       for (size_t i = 0; i < 5; i++)
         {
           QsQuantizedLayerStats stats;
 
           g_assert_true (qs_quantized_model_get_layer_stats (q, i, &stats));
-          g_assert_cmpint (stats.weight_bits, ==, format == 0 && i != 1 ? 8 : 32);
+          g_assert_cmpint (stats.weight_bits, ==, cases[ci].integer ? 8 : 32);
+          g_assert_cmpstr (stats.kernel, ==, cases[ci].integer ? "int8-groupwise" : "float-weights");
         }
       qs_quantized_model_free (q);
     }

@@ -327,6 +327,33 @@ void qs_gemm_groupwise_u8_scalar (size_t m, const uint8_t *a, size_t lda,
                                   const QsGroupwiseWeights *w, const QsGroupwiseInput *in,
                                   const float *bias, float *c, size_t ldc);
 
+/* Depthwise weights in groups along each channel's kernel_h * kernel_w
+ * taps (a depthwise layer's reduction axis, so every channel's groups
+ * cover the same tap ranges): real = scales[g][c] * w[t][c] for tap t in
+ * group g = t / group_size, with w the int16 (code - zero point),
+ * [taps][channels], and code_sums[g][c] each group's sum of w. Groups of
+ * at most 16384 taps keep the int32 sums exact. */
+typedef struct {
+  size_t         channels, taps;
+  size_t         group_size, groups;
+  const int16_t *w;
+  const int32_t *code_sums;
+  const float   *scales;
+} QsDepthwiseGroupWeights;
+
+void qs_depthwise_group_code_sums (size_t channels, size_t taps, size_t group_size,
+                                   const int16_t *w, int32_t *code_sums);
+
+/* Real outputs of row @oy, out[ox][c] = bias[c] + sum over groups of
+ * (in->scale * scales[g][c]) * (group's int32 sum of (a - zero_code) w
+ * - zero_frac * code_sums[g][c]), accumulated in float32 in group order
+ * as qs_gemm_groupwise_u8_scalar does; a padded tap stands for the code
+ * zero_code. @acc is scratch for @w->channels sums. */
+void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
+                                       const QsDepthwiseGroupWeights *w,
+                                       const QsGroupwiseInput *in, const float *bias,
+                                       int oy, int32_t *acc, float *out);
+
 /* ---- im2col and pooling on codes ---------------------------------------- */
 
 typedef struct {
