@@ -675,8 +675,9 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
 
           if (q->mode == QS_QMODE_GROUPWISE)
             {
-              qs_depthwise_groupwise_u8_scalar (&shape, src, &q->depthwise_groups, &input, l->bias, oy,
-                                                s->acc, y + o);
+              (qm->kernels->depthwise_groupwise != NULL ? qm->kernels->depthwise_groupwise
+                                                        : qs_depthwise_groupwise_u8_scalar)
+                (&shape, src, &q->depthwise_groups, &input, l->bias, oy, s->acc, y + o);
               continue;
             }
           if (q->mode == QS_QMODE_INT8)
@@ -751,13 +752,14 @@ float_layer_quant (const QsQuantizedModel *qm,
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
  * per-group int32 sums, then quantized as a float-format layer's are. */
 static void
-groupwise_layer_quant (const QsEngineLayer *l,
-                       const QsQuantLayer  *q,
-                       const uint8_t       *in,
-                       size_t               batch,
-                       QsScratch           *s,
-                       uint8_t             *out,
-                       float               *fout)
+groupwise_layer_quant (const QsQuantizedModel *qm,
+                       const QsEngineLayer    *l,
+                       const QsQuantLayer     *q,
+                       const uint8_t          *in,
+                       size_t                  batch,
+                       QsScratch              *s,
+                       uint8_t                *out,
+                       float                  *fout)
 {
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
@@ -776,7 +778,10 @@ groupwise_layer_quant (const QsEngineLayer *l,
           a = s->cols;
           lda = q->kp;
         }
-      qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
+      if (q->packed != NULL)
+        qm->kernels->groupwise_gemm (rows, a, lda, &q->groupwise, q->packed, &input, l->bias, y + m0 * n, n);
+      else
+        qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
     }
   store_real_outputs (l, q, y, m * n, out);
 }
@@ -875,7 +880,7 @@ layer_quant (const QsQuantizedModel *qm,
     }
   if (q->mode == QS_QMODE_GROUPWISE && l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
-      groupwise_layer_quant (l, q, in, batch, s, out, fout);
+      groupwise_layer_quant (qm, l, q, in, batch, s, out, fout);
       return out;
     }
   if (q->runs_in_float)

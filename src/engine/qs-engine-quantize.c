@@ -612,10 +612,12 @@ typedef struct {
 /* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 next
  * to each group's scale, zero point and code sum, for the group-wise kernel. */
 static QsEngineStatus
-prepare_groupwise_layer (const QsEngineLayer *l,
-                         QsQuantLayer        *q,
-                         const QsBlockInts   *w)
+prepare_groupwise_layer (const QsQuantizedModel *qm,
+                         const QsEngineLayer    *l,
+                         QsQuantLayer           *q,
+                         const QsBlockInts      *w)
 {
+  const QsKernels *kr = qm->kernels;
   size_t n = (size_t) l->out_c, k = l->k, blocks = w->geo.block_count;
 
   q->mode = QS_QMODE_GROUPWISE;
@@ -638,6 +640,14 @@ prepare_groupwise_layer (const QsEngineLayer *l,
   };
   qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
   q->kp = qs_gemm_padded_k (k);
+  /* The ISA's packing of all of it, when the ISA has a group-wise GEMM. */
+  if (kr->groupwise_gemm != NULL)
+    {
+      q->packed = malloc (kr->groupwise_packed_size (&q->groupwise));
+      if (q->packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      kr->groupwise_pack (&q->groupwise, q->packed);
+    }
   return QS_ENGINE_OK;
 }
 
@@ -798,7 +808,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   if (!qs_layer_is_general_conv (l) && block_ints (scheme, l, &w, q->fake_weights))
     {
       status = depthwise ? prepare_depthwise_groupwise_layer (l, q, &w)
-                         : prepare_groupwise_layer (l, q, &w);
+                         : prepare_groupwise_layer (qm, l, q, &w);
       q->stats.weight_bits = 8;
       free (q->fake_weights);
       q->fake_weights = NULL;

@@ -354,6 +354,32 @@ void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint
                                        const QsGroupwiseInput *in, const float *bias,
                                        int oy, int32_t *acc, float *out);
 
+/* The optimized group-wise kernels: the same outputs as the scalar ones,
+ * bit for bit. The GEMM reads its weights from its own packing of @w
+ * (codes, zero points, code sums and scales: all of it). */
+typedef size_t (*QsGroupwisePackedSizeFunc) (const QsGroupwiseWeights *w);
+typedef void   (*QsGroupwisePackFunc)       (const QsGroupwiseWeights *w, void *packed);
+typedef void   (*QsGroupwiseGemmFunc)       (size_t m, const uint8_t *a, size_t lda,
+                                             const QsGroupwiseWeights *w, const void *packed,
+                                             const QsGroupwiseInput *in, const float *bias,
+                                             float *c, size_t ldc);
+typedef void   (*QsDepthwiseGroupwiseFunc)  (const QsDepthwiseShape *shape, const uint8_t *input,
+                                             const QsDepthwiseGroupWeights *w,
+                                             const QsGroupwiseInput *in, const float *bias,
+                                             int oy, int32_t *acc, float *out);
+#if defined(__x86_64__) || defined(_M_X64)
+size_t qs_gemm_groupwise_packed_size_avx2 (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_pack_avx2        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8_avx2          (size_t m, const uint8_t *a, size_t lda,
+                                           const QsGroupwiseWeights *w, const void *packed,
+                                           const QsGroupwiseInput *in, const float *bias,
+                                           float *c, size_t ldc);
+void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const uint8_t *input,
+                                           const QsDepthwiseGroupWeights *w,
+                                           const QsGroupwiseInput *in, const float *bias,
+                                           int oy, int32_t *acc, float *out);
+#endif
+
 /* ---- im2col and pooling on codes ---------------------------------------- */
 
 typedef struct {
@@ -484,6 +510,11 @@ typedef struct {
   /* Optional (NULL: GEMM, then the requantization pass); only for
    * parameters without left_shift and frac_q16. */
   QsGemmRequantFunc          gemm_requant;
+  /* Optional (NULL: the scalar group-wise references). */
+  QsGroupwisePackedSizeFunc  groupwise_packed_size;
+  QsGroupwisePackFunc        groupwise_pack;
+  QsGroupwiseGemmFunc        groupwise_gemm;
+  QsDepthwiseGroupwiseFunc   depthwise_groupwise;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
