@@ -711,10 +711,10 @@ block_ints_reconstruct (const QsBlockInts *w,
  * its zero points with it), or the elements of MXINT8, MXFP4, NVFP4 and
  * MXFP6 E2M3 as integers times scale / unit (qs_block_integer_codes). */
 static bool
-block_ints (const QsScheme *scheme,
+block_ints (const QsScheme      *scheme,
             const QsEngineLayer *l,
-            QsBlockInts    *w,
-            const float    *recon)
+            QsBlockInts         *w,
+            const float         *recon)
 {
   size_t n = (size_t) l->out_c, count = l->k * n;
   QsChannelLayout layout = { count, l->k, n, 1 };
