@@ -623,8 +623,12 @@ groupwise_input (const QsQuantLayer *q)
   return input;
 }
 
-static void store_real_outputs (const QsEngineLayer *l, const QsQuantLayer *q, float *r,
-                                size_t count, uint8_t *out);
+/* Defined below, with the float-format layers it first served. */
+static void store_real_outputs (const QsEngineLayer *l,
+                                const QsQuantLayer  *q,
+                                float               *r,
+                                size_t               count,
+                                uint8_t             *out);
 
 /* Integer weights per channel (int8 or int16 mode: one requantized int32
  * or int64 sum per output), or in groups along the taps (group-wise mode:
@@ -650,7 +654,6 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
     .input_zp = q->in.zero_code,
     .zero_row = s->zero_row,
   };
-
   QsGroupwiseInput input = groupwise_input (q);
   float *y = q->float_output ? fout : s->act[1];
 
