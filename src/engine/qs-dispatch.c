@@ -40,6 +40,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32 = qs_gemm_f32_scalar,
   .depthwise_f32 = qs_depthwise_f32_scalar,
   .gemm16 = qs_gemm_u8s16_scalar,
+  .quantize_real = qs_quantize_real_u8_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -62,6 +63,7 @@ static const QsKernels avx2_kernels = {
   .groupwise_pack = qs_gemm_groupwise_pack_avx2,
   .groupwise_gemm = qs_gemm_groupwise_u8_avx2,
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx2,
+  .quantize_real = qs_quantize_real_u8_avx2,
 };
 
 static const QsKernels avx512vnni_kernels = {
@@ -90,6 +92,7 @@ static const QsKernels avx512vnni_kernels = {
   .groupwise_pack = qs_gemm_groupwise_pack_avx2,
   .groupwise_gemm = qs_gemm_groupwise_u8_avx2,
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx2,
+  .quantize_real = qs_quantize_real_u8_avx2,
 };
 #endif
 

@@ -390,22 +390,6 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
 
 /* ---- integers ------------------------------------------------------------------ */
 
-static inline uint8_t
-quantize_act (const QsActQuant *q,
-              float             x,
-              int32_t           lo,
-              int32_t           hi)
-{
-  /* Round half to even (the default rounding mode), as PyTorch's quantizer. */
-  float v = rintf (x / q->scale + q->zero_point);
-
-  if (!(v >= (float) lo))
-    v = (float) lo;
-  if (v > (float) hi)
-    v = (float) hi;
-  return (uint8_t) v;
-}
-
 static inline float
 dequantize_act (const QsActQuant *q,
                 uint8_t           code)
@@ -624,11 +608,12 @@ groupwise_input (const QsQuantLayer *q)
 }
 
 /* Defined below, with the float-format layers it first served. */
-static void store_real_outputs (const QsEngineLayer *l,
-                                const QsQuantLayer  *q,
-                                float               *r,
-                                size_t               count,
-                                uint8_t             *out);
+static void store_real_outputs (const QsQuantizedModel *qm,
+                                const QsEngineLayer    *l,
+                                const QsQuantLayer     *q,
+                                float                  *r,
+                                size_t                  count,
+                                uint8_t                *out);
 
 /* Integer weights per channel (int8 or int16 mode: one requantized int32
  * or int64 sum per output), or in groups along the taps (group-wise mode:
@@ -691,28 +676,33 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
         }
     }
   if (q->mode == QS_QMODE_GROUPWISE)
-    store_real_outputs (l, q, y, batch * qs_layer_out_size (l), out);
+    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), out);
 }
 
 /* A layer computed in real numbers: its @count outputs @r through the
- * activation clamp, then quantized to codes, or left as the float logits
- * of the last layer. */
+ * activation clamp, then quantized to codes (round half to even, as
+ * PyTorch's quantizer), or left as the float logits of the last layer. */
 static void
-store_real_outputs (const QsEngineLayer *l,
-                    const QsQuantLayer  *q,
-                    float               *r,
-                    size_t               count,
-                    uint8_t             *out)
+store_real_outputs (const QsQuantizedModel *qm,
+                    const QsEngineLayer    *l,
+                    const QsQuantLayer     *q,
+                    float                  *r,
+                    size_t                  count,
+                    uint8_t                *out)
 {
-  for (size_t i = 0; i < count; i++)
-    {
-      float v = r[i] < l->lo ? l->lo : (r[i] > l->hi ? l->hi : r[i]);
+  QsRealQuant p = {
+    .lo = l->lo, .hi = l->hi,
+    .scale = q->out.scale, .zero_point = q->out.zero_point,
+    .code_min = q->rq.act_min, .code_max = q->rq.act_max,
+  };
 
-      if (q->float_output)
-        r[i] = v;
-      else
-        out[i] = quantize_act (&q->out, v, q->rq.act_min, q->rq.act_max);
+  if (q->float_output)
+    {
+      for (size_t i = 0; i < count; i++)
+        r[i] = r[i] < p.lo ? p.lo : (r[i] > p.hi ? p.hi : r[i]);
+      return;
     }
+  qm->kernels->quantize_real (&p, r, count, out);
 }
 
 /* A layer run in float32 between dequantize and quantize: a weighted
@@ -749,7 +739,7 @@ float_layer_quant (const QsQuantizedModel *qm,
         r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
     }
   /* The float32 GEMM has clamped already; clamping again changes nothing. */
-  store_real_outputs (l, q, (float *) r, out_n, out);
+  store_real_outputs (qm, l, q, (float *) r, out_n, out);
 }
 
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
@@ -786,7 +776,7 @@ groupwise_layer_quant (const QsQuantizedModel *qm,
       else
         qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
     }
-  store_real_outputs (l, q, y, m * n, out);
+  store_real_outputs (qm, l, q, y, m * n, out);
 }
 
 /* Merges on codes with integer zero points (qs-graph-kernels.h). */

@@ -380,6 +380,24 @@ void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const 
                                            int oy, int32_t *acc, float *out);
 #endif
 
+/* ---- real outputs to codes ------------------------------------------------ */
+
+/* A layer computed in real numbers (float formats, group-wise sums) to its
+ * output codes: x = clamp (r, lo, hi) (the activation: ReLU's 0, ReLU6's
+ * 6), code = clamp (rintf (x / scale + zero_point), code_min, code_max)
+ * in float32, ties to even. */
+typedef struct {
+  float   lo, hi;
+  float   scale, zero_point;
+  int32_t code_min, code_max;
+} QsRealQuant;
+
+typedef void (*QsQuantizeRealFunc) (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+void qs_quantize_real_u8_scalar (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_quantize_real_u8_avx2   (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+#endif
+
 /* ---- im2col and pooling on codes ---------------------------------------- */
 
 typedef struct {
@@ -515,6 +533,7 @@ typedef struct {
   QsGroupwisePackFunc        groupwise_pack;
   QsGroupwiseGemmFunc        groupwise_gemm;
   QsDepthwiseGroupwiseFunc   depthwise_groupwise;
+  QsQuantizeRealFunc         quantize_real;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
