@@ -161,8 +161,8 @@ print_text (const char   *model_path,
     g_string_append_printf (out, _("In float     %s\n"),
                             names->len > 0 ? list->str : _("none (every layer has an integer kernel)"));
   }
-  g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s\n"), _("Layer"), _("Class"), _("Bits"),
-                          _("Weight SQNR"), _("Output SQNR"));
+  g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s  %s\n"), _("Layer"), _("Class"), _("Bits"),
+                          _("Weight SQNR"), _("Output SQNR"), _("Kernel"));
   for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
     {
       QsQuantizedLayerStats stats;
@@ -170,9 +170,9 @@ print_text (const char   *model_path,
 
       qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
       qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
-      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB\n", qs_cli_safe (info.name),
+      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB  %s\n", qs_cli_safe (info.name),
                               qs_layer_kind_to_string (info.kind), stats.weight_bits,
-                              stats.weight_sqnr_db, stats.output_sqnr_db);
+                              stats.weight_sqnr_db, stats.output_sqnr_db, stats.kernel);
     }
   fputs (out->str, stdout);
 }
@@ -263,6 +263,10 @@ print_json (const char   *model_path,
       json_builder_add_string_value (b, qs_layer_kind_to_string (info.kind));
       json_builder_set_member_name (b, "weight_bits");
       json_builder_add_int_value (b, stats.weight_bits);
+      /* Which arithmetic ran: "int8", "int16", "int8-groupwise" or
+       * "float-weights" (activations stay uint8 codes in every case). */
+      json_builder_set_member_name (b, "kernel");
+      json_builder_add_string_value (b, stats.kernel);
       json_builder_set_member_name (b, "runs_in_float");
       json_builder_add_boolean_value (b, qs_quantized_model_layer_runs_in_float (
                                            run->quantized, (size_t) qs_engine_model_weighted_layer_index (eval->model, i)));

@@ -390,22 +390,6 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
 
 /* ---- integers ------------------------------------------------------------------ */
 
-static inline uint8_t
-quantize_act (const QsActQuant *q,
-              float             x,
-              int32_t           lo,
-              int32_t           hi)
-{
-  /* Round half to even (the default rounding mode), as PyTorch's quantizer. */
-  float v = rintf (x / q->scale + q->zero_point);
-
-  if (!(v >= (float) lo))
-    v = (float) lo;
-  if (v > (float) hi)
-    v = (float) hi;
-  return (uint8_t) v;
-}
-
 /* Float outputs from one tile of accumulators: the int8 mode's int32 sums or
  * the wide mode's int64 ones, channels [c0, c0 + nc). The 32-bit totals
  * widen exactly to double, so one conversion serves both. */
@@ -603,6 +587,31 @@ gemm_layer_quant (const QsQuantizedModel *qm,
     }
 }
 
+/* The group-wise kernels' view of a layer's input quantizer. */
+static QsGroupwiseInput
+groupwise_input (const QsQuantLayer *q)
+{
+  QsGroupwiseInput input = {
+    .scale = q->in.scale,
+    .zero_code = q->in.zero_code,
+    .zero_frac = q->in.zero_point - (float) q->in.zero_code,
+  };
+
+  return input;
+}
+
+/* Defined below, with the float-format layers it first served. */
+static void store_real_outputs (const QsQuantizedModel *qm,
+                                const QsEngineLayer    *l,
+                                const QsQuantLayer     *q,
+                                float                  *r,
+                                size_t                  count,
+                                uint8_t                *out);
+
+/* Integer weights per channel (int8 or int16 mode: one requantized int32
+ * or int64 sum per output), or in groups along the taps (group-wise mode:
+ * real outputs from the per-group sums, then quantized as a float-format
+ * layer's are). */
 static void
 depthwise_layer_quant (const QsQuantizedModel *qm,
                        const QsEngineLayer    *l,
@@ -623,6 +632,8 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
     .input_zp = q->in.zero_code,
     .zero_row = s->zero_row,
   };
+  QsGroupwiseInput input = groupwise_input (q);
+  float *y = q->float_output ? fout : s->act[1];
 
   memset (s->zero_row, q->in.zero_code, C + QS_KERNEL_SLACK);
   for (size_t b = 0; b < batch; b++)
@@ -643,6 +654,13 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
         {
           size_t o = ((b * l->out_h + oy) * l->out_w) * C;
 
+          if (q->mode == QS_QMODE_GROUPWISE)
+            {
+              (qm->kernels->depthwise_groupwise != NULL ? qm->kernels->depthwise_groupwise
+                                                        : qs_depthwise_groupwise_u8_scalar)
+                (&shape, src, &q->depthwise_groups, &input, l->bias, oy, s->acc, y + o);
+              continue;
+            }
           if (q->mode == QS_QMODE_INT8)
             qm->kernels->depthwise (&shape, src, q->packed, oy, s->acc);
           else
@@ -650,45 +668,34 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
           store_tile (l, q, l->out_w, 0, C, s->acc, NULL, o, out, fout);
         }
     }
+  if (q->mode == QS_QMODE_GROUPWISE)
+    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), out);
 }
 
 /* A layer computed in real numbers: its @count outputs @r through the
- * activation clamp, then quantized to codes, or left as the float logits
- * of the last layer. The codes are quantize_act's: rint (v / scale +
- * zero point) within [act_min, act_max]. Clamping before rounding gives
- * the same code (rounding is monotonic and the bounds are integers), and
- * then adding and subtracting 1.5 * 2^23 rounds half to even exactly (the
- * default rounding mode, as rintf): plain arithmetic the compiler
- * vectorizes, where rintf stays a call per element. Every value of
- * every layer run in float passes here, so it must not be the slow part. */
+ * activation clamp, then quantized to codes (round half to even, as
+ * PyTorch's quantizer), or left as the float logits of the last layer. */
 static void
-store_real_outputs (const QsEngineLayer *l,
-                    const QsQuantLayer  *q,
-                    float               *r,
-                    size_t               count,
-                    uint8_t             *out)
+store_real_outputs (const QsQuantizedModel *qm,
+                    const QsEngineLayer    *l,
+                    const QsQuantLayer     *q,
+                    float                  *r,
+                    size_t                  count,
+                    uint8_t                *out)
 {
-  const float lo = l->lo, hi = l->hi;
-  const float scale = q->out.scale, zero_point = q->out.zero_point;
-  const float code_min = (float) q->rq.act_min, code_max = (float) q->rq.act_max;
-  const float round_magic = 12582912.0f;
+  QsRealQuant p = {
+    .lo = l->lo, .hi = l->hi,
+    .scale = q->out.scale, .zero_point = q->out.zero_point,
+    .code_min = q->rq.act_min, .code_max = q->rq.act_max,
+  };
 
   if (q->float_output)
     {
       for (size_t i = 0; i < count; i++)
-        r[i] = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
+        r[i] = r[i] < p.lo ? p.lo : (r[i] > p.hi ? p.hi : r[i]);
       return;
     }
-  for (size_t i = 0; i < count; i++)
-    {
-      float v = r[i] < lo ? lo : (r[i] > hi ? hi : r[i]);
-      float t = v / scale + zero_point;
-
-      /* NaN takes the lowest code, as in quantize_act. */
-      t = t >= code_min ? t : code_min;
-      t = t <= code_max ? t : code_max;
-      out[i] = (uint8_t) (int32_t) ((t + round_magic) - round_magic);
-    }
+  qm->kernels->quantize_real (&p, r, count, out);
 }
 
 /* @count codes of a value quantized by @q back to real numbers. */
@@ -737,28 +744,25 @@ float_layer_quant (const QsQuantizedModel *qm,
         r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
     }
   /* The float32 GEMM has clamped already; clamping again changes nothing. */
-  store_real_outputs (l, q, (float *) r, out_n, out);
+  store_real_outputs (qm, l, q, (float *) r, out_n, out);
 }
 
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
  * per-group int32 sums, then quantized as a float-format layer's are. */
 static void
-groupwise_layer_quant (const QsEngineLayer *l,
-                       const QsQuantLayer  *q,
-                       const uint8_t       *in,
-                       size_t               batch,
-                       QsScratch           *s,
-                       uint8_t             *out,
-                       float               *fout)
+groupwise_layer_quant (const QsQuantizedModel *qm,
+                       const QsEngineLayer    *l,
+                       const QsQuantLayer     *q,
+                       const uint8_t          *in,
+                       size_t                  batch,
+                       QsScratch              *s,
+                       uint8_t                *out,
+                       float                  *fout)
 {
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
   float *y = q->float_output ? fout : s->act[1];
-  QsGroupwiseInput input = {
-    .scale = q->in.scale,
-    .zero_code = q->in.zero_code,
-    .zero_frac = q->in.zero_point - (float) q->in.zero_code,
-  };
+  QsGroupwiseInput input = groupwise_input (q);
 
   for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
     {
@@ -772,9 +776,12 @@ groupwise_layer_quant (const QsEngineLayer *l,
           a = s->cols;
           lda = q->kp;
         }
-      qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
+      if (q->packed != NULL)
+        qm->kernels->groupwise_gemm (rows, a, lda, &q->groupwise, q->packed, &input, l->bias, y + m0 * n, n);
+      else
+        qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
     }
-  store_real_outputs (l, q, y, m * n, out);
+  store_real_outputs (qm, l, q, y, m * n, out);
 }
 
 /* Merges on codes with integer zero points (qs-graph-kernels.h). */
@@ -869,9 +876,9 @@ layer_quant (const QsQuantizedModel *qm,
       float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);
       return out;
     }
-  if (q->mode == QS_QMODE_GROUPWISE)
+  if (q->mode == QS_QMODE_GROUPWISE && l->kind != QS_LAYER_DEPTHWISE_CONV2D)
     {
-      groupwise_layer_quant (l, q, in, batch, s, out, fout);
+      groupwise_layer_quant (qm, l, q, in, batch, s, out, fout);
       return out;
     }
   if (q->runs_in_float)

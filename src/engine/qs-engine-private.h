@@ -84,7 +84,9 @@ typedef enum {
   QS_QMODE_INT8,       /* int8 weights, int32 sums */
   QS_QMODE_INT16,      /* int16 weights (or Q8-scaled depthwise), int64 sums */
   QS_QMODE_FLOAT,      /* weights in a float format, computed in float32 */
-  QS_QMODE_GROUPWISE,  /* integer groups: int32 sums per group, rescaled in float32 */
+  QS_QMODE_GROUPWISE,  /* integer groups or integer block elements: int32 sums per
+                        * group, rescaled in float32 (Conv2D and Dense through
+                        * groupwise, depthwise through depthwise_groups) */
 } QsQuantMode;
 
 /* One activation tensor's quantizer. */
@@ -131,6 +133,8 @@ typedef struct {
   int32_t          *group_zero_points;
   int32_t          *group_code_sums;
   float            *group_scales;
+  QsDepthwiseGroupWeights depthwise_groups;  /* QS_QMODE_GROUPWISE depthwise: views of the */
+  int16_t          *group_dw;      /* [taps][c], and of group_code_sums and group_scales [groups][c] */
   QsQuantizedLayerStats stats;
 } QsQuantLayer;
 

@@ -37,6 +37,7 @@
 
 #include "quant/qs-checked.h"
 #include "quant/qs-block.h"
+#include "quant/qs-block-codes.h"
 #include "quant/qs-range.h"
 
 /* Beyond this many taps the int8 path's int32 sums could wrap; such layers
@@ -101,6 +102,7 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->group_zero_points);
   free (q->group_code_sums);
   free (q->group_scales);
+  free (q->group_dw);
 }
 
 void
@@ -696,54 +698,170 @@ prepare_float_layer (const QsQuantizedModel *qm,
   return pack_float_layer (qm, l, q);
 }
 
-/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 (an
- * unsigned code range shifted by -128, its zero points with it) next to
- * each group's scale, zero point and code sum, for the group-wise kernel. */
-static QsEngineStatus
-prepare_groupwise_layer (const QsEngineLayer   *l,
-                         QsQuantLayer          *q,
-                         const QsScheme        *scheme,
-                         const QsBlockGeometry *geo,
-                         const int32_t         *codes,
-                         const float           *scales,
-                         const int32_t         *zero_points)
-{
-  size_t n = (size_t) l->out_c, k = l->k, groups = geo->blocks_per_run;
-  int qmin, qmax, shift;
+/* A blockwise layer's weights as integers: int8-range codes in the Keras
+ * order [k][n], and per block (c * groups + g) a zero point and a scale,
+ * with scale * (code - zero point) the core's reconstruction. */
+typedef struct {
+  QsBlockGeometry geo;
+  int32_t        *codes;
+  int32_t        *zero_points;
+  float          *scales;
+} QsBlockInts;
 
-  qs_scheme_code_range (scheme, &qmin, &qmax);
-  shift = qmax > INT8_MAX ? 128 : 0;
+/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 next
+ * to each group's scale, zero point and code sum, for the group-wise kernel. */
+static QsEngineStatus
+prepare_groupwise_layer (const QsQuantizedModel *qm,
+                         const QsEngineLayer    *l,
+                         QsQuantLayer           *q,
+                         const QsBlockInts      *w)
+{
+  const QsKernels *kr = qm->kernels;
+  size_t n = (size_t) l->out_c, k = l->k, blocks = w->geo.block_count;
+
   q->mode = QS_QMODE_GROUPWISE;
   q->group_codes = malloc (n * k);
-  q->group_zero_points = malloc (geo->block_count * sizeof (int32_t));
-  q->group_code_sums = malloc (geo->block_count * sizeof (int32_t));
-  q->group_scales = malloc (geo->block_count * sizeof (float));
+  q->group_zero_points = malloc (blocks * sizeof (int32_t));
+  q->group_code_sums = malloc (blocks * sizeof (int32_t));
+  q->group_scales = malloc (blocks * sizeof (float));
   if (q->group_codes == NULL || q->group_zero_points == NULL || q->group_code_sums == NULL
       || q->group_scales == NULL)
     return QS_ENGINE_NO_MEMORY;
   for (size_t t = 0; t < k; t++)
     for (size_t c = 0; c < n; c++)
-      q->group_codes[c * k + t] = (int8_t) (codes[t * n + c] - shift);
-  for (size_t b = 0; b < geo->block_count; b++)
-    {
-      q->group_zero_points[b] = zero_points[b] - shift;
-      q->group_scales[b] = scales[b];
-    }
+      q->group_codes[c * k + t] = (int8_t) w->codes[t * n + c];
+  memcpy (q->group_zero_points, w->zero_points, blocks * sizeof (int32_t));
+  memcpy (q->group_scales, w->scales, blocks * sizeof (float));
   q->groupwise = (QsGroupwiseWeights) {
-    .n = n, .k = k, .group_size = geo->block_size, .groups_per_channel = groups,
+    .n = n, .k = k, .group_size = w->geo.block_size, .groups_per_channel = w->geo.blocks_per_run,
     .codes = q->group_codes, .zero_points = q->group_zero_points,
     .code_sums = q->group_code_sums, .scales = q->group_scales,
   };
   qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
   q->kp = qs_gemm_padded_k (k);
-  q->stats.weight_bits = 8;
+  /* The ISA's packing of all of it, when the ISA has a group-wise GEMM. */
+  if (kr->groupwise_gemm != NULL)
+    {
+      q->packed = malloc (kr->groupwise_packed_size (&q->groupwise));
+      if (q->packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      kr->groupwise_pack (&q->groupwise, q->packed);
+    }
   return QS_ENGINE_OK;
 }
 
+/* Integer groups of a depthwise layer: (code - zero point) as int16
+ * [taps][c], which is already the kernel's layout, and the blocks' scales
+ * and code sums turned to [groups][c]. */
+static QsEngineStatus
+prepare_depthwise_groupwise_layer (const QsEngineLayer *l,
+                                   QsQuantLayer        *q,
+                                   const QsBlockInts   *w)
+{
+  size_t C = (size_t) l->out_c, taps = l->k, groups = w->geo.blocks_per_run;
+
+  q->mode = QS_QMODE_GROUPWISE;
+  q->group_dw = malloc (taps * C * sizeof (int16_t));
+  q->group_code_sums = malloc (groups * C * sizeof (int32_t));
+  q->group_scales = malloc (groups * C * sizeof (float));
+  if (q->group_dw == NULL || q->group_code_sums == NULL || q->group_scales == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t t = 0; t < taps; t++)
+    for (size_t c = 0; c < C; c++)
+      {
+        size_t b = c * groups + t / w->geo.block_size;
+
+        q->group_dw[t * C + c] = (int16_t) (w->codes[t * C + c] - w->zero_points[b]);
+      }
+  for (size_t c = 0; c < C; c++)
+    for (size_t g = 0; g < groups; g++)
+      q->group_scales[g * C + c] = w->scales[c * groups + g];
+  qs_depthwise_group_code_sums (C, taps, w->geo.block_size, q->group_dw, q->group_code_sums);
+  q->depthwise_groups = (QsDepthwiseGroupWeights) {
+    .channels = C, .taps = taps, .group_size = w->geo.block_size, .groups = groups,
+    .w = q->group_dw, .code_sums = q->group_code_sums, .scales = q->group_scales,
+  };
+  return QS_ENGINE_OK;
+}
+
+/* Whether @w reconstructs @recon (the core's qs_block_dequantize) bit for
+ * bit, up to the sign of zero: the integer path then computes with the
+ * very weights the scheme reports on. */
+static bool
+block_ints_reconstruct (const QsBlockInts *w,
+                        size_t             n,
+                        const float       *recon)
+{
+  size_t count = w->geo.run_length * n;
+
+  for (size_t i = 0; i < count; i++)
+    {
+      size_t b = (i % n) * w->geo.blocks_per_run + (i / n) / w->geo.block_size;
+      float v = (float) (w->codes[i] - w->zero_points[b]) * w->scales[b];
+
+      if (v != recon[i])
+        return false;
+    }
+  return true;
+}
+
+/* The integer form of a blockwise scheme's weights, where it has one: the
+ * codes of 2..8-bit integer groups (an unsigned range shifted by -128,
+ * its zero points with it), or the elements of MXINT8, MXFP4, NVFP4 and
+ * MXFP6 E2M3 as integers times scale / unit (qs_block_integer_codes). */
+static bool
+block_ints (const QsScheme      *scheme,
+            const QsEngineLayer *l,
+            QsBlockInts         *w,
+            const float         *recon)
+{
+  size_t n = (size_t) l->out_c, count = l->k * n;
+  QsChannelLayout layout = { count, l->k, n, 1 };
+
+  if (w->geo.block_size > QS_MAX_INT32_K)
+    return false;
+  if (scheme->format == QS_FORMAT_INT)
+    {
+      int qmin, qmax, shift;
+
+      if (scheme->bits > 8)
+        return false;
+      qs_scheme_code_range (scheme, &qmin, &qmax);
+      shift = qmax > INT8_MAX ? 128 : 0;
+      for (size_t i = 0; i < count; i++)
+        w->codes[i] -= shift;
+      for (size_t b = 0; b < w->geo.block_count; b++)
+        w->zero_points[b] -= shift;
+      return true;
+    }
+  else
+    {
+      int8_t *ints = malloc (count);
+      float *scales = malloc (w->geo.block_count * sizeof (float));
+      bool exact = ints != NULL && scales != NULL
+                   && qs_block_integer_codes (scheme, &layout, w->codes, w->scales, ints, scales);
+
+      if (exact)
+        {
+          for (size_t i = 0; i < count; i++)
+            w->codes[i] = ints[i];
+          memcpy (w->scales, scales, w->geo.block_count * sizeof (float));
+          memset (w->zero_points, 0, w->geo.block_count * sizeof (int32_t));
+          exact = block_ints_reconstruct (w, n, recon);
+        }
+      free (ints);
+      free (scales);
+      return exact;
+    }
+}
+
 /* Group-wise and block formats, blocks along each output channel's k taps
- * (the layer's reduction axis). Integer groups of Conv2D and Dense layers
- * sum in int32 per group; block float formats, and depthwise layers, run
- * in float32 on the scheme's reconstruction of the weights. */
+ * (the layer's reduction axis; a depthwise channel's kernel_h * kernel_w).
+ * Where the weights have an integer form (block_ints) Conv2D, Dense and
+ * depthwise layers sum in int32 per block; the other formats (FP8, MXFP6
+ * E3M2, NF4, 9..16-bit groups), and dilated or grouped convolutions, run
+ * in float32 on the scheme's reconstruction of the weights. Either way
+ * the activations are uint8 codes. */
 static QsEngineStatus
 prepare_blockwise_layer (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
@@ -752,26 +870,27 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
 {
   size_t n = (size_t) l->out_c, count = l->k * n;
   QsChannelLayout layout = { count, l->k, n, 1 };
-  QsBlockGeometry geo;
-  int32_t *codes = NULL, *zero_points = NULL;
-  float *scales = NULL, *kernel = NULL;
+  QsBlockInts w = { 0 };
+  float *kernel = NULL;
   double signal = 0.0, noise = 0.0;
-  QsStatus st = qs_block_geometry (scheme, &layout, &geo);
+  QsStatus st = qs_block_geometry (scheme, &layout, &w.geo);
   QsEngineStatus status;
+  bool depthwise = l->kind == QS_LAYER_DEPTHWISE_CONV2D;
 
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
   kernel = l->weights != NULL ? l->weights : qs_layer_kernel_copy (qm->model, l);
   q->fake_weights = malloc (count * sizeof (float));
-  codes = malloc (count * sizeof (int32_t));
-  scales = malloc (geo.block_count * sizeof (float));
-  zero_points = malloc (geo.block_count * sizeof (int32_t));
-  if (kernel == NULL || q->fake_weights == NULL || codes == NULL || scales == NULL || zero_points == NULL)
+  w.codes = malloc (count * sizeof (int32_t));
+  w.scales = malloc (w.geo.block_count * sizeof (float));
+  w.zero_points = malloc (w.geo.block_count * sizeof (int32_t));
+  if (kernel == NULL || q->fake_weights == NULL || w.codes == NULL || w.scales == NULL
+      || w.zero_points == NULL)
     st = QS_STATUS_NO_MEMORY;
   else
-    st = qs_block_quantize (scheme, &layout, kernel, codes, scales, NULL, zero_points, NULL);
+    st = qs_block_quantize (scheme, &layout, kernel, w.codes, w.scales, NULL, w.zero_points, NULL);
   if (st == QS_OK)
-    st = qs_block_dequantize (scheme, &layout, codes, scales, zero_points, q->fake_weights);
+    st = qs_block_dequantize (scheme, &layout, w.codes, w.scales, w.zero_points, q->fake_weights);
   for (size_t i = 0; st == QS_OK && i < count; i++)
     {
       double x = kernel[i], e = x - (double) q->fake_weights[i];
@@ -782,19 +901,19 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
     free (kernel);
   if (st != QS_OK)
     {
-      free (codes);
-      free (scales);
-      free (zero_points);
+      free (w.codes);
+      free (w.scales);
+      free (w.zero_points);
       return engine_status (st);
     }
 
   q->stats.weight_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
 
-  /* Past QS_MAX_INT32_K taps a group's int32 sum could wrap. */
-  if (scheme->format == QS_FORMAT_INT && scheme->bits <= 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D
-      && !qs_layer_is_general_conv (l) && geo.block_size <= QS_MAX_INT32_K)
+  if (!qs_layer_is_general_conv (l) && block_ints (scheme, l, &w, q->fake_weights))
     {
-      status = prepare_groupwise_layer (l, q, scheme, &geo, codes, scales, zero_points);
+      status = depthwise ? prepare_depthwise_groupwise_layer (l, q, &w)
+                         : prepare_groupwise_layer (qm, l, q, &w);
+      q->stats.weight_bits = 8;
       free (q->fake_weights);
       q->fake_weights = NULL;
     }
@@ -804,9 +923,9 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
       q->stats.weight_bits = 32;
       status = pack_float_layer (qm, l, q);
     }
-  free (codes);
-  free (scales);
-  free (zero_points);
+  free (w.codes);
+  free (w.scales);
+  free (w.zero_points);
   return status;
 }
 
@@ -1142,6 +1261,26 @@ check_schemes (const QsEngineModel   *model,
   return QS_ENGINE_OK;
 }
 
+/* What QsQuantizedLayerStats.kernel says of a weighted layer's mode. */
+static const char *
+mode_kernel_name (QsQuantMode mode)
+{
+  switch (mode)
+    {
+    case QS_QMODE_INT8:
+      return "int8";
+    case QS_QMODE_INT16:
+      return "int16";
+    case QS_QMODE_GROUPWISE:
+      return "int8-groupwise";
+    case QS_QMODE_FLOAT:
+      return "float-weights";
+    case QS_QMODE_NONE:
+    default:
+      return "none";
+    }
+}
+
 static QsEngineStatus
 quantize_calibrated (const QsCalibration        *cal,
                      const QsScheme *const      *layer_schemes,
@@ -1183,6 +1322,7 @@ quantize_calibrated (const QsCalibration        *cal,
       QsQuantLayer *q = &qm->layers[i];
 
       q->stats.output_sqnr_db = NAN;
+      q->stats.kernel = mode_kernel_name (q->mode);
       q->stats.output_scale = q->out.scale;
       q->stats.output_zero_point = q->out.zero_point;
     }

@@ -462,6 +462,12 @@ typedef struct {
   int    weight_bits;      /* the container: 8, 16, or 32 for float formats */
   float  output_scale;     /* the output activation's scale and zero point */
   float  output_zero_point;
+  /* The arithmetic the layer runs on, a static string: "int8" or "int16"
+   * (integer weights, one requantized sum per output), "int8-groupwise"
+   * (int8 codes, an int32 sum per group or block rescaled in float32),
+   * "float-weights" (float32 on the weights' reconstruction; activations
+   * are still uint8 codes, dequantized in and quantized out). */
+  const char *kernel;
 } QsQuantizedLayerStats;
 
 /* Stats of weighted layer @weight_index; false when out of range. */

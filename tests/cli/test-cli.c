@@ -1457,7 +1457,8 @@ test_block_errors (void)
   g_remove (scheme_file);
 }
 
-/* eval runs blockwise weights on their reconstruction: every layer's
+/* eval runs blockwise weights on their reconstruction (NF4) or its
+ * integer form (integer groups), and says which per layer: every layer's
  * weight SQNR is the one `stats` measures on the kernel with the same
  * scheme (the engine keeps Keras' [taps][out] order, so the blocks are
  * the same; depthwise included). */
@@ -1495,6 +1496,11 @@ test_eval_blockwise (void)
                                                      g_str_has_prefix (name, "depthwise") ? "depthwise_kernel" : "kernel");
           g_autoptr(GPtrArray) stats_args = g_ptr_array_new ();
           g_autoptr(JsonNode) stats = NULL;
+
+          /* NF4 has no integer form; 4-bit integer groups run integer,
+           * depthwise layers too. */
+          g_assert_cmpstr (get_string (layer, "kernel"), ==, k == 0 ? "float-weights" : "int8-groupwise");
+          g_assert_cmpint (get_int (layer, "weight_bits"), ==, k == 0 ? 32 : 8);
 
           /* The engine folds the batch normalization that follows conv2d
            * into its weights: they are not the file's kernel. */

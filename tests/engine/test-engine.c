@@ -613,33 +613,46 @@ block_reconstruction (const QsScheme *scheme,
   return out;
 }
 
-/* A Dense and a Conv2D layer under integer groups (short last groups,
- * signed and unsigned codes, nudged and fractional input zero points), as
- * float logits: equal, to float32 rounding, to the layer computed in double
- * on the exact input values and the core's reconstruction of the weights.
- * A dropped zero-point term or a misplaced group would be off by far more. */
+/* A Dense, a Conv2D and a DepthwiseConv2D (multiplier 2) layer under
+ * integer groups (short last groups, signed and unsigned codes) and the
+ * block formats with an integer form (MXFP4, NVFP4, MXINT8, MXFP6 E2M3),
+ * with nudged and fractional input zero points, as float logits: equal, to
+ * float32 rounding, to the layer computed in double on the exact input
+ * values and the core's reconstruction of the weights. A dropped zero-point
+ * term or a misplaced group would be off by far more. */
 static void
 test_groupwise_layers (void)
 {
   enum { K = 75, UNITS = 6, H = 5, W = 6, C = 3, F = 4, N = 7 };
-  static const struct { int bits; QsMapping mapping; bool is_unsigned; int group_size; } cases[] = {
-    { 4, QS_MAPPING_ASYMMETRIC, false, 16 },
-    { 3, QS_MAPPING_SYMMETRIC, false, 8 },
-    { 8, QS_MAPPING_ASYMMETRIC, true, 32 },
-    { 2, QS_MAPPING_ASYMMETRIC, false, 100 },
+  static const struct { QsFormat format; int bits; QsMapping mapping; bool is_unsigned; int group_size; } cases[] = {
+    { QS_FORMAT_INT, 4, QS_MAPPING_ASYMMETRIC, false, 16 },
+    { QS_FORMAT_INT, 3, QS_MAPPING_SYMMETRIC, false, 8 },
+    { QS_FORMAT_INT, 8, QS_MAPPING_ASYMMETRIC, true, 32 },
+    { QS_FORMAT_INT, 2, QS_MAPPING_ASYMMETRIC, false, 100 },
+    { QS_FORMAT_INT, 4, QS_MAPPING_ASYMMETRIC, true, 2 },
+    { QS_FORMAT_MXFP4, 4, QS_MAPPING_SYMMETRIC, false, 0 },
+    { QS_FORMAT_NVFP4, 4, QS_MAPPING_SYMMETRIC, false, 0 },
+    { QS_FORMAT_MXINT8, 8, QS_MAPPING_SYMMETRIC, false, 0 },
+    { QS_FORMAT_MXFP6_E2M3, 6, QS_MAPPING_SYMMETRIC, false, 4 },
   };
   float dense_w[K * UNITS], dense_b[UNITS], conv_w[3 * 3 * C * F], conv_b[F];
+  float dw_w[3 * 3 * C * 2], dw_b[C * 2];
 
   fill_uniform (dense_w, K * UNITS, -0.01, 0.01);
   fill_uniform (dense_b, UNITS, -1.0, 1.0);
   fill_uniform (conv_w, 3 * 3 * C * F, -0.02, 0.03);
   fill_uniform (conv_b, F, -1.0, 1.0);
+  fill_uniform (dw_w, 3 * 3 * C * 2, -0.5, 0.4);
+  fill_uniform (dw_b, C * 2, -1.0, 1.0);
   for (gsize ci = 0; ci < G_N_ELEMENTS (cases); ci++)
     for (int nudge = 0; nudge < 2; nudge++)
-      for (int conv = 0; conv < 2; conv++)
+      for (int conv = 0; conv < 3; conv++)
         {
-          QsConvParams p = conv_params (3, 1, QS_PADDING_SAME, F, QS_ACTIVATION_NONE);
-          size_t size = conv ? H * W * C : K, n_out = conv ? H * W * F : UNITS, k = conv ? 9 * C : K;
+          /* conv: 0 Dense, 1 Conv2D, 2 DepthwiseConv2D with multiplier 2. */
+          bool dw = conv == 2;
+          QsConvParams p = conv_params (3, 1, QS_PADDING_SAME, dw ? 2 : F, QS_ACTIVATION_NONE);
+          size_t oc = dw ? C * 2 : F;
+          size_t size = conv ? H * W * C : K, n_out = conv ? H * W * oc : UNITS, k = dw ? 9 : conv ? 9 * C : K;
           QsEngineModel *model = conv ? qs_engine_model_new (H, W, C) : qs_engine_model_new (1, 1, K);
           g_autofree float *calib = exact_images (4, size);
           g_autofree float *images = exact_images (N, size);
@@ -656,6 +669,7 @@ test_groupwise_layers (void)
           char message[256];
 
           qs_scheme_init_per_tensor (&scheme);
+          scheme.format = cases[ci].format;
           scheme.granularity = QS_GRANULARITY_GROUP;
           scheme.bits = cases[ci].bits;
           scheme.mapping = cases[ci].mapping;
@@ -664,7 +678,9 @@ test_groupwise_layers (void)
           qs_activation_scheme_init_default (&act);
           act.nudge_zero = nudge;
           act.float_logits = true;
-          if (conv)
+          if (dw)
+            g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw", &p, dw_w, dw_b), ==, QS_ENGINE_OK);
+          else if (conv)
             g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &p, conv_w, conv_b), ==, QS_ENGINE_OK);
           else
             g_assert_cmpint (qs_engine_model_add_dense (model, "fc", UNITS, QS_ACTIVATION_NONE, INFINITY,
@@ -673,11 +689,12 @@ test_groupwise_layers (void)
                                                         message, sizeof message), ==, QS_ENGINE_OK);
           g_assert_true (qs_quantized_model_get_layer_stats (q, 0, &stats));
           g_assert_cmpint (stats.weight_bits, ==, 8);
+          g_assert_cmpstr (stats.kernel, ==, "int8-groupwise");
           out = forward_quant (model, q, images, N);
 
           for (size_t i = 0; i < N * size; i++)
             real[i] = nudge ? images[i] + 0.25f : images[i];
-          recon = block_reconstruction (&scheme, conv ? conv_w : dense_w, k, conv ? F : UNITS);
+          recon = block_reconstruction (&scheme, dw ? dw_w : conv ? conv_w : dense_w, k, conv ? oc : UNITS);
           if (conv)
             for (size_t b = 0; b < N; b++)
               {
@@ -686,8 +703,8 @@ test_groupwise_layers (void)
                 /* Padding is the code of 0.0: with a fractional zero point
                  * it stands for -0.25, which the naive loop's zero padding
                  * does not model, so only interior pixels are compared then. */
-                naive_conv (real + b * size, H, W, C, recon, conv_b, 3, 1, true, F, false, false,
-                            ref + b * n_out, &oh, &ow);
+                naive_conv (real + b * size, H, W, C, recon, dw ? dw_b : conv_b, 3, 1, true, dw ? 2 : F, dw,
+                            false, ref + b * n_out, &oh, &ow);
               }
           else
             for (size_t b = 0; b < N; b++)
@@ -702,7 +719,7 @@ test_groupwise_layers (void)
           for (size_t b = 0; b < N; b++)
             for (size_t i = 0; i < n_out; i++)
               {
-                size_t pixel = i / F, y = pixel / W, x = pixel % W;
+                size_t pixel = i / oc, y = pixel / W, x = pixel % W;
 
                 if (conv && !nudge && (y == 0 || y == H - 1 || x == 0 || x == W - 1))
                   continue;
@@ -714,36 +731,48 @@ test_groupwise_layers (void)
         }
 }
 
-/* Integer groups take the integer path on Conv2D and Dense layers only:
- * depthwise layers and block float formats stay in float32. */
+/* Integer groups and the block formats whose elements are small integers
+ * times a power of two (MXINT8, MXFP4, NVFP4, MXFP6 E2M3) take the integer
+ * path on every layer of the net, depthwise included; the others (FP8,
+ * MXFP6 E3M2, NF4, 9..16-bit groups) run in float32 on their weights. */
 static void
 test_groupwise_paths (void)
 {
+  static const struct { QsFormat format; int bits; bool integer; } cases[] = {
+    { QS_FORMAT_INT, 4, true },
+    { QS_FORMAT_INT, 8, true },
+    { QS_FORMAT_INT, 12, false },
+    { QS_FORMAT_MXINT8, 8, true },
+    { QS_FORMAT_MXFP4, 8, true },
+    { QS_FORMAT_NVFP4, 8, true },
+    { QS_FORMAT_MXFP6_E2M3, 8, true },
+    { QS_FORMAT_MXFP6_E3M2, 8, false },
+    { QS_FORMAT_MXFP8_E4M3, 8, false },
+    { QS_FORMAT_MXFP8_E5M2, 8, false },
+    { QS_FORMAT_NF4, 8, false },
+  };
   QsEngineModel *model = make_net ();
   g_autofree float *calib = make_images (16);
   QsEngineDataset cal = dataset_of (calib, NULL, 16);
-  QsScheme scheme;
-  QsQuantizedModel *q;
 
-  qs_scheme_init_per_tensor (&scheme);
-  scheme.granularity = QS_GRANULARITY_GROUP;
-  scheme.bits = 4;
-  scheme.group_size = 16;
-  for (int format = 0; format < 2; format++)
+  for (gsize ci = 0; ci < G_N_ELEMENTS (cases); ci++)
     {
-      if (format == 1)
-        {
-          qs_scheme_init_per_tensor (&scheme);
-          scheme.format = QS_FORMAT_MXFP4;
-          scheme.granularity = QS_GRANULARITY_GROUP;
-        }
+      QsScheme scheme;
+      QsQuantizedModel *q;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.format = cases[ci].format;
+      scheme.bits = cases[ci].bits;
+      scheme.granularity = QS_GRANULARITY_GROUP;
+      scheme.group_size = cases[ci].format == QS_FORMAT_INT ? 16 : 0;
       q = quantize_net (model, &scheme, NULL, &cal);
       for (size_t i = 0; i < 5; i++)
         {
           QsQuantizedLayerStats stats;
 
           g_assert_true (qs_quantized_model_get_layer_stats (q, i, &stats));
-          g_assert_cmpint (stats.weight_bits, ==, format == 0 && i != 1 ? 8 : 32);
+          g_assert_cmpint (stats.weight_bits, ==, cases[ci].integer ? 8 : 32);
+          g_assert_cmpstr (stats.kernel, ==, cases[ci].integer ? "int8-groupwise" : "float-weights");
         }
       qs_quantized_model_free (q);
     }

@@ -1,4 +1,4 @@
-/* test-groupwise.c: the group-wise integer GEMM against a naive loop of the same math, bit for bit.
+/* test-groupwise.c: the group-wise integer GEMM and depthwise kernels against naive loops of the same math, bit for bit.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The naive loop sums (a - za) (w - zw) per group directly in int64 (the
@@ -7,6 +7,7 @@
  * sum or misplaced group shows as a changed bit. Fixed-seed random codes,
  * k not a multiple of the group size, short last groups, fractional input
  * zero points and the extreme codes at the largest group the engine allows.
+ * Every ISA's kernel this CPU runs is held to the same bits.
  */
 #include <math.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <glib.h>
 
 #include "engine/kernels/qs-kernels.h"
+#include "quant/qs-block-codes.h"
 
 static GRand *rng;
 
@@ -130,10 +132,26 @@ check_case (Case                   *c,
   qs_gemm_groupwise_u8_scalar (c->m, c->a, c->lda, &w, in, c->bias, got, c->n);
   naive_groupwise (c, in, want);
   g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
+
+  /* Every ISA's kernel, from its own packing, gives the reference's bits. */
+  for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
+      g_autofree void *packed = NULL;
+
+      if (kr->isa != (QsIsa) isa || kr->groupwise_gemm == NULL)
+        continue;
+      packed = g_malloc (kr->groupwise_packed_size (&w));
+      kr->groupwise_pack (&w, packed);
+      memset (got, 0xff, c->m * c->n * sizeof (float));
+      kr->groupwise_gemm (c->m, c->a, c->lda, &w, packed, in, c->bias, got, c->n);
+      g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
+    }
 }
 
 /* Several group sizes, k not a multiple of them (a short last group), one
- * group longer than k, 2..8-bit codes, integer and fractional input zero points. */
+ * group longer than k, 2..8-bit codes, 6 and 19 output channels (partial
+ * and whole vector blocks), integer and fractional input zero points. */
 static void
 test_random (void)
 {
@@ -152,7 +170,7 @@ test_random (void)
             .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
           };
 
-          case_init (&c, 5, 6, ks[ki], sizes[gi], bits[bi], false);
+          case_init (&c, 5, bi % 2 ? 19 : 6, ks[ki], sizes[gi], bits[bi], false);
           check_case (&c, &in);
           case_free (&c);
         }
@@ -202,6 +220,228 @@ test_hand (void)
   g_assert_cmpfloat (y, ==, -6.0f);
 }
 
+/* ---- depthwise ------------------------------------------------------------ */
+
+/* The naive depthwise loop: every tap of the window, padding read as the
+ * code zero_code, (a - zero_code) * w summed in int64 per group, the same
+ * float32 rescale and order as the kernel. */
+static void
+naive_depthwise (const QsDepthwiseShape        *s,
+                 const uint8_t                 *input,
+                 const QsDepthwiseGroupWeights *w,
+                 const QsGroupwiseInput        *in,
+                 const float                   *bias,
+                 int                            oy,
+                 float                         *out)
+{
+  size_t C = w->channels;
+
+  for (int ox = 0; ox < s->out_w; ox++)
+    for (size_t c = 0; c < C; c++)
+      {
+        float y = bias[c];
+
+        for (size_t g = 0; g < w->groups; g++)
+          {
+            int64_t total = 0, code_sum = 0;
+
+            for (size_t t = g * w->group_size; t < MIN ((g + 1) * w->group_size, w->taps); t++)
+              {
+                int iy = oy * s->stride_h - s->pad_top + (int) t / s->kernel_w;
+                int ix = ox * s->stride_w - s->pad_left + (int) t % s->kernel_w;
+                int64_t a = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
+                            ? in->zero_code : input[((size_t) iy * s->in_w + ix) * C + c];
+
+                total += (a - in->zero_code) * w->w[t * C + c];
+                code_sum += w->w[t * C + c];
+              }
+            g_assert_cmpint (code_sum, ==, w->code_sums[g * C + c]);
+            y += (in->scale * w->scales[g * C + c]) * ((float) total - in->zero_frac * (float) code_sum);
+          }
+        out[(size_t) ox * C + c] = y;
+      }
+}
+
+/* Random shapes (strides, padding on every side, 1x1 to 5x5 kernels),
+ * group sizes that split the taps with a short last group, one group per
+ * channel, and one tap per group; weights (code - zero point) of up to
+ * 8-bit unsigned ranges ([-255, 255]); integer and fractional zero points. */
+static void
+test_depthwise_random (void)
+{
+  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 3, 1 }, { 2, 3 } };
+  static const size_t sizes[] = { 1, 2, 4, 9, 32 };
+
+  for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
+    for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
+      {
+        int kh = kernels[ki][0], kw = kernels[ki][1], stride = 1 + (int) (gi % 2);
+        int in_h = 7, in_w = 6, C = 13, pad = kh / 2;
+        size_t taps = (size_t) (kh * kw), groups = (taps + sizes[gi] - 1) / sizes[gi];
+        QsDepthwiseShape shape = {
+          .in_h = in_h, .in_w = in_w, .channels = C, .kernel_h = kh, .kernel_w = kw,
+          .stride_h = stride, .stride_w = stride, .pad_top = pad, .pad_left = kw / 2,
+          .out_h = (in_h + 2 * pad - kh) / stride + 1, .out_w = (in_w + 2 * (kw / 2) - kw) / stride + 1,
+        };
+        QsGroupwiseInput in = {
+          .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
+          .zero_code = g_rand_int_range (rng, 0, 256),
+          .zero_frac = gi % 2 ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
+        };
+        g_autofree uint8_t *input = g_new (uint8_t, (size_t) in_h * in_w * C);
+        g_autofree int16_t *wt = g_new (int16_t, taps * C);
+        g_autofree int32_t *code_sums = g_new (int32_t, groups * C);
+        g_autofree float *scales = g_new (float, groups * C);
+        g_autofree float *bias = g_new (float, C);
+        g_autofree int32_t *acc = g_new (int32_t, C);
+        g_autofree float *got = g_new (float, (size_t) shape.out_w * C);
+        g_autofree float *want = g_new (float, (size_t) shape.out_w * C);
+        QsDepthwiseGroupWeights w = {
+          .channels = (size_t) C, .taps = taps, .group_size = sizes[gi], .groups = groups,
+          .w = wt, .code_sums = code_sums, .scales = scales,
+        };
+
+        for (size_t i = 0; i < (size_t) in_h * in_w * C; i++)
+          input[i] = (uint8_t) g_rand_int_range (rng, 0, 256);
+        for (size_t i = 0; i < taps * C; i++)
+          wt[i] = (int16_t) g_rand_int_range (rng, -255, 256);
+        for (size_t i = 0; i < groups * C; i++)
+          scales[i] = (float) g_rand_double_range (rng, 1e-4, 0.05);
+        for (int c = 0; c < C; c++)
+          bias[c] = (float) g_rand_double_range (rng, -1.0, 1.0);
+        qs_depthwise_group_code_sums ((size_t) C, taps, sizes[gi], wt, code_sums);
+        for (int oy = 0; oy < shape.out_h; oy++)
+          {
+            qs_depthwise_groupwise_u8_scalar (&shape, input, &w, &in, bias, oy, acc, got);
+            naive_depthwise (&shape, input, &w, &in, bias, oy, want);
+            g_assert_cmpmem (got, (size_t) shape.out_w * C * sizeof (float),
+                             want, (size_t) shape.out_w * C * sizeof (float));
+            for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+              {
+                const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
+
+                if (kr->isa != (QsIsa) isa || kr->depthwise_groupwise == NULL)
+                  continue;
+                memset (got, 0xff, (size_t) shape.out_w * C * sizeof (float));
+                kr->depthwise_groupwise (&shape, input, &w, &in, bias, oy, acc, got);
+                g_assert_cmpmem (got, (size_t) shape.out_w * C * sizeof (float),
+                                 want, (size_t) shape.out_w * C * sizeof (float));
+              }
+          }
+      }
+}
+
+/* Worked by hand: one channel, a 2x2 kernel in groups of 3 taps (3, 1)
+ * over a 2x2 input padded on the left, so tap 0 and tap 2 of output 0
+ * fall in the padding. */
+static void
+test_depthwise_hand (void)
+{
+  uint8_t input[4] = { 5, 7, 2, 9 };   /* rows (5, 7), (2, 9) */
+  int16_t wt[4] = { 3, -1, 2, 4 };     /* taps (0,0) (0,1) (1,0) (1,1) */
+  int32_t code_sums[2], acc[1];
+  float scales[2] = { 0.5f, 0.25f }, bias = 1.0f, out[2];
+  QsDepthwiseShape shape = {
+    .in_h = 2, .in_w = 2, .channels = 1, .kernel_h = 2, .kernel_w = 2,
+    .stride_h = 1, .stride_w = 1, .pad_top = 0, .pad_left = 1, .out_h = 1, .out_w = 2,
+  };
+  QsDepthwiseGroupWeights w = {
+    .channels = 1, .taps = 4, .group_size = 3, .groups = 2,
+    .w = wt, .code_sums = code_sums, .scales = scales,
+  };
+  QsGroupwiseInput in = { .scale = 1.0f, .zero_code = 1, .zero_frac = 0.0f };
+
+  qs_depthwise_group_code_sums (1, 4, 3, wt, code_sums);
+  g_assert_cmpint (code_sums[0], ==, 3 - 1 + 2);
+  g_assert_cmpint (code_sums[1], ==, 4);
+  qs_depthwise_groupwise_u8_scalar (&shape, input, &w, &in, &bias, 0, acc, out);
+  /* output 0 reads (pad, 5 / pad, 2): group 0 = (5-1)(-1) = -4, times 0.5
+   * = -2; group 1 = (2-1)(4) = 4, times 0.25 = 1; 1 - 2 + 1 = 0.
+   * output 1 reads (5, 7 / 2, 9): group 0 = (5-1)3 + (7-1)(-1) + (2-1)2
+   * = 8, times 0.5 = 4; group 1 = (9-1)4 = 32, times 0.25 = 8; 13. */
+  g_assert_cmpfloat (out[0], ==, 0.0f);
+  g_assert_cmpfloat (out[1], ==, 13.0f);
+}
+
+/* ---- block elements as integers ----------------------------------------- */
+
+/* The integers by hand: E2M1 0x7 is 6.0 (12 halves), 0xD is -3.0; E2M3
+ * 0x1F is 7.5 (60 eighths), 0x01 the subnormal 0.125 (1); MXINT8 codes are
+ * their own integers. The formats without a unit have none. */
+static void
+test_block_integer_hand (void)
+{
+  static const struct { QsFormat format; int32_t code; int8_t integer; } cases[] = {
+    { QS_FORMAT_MXFP4, 0x7, 12 }, { QS_FORMAT_MXFP4, 0xD, -6 }, { QS_FORMAT_NVFP4, 0x1, 1 },
+    { QS_FORMAT_MXFP6_E2M3, 0x1F, 60 }, { QS_FORMAT_MXFP6_E2M3, 0x01, 1 },
+    { QS_FORMAT_MXFP6_E2M3, 0x3F, -60 }, { QS_FORMAT_MXINT8, -127, -127 }, { QS_FORMAT_MXINT8, 5, 5 },
+  };
+  static const QsFormat none[] = { QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_MXFP6_E3M2,
+                                   QS_FORMAT_NF4, QS_FORMAT_INT };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      QsScheme scheme;
+      QsChannelLayout layout = { 1, 1, 1, 1 };
+      float scale = 0.75f, int_scale;
+      int8_t integer;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.format = cases[i].format;
+      g_assert_true (qs_block_integer_codes (&scheme, &layout, &cases[i].code, &scale, &integer, &int_scale));
+      g_assert_cmpint (integer, ==, cases[i].integer);
+      g_assert_cmpfloat (int_scale, ==, 0.75f / qs_block_integer_unit (cases[i].format));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (none); i++)
+    g_assert_cmpint (qs_block_integer_unit (none[i]), ==, 0);
+}
+
+/* On random tensors (a run not a multiple of the block), every integer
+ * times its block's scale / unit is the core's reconstruction bit for
+ * bit; a subnormal scale whose division loses bits is refused. */
+static void
+test_block_integer_exact (void)
+{
+  static const QsFormat formats[] = { QS_FORMAT_MXINT8, QS_FORMAT_MXFP4, QS_FORMAT_NVFP4,
+                                      QS_FORMAT_MXFP6_E2M3 };
+  enum { K = 75, N = 6 };
+  QsChannelLayout layout = { K * N, K, N, 1 };
+
+  for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      QsScheme scheme;
+      QsBlockGeometry geo;
+      float data[K * N], recon[K * N];
+      int32_t codes[K * N];
+      int8_t ints[K * N];
+      g_autofree float *scales = NULL;
+      g_autofree float *int_scales = NULL;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.format = formats[f];
+      g_assert_cmpint (qs_block_geometry (&scheme, &layout, &geo), ==, QS_OK);
+      scales = g_new (float, geo.block_count);
+      int_scales = g_new (float, geo.block_count);
+      for (size_t i = 0; i < K * N; i++)
+        data[i] = (float) (g_rand_double_range (rng, -1.0, 1.0) * pow (10.0, g_rand_int_range (rng, -3, 2)));
+      g_assert_cmpint (qs_block_quantize (&scheme, &layout, data, codes, scales, NULL, NULL, NULL), ==, QS_OK);
+      g_assert_cmpint (qs_block_dequantize (&scheme, &layout, codes, scales, NULL, recon), ==, QS_OK);
+      g_assert_true (qs_block_integer_codes (&scheme, &layout, codes, scales, ints, int_scales));
+      for (size_t i = 0; i < K * N; i++)
+        {
+          size_t b = (i % N) * geo.blocks_per_run + (i / N) / geo.block_size;
+          float v = (float) ints[i] * int_scales[b];
+
+          /* Equal as numbers; a -0.0 element becomes +0.0. */
+          g_assert_cmpfloat (v, ==, recon[i]);
+          if (v != 0.0f)
+            g_assert_cmpmem (&v, sizeof v, &recon[i], sizeof v);
+        }
+      scales[0] = 1.4e-45f;   /* the smallest subnormal: halving it is inexact */
+      g_assert_false (qs_block_integer_codes (&scheme, &layout, codes, scales, ints, int_scales));
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -213,6 +453,10 @@ main (int    argc,
   g_test_add_func ("/groupwise/hand", test_hand);
   g_test_add_func ("/groupwise/random", test_random);
   g_test_add_func ("/groupwise/extreme", test_extreme);
+  g_test_add_func ("/groupwise/depthwise-hand", test_depthwise_hand);
+  g_test_add_func ("/groupwise/depthwise-random", test_depthwise_random);
+  g_test_add_func ("/groupwise/block-integer-hand", test_block_integer_hand);
+  g_test_add_func ("/groupwise/block-integer-exact", test_block_integer_exact);
   status = g_test_run ();
   g_rand_free (rng);
   return status;

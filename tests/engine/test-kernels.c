@@ -727,6 +727,70 @@ test_depthwise_f32 (void)
   g_test_message ("%u depthwise shapes checked", checked);
 }
 
+/* Real outputs to codes: by hand (ties to even, the clamps, NaN), then
+ * every vector kernel against the reference bit for bit on random values
+ * with ties, values past both ends, NaN and infinities, and counts that
+ * leave a tail. */
+static void
+test_quantize_real (void)
+{
+  QsRealQuant relu = { .lo = 0.0f, .hi = INFINITY, .scale = 0.5f, .zero_point = 3.0f,
+                       .code_min = 3, .code_max = 255 };
+  float hand[8] = { 0.25f, 0.75f, -4.0f, NAN, 1000.0f, 1.25f, INFINITY, -INFINITY };
+  uint8_t got[8];
+
+  qs_quantize_real_u8_scalar (&relu, hand, 8, got);
+  /* 0.25 / 0.5 + 3 = 3.5 -> 4 (even); 0.75 -> 4.5 -> 4; -4 clamps to 0 -> 3;
+   * NaN -> code_min 3; 1000 -> 2003 -> 255; 1.25 -> 5.5 -> 6; +inf -> 255;
+   * -inf clamps to 0 -> 3. */
+  g_assert_cmpint (got[0], ==, 4);
+  g_assert_cmpint (got[1], ==, 4);
+  g_assert_cmpint (got[2], ==, 3);
+  g_assert_cmpint (got[3], ==, 3);
+  g_assert_cmpint (got[4], ==, 255);
+  g_assert_cmpint (got[5], ==, 6);
+  g_assert_cmpint (got[6], ==, 255);
+  g_assert_cmpint (got[7], ==, 3);
+
+  for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
+
+      if (kr->isa != (QsIsa) isa)
+        continue;
+      for (int round = 0; round < 50; round++)
+        {
+          size_t count = (size_t) g_rand_int_range (rng, 1, 300);
+          QsRealQuant p = {
+            .lo = g_rand_boolean (rng) ? 0.0f : -INFINITY,
+            .hi = g_rand_boolean (rng) ? 6.0f : INFINITY,
+            .scale = (float) g_rand_double_range (rng, 0.001, 0.2),
+            .zero_point = (float) g_rand_int_range (rng, 0, 256),
+          };
+          g_autofree float *r = g_new (float, count);
+          g_autofree uint8_t *want = g_new (uint8_t, count);
+          g_autofree uint8_t *have = g_new (uint8_t, count);
+
+          if (round % 3 == 0)
+            p.zero_point += 0.25f;    /* nudging off: a fractional zero point */
+          p.code_min = g_rand_boolean (rng) ? 0 : (int32_t) p.zero_point;
+          p.code_max = 255;
+          for (size_t i = 0; i < count; i++)
+            {
+              int kind = g_rand_int_range (rng, 0, 10);
+
+              /* Exact ties: (k + 0.5 - zero point) steps. */
+              r[i] = kind == 0 ? ((float) g_rand_int_range (rng, -300, 300) + 0.5f - p.zero_point) * p.scale
+                   : kind == 1 ? NAN : kind == 2 ? (g_rand_boolean (rng) ? INFINITY : -INFINITY)
+                   : (float) g_rand_double_range (rng, -300.0, 300.0) * p.scale;
+            }
+          qs_quantize_real_u8_scalar (&p, r, count, want);
+          kr->quantize_real (&p, r, count, have);
+          g_assert_cmpmem (have, count, want, count);
+        }
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -744,6 +808,7 @@ main (int    argc,
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
+  g_test_add_func ("/kernels/quantize-real", test_quantize_real);
   status = g_test_run ();
   g_rand_free (rng);
   return status;

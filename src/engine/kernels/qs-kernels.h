@@ -327,6 +327,77 @@ void qs_gemm_groupwise_u8_scalar (size_t m, const uint8_t *a, size_t lda,
                                   const QsGroupwiseWeights *w, const QsGroupwiseInput *in,
                                   const float *bias, float *c, size_t ldc);
 
+/* Depthwise weights in groups along each channel's kernel_h * kernel_w
+ * taps (a depthwise layer's reduction axis, so every channel's groups
+ * cover the same tap ranges): real = scales[g][c] * w[t][c] for tap t in
+ * group g = t / group_size, with w the int16 (code - zero point),
+ * [taps][channels], and code_sums[g][c] each group's sum of w. Groups of
+ * at most 16384 taps keep the int32 sums exact. */
+typedef struct {
+  size_t         channels, taps;
+  size_t         group_size, groups;
+  const int16_t *w;
+  const int32_t *code_sums;
+  const float   *scales;
+} QsDepthwiseGroupWeights;
+
+void qs_depthwise_group_code_sums (size_t channels, size_t taps, size_t group_size,
+                                   const int16_t *w, int32_t *code_sums);
+
+/* Real outputs of row @oy, out[ox][c] = bias[c] + sum over groups of
+ * (in->scale * scales[g][c]) * (group's int32 sum of (a - zero_code) w
+ * - zero_frac * code_sums[g][c]), accumulated in float32 in group order
+ * as qs_gemm_groupwise_u8_scalar does; a padded tap stands for the code
+ * zero_code. @acc is scratch for @w->channels sums. */
+void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
+                                       const QsDepthwiseGroupWeights *w,
+                                       const QsGroupwiseInput *in, const float *bias,
+                                       int oy, int32_t *acc, float *out);
+
+/* The optimized group-wise kernels: the same outputs as the scalar ones,
+ * bit for bit. The GEMM reads its weights from its own packing of @w
+ * (codes, zero points, code sums and scales: all of it). */
+typedef size_t (*QsGroupwisePackedSizeFunc) (const QsGroupwiseWeights *w);
+typedef void   (*QsGroupwisePackFunc)       (const QsGroupwiseWeights *w, void *packed);
+typedef void   (*QsGroupwiseGemmFunc)       (size_t m, const uint8_t *a, size_t lda,
+                                             const QsGroupwiseWeights *w, const void *packed,
+                                             const QsGroupwiseInput *in, const float *bias,
+                                             float *c, size_t ldc);
+typedef void   (*QsDepthwiseGroupwiseFunc)  (const QsDepthwiseShape *shape, const uint8_t *input,
+                                             const QsDepthwiseGroupWeights *w,
+                                             const QsGroupwiseInput *in, const float *bias,
+                                             int oy, int32_t *acc, float *out);
+#if defined(__x86_64__) || defined(_M_X64)
+size_t qs_gemm_groupwise_packed_size_avx2 (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_pack_avx2        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8_avx2          (size_t m, const uint8_t *a, size_t lda,
+                                           const QsGroupwiseWeights *w, const void *packed,
+                                           const QsGroupwiseInput *in, const float *bias,
+                                           float *c, size_t ldc);
+void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const uint8_t *input,
+                                           const QsDepthwiseGroupWeights *w,
+                                           const QsGroupwiseInput *in, const float *bias,
+                                           int oy, int32_t *acc, float *out);
+#endif
+
+/* ---- real outputs to codes ------------------------------------------------ */
+
+/* A layer computed in real numbers (float formats, group-wise sums) to its
+ * output codes: x = clamp (r, lo, hi) (the activation: ReLU's 0, ReLU6's
+ * 6), code = clamp (rintf (x / scale + zero_point), code_min, code_max)
+ * in float32, ties to even. */
+typedef struct {
+  float   lo, hi;
+  float   scale, zero_point;
+  int32_t code_min, code_max;
+} QsRealQuant;
+
+typedef void (*QsQuantizeRealFunc) (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+void qs_quantize_real_u8_scalar (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_quantize_real_u8_avx2   (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+#endif
+
 /* ---- im2col and pooling on codes ---------------------------------------- */
 
 typedef struct {
@@ -471,6 +542,12 @@ typedef struct {
   QsGemmRequantFunc          gemm_requant;
   /* The inverse of gemm_f32_pack (a model keeps its GEMM kernels packed only). */
   QsGemmF32UnpackFunc        gemm_f32_unpack;
+  /* Optional (NULL: the scalar group-wise references). */
+  QsGroupwisePackedSizeFunc  groupwise_packed_size;
+  QsGroupwisePackFunc        groupwise_pack;
+  QsGroupwiseGemmFunc        groupwise_gemm;
+  QsDepthwiseGroupwiseFunc   depthwise_groupwise;
+  QsQuantizeRealFunc         quantize_real;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
