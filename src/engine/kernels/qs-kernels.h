@@ -414,6 +414,12 @@ void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed)
 void   qs_gemm_f32_avx2      (size_t m, size_t n, size_t k, const float *a, size_t lda,
                               const float *packed, const float *bias, float lo, float hi,
                               float *c, size_t ldc);
+
+size_t qs_gemm_f32_packed_size_avx512 (size_t n, size_t k);
+void   qs_gemm_f32_pack_avx512 (size_t n, size_t k, const float *w, float *packed);
+void   qs_gemm_f32_avx512      (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                const float *packed, const float *bias, float lo, float hi,
+                                float *c, size_t ldc);
 #endif
 
 /* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
