@@ -20,7 +20,7 @@
 
 #define NB 32   /* channels per packed block */
 #define MR 12   /* rows per micro-tile */
-#define KC 256  /* k per chunk: a 32-wide chunk is 32 KB */
+#define KC 512  /* k per chunk: a 32-wide chunk of weights is 64 KB */
 
 static size_t
 packed_width (size_t n)
