@@ -14,6 +14,9 @@
 #define QS_ENGINE_TASK_IMAGES 16
 /* GEMM rows per im2col/requantization tile. */
 #define QS_ENGINE_TILE_ROWS 96
+/* Multiply-adds from which a float32 GEMM layer's tiles are split
+ * between a task's threads (qs_engine_task_threads). */
+#define QS_ENGINE_SPLIT_MACS (4u << 20)
 
 typedef struct {
   char        *name;
@@ -360,6 +363,12 @@ typedef QsEngineStatus (*QsBatchFunc) (void  *data,
                                        size_t first,
                                        size_t count,
                                        void  *scratch);
+
+/* The threads the task running on this thread may use inside its batch:
+ * qs_engine_run_batches gives each task threads / tasks of them when it
+ * has fewer tasks than threads (a batch of one image), 1 otherwise and
+ * outside a task. The float32 path splits large GEMM layers between them. */
+int            qs_engine_task_threads (void);
 
 QsEngineStatus qs_engine_run_batches (size_t                    n_images,
                                       size_t                    scratch_size,
