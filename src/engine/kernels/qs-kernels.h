@@ -430,6 +430,8 @@ typedef void (*QsDepthwiseF32Func) (const QsConvShape *shape, const float *in, c
 #if defined(__x86_64__) || defined(_M_X64)
 void qs_depthwise_f32_avx2 (const QsConvShape *shape, const float *in, const float *w,
                             const float *bias, float lo, float hi, float *out);
+void qs_depthwise_f32_avx512 (const QsConvShape *shape, const float *in, const float *w,
+                              const float *bias, float lo, float hi, float *out);
 #endif
 
 /* ---- dispatch --------------------------------------------------------------- */
