@@ -8,7 +8,8 @@
  * The AVX2 kernel loads a weight vector for every input vector; here one
  * weight load serves a run of PX output pixels of a row whose taps are
  * all inside the image (the interior), which halves the loads that bound
- * it. Pixels at the borders, where taps fall outside, go one at a time.
+ * it. Pixels at the borders, where taps fall outside, go one at a time,
+ * four vectors of channels together (on 7x7 maps that is every pixel).
  */
 #include "qs-kernels.h"
 
@@ -26,11 +27,13 @@ product (__m512 x,
   return p;
 }
 
-/* Output pixels (@oy, @ox + p) for p in [0, @npx), channels [c0, c0 + 16)
- * where @mask is set, taps [ky0, ky1) x [kx0, kx1) (inside the image for
- * every one of the pixels). Inlined with constant @npx so the sums stay
- * in registers. */
-static inline void
+/* Output pixels (@oy, @ox + p) for p in [0, @npx), channels [c0, c0 + 16
+ * @nv) (the last vector's lanes where @mask is set when @masked), taps
+ * [ky0, ky1) x [kx0, kx1) (inside the image for every one of the
+ * pixels). Inlined (forced: GCC otherwise keeps it out of line and the
+ * sums in memory) with constant @npx, @nv and @masked so the sums stay in
+ * registers and full vectors load without masks. */
+static inline __attribute__ ((always_inline)) void
 pixels (const QsConvShape *s,
         const float       *in,
         const float       *w,
@@ -45,6 +48,8 @@ pixels (const QsConvShape *s,
         int                kx0,
         int                kx1,
         int                c0,
+        int                nv,
+        bool               masked,
         __mmask16          mask,
         float             *out)
 {
@@ -52,7 +57,8 @@ pixels (const QsConvShape *s,
   __m512 acc[PX];
 
   for (int p = 0; p < npx; p++)
-    acc[p] = _mm512_maskz_loadu_ps (mask, bias + c0);
+    for (int v = 0; v < nv; v++)
+      acc[p * nv + v] = masked ? _mm512_maskz_loadu_ps (mask, bias + c0) : _mm512_loadu_ps (bias + c0 + 16 * v);
   for (int ky = ky0; ky < ky1; ky++)
     {
       int iy = oy * s->stride_h - s->pad_top + ky;
@@ -61,20 +67,41 @@ pixels (const QsConvShape *s,
         {
           int ix = ox * s->stride_w - s->pad_left + kx;
           const float *px = in + ((size_t) iy * s->in_w + ix) * C + c0;
-          __m512 wt = _mm512_maskz_loadu_ps (mask, w + (size_t) (ky * s->kernel_w + kx) * C + c0);
+          const float *wp = w + (size_t) (ky * s->kernel_w + kx) * C + c0;
 
-          for (int p = 0; p < npx; p++)
-            acc[p] = _mm512_add_ps (acc[p], product (_mm512_maskz_loadu_ps (mask, px + p * step), wt));
+          for (int v = 0; v < nv; v++)
+            {
+              __m512 wt = masked ? _mm512_maskz_loadu_ps (mask, wp) : _mm512_loadu_ps (wp + 16 * v);
+
+              for (int p = 0; p < npx; p++)
+                {
+                  const float *x = px + p * step + 16 * v;
+                  __m512 xv = masked ? _mm512_maskz_loadu_ps (mask, x) : _mm512_loadu_ps (x);
+
+                  acc[p * nv + v] = _mm512_add_ps (acc[p * nv + v], product (xv, wt));
+                }
+            }
         }
     }
   for (int p = 0; p < npx; p++)
-    {
-      /* The reference's x < lo ? lo : (x > hi ? hi : x): maxps and
-       * minps return their second operand on ties and NaN. */
-      __m512 x = _mm512_min_ps (vhi, _mm512_max_ps (vlo, acc[p]));
+    for (int v = 0; v < nv; v++)
+      {
+        /* The reference's x < lo ? lo : (x > hi ? hi : x): maxps and
+         * minps return their second operand on ties and NaN. */
+        __m512 x = _mm512_min_ps (vhi, _mm512_max_ps (vlo, acc[p * nv + v]));
+        float *o = out + ((size_t) oy * s->out_w + ox + p) * C + c0 + 16 * v;
 
-      _mm512_mask_storeu_ps (out + ((size_t) oy * s->out_w + ox + p) * C + c0, mask, x);
-    }
+        if (masked)
+          _mm512_mask_storeu_ps (o, mask, x);
+        else
+          _mm512_storeu_ps (o, x);
+      }
+}
+
+static inline __mmask16
+lane_mask (int valid)
+{
+  return (__mmask16) ((1u << valid) - 1);
 }
 
 /* The taps [k0, k1) of a kernel of @kernel taps inside an input of @size
@@ -123,14 +150,28 @@ qs_depthwise_f32_avx512 (const QsConvShape *s,
           int kx0, kx1;
 
           valid_taps (ox, s->stride_w, s->pad_left, s->kernel_w, s->in_w, &kx0, &kx1);
-          for (int c0 = 0; c0 < C; c0 += 16)
+          if (run == PX)
+            for (int c0 = 0; c0 < C; c0 += 16)
+              {
+                if (C - c0 >= 16)
+                  pixels (s, in, w, bias, vlo, vhi, oy, ox, PX, ky0, ky1, kx0, kx1, c0, 1, false, 0, out);
+                else
+                  pixels (s, in, w, bias, vlo, vhi, oy, ox, PX, ky0, ky1, kx0, kx1, c0, 1, true,
+                          lane_mask (C - c0), out);
+              }
+          else
             {
-              __mmask16 mask = C - c0 >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (C - c0)) - 1);
+              /* One pixel: four vectors of channels at a time, so that
+               * four chains of sums overlap. */
+              int c0 = 0;
 
-              if (run == PX)
-                pixels (s, in, w, bias, vlo, vhi, oy, ox, PX, ky0, ky1, kx0, kx1, c0, mask, out);
-              else
-                pixels (s, in, w, bias, vlo, vhi, oy, ox, 1, ky0, ky1, kx0, kx1, c0, mask, out);
+              for (; c0 + 64 <= C; c0 += 64)
+                pixels (s, in, w, bias, vlo, vhi, oy, ox, 1, ky0, ky1, kx0, kx1, c0, 4, false, 0, out);
+              for (; c0 + 16 <= C; c0 += 16)
+                pixels (s, in, w, bias, vlo, vhi, oy, ox, 1, ky0, ky1, kx0, kx1, c0, 1, false, 0, out);
+              if (c0 < C)
+                pixels (s, in, w, bias, vlo, vhi, oy, ox, 1, ky0, ky1, kx0, kx1, c0, 1, true,
+                        lane_mask (C - c0), out);
             }
           ox += run;
         }
