@@ -29,7 +29,7 @@ typedef struct {
   void    *expand;
   uint8_t *zero_row;
   size_t   acc_elems;   /* int32 elements of acc */
-  int      gemm_threads; /* threads a float32 GEMM layer's tiles may use (1: this one) */
+  int      split_threads; /* threads a float32 GEMM or depthwise layer may use (1: this one) */
   uint8_t *helper_cols; /* im2col rows of the other threads, cols_bytes apart */
   size_t   cols_bytes;
   uint8_t *end;         /* past the layout (the comparison's extra memory) */
@@ -171,7 +171,7 @@ scratch_carve (const QsEngineModel *model,
   p += layout.codes_bytes;
   s->cols = p;
   s->cols_bytes = layout.cols_bytes;
-  s->gemm_threads = 1;
+  s->split_threads = 1;
   s->helper_cols = NULL;
   p += layout.cols_bytes;
   s->acc = p;
@@ -292,6 +292,60 @@ gemm_tile_fp32 (void  *data,
                                  job->out + m0 * n, n);
 }
 
+/* Row bands of one image's float32 depthwise convolution. */
+typedef struct {
+  const QsEngineModel *model;
+  const QsEngineLayer *l;
+  const QsConvShape   *shape;
+  const float         *in;
+  const float         *weights;
+  float               *out;
+  int                  band_rows;
+} QsDepthwiseBandsF32;
+
+/* Output rows [oy0, oy0 + band_rows) of band @task: the image's shape with
+ * those rows only, its padding moved up by the rows before them (so
+ * negative past the first band: the window starts inside the image). The
+ * kernels compute each output from its own taps alone, so a band gives
+ * the same bits as the whole image. */
+static void
+depthwise_band_fp32 (void  *data,
+                     size_t task,
+                     int    worker)
+{
+  const QsDepthwiseBandsF32 *job = data;
+  QsConvShape band = *job->shape;
+  int oy0 = (int) task * job->band_rows;
+
+  band.out_h = band.out_h - oy0 < job->band_rows ? band.out_h - oy0 : job->band_rows;
+  band.pad_top -= oy0 * band.stride_h;
+  job->model->kernels->depthwise_f32 (&band, job->in, job->weights, job->l->bias, job->l->lo, job->l->hi,
+                                      job->out + (size_t) oy0 * band.out_w * band.in_c);
+}
+
+/* One image's depthwise convolution, split in bands of output rows
+ * between the task's threads when it is large enough. */
+static void
+depthwise_fp32 (const QsEngineModel *model,
+                const QsEngineLayer *l,
+                const QsConvShape   *shape,
+                const float         *in,
+                const float         *weights,
+                const QsScratch     *s,
+                float               *out)
+{
+  uint64_t macs = (uint64_t) shape->out_h * shape->out_w * shape->in_c * shape->kernel_h * shape->kernel_w;
+  /* A few bands per thread, so that a late-starting thread still gets work. */
+  int bands = s->split_threads * 4 < shape->out_h ? s->split_threads * 4 : shape->out_h;
+  QsDepthwiseBandsF32 job = { model, l, shape, in, weights, out, (shape->out_h + bands - 1) / bands };
+
+  if (s->split_threads > 1 && bands > 1 && macs >= QS_ENGINE_SPLIT_DEPTHWISE_MACS)
+    qs_parallel_for (s->split_threads, (size_t) ((shape->out_h + job.band_rows - 1) / job.band_rows),
+                     depthwise_band_fp32, &job);
+  else
+    model->kernels->depthwise_f32 (shape, in, weights, l->bias, l->lo, l->hi, out);
+}
+
 /* Runs one layer of the float32 path on its inputs @ins; @weights /
  * @packed override the layer's own (the integer path's float-format
  * layers pass rounded ones). Returns the buffer holding the output
@@ -329,10 +383,8 @@ layer_fp32 (const QsEngineModel *model,
         size_t n_tiles = (m + QS_ENGINE_TILE_ROWS - 1) / QS_ENGINE_TILE_ROWS;
         uint64_t macs = (uint64_t) m * n * k;
 
-        /* Starting a thread costs tens of microseconds: worth it on
-         * layers of a few million multiply-adds and up. */
-        if (s->gemm_threads > 1 && n_tiles > 1 && macs >= QS_ENGINE_SPLIT_MACS)
-          qs_parallel_for (s->gemm_threads, n_tiles, gemm_tile_fp32, &job);
+        if (s->split_threads > 1 && n_tiles > 1 && macs >= QS_ENGINE_SPLIT_MACS)
+          qs_parallel_for (s->split_threads, n_tiles, gemm_tile_fp32, &job);
         else
           for (size_t t = 0; t < n_tiles; t++)
             gemm_tile_fp32 (&job, t, 0);
@@ -359,7 +411,7 @@ layer_fp32 (const QsEngineModel *model,
                       e[(p * l->in_c + c) * l->multiplier + mm] = src[p * l->in_c + c];
                 src = e;
               }
-            model->kernels->depthwise_f32 (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
+            depthwise_fp32 (model, l, &dw, src, weights, s, out + b * out_size);
           }
         return out;
       }
@@ -429,7 +481,7 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
 
       if (qs_checked_mul_size (s.cols_bytes, (size_t) threads - 1, &bytes)
           && (s.helper_cols = aligned_alloc (64, bytes)) != NULL)
-        s.gemm_threads = threads;
+        s.split_threads = threads;
     }
   for (size_t i = 0; i < n_run; i++)
     {

@@ -14,9 +14,13 @@
 #define QS_ENGINE_TASK_IMAGES 16
 /* GEMM rows per im2col/requantization tile. */
 #define QS_ENGINE_TILE_ROWS 96
-/* Multiply-adds from which a float32 GEMM layer's tiles are split
- * between a task's threads (qs_engine_task_threads). */
+/* Multiply-adds from which a float32 GEMM layer's tiles, or a depthwise
+ * layer's rows, are split between a task's threads
+ * (qs_engine_task_threads): a thread costs tens of microseconds to
+ * start, and the depthwise kernel does about a tenth of the GEMM's
+ * multiply-adds a second. */
 #define QS_ENGINE_SPLIT_MACS (4u << 20)
+#define QS_ENGINE_SPLIT_DEPTHWISE_MACS (QS_ENGINE_SPLIT_MACS / 8)
 
 typedef struct {
   char        *name;
@@ -367,7 +371,8 @@ typedef QsEngineStatus (*QsBatchFunc) (void  *data,
 /* The threads the task running on this thread may use inside its batch:
  * qs_engine_run_batches gives each task threads / tasks of them when it
  * has fewer tasks than threads (a batch of one image), 1 otherwise and
- * outside a task. The float32 path splits large GEMM layers between them. */
+ * outside a task. The float32 path splits large GEMM and depthwise layers
+ * between them. */
 int            qs_engine_task_threads (void);
 
 QsEngineStatus qs_engine_run_batches (size_t                    n_images,

@@ -1142,8 +1142,10 @@ forward_on_threads (const QsEngineModel *model,
 
 /* One image on two threads: its large GEMM layers (an im2col convolution,
  * a pointwise one read directly) split their row tiles between the
- * threads, each with its own im2col rows, and give the one-thread bits;
- * a batch with a task per thread keeps one thread per task. */
+ * threads, each with its own im2col rows, and a strided depthwise layer
+ * its output rows (in bands whose padding moves up), and give the
+ * one-thread bits; a batch with a task per thread keeps one thread per
+ * task. */
 static void
 test_one_image_threads (void)
 {
@@ -1154,9 +1156,13 @@ test_one_image_threads (void)
   QsConvParams pointwise = { .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1,
                              .padding = QS_PADDING_VALID, .filters = 64, .activation = QS_ACTIVATION_RELU,
                              .activation_max = 6.0f };
+  QsConvParams depthwise = { .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+                             .padding = QS_PADDING_SAME, .filters = 1, .activation = QS_ACTIVATION_NONE,
+                             .activation_max = INFINITY };
   g_autofree float *k1 = random_floats (3 * 3 * 16 * 64, 11, 0.2);
   g_autofree float *k2 = random_floats (64 * 64, 12, 0.2);
   g_autofree float *k3 = random_floats (64 * 10, 13, 0.3);
+  g_autofree float *k4 = random_floats (3 * 3 * 64, 16, 0.3);
   g_autofree float *bias = random_floats (64, 14, 0.1);
   size_t count = QS_ENGINE_TASK_IMAGES + 1;
   g_autofree float *images = random_floats (count * 64 * 64 * 16, 15, 1.0);
@@ -1164,6 +1170,7 @@ test_one_image_threads (void)
 
   g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, bias), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_conv2d (model, "pointwise", &pointwise, k2, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "depthwise", &depthwise, k4, bias), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "pool"), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 10, QS_ACTIVATION_NONE, INFINITY, k3, bias),
                    ==, QS_ENGINE_OK);
@@ -1172,6 +1179,7 @@ test_one_image_threads (void)
    * run every tile. */
   g_assert_cmpuint (64 * 64 * 144 * 64, >=, QS_ENGINE_SPLIT_MACS);
   g_assert_cmpuint (64 * 64 * 64 * 64, >=, QS_ENGINE_SPLIT_MACS);
+  g_assert_cmpuint (32 * 32 * 64 * 9, >=, QS_ENGINE_SPLIT_DEPTHWISE_MACS);
 
   for (size_t i = 0; i < 3; i++)
     {

@@ -771,6 +771,23 @@ test_depthwise_f32 (void)
             ref->depthwise_f32 (&sh, in, w, bias, lo, hi, oref);
             k->depthwise_f32 (&sh, in, w, bias, lo, hi, oopt);
             g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+            /* Two bands of output rows, the second with its padding moved
+             * up past the first's rows (negative when the window starts
+             * inside the image), as the engine splits one image between
+             * threads: the same bits. */
+            if (sh.out_h >= 2)
+              {
+                QsConvShape top = sh, bottom = sh;
+                int split = sh.out_h / 2;
+
+                memset (oopt, 0x5A, (out_n + 8) * sizeof (float));
+                top.out_h = split;
+                bottom.out_h = sh.out_h - split;
+                bottom.pad_top = sh.pad_top - split * sh.stride_h;
+                k->depthwise_f32 (&top, in, w, bias, lo, hi, oopt);
+                k->depthwise_f32 (&bottom, in, w, bias, lo, hi, oopt + (size_t) split * sh.out_w * C);
+                g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+              }
             checked++;
           }
         }
