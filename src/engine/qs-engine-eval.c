@@ -8,9 +8,9 @@
  * so a raised flag stops the call after at most one task per worker (a
  * few milliseconds), and progress is reported on the calling thread
  * (worker 0) after each of its tasks. With fewer tasks than threads (a
- * single image) the idle threads are lent to the tasks, whose float32
- * GEMM layers split their row tiles between them
- * (qs_engine_task_threads).
+ * single image, up to QS_ENGINE_TASK_IMAGES on two threads) the idle
+ * threads are lent to the tasks, whose float32 GEMM and depthwise layers
+ * split their rows between them (qs_engine_task_threads).
  */
 #include "qs-engine-private.h"
 

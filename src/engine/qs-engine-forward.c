@@ -372,17 +372,15 @@ layer_fp32 (const QsEngineModel *model,
     case QS_LAYER_DENSE:
       {
         size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
-        bool direct = qs_layer_is_pointwise (l);
+        size_t n_tiles = (m + QS_ENGINE_TILE_ROWS - 1) / QS_ENGINE_TILE_ROWS;
+        uint64_t macs = (uint64_t) m * n * k;
+        QsGemmTilesF32 job = { model, l, &shape, in, packed, out, qs_layer_is_pointwise (l), s };
 
         if (qs_layer_is_general_conv (l))
           {
             general_conv_fp32 (model, l, packed, in, batch, s, out);
             return out;
           }
-        QsGemmTilesF32 job = { model, l, &shape, in, packed, out, direct, s };
-        size_t n_tiles = (m + QS_ENGINE_TILE_ROWS - 1) / QS_ENGINE_TILE_ROWS;
-        uint64_t macs = (uint64_t) m * n * k;
-
         if (s->split_threads > 1 && n_tiles > 1 && macs >= QS_ENGINE_SPLIT_MACS)
           qs_parallel_for (s->split_threads, n_tiles, gemm_tile_fp32, &job);
         else
@@ -473,8 +471,9 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
   int threads = qs_engine_task_threads ();
 
   scratch_carve (model, batch, scratch, &s);
-  /* Fewer images than threads: the other threads take GEMM tiles of this
-   * batch, each with im2col rows of its own (without them, one thread). */
+  /* Fewer tasks than threads: the other threads take GEMM tiles and
+   * depthwise row bands of this batch, each with im2col rows of its own
+   * (without them, one thread). */
   if (threads > 1)
     {
       size_t bytes;

@@ -370,7 +370,7 @@ typedef QsEngineStatus (*QsBatchFunc) (void  *data,
 
 /* The threads the task running on this thread may use inside its batch:
  * qs_engine_run_batches gives each task threads / tasks of them when it
- * has fewer tasks than threads (a batch of one image), 1 otherwise and
+ * has fewer tasks than threads (one task of a few images), 1 otherwise and
  * outside a task. The float32 path splits large GEMM and depthwise layers
  * between them. */
 int            qs_engine_task_threads (void);
