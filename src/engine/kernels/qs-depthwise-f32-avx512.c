@@ -7,8 +7,8 @@
  * contracting a multiply and an add into one FMA, which rounds once).
  * The AVX2 kernel loads a weight vector for every input vector; here one
  * weight load serves a run of PX output pixels of a row whose taps are
- * all inside the image (the interior), which halves the loads that bound
- * it. Pixels at the borders, where taps fall outside, go one at a time,
+ * all inside the image (the interior), nearly halving the loads: 1.3 to
+ * 1.6 times as fast on MobileNetV2's layers (measured on a busy Zen 4). Pixels at the borders, where taps fall outside, go one at a time,
  * four vectors of channels together (on 7x7 maps that is every pixel).
  */
 #include "qs-kernels.h"
