@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The float32 path uses AVX2+FMA where available (it is the baseline the
- * integer path is compared with, so it should be a fair one); the integer
+ * integer path is compared with, so it should be a fair one), AVX-512F
+ * where the integer path uses AVX-512 (VNNI implies it); the integer
  * path uses AVX-512 VNNI (vpdpbusd: four u8*s8 products summed into int32
  * with no intermediate saturation), else AVX2 (exact: operands widened to
  * int16 and multiplied with vpmaddwd), else the scalar reference. The
@@ -78,17 +79,17 @@ static const QsKernels avx512vnni_kernels = {
   .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx512vnni,
   .depthwise_pack = qs_depthwise_u8s8_pack_avx512vnni,
   .depthwise = qs_depthwise_u8s8_avx512vnni,
-  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx2,
-  .gemm_f32_pack = qs_gemm_f32_pack_avx2,
-  .gemm_f32 = qs_gemm_f32_avx2,
-  .depthwise_f32 = qs_depthwise_f32_avx2,
+  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx512,
+  .gemm_f32_pack = qs_gemm_f32_pack_avx512,
+  .gemm_f32 = qs_gemm_f32_avx512,
+  .depthwise_f32 = qs_depthwise_f32_avx512,
   .gemm16 = qs_gemm_u8s16_avx2,
   .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
   .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
-  .gemm_f32_unpack = qs_gemm_f32_unpack_avx2,
+  .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
   /* The group-wise kernels' time goes to their float32 rescale per group
    * as much as to the products: AVX2's serve. */
   .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx2,

@@ -7,7 +7,10 @@
  * of threads or on scheduling. The cancel flag is read before every task,
  * so a raised flag stops the call after at most one task per worker (a
  * few milliseconds), and progress is reported on the calling thread
- * (worker 0) after each of its tasks.
+ * (worker 0) after each of its tasks. With fewer tasks than threads (a
+ * single image, up to QS_ENGINE_TASK_IMAGES on two threads) the idle
+ * threads are lent to the tasks, whose float32 GEMM and depthwise layers
+ * split their rows between them (qs_engine_task_threads).
  */
 #include "qs-engine-private.h"
 
@@ -36,6 +39,7 @@ qs_engine_run_options_init (QsEngineRunOptions *options)
 
 typedef struct {
   QsBatchFunc               func;
+  int                       task_threads;
   void                     *data;
   size_t                    n_images;
   size_t                    task_images;
@@ -47,6 +51,14 @@ typedef struct {
   atomic_size_t             done;
   atomic_int                status;
 } QsRunJob;
+
+static _Thread_local int current_task_threads = 1;
+
+int
+qs_engine_task_threads (void)
+{
+  return current_task_threads;
+}
 
 static void
 run_task (void  *data,
@@ -69,7 +81,9 @@ run_task (void  *data,
       return;
     }
 
+  current_task_threads = job->task_threads;
   status = job->func (job->data, task, first, count, job->scratch + (size_t) worker * job->scratch_size);
+  current_task_threads = 1;
   if (status != QS_ENGINE_OK)
     {
       int expected = QS_ENGINE_OK;
@@ -108,7 +122,7 @@ qs_engine_run_tasks (size_t                    n_images,
   size_t n_tasks;
   QsRunJob job;
   size_t total;
-  int workers;
+  int workers, threads;
 
   if (options == NULL)
     {
@@ -129,6 +143,9 @@ qs_engine_run_tasks (size_t                    n_images,
   workers = qs_parallel_worker_count (options->n_threads, n_tasks);
   memset (&job, 0, sizeof job);
   job.func = func;
+  /* Threads the tasks leave idle go to the tasks. */
+  threads = qs_parallel_worker_count (options->n_threads, SIZE_MAX);
+  job.task_threads = (size_t) threads > n_tasks ? threads / (int) n_tasks : 1;
   job.data = data;
   job.n_images = n_images;
   job.task_images = task_images;

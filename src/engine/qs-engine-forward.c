@@ -10,9 +10,11 @@
 #include "qs-engine-private.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant/qs-checked.h"
+#include "quant/qs-parallel.h"
 #include "quant/qs-params.h"
 
 typedef struct {
@@ -27,6 +29,9 @@ typedef struct {
   void    *expand;
   uint8_t *zero_row;
   size_t   acc_elems;   /* int32 elements of acc */
+  int      split_threads; /* threads a float32 GEMM or depthwise layer may use (1: this one) */
+  uint8_t *helper_cols; /* im2col rows of the other threads, cols_bytes apart */
+  size_t   cols_bytes;
   uint8_t *end;         /* past the layout (the comparison's extra memory) */
 } QsScratch;
 
@@ -165,6 +170,9 @@ scratch_carve (const QsEngineModel *model,
   s->u8_base = p;
   p += layout.codes_bytes;
   s->cols = p;
+  s->cols_bytes = layout.cols_bytes;
+  s->split_threads = 1;
+  s->helper_cols = NULL;
   p += layout.cols_bytes;
   s->acc = p;
   s->acc_elems = layout.acc_bytes / sizeof (int32_t);
@@ -245,6 +253,99 @@ general_conv_fp32 (const QsEngineModel *model,
     }
 }
 
+/* The tiles of a Conv2D or Dense layer's GEMM on the float32 path. */
+typedef struct {
+  const QsEngineModel *model;
+  const QsEngineLayer *l;
+  const QsConvShape   *shape;
+  const float         *in;
+  const float         *packed;
+  float               *out;
+  bool                 direct;
+  const QsScratch     *s;
+} QsGemmTilesF32;
+
+/* Tile @task (QS_ENGINE_TILE_ROWS output pixels) on thread @worker, whose
+ * im2col rows are its own: the tile's sums do not depend on which thread
+ * runs it, so a split layer gives the same bits. */
+static void
+gemm_tile_fp32 (void  *data,
+                size_t task,
+                int    worker)
+{
+  const QsGemmTilesF32 *job = data;
+  const QsEngineLayer *l = job->l;
+  size_t m = job->s->batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
+  size_t m0 = task * QS_ENGINE_TILE_ROWS;
+  size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+  const float *a = job->in + m0 * k;
+
+  if (!job->direct)
+    {
+      float *cols = worker == 0 ? job->s->cols
+                                : (float *) (job->s->helper_cols + (size_t) (worker - 1) * job->s->cols_bytes);
+
+      qs_im2col_f32 (job->shape, job->in, m0, rows, cols);
+      a = cols;
+    }
+  job->model->kernels->gemm_f32 (rows, n, k, a, k, job->packed, l->bias, l->lo, l->hi,
+                                 job->out + m0 * n, n);
+}
+
+/* Row bands of one image's float32 depthwise convolution. */
+typedef struct {
+  const QsEngineModel *model;
+  const QsEngineLayer *l;
+  const QsConvShape   *shape;
+  const float         *in;
+  const float         *weights;
+  float               *out;
+  int                  band_rows;
+} QsDepthwiseBandsF32;
+
+/* Output rows [oy0, oy0 + band_rows) of band @task: the image's shape with
+ * those rows only, its padding moved up by the rows before them (so
+ * negative past the first band: the window starts inside the image). The
+ * kernels compute each output from its own taps alone, so a band gives
+ * the same bits as the whole image. */
+static void
+depthwise_band_fp32 (void  *data,
+                     size_t task,
+                     int    worker)
+{
+  const QsDepthwiseBandsF32 *job = data;
+  QsConvShape band = *job->shape;
+  int oy0 = (int) task * job->band_rows;
+
+  band.out_h = band.out_h - oy0 < job->band_rows ? band.out_h - oy0 : job->band_rows;
+  band.pad_top -= oy0 * band.stride_h;
+  job->model->kernels->depthwise_f32 (&band, job->in, job->weights, job->l->bias, job->l->lo, job->l->hi,
+                                      job->out + (size_t) oy0 * band.out_w * band.in_c);
+}
+
+/* One image's depthwise convolution, split in bands of output rows
+ * between the task's threads when it is large enough. */
+static void
+depthwise_fp32 (const QsEngineModel *model,
+                const QsEngineLayer *l,
+                const QsConvShape   *shape,
+                const float         *in,
+                const float         *weights,
+                const QsScratch     *s,
+                float               *out)
+{
+  uint64_t macs = (uint64_t) shape->out_h * shape->out_w * shape->in_c * shape->kernel_h * shape->kernel_w;
+  /* A few bands per thread, so that a late-starting thread still gets work. */
+  int bands = s->split_threads * 4 < shape->out_h ? s->split_threads * 4 : shape->out_h;
+  QsDepthwiseBandsF32 job = { model, l, shape, in, weights, out, (shape->out_h + bands - 1) / bands };
+
+  if (s->split_threads > 1 && bands > 1 && macs >= QS_ENGINE_SPLIT_DEPTHWISE_MACS)
+    qs_parallel_for (s->split_threads, (size_t) ((shape->out_h + job.band_rows - 1) / job.band_rows),
+                     depthwise_band_fp32, &job);
+  else
+    model->kernels->depthwise_f32 (shape, in, weights, l->bias, l->lo, l->hi, out);
+}
+
 /* Runs one layer of the float32 path on its inputs @ins; @weights /
  * @packed override the layer's own (the integer path's float-format
  * layers pass rounded ones). Returns the buffer holding the output
@@ -271,26 +372,20 @@ layer_fp32 (const QsEngineModel *model,
     case QS_LAYER_DENSE:
       {
         size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
-        bool direct = qs_layer_is_pointwise (l);
+        size_t n_tiles = (m + QS_ENGINE_TILE_ROWS - 1) / QS_ENGINE_TILE_ROWS;
+        uint64_t macs = (uint64_t) m * n * k;
+        QsGemmTilesF32 job = { model, l, &shape, in, packed, out, qs_layer_is_pointwise (l), s };
 
         if (qs_layer_is_general_conv (l))
           {
             general_conv_fp32 (model, l, packed, in, batch, s, out);
             return out;
           }
-        for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
-          {
-            size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
-            const float *a = in + m0 * k;
-
-            if (!direct)
-              {
-                qs_im2col_f32 (&shape, in, m0, rows, s->cols);
-                a = s->cols;
-              }
-            model->kernels->gemm_f32 (rows, n, k, a, k, packed, l->bias, l->lo, l->hi,
-                                      out + m0 * n, n);
-          }
+        if (s->split_threads > 1 && n_tiles > 1 && macs >= QS_ENGINE_SPLIT_MACS)
+          qs_parallel_for (s->split_threads, n_tiles, gemm_tile_fp32, &job);
+        else
+          for (size_t t = 0; t < n_tiles; t++)
+            gemm_tile_fp32 (&job, t, 0);
         return out;
       }
 
@@ -314,7 +409,7 @@ layer_fp32 (const QsEngineModel *model,
                       e[(p * l->in_c + c) * l->multiplier + mm] = src[p * l->in_c + c];
                 src = e;
               }
-            model->kernels->depthwise_f32 (&dw, src, weights, l->bias, l->lo, l->hi, out + b * out_size);
+            depthwise_fp32 (model, l, &dw, src, weights, s, out + b * out_size);
           }
         return out;
       }
@@ -373,8 +468,20 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
 {
   QsScratch s;
   size_t n_run = layers_to_run (model);
+  int threads = qs_engine_task_threads ();
 
   scratch_carve (model, batch, scratch, &s);
+  /* Fewer tasks than threads: the other threads take GEMM tiles and
+   * depthwise row bands of this batch, each with im2col rows of its own
+   * (without them, one thread). */
+  if (threads > 1)
+    {
+      size_t bytes;
+
+      if (qs_checked_mul_size (s.cols_bytes, (size_t) threads - 1, &bytes)
+          && (s.helper_cols = aligned_alloc (64, bytes)) != NULL)
+        s.split_threads = threads;
+    }
   for (size_t i = 0; i < n_run; i++)
     {
       const float *out = step_fp32 (model, i, images, &s);
@@ -382,6 +489,7 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
       if (hook != NULL)
         hook (hook_data, i, out, batch);
     }
+  free (s.helper_cols);
   if (outputs != NULL)
     memcpy (outputs, value_f32 (&s, images, qs_model_output_value (model)),
             batch * qs_engine_model_get_n_outputs (model) * sizeof (float));

@@ -14,6 +14,13 @@
 #define QS_ENGINE_TASK_IMAGES 16
 /* GEMM rows per im2col/requantization tile. */
 #define QS_ENGINE_TILE_ROWS 96
+/* Multiply-adds from which a float32 GEMM layer's tiles, or a depthwise
+ * layer's rows, are split between a task's threads
+ * (qs_engine_task_threads): a thread costs tens of microseconds to
+ * start, and the depthwise kernel does about a tenth of the GEMM's
+ * multiply-adds a second. */
+#define QS_ENGINE_SPLIT_MACS (4u << 20)
+#define QS_ENGINE_SPLIT_DEPTHWISE_MACS (QS_ENGINE_SPLIT_MACS / 8)
 
 typedef struct {
   char        *name;
@@ -419,6 +426,13 @@ typedef QsEngineStatus (*QsBatchFunc) (void  *data,
                                        size_t first,
                                        size_t count,
                                        void  *scratch);
+
+/* The threads the task running on this thread may use inside its batch:
+ * qs_engine_run_batches gives each task threads / tasks of them when it
+ * has fewer tasks than threads (one task of a few images), 1 otherwise and
+ * outside a task. The float32 path splits large GEMM and depthwise layers
+ * between them. */
+int            qs_engine_task_threads (void);
 
 QsEngineStatus qs_engine_run_batches (size_t                    n_images,
                                       size_t                    scratch_size,

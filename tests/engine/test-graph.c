@@ -15,9 +15,12 @@
  * - the buffer plan: a deep chain's scratch does not grow with depth, a
  *   residual block keeps its skip value alive, and on random graphs no two
  *   values alive at once share memory;
- * - bad graphs get the right status.
+ * - bad graphs get the right status;
+ * - one image on two threads splits its GEMM layers and gives the
+ *   one-thread bits.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <glib.h>
@@ -1214,6 +1217,116 @@ test_minimum (void)
   qs_engine_model_free (model);
 }
 
+/* ---- threads inside one image --------------------------------------------------------- */
+
+typedef struct {
+  const QsEngineModel *model;
+  const float         *images;
+  size_t               image_size;
+  size_t               n_outputs;
+  float               *outputs;
+  atomic_int           most_threads;
+} ThreadsJob;
+
+static QsEngineStatus
+forward_task (void  *data,
+              size_t task,
+              size_t first,
+              size_t count,
+              void  *scratch)
+{
+  ThreadsJob *job = data;
+  int threads = qs_engine_task_threads ();
+
+  if (threads > atomic_load (&job->most_threads))
+    atomic_store (&job->most_threads, threads);
+  return qs_engine_forward_fp32 (job->model, job->images + first * job->image_size, count, scratch,
+                                 NULL, NULL, job->outputs + first * job->n_outputs);
+}
+
+/* The float32 outputs of @count images on @n_threads threads; @threads_seen
+ * gets the most threads a task was given. */
+static float *
+forward_on_threads (const QsEngineModel *model,
+                    const float         *images,
+                    size_t               count,
+                    int                  n_threads,
+                    int                 *threads_seen)
+{
+  ThreadsJob job = { model, images, 64 * 64 * 16, qs_engine_model_get_n_outputs (model), NULL, 0 };
+  QsEngineRunOptions options;
+
+  qs_engine_run_options_init (&options);
+  options.n_threads = n_threads;
+  job.outputs = g_new (float, count * job.n_outputs);
+  g_assert_cmpint (qs_engine_run_batches (count, qs_engine_batch_scratch_size (model, NULL, QS_ENGINE_TASK_IMAGES),
+                                          &options, 0, count,
+                                          forward_task, &job), ==, QS_ENGINE_OK);
+  *threads_seen = atomic_load (&job.most_threads);
+  return job.outputs;
+}
+
+/* One image on two threads: its large GEMM layers (an im2col convolution,
+ * a pointwise one read directly) split their row tiles between the
+ * threads, each with its own im2col rows, and a strided depthwise layer
+ * its output rows (in bands whose padding moves up), and give the
+ * one-thread bits; a batch with a task per thread keeps one thread per
+ * task. */
+static void
+test_one_image_threads (void)
+{
+  QsEngineModel *model = qs_engine_model_new (64, 64, 16);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_SAME, .filters = 64, .activation = QS_ACTIVATION_RELU,
+                        .activation_max = INFINITY };
+  QsConvParams pointwise = { .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1,
+                             .padding = QS_PADDING_VALID, .filters = 64, .activation = QS_ACTIVATION_RELU,
+                             .activation_max = 6.0f };
+  QsConvParams depthwise = { .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+                             .padding = QS_PADDING_SAME, .filters = 1, .activation = QS_ACTIVATION_NONE,
+                             .activation_max = INFINITY };
+  g_autofree float *k1 = random_floats (3 * 3 * 16 * 64, 11, 0.2);
+  g_autofree float *k2 = random_floats (64 * 64, 12, 0.2);
+  g_autofree float *k3 = random_floats (64 * 10, 13, 0.3);
+  g_autofree float *k4 = random_floats (3 * 3 * 64, 16, 0.3);
+  g_autofree float *bias = random_floats (64, 14, 0.1);
+  size_t count = QS_ENGINE_TASK_IMAGES + 1;
+  g_autofree float *images = random_floats (count * 64 * 64 * 16, 15, 1.0);
+  int seen;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "pointwise", &pointwise, k2, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "depthwise", &depthwise, k4, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "pool"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 10, QS_ACTIVATION_NONE, INFINITY, k3, bias),
+                   ==, QS_ENGINE_OK);
+  /* Both GEMM layers are large enough to split, and take long enough
+   * (milliseconds) that the second thread starts before the first has
+   * run every tile. */
+  g_assert_cmpuint (64 * 64 * 144 * 64, >=, QS_ENGINE_SPLIT_MACS);
+  g_assert_cmpuint (64 * 64 * 64 * 64, >=, QS_ENGINE_SPLIT_MACS);
+  g_assert_cmpuint (32 * 32 * 64 * 9, >=, QS_ENGINE_SPLIT_DEPTHWISE_MACS);
+
+  for (size_t i = 0; i < 3; i++)
+    {
+      g_autofree float *one = forward_on_threads (model, images + i * 64 * 64 * 16, 1, 1, &seen);
+      g_autofree float *two = NULL;
+
+      g_assert_cmpint (seen, ==, 1);
+      two = forward_on_threads (model, images + i * 64 * 64 * 16, 1, 2, &seen);
+      g_assert_cmpint (seen, ==, 2);
+      g_assert_cmpmem (two, 10 * sizeof (float), one, 10 * sizeof (float));
+    }
+  {
+    g_autofree float *one = forward_on_threads (model, images, count, 1, &seen);
+    g_autofree float *two = forward_on_threads (model, images, count, 2, &seen);
+
+    g_assert_cmpint (seen, ==, 1);
+    g_assert_cmpmem (two, count * 10 * sizeof (float), one, count * 10 * sizeof (float));
+  }
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1227,6 +1340,7 @@ main (int    argc,
   g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
   g_test_add_func ("/graph/layer-norm", test_layer_norm);
   g_test_add_func ("/graph/minimum", test_minimum);
+  g_test_add_func ("/graph/one-image-threads", test_one_image_threads);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/branches", test_branches);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);

@@ -614,55 +614,105 @@ test_conv_c1 (void)
 
 /* ---- float32 GEMM: same sums in the same order, FMA rounding aside ----------------------- */
 
+/* One output of the float32 GEMM as the SIMD kernels must compute it:
+ * from the bias, one fmaf per k in order, then the clamp (however the
+ * kernel splits k into chunks or n into blocks). */
+static float
+gemm_f32_fma_reference (const float *a,
+                        const float *w,
+                        size_t       n,
+                        size_t       kk,
+                        size_t       j,
+                        float        bias,
+                        float        lo,
+                        float        hi)
+{
+  float v = bias;
+
+  for (size_t q = 0; q < kk; q++)
+    v = fmaf (a[q], w[q * n + j], v);
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+static void
+check_gemm_f32 (const QsKernels *k,
+                size_t           m,
+                size_t           n,
+                size_t           kk,
+                float            lo,
+                float            hi,
+                bool             with_nan)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  /* The output is written with a wider stride, so stray stores past n show. */
+  size_t ldc = n + 5;
+  g_autofree float *a = g_new (float, m * kk + 1);
+  g_autofree float *w = g_new (float, kk * n + 1);
+  g_autofree float *bias = g_new (float, n);
+  g_autofree float *pref = g_new (float, ref->gemm_f32_packed_size (n, kk) + 1);
+  g_autofree float *popt = g_new (float, k->gemm_f32_packed_size (n, kk) + 1);
+  g_autofree float *cref = g_new (float, m * n);
+  g_autofree float *copt = g_new (float, m * ldc);
+
+  for (size_t i = 0; i < m * kk; i++)
+    a[i] = (float) g_rand_double_range (rng, 0.0, 2.0);
+  for (size_t i = 0; i < kk * n; i++)
+    w[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+  for (size_t i = 0; i < n; i++)
+    bias[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
+  if (with_nan && m * kk > 0)
+    a[(m / 2) * kk + kk / 2] = NAN;
+  for (size_t i = 0; i < m * ldc; i++)
+    copt[i] = 12345.0f;
+  ref->gemm_f32_pack (n, kk, w, pref);
+  k->gemm_f32_pack (n, kk, w, popt);
+  ref->gemm_f32 (m, n, kk, a, kk, pref, bias, lo, hi, cref, n);
+  k->gemm_f32 (m, n, kk, a, kk, popt, bias, lo, hi, copt, ldc);
+  for (size_t i = 0; i < m; i++)
+    {
+      for (size_t j = 0; j < n; j++)
+        {
+          float v = gemm_f32_fma_reference (a + i * kk, w, n, kk, j, bias[j], lo, hi);
+
+          /* The scalar kernel rounds each product: close, not equal. */
+          if (!isnan (v))
+            g_assert_cmpfloat_with_epsilon (cref[i * n + j], v, 1e-4 * (1.0 + sqrt ((double) kk)));
+          g_assert_cmpmem (&copt[i * ldc + j], sizeof (float), &v, sizeof (float));
+        }
+      for (size_t j = n; j < ldc; j++)
+        g_assert_cmpfloat (copt[i * ldc + j], ==, 12345.0f);
+    }
+}
+
 static void
 test_gemm_f32 (void)
 {
-  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
-  const QsKernels *k = optimized (QS_ISA_AVX2);
+  /* m, n, k: single elements, tails of every tile (12 or 6 rows, 16 or 32
+   * channels), k past a chunk of 256 and long k (a 3x3x512 window). */
   static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 },
-                                      { 11, 40, 257 }, { 20, 16, 600 } };
+                                      { 11, 40, 257 }, { 20, 16, 600 }, { 1, 1000, 512 }, { 25, 1, 7 },
+                                      { 12, 32, 1 }, { 37, 48, 256 }, { 24, 31, 513 }, { 3, 64, 4608 },
+                                      { 96, 24, 27 }, { 49, 95, 1 }, { 0, 8, 4 }, { 6, 16, 0 } };
+  static const float bounds[][2] = { { 0.0f, INFINITY }, { -INFINITY, INFINITY }, { 0.0f, 6.0f } };
+  guint checked = 0;
 
-  if (k == NULL)
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
     {
-      g_test_skip ("AVX2 not supported by this CPU");
-      return;
-    }
-  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
-    {
-      size_t m = shapes[s][0], n = shapes[s][1], kk = shapes[s][2];
-      g_autofree float *a = g_new (float, m * kk);
-      g_autofree float *w = g_new (float, kk * n);
-      g_autofree float *bias = g_new (float, n);
-      g_autofree float *pref = g_new (float, ref->gemm_f32_packed_size (n, kk));
-      g_autofree float *popt = g_new (float, k->gemm_f32_packed_size (n, kk));
-      g_autofree float *cref = g_new (float, m * n);
-      g_autofree float *copt = g_new (float, m * n);
+      const QsKernels *k = optimized (isa);
 
-      for (size_t i = 0; i < m * kk; i++)
-        a[i] = (float) g_rand_double_range (rng, 0.0, 2.0);
-      for (size_t i = 0; i < kk * n; i++)
-        w[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
-      for (size_t i = 0; i < n; i++)
-        bias[i] = (float) g_rand_double_range (rng, -1.0, 1.0);
-      ref->gemm_f32_pack (n, kk, w, pref);
-      k->gemm_f32_pack (n, kk, w, popt);
-      ref->gemm_f32 (m, n, kk, a, kk, pref, bias, 0.0f, INFINITY, cref, n);
-      k->gemm_f32 (m, n, kk, a, kk, popt, bias, 0.0f, INFINITY, copt, n);
-      for (size_t i = 0; i < m * n; i++)
-        g_assert_cmpfloat_with_epsilon (copt[i], cref[i], 1e-4 * (1.0 + sqrt ((double) kk)));
-      /* Exactly: from the bias, one fmaf per k in order, then the clamp
-       * (however the kernel splits k). */
-      for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++)
-          {
-            float v = bias[j];
+      if (k == NULL)
+        continue;
+      for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+        {
+          const float *b = bounds[s % G_N_ELEMENTS (bounds)];
 
-            for (size_t q = 0; q < kk; q++)
-              v = fmaf (a[i * kk + q], w[q * n + j], v);
-            v = v < 0.0f ? 0.0f : v;
-            g_assert_cmpmem (&copt[i * n + j], sizeof (float), &v, sizeof (float));
-          }
+          check_gemm_f32 (k, shapes[s][0], shapes[s][1], shapes[s][2], b[0], b[1], s % 4 == 1);
+          checked++;
+        }
     }
+  if (checked == 0)
+    g_test_skip ("AVX2 not supported by this CPU");
+  g_test_message ("%u float32 GEMM shapes checked", checked);
 }
 
 /* ---- float32 depthwise: the same products and sums in the same order ------------------ */
@@ -683,7 +733,8 @@ test_depthwise_f32 (void)
       for (int trial = 0; trial < 200; trial++)
         {
           QsConvShape sh = {
-            .in_h = g_rand_int_range (rng, 1, 12), .in_w = g_rand_int_range (rng, 1, 12),
+            /* Every fourth row wide enough for runs of interior pixels. */
+            .in_h = g_rand_int_range (rng, 1, 12), .in_w = g_rand_int_range (rng, 1, trial % 4 == 0 ? 40 : 12),
             .in_c = channels[trial % G_N_ELEMENTS (channels)],
             .kernel_h = g_rand_int_range (rng, 1, 6), .kernel_w = g_rand_int_range (rng, 1, 6),
             .stride_h = g_rand_int_range (rng, 1, 3), .stride_w = g_rand_int_range (rng, 1, 3),
@@ -720,6 +771,23 @@ test_depthwise_f32 (void)
             ref->depthwise_f32 (&sh, in, w, bias, lo, hi, oref);
             k->depthwise_f32 (&sh, in, w, bias, lo, hi, oopt);
             g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+            /* Two bands of output rows, the second with its padding moved
+             * up past the first's rows (negative when the window starts
+             * inside the image), as the engine splits one image between
+             * threads: the same bits. */
+            if (sh.out_h >= 2)
+              {
+                QsConvShape top = sh, bottom = sh;
+                int split = sh.out_h / 2;
+
+                memset (oopt, 0x5A, (out_n + 8) * sizeof (float));
+                top.out_h = split;
+                bottom.out_h = sh.out_h - split;
+                bottom.pad_top = sh.pad_top - split * sh.stride_h;
+                k->depthwise_f32 (&top, in, w, bias, lo, hi, oopt);
+                k->depthwise_f32 (&bottom, in, w, bias, lo, hi, oopt + (size_t) split * sh.out_w * C);
+                g_assert_cmpmem (oopt, (out_n + 8) * sizeof (float), oref, (out_n + 8) * sizeof (float));
+              }
             checked++;
           }
         }

@@ -98,8 +98,9 @@ qs_gemm_f32_avx2 (size_t       m,
           for (size_t r = 0; r < rows; r++)
             {
               float *o = c + (i + r) * ldc + b * NB;
-              __m256 v0 = _mm256_min_ps (_mm256_max_ps (acc0[r], vlo), vhi);
-              __m256 v1 = _mm256_min_ps (_mm256_max_ps (acc1[r], vlo), vhi);
+              /* The sum second: max/min pass NaN through as the scalar clamp does. */
+              __m256 v0 = _mm256_min_ps (vhi, _mm256_max_ps (vlo, acc0[r]));
+              __m256 v1 = _mm256_min_ps (vhi, _mm256_max_ps (vlo, acc1[r]));
 
               if (valid == NB)
                 {

@@ -61,3 +61,17 @@ qs_gemm_f32_unpack_avx2 (size_t       n,
 {
   qs_gemm_f32_unpack_panels (n, k, packed, 16, 16, row0, rows, w, ldw);
 }
+
+/* qs_gemm_f32_pack_avx512: blocks of 32 channels over n rounded up to 16,
+ * so the last block may be 16 wide. */
+void
+qs_gemm_f32_unpack_avx512 (size_t       n,
+                           size_t       k,
+                           const float *packed,
+                           size_t       row0,
+                           size_t       rows,
+                           float       *w,
+                           size_t       ldw)
+{
+  qs_gemm_f32_unpack_panels (n, k, packed, 32, 16, row0, rows, w, ldw);
+}

@@ -491,12 +491,20 @@ void   qs_gemm_f32_unpack_scalar (size_t n, size_t k, const float *packed, size_
                                   float *w, size_t ldw);
 void   qs_gemm_f32_unpack_avx2   (size_t n, size_t k, const float *packed, size_t row0, size_t rows,
                                   float *w, size_t ldw);
+void   qs_gemm_f32_unpack_avx512 (size_t n, size_t k, const float *packed, size_t row0, size_t rows,
+                                  float *w, size_t ldw);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
 void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
 void   qs_gemm_f32_avx2      (size_t m, size_t n, size_t k, const float *a, size_t lda,
                               const float *packed, const float *bias, float lo, float hi,
                               float *c, size_t ldc);
+
+size_t qs_gemm_f32_packed_size_avx512 (size_t n, size_t k);
+void   qs_gemm_f32_pack_avx512 (size_t n, size_t k, const float *w, float *packed);
+void   qs_gemm_f32_avx512      (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                const float *packed, const float *bias, float lo, float hi,
+                                float *c, size_t ldc);
 #endif
 
 /* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
@@ -507,6 +515,8 @@ typedef void (*QsDepthwiseF32Func) (const QsConvShape *shape, const float *in, c
 #if defined(__x86_64__) || defined(_M_X64)
 void qs_depthwise_f32_avx2 (const QsConvShape *shape, const float *in, const float *w,
                             const float *bias, float lo, float hi, float *out);
+void qs_depthwise_f32_avx512 (const QsConvShape *shape, const float *in, const float *w,
+                              const float *bias, float lo, float hi, float *out);
 #endif
 
 /* ---- dispatch --------------------------------------------------------------- */
