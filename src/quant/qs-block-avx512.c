@@ -30,7 +30,6 @@
 typedef struct {
   __m512  inv;
   __m512  scale;
-  bool    divide;
   bool    zero;
   /* integer groups: see QsChannelCoeffs */
   __m512  add;
@@ -53,7 +52,7 @@ static inline __attribute__ ((always_inline)) BLOCK_AVX512 StepScale
 step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
 {
   const QsChannelCoeffs *c = &b->coeffs;
-  StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->divide, b->zero };
+  StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->zero };
 
   if (format == QS_FORMAT_INT)
     {
@@ -186,7 +185,7 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
 /* A step of sixteen elements @x (zero where not @valid) under @b: slots,
  * reconstructions (zero where not valid) and the clip mask. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
-encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts *f,
+encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const FormatConsts *f,
              __m512 x, __mmask16 valid, __m512 *rec, __mmask16 *clip)
 {
   __m512i slot;
@@ -214,7 +213,7 @@ encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts 
   else
     {
       /* The exact division where the reference divides. */
-      __m512 scaled = b->divide ? _mm512_div_ps (x, b->scale) : _mm512_mul_ps (x, b->inv);
+      __m512 scaled = divide ? _mm512_div_ps (x, b->scale) : _mm512_mul_ps (x, b->inv);
       __m512 value;
       slot = element_slots (format, scaled, f, &value);
       *clip = valid & _mm512_cmp_ps_mask (_mm512_abs_ps (scaled), f->limit, _CMP_GT_OQ);
@@ -338,6 +337,60 @@ block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, floa
  * of the blocks before it. */
 #define BATCH 16
 
+/* qs_block_scale, with MX's inlined (a call and a clear of the whole
+ * struct cost about as much as encoding a block of sixteen). */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+block_scale (const QsBlockPass *p, QsFormat format, float amax, float lo, float hi, QsBlockScale *b)
+{
+  if (qs_block_format_is_mx (format))
+    qs_block_scale_mx (format, amax, b);
+  else
+    qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, b);
+}
+
+/* What qs_block_tally keeps over a run of blocks: its maxima stay vectors
+ * (they do not depend on order: no NaN, every zero +0), its counts
+ * integers, and both go to the worker at the end of the run. */
+typedef struct {
+  __m512   max_error;
+  __m512   zero_error;   /* integer groups: |reconstruction of 0.0| */
+  uint64_t clipped;
+  uint64_t zeros;
+  uint64_t zero_blocks;
+} RunTally;
+
+/* qs_block_tally for a block of @n finite elements whose error lanes are
+ * @max_error, folded into @t. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w, RunTally *t,
+             size_t block, const QsBlockScale *b, const StepScale *sb, float amax, size_t n,
+             double err2, __m512 max_error)
+{
+  if (p->inspect)
+    {
+      if (n > 0)
+        {
+          double mse = err2 / (double) n;
+          if (qs_block_worst_admits (w, block, mse))
+            qs_block_worst_insert (w, block, mse, _mm512_reduce_max_ps (max_error));
+        }
+      if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
+        t->zero_blocks++;
+      else
+        w->scale_counts[qs_block_scale_slot (format, b, p->scale_slots)]++;
+    }
+  t->max_error = _mm512_max_ps (max_error, t->max_error);
+  if (format == QS_FORMAT_INT)
+    {
+      /* The reconstruction of 0.0, by the step encoder (held to
+       * encode_run for every element, zeros included). */
+      __m512 rec;
+      __mmask16 unused;
+      encode_step (format, away, false, sb, NULL, _mm512_setzero_ps (), 1, &rec, &unused);
+      t->zero_error = _mm512_max_ps (_mm512_abs_ps (rec), t->zero_error);
+    }
+}
+
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
@@ -350,6 +403,7 @@ blocks_run (const QsBlockPass *p,
 {
   FormatConsts f;
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
+  bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   bool top_fix;
@@ -357,6 +411,7 @@ blocks_run (const QsBlockPass *p,
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
   __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
   double task_exact = sums->err2_exact;
+  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), 0, 0, 0 };
 
   f.grid_lo = _mm512_loadu_ps (p->grid);
   f.grid_hi = _mm512_loadu_ps (p->grid + 16);
@@ -382,7 +437,7 @@ blocks_run (const QsBlockPass *p,
           g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
           batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &lo, &hi);
           if (!batch_bad[i])
-            qs_block_scale (p->scheme, p->tensor_scale, batch_amax[i], lo, hi, &batch_scale[i]);
+            block_scale (p, format, batch_amax[i], lo, hi, &batch_scale[i]);
         }
 
   for (size_t i = 0; i < batch; i++, done++)
@@ -390,7 +445,7 @@ blocks_run (const QsBlockPass *p,
       size_t block = first + done, n = batch_n[i];
       const float *x = batch_x[i];
       float amax = batch_amax[i];
-      QsBlockScale *bp = &batch_scale[i], exact;
+      QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
       __m256d err2 = _mm256_setzero_pd (), x2 = _mm256_setzero_pd ();
       __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
@@ -404,14 +459,12 @@ blocks_run (const QsBlockPass *p,
           float lo, hi;
           x = qs_block_drop_nonfinite (p, w, x, &n);
           block_range_avx512 (format, x, n, &amax, &lo, &hi);
-          qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, bp);
+          block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
-      if (with_exact)
-        {
-          qs_block_exact_scale (bp, &exact);
-          se = step_scale (p, format, &exact);
-        }
+      /* qs_block_exact_scale: the exact scale, divided by. */
+      se.scale = _mm512_set1_ps (bp->exact_scale);
+      se.zero = !(bp->exact_scale > 0.0f);
 
       for (size_t j = 0; j < n; j += STEP)
         {
@@ -420,7 +473,7 @@ blocks_run (const QsBlockPass *p,
           __m512 xv = _mm512_maskz_loadu_ps (valid, x + j);
           __m512 rec, err;
           __mmask16 clip;
-          __m512i slot = encode_step (format, away, &sb, &f, xv, valid, &rec, &clip);
+          __m512i slot = encode_step (format, away, divide, &sb, &f, xv, valid, &rec, &clip);
 
           err = _mm512_sub_ps (rec, xv);
           /* e > max ? e : max, as the reference keeps it; never NaN. */
@@ -461,7 +514,7 @@ blocks_run (const QsBlockPass *p,
             {
               __m512 rec_exact;
               __mmask16 unused;
-              encode_step (format, away, &se, &f, xv, valid, &rec_exact, &unused);
+              encode_step (format, away, true, &se, &f, xv, valid, &rec_exact, &unused);
               err = _mm512_sub_ps (rec_exact, xv);
               exact2 = lane_sums (exact2, err, err);
             }
@@ -473,19 +526,27 @@ blocks_run (const QsBlockPass *p,
       err2_total = _mm256_cvtsd_f64 (total);
       exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
       task_exact += exact_total;
-      w->zeros += zeros;
-      qs_block_tally (p, w, block, bp, amax, n, err2_total, _mm512_reduce_max_ps (max_error), clipped);
+      tally.clipped += clipped;
+      tally.zeros += zeros;
+      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }
     }
   w->ring_steps = k;
   {
     double t[4];
+    float m = _mm512_reduce_max_ps (tally.max_error);
     _mm256_storeu_pd (t, task);
     sums->err2 = t[0];
     sums->x2 = t[1];
     sums->recon2 = t[2];
     sums->cross = t[3];
     sums->err2_exact = task_exact;
+    w->clipped += tally.clipped;
+    w->zeros += tally.zeros;
+    w->zero_blocks += tally.zero_blocks;
+    w->max_error = m > w->max_error ? m : w->max_error;
+    if (format == QS_FORMAT_INT && count > 0)
+      w->zero_error = fmax (w->zero_error, _mm512_reduce_max_ps (tally.zero_error));
   }
 }
 

@@ -31,9 +31,6 @@
 #define LANES QS_BLOCK_LANES
 
 /* log2 of block scales: E8M0 spans 2^-127..2^127; float32 scales 2^-149..2^128. */
-#define SCALE_LOG2_MIN (-160)
-#define SCALE_LOG2_MAX 136
-#define SCALE_SUBBINS 4
 
 
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
@@ -113,26 +110,6 @@ qs_block_element_max (QsFormat format)
     }
 }
 
-static int
-element_emax (QsFormat format)
-{
-  switch (format)
-    {
-    case QS_FORMAT_MXFP8_E4M3:
-      return 8;
-    case QS_FORMAT_MXFP8_E5M2:
-      return 15;
-    case QS_FORMAT_MXFP6_E2M3:
-    case QS_FORMAT_MXFP4:
-      return 2;
-    case QS_FORMAT_MXFP6_E3M2:
-      return 4;
-    case QS_FORMAT_MXINT8:
-    default:
-      return 0;
-    }
-}
-
 QsStatus
 qs_block_geometry (const QsScheme        *scheme,
                    const QsChannelLayout *layout,
@@ -180,25 +157,6 @@ qs_block_info_free (QsBlockInfo *info)
 
 typedef QsBlockScale BlockScale;
 
-/* 2^e for -149 <= e <= 127, exactly (ldexpf without the call). */
-static inline float
-pow2f (int e)
-{
-  return f32_from_bits (e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149));
-}
-
-/* floor (log2 (v)) of a finite v > 0, from its bits (frexpf without the
- * call: frexpf's exponent minus one). */
-static inline int
-floor_log2f (float v)
-{
-  uint32_t bits = f32_bits (v);
-  int biased = (int) (bits >> 23);
-  if (biased > 0)
-    return biased - 127;
-  return 31 - __builtin_clz (bits) - 149;
-}
-
 void
 qs_block_scale (const QsScheme *scheme,
                 float           tensor_scale,
@@ -219,25 +177,7 @@ qs_block_scale (const QsScheme *scheme,
       b->zero = amax == 0.0f;
     }
   else if (qs_block_format_is_mx (format))
-    {
-      int e = -127;
-      if (amax > 0.0f)
-        {
-          e = floor_log2f (amax) - element_emax (format);
-          e = e < -127 ? -127 : e > 127 ? 127 : e;
-          b->exact_scale = amax / qs_block_element_max (format);
-        }
-      else
-        b->zero = true;
-      b->scale = pow2f (e);
-      b->inv = pow2f (-e);
-      b->scale_code = (uint8_t) (e + 127);
-      b->scale_log2 = e;
-      if (b->zero)
-        b->exact_scale = b->scale;
-      /* The scale 2^-127 encodes zeros (and -0.0) like any other. */
-      b->zero = false;
-    }
+    qs_block_scale_mx (format, amax, b);
   else if (format == QS_FORMAT_NVFP4)
     {
       b->divide = true;
@@ -414,33 +354,15 @@ typedef QsBlockWorst Worst;
 typedef QsBlockWorker Worker;
 typedef QsBlockPass Pass;
 
-/* Whether block @a (error @ea) comes before block @b in the worst-first
- * list: a NaN error (a block with non-finite weights) first, then the
- * largest error, ties by block number. A total order, so merging the
- * workers' lists gives the same list whatever the scheduling (with a
- * plain "<", a NaN entry stopped later ones from moving past it). */
-static bool
-worst_before (double ea,
-              size_t a,
-              double eb,
-              size_t b)
-{
-  if (isnan (ea) != isnan (eb))
-    return isnan (ea);
-  if (!isnan (ea) && ea != eb)
-    return ea > eb;
-  return a < b;
-}
-
-static void
-worst_insert (Worker *w,
-              size_t  block,
-              double  mse,
-              double  max_abs_error)
+void
+qs_block_worst_insert (Worker *w,
+                       size_t  block,
+                       double  mse,
+                       double  max_abs_error)
 {
   int at = w->worst_count;
 
-  while (at > 0 && worst_before (mse, block, w->worst[at - 1].mse, w->worst[at - 1].block))
+  while (at > 0 && qs_block_worst_before (mse, block, w->worst[at - 1].mse, w->worst[at - 1].block))
     at--;
   if (at >= QS_BLOCK_WORST)
     return;
@@ -448,43 +370,6 @@ worst_insert (Worker *w,
     w->worst_count++;
   memmove (&w->worst[at + 1], &w->worst[at], (size_t) (w->worst_count - 1 - at) * sizeof (Worst));
   w->worst[at] = (Worst) { block, mse, max_abs_error };
-}
-
-size_t
-qs_block_scale_slot (QsFormat            format,
-                     const QsBlockScale *b,
-                     size_t              slots)
-{
-  long bin;
-
-  if (qs_block_format_is_mx (format))
-    bin = (long) b->scale_log2 - SCALE_LOG2_MIN;  /* log2 of 2^e is e */
-  else
-    {
-      /* floor ((log2 (scale) - SCALE_LOG2_MIN) * 4) without the log: with
-       * scale = m * 2^e, m in [1, 2), it is 4 (e - SCALE_LOG2_MIN) plus
-       * how many of 2^(1/4), 2^(1/2), 2^(3/4) m exceeds. Those are
-       * irrational, so no float m equals them nor lies between them and
-       * their doubles below, and log2 (a float) lands on the same side of
-       * each quarter (tests/quant/test-block-kernels.c checks the floats
-       * next to every edge). */
-      static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
-                                         1.6817928305074290861 };
-      double v = (double) b->scale, m;  /* normal as a double, and positive */
-      uint64_t bits;
-      long e;
-
-      memcpy (&bits, &v, sizeof bits);
-      e = (long) (bits >> 52) - 1023;
-      bits = (bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
-      memcpy (&m, &bits, sizeof m);
-      bin = (e - SCALE_LOG2_MIN) * SCALE_SUBBINS + (m > quarter[0]) + (m > quarter[1]) + (m > quarter[2]);
-    }
-  if (bin < 0)
-    bin = 0;
-  if ((size_t) bin >= slots)
-    bin = (long) slots - 1;
-  return (size_t) bin;
 }
 
 /* Elements of a block handled together: small enough for stack arrays,
@@ -706,7 +591,7 @@ qs_block_tally (const Pass       *p,
   if (p->inspect)
     {
       if (n > 0)
-        worst_insert (w, block, err2 / (double) n, max_err);
+        qs_block_worst_insert (w, block, err2 / (double) n, max_err);
       if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
         w->zero_blocks++;
       else
@@ -1034,7 +919,7 @@ pass_run (Pass *p,
   if (p->units_per_task == 0)
     p->units_per_task = 1;
   p->n_tasks = (units + p->units_per_task - 1) / p->units_per_task;
-  p->scale_slots = (size_t) (SCALE_LOG2_MAX - SCALE_LOG2_MIN) * SCALE_SUBBINS;
+  p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
   fill_grid_thresholds (p->scheme->format, p->grid);
@@ -1110,18 +995,18 @@ finish_info (const Pass   *p,
             hi = s > hi ? s : hi;
           }
       for (int k = 0; k < w->worst_count; k++)
-        worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
+        qs_block_worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
     }
 
   if (qs_block_format_is_mx (p->scheme->format))
     {
       info->scale_bin_width = 1.0;
-      info->scale_log2_lo = (double) lo + SCALE_LOG2_MIN;
+      info->scale_log2_lo = (double) lo + QS_BLOCK_SCALE_LOG2_MIN;
     }
   else
     {
-      info->scale_bin_width = 1.0 / SCALE_SUBBINS;
-      info->scale_log2_lo = (double) lo / SCALE_SUBBINS + SCALE_LOG2_MIN;
+      info->scale_bin_width = 1.0 / QS_BLOCK_SCALE_SUBBINS;
+      info->scale_log2_lo = (double) lo / QS_BLOCK_SCALE_SUBBINS + QS_BLOCK_SCALE_LOG2_MIN;
     }
   if (lo <= hi)
     {
