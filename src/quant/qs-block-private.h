@@ -24,6 +24,7 @@
 /* Elements a SIMD kernel's slot ring holds per step, and steps in it. */
 #define QS_BLOCK_STEP 16
 #define QS_BLOCK_RING 4
+#define QS_BLOCK_RECON_COPIES 4
 
 typedef struct {
   double err2;
@@ -43,7 +44,13 @@ typedef struct {
 typedef struct {
   uint64_t    *codes;         /* [code_slots + 1] */
   uint64_t    *orig;          /* [bins + 3] */
+  /* Reconstruction bins, in QS_BLOCK_RECON_COPIES tables of recon_stride
+   * (bins + 3) entries: a SIMD kernel counts step slot l in table
+   * l % QS_BLOCK_RECON_COPIES, so that runs of one bin (the bin of 0.0
+   * in every block, a block's common levels) are not one chain of
+   * increments of one counter; the scalar kernel counts in the first. */
   uint64_t    *recon;
+  size_t       recon_stride;
   uint64_t    *scale_counts;  /* [scale slots] */
   float       *scratch;       /* [block_size] */
   uint64_t     clipped;
@@ -359,7 +366,7 @@ qs_block_count_step (QsBlockWorker *w,
           w->codes[slots[0][l]]++;
           w->orig[slots[1][l]]++;
         }
-      w->recon[slots[2][l]]++;
+      w->recon[(size_t) (l % QS_BLOCK_RECON_COPIES) * w->recon_stride + (size_t) slots[2][l]]++;
     }
 }
 

@@ -942,7 +942,8 @@ pass_run (Pass *p,
       Worker *w = &p->workers[i];
       w->codes = calloc (p->code_slots + 1, sizeof (uint64_t));
       w->orig = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
-      w->recon = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
+      w->recon_stride = (size_t) p->hist.bins + 3;
+      w->recon = calloc (QS_BLOCK_RECON_COPIES * w->recon_stride, sizeof (uint64_t));
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
       if (p->joint_stride > 0)
@@ -1160,7 +1161,8 @@ qs_block_analyze_codes (const QsScheme        *scheme,
       for (int b = 0; b < scheme->bins + 3; b++)
         {
           orig[b] += w->orig[b];
-          recon[b] += w->recon[b];
+          for (int copy = 0; copy < QS_BLOCK_RECON_COPIES; copy++)
+            recon[b] += w->recon[(size_t) copy * w->recon_stride + (size_t) b];
         }
       analysis->clipped_count += w->clipped;
       analysis->nonfinite_count += w->nonfinite;
