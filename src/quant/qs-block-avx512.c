@@ -391,6 +391,38 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
     }
 }
 
+/* qs_block_scale for NVFP4 blocks @amax[0..@n), sixteen at a time: the
+ * same divisions, and the E4M3 code and value by the element encoder's
+ * steps, which equal qs_fp8_e4m3_encode and qs_fp8_e4m3_to_float. */
+static inline BLOCK_AVX512 void
+nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b)
+{
+  __mmask16 some = (__mmask16) ((1u << n) - 1);
+  __m512 a = _mm512_maskz_loadu_ps (some, amax);
+  __m512 tensor = _mm512_set1_ps (p->tensor_scale);
+  __m512 block = _mm512_div_ps (a, _mm512_set1_ps (6.0f));
+  __m512i code = fp8_encode (_mm512_div_ps (block, tensor), 3, 7, 0x7e, 0x7f);
+  __m512 scale = _mm512_mul_ps (fp8_decode (code, 3, 7), tensor);
+  __mmask16 positive = _mm512_cmp_ps_mask (a, _mm512_setzero_ps (), _CMP_GT_OQ);
+  __mmask16 stored = _mm512_cmp_ps_mask (scale, _mm512_setzero_ps (), _CMP_GT_OQ) & positive;
+  float scales[STEP], exact[STEP];
+  uint32_t codes[STEP];
+
+  _mm512_storeu_ps (scales, _mm512_maskz_mov_ps (positive, scale));
+  _mm512_storeu_ps (exact, _mm512_maskz_mov_ps (stored, block));
+  _mm512_storeu_si512 (codes, _mm512_maskz_mov_epi32 (positive, code));
+  for (size_t i = 0; i < n; i++)
+    {
+      b[i].inv = 1.0f;
+      b[i].scale = scales[i];
+      b[i].divide = true;
+      b[i].zero = !((stored >> i) & 1);
+      b[i].exact_scale = exact[i];
+      b[i].scale_code = (uint8_t) codes[i];
+      b[i].scale_log2 = 0;
+    }
+}
+
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
@@ -436,9 +468,12 @@ blocks_run (const QsBlockPass *p,
           next += batch_n[i];
           g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
           batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &lo, &hi);
-          if (!batch_bad[i])
+          if (!batch_bad[i] && format != QS_FORMAT_NVFP4)
             block_scale (p, format, batch_amax[i], lo, hi, &batch_scale[i]);
         }
+      /* Blocks with non-finite values are redone below. */
+      if (format == QS_FORMAT_NVFP4)
+        nvfp4_scales (p, batch_amax, batch, batch_scale);
 
   for (size_t i = 0; i < batch; i++, done++)
     {
