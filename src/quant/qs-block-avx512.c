@@ -67,10 +67,15 @@ step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
   return s;
 }
 
-/* The FP8 code of each lane: qs_fp8_*_encode's integer steps
- * (encode_magnitude), lane by lane. */
+/* The code of each lane in a float format of @man_bits mantissa bits,
+ * exponent bias @bias and sign bit 31 - @sign_shift: qs_fp8_*_encode's
+ * integer steps (encode_magnitude), lane by lane. The FP6 and FP4 grids
+ * are such formats without infinities or NaN, whose midpoint count
+ * (qs_grid_encode) is this rounding to nearest, ties to the even code,
+ * saturating at the largest code: their finite values take the same
+ * codes by either method. */
 static inline BLOCK_AVX512 __m512i
-fp8_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t nan_code)
+float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t nan_code, unsigned sign_shift)
 {
   const unsigned shift = 23 - man_bits;
   const uint32_t rebias = (uint32_t) (bias - 127) << 23;
@@ -90,7 +95,8 @@ fp8_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t n
   code = _mm512_min_epu32 (code, _mm512_set1_epi32 ((int) max_code));
   code = _mm512_mask_mov_epi32 (code, _mm512_cmpgt_epu32_mask (abs, _mm512_set1_epi32 ((int) F32_INF_BITS)),
                                 _mm512_set1_epi32 ((int) nan_code));
-  return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, 24), _mm512_set1_epi32 (0x80)));
+  return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, sign_shift),
+                                                  _mm512_set1_epi32 (1 << (31 - sign_shift))));
 }
 
 /* The value of each FP8 code, from its bits: normal codes are the float's
@@ -142,16 +148,18 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
   switch (format)
     {
     case QS_FORMAT_MXFP8_E4M3:
-      slot = fp8_encode (scaled, 3, 7, 0x7e, 0x7f);
+      slot = float_encode (scaled, 3, 7, 0x7e, 0x7f, 24);
       *value = fp8_decode (slot, 3, 7);
       break;
     case QS_FORMAT_MXFP8_E5M2:
-      slot = fp8_encode (scaled, 2, 15, 0x7b, 0x7e);
+      slot = float_encode (scaled, 2, 15, 0x7b, 0x7e, 24);
       *value = fp8_decode (slot, 2, 15);
       break;
     case QS_FORMAT_MXFP6_E2M3:
     case QS_FORMAT_MXFP6_E3M2:
-      slot = _mm512_or_si512 (grid_count (a, f, 5), _mm512_slli_epi32 (negative, 5));
+      /* Scaled values are finite: the NaN code never occurs. */
+      slot = format == QS_FORMAT_MXFP6_E2M3 ? float_encode (scaled, 3, 1, 0x1f, 0x1f, 26)
+                                            : float_encode (scaled, 2, 3, 0x1f, 0x1f, 26);
       *value = _mm512_mask_blend_ps (_mm512_test_epi32_mask (slot, _mm512_set1_epi32 (0x20)),
                                      _mm512_permutex2var_ps (f->values[0], slot, f->values[1]),
                                      _mm512_permutex2var_ps (f->values[2], slot, f->values[3]));
@@ -401,7 +409,7 @@ nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b
   __m512 a = _mm512_maskz_loadu_ps (some, amax);
   __m512 tensor = _mm512_set1_ps (p->tensor_scale);
   __m512 block = _mm512_div_ps (a, _mm512_set1_ps (6.0f));
-  __m512i code = fp8_encode (_mm512_div_ps (block, tensor), 3, 7, 0x7e, 0x7f);
+  __m512i code = float_encode (_mm512_div_ps (block, tensor), 3, 7, 0x7e, 0x7f, 24);
   __m512 scale = _mm512_mul_ps (fp8_decode (code, 3, 7), tensor);
   __mmask16 positive = _mm512_cmp_ps_mask (a, _mm512_setzero_ps (), _CMP_GT_OQ);
   __mmask16 stored = _mm512_cmp_ps_mask (scale, _mm512_setzero_ps (), _CMP_GT_OQ) & positive;
