@@ -7,8 +7,8 @@
  * the error sums in the reference's four double lanes, element j in lane
  * j % 4, each lane in element order. The encoders compute what the
  * scalar ones compute by other means where that is exact (each says why):
- * FP8 by the same integer steps on the float's bits, FP6, FP4 and NF4 by
- * a binary search of the midpoints the reference counts, decoding by
+ * FP8, FP6 and FP4 by the same integer steps on the float's bits, NF4
+ * by a binary search of the midpoints the reference counts, decoding by
  * permutes of the reference's value table or, for FP8, from the code's
  * bits. A block's last step is masked: missing elements add exact zeros,
  * which change no sum (a lane sum is never -0), and are not counted.
@@ -42,8 +42,7 @@ typedef struct {
 } StepScale;
 
 typedef struct {
-  __m512  grid_lo;    /* QsBlockPass.grid[0..15] */
-  __m512  grid_hi;    /* [16..31] */
+  __m512  nf4_thresholds;
   __m512  values[4];  /* QsBlockPass.values[0..63] */
   __m512  limit;      /* the largest element magnitude */
 } FormatConsts;
@@ -118,19 +117,18 @@ fp8_decode (__m512i code, unsigned man_bits, int bias)
   return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
 }
 
-/* How many of the sorted thresholds t[0..2^levels - 1) lie below @a: the
- * count qs_grid_encode and nf4_index take, found by halving (the test
- * a > t[i] holds for a prefix of i, so the count is where it stops). */
+/* How many of NF4's fifteen sorted thresholds lie below @a: the count
+ * nf4_index takes, found by halving (the test a > t[i] holds for a
+ * prefix of i, so the count is where it stops). */
 static inline BLOCK_AVX512 __m512i
-grid_count (__m512 a, const FormatConsts *f, int levels)
+nf4_count (__m512 a, const FormatConsts *f)
 {
   __m512i index = _mm512_setzero_si512 ();
 
-  for (int step = 1 << (levels - 1); step > 0; step >>= 1)
+  for (int step = 8; step > 0; step >>= 1)
     {
       __m512i at = _mm512_add_epi32 (index, _mm512_set1_epi32 (step - 1));
-      __m512 t = levels > 4 ? _mm512_permutex2var_ps (f->grid_lo, at, f->grid_hi)
-                            : _mm512_permutexvar_ps (at, f->grid_lo);
+      __m512 t = _mm512_permutexvar_ps (at, f->nf4_thresholds);
       index = _mm512_mask_add_epi32 (index, _mm512_cmp_ps_mask (a, t, _CMP_GT_OQ), index, _mm512_set1_epi32 (step));
     }
   return index;
@@ -140,9 +138,6 @@ grid_count (__m512 a, const FormatConsts *f, int levels)
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
 element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *value)
 {
-  const __m512i sign_mask = _mm512_set1_epi32 ((int) 0x80000000u);
-  __m512 a = _mm512_castsi512_ps (_mm512_andnot_si512 (sign_mask, _mm512_castps_si512 (scaled)));
-  __m512i negative = _mm512_srli_epi32 (_mm512_castps_si512 (scaled), 31);
   __m512i slot;
 
   switch (format)
@@ -166,7 +161,7 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
       break;
     case QS_FORMAT_MXFP4:
     case QS_FORMAT_NVFP4:
-      slot = _mm512_or_si512 (grid_count (a, f, 3), _mm512_slli_epi32 (negative, 3));
+      slot = float_encode (scaled, 1, 1, 0x7, 0x7, 28);
       *value = _mm512_permutexvar_ps (slot, f->values[0]);
       break;
     case QS_FORMAT_MXINT8:
@@ -183,7 +178,7 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
       break;
     case QS_FORMAT_NF4:
     default:
-      slot = grid_count (scaled, f, 4);
+      slot = nf4_count (scaled, f);
       *value = _mm512_permutexvar_ps (slot, f->values[0]);
       break;
     }
@@ -453,8 +448,7 @@ blocks_run (const QsBlockPass *p,
   double task_exact = sums->err2_exact;
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), 0, 0, 0 };
 
-  f.grid_lo = _mm512_loadu_ps (p->grid);
-  f.grid_hi = _mm512_loadu_ps (p->grid + 16);
+  f.nf4_thresholds = _mm512_loadu_ps (p->nf4_thresholds);
   for (int q = 0; q < 4; q++)
     f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
   f.limit = _mm512_set1_ps (qs_block_element_max (format));

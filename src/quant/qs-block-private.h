@@ -114,10 +114,7 @@ struct _QsBlockPass {
   QsFusedArgs       hist;         /* only the histogram fields */
   size_t            scale_slots;
   float             values[256];  /* element values by code slot */
-  /* The grid encoders' midpoints as strict thresholds (a midpoint whose
-   * tie rounds up lowered by one ulp), so the code is the number of
-   * thresholds below the magnitude; padded with +inf. */
-  float             grid[32];
+  float             nf4_thresholds[16];  /* see fill_nf4_thresholds */
   QsBlockKernel     kernel;
   size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
   QsBlockTaskSums  *sums;

@@ -704,46 +704,13 @@ qs_block_kernel_scalar (const Pass  *p,
     }
 }
 
-/* The midpoints of the format's magnitude grid (NF4: of its signed
- * levels) as strict thresholds; see QsBlockPass.grid. */
+/* NF4's midpoints, ties to the lower level, so its code is the number of
+ * thresholds below the value; padded with +inf. */
 static void
-fill_grid_thresholds (QsFormat format,
-                      float    grid[32])
+fill_nf4_thresholds (float thresholds[16])
 {
-  const float *mid = NULL;
-  int n = 0;
-  bool odd_ties_up = true;
-
-  switch (format)
-    {
-    case QS_FORMAT_MXFP6_E2M3:
-      mid = qs_fp6_e2m3_midpoints;
-      n = 31;
-      break;
-    case QS_FORMAT_MXFP6_E3M2:
-      mid = qs_fp6_e3m2_midpoints;
-      n = 31;
-      break;
-    case QS_FORMAT_MXFP4:
-    case QS_FORMAT_NVFP4:
-      mid = qs_fp4_e2m1_midpoints;
-      n = 7;
-      break;
-    case QS_FORMAT_NF4:
-      mid = nf4_mid;
-      n = 15;
-      odd_ties_up = false;  /* ties go to the lower level */
-      break;
-    default:
-      break;
-    }
-  for (int i = 0; i < 32; i++)
-    {
-      grid[i] = i < n ? mid[i] : INFINITY;
-      /* a >= m is a > (the float below m); the midpoints are positive. */
-      if (i < n && odd_ties_up && (i & 1))
-        grid[i] = nextafterf (mid[i], 0.0f);
-    }
+  for (int i = 0; i < 16; i++)
+    thresholds[i] = i < 15 ? nf4_mid[i] : INFINITY;
 }
 
 QsBlockKernel
@@ -922,7 +889,7 @@ pass_run (Pass *p,
   p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
-  fill_grid_thresholds (p->scheme->format, p->grid);
+  fill_nf4_thresholds (p->nf4_thresholds);
   p->kernel = qs_block_kernel_select ();
   /* The SIMD kernel counts (code, bin) pairs where the table stays in
    * cache and the tensor repays clearing and folding it, as the
