@@ -357,8 +357,8 @@ block_scale (const QsBlockPass *p, QsFormat format, float amax, float lo, float 
 typedef struct {
   __m512   max_error;
   __m512   zero_error;   /* integer groups: |reconstruction of 0.0| */
-  uint64_t clipped;
-  uint64_t zeros;
+  __m512i  clipped;      /* per lane: a run holds at most a task or a block */
+  __m512i  zeros;
   uint64_t zero_blocks;
 } RunTally;
 
@@ -446,7 +446,8 @@ blocks_run (const QsBlockPass *p,
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
   __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
   double task_exact = sums->err2_exact;
-  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), 0, 0, 0 };
+  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
+  const __m512i one = _mm512_set1_epi32 (1);
 
   f.nf4_thresholds = _mm512_loadu_ps (p->nf4_thresholds);
   for (int q = 0; q < 4; q++)
@@ -488,7 +489,6 @@ blocks_run (const QsBlockPass *p,
       __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
       __m256d total;
       __m512 max_error = _mm512_setzero_ps ();
-      uint32_t clipped = 0, zeros = 0;
       double err2_total, exact_total;
 
       if (batch_bad[i])
@@ -519,8 +519,9 @@ blocks_run (const QsBlockPass *p,
           x2 = lane_sums (x2, xv, xv);
           r2 = lane_sums (r2, rec, rec);
           cross = lane_sums (cross, xv, rec);
-          clipped += (uint32_t) __builtin_popcount (clip);
-          zeros += (uint32_t) __builtin_popcount (_mm512_cmp_ps_mask (xv, _mm512_setzero_ps (), _CMP_EQ_OQ) & valid);
+          tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one);
+          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ),
+                                               tally.zeros, one);
 
           if (p->histograms)
             {
@@ -563,8 +564,6 @@ blocks_run (const QsBlockPass *p,
       err2_total = _mm256_cvtsd_f64 (total);
       exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
       task_exact += exact_total;
-      tally.clipped += clipped;
-      tally.zeros += zeros;
       block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }
     }
@@ -578,8 +577,8 @@ blocks_run (const QsBlockPass *p,
     sums->recon2 = t[2];
     sums->cross = t[3];
     sums->err2_exact = task_exact;
-    w->clipped += tally.clipped;
-    w->zeros += tally.zeros;
+    w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
+    w->zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.zeros);
     w->zero_blocks += tally.zero_blocks;
     w->max_error = m > w->max_error ? m : w->max_error;
     if (format == QS_FORMAT_INT && count > 0)
