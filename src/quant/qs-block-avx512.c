@@ -380,7 +380,8 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
       if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
         t->zero_blocks++;
       else
-        w->scale_counts[qs_block_scale_slot (format, b, p->scale_slots)]++;
+        w->scale_counts[format == QS_FORMAT_NVFP4 ? p->nvfp4_scale_slots[b->scale_code]
+                                                  : qs_block_scale_slot (format, b, p->scale_slots)]++;
     }
   t->max_error = _mm512_max_ps (max_error, t->max_error);
   if (format == QS_FORMAT_INT)

@@ -115,6 +115,9 @@ struct _QsBlockPass {
   size_t            scale_slots;
   float             values[256];  /* element values by code slot */
   float             nf4_thresholds[16];  /* see fill_nf4_thresholds */
+  /* NVFP4: the inspector's slot of each positive E4M3 scale code (times
+   * the tensor scale), so a kernel looks a block's slot up. */
+  uint16_t          nvfp4_scale_slots[128];
   QsBlockKernel     kernel;
   size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
   QsBlockTaskSums  *sums;

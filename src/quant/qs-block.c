@@ -890,6 +890,12 @@ pass_run (Pass *p,
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
   fill_nf4_thresholds (p->nf4_thresholds);
+  for (int code = 0; code < 128; code++)
+    {
+      QsBlockScale b = { .scale = qs_fp8_e4m3_to_float ((uint8_t) code) * p->tensor_scale };
+      if (b.scale > 0.0f)
+        p->nvfp4_scale_slots[code] = (uint16_t) qs_block_scale_slot (QS_FORMAT_NVFP4, &b, p->scale_slots);
+    }
   p->kernel = qs_block_kernel_select ();
   /* The SIMD kernel counts (code, bin) pairs where the table stays in
    * cache and the tensor repays clearing and folding it, as the
