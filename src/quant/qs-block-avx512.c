@@ -4,8 +4,8 @@
  * The same results as run_block in qs-block.c, bit for bit: the range in
  * the reference's eight lanes, the same scale (qs_block_scale), the same
  * float operations per element in the same order (contraction off), and
- * the error sums in the reference's four double lanes, element j in lane
- * j % 4, each lane in element order. The encoders compute what the
+ * the error sums in the reference's eight double lanes, element j in
+ * lane j % 8, each lane in element order, folded as it folds them. The encoders compute what the
  * scalar ones compute by other means where that is exact (each says why):
  * FP8, FP6 and FP4 by the same integer steps on the float's bits, NF4
  * by a binary search of the midpoints the reference counts, decoding by
@@ -225,19 +225,22 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
   return slot;
 }
 
-/* sum[l] += a[4 q + l] * b[4 q + l] for q = 0..3 in turn: lane l of the
- * reference's four, in element order. A fused multiply-add is no
+/* sum[l] += a[l] * b[l], then sum[l] += a[l + 8] * b[l + 8]: lane l of
+ * the reference's eight, in element order. A fused multiply-add is no
  * contraction here: the product of two floats is exact in double, so
  * rounding it first, as the reference does, changes nothing. */
-static inline BLOCK_AVX512 __m256d
-lane_sums (__m256d sum, __m512 a, __m512 b)
+static inline BLOCK_AVX512 __m512d
+lane_sums (__m512d sum, __m512 a, __m512 b)
 {
-  __m512d a_lo = widen_lo (a), a_hi = widen_hi (a), b_lo = widen_lo (b), b_hi = widen_hi (b);
+  sum = _mm512_fmadd_pd (widen_lo (a), widen_lo (b), sum);
+  return _mm512_fmadd_pd (widen_hi (a), widen_hi (b), sum);
+}
 
-  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_lo), _mm512_castpd512_pd256 (b_lo), sum);
-  sum = _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_lo, 1), _mm512_extractf64x4_pd (b_lo, 1), sum);
-  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_hi), _mm512_castpd512_pd256 (b_hi), sum);
-  return _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_hi, 1), _mm512_extractf64x4_pd (b_hi, 1), sum);
+/* Lanes l + 4 added to lanes l: the reference's four sums of lane pairs. */
+static inline BLOCK_AVX512 __m256d
+lane_fold (__m512d sum)
+{
+  return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
 /* The block range's eight lanes over the full rows of eight, as
@@ -270,7 +273,7 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   return bad != 0;
 }
 
-/* Each of four sums' lanes added in lane order, ((l0 + l1) + l2) + l3
+/* Each of four sums' folded lanes added in order, ((l0 + l1) + l2) + l3
  * (the reference's 0 + l0 is l0: a lane sum is never -0), as one vector
  * of the four totals. */
 static inline BLOCK_AVX512 __m256d
@@ -289,7 +292,7 @@ lane_totals (__m256d a, __m256d b, __m256d c, __m256d d)
 static inline BLOCK_AVX512 double
 lane_total (__m256d sum)
 {
-  double lanes[QS_BLOCK_LANES];
+  double lanes[4];
 
   _mm256_storeu_pd (lanes, sum);
   return ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
@@ -308,6 +311,8 @@ block_amax (const float *x, size_t n, float *amax)
     {
       __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
       __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
+      /* The block's first touch of its data; see qs-fused-avx512.c. */
+      _mm_prefetch ((const char *) (x + j) + 2048, _MM_HINT_T0);
       bad |= _mm512_fpclass_ps_mask (v, 0x99);
       a = _mm512_max_ps (_mm512_abs_ps (v), a);
     }
@@ -486,8 +491,8 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
-      __m256d err2 = _mm256_setzero_pd (), x2 = _mm256_setzero_pd ();
-      __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
+      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
+      __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
       __m256d total;
       __m512 max_error = _mm512_setzero_ps ();
       double err2_total, exact_total;
@@ -560,10 +565,10 @@ blocks_run (const QsBlockPass *p,
         }
 
       /* The block's sums into the task's, in the reference's order. */
-      total = lane_totals (err2, x2, r2, cross);
+      total = lane_totals (lane_fold (err2), lane_fold (x2), lane_fold (r2), lane_fold (cross));
       task = _mm256_add_pd (task, total);
       err2_total = _mm256_cvtsd_f64 (total);
-      exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
+      exact_total = with_exact ? lane_total (lane_fold (exact2)) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
       task_exact += exact_total;
       block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }

@@ -18,9 +18,11 @@
 #include "qs-fused-private.h"
 
 /* The error sums of a block are kept in this many double lanes, element j
- * in lane j % QS_BLOCK_LANES, each lane in element order; then the lanes
- * are added in lane order. Every kernel keeps this order. */
-#define QS_BLOCK_LANES 4
+ * in lane j % QS_BLOCK_LANES, each lane in element order; then lanes l and
+ * l + 4 are added, for l = 0..3, and those four sums in order of l. Every
+ * kernel keeps this order (a SIMD kernel's step then adds to each lane
+ * twice, and its lanes fold into four with one add). */
+#define QS_BLOCK_LANES 8
 /* Elements a SIMD kernel's slot ring holds per step, and steps in it. */
 #define QS_BLOCK_STEP 16
 #define QS_BLOCK_RING 4

@@ -445,23 +445,27 @@ encode_run (const Pass       *p,
 }
 
 /* Lane vectors of the error sums: element j of a block goes to lane
- * j % LANES. GCC's vector extension, so both target clones get the lanes in
- * registers (the scalar lane arrays this replaced spilled each sum). */
-typedef float LaneFloats __attribute__ ((vector_size (LANES * sizeof (float))));
-typedef int32_t LaneInts __attribute__ ((vector_size (LANES * sizeof (int32_t))));
-typedef double LaneDoubles __attribute__ ((vector_size (LANES * sizeof (double))));
+ * j % LANES, kept as two halves of HALF lanes (lanes 0-3 and 4-7, so
+ * element j in half j / HALF % 2): GCC's vector extension in vectors the
+ * AVX2 clone holds in one register each, so both target clones get the
+ * lanes in registers (scalar lane arrays, and vectors wider than the
+ * target, are spilled or split element by element). */
+#define HALF (LANES / 2)
+typedef float HalfFloats __attribute__ ((vector_size (HALF * sizeof (float))));
+typedef int32_t HalfInts __attribute__ ((vector_size (HALF * sizeof (int32_t))));
+typedef double HalfDoubles __attribute__ ((vector_size (HALF * sizeof (double))));
 
 /* Elements j.. of @x, zero past @m: a missing element adds an exact +0 to
  * each sum, which changes no sum (a lane sum is never -0), and 0 to the
  * maximum. */
-static inline LaneFloats
-lane_load (const float *x,
+static inline __attribute__ ((always_inline)) HalfFloats
+half_load (const float *x,
            size_t       j,
            size_t       m)
 {
-  LaneFloats v = { 0 };
+  HalfFloats v = { 0 };
 
-  if (__builtin_expect (j + LANES <= m, 1))
+  if (__builtin_expect (j + HALF <= m, 1))
     memcpy (&v, x + j, sizeof v);
   else
     for (size_t l = 0; j + l < m; l++)
@@ -483,9 +487,10 @@ run_finite (const Pass       *p,
             float            *max_error,
             uint64_t         *clipped)
 {
-  LaneDoubles err2 = { 0 }, x2 = { 0 }, r2 = { 0 }, cross = { 0 }, exact2 = { 0 };
-  LaneFloats mx = { 0 };
-  const LaneInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
+  HalfDoubles err2[2] = { { 0 } }, x2[2] = { { 0 } }, r2[2] = { { 0 } }, cross[2] = { { 0 } };
+  HalfDoubles exact2[2] = { { 0 } };
+  HalfFloats mx = { 0 };
+  const HalfInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
   uint64_t zeros = 0;
   int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
@@ -497,19 +502,30 @@ run_finite (const Pass       *p,
       const float *xs = x + j0;
 
       *clipped += encode_run (p, format, rounding, b, xs, m, slot, rec);
-      for (size_t j = 0; j < m; j += LANES)
+      /* Two sweeps of the chunk, each with fewer sums, so that the AVX2
+       * clone keeps its lanes in registers; each lane sum still takes its
+       * elements in order. SUB is a multiple of LANES: a chunk's element j
+       * is in the block's lane j % LANES. */
+      for (size_t j = 0; j < m; j += HALF)
         {
-          LaneFloats xv = lane_load (xs, j, m), rv = lane_load (rec, j, m);
-          LaneFloats err = rv - xv, e = (LaneFloats) ((LaneInts) err & abs_mask);
-          LaneInts above = e > mx;
-          LaneDoubles xd = __builtin_convertvector (xv, LaneDoubles);
-          LaneDoubles rd = __builtin_convertvector (rv, LaneDoubles);
-          LaneDoubles ed = __builtin_convertvector (err, LaneDoubles);
-          err2 += ed * ed;
-          x2 += xd * xd;
-          r2 += rd * rd;
-          cross += xd * rd;
-          mx = (LaneFloats) ((above & (LaneInts) e) | (~above & (LaneInts) mx));
+          HalfFloats xv = half_load (xs, j, m), rv = half_load (rec, j, m);
+          HalfFloats err = rv - xv, e = (HalfFloats) ((HalfInts) err & abs_mask);
+          HalfInts above = e > mx;
+          HalfDoubles xd = __builtin_convertvector (xv, HalfDoubles);
+          HalfDoubles ed = __builtin_convertvector (err, HalfDoubles);
+          size_t h = j / HALF % 2;
+          err2[h] += ed * ed;
+          x2[h] += xd * xd;
+          mx = (HalfFloats) ((above & (HalfInts) e) | (~above & (HalfInts) mx));
+        }
+      for (size_t j = 0; j < m; j += HALF)
+        {
+          HalfFloats xv = half_load (xs, j, m), rv = half_load (rec, j, m);
+          HalfDoubles xd = __builtin_convertvector (xv, HalfDoubles);
+          HalfDoubles rd = __builtin_convertvector (rv, HalfDoubles);
+          size_t h = j / HALF % 2;
+          r2[h] += rd * rd;
+          cross[h] += xd * rd;
         }
       for (size_t j = 0; j < m; j++)
         zeros += xs[j] == 0.0f;
@@ -530,22 +546,22 @@ run_finite (const Pass       *p,
       if (exact != NULL)
         {
           encode_run (p, format, rounding, exact, xs, m, slot, rec);
-          for (size_t j = 0; j < m; j += LANES)
+          for (size_t j = 0; j < m; j += HALF)
             {
-              LaneDoubles ed = __builtin_convertvector (lane_load (rec, j, m) - lane_load (xs, j, m),
-                                                        LaneDoubles);
-              exact2 += ed * ed;
+              HalfDoubles ed = __builtin_convertvector (half_load (rec, j, m) - half_load (xs, j, m), HalfDoubles);
+              exact2[j / HALF % 2] += ed * ed;
             }
         }
     }
 
-  for (int l = 0; l < LANES; l++)
+  /* Lanes l and l + HALF, then those sums in order of l. */
+  for (int l = 0; l < HALF; l++)
     {
-      out[0] += err2[l];
-      out[1] += x2[l];
-      out[2] += r2[l];
-      out[3] += cross[l];
-      out[4] += exact2[l];
+      out[0] += err2[0][l] + err2[1][l];
+      out[1] += x2[0][l] + x2[1][l];
+      out[2] += r2[0][l] + r2[1][l];
+      out[3] += cross[0][l] + cross[1][l];
+      out[4] += exact2[0][l] + exact2[1][l];
       *max_error = mx[l] > *max_error ? mx[l] : *max_error;
     }
   w->zeros += zeros;
