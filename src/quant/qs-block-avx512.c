@@ -2,16 +2,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The same results as run_block in qs-block.c, bit for bit: the range in
- * the reference's eight lanes, the same scale (qs_block_scale), the same
- * float operations per element in the same order (contraction off), and
- * the error sums in the reference's eight double lanes, element j in
- * lane j % 8, each lane in element order, folded as it folds them. The encoders compute what the
- * scalar ones compute by other means where that is exact (each says why):
- * FP8, FP6 and FP4 by the same integer steps on the float's bits, NF4
- * by a binary search of the midpoints the reference counts, decoding by
- * permutes of the reference's value table or, for FP8, from the code's
- * bits. A block's last step is masked: missing elements add exact zeros,
- * which change no sum (a lane sum is never -0), and are not counted.
+ * the reference's eight lanes, the same scale (qs_block_scale, or its
+ * vector twin sixteen blocks at a time), the same float operations per
+ * element in the same order (contraction off), and the error sums in the
+ * reference's eight double lanes, element j in lane j % 8, each lane in
+ * element order, folded as it folds them. The encoders compute what the
+ * scalar ones compute by other means where that is exact (each says
+ * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
+ * NF4 by a binary search of the midpoints the reference counts, decoding
+ * by permutes of the reference's value table or, for FP8, from the
+ * code's bits. A block's last step is masked: missing elements add exact
+ * zeros, which change no sum (a lane sum is never -0), and are not
+ * counted.
  */
 #include "qs-block-private.h"
 
@@ -356,9 +358,9 @@ block_scale (const QsBlockPass *p, QsFormat format, float amax, float lo, float 
     qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, b);
 }
 
-/* What qs_block_tally keeps over a run of blocks: its maxima stay vectors
- * (they do not depend on order: no NaN, every zero +0), its counts
- * integers, and both go to the worker at the end of the run. */
+/* What qs_block_tally keeps over a run of blocks: its maxima and counts
+ * stay vectors (maxima do not depend on order: no NaN, every zero +0),
+ * and go to the worker at the end of the run. */
 typedef struct {
   __m512   max_error;
   __m512   zero_error;   /* integer groups: |reconstruction of 0.0| */

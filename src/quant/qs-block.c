@@ -30,9 +30,6 @@
 #define TASK_ELEMENTS ((size_t) 1 << 16)
 #define LANES QS_BLOCK_LANES
 
-/* log2 of block scales: E8M0 spans 2^-127..2^127; float32 scales 2^-149..2^128. */
-
-
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
 #define NF4_L0 -1.0
 #define NF4_L1 -0.6961928009986877
