@@ -2,16 +2,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The same results as run_block in qs-block.c, bit for bit: the range in
- * the reference's eight lanes, the same scale (qs_block_scale), the same
- * float operations per element in the same order (contraction off), and
- * the error sums in the reference's four double lanes, element j in lane
- * j % 4, each lane in element order. The encoders compute what the
- * scalar ones compute by other means where that is exact (each says why):
- * FP8 by the same integer steps on the float's bits, FP6, FP4 and NF4 by
- * a binary search of the midpoints the reference counts, decoding by
- * permutes of the reference's value table or, for FP8, from the code's
- * bits. A block's last step is masked: missing elements add exact zeros,
- * which change no sum (a lane sum is never -0), and are not counted.
+ * the reference's eight lanes, the same scale (qs_block_scale, or its
+ * vector twin sixteen blocks at a time), the same float operations per
+ * element in the same order (contraction off), and the error sums in the
+ * reference's eight double lanes, element j in lane j % 8, each lane in
+ * element order, folded as it folds them. The encoders compute what the
+ * scalar ones compute by other means where that is exact (each says
+ * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
+ * NF4 by a binary search of the midpoints the reference counts, decoding
+ * by permutes of the reference's value table or, for FP8, from the
+ * code's bits. A block's last step is masked: missing elements add exact
+ * zeros, which change no sum (a lane sum is never -0), and are not
+ * counted.
  */
 #include "qs-block-private.h"
 
@@ -30,7 +32,6 @@
 typedef struct {
   __m512  inv;
   __m512  scale;
-  bool    divide;
   bool    zero;
   /* integer groups: see QsChannelCoeffs */
   __m512  add;
@@ -43,8 +44,7 @@ typedef struct {
 } StepScale;
 
 typedef struct {
-  __m512  grid_lo;    /* QsBlockPass.grid[0..15] */
-  __m512  grid_hi;    /* [16..31] */
+  __m512  nf4_thresholds;
   __m512  values[4];  /* QsBlockPass.values[0..63] */
   __m512  limit;      /* the largest element magnitude */
 } FormatConsts;
@@ -53,7 +53,7 @@ static inline __attribute__ ((always_inline)) BLOCK_AVX512 StepScale
 step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
 {
   const QsChannelCoeffs *c = &b->coeffs;
-  StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->divide, b->zero };
+  StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->zero };
 
   if (format == QS_FORMAT_INT)
     {
@@ -68,10 +68,15 @@ step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
   return s;
 }
 
-/* The FP8 code of each lane: qs_fp8_*_encode's integer steps
- * (encode_magnitude), lane by lane. */
+/* The code of each lane in a float format of @man_bits mantissa bits,
+ * exponent bias @bias and sign bit 31 - @sign_shift: qs_fp8_*_encode's
+ * integer steps (encode_magnitude), lane by lane. The FP6 and FP4 grids
+ * are such formats without infinities or NaN, whose midpoint count
+ * (qs_grid_encode) is this rounding to nearest, ties to the even code,
+ * saturating at the largest code: their finite values take the same
+ * codes by either method. */
 static inline BLOCK_AVX512 __m512i
-fp8_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t nan_code)
+float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t nan_code, unsigned sign_shift)
 {
   const unsigned shift = 23 - man_bits;
   const uint32_t rebias = (uint32_t) (bias - 127) << 23;
@@ -91,7 +96,8 @@ fp8_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t n
   code = _mm512_min_epu32 (code, _mm512_set1_epi32 ((int) max_code));
   code = _mm512_mask_mov_epi32 (code, _mm512_cmpgt_epu32_mask (abs, _mm512_set1_epi32 ((int) F32_INF_BITS)),
                                 _mm512_set1_epi32 ((int) nan_code));
-  return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, 24), _mm512_set1_epi32 (0x80)));
+  return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, sign_shift),
+                                                  _mm512_set1_epi32 (1 << (31 - sign_shift))));
 }
 
 /* The value of each FP8 code, from its bits: normal codes are the float's
@@ -113,19 +119,18 @@ fp8_decode (__m512i code, unsigned man_bits, int bias)
   return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
 }
 
-/* How many of the sorted thresholds t[0..2^levels - 1) lie below @a: the
- * count qs_grid_encode and nf4_index take, found by halving (the test
- * a > t[i] holds for a prefix of i, so the count is where it stops). */
+/* How many of NF4's fifteen sorted thresholds lie below @a: the count
+ * nf4_index takes, found by halving (the test a > t[i] holds for a
+ * prefix of i, so the count is where it stops). */
 static inline BLOCK_AVX512 __m512i
-grid_count (__m512 a, const FormatConsts *f, int levels)
+nf4_count (__m512 a, const FormatConsts *f)
 {
   __m512i index = _mm512_setzero_si512 ();
 
-  for (int step = 1 << (levels - 1); step > 0; step >>= 1)
+  for (int step = 8; step > 0; step >>= 1)
     {
       __m512i at = _mm512_add_epi32 (index, _mm512_set1_epi32 (step - 1));
-      __m512 t = levels > 4 ? _mm512_permutex2var_ps (f->grid_lo, at, f->grid_hi)
-                            : _mm512_permutexvar_ps (at, f->grid_lo);
+      __m512 t = _mm512_permutexvar_ps (at, f->nf4_thresholds);
       index = _mm512_mask_add_epi32 (index, _mm512_cmp_ps_mask (a, t, _CMP_GT_OQ), index, _mm512_set1_epi32 (step));
     }
   return index;
@@ -135,31 +140,30 @@ grid_count (__m512 a, const FormatConsts *f, int levels)
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
 element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *value)
 {
-  const __m512i sign_mask = _mm512_set1_epi32 ((int) 0x80000000u);
-  __m512 a = _mm512_castsi512_ps (_mm512_andnot_si512 (sign_mask, _mm512_castps_si512 (scaled)));
-  __m512i negative = _mm512_srli_epi32 (_mm512_castps_si512 (scaled), 31);
   __m512i slot;
 
   switch (format)
     {
     case QS_FORMAT_MXFP8_E4M3:
-      slot = fp8_encode (scaled, 3, 7, 0x7e, 0x7f);
+      slot = float_encode (scaled, 3, 7, 0x7e, 0x7f, 24);
       *value = fp8_decode (slot, 3, 7);
       break;
     case QS_FORMAT_MXFP8_E5M2:
-      slot = fp8_encode (scaled, 2, 15, 0x7b, 0x7e);
+      slot = float_encode (scaled, 2, 15, 0x7b, 0x7e, 24);
       *value = fp8_decode (slot, 2, 15);
       break;
     case QS_FORMAT_MXFP6_E2M3:
     case QS_FORMAT_MXFP6_E3M2:
-      slot = _mm512_or_si512 (grid_count (a, f, 5), _mm512_slli_epi32 (negative, 5));
+      /* Scaled values are finite: the NaN code never occurs. */
+      slot = format == QS_FORMAT_MXFP6_E2M3 ? float_encode (scaled, 3, 1, 0x1f, 0x1f, 26)
+                                            : float_encode (scaled, 2, 3, 0x1f, 0x1f, 26);
       *value = _mm512_mask_blend_ps (_mm512_test_epi32_mask (slot, _mm512_set1_epi32 (0x20)),
                                      _mm512_permutex2var_ps (f->values[0], slot, f->values[1]),
                                      _mm512_permutex2var_ps (f->values[2], slot, f->values[3]));
       break;
     case QS_FORMAT_MXFP4:
     case QS_FORMAT_NVFP4:
-      slot = _mm512_or_si512 (grid_count (a, f, 3), _mm512_slli_epi32 (negative, 3));
+      slot = float_encode (scaled, 1, 1, 0x7, 0x7, 28);
       *value = _mm512_permutexvar_ps (slot, f->values[0]);
       break;
     case QS_FORMAT_MXINT8:
@@ -176,7 +180,7 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
       break;
     case QS_FORMAT_NF4:
     default:
-      slot = grid_count (scaled, f, 4);
+      slot = nf4_count (scaled, f);
       *value = _mm512_permutexvar_ps (slot, f->values[0]);
       break;
     }
@@ -186,7 +190,7 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
 /* A step of sixteen elements @x (zero where not @valid) under @b: slots,
  * reconstructions (zero where not valid) and the clip mask. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
-encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts *f,
+encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const FormatConsts *f,
              __m512 x, __mmask16 valid, __m512 *rec, __mmask16 *clip)
 {
   __m512i slot;
@@ -214,7 +218,7 @@ encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts 
   else
     {
       /* The exact division where the reference divides. */
-      __m512 scaled = b->divide ? _mm512_div_ps (x, b->scale) : _mm512_mul_ps (x, b->inv);
+      __m512 scaled = divide ? _mm512_div_ps (x, b->scale) : _mm512_mul_ps (x, b->inv);
       __m512 value;
       slot = element_slots (format, scaled, f, &value);
       *clip = valid & _mm512_cmp_ps_mask (_mm512_abs_ps (scaled), f->limit, _CMP_GT_OQ);
@@ -223,19 +227,22 @@ encode_step (QsFormat format, bool away, const StepScale *b, const FormatConsts 
   return slot;
 }
 
-/* sum[l] += a[4 q + l] * b[4 q + l] for q = 0..3 in turn: lane l of the
- * reference's four, in element order. A fused multiply-add is no
+/* sum[l] += a[l] * b[l], then sum[l] += a[l + 8] * b[l + 8]: lane l of
+ * the reference's eight, in element order. A fused multiply-add is no
  * contraction here: the product of two floats is exact in double, so
  * rounding it first, as the reference does, changes nothing. */
-static inline BLOCK_AVX512 __m256d
-lane_sums (__m256d sum, __m512 a, __m512 b)
+static inline BLOCK_AVX512 __m512d
+lane_sums (__m512d sum, __m512 a, __m512 b)
 {
-  __m512d a_lo = widen_lo (a), a_hi = widen_hi (a), b_lo = widen_lo (b), b_hi = widen_hi (b);
+  sum = _mm512_fmadd_pd (widen_lo (a), widen_lo (b), sum);
+  return _mm512_fmadd_pd (widen_hi (a), widen_hi (b), sum);
+}
 
-  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_lo), _mm512_castpd512_pd256 (b_lo), sum);
-  sum = _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_lo, 1), _mm512_extractf64x4_pd (b_lo, 1), sum);
-  sum = _mm256_fmadd_pd (_mm512_castpd512_pd256 (a_hi), _mm512_castpd512_pd256 (b_hi), sum);
-  return _mm256_fmadd_pd (_mm512_extractf64x4_pd (a_hi, 1), _mm512_extractf64x4_pd (b_hi, 1), sum);
+/* Lanes l + 4 added to lanes l: the reference's four sums of lane pairs. */
+static inline BLOCK_AVX512 __m256d
+lane_fold (__m512d sum)
+{
+  return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
 /* The block range's eight lanes over the full rows of eight, as
@@ -268,7 +275,7 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   return bad != 0;
 }
 
-/* Each of four sums' lanes added in lane order, ((l0 + l1) + l2) + l3
+/* Each of four sums' folded lanes added in order, ((l0 + l1) + l2) + l3
  * (the reference's 0 + l0 is l0: a lane sum is never -0), as one vector
  * of the four totals. */
 static inline BLOCK_AVX512 __m256d
@@ -287,7 +294,7 @@ lane_totals (__m256d a, __m256d b, __m256d c, __m256d d)
 static inline BLOCK_AVX512 double
 lane_total (__m256d sum)
 {
-  double lanes[QS_BLOCK_LANES];
+  double lanes[4];
 
   _mm256_storeu_pd (lanes, sum);
   return ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
@@ -306,6 +313,8 @@ block_amax (const float *x, size_t n, float *amax)
     {
       __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
       __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
+      /* The block's first touch of its data; see qs-fused-avx512.c. */
+      _mm_prefetch ((const char *) (x + j) + 2048, _MM_HINT_T0);
       bad |= _mm512_fpclass_ps_mask (v, 0x99);
       a = _mm512_max_ps (_mm512_abs_ps (v), a);
     }
@@ -338,6 +347,151 @@ block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, floa
  * of the blocks before it. */
 #define BATCH 16
 
+/* qs_block_scale, with MX's inlined (a call and a clear of the whole
+ * struct cost about as much as encoding a block of sixteen). */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+block_scale (const QsBlockPass *p, QsFormat format, float amax, float lo, float hi, QsBlockScale *b)
+{
+  if (qs_block_format_is_mx (format))
+    qs_block_scale_mx (format, amax, b);
+  else
+    qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, b);
+}
+
+/* What qs_block_tally keeps over a run of blocks: its maxima and counts
+ * stay vectors (maxima do not depend on order: no NaN, every zero +0),
+ * and go to the worker at the end of the run. */
+typedef struct {
+  __m512   max_error;
+  __m512   zero_error;   /* integer groups: |reconstruction of 0.0| */
+  __m512i  clipped;      /* per lane: a run holds at most a task or a block */
+  __m512i  zeros;
+  uint64_t zero_blocks;
+} RunTally;
+
+/* qs_block_tally for a block of @n finite elements whose error lanes are
+ * @max_error, folded into @t. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w, RunTally *t,
+             size_t block, const QsBlockScale *b, const StepScale *sb, float amax, size_t n,
+             double err2, __m512 max_error)
+{
+  if (p->inspect)
+    {
+      if (n > 0)
+        {
+          double mse = err2 / (double) n;
+          if (qs_block_worst_admits (w, block, mse))
+            qs_block_worst_insert (w, block, mse, _mm512_reduce_max_ps (max_error));
+        }
+      if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
+        t->zero_blocks++;
+      else
+        w->scale_counts[format == QS_FORMAT_NVFP4 ? p->nvfp4_scale_slots[b->scale_code]
+                                                  : qs_block_scale_slot (format, b, p->scale_slots)]++;
+    }
+  t->max_error = _mm512_max_ps (max_error, t->max_error);
+  if (format == QS_FORMAT_INT)
+    {
+      /* The reconstruction of 0.0, by the step encoder (held to
+       * encode_run for every element, zeros included). */
+      __m512 rec;
+      __mmask16 unused;
+      encode_step (format, away, false, sb, NULL, _mm512_setzero_ps (), 1, &rec, &unused);
+      t->zero_error = _mm512_max_ps (_mm512_abs_ps (rec), t->zero_error);
+    }
+}
+
+/* qs_block_scale for NVFP4 blocks @amax[0..@n), sixteen at a time: the
+ * same divisions, and the E4M3 code and value by the element encoder's
+ * steps, which equal qs_fp8_e4m3_encode and qs_fp8_e4m3_to_float. */
+static inline BLOCK_AVX512 void
+nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b)
+{
+  __mmask16 some = (__mmask16) ((1u << n) - 1);
+  __m512 a = _mm512_maskz_loadu_ps (some, amax);
+  __m512 tensor = _mm512_set1_ps (p->tensor_scale);
+  __m512 block = _mm512_div_ps (a, _mm512_set1_ps (6.0f));
+  __m512i code = float_encode (_mm512_div_ps (block, tensor), 3, 7, 0x7e, 0x7f, 24);
+  __m512 scale = _mm512_mul_ps (fp8_decode (code, 3, 7), tensor);
+  __mmask16 positive = _mm512_cmp_ps_mask (a, _mm512_setzero_ps (), _CMP_GT_OQ);
+  __mmask16 stored = _mm512_cmp_ps_mask (scale, _mm512_setzero_ps (), _CMP_GT_OQ) & positive;
+  float scales[STEP], exact[STEP];
+  uint32_t codes[STEP];
+
+  _mm512_storeu_ps (scales, _mm512_maskz_mov_ps (positive, scale));
+  _mm512_storeu_ps (exact, _mm512_maskz_mov_ps (stored, block));
+  _mm512_storeu_si512 (codes, _mm512_maskz_mov_epi32 (positive, code));
+  for (size_t i = 0; i < n; i++)
+    {
+      b[i].inv = 1.0f;
+      b[i].scale = scales[i];
+      b[i].divide = true;
+      b[i].zero = !((stored >> i) & 1);
+      b[i].exact_scale = exact[i];
+      b[i].scale_code = (uint8_t) codes[i];
+      b[i].scale_log2 = 0;
+    }
+}
+
+/* qs_block_scale for integer-group blocks with ranges @lo[0..@n),
+ * @hi[0..@n) and absolute maxima @amax, sixteen at a time: the
+ * operations of qs_channel_coeffs_for_range (qs-params.c,
+ * compute_channel_params then coeffs_from) in the same order, each as its
+ * vector twin (max/min and clamp_ps as the ?: they replace, the rounding
+ * as qs_round; no value is NaN). Group-wise schemes always nudge the zero
+ * point onto the grid (qs_scheme_validate). */
+static inline BLOCK_AVX512 void
+int_scales (const QsBlockPass *p, bool away, const float *lo, const float *hi, const float *amax, size_t n,
+            QsBlockScale *b)
+{
+  const __m512 zero = _mm512_setzero_ps (), eps = _mm512_set1_ps (QS_SCALE_EPS);
+  const __m512 qmin = _mm512_set1_ps ((float) p->qmin), qmax = _mm512_set1_ps ((float) p->qmax);
+  __mmask16 some = (__mmask16) ((1u << n) - 1);
+  /* lo < 0 ? lo : 0 and hi > 0 ? hi : 0 */
+  __m512 min_neg = _mm512_min_ps (_mm512_maskz_loadu_ps (some, lo), zero);
+  __m512 max_pos = _mm512_max_ps (_mm512_maskz_loadu_ps (some, hi), zero);
+  __m512 scale, zero_point;
+  float scales[STEP], invs[STEP], points[STEP];
+
+  if (p->scheme->mapping == QS_MAPPING_SYMMETRIC)
+    {
+      scale = _mm512_div_ps (_mm512_max_ps (_mm512_sub_ps (zero, min_neg), max_pos),
+                             _mm512_set1_ps ((float) (p->qmax - p->qmin) / 2.0f));
+      zero_point = _mm512_set1_ps ((float) ((p->qmin + p->qmax + 1) >> 1));
+    }
+  else
+    scale = _mm512_div_ps (_mm512_sub_ps (max_pos, min_neg), _mm512_set1_ps ((float) (p->qmax - p->qmin)));
+  /* fmaxf (-min_neg, max_pos) above: of two zeros either is right, as the
+   * scale then is the floor. */
+  scale = _mm512_mask_mov_ps (scale, _mm512_cmp_ps_mask (scale, eps, _CMP_LT_OQ), eps);
+  if (p->scheme->mapping != QS_MAPPING_SYMMETRIC)
+    {
+      __m512 steps = _mm512_div_ps (min_neg, scale);
+      zero_point = clamp_ps (_mm512_sub_ps (qmin, away ? round_away_ps (steps) : round_even_ps (steps)), qmin, qmax);
+    }
+  _mm512_storeu_ps (scales, scale);
+  _mm512_storeu_ps (invs, _mm512_div_ps (_mm512_set1_ps (1.0f), scale));
+  _mm512_storeu_ps (points, zero_point);
+  for (size_t i = 0; i < n; i++)
+    {
+      QsChannelCoeffs *c = &b[i].coeffs;
+      c->scale = scales[i];
+      c->inv = invs[i];
+      c->add = 0.0f;
+      c->lo = (float) p->qmin - points[i];
+      c->hi = (float) p->qmax - points[i];
+      c->post = points[i];
+      c->sub = 0.0f;
+      b[i].scale = b[i].exact_scale = c->scale;
+      b[i].inv = c->inv;
+      b[i].divide = false;
+      b[i].zero = amax[i] == 0.0f;
+      b[i].scale_code = 0;
+      b[i].scale_log2 = 0;
+    }
+}
+
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
@@ -350,6 +504,7 @@ blocks_run (const QsBlockPass *p,
 {
   FormatConsts f;
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
+  bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   bool top_fix;
@@ -357,9 +512,10 @@ blocks_run (const QsBlockPass *p,
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
   __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
   double task_exact = sums->err2_exact;
+  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
+  const __m512i one = _mm512_set1_epi32 (1);
 
-  f.grid_lo = _mm512_loadu_ps (p->grid);
-  f.grid_hi = _mm512_loadu_ps (p->grid + 16);
+  f.nf4_thresholds = _mm512_loadu_ps (p->nf4_thresholds);
   for (int q = 0; q < 4; q++)
     f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
   f.limit = _mm512_set1_ps (qs_block_element_max (format));
@@ -369,34 +525,44 @@ blocks_run (const QsBlockPass *p,
       size_t batch = count - done < BATCH ? count - done : BATCH;
       const float *batch_x[BATCH];
       size_t batch_n[BATCH];
-      float batch_amax[BATCH];
+      float batch_amax[BATCH], batch_lo[BATCH], batch_hi[BATCH];
       bool batch_bad[BATCH];
       QsBlockScale batch_scale[BATCH];
 
       for (size_t i = 0; i < batch; i++)
         {
-          float lo, hi;
           batch_n[i] = qs_block_length (&p->geo, g);
           batch_x[i] = next;
           next += batch_n[i];
           g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
-          batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &lo, &hi);
-          if (!batch_bad[i])
-            qs_block_scale (p->scheme, p->tensor_scale, batch_amax[i], lo, hi, &batch_scale[i]);
+          batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &batch_lo[i],
+                                             &batch_hi[i]);
+          if (batch_bad[i])
+            batch_amax[i] = batch_lo[i] = batch_hi[i] = 0.0f;  /* scaled again below, on its finite values */
+          if (!batch_bad[i] && qs_block_format_is_mx (format))
+            block_scale (p, format, batch_amax[i], batch_lo[i], batch_hi[i], &batch_scale[i]);
         }
+      /* Blocks with non-finite values are redone below. */
+      if (format == QS_FORMAT_NVFP4)
+        nvfp4_scales (p, batch_amax, batch, batch_scale);
+      else if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
+        int_scales (p, away, batch_lo, batch_hi, batch_amax, batch, batch_scale);
+      else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
+        for (size_t i = 0; i < batch; i++)
+          if (!batch_bad[i])
+            block_scale (p, format, batch_amax[i], batch_lo[i], batch_hi[i], &batch_scale[i]);
 
   for (size_t i = 0; i < batch; i++, done++)
     {
       size_t block = first + done, n = batch_n[i];
       const float *x = batch_x[i];
       float amax = batch_amax[i];
-      QsBlockScale *bp = &batch_scale[i], exact;
+      QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
-      __m256d err2 = _mm256_setzero_pd (), x2 = _mm256_setzero_pd ();
-      __m256d r2 = _mm256_setzero_pd (), cross = _mm256_setzero_pd (), exact2 = _mm256_setzero_pd ();
+      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
+      __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
       __m256d total;
       __m512 max_error = _mm512_setzero_ps ();
-      uint32_t clipped = 0, zeros = 0;
       double err2_total, exact_total;
 
       if (batch_bad[i])
@@ -404,14 +570,12 @@ blocks_run (const QsBlockPass *p,
           float lo, hi;
           x = qs_block_drop_nonfinite (p, w, x, &n);
           block_range_avx512 (format, x, n, &amax, &lo, &hi);
-          qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, bp);
+          block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
-      if (with_exact)
-        {
-          qs_block_exact_scale (bp, &exact);
-          se = step_scale (p, format, &exact);
-        }
+      /* qs_block_exact_scale: the exact scale, divided by. */
+      se.scale = _mm512_set1_ps (bp->exact_scale);
+      se.zero = !(bp->exact_scale > 0.0f);
 
       for (size_t j = 0; j < n; j += STEP)
         {
@@ -420,7 +584,7 @@ blocks_run (const QsBlockPass *p,
           __m512 xv = _mm512_maskz_loadu_ps (valid, x + j);
           __m512 rec, err;
           __mmask16 clip;
-          __m512i slot = encode_step (format, away, &sb, &f, xv, valid, &rec, &clip);
+          __m512i slot = encode_step (format, away, divide, &sb, &f, xv, valid, &rec, &clip);
 
           err = _mm512_sub_ps (rec, xv);
           /* e > max ? e : max, as the reference keeps it; never NaN. */
@@ -429,8 +593,9 @@ blocks_run (const QsBlockPass *p,
           x2 = lane_sums (x2, xv, xv);
           r2 = lane_sums (r2, rec, rec);
           cross = lane_sums (cross, xv, rec);
-          clipped += (uint32_t) __builtin_popcount (clip);
-          zeros += (uint32_t) __builtin_popcount (_mm512_cmp_ps_mask (xv, _mm512_setzero_ps (), _CMP_EQ_OQ) & valid);
+          tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one);
+          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ),
+                                               tally.zeros, one);
 
           if (p->histograms)
             {
@@ -461,31 +626,37 @@ blocks_run (const QsBlockPass *p,
             {
               __m512 rec_exact;
               __mmask16 unused;
-              encode_step (format, away, &se, &f, xv, valid, &rec_exact, &unused);
+              encode_step (format, away, true, &se, &f, xv, valid, &rec_exact, &unused);
               err = _mm512_sub_ps (rec_exact, xv);
               exact2 = lane_sums (exact2, err, err);
             }
         }
 
       /* The block's sums into the task's, in the reference's order. */
-      total = lane_totals (err2, x2, r2, cross);
+      total = lane_totals (lane_fold (err2), lane_fold (x2), lane_fold (r2), lane_fold (cross));
       task = _mm256_add_pd (task, total);
       err2_total = _mm256_cvtsd_f64 (total);
-      exact_total = with_exact ? lane_total (exact2) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
+      exact_total = with_exact ? lane_total (lane_fold (exact2)) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
       task_exact += exact_total;
-      w->zeros += zeros;
-      qs_block_tally (p, w, block, bp, amax, n, err2_total, _mm512_reduce_max_ps (max_error), clipped);
+      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }
     }
   w->ring_steps = k;
   {
     double t[4];
+    float m = _mm512_reduce_max_ps (tally.max_error);
     _mm256_storeu_pd (t, task);
     sums->err2 = t[0];
     sums->x2 = t[1];
     sums->recon2 = t[2];
     sums->cross = t[3];
     sums->err2_exact = task_exact;
+    w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
+    w->zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.zeros);
+    w->zero_blocks += tally.zero_blocks;
+    w->max_error = m > w->max_error ? m : w->max_error;
+    if (format == QS_FORMAT_INT && count > 0)
+      w->zero_error = fmax (w->zero_error, _mm512_reduce_max_ps (tally.zero_error));
   }
 }
 

@@ -10,16 +10,23 @@
  */
 #pragma once
 
+#include <math.h>
+#include <string.h>
+
 #include "qs-block.h"
+#include "qs-float-format-private.h"
 #include "qs-fused-private.h"
 
 /* The error sums of a block are kept in this many double lanes, element j
- * in lane j % QS_BLOCK_LANES, each lane in element order; then the lanes
- * are added in lane order. Every kernel keeps this order. */
-#define QS_BLOCK_LANES 4
+ * in lane j % QS_BLOCK_LANES, each lane in element order; then lanes l and
+ * l + 4 are added, for l = 0..3, and those four sums in order of l. Every
+ * kernel keeps this order (a SIMD kernel's step then adds to each lane
+ * twice, and its lanes fold into four with one add). */
+#define QS_BLOCK_LANES 8
 /* Elements a SIMD kernel's slot ring holds per step, and steps in it. */
 #define QS_BLOCK_STEP 16
 #define QS_BLOCK_RING 4
+#define QS_BLOCK_RECON_COPIES 4
 
 typedef struct {
   double err2;
@@ -39,7 +46,13 @@ typedef struct {
 typedef struct {
   uint64_t    *codes;         /* [code_slots + 1] */
   uint64_t    *orig;          /* [bins + 3] */
+  /* Reconstruction bins, in QS_BLOCK_RECON_COPIES tables of recon_stride
+   * (bins + 3) entries: a SIMD kernel counts step slot l in table
+   * l % QS_BLOCK_RECON_COPIES, so that runs of one bin (the bin of 0.0
+   * in every block, a block's common levels) are not one chain of
+   * increments of one counter; the scalar kernel counts in the first. */
   uint64_t    *recon;
+  size_t       recon_stride;
   uint64_t    *scale_counts;  /* [scale slots] */
   float       *scratch;       /* [block_size] */
   uint64_t     clipped;
@@ -103,16 +116,22 @@ struct _QsBlockPass {
   QsFusedArgs       hist;         /* only the histogram fields */
   size_t            scale_slots;
   float             values[256];  /* element values by code slot */
-  /* The grid encoders' midpoints as strict thresholds (a midpoint whose
-   * tie rounds up lowered by one ulp), so the code is the number of
-   * thresholds below the magnitude; padded with +inf. */
-  float             grid[32];
+  float             nf4_thresholds[16];  /* see fill_nf4_thresholds */
+  /* NVFP4: the inspector's slot of each positive E4M3 scale code (times
+   * the tensor scale), so a kernel looks a block's slot up. */
+  uint16_t          nvfp4_scale_slots[128];
   QsBlockKernel     kernel;
   size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
   QsBlockTaskSums  *sums;
   int               n_workers;
   QsBlockWorker    *workers;
 };
+
+/* log2 of block scales, the inspector's histogram: E8M0 spans
+ * 2^-127..2^127; float32 scales 2^-149..2^128. */
+#define QS_BLOCK_SCALE_LOG2_MIN (-160)
+#define QS_BLOCK_SCALE_LOG2_MAX 136
+#define QS_BLOCK_SCALE_SUBBINS 4
 
 /* The length of block @g of a run. */
 static inline size_t
@@ -133,6 +152,47 @@ qs_block_format_is_mx (QsFormat format)
   return format >= QS_FORMAT_MXFP8_E4M3 && format <= QS_FORMAT_MXINT8;
 }
 
+/* The exponent of the largest power of two an MX element holds, for
+ * the E8M0 scale. */
+static inline int
+qs_block_element_emax (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return 8;
+    case QS_FORMAT_MXFP8_E5M2:
+      return 15;
+    case QS_FORMAT_MXFP6_E2M3:
+    case QS_FORMAT_MXFP4:
+      return 2;
+    case QS_FORMAT_MXFP6_E3M2:
+      return 4;
+    case QS_FORMAT_MXINT8:
+    default:
+      return 0;
+    }
+}
+
+/* 2^e for -149 <= e <= 127, exactly (ldexpf without the call). */
+static inline float
+qs_block_pow2f (int e)
+{
+  return f32_from_bits (e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149));
+}
+
+/* floor (log2 (v)) of a finite v > 0, from its bits (frexpf without the
+ * call: frexpf's exponent minus one). */
+static inline int
+qs_block_floor_log2f (float v)
+{
+  uint32_t bits = f32_bits (v);
+  int biased = (int) (bits >> 23);
+  if (biased > 0)
+    return biased - 127;
+  return 31 - __builtin_clz (bits) - 149;
+}
+
 /* Whether the inspector prices the block's scale rounding with a second
  * encode at the exact scale. */
 static inline bool
@@ -148,10 +208,104 @@ void qs_block_scale (const QsScheme *scheme,
                      float           hi,
                      QsBlockScale   *b);
 
+/* The MX part of qs_block_scale (every field but coeffs), which the SIMD
+ * kernel inlines. */
+static inline void
+qs_block_scale_mx (QsFormat      format,
+                   float         amax,
+                   QsBlockScale *b)
+{
+  int e = -127;
+
+  b->divide = false;
+  if (amax > 0.0f)
+    {
+      e = qs_block_floor_log2f (amax) - qs_block_element_emax (format);
+      e = e < -127 ? -127 : e > 127 ? 127 : e;
+    }
+  b->scale = qs_block_pow2f (e);
+  b->inv = qs_block_pow2f (-e);
+  b->scale_code = (uint8_t) (e + 127);
+  b->scale_log2 = e;
+  /* An all-zero block's exact scale is its stored one; the scale 2^-127
+   * encodes zeros (and -0.0) like any other. */
+  b->exact_scale = amax > 0.0f ? amax / qs_block_element_max (format) : b->scale;
+  b->zero = false;
+}
+
 /* The inspector's histogram slot of a block's scale, out of @slots. */
-size_t qs_block_scale_slot (QsFormat            format,
-                            const QsBlockScale *b,
-                            size_t              slots);
+static inline size_t
+qs_block_scale_slot (QsFormat            format,
+                     const QsBlockScale *b,
+                     size_t              slots)
+{
+  long bin;
+
+  if (qs_block_format_is_mx (format))
+    bin = (long) b->scale_log2 - QS_BLOCK_SCALE_LOG2_MIN;  /* log2 of 2^e is e */
+  else
+    {
+      /* floor ((log2 (scale) - QS_BLOCK_SCALE_LOG2_MIN) * 4) without the
+       * log: with scale = m * 2^e, m in [1, 2), it is 4 (e -
+       * QS_BLOCK_SCALE_LOG2_MIN) plus how many of 2^(1/4), 2^(1/2),
+       * 2^(3/4) m exceeds. Those are irrational, so no float m equals them
+       * nor lies between them and their doubles below, and log2 (a float)
+       * lands on the same side of each quarter
+       * (tests/quant/test-block-kernels.c checks the floats next to every
+       * edge). */
+      static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
+                                         1.6817928305074290861 };
+      double v = (double) b->scale, m;  /* normal as a double, and positive */
+      uint64_t bits;
+      long e;
+
+      memcpy (&bits, &v, sizeof bits);
+      e = (long) (bits >> 52) - 1023;
+      bits = (bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
+      memcpy (&m, &bits, sizeof m);
+      bin = (e - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS + (m > quarter[0]) + (m > quarter[1])
+            + (m > quarter[2]);
+    }
+  if (bin < 0)
+    bin = 0;
+  if ((size_t) bin >= slots)
+    bin = (long) slots - 1;
+  return (size_t) bin;
+}
+
+/* Whether block @a (error @ea) comes before block @b in the worst-first
+ * list: a NaN error (a block with non-finite weights) first, then the
+ * largest error, ties by block number. A total order, so merging the
+ * workers' lists gives the same list whatever the scheduling (with a
+ * plain "<", a NaN entry stopped later ones from moving past it). */
+static inline bool
+qs_block_worst_before (double ea,
+                       size_t a,
+                       double eb,
+                       size_t b)
+{
+  if (isnan (ea) != isnan (eb))
+    return isnan (ea);
+  if (!isnan (ea) && ea != eb)
+    return ea > eb;
+  return a < b;
+}
+
+/* Whether a block of error @mse would enter @w's worst-first list: most
+ * blocks do not, and are settled by this one comparison. */
+static inline bool
+qs_block_worst_admits (const QsBlockWorker *w,
+                       size_t               block,
+                       double               mse)
+{
+  return w->worst_count < QS_BLOCK_WORST
+         || qs_block_worst_before (mse, block, w->worst[QS_BLOCK_WORST - 1].mse, w->worst[QS_BLOCK_WORST - 1].block);
+}
+
+void qs_block_worst_insert (QsBlockWorker *w,
+                            size_t         block,
+                            double         mse,
+                            double         max_abs_error);
 
 /* The scale at which the inspector encodes a second time. */
 void qs_block_exact_scale (const QsBlockScale *b,
@@ -214,7 +368,7 @@ qs_block_count_step (QsBlockWorker *w,
           w->codes[slots[0][l]]++;
           w->orig[slots[1][l]]++;
         }
-      w->recon[slots[2][l]]++;
+      w->recon[(size_t) (l % QS_BLOCK_RECON_COPIES) * w->recon_stride + (size_t) slots[2][l]]++;
     }
 }
 

@@ -30,12 +30,6 @@
 #define TASK_ELEMENTS ((size_t) 1 << 16)
 #define LANES QS_BLOCK_LANES
 
-/* log2 of block scales: E8M0 spans 2^-127..2^127; float32 scales 2^-149..2^128. */
-#define SCALE_LOG2_MIN (-160)
-#define SCALE_LOG2_MAX 136
-#define SCALE_SUBBINS 4
-
-
 /* The NormalFloat4 levels of QLoRA (bitsandbytes' table). */
 #define NF4_L0 -1.0
 #define NF4_L1 -0.6961928009986877
@@ -113,26 +107,6 @@ qs_block_element_max (QsFormat format)
     }
 }
 
-static int
-element_emax (QsFormat format)
-{
-  switch (format)
-    {
-    case QS_FORMAT_MXFP8_E4M3:
-      return 8;
-    case QS_FORMAT_MXFP8_E5M2:
-      return 15;
-    case QS_FORMAT_MXFP6_E2M3:
-    case QS_FORMAT_MXFP4:
-      return 2;
-    case QS_FORMAT_MXFP6_E3M2:
-      return 4;
-    case QS_FORMAT_MXINT8:
-    default:
-      return 0;
-    }
-}
-
 QsStatus
 qs_block_geometry (const QsScheme        *scheme,
                    const QsChannelLayout *layout,
@@ -180,25 +154,6 @@ qs_block_info_free (QsBlockInfo *info)
 
 typedef QsBlockScale BlockScale;
 
-/* 2^e for -149 <= e <= 127, exactly (ldexpf without the call). */
-static inline float
-pow2f (int e)
-{
-  return f32_from_bits (e >= -126 ? (uint32_t) (e + 127) << 23 : UINT32_C (1) << (e + 149));
-}
-
-/* floor (log2 (v)) of a finite v > 0, from its bits (frexpf without the
- * call: frexpf's exponent minus one). */
-static inline int
-floor_log2f (float v)
-{
-  uint32_t bits = f32_bits (v);
-  int biased = (int) (bits >> 23);
-  if (biased > 0)
-    return biased - 127;
-  return 31 - __builtin_clz (bits) - 149;
-}
-
 void
 qs_block_scale (const QsScheme *scheme,
                 float           tensor_scale,
@@ -219,25 +174,7 @@ qs_block_scale (const QsScheme *scheme,
       b->zero = amax == 0.0f;
     }
   else if (qs_block_format_is_mx (format))
-    {
-      int e = -127;
-      if (amax > 0.0f)
-        {
-          e = floor_log2f (amax) - element_emax (format);
-          e = e < -127 ? -127 : e > 127 ? 127 : e;
-          b->exact_scale = amax / qs_block_element_max (format);
-        }
-      else
-        b->zero = true;
-      b->scale = pow2f (e);
-      b->inv = pow2f (-e);
-      b->scale_code = (uint8_t) (e + 127);
-      b->scale_log2 = e;
-      if (b->zero)
-        b->exact_scale = b->scale;
-      /* The scale 2^-127 encodes zeros (and -0.0) like any other. */
-      b->zero = false;
-    }
+    qs_block_scale_mx (format, amax, b);
   else if (format == QS_FORMAT_NVFP4)
     {
       b->divide = true;
@@ -414,33 +351,15 @@ typedef QsBlockWorst Worst;
 typedef QsBlockWorker Worker;
 typedef QsBlockPass Pass;
 
-/* Whether block @a (error @ea) comes before block @b in the worst-first
- * list: a NaN error (a block with non-finite weights) first, then the
- * largest error, ties by block number. A total order, so merging the
- * workers' lists gives the same list whatever the scheduling (with a
- * plain "<", a NaN entry stopped later ones from moving past it). */
-static bool
-worst_before (double ea,
-              size_t a,
-              double eb,
-              size_t b)
-{
-  if (isnan (ea) != isnan (eb))
-    return isnan (ea);
-  if (!isnan (ea) && ea != eb)
-    return ea > eb;
-  return a < b;
-}
-
-static void
-worst_insert (Worker *w,
-              size_t  block,
-              double  mse,
-              double  max_abs_error)
+void
+qs_block_worst_insert (Worker *w,
+                       size_t  block,
+                       double  mse,
+                       double  max_abs_error)
 {
   int at = w->worst_count;
 
-  while (at > 0 && worst_before (mse, block, w->worst[at - 1].mse, w->worst[at - 1].block))
+  while (at > 0 && qs_block_worst_before (mse, block, w->worst[at - 1].mse, w->worst[at - 1].block))
     at--;
   if (at >= QS_BLOCK_WORST)
     return;
@@ -448,43 +367,6 @@ worst_insert (Worker *w,
     w->worst_count++;
   memmove (&w->worst[at + 1], &w->worst[at], (size_t) (w->worst_count - 1 - at) * sizeof (Worst));
   w->worst[at] = (Worst) { block, mse, max_abs_error };
-}
-
-size_t
-qs_block_scale_slot (QsFormat            format,
-                     const QsBlockScale *b,
-                     size_t              slots)
-{
-  long bin;
-
-  if (qs_block_format_is_mx (format))
-    bin = (long) b->scale_log2 - SCALE_LOG2_MIN;  /* log2 of 2^e is e */
-  else
-    {
-      /* floor ((log2 (scale) - SCALE_LOG2_MIN) * 4) without the log: with
-       * scale = m * 2^e, m in [1, 2), it is 4 (e - SCALE_LOG2_MIN) plus
-       * how many of 2^(1/4), 2^(1/2), 2^(3/4) m exceeds. Those are
-       * irrational, so no float m equals them nor lies between them and
-       * their doubles below, and log2 (a float) lands on the same side of
-       * each quarter (tests/quant/test-block-kernels.c checks the floats
-       * next to every edge). */
-      static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
-                                         1.6817928305074290861 };
-      double v = (double) b->scale, m;  /* normal as a double, and positive */
-      uint64_t bits;
-      long e;
-
-      memcpy (&bits, &v, sizeof bits);
-      e = (long) (bits >> 52) - 1023;
-      bits = (bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
-      memcpy (&m, &bits, sizeof m);
-      bin = (e - SCALE_LOG2_MIN) * SCALE_SUBBINS + (m > quarter[0]) + (m > quarter[1]) + (m > quarter[2]);
-    }
-  if (bin < 0)
-    bin = 0;
-  if ((size_t) bin >= slots)
-    bin = (long) slots - 1;
-  return (size_t) bin;
 }
 
 /* Elements of a block handled together: small enough for stack arrays,
@@ -560,23 +442,27 @@ encode_run (const Pass       *p,
 }
 
 /* Lane vectors of the error sums: element j of a block goes to lane
- * j % LANES. GCC's vector extension, so both target clones get the lanes in
- * registers (the scalar lane arrays this replaced spilled each sum). */
-typedef float LaneFloats __attribute__ ((vector_size (LANES * sizeof (float))));
-typedef int32_t LaneInts __attribute__ ((vector_size (LANES * sizeof (int32_t))));
-typedef double LaneDoubles __attribute__ ((vector_size (LANES * sizeof (double))));
+ * j % LANES, kept as two halves of HALF lanes (lanes 0-3 and 4-7, so
+ * element j in half j / HALF % 2): GCC's vector extension in vectors the
+ * AVX2 clone holds in one register each, so both target clones get the
+ * lanes in registers (scalar lane arrays, and vectors wider than the
+ * target, are spilled or split element by element). */
+#define HALF (LANES / 2)
+typedef float HalfFloats __attribute__ ((vector_size (HALF * sizeof (float))));
+typedef int32_t HalfInts __attribute__ ((vector_size (HALF * sizeof (int32_t))));
+typedef double HalfDoubles __attribute__ ((vector_size (HALF * sizeof (double))));
 
 /* Elements j.. of @x, zero past @m: a missing element adds an exact +0 to
  * each sum, which changes no sum (a lane sum is never -0), and 0 to the
  * maximum. */
-static inline LaneFloats
-lane_load (const float *x,
+static inline __attribute__ ((always_inline)) HalfFloats
+half_load (const float *x,
            size_t       j,
            size_t       m)
 {
-  LaneFloats v = { 0 };
+  HalfFloats v = { 0 };
 
-  if (__builtin_expect (j + LANES <= m, 1))
+  if (__builtin_expect (j + HALF <= m, 1))
     memcpy (&v, x + j, sizeof v);
   else
     for (size_t l = 0; j + l < m; l++)
@@ -598,9 +484,10 @@ run_finite (const Pass       *p,
             float            *max_error,
             uint64_t         *clipped)
 {
-  LaneDoubles err2 = { 0 }, x2 = { 0 }, r2 = { 0 }, cross = { 0 }, exact2 = { 0 };
-  LaneFloats mx = { 0 };
-  const LaneInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
+  HalfDoubles err2[2] = { { 0 } }, x2[2] = { { 0 } }, r2[2] = { { 0 } }, cross[2] = { { 0 } };
+  HalfDoubles exact2[2] = { { 0 } };
+  HalfFloats mx = { 0 };
+  const HalfInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
   uint64_t zeros = 0;
   int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
@@ -612,19 +499,30 @@ run_finite (const Pass       *p,
       const float *xs = x + j0;
 
       *clipped += encode_run (p, format, rounding, b, xs, m, slot, rec);
-      for (size_t j = 0; j < m; j += LANES)
+      /* Two sweeps of the chunk, each with fewer sums, so that the AVX2
+       * clone keeps its lanes in registers; each lane sum still takes its
+       * elements in order. SUB is a multiple of LANES: a chunk's element j
+       * is in the block's lane j % LANES. */
+      for (size_t j = 0; j < m; j += HALF)
         {
-          LaneFloats xv = lane_load (xs, j, m), rv = lane_load (rec, j, m);
-          LaneFloats err = rv - xv, e = (LaneFloats) ((LaneInts) err & abs_mask);
-          LaneInts above = e > mx;
-          LaneDoubles xd = __builtin_convertvector (xv, LaneDoubles);
-          LaneDoubles rd = __builtin_convertvector (rv, LaneDoubles);
-          LaneDoubles ed = __builtin_convertvector (err, LaneDoubles);
-          err2 += ed * ed;
-          x2 += xd * xd;
-          r2 += rd * rd;
-          cross += xd * rd;
-          mx = (LaneFloats) ((above & (LaneInts) e) | (~above & (LaneInts) mx));
+          HalfFloats xv = half_load (xs, j, m), rv = half_load (rec, j, m);
+          HalfFloats err = rv - xv, e = (HalfFloats) ((HalfInts) err & abs_mask);
+          HalfInts above = e > mx;
+          HalfDoubles xd = __builtin_convertvector (xv, HalfDoubles);
+          HalfDoubles ed = __builtin_convertvector (err, HalfDoubles);
+          size_t h = j / HALF % 2;
+          err2[h] += ed * ed;
+          x2[h] += xd * xd;
+          mx = (HalfFloats) ((above & (HalfInts) e) | (~above & (HalfInts) mx));
+        }
+      for (size_t j = 0; j < m; j += HALF)
+        {
+          HalfFloats xv = half_load (xs, j, m), rv = half_load (rec, j, m);
+          HalfDoubles xd = __builtin_convertvector (xv, HalfDoubles);
+          HalfDoubles rd = __builtin_convertvector (rv, HalfDoubles);
+          size_t h = j / HALF % 2;
+          r2[h] += rd * rd;
+          cross[h] += xd * rd;
         }
       for (size_t j = 0; j < m; j++)
         zeros += xs[j] == 0.0f;
@@ -645,22 +543,22 @@ run_finite (const Pass       *p,
       if (exact != NULL)
         {
           encode_run (p, format, rounding, exact, xs, m, slot, rec);
-          for (size_t j = 0; j < m; j += LANES)
+          for (size_t j = 0; j < m; j += HALF)
             {
-              LaneDoubles ed = __builtin_convertvector (lane_load (rec, j, m) - lane_load (xs, j, m),
-                                                        LaneDoubles);
-              exact2 += ed * ed;
+              HalfDoubles ed = __builtin_convertvector (half_load (rec, j, m) - half_load (xs, j, m), HalfDoubles);
+              exact2[j / HALF % 2] += ed * ed;
             }
         }
     }
 
-  for (int l = 0; l < LANES; l++)
+  /* Lanes l and l + HALF, then those sums in order of l. */
+  for (int l = 0; l < HALF; l++)
     {
-      out[0] += err2[l];
-      out[1] += x2[l];
-      out[2] += r2[l];
-      out[3] += cross[l];
-      out[4] += exact2[l];
+      out[0] += err2[0][l] + err2[1][l];
+      out[1] += x2[0][l] + x2[1][l];
+      out[2] += r2[0][l] + r2[1][l];
+      out[3] += cross[0][l] + cross[1][l];
+      out[4] += exact2[0][l] + exact2[1][l];
       *max_error = mx[l] > *max_error ? mx[l] : *max_error;
     }
   w->zeros += zeros;
@@ -706,7 +604,7 @@ qs_block_tally (const Pass       *p,
   if (p->inspect)
     {
       if (n > 0)
-        worst_insert (w, block, err2 / (double) n, max_err);
+        qs_block_worst_insert (w, block, err2 / (double) n, max_err);
       if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
         w->zero_blocks++;
       else
@@ -819,46 +717,13 @@ qs_block_kernel_scalar (const Pass  *p,
     }
 }
 
-/* The midpoints of the format's magnitude grid (NF4: of its signed
- * levels) as strict thresholds; see QsBlockPass.grid. */
+/* NF4's midpoints, ties to the lower level, so its code is the number of
+ * thresholds below the value; padded with +inf. */
 static void
-fill_grid_thresholds (QsFormat format,
-                      float    grid[32])
+fill_nf4_thresholds (float thresholds[16])
 {
-  const float *mid = NULL;
-  int n = 0;
-  bool odd_ties_up = true;
-
-  switch (format)
-    {
-    case QS_FORMAT_MXFP6_E2M3:
-      mid = qs_fp6_e2m3_midpoints;
-      n = 31;
-      break;
-    case QS_FORMAT_MXFP6_E3M2:
-      mid = qs_fp6_e3m2_midpoints;
-      n = 31;
-      break;
-    case QS_FORMAT_MXFP4:
-    case QS_FORMAT_NVFP4:
-      mid = qs_fp4_e2m1_midpoints;
-      n = 7;
-      break;
-    case QS_FORMAT_NF4:
-      mid = nf4_mid;
-      n = 15;
-      odd_ties_up = false;  /* ties go to the lower level */
-      break;
-    default:
-      break;
-    }
-  for (int i = 0; i < 32; i++)
-    {
-      grid[i] = i < n ? mid[i] : INFINITY;
-      /* a >= m is a > (the float below m); the midpoints are positive. */
-      if (i < n && odd_ties_up && (i & 1))
-        grid[i] = nextafterf (mid[i], 0.0f);
-    }
+  for (int i = 0; i < 16; i++)
+    thresholds[i] = i < 15 ? nf4_mid[i] : INFINITY;
 }
 
 QsBlockKernel
@@ -1034,10 +899,16 @@ pass_run (Pass *p,
   if (p->units_per_task == 0)
     p->units_per_task = 1;
   p->n_tasks = (units + p->units_per_task - 1) / p->units_per_task;
-  p->scale_slots = (size_t) (SCALE_LOG2_MAX - SCALE_LOG2_MIN) * SCALE_SUBBINS;
+  p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
-  fill_grid_thresholds (p->scheme->format, p->grid);
+  fill_nf4_thresholds (p->nf4_thresholds);
+  for (int code = 0; code < 128; code++)
+    {
+      QsBlockScale b = { .scale = qs_fp8_e4m3_to_float ((uint8_t) code) * p->tensor_scale };
+      if (b.scale > 0.0f)
+        p->nvfp4_scale_slots[code] = (uint16_t) qs_block_scale_slot (QS_FORMAT_NVFP4, &b, p->scale_slots);
+    }
   p->kernel = qs_block_kernel_select ();
   /* The SIMD kernel counts (code, bin) pairs where the table stays in
    * cache and the tensor repays clearing and folding it, as the
@@ -1057,7 +928,8 @@ pass_run (Pass *p,
       Worker *w = &p->workers[i];
       w->codes = calloc (p->code_slots + 1, sizeof (uint64_t));
       w->orig = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
-      w->recon = calloc ((size_t) p->hist.bins + 3, sizeof (uint64_t));
+      w->recon_stride = (size_t) p->hist.bins + 3;
+      w->recon = calloc (QS_BLOCK_RECON_COPIES * w->recon_stride, sizeof (uint64_t));
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
       if (p->joint_stride > 0)
@@ -1110,18 +982,18 @@ finish_info (const Pass   *p,
             hi = s > hi ? s : hi;
           }
       for (int k = 0; k < w->worst_count; k++)
-        worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
+        qs_block_worst_insert (&all, w->worst[k].block, w->worst[k].mse, w->worst[k].max_abs_error);
     }
 
   if (qs_block_format_is_mx (p->scheme->format))
     {
       info->scale_bin_width = 1.0;
-      info->scale_log2_lo = (double) lo + SCALE_LOG2_MIN;
+      info->scale_log2_lo = (double) lo + QS_BLOCK_SCALE_LOG2_MIN;
     }
   else
     {
-      info->scale_bin_width = 1.0 / SCALE_SUBBINS;
-      info->scale_log2_lo = (double) lo / SCALE_SUBBINS + SCALE_LOG2_MIN;
+      info->scale_bin_width = 1.0 / QS_BLOCK_SCALE_SUBBINS;
+      info->scale_log2_lo = (double) lo / QS_BLOCK_SCALE_SUBBINS + QS_BLOCK_SCALE_LOG2_MIN;
     }
   if (lo <= hi)
     {
@@ -1275,7 +1147,8 @@ qs_block_analyze_codes (const QsScheme        *scheme,
       for (int b = 0; b < scheme->bins + 3; b++)
         {
           orig[b] += w->orig[b];
-          recon[b] += w->recon[b];
+          for (int copy = 0; copy < QS_BLOCK_RECON_COPIES; copy++)
+            recon[b] += w->recon[(size_t) copy * w->recon_stride + (size_t) b];
         }
       analysis->clipped_count += w->clipped;
       analysis->nonfinite_count += w->nonfinite;

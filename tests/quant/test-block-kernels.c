@@ -57,7 +57,19 @@ typedef enum {
   DATA_WILD,        /* every magnitude: subnormals to near FLT_MAX, NaN, inf, -0 */
   DATA_TIES,        /* on the formats' midpoints and grid points */
   DATA_NF4_TIES,    /* on NF4's midpoints, in blocks whose absmax is 1 */
+  DATA_GRID_EDGES,  /* on and next to the FP4 and FP6 midpoints, subnormal ones too, at their MX scale */
 } DataKind;
+
+/* The midpoints and largest value of the FP4 and FP6 grids. */
+static const struct {
+  const float *midpoints;
+  int          n;
+  float        max;
+} grids[] = {
+  { qs_fp4_e2m1_midpoints, 7, 6.0f },
+  { qs_fp6_e2m3_midpoints, 31, 7.5f },
+  { qs_fp6_e3m2_midpoints, 31, 28.0f },
+};
 
 static void
 fill (float *x, gsize n, DataKind kind)
@@ -102,6 +114,19 @@ fill (float *x, gsize n, DataKind kind)
             else if ((r >> 16) % 3 != 0)
               mid = nextafterf (mid, (r >> 20) % 2 ? INFINITY : -INFINITY);
             x[i] = mid;
+          }
+          break;
+        case DATA_GRID_EDGES:
+          {
+            /* Blocks of 32 whose first element is the grid's largest
+             * value, so their MX scale is 2^p: the others scale back to
+             * the midpoints exactly, or a few ulps off. */
+            gsize block = i / 32, g = block % G_N_ELEMENTS (grids);
+            int p = (int) (block / G_N_ELEMENTS (grids) % 9) - 4;
+            float v = i % 32 == 0 ? grids[g].max : grids[g].midpoints[(r >> 8) % (guint64) grids[g].n];
+            for (int ulps = (int) ((r >> 16) % 5) - 2; ulps != 0; ulps += ulps > 0 ? -1 : 1)
+              v = nextafterf (v, ulps > 0 ? INFINITY : 0.0f);
+            x[i] = ldexpf ((r >> 24) % 2 ? -v : v, p);
           }
           break;
         case DATA_TIES:
@@ -290,7 +315,7 @@ test_kernels_match_reference (void)
       else
         g_assert_cmpint (qs_channel_layout_for_axis (shapes[s].shape, shapes[s].rank, shapes[s].axis, &layout), ==, QS_OK);
       x = g_new (float, layout.count);
-      for (int kind = DATA_WEIGHTS; kind <= DATA_NF4_TIES; kind++)
+      for (int kind = DATA_WEIGHTS; kind <= DATA_GRID_EDGES; kind++)
         {
           fill (x, layout.count, (DataKind) kind);
           for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
