@@ -48,6 +48,7 @@ struct _KerasNode {
   gboolean     has_constant;  /* a scalar operand: x + 3.0, x / 127.5 */
   gboolean     constant_first;
   double       constant;
+  GArray      *constant_values; /* double: a constant tensor operand (one per channel), else NULL */
   guint        order;         /* position in the config, the tie-break of the sort */
   guint        pending;       /* inputs not yet sorted */
   gboolean     reachable;
@@ -339,6 +340,7 @@ keras_node_free (KerasNode *node)
   g_ptr_array_unref (node->input_keys);
   g_ptr_array_unref (node->inputs);
   g_ptr_array_unref (node->consumers);
+  g_clear_pointer (&node->constant_values, g_array_unref);
   g_free (node);
 }
 
@@ -579,12 +581,14 @@ typedef struct {
   gboolean   has_constant;
   gboolean   constant_first;
   double     constant;
+  GArray    *constant_values; /* double: a constant tensor's values, else NULL */
 } KerasCall;
 
 static void
 keras_call_clear (KerasCall *call)
 {
   g_clear_pointer (&call->refs, g_ptr_array_unref);
+  g_clear_pointer (&call->constant_values, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KerasCall, keras_call_clear)
@@ -624,6 +628,52 @@ call_add_constant (KerasCall *call,
     }
   else
     call->has_constant = FALSE, call->constant = NAN;  /* two constants: refused later */
+}
+
+/* More values than any channel axis the engine builds. */
+#define MAX_CONSTANT_VALUES (1u << 20)
+
+/* The numbers of a nested list ([[[[0.1, 0.2, 0.3]]]]) in order; FALSE
+ * for anything else, or more than a feature map's channels could use. */
+static gboolean
+collect_numbers (JsonNode *node,
+                 int       depth,
+                 GArray   *values)
+{
+  JsonArray *items;
+
+  if (node_is_number (node))
+    {
+      double value = json_node_get_double (node);
+
+      g_array_append_val (values, value);
+      return values->len <= MAX_CONSTANT_VALUES;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) || depth > 8)
+    return FALSE;
+  items = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    if (!collect_numbers (json_array_get_element (items, i), depth + 1, values))
+      return FALSE;
+  return TRUE;
+}
+
+/* A constant tensor operand, as tf.keras writes a tf.constant it was
+ * given: its values as nested lists (EfficientNet's
+ * tf.math.multiply (x, [[[[a, b, c]]]]), per channel). FALSE when @node
+ * is not a list of numbers. */
+static gboolean
+call_add_constant_tensor (KerasCall *call,
+                          JsonNode  *node)
+{
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+
+  if (!collect_numbers (node, 0, values) || values->len == 0)
+    return FALSE;
+  call_add_constant (call, g_array_index (values, double, 0));
+  if (call->has_constant && values->len > 1)
+    call->constant_values = g_steal_pointer (&values);
+  return TRUE;
 }
 
 /* A Keras 3 call argument: a keras tensor ({"class_name":
@@ -685,10 +735,9 @@ parse_keras2_entry (KerasCall   *call,
     {
       JsonNode *value = qs_json_array_element (entry, 2);
 
-      if (!node_is_number (value))
+      if (!call_add_constant_tensor (call, value))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "layer “%s” takes a constant that is not a number; the engine takes scalar constants", layer_name);
-      call_add_constant (call, json_node_get_double (value));
     }
   else if (!call_add_ref (call, layer_name, name, entry, error))
     return FALSE;
@@ -703,10 +752,11 @@ parse_keras2_entry (KerasCall   *call,
       JsonArray *ref = json_node_get_array (y);
       const char *y_name;
 
-      if (!qs_json_node_get_string (qs_json_array_element (ref, 0), &y_name) || y_name == NULL)
+      if (qs_json_node_get_string (qs_json_array_element (ref, 0), &y_name) && y_name != NULL)
+        return call_add_ref (call, layer_name, y_name, ref, error);
+      if (!call_add_constant_tensor (call, y))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "layer “%s” takes a second operand that is neither a number nor a tensor", layer_name);
-      return call_add_ref (call, layer_name, y_name, ref, error);
     }
   else if (y != NULL && !JSON_NODE_HOLDS_NULL (y))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
@@ -853,6 +903,7 @@ flatten_layer (QsKerasBuild  *b,
       node->has_constant = call->has_constant;
       node->constant_first = call->constant_first;
       node->constant = call->constant;
+      node->constant_values = g_steal_pointer (&call->constant_values);
       if (call->refs->len == 0 && bound_input == NULL && !call->has_constant
           && member (layer, "inbound_nodes") != NULL)
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” (%s) has no inbound layer", key, class_name);
@@ -1284,9 +1335,11 @@ spec_is_plain_relu (const QsActivationSpec *spec)
 static gboolean
 is_identity_class (const char *class_name)
 {
-  /* Inference-time identities, the random augmentation layers included. */
+  /* Inference-time identities, the random augmentation layers included;
+   * StochasticDepth is ConvNeXt's (tf.keras applications) drop path. */
   static const char *const names[] = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "StochasticDepth",
     "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
     "RandomContrast", "RandomBrightness",
   };
@@ -1902,6 +1955,31 @@ build_layer_norm (QsKerasBuild  *b,
   return layer_added (b, node, status, error);
 }
 
+/* ConvNeXt's LayerScale (tf.keras applications): x * gamma per channel, an affine layer. */
+static gboolean
+build_layer_scale (QsKerasBuild  *b,
+                   KerasNode     *node,
+                   GError       **error)
+{
+  int h, w, c;
+  int64_t shape[1];
+  g_autofree float *gamma = NULL;
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  shape[0] = c;
+  if ((gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  scale = g_new (double, c);
+  shift = g_new0 (double, c);
+  for (int i = 0; i < c; i++)
+    scale[i] = gamma[i];
+  return add_affine (b, node, scale, shift, c, error);
+}
+
 /* A number or a list of one per channel (Rescaling's scale and offset,
  * Normalization's mean and variance in its config). */
 static gboolean
@@ -2035,7 +2113,8 @@ typedef enum {
   OP_DIVIDE,
 } ScalarOp;
 
-/* x op constant (or constant op x) as an affine layer. */
+/* x op constant (or constant op x) as an affine layer; the constant is
+ * one number or one per channel (a constant tensor of shape [1, 1, 1, C]). */
 static gboolean
 build_scalar_op (QsKerasBuild  *b,
                  KerasNode     *node,
@@ -2043,40 +2122,52 @@ build_scalar_op (QsKerasBuild  *b,
                  GError       **error)
 {
   int h, w, c;
-  double k = node->constant, scale = 1.0, shift = 0.0;
   g_autofree double *scales = NULL;
   g_autofree double *shifts = NULL;
+  guint n_values = node->constant_values != NULL ? node->constant_values->len : 1;
 
   if (node->inputs->len != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
                  node->name, node->inputs->len);
-  switch (op)
-    {
-    case OP_ADD:
-      shift = k;
-      break;
-    case OP_SUBTRACT:
-      scale = node->constant_first ? -1.0 : 1.0;
-      shift = node->constant_first ? k : -k;
-      break;
-    case OP_MULTIPLY:
-      scale = k;
-      break;
-    case OP_DIVIDE:
-    default:
-      if (node->constant_first || k == 0.0)
-        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                     "%s layer “%s” divides %s; the engine divides a tensor by a nonzero constant",
-                     node->class_name, node->name, node->constant_first ? "a constant by a tensor" : "by zero");
-      scale = 1.0 / k;
-      break;
-    }
   input_shape (b, node, 0, &h, &w, &c);
+  if (n_values != 1 && n_values != (guint) c)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines its %d-channel input with a constant of %u values; the engine takes one "
+                 "value or one per channel", node->class_name, node->name, c, n_values);
   scales = g_new (double, c);
   shifts = g_new (double, c);
   for (int i = 0; i < c; i++)
-    scales[i] = scale, shifts[i] = shift;
+    {
+      double k = n_values == 1 ? node->constant : g_array_index (node->constant_values, double, i);
+      double scale = 1.0, shift = 0.0;
+
+      switch (op)
+        {
+        case OP_ADD:
+          shift = k;
+          break;
+        case OP_SUBTRACT:
+          scale = node->constant_first ? -1.0 : 1.0;
+          shift = node->constant_first ? k : -k;
+          break;
+        case OP_MULTIPLY:
+          scale = k;
+          break;
+        case OP_DIVIDE:
+        default:
+          if (node->constant_first || k == 0.0)
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "%s layer “%s” divides %s; the engine divides a tensor by a nonzero constant",
+                         node->class_name, node->name, node->constant_first ? "a constant by a tensor" : "by zero");
+          scale = 1.0 / k;
+          break;
+        }
+      if (!isfinite (k))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” has a constant that is not finite",
+                     node->name);
+      scales[i] = scale, shifts[i] = shift;
+    }
   return add_affine (b, node, scales, shifts, c, error);
 }
 
@@ -2210,7 +2301,8 @@ is_sixth (const KerasNode *node)
 {
   ScalarOp op;
 
-  return node != NULL && node->has_constant && !node->constant_first && node->inputs->len == 1
+  return node != NULL && node->has_constant && node->constant_values == NULL && !node->constant_first
+    && node->inputs->len == 1
     && binary_op_of (node, &op)
     && ((op == OP_MULTIPLY && fabs (node->constant - 1.0 / 6.0) < 1e-6)
         || (op == OP_DIVIDE && node->constant == 6.0));
@@ -2233,7 +2325,8 @@ build_hard_pattern (QsKerasBuild  *b,
   float max;
 
   *built = FALSE;
-  if (!add->has_constant || add->constant_first || add->constant != 3.0 || add->inputs->len != 1
+  if (!add->has_constant || add->constant_values != NULL || add->constant_first || add->constant != 3.0
+      || add->inputs->len != 1
       || !binary_op_of (add, &op) || op != OP_ADD
       || (relu = only_reader (b, add)) == NULL || !plain_relu_layer (b, relu, &max) || max != 6.0f
       || relu->inputs->len != 1 || !is_sixth (sixth = only_reader (b, relu)))
@@ -2602,6 +2695,8 @@ build_node (QsKerasBuild  *b,
     return build_activation (b, node, error);
   if (g_str_equal (c, "Rescaling"))
     return build_rescaling (b, node, error);
+  if (g_str_equal (c, "LayerScale"))
+    return build_layer_scale (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
