@@ -852,8 +852,29 @@ ARCHITECTURES = {
 }
 
 
+# Reduced versions small enough to commit with their weights (tests/data/keras-apps/):
+# the applications' own generic builders at a smaller width, depth and input, 10 classes.
+SMALL = {
+    "mobilenet_small": ("mobilenet", "MobileNet", 64, dict(alpha=0.25, classes=10, weights=None)),
+    "efficientnet_small": ("efficientnet", "EfficientNet", 64, dict(
+        width_coefficient=0.25, depth_coefficient=0.3, default_size=64, model_name="efficientnet_small",
+        classes=10, weights=None)),
+    "convnext_small": ("convnext", "ConvNeXt", 64, dict(
+        depths=[1, 1, 2, 1], projection_dims=[16, 24, 32, 48], drop_path_rate=0.1, model_name="convnext_small",
+        classes=10, weights=None)),
+    "nasnet_small": ("nasnet", "NASNet", 64, dict(
+        penultimate_filters=96, num_blocks=1, stem_block_filters=8, skip_reduction=False, classes=10,
+        weights=None, default_size=64)),
+}
+SMALL_PREPROCESS = {"mobilenet_small": "tf", "efficientnet_small": "none", "convnext_small": "none",
+                    "nasnet_small": "tf"}
+
+
 def build_model(src, name, size=None, weights="imagenet", **extra):
-    module_name, function, default_size, kwargs = ARCHITECTURES[name]
+    module_name, function, default_size, kwargs = ARCHITECTURES[name] if name in ARCHITECTURES else SMALL[name]
+    if "weights" in kwargs:
+        weights = kwargs["weights"]
+        kwargs = {k: v for k, v in kwargs.items() if k != "weights"}
     reset_names()
     del CURRENT_GRAPH[:]
     if module_name == "resnet_v2":
@@ -874,8 +895,7 @@ def random_weight(rng, layer, name, shape, kind, dtype):
     if dtype == "int64":
         return np.asarray(1000, dtype=np.int64).reshape(shape)
     if kind in ("gamma",):
-        base = 0.5 if isinstance(layer, BatchNormalization) else 1.0
-        return rng.uniform(0.6 * base, 1.2 * base, shape).astype(np.float32)
+        return rng.uniform(0.6, 1.2, shape).astype(np.float32)
     if kind in ("beta", "bias", "moving_mean"):
         return rng.normal(0.0, 0.1, shape).astype(np.float32)
     if kind == "moving_variance":
@@ -973,10 +993,11 @@ def _json_default(value):
 class Reference:
     """Runs a tf.keras 2.x model_config on NHWC float64 tensors, weights read from the h5 file."""
 
-    def __init__(self, path):
+    def __init__(self, path, calibrate=False):
         import torch
         self.torch = torch
-        self.f = h5py.File(path, "r")
+        self.calibrate = calibrate
+        self.f = h5py.File(path, "r+" if calibrate else "r")
         self.config = json.loads(self.f.attrs["model_config"])
         self.weights = self.f["model_weights"]
 
@@ -989,12 +1010,24 @@ class Reference:
                 return self.torch.from_numpy(np.asarray(g[n], dtype=np.float64))
         return None
 
+    def set_weight(self, group, layer, name, values):
+        g = self.weights[group]
+        for n in g.attrs["weight_names"]:
+            n = n.decode() if isinstance(n, bytes) else n
+            if n == layer + "/" + name + ":0":
+                g[n][...] = values.numpy().astype(np.float32)
+                return
+        raise KeyError(layer + "/" + name)
+
     def run(self, images):
         torch = self.torch
         x = torch.from_numpy(np.asarray(images, dtype=np.float64))
         values = {}
         out = self.model(self.config, x, values, None)
         return out.numpy()
+
+    def is_output(self, layer):
+        return layer["config"]["name"] == self.config["config"]["output_layers"][0][0]
 
     def model(self, model, x, values, group):
         config = model["config"]
@@ -1055,8 +1088,15 @@ class Reference:
             y = x @ w("kernel")
             if c["use_bias"]:
                 y = y + w("bias")
+            if c["activation"] == "softmax" and self.is_output(layer):
+                return y
             return self.activation(y, c["activation"])
         if cls == "BatchNormalization":
+            if self.calibrate:
+                # a trained network's statistics: those of the data
+                dims = tuple(range(x.dim() - 1))
+                self.set_weight(g, name, "moving_mean", x.mean(dim=dims))
+                self.set_weight(g, name, "moving_variance", x.var(dim=dims, unbiased=False))
             gamma = w("gamma") if c["scale"] else 1.0
             beta = w("beta") if c["center"] else 0.0
             return (x - w("moving_mean")) / torch.sqrt(w("moving_variance") + c["epsilon"]) * gamma + beta
@@ -1074,6 +1114,8 @@ class Reference:
         if cls in ("StochasticDepth", "Dropout"):
             return x
         if cls == "Activation":
+            if c["activation"] == "softmax" and self.is_output(layer):
+                return x   # the logits: the engine scores the argmax, which softmax keeps
             return self.activation(x, c["activation"])
         if cls == "ReLU":
             y = torch.where(x >= c["threshold"], x, c["negative_slope"] * (x - c["threshold"]))
@@ -1223,6 +1265,36 @@ def preprocess(images, mode):
     return x
 
 
+def input_size(path):
+    config = json.loads(h5py.File(path, "r").attrs["model_config"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "InputLayer":
+            return layer["config"]["batch_input_shape"][1]
+    raise ValueError(path + ": no InputLayer")
+
+
+def reference_entry(out_dir, name, path, count, seed, mode):
+    """Images for @path's model (x preprocessed as float32, y the reference's
+    classes) in <name>-images.h5, and the reference's float32 logits."""
+    size = input_size(path)
+    images = preprocess(make_images(count, size, seed), mode).astype(np.float32)
+    logits = Reference(path).run(images)
+    classes = logits.argmax(axis=1)
+    images_file = name + "-images.h5"
+    with h5py.File(os.path.join(out_dir, images_file), "w") as f:
+        f.create_dataset("x", data=images, compression="gzip")
+        f.create_dataset("y", data=classes.astype(np.int32))
+    ties = []
+    for i, row in enumerate(logits):
+        order = np.argsort(row)[::-1]
+        largest = max(1.0, float(np.abs(row).max()))
+        if row[order[0]] - row[order[1]] < 1e-4 * largest:
+            ties.append([i, int(order[0]), int(order[1])])
+    return {"name": name, "file": os.path.basename(path), "images": images_file, "preprocess": mode,
+            "fp32_logits": [[float("%.7g" % v) for v in row] for row in logits],
+            "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keras-src", default=DEFAULT_SRC)
@@ -1231,6 +1303,10 @@ def main():
     parser.add_argument("--configs", default="", help="also write each model_config JSON into this directory")
     parser.add_argument("--predict", nargs=2, metavar=("FILE", "IMAGES"))
     parser.add_argument("--preprocess", default="none")
+    parser.add_argument("--reference", action="store_true",
+                        help="also write images and the reference's logits (reference.json) into --out")
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--ci", metavar="DIR", help="write tests/data/keras-apps/ into DIR")
     args = parser.parse_args()
 
     if args.predict:
@@ -1239,6 +1315,9 @@ def main():
         json.dump(logits.tolist(), sys.stdout)
         return
 
+    if args.ci:
+        write_ci(args.keras_src, args.ci)
+        return
     install_stand_in()
     os.makedirs(args.out, exist_ok=True)
     names = [n for n in args.only.split(",") if n] or list(ARCHITECTURES)
@@ -1246,12 +1325,96 @@ def main():
         model = build_model(args.keras_src, name)
         path = os.path.join(args.out, name + ".h5")
         config = save_h5(model, path)
+        # BatchNormalization statistics measured on images, as training leaves them
+        size = model.inputs.shape[1]
+        Reference(path, calibrate=True).run(preprocess(make_images(8, size, 1), PREPROCESS[name]))
         if args.configs:
             os.makedirs(args.configs, exist_ok=True)
             with open(os.path.join(args.configs, name + ".json"), "w") as out:
                 json.dump(config, out, default=_json_default, indent=None, separators=(", ", ": "))
                 out.write("\n")
         print("%s: %d layers -> %s" % (name, len(model.layers), path), file=sys.stderr)
+    if args.reference:
+        write_reference(args.out, [(name, os.path.join(args.out, name + ".h5"), PREPROCESS[name]) for name in names],
+                        args.images)
+
+
+def weight_manifest(path):
+    """[group, weight name without ":0", shape] of every float weight of the file, in file order."""
+    out = []
+    with h5py.File(path, "r") as f:
+        g = f["model_weights"]
+        for layer in g.attrs["layer_names"]:
+            layer = layer.decode()
+            for n in g[layer].attrs["weight_names"]:
+                n = n.decode()
+                if g[layer][n].dtype.kind == "f":
+                    out.append([layer, n[:-2] if n.endswith(":0") else n, list(g[layer][n].shape)])
+    return out
+
+
+def config_facts(config):
+    """What the engine must build from a model_config, counted from the config alone."""
+    weighted = 0
+    layers = 0
+
+    def walk(model):
+        nonlocal weighted, layers
+        for layer in model["config"]["layers"]:
+            cls = layer["class_name"]
+            if cls in ("Sequential", "Functional"):
+                walk(layer)
+                continue
+            layers += 1
+            if cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+                weighted += 1
+            elif cls == "SeparableConv2D":
+                weighted += 2
+    walk(config)
+    return layers, weighted
+
+
+def write_ci(src, out_dir):
+    """tests/data/keras-apps/: every architecture's model_config with what it implies
+    (architectures.json), and the reduced models with images and the reference's logits."""
+    install_stand_in()
+    os.makedirs(out_dir, exist_ok=True)
+    index = []
+    tmp = os.path.join(out_dir, ".tmp.h5")
+    for name in ARCHITECTURES:
+        model = build_model(src, name)
+        config = save_h5(model, tmp)
+        with open(os.path.join(out_dir, name + ".json"), "w") as out:
+            json.dump(config, out, default=_json_default)
+            out.write("\n")
+        layers, weighted = config_facts(json.loads(json.dumps(config, default=_json_default)))
+        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+                      "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
+                      "weights": weight_manifest(tmp)})
+    os.remove(tmp)
+    with open(os.path.join(out_dir, "architectures.json"), "w") as out:
+        json.dump({"generator": "tests/reference/make_keras_applications.py --ci", "architectures": index}, out)
+        out.write("\n")
+    models = []
+    for name in SMALL:
+        model = build_model(src, name)
+        path = os.path.join(out_dir, name + ".h5")
+        save_h5(model, path)
+        Reference(path, calibrate=True).run(preprocess(make_images(8, model.inputs.shape[1], 1),
+                                                       SMALL_PREPROCESS[name]))
+        models.append((name, path, SMALL_PREPROCESS[name]))
+    write_reference(out_dir, models, 8)
+
+
+def write_reference(out_dir, models, count):
+    entries = []
+    for i, (name, path, mode) in enumerate(models):
+        entries.append(reference_entry(out_dir, name, path, count, 100 + i, mode))
+        print("%s: reference %s" % (name, entries[-1]["fp32_predictions"]), file=sys.stderr)
+    with open(os.path.join(out_dir, "reference.json"), "w") as out:
+        json.dump({"generator": "tests/reference/make_keras_applications.py", "keras_version": KERAS_VERSION,
+                   "models": entries}, out, indent=1)
+        out.write("\n")
 
 
 if __name__ == "__main__":
