@@ -656,14 +656,15 @@ class Model:
     def load_weights(self, path, **kwargs):
         pass   # the published weights are not used: random ones are written instead
 
-    def layer_entry(self, layer):
+    @staticmethod
+    def plain_entry(layer):
         return {"class_name": layer.class_name, "config": layer.get_config(), "name": layer.name,
                 "inbound_nodes": layer.inbound}
 
     def get_config(self):
         layers = []
         for layer in self.layers:
-            entry = layer.layer_entry(layer) if isinstance(layer, Model) else self.layer_entry(layer)
+            entry = layer.layer_entry(layer) if isinstance(layer, Model) else Model.plain_entry(layer)
             layers.append(entry)
         return {"name": self.name, "trainable": True, "layers": layers,
                 "input_layers": [[self.inputs.layer.name, 0, 0]], "output_layers": [[self.outputs.layer.name, 0, 0]]}
@@ -672,12 +673,29 @@ class Model:
         return {"class_name": "Functional", "config": self.get_config(), "keras_version": KERAS_VERSION,
                 "backend": "tensorflow"}
 
+    @property
+    def seq_layers(self):
+        return [l for l in self.layers if not isinstance(l, InputLayer)]
+
     def legacy_weights(self):
-        out = []
-        for layer in self.layers:
-            for w in layer.legacy_weights():
-                out.append((layer,) + w)
-        return out
+        """A nested model's weights as its outer model saves them: every inner
+        layer's trainable weights, then the others, named <layer>/<weight>."""
+        inner = [(l, w) for l in self.seq_layers for w in l.weights]
+        return ([(l.name + "/" + w[0],) + w[1:] for l, w in inner if w[3]]
+                + [(l.name + "/" + w[0],) + w[1:] for l, w in inner if not w[3]])
+
+    def __call__(self, x, training=None):
+        """The model as a layer of another (transfer learning: base (inputs, training=False))."""
+        self.class_name = "Functional"
+        self.inbound = [[x.history() + [{"training": training} if training is not None else {}]]]
+        self.input_tensors = [x]
+        self.output = KTensor(self.outputs.shape, self, 1)
+        CURRENT_GRAPH.append(self)
+        return self.output
+
+    def layer_entry(self, _):
+        return {"class_name": "Functional", "config": self.get_config(), "name": self.name,
+                "inbound_nodes": self.inbound}
 
 
 class Sequential(Model, Layer):
@@ -687,7 +705,7 @@ class Sequential(Model, Layer):
 
     def __init__(self, layers, name=None):
         self.name = name or unique_name("sequential")
-        self.seq_layers = layers
+        self.layers = layers
         self.class_name = "Sequential"
         self.trainable = True
         self.weights = []
@@ -699,7 +717,7 @@ class Sequential(Model, Layer):
         t = inner_input.output
         for layer in self.seq_layers:
             t = layer(t)
-        self.inner = [inner_input] + list(self.seq_layers)
+        self.inner = [inner_input] + list(self.layers)
         CURRENT_GRAPH[:] = saved
         self.inbound = [[x.history() + [{}]]]
         self.input_tensors = [x]
@@ -712,10 +730,6 @@ class Sequential(Model, Layer):
         return {"class_name": "Sequential", "config": {"name": self.name, "layers": layers},
                 "name": self.name, "inbound_nodes": self.inbound}
 
-    def legacy_weights(self):
-        inner = [(l, w) for l in self.seq_layers for w in l.weights]
-        return ([(l.name + "/" + w[0],) + w[1:] for l, w in inner if w[3]]
-                + [(l.name + "/" + w[0],) + w[1:] for l, w in inner if not w[3]])
 
 
 class VersionAwareLayers:
@@ -849,6 +863,7 @@ ARCHITECTURES = {
     "nasnet_mobile": ("nasnet", "NASNetMobile", 224, {}),
     "convnext_tiny": ("convnext", "ConvNeXtTiny", 224, {}),
     "vgg16": ("vgg16", "VGG16", 224, {}),
+    "mobilenet_transfer": (None, None, 224, {}),   # transfer_model()
 }
 
 
@@ -870,7 +885,23 @@ SMALL_PREPROCESS = {"mobilenet_small": "tf", "efficientnet_small": "none", "conv
                     "nasnet_small": "tf"}
 
 
+def transfer_model(src):
+    """What fine-tuning writes: a headless MobileNet called inside a new model, a new head."""
+    m = load_application(src, "mobilenet")
+    base = m.MobileNet(weights="imagenet", include_top=False, input_shape=(224, 224, 3))
+    inputs = Input(shape=(224, 224, 3))
+    x = base(inputs, training=False)
+    x = GlobalAveragePooling2D()(x)
+    x = Dropout(0.2)(x)
+    outputs = Dense(5, activation="softmax")(x)
+    return Model(inputs, outputs)
+
+
 def build_model(src, name, size=None, weights="imagenet", **extra):
+    if name == "mobilenet_transfer":
+        reset_names()
+        del CURRENT_GRAPH[:]
+        return transfer_model(src)
     module_name, function, default_size, kwargs = ARCHITECTURES[name] if name in ARCHITECTURES else SMALL[name]
     if "weights" in kwargs:
         weights = kwargs["weights"]
@@ -940,7 +971,7 @@ def save_h5(model, path, seed=0):
             for w in layer.legacy_weights():
                 wname, shape, kind, trainable, dtype = w
                 owner = layer
-                if isinstance(layer, Sequential):
+                if isinstance(layer, Model):
                     owner = next(l for l in layer.seq_layers if wname.startswith(l.name + "/"))
                 values[(layer.name, wname)] = random_weight(rng, owner, wname.split("/")[-1], shape, kind, dtype)
         for layer in sorted(model.layers, key=lambda l: l.name):
@@ -948,7 +979,7 @@ def save_h5(model, path, seed=0):
             names = []
             for w in layer.legacy_weights():
                 wname = w[0]
-                full = (wname if isinstance(layer, Sequential) else layer.name + "/" + wname) + ":0"
+                full = (wname if isinstance(layer, Model) else layer.name + "/" + wname) + ":0"
                 names.append(full.encode("utf8"))
             save_attributes(lg, "weight_names", names)
             for w, full in zip(layer.legacy_weights(), names):
@@ -1250,7 +1281,7 @@ def make_images(count, size, seed):
 PREPROCESS = {
     "inception_v3": "tf", "resnet50": "caffe", "resnet50v2": "tf", "densenet121": "torch", "xception": "tf",
     "efficientnetb0": "none", "mobilenet": "tf", "mobilenet_v3_small": "none", "nasnet_mobile": "tf",
-    "convnext_tiny": "none", "vgg16": "caffe",
+    "convnext_tiny": "none", "vgg16": "caffe", "mobilenet_transfer": "tf",
 }
 
 
