@@ -49,6 +49,7 @@ struct _KerasNode {
   gboolean     constant_first;
   double       constant;
   GArray      *constant_values; /* double: a constant tensor operand (one per channel), else NULL */
+  JsonObject  *call_kwargs;   /* a Keras 2 call's keyword arguments (TFOpLambda's axis, ...), borrowed */
   guint        order;         /* position in the config, the tie-break of the sort */
   guint        pending;       /* inputs not yet sorted */
   gboolean     reachable;
@@ -582,6 +583,7 @@ typedef struct {
   gboolean   constant_first;
   double     constant;
   GArray    *constant_values; /* double: a constant tensor's values, else NULL */
+  JsonObject *kwargs;         /* Keras 2's keyword arguments of the call, borrowed */
 } KerasCall;
 
 static void
@@ -744,6 +746,7 @@ parse_keras2_entry (KerasCall   *call,
   if (!with_kwargs)
     return TRUE;
   (void) qs_json_node_get_object (qs_json_array_element (entry, 3), &kwargs);
+  call->kwargs = kwargs;
   y = member (kwargs, "y");
   if (y != NULL && node_is_number (y))
     call_add_constant (call, json_node_get_double (y));
@@ -904,6 +907,7 @@ flatten_layer (QsKerasBuild  *b,
       node->constant_first = call->constant_first;
       node->constant = call->constant;
       node->constant_values = g_steal_pointer (&call->constant_values);
+      node->call_kwargs = call->kwargs;
       if (call->refs->len == 0 && bound_input == NULL && !call->has_constant
           && member (layer, "inbound_nodes") != NULL)
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” (%s) has no inbound layer", key, class_name);
@@ -1364,6 +1368,9 @@ is_softmax_layer (const KerasNode *node)
 {
   if (g_str_equal (node->class_name, "Softmax"))
     return TRUE;
+  if (g_str_equal (node->class_name, "TFOpLambda"))
+    return g_strcmp0 (string_member (node->config, "function"), "nn.softmax") == 0
+      || g_strcmp0 (string_member (node->config, "function"), "math.softmax") == 0;
   return g_str_equal (node->class_name, "Activation")
     && g_strcmp0 (string_member (node->config, "activation"), "softmax") == 0;
 }
@@ -2366,6 +2373,68 @@ build_hard_pattern (QsKerasBuild  *b,
   return TRUE;
 }
 
+/* A TFOpLambda applying an activation function (tf.nn.relu, tf.math.sigmoid, ...), as
+ * converters from other frameworks write them; FALSE for another function. */
+static gboolean
+tf_function_activation (const QsKerasBuild *b,
+                        const KerasNode    *node,
+                        QsActivationSpec   *spec)
+{
+  static const struct {
+    const char *function;
+    const char *activation;
+  } functions[] = {
+    { "nn.relu", "relu" }, { "nn.relu6", "relu6" }, { "math.sigmoid", "sigmoid" }, { "nn.sigmoid", "sigmoid" },
+    { "math.tanh", "tanh" }, { "nn.tanh", "tanh" }, { "nn.silu", "swish" }, { "nn.swish", "swish" },
+    { "nn.elu", "elu" }, { "nn.softmax", "softmax" }, { "math.softmax", "softmax" }, { "nn.gelu", "gelu" },
+  };
+  const char *function = string_member (node->config, "function");
+
+  for (gsize i = 0; function != NULL && i < G_N_ELEMENTS (functions); i++)
+    if (g_str_equal (function, functions[i].function))
+      return activation_from_name (b, functions[i].activation, spec);
+  return FALSE;
+}
+
+/* The keyword arguments of a TFOpLambda the engine cannot honour: tf.nn.gelu's tanh
+ * approximation, a softmax over another axis. NULL when it runs as the function's default. */
+static const char *
+unsupported_function_kwargs (const KerasNode        *node,
+                             const QsActivationSpec *spec)
+{
+  int64_t axis = -1;
+
+  if (spec->kind == QS_ACTIVATION_GELU && bool_member (node->call_kwargs, "approximate", FALSE))
+    return "the tanh approximation of gelu";
+  if (spec->kind == QS_ACTIVATION_SOFTMAX && member (node->call_kwargs, "axis") != NULL
+      && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node->rank)))
+    return "a softmax over another axis than the channels";
+  return NULL;
+}
+
+/* tf.math.reduce_mean / reduce_max over the height and width ([1, 2]) of a map: global pooling. */
+static gboolean
+is_spatial_reduction (const KerasNode *node,
+                      gboolean        *max)
+{
+  const char *function = string_member (node->config, "function");
+  JsonArray *axis = array_member (node->call_kwargs, "axis");
+  int64_t a0 = 0, a1 = 0;
+
+  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2
+      || !qs_json_node_get_int (json_array_get_element (axis, 0), &a0)
+      || !qs_json_node_get_int (json_array_get_element (axis, 1), &a1))
+    return FALSE;
+  *max = g_str_equal (function, "math.reduce_max");
+  return (*max || g_str_equal (function, "math.reduce_mean"))
+    && ((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1) || (a0 == -3 && a1 == -2) || (a0 == -2 && a1 == -3));
+}
+
+static gboolean build_global_pool (QsKerasBuild  *b,
+                                   KerasNode     *node,
+                                   gboolean       max,
+                                   GError       **error);
+
 /* The arithmetic layers: merges, or an affine layer for a constant operand. */
 static gboolean
 build_arithmetic (QsKerasBuild  *b,
@@ -2373,15 +2442,43 @@ build_arithmetic (QsKerasBuild  *b,
                   GError       **error)
 {
   ScalarOp op;
-  gboolean built;
+  gboolean built, max;
+  QsActivationSpec spec;
 
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len == 1)
+    {
+      const char *refused;
+
+      node->rank = input_rank (node);
+      if (tf_function_activation (b, node, &spec))
+        {
+          if ((refused = unsupported_function_kwargs (node, &spec)) != NULL)
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” computes %s, which the engine does not run",
+                         node->name, refused);
+          if (spec.kind == QS_ACTIVATION_SOFTMAX && node->drop_softmax)
+            {
+              node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+              return TRUE;
+            }
+          return set_inputs (b, node, error)
+            && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+        }
+      if (is_spatial_reduction (node, &max))
+        {
+          if (!build_global_pool (b, node, max, error))
+            return FALSE;
+          node->rank = bool_member (node->call_kwargs, "keepdims", FALSE) ? input_rank (node) : 2;
+          return TRUE;
+        }
+    }
   if (!binary_op_of (node, &op))
     {
       const char *function = string_member (node->config, "function");
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors)",
+                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors, "
+                   "activation functions, and reduce_mean and reduce_max over height and width)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))

@@ -247,6 +247,71 @@ test_graph (gconstpointer data)
   g_unlink (path);
 }
 
+/* The functions converters write as TFOpLambda layers, with a constant tensor operand
+ * (EfficientNet's per-channel multiply), checked against the same computation by hand:
+ * x (2x2x3) * [1, -2, 0.5] -> tf.nn.relu -> tf.math.reduce_mean over [1, 2] -> Dense (2)
+ * -> tf.nn.softmax (dropped: the engine scores the argmax of the logits). */
+static const char tf_functions_config[] =
+  "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+  "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 2, 2, 3], \"name\": \"in\"},"
+  " \"name\": \"in\", \"inbound_nodes\": []},"
+  "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.multiply\", \"function\": \"math.multiply\"},"
+  " \"name\": \"tf.math.multiply\", \"inbound_nodes\": [[[\"in\", 0, 0, {\"y\": [[[[1.0, -2.0, 0.5]]]], \"name\": null}]]]},"
+  "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.nn.relu\", \"function\": \"nn.relu\"},"
+  " \"name\": \"tf.nn.relu\", \"inbound_nodes\": [[[\"tf.math.multiply\", 0, 0, {\"name\": null}]]]},"
+  "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.reduce_mean\", \"function\": \"math.reduce_mean\"},"
+  " \"name\": \"tf.math.reduce_mean\", \"inbound_nodes\": [[[\"tf.nn.relu\", 0, 0, {\"axis\": [1, 2], \"keepdims\": false}]]]},"
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 2, \"activation\": \"linear\", \"use_bias\": true},"
+  " \"name\": \"dense\", \"inbound_nodes\": [[[\"tf.math.reduce_mean\", 0, 0, {}]]]},"
+  "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.nn.softmax\", \"function\": \"nn.softmax\"},"
+  " \"name\": \"tf.nn.softmax\", \"inbound_nodes\": [[[\"dense\", 0, 0, {\"name\": null}]]]}],"
+  " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"tf.nn.softmax\", 0, 0]]}}";
+
+static void
+test_tf_functions (void)
+{
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "dense/kernel", 2, { 3, 2 }, 0.0 },
+    { NULL, "dense/bias", 1, { 2 }, 0.0 },
+  };
+  static const double k[3] = { 1.0, -2.0, 0.5 };
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GRand) rng = g_rand_new_with_seed (11);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = keras_fixture_write (fx.tmpdir, "tf-functions.h5", tf_functions_config, weights,
+                                               G_N_ELEMENTS (weights), TRUE, rng, values);
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  g_autofree float *images = random_images (rng, 3, 2, 2, 3);
+  g_autofree float *out = NULL;
+  const float *kernel, *bias;
+  QsEngineModel *model;
+
+  g_assert_no_error (error);
+  model = qs_keras_model_load (file, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 2);
+  kernel = g_hash_table_lookup (values, "dense/kernel");
+  bias = g_hash_table_lookup (values, "dense/bias");
+  out = forward (model, NULL, images, 3);
+  for (int n = 0; n < 3; n++)
+    for (int j = 0; j < 2; j++)
+      {
+        double logit = bias[j];
+
+        for (int c = 0; c < 3; c++)
+          {
+            double mean = 0.0;
+
+            for (int p = 0; p < 4; p++)
+              mean += MAX (images[(n * 4 + p) * 3 + c] * k[c], 0.0) / 4.0;
+            logit += mean * kernel[c * 2 + j];
+          }
+        g_assert_cmpfloat_with_epsilon (out[n * 2 + j], logit, 1e-5);
+      }
+  qs_engine_model_free (model);
+  g_unlink (path);
+}
+
 /* Whether @predicted is the reference's class for @image, or the other of a near tie it lists. */
 static gboolean
 matches_reference (JsonObject *entry,
@@ -417,6 +482,7 @@ main (int    argc,
 
       g_test_add_data_func (test, arch, test_graph);
     }
+  g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   reference_path = g_build_filename (fx.apps_dir, "reference.json", NULL);
   reference = load_json (reference_path);
   models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
