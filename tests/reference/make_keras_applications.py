@@ -1337,6 +1337,7 @@ def main():
     parser.add_argument("--reference", action="store_true",
                         help="also write images and the reference's logits (reference.json) into --out")
     parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="keep model files already in --out")
     parser.add_argument("--ci", metavar="DIR", help="write tests/data/keras-apps/ into DIR")
     args = parser.parse_args()
 
@@ -1353,8 +1354,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     names = [n for n in args.only.split(",") if n] or list(ARCHITECTURES)
     for name in names:
-        model = build_model(args.keras_src, name)
         path = os.path.join(args.out, name + ".h5")
+        if args.reuse and os.path.exists(path):
+            continue
+        model = build_model(args.keras_src, name)
         config = save_h5(model, path)
         # BatchNormalization statistics measured on images, as training leaves them
         size = model.inputs.shape[1]
