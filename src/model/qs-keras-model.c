@@ -285,6 +285,10 @@ layer_name_of (JsonObject *layer)
 {
   const char *name = string_member (object_member (layer, "config"), "name");
 
+  /* TF 2.0-2.3's TensorFlowOpLayer is "tf_op_layer_AddV2" to its readers, "AddV2" in its config. */
+  if (g_strcmp0 (string_member (layer, "class_name"), "TensorFlowOpLayer") == 0 && string_member (layer, "name") != NULL)
+    return string_member (layer, "name");
+
   return name != NULL ? name : string_member (layer, "name");
 }
 
@@ -770,12 +774,45 @@ parse_keras2_entry (KerasCall   *call,
 /* The layer names and constants of @layer's one call. Keras 2:
  * [[[name, 0, 0, {}], ...]] (TFOpLambda: [[name, 0, 0, {"y": 3.0}]]);
  * Keras 3: [{"args": [...], "kwargs": {...}}]. No inbound node: no refs. */
+static gboolean parse_call_inputs (QsKerasBuild  *b,
+                                   JsonObject    *layer,
+                                   const char    *layer_name,
+                                   KerasCall     *call,
+                                   GError       **error);
+
+/* @layer's call, and for TF 2.0-2.3's TensorFlowOpLayer the constant operands of its
+ * config ({"constants": {"1": 3.0}}: the operation's input 1 is 3.0). */
 static gboolean
 parse_call (QsKerasBuild  *b,
             JsonObject    *layer,
             const char    *layer_name,
             KerasCall     *call,
             GError       **error)
+{
+  JsonObject *constants = object_member (object_member (layer, "config"), "constants");
+  g_autoptr(GList) keys = NULL;
+
+  if (!parse_call_inputs (b, layer, layer_name, call, error))
+    return FALSE;
+  if (g_strcmp0 (string_member (layer, "class_name"), "TensorFlowOpLayer") != 0 || constants == NULL)
+    return TRUE;
+  keys = json_object_get_members (constants);
+  for (GList *l = keys; l != NULL; l = l->next)
+    {
+      if (!call_add_constant_tensor (call, json_object_get_member (constants, l->data)))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” takes a constant that is not a number; the engine takes scalar constants", layer_name);
+      call->constant_first = g_str_equal (l->data, "0");
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_call_inputs (QsKerasBuild  *b,
+                   JsonObject    *layer,
+                   const char    *layer_name,
+                   KerasCall     *call,
+                   GError       **error)
 {
   JsonArray *nodes = array_member (layer, "inbound_nodes");
   JsonNode *first;
@@ -2274,6 +2311,9 @@ binary_op_of (const KerasNode *node,
     { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
     { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
     { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
+    /* TF 2.0-2.3's TensorFlowOpLayer names the graph operation */
+    { "AddV2", OP_ADD }, { "Add", OP_ADD }, { "Sub", OP_SUBTRACT }, { "Mul", OP_MULTIPLY },
+    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE },
   };
   const char *function;
 
@@ -2283,7 +2323,13 @@ binary_op_of (const KerasNode *node,
         *op = classes[i].op;
         return TRUE;
       }
-  if (!g_str_equal (node->class_name, "TFOpLambda") || (function = string_member (node->config, "function")) == NULL)
+  if (g_str_equal (node->class_name, "TensorFlowOpLayer"))
+    function = string_member (object_member (node->config, "node_def"), "op");
+  else if (g_str_equal (node->class_name, "TFOpLambda"))
+    function = string_member (node->config, "function");
+  else
+    function = NULL;
+  if (function == NULL)
     return FALSE;
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
     if (g_str_equal (function, functions[i].name))
@@ -2759,6 +2805,7 @@ build_node (QsKerasBuild  *b,
     return build_batch_norm (b, node, error);
   if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
       || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
+      || g_str_equal (c, "TensorFlowOpLayer")
       || g_str_equal (c, "SlicingOpLambda"))
     return build_arithmetic (b, node, error);
   if (g_str_equal (c, "Average"))

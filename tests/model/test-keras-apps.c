@@ -312,6 +312,51 @@ test_tf_functions (void)
   g_unlink (path);
 }
 
+/* MobileNetV3's hard swish as TF 2.3 saved it, with TensorFlowOpLayer operations:
+ * x * ReLU6 (x + 3) * (1 / 6), the operations named "tf_op_layer_AddV2" by their
+ * readers and "AddV2" in their configs, the constants in "constants". */
+static const char tf_op_layer_config[] =
+  "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+  "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 1, 1, 8], \"name\": \"in\"},"
+  " \"name\": \"in\", \"inbound_nodes\": []},"
+  "{\"class_name\": \"TensorFlowOpLayer\", \"config\": {\"name\": \"AddV2\", \"trainable\": true, \"dtype\": \"float32\","
+  " \"node_def\": {\"name\": \"AddV2\", \"op\": \"AddV2\", \"input\": [\"in\", \"AddV2/y\"],"
+  " \"attr\": {\"T\": {\"type\": \"DT_FLOAT\"}}}, \"constants\": {\"1\": 3.0}},"
+  " \"name\": \"tf_op_layer_AddV2\", \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+  "{\"class_name\": \"ReLU\", \"config\": {\"name\": \"re_lu\", \"max_value\": 6.0, \"negative_slope\": 0.0,"
+  " \"threshold\": 0.0}, \"name\": \"re_lu\", \"inbound_nodes\": [[[\"tf_op_layer_AddV2\", 0, 0, {}]]]},"
+  "{\"class_name\": \"TensorFlowOpLayer\", \"config\": {\"name\": \"Mul\", \"trainable\": true, \"dtype\": \"float32\","
+  " \"node_def\": {\"name\": \"Mul\", \"op\": \"Mul\", \"input\": [\"re_lu/Relu6\", \"Mul/y\"],"
+  " \"attr\": {\"T\": {\"type\": \"DT_FLOAT\"}}}, \"constants\": {\"1\": 0.16666666666666666}},"
+  " \"name\": \"tf_op_layer_Mul\", \"inbound_nodes\": [[[\"re_lu\", 0, 0, {}]]]},"
+  "{\"class_name\": \"Multiply\", \"config\": {\"name\": \"multiply\"}, \"name\": \"multiply\","
+  " \"inbound_nodes\": [[[\"in\", 0, 0, {}], [\"tf_op_layer_Mul\", 0, 0, {}]]]}],"
+  " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"multiply\", 0, 0]]}}";
+
+static void
+test_tf_op_layer (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rng = g_rand_new_with_seed (5);
+  g_autofree char *path = keras_fixture_write (fx.tmpdir, "tf-op-layer.h5", tf_op_layer_config, NULL, 0, TRUE,
+                                               rng, NULL);
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  float images[8] = { -5.0f, -3.0f, -1.5f, 0.0f, 0.5f, 2.0f, 3.0f, 7.0f };
+  g_autofree float *out = NULL;
+  QsEngineModel *model;
+
+  g_assert_no_error (error);
+  model = qs_keras_model_load (file, &error);
+  g_assert_no_error (error);
+  /* One layer: the three operations and the product are one hard swish. */
+  g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, 1);
+  out = forward (model, NULL, images, 1);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], images[i] * CLAMP (images[i] + 3.0, 0.0, 6.0) / 6.0, 1e-6);
+  qs_engine_model_free (model);
+  g_unlink (path);
+}
+
 /* Whether @predicted is the reference's class for @image, or the other of a near tie it lists. */
 static gboolean
 matches_reference (JsonObject *entry,
@@ -483,6 +528,7 @@ main (int    argc,
       g_test_add_data_func (test, arch, test_graph);
     }
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
+  g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
   reference_path = g_build_filename (fx.apps_dir, "reference.json", NULL);
   reference = load_json (reference_path);
   models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
