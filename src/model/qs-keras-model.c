@@ -633,7 +633,11 @@ call_add_constant (KerasCall *call,
       call->constant_first = call->refs->len == 0;
     }
   else
-    call->has_constant = FALSE, call->constant = NAN;  /* two constants: refused later */
+    {
+      /* two constants: refused later */
+      call->has_constant = FALSE, call->constant = NAN;
+      g_clear_pointer (&call->constant_values, g_array_unref);
+    }
 }
 
 /* More values than any channel axis the engine builds. */
