@@ -25,14 +25,17 @@ window, BatchNormalization's moving statistics, erf gelu), which reads
 the weights back from the h5 file and gives the logits for a batch of
 images.
 
-Usage:
-  make_keras_applications.py [--keras-src DIR] [--out DIR] [--only NAME,...]
-      writes <out>/<name>.h5 (default /tmp/qs-apps) for each architecture
-  make_keras_applications.py --predict FILE.h5 IMAGES.npy
+Usage (the tf-keras checkout defaults to the mirror this was written with):
+  make_keras_applications.py [--keras-src DIR] [--out DIR] [--only NAME,...] [--reference] [--reuse]
+      writes <out>/<name>.h5 (default /tmp/qs-apps) for each architecture; with
+      --reference also <name>-images.h5 and reference.json (the reference's logits),
+      which test-keras-apps checks with QS_KERAS_APPS_DIR=<out>
+  make_keras_applications.py --ci tests/data/keras-apps
+      every architecture's model_config and the weights it implies
+      (architectures.json), and the reduced models with their images and
+      the reference's logits (reference.json)
+  make_keras_applications.py --predict FILE.h5 IMAGES.npy [--preprocess MODE]
       prints the reference's logits as JSON
-  make_keras_applications.py --small DIR
-      the reduced models committed under tests/data/keras-apps/ with
-      their images and the reference's predictions (reference.json)
 """
 
 import argparse
