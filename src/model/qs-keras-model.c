@@ -48,6 +48,8 @@ struct _KerasNode {
   gboolean     has_constant;  /* a scalar operand: x + 3.0, x / 127.5 */
   gboolean     constant_first;
   double       constant;
+  GArray      *constant_values; /* double: a constant tensor operand (one per channel), else NULL */
+  JsonObject  *call_kwargs;   /* a Keras 2 call's keyword arguments (TFOpLambda's axis, ...), borrowed */
   guint        order;         /* position in the config, the tie-break of the sort */
   guint        pending;       /* inputs not yet sorted */
   gboolean     reachable;
@@ -283,6 +285,10 @@ layer_name_of (JsonObject *layer)
 {
   const char *name = string_member (object_member (layer, "config"), "name");
 
+  /* TF 2.0-2.3's TensorFlowOpLayer is "tf_op_layer_AddV2" to its readers, "AddV2" in its config. */
+  if (g_strcmp0 (string_member (layer, "class_name"), "TensorFlowOpLayer") == 0 && string_member (layer, "name") != NULL)
+    return string_member (layer, "name");
+
   return name != NULL ? name : string_member (layer, "name");
 }
 
@@ -339,6 +345,7 @@ keras_node_free (KerasNode *node)
   g_ptr_array_unref (node->input_keys);
   g_ptr_array_unref (node->inputs);
   g_ptr_array_unref (node->consumers);
+  g_clear_pointer (&node->constant_values, g_array_unref);
   g_free (node);
 }
 
@@ -579,12 +586,15 @@ typedef struct {
   gboolean   has_constant;
   gboolean   constant_first;
   double     constant;
+  GArray    *constant_values; /* double: a constant tensor's values, else NULL */
+  JsonObject *kwargs;         /* Keras 2's keyword arguments of the call, borrowed */
 } KerasCall;
 
 static void
 keras_call_clear (KerasCall *call)
 {
   g_clear_pointer (&call->refs, g_ptr_array_unref);
+  g_clear_pointer (&call->constant_values, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KerasCall, keras_call_clear)
@@ -623,7 +633,57 @@ call_add_constant (KerasCall *call,
       call->constant_first = call->refs->len == 0;
     }
   else
-    call->has_constant = FALSE, call->constant = NAN;  /* two constants: refused later */
+    {
+      /* two constants: refused later */
+      call->has_constant = FALSE, call->constant = NAN;
+      g_clear_pointer (&call->constant_values, g_array_unref);
+    }
+}
+
+/* More values than any channel axis the engine builds. */
+#define MAX_CONSTANT_VALUES (1u << 20)
+
+/* The numbers of a nested list ([[[[0.1, 0.2, 0.3]]]]) in order; FALSE
+ * for anything else, or more than a feature map's channels could use. */
+static gboolean
+collect_numbers (JsonNode *node,
+                 int       depth,
+                 GArray   *values)
+{
+  JsonArray *items;
+
+  if (node_is_number (node))
+    {
+      double value = json_node_get_double (node);
+
+      g_array_append_val (values, value);
+      return values->len <= MAX_CONSTANT_VALUES;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) || depth > 8)
+    return FALSE;
+  items = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    if (!collect_numbers (json_array_get_element (items, i), depth + 1, values))
+      return FALSE;
+  return TRUE;
+}
+
+/* A constant tensor operand, as tf.keras writes a tf.constant it was
+ * given: its values as nested lists (EfficientNet's
+ * tf.math.multiply (x, [[[[a, b, c]]]]), per channel). FALSE when @node
+ * is not a list of numbers. */
+static gboolean
+call_add_constant_tensor (KerasCall *call,
+                          JsonNode  *node)
+{
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+
+  if (!collect_numbers (node, 0, values) || values->len == 0)
+    return FALSE;
+  call_add_constant (call, g_array_index (values, double, 0));
+  if (call->has_constant && values->len > 1)
+    call->constant_values = g_steal_pointer (&values);
+  return TRUE;
 }
 
 /* A Keras 3 call argument: a keras tensor ({"class_name":
@@ -685,16 +745,16 @@ parse_keras2_entry (KerasCall   *call,
     {
       JsonNode *value = qs_json_array_element (entry, 2);
 
-      if (!node_is_number (value))
+      if (!call_add_constant_tensor (call, value))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "layer “%s” takes a constant that is not a number; the engine takes scalar constants", layer_name);
-      call_add_constant (call, json_node_get_double (value));
     }
   else if (!call_add_ref (call, layer_name, name, entry, error))
     return FALSE;
   if (!with_kwargs)
     return TRUE;
   (void) qs_json_node_get_object (qs_json_array_element (entry, 3), &kwargs);
+  call->kwargs = kwargs;
   y = member (kwargs, "y");
   if (y != NULL && node_is_number (y))
     call_add_constant (call, json_node_get_double (y));
@@ -703,10 +763,11 @@ parse_keras2_entry (KerasCall   *call,
       JsonArray *ref = json_node_get_array (y);
       const char *y_name;
 
-      if (!qs_json_node_get_string (qs_json_array_element (ref, 0), &y_name) || y_name == NULL)
+      if (qs_json_node_get_string (qs_json_array_element (ref, 0), &y_name) && y_name != NULL)
+        return call_add_ref (call, layer_name, y_name, ref, error);
+      if (!call_add_constant_tensor (call, y))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "layer “%s” takes a second operand that is neither a number nor a tensor", layer_name);
-      return call_add_ref (call, layer_name, y_name, ref, error);
     }
   else if (y != NULL && !JSON_NODE_HOLDS_NULL (y))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
@@ -717,12 +778,45 @@ parse_keras2_entry (KerasCall   *call,
 /* The layer names and constants of @layer's one call. Keras 2:
  * [[[name, 0, 0, {}], ...]] (TFOpLambda: [[name, 0, 0, {"y": 3.0}]]);
  * Keras 3: [{"args": [...], "kwargs": {...}}]. No inbound node: no refs. */
+static gboolean parse_call_inputs (QsKerasBuild  *b,
+                                   JsonObject    *layer,
+                                   const char    *layer_name,
+                                   KerasCall     *call,
+                                   GError       **error);
+
+/* @layer's call, and for TF 2.0-2.3's TensorFlowOpLayer the constant operands of its
+ * config ({"constants": {"1": 3.0}}: the operation's input 1 is 3.0). */
 static gboolean
 parse_call (QsKerasBuild  *b,
             JsonObject    *layer,
             const char    *layer_name,
             KerasCall     *call,
             GError       **error)
+{
+  JsonObject *constants = object_member (object_member (layer, "config"), "constants");
+  g_autoptr(GList) keys = NULL;
+
+  if (!parse_call_inputs (b, layer, layer_name, call, error))
+    return FALSE;
+  if (g_strcmp0 (string_member (layer, "class_name"), "TensorFlowOpLayer") != 0 || constants == NULL)
+    return TRUE;
+  keys = json_object_get_members (constants);
+  for (GList *l = keys; l != NULL; l = l->next)
+    {
+      if (!call_add_constant_tensor (call, json_object_get_member (constants, l->data)))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” takes a constant that is not a number; the engine takes scalar constants", layer_name);
+      call->constant_first = g_str_equal (l->data, "0");
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_call_inputs (QsKerasBuild  *b,
+                   JsonObject    *layer,
+                   const char    *layer_name,
+                   KerasCall     *call,
+                   GError       **error)
 {
   JsonArray *nodes = array_member (layer, "inbound_nodes");
   JsonNode *first;
@@ -853,6 +947,8 @@ flatten_layer (QsKerasBuild  *b,
       node->has_constant = call->has_constant;
       node->constant_first = call->constant_first;
       node->constant = call->constant;
+      node->constant_values = g_steal_pointer (&call->constant_values);
+      node->call_kwargs = call->kwargs;
       if (call->refs->len == 0 && bound_input == NULL && !call->has_constant
           && member (layer, "inbound_nodes") != NULL)
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” (%s) has no inbound layer", key, class_name);
@@ -1284,9 +1380,11 @@ spec_is_plain_relu (const QsActivationSpec *spec)
 static gboolean
 is_identity_class (const char *class_name)
 {
-  /* Inference-time identities, the random augmentation layers included. */
+  /* Inference-time identities, the random augmentation layers included;
+   * StochasticDepth is ConvNeXt's (tf.keras applications) drop path. */
   static const char *const names[] = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "StochasticDepth",
     "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
     "RandomContrast", "RandomBrightness",
   };
@@ -1311,6 +1409,9 @@ is_softmax_layer (const KerasNode *node)
 {
   if (g_str_equal (node->class_name, "Softmax"))
     return TRUE;
+  if (g_str_equal (node->class_name, "TFOpLambda"))
+    return g_strcmp0 (string_member (node->config, "function"), "nn.softmax") == 0
+      || g_strcmp0 (string_member (node->config, "function"), "math.softmax") == 0;
   return g_str_equal (node->class_name, "Activation")
     && g_strcmp0 (string_member (node->config, "activation"), "softmax") == 0;
 }
@@ -1902,6 +2003,31 @@ build_layer_norm (QsKerasBuild  *b,
   return layer_added (b, node, status, error);
 }
 
+/* ConvNeXt's LayerScale (tf.keras applications): x * gamma per channel, an affine layer. */
+static gboolean
+build_layer_scale (QsKerasBuild  *b,
+                   KerasNode     *node,
+                   GError       **error)
+{
+  int h, w, c;
+  int64_t shape[1];
+  g_autofree float *gamma = NULL;
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  shape[0] = c;
+  if ((gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  scale = g_new (double, c);
+  shift = g_new0 (double, c);
+  for (int i = 0; i < c; i++)
+    scale[i] = gamma[i];
+  return add_affine (b, node, scale, shift, c, error);
+}
+
 /* A number or a list of one per channel (Rescaling's scale and offset,
  * Normalization's mean and variance in its config). */
 static gboolean
@@ -2035,7 +2161,8 @@ typedef enum {
   OP_DIVIDE,
 } ScalarOp;
 
-/* x op constant (or constant op x) as an affine layer. */
+/* x op constant (or constant op x) as an affine layer; the constant is
+ * one number or one per channel (a constant tensor of shape [1, 1, 1, C]). */
 static gboolean
 build_scalar_op (QsKerasBuild  *b,
                  KerasNode     *node,
@@ -2043,40 +2170,52 @@ build_scalar_op (QsKerasBuild  *b,
                  GError       **error)
 {
   int h, w, c;
-  double k = node->constant, scale = 1.0, shift = 0.0;
   g_autofree double *scales = NULL;
   g_autofree double *shifts = NULL;
+  guint n_values = node->constant_values != NULL ? node->constant_values->len : 1;
 
   if (node->inputs->len != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
                  node->name, node->inputs->len);
-  switch (op)
-    {
-    case OP_ADD:
-      shift = k;
-      break;
-    case OP_SUBTRACT:
-      scale = node->constant_first ? -1.0 : 1.0;
-      shift = node->constant_first ? k : -k;
-      break;
-    case OP_MULTIPLY:
-      scale = k;
-      break;
-    case OP_DIVIDE:
-    default:
-      if (node->constant_first || k == 0.0)
-        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                     "%s layer “%s” divides %s; the engine divides a tensor by a nonzero constant",
-                     node->class_name, node->name, node->constant_first ? "a constant by a tensor" : "by zero");
-      scale = 1.0 / k;
-      break;
-    }
   input_shape (b, node, 0, &h, &w, &c);
+  if (n_values != 1 && n_values != (guint) c)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines its %d-channel input with a constant of %u values; the engine takes one "
+                 "value or one per channel", node->class_name, node->name, c, n_values);
   scales = g_new (double, c);
   shifts = g_new (double, c);
   for (int i = 0; i < c; i++)
-    scales[i] = scale, shifts[i] = shift;
+    {
+      double k = n_values == 1 ? node->constant : g_array_index (node->constant_values, double, i);
+      double scale = 1.0, shift = 0.0;
+
+      switch (op)
+        {
+        case OP_ADD:
+          shift = k;
+          break;
+        case OP_SUBTRACT:
+          scale = node->constant_first ? -1.0 : 1.0;
+          shift = node->constant_first ? k : -k;
+          break;
+        case OP_MULTIPLY:
+          scale = k;
+          break;
+        case OP_DIVIDE:
+        default:
+          if (node->constant_first || k == 0.0)
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "%s layer “%s” divides %s; the engine divides a tensor by a nonzero constant",
+                         node->class_name, node->name, node->constant_first ? "a constant by a tensor" : "by zero");
+          scale = 1.0 / k;
+          break;
+        }
+      if (!isfinite (k))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” has a constant that is not finite",
+                     node->name);
+      scales[i] = scale, shifts[i] = shift;
+    }
   return add_affine (b, node, scales, shifts, c, error);
 }
 
@@ -2176,6 +2315,9 @@ binary_op_of (const KerasNode *node,
     { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
     { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
     { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
+    /* TF 2.0-2.3's TensorFlowOpLayer names the graph operation */
+    { "AddV2", OP_ADD }, { "Add", OP_ADD }, { "Sub", OP_SUBTRACT }, { "Mul", OP_MULTIPLY },
+    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE },
   };
   const char *function;
 
@@ -2185,7 +2327,13 @@ binary_op_of (const KerasNode *node,
         *op = classes[i].op;
         return TRUE;
       }
-  if (!g_str_equal (node->class_name, "TFOpLambda") || (function = string_member (node->config, "function")) == NULL)
+  if (g_str_equal (node->class_name, "TensorFlowOpLayer"))
+    function = string_member (object_member (node->config, "node_def"), "op");
+  else if (g_str_equal (node->class_name, "TFOpLambda"))
+    function = string_member (node->config, "function");
+  else
+    function = NULL;
+  if (function == NULL)
     return FALSE;
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
     if (g_str_equal (function, functions[i].name))
@@ -2210,7 +2358,8 @@ is_sixth (const KerasNode *node)
 {
   ScalarOp op;
 
-  return node != NULL && node->has_constant && !node->constant_first && node->inputs->len == 1
+  return node != NULL && node->has_constant && node->constant_values == NULL && !node->constant_first
+    && node->inputs->len == 1
     && binary_op_of (node, &op)
     && ((op == OP_MULTIPLY && fabs (node->constant - 1.0 / 6.0) < 1e-6)
         || (op == OP_DIVIDE && node->constant == 6.0));
@@ -2233,7 +2382,8 @@ build_hard_pattern (QsKerasBuild  *b,
   float max;
 
   *built = FALSE;
-  if (!add->has_constant || add->constant_first || add->constant != 3.0 || add->inputs->len != 1
+  if (!add->has_constant || add->constant_values != NULL || add->constant_first || add->constant != 3.0
+      || add->inputs->len != 1
       || !binary_op_of (add, &op) || op != OP_ADD
       || (relu = only_reader (b, add)) == NULL || !plain_relu_layer (b, relu, &max) || max != 6.0f
       || relu->inputs->len != 1 || !is_sixth (sixth = only_reader (b, relu)))
@@ -2273,6 +2423,68 @@ build_hard_pattern (QsKerasBuild  *b,
   return TRUE;
 }
 
+/* A TFOpLambda applying an activation function (tf.nn.relu, tf.math.sigmoid, ...), as
+ * converters from other frameworks write them; FALSE for another function. */
+static gboolean
+tf_function_activation (const QsKerasBuild *b,
+                        const KerasNode    *node,
+                        QsActivationSpec   *spec)
+{
+  static const struct {
+    const char *function;
+    const char *activation;
+  } functions[] = {
+    { "nn.relu", "relu" }, { "nn.relu6", "relu6" }, { "math.sigmoid", "sigmoid" }, { "nn.sigmoid", "sigmoid" },
+    { "math.tanh", "tanh" }, { "nn.tanh", "tanh" }, { "nn.silu", "swish" }, { "nn.swish", "swish" },
+    { "nn.elu", "elu" }, { "nn.softmax", "softmax" }, { "math.softmax", "softmax" }, { "nn.gelu", "gelu" },
+  };
+  const char *function = string_member (node->config, "function");
+
+  for (gsize i = 0; function != NULL && i < G_N_ELEMENTS (functions); i++)
+    if (g_str_equal (function, functions[i].function))
+      return activation_from_name (b, functions[i].activation, spec);
+  return FALSE;
+}
+
+/* The keyword arguments of a TFOpLambda the engine cannot honour: tf.nn.gelu's tanh
+ * approximation, a softmax over another axis. NULL when it runs as the function's default. */
+static const char *
+unsupported_function_kwargs (const KerasNode        *node,
+                             const QsActivationSpec *spec)
+{
+  int64_t axis = -1;
+
+  if (spec->kind == QS_ACTIVATION_GELU && bool_member (node->call_kwargs, "approximate", FALSE))
+    return "the tanh approximation of gelu";
+  if (spec->kind == QS_ACTIVATION_SOFTMAX && member (node->call_kwargs, "axis") != NULL
+      && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node->rank)))
+    return "a softmax over another axis than the channels";
+  return NULL;
+}
+
+/* tf.math.reduce_mean / reduce_max over the height and width ([1, 2]) of a map: global pooling. */
+static gboolean
+is_spatial_reduction (const KerasNode *node,
+                      gboolean        *max)
+{
+  const char *function = string_member (node->config, "function");
+  JsonArray *axis = array_member (node->call_kwargs, "axis");
+  int64_t a0 = 0, a1 = 0;
+
+  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2
+      || !qs_json_node_get_int (json_array_get_element (axis, 0), &a0)
+      || !qs_json_node_get_int (json_array_get_element (axis, 1), &a1))
+    return FALSE;
+  *max = g_str_equal (function, "math.reduce_max");
+  return (*max || g_str_equal (function, "math.reduce_mean"))
+    && ((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1) || (a0 == -3 && a1 == -2) || (a0 == -2 && a1 == -3));
+}
+
+static gboolean build_global_pool (QsKerasBuild  *b,
+                                   KerasNode     *node,
+                                   gboolean       max,
+                                   GError       **error);
+
 /* The arithmetic layers: merges, or an affine layer for a constant operand. */
 static gboolean
 build_arithmetic (QsKerasBuild  *b,
@@ -2280,15 +2492,43 @@ build_arithmetic (QsKerasBuild  *b,
                   GError       **error)
 {
   ScalarOp op;
-  gboolean built;
+  gboolean built, max;
+  QsActivationSpec spec;
 
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len == 1)
+    {
+      const char *refused;
+
+      node->rank = input_rank (node);
+      if (tf_function_activation (b, node, &spec))
+        {
+          if ((refused = unsupported_function_kwargs (node, &spec)) != NULL)
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” computes %s, which the engine does not run",
+                         node->name, refused);
+          if (spec.kind == QS_ACTIVATION_SOFTMAX && node->drop_softmax)
+            {
+              node->value = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+              return TRUE;
+            }
+          return set_inputs (b, node, error)
+            && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+        }
+      if (is_spatial_reduction (node, &max))
+        {
+          if (!build_global_pool (b, node, max, error))
+            return FALSE;
+          node->rank = bool_member (node->call_kwargs, "keepdims", FALSE) ? input_rank (node) : 2;
+          return TRUE;
+        }
+    }
   if (!binary_op_of (node, &op))
     {
       const char *function = string_member (node->config, "function");
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors)",
+                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors, "
+                   "activation functions, and reduce_mean and reduce_max over height and width)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))
@@ -2569,6 +2809,7 @@ build_node (QsKerasBuild  *b,
     return build_batch_norm (b, node, error);
   if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
       || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
+      || g_str_equal (c, "TensorFlowOpLayer")
       || g_str_equal (c, "SlicingOpLambda"))
     return build_arithmetic (b, node, error);
   if (g_str_equal (c, "Average"))
@@ -2602,6 +2843,8 @@ build_node (QsKerasBuild  *b,
     return build_activation (b, node, error);
   if (g_str_equal (c, "Rescaling"))
     return build_rescaling (b, node, error);
+  if (g_str_equal (c, "LayerScale"))
+    return build_layer_scale (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,

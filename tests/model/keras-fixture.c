@@ -65,7 +65,9 @@ keras_fixture_write (const char               *dir,
       v = g_new (float, count);
       for (hsize_t k = 0; k < count; k++)
         v[k] = g_str_has_suffix (weights[i].name, "variance")
-          ? (float) g_rand_double_range (rng, 0.5, 2.0) : (float) g_rand_double_range (rng, -0.5, 0.5);
+          ? (float) g_rand_double_range (rng, 0.5, 2.0)
+          : weights[i].scale > 0.0 ? (float) g_rand_double_range (rng, -weights[i].scale, weights[i].scale)
+          : (float) g_rand_double_range (rng, -0.5, 0.5);
       qs_test_write_floats (file, dataset, weights[i].rank, weights[i].dims, v);
       if (values != NULL)
         g_hash_table_insert (values, g_strdup (weights[i].name), v);

@@ -16,6 +16,7 @@ typedef struct {
   const char *name;
   int         rank;
   hsize_t     dims[4];
+  double      scale;   /* values in [-scale, scale) instead of [-0.5, 0.5); 0: the default */
 } KerasFixtureWeight;
 
 /* Writes @dir/@file_name as Keras 2's model.save() does: the model_config
