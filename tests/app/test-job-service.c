@@ -379,7 +379,7 @@ test_visible_preempts (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
   Fake lower[2] = { { .value = 1, .kind = WORK_PREEMPTIBLE }, { .value = 2, .kind = WORK_PREEMPTIBLE } };
-  Fake visible = { .value = 3 };
+  Fake visible = { .value = 3, .kind = WORK_UNTIL_RELEASED };
   Delivered d, dv;
 
   delivered_init (&d);
@@ -388,10 +388,13 @@ test_visible_preempts (void)
   request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &lower[1], &d);
   iterate_until (both_started, lower);
   request (service, "view", QS_JOB_PRIORITY_VISIBLE, &visible, &dv);
-  iterate_until (has_values, &dv);
-  /* The visible job starts on the first worker its cancel frees; the
-   * other lower job may notice its cancel a poll later. */
+  /* The visible job starts on the first worker a cancel frees; it is held
+   * until the other lower job has noticed its cancel too, so that both
+   * wait in the queue when it ends (else the order they restart in is the
+   * order they noticed, a matter of polling). */
   iterate_until (both_saw_cancel, lower);
+  g_atomic_int_set (&visible.released, 1);
+  iterate_until (has_values, &dv);
   g_assert_cmpuint (d.values->len, ==, 0);
 
   g_atomic_int_set (&lower[0].released, 1);
