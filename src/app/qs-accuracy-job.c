@@ -139,13 +139,14 @@ model_cache_unref (ModelCache *cache)
 {
   if (cache == NULL || !g_atomic_ref_count_dec (&cache->ref_count))
     return;
+  /* First: a calibration points into the model and the calibration images. */
+  g_clear_pointer (&cache->calibrated, calibrated_unref);
   g_clear_pointer (&cache->model, qs_engine_model_free);
   g_clear_pointer (&cache->unavailable, g_free);
   g_clear_pointer (&cache->data_path, g_free);
   g_clear_pointer (&cache->test, qs_dataset_unref);
   g_clear_pointer (&cache->calibration, qs_dataset_unref);
   g_clear_pointer (&cache->fp32_predictions, g_free);
-  g_clear_pointer (&cache->calibrated, calibrated_unref);
   g_mutex_clear (&cache->calibration_lock);
   g_free (cache);
 }
