@@ -37,6 +37,11 @@ typedef struct {
   gint         freed;         /* atomic: the service let go of its data */
 } Fake;
 
+/* Each test keeps its fakes in static storage: a worker may let go of a
+ * job's data (fake_freed writes to it) after the outcome was delivered
+ * and the test returned, which on the stack would write into the next
+ * test's frame. */
+
 /* The order in which works started, across threads. */
 static GMutex start_lock;
 static GArray *start_order;
@@ -199,7 +204,7 @@ static void
 test_newest_wins (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
-  Fake a = { .value = 1 }, b = { .value = 2 }, c = { .value = 3 };
+  static Fake a = { .value = 1 }, b = { .value = 2 }, c = { .value = 3 };
   Delivered d;
 
   delivered_init (&d);
@@ -228,7 +233,7 @@ static void
 test_cancel_reaches_running_job (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED }, quick = { .value = 2 };
+  static Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED }, quick = { .value = 2 };
   Delivered d;
 
   delivered_init (&d);
@@ -260,8 +265,8 @@ static void
 test_cache_hit_same_iteration (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (1, 250);
-  Fake one = { .value = 1 }, two = { .value = 2 }, three = { .value = 3 };
-  Fake one_again = { .value = 1 }, one_still_cached = { .value = 1 };
+  static Fake one = { .value = 1 }, two = { .value = 2 }, three = { .value = 3 };
+  static Fake one_again = { .value = 1 }, one_still_cached = { .value = 1 };
   Delivered d;
   guint n_results;
 
@@ -318,7 +323,7 @@ static void
 test_priorities_order (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
-  Fake background = { .value = 10 }, accuracy = { .value = 20 }, visible = { .value = 30 };
+  static Fake background = { .value = 10 }, accuracy = { .value = 20 }, visible = { .value = 30 };
   Delivered d;
 
   delivered_init (&d);
@@ -342,7 +347,7 @@ static void
 test_equal_priorities_keep_order (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
-  Fake badges[4] = { { .value = 1 }, { .value = 2 }, { .value = 3 }, { .value = 4 } };
+  static Fake badges[4] = { { .value = 1 }, { .value = 2 }, { .value = 3 }, { .value = 4 } };
   static const char *const keys[] = { "badge:a", "badge:b", "badge:c", "badge:d" };
   Delivered d;
 
@@ -378,8 +383,8 @@ static void
 test_visible_preempts (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake lower[2] = { { .value = 1, .kind = WORK_PREEMPTIBLE }, { .value = 2, .kind = WORK_PREEMPTIBLE } };
-  Fake visible = { .value = 3, .kind = WORK_UNTIL_RELEASED };
+  static Fake lower[2] = { { .value = 1, .kind = WORK_PREEMPTIBLE }, { .value = 2, .kind = WORK_PREEMPTIBLE } };
+  static Fake visible = { .value = 3, .kind = WORK_UNTIL_RELEASED };
   Delivered d, dv;
 
   delivered_init (&d);
@@ -417,8 +422,8 @@ static void
 test_search_leaves_a_worker (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake searches[2] = { { .value = 1, .kind = WORK_UNTIL_RELEASED }, { .value = 2, .kind = WORK_UNTIL_RELEASED } };
-  Fake accuracy = { .value = 3 }, badge = { .value = 4 };
+  static Fake searches[2] = { { .value = 1, .kind = WORK_UNTIL_RELEASED }, { .value = 2, .kind = WORK_UNTIL_RELEASED } };
+  static Fake accuracy = { .value = 3 }, badge = { .value = 4 };
   Delivered d, dq;
 
   delivered_init (&d);
@@ -453,8 +458,8 @@ static void
 test_stale_never_delivered (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake stale = { .value = 1, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
-  Fake fresh = { .value = 2, .post_partial = TRUE };
+  static Fake stale = { .value = 1, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  static Fake fresh = { .value = 2, .post_partial = TRUE };
   Delivered d;
 
   delivered_init (&d);
@@ -490,8 +495,8 @@ static void
 test_equal_keys_share_run (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake first = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
-  Fake second = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  static Fake first = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
+  static Fake second = { .value = 7, .kind = WORK_UNTIL_RELEASED, .post_partial = TRUE };
   Delivered d_first, d_second;
 
   delivered_init (&d_first);
@@ -522,12 +527,12 @@ static void
 test_shared_run_outlives_leader (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (2, 0);
-  Fake shared = { .value = 7, .kind = WORK_PREEMPTIBLE };
-  Fake follower = { .value = 7, .kind = WORK_QUICK };
-  Fake other = { .value = 8, .kind = WORK_QUICK };
-  Fake again = { .value = 7, .kind = WORK_UNTIL_CANCELLED };
-  Fake again_follower = { .value = 7, .kind = WORK_QUICK };
-  Fake newer = { .value = 9, .kind = WORK_QUICK };
+  static Fake shared = { .value = 7, .kind = WORK_PREEMPTIBLE };
+  static Fake follower = { .value = 7, .kind = WORK_QUICK };
+  static Fake other = { .value = 8, .kind = WORK_QUICK };
+  static Fake again = { .value = 7, .kind = WORK_UNTIL_CANCELLED };
+  static Fake again_follower = { .value = 7, .kind = WORK_QUICK };
+  static Fake newer = { .value = 9, .kind = WORK_QUICK };
   Delivered d_leader, d_follower;
 
   delivered_init (&d_leader);
@@ -566,10 +571,10 @@ static void
 test_queued_leader_hands_over (void)
 {
   g_autoptr(QsJobService) service = qs_job_service_new (1, 0);
-  Fake blocker = { .value = 1, .kind = WORK_UNTIL_RELEASED };
-  Fake leader = { .value = 7, .kind = WORK_QUICK };
-  Fake follower = { .value = 7, .kind = WORK_QUICK };
-  Fake newer = { .value = 9, .kind = WORK_QUICK };
+  static Fake blocker = { .value = 1, .kind = WORK_UNTIL_RELEASED };
+  static Fake leader = { .value = 7, .kind = WORK_QUICK };
+  static Fake follower = { .value = 7, .kind = WORK_QUICK };
+  static Fake newer = { .value = 9, .kind = WORK_QUICK };
   Delivered d_blocker, d_leader, d_follower;
 
   delivered_init (&d_blocker);
@@ -598,7 +603,7 @@ static void
 test_dispose_cancels (void)
 {
   QsJobService *service = qs_job_service_new (1, 0);
-  Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED };
+  static Fake slow = { .value = 1, .kind = WORK_UNTIL_CANCELLED };
   Delivered d;
 
   delivered_init (&d);
