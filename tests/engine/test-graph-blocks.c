@@ -33,6 +33,7 @@
 #include "engine/qs-engine.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
+#include "qs-test-reference.h"
 
 /* Integer top-1 may differ from the fake-quant simulation by this many of
  * the 1,000 images (0.5 points): rounding at requantization boundaries. */
@@ -111,7 +112,7 @@ test_fp32 (gconstpointer data)
   size_t scratch_size;
   QsEngineRunOptions options;
   guint differ = 0;
-  double worst = 0.0;
+  double worst;
 
   if (model == NULL)
     return;
@@ -130,17 +131,7 @@ test_fp32 (gconstpointer data)
   scratch = g_malloc (MAX (scratch_size, 1));
   g_assert_cmpint (qs_engine_forward (model, NULL, test->images, n_logits, scratch, scratch_size, out),
                    ==, QS_ENGINE_OK);
-  for (guint i = 0; i < n_logits; i++)
-    {
-      JsonArray *row = json_array_get_array_element (logits, i);
-      double largest = 1.0;
-
-      g_assert_cmpuint (json_array_get_length (row), ==, 10);
-      for (guint k = 0; k < 10; k++)
-        largest = MAX (largest, fabs (json_array_get_double_element (row, k)));
-      for (guint k = 0; k < 10; k++)
-        worst = MAX (worst, fabs (out[i * 10 + k] - json_array_get_double_element (row, k)) / largest);
-    }
+  worst = qs_test_worst_logit_error (logits, out, (guint) n_logits, 10);
   g_test_message ("%s fp32: %u of %zu predictions differ from PyTorch; logits of %zu images within %.2g",
                   name, differ, count, n_logits, worst);
   g_assert_cmpuint (differ, ==, 0);
