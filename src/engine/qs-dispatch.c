@@ -42,6 +42,7 @@ static const QsKernels scalar_kernels = {
   .depthwise_f32 = qs_depthwise_f32_scalar,
   .gemm16 = qs_gemm_u8s16_scalar,
   .gemm_f32_unpack = qs_gemm_f32_unpack_scalar,
+  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_scalar,
   .quantize_real = qs_quantize_real_u8_scalar,
 };
 
@@ -62,6 +63,7 @@ static const QsKernels avx2_kernels = {
   .depthwise_f32 = qs_depthwise_f32_avx2,
   .gemm16 = qs_gemm_u8s16_avx2,
   .gemm_f32_unpack = qs_gemm_f32_unpack_avx2,
+  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx2,
   .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx2,
   .groupwise_pack = qs_gemm_groupwise_pack_avx2,
   .groupwise_gemm = qs_gemm_groupwise_u8_avx2,
@@ -90,6 +92,7 @@ static const QsKernels avx512vnni_kernels = {
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
   .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
+  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512,
   /* The group-wise kernels' time goes to their float32 rescale per group
    * as much as to the products: AVX2's serve. */
   .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx2,

@@ -376,10 +376,106 @@ valid_activation (QsActivation activation,
     || (activation == QS_ACTIVATION_RELU && !isnan (max) && max > 0.0f);
 }
 
-/* Copies the bias and the kernel: a depthwise kernel as it is (its float32
- * kernel reads it so), a GEMM kernel only packed for the float32 GEMM,
- * which is all the float32 path reads; quantizing reads its rows back
- * (qs_layer_kernel_rows). One float copy of the weights, not two. */
+static bool
+all_finite (const float *v,
+            size_t       count)
+{
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite (v[i]))
+      return false;
+  return true;
+}
+
+/* Floats of a GEMM kernel read and packed at a time: a kernel given a
+ * block at a time (qs_engine_model_add_dense_rows) is never whole in
+ * memory beside its packed copy, however large. */
+#define QS_PACK_BLOCK_ELEMENTS ((size_t) 1 << 20)
+
+/* Copies the bias and the kernel, whose floats must all be finite: a
+ * depthwise kernel as it is (its float32 kernel reads it so), a GEMM
+ * kernel only packed for the float32 GEMM, which is all the float32 path
+ * reads; quantizing reads its rows back (qs_layer_kernel_rows). One float
+ * copy of the weights, not two. */
+static QsEngineStatus
+set_weights_rows (QsEngineModel    *model,
+                  QsEngineLayer    *layer,
+                  size_t            k,
+                  QsKernelRowsFunc  read_rows,
+                  void             *data,
+                  const float      *bias)
+{
+  const QsKernels *kr = model->kernels;
+  size_t N = (size_t) layer->out_c, count, block_rows, groups, n, group_size;
+  float *block;
+
+  if (!map_fits (layer->out_h, layer->out_w, layer->out_c)
+      || !qs_checked_mul_size (k, N, &count) || count > QS_ENGINE_MAX_WEIGHTS)
+    return QS_ENGINE_TOO_LARGE;
+  if (bias != NULL && !all_finite (bias, N))
+    return QS_ENGINE_INVALID_ARGUMENT;
+
+  layer->k = k;
+  layer->bias = calloc (N, sizeof (float));
+  if (layer->bias == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  if (bias != NULL)
+    memcpy (layer->bias, bias, N * sizeof (float));
+  if (layer->kind == QS_LAYER_DEPTHWISE_CONV2D)
+    {
+      layer->weights = malloc (count * sizeof (float));
+      if (layer->weights == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      if (!read_rows (data, 0, k, layer->weights))
+        return QS_ENGINE_INVALID_ARGUMENT;
+      return all_finite (layer->weights, count) ? QS_ENGINE_OK : QS_ENGINE_INVALID_ARGUMENT;
+    }
+
+  /* Group g's kernel is columns [g n, (g + 1) n), packed on its own. */
+  groups = (size_t) layer->groups;
+  n = N / groups;
+  group_size = kr->gemm_f32_packed_size (n, k);
+  block_rows = QS_PACK_BLOCK_ELEMENTS / N > 0 ? QS_PACK_BLOCK_ELEMENTS / N : 1;
+  block_rows = block_rows < k ? block_rows : k;
+  layer->packed_f32 = malloc (qs_layer_packed_f32_size (kr, layer) * sizeof (float));
+  block = malloc (block_rows * N * sizeof (float));
+  if (layer->packed_f32 == NULL || block == NULL)
+    {
+      free (block);
+      return QS_ENGINE_NO_MEMORY;
+    }
+  for (size_t r0 = 0; r0 < k; r0 += block_rows)
+    {
+      size_t rows = k - r0 < block_rows ? k - r0 : block_rows;
+
+      if (!read_rows (data, r0, rows, block) || !all_finite (block, rows * N))
+        {
+          free (block);
+          return QS_ENGINE_INVALID_ARGUMENT;
+        }
+      for (size_t g = 0; g < groups; g++)
+        kr->gemm_f32_pack_rows (n, k, block + g * n, N, r0, rows, layer->packed_f32 + g * group_size);
+    }
+  free (block);
+  return QS_ENGINE_OK;
+}
+
+typedef struct {
+  const float *kernel;
+  size_t       row_size;
+} QsKernelInMemory;
+
+static bool
+kernel_in_memory_rows (void   *data,
+                       size_t  row0,
+                       size_t  rows,
+                       float  *out)
+{
+  const QsKernelInMemory *m = data;
+
+  memcpy (out, m->kernel + row0 * m->row_size, rows * m->row_size * sizeof (float));
+  return true;
+}
+
 static QsEngineStatus
 set_weights (QsEngineModel *model,
              QsEngineLayer *layer,
@@ -387,36 +483,9 @@ set_weights (QsEngineModel *model,
              const float   *kernel,
              const float   *bias)
 {
-  size_t n = (size_t) layer->out_c, count;
+  QsKernelInMemory source = { kernel, (size_t) layer->out_c };
 
-  if (!map_fits (layer->out_h, layer->out_w, layer->out_c)
-      || !qs_checked_mul_size (k, n, &count) || count > QS_ENGINE_MAX_WEIGHTS)
-    return QS_ENGINE_TOO_LARGE;
-  for (size_t i = 0; i < count; i++)
-    if (!isfinite (kernel[i]))
-      return QS_ENGINE_INVALID_ARGUMENT;
-  for (size_t i = 0; bias != NULL && i < n; i++)
-    if (!isfinite (bias[i]))
-      return QS_ENGINE_INVALID_ARGUMENT;
-
-  layer->k = k;
-  layer->bias = calloc (n, sizeof (float));
-  if (layer->bias == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  if (bias != NULL)
-    memcpy (layer->bias, bias, n * sizeof (float));
-  if (layer->kind != QS_LAYER_DEPTHWISE_CONV2D)
-    {
-      layer->packed_f32 = malloc (qs_layer_packed_f32_size (model->kernels, layer) * sizeof (float));
-      if (layer->packed_f32 == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      return qs_layer_pack_f32 (model->kernels, layer, kernel, layer->packed_f32);
-    }
-  layer->weights = malloc (count * sizeof (float));
-  if (layer->weights == NULL)
-    return QS_ENGINE_NO_MEMORY;
-  memcpy (layer->weights, kernel, count * sizeof (float));
-  return QS_ENGINE_OK;
+  return set_weights_rows (model, layer, k, kernel_in_memory_rows, &source, bias);
 }
 
 QsEngineStatus
@@ -601,6 +670,30 @@ qs_engine_model_add_depthwise (QsEngineModel      *model,
 }
 
 QsEngineStatus
+qs_engine_model_add_dense_rows (QsEngineModel    *model,
+                                const char       *name,
+                                int               units,
+                                QsActivation      activation,
+                                float             activation_max,
+                                QsKernelRowsFunc  read_rows,
+                                void             *data,
+                                const float      *bias)
+{
+  QsEngineLayer *layer;
+  QsEngineStatus status;
+
+  if (model == NULL || read_rows == NULL || units <= 0 || !valid_activation (activation, activation_max))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if ((status = append_layer (model, name, QS_LAYER_DENSE, &layer)) != QS_ENGINE_OK)
+    return status;
+  /* On an unflattened input Dense acts on the last axis at every position:
+   * a 1x1 convolution, which is how both paths run it. */
+  layer->out_c = units;
+  set_activation (layer, activation, activation_max);
+  return finish_add (model, set_weights_rows (model, layer, (size_t) layer->in_c, read_rows, data, bias));
+}
+
+QsEngineStatus
 qs_engine_model_add_dense (QsEngineModel *model,
                            const char    *name,
                            int            units,
@@ -609,18 +702,12 @@ qs_engine_model_add_dense (QsEngineModel *model,
                            const float   *kernel,
                            const float   *bias)
 {
-  QsEngineLayer *layer;
-  QsEngineStatus status;
+  QsKernelInMemory source = { kernel, units > 0 ? (size_t) units : 0 };
 
-  if (model == NULL || kernel == NULL || units <= 0 || !valid_activation (activation, activation_max))
+  if (kernel == NULL)
     return QS_ENGINE_INVALID_ARGUMENT;
-  if ((status = append_layer (model, name, QS_LAYER_DENSE, &layer)) != QS_ENGINE_OK)
-    return status;
-  /* On an unflattened input Dense acts on the last axis at every position:
-   * a 1x1 convolution, which is how both paths run it. */
-  layer->out_c = units;
-  set_activation (layer, activation, activation_max);
-  return finish_add (model, set_weights (model, layer, (size_t) layer->in_c, kernel, bias));
+  return qs_engine_model_add_dense_rows (model, name, units, activation, activation_max, kernel_in_memory_rows,
+                                         &source, bias);
 }
 
 QsEngineStatus

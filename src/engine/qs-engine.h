@@ -180,6 +180,24 @@ QsEngineStatus qs_engine_model_add_dense     (QsEngineModel      *model,
                                               float               activation_max,
                                               const float        *kernel,
                                               const float        *bias);
+/* Writes rows [@row0, @row0 + @rows) of a kernel in its Keras layout
+ * ([k][out]) into @out; false when it cannot (the caller keeps why). */
+typedef bool (*QsKernelRowsFunc) (void   *data,
+                                  size_t  row0,
+                                  size_t  rows,
+                                  float  *out);
+/* qs_engine_model_add_dense with the kernel read a block of rows at a
+ * time through @read_rows, so a large kernel (VGG16's first Dense layer
+ * is 411 MB) is never whole in memory beside the model's own copy.
+ * QS_ENGINE_INVALID_ARGUMENT, adding nothing, when @read_rows fails. */
+QsEngineStatus qs_engine_model_add_dense_rows (QsEngineModel      *model,
+                                               const char         *name,
+                                               int                 units,
+                                               QsActivation        activation,
+                                               float               activation_max,
+                                               QsKernelRowsFunc    read_rows,
+                                               void               *data,
+                                               const float        *bias);
 /* @kind is QS_LAYER_MAX_POOL or QS_LAYER_AVERAGE_POOL; uses kernel, stride and padding of @params. */
 QsEngineStatus qs_engine_model_add_pool      (QsEngineModel      *model,
                                               const char         *name,

@@ -495,11 +495,11 @@ read_info (QsKerasBuild        *b,
   return values;
 }
 
-/* Reads weight @short_name of @node, checking its shape against @shape
- * (@rank dims). NULL without an error when absent and !@required; *@path,
- * when not NULL, receives the tensor's path (transfer none). */
-static float *
-read_weight (QsKerasBuild     *b,
+/* The tensor of weight @short_name of @node, its shape checked against
+ * @shape (@rank dims). NULL without an error when absent and !@required;
+ * *@path, when not NULL, receives the tensor's path (transfer none). */
+static const QsTensorInfo *
+weight_info (QsKerasBuild     *b,
              const KerasNode  *node,
              const char       *short_name,
              int               rank,
@@ -532,7 +532,23 @@ read_weight (QsKerasBuild     *b,
     }
   if (path != NULL)
     *path = info->path;
-  return read_info (b, node, info, error);
+  return info;
+}
+
+/* Reads weight @short_name of @node, as weight_info() finds it. */
+static float *
+read_weight (QsKerasBuild     *b,
+             const KerasNode  *node,
+             const char       *short_name,
+             int               rank,
+             const int64_t    *shape,
+             gboolean          required,
+             const char      **path,
+             GError          **error)
+{
+  const QsTensorInfo *info = weight_info (b, node, short_name, rank, shape, required, path, error);
+
+  return info != NULL ? read_info (b, node, info, error) : NULL;
 }
 
 /* A per-channel statistic of @channels values, stored in any shape of
@@ -1888,7 +1904,30 @@ build_separable (QsKerasBuild  *b,
   }
 }
 
-/* Dense: on the last axis (a flattened vector, or each position of a map). */
+/* A [k][units] kernel in the file, read a block of rows at a time. */
+typedef struct {
+  QsWeightFile       *file;
+  const QsTensorInfo *info;
+  gsize               row_size;
+  GError             *error;
+} KernelRows;
+
+static bool
+read_kernel_rows (void   *data,
+                  size_t  row0,
+                  size_t  rows,
+                  float  *out)
+{
+  KernelRows *kr = data;
+
+  return qs_weight_file_read_block (kr->file, kr->info, (guint64) row0 * kr->row_size, rows * kr->row_size,
+                                    out, &kr->error);
+}
+
+/* Dense: on the last axis (a flattened vector, or each position of a map).
+ * The kernel goes to the engine a block of rows at a time: a Dense
+ * kernel can be most of a model (411 MB of VGG16's 553 MB), and read
+ * whole it would be held twice while the engine packs it. */
 static gboolean
 build_dense (QsKerasBuild  *b,
              KerasNode     *node,
@@ -1898,10 +1937,11 @@ build_dense (QsKerasBuild  *b,
   QsActivationSpec spec;
   QsActivation activation;
   float max;
-  g_autofree float *kernel = NULL;
   g_autofree float *bias = NULL;
   const char *kernel_path = NULL;
   int64_t kshape[2];
+  KernelRows kernel = { 0 };
+  QsEngineStatus status;
 
   if (!require_one_input (node, error) || !parse_activation (b, node, "activation", &spec, error))
     return FALSE;
@@ -1910,16 +1950,24 @@ build_dense (QsKerasBuild  *b,
   input_shape (b, node, 0, &h, &w, &c);
   kshape[0] = c;
   kshape[1] = units;
-  if ((kernel = read_weight (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
+  if ((kernel.info = weight_info (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
     return FALSE;
   if (!read_bias (b, node, units, &bias, error))
     return FALSE;
   fuse_activation (&spec, &activation, &max);
   node->rank = input_rank (node);
-  return set_inputs (b, node, error)
-    && weighted_layer_added (b, node, qs_engine_model_add_dense (b->model, node->name, units, activation, max,
-                                                                 kernel, bias),
-                             kernel_path, &spec, error);
+  if (!set_inputs (b, node, error))
+    return FALSE;
+  kernel.file = b->file;
+  kernel.row_size = (gsize) units;
+  status = qs_engine_model_add_dense_rows (b->model, node->name, units, activation, max, read_kernel_rows,
+                                           &kernel, bias);
+  if (kernel.error != NULL)
+    {
+      g_propagate_prefixed_error (error, kernel.error, "layer “%s”: ", node->name);
+      return FALSE;
+    }
+  return weighted_layer_added (b, node, status, kernel_path, &spec, error);
 }
 
 /* y = x * scale + shift per channel, computed in double. */

@@ -4,7 +4,9 @@
  * - every value's calibrated range equals a plain sequential min/max over
  *   that value's float32 outputs, image by image (views included);
  * - every ISA's float32 GEMM packing is read back bit for bit, by blocks
- *   of rows, and every ISA has the routine that does it;
+ *   of rows, and every ISA has the routine that does it; packing by
+ *   blocks of rows (how a model packs its kernels) gives the whole
+ *   packing's bits, padding included;
  * - a model keeps Conv2D and Dense kernels only packed, and reads them
  *   back exactly as given (after a folded batch norm: as folded);
  * - quantizing a kernel a block of rows at a time (minmax) gives what
@@ -162,6 +164,7 @@ test_unpack_every_isa (void)
       kr = qs_kernels_get (isa);
       /* A model keeps its GEMM kernels packed only: every ISA must read them back. */
       g_assert_nonnull (kr->gemm_f32_unpack);
+      g_assert_nonnull (kr->gemm_f32_pack_rows);
       for (size_t a = 0; a < G_N_ELEMENTS (ns); a++)
         for (size_t b = 0; b < G_N_ELEMENTS (ks); b++)
           {
@@ -169,8 +172,21 @@ test_unpack_every_isa (void)
             g_autofree float *w = random_floats (rng, n * k, 1.0);
             g_autofree float *packed = g_new (float, kr->gemm_f32_packed_size (n, k));
             g_autofree float *back = g_new0 (float, k * ldw);
+            size_t packed_size = kr->gemm_f32_packed_size (n, k) * sizeof (float);
+            g_autofree float *by_rows = g_malloc (packed_size);
+            g_autofree float *wide = g_new (float, k * ldw);
 
             kr->gemm_f32_pack (n, k, w, packed);
+            /* The same kernel with NaN between its rows, packed 7 rows at a
+             * time over a buffer of 0xFF bytes (NaN too): the padding
+             * channels must come out zero, the gaps never read. */
+            memset (wide, 0xFF, k * ldw * sizeof (float));
+            memset (by_rows, 0xFF, packed_size);
+            for (size_t r = 0; r < k; r++)
+              memcpy (wide + r * ldw, w + r * n, n * sizeof (float));
+            for (size_t r0 = 0; r0 < k; r0 += 7)
+              kr->gemm_f32_pack_rows (n, k, wide + r0 * ldw, ldw, r0, MIN (7, k - r0), by_rows);
+            g_assert_cmpmem (by_rows, packed_size, packed, packed_size);
             /* Blocks of 7 rows into a wider row stride; the gaps stay untouched. */
             for (size_t r0 = 0; r0 < k; r0 += 7)
               kr->gemm_f32_unpack (n, k, packed, r0, MIN (7, k - r0), back + r0 * ldw, ldw);

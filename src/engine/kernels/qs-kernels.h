@@ -493,6 +493,19 @@ void   qs_gemm_f32_unpack_avx2   (size_t n, size_t k, const float *packed, size_
                                   float *w, size_t ldw);
 void   qs_gemm_f32_unpack_avx512 (size_t n, size_t k, const float *packed, size_t row0, size_t rows,
                                   float *w, size_t ldw);
+/* Packs rows [row0, row0 + rows) of a [k][n] kernel, given in @w (row
+ * stride @ldw), into @packed: block after block, the bits gemm_f32_pack
+ * gives for the whole kernel. */
+typedef void   (*QsGemmF32PackRowsFunc)   (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
+                                           size_t rows, float *packed);
+void   qs_gemm_f32_pack_panels_rows (size_t n, size_t k, const float *w, size_t ldw, size_t panel,
+                                     size_t align, size_t row0, size_t rows, float *packed);
+void   qs_gemm_f32_pack_rows_scalar (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
+                                     size_t rows, float *packed);
+void   qs_gemm_f32_pack_rows_avx2   (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
+                                     size_t rows, float *packed);
+void   qs_gemm_f32_pack_rows_avx512 (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
+                                     size_t rows, float *packed);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
 void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
@@ -552,6 +565,9 @@ typedef struct {
   QsGemmRequantFunc          gemm_requant;
   /* The inverse of gemm_f32_pack (a model keeps its GEMM kernels packed only). */
   QsGemmF32UnpackFunc        gemm_f32_unpack;
+  /* gemm_f32_pack a block of rows at a time (a model's kernels are packed
+   * as they are read). */
+  QsGemmF32PackRowsFunc      gemm_f32_pack_rows;
   /* Optional (NULL: the scalar group-wise references). */
   QsGroupwisePackedSizeFunc  groupwise_packed_size;
   QsGroupwisePackFunc        groupwise_pack;
