@@ -578,6 +578,39 @@ store_tile (const QsEngineLayer *l,
     }
 }
 
+/* The int64 sums of a tile in the 64-bit mode: from int16 weights, or
+ * from int8 weights past QS_MAX_INT32_K taps, whose int32 sums are exact
+ * (qs-engine-quantize.c), widened in place from the last (each int32 is
+ * read before its place is written). */
+static void
+gemm_wide (const QsQuantizedModel *qm,
+           const QsQuantLayer     *q,
+           size_t                  rows,
+           size_t                  n,
+           size_t                  k,
+           const uint8_t          *a,
+           size_t                  lda,
+           size_t                  group,
+           void                   *acc)
+{
+  int64_t *acc64 = acc;
+
+  if (q->w16 != NULL)
+    {
+      qm->kernels->gemm16 (rows, n, k, a, lda, q->w16 + group * n * k, acc64, n);
+      return;
+    }
+  qm->kernels->gemm (rows, n, q->kp, a, lda, (const uint8_t *) q->packed + group * q->packed_group_size,
+                     (int32_t *) acc, n);
+  for (size_t i = rows * n; i-- > 0;)
+    {
+      int32_t sum;
+
+      memcpy (&sum, (const uint8_t *) acc + i * sizeof sum, sizeof sum);
+      acc64[i] = sum;
+    }
+}
+
 /* A Conv2D with dilation or groups: per tile and group, the general
  * im2col of the group's channels, its GEMM, its columns requantized. */
 static void
@@ -613,7 +646,7 @@ general_conv_quant (const QsQuantizedModel *qm,
             qm->kernels->gemm (rows, n, kp, s->cols, kp,
                                (const uint8_t *) q->packed + g * q->packed_group_size, s->acc, n);
           else
-            qm->kernels->gemm16 (rows, n, k, s->cols, kp, q->w16 + g * n * k, s->acc, n);
+            gemm_wide (qm, q, rows, n, k, s->cols, kp, g, s->acc);
           store_tile (l, q, rows, g * n, n, s->acc, rowsum, m0 * N, out, fout);
         }
     }
@@ -689,7 +722,7 @@ gemm_layer_quant (const QsQuantizedModel *qm,
           if (q->mode == QS_QMODE_INT8)
             qm->kernels->gemm (rows, n, kp, a, lda, q->packed, s->acc, n);
           else
-            qm->kernels->gemm16 (rows, n, k, a, lda, q->w16, s->acc, n);
+            gemm_wide (qm, q, rows, n, k, a, lda, 0, s->acc);
           store_tile (l, q, rows, 0, n, s->acc, rowsum, m0 * n, out, fout);
         }
     }

@@ -89,7 +89,8 @@ struct _QsEngineModel {
 typedef enum {
   QS_QMODE_NONE = 0,   /* a layer without weights */
   QS_QMODE_INT8,       /* int8 weights, int32 sums */
-  QS_QMODE_INT16,      /* int16 weights (or Q8-scaled depthwise), int64 sums */
+  QS_QMODE_INT16,      /* int64 sums: of int16 weights (or Q8-scaled depthwise), or of
+                        * int8 weights (packed) past QS_MAX_INT32_K taps */
   QS_QMODE_FLOAT,      /* weights in a float format, computed in float32 */
   QS_QMODE_GROUPWISE,  /* integer groups or integer block elements: int32 sums per
                         * group, rescaled in float32 (Conv2D and Dense through

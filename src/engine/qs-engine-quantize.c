@@ -40,9 +40,18 @@
 #include "quant/qs-block-codes.h"
 #include "quant/qs-range.h"
 
-/* Beyond this many taps the int8 path's int32 sums could wrap; such layers
- * take the 64-bit path. */
+/* Beyond this many taps the int8 path's int32 totals could wrap (the
+ * bias, weight zero point and row sum terms each reach 255 * 128 a tap);
+ * such layers sum in 64 bits. */
 #define QS_MAX_INT32_K 16384
+/* Up to this many taps the int8 GEMM's raw sums stay exact in int32:
+ * every uint8 x int8 product is at most 255 * 128 = 32,640 in magnitude,
+ * so every partial sum a kernel forms is within 65,536 * 32,640 < 2^31.
+ * 8-bit weights of a layer past QS_MAX_INT32_K taps keep the int8 GEMM
+ * (a quarter of the int16 copy's memory on VNNI: VGG16's first Dense
+ * layer is 103 MB instead of 205 MB) and its sums are widened to the
+ * 64-bit totals: the int16 path's totals exactly. */
+#define QS_MAX_INT8_WIDE_K 65536
 
 void
 qs_activation_scheme_init_default (QsActivationScheme *scheme)
@@ -507,12 +516,52 @@ bias_real (const QsEngineLayer *l,
   return v;
 }
 
+/* Channels of a GEMM layer's int8 codes packed at a time, in place: a
+ * multiple of every ISA's block of channels (qs_gemm_blocked_size: 8 or
+ * 16; the reference's is 1), each block packed on its own. */
+#define QS_PACK_CHANNELS 64
+
+/* Packs @codes ([n][k] int8, consumed) in place into the ISA's layout at
+ * the same address, the buffer being @size >= the packed bytes: block of
+ * channels after block from the last, whose packed place starts at or
+ * after its codes' (a packed weight takes at least a byte) and after
+ * every earlier block's codes, so only the block at hand needs a copy
+ * (k bytes a channel), not the whole kernel (103 MB for VGG16's fc1). */
+static QsEngineStatus
+pack_codes_in_place (const QsKernels *kr,
+                     size_t           n,
+                     size_t           k,
+                     size_t           kp,
+                     int8_t          *codes,
+                     uint8_t         *packed)
+{
+  size_t chunks = (n + QS_PACK_CHANNELS - 1) / QS_PACK_CHANNELS;
+  int8_t *block = malloc (QS_PACK_CHANNELS * k);
+
+  if (block == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t j = chunks; j-- > 0;)
+    {
+      size_t c0 = j * QS_PACK_CHANNELS, nc = n - c0 < QS_PACK_CHANNELS ? n - c0 : QS_PACK_CHANNELS;
+
+      memcpy (block, codes + c0 * k, nc * k);
+      kr->gemm_pack (nc, k, kp, block, packed + kr->gemm_packed_size (c0, kp));
+    }
+  free (block);
+  return QS_ENGINE_OK;
+}
+
+/* A GEMM layer's integer form: int8 weights (@container 8) with int32
+ * sums, or, @wide (8-bit weights past QS_MAX_INT32_K taps), with their
+ * int32 sums widened to 64-bit totals; int16 weights (@container 16) with
+ * 64-bit sums. */
 static QsEngineStatus
 prepare_gemm_layer (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     QsQuantLayer           *q,
                     QsWeightQuant          *w,
-                    int                     container)
+                    int                     container,
+                    bool                    wide)
 {
   const QsKernels *kr = qm->kernels;
   size_t n = (size_t) l->out_c, k = l->k;
@@ -520,33 +569,31 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
   QsEngineStatus status;
   bool frac = false;
 
-  q->mode = container == 8 ? QS_QMODE_INT8 : QS_QMODE_INT16;
+  q->mode = container == 8 && !wide ? QS_QMODE_INT8 : QS_QMODE_INT16;
   q->kp = qs_gemm_padded_k (k);
   q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l)
-    && (q->mode == QS_QMODE_INT16 || q->kp == k);
+    && (container == 16 || q->kp == k);
 
   if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
     return status;
   q->weight_zp = calloc (n, sizeof (int32_t));
   q->frac_q16 = calloc (n, sizeof (int32_t));
-  if (q->weight_zp == NULL || q->frac_q16 == NULL)
+  if (q->mode == QS_QMODE_INT8)
+    q->bias32 = calloc (n, sizeof (int32_t));
+  else
+    q->bias64 = calloc (n, sizeof (int64_t));
+  if (q->weight_zp == NULL || q->frac_q16 == NULL || (q->bias32 == NULL && q->bias64 == NULL))
     return QS_ENGINE_NO_MEMORY;
 
-  if (q->mode == QS_QMODE_INT8)
+  if (container == 8)
     {
-      const int8_t *wt = w->codes8;
+      int8_t *wt = w->codes8;
       /* A grouped convolution packs each group's [n / groups][k] rows
        * (consecutive in wt) on its own, cache-line apart. */
       size_t groups = (size_t) l->groups, ng = n / groups;
 
       q->packed_group_size = (kr->gemm_packed_size (ng, q->kp) + 63) & ~(size_t) 63;
-      q->bias32 = calloc (n, sizeof (int32_t));
-      q->packed = malloc (groups * q->packed_group_size + QS_KERNEL_SLACK);
-      if (q->bias32 == NULL || q->packed == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      for (size_t g = 0; g < groups; g++)
-        kr->gemm_pack (ng, k, q->kp, wt + g * ng * k, (uint8_t *) q->packed + g * q->packed_group_size);
-      if (kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
+      if (!wide && kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
           && l->out_w <= QS_ENGINE_TILE_ROWS)
         {
           QsConvShape shape = qs_layer_conv_shape (l);
@@ -556,12 +603,21 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
               && (q->packed_c1 = malloc (kr->conv_c1_packed_size (n, l->kernel_h))) != NULL)
             kr->conv_c1_pack (n, l->kernel_h, l->kernel_w, wt, q->packed_c1);
         }
+      /* The codes become the packed weights in their own buffer, grown to
+       * the packed size (a large one is remapped, not copied); groups
+       * from the last, as the channels within one (pack_codes_in_place). */
+      q->packed = realloc (wt, groups * q->packed_group_size + QS_KERNEL_SLACK);
+      if (q->packed == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      w->codes8 = NULL;
+      for (size_t g = groups; g-- > 0 && status == QS_ENGINE_OK;)
+        status = pack_codes_in_place (kr, ng, k, q->kp, (int8_t *) q->packed + g * ng * k,
+                                      (uint8_t *) q->packed + g * q->packed_group_size);
+      if (status != QS_ENGINE_OK)
+        return status;
     }
   else
     {
-      q->bias64 = calloc (n, sizeof (int64_t));
-      if (q->bias64 == NULL)
-        return QS_ENGINE_NO_MEMORY;
       /* The int16 operand is the codes as they are. */
       q->w16 = w->codes16;
       w->codes16 = NULL;
@@ -972,6 +1028,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   QsQuantLayer *q = &qm->layers[index];
   QsWeightQuant w;
   int container;
+  bool wide;
   QsEngineStatus status;
 
   if (scheme == NULL)
@@ -994,10 +1051,11 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     }
   container = scheme->format != QS_FORMAT_INT ? 32 : (scheme->bits <= 8 ? 8 : 16);
 
-  /* Past QS_MAX_INT32_K taps int32 sums could wrap: take the 64-bit path. */
-  if (container == 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D && l->k > QS_MAX_INT32_K)
-    container = 16;
-  if (l->k > 65536 && container != 32)
+  /* Past QS_MAX_INT32_K taps int32 totals could wrap: 64-bit totals, on
+   * the int8 GEMM's sums, exact up to the QS_MAX_INT8_WIDE_K taps the
+   * integer engine takes at most. */
+  wide = container == 8 && l->kind != QS_LAYER_DEPTHWISE_CONV2D && l->k > QS_MAX_INT32_K;
+  if (l->k > QS_MAX_INT8_WIDE_K && container != 32)
     {
       qs_engine_set_message (message, message_size, "layer “%s” has %zu taps per output, more than the integer engine sums",
                              l->name, l->k);
@@ -1022,7 +1080,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
     status = prepare_depthwise_layer (qm, l, q, &w, container);
   else
-    status = prepare_gemm_layer (qm, l, q, &w, container);
+    status = prepare_gemm_layer (qm, l, q, &w, container, wide);
   weight_quant_clear (&w);
   if (status != QS_ENGINE_OK)
     return status;
@@ -1261,16 +1319,17 @@ check_schemes (const QsEngineModel   *model,
   return QS_ENGINE_OK;
 }
 
-/* What QsQuantizedLayerStats.kernel says of a weighted layer's mode. */
+/* What QsQuantizedLayerStats.kernel says of a weighted layer's mode: the
+ * weights' integer type, 64-bit totals or not. */
 static const char *
-mode_kernel_name (QsQuantMode mode)
+mode_kernel_name (const QsQuantLayer *q)
 {
-  switch (mode)
+  switch (q->mode)
     {
     case QS_QMODE_INT8:
       return "int8";
     case QS_QMODE_INT16:
-      return "int16";
+      return q->w16 == NULL && q->dw32 == NULL ? "int8" : "int16";
     case QS_QMODE_GROUPWISE:
       return "int8-groupwise";
     case QS_QMODE_FLOAT:
@@ -1322,7 +1381,7 @@ quantize_calibrated (const QsCalibration        *cal,
       QsQuantLayer *q = &qm->layers[i];
 
       q->stats.output_sqnr_db = NAN;
-      q->stats.kernel = mode_kernel_name (q->mode);
+      q->stats.kernel = mode_kernel_name (q);
       q->stats.output_scale = q->out.scale;
       q->stats.output_zero_point = q->out.zero_point;
     }

@@ -12,7 +12,9 @@
  * - quantizing a kernel a block of rows at a time (minmax) gives what
  *   quantizing it whole gives (percentile:100 takes the whole-kernel path
  *   to the same ranges): weight SQNR and integer outputs bit for bit, on
- *   the int8 and the int16 (more than 16,384 taps) paths.
+ *   the int8 and the 64-bit (more than 16,384 taps) paths;
+ * - past 16,384 taps int8 weights keep the int8 GEMM with 64-bit totals,
+ *   exactly: zero taps appended change no logit.
  */
 #include <math.h>
 #include <string.h>
@@ -277,7 +279,7 @@ check_streamed_dense (size_t             k,
   g_assert_cmpint (qs_engine_prepare_quantized (model, sb, 1, NULL, &data, 0, NULL, &qb, NULL, 0), ==, QS_ENGINE_OK);
   g_assert_true (qs_quantized_model_get_layer_stats (qa, 0, &a));
   g_assert_true (qs_quantized_model_get_layer_stats (qb, 0, &b));
-  g_assert_cmpint (a.weight_bits, ==, k > 16384 ? 16 : 8);
+  g_assert_cmpint (a.weight_bits, ==, 8);
   g_assert_cmpint (a.weight_bits, ==, b.weight_bits);
   g_assert_cmpmem (&a.weight_sqnr_db, sizeof (double), &b.weight_sqnr_db, sizeof (double));
   g_assert_cmpmem (&a.output_sqnr_db, sizeof (double), &b.output_sqnr_db, sizeof (double));
@@ -303,8 +305,88 @@ test_streamed_quantize (void)
   /* 65,536 / 70 = 936 rows a block: four blocks. */
   check_streamed_dense (3000, 70, QS_GRANULARITY_CHANNEL, QS_MAPPING_SYMMETRIC);
   check_streamed_dense (3000, 70, QS_GRANULARITY_TENSOR, QS_MAPPING_ASYMMETRIC);
-  /* Past 16,384 taps the int16 path: 65,536 / 3 rows a block, two blocks. */
+  /* Past 16,384 taps the 64-bit totals: 65,536 / 3 rows a block, two blocks. */
   check_streamed_dense (30000, 3, QS_GRANULARITY_CHANNEL, QS_MAPPING_ASYMMETRIC);
+}
+
+/* Logits (float, so the totals themselves) of a dense layer of @n outputs
+ * with kernel rows @kernel, @k of them, on @count images of @k values. */
+static float *
+dense_logits (size_t              k,
+              size_t              n,
+              const float        *kernel,
+              const float        *bias,
+              const float        *images,
+              size_t              count,
+              QsGranularity       granularity,
+              QsMapping           mapping,
+              QsQuantizedLayerStats *stats)
+{
+  QsEngineModel *model = qs_engine_model_new (1, 1, (int) k);
+  QsEngineDataset data = { count, 1, 1, (int) k, (float *) images, NULL };
+  QsActivationScheme act;
+  QsScheme scheme;
+  const QsScheme *schemes[1] = { &scheme };
+  QsQuantizedModel *qm = NULL;
+  float *out = g_new (float, count * n);
+  void *scratch;
+
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", (int) n, QS_ACTIVATION_NONE, INFINITY, kernel, bias),
+                   ==, QS_ENGINE_OK);
+  qs_activation_scheme_init_default (&act);
+  act.float_logits = true;
+  qs_scheme_init_default (&scheme);
+  scheme.granularity = granularity;
+  scheme.mapping = mapping;
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, 1, &act, &data, 0, NULL, &qm, NULL, 0), ==, QS_ENGINE_OK);
+  g_assert_true (qs_quantized_model_get_layer_stats (qm, 0, stats));
+  scratch = g_malloc (qs_engine_get_buffer_size (model, qm, count));
+  g_assert_cmpint (qs_engine_forward (model, qm, images, count, scratch, qs_engine_get_buffer_size (model, qm, count),
+                                      out), ==, QS_ENGINE_OK);
+  g_free (scratch);
+  qs_quantized_model_free (qm);
+  qs_engine_model_free (model);
+  return out;
+}
+
+/* A layer past 16,384 taps keeps int8 weights and the int8 GEMM, its sums
+ * widened to 64-bit totals: exact. Zero taps appended to a layer of 16,000
+ * (zero weights, zero inputs, neither moving a range) leave every code and
+ * every total as it was, so the wide layer's logits and SQNRs must be the
+ * int32 path's bit for bit; 25,003 taps take the padded im2col rows,
+ * 24,576 the direct ones. */
+static void
+test_wide_int8_sums (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (9);
+  const size_t k0 = 16000, n = 5, count = 6, wides[] = { 25003, 24576 };
+  const QsMapping mappings[] = { QS_MAPPING_SYMMETRIC, QS_MAPPING_ASYMMETRIC };
+  g_autofree float *kernel = random_floats (rng, k0 * n, 0.05);
+  g_autofree float *bias = random_floats (rng, n, 0.1);
+  g_autofree float *images = random_floats (rng, count * k0, 1.0);
+
+  for (size_t wi = 0; wi < G_N_ELEMENTS (wides); wi++)
+    for (size_t mi = 0; mi < G_N_ELEMENTS (mappings); mi++)
+      {
+        size_t k = wides[wi];
+        QsGranularity granularity = mi == 0 ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+        g_autofree float *wide_kernel = g_new0 (float, k * n);
+        g_autofree float *wide_images = g_new0 (float, count * k);
+        g_autofree float *narrow_out = NULL, *wide_out = NULL;
+        QsQuantizedLayerStats narrow, wide;
+
+        memcpy (wide_kernel, kernel, k0 * n * sizeof (float));
+        for (size_t i = 0; i < count; i++)
+          memcpy (wide_images + i * k, images + i * k0, k0 * sizeof (float));
+        narrow_out = dense_logits (k0, n, kernel, bias, images, count, granularity, mappings[mi], &narrow);
+        wide_out = dense_logits (k, n, wide_kernel, bias, wide_images, count, granularity, mappings[mi], &wide);
+        g_assert_cmpstr (narrow.kernel, ==, "int8");
+        g_assert_cmpstr (wide.kernel, ==, "int8");
+        g_assert_cmpint (wide.weight_bits, ==, 8);
+        g_assert_cmpmem (&wide.weight_sqnr_db, sizeof (double), &narrow.weight_sqnr_db, sizeof (double));
+        g_assert_cmpmem (&wide.output_sqnr_db, sizeof (double), &narrow.output_sqnr_db, sizeof (double));
+        g_assert_cmpmem (wide_out, count * n * sizeof (float), narrow_out, count * n * sizeof (float));
+      }
 }
 
 int
@@ -316,5 +398,6 @@ main (int    argc,
   g_test_add_func ("/calibration/unpack-every-isa", test_unpack_every_isa);
   g_test_add_func ("/calibration/one-float-copy", test_one_float_copy);
   g_test_add_func ("/calibration/streamed-quantize", test_streamed_quantize);
+  g_test_add_func ("/calibration/wide-int8-sums", test_wide_int8_sums);
   return g_test_run ();
 }
