@@ -436,13 +436,9 @@ set_weights_rows (QsEngineModel    *model,
   group_size = kr->gemm_f32_packed_size (n, k);
   block_rows = QS_PACK_BLOCK_ELEMENTS / N > 0 ? QS_PACK_BLOCK_ELEMENTS / N : 1;
   block_rows = block_rows < k ? block_rows : k;
-  layer->packed_f32 = malloc (qs_layer_packed_f32_size (kr, layer) * sizeof (float));
   block = malloc (block_rows * N * sizeof (float));
-  if (layer->packed_f32 == NULL || block == NULL)
-    {
-      free (block);
-      return QS_ENGINE_NO_MEMORY;
-    }
+  if (block == NULL)
+    return QS_ENGINE_NO_MEMORY;
   for (size_t r0 = 0; r0 < k; r0 += block_rows)
     {
       size_t rows = k - r0 < block_rows ? k - r0 : block_rows;
@@ -451,6 +447,15 @@ set_weights_rows (QsEngineModel    *model,
         {
           free (block);
           return QS_ENGINE_INVALID_ARGUMENT;
+        }
+      /* After the first block: a file that cannot give its kernel (one
+       * declaring a gigabyte it does not store) fails on the read, not
+       * on taking the memory. */
+      if (layer->packed_f32 == NULL
+          && (layer->packed_f32 = malloc (qs_layer_packed_f32_size (kr, layer) * sizeof (float))) == NULL)
+        {
+          free (block);
+          return QS_ENGINE_NO_MEMORY;
         }
       for (size_t g = 0; g < groups; g++)
         kr->gemm_f32_pack_rows (n, k, block + g * n, N, r0, rows, layer->packed_f32 + g * group_size);
