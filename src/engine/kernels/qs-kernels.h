@@ -378,6 +378,16 @@ void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const 
                                            const QsDepthwiseGroupWeights *w,
                                            const QsGroupwiseInput *in, const float *bias,
                                            int oy, int32_t *acc, float *out);
+size_t qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_pack_avx512vnni        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8_avx512vnni          (size_t m, const uint8_t *a, size_t lda,
+                                                 const QsGroupwiseWeights *w, const void *packed,
+                                                 const QsGroupwiseInput *in, const float *bias,
+                                                 float *c, size_t ldc);
+void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, const uint8_t *input,
+                                                 const QsDepthwiseGroupWeights *w,
+                                                 const QsGroupwiseInput *in, const float *bias,
+                                                 int oy, int32_t *acc, float *out);
 #endif
 
 /* ---- real outputs to codes ------------------------------------------------ */
