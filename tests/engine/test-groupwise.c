@@ -308,14 +308,15 @@ naive_depthwise (const QsDepthwiseShape        *s,
  * a 9x9 one, larger than the vector kernels' tap tables), group sizes
  * that split the taps with a short last group, one group per channel, and
  * one tap per group (some groups wholly in the padding); weights (code -
- * zero point) of up to 8-bit unsigned ranges ([-255, 255]); 13 and 37
- * channels (partial blocks of 8 and 16); integer and fractional zero
- * points. */
+ * zero point) of up to 8-bit unsigned ranges ([-255, 255]); 13, 37 and
+ * 83 channels (partial blocks of 8 and 16, and 64 channels side by side);
+ * integer and fractional zero points. */
 static void
 test_depthwise_random (gconstpointer data)
 {
   static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 3, 1 }, { 2, 3 }, { 9, 9 } };
   static const size_t sizes[] = { 1, 2, 4, 9, 32 };
+  static const int channels[] = { 13, 37, 83 };
   bool skip;
   const QsKernels *kr = isa_kernels (data, &skip);
 
@@ -325,7 +326,7 @@ test_depthwise_random (gconstpointer data)
     for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
       {
         int kh = kernels[ki][0], kw = kernels[ki][1], stride = 1 + (int) (gi % 2);
-        int in_h = 7, in_w = 6, C = (ki + gi) % 2 ? 37 : 13, pad = kh / 2;
+        int in_h = 7, in_w = 6, C = channels[(ki + gi) % G_N_ELEMENTS (channels)], pad = kh / 2;
         size_t taps = (size_t) (kh * kw), groups = (taps + sizes[gi] - 1) / sizes[gi];
         QsDepthwiseShape shape = {
           .in_h = in_h, .in_w = in_w, .channels = C, .kernel_h = kh, .kernel_w = kw,
