@@ -15,6 +15,7 @@
  * channel is read). Built with -ffp-contract=off: no multiply and add fuse.
  */
 #include "qs-kernels.h"
+#include "qs-vnni-inplace.h"
 
 #include <immintrin.h>
 
@@ -60,7 +61,7 @@ channel_blocks (size_t                         BLOCKS,
             __m128i a8 = FULL ? _mm_loadu_si128 ((const __m128i *) px) : _mm_maskz_loadu_epi8 (mask, px);
             __m256i w16 = FULL ? _mm256_loadu_si256 ((const __m256i *) wt) : _mm256_maskz_loadu_epi16 (mask, wt);
 
-            sum[k] = _mm512_dpwssd_epi32 (sum[k], _mm512_sub_epi32 (_mm512_cvtepu8_epi32 (a8), zero_code),
+            sum[k] = qs_dpwssd_inplace (sum[k], _mm512_sub_epi32 (_mm512_cvtepu8_epi32 (a8), zero_code),
                                           _mm512_cvtepu16_epi32 (w16));
           }
       /* (s_in * s_w) * ((float) total - zero_frac * (float) code_sum), as the scalar kernel. */

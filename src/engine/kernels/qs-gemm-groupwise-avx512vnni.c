@@ -26,6 +26,7 @@
  * into one rounding.
  */
 #include "qs-kernels.h"
+#include "qs-vnni-inplace.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -194,9 +195,9 @@ row_block (size_t                    ROWS,
             {
               __m512i av = broadcast_quad (a + r * lda + t0 + 4 * q);
 
-              acc[r] = _mm512_dpbusd_epi32 (acc[r], av, wv);
+              acc[r] = qs_dpbusd_inplace (acc[r], av, wv);
               if (RAW)
-                row_sums[r] = _mm512_dpbusd_epi32 (row_sums[r], av, ones);
+                row_sums[r] = qs_dpbusd_inplace (row_sums[r], av, ones);
             }
         }
       if (rest != 0)
@@ -207,9 +208,9 @@ row_block (size_t                    ROWS,
             {
               __m512i av = broadcast_partial_quad (a + r * lda + t0 + 4 * full, rest);
 
-              acc[r] = _mm512_dpbusd_epi32 (acc[r], av, wv);
+              acc[r] = qs_dpbusd_inplace (acc[r], av, wv);
               if (RAW)
-                row_sums[r] = _mm512_dpbusd_epi32 (row_sums[r], av, ones);
+                row_sums[r] = qs_dpbusd_inplace (row_sums[r], av, ones);
             }
         }
       /* (s_in * s_w) * ((float) total - zero_frac * (float) code_sum) */
