@@ -10,9 +10,11 @@
  * the upper int16 of every weight lane is 0 and vpdpwssd adds exactly
  * (a - z_a) * w. The float32 steps after each group's sum are the scalar
  * kernel's operations in its order, one lane per channel, and each
- * channel's groups still add up in group order. A channel tail of fewer
- * than 16 runs masked (masked loads never fault, so nothing past the last
- * channel is read). Built with -ffp-contract=off: no multiply and add fuse.
+ * channel's groups still add up in group order. Four blocks (64
+ * channels) go side by side, four vpdpwssd chains in flight; a channel
+ * tail of fewer than 16 runs masked (masked loads never fault, so nothing
+ * past the last channel is read). Built with -ffp-contract=off: no
+ * multiply and add fuse.
  */
 #include "qs-kernels.h"
 #include "qs-vnni-inplace.h"

@@ -42,15 +42,6 @@ typedef struct {
 
 #define HEADER_BYTES 64
 
-static inline size_t
-group_length (const QsGroupwiseWeights *w,
-              size_t                    g)
-{
-  size_t t0 = g * w->group_size;
-
-  return t0 + w->group_size < w->k ? w->group_size : w->k - t0;
-}
-
 /* Whether every (code - zero point) of @w fits in int8. */
 static bool
 offsets_fit_int8 (const QsGroupwiseWeights *w)
@@ -81,7 +72,7 @@ block_bytes (const QsGroupwiseWeights *w,
   size_t bytes = 0;
 
   for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += group_head_bytes (raw_codes) + (group_length (w, g) + 3) / 4 * NB * 4;
+    bytes += group_head_bytes (raw_codes) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
   return bytes;
 }
 
@@ -108,7 +99,7 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
         float *scales = (float *) (p + NB * sizeof (int32_t));
         int32_t *zero_points = (int32_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
         int8_t *quads = (int8_t *) (p + group_head_bytes (header.raw_codes));
-        size_t t0 = g * w->group_size, len = group_length (w, g), n_quads = (len + 3) / 4;
+        size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_quads = (len + 3) / 4;
 
         for (size_t l = 0; l < NB; l++)
           {
@@ -175,11 +166,11 @@ row_block (size_t                    ROWS,
     y[r] = y[0];
   for (size_t g = 0; g < w->groups_per_channel; g++)
     {
-      size_t t0 = g * w->group_size, len = group_length (w, g), full = len / 4, rest = len % 4;
+      size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), full = len / 4, rest = len % 4;
       __m512i sums = _mm512_loadu_si512 (p);
       __m512 scales = _mm512_loadu_ps (p + NB * sizeof (int32_t));
       const int8_t *quads = (const int8_t *) (p + group_head_bytes (RAW));
-      __m512i acc[MR], row_sums[MR], code_part_int;
+      __m512i acc[MR], row_sums[MR], code_part_int, zero_points;
       __m512 rescale, code_part;
 
       for (size_t r = 0; r < ROWS; r++)
@@ -217,17 +208,15 @@ row_block (size_t                    ROWS,
       rescale = _mm512_mul_ps (scale_in, scales);
       code_part = _mm512_mul_ps (zero_frac, _mm512_cvtepi32_ps (sums));
       code_part_int = _mm512_mullo_epi32 (zero_code, sums);
+      zero_points = RAW ? _mm512_loadu_si512 (p + NB * (sizeof (int32_t) + sizeof (float)))
+                        : _mm512_setzero_si512 ();
       for (size_t r = 0; r < ROWS; r++)
         {
           __m512i total = _mm512_sub_epi32 (acc[r], code_part_int);
           __m512 part;
 
           if (RAW)
-            {
-              __m512i zero_points = _mm512_loadu_si512 (p + NB * (sizeof (int32_t) + sizeof (float)));
-
-              total = _mm512_sub_epi32 (total, _mm512_mullo_epi32 (zero_points, row_sums[r]));
-            }
+            total = _mm512_sub_epi32 (total, _mm512_mullo_epi32 (zero_points, row_sums[r]));
           part = _mm512_mul_ps (rescale, _mm512_sub_ps (_mm512_cvtepi32_ps (total), code_part));
           y[r] = _mm512_add_ps (y[r], part);
         }

@@ -320,6 +320,16 @@ typedef struct {
 
 void qs_groupwise_code_sums (const QsGroupwiseWeights *w, int32_t *code_sums);
 
+/* Taps in group @g of each channel: group_size, or fewer for the last. */
+static inline size_t
+qs_groupwise_group_length (const QsGroupwiseWeights *w,
+                           size_t                    g)
+{
+  size_t t0 = g * w->group_size;
+
+  return t0 + w->group_size < w->k ? w->group_size : w->k - t0;
+}
+
 /* Real outputs c[i][j] = bias[j] + sum over groups of
  * (in->scale * scales[b]) * (group's int32 sum of (a - zero_code) (code - zero point)
  * - zero_frac * code_sums[b]), accumulated in float32 in group order. */
