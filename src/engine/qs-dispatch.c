@@ -13,6 +13,9 @@
  * costs more than it saves on 3x3 windows. A convolution of a
  * one-channel image (the first layer on grey images) skips im2col on VNNI
  * machines: a direct kernel puts one window row in each vpdpbusd group.
+ * The group-wise kernels (integer groups, block formats) take the same
+ * steps: vpdpbusd per quad of a group and vpdpwssd per depthwise tap on
+ * VNNI, vpmaddwd / vpmulld on AVX2.
  * The graph's table lookups, merges and rescaling (qs-graph-kernels.h)
  * follow the same ISA; on AVX-512 the lookups use VBMI's vpermi2b only
  * where the CPU has it (VNNI does not imply it), else AVX2's vpshufb.
@@ -93,12 +96,10 @@ static const QsKernels avx512vnni_kernels = {
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
   .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
   .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512,
-  /* The group-wise kernels' time goes to their float32 rescale per group
-   * as much as to the products: AVX2's serve. */
-  .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx2,
-  .groupwise_pack = qs_gemm_groupwise_pack_avx2,
-  .groupwise_gemm = qs_gemm_groupwise_u8_avx2,
-  .depthwise_groupwise = qs_depthwise_groupwise_u8_avx2,
+  .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx512vnni,
+  .groupwise_pack = qs_gemm_groupwise_pack_avx512vnni,
+  .groupwise_gemm = qs_gemm_groupwise_u8_avx512vnni,
+  .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni,
   .quantize_real = qs_quantize_real_u8_avx2,
 };
 #endif

@@ -5,9 +5,11 @@
  * kernel splits the zero points out of an int32 dot product), then rescales
  * and accumulates in float32 in the same order, so any lost term, wrapped
  * sum or misplaced group shows as a changed bit. Fixed-seed random codes,
- * k not a multiple of the group size, short last groups, fractional input
- * zero points and the extreme codes at the largest group the engine allows.
- * Every ISA's kernel this CPU runs is held to the same bits.
+ * k not a multiple of the group size, short last groups, channel counts
+ * that leave partial vector blocks, fractional input zero points and the
+ * extreme codes at the largest group the engine allows. Each ISA's kernels
+ * are held to the same bits under their own test paths
+ * (/groupwise/ISA/...), skipped where the CPU lacks the ISA.
  */
 #include <math.h>
 #include <string.h>
@@ -42,7 +44,9 @@ case_free (Case *c)
 }
 
 /* Random codes of a @bits-bit range, signed or shifted from unsigned as
- * the engine stores them; @extreme: 255 activations against the end codes. */
+ * the engine stores them; @extreme: 255 activations against the end codes
+ * (and zero points at the other end); @zero_zp: zero points all 0, as a
+ * block format's or a symmetric scheme's. */
 static void
 case_init (Case   *c,
            size_t  m,
@@ -50,7 +54,8 @@ case_init (Case   *c,
            size_t  k,
            size_t  group_size,
            int     bits,
-           bool    extreme)
+           bool    extreme,
+           bool    zero_zp)
 {
   int32_t lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
 
@@ -72,7 +77,7 @@ case_init (Case   *c,
     c->codes[i] = (int8_t) (extreme ? (i % 2 ? hi : lo) : g_rand_int_range (rng, lo, hi + 1));
   for (size_t i = 0; i < n * c->groups; i++)
     {
-      c->zero_points[i] = extreme ? (i % 2 ? lo : hi) : g_rand_int_range (rng, lo, hi + 1);
+      c->zero_points[i] = zero_zp ? 0 : extreme ? (i % 2 ? lo : hi) : g_rand_int_range (rng, lo, hi + 1);
       c->scales[i] = (float) g_rand_double_range (rng, 1e-4, 0.05);
     }
   for (size_t j = 0; j < n; j++)
@@ -120,44 +125,75 @@ naive_groupwise (const Case             *c,
       }
 }
 
+/* The kernels a test path runs: NULL for the scalar reference; for an
+ * optimized ISA its table, or NULL after marking the test skipped when
+ * the CPU lacks it. */
+static const QsKernels *
+isa_kernels (gconstpointer  data,
+             bool          *skip)
+{
+  QsIsa isa = (QsIsa) GPOINTER_TO_INT (data);
+  const QsKernels *kr;
+
+  *skip = false;
+  if (isa == QS_ISA_SCALAR)
+    return NULL;
+  if (!qs_kernels_isa_supported (isa))
+    {
+      g_test_skip (isa == QS_ISA_AVX2 ? "the CPU lacks AVX2" : "the CPU lacks AVX-512 VNNI");
+      *skip = true;
+      return NULL;
+    }
+  kr = qs_kernels_get (isa);
+  g_assert_cmpint (kr->isa, ==, isa);
+  g_assert_nonnull (kr->groupwise_gemm);
+  g_assert_nonnull (kr->depthwise_groupwise);
+  return kr;
+}
+
+/* The scalar kernel (@kr NULL), or @kr's from its own packing, against
+ * the naive loop. */
 static void
 check_case (Case                   *c,
-            const QsGroupwiseInput *in)
+            const QsGroupwiseInput *in,
+            const QsKernels        *kr)
 {
   QsGroupwiseWeights w = case_weights (c);
   g_autofree float *got = g_new (float, c->m * c->n);
   g_autofree float *want = g_new (float, c->m * c->n);
 
   qs_groupwise_code_sums (&w, c->code_sums);
-  qs_gemm_groupwise_u8_scalar (c->m, c->a, c->lda, &w, in, c->bias, got, c->n);
   naive_groupwise (c, in, want);
-  g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
-
-  /* Every ISA's kernel, from its own packing, gives the reference's bits. */
-  for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+  memset (got, 0xff, c->m * c->n * sizeof (float));
+  if (kr == NULL)
+    qs_gemm_groupwise_u8_scalar (c->m, c->a, c->lda, &w, in, c->bias, got, c->n);
+  else
     {
-      const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
-      g_autofree void *packed = NULL;
+      g_autofree void *packed = g_malloc (kr->groupwise_packed_size (&w));
 
-      if (kr->isa != (QsIsa) isa || kr->groupwise_gemm == NULL)
-        continue;
-      packed = g_malloc (kr->groupwise_packed_size (&w));
       kr->groupwise_pack (&w, packed);
-      memset (got, 0xff, c->m * c->n * sizeof (float));
       kr->groupwise_gemm (c->m, c->a, c->lda, &w, packed, in, c->bias, got, c->n);
-      g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
     }
+  g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
 }
 
 /* Several group sizes, k not a multiple of them (a short last group), one
- * group longer than k, 2..8-bit codes, 6 and 19 output channels (partial
- * and whole vector blocks), integer and fractional input zero points. */
+ * group longer than k, 2..8-bit codes with random or zero zero points
+ * (8-bit codes minus random zero points leave int8), 6, 19 and 37 output
+ * channels (partial and whole blocks of 8 and 16), 5 and 13 rows, integer
+ * and fractional input zero points. */
 static void
-test_random (void)
+test_random (gconstpointer data)
 {
   static const size_t ks[] = { 1, 7, 27, 100, 250 };
   static const size_t sizes[] = { 1, 3, 8, 16, 32, 64, 300 };
-  static const int bits[] = { 2, 4, 8 };
+  static const int bits[] = { 2, 4, 7, 8 };
+  static const size_t channels[] = { 6, 19, 37 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
 
   for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
     for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
@@ -170,29 +206,35 @@ test_random (void)
             .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
           };
 
-          case_init (&c, 5, bi % 2 ? 19 : 6, ks[ki], sizes[gi], bits[bi], false);
-          check_case (&c, &in);
+          case_init (&c, (ki + gi) % 2 ? 13 : 5, channels[(gi + bi) % G_N_ELEMENTS (channels)],
+                     ks[ki], sizes[gi], bits[bi], false, (ki + gi + bi) % 3 == 0);
+          check_case (&c, &in, kr);
           case_free (&c);
         }
 }
 
 /* 255 activations against -128 / 127 codes and zero points at the other
- * end, in a group of 16384 taps (the engine's limit): the int32 sums are
- * at their largest and must not wrap. */
+ * end (or 0), in a group of 16384 taps (the engine's limit): the int32
+ * sums are at their largest and must not wrap. */
 static void
-test_extreme (void)
+test_extreme (gconstpointer data)
 {
   static const int32_t zero_codes[] = { 0, 255 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
 
+  if (skip)
+    return;
   for (gsize z = 0; z < G_N_ELEMENTS (zero_codes); z++)
-    {
-      Case c;
-      QsGroupwiseInput in = { .scale = 0.02f, .zero_code = zero_codes[z], .zero_frac = 0.0f };
+    for (int zero_zp = 0; zero_zp < 2; zero_zp++)
+      {
+        Case c;
+        QsGroupwiseInput in = { .scale = 0.02f, .zero_code = zero_codes[z], .zero_frac = 0.0f };
 
-      case_init (&c, 2, 3, 16384 + 100, 16384, 8, true);
-      check_case (&c, &in);
-      case_free (&c);
-    }
+        case_init (&c, 2, 3, 16384 + 100, 16384, 8, true, zero_zp);
+        check_case (&c, &in, kr);
+        case_free (&c);
+      }
 }
 
 /* Worked by hand: k = 5 in groups of 2 (2, 2, 1), one output channel. */
@@ -262,21 +304,29 @@ naive_depthwise (const QsDepthwiseShape        *s,
       }
 }
 
-/* Random shapes (strides, padding on every side, 1x1 to 5x5 kernels),
- * group sizes that split the taps with a short last group, one group per
- * channel, and one tap per group; weights (code - zero point) of up to
- * 8-bit unsigned ranges ([-255, 255]); integer and fractional zero points. */
+/* Random shapes (strides, padding on every side, 1x1 to 5x5 kernels and
+ * a 9x9 one, larger than the vector kernels' tap tables), group sizes
+ * that split the taps with a short last group, one group per channel, and
+ * one tap per group (some groups wholly in the padding); weights (code -
+ * zero point) of up to 8-bit unsigned ranges ([-255, 255]); 13, 37 and
+ * 83 channels (partial blocks of 8 and 16, and 64 channels side by side);
+ * integer and fractional zero points. */
 static void
-test_depthwise_random (void)
+test_depthwise_random (gconstpointer data)
 {
-  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 3, 1 }, { 2, 3 } };
+  static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 3, 1 }, { 2, 3 }, { 9, 9 } };
   static const size_t sizes[] = { 1, 2, 4, 9, 32 };
+  static const int channels[] = { 13, 37, 83 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
 
+  if (skip)
+    return;
   for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
     for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
       {
         int kh = kernels[ki][0], kw = kernels[ki][1], stride = 1 + (int) (gi % 2);
-        int in_h = 7, in_w = 6, C = 13, pad = kh / 2;
+        int in_h = 7, in_w = 6, C = channels[(ki + gi) % G_N_ELEMENTS (channels)], pad = kh / 2;
         size_t taps = (size_t) (kh * kw), groups = (taps + sizes[gi] - 1) / sizes[gi];
         QsDepthwiseShape shape = {
           .in_h = in_h, .in_w = in_w, .channels = C, .kernel_h = kh, .kernel_w = kw,
@@ -312,21 +362,12 @@ test_depthwise_random (void)
         qs_depthwise_group_code_sums ((size_t) C, taps, sizes[gi], wt, code_sums);
         for (int oy = 0; oy < shape.out_h; oy++)
           {
-            qs_depthwise_groupwise_u8_scalar (&shape, input, &w, &in, bias, oy, acc, got);
             naive_depthwise (&shape, input, &w, &in, bias, oy, want);
+            memset (got, 0xff, (size_t) shape.out_w * C * sizeof (float));
+            (kr == NULL ? qs_depthwise_groupwise_u8_scalar : kr->depthwise_groupwise)
+              (&shape, input, &w, &in, bias, oy, acc, got);
             g_assert_cmpmem (got, (size_t) shape.out_w * C * sizeof (float),
                              want, (size_t) shape.out_w * C * sizeof (float));
-            for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
-              {
-                const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
-
-                if (kr->isa != (QsIsa) isa || kr->depthwise_groupwise == NULL)
-                  continue;
-                memset (got, 0xff, (size_t) shape.out_w * C * sizeof (float));
-                kr->depthwise_groupwise (&shape, input, &w, &in, bias, oy, acc, got);
-                g_assert_cmpmem (got, (size_t) shape.out_w * C * sizeof (float),
-                                 want, (size_t) shape.out_w * C * sizeof (float));
-              }
           }
       }
 }
@@ -446,15 +487,26 @@ int
 main (int    argc,
       char **argv)
 {
+  static const struct { QsIsa isa; const char *name; } isas[] = {
+    { QS_ISA_SCALAR, "scalar" }, { QS_ISA_AVX2, "avx2" }, { QS_ISA_AVX512VNNI, "avx512vnni" },
+  };
   int status;
 
   g_test_init (&argc, &argv, NULL);
   rng = g_rand_new_with_seed (20261204);
   g_test_add_func ("/groupwise/hand", test_hand);
-  g_test_add_func ("/groupwise/random", test_random);
-  g_test_add_func ("/groupwise/extreme", test_extreme);
   g_test_add_func ("/groupwise/depthwise-hand", test_depthwise_hand);
-  g_test_add_func ("/groupwise/depthwise-random", test_depthwise_random);
+  for (gsize i = 0; i < G_N_ELEMENTS (isas); i++)
+    {
+      gconstpointer isa = GINT_TO_POINTER (isas[i].isa);
+      g_autofree char *random = g_strdup_printf ("/groupwise/%s/random", isas[i].name);
+      g_autofree char *extreme = g_strdup_printf ("/groupwise/%s/extreme", isas[i].name);
+      g_autofree char *depthwise = g_strdup_printf ("/groupwise/%s/depthwise-random", isas[i].name);
+
+      g_test_add_data_func (random, isa, test_random);
+      g_test_add_data_func (extreme, isa, test_extreme);
+      g_test_add_data_func (depthwise, isa, test_depthwise_random);
+    }
   g_test_add_func ("/groupwise/block-integer-hand", test_block_integer_hand);
   g_test_add_func ("/groupwise/block-integer-exact", test_block_integer_exact);
   status = g_test_run ();

@@ -24,15 +24,6 @@
 #define NB 8   /* channels per packed block */
 #define MR 4   /* rows per step */
 
-static inline size_t
-group_length (const QsGroupwiseWeights *w,
-              size_t                    g)
-{
-  size_t t0 = g * w->group_size;
-
-  return t0 + w->group_size < w->k ? w->group_size : w->k - t0;
-}
-
 /* Bytes of one channel block's groups: per group 8 int32 sums, 8 float
  * scales and its pairs. */
 static size_t
@@ -41,7 +32,8 @@ block_bytes (const QsGroupwiseWeights *w)
   size_t bytes = 0;
 
   for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += NB * (sizeof (int32_t) + sizeof (float)) + (group_length (w, g) + 1) / 2 * NB * 2 * sizeof (int16_t);
+    bytes += NB * (sizeof (int32_t) + sizeof (float))
+             + (qs_groupwise_group_length (w, g) + 1) / 2 * NB * 2 * sizeof (int16_t);
   return bytes;
 }
 
@@ -64,7 +56,7 @@ qs_gemm_groupwise_pack_avx2 (const QsGroupwiseWeights *w,
         int32_t *sums = (int32_t *) p;
         float *scales = (float *) (p + NB * sizeof (int32_t));
         int16_t *pairs = (int16_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
-        size_t t0 = g * w->group_size, len = group_length (w, g), n_pairs = (len + 1) / 2;
+        size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_pairs = (len + 1) / 2;
 
         for (size_t l = 0; l < NB; l++)
           {
@@ -147,7 +139,7 @@ row_block (size_t                    ROWS,
     y[r] = _mm256_loadu_ps (b);
   for (size_t g = 0; g < w->groups_per_channel; g++)
     {
-      size_t t0 = g * w->group_size, n_pairs = (group_length (w, g) + 1) / 2;
+      size_t t0 = g * w->group_size, n_pairs = (qs_groupwise_group_length (w, g) + 1) / 2;
       __m256i sums = _mm256_loadu_si256 ((const __m256i *) p);
       __m256 scales = _mm256_loadu_ps ((const float *) (p + NB * sizeof (int32_t)));
       const int16_t *pairs = (const int16_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));

@@ -320,6 +320,16 @@ typedef struct {
 
 void qs_groupwise_code_sums (const QsGroupwiseWeights *w, int32_t *code_sums);
 
+/* Taps in group @g of each channel: group_size, or fewer for the last. */
+static inline size_t
+qs_groupwise_group_length (const QsGroupwiseWeights *w,
+                           size_t                    g)
+{
+  size_t t0 = g * w->group_size;
+
+  return t0 + w->group_size < w->k ? w->group_size : w->k - t0;
+}
+
 /* Real outputs c[i][j] = bias[j] + sum over groups of
  * (in->scale * scales[b]) * (group's int32 sum of (a - zero_code) (code - zero point)
  * - zero_frac * code_sums[b]), accumulated in float32 in group order. */
@@ -378,6 +388,16 @@ void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const 
                                            const QsDepthwiseGroupWeights *w,
                                            const QsGroupwiseInput *in, const float *bias,
                                            int oy, int32_t *acc, float *out);
+size_t qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_pack_avx512vnni        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8_avx512vnni          (size_t m, const uint8_t *a, size_t lda,
+                                                 const QsGroupwiseWeights *w, const void *packed,
+                                                 const QsGroupwiseInput *in, const float *bias,
+                                                 float *c, size_t ldc);
+void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, const uint8_t *input,
+                                                 const QsDepthwiseGroupWeights *w,
+                                                 const QsGroupwiseInput *in, const float *bias,
+                                                 int oy, int32_t *acc, float *out);
 #endif
 
 /* ---- real outputs to codes ------------------------------------------------ */

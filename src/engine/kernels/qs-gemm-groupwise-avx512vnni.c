@@ -1,0 +1,279 @@
+/* qs-gemm-groupwise-avx512vnni.c: uint8 activations times group-wise integer weights on AVX-512 VNNI, bit for bit the scalar reference.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Weights are packed per block of 16 output channels and per group: the
+ * group's code sums, scales (and zero points, see below) for the 16
+ * channels, then its taps in quads, [quads][16][4] int8, so one vpdpbusd
+ * adds four broadcast activations times 16 channels' quads into int32
+ * exactly (no saturation: 4 * 255 * 128 is far from 2^31). A group whose
+ * length is not a multiple of 4 ends with a quad padded with zero weights,
+ * and its activations are read through a byte mask that stops at the
+ * group's end, so no row is read past its k.
+ *
+ * vpdpbusd multiplies int8 weights, so the packing stores (code - zero
+ * point) when every one of the layer's fits in int8 (block formats, whose
+ * zero points are 0; integer groups of up to 7 bits; symmetric 8-bit
+ * ones). Otherwise (asymmetric 8-bit groups: code - zero point spans
+ * [-255, 255]) it stores the codes themselves and each group's zero
+ * points, and the kernel takes the zero points out with the activations'
+ * sum per group and row, counted by one more vpdpbusd against ones:
+ *
+ *   total = sum a w - zw sum a - z_a sum (w - zw) = sum (a - z_a) (w - zw)
+ *
+ * is the scalar kernel's integer either way; the float32 steps after it
+ * are the scalar kernel's operations in its order, one lane per channel.
+ * This file is built with -ffp-contract=off so no multiply and add fuse
+ * into one rounding.
+ */
+#include "qs-kernels.h"
+#include "qs-vnni-inplace.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define NB 16   /* channels per packed block */
+#define MR 8    /* rows per step */
+
+/* The packing's first bytes (a cache line, so the blocks stay aligned
+ * as the buffer is): whether it holds raw codes and zero points. */
+typedef struct {
+  uint32_t raw_codes;
+} PackHeader;
+
+#define HEADER_BYTES 64
+
+/* Whether every (code - zero point) of @w fits in int8. */
+static bool
+offsets_fit_int8 (const QsGroupwiseWeights *w)
+{
+  for (size_t c = 0; c < w->n; c++)
+    for (size_t t = 0; t < w->k; t++)
+      {
+        int32_t v = w->codes[c * w->k + t] - w->zero_points[c * w->groups_per_channel + t / w->group_size];
+
+        if (v < INT8_MIN || v > INT8_MAX)
+          return false;
+      }
+  return true;
+}
+
+/* Bytes of one group's 16 channels' sums, scales and (raw codes) zero points. */
+static inline size_t
+group_head_bytes (bool raw_codes)
+{
+  return NB * (sizeof (int32_t) + sizeof (float) + (raw_codes ? sizeof (int32_t) : 0));
+}
+
+/* Bytes of one channel block's groups. */
+static size_t
+block_bytes (const QsGroupwiseWeights *w,
+             bool                      raw_codes)
+{
+  size_t bytes = 0;
+
+  for (size_t g = 0; g < w->groups_per_channel; g++)
+    bytes += group_head_bytes (raw_codes) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
+  return bytes;
+}
+
+size_t
+qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
+{
+  return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, !offsets_fit_int8 (w));
+}
+
+void
+qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
+                                   void                     *packed)
+{
+  PackHeader header = { .raw_codes = !offsets_fit_int8 (w) };
+  uint8_t *p = (uint8_t *) packed + HEADER_BYTES;
+  size_t groups = w->groups_per_channel;
+
+  memset (packed, 0, HEADER_BYTES);
+  memcpy (packed, &header, sizeof header);
+  for (size_t j0 = 0; j0 < w->n; j0 += NB)
+    for (size_t g = 0; g < groups; g++)
+      {
+        int32_t *sums = (int32_t *) p;
+        float *scales = (float *) (p + NB * sizeof (int32_t));
+        int32_t *zero_points = (int32_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
+        int8_t *quads = (int8_t *) (p + group_head_bytes (header.raw_codes));
+        size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_quads = (len + 3) / 4;
+
+        for (size_t l = 0; l < NB; l++)
+          {
+            size_t j = j0 + l, b = j * groups + g;
+            bool real = j < w->n;
+            int32_t zero_point = real && !header.raw_codes ? w->zero_points[b] : 0;
+
+            sums[l] = real ? w->code_sums[b] : 0;
+            scales[l] = real ? w->scales[b] : 0.0f;
+            if (header.raw_codes)
+              zero_points[l] = real ? w->zero_points[b] : 0;
+            for (size_t t = 0; t < n_quads * 4; t++)
+              quads[(t / 4 * NB + l) * 4 + t % 4] = real && t < len
+                ? (int8_t) (w->codes[j * w->k + t0 + t] - zero_point) : 0;
+          }
+        p += group_head_bytes (header.raw_codes) + n_quads * NB * 4;
+      }
+}
+
+static inline __m512i
+broadcast_quad (const uint8_t *p)
+{
+  int32_t v;
+
+  memcpy (&v, p, sizeof v);
+  return _mm512_set1_epi32 (v);
+}
+
+/* The first @n (1..3) activations at @p, zeros after: a group's last quad,
+ * never read past the group's end. */
+static inline __m512i
+broadcast_partial_quad (const uint8_t *p,
+                        size_t         n)
+{
+  __m128i v = _mm_maskz_loadu_epi8 ((__mmask16) ((1u << n) - 1), p);
+
+  return _mm512_broadcastd_epi32 (v);
+}
+
+/* Rows [0, ROWS) of @a times channel block @j0; ROWS and RAW are constants
+ * at every call, so the accumulators stay in registers and the zero-point
+ * steps vanish where the packing needs none. */
+static inline __attribute__ ((always_inline)) void
+row_block (size_t                    ROWS,
+           bool                      RAW,
+           const uint8_t            *a,
+           size_t                    lda,
+           const QsGroupwiseWeights *w,
+           const uint8_t            *p,
+           const QsGroupwiseInput   *in,
+           const float              *bias,
+           size_t                    j0,
+           float                    *c,
+           size_t                    ldc)
+{
+  size_t valid = w->n - j0 < NB ? w->n - j0 : NB;
+  __mmask16 mask = (__mmask16) ((1u << valid) - 1);
+  const __m512 scale_in = _mm512_set1_ps (in->scale), zero_frac = _mm512_set1_ps (in->zero_frac);
+  const __m512i zero_code = _mm512_set1_epi32 (in->zero_code), ones = _mm512_set1_epi8 (1);
+  __m512 y[MR];
+
+  y[0] = _mm512_maskz_loadu_ps (mask, bias + j0);
+  for (size_t r = 1; r < ROWS; r++)
+    y[r] = y[0];
+  for (size_t g = 0; g < w->groups_per_channel; g++)
+    {
+      size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), full = len / 4, rest = len % 4;
+      __m512i sums = _mm512_loadu_si512 (p);
+      __m512 scales = _mm512_loadu_ps (p + NB * sizeof (int32_t));
+      const int8_t *quads = (const int8_t *) (p + group_head_bytes (RAW));
+      __m512i acc[MR], row_sums[MR], code_part_int, zero_points;
+      __m512 rescale, code_part;
+
+      for (size_t r = 0; r < ROWS; r++)
+        {
+          acc[r] = _mm512_setzero_si512 ();
+          row_sums[r] = _mm512_setzero_si512 ();
+        }
+      for (size_t q = 0; q < full; q++)
+        {
+          __m512i wv = _mm512_loadu_si512 (quads + q * NB * 4);
+
+          for (size_t r = 0; r < ROWS; r++)
+            {
+              __m512i av = broadcast_quad (a + r * lda + t0 + 4 * q);
+
+              acc[r] = qs_dpbusd_inplace (acc[r], av, wv);
+              if (RAW)
+                row_sums[r] = qs_dpbusd_inplace (row_sums[r], av, ones);
+            }
+        }
+      if (rest != 0)
+        {
+          __m512i wv = _mm512_loadu_si512 (quads + full * NB * 4);
+
+          for (size_t r = 0; r < ROWS; r++)
+            {
+              __m512i av = broadcast_partial_quad (a + r * lda + t0 + 4 * full, rest);
+
+              acc[r] = qs_dpbusd_inplace (acc[r], av, wv);
+              if (RAW)
+                row_sums[r] = qs_dpbusd_inplace (row_sums[r], av, ones);
+            }
+        }
+      /* (s_in * s_w) * ((float) total - zero_frac * (float) code_sum) */
+      rescale = _mm512_mul_ps (scale_in, scales);
+      code_part = _mm512_mul_ps (zero_frac, _mm512_cvtepi32_ps (sums));
+      code_part_int = _mm512_mullo_epi32 (zero_code, sums);
+      zero_points = RAW ? _mm512_loadu_si512 (p + NB * (sizeof (int32_t) + sizeof (float)))
+                        : _mm512_setzero_si512 ();
+      for (size_t r = 0; r < ROWS; r++)
+        {
+          __m512i total = _mm512_sub_epi32 (acc[r], code_part_int);
+          __m512 part;
+
+          if (RAW)
+            total = _mm512_sub_epi32 (total, _mm512_mullo_epi32 (zero_points, row_sums[r]));
+          part = _mm512_mul_ps (rescale, _mm512_sub_ps (_mm512_cvtepi32_ps (total), code_part));
+          y[r] = _mm512_add_ps (y[r], part);
+        }
+      p += group_head_bytes (RAW) + (full + (rest != 0)) * NB * 4;
+    }
+  for (size_t r = 0; r < ROWS; r++)
+    _mm512_mask_storeu_ps (c + r * ldc + j0, mask, y[r]);
+}
+
+static inline __attribute__ ((always_inline)) void
+gemm (bool                      RAW,
+      size_t                    m,
+      const uint8_t            *a,
+      size_t                    lda,
+      const QsGroupwiseWeights *w,
+      const uint8_t            *blocks,
+      const QsGroupwiseInput   *in,
+      const float              *bias,
+      float                    *c,
+      size_t                    ldc)
+{
+  size_t bytes = block_bytes (w, RAW);
+
+  for (size_t j0 = 0; j0 < w->n; j0 += NB)
+    {
+      const uint8_t *p = blocks + j0 / NB * bytes;
+      size_t i = 0;
+
+      for (; i + MR <= m; i += MR)
+        row_block (MR, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+      if (i + 4 <= m)
+        {
+          row_block (4, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+          i += 4;
+        }
+      for (; i < m; i++)
+        row_block (1, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+    }
+}
+
+void
+qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
+                                 const uint8_t            *a,
+                                 size_t                    lda,
+                                 const QsGroupwiseWeights *w,
+                                 const void               *packed,
+                                 const QsGroupwiseInput   *in,
+                                 const float              *bias,
+                                 float                    *c,
+                                 size_t                    ldc)
+{
+  PackHeader header;
+  const uint8_t *blocks = (const uint8_t *) packed + HEADER_BYTES;
+
+  memcpy (&header, packed, sizeof header);
+  if (header.raw_codes)
+    gemm (true, m, a, lda, w, blocks, in, bias, c, ldc);
+  else
+    gemm (false, m, a, lda, w, blocks, in, bias, c, ldc);
+}
