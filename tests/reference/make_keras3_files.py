@@ -107,8 +107,8 @@ def h5_bytes(model_class, layers, variables, prefix="layers", optimizer=False):
     return buffer.getvalue()
 
 
-def write_keras(path, config, weights, compression=zipfile.ZIP_STORED):
-    metadata = {"keras_version": "3.3.3", "date_saved": "2026-12-04@12:00:00"}
+def write_keras(path, config, weights, compression=zipfile.ZIP_STORED, keras_version="3.3.3"):
+    metadata = {"keras_version": keras_version, "date_saved": "2026-12-04@12:00:00"}
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
         with zf.open("metadata.json", "w") as f:
             f.write(json.dumps(metadata).encode())
