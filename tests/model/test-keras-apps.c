@@ -43,6 +43,7 @@
 static struct {
   char *tmpdir;
   char *apps_dir;
+  char *keras3_dir;
 } fx;
 
 static JsonParser *
@@ -401,8 +402,9 @@ static gboolean
 load_reference_model (JsonObject *entry,
                       Loaded     *out)
 {
-  g_autofree char *path = g_build_filename (fx.apps_dir, json_object_get_string_member (entry, "file"), NULL);
-  g_autofree char *images = g_build_filename (fx.apps_dir, json_object_get_string_member (entry, "images"), NULL);
+  const char *dir = json_object_get_string_member (entry, "dir");
+  g_autofree char *path = g_build_filename (dir, json_object_get_string_member (entry, "file"), NULL);
+  g_autofree char *images = g_build_filename (dir, json_object_get_string_member (entry, "images"), NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
 
@@ -509,16 +511,85 @@ test_int8 (gconstpointer data)
   qs_engine_model_free (m.model);
 }
 
+/* A Keras 3 archive's tensors are named by the model's layers ("/<nested model>/<layer>/<variable>"),
+ * each read from the place in model.weights.h5 the script's own walk of config.json gives. */
+static void
+test_keras3_names (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  JsonArray *expected = json_object_get_array_member (entry, "tensors");
+  g_autofree char *path = g_build_filename (json_object_get_string_member (entry, "dir"),
+                                            json_object_get_string_member (entry, "file"), NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  g_autoptr(GHashTable) by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *tensors;
+
+  g_assert_no_error (error);
+  tensors = qs_weight_file_get_tensors (file);
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+
+      g_hash_table_insert (by_path, info->path, (gpointer) info);
+    }
+  g_assert_cmpuint (tensors->len, ==, json_array_get_length (expected));
+  for (guint i = 0; i < json_array_get_length (expected); i++)
+    {
+      JsonArray *want = json_array_get_array_element (expected, i);
+      const QsTensorInfo *info = g_hash_table_lookup (by_path, json_array_get_string_element (want, 0));
+
+      if (info == NULL)
+        {
+          g_test_fail_printf ("no tensor %s", json_array_get_string_element (want, 0));
+          continue;
+        }
+      g_assert_cmpstr (info->layer, ==, json_array_get_string_element (want, 1));
+      g_assert_cmpstr (info->stored_path, ==, json_array_get_string_element (want, 2));
+    }
+}
+
+/* The reduced models of @dir's reference.json, as /keras-apps/<prefix>fp32/<name> and int8. */
+static JsonParser *
+add_reference_tests (const char *dir,
+                     const char *prefix,
+                     gboolean    keras3)
+{
+  g_autofree char *reference_path = g_build_filename (dir, "reference.json", NULL);
+  JsonParser *reference = load_json (reference_path);
+  JsonArray *models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
+
+  g_assert_cmpuint (json_array_get_length (models), >=, 2);
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (models, i);
+      const char *name = json_object_get_string_member (entry, "name");
+      g_autofree char *fp32 = g_strdup_printf ("/keras-apps/%sfp32/%s", prefix, name);
+      g_autofree char *int8 = g_strdup_printf ("/keras-apps/%sint8/%s", prefix, name);
+
+      json_object_set_string_member (entry, "dir", dir);
+      g_test_add_data_func (fp32, entry, test_fp32);
+      g_test_add_data_func (int8, entry, test_int8);
+      if (keras3)
+        {
+          g_autofree char *names = g_strdup_printf ("/keras-apps/%snames/%s", prefix, name);
+
+          g_test_add_data_func (names, entry, test_keras3_names);
+        }
+    }
+  return reference;
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *index_path = NULL;
-  g_autofree char *reference_path = NULL;
   g_autoptr(JsonParser) index = NULL;
   g_autoptr(JsonParser) reference = NULL;
-  JsonArray *architectures, *models;
+  g_autoptr(JsonParser) keras3_reference = NULL;
+  JsonArray *architectures;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -539,24 +610,15 @@ main (int    argc,
     }
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
-  reference_path = g_build_filename (fx.apps_dir, "reference.json", NULL);
-  reference = load_json (reference_path);
-  models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
-  g_assert_cmpuint (json_array_get_length (models), >=, 2);
-  for (guint i = 0; i < json_array_get_length (models); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (models, i);
-      g_autofree char *fp32 = g_strdup_printf ("/keras-apps/fp32/%s", json_object_get_string_member (entry, "name"));
-      g_autofree char *int8 = g_strdup_printf ("/keras-apps/int8/%s", json_object_get_string_member (entry, "name"));
-
-      g_test_add_data_func (fp32, entry, test_fp32);
-      g_test_add_data_func (int8, entry, test_int8);
-    }
+  reference = add_reference_tests (fx.apps_dir, "", FALSE);
+  fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
+  keras3_reference = add_reference_tests (fx.keras3_dir, "keras3/", TRUE);
   /* Every architecture reports, whatever the one before it did. */
   g_test_set_nonfatal_assertions ();
   status = g_test_run ();
   g_rmdir (fx.tmpdir);
   g_free (fx.tmpdir);
   g_free (fx.apps_dir);
+  g_free (fx.keras3_dir);
   return status;
 }

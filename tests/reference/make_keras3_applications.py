@@ -31,7 +31,8 @@ reads config.json and the weights back from the archive.
 
 Usage:
   make_keras3_applications.py [--keras-src DIR] --ci tests/data/keras3-apps
-      <name>.keras, <name>-images.h5 and reference.json (the reference's logits)
+      <name>.keras, <name>-images.h5 and reference.json (the reference's logits, and
+      every variable's name, layer and place in model.weights.h5 as this script reads them)
 """
 
 import argparse
@@ -624,10 +625,11 @@ def variable_names(cls, config):
 
 
 def read_variables(config, h5):
-    """{layer name: {variable name: array}}, walking saving_lib's tree from config.json alone."""
-    out = {}
+    """(layer name, variable name, stored path, shown path) of every variable, walking
+    saving_lib's tree from config.json alone; shown paths are "/<nested model>/<layer>/<variable>"."""
+    out = []
 
-    def walk(model_class, entries, group):
+    def walk(model_class, entries, group, shown):
         used = {}
         for entry in entries:
             cls = entry["class_name"]
@@ -638,13 +640,15 @@ def read_variables(config, h5):
             key = k3files.snake_case(cls)
             used[key] = used.get(key, -1) + 1
             path = "%s/layers/%s" % (group, key if used[key] == 0 else "%s_%d" % (key, used[key]))
+            name = entry["config"]["name"]
             if cls in ("Sequential", "Functional"):
-                walk(cls, entry["config"]["layers"], path)
+                walk(cls, entry["config"]["layers"], path, shown + "/" + name)
                 continue
             names = variable_names(cls, entry["config"])
-            found = h5[path + "/vars"] if path + "/vars" in h5 else {}
-            out[entry["config"]["name"]] = {names[i]: path + "/vars/" + str(i) for i in range(len(found))}
-    walk(config["class_name"], config["config"]["layers"], "")
+            count = len(h5[path + "/vars"]) if path + "/vars" in h5 else 0
+            for i in range(count):
+                out.append((name, names[i], "%s/vars/%d" % (path, i), "%s/%s/%s" % (shown, name, names[i])))
+    walk(config["class_name"], config["config"]["layers"], "", "")
     return out
 
 
@@ -660,9 +664,9 @@ class Reference(k2.Reference):
             with zipfile.ZipFile(path) as zf:
                 config = json.loads(zf.read("config.json"))
                 self.h5 = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
-            paths = read_variables(config, self.h5)
-            self.values = {layer: {n: np.asarray(self.h5[p]) for n, p in names.items()}
-                           for layer, names in paths.items()}
+            self.values = {}
+            for layer, name, stored, _ in read_variables(config, self.h5):
+                self.values.setdefault(layer, {})[name] = np.asarray(self.h5[stored])
         else:
             self.values = {}
             self.variables = variables
@@ -762,7 +766,9 @@ def write_ci(src, out_dir, count=8):
         path = os.path.join(out_dir, name + ".keras")
         write_archive(path, config, variables)
         images = k2.preprocess(k2.make_images(count, size, 200 + i), mode).astype(np.float32)
-        logits = Reference(path).run(images)
+        reference = Reference(path)
+        logits = reference.run(images)
+        tensors = [[shown, layer, stored] for layer, _, stored, shown in read_variables(reference.config, reference.h5)]
         classes = logits.argmax(axis=1)
         images_file = name + "-images.h5"
         with h5py.File(os.path.join(out_dir, images_file), "w") as f:
@@ -775,7 +781,8 @@ def write_ci(src, out_dir, count=8):
                 ties.append([n, int(order[0]), int(order[1])])
         entries.append({"name": name, "file": os.path.basename(path), "images": images_file, "preprocess": mode,
                         "fp32_logits": [[float("%.7g" % v) for v in row] for row in logits],
-                        "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties})
+                        "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties,
+                        "tensors": tensors})
         print("%s: %d layers, reference %s" % (name, len(model.layers), entries[-1]["fp32_predictions"]),
               file=sys.stderr)
     with open(os.path.join(out_dir, "reference.json"), "w") as out:
