@@ -161,8 +161,9 @@ test_graph (gconstpointer data)
   JsonArray *weights = json_object_get_array_member (arch, "weights");
   JsonArray *input = json_object_get_array_member (arch, "input");
   guint n_weights = json_array_get_length (weights);
-  g_autofree char *config_path = g_test_build_filename (G_TEST_DIST, "data", "keras-apps",
-                                                        json_object_get_string_member (arch, "config"), NULL);
+  gboolean keras3 = json_object_get_boolean_member_with_default (arch, "keras3", FALSE);
+  g_autofree char *config_path = g_build_filename (json_object_get_string_member (arch, "dir"),
+                                                   json_object_get_string_member (arch, "config"), NULL);
   g_autoptr(JsonParser) config_parser = load_json (config_path);
   g_autofree char *config = NULL;
   g_autofree KerasFixtureWeight *list = g_new0 (KerasFixtureWeight, n_weights);
@@ -189,8 +190,12 @@ test_graph (gconstpointer data)
       JsonArray *entry = json_array_get_array_element (weights, i);
       JsonArray *dims = json_array_get_array_element (entry, 2);
 
+      /* Keras 2: [group, name, shape]; Keras 3: [stored path, variable, shape] */
       g_ptr_array_add (strings, g_strdup (json_array_get_string_element (entry, 0)));
-      list[i].group = g_ptr_array_index (strings, strings->len - 1);
+      if (keras3)
+        list[i].stored = g_ptr_array_index (strings, strings->len - 1);
+      else
+        list[i].group = g_ptr_array_index (strings, strings->len - 1);
       list[i].name = json_array_get_string_element (entry, 1);
       list[i].rank = (int) json_array_get_length (dims);
       g_assert_cmpint (list[i].rank, <=, 4);
@@ -198,7 +203,10 @@ test_graph (gconstpointer data)
         list[i].dims[d] = (hsize_t) json_array_get_int_element (dims, (guint) d);
       list[i].scale = weight_scale (&list[i]);
     }
-  path = keras_fixture_write (fx.tmpdir, file_name, config, list, n_weights, TRUE, rng, NULL);
+  if (keras3)
+    path = keras_fixture_write_keras3 (fx.tmpdir, name, config, list, n_weights, rng);
+  else
+    path = keras_fixture_write (fx.tmpdir, file_name, config, list, n_weights, TRUE, rng, NULL);
   file = qs_weight_file_open (path, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, n_weights);
@@ -247,6 +255,13 @@ test_graph (gconstpointer data)
   qs_quantized_model_free (quantized);
   qs_engine_model_free (model);
   g_unlink (path);
+  if (keras3)
+    {
+      g_autofree char *config_name = g_strconcat (name, ".config.json", NULL);
+      g_autofree char *written = g_build_filename (fx.tmpdir, config_name, NULL);
+
+      g_unlink (written);
+    }
 }
 
 /* The functions converters write as TFOpLambda layers, with a constant tensor operand
@@ -549,6 +564,32 @@ test_keras3_names (gconstpointer data)
     }
 }
 
+/* Each architecture of @dir's architectures.json, as /keras-apps/<prefix>graph/<name>. */
+static JsonParser *
+add_graph_tests (const char *dir,
+                 const char *prefix,
+                 gboolean    keras3,
+                 guint       at_least)
+{
+  g_autofree char *index_path = g_build_filename (dir, "architectures.json", NULL);
+  JsonParser *index = load_json (index_path);
+  JsonArray *architectures = json_object_get_array_member (json_node_get_object (json_parser_get_root (index)),
+                                                           "architectures");
+
+  g_assert_cmpuint (json_array_get_length (architectures), >=, at_least);
+  for (guint i = 0; i < json_array_get_length (architectures); i++)
+    {
+      JsonObject *arch = json_array_get_object_element (architectures, i);
+      g_autofree char *test = g_strdup_printf ("/keras-apps/%sgraph/%s", prefix,
+                                               json_object_get_string_member (arch, "name"));
+
+      json_object_set_string_member (arch, "dir", dir);
+      json_object_set_boolean_member (arch, "keras3", keras3);
+      g_test_add_data_func (test, arch, test_graph);
+    }
+  return index;
+}
+
 /* The reduced models of @dir's reference.json, as /keras-apps/<prefix>fp32/<name> and int8. */
 static JsonParser *
 add_reference_tests (const char *dir,
@@ -585,11 +626,11 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *index_path = NULL;
+  g_autofree char *keras2_dir = NULL;
   g_autoptr(JsonParser) index = NULL;
+  g_autoptr(JsonParser) keras3_index = NULL;
   g_autoptr(JsonParser) reference = NULL;
   g_autoptr(JsonParser) keras3_reference = NULL;
-  JsonArray *architectures;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -597,21 +638,13 @@ main (int    argc,
   g_assert_no_error (error);
   fx.apps_dir = g_getenv ("QS_KERAS_APPS_DIR") != NULL ? g_strdup (g_getenv ("QS_KERAS_APPS_DIR"))
                                                        : g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
-  index_path = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", "architectures.json", NULL);
-  index = load_json (index_path);
-  architectures = json_object_get_array_member (json_node_get_object (json_parser_get_root (index)), "architectures");
-  g_assert_cmpuint (json_array_get_length (architectures), >=, 10);
-  for (guint i = 0; i < json_array_get_length (architectures); i++)
-    {
-      JsonObject *arch = json_array_get_object_element (architectures, i);
-      g_autofree char *test = g_strdup_printf ("/keras-apps/graph/%s", json_object_get_string_member (arch, "name"));
-
-      g_test_add_data_func (test, arch, test_graph);
-    }
+  keras2_dir = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
+  fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
+  index = add_graph_tests (keras2_dir, "", FALSE, 10);
+  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 7);
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
   reference = add_reference_tests (fx.apps_dir, "", FALSE);
-  fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
   keras3_reference = add_reference_tests (fx.keras3_dir, "keras3/", TRUE);
   /* Every architecture reports, whatever the one before it did. */
   g_test_set_nonfatal_assertions ();

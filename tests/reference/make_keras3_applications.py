@@ -552,10 +552,30 @@ SMALL = {
 }
 
 
+# The full-size architectures as users save them after loading the published weights
+# (weights="imagenet": EfficientNet's extra Rescaling of the normalised input):
+# name -> (module, function, input size).
+ARCHITECTURES = {
+    "resnet50": ("resnet", "ResNet50", 224),
+    "resnet50v2": ("resnet_v2", "ResNet50V2", 224),
+    "mobilenet_v2": ("mobilenet_v2", "MobileNetV2", 224),
+    "mobilenet_v3_small": ("mobilenet_v3", "MobileNetV3Small", 224),
+    "efficientnetb0": ("efficientnet", "EfficientNetB0", 224),
+    "densenet121": ("densenet", "DenseNet121", 224),
+    "convnext_tiny": ("convnext", "ConvNeXtTiny", 224),
+}
+
+
 def build(src, name):
     k2.reset_names()
     del k2.CURRENT_GRAPH[:]
-    return SMALL[name][0](src)
+    if name in SMALL:
+        return SMALL[name][0](src)
+    module_name, function, size = ARCHITECTURES[name]
+    if module_name == "resnet_v2":
+        load_application(src, "resnet")
+    m = load_application(src, module_name)
+    return getattr(m, function)(weights="imagenet", input_shape=(size, size, 3))
 
 
 # ---------------------------------------------------------------------------
@@ -785,9 +805,35 @@ def write_ci(src, out_dir, count=8):
                         "tensors": tensors})
         print("%s: %d layers, reference %s" % (name, len(model.layers), entries[-1]["fp32_predictions"]),
               file=sys.stderr)
+    write_architectures(src, out_dir)
     with open(os.path.join(out_dir, "reference.json"), "w") as out:
         json.dump({"generator": "tests/reference/make_keras3_applications.py", "keras_version": KERAS_VERSION,
                    "models": entries}, out, indent=1)
+        out.write("\n")
+
+
+def write_architectures(src, out_dir):
+    """<name>.json (config.json of each full-size architecture) and architectures.json:
+    what the engine must build from it, and the place and shape of every variable."""
+    index = []
+    for name in ARCHITECTURES:
+        model = build(src, name)
+        config = json.loads(json.dumps(model.entry(), default=k2._json_default))
+        variables = random_variables(model, seed=0)
+        with h5py.File(io.BytesIO(weights_h5(config, variables)), "r") as h5:
+            weights = [[stored, variable, list(h5[stored].shape)]
+                       for _, variable, stored, _ in read_variables(config, h5) if h5[stored].dtype.kind == "f"]
+        with open(os.path.join(out_dir, name + ".json"), "w") as out:
+            json.dump(config, out)
+            out.write("\n")
+        layers, weighted = k2.config_facts(config)
+        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+                      "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
+                      "weights": weights})
+        print("%s: %d layers, %d variables" % (name, layers, len(weights)), file=sys.stderr)
+    with open(os.path.join(out_dir, "architectures.json"), "w") as out:
+        json.dump({"generator": "tests/reference/make_keras3_applications.py --ci", "keras_version": KERAS_VERSION,
+                   "architectures": index}, out)
         out.write("\n")
 
 
