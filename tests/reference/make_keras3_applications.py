@@ -606,11 +606,16 @@ def weights_h5(config, variables):
     return buffer.getvalue()
 
 
+def is_operation(entry):
+    """A keras.ops call in a Functional's config: not a layer, not saved with the layers."""
+    return entry.get("module", "").startswith("keras.src.ops")
+
+
 def saved_entries(entries):
     """The `layers` list of a Functional's config: its operations are not layers."""
     out = []
     for entry in entries:
-        if entry.get("module", "").startswith("keras.src.ops"):
+        if is_operation(entry):
             continue
         if entry["class_name"] == "Functional":
             entry = dict(entry, config=dict(entry["config"], layers=saved_entries(entry["config"]["layers"])))
@@ -653,7 +658,7 @@ def read_variables(config, h5):
         used = {}
         for entry in entries:
             cls = entry["class_name"]
-            if entry.get("module", "").startswith("keras.src.ops"):
+            if is_operation(entry):
                 continue
             if model_class == "Sequential" and cls == "InputLayer":
                 continue
@@ -722,19 +727,42 @@ class Reference(k2.Reference):
         for layer in model["config"]["layers"]:
             name = layer["config"]["name"]
             if layer["class_name"] == "InputLayer":
-                local[name] = x
+                local[name] = self.input_value(name, x)
                 continue
             args = layer["inbound_nodes"][0]["args"]
-            if layer.get("module", "").startswith("keras.src.ops"):
-                local[name] = self.operation(layer["class_name"], [self.argument(a, local) for a in args])
+            if is_operation(layer):
+                local[name] = self.step(layer, [self.argument(a, local) for a in args], {}, group, local)
                 continue
             first = args[0]
             inputs = [self.argument(a, local) for a in (first if isinstance(first, list) else [first])]
             if layer["class_name"] in ("Functional", "Sequential"):
                 local[name] = self.model(layer, inputs[0], values, name)
             else:
-                local[name] = self.layer(layer, inputs, {}, group, local)
+                local[name] = self.step(layer, inputs, {}, group, local)
         return local[model["config"]["output_layers"][0]]
+
+    def output_name(self):
+        return self.config["config"]["output_layers"][0]
+
+    def input_names(self, layer):
+        names = []
+
+        def walk(arg):
+            if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+                names.append(arg["config"]["keras_history"][0])
+            elif isinstance(arg, list):
+                for a in arg:
+                    walk(a)
+        walk(layer["inbound_nodes"][0]["args"])
+        return names
+
+    def scalar_op(self, layer):
+        if not is_operation(layer):
+            return None
+        args = layer["inbound_nodes"][0]["args"]
+        kind = {"Add": "add", "Multiply": "multiply", "Divide": "divide"}.get(layer["class_name"])
+        numbers = [a for a in args if isinstance(a, (int, float))]
+        return (kind, float(numbers[0])) if kind is not None and len(numbers) == 1 else None
 
     def argument(self, arg, local):
         if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
@@ -757,6 +785,8 @@ class Reference(k2.Reference):
 
     def layer(self, layer, inputs, kwargs, group, local=None):
         c = layer["config"]
+        if is_operation(layer):
+            return self.operation(layer["class_name"], inputs)
         if layer["class_name"] == "Rescaling":
             return inputs[0] * self.torch.tensor(c["scale"], dtype=inputs[0].dtype) + c["offset"]
         return k2.Reference.layer(self, layer, inputs, kwargs, group, local)
@@ -788,6 +818,8 @@ def write_ci(src, out_dir, count=8):
         images = k2.preprocess(k2.make_images(count, size, 200 + i), mode).astype(np.float32)
         reference = Reference(path)
         logits = reference.run(images)
+        # calibrated on the images it scores, as test-keras-apps calibrates the engine
+        int8_logits = reference.run_fake_quant(images, images)
         tensors = [[shown, layer, stored] for layer, _, stored, shown in read_variables(reference.config, reference.h5)]
         classes = logits.argmax(axis=1)
         images_file = name + "-images.h5"
@@ -802,6 +834,7 @@ def write_ci(src, out_dir, count=8):
         entries.append({"name": name, "file": os.path.basename(path), "images": images_file, "preprocess": mode,
                         "fp32_logits": [[float("%.7g" % v) for v in row] for row in logits],
                         "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties,
+                        "int8_logits": [[float("%.7g" % v) for v in row] for row in int8_logits],
                         "tensors": tensors})
         print("%s: %d layers, reference %s" % (name, len(model.layers), entries[-1]["fp32_predictions"]),
               file=sys.stderr)
