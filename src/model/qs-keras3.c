@@ -150,7 +150,13 @@ variable_names (const char *class_name,
     }
   else if (g_str_equal (class_name, "Normalization"))
     {
-      add_names (names, "mean", "variance", NULL);
+      add_names (names, "mean", "variance", "count", NULL);
+      return names;
+    }
+  else if (g_str_equal (class_name, "LayerScale"))
+    {
+      /* ConvNeXt's (keras.src.applications.convnext): one unnamed weight, the scale. */
+      add_names (names, "gamma", NULL);
       return names;
     }
   else if (g_str_equal (class_name, "Embedding"))
@@ -178,6 +184,15 @@ is_model_class (const char *class_name)
 {
   return g_str_equal (class_name, "Sequential") || g_str_equal (class_name, "Functional")
          || g_str_equal (class_name, "Model");
+}
+
+static gboolean
+is_operation (JsonObject *entry)
+{
+  const char *module = NULL;
+
+  return qs_json_member_string (entry, "module", &module, NULL) && module != NULL
+         && g_str_has_prefix (module, "keras.src.ops.");
 }
 
 typedef struct {
@@ -237,6 +252,10 @@ walk_model (Walk        *walk,
           || !qs_json_member_string (layer_config, "name", &name, NULL) || name == NULL)
         continue;
       if (g_str_equal (class_name, "Sequential") && g_str_equal (layer_class, "InputLayer"))
+        continue;
+      /* Operations on tensors (x + 3.0: "module": "keras.src.ops.numpy")
+       * are in the config but not in Model.layers, the list saved. */
+      if (is_operation (entry))
         continue;
 
       snake = _qs_keras3_snake_case (layer_class, FALSE);

@@ -17,6 +17,8 @@ typedef struct {
   int         rank;
   hsize_t     dims[4];
   double      scale;   /* values in [-scale, scale) instead of [-0.5, 0.5); 0: the default */
+  const char *stored;  /* Keras 3: the dataset in NAME.weights.h5 ("/layers/conv2d/vars/0"), @name
+                          then being the variable's ("moving_variance") */
 } KerasFixtureWeight;
 
 /* Writes @dir/@file_name as Keras 2's model.save() does: the model_config
@@ -33,5 +35,16 @@ char *keras_fixture_write (const char               *dir,
                            gboolean                  suffix,
                            GRand                    *rng,
                            GHashTable               *values);
+
+/* Writes Keras 3's save_weights() pair: @dir/@base_name.weights.h5 with
+ * each weight at its @stored path, and @config beside it as
+ * @base_name.config.json. Values as keras_fixture_write's. Returns the
+ * path of the weights file. */
+char *keras_fixture_write_keras3 (const char               *dir,
+                                  const char               *base_name,
+                                  const char               *config,
+                                  const KerasFixtureWeight *weights,
+                                  gsize                     n_weights,
+                                  GRand                    *rng);
 
 G_END_DECLS

@@ -19,11 +19,22 @@
  *    script's PyTorch interpreter of the config (reference.json): the
  *    engine's predictions equal the reference's on every image (either of a
  *    near tie), its logits agree to 1e-4 of the largest; int8 runs, with
- *    finite outputs and every LayerNormalization in float (its agreement
- *    with float32 is reported, not held to a bound: random weights make
- *    deep networks fragile in int8 in a way trained ones are not).
- * QS_KERAS_APPS_DIR points the second part at another directory written
- * by the script (the full-size models: make_keras_applications.py --reference).
+ *    finite outputs and every LayerNormalization in float; where
+ *    reference.json has the script's PyTorch fake quantization of the
+ *    engine's default integer path (int8_logits: per-channel symmetric
+ *    weights after BatchNormalization folding, asymmetric per-tensor
+ *    activations from the same calibration images), the engine's logit
+ *    SQNR against float32 is at most 3 dB below the simulation's; top-1
+ *    agreement with either is reported (random weights make deep networks
+ *    fragile in int8 in a way trained ones are not, and 8 images are few).
+ *  - /keras-apps/keras3/...: the same for Keras 3 (tests/data/keras3-apps/,
+ *    make_keras3_applications.py: Keras 3's application code, .keras
+ *    archives; graph tests write a NAME.weights.h5 with NAME.config.json
+ *    beside it), and /keras-apps/keras3/names/<name>: every tensor of the
+ *    archive is named by its layer and read from the place the script's
+ *    own walk of config.json gives.
+ * QS_KERAS_APPS_DIR points the Keras 2 reduced models at another directory
+ * written by the script (the full-size models: make_keras_applications.py --reference).
  */
 #include <math.h>
 #include <string.h>
@@ -39,10 +50,13 @@
 #include "qs-test-reference.h"
 
 #define LOGIT_TOLERANCE 1e-4
+/* How far the engine's int8 logit SQNR may fall below the fake-quantization reference's. */
+#define INT8_SQNR_MARGIN_DB 3.0
 
 static struct {
   char *tmpdir;
   char *apps_dir;
+  char *keras3_dir;
 } fx;
 
 static JsonParser *
@@ -160,8 +174,9 @@ test_graph (gconstpointer data)
   JsonArray *weights = json_object_get_array_member (arch, "weights");
   JsonArray *input = json_object_get_array_member (arch, "input");
   guint n_weights = json_array_get_length (weights);
-  g_autofree char *config_path = g_test_build_filename (G_TEST_DIST, "data", "keras-apps",
-                                                        json_object_get_string_member (arch, "config"), NULL);
+  gboolean keras3 = json_object_get_boolean_member_with_default (arch, "keras3", FALSE);
+  g_autofree char *config_path = g_build_filename (json_object_get_string_member (arch, "dir"),
+                                                   json_object_get_string_member (arch, "config"), NULL);
   g_autoptr(JsonParser) config_parser = load_json (config_path);
   g_autofree char *config = NULL;
   g_autofree KerasFixtureWeight *list = g_new0 (KerasFixtureWeight, n_weights);
@@ -188,8 +203,12 @@ test_graph (gconstpointer data)
       JsonArray *entry = json_array_get_array_element (weights, i);
       JsonArray *dims = json_array_get_array_element (entry, 2);
 
+      /* Keras 2: [group, name, shape]; Keras 3: [stored path, variable, shape] */
       g_ptr_array_add (strings, g_strdup (json_array_get_string_element (entry, 0)));
-      list[i].group = g_ptr_array_index (strings, strings->len - 1);
+      if (keras3)
+        list[i].stored = g_ptr_array_index (strings, strings->len - 1);
+      else
+        list[i].group = g_ptr_array_index (strings, strings->len - 1);
       list[i].name = json_array_get_string_element (entry, 1);
       list[i].rank = (int) json_array_get_length (dims);
       g_assert_cmpint (list[i].rank, <=, 4);
@@ -197,7 +216,10 @@ test_graph (gconstpointer data)
         list[i].dims[d] = (hsize_t) json_array_get_int_element (dims, (guint) d);
       list[i].scale = weight_scale (&list[i]);
     }
-  path = keras_fixture_write (fx.tmpdir, file_name, config, list, n_weights, TRUE, rng, NULL);
+  if (keras3)
+    path = keras_fixture_write_keras3 (fx.tmpdir, name, config, list, n_weights, rng);
+  else
+    path = keras_fixture_write (fx.tmpdir, file_name, config, list, n_weights, TRUE, rng, NULL);
   file = qs_weight_file_open (path, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, n_weights);
@@ -246,6 +268,13 @@ test_graph (gconstpointer data)
   qs_quantized_model_free (quantized);
   qs_engine_model_free (model);
   g_unlink (path);
+  if (keras3)
+    {
+      g_autofree char *config_name = g_strconcat (name, ".config.json", NULL);
+      g_autofree char *written = g_build_filename (fx.tmpdir, config_name, NULL);
+
+      g_unlink (written);
+    }
 }
 
 /* The functions converters write as TFOpLambda layers, with a constant tensor operand
@@ -391,6 +420,34 @@ argmax (const float *row,
   return (int32_t) best;
 }
 
+/* 10 log10 of the reference's float32 logits' energy over that of their difference from @int8
+ * (the engine's) or, when it is NULL, from the JSON rows @fake. */
+static double
+logit_sqnr (JsonArray   *fp32,
+            JsonArray   *fake,
+            const float *int8,
+            size_t       rows,
+            size_t       classes)
+{
+  double signal = 0.0, noise = 0.0;
+
+  for (guint i = 0; i < rows; i++)
+    {
+      JsonArray *row = json_array_get_array_element (fp32, i);
+
+      for (guint k = 0; k < classes; k++)
+        {
+          double want = json_array_get_double_element (row, k);
+          double got = int8 != NULL ? int8[i * classes + k]
+                                    : json_array_get_double_element (json_array_get_array_element (fake, i), k);
+
+          signal += want * want;
+          noise += (got - want) * (got - want);
+        }
+    }
+  return 10.0 * log10 (signal / MAX (noise, 1e-300));
+}
+
 typedef struct {
   QsEngineModel *model;
   QsDataset     *images;
@@ -401,8 +458,9 @@ static gboolean
 load_reference_model (JsonObject *entry,
                       Loaded     *out)
 {
-  g_autofree char *path = g_build_filename (fx.apps_dir, json_object_get_string_member (entry, "file"), NULL);
-  g_autofree char *images = g_build_filename (fx.apps_dir, json_object_get_string_member (entry, "images"), NULL);
+  const char *dir = json_object_get_string_member (entry, "dir");
+  g_autofree char *path = g_build_filename (dir, json_object_get_string_member (entry, "file"), NULL);
+  g_autofree char *images = g_build_filename (dir, json_object_get_string_member (entry, "images"), NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
 
@@ -495,6 +553,37 @@ test_int8 (gconstpointer data)
       }
   g_test_message ("%s int8: same top-1 as float32 on %u of %zu images; in float:%s", name, same, view->count,
                   names->len ? names->str : " none");
+  if (json_object_has_member (entry, "int8_logits"))
+    {
+      JsonArray *fake = json_object_get_array_member (entry, "int8_logits");
+      double worst = qs_test_worst_logit_error (fake, int8, (guint) view->count, (guint) classes);
+      double worst_fp32 = qs_test_worst_logit_error (json_object_get_array_member (entry, "fp32_logits"), int8,
+                                                     (guint) view->count, (guint) classes);
+
+      guint agree = 0;
+
+      for (guint i = 0; i < view->count; i++)
+        {
+          JsonArray *row = json_array_get_array_element (fake, i);
+          int32_t best = 0;
+
+          for (guint k = 1; k < classes; k++)
+            if (json_array_get_double_element (row, k) > json_array_get_double_element (row, (guint) best))
+              best = (int32_t) k;
+          agree += best == argmax (int8 + i * classes, classes);
+        }
+      double sqnr = logit_sqnr (json_object_get_array_member (entry, "fp32_logits"), NULL, int8, view->count, classes);
+      double sqnr_fake = logit_sqnr (json_object_get_array_member (entry, "fp32_logits"), fake, NULL, view->count,
+                                     classes);
+
+      g_test_message ("%s int8: logits within %.3g of the fake-quantization reference's largest (%.3g of float32's), "
+                      "same top-1 on %u of %zu images; logit SQNR %.2f dB, the reference's %.2f dB",
+                      name, worst, worst_fp32, agree, view->count, sqnr, sqnr_fake);
+      /* Rounding in another order flips codes now and then, and a flipped code travels through
+       * a deep random network: the two runs differ image by image as much as each differs from
+       * float32, but an integer path that adds error of its own falls below the simulation. */
+      g_assert_cmpfloat (sqnr, >=, sqnr_fake - INT8_SQNR_MARGIN_DB);
+    }
   for (size_t i = 0; i < qs_engine_model_get_n_layers (m.model); i++)
     {
       QsLayerInfo info;
@@ -509,16 +598,111 @@ test_int8 (gconstpointer data)
   qs_engine_model_free (m.model);
 }
 
+/* A Keras 3 archive's tensors are named by the model's layers ("/<nested model>/<layer>/<variable>"),
+ * each read from the place in model.weights.h5 the script's own walk of config.json gives. */
+static void
+test_keras3_names (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  JsonArray *expected = json_object_get_array_member (entry, "tensors");
+  g_autofree char *path = g_build_filename (json_object_get_string_member (entry, "dir"),
+                                            json_object_get_string_member (entry, "file"), NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  g_autoptr(GHashTable) by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *tensors;
+
+  g_assert_no_error (error);
+  tensors = qs_weight_file_get_tensors (file);
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+
+      g_hash_table_insert (by_path, info->path, (gpointer) info);
+    }
+  g_assert_cmpuint (tensors->len, ==, json_array_get_length (expected));
+  for (guint i = 0; i < json_array_get_length (expected); i++)
+    {
+      JsonArray *want = json_array_get_array_element (expected, i);
+      const QsTensorInfo *info = g_hash_table_lookup (by_path, json_array_get_string_element (want, 0));
+
+      if (info == NULL)
+        {
+          g_test_fail_printf ("no tensor %s", json_array_get_string_element (want, 0));
+          continue;
+        }
+      g_assert_cmpstr (info->layer, ==, json_array_get_string_element (want, 1));
+      g_assert_cmpstr (info->stored_path, ==, json_array_get_string_element (want, 2));
+    }
+}
+
+/* Each architecture of @dir's architectures.json, as /keras-apps/<prefix>graph/<name>. */
+static JsonParser *
+add_graph_tests (const char *dir,
+                 const char *prefix,
+                 gboolean    keras3,
+                 guint       at_least)
+{
+  g_autofree char *index_path = g_build_filename (dir, "architectures.json", NULL);
+  JsonParser *index = load_json (index_path);
+  JsonArray *architectures = json_object_get_array_member (json_node_get_object (json_parser_get_root (index)),
+                                                           "architectures");
+
+  g_assert_cmpuint (json_array_get_length (architectures), >=, at_least);
+  for (guint i = 0; i < json_array_get_length (architectures); i++)
+    {
+      JsonObject *arch = json_array_get_object_element (architectures, i);
+      g_autofree char *test = g_strdup_printf ("/keras-apps/%sgraph/%s", prefix,
+                                               json_object_get_string_member (arch, "name"));
+
+      json_object_set_string_member (arch, "dir", dir);
+      json_object_set_boolean_member (arch, "keras3", keras3);
+      g_test_add_data_func (test, arch, test_graph);
+    }
+  return index;
+}
+
+/* The reduced models of @dir's reference.json, as /keras-apps/<prefix>fp32/<name> and int8. */
+static JsonParser *
+add_reference_tests (const char *dir,
+                     const char *prefix,
+                     gboolean    keras3)
+{
+  g_autofree char *reference_path = g_build_filename (dir, "reference.json", NULL);
+  JsonParser *reference = load_json (reference_path);
+  JsonArray *models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
+
+  g_assert_cmpuint (json_array_get_length (models), >=, 2);
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (models, i);
+      const char *name = json_object_get_string_member (entry, "name");
+      g_autofree char *fp32 = g_strdup_printf ("/keras-apps/%sfp32/%s", prefix, name);
+      g_autofree char *int8 = g_strdup_printf ("/keras-apps/%sint8/%s", prefix, name);
+
+      json_object_set_string_member (entry, "dir", dir);
+      g_test_add_data_func (fp32, entry, test_fp32);
+      g_test_add_data_func (int8, entry, test_int8);
+      if (keras3)
+        {
+          g_autofree char *names = g_strdup_printf ("/keras-apps/%snames/%s", prefix, name);
+
+          g_test_add_data_func (names, entry, test_keras3_names);
+        }
+    }
+  return reference;
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *index_path = NULL;
-  g_autofree char *reference_path = NULL;
+  g_autofree char *keras2_dir = NULL;
   g_autoptr(JsonParser) index = NULL;
+  g_autoptr(JsonParser) keras3_index = NULL;
   g_autoptr(JsonParser) reference = NULL;
-  JsonArray *architectures, *models;
+  g_autoptr(JsonParser) keras3_reference = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -526,37 +710,20 @@ main (int    argc,
   g_assert_no_error (error);
   fx.apps_dir = g_getenv ("QS_KERAS_APPS_DIR") != NULL ? g_strdup (g_getenv ("QS_KERAS_APPS_DIR"))
                                                        : g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
-  index_path = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", "architectures.json", NULL);
-  index = load_json (index_path);
-  architectures = json_object_get_array_member (json_node_get_object (json_parser_get_root (index)), "architectures");
-  g_assert_cmpuint (json_array_get_length (architectures), >=, 10);
-  for (guint i = 0; i < json_array_get_length (architectures); i++)
-    {
-      JsonObject *arch = json_array_get_object_element (architectures, i);
-      g_autofree char *test = g_strdup_printf ("/keras-apps/graph/%s", json_object_get_string_member (arch, "name"));
-
-      g_test_add_data_func (test, arch, test_graph);
-    }
+  keras2_dir = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
+  fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
+  index = add_graph_tests (keras2_dir, "", FALSE, 10);
+  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 7);
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
-  reference_path = g_build_filename (fx.apps_dir, "reference.json", NULL);
-  reference = load_json (reference_path);
-  models = json_object_get_array_member (json_node_get_object (json_parser_get_root (reference)), "models");
-  g_assert_cmpuint (json_array_get_length (models), >=, 2);
-  for (guint i = 0; i < json_array_get_length (models); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (models, i);
-      g_autofree char *fp32 = g_strdup_printf ("/keras-apps/fp32/%s", json_object_get_string_member (entry, "name"));
-      g_autofree char *int8 = g_strdup_printf ("/keras-apps/int8/%s", json_object_get_string_member (entry, "name"));
-
-      g_test_add_data_func (fp32, entry, test_fp32);
-      g_test_add_data_func (int8, entry, test_int8);
-    }
+  reference = add_reference_tests (fx.apps_dir, "", FALSE);
+  keras3_reference = add_reference_tests (fx.keras3_dir, "keras3/", TRUE);
   /* Every architecture reports, whatever the one before it did. */
   g_test_set_nonfatal_assertions ();
   status = g_test_run ();
   g_rmdir (fx.tmpdir);
   g_free (fx.tmpdir);
   g_free (fx.apps_dir);
+  g_free (fx.keras3_dir);
   return status;
 }

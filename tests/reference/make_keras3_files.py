@@ -107,14 +107,21 @@ def h5_bytes(model_class, layers, variables, prefix="layers", optimizer=False):
     return buffer.getvalue()
 
 
-def write_keras(path, config, weights, compression=zipfile.ZIP_STORED):
-    metadata = {"keras_version": "3.3.3", "date_saved": "2026-12-04@12:00:00"}
+def write_keras(path, config, weights, compression=zipfile.ZIP_STORED, keras_version="3.3.3"):
+    metadata = {"keras_version": keras_version, "date_saved": "2026-12-04@12:00:00"}
+
+    def entry(name):
+        # a fixed time, so that the committed files are the same every run
+        info = zipfile.ZipInfo(name, date_time=(2026, 12, 4, 12, 0, 0))
+        info.compress_type = compression
+        return info
+
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
-        with zf.open("metadata.json", "w") as f:
+        with zf.open(entry("metadata.json"), "w") as f:
             f.write(json.dumps(metadata).encode())
-        with zf.open("config.json", "w") as f:
+        with zf.open(entry("config.json"), "w") as f:
             f.write(json.dumps(config).encode())
-        zf.writestr("model.weights.h5", weights)
+        zf.writestr(entry("model.weights.h5"), weights)
 
 
 # ---- the tiny nested model ------------------------------------------------

@@ -36,6 +36,29 @@ Usage (the tf-keras checkout defaults to the mirror this was written with):
       the reference's logits (reference.json)
   make_keras_applications.py --predict FILE.h5 IMAGES.npy [--preprocess MODE]
       prints the reference's logits as JSON
+  make_keras_applications.py --add-fake-quant tests/data/keras-apps
+      adds int8_logits (below) to reference.json, the models left as they are
+
+The interpreter also runs a PyTorch fake quantization of Quantscope's
+default integer path (Reference.run_fake_quant, int8_logits in
+reference.json), planned from the config with the rules of Quantscope's
+Keras reader and engine (as tests/reference/make_graph_blocks.py
+simulates them for the graph blocks): BatchNormalization folded into the
+Conv2D / DepthwiseConv2D / Dense before it when it is that layer's only
+reader and the layer is linear, a ReLU / ReLU(6) that is the only reader
+of the result fused; folded weights fake-quantized per output channel,
+symmetric, [-127, 127] (engine_reference.weight_fake_quant), biases rounded
+to int32 at s_in * s_w[c]; asymmetric per-tensor 8-bit activations from
+the min/max of the calibration images at every value the engine gives
+parameters of its own (the input, or the output of a leading run of
+Rescaling / Normalization layers, which run in float; weighted layers,
+their non-ReLU activations, unfolded BatchNormalization, merges, table
+activations, LayerNormalization, LayerScale, scalar operations), the
+layers that move, pool or clamp values (padding, pooling, Flatten,
+Reshape, an unfused ReLU) on their input's grid, x + 3 -> ReLU(6) ->
+x * (1 / 6) [-> Multiply with x] one hard-sigmoid [hard-swish] value,
+Dropout, StochasticDepth, linear activations and a final softmax none.
+SeparableConv2D has no rule here (NASNet gets no int8_logits).
 """
 
 import argparse
@@ -1072,12 +1095,12 @@ class Reference:
             for layer in layers:
                 if layer["class_name"] == "InputLayer":
                     continue
-                t = self.layer(layer, [t], {}, group or config["name"])
+                t = self.step(layer, [t], {}, group or config["name"])
             return t
         for layer in layers:
             name = layer["config"]["name"]
             if layer["class_name"] == "InputLayer":
-                local[name] = x
+                local[name] = self.input_value(name, x)
                 continue
             node = layer["inbound_nodes"][0]
             inputs = [local[entry[0]] for entry in node]
@@ -1085,8 +1108,249 @@ class Reference:
             if layer["class_name"] in ("Functional", "Sequential", "Model"):
                 local[name] = self.model(layer, inputs[0], values, name)
             else:
-                local[name] = self.layer(layer, inputs, kwargs, group, local)
+                local[name] = self.step(layer, inputs, kwargs, group, local)
         return local[config["output_layers"][0][0]]
+
+    # ---- fake quantization of the engine's integer path ------------------------------------
+
+    def input_names(self, layer):
+        """The layers a Keras 2 layer reads (a TFOpLambda's tensor y included)."""
+        node = layer["inbound_nodes"][0]
+        names = [entry[0] for entry in node]
+        y = node[0][3].get("y") if len(node[0]) > 3 else None
+        if isinstance(y, list) and y and isinstance(y[0], str):
+            names.append(y[0])
+        return names
+
+    def scalar_op(self, layer):
+        """("add" | "multiply" | "divide", constant) of an operator on a tensor and a number, else None."""
+        if layer["class_name"] != "TFOpLambda":
+            return None
+        node = layer["inbound_nodes"][0]
+        y = node[0][3].get("y") if len(node[0]) > 3 else None
+        kind = {"__operators__.add": "add", "math.multiply": "multiply",
+                "math.truediv": "divide"}.get(layer["config"]["function"])
+        return (kind, float(y)) if kind is not None and isinstance(y, (int, float)) else None
+
+    def plan(self):
+        """How Quantscope's Keras reader and engine run each layer in integers, from the config:
+        name -> (kind, ...), and the quantization point each layer's value is on."""
+        entries, inputs_of, alias = {}, {}, {}
+
+        def walk(model, outer_inputs):
+            last = None
+            for layer in model["config"]["layers"]:
+                cls, name = layer["class_name"], layer["config"]["name"]
+                if cls == "InputLayer":
+                    if outer_inputs is None:
+                        entries[name], inputs_of[name] = layer, []
+                    continue
+                ins = (outer_inputs if last is None else [last]) if model["class_name"] == "Sequential" \
+                    else self.input_names(layer)
+                if cls in ("Sequential", "Functional", "Model"):
+                    if cls != "Sequential":
+                        raise ValueError("fake quantization: nested functional model " + name)
+                    alias[name] = walk(layer, ins)
+                elif cls in ("SeparableConv2D", "Conv1D", "Conv3D", "Conv2DTranspose"):
+                    raise ValueError("fake quantization: no rule for %s layer %s" % (cls, name))
+                else:
+                    entries[name], inputs_of[name] = layer, ins
+                last = alias.get(name, name)
+            return last
+        walk(self.config, None)
+        resolve = lambda n: alias.get(n, n)
+        inputs_of = {n: [resolve(i) for i in ins] for n, ins in inputs_of.items()}
+        readers = {}
+        for n, ins in inputs_of.items():
+            for i in ins:
+                readers.setdefault(i, []).append(n)
+        out = resolve(self.output_name())
+        only = lambda n: entries[readers[n][0]] if n != out and len(readers.get(n, [])) == 1 else None
+        plan, point = {}, {}
+
+        def plain_relu(layer):
+            c = layer["config"]
+            if layer["class_name"] == "ReLU" and not c["negative_slope"] and not c["threshold"]:
+                return math.inf if c["max_value"] is None else c["max_value"]
+            if layer["class_name"] == "Activation" and c["activation"] in ("relu", "relu6"):
+                return 6.0 if c["activation"] == "relu6" else math.inf
+            return None
+
+        for name, layer in entries.items():
+            cls, c = layer["class_name"], layer["config"]
+            ins = inputs_of[name]
+            if name in plan:
+                continue
+            if not ins:
+                first = only(name)
+                plan[name] = ("prefix",) if first is not None and first["class_name"] in ("Rescaling", "Normalization") \
+                    else ("own",)
+                point[name] = name
+                continue
+            if plan[ins[0]][0] == "prefix" and cls in ("Rescaling", "Normalization"):
+                nxt = only(name)
+                plan[name] = ("prefix",) if nxt is not None and nxt["class_name"] in ("Rescaling", "Normalization") \
+                    else ("own",)
+                point[name] = name
+                continue
+            if cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+                act = c["activation"]
+                tail, bn, cap = name, None, None
+                if act == "linear":
+                    nxt = only(tail)
+                    if nxt is not None and nxt["class_name"] == "BatchNormalization":
+                        bn = nxt
+                        tail = nxt["config"]["name"]
+                    nxt = only(tail)
+                    if nxt is not None and plain_relu(nxt) is not None:
+                        cap = plain_relu(nxt)
+                        tail = nxt["config"]["name"]
+                elif act in ("relu", "relu6"):
+                    cap = 6.0 if act == "relu6" else math.inf
+                if act == "softmax" and name == out:
+                    act = "linear"
+                plan[name] = ("weighted", tail, bn, cap, None if act in ("linear", "relu", "relu6") else act)
+                for n in (name, tail) + ((bn["config"]["name"],) if bn is not None else ()):
+                    point[n] = tail
+                    if n != name:
+                        plan[n] = ("absorbed", tail)
+                continue
+            op = self.scalar_op(layer)
+            if op == ("add", 3.0):
+                relu = only(name)
+                sixth = only(relu["config"]["name"]) if relu is not None and plain_relu(relu) == 6.0 else None
+                sop = self.scalar_op(sixth) if sixth is not None else None
+                if sop is not None and (sop[0] == "multiply" and abs(sop[1] - 1 / 6) < 1e-6 or sop == ("divide", 6.0)):
+                    chain = [relu["config"]["name"], sixth["config"]["name"]]
+                    product = only(chain[-1])
+                    if (product is not None and product["class_name"] == "Multiply"
+                            and sorted(inputs_of[product["config"]["name"]]) == sorted([ins[0], chain[-1]])):
+                        chain.append(product["config"]["name"])
+                    plan[name] = ("hard", chain[-1], len(chain) == 3)
+                    for n in [name] + chain:
+                        point[n] = chain[-1]
+                        if n != name:
+                            plan[n] = ("absorbed", chain[-1])
+                    continue
+            if cls in ("Dropout", "StochasticDepth") or (cls == "Activation" and c["activation"] == "linear"):
+                plan[name], point[name] = ("identity",), point[ins[0]]
+            elif cls == "Activation" and c["activation"] == "softmax" and name == out:
+                plan[name], point[name] = ("identity",), point[ins[0]]
+            elif cls in ("ZeroPadding2D", "Cropping2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+                         "GlobalMaxPooling2D", "Flatten", "Reshape") or plain_relu(layer) is not None:
+                plan[name], point[name] = ("shares",), point[ins[0]]
+            else:
+                plan[name], point[name] = ("own",), name
+        self.qplan, self.qpoint, self.qinputs = plan, point, inputs_of
+
+    def output_name(self):
+        return self.config["config"]["output_layers"][0][0]
+
+    def observe(self, point, v):
+        lo, hi = float(v.min()), float(v.max())
+        old = self.ranges.get(point, (lo, hi))
+        self.ranges[point] = (min(old[0], lo), max(old[1], hi))
+
+    def quant(self, point, v):
+        """@v fake-quantized at @point (calibrating: its range observed)."""
+        torch = self.torch
+        if self.qmode == "calibrate":
+            self.observe(point, v)
+            return v
+        s, z = self.qparams[point]
+        return torch.fake_quantize_per_tensor_affine(v.float(), s, z, 0, 255).double()
+
+    def input_value(self, name, x):
+        if self.qmode is None or self.qplan[name][0] == "prefix":
+            return x
+        return self.quant(name, x)
+
+    def step(self, layer, inputs, kwargs, group, local=None):
+        """One layer of the interpreter, or of its fake quantization (qmode)."""
+        if self.qmode is None:
+            return self.layer(layer, inputs, kwargs, group, local)
+        name = layer["config"]["name"]
+        plan = self.qplan[name]
+        if plan[0] == "absorbed":
+            return self.qvalues[plan[1]]
+        if plan[0] == "weighted":
+            return self.weighted_step(layer, inputs[0], group, *plan[1:])
+        if plan[0] == "hard":
+            x = inputs[0]
+            y = torch_hard = self.torch.clamp(x + 3.0, 0.0, 6.0) / 6.0
+            if plan[2]:
+                y = x * torch_hard
+            self.qvalues[plan[1]] = self.quant(plan[1], y)
+            return self.qvalues[plan[1]]
+        y = self.layer(layer, inputs, kwargs, group, local)
+        if plan[0] in ("prefix", "identity"):
+            return y
+        return self.quant(self.qpoint[name], y)
+
+    def weighted_step(self, layer, x, group, tail, bn, cap, activation):
+        import engine_reference
+        torch = self.torch
+        cls, c, name = layer["class_name"], layer["config"], layer["config"]["name"]
+        w = lambda n: self.weight(group or name, name, n)
+        if cls == "DepthwiseConv2D":
+            kernel = w("depthwise_kernel")
+            kh, kw, cin, m = kernel.shape
+            weight = kernel.permute(2, 3, 0, 1).reshape(cin * m, 1, kh, kw)
+        elif cls == "Conv2D":
+            weight = w("kernel").permute(3, 2, 0, 1)
+        else:
+            weight = w("kernel").t()
+        bias = w("bias") if c["use_bias"] else torch.zeros(weight.shape[0], dtype=torch.float64)
+        if bn is not None:
+            bw = lambda n: self.weight(group or bn["config"]["name"], bn["config"]["name"], n)
+            f = (bw("gamma") if bn["config"]["scale"] else 1.0) / torch.sqrt(bw("moving_variance")
+                                                                             + bn["config"]["epsilon"])
+            weight = weight * f.reshape(-1, *([1] * (weight.dim() - 1)))
+            bias = (bias - bw("moving_mean")) * f + (bw("beta") if bn["config"]["center"] else 0.0)
+        weight, bias = weight.float(), bias.float().double()
+        if self.qmode == "quantize":
+            scheme = next(sc for sc in engine_reference.SCHEMES if sc["name"] == "w8-channel-symmetric-narrow")
+            weight, w_scale = engine_reference.weight_fake_quant(weight.contiguous(), scheme, with_scale=True)
+            step = self.qparams[self.qpoint[self.qinputs[name][0]]][0] * w_scale.double()
+            q = bias / step
+            bias = torch.sign(q) * torch.floor(q.abs() + 0.5) * step
+        weight = weight.double()
+        if cls == "Dense":
+            y = x @ weight.t() + bias
+        else:
+            y = self.conv(x, weight, bias, c["strides"], c["padding"], c["dilation_rate"],
+                          x.shape[-1] if cls == "DepthwiseConv2D" else c.get("groups", 1))
+        if cap is not None:
+            y = torch.clamp(y, 0.0, cap)
+        if activation is not None:
+            y = self.activation(self.quant(name + "/linear", y), activation)
+        self.qvalues[tail] = self.quant(tail, y)
+        return self.qvalues[tail]
+
+    def run_fake_quant(self, calibration, images):
+        """The logits of the engine's default integer path as PyTorch fake quantization:
+        per-channel symmetric int8 weights [-127, 127] (BatchNormalization folded first),
+        int32 biases, asymmetric per-tensor 8-bit activations from the min/max of
+        @calibration, one quantization point per value the engine gives parameters of its own."""
+        from torch.ao.quantization.observer import MinMaxObserver
+        self.plan()
+        self.ranges, self.qvalues = {}, {}
+        self.qmode = "calibrate"
+        self.run(calibration)
+        self.qparams = {}
+        for point, (lo, hi) in self.ranges.items():
+            obs = MinMaxObserver(dtype=self.torch.quint8, qscheme=self.torch.per_tensor_affine, quant_min=0,
+                                 quant_max=255)
+            obs(self.torch.tensor([lo, hi], dtype=self.torch.float32))
+            s, z = obs.calculate_qparams()
+            self.qparams[point] = (float(s), int(z))
+        self.qmode = "quantize"
+        try:
+            return self.run(images)
+        finally:
+            self.qmode = None
+
+    qmode = None
 
     def layer(self, layer, inputs, kwargs, group, local=None):
         torch = self.torch
@@ -1324,9 +1588,22 @@ def reference_entry(out_dir, name, path, count, seed, mode):
         largest = max(1.0, float(np.abs(row).max()))
         if row[order[0]] - row[order[1]] < 1e-4 * largest:
             ties.append([i, int(order[0]), int(order[1])])
-    return {"name": name, "file": os.path.basename(path), "images": images_file, "preprocess": mode,
-            "fp32_logits": [[float("%.7g" % v) for v in row] for row in logits],
-            "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties}
+    out = {"name": name, "file": os.path.basename(path), "images": images_file, "preprocess": mode,
+           "fp32_logits": [[float("%.7g" % v) for v in row] for row in logits],
+           "fp32_predictions": [int(c) for c in classes], "fp32_near_ties": ties}
+    add_fake_quant(out, Reference(path), images)
+    return out
+
+
+def add_fake_quant(entry, reference, images):
+    """The fake-quantized logits of the engine's default integer path, calibrated on the images it
+    scores as test-keras-apps calibrates the engine; left out where the plan has no rule."""
+    try:
+        logits = reference.run_fake_quant(images, images)
+    except ValueError as e:
+        print("%s: no fake quantization: %s" % (entry["name"], e), file=sys.stderr)
+        return
+    entry["int8_logits"] = [[float("%.7g" % v) for v in row] for row in logits]
 
 
 def main():
@@ -1342,7 +1619,22 @@ def main():
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="keep model files already in --out")
     parser.add_argument("--ci", metavar="DIR", help="write tests/data/keras-apps/ into DIR")
+    parser.add_argument("--add-fake-quant", metavar="DIR",
+                        help="add the fake-quantized logits to DIR/reference.json, its models unchanged")
     args = parser.parse_args()
+
+    if args.add_fake_quant:
+        path = os.path.join(args.add_fake_quant, "reference.json")
+        with open(path) as f:
+            reference = json.load(f)
+        for entry in reference["models"]:
+            with h5py.File(os.path.join(args.add_fake_quant, entry["images"]), "r") as f:
+                images = f["x"][...]
+            add_fake_quant(entry, Reference(os.path.join(args.add_fake_quant, entry["file"])), images)
+        with open(path, "w") as out:
+            json.dump(reference, out, indent=1)
+            out.write("\n")
+        return
 
     if args.predict:
         images = np.load(args.predict[1]) if args.predict[1].endswith(".npy") else None
