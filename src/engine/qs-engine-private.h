@@ -188,6 +188,17 @@ QsEngineStatus qs_engine_forward_fp32  (const QsEngineModel *model,
                                         QsLayerHook          hook,
                                         void                *hook_data,
                                         float               *outputs);
+/* The float32 pass over @batch images, folding each value's min and max
+ * into @lo / @hi (indexed by value, the image's included; views are left
+ * alone, the image is the caller's to observe): GEMM tiles and depthwise
+ * bands are observed while still in cache, a ZeroPadding2D from its
+ * input's range. */
+QsEngineStatus qs_engine_forward_fp32_ranges (const QsEngineModel *model,
+                                              const float         *images,
+                                              size_t               batch,
+                                              void                *scratch,
+                                              float               *lo,
+                                              float               *hi);
 QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
                                         const float            *images,
                                         size_t                  batch,
