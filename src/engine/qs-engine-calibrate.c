@@ -307,15 +307,18 @@ calibrate (QsCalibJob               *job,
       free (job->hists);
       job->hists = NULL;
     }
-  /* A view's range is its root's (roots come first: they are read before). */
+  /* A view's range is its root's (roots come first: they are read before),
+   * a folded ZeroPadding2D's with its zeros. */
   for (size_t p = 0; p < P; p++)
     {
       int root = model->plan_f32.root[p];
 
       if (root != (int) p)
         {
-          lo[p] = lo[root];
-          hi[p] = hi[root];
+          bool zeros = p > 0 && qs_layer_adds_zeros (&model->layers[p - 1]);
+
+          lo[p] = zeros && 0.0f < lo[root] ? 0.0f : lo[root];
+          hi[p] = zeros && 0.0f > hi[root] ? 0.0f : hi[root];
         }
     }
   return status;

@@ -524,7 +524,7 @@ observe_value (const QsEngineModel *model,
     {
       /* The input's values and, unless nothing is added, zeros. */
       int in = model->plan_f32.root[l->inputs[0]];
-      bool zeros = (size_t) l->out_h * l->out_w > (size_t) l->in_h * l->in_w;
+      bool zeros = qs_layer_adds_zeros (l);
       float in_lo = zeros && 0.0f < lo[in] ? 0.0f : lo[in];
       float in_hi = zeros && 0.0f > hi[in] ? 0.0f : hi[in];
 
