@@ -5,7 +5,9 @@
  * caller-owned scratch block. Convolutions and dense layers are im2col +
  * GEMM in tiles of QS_ENGINE_TILE_ROWS output pixels (a 1x1 stride-1
  * convolution and a dense layer read their input directly), so the tile's
- * columns and sums stay in the first cache levels.
+ * columns and sums stay in the first cache levels. Calibration's pass
+ * (qs_engine_forward_fp32_ranges) reads each tile, and each band of
+ * depthwise output rows, back for its min/max while it is still cached.
  */
 #include "qs-engine-private.h"
 
