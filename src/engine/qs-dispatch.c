@@ -177,6 +177,7 @@ static const QsGraphKernels scalar_graph_kernels = {
   .add = qs_add_u8_scalar,
   .mul = qs_mul_u8_scalar,
   .rescale = qs_rescale_u8_scalar,
+  .range = qs_range_f32_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -185,6 +186,7 @@ static const QsGraphKernels avx2_graph_kernels = {
   .add = qs_add_u8_avx2,
   .mul = qs_mul_u8_avx2,
   .rescale = qs_rescale_u8_avx2,
+  .range = qs_range_f32_avx2,
 };
 
 /* Where AVX-512 lacks VBMI (Cascade Lake), table lookups take AVX2's
@@ -194,6 +196,7 @@ static const QsGraphKernels avx512_graph_kernels = {
   .add = qs_add_u8_avx512,
   .mul = qs_mul_u8_avx512,
   .rescale = qs_rescale_u8_avx512,
+  .range = qs_range_f32_avx512,
 };
 
 /* The AVX-512 table with VBMI's 256-byte table lookup. */
@@ -202,6 +205,7 @@ static const QsGraphKernels avx512vbmi_graph_kernels = {
   .add = qs_add_u8_avx512,
   .mul = qs_mul_u8_avx512,
   .rescale = qs_rescale_u8_avx512,
+  .range = qs_range_f32_avx512,
 };
 #endif
 

@@ -1,13 +1,13 @@
 /* qs-engine-calibrate.c: every value's range on the float32 path, once, and the layers' output SQNR.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Calibration is one float32 pass over the calibration slice: a hook
- * after every layer takes the min/max of the batch's output as it was just
- * written (16 independent lanes, which the compiler keeps in vector
- * registers), into accumulators of that task, merged in task order at the
- * end, so the ranges do not depend on the number of threads. A value that
- * is a view of another (Flatten, Reshape, a fused ReLU) has its root's
- * range without a walk of its own. Percentile ranges need a second pass:
+ * Calibration is one float32 pass over the calibration slice that takes
+ * each value's min/max as it is written (qs_engine_forward_fp32_ranges:
+ * GEMM tiles and depthwise bands read back while still in cache, the
+ * vector range kernel), into accumulators of that task, merged at the
+ * end; min and max do not depend on order, so neither do the ranges on
+ * the number of threads. A value that is a view of another (Flatten,
+ * Reshape, a fused ReLU) has its root's range without a walk of its own. Percentile ranges need a second pass:
  * its histograms span the exact [min, max] the first one found, which one
  * pass cannot know. The ranges depend on the model and the images alone,
  * so a QsCalibration serves any number of weight schemes
@@ -51,47 +51,6 @@ typedef struct {
   size_t      task;
   size_t      batch;
 } QsHookCtx;
-
-/* Min and max of @v into *@lo / *@hi, which hold the ranges seen so far.
- * Each of QS_RANGE_LANES lanes keeps its own, so the loop carries no
- * dependency from one element to the next and compiles to vector min/max
- * (minps computes exactly x < a ? x : a, NaN never replacing a value);
- * the lanes' union is the sequential scan's (up to the sign of a zero). */
-#define QS_RANGE_LANES 16
-
-static void
-range_add (const float *v,
-           size_t       n,
-           float       *lo,
-           float       *hi)
-{
-  float a[QS_RANGE_LANES], b[QS_RANGE_LANES];
-  size_t i = 0;
-
-  for (int j = 0; j < QS_RANGE_LANES; j++)
-    {
-      a[j] = *lo;
-      b[j] = *hi;
-    }
-  for (; i + QS_RANGE_LANES <= n; i += QS_RANGE_LANES)
-    for (int j = 0; j < QS_RANGE_LANES; j++)
-      {
-        float x = v[i + j];
-
-        a[j] = x < a[j] ? x : a[j];
-        b[j] = x > b[j] ? x : b[j];
-      }
-  for (int j = 0; i < n; i++, j++)
-    {
-      a[j] = v[i] < a[j] ? v[i] : a[j];
-      b[j] = v[i] > b[j] ? v[i] : b[j];
-    }
-  for (int j = 0; j < QS_RANGE_LANES; j++)
-    {
-      *lo = a[j] < *lo ? a[j] : *lo;
-      *hi = b[j] > *hi ? b[j] : *hi;
-    }
-}
 
 static void
 histogram_add (const float *v,
@@ -147,11 +106,11 @@ point_observe (QsCalibJob  *job,
     histogram_add (v, n, job->hist_lo[point], job->hist_hi[point],
                    job->hists + at * QS_CALIB_BINS);
   else
-    range_add (v, n, &job->mins[at], &job->maxs[at]);
+    qs_graph_kernels_get (job->model->kernels->isa)->range (v, n, &job->mins[at], &job->maxs[at]);
 }
 
 static void
-range_hook (void       *data,
+histogram_hook (void       *data,
             size_t      layer,
             const void *output,
             size_t      batch)
@@ -179,8 +138,13 @@ range_batch (void  *data,
     {
       QsHookCtx ctx = { job, task, count - at < job->batch ? count - at : job->batch };
 
-      status = qs_engine_forward_fp32 (job->model, images + at * image_size, ctx.batch, scratch,
-                                       range_hook, &ctx, NULL);
+      if (job->hists != NULL)
+        status = qs_engine_forward_fp32 (job->model, images + at * image_size, ctx.batch, scratch,
+                                         histogram_hook, &ctx, NULL);
+      else
+        status = qs_engine_forward_fp32_ranges (job->model, images + at * image_size, ctx.batch, scratch,
+                                                job->mins + task * job->n_points,
+                                                job->maxs + task * job->n_points);
     }
   return status;
 }
@@ -303,6 +267,9 @@ calibrate (QsCalibJob               *job,
           lo[p] = fminf (lo[p], job->mins[t * P + p]);
           hi[p] = fmaxf (hi[p], job->maxs[t * P + p]);
         }
+      /* A zero extreme is +0.0, whichever of -0.0 and 0.0 a scan met first. */
+      lo[p] += 0.0f;
+      hi[p] += 0.0f;
     }
 
   if (act->range_method == QS_RANGE_PERCENTILE)
@@ -340,15 +307,18 @@ calibrate (QsCalibJob               *job,
       free (job->hists);
       job->hists = NULL;
     }
-  /* A view's range is its root's (roots come first: they are read before). */
+  /* A view's range is its root's (roots come first: they are read before),
+   * a folded ZeroPadding2D's with its zeros. */
   for (size_t p = 0; p < P; p++)
     {
       int root = model->plan_f32.root[p];
 
       if (root != (int) p)
         {
-          lo[p] = lo[root];
-          hi[p] = hi[root];
+          bool zeros = p > 0 && qs_layer_adds_zeros (&model->layers[p - 1]);
+
+          lo[p] = zeros && 0.0f < lo[root] ? 0.0f : lo[root];
+          hi[p] = zeros && 0.0f > hi[root] ? 0.0f : hi[root];
         }
     }
   return status;

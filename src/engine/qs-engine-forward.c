@@ -5,7 +5,9 @@
  * caller-owned scratch block. Convolutions and dense layers are im2col +
  * GEMM in tiles of QS_ENGINE_TILE_ROWS output pixels (a 1x1 stride-1
  * convolution and a dense layer read their input directly), so the tile's
- * columns and sums stay in the first cache levels.
+ * columns and sums stay in the first cache levels. Calibration's pass
+ * (qs_engine_forward_fp32_ranges) reads each tile, and each band of
+ * depthwise output rows, back for its min/max while it is still cached.
  */
 #include "qs-engine-private.h"
 
@@ -16,6 +18,12 @@
 #include "quant/qs-checked.h"
 #include "quant/qs-parallel.h"
 #include "quant/qs-params.h"
+
+/* One thread's running min/max, on a cache line of its own. */
+typedef struct {
+  float lo, hi;
+  char  pad[64 - 2 * sizeof (float)];
+} QsRangeCell;
 
 typedef struct {
   const QsEngineModel *model;
@@ -33,6 +41,13 @@ typedef struct {
   uint8_t *helper_cols; /* im2col rows of the other threads, cols_bytes apart */
   size_t   cols_bytes;
   uint8_t *end;         /* past the layout (the comparison's extra memory) */
+  /* Calibration (qs_engine_forward_fp32_ranges): the range kernel, and a
+   * min/max per thread that GEMM tiles and depthwise bands fold their
+   * output into while it is still in cache; observed says the running
+   * layer did. NULL range: nothing observed. */
+  QsRangeFunc     range;
+  QsRangeCell    *cells;
+  bool            observed;
 } QsScratch;
 
 static size_t
@@ -183,6 +198,9 @@ scratch_carve (const QsEngineModel *model,
   p += layout.expand_bytes;
   s->zero_row = p;
   s->end = p + layout.zero_row_bytes;
+  s->range = NULL;
+  s->cells = NULL;
+  s->observed = false;
 }
 
 static uint8_t *
@@ -290,6 +308,8 @@ gemm_tile_fp32 (void  *data,
     }
   job->model->kernels->gemm_f32 (rows, n, k, a, k, job->packed, l->bias, l->lo, l->hi,
                                  job->out + m0 * n, n);
+  if (job->s->range != NULL)
+    job->s->range (job->out + m0 * n, rows * n, &job->s->cells[worker].lo, &job->s->cells[worker].hi);
 }
 
 /* Row bands of one image's float32 depthwise convolution. */
@@ -301,6 +321,7 @@ typedef struct {
   const float         *weights;
   float               *out;
   int                  band_rows;
+  const QsScratch     *s;
 } QsDepthwiseBandsF32;
 
 /* Output rows [oy0, oy0 + band_rows) of band @task: the image's shape with
@@ -318,10 +339,19 @@ depthwise_band_fp32 (void  *data,
   int oy0 = (int) task * job->band_rows;
 
   band.out_h = band.out_h - oy0 < job->band_rows ? band.out_h - oy0 : job->band_rows;
+  float *out = job->out + (size_t) oy0 * band.out_w * band.in_c;
+
   band.pad_top -= oy0 * band.stride_h;
   job->model->kernels->depthwise_f32 (&band, job->in, job->weights, job->l->bias, job->l->lo, job->l->hi,
-                                      job->out + (size_t) oy0 * band.out_w * band.in_c);
+                                      out);
+  if (job->s->range != NULL)
+    job->s->range (out, (size_t) band.out_h * band.out_w * band.in_c, &job->s->cells[worker].lo,
+                   &job->s->cells[worker].hi);
 }
+
+/* Output elements of a depthwise band whose range is taken on one
+ * thread: small enough to be read back from the second cache level. */
+#define QS_OBSERVED_BAND_ELEMS (32u << 10)
 
 /* One image's depthwise convolution, split in bands of output rows
  * between the task's threads when it is large enough. */
@@ -337,11 +367,20 @@ depthwise_fp32 (const QsEngineModel *model,
   uint64_t macs = (uint64_t) shape->out_h * shape->out_w * shape->in_c * shape->kernel_h * shape->kernel_w;
   /* A few bands per thread, so that a late-starting thread still gets work. */
   int bands = s->split_threads * 4 < shape->out_h ? s->split_threads * 4 : shape->out_h;
-  QsDepthwiseBandsF32 job = { model, l, shape, in, weights, out, (shape->out_h + bands - 1) / bands };
+  QsDepthwiseBandsF32 job = { model, l, shape, in, weights, out, (shape->out_h + bands - 1) / bands, s };
 
   if (s->split_threads > 1 && bands > 1 && macs >= QS_ENGINE_SPLIT_DEPTHWISE_MACS)
     qs_parallel_for (s->split_threads, (size_t) ((shape->out_h + job.band_rows - 1) / job.band_rows),
                      depthwise_band_fp32, &job);
+  else if (s->range != NULL)
+    {
+      /* Observed: in bands on this thread, each read back while cached. */
+      size_t row = (size_t) shape->out_w * shape->in_c;
+
+      job.band_rows = row < QS_OBSERVED_BAND_ELEMS ? (int) (QS_OBSERVED_BAND_ELEMS / row) : 1;
+      for (int t = 0; t * job.band_rows < shape->out_h; t++)
+        depthwise_band_fp32 (&job, (size_t) t, 0);
+    }
   else
     model->kernels->depthwise_f32 (shape, in, weights, l->bias, l->lo, l->hi, out);
 }
@@ -386,6 +425,7 @@ layer_fp32 (const QsEngineModel *model,
         else
           for (size_t t = 0; t < n_tiles; t++)
             gemm_tile_fp32 (&job, t, 0);
+        s->observed = s->range != NULL;
         return out;
       }
 
@@ -411,6 +451,7 @@ layer_fp32 (const QsEngineModel *model,
               }
             depthwise_fp32 (model, l, &dw, src, weights, s, out + b * out_size);
           }
+        s->observed = s->range != NULL;
         return out;
       }
 
@@ -457,14 +498,57 @@ step_fp32 (const QsEngineModel *model,
                      value_f32 (s, images, (int) i + 1));
 }
 
-QsEngineStatus
-qs_engine_forward_fp32 (const QsEngineModel *model,
-                        const float         *images,
-                        size_t               batch,
-                        void                *scratch,
-                        QsLayerHook          hook,
-                        void                *hook_data,
-                        float               *outputs)
+/* Folds the output of layer @i (@out) into the ranges @lo / @hi of its
+ * value: from the threads' cells where its tiles or bands were observed
+ * as they were written, else in one read. */
+static void
+observe_value (const QsEngineModel *model,
+               size_t               i,
+               const float         *out,
+               const QsScratch     *s,
+               int                  n_cells,
+               float               *lo,
+               float               *hi)
+{
+  const QsEngineLayer *l = &model->layers[i];
+  size_t v = i + 1;
+
+  /* A view's values are its root's, observed already. */
+  if (model->plan_f32.root[v] != (int) v)
+    return;
+  if (s->observed)
+    for (int w = 0; w < n_cells; w++)
+      {
+        lo[v] = s->cells[w].lo < lo[v] ? s->cells[w].lo : lo[v];
+        hi[v] = s->cells[w].hi > hi[v] ? s->cells[w].hi : hi[v];
+      }
+  else if (l->kind == QS_LAYER_PAD)
+    {
+      /* The input's values and, unless nothing is added, zeros. */
+      int in = model->plan_f32.root[l->inputs[0]];
+      bool zeros = qs_layer_adds_zeros (l);
+      float in_lo = zeros && 0.0f < lo[in] ? 0.0f : lo[in];
+      float in_hi = zeros && 0.0f > hi[in] ? 0.0f : hi[in];
+
+      lo[v] = in_lo < lo[v] ? in_lo : lo[v];
+      hi[v] = in_hi > hi[v] ? in_hi : hi[v];
+    }
+  else
+    s->range (out, s->batch * qs_layer_out_size (l), &lo[v], &hi[v]);
+}
+
+/* The float32 pass; with @lo / @hi (ranges per value), each value's min
+ * and max on the way. */
+static QsEngineStatus
+forward_fp32 (const QsEngineModel *model,
+              const float         *images,
+              size_t               batch,
+              void                *scratch,
+              QsLayerHook          hook,
+              void                *hook_data,
+              float               *lo,
+              float               *hi,
+              float               *outputs)
 {
   QsScratch s;
   size_t n_run = layers_to_run (model);
@@ -482,18 +566,61 @@ qs_engine_forward_fp32 (const QsEngineModel *model,
           && (s.helper_cols = aligned_alloc (64, bytes)) != NULL)
         s.split_threads = threads;
     }
+  if (lo != NULL)
+    {
+      s.cells = aligned_alloc (64, (size_t) s.split_threads * sizeof (QsRangeCell));
+      if (s.cells == NULL)
+        {
+          free (s.helper_cols);
+          return QS_ENGINE_NO_MEMORY;
+        }
+      s.range = qs_graph_kernels_get (model->kernels->isa)->range;
+    }
   for (size_t i = 0; i < n_run; i++)
     {
-      const float *out = step_fp32 (model, i, images, &s);
+      const float *out;
 
+      for (int w = 0; s.range != NULL && w < s.split_threads; w++)
+        {
+          s.cells[w].lo = INFINITY;
+          s.cells[w].hi = -INFINITY;
+        }
+      s.observed = false;
+      out = step_fp32 (model, i, images, &s);
+      if (s.range != NULL)
+        observe_value (model, i, out, &s, s.split_threads, lo, hi);
       if (hook != NULL)
         hook (hook_data, i, out, batch);
     }
   free (s.helper_cols);
+  free (s.cells);
   if (outputs != NULL)
     memcpy (outputs, value_f32 (&s, images, qs_model_output_value (model)),
             batch * qs_engine_model_get_n_outputs (model) * sizeof (float));
   return QS_ENGINE_OK;
+}
+
+QsEngineStatus
+qs_engine_forward_fp32 (const QsEngineModel *model,
+                        const float         *images,
+                        size_t               batch,
+                        void                *scratch,
+                        QsLayerHook          hook,
+                        void                *hook_data,
+                        float               *outputs)
+{
+  return forward_fp32 (model, images, batch, scratch, hook, hook_data, NULL, NULL, outputs);
+}
+
+QsEngineStatus
+qs_engine_forward_fp32_ranges (const QsEngineModel *model,
+                               const float         *images,
+                               size_t               batch,
+                               void                *scratch,
+                               float               *lo,
+                               float               *hi)
+{
+  return forward_fp32 (model, images, batch, scratch, NULL, NULL, lo, hi, NULL);
 }
 
 /* ---- integers ------------------------------------------------------------------ */

@@ -1001,8 +1001,9 @@ qs_engine_model_get_layer (const QsEngineModel *model,
   l = &model->layers[index];
   info->name = l->name;
   info->kind = l->kind;
-  info->in_h = l->in_h;
-  info->in_w = l->in_w;
+  /* The shape it reads, padded (as the model defines it) if the padding was folded in. */
+  info->in_h = l->in_h + l->fold_rows;
+  info->in_w = l->in_w + l->fold_cols;
   info->in_c = l->in_c;
   info->out_h = l->out_h;
   info->out_w = l->out_w;

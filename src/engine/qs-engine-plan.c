@@ -9,7 +9,8 @@
  * a new slot opens), so a chain needs two slots however deep it is and a
  * residual block three, and the peak is the largest set of values alive
  * at once rather than the sum of the layers. Flatten and Reshape are
- * views of their input's storage, which they keep alive. Slots are sized
+ * views of their input's storage, which they keep alive, and so is a
+ * ZeroPadding2D folded into the convolution reading it. Slots are sized
  * in elements per image: the scratch layout scales them by the batch and
  * by the element size of each path.
  */
@@ -111,6 +112,91 @@ plan_values (const QsEngineModel *model,
   return QS_ENGINE_OK;
 }
 
+/* Undoes the folds of the last plan: each convolution reads its padded input again. */
+static void
+unfold_padding (QsEngineModel *model)
+{
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      QsEngineLayer *l = &model->layers[i];
+
+      l->folded_pad = false;
+      l->pad_top -= l->fold_top;
+      l->pad_left -= l->fold_left;
+      l->in_h += l->fold_rows;
+      l->in_w += l->fold_cols;
+      l->fold_top = l->fold_left = l->fold_rows = l->fold_cols = 0;
+    }
+}
+
+/* Whether the ZeroPadding2D @pad can be taken into the convolution @conv
+ * reading it: a plain Conv2D (the one-channel direct kernel and the
+ * grouped or dilated im2col are left out) or a depthwise convolution,
+ * whose padding on every side stays below the window, as SAME padding's
+ * does, so that every output has a tap inside the input. */
+static bool
+pad_folds_into (const QsEngineLayer *pad,
+                const QsEngineLayer *conv)
+{
+  int top = conv->pad_top + pad->pad_top, left = conv->pad_left + pad->pad_left;
+  int64_t bottom = (int64_t) (conv->out_h - 1) * conv->stride_h + conv->kernel_h - top - pad->in_h;
+  int64_t right = (int64_t) (conv->out_w - 1) * conv->stride_w + conv->kernel_w - left - pad->in_w;
+
+  if (conv->kind != QS_LAYER_DEPTHWISE_CONV2D
+      && (conv->kind != QS_LAYER_CONV2D || qs_layer_is_general_conv (conv) || conv->in_c == 1))
+    return false;
+  return conv->n_inputs == 1 && top < conv->kernel_h && left < conv->kernel_w
+    && bottom < conv->kernel_h && right < conv->kernel_w;
+}
+
+/* Folds each ZeroPadding2D whose only reader is a convolution into it
+ * (the torchvision and Keras MobileNets pad before every stride-2
+ * depthwise convolution): the padded copy is never made, on either path.
+ * A padding read by anything else, or scored, stays a layer. */
+static void
+fold_padding (QsEngineModel *model,
+              int            output)
+{
+  size_t n_values = model->n_layers + 1;
+  int *readers = calloc (n_values, sizeof (int));
+  int *reader = calloc (n_values, sizeof (int));
+
+  if (readers == NULL || reader == NULL || model->keep_padding)
+    {
+      free (readers);
+      free (reader);
+      return;
+    }
+  for (size_t i = 0; i < model->n_layers; i++)
+    for (size_t j = 0; j < model->layers[i].n_inputs; j++)
+      {
+        readers[model->layers[i].inputs[j]]++;
+        reader[model->layers[i].inputs[j]] = (int) i;
+      }
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      QsEngineLayer *pad = &model->layers[i], *conv;
+      int v = (int) i + 1;
+
+      if (pad->kind != QS_LAYER_PAD || readers[v] != 1 || v == output)
+        continue;
+      conv = &model->layers[reader[v]];
+      if (!pad_folds_into (pad, conv))
+        continue;
+      pad->folded_pad = true;
+      conv->fold_top = pad->pad_top;
+      conv->fold_left = pad->pad_left;
+      conv->fold_rows = pad->out_h - pad->in_h;
+      conv->fold_cols = pad->out_w - pad->in_w;
+      conv->pad_top += conv->fold_top;
+      conv->pad_left += conv->fold_left;
+      conv->in_h = pad->in_h;
+      conv->in_w = pad->in_w;
+    }
+  free (readers);
+  free (reader);
+}
+
 QsEngineStatus
 qs_engine_model_plan (QsEngineModel *model)
 {
@@ -126,6 +212,8 @@ qs_engine_model_plan (QsEngineModel *model)
       free (root);
       return QS_ENGINE_NO_MEMORY;
     }
+  unfold_padding (model);
+  fold_padding (model, output);
   /* A value nobody reads dies where it is made. */
   root[0] = 0;
   last_use[0] = -1;

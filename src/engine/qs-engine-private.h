@@ -54,6 +54,14 @@ typedef struct {
    * layer's clamped output. Undone when another reader of that value comes. */
   bool         fused_relu;
   float        epsilon;       /* LAYER_NORM (its gamma in affine_scale, its beta in bias) */
+  /* PAD: zero padding folded into the convolution that alone reads it
+   * (qs-engine-plan.c), a view of its input. The convolution then reads
+   * that input itself: its in_h / in_w are the unpadded input's and its
+   * pad_top / pad_left include the fold_top / fold_left rows and columns
+   * (bottom and right padding is implicit: taps past the input read zero);
+   * fold_rows / fold_cols are the padding's total, for the shapes it reports. */
+  bool         folded_pad;
+  int          fold_top, fold_left, fold_rows, fold_cols;
 } QsEngineLayer;
 
 /* Scratch buffers of the values, by liveness (qs-engine-plan.c): value v
@@ -84,6 +92,7 @@ struct _QsEngineModel {
   QsValuePlan      plan_u8;         /* integer path: codes of every value, the input's too */
   size_t           n_float_prefix;  /* leading AFFINE layers on the image, run in float by
                                      * the integer path before the input is quantized */
+  bool             keep_padding;    /* no ZeroPadding2D folded (tests compare both) */
 };
 
 typedef enum {
@@ -189,6 +198,17 @@ QsEngineStatus qs_engine_forward_fp32  (const QsEngineModel *model,
                                         QsLayerHook          hook,
                                         void                *hook_data,
                                         float               *outputs);
+/* The float32 pass over @batch images, folding each value's min and max
+ * into @lo / @hi (indexed by value, the image's included; views are left
+ * alone, the image is the caller's to observe): GEMM tiles and depthwise
+ * bands are observed while still in cache, a ZeroPadding2D from its
+ * input's range. */
+QsEngineStatus qs_engine_forward_fp32_ranges (const QsEngineModel *model,
+                                              const float         *images,
+                                              size_t               batch,
+                                              void                *scratch,
+                                              float               *lo,
+                                              float               *hi);
 QsEngineStatus qs_engine_forward_quant (const QsQuantizedModel *quantized,
                                         const float            *images,
                                         size_t                  batch,
@@ -335,7 +355,14 @@ qs_value_size (const QsEngineModel *model,
 static inline bool
 qs_layer_is_view (const QsEngineLayer *l)
 {
-  return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE || l->fused_relu;
+  return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE || l->fused_relu || l->folded_pad;
+}
+
+/* A ZeroPadding2D that adds zeros (not one of zero rows and columns). */
+static inline bool
+qs_layer_adds_zeros (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_PAD && (size_t) l->out_h * l->out_w > (size_t) l->in_h * l->in_w;
 }
 
 /* An activation layer that is a plain ReLU (a clamp on codes, keeping its

@@ -48,25 +48,30 @@ conv_params (int kernel,
   return p;
 }
 
-/* 8x8x3 -> conv 3x3x8 + ReLU (fused) -> depthwise 3x3 -> add (residual) ->
- * max pool -> flatten (a view) -> dense 10: views, merges and both
- * weighted kinds. */
+/* SxSx3 -> conv 3x3xC + ReLU (fused) -> zero padding 1 -> depthwise 3x3
+ * valid -> add (residual) -> max pool -> flatten (a view) -> dense 10:
+ * views, merges, padding and both weighted kinds. At 64x64x16 the
+ * depthwise output of one image is observed in two bands. */
 static QsEngineModel *
-small_graph (GRand *rng)
+small_graph (GRand *rng,
+             int    size,
+             int    channels)
 {
-  QsEngineModel *model = qs_engine_model_new (8, 8, 3);
-  QsConvParams conv = conv_params (3, 8), dw = conv_params (3, 1), pool = conv_params (2, 0);
-  g_autofree float *k1 = random_floats (rng, 3 * 3 * 3 * 8, 0.5);
-  g_autofree float *b1 = random_floats (rng, 8, 0.1);
-  g_autofree float *k2 = random_floats (rng, 3 * 3 * 8, 0.5);
-  g_autofree float *k3 = random_floats (rng, 4 * 4 * 8 * 10, 0.2);
+  QsEngineModel *model = qs_engine_model_new (size, size, 3);
+  QsConvParams conv = conv_params (3, channels), dw = conv_params (3, 1), pool = conv_params (2, 0);
+  g_autofree float *k1 = random_floats (rng, 3 * 3 * 3 * channels, 0.5);
+  g_autofree float *b1 = random_floats (rng, channels, 0.1);
+  g_autofree float *k2 = random_floats (rng, 3 * 3 * channels, 0.5);
+  g_autofree float *k3 = random_floats (rng, (size_t) (size / 2) * (size / 2) * channels * 10, 0.2);
   int relu_value, dw_value, merge[2];
 
   pool.stride_h = pool.stride_w = 2;
   pool.padding = QS_PADDING_VALID;
+  dw.padding = QS_PADDING_VALID;
   g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, b1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_activation (model, "relu", QS_ACTIVATION_RELU, INFINITY), ==, QS_ENGINE_OK);
   relu_value = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad", false, 1, 1, 1, 1), ==, QS_ENGINE_OK);
   g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw", &dw, k2, NULL), ==, QS_ENGINE_OK);
   dw_value = qs_engine_model_get_last_value (model);
   merge[0] = relu_value;
@@ -104,15 +109,17 @@ reference_hook (void       *data,
 }
 
 static void
-test_ranges_match_sequential (void)
+ranges_match_sequential (int size,
+                         int channels)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (9);
-  QsEngineModel *model = small_graph (rng);
-  size_t count = 45, image = 8 * 8 * 3, points = qs_engine_model_get_n_layers (model) + 1;
+  QsEngineModel *model = small_graph (rng, size, channels);
+  /* One task of 16 images on two threads splits its GEMM tiles and depthwise bands between them. */
+  size_t count = size > 8 ? 16 : 45, image = (size_t) size * size * 3, points = qs_engine_model_get_n_layers (model) + 1;
   g_autofree float *images = random_floats (rng, count * image, 2.0);
   g_autofree float *lo = g_new (float, points);
   g_autofree float *hi = g_new (float, points);
-  QsEngineDataset data = { count, 8, 8, 3, images, NULL };
+  QsEngineDataset data = { count, size, size, 3, images, NULL };
   RangeRef ref = { model, lo, hi };
   QsEngineRunOptions options;
   QsCalibration *cal = NULL;
@@ -128,13 +135,22 @@ test_ranges_match_sequential (void)
       lo[0] = images[i] < lo[0] ? images[i] : lo[0];
       hi[0] = images[i] > hi[0] ? images[i] : hi[0];
     }
+  /* The reference reads the padded copy, which the fold never makes. */
+  model->keep_padding = true;
+  g_assert_cmpint (qs_engine_model_plan (model), ==, QS_ENGINE_OK);
   for (size_t b = 0; b < count; b++)
     g_assert_cmpint (qs_engine_forward_fp32 (model, images + b * image, 1, scratch, reference_hook, &ref, NULL),
                      ==, QS_ENGINE_OK);
   g_free (scratch);
 
-  for (int threads = 1; threads <= 2; threads++)
+  /* Unfolded and folded (the padding a view of the ReLU's value), on one thread and two. */
+  for (int run = 0; run < 4; run++)
     {
+      int threads = 1 + run % 2;
+
+      model->keep_padding = run < 2;
+      g_assert_cmpint (qs_engine_model_plan (model), ==, QS_ENGINE_OK);
+      g_assert_true (model->layers[2].kind == QS_LAYER_PAD && model->layers[2].folded_pad == !model->keep_padding);
       qs_engine_run_options_init (&options);
       options.n_threads = threads;
       g_assert_cmpint (qs_engine_calibrate (model, NULL, &data, 0, &options, &cal, NULL, 0), ==, QS_ENGINE_OK);
@@ -149,6 +165,13 @@ test_ranges_match_sequential (void)
   /* The fused ReLU's value is the convolution's, and nothing below zero. */
   g_assert_cmpfloat (lo[2], >=, 0.0f);
   qs_engine_model_free (model);
+}
+
+static void
+test_ranges_match_sequential (void)
+{
+  ranges_match_sequential (8, 8);
+  ranges_match_sequential (64, 16);
 }
 
 static void

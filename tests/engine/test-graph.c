@@ -848,7 +848,8 @@ assert_plan_disjoint (const QsEngineModel *model,
   for (int v = 0; v < n_values; v++)
     {
       root[v] = v > 0 && (model->layers[v - 1].kind == QS_LAYER_RESHAPE
-                          || model->layers[v - 1].kind == QS_LAYER_FLATTEN)
+                          || model->layers[v - 1].kind == QS_LAYER_FLATTEN
+                          || model->layers[v - 1].folded_pad)
                   ? root[model->layers[v - 1].inputs[0]] : v;
       last[v] = v - 1;
     }
@@ -942,6 +943,115 @@ test_plan_random (void)
       qs_engine_model_free (model);
     }
   g_rand_free (rand);
+}
+
+/* ---- ZeroPadding2D folded into convolutions ------------------------------------------- */
+
+/* 15x15x6 -> pad 1 -> depthwise 3x3/2 valid + ReLU6 -> pad (0,1)(0,1) ->
+ * conv 3x3/2 valid -> pad (1,0)(0,1) -> depthwise 3x3 SAME -> pad 1 read by
+ * a depthwise 3x3 valid and a max pool 3x3 valid (two readers: stays) ->
+ * add -> cropping (stays) -> global average pool -> dense 5. */
+static QsEngineModel *
+padded_graph (void)
+{
+  QsEngineModel *model = qs_engine_model_new (15, 15, 6);
+  QsConvParams dw = { .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+                      .padding = QS_PADDING_VALID, .filters = 1, .activation = QS_ACTIVATION_RELU,
+                      .activation_max = 6.0f };
+  QsConvParams conv = dw, same = dw, pool = dw;
+  g_autofree float *k1 = random_floats (3 * 3 * 6, 21, 0.6);
+  g_autofree float *k2 = random_floats (3 * 3 * 6 * 8, 22, 0.4);
+  g_autofree float *k3 = random_floats (3 * 3 * 8, 23, 0.6);
+  g_autofree float *k4 = random_floats (3 * 3 * 8, 24, 0.6);
+  g_autofree float *k5 = random_floats (8 * 5, 25, 0.5);
+  g_autofree float *bias = random_floats (8, 26, 0.2);
+  int padded, merge[2];
+
+  conv.filters = 8;
+  conv.activation = QS_ACTIVATION_NONE;
+  conv.activation_max = INFINITY;
+  same.stride_h = same.stride_w = 1;
+  same.padding = QS_PADDING_SAME;
+  pool = same;
+  pool.padding = QS_PADDING_VALID;
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad1", false, 1, 1, 1, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw1", &dw, k1, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad2", false, 0, 1, 0, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k2, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad3", false, 1, 0, 0, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw2", &same, k3, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad4", false, 1, 1, 1, 1), ==, QS_ENGINE_OK);
+  padded = qs_engine_model_get_last_value (model);
+  pool.padding = QS_PADDING_VALID;
+  same.padding = QS_PADDING_VALID;
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw3", &same, k4, bias), ==, QS_ENGINE_OK);
+  merge[0] = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, &padded, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "pool", QS_LAYER_MAX_POOL, &pool), ==, QS_ENGINE_OK);
+  merge[1] = qs_engine_model_get_last_value (model);
+  g_assert_cmpint (qs_engine_model_set_next_inputs (model, merge, 2), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_merge (model, "add", QS_LAYER_ADD), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "crop", true, 1, 0, 0, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "gap"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 5, QS_ACTIVATION_NONE, INFINITY, k5, bias),
+                   ==, QS_ENGINE_OK);
+  return model;
+}
+
+/* The padded graph with its paddings folded and kept: float32 outputs
+ * identical, integer outputs (int8 per channel and per tensor) bit for
+ * bit, on every ISA; only the paddings read by one convolution fold. */
+static void
+test_pad_fold (void)
+{
+  size_t count = 16, image = 15 * 15 * 6;
+  g_autofree float *images = random_floats (count * image, 27, 2.0);
+  QsEngineDataset data = { count, 15, 15, 6, images, NULL };
+
+  for (int isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      QsEngineModel *model;
+      float *out[2][3];
+      size_t n;
+
+      if (!qs_kernels_isa_supported ((QsIsa) isa))
+        continue;
+      qs_kernels_force_isa (isa);
+      model = padded_graph ();
+      n = count * qs_engine_model_get_n_outputs (model);
+      for (int fold = 0; fold < 2; fold++)
+        {
+          QsScheme scheme;
+
+          model->keep_padding = !fold;
+          g_assert_cmpint (qs_engine_model_plan (model), ==, QS_ENGINE_OK);
+          g_assert_true (model->layers[0].folded_pad == fold && model->layers[2].folded_pad == fold
+                         && model->layers[4].folded_pad == fold);
+          g_assert_false (model->layers[6].folded_pad);
+          g_assert_false (model->layers[10].folded_pad);
+          out[fold][0] = run_model (model, NULL, images, count);
+          for (int s = 1; s <= 2; s++)
+            {
+              QsQuantizedModel *quantized;
+
+              if (s == 1)
+                qs_scheme_init_default (&scheme);
+              else
+                qs_scheme_init_per_tensor (&scheme);
+              quantized = prepare (model, &scheme, &data);
+              out[fold][s] = run_model (model, quantized, images, count);
+              qs_quantized_model_free (quantized);
+            }
+        }
+      for (int s = 0; s < 3; s++)
+        {
+          g_assert_cmpmem (out[0][s], n * sizeof (float), out[1][s], n * sizeof (float));
+          g_free (out[0][s]);
+          g_free (out[1][s]);
+        }
+      qs_engine_model_free (model);
+    }
+  qs_kernels_force_isa (-1);
 }
 
 /* ---- bad graphs ------------------------------------------------------------------------ */
@@ -1347,5 +1457,6 @@ main (int    argc,
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
   g_test_add_func ("/graph/plan-random", test_plan_random);
   g_test_add_func ("/graph/bad-graphs", test_bad_graphs);
+  g_test_add_func ("/graph/pad-fold", test_pad_fold);
   return g_test_run ();
 }

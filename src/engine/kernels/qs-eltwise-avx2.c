@@ -238,3 +238,51 @@ qs_rescale_u8_avx2 (const QsRescaleParams *p,
         qs_rescale_u8_scalar (p, src + c, 1, cols - c, in_stride, dst + c, out_stride);
     }
 }
+
+/* vminps (x, a) is x < a ? x : a lane by lane, the scalar rule; four
+ * accumulators so the loads, not the min/max latency, set the pace. */
+void
+qs_range_f32_avx2 (const float *v,
+                   size_t       n,
+                   float       *lo,
+                   float       *hi)
+{
+  __m256 a[4], b[4];
+  float la[LANES], lb[LANES];
+  size_t i = 0;
+
+  for (int j = 0; j < 4; j++)
+    {
+      a[j] = _mm256_set1_ps (*lo);
+      b[j] = _mm256_set1_ps (*hi);
+    }
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    for (int j = 0; j < 4; j++)
+      {
+        __m256 x = _mm256_loadu_ps (v + i + j * LANES);
+
+        a[j] = _mm256_min_ps (x, a[j]);
+        b[j] = _mm256_max_ps (x, b[j]);
+      }
+  for (; i + LANES <= n; i += LANES)
+    {
+      __m256 x = _mm256_loadu_ps (v + i);
+
+      a[0] = _mm256_min_ps (x, a[0]);
+      b[0] = _mm256_max_ps (x, b[0]);
+    }
+  for (int j = 1; j < 4; j++)
+    {
+      a[0] = _mm256_min_ps (a[j], a[0]);
+      b[0] = _mm256_max_ps (b[j], b[0]);
+    }
+  _mm256_storeu_ps (la, a[0]);
+  _mm256_storeu_ps (lb, b[0]);
+  for (int j = 0; j < LANES; j++)
+    {
+      *lo = la[j] < *lo ? la[j] : *lo;
+      *hi = lb[j] > *hi ? lb[j] : *hi;
+    }
+  /* The last partial block, in the scalar scan. */
+  qs_range_f32_scalar (v + i, n - i, lo, hi);
+}

@@ -199,3 +199,50 @@ qs_rescale_u8_avx512 (const QsRescaleParams *p,
         finish_store (&r, x, offset, lo, hi, valid, out + row * out_stride + c);
       }
 }
+
+/* The rule of qs_range_f32_avx2, 16 lanes; the last partial block's
+ * missing lanes keep their accumulators (a masked min/max). */
+void
+qs_range_f32_avx512 (const float *v,
+                     size_t       n,
+                     float       *lo,
+                     float       *hi)
+{
+  __m512 a[4], b[4];
+  float la[LANES], lb[LANES];
+  size_t i = 0;
+
+  for (int j = 0; j < 4; j++)
+    {
+      a[j] = _mm512_set1_ps (*lo);
+      b[j] = _mm512_set1_ps (*hi);
+    }
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    for (int j = 0; j < 4; j++)
+      {
+        __m512 x = _mm512_loadu_ps (v + i + j * LANES);
+
+        a[j] = _mm512_min_ps (x, a[j]);
+        b[j] = _mm512_max_ps (x, b[j]);
+      }
+  for (; i < n; i += LANES)
+    {
+      __mmask16 m = n - i >= LANES ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+      __m512 x = _mm512_maskz_loadu_ps (m, v + i);
+
+      a[0] = _mm512_mask_min_ps (a[0], m, x, a[0]);
+      b[0] = _mm512_mask_max_ps (b[0], m, x, b[0]);
+    }
+  for (int j = 1; j < 4; j++)
+    {
+      a[0] = _mm512_min_ps (a[j], a[0]);
+      b[0] = _mm512_max_ps (b[j], b[0]);
+    }
+  _mm512_storeu_ps (la, a[0]);
+  _mm512_storeu_ps (lb, b[0]);
+  for (int j = 0; j < LANES; j++)
+    {
+      *lo = la[j] < *lo ? la[j] : *lo;
+      *hi = lb[j] > *hi ? lb[j] : *hi;
+    }
+}

@@ -247,3 +247,20 @@ qs_rescale_u8_scalar (const QsRescaleParams *p,
                              + p->output_offset, 0, 255);
     }
 }
+
+void
+qs_range_f32_scalar (const float *v,
+                     size_t       n,
+                     float       *lo,
+                     float       *hi)
+{
+  float a = *lo, b = *hi;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      a = v[i] < a ? v[i] : a;
+      b = v[i] > b ? v[i] : b;
+    }
+  *lo = a;
+  *hi = b;
+}

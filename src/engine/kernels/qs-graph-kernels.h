@@ -149,6 +149,19 @@ typedef void (*QsRescaleFunc) (const QsRescaleParams *params,
                                uint8_t               *out,
                                size_t                 out_stride);
 
+/* The min and max of @v's @n floats, folded into *@lo and *@hi (the
+ * ranges seen so far; start them at +inf and -inf): lo = x < lo ? x : lo
+ * for each x, so NaN never replaces a value. The vector variants keep a
+ * min and max per lane and merge them at the end: the same values, only
+ * the sign of a zero extreme may differ where -0.0 and 0.0 both occur
+ * (calibration adds 0.0 to its ranges, which makes that +0.0). */
+typedef void (*QsRangeFunc) (const float *v,
+                             size_t       n,
+                             float       *lo,
+                             float       *hi);
+
+void qs_range_f32_scalar (const float *v, size_t n, float *lo, float *hi);
+
 void qs_rescale_u8_scalar (const QsRescaleParams *params, const uint8_t *in, size_t rows, size_t cols,
                            size_t in_stride, uint8_t *out, size_t out_stride);
 
@@ -164,6 +177,8 @@ void qs_mul_u8_avx2   (const QsMulParams *params, const uint8_t *a, const uint8_
                        uint8_t *out, size_t n);
 void qs_mul_u8_avx512 (const QsMulParams *params, const uint8_t *a, const uint8_t *b, size_t b_len,
                        uint8_t *out, size_t n);
+void qs_range_f32_avx2   (const float *v, size_t n, float *lo, float *hi);
+void qs_range_f32_avx512 (const float *v, size_t n, float *lo, float *hi);
 void qs_rescale_u8_avx2   (const QsRescaleParams *params, const uint8_t *in, size_t rows,
                            size_t cols, size_t in_stride, uint8_t *out, size_t out_stride);
 void qs_rescale_u8_avx512 (const QsRescaleParams *params, const uint8_t *in, size_t rows,
@@ -176,6 +191,7 @@ typedef struct {
   QsAddFunc     add;
   QsMulFunc     mul;
   QsRescaleFunc rescale;
+  QsRangeFunc   range;
 } QsGraphKernels;
 
 const QsGraphKernels *qs_graph_kernels_get (QsIsa isa);
