@@ -897,6 +897,14 @@ qs_job_service_is_busy (QsJobService  *self,
   return FALSE;
 }
 
+guint
+qs_job_service_get_n_running (QsJobService *self)
+{
+  g_return_val_if_fail (QS_IS_JOB_SERVICE (self), 0);
+
+  return self->running->len;
+}
+
 gboolean
 qs_job_service_is_pending (QsJobService *self,
                            const char   *target)

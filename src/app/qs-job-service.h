@@ -111,6 +111,10 @@ gboolean      qs_job_service_is_busy (QsJobService        *self,
 gboolean      qs_job_service_is_pending (QsJobService     *self,
                                          const char       *target);
 
+/* Worker threads in use, counting cancelled jobs still winding down: a
+ * preempted job is queued again only once its thread has returned. */
+guint         qs_job_service_get_n_running (QsJobService  *self);
+
 /* The cache's current size in bytes and number of results. */
 gsize         qs_job_service_get_cache_size (QsJobService *self,
                                              guint        *n_results);

@@ -377,6 +377,12 @@ both_saw_cancel (gpointer data)
   return g_atomic_int_get (&fakes[0].saw_cancel) && g_atomic_int_get (&fakes[1].saw_cancel);
 }
 
+static gboolean
+only_one_running (gpointer data)
+{
+  return qs_job_service_get_n_running (data) == 1;
+}
+
 /* A visible job runs alone: the lower jobs in flight are cancelled, run
  * again afterwards, and still answered once. */
 static void
@@ -394,10 +400,12 @@ test_visible_preempts (void)
   iterate_until (both_started, lower);
   request (service, "view", QS_JOB_PRIORITY_VISIBLE, &visible, &dv);
   /* The visible job starts on the first worker a cancel frees; it is held
-   * until the other lower job has noticed its cancel too, so that both
-   * wait in the queue when it ends (else the order they restart in is the
-   * order they noticed, a matter of polling). */
+   * until the other lower job has returned and is queued again too, so that
+   * both wait in the queue when it ends (else the order they restart in is
+   * the order their threads got back, a matter of scheduling: a loaded
+   * machine once ran the visible job to its end in that gap). */
   iterate_until (both_saw_cancel, lower);
+  iterate_until (only_one_running, service);
   g_atomic_int_set (&visible.released, 1);
   iterate_until (has_values, &dv);
   g_assert_cmpuint (d.values->len, ==, 0);
