@@ -819,11 +819,12 @@ dequantize_codes (const QsActQuant *q,
     x[i] = ((float) codes[i] - zero_point) * scale;
 }
 
-/* Rows of a float-weight GEMM layer per fused tile: their codes
+/* Rows of a float-weight convolution per fused tile: their codes
  * (im2col'd with stride kp) and dequantized inputs (stride k <= kp)
  * share the float tile buffer, which holds QS_ENGINE_TILE_ROWS rows of
  * kp floats: 4 kp + kp bytes a row, so four fifths of its rows, in whole
- * micro-tiles of 12. */
+ * micro-tiles of 12. A pointwise layer reads its codes in place and takes
+ * QS_ENGINE_TILE_ROWS. */
 #define QS_FUSED_GEMM_ROWS (QS_ENGINE_TILE_ROWS * 4 / 5 / 12 * 12)
 
 /* Bytes of float outputs per band of a float-weight depthwise layer: a
@@ -856,12 +857,13 @@ fused_float_gemm (const QsQuantizedModel *qm,
   float *x = s->cols;
   uint8_t *codes = (uint8_t *) s->cols + QS_FUSED_GEMM_ROWS * kp * sizeof (float);
   float pad = ((float) in_q->zero_code - in_q->zero_point) * in_q->scale;
+  size_t tile = direct ? QS_ENGINE_TILE_ROWS : QS_FUSED_GEMM_ROWS;
 
   if (!direct && (pad != 0.0f || signbit (pad)))
     return false;
-  for (size_t m0 = 0; m0 < m; m0 += QS_FUSED_GEMM_ROWS)
+  for (size_t m0 = 0; m0 < m; m0 += tile)
     {
-      size_t rows = m - m0 < QS_FUSED_GEMM_ROWS ? m - m0 : QS_FUSED_GEMM_ROWS;
+      size_t rows = m - m0 < tile ? m - m0 : tile;
       const uint8_t *a = in + m0 * k;
       size_t lda = k;
       float *y = q->float_output ? fout + m0 * n : s->act[1];
