@@ -979,6 +979,116 @@ dequantize_codes (const QsActQuant *q,
     x[i] = ((float) codes[i] - zero_point) * scale;
 }
 
+/* Rows of a float-weight convolution per fused tile: their codes
+ * (im2col'd with stride kp) and dequantized inputs (stride k <= kp)
+ * share the float tile buffer, which holds QS_ENGINE_TILE_ROWS rows of
+ * kp floats: 4 kp + kp bytes a row, so four fifths of its rows, in whole
+ * micro-tiles of 12. A pointwise layer reads its codes in place and takes
+ * QS_ENGINE_TILE_ROWS. */
+#define QS_FUSED_GEMM_ROWS (QS_ENGINE_TILE_ROWS * 4 / 5 / 12 * 12)
+
+/* Bytes of float outputs per band of a float-weight depthwise layer: a
+ * band's inputs and outputs stay in the L2 cache between the steps. */
+#define QS_FUSED_BAND_BYTES ((size_t) 192 << 10)
+
+/* A float-weight Conv2D or Dense layer tile by tile: each tile's codes
+ * are dequantized, multiplied by the float32 GEMM and quantized while in
+ * cache, instead of each step passing over the whole batch. Every output
+ * is the same in-order sum of the same dequantized inputs as on the
+ * whole-batch path (the GEMM's rows do not depend on each other), so the
+ * codes are too. Returns false, having done nothing, where the padding of
+ * a convolution is not the code of +0.0 (a fractional zero point). */
+static bool
+fused_float_gemm (const QsQuantizedModel *qm,
+                  const QsEngineLayer    *l,
+                  const QsQuantLayer     *q,
+                  const float            *packed,
+                  const uint8_t          *in,
+                  size_t                  batch,
+                  QsScratch              *s,
+                  uint8_t                *out,
+                  float                  *fout)
+{
+  const QsActQuant *in_q = &qm->values[l->inputs[0]];
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
+  size_t kp = qs_gemm_padded_k (k);
+  bool direct = qs_layer_is_pointwise (l);
+  float *x = s->cols;
+  uint8_t *codes = (uint8_t *) s->cols + QS_FUSED_GEMM_ROWS * kp * sizeof (float);
+  float pad = ((float) in_q->zero_code - in_q->zero_point) * in_q->scale;
+  size_t tile = direct ? QS_ENGINE_TILE_ROWS : QS_FUSED_GEMM_ROWS;
+
+  if (!direct && (pad != 0.0f || signbit (pad)))
+    return false;
+  for (size_t m0 = 0; m0 < m; m0 += tile)
+    {
+      size_t rows = m - m0 < tile ? m - m0 : tile;
+      const uint8_t *a = in + m0 * k;
+      size_t lda = k;
+      float *y = q->float_output ? fout + m0 * n : s->act[1];
+
+      if (!direct)
+        {
+          qs_im2col_u8 (&shape, in, m0, rows, (uint8_t) in_q->zero_code, kp, codes);
+          a = codes;
+          lda = kp;
+        }
+      for (size_t r = 0; r < rows; r++)
+        dequantize_codes (in_q, a + r * lda, k, x + r * k);
+      qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
+      store_real_outputs (qm, l, q, y, rows * n, q->float_output ? NULL : out + m0 * n);
+    }
+  return true;
+}
+
+/* A float-weight depthwise layer in bands of output rows per image: the
+ * input rows a band reads are dequantized into a band of their own (the
+ * window's padding moved to match), convolved and quantized while in
+ * cache. The float32 kernels compute each output from its own taps alone,
+ * padded taps as 0.0 either way, so the bits are the whole image's. */
+static void
+fused_float_depthwise (const QsQuantizedModel *qm,
+                       const QsEngineLayer    *l,
+                       const QsQuantLayer     *q,
+                       const float            *weights,
+                       const uint8_t          *in,
+                       size_t                  batch,
+                       QsScratch              *s,
+                       uint8_t                *out,
+                       float                  *fout)
+{
+  const QsActQuant *in_q = &qm->values[l->inputs[0]];
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t in_size = qs_layer_in_size (l), out_size = qs_layer_out_size (l);
+  size_t in_row = (size_t) l->in_w * l->in_c, out_row = (size_t) l->out_w * l->out_c;
+  int band_rows = (int) (QS_FUSED_BAND_BYTES / (out_row * sizeof (float)));
+
+  band_rows = band_rows < 1 ? 1 : band_rows;
+  shape.in_c = l->out_c;
+  for (size_t b = 0; b < batch; b++)
+    for (int oy0 = 0; oy0 < l->out_h; oy0 += band_rows)
+      {
+        QsConvShape band = shape;
+        int oy1 = l->out_h - oy0 < band_rows ? l->out_h : oy0 + band_rows;
+        int iy0 = oy0 * shape.stride_h - shape.pad_top;
+        int iy1 = (oy1 - 1) * shape.stride_h - shape.pad_top + shape.kernel_h;
+        size_t at = b * out_size + (size_t) oy0 * out_row;
+        float *y = q->float_output ? fout + at : s->act[1];
+
+        iy0 = iy0 < 0 ? 0 : iy0;
+        iy1 = iy1 > l->in_h ? l->in_h : iy1;
+        band.out_h = oy1 - oy0;
+        band.in_h = iy1 > iy0 ? iy1 - iy0 : 0;
+        band.pad_top = shape.pad_top - oy0 * shape.stride_h + iy0;
+        if (band.in_h > 0)
+          dequantize_codes (in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
+                            s->act[0]);
+        qm->model->kernels->depthwise_f32 (&band, s->act[0], weights, l->bias, l->lo, l->hi, y);
+        store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, q->float_output ? NULL : out + at);
+      }
+}
+
 /* A layer run in float32 between dequantize and quantize: a weighted
  * layer whose weights are in a float format (@weights / @packed its
  * rounded weights), or a layer with no integer kernel (the layer's own).
@@ -1000,6 +1110,18 @@ float_layer_quant (const QsQuantizedModel *qm,
   float *x = s->act[0], *y = q->float_output ? fout : s->act[1];
   const float *r = y;
 
+  /* One image's threads split the whole-batch steps; a lone thread fuses them. */
+  if (l->n_inputs == 1 && s->split_threads == 1)
+    {
+      if ((l->kind == QS_LAYER_CONV2D || l->kind == QS_LAYER_DENSE) && !qs_layer_is_general_conv (l)
+          && fused_float_gemm (qm, l, q, packed, ins[0], batch, s, out, fout))
+        return;
+      if (l->kind == QS_LAYER_DEPTHWISE_CONV2D && l->multiplier == 1)
+        {
+          fused_float_depthwise (qm, l, q, weights, ins[0], batch, s, out, fout);
+          return;
+        }
+    }
   for (size_t j = 0; j < l->n_inputs; j++)
     {
       const QsActQuant *in_q = &qm->values[l->inputs[j]];

@@ -369,7 +369,12 @@ qs_mixed_search_evaluate (QsMixedSearch *search,
   return point;
 }
 
-/* The loss of each layer alone under each candidate, the others in float32. */
+/* The loss of each layer alone under each candidate, the others in float32:
+ * per candidate, one run with every searched layer's weights in float32
+ * and a branch off it per layer, that layer as the candidate quantized it
+ * (qs_engine_predict_branches), so a layer costs its own layer and those
+ * after it instead of a whole evaluation; each branch's predictions are
+ * those of evaluating that layer's set whole. */
 static gboolean
 price_layers (QsMixedSearch        *search,
               QsSearchProgressFunc  progress,
@@ -378,31 +383,58 @@ price_layers (QsMixedSearch        *search,
               guint                 total,
               GError              **error)
 {
+  const QsEngineModel *model = qs_score_session_get_input (search->session)->model;
   gsize images = qs_mixed_search_get_pricing_images (search);
   gsize fp32_correct = qs_score_session_fp32_correct (search->session, 0, images);
   guint n_cand = search->candidates->len, n = search->tensors->len;
   g_autoptr(GPtrArray) paths = g_ptr_array_new ();
+  g_autoptr(QsSchemeSet) float_set = NULL;
+  g_autofree guint *choice = g_new0 (guint, MAX (n, 1));
+  g_autofree QsEngineBranch *branches = g_new0 (QsEngineBranch, MAX (n, 1));
+  g_autofree QsEngineEvalResult *results = g_new (QsEngineEvalResult, n + 1);
+  QsQuantizedModel *float_weights;
+  gboolean ok = TRUE;
 
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (paths, (gpointer) qs_mixed_search_get_layer_tensor (search, i));
-  for (guint i = 0; i < n; i++)
-    for (guint c = 0; c < n_cand; c++)
-      {
-        g_autoptr(QsSchemeSet) one = qs_scheme_set_with_tensor_scheme (search->base, g_ptr_array_index (paths, i),
-                                                                       &search->schemes[i * n_cand + c]);
-        g_autoptr(QsSchemeSet) alone = qs_sensitivity_alone_set (one, paths, i);
-        QsEngineEvalResult result;
+  float_set = qs_sensitivity_alone_set (search->base, paths, G_MAXUINT);
+  if (n > 0 && (float_weights = qs_score_session_quantize (search->session, float_set, FALSE, error)) == NULL)
+    return FALSE;
+  for (guint c = 0; c < n_cand && n > 0 && ok; c++)
+    {
+      g_autoptr(QsSchemeSet) set = NULL;
+      QsQuantizedModel *candidate;
 
-        if (!qs_score_session_evaluate (search->session, alone, 0, images, FALSE, NULL, &result, error))
-          return FALSE;
-        search->pricing_evaluations++;
-        search->loss[i * n_cand + c] = images > 0
-          ? ((double) fp32_correct - (double) result.quant_correct) / images : 0;
-        if (progress != NULL)
-          progress (++*done, total, user_data);
-      }
-  search->priced = TRUE;
-  return TRUE;
+      for (guint i = 0; i < n; i++)
+        choice[i] = c;
+      set = qs_mixed_search_make_set (search, choice);
+      if ((candidate = qs_score_session_quantize (search->session, set, FALSE, error)) == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      for (guint i = 0; i < n; i++)
+        branches[i] = (QsEngineBranch) {
+          (gsize) qs_engine_model_weighted_layer_index (model, g_array_index (search->layers, guint, i)),
+          candidate, float_weights
+        };
+      memset (results, 0, (n + 1) * sizeof *results);
+      ok = qs_score_session_evaluate_branches (search->session, float_weights, branches, n, 0, images,
+                                               NULL, NULL, results, error);
+      qs_quantized_model_free (candidate);
+      for (guint i = 0; i < n && ok; i++)
+        {
+          search->pricing_evaluations++;
+          search->loss[i * n_cand + c] = images > 0
+            ? ((double) fp32_correct - (double) results[1 + i].quant_correct) / images : 0;
+          if (progress != NULL)
+            progress (++*done, total, user_data);
+        }
+    }
+  if (n > 0)
+    qs_quantized_model_free (float_weights);
+  search->priced = ok;
+  return ok;
 }
 
 /* The step from @choice that saves the most bytes per unit of predicted

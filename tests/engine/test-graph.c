@@ -1437,6 +1437,119 @@ test_one_image_threads (void)
   qs_engine_model_free (model);
 }
 
+/* ---- float-weight layers between codes ----------------------------------------- */
+
+/* Each float-weight layer of a model whose maps span several of the
+ * integer path's tiles and bands (a strided padded convolution, a
+ * pointwise one, depthwise ones at strides 1 and 2, float logits or
+ * codes out), run on random codes, against the float32 path's whole
+ * layer on those codes dequantized, clamped and quantized by the scalar
+ * reference: the same bits, with integer and with fractional zero points
+ * (whose padding is not the code of 0.0). */
+static void
+test_float_weights_between_codes (void)
+{
+  QsEngineModel *model = qs_engine_model_new (128, 96, 8);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+                        .padding = QS_PADDING_SAME, .filters = 40, .activation = QS_ACTIVATION_RELU,
+                        .activation_max = 6.0f };
+  QsConvParams pointwise = { .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1,
+                             .padding = QS_PADDING_VALID, .filters = 96, .activation = QS_ACTIVATION_NONE,
+                             .activation_max = INFINITY };
+  QsConvParams depthwise = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                             .padding = QS_PADDING_SAME, .filters = 1, .activation = QS_ACTIVATION_RELU,
+                             .activation_max = INFINITY };
+  g_autofree float *k1 = random_floats (3 * 3 * 8 * 40, 31, 0.3);
+  g_autofree float *k2 = random_floats (40 * 96, 32, 0.3);
+  g_autofree float *k3 = random_floats (3 * 3 * 96, 33, 0.5);
+  g_autofree float *k4 = random_floats (3 * 3 * 96, 34, 0.5);
+  g_autofree float *k5 = random_floats (96 * 10, 35, 0.3);
+  g_autofree float *bias = random_floats (96, 36, 0.2);
+  g_autofree float *images = random_floats (4 * 128 * 96 * 8, 37, 1.0);
+  QsEngineDataset data = { .count = 4, .height = 128, .width = 96, .channels = 8, .images = images };
+  size_t batch = 3, checked = 0;
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "pointwise", &pointwise, k2, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw1", &depthwise, k3, bias), ==, QS_ENGINE_OK);
+  depthwise.stride_h = depthwise.stride_w = 2;
+  g_assert_cmpint (qs_engine_model_add_depthwise (model, "dw2", &depthwise, k4, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "pool"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 10, QS_ACTIVATION_NONE, INFINITY, k5, bias),
+                   ==, QS_ENGINE_OK);
+
+  for (int variant = 0; variant < 2; variant++)
+    {
+      const QsScheme *none[8] = { NULL };
+      QsActivationScheme activations;
+      QsCalibration *cal = NULL;
+      QsQuantizedModel *qm = NULL;
+      size_t size;
+      g_autofree void *scratch = NULL;
+
+      qs_activation_scheme_init_default (&activations);
+      activations.nudge_zero = variant == 0;
+      activations.float_logits = variant == 1;
+      g_assert_cmpint (qs_engine_calibrate (model, &activations, &data, 0, NULL, &cal, NULL, 0), ==, QS_ENGINE_OK);
+      g_assert_cmpint (qs_engine_quantize_calibrated (cal, none, qs_engine_model_get_n_weighted (model), false,
+                                                      NULL, &qm, NULL, 0), ==, QS_ENGINE_OK);
+      size = qs_engine_get_buffer_size (model, qm, batch);
+      scratch = g_malloc (size);
+      for (size_t w = 0; w < qs_engine_model_get_n_weighted (model); w++)
+        {
+          size_t i = (size_t) qs_engine_model_weighted_layer_index (model, w);
+          const QsEngineLayer *l = &model->layers[i];
+          const QsQuantLayer *q = &qm->layers[i];
+          const QsActQuant *in_q = &qm->values[l->inputs[0]];
+          size_t in_n = batch * qs_layer_in_size (l), out_n = batch * qs_layer_out_size (l);
+          g_autofree uint8_t *codes = g_new (uint8_t, in_n);
+          g_autofree float *real = g_new (float, in_n), *sums = g_new (float, out_n);
+          g_autofree uint8_t *got = g_new (uint8_t, out_n), *want = g_new (uint8_t, out_n);
+          GRand *rand = g_rand_new_with_seed (40 + (guint32) (variant * 8 + w));
+          QsQuantizedLayerStats stats;
+
+          qs_quantized_model_get_layer_stats (qm, w, &stats);
+          g_assert_cmpstr (stats.kernel, ==, "float-weights");
+          for (size_t j = 0; j < in_n; j++)
+            {
+              codes[j] = (uint8_t) g_rand_int_range (rand, 0, 256);
+              real[j] = ((float) codes[j] - in_q->zero_point) * in_q->scale;
+            }
+          g_rand_free (rand);
+          g_assert_cmpint (qs_engine_run_layer (model, NULL, i, real, batch, scratch, size, sums), ==, QS_ENGINE_OK);
+          if (q->float_output)
+            {
+              g_autofree float *logits = g_new (float, out_n);
+
+              g_assert_cmpint (qs_engine_run_layer (model, qm, i, codes, batch, scratch, size, logits),
+                               ==, QS_ENGINE_OK);
+              for (size_t j = 0; j < out_n; j++)
+                sums[j] = sums[j] < l->lo ? l->lo : (sums[j] > l->hi ? l->hi : sums[j]);
+              g_assert_cmpmem (logits, out_n * sizeof (float), sums, out_n * sizeof (float));
+            }
+          else
+            {
+              QsRealQuant p = { .lo = l->lo, .hi = l->hi, .scale = q->out.scale, .zero_point = q->out.zero_point,
+                                .code_min = q->rq.act_min, .code_max = q->rq.act_max };
+
+              g_assert_cmpint (qs_engine_run_layer (model, qm, i, codes, batch, scratch, size, got),
+                               ==, QS_ENGINE_OK);
+              qs_quantize_real_u8_scalar (&p, sums, out_n, want);
+              g_assert_cmpmem (got, out_n, want, out_n);
+            }
+          checked++;
+        }
+      /* The fractional case does pad with something else than 0.0. */
+      if (variant == 1)
+        g_assert_cmpfloat (qm->values[model->layers[0].inputs[0]].zero_point, !=,
+                           (float) qm->values[model->layers[0].inputs[0]].zero_code);
+      qs_quantized_model_free (qm);
+      qs_calibration_free (cal);
+    }
+  g_assert_cmpuint (checked, ==, 10);
+  qs_engine_model_free (model);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1453,6 +1566,7 @@ main (int    argc,
   g_test_add_func ("/graph/one-image-threads", test_one_image_threads);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/branches", test_branches);
+  g_test_add_func ("/graph/float-weights-between-codes", test_float_weights_between_codes);
   g_test_add_func ("/graph/plan-chain-depth", test_plan_chain_depth);
   g_test_add_func ("/graph/plan-residual", test_plan_residual);
   g_test_add_func ("/graph/plan-random", test_plan_random);
