@@ -23,6 +23,7 @@
 
 #include "qs-float-format-private.h"
 #include "qs-fused-avx512-private.h"
+#include "qs-params-private.h"
 
 #define BLOCK_AVX512 __attribute__((target ("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt")))
 #define STEP QS_BLOCK_STEP
@@ -434,57 +435,35 @@ nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b
     }
 }
 
-/* qs_block_scale for integer-group blocks with ranges @lo[0..@n),
- * @hi[0..@n) and absolute maxima @amax, sixteen at a time: the
- * operations of qs_channel_coeffs_for_range (qs-params.c,
- * compute_channel_params then coeffs_from) in the same order, each as its
- * vector twin (max/min and clamp_ps as the ?: they replace, the rounding
- * as qs_round; no value is NaN). Group-wise schemes always nudge the zero
- * point onto the grid (qs_scheme_validate). */
-static inline BLOCK_AVX512 void
-int_scales (const QsBlockPass *p, bool away, const float *lo, const float *hi, const float *amax, size_t n,
-            QsBlockScale *b)
+/* qs_block_scale for integer-group blocks with ranges @lo[0..@n) and
+ * @hi[0..@n) and absolute maxima @amax: qs_channel_coeffs_for_range's
+ * functions, in loops the compiler vectorizes (one mapping each).
+ * Group-wise schemes always nudge the zero point onto the grid
+ * (qs_scheme_validate). */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const float *hi, const float *amax,
+            size_t n, QsBlockScale *b)
 {
-  const __m512 zero = _mm512_setzero_ps (), eps = _mm512_set1_ps (QS_SCALE_EPS);
-  const __m512 qmin = _mm512_set1_ps ((float) p->qmin), qmax = _mm512_set1_ps ((float) p->qmax);
-  __mmask16 some = (__mmask16) ((1u << n) - 1);
-  /* lo < 0 ? lo : 0 and hi > 0 ? hi : 0 */
-  __m512 min_neg = _mm512_min_ps (_mm512_maskz_loadu_ps (some, lo), zero);
-  __m512 max_pos = _mm512_max_ps (_mm512_maskz_loadu_ps (some, hi), zero);
-  __m512 scale, zero_point;
-  float scales[STEP], invs[STEP], points[STEP];
+  float scales[BATCH], invs[BATCH], points[BATCH];
 
+#define INT_SCALES(mapping) \
+  for (size_t i = 0; i < n; i++) \
+    { \
+      QsIntParams q = qs_int_params_for_range (mapping, true, rounding, p->qmin, p->qmax, lo[i], hi[i]); \
+      scales[i] = q.scale; \
+      invs[i] = 1.0f / q.scale; \
+      points[i] = q.zero_point; \
+    }
   if (p->scheme->mapping == QS_MAPPING_SYMMETRIC)
-    {
-      scale = _mm512_div_ps (_mm512_max_ps (_mm512_sub_ps (zero, min_neg), max_pos),
-                             _mm512_set1_ps ((float) (p->qmax - p->qmin) / 2.0f));
-      zero_point = _mm512_set1_ps ((float) ((p->qmin + p->qmax + 1) >> 1));
-    }
+    INT_SCALES (QS_MAPPING_SYMMETRIC)
   else
-    scale = _mm512_div_ps (_mm512_sub_ps (max_pos, min_neg), _mm512_set1_ps ((float) (p->qmax - p->qmin)));
-  /* fmaxf (-min_neg, max_pos) above: of two zeros either is right, as the
-   * scale then is the floor. */
-  scale = _mm512_mask_mov_ps (scale, _mm512_cmp_ps_mask (scale, eps, _CMP_LT_OQ), eps);
-  if (p->scheme->mapping != QS_MAPPING_SYMMETRIC)
-    {
-      __m512 steps = _mm512_div_ps (min_neg, scale);
-      zero_point = clamp_ps (_mm512_sub_ps (qmin, away ? round_away_ps (steps) : round_even_ps (steps)), qmin, qmax);
-    }
-  _mm512_storeu_ps (scales, scale);
-  _mm512_storeu_ps (invs, _mm512_div_ps (_mm512_set1_ps (1.0f), scale));
-  _mm512_storeu_ps (points, zero_point);
+    INT_SCALES (QS_MAPPING_ASYMMETRIC)
+#undef INT_SCALES
   for (size_t i = 0; i < n; i++)
     {
-      QsChannelCoeffs *c = &b[i].coeffs;
-      c->scale = scales[i];
-      c->inv = invs[i];
-      c->add = 0.0f;
-      c->lo = (float) p->qmin - points[i];
-      c->hi = (float) p->qmax - points[i];
-      c->post = points[i];
-      c->sub = 0.0f;
-      b[i].scale = b[i].exact_scale = c->scale;
-      b[i].inv = c->inv;
+      qs_int_coeffs_from (scales[i], invs[i], points[i], true, p->qmin, p->qmax, &b[i].coeffs);
+      b[i].scale = b[i].exact_scale = scales[i];
+      b[i].inv = invs[i];
       b[i].divide = false;
       b[i].zero = amax[i] == 0.0f;
       b[i].scale_code = 0;
@@ -546,7 +525,8 @@ blocks_run (const QsBlockPass *p,
       if (format == QS_FORMAT_NVFP4)
         nvfp4_scales (p, batch_amax, batch, batch_scale);
       else if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
-        int_scales (p, away, batch_lo, batch_hi, batch_amax, batch, batch_scale);
+        int_scales (p, away ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN, batch_lo, batch_hi, batch_amax, batch,
+                    batch_scale);
       else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
         for (size_t i = 0; i < batch; i++)
           if (!batch_bad[i])
