@@ -27,6 +27,10 @@
 
 #define BLOCK_AVX512 __attribute__((target ("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt")))
 #define STEP QS_BLOCK_STEP
+/* How far ahead of a block's range the data is prefetched. */
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 2048
+#endif
 #define LAG (QS_BLOCK_RING - 1)
 
 /* What a step's encoder needs, in registers for the block. */
@@ -260,6 +264,10 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   for (; j + 8 <= n; j += 8)
     {
       __m256 v = _mm256_loadu_ps (x + j);
+      /* The block's first touch of its data, a line every other row; see
+       * qs-fused-avx512.c. */
+      if (j % 16 == 0)
+        _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
       /* m > a ? m : a, v < l ? v : l, v > h ? v : h: max, min, max with
        * the new value first. */
       bad |= _mm256_fpclass_ps_mask (v, 0x99);
@@ -315,7 +323,7 @@ block_amax (const float *x, size_t n, float *amax)
       __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
       __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
       /* The block's first touch of its data; see qs-fused-avx512.c. */
-      _mm_prefetch ((const char *) (x + j) + 2048, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
       bad |= _mm512_fpclass_ps_mask (v, 0x99);
       a = _mm512_max_ps (_mm512_abs_ps (v), a);
     }
