@@ -466,7 +466,11 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
                                                   : qs_block_scale_slot (format, b, p->scale_slots)]++;
     }
   t->max_error = _mm512_max_ps (max_error, t->max_error);
-  if (format == QS_FORMAT_INT)
+  /* With the zero point nudged onto the grid (as group-wise schemes
+   * always are, qs_scheme_validate) 0.0 comes back exactly: 0 * inv + 0
+   * rounds to 0, which lies in [lo, hi] = [qmin - Z, qmax - Z], and
+   * (0 - 0) * scale is a zero; the maximum stays 0. */
+  if (format == QS_FORMAT_INT && !p->scheme->nudge_zero)
     {
       /* The reconstruction of 0.0, by the step encoder (held to
        * encode_run for every element, zeros included). */
