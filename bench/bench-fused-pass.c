@@ -22,19 +22,12 @@
 
 #include "quant/qs-analysis.h"
 
+/* Seconds on @clock: CLOCK_MONOTONIC, or the thread's CPU time. */
 static double
-now_seconds (void)
+clock_seconds (clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-thread_cpu_seconds (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime (clock, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -48,11 +41,11 @@ time_one_thread (const QsScheme        *scheme,
 {
   QsQuantParams params;
   QsAnalysis analysis;
-  double t0 = now_seconds (), c0 = thread_cpu_seconds ();
+  double t0 = clock_seconds (CLOCK_MONOTONIC), c0 = clock_seconds (CLOCK_THREAD_CPUTIME_ID);
   QsStatus status = qs_analyze (scheme, layout, data, 1, &params, &analysis);
 
-  *cpu = thread_cpu_seconds () - c0;
-  *wall = now_seconds () - t0;
+  *cpu = clock_seconds (CLOCK_THREAD_CPUTIME_ID) - c0;
+  *wall = clock_seconds (CLOCK_MONOTONIC) - t0;
   if (status == QS_OK)
     {
       qs_quant_params_clear (&params);
@@ -131,9 +124,9 @@ main (int argc, char **argv)
         {
           QsQuantParams params;
           QsAnalysis analysis;
-          double t0 = now_seconds (), elapsed;
+          double t0 = clock_seconds (CLOCK_MONOTONIC), elapsed;
           QsStatus status = qs_analyze (&scheme, &layout, data, threads, &params, &analysis);
-          elapsed = now_seconds () - t0;
+          elapsed = clock_seconds (CLOCK_MONOTONIC) - t0;
           if (status != QS_OK)
             {
               fprintf (stderr, "bench-fused-pass: %s\n", qs_status_to_string (status));
