@@ -10,6 +10,10 @@
  * fixed seed and times qs_analyze (range pass, min/max range, params, fused
  * pass) on 1 and 2 threads, best of REPEATS. Prints one line per thread
  * count, and the codes' checksum so the work cannot be optimised away.
+ * With a FORMAT, it then times that scheme and the default int8
+ * per-tensor scheme alternately on one thread and prints the ratio of
+ * their best times, in CPU time of the thread and in wall time: on a busy
+ * machine the ratio holds where the times do not.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,12 +22,36 @@
 
 #include "quant/qs-analysis.h"
 
+/* Seconds on @clock: CLOCK_MONOTONIC, or the thread's CPU time. */
 static double
-now_seconds (void)
+clock_seconds (clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (clock, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One qs_analyze on one thread: its wall and CPU seconds. */
+static QsStatus
+time_one_thread (const QsScheme        *scheme,
+                 const QsChannelLayout *layout,
+                 const float           *data,
+                 double                *wall,
+                 double                *cpu)
+{
+  QsQuantParams params;
+  QsAnalysis analysis;
+  double t0 = clock_seconds (CLOCK_MONOTONIC), c0 = clock_seconds (CLOCK_THREAD_CPUTIME_ID);
+  QsStatus status = qs_analyze (scheme, layout, data, 1, &params, &analysis);
+
+  *cpu = clock_seconds (CLOCK_THREAD_CPUTIME_ID) - c0;
+  *wall = clock_seconds (CLOCK_MONOTONIC) - t0;
+  if (status == QS_OK)
+    {
+      qs_quant_params_clear (&params);
+      qs_analysis_clear (&analysis);
+    }
+  return status;
 }
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -96,9 +124,9 @@ main (int argc, char **argv)
         {
           QsQuantParams params;
           QsAnalysis analysis;
-          double t0 = now_seconds (), elapsed;
+          double t0 = clock_seconds (CLOCK_MONOTONIC), elapsed;
           QsStatus status = qs_analyze (&scheme, &layout, data, threads, &params, &analysis);
-          elapsed = now_seconds () - t0;
+          elapsed = clock_seconds (CLOCK_MONOTONIC) - t0;
           if (status != QS_OK)
             {
               fprintf (stderr, "bench-fused-pass: %s\n", qs_status_to_string (status));
@@ -117,6 +145,33 @@ main (int argc, char **argv)
               threads, count, best[threads], best[threads] * 1e9 / count);
     }
   printf ("quantscope scaling_2_threads=%.2fx\n", best[1] / best[2]);
+
+  if (argc > 3)
+    {
+      QsScheme reference;
+      QsChannelLayout flat = qs_channel_layout_per_tensor (count);
+      double wall[2] = { INFINITY, INFINITY }, cpu[2] = { INFINITY, INFINITY };
+
+      qs_scheme_init_per_tensor (&reference);
+      for (int r = 0; r < repeats; r++)
+        for (int which = 0; which < 2; which++)
+          {
+            double w, c;
+            QsStatus status = which == 0 ? time_one_thread (&scheme, &layout, data, &w, &c)
+                                         : time_one_thread (&reference, &flat, data, &w, &c);
+            if (status != QS_OK)
+              {
+                fprintf (stderr, "bench-fused-pass: %s\n", qs_status_to_string (status));
+                return 1;
+              }
+            wall[which] = w < wall[which] ? w : wall[which];
+            cpu[which] = c < cpu[which] ? c : cpu[which];
+          }
+      printf ("against int8 per-tensor, one thread, alternating: cpu_ns %.3f / %.3f = %.2fx, "
+              "wall_ns %.3f / %.3f = %.2fx\n",
+              cpu[0] * 1e9 / count, cpu[1] * 1e9 / count, cpu[0] / cpu[1],
+              wall[0] * 1e9 / count, wall[1] * 1e9 / count, wall[0] / wall[1]);
+    }
   free (data);
   return 0;
 }

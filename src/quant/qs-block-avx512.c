@@ -23,9 +23,14 @@
 
 #include "qs-float-format-private.h"
 #include "qs-fused-avx512-private.h"
+#include "qs-params-private.h"
 
 #define BLOCK_AVX512 __attribute__((target ("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt")))
 #define STEP QS_BLOCK_STEP
+/* How far ahead of a block's range the data is prefetched. */
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 2048
+#endif
 #define LAG (QS_BLOCK_RING - 1)
 
 /* What a step's encoder needs, in registers for the block. */
@@ -117,6 +122,36 @@ fp8_decode (__m512i code, unsigned man_bits, int bias)
   __m512i value = _mm512_mask_mov_epi32 (normal, is_sub, _mm512_castps_si512 (tiny));
 
   return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
+}
+
+/* The value fp8_decode (or the FP6 and FP4 value tables) gives the code
+ * float_encode (@v, @man_bits, @bias, ...) returns, for finite @v,
+ * without the code: with R the rebias, a multiple of 2^shift, a normal
+ * code is (abs + odd + half + R) >> shift and decodes to that shifted
+ * back minus R, which is (abs + odd + half) with the low shift bits
+ * cleared; a subnormal code is abs + magic's bits minus magic's, which
+ * decodes to (abs + magic) - magic in float; saturating the code at the
+ * largest finite one is taking the minimum with @limit, its value, since
+ * decoding is monotone. The sign is the value's. */
+static inline BLOCK_AVX512 __m512
+float_round (__m512 v, unsigned man_bits, int bias, __m512 limit)
+{
+  const unsigned shift = 23 - man_bits;
+  const uint32_t min_normal_bits = (uint32_t) (127 + 1 - bias) << 23;
+  const __m512 magic = _mm512_castsi512_ps (_mm512_set1_epi32 ((int) subnormal_magic_bits (man_bits, bias)));
+  __m512i bits = _mm512_castps_si512 (v);
+  __m512i abs = _mm512_and_si512 (bits, _mm512_set1_epi32 ((int) F32_ABS_MASK));
+  __m512i odd = _mm512_and_si512 (_mm512_srli_epi32 (abs, shift), _mm512_set1_epi32 (1));
+  __m512i normal = _mm512_and_si512 (_mm512_add_epi32 (_mm512_add_epi32 (abs, odd),
+                                                       _mm512_set1_epi32 ((int) ((UINT32_C (1) << (shift - 1)) - 1))),
+                                     _mm512_set1_epi32 ((int) ~((UINT32_C (1) << shift) - 1)));
+  __m512 tiny = _mm512_sub_ps (_mm512_add_ps (_mm512_castsi512_ps (abs), magic), magic);
+  __m512i value = _mm512_mask_mov_epi32 (normal, _mm512_cmplt_epu32_mask (abs, _mm512_set1_epi32 ((int) min_normal_bits)),
+                                         _mm512_castps_si512 (tiny));
+  __m512 mag = _mm512_min_ps (_mm512_castsi512_ps (value), limit);
+
+  return _mm512_castsi512_ps (_mm512_or_si512 (_mm512_castps_si512 (mag),
+                                               _mm512_and_si512 (bits, _mm512_set1_epi32 ((int) 0x80000000u))));
 }
 
 /* How many of NF4's fifteen sorted thresholds lie below @a: the count
@@ -227,6 +262,42 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
   return slot;
 }
 
+/* The inspector's second encode (encode_step at the exact scale @se,
+ * divided by): only the reconstruction, and for the float formats by
+ * float_round, which skips the code. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512
+exact_step (QsFormat format, const StepScale *se, const FormatConsts *f, __m512 x, __mmask16 valid)
+{
+  __m512 scaled, value;
+
+  if (se->zero)
+    return _mm512_setzero_ps ();
+  scaled = _mm512_div_ps (x, se->scale);
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      value = float_round (scaled, 3, 7, f->limit);
+      break;
+    case QS_FORMAT_MXFP8_E5M2:
+      value = float_round (scaled, 2, 15, f->limit);
+      break;
+    case QS_FORMAT_MXFP6_E2M3:
+      value = float_round (scaled, 3, 1, f->limit);
+      break;
+    case QS_FORMAT_MXFP6_E3M2:
+      value = float_round (scaled, 2, 3, f->limit);
+      break;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      value = float_round (scaled, 1, 1, f->limit);
+      break;
+    default:
+      element_slots (format, scaled, f, &value);
+      break;
+    }
+  return _mm512_maskz_mul_ps (valid, value, se->scale);
+}
+
 /* sum[l] += a[l] * b[l], then sum[l] += a[l + 8] * b[l + 8]: lane l of
  * the reference's eight, in element order. A fused multiply-add is no
  * contraction here: the product of two floats is exact in double, so
@@ -259,6 +330,10 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
   for (; j + 8 <= n; j += 8)
     {
       __m256 v = _mm256_loadu_ps (x + j);
+      /* The block's first touch of its data, a line every other row; see
+       * qs-fused-avx512.c. */
+      if (j % 16 == 0)
+        _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
       /* m > a ? m : a, v < l ? v : l, v > h ? v : h: max, min, max with
        * the new value first. */
       bad |= _mm256_fpclass_ps_mask (v, 0x99);
@@ -314,7 +389,7 @@ block_amax (const float *x, size_t n, float *amax)
       __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
       __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
       /* The block's first touch of its data; see qs-fused-avx512.c. */
-      _mm_prefetch ((const char *) (x + j) + 2048, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
       bad |= _mm512_fpclass_ps_mask (v, 0x99);
       a = _mm512_max_ps (_mm512_abs_ps (v), a);
     }
@@ -391,7 +466,11 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
                                                   : qs_block_scale_slot (format, b, p->scale_slots)]++;
     }
   t->max_error = _mm512_max_ps (max_error, t->max_error);
-  if (format == QS_FORMAT_INT)
+  /* With the zero point nudged onto the grid (as group-wise schemes
+   * always are, qs_scheme_validate) 0.0 comes back exactly: 0 * inv + 0
+   * rounds to 0, which lies in [lo, hi] = [qmin - Z, qmax - Z], and
+   * (0 - 0) * scale is a zero; the maximum stays 0. */
+  if (format == QS_FORMAT_INT && !p->scheme->nudge_zero)
     {
       /* The reconstruction of 0.0, by the step encoder (held to
        * encode_run for every element, zeros included). */
@@ -434,57 +513,35 @@ nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b
     }
 }
 
-/* qs_block_scale for integer-group blocks with ranges @lo[0..@n),
- * @hi[0..@n) and absolute maxima @amax, sixteen at a time: the
- * operations of qs_channel_coeffs_for_range (qs-params.c,
- * compute_channel_params then coeffs_from) in the same order, each as its
- * vector twin (max/min and clamp_ps as the ?: they replace, the rounding
- * as qs_round; no value is NaN). Group-wise schemes always nudge the zero
- * point onto the grid (qs_scheme_validate). */
-static inline BLOCK_AVX512 void
-int_scales (const QsBlockPass *p, bool away, const float *lo, const float *hi, const float *amax, size_t n,
-            QsBlockScale *b)
+/* qs_block_scale for integer-group blocks with ranges @lo[0..@n) and
+ * @hi[0..@n) and absolute maxima @amax: qs_channel_coeffs_for_range's
+ * functions, in loops the compiler vectorizes (one mapping each).
+ * Group-wise schemes always nudge the zero point onto the grid
+ * (qs_scheme_validate). */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const float *hi, const float *amax,
+            size_t n, QsBlockScale *b)
 {
-  const __m512 zero = _mm512_setzero_ps (), eps = _mm512_set1_ps (QS_SCALE_EPS);
-  const __m512 qmin = _mm512_set1_ps ((float) p->qmin), qmax = _mm512_set1_ps ((float) p->qmax);
-  __mmask16 some = (__mmask16) ((1u << n) - 1);
-  /* lo < 0 ? lo : 0 and hi > 0 ? hi : 0 */
-  __m512 min_neg = _mm512_min_ps (_mm512_maskz_loadu_ps (some, lo), zero);
-  __m512 max_pos = _mm512_max_ps (_mm512_maskz_loadu_ps (some, hi), zero);
-  __m512 scale, zero_point;
-  float scales[STEP], invs[STEP], points[STEP];
+  float scales[BATCH], invs[BATCH], points[BATCH];
 
+#define INT_SCALES(mapping) \
+  for (size_t i = 0; i < n; i++) \
+    { \
+      QsIntParams q = qs_int_params_for_range (mapping, true, rounding, p->qmin, p->qmax, lo[i], hi[i]); \
+      scales[i] = q.scale; \
+      invs[i] = 1.0f / q.scale; \
+      points[i] = q.zero_point; \
+    }
   if (p->scheme->mapping == QS_MAPPING_SYMMETRIC)
-    {
-      scale = _mm512_div_ps (_mm512_max_ps (_mm512_sub_ps (zero, min_neg), max_pos),
-                             _mm512_set1_ps ((float) (p->qmax - p->qmin) / 2.0f));
-      zero_point = _mm512_set1_ps ((float) ((p->qmin + p->qmax + 1) >> 1));
-    }
+    INT_SCALES (QS_MAPPING_SYMMETRIC)
   else
-    scale = _mm512_div_ps (_mm512_sub_ps (max_pos, min_neg), _mm512_set1_ps ((float) (p->qmax - p->qmin)));
-  /* fmaxf (-min_neg, max_pos) above: of two zeros either is right, as the
-   * scale then is the floor. */
-  scale = _mm512_mask_mov_ps (scale, _mm512_cmp_ps_mask (scale, eps, _CMP_LT_OQ), eps);
-  if (p->scheme->mapping != QS_MAPPING_SYMMETRIC)
-    {
-      __m512 steps = _mm512_div_ps (min_neg, scale);
-      zero_point = clamp_ps (_mm512_sub_ps (qmin, away ? round_away_ps (steps) : round_even_ps (steps)), qmin, qmax);
-    }
-  _mm512_storeu_ps (scales, scale);
-  _mm512_storeu_ps (invs, _mm512_div_ps (_mm512_set1_ps (1.0f), scale));
-  _mm512_storeu_ps (points, zero_point);
+    INT_SCALES (QS_MAPPING_ASYMMETRIC)
+#undef INT_SCALES
   for (size_t i = 0; i < n; i++)
     {
-      QsChannelCoeffs *c = &b[i].coeffs;
-      c->scale = scales[i];
-      c->inv = invs[i];
-      c->add = 0.0f;
-      c->lo = (float) p->qmin - points[i];
-      c->hi = (float) p->qmax - points[i];
-      c->post = points[i];
-      c->sub = 0.0f;
-      b[i].scale = b[i].exact_scale = c->scale;
-      b[i].inv = c->inv;
+      qs_int_coeffs_from (scales[i], invs[i], points[i], true, p->qmin, p->qmax, &b[i].coeffs);
+      b[i].scale = b[i].exact_scale = scales[i];
+      b[i].inv = invs[i];
       b[i].divide = false;
       b[i].zero = amax[i] == 0.0f;
       b[i].scale_code = 0;
@@ -546,7 +603,8 @@ blocks_run (const QsBlockPass *p,
       if (format == QS_FORMAT_NVFP4)
         nvfp4_scales (p, batch_amax, batch, batch_scale);
       else if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
-        int_scales (p, away, batch_lo, batch_hi, batch_amax, batch, batch_scale);
+        int_scales (p, away ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN, batch_lo, batch_hi, batch_amax, batch,
+                    batch_scale);
       else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
         for (size_t i = 0; i < batch; i++)
           if (!batch_bad[i])
@@ -624,10 +682,7 @@ blocks_run (const QsBlockPass *p,
 
           if (with_exact)
             {
-              __m512 rec_exact;
-              __mmask16 unused;
-              encode_step (format, away, true, &se, &f, xv, valid, &rec_exact, &unused);
-              err = _mm512_sub_ps (rec_exact, xv);
+              err = _mm512_sub_ps (exact_step (format, &se, &f, xv, valid), xv);
               exact2 = lane_sums (exact2, err, err);
             }
         }

@@ -359,16 +359,25 @@ qs_block_count_step (QsBlockWorker *w,
                      int            n,
                      bool           joint)
 {
+  /* The tables in locals: a count's store could otherwise change
+   * recon_stride (both are unsigned long), which then is reloaded and
+   * multiplied for every count. */
+  uint32_t *pairs = w->joint;
+  uint64_t *codes = w->codes, *orig = w->orig;
+  uint64_t *recon[QS_BLOCK_RECON_COPIES];
+
+  for (int copy = 0; copy < QS_BLOCK_RECON_COPIES; copy++)
+    recon[copy] = w->recon + (size_t) copy * w->recon_stride;
   for (int l = 0; l < n; l++)
     {
       if (joint)
-        w->joint[slots[0][l]]++;
+        pairs[slots[0][l]]++;
       else
         {
-          w->codes[slots[0][l]]++;
-          w->orig[slots[1][l]]++;
+          codes[slots[0][l]]++;
+          orig[slots[1][l]]++;
         }
-      w->recon[(size_t) (l % QS_BLOCK_RECON_COPIES) * w->recon_stride + (size_t) slots[2][l]]++;
+      recon[l % QS_BLOCK_RECON_COPIES][slots[2][l]]++;
     }
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "qs-float-format.h"
-#include "qs-quantizer-private.h"
+#include "qs-params-private.h"
 
 QsStatus
 qs_quant_params_init (QsQuantParams *params,
@@ -121,27 +121,21 @@ qs_code_slots (QsFormat format,
     }
 }
 
-typedef struct {
-  float scale;
-  float zero_point;
-  bool  clamped;
-} QsChannelParams;
-
-/* torch.ao.quantization.observer._calculate_qparams, in float32. */
-static QsChannelParams
+/* A channel's parameters: qs_int_params_for_range for integer codes. */
+static QsIntParams
 compute_channel_params (const QsScheme *scheme,
                         float           lo,
                         float           hi)
 {
-  QsChannelParams p = { 1.0f, 0.0f, false };
-  float min_neg = lo < 0.0f ? lo : 0.0f;
-  float max_pos = hi > 0.0f ? hi : 0.0f;
+  QsIntParams p = { 1.0f, 0.0f, false };
   int qmin, qmax;
 
   if (scheme->format != QS_FORMAT_INT)
     {
       /* Narrow float formats: FP8's range is small enough that weights are
        * scaled onto it; fp16 and bf16 are cast directly. */
+      float min_neg = lo < 0.0f ? lo : 0.0f;
+      float max_pos = hi > 0.0f ? hi : 0.0f;
       float amax = fmaxf (-min_neg, max_pos);
       if ((scheme->format == QS_FORMAT_FP8_E4M3 || scheme->format == QS_FORMAT_FP8_E5M2)
           && amax > 0.0f)
@@ -150,41 +144,7 @@ compute_channel_params (const QsScheme *scheme,
     }
 
   qs_scheme_code_range (scheme, &qmin, &qmax);
-
-  if (scheme->mapping == QS_MAPPING_SYMMETRIC)
-    {
-      float amax = fmaxf (-min_neg, max_pos);
-      p.scale = amax / ((float) (qmax - qmin) / 2.0f);
-      if (p.scale < QS_SCALE_EPS)
-        {
-          p.scale = QS_SCALE_EPS;
-          p.clamped = true;
-        }
-      if (scheme->nudge_zero)
-        p.zero_point = (float) ((qmin + qmax + 1) >> 1);
-      else
-        /* The naive mapping puts -amax on qmin: with an even number of codes
-         * that leaves zero half a step off the grid. */
-        p.zero_point = (float) qmin + amax / p.scale;
-    }
-  else
-    {
-      p.scale = (max_pos - min_neg) / (float) (qmax - qmin);
-      if (p.scale < QS_SCALE_EPS)
-        {
-          p.scale = QS_SCALE_EPS;
-          p.clamped = true;
-        }
-      if (scheme->nudge_zero)
-        {
-          float z = (float) qmin - qs_round (min_neg / p.scale, scheme->rounding);
-          p.zero_point = qs_clampf (z, (float) qmin, (float) qmax);
-        }
-      else
-        p.zero_point = (float) qmin - min_neg / p.scale;
-    }
-
-  return p;
+  return qs_int_params_for_range (scheme->mapping, scheme->nudge_zero, scheme->rounding, qmin, qmax, lo, hi);
 }
 
 void
@@ -194,7 +154,7 @@ qs_quant_params_set_channel (QsQuantParams  *params,
                              float           lo,
                              float           hi)
 {
-  QsChannelParams p = compute_channel_params (scheme, lo, hi);
+  QsIntParams p = compute_channel_params (scheme, lo, hi);
 
   params->format = scheme->format;
   params->rounding = scheme->rounding;
@@ -227,43 +187,14 @@ qs_quant_params_set_from_ranges (QsQuantParams  *params,
     qs_quant_params_set_channel (params, scheme, c, lo[c], hi[c]);
 }
 
-static void
-coeffs_from (float            scale,
-             float            inv_scale,
-             float            zero_point,
-             bool             nudge_zero,
-             int              qmin,
-             int              qmax,
-             QsChannelCoeffs *coeffs)
-{
-  coeffs->scale = scale;
-  coeffs->inv = inv_scale;
-  if (nudge_zero)
-    {
-      coeffs->add = 0.0f;
-      coeffs->lo = (float) qmin - zero_point;
-      coeffs->hi = (float) qmax - zero_point;
-      coeffs->post = zero_point;
-      coeffs->sub = 0.0f;
-    }
-  else
-    {
-      coeffs->add = zero_point;
-      coeffs->lo = (float) qmin;
-      coeffs->hi = (float) qmax;
-      coeffs->post = 0.0f;
-      coeffs->sub = zero_point;
-    }
-}
-
 void
 qs_channel_coeffs_from_params (const QsQuantParams *params,
                                size_t               channel,
                                QsChannelCoeffs     *coeffs)
 {
-  coeffs_from (params->scale[channel], params->inv_scale[channel],
-               params->zero_point[channel], params->nudge_zero,
-               params->qmin, params->qmax, coeffs);
+  qs_int_coeffs_from (params->scale[channel], params->inv_scale[channel],
+                      params->zero_point[channel], params->nudge_zero,
+                      params->qmin, params->qmax, coeffs);
 }
 
 void
@@ -272,11 +203,11 @@ qs_channel_coeffs_for_range (const QsScheme  *scheme,
                              float            hi,
                              QsChannelCoeffs *coeffs)
 {
-  QsChannelParams p = compute_channel_params (scheme, lo, hi);
+  QsIntParams p = compute_channel_params (scheme, lo, hi);
   int qmin, qmax;
 
   qs_scheme_code_range (scheme, &qmin, &qmax);
-  coeffs_from (p.scale, 1.0f / p.scale, p.zero_point, scheme->nudge_zero, qmin, qmax, coeffs);
+  qs_int_coeffs_from (p.scale, 1.0f / p.scale, p.zero_point, scheme->nudge_zero, qmin, qmax, coeffs);
 }
 
 static inline int32_t
