@@ -89,6 +89,7 @@ static const QsKernels avx512vnni_kernels = {
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
+  .gemm_requant_indirect = qs_gemm_requant_indirect_u8s8_avx512vnni,
   .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
   /* The group-wise kernels' time goes to their float32 rescale per group
    * as much as to the products: AVX2's serve. */
