@@ -251,6 +251,66 @@ test_requantize_kernels (void)
     }
 }
 
+/* The corners of the rules: right shifts 0, 1, 30 and 31, multipliers at
+ * both ends of [2^30, 2^31) and 0, sums at the ends of int32 and at the
+ * rounding boundaries (-2^30: where the high multiply's nudge changes
+ * sign), and output zero points up to 255 (a shift of 0 can leave y within
+ * 255 of INT32_MAX, where adding the zero point must not wrap). */
+static void
+test_requantize_extremes (void)
+{
+  static const int32_t accs[] = { INT32_MIN, INT32_MIN + 1, -(1 << 30) - 1, -(1 << 30), -(1 << 30) + 1,
+                                  -3, -2, -1, 0, 1, 2, 3, (1 << 30) - 1, 1 << 30, INT32_MAX - 1, INT32_MAX };
+  static const int32_t mults[] = { 0, 1 << 30, (1 << 30) + 1, 1518500250, INT32_MAX - 1, INT32_MAX };
+  static const int32_t shifts[] = { 0, 1, 2, 7, 30, 31 };
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  enum { N = G_N_ELEMENTS (mults) * G_N_ELEMENTS (shifts), ROWS = G_N_ELEMENTS (accs) };
+  int32_t bias[N], mult[N], rshift[N], acc[ROWS * N];
+  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+  static const int32_t zps[] = { 0, 1, 128, 254, 255 };
+
+  for (size_t c = 0; c < N; c++)
+    {
+      mult[c] = mults[c % G_N_ELEMENTS (mults)];
+      rshift[c] = shifts[c / G_N_ELEMENTS (mults)];
+      bias[c] = 0;
+    }
+  for (size_t r = 0; r < ROWS; r++)
+    for (size_t c = 0; c < N; c++)
+      acc[r * N + c] = accs[r];
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (gsize z = 0; z < G_N_ELEMENTS (zps); z++)
+        for (int clamp = 0; clamp < 2; clamp++)
+          {
+            QsRequantParams p = {
+              .bias = bias, .multiplier = mult, .right_shift = rshift,
+              .output_zp = zps[z],
+              .act_min = clamp ? zps[z] : 0,
+              .act_max = clamp ? MIN (255, zps[z] + 6) : 255,
+            };
+
+            ref->requant (ROWS, N, acc, N, NULL, &p, out_ref, N);
+            k->requant (ROWS, N, acc, N, NULL, &p, out_opt, N);
+            g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+          }
+    }
+  /* Worked by hand: y = SRDHM (INT32_MAX, INT32_MAX) = 2^31 - 2 with no
+   * shift; plus the zero point 255 it is far above act_max. */
+  {
+    int32_t b = 0, m = INT32_MAX, s = 0;
+    QsRequantParams p = { .bias = &b, .multiplier = &m, .right_shift = &s,
+                          .output_zp = 255, .act_min = 0, .act_max = 255 };
+
+    g_assert_cmpint (qs_srdhm (INT32_MAX, INT32_MAX), ==, INT32_MAX - 1);
+    g_assert_cmpuint (qs_requantize_one (INT32_MAX, 0, 0, &p), ==, 255);
+  }
+}
+
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
 
 /* The GEMM that stores codes against the scalar requantizer on the
@@ -986,6 +1046,7 @@ main (int    argc,
   g_test_add_func ("/kernels/rounding-rules", test_rounding_rules);
   g_test_add_func ("/kernels/requantize-example", test_requantize_example);
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
+  g_test_add_func ("/kernels/requantize-extremes", test_requantize_extremes);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
