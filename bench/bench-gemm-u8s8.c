@@ -1,7 +1,8 @@
 /* bench-gemm-u8s8.c: GMAC/s of each int8 GEMM kernel on ResNet18 and MobileNetV2 layer shapes.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-gemm-u8s8 [SECONDS_PER_SHAPE]  (default 0.3)
+ * Usage: bench-gemm-u8s8 [SECONDS_PER_SHAPE [NAME]]  (default 0.3; NAME: only
+ * the shapes whose name contains it)
  * As bench-gemm-f32: each shape runs as calls on tiles of
  * QS_ENGINE_TILE_ROWS (96) rows of one warm A tile, one thread, for every
  * kernel set the CPU has, raw int32 sums (gemm) and codes requantized in
@@ -10,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "engine/kernels/qs-kernels.h"
@@ -43,6 +45,7 @@ main (int    argc,
     { 96, 128, 64, "resnet18 downsample 1x1" },
     { 16, 1000, 512, "resnet18 fc (16 images)" },
     { 96, 96, 16, "mobilenetv2 expand 16->96" },
+    { 96, 64, 32, "fashion-cnn conv2d_2 1x1x32" },
     { 96, 24, 144, "mobilenetv2 project 144->24" },
     { 96, 192, 32, "mobilenetv2 expand 32->192" },
     { 96, 64, 384, "mobilenetv2 project 384->64" },
@@ -54,6 +57,9 @@ main (int    argc,
 
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     {
+      if (argc > 2 && strstr (shapes[s].name, argv[2]) == NULL)
+        continue;
+
       size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k, kp = qs_gemm_padded_k (k);
       uint8_t *a = malloc (m * kp + QS_KERNEL_SLACK);
       int8_t *w = malloc (n * k);

@@ -53,11 +53,18 @@ broadcast_quad (const uint8_t *p)
   return _mm512_set1_epi32 (v);
 }
 
+/* The micro-kernel's rows, spelled out: with arrays of accumulators and
+ * row pointers GCC zeroes them on the stack (rep stos) and shuffles
+ * copies between registers in the k loop, which cost as much as the
+ * products themselves when k is short (a 1x1 convolution of 32 channels). */
+#define QS_EACH_ROW(X) X (0) X (1) X (2) X (3) X (4) X (5) X (6) X (7)
+
 /* Not inlined: within a caller GCC allocates its 16 accumulators worse
  * (copies and spills in the k loop, 30% slower on ResNet18's layers).
  * Row r's k runs through @segs segments of @seg_len (a multiple of 4)
  * codes each, the s-th at ptrs[r * segs + s]: one segment of kp for a
- * plain GEMM, one window row per segment for the indirect one. */
+ * plain GEMM, one window row per segment for the indirect one. Rows past
+ * @rows repeat the last one: computed, never stored. */
 static __attribute__ ((noinline)) void
 micro_kernel (size_t                rows,
               size_t                segs,
@@ -70,50 +77,53 @@ micro_kernel (size_t                rows,
               int32_t              *c,
               size_t                ldc)
 {
-  const uint8_t *ar[MR];
-  __m512i acc0[MR], acc1[MR];
-
-  for (size_t r = 0; r < MR; r++)
-    {
-      acc0[r] = _mm512_setzero_si512 ();
-      acc1[r] = _mm512_setzero_si512 ();
+#define DECLARE_ROW(r)                                                      \
+  __m512i acc0_##r = _mm512_setzero_si512 (), acc1_##r = _mm512_setzero_si512 (); \
+  const uint8_t *a##r;
+#define ROW_POINTER(r) a##r = ptrs[((r) < rows ? (r) : rows - 1) * segs + s];
+#define ROW_STEP_PAIR(r)                                                    \
+  {                                                                         \
+    __m512i x = broadcast_quad (a##r + k);                                  \
+    acc0_##r = _mm512_dpbusd_epi32 (acc0_##r, x, wa);                       \
+    acc1_##r = _mm512_dpbusd_epi32 (acc1_##r, x, wb);                       \
+  }
+#define ROW_STEP(r) acc0_##r = _mm512_dpbusd_epi32 (acc0_##r, broadcast_quad (a##r + k), wa);
+#define ROW_STORE(r)                                                        \
+  if ((r) < rows)                                                           \
+    {                                                                       \
+      _mm512_mask_storeu_epi32 (c + (r) * ldc, lane_mask (valid0), acc0_##r); \
+      if (w1 != NULL)                                                       \
+        _mm512_mask_storeu_epi32 (c + (r) * ldc + NB, lane_mask (valid1), acc1_##r); \
     }
 
-  for (size_t s = 0; s < segs; s++, w0 += seg_len * NB, w1 = w1 != NULL ? w1 + seg_len * NB : NULL)
+  QS_EACH_ROW (DECLARE_ROW)
+  for (size_t s = 0; s < segs; s++)
     {
-      /* Rows past the end repeat the last one: computed, never stored. */
-      for (size_t r = 0; r < MR; r++)
-        ar[r] = ptrs[(r < rows ? r : rows - 1) * segs + s];
-      if (w1 != NULL)
+      const int8_t *v0 = w0 + s * seg_len * NB, *v1 = w1 != NULL ? w1 + s * seg_len * NB : NULL;
+
+      QS_EACH_ROW (ROW_POINTER)
+      if (v1 != NULL)
         for (size_t k = 0; k < seg_len; k += 4)
           {
-            __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
-            __m512i wb = _mm512_loadu_si512 ((const void *) (w1 + k * NB));
+            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
+            __m512i wb = _mm512_loadu_si512 ((const void *) (v1 + k * NB));
 
-            for (size_t r = 0; r < MR; r++)
-              {
-                __m512i x = broadcast_quad (ar[r] + k);
-
-                acc0[r] = _mm512_dpbusd_epi32 (acc0[r], x, wa);
-                acc1[r] = _mm512_dpbusd_epi32 (acc1[r], x, wb);
-              }
+            QS_EACH_ROW (ROW_STEP_PAIR)
           }
       else
         for (size_t k = 0; k < seg_len; k += 4)
           {
-            __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
+            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
 
-            for (size_t r = 0; r < MR; r++)
-              acc0[r] = _mm512_dpbusd_epi32 (acc0[r], broadcast_quad (ar[r] + k), wa);
+            QS_EACH_ROW (ROW_STEP)
           }
     }
-
-  for (size_t r = 0; r < rows; r++)
-    {
-      _mm512_mask_storeu_epi32 (c + r * ldc, lane_mask (valid0), acc0[r]);
-      if (w1 != NULL)
-        _mm512_mask_storeu_epi32 (c + r * ldc + NB, lane_mask (valid1), acc1[r]);
-    }
+  QS_EACH_ROW (ROW_STORE)
+#undef DECLARE_ROW
+#undef ROW_POINTER
+#undef ROW_STEP_PAIR
+#undef ROW_STEP
+#undef ROW_STORE
 }
 
 /* The row pointers of rows [@i, @i + @rows) for the micro-kernel: rows of
