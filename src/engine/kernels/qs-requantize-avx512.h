@@ -26,6 +26,9 @@
 typedef struct {
   __m512i   bias, wzp, mult, mult_odd;
   __m512i   round_even, round_odd, shift_even, shift_odd;
+  /* Kept here since a caller storing codes through uint8_t pointers makes
+   * GCC reload them from the parameters for every vector. */
+  __m512i   lo, hi, zp;   /* act_min and act_max less the zero point, and the zero point */
   __mmask8  down_even, down_odd;  /* lanes with s >= 1 */
 } QsRequantLanes;
 
@@ -61,6 +64,9 @@ qs_requant_lanes_avx512 (const QsRequantParams *p,
   qs_requant_round_avx512 (_mm512_and_si512 (shift, _mm512_set1_epi64 (0xFFFFFFFF)),
                            &l.round_even, &l.shift_even, &l.down_even);
   qs_requant_round_avx512 (_mm512_srli_epi64 (shift, 32), &l.round_odd, &l.shift_odd, &l.down_odd);
+  l.lo = _mm512_set1_epi32 (p->act_min - p->output_zp);
+  l.hi = _mm512_set1_epi32 (p->act_max - p->output_zp);
+  l.zp = _mm512_set1_epi32 (p->output_zp);
   return l;
 }
 
@@ -96,9 +102,7 @@ qs_requant_vector_avx512 (const QsRequantLanes  *l,
   odd = qs_requant_half_avx512 (_mm512_mul_epi32 (_mm512_srli_epi64 (x, 32), l->mult_odd), l->round_odd,
                                 l->shift_odd, l->down_odd);
   y = _mm512_permutex2var_epi32 (even, interleave, odd);
-  y = _mm512_min_epi32 (_mm512_max_epi32 (y, _mm512_set1_epi32 (p->act_min - p->output_zp)),
-                        _mm512_set1_epi32 (p->act_max - p->output_zp));
-  return _mm512_add_epi32 (y, _mm512_set1_epi32 (p->output_zp));
+  return _mm512_add_epi32 (_mm512_min_epi32 (_mm512_max_epi32 (y, l->lo), l->hi), l->zp);
 }
 
 #endif
