@@ -5,7 +5,9 @@
  * caller-owned scratch block. Convolutions and dense layers are im2col +
  * GEMM in tiles of QS_ENGINE_TILE_ROWS output pixels (a 1x1 stride-1
  * convolution and a dense layer read their input directly), so the tile's
- * columns and sums stay in the first cache levels.
+ * columns and sums stay in the first cache levels. Where the ISA has an
+ * indirect int8 GEMM, a convolution's window rows are read in place
+ * through pointers and only those across a border are copied.
  */
 #include "qs-engine-private.h"
 
