@@ -94,6 +94,7 @@ static const QsKernels avx512vnni_kernels = {
   .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
   .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
+  .gemm_requant_indirect = qs_gemm_requant_indirect_u8s8_avx512vnni,
   .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
   .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512,
   .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx512vnni,

@@ -5,8 +5,10 @@
  * caller-owned scratch block. Convolutions and dense layers are im2col +
  * GEMM in tiles of QS_ENGINE_TILE_ROWS output pixels (a 1x1 stride-1
  * convolution and a dense layer read their input directly), so the tile's
- * columns and sums stay in the first cache levels. Calibration's pass
- * (qs_engine_forward_fp32_ranges) reads each tile, and each band of
+ * columns and sums stay in the first cache levels. Where the ISA has an
+ * indirect int8 GEMM, a convolution's window rows are read in place
+ * through pointers and only those across a border are copied. Calibration's
+ * pass (qs_engine_forward_fp32_ranges) reads each tile, and each band of
  * depthwise output rows, back for its min/max while it is still cached.
  */
 #include "qs-engine-private.h"
@@ -144,6 +146,8 @@ qs_engine_scratch_layout (const QsEngineModel *model,
     size_t row = (size_t) model->in_w * model->in_c;
 
     acc = acc > row ? acc : row;
+    /* The indirect GEMM's window-row pointers of a tile. */
+    acc = acc > QS_ENGINE_TILE_ROWS * QS_GEMM_MAX_SEGMENTS ? acc : QS_ENGINE_TILE_ROWS * QS_GEMM_MAX_SEGMENTS;
     layout->acc_bytes = align_up (acc * sizeof (int64_t));
   }
   layout->rowsum_bytes = align_up (QS_ENGINE_TILE_ROWS * sizeof (int32_t));
@@ -794,6 +798,12 @@ gemm_layer_quant (const QsQuantizedModel *qm,
   /* Codes straight from the GEMM's registers, when the ISA can. */
   bool fused = q->mode == QS_QMODE_INT8 && !q->float_output && qm->kernels->gemm_requant != NULL
                && q->rq.left_shift == NULL && q->rq.frac_q16 == NULL;
+  /* Window rows read in place, when they are whole groups of four codes
+   * and no row sums are needed. */
+  size_t span = (size_t) l->kernel_w * l->in_c;
+  bool indirect = fused && !q->direct && l->kind == QS_LAYER_CONV2D && !q->need_rowsum
+                  && qm->kernels->gemm_requant_indirect != NULL && span % 4 == 0
+                  && l->kernel_h <= QS_GEMM_MAX_SEGMENTS;
 
   if (qs_layer_is_general_conv (l))
     {
@@ -825,6 +835,15 @@ gemm_layer_quant (const QsQuantizedModel *qm,
       size_t lda;
       const int32_t *rowsum = NULL;
 
+      if (indirect)
+        {
+          const uint8_t **ptrs = s->acc;
+
+          qs_im2col_indirect_u8 (&shape, in, m0, rows, (uint8_t) q->in.zero_code, s->cols, ptrs);
+          qm->kernels->gemm_requant_indirect (rows, n, kp, (size_t) l->kernel_h, span, ptrs, q->packed,
+                                              &q->rq, out + m0 * n, n);
+          continue;
+        }
       if (q->direct)
         {
           a = in + m0 * k;

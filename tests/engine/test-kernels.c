@@ -252,6 +252,66 @@ test_requantize_kernels (void)
     }
 }
 
+/* The corners of the rules: right shifts 0, 1, 30 and 31, multipliers at
+ * both ends of [2^30, 2^31) and 0, sums at the ends of int32 and at the
+ * rounding boundaries (-2^30: where the high multiply's nudge changes
+ * sign), and output zero points up to 255 (a shift of 0 can leave y within
+ * 255 of INT32_MAX, where adding the zero point must not wrap). */
+static void
+test_requantize_extremes (void)
+{
+  static const int32_t accs[] = { INT32_MIN, INT32_MIN + 1, -(1 << 30) - 1, -(1 << 30), -(1 << 30) + 1,
+                                  -3, -2, -1, 0, 1, 2, 3, (1 << 30) - 1, 1 << 30, INT32_MAX - 1, INT32_MAX };
+  static const int32_t mults[] = { 0, 1 << 30, (1 << 30) + 1, 1518500250, INT32_MAX - 1, INT32_MAX };
+  static const int32_t shifts[] = { 0, 1, 2, 7, 30, 31 };
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  enum { N = G_N_ELEMENTS (mults) * G_N_ELEMENTS (shifts), ROWS = G_N_ELEMENTS (accs) };
+  int32_t bias[N], mult[N], rshift[N], acc[ROWS * N];
+  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+  static const int32_t zps[] = { 0, 1, 128, 254, 255 };
+
+  for (size_t c = 0; c < N; c++)
+    {
+      mult[c] = mults[c % G_N_ELEMENTS (mults)];
+      rshift[c] = shifts[c / G_N_ELEMENTS (mults)];
+      bias[c] = 0;
+    }
+  for (size_t r = 0; r < ROWS; r++)
+    for (size_t c = 0; c < N; c++)
+      acc[r * N + c] = accs[r];
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL)
+        continue;
+      for (gsize z = 0; z < G_N_ELEMENTS (zps); z++)
+        for (int clamp = 0; clamp < 2; clamp++)
+          {
+            QsRequantParams p = {
+              .bias = bias, .multiplier = mult, .right_shift = rshift,
+              .output_zp = zps[z],
+              .act_min = clamp ? zps[z] : 0,
+              .act_max = clamp ? MIN (255, zps[z] + 6) : 255,
+            };
+
+            ref->requant (ROWS, N, acc, N, NULL, &p, out_ref, N);
+            k->requant (ROWS, N, acc, N, NULL, &p, out_opt, N);
+            g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+          }
+    }
+  /* Worked by hand: y = SRDHM (INT32_MAX, INT32_MAX) = 2^31 - 2 with no
+   * shift; plus the zero point 255 it is far above act_max. */
+  {
+    int32_t b = 0, m = INT32_MAX, s = 0;
+    QsRequantParams p = { .bias = &b, .multiplier = &m, .right_shift = &s,
+                          .output_zp = 255, .act_min = 0, .act_max = 255 };
+
+    g_assert_cmpint (qs_srdhm (INT32_MAX, INT32_MAX), ==, INT32_MAX - 1);
+    g_assert_cmpuint (qs_requantize_one (INT32_MAX, 0, 0, &p), ==, 255);
+  }
+}
+
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
 
 /* The GEMM that stores codes against the scalar requantizer on the
@@ -637,6 +697,122 @@ test_conv_c1 (void)
   g_test_message ("%u one-channel convolution shapes checked", checked);
 }
 
+/* ---- indirect GEMM: window rows in place, against im2col + the scalar GEMM ---------------- */
+
+/* One tile of a convolution of a two-image batch: the scalar indirect
+ * reference on qs_im2col_indirect_u8's pointers must give the codes of
+ * qs_im2col_u8 + the scalar GEMM + the scalar requantizer, and the
+ * optimized indirect kernel those of the reference, bit for bit. */
+static void
+check_gemm_indirect (const QsKernels *k,
+                     int              h,
+                     int              w,
+                     int              c,
+                     size_t           n,
+                     int              kh,
+                     int              kw,
+                     int              stride,
+                     bool             same,
+                     int              trial,
+                     Fill             fill)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  QsConvShape s = { 0 };
+  size_t span = (size_t) kw * c, kk = span * kh, kp = qs_gemm_padded_k (kk);
+  size_t image = (size_t) h * w * c, pixels, first, count, ldout = n + 5;
+  uint8_t pad = fill == FILL_RANDOM ? (uint8_t) g_rand_int_range (rng, 0, 256)
+                                    : (g_rand_boolean (rng) ? 0 : 255);
+  g_autofree uint8_t *batch = g_new (uint8_t, 2 * image + QS_KERNEL_SLACK);
+  g_autofree int8_t *wt = g_new (int8_t, n * kk);
+  g_autofree void *pref = g_malloc (ref->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+  g_autofree void *popt = g_malloc (k->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+  g_autofree int32_t *bias = g_new (int32_t, n);
+  g_autofree int32_t *wzp = g_new (int32_t, n);
+  g_autofree int32_t *mult = g_new (int32_t, n);
+  g_autofree int32_t *rshift = g_new (int32_t, n);
+  g_autofree int32_t *lshift = g_new (int32_t, n);
+  g_autofree uint8_t *rows = NULL;
+  g_autofree uint8_t *patches = NULL;
+  g_autofree const uint8_t **ptrs = NULL;
+  g_autofree int32_t *acc = NULL;
+  g_autofree uint8_t *out_ref = NULL;
+  g_autofree uint8_t *out_ind = NULL;
+  g_autofree uint8_t *out_opt = NULL;
+  QsRequantParams p;
+  size_t used;
+
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = c;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  s.stride_h = s.stride_w = stride;
+  geometry (h, kh, stride, same, &s.out_h, &s.pad_top);
+  geometry (w, kw, stride, same, &s.out_w, &s.pad_left);
+  pixels = (size_t) s.out_h * s.out_w;
+  /* A tile that may start inside the first image and end in the second. */
+  first = (size_t) g_rand_int_range (rng, 0, (gint32) pixels);
+  count = (size_t) g_rand_int_range (rng, 1, (gint32) (2 * pixels - first) + 1);
+  for (size_t i = 0; i < 2 * image; i++)
+    batch[i] = act_code (fill);
+  for (size_t i = 0; i < n * kk; i++)
+    wt[i] = weight_code (fill);
+  /* Sums of up to kk products of 255 * 128: scales down to 1e-6 keep
+   * codes inside [0, 255] as often as not; no weight zero points. */
+  random_requant_params (n, 2 * trial, 1e-6, bias, wzp, mult, rshift, lshift, &p);
+
+  ref->gemm_pack (n, kk, kp, wt, pref);
+  k->gemm_pack (n, kk, kp, wt, popt);
+  rows = g_new0 (uint8_t, count * kp + QS_KERNEL_SLACK);
+  acc = g_new (int32_t, count * n);
+  out_ref = g_new (uint8_t, count * ldout);
+  out_ind = g_new (uint8_t, count * ldout);
+  out_opt = g_new (uint8_t, count * ldout);
+  memset (out_ref, 0xA5, count * ldout);
+  memset (out_ind, 0xA5, count * ldout);
+  memset (out_opt, 0xA5, count * ldout);
+  qs_im2col_u8 (&s, batch, first, count, pad, kp, rows);
+  ref->gemm (count, n, kp, rows, kp, pref, acc, n);
+  qs_requantize_u8_scalar (count, n, acc, n, NULL, &p, out_ref, ldout);
+
+  patches = g_new (uint8_t, (count * kh + 1) * span + QS_KERNEL_SLACK);
+  ptrs = g_new (const uint8_t *, count * kh);
+  used = qs_im2col_indirect_u8 (&s, batch, first, count, pad, patches, ptrs);
+  g_assert_cmpuint (used, <=, (count * kh + 1) * span);
+  qs_gemm_requant_indirect_u8s8_scalar (count, n, kp, (size_t) kh, span, ptrs, pref, &p, out_ind, ldout);
+  g_assert_cmpmem (out_ind, count * ldout, out_ref, count * ldout);
+  k->gemm_requant_indirect (count, n, kp, (size_t) kh, span, ptrs, popt, &p, out_opt, ldout);
+  g_assert_cmpmem (out_opt, count * ldout, out_ref, count * ldout);
+}
+
+static void
+test_gemm_indirect (void)
+{
+  static const size_t ns[] = { 1, 16, 17, 32, 33, 64, 70 };
+  /* kernel_h, kernel_w, channels: window rows of 4 to 192 codes. */
+  static const int kernels[][3] = { { 3, 3, 4 }, { 3, 3, 64 }, { 1, 1, 8 }, { 5, 2, 6 }, { 2, 4, 3 }, { 7, 1, 12 } };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = optimized (isa);
+
+      if (k == NULL || k->gemm_requant_indirect == NULL)
+        continue;
+      for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+        for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
+          for (int stride = 1; stride <= 2; stride++)
+            for (int same = 0; same <= 1; same++)
+              {
+                check_gemm_indirect (k, 7 + (int) ni % 3, 8 + (int) ki % 4, kernels[ki][2], ns[ni],
+                                     kernels[ki][0], kernels[ki][1], stride, same, (int) checked,
+                                     (Fill) ((ni + ki + (gsize) stride + (gsize) same) % 4));
+                checked++;
+              }
+    }
+  g_test_message ("%u indirect GEMM shapes checked", checked);
+}
+
 /* ---- float32 GEMM: same sums in the same order, FMA rounding aside ----------------------- */
 
 /* One output of the float32 GEMM as the SIMD kernels must compute it:
@@ -895,11 +1071,13 @@ main (int    argc,
   g_test_add_func ("/kernels/rounding-rules", test_rounding_rules);
   g_test_add_func ("/kernels/requantize-example", test_requantize_example);
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
+  g_test_add_func ("/kernels/requantize-extremes", test_requantize_extremes);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/gemm-u8s8-long", test_gemm_long);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
+  g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   g_test_add_func ("/kernels/quantize-real", test_quantize_real);

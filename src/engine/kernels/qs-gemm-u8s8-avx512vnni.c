@@ -10,6 +10,9 @@
  * micro-kernel computes 8 rows x 32 channels (16 accumulators);
  * qs_gemm_requant_u8s8_avx512vnni requantizes each such block while it is
  * in L1, so no int32 tile is written out and read back by a second pass.
+ * The indirect variant reads each row's k in segments through pointers
+ * (a convolution's window rows, straight from the NHWC input), so most
+ * rows need no im2col copy.
  */
 #include "qs-requantize-avx512.h"
 #include <string.h>
@@ -50,60 +53,95 @@ broadcast_quad (const uint8_t *p)
   return _mm512_set1_epi32 (v);
 }
 
+/* The micro-kernel's rows, spelled out: with arrays of accumulators and
+ * row pointers GCC zeroes them on the stack (rep stos) and shuffles
+ * copies between registers in the k loop, which cost as much as the
+ * products themselves when k is short (a 1x1 convolution of 32 channels). */
+#define QS_EACH_ROW(X) X (0) X (1) X (2) X (3) X (4) X (5) X (6) X (7)
+
 /* Not inlined: within a caller GCC allocates its 16 accumulators worse
- * (copies and spills in the k loop, 30% slower on ResNet18's layers). */
+ * (copies and spills in the k loop, 30% slower on ResNet18's layers).
+ * Row r's k runs through @segs segments of @seg_len (a multiple of 4)
+ * codes each, the s-th at ptrs[r * segs + s]: one segment of kp for a
+ * plain GEMM, one window row per segment for the indirect one. Rows past
+ * @rows repeat the last one: computed, never stored. */
 static __attribute__ ((noinline)) void
-micro_kernel (size_t         rows,
-              size_t         kp,
-              const uint8_t *a,
-              size_t         lda,
-              const int8_t  *w0,
-              const int8_t  *w1,
-              size_t         valid0,
-              size_t         valid1,
-              int32_t       *c,
-              size_t         ldc)
+micro_kernel (size_t                rows,
+              size_t                segs,
+              size_t                seg_len,
+              const uint8_t *const *ptrs,
+              const int8_t         *w0,
+              const int8_t         *w1,
+              size_t                valid0,
+              size_t                valid1,
+              int32_t              *c,
+              size_t                ldc)
 {
-  const uint8_t *ar[MR];
-  __m512i acc0[MR], acc1[MR];
-
-  /* Rows past the end repeat the last one: computed, never stored. */
-  for (size_t r = 0; r < MR; r++)
-    {
-      ar[r] = a + (r < rows ? r : rows - 1) * lda;
-      acc0[r] = _mm512_setzero_si512 ();
-      acc1[r] = _mm512_setzero_si512 ();
+#define DECLARE_ROW(r)                                                      \
+  __m512i acc0_##r = _mm512_setzero_si512 (), acc1_##r = _mm512_setzero_si512 (); \
+  const uint8_t *a##r;
+#define ROW_POINTER(r) a##r = ptrs[((r) < rows ? (r) : rows - 1) * segs + s];
+#define ROW_STEP_PAIR(r)                                                    \
+  {                                                                         \
+    __m512i x = broadcast_quad (a##r + k);                                  \
+    acc0_##r = _mm512_dpbusd_epi32 (acc0_##r, x, wa);                       \
+    acc1_##r = _mm512_dpbusd_epi32 (acc1_##r, x, wb);                       \
+  }
+#define ROW_STEP(r) acc0_##r = _mm512_dpbusd_epi32 (acc0_##r, broadcast_quad (a##r + k), wa);
+#define ROW_STORE(r)                                                        \
+  if ((r) < rows)                                                           \
+    {                                                                       \
+      _mm512_mask_storeu_epi32 (c + (r) * ldc, lane_mask (valid0), acc0_##r); \
+      if (w1 != NULL)                                                       \
+        _mm512_mask_storeu_epi32 (c + (r) * ldc + NB, lane_mask (valid1), acc1_##r); \
     }
 
-  if (w1 != NULL)
-    for (size_t k = 0; k < kp; k += 4)
-      {
-        __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
-        __m512i wb = _mm512_loadu_si512 ((const void *) (w1 + k * NB));
+  QS_EACH_ROW (DECLARE_ROW)
+  for (size_t s = 0; s < segs; s++)
+    {
+      const int8_t *v0 = w0 + s * seg_len * NB, *v1 = w1 != NULL ? w1 + s * seg_len * NB : NULL;
 
-        for (size_t r = 0; r < MR; r++)
+      QS_EACH_ROW (ROW_POINTER)
+      if (v1 != NULL)
+        for (size_t k = 0; k < seg_len; k += 4)
           {
-            __m512i x = broadcast_quad (ar[r] + k);
+            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
+            __m512i wb = _mm512_loadu_si512 ((const void *) (v1 + k * NB));
 
-            acc0[r] = _mm512_dpbusd_epi32 (acc0[r], x, wa);
-            acc1[r] = _mm512_dpbusd_epi32 (acc1[r], x, wb);
+            QS_EACH_ROW (ROW_STEP_PAIR)
           }
-      }
-  else
-    for (size_t k = 0; k < kp; k += 4)
-      {
-        __m512i wa = _mm512_loadu_si512 ((const void *) (w0 + k * NB));
+      else
+        for (size_t k = 0; k < seg_len; k += 4)
+          {
+            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
 
-        for (size_t r = 0; r < MR; r++)
-          acc0[r] = _mm512_dpbusd_epi32 (acc0[r], broadcast_quad (ar[r] + k), wa);
-      }
-
-  for (size_t r = 0; r < rows; r++)
-    {
-      _mm512_mask_storeu_epi32 (c + r * ldc, lane_mask (valid0), acc0[r]);
-      if (w1 != NULL)
-        _mm512_mask_storeu_epi32 (c + r * ldc + NB, lane_mask (valid1), acc1[r]);
+            QS_EACH_ROW (ROW_STEP)
+          }
     }
+  QS_EACH_ROW (ROW_STORE)
+#undef DECLARE_ROW
+#undef ROW_POINTER
+#undef ROW_STEP_PAIR
+#undef ROW_STEP
+#undef ROW_STORE
+}
+
+/* The row pointers of rows [@i, @i + @rows) for the micro-kernel: rows of
+ * A @lda apart (one segment each), or the caller's segments @ptrs. */
+static inline const uint8_t *const *
+group_pointers (size_t                i,
+                size_t                rows,
+                size_t                segs,
+                const uint8_t        *a,
+                size_t                lda,
+                const uint8_t *const *ptrs,
+                const uint8_t       **local)
+{
+  if (ptrs != NULL)
+    return ptrs + i * segs;
+  for (size_t r = 0; r < rows; r++)
+    local[r] = a + (i + r) * lda;
+  return local;
 }
 
 void
@@ -130,22 +168,31 @@ qs_gemm_u8s8_avx512vnni (size_t         m,
       size_t valid1 = w1 != NULL ? (n - (b + 1) * NB < NB ? n - (b + 1) * NB : NB) : 0;
 
       for (size_t i = 0; i < m; i += MR)
-        micro_kernel (m - i < MR ? m - i : MR, kp, a + i * lda, lda, w0, w1, valid0, valid1,
-                      c + i * ldc + b * NB, ldc);
+        {
+          size_t rows = m - i < MR ? m - i : MR;
+          const uint8_t *local[MR];
+
+          micro_kernel (rows, 1, kp, group_pointers (i, rows, 1, a, lda, NULL, local), w0, w1,
+                        valid0, valid1, c + i * ldc + b * NB, ldc);
+        }
     }
 }
 
-void
-qs_gemm_requant_u8s8_avx512vnni (size_t                 m,
-                                 size_t                 n,
-                                 size_t                 kp,
-                                 const uint8_t         *a,
-                                 size_t                 lda,
-                                 const void            *packed,
-                                 const int32_t         *rowsum,
-                                 const QsRequantParams *p,
-                                 uint8_t               *out,
-                                 size_t                 ldout)
+/* The GEMM with codes out, on rows of A (@ptrs NULL) or on segments. */
+static void
+gemm_requant (size_t                 m,
+              size_t                 n,
+              size_t                 segs,
+              size_t                 seg_len,
+              const uint8_t         *a,
+              size_t                 lda,
+              const uint8_t *const  *ptrs,
+              const void            *packed,
+              size_t                 kp,
+              const int32_t         *rowsum,
+              const QsRequantParams *p,
+              uint8_t               *out,
+              size_t                 ldout)
 {
   const int8_t *w = packed;
   size_t blocks = (n + NB - 1) / NB;
@@ -165,9 +212,11 @@ qs_gemm_requant_u8s8_avx512vnni (size_t                 m,
       for (size_t i = 0; i < m; i += MR)
         {
           size_t rows = m - i < MR ? m - i : MR;
+          const uint8_t *local[MR];
 
           /* The sums of MR rows x 32 channels go through L1, not a whole tile. */
-          micro_kernel (rows, kp, a + i * lda, lda, w0, w1, valid0, valid1, tile, 2 * NB);
+          micro_kernel (rows, segs, seg_len, group_pointers (i, rows, segs, a, lda, ptrs, local), w0, w1,
+                        valid0, valid1, tile, 2 * NB);
           for (size_t r = 0; r < rows; r++)
             {
               int32_t rs = p->weight_zp != NULL ? rowsum[i + r] : 0;
@@ -183,4 +232,34 @@ qs_gemm_requant_u8s8_avx512vnni (size_t                 m,
             }
         }
     }
+}
+
+void
+qs_gemm_requant_u8s8_avx512vnni (size_t                 m,
+                                 size_t                 n,
+                                 size_t                 kp,
+                                 const uint8_t         *a,
+                                 size_t                 lda,
+                                 const void            *packed,
+                                 const int32_t         *rowsum,
+                                 const QsRequantParams *p,
+                                 uint8_t               *out,
+                                 size_t                 ldout)
+{
+  gemm_requant (m, n, 1, kp, a, lda, NULL, packed, kp, rowsum, p, out, ldout);
+}
+
+void
+qs_gemm_requant_indirect_u8s8_avx512vnni (size_t                 m,
+                                          size_t                 n,
+                                          size_t                 kp,
+                                          size_t                 segs,
+                                          size_t                 seg_len,
+                                          const uint8_t *const  *rows,
+                                          const void            *packed,
+                                          const QsRequantParams *p,
+                                          uint8_t               *out,
+                                          size_t                 ldout)
+{
+  gemm_requant (m, n, segs, seg_len, NULL, 0, rows, packed, kp, NULL, p, out, ldout);
 }

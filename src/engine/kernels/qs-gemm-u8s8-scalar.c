@@ -56,3 +56,34 @@ qs_gemm_u8s8_scalar (size_t         m,
         }
     }
 }
+
+void
+qs_gemm_requant_indirect_u8s8_scalar (size_t                 m,
+                                      size_t                 n,
+                                      size_t                 kp,
+                                      size_t                 segs,
+                                      size_t                 seg_len,
+                                      const uint8_t *const  *rows,
+                                      const void            *packed,
+                                      const QsRequantParams *params,
+                                      uint8_t               *out,
+                                      size_t                 ldout)
+{
+  const int8_t *w = packed;
+
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      {
+        int32_t sum = 0;
+
+        for (size_t s = 0; s < segs; s++)
+          {
+            const uint8_t *seg = rows[i * segs + s];
+            const int8_t *col = w + j * kp + s * seg_len;
+
+            for (size_t k = 0; k < seg_len; k++)
+              sum += (int32_t) seg[k] * (int32_t) col[k];
+          }
+        out[i * ldout + j] = qs_requantize_one (sum, 0, j, params);
+      }
+}

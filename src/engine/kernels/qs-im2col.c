@@ -116,6 +116,71 @@ qs_im2col_u8 (const QsConvShape *s,
     }
 }
 
+size_t
+qs_im2col_indirect_u8 (const QsConvShape *s,
+                       const uint8_t     *batch,
+                       size_t             first,
+                       size_t             count,
+                       uint8_t            pad,
+                       uint8_t           *patches,
+                       const uint8_t    **rows)
+{
+  size_t pixels = (size_t) s->out_h * s->out_w;
+  size_t image_size = (size_t) s->in_h * s->in_w * s->in_c;
+  size_t tap = (size_t) s->in_c;
+  size_t span = tap * s->kernel_w;
+  size_t b = first / pixels, p = first % pixels;
+  int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
+  /* Window rows above or below the image all read one row of padding. */
+  const uint8_t *pad_row = patches;
+  uint8_t *next = patches + span;
+
+  fill_small (patches, pad, span);
+  for (size_t r = 0; r < count; r++)
+    {
+      int x0 = ox * s->stride_w - s->pad_left;
+      bool x_inside = x0 >= 0 && x0 + s->kernel_w <= s->in_w;
+      const uint8_t *image = batch + b * image_size;
+
+      for (int ky = 0; ky < s->kernel_h; ky++)
+        {
+          int iy = oy * s->stride_h - s->pad_top + ky;
+          const uint8_t **row = &rows[r * (size_t) s->kernel_h + (size_t) ky];
+
+          if (iy < 0 || iy >= s->in_h)
+            *row = pad_row;
+          else if (x_inside)
+            *row = image + ((size_t) iy * s->in_w + x0) * tap;
+          else
+            {
+              /* Across the left or right border: copied with its padding. */
+              for (int kx = 0; kx < s->kernel_w; kx++)
+                {
+                  int ix = x0 + kx;
+
+                  if (ix < 0 || ix >= s->in_w)
+                    fill_small (next + kx * tap, pad, tap);
+                  else
+                    copy_small (next + kx * tap, image + ((size_t) iy * s->in_w + ix) * tap, tap);
+                }
+              *row = next;
+              next += span;
+            }
+        }
+
+      if (++ox == s->out_w)
+        {
+          ox = 0;
+          if (++oy == s->out_h)
+            {
+              oy = 0;
+              b++;
+            }
+        }
+    }
+  return (size_t) (next - patches);
+}
+
 void
 qs_im2col_f32 (const QsConvShape *s,
                const float       *batch,

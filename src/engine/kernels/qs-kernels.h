@@ -162,6 +162,18 @@ typedef void (*QsGemmRequantFunc) (size_t m, size_t n, size_t kp, const uint8_t 
                                    const void *packed, const int32_t *rowsum,
                                    const QsRequantParams *params, uint8_t *out, size_t ldout);
 
+/* The requantizing GEMM on rows given as @segs segments of @seg_len codes
+ * (a multiple of 4, segs * seg_len <= kp): row r's k = s * seg_len + j
+ * is rows[r * segs + s][j]. A convolution's window rows are such
+ * segments (kernel_w * in_c contiguous codes of the NHWC input each), so
+ * no im2col copy is needed where the window lies inside the image. The
+ * weights past segs * seg_len are zero (not read); no row sums (weights
+ * without zero points). */
+#define QS_GEMM_MAX_SEGMENTS 16
+typedef void (*QsGemmRequantIndirectFunc) (size_t m, size_t n, size_t kp, size_t segs, size_t seg_len,
+                                           const uint8_t *const *rows, const void *packed,
+                                           const QsRequantParams *params, uint8_t *out, size_t ldout);
+
 /* Requantizes @rows x @n accumulators (see QsRequantParams). */
 typedef void   (*QsRequantFunc)        (size_t                 rows,
                                         size_t                 n,
@@ -186,6 +198,10 @@ void   qs_gemm_u8s8_scalar      (size_t m, size_t n, size_t kp, const uint8_t *a
 void   qs_requantize_u8_scalar  (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
                                  const int32_t *rowsum, const QsRequantParams *params,
                                  uint8_t *out, size_t ldout);
+/* The reference of the indirect GEMM, on qs_gemm_u8s8_pack_scalar's weights. */
+void   qs_gemm_requant_indirect_u8s8_scalar (size_t m, size_t n, size_t kp, size_t segs, size_t seg_len,
+                                             const uint8_t *const *rows, const void *packed,
+                                             const QsRequantParams *params, uint8_t *out, size_t ldout);
 
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_u8s8_packed_size_avx2 (size_t n, size_t kp);
@@ -202,6 +218,10 @@ void   qs_requantize_u8_avx2  (size_t rows, size_t n, const int32_t *acc, size_t
 void   qs_gemm_requant_u8s8_avx512vnni (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
                                         const void *packed, const int32_t *rowsum,
                                         const QsRequantParams *params, uint8_t *out, size_t ldout);
+void   qs_gemm_requant_indirect_u8s8_avx512vnni (size_t m, size_t n, size_t kp, size_t segs,
+                                                 size_t seg_len, const uint8_t *const *rows,
+                                                 const void *packed, const QsRequantParams *params,
+                                                 uint8_t *out, size_t ldout);
 void   qs_requantize_u8_avx512 (size_t rows, size_t n, const int32_t *acc, size_t ldacc,
                                 const int32_t *rowsum, const QsRequantParams *params,
                                 uint8_t *out, size_t ldout);
@@ -445,6 +465,15 @@ void qs_im2col_general_u8  (const QsConvShape *shape, int dilation_h, int dilati
                             size_t kp, uint8_t *rows);
 void qs_im2col_general_f32 (const QsConvShape *shape, int dilation_h, int dilation_w, int c0, int cg,
                             const float *batch, size_t first, size_t count, float *rows);
+/* The same rows as segments for the indirect GEMM: for each of @count
+ * output pixels from @first, kernel_h pointers (rows[r * kernel_h + ky])
+ * to its window rows of kernel_w * in_c codes, into @batch where the
+ * window row lies inside the image, else to a copy with its padding in
+ * @patches (rows above or below the image share one). Returns the bytes of
+ * @patches used: at most (count * kernel_h + 1) * kernel_w * in_c, plus
+ * QS_KERNEL_SLACK past them that small copies may write. */
+size_t qs_im2col_indirect_u8 (const QsConvShape *shape, const uint8_t *batch, size_t first, size_t count,
+                              uint8_t pad, uint8_t *patches, const uint8_t **rows);
 /* Sums of each row's first @k codes. */
 void qs_row_sums_u8 (size_t rows, size_t k, const uint8_t *a, size_t lda, int32_t *sums);
 
@@ -588,6 +617,8 @@ typedef struct {
   /* gemm_f32_pack a block of rows at a time (a model's kernels are packed
    * as they are read). */
   QsGemmF32PackRowsFunc      gemm_f32_pack_rows;
+  /* Optional (NULL: im2col, then gemm_requant); same conditions. */
+  QsGemmRequantIndirectFunc  gemm_requant_indirect;
   /* Optional (NULL: the scalar group-wise references). */
   QsGroupwisePackedSizeFunc  groupwise_packed_size;
   QsGroupwisePackFunc        groupwise_pack;

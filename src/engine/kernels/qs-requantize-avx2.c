@@ -55,8 +55,8 @@ qs_requantize_u8_avx2 (size_t                 rows,
       return;
     }
   zp = _mm256_set1_epi32 (p->output_zp);
-  lo = _mm256_set1_epi32 (p->act_min);
-  hi = _mm256_set1_epi32 (p->act_max);
+  lo = _mm256_set1_epi32 (p->act_min - p->output_zp);
+  hi = _mm256_set1_epi32 (p->act_max - p->output_zp);
 
   for (size_t c = 0; c + 8 <= n; c += 8)
     {
@@ -81,10 +81,9 @@ qs_requantize_u8_avx2 (size_t                 rows,
           threshold = _mm256_sub_epi32 (half, neg);
           up = _mm256_cmpgt_epi32 (_mm256_and_si256 (y, mask), threshold);
           y = _mm256_sub_epi32 (_mm256_srav_epi32 (y, shift), up);
-          /* |y| < 2^30 after the doubling high multiply by M < 2^31, so
-           * adding the zero point cannot overflow. */
-          y = _mm256_add_epi32 (y, zp);
-          y = _mm256_min_epi32 (_mm256_max_epi32 (y, lo), hi);
+          /* With no shift y comes within 255 of INT32_MAX (M near 2^31):
+           * clamped before the zero point is added, so that cannot wrap. */
+          y = _mm256_add_epi32 (_mm256_min_epi32 (_mm256_max_epi32 (y, lo), hi), zp);
           w16 = _mm_packs_epi32 (_mm256_castsi256_si128 (y), _mm256_extracti128_si256 (y, 1));
           _mm_storel_epi64 ((__m128i *) (out + r * ldout + c), _mm_packus_epi16 (w16, w16));
         }

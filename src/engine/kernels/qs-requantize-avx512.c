@@ -1,11 +1,10 @@
 /* qs-requantize-avx512.c: int32 accumulators to uint8 codes, 16 channels at a time.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The rules of qs-requantize-scalar.c, bit for bit, as in the AVX2 file
- * (SaturatingRoundingDoublingHighMul as floor ((x * M + 2^30) / 2^31) with
- * vpmuldq and a 64-bit shift; RoundingDivideByPOT with mask registers),
- * with masked loads for a last partial block of channels and vpmovusdb
- * narrowing the clamped codes straight into the output.
+ * The rules of qs-requantize-scalar.c, bit for bit (both roundings in one
+ * 64-bit shift: qs-requantize-avx512.h), with masked loads for a last
+ * partial block of channels and vpmovusdb narrowing the clamped codes
+ * straight into the output.
  */
 #include "qs-requantize-avx512.h"
 

@@ -1,8 +1,18 @@
 /* qs-requantize-avx512.h: one vector of 16 accumulators to codes, shared by the requantization pass and the GEMM that stores codes.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The rules of qs-requantize-scalar.c, bit for bit (see qs-requantize-avx512.c):
- * for callers compiled with AVX-512F/BW only.
+ * The rules of qs-requantize-scalar.c, bit for bit, for callers compiled
+ * with AVX-512F/BW only. Both roundings happen in one 64-bit shift: with
+ * t = x * M (vpmuldq, even and odd lanes apart) and s the right shift,
+ * SaturatingRoundingDoublingHighMul is q = floor ((t + 2^30) / 2^31), and
+ * RoundingDivideByPOT (ties away from zero) is floor ((q + 2^(s-1) - [q < 0]) / 2^s)
+ * for s >= 1 (q itself for s = 0). Since floor (floor (v / a) / b) = floor (v / ab),
+ *
+ *   y = (t + 2^30 + 2^(30+s) - [t < -2^30] * 2^31) >> (31 + s)    (s >= 1)
+ *   y = (t + 2^30) >> 31                                          (s = 0)
+ *
+ * exactly, in int64 (|t| < 2^62). For s = 0, y can come within 255 of
+ * INT32_MAX, so it is clamped before the output zero point is added.
  */
 #ifndef QS_REQUANTIZE_AVX512_H
 #define QS_REQUANTIZE_AVX512_H
@@ -11,68 +21,88 @@
 
 #include <immintrin.h>
 
-/* The per-channel parameters of 16 channels from @c on (@k their lanes). */
+/* The per-channel parameters of 16 channels from @c on (@k their lanes):
+ * even lanes' in the low half of each 64-bit lane, odd lanes' in _odd. */
 typedef struct {
-  __m512i bias, mult, shift, wzp, mask, half;
+  __m512i   bias, wzp, mult, mult_odd;
+  __m512i   round_even, round_odd, shift_even, shift_odd;
+  /* Kept here since a caller storing codes through uint8_t pointers makes
+   * GCC reload them from the parameters for every vector. */
+  __m512i   lo, hi, zp;   /* act_min and act_max less the zero point, and the zero point */
+  __mmask8  down_even, down_odd;  /* lanes with s >= 1 */
 } QsRequantLanes;
+
+/* The 64-bit rounding constant and shift of lanes @s (s in the low half of
+ * each 64-bit lane) and the lanes where s >= 1. */
+static inline void
+qs_requant_round_avx512 (__m512i    s,
+                         __m512i   *round,
+                         __m512i   *shift,
+                         __mmask8  *down)
+{
+  const __m512i one = _mm512_set1_epi64 (1), half = _mm512_set1_epi64 ((int64_t) 1 << 30);
+
+  *down = _mm512_cmpgt_epi64_mask (s, _mm512_setzero_si512 ());
+  *round = _mm512_mask_add_epi64 (half, *down, half,
+                                  _mm512_sllv_epi64 (one, _mm512_add_epi64 (s, _mm512_set1_epi64 (30))));
+  *shift = _mm512_add_epi64 (s, _mm512_set1_epi64 (31));
+}
 
 static inline QsRequantLanes
 qs_requant_lanes_avx512 (const QsRequantParams *p,
                          size_t                 c,
                          __mmask16              k)
 {
-  const __m512i one = _mm512_set1_epi32 (1);
   QsRequantLanes l;
+  __m512i shift = _mm512_maskz_loadu_epi32 (k, p->right_shift + c);
 
   l.bias = _mm512_maskz_loadu_epi32 (k, p->bias + c);
   l.mult = _mm512_maskz_loadu_epi32 (k, p->multiplier + c);
-  l.shift = _mm512_maskz_loadu_epi32 (k, p->right_shift + c);
+  l.mult_odd = _mm512_srli_epi64 (l.mult, 32);
   l.wzp = p->weight_zp != NULL ? _mm512_maskz_loadu_epi32 (k, p->weight_zp + c)
                                : _mm512_setzero_si512 ();
-  l.mask = _mm512_sub_epi32 (_mm512_sllv_epi32 (one, l.shift), one);
-  l.half = _mm512_srai_epi32 (l.mask, 1);
+  qs_requant_round_avx512 (_mm512_and_si512 (shift, _mm512_set1_epi64 (0xFFFFFFFF)),
+                           &l.round_even, &l.shift_even, &l.down_even);
+  qs_requant_round_avx512 (_mm512_srli_epi64 (shift, 32), &l.round_odd, &l.shift_odd, &l.down_odd);
+  l.lo = _mm512_set1_epi32 (p->act_min - p->output_zp);
+  l.hi = _mm512_set1_epi32 (p->act_max - p->output_zp);
+  l.zp = _mm512_set1_epi32 (p->output_zp);
   return l;
 }
 
-/* SaturatingRoundingDoublingHighMul as floor ((x * M + 2^30) / 2^31) with
- * vpmuldq and a 64-bit shift. */
+/* One half: the 64-bit products @t of a lane's sum and multiplier to
+ * codes less the zero point (in the low 32 bits). */
 static inline __m512i
-qs_srdhm_avx512 (__m512i x,
-                 __m512i m)
+qs_requant_half_avx512 (__m512i  t,
+                        __m512i  round,
+                        __m512i  shift,
+                        __mmask8 down)
 {
-  const __m512i round = _mm512_set1_epi64 ((int64_t) 1 << 30);
-  __m512i pe = _mm512_mul_epi32 (x, m);
-  __m512i po = _mm512_mul_epi32 (_mm512_srli_epi64 (x, 32), _mm512_srli_epi64 (m, 32));
+  __mmask8 neg = _mm512_mask_cmplt_epi64_mask (down, t, _mm512_set1_epi64 (-((int64_t) 1 << 30)));
 
-  pe = _mm512_srli_epi64 (_mm512_add_epi64 (pe, round), 31);
-  po = _mm512_srli_epi64 (_mm512_add_epi64 (po, round), 31);
-  return _mm512_mask_blend_epi32 ((__mmask16) 0xAAAA, pe, _mm512_slli_epi64 (po, 32));
+  t = _mm512_add_epi64 (t, round);
+  t = _mm512_mask_sub_epi64 (t, neg, t, _mm512_set1_epi64 ((int64_t) 1 << 31));
+  return _mm512_srav_epi64 (t, shift);
 }
 
 /* Accumulators @acc of one row (its row sum @rowsum, read only with weight
- * zero points) to codes as int32 in [act_min, act_max]; RoundingDivideByPOT
- * with mask registers. */
+ * zero points) to codes as int32 in [act_min, act_max]. */
 static inline __m512i
 qs_requant_vector_avx512 (const QsRequantLanes  *l,
                           const QsRequantParams *p,
                           __m512i                acc,
                           int32_t                rowsum)
 {
-  const __m512i one = _mm512_set1_epi32 (1), zero = _mm512_setzero_si512 ();
-  __m512i x = _mm512_add_epi32 (acc, l->bias), y, threshold;
-  __mmask16 neg, up;
+  const __m512i interleave = _mm512_set_epi32 (30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
+  __m512i x = _mm512_add_epi32 (acc, l->bias), even, odd, y;
 
   if (p->weight_zp != NULL)
     x = _mm512_sub_epi32 (x, _mm512_mullo_epi32 (l->wzp, _mm512_set1_epi32 (rowsum)));
-  y = qs_srdhm_avx512 (x, l->mult);
-  neg = _mm512_cmplt_epi32_mask (y, zero);
-  threshold = _mm512_mask_add_epi32 (l->half, neg, l->half, one);
-  up = _mm512_cmpgt_epi32_mask (_mm512_and_si512 (y, l->mask), threshold);
-  y = _mm512_srav_epi32 (y, l->shift);
-  y = _mm512_mask_add_epi32 (y, up, y, one);
-  y = _mm512_add_epi32 (y, _mm512_set1_epi32 (p->output_zp));
-  return _mm512_min_epi32 (_mm512_max_epi32 (y, _mm512_set1_epi32 (p->act_min)),
-                           _mm512_set1_epi32 (p->act_max));
+  even = qs_requant_half_avx512 (_mm512_mul_epi32 (x, l->mult), l->round_even, l->shift_even, l->down_even);
+  odd = qs_requant_half_avx512 (_mm512_mul_epi32 (_mm512_srli_epi64 (x, 32), l->mult_odd), l->round_odd,
+                                l->shift_odd, l->down_odd);
+  y = _mm512_permutex2var_epi32 (even, interleave, odd);
+  return _mm512_add_epi32 (_mm512_min_epi32 (_mm512_max_epi32 (y, l->lo), l->hi), l->zp);
 }
 
 #endif
