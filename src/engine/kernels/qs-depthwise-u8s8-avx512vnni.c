@@ -1,4 +1,4 @@
-/* qs-depthwise-u8s8-avx512vnni.c: depthwise convolution on uint8 codes, 16 channels per vpdpwssd.
+/* qs-depthwise-u8s8-avx512vnni.c: depthwise convolution on uint8 codes, two taps per vpdpwssd.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The reference sums (x - zp) * w over the window, padded taps reading a
@@ -8,25 +8,31 @@
  * reference). All sums are exact in int32 (|x * w| <= 255 * 32767 and at
  * most MAX_TAPS taps), so the bits are the reference's.
  *
- * Each tap's 16 codes are zero-extended to int32 lanes (vpmovzxbd), so the
- * upper int16 of every lane is 0 and vpdpwssd adds exactly x * w to the
- * accumulator, with weights stored as sign-extended int32. Channels are
- * the vector dimension; for one block of 16 channels the window's weights
- * stay in registers while the kernel walks the row's interior pixels. The
- * 3x3 window, the common case, is compiled with its size fixed so the
- * loops over taps unroll.
+ * Channels are the vector dimension, 16 per block, one int32 lane each.
+ * vpdpwssd adds both int16 products of a lane, so each lane carries the
+ * codes of two taps, x(t) in the low and x(t + 1) in the high half (codes
+ * <= 255 are positive as int16), against their two weights packed the
+ * same way: one instruction per two taps. An odd window's last tap pairs
+ * with a zero weight. With VBMI one vpermt2b interleaves the two taps'
+ * 16 codes; without it (Cascade Lake) two zero-extensions, a shift and an
+ * or do. For one block the window's weights stay in registers while the
+ * kernel walks the row's interior pixels; the 3x3 and 5x5 windows are
+ * compiled with their sizes fixed so the loops over taps unroll.
  *
  * Packed layout: the plain int16 copy (for windows above MAX_TAPS, which
- * take the reference), then per block of 16 channels [taps + 1][16] int32:
- * the weights, then their sum over the taps; channels past the end are 0.
+ * take the reference), then per block of 16 channels [pairs + 1][16]
+ * int32: the weight pairs, then each channel's sum over the taps; channels
+ * past the end are 0.
  */
 #include "qs-kernels.h"
+#include "qs-vnni-inplace.h"
 
 #include <immintrin.h>
 #include <string.h>
 
 #define CB 16         /* channels per block */
 #define MAX_TAPS 25   /* larger windows take the reference */
+#define MAX_PAIRS ((MAX_TAPS + 1) / 2)
 
 static size_t
 plain_bytes (size_t taps,
@@ -36,13 +42,19 @@ plain_bytes (size_t taps,
   return (taps * channels * sizeof (int16_t) + 63) & ~(size_t) 63;
 }
 
+static size_t
+pairs_of (size_t taps)
+{
+  return (taps + 1) / 2;
+}
+
 size_t
 qs_depthwise_u8s8_packed_size_avx512vnni (size_t taps,
                                           size_t channels)
 {
   size_t blocks = (channels + CB - 1) / CB;
 
-  return plain_bytes (taps, channels) + blocks * (taps + 1) * CB * sizeof (int32_t);
+  return plain_bytes (taps, channels) + blocks * (pairs_of (taps) + 1) * CB * sizeof (int32_t);
 }
 
 void
@@ -52,41 +64,95 @@ qs_depthwise_u8s8_pack_avx512vnni (size_t         taps,
                                    void          *packed)
 {
   int32_t *p = (int32_t *) ((uint8_t *) packed + plain_bytes (taps, channels));
-  size_t blocks = (channels + CB - 1) / CB;
+  size_t blocks = (channels + CB - 1) / CB, pairs = pairs_of (taps);
 
   memcpy (packed, w, taps * channels * sizeof (int16_t));
   for (size_t b = 0; b < blocks; b++)
     {
-      int32_t *sum = p + taps * CB;
+      int32_t *sum = p + pairs * CB;
 
       for (size_t j = 0; j < CB; j++)
-        sum[j] = 0;
-      for (size_t t = 0; t < taps; t++)
-        for (size_t j = 0; j < CB; j++)
-          {
-            size_t c = b * CB + j;
-            int32_t v = c < channels ? w[t * channels + c] : 0;
+        {
+          size_t c = b * CB + j;
 
-            p[t * CB + j] = v;
-            sum[j] += v;
-          }
-      p += (taps + 1) * CB;
+          sum[j] = 0;
+          for (size_t t = 0; t < taps; t++)
+            sum[j] += c < channels ? w[t * channels + c] : 0;
+          for (size_t q = 0; q < pairs; q++)
+            {
+              int16_t lo = c < channels ? w[2 * q * channels + c] : 0;
+              int16_t hi = c < channels && 2 * q + 1 < taps ? w[(2 * q + 1) * channels + c] : 0;
+
+              p[q * CB + j] = (int32_t) ((uint32_t) (uint16_t) lo | (uint32_t) (uint16_t) hi << 16);
+            }
+        }
+      p += (pairs + 1) * CB;
     }
+}
+
+/* The 16 codes at @a and at @b as int16 pairs, a[j] low and b[j] high in
+ * lane j. Reads 16 bytes even for a partial block: the activation buffers
+ * and the zero row carry QS_KERNEL_SLACK readable bytes, and the extra
+ * lanes meet zero weights and are never stored. */
+static inline __m512i
+tap_pair (const uint8_t *a,
+          const uint8_t *b,
+          bool           vbmi)
+{
+  if (vbmi)
+    {
+      /* Bytes 4j and 4j + 2 from a[j] and b[j] (indices j and 64 + j), the
+       * others zeroed by the mask, so the registers' upper bytes do not
+       * matter. vpermt2b in assembly: VBMI is not implied by the
+       * library's flags. */
+      const __m512i index = _mm512_set_epi8 (0, 79, 0, 15, 0, 78, 0, 14, 0, 77, 0, 13,
+                                             0, 76, 0, 12, 0, 75, 0, 11, 0, 74, 0, 10,
+                                             0, 73, 0, 9, 0, 72, 0, 8, 0, 71, 0, 7,
+                                             0, 70, 0, 6, 0, 69, 0, 5, 0, 68, 0, 4,
+                                             0, 67, 0, 3, 0, 66, 0, 2, 0, 65, 0, 1,
+                                             0, 64, 0, 0);
+      const __mmask64 low_bytes = 0x5555555555555555ull;
+      __m512i x = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) a));
+      __m512i y = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) b));
+
+      __asm__ ("vpermt2b %2, %1, %0%{%3%}%{z%}" : "+v" (x) : "v" (index), "v" (y), "Yk" (low_bytes));
+      return x;
+    }
+  return _mm512_or_si512 (_mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) a)),
+                          _mm512_slli_epi32 (_mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) b)), 16));
+}
+
+/* An odd window's last tap, whose partner weight is 0. */
+static inline __m512i
+single_tap (const uint8_t *a)
+{
+  return _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) a));
+}
+
+/* -zp * sum (w) of a block, the sums' starting value. */
+static inline __m512i
+zero_point_term (const int32_t *wb,
+                 size_t         pairs,
+                 int            input_zp)
+{
+  return _mm512_mullo_epi32 (_mm512_loadu_si512 ((const void *) (wb + pairs * CB)),
+                             _mm512_set1_epi32 (-input_zp));
 }
 
 /* Windows that cross the left or right border: one pixel at a time through
  * a table of tap pointers (padded taps point at the zero row). */
 static inline void
 border_pixel (const QsDepthwiseShape *s,
-              const uint8_t          *input,
               const int32_t          *blocked,
+              const uint8_t          *input,
               int                     oy,
               int                     ox,
               int32_t                *o,
-              size_t                  taps)
+              size_t                  taps,
+              bool                    vbmi)
 {
   size_t C = (size_t) s->channels;
-  size_t blocks = (C + CB - 1) / CB;
+  size_t blocks = (C + CB - 1) / CB, pairs = pairs_of (taps);
   const uint8_t *tab[MAX_TAPS];
   int x0 = ox * s->stride_w - s->pad_left;
   size_t t = 0;
@@ -108,19 +174,16 @@ border_pixel (const QsDepthwiseShape *s,
 
   for (size_t b = 0; b < blocks; b++)
     {
-      const int32_t *wb = blocked + b * (taps + 1) * CB;
+      const int32_t *wb = blocked + b * (pairs + 1) * CB;
       size_t valid = C - b * CB < CB ? C - b * CB : CB;
-      __m512i a = _mm512_mullo_epi32 (_mm512_loadu_si512 ((const void *) (wb + taps * CB)),
-                                      _mm512_set1_epi32 (-s->input_zp));
+      __m512i a = zero_point_term (wb, pairs, s->input_zp);
 
-      for (t = 0; t < taps; t++)
+      for (size_t q = 0; q < pairs; q++)
         {
-          /* Reads 16 bytes even for a partial block: the activation buffers
-           * and the zero row carry QS_KERNEL_SLACK readable bytes, and the
-           * extra lanes meet zero weights and are never stored. */
-          __m512i x = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) (tab[t] + b * CB)));
+          __m512i x = 2 * q + 1 < taps ? tap_pair (tab[2 * q] + b * CB, tab[2 * q + 1] + b * CB, vbmi)
+                                       : single_tap (tab[2 * q] + b * CB);
 
-          a = _mm512_dpwssd_epi32 (a, x, _mm512_loadu_si512 ((const void *) (wb + t * CB)));
+          a = qs_dpwssd_inplace (a, x, _mm512_loadu_si512 ((const void *) (wb + q * CB)));
         }
       _mm512_mask_storeu_epi32 (o + b * CB, (__mmask16) ((1u << valid) - 1), a);
     }
@@ -130,18 +193,19 @@ border_pixel (const QsDepthwiseShape *s,
  * walk the window rows with pointer arithmetic: a window row above or
  * below the image is the zero row with a step of 0 bytes per pixel. For
  * each block of channels the weights stay in registers across the row. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 depthwise_row (const QsDepthwiseShape *s,
                const uint8_t          *input,
                const int32_t          *blocked,
                int                     oy,
                int32_t                *acc,
                int                     kh,
-               int                     kw)
+               int                     kw,
+               bool                    vbmi)
 {
   size_t C = (size_t) s->channels;
   size_t blocks = (C + CB - 1) / CB;
-  size_t taps = (size_t) kh * kw;
+  size_t taps = (size_t) kh * kw, pairs = pairs_of (taps);
   const uint8_t *rowp[MAX_TAPS];
   size_t step[MAX_TAPS];
   int lo, hi;
@@ -169,26 +233,25 @@ depthwise_row (const QsDepthwiseShape *s,
     }
 
   for (int ox = 0; ox < lo; ox++)
-    border_pixel (s, input, blocked, oy, ox, acc + (size_t) ox * C, taps);
+    border_pixel (s, blocked, input, oy, ox, acc + (size_t) ox * C, taps, vbmi);
   for (int ox = hi > lo ? hi : lo; ox < s->out_w; ox++)
-    border_pixel (s, input, blocked, oy, ox, acc + (size_t) ox * C, taps);
+    border_pixel (s, blocked, input, oy, ox, acc + (size_t) ox * C, taps, vbmi);
   if (hi <= lo)
     return;
 
   for (size_t b = 0; b < blocks; b++)
     {
-      const int32_t *wb = blocked + b * (taps + 1) * CB;
+      const int32_t *wb = blocked + b * (pairs + 1) * CB;
       size_t valid = C - b * CB < CB ? C - b * CB : CB;
       __mmask16 mask = (__mmask16) ((1u << valid) - 1);
-      __m512i wv[MAX_TAPS];
-      __m512i base = _mm512_mullo_epi32 (_mm512_loadu_si512 ((const void *) (wb + taps * CB)),
-                                         _mm512_set1_epi32 (-s->input_zp));
+      __m512i wv[MAX_PAIRS];
+      __m512i base = zero_point_term (wb, pairs, s->input_zp);
       const uint8_t *p[MAX_TAPS];
       size_t adv[MAX_TAPS];
       int32_t *o = acc + (size_t) lo * C + b * CB;
 
-      for (size_t t = 0; t < taps; t++)
-        wv[t] = _mm512_loadu_si512 ((const void *) (wb + t * CB));
+      for (size_t q = 0; q < pairs; q++)
+        wv[q] = _mm512_loadu_si512 ((const void *) (wb + q * CB));
       for (int ky = 0; ky < kh; ky++)
         {
           p[ky] = rowp[ky] + (size_t) (lo * s->stride_w - s->pad_left) * step[ky] + b * CB;
@@ -199,20 +262,56 @@ depthwise_row (const QsDepthwiseShape *s,
         {
           __m512i a = base;
 
-          for (int ky = 0; ky < kh; ky++)
+          /* Tap t is window row t / kw, column t % kw; a pair may span two
+           * window rows. */
+          for (size_t q = 0; q < pairs; q++)
             {
-              for (int kx = 0; kx < kw; kx++)
-                {
-                  /* 16 bytes even for a partial block: see border_pixel. */
-                  __m512i x = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) (p[ky] + kx * step[ky])));
+              size_t t = 2 * q, u = t + 1;
+              const uint8_t *x0 = p[t / kw] + (t % kw) * step[t / kw];
+              __m512i x = u < taps ? tap_pair (x0, p[u / kw] + (u % kw) * step[u / kw], vbmi)
+                                   : single_tap (x0);
 
-                  a = _mm512_dpwssd_epi32 (a, x, wv[ky * kw + kx]);
-                }
-              p[ky] += adv[ky];
+              a = qs_dpwssd_inplace (a, x, wv[q]);
             }
+          for (int ky = 0; ky < kh; ky++)
+            p[ky] += adv[ky];
           _mm512_mask_storeu_epi32 (o, mask, a);
         }
     }
+}
+
+/* The row with or without VBMI's byte interleave (the latter exported for
+ * the kernel tests to check on machines that have VBMI). */
+static inline __attribute__ ((always_inline)) void
+depthwise_dispatch (const QsDepthwiseShape *s,
+                    const uint8_t          *input,
+                    const void             *packed,
+                    int                     oy,
+                    int32_t                *acc,
+                    bool                    vbmi)
+{
+  size_t taps = (size_t) s->kernel_h * s->kernel_w;
+  const int32_t *blocked = (const int32_t *) ((const uint8_t *) packed
+                                              + plain_bytes (taps, (size_t) s->channels));
+
+  if (taps > MAX_TAPS)
+    qs_depthwise_u8s8_scalar (s, input, packed, oy, acc);
+  else if (s->kernel_h == 3 && s->kernel_w == 3)
+    depthwise_row (s, input, blocked, oy, acc, 3, 3, vbmi);
+  else if (s->kernel_h == 5 && s->kernel_w == 5)
+    depthwise_row (s, input, blocked, oy, acc, 5, 5, vbmi);
+  else
+    depthwise_row (s, input, blocked, oy, acc, s->kernel_h, s->kernel_w, vbmi);
+}
+
+void
+qs_depthwise_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *s,
+                                      const uint8_t          *input,
+                                      const void             *packed,
+                                      int                     oy,
+                                      int32_t                *acc)
+{
+  depthwise_dispatch (s, input, packed, oy, acc, false);
 }
 
 void
@@ -222,14 +321,8 @@ qs_depthwise_u8s8_avx512vnni (const QsDepthwiseShape *s,
                               int                     oy,
                               int32_t                *acc)
 {
-  size_t taps = (size_t) s->kernel_h * s->kernel_w;
-  const int32_t *blocked = (const int32_t *) ((const uint8_t *) packed
-                                              + plain_bytes (taps, (size_t) s->channels));
-
-  if (taps > MAX_TAPS)
-    qs_depthwise_u8s8_scalar (s, input, packed, oy, acc);
-  else if (s->kernel_h == 3 && s->kernel_w == 3)
-    depthwise_row (s, input, blocked, oy, acc, 3, 3);
+  if (__builtin_cpu_supports ("avx512vbmi"))
+    depthwise_dispatch (s, input, packed, oy, acc, true);
   else
-    depthwise_row (s, input, blocked, oy, acc, s->kernel_h, s->kernel_w);
+    qs_depthwise_u8s8_avx512vnni_no_vbmi (s, input, packed, oy, acc);
 }

@@ -306,6 +306,10 @@ void   qs_depthwise_u8s8_pack_avx512vnni (size_t taps, size_t channels, const in
                                           void *packed);
 void   qs_depthwise_u8s8_avx512vnni      (const QsDepthwiseShape *shape, const uint8_t *input,
                                           const void *packed, int oy, int32_t *acc);
+/* The same sums without VBMI's byte interleave, which
+ * qs_depthwise_u8s8_avx512vnni takes where the CPU lacks VBMI. */
+void   qs_depthwise_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *shape, const uint8_t *input,
+                                             const void *packed, int oy, int32_t *acc);
 #endif
 
 /* 9..16-bit depthwise weights: (code - zero point) as int32, int64 sums. */
