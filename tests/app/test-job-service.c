@@ -399,11 +399,9 @@ test_visible_preempts (void)
   request (service, "accuracy", QS_JOB_PRIORITY_ACCURACY, &lower[1], &d);
   iterate_until (both_started, lower);
   request (service, "view", QS_JOB_PRIORITY_VISIBLE, &visible, &dv);
-  /* The visible job starts on the first worker a cancel frees; it is held
-   * until the other lower job has returned and is queued again too, so that
-   * both wait in the queue when it ends (else the order they restart in is
-   * the order their threads got back, a matter of scheduling: a loaded
-   * machine once ran the visible job to its end in that gap). */
+  /* The visible job starts at once (the cancelled jobs still winding
+   * down do not hold it back); it is held until both lower jobs have
+   * returned and been queued again, so that it provably ran alone. */
   iterate_until (both_saw_cancel, lower);
   iterate_until (only_one_running, service);
   g_atomic_int_set (&visible.released, 1);
@@ -416,9 +414,11 @@ test_visible_preempts (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpint (g_atomic_int_get (&lower[0].runs), ==, 2);
   g_assert_cmpint (g_atomic_int_get (&lower[1].runs), ==, 2);
-  /* After the visible job, by priority: accuracy before the badge. */
+  /* Nothing restarted before the visible job. Which of the two restarts
+   * is recorded first is not asserted: both start on the two free workers
+   * in one go, and their threads race to the record (the order of starts
+   * by priority is checked with one worker in /jobs/priorities-order). */
   g_assert_cmpint (value_at (start_order, 2), ==, 3);
-  g_assert_cmpint (value_at (start_order, 3), ==, 2);
   delivered_clear (&d);
   delivered_clear (&dv);
 }
