@@ -179,6 +179,7 @@ static const QsGraphKernels scalar_graph_kernels = {
   .mul = qs_mul_u8_scalar,
   .rescale = qs_rescale_u8_scalar,
   .range = qs_range_f32_scalar,
+  .clamp = qs_clamp_u8_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -188,6 +189,7 @@ static const QsGraphKernels avx2_graph_kernels = {
   .mul = qs_mul_u8_avx2,
   .rescale = qs_rescale_u8_avx2,
   .range = qs_range_f32_avx2,
+  .clamp = qs_clamp_u8_avx2,
 };
 
 /* Where AVX-512 lacks VBMI (Cascade Lake), table lookups take AVX2's
@@ -198,6 +200,7 @@ static const QsGraphKernels avx512_graph_kernels = {
   .mul = qs_mul_u8_avx512,
   .rescale = qs_rescale_u8_avx512,
   .range = qs_range_f32_avx512,
+  .clamp = qs_clamp_u8_avx512,
 };
 
 /* The AVX-512 table with VBMI's 256-byte table lookup. */
@@ -207,6 +210,7 @@ static const QsGraphKernels avx512vbmi_graph_kernels = {
   .mul = qs_mul_u8_avx512,
   .rescale = qs_rescale_u8_avx512,
   .range = qs_range_f32_avx512,
+  .clamp = qs_clamp_u8_avx512,
 };
 #endif
 

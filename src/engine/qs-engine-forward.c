@@ -1345,14 +1345,10 @@ layer_quant (const QsQuantizedModel *qm,
           qm->graph_kernels->lut (q->table, in, out, batch * out_size);
           return out;
         }
-      /* ReLU on codes: the floor is the code of 0.0, the cap the code of max. */
-      for (size_t j = 0; j < batch * out_size; j++)
-        {
-          int32_t v = in[j];
-
-          v = v < q->rq.act_min ? q->rq.act_min : (v > q->rq.act_max ? q->rq.act_max : v);
-          out[j] = (uint8_t) v;
-        }
+      /* ReLU on codes: the floor is the code of 0.0, the cap the code of
+       * max (activation_codes keeps 0 <= act_min <= act_max <= 255). */
+      qm->graph_kernels->clamp ((uint8_t) q->rq.act_min, (uint8_t) q->rq.act_max, in, out,
+                                batch * out_size);
       return out;
     }
 }

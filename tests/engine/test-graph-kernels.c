@@ -973,6 +973,57 @@ test_range_isa (void)
   on_every_isa (range_trial, 16);
 }
 
+/* ReLU on codes: the vector clamp against the scalar one at every
+ * length and offset, with random bounds (equal ones included), out of
+ * place and in place. */
+static void
+clamp_trial (const QsGraphKernels *ref,
+             const QsGraphKernels *k,
+             QsIsa                 isa,
+             size_t                n,
+             int                   trial)
+{
+  uint8_t *in_block, *out_block, *ref_block;
+  uint8_t *in = misaligned (&in_block, n);
+  uint8_t *out = misaligned (&out_block, n);
+  uint8_t *expected = misaligned (&ref_block, n);
+  uint8_t lo = (uint8_t) g_rand_int_range (rng, 0, 256);
+  uint8_t hi = trial % 4 == 3 ? lo : (uint8_t) g_rand_int_range (rng, lo, 256);
+
+  fill_codes (in, n);
+  ref->clamp (lo, hi, in, expected, n);
+  k->clamp (lo, hi, in, out, n);
+  assert_same_codes (expected, out, n, "clamp", isa);
+  k->clamp (lo, hi, in, in, n);   /* in place */
+  assert_same_codes (expected, in, n, "clamp in place", isa);
+  g_free (in_block);
+  g_free (out_block);
+  g_free (ref_block);
+}
+
+static void
+test_clamp_isa (void)
+{
+  on_every_isa (clamp_trial, 12);
+}
+
+/* The scalar clamp on every code: below the floor the floor, above the
+ * cap the cap, the rest unchanged. */
+static void
+test_clamp_hand (void)
+{
+  const QsClampFunc clamp = qs_graph_kernels_get (QS_ISA_SCALAR)->clamp;
+  uint8_t in[256], out[256];
+
+  for (int q = 0; q < 256; q++)
+    in[q] = (uint8_t) q;
+  clamp (37, 201, in, out, 256);
+  for (int q = 0; q < 256; q++)
+    g_assert_cmpint (out[q], ==, q < 37 ? 37 : (q > 201 ? 201 : q));
+  clamp (0, 255, in, out, 256);
+  g_assert_cmpmem (out, 256, in, 256);
+}
+
 /* The scalar scan on hand-made cases: NaN skipped, the first range kept
  * when nothing beats it, an empty array leaving the range alone. */
 static void
@@ -1032,6 +1083,8 @@ main (int    argc,
   g_test_add_func ("/graph-kernels/isa/mul", test_mul_isa);
   g_test_add_func ("/graph-kernels/isa/rescale", test_rescale_isa);
   g_test_add_func ("/graph-kernels/isa/range", test_range_isa);
+  g_test_add_func ("/graph-kernels/isa/clamp", test_clamp_isa);
+  g_test_add_func ("/graph-kernels/clamp/hand", test_clamp_hand);
   g_test_add_func ("/graph-kernels/range/hand", test_range_hand);
   status = g_test_run ();
   g_object_unref (activation_golden);

@@ -286,3 +286,24 @@ qs_range_f32_avx2 (const float *v,
   /* The last partial block, in the scalar scan. */
   qs_range_f32_scalar (v + i, n - i, lo, hi);
 }
+
+/* vpmaxub then vpminub: the scalar rule for lo <= hi, 32 codes at a
+ * time; the tail goes to the scalar kernel. */
+void
+qs_clamp_u8_avx2 (uint8_t        lo,
+                  uint8_t        hi,
+                  const uint8_t *in,
+                  uint8_t       *out,
+                  size_t         n)
+{
+  __m256i vlo = _mm256_set1_epi8 ((char) lo), vhi = _mm256_set1_epi8 ((char) hi);
+  size_t i = 0;
+
+  for (; i + 32 <= n; i += 32)
+    {
+      __m256i x = _mm256_loadu_si256 ((const __m256i *) (in + i));
+
+      _mm256_storeu_si256 ((__m256i *) (out + i), _mm256_min_epu8 (_mm256_max_epu8 (x, vlo), vhi));
+    }
+  qs_clamp_u8_scalar (lo, hi, in + i, out + i, n - i);
+}

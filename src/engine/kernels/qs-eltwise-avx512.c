@@ -246,3 +246,23 @@ qs_range_f32_avx512 (const float *v,
       *hi = lb[j] > *hi ? lb[j] : *hi;
     }
 }
+
+/* The rule of qs_clamp_u8_avx2, 64 codes at a time; the last partial
+ * block is a masked load and store. */
+void
+qs_clamp_u8_avx512 (uint8_t        lo,
+                    uint8_t        hi,
+                    const uint8_t *in,
+                    uint8_t       *out,
+                    size_t         n)
+{
+  __m512i vlo = _mm512_set1_epi8 ((char) lo), vhi = _mm512_set1_epi8 ((char) hi);
+
+  for (size_t i = 0; i < n; i += 64)
+    {
+      __mmask64 m = n - i >= 64 ? ~(__mmask64) 0 : (((__mmask64) 1 << (n - i)) - 1);
+      __m512i x = _mm512_maskz_loadu_epi8 (m, in + i);
+
+      _mm512_mask_storeu_epi8 (out + i, m, _mm512_min_epu8 (_mm512_max_epu8 (x, vlo), vhi));
+    }
+}

@@ -264,3 +264,14 @@ qs_range_f32_scalar (const float *v,
   *lo = a;
   *hi = b;
 }
+
+void
+qs_clamp_u8_scalar (uint8_t        lo,
+                    uint8_t        hi,
+                    const uint8_t *in,
+                    uint8_t       *out,
+                    size_t         n)
+{
+  for (size_t i = 0; i < n; i++)
+    out[i] = in[i] < lo ? lo : (in[i] > hi ? hi : in[i]);
+}

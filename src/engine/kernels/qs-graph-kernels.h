@@ -162,6 +162,17 @@ typedef void (*QsRangeFunc) (const float *v,
 
 void qs_range_f32_scalar (const float *v, size_t n, float *lo, float *hi);
 
+/* ReLU on codes: out[i] = in[i] < lo ? lo : (in[i] > hi ? hi : in[i]),
+ * with @lo <= @hi (the codes of 0.0 and of the cap); @in and @out may be
+ * the same buffer. */
+typedef void (*QsClampFunc) (uint8_t        lo,
+                             uint8_t        hi,
+                             const uint8_t *in,
+                             uint8_t       *out,
+                             size_t         n);
+
+void qs_clamp_u8_scalar (uint8_t lo, uint8_t hi, const uint8_t *in, uint8_t *out, size_t n);
+
 void qs_rescale_u8_scalar (const QsRescaleParams *params, const uint8_t *in, size_t rows, size_t cols,
                            size_t in_stride, uint8_t *out, size_t out_stride);
 
@@ -179,6 +190,8 @@ void qs_mul_u8_avx512 (const QsMulParams *params, const uint8_t *a, const uint8_
                        uint8_t *out, size_t n);
 void qs_range_f32_avx2   (const float *v, size_t n, float *lo, float *hi);
 void qs_range_f32_avx512 (const float *v, size_t n, float *lo, float *hi);
+void qs_clamp_u8_avx2   (uint8_t lo, uint8_t hi, const uint8_t *in, uint8_t *out, size_t n);
+void qs_clamp_u8_avx512 (uint8_t lo, uint8_t hi, const uint8_t *in, uint8_t *out, size_t n);
 void qs_rescale_u8_avx2   (const QsRescaleParams *params, const uint8_t *in, size_t rows,
                            size_t cols, size_t in_stride, uint8_t *out, size_t out_stride);
 void qs_rescale_u8_avx512 (const QsRescaleParams *params, const uint8_t *in, size_t rows,
@@ -192,6 +205,7 @@ typedef struct {
   QsMulFunc     mul;
   QsRescaleFunc rescale;
   QsRangeFunc   range;
+  QsClampFunc   clamp;
 } QsGraphKernels;
 
 const QsGraphKernels *qs_graph_kernels_get (QsIsa isa);
