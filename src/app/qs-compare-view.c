@@ -33,7 +33,7 @@ struct _QsCompareView
   QsJobService  *jobs;
   QsAccuracyJob *accuracy_job;
   QsDocument    *document;
-  gulong         schemes_changed_id;
+  GSignalGroup  *document_signals; /* schemes-changed of the document on show */
   char          *path;
   Side           sides[2];
 
@@ -507,10 +507,8 @@ qs_compare_view_set_document (QsCompareView *self,
 
   if (self->document == document)
     return;
-  g_clear_signal_handler (&self->schemes_changed_id, self->document);
   g_set_object (&self->document, document);
-  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
-                                                       G_CALLBACK (schemes_changed_cb), self);
+  g_signal_group_set_target (self->document_signals, document);
   /* The old document's tensor means nothing here: the caller names one. */
   g_clear_pointer (&self->path, g_free);
   update_titles (self);
@@ -635,7 +633,9 @@ qs_compare_view_dispose (GObject *object)
         qs_job_service_cancel (self->jobs, report_targets[s]);
         qs_job_service_cancel (self->jobs, accuracy_targets[s]);
       }
-  g_clear_signal_handler (&self->schemes_changed_id, self->document);
+  if (self->document_signals != NULL)
+    g_signal_group_set_target (self->document_signals, NULL);
+  g_clear_object (&self->document_signals);
   g_clear_object (&self->jobs);
   g_clear_object (&self->accuracy_job);
   g_clear_object (&self->document);
@@ -674,6 +674,8 @@ static void
 qs_compare_view_init (QsCompareView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->document_signals = g_signal_group_new (QS_TYPE_DOCUMENT);
+  g_signal_group_connect_swapped (self->document_signals, "schemes-changed", G_CALLBACK (schemes_changed_cb), self);
   self->sides[QS_COMPARE_SIDE_A].title = self->a_title;
   self->sides[QS_COMPARE_SIDE_B].title = self->b_title;
   qs_series_chart_set_title (self->chart, _("Weights and their reconstructions under A and B"));
@@ -691,8 +693,7 @@ qs_compare_view_new (GtkWindow     *parent,
   self->jobs = g_object_ref (jobs);
   self->accuracy_job = g_object_ref (accuracy);
   self->document = g_object_ref (document);
-  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
-                                                       G_CALLBACK (schemes_changed_cb), self);
+  g_signal_group_set_target (self->document_signals, document);
   for (int s = 0; s < 2; s++)
     self->sides[s].name = g_strdup (s == 0 ? _("pinned") : _("current"));
   update_titles (self);

@@ -281,7 +281,7 @@ struct _QsOverviewView
   QsAccuracyJob  *accuracy_job;
   QsDocument     *document;
   QsAccuracyResult *layers;      /* the engine's per-layer figures, or NULL */
-  gulong          schemes_changed_id;
+  GSignalGroup   *document_signals; /* schemes-changed of the document on show */
   SharedOverview *shared;
 
   GListStore     *rows;
@@ -453,10 +453,8 @@ qs_overview_view_set_document (QsOverviewView *self,
 
   if (self->document == document)
     return;
-  g_clear_signal_handler (&self->schemes_changed_id, self->document);
   g_set_object (&self->document, document);
-  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
-                                                       G_CALLBACK (request_overview), self);
+  g_signal_group_set_target (self->document_signals, document);
   /* No row of the old model stays on show while the new one is computed. */
   g_clear_pointer (&self->shared, shared_overview_unref);
   g_list_store_remove_all (self->rows);
@@ -540,7 +538,9 @@ qs_overview_view_dispose (GObject *object)
       qs_job_service_cancel (self->jobs, QS_OVERVIEW_VIEW_TARGET);
       qs_job_service_cancel (self->jobs, QS_OVERVIEW_VIEW_LAYERS_TARGET);
     }
-  g_clear_signal_handler (&self->schemes_changed_id, self->document);
+  if (self->document_signals != NULL)
+    g_signal_group_set_target (self->document_signals, NULL);
+  g_clear_object (&self->document_signals);
   g_clear_object (&self->jobs);
   g_clear_object (&self->accuracy_job);
   g_clear_object (&self->document);
@@ -610,6 +610,8 @@ static void
 qs_overview_view_init (QsOverviewView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->document_signals = g_signal_group_new (QS_TYPE_DOCUMENT);
+  g_signal_group_connect_swapped (self->document_signals, "schemes-changed", G_CALLBACK (request_overview), self);
   qs_series_chart_set_title (self->chart, _("Weight SQNR per layer"));
   qs_series_chart_set_y_unit (self->chart, "dB");
   setup_table (self);
@@ -626,8 +628,7 @@ qs_overview_view_new (GtkWindow     *parent,
   self->jobs = g_object_ref (jobs);
   self->accuracy_job = g_object_ref (accuracy);
   self->document = g_object_ref (document);
-  self->schemes_changed_id = g_signal_connect_swapped (document, "schemes-changed",
-                                                       G_CALLBACK (request_overview), self);
+  g_signal_group_set_target (self->document_signals, document);
   request_overview (self);
   return self;
 }
