@@ -329,6 +329,12 @@ qs_cli_number (int    argc,
   value_text = take_negative_value (&argc, argv);
   if (!qs_cli_parse (context, &argc, &argv, &status))
     return status;
+  /* GOption keeps the "--" that ends the options; the value follows it. */
+  if (argc >= 2 && strcmp (argv[1], "--") == 0)
+    {
+      argv++;
+      argc--;
+    }
   if (value_text == NULL && argc == 2)
     value_text = argv[1];
   else if (!(value_text != NULL && argc == 1))

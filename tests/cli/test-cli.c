@@ -1664,6 +1664,20 @@ test_number_options (void)
   g_assert_cmpint (get_int (away_integer, "code"), ==, 3);
   g_assert_cmpint (get_int (away_integer, "qmin"), ==, -7);
   g_assert_cmpstr (get_string (away_integer, "bits"), ==, "0x3");
+  /* After "--", a negative VALUE is the value, as every Unix tool reads it:
+   * -1.5 in float32 is 0xbfc00000. */
+  {
+    const char *const argv[] = { "number", "--json", "--", "-1.5" };
+    g_autoptr(GPtrArray) args = g_ptr_array_new ();
+    g_autoptr(JsonNode) after_dashes = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (argv); i++)
+      g_ptr_array_add (args, (gpointer) argv[i]);
+    after_dashes = run_json_args (args);
+
+    g_assert_cmpstr (get_string (find_encoding (json_node_get_object (after_dashes), "float32"), "bits"),
+                     ==, "0xbfc00000");
+  }
 }
 
 static void
