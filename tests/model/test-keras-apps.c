@@ -14,7 +14,8 @@
  *    config gives, LayerNormalization runs in float in the integer path,
  *    and float32 and int8 forward passes give finite outputs.
  *  - /keras-apps/fp32/<name>, /keras-apps/int8/<name>: reduced versions
- *    (the applications' own builders at a smaller width, depth and input)
+ *    (the applications' own builders at a smaller width, depth and input;
+ *    Xception's own code with narrower layers and one middle-flow block)
  *    with their weights and images, and the float32 logits of the
  *    script's PyTorch interpreter of the config (reference.json): the
  *    engine's predictions equal the reference's on every image (either of a
@@ -23,7 +24,8 @@
  *    reference.json has the script's PyTorch fake quantization of the
  *    engine's default integer path (int8_logits: per-channel symmetric
  *    weights after BatchNormalization folding, asymmetric per-tensor
- *    activations from the same calibration images), the engine's logit
+ *    activations from the same calibration images, a SeparableConv2D's
+ *    depthwise output quantized on its own), the engine's logit
  *    SQNR against float32 is at most 3 dB below the simulation's; top-1
  *    agreement with either is reported (random weights make deep networks
  *    fragile in int8 in a way trained ones are not, and 8 images are few).
@@ -713,7 +715,7 @@ main (int    argc,
   keras2_dir = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
   fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
   index = add_graph_tests (keras2_dir, "", FALSE, 10);
-  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 7);
+  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 8);
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
   reference = add_reference_tests (fx.apps_dir, "", FALSE);
