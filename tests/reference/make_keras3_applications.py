@@ -24,18 +24,21 @@ The archive is zipfile's ZIP_STORED of metadata.json, config.json and
 model.weights.h5, as saving_lib writes it.
 
 The architectures are reduced (the applications' own builders or block
-functions at a smaller width, depth and input, 10 classes) so that the
-files and their weights can be committed; the reference (the PyTorch
+functions at a smaller width, depth and input, 10 classes; Xception, which
+has no such argument, its own code narrowed) so that the files and their
+weights can be committed; the reference (the PyTorch
 interpreter of make_keras_applications.py, taught the Keras 3 forms here)
 reads config.json and the weights back from the archive.
 
 Usage:
   make_keras3_applications.py [--keras-src DIR] --ci tests/data/keras3-apps
       <name>.keras, <name>-images.h5 and reference.json (the reference's logits, and
-      every variable's name, layer and place in model.weights.h5 as this script reads them)
+      every variable's name, layer and place in model.weights.h5 as this script reads them);
+      the full-size architectures' config.json as <name>.json.gz, with architectures.json
 """
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -605,6 +608,7 @@ ARCHITECTURES = {
     "densenet121": ("densenet", "DenseNet121", 224),
     "convnext_tiny": ("convnext", "ConvNeXtTiny", 224),
     "xception": ("xception", "Xception", 299),
+    "nasnet_mobile": ("nasnet", "NASNetMobile", 224),
 }
 
 
@@ -890,8 +894,9 @@ def write_ci(src, out_dir):
 
 
 def write_architectures(src, out_dir):
-    """<name>.json (config.json of each full-size architecture) and architectures.json:
-    what the engine must build from it, and the place and shape of every variable."""
+    """<name>.json.gz (config.json of each full-size architecture, gzip'd: Keras 3's configs are
+    twice the size of Keras 2's, 0.1-0.8 MB each) and architectures.json: what the engine must
+    build from it, and the place and shape of every variable."""
     index = []
     for name in ARCHITECTURES:
         model = build(src, name)
@@ -900,11 +905,12 @@ def write_architectures(src, out_dir):
         with h5py.File(io.BytesIO(weights_h5(config, variables)), "r") as h5:
             weights = [[stored, variable, list(h5[stored].shape)]
                        for _, variable, stored, _ in read_variables(config, h5) if h5[stored].dtype.kind == "f"]
-        with open(os.path.join(out_dir, name + ".json"), "w") as out:
-            json.dump(config, out)
-            out.write("\n")
+        # mtime 0 and no file name in the header: the same bytes on every run
+        with open(os.path.join(out_dir, name + ".json.gz"), "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as out:
+            out.write((json.dumps(config) + "\n").encode("utf8"))
         layers, weighted = k2.config_facts(config)
-        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+        index.append({"name": name, "config": name + ".json.gz", "input": list(model.inputs.shape[1:]),
                       "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
                       "weights": weights})
         print("%s: %d layers, %d variables" % (name, layers, len(weights)), file=sys.stderr)
