@@ -32,9 +32,10 @@
  *  - /keras-apps/keras3/...: the same for Keras 3 (tests/data/keras3-apps/,
  *    make_keras3_applications.py: Keras 3's application code, .keras
  *    archives, full-size configs gzip'd; graph tests write a
- *    NAME.weights.h5 with NAME.config.json beside it), and /keras-apps/keras3/names/<name>: every tensor of the
- *    archive is named by its layer and read from the place the script's
- *    own walk of config.json gives.
+ *    NAME.weights.h5 with NAME.config.json beside it), and
+ *    /keras-apps/keras3/names/<name>: every tensor of the archive is named
+ *    by its layer and read from the place the script's own walk of
+ *    config.json gives.
  * QS_KERAS_APPS_DIR points the Keras 2 reduced models at another directory
  * written by the script (the full-size models: make_keras_applications.py --reference).
  */
