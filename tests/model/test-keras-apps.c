@@ -14,7 +14,8 @@
  *    config gives, LayerNormalization runs in float in the integer path,
  *    and float32 and int8 forward passes give finite outputs.
  *  - /keras-apps/fp32/<name>, /keras-apps/int8/<name>: reduced versions
- *    (the applications' own builders at a smaller width, depth and input)
+ *    (the applications' own builders at a smaller width, depth and input;
+ *    Xception's own code with narrower layers and one middle-flow block)
  *    with their weights and images, and the float32 logits of the
  *    script's PyTorch interpreter of the config (reference.json): the
  *    engine's predictions equal the reference's on every image (either of a
@@ -23,22 +24,25 @@
  *    reference.json has the script's PyTorch fake quantization of the
  *    engine's default integer path (int8_logits: per-channel symmetric
  *    weights after BatchNormalization folding, asymmetric per-tensor
- *    activations from the same calibration images), the engine's logit
+ *    activations from the same calibration images, a SeparableConv2D's
+ *    depthwise output quantized on its own), the engine's logit
  *    SQNR against float32 is at most 3 dB below the simulation's; top-1
  *    agreement with either is reported (random weights make deep networks
  *    fragile in int8 in a way trained ones are not, and 8 images are few).
  *  - /keras-apps/keras3/...: the same for Keras 3 (tests/data/keras3-apps/,
  *    make_keras3_applications.py: Keras 3's application code, .keras
- *    archives; graph tests write a NAME.weights.h5 with NAME.config.json
- *    beside it), and /keras-apps/keras3/names/<name>: every tensor of the
- *    archive is named by its layer and read from the place the script's
- *    own walk of config.json gives.
+ *    archives, full-size configs gzip'd; graph tests write a
+ *    NAME.weights.h5 with NAME.config.json beside it), and
+ *    /keras-apps/keras3/names/<name>: every tensor of the archive is named
+ *    by its layer and read from the place the script's own walk of
+ *    config.json gives.
  * QS_KERAS_APPS_DIR points the Keras 2 reduced models at another directory
  * written by the script (the full-size models: make_keras_applications.py --reference).
  */
 #include <math.h>
 #include <string.h>
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -59,13 +63,26 @@ static struct {
   char *keras3_dir;
 } fx;
 
+/* @path's JSON; a name ending in .gz is gzip'd (Keras 3's configs, twice the size of Keras 2's). */
 static JsonParser *
 load_json (const char *path)
 {
   g_autoptr(GError) error = NULL;
   JsonParser *parser = json_parser_new ();
 
-  json_parser_load_from_file (parser, path, &error);
+  if (g_str_has_suffix (path, ".gz"))
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      g_autoptr(GFileInputStream) compressed = g_file_read (file, NULL, &error);
+      g_autoptr(GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+      g_autoptr(GInputStream) stream = NULL;
+
+      g_assert_no_error (error);
+      stream = g_converter_input_stream_new (G_INPUT_STREAM (compressed), G_CONVERTER (gunzip));
+      json_parser_load_from_stream (parser, stream, NULL, &error);
+    }
+  else
+    json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   return parser;
 }
@@ -713,7 +730,7 @@ main (int    argc,
   keras2_dir = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", NULL);
   fx.keras3_dir = g_test_build_filename (G_TEST_DIST, "data", "keras3-apps", NULL);
   index = add_graph_tests (keras2_dir, "", FALSE, 10);
-  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 7);
+  keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 9);
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
   reference = add_reference_tests (fx.apps_dir, "", FALSE);

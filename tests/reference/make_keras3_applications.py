@@ -24,18 +24,21 @@ The archive is zipfile's ZIP_STORED of metadata.json, config.json and
 model.weights.h5, as saving_lib writes it.
 
 The architectures are reduced (the applications' own builders or block
-functions at a smaller width, depth and input, 10 classes) so that the
-files and their weights can be committed; the reference (the PyTorch
+functions at a smaller width, depth and input, 10 classes; Xception, which
+has no such argument, its own code narrowed) so that the files and their
+weights can be committed; the reference (the PyTorch
 interpreter of make_keras_applications.py, taught the Keras 3 forms here)
 reads config.json and the weights back from the archive.
 
 Usage:
   make_keras3_applications.py [--keras-src DIR] --ci tests/data/keras3-apps
       <name>.keras, <name>-images.h5 and reference.json (the reference's logits, and
-      every variable's name, layer and place in model.weights.h5 as this script reads them)
+      every variable's name, layer and place in model.weights.h5 as this script reads them);
+      the full-size architectures' config.json as <name>.json.gz, with architectures.json
 """
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -136,6 +139,19 @@ class DepthwiseConv2D(Keras3Layer, k2.DepthwiseConv2D):
                 "bias_constraint": None}
 
 
+class SeparableConv2D(Keras3Layer, k2.SeparableConv2D):
+    def keras3_items(self):
+        a = self.args
+        c = conv_common(a)
+        return {"depth_multiplier": a["depth_multiplier"], "filters": a["filters"], "kernel_size": c["kernel_size"],
+                "strides": c["strides"], "padding": c["padding"], "data_format": c["data_format"],
+                "dilation_rate": c["dilation_rate"], "activation": k2.activation_name(a["activation"]),
+                "use_bias": a["use_bias"], "depthwise_initializer": GLOROT, "pointwise_initializer": GLOROT,
+                "bias_initializer": ZEROS, "depthwise_regularizer": None, "pointwise_regularizer": None,
+                "bias_regularizer": None, "activity_regularizer": None, "depthwise_constraint": None,
+                "pointwise_constraint": None, "bias_constraint": None}
+
+
 class Dense(Keras3Layer, k2.Dense):
     def keras3_items(self):
         a = self.args
@@ -184,6 +200,11 @@ class Dropout(Keras3Layer, k2.Dropout):
 class ZeroPadding2D(Keras3Layer, k2.ZeroPadding2D):
     def keras3_items(self):
         return {"padding": self.normalized(), "data_format": "channels_last"}
+
+
+class Cropping2D(Keras3Layer, k2.Cropping2D):
+    def keras3_items(self):
+        return {"cropping": self.normalized(), "data_format": "channels_last"}
 
 
 class Pooling(Keras3Layer):
@@ -409,16 +430,17 @@ def install_stand_in():
         return m
 
     layers = module("keras.src.layers", Input=Input, InputLayer=InputLayer, Layer=Layer)
-    for cls in (Conv2D, DepthwiseConv2D, Dense, BatchNormalization, LayerNormalization, Activation, ReLU, Dropout,
-                ZeroPadding2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten,
-                Reshape, Rescaling, Normalization, Add, Multiply, Concatenate):
+    for cls in (Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization, LayerNormalization, Activation,
+                ReLU, Dropout, ZeroPadding2D, Cropping2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+                GlobalMaxPooling2D, Flatten, Reshape, Rescaling, Normalization, Add, Multiply, Concatenate):
         setattr(layers, cls.__name__, cls)
     layers.add = lambda inputs, name=None: Add(name=name)(inputs)
     layers.multiply = lambda inputs, name=None: Multiply(name=name)(inputs)
     layers.concatenate = lambda inputs, axis=-1, name=None: Concatenate(axis=axis, name=name)(inputs)
     module("keras.src.layers.layer", Layer=Layer)
     backend = module("keras.src.backend", image_data_format=lambda: "channels_last",
-                     is_keras_tensor=lambda t: isinstance(t, k2.KTensor), get_uid=k2.get_uid)
+                     is_keras_tensor=lambda t: isinstance(t, k2.KTensor), get_uid=k2.get_uid,
+                     name_scope=k2._NameScope)
     identity = lambda *a, **k: (lambda f: f)
     imagenet_utils = module(
         "keras.src.applications.imagenet_utils",
@@ -442,10 +464,13 @@ def install_stand_in():
     module("keras", src=src)
 
 
-def load_application(src, name):
-    """Runs keras/src/applications/<name>.py from @src's git HEAD against the stand-in."""
+def load_application(src, name, rewrite=None):
+    """Runs keras/src/applications/<name>.py from @src's git HEAD against the stand-in
+    (its text through @rewrite first, for a reduced version)."""
     text = subprocess.run(["git", "-C", src, "show", "HEAD:keras/src/applications/%s.py" % name],
                           check=True, capture_output=True, text=True).stdout
+    if rewrite is not None:
+        text = rewrite(text)
     m = types.ModuleType("keras.src.applications." + name)
     m.__file__ = name + ".py"
     sys.modules[m.__name__] = m
@@ -541,6 +566,21 @@ def convnext_small(src):
                       name="convnext_small", weights=None, classes=10, input_shape=(64, 64, 3))
 
 
+def xception_small(src):
+    """Xception's own code, narrowed and with one middle-flow block (make_keras_applications.py's
+    shrink_xception), at its smallest input."""
+    m = load_application(src, "xception", k2.shrink_xception)
+    return m.Xception(weights=None, input_shape=(71, 71, 3), classes=10, name="xception_small")
+
+
+def nasnet_small(src):
+    """NASNet's generic builder (reduction and normal cells of separable convolutions, the
+    adjust blocks' ZeroPadding2D + Cropping2D), as make_keras_applications.py reduces it."""
+    m = load_application(src, "nasnet")
+    return m.NASNet(input_shape=(64, 64, 3), penultimate_filters=96, num_blocks=1, stem_block_filters=8,
+                    skip_reduction=False, weights=None, classes=10, default_size=64, name="nasnet_small")
+
+
 # name -> (builder, the preprocess_input convention the images get)
 SMALL = {
     "resnet50_small": (resnet50_small, "caffe"),
@@ -549,7 +589,11 @@ SMALL = {
     "efficientnet_small": (efficientnet_small, "none"),
     "densenet_small": (densenet_small, "torch"),
     "convnext_small": (convnext_small, "none"),
+    "xception_small": (xception_small, "tf"),
+    "nasnet_small": (nasnet_small, "tf"),
 }
+# Fewer images where a model's file is large already (NASNet's 363 layers) or its images are (71 x 71).
+IMAGE_COUNT = {"xception_small": 4, "nasnet_small": 4}
 
 
 # The full-size architectures as users save them after loading the published weights
@@ -563,6 +607,8 @@ ARCHITECTURES = {
     "efficientnetb0": ("efficientnet", "EfficientNetB0", 224),
     "densenet121": ("densenet", "DenseNet121", 224),
     "convnext_tiny": ("convnext", "ConvNeXtTiny", 224),
+    "xception": ("xception", "Xception", 299),
+    "nasnet_mobile": ("nasnet", "NASNetMobile", 224),
 }
 
 
@@ -637,6 +683,8 @@ def variable_names(cls, config):
         return ["kernel", "bias"]
     if cls == "DepthwiseConv2D":
         return ["depthwise_kernel", "bias"]
+    if cls == "SeparableConv2D":
+        return ["depthwise_kernel", "pointwise_kernel", "bias"]
     if cls == "BatchNormalization":
         return ([n for n, on in (("gamma", config["scale"]), ("beta", config["center"])) if on]
                 + ["moving_mean", "moving_variance"])
@@ -801,7 +849,7 @@ def input_size(config):
     raise ValueError("no InputLayer")
 
 
-def write_ci(src, out_dir, count=8):
+def write_ci(src, out_dir):
     install_stand_in()
     os.makedirs(out_dir, exist_ok=True)
     entries = []
@@ -815,7 +863,7 @@ def write_ci(src, out_dir, count=8):
         Reference(config=config, variables=variables).run(k2.preprocess(k2.make_images(8, size, 1), mode))
         path = os.path.join(out_dir, name + ".keras")
         write_archive(path, config, variables)
-        images = k2.preprocess(k2.make_images(count, size, 200 + i), mode).astype(np.float32)
+        images = k2.preprocess(k2.make_images(IMAGE_COUNT.get(name, 8), size, 200 + i), mode).astype(np.float32)
         reference = Reference(path)
         logits = reference.run(images)
         # calibrated on the images it scores, as test-keras-apps calibrates the engine
@@ -846,8 +894,9 @@ def write_ci(src, out_dir, count=8):
 
 
 def write_architectures(src, out_dir):
-    """<name>.json (config.json of each full-size architecture) and architectures.json:
-    what the engine must build from it, and the place and shape of every variable."""
+    """<name>.json.gz (config.json of each full-size architecture, gzip'd: Keras 3's configs are
+    twice the size of Keras 2's, 0.1-0.8 MB each) and architectures.json: what the engine must
+    build from it, and the place and shape of every variable."""
     index = []
     for name in ARCHITECTURES:
         model = build(src, name)
@@ -856,11 +905,12 @@ def write_architectures(src, out_dir):
         with h5py.File(io.BytesIO(weights_h5(config, variables)), "r") as h5:
             weights = [[stored, variable, list(h5[stored].shape)]
                        for _, variable, stored, _ in read_variables(config, h5) if h5[stored].dtype.kind == "f"]
-        with open(os.path.join(out_dir, name + ".json"), "w") as out:
-            json.dump(config, out)
-            out.write("\n")
+        # mtime 0 and no file name in the header: the same bytes on every run
+        with open(os.path.join(out_dir, name + ".json.gz"), "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as out:
+            out.write((json.dumps(config) + "\n").encode("utf8"))
         layers, weighted = k2.config_facts(config)
-        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+        index.append({"name": name, "config": name + ".json.gz", "input": list(model.inputs.shape[1:]),
                       "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
                       "weights": weights})
         print("%s: %d layers, %d variables" % (name, layers, len(weights)), file=sys.stderr)

@@ -58,7 +58,9 @@ layers that move, pool or clamp values (padding, pooling, Flatten,
 Reshape, an unfused ReLU) on their input's grid, x + 3 -> ReLU(6) ->
 x * (1 / 6) [-> Multiply with x] one hard-sigmoid [hard-swish] value,
 Dropout, StochasticDepth, linear activations and a final softmax none.
-SeparableConv2D has no rule here (NASNet gets no int8_logits).
+A SeparableConv2D is the engine's two layers: its depthwise half (own
+weights, no bias) with an output value of its own, then the pointwise
+half, which the bias, the BatchNormalization fold and the ReLU belong to.
 """
 
 import argparse
@@ -864,10 +866,13 @@ def install_stand_in():
     sys.modules["tf_keras.layers"] = LAYERS
 
 
-def load_application(src, name):
-    """Runs tf_keras/applications/<name>.py from @src's git HEAD against the stand-in."""
+def load_application(src, name, rewrite=None):
+    """Runs tf_keras/applications/<name>.py from @src's git HEAD against the stand-in
+    (its text through @rewrite first, for a reduced version)."""
     text = subprocess.run(["git", "-C", src, "show", "HEAD:tf_keras/applications/%s.py" % name],
                           check=True, capture_output=True, text=True).stdout
+    if rewrite is not None:
+        text = rewrite(text)
     m = types.ModuleType("tf_keras.applications." + name)
     m.__file__ = name + ".py"
     sys.modules[m.__name__] = m
@@ -906,9 +911,31 @@ SMALL = {
     "nasnet_small": ("nasnet", "NASNet", 64, dict(
         penultimate_filters=96, num_blocks=1, stem_block_filters=8, skip_reduction=False, classes=10,
         weights=None, default_size=64)),
+    "xception_small": ("xception", "Xception", 71, dict(classes=10, weights=None)),   # SMALL_REWRITE
 }
 SMALL_PREPROCESS = {"mobilenet_small": "tf", "efficientnet_small": "none", "convnext_small": "none",
-                    "nasnet_small": "tf"}
+                    "nasnet_small": "tf", "xception_small": "tf"}
+
+# Xception's filter counts in the reduced version: its builder has no width or depth argument.
+XCEPTION_WIDTHS = {32: 8, 64: 8, 128: 16, 256: 16, 728: 24, 1024: 32, 1536: 32, 2048: 48}
+
+
+def shrink_xception(text):
+    """Xception's own code (tf-keras' or Keras 3's) with its 19 convolutions narrowed by
+    XCEPTION_WIDTHS and one middle-flow block instead of eight; the graph is otherwise
+    the application's, at its smallest input (71 x 71)."""
+    text, convs = re.subn(r"\b(%s)(,\s*\(\d, \d\))" % "|".join(str(w) for w in XCEPTION_WIDTHS),
+                          lambda m: str(XCEPTION_WIDTHS[int(m.group(1))]) + m.group(2), text)
+    text, loops = re.subn(r"\brange\(8\)", "range(1)", text)
+    if convs != 19 or loops != 1:
+        raise ValueError("xception.py is not the one shrink_xception knows (%d filter counts, %d loops)"
+                         % (convs, loops))
+    return text
+
+
+SMALL_REWRITE = {"xception_small": shrink_xception}
+# Images per reduced model: fewer where they are large (71 x 71 floats do not compress).
+SMALL_IMAGES = {"xception_small": 4}
 
 
 def transfer_model(src):
@@ -936,7 +963,7 @@ def build_model(src, name, size=None, weights="imagenet", **extra):
     del CURRENT_GRAPH[:]
     if module_name == "resnet_v2":
         load_application(src, "resnet")
-    m = load_application(src, module_name)
+    m = load_application(src, module_name, SMALL_REWRITE.get(name))
     kwargs = dict(kwargs)
     kwargs.update(extra)
     size = size or default_size
@@ -1151,7 +1178,7 @@ class Reference:
                     if cls != "Sequential":
                         raise ValueError("fake quantization: nested functional model " + name)
                     alias[name] = walk(layer, ins)
-                elif cls in ("SeparableConv2D", "Conv1D", "Conv3D", "Conv2DTranspose"):
+                elif cls in ("Conv1D", "Conv3D", "Conv2DTranspose"):
                     raise ValueError("fake quantization: no rule for %s layer %s" % (cls, name))
                 else:
                     entries[name], inputs_of[name] = layer, ins
@@ -1193,7 +1220,7 @@ class Reference:
                     else ("own",)
                 point[name] = name
                 continue
-            if cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+            if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense"):
                 act = c["activation"]
                 tail, bn, cap = name, None, None
                 if act == "linear":
@@ -1287,15 +1314,32 @@ class Reference:
             return y
         return self.quant(self.qpoint[name], y)
 
-    def weighted_step(self, layer, x, group, tail, bn, cap, activation):
+    def fake_quant_weight(self, weight):
+        """@weight (output channels first) and its scales under the default weight scheme."""
         import engine_reference
+        scheme = next(sc for sc in engine_reference.SCHEMES if sc["name"] == "w8-channel-symmetric-narrow")
+        return engine_reference.weight_fake_quant(weight.contiguous(), scheme, with_scale=True)
+
+    def weighted_step(self, layer, x, group, tail, bn, cap, activation):
         torch = self.torch
         cls, c, name = layer["class_name"], layer["config"], layer["config"]["name"]
         w = lambda n: self.weight(group or name, name, n)
-        if cls == "DepthwiseConv2D":
-            kernel = w("depthwise_kernel")
-            kh, kw, cin, m = kernel.shape
-            weight = kernel.permute(2, 3, 0, 1).reshape(cin * m, 1, kh, kw)
+        source = self.qpoint[self.qinputs[name][0]]
+        window = None if cls == "Dense" else (c["strides"], c["padding"], c["dilation_rate"])
+        groups = x.shape[-1] if cls == "DepthwiseConv2D" else c.get("groups", 1)
+        if cls == "SeparableConv2D":
+            # Quantscope's reader makes it two engine layers: "<name>/depthwise" (its own weights,
+            # no bias, an output value with parameters of its own), then the pointwise Conv2D
+            # that the bias, the folded BatchNormalization and the fused ReLU belong to.
+            depthwise = self.depthwise_weight(w("depthwise_kernel")).float()
+            if self.qmode == "quantize":
+                depthwise = self.fake_quant_weight(depthwise)[0]
+            source = name + "/depthwise"
+            x = self.quant(source, self.conv(x, depthwise.double(), None, *window, x.shape[-1]))
+            weight = w("pointwise_kernel").permute(3, 2, 0, 1)
+            window, groups = ((1, 1), "valid", (1, 1)), 1
+        elif cls == "DepthwiseConv2D":
+            weight = self.depthwise_weight(w("depthwise_kernel"))
         elif cls == "Conv2D":
             weight = w("kernel").permute(3, 2, 0, 1)
         else:
@@ -1309,17 +1353,15 @@ class Reference:
             bias = (bias - bw("moving_mean")) * f + (bw("beta") if bn["config"]["center"] else 0.0)
         weight, bias = weight.float(), bias.float().double()
         if self.qmode == "quantize":
-            scheme = next(sc for sc in engine_reference.SCHEMES if sc["name"] == "w8-channel-symmetric-narrow")
-            weight, w_scale = engine_reference.weight_fake_quant(weight.contiguous(), scheme, with_scale=True)
-            step = self.qparams[self.qpoint[self.qinputs[name][0]]][0] * w_scale.double()
+            weight, w_scale = self.fake_quant_weight(weight)
+            step = self.qparams[source][0] * w_scale.double()
             q = bias / step
             bias = torch.sign(q) * torch.floor(q.abs() + 0.5) * step
         weight = weight.double()
         if cls == "Dense":
             y = x @ weight.t() + bias
         else:
-            y = self.conv(x, weight, bias, c["strides"], c["padding"], c["dilation_rate"],
-                          x.shape[-1] if cls == "DepthwiseConv2D" else c.get("groups", 1))
+            y = self.conv(x, weight, bias, *window, groups)
         if cap is not None:
             y = torch.clamp(y, 0.0, cap)
         if activation is not None:
@@ -1352,6 +1394,11 @@ class Reference:
 
     qmode = None
 
+    def depthwise_weight(self, kernel):
+        """A Keras depthwise kernel [kh][kw][cin][m] as PyTorch's grouped weight [cin * m][1][kh][kw]."""
+        kh, kw, cin, m = kernel.shape
+        return kernel.permute(2, 3, 0, 1).reshape(cin * m, 1, kh, kw)
+
     def layer(self, layer, inputs, kwargs, group, local=None):
         torch = self.torch
         F = torch.nn.functional
@@ -1365,8 +1412,7 @@ class Reference:
             kernel = w("depthwise_kernel") if cls == "DepthwiseConv2D" else w("kernel")
             cin = x.shape[-1]
             if cls == "DepthwiseConv2D":
-                kh, kw, _, m = kernel.shape
-                weight = kernel.permute(2, 3, 0, 1).reshape(cin * m, 1, kh, kw)
+                weight = self.depthwise_weight(kernel)
                 groups = cin
             else:
                 weight = kernel.permute(3, 2, 0, 1)
@@ -1375,10 +1421,8 @@ class Reference:
                           c["dilation_rate"], groups)
             return self.activation(y, c["activation"])
         if cls == "SeparableConv2D":
-            dk = w("depthwise_kernel")
-            kh, kw, cin, m = dk.shape
-            y = self.conv(x, dk.permute(2, 3, 0, 1).reshape(cin * m, 1, kh, kw), None, c["strides"],
-                          c["padding"], c["dilation_rate"], cin)
+            y = self.conv(x, self.depthwise_weight(w("depthwise_kernel")), None, c["strides"], c["padding"],
+                          c["dilation_rate"], x.shape[-1])
             y = self.conv(y, w("pointwise_kernel").permute(3, 2, 0, 1), w("bias") if c["use_bias"] else None,
                           (1, 1), "valid", (1, 1), 1)
             return self.activation(y, c["activation"])
@@ -1738,7 +1782,7 @@ def write_ci(src, out_dir):
 def write_reference(out_dir, models, count):
     entries = []
     for i, (name, path, mode) in enumerate(models):
-        entries.append(reference_entry(out_dir, name, path, count, 100 + i, mode))
+        entries.append(reference_entry(out_dir, name, path, SMALL_IMAGES.get(name, count), 100 + i, mode))
         print("%s: reference %s" % (name, entries[-1]["fp32_predictions"]), file=sys.stderr)
     with open(os.path.join(out_dir, "reference.json"), "w") as out:
         json.dump({"generator": "tests/reference/make_keras_applications.py", "keras_version": KERAS_VERSION,
