@@ -33,6 +33,44 @@ qs_cli_safe (const char *text)
   return g_string_chunk_insert (copies, escaped);
 }
 
+gsize
+qs_cli_text_columns (const char *text)
+{
+  gsize columns = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      columns += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return columns;
+}
+
+void
+qs_cli_append_padded (GString    *out,
+                      const char *text,
+                      gsize       columns)
+{
+  gsize used = qs_cli_text_columns (text);
+
+  g_string_append (out, text);
+  for (; used < columns; used++)
+    g_string_append_c (out, ' ');
+}
+
+void
+qs_cli_append_right (GString    *out,
+                     const char *text,
+                     gsize       columns)
+{
+  for (gsize used = qs_cli_text_columns (text); used < columns; used++)
+    g_string_append_c (out, ' ');
+  g_string_append (out, text);
+}
+
 int
 qs_cli_fail (const GError *error)
 {

@@ -161,19 +161,44 @@ print_text (const char   *model_path,
     g_string_append_printf (out, _("In float     %s\n"),
                             names->len > 0 ? list->str : _("none (every layer has an integer kernel)"));
   }
-  g_string_append_printf (out, _("\n%-24s %-16s %6s %12s %12s  %s\n"), _("Layer"), _("Class"), _("Bits"),
-                          _("Weight SQNR"), _("Output SQNR"), _("Kernel"));
-  for (gsize i = 0; i < qs_engine_model_get_n_weighted (eval->model); i++)
-    {
-      QsQuantizedLayerStats stats;
-      QsLayerInfo info;
+  {
+    gsize n_weighted = qs_engine_model_get_n_weighted (eval->model);
+    gsize name_columns = MAX (24, qs_cli_text_columns (_("Layer")));
+    gsize class_columns = MAX (16, qs_cli_text_columns (_("Class")));
+    gsize bits_columns = MAX (6, qs_cli_text_columns (_("Bits")));
+    gsize weight_columns = MAX (12, qs_cli_text_columns (_("Weight SQNR")));
+    gsize output_columns = MAX (12, qs_cli_text_columns (_("Output SQNR")));
 
-      qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
-      qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
-      g_string_append_printf (out, "%-24s %-16s %6d %9.2f dB %9.2f dB  %s\n", qs_cli_safe (info.name),
-                              qs_layer_kind_to_string (info.kind), stats.weight_bits,
-                              stats.weight_sqnr_db, stats.output_sqnr_db, stats.kernel);
-    }
+    /* Names from the file set the column: SeparableConv2D's halves
+     * ("…_left5_3/pointwise") are longer than any fixed width. */
+    for (gsize i = 0; i < n_weighted; i++)
+      {
+        QsLayerInfo info;
+
+        qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
+        name_columns = MAX (name_columns, qs_cli_text_columns (qs_cli_safe (info.name)));
+      }
+    g_string_append_c (out, '\n');
+    qs_cli_append_padded (out, _("Layer"), name_columns + 1);
+    qs_cli_append_padded (out, _("Class"), class_columns + 1);
+    qs_cli_append_right (out, _("Bits"), bits_columns);
+    qs_cli_append_right (out, _("Weight SQNR"), weight_columns + 1);
+    qs_cli_append_right (out, _("Output SQNR"), output_columns + 1);
+    g_string_append_printf (out, "  %s\n", _("Kernel"));
+    for (gsize i = 0; i < n_weighted; i++)
+      {
+        QsQuantizedLayerStats stats;
+        QsLayerInfo info;
+
+        qs_engine_model_get_layer (eval->model, qs_engine_model_weighted_layer_index (eval->model, i), &info);
+        qs_quantized_model_get_layer_stats (run->quantized, i, &stats);
+        qs_cli_append_padded (out, qs_cli_safe (info.name), name_columns + 1);
+        qs_cli_append_padded (out, qs_layer_kind_to_string (info.kind), class_columns + 1);
+        g_string_append_printf (out, "%*d %*.2f dB %*.2f dB  %s\n", (int) bits_columns, stats.weight_bits,
+                                (int) weight_columns - 3, stats.weight_sqnr_db,
+                                (int) output_columns - 3, stats.output_sqnr_db, stats.kernel);
+      }
+  }
   fputs (out->str, stdout);
 }
 

@@ -152,6 +152,20 @@ gboolean      qs_cli_parse (GOptionContext  *context,
  * CLI keeps until it exits (transfer none). */
 const char   *qs_cli_safe (const char *text);
 
+/* Terminal columns @text takes: East Asian wide characters (Korean
+ * headers, names from the file) take two. @text is valid UTF-8 (escaped). */
+gsize         qs_cli_text_columns (const char *text);
+
+/* Appends @text, then spaces up to @columns terminal columns: printf's
+ * "%-24s" counts bytes and misaligns every column after a Korean word. */
+void          qs_cli_append_padded (GString    *out,
+                                    const char *text,
+                                    gsize       columns);
+/* The same, right-aligned: spaces first. */
+void          qs_cli_append_right  (GString    *out,
+                                    const char *text,
+                                    gsize       columns);
+
 /* Writes the JSON text and a newline to stdout in one piece. */
 void          qs_cli_print_json (const char *json);
 /* The same for a document, pretty-printed. */

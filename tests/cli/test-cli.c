@@ -1210,6 +1210,52 @@ test_compare_equals_eval_and_stats (void)
 
 /* ---- eval ----------------------------------------------------------------- */
 
+/* The per-layer table lines up however long the file's layer names are:
+ * every row's "dB" columns end where the header's SQNR titles end.
+ * Xception's separable halves ("block2_sepconv1/depthwise") outgrow a
+ * fixed 24-column name field. */
+static void
+test_eval_table_columns (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "keras-apps", "xception_small.h5", NULL);
+  g_autofree char *images = g_test_build_filename (G_TEST_DIST, "..", "data", "keras-apps",
+                                                   "xception_small-images.h5", NULL);
+  g_autoptr(QsTestCliRun) run = run_cli ("eval", model, "--data", images, NULL);
+  g_auto(GStrv) lines = NULL;
+  gssize header_end = -1;
+  guint rows = 0;
+  gboolean long_name = FALSE;
+
+  g_assert_cmpstr (run->err, ==, "");
+  g_assert_cmpint (run->status, ==, 0);
+  lines = g_strsplit (run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+      const char *weight_db, *output_db;
+
+      if (g_str_has_prefix (line, "Layer "))
+        {
+          header_end = strstr (line, "Weight SQNR") - line + strlen ("Weight SQNR");
+          continue;
+        }
+      if (header_end < 0 || *line == '\0')
+        continue;
+      weight_db = strstr (line, " dB");
+      g_assert_nonnull (weight_db);
+      output_db = strstr (weight_db + 1, " dB");
+      g_assert_nonnull (output_db);
+      g_assert_cmpint (weight_db + strlen (" dB") - line, ==, header_end);
+      g_assert_cmpint (output_db - weight_db, ==, strlen (" dB") + 1 + 12 - strlen (" dB"));
+      long_name |= strchr (line, ' ') - line > 24;
+      rows++;
+    }
+  g_assert_cmpint (header_end, >, 0);
+  g_assert_cmpuint (rows, >, 10);
+  g_assert_true (long_name);
+}
+
+
 static void
 test_eval_demo_model (void)
 {
@@ -2330,6 +2376,7 @@ main (int    argc,
   g_test_add_func ("/cli/keras3/export", test_keras3_export);
   g_test_add_func ("/cli/open-timeout", test_open_timeout);
   g_test_add_func ("/cli/layers/check-data", test_layers_check_data);
+  g_test_add_func ("/cli/eval/table-columns", test_eval_table_columns);
   g_test_add_func ("/cli/number/seed-exercise", test_number_seed_exercise);
   g_test_add_func ("/cli/number/options", test_number_options);
   g_test_add_func ("/cli/number/nonfinite", test_number_nonfinite);
