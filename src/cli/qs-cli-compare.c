@@ -174,8 +174,13 @@ print_text (const char *model_path,
                               100.0 * qs_cli_eval_fp32_top1 (&sides[s]->run),
                               100.0 * qs_cli_eval_quant_top1 (&sides[s]->run), size);
     }
-  g_string_append_printf (out, "\n%-48s %12s %12s %12s %12s\n", _("Tensor"), _("SQNR A"), _("SQNR B"),
-                          _("Size A"), _("Size B"));
+  g_string_append_c (out, '\n');
+  qs_cli_append_padded (out, _("Tensor"), 48);
+  qs_cli_append_right (out, _("SQNR A"), 14);
+  qs_cli_append_right (out, _("SQNR B"), 13);
+  qs_cli_append_right (out, _("Size A"), 13);
+  qs_cli_append_right (out, _("Size B"), 13);
+  g_string_append_c (out, '\n');
   for (guint i = 0; i < tensors->len; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (tensors, i);
@@ -188,8 +193,8 @@ print_text (const char *model_path,
       sqnr_b = sqnr_cell (rb);
       size_a = size_cell (ra, info);
       size_b = size_cell (rb, info);
-      g_string_append_printf (out, "%-48s %12s %12s %12s %12s\n", qs_cli_safe (info->path),
-                              sqnr_a, sqnr_b, size_a, size_b);
+      qs_cli_append_padded (out, qs_cli_safe (info->path), 48);
+      g_string_append_printf (out, "  %12s %12s %12s %12s\n", sqnr_a, sqnr_b, size_a, size_b);
     }
   fputs (out->str, stdout);
 }

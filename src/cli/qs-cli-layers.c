@@ -91,12 +91,25 @@ print_table (QsWeightFile *file)
 
   g_string_append_printf (out, _("%s (%s), %u tensors\n"), qs_cli_safe (qs_weight_file_get_filename (file)),
                           layout_name (qs_weight_file_get_layout (file)), tensors->len);
+  gsize path_columns = 48, layer_columns = 16;
+
+  /* Columns as wide as the longest name, so a long path never runs into
+   * the layer name beside it. */
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+
+      path_columns = MAX (path_columns, qs_cli_text_columns (qs_cli_safe (info->path)));
+      layer_columns = MAX (layer_columns, qs_cli_text_columns (qs_cli_safe (info->layer)));
+    }
   for (guint i = 0; i < tensors->len; i++)
     {
       const QsTensorInfo *info = g_ptr_array_index (tensors, i);
       g_autofree char *shape = shape_text (info);
-      g_string_append_printf (out, "  %-48s %-16s %-8s %-18s %10" G_GUINT64_FORMAT "  %s\n",
-                              qs_cli_safe (info->path), qs_cli_safe (info->layer), info->dtype, shape, info->count,
+      g_string_append (out, "  ");
+      qs_cli_append_padded (out, qs_cli_safe (info->path), path_columns + 1);
+      qs_cli_append_padded (out, qs_cli_safe (info->layer), layer_columns + 1);
+      g_string_append_printf (out, "%-8s %-18s %10" G_GUINT64_FORMAT "  %s\n", info->dtype, shape, info->count,
                               info->quantizable ? qs_tensor_role_to_string (info->role)
                                                 : _("not quantizable"));
     }

@@ -177,15 +177,30 @@ print_sensitivity_text (const QsSensitivity *s)
   g_string_append_printf (out, s->estimate ? _("Estimate on the first %zu images\n") : _("%zu images\n"), s->images);
   g_string_append_printf (out, _("fp32 top-1 %.2f %%, all layers quantized %.2f %%\n"),
                           100 * s->fp32_top1, 100 * s->all_quant_top1);
-  g_string_append_printf (out, "%-24s %12s %12s %12s %12s\n", _("Layer (worst first)"), _("Alone"),
-                          _("Kept float"), _("Weight SQNR"), _("Output SQNR"));
-  for (guint i = 0; i < order->len; i++)
-    {
-      const QsLayerSensitivity *l = g_ptr_array_index (order, i);
+  {
+    const char *const titles[] = { _("Alone"), _("Kept float"), _("Weight SQNR"), _("Output SQNR") };
+    int columns[G_N_ELEMENTS (titles)];
+    gsize name_columns = qs_cli_text_columns (_("Layer (worst first)"));
 
-      g_string_append_printf (out, "%-24s %10.2f %% %10.2f %% %9.2f dB %9.2f dB\n", qs_cli_safe (l->name),
-                              100 * l->alone_top1, 100 * l->kept_float_top1, l->weight_sqnr_db, l->output_sqnr_db);
-    }
+    for (guint i = 0; i < order->len; i++)
+      name_columns = MAX (name_columns, qs_cli_text_columns (qs_cli_safe (((QsLayerSensitivity *) order->pdata[i])->name)));
+    qs_cli_append_padded (out, _("Layer (worst first)"), MAX (name_columns, 24));
+    for (guint c = 0; c < G_N_ELEMENTS (titles); c++)
+      {
+        columns[c] = (int) MAX (12, qs_cli_text_columns (titles[c]));
+        qs_cli_append_right (out, titles[c], columns[c] + 1);
+      }
+    g_string_append_c (out, '\n');
+    for (guint i = 0; i < order->len; i++)
+      {
+        const QsLayerSensitivity *l = g_ptr_array_index (order, i);
+
+        qs_cli_append_padded (out, qs_cli_safe (l->name), MAX (name_columns, 24));
+        g_string_append_printf (out, " %*.2f %% %*.2f %% %*.2f dB %*.2f dB\n",
+                                columns[0] - 2, 100 * l->alone_top1, columns[1] - 2, 100 * l->kept_float_top1,
+                                columns[2] - 3, l->weight_sqnr_db, columns[3] - 3, l->output_sqnr_db);
+      }
+  }
   g_string_append_printf (out, _("Rank agreement with the measured loss (Spearman): weight SQNR %.2f, output SQNR %.2f\n"),
                           s->weight_sqnr.spearman_alone, s->output_sqnr.spearman_alone);
   fputs (out->str, stdout);
@@ -392,7 +407,9 @@ print_mixed_text (const QsMixedSearch *search,
   for (guint i = 0; i < qs_mixed_search_get_n_layers (search); i++)
     {
       g_autofree char *p = qs_precision_to_string (qs_mixed_search_get_candidate (search, chosen->choice[i]));
-      g_string_append_printf (out, "  %-24s %s\n", qs_cli_safe (qs_mixed_search_get_layer_name (search, i)), p);
+      g_string_append (out, "  ");
+      qs_cli_append_padded (out, qs_cli_safe (qs_mixed_search_get_layer_name (search, i)), 24);
+      g_string_append_printf (out, "  %s\n", p);
     }
   g_string_append_printf (out, _("Pareto front (%u of %u evaluations):\n"), pareto->len,
                           qs_mixed_search_get_evaluations (search));

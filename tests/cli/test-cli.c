@@ -1217,8 +1217,8 @@ test_compare_equals_eval_and_stats (void)
 static void
 test_eval_table_columns (void)
 {
-  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "keras-apps", "xception_small.h5", NULL);
-  g_autofree char *images = g_test_build_filename (G_TEST_DIST, "..", "data", "keras-apps",
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", "xception_small.h5", NULL);
+  g_autofree char *images = g_test_build_filename (G_TEST_DIST, "data", "keras-apps",
                                                    "xception_small-images.h5", NULL);
   g_autoptr(QsTestCliRun) run = run_cli ("eval", model, "--data", images, NULL);
   g_auto(GStrv) lines = NULL;
