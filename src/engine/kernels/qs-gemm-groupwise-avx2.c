@@ -5,7 +5,9 @@
  * group's code sums and scales for the 8 channels, then its taps in
  * k-pairs of (code - zero point) as int16, [pairs][8][2], so vpmaddwd adds
  * a broadcast pair of activations times 8 channels' pairs into int32
- * exactly (|a * w| <= 255 * 255). A group of odd length ends with a pair
+ * exactly (|a * w| <= 255 * 255 for int8 codes, 255 * 448 for MXFP6
+ * E3M2's int16 ones; an activation is never -32768, so the one case
+ * vpmaddwd saturates cannot occur). A group of odd length ends with a pair
  * whose second weight is 0. Activations are read 16 at a time (never past
  * a row's k), widened once and each pair broadcast by shuffles.
  *
@@ -71,7 +73,7 @@ qs_gemm_groupwise_pack_avx2 (const QsGroupwiseWeights *w,
                   size_t t = 2 * q + h;
 
                   pairs[(q * NB + l) * 2 + h] = real && t < len
-                    ? (int16_t) (w->codes[j * w->k + t0 + t] - w->zero_points[b]) : 0;
+                    ? (int16_t) (qs_groupwise_code (w, j, t0 + t) - w->zero_points[b]) : 0;
                 }
           }
         p += NB * (sizeof (int32_t) + sizeof (float)) + n_pairs * NB * 2 * sizeof (int16_t);
