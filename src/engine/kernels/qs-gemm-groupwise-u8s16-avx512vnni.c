@@ -2,16 +2,16 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * For weights too wide for vpdpbusd's int8 (MXFP6 E3M2's elements times
- * 16, up to 448): packed per block of 16 output channels and per group,
- * the group's code sums and scales for the 16 channels, then its taps in
- * k-pairs of (code - zero point) as int16, [pairs][16][2]. A row's
- * activations are zero-extended to int16 (32 at a time, through a byte
- * mask that stops at the group's end, so no row is read past its k), and
- * one vpdpwssd adds a broadcast pair of them times 16 channels' pairs
- * into int32: both factors are int16 (an activation 0..255), the two
- * products add without saturation, and every sum is within the bound of
- * qs_groupwise_sums_fit (255 * 448 * 32 for E3M2). A group of odd length
- * ends with a pair whose second weight is 0.
+ * 16, up to 448): packed per block of 16 output channels and per group
+ * (qs_groupwise_pack_pairs), the group's code sums and scales for the 16
+ * channels, then its taps in k-pairs of (code - zero point) as int16,
+ * [pairs][16][2]. A row's activations are zero-extended to int16 (32 at a
+ * time, through a byte mask that stops at the group's end, so no row is
+ * read past its k), and one vpdpwssd adds a broadcast pair of them times
+ * 16 channels' pairs into int32: both factors are int16 (an activation
+ * 0..255), the two products add without saturation, and every sum is
+ * within the bound of qs_groupwise_sums_fit (255 * 448 * 32 for E3M2). A
+ * group of odd length ends with a pair whose second weight is 0.
  *
  *   total = sum a (w - zw) - z_a * sum (w - zw) = sum (a - z_a) (w - zw)
  *
@@ -23,67 +23,22 @@
 #include "qs-vnni-inplace.h"
 
 #include <immintrin.h>
-#include <string.h>
 
 #define NB 16      /* channels per packed block */
 #define MR 8       /* rows per step */
 #define CHUNK 16   /* pairs (32 activations) widened at a time */
 
-/* Bytes of one group's 16 channels' sums and scales. */
-#define GROUP_HEAD_BYTES (NB * (sizeof (int32_t) + sizeof (float)))
-
-static inline size_t
-group_bytes (const QsGroupwiseWeights *w,
-             size_t                    g)
-{
-  return GROUP_HEAD_BYTES + (qs_groupwise_group_length (w, g) + 1) / 2 * NB * 2 * sizeof (int16_t);
-}
-
-/* Bytes of one channel block's groups. */
-static size_t
-block_bytes (const QsGroupwiseWeights *w)
-{
-  size_t bytes = 0;
-
-  for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += group_bytes (w, g);
-  return bytes;
-}
-
 size_t
 qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
-  return (w->n + NB - 1) / NB * block_bytes (w);
+  return (w->n + NB - 1) / NB * qs_groupwise_pairs_block_bytes (w, NB);
 }
 
 void
 qs_gemm_groupwise_u8s16_pack_avx512vnni (const QsGroupwiseWeights *w,
                                          void                     *packed)
 {
-  uint8_t *p = packed;
-  size_t groups = w->groups_per_channel;
-
-  for (size_t j0 = 0; j0 < w->n; j0 += NB)
-    for (size_t g = 0; g < groups; g++)
-      {
-        int32_t *sums = (int32_t *) p;
-        float *scales = (float *) (p + NB * sizeof (int32_t));
-        int16_t *pairs = (int16_t *) (p + GROUP_HEAD_BYTES);
-        size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g);
-
-        for (size_t l = 0; l < NB; l++)
-          {
-            size_t j = j0 + l, b = j * groups + g;
-            bool real = j < w->n;
-
-            sums[l] = real ? w->code_sums[b] : 0;
-            scales[l] = real ? w->scales[b] : 0.0f;
-            for (size_t t = 0; t < (len + 1) / 2 * 2; t++)
-              pairs[(t / 2 * NB + l) * 2 + t % 2] = real && t < len
-                ? (int16_t) (qs_groupwise_code (w, j, t0 + t) - w->zero_points[b]) : 0;
-          }
-        p += group_bytes (w, g);
-      }
+  qs_groupwise_pack_pairs (w, NB, packed);
 }
 
 /* Rows [0, ROWS) of @a times channel block @j0: ROWS is a constant at
@@ -116,7 +71,7 @@ row_block (size_t                    ROWS,
       size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_pairs = (len + 1) / 2;
       __m512i sums = _mm512_loadu_si512 (p);
       __m512 scales = _mm512_loadu_ps (p + NB * sizeof (int32_t));
-      const int16_t *pairs = (const int16_t *) (p + GROUP_HEAD_BYTES);
+      const int16_t *pairs = (const int16_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
       __m512i acc[MR], code_part_int;
       __m512 rescale, code_part;
 
@@ -153,7 +108,7 @@ row_block (size_t                    ROWS,
 
           y[r] = _mm512_add_ps (y[r], part);
         }
-      p += group_bytes (w, g);
+      p += qs_groupwise_pairs_group_bytes (w, g, NB);
     }
   for (size_t r = 0; r < ROWS; r++)
     _mm512_mask_storeu_ps (c + r * ldc + j0, mask, y[r]);
@@ -170,7 +125,7 @@ qs_gemm_groupwise_u8s16_avx512vnni (size_t                    m,
                                     float                    *c,
                                     size_t                    ldc)
 {
-  size_t bytes = block_bytes (w);
+  size_t bytes = qs_groupwise_pairs_block_bytes (w, NB);
 
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     {

@@ -420,6 +420,16 @@ void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint
                                        const QsGroupwiseInput *in, const float *bias,
                                        int oy, int32_t *acc, float *out);
 
+/* The packing of the GEMMs that take two taps of a channel per int32 lane
+ * (AVX2's vpmaddwd, AVX-512's vpdpwssd for int16 codes): per block of @nb
+ * output channels and per group, the group's @nb code sums (int32) and
+ * scales (float), then its taps in k-pairs of (code - zero point) as
+ * int16, [pairs][nb][2]; channels past n and a group's odd last tap's
+ * partner are zero. */
+size_t qs_groupwise_pairs_group_bytes (const QsGroupwiseWeights *w, size_t g, size_t nb);
+size_t qs_groupwise_pairs_block_bytes (const QsGroupwiseWeights *w, size_t nb);
+void   qs_groupwise_pack_pairs        (const QsGroupwiseWeights *w, size_t nb, void *packed);
+
 /* The optimized group-wise kernels: the same outputs as the scalar ones,
  * bit for bit. The GEMM reads its weights from its own packing of @w
  * (codes, zero points, code sums and scales: all of it). */
