@@ -220,6 +220,19 @@ check_case (Case                   *c,
   g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
 }
 
+/* A random input quantizer, its zero point integer or fractional. */
+static QsGroupwiseInput
+random_input (void)
+{
+  QsGroupwiseInput in = {
+    .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
+    .zero_code = g_rand_int_range (rng, 0, 256),
+    .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
+  };
+
+  return in;
+}
+
 /* Several group sizes, k not a multiple of them (a short last group), one
  * group longer than k, 2..8-bit codes with random or zero zero points
  * (8-bit codes minus random zero points leave int8), 6, 19 and 37 output
@@ -243,11 +256,7 @@ test_random (gconstpointer data)
       for (gsize bi = 0; bi < G_N_ELEMENTS (bits); bi++)
         {
           Case c;
-          QsGroupwiseInput in = {
-            .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
-            .zero_code = g_rand_int_range (rng, 0, 256),
-            .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
-          };
+          QsGroupwiseInput in = random_input ();
 
           case_init (&c, (ki + gi) % 2 ? 13 : 5, channels[(gi + bi) % G_N_ELEMENTS (channels)],
                      ks[ki], sizes[gi], bits[bi], false, (ki + gi + bi) % 3 == 0);
@@ -302,11 +311,7 @@ test_random_wide (gconstpointer data)
     for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
       {
         Case c;
-        QsGroupwiseInput in = {
-          .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
-          .zero_code = g_rand_int_range (rng, 0, 256),
-          .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
-        };
+        QsGroupwiseInput in = random_input ();
 
         case_init_wide (&c, rows[(ki + gi) % G_N_ELEMENTS (rows)],
                         channels[(ki + 2 * gi) % G_N_ELEMENTS (channels)], ks[ki], sizes[gi], 448,
