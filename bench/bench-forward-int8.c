@@ -1,10 +1,11 @@
 /* bench-forward-int8.c: a Keras model's int8 images/s and user cycles, the integer path alone.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-forward-int8 MODEL.h5 IMAGES.h5 CALIB.h5 [COUNT [THREADS [REPEATS [CALIB_COUNT]]]]
+ * Usage: bench-forward-int8 MODEL.h5 IMAGES.h5 CALIB.h5 [COUNT [THREADS [REPEATS [CALIB_COUNT [FORMAT]]]]]
  *
  * Calibrates on CALIB_COUNT images (default 8) and quantizes with the
- * default scheme outside the measurement, then runs qs_engine_predict on
+ * default scheme (or its weights in FORMAT, a --format name such as
+ * mxfp6-e3m2) outside the measurement, then runs qs_engine_predict on
  * the integer path over the first COUNT images (default 64) on THREADS
  * threads (default 2), REPEATS times (default 3), and prints per round the
  * wall time, images/s and the CPU time of the whole process (all threads,
@@ -96,7 +97,7 @@ main (int    argc,
   if (argc < 4)
     {
       fprintf (stderr, "usage: bench-forward-int8 MODEL.h5 IMAGES.h5 CALIB.h5 "
-                       "[COUNT [THREADS [REPEATS [CALIB_COUNT]]]]\n");
+                       "[COUNT [THREADS [REPEATS [CALIB_COUNT [FORMAT]]]]]\n");
       return 2;
     }
   file = qs_weight_file_open (argv[1], &error);
@@ -119,6 +120,11 @@ main (int    argc,
 
   n_weighted = qs_engine_model_get_n_weighted (model);
   qs_scheme_init_default (&scheme);
+  if (argc > 8 && !qs_format_parse (argv[8], &scheme.format))
+    {
+      fprintf (stderr, "bench-forward-int8: unknown format %s\n", argv[8]);
+      return 2;
+    }
   schemes = g_new (const QsScheme *, MAX (n_weighted, 1));
   for (size_t i = 0; i < n_weighted; i++)
     schemes[i] = &scheme;

@@ -288,8 +288,9 @@ print_json (const char   *model_path,
       json_builder_add_string_value (b, qs_layer_kind_to_string (info.kind));
       json_builder_set_member_name (b, "weight_bits");
       json_builder_add_int_value (b, stats.weight_bits);
-      /* Which arithmetic ran: "int8", "int16", "int8-groupwise" or
-       * "float-weights" (activations stay uint8 codes in every case). */
+      /* Which arithmetic ran: "int8", "int16", "int8-groupwise",
+       * "int16-groupwise" or "float-weights" (activations stay uint8
+       * codes in every case). */
       json_builder_set_member_name (b, "kernel");
       json_builder_add_string_value (b, stats.kernel);
       json_builder_set_member_name (b, "runs_in_float");

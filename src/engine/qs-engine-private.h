@@ -147,6 +147,7 @@ typedef struct {
   QsRescaleParams  rescale[QS_ENGINE_MAX_INPUTS];  /* CONCATENATE, MAXIMUM: input to output */
   QsGroupwiseWeights groupwise;    /* QS_QMODE_GROUPWISE: views of the four arrays below */
   int8_t           *group_codes;   /* [n][k] */
+  int16_t          *group_codes16; /* [n][k], instead of group_codes for elements past int8 */
   int32_t          *group_zero_points;
   int32_t          *group_code_sums;
   float            *group_scales;

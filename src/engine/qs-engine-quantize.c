@@ -108,6 +108,7 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->fake_packed);
   free (q->fake_weights);
   free (q->group_codes);
+  free (q->group_codes16);
   free (q->group_zero_points);
   free (q->group_code_sums);
   free (q->group_scales);
@@ -755,17 +756,20 @@ prepare_float_layer (const QsQuantizedModel *qm,
 }
 
 /* A blockwise layer's weights as integers: int8-range codes in the Keras
- * order [k][n], and per block (c * groups + g) a zero point and a scale,
- * with scale * (code - zero point) the core's reconstruction. */
+ * order [k][n] (int16-range where @wide: MXFP6 E3M2's elements times 16),
+ * and per block (c * groups + g) a zero point and a scale, with
+ * scale * (code - zero point) the core's reconstruction. */
 typedef struct {
   QsBlockGeometry geo;
   int32_t        *codes;
   int32_t        *zero_points;
   float          *scales;
+  bool            wide;
 } QsBlockInts;
 
-/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 next
- * to each group's scale, zero point and code sum, for the group-wise kernel. */
+/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 (or
+ * int16 where wide) next to each group's scale, zero point and code sum,
+ * for the group-wise kernel. */
 static QsEngineStatus
 prepare_groupwise_layer (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
@@ -776,21 +780,27 @@ prepare_groupwise_layer (const QsQuantizedModel *qm,
   size_t n = (size_t) l->out_c, k = l->k, blocks = w->geo.block_count;
 
   q->mode = QS_QMODE_GROUPWISE;
-  q->group_codes = malloc (n * k);
+  if (w->wide)
+    q->group_codes16 = malloc (n * k * sizeof (int16_t));
+  else
+    q->group_codes = malloc (n * k);
   q->group_zero_points = malloc (blocks * sizeof (int32_t));
   q->group_code_sums = malloc (blocks * sizeof (int32_t));
   q->group_scales = malloc (blocks * sizeof (float));
-  if (q->group_codes == NULL || q->group_zero_points == NULL || q->group_code_sums == NULL
-      || q->group_scales == NULL)
+  if ((q->group_codes == NULL && q->group_codes16 == NULL) || q->group_zero_points == NULL
+      || q->group_code_sums == NULL || q->group_scales == NULL)
     return QS_ENGINE_NO_MEMORY;
   for (size_t t = 0; t < k; t++)
     for (size_t c = 0; c < n; c++)
-      q->group_codes[c * k + t] = (int8_t) w->codes[t * n + c];
+      if (w->wide)
+        q->group_codes16[c * k + t] = (int16_t) w->codes[t * n + c];
+      else
+        q->group_codes[c * k + t] = (int8_t) w->codes[t * n + c];
   memcpy (q->group_zero_points, w->zero_points, blocks * sizeof (int32_t));
   memcpy (q->group_scales, w->scales, blocks * sizeof (float));
   q->groupwise = (QsGroupwiseWeights) {
     .n = n, .k = k, .group_size = w->geo.block_size, .groups_per_channel = w->geo.blocks_per_run,
-    .codes = q->group_codes, .zero_points = q->group_zero_points,
+    .codes = q->group_codes, .codes16 = q->group_codes16, .zero_points = q->group_zero_points,
     .code_sums = q->group_code_sums, .scales = q->group_scales,
   };
   qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
@@ -864,7 +874,8 @@ block_ints_reconstruct (const QsBlockInts *w,
 /* The integer form of a blockwise scheme's weights, where it has one: the
  * codes of 2..8-bit integer groups (an unsigned range shifted by -128,
  * its zero points with it), or the elements of MXINT8, MXFP4, NVFP4 and
- * MXFP6 E2M3 as integers times scale / unit (qs_block_integer_codes). */
+ * MXFP6 E2M3 as int8 integers, MXFP6 E3M2's as int16 ones (wide), times
+ * scale / unit (qs_block_integer_codes). */
 static bool
 block_ints (const QsScheme      *scheme,
             const QsEngineLayer *l,
@@ -873,8 +884,11 @@ block_ints (const QsScheme      *scheme,
 {
   size_t n = (size_t) l->out_c, count = l->k * n;
   QsChannelLayout layout = { count, l->k, n, 1 };
+  int bound = qs_block_integer_bound (scheme->format);
 
-  if (w->geo.block_size > QS_MAX_INT32_K)
+  w->wide = bound > INT8_MAX;
+  if (w->wide ? !qs_groupwise_sums_fit (w->geo.block_size, (size_t) bound)
+              : w->geo.block_size > QS_MAX_INT32_K)
     return false;
   if (scheme->format == QS_FORMAT_INT)
     {
@@ -892,7 +906,7 @@ block_ints (const QsScheme      *scheme,
     }
   else
     {
-      int8_t *ints = malloc (count);
+      int16_t *ints = malloc (count * sizeof (int16_t));
       float *scales = malloc (w->geo.block_count * sizeof (float));
       bool exact = ints != NULL && scales != NULL
                    && qs_block_integer_codes (scheme, &layout, w->codes, w->scales, ints, scales);
@@ -914,8 +928,9 @@ block_ints (const QsScheme      *scheme,
 /* Group-wise and block formats, blocks along each output channel's k taps
  * (the layer's reduction axis; a depthwise channel's kernel_h * kernel_w).
  * Where the weights have an integer form (block_ints) Conv2D, Dense and
- * depthwise layers sum in int32 per block; the other formats (FP8, MXFP6
- * E3M2, NF4, 9..16-bit groups), and dilated or grouped convolutions, run
+ * depthwise layers sum in int32 per block (int16 weights for MXFP6 E3M2);
+ * the other formats (FP8, NF4, 9..16-bit groups), and dilated or grouped
+ * convolutions, run
  * in float32 on the scheme's reconstruction of the weights. Either way
  * the activations are uint8 codes. */
 static QsEngineStatus
@@ -969,7 +984,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
     {
       status = depthwise ? prepare_depthwise_groupwise_layer (l, q, &w)
                          : prepare_groupwise_layer (qm, l, q, &w);
-      q->stats.weight_bits = 8;
+      q->stats.weight_bits = w.wide ? 16 : 8;
       free (q->fake_weights);
       q->fake_weights = NULL;
     }
@@ -1331,7 +1346,7 @@ mode_kernel_name (const QsQuantLayer *q)
     case QS_QMODE_INT16:
       return q->w16 == NULL && q->dw32 == NULL ? "int8" : "int16";
     case QS_QMODE_GROUPWISE:
-      return "int8-groupwise";
+      return q->stats.weight_bits > 8 ? "int16-groupwise" : "int8-groupwise";
     case QS_QMODE_FLOAT:
       return "float-weights";
     case QS_QMODE_NONE:

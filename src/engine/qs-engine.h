@@ -483,6 +483,8 @@ typedef struct {
   /* The arithmetic the layer runs on, a static string: "int8" or "int16"
    * (integer weights, one requantized sum per output), "int8-groupwise"
    * (int8 codes, an int32 sum per group or block rescaled in float32),
+   * "int16-groupwise" (the same with int16 codes: MXFP6 E3M2's elements
+   * times 16),
    * "float-weights" (float32 on the weights' reconstruction; activations
    * are still uint8 codes, dequantized in and quantized out). */
   const char *kernel;

@@ -1504,7 +1504,8 @@ test_block_errors (void)
 }
 
 /* eval runs blockwise weights on their reconstruction (NF4) or its
- * integer form (integer groups), and says which per layer: every layer's
+ * integer form (integer groups in int8, MXFP6 E3M2's elements times 16 in
+ * int16), and says which per layer: every layer's
  * weight SQNR is the one `stats` measures on the kernel with the same
  * scheme (the engine keeps Keras' [taps][out] order, so the blocks are
  * the same; depthwise included). */
@@ -1515,6 +1516,10 @@ test_eval_blockwise (void)
   const char *schemes[][6] = {
     { "--format", "nf4", NULL },
     { "--bits", "4", "--group-size", "32", "--mapping", "symmetric" },
+    { "--format", "mxfp6-e3m2", NULL },
+  };
+  static const struct { const char *kernel; int bits; } expected[] = {
+    { "float-weights", 32 }, { "int8-groupwise", 8 }, { "int16-groupwise", 16 },
   };
 
   for (gsize k = 0; k < G_N_ELEMENTS (schemes); k++)
@@ -1543,10 +1548,10 @@ test_eval_blockwise (void)
           g_autoptr(GPtrArray) stats_args = g_ptr_array_new ();
           g_autoptr(JsonNode) stats = NULL;
 
-          /* NF4 has no integer form; 4-bit integer groups run integer,
-           * depthwise layers too. */
-          g_assert_cmpstr (get_string (layer, "kernel"), ==, k == 0 ? "float-weights" : "int8-groupwise");
-          g_assert_cmpint (get_int (layer, "weight_bits"), ==, k == 0 ? 32 : 8);
+          /* NF4 has no integer form; 4-bit integer groups and E3M2 run
+           * integer, depthwise layers too. */
+          g_assert_cmpstr (get_string (layer, "kernel"), ==, expected[k].kernel);
+          g_assert_cmpint (get_int (layer, "weight_bits"), ==, expected[k].bits);
 
           /* The engine folds the batch normalization that follows conv2d
            * into its weights: they are not the file's kernel. */

@@ -12,12 +12,15 @@
  * then the same floats: checked), so what is compared is the weights'
  * quantization and the layers' arithmetic:
  *  - MXINT8, MXFP4, NVFP4, MXFP6 E2M3 and 4-bit integer groups run on the
- *    group-wise integer kernels: every layer's codes (from the reference's
- *    input codes) and the whole model's logit codes and predictions on 256
- *    images equal the reference bit for bit. The reference sums each
- *    block's integer products exactly and rescales in float32 in block
- *    order, as the kernels do: nothing is left to rounding order.
- *  - MXFP8 E4M3 / E5M2, MXFP6 E3M2 and NF4 run in float32 on the weights'
+ *    group-wise integer kernels with int8 weights, MXFP6 E3M2 with int16
+ *    ones (its elements times 16): every layer's codes (from the
+ *    reference's input codes) and the whole model's logit codes and
+ *    predictions on 256 images equal the reference bit for bit, under each
+ *    ISA's kernels (/block-engine/ISA/FORMAT, skipped where the CPU lacks
+ *    it). The reference sums each block's integer products exactly and
+ *    rescales in float32 in block order, as the kernels do: nothing is left
+ *    to rounding order.
+ *  - MXFP8 E4M3 / E5M2 and NF4 run in float32 on the weights'
  *    reconstruction between a dequantize and a quantize: per layer, every
  *    code is within one of the reference's (which sums in float64: a value
  *    on a rounding boundary may land on either side) and at least 99 % are
@@ -169,7 +172,7 @@ check_layers (JsonObject             *format,
       g_assert_cmpuint (want_len, ==, batch * info.out_h * info.out_w * info.out_c);
       g_assert_true (qs_quantized_model_get_layer_stats (qm, (size_t) info.weight_index, &stats));
       g_assert_cmpstr (stats.kernel, ==, json_object_get_string_member (layer, "kernel"));
-      g_assert_cmpint (stats.weight_bits, ==, integer ? 8 : 32);
+      g_assert_cmpint (stats.weight_bits, ==, json_object_get_int_member (layer, "weight_bits"));
       g_assert_cmpint (qs_engine_run_layer (fx.model, qm, index, in, batch, scratch, scratch_size, got),
                        ==, QS_ENGINE_OK);
       for (gsize i = 0; i < want_len; i++)
@@ -220,16 +223,32 @@ check_model (JsonObject             *format,
     g_assert_cmpint (pred[i], ==, predictions[i] - '0');
 }
 
+/* One format under one ISA's kernels (-1: the CPU's best). */
+typedef struct {
+  JsonObject *format;
+  int         isa;
+} FormatCase;
+
 static void
 test_format (gconstpointer data)
 {
-  JsonObject *format = (JsonObject *) data;
-  QsQuantizedModel *qm = quantize (format);
+  const FormatCase *fc = data;
+  QsQuantizedModel *qm;
 
-  check_layers (format, qm);
-  if (json_object_get_boolean_member (format, "integer"))
-    check_model (format, qm);
+  if (fc->isa >= 0 && !qs_kernels_isa_supported ((QsIsa) fc->isa))
+    {
+      g_test_skip ("the CPU lacks this ISA");
+      return;
+    }
+  qs_kernels_force_isa (fc->isa);
+  qm = quantize (fc->format);
+  if (fc->isa >= 0)
+    g_assert_cmpint (qm->kernels->isa, ==, fc->isa);
+  check_layers (fc->format, qm);
+  if (json_object_get_boolean_member (fc->format, "integer"))
+    check_model (fc->format, qm);
   qs_quantized_model_free (qm);
+  qs_kernels_force_isa (-1);
 }
 
 int
@@ -240,7 +259,11 @@ main (int    argc,
   g_autofree char *json_path = NULL;
   g_autofree char *model_path = NULL;
   g_autoptr(QsWeightFile) file = NULL;
+  static const struct { QsIsa isa; const char *name; } isas[] = {
+    { QS_ISA_SCALAR, "scalar" }, { QS_ISA_AVX2, "avx2" }, { QS_ISA_AVX512VNNI, "avx512vnni" },
+  };
   JsonArray *formats;
+  g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -262,12 +285,24 @@ main (int    argc,
 
   formats = json_object_get_array_member (fx.reference, "formats");
   g_assert_cmpuint (json_array_get_length (formats), ==, 9);
+  /* The integer formats under every ISA, the float-weight ones (whose
+   * float32 kernels are not held to one ISA's bits) under the CPU's best. */
   for (guint i = 0; i < json_array_get_length (formats); i++)
     {
       JsonObject *format = json_array_get_object_element (formats, i);
-      g_autofree char *path = g_strdup_printf ("/block-engine/%s", json_object_get_string_member (format, "name"));
+      const char *name = json_object_get_string_member (format, "name");
+      gboolean integer = json_object_get_boolean_member (format, "integer");
 
-      g_test_add_data_func (path, format, test_format);
+      for (gsize j = 0; j < (integer ? G_N_ELEMENTS (isas) : 1); j++)
+        {
+          FormatCase *fc = g_new (FormatCase, 1);
+          g_autofree char *path = integer ? g_strdup_printf ("/block-engine/%s/%s", isas[j].name, name)
+                                          : g_strdup_printf ("/block-engine/%s", name);
+
+          *fc = (FormatCase) { format, integer ? (int) isas[j].isa : -1 };
+          g_ptr_array_add (cases, fc);
+          g_test_add_data_func (path, fc, test_format);
+        }
     }
   status = g_test_run ();
   qs_engine_model_free (fx.model);

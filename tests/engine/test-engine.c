@@ -732,24 +732,25 @@ test_groupwise_layers (void)
 }
 
 /* Integer groups and the block formats whose elements are small integers
- * times a power of two (MXINT8, MXFP4, NVFP4, MXFP6 E2M3) take the integer
- * path on every layer of the net, depthwise included; the others (FP8,
- * MXFP6 E3M2, NF4, 9..16-bit groups) run in float32 on their weights. */
+ * times a power of two (MXINT8, MXFP4, NVFP4, MXFP6 E2M3) take the int8
+ * integer path on every layer of the net, depthwise included, MXFP6 E3M2
+ * (up to 448 sixteenths) the int16 one; the others (FP8, NF4, 9..16-bit
+ * groups) run in float32 on their weights. */
 static void
 test_groupwise_paths (void)
 {
-  static const struct { QsFormat format; int bits; bool integer; } cases[] = {
-    { QS_FORMAT_INT, 4, true },
-    { QS_FORMAT_INT, 8, true },
-    { QS_FORMAT_INT, 12, false },
-    { QS_FORMAT_MXINT8, 8, true },
-    { QS_FORMAT_MXFP4, 8, true },
-    { QS_FORMAT_NVFP4, 8, true },
-    { QS_FORMAT_MXFP6_E2M3, 8, true },
-    { QS_FORMAT_MXFP6_E3M2, 8, false },
-    { QS_FORMAT_MXFP8_E4M3, 8, false },
-    { QS_FORMAT_MXFP8_E5M2, 8, false },
-    { QS_FORMAT_NF4, 8, false },
+  static const struct { QsFormat format; int bits; int weight_bits; const char *kernel; } cases[] = {
+    { QS_FORMAT_INT, 4, 8, "int8-groupwise" },
+    { QS_FORMAT_INT, 8, 8, "int8-groupwise" },
+    { QS_FORMAT_INT, 12, 32, "float-weights" },
+    { QS_FORMAT_MXINT8, 8, 8, "int8-groupwise" },
+    { QS_FORMAT_MXFP4, 8, 8, "int8-groupwise" },
+    { QS_FORMAT_NVFP4, 8, 8, "int8-groupwise" },
+    { QS_FORMAT_MXFP6_E2M3, 8, 8, "int8-groupwise" },
+    { QS_FORMAT_MXFP6_E3M2, 8, 16, "int16-groupwise" },
+    { QS_FORMAT_MXFP8_E4M3, 8, 32, "float-weights" },
+    { QS_FORMAT_MXFP8_E5M2, 8, 32, "float-weights" },
+    { QS_FORMAT_NF4, 8, 32, "float-weights" },
   };
   QsEngineModel *model = make_net ();
   g_autofree float *calib = make_images (16);
@@ -771,8 +772,8 @@ test_groupwise_paths (void)
           QsQuantizedLayerStats stats;
 
           g_assert_true (qs_quantized_model_get_layer_stats (q, i, &stats));
-          g_assert_cmpint (stats.weight_bits, ==, cases[ci].integer ? 8 : 32);
-          g_assert_cmpstr (stats.kernel, ==, cases[ci].integer ? "int8-groupwise" : "float-weights");
+          g_assert_cmpint (stats.weight_bits, ==, cases[ci].weight_bits);
+          g_assert_cmpstr (stats.kernel, ==, cases[ci].kernel);
         }
       qs_quantized_model_free (q);
     }

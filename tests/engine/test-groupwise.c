@@ -7,9 +7,11 @@
  * sum or misplaced group shows as a changed bit. Fixed-seed random codes,
  * k not a multiple of the group size, short last groups, channel counts
  * that leave partial vector blocks, fractional input zero points and the
- * extreme codes at the largest group the engine allows. Each ISA's kernels
- * are held to the same bits under their own test paths
- * (/groupwise/ISA/...), skipped where the CPU lacks the ISA.
+ * extreme codes at the largest group the engine allows; the same for int16
+ * codes (MXFP6 E3M2's elements times 16, up to 448), up to the largest
+ * group whose int32 sums stay exact. Each ISA's kernels are held to the
+ * same bits under their own test paths (/groupwise/ISA/...), skipped where
+ * the CPU lacks the ISA.
  */
 #include <math.h>
 #include <string.h>
@@ -25,7 +27,8 @@ typedef struct {
   size_t   m, n, k, group_size, groups;
   uint8_t *a;             /* [m][lda] */
   size_t   lda;
-  int8_t  *codes;         /* [n][k] */
+  int8_t  *codes;         /* [n][k], or NULL when codes16 */
+  int16_t *codes16;       /* [n][k] */
   int32_t *zero_points;   /* [n][groups] */
   int32_t *code_sums;
   float   *scales;
@@ -37,10 +40,41 @@ case_free (Case *c)
 {
   g_free (c->a);
   g_free (c->codes);
+  g_free (c->codes16);
   g_free (c->zero_points);
   g_free (c->code_sums);
   g_free (c->scales);
   g_free (c->bias);
+}
+
+/* Everything but the codes and zero points: random activations (255 if
+ * @extreme), scales and biases. */
+static void
+case_alloc (Case   *c,
+            size_t  m,
+            size_t  n,
+            size_t  k,
+            size_t  group_size,
+            bool    extreme)
+{
+  *c = (Case) { 0 };
+  c->m = m;
+  c->n = n;
+  c->k = k;
+  c->group_size = group_size;
+  c->groups = (k + group_size - 1) / group_size;
+  c->lda = k + 3;     /* rows padded, as im2col pads them */
+  c->a = g_new (uint8_t, m * c->lda);
+  c->zero_points = g_new0 (int32_t, n * c->groups);
+  c->code_sums = g_new (int32_t, n * c->groups);
+  c->scales = g_new (float, n * c->groups);
+  c->bias = g_new (float, n);
+  for (size_t i = 0; i < m * c->lda; i++)
+    c->a[i] = extreme ? 255 : (uint8_t) g_rand_int_range (rng, 0, 256);
+  for (size_t i = 0; i < n * c->groups; i++)
+    c->scales[i] = (float) g_rand_double_range (rng, 1e-4, 0.05);
+  for (size_t j = 0; j < n; j++)
+    c->bias[j] = (float) g_rand_double_range (rng, -1.0, 1.0);
 }
 
 /* Random codes of a @bits-bit range, signed or shifted from unsigned as
@@ -59,29 +93,37 @@ case_init (Case   *c,
 {
   int32_t lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
 
-  c->m = m;
-  c->n = n;
-  c->k = k;
-  c->group_size = group_size;
-  c->groups = (k + group_size - 1) / group_size;
-  c->lda = k + 3;     /* rows padded, as im2col pads them */
-  c->a = g_new (uint8_t, m * c->lda);
+  case_alloc (c, m, n, k, group_size, extreme);
   c->codes = g_new (int8_t, n * k);
-  c->zero_points = g_new (int32_t, n * c->groups);
-  c->code_sums = g_new (int32_t, n * c->groups);
-  c->scales = g_new (float, n * c->groups);
-  c->bias = g_new (float, n);
-  for (size_t i = 0; i < m * c->lda; i++)
-    c->a[i] = extreme ? 255 : (uint8_t) g_rand_int_range (rng, 0, 256);
   for (size_t i = 0; i < n * k; i++)
     c->codes[i] = (int8_t) (extreme ? (i % 2 ? hi : lo) : g_rand_int_range (rng, lo, hi + 1));
-  for (size_t i = 0; i < n * c->groups; i++)
-    {
-      c->zero_points[i] = zero_zp ? 0 : extreme ? (i % 2 ? lo : hi) : g_rand_int_range (rng, lo, hi + 1);
-      c->scales[i] = (float) g_rand_double_range (rng, 1e-4, 0.05);
-    }
+  for (size_t i = 0; !zero_zp && i < n * c->groups; i++)
+    c->zero_points[i] = extreme ? (i % 2 ? lo : hi) : g_rand_int_range (rng, lo, hi + 1);
+}
+
+/* int16 codes in [-@max_code, @max_code] (E3M2's 448); @extreme: 255
+ * activations, channel 0 all +max_code, channel 1 all -max_code, the rest
+ * alternating, zero points 0, so the sums of channels 0 and 1 are as
+ * large as the group allows; otherwise random codes, and small random
+ * zero points unless @zero_zp. */
+static void
+case_init_wide (Case    *c,
+                size_t   m,
+                size_t   n,
+                size_t   k,
+                size_t   group_size,
+                int16_t  max_code,
+                bool     extreme,
+                bool     zero_zp)
+{
+  case_alloc (c, m, n, k, group_size, extreme);
+  c->codes16 = g_new (int16_t, n * k);
   for (size_t j = 0; j < n; j++)
-    c->bias[j] = (float) g_rand_double_range (rng, -1.0, 1.0);
+    for (size_t t = 0; t < k; t++)
+      c->codes16[j * k + t] = extreme ? (j == 0 || (j > 1 && t % 2) ? max_code : -max_code)
+                                      : (int16_t) g_rand_int_range (rng, -max_code, max_code + 1);
+  for (size_t i = 0; !zero_zp && !extreme && i < n * c->groups; i++)
+    c->zero_points[i] = g_rand_int_range (rng, -64, 65);
 }
 
 static QsGroupwiseWeights
@@ -89,8 +131,8 @@ case_weights (const Case *c)
 {
   QsGroupwiseWeights w = {
     .n = c->n, .k = c->k, .group_size = c->group_size, .groups_per_channel = c->groups,
-    .codes = c->codes, .zero_points = c->zero_points, .code_sums = c->code_sums,
-    .scales = c->scales,
+    .codes = c->codes, .codes16 = c->codes16, .zero_points = c->zero_points,
+    .code_sums = c->code_sums, .scales = c->scales,
   };
 
   return w;
@@ -113,7 +155,8 @@ naive_groupwise (const Case             *c,
 
             for (size_t t = g * c->group_size; t < MIN ((g + 1) * c->group_size, c->k); t++)
               {
-                int64_t w = (int64_t) c->codes[j * c->k + t] - c->zero_points[b];
+                int64_t code = c->codes16 != NULL ? c->codes16[j * c->k + t] : c->codes[j * c->k + t];
+                int64_t w = code - c->zero_points[b];
 
                 total += ((int64_t) c->a[i * c->lda + t] - in->zero_code) * w;
                 code_sum += w;
@@ -177,6 +220,19 @@ check_case (Case                   *c,
   g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
 }
 
+/* A random input quantizer, its zero point integer or fractional. */
+static QsGroupwiseInput
+random_input (void)
+{
+  QsGroupwiseInput in = {
+    .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
+    .zero_code = g_rand_int_range (rng, 0, 256),
+    .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
+  };
+
+  return in;
+}
+
 /* Several group sizes, k not a multiple of them (a short last group), one
  * group longer than k, 2..8-bit codes with random or zero zero points
  * (8-bit codes minus random zero points leave int8), 6, 19 and 37 output
@@ -200,11 +256,7 @@ test_random (gconstpointer data)
       for (gsize bi = 0; bi < G_N_ELEMENTS (bits); bi++)
         {
           Case c;
-          QsGroupwiseInput in = {
-            .scale = (float) g_rand_double_range (rng, 0.001, 0.1),
-            .zero_code = g_rand_int_range (rng, 0, 256),
-            .zero_frac = g_rand_boolean (rng) ? 0.0f : (float) g_rand_double_range (rng, -0.5, 0.5),
-          };
+          QsGroupwiseInput in = random_input ();
 
           case_init (&c, (ki + gi) % 2 ? 13 : 5, channels[(gi + bi) % G_N_ELEMENTS (channels)],
                      ks[ki], sizes[gi], bits[bi], false, (ki + gi + bi) % 3 == 0);
@@ -237,6 +289,68 @@ test_extreme (gconstpointer data)
       }
 }
 
+/* int16 codes: E3M2's blocks of 32 (k a multiple of 32, one more, and
+ * short of one: a last block of 1 or 31 taps), other group sizes down to
+ * 1 and up to past the vector kernels' 32 activations at a time, one group
+ * longer than k; 1, 6, 19 and 37 output channels; 1, 4, 5, 8, 13 rows
+ * (every row step of the kernels); zero and small random zero points;
+ * integer and fractional input zero points. */
+static void
+test_random_wide (gconstpointer data)
+{
+  static const size_t ks[] = { 1, 31, 32, 33, 64, 95, 97, 250 };
+  static const size_t sizes[] = { 32, 1, 3, 16, 33, 64, 300 };
+  static const size_t rows[] = { 1, 4, 5, 8, 13 };
+  static const size_t channels[] = { 1, 6, 19, 37 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+    for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
+      {
+        Case c;
+        QsGroupwiseInput in = random_input ();
+
+        case_init_wide (&c, rows[(ki + gi) % G_N_ELEMENTS (rows)],
+                        channels[(ki + 2 * gi) % G_N_ELEMENTS (channels)], ks[ki], sizes[gi], 448,
+                        false, gi == 0 || (ki + gi) % 2 == 0);
+        check_case (&c, &in, kr);
+        case_free (&c);
+      }
+}
+
+/* 255 activations against +-448 codes in E3M2's blocks of 32 and in the
+ * largest group whose sums stay in int32 (255 * 448 * 18797 = 2,147,369,280),
+ * with the input zero point 0 (the dot products at their largest) and 255
+ * (the zero-point term as large); one taps short of a whole group too. */
+static void
+test_extreme_wide (gconstpointer data)
+{
+  static const int32_t zero_codes[] = { 0, 255 };
+  size_t largest = INT32_MAX / (255 * 448);
+  const size_t sizes[] = { 32, largest };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  g_assert_true (qs_groupwise_sums_fit (largest, 448));
+  g_assert_false (qs_groupwise_sums_fit (largest + 1, 448));
+  for (gsize z = 0; z < G_N_ELEMENTS (zero_codes); z++)
+    for (gsize si = 0; si < G_N_ELEMENTS (sizes); si++)
+      for (size_t short_by = 0; short_by < 2; short_by++)
+        {
+          Case c;
+          QsGroupwiseInput in = { .scale = 0.02f, .zero_code = zero_codes[z], .zero_frac = 0.0f };
+
+          case_init_wide (&c, 9, 3, 2 * sizes[si] - short_by, sizes[si], 448, true, true);
+          check_case (&c, &in, kr);
+          case_free (&c);
+        }
+}
+
 /* Worked by hand: k = 5 in groups of 2 (2, 2, 1), one output channel. */
 static void
 test_hand (void)
@@ -260,6 +374,29 @@ test_hand (void)
    * group 1: (4-1)(0-0) + (1-1)(3-0) = 0
    * group 2: (5-1)(-2+1) = -4, times 2 = -8;  1 + 1 + 0 - 8 = -6 */
   g_assert_cmpfloat (y, ==, -6.0f);
+}
+
+/* Worked by hand with E3M2 integers: k = 3 in one group, codes 448 (28.0
+ * times 16), -1 (the subnormal -0.0625) and 320 (20.0). */
+static void
+test_hand_wide (void)
+{
+  uint8_t a[3] = { 200, 7, 1 };
+  int16_t codes[3] = { 448, -1, 320 };
+  int32_t zero_points[1] = { 0 }, code_sums[1];
+  float scales[1] = { 0.25f }, bias = 0.5f, y;
+  QsGroupwiseWeights w = {
+    .n = 1, .k = 3, .group_size = 32, .groups_per_channel = 1,
+    .codes16 = codes, .zero_points = zero_points, .code_sums = code_sums, .scales = scales,
+  };
+  QsGroupwiseInput in = { .scale = 0.5f, .zero_code = 3, .zero_frac = 0.0f };
+
+  qs_groupwise_code_sums (&w, code_sums);
+  g_assert_cmpint (code_sums[0], ==, 767);
+  qs_gemm_groupwise_u8_scalar (1, a, 3, &w, &in, &bias, &y, 1);
+  /* (200-3) 448 + (7-3)(-1) + (1-3) 320 = 88256 - 4 - 640 = 87612;
+   * 0.5 + (0.5 * 0.25) * 87612 = 10952 */
+  g_assert_cmpfloat (y, ==, 10952.0f);
 }
 
 /* ---- depthwise ------------------------------------------------------------ */
@@ -308,11 +445,12 @@ naive_depthwise (const QsDepthwiseShape        *s,
  * a 9x9 one, larger than the vector kernels' tap tables), group sizes
  * that split the taps with a short last group, one group per channel, and
  * one tap per group (some groups wholly in the padding); weights (code -
- * zero point) of up to 8-bit unsigned ranges ([-255, 255]); 13, 37 and
- * 83 channels (partial blocks of 8 and 16, and 64 channels side by side);
- * integer and fractional zero points. */
+ * zero point) in [-@max_weight, @max_weight]: 8-bit unsigned ranges' 255
+ * or E3M2's 448; 13, 37 and 83 channels (partial blocks of 8 and 16, and
+ * 64 channels side by side); integer and fractional zero points. */
 static void
-test_depthwise_random (gconstpointer data)
+depthwise_random (gconstpointer data,
+                  int           max_weight)
 {
   static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 3, 1 }, { 2, 3 }, { 9, 9 } };
   static const size_t sizes[] = { 1, 2, 4, 9, 32 };
@@ -354,7 +492,7 @@ test_depthwise_random (gconstpointer data)
         for (size_t i = 0; i < (size_t) in_h * in_w * C; i++)
           input[i] = (uint8_t) g_rand_int_range (rng, 0, 256);
         for (size_t i = 0; i < taps * C; i++)
-          wt[i] = (int16_t) g_rand_int_range (rng, -255, 256);
+          wt[i] = (int16_t) g_rand_int_range (rng, -max_weight, max_weight + 1);
         for (size_t i = 0; i < groups * C; i++)
           scales[i] = (float) g_rand_double_range (rng, 1e-4, 0.05);
         for (int c = 0; c < C; c++)
@@ -370,6 +508,19 @@ test_depthwise_random (gconstpointer data)
                              want, (size_t) shape.out_w * C * sizeof (float));
           }
       }
+}
+
+static void
+test_depthwise_random (gconstpointer data)
+{
+  depthwise_random (data, 255);
+}
+
+/* The same with E3M2's int16 integers, up to 448. */
+static void
+test_depthwise_random_wide (gconstpointer data)
+{
+  depthwise_random (data, 448);
 }
 
 /* Worked by hand: one channel, a 2x2 kernel in groups of 3 taps (3, 1)
@@ -407,25 +558,34 @@ test_depthwise_hand (void)
 /* ---- block elements as integers ----------------------------------------- */
 
 /* The integers by hand: E2M1 0x7 is 6.0 (12 halves), 0xD is -3.0; E2M3
- * 0x1F is 7.5 (60 eighths), 0x01 the subnormal 0.125 (1); MXINT8 codes are
- * their own integers. The formats without a unit have none. */
+ * 0x1F is 7.5 (60 eighths), 0x01 the subnormal 0.125 (1); E3M2 0x1F is
+ * 28.0 (448 sixteenths), 0x21 the subnormal -0.0625 (-1), 0x04 the
+ * smallest normal 0.25 (4), 0x0E is 1.5 (24); MXINT8 codes are their own
+ * integers. The formats without a unit have none; the bounds are each
+ * format's largest integer. */
 static void
 test_block_integer_hand (void)
 {
-  static const struct { QsFormat format; int32_t code; int8_t integer; } cases[] = {
+  static const struct { QsFormat format; int32_t code; int16_t integer; } cases[] = {
     { QS_FORMAT_MXFP4, 0x7, 12 }, { QS_FORMAT_MXFP4, 0xD, -6 }, { QS_FORMAT_NVFP4, 0x1, 1 },
     { QS_FORMAT_MXFP6_E2M3, 0x1F, 60 }, { QS_FORMAT_MXFP6_E2M3, 0x01, 1 },
     { QS_FORMAT_MXFP6_E2M3, 0x3F, -60 }, { QS_FORMAT_MXINT8, -127, -127 }, { QS_FORMAT_MXINT8, 5, 5 },
+    { QS_FORMAT_MXFP6_E3M2, 0x1F, 448 }, { QS_FORMAT_MXFP6_E3M2, 0x21, -1 },
+    { QS_FORMAT_MXFP6_E3M2, 0x04, 4 }, { QS_FORMAT_MXFP6_E3M2, 0x0E, 24 },
+    { QS_FORMAT_MXFP6_E3M2, 0x3F, -448 },
   };
-  static const QsFormat none[] = { QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_MXFP6_E3M2,
-                                   QS_FORMAT_NF4, QS_FORMAT_INT };
+  static const struct { QsFormat format; int bound; } bounds[] = {
+    { QS_FORMAT_MXINT8, 127 }, { QS_FORMAT_MXFP4, 12 }, { QS_FORMAT_NVFP4, 12 },
+    { QS_FORMAT_MXFP6_E2M3, 60 }, { QS_FORMAT_MXFP6_E3M2, 448 },
+  };
+  static const QsFormat none[] = { QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_NF4, QS_FORMAT_INT };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       QsScheme scheme;
       QsChannelLayout layout = { 1, 1, 1, 1 };
       float scale = 0.75f, int_scale;
-      int8_t integer;
+      int16_t integer;
 
       qs_scheme_init_per_tensor (&scheme);
       scheme.format = cases[i].format;
@@ -433,8 +593,13 @@ test_block_integer_hand (void)
       g_assert_cmpint (integer, ==, cases[i].integer);
       g_assert_cmpfloat (int_scale, ==, 0.75f / qs_block_integer_unit (cases[i].format));
     }
+  for (gsize i = 0; i < G_N_ELEMENTS (bounds); i++)
+    g_assert_cmpint (qs_block_integer_bound (bounds[i].format), ==, bounds[i].bound);
   for (gsize i = 0; i < G_N_ELEMENTS (none); i++)
-    g_assert_cmpint (qs_block_integer_unit (none[i]), ==, 0);
+    {
+      g_assert_cmpint (qs_block_integer_unit (none[i]), ==, 0);
+      g_assert_cmpint (qs_block_integer_bound (none[i]), ==, 0);
+    }
 }
 
 /* On random tensors (a run not a multiple of the block), every integer
@@ -444,7 +609,7 @@ static void
 test_block_integer_exact (void)
 {
   static const QsFormat formats[] = { QS_FORMAT_MXINT8, QS_FORMAT_MXFP4, QS_FORMAT_NVFP4,
-                                      QS_FORMAT_MXFP6_E2M3 };
+                                      QS_FORMAT_MXFP6_E2M3, QS_FORMAT_MXFP6_E3M2 };
   enum { K = 75, N = 6 };
   QsChannelLayout layout = { K * N, K, N, 1 };
 
@@ -454,7 +619,7 @@ test_block_integer_exact (void)
       QsBlockGeometry geo;
       float data[K * N], recon[K * N];
       int32_t codes[K * N];
-      int8_t ints[K * N];
+      int16_t ints[K * N];
       g_autofree float *scales = NULL;
       g_autofree float *int_scales = NULL;
 
@@ -495,6 +660,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   rng = g_rand_new_with_seed (20261204);
   g_test_add_func ("/groupwise/hand", test_hand);
+  g_test_add_func ("/groupwise/hand-int16", test_hand_wide);
   g_test_add_func ("/groupwise/depthwise-hand", test_depthwise_hand);
   for (gsize i = 0; i < G_N_ELEMENTS (isas); i++)
     {
@@ -502,10 +668,16 @@ main (int    argc,
       g_autofree char *random = g_strdup_printf ("/groupwise/%s/random", isas[i].name);
       g_autofree char *extreme = g_strdup_printf ("/groupwise/%s/extreme", isas[i].name);
       g_autofree char *depthwise = g_strdup_printf ("/groupwise/%s/depthwise-random", isas[i].name);
+      g_autofree char *random_wide = g_strdup_printf ("/groupwise/%s/random-int16", isas[i].name);
+      g_autofree char *extreme_wide = g_strdup_printf ("/groupwise/%s/extreme-int16", isas[i].name);
+      g_autofree char *depthwise_wide = g_strdup_printf ("/groupwise/%s/depthwise-random-int16", isas[i].name);
 
       g_test_add_data_func (random, isa, test_random);
       g_test_add_data_func (extreme, isa, test_extreme);
       g_test_add_data_func (depthwise, isa, test_depthwise_random);
+      g_test_add_data_func (random_wide, isa, test_random_wide);
+      g_test_add_data_func (extreme_wide, isa, test_extreme_wide);
+      g_test_add_data_func (depthwise_wide, isa, test_depthwise_random_wide);
     }
   g_test_add_func ("/groupwise/block-integer-hand", test_block_integer_hand);
   g_test_add_func ("/groupwise/block-integer-exact", test_block_integer_exact);

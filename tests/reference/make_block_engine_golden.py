@@ -41,7 +41,8 @@ quantized as rint(x * float32(1 / scale)) + zero point.
 
 THE INTEGER INFERENCE (formats whose elements are integers times a power of
 two: MXINT8 (int8 / 64), MXFP4 and NVFP4 (E2M1 x 2 = 0..12), MXFP6 E2M3
-(x 8 = up to 60), and 4-bit integer groups):
+(x 8 = up to 60), MXFP6 E3M2 (x 16 = up to 448: int16 weights, the
+"int16-groupwise" kernel), and 4-bit integer groups):
   each block's integers q and scale s / unit; per output and block, the
   exact integer sum of (a - z_a) (q - z_q) over the block's taps (padding
   reads z_a), rescaled and accumulated in float32 in block order:
@@ -51,10 +52,15 @@ two: MXINT8 (int8 / 64), MXFP4 and NVFP4 (E2M1 x 2 = 0..12), MXFP6 E2M3
   not TFLite's fixed-point multiplier); then ReLU, and the output code
   clamp(rint(y / s_out + z_out), z_out (ReLU) or 0, 255), half to even.
   These steps are exact in numpy's float32, so the engine must match the
-  codes bit for bit.
+  codes bit for bit. As a check of the integer path itself, each integer
+  format's layer codes are also computed in float64 on the dequantized
+  input codes and the reconstructed weights (the float-weight formats'
+  reference below): the two may differ by one code where a value lies on a
+  rounding boundary (float32 rescaling per block against one float64 sum),
+  never by more; the script asserts it and prints how many are equal.
 
-THE FLOAT-WEIGHT FORMATS (MXFP8 E4M3 and E5M2, MXFP6 E3M2, NF4: element
-values that are not small integers): each layer in float64 on the
+THE FLOAT-WEIGHT FORMATS (MXFP8 E4M3 and E5M2, NF4: element values that
+are not 8- or 16-bit integers): each layer in float64 on the
 dequantized input codes and the reconstructed weights, then the same
 output quantization. The engine sums in float32 in its own order, so a code
 on a rounding boundary may differ by one: the test checks these per layer
@@ -62,7 +68,8 @@ on a rounding boundary may differ by one: the test checks these per layer
 
 reference.json: per format, per weighted layer the input and output codes
 of the first PER_LAYER images (base64 of uint8, NHWC), the expected kernel
-("int8-groupwise" or "float-weights"), each value's scale (float32 bits)
+("int8-groupwise", "int16-groupwise" or "float-weights") and weight width
+(8, 16 or 32 bits), each value's scale (float32 bits)
 and zero point; for the integer formats the logit codes and predictions of
 the first N_SCORED test images.
 """
@@ -101,14 +108,16 @@ FORMATS = [
     ("mxfp4", "mxfp4", 4, "symmetric", 32, True),
     ("nvfp4", "nvfp4", 4, "symmetric", 16, True),
     ("mxfp6-e2m3", "mxfp6-e2m3", 6, "symmetric", 32, True),
+    ("mxfp6-e3m2", "mxfp6-e3m2", 6, "symmetric", 32, True),
     ("int4-group4-asymmetric", "int", 4, "asymmetric", 4, True),
     ("mxfp8-e4m3", "mxfp8-e4m3", 8, "symmetric", 32, False),
     ("mxfp8-e5m2", "mxfp8-e5m2", 8, "symmetric", 32, False),
-    ("mxfp6-e3m2", "mxfp6-e3m2", 6, "symmetric", 32, False),
     ("nf4", "nf4", 4, "symmetric", 64, False),
 ]
-# Element values times UNIT are integers of at most 127.
-UNIT = {"mxint8": 64, "mxfp4": 2, "nvfp4": 2, "mxfp6-e2m3": 8}
+# Element values times UNIT are integers of at most BOUND in magnitude:
+# int8 weights, but for E3M2's int16 ones.
+UNIT = {"mxint8": 64, "mxfp4": 2, "nvfp4": 2, "mxfp6-e2m3": 8, "mxfp6-e3m2": 16}
+BOUND = {"mxint8": 127, "mxfp4": 12, "nvfp4": 12, "mxfp6-e2m3": 60, "mxfp6-e3m2": 448}
 MX_ELEMENT = {"mxfp4": "e2m1", "mxfp6-e2m3": "e2m3", "mxfp6-e3m2": "e3m2",
               "mxfp8-e4m3": "e4m3", "mxfp8-e5m2": "e5m2"}
 
@@ -336,7 +345,7 @@ def quantize_blocks(fmt, bits_, mapping, G, kernel2d):
             if fmt in UNIT:
                 values = [c_ / 64.0 for c_ in codes] if fmt == "mxint8" else [el.decode(c_) for c_ in codes]
                 q = np.array([v * UNIT[fmt] for v in values])
-                assert np.all(q == np.rint(q)) and np.all(np.abs(q) <= 127), fmt
+                assert np.all(q == np.rint(q)) and np.all(np.abs(q) <= BOUND[fmt]), fmt
                 ints[rows, c] = q.astype(np.int64)
                 scales[c, g] = f32(f32(s) / f32(UNIT[fmt]))
                 assert f32(scales[c, g] * f32(UNIT[fmt])) == f32(s)
@@ -411,6 +420,28 @@ def run_integer(qw, params, codes, integer, biases):
     return io
 
 
+def float64_agreement(qw, params, io, biases):
+    """Each layer's integer-path codes against the float64 layer on the same
+    input codes: within one code everywhere; how many are equal, of how many."""
+    equal = total = 0
+    prev = "input"
+    for name, _, _, _ in LAYERS:
+        codes_in, want = io[name]
+        got = float_weight_layer(name, codes_in, *params[prev], qw[name], biases[name], *params[name])
+        assert np.max(np.abs(got - want)) <= 1, name
+        equal += int(np.sum(got == want))
+        total += want.size
+        prev = name
+    return equal, total
+
+
+def kernel_of(fmt, integer):
+    """The engine kernel a layer runs on, and its weights' width in bits."""
+    if not integer:
+        return "float-weights", 32
+    return ("int16-groupwise", 16) if BOUND.get(fmt, 0) > 127 else ("int8-groupwise", 8)
+
+
 # ------------------------------------------------------------------ main
 
 def main():
@@ -454,12 +485,14 @@ def main():
     for name, fmt, bits_, mapping, G, integer in FORMATS:
         qw = quantize_model(weights, fmt, bits_, mapping, G)
         io = run_integer(qw, params, codes_in, integer, biases)
+        kernel, weight_bits = kernel_of(fmt, integer)
         entry = {
             "name": name, "format": fmt, "bits": bits_, "mapping": mapping, "group_size": G,
             "integer": integer,
             "layers": [{
                 "name": n,
-                "kernel": "int8-groupwise" if integer else "float-weights",
+                "kernel": kernel,
+                "weight_bits": weight_bits,
                 "input_codes": b64(io[n][0][:PER_LAYER]),
                 "output_codes": b64(io[n][1][:PER_LAYER]),
             } for n, _, _, _ in LAYERS],
@@ -469,9 +502,11 @@ def main():
             entry["logit_codes"] = b64(logit_codes)
             entry["predictions"] = "".join(str(int(p)) for p in np.argmax(logit_codes, axis=1))
             entry["quant_top1"] = float(np.mean(np.argmax(logit_codes, axis=1) == yte))
+            equal, total = float64_agreement(qw, params, io, biases)
         formats.append(entry)
-        print(f"{name:24s} {'integer' if integer else 'float weights':14s}"
-              + (f" top-1 {entry['quant_top1']:.3f}" if integer else ""), file=sys.stderr)
+        print(f"{name:24s} {kernel:16s}"
+              + (f" top-1 {entry['quant_top1']:.3f}, {equal} of {total} layer codes equal to float64's"
+                 if integer else ""), file=sys.stderr)
 
     doc = {
         "model": "model.h5",

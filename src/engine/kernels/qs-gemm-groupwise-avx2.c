@@ -1,12 +1,14 @@
 /* qs-gemm-groupwise-avx2.c: uint8 activations times group-wise integer weights on AVX2, bit for bit the scalar reference.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Weights are packed per block of 8 output channels and per group: the
- * group's code sums and scales for the 8 channels, then its taps in
- * k-pairs of (code - zero point) as int16, [pairs][8][2], so vpmaddwd adds
- * a broadcast pair of activations times 8 channels' pairs into int32
- * exactly (|a * w| <= 255 * 255). A group of odd length ends with a pair
- * whose second weight is 0. Activations are read 16 at a time (never past
+ * Weights are packed per block of 8 output channels and per group
+ * (qs_groupwise_pack_pairs): the group's code sums and scales for the 8
+ * channels, then its taps in k-pairs of (code - zero point) as int16,
+ * [pairs][8][2], so vpmaddwd adds a broadcast pair of activations times 8
+ * channels' pairs into int32 exactly (|a * w| <= 255 * 255 for int8
+ * codes, 255 * 448 for MXFP6 E3M2's int16 ones; an activation is never
+ * -32768, so the one case vpmaddwd saturates cannot occur). A group of odd
+ * length ends with a pair whose second weight is 0. Activations are read 16 at a time (never past
  * a row's k), widened once and each pair broadcast by shuffles.
  *
  *   total = sum a (w - zw) - z_a * sum (w - zw) = sum (a - z_a) (w - zw)
@@ -24,58 +26,17 @@
 #define NB 8   /* channels per packed block */
 #define MR 4   /* rows per step */
 
-/* Bytes of one channel block's groups: per group 8 int32 sums, 8 float
- * scales and its pairs. */
-static size_t
-block_bytes (const QsGroupwiseWeights *w)
-{
-  size_t bytes = 0;
-
-  for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += NB * (sizeof (int32_t) + sizeof (float))
-             + (qs_groupwise_group_length (w, g) + 1) / 2 * NB * 2 * sizeof (int16_t);
-  return bytes;
-}
-
 size_t
 qs_gemm_groupwise_packed_size_avx2 (const QsGroupwiseWeights *w)
 {
-  return (w->n + NB - 1) / NB * block_bytes (w);
+  return (w->n + NB - 1) / NB * qs_groupwise_pairs_block_bytes (w, NB);
 }
 
 void
 qs_gemm_groupwise_pack_avx2 (const QsGroupwiseWeights *w,
                              void                     *packed)
 {
-  uint8_t *p = packed;
-  size_t groups = w->groups_per_channel;
-
-  for (size_t j0 = 0; j0 < w->n; j0 += NB)
-    for (size_t g = 0; g < groups; g++)
-      {
-        int32_t *sums = (int32_t *) p;
-        float *scales = (float *) (p + NB * sizeof (int32_t));
-        int16_t *pairs = (int16_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
-        size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_pairs = (len + 1) / 2;
-
-        for (size_t l = 0; l < NB; l++)
-          {
-            size_t j = j0 + l, b = j * groups + g;
-            bool real = j < w->n;
-
-            sums[l] = real ? w->code_sums[b] : 0;
-            scales[l] = real ? w->scales[b] : 0.0f;
-            for (size_t q = 0; q < n_pairs; q++)
-              for (size_t h = 0; h < 2; h++)
-                {
-                  size_t t = 2 * q + h;
-
-                  pairs[(q * NB + l) * 2 + h] = real && t < len
-                    ? (int16_t) (w->codes[j * w->k + t0 + t] - w->zero_points[b]) : 0;
-                }
-          }
-        p += NB * (sizeof (int32_t) + sizeof (float)) + n_pairs * NB * 2 * sizeof (int16_t);
-      }
+  qs_groupwise_pack_pairs (w, NB, packed);
 }
 
 /* Pair @q (0..7) of 16 activations widened to int16, broadcast to every
@@ -182,7 +143,7 @@ row_block (size_t                    ROWS,
 
           y[r] = _mm256_add_ps (y[r], part);
         }
-      p += NB * (sizeof (int32_t) + sizeof (float)) + n_pairs * NB * 2 * sizeof (int16_t);
+      p += qs_groupwise_pairs_group_bytes (w, g, NB);
     }
   for (size_t r = 0; r < ROWS; r++)
     store_lanes (c + r * ldc + j0, y[r], valid);
@@ -199,7 +160,7 @@ qs_gemm_groupwise_u8_avx2 (size_t                    m,
                            float                    *c,
                            size_t                    ldc)
 {
-  size_t bytes = block_bytes (w);
+  size_t bytes = qs_groupwise_pairs_block_bytes (w, NB);
 
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     {

@@ -22,6 +22,8 @@
  *
  * is the scalar kernel's integer either way; the float32 steps after it
  * are the scalar kernel's operations in its order, one lane per channel.
+ * int16 weights (codes16) go to the vpdpwssd kernel of
+ * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing.
  * This file is built with -ffp-contract=off so no multiply and add fuse
  * into one rounding.
  */
@@ -79,6 +81,8 @@ block_bytes (const QsGroupwiseWeights *w,
 size_t
 qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
+  if (w->codes16 != NULL)
+    return qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
   return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, !offsets_fit_int8 (w));
 }
 
@@ -86,10 +90,16 @@ void
 qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
                                    void                     *packed)
 {
-  PackHeader header = { .raw_codes = !offsets_fit_int8 (w) };
+  PackHeader header;
   uint8_t *p = (uint8_t *) packed + HEADER_BYTES;
   size_t groups = w->groups_per_channel;
 
+  if (w->codes16 != NULL)
+    {
+      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, packed);
+      return;
+    }
+  header.raw_codes = !offsets_fit_int8 (w);
   memset (packed, 0, HEADER_BYTES);
   memcpy (packed, &header, sizeof header);
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
@@ -271,6 +281,11 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
   PackHeader header;
   const uint8_t *blocks = (const uint8_t *) packed + HEADER_BYTES;
 
+  if (w->codes16 != NULL)
+    {
+      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, packed, in, bias, c, ldc);
+      return;
+    }
   memcpy (&header, packed, sizeof header);
   if (header.raw_codes)
     gemm (true, m, a, lda, w, blocks, in, bias, c, ldc);

@@ -1,4 +1,4 @@
-/* qs-gemm-groupwise-scalar.c: uint8 activations times group-wise integer weights, one int32 sum per group.
+/* qs-gemm-groupwise-scalar.c: uint8 activations times group-wise int8 or int16 weights, one int32 sum per group.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Each group has its own scale, so the sums cannot meet in one int32 as in
@@ -22,7 +22,7 @@ qs_groupwise_code_sums (const QsGroupwiseWeights *w,
         int32_t sum = 0;
 
         for (size_t t = t0; t < t1; t++)
-          sum += w->codes[c * w->k + t];
+          sum += qs_groupwise_code (w, c, t);
         code_sums[c * groups + g] = sum - (int32_t) (t1 - t0) * w->zero_points[c * groups + g];
       }
 }
@@ -45,7 +45,6 @@ qs_gemm_groupwise_u8_scalar (size_t                    m,
 
       for (size_t j = 0; j < w->n; j++)
         {
-          const int8_t *wr = w->codes + j * w->k;
           float y = bias[j];
 
           for (size_t g = 0; g < groups; g++)
@@ -57,7 +56,7 @@ qs_gemm_groupwise_u8_scalar (size_t                    m,
 
               for (size_t t = t0; t < t1; t++)
                 {
-                  dot += (int32_t) row[t] * wr[t];
+                  dot += (int32_t) row[t] * qs_groupwise_code (w, j, t);
                   row_sum += row[t];
                 }
               /* sum (a - za) (w - zw), with za's integer part in int32

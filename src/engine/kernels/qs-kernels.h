@@ -322,9 +322,20 @@ void qs_depthwise_u8s16_scalar (const QsDepthwiseShape *shape, const uint8_t *in
  * each output channel's k (the last group may be short):
  * real = scales[b] * (codes - zero_points[b]) with b = c * groups_per_channel
  * + g. @codes are [n][k] int8 (unsigned code ranges shifted by -128 with
- * their zero points); @code_sums [n][groups] are each group's
- * sum (codes - zero point), from qs_groupwise_code_sums. Groups of at most
- * 16384 taps keep the int32 sums exact. */
+ * their zero points), or, where @codes16 is set instead, [n][k] int16
+ * (block elements too wide for int8: MXFP6 E3M2's values times 16, up to
+ * 448); @code_sums [n][groups] are each group's sum (codes - zero point),
+ * from qs_groupwise_code_sums.
+ *
+ * Exactness: every int32 sum a kernel forms over one group (of a * code,
+ * a * zero point, z_a * (code - zero point), with a and z_a <= 255) is at
+ * most 255 * group_size * m in magnitude, m the largest |code|, |zero
+ * point| or |code - zero point|; qs_groupwise_sums_fit says whether that
+ * is below 2^31. int8 codes (m <= 255) allow groups of 33,025 taps (the
+ * engine stops at 16384); MXFP6 E3M2's blocks of 32 with m = 448 reach
+ * 255 * 448 * 32 = 3,655,680, far from 2^31 (and below 2^24, so even the
+ * float32 conversion of a sum is exact). The vector kernels store
+ * (code - zero point) as int16, so it must fit. */
 typedef struct {
   size_t         n, k;
   size_t         group_size;
@@ -333,7 +344,26 @@ typedef struct {
   const int32_t *zero_points;
   const int32_t *code_sums;
   const float   *scales;
+  const int16_t *codes16;
 } QsGroupwiseWeights;
+
+/* Whether groups of @group_size taps whose codes, zero points and their
+ * differences are at most @m in magnitude keep every int32 sum exact. */
+static inline bool
+qs_groupwise_sums_fit (size_t group_size,
+                       size_t m)
+{
+  return m <= 32768 && group_size <= INT32_MAX / (255 * (m > 0 ? m : 1));
+}
+
+/* Code @t of output channel @c, from whichever array the weights have. */
+static inline int32_t
+qs_groupwise_code (const QsGroupwiseWeights *w,
+                   size_t                    c,
+                   size_t                    t)
+{
+  return w->codes16 != NULL ? w->codes16[c * w->k + t] : w->codes[c * w->k + t];
+}
 
 /* The activations' quantizer: real = scale * (code - zero_code - zero_frac). */
 typedef struct {
@@ -365,8 +395,10 @@ void qs_gemm_groupwise_u8_scalar (size_t m, const uint8_t *a, size_t lda,
  * taps (a depthwise layer's reduction axis, so every channel's groups
  * cover the same tap ranges): real = scales[g][c] * w[t][c] for tap t in
  * group g = t / group_size, with w the int16 (code - zero point),
- * [taps][channels], and code_sums[g][c] each group's sum of w. Groups of
- * at most 16384 taps keep the int32 sums exact. */
+ * [taps][channels], and code_sums[g][c] each group's sum of w. The
+ * int32 sums are exact where qs_groupwise_sums_fit (group_size, max |w|):
+ * groups of at most 16384 taps of |w| <= 255, MXFP6 E3M2's (|w| <= 448,
+ * a 3x3 window in one block of 32). */
 typedef struct {
   size_t         channels, taps;
   size_t         group_size, groups;
@@ -387,6 +419,16 @@ void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint
                                        const QsDepthwiseGroupWeights *w,
                                        const QsGroupwiseInput *in, const float *bias,
                                        int oy, int32_t *acc, float *out);
+
+/* The packing of the GEMMs that take two taps of a channel per int32 lane
+ * (AVX2's vpmaddwd, AVX-512's vpdpwssd for int16 codes): per block of @nb
+ * output channels and per group, the group's @nb code sums (int32) and
+ * scales (float), then its taps in k-pairs of (code - zero point) as
+ * int16, [pairs][nb][2]; channels past n and a group's odd last tap's
+ * partner are zero. */
+size_t qs_groupwise_pairs_group_bytes (const QsGroupwiseWeights *w, size_t g, size_t nb);
+size_t qs_groupwise_pairs_block_bytes (const QsGroupwiseWeights *w, size_t nb);
+void   qs_groupwise_pack_pairs        (const QsGroupwiseWeights *w, size_t nb, void *packed);
 
 /* The optimized group-wise kernels: the same outputs as the scalar ones,
  * bit for bit. The GEMM reads its weights from its own packing of @w
@@ -422,6 +464,14 @@ void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, 
                                                  const QsDepthwiseGroupWeights *w,
                                                  const QsGroupwiseInput *in, const float *bias,
                                                  int oy, int32_t *acc, float *out);
+/* The int16 weights (codes16) of the AVX-512 VNNI group-wise GEMM, which
+ * its entry points above hand to these (vpdpwssd on activation pairs). */
+size_t qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8s16_avx512vnni             (size_t m, const uint8_t *a, size_t lda,
+                                                       const QsGroupwiseWeights *w, const void *packed,
+                                                       const QsGroupwiseInput *in, const float *bias,
+                                                       float *c, size_t ldc);
 #endif
 
 /* ---- real outputs to codes ------------------------------------------------ */
