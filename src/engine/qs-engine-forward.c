@@ -987,15 +987,13 @@ store_real_outputs (const QsQuantizedModel *qm,
 
 /* @count codes of a value quantized by @q back to real numbers. */
 static void
-dequantize_codes (const QsActQuant *q,
-                  const uint8_t    *codes,
-                  size_t            count,
-                  float            *x)
+dequantize_codes (const QsQuantizedModel *qm,
+                  const QsActQuant       *q,
+                  const uint8_t          *codes,
+                  size_t                  count,
+                  float                  *x)
 {
-  const float scale = q->scale, zero_point = q->zero_point;
-
-  for (size_t i = 0; i < count; i++)
-    x[i] = ((float) codes[i] - zero_point) * scale;
+  qm->kernels->dequantize (q->scale, q->zero_point, codes, count, x);
 }
 
 /* Rows of a float-weight convolution per fused tile: their codes
@@ -1053,8 +1051,11 @@ fused_float_gemm (const QsQuantizedModel *qm,
           a = codes;
           lda = kp;
         }
-      for (size_t r = 0; r < rows; r++)
-        dequantize_codes (in_q, a + r * lda, k, x + r * k);
+      if (lda == k)
+        dequantize_codes (qm, in_q, a, rows * k, x);
+      else
+        for (size_t r = 0; r < rows; r++)
+          dequantize_codes (qm, in_q, a + r * lda, k, x + r * k);
       qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
       store_real_outputs (qm, l, q, y, rows * n, q->float_output ? NULL : out + m0 * n);
     }
@@ -1101,7 +1102,7 @@ fused_float_depthwise (const QsQuantizedModel *qm,
         band.in_h = iy1 > iy0 ? iy1 - iy0 : 0;
         band.pad_top = shape.pad_top - oy0 * shape.stride_h + iy0;
         if (band.in_h > 0)
-          dequantize_codes (in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
+          dequantize_codes (qm, in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
                             s->act[0]);
         qm->model->kernels->depthwise_f32 (&band, s->act[0], weights, l->bias, l->lo, l->hi, y);
         store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, q->float_output ? NULL : out + at);
@@ -1146,7 +1147,7 @@ float_layer_quant (const QsQuantizedModel *qm,
       const QsActQuant *in_q = &qm->values[l->inputs[j]];
       size_t in_n = batch * qs_value_size (qm->model, l->inputs[j]);
 
-      dequantize_codes (in_q, ins[j], in_n, x);
+      dequantize_codes (qm, in_q, ins[j], in_n, x);
       if (qs_layer_kind_is_merge (l->kind))
         qs_merge_step_f32 (qm->model, l, j, x, batch, y);
       else
@@ -1422,7 +1423,7 @@ dequantize_scored (const QsQuantizedModel *qm,
 {
   int output = qs_model_output_value (qm->model);
 
-  dequantize_codes (&qm->values[output], value_u8 (s, output),
+  dequantize_codes (qm, &qm->values[output], value_u8 (s, output),
                     s->batch * qs_engine_model_get_n_outputs (qm->model), outputs);
 }
 
