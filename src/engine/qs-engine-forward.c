@@ -893,6 +893,7 @@ static void store_real_outputs (const QsQuantizedModel *qm,
                                 const QsQuantLayer     *q,
                                 float                  *r,
                                 size_t                  count,
+                                bool                    clamped,
                                 uint8_t                *out);
 
 /* Integer weights per channel (int8 or int16 mode: one requantized int32
@@ -956,29 +957,31 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
         }
     }
   if (q->mode == QS_QMODE_GROUPWISE)
-    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), out);
+    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), false, out);
 }
 
 /* A layer computed in real numbers: its @count outputs @r through the
- * activation clamp, then quantized to codes (round half to even, as
- * PyTorch's quantizer), or left as the float logits of the last layer. */
+ * activation clamp (unless @clamped: a kernel has applied it, and a
+ * second changes nothing), then quantized to codes (round half to even,
+ * as PyTorch's quantizer), or left as the float logits of the last layer. */
 static void
 store_real_outputs (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     const QsQuantLayer     *q,
                     float                  *r,
                     size_t                  count,
+                    bool                    clamped,
                     uint8_t                *out)
 {
   QsRealQuant p = {
-    .lo = l->lo, .hi = l->hi,
+    .lo = clamped ? -INFINITY : l->lo, .hi = clamped ? INFINITY : l->hi,
     .scale = q->out.scale, .zero_point = q->out.zero_point,
     .code_min = q->rq.act_min, .code_max = q->rq.act_max,
   };
 
   if (q->float_output)
     {
-      for (size_t i = 0; i < count; i++)
+      for (size_t i = 0; i < count && !clamped; i++)
         r[i] = r[i] < p.lo ? p.lo : (r[i] > p.hi ? p.hi : r[i]);
       return;
     }
@@ -1057,7 +1060,7 @@ fused_float_gemm (const QsQuantizedModel *qm,
         for (size_t r = 0; r < rows; r++)
           dequantize_codes (qm, in_q, a + r * lda, k, x + r * k);
       qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
-      store_real_outputs (qm, l, q, y, rows * n, q->float_output ? NULL : out + m0 * n);
+      store_real_outputs (qm, l, q, y, rows * n, true, q->float_output ? NULL : out + m0 * n);
     }
   return true;
 }
@@ -1105,7 +1108,7 @@ fused_float_depthwise (const QsQuantizedModel *qm,
           dequantize_codes (qm, in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
                             s->act[0]);
         qm->model->kernels->depthwise_f32 (&band, s->act[0], weights, l->bias, l->lo, l->hi, y);
-        store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, q->float_output ? NULL : out + at);
+        store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, true, q->float_output ? NULL : out + at);
       }
 }
 
@@ -1154,7 +1157,7 @@ float_layer_quant (const QsQuantizedModel *qm,
         r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
     }
   /* The float32 GEMM has clamped already; clamping again changes nothing. */
-  store_real_outputs (qm, l, q, (float *) r, out_n, out);
+  store_real_outputs (qm, l, q, (float *) r, out_n, false, out);
 }
 
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
@@ -1191,7 +1194,7 @@ groupwise_layer_quant (const QsQuantizedModel *qm,
       else
         qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
     }
-  store_real_outputs (qm, l, q, y, m * n, out);
+  store_real_outputs (qm, l, q, y, m * n, false, out);
 }
 
 /* Merges on codes with integer zero points (qs-graph-kernels.h). */

@@ -12,6 +12,7 @@
 #include "qs-kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 static inline __mmask16
 tail_mask (size_t left)
@@ -19,11 +20,14 @@ tail_mask (size_t left)
   return left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
 }
 
-void
-qs_quantize_real_u8_avx512 (const QsRealQuant *p,
-                            const float       *r,
-                            size_t             count,
-                            uint8_t           *out)
+/* Inlined with a constant @clamp, so that outputs a kernel has clamped
+ * already (infinite bounds, where the clamp changes nothing) skip it. */
+static inline __attribute__ ((always_inline)) void
+quantize_real (const QsRealQuant *p,
+               const float       *r,
+               size_t             count,
+               uint8_t           *out,
+               bool               clamp)
 {
   const __m512 lo = _mm512_set1_ps (p->lo), hi = _mm512_set1_ps (p->hi);
   const __m512 scale = _mm512_set1_ps (p->scale), zero_point = _mm512_set1_ps (p->zero_point);
@@ -32,11 +36,14 @@ qs_quantize_real_u8_avx512 (const QsRealQuant *p,
   for (size_t i = 0; i < count; i += 16)
     {
       __mmask16 lanes = tail_mask (count - i);
-      __m512 x = _mm512_maskz_loadu_ps (lanes, r + i), v;
+      __m512 x = _mm512_maskz_loadu_ps (lanes, r + i), v = x;
 
       /* The reference's order: below lo first, then above hi; a NaN passes both. */
-      v = _mm512_mask_mov_ps (x, _mm512_cmp_ps_mask (x, hi, _CMP_GT_OQ), hi);
-      v = _mm512_mask_mov_ps (v, _mm512_cmp_ps_mask (x, lo, _CMP_LT_OQ), lo);
+      if (clamp)
+        {
+          v = _mm512_mask_mov_ps (v, _mm512_cmp_ps_mask (x, hi, _CMP_GT_OQ), hi);
+          v = _mm512_mask_mov_ps (v, _mm512_cmp_ps_mask (x, lo, _CMP_LT_OQ), lo);
+        }
       v = _mm512_roundscale_ps (_mm512_add_ps (_mm512_div_ps (v, scale), zero_point),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       /* !(v >= code_min) takes code_min, a NaN too. */
@@ -44,6 +51,18 @@ qs_quantize_real_u8_avx512 (const QsRealQuant *p,
       v = _mm512_mask_mov_ps (v, _mm512_cmp_ps_mask (v, code_max, _CMP_GT_OQ), code_max);
       _mm512_mask_cvtusepi32_storeu_epi8 (out + i, lanes, _mm512_cvttps_epu32 (v));
     }
+}
+
+void
+qs_quantize_real_u8_avx512 (const QsRealQuant *p,
+                            const float       *r,
+                            size_t             count,
+                            uint8_t           *out)
+{
+  if (p->lo == -INFINITY && p->hi == INFINITY)
+    quantize_real (p, r, count, out, false);
+  else
+    quantize_real (p, r, count, out, true);
 }
 
 void
