@@ -1156,7 +1156,8 @@ float_layer_quant (const QsQuantizedModel *qm,
       else
         r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
     }
-  /* The float32 GEMM has clamped already; clamping again changes nothing. */
+  /* A merge's step does not clamp, so the clamp stays here (after the
+   * float32 GEMM, which has clamped already, it changes nothing). */
   store_real_outputs (qm, l, q, (float *) r, out_n, false, out);
 }
 
