@@ -893,6 +893,7 @@ static void store_real_outputs (const QsQuantizedModel *qm,
                                 const QsQuantLayer     *q,
                                 float                  *r,
                                 size_t                  count,
+                                bool                    clamped,
                                 uint8_t                *out);
 
 /* Integer weights per channel (int8 or int16 mode: one requantized int32
@@ -956,29 +957,31 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
         }
     }
   if (q->mode == QS_QMODE_GROUPWISE)
-    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), out);
+    store_real_outputs (qm, l, q, y, batch * qs_layer_out_size (l), false, out);
 }
 
 /* A layer computed in real numbers: its @count outputs @r through the
- * activation clamp, then quantized to codes (round half to even, as
- * PyTorch's quantizer), or left as the float logits of the last layer. */
+ * activation clamp (unless @clamped: a kernel has applied it, and a
+ * second changes nothing), then quantized to codes (round half to even,
+ * as PyTorch's quantizer), or left as the float logits of the last layer. */
 static void
 store_real_outputs (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     const QsQuantLayer     *q,
                     float                  *r,
                     size_t                  count,
+                    bool                    clamped,
                     uint8_t                *out)
 {
   QsRealQuant p = {
-    .lo = l->lo, .hi = l->hi,
+    .lo = clamped ? -INFINITY : l->lo, .hi = clamped ? INFINITY : l->hi,
     .scale = q->out.scale, .zero_point = q->out.zero_point,
     .code_min = q->rq.act_min, .code_max = q->rq.act_max,
   };
 
   if (q->float_output)
     {
-      for (size_t i = 0; i < count; i++)
+      for (size_t i = 0; i < count && !clamped; i++)
         r[i] = r[i] < p.lo ? p.lo : (r[i] > p.hi ? p.hi : r[i]);
       return;
     }
@@ -987,15 +990,13 @@ store_real_outputs (const QsQuantizedModel *qm,
 
 /* @count codes of a value quantized by @q back to real numbers. */
 static void
-dequantize_codes (const QsActQuant *q,
-                  const uint8_t    *codes,
-                  size_t            count,
-                  float            *x)
+dequantize_codes (const QsQuantizedModel *qm,
+                  const QsActQuant       *q,
+                  const uint8_t          *codes,
+                  size_t                  count,
+                  float                  *x)
 {
-  const float scale = q->scale, zero_point = q->zero_point;
-
-  for (size_t i = 0; i < count; i++)
-    x[i] = ((float) codes[i] - zero_point) * scale;
+  qm->kernels->dequantize (q->scale, q->zero_point, codes, count, x);
 }
 
 /* Rows of a float-weight convolution per fused tile: their codes
@@ -1053,10 +1054,13 @@ fused_float_gemm (const QsQuantizedModel *qm,
           a = codes;
           lda = kp;
         }
-      for (size_t r = 0; r < rows; r++)
-        dequantize_codes (in_q, a + r * lda, k, x + r * k);
+      if (lda == k)
+        dequantize_codes (qm, in_q, a, rows * k, x);
+      else
+        for (size_t r = 0; r < rows; r++)
+          dequantize_codes (qm, in_q, a + r * lda, k, x + r * k);
       qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
-      store_real_outputs (qm, l, q, y, rows * n, q->float_output ? NULL : out + m0 * n);
+      store_real_outputs (qm, l, q, y, rows * n, true, q->float_output ? NULL : out + m0 * n);
     }
   return true;
 }
@@ -1101,10 +1105,10 @@ fused_float_depthwise (const QsQuantizedModel *qm,
         band.in_h = iy1 > iy0 ? iy1 - iy0 : 0;
         band.pad_top = shape.pad_top - oy0 * shape.stride_h + iy0;
         if (band.in_h > 0)
-          dequantize_codes (in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
+          dequantize_codes (qm, in_q, in + b * in_size + (size_t) iy0 * in_row, (size_t) band.in_h * in_row,
                             s->act[0]);
         qm->model->kernels->depthwise_f32 (&band, s->act[0], weights, l->bias, l->lo, l->hi, y);
-        store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, q->float_output ? NULL : out + at);
+        store_real_outputs (qm, l, q, y, (size_t) band.out_h * out_row, true, q->float_output ? NULL : out + at);
       }
 }
 
@@ -1146,14 +1150,15 @@ float_layer_quant (const QsQuantizedModel *qm,
       const QsActQuant *in_q = &qm->values[l->inputs[j]];
       size_t in_n = batch * qs_value_size (qm->model, l->inputs[j]);
 
-      dequantize_codes (in_q, ins[j], in_n, x);
+      dequantize_codes (qm, in_q, ins[j], in_n, x);
       if (qs_layer_kind_is_merge (l->kind))
         qs_merge_step_f32 (qm->model, l, j, x, batch, y);
       else
         r = layer_fp32 (qm->model, l, weights, packed, (const float *const *) &x, batch, s, y);
     }
-  /* The float32 GEMM has clamped already; clamping again changes nothing. */
-  store_real_outputs (qm, l, q, (float *) r, out_n, out);
+  /* A merge's step does not clamp, so the clamp stays here (after the
+   * float32 GEMM, which has clamped already, it changes nothing). */
+  store_real_outputs (qm, l, q, (float *) r, out_n, false, out);
 }
 
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
@@ -1190,7 +1195,7 @@ groupwise_layer_quant (const QsQuantizedModel *qm,
       else
         qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
     }
-  store_real_outputs (qm, l, q, y, m * n, out);
+  store_real_outputs (qm, l, q, y, m * n, false, out);
 }
 
 /* Merges on codes with integer zero points (qs-graph-kernels.h). */
@@ -1422,7 +1427,7 @@ dequantize_scored (const QsQuantizedModel *qm,
 {
   int output = qs_model_output_value (qm->model);
 
-  dequantize_codes (&qm->values[output], value_u8 (s, output),
+  dequantize_codes (qm, &qm->values[output], value_u8 (s, output),
                     s->batch * qs_engine_model_get_n_outputs (qm->model), outputs);
 }
 

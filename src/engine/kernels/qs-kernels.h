@@ -490,6 +490,15 @@ typedef void (*QsQuantizeRealFunc) (const QsRealQuant *p, const float *r, size_t
 void qs_quantize_real_u8_scalar (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
 #if defined(__x86_64__) || defined(_M_X64)
 void qs_quantize_real_u8_avx2   (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+void qs_quantize_real_u8_avx512 (const QsRealQuant *p, const float *r, size_t count, uint8_t *out);
+#endif
+
+/* @count codes of a value back to real numbers: x = ((float) code -
+ * zero_point) * scale, two rounded float32 steps in that order. */
+typedef void (*QsDequantizeFunc) (float scale, float zero_point, const uint8_t *codes, size_t count, float *x);
+void qs_dequantize_u8_scalar (float scale, float zero_point, const uint8_t *codes, size_t count, float *x);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_dequantize_u8_avx512 (float scale, float zero_point, const uint8_t *codes, size_t count, float *x);
 #endif
 
 /* ---- im2col and pooling on codes ---------------------------------------- */
@@ -679,6 +688,7 @@ typedef struct {
   QsGroupwiseGemmFunc        groupwise_gemm;
   QsDepthwiseGroupwiseFunc   depthwise_groupwise;
   QsQuantizeRealFunc         quantize_real;
+  QsDequantizeFunc           dequantize;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.

@@ -1,4 +1,4 @@
-/* qs-quantize-real-scalar.c: real layer outputs through the activation clamp to uint8 codes, the reference.
+/* qs-quantize-real-scalar.c: real layer outputs through the activation clamp to uint8 codes, and codes back to real numbers: the references.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "qs-kernels.h"
@@ -27,4 +27,15 @@ qs_quantize_real_u8_scalar (const QsRealQuant *p,
         v = (float) q.code_max;
       out[i] = (uint8_t) v;
     }
+}
+
+void
+qs_dequantize_u8_scalar (float          scale,
+                         float          zero_point,
+                         const uint8_t *codes,
+                         size_t         count,
+                         float         *x)
+{
+  for (size_t i = 0; i < count; i++)
+    x[i] = ((float) codes[i] - zero_point) * scale;
 }
