@@ -206,10 +206,11 @@ static const QsGraphKernels avx512_graph_kernels = {
   .clamp = qs_clamp_u8_avx512,
 };
 
-/* The AVX-512 table with VBMI's 256-byte table lookup. */
+/* The AVX-512 table with VBMI's 256-byte table lookups (activations, and
+ * the terms of an Add's inputs). */
 static const QsGraphKernels avx512vbmi_graph_kernels = {
   .lut = qs_lut_u8_avx512vbmi,
-  .add = qs_add_u8_avx512,
+  .add = qs_add_u8_avx512vbmi,
   .mul = qs_mul_u8_avx512,
   .rescale = qs_rescale_u8_avx512,
   .range = qs_range_f32_avx512,

@@ -463,7 +463,9 @@ layer_fp32 (const QsEngineModel *model,
     case QS_LAYER_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_MAX_POOL:
-      for (size_t b = 0; b < batch; b++)
+      for (size_t b = 0; b < batch && qs_layer_pools_zero_padding (l); b++)
+        qs_max_pool_zero_padded_f32 (&shape, in + b * in_size, out + b * out_size);
+      for (size_t b = 0; b < batch && !qs_layer_pools_zero_padding (l); b++)
         qs_pool_f32 (l->kind == QS_LAYER_MAX_POOL || l->kind == QS_LAYER_GLOBAL_MAX_POOL
                        ? QS_POOL_MAX : QS_POOL_AVERAGE,
                      &shape, in + b * in_size, out + b * out_size);
@@ -1322,7 +1324,10 @@ layer_quant (const QsQuantizedModel *qm,
     case QS_LAYER_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_AVERAGE_POOL:
     case QS_LAYER_GLOBAL_MAX_POOL:
-      for (size_t b = 0; b < batch; b++)
+      for (size_t b = 0; b < batch && qs_layer_pools_zero_padding (l); b++)
+        qs_max_pool_zero_padded_u8 (&shape, (uint8_t) q->in.zero_code, in + b * in_size,
+                                    out + b * out_size);
+      for (size_t b = 0; b < batch && !qs_layer_pools_zero_padding (l); b++)
         qs_pool_u8 (l->kind == QS_LAYER_MAX_POOL || l->kind == QS_LAYER_GLOBAL_MAX_POOL
                       ? QS_POOL_MAX : QS_POOL_AVERAGE,
                     &shape, in + b * in_size, out + b * out_size);

@@ -10,7 +10,7 @@
  * residual block three, and the peak is the largest set of values alive
  * at once rather than the sum of the layers. Flatten and Reshape are
  * views of their input's storage, which they keep alive, and so is a
- * ZeroPadding2D folded into the convolution reading it. Slots are sized
+ * ZeroPadding2D folded into the convolution or max pool reading it. Slots are sized
  * in elements per image: the scratch layout scales them by the batch and
  * by the element size of each path.
  */
@@ -133,7 +133,10 @@ unfold_padding (QsEngineModel *model)
  * reading it: a plain Conv2D (the one-channel direct kernel and the
  * grouped or dilated im2col are left out) or a depthwise convolution,
  * whose padding on every side stays below the window, as SAME padding's
- * does, so that every output has a tap inside the input. */
+ * does, so that every output has a tap inside the input. Or into a max
+ * pool with no padding of its own, whose windows then all lie within the
+ * padded input (Keras' ResNets pad before a valid pool): it takes the
+ * padding's taps as 0.0 (qs_max_pool_zero_padded_*), any number of them. */
 static bool
 pad_folds_into (const QsEngineLayer *pad,
                 const QsEngineLayer *conv)
@@ -142,6 +145,10 @@ pad_folds_into (const QsEngineLayer *pad,
   int64_t bottom = (int64_t) (conv->out_h - 1) * conv->stride_h + conv->kernel_h - top - pad->in_h;
   int64_t right = (int64_t) (conv->out_w - 1) * conv->stride_w + conv->kernel_w - left - pad->in_w;
 
+  if (conv->kind == QS_LAYER_MAX_POOL)
+    return conv->n_inputs == 1 && conv->pad_top == 0 && conv->pad_left == 0
+      && (int64_t) (conv->out_h - 1) * conv->stride_h + conv->kernel_h <= pad->out_h
+      && (int64_t) (conv->out_w - 1) * conv->stride_w + conv->kernel_w <= pad->out_w;
   if (conv->kind != QS_LAYER_DEPTHWISE_CONV2D
       && (conv->kind != QS_LAYER_CONV2D || qs_layer_is_general_conv (conv) || conv->in_c == 1))
     return false;
@@ -149,9 +156,10 @@ pad_folds_into (const QsEngineLayer *pad,
     && bottom < conv->kernel_h && right < conv->kernel_w;
 }
 
-/* Folds each ZeroPadding2D whose only reader is a convolution into it
- * (the torchvision and Keras MobileNets pad before every stride-2
- * depthwise convolution): the padded copy is never made, on either path.
+/* Folds each ZeroPadding2D whose only reader is a convolution or a max
+ * pool into it (the torchvision and Keras MobileNets pad before every
+ * stride-2 depthwise convolution, ResNets before their first max pool):
+ * the padded copy is never made, on either path.
  * A padding read by anything else, or scored, stays a layer. */
 static void
 fold_padding (QsEngineModel *model,

@@ -359,6 +359,14 @@ qs_layer_is_view (const QsEngineLayer *l)
   return l->kind == QS_LAYER_FLATTEN || l->kind == QS_LAYER_RESHAPE || l->fused_relu || l->folded_pad;
 }
 
+/* A max pool that reads a ZeroPadding2D folded into it: its taps outside
+ * the image hold 0.0 (qs_max_pool_zero_padded_*), not skipped. */
+static inline bool
+qs_layer_pools_zero_padding (const QsEngineLayer *l)
+{
+  return l->kind == QS_LAYER_MAX_POOL && (l->fold_rows > 0 || l->fold_cols > 0);
+}
+
 /* A ZeroPadding2D that adds zeros (not one of zero rows and columns). */
 static inline bool
 qs_layer_adds_zeros (const QsEngineLayer *l)

@@ -911,6 +911,74 @@ test_add_isa (void)
   on_every_isa (add_trial, 12);
 }
 
+/* The AVX-512 Add that rescales every input, which CPUs without VBMI run:
+ * where VBMI is present the ISA's table holds the lookup kernel instead. */
+static void
+test_add_avx512_without_vbmi (void)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+  QsGraphKernels plain;
+
+  if (!qs_kernels_isa_supported (QS_ISA_AVX512VNNI))
+    {
+      g_test_skip ("no AVX-512 VNNI on this CPU");
+      return;
+    }
+  plain = *qs_graph_kernels_get (QS_ISA_AVX512VNNI);
+  plain.add = qs_add_u8_avx512;
+  for (size_t l = 0; l < G_N_ELEMENTS (awkward_lengths); l++)
+    for (int trial = 0; trial < 12; trial++)
+      add_trial (qs_graph_kernels_get (QS_ISA_SCALAR), &plain, QS_ISA_AVX512VNNI, awkward_lengths[l],
+                 trial);
+#else
+  g_test_skip ("no x86-64 kernels");
+#endif
+}
+
+/* Every pair of codes of the first two inputs (the others random), for
+ * random parameters: the lookup kernel's tables are checked at all 256
+ * entries against the per-element rules, and the sum's requantization
+ * over the whole range of sums two inputs make. */
+static void
+test_add_every_pair (void)
+{
+  const size_t n = 65536;
+  const QsGraphKernels *ref = qs_graph_kernels_get (QS_ISA_SCALAR);
+  uint8_t *inputs[QS_ENGINE_MAX_INPUTS];
+  uint8_t *expected = g_malloc (n), *out = g_malloc (n);
+
+  for (size_t j = 0; j < QS_ENGINE_MAX_INPUTS; j++)
+    {
+      inputs[j] = g_malloc (n);
+      fill_codes (inputs[j], n);
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      inputs[0][i] = (uint8_t) (i & 255);
+      inputs[1][i] = (uint8_t) (i >> 8);
+    }
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      if (!qs_kernels_isa_supported (isa))
+        continue;
+      for (int trial = 0; trial < 24; trial++)
+        {
+          QsAddParams p;
+
+          do
+            random_add_params (&p);
+          while (p.n_inputs < 2);
+          ref->add (&p, (const uint8_t *const *) inputs, expected, n);
+          qs_graph_kernels_get (isa)->add (&p, (const uint8_t *const *) inputs, out, n);
+          assert_same_codes (expected, out, n, "add, every pair", isa);
+        }
+    }
+  for (size_t j = 0; j < QS_ENGINE_MAX_INPUTS; j++)
+    g_free (inputs[j]);
+  g_free (expected);
+  g_free (out);
+}
+
 static void
 test_mul_isa (void)
 {
@@ -1080,6 +1148,8 @@ main (int    argc,
   g_test_add_func ("/graph-kernels/eltwise/invalid-params", test_params_invalid);
   g_test_add_func ("/graph-kernels/isa/lut", test_lut_isa);
   g_test_add_func ("/graph-kernels/isa/add", test_add_isa);
+  g_test_add_func ("/graph-kernels/isa/add-avx512-without-vbmi", test_add_avx512_without_vbmi);
+  g_test_add_func ("/graph-kernels/isa/add-every-pair", test_add_every_pair);
   g_test_add_func ("/graph-kernels/isa/mul", test_mul_isa);
   g_test_add_func ("/graph-kernels/isa/rescale", test_rescale_isa);
   g_test_add_func ("/graph-kernels/isa/range", test_range_isa);

@@ -998,11 +998,42 @@ padded_graph (void)
   return model;
 }
 
-/* The padded graph with its paddings folded and kept: float32 outputs
+/* 15x15x6 -> conv 3x3 valid (no activation: values of both signs) -> pad 1
+ * -> max pool 3x3/2 valid (7x7) -> pad (3,0)(0,1) -> max pool 2x2 valid,
+ * whose two top rows of windows lie wholly in the padding -> global
+ * average pool -> dense 5: both paddings fold into the pools, which take
+ * their taps as 0.0. */
+static QsEngineModel *
+padded_pool_graph (void)
+{
+  QsEngineModel *model = qs_engine_model_new (15, 15, 6);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
+                        .padding = QS_PADDING_VALID, .filters = 8, .activation = QS_ACTIVATION_NONE,
+                        .activation_max = INFINITY };
+  QsConvParams pool = conv, small = conv;
+  g_autofree float *k1 = random_floats (3 * 3 * 6 * 8, 31, 0.4);
+  g_autofree float *k2 = random_floats (8 * 5, 32, 0.5);
+  g_autofree float *bias = random_floats (8, 33, 0.2);
+
+  pool.stride_h = pool.stride_w = 2;
+  small.kernel_h = small.kernel_w = 2;
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &conv, k1, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad1", false, 1, 1, 1, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "pool1", QS_LAYER_MAX_POOL, &pool), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pad (model, "pad2", false, 3, 0, 0, 1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_pool (model, "pool2", QS_LAYER_MAX_POOL, &small), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "gap"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "dense", 5, QS_ACTIVATION_NONE, INFINITY, k2, bias),
+                   ==, QS_ENGINE_OK);
+  return model;
+}
+
+/* A graph from @build with its paddings folded and kept: float32 outputs
  * identical, integer outputs (int8 per channel and per tensor) bit for
- * bit, on every ISA; only the paddings read by one convolution fold. */
+ * bit, on every ISA; exactly the layers @folded (-1 ends it) fold. */
 static void
-test_pad_fold (void)
+check_pad_fold (QsEngineModel *(*build) (void),
+                const int      *folded)
 {
   size_t count = 16, image = 15 * 15 * 6;
   g_autofree float *images = random_floats (count * image, 27, 2.0);
@@ -1017,18 +1048,22 @@ test_pad_fold (void)
       if (!qs_kernels_isa_supported ((QsIsa) isa))
         continue;
       qs_kernels_force_isa (isa);
-      model = padded_graph ();
+      model = build ();
       n = count * qs_engine_model_get_n_outputs (model);
       for (int fold = 0; fold < 2; fold++)
         {
           QsScheme scheme;
+          size_t j = 0;
 
           model->keep_padding = !fold;
           g_assert_cmpint (qs_engine_model_plan (model), ==, QS_ENGINE_OK);
-          g_assert_true (model->layers[0].folded_pad == fold && model->layers[2].folded_pad == fold
-                         && model->layers[4].folded_pad == fold);
-          g_assert_false (model->layers[6].folded_pad);
-          g_assert_false (model->layers[10].folded_pad);
+          for (size_t i = 0; i < model->n_layers; i++)
+            {
+              bool expected = folded[j] == (int) i;
+
+              g_assert_cmpint (model->layers[i].folded_pad, ==, expected && fold);
+              j += expected;
+            }
           out[fold][0] = run_model (model, NULL, images, count);
           for (int s = 1; s <= 2; s++)
             {
@@ -1052,6 +1087,24 @@ test_pad_fold (void)
       qs_engine_model_free (model);
     }
   qs_kernels_force_isa (-1);
+}
+
+/* Only the paddings read by one convolution fold (not the one a pool
+ * shares with a convolution, nor the cropping). */
+static void
+test_pad_fold (void)
+{
+  static const int folded[] = { 0, 2, 4, -1 };
+
+  check_pad_fold (padded_graph, folded);
+}
+
+static void
+test_pad_fold_pool (void)
+{
+  static const int folded[] = { 1, 3, -1 };
+
+  check_pad_fold (padded_pool_graph, folded);
 }
 
 /* ---- bad graphs ------------------------------------------------------------------------ */
@@ -1572,5 +1625,6 @@ main (int    argc,
   g_test_add_func ("/graph/plan-random", test_plan_random);
   g_test_add_func ("/graph/bad-graphs", test_bad_graphs);
   g_test_add_func ("/graph/pad-fold", test_pad_fold);
+  g_test_add_func ("/graph/pad-fold-pool", test_pad_fold_pool);
   return g_test_run ();
 }

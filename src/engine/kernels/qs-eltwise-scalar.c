@@ -113,6 +113,28 @@ qs_add_params_init (size_t         n_inputs,
   return true;
 }
 
+/* Input @j's term of the sum for its code @q, sign included. */
+static inline int32_t
+add_term (const QsAddParams *p,
+          size_t             j,
+          uint8_t            q)
+{
+  int32_t shifted = (q + p->input_offset[j]) * (1 << p->left_shift);
+
+  return p->input_sign[j] * multiply_by_quantized_multiplier (shifted, p->input_multiplier[j], 0,
+                                                              p->input_shift[j]);
+}
+
+void
+qs_add_input_terms (const QsAddParams *p,
+                    size_t             j,
+                    int32_t            terms[256])
+{
+  assert (j < p->n_inputs);
+  for (int q = 0; q < 256; q++)
+    terms[q] = add_term (p, j, (uint8_t) q);
+}
+
 void
 qs_add_u8_scalar (const QsAddParams    *p,
                   const uint8_t *const *inputs,
@@ -124,12 +146,7 @@ qs_add_u8_scalar (const QsAddParams    *p,
       int32_t sum = 0;
 
       for (size_t j = 0; j < p->n_inputs; j++)
-        {
-          int32_t shifted = (inputs[j][i] + p->input_offset[j]) * (1 << p->left_shift);
-          int32_t scaled = multiply_by_quantized_multiplier (shifted, p->input_multiplier[j], 0,
-                                                             p->input_shift[j]);
-          sum += p->input_sign[j] * scaled;
-        }
+        sum += add_term (p, j, inputs[j][i]);
       out[i] = clamp_code (multiply_by_quantized_multiplier (sum, p->output_multiplier,
                                                              p->output_left_shift,
                                                              p->output_right_shift)

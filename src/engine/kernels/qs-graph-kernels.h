@@ -82,6 +82,11 @@ typedef void (*QsAddFunc) (const QsAddParams    *params,
 
 void qs_add_u8_scalar (const QsAddParams *params, const uint8_t *const *inputs, uint8_t *out, size_t n);
 
+/* Input @j's term of the sum for each of its 256 codes, its sign (Subtract)
+ * included: a code's term depends on nothing else, so a vector kernel can
+ * look the terms up and requantize only the sum. */
+void qs_add_input_terms (const QsAddParams *params, size_t j, int32_t terms[256]);
+
 /* ---- product of two inputs (Multiply), with a broadcast second input -------------- */
 
 /* out[i] = clamp (output_zero + requantize ((a[i] - zero_a) * (b[i % b_len] - zero_b),
@@ -184,6 +189,8 @@ void qs_add_u8_avx2   (const QsAddParams *params, const uint8_t *const *inputs, 
                        size_t n);
 void qs_add_u8_avx512 (const QsAddParams *params, const uint8_t *const *inputs, uint8_t *out,
                        size_t n);
+void qs_add_u8_avx512vbmi (const QsAddParams *params, const uint8_t *const *inputs, uint8_t *out,
+                           size_t n);
 void qs_mul_u8_avx2   (const QsMulParams *params, const uint8_t *a, const uint8_t *b, size_t b_len,
                        uint8_t *out, size_t n);
 void qs_mul_u8_avx512 (const QsMulParams *params, const uint8_t *a, const uint8_t *b, size_t b_len,

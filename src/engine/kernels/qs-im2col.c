@@ -58,6 +58,33 @@ fill_small (uint8_t *dst,
     }
 }
 
+/* One window row across the left or right border: its taps inside the
+ * image are adjacent there, so they are one copy between the fills of
+ * the padding's taps (left to right, as copy_small and fill_small need). */
+static inline void
+border_row_u8 (const QsConvShape *s,
+               const uint8_t     *image_row,
+               int                x0,
+               uint8_t            pad,
+               uint8_t           *dst)
+{
+  size_t tap = (size_t) s->in_c;
+  int first = x0 < 0 ? -x0 : 0;
+  int end = x0 + s->kernel_w > s->in_w ? s->in_w - x0 : s->kernel_w;
+
+  if (end <= first)
+    {
+      fill_small (dst, pad, (size_t) s->kernel_w * tap);
+      return;
+    }
+  if (first > 0)
+    fill_small (dst, pad, (size_t) first * tap);
+  copy_small (dst + (size_t) first * tap, image_row + (size_t) (x0 + first) * tap,
+              (size_t) (end - first) * tap);
+  if (end < s->kernel_w)
+    fill_small (dst + (size_t) end * tap, pad, (size_t) (s->kernel_w - end) * tap);
+}
+
 void
 qs_im2col_u8 (const QsConvShape *s,
               const uint8_t     *batch,
@@ -92,15 +119,7 @@ qs_im2col_u8 (const QsConvShape *s,
           else if (x_inside)
             copy_small (dst, image + ((size_t) iy * s->in_w + x0) * tap, span);
           else
-            for (int kx = 0; kx < s->kernel_w; kx++)
-              {
-                int ix = x0 + kx;
-
-                if (ix < 0 || ix >= s->in_w)
-                  fill_small (dst + kx * tap, pad, tap);
-                else
-                  copy_small (dst + kx * tap, image + ((size_t) iy * s->in_w + ix) * tap, tap);
-              }
+            border_row_u8 (s, image + (size_t) iy * s->in_w * tap, x0, pad, dst);
         }
       fill_small (rows + r * kp + k, 0, kp - k);
 
@@ -154,15 +173,7 @@ qs_im2col_indirect_u8 (const QsConvShape *s,
           else
             {
               /* Across the left or right border: copied with its padding. */
-              for (int kx = 0; kx < s->kernel_w; kx++)
-                {
-                  int ix = x0 + kx;
-
-                  if (ix < 0 || ix >= s->in_w)
-                    fill_small (next + kx * tap, pad, tap);
-                  else
-                    copy_small (next + kx * tap, image + ((size_t) iy * s->in_w + ix) * tap, tap);
-                }
+              border_row_u8 (s, image + (size_t) iy * s->in_w * tap, x0, pad, next);
               *row = next;
               next += span;
             }

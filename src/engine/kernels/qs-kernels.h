@@ -577,6 +577,13 @@ typedef enum {
 void qs_pool_u8  (QsPoolKind kind, const QsConvShape *shape, const uint8_t *in, uint8_t *out);
 void qs_pool_f32 (QsPoolKind kind, const QsConvShape *shape, const float *in, float *out);
 
+/* Max pooling of one image with a ZeroPadding2D folded in: taps outside
+ * the image hold 0.0 (the code @zero, or 0.0f) instead of being skipped,
+ * the same values as pooling the padded copy. */
+void qs_max_pool_zero_padded_u8  (const QsConvShape *shape, uint8_t zero, const uint8_t *in,
+                                  uint8_t *out);
+void qs_max_pool_zero_padded_f32 (const QsConvShape *shape, const float *in, float *out);
+
 /* ---- fp32 ----------------------------------------------------------------- */
 
 /* C[m][n] = bias[n] + sum_k A[m][k] * W[k][n], then clamp to [lo, hi]. */
