@@ -396,7 +396,8 @@ whole_kernel_sqnr (const QsScheme *scheme,
 }
 
 /* Range methods that look at every value (per channel: a group of whole
- * channels at a time; per tensor: MSE and KL histograms and percentile
+ * channels at a time, the same for every method, so KL's costly search
+ * is left out; per tensor: MSE and KL histograms and percentile
  * selection over blocks of rows), integer groups and block formats (a
  * group of channels at a time) and float formats (packed a block of rows
  * at a time) on a Dense kernel of 4.3 million weights, past one group of
@@ -424,7 +425,6 @@ test_streamed_ranges_match_whole (void)
     { QS_RANGE_PERCENTILE, 99.99, QS_GRANULARITY_TENSOR, QS_MAPPING_ASYMMETRIC, QS_FORMAT_INT, 8, 0, "int8" },
     { QS_RANGE_MSE, 0, QS_GRANULARITY_CHANNEL, QS_MAPPING_ASYMMETRIC, QS_FORMAT_INT, 8, 0, "int8" },
     { QS_RANGE_MSE, 0, QS_GRANULARITY_TENSOR, QS_MAPPING_SYMMETRIC, QS_FORMAT_INT, 4, 0, "int8" },
-    { QS_RANGE_KL, 0, QS_GRANULARITY_CHANNEL, QS_MAPPING_SYMMETRIC, QS_FORMAT_INT, 8, 0, "int8" },
     { QS_RANGE_KL, 0, QS_GRANULARITY_TENSOR, QS_MAPPING_ASYMMETRIC, QS_FORMAT_INT, 8, 0, "int8" },
     { QS_RANGE_MINMAX, 0, QS_GRANULARITY_GROUP, QS_MAPPING_SYMMETRIC, QS_FORMAT_INT, 4, 128, "int8-groupwise" },
     { QS_RANGE_MINMAX, 0, QS_GRANULARITY_GROUP, QS_MAPPING_ASYMMETRIC, QS_FORMAT_INT, 4, 32, "int8-groupwise" },
