@@ -290,7 +290,7 @@ kernel_stats_streamed (const QsEngineModel *model,
 
 /* Values of a kernel held for a range method that looks at all of a
  * channel's values, or for a blockwise scheme: a group of whole channels
- * at a time (VGG16's fc1 in 26 groups). */
+ * at a time (VGG16's fc1 in 25 groups). */
 #define QS_WEIGHT_GROUP_ELEMENTS ((size_t) 1 << 22)
 
 /* A buffer for a group of channels' 4-byte values (floats or codes). It

@@ -10,8 +10,8 @@
  * - a model keeps Conv2D and Dense kernels only packed, and reads them
  *   back exactly as given (after a folded batch norm: as folded);
  * - quantizing a kernel a block of rows at a time (minmax) gives what
- *   quantizing it whole gives (percentile:100 takes the whole-kernel path
- *   to the same ranges): weight SQNR and integer outputs bit for bit, on
+ *   quantizing under percentile:100 gives (the same ranges, chosen from a
+ *   group of whole channels at a time): weight SQNR and integer outputs bit for bit, on
  *   the int8 and the 64-bit (more than 16,384 taps) paths;
  * - past 16,384 taps int8 weights keep the int8 GEMM with 64-bit totals,
  *   exactly: zero taps appended change no logit;
@@ -271,7 +271,7 @@ test_one_float_copy (void)
 }
 
 /* A dense layer of @k taps quantized under minmax (by blocks of rows) and
- * under percentile:100 (whole, the same ranges): the same layer. */
+ * under percentile:100 (whole channels, the same ranges): the same layer. */
 static void
 check_streamed_dense (size_t             k,
                       size_t             n,
