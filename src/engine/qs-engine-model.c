@@ -391,6 +391,32 @@ all_finite (const float *v,
  * memory beside its packed copy, however large. */
 #define QS_PACK_BLOCK_ELEMENTS ((size_t) 1 << 20)
 
+/* Rows of @layer's kernel read and packed at a time. */
+static size_t
+pack_block_rows (const QsEngineLayer *layer)
+{
+  size_t block_rows = QS_PACK_BLOCK_ELEMENTS / (size_t) layer->out_c;
+
+  block_rows = block_rows > 0 ? block_rows : 1;
+  return block_rows < layer->k ? block_rows : layer->k;
+}
+
+/* Group g's kernel is columns [g n, (g + 1) n), packed on its own. */
+void
+qs_layer_pack_f32_rows (const QsKernels     *kernels,
+                        const QsEngineLayer *l,
+                        size_t               row0,
+                        size_t               rows,
+                        const float         *block,
+                        float               *packed)
+{
+  size_t groups = (size_t) l->groups, N = (size_t) l->out_c, n = N / groups;
+  size_t group_size = kernels->gemm_f32_packed_size (n, l->k);
+
+  for (size_t g = 0; g < groups; g++)
+    kernels->gemm_f32_pack_rows (n, l->k, block + g * n, N, row0, rows, packed + g * group_size);
+}
+
 /* Copies the bias and the kernel, whose floats must all be finite: a
  * depthwise kernel as it is (its float32 kernel reads it so), a GEMM
  * kernel only packed for the float32 GEMM, which is all the float32 path
@@ -405,7 +431,7 @@ set_weights_rows (QsEngineModel    *model,
                   const float      *bias)
 {
   const QsKernels *kr = model->kernels;
-  size_t N = (size_t) layer->out_c, count, block_rows, groups, n, group_size;
+  size_t N = (size_t) layer->out_c, count, block_rows;
   float *block;
 
   if (!map_fits (layer->out_h, layer->out_w, layer->out_c)
@@ -430,12 +456,7 @@ set_weights_rows (QsEngineModel    *model,
       return all_finite (layer->weights, count) ? QS_ENGINE_OK : QS_ENGINE_INVALID_ARGUMENT;
     }
 
-  /* Group g's kernel is columns [g n, (g + 1) n), packed on its own. */
-  groups = (size_t) layer->groups;
-  n = N / groups;
-  group_size = kr->gemm_f32_packed_size (n, k);
-  block_rows = QS_PACK_BLOCK_ELEMENTS / N > 0 ? QS_PACK_BLOCK_ELEMENTS / N : 1;
-  block_rows = block_rows < k ? block_rows : k;
+  block_rows = pack_block_rows (layer);
   block = malloc (block_rows * N * sizeof (float));
   if (block == NULL)
     return QS_ENGINE_NO_MEMORY;
@@ -457,8 +478,7 @@ set_weights_rows (QsEngineModel    *model,
           free (block);
           return QS_ENGINE_NO_MEMORY;
         }
-      for (size_t g = 0; g < groups; g++)
-        kr->gemm_f32_pack_rows (n, k, block + g * n, N, r0, rows, layer->packed_f32 + g * group_size);
+      qs_layer_pack_f32_rows (kr, layer, r0, rows, block, layer->packed_f32);
     }
   free (block);
   return QS_ENGINE_OK;
@@ -888,6 +908,26 @@ fits_float (double  v,
   return true;
 }
 
+/* Folds each channel's @factor into rows [r0, r0 + rows) of @layer's
+ * kernel, read into @block: false, with @block partly folded, when a
+ * folded weight overflows float32. */
+static bool
+fold_rows (const QsEngineModel *model,
+           const QsEngineLayer *layer,
+           const double        *factor,
+           size_t               r0,
+           size_t               rows,
+           float               *block)
+{
+  size_t n = (size_t) layer->out_c;
+
+  qs_layer_kernel_rows (model, layer, r0, rows, block);
+  for (size_t j = 0; j < rows * n; j++)
+    if (!fits_float (block[j] * factor[j % n], &block[j]))
+      return false;
+  return true;
+}
+
 QsEngineStatus
 qs_engine_model_fold_batch_norm (QsEngineModel *model,
                                  const float   *gamma,
@@ -897,65 +937,67 @@ qs_engine_model_fold_batch_norm (QsEngineModel *model,
                                  float          epsilon)
 {
   QsEngineLayer *layer;
-  size_t n, rows;
-  float *kernel, *weights, *bias;
-  QsEngineStatus status;
+  size_t n, block_rows;
+  double *factor;
+  float *block, *bias;
+  bool finite = true;
 
   if (model == NULL || mean == NULL || variance == NULL || !isfinite (epsilon))
     return QS_ENGINE_INVALID_ARGUMENT;
   if ((layer = last_weighted_unactivated (model)) == NULL)
     return QS_ENGINE_UNSUPPORTED;
   n = (size_t) layer->out_c;
-  rows = layer->k;
-  /* Folded into copies, checked, then swapped in: a statistic that is not
-   * finite, or a fold that overflows float32, leaves the layer as it was
-   * (a NaN weight would later reach a float-to-int conversion). A GEMM
-   * layer's kernel is read back from its packed form and packed again. */
-  kernel = layer->weights != NULL ? layer->weights : qs_layer_kernel_copy (model, layer);
-  weights = malloc (rows * n * sizeof (float));
-  bias = malloc (n * sizeof (float));
-  if (kernel == NULL || weights == NULL || bias == NULL)
+  block_rows = pack_block_rows (layer);
+  factor = malloc (n * sizeof *factor);
+  bias = malloc (n * sizeof *bias);
+  block = malloc (block_rows * n * sizeof *block);
+  if (factor == NULL || bias == NULL || block == NULL)
     {
-      if (kernel != layer->weights)
-        free (kernel);
-      free (weights);
+      free (factor);
       free (bias);
+      free (block);
       return QS_ENGINE_NO_MEMORY;
     }
-  for (size_t c = 0; c < n; c++)
+  for (size_t c = 0; c < n && finite; c++)
     {
       /* In double: the fold should not add error of its own. */
       double g = gamma != NULL ? gamma[c] : 1.0;
-      double factor = g / sqrt ((double) variance[c] + (double) epsilon);
       double b = beta != NULL ? beta[c] : 0.0;
-      bool finite = isfinite (factor) && isfinite (b) && isfinite (mean[c]);
 
-      for (size_t r = 0; r < rows && finite; r++)
-        finite = fits_float (kernel[r * n + c] * factor, &weights[r * n + c]);
-      if (finite)
-        finite = fits_float (((double) layer->bias[c] - mean[c]) * factor + b, &bias[c]);
-      if (!finite)
-        {
-          if (kernel != layer->weights)
-            free (kernel);
-          free (weights);
-          free (bias);
-          return QS_ENGINE_INVALID_ARGUMENT;
-        }
+      factor[c] = g / sqrt ((double) variance[c] + (double) epsilon);
+      finite = isfinite (factor[c]) && isfinite (b) && isfinite (mean[c])
+               && fits_float (((double) layer->bias[c] - mean[c]) * factor[c] + b, &bias[c]);
     }
-  free (kernel);
+  /* A block of rows at a time, twice: a statistic that is not finite, or
+   * a fold that overflows float32, leaves the layer as it was (a NaN
+   * weight would later reach a float-to-int conversion), so every folded
+   * weight is checked before the first is stored. A GEMM layer's kernel
+   * is read back from its packed form and packed again in place: no copy
+   * of the whole kernel (VGG16's first Dense layer is 411 MB). */
+  for (size_t r0 = 0; r0 < layer->k && finite; r0 += block_rows)
+    finite = fold_rows (model, layer, factor, r0, layer->k - r0 < block_rows ? layer->k - r0 : block_rows,
+                        block);
+  for (size_t r0 = 0; r0 < layer->k && finite; r0 += block_rows)
+    {
+      size_t rows = layer->k - r0 < block_rows ? layer->k - r0 : block_rows;
+
+      fold_rows (model, layer, factor, r0, rows, block);
+      if (layer->packed_f32 != NULL)
+        qs_layer_pack_f32_rows (model->kernels, layer, r0, rows, block, layer->packed_f32);
+      else
+        memcpy (layer->weights + r0 * n, block, rows * n * sizeof *block);
+    }
+  free (factor);
+  free (block);
+  if (!finite)
+    {
+      free (bias);
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
   free (layer->bias);
   layer->bias = bias;
   model->n_next_inputs = 0;
-  if (layer->packed_f32 == NULL)
-    {
-      layer->weights = weights;
-      return QS_ENGINE_OK;
-    }
-  layer->weights = NULL;
-  status = qs_layer_pack_f32 (model->kernels, layer, weights, layer->packed_f32);
-  free (weights);
-  return status;
+  return QS_ENGINE_OK;
 }
 
 size_t

@@ -407,6 +407,15 @@ QsEngineStatus qs_layer_pack_f32        (const QsKernels     *kernels,
                                          const QsEngineLayer *l,
                                          const float         *weights,
                                          float               *packed);
+/* Rows [row0, row0 + rows) of such weights, given in @block ([rows][out_c]),
+ * into their places in @packed: block after block, what qs_layer_pack_f32
+ * gives for the whole kernel. */
+void           qs_layer_pack_f32_rows   (const QsKernels     *kernels,
+                                         const QsEngineLayer *l,
+                                         size_t               row0,
+                                         size_t               rows,
+                                         const float         *block,
+                                         float               *packed);
 bool           qs_layer_runs_in_float   (const QsEngineModel *model,
                                          size_t               i);
 

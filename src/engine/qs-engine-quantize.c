@@ -207,6 +207,7 @@ typedef enum {
   QS_CODES_KERAS = 0,  /* int32, the Keras layout [k][out_c] */
   QS_CODES_T8,         /* int8, [out_c][k]: a GEMM layer's int8 operand before packing */
   QS_CODES_T16,        /* int16, [out_c][k]: its int16 operand */
+  QS_CODES_F32_PACKED, /* none: the reconstruction, packed for the float32 GEMM (a float format's layer) */
 } QsCodeForm;
 
 typedef struct {
@@ -214,6 +215,7 @@ typedef struct {
   int32_t      *codes;      /* QS_CODES_KERAS: the codes, shifted into the container */
   int8_t       *codes8;     /* QS_CODES_T8 */
   int16_t      *codes16;    /* QS_CODES_T16 */
+  float        *packed;     /* QS_CODES_F32_PACKED */
   int64_t      *colsum;     /* [out_c]: each channel's sum of (shifted) codes */
   int32_t      *zero_int;   /* [out_c], shifted */
   double       *zero_frac;  /* [out_c], the (possibly fractional) zero point, shifted */
@@ -228,6 +230,7 @@ weight_quant_clear (QsWeightQuant *w)
   free (w->codes);
   free (w->codes8);
   free (w->codes16);
+  free (w->packed);
   free (w->colsum);
   free (w->zero_int);
   free (w->zero_frac);
@@ -244,6 +247,13 @@ engine_status (QsStatus st)
 {
   return st == QS_OK ? QS_ENGINE_OK
                      : (st == QS_STATUS_NO_MEMORY ? QS_ENGINE_NO_MEMORY : QS_ENGINE_INVALID_ARGUMENT);
+}
+
+static double
+sqnr_from_sums (double signal,
+                double noise)
+{
+  return noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
 }
 
 /* Each channel's (or, per tensor, the kernel's) finite range, block by
@@ -279,14 +289,169 @@ kernel_stats_streamed (const QsEngineModel *model,
   return engine_status (st);
 }
 
+/* Values of a kernel held for a range method that looks at all of a
+ * channel's values, or for a blockwise scheme: a group of whole channels
+ * at a time (VGG16's fc1 in 25 groups). */
+#define QS_WEIGHT_GROUP_ELEMENTS ((size_t) 1 << 22)
+
+/* A buffer for a group of channels' 4-byte values (floats or codes). It
+ * is allocated past 32 MiB whatever the group, on purpose: glibc raises
+ * its mmap threshold to the size of any mapped block freed below 32 MiB,
+ * after which every smaller buffer of the run comes from the heap, whose
+ * free holes stay resident (16 MiB group buffers cost VGG16's eval 24 MB
+ * of peak). Only the pages the group uses become resident. */
+static void *
+group_buffer (const QsEngineLayer *l)
+{
+  size_t elements = l->k > QS_WEIGHT_GROUP_ELEMENTS ? l->k : QS_WEIGHT_GROUP_ELEMENTS;
+
+  return malloc (((size_t) 32 << 20) + elements * 4);
+}
+
+/* Output channels of @l gathered at a time (at least one). */
+static size_t
+channel_group_size (const QsEngineLayer *l)
+{
+  size_t nc = QS_WEIGHT_GROUP_ELEMENTS / l->k;
+
+  return nc < 1 ? 1 : (nc > (size_t) l->out_c ? (size_t) l->out_c : nc);
+}
+
+/* Channels [c0, c0 + nc) of @l's kernel into @out, [k][nc]: each one's
+ * values in the order of the Keras layout, read back a block of rows at
+ * a time through @rows_buffer (@block_rows rows). */
+static void
+kernel_channels (const QsEngineModel *model,
+                 const QsEngineLayer *l,
+                 size_t               c0,
+                 size_t               nc,
+                 size_t               block_rows,
+                 float               *rows_buffer,
+                 float               *out)
+{
+  size_t n = (size_t) l->out_c;
+
+  for (size_t r0 = 0; r0 < l->k; r0 += block_rows)
+    {
+      size_t rows = l->k - r0 < block_rows ? l->k - r0 : block_rows;
+      const float *x = l->weights != NULL ? l->weights + r0 * n : rows_buffer;
+
+      if (l->weights == NULL)
+        qs_layer_kernel_rows (model, l, r0, rows, rows_buffer);
+      for (size_t r = 0; r < rows; r++)
+        memcpy (out + (r0 + r) * nc, x + r * n + c0, nc * sizeof (float));
+    }
+}
+
+typedef struct {
+  const QsEngineModel *model;
+  const QsEngineLayer *l;
+  size_t               block_rows;
+} QsKernelRowBlocks;
+
+static const float *
+kernel_row_block (void   *data,
+                  size_t  index,
+                  float  *buffer,
+                  size_t *count)
+{
+  const QsKernelRowBlocks *b = data;
+  size_t n = (size_t) b->l->out_c, r0 = index * b->block_rows;
+  size_t rows = b->l->k - r0 < b->block_rows ? b->l->k - r0 : b->block_rows;
+
+  *count = rows * n;
+  if (b->l->weights != NULL)
+    return b->l->weights + r0 * n;
+  qs_layer_kernel_rows (b->model, b->l, r0, rows, buffer);
+  return buffer;
+}
+
+/* The range @scheme's method chooses for each channel (or, per tensor,
+ * the kernel), from @stats and the kernel read back a block of rows at a
+ * time, never whole: the ranges qs_range_choose gives for the whole
+ * kernel, bit for bit. A per-channel method reads a group of whole
+ * channels at a time; per tensor, MSE and KL build their histogram a
+ * block at a time and percentile selects its ranks over the blocks. */
+static QsEngineStatus
+kernel_ranges (const QsEngineModel *model,
+               const QsEngineLayer *l,
+               const QsScheme      *scheme,
+               bool                 per_channel,
+               const QsRangeStats  *stats,
+               size_t               block_rows,
+               float               *rows_buffer,
+               float               *lo,
+               float               *hi)
+{
+  size_t n = (size_t) l->out_c, k = l->k, group = channel_group_size (l);
+  QsKernelRowBlocks source = { model, l, block_rows };
+  QsValueBlocks blocks = { kernel_row_block, &source, (k + block_rows - 1) / block_rows, rows_buffer };
+  QsChannelLayout layout = per_channel ? (QsChannelLayout) { k * n, k, n, 1 }
+                                       : qs_channel_layout_per_tensor (k * n);
+  QsCalibrationSpec spec;
+  QsStatus st = QS_OK;
+  float *values;
+  double *hist;
+
+  /* Minmax and manual ranges need no values; a kernel in memory is read where it is. */
+  if ((scheme->range_method != QS_RANGE_PERCENTILE && scheme->range_method != QS_RANGE_MSE
+       && scheme->range_method != QS_RANGE_KL) || l->weights != NULL)
+    return engine_status (qs_range_choose (scheme, &layout, l->weights, stats, lo, hi));
+  if (per_channel)
+    {
+      values = group_buffer (l);
+      if (values == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      for (size_t c0 = 0; c0 < n && st == QS_OK; c0 += group)
+        {
+          size_t nc = n - c0 < group ? n - c0 : group;
+
+          kernel_channels (model, l, c0, nc, block_rows, rows_buffer, values);
+          st = qs_range_choose (scheme, &(QsChannelLayout) { k * nc, k, nc, 1 }, values, stats + c0,
+                                lo + c0, hi + c0);
+        }
+      free (values);
+      return engine_status (st);
+    }
+  if (stats->finite == 0)
+    {
+      /* As qs_range_choose: nothing to calibrate, a valid range. */
+      *lo = *hi = 0.0f;
+      return QS_ENGINE_OK;
+    }
+  if (scheme->range_method == QS_RANGE_PERCENTILE)
+    {
+      *lo = (float) qs_percentile_blocks (&blocks, stats, 100.0 - scheme->percentile);
+      *hi = (float) qs_percentile_blocks (&blocks, stats, scheme->percentile);
+      return QS_ENGINE_OK;
+    }
+  /* MSE and KL: the very histogram qs_range_choose builds. */
+  hist = NULL;
+  if (qs_range_histogram_spec (scheme, stats, 0, &spec))
+    {
+      if ((hist = calloc ((size_t) spec.bins, sizeof *hist)) == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      for (size_t j = 0; j < blocks.n_blocks; j++)
+        {
+          size_t count;
+          const float *v = kernel_row_block (&source, j, rows_buffer, &count);
+
+          qs_range_histogram_accumulate (&spec, v, count, hist);
+        }
+    }
+  qs_range_choose_from_histogram (scheme, stats, &spec, hist, lo, hi);
+  free (hist);
+  return QS_ENGINE_OK;
+}
+
 /* Quantizes the layer's kernel (Keras layout [k][out_c]) under @scheme
  * into the @form the layer runs on, with codes shifted so their range
  * fits a signed container of @container bits (an unsigned 8-bit scheme's
  * [0, 255] becomes [-128, 127] with the zero point shifted alike: q - z
- * is unchanged). A block of rows at a time: minmax and manual ranges need
- * only each channel's min and max, so a kernel kept packed (a GEMM
- * layer's) is read back twice, block by block, and never whole; the other
- * range methods look at every value at once and take a copy of it. */
+ * is unchanged). A block of rows at a time: a kernel kept packed (a GEMM
+ * layer's) is read back block by block, never whole: for the range
+ * statistics, for the range methods that look at every value
+ * (kernel_ranges), then for the codes. */
 static QsEngineStatus
 quantize_weights (const QsEngineModel *model,
                   const QsEngineLayer *l,
@@ -297,11 +462,11 @@ quantize_weights (const QsEngineModel *model,
 {
   size_t n = (size_t) l->out_c, k = l->k, count = k * n;
   bool per_channel = scheme->granularity == QS_GRANULARITY_CHANNEL;
-  bool streamed = scheme->range_method == QS_RANGE_MINMAX || scheme->range_method == QS_RANGE_MANUAL;
   size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout;
   QsRangeStats *stats;
-  float *lo, *hi, *rows_buffer = NULL, *kernel = NULL;
+  float *lo, *hi, *rows_buffer, *recon = NULL;
+  const float *kernel = l->weights;
   int32_t *block_codes = NULL;
   size_t channels = per_channel ? n : 1;
   double signal = 0.0, noise = 0.0;
@@ -331,16 +496,16 @@ quantize_weights (const QsEngineModel *model,
     w->codes8 = malloc (count * sizeof *w->codes8);
   if (form == QS_CODES_T16)
     w->codes16 = malloc (count * sizeof *w->codes16);
-  if (l->weights != NULL)
-    kernel = l->weights;
-  else if (streamed)
-    rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
-  else
-    kernel = qs_layer_kernel_copy (model, l);
+  if (form == QS_CODES_F32_PACKED)
+    {
+      w->packed = malloc (qs_layer_packed_f32_size (model->kernels, l) * sizeof *w->packed);
+      recon = malloc (block_rows * n * sizeof *recon);
+    }
+  rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
   if (stats == NULL || lo == NULL || hi == NULL || w->colsum == NULL || w->zero_int == NULL
       || w->zero_frac == NULL || w->scale == NULL || (form == QS_CODES_KERAS ? w->codes == NULL : block_codes == NULL)
       || (form == QS_CODES_T8 && w->codes8 == NULL) || (form == QS_CODES_T16 && w->codes16 == NULL)
-      || (kernel == NULL && rows_buffer == NULL) || qs_quant_params_init (&w->params, channels) != QS_OK)
+      || (form == QS_CODES_F32_PACKED && (w->packed == NULL || recon == NULL)) || rows_buffer == NULL || qs_quant_params_init (&w->params, channels) != QS_OK)
     {
       status = QS_ENGINE_NO_MEMORY;
       goto out;
@@ -351,7 +516,7 @@ quantize_weights (const QsEngineModel *model,
   else
     status = engine_status (qs_range_stats_compute (&layout, kernel, 1, stats, NULL));
   if (status == QS_ENGINE_OK)
-    status = engine_status (qs_range_choose (scheme, &layout, kernel, stats, lo, hi));
+    status = kernel_ranges (model, l, scheme, per_channel, stats, block_rows, rows_buffer, lo, hi);
   if (status != QS_ENGINE_OK)
     goto out;
   qs_quant_params_set_from_ranges (&w->params, scheme, lo, hi);
@@ -389,13 +554,17 @@ quantize_weights (const QsEngineModel *model,
           w->colsum[c] += code;
           if (form == QS_CODES_KERAS)
             codes[j] = code;
+          else if (form == QS_CODES_F32_PACKED)
+            recon[j] = (float) y;
           else if (form == QS_CODES_T8)
             w->codes8[c * k + r] = (int8_t) code;
           else
             w->codes16[c * k + r] = (int16_t) code;
         }
+      if (form == QS_CODES_F32_PACKED)
+        qs_layer_pack_f32_rows (model->kernels, l, r0, rows, recon, w->packed);
     }
-  w->sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
+  w->sqnr_db = sqnr_from_sums (signal, noise);
 
   for (size_t c = 0; c < n; c++)
     {
@@ -415,8 +584,7 @@ out:
   free (hi);
   free (block_codes);
   free (rows_buffer);
-  if (kernel != l->weights)
-    free (kernel);
+  free (recon);
   return status;
 }
 
@@ -731,9 +899,10 @@ pack_float_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
-/* Float formats: the layer runs in float32 on weights rounded to the format,
- * or, with no @w (an unquantized layer), on a copy of its own weights. The
- * GEMM layout is packed again from them: the same as the layer's own. */
+/* Float formats: the layer runs in float32 on weights rounded to the format
+ * (a GEMM layer's are made packed, QS_CODES_F32_PACKED; a depthwise
+ * layer's here), or, with no @w (an unquantized layer), on a copy of its
+ * own weights. */
 static QsEngineStatus
 prepare_float_layer (const QsQuantizedModel *qm,
                      const QsEngineLayer    *l,
@@ -744,6 +913,16 @@ prepare_float_layer (const QsQuantizedModel *qm,
   size_t n = (size_t) l->out_c, count = l->k * n;
 
   q->mode = QS_QMODE_FLOAT;
+  if (w == NULL && l->packed_f32 != NULL)
+    {
+      /* A GEMM layer's own weights are packed already. */
+      size_t size = qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float);
+
+      if ((q->fake_packed = malloc (size)) == NULL)
+        return QS_ENGINE_NO_MEMORY;
+      memcpy (q->fake_packed, l->packed_f32, size);
+      return QS_ENGINE_OK;
+    }
   q->fake_weights = malloc (count * sizeof (float));
   if (q->fake_weights == NULL)
     return QS_ENGINE_NO_MEMORY;
@@ -767,51 +946,103 @@ typedef struct {
   bool            wide;
 } QsBlockInts;
 
-/* Integer groups of a GEMM layer: the codes transposed to [n][k] int8 (or
- * int16 where wide) next to each group's scale, zero point and code sum,
- * for the group-wise kernel. */
+/* Room for a GEMM layer's @count integer weights (int16 where @wide) and
+ * its @blocks zero points and scales. */
+static bool
+alloc_group_ints (QsQuantLayer *q,
+                  size_t        count,
+                  size_t        blocks,
+                  bool          wide)
+{
+  if (wide)
+    q->group_codes16 = malloc (count * sizeof (int16_t));
+  else
+    q->group_codes = malloc (count);
+  q->group_zero_points = malloc (blocks * sizeof (int32_t));
+  q->group_scales = malloc (blocks * sizeof (float));
+  return (q->group_codes != NULL || q->group_codes16 != NULL) && q->group_zero_points != NULL
+         && q->group_scales != NULL;
+}
+
+/* The stored integer weight of channel @c, tap @t (store_group_ints). */
+static inline int32_t
+group_code (const QsQuantLayer *q,
+            size_t              k,
+            size_t              c,
+            size_t              t)
+{
+  return q->group_codes16 != NULL ? q->group_codes16[c * k + t] : q->group_codes[c * k + t];
+}
+
+/* Channels [c0, c0 + nc) of a GEMM layer's integer groups, @w holding
+ * their codes in the Keras order [k][nc]: the codes transposed to [n][k]
+ * int8, as the group-wise kernel reads them, and the blocks' zero points
+ * and scales in their places (blocks channel-major). */
+static void
+store_group_ints (QsQuantLayer      *q,
+                  size_t             k,
+                  size_t             c0,
+                  size_t             nc,
+                  const QsBlockInts *w)
+{
+  size_t first = c0 * w->geo.blocks_per_run;
+
+  for (size_t t = 0; t < k; t++)
+    for (size_t j = 0; j < nc; j++)
+      if (w->wide)
+        q->group_codes16[(c0 + j) * k + t] = (int16_t) w->codes[t * nc + j];
+      else
+        q->group_codes[(c0 + j) * k + t] = (int8_t) w->codes[t * nc + j];
+  memcpy (q->group_zero_points + first, w->zero_points, w->geo.block_count * sizeof (int32_t));
+  memcpy (q->group_scales + first, w->scales, w->geo.block_count * sizeof (float));
+}
+
+/* The group-wise form of a GEMM layer whose codes, zero points and
+ * scales are stored (store_group_ints): each group's code sum, and the
+ * ISA's packing of all of it, when the ISA has a group-wise GEMM, which
+ * then reads nothing else, so the rest goes (MXFP4's zero points, sums
+ * and scales are 52 MB on VGG16, a block of 32 weights each). */
 static QsEngineStatus
 prepare_groupwise_layer (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
                          QsQuantLayer           *q,
-                         const QsBlockInts      *w)
+                         const QsBlockGeometry  *geo)
 {
   const QsKernels *kr = qm->kernels;
-  size_t n = (size_t) l->out_c, k = l->k, blocks = w->geo.block_count;
+  size_t n = (size_t) l->out_c, k = l->k;
 
   q->mode = QS_QMODE_GROUPWISE;
-  if (w->wide)
-    q->group_codes16 = malloc (n * k * sizeof (int16_t));
-  else
-    q->group_codes = malloc (n * k);
-  q->group_zero_points = malloc (blocks * sizeof (int32_t));
-  q->group_code_sums = malloc (blocks * sizeof (int32_t));
-  q->group_scales = malloc (blocks * sizeof (float));
-  if ((q->group_codes == NULL && q->group_codes16 == NULL) || q->group_zero_points == NULL
-      || q->group_code_sums == NULL || q->group_scales == NULL)
+  q->group_code_sums = malloc (geo->block_count * sizeof (int32_t));
+  if (q->group_code_sums == NULL)
     return QS_ENGINE_NO_MEMORY;
-  for (size_t t = 0; t < k; t++)
-    for (size_t c = 0; c < n; c++)
-      if (w->wide)
-        q->group_codes16[c * k + t] = (int16_t) w->codes[t * n + c];
-      else
-        q->group_codes[c * k + t] = (int8_t) w->codes[t * n + c];
-  memcpy (q->group_zero_points, w->zero_points, blocks * sizeof (int32_t));
-  memcpy (q->group_scales, w->scales, blocks * sizeof (float));
   q->groupwise = (QsGroupwiseWeights) {
-    .n = n, .k = k, .group_size = w->geo.block_size, .groups_per_channel = w->geo.blocks_per_run,
+    .n = n, .k = k, .group_size = geo->block_size, .groups_per_channel = geo->blocks_per_run,
     .codes = q->group_codes, .codes16 = q->group_codes16, .zero_points = q->group_zero_points,
     .code_sums = q->group_code_sums, .scales = q->group_scales,
   };
   qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
   q->kp = qs_gemm_padded_k (k);
-  /* The ISA's packing of all of it, when the ISA has a group-wise GEMM. */
   if (kr->groupwise_gemm != NULL)
     {
       q->packed = malloc (kr->groupwise_packed_size (&q->groupwise));
       if (q->packed == NULL)
         return QS_ENGINE_NO_MEMORY;
       kr->groupwise_pack (&q->groupwise, q->packed);
+      free (q->group_codes);
+      free (q->group_codes16);
+      free (q->group_zero_points);
+      free (q->group_code_sums);
+      free (q->group_scales);
+      q->group_codes = NULL;
+      q->group_codes16 = NULL;
+      q->group_zero_points = NULL;
+      q->group_code_sums = NULL;
+      q->group_scales = NULL;
+      q->groupwise.codes = NULL;
+      q->groupwise.codes16 = NULL;
+      q->groupwise.zero_points = NULL;
+      q->groupwise.code_sums = NULL;
+      q->groupwise.scales = NULL;
     }
   return QS_ENGINE_OK;
 }
@@ -877,13 +1108,14 @@ block_ints_reconstruct (const QsBlockInts *w,
  * MXFP6 E2M3 as int8 integers, MXFP6 E3M2's as int16 ones (wide), times
  * scale / unit (qs_block_integer_codes). */
 static bool
-block_ints (const QsScheme      *scheme,
-            const QsEngineLayer *l,
-            QsBlockInts         *w,
-            const float         *recon)
+block_ints (const QsScheme *scheme,
+            size_t          k,
+            size_t          n,
+            QsBlockInts    *w,
+            const float    *recon)
 {
-  size_t n = (size_t) l->out_c, count = l->k * n;
-  QsChannelLayout layout = { count, l->k, n, 1 };
+  size_t count = k * n;
+  QsChannelLayout layout = { count, k, n, 1 };
   int bound = qs_block_integer_bound (scheme->format);
 
   w->wide = bound > INT8_MAX;
@@ -925,6 +1157,121 @@ block_ints (const QsScheme      *scheme,
     }
 }
 
+/* The weight SQNR of a GEMM layer's stored integer groups, summed in the
+ * order of the Keras layout (the kernel read back a block of rows at a
+ * time), as over the whole kernel at once: the same sums, bit for bit.
+ * (code - zero point) * scale is the scheme's reconstruction, as
+ * block_ints checked. */
+static double
+groupwise_sqnr (const QsEngineModel   *model,
+                const QsEngineLayer   *l,
+                const QsQuantLayer    *q,
+                const QsBlockGeometry *geo,
+                size_t                 block_rows,
+                float                 *rows_buffer)
+{
+  size_t n = (size_t) l->out_c, k = l->k;
+  double signal = 0.0, noise = 0.0;
+
+  for (size_t r0 = 0; r0 < k; r0 += block_rows)
+    {
+      size_t rows = k - r0 < block_rows ? k - r0 : block_rows;
+
+      qs_layer_kernel_rows (model, l, r0, rows, rows_buffer);
+      for (size_t j = 0; j < rows * n; j++)
+        {
+          size_t c = j % n, t = r0 + j / n, b = c * geo->blocks_per_run + t / geo->block_size;
+          float v = (float) (group_code (q, k, c, t) - q->group_zero_points[b]) * q->group_scales[b];
+          double x = rows_buffer[j], e = x - (double) v;
+
+          signal += x * x;
+          noise += e * e;
+        }
+    }
+  return sqnr_from_sums (signal, noise);
+}
+
+/* Whether a blockwise scheme's integer groups of GEMM layer @l can be
+ * made a group of channels at a time (blockwise_streamed): every block
+ * depends on its own values only, except NVFP4's, whose per-tensor scale
+ * takes the whole kernel's range. */
+static bool
+blockwise_streams (const QsScheme      *scheme,
+                   const QsEngineLayer *l)
+{
+  return l->kind != QS_LAYER_DEPTHWISE_CONV2D && !qs_layer_is_general_conv (l)
+         && scheme->format != QS_FORMAT_NVFP4 && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
+}
+
+/* The integer groups of GEMM layer @l (blockwise_streams), a group of
+ * channels at a time read back from its packed kernel, never the whole
+ * kernel as floats: *@integer false, with nothing kept, when a group has
+ * no integer form (prepare_blockwise_layer then takes the float path). */
+static QsEngineStatus
+blockwise_streamed (const QsQuantizedModel *qm,
+                    const QsEngineLayer    *l,
+                    QsQuantLayer           *q,
+                    const QsScheme         *scheme,
+                    bool                   *integer)
+{
+  size_t n = (size_t) l->out_c, k = l->k, group = channel_group_size (l);
+  size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
+  QsChannelLayout layout = { k * n, k, n, 1 };
+  QsBlockGeometry geo;
+  float *values, *recon, *rows_buffer;
+  int32_t *codes;
+  QsStatus st = qs_block_geometry (scheme, &layout, &geo);
+  bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
+
+  *integer = true;
+  if (st != QS_OK)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (block_rows > k)
+    block_rows = k;
+  values = group_buffer (l);
+  recon = group_buffer (l);
+  codes = group_buffer (l);
+  rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
+  if (values == NULL || recon == NULL || codes == NULL || rows_buffer == NULL
+      || !alloc_group_ints (q, n * k, geo.block_count, wide))
+    st = QS_STATUS_NO_MEMORY;
+  for (size_t c0 = 0; c0 < n && st == QS_OK && *integer; c0 += group)
+    {
+      size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
+      QsChannelLayout part = { k * nc, k, nc, 1 };
+      QsBlockInts w = { { 0 }, codes, q->group_zero_points + first, q->group_scales + first };
+
+      kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
+      st = qs_block_geometry (scheme, &part, &w.geo);
+      if (st == QS_OK)
+        st = qs_block_quantize (scheme, &part, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+      if (st == QS_OK)
+        st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, recon);
+      if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, recon)))
+        store_group_ints (q, k, c0, nc, &w);
+    }
+  if (st == QS_OK && *integer)
+    q->stats.weight_sqnr_db = groupwise_sqnr (qm->model, l, q, &geo, block_rows, rows_buffer);
+  free (values);
+  free (recon);
+  free (codes);
+  free (rows_buffer);
+  if (st != QS_OK || !*integer)
+    {
+      free (q->group_codes);
+      free (q->group_codes16);
+      free (q->group_zero_points);
+      free (q->group_scales);
+      q->group_codes = NULL;
+      q->group_codes16 = NULL;
+      q->group_zero_points = NULL;
+      q->group_scales = NULL;
+      return engine_status (st);
+    }
+  q->stats.weight_bits = wide ? 16 : 8;
+  return prepare_groupwise_layer (qm, l, q, &geo);
+}
+
 /* Group-wise and block formats, blocks along each output channel's k taps
  * (the layer's reduction axis; a depthwise channel's kernel_h * kernel_w).
  * Where the weights have an integer form (block_ints) Conv2D, Dense and
@@ -932,7 +1279,9 @@ block_ints (const QsScheme      *scheme,
  * the other formats (FP8, NF4, 9..16-bit groups), and dilated or grouped
  * convolutions, run
  * in float32 on the scheme's reconstruction of the weights. Either way
- * the activations are uint8 codes. */
+ * the activations are uint8 codes. A GEMM layer's integer groups are made
+ * a group of channels at a time (blockwise_streamed); the float path, a
+ * depthwise layer and NVFP4 quantize the whole kernel at once. */
 static QsEngineStatus
 prepare_blockwise_layer (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
@@ -946,10 +1295,13 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   double signal = 0.0, noise = 0.0;
   QsStatus st = qs_block_geometry (scheme, &layout, &w.geo);
   QsEngineStatus status;
-  bool depthwise = l->kind == QS_LAYER_DEPTHWISE_CONV2D;
+  bool depthwise = l->kind == QS_LAYER_DEPTHWISE_CONV2D, integer = false;
 
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
+  if (blockwise_streams (scheme, l)
+      && ((status = blockwise_streamed (qm, l, q, scheme, &integer)) != QS_ENGINE_OK || integer))
+    return status;
   kernel = l->weights != NULL ? l->weights : qs_layer_kernel_copy (qm->model, l);
   q->fake_weights = malloc (count * sizeof (float));
   w.codes = malloc (count * sizeof (int32_t));
@@ -978,12 +1330,21 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
       return engine_status (st);
     }
 
-  q->stats.weight_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise) : (signal > 0.0 ? INFINITY : NAN);
+  q->stats.weight_sqnr_db = sqnr_from_sums (signal, noise);
 
-  if (!qs_layer_is_general_conv (l) && block_ints (scheme, l, &w, q->fake_weights))
+  if (!qs_layer_is_general_conv (l) && block_ints (scheme, l->k, n, &w, q->fake_weights))
     {
-      status = depthwise ? prepare_depthwise_groupwise_layer (l, q, &w)
-                         : prepare_groupwise_layer (qm, l, q, &w);
+      if (depthwise)
+        status = prepare_depthwise_groupwise_layer (l, q, &w);
+      else
+        {
+          status = QS_ENGINE_NO_MEMORY;
+          if (alloc_group_ints (q, count, w.geo.block_count, w.wide))
+            {
+              store_group_ints (q, l->k, 0, n, &w);
+              status = prepare_groupwise_layer (qm, l, q, &w.geo);
+            }
+        }
       q->stats.weight_bits = w.wide ? 16 : 8;
       free (q->fake_weights);
       q->fake_weights = NULL;
@@ -1042,6 +1403,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   const QsEngineLayer *l = &qm->model->layers[index];
   QsQuantLayer *q = &qm->layers[index];
   QsWeightQuant w;
+  QsCodeForm form;
   int container;
   bool wide;
   QsEngineStatus status;
@@ -1077,9 +1439,11 @@ prepare_weighted_layer (QsQuantizedModel *qm,
       return QS_ENGINE_UNSUPPORTED;
     }
 
-  status = quantize_weights (qm->model, l, scheme, container == 32 ? 8 : container,
-                             container == 32 || l->kind == QS_LAYER_DEPTHWISE_CONV2D ? QS_CODES_KERAS
-                             : (container == 8 ? QS_CODES_T8 : QS_CODES_T16), &w);
+  if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
+    form = QS_CODES_KERAS;
+  else
+    form = container == 32 ? QS_CODES_F32_PACKED : (container == 8 ? QS_CODES_T8 : QS_CODES_T16);
+  status = quantize_weights (qm->model, l, scheme, container == 32 ? 8 : container, form, &w);
   if (status != QS_ENGINE_OK)
     {
       weight_quant_clear (&w);
@@ -1090,7 +1454,14 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   q->stats.weight_sqnr_db = w.sqnr_db;
   q->stats.weight_bits = container;
 
-  if (container == 32)
+  if (form == QS_CODES_F32_PACKED)
+    {
+      /* A float format's GEMM layer: its rounded weights, already packed. */
+      q->mode = QS_QMODE_FLOAT;
+      q->fake_packed = w.packed;
+      w.packed = NULL;
+    }
+  else if (container == 32)
     status = prepare_float_layer (qm, l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
   else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
     status = prepare_depthwise_layer (qm, l, q, &w, container);

@@ -205,17 +205,39 @@ select_bin (float  x,
   return b < SELECT_BINS ? b : SELECT_BINS - 1;
 }
 
-/* The @k-th smallest finite value (0-based) of @v, exactly, without copying
- * more than SELECT_GATHER_MAX values: a histogram over the current bounds
- * finds the bin that holds rank k, the bounds shrink to that bin's exact
- * extremes, and once the bin is small its values are sorted. Every step uses
- * one monotone bin function, so "values below the bin" is exact. */
+typedef struct {
+  const float *values;
+  size_t       count;
+} ArrayValues;
+
+/* The values of one contiguous array, as a single block. */
+static const float *
+array_block (void   *data,
+             size_t  index,
+             float  *buffer,
+             size_t *count)
+{
+  const ArrayValues *array = data;
+
+  (void) index;
+  (void) buffer;
+  *count = array->count;
+  return array->values;
+}
+
+/* The @k-th smallest finite value (0-based) of the values @blocks gives,
+ * exactly, without copying more than SELECT_GATHER_MAX of them: a
+ * histogram over the current bounds finds the bin that holds rank k, the
+ * bounds shrink to that bin's exact extremes, and once the bin is small
+ * its values are sorted. Every step uses one monotone bin function, so
+ * "values below the bin" is exact; counts do not depend on how the values
+ * are split into blocks, and the gathered values are sorted, so neither
+ * does the result. */
 static float
-select_kth (const float *v,
-            size_t       n,
-            uint64_t     k,
-            float        lo,
-            float        hi)
+select_kth (const QsValueBlocks *blocks,
+            uint64_t             k,
+            float                lo,
+            float                hi)
 {
   uint64_t below = 0;  /* finite values < lo */
   uint64_t *hist = calloc (SELECT_BINS, sizeof (uint64_t));
@@ -231,9 +253,15 @@ select_kth (const float *v,
       int bin = 0;
 
       memset (hist, 0, SELECT_BINS * sizeof (uint64_t));
-      for (size_t i = 0; i < n; i++)
-        if (v[i] >= lo && v[i] <= hi)
-          hist[select_bin (v[i], lo, inv_width)]++;
+      for (size_t j = 0; j < blocks->n_blocks; j++)
+        {
+          size_t n;
+          const float *v = blocks->read (blocks->data, j, blocks->buffer, &n);
+
+          for (size_t i = 0; i < n; i++)
+            if (v[i] >= lo && v[i] <= hi)
+              hist[select_bin (v[i], lo, inv_width)]++;
+        }
 
       for (bin = 0; bin < SELECT_BINS - 1 && cumulative + hist[bin] <= k; bin++)
         cumulative += hist[bin];
@@ -248,9 +276,15 @@ select_kth (const float *v,
               result = NAN;
               break;
             }
-          for (size_t i = 0; i < n && m < hist[bin]; i++)
-            if (v[i] >= lo && v[i] <= hi && select_bin (v[i], lo, inv_width) == bin)
-              gathered[m++] = v[i];
+          for (size_t j = 0; j < blocks->n_blocks && m < hist[bin]; j++)
+            {
+              size_t n;
+              const float *v = blocks->read (blocks->data, j, blocks->buffer, &n);
+
+              for (size_t i = 0; i < n && m < hist[bin]; i++)
+                if (v[i] >= lo && v[i] <= hi && select_bin (v[i], lo, inv_width) == bin)
+                  gathered[m++] = v[i];
+            }
           qsort (gathered, m, sizeof (float), compare_floats);
           result = m > 0 ? gathered[k - below < m ? k - below : m - 1] : lo;
           free (gathered);
@@ -260,12 +294,18 @@ select_kth (const float *v,
       else
         {
           float bin_lo = INFINITY, bin_hi = -INFINITY;
-          for (size_t i = 0; i < n; i++)
-            if (v[i] >= lo && v[i] <= hi && select_bin (v[i], lo, inv_width) == bin)
-              {
-                bin_lo = fminf (bin_lo, v[i]);
-                bin_hi = fmaxf (bin_hi, v[i]);
-              }
+          for (size_t j = 0; j < blocks->n_blocks; j++)
+            {
+              size_t n;
+              const float *v = blocks->read (blocks->data, j, blocks->buffer, &n);
+
+              for (size_t i = 0; i < n; i++)
+                if (v[i] >= lo && v[i] <= hi && select_bin (v[i], lo, inv_width) == bin)
+                  {
+                    bin_lo = fminf (bin_lo, v[i]);
+                    bin_hi = fmaxf (bin_hi, v[i]);
+                  }
+            }
           lo = bin_lo;
           hi = bin_hi;
           result = lo;
@@ -277,22 +317,19 @@ select_kth (const float *v,
 }
 
 double
-qs_percentile (const float *values,
-               size_t       count,
-               double       q)
+qs_percentile_blocks (const QsValueBlocks *blocks,
+                      const QsRangeStats  *stats,
+                      double               q)
 {
-  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
-  QsRangeStats stats;
   double quantile, virtual_index, previous, gamma, a, b, diff;
   uint64_t n, below_index, above_index;
 
-  if (count == 0 || qs_range_stats_compute (&layout, values, 1, &stats, NULL) != QS_OK
-      || stats.finite == 0)
+  if (stats->finite == 0)
     return NAN;
 
   /* numpy 1.24 _quantile with method "linear" (alpha = beta = 1), operation
    * for operation, so the result matches it to the last bit. */
-  n = stats.finite;
+  n = stats->finite;
   quantile = q / 100.0;
   virtual_index = (double) n * quantile + (1.0 + quantile * (1.0 - 1.0 - 1.0)) - 1.0;
   previous = floor (virtual_index);
@@ -304,12 +341,27 @@ qs_percentile (const float *values,
     below_index = n - 1;
   above_index = below_index + 1 < n ? below_index + 1 : n - 1;
 
-  a = select_kth (values, count, below_index, stats.min, stats.max);
-  b = above_index == below_index ? a : select_kth (values, count, above_index, stats.min, stats.max);
+  a = select_kth (blocks, below_index, stats->min, stats->max);
+  b = above_index == below_index ? a : select_kth (blocks, above_index, stats->min, stats->max);
   diff = b - a;
   if (gamma >= 0.5)
     return b - diff * (1.0 - gamma);
   return a + diff * gamma;
+}
+
+double
+qs_percentile (const float *values,
+               size_t       count,
+               double       q)
+{
+  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
+  ArrayValues array = { values, count };
+  QsValueBlocks blocks = { array_block, &array, 1, NULL };
+  QsRangeStats stats;
+
+  if (count == 0 || qs_range_stats_compute (&layout, values, 1, &stats, NULL) != QS_OK)
+    return NAN;
+  return qs_percentile_blocks (&blocks, &stats, q);
 }
 
 /* ---- histogram-based searches ------------------------------------------ */

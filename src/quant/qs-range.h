@@ -72,6 +72,27 @@ double qs_percentile (const float *values,
                       size_t       count,
                       double       q);
 
+/* A tensor's values, read a block at a time: @read returns block @index
+ * (0 <= index < n_blocks) and its length, either in @buffer, which it may
+ * fill, or wherever the values already are. */
+typedef const float *(*QsValueBlockFunc) (void   *data,
+                                          size_t  index,
+                                          float  *buffer,
+                                          size_t *count);
+typedef struct {
+  QsValueBlockFunc read;
+  void            *data;
+  size_t           n_blocks;
+  float           *buffer;
+} QsValueBlocks;
+
+/* qs_percentile over values read a block at a time (each is read a few
+ * times over), @stats being their range statistics: the same result,
+ * bit for bit, however the values are split into blocks. */
+double qs_percentile_blocks (const QsValueBlocks *blocks,
+                             const QsRangeStats  *stats,
+                             double               q);
+
 /* Streaming calibration: for a tensor read block by block, the percentile,
  * MSE and KL methods read a histogram of each channel instead of its
  * values. qs_range_histogram_spec says which histogram (false: the method

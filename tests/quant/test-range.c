@@ -86,6 +86,60 @@ test_percentile_matches_sort (void)
   g_rand_free (rand);
 }
 
+/* Blocks of 1, 2, 3, ... values of an array, copied into the buffer. */
+typedef struct {
+  const float *values;
+  gsize        count;
+} Staircase;
+
+static const float *
+staircase_block (void   *data,
+                 size_t  index,
+                 float  *buffer,
+                 size_t *count)
+{
+  const Staircase *s = data;
+  gsize start = index * (index + 1) / 2;
+
+  *count = MIN (index + 1, s->count - start);
+  memcpy (buffer, s->values + start, *count * sizeof (float));
+  return buffer;
+}
+
+/* Selection over values read a block at a time (uneven blocks, each a
+ * copy, as a kernel read back from its packed form) gives the sorted
+ * reference, whatever the split. */
+static void
+test_percentile_blocks (void)
+{
+  const gsize sizes[] = { 1, 5, 1000, 200000 };
+  const double qs[] = { 0.0, 0.01, 1.0, 50.0, 99.9, 99.99, 100.0 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      gsize n = sizes[s], n_blocks = 0;
+      g_autofree float *v = g_new (float, n);
+      g_autofree float *buffer = NULL;
+      Staircase stairs = { v, n };
+      QsChannelLayout layout = qs_channel_layout_per_tensor (n);
+      QsRangeStats stats;
+      QsValueBlocks blocks;
+
+      for (gsize i = 0; i < n; i++)
+        v[i] = g_rand_double (rand) < 0.6 ? (float) g_rand_double_range (rand, -1e-3, 1e-3)
+               : (float) g_rand_double_range (rand, -50.0, 50.0);
+      while (n_blocks * (n_blocks + 1) / 2 < n)
+        n_blocks++;
+      buffer = g_new (float, n_blocks);
+      blocks = (QsValueBlocks) { staircase_block, &stairs, n_blocks, buffer };
+      g_assert_cmpint (qs_range_stats_compute (&layout, v, 1, &stats, NULL), ==, QS_OK);
+      for (gsize q = 0; q < G_N_ELEMENTS (qs); q++)
+        g_assert_cmpfloat (qs_percentile_blocks (&blocks, &stats, qs[q]), ==,
+                           reference_percentile (v, n, qs[q]));
+    }
+}
+
 static void
 test_percentile_ignores_nonfinite (void)
 {
@@ -302,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/range/percentile-numpy-values", test_percentile_numpy_values);
   g_test_add_func ("/range/percentile-matches-sort", test_percentile_matches_sort);
   g_test_add_func ("/range/percentile-ignores-nonfinite", test_percentile_ignores_nonfinite);
+  g_test_add_func ("/range/percentile-blocks", test_percentile_blocks);
   g_test_add_func ("/range/stats", test_range_stats);
   g_test_add_func ("/range/stats-threads", test_range_stats_threads);
   g_test_add_func ("/range/mse-kl-beat-minmax", test_mse_and_kl_beat_minmax_on_heavy_tails);
