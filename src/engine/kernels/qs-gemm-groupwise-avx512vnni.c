@@ -37,9 +37,12 @@
 #define MR 8    /* rows per step */
 
 /* The packing's first bytes (a cache line, so the blocks stay aligned
- * as the buffer is): whether it holds raw codes and zero points. */
+ * as the buffer is): whether it holds raw codes and zero points, or int16
+ * weights in the u8s16 kernel's packing. The GEMM reads the form from
+ * here, not from @w: the engine frees the unpacked codes once packed. */
 typedef struct {
   uint32_t raw_codes;
+  uint32_t int16_weights;
 } PackHeader;
 
 #define HEADER_BYTES 64
@@ -82,7 +85,7 @@ size_t
 qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
   if (w->codes16 != NULL)
-    return qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
+    return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
   return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, !offsets_fit_int8 (w));
 }
 
@@ -90,17 +93,19 @@ void
 qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
                                    void                     *packed)
 {
-  PackHeader header;
+  PackHeader header = { 0 };
   uint8_t *p = (uint8_t *) packed + HEADER_BYTES;
   size_t groups = w->groups_per_channel;
 
+  memset (packed, 0, HEADER_BYTES);
   if (w->codes16 != NULL)
     {
-      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, packed);
+      header.int16_weights = 1;
+      memcpy (packed, &header, sizeof header);
+      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, p);
       return;
     }
   header.raw_codes = !offsets_fit_int8 (w);
-  memset (packed, 0, HEADER_BYTES);
   memcpy (packed, &header, sizeof header);
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     for (size_t g = 0; g < groups; g++)
@@ -281,12 +286,12 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
   PackHeader header;
   const uint8_t *blocks = (const uint8_t *) packed + HEADER_BYTES;
 
-  if (w->codes16 != NULL)
+  memcpy (&header, packed, sizeof header);
+  if (header.int16_weights)
     {
-      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, packed, in, bias, c, ldc);
+      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, blocks, in, bias, c, ldc);
       return;
     }
-  memcpy (&header, packed, sizeof header);
   if (header.raw_codes)
     gemm (true, m, a, lda, w, blocks, in, bias, c, ldc);
   else
