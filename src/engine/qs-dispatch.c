@@ -47,6 +47,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32_unpack = qs_gemm_f32_unpack_scalar,
   .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_scalar,
   .quantize_real = qs_quantize_real_u8_scalar,
+  .depthwise_requant = qs_depthwise_requant_u8s8_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -72,6 +73,7 @@ static const QsKernels avx2_kernels = {
   .groupwise_gemm = qs_gemm_groupwise_u8_avx2,
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx2,
   .quantize_real = qs_quantize_real_u8_avx2,
+  .depthwise_requant = qs_depthwise_requant_u8s8_avx2,
 };
 
 static const QsKernels avx512vnni_kernels = {
@@ -102,6 +104,7 @@ static const QsKernels avx512vnni_kernels = {
   .groupwise_gemm = qs_gemm_groupwise_u8_avx512vnni,
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni,
   .quantize_real = qs_quantize_real_u8_avx2,
+  .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
 };
 #endif
 

@@ -531,6 +531,58 @@ geometry (int  in,
     }
 }
 
+/* The codes of depthwise_requant: the reference's equal the reference
+ * sums through the requantization pass, and @k's (on its packing @popt)
+ * equal the reference's, whole image or in two bands of rows, with
+ * nothing written past the image. Every other call takes left shifts
+ * (the vector kernels hand those to the reference). */
+static void
+check_depthwise_requant (const QsKernels        *k,
+                         const QsDepthwiseShape *s,
+                         const uint8_t          *input,
+                         const void             *pref,
+                         const void             *popt)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  static int trial;
+  size_t C = (size_t) s->channels, row = (size_t) s->out_w * C, size = (size_t) s->out_h * row;
+  g_autofree int32_t *bias = g_new (int32_t, C);
+  g_autofree int32_t *wzp = g_new (int32_t, C);
+  g_autofree int32_t *mult = g_new (int32_t, C);
+  g_autofree int32_t *rshift = g_new (int32_t, C);
+  g_autofree int32_t *lshift = g_new (int32_t, C);
+  g_autofree int32_t *sums = g_new (int32_t, row);
+  g_autofree uint8_t *pass = g_new (uint8_t, size);
+  g_autofree uint8_t *cref = g_new (uint8_t, size + QS_KERNEL_SLACK);
+  g_autofree uint8_t *copt = g_new (uint8_t, size + QS_KERNEL_SLACK);
+  QsRequantParams p;
+  int split = s->out_h / 2;
+
+  random_requant_params (C, trial, 1e-6, bias, wzp, mult, rshift, lshift, &p);
+  if (trial++ % 2 == 1)
+    {
+      for (size_t c = 0; c < C; c++)
+        lshift[c] = c % 3 == 1 ? 1 : 0;
+      p.left_shift = lshift;
+    }
+  for (int oy = 0; oy < s->out_h; oy++)
+    {
+      ref->depthwise (s, input, pref, oy, sums);
+      ref->requant (s->out_w, C, sums, C, NULL, &p, pass + (size_t) oy * row, C);
+    }
+  memset (cref, 0xA5, size + QS_KERNEL_SLACK);
+  ref->depthwise_requant (s, input, pref, &p, 0, s->out_h, cref);
+  g_assert_cmpmem (cref, size, pass, size);
+
+  memset (copt, 0xA5, size + QS_KERNEL_SLACK);
+  k->depthwise_requant (s, input, popt, &p, 0, s->out_h, copt);
+  g_assert_cmpmem (copt, size + QS_KERNEL_SLACK, cref, size + QS_KERNEL_SLACK);
+  memset (copt, 0xA5, size + QS_KERNEL_SLACK);
+  k->depthwise_requant (s, input, popt, &p, split, s->out_h, copt);
+  k->depthwise_requant (s, input, popt, &p, 0, split, copt);
+  g_assert_cmpmem (copt, size + QS_KERNEL_SLACK, cref, size + QS_KERNEL_SLACK);
+}
+
 static void
 check_depthwise (const QsKernels *k,
                  int              h,
@@ -584,6 +636,7 @@ check_depthwise (const QsKernels *k,
       g_assert_cmpmem (aopt, (size_t) s.out_w * channels * sizeof (int32_t),
                        aref, (size_t) s.out_w * channels * sizeof (int32_t));
     }
+  check_depthwise_requant (k, &s, input, pref, popt);
 }
 
 static void
@@ -605,6 +658,17 @@ check_depthwise_shapes (const QsKernels *k)
   /* The demo model's depthwise layer, every fill. */
   for (int f = 0; f < 4; f++)
     check_depthwise (k, 14, 14, 32, 3, 3, 1, true, (Fill) f);
+  /* Tiny images (windows wider than the image: no interior pixel), and
+   * images whose rows the codes kernels take in several bands. */
+  for (int hw = 1; hw <= 4; hw++)
+    for (int stride = 1; stride <= 2; stride++)
+      {
+        check_depthwise (k, hw, hw + 1, 19, 3, 3, stride, true, FILL_RANDOM);
+        check_depthwise (k, hw + 1, hw, 40, 5, 5, stride, true, FILL_RANDOM);
+      }
+  check_depthwise (k, 41, 37, 96, 3, 3, 1, true, FILL_RANDOM);
+  check_depthwise (k, 42, 43, 144, 3, 3, 2, true, FILL_RANDOM);
+  check_depthwise (k, 30, 29, 70, 3, 3, 2, false, FILL_RANDOM);
 }
 
 static void
@@ -623,6 +687,7 @@ test_depthwise (void)
           QsKernels no_vbmi = *k;
 
           no_vbmi.depthwise = qs_depthwise_u8s8_avx512vnni_no_vbmi;
+          no_vbmi.depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni_no_vbmi;
           check_depthwise_shapes (&no_vbmi);
         }
     }

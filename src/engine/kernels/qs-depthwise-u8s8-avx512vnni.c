@@ -25,6 +25,7 @@
  * past the end are 0.
  */
 #include "qs-kernels.h"
+#include "qs-requantize-avx512.h"
 #include "qs-vnni-inplace.h"
 
 #include <immintrin.h>
@@ -139,60 +140,155 @@ zero_point_term (const int32_t *wb,
                              _mm512_set1_epi32 (-input_zp));
 }
 
-/* Windows that cross the left or right border: one pixel at a time through
- * a table of tap pointers (padded taps point at the zero row). */
+/* Where each window row of output row @oy starts and how many bytes one
+ * input column steps: a row above or below the image is the zero row with
+ * a step of 0, so every tap reads a pointer and the padding costs no test. */
 static inline void
-border_pixel (const QsDepthwiseShape *s,
-              const int32_t          *blocked,
-              const uint8_t          *input,
-              int                     oy,
-              int                     ox,
-              int32_t                *o,
-              size_t                  taps,
-              bool                    vbmi)
+window_rows (const QsDepthwiseShape *s,
+             const uint8_t          *input,
+             int                     oy,
+             int                     kh,
+             const uint8_t         **rowp,
+             size_t                 *step)
 {
   size_t C = (size_t) s->channels;
-  size_t blocks = (C + CB - 1) / CB, pairs = pairs_of (taps);
-  const uint8_t *tab[MAX_TAPS];
-  int x0 = ox * s->stride_w - s->pad_left;
-  size_t t = 0;
 
-  for (int ky = 0; ky < s->kernel_h; ky++)
+  for (int ky = 0; ky < kh; ky++)
     {
       int iy = oy * s->stride_h - s->pad_top + ky;
-      bool y_inside = iy >= 0 && iy < s->in_h;
 
-      for (int kx = 0; kx < s->kernel_w; kx++, t++)
-        {
-          int ix = x0 + kx;
-
-          tab[t] = (y_inside && ix >= 0 && ix < s->in_w)
-            ? input + ((size_t) iy * s->in_w + ix) * C
-            : s->zero_row;
-        }
-    }
-
-  for (size_t b = 0; b < blocks; b++)
-    {
-      const int32_t *wb = blocked + b * (pairs + 1) * CB;
-      size_t valid = C - b * CB < CB ? C - b * CB : CB;
-      __m512i a = zero_point_term (wb, pairs, s->input_zp);
-
-      for (size_t q = 0; q < pairs; q++)
-        {
-          __m512i x = 2 * q + 1 < taps ? tap_pair (tab[2 * q] + b * CB, tab[2 * q + 1] + b * CB, vbmi)
-                                       : single_tap (tab[2 * q] + b * CB);
-
-          a = qs_dpwssd_inplace (a, x, _mm512_loadu_si512 ((const void *) (wb + q * CB)));
-        }
-      _mm512_mask_storeu_epi32 (o + b * CB, (__mmask16) ((1u << valid) - 1), a);
+      rowp[ky] = iy >= 0 && iy < s->in_h ? input + (size_t) iy * s->in_w * C : s->zero_row;
+      step[ky] = iy >= 0 && iy < s->in_h ? C : 0;
     }
 }
 
-/* One output row. Pixels whose window lies inside the image horizontally
- * walk the window rows with pointer arithmetic: a window row above or
- * below the image is the zero row with a step of 0 bytes per pixel. For
- * each block of channels the weights stay in registers across the row. */
+/* The sums of block @b at a pixel whose window crosses the left or right
+ * border: taps left or right of the image read the zero row. */
+static inline __m512i
+border_vector (const QsDepthwiseShape *s,
+               const int32_t          *wb,
+               const uint8_t         **rowp,
+               const size_t           *step,
+               int                     ox,
+               size_t                  b,
+               int                     kh,
+               int                     kw,
+               __m512i                 a,
+               bool                    vbmi)
+{
+  size_t taps = (size_t) kh * kw, pairs = pairs_of (taps), t = 0;
+  const uint8_t *tab[MAX_TAPS];
+  int x0 = ox * s->stride_w - s->pad_left;
+
+  for (int ky = 0; ky < kh; ky++)
+    for (int kx = 0; kx < kw; kx++, t++)
+      {
+        int ix = x0 + kx;
+
+        tab[t] = (ix >= 0 && ix < s->in_w ? rowp[ky] + (size_t) ix * step[ky] : s->zero_row) + b * CB;
+      }
+  for (size_t q = 0; q < pairs; q++)
+    {
+      __m512i x = 2 * q + 1 < taps ? tap_pair (tab[2 * q], tab[2 * q + 1], vbmi) : single_tap (tab[2 * q]);
+
+      a = qs_dpwssd_inplace (a, x, _mm512_loadu_si512 ((const void *) (wb + q * CB)));
+    }
+  return a;
+}
+
+/* Block @b of output rows [@oy0, @oy1): int32 sums into @acc ([rows][out_w][C]),
+ * or, with @lanes, codes into @codes (same layout). The block's weights and
+ * requantization parameters stay in registers over all the rows. Pixels
+ * whose window lies inside the image horizontally walk the window rows
+ * with pointer arithmetic; the few at the borders take border_vector. */
+static inline __attribute__ ((always_inline)) void
+block_rows (const QsDepthwiseShape *s,
+            const uint8_t          *input,
+            const int32_t          *blocked,
+            size_t                  b,
+            int                     oy0,
+            int                     oy1,
+            int                     kh,
+            int                     kw,
+            const QsRequantLanes   *lanes,
+            const QsRequantParams  *params,
+            int32_t                *acc,
+            uint8_t                *codes,
+            bool                    vbmi)
+{
+  size_t C = (size_t) s->channels, W = (size_t) s->out_w;
+  size_t taps = (size_t) kh * kw, pairs = pairs_of (taps);
+  const int32_t *wb = blocked + b * (pairs + 1) * CB;
+  size_t valid = C - b * CB < CB ? C - b * CB : CB;
+  __mmask16 mask = (__mmask16) ((1u << valid) - 1);
+  __m512i wv[MAX_PAIRS];
+  __m512i base = zero_point_term (wb, pairs, s->input_zp);
+  int lo, hi;
+
+  /* Interior pixels: ox * stride_w - pad_left >= 0 and + kernel_w <= in_w. */
+  lo = (s->pad_left + s->stride_w - 1) / s->stride_w;
+  hi = s->in_w - kw + s->pad_left >= 0 ? (s->in_w - kw + s->pad_left) / s->stride_w + 1 : 0;
+  hi = hi < s->out_w ? hi : s->out_w;
+  lo = lo < hi ? lo : hi;
+
+  for (size_t q = 0; q < pairs; q++)
+    wv[q] = _mm512_loadu_si512 ((const void *) (wb + q * CB));
+
+  for (int oy = oy0; oy < oy1; oy++)
+    {
+      const uint8_t *rowp[MAX_TAPS], *p[MAX_TAPS];
+      size_t step[MAX_TAPS], adv[MAX_TAPS];
+      size_t o = (size_t) (oy - oy0) * W * C + b * CB;
+
+      window_rows (s, input, oy, kh, rowp, step);
+      for (int ox = 0; ox < s->out_w; ox++)
+        {
+          __m512i a;
+
+          if (ox == lo && lo < hi)
+            {
+              /* The interior, then on to the right border. */
+              for (int ky = 0; ky < kh; ky++)
+                {
+                  p[ky] = rowp[ky] + (size_t) (lo * s->stride_w - s->pad_left) * step[ky] + b * CB;
+                  adv[ky] = (size_t) s->stride_w * step[ky];
+                }
+              for (; ox < hi; ox++)
+                {
+                  a = base;
+                  /* Tap t is window row t / kw, column t % kw; a pair may
+                   * span two window rows. */
+                  for (size_t q = 0; q < pairs; q++)
+                    {
+                      size_t t = 2 * q, u = t + 1;
+                      const uint8_t *x0 = p[t / kw] + (t % kw) * step[t / kw];
+                      __m512i x = u < taps ? tap_pair (x0, p[u / kw] + (u % kw) * step[u / kw], vbmi)
+                                           : single_tap (x0);
+
+                      a = qs_dpwssd_inplace (a, x, wv[q]);
+                    }
+                  for (int ky = 0; ky < kh; ky++)
+                    p[ky] += adv[ky];
+                  if (lanes != NULL)
+                    _mm512_mask_cvtusepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
+                                                        qs_requant_vector_avx512 (lanes, params, a, 0));
+                  else
+                    _mm512_mask_storeu_epi32 (acc + o + (size_t) ox * C, mask, a);
+                }
+              if (ox >= s->out_w)
+                break;
+            }
+          a = border_vector (s, wb, rowp, step, ox, b, kh, kw, base, vbmi);
+          if (lanes != NULL)
+            _mm512_mask_cvtusepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
+                                                qs_requant_vector_avx512 (lanes, params, a, 0));
+          else
+            _mm512_mask_storeu_epi32 (acc + o + (size_t) ox * C, mask, a);
+        }
+    }
+}
+
+/* One output row of int32 sums, block by block. */
 static inline __attribute__ ((always_inline)) void
 depthwise_row (const QsDepthwiseShape *s,
                const uint8_t          *input,
@@ -203,105 +299,86 @@ depthwise_row (const QsDepthwiseShape *s,
                int                     kw,
                bool                    vbmi)
 {
-  size_t C = (size_t) s->channels;
-  size_t blocks = (C + CB - 1) / CB;
-  size_t taps = (size_t) kh * kw, pairs = pairs_of (taps);
-  const uint8_t *rowp[MAX_TAPS];
-  size_t step[MAX_TAPS];
-  int lo, hi;
-
-  /* Interior pixels: ox * stride_w - pad_left >= 0 and + kernel_w <= in_w. */
-  lo = (s->pad_left + s->stride_w - 1) / s->stride_w;
-  hi = s->in_w - kw + s->pad_left >= 0 ? (s->in_w - kw + s->pad_left) / s->stride_w + 1 : 0;
-  hi = hi < s->out_w ? hi : s->out_w;
-  lo = lo < hi ? lo : hi;
-
-  for (int ky = 0; ky < kh; ky++)
-    {
-      int iy = oy * s->stride_h - s->pad_top + ky;
-
-      if (iy >= 0 && iy < s->in_h)
-        {
-          rowp[ky] = input + (size_t) iy * s->in_w * C;
-          step[ky] = C;
-        }
-      else
-        {
-          rowp[ky] = s->zero_row;
-          step[ky] = 0;
-        }
-    }
-
-  for (int ox = 0; ox < lo; ox++)
-    border_pixel (s, blocked, input, oy, ox, acc + (size_t) ox * C, taps, vbmi);
-  for (int ox = hi > lo ? hi : lo; ox < s->out_w; ox++)
-    border_pixel (s, blocked, input, oy, ox, acc + (size_t) ox * C, taps, vbmi);
-  if (hi <= lo)
-    return;
+  size_t blocks = ((size_t) s->channels + CB - 1) / CB;
 
   for (size_t b = 0; b < blocks; b++)
+    block_rows (s, input, blocked, b, oy, oy + 1, kh, kw, NULL, NULL, acc, NULL, vbmi);
+}
+
+/* Input bytes a band of output rows may span so that, block after block,
+ * it is read from the L1 and L2 caches. */
+#define BAND_INPUT_BYTES 32768
+
+/* Output rows [@oy0, @oy1) as codes, in bands of rows; within a band, block
+ * after block with its requantization parameters set up once. */
+static inline __attribute__ ((always_inline)) void
+depthwise_requant_rows (const QsDepthwiseShape *s,
+                        const uint8_t          *input,
+                        const int32_t          *blocked,
+                        const QsRequantParams  *params,
+                        int                     oy0,
+                        int                     oy1,
+                        uint8_t                *out,
+                        int                     kh,
+                        int                     kw,
+                        bool                    vbmi)
+{
+  size_t C = (size_t) s->channels, blocks = (C + CB - 1) / CB;
+  size_t row_bytes = (size_t) s->stride_h * s->in_w * C;
+  int band = row_bytes >= BAND_INPUT_BYTES ? 1 : (int) (BAND_INPUT_BYTES / row_bytes);
+
+  for (int y0 = oy0; y0 < oy1; y0 += band)
     {
-      const int32_t *wb = blocked + b * (pairs + 1) * CB;
-      size_t valid = C - b * CB < CB ? C - b * CB : CB;
-      __mmask16 mask = (__mmask16) ((1u << valid) - 1);
-      __m512i wv[MAX_PAIRS];
-      __m512i base = zero_point_term (wb, pairs, s->input_zp);
-      const uint8_t *p[MAX_TAPS];
-      size_t adv[MAX_TAPS];
-      int32_t *o = acc + (size_t) lo * C + b * CB;
+      int y1 = oy1 - y0 > band ? y0 + band : oy1;
+      uint8_t *codes = out + (size_t) y0 * s->out_w * C;
 
-      for (size_t q = 0; q < pairs; q++)
-        wv[q] = _mm512_loadu_si512 ((const void *) (wb + q * CB));
-      for (int ky = 0; ky < kh; ky++)
+      for (size_t b = 0; b < blocks; b++)
         {
-          p[ky] = rowp[ky] + (size_t) (lo * s->stride_w - s->pad_left) * step[ky] + b * CB;
-          adv[ky] = (size_t) s->stride_w * step[ky];
-        }
+          __mmask16 k = C - b * CB >= CB ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (C - b * CB)) - 1);
+          QsRequantLanes lanes = qs_requant_lanes_avx512 (params, b * CB, k);
 
-      for (int ox = lo; ox < hi; ox++, o += C)
-        {
-          __m512i a = base;
-
-          /* Tap t is window row t / kw, column t % kw; a pair may span two
-           * window rows. */
-          for (size_t q = 0; q < pairs; q++)
-            {
-              size_t t = 2 * q, u = t + 1;
-              const uint8_t *x0 = p[t / kw] + (t % kw) * step[t / kw];
-              __m512i x = u < taps ? tap_pair (x0, p[u / kw] + (u % kw) * step[u / kw], vbmi)
-                                   : single_tap (x0);
-
-              a = qs_dpwssd_inplace (a, x, wv[q]);
-            }
-          for (int ky = 0; ky < kh; ky++)
-            p[ky] += adv[ky];
-          _mm512_mask_storeu_epi32 (o, mask, a);
+          block_rows (s, input, blocked, b, y0, y1, kh, kw, &lanes, params, NULL, codes, vbmi);
         }
     }
 }
 
-/* The row with or without VBMI's byte interleave (the latter exported for
- * the kernel tests to check on machines that have VBMI). */
+/* The sums or codes with or without VBMI's byte interleave (the latter
+ * exported for the kernel tests to check on machines that have VBMI);
+ * @params set: codes of rows [@oy0, @oy1) into @out, else the sums of row
+ * @oy0 into @acc. The 3x3 and 5x5 windows have their sizes fixed so the
+ * loops over taps unroll. */
 static inline __attribute__ ((always_inline)) void
 depthwise_dispatch (const QsDepthwiseShape *s,
                     const uint8_t          *input,
                     const void             *packed,
-                    int                     oy,
+                    const QsRequantParams  *params,
+                    int                     oy0,
+                    int                     oy1,
                     int32_t                *acc,
+                    uint8_t                *out,
                     bool                    vbmi)
 {
   size_t taps = (size_t) s->kernel_h * s->kernel_w;
   const int32_t *blocked = (const int32_t *) ((const uint8_t *) packed
                                               + plain_bytes (taps, (size_t) s->channels));
+  int kh = s->kernel_h, kw = s->kernel_w;
 
-  if (taps > MAX_TAPS)
-    qs_depthwise_u8s8_scalar (s, input, packed, oy, acc);
-  else if (s->kernel_h == 3 && s->kernel_w == 3)
-    depthwise_row (s, input, blocked, oy, acc, 3, 3, vbmi);
-  else if (s->kernel_h == 5 && s->kernel_w == 5)
-    depthwise_row (s, input, blocked, oy, acc, 5, 5, vbmi);
+  if (params != NULL && (taps > MAX_TAPS || params->left_shift != NULL || params->frac_q16 != NULL))
+    qs_depthwise_requant_u8s8_scalar (s, input, packed, params, oy0, oy1, out);
+  else if (taps > MAX_TAPS)
+    qs_depthwise_u8s8_scalar (s, input, packed, oy0, acc);
+  else if (params != NULL && kh == 3 && kw == 3)
+    depthwise_requant_rows (s, input, blocked, params, oy0, oy1, out, 3, 3, vbmi);
+  else if (params != NULL && kh == 5 && kw == 5)
+    depthwise_requant_rows (s, input, blocked, params, oy0, oy1, out, 5, 5, vbmi);
+  else if (params != NULL)
+    depthwise_requant_rows (s, input, blocked, params, oy0, oy1, out, kh, kw, vbmi);
+  else if (kh == 3 && kw == 3)
+    depthwise_row (s, input, blocked, oy0, acc, 3, 3, vbmi);
+  else if (kh == 5 && kw == 5)
+    depthwise_row (s, input, blocked, oy0, acc, 5, 5, vbmi);
   else
-    depthwise_row (s, input, blocked, oy, acc, s->kernel_h, s->kernel_w, vbmi);
+    depthwise_row (s, input, blocked, oy0, acc, kh, kw, vbmi);
 }
 
 void
@@ -311,7 +388,7 @@ qs_depthwise_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *s,
                                       int                     oy,
                                       int32_t                *acc)
 {
-  depthwise_dispatch (s, input, packed, oy, acc, false);
+  depthwise_dispatch (s, input, packed, NULL, oy, oy + 1, acc, NULL, false);
 }
 
 void
@@ -322,7 +399,34 @@ qs_depthwise_u8s8_avx512vnni (const QsDepthwiseShape *s,
                               int32_t                *acc)
 {
   if (__builtin_cpu_supports ("avx512vbmi"))
-    depthwise_dispatch (s, input, packed, oy, acc, true);
+    depthwise_dispatch (s, input, packed, NULL, oy, oy + 1, acc, NULL, true);
   else
     qs_depthwise_u8s8_avx512vnni_no_vbmi (s, input, packed, oy, acc);
+}
+
+void
+qs_depthwise_requant_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *s,
+                                              const uint8_t          *input,
+                                              const void             *packed,
+                                              const QsRequantParams  *params,
+                                              int                     oy0,
+                                              int                     oy1,
+                                              uint8_t                *out)
+{
+  depthwise_dispatch (s, input, packed, params, oy0, oy1, NULL, out, false);
+}
+
+void
+qs_depthwise_requant_u8s8_avx512vnni (const QsDepthwiseShape *s,
+                                      const uint8_t          *input,
+                                      const void             *packed,
+                                      const QsRequantParams  *params,
+                                      int                     oy0,
+                                      int                     oy1,
+                                      uint8_t                *out)
+{
+  if (__builtin_cpu_supports ("avx512vbmi"))
+    depthwise_dispatch (s, input, packed, params, oy0, oy1, NULL, out, true);
+  else
+    qs_depthwise_requant_u8s8_avx512vnni_no_vbmi (s, input, packed, params, oy0, oy1, out);
 }
