@@ -49,13 +49,55 @@ pairs_of (size_t taps)
   return (taps + 1) / 2;
 }
 
+/* The 3x3 quad section: a 64-byte header whose first int32 says whether
+ * every weight fits in int8, then per block [6][64] int8 (below). */
+static size_t
+quad_bytes (size_t taps,
+            size_t channels)
+{
+  return taps == 9 ? 64 + (channels + CB - 1) / CB * 6 * 64 : 0;
+}
+
 size_t
 qs_depthwise_u8s8_packed_size_avx512vnni (size_t taps,
                                           size_t channels)
 {
   size_t blocks = (channels + CB - 1) / CB;
 
-  return plain_bytes (taps, channels) + blocks * (pairs_of (taps) + 1) * CB * sizeof (int32_t);
+  return plain_bytes (taps, channels) + blocks * (pairs_of (taps) + 1) * CB * sizeof (int32_t)
+         + quad_bytes (taps, channels);
+}
+
+/* A 3x3 window's weights for vpdpbusd over two output rows at once: lane
+ * j of input column x holds channel j's codes of four consecutive input
+ * rows (bytes 4j + r), which output row oy weighs with rows 0..2 of its
+ * window (top[kx]: w(0, kx), w(1, kx), w(2, kx), 0) and row oy + 1 with
+ * rows 1..3 (bottom[kx]: 0, w(0, kx), w(1, kx), w(2, kx)). Usable only where
+ * every weight fits in int8, as the per-channel symmetric int8 schemes'
+ * do; the header says so. */
+static void
+pack_quads (size_t         channels,
+            const int16_t *w,
+            uint8_t       *q)
+{
+  size_t blocks = (channels + CB - 1) / CB;
+  int32_t fits = 1;
+
+  for (size_t i = 0; i < 9 * channels; i++)
+    fits &= w[i] >= INT8_MIN && w[i] <= INT8_MAX;
+  memset (q, 0, 64 + blocks * 6 * 64);
+  memcpy (q, &fits, sizeof fits);
+  q += 64;
+  for (size_t b = 0; b < blocks; b++, q += 6 * 64)
+    for (size_t j = 0; j < CB && b * CB + j < channels && fits; j++)
+      for (size_t kx = 0; kx < 3; kx++)
+        for (size_t r = 0; r < 3; r++)
+          {
+            int8_t v = (int8_t) w[(r * 3 + kx) * channels + b * CB + j];
+
+            q[kx * 64 + 4 * j + r] = (uint8_t) v;
+            q[(3 + kx) * 64 + 4 * j + r + 1] = (uint8_t) v;
+          }
 }
 
 void
@@ -89,6 +131,8 @@ qs_depthwise_u8s8_pack_avx512vnni (size_t         taps,
         }
       p += (pairs + 1) * CB;
     }
+  if (taps == 9)
+    pack_quads (channels, w, (uint8_t *) p);
 }
 
 /* The 16 codes at @a and at @b as int16 pairs, a[j] low and b[j] high in
@@ -288,6 +332,113 @@ block_rows (const QsDepthwiseShape *s,
     }
 }
 
+/* Channels [b * CB, b * CB + 16) of four input rows at one column as
+ * vpdpbusd's quads: byte 4j + r is row r's code of channel j. */
+static inline __m512i
+column_quad (const uint8_t *r0,
+             const uint8_t *r1,
+             const uint8_t *r2,
+             const uint8_t *r3,
+             __m512i        index)
+{
+  __m256i a = _mm256_inserti128_si256 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *) r0)),
+                                       _mm_loadu_si128 ((const __m128i *) r1), 1);
+  __m256i c = _mm256_inserti128_si256 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *) r2)),
+                                       _mm_loadu_si128 ((const __m128i *) r3), 1);
+  __m512i x = _mm512_castsi256_si512 (a);
+
+  __asm__ ("vpermt2b %2, %1, %0" : "+v" (x) : "v" (index), "v" (_mm512_castsi256_si512 (c)));
+  return x;
+}
+
+/* Block @b of output rows [@oy0, @oy1) of a 3x3 window with stride 1 as
+ * codes, two output rows at a time from the four input rows they span:
+ * each input column becomes one vector of quads (column_quad), which
+ * three vpdpbusd per output row consume, so a pixel costs three products
+ * and one and a half shuffles instead of five and five. A column left or
+ * right of the image is the zero-point quad, so the borders take the same
+ * loop. Needs VBMI and weights that fit in int8. */
+static inline __attribute__ ((always_inline)) void
+quad_rows (const QsDepthwiseShape *s,
+           const uint8_t          *input,
+           const int32_t          *blocked,
+           const uint8_t          *quads,
+           size_t                  b,
+           int                     oy0,
+           int                     oy1,
+           const QsRequantLanes   *lanes,
+           const QsRequantParams  *params,
+           uint8_t                *codes)
+{
+  /* Byte 4j + r from row r's byte j: rows 0 and 1 are the first table's
+   * 16-byte quarters 0 and 1, rows 2 and 3 the second table's (64 on). */
+  const __m512i index = _mm512_set_epi8 (95, 79, 31, 15, 94, 78, 30, 14, 93, 77, 29, 13,
+                                         92, 76, 28, 12, 91, 75, 27, 11, 90, 74, 26, 10,
+                                         89, 73, 25, 9, 88, 72, 24, 8, 87, 71, 23, 7,
+                                         86, 70, 22, 6, 85, 69, 21, 5, 84, 68, 20, 4,
+                                         83, 67, 19, 3, 82, 66, 18, 2, 81, 65, 17, 1,
+                                         80, 64, 16, 0);
+  size_t C = (size_t) s->channels, W = (size_t) s->out_w, pairs = pairs_of (9);
+  const uint8_t *wq = quads + 64 + b * 6 * 64;
+  size_t valid = C - b * CB < CB ? C - b * CB : CB;
+  __mmask16 mask = (__mmask16) ((1u << valid) - 1);
+  const uint8_t *z = s->zero_row + b * CB;
+  __m512i top[3], bottom[3];
+  __m512i base = zero_point_term (blocked + b * (pairs + 1) * CB, pairs, s->input_zp);
+  __m512i zq = column_quad (z, z, z, z, index);
+
+  for (int kx = 0; kx < 3; kx++)
+    {
+      top[kx] = _mm512_loadu_si512 ((const void *) (wq + kx * 64));
+      bottom[kx] = _mm512_loadu_si512 ((const void *) (wq + (3 + kx) * 64));
+    }
+  for (int oy = oy0; oy < oy1; oy += 2)
+    {
+      const uint8_t *rowp[4];
+      size_t step[4];
+      uint8_t *o = codes + (size_t) (oy - oy0) * W * C + b * CB;
+      bool second = oy + 1 < oy1;
+      __m512i q0, q1;
+      int x;
+
+      window_rows (s, input, oy, 4, rowp, step);
+      for (int r = 0; r < 4; r++)
+        rowp[r] += b * CB;
+      /* The columns under output column 0's first two taps. */
+      x = -s->pad_left;
+      q0 = x >= 0 && x < s->in_w
+        ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
+                       rowp[3] + x * step[3], index)
+        : zq;
+      x++;
+      q1 = x >= 0 && x < s->in_w
+        ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
+                       rowp[3] + x * step[3], index)
+        : zq;
+      for (int ox = 0; ox < s->out_w; ox++, o += C)
+        {
+          __m512i q2, a = base, c = base;
+
+          x = ox - s->pad_left + 2;
+          q2 = x >= 0 && x < s->in_w
+            ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
+                           rowp[3] + x * step[3], index)
+            : zq;
+          a = qs_dpbusd_inplace (a, q0, top[0]);
+          c = qs_dpbusd_inplace (c, q0, bottom[0]);
+          a = qs_dpbusd_inplace (a, q1, top[1]);
+          c = qs_dpbusd_inplace (c, q1, bottom[1]);
+          a = qs_dpbusd_inplace (a, q2, top[2]);
+          c = qs_dpbusd_inplace (c, q2, bottom[2]);
+          _mm512_mask_cvtusepi32_storeu_epi8 (o, mask, qs_requant_vector_avx512 (lanes, params, a, 0));
+          if (second)
+            _mm512_mask_cvtusepi32_storeu_epi8 (o + W * C, mask, qs_requant_vector_avx512 (lanes, params, c, 0));
+          q0 = q1;
+          q1 = q2;
+        }
+    }
+}
+
 /* One output row of int32 sums, block by block. */
 static inline __attribute__ ((always_inline)) void
 depthwise_row (const QsDepthwiseShape *s,
@@ -325,7 +476,18 @@ depthwise_requant_rows (const QsDepthwiseShape *s,
 {
   size_t C = (size_t) s->channels, blocks = (C + CB - 1) / CB;
   size_t row_bytes = (size_t) s->stride_h * s->in_w * C;
+  size_t pairs = pairs_of ((size_t) kh * kw);
+  const uint8_t *quads = (const uint8_t *) (blocked + blocks * (pairs + 1) * CB);
+  int32_t fits = 0;
   int band = row_bytes >= BAND_INPUT_BYTES ? 1 : (int) (BAND_INPUT_BYTES / row_bytes);
+
+  /* The quads take two output rows at a time: bands of an even count. */
+  if (kh == 3 && kw == 3)
+    memcpy (&fits, quads, sizeof fits);
+  if (kh == 3 && kw == 3 && s->stride_h == 1 && s->stride_w == 1 && vbmi && fits)
+    band = band > 1 ? band & ~1 : 2;
+  else
+    quads = NULL;
 
   for (int y0 = oy0; y0 < oy1; y0 += band)
     {
@@ -337,7 +499,10 @@ depthwise_requant_rows (const QsDepthwiseShape *s,
           __mmask16 k = C - b * CB >= CB ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (C - b * CB)) - 1);
           QsRequantLanes lanes = qs_requant_lanes_avx512 (params, b * CB, k);
 
-          block_rows (s, input, blocked, b, y0, y1, kh, kw, &lanes, params, NULL, codes, vbmi);
+          if (quads != NULL)
+            quad_rows (s, input, blocked, quads, b, y0, y1, &lanes, params, codes);
+          else
+            block_rows (s, input, blocked, b, y0, y1, kh, kw, &lanes, params, NULL, codes, vbmi);
         }
     }
 }
