@@ -351,6 +351,101 @@ column_quad (const uint8_t *r0,
   return x;
 }
 
+/* Output pixel (oy, ox) and (oy + 1, ox) of one block as codes, at @o and
+ * @o + @below (with @second), from the quads of its three columns. */
+static inline __attribute__ ((always_inline)) void
+quad_pixel (__m512i                q0,
+            __m512i                q1,
+            __m512i                q2,
+            const __m512i         *top,
+            const __m512i         *bottom,
+            __m512i                base,
+            const QsRequantLanes  *lanes,
+            const QsRequantParams *params,
+            __mmask16              mask,
+            uint8_t               *o,
+            size_t                 below,
+            bool                   second)
+{
+  __m512i a = base, c = base;
+
+  a = qs_dpbusd_inplace (a, q0, top[0]);
+  c = qs_dpbusd_inplace (c, q0, bottom[0]);
+  a = qs_dpbusd_inplace (a, q1, top[1]);
+  c = qs_dpbusd_inplace (c, q1, bottom[1]);
+  a = qs_dpbusd_inplace (a, q2, top[2]);
+  c = qs_dpbusd_inplace (c, q2, bottom[2]);
+  _mm512_mask_cvtusepi32_storeu_epi8 (o, mask, qs_requant_vector_avx512 (lanes, params, a, 0));
+  if (second)
+    _mm512_mask_cvtusepi32_storeu_epi8 (o + below, mask, qs_requant_vector_avx512 (lanes, params, c, 0));
+}
+
+/* One pair of output rows of one block (the second only with @second):
+ * the columns left and right of the image are the zero-point quad @zq, so
+ * only the middle stretch loads; with @inside (all four input rows in the
+ * image) a column is at the same offset in each row, else the rows in the
+ * padding (step 0) stay on the zero row. */
+static inline __attribute__ ((always_inline)) void
+quad_pair (const QsDepthwiseShape *s,
+           const uint8_t         **rowp,
+           const size_t           *step,
+           size_t                  b,
+           const __m512i          *top,
+           const __m512i          *bottom,
+           __m512i                 base,
+           __m512i                 zq,
+           __m512i                 index,
+           const QsRequantLanes   *lanes,
+           const QsRequantParams  *params,
+           __mmask16               mask,
+           uint8_t                *o,
+           bool                    second,
+           bool                    inside)
+{
+  size_t C = (size_t) s->channels, below = (size_t) s->out_w * C;
+  int in_w = s->in_w, pad = s->pad_left, out_w = s->out_w;
+  /* Output columns whose last tap falls left of, in, and right of the image. */
+  int l1 = pad - 2 < 0 ? 0 : (pad - 2 < out_w ? pad - 2 : out_w);
+  int l2 = in_w + pad - 2 < l1 ? l1 : (in_w + pad - 2 < out_w ? in_w + pad - 2 : out_w);
+  const uint8_t *r0 = rowp[0] + b * CB, *r1 = rowp[1] + b * CB, *r2 = rowp[2] + b * CB, *r3 = rowp[3] + b * CB;
+  size_t m0 = step[0] != 0 ? SIZE_MAX : 0, m1 = step[1] != 0 ? SIZE_MAX : 0;
+  size_t m2 = step[2] != 0 ? SIZE_MAX : 0, m3 = step[3] != 0 ? SIZE_MAX : 0;
+  __m512i q[2];
+  int ox;
+
+  /* The columns under output column 0's first two taps. */
+  for (int t = 0; t < 2; t++)
+    {
+      int x = t - pad;
+      size_t xo = (size_t) x * C;
+
+      q[t] = x < 0 || x >= in_w ? zq
+        : inside ? column_quad (r0 + xo, r1 + xo, r2 + xo, r3 + xo, index)
+        : column_quad (r0 + (xo & m0), r1 + (xo & m1), r2 + (xo & m2), r3 + (xo & m3), index);
+    }
+  for (ox = 0; ox < l1; ox++, o += C)
+    {
+      quad_pixel (q[0], q[1], zq, top, bottom, base, lanes, params, mask, o, below, second);
+      q[0] = q[1];
+      q[1] = zq;
+    }
+  for (size_t xo = (size_t) (ox - pad + 2) * C; ox < l2; ox++, o += C, xo += C)
+    {
+      __m512i q2 = inside ? column_quad (r0 + xo, r1 + xo, r2 + xo, r3 + xo, index)
+        : column_quad (r0 + (xo & m0), r1 + (xo & m1), r2 + (xo & m2), r3 + (xo & m3), index);
+
+      quad_pixel (q[0], q[1], q2, top, bottom, base, lanes, params, mask, o, below, second);
+      q[0] = q[1];
+      q[1] = q2;
+    }
+  for (; ox < out_w; ox++, o += C)
+    {
+      quad_pixel (q[0], q[1], zq, top, bottom, base, lanes, params, mask, o, below, second);
+      q[0] = q[1];
+      q[1] = zq;
+    }
+}
+
 /* Block @b of output rows [@oy0, @oy1) of a 3x3 window with stride 1 as
  * codes, two output rows at a time from the four input rows they span:
  * each input column becomes one vector of quads (column_quad), which
@@ -397,45 +492,16 @@ quad_rows (const QsDepthwiseShape *s,
       const uint8_t *rowp[4];
       size_t step[4];
       uint8_t *o = codes + (size_t) (oy - oy0) * W * C + b * CB;
-      bool second = oy + 1 < oy1;
-      __m512i q0, q1;
-      int x;
 
       window_rows (s, input, oy, 4, rowp, step);
-      for (int r = 0; r < 4; r++)
-        rowp[r] += b * CB;
-      /* The columns under output column 0's first two taps. */
-      x = -s->pad_left;
-      q0 = x >= 0 && x < s->in_w
-        ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
-                       rowp[3] + x * step[3], index)
-        : zq;
-      x++;
-      q1 = x >= 0 && x < s->in_w
-        ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
-                       rowp[3] + x * step[3], index)
-        : zq;
-      for (int ox = 0; ox < s->out_w; ox++, o += C)
-        {
-          __m512i q2, a = base, c = base;
-
-          x = ox - s->pad_left + 2;
-          q2 = x >= 0 && x < s->in_w
-            ? column_quad (rowp[0] + x * step[0], rowp[1] + x * step[1], rowp[2] + x * step[2],
-                           rowp[3] + x * step[3], index)
-            : zq;
-          a = qs_dpbusd_inplace (a, q0, top[0]);
-          c = qs_dpbusd_inplace (c, q0, bottom[0]);
-          a = qs_dpbusd_inplace (a, q1, top[1]);
-          c = qs_dpbusd_inplace (c, q1, bottom[1]);
-          a = qs_dpbusd_inplace (a, q2, top[2]);
-          c = qs_dpbusd_inplace (c, q2, bottom[2]);
-          _mm512_mask_cvtusepi32_storeu_epi8 (o, mask, qs_requant_vector_avx512 (lanes, params, a, 0));
-          if (second)
-            _mm512_mask_cvtusepi32_storeu_epi8 (o + W * C, mask, qs_requant_vector_avx512 (lanes, params, c, 0));
-          q0 = q1;
-          q1 = q2;
-        }
+      /* The four rows are consecutive: inside the image when the first and
+       * the last are. */
+      if (step[0] != 0 && step[3] != 0)
+        quad_pair (s, rowp, step, b, top, bottom, base, zq, index, lanes, params, mask, o,
+                   oy + 1 < oy1, true);
+      else
+        quad_pair (s, rowp, step, b, top, bottom, base, zq, index, lanes, params, mask, o,
+                   oy + 1 < oy1, false);
     }
 }
 
