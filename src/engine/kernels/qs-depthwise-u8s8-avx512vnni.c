@@ -523,8 +523,8 @@ depthwise_row (const QsDepthwiseShape *s,
 }
 
 /* Input bytes a band of output rows may span so that, block after block,
- * it is read from the L1 and L2 caches. */
-#define BAND_INPUT_BYTES 32768
+ * it stays in the L1 data cache. */
+#define BAND_INPUT_BYTES 24576
 
 /* Output rows [@oy0, @oy1) as codes, in bands of rows; within a band, block
  * after block with its requantization parameters set up once. */
@@ -541,11 +541,13 @@ depthwise_requant_rows (const QsDepthwiseShape *s,
                         bool                    vbmi)
 {
   size_t C = (size_t) s->channels, blocks = (C + CB - 1) / CB;
-  size_t row_bytes = (size_t) s->stride_h * s->in_w * C;
+  size_t row_bytes = (size_t) s->in_w * C;
   size_t pairs = pairs_of ((size_t) kh * kw);
   const uint8_t *quads = (const uint8_t *) (blocked + blocks * (pairs + 1) * CB);
   int32_t fits = 0;
-  int band = row_bytes >= BAND_INPUT_BYTES ? 1 : (int) (BAND_INPUT_BYTES / row_bytes);
+  /* The most output rows whose (band - 1) * stride + kh input rows fit. */
+  size_t fit = BAND_INPUT_BYTES / row_bytes;
+  int band = fit <= (size_t) kh ? 1 : (int) ((fit - (size_t) kh) / (size_t) s->stride_h + 1);
 
   /* The quads take two output rows at a time: bands of an even count. */
   if (kh == 3 && kw == 3)
