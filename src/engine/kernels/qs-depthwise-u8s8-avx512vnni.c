@@ -241,10 +241,11 @@ border_vector (const QsDepthwiseShape *s,
 }
 
 /* Block @b of output rows [@oy0, @oy1): int32 sums into @acc ([rows][out_w][C]),
- * or, with @lanes, codes into @codes (same layout). The block's weights and
- * requantization parameters stay in registers over all the rows. Pixels
- * whose window lies inside the image horizontally walk the window rows
- * with pointer arithmetic; the few at the borders take border_vector. */
+ * or, with @lanes, codes into @codes (same layout); the sums start at
+ * @bias. The block's weights and requantization parameters stay in
+ * registers over all the rows. Pixels whose window lies inside the image
+ * horizontally walk the window rows with pointer arithmetic; the few at
+ * the borders take border_vector. */
 static inline __attribute__ ((always_inline)) void
 block_rows (const QsDepthwiseShape *s,
             const uint8_t          *input,
@@ -254,6 +255,7 @@ block_rows (const QsDepthwiseShape *s,
             int                     oy1,
             int                     kh,
             int                     kw,
+            __m512i                 bias,
             const QsRequantLanes   *lanes,
             const QsRequantParams  *params,
             int32_t                *acc,
@@ -266,7 +268,7 @@ block_rows (const QsDepthwiseShape *s,
   size_t valid = C - b * CB < CB ? C - b * CB : CB;
   __mmask16 mask = (__mmask16) ((1u << valid) - 1);
   __m512i wv[MAX_PAIRS];
-  __m512i base = zero_point_term (wb, pairs, s->input_zp);
+  __m512i base = _mm512_add_epi32 (zero_point_term (wb, pairs, s->input_zp), bias);
   int lo, hi;
 
   /* Interior pixels: ox * stride_w - pad_left >= 0 and + kernel_w <= in_w. */
@@ -461,6 +463,7 @@ quad_rows (const QsDepthwiseShape *s,
            size_t                  b,
            int                     oy0,
            int                     oy1,
+           __m512i                 bias,
            const QsRequantLanes   *lanes,
            const QsRequantParams  *params,
            uint8_t                *codes)
@@ -479,7 +482,8 @@ quad_rows (const QsDepthwiseShape *s,
   __mmask16 mask = (__mmask16) ((1u << valid) - 1);
   const uint8_t *z = s->zero_row + b * CB;
   __m512i top[3], bottom[3];
-  __m512i base = zero_point_term (blocked + b * (pairs + 1) * CB, pairs, s->input_zp);
+  __m512i base = _mm512_add_epi32 (zero_point_term (blocked + b * (pairs + 1) * CB, pairs, s->input_zp),
+                                   bias);
   __m512i zq = column_quad (z, z, z, z, index);
 
   for (int kx = 0; kx < 3; kx++)
@@ -519,7 +523,8 @@ depthwise_row (const QsDepthwiseShape *s,
   size_t blocks = ((size_t) s->channels + CB - 1) / CB;
 
   for (size_t b = 0; b < blocks; b++)
-    block_rows (s, input, blocked, b, oy, oy + 1, kh, kw, NULL, NULL, acc, NULL, vbmi);
+    block_rows (s, input, blocked, b, oy, oy + 1, kh, kw, _mm512_setzero_si512 (), NULL, NULL, acc, NULL,
+                vbmi);
 }
 
 /* Input bytes a band of output rows may span so that, block after block,
@@ -566,11 +571,14 @@ depthwise_requant_rows (const QsDepthwiseShape *s,
         {
           __mmask16 k = C - b * CB >= CB ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (C - b * CB)) - 1);
           QsRequantLanes lanes = qs_requant_lanes_avx512 (params, b * CB, k);
+          /* The bias joins the sums' starting value, once per block. */
+          __m512i bias = lanes.bias;
 
+          lanes.bias = _mm512_setzero_si512 ();
           if (quads != NULL)
-            quad_rows (s, input, blocked, quads, b, y0, y1, &lanes, params, codes);
+            quad_rows (s, input, blocked, quads, b, y0, y1, bias, &lanes, params, codes);
           else
-            block_rows (s, input, blocked, b, y0, y1, kh, kw, &lanes, params, NULL, codes, vbmi);
+            block_rows (s, input, blocked, b, y0, y1, kh, kw, bias, &lanes, params, NULL, codes, vbmi);
         }
     }
 }
