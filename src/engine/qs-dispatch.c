@@ -7,10 +7,11 @@
  * path uses AVX-512 VNNI (vpdpbusd: four u8*s8 products summed into int32
  * with no intermediate saturation), else AVX2 (exact: operands widened to
  * int16 and multiplied with vpmaddwd), else the scalar reference. The
- * depthwise kernel on VNNI machines uses vpdpwssd on one tap at a time
- * (codes zero-extended to int32 lanes): its taps are not contiguous in
- * memory, so vpdpbusd's groups of four would need a transposition that
- * costs more than it saves on 3x3 windows. A convolution of a
+ * depthwise kernel on VNNI machines puts two taps in each vpdpwssd lane
+ * (its taps are not contiguous in memory); a 3x3 window with stride 1
+ * and int8-range weights takes vpdpbusd on one shuffled vector of four
+ * input rows per column, shared by two output rows, where the CPU has
+ * VBMI. Both store codes, requantized in registers. A convolution of a
  * one-channel image (the first layer on grey images) skips im2col on VNNI
  * machines: a direct kernel puts one window row in each vpdpbusd group.
  * The group-wise kernels (integer groups, block formats) take the same
