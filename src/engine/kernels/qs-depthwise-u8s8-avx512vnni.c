@@ -17,12 +17,15 @@
  * 16 codes; without it (Cascade Lake) two zero-extensions, a shift and an
  * or do. For one block the window's weights stay in registers while the
  * kernel walks the row's interior pixels; the 3x3 and 5x5 windows are
- * compiled with their sizes fixed so the loops over taps unroll.
+ * compiled with their sizes fixed so the loops over taps unroll. A 3x3
+ * window with stride 1 and int8-range weights takes vpdpbusd on four
+ * input rows at once instead (quad_rows). The codes variant requantizes
+ * each vector before it is stored.
  *
  * Packed layout: the plain int16 copy (for windows above MAX_TAPS, which
  * take the reference), then per block of 16 channels [pairs + 1][16]
  * int32: the weight pairs, then each channel's sum over the taps; channels
- * past the end are 0.
+ * past the end are 0. Nine taps add the quad section (pack_quads).
  */
 #include "qs-kernels.h"
 #include "qs-requantize-avx512.h"
