@@ -7,10 +7,11 @@
  * path uses AVX-512 VNNI (vpdpbusd: four u8*s8 products summed into int32
  * with no intermediate saturation), else AVX2 (exact: operands widened to
  * int16 and multiplied with vpmaddwd), else the scalar reference. The
- * depthwise kernel on VNNI machines uses vpdpwssd on one tap at a time
- * (codes zero-extended to int32 lanes): its taps are not contiguous in
- * memory, so vpdpbusd's groups of four would need a transposition that
- * costs more than it saves on 3x3 windows. A convolution of a
+ * depthwise kernel on VNNI machines puts two taps in each vpdpwssd lane
+ * (its taps are not contiguous in memory); a 3x3 window with stride 1
+ * and int8-range weights takes vpdpbusd on one shuffled vector of four
+ * input rows per column, shared by two output rows, where the CPU has
+ * VBMI. Both store codes, requantized in registers. A convolution of a
  * one-channel image (the first layer on grey images) skips im2col on VNNI
  * machines: a direct kernel puts one window row in each vpdpbusd group.
  * The group-wise kernels (integer groups, block formats) take the same
@@ -48,6 +49,7 @@ static const QsKernels scalar_kernels = {
   .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_scalar,
   .quantize_real = qs_quantize_real_u8_scalar,
   .dequantize = qs_dequantize_u8_scalar,
+  .depthwise_requant = qs_depthwise_requant_u8s8_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -74,6 +76,7 @@ static const QsKernels avx2_kernels = {
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx2,
   .quantize_real = qs_quantize_real_u8_avx2,
   .dequantize = qs_dequantize_u8_scalar,
+  .depthwise_requant = qs_depthwise_requant_u8s8_avx2,
 };
 
 static const QsKernels avx512vnni_kernels = {
@@ -105,6 +108,7 @@ static const QsKernels avx512vnni_kernels = {
   .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni,
   .quantize_real = qs_quantize_real_u8_avx512,
   .dequantize = qs_dequantize_u8_avx512,
+  .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
 };
 #endif
 

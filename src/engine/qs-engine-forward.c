@@ -940,6 +940,13 @@ depthwise_layer_quant (const QsQuantizedModel *qm,
               memset (e + (p * l->in_c + c) * l->multiplier, src[p * l->in_c + c], l->multiplier);
           src = e;
         }
+      if (q->mode == QS_QMODE_INT8 && !q->float_output)
+        {
+          /* The whole image, its sums requantized before they leave registers. */
+          qm->kernels->depthwise_requant (&shape, src, q->packed, &q->rq, 0, l->out_h,
+                                          out + b * qs_layer_out_size (l));
+          continue;
+        }
       for (int oy = 0; oy < l->out_h; oy++)
         {
           size_t o = ((b * l->out_h + oy) * l->out_w) * C;

@@ -531,6 +531,58 @@ geometry (int  in,
     }
 }
 
+/* The codes of depthwise_requant: the reference's equal the reference
+ * sums through the requantization pass, and @k's (on its packing @popt)
+ * equal the reference's, whole image or in two bands of rows, with
+ * nothing written past the image. Every other call takes left shifts
+ * (the vector kernels hand those to the reference). */
+static void
+check_depthwise_requant (const QsKernels        *k,
+                         const QsDepthwiseShape *s,
+                         const uint8_t          *input,
+                         const void             *pref,
+                         const void             *popt)
+{
+  const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
+  static int trial;
+  size_t C = (size_t) s->channels, row = (size_t) s->out_w * C, size = (size_t) s->out_h * row;
+  g_autofree int32_t *bias = g_new (int32_t, C);
+  g_autofree int32_t *wzp = g_new (int32_t, C);
+  g_autofree int32_t *mult = g_new (int32_t, C);
+  g_autofree int32_t *rshift = g_new (int32_t, C);
+  g_autofree int32_t *lshift = g_new (int32_t, C);
+  g_autofree int32_t *sums = g_new (int32_t, row);
+  g_autofree uint8_t *pass = g_new (uint8_t, size);
+  g_autofree uint8_t *cref = g_new (uint8_t, size + QS_KERNEL_SLACK);
+  g_autofree uint8_t *copt = g_new (uint8_t, size + QS_KERNEL_SLACK);
+  QsRequantParams p;
+  int split = s->out_h / 2;
+
+  random_requant_params (C, trial, 1e-6, bias, wzp, mult, rshift, lshift, &p);
+  if (trial++ % 2 == 1)
+    {
+      for (size_t c = 0; c < C; c++)
+        lshift[c] = c % 3 == 1 ? 1 : 0;
+      p.left_shift = lshift;
+    }
+  for (int oy = 0; oy < s->out_h; oy++)
+    {
+      ref->depthwise (s, input, pref, oy, sums);
+      ref->requant (s->out_w, C, sums, C, NULL, &p, pass + (size_t) oy * row, C);
+    }
+  memset (cref, 0xA5, size + QS_KERNEL_SLACK);
+  ref->depthwise_requant (s, input, pref, &p, 0, s->out_h, cref);
+  g_assert_cmpmem (cref, size, pass, size);
+
+  memset (copt, 0xA5, size + QS_KERNEL_SLACK);
+  k->depthwise_requant (s, input, popt, &p, 0, s->out_h, copt);
+  g_assert_cmpmem (copt, size + QS_KERNEL_SLACK, cref, size + QS_KERNEL_SLACK);
+  memset (copt, 0xA5, size + QS_KERNEL_SLACK);
+  k->depthwise_requant (s, input, popt, &p, split, s->out_h, copt);
+  k->depthwise_requant (s, input, popt, &p, 0, split, copt);
+  g_assert_cmpmem (copt, size + QS_KERNEL_SLACK, cref, size + QS_KERNEL_SLACK);
+}
+
 static void
 check_depthwise (const QsKernels *k,
                  int              h,
@@ -540,10 +592,12 @@ check_depthwise (const QsKernels *k,
                  int              kw,
                  int              stride,
                  bool             same,
-                 Fill             fill)
+                 Fill             fill,
+                 bool             int8_weights)
 {
   const QsKernels *ref = qs_kernels_get (QS_ISA_SCALAR);
   QsDepthwiseShape s = { 0 };
+  int wmin = int8_weights ? -128 : -255, wmax = int8_weights ? 127 : 255;
   size_t taps = (size_t) kh * kw;
   g_autofree uint8_t *input = g_new (uint8_t, (size_t) h * w * channels + QS_KERNEL_SLACK);
   g_autofree uint8_t *zero_row = g_new (uint8_t, channels + QS_KERNEL_SLACK);
@@ -567,9 +621,9 @@ check_depthwise (const QsKernels *k,
   for (size_t i = 0; i < (size_t) h * w * channels; i++)
     input[i] = act_code (fill);
   for (size_t i = 0; i < taps * channels; i++)
-    /* (code - zero point) spans [-255, 255] for asymmetric weights. */
-    wt[i] = fill == FILL_RANDOM ? (int16_t) g_rand_int_range (rng, -255, 256)
-                                : (int16_t) (g_rand_boolean (rng) ? 255 : -255);
+    /* (code - zero point) spans [-255, 255] for asymmetric weights,
+     * [-128, 127] for symmetric int8 ones (which some kernels take apart). */
+    wt[i] = (int16_t) weight_code_in (fill, wmin, wmax);
 
   pref = g_malloc (ref->depthwise_packed_size (taps, channels) + QS_KERNEL_SLACK);
   popt = g_malloc (k->depthwise_packed_size (taps, channels) + QS_KERNEL_SLACK);
@@ -584,6 +638,7 @@ check_depthwise (const QsKernels *k,
       g_assert_cmpmem (aopt, (size_t) s.out_w * channels * sizeof (int32_t),
                        aref, (size_t) s.out_w * channels * sizeof (int32_t));
     }
+  check_depthwise_requant (k, &s, input, pref, popt);
 }
 
 static void
@@ -599,12 +654,31 @@ check_depthwise_shapes (const QsKernels *k)
     for (gsize ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
       for (int stride = 1; stride <= 2; stride++)
         for (int same = 0; same <= 1; same++)
-          check_depthwise (k, 7 + (int) ci % 3, 6 + (int) ki % 4, channels[ci],
-                           kernels[ki][0], kernels[ki][1], stride, same,
-                           (Fill) ((ci + ki + (gsize) stride) % 4));
+          for (int int8_weights = 0; int8_weights <= 1; int8_weights++)
+            check_depthwise (k, 7 + (int) ci % 3, 6 + (int) ki % 4, channels[ci],
+                             kernels[ki][0], kernels[ki][1], stride, same,
+                             (Fill) ((ci + ki + (gsize) stride) % 4), int8_weights);
   /* The demo model's depthwise layer, every fill. */
   for (int f = 0; f < 4; f++)
-    check_depthwise (k, 14, 14, 32, 3, 3, 1, true, (Fill) f);
+    for (int int8_weights = 0; int8_weights <= 1; int8_weights++)
+      check_depthwise (k, 14, 14, 32, 3, 3, 1, true, (Fill) f, int8_weights);
+  /* Tiny images (windows wider than the image: no interior pixel), odd
+   * heights (a last output row without a partner), and images whose rows
+   * the codes kernels take in several bands. */
+  for (int hw = 1; hw <= 5; hw++)
+    for (int stride = 1; stride <= 2; stride++)
+      {
+        check_depthwise (k, hw, hw + 1, 19, 3, 3, stride, true, FILL_RANDOM, true);
+        check_depthwise (k, hw + 1, hw, 40, 5, 5, stride, true, FILL_RANDOM, false);
+        check_depthwise (k, hw + 2, hw + 3, 33, 3, 3, stride, false, FILL_MIXED, true);
+      }
+  for (int int8_weights = 0; int8_weights <= 1; int8_weights++)
+    {
+      check_depthwise (k, 41, 37, 96, 3, 3, 1, true, FILL_RANDOM, int8_weights);
+      check_depthwise (k, 57, 56, 144, 3, 3, 1, true, FILL_RANDOM, int8_weights);
+      check_depthwise (k, 42, 43, 144, 3, 3, 2, true, FILL_RANDOM, int8_weights);
+      check_depthwise (k, 30, 29, 70, 3, 3, 2, false, FILL_RANDOM, int8_weights);
+    }
 }
 
 static void
@@ -623,6 +697,7 @@ test_depthwise (void)
           QsKernels no_vbmi = *k;
 
           no_vbmi.depthwise = qs_depthwise_u8s8_avx512vnni_no_vbmi;
+          no_vbmi.depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni_no_vbmi;
           check_depthwise_shapes (&no_vbmi);
         }
     }

@@ -312,6 +312,32 @@ void   qs_depthwise_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *shape, cons
                                              const void *packed, int oy, int32_t *acc);
 #endif
 
+/* The sums of output rows [@oy0, @oy1) of one image requantized to codes
+ * (as qs_requantize_u8_* does rows without row sums) in the same pass, into
+ * @out, that image's [out_h][out_w][channels] codes. */
+typedef void   (*QsDepthwiseRequantFunc)    (const QsDepthwiseShape *shape,
+                                             const uint8_t          *input,
+                                             const void             *packed,
+                                             const QsRequantParams  *params,
+                                             int                     oy0,
+                                             int                     oy1,
+                                             uint8_t                *out);
+void qs_depthwise_requant_u8s8_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
+                                       const void *packed, const QsRequantParams *params,
+                                       int oy0, int oy1, uint8_t *out);
+#if defined(__x86_64__) || defined(_M_X64)
+void qs_depthwise_requant_u8s8_avx2 (const QsDepthwiseShape *shape, const uint8_t *input,
+                                     const void *packed, const QsRequantParams *params,
+                                     int oy0, int oy1, uint8_t *out);
+void qs_depthwise_requant_u8s8_avx512vnni (const QsDepthwiseShape *shape, const uint8_t *input,
+                                           const void *packed, const QsRequantParams *params,
+                                           int oy0, int oy1, uint8_t *out);
+void qs_depthwise_requant_u8s8_avx512vnni_no_vbmi (const QsDepthwiseShape *shape,
+                                                   const uint8_t *input, const void *packed,
+                                                   const QsRequantParams *params,
+                                                   int oy0, int oy1, uint8_t *out);
+#endif
+
 /* 9..16-bit depthwise weights: (code - zero point) as int32, int64 sums. */
 void qs_depthwise_u8s16_scalar (const QsDepthwiseShape *shape, const uint8_t *input,
                                 const int32_t *w, int oy, int64_t *acc);
@@ -696,6 +722,8 @@ typedef struct {
   QsDepthwiseGroupwiseFunc   depthwise_groupwise;
   QsQuantizeRealFunc         quantize_real;
   QsDequantizeFunc           dequantize;
+  /* On depthwise_pack's weights. */
+  QsDepthwiseRequantFunc     depthwise_requant;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
