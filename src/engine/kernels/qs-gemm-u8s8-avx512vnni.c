@@ -53,6 +53,16 @@ broadcast_quad (const uint8_t *p)
   return _mm512_set1_epi32 (v);
 }
 
+/* Where the micro-kernel's sums go as codes, when they do: rows of @out
+ * (@rowsum their sums over K, read only with weight zero points). */
+typedef struct {
+  const QsRequantParams *p;
+  const QsRequantLanes  *lanes0, *lanes1;
+  const int32_t         *rowsum;
+  uint8_t               *out;
+  size_t                 ldout;
+} QsRequantOut;
+
 /* The micro-kernel's rows, spelled out: with arrays of accumulators and
  * row pointers GCC zeroes them on the stack (rep stos) and shuffles
  * copies between registers in the k loop, which cost as much as the
@@ -65,20 +75,22 @@ broadcast_quad (const uint8_t *p)
  * codes each, the s-th at ptrs[r * segs + s]: one segment of kp for a
  * plain GEMM, one window row per segment for the indirect one. Rows past
  * @rows repeat the last one: computed, never stored. */
-static __attribute__ ((noinline)) void
-micro_kernel (size_t                rows,
-              size_t                segs,
-              size_t                seg_len,
-              const uint8_t *const *ptrs,
-              const int8_t         *w0,
-              const int8_t         *w1,
-              size_t                valid0,
-              size_t                valid1,
-              int32_t              *c,
-              size_t                ldc)
+static inline __attribute__ ((always_inline)) void
+micro_kernel_body (size_t                rows,
+                   size_t                segs,
+                   size_t                seg_len,
+                   const uint8_t *const *ptrs,
+                   const int8_t         *w0,
+                   const int8_t         *w1,
+                   size_t                valid0,
+                   size_t                valid1,
+                   const QsRequantOut   *rq,
+                   int32_t              *c,
+                   size_t                ldc,
+                   bool                  pair)
 {
 #define DECLARE_ROW(r)                                                      \
-  __m512i acc0_##r = _mm512_setzero_si512 (), acc1_##r = _mm512_setzero_si512 (); \
+  __m512i acc0_##r = init0, acc1_##r = init1;                               \
   const uint8_t *a##r;
 #define ROW_POINTER(r) a##r = ptrs[((r) < rows ? (r) : rows - 1) * segs + s];
 #define ROW_STEP_PAIR(r)                                                    \
@@ -92,17 +104,55 @@ micro_kernel (size_t                rows,
   if ((r) < rows)                                                           \
     {                                                                       \
       _mm512_mask_storeu_epi32 (c + (r) * ldc, lane_mask (valid0), acc0_##r); \
-      if (w1 != NULL)                                                       \
+      if (pair)                                                              \
         _mm512_mask_storeu_epi32 (c + (r) * ldc + NB, lane_mask (valid1), acc1_##r); \
     }
+/* With codes out the accumulators start at the bias; codes from the
+ * float path, and where a row has a lane it cannot vouch for, that row's
+ * again from the exact one. */
+#define ROW_REQUANT(r)                                                      \
+  if ((r) < rows)                                                           \
+    {                                                                       \
+      uint8_t *o = rq->out + (r) * rq->ldout;                               \
+      __mmask16 near0 = 0, near1 = 0;                                       \
+                                                                            \
+      if (rq->p->weight_zp != NULL)                                         \
+        {                                                                   \
+          __m512i rs = _mm512_set1_epi32 (rq->rowsum[r]);                   \
+                                                                            \
+          acc0_##r = _mm512_sub_epi32 (acc0_##r, _mm512_mullo_epi32 (rq->lanes0->wzp, rs)); \
+          if (pair)                                                         \
+            acc1_##r = _mm512_sub_epi32 (acc1_##r, _mm512_mullo_epi32 (rq->lanes1->wzp, rs)); \
+        }                                                                   \
+      if (fast)                                                             \
+        {                                                                   \
+          _mm512_mask_cvtepi32_storeu_epi8 (o, lane_mask (valid0),          \
+                                            qs_requant_fast_avx512 (rq->lanes0, acc0_##r, &near0)); \
+          if (pair)                                                         \
+            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, lane_mask (valid1),   \
+                                              qs_requant_fast_avx512 (rq->lanes1, acc1_##r, &near1)); \
+        }                                                                   \
+      if (!fast || (near0 | near1) != 0)                                    \
+        {                                                                   \
+          _mm512_mask_cvtepi32_storeu_epi8 (o, lane_mask (valid0),          \
+                                            qs_requant_exact_avx512 (rq->lanes0, acc0_##r)); \
+          if (pair)                                                         \
+            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, lane_mask (valid1),   \
+                                              qs_requant_exact_avx512 (rq->lanes1, acc1_##r)); \
+        }                                                                   \
+    }
+
+  __m512i init0 = rq != NULL ? rq->lanes0->bias : _mm512_setzero_si512 ();
+  __m512i init1 = rq != NULL && pair ? rq->lanes1->bias : _mm512_setzero_si512 ();
+  bool fast = rq != NULL && rq->lanes0->fast && (!pair || rq->lanes1->fast);
 
   QS_EACH_ROW (DECLARE_ROW)
   for (size_t s = 0; s < segs; s++)
     {
-      const int8_t *v0 = w0 + s * seg_len * NB, *v1 = w1 != NULL ? w1 + s * seg_len * NB : NULL;
+      const int8_t *v0 = w0 + s * seg_len * NB, *v1 = pair ? w1 + s * seg_len * NB : NULL;
 
       QS_EACH_ROW (ROW_POINTER)
-      if (v1 != NULL)
+      if (pair)
         for (size_t k = 0; k < seg_len; k += 4)
           {
             __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
@@ -118,12 +168,55 @@ micro_kernel (size_t                rows,
             QS_EACH_ROW (ROW_STEP)
           }
     }
-  QS_EACH_ROW (ROW_STORE)
+  if (rq != NULL)
+    {
+      QS_EACH_ROW (ROW_REQUANT)
+    }
+  else
+    {
+      QS_EACH_ROW (ROW_STORE)
+    }
 #undef DECLARE_ROW
 #undef ROW_POINTER
 #undef ROW_STEP_PAIR
 #undef ROW_STEP
 #undef ROW_STORE
+#undef ROW_REQUANT
+}
+
+/* Two blocks of channels or one: separate functions, since with both k
+ * loops in one GCC copies accumulators between registers in them. */
+static __attribute__ ((noinline)) void
+micro_kernel_pair (size_t rows, size_t segs, size_t seg_len, const uint8_t *const *ptrs, const int8_t *w0,
+                   const int8_t *w1, size_t valid0, size_t valid1, const QsRequantOut *rq, int32_t *c, size_t ldc)
+{
+  micro_kernel_body (rows, segs, seg_len, ptrs, w0, w1, valid0, valid1, rq, c, ldc, true);
+}
+
+static __attribute__ ((noinline)) void
+micro_kernel_single (size_t rows, size_t segs, size_t seg_len, const uint8_t *const *ptrs, const int8_t *w0,
+                     size_t valid0, const QsRequantOut *rq, int32_t *c, size_t ldc)
+{
+  micro_kernel_body (rows, segs, seg_len, ptrs, w0, NULL, valid0, 0, rq, c, ldc, false);
+}
+
+static inline void
+micro_kernel (size_t                rows,
+              size_t                segs,
+              size_t                seg_len,
+              const uint8_t *const *ptrs,
+              const int8_t         *w0,
+              const int8_t         *w1,
+              size_t                valid0,
+              size_t                valid1,
+              const QsRequantOut   *rq,
+              int32_t              *c,
+              size_t                ldc)
+{
+  if (w1 != NULL)
+    micro_kernel_pair (rows, segs, seg_len, ptrs, w0, w1, valid0, valid1, rq, c, ldc);
+  else
+    micro_kernel_single (rows, segs, seg_len, ptrs, w0, valid0, rq, c, ldc);
 }
 
 /* The row pointers of rows [@i, @i + @rows) for the micro-kernel: rows of
@@ -173,7 +266,7 @@ qs_gemm_u8s8_avx512vnni (size_t         m,
           const uint8_t *local[MR];
 
           micro_kernel (rows, 1, kp, group_pointers (i, rows, 1, a, lda, NULL, local), w0, w1,
-                        valid0, valid1, c + i * ldc + b * NB, ldc);
+                        valid0, valid1, NULL, c + i * ldc + b * NB, ldc);
         }
     }
 }
@@ -205,7 +298,6 @@ gemm_requant (size_t                 m,
       size_t valid0 = n - b * NB < NB ? n - b * NB : NB;
       size_t valid1 = w1 != NULL ? (n - (b + 1) * NB < NB ? n - (b + 1) * NB : NB) : 0;
       QsRequantLanes lanes0 = qs_requant_lanes_avx512 (p, b * NB, lane_mask (valid0)), lanes1 = lanes0;
-      int32_t tile[MR * 2 * NB];
 
       if (w1 != NULL)
         lanes1 = qs_requant_lanes_avx512 (p, (b + 1) * NB, lane_mask (valid1));
@@ -213,23 +305,15 @@ gemm_requant (size_t                 m,
         {
           size_t rows = m - i < MR ? m - i : MR;
           const uint8_t *local[MR];
+          /* Requantized from the accumulators, in registers. */
+          QsRequantOut rq = {
+            .p = p, .lanes0 = &lanes0, .lanes1 = &lanes1,
+            .rowsum = rowsum != NULL ? rowsum + i : NULL,
+            .out = out + i * ldout + b * NB, .ldout = ldout,
+          };
 
-          /* The sums of MR rows x 32 channels go through L1, not a whole tile. */
           micro_kernel (rows, segs, seg_len, group_pointers (i, rows, segs, a, lda, ptrs, local), w0, w1,
-                        valid0, valid1, tile, 2 * NB);
-          for (size_t r = 0; r < rows; r++)
-            {
-              int32_t rs = p->weight_zp != NULL ? rowsum[i + r] : 0;
-              uint8_t *o = out + (i + r) * ldout + b * NB;
-
-              _mm512_mask_cvtusepi32_storeu_epi8 (
-                o, lane_mask (valid0),
-                qs_requant_vector_avx512 (&lanes0, p, _mm512_maskz_loadu_epi32 (lane_mask (valid0), tile + r * 2 * NB), rs));
-              if (w1 != NULL)
-                _mm512_mask_cvtusepi32_storeu_epi8 (
-                  o + NB, lane_mask (valid1),
-                  qs_requant_vector_avx512 (&lanes1, p, _mm512_maskz_loadu_epi32 (lane_mask (valid1), tile + r * 2 * NB + NB), rs));
-            }
+                        valid0, valid1, &rq, NULL, 0);
         }
     }
 }
