@@ -113,38 +113,44 @@ micro_kernel_body (size_t                rows,
 #define ROW_REQUANT(r)                                                      \
   if ((r) < rows)                                                           \
     {                                                                       \
-      uint8_t *o = rq->out + (r) * rq->ldout;                               \
+      uint8_t *o = out + (r) * ldout;                                       \
       __mmask16 near0 = 0, near1 = 0;                                       \
                                                                             \
-      if (rq->p->weight_zp != NULL)                                         \
+      if (rowsum != NULL)                                                   \
         {                                                                   \
-          __m512i rs = _mm512_set1_epi32 (rq->rowsum[r]);                   \
+          __m512i rs = _mm512_set1_epi32 (rowsum[r]);                       \
                                                                             \
-          acc0_##r = _mm512_sub_epi32 (acc0_##r, _mm512_mullo_epi32 (rq->lanes0->wzp, rs)); \
+          acc0_##r = _mm512_sub_epi32 (acc0_##r, _mm512_mullo_epi32 (l0->wzp, rs)); \
           if (pair)                                                         \
-            acc1_##r = _mm512_sub_epi32 (acc1_##r, _mm512_mullo_epi32 (rq->lanes1->wzp, rs)); \
+            acc1_##r = _mm512_sub_epi32 (acc1_##r, _mm512_mullo_epi32 (l1->wzp, rs)); \
         }                                                                   \
       if (fast)                                                             \
         {                                                                   \
-          _mm512_mask_cvtepi32_storeu_epi8 (o, lane_mask (valid0),          \
-                                            qs_requant_fast_avx512 (rq->lanes0, acc0_##r, &near0)); \
+          _mm512_mask_cvtepi32_storeu_epi8 (o, mask0,                       \
+                                            qs_requant_fast_avx512 (l0, acc0_##r, &near0)); \
           if (pair)                                                         \
-            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, lane_mask (valid1),   \
-                                              qs_requant_fast_avx512 (rq->lanes1, acc1_##r, &near1)); \
+            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, mask1,                \
+                                              qs_requant_fast_avx512 (l1, acc1_##r, &near1)); \
         }                                                                   \
       if (!fast || (near0 | near1) != 0)                                    \
         {                                                                   \
-          _mm512_mask_cvtepi32_storeu_epi8 (o, lane_mask (valid0),          \
-                                            qs_requant_exact_avx512 (rq->lanes0, acc0_##r)); \
+          _mm512_mask_cvtepi32_storeu_epi8 (o, mask0,                       \
+                                            qs_requant_exact_avx512 (l0, acc0_##r)); \
           if (pair)                                                         \
-            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, lane_mask (valid1),   \
-                                              qs_requant_exact_avx512 (rq->lanes1, acc1_##r)); \
+            _mm512_mask_cvtepi32_storeu_epi8 (o + NB, mask1,                \
+                                              qs_requant_exact_avx512 (l1, acc1_##r)); \
         }                                                                   \
     }
 
-  __m512i init0 = rq != NULL ? rq->lanes0->bias : _mm512_setzero_si512 ();
-  __m512i init1 = rq != NULL && pair ? rq->lanes1->bias : _mm512_setzero_si512 ();
-  bool fast = rq != NULL && rq->lanes0->fast && (!pair || rq->lanes1->fast);
+  /* In locals: through the uint8_t stores GCC would reload them from *rq. */
+  const QsRequantLanes *l0 = rq != NULL ? rq->lanes0 : NULL, *l1 = rq != NULL ? rq->lanes1 : NULL;
+  const int32_t *rowsum = rq != NULL && rq->p->weight_zp != NULL ? rq->rowsum : NULL;
+  uint8_t *out = rq != NULL ? rq->out : NULL;
+  size_t ldout = rq != NULL ? rq->ldout : 0;
+  __mmask16 mask0 = lane_mask (valid0), mask1 = lane_mask (valid1);
+  __m512i init0 = rq != NULL ? l0->bias : _mm512_setzero_si512 ();
+  __m512i init1 = rq != NULL && pair ? l1->bias : _mm512_setzero_si512 ();
+  bool fast = rq != NULL && l0->fast && (!pair || l1->fast);
 
   QS_EACH_ROW (DECLARE_ROW)
   for (size_t s = 0; s < segs; s++)

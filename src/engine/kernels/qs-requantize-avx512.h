@@ -53,6 +53,7 @@ typedef struct {
    * x < 0, the clamp in its terms; fast unless a parameter lies outside
    * the ranges the error bound above assumes. */
   __m512    scale, add_pos, add_neg, lo_f, hi_f;
+  __m512i   near_add, near_test;  /* 2 and 0x3FFC, read from here rather than rebuilt per vector */
   bool      fast;
 } QsRequantLanes;
 
@@ -109,6 +110,8 @@ qs_requant_lanes_avx512 (const QsRequantParams *p,
     l.add_neg = _mm512_sub_ps (base, half_step);
     l.lo_f = _mm512_set1_ps (512.5f + (float) p->act_min);
     l.hi_f = _mm512_set1_ps (512.5f + (float) p->act_max);
+    l.near_add = _mm512_set1_epi32 (2);
+    l.near_test = _mm512_set1_epi32 (0x3FFC);
     l.fast = bad == 0 && p->output_zp >= 0 && p->output_zp <= 255 && p->act_min >= 0
              && p->act_min <= p->act_max && p->act_max <= 255;
   }
@@ -160,7 +163,7 @@ qs_requant_fast_avx512 (const QsRequantLanes *l,
   __m512i bits = _mm512_castps_si512 (_mm512_min_ps (_mm512_max_ps (z, l->lo_f), l->hi_f));
 
   /* Fraction within 2 units of an integer: (bits + 2) mod 2^14 < 4. */
-  *near = _mm512_testn_epi32_mask (_mm512_add_epi32 (bits, _mm512_set1_epi32 (2)), _mm512_set1_epi32 (0x3FFC));
+  *near = _mm512_testn_epi32_mask (_mm512_add_epi32 (bits, l->near_add), l->near_test);
   return _mm512_srli_epi32 (bits, 14);
 }
 
