@@ -69,16 +69,18 @@ typedef struct {
  * products themselves when k is short (a 1x1 convolution of 32 channels). */
 #define QS_EACH_ROW(X) X (0) X (1) X (2) X (3) X (4) X (5) X (6) X (7)
 
-/* Not inlined: within a caller GCC allocates its 16 accumulators worse
- * (copies and spills in the k loop, 30% slower on ResNet18's layers).
- * Row r's k runs through @segs segments of @seg_len (a multiple of 4)
- * codes each, the s-th at ptrs[r * segs + s]: one segment of kp for a
- * plain GEMM, one window row per segment for the indirect one. Rows past
- * @rows repeat the last one: computed, never stored. */
+/* Rows of @m, MR at a time (one call for all: with k of 16 to 64 the
+ * call's own cost counted). Row r's k runs through @segs segments of
+ * @seg_len (a multiple of 4) codes each, the s-th at ptrs[r * segs + s]
+ * (one window row per segment, for the indirect GEMM), or is row r of @a
+ * (@lda apart) when @ptrs is NULL and @segs 1. Rows past @m in the last
+ * group repeat the last one: computed, never stored. */
 static inline __attribute__ ((always_inline)) void
-micro_kernel_body (size_t                rows,
+micro_kernel_body (size_t                m,
                    size_t                segs,
                    size_t                seg_len,
+                   const uint8_t        *a,
+                   size_t                lda,
                    const uint8_t *const *ptrs,
                    const int8_t         *w0,
                    const int8_t         *w1,
@@ -92,7 +94,12 @@ micro_kernel_body (size_t                rows,
 #define DECLARE_ROW(r)                                                      \
   __m512i acc0_##r = init0, acc1_##r = init1;                               \
   const uint8_t *a##r;
-#define ROW_POINTER(r) a##r = ptrs[((r) < rows ? (r) : rows - 1) * segs + s];
+#define ROW_POINTER(r)                                                      \
+  {                                                                         \
+    size_t row = i + ((r) < rows ? (r) : rows - 1);                         \
+                                                                            \
+    a##r = ptrs != NULL ? ptrs[row * segs + s] : a + row * lda;             \
+  }
 #define ROW_STEP_PAIR(r)                                                    \
   {                                                                         \
     __m512i x = broadcast_quad (a##r + k);                                  \
@@ -103,9 +110,9 @@ micro_kernel_body (size_t                rows,
 #define ROW_STORE(r)                                                        \
   if ((r) < rows)                                                           \
     {                                                                       \
-      _mm512_mask_storeu_epi32 (c + (r) * ldc, lane_mask (valid0), acc0_##r); \
-      if (pair)                                                              \
-        _mm512_mask_storeu_epi32 (c + (r) * ldc + NB, lane_mask (valid1), acc1_##r); \
+      _mm512_mask_storeu_epi32 (c + (i + (r)) * ldc, mask0, acc0_##r);     \
+      if (pair)                                                             \
+        _mm512_mask_storeu_epi32 (c + (i + (r)) * ldc + NB, mask1, acc1_##r); \
     }
 /* With codes out the accumulators start at the bias; codes from the
  * float path, and where a row has a lane it cannot vouch for, that row's
@@ -113,12 +120,12 @@ micro_kernel_body (size_t                rows,
 #define ROW_REQUANT(r)                                                      \
   if ((r) < rows)                                                           \
     {                                                                       \
-      uint8_t *o = out + (r) * ldout;                                       \
+      uint8_t *o = out + (i + (r)) * ldout;                                       \
       __mmask16 near0 = 0, near1 = 0;                                       \
                                                                             \
       if (rowsum != NULL)                                                   \
         {                                                                   \
-          __m512i rs = _mm512_set1_epi32 (rowsum[r]);                       \
+          __m512i rs = _mm512_set1_epi32 (rowsum[i + (r)]);                       \
                                                                             \
           acc0_##r = _mm512_sub_epi32 (acc0_##r, _mm512_mullo_epi32 (l0->wzp, rs)); \
           if (pair)                                                         \
@@ -152,35 +159,40 @@ micro_kernel_body (size_t                rows,
   __m512i init1 = rq != NULL && pair ? l1->bias : _mm512_setzero_si512 ();
   bool fast = rq != NULL && l0->fast && (!pair || l1->fast);
 
-  QS_EACH_ROW (DECLARE_ROW)
-  for (size_t s = 0; s < segs; s++)
+  for (size_t i = 0; i < m; i += MR)
     {
-      const int8_t *v0 = w0 + s * seg_len * NB, *v1 = pair ? w1 + s * seg_len * NB : NULL;
+      size_t rows = m - i < MR ? m - i : MR;
 
-      QS_EACH_ROW (ROW_POINTER)
-      if (pair)
-        for (size_t k = 0; k < seg_len; k += 4)
-          {
-            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
-            __m512i wb = _mm512_loadu_si512 ((const void *) (v1 + k * NB));
+      QS_EACH_ROW (DECLARE_ROW)
+      for (size_t s = 0; s < segs; s++)
+        {
+          const int8_t *v0 = w0 + s * seg_len * NB, *v1 = pair ? w1 + s * seg_len * NB : NULL;
 
-            QS_EACH_ROW (ROW_STEP_PAIR)
-          }
+          QS_EACH_ROW (ROW_POINTER)
+          if (pair)
+            for (size_t k = 0; k < seg_len; k += 4)
+              {
+                __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
+                __m512i wb = _mm512_loadu_si512 ((const void *) (v1 + k * NB));
+
+                QS_EACH_ROW (ROW_STEP_PAIR)
+              }
+          else
+            for (size_t k = 0; k < seg_len; k += 4)
+              {
+                __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
+
+                QS_EACH_ROW (ROW_STEP)
+              }
+        }
+      if (rq != NULL)
+        {
+          QS_EACH_ROW (ROW_REQUANT)
+        }
       else
-        for (size_t k = 0; k < seg_len; k += 4)
-          {
-            __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
-
-            QS_EACH_ROW (ROW_STEP)
-          }
-    }
-  if (rq != NULL)
-    {
-      QS_EACH_ROW (ROW_REQUANT)
-    }
-  else
-    {
-      QS_EACH_ROW (ROW_STORE)
+        {
+          QS_EACH_ROW (ROW_STORE)
+        }
     }
 #undef DECLARE_ROW
 #undef ROW_POINTER
@@ -191,25 +203,32 @@ micro_kernel_body (size_t                rows,
 }
 
 /* Two blocks of channels or one: separate functions, since with both k
- * loops in one GCC copies accumulators between registers in them. */
+ * loops in one GCC copies accumulators between registers in them. Not
+ * inlined: within a caller GCC allocates its 16 accumulators worse
+ * (copies and spills in the k loop, 30% slower on ResNet18's layers). */
 static __attribute__ ((noinline)) void
-micro_kernel_pair (size_t rows, size_t segs, size_t seg_len, const uint8_t *const *ptrs, const int8_t *w0,
-                   const int8_t *w1, size_t valid0, size_t valid1, const QsRequantOut *rq, int32_t *c, size_t ldc)
+micro_kernel_pair (size_t m, size_t segs, size_t seg_len, const uint8_t *a, size_t lda,
+                   const uint8_t *const *ptrs, const int8_t *w0, const int8_t *w1, size_t valid0,
+                   size_t valid1, const QsRequantOut *rq, int32_t *c, size_t ldc)
 {
-  micro_kernel_body (rows, segs, seg_len, ptrs, w0, w1, valid0, valid1, rq, c, ldc, true);
+  micro_kernel_body (m, segs, seg_len, a, lda, ptrs, w0, w1, valid0, valid1, rq, c, ldc, true);
 }
 
 static __attribute__ ((noinline)) void
-micro_kernel_single (size_t rows, size_t segs, size_t seg_len, const uint8_t *const *ptrs, const int8_t *w0,
-                     size_t valid0, const QsRequantOut *rq, int32_t *c, size_t ldc)
+micro_kernel_single (size_t m, size_t segs, size_t seg_len, const uint8_t *a, size_t lda,
+                     const uint8_t *const *ptrs, const int8_t *w0, size_t valid0, const QsRequantOut *rq,
+                     int32_t *c, size_t ldc)
 {
-  micro_kernel_body (rows, segs, seg_len, ptrs, w0, NULL, valid0, 0, rq, c, ldc, false);
+  micro_kernel_body (m, segs, seg_len, a, lda, ptrs, w0, NULL, valid0, 0, rq, c, ldc, false);
 }
 
+/* The GEMM of one or two blocks of channels (@w1 NULL: one) over all @m rows. */
 static inline void
-micro_kernel (size_t                rows,
+micro_kernel (size_t                m,
               size_t                segs,
               size_t                seg_len,
+              const uint8_t        *a,
+              size_t                lda,
               const uint8_t *const *ptrs,
               const int8_t         *w0,
               const int8_t         *w1,
@@ -220,27 +239,9 @@ micro_kernel (size_t                rows,
               size_t                ldc)
 {
   if (w1 != NULL)
-    micro_kernel_pair (rows, segs, seg_len, ptrs, w0, w1, valid0, valid1, rq, c, ldc);
+    micro_kernel_pair (m, segs, seg_len, a, lda, ptrs, w0, w1, valid0, valid1, rq, c, ldc);
   else
-    micro_kernel_single (rows, segs, seg_len, ptrs, w0, valid0, rq, c, ldc);
-}
-
-/* The row pointers of rows [@i, @i + @rows) for the micro-kernel: rows of
- * A @lda apart (one segment each), or the caller's segments @ptrs. */
-static inline const uint8_t *const *
-group_pointers (size_t                i,
-                size_t                rows,
-                size_t                segs,
-                const uint8_t        *a,
-                size_t                lda,
-                const uint8_t *const *ptrs,
-                const uint8_t       **local)
-{
-  if (ptrs != NULL)
-    return ptrs + i * segs;
-  for (size_t r = 0; r < rows; r++)
-    local[r] = a + (i + r) * lda;
-  return local;
+    micro_kernel_single (m, segs, seg_len, a, lda, ptrs, w0, valid0, rq, c, ldc);
 }
 
 void
@@ -266,14 +267,7 @@ qs_gemm_u8s8_avx512vnni (size_t         m,
       size_t valid0 = n - b * NB < NB ? n - b * NB : NB;
       size_t valid1 = w1 != NULL ? (n - (b + 1) * NB < NB ? n - (b + 1) * NB : NB) : 0;
 
-      for (size_t i = 0; i < m; i += MR)
-        {
-          size_t rows = m - i < MR ? m - i : MR;
-          const uint8_t *local[MR];
-
-          micro_kernel (rows, 1, kp, group_pointers (i, rows, 1, a, lda, NULL, local), w0, w1,
-                        valid0, valid1, NULL, c + i * ldc + b * NB, ldc);
-        }
+      micro_kernel (m, 1, kp, a, lda, NULL, w0, w1, valid0, valid1, NULL, c + b * NB, ldc);
     }
 }
 
@@ -307,20 +301,15 @@ gemm_requant (size_t                 m,
 
       if (w1 != NULL)
         lanes1 = qs_requant_lanes_avx512 (p, (b + 1) * NB, lane_mask (valid1));
-      for (size_t i = 0; i < m; i += MR)
-        {
-          size_t rows = m - i < MR ? m - i : MR;
-          const uint8_t *local[MR];
-          /* Requantized from the accumulators, in registers. */
-          QsRequantOut rq = {
-            .p = p, .lanes0 = &lanes0, .lanes1 = &lanes1,
-            .rowsum = rowsum != NULL ? rowsum + i : NULL,
-            .out = out + i * ldout + b * NB, .ldout = ldout,
-          };
+      {
+        /* Requantized from the accumulators, in registers. */
+        QsRequantOut rq = {
+          .p = p, .lanes0 = &lanes0, .lanes1 = &lanes1, .rowsum = rowsum,
+          .out = out + b * NB, .ldout = ldout,
+        };
 
-          micro_kernel (rows, segs, seg_len, group_pointers (i, rows, segs, a, lda, ptrs, local), w0, w1,
-                        valid0, valid1, &rq, NULL, 0);
-        }
+        micro_kernel (m, segs, seg_len, a, lda, ptrs, w0, w1, valid0, valid1, &rq, NULL, 0);
+      }
     }
 }
 
