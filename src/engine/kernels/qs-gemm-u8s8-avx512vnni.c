@@ -8,8 +8,8 @@
  * channel adjacent: [n/16][kp/4][16][4] int8, one 64-byte load per block
  * and k-quad; each row's k-quad is broadcast as one 32-bit value. The
  * micro-kernel computes 8 rows x 32 channels (16 accumulators);
- * qs_gemm_requant_u8s8_avx512vnni requantizes each such block while it is
- * in L1, so no int32 tile is written out and read back by a second pass.
+ * qs_gemm_requant_u8s8_avx512vnni requantizes them in registers (from
+ * accumulators that start at the bias), so no int32 sum is stored.
  * The indirect variant reads each row's k in segments through pointers
  * (a convolution's window rows, straight from the NHWC input), so most
  * rows need no im2col copy.
