@@ -830,6 +830,19 @@ gemm_layer_quant (const QsQuantizedModel *qm,
       return;
     }
 
+  /* Rows read in place with codes out need no scratch: chunks of about
+   * 16 KB of A (which each pair of channel blocks reads again from L1/L2),
+   * rather than a call and a requantizer set-up per 96 rows. */
+  if (fused && q->direct && !q->need_rowsum)
+    {
+      size_t chunk = (16384 / kp + 7) / 8 * 8;
+
+      chunk = chunk > QS_ENGINE_TILE_ROWS ? chunk : QS_ENGINE_TILE_ROWS;
+      for (size_t m0 = 0; m0 < m; m0 += chunk)
+        qm->kernels->gemm_requant (m - m0 < chunk ? m - m0 : chunk, n, kp, in + m0 * k, k, q->packed, NULL,
+                                   &q->rq, out + m0 * n, n);
+      return;
+    }
   for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
     {
       size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;

@@ -312,6 +312,112 @@ test_requantize_extremes (void)
   }
 }
 
+/* floor (a / b) for b > 0. */
+static __int128
+floor_div (__int128 a,
+           __int128 b)
+{
+  __int128 q = a / b;
+
+  return q * b > a ? q - 1 : q;
+}
+
+/* The smallest sum x at which the reference's code steps from j to j + 1
+ * with multiplier @m and right shift @s: SRDHM rounds x * m / 2^31 half up
+ * to q, RoundingDivideByPOT q / 2^s half away from zero, so the step is at
+ * x * m >= (2j + 1) 2^(30+s) - 2^30 for j >= 0 and + 2^30 below zero
+ * (for s = 0 at (2j + 1) 2^30). Derived by hand from the rules. */
+static __int128
+code_step (int64_t j,
+           int32_t m,
+           int     s)
+{
+  __int128 t = (__int128) (2 * j + 1) * ((__int128) 1 << (30 + s));
+
+  if (s > 0)
+    t += j >= 0 ? -((__int128) 1 << 30) : ((__int128) 1 << 30);
+  return -floor_div (-t, m);
+}
+
+/* The sums around where codes step, through each ISA's requantizer and
+ * GEMM with codes out. The GEMM's row r sums r * 1 (one tap of weight 1,
+ * the others zero) and channel c's bias puts its step at row 128, so the
+ * 256 rows cover the step and 127 sums either side: the sums the vector
+ * kernels' float path cannot vouch for, and must hand to the exact one,
+ * lie there. Shifts 0 to 31, multipliers at both ends of [2^30, 2^31). */
+static void
+test_requantize_steps (void)
+{
+  enum { ROWS = 256, N = 40, K = 4 };
+  size_t kp = qs_gemm_padded_k (K);
+  g_autofree uint8_t *a = g_new0 (uint8_t, ROWS * kp + QS_KERNEL_SLACK);
+  g_autofree int8_t *w = g_new0 (int8_t, N * K);
+  g_autofree int32_t *sums = g_new (int32_t, ROWS * N);
+  int32_t bias[N], mult[N], rshift[N];
+  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+  guint checked = 0;
+
+  for (size_t r = 0; r < ROWS; r++)
+    a[r * kp] = (uint8_t) r;
+  for (size_t c = 0; c < N; c++)
+    w[c * K] = 1;
+  for (size_t r = 0; r < ROWS; r++)
+    for (size_t c = 0; c < N; c++)
+      sums[r * N + c] = (int32_t) r;
+  for (int trial = 0; trial < 200; trial++)
+    {
+      int32_t zp = g_rand_int_range (rng, 0, 256);
+      gboolean relu = trial % 3 == 1;
+      QsRequantParams p = {
+        .bias = bias, .multiplier = mult, .right_shift = rshift,
+        .output_zp = zp, .act_min = relu ? zp : 0, .act_max = relu ? MIN (255, zp + 100) : 255,
+      };
+
+      for (size_t c = 0; c < N; c++)
+        {
+          int s = (trial + (int) c) % 32;
+          /* Steps of the codes near the clamp matter; far ones need a sum
+           * that int32 holds (y * 2^s * M / 2^31 < 2^31). */
+          int64_t reach = s <= 21 ? 300 : (s <= 29 ? 2 : 0);
+          int64_t j = g_rand_int_range (rng, (gint32) -reach - 1, (gint32) reach + 1);
+          __int128 x0;
+
+          mult[c] = c % 4 == 0 ? 1 << 30 : (c % 4 == 1 ? INT32_MAX : g_rand_int_range (rng, 1 << 30, INT32_MAX));
+          rshift[c] = s;
+          x0 = code_step (j, mult[c], s) - ROWS / 2;
+          if (x0 < INT32_MIN || x0 > (__int128) INT32_MAX - ROWS)
+            x0 = -(ROWS / 2);
+          bias[c] = (int32_t) x0;
+        }
+      qs_requantize_u8_scalar (ROWS, N, sums, N, NULL, &p, out_ref, N);
+      /* The reference steps where code_step says (a check of the test). */
+      for (size_t c = 0; c < N; c++)
+        if (bias[c] != -(ROWS / 2) && out_ref[(ROWS / 2) * N + c] == out_ref[(ROWS / 2 - 1) * N + c])
+          g_assert_true (out_ref[(ROWS / 2) * N + c] == p.act_min || out_ref[(ROWS / 2) * N + c] == p.act_max);
+      for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+        {
+          const QsKernels *k = optimized (isa);
+
+          if (k == NULL)
+            continue;
+          memset (out_opt, 0xA5, sizeof out_opt);
+          k->requant (ROWS, N, sums, N, NULL, &p, out_opt, N);
+          g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+          if (k->gemm_requant != NULL)
+            {
+              g_autofree void *packed = g_malloc (k->gemm_packed_size (N, kp) + QS_KERNEL_SLACK);
+
+              k->gemm_pack (N, K, kp, w, packed);
+              memset (out_opt, 0xA5, sizeof out_opt);
+              k->gemm_requant (ROWS, N, kp, a, kp, packed, NULL, &p, out_opt, N);
+              g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+            }
+          checked++;
+        }
+    }
+  g_test_message ("%u step sets checked", checked);
+}
+
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
 
 /* The GEMM that stores codes against the scalar requantizer on the
@@ -1206,6 +1312,7 @@ main (int    argc,
   g_test_add_func ("/kernels/requantize-example", test_requantize_example);
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
   g_test_add_func ("/kernels/requantize-extremes", test_requantize_extremes);
+  g_test_add_func ("/kernels/requantize-steps", test_requantize_steps);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/gemm-u8s8-long", test_gemm_long);

@@ -3,7 +3,7 @@
  *
  * The rules of qs-requantize-scalar.c, bit for bit (both roundings in one
  * 64-bit shift: qs-requantize-avx512.h), with masked loads for a last
- * partial block of channels and vpmovusdb narrowing the clamped codes
+ * partial block of channels and vpmovdb narrowing the clamped codes
  * straight into the output.
  */
 #include "qs-requantize-avx512.h"
@@ -33,7 +33,7 @@ qs_requantize_u8_avx512 (size_t                 rows,
           __m512i y = qs_requant_vector_avx512 (&lanes, p, _mm512_maskz_loadu_epi32 (k, acc + r * ldacc + c),
                                                 p->weight_zp != NULL ? rowsum[r] : 0);
 
-          _mm512_mask_cvtusepi32_storeu_epi8 (out + r * ldout + c, k, y);
+          _mm512_mask_cvtepi32_storeu_epi8 (out + r * ldout + c, k, y);
         }
     }
 }
