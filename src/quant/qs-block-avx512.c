@@ -453,7 +453,7 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
 {
   if (p->inspect)
     {
-      if (n > 0)
+      if (n > 0 && !qs_block_worst_cannot_enter (w, n, err2))
         {
           double mse = err2 / (double) n;
           if (qs_block_worst_admits (w, block, mse))
@@ -563,7 +563,9 @@ blocks_run (const QsBlockPass *p,
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
+  bool rows = joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
+  const size_t row_entries = p->code_slots * p->joint_stride;
   bool top_fix;
   HistConsts hist = hist_consts (&p->hist, &top_fix);
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
@@ -617,6 +619,8 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
+      bool direct = true;
+      __m512i row_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
       __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
       __m256d total;
@@ -631,6 +635,18 @@ blocks_run (const QsBlockPass *p,
           block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
+      if (rows)
+        {
+          unsigned key = qs_block_scale_row_key (bp);
+          size_t row = w->row_of_key[key];
+          if (row == 0 && w->rows_used < p->joint_rows)
+            {
+              row = w->row_of_key[key] = (uint16_t) ++w->rows_used;
+              w->row_scale[row - 1] = bp->scale;
+            }
+          direct = row == 0;
+          row_base = _mm512_set1_epi32 ((int) (row * row_entries));
+        }
       /* qs_block_exact_scale: the exact scale, divided by. */
       se.scale = _mm512_set1_ps (bp->exact_scale);
       se.zero = !(bp->exact_scale > 0.0f);
@@ -660,22 +676,28 @@ blocks_run (const QsBlockPass *p,
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
               __m512i bin = hist_slot_ps (&hist, xv, top_fix);
               if (joint)
-                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin));
+                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin),
+                                                               row_base));
               else
                 {
                   _mm512_storeu_si512 (cur[0], slot);
                   _mm512_storeu_si512 (cur[1], bin);
                 }
-              _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
+              if (direct)
+                _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
+              w->ring_direct[k % QS_BLOCK_RING] = direct;
               if (k >= LAG)
                 {
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
-                  /* Full steps with a constant count, so the loop unrolls. */
-                  if (w->ring_filled[(k - LAG) % QS_BLOCK_RING] == STEP)
-                    qs_block_count_step (w, old, STEP, joint);
+                  int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
+                  /* Full steps with constant counts, so the loops unroll. */
+                  if (filled == STEP && !w->ring_direct[(k - LAG) % QS_BLOCK_RING])
+                    qs_block_count_step (w, old, STEP, joint, false);
+                  else if (filled == STEP)
+                    qs_block_count_step (w, old, STEP, joint, true);
                   else
-                    qs_block_count_step (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
+                    qs_block_count_step (w, old, filled, joint, w->ring_direct[(k - LAG) % QS_BLOCK_RING]);
                 }
               k++;
             }

@@ -367,6 +367,8 @@ qs_block_worst_insert (Worker *w,
     w->worst_count++;
   memmove (&w->worst[at + 1], &w->worst[at], (size_t) (w->worst_count - 1 - at) * sizeof (Worst));
   w->worst[at] = (Worst) { block, mse, max_abs_error };
+  if (w->worst_count == QS_BLOCK_WORST && w->worst[QS_BLOCK_WORST - 1].mse >= 0x1p-900)
+    w->worst_floor = w->worst[QS_BLOCK_WORST - 1].mse * (1.0 - 0x1p-40);
 }
 
 /* Elements of a block handled together: small enough for stack arrays,
@@ -747,7 +749,7 @@ qs_block_kernel_flush (Worker *w)
   for (; back > 0; back--)
     {
       qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
-                           w->joint != NULL);
+                           w->joint != NULL, w->ring_direct[(k - back) % QS_BLOCK_RING]);
     }
   w->ring_steps = 0;
 }
@@ -848,13 +850,22 @@ qs_block_fold_joint (const Pass *p,
 {
   size_t entries = p->code_slots * p->joint_stride;
 
-  for (size_t i = 0; i < entries; i++)
-    if (w->joint[i] > 0)
-      {
-        w->codes[i / p->joint_stride] += w->joint[i];
-        w->orig[i % p->joint_stride] += w->joint[i];
-        w->joint[i] = 0;
-      }
+  for (size_t row = 0; row <= w->rows_used; row++)
+    {
+      uint32_t *pairs = w->joint + row * entries;
+      for (size_t i = 0; i < entries; i++)
+        if (pairs[i] > 0)
+          {
+            size_t slot = i / p->joint_stride;
+            w->codes[slot] += pairs[i];
+            w->orig[i % p->joint_stride] += pairs[i];
+            /* The reconstruction as the kernels compute it: the code's
+             * value times the block scale (0 for a block of zeros). */
+            if (row > 0)
+              w->recon[qs_fused_hist_slot (&p->hist, p->values[slot] * w->row_scale[row - 1])] += pairs[i];
+            pairs[i] = 0;
+          }
+    }
   w->joint_pending = 0;
 }
 
@@ -870,6 +881,7 @@ pass_free (Pass *p)
       free (p->workers[i].scale_counts);
       free (p->workers[i].scratch);
       free (p->workers[i].joint);
+      free (p->workers[i].row_scale);
     }
   free (p->workers);
   free (p->sums);
@@ -917,6 +929,18 @@ pass_run (Pass *p,
       && p->code_slots <= QS_JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
       && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
     p->joint_stride = (size_t) p->hist.bins + 3;
+  /* Scale rows where blocks share few scales (MX's powers of two,
+   * NVFP4's E4M3 bytes): a row for each scale met, up to a table of
+   * QS_BLOCK_ROWS_MAX_ENTRIES, and the fold (which reads the rows in use)
+   * at most twice what the plain pairs allow. */
+  if (p->joint_stride > 0 && (qs_block_format_is_mx (p->scheme->format) || p->scheme->format == QS_FORMAT_NVFP4))
+    {
+      size_t row_entries = p->code_slots * p->joint_stride;
+      size_t by_memory = QS_BLOCK_ROWS_MAX_ENTRIES / row_entries;
+      size_t by_count = p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY / row_entries + 1;
+      size_t tables = by_memory < by_count ? by_memory : by_count;
+      p->joint_rows = tables - 1 < 256 ? tables - 1 : 256;
+    }
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
@@ -933,8 +957,9 @@ pass_run (Pass *p,
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
       if (p->joint_stride > 0)
-        w->joint = calloc (p->code_slots * p->joint_stride, sizeof (uint32_t));
-      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch
+        w->joint = calloc ((p->joint_rows + 1) * p->code_slots * p->joint_stride, sizeof (uint32_t));
+      w->row_scale = malloc ((p->joint_rows + 1) * sizeof (float));
+      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch || !w->row_scale
           || (p->joint_stride > 0 && !w->joint))
         return QS_STATUS_NO_MEMORY;
     }
