@@ -9,7 +9,7 @@
  * element order, folded as it folds them. The encoders compute what the
  * scalar ones compute by other means where that is exact (each says
  * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
- * NF4 by a binary search of the midpoints the reference counts, decoding
+ * NF4 by counting the midpoints by bucket (qs_block_nf4_bucket), decoding
  * by permutes of the reference's value table or, for FP8, from the
  * code's bits. A block's last step is masked: missing elements add exact
  * zeros, which change no sum (a lane sum is never -0), and are not
@@ -49,7 +49,8 @@ typedef struct {
 } StepScale;
 
 typedef struct {
-  __m512  nf4_thresholds;
+  __m512i nf4_base[2];       /* QsBlockPass.nf4_bucket_base */
+  __m512  nf4_threshold[2];  /* QsBlockPass.nf4_bucket_threshold */
   __m512  values[4];  /* QsBlockPass.values[0..63] */
   __m512  limit;      /* the largest element magnitude */
 } FormatConsts;
@@ -155,20 +156,21 @@ float_round (__m512 v, unsigned man_bits, int bias, __m512 limit)
 }
 
 /* How many of NF4's fifteen sorted thresholds lie below @a: the count
- * nf4_index takes, found by halving (the test a > t[i] holds for a
- * prefix of i, so the count is where it stops). */
+ * nf4_index takes, by bucket (qs_block_nf4_bucket, whose max and min
+ * are the ?: for a value that is never NaN). */
 static inline BLOCK_AVX512 __m512i
 nf4_count (__m512 a, const FormatConsts *f)
 {
-  __m512i index = _mm512_setzero_si512 ();
+  __m512 t = _mm512_mul_ps (_mm512_add_ps (a, _mm512_set1_ps (1.0f)), _mm512_set1_ps (16.0f));
+  __m512i bucket, base;
 
-  for (int step = 8; step > 0; step >>= 1)
-    {
-      __m512i at = _mm512_add_epi32 (index, _mm512_set1_epi32 (step - 1));
-      __m512 t = _mm512_permutexvar_ps (at, f->nf4_thresholds);
-      index = _mm512_mask_add_epi32 (index, _mm512_cmp_ps_mask (a, t, _CMP_GT_OQ), index, _mm512_set1_epi32 (step));
-    }
-  return index;
+  t = _mm512_min_ps (_mm512_max_ps (t, _mm512_setzero_ps ()), _mm512_set1_ps (31.0f));
+  bucket = _mm512_cvttps_epi32 (t);
+  base = _mm512_permutex2var_epi32 (f->nf4_base[0], bucket, f->nf4_base[1]);
+  return _mm512_mask_add_epi32 (base, _mm512_cmp_ps_mask (a, _mm512_permutex2var_ps (f->nf4_threshold[0], bucket,
+                                                                                     f->nf4_threshold[1]),
+                                                          _CMP_GT_OQ),
+                                base, _mm512_set1_epi32 (1));
 }
 
 /* Codes (as slots) and unscaled element values of a step of a block format. */
@@ -574,7 +576,11 @@ blocks_run (const QsBlockPass *p,
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
 
-  f.nf4_thresholds = _mm512_loadu_ps (p->nf4_thresholds);
+  for (int h = 0; h < 2; h++)
+    {
+      f.nf4_base[h] = _mm512_loadu_si512 (p->nf4_bucket_base + 16 * h);
+      f.nf4_threshold[h] = _mm512_loadu_ps (p->nf4_bucket_threshold + 16 * h);
+    }
   for (int q = 0; q < 4; q++)
     f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
   f.limit = _mm512_set1_ps (qs_block_element_max (format));

@@ -137,7 +137,11 @@ struct _QsBlockPass {
   QsFusedArgs       hist;         /* only the histogram fields */
   size_t            scale_slots;
   float             values[256];  /* element values by code slot */
-  float             nf4_thresholds[16];  /* see fill_nf4_thresholds */
+  /* NF4 by bucket (qs_block_nf4_bucket): the count of thresholds in
+   * buckets below, and the bucket's threshold (+inf for none); see
+   * fill_nf4_buckets. */
+  int32_t           nf4_bucket_base[32];
+  float             nf4_bucket_threshold[32];
   /* NVFP4: the inspector's slot of each positive E4M3 scale code (times
    * the tensor scale), so a kernel looks a block's slot up. */
   uint16_t          nvfp4_scale_slots[128];
@@ -154,6 +158,23 @@ struct _QsBlockPass {
 #define QS_BLOCK_SCALE_LOG2_MIN (-160)
 #define QS_BLOCK_SCALE_LOG2_MAX 136
 #define QS_BLOCK_SCALE_SUBBINS 4
+
+/* NF4's bucket of a scaled element @v: a cut of [-1, 1] into 32
+ * buckets narrower than the gaps between NF4's thresholds (0.0625
+ * against 0.08 at least), so each holds at most one. Monotone in @v (each
+ * operation rounds monotonically), so a threshold in a lower bucket lies
+ * below @v and one in a higher bucket above: an element's code is the
+ * count of thresholds in lower buckets plus whether it exceeds its own
+ * bucket's. The SIMD kernel computes it with the same operations. */
+static inline int32_t
+qs_block_nf4_bucket (float v)
+{
+  float t = (v + 1.0f) * 16.0f;
+
+  t = t > 0.0f ? t : 0.0f;
+  t = t < 31.0f ? t : 31.0f;
+  return (int32_t) t;
+}
 
 /* The length of block @g of a run. */
 static inline size_t

@@ -719,13 +719,24 @@ qs_block_kernel_scalar (const Pass  *p,
     }
 }
 
-/* NF4's midpoints, ties to the lower level, so its code is the number of
- * thresholds below the value; padded with +inf. */
+/* NF4's code is the number of midpoints below the value (ties to the
+ * lower level); by bucket (qs_block_nf4_bucket), each bucket's base and
+ * threshold. */
 static void
-fill_nf4_thresholds (float thresholds[16])
+fill_nf4_buckets (Pass *p)
 {
-  for (int i = 0; i < 16; i++)
-    thresholds[i] = i < 15 ? nf4_mid[i] : INFINITY;
+  for (int b = 0; b < 32; b++)
+    {
+      p->nf4_bucket_base[b] = 0;
+      p->nf4_bucket_threshold[b] = INFINITY;
+    }
+  for (int i = 0; i < 15; i++)
+    {
+      int32_t bucket = qs_block_nf4_bucket (nf4_mid[i]);
+      p->nf4_bucket_threshold[bucket] = nf4_mid[i];
+      for (int b = bucket + 1; b < 32; b++)
+        p->nf4_bucket_base[b]++;
+    }
 }
 
 QsBlockKernel
@@ -914,7 +925,7 @@ pass_run (Pass *p,
   p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
-  fill_nf4_thresholds (p->nf4_thresholds);
+  fill_nf4_buckets (p);
   for (int code = 0; code < 128; code++)
     {
       QsBlockScale b = { .scale = qs_fp8_e4m3_to_float ((uint8_t) code) * p->tensor_scale };
