@@ -565,7 +565,8 @@ blocks_run (const QsBlockPass *p,
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
-  bool rows = joint && p->joint_rows > 0;
+  /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
+  bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   const size_t row_entries = p->code_slots * p->joint_stride;
   bool top_fix;
@@ -682,8 +683,10 @@ blocks_run (const QsBlockPass *p,
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
               __m512i bin = hist_slot_ps (&hist, xv, top_fix);
               if (joint)
-                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin),
-                                                               row_base));
+                {
+                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin);
+                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair);
+                }
               else
                 {
                   _mm512_storeu_si512 (cur[0], slot);
@@ -692,18 +695,20 @@ blocks_run (const QsBlockPass *p,
               if (direct)
                 _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
-              w->ring_direct[k % QS_BLOCK_RING] = direct;
+              if (rows)
+                w->ring_rowed[k % QS_BLOCK_RING] = !direct;
               if (k >= LAG)
                 {
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
                   int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
+                  bool old_direct = !rows || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
                   /* Full steps with constant counts, so the loops unroll. */
-                  if (filled == STEP && !w->ring_direct[(k - LAG) % QS_BLOCK_RING])
+                  if (filled == STEP && !old_direct)
                     qs_block_count_step (w, old, STEP, joint, false);
                   else if (filled == STEP)
                     qs_block_count_step (w, old, STEP, joint, true);
                   else
-                    qs_block_count_step (w, old, filled, joint, w->ring_direct[(k - LAG) % QS_BLOCK_RING]);
+                    qs_block_count_step (w, old, filled, joint, old_direct);
                 }
               k++;
             }

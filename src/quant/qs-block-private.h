@@ -70,12 +70,12 @@ typedef struct {
    * bin) of its last steps, counted QS_BLOCK_RING - 1 steps late so the
    * loads do not wait on the vector stores; qs_block_kernel_flush counts
    * what is left. */
-  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP];
+  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP] __attribute__ ((aligned (64)));
   int          ring_filled[QS_BLOCK_RING];
   size_t       ring_steps;
-  /* Whether a step's reconstruction bins are in its ring slots [2]
-   * (else its block's scale row stands for them; see joint). */
-  bool         ring_direct[QS_BLOCK_RING];
+  /* Whether a step's block has a scale row, which stands for its
+   * reconstruction bins (see joint); else they are in its slots [2]. */
+  bool         ring_rowed[QS_BLOCK_RING];
   /* Where a SIMD kernel counts (code, original bin) pairs as one
    * increment, joint[code * joint_stride + bin] (see QsFusedCounts);
    * qs_block_fold_joint moves them into codes and orig. NULL otherwise.

@@ -760,7 +760,7 @@ qs_block_kernel_flush (Worker *w)
   for (; back > 0; back--)
     {
       qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
-                           w->joint != NULL, w->ring_direct[(k - back) % QS_BLOCK_RING]);
+                           w->joint != NULL, !w->ring_rowed[(k - back) % QS_BLOCK_RING]);
     }
   w->ring_steps = 0;
 }
@@ -955,7 +955,11 @@ pass_run (Pass *p,
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
-  p->workers = calloc ((size_t) p->n_workers, sizeof (Worker));
+  /* Aligned as the worker's ring, so a step's vector store of its slots
+   * is one cache line (a split store slows the loads that count them). */
+  p->workers = aligned_alloc (_Alignof (Worker), (size_t) p->n_workers * sizeof (Worker));
+  if (p->workers != NULL)
+    memset (p->workers, 0, (size_t) p->n_workers * sizeof (Worker));
   if (p->sums == NULL || p->workers == NULL)
     return QS_STATUS_NO_MEMORY;
   for (int i = 0; i < p->n_workers; i++)
