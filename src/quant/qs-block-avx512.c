@@ -649,7 +649,9 @@ blocks_run (const QsBlockPass *p,
           if (row == 0 && w->rows_used < p->joint_rows)
             {
               row = w->row_of_key[key] = (uint16_t) ++w->rows_used;
-              w->row_scale[row - 1] = bp->scale;
+              /* What encode_step multiplies a code's value by: a block
+               * of zeros reconstructs as +0 (its code's value is 0). */
+              w->row_scale[row - 1] = bp->zero ? 0.0f : bp->scale;
             }
           direct = row == 0;
           row_base = _mm512_set1_epi32 ((int) (row * row_entries));

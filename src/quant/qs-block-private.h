@@ -91,7 +91,7 @@ typedef struct {
   uint64_t     joint_pending;
   uint16_t     row_of_key[256];
   size_t       rows_used;
-  float       *row_scale;     /* [joint_rows] */
+  float       *row_scale;     /* [joint_rows + 1] */
   /* A block of n elements whose error sum is below worst_floor * n
    * cannot enter the worst-first list (qs_block_worst_cannot_enter);
    * 0, which no sum is below, while the list fills. */
