@@ -9,7 +9,7 @@
  * element order, folded as it folds them. The encoders compute what the
  * scalar ones compute by other means where that is exact (each says
  * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
- * NF4 by a binary search of the midpoints the reference counts, decoding
+ * NF4 by counting the midpoints by bucket (qs_block_nf4_bucket), decoding
  * by permutes of the reference's value table or, for FP8, from the
  * code's bits. A block's last step is masked: missing elements add exact
  * zeros, which change no sum (a lane sum is never -0), and are not
@@ -49,7 +49,8 @@ typedef struct {
 } StepScale;
 
 typedef struct {
-  __m512  nf4_thresholds;
+  __m512i nf4_base[2];       /* QsBlockPass.nf4_bucket_base */
+  __m512  nf4_threshold[2];  /* QsBlockPass.nf4_bucket_threshold */
   __m512  values[4];  /* QsBlockPass.values[0..63] */
   __m512  limit;      /* the largest element magnitude */
 } FormatConsts;
@@ -155,20 +156,21 @@ float_round (__m512 v, unsigned man_bits, int bias, __m512 limit)
 }
 
 /* How many of NF4's fifteen sorted thresholds lie below @a: the count
- * nf4_index takes, found by halving (the test a > t[i] holds for a
- * prefix of i, so the count is where it stops). */
+ * nf4_index takes, by bucket (qs_block_nf4_bucket, whose max and min
+ * are the ?: for a value that is never NaN). */
 static inline BLOCK_AVX512 __m512i
 nf4_count (__m512 a, const FormatConsts *f)
 {
-  __m512i index = _mm512_setzero_si512 ();
+  __m512 t = _mm512_mul_ps (_mm512_add_ps (a, _mm512_set1_ps (1.0f)), _mm512_set1_ps (16.0f));
+  __m512i bucket, base;
 
-  for (int step = 8; step > 0; step >>= 1)
-    {
-      __m512i at = _mm512_add_epi32 (index, _mm512_set1_epi32 (step - 1));
-      __m512 t = _mm512_permutexvar_ps (at, f->nf4_thresholds);
-      index = _mm512_mask_add_epi32 (index, _mm512_cmp_ps_mask (a, t, _CMP_GT_OQ), index, _mm512_set1_epi32 (step));
-    }
-  return index;
+  t = _mm512_min_ps (_mm512_max_ps (t, _mm512_setzero_ps ()), _mm512_set1_ps (31.0f));
+  bucket = _mm512_cvttps_epi32 (t);
+  base = _mm512_permutex2var_epi32 (f->nf4_base[0], bucket, f->nf4_base[1]);
+  return _mm512_mask_add_epi32 (base, _mm512_cmp_ps_mask (a, _mm512_permutex2var_ps (f->nf4_threshold[0], bucket,
+                                                                                     f->nf4_threshold[1]),
+                                                          _CMP_GT_OQ),
+                                base, _mm512_set1_epi32 (1));
 }
 
 /* Codes (as slots) and unscaled element values of a step of a block format. */
@@ -453,7 +455,7 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
 {
   if (p->inspect)
     {
-      if (n > 0)
+      if (n > 0 && !qs_block_worst_cannot_enter (w, n, err2))
         {
           double mse = err2 / (double) n;
           if (qs_block_worst_admits (w, block, mse))
@@ -563,7 +565,10 @@ blocks_run (const QsBlockPass *p,
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
+  /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
+  bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
+  const size_t row_entries = p->code_slots * p->joint_stride;
   bool top_fix;
   HistConsts hist = hist_consts (&p->hist, &top_fix);
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
@@ -572,7 +577,11 @@ blocks_run (const QsBlockPass *p,
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
 
-  f.nf4_thresholds = _mm512_loadu_ps (p->nf4_thresholds);
+  for (int h = 0; h < 2; h++)
+    {
+      f.nf4_base[h] = _mm512_loadu_si512 (p->nf4_bucket_base + 16 * h);
+      f.nf4_threshold[h] = _mm512_loadu_ps (p->nf4_bucket_threshold + 16 * h);
+    }
   for (int q = 0; q < 4; q++)
     f.values[q] = _mm512_loadu_ps (p->values + 16 * q);
   f.limit = _mm512_set1_ps (qs_block_element_max (format));
@@ -617,6 +626,8 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
+      bool direct = true;
+      __m512i row_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
       __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
       __m256d total;
@@ -631,6 +642,20 @@ blocks_run (const QsBlockPass *p,
           block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
+      if (rows)
+        {
+          unsigned key = qs_block_scale_row_key (bp);
+          size_t row = w->row_of_key[key];
+          if (row == 0 && w->rows_used < p->joint_rows)
+            {
+              row = w->row_of_key[key] = (uint16_t) ++w->rows_used;
+              /* What encode_step multiplies a code's value by: a block
+               * of zeros reconstructs as +0 (its code's value is 0). */
+              w->row_scale[row - 1] = bp->zero ? 0.0f : bp->scale;
+            }
+          direct = row == 0;
+          row_base = _mm512_set1_epi32 ((int) (row * row_entries));
+        }
       /* qs_block_exact_scale: the exact scale, divided by. */
       se.scale = _mm512_set1_ps (bp->exact_scale);
       se.zero = !(bp->exact_scale > 0.0f);
@@ -660,22 +685,32 @@ blocks_run (const QsBlockPass *p,
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
               __m512i bin = hist_slot_ps (&hist, xv, top_fix);
               if (joint)
-                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin));
+                {
+                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin);
+                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair);
+                }
               else
                 {
                   _mm512_storeu_si512 (cur[0], slot);
                   _mm512_storeu_si512 (cur[1], bin);
                 }
-              _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
+              if (direct)
+                _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
+              if (rows)
+                w->ring_rowed[k % QS_BLOCK_RING] = !direct;
               if (k >= LAG)
                 {
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
-                  /* Full steps with a constant count, so the loop unrolls. */
-                  if (w->ring_filled[(k - LAG) % QS_BLOCK_RING] == STEP)
-                    qs_block_count_step (w, old, STEP, joint);
+                  int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
+                  bool old_direct = !rows || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
+                  /* Full steps with constant counts, so the loops unroll. */
+                  if (filled == STEP && !old_direct)
+                    qs_block_count_step (w, old, STEP, joint, false);
+                  else if (filled == STEP)
+                    qs_block_count_step (w, old, STEP, joint, true);
                   else
-                    qs_block_count_step (w, old, w->ring_filled[(k - LAG) % QS_BLOCK_RING], joint);
+                    qs_block_count_step (w, old, filled, joint, old_direct);
                 }
               k++;
             }

@@ -27,6 +27,9 @@
 #define QS_BLOCK_STEP 16
 #define QS_BLOCK_RING 4
 #define QS_BLOCK_RECON_COPIES 4
+/* The largest pair table with scale rows, in 32-bit entries (4 MiB):
+ * only the rows in use are touched. */
+#define QS_BLOCK_ROWS_MAX_ENTRIES ((size_t) 1 << 20)
 
 typedef struct {
   double err2;
@@ -67,14 +70,32 @@ typedef struct {
    * bin) of its last steps, counted QS_BLOCK_RING - 1 steps late so the
    * loads do not wait on the vector stores; qs_block_kernel_flush counts
    * what is left. */
-  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP];
+  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP] __attribute__ ((aligned (64)));
   int          ring_filled[QS_BLOCK_RING];
   size_t       ring_steps;
+  /* Whether a step's block has a scale row, which stands for its
+   * reconstruction bins (see joint); else they are in its slots [2]. */
+  bool         ring_rowed[QS_BLOCK_RING];
   /* Where a SIMD kernel counts (code, original bin) pairs as one
    * increment, joint[code * joint_stride + bin] (see QsFusedCounts);
-   * qs_block_fold_joint moves them into codes and orig. NULL otherwise. */
+   * qs_block_fold_joint moves them into codes and orig. NULL otherwise.
+   * With scale rows (QsBlockPass.joint_rows), a block whose scale has a
+   * row counts at joint[(row * code_slots + code) * joint_stride + bin]:
+   * its scale and code fix the reconstruction, so its bin is counted
+   * once per entry at the fold instead of once per element; the table's
+   * first code_slots * joint_stride entries are the plain pairs of
+   * blocks without a row, whose reconstruction bins are counted directly.
+   * Row r + 1 holds the scale row_scale[r]; row_of_key maps a block's
+   * scale key (qs_block_scale_row_key) to its row, or 0 for none yet. */
   uint32_t    *joint;
   uint64_t     joint_pending;
+  uint16_t     row_of_key[256];
+  size_t       rows_used;
+  float       *row_scale;     /* [joint_rows + 1] */
+  /* A block of n elements whose error sum is below worst_floor * n
+   * cannot enter the worst-first list (qs_block_worst_cannot_enter);
+   * 0, which no sum is below, while the list fills. */
+  double       worst_floor;
 } QsBlockWorker;
 
 typedef struct {
@@ -116,12 +137,17 @@ struct _QsBlockPass {
   QsFusedArgs       hist;         /* only the histogram fields */
   size_t            scale_slots;
   float             values[256];  /* element values by code slot */
-  float             nf4_thresholds[16];  /* see fill_nf4_thresholds */
+  /* NF4 by bucket (qs_block_nf4_bucket): the count of thresholds in
+   * buckets below, and the bucket's threshold (+inf for none); see
+   * fill_nf4_buckets. */
+  int32_t           nf4_bucket_base[32];
+  float             nf4_bucket_threshold[32];
   /* NVFP4: the inspector's slot of each positive E4M3 scale code (times
    * the tensor scale), so a kernel looks a block's slot up. */
   uint16_t          nvfp4_scale_slots[128];
   QsBlockKernel     kernel;
   size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
+  size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
   QsBlockTaskSums  *sums;
   int               n_workers;
   QsBlockWorker    *workers;
@@ -132,6 +158,23 @@ struct _QsBlockPass {
 #define QS_BLOCK_SCALE_LOG2_MIN (-160)
 #define QS_BLOCK_SCALE_LOG2_MAX 136
 #define QS_BLOCK_SCALE_SUBBINS 4
+
+/* NF4's bucket of a scaled element @v: a cut of [-1, 1] into 32
+ * buckets narrower than the gaps between NF4's thresholds (0.0625
+ * against 0.08 at least), so each holds at most one. Monotone in @v (each
+ * operation rounds monotonically), so a threshold in a lower bucket lies
+ * below @v and one in a higher bucket above: an element's code is the
+ * count of thresholds in lower buckets plus whether it exceeds its own
+ * bucket's. The SIMD kernel computes it with the same operations. */
+static inline int32_t
+qs_block_nf4_bucket (float v)
+{
+  float t = (v + 1.0f) * 16.0f;
+
+  t = t > 0.0f ? t : 0.0f;
+  t = t < 31.0f ? t : 31.0f;
+  return (int32_t) t;
+}
 
 /* The length of block @g of a run. */
 static inline size_t
@@ -302,6 +345,20 @@ qs_block_worst_admits (const QsBlockWorker *w,
          || qs_block_worst_before (mse, block, w->worst[QS_BLOCK_WORST - 1].mse, w->worst[QS_BLOCK_WORST - 1].block);
 }
 
+/* Whether a block of @n elements and error sum @err2 is sure not to
+ * enter @w's worst-first list, without the division of its mse: with m
+ * the list's last mse and F = m (1 - 2^-40) rounded, err2 < F n rounded
+ * means err2 / n < m (1 - 2^-41), which rounds below m (so the block
+ * comes after it), as long as m is far from the subnormals where one
+ * rounding can be that coarse. */
+static inline bool
+qs_block_worst_cannot_enter (const QsBlockWorker *w,
+                             size_t               n,
+                             double               err2)
+{
+  return err2 < w->worst_floor * (double) n;
+}
+
 void qs_block_worst_insert (QsBlockWorker *w,
                             size_t         block,
                             double         mse,
@@ -350,14 +407,24 @@ void qs_block_kernel_avx512 (const QsBlockPass *p, QsBlockWorker *w, QsBlockTask
                              size_t first, size_t count, const float *x);
 #endif
 
+/* The key of a block's scale row: blocks of one key share their scale,
+ * so a code's reconstruction. MX: the E8M0 byte; NVFP4: the E4M3 byte
+ * of a stored scale, 255 for a block encoded as zeros (scale 0). */
+static inline unsigned
+qs_block_scale_row_key (const QsBlockScale *b)
+{
+  return b->zero ? 255u : b->scale_code;
+}
+
 /* Counts the first @n slots of a step of @w's ring: [0] are (code,
  * original bin) pairs where @joint, else codes and [1] original bins;
- * [2] reconstruction bins. */
+ * [2] reconstruction bins where @direct. */
 static inline void
 qs_block_count_step (QsBlockWorker *w,
                      int32_t        slots[3][QS_BLOCK_STEP],
                      int            n,
-                     bool           joint)
+                     bool           joint,
+                     bool           direct)
 {
   /* The tables in locals: a count's store could otherwise change
    * recon_stride (both are unsigned long), which then is reloaded and
@@ -377,7 +444,8 @@ qs_block_count_step (QsBlockWorker *w,
           codes[slots[0][l]]++;
           orig[slots[1][l]]++;
         }
-      recon[l % QS_BLOCK_RECON_COPIES][slots[2][l]]++;
+      if (direct)
+        recon[l % QS_BLOCK_RECON_COPIES][slots[2][l]]++;
     }
 }
 
@@ -395,7 +463,8 @@ QsStatus qs_block_analyze_codes (const QsScheme        *scheme,
                                  QsAnalysis            *analysis,
                                  uint64_t              *code_counts);
 
-/* Moves @w's pair counts into its code and original-bin tallies. */
+/* Moves @w's pair counts into its code and original-bin tallies, and
+ * those of its scale rows into its reconstruction bins too. */
 void qs_block_fold_joint (const QsBlockPass *p,
                           QsBlockWorker     *w);
 

@@ -367,6 +367,8 @@ qs_block_worst_insert (Worker *w,
     w->worst_count++;
   memmove (&w->worst[at + 1], &w->worst[at], (size_t) (w->worst_count - 1 - at) * sizeof (Worst));
   w->worst[at] = (Worst) { block, mse, max_abs_error };
+  if (w->worst_count == QS_BLOCK_WORST && w->worst[QS_BLOCK_WORST - 1].mse >= 0x1p-900)
+    w->worst_floor = w->worst[QS_BLOCK_WORST - 1].mse * (1.0 - 0x1p-40);
 }
 
 /* Elements of a block handled together: small enough for stack arrays,
@@ -717,13 +719,24 @@ qs_block_kernel_scalar (const Pass  *p,
     }
 }
 
-/* NF4's midpoints, ties to the lower level, so its code is the number of
- * thresholds below the value; padded with +inf. */
+/* NF4's code is the number of midpoints below the value (ties to the
+ * lower level); by bucket (qs_block_nf4_bucket), each bucket's base and
+ * threshold. */
 static void
-fill_nf4_thresholds (float thresholds[16])
+fill_nf4_buckets (Pass *p)
 {
-  for (int i = 0; i < 16; i++)
-    thresholds[i] = i < 15 ? nf4_mid[i] : INFINITY;
+  for (int b = 0; b < 32; b++)
+    {
+      p->nf4_bucket_base[b] = 0;
+      p->nf4_bucket_threshold[b] = INFINITY;
+    }
+  for (int i = 0; i < 15; i++)
+    {
+      int32_t bucket = qs_block_nf4_bucket (nf4_mid[i]);
+      p->nf4_bucket_threshold[bucket] = nf4_mid[i];
+      for (int b = bucket + 1; b < 32; b++)
+        p->nf4_bucket_base[b]++;
+    }
 }
 
 QsBlockKernel
@@ -747,7 +760,7 @@ qs_block_kernel_flush (Worker *w)
   for (; back > 0; back--)
     {
       qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
-                           w->joint != NULL);
+                           w->joint != NULL, !w->ring_rowed[(k - back) % QS_BLOCK_RING]);
     }
   w->ring_steps = 0;
 }
@@ -848,13 +861,22 @@ qs_block_fold_joint (const Pass *p,
 {
   size_t entries = p->code_slots * p->joint_stride;
 
-  for (size_t i = 0; i < entries; i++)
-    if (w->joint[i] > 0)
-      {
-        w->codes[i / p->joint_stride] += w->joint[i];
-        w->orig[i % p->joint_stride] += w->joint[i];
-        w->joint[i] = 0;
-      }
+  for (size_t row = 0; row <= w->rows_used; row++)
+    {
+      uint32_t *pairs = w->joint + row * entries;
+      for (size_t i = 0; i < entries; i++)
+        if (pairs[i] > 0)
+          {
+            size_t slot = i / p->joint_stride;
+            w->codes[slot] += pairs[i];
+            w->orig[i % p->joint_stride] += pairs[i];
+            /* The reconstruction as the kernels compute it: the code's
+             * value times the block scale (0 for a block of zeros). */
+            if (row > 0)
+              w->recon[qs_fused_hist_slot (&p->hist, p->values[slot] * w->row_scale[row - 1])] += pairs[i];
+            pairs[i] = 0;
+          }
+    }
   w->joint_pending = 0;
 }
 
@@ -870,6 +892,7 @@ pass_free (Pass *p)
       free (p->workers[i].scale_counts);
       free (p->workers[i].scratch);
       free (p->workers[i].joint);
+      free (p->workers[i].row_scale);
     }
   free (p->workers);
   free (p->sums);
@@ -902,7 +925,7 @@ pass_run (Pass *p,
   p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
   fill_value_table (p->scheme->format, p->values);
-  fill_nf4_thresholds (p->nf4_thresholds);
+  fill_nf4_buckets (p);
   for (int code = 0; code < 128; code++)
     {
       QsBlockScale b = { .scale = qs_fp8_e4m3_to_float ((uint8_t) code) * p->tensor_scale };
@@ -917,10 +940,26 @@ pass_run (Pass *p,
       && p->code_slots <= QS_JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
       && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
     p->joint_stride = (size_t) p->hist.bins + 3;
+  /* Scale rows where blocks share few scales (MX's powers of two,
+   * NVFP4's E4M3 bytes): a row for each scale met, up to a table of
+   * QS_BLOCK_ROWS_MAX_ENTRIES, and the fold (which reads the rows in use)
+   * at most twice what the plain pairs allow. */
+  if (p->joint_stride > 0 && (qs_block_format_is_mx (p->scheme->format) || p->scheme->format == QS_FORMAT_NVFP4))
+    {
+      size_t row_entries = p->code_slots * p->joint_stride;
+      size_t by_memory = QS_BLOCK_ROWS_MAX_ENTRIES / row_entries;
+      size_t by_count = p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY / row_entries + 1;
+      size_t tables = by_memory < by_count ? by_memory : by_count;
+      p->joint_rows = tables - 1 < 256 ? tables - 1 : 256;
+    }
 
   p->sums = calloc (p->n_tasks ? p->n_tasks : 1, sizeof (TaskSums));
   p->n_workers = qs_parallel_worker_count (n_threads, p->n_tasks);
-  p->workers = calloc ((size_t) p->n_workers, sizeof (Worker));
+  /* Aligned as the worker's ring, so a step's vector store of its slots
+   * is one cache line (a split store slows the loads that count them). */
+  p->workers = aligned_alloc (_Alignof (Worker), (size_t) p->n_workers * sizeof (Worker));
+  if (p->workers != NULL)
+    memset (p->workers, 0, (size_t) p->n_workers * sizeof (Worker));
   if (p->sums == NULL || p->workers == NULL)
     return QS_STATUS_NO_MEMORY;
   for (int i = 0; i < p->n_workers; i++)
@@ -933,8 +972,9 @@ pass_run (Pass *p,
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
       if (p->joint_stride > 0)
-        w->joint = calloc (p->code_slots * p->joint_stride, sizeof (uint32_t));
-      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch
+        w->joint = calloc ((p->joint_rows + 1) * p->code_slots * p->joint_stride, sizeof (uint32_t));
+      w->row_scale = malloc ((p->joint_rows + 1) * sizeof (float));
+      if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch || !w->row_scale
           || (p->joint_stride > 0 && !w->joint))
         return QS_STATUS_NO_MEMORY;
     }

@@ -375,6 +375,43 @@ test_pair_table_matches_reference (void)
     }
 }
 
+/* Blocks of equal error: the worst-first list is the first blocks, ties
+ * going by block number, however a kernel skips the blocks that cannot
+ * enter it (the SIMD kernels compare error sums against a floor below
+ * the list's last mse and divide only near it, where ties are). */
+static void
+test_worst_ties (void)
+{
+  const gsize blocks = 4096, size = 32;
+  QsChannelLayout layout = qs_channel_layout_per_tensor (blocks * size);
+  g_autofree float *x = g_new (float, blocks * size);
+  QsScheme scheme;
+  Result ref, best, two;
+
+  /* One block repeated, its last block a little worse: every copy has
+   * the same error sum, bit for bit. */
+  for (gsize i = 0; i < size; i++)
+    x[i] = 0.01f * (float) ((i * 7) % 13) - 0.05f;
+  for (gsize b = 1; b < blocks; b++)
+    memcpy (x + b * size, x, size * sizeof (float));
+  x[blocks * size - 1] = 0.039065f;  /* 2.50016 steps of 2^-6: the largest error of its interval */
+  qs_scheme_init_per_tensor (&scheme);
+  g_assert_true (qs_format_parse ("mxfp4", &scheme.format));
+  g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_OK);
+  run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
+  run (&scheme, &layout, x, 1, NULL, &best);
+  run (&scheme, &layout, x, 2, NULL, &two);
+  assert_same ("worst ties", &ref, &best);
+  assert_same ("worst ties, 2 threads", &ref, &two);
+  g_assert_cmpint (ref.analysis.blocks->worst_count, ==, QS_BLOCK_WORST);
+  g_assert_cmpuint (ref.analysis.blocks->worst[0].offset, ==, (blocks - 1) * size);
+  for (int k = 1; k < QS_BLOCK_WORST; k++)
+    g_assert_cmpuint (ref.analysis.blocks->worst[k].offset, ==, (gsize) (k - 1) * size);
+  result_clear (&ref);
+  result_clear (&best);
+  result_clear (&two);
+}
+
 /* The MX scale: 2^(floor (log2 amax) - emax) clamped to E8M0, as frexpf
  * and ldexpf give it, for amax of every exponent (subnormal ones too). */
 static void
@@ -454,6 +491,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/block-kernels/match-reference", test_kernels_match_reference);
   g_test_add_func ("/block-kernels/pair-table", test_pair_table_matches_reference);
+  g_test_add_func ("/block-kernels/worst-ties", test_worst_ties);
   g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
   g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
   return g_test_run ();

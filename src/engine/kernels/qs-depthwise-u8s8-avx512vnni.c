@@ -319,7 +319,7 @@ block_rows (const QsDepthwiseShape *s,
                   for (int ky = 0; ky < kh; ky++)
                     p[ky] += adv[ky];
                   if (lanes != NULL)
-                    _mm512_mask_cvtusepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
+                    _mm512_mask_cvtepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
                                                         qs_requant_vector_avx512 (lanes, params, a, 0));
                   else
                     _mm512_mask_storeu_epi32 (acc + o + (size_t) ox * C, mask, a);
@@ -329,7 +329,7 @@ block_rows (const QsDepthwiseShape *s,
             }
           a = border_vector (s, wb, rowp, step, ox, b, kh, kw, base, vbmi);
           if (lanes != NULL)
-            _mm512_mask_cvtusepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
+            _mm512_mask_cvtepi32_storeu_epi8 (codes + o + (size_t) ox * C, mask,
                                                 qs_requant_vector_avx512 (lanes, params, a, 0));
           else
             _mm512_mask_storeu_epi32 (acc + o + (size_t) ox * C, mask, a);
@@ -380,9 +380,9 @@ quad_pixel (__m512i                q0,
   c = qs_dpbusd_inplace (c, q1, bottom[1]);
   a = qs_dpbusd_inplace (a, q2, top[2]);
   c = qs_dpbusd_inplace (c, q2, bottom[2]);
-  _mm512_mask_cvtusepi32_storeu_epi8 (o, mask, qs_requant_vector_avx512 (lanes, params, a, 0));
+  _mm512_mask_cvtepi32_storeu_epi8 (o, mask, qs_requant_vector_avx512 (lanes, params, a, 0));
   if (second)
-    _mm512_mask_cvtusepi32_storeu_epi8 (o + below, mask, qs_requant_vector_avx512 (lanes, params, c, 0));
+    _mm512_mask_cvtepi32_storeu_epi8 (o + below, mask, qs_requant_vector_avx512 (lanes, params, c, 0));
 }
 
 /* One pair of output rows of one block (the second only with @second):
