@@ -10,7 +10,8 @@
 #include <string.h>
 
 /* Copies @n bytes; the windows of small layers are a few bytes per tap,
- * where a call to memcpy costs more than the copy. Below 4 bytes it
+ * where a call to memcpy costs more than the copy (up to 64 bytes: the
+ * demo's 3x3 windows of 16 channels cross a border as 32). Below 4 bytes it
  * copies 4: rows are written left to right, so the extra bytes land where
  * the next write goes (or in the zero tail, or the buffer's slack), and
  * the source is an activation buffer with QS_KERNEL_SLACK readable bytes. */
@@ -19,8 +20,13 @@ copy_small (uint8_t       *dst,
             const uint8_t *src,
             size_t         n)
 {
-  if (n >= 32)
+  if (n > 64)
     memcpy (dst, src, n);
+  else if (n >= 32)
+    {
+      memcpy (dst, src, 32);
+      memcpy (dst + n - 32, src + n - 32, 32);
+    }
   else if (n >= 16)
     {
       memcpy (dst, src, 16);
@@ -135,6 +141,43 @@ qs_im2col_u8 (const QsConvShape *s,
     }
 }
 
+/* The window rows of one output at (@x0, @iy0) that cross the image's
+ * edge: above or below it they read @pad_row, across the left or right
+ * border they are copied with their padding to @next. Returns where the
+ * next copy goes. Kept out of line: inlined, its copies cost the loop
+ * over interior windows its registers. */
+static __attribute__ ((noinline)) uint8_t *
+edge_window_u8 (const QsConvShape  *s,
+                const uint8_t      *image,
+                int                 x0,
+                int                 iy0,
+                uint8_t             pad,
+                const uint8_t      *pad_row,
+                uint8_t            *next,
+                const uint8_t     **row)
+{
+  size_t tap = (size_t) s->in_c;
+  size_t span = tap * s->kernel_w;
+  bool x_inside = x0 >= 0 && x0 + s->kernel_w <= s->in_w;
+
+  for (int ky = 0; ky < s->kernel_h; ky++)
+    {
+      int iy = iy0 + ky;
+
+      if (iy < 0 || iy >= s->in_h)
+        row[ky] = pad_row;
+      else if (x_inside)
+        row[ky] = image + ((size_t) iy * s->in_w + x0) * tap;
+      else
+        {
+          border_row_u8 (s, image + (size_t) iy * s->in_w * tap, x0, pad, next);
+          row[ky] = next;
+          next += span;
+        }
+    }
+  return next;
+}
+
 size_t
 qs_im2col_indirect_u8 (const QsConvShape *s,
                        const uint8_t     *batch,
@@ -148,45 +191,47 @@ qs_im2col_indirect_u8 (const QsConvShape *s,
   size_t image_size = (size_t) s->in_h * s->in_w * s->in_c;
   size_t tap = (size_t) s->in_c;
   size_t span = tap * s->kernel_w;
+  size_t line = (size_t) s->in_w * tap;   /* one image row down */
+  size_t kh = (size_t) s->kernel_h;
   size_t b = first / pixels, p = first % pixels;
   int oy = (int) (p / s->out_w), ox = (int) (p % s->out_w);
   /* Window rows above or below the image all read one row of padding. */
   const uint8_t *pad_row = patches;
   uint8_t *next = patches + span;
+  /* The window's top row and its offset in the image, stepped along with
+   * the output position rather than multiplied out per window. */
+  int iy0 = oy * s->stride_h - s->pad_top, x0 = ox * s->stride_w - s->pad_left;
+  bool y_inside = iy0 >= 0 && iy0 + s->kernel_h <= s->in_h;
+  const uint8_t *image = batch + b * image_size;
 
   fill_small (patches, pad, span);
   for (size_t r = 0; r < count; r++)
     {
-      int x0 = ox * s->stride_w - s->pad_left;
-      bool x_inside = x0 >= 0 && x0 + s->kernel_w <= s->in_w;
-      const uint8_t *image = batch + b * image_size;
+      const uint8_t **row = &rows[r * kh];
 
-      for (int ky = 0; ky < s->kernel_h; ky++)
+      if (y_inside && x0 >= 0 && x0 + s->kernel_w <= s->in_w)
         {
-          int iy = oy * s->stride_h - s->pad_top + ky;
-          const uint8_t **row = &rows[r * (size_t) s->kernel_h + (size_t) ky];
+          const uint8_t *top = image + (size_t) iy0 * line + (size_t) x0 * tap;
 
-          if (iy < 0 || iy >= s->in_h)
-            *row = pad_row;
-          else if (x_inside)
-            *row = image + ((size_t) iy * s->in_w + x0) * tap;
-          else
-            {
-              /* Across the left or right border: copied with its padding. */
-              border_row_u8 (s, image + (size_t) iy * s->in_w * tap, x0, pad, next);
-              *row = next;
-              next += span;
-            }
+          for (size_t ky = 0; ky < kh; ky++)
+            row[ky] = top + ky * line;
         }
+      else
+        next = edge_window_u8 (s, image, x0, iy0, pad, pad_row, next, row);
 
+      x0 += s->stride_w;
       if (++ox == s->out_w)
         {
           ox = 0;
+          x0 = -s->pad_left;
+          iy0 += s->stride_h;
           if (++oy == s->out_h)
             {
               oy = 0;
-              b++;
+              iy0 = -s->pad_top;
+              image += image_size;
             }
+          y_inside = iy0 >= 0 && iy0 + s->kernel_h <= s->in_h;
         }
     }
   return (size_t) (next - patches);
