@@ -977,6 +977,10 @@ check_gemm_indirect (const QsKernels *k,
   ptrs = g_new (const uint8_t *, count * kh);
   used = qs_im2col_indirect_u8 (&s, batch, first, count, pad, patches, ptrs);
   g_assert_cmpuint (used, <=, (count * kh + 1) * span);
+  /* Each window row read in place or copied holds im2col's codes. */
+  for (size_t r = 0; r < count; r++)
+    for (size_t ky = 0; ky < (size_t) kh; ky++)
+      g_assert_cmpmem (ptrs[r * kh + ky], span, rows + r * kp + ky * span, span);
   qs_gemm_requant_indirect_u8s8_scalar (count, n, kp, (size_t) kh, span, ptrs, pref, &p, out_ind, ldout);
   g_assert_cmpmem (out_ind, count * ldout, out_ref, count * ldout);
   k->gemm_requant_indirect (count, n, kp, (size_t) kh, span, ptrs, popt, &p, out_opt, ldout);
