@@ -1229,8 +1229,9 @@ blockwise_streams (const QsScheme      *scheme,
 /* Whether no (code - zero point) of @scheme's integer groups can leave
  * int8, whatever the weights: block formats' int8 elements (their zero
  * points are 0; int16 ones have no int8 form to leave) and integer codes
- * spanning at most 128 values. The AVX-512 packing's form depends on
- * it, so a layer can be packed before all of it is quantized. */
+ * spanning at most 128 values (their zero points are codes of the range
+ * too: every range holds 0). The AVX-512 packing's form depends on it,
+ * so a layer can be packed before all of it is quantized. */
 static bool
 offsets_fit_int8 (const QsScheme *scheme)
 {
