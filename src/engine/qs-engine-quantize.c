@@ -974,10 +974,29 @@ group_code (const QsQuantLayer *q,
   return q->group_codes16 != NULL ? q->group_codes16[c * k + t] : q->group_codes[c * k + t];
 }
 
+/* Channels [c0, c0 + nc) of integer groups' codes, @w holding them in the
+ * Keras order [k][nc], transposed to [n][k] as the group-wise kernels
+ * read them: int8 into @codes, or int16 into @codes16 where @w is wide. */
+static void
+transpose_group_codes (int8_t            *codes,
+                       int16_t           *codes16,
+                       size_t             k,
+                       size_t             c0,
+                       size_t             nc,
+                       const QsBlockInts *w)
+{
+  for (size_t t = 0; t < k; t++)
+    for (size_t j = 0; j < nc; j++)
+      if (w->wide)
+        codes16[(c0 + j) * k + t] = (int16_t) w->codes[t * nc + j];
+      else
+        codes[(c0 + j) * k + t] = (int8_t) w->codes[t * nc + j];
+}
+
 /* Channels [c0, c0 + nc) of a GEMM layer's integer groups, @w holding
  * their codes in the Keras order [k][nc]: the codes transposed to [n][k]
- * int8, as the group-wise kernel reads them, and the blocks' zero points
- * and scales in their places (blocks channel-major). */
+ * (transpose_group_codes), and the blocks' zero points and scales in
+ * their places (blocks channel-major), unless @w's are those places. */
 static void
 store_group_ints (QsQuantLayer      *q,
                   size_t             k,
@@ -987,14 +1006,11 @@ store_group_ints (QsQuantLayer      *q,
 {
   size_t first = c0 * w->geo.blocks_per_run;
 
-  for (size_t t = 0; t < k; t++)
-    for (size_t j = 0; j < nc; j++)
-      if (w->wide)
-        q->group_codes16[(c0 + j) * k + t] = (int16_t) w->codes[t * nc + j];
-      else
-        q->group_codes[(c0 + j) * k + t] = (int8_t) w->codes[t * nc + j];
-  memcpy (q->group_zero_points + first, w->zero_points, w->geo.block_count * sizeof (int32_t));
-  memcpy (q->group_scales + first, w->scales, w->geo.block_count * sizeof (float));
+  transpose_group_codes (q->group_codes, q->group_codes16, k, c0, nc, w);
+  if (w->zero_points != q->group_zero_points + first)
+    memcpy (q->group_zero_points + first, w->zero_points, w->geo.block_count * sizeof (int32_t));
+  if (w->scales != q->group_scales + first)
+    memcpy (q->group_scales + first, w->scales, w->geo.block_count * sizeof (float));
 }
 
 /* The group-wise form of a GEMM layer whose codes, zero points and
@@ -1020,6 +1036,7 @@ prepare_groupwise_layer (const QsQuantizedModel *qm,
     .codes = q->group_codes, .codes16 = q->group_codes16, .zero_points = q->group_zero_points,
     .code_sums = q->group_code_sums, .scales = q->group_scales,
   };
+  q->groupwise.wide_offsets = qs_groupwise_offsets_wide (&q->groupwise);
   qs_groupwise_code_sums (&q->groupwise, q->group_code_sums);
   q->kp = qs_gemm_padded_k (k);
   if (kr->groupwise_gemm != NULL)
@@ -1027,7 +1044,7 @@ prepare_groupwise_layer (const QsQuantizedModel *qm,
       q->packed = malloc (kr->groupwise_packed_size (&q->groupwise));
       if (q->packed == NULL)
         return QS_ENGINE_NO_MEMORY;
-      kr->groupwise_pack (&q->groupwise, q->packed);
+      kr->groupwise_pack (&q->groupwise, 0, q->packed);
       free (q->group_codes);
       free (q->group_codes16);
       free (q->group_zero_points);
@@ -1161,9 +1178,11 @@ block_ints (const QsScheme *scheme,
  * order of the Keras layout (the kernel read back a block of rows at a
  * time), as over the whole kernel at once: the same sums, bit for bit.
  * (code - zero point) * scale is the scheme's reconstruction, as
- * block_ints checked. */
+ * block_ints checked; read back from the ISA's packing where only that
+ * is kept (blockwise_streamed), the same floats. */
 static double
 groupwise_sqnr (const QsEngineModel   *model,
+                const QsKernels       *kernels,
                 const QsEngineLayer   *l,
                 const QsQuantLayer    *q,
                 const QsBlockGeometry *geo,
@@ -1172,6 +1191,8 @@ groupwise_sqnr (const QsEngineModel   *model,
 {
   size_t n = (size_t) l->out_c, k = l->k;
   double signal = 0.0, noise = 0.0;
+  QsGroupwisePackedWeightFunc packed_weight = q->group_zero_points == NULL
+                                              ? kernels->groupwise_packed_weight : NULL;
 
   for (size_t r0 = 0; r0 < k; r0 += block_rows)
     {
@@ -1181,7 +1202,9 @@ groupwise_sqnr (const QsEngineModel   *model,
       for (size_t j = 0; j < rows * n; j++)
         {
           size_t c = j % n, t = r0 + j / n, b = c * geo->blocks_per_run + t / geo->block_size;
-          float v = (float) (group_code (q, k, c, t) - q->group_zero_points[b]) * q->group_scales[b];
+          float v = packed_weight != NULL
+                    ? packed_weight (&q->groupwise, q->packed, c, t)
+                    : (float) (group_code (q, k, c, t) - q->group_zero_points[b]) * q->group_scales[b];
           double x = rows_buffer[j], e = x - (double) v;
 
           signal += x * x;
@@ -1203,10 +1226,58 @@ blockwise_streams (const QsScheme      *scheme,
          && scheme->format != QS_FORMAT_NVFP4 && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
 }
 
+/* Whether no (code - zero point) of @scheme's integer groups can leave
+ * int8, whatever the weights: block formats' int8 elements (their zero
+ * points are 0; int16 ones have no int8 form to leave) and integer codes
+ * spanning at most 128 values (their zero points are codes of the range
+ * too: every range holds 0). The AVX-512 packing's form depends on it,
+ * so a layer can be packed before all of it is quantized. */
+static bool
+offsets_fit_int8 (const QsScheme *scheme)
+{
+  int qmin, qmax;
+
+  if (scheme->format != QS_FORMAT_INT)
+    return true;
+  qs_scheme_code_range (scheme, &qmin, &qmax);
+  return qmax - qmin <= INT8_MAX;
+}
+
+/* A channel group's integer groups packed into their place in @q->packed
+ * (blockwise_streamed): channels [c0, c0 + nc) of the layer @layout
+ * describes, @w holding their codes in the Keras order [k][nc], @codes
+ * (int8 or int16 where wide) and @sums room for nc channels'. */
+static void
+pack_group_ints (const QsKernels          *kr,
+                 QsQuantLayer             *q,
+                 const QsGroupwiseWeights *layout,
+                 size_t                    c0,
+                 size_t                    nc,
+                 const QsBlockInts        *w,
+                 void                     *codes,
+                 int32_t                  *sums)
+{
+  QsGroupwiseWeights part = *layout;
+
+  part.n = nc;
+  part.codes = w->wide ? NULL : codes;
+  part.codes16 = w->wide ? codes : NULL;
+  part.zero_points = w->zero_points;
+  part.scales = w->scales;
+  part.code_sums = sums;
+  transpose_group_codes (codes, codes, layout->k, 0, nc, w);
+  qs_groupwise_code_sums (&part, sums);
+  kr->groupwise_pack (&part, c0, q->packed);
+}
+
 /* The integer groups of GEMM layer @l (blockwise_streams), a group of
  * channels at a time read back from its packed kernel, never the whole
  * kernel as floats: *@integer false, with nothing kept, when a group has
- * no integer form (prepare_blockwise_layer then takes the float path). */
+ * no integer form (prepare_blockwise_layer then takes the float path).
+ * Where the ISA has a group-wise GEMM whose packing's form is known
+ * before the codes are (offsets_fit_int8), each group is packed as it is
+ * quantized and only its codes are held (VGG16's fc1 has 103 MB of
+ * them); otherwise the layer's codes are stored, then packed whole. */
 static QsEngineStatus
 blockwise_streamed (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
@@ -1214,32 +1285,62 @@ blockwise_streamed (const QsQuantizedModel *qm,
                     const QsScheme         *scheme,
                     bool                   *integer)
 {
+  const QsKernels *kr = qm->kernels;
   size_t n = (size_t) l->out_c, k = l->k, group = channel_group_size (l);
   size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout = { k * n, k, n, 1 };
   QsBlockGeometry geo;
   float *values, *recon, *rows_buffer;
-  int32_t *codes;
+  int32_t *codes, *part_zero_points = NULL, *part_sums = NULL;
+  float *part_scales = NULL;
+  void *part_codes = NULL;
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
+  bool pack = kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme);
+  QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
   if (block_rows > k)
     block_rows = k;
+  /* Groups of whole channel blocks of the packing (a channel's blocks
+   * are its own, so the grouping changes no code); a group narrower than
+   * one (k past 2^18) keeps the layer's codes. */
+  if (pack && group < n)
+    {
+      pack = group >= kr->groupwise_pack_channels;
+      group -= pack ? group % kr->groupwise_pack_channels : 0;
+    }
   values = group_buffer (l);
   recon = group_buffer (l);
   codes = group_buffer (l);
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
-  if (values == NULL || recon == NULL || codes == NULL || rows_buffer == NULL
-      || !alloc_group_ints (q, n * k, geo.block_count, wide))
+  if (values == NULL || recon == NULL || codes == NULL || rows_buffer == NULL)
+    st = QS_STATUS_NO_MEMORY;
+  else if (pack)
+    {
+      packing = (QsGroupwiseWeights) {
+        .n = n, .k = k, .group_size = geo.block_size, .groups_per_channel = geo.blocks_per_run,
+        .codes16 = wide ? (const int16_t *) codes : NULL,
+      };
+      part_codes = malloc (group * k * (wide ? sizeof (int16_t) : 1));
+      part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
+      part_sums = malloc (group * geo.blocks_per_run * sizeof (int32_t));
+      part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
+      q->packed = malloc (kr->groupwise_packed_size (&packing));
+      if (part_codes == NULL || part_zero_points == NULL || part_sums == NULL || part_scales == NULL
+          || q->packed == NULL)
+        st = QS_STATUS_NO_MEMORY;
+    }
+  else if (!alloc_group_ints (q, n * k, geo.block_count, wide))
     st = QS_STATUS_NO_MEMORY;
   for (size_t c0 = 0; c0 < n && st == QS_OK && *integer; c0 += group)
     {
       size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
       QsChannelLayout part = { k * nc, k, nc, 1 };
-      QsBlockInts w = { { 0 }, codes, q->group_zero_points + first, q->group_scales + first };
+      QsBlockInts w = { { 0 }, codes, pack ? part_zero_points : q->group_zero_points + first,
+                        pack ? part_scales : q->group_scales + first };
 
       kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
       st = qs_block_geometry (scheme, &part, &w.geo);
@@ -1248,20 +1349,38 @@ blockwise_streamed (const QsQuantizedModel *qm,
       if (st == QS_OK)
         st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, recon);
       if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, recon)))
-        store_group_ints (q, k, c0, nc, &w);
+        {
+          if (pack)
+            pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
+          else
+            store_group_ints (q, k, c0, nc, &w);
+        }
+    }
+  free (part_codes);
+  free (part_zero_points);
+  free (part_sums);
+  free (part_scales);
+  if (st == QS_OK && *integer && pack)
+    {
+      q->mode = QS_QMODE_GROUPWISE;
+      packing.codes16 = NULL;
+      q->groupwise = packing;
+      q->kp = qs_gemm_padded_k (k);
     }
   if (st == QS_OK && *integer)
-    q->stats.weight_sqnr_db = groupwise_sqnr (qm->model, l, q, &geo, block_rows, rows_buffer);
+    q->stats.weight_sqnr_db = groupwise_sqnr (qm->model, kr, l, q, &geo, block_rows, rows_buffer);
   free (values);
   free (recon);
   free (codes);
   free (rows_buffer);
   if (st != QS_OK || !*integer)
     {
+      free (q->packed);
       free (q->group_codes);
       free (q->group_codes16);
       free (q->group_zero_points);
       free (q->group_scales);
+      q->packed = NULL;
       q->group_codes = NULL;
       q->group_codes16 = NULL;
       q->group_zero_points = NULL;
@@ -1269,7 +1388,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
       return engine_status (st);
     }
   q->stats.weight_bits = wide ? 16 : 8;
-  return prepare_groupwise_layer (qm, l, q, &geo);
+  return pack ? QS_ENGINE_OK : prepare_groupwise_layer (qm, l, q, &geo);
 }
 
 /* Group-wise and block formats, blocks along each output channel's k taps

@@ -135,6 +135,7 @@ case_weights (const Case *c)
     .code_sums = c->code_sums, .scales = c->scales,
   };
 
+  w.wide_offsets = qs_groupwise_offsets_wide (&w);
   return w;
 }
 
@@ -214,7 +215,7 @@ check_case (Case                   *c,
     {
       g_autofree void *packed = g_malloc (kr->groupwise_packed_size (&w));
 
-      kr->groupwise_pack (&w, packed);
+      kr->groupwise_pack (&w, 0, packed);
       kr->groupwise_gemm (c->m, c->a, c->lda, &w, packed, in, c->bias, got, c->n);
     }
   g_assert_cmpmem (got, c->m * c->n * sizeof (float), want, c->m * c->n * sizeof (float));
@@ -648,6 +649,86 @@ test_block_integer_exact (void)
     }
 }
 
+/* Channels [c0, c0 + nc) of @c's weights, as a layer packed a range of
+ * channels at a time hands them to the packer. */
+static QsGroupwiseWeights
+case_channels (const Case *c,
+               size_t      c0,
+               size_t      nc)
+{
+  QsGroupwiseWeights w = case_weights (c);
+
+  w.n = nc;
+  w.codes = c->codes != NULL ? c->codes + c0 * c->k : NULL;
+  w.codes16 = c->codes16 != NULL ? c->codes16 + c0 * c->k : NULL;
+  w.zero_points += c0 * c->groups;
+  w.code_sums += c0 * c->groups;
+  w.scales += c0 * c->groups;
+  return w;
+}
+
+/* A layer packed a range of channel blocks at a time (one block, then
+ * two, then three, ...; the last range short) into a buffer of another
+ * fill byte is the packing of the whole, byte for byte: int8 codes whose
+ * offsets fit int8 and ones that do not (8-bit codes, random zero points:
+ * the AVX-512 raw-code form), int16 codes; and every channel's and tap's
+ * reconstruction read back from it is (code - zero point) * scale. */
+static void
+test_pack_ranges (gconstpointer data)
+{
+  static const size_t ks[] = { 27, 100 };
+  static const size_t sizes[] = { 3, 32, 300 };
+  static const size_t channels[] = { 5, 37, 80 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  g_assert_cmpuint (kr->groupwise_pack_channels, >, 0);
+  for (int form = 0; form < 3; form++)
+    for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+      for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
+        {
+          size_t n = channels[(ki + gi + form) % G_N_ELEMENTS (channels)], nb = kr->groupwise_pack_channels;
+          Case c;
+          QsGroupwiseWeights w;
+          size_t bytes;
+          g_autofree uint8_t *whole = NULL, *ranged = NULL;
+
+          if (form == 2)
+            case_init_wide (&c, 1, n, ks[ki], sizes[gi], 448, false, false);
+          else
+            case_init (&c, 1, n, ks[ki], sizes[gi], form == 0 ? 4 : 8, false, false);
+          w = case_weights (&c);
+          g_assert_true (form != 1 || w.wide_offsets);
+          g_assert_false (form == 0 && w.wide_offsets);
+          qs_groupwise_code_sums (&w, c.code_sums);
+          bytes = kr->groupwise_packed_size (&w);
+          whole = g_malloc (bytes);
+          ranged = g_malloc (bytes);
+          memset (whole, 0x5a, bytes);
+          memset (ranged, 0xa5, bytes);
+          kr->groupwise_pack (&w, 0, whole);
+          for (size_t c0 = 0, blocks = 1; c0 < n; c0 += blocks * nb, blocks++)
+            {
+              size_t nc = MIN (blocks * nb, n - c0);
+              QsGroupwiseWeights part = case_channels (&c, c0, nc);
+
+              kr->groupwise_pack (&part, c0, ranged);
+            }
+          g_assert_cmpmem (ranged, bytes, whole, bytes);
+          for (size_t j = 0; j < n; j++)
+            for (size_t t = 0; t < c.k; t++)
+              {
+                size_t b = j * c.groups + t / c.group_size;
+                float want = (float) (qs_groupwise_code (&w, j, t) - c.zero_points[b]) * c.scales[b];
+
+                g_assert_cmpfloat (kr->groupwise_packed_weight (&w, ranged, j, t), ==, want);
+              }
+          case_free (&c);
+        }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -678,6 +759,12 @@ main (int    argc,
       g_test_add_data_func (random_wide, isa, test_random_wide);
       g_test_add_data_func (extreme_wide, isa, test_extreme_wide);
       g_test_add_data_func (depthwise_wide, isa, test_depthwise_random_wide);
+      if (isas[i].isa != QS_ISA_SCALAR)
+        {
+          g_autofree char *pack_ranges = g_strdup_printf ("/groupwise/%s/pack-ranges", isas[i].name);
+
+          g_test_add_data_func (pack_ranges, isa, test_pack_ranges);
+        }
     }
   g_test_add_func ("/groupwise/block-integer-hand", test_block_integer_hand);
   g_test_add_func ("/groupwise/block-integer-exact", test_block_integer_exact);

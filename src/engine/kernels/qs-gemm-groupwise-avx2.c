@@ -34,9 +34,19 @@ qs_gemm_groupwise_packed_size_avx2 (const QsGroupwiseWeights *w)
 
 void
 qs_gemm_groupwise_pack_avx2 (const QsGroupwiseWeights *w,
+                             size_t                    c0,
                              void                     *packed)
 {
-  qs_groupwise_pack_pairs (w, NB, packed);
+  qs_groupwise_pack_pairs (w, c0, NB, packed);
+}
+
+float
+qs_gemm_groupwise_packed_weight_avx2 (const QsGroupwiseWeights *w,
+                                      const void               *packed,
+                                      size_t                    c,
+                                      size_t                    t)
+{
+  return qs_groupwise_pairs_weight (w, NB, packed, c, t);
 }
 
 /* Pair @q (0..7) of 16 activations widened to int16, broadcast to every

@@ -47,21 +47,6 @@ typedef struct {
 
 #define HEADER_BYTES 64
 
-/* Whether every (code - zero point) of @w fits in int8. */
-static bool
-offsets_fit_int8 (const QsGroupwiseWeights *w)
-{
-  for (size_t c = 0; c < w->n; c++)
-    for (size_t t = 0; t < w->k; t++)
-      {
-        int32_t v = w->codes[c * w->k + t] - w->zero_points[c * w->groups_per_channel + t / w->group_size];
-
-        if (v < INT8_MIN || v > INT8_MAX)
-          return false;
-      }
-  return true;
-}
-
 /* Bytes of one group's 16 channels' sums, scales and (raw codes) zero points. */
 static inline size_t
 group_head_bytes (bool raw_codes)
@@ -69,16 +54,23 @@ group_head_bytes (bool raw_codes)
   return NB * (sizeof (int32_t) + sizeof (float) + (raw_codes ? sizeof (int32_t) : 0));
 }
 
-/* Bytes of one channel block's groups. */
+/* Bytes of group @g's head and quads. */
+static inline size_t
+group_bytes (const QsGroupwiseWeights *w,
+             size_t                    g,
+             bool                      raw_codes)
+{
+  return group_head_bytes (raw_codes) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
+}
+
+/* Bytes of one channel block's groups (all but the last group_size taps long). */
 static size_t
 block_bytes (const QsGroupwiseWeights *w,
              bool                      raw_codes)
 {
-  size_t bytes = 0;
+  size_t last = w->groups_per_channel - 1;
 
-  for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += group_head_bytes (raw_codes) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
-  return bytes;
+  return last * group_bytes (w, 0, raw_codes) + group_bytes (w, last, raw_codes);
 }
 
 size_t
@@ -86,27 +78,30 @@ qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
   if (w->codes16 != NULL)
     return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
-  return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, !offsets_fit_int8 (w));
+  return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, w->wide_offsets);
 }
 
 void
 qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
+                                   size_t                    c0,
                                    void                     *packed)
 {
   PackHeader header = { 0 };
   uint8_t *p = (uint8_t *) packed + HEADER_BYTES;
   size_t groups = w->groups_per_channel;
 
+  /* Every range writes the same header, the layer's. */
   memset (packed, 0, HEADER_BYTES);
   if (w->codes16 != NULL)
     {
       header.int16_weights = 1;
       memcpy (packed, &header, sizeof header);
-      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, p);
+      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, c0, p);
       return;
     }
-  header.raw_codes = !offsets_fit_int8 (w);
+  header.raw_codes = w->wide_offsets;
   memcpy (packed, &header, sizeof header);
+  p += c0 / NB * block_bytes (w, header.raw_codes);
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     for (size_t g = 0; g < groups; g++)
       {
@@ -130,8 +125,34 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
               quads[(t / 4 * NB + l) * 4 + t % 4] = real && t < len
                 ? (int8_t) (w->codes[j * w->k + t0 + t] - zero_point) : 0;
           }
-        p += group_head_bytes (header.raw_codes) + n_quads * NB * 4;
+        p += group_bytes (w, g, header.raw_codes);
       }
+}
+
+float
+qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
+                                            const void               *packed,
+                                            size_t                    c,
+                                            size_t                    t)
+{
+  PackHeader header;
+  const uint8_t *p = (const uint8_t *) packed + HEADER_BYTES;
+  size_t g = t / w->group_size, l = c % NB, u = t - g * w->group_size;
+  int32_t zero_point = 0;
+  int8_t code;
+  float scale;
+
+  memcpy (&header, packed, sizeof header);
+  if (header.int16_weights)
+    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, p, c, t);
+  /* Every group but the last is group_size taps long. */
+  p += c / NB * block_bytes (w, header.raw_codes) + g * group_bytes (w, 0, header.raw_codes);
+  memcpy (&scale, p + NB * sizeof (int32_t) + l * sizeof (float), sizeof scale);
+  if (header.raw_codes)
+    memcpy (&zero_point, p + NB * (sizeof (int32_t) + sizeof (float)) + l * sizeof (int32_t),
+            sizeof zero_point);
+  code = (int8_t) p[group_head_bytes (header.raw_codes) + (u / 4 * NB + l) * 4 + u % 4];
+  return (float) (code - zero_point) * scale;
 }
 
 static inline __m512i

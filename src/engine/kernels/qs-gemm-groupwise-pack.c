@@ -9,6 +9,8 @@
  */
 #include "qs-kernels.h"
 
+#include <string.h>
+
 size_t
 qs_groupwise_pairs_group_bytes (const QsGroupwiseWeights *w,
                                 size_t                    g,
@@ -22,19 +24,30 @@ size_t
 qs_groupwise_pairs_block_bytes (const QsGroupwiseWeights *w,
                                 size_t                    nb)
 {
-  size_t bytes = 0;
+  /* Every group but the last is group_size taps long. */
+  size_t last = w->groups_per_channel - 1;
 
-  for (size_t g = 0; g < w->groups_per_channel; g++)
-    bytes += qs_groupwise_pairs_group_bytes (w, g, nb);
-  return bytes;
+  return last * qs_groupwise_pairs_group_bytes (w, 0, nb) + qs_groupwise_pairs_group_bytes (w, last, nb);
+}
+
+/* Where group @g of channel block @block starts in a packing. */
+static size_t
+pairs_group_offset (const QsGroupwiseWeights *w,
+                    size_t                    nb,
+                    size_t                    block,
+                    size_t                    g)
+{
+  /* Every group but the last is group_size taps long. */
+  return block * qs_groupwise_pairs_block_bytes (w, nb) + g * qs_groupwise_pairs_group_bytes (w, 0, nb);
 }
 
 void
 qs_groupwise_pack_pairs (const QsGroupwiseWeights *w,
+                         size_t                    c0,
                          size_t                    nb,
                          void                     *packed)
 {
-  uint8_t *p = packed;
+  uint8_t *p = (uint8_t *) packed + pairs_group_offset (w, nb, c0 / nb, 0);
   size_t groups = w->groups_per_channel;
 
   for (size_t j0 = 0; j0 < w->n; j0 += nb)
@@ -58,4 +71,22 @@ qs_groupwise_pack_pairs (const QsGroupwiseWeights *w,
           }
         p += qs_groupwise_pairs_group_bytes (w, g, nb);
       }
+}
+
+float
+qs_groupwise_pairs_weight (const QsGroupwiseWeights *w,
+                           size_t                    nb,
+                           const void               *packed,
+                           size_t                    c,
+                           size_t                    t)
+{
+  size_t g = t / w->group_size, l = c % nb, u = t - g * w->group_size;
+  const uint8_t *p = (const uint8_t *) packed + pairs_group_offset (w, nb, c / nb, g);
+  float scale;
+  int16_t offset;
+
+  memcpy (&scale, p + nb * sizeof (int32_t) + l * sizeof (float), sizeof scale);
+  memcpy (&offset, p + nb * (sizeof (int32_t) + sizeof (float))
+                   + ((u / 2 * nb + l) * 2 + u % 2) * sizeof (int16_t), sizeof offset);
+  return (float) offset * scale;
 }

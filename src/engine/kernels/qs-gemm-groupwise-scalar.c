@@ -8,6 +8,20 @@
  */
 #include "engine/kernels/qs-kernels.h"
 
+bool
+qs_groupwise_offsets_wide (const QsGroupwiseWeights *w)
+{
+  for (size_t c = 0; c < w->n; c++)
+    for (size_t t = 0; t < w->k; t++)
+      {
+        int32_t v = qs_groupwise_code (w, c, t) - w->zero_points[c * w->groups_per_channel + t / w->group_size];
+
+        if (v < INT8_MIN || v > INT8_MAX)
+          return true;
+      }
+  return false;
+}
+
 void
 qs_groupwise_code_sums (const QsGroupwiseWeights *w,
                         int32_t                  *code_sums)

@@ -36,9 +36,19 @@ qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 
 void
 qs_gemm_groupwise_u8s16_pack_avx512vnni (const QsGroupwiseWeights *w,
+                                         size_t                    c0,
                                          void                     *packed)
 {
-  qs_groupwise_pack_pairs (w, NB, packed);
+  qs_groupwise_pack_pairs (w, c0, NB, packed);
+}
+
+float
+qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
+                                                  const void               *packed,
+                                                  size_t                    c,
+                                                  size_t                    t)
+{
+  return qs_groupwise_pairs_weight (w, NB, packed, c, t);
 }
 
 /* Rows [0, ROWS) of @a times channel block @j0: ROWS is a constant at

@@ -371,7 +371,13 @@ typedef struct {
   const int32_t *code_sums;
   const float   *scales;
   const int16_t *codes16;
+  /* Some (code - zero point) of the whole layer is outside int8
+   * (qs_groupwise_offsets_wide): known before any of it is packed, since
+   * a layer may be packed a range of channels at a time. */
+  bool           wide_offsets;
 } QsGroupwiseWeights;
+
+bool qs_groupwise_offsets_wide (const QsGroupwiseWeights *w);
 
 /* Whether groups of @group_size taps whose codes, zero points and their
  * differences are at most @m in magnitude keep every int32 sum exact. */
@@ -454,13 +460,26 @@ void qs_depthwise_groupwise_u8_scalar (const QsDepthwiseShape *shape, const uint
  * partner are zero. */
 size_t qs_groupwise_pairs_group_bytes (const QsGroupwiseWeights *w, size_t g, size_t nb);
 size_t qs_groupwise_pairs_block_bytes (const QsGroupwiseWeights *w, size_t nb);
-void   qs_groupwise_pack_pairs        (const QsGroupwiseWeights *w, size_t nb, void *packed);
+void   qs_groupwise_pack_pairs        (const QsGroupwiseWeights *w, size_t c0, size_t nb,
+                                       void *packed);
+float  qs_groupwise_pairs_weight      (const QsGroupwiseWeights *w, size_t nb, const void *packed,
+                                       size_t c, size_t t);
 
 /* The optimized group-wise kernels: the same outputs as the scalar ones,
  * bit for bit. The GEMM reads its weights from its own packing of @w
- * (codes, zero points, code sums and scales: all of it). */
+ * (codes, zero points, code sums and scales: all of it), made whole or a
+ * range of channels at a time (so a layer's codes need never be held at
+ * once): the pack function writes @w, the layer's channels c0 ..
+ * c0 + w->n - 1 (c0 a multiple of groupwise_pack_channels, and w->n too
+ * unless they are the layer's last; w->wide_offsets the whole layer's),
+ * into their place in the layer's packing @packed. The packed weight
+ * function reads back the reconstruction (float) (code - zero point) *
+ * scale of channel @c, tap @t of a whole layer's packing. */
 typedef size_t (*QsGroupwisePackedSizeFunc) (const QsGroupwiseWeights *w);
-typedef void   (*QsGroupwisePackFunc)       (const QsGroupwiseWeights *w, void *packed);
+typedef void   (*QsGroupwisePackFunc)       (const QsGroupwiseWeights *w, size_t c0,
+                                             void *packed);
+typedef float  (*QsGroupwisePackedWeightFunc) (const QsGroupwiseWeights *w, const void *packed,
+                                               size_t c, size_t t);
 typedef void   (*QsGroupwiseGemmFunc)       (size_t m, const uint8_t *a, size_t lda,
                                              const QsGroupwiseWeights *w, const void *packed,
                                              const QsGroupwiseInput *in, const float *bias,
@@ -471,7 +490,9 @@ typedef void   (*QsDepthwiseGroupwiseFunc)  (const QsDepthwiseShape *shape, cons
                                              int oy, int32_t *acc, float *out);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_groupwise_packed_size_avx2 (const QsGroupwiseWeights *w);
-void   qs_gemm_groupwise_pack_avx2        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_pack_avx2        (const QsGroupwiseWeights *w, size_t c0, void *packed);
+float  qs_gemm_groupwise_packed_weight_avx2 (const QsGroupwiseWeights *w, const void *packed,
+                                             size_t c, size_t t);
 void   qs_gemm_groupwise_u8_avx2          (size_t m, const uint8_t *a, size_t lda,
                                            const QsGroupwiseWeights *w, const void *packed,
                                            const QsGroupwiseInput *in, const float *bias,
@@ -481,7 +502,10 @@ void   qs_depthwise_groupwise_u8_avx2     (const QsDepthwiseShape *shape, const 
                                            const QsGroupwiseInput *in, const float *bias,
                                            int oy, int32_t *acc, float *out);
 size_t qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w);
-void   qs_gemm_groupwise_pack_avx512vnni        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_pack_avx512vnni        (const QsGroupwiseWeights *w, size_t c0,
+                                                 void *packed);
+float  qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
+                                                   const void *packed, size_t c, size_t t);
 void   qs_gemm_groupwise_u8_avx512vnni          (size_t m, const uint8_t *a, size_t lda,
                                                  const QsGroupwiseWeights *w, const void *packed,
                                                  const QsGroupwiseInput *in, const float *bias,
@@ -493,7 +517,10 @@ void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, 
 /* The int16 weights (codes16) of the AVX-512 VNNI group-wise GEMM, which
  * its entry points above hand to these (vpdpwssd on activation pairs). */
 size_t qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w);
-void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w, void *packed);
+void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w, size_t c0,
+                                                       void *packed);
+float  qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
+                                                         const void *packed, size_t c, size_t t);
 void   qs_gemm_groupwise_u8s16_avx512vnni             (size_t m, const uint8_t *a, size_t lda,
                                                        const QsGroupwiseWeights *w, const void *packed,
                                                        const QsGroupwiseInput *in, const float *bias,
@@ -718,6 +745,8 @@ typedef struct {
   /* Optional (NULL: the scalar group-wise references). */
   QsGroupwisePackedSizeFunc  groupwise_packed_size;
   QsGroupwisePackFunc        groupwise_pack;
+  QsGroupwisePackedWeightFunc groupwise_packed_weight;
+  size_t                     groupwise_pack_channels;  /* the packing's channel block */
   QsGroupwiseGemmFunc        groupwise_gemm;
   QsDepthwiseGroupwiseFunc   depthwise_groupwise;
   QsQuantizeRealFunc         quantize_real;
