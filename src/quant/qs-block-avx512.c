@@ -100,8 +100,12 @@ float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t
   code = _mm512_srli_epi32 (code, shift);
   code = _mm512_mask_mov_epi32 (code, _mm512_cmplt_epu32_mask (abs, _mm512_set1_epi32 ((int) min_normal_bits)), sub);
   code = _mm512_min_epu32 (code, _mm512_set1_epi32 ((int) max_code));
-  code = _mm512_mask_mov_epi32 (code, _mm512_cmpgt_epu32_mask (abs, _mm512_set1_epi32 ((int) F32_INF_BITS)),
-                                _mm512_set1_epi32 ((int) nan_code));
+  /* A NaN's bits lie above the infinity's, and so, rebiased and shifted
+   * (without wrapping, for these biases), above every code: where its
+   * code is the largest one the saturation gives it. */
+  if (nan_code != max_code)
+    code = _mm512_mask_mov_epi32 (code, _mm512_cmpgt_epu32_mask (abs, _mm512_set1_epi32 ((int) F32_INF_BITS)),
+                                  _mm512_set1_epi32 ((int) nan_code));
   return _mm512_or_si512 (code, _mm512_and_si512 (_mm512_srli_epi32 (bits, sign_shift),
                                                   _mm512_set1_epi32 (1 << (31 - sign_shift))));
 }
@@ -181,12 +185,16 @@ element_slots (QsFormat format, __m512 scaled, const FormatConsts *f, __m512 *va
 
   switch (format)
     {
+    /* MX elements are finite (|x| <= amax < 2^(floor (log2 amax) + 1),
+     * times inv = 2^(emax - floor (log2 amax)) at most, as the E8M0
+     * exponent is never clamped from above): the NaN code never occurs,
+     * and the encoders skip its test. */
     case QS_FORMAT_MXFP8_E4M3:
-      slot = float_encode (scaled, 3, 7, 0x7e, 0x7f, 24);
+      slot = float_encode (scaled, 3, 7, 0x7e, 0x7e, 24);
       *value = fp8_decode (slot, 3, 7);
       break;
     case QS_FORMAT_MXFP8_E5M2:
-      slot = float_encode (scaled, 2, 15, 0x7b, 0x7e, 24);
+      slot = float_encode (scaled, 2, 15, 0x7b, 0x7b, 24);
       *value = fp8_decode (slot, 2, 15);
       break;
     case QS_FORMAT_MXFP6_E2M3:
