@@ -19,6 +19,7 @@
 
 #if defined(__x86_64__)
 
+#include <float.h>
 #include <math.h>
 
 #include "qs-float-format-private.h"
@@ -38,6 +39,7 @@ typedef struct {
   __m512  inv;
   __m512  scale;
   bool    zero;
+  bool    normal;     /* the exact scale: normal, so a relative error of 2^-24 at most */
   /* integer groups: see QsChannelCoeffs */
   __m512  add;
   __m512  lo;
@@ -140,11 +142,15 @@ fp8_decode (__m512i code, unsigned man_bits, int bias)
  * exact); a carry into the next binade lands on its first value, and
  * clamping to +-@limit is the encoder's saturation (past the limit's
  * binade the magic stays at it: the rounding is monotone, so such v
- * still land beyond the limit). Five operations fewer than rounding the
- * float's bits; held to the encoders for every finite float by
- * tests/quant/test-block-kernels.c (a sample) and, once, exhaustively. */
-static inline BLOCK_AVX512 __m512
-float_round (__m512 v, unsigned man_bits, int bias, __m512 limit)
+ * still land beyond the limit). With @bounded, for |v| at most @limit
+ * (1 + 2^-22), neither clamp is needed: v lies below the binade above
+ * the limit's, and rounds to at most the limit, the grid's spacing there
+ * being far coarser. Five to eight operations fewer than rounding the
+ * float's bits; held to the encoders for every finite float (and every
+ * bounded one) by tests/quant/test-block-kernels.c (a sample) and, once,
+ * exhaustively. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512
+float_round (__m512 v, unsigned man_bits, int bias, __m512 limit, bool bounded)
 {
   const __m512i exp_mask = _mm512_set1_epi32 ((int) F32_INF_BITS);  /* the exponent field */
   const uint32_t min_normal_bits = (uint32_t) (127 + 1 - bias) << 23;
@@ -153,10 +159,11 @@ float_round (__m512 v, unsigned man_bits, int bias, __m512 limit)
                                   _mm512_set1_epi32 ((int) min_normal_bits));
   __m512 magic, r;
 
-  exp = _mm512_min_epu32 (exp, _mm512_and_si512 (_mm512_castps_si512 (limit), exp_mask));
+  if (!bounded)
+    exp = _mm512_min_epu32 (exp, _mm512_and_si512 (_mm512_castps_si512 (limit), exp_mask));
   magic = _mm512_castsi512_ps (_mm512_add_epi32 (exp, _mm512_set1_epi32 ((int) to_ulp)));
   r = _mm512_sub_ps (_mm512_add_ps (v, magic), magic);
-  return _mm512_min_ps (_mm512_max_ps (r, _mm512_sub_ps (_mm512_setzero_ps (), limit)), limit);
+  return bounded ? r : _mm512_min_ps (_mm512_max_ps (r, _mm512_sub_ps (_mm512_setzero_ps (), limit)), limit);
 }
 
 /* How many of NF4's fifteen sorted thresholds lie below @a: the count
@@ -274,25 +281,25 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
 
 /* float_round for the float formats (into @value); false for the others. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
-format_round (QsFormat format, __m512 scaled, __m512 limit, __m512 *value)
+format_round (QsFormat format, __m512 scaled, __m512 limit, bool bounded, __m512 *value)
 {
   switch (format)
     {
     case QS_FORMAT_MXFP8_E4M3:
-      *value = float_round (scaled, 3, 7, limit);
+      *value = float_round (scaled, 3, 7, limit, bounded);
       return true;
     case QS_FORMAT_MXFP8_E5M2:
-      *value = float_round (scaled, 2, 15, limit);
+      *value = float_round (scaled, 2, 15, limit, bounded);
       return true;
     case QS_FORMAT_MXFP6_E2M3:
-      *value = float_round (scaled, 3, 1, limit);
+      *value = float_round (scaled, 3, 1, limit, bounded);
       return true;
     case QS_FORMAT_MXFP6_E3M2:
-      *value = float_round (scaled, 2, 3, limit);
+      *value = float_round (scaled, 2, 3, limit, bounded);
       return true;
     case QS_FORMAT_MXFP4:
     case QS_FORMAT_NVFP4:
-      *value = float_round (scaled, 1, 1, limit);
+      *value = float_round (scaled, 1, 1, limit, bounded);
       return true;
     default:
       return false;
@@ -312,7 +319,11 @@ exact_step (QsFormat format, const StepScale *se, const FormatConsts *f, __m512 
   if (se->zero)
     return _mm512_setzero_ps ();
   scaled = _mm512_div_ps (x, se->scale);
-  if (!format_round (format, scaled, f->limit, &value))
+  /* |x| <= amax and the exact scale is amax / limit rounded: |scaled|
+   * is at most limit (1 + 2^-23) rounded where that scale is normal, so
+   * float_round is bounded. */
+  if (!(se->normal ? format_round (format, scaled, f->limit, true, &value)
+                   : format_round (format, scaled, f->limit, false, &value)))
     element_slots (format, scaled, f, &value);
   return _mm512_maskz_mul_ps (valid, value, se->scale);
 }
@@ -676,6 +687,7 @@ blocks_run (const QsBlockPass *p,
       /* qs_block_exact_scale: the exact scale, divided by. */
       se.scale = _mm512_set1_ps (bp->exact_scale);
       se.zero = !(bp->exact_scale > 0.0f);
+      se.normal = bp->exact_scale >= FLT_MIN;
 
       for (size_t j = 0; j < n; j += STEP)
         {
@@ -810,6 +822,7 @@ qs_block_kernel_avx512 (const QsBlockPass *p,
 
 void BLOCK_AVX512
 qs_block_float_round_avx512 (QsFormat     format,
+                             bool         bounded,
                              const float *v,
                              float       *out,
                              size_t       n)
@@ -821,7 +834,7 @@ qs_block_float_round_avx512 (QsFormat     format,
       __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
       __m512 value = _mm512_setzero_ps ();
 
-      format_round (format, _mm512_maskz_loadu_ps (valid, v + j), limit, &value);
+      format_round (format, _mm512_maskz_loadu_ps (valid, v + j), limit, bounded, &value);
       _mm512_mask_storeu_ps (out + j, valid, value);
     }
 }

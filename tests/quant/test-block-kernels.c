@@ -488,7 +488,6 @@ test_float_round_matches_encoders (void)
                                       QS_FORMAT_MXFP6_E3M2, QS_FORMAT_MXFP4, QS_FORMAT_NVFP4 };
   static const guint32 low[] = { 0, 1, 2, 3 };
   g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (float));
-  g_autofree float *out = NULL;
 
   if (strcmp (qs_analysis_kernel_name (), "avx512") != 0 || !__builtin_cpu_supports ("avx512bw")
       || !__builtin_cpu_supports ("avx512vl"))
@@ -515,17 +514,28 @@ test_float_round_matches_encoders (void)
               g_array_append_val (v, f);
             }
         }
-  out = g_new (float, v->len);
   for (gsize i = 0; i < G_N_ELEMENTS (formats); i++)
-    {
-      qs_block_float_round_avx512 (formats[i], (const float *) v->data, out, v->len);
-      for (guint j = 0; j < v->len; j++)
-        {
-          float x = g_array_index (v, float, j), want = encoded_value (formats[i], x);
-          if (!(out[j] == want))
-            g_error ("format %d: %a rounds to %a, the encoder's value is %a", formats[i], x, out[j], want);
-        }
-    }
+    for (int bounded = 0; bounded < 2; bounded++)
+      {
+        /* Bounded: the values up to the limit times 1 + 2^-22, the
+         * first few past it included. */
+        float bound = qs_block_element_max (formats[i]) * (1.0f + 0x1p-22f);
+        g_autoptr (GArray) in = g_array_new (FALSE, FALSE, sizeof (float));
+        for (guint j = 0; j < v->len; j++)
+          if (!bounded || fabsf (g_array_index (v, float, j)) <= bound)
+            g_array_append_val (in, g_array_index (v, float, j));
+        for (float f = qs_block_element_max (formats[i]); bounded && f <= bound; f = nextafterf (f, INFINITY))
+          g_array_append_val (in, f);
+        g_autofree float *out = g_new (float, in->len);
+        qs_block_float_round_avx512 (formats[i], bounded, (const float *) in->data, out, in->len);
+        for (guint j = 0; j < in->len; j++)
+          {
+            float x = g_array_index (in, float, j), want = encoded_value (formats[i], x);
+            if (!(out[j] == want))
+              g_error ("format %d%s: %a rounds to %a, the encoder's value is %a", formats[i],
+                       bounded ? " (bounded)" : "", x, out[j], want);
+          }
+      }
 #else
   g_test_skip ("no AVX-512 kernel on this architecture");
 #endif
