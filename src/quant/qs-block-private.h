@@ -405,6 +405,12 @@ void qs_block_kernel_scalar (const QsBlockPass *p, QsBlockWorker *w, QsBlockTask
 #if defined(__x86_64__)
 void qs_block_kernel_avx512 (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums,
                              size_t first, size_t count, const float *x);
+/* The AVX-512 kernel's rounding of scaled elements @v[0..@n) to a float
+ * format's grid at the exact scale (the inspector's second encode), for
+ * tests: the value of the element encoder's code, up to the sign of a
+ * zero; @bounded for |v| at most the largest element times 1 + 2^-22.
+ * Zeros for the other formats. */
+void qs_block_float_round_avx512 (QsFormat format, bool bounded, const float *v, float *out, size_t n);
 #endif
 
 /* The key of a block's scale row: blocks of one key share their scale,
