@@ -585,6 +585,7 @@ qs_mixed_window_init (QsMixedWindow *self)
   self->selected = -1;
   gtk_window_set_title (GTK_WINDOW (self), _("Mixed Precision"));
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
+  qs_window_add_close_shortcuts (GTK_WINDOW (self));
   self->budget = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 100, 0.1));
   gtk_spin_button_set_value (self->budget, 1);
   self->bits = GTK_ENTRY (gtk_entry_new ());

@@ -344,6 +344,7 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
 
   gtk_window_set_title (GTK_WINDOW (self), _("Layer Sensitivity"));
   gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
+  qs_window_add_close_shortcuts (GTK_WINDOW (self));
   self->status = GTK_LABEL (gtk_label_new (_("Measuring each layer…")));
   gtk_label_set_wrap (self->status, TRUE);
   gtk_label_set_xalign (self->status, 0);

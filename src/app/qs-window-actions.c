@@ -1089,6 +1089,7 @@ new_tool_window (QsWindow   *self,
   gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
   gtk_window_set_hide_on_close (GTK_WINDOW (window), TRUE);
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  qs_window_add_close_shortcuts (GTK_WINDOW (window));
   gtk_widget_set_vexpand (content, TRUE);
   gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
   gtk_box_append (GTK_BOX (box), content);
@@ -1209,6 +1210,23 @@ qs_window_get_accels (guint *n_accels)
 {
   *n_accels = G_N_ELEMENTS (window_accels);
   return window_accels;
+}
+
+/* In the bubble phase, so that a focused widget with its own use of
+ * Escape (a popover, a search entry) gets it first. */
+void
+qs_window_add_close_shortcuts (GtkWindow *window)
+{
+  static const char *const accels[] = { "Escape", "<Control>w" };
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+
+  g_return_if_fail (GTK_IS_WINDOW (window));
+  gtk_event_controller_set_name (controller, "qs-close-shortcuts");
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller),
+                                          gtk_shortcut_new (gtk_shortcut_trigger_parse_string (accels[i]),
+                                                            gtk_named_action_new ("window.close")));
+  gtk_widget_add_controller (GTK_WIDGET (window), controller);
 }
 
 /* In the capture phase, so that a focused list or spin button does not

@@ -42,6 +42,7 @@ remember_view (QsWindow   *self,
   g_object_set_data (G_OBJECT (view), "qs-key", (gpointer) key);
   g_object_set_data (G_OBJECT (self), key, view);
   gtk_window_set_destroy_with_parent (view, TRUE);
+  qs_window_add_close_shortcuts (view);
   g_signal_connect_object (view, "destroy", G_CALLBACK (view_destroyed_cb), self, 0);
 }
 

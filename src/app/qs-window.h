@@ -45,4 +45,8 @@ typedef struct {
 
 const QsWindowAccel *qs_window_get_accels (guint *n_accels);
 
+/* Escape and Ctrl+W close @window, as in a dialog: for the windows that
+ * open beside the main one (inspectors, compare, overview, searches). */
+void qs_window_add_close_shortcuts (GtkWindow *window);
+
 G_END_DECLS

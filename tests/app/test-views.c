@@ -9,7 +9,9 @@
 #include <glib/gstdio.h>
 
 #include "app/qs-compare-view.h"
+#include "app/qs-mixed-window.h"
 #include "app/qs-overview-view.h"
+#include "app/qs-sensitivity-window.h"
 #include "app/qs-window-private.h"
 #include "model/qs-format-text.h"
 #include "model/qs-scheme-file.h"
@@ -453,6 +455,76 @@ test_views_follow_document (void)
   qs_window_test_close (window);
 }
 
+/* The shortcut @window has for @accel, or NULL. */
+static GtkShortcut *
+find_shortcut (GtkWidget  *widget,
+               const char *accel)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  g_autoptr(GtkShortcutTrigger) wanted = gtk_shortcut_trigger_parse_string (accel);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), wanted))
+            return shortcut;  /* the controller keeps it */
+        }
+    }
+  return NULL;
+}
+
+/* Escape and Ctrl+W close a presented window beside the main one: a
+ * tool window is hidden (it keeps its state), the others go away. */
+static void
+assert_keys_close (GtkWindow *presented)
+{
+  const char *accels[] = { "Escape", "<Control>w" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    {
+      GtkWindow *window = presented;
+      GtkShortcut *shortcut;
+
+      gtk_window_present (window);
+      g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+      shortcut = find_shortcut (GTK_WIDGET (window), accels[i]);
+      g_assert_nonnull (shortcut);
+      g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+      g_assert_true (gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), GTK_SHORTCUT_ACTION_EXCLUSIVE,
+                                                   GTK_WIDGET (window), NULL));
+      if (window == NULL)
+        return;  /* destroyed on close: nothing more to press */
+      g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window)));
+      g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+    }
+}
+
+static void
+test_escape_closes_side_windows (void)
+{
+  g_autofree char *model = model_path ();
+  QsWindow *window = qs_window_test_open (model);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.number-inspector", NULL));
+  assert_keys_close (window->number_window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.block-inspector", NULL));
+  assert_keys_close (window->block_window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.overview", NULL));
+  assert_keys_close (g_object_get_data (G_OBJECT (window), "qs-overview-view"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin-a", NULL));
+  assert_keys_close (g_object_get_data (G_OBJECT (window), "qs-compare-view"));
+  assert_keys_close (GTK_WINDOW (qs_mixed_window_new (window, 100)));
+  assert_keys_close (GTK_WINDOW (qs_sensitivity_window_new (window, 100)));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -463,5 +535,6 @@ main (int argc, char **argv)
   g_test_add_func ("/views/pin-a-then-edit-b", test_pin_a_then_edit_b);
   g_test_add_func ("/views/overview-matches-report", test_overview_matches_report);
   g_test_add_func ("/views/follow-document", test_views_follow_document);
+  g_test_add_func ("/views/escape-closes-side-windows", test_escape_closes_side_windows);
   return g_test_run ();
 }
