@@ -232,7 +232,8 @@ build_cache (QsDocument *document,
                              ? g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
                                                 h, w, c, view->height, view->width, view->channels)
                              : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d: "
-                                                  "choose its images with Choose Data (Ctrl+D)"),
+                                                  "choose its images with Choose Image Folder (Ctrl+D) "
+                                                  "or Choose Data File in the menu"),
                                                 h, w, c, view->height, view->width, view->channels);
         return cache;
       }
