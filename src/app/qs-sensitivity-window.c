@@ -45,6 +45,7 @@ struct _QsSensitivityWindow
 
   GtkLabel       *status;
   GtkProgressBar *progress;
+  GtkWidget      *stop;
   GtkDrawingArea *chart;
 
   QsWindow       *window;      /* weak: the main window may close first */
@@ -53,6 +54,7 @@ struct _QsSensitivityWindow
   char           *target;      /* this window's requests in the job service */
   guint           limit;
   QsChartPalette  palette;
+  guint           shown_images; /* what the bars shown were measured on; 0: weight SQNR only */
   gboolean        finished;
   gboolean        cached;      /* the result came from the job service's cache */
 };
@@ -113,6 +115,34 @@ show_bars (QsSensitivityWindow *self,
   gtk_label_set_text (self->status, status);
 }
 
+/* The progress bar and Stop show while a measurement runs. */
+static void
+set_measuring (QsSensitivityWindow *self,
+               gboolean             measuring)
+{
+  self->finished = !measuring;
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), measuring);
+  gtk_widget_set_visible (self->stop, measuring);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sensitivity.stop", measuring);
+}
+
+/* What the bars mean once the user stopped the measurement. */
+static void
+show_stopped (QsSensitivityWindow *self)
+{
+  g_autofree char *status = NULL;
+
+  if (self->shown_images > 0)
+    status = g_strdup_printf (ngettext ("Stopped. The bars are the estimate on the first %u image; "
+                                        "click a bar to show its layer.",
+                                        "Stopped. The bars are the estimate on the first %u images; "
+                                        "click a bar to show its layer.", self->shown_images),
+                              self->shown_images);
+  else
+    status = g_strdup (_("Stopped before any image ran. The bars rank the layers by weight SQNR."));
+  gtk_label_set_text (self->status, status);
+}
+
 static void
 outcome_cb (const QsJobOutcome *outcome,
             gpointer            user_data)
@@ -123,6 +153,8 @@ outcome_cb (const QsJobOutcome *outcome,
   if (outcome->partial)
     {
       gtk_progress_bar_set_fraction (self->progress, update->fraction);
+      if (update->payload != NULL)
+        self->shown_images = update->images;
       if (update->payload != NULL && update->images == 0)
         show_bars (self, update->payload, _("Ranked by weight SQNR, before any image runs; measuring each layer…"));
       else if (update->payload != NULL)
@@ -133,15 +165,15 @@ outcome_cb (const QsJobOutcome *outcome,
         }
       return;
     }
-  self->finished = TRUE;
+  set_measuring (self, FALSE);
   self->cached = outcome->cached;
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
   if (update == NULL)
     {
       if (!g_error_matches (outcome->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         gtk_label_set_text (self->status, outcome->error->message);
       return;
     }
+  self->shown_images = update->images;
   show_bars (self, update->payload, _("Top-1 points lost with each layer alone quantized, the others in float32. "
                                       "Click a bar to show its layer."));
 }
@@ -305,6 +337,24 @@ cancel_work (QsSensitivityWindow *self)
     qs_job_service_cancel (self->jobs, self->target);
 }
 
+/* "sensitivity.stop": the estimate so far is often all the user needs on
+ * a large model, whose full measurement takes minutes; closing the window
+ * would throw the estimate away. */
+static void
+stop_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsSensitivityWindow *self = QS_SENSITIVITY_WINDOW (widget);
+
+  if (self->finished)
+    return;
+  /* The job service delivers nothing more for a cancelled request. */
+  cancel_work (self);
+  set_measuring (self, FALSE);
+  show_stopped (self);
+}
+
 static gboolean
 close_request_cb (GtkWindow *window)
 {
@@ -333,6 +383,7 @@ qs_sensitivity_window_class_init (QsSensitivityWindowClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = qs_sensitivity_window_dispose;
   GTK_WINDOW_CLASS (klass)->close_request = close_request_cb;
+  gtk_widget_class_install_action (GTK_WIDGET_CLASS (klass), "sensitivity.stop", NULL, stop_action);
 }
 
 static void
@@ -340,6 +391,7 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *header = adw_header_bar_new ();
   GtkGesture *click = gtk_gesture_click_new ();
 
   gtk_window_set_title (GTK_WINDOW (self), _("Layer Sensitivity"));
@@ -362,7 +414,11 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self->chart), GTK_EVENT_CONTROLLER (click));
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->chart));
 
-  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+  self->stop = gtk_button_new_with_mnemonic (_("_Stop"));
+  gtk_widget_set_tooltip_text (self->stop, _("Stop measuring and keep the estimate shown"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->stop), "sensitivity.stop");
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), self->stop);
+  gtk_box_append (GTK_BOX (box), header);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->status));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->progress));
   gtk_box_append (GTK_BOX (box), scroller);
@@ -390,11 +446,11 @@ request_measurement (QsSensitivityWindow *self,
   work->limit = self->limit;
   work->data_path = self->window != NULL ? qs_window_dup_data_path (self->window) : NULL;
   spec.key = qs_score_work_key ("sensitivity", work->file, work->schemes, work->data_path, self->limit);
-  self->finished = FALSE;
+  self->shown_images = 0;
   self->cached = FALSE;
   gtk_label_set_text (self->status, _("Measuring each layer…"));
   gtk_progress_bar_set_fraction (self->progress, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
+  set_measuring (self, TRUE);
   qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) work_free, outcome_cb, self);
 }
 
@@ -419,7 +475,7 @@ qs_sensitivity_window_new (QsWindow *window,
   document = qs_window_get_document (window);
   if (document == NULL || qs_document_get_file (document) == NULL)
     {
-      self->finished = TRUE;
+      set_measuring (self, FALSE);
       gtk_label_set_text (self->status, _("Open a model first."));
       return self;
     }
@@ -446,6 +502,13 @@ qs_sensitivity_window_is_finished (QsSensitivityWindow *self)
 {
   g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), FALSE);
   return self->finished;
+}
+
+const char *
+qs_sensitivity_window_get_status (QsSensitivityWindow *self)
+{
+  g_return_val_if_fail (QS_IS_SENSITIVITY_WINDOW (self), NULL);
+  return gtk_label_get_text (self->status);
 }
 
 guint

@@ -24,6 +24,8 @@ QsSensitivityWindow *qs_sensitivity_window_new          (QsWindow            *wi
 gboolean             qs_sensitivity_window_is_cached    (QsSensitivityWindow *self);
 /* Whether the full ranking (or an error) is shown. */
 gboolean             qs_sensitivity_window_is_finished  (QsSensitivityWindow *self);
+/* What the line above the bars says (transfer none). */
+const char          *qs_sensitivity_window_get_status   (QsSensitivityWindow *self);
 /* The bars shown, most accuracy lost first. */
 guint                qs_sensitivity_window_get_n_bars   (QsSensitivityWindow *self);
 const char          *qs_sensitivity_window_get_bar_tensor (QsSensitivityWindow *self,

@@ -248,6 +248,63 @@ test_mixed_applies_search_choice (void)
   qs_window_test_close (window);
 }
 
+static gboolean
+estimate_shown (QsSensitivityWindow *sensitivity)
+{
+  return qs_sensitivity_window_is_finished (sensitivity)
+         || g_str_has_prefix (qs_sensitivity_window_get_status (sensitivity), "Estimate on the first ");
+}
+
+/* Stop ends the measurement and keeps what is shown: before any image,
+ * the weight-SQNR ranking; after the estimate, the estimate, saying on
+ * how many images. Nothing arrives afterwards. */
+static void
+test_stop_keeps_estimate (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsSensitivityWindow *sensitivity = qs_sensitivity_window_new (window, 0);
+  g_autofree char *expected = NULL;
+  gint64 until;
+  guint images;
+
+  gtk_window_present (GTK_WINDOW (sensitivity));
+  g_assert_false (qs_sensitivity_window_is_finished (sensitivity));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sensitivity), "sensitivity.stop", NULL));
+  g_assert_true (qs_sensitivity_window_is_finished (sensitivity));
+  g_assert_cmpstr (qs_sensitivity_window_get_status (sensitivity), ==,
+                   "Stopped before any image ran. The bars rank the layers by weight SQNR.");
+  until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpstr (qs_sensitivity_window_get_status (sensitivity), ==,
+                   "Stopped before any image ran. The bars rank the layers by weight SQNR.");
+  gtk_window_destroy (GTK_WINDOW (sensitivity));
+
+  /* Again, stopped once the estimate shows (a new window: the same set
+   * would otherwise be answered from the cache, but nothing finished). */
+  sensitivity = qs_sensitivity_window_new (window, 0);
+  gtk_window_present (GTK_WINDOW (sensitivity));
+  while (!estimate_shown (sensitivity))
+    g_main_context_iteration (NULL, TRUE);
+  if (qs_sensitivity_window_is_finished (sensitivity))
+    g_test_message ("the whole set was measured before an estimate showed");
+  else
+    {
+      g_assert_cmpint (sscanf (qs_sensitivity_window_get_status (sensitivity), "Estimate on the first %u images",
+                               &images), ==, 1);
+      g_assert_cmpuint (qs_sensitivity_window_get_n_bars (sensitivity), ==, 6);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sensitivity), "sensitivity.stop", NULL));
+      expected = g_strdup_printf ("Stopped. The bars are the estimate on the first %u images; "
+                                  "click a bar to show its layer.", images);
+      g_assert_cmpstr (qs_sensitivity_window_get_status (sensitivity), ==, expected);
+      g_assert_true (qs_sensitivity_window_is_finished (sensitivity));
+      g_assert_cmpuint (qs_sensitivity_window_get_n_bars (sensitivity), ==, 6);
+    }
+  gtk_window_destroy (GTK_WINDOW (sensitivity));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,6 +313,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sensitivity-window/ranks-layers-and-opens-clicked", test_ranks_layers_and_opens_clicked);
   g_test_add_func ("/sensitivity-window/closing-cancels", test_closing_cancels);
+  g_test_add_func ("/sensitivity-window/stop-keeps-estimate", test_stop_keeps_estimate);
   g_test_add_func ("/mixed-window/applies-search-choice", test_mixed_applies_search_choice);
   return g_test_run ();
 }
