@@ -18,6 +18,7 @@
 
 #include "app/qs-chart.h"
 #include "app/qs-score-work.h"
+#include "model/qs-format-text.h"
 #include "model/qs-scheme-file.h"
 #include "model/qs-mixed-precision.h"
 
@@ -321,8 +322,9 @@ draw_chart (GtkDrawingArea *area,
   cairo_line_to (cr, MARGIN, height - MARGIN);
   cairo_line_to (cr, width - MARGIN / 2, height - MARGIN);
   cairo_stroke (cr);
-  size_lo = g_strdup_printf (_("%.0f bytes"), axes.size_lo);
-  size_hi = g_strdup_printf (_("%.0f bytes"), axes.size_hi);
+  /* In the units the chosen point's details use. */
+  size_lo = qs_format_size ((guint64) axes.size_lo);
+  size_hi = qs_format_size ((guint64) axes.size_hi);
   top1_lo = g_strdup_printf ("%.2f %%", 100 * axes.top1_lo);
   top1_hi = g_strdup_printf ("%.2f %%", 100 * axes.top1_hi);
   draw_text (cr, GTK_WIDGET (area), size_lo, MARGIN, height - MARGIN + 4);
@@ -695,7 +697,10 @@ qs_mixed_window_start (QsMixedWindow *self,
   self->cached = FALSE;
   /* The controls show what is searched, when a caller other than them starts it. */
   gtk_spin_button_set_value (self->budget, budget_points);
-  gtk_editable_set_text (GTK_EDITABLE (self->bits), bits);
+  /* Search passes the entry's own text: setting it would free it first
+   * and empty the entry. */
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->bits)), bits) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->bits), bits);
   gtk_label_set_text (self->status, _("Pricing each layer, then confirming each step…"));
   gtk_progress_bar_set_fraction (self->progress, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);

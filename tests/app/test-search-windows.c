@@ -305,6 +305,81 @@ test_stop_keeps_estimate (void)
   qs_window_test_close (window);
 }
 
+/* The first descendant of @widget whose type is exactly @type, or NULL. */
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_OBJECT_TYPE (widget) == type)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The button whose label is @label (mnemonic underscores dropped), or NULL. */
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
+    {
+      g_autofree char *plain = g_strdup (gtk_button_get_label (GTK_BUTTON (widget)));
+      char *out = plain;
+
+      for (const char *in = plain; *in != '\0'; in++)
+        if (*in != '_')
+          *out++ = *in;
+      *out = '\0';
+      if (g_str_equal (plain, label))
+        return widget;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Search, pressed as the user does, searches the candidates typed and
+ * leaves them in the entry (it emptied the entry, so a second Search
+ * said the list was empty). */
+static void
+test_mixed_search_button_keeps_candidates (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsMixedWindow *mixed = qs_mixed_window_new (window, IMAGES);
+  GtkWidget *entry = find_descendant (GTK_WIDGET (mixed), GTK_TYPE_ENTRY);
+  GtkWidget *search = find_button (GTK_WIDGET (mixed), "Search");
+  gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
+
+  g_assert_nonnull (entry);
+  g_assert_nonnull (search);
+  gtk_window_present (GTK_WINDOW (mixed));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "4,8");
+  g_signal_emit_by_name (search, "clicked");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "4,8");
+  g_assert_false (qs_mixed_window_is_finished (mixed));
+  while (!qs_mixed_window_is_finished (mixed))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "4,8");
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), >, 0);
+  gtk_window_destroy (GTK_WINDOW (mixed));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,5 +390,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sensitivity-window/closing-cancels", test_closing_cancels);
   g_test_add_func ("/sensitivity-window/stop-keeps-estimate", test_stop_keeps_estimate);
   g_test_add_func ("/mixed-window/applies-search-choice", test_mixed_applies_search_choice);
+  g_test_add_func ("/mixed-window/search-button-keeps-candidates", test_mixed_search_button_keeps_candidates);
   return g_test_run ();
 }
