@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "app/qs-chart.h"
+#include "app/qs-histogram-view.h"
 #include "app/qs-scheme-object.h"
 #include "app/qs-tensor-job.h"
 #include "model/qs-format-text.h"
@@ -58,7 +59,7 @@ static char *
 chart_title (QsBlockInspector *self,
              gboolean          sweep)
 {
-  g_autofree char *scheme = qs_tensor_report_describe_scheme (self->report);
+  g_autofree char *scheme = qs_histogram_view_describe_scheme (self->report);
 
   return sweep ? g_strdup_printf (_("%s · SQNR against bits per weight"), self->report->info->path)
                : g_strdup_printf (_("%s · %s · block scales"), self->report->info->path, scheme);
@@ -300,7 +301,7 @@ static void
 show_blocks (QsBlockInspector *self)
 {
   const QsBlockInfo *b = self->report->analysis.blocks;
-  g_autofree char *scheme = qs_tensor_report_describe_scheme (self->report);
+  g_autofree char *scheme = qs_histogram_view_describe_scheme (self->report);
   g_autofree char *stored = qs_format_sqnr (b->sqnr_db);
   g_autofree char *exact = qs_format_sqnr (b->sqnr_exact_scale_db);
   g_autofree char *heading = g_strdup_printf ("%s · %s", self->report->info->path, scheme);

@@ -251,8 +251,8 @@ mapping_name (QsMapping mapping)
   return mapping == QS_MAPPING_SYMMETRIC ? _("symmetric") : _("asymmetric");
 }
 
-static char *
-describe_scheme (const QsTensorReport *report)
+char *
+qs_histogram_view_describe_scheme (const QsTensorReport *report)
 {
   const QsScheme *s = &report->scheme;
   const char *granularity = s->granularity == QS_GRANULARITY_CHANNEL && s->axis >= 0 ? _("per-channel") : _("per-tensor");
@@ -288,7 +288,7 @@ update_accessible (QsHistogramView *self)
   else
     {
       const QsAnalysis *a = &self->report->analysis;
-      g_autofree char *scheme = describe_scheme (self->report);
+      g_autofree char *scheme = qs_histogram_view_describe_scheme (self->report);
       g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, a->count);
       g_autofree char *clipped_count = NULL;
       g_autofree char *clipped = NULL;

@@ -57,4 +57,8 @@ gboolean        qs_histogram_view_export             (QsHistogramView *self,
                                                       int              height,
                                                       GError         **error);
 
+/* @report's scheme in the user's language, as the histogram's caption says
+ * it: "4-bit symmetric per-channel", "mxfp4, groups of 32" (transfer full). */
+char *qs_histogram_view_describe_scheme (const QsTensorReport *report);
+
 G_END_DECLS

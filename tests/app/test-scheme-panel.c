@@ -125,6 +125,69 @@ test_rows_say_why (void)
   g_assert_finalize_object (panel);
 }
 
+/* Counts the labels under @widget that show a choice whole, failing on
+ * one cut short; counts the visible check marks in @checks. */
+static guint
+count_whole_choices (GtkWidget  *widget,
+                     GListModel *choices,
+                     guint      *checks)
+{
+  guint whole = 0;
+
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+      gboolean listed = FALSE;
+
+      for (guint i = 0; i < g_list_model_get_n_items (choices); i++)
+        listed |= g_str_equal (text, gtk_string_list_get_string (GTK_STRING_LIST (choices), i));
+      g_assert_true (listed);
+      if (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget))))
+        g_error ("the choice “%s” is cut short", text);
+      whole++;
+    }
+  if (GTK_IS_IMAGE (widget) && gtk_widget_get_mapped (widget))
+    (*checks)++;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    whole += count_whole_choices (child, choices, checks);
+  return whole;
+}
+
+/* The popups of the combo rows show every choice whole, with a check mark
+ * on the chosen one: libadwaita's own list items stop at 20 characters,
+ * which left "MXFP8 E4M3 (OCP, …" and "MXFP8 E5M2 (OCP, …" looking alike. */
+static void
+test_choices_shown_whole (void)
+{
+  const char *settings[] = { "format", "mapping", "granularity", "range-method", "rounding" };
+  guint edits = 0;
+  QsSchemePanel *panel = new_panel (&edits);
+
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      AdwComboRow *row = ADW_COMBO_ROW (qs_scheme_panel_get_row (panel, settings[i]));
+      GListModel *choices = adw_combo_row_get_model (row);
+      GtkListItemFactory *factory = adw_combo_row_get_list_factory (row);
+      GtkSingleSelection *selection = gtk_single_selection_new (g_object_ref (choices));
+      GtkWidget *list = gtk_list_view_new (GTK_SELECTION_MODEL (selection), factory != NULL ? g_object_ref (factory) : NULL);
+      GtkWidget *window = gtk_window_new ();
+      gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+      guint checks = 0;
+
+      g_assert_nonnull (factory);
+      gtk_single_selection_set_selected (selection, g_list_model_get_n_items (choices) - 1);
+      gtk_window_set_child (GTK_WINDOW (window), list);
+      gtk_window_set_default_size (GTK_WINDOW (window), 600, 600);
+      gtk_window_present (GTK_WINDOW (window));
+      while (g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, FALSE);
+      g_assert_cmpuint (count_whole_choices (list, choices, &checks), ==, g_list_model_get_n_items (choices));
+      g_assert_cmpuint (checks, ==, 1);
+      gtk_window_destroy (GTK_WINDOW (window));
+    }
+  g_object_unref (panel);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,5 +197,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scheme-panel/load-is-no-edit", test_load_is_no_edit);
   g_test_add_func ("/scheme-panel/edits", test_edits);
   g_test_add_func ("/scheme-panel/rows-say-why", test_rows_say_why);
+  g_test_add_func ("/scheme-panel/choices-shown-whole", test_choices_shown_whole);
   return g_test_run ();
 }
