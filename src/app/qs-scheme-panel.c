@@ -5,6 +5,8 @@
 
 #include "app/qs-scheme-panel.h"
 
+#include <math.h>
+
 #include <glib/gi18n.h>
 
 struct _QsSchemePanel
@@ -351,10 +353,57 @@ qs_scheme_panel_class_init (QsSchemePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsSchemePanel, override_switch);
 }
 
+/* A wheel turned over the bits slider or a spin button while the user
+ * scrolls the panel would change the scheme, one undo step and one new
+ * analysis per notch (and with "Only this tensor", give the tensor its
+ * own scheme). Until the control has the keyboard focus, the wheel
+ * scrolls the panel, by GTK's own step: page size to the 2/3. */
+static gboolean
+control_scroll_cb (GtkEventControllerScroll *controller,
+                   double                    dx,
+                   double                    dy,
+                   QsSchemePanel            *self)
+{
+  GtkWidget *control = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *scroller;
+  GtkAdjustment *adjustment;
+
+  if (gtk_widget_get_state_flags (control) & GTK_STATE_FLAG_FOCUS_WITHIN)
+    return FALSE;
+  scroller = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  if (scroller != NULL)
+    {
+      adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment)
+                                            + dy * pow (gtk_adjustment_get_page_size (adjustment), 2.0 / 3.0));
+    }
+  return TRUE;
+}
+
+static void
+pass_scrolling_to_panel (QsSchemePanel *self,
+                         GtkWidget     *widget)
+{
+  if (GTK_IS_POPOVER (widget))
+    return;  /* a combo row's list scrolls itself */
+  if (GTK_IS_RANGE (widget) || GTK_IS_SPIN_BUTTON (widget))
+    {
+      GtkEventController *controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+
+      gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+      g_signal_connect_object (controller, "scroll", G_CALLBACK (control_scroll_cb), self, 0);
+      gtk_widget_add_controller (widget, controller);
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    pass_scrolling_to_panel (self, child);
+}
+
 static void
 qs_scheme_panel_init (QsSchemePanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  pass_scrolling_to_panel (self, GTK_WIDGET (self));
 
   self->scheme = qs_scheme_object_new ();
   bind_controls (self);

@@ -188,6 +188,84 @@ test_choices_shown_whole (void)
   g_object_unref (panel);
 }
 
+/* The capture-phase scroll controller the panel gave @widget, or NULL. */
+static GtkEventController *
+find_scroll_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_SCROLL (controller)
+          && gtk_event_controller_get_propagation_phase (controller) == GTK_PHASE_CAPTURE)
+        return controller;  /* the widget keeps it */
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_child_of_type (GtkWidget *widget,
+                    GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_child_of_type (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* A wheel over the bits slider scrolls the panel and leaves the bits
+ * alone until the slider has the focus; then it changes the bits. */
+static void
+test_wheel_scrolls_past_slider (void)
+{
+  guint edits = 0;
+  QsSchemePanel *panel = new_panel (&edits);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *slider = find_child_of_type (GTK_WIDGET (qs_scheme_panel_get_row (panel, "bits")), GTK_TYPE_SCALE);
+  GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  GtkEventController *controller;
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+  gboolean handled = FALSE;
+  QsScheme shown;
+
+  g_assert_nonnull (slider);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (panel));
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_set_default_size (GTK_WINDOW (window), 500, 300);
+  gtk_window_present (GTK_WINDOW (window));
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadjustment), >, gtk_adjustment_get_page_size (vadjustment));
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==, 0);
+
+  controller = find_scroll_controller (slider);
+  g_assert_nonnull (controller);
+  g_signal_emit_by_name (controller, "scroll", 0.0, 1.0, &handled);
+  g_assert_true (handled);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), >, 0);
+  qs_scheme_panel_get_scheme (panel, &shown);
+  g_assert_cmpint (shown.bits, ==, 8);
+  g_assert_cmpuint (edits, ==, 0);
+
+  /* Focused, the slider takes the wheel itself. */
+  g_assert_true (gtk_widget_grab_focus (slider));
+  handled = FALSE;
+  g_signal_emit_by_name (controller, "scroll", 0.0, 1.0, &handled);
+  g_assert_false (handled);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (panel);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -198,5 +276,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scheme-panel/edits", test_edits);
   g_test_add_func ("/scheme-panel/rows-say-why", test_rows_say_why);
   g_test_add_func ("/scheme-panel/choices-shown-whole", test_choices_shown_whole);
+  g_test_add_func ("/scheme-panel/wheel-scrolls-past-slider", test_wheel_scrolls_past_slider);
   return g_test_run ();
 }
