@@ -402,12 +402,14 @@ update_integer_row (QsNumberPanel *self)
     }
 
   scale = qs_number_format_float (q.scale);
-  /* TRANSLATORS: tensor, scale, zero point, lowest code, highest code, rounding ("even" or "away") */
-  explanation = g_strdup_printf (_("%s: scale %s, zero point %d, codes %d to %d, rounding half to %s. "
+  /* TRANSLATORS: tensor, scale, zero point, lowest code, highest code, and how a
+   * value halfway between two codes rounds ("halves to even") */
+  explanation = g_strdup_printf (_("%s: scale %s, zero point %d, codes %d to %d, rounding %s. "
                                    "The code is clamp(round(x / scale) + zero point) and stands for "
                                    "scale × (code − zero point), computed in float32 as PyTorch does."),
                                  self->tensor_label, scale, q.zero_point, q.qmin, q.qmax,
-                                 qs_rounding_to_string (q.rounding));
+                                 q.rounding == QS_ROUNDING_HALF_AWAY ? _("halves away from zero")
+                                                                     : _("halves to even"));
   gtk_label_set_text (self->integer_explanation, explanation);
   {
     g_autofree char *title = g_strdup_printf (q.qmin < 0 ? _("int%d") : _("uint%d"), q.code_bits);
