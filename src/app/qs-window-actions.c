@@ -1070,7 +1070,8 @@ _qs_window_sync_number_panel (QsWindow *self)
                                  report->params.zero_point[channel], label);
 }
 
-/* A tool window beside the main one (the inspectors): transient for it,
+/* A tool window beside the main one (the inspectors): no larger by
+ * default than a 1366×768 laptop screen shows whole, transient for it,
  * closed with it, hidden rather than destroyed when the user closes it so
  * it keeps its state; @destroy_cb forgets it when the main window goes. */
 static GtkWindow *
@@ -1104,7 +1105,7 @@ _qs_window_present_number_inspector (QsWindow *self)
   if (self->number_window == NULL)
     {
       self->number_panel = QS_NUMBER_PANEL (qs_number_panel_new ());
-      self->number_window = new_tool_window (self, _("Number Inspector"), 1180, 900,
+      self->number_window = new_tool_window (self, _("Number Inspector"), 1180, 720,
                                              GTK_WIDGET (self->number_panel),
                                              G_CALLBACK (number_window_destroy_cb));
       _qs_window_sync_number_panel (self);
@@ -1150,7 +1151,7 @@ _qs_window_present_block_inspector (QsWindow *self)
     {
       self->block_inspector = QS_BLOCK_INSPECTOR (qs_block_inspector_new ());
       qs_block_inspector_set_job_service (self->block_inspector, self->jobs);
-      self->block_window = new_tool_window (self, _("Block Inspector"), 1400, 900,
+      self->block_window = new_tool_window (self, _("Block Inspector"), 1200, 720,
                                             GTK_WIDGET (self->block_inspector),
                                             G_CALLBACK (block_window_destroy_cb));
       _qs_window_sync_block_inspector (self);
