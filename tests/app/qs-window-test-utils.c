@@ -90,3 +90,35 @@ qs_window_test_edit_int (QsWindow   *window,
 {
   g_object_set (qs_scheme_panel_get_scheme_object (window->scheme_panel), setting, value, NULL);
 }
+
+GtkWidget *
+qs_test_find_widget (GtkWidget    *widget,
+                     gboolean    (*match) (GtkWidget     *widget,
+                                           gconstpointer  data),
+                     gconstpointer data)
+{
+  if (match (widget, data))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = qs_test_find_widget (child, match, data);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+GtkWidget *
+qs_test_find_descendant (GtkWidget *widget,
+                         GType      type)
+{
+  return qs_test_find_widget (widget, is_of_type, GSIZE_TO_POINTER (type));
+}

@@ -32,4 +32,13 @@ void               qs_window_test_edit_int   (QsWindow    *window,
                                               const char  *setting,
                                               int          value);
 
+/* The first of @widget and its descendants that @match accepts, or NULL. */
+GtkWidget         *qs_test_find_widget       (GtkWidget   *widget,
+                                              gboolean   (*match) (GtkWidget     *widget,
+                                                                   gconstpointer  data),
+                                              gconstpointer data);
+/* The first of @widget and its descendants that is a @type, or NULL. */
+GtkWidget         *qs_test_find_descendant   (GtkWidget   *widget,
+                                              GType        type);
+
 G_END_DECLS

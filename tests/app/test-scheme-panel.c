@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "app/qs-scheme-panel.h"
+#include "qs-window-test-utils.h"
 
 static void
 count_cb (gpointer  emitter,
@@ -205,22 +206,6 @@ find_scroll_controller (GtkWidget *widget)
   return NULL;
 }
 
-static GtkWidget *
-find_child_of_type (GtkWidget *widget,
-                    GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_child_of_type (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* A wheel over the bits slider scrolls the panel and leaves the bits
  * alone until the slider has the focus; then it changes the bits. */
 static void
@@ -230,7 +215,7 @@ test_wheel_scrolls_past_slider (void)
   QsSchemePanel *panel = new_panel (&edits);
   GtkWidget *window = gtk_window_new ();
   GtkWidget *scroller = gtk_scrolled_window_new ();
-  GtkWidget *slider = find_child_of_type (GTK_WIDGET (qs_scheme_panel_get_row (panel, "bits")), GTK_TYPE_SCALE);
+  GtkWidget *slider = qs_test_find_descendant (GTK_WIDGET (qs_scheme_panel_get_row (panel, "bits")), GTK_TYPE_SCALE);
   GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
   GtkEventController *controller;
   gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;

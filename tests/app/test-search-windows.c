@@ -305,48 +305,23 @@ test_stop_keeps_estimate (void)
   qs_window_test_close (window);
 }
 
-/* The first descendant of @widget whose type is exactly @type, or NULL. */
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
+/* Whether @widget is the button labelled @label (mnemonic underscores dropped). */
+static gboolean
+is_button_labelled (GtkWidget     *widget,
+                    gconstpointer  label)
 {
-  if (G_OBJECT_TYPE (widget) == type)
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
+  g_autofree char *plain = NULL;
+  char *out;
 
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-/* The button whose label is @label (mnemonic underscores dropped), or NULL. */
-static GtkWidget *
-find_button (GtkWidget  *widget,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
-    {
-      g_autofree char *plain = g_strdup (gtk_button_get_label (GTK_BUTTON (widget)));
-      char *out = plain;
-
-      for (const char *in = plain; *in != '\0'; in++)
-        if (*in != '_')
-          *out++ = *in;
-      *out = '\0';
-      if (g_str_equal (plain, label))
-        return widget;
-    }
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_button (child, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  if (!GTK_IS_BUTTON (widget) || gtk_button_get_label (GTK_BUTTON (widget)) == NULL)
+    return FALSE;
+  plain = g_strdup (gtk_button_get_label (GTK_BUTTON (widget)));
+  out = plain;
+  for (const char *in = plain; *in != '\0'; in++)
+    if (*in != '_')
+      *out++ = *in;
+  *out = '\0';
+  return g_str_equal (plain, label);
 }
 
 /* Search, pressed as the user does, searches the candidates typed and
@@ -358,8 +333,8 @@ test_mixed_search_button_keeps_candidates (void)
   g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
   QsWindow *window = qs_window_test_open (path);
   QsMixedWindow *mixed = qs_mixed_window_new (window, IMAGES);
-  GtkWidget *entry = find_descendant (GTK_WIDGET (mixed), GTK_TYPE_ENTRY);
-  GtkWidget *search = find_button (GTK_WIDGET (mixed), "Search");
+  GtkWidget *entry = qs_test_find_descendant (GTK_WIDGET (mixed), GTK_TYPE_ENTRY);
+  GtkWidget *search = qs_test_find_widget (GTK_WIDGET (mixed), is_button_labelled, "Search");
   gint64 deadline = g_get_monotonic_time () + QS_WINDOW_TEST_TIMEOUT_USEC;
 
   g_assert_nonnull (entry);
