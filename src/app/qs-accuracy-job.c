@@ -20,6 +20,7 @@
 
 #include <glib/gi18n.h>
 
+#include "app/qs-score-work.h"
 #include "app/qs-tensor-item.h"
 #include "app/qs-tensor-job.h"
 #include "engine/qs-engine.h"
@@ -72,7 +73,8 @@ typedef struct {
   /* A set without labels is scored against the float32 predictions: its
    * "accuracy" is the integer path's agreement with float32. */
   gboolean       unlabeled;
-  QsEngineDataset test_view;
+  QsEngineDataset test_view;         /* the images scored */
+  QsEngineDataset calibration_view;  /* the images that calibrate */
   int            n_threads;     /* as many workers as the memory budget holds */
   /* Calibrate once, quantize many times: activation ranges depend on the
    * activation scheme alone, so a new weight scheme costs no calibration
@@ -165,7 +167,7 @@ unavailable_result (const char *reason)
 /* ---- the worker ------------------------------------------------------------ */
 
 /* The user's data for the model: an image folder resized to its input,
- * or a data file; it calibrates on its own first images too. Returns
+ * or a data file; its last images calibrate, as `eval` splits it. Returns
  * NULL, or why there is no data (transfer full). */
 static char *
 load_chosen_data (ModelCache *cache,
@@ -256,13 +258,20 @@ build_cache (QsDocument *document,
     cache->n_threads = (int) MIN ((guint64) g_get_num_processors (), budget / working);
   }
 
-  cache->fp32_predictions = g_new (int32_t, view->count);
+  if (data_path != NULL)
+    qs_score_work_split_chosen (view, &cache->test_view, &cache->calibration_view);
+  else
+    {
+      cache->test_view = *view;
+      cache->calibration_view = *qs_dataset_get_view (cache->calibration);
+      cache->calibration_view.count = MIN (CALIBRATION_IMAGES, cache->calibration_view.count);
+    }
+  cache->fp32_predictions = g_new (int32_t, MAX (cache->test_view.count, 1));
   qs_engine_run_options_init (&options);
   options.n_threads = cache->n_threads;
-  if (qs_engine_predict (cache->model, NULL, view, 0, view->count, &options,
+  if (qs_engine_predict (cache->model, NULL, &cache->test_view, 0, cache->test_view.count, &options,
                          cache->fp32_predictions) != QS_ENGINE_OK)
     cache->unavailable = g_strdup (_("the float32 model could not be run"));
-  cache->test_view = *view;
   cache->unlabeled = !qs_dataset_has_labels (cache->test);
   if (cache->unlabeled)
     cache->test_view.labels = cache->fp32_predictions;
@@ -320,7 +329,7 @@ quantize_with_cache (ModelCache                *cache,
                      char                      *message,
                      size_t                     message_size)
 {
-  const QsEngineDataset *calibration = qs_dataset_get_view (cache->calibration);
+  const QsEngineDataset *calibration = &cache->calibration_view;
   g_autoptr(Calibrated) calibrated = NULL;
   QsEngineStatus status = QS_ENGINE_OK;
 
@@ -332,8 +341,7 @@ quantize_with_cache (ModelCache                *cache,
     {
       QsCalibration *calibration_result = NULL;
 
-      status = qs_engine_calibrate (cache->model, activations, calibration,
-                                    MIN (CALIBRATION_IMAGES, calibration->count), options,
+      status = qs_engine_calibrate (cache->model, activations, calibration, calibration->count, options,
                                     &calibration_result, message, message_size);
       if (status == QS_ENGINE_OK)
         {

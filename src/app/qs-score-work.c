@@ -9,8 +9,29 @@
 #include "model/qs-keras-model.h"
 #include "model/qs-scheme-file.h"
 
-/* As `eval` calibrates on the bundled set. */
+/* As `eval` calibrates: on the bundled slice's first images, or on the
+ * last tenth of a chosen set, up to this many. */
 #define CALIBRATION_IMAGES 1000
+
+void
+qs_score_work_split_chosen (const QsEngineDataset *data,
+                            QsEngineDataset       *scored,
+                            QsEngineDataset       *calibration)
+{
+  size_t want = MIN (CALIBRATION_IMAGES, data->count / 10);
+  size_t pixels = (size_t) data->height * (size_t) data->width * (size_t) data->channels;
+
+  g_return_if_fail (data != NULL && scored != NULL && calibration != NULL);
+
+  *scored = *data;
+  *calibration = *data;
+  if (want == 0)
+    return;
+  scored->count = data->count - want;
+  calibration->count = want;
+  calibration->images = data->images + scored->count * pixels;
+  calibration->labels = data->labels != NULL ? data->labels + scored->count : NULL;
+}
 
 gboolean
 qs_score_work_open (QsScoreWork       *work,
@@ -22,7 +43,7 @@ qs_score_work_open (QsScoreWork       *work,
                     GError           **error)
 {
   QsScoreInput input = { 0 };
-  gsize count;
+  QsEngineDataset scored;
 
   if ((work->model = qs_keras_model_load (file, error)) == NULL)
     return FALSE;
@@ -30,8 +51,7 @@ qs_score_work_open (QsScoreWork       *work,
     {
       int h, w, c;
 
-      /* The data chosen for the model, as its accuracy scores it: its
-       * images both calibrate and are scored, as in the accuracy job. */
+      /* The data chosen for the model, split as its accuracy and `eval` split it. */
       qs_engine_model_get_input_shape (work->model, &h, &w, &c);
       work->test = qs_dataset_load_for_model (data_path, h, w, c,
                                               qs_preprocess_resolve (QS_PREPROCESS_AUTO,
@@ -40,17 +60,23 @@ qs_score_work_open (QsScoreWork       *work,
       if (work->test == NULL)
         return FALSE;
       work->calibration = qs_dataset_ref (work->test);
+      qs_score_work_split_chosen (qs_dataset_get_view (work->test), &scored, &work->calibration_view);
     }
   else if ((work->test = qs_dataset_load_bundled_test (error)) == NULL
            || (work->calibration = qs_dataset_load_bundled_calibration (error)) == NULL)
     return FALSE;
-  count = qs_dataset_get_count (work->test);
+  else
+    {
+      scored = *qs_dataset_get_view (work->test);
+      work->calibration_view = *qs_dataset_get_view (work->calibration);
+      work->calibration_view.count = MIN (CALIBRATION_IMAGES, work->calibration_view.count);
+    }
   input.file = file;
   input.model = work->model;
-  input.calibration = qs_dataset_get_view (work->calibration);
-  input.calibration_count = MIN (CALIBRATION_IMAGES, qs_dataset_get_count (work->calibration));
+  input.calibration = &work->calibration_view;
+  input.calibration_count = work->calibration_view.count;
   input.data = qs_dataset_get_view (work->test);
-  input.count = limit > 0 ? MIN (limit, count) : count;
+  input.count = limit > 0 ? MIN (limit, scored.count) : scored.count;
   qs_activation_scheme_init_default (&input.activations);
   input.cancel = cancel;
   work->session = qs_score_session_new (&input, schemes, error);

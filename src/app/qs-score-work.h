@@ -18,6 +18,7 @@ typedef struct {
   QsEngineModel  *model;
   QsDataset      *test;
   QsDataset      *calibration;
+  QsEngineDataset calibration_view;  /* the session borrows it */
   QsScoreSession *session;
 } QsScoreWork;
 
@@ -34,6 +35,16 @@ gboolean qs_score_work_open  (QsScoreWork       *work,
                               const atomic_int  *cancel,
                               GError           **error);
 void     qs_score_work_clear (QsScoreWork       *work);
+
+/* Splits the data chosen for a model as `eval --data` splits a set given
+ * without a calibration file, so the app and the CLI score the same
+ * images: the last tenth (at most 1,000 images) calibrates and the others
+ * are scored, none of them calibrating; a set of fewer than ten images
+ * both calibrates and is scored. @scored and @calibration are views
+ * into @data. */
+void     qs_score_work_split_chosen (const QsEngineDataset *data,
+                                     QsEngineDataset       *scored,
+                                     QsEngineDataset       *calibration);
 
 /* What a search window's job delivers through the job service: partial
  * outcomes carry the progress so far (and an estimate, when @payload is

@@ -1494,6 +1494,51 @@ test_accuracy_equals_cli_for_scheme_file (void)
   qs_window_test_close (window);
 }
 
+static gboolean
+accuracy_on_900_images (QsWindow *window)
+{
+  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
+  return subtitle != NULL && g_str_has_prefix (subtitle, "900 test images");
+}
+
+/* Data chosen for the model is split as `eval --data` splits it: its last
+ * tenth calibrates and the rest is scored, so the app's accuracy is the
+ * CLI's (it scored all 1,000 images and calibrated on its first ones). */
+static void
+test_chosen_data_split_as_cli (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  g_autofree char *data = g_build_filename (SOURCE_DATADIR, "fashion-mnist", "calibration-images-idx3-ubyte.gz", NULL);
+  const char *argv[] = { g_getenv ("QS_SCAN_HELPER"), "eval", path, "--data", data, "--json", NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *expected = NULL;
+  QsWindow *window;
+  JsonObject *eval;
+  int status;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  eval = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (eval, "images"), ==, 900);
+  g_assert_cmpint (json_object_get_int_member (eval, "calibration_images"), ==, 100);
+  g_assert_false (json_object_get_boolean_member (eval, "calibration_overlaps_scored"));
+  expected = g_strdup_printf ("%.2f %% → %.2f %% (", json_object_get_int_member (eval, "fp32_correct") / 9.0,
+                              json_object_get_int_member (eval, "quant_correct") / 9.0);
+
+  window = qs_window_test_open (path);
+  qs_accuracy_job_set_data (window->accuracy, data);
+  _qs_window_schedule_accuracy (window);
+  qs_window_test_wait_for (accuracy_on_900_images, window);
+  if (!g_str_has_prefix (qs_window_test_result (window, QS_RESULT_ACCURACY), expected))
+    g_error ("the app shows “%s”, eval “%s”", qs_window_test_result (window, QS_RESULT_ACCURACY), expected);
+  qs_window_test_close (window);
+}
+
 static GtkAdjustment *sidebar_adjustment;
 static double sidebar_before;
 
@@ -1560,6 +1605,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/window/opens-sample", test_opens_sample_and_shows_results);
   g_test_add_func ("/window/accuracy-on-chosen-data", test_accuracy_on_chosen_data);
+  g_test_add_func ("/window/chosen-data-split-as-cli", test_chosen_data_split_as_cli);
   g_test_add_func ("/window/histogram-renders-pixels", test_histogram_renders_pixels);
   g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
