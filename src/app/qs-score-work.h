@@ -23,7 +23,7 @@ typedef struct {
 } QsScoreWork;
 
 /* Loads @file's model and its data: @data_path (the data chosen for the
- * model: an image folder or a data file, also its calibration images) or,
+ * model: an image folder or a data file, split as qs_score_work_split_chosen says) or,
  * when NULL, the bundled test set and calibration slice; scores the first
  * @limit images (0: all) and calibrates under @schemes; for a worker
  * thread. FALSE with @error; clear @work either way. */
