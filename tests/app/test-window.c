@@ -445,11 +445,19 @@ test_value_crash_keeps_document (void)
   open_keeps_document (fuzzed);
 }
 
+/* Whether the accuracy row's subtitle starts with @prefix. */
+static gboolean
+accuracy_says (QsWindow   *window,
+               const char *prefix)
+{
+  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
+  return subtitle != NULL && g_str_has_prefix (subtitle, prefix);
+}
+
 static gboolean
 accuracy_final (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
-  return subtitle != NULL && g_str_has_prefix (subtitle, "10000 test images");
+  return accuracy_says (window, "10000 test images");
 }
 
 static void
@@ -472,15 +480,13 @@ test_accuracy_of_demo_model (void)
 static gboolean
 accuracy_on_four_images (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
-  return subtitle != NULL && g_str_has_prefix (subtitle, "4 test images");
+  return accuracy_says (window, "4 test images");
 }
 
 static gboolean
 agreement_on_two_images (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
-  return subtitle != NULL && g_str_has_prefix (subtitle, "2 test images");
+  return accuracy_says (window, "2 test images");
 }
 
 /* The data chosen for the model scores its accuracy: an image folder with
@@ -1494,11 +1500,27 @@ test_accuracy_equals_cli_for_scheme_file (void)
   qs_window_test_close (window);
 }
 
+/* Runs `quantscope-cli eval` with @argv (the program first) and parses its JSON (transfer full). */
+static JsonParser *
+run_eval (const char **argv)
+{
+  JsonParser *parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  return parser;
+}
+
 static gboolean
 accuracy_on_900_images (QsWindow *window)
 {
-  const char *subtitle = adw_action_row_get_subtitle (qs_results_panel_get_row (window->results_panel, QS_RESULT_ACCURACY));
-  return subtitle != NULL && g_str_has_prefix (subtitle, "900 test images");
+  return accuracy_says (window, "900 test images");
 }
 
 /* Data chosen for the model is split as `eval --data` splits it: its last
@@ -1510,20 +1532,11 @@ test_chosen_data_split_as_cli (void)
   g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
   g_autofree char *data = g_build_filename (SOURCE_DATADIR, "fashion-mnist", "calibration-images-idx3-ubyte.gz", NULL);
   const char *argv[] = { g_getenv ("QS_SCAN_HELPER"), "eval", path, "--data", data, "--json", NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
+  g_autoptr(JsonParser) parser = run_eval (argv);
+  JsonObject *eval = json_node_get_object (json_parser_get_root (parser));
   g_autofree char *expected = NULL;
   QsWindow *window;
-  JsonObject *eval;
-  int status;
 
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  eval = json_node_get_object (json_parser_get_root (parser));
   g_assert_cmpint (json_object_get_int_member (eval, "images"), ==, 900);
   g_assert_cmpint (json_object_get_int_member (eval, "calibration_images"), ==, 100);
   g_assert_false (json_object_get_boolean_member (eval, "calibration_overlaps_scored"));
