@@ -33,7 +33,6 @@
 #include "model/qs-tensor-stream.h"
 
 #define ESTIMATE_IMAGES 1000
-#define CALIBRATION_IMAGES 1000
 
 /* What a document's model needs, built once in a worker and then only
  * read. Reference-counted: a worker still evaluating the previous
@@ -264,7 +263,7 @@ build_cache (QsDocument *document,
     {
       cache->test_view = *view;
       cache->calibration_view = *qs_dataset_get_view (cache->calibration);
-      cache->calibration_view.count = MIN (CALIBRATION_IMAGES, cache->calibration_view.count);
+      cache->calibration_view.count = MIN (QS_DATASET_DEFAULT_CALIBRATION_IMAGES, cache->calibration_view.count);
     }
   cache->fp32_predictions = g_new (int32_t, MAX (cache->test_view.count, 1));
   qs_engine_run_options_init (&options);

@@ -11,14 +11,13 @@
 
 /* As `eval` calibrates: on the bundled slice's first images, or on the
  * last tenth of a chosen set, up to this many. */
-#define CALIBRATION_IMAGES 1000
 
 void
 qs_score_work_split_chosen (const QsEngineDataset *data,
                             QsEngineDataset       *scored,
                             QsEngineDataset       *calibration)
 {
-  size_t want = MIN (CALIBRATION_IMAGES, data->count / 10);
+  size_t want = qs_dataset_calibration_tail (data->count);
   size_t pixels = (size_t) data->height * (size_t) data->width * (size_t) data->channels;
 
   g_return_if_fail (data != NULL && scored != NULL && calibration != NULL);
@@ -69,7 +68,7 @@ qs_score_work_open (QsScoreWork       *work,
     {
       scored = *qs_dataset_get_view (work->test);
       work->calibration_view = *qs_dataset_get_view (work->calibration);
-      work->calibration_view.count = MIN (CALIBRATION_IMAGES, work->calibration_view.count);
+      work->calibration_view.count = MIN (QS_DATASET_DEFAULT_CALIBRATION_IMAGES, work->calibration_view.count);
     }
   input.file = file;
   input.model = work->model;

@@ -22,7 +22,6 @@
 
 /* The calibration slice taken from the end of a user's data set when no
  * separate calibration file is given. */
-#define QS_EVAL_DEFAULT_CALIB 1000
 
 GOptionGroup *
 qs_cli_eval_option_group (QsCliEvalOptions *o)
@@ -356,14 +355,14 @@ choose_data (QsCliEval          *run,
         return FALSE;
       run->calib_first = 0;
       run->calib_count = calib > 0 ? MIN ((gsize) calib, qs_dataset_get_count (run->calib))
-                                   : MIN (QS_EVAL_DEFAULT_CALIB, qs_dataset_get_count (run->calib));
+                                   : MIN (QS_DATASET_DEFAULT_CALIBRATION_IMAGES, qs_dataset_get_count (run->calib));
       run->calib_source = qs_dataset_get_source (run->calib);
     }
   else
     {
       /* A user's set without a calibration file: calibrate on its last
        * images and score the others, so no scored image calibrates. */
-      gsize want = calib > 0 ? (gsize) calib : MIN (QS_EVAL_DEFAULT_CALIB, total / 10);
+      gsize want = calib > 0 ? (gsize) calib : qs_dataset_calibration_tail (total);
 
       run->calib = qs_dataset_ref (run->data);
       run->calib_source = qs_dataset_get_source (run->data);

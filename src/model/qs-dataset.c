@@ -127,6 +127,12 @@ qs_dataset_get_view (QsDataset *dataset)
 }
 
 gsize
+qs_dataset_calibration_tail (gsize total)
+{
+  return MIN (QS_DATASET_DEFAULT_CALIBRATION_IMAGES, total / 10);
+}
+
+gsize
 qs_dataset_get_count (QsDataset *dataset)
 {
   g_return_val_if_fail (dataset != NULL, 0);

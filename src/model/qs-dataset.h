@@ -67,6 +67,13 @@ gboolean               qs_dataset_check_labels    (QsDataset  *dataset,
 /* Where the images came from (transfer none). */
 const char            *qs_dataset_get_source      (QsDataset *dataset);
 
+/* How many images calibrate when the user names none: the first this many
+ * of a calibration file, or of a user's set without one its last tenth (at
+ * most this many) so no scored image calibrates. `eval`, the app's accuracy,
+ * sensitivity and mixed precision all split this way, so they agree. */
+#define QS_DATASET_DEFAULT_CALIBRATION_IMAGES 1000
+gsize                  qs_dataset_calibration_tail (gsize total);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsDataset, qs_dataset_unref)
 
 G_END_DECLS
