@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "engine/kernels/qs-kernels.h"
+#include "quant/qs-float-format.h"
 #include "quant/qs-params.h"
 
 typedef enum {
@@ -1145,13 +1146,15 @@ round_like_quantizer (const QsQuantParams *params,
 /* One format, granularity and shape on @kr: the rounded columns of the
  * packed kernel, whole and a block of 32 or 64 channels at a time, are
  * the packing of the quantizer's rounded weights, bit for bit, and the
- * GEMM block by block gives the outputs of the GEMM on that packing. */
+ * GEMM block by block gives the outputs of the GEMM on that packing.
+ * The weights are @given, or random. */
 static void
 check_round_columns (const QsKernels *kr,
                      QsFormat         format,
                      bool             per_channel,
                      size_t           n,
-                     size_t           k)
+                     size_t           k,
+                     const float     *given)
 {
   size_t m = 13, channels = per_channel ? n : 1, size = kr->gemm_f32_packed_size (n, k);
   QsScheme scheme;
@@ -1179,10 +1182,18 @@ check_round_columns (const QsKernels *kr,
     {
       double x = g_rand_double_range (rng, -1.0, 1.0) * exp (g_rand_double_range (rng, -20.0, 11.5));
 
-      w[i] = i % 17 == 3 ? 0.0f : (float) x;
+      w[i] = i % 17 == 3 ? (i % 2 == 0 ? 0.0f : -0.0f) : (float) x;
       if (i % 23 == 5)
         w[i] = 1.0f + 0x1p-8f * (float) (2 * g_rand_int_range (rng, 0, 64) + 1) / 2.0f;
     }
+  /* NaN stays NaN, with its sign, through every format. */
+  if (k * n > 40)
+    {
+      w[7] = NAN;
+      w[40] = -NAN;
+    }
+  if (given != NULL)
+    memcpy (w, given, k * n * sizeof (float));
   for (size_t c = 0; c < channels; c++)
     {
       lo[c] = INFINITY;
@@ -1192,8 +1203,8 @@ check_round_columns (const QsKernels *kr,
     {
       size_t c = per_channel ? i % n : 0;
 
-      lo[c] = fminf (lo[c], w[i]);
-      hi[c] = fmaxf (hi[c], w[i]);
+      lo[c] = isnan (w[i]) ? lo[c] : fminf (lo[c], w[i]);
+      hi[c] = isnan (w[i]) ? hi[c] : fmaxf (hi[c], w[i]);
     }
   qs_scheme_init_default (&scheme);
   scheme.format = format;
@@ -1255,9 +1266,27 @@ test_gemm_f32_round (void)
         for (int per_channel = 0; per_channel < 2; per_channel++)
           for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
             {
-              check_round_columns (kr, formats[f], per_channel, shapes[s][0], shapes[s][1]);
+              check_round_columns (kr, formats[f], per_channel, shapes[s][0], shapes[s][1], NULL);
               checked++;
             }
+      /* Every value of each format (NaN and infinity codes included), as
+       * a tensor whose range is the format's own: each is its own code. */
+      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+        {
+          size_t codes = formats[f] == QS_FORMAT_FP16 || formats[f] == QS_FORMAT_BF16 ? 65536 : 256;
+          g_autofree float *values = g_new (float, codes);
+
+          for (size_t i = 0; i < codes; i++)
+            values[i] = formats[f] == QS_FORMAT_FP16   ? qs_fp16_to_float ((uint16_t) i)
+                        : formats[f] == QS_FORMAT_BF16 ? qs_bf16_to_float ((uint16_t) i)
+                        : formats[f] == QS_FORMAT_FP8_E4M3 ? qs_fp8_e4m3_to_float ((uint8_t) i)
+                                                           : qs_fp8_e5m2_to_float ((uint8_t) i);
+          /* FP8 scales to the range's maximum: E5M2's infinities would make it infinite. */
+          for (size_t i = 0; i < codes && formats[f] == QS_FORMAT_FP8_E5M2; i++)
+            values[i] = isinf (values[i]) ? copysignf (QS_FP8_E5M2_MAX, values[i]) : values[i];
+          check_round_columns (kr, formats[f], false, codes / 64, 64, values);
+          checked++;
+        }
     }
   g_test_message ("%u rounded kernels checked", checked);
 }

@@ -16,7 +16,8 @@
 
 #include "quant/qs-float-format.h"
 
-/* @count weights of channels [c, c + count), contiguous in @src. */
+/* @count weights of channels [c, c + count), contiguous in @src: the
+ * reference, one call of the quantizer's encoder and decoder each. */
 static void
 round_run (const QsFloatRounding *rounding,
            const float           *src,
@@ -57,6 +58,7 @@ qs_gemm_f32_round_panels (size_t                 n,
                           size_t                 panel,
                           size_t                 align,
                           const QsFloatRounding *rounding,
+                          QsFloatRoundRunFunc    run,
                           size_t                 c0,
                           size_t                 nb,
                           float                 *out)
@@ -77,7 +79,7 @@ qs_gemm_f32_round_panels (size_t                 n,
 
       for (size_t q = 0; q < k; q++)
         {
-          round_run (rounding, src + q * src_bw, c, valid, dst + q * bw);
+          run (rounding, src + q * src_bw, c, valid, dst + q * bw);
           memset (dst + q * bw + valid, 0, (bw - valid) * sizeof *dst);
         }
     }
@@ -93,29 +95,5 @@ qs_gemm_f32_round_columns_scalar (size_t                 n,
                                   size_t                 nb,
                                   float                 *out)
 {
-  qs_gemm_f32_round_panels (n, k, packed, 0, 1, rounding, c0, nb, out);
-}
-
-void
-qs_gemm_f32_round_columns_avx2 (size_t                 n,
-                                size_t                 k,
-                                const float           *packed,
-                                const QsFloatRounding *rounding,
-                                size_t                 c0,
-                                size_t                 nb,
-                                float                 *out)
-{
-  qs_gemm_f32_round_panels (n, k, packed, 16, 16, rounding, c0, nb, out);
-}
-
-void
-qs_gemm_f32_round_columns_avx512 (size_t                 n,
-                                  size_t                 k,
-                                  const float           *packed,
-                                  const QsFloatRounding *rounding,
-                                  size_t                 c0,
-                                  size_t                 nb,
-                                  float                 *out)
-{
-  qs_gemm_f32_round_panels (n, k, packed, 32, 16, rounding, c0, nb, out);
+  qs_gemm_f32_round_panels (n, k, packed, 0, 1, rounding, round_run, c0, nb, out);
 }

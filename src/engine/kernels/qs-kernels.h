@@ -696,10 +696,14 @@ typedef struct {
 typedef void   (*QsGemmF32RoundColumnsFunc) (size_t n, size_t k, const float *packed,
                                              const QsFloatRounding *rounding, size_t c0, size_t nb,
                                              float *out);
+/* Rounds @count weights of channels [c, c + count), contiguous in @src. */
+typedef void   (*QsFloatRoundRunFunc) (const QsFloatRounding *rounding, const float *src, size_t c,
+                                       size_t count, float *dst);
 /* The packings as panels of @panel channels (0: one panel as wide as
- * the kernel) over n rounded up to @align. */
+ * the kernel) over n rounded up to @align, each row of a panel by @run. */
 void   qs_gemm_f32_round_panels (size_t n, size_t k, const float *packed, size_t panel, size_t align,
-                                 const QsFloatRounding *rounding, size_t c0, size_t nb, float *out);
+                                 const QsFloatRounding *rounding, QsFloatRoundRunFunc run, size_t c0,
+                                 size_t nb, float *out);
 void   qs_gemm_f32_round_columns_scalar (size_t n, size_t k, const float *packed,
                                          const QsFloatRounding *rounding, size_t c0, size_t nb,
                                          float *out);
