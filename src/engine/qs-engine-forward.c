@@ -1874,6 +1874,7 @@ qs_engine_run_layer (const QsEngineModel    *model,
     return QS_ENGINE_UNSUPPORTED;
   out_n = batch * qs_layer_out_size (l);
   scratch_carve (model, batch, scratch, &s);
+  s.rounded = (float *) s.end;
 
   if (quantized == NULL)
     {

@@ -41,17 +41,24 @@ qs_round_decode_bits (uint32_t code,
   return select_bits (e != 0, normal, f32_bits (sub));
 }
 
-/* @v rounded to the format (encoded, decoded), before the channel's scale. */
+/* @v rounded to a format of @man_bits mantissa bits, exponent bias
+ * @bias, largest finite code @max_code and NaN code @nan_code (the
+ * constants of qs-float-format.c's encoders), before the channel's scale. */
 static inline float
-qs_round_fp16 (float v)
+qs_round_minifloat (float    v,
+                    unsigned man_bits,
+                    int      bias,
+                    uint32_t max_code,
+                    uint32_t nan_code)
 {
   uint32_t bits = f32_bits (v), abs = bits & F32_ABS_MASK;
-  uint32_t code = encode_magnitude (abs, 10, 15, 1, 0x7bff, 0x7e00);
+  uint32_t code = encode_magnitude (abs, man_bits, bias, 1, max_code, nan_code);
 
   return f32_from_bits ((bits & QS_ROUND_SIGN)
-                        | select_bits (abs > F32_INF_BITS, QS_ROUND_NAN, qs_round_decode_bits (code, 10, 15)));
+                        | select_bits (abs > F32_INF_BITS, QS_ROUND_NAN, qs_round_decode_bits (code, man_bits, bias)));
 }
 
+/* bfloat16 is float32's top half: its code is the rounded float's bits. */
 static inline float
 qs_round_bf16 (float v)
 {
@@ -61,28 +68,7 @@ qs_round_bf16 (float v)
   return f32_from_bits ((bits & QS_ROUND_SIGN) | (code << 16));
 }
 
-static inline float
-qs_round_fp8_e4m3 (float v)
-{
-  uint32_t bits = f32_bits (v), abs = bits & F32_ABS_MASK;
-  uint32_t code = encode_magnitude (abs, 3, 7, 1, 0x7e, 0x7f);
-
-  return f32_from_bits ((bits & QS_ROUND_SIGN)
-                        | select_bits (abs > F32_INF_BITS, QS_ROUND_NAN, qs_round_decode_bits (code, 3, 7)));
-}
-
-static inline float
-qs_round_fp8_e5m2 (float v)
-{
-  uint32_t bits = f32_bits (v), abs = bits & F32_ABS_MASK;
-  uint32_t code = encode_magnitude (abs, 2, 15, 1, 0x7b, 0x7e);
-
-  return f32_from_bits ((bits & QS_ROUND_SIGN)
-                        | select_bits (abs > F32_INF_BITS, QS_ROUND_NAN, qs_round_decode_bits (code, 2, 15)));
-}
-
-/* The panels of qs_gemm_f32_round_panels, a run of @count weights of
- * channels [c, c + count) at a time. */
+/* A QsFloatRoundRunFunc: @count weights of channels [c, c + count). */
 static inline void
 qs_round_run_inline (const QsFloatRounding *rounding,
                      const float           *src,
@@ -96,7 +82,7 @@ qs_round_run_inline (const QsFloatRounding *rounding,
     {
     case QS_FORMAT_FP16:
       for (size_t j = 0; j < count; j++)
-        dst[j] = qs_round_fp16 (src[j] * inv[j]) * scale[j];
+        dst[j] = qs_round_minifloat (src[j] * inv[j], 10, 15, 0x7bff, 0x7e00) * scale[j];
       break;
     case QS_FORMAT_BF16:
       for (size_t j = 0; j < count; j++)
@@ -104,11 +90,11 @@ qs_round_run_inline (const QsFloatRounding *rounding,
       break;
     case QS_FORMAT_FP8_E4M3:
       for (size_t j = 0; j < count; j++)
-        dst[j] = qs_round_fp8_e4m3 (src[j] * inv[j]) * scale[j];
+        dst[j] = qs_round_minifloat (src[j] * inv[j], 3, 7, 0x7e, 0x7f) * scale[j];
       break;
     case QS_FORMAT_FP8_E5M2:
       for (size_t j = 0; j < count; j++)
-        dst[j] = qs_round_fp8_e5m2 (src[j] * inv[j]) * scale[j];
+        dst[j] = qs_round_minifloat (src[j] * inv[j], 2, 15, 0x7b, 0x7e) * scale[j];
       break;
     default:
       memcpy (dst, src, count * sizeof *dst);

@@ -85,7 +85,9 @@ qs_gemm_f32_round_panels (size_t                 n,
     }
 }
 
-/* The scalar kernel's W is [k][n]: one panel as wide as the kernel. */
+/* The scalar kernel's W is [k][n]: one panel as wide as the kernel. The
+ * vector builds' panels (qs_gemm_f32_pack_avx2, _avx512) round with the
+ * inline rounding compiled for their ISA. */
 void
 qs_gemm_f32_round_columns_scalar (size_t                 n,
                                   size_t                 k,
@@ -97,3 +99,29 @@ qs_gemm_f32_round_columns_scalar (size_t                 n,
 {
   qs_gemm_f32_round_panels (n, k, packed, 0, 1, rounding, round_run, c0, nb, out);
 }
+
+#ifdef QS_ENGINE_X86_KERNELS
+void
+qs_gemm_f32_round_columns_avx2 (size_t                 n,
+                                size_t                 k,
+                                const float           *packed,
+                                const QsFloatRounding *rounding,
+                                size_t                 c0,
+                                size_t                 nb,
+                                float                 *out)
+{
+  qs_gemm_f32_round_panels (n, k, packed, 16, 16, rounding, qs_float_round_run_avx2, c0, nb, out);
+}
+
+void
+qs_gemm_f32_round_columns_avx512 (size_t                 n,
+                                  size_t                 k,
+                                  const float           *packed,
+                                  const QsFloatRounding *rounding,
+                                  size_t                 c0,
+                                  size_t                 nb,
+                                  float                 *out)
+{
+  qs_gemm_f32_round_panels (n, k, packed, 32, 16, rounding, qs_float_round_run_avx512, c0, nb, out);
+}
+#endif

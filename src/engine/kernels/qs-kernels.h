@@ -713,6 +713,11 @@ void   qs_gemm_f32_round_columns_avx2   (size_t n, size_t k, const float *packed
 void   qs_gemm_f32_round_columns_avx512 (size_t n, size_t k, const float *packed,
                                          const QsFloatRounding *rounding, size_t c0, size_t nb,
                                          float *out);
+/* The rounding inlined and vectorized (qs-gemm-f32-round-inline.h). */
+void   qs_float_round_run_avx2   (const QsFloatRounding *rounding, const float *src, size_t c, size_t count,
+                                  float *dst);
+void   qs_float_round_run_avx512 (const QsFloatRounding *rounding, const float *src, size_t c, size_t count,
+                                  float *dst);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
 void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
