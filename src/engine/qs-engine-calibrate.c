@@ -472,6 +472,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
   const QsEngineModel *model = cal->model;
   size_t n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
   size_t scratch_size = qs_engine_get_working_size (model);
+  size_t rounding = qs_engine_rounding_bytes (qm);
   QsCalibJob job;
   QsEngineStatus status;
 
@@ -487,11 +488,11 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
       status = QS_ENGINE_NO_MEMORY;
       goto out;
     }
-  if (scratch_size == SIZE_MAX)
+  if (scratch_size == SIZE_MAX || scratch_size > SIZE_MAX - rounding)
     status = QS_ENGINE_TOO_LARGE;
   else
-    status = qs_engine_run_batches (cal->count, scratch_size, options, progress_base, progress_total,
-                                    sqnr_batch, &job);
+    status = qs_engine_run_batches (cal->count, scratch_size + rounding, options, progress_base,
+                                    progress_total, sqnr_batch, &job);
   if (status != QS_ENGINE_OK)
     goto out;
   for (size_t i = 0; i < model->n_layers; i++)

@@ -178,7 +178,8 @@ qs_engine_fit_batch (const QsEngineModel    *model,
 
   while (batch > 1
          && (compare ? qs_engine_compare_buffer_size (model, batch)
-                     : qs_engine_get_buffer_size (model, quantized, batch)) > QS_ENGINE_BATCH_BYTES)
+                     : qs_engine_get_buffer_size (model, quantized, batch) - qs_engine_rounding_bytes (quantized))
+              > QS_ENGINE_BATCH_BYTES)
     batch /= 2;
   return batch;
 }
@@ -383,7 +384,7 @@ qs_engine_predict_branches (const QsQuantizedModel   *trunk,
                             int32_t                  *predictions)
 {
   QsBranchJob job;
-  size_t outputs, scratch, n_run, task_images;
+  size_t outputs, scratch, n_run, task_images, rounding;
   int threads;
   QsEngineStatus status;
 
@@ -418,9 +419,21 @@ qs_engine_predict_branches (const QsQuantizedModel   *trunk,
   /* Each worker holds two forward blocks (the trunk's, the branch's) of
    * a task's images: fewer images when they would pass the budget (a
    * 224 x 224 model's block is tens of megabytes an image). */
+  /* Both blocks have room for whichever of the models rounds the most
+   * float-format weights at once. */
+  rounding = qs_engine_rounding_bytes (trunk);
+  for (size_t b = 0; b < n_branches; b++)
+    {
+      size_t at = qs_engine_rounding_bytes (branches[b].at), rest = qs_engine_rounding_bytes (branches[b].rest);
+
+      rounding = at > rounding ? at : rounding;
+      rounding = rest > rounding ? rest : rounding;
+    }
   for (;;)
     {
-      job.forward_size = qs_engine_get_buffer_size (trunk->model, trunk, task_images);
+      job.forward_size = qs_engine_get_buffer_size (trunk->model, NULL, task_images);
+      if (job.forward_size != SIZE_MAX)
+        job.forward_size = job.forward_size > SIZE_MAX - rounding ? SIZE_MAX : job.forward_size + rounding;
       job.forward_size = job.forward_size > SIZE_MAX - 63 ? SIZE_MAX : (job.forward_size + 63) & ~(size_t) 63;
       if (task_images == 1 || (job.forward_size != SIZE_MAX && job.forward_size <= QS_BRANCH_WORKER_BYTES / 2))
         break;

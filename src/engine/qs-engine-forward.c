@@ -43,6 +43,7 @@ typedef struct {
   uint8_t *helper_cols; /* im2col rows of the other threads, cols_bytes apart */
   size_t   cols_bytes;
   uint8_t *end;         /* past the layout (the comparison's extra memory) */
+  float   *rounded;     /* a float-format layer's rounded weights (qs_engine_rounding_bytes) */
   /* Calibration (qs_engine_forward_fp32_ranges): the range kernel, and a
    * min/max per thread that GEMM tiles and depthwise bands fold their
    * output into while it is still in cache; observed says the running
@@ -202,6 +203,7 @@ scratch_carve (const QsEngineModel *model,
   p += layout.expand_bytes;
   s->zero_row = p;
   s->end = p + layout.zero_row_bytes;
+  s->rounded = NULL;
   s->range = NULL;
   s->cells = NULL;
   s->observed = false;
@@ -1183,6 +1185,136 @@ float_layer_quant (const QsQuantizedModel *qm,
   store_real_outputs (qm, l, q, (float *) r, out_n, false, out);
 }
 
+/* A float-format GEMM layer rounds the model's packed kernel as it runs
+ * (QsQuantLayer.rounding): a Conv2D's whole kernel once per forward call
+ * when it is at most QS_ROUNDED_LAYER_BYTES (VGG16's largest is 9.4 MB;
+ * every tile of the call then reads it), a larger one and every Dense
+ * layer (whose weights are each read once a call anyway) a block of
+ * about QS_ROUNDED_BLOCK_BYTES of channels at a time, each while the
+ * GEMM reads it. Blocks start on QS_ROUNDED_BLOCK_ALIGN channels, a
+ * multiple of every packing's panel. */
+#define QS_ROUNDED_LAYER_BYTES ((size_t) 16 << 20)
+#define QS_ROUNDED_BLOCK_BYTES ((size_t) 1 << 20)
+#define QS_ROUNDED_BLOCK_ALIGN 32
+
+static bool
+rounded_whole (const QsEngineModel *model,
+               const QsEngineLayer *l)
+{
+  return qs_layer_is_general_conv (l)
+         || (l->kind == QS_LAYER_CONV2D
+             && qs_layer_packed_f32_size (model->kernels, l) <= QS_ROUNDED_LAYER_BYTES / sizeof (float));
+}
+
+static size_t
+rounded_block_channels (const QsEngineLayer *l)
+{
+  size_t nb = QS_ROUNDED_BLOCK_BYTES / ((l->k > 0 ? l->k : 1) * sizeof (float)) / QS_ROUNDED_BLOCK_ALIGN
+              * QS_ROUNDED_BLOCK_ALIGN;
+
+  nb = nb < QS_ROUNDED_BLOCK_ALIGN ? QS_ROUNDED_BLOCK_ALIGN : nb;
+  return nb < (size_t) l->out_c ? nb : (size_t) l->out_c;
+}
+
+size_t
+qs_engine_rounding_bytes (const QsQuantizedModel *qm)
+{
+  const QsKernels *kr;
+  size_t floats = 0;
+
+  if (qm == NULL)
+    return 0;
+  kr = qm->model->kernels;
+  for (size_t i = 0; i < qm->model->n_layers; i++)
+    if (qm->layers[i].rounding.format != QS_FORMAT_INT)
+      {
+        const QsEngineLayer *l = &qm->model->layers[i];
+        size_t size = rounded_whole (qm->model, l) ? qs_layer_packed_f32_size (kr, l)
+                                                   : kr->gemm_f32_packed_size (rounded_block_channels (l), l->k);
+
+        floats = size > floats ? size : floats;
+      }
+  return floats > 0 ? align_up (floats * sizeof (float) + QS_KERNEL_SLACK) : 0;
+}
+
+/* The GEMM of a layer too large to round whole: block by block of
+ * channels, each rounded into s->rounded and multiplied with every tile
+ * of the input (dequantized whole, im2col'd per tile), as
+ * float_layer_quant's unfused path does with the whole kernel: each
+ * output is the same sum of the same products. */
+static void
+rounded_gemm_blocks (const QsQuantizedModel *qm,
+                     const QsEngineLayer    *l,
+                     const QsQuantLayer     *q,
+                     const uint8_t          *in,
+                     size_t                  batch,
+                     QsScratch              *s,
+                     uint8_t                *out,
+                     float                  *fout)
+{
+  const QsKernels *kr = qm->model->kernels;
+  QsConvShape shape = qs_layer_conv_shape (l);
+  size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
+  size_t nb = rounded_block_channels (l);
+  bool direct = qs_layer_is_pointwise (l);
+  float *x = s->act[0], *y = q->float_output ? fout : s->act[1];
+
+  dequantize_codes (qm, &qm->values[l->inputs[0]], in, batch * qs_layer_in_size (l), x);
+  for (size_t c0 = 0; c0 < n; c0 += nb)
+    {
+      size_t cols = n - c0 < nb ? n - c0 : nb;
+
+      kr->gemm_f32_round_columns (n, k, l->packed_f32, &q->rounding, c0, cols, s->rounded);
+      for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
+        {
+          size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
+          const float *a = x + m0 * k;
+
+          if (!direct)
+            {
+              qs_im2col_f32 (&shape, x, m0, rows, s->cols);
+              a = s->cols;
+            }
+          kr->gemm_f32 (rows, cols, k, a, k, s->rounded, l->bias + c0, l->lo, l->hi, y + m0 * n + c0, n);
+        }
+    }
+  store_real_outputs (qm, l, q, y, m * n, false, out);
+}
+
+/* A float-format GEMM layer (QsQuantLayer.rounding): as
+ * float_layer_quant, on its rounded weights. */
+static void
+rounded_layer_quant (const QsQuantizedModel *qm,
+                     const QsEngineLayer    *l,
+                     const QsQuantLayer     *q,
+                     const uint8_t *const   *ins,
+                     size_t                  batch,
+                     QsScratch              *s,
+                     uint8_t                *out,
+                     float                  *fout)
+{
+  const QsKernels *kr = qm->model->kernels;
+  size_t groups = (size_t) l->groups, n = (size_t) l->out_c / groups;
+  size_t group_size = kr->gemm_f32_packed_size (n, l->k);
+
+  if (!rounded_whole (qm->model, l))
+    {
+      rounded_gemm_blocks (qm, l, q, ins[0], batch, s, out, fout);
+      return;
+    }
+  /* Group g's kernel is columns [g n, (g + 1) n), packed on its own. */
+  for (size_t g = 0; g < groups; g++)
+    {
+      QsFloatRounding rounding = q->rounding;
+
+      rounding.scale += g * n;
+      rounding.inv_scale += g * n;
+      kr->gemm_f32_round_columns (n, l->k, l->packed_f32 + g * group_size, &rounding, 0, n,
+                                  s->rounded + g * group_size);
+    }
+  float_layer_quant (qm, l, q, NULL, s->rounded, ins, batch, s, out, fout);
+}
+
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
  * per-group int32 sums, then quantized as a float-format layer's are. */
 static void
@@ -1307,9 +1439,16 @@ layer_quant (const QsQuantizedModel *qm,
 
   if (qs_layer_is_view (l))
     return in;
+  if (q->mode == QS_QMODE_FLOAT && q->rounding.format != QS_FORMAT_INT)
+    {
+      rounded_layer_quant (qm, l, q, ins, batch, s, out, fout);
+      return out;
+    }
   if (q->mode == QS_QMODE_FLOAT)
     {
-      float_layer_quant (qm, l, q, q->fake_weights, q->fake_packed, ins, batch, s, out, fout);
+      /* No rounded copy: an unquantized layer's weights are the model's. */
+      float_layer_quant (qm, l, q, q->fake_weights != NULL ? q->fake_weights : l->weights,
+                         q->fake_packed != NULL ? q->fake_packed : l->packed_f32, ins, batch, s, out, fout);
       return out;
     }
   if (q->mode == QS_QMODE_GROUPWISE && l->kind != QS_LAYER_DEPTHWISE_CONV2D)
@@ -1497,6 +1636,7 @@ qs_engine_forward_quant (const QsQuantizedModel *qm,
   QsScratch s;
 
   scratch_carve (qm->model, batch, scratch, &s);
+  s.rounded = (float *) s.end;
   enter_quant (qm, images, &s);
   run_quant_from (qm, qm, qm->model->n_float_prefix, &s, hook, hook_data, outputs);
   return QS_ENGINE_OK;
@@ -1591,6 +1731,8 @@ qs_engine_forward_branches (const QsQuantizedModel *trunk,
 
   scratch_carve (model, batch, scratch, &s);
   scratch_carve (model, batch, branch_scratch, &bs);
+  s.rounded = (float *) s.end;
+  bs.rounded = (float *) bs.end;
   enter_quant (trunk, images, &s);
   run_branches_at (&run, model->n_float_prefix);
   run_quant_from (trunk, trunk, model->n_float_prefix, &s, branch_hook, &run, outputs);
@@ -1634,6 +1776,8 @@ qs_engine_forward_compare (const QsQuantizedModel *qm,
   s.act[0] = (float *) s.end;
   s.act[1] = (float *) (s.end + layout.act_bytes);
   logits = (float *) (s.end + 2 * layout.act_bytes);
+  s.rounded = (float *) (s.end + 2 * layout.act_bytes
+                         + align_up (batch * qs_engine_model_get_n_outputs (model) * sizeof (float)));
   enter_quant (qm, images, &s);
   for (size_t i = 0; i < n_run; i++)
     {
@@ -1660,7 +1804,9 @@ qs_engine_get_buffer_size (const QsEngineModel    *model,
   if (model == NULL || batch == 0)
     return 0;
   qs_engine_scratch_layout (model, batch, &layout);
-  return layout.total;
+  if (layout.total == SIZE_MAX || layout.total > SIZE_MAX - qs_engine_rounding_bytes (quantized))
+    return SIZE_MAX;
+  return layout.total + qs_engine_rounding_bytes (quantized);
 }
 
 /* The arguments both entry points take: a model (and optionally its
@@ -1728,6 +1874,7 @@ qs_engine_run_layer (const QsEngineModel    *model,
     return QS_ENGINE_UNSUPPORTED;
   out_n = batch * qs_layer_out_size (l);
   scratch_carve (model, batch, scratch, &s);
+  s.rounded = (float *) s.end;
 
   if (quantized == NULL)
     {

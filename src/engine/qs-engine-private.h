@@ -137,8 +137,16 @@ typedef struct {
   QsRequantParams64 rq64;
   QsRequantFunc     requant;       /* the ISA's, or the reference when it needs extras */
   double           *out_dequant;   /* float logits: real = out_dequant[c] * total */
-  float            *fake_packed;   /* QS_QMODE_FLOAT: rounded weights packed for the float32 GEMM */
+  float            *fake_packed;   /* QS_QMODE_FLOAT: rounded weights packed for the float32 GEMM
+                                    * (a block format's; NULL: the layer's own weights, or rounding) */
   float            *fake_weights;  /* ... and in the Keras layout (depthwise) */
+  /* QS_QMODE_FLOAT, a GEMM layer's weights in a float format (fp16, bf16,
+   * FP8): the model's packed kernel rounded as the layer runs
+   * (qs-gemm-f32-round.c), not kept; format QS_FORMAT_INT otherwise.
+   * Views of round_scale and round_inv_scale [out_c]. */
+  QsFloatRounding   rounding;
+  float            *round_scale;
+  float            *round_inv_scale;
   size_t           packed_group_size;  /* bytes of one group's packed int8 weights */
   uint8_t          table[256];     /* ACTIVATION: the lookup table */
   QsAddParams      add;            /* ADD, SUBTRACT, AVERAGE */
@@ -237,7 +245,8 @@ QsEngineStatus qs_engine_forward_branches (const QsQuantizedModel *trunk,
 /* Both paths side by side, layer by layer (the output SQNR): after each
  * layer of the integer path, @hook gets the float32 output and the
  * integer one (codes, or float logits), without keeping every layer's
- * float32 output. The scratch is qs_engine_compare_buffer_size bytes. */
+ * float32 output. The scratch is qs_engine_compare_buffer_size bytes,
+ * plus qs_engine_rounding_bytes (@quantized). */
 typedef void (*QsCompareHook) (void        *data,
                                size_t       layer,
                                const float *real,
@@ -246,6 +255,11 @@ typedef void (*QsCompareHook) (void        *data,
 
 size_t         qs_engine_compare_buffer_size (const QsEngineModel    *model,
                                               size_t                  batch);
+/* The bytes past the forward layout in which @quantized's float-format
+ * GEMM layers round the model's kernel as they run (0 for none, and for
+ * NULL): part of qs_engine_get_buffer_size (@quantized); a scratch for
+ * qs_engine_forward_branches needs its branches' too. */
+size_t         qs_engine_rounding_bytes      (const QsQuantizedModel *quantized);
 QsEngineStatus qs_engine_forward_compare     (const QsQuantizedModel *quantized,
                                               const float            *images,
                                               size_t                  batch,

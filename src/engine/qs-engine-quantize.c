@@ -107,6 +107,8 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->out_dequant);
   free (q->fake_packed);
   free (q->fake_weights);
+  free (q->round_scale);
+  free (q->round_inv_scale);
   free (q->group_codes);
   free (q->group_codes16);
   free (q->group_zero_points);
@@ -207,7 +209,7 @@ typedef enum {
   QS_CODES_KERAS = 0,  /* int32, the Keras layout [k][out_c] */
   QS_CODES_T8,         /* int8, [out_c][k]: a GEMM layer's int8 operand before packing */
   QS_CODES_T16,        /* int16, [out_c][k]: its int16 operand */
-  QS_CODES_F32_PACKED, /* none: the reconstruction, packed for the float32 GEMM (a float format's layer) */
+  QS_CODES_F32_ROUNDED, /* none: a float format's GEMM layer rounds the model's kernel as it runs */
 } QsCodeForm;
 
 typedef struct {
@@ -215,7 +217,6 @@ typedef struct {
   int32_t      *codes;      /* QS_CODES_KERAS: the codes, shifted into the container */
   int8_t       *codes8;     /* QS_CODES_T8 */
   int16_t      *codes16;    /* QS_CODES_T16 */
-  float        *packed;     /* QS_CODES_F32_PACKED */
   int64_t      *colsum;     /* [out_c]: each channel's sum of (shifted) codes */
   int32_t      *zero_int;   /* [out_c], shifted */
   double       *zero_frac;  /* [out_c], the (possibly fractional) zero point, shifted */
@@ -230,7 +231,6 @@ weight_quant_clear (QsWeightQuant *w)
   free (w->codes);
   free (w->codes8);
   free (w->codes16);
-  free (w->packed);
   free (w->colsum);
   free (w->zero_int);
   free (w->zero_frac);
@@ -465,7 +465,7 @@ quantize_weights (const QsEngineModel *model,
   size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout;
   QsRangeStats *stats;
-  float *lo, *hi, *rows_buffer, *recon = NULL;
+  float *lo, *hi, *rows_buffer;
   const float *kernel = l->weights;
   int32_t *block_codes = NULL;
   size_t channels = per_channel ? n : 1;
@@ -496,16 +496,11 @@ quantize_weights (const QsEngineModel *model,
     w->codes8 = malloc (count * sizeof *w->codes8);
   if (form == QS_CODES_T16)
     w->codes16 = malloc (count * sizeof *w->codes16);
-  if (form == QS_CODES_F32_PACKED)
-    {
-      w->packed = malloc (qs_layer_packed_f32_size (model->kernels, l) * sizeof *w->packed);
-      recon = malloc (block_rows * n * sizeof *recon);
-    }
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
   if (stats == NULL || lo == NULL || hi == NULL || w->colsum == NULL || w->zero_int == NULL
       || w->zero_frac == NULL || w->scale == NULL || (form == QS_CODES_KERAS ? w->codes == NULL : block_codes == NULL)
       || (form == QS_CODES_T8 && w->codes8 == NULL) || (form == QS_CODES_T16 && w->codes16 == NULL)
-      || (form == QS_CODES_F32_PACKED && (w->packed == NULL || recon == NULL)) || rows_buffer == NULL || qs_quant_params_init (&w->params, channels) != QS_OK)
+      || rows_buffer == NULL || qs_quant_params_init (&w->params, channels) != QS_OK)
     {
       status = QS_ENGINE_NO_MEMORY;
       goto out;
@@ -554,15 +549,11 @@ quantize_weights (const QsEngineModel *model,
           w->colsum[c] += code;
           if (form == QS_CODES_KERAS)
             codes[j] = code;
-          else if (form == QS_CODES_F32_PACKED)
-            recon[j] = (float) y;
           else if (form == QS_CODES_T8)
             w->codes8[c * k + r] = (int8_t) code;
-          else
+          else if (form == QS_CODES_T16)
             w->codes16[c * k + r] = (int16_t) code;
         }
-      if (form == QS_CODES_F32_PACKED)
-        qs_layer_pack_f32_rows (model->kernels, l, r0, rows, recon, w->packed);
     }
   w->sqnr_db = sqnr_from_sums (signal, noise);
 
@@ -584,7 +575,6 @@ out:
   free (hi);
   free (block_codes);
   free (rows_buffer);
-  free (recon);
   return status;
 }
 
@@ -899,10 +889,10 @@ pack_float_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
-/* Float formats: the layer runs in float32 on weights rounded to the format
- * (a GEMM layer's are made packed, QS_CODES_F32_PACKED; a depthwise
- * layer's here), or, with no @w (an unquantized layer), on a copy of its
- * own weights. */
+/* Float formats: the layer runs in float32 on weights rounded to the
+ * format (a GEMM layer's as it runs, prepare_rounded_layer; a depthwise
+ * layer's here), or, with no @w (an unquantized layer), on its own
+ * weights, which the model keeps: no copy. */
 static QsEngineStatus
 prepare_float_layer (const QsQuantizedModel *qm,
                      const QsEngineLayer    *l,
@@ -913,25 +903,40 @@ prepare_float_layer (const QsQuantizedModel *qm,
   size_t n = (size_t) l->out_c, count = l->k * n;
 
   q->mode = QS_QMODE_FLOAT;
-  if (w == NULL && l->packed_f32 != NULL)
-    {
-      /* A GEMM layer's own weights are packed already. */
-      size_t size = qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float);
-
-      if ((q->fake_packed = malloc (size)) == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      memcpy (q->fake_packed, l->packed_f32, size);
-      return QS_ENGINE_OK;
-    }
+  if (w == NULL)
+    return QS_ENGINE_OK;
   q->fake_weights = malloc (count * sizeof (float));
   if (q->fake_weights == NULL)
     return QS_ENGINE_NO_MEMORY;
-  if (w == NULL)
-    qs_layer_kernel_rows (qm->model, l, 0, l->k, q->fake_weights);
-  else
-    for (size_t i = 0; i < count; i++)
-      q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
+  for (size_t i = 0; i < count; i++)
+    q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
   return pack_float_layer (qm, l, q);
+}
+
+/* A float format's GEMM layer: the model's packed kernel is its weights,
+ * rounded to the format a block of channels at a time as the layer runs
+ * (QsFloatRounding, the same bits a rounded copy would hold); kept here
+ * are each channel's factors of that rounding, @w's parameters. */
+static QsEngineStatus
+prepare_rounded_layer (const QsEngineLayer *l,
+                       QsQuantLayer        *q,
+                       const QsWeightQuant *w,
+                       bool                 per_channel)
+{
+  size_t n = (size_t) l->out_c;
+
+  q->mode = QS_QMODE_FLOAT;
+  q->round_scale = malloc (n * sizeof *q->round_scale);
+  q->round_inv_scale = malloc (n * sizeof *q->round_inv_scale);
+  if (q->round_scale == NULL || q->round_inv_scale == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t c = 0; c < n; c++)
+    {
+      q->round_scale[c] = w->params.scale[per_channel ? c : 0];
+      q->round_inv_scale[c] = w->params.inv_scale[per_channel ? c : 0];
+    }
+  q->rounding = (QsFloatRounding) { w->params.format, q->round_scale, q->round_inv_scale };
+  return QS_ENGINE_OK;
 }
 
 /* A blockwise layer's weights as integers: int8-range codes in the Keras
@@ -1561,7 +1566,7 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
     form = QS_CODES_KERAS;
   else
-    form = container == 32 ? QS_CODES_F32_PACKED : (container == 8 ? QS_CODES_T8 : QS_CODES_T16);
+    form = container == 32 ? QS_CODES_F32_ROUNDED : (container == 8 ? QS_CODES_T8 : QS_CODES_T16);
   status = quantize_weights (qm->model, l, scheme, container == 32 ? 8 : container, form, &w);
   if (status != QS_ENGINE_OK)
     {
@@ -1573,13 +1578,8 @@ prepare_weighted_layer (QsQuantizedModel *qm,
   q->stats.weight_sqnr_db = w.sqnr_db;
   q->stats.weight_bits = container;
 
-  if (form == QS_CODES_F32_PACKED)
-    {
-      /* A float format's GEMM layer: its rounded weights, already packed. */
-      q->mode = QS_QMODE_FLOAT;
-      q->fake_packed = w.packed;
-      w.packed = NULL;
-    }
+  if (form == QS_CODES_F32_ROUNDED)
+    status = prepare_rounded_layer (l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
   else if (container == 32)
     status = prepare_float_layer (qm, l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
   else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)

@@ -525,6 +525,121 @@ scheme_from_case (const SchemeCase *c,
 /* Every scheme runs, stays close to float32, and gives the same bits on
  * every ISA (odd channel counts, 1x1, stride 2, same padding at borders,
  * a depth multiplier, asymmetric and fractional zero points). */
+/* A model whose weights every float format holds exactly: m 2^-(4 + s + c
+ * mod 3) in channel c, with m in {0, +-4 .. +-7} (three significant
+ * bits) and s in 0..3, and channel c's largest magnitude 7/16 2^-(c mod
+ * 3), so that FP8's scales (that over the format's largest value) are
+ * powers of two, not all the same. A 3x3 convolution to 40 channels (a
+ * panel and a tail of every packing), a grouped one (two groups of 20,
+ * each packed on its own) and a Dense layer of 10240 x 100, 4 MB:
+ * rounded a block of channels at a time. */
+#define EXACT_H 16
+#define EXACT_W 16
+#define EXACT_C 4
+
+static void
+fill_exact (float  *w,
+            size_t  k,
+            size_t  n)
+{
+  for (size_t i = 0; i < k * n; i++)
+    {
+      int m = g_rand_int_range (rng, 3, 8);
+
+      w[i] = i < n ? 0.4375f * (i % 2 == 0 ? 1.0f : -1.0f)
+                   : (m == 3 ? 0.0f : ldexpf ((float) m, -4 - g_rand_int_range (rng, 0, 4)))
+                       * (g_rand_boolean (rng) ? 1.0f : -1.0f);
+      w[i] = ldexpf (w[i], -(int) (i % n % 3));
+    }
+}
+
+static QsEngineModel *
+make_exact_net (void)
+{
+  QsEngineModel *model = qs_engine_model_new (EXACT_H, EXACT_W, EXACT_C);
+  QsConvParams c1 = conv_params (3, 1, QS_PADDING_SAME, 40, QS_ACTIVATION_RELU);
+  QsConvParams c2 = conv_params (3, 1, QS_PADDING_SAME, 40, QS_ACTIVATION_RELU);
+  size_t k1 = 3 * 3 * EXACT_C, kg = 3 * 3 * 20, k2 = EXACT_H * EXACT_W * 40;
+  g_autofree float *w1 = g_new (float, k1 * 40);
+  g_autofree float *b1 = g_new (float, 40);
+  g_autofree float *wg = g_new (float, kg * 40);
+  g_autofree float *w2 = g_new (float, k2 * 100);
+  g_autofree float *b2 = g_new (float, 100);
+
+  c2.groups = 2;
+  fill_exact (w1, k1, 40);
+  fill_exact (wg, kg, 40);
+  fill_exact (w2, k2, 100);
+  fill_uniform (b1, 40, -0.1, 0.1);
+  fill_uniform (b2, 100, -0.1, 0.1);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &c1, w1, b1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "grouped", &c2, wg, b1), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_flatten (model, "flat"), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_dense (model, "fc", 100, QS_ACTIVATION_NONE, INFINITY, w2, b2), ==,
+                   QS_ENGINE_OK);
+  return model;
+}
+
+/* Float-format layers run on the model's kernel rounded as they run
+ * (whole for the convolution, by blocks of channels for the Dense
+ * layer): on weights the format holds exactly, the outputs are, bit for
+ * bit, those of the same layers left unquantized (the float path on the
+ * model's own kernel), for each format, granularity and ISA. */
+static void
+test_float_format_rounding (void)
+{
+  static const QsFormat formats[] = { QS_FORMAT_FP16, QS_FORMAT_BF16, QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2 };
+  size_t n_images = 12, image = EXACT_H * EXACT_W * EXACT_C, nout = n_images * 100;
+  g_autofree float *images = g_new (float, n_images * image);
+  QsEngineDataset cal = { n_images, EXACT_H, EXACT_W, EXACT_C, images, NULL };
+  QsActivationScheme act;
+  guint checked = 0;
+
+  fill_uniform (images, n_images * image, -1.0, 1.0);
+  qs_activation_scheme_init_default (&act);
+  for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      QsEngineModel *model;
+      QsQuantizedModel *plain;
+      g_autofree float *expect = NULL;
+
+      if (!qs_kernels_isa_supported (isa))
+        continue;
+      /* The model packs its kernels for the ISA's float32 GEMM. */
+      qs_kernels_force_isa (isa);
+      model = make_exact_net ();
+      plain = quantize_net (model, NULL, &act, &cal);
+      expect = forward_quant (model, plain, images, n_images);
+      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+        for (int per_channel = 0; per_channel < 2; per_channel++)
+          {
+            QsScheme scheme;
+            QsQuantizedModel *q;
+            QsQuantizedLayerStats stats;
+            g_autofree float *out = NULL;
+
+            qs_scheme_init_default (&scheme);
+            scheme.format = formats[f];
+            scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+            q = quantize_net (model, &scheme, &act, &cal);
+            for (size_t w = 0; w < 3; w++)
+              {
+                g_assert_true (qs_quantized_model_get_layer_stats (q, w, &stats));
+                g_assert_cmpstr (stats.kernel, ==, "float-weights");
+                g_assert_cmpfloat (stats.weight_sqnr_db, ==, INFINITY);
+              }
+            out = forward_quant (model, q, images, n_images);
+            g_assert_cmpmem (out, nout * sizeof (float), expect, nout * sizeof (float));
+            qs_quantized_model_free (q);
+            checked++;
+          }
+      qs_quantized_model_free (plain);
+      qs_engine_model_free (model);
+    }
+  qs_kernels_force_isa (-1);
+  g_test_message ("%u float-format models checked", checked);
+}
+
 static void
 test_schemes_and_isas (void)
 {
@@ -1165,6 +1280,7 @@ main (int    argc,
   g_test_add_func ("/engine/fp32/pool-flatten-dense", test_fp32_pool_dense);
   g_test_add_func ("/engine/fp32/batch-norm-fold", test_batch_norm_fold);
   g_test_add_func ("/engine/quant/schemes-and-isas", test_schemes_and_isas);
+  g_test_add_func ("/engine/quant/float-format-rounding", test_float_format_rounding);
   g_test_add_func ("/engine/quant/bits-order", test_bits_order);
   g_test_add_func ("/engine/quant/groupwise-layers", test_groupwise_layers);
   g_test_add_func ("/engine/quant/groupwise-paths", test_groupwise_paths);

@@ -13,6 +13,8 @@
 #include <glib.h>
 
 #include "engine/kernels/qs-kernels.h"
+#include "quant/qs-float-format.h"
+#include "quant/qs-params.h"
 
 typedef enum {
   FILL_RANDOM,
@@ -1118,6 +1120,177 @@ test_gemm_f32 (void)
   g_test_message ("%u float32 GEMM shapes checked", checked);
 }
 
+/* ---- float-format weights rounded as a layer runs ------------------------------------- */
+
+/* The weights a float-format layer used to keep as a second packed
+ * copy: each quantized (qs_quantize_channel) and dequantized
+ * (qs_dequantize_code) with its channel's parameters, [k][n]. */
+static void
+round_like_quantizer (const QsQuantParams *params,
+                      bool                 per_channel,
+                      const float         *w,
+                      size_t               n,
+                      size_t               k,
+                      float               *out)
+{
+  for (size_t i = 0; i < k * n; i++)
+    {
+      size_t c = per_channel ? i % n : 0;
+      int32_t code;
+
+      qs_quantize_channel (params, c, &w[i], 1, &code);
+      out[i] = qs_dequantize_code (params, c, code);
+    }
+}
+
+/* One format, granularity and shape on @kr: the rounded columns of the
+ * packed kernel, whole and a block of 32 or 64 channels at a time, are
+ * the packing of the quantizer's rounded weights, bit for bit, and the
+ * GEMM block by block gives the outputs of the GEMM on that packing.
+ * The weights are @given, or random. */
+static void
+check_round_columns (const QsKernels *kr,
+                     QsFormat         format,
+                     bool             per_channel,
+                     size_t           n,
+                     size_t           k,
+                     const float     *given)
+{
+  size_t m = 13, channels = per_channel ? n : 1, size = kr->gemm_f32_packed_size (n, k);
+  QsScheme scheme;
+  QsQuantParams params;
+  g_autofree float *w = g_new (float, k * n);
+  g_autofree float *rounded = g_new (float, k * n);
+  g_autofree float *slice = g_new (float, k * n);
+  g_autofree float *packed = g_new (float, size);
+  g_autofree float *expect = g_new (float, size);
+  g_autofree float *got = g_new (float, size);
+  g_autofree float *lo = g_new (float, channels);
+  g_autofree float *hi = g_new (float, channels);
+  g_autofree float *scale = g_new (float, n);
+  g_autofree float *inv = g_new (float, n);
+  g_autofree float *a = g_new (float, m * k);
+  g_autofree float *bias = g_new (float, n);
+  g_autofree float *cref = g_new (float, m * n);
+  g_autofree float *cblk = g_new (float, m * n);
+  QsFloatRounding rounding = { format, scale, inv };
+
+  /* Magnitudes from 1e-9 to 1e5: fp16's subnormals and saturation, FP8's
+   * subnormals after scaling, and channels of very different ranges; a
+   * few exact zeros and halfway cases of bf16 (ties to even). */
+  for (size_t i = 0; i < k * n; i++)
+    {
+      double x = g_rand_double_range (rng, -1.0, 1.0) * exp (g_rand_double_range (rng, -20.0, 11.5));
+
+      w[i] = i % 17 == 3 ? (i % 2 == 0 ? 0.0f : -0.0f) : (float) x;
+      if (i % 23 == 5)
+        w[i] = 1.0f + 0x1p-8f * (float) (2 * g_rand_int_range (rng, 0, 64) + 1) / 2.0f;
+    }
+  /* NaN stays NaN, with its sign, through every format. */
+  if (k * n > 40)
+    {
+      w[7] = NAN;
+      w[40] = -NAN;
+    }
+  if (given != NULL)
+    memcpy (w, given, k * n * sizeof (float));
+  for (size_t c = 0; c < channels; c++)
+    {
+      lo[c] = INFINITY;
+      hi[c] = -INFINITY;
+    }
+  for (size_t i = 0; i < k * n; i++)
+    {
+      size_t c = per_channel ? i % n : 0;
+
+      lo[c] = isnan (w[i]) ? lo[c] : fminf (lo[c], w[i]);
+      hi[c] = isnan (w[i]) ? hi[c] : fmaxf (hi[c], w[i]);
+    }
+  qs_scheme_init_default (&scheme);
+  scheme.format = format;
+  scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+  g_assert_cmpint (qs_quant_params_init (&params, channels), ==, QS_OK);
+  qs_quant_params_set_from_ranges (&params, &scheme, lo, hi);
+  for (size_t c = 0; c < n; c++)
+    {
+      scale[c] = params.scale[per_channel ? c : 0];
+      inv[c] = params.inv_scale[per_channel ? c : 0];
+    }
+  round_like_quantizer (&params, per_channel, w, n, k, rounded);
+  qs_quant_params_clear (&params);
+
+  kr->gemm_f32_pack (n, k, w, packed);
+  kr->gemm_f32_pack (n, k, rounded, expect);
+  kr->gemm_f32_round_columns (n, k, packed, &rounding, 0, n, got);
+  g_assert_cmpmem (got, size * sizeof (float), expect, size * sizeof (float));
+
+  for (size_t i = 0; i < m * k; i++)
+    a[i] = (float) g_rand_double_range (rng, -2.0, 2.0);
+  for (size_t c = 0; c < n; c++)
+    bias[c] = (float) g_rand_double_range (rng, -1.0, 1.0);
+  kr->gemm_f32 (m, n, k, a, k, expect, bias, -INFINITY, INFINITY, cref, n);
+  for (size_t c0 = 0, nb = n % 2 == 0 ? 64 : 32; c0 < n; c0 += nb)
+    {
+      size_t cols = n - c0 < nb ? n - c0 : nb, block = kr->gemm_f32_packed_size (cols, k);
+
+      for (size_t q = 0; q < k; q++)
+        memcpy (slice + q * cols, rounded + q * n + c0, cols * sizeof (float));
+      kr->gemm_f32_pack (cols, k, slice, expect);
+      kr->gemm_f32_round_columns (n, k, packed, &rounding, c0, cols, got);
+      g_assert_cmpmem (got, block * sizeof (float), expect, block * sizeof (float));
+      kr->gemm_f32 (m, cols, k, a, k, got, bias + c0, -INFINITY, INFINITY, cblk + c0, n);
+    }
+  g_assert_cmpmem (cblk, m * n * sizeof (float), cref, m * n * sizeof (float));
+}
+
+static void
+test_gemm_f32_round (void)
+{
+  static const QsFormat formats[] = { QS_FORMAT_FP16, QS_FORMAT_BF16, QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2 };
+  /* n, k: several panels of every packing with a narrow last one (100:
+   * AVX-512's 16-wide tail), whole panels, one channel, and a k past the
+   * AVX-512 kernel's chunk of 512. */
+  static const size_t shapes[][2] = { { 100, 37 }, { 64, 5 }, { 200, 600 }, { 1, 9 }, { 48, 1 } };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+
+      if (kr == NULL)
+        {
+          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
+          continue;
+        }
+      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+        for (int per_channel = 0; per_channel < 2; per_channel++)
+          for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+            {
+              check_round_columns (kr, formats[f], per_channel, shapes[s][0], shapes[s][1], NULL);
+              checked++;
+            }
+      /* Every value of each format (NaN and infinity codes included), as
+       * a tensor whose range is the format's own: each is its own code. */
+      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+        {
+          size_t codes = formats[f] == QS_FORMAT_FP16 || formats[f] == QS_FORMAT_BF16 ? 65536 : 256;
+          g_autofree float *values = g_new (float, codes);
+
+          for (size_t i = 0; i < codes; i++)
+            values[i] = formats[f] == QS_FORMAT_FP16   ? qs_fp16_to_float ((uint16_t) i)
+                        : formats[f] == QS_FORMAT_BF16 ? qs_bf16_to_float ((uint16_t) i)
+                        : formats[f] == QS_FORMAT_FP8_E4M3 ? qs_fp8_e4m3_to_float ((uint8_t) i)
+                                                           : qs_fp8_e5m2_to_float ((uint8_t) i);
+          /* FP8 scales to the range's maximum: E5M2's infinities would make it infinite. */
+          for (size_t i = 0; i < codes && formats[f] == QS_FORMAT_FP8_E5M2; i++)
+            values[i] = isinf (values[i]) ? copysignf (QS_FP8_E5M2_MAX, values[i]) : values[i];
+          check_round_columns (kr, formats[f], false, codes / 64, 64, values);
+          checked++;
+        }
+    }
+  g_test_message ("%u rounded kernels checked", checked);
+}
+
 /* ---- float32 depthwise: the same products and sums in the same order ------------------ */
 
 static void
@@ -1324,6 +1497,7 @@ main (int    argc,
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
+  g_test_add_func ("/kernels/gemm-f32-round", test_gemm_f32_round);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   g_test_add_func ("/kernels/quantize-real", test_quantize_real);
   g_test_add_func ("/kernels/dequantize", test_dequantize);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quant/qs-scheme.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -678,6 +680,44 @@ void   qs_gemm_f32_pack_rows_avx2   (size_t n, size_t k, const float *w, size_t 
                                      size_t rows, float *packed);
 void   qs_gemm_f32_pack_rows_avx512 (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
                                      size_t rows, float *packed);
+/* A float format's rounding of a GEMM kernel's weights, per output
+ * channel c: w' = decode (encode (w * inv_scale[c])) * scale[c], in
+ * float32 (qs_quantize_channel, then qs_dequantize_code); @format
+ * QS_FORMAT_INT leaves the weights as they are. */
+typedef struct {
+  QsFormat     format;
+  const float *scale;      /* [n] */
+  const float *inv_scale;  /* [n] */
+} QsFloatRounding;
+/* Columns [c0, c0 + nb) of the [k][n] kernel @packed was packed from,
+ * rounded by @rounding, into @out packed as gemm_f32_pack packs an
+ * (nb, k) kernel: what gemm_f32 reads for those outputs (with bias + c0,
+ * c + c0). c0 is a multiple of 32 and nb too, or c0 + nb = n. */
+typedef void   (*QsGemmF32RoundColumnsFunc) (size_t n, size_t k, const float *packed,
+                                             const QsFloatRounding *rounding, size_t c0, size_t nb,
+                                             float *out);
+/* Rounds @count weights of channels [c, c + count), contiguous in @src. */
+typedef void   (*QsFloatRoundRunFunc) (const QsFloatRounding *rounding, const float *src, size_t c,
+                                       size_t count, float *dst);
+/* The packings as panels of @panel channels (0: one panel as wide as
+ * the kernel) over n rounded up to @align, each row of a panel by @run. */
+void   qs_gemm_f32_round_panels (size_t n, size_t k, const float *packed, size_t panel, size_t align,
+                                 const QsFloatRounding *rounding, QsFloatRoundRunFunc run, size_t c0,
+                                 size_t nb, float *out);
+void   qs_gemm_f32_round_columns_scalar (size_t n, size_t k, const float *packed,
+                                         const QsFloatRounding *rounding, size_t c0, size_t nb,
+                                         float *out);
+void   qs_gemm_f32_round_columns_avx2   (size_t n, size_t k, const float *packed,
+                                         const QsFloatRounding *rounding, size_t c0, size_t nb,
+                                         float *out);
+void   qs_gemm_f32_round_columns_avx512 (size_t n, size_t k, const float *packed,
+                                         const QsFloatRounding *rounding, size_t c0, size_t nb,
+                                         float *out);
+/* The rounding inlined and vectorized (qs-gemm-f32-round-inline.h). */
+void   qs_float_round_run_avx2   (const QsFloatRounding *rounding, const float *src, size_t c, size_t count,
+                                  float *dst);
+void   qs_float_round_run_avx512 (const QsFloatRounding *rounding, const float *src, size_t c, size_t count,
+                                  float *dst);
 #if defined(__x86_64__) || defined(_M_X64)
 size_t qs_gemm_f32_packed_size_avx2 (size_t n, size_t k);
 void   qs_gemm_f32_pack_avx2 (size_t n, size_t k, const float *w, float *packed);
@@ -753,6 +793,9 @@ typedef struct {
   QsDequantizeFunc           dequantize;
   /* On depthwise_pack's weights. */
   QsDepthwiseRequantFunc     depthwise_requant;
+  /* Columns of gemm_f32_pack's kernel rounded to a float format (a
+   * float-format layer's weights, made as it runs). */
+  QsGemmF32RoundColumnsFunc  gemm_f32_round_columns;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
