@@ -112,7 +112,13 @@ innermost_error_cb (unsigned             n,
 {
   char **detail = user_data;
 
-  if (*detail == NULL && err->desc != NULL && err->desc[0] != '\0')
+  if (err->desc == NULL || err->desc[0] == '\0')
+    return 0;
+  /* A missing filter's innermost message is the plugin search's "can't
+   * open directory: .../plugins"; the one naming the filter is outer. */
+  if (g_str_has_prefix (err->desc, "required filter "))
+    g_free (*detail), *detail = g_strdup (err->desc);
+  else if (*detail == NULL)
     *detail = g_strdup (err->desc);
   return 0;
 }
