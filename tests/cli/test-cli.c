@@ -1360,6 +1360,17 @@ test_eval_errors (void)
   assert_fails ("eval", model, "--data", missing_file, NULL);
   assert_fails ("eval", model, "--data", text_file, NULL);
   assert_fails ("eval", NULL);
+
+  /* Percentiles outside (50, 100] parse as numbers; they used to reach
+   * the engine and fail as "cannot quantize the model: " with no reason. */
+  for (gsize i = 0; i < 3; i++)
+    {
+      const char *bad[] = { "percentile:0", "percentile:50", "percentile:100.5" };
+      g_autoptr(QsTestCliRun) run = run_cli ("eval", model, "-n", "10", "-c", "5", "--act-range", bad[i], NULL);
+
+      g_assert_cmpint (run->status, ==, 2);
+      g_assert_nonnull (strstr (run->err, "greater than 50 and at most 100"));
+    }
 }
 
 /* /w = [-1, 0, 0.3, 0.9921875] as MXINT8, one block: amax 1 gives the E8M0
