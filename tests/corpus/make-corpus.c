@@ -459,6 +459,45 @@ make_interruptible (void)
   H5Fclose (f);
 }
 
+/* A filter only this program has: the reader's libhdf5 does not, as it
+ * lacks a plugin a real file was compressed with (Blosc, Zstandard...). */
+#define CORPUS_FILTER_ID 32123
+
+static size_t
+pass_through_filter (unsigned int        flags,
+                     size_t              cd_nelmts,
+                     const unsigned int  cd_values[],
+                     size_t              nbytes,
+                     size_t             *buf_size,
+                     void              **buf)
+{
+  (void) flags, (void) cd_nelmts, (void) cd_values, (void) buf_size, (void) buf;
+  return nbytes;
+}
+
+/* Chunks stored with a mandatory filter the reader lacks: the listing
+ * works, every read names the missing filter. */
+static void
+make_missing_filter (void)
+{
+  const H5Z_class2_t filter = {
+    H5Z_CLASS_T_VERS, (H5Z_filter_t) CORPUS_FILTER_ID, 1, 1, "corpus-only", NULL, NULL, pass_through_filter,
+  };
+  hid_t f, dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hsize_t dims[2] = { 64, 32 }, chunk[2] = { 16, 32 };
+  float v[64 * 32];
+
+  check (H5Zregister (&filter) >= 0, "H5Zregister");
+  H5Pset_chunk (dcpl, 2, chunk);
+  check (H5Pset_filter (dcpl, CORPUS_FILTER_ID, H5Z_FLAG_MANDATORY, 0, NULL) >= 0, "H5Pset_filter");
+  ramp (v, 64 * 32);
+  f = create ("missing-filter.h5");
+  dataset (f, "/w", H5T_IEEE_F32LE, 2, dims, dcpl, v);
+  H5Fclose (f);
+  H5Pclose (dcpl);
+  H5Zunregister ((H5Z_filter_t) CORPUS_FILTER_ID);
+}
+
 static void
 make_damaged (void)
 {
@@ -519,6 +558,7 @@ main (int   argc,
   make_huge ();
   make_soft_cycle ();
   make_damaged ();
+  make_missing_filter ();
   make_interruptible ();
 
   stamp = fopen (argv[2], "w");

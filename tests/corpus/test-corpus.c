@@ -90,6 +90,14 @@ static const Case cases[] = {
   { "cycle/layers", { "layers", "FILE" }, "soft-cycle.h5", 0, "leads nowhere", NULL },
   { "cycle/stats", { "stats", "--tensor", "/a", "FILE" }, "soft-cycle.h5", 2, "no tensor", NULL },
   { "cycle/export", { "export", "FILE", "OUT", "--force" }, "soft-cycle.h5", 0, "1 tensors quantized", NULL },
+  /* A filter the reader's libhdf5 lacks: named, not the plugin folder libhdf5 searched last. */
+  { "filter/missing-listed", { "layers", "FILE" }, "missing-filter.h5", 0, "/w", NULL },
+  { "filter/missing-check", { "layers", "--check-data", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-stats", { "stats", "--tensor", "/w", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-streamed", { "stats", "--memory-budget", "1M", "--range", "mse", "--tensor", "/w", "FILE" },
+    "missing-filter.h5", 2, "corpus-only", NULL },
+  { "filter/missing-report", { "report", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-export", { "export", "FILE", "OUT", "--force" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
 };
 
 static const char *corpus_dir;
