@@ -23,7 +23,9 @@ TIMEOUT = int(os.environ.get("HOSTILE_TIMEOUT", "120"))
 EVAL = ["-n", "40", "-c", "20"]
 ENV = dict(os.environ, LC_ALL="C.UTF-8", QUANTSCOPE_OPEN_TIMEOUT="30",
            ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:handle_segv=0",
-           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1", MALLOC_PERTURB_="0")
+           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1", MALLOC_PERTURB_="0",
+           LSAN_OPTIONS="print_suppressions=0:suppressions=" + os.path.join(
+               os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "lsan-cli.supp"))
 
 
 def run(argv, work):

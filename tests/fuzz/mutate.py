@@ -22,7 +22,9 @@ import tempfile
 
 ENV = dict(os.environ, LC_ALL="C.UTF-8", QUANTSCOPE_OPEN_TIMEOUT="8", MALLOC_PERTURB_="0",
            ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:handle_segv=0",
-           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
+           LSAN_OPTIONS="print_suppressions=0:suppressions=" + os.path.join(
+               os.path.dirname(os.path.abspath(__file__)), "lsan-cli.supp"))
 
 COMMANDS = [
     ["layers", "--json", "--check-data", "IN"],
