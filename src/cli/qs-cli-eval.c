@@ -483,7 +483,7 @@ qs_cli_eval_run (QsCliEval         *eval,
   QsEngineRunOptions options;
   QsEngineDataset calib_view;
   QsCalibration *calibration = NULL;
-  char message[512];
+  char message[512] = "";
   QsEngineStatus status;
   double t0;
 
@@ -519,7 +519,8 @@ qs_cli_eval_run (QsCliEval         *eval,
     }
   g_clear_pointer (&calibration, qs_calibration_free);
   if (status != QS_ENGINE_OK)
-    return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path, message);
+    return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path,
+                                message[0] != '\0' ? message : qs_engine_status_to_string (status));
   run->labeled = eval->labeled;
   if (!run->labeled)
     {
