@@ -201,6 +201,19 @@ def keras2_cases(out):
     k2("deep-200", '{"class_name": "Sequential", "config": {"layers": [' + "[" * 200 + "]" * 200 + "]}}")
     k2("deep-objects-200", '{"a":' * 200 + "1" + "}" * 200)
 
+    base_text = json.dumps(sequential(base_layers()))
+    k2("duplicate-keys", base_text.replace('"units": 10', '"units": 10, "units": 0'))
+    k2("units-1e309", base_text.replace('"units": 10', '"units": 1e309'))
+    k2("units-1000-digits", base_text.replace('"units": 10', '"units": ' + "9" * 1000))
+    k2("units-negative-zero", base_text.replace('"units": 10', '"units": -0'))
+    k2("name-nul-escape", base_text.replace('"name": "conv2d"', '"name": "conv2d\\u0000evil"'))
+    k2("name-lone-surrogate", base_text.replace('"name": "conv2d"', '"name": "conv2d\\ud800"'))
+    for tag, name in [("empty", ""), ("dot", "."), ("dotdot", ".."), ("slash", "/"), ("long", "n" * 70000)]:
+        k2(f"name-{tag}", seq_with(lambda l, n=name: l[1]["config"].__setitem__("name", n)))
+    k2("trailing-garbage", base_text + " {}")
+    k2("comments", "/* c */" + base_text)
+    k2("single-quotes", base_text.replace('"', "'"))
+
     # numbers that are not sizes
     for tag, value in [("negative", -1), ("zero", 0), ("huge", 1 << 40), ("float", 3.5), ("string", "10"),
                        ("1e300", 1e300), ("bool", True), ("null", None), ("int64-max", (1 << 63) - 1),
@@ -603,6 +616,19 @@ def keras3_cases(out):
     nconfig = k3functional([k3f(inp, None), inner, k3f(flat, ("inner", 0, 0)), k3f(dense, ("flatten", 0, 0))],
                            ["input_layer"], ["dense"])
     k3("functional-nested", nconfig, v0)
+
+    # a variable declared at 2^40 values and never written, inside the archive
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        h5.create_group("vars")
+        h5.create_group("layers/conv2d/vars")
+        h5["layers/conv2d/vars/0"] = arr(3, 3, 1, 4)
+        h5["layers/conv2d/vars/1"] = arr(4)
+        h5.create_group("layers/flatten/vars")
+        h5.create_group("layers/dense/vars").create_dataset("0", shape=(1 << 20, 1 << 20), dtype=np.float32,
+                                                             chunks=(1, 1024))
+        h5["layers/dense/vars/1"] = arr(10)
+    write_keras(os.path.join(out, "k3-vars-unwritten-huge.keras"), config, buffer.getvalue())
 
     # broken archives
     def raw(name, entries):
