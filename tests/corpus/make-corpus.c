@@ -411,6 +411,9 @@ make_huge (void)
   hid_t f, dcpl = H5Pcreate (H5P_DATASET_CREATE);
   hsize_t dims[3] = { (hsize_t) 1 << 32, (hsize_t) 1 << 32, 4 }, chunk[3] = { 1, 1, 4 };
   hsize_t big[2] = { (hsize_t) 1 << 20, 1024 }, big_chunk[2] = { (hsize_t) 1 << 19, 1024 };
+  hsize_t many[2] = { (hsize_t) 1 << 20, (hsize_t) 1 << 20 }, many_chunks[2] = { 1, 1024 };
+  hsize_t small[2] = { 4, 4 };
+  float small_values[16];
 
   /* 2^66 elements: the product does not fit in 64 bits. */
   f = create ("huge-dims.h5");
@@ -425,6 +428,17 @@ make_huge (void)
   f = create ("huge-chunk.h5");
   H5Pset_chunk (dcpl, 2, big_chunk);
   dataset (f, "/w", H5T_IEEE_F32LE, 2, big, dcpl, NULL);
+  H5Fclose (f);
+  H5Pclose (dcpl);
+
+  /* 2^40 values in 2^30 chunks of 4 KiB, none written, beside a small
+   * written tensor: reading every chunk position never ends. */
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  f = create ("unwritten-huge.h5");
+  H5Pset_chunk (dcpl, 2, many_chunks);
+  dataset (f, "/w", H5T_IEEE_F32LE, 2, many, dcpl, NULL);
+  ramp (small_values, 16);
+  dataset (f, "/small", H5T_IEEE_F32LE, 2, small, H5P_DEFAULT, small_values);
   H5Fclose (f);
   H5Pclose (dcpl);
 }

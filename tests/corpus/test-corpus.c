@@ -79,6 +79,10 @@ static const Case cases[] = {
   { "huge/dims-export", { "export", "FILE", "OUT", "--force" }, "huge-dims.h5", 2, "64 bits", NULL },
   { "huge/chunk-stats", { "stats", "--memory-budget", "64M", "--tensor", "/w", "FILE" }, "huge-chunk.h5", 2, "cannot be streamed", NULL },
   { "huge/chunk-stats-default", { "stats", "--tensor", "/w", "FILE" }, "huge-chunk.h5", 2, NULL, NULL },
+  /* The value check read every chunk position of a tensor never written, forever. */
+  { "huge/unwritten-check", { "layers", "--check-data", "FILE" }, "unwritten-huge.h5", 0, "/small", NULL },
+  { "huge/unwritten-stats", { "stats", "--tensor", "/w", "FILE" }, "unwritten-huge.h5", 2, "declares 1099511627776 values", NULL },
+  { "huge/unwritten-small", { "stats", "--tensor", "/small", "FILE" }, "unwritten-huge.h5", 0, "Error", NULL },
   { "unquantizable/listed", { "layers", "FILE" }, "not-quantizable.h5", 0, "not quantizable", NULL },
   { "unquantizable/compound", { "stats", "--tensor", "/compound", "FILE" }, "not-quantizable.h5", 2, "compound", NULL },
   { "unquantizable/string", { "stats", "--tensor", "/string", "FILE" }, "not-quantizable.h5", 2, "string", NULL },
