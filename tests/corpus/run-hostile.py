@@ -5,7 +5,8 @@
 
 For every input in DIR (from make-hostile.py) runs the commands that take
 that kind of input, each under `timeout`, and reports every run that
-breaks the contract: an exit status other than 0 and 2, a signal, a hang,
+breaks the contract: an exit status other than 0 and 2, a signal, a hang
+(or the CLI's open watchdog ending a read: $QUANTSCOPE_OPEN_TIMEOUT is 30 s here),
 status 2 with anything but exactly one line "quantscope-cli: ..." on
 stderr or with anything on stdout, or an export that failed and left
 something behind or changed its destination. With an ASan+UBSan build of
@@ -46,6 +47,9 @@ def check(label, argv, work, export_dir=None, original=None):
         problems.append(f"SIGNAL {-p.returncode}")
     elif p.returncode not in (0, 2):
         problems.append(f"STATUS {p.returncode}")
+    if "took longer than" in err:
+        # the open watchdog ended a read that should not take this long
+        problems.append("WATCHDOG")
     if p.returncode == 2:
         if p.stdout:
             problems.append("STDOUT on failure")
