@@ -98,6 +98,9 @@ def main():
                     problem = "not one line"
                 elif r.returncode != 0 and os.listdir(os.path.dirname(out)):
                     problem = "export left a file"
+                elif "took longer than" in err:
+                    # the open watchdog: libhdf5 looping on damage, or our own slow path
+                    problem = "watchdog"
             except subprocess.TimeoutExpired:
                 problem = "timeout"
                 err = ""
