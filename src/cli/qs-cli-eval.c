@@ -427,11 +427,15 @@ qs_cli_eval_open (QsCliEval              *eval,
   if (o->act_range != NULL)
     {
       QsScheme parsed;
+      const char *problem = NULL;
 
       qs_scheme_init_default (&parsed);
       if (!qs_range_method_parse (o->act_range, &parsed)
           || (parsed.range_method != QS_RANGE_MINMAX && parsed.range_method != QS_RANGE_PERCENTILE))
         return qs_cli_fail_message (_("bad activation range “%s” (use minmax or percentile:P)"), o->act_range);
+      /* percentile:0 parses; the engine would refuse it later with no reason. */
+      if (qs_scheme_validate (&parsed, &problem) != QS_OK)
+        return qs_cli_fail_message (_("bad activation range “%s”: %s"), o->act_range, problem);
       eval->act_options.range_method = parsed.range_method;
       eval->act_options.percentile = parsed.percentile;
     }
@@ -478,7 +482,7 @@ qs_cli_eval_run (QsCliEval         *eval,
   QsEngineRunOptions options;
   QsEngineDataset calib_view;
   QsCalibration *calibration = NULL;
-  char message[512];
+  char message[512] = "";
   QsEngineStatus status;
   double t0;
 
@@ -514,7 +518,8 @@ qs_cli_eval_run (QsCliEval         *eval,
     }
   g_clear_pointer (&calibration, qs_calibration_free);
   if (status != QS_ENGINE_OK)
-    return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path, message);
+    return qs_cli_fail_message (_("%s: cannot quantize the model: %s"), model_path,
+                                message[0] != '\0' ? message : qs_engine_status_to_string (status));
   run->labeled = eval->labeled;
   if (!run->labeled)
     {

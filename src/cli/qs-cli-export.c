@@ -13,6 +13,7 @@
 #include "cli/qs-cli.h"
 #include "model/qs-error.h"
 #include "model/qs-export.h"
+#include "model/qs-input-file.h"
 #include "model/qs-json.h"
 #include "model/qs-tensor-stream.h"
 
@@ -138,6 +139,9 @@ qs_cli_export (int    argc,
 
   if (argc != 3)
     return qs_cli_fail_message (_("export takes IN.h5 and OUT.h5"));
+  /* The model itself is checked by qs_export_file(), for the app too. */
+  if (!qs_output_check_not_input (argv[2], (const char *[]) { scheme_file }, 1, &error))
+    return qs_cli_fail (error);
 
   qs_export_options_init (&options);
   options.pack = pack;

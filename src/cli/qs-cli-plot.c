@@ -9,6 +9,7 @@
 
 #include "cli/qs-cli.h"
 #include "model/qs-error.h"
+#include "model/qs-input-file.h"
 #include "model/qs-overview.h"
 #include "model/qs-tensor-stream.h"
 #include "plot/qs-plot.h"
@@ -385,6 +386,8 @@ check_args (Plot           *plot,
     return qs_cli_fail_message (_("--channel must not be negative"));
   if (argc != 2)
     return qs_cli_fail_message (_("plot takes exactly one MODEL"));
+  if (!qs_output_check_not_input (args->out, (const char *[]) { argv[1], args->scheme_file }, 2, &error))
+    return qs_cli_fail (error);
   if (plot->kind == KIND_OVERVIEW && args->tensor != NULL)
     return qs_cli_fail_message (_("--kind overview draws every tensor: leave out --tensor"));
   if (plot->kind != KIND_OVERVIEW && args->tensor == NULL)

@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/qs-cli.h"
+#include "model/qs-input-file.h"
 #include "model/qs-json.h"
 #include "model/qs-overview.h"
 #include "model/qs-tensor-stream.h"
@@ -100,6 +101,9 @@ qs_cli_report (int    argc,
     return qs_cli_fail (error);
   if (argc != 2)
     return qs_cli_fail_message (_("report takes exactly one MODEL"));
+  if (out != NULL
+      && !qs_output_check_not_input (out, (const char *[]) { argv[1], scheme_file }, 2, &error))
+    return qs_cli_fail (error);
 
   file = qs_cli_open_weights (argv[1], QS_WEIGHT_FILE_FOLLOW_EXTERNAL_LINKS, &error);
   if (file == NULL)

@@ -14,6 +14,7 @@
 
 #include "cli/qs-cli.h"
 #include "cli/qs-cli-eval.h"
+#include "model/qs-input-file.h"
 #include "model/qs-json.h"
 #include "model/qs-mixed-precision.h"
 #include "model/qs-scheme-file.h"
@@ -495,6 +496,13 @@ qs_cli_mixed (int    argc,
     }
   if ((candidates = qs_precision_list_parse (bits_text, &error)) == NULL
       || (base = scheme_file != NULL ? qs_scheme_set_load (scheme_file, &error) : qs_scheme_set_new (NULL)) == NULL)
+    {
+      status = qs_cli_fail (error);
+      goto out;
+    }
+  if (out_path != NULL
+      && !qs_output_check_not_input (out_path, (const char *[]) { argv[1], scheme_file, eval_options.data_path,
+                                                                  eval_options.calib_path }, 4, &error))
     {
       status = qs_cli_fail (error);
       goto out;

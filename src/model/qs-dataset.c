@@ -571,7 +571,10 @@ qs_dataset_load_hdf5 (const char  *path,
       || H5Dread (x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->images) < 0
       || H5Dread (y, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->labels) < 0)
     {
-      g_set_error (&local, QS_ERROR, QS_ERROR_READ, "%s: cannot read “x” and “y”", path);
+      g_autofree char *detail = _qs_hdf5_error_detail ();
+
+      g_set_error (&local, QS_ERROR, QS_ERROR_READ, "%s: cannot read “x” and “y”%s%s%s", path,
+                   detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
       goto out;
     }
   d->view.labels = d->labels;

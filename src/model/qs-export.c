@@ -25,6 +25,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-hdf5-private.h"
+#include "model/qs-input-file.h"
 #include "model/qs-main-context.h"
 #include "model/qs-tensor-report-private.h"
 #include "model/qs-output-file.h"
@@ -1420,26 +1421,14 @@ write_root_attributes (Export  *ex,
 /* ---- the temporary file ------------------------------------------------- */
 
 static gboolean
-same_file (const char *a,
-           const char *b)
-{
-  GStatBuf sa, sb;
-
-  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0
-         && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static gboolean
 check_output (QsWeightFile           *input,
               const char             *output,
               const QsExportOptions  *options,
               GError                **error)
 {
   g_autofree char *display = g_filename_display_name (output);
-  g_autoptr(GFile) in_file = g_file_new_for_path (qs_weight_file_get_filename (input));
-  g_autoptr(GFile) out_file = g_file_new_for_path (output);
 
-  if (g_file_equal (in_file, out_file) || same_file (qs_weight_file_get_filename (input), output))
+  if (qs_file_is_same (qs_weight_file_get_filename (input), output))
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
                    "Refusing to export onto the input file “%s”", display);

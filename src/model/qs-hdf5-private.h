@@ -45,22 +45,16 @@ gboolean _qs_hdf5_select_flat_range (hid_t   space,
 /* Whether reading @elements values of @dset as float32 stays within the
  * expansion bound of what the file stores for it (its storage size, at
  * most the file's size). FALSE with QS_ERROR_TOO_LARGE naming @what
- * (a path, for messages) otherwise. Lock held. */
+ * (a path, for messages) otherwise; FALSE with QS_ERROR_READ when what
+ * the header and chunk index say the file stores (H5Dget_storage_size(),
+ * the sum of the chunks' stored sizes) does not fit in the file: libhdf5
+ * 1.10 allocates a chunk's stored size as its index states it before
+ * checking it against the end of file, so a damaged index costs
+ * gigabytes on the first read. Lock held. */
 gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      guint64      elements,
                                      const char  *what,
                                      GError     **error);
-
-/* Whether what @dset's header and chunk index say the file stores for it
- * (H5Dget_storage_size(), the sum of its chunks' stored sizes) fits in
- * the file. libhdf5 1.10 allocates a chunk's stored size as its index
- * states it before checking it against the end of file, so a damaged
- * index costs gigabytes on the first read. FALSE with QS_ERROR_READ
- * naming @what otherwise. _qs_hdf5_check_stored_size() includes it.
- * Lock held. */
-gboolean _qs_hdf5_check_stored_within_file (hid_t        dset,
-                                            const char  *what,
-                                            GError     **error);
 
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "model/qs-error.h"
+#include "model/qs-keras3.h"
 
 const char *
 qs_file_kind_name (unsigned int mode)
@@ -30,6 +32,52 @@ qs_file_kind_name (unsigned int mode)
   if (S_ISSOCK (mode))
     return "a socket";
   return "not a file";
+}
+
+gboolean
+qs_file_is_same (const char *a,
+                 const char *b)
+{
+  g_autoptr(GFile) fa = g_file_new_for_path (a);
+  g_autoptr(GFile) fb = g_file_new_for_path (b);
+  GStatBuf sa, sb;
+
+  if (g_file_equal (fa, fb))
+    return TRUE;
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0
+         && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+gboolean
+qs_output_check_not_input (const char         *output,
+                           const char * const *inputs,
+                           gsize               n_inputs,
+                           GError            **error)
+{
+  for (gsize i = 0; i < n_inputs; i++)
+    {
+      char *configs[2];
+      gboolean same;
+
+      if (inputs[i] == NULL)
+        continue;
+      same = qs_file_is_same (inputs[i], output);
+      if (!same && _qs_keras3_config_candidates (inputs[i], configs))
+        {
+          for (int c = 0; c < 2; c++)
+            same = same || (g_file_test (configs[c], G_FILE_TEST_EXISTS) && qs_file_is_same (configs[c], output));
+          g_free (configs[0]);
+          g_free (configs[1]);
+        }
+      if (same)
+        {
+          g_autofree char *display = g_filename_display_name (output);
+
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "Refusing to write onto the input file “%s”", display);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 int

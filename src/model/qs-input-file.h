@@ -33,6 +33,22 @@ char     *qs_input_file_read_all (const char  *path,
                                   gsize       *length,
                                   GError     **error);
 
+/* Whether @a and @b name one file: the same path, or links (hard or
+ * symbolic) to the same inode. FALSE when either does not exist and the
+ * paths differ. */
+gboolean  qs_file_is_same        (const char  *a,
+                                  const char  *b);
+
+/* FALSE, with a QS_ERROR_INVALID error naming @output, when writing
+ * @output would replace a file the command reads: one of the
+ * @n_inputs @inputs (NULL entries skipped) or, for an input
+ * "NAME.weights.h5", the config.json files beside it Keras 3 weights are
+ * read with. */
+gboolean  qs_output_check_not_input (const char         *output,
+                                     const char * const *inputs,
+                                     gsize               n_inputs,
+                                     GError            **error);
+
 /* "a FIFO", "a folder", "a character device", ...: what a file of
  * st_mode @mode is, for messages. */
 const char *qs_file_kind_name    (unsigned int mode);

@@ -368,19 +368,30 @@ _qs_keras3_read_archive (const char  *path,
   return TRUE;
 }
 
-char *
-_qs_keras3_find_config (const char *weights_path)
+gboolean
+_qs_keras3_config_candidates (const char *weights_path,
+                              char       *candidates[2])
 {
   g_autofree char *dir = g_path_get_dirname (weights_path);
   g_autofree char *base = g_path_get_basename (weights_path);
-  char *candidates[2] = { NULL, NULL };
-  char *text = NULL;
 
+  candidates[0] = candidates[1] = NULL;
   if (!g_str_has_suffix (base, ".weights.h5"))
-    return NULL;
+    return FALSE;
   base[strlen (base) - strlen (".weights.h5")] = '\0';
   candidates[0] = g_strdup_printf ("%s%s%s.config.json", dir, G_DIR_SEPARATOR_S, base);
   candidates[1] = g_build_filename (dir, "config.json", NULL);
+  return TRUE;
+}
+
+char *
+_qs_keras3_find_config (const char *weights_path)
+{
+  char *candidates[2];
+  char *text = NULL;
+
+  if (!_qs_keras3_config_candidates (weights_path, candidates))
+    return NULL;
   for (int i = 0; i < 2 && text == NULL; i++)
     if (g_file_test (candidates[i], G_FILE_TEST_EXISTS))
       {

@@ -45,6 +45,12 @@ gboolean    _qs_keras3_read_archive (const char  *path,
                                      GBytes     **weights,
                                      GError     **error);
 
+/* Where the config.json of a Keras 3 "NAME.weights.h5" may be:
+ * "NAME.config.json" and "config.json" beside it (both transfer full);
+ * FALSE, both NULL, when @weights_path does not end in ".weights.h5". */
+gboolean    _qs_keras3_config_candidates (const char *weights_path,
+                                          char       *candidates[2]);
+
 /* The config.json of a Keras 3 "NAME.weights.h5": "NAME.config.json" or
  * "config.json" beside it when it is a Keras model config, or NULL
  * (transfer full). */

@@ -112,7 +112,13 @@ innermost_error_cb (unsigned             n,
 {
   char **detail = user_data;
 
-  if (*detail == NULL && err->desc != NULL && err->desc[0] != '\0')
+  if (err->desc == NULL || err->desc[0] == '\0')
+    return 0;
+  /* A missing filter's innermost message is the plugin search's "can't
+   * open directory: .../plugins"; the one naming the filter is outer. */
+  if (g_str_has_prefix (err->desc, "required filter "))
+    g_free (*detail), *detail = g_strdup (err->desc);
+  else if (*detail == NULL)
     *detail = g_strdup (err->desc);
   return 0;
 }
@@ -1918,8 +1924,8 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
 /* ---- for the rest of model/ -------------------------------------------- */
 
-/* _qs_hdf5_check_stored_within_file(), giving the stored size: the sum
- * over a chunk index costs a walk of it, done once per check. */
+/* Whether the stored size @dset claims fits in the file, giving it: the
+ * sum over a chunk index costs a walk of it, done once per check. */
 static gboolean
 stored_within_file (hid_t        dset,
                     const char  *what,
@@ -1957,16 +1963,6 @@ stored_within_file (hid_t        dset,
                " (a damaged chunk index or header): refused rather than read", what, *stored,
                (guint64) file_size);
   return FALSE;
-}
-
-gboolean
-_qs_hdf5_check_stored_within_file (hid_t        dset,
-                                   const char  *what,
-                                   GError     **error)
-{
-  guint64 stored;
-
-  return stored_within_file (dset, what, &stored, error);
 }
 
 gboolean
@@ -2457,7 +2453,8 @@ check_memory_type (const QsTensorInfo *info,
  * pipeline, contiguous and compact ones in blocks of 16 MiB, so that
  * wherever damage in a file shows only when values are read, it shows
  * here. Variable-length data and references are not read, nor chunks
- * larger than 64 MiB (the readers refuse those before reading). Meant for
+ * larger than 64 MiB, nor datasets declaring far more values than the
+ * file stores for them (the readers refuse those before reading). Meant for
  * a process that may crash (the app's file scan), before values are read
  * where a crash would cost work.
  *
@@ -2529,8 +2526,20 @@ qs_weight_file_check_data (QsWeightFile  *self,
             }
           else if (!skip)
             contiguous_blocks (rank, dims, element_size, block);
-          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_within_file (dset, what, &stored_error))
-            rank = -1;
+          /* A dataset declaring far more values than the file stores
+           * (never written: reading it would walk every chunk position,
+           * 2^30 of them for 2^40 values) is, like a huge chunk, left to
+           * the read that needs it, which refuses it the same way. */
+          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error))
+            {
+              if (g_error_matches (stored_error, QS_ERROR, QS_ERROR_TOO_LARGE))
+                {
+                  g_clear_error (&stored_error);
+                  skip = TRUE;
+                }
+              else
+                rank = -1;
+            }
           if (space >= 0)
             H5Sclose (space);
           if (dcpl >= 0)

@@ -1360,6 +1360,17 @@ test_eval_errors (void)
   assert_fails ("eval", model, "--data", missing_file, NULL);
   assert_fails ("eval", model, "--data", text_file, NULL);
   assert_fails ("eval", NULL);
+
+  /* Percentiles outside (50, 100] parse as numbers; they used to reach
+   * the engine and fail as "cannot quantize the model: " with no reason. */
+  for (gsize i = 0; i < 3; i++)
+    {
+      const char *bad[] = { "percentile:0", "percentile:50", "percentile:100.5" };
+      g_autoptr(QsTestCliRun) run = run_cli ("eval", model, "-n", "10", "-c", "5", "--act-range", bad[i], NULL);
+
+      g_assert_cmpint (run->status, ==, 2);
+      g_assert_nonnull (strstr (run->err, "greater than 50 and at most 100"));
+    }
 }
 
 /* /w = [-1, 0, 0.3, 0.9921875] as MXINT8, one block: amax 1 gives the E8M0
@@ -1830,6 +1841,81 @@ list_dir (const char *dir)
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* Bytes of @path (transfer full). */
+static GBytes *
+read_bytes (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, length);
+}
+
+static void
+copy_file (const char *from,
+           const char *to)
+{
+  g_autoptr(GBytes) bytes = read_bytes (from);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+  g_assert_no_error (error);
+}
+
+/* No command writes its output over a file it reads: the model (named
+ * directly or through a link, or the config.json a Keras 3 .weights.h5
+ * is read with) or the scheme file. `report -o MODEL MODEL` used to
+ * replace the model with the report. */
+static void
+test_output_onto_input (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "onto-input", NULL);
+  g_autofree char *demo_src = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  g_autofree char *weights_src = g_test_build_filename (G_TEST_DIST, "data", "keras3", "tiny.weights.h5", NULL);
+  g_autofree char *config_src = g_test_build_filename (G_TEST_DIST, "data", "keras3", "tiny.config.json", NULL);
+  g_autofree char *model = g_build_filename (dir, "model.h5", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.h5", NULL);
+  g_autofree char *as_png = g_build_filename (dir, "model.png", NULL);
+  g_autofree char *demo = g_build_filename (dir, "demo.h5", NULL);
+  g_autofree char *scheme = g_build_filename (dir, "scheme.json", NULL);
+  g_autofree char *weights = g_build_filename (dir, "tiny.weights.h5", NULL);
+  g_autofree char *config = g_build_filename (dir, "tiny.config.json", NULL);
+  const char *kept[] = { model, as_png, demo, scheme, weights, config };
+  GBytes *before[G_N_ELEMENTS (kept)];
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  copy_file (fixture, model);
+  copy_file (fixture, as_png);
+  copy_file (demo_src, demo);
+  copy_file (weights_src, weights);
+  copy_file (config_src, config);
+  g_assert_true (g_file_set_contents (scheme, "{\"version\": 1, \"default\": {\"bits\": 4}}", -1, NULL));
+  g_assert_cmpint (symlink (model, link), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
+    before[i] = read_bytes (kept[i]);
+
+  assert_fails ("report", "-o", model, model, NULL);
+  assert_fails ("report", "-o", link, model, NULL);
+  assert_fails ("report", "--scheme-file", scheme, "-o", scheme, model, NULL);
+  assert_fails ("report", "-o", config, weights, NULL);
+  assert_fails ("plot", "--kind", "overview", "-o", as_png, as_png, NULL);
+  assert_fails ("export", "--scheme-file", scheme, model, scheme, "--force", NULL);
+  assert_fails ("mixed", "--budget", "1", "--bits", "4,8", "-n", "20", "-c", "10", "-o", demo, demo, NULL);
+  assert_fails ("mixed", "--budget", "1", "--bits", "4,8", "-n", "20", "-c", "10", "--scheme-file", scheme,
+                "-o", scheme, demo, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      g_autoptr(GBytes) after = read_bytes (kept[i]);
+
+      g_assert_true (g_bytes_equal (before[i], after));
+      g_bytes_unref (before[i]);
+    }
 }
 
 /* `export --force` onto anything but the user's own writable regular file
@@ -2393,6 +2479,7 @@ main (int    argc,
   g_test_add_func ("/cli/stats/block-too-large", test_block_too_large);
   g_test_add_func ("/cli/eval/blockwise", test_eval_blockwise);
   g_test_add_func ("/cli/hostile/export-targets", test_export_refuses_targets);
+  g_test_add_func ("/cli/hostile/output-onto-input", test_output_onto_input);
   g_test_add_func ("/cli/hostile/input-not-regular", test_input_not_regular);
   g_test_add_func ("/cli/hostile/json-bombs", test_json_bombs);
   g_test_add_func ("/cli/hostile/crash-in-libhdf5", test_crash_in_libhdf5);

@@ -411,6 +411,9 @@ make_huge (void)
   hid_t f, dcpl = H5Pcreate (H5P_DATASET_CREATE);
   hsize_t dims[3] = { (hsize_t) 1 << 32, (hsize_t) 1 << 32, 4 }, chunk[3] = { 1, 1, 4 };
   hsize_t big[2] = { (hsize_t) 1 << 20, 1024 }, big_chunk[2] = { (hsize_t) 1 << 19, 1024 };
+  hsize_t many[2] = { (hsize_t) 1 << 20, (hsize_t) 1 << 20 }, many_chunks[2] = { 1, 1024 };
+  hsize_t small[2] = { 4, 4 };
+  float small_values[16];
 
   /* 2^66 elements: the product does not fit in 64 bits. */
   f = create ("huge-dims.h5");
@@ -425,6 +428,17 @@ make_huge (void)
   f = create ("huge-chunk.h5");
   H5Pset_chunk (dcpl, 2, big_chunk);
   dataset (f, "/w", H5T_IEEE_F32LE, 2, big, dcpl, NULL);
+  H5Fclose (f);
+  H5Pclose (dcpl);
+
+  /* 2^40 values in 2^30 chunks of 4 KiB, none written, beside a small
+   * written tensor: reading every chunk position never ends. */
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  f = create ("unwritten-huge.h5");
+  H5Pset_chunk (dcpl, 2, many_chunks);
+  dataset (f, "/w", H5T_IEEE_F32LE, 2, many, dcpl, NULL);
+  ramp (small_values, 16);
+  dataset (f, "/small", H5T_IEEE_F32LE, 2, small, H5P_DEFAULT, small_values);
   H5Fclose (f);
   H5Pclose (dcpl);
 }
@@ -457,6 +471,45 @@ make_interruptible (void)
   dataset (f, "/w", H5T_IEEE_F32LE, 2, dims, H5P_DEFAULT, v);
   free (v);
   H5Fclose (f);
+}
+
+/* A filter only this program has: the reader's libhdf5 does not, as it
+ * lacks a plugin a real file was compressed with (Blosc, Zstandard...). */
+#define CORPUS_FILTER_ID 32123
+
+static size_t
+pass_through_filter (unsigned int        flags,
+                     size_t              cd_nelmts,
+                     const unsigned int  cd_values[],
+                     size_t              nbytes,
+                     size_t             *buf_size,
+                     void              **buf)
+{
+  (void) flags, (void) cd_nelmts, (void) cd_values, (void) buf_size, (void) buf;
+  return nbytes;
+}
+
+/* Chunks stored with a mandatory filter the reader lacks: the listing
+ * works, every read names the missing filter. */
+static void
+make_missing_filter (void)
+{
+  const H5Z_class2_t filter = {
+    H5Z_CLASS_T_VERS, (H5Z_filter_t) CORPUS_FILTER_ID, 1, 1, "corpus-only", NULL, NULL, pass_through_filter,
+  };
+  hid_t f, dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hsize_t dims[2] = { 64, 32 }, chunk[2] = { 16, 32 };
+  float v[64 * 32];
+
+  check (H5Zregister (&filter) >= 0, "H5Zregister");
+  H5Pset_chunk (dcpl, 2, chunk);
+  check (H5Pset_filter (dcpl, CORPUS_FILTER_ID, H5Z_FLAG_MANDATORY, 0, NULL) >= 0, "H5Pset_filter");
+  ramp (v, 64 * 32);
+  f = create ("missing-filter.h5");
+  dataset (f, "/w", H5T_IEEE_F32LE, 2, dims, dcpl, v);
+  H5Fclose (f);
+  H5Pclose (dcpl);
+  H5Zunregister ((H5Z_filter_t) CORPUS_FILTER_ID);
 }
 
 static void
@@ -519,6 +572,7 @@ main (int   argc,
   make_huge ();
   make_soft_cycle ();
   make_damaged ();
+  make_missing_filter ();
   make_interruptible ();
 
   stamp = fopen (argv[2], "w");

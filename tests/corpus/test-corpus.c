@@ -79,6 +79,10 @@ static const Case cases[] = {
   { "huge/dims-export", { "export", "FILE", "OUT", "--force" }, "huge-dims.h5", 2, "64 bits", NULL },
   { "huge/chunk-stats", { "stats", "--memory-budget", "64M", "--tensor", "/w", "FILE" }, "huge-chunk.h5", 2, "cannot be streamed", NULL },
   { "huge/chunk-stats-default", { "stats", "--tensor", "/w", "FILE" }, "huge-chunk.h5", 2, NULL, NULL },
+  /* The value check read every chunk position of a tensor never written, forever. */
+  { "huge/unwritten-check", { "layers", "--check-data", "FILE" }, "unwritten-huge.h5", 0, "/small", NULL },
+  { "huge/unwritten-stats", { "stats", "--tensor", "/w", "FILE" }, "unwritten-huge.h5", 2, "declares 1099511627776 values", NULL },
+  { "huge/unwritten-small", { "stats", "--tensor", "/small", "FILE" }, "unwritten-huge.h5", 0, "Error", NULL },
   { "unquantizable/listed", { "layers", "FILE" }, "not-quantizable.h5", 0, "not quantizable", NULL },
   { "unquantizable/compound", { "stats", "--tensor", "/compound", "FILE" }, "not-quantizable.h5", 2, "compound", NULL },
   { "unquantizable/string", { "stats", "--tensor", "/string", "FILE" }, "not-quantizable.h5", 2, "string", NULL },
@@ -90,6 +94,14 @@ static const Case cases[] = {
   { "cycle/layers", { "layers", "FILE" }, "soft-cycle.h5", 0, "leads nowhere", NULL },
   { "cycle/stats", { "stats", "--tensor", "/a", "FILE" }, "soft-cycle.h5", 2, "no tensor", NULL },
   { "cycle/export", { "export", "FILE", "OUT", "--force" }, "soft-cycle.h5", 0, "1 tensors quantized", NULL },
+  /* A filter the reader's libhdf5 lacks: named, not the plugin folder libhdf5 searched last. */
+  { "filter/missing-listed", { "layers", "FILE" }, "missing-filter.h5", 0, "/w", NULL },
+  { "filter/missing-check", { "layers", "--check-data", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-stats", { "stats", "--tensor", "/w", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-streamed", { "stats", "--memory-budget", "1M", "--range", "mse", "--tensor", "/w", "FILE" },
+    "missing-filter.h5", 2, "corpus-only", NULL },
+  { "filter/missing-report", { "report", "FILE" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
+  { "filter/missing-export", { "export", "FILE", "OUT", "--force" }, "missing-filter.h5", 2, "required filter 'corpus-only'", NULL },
 };
 
 static const char *corpus_dir;

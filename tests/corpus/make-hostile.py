@@ -1,0 +1,912 @@
+#!/usr/bin/python3
+# make-hostile.py: writes hostile model, image-set and scheme files, one odd property each, for run-hostile.py.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Hostile inputs for every reader of quantscope-cli.
+
+Usage: make-hostile.py OUTDIR
+
+Writes into OUTDIR, beside each input, nothing else; run-hostile.py puts
+every file through every CLI command and checks the bad-input contract
+(status 0 or 2; on 2 exactly one line on stderr and nothing on stdout; no
+crash, no hang, no partial export). The files are small: "huge" ones
+declare sizes they do not store.
+
+Kinds (file name prefixes):
+  k2-*       Keras 2 model.save() files: odd model_config JSON, odd weights
+  k3-*       Keras 3 .keras archives
+  w3-*       Keras 3 .weights.h5 with a config.json beside it
+  img-*      HDF5 image sets (x, y) for --data
+  scheme-*   scheme files for --scheme-file
+  raw-*      plain HDF5 trees (no model)
+The base model is tiny and fits the bundled Fashion-MNIST images
+(28x28x1, 10 classes): Conv2D(4, 3x3, stride 2) -> Flatten -> Dense(10).
+"""
+import copy
+import io
+import json
+import os
+import sys
+import zipfile
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from make_keras3_files import DTYPE, write_keras, h5_bytes  # noqa: E402
+
+RNG = np.random.default_rng(7)
+
+
+def arr(*shape, dtype=np.float32):
+    return (RNG.standard_normal(shape) * 0.1).astype(dtype)
+
+
+# ---- Keras 2 ---------------------------------------------------------------
+
+def k2_input(shape=(28, 28, 1), key="batch_input_shape", name="input_1"):
+    return {"class_name": "InputLayer",
+            "config": {key: [None, *shape], "dtype": "float32", "sparse": False, "ragged": False,
+                       "name": name}}
+
+
+def k2_conv(name="conv2d", filters=4, kernel=(3, 3), strides=(2, 2), **extra):
+    config = {"name": name, "trainable": True, "dtype": "float32", "filters": filters,
+              "kernel_size": list(kernel), "strides": list(strides), "padding": "same",
+              "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+              "activation": "relu", "use_bias": True}
+    config.update(extra)
+    return {"class_name": "Conv2D", "config": config}
+
+
+def k2_flatten(name="flatten"):
+    return {"class_name": "Flatten", "config": {"name": name, "trainable": True, "dtype": "float32",
+                                                "data_format": "channels_last"}}
+
+
+def k2_dense(name="dense", units=10, **extra):
+    config = {"name": name, "trainable": True, "dtype": "float32", "units": units,
+              "activation": "softmax", "use_bias": True}
+    config.update(extra)
+    return {"class_name": "Dense", "config": config}
+
+
+def base_layers():
+    return [k2_input(), k2_conv(), k2_flatten(), k2_dense()]
+
+
+def base_weights():
+    return {"conv2d": [("kernel:0", arr(3, 3, 1, 4)), ("bias:0", arr(4))],
+            "dense": [("kernel:0", arr(14 * 14 * 4, 10)), ("bias:0", arr(10))]}
+
+
+def sequential(layers):
+    return {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+
+
+def write_k2(path, config, weights, config_attr=None, layer_names=None, tweak=None):
+    """A Keras 2 model.save() file. @config is a dict, or text/bytes stored
+    as is (@config_attr overrides the attribute's value entirely)."""
+    with h5py.File(path, "w") as f:
+        if config_attr is not None:
+            f.attrs["model_config"] = config_attr
+        elif isinstance(config, bytes):
+            # fixed-length: vlen strings cannot hold a NUL byte
+            f.attrs["model_config"] = np.bytes_(config)
+        elif isinstance(config, str):
+            f.attrs["model_config"] = config
+        elif config is not None:
+            f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = "2.11.0"
+        f.attrs["backend"] = "tensorflow"
+        g = f.create_group("model_weights")
+        names = list(weights) if layer_names is None else layer_names
+        g.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for layer, items in weights.items():
+            lg = g.require_group(layer)
+            lg.attrs["weight_names"] = np.array([f"{layer}/{w}".encode() for w, _ in items])
+            for w, value in items:
+                if value is not None:
+                    lg.create_dataset(f"{layer}/{w}", data=value)
+        if tweak is not None:
+            tweak(f)
+
+
+def unknown_filter(path):
+    """Renumbers the LZF filter (32000) of every filter pipeline in @path to
+    32123, which no HDF5 installation has: chunks stored with a filter that
+    is missing when they are read."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    at = data.find(b"lzf\x00")
+    while at >= 8:
+        assert data[at - 8:at - 6] == b"\x00\x7d"
+        data[at - 8:at - 6] = (32123).to_bytes(2, "little")
+        at = data.find(b"lzf\x00", at + 1)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def functional(layers, inputs, outputs, name="model"):
+    return {"class_name": "Functional", "config": {
+        "name": name, "layers": layers,
+        "input_layers": [[i, 0, 0] for i in inputs],
+        "output_layers": [[o, 0, 0] for o in outputs]}}
+
+
+def node(*inbound):
+    """Keras 2's inbound_nodes: one call of the given [layer, node, tensor] triples."""
+    return [[[l, n, t, {}] for (l, n, t) in inbound]]
+
+
+def fentry(layer, inbound):
+    entry = copy.deepcopy(layer)
+    entry["name"] = entry["config"]["name"]
+    entry["inbound_nodes"] = inbound
+    return entry
+
+
+def base_functional():
+    return functional([fentry(k2_input(), []),
+                       fentry(k2_conv(), node(("input_1", 0, 0))),
+                       fentry(k2_flatten(), node(("conv2d", 0, 0))),
+                       fentry(k2_dense(), node(("flatten", 0, 0)))],
+                      ["input_1"], ["dense"])
+
+
+def keras2_cases(out):
+    def seq_with(mutate):
+        layers = base_layers()
+        mutate(layers)
+        return sequential(layers)
+
+    def k2(name, config, weights=None, **kw):
+        write_k2(os.path.join(out, f"k2-{name}.h5"), config, base_weights() if weights is None else weights, **kw)
+
+    k2("base", sequential(base_layers()))
+    k2("functional-base", base_functional())
+
+    # model_config that is not a model
+    k2("config-not-json", '{"class_name": "Sequential", "config": {"layers": [')
+    k2("config-empty", "")
+    k2("config-array", "[1, 2, 3]")
+    k2("config-number", "42")
+    k2("config-null", "null")
+    k2("config-string", '"Sequential"')
+    k2("config-nul-byte", b'{"class_name": "Seq\x00uential", "config": {}}')
+    k2("config-latin1", b'{"class_name": "Sequential\xff\xfe", "config": {"layers": []}}')
+    k2("config-no-config", {"class_name": "Sequential"})
+    k2("config-config-array", {"class_name": "Sequential", "config": [1]})
+    k2("config-unknown-class", {"class_name": "Transformer", "config": {"layers": []}})
+    k2("config-class-number", {"class_name": 7, "config": {"layers": base_layers()}})
+    k2("layers-object", {"class_name": "Sequential", "config": {"layers": {"a": 1}}})
+    k2("layers-numbers", {"class_name": "Sequential", "config": {"layers": [1, 2, 3]}})
+    k2("layers-nulls", {"class_name": "Sequential", "config": {"layers": [None, None]}})
+    k2("layers-empty", sequential([]))
+    k2("layers-only-input", sequential([k2_input()]))
+    k2("layer-config-string", seq_with(lambda l: l.__setitem__(1, {"class_name": "Conv2D", "config": "x"})))
+    k2("layer-no-class", seq_with(lambda l: l[1].pop("class_name")))
+    k2("layer-name-number", seq_with(lambda l: l[1]["config"].__setitem__("name", 5)))
+    k2("config-attr-int", None, config_attr=np.int64(5))
+    k2("config-attr-float-array", None, config_attr=np.arange(4, dtype=np.float64))
+    k2("config-attr-string-array", None,
+       config_attr=np.array([json.dumps(sequential(base_layers())).encode()] * 2))
+    k2("config-attr-empty-array", None, config_attr=np.zeros((0,), dtype="S1"))
+    k2("config-whitespace-1m", " " * (1 << 20) + json.dumps(sequential(base_layers())))
+    deep = {"class_name": "Sequential", "config": {"layers": base_layers()}}
+    x = deep["config"]["layers"][1]["config"]
+    for _ in range(63):
+        x["kernel_initializer"] = {"config": {}}
+        x = x["kernel_initializer"]["config"]
+    k2("deep-63", deep)
+    k2("deep-200", '{"class_name": "Sequential", "config": {"layers": [' + "[" * 200 + "]" * 200 + "]}}")
+    k2("deep-objects-200", '{"a":' * 200 + "1" + "}" * 200)
+
+    base_text = json.dumps(sequential(base_layers()))
+    k2("duplicate-keys", base_text.replace('"units": 10', '"units": 10, "units": 0'))
+    k2("units-1e309", base_text.replace('"units": 10', '"units": 1e309'))
+    k2("units-1000-digits", base_text.replace('"units": 10', '"units": ' + "9" * 1000))
+    k2("units-negative-zero", base_text.replace('"units": 10', '"units": -0'))
+    k2("name-nul-escape", base_text.replace('"name": "conv2d"', '"name": "conv2d\\u0000evil"'))
+    k2("name-lone-surrogate", base_text.replace('"name": "conv2d"', '"name": "conv2d\\ud800"'))
+    for tag, name in [("empty", ""), ("dot", "."), ("dotdot", ".."), ("slash", "/"), ("long", "n" * 70000)]:
+        k2(f"name-{tag}", seq_with(lambda l, n=name: l[1]["config"].__setitem__("name", n)))
+    k2("trailing-garbage", base_text + " {}")
+    k2("comments", "/* c */" + base_text)
+    k2("single-quotes", base_text.replace('"', "'"))
+
+    # numbers that are not sizes
+    for tag, value in [("negative", -1), ("zero", 0), ("huge", 1 << 40), ("float", 3.5), ("string", "10"),
+                       ("1e300", 1e300), ("bool", True), ("null", None), ("int64-max", (1 << 63) - 1),
+                       ("uint64", 1 << 64)]:
+        k2(f"dense-units-{tag}", seq_with(lambda l, v=value: l[3]["config"].__setitem__("units", v)))
+    for tag, key, value in [("kernel-zero", "kernel_size", [0, 0]), ("kernel-huge", "kernel_size", [1 << 31, 1]),
+                            ("kernel-negative", "kernel_size", [-3, 3]), ("kernel-rank3", "kernel_size", [3, 3, 3]),
+                            ("kernel-scalar", "kernel_size", 3), ("kernel-empty", "kernel_size", []),
+                            ("stride-zero", "strides", [0, 0]), ("stride-negative", "strides", [-1, -1]),
+                            ("stride-huge", "strides", [1 << 40, 1]), ("dilation-huge", "dilation_rate", [1 << 30, 1]),
+                            ("dilation-zero", "dilation_rate", [0, 0]), ("groups-zero", "groups", 0),
+                            ("groups-3", "groups", 3), ("groups-negative", "groups", -1),
+                            ("filters-zero", "filters", 0), ("filters-mismatch", "filters", 8),
+                            ("padding-unknown", "padding", "reflect"), ("padding-number", "padding", 1),
+                            ("format-first", "data_format", "channels_first"),
+                            ("activation-unknown", "activation", "swish2"),
+                            ("activation-dict", "activation", {"class_name": "ReLU", "config": {}}),
+                            ("activation-null", "activation", None), ("use-bias-string", "use_bias", "yes"),
+                            ("use-bias-false", "use_bias", False)]:
+        k2(f"conv-{tag}", seq_with(lambda l, k=key, v=value: l[1]["config"].__setitem__(k, v)))
+    for tag, shape in [("negative", [-1, 28, 1]), ("zero", [0, 28, 1]), ("huge", [1 << 31, 1 << 31, 1]),
+                       ("rank1", [784]), ("rank0", []), ("rank7", [1, 1, 28, 28, 1, 1, 1]),
+                       ("strings", ["a", "b", "c"]), ("floats", [28.5, 28, 1]), ("null-dims", [None, None, 1]),
+                       ("channels-3", [28, 28, 3])]:
+        k2(f"input-{tag}", seq_with(lambda l, s=shape: l[0]["config"].__setitem__("batch_input_shape", [None, *s])))
+    k2("input-batch-shape", seq_with(lambda l: l.__setitem__(0, k2_input(key="batch_shape"))))
+    k2("input-both-shapes", seq_with(lambda l: l[0]["config"].__setitem__("batch_shape", [None, 14, 14, 1])))
+    k2("input-no-shape", seq_with(lambda l: l[0]["config"].pop("batch_input_shape")))
+    k2("input-shape-object", seq_with(lambda l: l[0]["config"].__setitem__("batch_input_shape", {"a": 1})))
+    k2("no-input-layer-shape-on-conv", sequential([dict(k2_conv(), config=dict(k2_conv()["config"],
+                                                       batch_input_shape=[None, 28, 28, 1])),
+                                                   k2_flatten(), k2_dense()]))
+    k2("no-input-at-all", sequential([k2_conv(), k2_flatten(), k2_dense()]))
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+    k2("dtype-policy-dict", seq_with(lambda l: [x["config"].__setitem__("dtype", copy.deepcopy(policy)) for x in l[1:]]))
+    k2("dtype-policy-mixed", seq_with(lambda l: [x["config"].__setitem__("dtype", {
+        "class_name": "Policy", "config": {"name": "mixed_float16"}}) for x in l[1:]]))
+    k2("dtype-float16", seq_with(lambda l: [x["config"].__setitem__("dtype", "float16") for x in l[1:]]))
+    k2("dtype-garbage", seq_with(lambda l: [x["config"].__setitem__("dtype", {"class_name": [], "config": 5})
+                                            for x in l[1:]]))
+    k2("dtype-int", seq_with(lambda l: [x["config"].__setitem__("dtype", 32) for x in l[1:]]))
+    k2("unknown-layer", seq_with(lambda l: l.insert(2, {"class_name": "Frobnicate", "config": {"name": "frob"}})))
+    k2("lambda-layer", seq_with(lambda l: l.insert(2, {"class_name": "Lambda", "config": {
+        "name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"}})))
+    k2("flatten-twice", seq_with(lambda l: l.insert(3, k2_flatten("flatten_1"))))
+    for tag, target in [("minus-one-twice", [-1, -1]), ("mismatch", [7, 7]), ("huge", [1 << 31, 1 << 31]),
+                        ("zero", [0, 784]), ("negative", [-5, 4]), ("empty", []), ("string", "28,28")]:
+        k2(f"reshape-{tag}", seq_with(lambda l, t=target: l.insert(2, {"class_name": "Reshape", "config": {
+            "name": "reshape", "target_shape": t}})))
+    for tag, pool in [("zero", [0, 0]), ("huge", [1 << 31, 1 << 31]), ("bigger-than-map", [100, 100]),
+                      ("negative", [-2, 2])]:
+        k2(f"pool-{tag}", seq_with(lambda l, p=pool: l.insert(2, {"class_name": "MaxPooling2D", "config": {
+            "name": "max_pooling2d", "pool_size": p, "strides": p, "padding": "valid",
+            "data_format": "channels_last"}})))
+    for tag, pad in [("huge", [[1 << 30, 1 << 30], [1, 1]]), ("negative", [[-5, -5], [0, 0]]),
+                     ("int", 1 << 40), ("ragged", [[1], [1, 2, 3]])]:
+        k2(f"zeropad-{tag}", seq_with(lambda l, p=pad: l.insert(1, {"class_name": "ZeroPadding2D", "config": {
+            "name": "zero_padding2d", "padding": p, "data_format": "channels_last"}})))
+    for tag, crop in [("all", [[14, 14], [0, 0]]), ("more", [[20, 20], [0, 0]]), ("negative", [[-1, -1], [0, 0]])]:
+        k2(f"crop-{tag}", seq_with(lambda l, c=crop: l.insert(1, {"class_name": "Cropping2D", "config": {
+            "name": "cropping2d", "cropping": c, "data_format": "channels_last"}})))
+    k2("bn-axis-99", seq_with(lambda l: l.insert(2, {"class_name": "BatchNormalization", "config": {
+        "name": "batch_normalization", "axis": [99], "epsilon": 0.001, "center": True, "scale": True}})),
+       weights=dict(base_weights(), batch_normalization=[
+           ("gamma:0", np.ones(4, np.float32)), ("beta:0", np.zeros(4, np.float32)),
+           ("moving_mean:0", np.zeros(4, np.float32)), ("moving_variance:0", np.ones(4, np.float32))]))
+    k2("bn-missing-variance", seq_with(lambda l: l.insert(2, {"class_name": "BatchNormalization", "config": {
+        "name": "batch_normalization", "axis": [3], "epsilon": 0.001, "center": True, "scale": True}})),
+       weights=dict(base_weights(), batch_normalization=[
+           ("gamma:0", np.ones(4, np.float32)), ("beta:0", np.zeros(4, np.float32)),
+           ("moving_mean:0", np.zeros(4, np.float32))]))
+    k2("bn-epsilon-negative", seq_with(lambda l: l.insert(2, {"class_name": "BatchNormalization", "config": {
+        "name": "batch_normalization", "axis": [3], "epsilon": -1.0, "center": True, "scale": True}})),
+       weights=dict(base_weights(), batch_normalization=[
+           ("gamma:0", np.ones(4, np.float32)), ("beta:0", np.zeros(4, np.float32)),
+           ("moving_mean:0", np.zeros(4, np.float32)), ("moving_variance:0", np.ones(4, np.float32))]))
+
+    # weights that do not fit the config
+    w = base_weights()
+    k2("weights-nan", sequential(base_layers()), weights=dict(w, dense=[("kernel:0", np.full((784, 10), np.nan, np.float32)),
+                                                                         ("bias:0", arr(10))]))
+    k2("weights-inf", sequential(base_layers()), weights=dict(w, conv2d=[("kernel:0", np.full((3, 3, 1, 4), np.inf, np.float32)),
+                                                                          ("bias:0", arr(4))]))
+    k2("weights-some-nan", sequential(base_layers()), weights=dict(w, conv2d=[
+        ("kernel:0", np.where(np.arange(36).reshape(3, 3, 1, 4) % 7 == 0, np.nan, arr(3, 3, 1, 4)).astype(np.float32)),
+        ("bias:0", arr(4))]))
+    k2("weights-max-float", sequential(base_layers()), weights=dict(w, dense=[
+        ("kernel:0", np.full((784, 10), 3.4e38, np.float32)), ("bias:0", np.full(10, -3.4e38, np.float32))]))
+    k2("weights-denormal", sequential(base_layers()), weights=dict(w, conv2d=[
+        ("kernel:0", np.full((3, 3, 1, 4), 1e-45, np.float32)), ("bias:0", np.zeros(4, np.float32))]))
+    k2("weights-zeros", sequential(base_layers()), weights=dict(w, conv2d=[
+        ("kernel:0", np.zeros((3, 3, 1, 4), np.float32)), ("bias:0", np.zeros(4, np.float32))]))
+    k2("weights-zero-size", seq_with(lambda l: l[1]["config"].__setitem__("filters", 0)),
+       weights=dict(w, conv2d=[("kernel:0", np.zeros((3, 3, 1, 0), np.float32)), ("bias:0", np.zeros(0, np.float32))],
+                    dense=[("kernel:0", np.zeros((0, 10), np.float32)), ("bias:0", arr(10))]))
+    k2("weights-transposed", sequential(base_layers()), weights=dict(w, dense=[("kernel:0", arr(10, 784)), ("bias:0", arr(10))]))
+    k2("weights-rank-wrong", sequential(base_layers()), weights=dict(w, conv2d=[("kernel:0", arr(9, 4)), ("bias:0", arr(4))]))
+    k2("weights-scalar", sequential(base_layers()), weights=dict(w, conv2d=[("kernel:0", np.float32(1.0)), ("bias:0", arr(4))]))
+    k2("weights-bias-long", sequential(base_layers()), weights=dict(w, conv2d=[("kernel:0", arr(3, 3, 1, 4)), ("bias:0", arr(5))]))
+    k2("weights-missing-bias", sequential(base_layers()), weights=dict(w, conv2d=[("kernel:0", arr(3, 3, 1, 4))]))
+    k2("weights-extra", sequential(base_layers()), weights=dict(w, conv2d=w["conv2d"] + [("extra:0", arr(4))]))
+    k2("weights-none", sequential(base_layers()), weights={})
+    for dtype in ["float16", "float64", ">f4", ">f8", "int64", "int8", "uint8", ">i8", "bool"]:
+        k2(f"weights-{dtype.replace('>', 'be-')}", sequential(base_layers()), weights=dict(w, conv2d=[
+            ("kernel:0", (arr(3, 3, 1, 4) * 10).astype(dtype)), ("bias:0", arr(4))]))
+    k2("weights-compound", sequential(base_layers()), weights=dict(w, conv2d=[
+        ("kernel:0", np.zeros((3, 3, 1, 4), dtype=[("a", "<f4"), ("b", "<i4")])), ("bias:0", arr(4))]))
+    k2("weights-complex", sequential(base_layers()), weights=dict(w, conv2d=[
+        ("kernel:0", np.zeros((3, 3, 1, 4), dtype=np.complex64)), ("bias:0", arr(4))]))
+
+    def vlen_kernel(f):
+        del f["model_weights/conv2d/conv2d/kernel:0"]
+        f["model_weights/conv2d/conv2d"].create_dataset("kernel:0", shape=(3, 3, 1, 4), dtype=h5py.string_dtype())
+    k2("weights-vlen-string", sequential(base_layers()), tweak=vlen_kernel)
+
+    def drop_attr(name, where="model_weights/conv2d"):
+        def tweak(f):
+            del f[where].attrs[name]
+        return tweak
+    k2("weight-names-missing", sequential(base_layers()), tweak=drop_attr("weight_names"))
+    k2("layer-names-missing", sequential(base_layers()), tweak=drop_attr("layer_names", "model_weights"))
+
+    def set_attr(where, name, value):
+        def tweak(f):
+            f[where].attrs[name] = value
+        return tweak
+    k2("weight-names-int", sequential(base_layers()), tweak=set_attr("model_weights/conv2d", "weight_names", np.arange(3)))
+    k2("weight-names-dangling", sequential(base_layers()), tweak=set_attr(
+        "model_weights/conv2d", "weight_names", np.array([b"conv2d/nothing:0", b"conv2d/bias:0"])))
+    k2("weight-names-dotdot", sequential(base_layers()), tweak=set_attr(
+        "model_weights/conv2d", "weight_names", np.array([b"../../dense/dense/kernel:0", b"conv2d/bias:0"])))
+    k2("weight-names-empty-string", sequential(base_layers()), tweak=set_attr(
+        "model_weights/conv2d", "weight_names", np.array([b"", b""])))
+    k2("weight-names-2d", sequential(base_layers()), tweak=set_attr(
+        "model_weights/conv2d", "weight_names", np.array([[b"conv2d/kernel:0", b"conv2d/bias:0"]] * 2)))
+    k2("weight-names-vlen", sequential(base_layers()), tweak=set_attr(
+        "model_weights/conv2d", "weight_names", np.array(["conv2d/kernel:0", "conv2d/bias:0"], dtype=h5py.string_dtype())))
+    k2("layer-names-dangling", sequential(base_layers()), layer_names=["conv2d", "dense", "ghost"])
+    k2("layer-names-duplicate", sequential(base_layers()), layer_names=["conv2d", "conv2d", "dense"])
+
+    def missing_filter(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        # values LZF can compress: a chunk it cannot is stored unfiltered
+        f["model_weights/dense/dense"].create_dataset("kernel:0", data=np.round(arr(784, 10), 1), chunks=(98, 10),
+                                                      compression="lzf")
+    k2("weights-lzf-filter", sequential(base_layers()), tweak=missing_filter)
+    k2("weights-missing-filter", sequential(base_layers()), tweak=missing_filter)
+    unknown_filter(os.path.join(out, "k2-weights-missing-filter.h5"))
+
+    def scaleoffset(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense"].create_dataset("kernel:0", data=arr(784, 10), chunks=(98, 10), scaleoffset=3,
+                                                      shuffle=True)
+    k2("weights-scaleoffset", sequential(base_layers()), tweak=scaleoffset)
+
+    def ext_link(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = h5py.ExternalLink("missing-other.h5", "/kernel")
+    k2("weights-external-missing", sequential(base_layers()), tweak=ext_link)
+
+    def self_ext_link(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = h5py.ExternalLink("k2-weights-self-external.h5",
+                                                                    "/model_weights/dense/dense/kernel:0")
+    k2("weights-self-external", sequential(base_layers()), tweak=self_ext_link)
+
+    def soft_loop(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = h5py.SoftLink("/model_weights/dense/dense/loop")
+        f["model_weights/dense/dense/loop"] = h5py.SoftLink("/model_weights/dense/dense/kernel:0")
+    k2("weights-soft-loop", sequential(base_layers()), tweak=soft_loop)
+
+    def soft_to_bias(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = h5py.SoftLink("/model_weights/dense/dense/bias:0")
+    k2("weights-soft-to-bias", sequential(base_layers()), tweak=soft_to_bias)
+
+    def group_is_dataset(f):
+        del f["model_weights/conv2d"]
+        f["model_weights/conv2d"] = arr(4)
+    k2("layer-group-is-dataset", sequential(base_layers()), tweak=group_is_dataset)
+
+    def weights_is_dataset(f):
+        del f["model_weights"]
+        f["model_weights"] = arr(4)
+    k2("model-weights-is-dataset", sequential(base_layers()), tweak=weights_is_dataset)
+
+    def unwritten_dense(f):
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense"].create_dataset("kernel:0", shape=(784, 10), dtype=np.float32)
+    k2("weights-unwritten", sequential(base_layers()), tweak=unwritten_dense)
+
+    # unicode, slashes and control characters in names
+    uni = "層/\u202eevil\u0007\x1b[31m"
+    k2("unicode-names", seq_with(lambda l: l[1]["config"].__setitem__("name", "層_κ")),
+       weights=dict(w2 := base_weights(), **{"層_κ": w2.pop("conv2d")}))
+    k2("slash-name", seq_with(lambda l: l[1]["config"].__setitem__("name", uni)),
+       weights={"dense": base_weights()["dense"]})
+    k2("duplicate-names", seq_with(lambda l: l[3]["config"].__setitem__("name", "conv2d")))
+
+    # functional graphs
+    def func(name, layers, inputs=("input_1",), outputs=("dense",), **kw):
+        k2(name, functional(layers, list(inputs), list(outputs)), **kw)
+
+    inp = fentry(k2_input(), [])
+    conv = fentry(k2_conv(), node(("input_1", 0, 0)))
+    flat = fentry(k2_flatten(), node(("conv2d", 0, 0)))
+    dense = fentry(k2_dense(), node(("flatten", 0, 0)))
+    func("graph-cycle", [inp, fentry(k2_conv(), node(("dense", 0, 0))), flat, dense])
+    func("graph-self-loop", [inp, fentry(k2_conv(), node(("conv2d", 0, 0))), flat, dense])
+    func("graph-dangling", [inp, conv, fentry(k2_flatten(), node(("ghost", 0, 0))), dense])
+    func("graph-node-index-99", [inp, conv, fentry(k2_flatten(), node(("conv2d", 99, 0))), dense])
+    func("graph-tensor-index-99", [inp, conv, fentry(k2_flatten(), node(("conv2d", 0, 99))), dense])
+    func("graph-node-index-negative", [inp, conv, fentry(k2_flatten(), node(("conv2d", -1, 0))), dense])
+    func("graph-node-index-huge", [inp, conv, fentry(k2_flatten(), node(("conv2d", 1 << 62, 0))), dense])
+    func("graph-inbound-string", [inp, conv, fentry(k2_flatten(), "conv2d"), dense])
+    func("graph-inbound-nested-junk", [inp, conv, fentry(k2_flatten(), [[["conv2d"]]]), dense])
+    func("graph-inbound-empty-call", [inp, conv, fentry(k2_flatten(), [[]]), dense])
+    func("graph-no-inbound", [inp, conv, fentry(k2_flatten(), []), dense])
+    func("graph-input-missing", [inp, conv, flat, dense], inputs=("ghost",))
+    func("graph-output-missing", [inp, conv, flat, dense], outputs=("ghost",))
+    func("graph-output-is-input", [inp, conv, flat, dense], outputs=("input_1",))
+    func("graph-no-outputs", [inp, conv, flat, dense], outputs=())
+    func("graph-no-inputs", [inp, conv, flat, dense], inputs=())
+    func("graph-two-outputs", [inp, conv, flat, dense], outputs=("dense", "conv2d"))
+    func("graph-two-inputs", [inp, fentry(k2_input(name="input_2"), []), conv, flat, dense],
+         inputs=("input_1", "input_2"))
+    func("graph-duplicate-layer", [inp, conv, conv, flat, dense])
+    func("graph-unreachable-layer", [inp, conv, flat, dense, fentry(k2_dense("dense_x"), node(("ghost", 0, 0)))])
+    # a layer called twice: conv 1x1 4->4 applied to its own output
+    conv_a = fentry(k2_conv(), node(("input_1", 0, 0)))
+    shared = fentry(k2_conv("shared", kernel=(1, 1), strides=(1, 1)), [[["conv2d", 0, 0, {}]], [["shared", 0, 0, {}]]])
+    func("graph-shared-twice", [inp, conv_a, shared, fentry(k2_flatten(), node(("shared", 1, 0))), dense],
+         weights=dict(base_weights(), shared=[("kernel:0", arr(1, 1, 4, 4)), ("bias:0", arr(4))]))
+    shared_bad = fentry(k2_conv("shared", kernel=(1, 1), strides=(1, 1)), [[["conv2d", 0, 0, {}]], [["shared", 1, 0, {}]]])
+    func("graph-shared-self-node", [inp, conv_a, shared_bad, fentry(k2_flatten(), node(("shared", 1, 0))), dense],
+         weights=dict(base_weights(), shared=[("kernel:0", arr(1, 1, 4, 4)), ("bias:0", arr(4))]))
+    add = {"class_name": "Add", "config": {"name": "add", "trainable": True, "dtype": "float32"}}
+    func("graph-add-mismatch", [inp, conv, fentry(add, node(("conv2d", 0, 0), ("input_1", 0, 0))),
+                                fentry(k2_flatten(), node(("add", 0, 0))), dense])
+    func("graph-add-one-input", [inp, conv, fentry(add, node(("conv2d", 0, 0))),
+                                 fentry(k2_flatten(), node(("add", 0, 0))), dense])
+    cat = {"class_name": "Concatenate", "config": {"name": "concatenate", "trainable": True, "dtype": "float32",
+                                                  "axis": 99}}
+    func("graph-concat-axis-99", [inp, conv, fentry(cat, node(("conv2d", 0, 0), ("conv2d", 0, 0))),
+                                  fentry(k2_flatten(), node(("concatenate", 0, 0))), dense])
+    cat2 = copy.deepcopy(cat)
+    cat2["config"]["axis"] = -1
+    func("graph-concat-mismatch", [inp, conv, fentry(cat2, node(("conv2d", 0, 0), ("input_1", 0, 0))),
+                                   fentry(k2_flatten(), node(("concatenate", 0, 0))), dense])
+    # Keras 3 dict-form inbound_nodes inside a Keras 2 file
+    def k3node(layer, n=0, t=0):
+        return [{"args": [{"class_name": "__keras_tensor__", "config": {
+            "shape": [None], "dtype": "float32", "keras_history": [layer, n, t]}}], "kwargs": {}}]
+    func("graph-k3-nodes", [inp, fentry(k2_conv(), k3node("input_1")), fentry(k2_flatten(), k3node("conv2d")),
+                            fentry(k2_dense(), k3node("flatten"))])
+    func("graph-k3-history-short", [inp, fentry(k2_conv(), [{"args": [{"class_name": "__keras_tensor__", "config": {
+        "keras_history": ["input_1"]}}], "kwargs": {}}]), flat, dense])
+    func("graph-k3-history-junk", [inp, fentry(k2_conv(), [{"args": [{"config": {"keras_history": {"a": 1}}}]}]), flat, dense])
+    func("graph-k3-args-string", [inp, fentry(k2_conv(), [{"args": "input_1"}]), flat, dense])
+    func("graph-k3-args-deep", [inp, fentry(k2_conv(), [{"args": [[[[[[[[[{"config": {"keras_history": ["input_1", 0, 0]}}]]]]]]]]]}]),
+                                flat, dense])
+    # Functional nested in Functional, and Sequential nested in Sequential
+    inner = functional([fentry(k2_input((28, 28, 1), name="inner_input"), []),
+                        fentry(k2_conv(), node(("inner_input", 0, 0)))], ["inner_input"], ["conv2d"], name="inner")
+    inner_entry = {"class_name": "Functional", "config": inner["config"], "name": "inner",
+                   "inbound_nodes": node(("input_1", 0, 0))}
+    func("graph-nested-functional", [inp, inner_entry, fentry(k2_flatten(), node(("inner", 0, 0))), dense])
+    func("graph-nested-self", [inp, dict(inner_entry, config=dict(inner["config"], layers=[
+        fentry(k2_input((28, 28, 1), name="inner_input"), []),
+        {"class_name": "Functional", "config": {"name": "inner", "layers": [], "input_layers": [], "output_layers": []},
+         "name": "inner", "inbound_nodes": node(("inner_input", 0, 0))}])),
+        fentry(k2_flatten(), node(("inner", 0, 0))), dense])
+    nest = sequential([k2_input(), k2_conv()])
+    for _ in range(60):
+        nest = {"class_name": "Sequential", "config": {"name": "s", "layers": [nest]}}
+    k2("nested-sequential-60", sequential([nest, k2_flatten(), k2_dense()]))
+    # a long chain
+    layers = [k2_input()]
+    for i in range(3000):
+        layers.append({"class_name": "ReLU", "config": {"name": f"re_lu_{i}", "trainable": True, "dtype": "float32"}})
+    layers += [k2_conv(), k2_flatten(), k2_dense()]
+    k2("chain-3000", sequential(layers))
+
+
+# ---- Keras 3 archives and .weights.h5 --------------------------------------
+
+def k3_layer(class_name, name, **config):
+    return {"module": "keras.layers", "class_name": class_name,
+            "config": {"name": name, "trainable": True, "dtype": copy.deepcopy(DTYPE), **config},
+            "registered_name": None}
+
+
+def k3_base():
+    layers = [{"module": "keras.layers", "class_name": "InputLayer",
+               "config": {"batch_shape": [None, 28, 28, 1], "dtype": "float32", "sparse": False, "name": "input_layer"},
+               "registered_name": None},
+              k3_layer("Conv2D", "conv2d", filters=4, kernel_size=[3, 3], strides=[2, 2], padding="same",
+                       data_format="channels_last", dilation_rate=[1, 1], groups=1, activation="relu", use_bias=True),
+              k3_layer("Flatten", "flatten", data_format="channels_last"),
+              k3_layer("Dense", "dense", units=10, activation="softmax", use_bias=True)]
+    config = {"module": "keras", "class_name": "Sequential",
+              "config": {"name": "sequential", "trainable": True, "dtype": copy.deepcopy(DTYPE), "layers": layers},
+              "registered_name": None, "build_config": {"input_shape": [None, 28, 28, 1]}}
+    variables = {"conv2d": [arr(3, 3, 1, 4), arr(4)], "dense": [arr(784, 10), arr(10)]}
+    return config, variables
+
+
+def raw_entries_zip(path, entries):
+    """A zip from (name, bytes) pairs, stored, duplicates allowed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2026, 12, 4, 12, 0, 0))
+            zf.writestr(info, data)
+    with open(path, "wb") as f:
+        f.write(buffer.getvalue())
+
+
+def keras3_cases(out):
+    def k3(name, config, variables, layout=None, **kw):
+        layout = config if layout is None else layout
+        weights = h5_bytes(layout["class_name"], layout["config"]["layers"], variables)
+        write_keras(os.path.join(out, f"k3-{name}.keras"), config, weights, **kw)
+        return weights
+
+    config, variables = k3_base()
+    good_weights = k3("base", config, variables)
+    k3("deflated", config, variables, compression=zipfile.ZIP_DEFLATED)
+
+    def variant(name, mutate, var_mutate=None):
+        c, v = k3_base()
+        layout = copy.deepcopy(c)
+        mutate(c)
+        if var_mutate is not None:
+            var_mutate(v)
+        # the weights are laid out for the unmutated model
+        k3(name, c, v, layout=layout)
+
+    variant("dtype-string", lambda c: [l["config"].__setitem__("dtype", "float32") for l in c["config"]["layers"]])
+    variant("dtype-policy-mixed", lambda c: [l["config"].__setitem__("dtype", {
+        "module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"}}) for l in c["config"]["layers"][1:]])
+    variant("dtype-policy-junk", lambda c: [l["config"].__setitem__("dtype", {"class_name": "DTypePolicy", "config": [1]})
+                                            for l in c["config"]["layers"][1:]])
+    variant("batch-input-shape", lambda c: c["config"]["layers"][0]["config"].__setitem__(
+        "batch_input_shape", c["config"]["layers"][0]["config"].pop("batch_shape")))
+    variant("vars-missing", lambda c: None, lambda v: v.__setitem__("dense", [v["dense"][0]]))
+    variant("vars-extra", lambda c: None, lambda v: v["dense"].append(arr(10)))
+    variant("vars-swapped", lambda c: None, lambda v: v.__setitem__("dense", [v["dense"][1], v["dense"][0]]))
+    variant("vars-nan", lambda c: None, lambda v: v.__setitem__("dense", [np.full((784, 10), np.nan, np.float32), v["dense"][1]]))
+    variant("vars-float16", lambda c: None, lambda v: v.__setitem__("conv2d", [x.astype(np.float16) for x in v["conv2d"]]))
+    variant("vars-int64", lambda c: None, lambda v: v.__setitem__("conv2d", [(x * 100).astype(np.int64) for x in v["conv2d"]]))
+    variant("vars-zero-size", lambda c: c["config"]["layers"][1]["config"].__setitem__("filters", 0),
+            lambda v: v.__setitem__("conv2d", [np.zeros((3, 3, 1, 0), np.float32), np.zeros(0, np.float32)]))
+    variant("units-huge", lambda c: c["config"]["layers"][3]["config"].__setitem__("units", 1 << 33))
+    variant("layers-missing", lambda c: c["config"].pop("layers"))
+    variant("config-is-list", lambda c: c.__setitem__("config", []))
+    variant("layer-not-object", lambda c: c["config"]["layers"].__setitem__(2, "flatten"))
+
+    # Functional with Keras 3 dict-form nodes; a shared layer; nested Functional
+    def k3f(layer, inbound):
+        layer = copy.deepcopy(layer)
+        layer["name"] = layer["config"]["name"]
+        layer["inbound_nodes"] = [] if inbound is None else [{"args": [{"class_name": "__keras_tensor__", "config": {
+            "shape": None, "dtype": "float32", "keras_history": list(inbound)}}], "kwargs": {}}]
+        return layer
+
+    def k3functional(layers, inputs, outputs, name="functional"):
+        return {"module": "keras.src.models.functional", "class_name": "Functional",
+                "config": {"name": name, "trainable": True, "layers": layers,
+                           "input_layers": [[i, 0, 0] for i in inputs],
+                           "output_layers": [[o, 0, 0] for o in outputs]},
+                "registered_name": "Functional", "build_config": {"input_shape": None}}
+
+    c0, v0 = k3_base()
+    inp, conv, flat, dense = c0["config"]["layers"]
+    fconfig = k3functional([k3f(inp, None), k3f(conv, ("input_layer", 0, 0)), k3f(flat, ("conv2d", 0, 0)),
+                            k3f(dense, ("flatten", 0, 0))], ["input_layer"], ["dense"])
+    k3("functional", fconfig, v0)
+    cyc = copy.deepcopy(fconfig)
+    cyc["config"]["layers"][1] = k3f(conv, ("dense", 0, 0))
+    k3("functional-cycle", cyc, v0)
+    dang = copy.deepcopy(fconfig)
+    dang["config"]["layers"][2] = k3f(flat, ("ghost", 0, 0))
+    k3("functional-dangling", dang, v0)
+    idx = copy.deepcopy(fconfig)
+    idx["config"]["layers"][2] = k3f(flat, ("conv2d", 5, 7))
+    k3("functional-node-index", idx, v0)
+    shared_conv = k3_layer("Conv2D", "shared", filters=4, kernel_size=[1, 1], strides=[1, 1], padding="same",
+                           data_format="channels_last", dilation_rate=[1, 1], groups=1, activation="relu", use_bias=True)
+    shared_entry = k3f(shared_conv, ("conv2d", 0, 0))
+    shared_entry["inbound_nodes"].append(k3f(shared_conv, ("shared", 0, 0))["inbound_nodes"][0])
+    sconfig = k3functional([k3f(inp, None), k3f(conv, ("input_layer", 0, 0)), shared_entry,
+                            k3f(flat, ("shared", 1, 0)), k3f(dense, ("flatten", 0, 0))], ["input_layer"], ["dense"])
+    k3("functional-shared-twice", sconfig, dict(v0, shared=[arr(1, 1, 4, 4), arr(4)]))
+    inner = k3functional([k3f(dict(copy.deepcopy(inp), config=dict(inp["config"], name="inner_input")), None),
+                          k3f(conv, ("inner_input", 0, 0))], ["inner_input"], ["conv2d"], name="inner")
+    inner["name"] = "inner"
+    inner["inbound_nodes"] = k3f(conv, ("input_layer", 0, 0))["inbound_nodes"]
+    nconfig = k3functional([k3f(inp, None), inner, k3f(flat, ("inner", 0, 0)), k3f(dense, ("flatten", 0, 0))],
+                           ["input_layer"], ["dense"])
+    k3("functional-nested", nconfig, v0)
+
+    # a variable declared at 2^40 values and never written, inside the archive
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        h5.create_group("vars")
+        h5.create_group("layers/conv2d/vars")
+        h5["layers/conv2d/vars/0"] = arr(3, 3, 1, 4)
+        h5["layers/conv2d/vars/1"] = arr(4)
+        h5.create_group("layers/flatten/vars")
+        h5.create_group("layers/dense/vars").create_dataset("0", shape=(1 << 20, 1 << 20), dtype=np.float32,
+                                                             chunks=(1, 1024))
+        h5["layers/dense/vars/1"] = arr(10)
+    write_keras(os.path.join(out, "k3-vars-unwritten-huge.keras"), config, buffer.getvalue())
+
+    # broken archives
+    def raw(name, entries):
+        raw_entries_zip(os.path.join(out, f"k3-{name}.keras"), entries)
+
+    cfg = json.dumps(config).encode()
+    meta = b'{"keras_version": "3.3.3"}'
+    raw("weights-not-hdf5", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\0" * 100)])
+    raw("weights-empty", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", b"")])
+    raw("weights-truncated", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", good_weights[:len(good_weights) // 2])])
+    raw("config-empty", [("metadata.json", meta), ("config.json", b""), ("model.weights.h5", good_weights)])
+    raw("config-not-json", [("metadata.json", meta), ("config.json", b"{{{"), ("model.weights.h5", good_weights)])
+    raw("config-array", [("metadata.json", meta), ("config.json", b"[]"), ("model.weights.h5", good_weights)])
+    raw("config-deep", [("metadata.json", meta), ("config.json", b"[" * 100000 + b"]" * 100000), ("model.weights.h5", good_weights)])
+    raw("config-utf16", [("metadata.json", meta), ("config.json", cfg.decode().encode("utf-16")), ("model.weights.h5", good_weights)])
+    raw("duplicate-config", [("metadata.json", meta), ("config.json", b"[]"), ("config.json", cfg), ("model.weights.h5", good_weights)])
+    raw("duplicate-weights", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", b"junk"),
+                              ("model.weights.h5", good_weights)])
+    raw("dir-entries", [("metadata.json", meta), ("config.json/", b""), ("model.weights.h5/", b"")])
+    raw("absolute-names", [("/metadata.json", meta), ("/config.json", cfg), ("/model.weights.h5", good_weights)])
+    raw("nested-names", [("a/metadata.json", meta), ("a/config.json", cfg), ("a/model.weights.h5", good_weights)])
+    raw("only-metadata", [("metadata.json", meta)])
+    raw("empty-zip", [])
+    with open(os.path.join(out, "k3-zero-bytes.keras"), "wb"):
+        pass
+    with open(os.path.join(out, "k3-eocd-only.keras"), "wb") as f:
+        f.write(b"PK\x05\x06" + b"\0" * 18)
+    with open(os.path.join(out, "k3-eocd-bad-offset.keras"), "wb") as f:
+        f.write(b"PK\x05\x06\0\0\0\0\x03\0\x03\0\xff\xff\xff\x7f\xff\xff\xff\x7f\0\0")
+    with open(os.path.join(out, "k3-base.keras"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(out, "k3-truncated-tail.keras"), "wb") as f:
+        f.write(data[:-30])
+    with open(os.path.join(out, "k3-truncated-head.keras"), "wb") as f:
+        f.write(data[:len(data) // 3])
+    os.makedirs(os.path.join(out, "k3-directory.keras"), exist_ok=True)
+
+    # .weights.h5 with a config.json beside it
+    wdir = os.path.join(out, "w3")
+    os.makedirs(wdir, exist_ok=True)
+
+    def w3(name, config_bytes, weights=good_weights):
+        with open(os.path.join(wdir, f"w3-{name}.weights.h5"), "wb") as f:
+            f.write(weights)
+        if config_bytes is not None:
+            with open(os.path.join(wdir, f"w3-{name}.config.json"), "wb") as f:
+                f.write(config_bytes)
+
+    w3("base", cfg)
+    w3("config-garbage", b"\xff\xfe\x00garbage")
+    w3("config-not-model", b'{"optimizer": "adam"}')
+    w3("config-deep", b'{"a":' * 5000 + b"1" + b"}" * 5000)
+    w3("no-config", None)
+    w3("weights-empty", cfg, b"")
+    w3("weights-garbage", cfg, b"not hdf5 at all" * 10)
+    w3("config-is-dir", None)
+    os.makedirs(os.path.join(wdir, "w3-config-is-dir.config.json"), exist_ok=True)
+    w3("config-dev-null", None)
+    link = os.path.join(wdir, "w3-config-dev-null.config.json")
+    if not os.path.lexists(link):
+        os.symlink("/dev/zero", link)
+    w3("config-loop", None)
+    link = os.path.join(wdir, "w3-config-loop.config.json")
+    if not os.path.lexists(link):
+        os.symlink("w3-config-loop.config.json", link)
+
+
+# ---- image sets --------------------------------------------------------------
+
+def image_cases(out):
+    def img(name, x, y, tweak=None, **xkw):
+        with h5py.File(os.path.join(out, f"img-{name}.h5"), "w") as f:
+            if x is not None:
+                f.create_dataset("x", data=x, **xkw)
+            if y is not None:
+                f.create_dataset("y", data=y)
+            if tweak is not None:
+                tweak(f)
+
+    n = 20
+    x = RNG.random((n, 28, 28, 1)).astype(np.float32)
+    y = (np.arange(n) % 10).astype(np.int32)
+    img("base", x, y)
+    img("uint8", (x * 255).astype(np.uint8), y)
+    for dtype in ["float16", "float64", ">f4", "int64", ">i2", "int8", "bool"]:
+        img(f"x-{dtype.replace('>', 'be-')}", (x * 100).astype(dtype), y)
+    for dtype in ["float32", "int64", ">i8", "uint64", "int8"]:
+        img(f"y-{dtype.replace('>', 'be-')}", x, y.astype(dtype))
+    img("y-negative", x, -y - 1)
+    img("y-huge", x, np.full(n, 1 << 40, np.int64))
+    img("y-nan", x, np.full(n, np.nan, np.float32))
+    img("y-one-hot", x, np.eye(10, dtype=np.float32)[y])
+    img("y-short", x, y[:5])
+    img("y-long", x, np.concatenate([y, y]))
+    img("y-missing", x, None)
+    img("x-missing", None, y)
+    img("x-rank2", x.reshape(n, 784), y)
+    img("x-rank3", x.reshape(n, 28, 28), y)
+    img("x-rank5", x.reshape(n, 1, 28, 28, 1), y)
+    img("x-rank1", x.reshape(-1), y)
+    img("x-scalar", np.float32(1.0), y)
+    img("x-zero-images", x[:0], y[:0])
+    img("x-zero-width", np.zeros((n, 28, 0, 1), np.float32), y)
+    img("x-wrong-size", RNG.random((n, 14, 14, 1)).astype(np.float32), y)
+    img("x-channels-3", RNG.random((n, 28, 28, 3)).astype(np.float32), y)
+    img("x-nan", np.full((n, 28, 28, 1), np.nan, np.float32), y)
+    img("x-inf", np.full((n, 28, 28, 1), -np.inf, np.float32), y)
+    img("x-huge-values", np.full((n, 28, 28, 1), 3e38, np.float32), y)
+    img("x-compound", np.zeros((n, 28, 28, 1), dtype=[("a", "<f4")]), y)
+    img("x-lzf", x, y, chunks=(5, 28, 28, 1), compression="lzf")
+    img("x-missing-filter", np.round(x, 1), y, chunks=(5, 28, 28, 1), compression="lzf")
+    unknown_filter(os.path.join(out, "img-x-missing-filter.h5"))
+    img("x-chunked-gzip", x, y, chunks=(1, 7, 7, 1), compression="gzip", shuffle=True, fletcher32=True)
+    img("y-vlen-string", x, np.array([str(i) for i in y], dtype=h5py.string_dtype()))
+
+    def x_vlen(f):
+        f.create_dataset("x", shape=(n, 28, 28, 1), dtype=h5py.vlen_dtype(np.float32))
+    img("x-vlen", None, y, tweak=x_vlen)
+
+    def x_group(f):
+        f.create_group("x")
+    img("x-is-group", None, y, tweak=x_group)
+
+    def x_soft_loop(f):
+        f["x"] = h5py.SoftLink("/z")
+        f["z"] = h5py.SoftLink("/x")
+    img("x-soft-loop", None, y, tweak=x_soft_loop)
+
+    def x_external(f):
+        f["x"] = h5py.ExternalLink("no-such-file.h5", "/x")
+    img("x-external", None, y, tweak=x_external)
+
+    def attrs_bad(f):
+        f["x"].attrs["scale"] = np.float32(np.nan)
+        f["x"].attrs["mean"] = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    img("attrs-bad", x, y, tweak=attrs_bad)
+
+    def attrs_strings(f):
+        f["x"].attrs["scale"] = "big"
+        f["x"].attrs["mean"] = "zero"
+    img("attrs-strings", x, y, tweak=attrs_strings)
+
+    def unwritten(f):
+        f.create_dataset("x", shape=(1 << 20, 28, 28, 1), dtype=np.float32, chunks=(1, 28, 28, 1))
+        f.create_dataset("y", data=np.zeros(1 << 20, np.int32))
+    img("x-unwritten-huge", None, None, tweak=unwritten)
+
+    def huge_dims(f):
+        f.create_dataset("x", shape=(1 << 40, 1 << 20, 28, 1), dtype=np.uint8, chunks=(1, 1, 28, 1))
+        f.create_dataset("y", shape=(1 << 40,), dtype=np.int32, chunks=(1024,))
+    img("x-huge-dims", None, None, tweak=huge_dims)
+    with open(os.path.join(out, "img-zero-bytes.h5"), "wb"):
+        pass
+
+
+# ---- scheme files ------------------------------------------------------------
+
+def scheme_cases(out):
+    def scheme(name, text):
+        with open(os.path.join(out, f"scheme-{name}.json"), "wb" if isinstance(text, bytes) else "w") as f:
+            f.write(text if isinstance(text, (str, bytes)) else json.dumps(text))
+
+    scheme("base", {"version": 1, "default": {"bits": 8}})
+    scheme("empty", "")
+    scheme("not-object", "[1]")
+    scheme("deep", "[" * 100000 + "]" * 100000)
+    for tag, value in [("bits-huge", 1e300), ("bits-negative", -5), ("bits-string", "8"), ("bits-null", None),
+                       ("bits-float", 7.5), ("bits-1", 1), ("bits-64", 64), ("bits-int64", (1 << 63) - 1)]:
+        scheme(tag, {"version": 1, "default": {"bits": value}})
+    for tag, value in [("axis-99", {"granularity": "channel", "axis": 99}),
+                       ("axis-negative", {"granularity": "channel", "axis": -99}),
+                       ("axis-huge", {"granularity": "channel", "axis": 1 << 62}),
+                       ("range-percentile-nan", {"range": "percentile:nan"}),
+                       ("range-percentile-inf", {"range": "percentile:1e999"}),
+                       ("range-percentile-200", {"range": "percentile:200"}),
+                       ("range-manual-reversed", {"range": "manual:5,1"}),
+                       ("range-manual-nan", {"range": "manual:nan,1"}),
+                       ("range-manual-inf", {"range": "manual:-inf,inf"}),
+                       ("range-manual-huge", {"range": "manual:-1e38,3.4e38"}),
+                       ("range-garbage", {"range": "manual:"}),
+                       ("group-zero", {"format": "int", "group_size": 0}),
+                       ("group-huge", {"format": "int", "group_size": 1 << 40}),
+                       ("format-unknown", {"format": "fp3"}),
+                       ("mapping-number", {"mapping": 1})]:
+        scheme(tag, {"version": 1, "default": value})
+    scheme("glob-pathological", {"version": 1, "default": {"bits": 8}, "overrides": [
+        {"tensors": "*a" * 2000 + "b", "bits": 4}]})
+    scheme("glob-brackets", {"version": 1, "overrides": [{"tensors": "[[[[**??\\", "bits": 4}]})
+    scheme("overrides-not-list", {"version": 1, "overrides": {"a": 1}})
+    scheme("overrides-10k", {"version": 1, "overrides": [{"tensors": f"/t{i}*", "bits": 4} for i in range(10000)]})
+    scheme("override-no-tensors", {"version": 1, "overrides": [{"bits": 4}]})
+    scheme("override-axis-99", {"version": 1, "overrides": [{"tensors": "*", "granularity": "channel", "axis": 99}]})
+    scheme("override-group-odd", {"version": 1, "overrides": [{"tensors": "*", "granularity": "group", "group_size": 7}]})
+    scheme("override-mxfp4-axis", {"version": 1, "overrides": [{"tensors": "*", "format": "mxfp4", "axis": 3}]})
+    scheme("skip-everything", {"version": 1, "skip": ["*"]})
+    scheme("skip-not-strings", {"version": 1, "skip": [1, None, {}]})
+    scheme("bins-huge", {"version": 1, "default": {"bins": 1 << 40}})
+    scheme("bins-max", {"version": 1, "default": {"bins": 65536, "range": "kl"}})
+    scheme("version-99", {"version": 99})
+    scheme("nul-byte", b'{"version": 1, "default": {"bits\x00": 8}}')
+    scheme("bom", "\ufeff" + json.dumps({"version": 1}))
+    os.makedirs(os.path.join(out, "scheme-directory.json"), exist_ok=True)
+
+
+# ---- plain HDF5 trees ----------------------------------------------------------
+
+def raw_cases(out):
+    def raw(name, build):
+        with h5py.File(os.path.join(out, f"raw-{name}.h5"), "w") as f:
+            build(f)
+
+    raw("empty-file", lambda f: None)
+    raw("only-attrs", lambda f: f.attrs.__setitem__("model_config", "junk"))
+    raw("scalar-float", lambda f: f.create_dataset("w", data=np.float32(1.5)))
+    raw("scalar-nan", lambda f: f.create_dataset("w", data=np.float32(np.nan)))
+    raw("all-nan", lambda f: f.create_dataset("w", data=np.full((64, 64), np.nan, np.float32)))
+    raw("all-inf", lambda f: f.create_dataset("w", data=np.full((64, 64), np.inf, np.float32)))
+    raw("mixed-inf", lambda f: f.create_dataset("w", data=np.array([[-np.inf, 1.0], [np.inf, 2.0]], np.float32)))
+    raw("all-equal", lambda f: f.create_dataset("w", data=np.full((8, 8), 0.25, np.float32)))
+    raw("max-range", lambda f: f.create_dataset("w", data=np.array([[-3.4e38, 3.4e38], [0, 1]], np.float32)))
+    raw("float64-huge", lambda f: f.create_dataset("w", data=np.array([[-1e300, 1e300], [0, 1]], np.float64)))
+    raw("denormals", lambda f: f.create_dataset("w", data=np.full((4, 4), 1e-45, np.float32)))
+    raw("float16-inf", lambda f: f.create_dataset("w", data=np.array([[65504, -np.inf], [1, 0]], np.float16)))
+    raw("int64", lambda f: f.create_dataset("w", data=np.arange(64, dtype=np.int64).reshape(8, 8)))
+    raw("int64-be", lambda f: f.create_dataset("w", data=np.arange(64, dtype=">i8").reshape(8, 8)))
+    raw("uint64-max", lambda f: f.create_dataset("w", data=np.full((4, 4), (1 << 64) - 1, np.uint64)))
+    raw("zero-dims", lambda f: [f.create_dataset("w", shape=(0, 0, 0), dtype=np.float32),
+                                f.create_dataset("v", shape=(3, 0), dtype=np.float16)])
+    raw("one-by-huge", lambda f: f.create_dataset("w", shape=(1, 1 << 62), dtype=np.float32, chunks=(1, 1024)))
+    raw("rank-32", lambda f: f.create_dataset("w", shape=(1,) * 32, dtype=np.float32))
+    raw("lzf", lambda f: f.create_dataset("w", data=arr(64, 64), chunks=(8, 8), compression="lzf"))
+    raw("missing-filter", lambda f: f.create_dataset("w", data=np.round(arr(64, 64), 1), chunks=(8, 8), compression="lzf"))
+    unknown_filter(os.path.join(out, "raw-missing-filter.h5"))
+    raw("nbit-like", lambda f: f.create_dataset("w", data=arr(64, 64), chunks=(8, 8), scaleoffset=2))
+    raw("vlen-attr-names", lambda f: f.create_dataset("w\n\x1b[2J", data=arr(4, 4)))
+    raw("long-name", lambda f: f.create_dataset("n" * 60000, data=arr(4, 4)))
+
+    def many(f):
+        for i in range(5000):
+            f.create_dataset(f"t{i}", data=np.float32([i, 1.0]))
+    raw("many-tensors", many)
+
+    def hard_cycle(f):
+        g = f.create_group("a")
+        g["back"] = f
+        g["w"] = arr(4, 4)
+    raw("hard-cycle", hard_cycle)
+
+    def soft_chain(f):
+        f["w"] = arr(4, 4)
+        prev = "/w"
+        for i in range(200):
+            f[f"s{i}"] = h5py.SoftLink(prev)
+            prev = f"/s{i}"
+    raw("soft-chain-200", soft_chain)
+
+    def ext_self(f):
+        f["w"] = arr(4, 4)
+        f["e"] = h5py.ExternalLink("raw-ext-self.h5", "/e")
+    raw("ext-self", ext_self)
+
+    def ext_abs(f):
+        f["e"] = h5py.ExternalLink("/etc/passwd", "/x")
+        f["e2"] = h5py.ExternalLink("/dev/zero", "/x")
+    raw("ext-abs", ext_abs)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    keras2_cases(out)
+    keras3_cases(out)
+    image_cases(out)
+    scheme_cases(out)
+    raw_cases(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# run-hostile.py: every quantscope-cli command on every file make-hostile.py wrote, checking the bad-input contract.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Usage: run-hostile.py CLI DIR [JOBS] [FILTER]
+
+For every input in DIR (from make-hostile.py) runs the commands that take
+that kind of input, each under `timeout`, and reports every run that
+breaks the contract: an exit status other than 0 and 2, a signal, a hang
+(or the CLI's open watchdog ending a read: $QUANTSCOPE_OPEN_TIMEOUT is 30 s here),
+status 2 with anything but exactly one line "quantscope-cli: ..." on
+stderr or with anything on stdout, or an export that failed and left
+something behind or changed its destination. With an ASan+UBSan build of
+CLI, sanitizer reports show up as a wrong status and extra stderr lines.
+Prints one line per finding and a summary; exits 1 if there was one.
+"""
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = int(os.environ.get("HOSTILE_TIMEOUT", "120"))
+EVAL = ["-n", "40", "-c", "20"]
+ENV = dict(os.environ, LC_ALL="C.UTF-8", QUANTSCOPE_OPEN_TIMEOUT="30",
+           ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:handle_segv=0",
+           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1", MALLOC_PERTURB_="0",
+           LSAN_OPTIONS="print_suppressions=0:suppressions=" + os.path.join(
+               os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "lsan-cli.supp"))
+
+
+def run(argv, work):
+    try:
+        p = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, env=ENV, cwd=work)
+    except subprocess.TimeoutExpired:
+        return None
+    return p
+
+
+def check(label, argv, work, export_dir=None, original=None):
+    p = run(argv, work)
+    problems = []
+    if p is None:
+        return [f"HANG {label}"]
+    err = p.stderr.decode("utf-8", "replace")
+    if p.returncode < 0:
+        problems.append(f"SIGNAL {-p.returncode}")
+    elif p.returncode not in (0, 2):
+        problems.append(f"STATUS {p.returncode}")
+    if "took longer than" in err:
+        # the open watchdog ended a read that should not take this long
+        problems.append("WATCHDOG")
+    if p.returncode == 2:
+        if p.stdout:
+            problems.append("STDOUT on failure")
+        if not err.startswith("quantscope-cli: ") or not err.endswith("\n") or err.count("\n") != 1:
+            problems.append(f"STDERR {err.count(chr(10))} lines")
+    if p.returncode != 0 and export_dir is not None:
+        left = sorted(os.listdir(export_dir))
+        if left != ["out.h5"]:
+            problems.append(f"LEFT {left}")
+        else:
+            with open(os.path.join(export_dir, "out.h5"), "rb") as f:
+                if f.read() != original:
+                    problems.append("DESTINATION CHANGED")
+    if problems:
+        first = "\\n".join(err.splitlines()[:6])[:600]
+        return [f"{' '.join(problems)} {label}: {first}"]
+    return []
+
+
+def model_jobs(cli, path, base_model, base_scheme):
+    name = os.path.basename(path)
+    yield ["layers", path]
+    yield ["layers", "--json", "--check-data", path]
+    # the first listed tensor, else a made-up one
+    p = run([cli, "layers", "--json", path], None)
+    tensor = "/nothing"
+    if p is not None and p.returncode == 0:
+        import json
+        try:
+            doc = json.loads(p.stdout)
+            tensors = doc.get("tensors", doc) if isinstance(doc, dict) else doc
+            for t in tensors:
+                if isinstance(t, dict) and t.get("quantizable", True) and "path" in t:
+                    tensor = t["path"]
+                    break
+        except (ValueError, AttributeError):
+            pass
+    yield ["stats", "--tensor", tensor, path]
+    yield ["stats", "--json", "--memory-budget", "1M", "--range", "mse", "--tensor", tensor, path]
+    yield ["stats", "--json", "--range", "kl", "--granularity", "tensor", "--tensor", tensor, path]
+    yield ["stats", "--sweep-group-sizes", "1,32,65536", "--tensor", tensor, path]
+    yield ["plot", "--tensor", tensor, "-o", "OUT.png", path]
+    yield ["plot", "--kind", "channels", "--tensor", tensor, "-o", "OUT.svg", path]
+    yield ["plot", "--kind", "sweep", "--tensor", tensor, "-o", "OUT.pdf", path]
+    yield ["plot", "--kind", "overview", "-o", "OUT.png", path]
+    yield ["report", path]
+    yield ["report", "--format", "md", "--memory-budget", "1M", path]
+    yield ["EXPORT", path]
+    yield ["EXPORT", "--layout", "dequantized", "--pack", "--bits", "4", path]
+    if name.startswith(("k2-", "k3-", "w3-")):
+        yield ["eval", *EVAL, path]
+        yield ["eval", *EVAL, "--json", "--float-logits", "--act-range", "percentile:99.9", path]
+        yield ["sensitivity", *EVAL, path]
+        yield ["mixed", *EVAL, "--bits", "4,8", "--budget", "1", path]
+        yield ["compare", *EVAL, "-a", base_scheme, "-b", base_scheme, path]
+
+
+def image_jobs(path, base_model):
+    yield ["eval", *EVAL, "--data", path, base_model]
+    yield ["eval", "-n", "10", "-c", "5", "--calib-data", path, base_model]
+    yield ["sensitivity", "-n", "10", "-c", "5", "--data", path, base_model]
+
+
+def scheme_jobs(path, base_model, base_scheme):
+    yield ["stats", "--scheme-file", path, "--tensor", "/model_weights/conv2d/conv2d/kernel:0", base_model]
+    yield ["report", "--scheme-file", path, base_model]
+    yield ["EXPORT", "--scheme-file", path, base_model]
+    yield ["eval", *EVAL, "--scheme-file", path, base_model]
+    yield ["compare", *EVAL, "-a", path, "-b", base_scheme, base_model]
+    yield ["mixed", *EVAL, "--bits", "4,8", "--scheme-file", path, base_model]
+    yield ["plot", "--scheme-file", path, "--kind", "overview", "-o", "OUT.png", base_model]
+
+
+NUMBER_JOBS = [
+    ["number", "nan"], ["number", "-nan"], ["number", "inf"], ["number", "1e999"], ["number", "-0"],
+    ["number", "0x1p-1074"], ["number", ""], ["number", "abc"], ["number", "1" * 5000],
+    ["number", "--q=999.999", "1"], ["number", "--q=0.0", "1"], ["number", "--q=-1.5", "1"], ["number", "--q=32.32", "1e30"],
+    ["number", "--scale=0", "1"], ["number", "--scale=nan", "1"], ["number", "--scale=-1", "1"],
+    ["number", "--scale=1e-45", "3e38"], ["number", "--scale=inf", "1"], ["number", "--bits=99", "--scale=1", "1"],
+    ["number", "--bits=1", "--scale=1", "1"], ["number", "--zero-point=1e20", "--scale=1", "1"],
+    ["number", "--zero-point=nan", "--scale=1", "1"], ["number", "--json", "--scale=1e-30", "1e30"],
+    ["number", "--rounding=up", "1"], ["number", "--unsigned", "--narrow", "--bits=2", "--scale=1", "-5"],
+]
+
+
+def main():
+    cli = os.path.abspath(sys.argv[1])
+    root = os.path.abspath(sys.argv[2])
+    jobs_n = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    only = sys.argv[4] if len(sys.argv) > 4 else ""
+    base_model = os.path.join(root, "k2-base.h5")
+    base_scheme = os.path.join(root, "scheme-base.json")
+    inputs = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            full = os.path.join(dirpath, n)
+            if n.endswith(".config.json") or (n.endswith(".h5") and n.startswith("w3-") and not n.endswith(".weights.h5")):
+                continue
+            if only and only not in n:
+                continue
+            if n.startswith(("k2-", "k3-", "raw-")) or n.endswith(".weights.h5"):
+                inputs.append(("model", full))
+            elif n.startswith("img-"):
+                inputs.append(("image", full))
+            elif n.startswith("scheme-"):
+                inputs.append(("scheme", full))
+    work = []
+    for kind, path in sorted(inputs):
+        if kind == "model":
+            gen = model_jobs(cli, path, base_model, base_scheme)
+        elif kind == "image":
+            gen = image_jobs(path, base_model)
+        else:
+            gen = scheme_jobs(path, base_model, base_scheme)
+        for args in gen:
+            work.append(args)
+    if not only:
+        work += NUMBER_JOBS
+
+    def do(args):
+        tmp = tempfile.mkdtemp(prefix="hostile-")
+        try:
+            export_dir = original = None
+            if args[0] == "EXPORT":
+                export_dir = tmp
+                original = b"ORIGINAL CONTENT\n"
+                with open(os.path.join(tmp, "out.h5"), "wb") as f:
+                    f.write(original)
+                argv = [cli, "export", "--force", *args[1:-1], args[-1], os.path.join(tmp, "out.h5")]
+            else:
+                argv = [cli] + [a.replace("OUT", os.path.join(tmp, "out")) if a.startswith("OUT") else a for a in args]
+            label = " ".join(a if a != cli else "CLI" for a in argv).replace(root + "/", "")
+            return check(label, argv, None, export_dir, original)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    findings = []
+    with concurrent.futures.ThreadPoolExecutor(jobs_n) as pool:
+        for result in pool.map(do, work):
+            for line in result:
+                print(line, flush=True)
+                findings.append(line)
+    print(f"{len(work)} runs, {len(findings)} findings", flush=True)
+    sys.exit(1 if findings else 0)
+
+
+if __name__ == "__main__":
+    main()
