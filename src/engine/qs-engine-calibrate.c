@@ -367,7 +367,10 @@ check_calibration (const QsEngineModel      *model,
   if (*count == 0 || *count > calibration->count)
     *count = calibration->count;
   if (*count == 0)
-    return QS_ENGINE_INVALID_ARGUMENT;
+    {
+      qs_engine_set_message (message, message_size, "the calibration set holds no images");
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
   if (activations->range_method != QS_RANGE_MINMAX && activations->range_method != QS_RANGE_PERCENTILE)
     {
       qs_engine_set_message (message, message_size, "activations are calibrated with minmax or percentile");
@@ -375,7 +378,11 @@ check_calibration (const QsEngineModel      *model,
     }
   if (activations->range_method == QS_RANGE_PERCENTILE
       && !(activations->percentile > 50.0 && activations->percentile <= 100.0))
-    return QS_ENGINE_INVALID_ARGUMENT;
+    {
+      qs_engine_set_message (message, message_size,
+                             "the activation percentile %g is outside (50, 100]", activations->percentile);
+      return QS_ENGINE_INVALID_ARGUMENT;
+    }
   return QS_ENGINE_OK;
 }
 
