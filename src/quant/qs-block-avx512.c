@@ -5,8 +5,9 @@
  * the reference's eight lanes, the same scale (qs_block_scale, or its
  * vector twin sixteen blocks at a time), the same float operations per
  * element in the same order (contraction off), and the error sums in the
- * reference's eight double lanes, element j in lane j % 8, each lane in
- * element order, folded as it folds them. The encoders compute what the
+ * reference's eight double lanes, element j of a block in lane j % 8,
+ * each lane in element order, folded where it folds them (per block, or
+ * per run: QS_BLOCK_LANES). The encoders compute what the
  * scalar ones compute by other means where that is exact (each says
  * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
  * NF4 by counting the midpoints by bucket (qs_block_nf4_bucket), decoding
@@ -600,8 +601,11 @@ blocks_run (const QsBlockPass *p,
   bool top_fix;
   HistConsts hist = hist_consts (&p->hist, &top_fix);
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
-  __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
-  double task_exact = sums->err2_exact;
+  double task_err2 = sums->err2, task_exact = sums->err2_exact;
+  /* Lanes of the sums only the task needs, kept over the run's blocks
+   * (see QS_BLOCK_LANES). */
+  __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+  __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
 
@@ -656,11 +660,9 @@ blocks_run (const QsBlockPass *p,
       StepScale sb, se;
       bool direct = true;
       __m512i row_base = _mm512_setzero_si512 ();
-      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
-      __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
-      __m256d total;
+      __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
-      double err2_total, exact_total;
+      double err2_total;
 
       if (batch_bad[i])
         {
@@ -751,25 +753,26 @@ blocks_run (const QsBlockPass *p,
             }
         }
 
-      /* The block's sums into the task's, in the reference's order. */
-      total = lane_totals (lane_fold (err2), lane_fold (x2), lane_fold (r2), lane_fold (cross));
-      task = _mm256_add_pd (task, total);
-      err2_total = _mm256_cvtsd_f64 (total);
-      exact_total = with_exact ? lane_total (lane_fold (exact2)) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
-      task_exact += exact_total;
+      /* The block's error sum into the task's, in the reference's order;
+       * where the scale is a float32 one, it is the exact scale's too. */
+      err2_total = lane_total (lane_fold (err2));
+      task_err2 += err2_total;
+      if (!qs_block_scale_is_rounded (format))
+        task_exact += err2_total;
       block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }
     }
   w->ring_steps = k;
   {
-    double t[4];
     float m = _mm512_reduce_max_ps (tally.max_error);
-    _mm256_storeu_pd (t, task);
-    sums->err2 = t[0];
-    sums->x2 = t[1];
-    sums->recon2 = t[2];
-    sums->cross = t[3];
-    sums->err2_exact = task_exact;
+    __m256d total = lane_totals (lane_fold (x2), lane_fold (r2), lane_fold (cross), lane_fold (exact2));
+    double t[4];
+    _mm256_storeu_pd (t, total);
+    sums->err2 = task_err2;
+    sums->x2 += t[0];
+    sums->recon2 += t[1];
+    sums->cross += t[2];
+    sums->err2_exact = task_exact + (with_exact ? t[3] : 0.0);
     w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
     w->zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.zeros);
     w->zero_blocks += tally.zero_blocks;
