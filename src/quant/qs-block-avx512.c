@@ -347,14 +347,14 @@ lane_fold (__m512d sum)
   return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
-/* The block range's eight lanes over the full rows of eight, as
- * block_range keeps them; returns whether the block holds a non-finite
+/* The block range's eight lanes of min and max over the full rows of
+ * eight, as block_range keeps them (amax follows from them: see
+ * block_range_avx512); returns whether the block holds a non-finite
  * value (the rows then are to be redone on the finite values). */
 static inline BLOCK_AVX512 bool
-range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t *rows_end)
+range_rows (const float *x, size_t n, float l[8], float h[8], size_t *rows_end)
 {
-  __m256 va = _mm256_setzero_ps (), vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
-  const __m256 abs_mask = _mm256_castsi256_ps (_mm256_set1_epi32 ((int) F32_ABS_MASK));
+  __m256 vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
   __mmask8 bad = 0;
   size_t j = 0;
 
@@ -365,14 +365,12 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
        * qs-fused-avx512.c. */
       if (j % 16 == 0)
         _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      /* m > a ? m : a, v < l ? v : l, v > h ? v : h: max, min, max with
-       * the new value first. */
+      /* v < l ? v : l, v > h ? v : h: min and max with the new value
+       * first. */
       bad |= _mm256_fpclass_ps_mask (v, 0x99);
-      va = _mm256_max_ps (_mm256_and_ps (v, abs_mask), va);
       vl = _mm256_min_ps (v, vl);
       vh = _mm256_max_ps (v, vh);
     }
-  _mm256_storeu_ps (a, va);
   _mm256_storeu_ps (l, vl);
   _mm256_storeu_ps (h, vh);
   *rows_end = j;
@@ -437,11 +435,17 @@ block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, floa
 {
   if (format == QS_FORMAT_INT)
     {
-      float a8[8], l8[8], h8[8];
+      static const float no_rows[8] = { 0 };
+      float l8[8], h8[8], unused;
       size_t rows_end;
-      if (range_rows (x, n, a8, l8, h8, &rows_end))
+      if (range_rows (x, n, l8, h8, &rows_end))
         return true;
-      qs_block_range_finish (a8, l8, h8, x, rows_end, n, amax, lo, hi);
+      qs_block_range_finish (no_rows, l8, h8, x, rows_end, n, &unused, lo, hi);
+      /* The largest magnitude of finite values is the larger of -min
+       * and max, the same value whichever way it is taken; adding +0
+       * makes a zero +0, as the reference's maximum of magnitudes is.
+       * With no values, min and max are 0 and so is amax. */
+      *amax = (-*lo > *hi ? -*lo : *hi) + 0.0f;
       return false;
     }
   *lo = *hi = 0.0f;
