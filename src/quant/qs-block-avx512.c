@@ -280,6 +280,31 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
   return slot;
 }
 
+/* The reconstruction bin of each code slot 0-15 of a block of integer
+ * groups or NF4 under @b: the reconstruction encode_step gives an
+ * element of that slot, by the same operations (so the same bits), then
+ * its bin. Integer groups: the slot is r + post, small integers in
+ * float, so r is the slot minus post exactly; NF4: the slot's value
+ * times the scale. A block of zeros reconstructs as +0 (slot 7 of NF4);
+ * its other slots never occur. Slots the block does not use get bins
+ * no element counts. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
+recon_bins (QsFormat format, const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
+{
+  __m512 rec;
+
+  if (format == QS_FORMAT_INT)
+    {
+      __m512 r = _mm512_sub_ps (_mm512_cvtepi32_ps (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                                        13, 14, 15)),
+                                b->post);
+      rec = _mm512_mul_ps (_mm512_sub_ps (r, b->sub), b->scale);
+    }
+  else
+    rec = b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale);
+  return hist_slot_ps (hist, rec, top_fix);
+}
+
 /* float_round for the float formats (into @value); false for the others. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
 format_round (QsFormat format, __m512 scaled, __m512 limit, bool bounded, __m512 *value)
@@ -612,6 +637,13 @@ blocks_run (const QsBlockPass *p,
   __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
+  /* Integer groups of at most sixteen codes and NF4 (whose blocks count
+   * their reconstruction bins one by one): a block's reconstruction is a
+   * function of its code slot, so its bin is looked up in a table of the
+   * block's sixteen slots (recon_bins) instead of binned per element;
+   * where blocks have four steps or more, which repay the table. */
+  bool bins_by_slot = (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT) && p->code_slots <= STEP
+                      && p->geo.block_size >= 4 * STEP;
 
   for (int h = 0; h < 2; h++)
     {
@@ -663,6 +695,7 @@ blocks_run (const QsBlockPass *p,
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
       bool direct = true;
+      __m512i recon_table = _mm512_setzero_si512 ();
       __m512i row_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
@@ -676,6 +709,8 @@ blocks_run (const QsBlockPass *p,
           block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
+      if (bins_by_slot && p->histograms)
+        recon_table = recon_bins (format, &sb, &f, &hist, top_fix);
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -730,7 +765,8 @@ blocks_run (const QsBlockPass *p,
                   _mm512_storeu_si512 (cur[1], bin);
                 }
               if (direct)
-                _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
+                _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
+                                                          : hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
               if (rows)
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct;
