@@ -280,29 +280,15 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
   return slot;
 }
 
-/* The reconstruction bin of each code slot 0-15 of a block of integer
- * groups or NF4 under @b: the reconstruction encode_step gives an
- * element of that slot, by the same operations (so the same bits), then
- * its bin. Integer groups: the slot is r + post, small integers in
- * float, so r is the slot minus post exactly; NF4: the slot's value
- * times the scale. A block of zeros reconstructs as +0 (slot 7 of NF4);
- * its other slots never occur. Slots the block does not use get bins
- * no element counts. */
+/* The reconstruction bin of each NF4 code slot 0-15 of a block under
+ * @b: the reconstruction encode_step gives an element of that slot (the
+ * slot's value times the scale, the same operation, so the same bits),
+ * then its bin. A block of zeros reconstructs as +0 (slot 7); its other
+ * slots never occur. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
-recon_bins (QsFormat format, const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
+recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
 {
-  __m512 rec;
-
-  if (format == QS_FORMAT_INT)
-    {
-      __m512 r = _mm512_sub_ps (_mm512_cvtepi32_ps (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                                                        13, 14, 15)),
-                                b->post);
-      rec = _mm512_mul_ps (_mm512_sub_ps (r, b->sub), b->scale);
-    }
-  else
-    rec = b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale);
-  return hist_slot_ps (hist, rec, top_fix);
+  return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale), top_fix);
 }
 
 /* float_round for the float formats (into @value); false for the others. */
@@ -637,13 +623,14 @@ blocks_run (const QsBlockPass *p,
   __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
-  /* Integer groups of at most sixteen codes and NF4 (whose blocks count
-   * their reconstruction bins one by one): a block's reconstruction is a
-   * function of its code slot, so its bin is looked up in a table of the
-   * block's sixteen slots (recon_bins) instead of binned per element;
-   * where blocks have four steps or more, which repay the table. */
-  bool bins_by_slot = (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT) && p->code_slots <= STEP
-                      && p->geo.block_size >= 4 * STEP;
+  /* NF4, whose blocks count their reconstruction bins one by one: a
+   * block's reconstruction is a function of its code slot, so its bin is
+   * looked up in a table of the block's sixteen slots (recon_bins)
+   * instead of binned per element, where blocks have four steps or more,
+   * which repay the table. (Integer groups of up to sixteen codes could
+   * do the same, r being the slot minus post exactly; measured no faster
+   * at groups of 128, and the choice slowed 8-bit groups of 32 by 4 %.) */
+  bool bins_by_slot = format == QS_FORMAT_NF4 && p->geo.block_size >= 4 * STEP;
 
   for (int h = 0; h < 2; h++)
     {
@@ -710,7 +697,7 @@ blocks_run (const QsBlockPass *p,
         }
       sb = step_scale (p, format, bp);
       if (bins_by_slot && p->histograms)
-        recon_table = recon_bins (format, &sb, &f, &hist, top_fix);
+        recon_table = recon_bins (&sb, &f, &hist, top_fix);
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
