@@ -5,8 +5,9 @@
  * the reference's eight lanes, the same scale (qs_block_scale, or its
  * vector twin sixteen blocks at a time), the same float operations per
  * element in the same order (contraction off), and the error sums in the
- * reference's eight double lanes, element j in lane j % 8, each lane in
- * element order, folded as it folds them. The encoders compute what the
+ * reference's eight double lanes, element j of a block in lane j % 8,
+ * each lane in element order, folded where it folds them (per block, or
+ * per run: QS_BLOCK_LANES). The encoders compute what the
  * scalar ones compute by other means where that is exact (each says
  * why): FP8, FP6 and FP4 by the same integer steps on the float's bits,
  * NF4 by counting the midpoints by bucket (qs_block_nf4_bucket), decoding
@@ -279,6 +280,17 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
   return slot;
 }
 
+/* The reconstruction bin of each NF4 code slot 0-15 of a block under
+ * @b: the reconstruction encode_step gives an element of that slot (the
+ * slot's value times the scale, the same operation, so the same bits),
+ * then its bin. A block of zeros reconstructs as +0 (slot 7); its other
+ * slots never occur. */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
+recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
+{
+  return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale), top_fix);
+}
+
 /* float_round for the float formats (into @value); false for the others. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
 format_round (QsFormat format, __m512 scaled, __m512 limit, bool bounded, __m512 *value)
@@ -346,14 +358,14 @@ lane_fold (__m512d sum)
   return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
-/* The block range's eight lanes over the full rows of eight, as
- * block_range keeps them; returns whether the block holds a non-finite
+/* The block range's eight lanes of min and max over the full rows of
+ * eight, as block_range keeps them (amax follows from them: see
+ * block_range_avx512); returns whether the block holds a non-finite
  * value (the rows then are to be redone on the finite values). */
 static inline BLOCK_AVX512 bool
-range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t *rows_end)
+range_rows (const float *x, size_t n, float l[8], float h[8], size_t *rows_end)
 {
-  __m256 va = _mm256_setzero_ps (), vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
-  const __m256 abs_mask = _mm256_castsi256_ps (_mm256_set1_epi32 ((int) F32_ABS_MASK));
+  __m256 vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
   __mmask8 bad = 0;
   size_t j = 0;
 
@@ -364,14 +376,12 @@ range_rows (const float *x, size_t n, float a[8], float l[8], float h[8], size_t
        * qs-fused-avx512.c. */
       if (j % 16 == 0)
         _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      /* m > a ? m : a, v < l ? v : l, v > h ? v : h: max, min, max with
-       * the new value first. */
+      /* v < l ? v : l, v > h ? v : h: min and max with the new value
+       * first. */
       bad |= _mm256_fpclass_ps_mask (v, 0x99);
-      va = _mm256_max_ps (_mm256_and_ps (v, abs_mask), va);
       vl = _mm256_min_ps (v, vl);
       vh = _mm256_max_ps (v, vh);
     }
-  _mm256_storeu_ps (a, va);
   _mm256_storeu_ps (l, vl);
   _mm256_storeu_ps (h, vh);
   *rows_end = j;
@@ -436,11 +446,17 @@ block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, floa
 {
   if (format == QS_FORMAT_INT)
     {
-      float a8[8], l8[8], h8[8];
+      static const float no_rows[8] = { 0 };
+      float l8[8], h8[8], unused;
       size_t rows_end;
-      if (range_rows (x, n, a8, l8, h8, &rows_end))
+      if (range_rows (x, n, l8, h8, &rows_end))
         return true;
-      qs_block_range_finish (a8, l8, h8, x, rows_end, n, amax, lo, hi);
+      qs_block_range_finish (no_rows, l8, h8, x, rows_end, n, &unused, lo, hi);
+      /* The largest magnitude of finite values is the larger of -min
+       * and max, the same value whichever way it is taken; adding +0
+       * makes a zero +0, as the reference's maximum of magnitudes is.
+       * With no values, min and max are 0 and so is amax. */
+      *amax = (-*lo > *hi ? -*lo : *hi) + 0.0f;
       return false;
     }
   *lo = *hi = 0.0f;
@@ -600,10 +616,21 @@ blocks_run (const QsBlockPass *p,
   bool top_fix;
   HistConsts hist = hist_consts (&p->hist, &top_fix);
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
-  __m256d task = _mm256_setr_pd (sums->err2, sums->x2, sums->recon2, sums->cross);
-  double task_exact = sums->err2_exact;
+  double task_err2 = sums->err2, task_exact = sums->err2_exact;
+  /* Lanes of the sums only the task needs, kept over the run's blocks
+   * (see QS_BLOCK_LANES). */
+  __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+  __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
+  /* NF4, whose blocks count their reconstruction bins one by one: a
+   * block's reconstruction is a function of its code slot, so its bin is
+   * looked up in a table of the block's sixteen slots (recon_bins)
+   * instead of binned per element, where blocks have four steps or more,
+   * which repay the table. (Integer groups of up to sixteen codes could
+   * do the same, r being the slot minus post exactly; measured no faster
+   * at groups of 128, and the choice slowed 8-bit groups of 32 by 4 %.) */
+  bool bins_by_slot = format == QS_FORMAT_NF4 && p->geo.block_size >= 4 * STEP;
 
   for (int h = 0; h < 2; h++)
     {
@@ -655,12 +682,11 @@ blocks_run (const QsBlockPass *p,
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
       bool direct = true;
+      __m512i recon_table = _mm512_setzero_si512 ();
       __m512i row_base = _mm512_setzero_si512 ();
-      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
-      __m512d r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd (), exact2 = _mm512_setzero_pd ();
-      __m256d total;
+      __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
-      double err2_total, exact_total;
+      double err2_total;
 
       if (batch_bad[i])
         {
@@ -670,6 +696,8 @@ blocks_run (const QsBlockPass *p,
           block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, bp);
+      if (bins_by_slot && p->histograms)
+        recon_table = recon_bins (&sb, &f, &hist, top_fix);
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -724,7 +752,8 @@ blocks_run (const QsBlockPass *p,
                   _mm512_storeu_si512 (cur[1], bin);
                 }
               if (direct)
-                _mm512_storeu_si512 (cur[2], hist_slot_ps (&hist, rec, top_fix));
+                _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
+                                                          : hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
               if (rows)
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct;
@@ -751,25 +780,26 @@ blocks_run (const QsBlockPass *p,
             }
         }
 
-      /* The block's sums into the task's, in the reference's order. */
-      total = lane_totals (lane_fold (err2), lane_fold (x2), lane_fold (r2), lane_fold (cross));
-      task = _mm256_add_pd (task, total);
-      err2_total = _mm256_cvtsd_f64 (total);
-      exact_total = with_exact ? lane_total (lane_fold (exact2)) : qs_block_scale_is_rounded (format) ? 0.0 : err2_total;
-      task_exact += exact_total;
+      /* The block's error sum into the task's, in the reference's order;
+       * where the scale is a float32 one, it is the exact scale's too. */
+      err2_total = lane_total (lane_fold (err2));
+      task_err2 += err2_total;
+      if (!qs_block_scale_is_rounded (format))
+        task_exact += err2_total;
       block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
     }
     }
   w->ring_steps = k;
   {
-    double t[4];
     float m = _mm512_reduce_max_ps (tally.max_error);
-    _mm256_storeu_pd (t, task);
-    sums->err2 = t[0];
-    sums->x2 = t[1];
-    sums->recon2 = t[2];
-    sums->cross = t[3];
-    sums->err2_exact = task_exact;
+    __m256d total = lane_totals (lane_fold (x2), lane_fold (r2), lane_fold (cross), lane_fold (exact2));
+    double t[4];
+    _mm256_storeu_pd (t, total);
+    sums->err2 = task_err2;
+    sums->x2 += t[0];
+    sums->recon2 += t[1];
+    sums->cross += t[2];
+    sums->err2_exact = task_exact + (with_exact ? t[3] : 0.0);
     w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
     w->zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.zeros);
     w->zero_blocks += tally.zero_blocks;

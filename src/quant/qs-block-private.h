@@ -17,11 +17,15 @@
 #include "qs-float-format-private.h"
 #include "qs-fused-private.h"
 
-/* The error sums of a block are kept in this many double lanes, element j
- * in lane j % QS_BLOCK_LANES, each lane in element order; then lanes l and
- * l + 4 are added, for l = 0..3, and those four sums in order of l. Every
- * kernel keeps this order (a SIMD kernel's step then adds to each lane
- * twice, and its lanes fold into four with one add). */
+/* The sums of a block are kept in this many double lanes, element j in
+ * lane j % QS_BLOCK_LANES, each lane in element order; then lanes l and
+ * l + 4 are added, for l = 0..3, and those four sums in order of l. The
+ * squared error folds so at the end of each block (the worst-first list
+ * needs it); the sums only the task needs (x2, recon2, cross, err2_exact)
+ * keep their lanes over a kernel call's run of blocks and fold at its
+ * end, which saves four folds and their totals per block. Every kernel
+ * keeps this order (a SIMD kernel's step then adds to each lane twice,
+ * and its lanes fold into four with one add). */
 #define QS_BLOCK_LANES 8
 /* Elements a SIMD kernel's slot ring holds per step, and steps in it. */
 #define QS_BLOCK_STEP 16

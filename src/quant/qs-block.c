@@ -472,7 +472,20 @@ half_load (const float *x,
   return v;
 }
 
-/* A block of @n finite elements: error sums, tallies and histograms. */
+/* The lanes of the sums that only the task needs (x2, recon2, cross,
+ * err2_exact), kept over a run of blocks: element j of each block in
+ * lane j % LANES, each lane in element order, folded once at the end of
+ * the run (run_lanes_fold) instead of once per block. */
+typedef struct {
+  HalfDoubles x2[2];
+  HalfDoubles r2[2];
+  HalfDoubles cross[2];
+  HalfDoubles exact2[2];
+} RunLanes;
+
+/* A block of @n finite elements: its error sum (lanes l and l + HALF,
+ * then those sums in order of l, into @err2_out) and the run's other
+ * sums, tallies and histograms. */
 static inline __attribute__ ((always_inline)) void
 run_finite (const Pass       *p,
             QsFormat          format,
@@ -482,12 +495,13 @@ run_finite (const Pass       *p,
             Worker           *w,
             const float      *x,
             size_t            n,
-            double            out[5],
+            RunLanes         *lanes,
+            double           *err2_out,
             float            *max_error,
             uint64_t         *clipped)
 {
-  HalfDoubles err2[2] = { { 0 } }, x2[2] = { { 0 } }, r2[2] = { { 0 } }, cross[2] = { { 0 } };
-  HalfDoubles exact2[2] = { { 0 } };
+  HalfDoubles err2[2] = { { 0 } };
+  HalfDoubles *x2 = lanes->x2, *r2 = lanes->r2, *cross = lanes->cross, *exact2 = lanes->exact2;
   HalfFloats mx = { 0 };
   const HalfInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
@@ -553,17 +567,33 @@ run_finite (const Pass       *p,
         }
     }
 
-  /* Lanes l and l + HALF, then those sums in order of l. */
   for (int l = 0; l < HALF; l++)
     {
-      out[0] += err2[0][l] + err2[1][l];
-      out[1] += x2[0][l] + x2[1][l];
-      out[2] += r2[0][l] + r2[1][l];
-      out[3] += cross[0][l] + cross[1][l];
-      out[4] += exact2[0][l] + exact2[1][l];
+      *err2_out += err2[0][l] + err2[1][l];
       *max_error = mx[l] > *max_error ? mx[l] : *max_error;
     }
   w->zeros += zeros;
+}
+
+/* A run's lanes (lanes l and l + HALF, then those sums in order of l)
+ * into the task's sums. */
+static inline __attribute__ ((always_inline)) void
+run_lanes_fold (const RunLanes *lanes,
+                TaskSums       *sums)
+{
+  double out[4] = { 0 };
+
+  for (int l = 0; l < HALF; l++)
+    {
+      out[0] += lanes->x2[0][l] + lanes->x2[1][l];
+      out[1] += lanes->r2[0][l] + lanes->r2[1][l];
+      out[2] += lanes->cross[0][l] + lanes->cross[1][l];
+      out[3] += lanes->exact2[0][l] + lanes->exact2[1][l];
+    }
+  sums->x2 += out[0];
+  sums->recon2 += out[1];
+  sums->cross += out[2];
+  sums->err2_exact += out[3];
 }
 
 const float *
@@ -631,11 +661,12 @@ run_block (const Pass  *p,
            QsRounding   rounding,
            Worker      *w,
            TaskSums    *sums,
+           RunLanes    *lanes,
            size_t       block,
            const float *x,
            size_t       n)
 {
-  double s[5] = { 0 };
+  double err2 = 0.0;
   float amax, lo, hi, max_err = 0.0f;
   uint64_t clipped = 0;
   size_t finite = 0;
@@ -650,15 +681,11 @@ run_block (const Pass  *p,
   qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, &b);
   qs_block_exact_scale (&b, &exact);
   run_finite (p, format, rounding, &b, p->inspect && qs_block_scale_is_rounded (format) ? &exact : NULL,
-              w, x, n, s, &max_err, &clipped);
+              w, x, n, lanes, &err2, &max_err, &clipped);
+  sums->err2 += err2;
   if (!qs_block_scale_is_rounded (format))
-    s[4] = s[0];  /* float32 scales: nothing is rounded */
-  sums->err2 += s[0];
-  sums->x2 += s[1];
-  sums->recon2 += s[2];
-  sums->cross += s[3];
-  sums->err2_exact += s[4];
-  qs_block_tally (p, w, block, &b, amax, n, s[0], max_err, clipped);
+    sums->err2_exact += err2;  /* float32 scales: nothing is rounded */
+  qs_block_tally (p, w, block, &b, amax, n, err2, max_err, clipped);
 }
 
 /* Specialised per format and rounding; the AVX2 clone vectorizes the
@@ -675,14 +702,16 @@ run_blocks (const Pass  *p,
             const float *x)
 {
   size_t g = first % p->geo.blocks_per_run;
+  RunLanes lanes = { { { 0 } } };
 
   for (size_t b = first; b < first + count; b++)
     {
       size_t n = qs_block_length (&p->geo, g);
-      run_block (p, format, rounding, w, sums, b, x, n);
+      run_block (p, format, rounding, w, sums, &lanes, b, x, n);
       x += n;
       g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
     }
+  run_lanes_fold (&lanes, sums);
 }
 
 /* Specialised per format and rounding; the AVX2 clone vectorizes the

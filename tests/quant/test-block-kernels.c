@@ -59,6 +59,7 @@ typedef enum {
   DATA_TIES,        /* on the formats' midpoints and grid points */
   DATA_NF4_TIES,    /* on NF4's midpoints, in blocks whose absmax is 1 */
   DATA_GRID_EDGES,  /* on and next to the FP4 and FP6 midpoints, subnormal ones too, at their MX scale */
+  DATA_ZERO_SPANS,  /* spans of 256 zeros of either sign (whole blocks of them) between weights */
 } DataKind;
 
 /* The midpoints and largest value of the FP4 and FP6 grids. */
@@ -129,6 +130,12 @@ fill (float *x, gsize n, DataKind kind)
               v = nextafterf (v, ulps > 0 ? INFINITY : 0.0f);
             x[i] = ldexpf ((r >> 24) % 2 ? -v : v, p);
           }
+          break;
+        case DATA_ZERO_SPANS:
+          if (i / 256 % 3 == 1)
+            x[i] = (r >> 8) % 2 ? -0.0f : 0.0f;
+          else
+            x[i] = normal (0.05);
           break;
         case DATA_TIES:
         default:
@@ -316,7 +323,7 @@ test_kernels_match_reference (void)
       else
         g_assert_cmpint (qs_channel_layout_for_axis (shapes[s].shape, shapes[s].rank, shapes[s].axis, &layout), ==, QS_OK);
       x = g_new (float, layout.count);
-      for (int kind = DATA_WEIGHTS; kind <= DATA_GRID_EDGES; kind++)
+      for (int kind = DATA_WEIGHTS; kind <= DATA_ZERO_SPANS; kind++)
         {
           fill (x, layout.count, (DataKind) kind);
           for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
