@@ -171,6 +171,8 @@ micro_kernel_body (size_t                m,
 
           QS_EACH_ROW (ROW_POINTER)
           if (pair)
+            /* Two k-quads per trip: on k = 32 about 3% faster (half the loop overhead). */
+            _Pragma ("GCC unroll 2")
             for (size_t k = 0; k < seg_len; k += 4)
               {
                 __m512i wa = _mm512_loadu_si512 ((const void *) (v0 + k * NB));
