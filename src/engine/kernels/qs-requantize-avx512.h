@@ -37,13 +37,16 @@
  * [512, 1024) before or after rounding is the same, so z' = z + 2 units
  * exactly, and "z's fraction within 2 units of an integer" becomes
  * "z''s fraction below 4 units", one vptestnmd; where z' is not near,
- * floor (z') = floor (z), and the clamp bounds' fraction is still 1/2.
- * And where act_min >= output_zp (a ReLU), the sign term is not needed:
- * for x < 0, SRDHM gives q <= 0 (M < 2^31), the shift keeps y <= 0, so the
- * code is act_min; the FMA with +2^-(s+1) instead of -2^-(s+1) gives
- * z < 512 + output_zp + 1/2 + 2^-(s+1) + 2 units (s >= 1; no term for
- * s = 0) plus its error, below 512 + act_min + 1, so after the lower
- * clamp floor (z) = 512 + act_min as well (near or not).
+ * floor (z') = floor (z), and the clamp bounds' fraction, 1/2 + 2 units,
+ * is not near.
+ * And where act_min >= output_zp (a ReLU), the sign term is not needed.
+ * For x < 0 (0 <= M < 2^31): x M + 2^30 < 2^31, so SRDHM's q <= 0, the
+ * shift keeps y <= 0, and the code is act_min. The FMA with the x >= 0
+ * addend A = float (512 + output_zp + 1/2 + 2^-(s+1) + 2 units) (no
+ * 2^-(s+1) for s = 0) has an exact value of at most A (float (x) < 0),
+ * so rounding (monotone, A a float) gives z <= A <= 512 + output_zp + 3/4
+ * + 3 units, below 512 + act_min + 1; the lower clamp lifts it to at least
+ * 512 + act_min, so floor (z) = 512 + act_min too, near or not.
  */
 #ifndef QS_REQUANTIZE_AVX512_H
 #define QS_REQUANTIZE_AVX512_H
