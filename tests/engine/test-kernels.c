@@ -346,7 +346,11 @@ code_step (int64_t j,
  * the others zero) and channel c's bias puts its step at row 128, so the
  * 256 rows cover the step and 127 sums either side: the sums the vector
  * kernels' float path cannot vouch for, and must hand to the exact one,
- * lie there. Shifts 0 to 31, multipliers at both ends of [2^30, 2^31). */
+ * lie there. Shifts 0 to 31, multipliers at both ends of [2^30, 2^31).
+ * A third of the trials floor the codes at the zero point (a ReLU) and a
+ * sixth above it, where the AVX-512 float path leaves out its sign term
+ * (negative sums must still reach act_min); the rest floor at 0 below
+ * the zero point, where it must not. */
 static void
 test_requantize_steps (void)
 {
@@ -369,10 +373,11 @@ test_requantize_steps (void)
   for (int trial = 0; trial < 200; trial++)
     {
       int32_t zp = g_rand_int_range (rng, 0, 256);
-      gboolean relu = trial % 3 == 1;
+      gboolean relu = trial % 3 == 1, above = trial % 6 == 2;
       QsRequantParams p = {
-        .bias = bias, .multiplier = mult, .right_shift = rshift,
-        .output_zp = zp, .act_min = relu ? zp : 0, .act_max = relu ? MIN (255, zp + 100) : 255,
+        .bias = bias, .multiplier = mult, .right_shift = rshift, .output_zp = zp,
+        .act_min = relu ? zp : (above ? MIN (255, zp + g_rand_int_range (rng, 1, 20)) : 0),
+        .act_max = relu ? MIN (255, zp + 100) : 255,
       };
 
       for (size_t c = 0; c < N; c++)
@@ -418,6 +423,73 @@ test_requantize_steps (void)
         }
     }
   g_test_message ("%u step sets checked", checked);
+}
+
+/* Sums where the AVX-512 float path's z lands one unit (2^-14) below an
+ * integer while the exact code is that integer, found by
+ * tests/reference/find_requant_near_misses.py (zero point 0: the path
+ * without the sign term; above 0: with it). Each is the middle of five
+ * rows x - 2 .. x + 2; the codes must match the scalar rules, which needs
+ * the near-step test to guard below an integer, not only above it. */
+static void
+test_requantize_near_misses (void)
+{
+  static const struct { int32_t shift, multiplier, zp, x; } cases[] = {
+    { 14, 2047216946, 0, 3686491 },  { 14, 1575242933, 0, 1016280 },
+    { 14, 1177244822, 0, 5842917 },  { 14, 1666008336, 0, 1129864 },
+    { 14, 1358449592, 97, 3716705 }, { 14, 1670261789, 16, 4244634 },
+    { 14, 1310223274, 160, 792184 }, { 14, 1371868723, 64, 3372585 },
+  };
+  enum { ROWS = 5, N = 20, K = 4 };
+  size_t kp = qs_gemm_padded_k (K);
+  uint8_t a[ROWS * 4 + QS_KERNEL_SLACK] = { 0 };
+  int8_t w[N * K] = { 0 };
+  int32_t sums[ROWS * N], bias[N], mult[N], rshift[N];
+  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+
+  for (size_t r = 0; r < ROWS; r++)
+    a[r * kp] = (uint8_t) r;
+  for (size_t c = 0; c < N; c++)
+    w[c * K] = 1;
+  for (size_t r = 0; r < ROWS; r++)
+    for (size_t c = 0; c < N; c++)
+      sums[r * N + c] = (int32_t) r;
+  for (size_t t = 0; t < G_N_ELEMENTS (cases); t++)
+    {
+      QsRequantParams p = {
+        .bias = bias, .multiplier = mult, .right_shift = rshift,
+        .output_zp = cases[t].zp, .act_min = 0, .act_max = 255,
+      };
+
+      for (size_t c = 0; c < N; c++)
+        {
+          bias[c] = cases[t].x - ROWS / 2;
+          mult[c] = cases[t].multiplier;
+          rshift[c] = cases[t].shift;
+        }
+      qs_requantize_u8_scalar (ROWS, N, sums, N, NULL, &p, out_ref, N);
+      /* The middle row is where the codes step (a check of the case). */
+      g_assert_cmpuint (out_ref[(ROWS / 2) * N], ==, out_ref[(ROWS / 2 - 1) * N] + 1);
+      for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+        {
+          const QsKernels *k = optimized (isa);
+
+          if (k == NULL)
+            continue;
+          memset (out_opt, 0xA5, sizeof out_opt);
+          k->requant (ROWS, N, sums, N, NULL, &p, out_opt, N);
+          g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+          if (k->gemm_requant != NULL)
+            {
+              g_autofree void *packed = g_malloc (k->gemm_packed_size (N, kp) + QS_KERNEL_SLACK);
+
+              k->gemm_pack (N, K, kp, w, packed);
+              memset (out_opt, 0xA5, sizeof out_opt);
+              k->gemm_requant (ROWS, N, kp, a, kp, packed, NULL, &p, out_opt, N);
+              g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
+            }
+        }
+    }
 }
 
 /* ---- int8 GEMM ------------------------------------------------------------------------ */
@@ -1490,6 +1562,7 @@ main (int    argc,
   g_test_add_func ("/kernels/requantize-vector", test_requantize_kernels);
   g_test_add_func ("/kernels/requantize-extremes", test_requantize_extremes);
   g_test_add_func ("/kernels/requantize-steps", test_requantize_steps);
+  g_test_add_func ("/kernels/requantize-near-misses", test_requantize_near_misses);
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/gemm-u8s8-long", test_gemm_long);

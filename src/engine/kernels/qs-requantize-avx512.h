@@ -31,6 +31,22 @@
  * where z's fraction is 2 units or more from an integer its floor is
  * exact, and the rare vectors with a lane closer (about 1 in 250) take the
  * 64-bit path. Outside the clamp the float's error cannot cross it.
+ *
+ * Two steps of that are folded away. The constant, and with it the
+ * clamp, is raised by 2 units: adding a multiple of the unit to a float in
+ * [512, 1024) before or after rounding is the same, so z' = z + 2 units
+ * exactly, and "z's fraction within 2 units of an integer" becomes
+ * "z''s fraction below 4 units", one vptestnmd; where z' is not near,
+ * floor (z') = floor (z), and the clamp bounds' fraction, 1/2 + 2 units,
+ * is not near.
+ * And where act_min >= output_zp (a ReLU), the sign term is not needed.
+ * For x < 0 (0 <= M < 2^31): x M + 2^30 < 2^31, so SRDHM's q <= 0, the
+ * shift keeps y <= 0, and the code is act_min. The FMA with the x >= 0
+ * addend A = float (512 + output_zp + 1/2 + 2^-(s+1) + 2 units) (no
+ * 2^-(s+1) for s = 0) has an exact value of at most A (float (x) < 0),
+ * so rounding (monotone, A a float) gives z <= A <= 512 + output_zp + 3/4
+ * + 3 units, below 512 + act_min + 1; the lower clamp lifts it to at least
+ * 512 + act_min, so floor (z) = 512 + act_min too, near or not.
  */
 #ifndef QS_REQUANTIZE_AVX512_H
 #define QS_REQUANTIZE_AVX512_H
@@ -53,8 +69,9 @@ typedef struct {
    * x < 0, the clamp in its terms; fast unless a parameter lies outside
    * the ranges the error bound above assumes. */
   __m512    scale, add_pos, add_neg, lo_f, hi_f;
-  __m512i   near_add, near_test;  /* 2 and 0x3FFC, read from here rather than rebuilt per vector */
+  __m512i   near_test;  /* 0x3FFC, read from here rather than rebuilt per vector */
   bool      fast;
+  bool      nonneg;     /* act_min >= output_zp: add_pos serves x < 0 too */
 } QsRequantLanes;
 
 /* The 64-bit rounding constant and shift of lanes @s (s in the low half of
@@ -99,7 +116,9 @@ qs_requant_lanes_avx512 (const QsRequantParams *p,
     __m512 half_step = _mm512_maskz_scalef_ps (_mm512_cmpgt_epi32_mask (shift, _mm512_setzero_si512 ()),
                                                _mm512_set1_ps (0.5f),
                                                _mm512_cvtepi32_ps (_mm512_sub_epi32 (_mm512_setzero_si512 (), shift)));
-    __m512 base = _mm512_set1_ps (512.5f + (float) p->output_zp);
+    /* 2 units (2^-13) above: see the top of this file. */
+    const float raise = 512.5f + 0x1p-13f;
+    __m512 base = _mm512_set1_ps (raise + (float) p->output_zp);
     __mmask16 bad = _mm512_mask_cmplt_epi32_mask (k, l.mult, _mm512_setzero_si512 ())
                     | _mm512_mask_cmplt_epi32_mask (k, shift, _mm512_setzero_si512 ())
                     | _mm512_mask_cmpgt_epi32_mask (k, shift, _mm512_set1_epi32 (31));
@@ -108,10 +127,10 @@ qs_requant_lanes_avx512 (const QsRequantParams *p,
                                 _mm512_cvtepi32_ps (_mm512_sub_epi32 (_mm512_setzero_si512 (), s31)));
     l.add_pos = _mm512_add_ps (base, half_step);
     l.add_neg = _mm512_sub_ps (base, half_step);
-    l.lo_f = _mm512_set1_ps (512.5f + (float) p->act_min);
-    l.hi_f = _mm512_set1_ps (512.5f + (float) p->act_max);
-    l.near_add = _mm512_set1_epi32 (2);
+    l.lo_f = _mm512_set1_ps (raise + (float) p->act_min);
+    l.hi_f = _mm512_set1_ps (raise + (float) p->act_max);
     l.near_test = _mm512_set1_epi32 (0x3FFC);
+    l.nonneg = p->act_min >= p->output_zp;
     l.fast = bad == 0 && p->output_zp >= 0 && p->output_zp <= 255 && p->act_min >= 0
              && p->act_min <= p->act_max && p->act_max <= 255;
   }
@@ -151,19 +170,22 @@ qs_requant_exact_avx512 (const QsRequantLanes *l,
 
 /* The float32 path (only where l->fast): totals @x to codes in the low
  * byte of each lane; @near gets the lanes it cannot vouch for, whose
- * codes must come from qs_requant_exact_avx512. */
+ * codes must come from qs_requant_exact_avx512. @nonneg: l->nonneg,
+ * passed apart so that callers can make it a constant. */
 static inline __m512i
 qs_requant_fast_avx512 (const QsRequantLanes *l,
                         __m512i               x,
+                        bool                  nonneg,
                         __mmask16            *near)
 {
-  __mmask16 negative = _mm512_cmplt_epi32_mask (x, _mm512_setzero_si512 ());
-  __m512 z = _mm512_fmadd_ps (_mm512_cvtepi32_ps (x), l->scale,
-                              _mm512_mask_blend_ps (negative, l->add_pos, l->add_neg));
+  __m512 add = nonneg ? l->add_pos
+                      : _mm512_mask_blend_ps (_mm512_cmplt_epi32_mask (x, _mm512_setzero_si512 ()),
+                                              l->add_pos, l->add_neg);
+  __m512 z = _mm512_fmadd_ps (_mm512_cvtepi32_ps (x), l->scale, add);
   __m512i bits = _mm512_castps_si512 (_mm512_min_ps (_mm512_max_ps (z, l->lo_f), l->hi_f));
 
-  /* Fraction within 2 units of an integer: (bits + 2) mod 2^14 < 4. */
-  *near = _mm512_testn_epi32_mask (_mm512_add_epi32 (bits, l->near_add), l->near_test);
+  /* Fraction (raised by 2 units) below 4 units. */
+  *near = _mm512_testn_epi32_mask (bits, l->near_test);
   return _mm512_srli_epi32 (bits, 14);
 }
 
@@ -183,7 +205,7 @@ qs_requant_vector_avx512 (const QsRequantLanes  *l,
   if (l->fast)
     {
       __mmask16 near;
-      __m512i codes = qs_requant_fast_avx512 (l, x, &near);
+      __m512i codes = qs_requant_fast_avx512 (l, x, l->nonneg, &near);
 
       if (near == 0)
         return codes;
