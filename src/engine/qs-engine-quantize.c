@@ -901,8 +901,8 @@ pack_float_layer (const QsQuantizedModel *qm,
 
 /* Float formats: the layer runs in float32 on weights rounded to the format
  * (a GEMM layer's are made packed, QS_CODES_F32_PACKED; a depthwise
- * layer's here), or, with no @w (an unquantized layer), on a copy of its
- * own weights. */
+ * layer's here), or, with no @w (an unquantized layer), on its own
+ * weights, which the model keeps: no copy. */
 static QsEngineStatus
 prepare_float_layer (const QsQuantizedModel *qm,
                      const QsEngineLayer    *l,
@@ -913,24 +913,13 @@ prepare_float_layer (const QsQuantizedModel *qm,
   size_t n = (size_t) l->out_c, count = l->k * n;
 
   q->mode = QS_QMODE_FLOAT;
-  if (w == NULL && l->packed_f32 != NULL)
-    {
-      /* A GEMM layer's own weights are packed already. */
-      size_t size = qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float);
-
-      if ((q->fake_packed = malloc (size)) == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      memcpy (q->fake_packed, l->packed_f32, size);
-      return QS_ENGINE_OK;
-    }
+  if (w == NULL)
+    return QS_ENGINE_OK;
   q->fake_weights = malloc (count * sizeof (float));
   if (q->fake_weights == NULL)
     return QS_ENGINE_NO_MEMORY;
-  if (w == NULL)
-    qs_layer_kernel_rows (qm->model, l, 0, l->k, q->fake_weights);
-  else
-    for (size_t i = 0; i < count; i++)
-      q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
+  for (size_t i = 0; i < count; i++)
+    q->fake_weights[i] = qs_dequantize_code (&w->params, per_channel ? i % n : 0, w->codes[i]);
   return pack_float_layer (qm, l, q);
 }
 
