@@ -1039,7 +1039,7 @@ dequantize_codes (const QsQuantizedModel *qm,
  * a bias without -0.0, and where at least a third of the tile's codes sit
  * at an integer zero point (those dequantize to exactly 0.0) across 64
  * output channels or more; on fewer the kernel's rows have too few sums
- * to hide its extra loads (bench-gemm-f32 skip-zeros). */
+ * to hide its extra loads (bench-gemm-f32, its half-zero lines). */
 #define QS_SKIP_ZEROS_MIN_CHANNELS 64
 
 static bool

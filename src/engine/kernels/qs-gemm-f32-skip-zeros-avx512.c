@@ -9,12 +9,17 @@
  * never reaches -0.0: exact cancellation rounds to +0.0), so their
  * products can be left out without changing a bit
  * (qs_gemm_f32_skips_zeros_exactly says when). Zeros rarely line up
- * across the rows of a register tile, so each row walks its own list of
- * nonzero k, two rows in step: per nonzero, one broadcast and up to four
- * weight loads feed up to four FMAs. Weights are read far more often than
- * by the dense kernel, so k is walked in chunks of KC whose 64-channel
- * slice (32 KB) stays in L1 while the rows of a block use it; between
- * chunks the sums wait in C, as in the dense kernel.
+ * across the rows of a register tile (3 % of 12-row tiles' columns on
+ * MobileNetV2), so each row walks its own list of nonzero k, two rows in
+ * step over groups of up to 128 channels: per nonzero, one broadcast and
+ * up to eight weight loads feed up to eight FMAs. Weights are read far
+ * more often than by the dense kernel (a load per FMA, not one per
+ * twelve), so k is walked in chunks of KC whose group slice stays in L1
+ * while the rows of a block use it, and the kernel needs weights on a
+ * cache line (a 64-byte load across two lines costs two); between chunks
+ * the sums wait in C, as in the dense kernel. On half-zero inputs it
+ * takes about 0.7-0.85 of the dense kernel's time from 96 channels up
+ * (about 0.7 of its speed per product); below a third zeros it loses.
  */
 #include "qs-kernels.h"
 
