@@ -51,6 +51,7 @@ static const QsKernels scalar_kernels = {
   .quantize_real = qs_quantize_real_u8_scalar,
   .dequantize = qs_dequantize_u8_scalar,
   .depthwise_requant = qs_depthwise_requant_u8s8_scalar,
+  .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_scalar,
 };
 
 #ifdef QS_ENGINE_X86_KERNELS
@@ -116,6 +117,7 @@ static const QsKernels avx512vnni_kernels = {
   .quantize_real = qs_quantize_real_u8_avx512,
   .dequantize = qs_dequantize_u8_avx512,
   .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
+  .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
 };
 #endif
 

@@ -1035,6 +1035,40 @@ dequantize_codes (const QsQuantizedModel *qm,
  * band's inputs and outputs stay in the L2 cache between the steps. */
 #define QS_FUSED_BAND_BYTES ((size_t) 192 << 10)
 
+/* A float-weight GEMM tile leaves out its zero inputs (gemm_f32_skip_zeros)
+ * where that is exact and pays: on the model's own kernel (finite, as
+ * reading it checked; a float format's reconstruction may not be) with
+ * a bias without -0.0, and where at least a third of the tile's codes sit
+ * at an integer zero point (those dequantize to exactly 0.0) across 64
+ * output channels or more; on fewer the kernel's rows have too few sums
+ * to hide its extra loads (bench-gemm-f32, its half-zero lines). */
+#define QS_SKIP_ZEROS_MIN_CHANNELS 64
+
+static bool
+tile_skips_zeros (const QsActQuant *in_q,
+                  const uint8_t    *codes,
+                  size_t            rows,
+                  size_t            k,
+                  size_t            lda)
+{
+  uint8_t zero = (uint8_t) in_q->zero_code;
+  size_t zeros = 0, seen = 0;
+
+  if (in_q->zero_point != (float) in_q->zero_code)
+    return false;
+  /* Every fourth row tells well enough (the choice is about speed only). */
+  for (size_t r = 0; r < rows; r += 4, seen += k)
+    {
+      const uint8_t *row = codes + r * lda;
+      unsigned n = 0;
+
+      for (size_t q = 0; q < k; q++)
+        n += row[q] == zero;
+      zeros += n;
+    }
+  return 3 * zeros >= seen;
+}
+
 /* A float-weight Conv2D or Dense layer tile by tile: each tile's codes
  * are dequantized, multiplied by the float32 GEMM and quantized while in
  * cache, instead of each step passing over the whole batch. Every output
@@ -1063,8 +1097,12 @@ fused_float_gemm (const QsQuantizedModel *qm,
   float pad = ((float) in_q->zero_code - in_q->zero_point) * in_q->scale;
   size_t tile = direct ? QS_ENGINE_TILE_ROWS : QS_FUSED_GEMM_ROWS;
 
+  QsGemmF32Func skip_zeros = qm->model->kernels->gemm_f32_skip_zeros;
+
   if (!direct && (pad != 0.0f || signbit (pad)))
     return false;
+  if (packed != l->packed_f32 || n < QS_SKIP_ZEROS_MIN_CHANNELS || !qs_gemm_f32_skips_zeros_exactly (n, l->bias))
+    skip_zeros = NULL;
   for (size_t m0 = 0; m0 < m; m0 += tile)
     {
       size_t rows = m - m0 < tile ? m - m0 : tile;
@@ -1083,7 +1121,10 @@ fused_float_gemm (const QsQuantizedModel *qm,
       else
         for (size_t r = 0; r < rows; r++)
           dequantize_codes (qm, in_q, a + r * lda, k, x + r * k);
-      qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
+      if (skip_zeros != NULL && tile_skips_zeros (in_q, a, rows, k, lda))
+        skip_zeros (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
+      else
+        qm->model->kernels->gemm_f32 (rows, n, k, x, k, packed, l->bias, l->lo, l->hi, y, n);
       store_real_outputs (qm, l, q, y, rows * n, true, q->float_output ? NULL : out + m0 * n);
     }
   return true;

@@ -386,6 +386,19 @@ all_finite (const float *v,
   return true;
 }
 
+/* A packed float32 kernel on a cache line: gemm_f32_skip_zeros reads
+ * whole weight rows at random k, and a 64-byte load that straddles two
+ * lines costs two (malloc gives large blocks 16 bytes past a page). */
+static float *
+alloc_packed_f32 (size_t floats)
+{
+  size_t bytes;
+
+  if (!qs_checked_mul_size (floats, sizeof (float), &bytes) || bytes > SIZE_MAX - 63)
+    return NULL;
+  return aligned_alloc (64, bytes == 0 ? 64 : (bytes + 63) & ~(size_t) 63);
+}
+
 /* Floats of a GEMM kernel read and packed at a time: a kernel given a
  * block at a time (qs_engine_model_add_dense_rows) is never whole in
  * memory beside its packed copy, however large. */
@@ -473,7 +486,7 @@ set_weights_rows (QsEngineModel    *model,
        * declaring a gigabyte it does not store) fails on the read, not
        * on taking the memory. */
       if (layer->packed_f32 == NULL
-          && (layer->packed_f32 = malloc (qs_layer_packed_f32_size (kr, layer) * sizeof (float))) == NULL)
+          && (layer->packed_f32 = alloc_packed_f32 (qs_layer_packed_f32_size (kr, layer))) == NULL)
         {
           free (block);
           return QS_ENGINE_NO_MEMORY;

@@ -1161,6 +1161,106 @@ check_gemm_f32 (const QsKernels *k,
     }
 }
 
+/* ---- float32 GEMM without A's zeros: the dense kernel's bits ------------------------ */
+
+static void
+check_gemm_f32_skip_zeros (const QsKernels *k,
+                           size_t           m,
+                           size_t           n,
+                           size_t           kk,
+                           float            lo,
+                           float            hi)
+{
+  size_t ldc = n + 3;
+  g_autofree float *a = g_new (float, m * kk + 1);
+  g_autofree float *w = g_new (float, kk * n + 1);
+  g_autofree float *bias = g_new (float, n + 1);
+  g_autofree float *packed = g_new (float, k->gemm_f32_packed_size (n, kk) + 1);
+  g_autofree float *cdense = g_new (float, m * ldc + 1);
+  g_autofree float *cskip = g_new (float, m * ldc + 1);
+
+  /* Zeros of both signs in runs and alone (as after a ReLU6 on codes,
+   * about half), a few NaNs and infinities, which are not zeros. */
+  for (size_t i = 0; i < m * kk; i++)
+    {
+      double u = g_rand_double (rng);
+
+      if (u < 0.45)
+        a[i] = 0.0f;
+      else if (u < 0.5)
+        a[i] = -0.0f;
+      else if (u < 0.501)
+        a[i] = NAN;
+      else if (u < 0.502)
+        a[i] = g_rand_boolean (rng) ? INFINITY : -INFINITY;
+      else
+        a[i] = (float) g_rand_double_range (rng, -1.0, 6.0);
+    }
+  for (size_t i = 0; i < kk * n; i++)
+    w[i] = g_rand_int_range (rng, 0, 20) == 0 ? 0.0f : (float) g_rand_double_range (rng, -1.0, 1.0);
+  /* +0.0 biases too: a sum of zeros from +0.0 stays +0.0 either way. */
+  for (size_t i = 0; i < n; i++)
+    bias[i] = i % 7 == 3 ? 0.0f : (float) g_rand_double_range (rng, -1.0, 1.0);
+  g_assert_true (qs_gemm_f32_skips_zeros_exactly (n, bias));
+  for (size_t i = 0; i < m * ldc; i++)
+    cdense[i] = cskip[i] = 12345.0f;
+  k->gemm_f32_pack (n, kk, w, packed);
+  k->gemm_f32 (m, n, kk, a, kk, packed, bias, lo, hi, cdense, ldc);
+  k->gemm_f32_skip_zeros (m, n, kk, a, kk, packed, bias, lo, hi, cskip, ldc);
+  /* Every output, the stray stores past n included, bit for bit. */
+  g_assert_cmpmem (cskip, m * ldc * sizeof (float), cdense, m * ldc * sizeof (float));
+}
+
+static void
+test_gemm_f32_skip_zeros (void)
+{
+  /* m, n, k: single elements, row pairs and their odd tails, row blocks
+   * of 48, one to four 32-channel blocks with a 16-wide tail (every
+   * channel group shape), k chunks of 48 and past them, k = 0. */
+  static const size_t shapes[][3] = { { 1, 1, 1 }, { 2, 16, 5 }, { 3, 17, 47 }, { 5, 32, 48 }, { 7, 48, 49 },
+                                      { 48, 64, 96 }, { 49, 96, 100 }, { 50, 100, 144 }, { 97, 128, 33 },
+                                      { 13, 144, 200 }, { 9, 160, 577 }, { 4, 200, 96 }, { 6, 320, 960 },
+                                      { 0, 8, 4 }, { 6, 64, 0 }, { 11, 1000, 130 } };
+  static const float bounds[][2] = { { 0.0f, INFINITY }, { -INFINITY, INFINITY }, { 0.0f, 6.0f } };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *k = isa == QS_ISA_SCALAR ? qs_kernels_get (QS_ISA_SCALAR) : optimized (isa);
+
+      if (k == NULL || k->gemm_f32_skip_zeros == NULL)
+        continue;
+      for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+        {
+          const float *b = bounds[s % G_N_ELEMENTS (bounds)];
+
+          check_gemm_f32_skip_zeros (k, shapes[s][0], shapes[s][1], shapes[s][2], b[0], b[1]);
+          checked++;
+        }
+    }
+  g_assert_cmpuint (checked, >=, G_N_ELEMENTS (shapes));
+  g_test_message ("%u zero-skipping float32 GEMM shapes checked", checked);
+}
+
+/* Why a bias of -0.0 is refused: -0.0 + 0.0 * 1.0 is +0.0, but with the
+ * product left out the sum stays -0.0. */
+static void
+test_gemm_f32_skip_zeros_negative_zero_bias (void)
+{
+  const QsKernels *k = qs_kernels_get (QS_ISA_SCALAR);
+  float bias[2] = { 1.0f, -0.0f }, a = 0.0f, w[2] = { 1.0f, 1.0f };
+  float dense[2], skip[2];
+
+  g_assert_false (qs_gemm_f32_skips_zeros_exactly (2, bias));
+  g_assert_true (qs_gemm_f32_skips_zeros_exactly (1, bias));
+  k->gemm_f32 (1, 2, 1, &a, 1, w, bias, -INFINITY, INFINITY, dense, 2);
+  k->gemm_f32_skip_zeros (1, 2, 1, &a, 1, w, bias, -INFINITY, INFINITY, skip, 2);
+  g_assert_false (signbit (dense[1]));
+  g_assert_true (signbit (skip[1]));
+  g_assert_cmpfloat (dense[0], ==, 1.0f);
+  g_assert_cmpfloat (skip[0], ==, 1.0f);
+}
+
 static void
 test_gemm_f32 (void)
 {
@@ -1571,6 +1671,8 @@ main (int    argc,
   g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
   g_test_add_func ("/kernels/gemm-f32-round", test_gemm_f32_round);
+  g_test_add_func ("/kernels/gemm-f32-skip-zeros", test_gemm_f32_skip_zeros);
+  g_test_add_func ("/kernels/gemm-f32-skip-zeros-negative-zero-bias", test_gemm_f32_skip_zeros_negative_zero_bias);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   g_test_add_func ("/kernels/quantize-real", test_quantize_real);
   g_test_add_func ("/kernels/dequantize", test_dequantize);

@@ -732,6 +732,21 @@ void   qs_gemm_f32_avx512      (size_t m, size_t n, size_t k, const float *a, si
                                 float *c, size_t ldc);
 #endif
 
+/* gemm_f32 on the same packing without the products of A's zero entries
+ * (0.0 and -0.0): the same bits wherever every weight is finite (a
+ * model's are, checked when it is read) and
+ * qs_gemm_f32_skips_zeros_exactly (@n, @bias) holds. Faster where about a
+ * third of A or more is zero (a float layer after a ReLU6 on 8-bit codes). */
+bool   qs_gemm_f32_skips_zeros_exactly (size_t n, const float *bias);
+void   qs_gemm_f32_skip_zeros_scalar (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                      const float *packed, const float *bias, float lo, float hi,
+                                      float *c, size_t ldc);
+#if defined(__x86_64__) || defined(_M_X64)
+void   qs_gemm_f32_skip_zeros_avx512 (size_t m, size_t n, size_t k, const float *a, size_t lda,
+                                      const float *packed, const float *bias, float lo, float hi,
+                                      float *c, size_t ldc);
+#endif
+
 /* One image; weights [kernel_h * kernel_w][channels]; padded taps are 0.0. */
 void qs_depthwise_f32_scalar (const QsConvShape *shape, const float *in, const float *w,
                               const float *bias, float lo, float hi, float *out);
@@ -796,6 +811,8 @@ typedef struct {
   /* Columns of gemm_f32_pack's kernel rounded to a float format (a
    * float-format layer's weights, made as it runs). */
   QsGemmF32RoundColumnsFunc  gemm_f32_round_columns;
+  /* Optional (NULL: gemm_f32); on gemm_f32_pack's packing. */
+  QsGemmF32Func              gemm_f32_skip_zeros;
 } QsKernels;
 
 /* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
