@@ -329,8 +329,15 @@ kernel_channels (const QsEngineModel *model,
                  float               *rows_buffer,
                  float               *out)
 {
-  size_t n = (size_t) l->out_c;
+  size_t n = (size_t) l->out_c, panel = model->kernels->gemm_f32_panel;
 
+  /* Only the panels of these channels, where they are a packing of their own. */
+  if (l->weights == NULL && l->groups == 1 && panel > 0 && c0 % panel == 0
+      && (nc % panel == 0 || c0 + nc == n))
+    {
+      model->kernels->gemm_f32_unpack (nc, l->k, l->packed_f32 + c0 * l->k, 0, l->k, out, nc);
+      return;
+    }
   for (size_t r0 = 0; r0 < l->k; r0 += block_rows)
     {
       size_t rows = l->k - r0 < block_rows ? l->k - r0 : block_rows;
@@ -1270,6 +1277,26 @@ pack_group_ints (const QsKernels          *kr,
   kr->groupwise_pack (&part, c0, q->packed);
 }
 
+/* Values a group of blockwise_streamed takes at a time where its
+ * channels are whole panels of the float packing (kernel_channels then
+ * reads only theirs): a few MB of working buffers, where the groups of
+ * channel_group_size, which read the whole kernel back each, are 16 MB. */
+#define QS_BLOCK_GROUP_ELEMENTS ((size_t) 1 << 20)
+
+static size_t
+blockwise_group_size (const QsQuantizedModel *qm,
+                      const QsEngineLayer    *l)
+{
+  size_t panel = qm->model->kernels->gemm_f32_panel, n = (size_t) l->out_c;
+  size_t nc = QS_BLOCK_GROUP_ELEMENTS / l->k;
+
+  if (l->weights != NULL || panel == 0)
+    return channel_group_size (l);
+  if (nc >= n)
+    return n;
+  return nc >= panel ? nc - nc % panel : channel_group_size (l);
+}
+
 /* The integer groups of GEMM layer @l (blockwise_streams), a group of
  * channels at a time read back from its packed kernel, never the whole
  * kernel as floats: *@integer false, with nothing kept, when a group has
@@ -1286,11 +1313,11 @@ blockwise_streamed (const QsQuantizedModel *qm,
                     bool                   *integer)
 {
   const QsKernels *kr = qm->kernels;
-  size_t n = (size_t) l->out_c, k = l->k, group = channel_group_size (l);
+  size_t n = (size_t) l->out_c, k = l->k, group = blockwise_group_size (qm, l);
   size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout = { k * n, k, n, 1 };
   QsBlockGeometry geo;
-  float *values, *recon, *rows_buffer;
+  float *values, *rows_buffer;
   int32_t *codes, *part_zero_points = NULL, *part_sums = NULL;
   float *part_scales = NULL;
   void *part_codes = NULL;
@@ -1313,10 +1340,9 @@ blockwise_streamed (const QsQuantizedModel *qm,
       group -= pack ? group % kr->groupwise_pack_channels : 0;
     }
   values = group_buffer (l);
-  recon = group_buffer (l);
   codes = group_buffer (l);
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
-  if (values == NULL || recon == NULL || codes == NULL || rows_buffer == NULL)
+  if (values == NULL || codes == NULL || rows_buffer == NULL)
     st = QS_STATUS_NO_MEMORY;
   else if (pack)
     {
@@ -1346,9 +1372,10 @@ blockwise_streamed (const QsQuantizedModel *qm,
       st = qs_block_geometry (scheme, &part, &w.geo);
       if (st == QS_OK)
         st = qs_block_quantize (scheme, &part, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+      /* The values are quantized: their buffer takes the reconstruction. */
       if (st == QS_OK)
-        st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, recon);
-      if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, recon)))
+        st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, values);
+      if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, values)))
         {
           if (pack)
             pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
@@ -1370,7 +1397,6 @@ blockwise_streamed (const QsQuantizedModel *qm,
   if (st == QS_OK && *integer)
     q->stats.weight_sqnr_db = groupwise_sqnr (qm->model, kr, l, q, &geo, block_rows, rows_buffer);
   free (values);
-  free (recon);
   free (codes);
   free (rows_buffer);
   if (st != QS_OK || !*integer)

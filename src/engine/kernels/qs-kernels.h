@@ -737,6 +737,11 @@ typedef struct {
   QsGemmRequantFunc          gemm_requant;
   /* The inverse of gemm_f32_pack (a model keeps its GEMM kernels packed only). */
   QsGemmF32UnpackFunc        gemm_f32_unpack;
+  /* Channels per panel of gemm_f32_pack's packing, or 0 (one panel): a
+   * range of channels starting at a multiple of it, a multiple long or
+   * ending at n, is itself the packing of those channels, at packed +
+   * c0 * k, so it can be read back without the rest. */
+  size_t                     gemm_f32_panel;
   /* gemm_f32_pack a block of rows at a time (a model's kernels are packed
    * as they are read). */
   QsGemmF32PackRowsFunc      gemm_f32_pack_rows;
