@@ -290,6 +290,43 @@ test_extreme (gconstpointer data)
       }
 }
 
+/* Every (code - zero point) of a group at one end, so its code sum is as
+ * large as its length allows, in groups on both sides of the longest
+ * whose sums a packing may keep in int16: 255 taps of -128 (-32,640)
+ * and 256 (-32,768, which int16 holds, but past the packing's bound);
+ * 128 and 129 taps of -128 - 127 = -255 (raw codes: the difference
+ * leaves int8) or +127; 255 activations against input zero points 0
+ * and 255, and two groups and a short last one of each size. */
+static void
+test_extreme_sums (gconstpointer data)
+{
+  static const struct { size_t group_size; int8_t code; int32_t zero_point; } forms[] = {
+    { 255, -128, 0 }, { 256, -128, 0 }, { 255, 127, 0 }, { 256, 127, 0 },
+    { 128, -128, 127 }, { 129, -128, 127 }, { 128, 127, -128 }, { 129, 127, -128 },
+  };
+  static const int32_t zero_codes[] = { 0, 255 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  for (gsize f = 0; f < G_N_ELEMENTS (forms); f++)
+    for (gsize z = 0; z < G_N_ELEMENTS (zero_codes); z++)
+      {
+        Case c;
+        QsGroupwiseInput in = { .scale = 0.02f, .zero_code = zero_codes[z], .zero_frac = 0.25f };
+        size_t k = 2 * forms[f].group_size + 5;
+
+        case_alloc (&c, 9, 19, k, forms[f].group_size, true);
+        c.codes = g_new (int8_t, c.n * k);
+        memset (c.codes, (uint8_t) forms[f].code, c.n * k);
+        for (size_t b = 0; b < c.n * c.groups; b++)
+          c.zero_points[b] = forms[f].zero_point;
+        check_case (&c, &in, kr);
+        case_free (&c);
+      }
+}
+
 /* int16 codes: E3M2's blocks of 32 (k a multiple of 32, one more, and
  * short of one: a last block of 1 or 31 taps), other group sizes down to
  * 1 and up to past the vector kernels' 32 activations at a time, one group
@@ -748,6 +785,7 @@ main (int    argc,
       gconstpointer isa = GINT_TO_POINTER (isas[i].isa);
       g_autofree char *random = g_strdup_printf ("/groupwise/%s/random", isas[i].name);
       g_autofree char *extreme = g_strdup_printf ("/groupwise/%s/extreme", isas[i].name);
+      g_autofree char *extreme_sums = g_strdup_printf ("/groupwise/%s/extreme-sums", isas[i].name);
       g_autofree char *depthwise = g_strdup_printf ("/groupwise/%s/depthwise-random", isas[i].name);
       g_autofree char *random_wide = g_strdup_printf ("/groupwise/%s/random-int16", isas[i].name);
       g_autofree char *extreme_wide = g_strdup_printf ("/groupwise/%s/extreme-int16", isas[i].name);
@@ -755,6 +793,7 @@ main (int    argc,
 
       g_test_add_data_func (random, isa, test_random);
       g_test_add_data_func (extreme, isa, test_extreme);
+      g_test_add_data_func (extreme_sums, isa, test_extreme_sums);
       g_test_add_data_func (depthwise, isa, test_depthwise_random);
       g_test_add_data_func (random_wide, isa, test_random_wide);
       g_test_add_data_func (extreme_wide, isa, test_extreme_wide);

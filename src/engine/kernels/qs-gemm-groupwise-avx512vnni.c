@@ -24,6 +24,12 @@
  * are the scalar kernel's operations in its order, one lane per channel.
  * int16 weights (codes16) go to the vpdpwssd kernel of
  * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing.
+ *
+ * A group's code sums are stored as int16 where every one of the layer
+ * fits (narrow_sums: groups of up to 255 taps of |code - zero point| <=
+ * 128, 128 taps of raw codes, whose differences reach 255), which is
+ * a quarter of the packing's bytes beyond the codes for blocks of 32
+ * (VGG16's MXFP4 and MXINT8: 8.6 MB); the kernel widens them back.
  * This file is built with -ffp-contract=off so no multiply and add fuse
  * into one rounding.
  */
@@ -43,34 +49,50 @@
 typedef struct {
   uint32_t raw_codes;
   uint32_t int16_weights;
+  uint32_t narrow_sums;
 } PackHeader;
 
 #define HEADER_BYTES 64
 
-/* Bytes of one group's 16 channels' sums, scales and (raw codes) zero points. */
-static inline size_t
-group_head_bytes (bool raw_codes)
+/* Whether every code sum of @w's groups fits int16: a sum of group_size
+ * (code - zero point), each at most 128 in magnitude where the packing
+ * stores them (int8; -128 the farthest), 255 where it stores raw codes. */
+static inline bool
+sums_fit_int16 (const QsGroupwiseWeights *w,
+                bool                      raw_codes)
 {
-  return NB * (sizeof (int32_t) + sizeof (float) + (raw_codes ? sizeof (int32_t) : 0));
+  return w->group_size <= (size_t) INT16_MAX / (raw_codes ? 255 : 128);
+}
+
+/* Bytes of one group's 16 channels' sums (int16 where @narrow), scales
+ * and (raw codes) zero points. */
+static inline size_t
+group_head_bytes (bool raw_codes,
+                  bool narrow)
+{
+  return NB * ((narrow ? sizeof (int16_t) : sizeof (int32_t)) + sizeof (float)
+               + (raw_codes ? sizeof (int32_t) : 0));
 }
 
 /* Bytes of group @g's head and quads. */
 static inline size_t
 group_bytes (const QsGroupwiseWeights *w,
              size_t                    g,
-             bool                      raw_codes)
+             bool                      raw_codes,
+             bool                      narrow)
 {
-  return group_head_bytes (raw_codes) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
+  return group_head_bytes (raw_codes, narrow) + (qs_groupwise_group_length (w, g) + 3) / 4 * NB * 4;
 }
 
 /* Bytes of one channel block's groups (all but the last group_size taps long). */
 static size_t
 block_bytes (const QsGroupwiseWeights *w,
-             bool                      raw_codes)
+             bool                      raw_codes,
+             bool                      narrow)
 {
   size_t last = w->groups_per_channel - 1;
 
-  return last * group_bytes (w, 0, raw_codes) + group_bytes (w, last, raw_codes);
+  return last * group_bytes (w, 0, raw_codes, narrow) + group_bytes (w, last, raw_codes, narrow);
 }
 
 size_t
@@ -78,7 +100,8 @@ qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
   if (w->codes16 != NULL)
     return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
-  return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, w->wide_offsets);
+  return HEADER_BYTES
+         + (w->n + NB - 1) / NB * block_bytes (w, w->wide_offsets, sums_fit_int16 (w, w->wide_offsets));
 }
 
 void
@@ -100,15 +123,16 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
       return;
     }
   header.raw_codes = w->wide_offsets;
+  header.narrow_sums = sums_fit_int16 (w, header.raw_codes);
   memcpy (packed, &header, sizeof header);
-  p += c0 / NB * block_bytes (w, header.raw_codes);
+  p += c0 / NB * block_bytes (w, header.raw_codes, header.narrow_sums);
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     for (size_t g = 0; g < groups; g++)
       {
-        int32_t *sums = (int32_t *) p;
-        float *scales = (float *) (p + NB * sizeof (int32_t));
-        int32_t *zero_points = (int32_t *) (p + NB * (sizeof (int32_t) + sizeof (float)));
-        int8_t *quads = (int8_t *) (p + group_head_bytes (header.raw_codes));
+        size_t sum_bytes = header.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
+        float *scales = (float *) (p + NB * sum_bytes);
+        int32_t *zero_points = (int32_t *) (p + NB * (sum_bytes + sizeof (float)));
+        int8_t *quads = (int8_t *) (p + group_head_bytes (header.raw_codes, header.narrow_sums));
         size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), n_quads = (len + 3) / 4;
 
         for (size_t l = 0; l < NB; l++)
@@ -116,8 +140,12 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
             size_t j = j0 + l, b = j * groups + g;
             bool real = j < w->n;
             int32_t zero_point = real && !header.raw_codes ? w->zero_points[b] : 0;
+            int32_t sum = real ? w->code_sums[b] : 0;
 
-            sums[l] = real ? w->code_sums[b] : 0;
+            if (header.narrow_sums)
+              ((int16_t *) p)[l] = (int16_t) sum;
+            else
+              ((int32_t *) p)[l] = sum;
             scales[l] = real ? w->scales[b] : 0.0f;
             if (header.raw_codes)
               zero_points[l] = real ? w->zero_points[b] : 0;
@@ -125,7 +153,7 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
               quads[(t / 4 * NB + l) * 4 + t % 4] = real && t < len
                 ? (int8_t) (w->codes[j * w->k + t0 + t] - zero_point) : 0;
           }
-        p += group_bytes (w, g, header.raw_codes);
+        p += group_bytes (w, g, header.raw_codes, header.narrow_sums);
       }
 }
 
@@ -137,7 +165,7 @@ qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
 {
   PackHeader header;
   const uint8_t *p = (const uint8_t *) packed + HEADER_BYTES;
-  size_t g = t / w->group_size, l = c % NB, u = t - g * w->group_size;
+  size_t g = t / w->group_size, l = c % NB, u = t - g * w->group_size, sum_bytes;
   int32_t zero_point = 0;
   int8_t code;
   float scale;
@@ -146,12 +174,13 @@ qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
   if (header.int16_weights)
     return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, p, c, t);
   /* Every group but the last is group_size taps long. */
-  p += c / NB * block_bytes (w, header.raw_codes) + g * group_bytes (w, 0, header.raw_codes);
-  memcpy (&scale, p + NB * sizeof (int32_t) + l * sizeof (float), sizeof scale);
+  p += c / NB * block_bytes (w, header.raw_codes, header.narrow_sums)
+       + g * group_bytes (w, 0, header.raw_codes, header.narrow_sums);
+  sum_bytes = header.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
+  memcpy (&scale, p + NB * sum_bytes + l * sizeof (float), sizeof scale);
   if (header.raw_codes)
-    memcpy (&zero_point, p + NB * (sizeof (int32_t) + sizeof (float)) + l * sizeof (int32_t),
-            sizeof zero_point);
-  code = (int8_t) p[group_head_bytes (header.raw_codes) + (u / 4 * NB + l) * 4 + u % 4];
+    memcpy (&zero_point, p + NB * (sum_bytes + sizeof (float)) + l * sizeof (int32_t), sizeof zero_point);
+  code = (int8_t) p[group_head_bytes (header.raw_codes, header.narrow_sums) + (u / 4 * NB + l) * 4 + u % 4];
   return (float) (code - zero_point) * scale;
 }
 
@@ -175,12 +204,13 @@ broadcast_partial_quad (const uint8_t *p,
   return _mm512_broadcastd_epi32 (v);
 }
 
-/* Rows [0, ROWS) of @a times channel block @j0; ROWS and RAW are constants
- * at every call, so the accumulators stay in registers and the zero-point
- * steps vanish where the packing needs none. */
+/* Rows [0, ROWS) of @a times channel block @j0; ROWS, RAW and NARROW
+ * are constants at every call, so the accumulators stay in registers and
+ * the zero-point steps vanish where the packing needs none. */
 static inline __attribute__ ((always_inline)) void
 row_block (size_t                    ROWS,
            bool                      RAW,
+           bool                      NARROW,
            const uint8_t            *a,
            size_t                    lda,
            const QsGroupwiseWeights *w,
@@ -203,9 +233,11 @@ row_block (size_t                    ROWS,
   for (size_t g = 0; g < w->groups_per_channel; g++)
     {
       size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g), full = len / 4, rest = len % 4;
-      __m512i sums = _mm512_loadu_si512 (p);
-      __m512 scales = _mm512_loadu_ps (p + NB * sizeof (int32_t));
-      const int8_t *quads = (const int8_t *) (p + group_head_bytes (RAW));
+      size_t sum_bytes = NARROW ? sizeof (int16_t) : sizeof (int32_t);
+      __m512i sums = NARROW ? _mm512_cvtepi16_epi32 (_mm256_loadu_si256 ((const __m256i *) p))
+                            : _mm512_loadu_si512 (p);
+      __m512 scales = _mm512_loadu_ps (p + NB * sum_bytes);
+      const int8_t *quads = (const int8_t *) (p + group_head_bytes (RAW, NARROW));
       __m512i acc[MR], row_sums[MR], code_part_int, zero_points;
       __m512 rescale, code_part;
 
@@ -244,7 +276,7 @@ row_block (size_t                    ROWS,
       rescale = _mm512_mul_ps (scale_in, scales);
       code_part = _mm512_mul_ps (zero_frac, _mm512_cvtepi32_ps (sums));
       code_part_int = _mm512_mullo_epi32 (zero_code, sums);
-      zero_points = RAW ? _mm512_loadu_si512 (p + NB * (sizeof (int32_t) + sizeof (float)))
+      zero_points = RAW ? _mm512_loadu_si512 (p + NB * (sum_bytes + sizeof (float)))
                         : _mm512_setzero_si512 ();
       for (size_t r = 0; r < ROWS; r++)
         {
@@ -256,7 +288,7 @@ row_block (size_t                    ROWS,
           part = _mm512_mul_ps (rescale, _mm512_sub_ps (_mm512_cvtepi32_ps (total), code_part));
           y[r] = _mm512_add_ps (y[r], part);
         }
-      p += group_head_bytes (RAW) + (full + (rest != 0)) * NB * 4;
+      p += group_head_bytes (RAW, NARROW) + (full + (rest != 0)) * NB * 4;
     }
   for (size_t r = 0; r < ROWS; r++)
     _mm512_mask_storeu_ps (c + r * ldc + j0, mask, y[r]);
@@ -264,6 +296,7 @@ row_block (size_t                    ROWS,
 
 static inline __attribute__ ((always_inline)) void
 gemm (bool                      RAW,
+      bool                      NARROW,
       size_t                    m,
       const uint8_t            *a,
       size_t                    lda,
@@ -274,7 +307,7 @@ gemm (bool                      RAW,
       float                    *c,
       size_t                    ldc)
 {
-  size_t bytes = block_bytes (w, RAW);
+  size_t bytes = block_bytes (w, RAW, NARROW);
 
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     {
@@ -282,14 +315,14 @@ gemm (bool                      RAW,
       size_t i = 0;
 
       for (; i + MR <= m; i += MR)
-        row_block (MR, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+        row_block (MR, RAW, NARROW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
       if (i + 4 <= m)
         {
-          row_block (4, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+          row_block (4, RAW, NARROW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
           i += 4;
         }
       for (; i < m; i++)
-        row_block (1, RAW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
+        row_block (1, RAW, NARROW, a + i * lda, lda, w, p, in, bias, j0, c + i * ldc, ldc);
     }
 }
 
@@ -313,8 +346,12 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
       qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, blocks, in, bias, c, ldc);
       return;
     }
-  if (header.raw_codes)
-    gemm (true, m, a, lda, w, blocks, in, bias, c, ldc);
+  if (header.raw_codes && header.narrow_sums)
+    gemm (true, true, m, a, lda, w, blocks, in, bias, c, ldc);
+  else if (header.raw_codes)
+    gemm (true, false, m, a, lda, w, blocks, in, bias, c, ldc);
+  else if (header.narrow_sums)
+    gemm (false, true, m, a, lda, w, blocks, in, bias, c, ldc);
   else
-    gemm (false, m, a, lda, w, blocks, in, bias, c, ldc);
+    gemm (false, false, m, a, lda, w, blocks, in, bias, c, ldc);
 }
