@@ -1233,12 +1233,15 @@ blockwise_streams (const QsScheme      *scheme,
          && scheme->format != QS_FORMAT_NVFP4 && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
 }
 
-/* Whether no (code - zero point) of @scheme's integer groups can leave
- * int8, whatever the weights: block formats' int8 elements (their zero
- * points are 0; int16 ones have no int8 form to leave) and integer codes
- * spanning at most 128 values (their zero points are codes of the range
- * too: every range holds 0). The AVX-512 packing's form depends on it,
- * so a layer can be packed before all of it is quantized. */
+/* Whether no (code - zero point) of @scheme's integer groups should
+ * leave int8, whatever the weights: block formats' int8 elements (their
+ * zero points are 0; int16 ones have no int8 form to leave), integer
+ * codes spanning at most 128 values (their zero points are codes of the
+ * range too: every range holds 0), and symmetric 8-bit codes (the zero
+ * point is the middle of the range, 0 for the default [-127, 127], so
+ * the differences span [-128, 127] at most). The AVX-512 packing's form
+ * depends on it, so a layer can be packed before all of it is
+ * quantized; pack_group_ints checks every group against it all the same. */
 static bool
 offsets_fit_int8 (const QsScheme *scheme)
 {
@@ -1247,14 +1250,16 @@ offsets_fit_int8 (const QsScheme *scheme)
   if (scheme->format != QS_FORMAT_INT)
     return true;
   qs_scheme_code_range (scheme, &qmin, &qmax);
-  return qmax - qmin <= INT8_MAX;
+  return qmax - qmin <= INT8_MAX || (scheme->mapping == QS_MAPPING_SYMMETRIC && qmax - qmin <= UINT8_MAX);
 }
 
 /* A channel group's integer groups packed into their place in @q->packed
  * (blockwise_streamed): channels [c0, c0 + nc) of the layer @layout
  * describes, @w holding their codes in the Keras order [k][nc], @codes
- * (int8 or int16 where wide) and @sums room for nc channels'. */
-static void
+ * (int8 or int16 where wide) and @sums room for nc channels'. False,
+ * with nothing packed, when an int8 code's (code - zero point) leaves
+ * int8, against the form the packing was begun in (offsets_fit_int8). */
+static bool
 pack_group_ints (const QsKernels          *kr,
                  QsQuantLayer             *q,
                  const QsGroupwiseWeights *layout,
@@ -1273,8 +1278,11 @@ pack_group_ints (const QsKernels          *kr,
   part.scales = w->scales;
   part.code_sums = sums;
   transpose_group_codes (codes, codes, layout->k, 0, nc, w);
+  if (!w->wide && qs_groupwise_offsets_wide (&part))
+    return false;
   qs_groupwise_code_sums (&part, sums);
   kr->groupwise_pack (&part, c0, q->packed);
+  return true;
 }
 
 /* Values a group of blockwise_streamed takes at a time where its
@@ -1304,12 +1312,15 @@ blockwise_group_size (const QsQuantizedModel *qm,
  * Where the ISA has a group-wise GEMM whose packing's form is known
  * before the codes are (offsets_fit_int8), each group is packed as it is
  * quantized and only its codes are held (VGG16's fc1 has 103 MB of
- * them); otherwise the layer's codes are stored, then packed whole. */
+ * them); otherwise, or without @try_pack, the layer's codes are stored,
+ * then packed whole (a layer whose codes leave the form foreseen starts
+ * again so). */
 static QsEngineStatus
 blockwise_streamed (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     QsQuantLayer           *q,
                     const QsScheme         *scheme,
+                    bool                    try_pack,
                     bool                   *integer)
 {
   const QsKernels *kr = qm->kernels;
@@ -1323,7 +1334,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
   void *part_codes = NULL;
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
-  bool pack = kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme);
+  bool pack = try_pack && kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme), unforeseen = false;
   QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
@@ -1361,7 +1372,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
     }
   else if (!alloc_group_ints (q, n * k, geo.block_count, wide))
     st = QS_STATUS_NO_MEMORY;
-  for (size_t c0 = 0; c0 < n && st == QS_OK && *integer; c0 += group)
+  for (size_t c0 = 0; c0 < n && st == QS_OK && *integer && !unforeseen; c0 += group)
     {
       size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
       QsChannelLayout part = { k * nc, k, nc, 1 };
@@ -1378,7 +1389,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
       if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, values)))
         {
           if (pack)
-            pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
+            unforeseen = !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
           else
             store_group_ints (q, k, c0, nc, &w);
         }
@@ -1387,6 +1398,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
   free (part_zero_points);
   free (part_sums);
   free (part_scales);
+  if (unforeseen)
+    *integer = false;
   if (st == QS_OK && *integer && pack)
     {
       q->mode = QS_QMODE_GROUPWISE;
@@ -1411,6 +1424,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
       q->group_codes16 = NULL;
       q->group_zero_points = NULL;
       q->group_scales = NULL;
+      if (unforeseen && st == QS_OK)
+        return blockwise_streamed (qm, l, q, scheme, false, integer);
       return engine_status (st);
     }
   q->stats.weight_bits = wide ? 16 : 8;
@@ -1445,7 +1460,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
   if (blockwise_streams (scheme, l)
-      && ((status = blockwise_streamed (qm, l, q, scheme, &integer)) != QS_ENGINE_OK || integer))
+      && ((status = blockwise_streamed (qm, l, q, scheme, true, &integer)) != QS_ENGINE_OK || integer))
     return status;
   kernel = l->weights != NULL ? l->weights : qs_layer_kernel_copy (qm->model, l);
   q->fake_weights = malloc (count * sizeof (float));
