@@ -294,16 +294,21 @@ kernel_stats_streamed (const QsEngineModel *model,
  * at a time (VGG16's fc1 in 25 groups). */
 #define QS_WEIGHT_GROUP_ELEMENTS ((size_t) 1 << 22)
 
-/* A buffer for a group of channels' 4-byte values (floats or codes). It
- * is allocated past 32 MiB whatever the group, on purpose: glibc raises
+/* A buffer for a group of @channels channels' 4-byte values (floats or
+ * codes). It is allocated past 32 MiB whatever the group, on purpose: glibc raises
  * its mmap threshold to the size of any mapped block freed below 32 MiB,
  * after which every smaller buffer of the run comes from the heap, whose
  * free holes stay resident (16 MiB group buffers cost VGG16's eval 24 MB
  * of peak). Only the pages the group uses become resident. */
 static void *
-group_buffer (const QsEngineLayer *l)
+group_buffer (const QsEngineLayer *l,
+              size_t               channels)
 {
   size_t elements = l->k > QS_WEIGHT_GROUP_ELEMENTS ? l->k : QS_WEIGHT_GROUP_ELEMENTS;
+
+  /* At most the kernel's channels and one more: held in memory already. */
+  if (channels * l->k > elements)
+    elements = channels * l->k;
 
   return malloc (((size_t) 32 << 20) + elements * 4);
 }
@@ -406,7 +411,7 @@ kernel_ranges (const QsEngineModel *model,
     return engine_status (qs_range_choose (scheme, &layout, l->weights, stats, lo, hi));
   if (per_channel)
     {
-      values = group_buffer (l);
+      values = group_buffer (l, group);
       if (values == NULL)
         return QS_ENGINE_NO_MEMORY;
       for (size_t c0 = 0; c0 < n && st == QS_OK; c0 += group)
@@ -1223,14 +1228,43 @@ groupwise_sqnr (const QsEngineModel   *model,
 
 /* Whether a blockwise scheme's integer groups of GEMM layer @l can be
  * made a group of channels at a time (blockwise_streamed): every block
- * depends on its own values only, except NVFP4's, whose per-tensor scale
- * takes the whole kernel's range. */
+ * depends on its own values only, and on the whole kernel's range for
+ * NVFP4's per-tensor scale (tensor_range_channel). */
 static bool
 blockwise_streams (const QsScheme      *scheme,
                    const QsEngineLayer *l)
 {
   return l->kind != QS_LAYER_DEPTHWISE_CONV2D && !qs_layer_is_general_conv (l)
-         && scheme->format != QS_FORMAT_NVFP4 && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
+         && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
+}
+
+/* NVFP4 scales every block by a per-tensor scale that qs_block_quantize
+ * takes from the largest magnitude of what it is given. A group of
+ * channels gets one more channel, [k][nc + 1], whose first value is the
+ * whole kernel's largest finite magnitude @amax and the rest 0: the
+ * group's range then gives the kernel's tensor scale, and no other
+ * channel's blocks change (blocks run along a channel's k). The extra
+ * channel's codes are dropped after (drop_range_channel). */
+static void
+add_range_channel (float  *values,
+                   size_t  k,
+                   size_t  nc,
+                   float   amax)
+{
+  for (size_t t = k; t-- > 0;)
+    {
+      memmove (values + t * (nc + 1), values + t * nc, nc * sizeof (float));
+      values[t * (nc + 1) + nc] = t == 0 ? amax : 0.0f;
+    }
+}
+
+static void
+drop_range_channel (int32_t *codes,
+                    size_t   k,
+                    size_t   nc)
+{
+  for (size_t t = 0; t < k; t++)
+    memmove (codes + t * nc, codes + t * (nc + 1), nc * sizeof (int32_t));
 }
 
 /* Whether no (code - zero point) of @scheme's integer groups should
@@ -1335,6 +1369,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
   bool pack = try_pack && kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme), unforeseen = false;
+  bool range_channel = scheme->format == QS_FORMAT_NVFP4;
+  float amax = 0.0f;
   QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
@@ -1350,39 +1386,61 @@ blockwise_streamed (const QsQuantizedModel *qm,
       pack = group >= kr->groupwise_pack_channels;
       group -= pack ? group % kr->groupwise_pack_channels : 0;
     }
-  values = group_buffer (l);
-  codes = group_buffer (l);
+  values = group_buffer (l, group + range_channel);
+  codes = group_buffer (l, group + range_channel);
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
   if (values == NULL || codes == NULL || rows_buffer == NULL)
     st = QS_STATUS_NO_MEMORY;
-  else if (pack)
+  else if (range_channel)
+    {
+      QsRangeStats range;
+
+      if (kernel_stats_streamed (qm->model, l, false, block_rows, rows_buffer, &range) != QS_ENGINE_OK)
+        st = QS_STATUS_NO_MEMORY;
+      else if (range.finite == 0)
+        st = QS_STATUS_NO_FINITE_VALUES;  /* as qs_block_quantize over the whole kernel */
+      amax = fmaxf (-range.min, range.max);
+      /* A channel group's blocks, and the range channel's. */
+      part_zero_points = malloc ((group + 1) * geo.blocks_per_run * sizeof (int32_t));
+      part_scales = malloc ((group + 1) * geo.blocks_per_run * sizeof (float));
+      if (part_zero_points == NULL || part_scales == NULL)
+        st = QS_STATUS_NO_MEMORY;
+    }
+  if (st == QS_OK && pack)
     {
       packing = (QsGroupwiseWeights) {
         .n = n, .k = k, .group_size = geo.block_size, .groups_per_channel = geo.blocks_per_run,
         .codes16 = wide ? (const int16_t *) codes : NULL,
       };
       part_codes = malloc (group * k * (wide ? sizeof (int16_t) : 1));
-      part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
+      if (part_zero_points == NULL)
+        part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
       part_sums = malloc (group * geo.blocks_per_run * sizeof (int32_t));
-      part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
+      if (part_scales == NULL)
+        part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
       q->packed = malloc (kr->groupwise_packed_size (&packing));
       if (part_codes == NULL || part_zero_points == NULL || part_sums == NULL || part_scales == NULL
           || q->packed == NULL)
         st = QS_STATUS_NO_MEMORY;
     }
-  else if (!alloc_group_ints (q, n * k, geo.block_count, wide))
+  else if (st == QS_OK && !alloc_group_ints (q, n * k, geo.block_count, wide))
     st = QS_STATUS_NO_MEMORY;
   for (size_t c0 = 0; c0 < n && st == QS_OK && *integer && !unforeseen; c0 += group)
     {
       size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
-      QsChannelLayout part = { k * nc, k, nc, 1 };
-      QsBlockInts w = { { 0 }, codes, pack ? part_zero_points : q->group_zero_points + first,
-                        pack ? part_scales : q->group_scales + first };
+      size_t nq = nc + range_channel;
+      QsChannelLayout part = { k * nc, k, nc, 1 }, quantized = { k * nq, k, nq, 1 };
+      QsBlockInts w = { { 0 }, codes, part_zero_points != NULL ? part_zero_points : q->group_zero_points + first,
+                        part_scales != NULL ? part_scales : q->group_scales + first };
 
       kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
+      if (range_channel)
+        add_range_channel (values, k, nc, amax);
       st = qs_block_geometry (scheme, &part, &w.geo);
       if (st == QS_OK)
-        st = qs_block_quantize (scheme, &part, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+        st = qs_block_quantize (scheme, &quantized, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+      if (st == QS_OK && range_channel)
+        drop_range_channel (w.codes, k, nc);
       /* The values are quantized: their buffer takes the reconstruction. */
       if (st == QS_OK)
         st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, values);
