@@ -1287,12 +1287,39 @@ offsets_fit_int8 (const QsScheme *scheme)
   return qmax - qmin <= INT8_MAX || (scheme->mapping == QS_MAPPING_SYMMETRIC && qmax - qmin <= UINT8_MAX);
 }
 
+/* The 16 values every (code - zero point) of @scheme's integer groups is
+ * one of, where there are that few: 4-bit symmetric integers (their zero
+ * point is the middle of the range) and the E2M1 elements of MXFP4 and
+ * NVFP4 times their unit (qs_block_integer_codes). The AVX-512 packing
+ * then stores 4-bit indices, half the bytes; pack_group_ints checks every
+ * group against them all the same. */
+static bool
+scheme_nibble_values (const QsScheme *scheme,
+                      int8_t          values[16])
+{
+  if (scheme->format == QS_FORMAT_INT)
+    {
+      if (scheme->bits > 4 || scheme->mapping != QS_MAPPING_SYMMETRIC)
+        return false;
+      for (int i = 0; i < 16; i++)
+        values[i] = (int8_t) (i < 8 ? i : i - 16);
+      return true;
+    }
+  if (scheme->format != QS_FORMAT_MXFP4 && scheme->format != QS_FORMAT_NVFP4)
+    return false;
+  for (int i = 0; i < 16; i++)
+    values[i] = (int8_t) (qs_block_element_value (scheme->format, i)
+                          * (float) qs_block_integer_unit (scheme->format));
+  return true;
+}
+
 /* A channel group's integer groups packed into their place in @q->packed
  * (blockwise_streamed): channels [c0, c0 + nc) of the layer @layout
  * describes, @w holding their codes in the Keras order [k][nc], @codes
  * (int8 or int16 where wide) and @sums room for nc channels'. False,
  * with nothing packed, when an int8 code's (code - zero point) leaves
- * int8, against the form the packing was begun in (offsets_fit_int8). */
+ * int8 or the layout's nibble values, against the form the packing was
+ * begun in (offsets_fit_int8, scheme_nibble_values). */
 static bool
 pack_group_ints (const QsKernels          *kr,
                  QsQuantLayer             *q,
@@ -1312,7 +1339,8 @@ pack_group_ints (const QsKernels          *kr,
   part.scales = w->scales;
   part.code_sums = sums;
   transpose_group_codes (codes, codes, layout->k, 0, nc, w);
-  if (!w->wide && qs_groupwise_offsets_wide (&part))
+  if (!w->wide && (qs_groupwise_offsets_wide (&part)
+                   || (part.nibble_values != NULL && !qs_groupwise_offsets_in_nibbles (&part))))
     return false;
   qs_groupwise_code_sums (&part, sums);
   kr->groupwise_pack (&part, c0, q->packed);
@@ -1371,6 +1399,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
   bool pack = try_pack && kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme), unforeseen = false;
   bool range_channel = scheme->format == QS_FORMAT_NVFP4;
   float amax = 0.0f;
+  int8_t nibbles[16];
   QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
@@ -1411,6 +1440,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
       packing = (QsGroupwiseWeights) {
         .n = n, .k = k, .group_size = geo.block_size, .groups_per_channel = geo.blocks_per_run,
         .codes16 = wide ? (const int16_t *) codes : NULL,
+        .nibble_values = !wide && scheme_nibble_values (scheme, nibbles) ? nibbles : NULL,
       };
       part_codes = malloc (group * k * (wide ? sizeof (int16_t) : 1));
       if (part_zero_points == NULL)
@@ -1461,7 +1491,9 @@ blockwise_streamed (const QsQuantizedModel *qm,
   if (st == QS_OK && *integer && pack)
     {
       q->mode = QS_QMODE_GROUPWISE;
+      /* The packing's header holds its form and nibble values. */
       packing.codes16 = NULL;
+      packing.nibble_values = NULL;
       q->groupwise = packing;
       q->kp = qs_gemm_padded_k (k);
     }

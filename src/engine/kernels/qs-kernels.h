@@ -375,9 +375,16 @@ typedef struct {
    * (qs_groupwise_offsets_wide): known before any of it is packed, since
    * a layer may be packed a range of channels at a time. */
   bool           wide_offsets;
+  /* NULL, or 16 values, 0 among them, that every (code - zero point) of
+   * the whole layer is one of (qs_groupwise_offsets_in_nibbles): a
+   * packing may then store 4-bit indices into them (4-bit symmetric
+   * integers, MXFP4 and NVFP4's elements), half the bytes of int8. */
+  const int8_t  *nibble_values;
 } QsGroupwiseWeights;
 
 bool qs_groupwise_offsets_wide (const QsGroupwiseWeights *w);
+/* Whether every (code - zero point) of @w is one of @w->nibble_values. */
+bool qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w);
 
 /* Whether groups of @group_size taps whose codes, zero points and their
  * differences are at most @m in magnitude keep every int32 sum exact. */
