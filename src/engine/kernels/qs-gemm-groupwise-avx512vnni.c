@@ -346,9 +346,14 @@ row_block (size_t                    ROWS,
                          acc, row_sums);
           }
       else
-        for (size_t q = 0; q < n_quads; q++)
-          quad_step (ROWS, RAW, a, lda, t0, q, full, rest, _mm512_loadu_si512 (weights + q * NB * 4), acc,
-                     row_sums);
+        {
+          for (size_t q = 0; q < full; q++)
+            quad_step (ROWS, RAW, a, lda, t0, q, full, rest, _mm512_loadu_si512 (weights + q * NB * 4), acc,
+                       row_sums);
+          if (rest != 0)
+            quad_step (ROWS, RAW, a, lda, t0, full, full, rest, _mm512_loadu_si512 (weights + full * NB * 4),
+                       acc, row_sums);
+        }
       /* (s_in * s_w) * ((float) total - zero_frac * (float) code_sum) */
       rescale = _mm512_mul_ps (scale_in, scales);
       code_part = _mm512_mul_ps (zero_frac, _mm512_cvtepi32_ps (sums));
