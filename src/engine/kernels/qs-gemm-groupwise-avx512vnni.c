@@ -30,6 +30,11 @@
  * 128, 128 taps of raw codes, whose differences reach 255), which is
  * a quarter of the packing's bytes beyond the codes for blocks of 32
  * (VGG16's MXFP4 and MXINT8: 8.6 MB); the kernel widens them back.
+ * Where the weights say that every (code - zero point) is one of 16
+ * values (nibble_values: 4-bit symmetric integers, E2M1 elements), the
+ * quads are stored as 4-bit indices into them, two quads to 64 bytes
+ * (the first in the low halves), and one vpshufb of the 16 values (in
+ * the header) turns each back into the int8 quad vpdpbusd takes.
  * This file is built with -ffp-contract=off so no multiply and add fuse
  * into one rounding.
  */
