@@ -1357,7 +1357,10 @@ rounded_layer_quant (const QsQuantizedModel *qm,
 }
 
 /* Integer groups (Conv2D through im2col, Dense): real outputs from the
- * per-group int32 sums, then quantized as a float-format layer's are. */
+ * per-group int32 sums, then quantized as a float-format layer's are, a
+ * tile of rows at a time, so only a tile of the float temporary is ever
+ * written, never a map (VGG16's first maps are 12.8 MB of floats an
+ * image, for each worker). */
 static void
 groupwise_layer_quant (const QsQuantizedModel *qm,
                        const QsEngineLayer    *l,
@@ -1370,13 +1373,13 @@ groupwise_layer_quant (const QsQuantizedModel *qm,
 {
   QsConvShape shape = qs_layer_conv_shape (l);
   size_t m = batch * l->out_h * l->out_w, n = (size_t) l->out_c, k = l->k;
-  float *y = q->float_output ? fout : s->act[1];
   QsGroupwiseInput input = groupwise_input (q);
 
   for (size_t m0 = 0; m0 < m; m0 += QS_ENGINE_TILE_ROWS)
     {
       size_t rows = m - m0 < QS_ENGINE_TILE_ROWS ? m - m0 : QS_ENGINE_TILE_ROWS;
       const uint8_t *a = in + m0 * k;
+      float *y = q->float_output ? fout + m0 * n : s->act[1];
       size_t lda = k;
 
       if (l->kind == QS_LAYER_CONV2D)
@@ -1386,11 +1389,11 @@ groupwise_layer_quant (const QsQuantizedModel *qm,
           lda = q->kp;
         }
       if (q->packed != NULL)
-        qm->kernels->groupwise_gemm (rows, a, lda, &q->groupwise, q->packed, &input, l->bias, y + m0 * n, n);
+        qm->kernels->groupwise_gemm (rows, a, lda, &q->groupwise, q->packed, &input, l->bias, y, n);
       else
-        qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y + m0 * n, n);
+        qs_gemm_groupwise_u8_scalar (rows, a, lda, &q->groupwise, &input, l->bias, y, n);
+      store_real_outputs (qm, l, q, y, rows * n, false, out + m0 * n);
     }
-  store_real_outputs (qm, l, q, y, m * n, false, out);
 }
 
 /* Merges on codes with integer zero points (qs-graph-kernels.h). */

@@ -294,16 +294,21 @@ kernel_stats_streamed (const QsEngineModel *model,
  * at a time (VGG16's fc1 in 25 groups). */
 #define QS_WEIGHT_GROUP_ELEMENTS ((size_t) 1 << 22)
 
-/* A buffer for a group of channels' 4-byte values (floats or codes). It
- * is allocated past 32 MiB whatever the group, on purpose: glibc raises
+/* A buffer for a group of @channels channels' 4-byte values (floats or
+ * codes). It is allocated past 32 MiB whatever the group, on purpose: glibc raises
  * its mmap threshold to the size of any mapped block freed below 32 MiB,
  * after which every smaller buffer of the run comes from the heap, whose
  * free holes stay resident (16 MiB group buffers cost VGG16's eval 24 MB
  * of peak). Only the pages the group uses become resident. */
 static void *
-group_buffer (const QsEngineLayer *l)
+group_buffer (const QsEngineLayer *l,
+              size_t               channels)
 {
   size_t elements = l->k > QS_WEIGHT_GROUP_ELEMENTS ? l->k : QS_WEIGHT_GROUP_ELEMENTS;
+
+  /* At most the kernel's channels and one more: held in memory already. */
+  if (channels * l->k > elements)
+    elements = channels * l->k;
 
   return malloc (((size_t) 32 << 20) + elements * 4);
 }
@@ -329,8 +334,15 @@ kernel_channels (const QsEngineModel *model,
                  float               *rows_buffer,
                  float               *out)
 {
-  size_t n = (size_t) l->out_c;
+  size_t n = (size_t) l->out_c, panel = model->kernels->gemm_f32_panel;
 
+  /* Only the panels of these channels, where they are a packing of their own. */
+  if (l->weights == NULL && l->groups == 1 && panel > 0 && c0 % panel == 0
+      && (nc % panel == 0 || c0 + nc == n))
+    {
+      model->kernels->gemm_f32_unpack (nc, l->k, l->packed_f32 + c0 * l->k, 0, l->k, out, nc);
+      return;
+    }
   for (size_t r0 = 0; r0 < l->k; r0 += block_rows)
     {
       size_t rows = l->k - r0 < block_rows ? l->k - r0 : block_rows;
@@ -399,7 +411,7 @@ kernel_ranges (const QsEngineModel *model,
     return engine_status (qs_range_choose (scheme, &layout, l->weights, stats, lo, hi));
   if (per_channel)
     {
-      values = group_buffer (l);
+      values = group_buffer (l, group);
       if (values == NULL)
         return QS_ENGINE_NO_MEMORY;
       for (size_t c0 = 0; c0 < n && st == QS_OK; c0 += group)
@@ -1221,22 +1233,54 @@ groupwise_sqnr (const QsEngineModel   *model,
 
 /* Whether a blockwise scheme's integer groups of GEMM layer @l can be
  * made a group of channels at a time (blockwise_streamed): every block
- * depends on its own values only, except NVFP4's, whose per-tensor scale
- * takes the whole kernel's range. */
+ * depends on its own values only, and on the whole kernel's range for
+ * NVFP4's per-tensor scale (tensor_range_channel). */
 static bool
 blockwise_streams (const QsScheme      *scheme,
                    const QsEngineLayer *l)
 {
   return l->kind != QS_LAYER_DEPTHWISE_CONV2D && !qs_layer_is_general_conv (l)
-         && scheme->format != QS_FORMAT_NVFP4 && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
+         && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
 }
 
-/* Whether no (code - zero point) of @scheme's integer groups can leave
- * int8, whatever the weights: block formats' int8 elements (their zero
- * points are 0; int16 ones have no int8 form to leave) and integer codes
- * spanning at most 128 values (their zero points are codes of the range
- * too: every range holds 0). The AVX-512 packing's form depends on it,
- * so a layer can be packed before all of it is quantized. */
+/* NVFP4 scales every block by a per-tensor scale that qs_block_quantize
+ * takes from the largest magnitude of what it is given. A group of
+ * channels gets one more channel, [k][nc + 1], whose first value is the
+ * whole kernel's largest finite magnitude @amax and the rest 0: the
+ * group's range then gives the kernel's tensor scale, and no other
+ * channel's blocks change (blocks run along a channel's k). The extra
+ * channel's codes are dropped after (drop_range_channel). */
+static void
+add_range_channel (float  *values,
+                   size_t  k,
+                   size_t  nc,
+                   float   amax)
+{
+  for (size_t t = k; t-- > 0;)
+    {
+      memmove (values + t * (nc + 1), values + t * nc, nc * sizeof (float));
+      values[t * (nc + 1) + nc] = t == 0 ? amax : 0.0f;
+    }
+}
+
+static void
+drop_range_channel (int32_t *codes,
+                    size_t   k,
+                    size_t   nc)
+{
+  for (size_t t = 0; t < k; t++)
+    memmove (codes + t * nc, codes + t * (nc + 1), nc * sizeof (int32_t));
+}
+
+/* Whether no (code - zero point) of @scheme's integer groups should
+ * leave int8, whatever the weights: block formats' int8 elements (their
+ * zero points are 0; int16 ones have no int8 form to leave), integer
+ * codes spanning at most 128 values (their zero points are codes of the
+ * range too: every range holds 0), and symmetric 8-bit codes (the zero
+ * point is the middle of the range, 0 for the default [-127, 127], so
+ * the differences span [-128, 127] at most). The AVX-512 packing's form
+ * depends on it, so a layer can be packed before all of it is
+ * quantized; pack_group_ints checks every group against it all the same. */
 static bool
 offsets_fit_int8 (const QsScheme *scheme)
 {
@@ -1245,14 +1289,47 @@ offsets_fit_int8 (const QsScheme *scheme)
   if (scheme->format != QS_FORMAT_INT)
     return true;
   qs_scheme_code_range (scheme, &qmin, &qmax);
-  return qmax - qmin <= INT8_MAX;
+  return qmax - qmin <= INT8_MAX || (scheme->mapping == QS_MAPPING_SYMMETRIC && qmax - qmin <= UINT8_MAX);
+}
+
+/* The 16 values every (code - zero point) of @scheme's integer groups is
+ * one of, where there are that few: 4-bit symmetric integers (their zero
+ * point is the middle of the range) and the E2M1 elements of MXFP4 and
+ * NVFP4 times their unit (qs_block_integer_codes). The AVX-512 packing
+ * then stores 4-bit indices, half the bytes; pack_group_ints checks every
+ * group against them all the same. Only a Dense layer's, whose GEMM has
+ * as many rows as images and streams its weights for a few rows at a
+ * time: half the bytes take it 0.5 to 0.9x the time; a convolution's
+ * rows are pixels, and widening the indices again for every 8 of them
+ * costs its GEMM 20 % (VGG16's are 11 % of its weights). */
+static bool
+scheme_nibble_values (const QsScheme *scheme,
+                      int8_t          values[16])
+{
+  if (scheme->format == QS_FORMAT_INT)
+    {
+      if (scheme->bits > 4 || scheme->mapping != QS_MAPPING_SYMMETRIC)
+        return false;
+      for (int i = 0; i < 16; i++)
+        values[i] = (int8_t) (i < 8 ? i : i - 16);
+      return true;
+    }
+  if (scheme->format != QS_FORMAT_MXFP4 && scheme->format != QS_FORMAT_NVFP4)
+    return false;
+  for (int i = 0; i < 16; i++)
+    values[i] = (int8_t) (qs_block_element_value (scheme->format, i)
+                          * (float) qs_block_integer_unit (scheme->format));
+  return true;
 }
 
 /* A channel group's integer groups packed into their place in @q->packed
  * (blockwise_streamed): channels [c0, c0 + nc) of the layer @layout
  * describes, @w holding their codes in the Keras order [k][nc], @codes
- * (int8 or int16 where wide) and @sums room for nc channels'. */
-static void
+ * (int8 or int16 where wide) and @sums room for nc channels'. False,
+ * with nothing packed, when an int8 code's (code - zero point) leaves
+ * int8 or the layout's nibble values, against the form the packing was
+ * begun in (offsets_fit_int8, scheme_nibble_values). */
+static bool
 pack_group_ints (const QsKernels          *kr,
                  QsQuantLayer             *q,
                  const QsGroupwiseWeights *layout,
@@ -1271,8 +1348,32 @@ pack_group_ints (const QsKernels          *kr,
   part.scales = w->scales;
   part.code_sums = sums;
   transpose_group_codes (codes, codes, layout->k, 0, nc, w);
+  if (!w->wide && (qs_groupwise_offsets_wide (&part)
+                   || (part.nibble_values != NULL && !qs_groupwise_offsets_in_nibbles (&part))))
+    return false;
   qs_groupwise_code_sums (&part, sums);
   kr->groupwise_pack (&part, c0, q->packed);
+  return true;
+}
+
+/* Values a group of blockwise_streamed takes at a time where its
+ * channels are whole panels of the float packing (kernel_channels then
+ * reads only theirs): a few MB of working buffers, where the groups of
+ * channel_group_size, which read the whole kernel back each, are 16 MB. */
+#define QS_BLOCK_GROUP_ELEMENTS ((size_t) 1 << 20)
+
+static size_t
+blockwise_group_size (const QsQuantizedModel *qm,
+                      const QsEngineLayer    *l)
+{
+  size_t panel = qm->model->kernels->gemm_f32_panel, n = (size_t) l->out_c;
+  size_t nc = QS_BLOCK_GROUP_ELEMENTS / l->k;
+
+  if (l->weights != NULL || panel == 0)
+    return channel_group_size (l);
+  if (nc >= n)
+    return n;
+  return nc >= panel ? nc - nc % panel : channel_group_size (l);
 }
 
 /* The integer groups of GEMM layer @l (blockwise_streams), a group of
@@ -1282,26 +1383,32 @@ pack_group_ints (const QsKernels          *kr,
  * Where the ISA has a group-wise GEMM whose packing's form is known
  * before the codes are (offsets_fit_int8), each group is packed as it is
  * quantized and only its codes are held (VGG16's fc1 has 103 MB of
- * them); otherwise the layer's codes are stored, then packed whole. */
+ * them); otherwise, or without @try_pack, the layer's codes are stored,
+ * then packed whole (a layer whose codes leave the form foreseen starts
+ * again so). */
 static QsEngineStatus
 blockwise_streamed (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     QsQuantLayer           *q,
                     const QsScheme         *scheme,
+                    bool                    try_pack,
                     bool                   *integer)
 {
   const QsKernels *kr = qm->kernels;
-  size_t n = (size_t) l->out_c, k = l->k, group = channel_group_size (l);
+  size_t n = (size_t) l->out_c, k = l->k, group = blockwise_group_size (qm, l);
   size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
   QsChannelLayout layout = { k * n, k, n, 1 };
   QsBlockGeometry geo;
-  float *values, *recon, *rows_buffer;
+  float *values, *rows_buffer;
   int32_t *codes, *part_zero_points = NULL, *part_sums = NULL;
   float *part_scales = NULL;
   void *part_codes = NULL;
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
-  bool pack = kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme);
+  bool pack = try_pack && kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme), unforeseen = false;
+  bool range_channel = scheme->format == QS_FORMAT_NVFP4;
+  float amax = 0.0f;
+  int8_t nibbles[16];
   QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
@@ -1317,46 +1424,70 @@ blockwise_streamed (const QsQuantizedModel *qm,
       pack = group >= kr->groupwise_pack_channels;
       group -= pack ? group % kr->groupwise_pack_channels : 0;
     }
-  values = group_buffer (l);
-  recon = group_buffer (l);
-  codes = group_buffer (l);
+  values = group_buffer (l, group + range_channel);
+  codes = group_buffer (l, group + range_channel);
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
-  if (values == NULL || recon == NULL || codes == NULL || rows_buffer == NULL)
+  if (values == NULL || codes == NULL || rows_buffer == NULL)
     st = QS_STATUS_NO_MEMORY;
-  else if (pack)
+  else if (range_channel)
+    {
+      QsRangeStats range;
+
+      if (kernel_stats_streamed (qm->model, l, false, block_rows, rows_buffer, &range) != QS_ENGINE_OK)
+        st = QS_STATUS_NO_MEMORY;
+      else if (range.finite == 0)
+        st = QS_STATUS_NO_FINITE_VALUES;  /* as qs_block_quantize over the whole kernel */
+      amax = fmaxf (-range.min, range.max);
+      /* A channel group's blocks, and the range channel's. */
+      part_zero_points = malloc ((group + 1) * geo.blocks_per_run * sizeof (int32_t));
+      part_scales = malloc ((group + 1) * geo.blocks_per_run * sizeof (float));
+      if (part_zero_points == NULL || part_scales == NULL)
+        st = QS_STATUS_NO_MEMORY;
+    }
+  if (st == QS_OK && pack)
     {
       packing = (QsGroupwiseWeights) {
         .n = n, .k = k, .group_size = geo.block_size, .groups_per_channel = geo.blocks_per_run,
         .codes16 = wide ? (const int16_t *) codes : NULL,
+        .nibble_values = !wide && l->kind == QS_LAYER_DENSE && scheme_nibble_values (scheme, nibbles)
+                         ? nibbles : NULL,
       };
       part_codes = malloc (group * k * (wide ? sizeof (int16_t) : 1));
-      part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
+      if (part_zero_points == NULL)
+        part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
       part_sums = malloc (group * geo.blocks_per_run * sizeof (int32_t));
-      part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
+      if (part_scales == NULL)
+        part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
       q->packed = malloc (kr->groupwise_packed_size (&packing));
       if (part_codes == NULL || part_zero_points == NULL || part_sums == NULL || part_scales == NULL
           || q->packed == NULL)
         st = QS_STATUS_NO_MEMORY;
     }
-  else if (!alloc_group_ints (q, n * k, geo.block_count, wide))
+  else if (st == QS_OK && !alloc_group_ints (q, n * k, geo.block_count, wide))
     st = QS_STATUS_NO_MEMORY;
-  for (size_t c0 = 0; c0 < n && st == QS_OK && *integer; c0 += group)
+  for (size_t c0 = 0; c0 < n && st == QS_OK && *integer && !unforeseen; c0 += group)
     {
       size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
-      QsChannelLayout part = { k * nc, k, nc, 1 };
-      QsBlockInts w = { { 0 }, codes, pack ? part_zero_points : q->group_zero_points + first,
-                        pack ? part_scales : q->group_scales + first };
+      size_t nq = nc + range_channel;
+      QsChannelLayout part = { k * nc, k, nc, 1 }, quantized = { k * nq, k, nq, 1 };
+      QsBlockInts w = { { 0 }, codes, part_zero_points != NULL ? part_zero_points : q->group_zero_points + first,
+                        part_scales != NULL ? part_scales : q->group_scales + first };
 
       kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
+      if (range_channel)
+        add_range_channel (values, k, nc, amax);
       st = qs_block_geometry (scheme, &part, &w.geo);
       if (st == QS_OK)
-        st = qs_block_quantize (scheme, &part, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+        st = qs_block_quantize (scheme, &quantized, values, w.codes, w.scales, NULL, w.zero_points, NULL);
+      if (st == QS_OK && range_channel)
+        drop_range_channel (w.codes, k, nc);
+      /* The values are quantized: their buffer takes the reconstruction. */
       if (st == QS_OK)
-        st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, recon);
-      if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, recon)))
+        st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, values);
+      if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, values)))
         {
           if (pack)
-            pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
+            unforeseen = !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
           else
             store_group_ints (q, k, c0, nc, &w);
         }
@@ -1365,17 +1496,20 @@ blockwise_streamed (const QsQuantizedModel *qm,
   free (part_zero_points);
   free (part_sums);
   free (part_scales);
+  if (unforeseen)
+    *integer = false;
   if (st == QS_OK && *integer && pack)
     {
       q->mode = QS_QMODE_GROUPWISE;
+      /* The packing's header holds its form and nibble values. */
       packing.codes16 = NULL;
+      packing.nibble_values = NULL;
       q->groupwise = packing;
       q->kp = qs_gemm_padded_k (k);
     }
   if (st == QS_OK && *integer)
     q->stats.weight_sqnr_db = groupwise_sqnr (qm->model, kr, l, q, &geo, block_rows, rows_buffer);
   free (values);
-  free (recon);
   free (codes);
   free (rows_buffer);
   if (st != QS_OK || !*integer)
@@ -1390,6 +1524,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
       q->group_codes16 = NULL;
       q->group_zero_points = NULL;
       q->group_scales = NULL;
+      if (unforeseen && st == QS_OK)
+        return blockwise_streamed (qm, l, q, scheme, false, integer);
       return engine_status (st);
     }
   q->stats.weight_bits = wide ? 16 : 8;
@@ -1424,7 +1560,7 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
   if (blockwise_streams (scheme, l)
-      && ((status = blockwise_streamed (qm, l, q, scheme, &integer)) != QS_ENGINE_OK || integer))
+      && ((status = blockwise_streamed (qm, l, q, scheme, true, &integer)) != QS_ENGINE_OK || integer))
     return status;
   kernel = l->weights != NULL ? l->weights : qs_layer_kernel_copy (qm->model, l);
   q->fake_weights = malloc (count * sizeof (float));

@@ -14,6 +14,7 @@
  * the CPU lacks the ISA.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -33,6 +34,7 @@ typedef struct {
   int32_t *code_sums;
   float   *scales;
   float   *bias;
+  const int8_t *nibble_values;   /* the packer may store indices into these */
 } Case;
 
 static void
@@ -101,6 +103,34 @@ case_init (Case   *c,
     c->zero_points[i] = extreme ? (i % 2 ? lo : hi) : g_rand_int_range (rng, lo, hi + 1);
 }
 
+/* The 16 values of 4-bit signed integers in the order of their bit
+ * patterns, and MXFP4's and NVFP4's E2M1 elements times 2 (sign bit on
+ * top: 0 twice). */
+static const int8_t int4_values[16] = { 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1 };
+static const int8_t e2m1_values[16] = { 0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12 };
+
+/* Codes drawn from the 16 @values (zero points 0), which the case hands
+ * the packer: @extreme, 255 activations against the largest magnitude. */
+static void
+case_init_nibbles (Case         *c,
+                   size_t        m,
+                   size_t        n,
+                   size_t        k,
+                   size_t        group_size,
+                   const int8_t *values,
+                   bool          extreme)
+{
+  int8_t largest = 0;
+
+  for (int i = 0; i < 16; i++)
+    largest = abs (values[i]) > abs (largest) ? values[i] : largest;
+  case_alloc (c, m, n, k, group_size, extreme);
+  c->codes = g_new (int8_t, n * k);
+  for (size_t i = 0; i < n * k; i++)
+    c->codes[i] = extreme ? largest : values[g_rand_int_range (rng, 0, 16)];
+  c->nibble_values = values;
+}
+
 /* int16 codes in [-@max_code, @max_code] (E3M2's 448); @extreme: 255
  * activations, channel 0 all +max_code, channel 1 all -max_code, the rest
  * alternating, zero points 0, so the sums of channels 0 and 1 are as
@@ -132,7 +162,7 @@ case_weights (const Case *c)
   QsGroupwiseWeights w = {
     .n = c->n, .k = c->k, .group_size = c->group_size, .groups_per_channel = c->groups,
     .codes = c->codes, .codes16 = c->codes16, .zero_points = c->zero_points,
-    .code_sums = c->code_sums, .scales = c->scales,
+    .code_sums = c->code_sums, .scales = c->scales, .nibble_values = c->nibble_values,
   };
 
   w.wide_offsets = qs_groupwise_offsets_wide (&w);
@@ -288,6 +318,103 @@ test_extreme (gconstpointer data)
         check_case (&c, &in, kr);
         case_free (&c);
       }
+}
+
+/* Every (code - zero point) of a group at one end, so its code sum is as
+ * large as its length allows, in groups on both sides of the longest
+ * whose sums a packing may keep in int16: 255 taps of -128 (-32,640)
+ * and 256 (-32,768, which int16 holds, but past the packing's bound);
+ * 128 and 129 taps of -128 - 127 = -255 (raw codes: the difference
+ * leaves int8) or +127; 255 activations against input zero points 0
+ * and 255, and two groups and a short last one of each size. */
+static void
+test_extreme_sums (gconstpointer data)
+{
+  static const struct { size_t group_size; int8_t code; int32_t zero_point; } forms[] = {
+    { 255, -128, 0 }, { 256, -128, 0 }, { 255, 127, 0 }, { 256, 127, 0 },
+    { 128, -128, 127 }, { 129, -128, 127 }, { 128, 127, -128 }, { 129, 127, -128 },
+  };
+  static const int32_t zero_codes[] = { 0, 255 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  for (gsize f = 0; f < G_N_ELEMENTS (forms); f++)
+    for (gsize z = 0; z < G_N_ELEMENTS (zero_codes); z++)
+      {
+        Case c;
+        QsGroupwiseInput in = { .scale = 0.02f, .zero_code = zero_codes[z], .zero_frac = 0.25f };
+        size_t k = 2 * forms[f].group_size + 5;
+
+        case_alloc (&c, 9, 19, k, forms[f].group_size, true);
+        c.codes = g_new (int8_t, c.n * k);
+        memset (c.codes, (uint8_t) forms[f].code, c.n * k);
+        for (size_t b = 0; b < c.n * c.groups; b++)
+          c.zero_points[b] = forms[f].zero_point;
+        check_case (&c, &in, kr);
+        case_free (&c);
+      }
+}
+
+/* 4-bit weights (two's complement integers, E2M1 elements), which the
+ * AVX-512 packing stores as indices, two to a byte: group sizes from 1
+ * (an odd number of quads: the last byte's high half is padding) to past
+ * k, short last groups, every row step (1, 4, 5, 8, 13 rows), partial
+ * and whole channel blocks, and 255 activations against the largest
+ * value; the other kernels ignore the values and must agree all the same. */
+static void
+test_random_nibbles (gconstpointer data)
+{
+  static const size_t ks[] = { 1, 7, 27, 100, 250 };
+  static const size_t sizes[] = { 1, 3, 8, 16, 32, 64, 300 };
+  static const size_t rows[] = { 1, 4, 5, 8, 13 };
+  static const size_t channels[] = { 6, 19, 37 };
+  const int8_t *tables[] = { int4_values, e2m1_values };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  for (gsize ti = 0; ti < G_N_ELEMENTS (tables); ti++)
+    for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+      for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
+        for (int extreme = 0; extreme < 2; extreme++)
+          {
+            Case c;
+            QsGroupwiseInput in = random_input ();
+
+            case_init_nibbles (&c, rows[(ki + gi) % G_N_ELEMENTS (rows)],
+                               channels[(gi + ti) % G_N_ELEMENTS (channels)], ks[ki], sizes[gi],
+                               tables[ti], extreme);
+            g_assert_true (qs_groupwise_offsets_in_nibbles (&(QsGroupwiseWeights) {
+              .n = c.n, .k = c.k, .group_size = c.group_size, .groups_per_channel = c.groups,
+              .codes = c.codes, .zero_points = c.zero_points, .nibble_values = c.nibble_values }));
+            check_case (&c, &in, kr);
+            case_free (&c);
+          }
+}
+
+/* A code that is none of the 16 values, or is one of them only before
+ * its zero point is taken off, is found. */
+static void
+test_nibbles_outside (void)
+{
+  int8_t codes[6] = { 1, 12, -12, 0, 6, 5 };
+  int32_t zero_points[2] = { 0, 0 };
+  QsGroupwiseWeights w = {
+    .n = 2, .k = 3, .group_size = 3, .groups_per_channel = 1,
+    .codes = codes, .zero_points = zero_points, .nibble_values = e2m1_values,
+  };
+
+  g_assert_false (qs_groupwise_offsets_in_nibbles (&w));   /* 5 */
+  codes[5] = 4;
+  g_assert_true (qs_groupwise_offsets_in_nibbles (&w));
+  zero_points[1] = -1;                                      /* 0 + 1, 6 + 1 = 7 */
+  g_assert_false (qs_groupwise_offsets_in_nibbles (&w));
+  w.nibble_values = int4_values;
+  zero_points[1] = 0;
+  g_assert_false (qs_groupwise_offsets_in_nibbles (&w));   /* 12 */
 }
 
 /* int16 codes: E3M2's blocks of 32 (k a multiple of 32, one more, and
@@ -671,7 +798,8 @@ case_channels (const Case *c,
  * two, then three, ...; the last range short) into a buffer of another
  * fill byte is the packing of the whole, byte for byte: int8 codes whose
  * offsets fit int8 and ones that do not (8-bit codes, random zero points:
- * the AVX-512 raw-code form), int16 codes; and every channel's and tap's
+ * the AVX-512 raw-code form), int16 codes, 4-bit E2M1 elements (the
+ * AVX-512 nibbles, two to a byte); and every channel's and tap's
  * reconstruction read back from it is (code - zero point) * scale. */
 static void
 test_pack_ranges (gconstpointer data)
@@ -685,7 +813,7 @@ test_pack_ranges (gconstpointer data)
   if (skip)
     return;
   g_assert_cmpuint (kr->groupwise_pack_channels, >, 0);
-  for (int form = 0; form < 3; form++)
+  for (int form = 0; form < 4; form++)
     for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
       for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
         {
@@ -697,6 +825,8 @@ test_pack_ranges (gconstpointer data)
 
           if (form == 2)
             case_init_wide (&c, 1, n, ks[ki], sizes[gi], 448, false, false);
+          else if (form == 3)
+            case_init_nibbles (&c, 1, n, ks[ki], sizes[gi], e2m1_values, false);
           else
             case_init (&c, 1, n, ks[ki], sizes[gi], form == 0 ? 4 : 8, false, false);
           w = case_weights (&c);
@@ -743,20 +873,25 @@ main (int    argc,
   g_test_add_func ("/groupwise/hand", test_hand);
   g_test_add_func ("/groupwise/hand-int16", test_hand_wide);
   g_test_add_func ("/groupwise/depthwise-hand", test_depthwise_hand);
+  g_test_add_func ("/groupwise/nibbles-outside", test_nibbles_outside);
   for (gsize i = 0; i < G_N_ELEMENTS (isas); i++)
     {
       gconstpointer isa = GINT_TO_POINTER (isas[i].isa);
       g_autofree char *random = g_strdup_printf ("/groupwise/%s/random", isas[i].name);
       g_autofree char *extreme = g_strdup_printf ("/groupwise/%s/extreme", isas[i].name);
+      g_autofree char *extreme_sums = g_strdup_printf ("/groupwise/%s/extreme-sums", isas[i].name);
       g_autofree char *depthwise = g_strdup_printf ("/groupwise/%s/depthwise-random", isas[i].name);
       g_autofree char *random_wide = g_strdup_printf ("/groupwise/%s/random-int16", isas[i].name);
+      g_autofree char *random_nibbles = g_strdup_printf ("/groupwise/%s/random-nibbles", isas[i].name);
       g_autofree char *extreme_wide = g_strdup_printf ("/groupwise/%s/extreme-int16", isas[i].name);
       g_autofree char *depthwise_wide = g_strdup_printf ("/groupwise/%s/depthwise-random-int16", isas[i].name);
 
       g_test_add_data_func (random, isa, test_random);
       g_test_add_data_func (extreme, isa, test_extreme);
+      g_test_add_data_func (extreme_sums, isa, test_extreme_sums);
       g_test_add_data_func (depthwise, isa, test_depthwise_random);
       g_test_add_data_func (random_wide, isa, test_random_wide);
+      g_test_add_data_func (random_nibbles, isa, test_random_nibbles);
       g_test_add_data_func (extreme_wide, isa, test_extreme_wide);
       g_test_add_data_func (depthwise_wide, isa, test_depthwise_random_wide);
       if (isas[i].isa != QS_ISA_SCALAR)

@@ -22,6 +22,24 @@ qs_groupwise_offsets_wide (const QsGroupwiseWeights *w)
   return false;
 }
 
+bool
+qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w)
+{
+  bool known[256] = { false };
+
+  for (size_t i = 0; i < 16; i++)
+    known[(uint8_t) w->nibble_values[i]] = true;
+  for (size_t c = 0; c < w->n; c++)
+    for (size_t t = 0; t < w->k; t++)
+      {
+        int32_t v = qs_groupwise_code (w, c, t) - w->zero_points[c * w->groups_per_channel + t / w->group_size];
+
+        if (v < INT8_MIN || v > INT8_MAX || !known[(uint8_t) v])
+          return false;
+      }
+  return true;
+}
+
 void
 qs_groupwise_code_sums (const QsGroupwiseWeights *w,
                         int32_t                  *code_sums)

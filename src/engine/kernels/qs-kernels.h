@@ -377,9 +377,16 @@ typedef struct {
    * (qs_groupwise_offsets_wide): known before any of it is packed, since
    * a layer may be packed a range of channels at a time. */
   bool           wide_offsets;
+  /* NULL, or 16 values, 0 among them, that every (code - zero point) of
+   * the whole layer is one of (qs_groupwise_offsets_in_nibbles): a
+   * packing may then store 4-bit indices into them (4-bit symmetric
+   * integers, MXFP4 and NVFP4's elements), half the bytes of int8. */
+  const int8_t  *nibble_values;
 } QsGroupwiseWeights;
 
 bool qs_groupwise_offsets_wide (const QsGroupwiseWeights *w);
+/* Whether every (code - zero point) of @w is one of @w->nibble_values. */
+bool qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w);
 
 /* Whether groups of @group_size taps whose codes, zero points and their
  * differences are at most @m in magnitude keep every int32 sum exact. */
@@ -792,6 +799,11 @@ typedef struct {
   QsGemmRequantFunc          gemm_requant;
   /* The inverse of gemm_f32_pack (a model keeps its GEMM kernels packed only). */
   QsGemmF32UnpackFunc        gemm_f32_unpack;
+  /* Channels per panel of gemm_f32_pack's packing, or 0 (one panel): a
+   * range of channels starting at a multiple of it, a multiple long or
+   * ending at n, is itself the packing of those channels, at packed +
+   * c0 * k, so it can be read back without the rest. */
+  size_t                     gemm_f32_panel;
   /* gemm_f32_pack a block of rows at a time (a model's kernels are packed
    * as they are read). */
   QsGemmF32PackRowsFunc      gemm_f32_pack_rows;
