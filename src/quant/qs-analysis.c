@@ -98,8 +98,12 @@ qs_quantized_size_bytes (const QsScheme *scheme,
       return count + (uint64_t) channels * sizeof (float);
     case QS_FORMAT_INT:
     default:
+      /* A symmetric mapping's zero point is the same constant everywhere
+       * (the format's, not the tensor's), so only an asymmetric one is
+       * stored: as an int32 per channel, as export and PyTorch keep it. */
       return (count * (uint64_t) scheme->bits + 7) / 8
-             + (uint64_t) channels * (sizeof (float) + sizeof (int32_t));
+             + (uint64_t) channels * (sizeof (float)
+                                      + (scheme->mapping == QS_MAPPING_ASYMMETRIC ? sizeof (int32_t) : 0));
     }
 }
 

@@ -41,7 +41,7 @@ typedef struct {
   bool        zero_exact;        /* dequant(quant(0.0)) == 0.0 in every channel */
   double      zero_error;        /* max over channels of |dequant(quant(0.0))| */
   uint64_t    size_fp32_bytes;
-  uint64_t    size_quant_bytes;  /* packed codes plus per-channel scale and zero point */
+  uint64_t    size_quant_bytes;  /* packed codes, a scale per channel, an asymmetric zero point */
   double      compression_ratio; /* size_fp32_bytes / size_quant_bytes */
   double      bits_per_weight;   /* every stored bit (codes, scales, zero points) per element */
   QsHistogram histogram;

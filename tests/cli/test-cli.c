@@ -1459,9 +1459,14 @@ test_stats_group_sweep (void)
   r = json_node_get_object (symmetric);
   g_assert_cmpstr (get_string (r, "granularity"), ==, "group");
   g_assert_cmpfloat (get_number (r, "bits_per_weight"), ==, 8.0 + 32.0 / 4.0);
-  /* Per-tensor schemes report bits per weight too: 4 codes and a scale and zero point. */
+  /* Per-tensor schemes report bits per weight too: 4 codes and a scale
+   * (the default mapping is symmetric: no zero point is stored)... */
   g_clear_pointer (&symmetric, json_node_unref);
   symmetric = stats_json ("/w", NULL);
+  g_assert_cmpfloat (get_number (json_node_get_object (symmetric), "bits_per_weight"), ==, 8.0 * 8.0 / 4.0);
+  /* ...and an asymmetric one adds its int32 zero point. */
+  g_clear_pointer (&symmetric, json_node_unref);
+  symmetric = stats_json ("/w", "--mapping", "asymmetric", NULL);
   g_assert_cmpfloat (get_number (json_node_get_object (symmetric), "bits_per_weight"), ==, 8.0 * 12.0 / 4.0);
 }
 
