@@ -1295,6 +1295,18 @@ test_gemm_f32 (void)
 
 /* ---- float-format weights rounded as a layer runs ------------------------------------- */
 
+/* The kernels of @isa (the scalar reference, or the optimized ones), or
+ * NULL, saying so, where this CPU lacks it. */
+static const QsKernels *
+isa_kernels_or_skip (QsIsa isa)
+{
+  const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+
+  if (kr == NULL)
+    g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
+  return kr;
+}
+
 /* The weights a float-format layer used to keep as a second packed
  * copy: each quantized (qs_quantize_channel) and dequantized
  * (qs_dequantize_code) with its channel's parameters, [k][n]. */
@@ -1441,13 +1453,10 @@ test_gemm_f32_round (void)
 
   for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
     {
-      const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+      const QsKernels *kr = isa_kernels_or_skip (isa);
 
       if (kr == NULL)
-        {
-          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
-          continue;
-        }
+        continue;
       for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
         for (int per_channel = 0; per_channel < 2; per_channel++)
           for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
@@ -1587,13 +1596,10 @@ test_gemm_f32_round_blocks (void)
 
   for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
     {
-      const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+      const QsKernels *kr = isa_kernels_or_skip (isa);
 
       if (kr == NULL)
-        {
-          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
-          continue;
-        }
+        continue;
       for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
         for (gsize b = 0; b < G_N_ELEMENTS (block_sizes); b++)
           for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
