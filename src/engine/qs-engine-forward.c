@@ -1267,7 +1267,7 @@ qs_engine_rounding_bytes (const QsQuantizedModel *qm)
     return 0;
   kr = qm->model->kernels;
   for (size_t i = 0; i < qm->model->n_layers; i++)
-    if (qm->layers[i].rounding.format != QS_FORMAT_INT)
+    if (qs_float_rounding_rounds (&qm->layers[i].rounding))
       {
         const QsEngineLayer *l = &qm->model->layers[i];
         size_t size = rounded_whole (qm->model, l) ? qs_layer_packed_f32_size (kr, l)
@@ -1350,6 +1350,8 @@ rounded_layer_quant (const QsQuantizedModel *qm,
 
       rounding.scale += g * n;
       rounding.inv_scale += g * n;
+      if (rounding.zero_point != NULL)
+        rounding.zero_point += g * n;
       kr->gemm_f32_round_columns (n, l->k, l->packed_f32 + g * group_size, &rounding, 0, n,
                                   s->rounded + g * group_size);
     }
@@ -1483,7 +1485,7 @@ layer_quant (const QsQuantizedModel *qm,
 
   if (qs_layer_is_view (l))
     return in;
-  if (q->mode == QS_QMODE_FLOAT && q->rounding.format != QS_FORMAT_INT)
+  if (q->mode == QS_QMODE_FLOAT && qs_float_rounding_rounds (&q->rounding))
     {
       rounded_layer_quant (qm, l, q, ins, batch, s, out, fout);
       return out;

@@ -141,12 +141,15 @@ typedef struct {
                                     * (a block format's; NULL: the layer's own weights, or rounding) */
   float            *fake_weights;  /* ... and in the Keras layout (depthwise) */
   /* QS_QMODE_FLOAT, a GEMM layer's weights in a float format (fp16, bf16,
-   * FP8): the model's packed kernel rounded as the layer runs
-   * (qs-gemm-f32-round.c), not kept; format QS_FORMAT_INT otherwise.
-   * Views of round_scale and round_inv_scale [out_c]. */
+   * FP8) or in MXFP8 or NF4: the model's packed kernel rounded as the
+   * layer runs (qs-gemm-f32-round.c), not kept; format QS_FORMAT_INT
+   * otherwise. Views of round_scale and round_inv_scale [out_c] (a block
+   * format's [blocks_per_run][out_c]). */
   QsFloatRounding   rounding;
   float            *round_scale;
   float            *round_inv_scale;
+  QsNf4Table       *round_nf4;     /* NF4's levels, for rounding */
+  float            *round_zero_point;  /* integer groups' [blocks_per_run][out_c] */
   size_t           packed_group_size;  /* bytes of one group's packed int8 weights */
   uint8_t          table[256];     /* ACTIVATION: the lookup table */
   QsAddParams      add;            /* ADD, SUBTRACT, AVERAGE */

@@ -109,6 +109,8 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->fake_weights);
   free (q->round_scale);
   free (q->round_inv_scale);
+  free (q->round_nf4);
+  free (q->round_zero_point);
   free (q->group_codes);
   free (q->group_codes16);
   free (q->group_zero_points);
@@ -885,20 +887,25 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
-/* The float32 GEMM layout of q->fake_weights (depthwise layers use them as they are). */
+/* The float32 GEMM layout of q->fake_weights (depthwise layers use them
+ * as they are; a GEMM layer reads only the packing, so its unpacked copy
+ * goes once packed). */
 static QsEngineStatus
 pack_float_layer (const QsQuantizedModel *qm,
                   const QsEngineLayer    *l,
                   QsQuantLayer           *q)
 {
-  if (l->kind != QS_LAYER_DEPTHWISE_CONV2D)
-    {
-      q->fake_packed = malloc (qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float));
-      if (q->fake_packed == NULL)
-        return QS_ENGINE_NO_MEMORY;
-      return qs_layer_pack_f32 (qm->model->kernels, l, q->fake_weights, q->fake_packed);
-    }
-  return QS_ENGINE_OK;
+  QsEngineStatus status;
+
+  if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
+    return QS_ENGINE_OK;
+  q->fake_packed = malloc (qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float));
+  if (q->fake_packed == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  status = qs_layer_pack_f32 (qm->model->kernels, l, q->fake_weights, q->fake_packed);
+  free (q->fake_weights);
+  q->fake_weights = NULL;
+  return status;
 }
 
 /* Float formats: the layer runs in float32 on weights rounded to the
@@ -1532,6 +1539,154 @@ blockwise_streamed (const QsQuantizedModel *qm,
   return pack ? QS_ENGINE_OK : prepare_groupwise_layer (qm, l, q, &geo);
 }
 
+/* The element format a block format's float-path GEMM layer is rounded
+ * to as it runs (QsFloatRounding): FP8 for MXFP8, NF4's levels, integer
+ * groups' codes (QS_FORMAT_INT); -1 for a format the layer keeps a
+ * rounded copy of. */
+static int
+block_rounding_format (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return QS_FORMAT_FP8_E4M3;
+    case QS_FORMAT_MXFP8_E5M2:
+      return QS_FORMAT_FP8_E5M2;
+    case QS_FORMAT_NF4:
+    case QS_FORMAT_INT:
+      return (int) format;
+    default:
+      return -1;
+    }
+}
+
+/* Whether GEMM layer @l runs @scheme on the float path, its kernel
+ * rounded as it runs (prepare_block_rounded_layer): MXFP8 and NF4, whose
+ * elements have no integer form, and integer groups past 8 bits (or on
+ * a dilated or grouped convolution), whose zero points are integers. */
+static bool
+block_rounds (const QsScheme      *scheme,
+              const QsEngineLayer *l)
+{
+  if (l->kind == QS_LAYER_DEPTHWISE_CONV2D || block_rounding_format (scheme->format) < 0)
+    return false;
+  return scheme->format != QS_FORMAT_INT
+         || (scheme->nudge_zero && (scheme->bits > 8 || qs_layer_is_general_conv (l)));
+}
+
+/* The weight SQNR of a rounded layer: its kernel read back a block of
+ * rows at a time, each row rounded as the layer rounds it, the sums in
+ * the order of the Keras layout, as prepare_blockwise_layer sums over
+ * the whole reconstruction: the same sums, bit for bit. */
+static double
+rounded_sqnr (const QsEngineModel *model,
+              const QsEngineLayer *l,
+              const QsQuantLayer  *q,
+              size_t               block_rows,
+              float               *rows_buffer,
+              float               *rounded)
+{
+  size_t n = (size_t) l->out_c, k = l->k;
+  double signal = 0.0, noise = 0.0;
+
+  for (size_t r0 = 0; r0 < k; r0 += block_rows)
+    {
+      size_t rows = k - r0 < block_rows ? k - r0 : block_rows;
+
+      qs_layer_kernel_rows (model, l, r0, rows, rows_buffer);
+      for (size_t r = 0; r < rows; r++)
+        {
+          qs_float_round_row (&q->rounding, r0 + r, rows_buffer + r * n, n, rounded);
+          for (size_t c = 0; c < n; c++)
+            {
+              double x = rows_buffer[r * n + c], e = x - (double) rounded[c];
+
+              signal += x * x;
+              noise += e * e;
+            }
+        }
+    }
+  return sqnr_from_sums (signal, noise);
+}
+
+/* MXFP8, NF4 and wide integer groups on a GEMM layer (block_rounds):
+ * the layer runs in float32 on the model's packed kernel rounded block by
+ * block as it runs (QsFloatRounding), with the scales (and zero points)
+ * qs_block_quantize gives each block, found here a group of channels at
+ * a time; only those are kept (a float, its inverse and a zero point per
+ * block), no copy of the weights. */
+static QsEngineStatus
+prepare_block_rounded_layer (const QsQuantizedModel *qm,
+                             const QsEngineLayer    *l,
+                             QsQuantLayer           *q,
+                             const QsScheme         *scheme)
+{
+  size_t n = (size_t) l->out_c, k = l->k, group = blockwise_group_size (qm, l);
+  size_t block_rows = QS_WEIGHT_BLOCK_ELEMENTS / n > 0 ? QS_WEIGHT_BLOCK_ELEMENTS / n : 1;
+  QsChannelLayout layout = { k * n, k, n, 1 };
+  QsBlockGeometry geo;
+  QsStatus st = qs_block_geometry (scheme, &layout, &geo);
+  float *values, *rows_buffer, *part_scales;
+  int32_t *codes, *part_zero_points = NULL;
+  bool integer = scheme->format == QS_FORMAT_INT;
+  int qmin, qmax;
+
+  if (st != QS_OK)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  if (block_rows > k)
+    block_rows = k;
+  qs_scheme_code_range (scheme, &qmin, &qmax);
+  q->mode = QS_QMODE_FLOAT;
+  q->stats.weight_bits = 32;
+  q->round_scale = malloc (geo.block_count * sizeof *q->round_scale);
+  q->round_inv_scale = malloc (geo.block_count * sizeof *q->round_inv_scale);
+  if (scheme->format == QS_FORMAT_NF4 && (q->round_nf4 = malloc (sizeof *q->round_nf4)) != NULL)
+    qs_nf4_table_init (q->round_nf4);
+  values = group_buffer (l, group);
+  codes = group_buffer (l, group);
+  part_scales = malloc (group * geo.blocks_per_run * sizeof *part_scales);
+  rows_buffer = malloc ((block_rows + 1) * n * sizeof *rows_buffer);
+  if (integer)
+    {
+      q->round_zero_point = malloc (geo.block_count * sizeof *q->round_zero_point);
+      part_zero_points = malloc (group * geo.blocks_per_run * sizeof *part_zero_points);
+    }
+  if (q->round_scale == NULL || q->round_inv_scale == NULL
+      || (scheme->format == QS_FORMAT_NF4 && q->round_nf4 == NULL) || values == NULL
+      || codes == NULL || part_scales == NULL || rows_buffer == NULL
+      || (integer && (q->round_zero_point == NULL || part_zero_points == NULL)))
+    st = QS_STATUS_NO_MEMORY;
+  for (size_t c0 = 0; c0 < n && st == QS_OK; c0 += group)
+    {
+      size_t nc = n - c0 < group ? n - c0 : group;
+      QsChannelLayout part = { k * nc, k, nc, 1 };
+
+      kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
+      st = qs_block_quantize (scheme, &part, values, codes, part_scales, NULL, part_zero_points, NULL);
+      if (st == QS_OK)
+        qs_float_rounding_block_factors (part_scales, part_zero_points, c0, nc, n, geo.blocks_per_run,
+                                         q->round_scale, q->round_inv_scale, q->round_zero_point);
+    }
+  free (values);
+  free (codes);
+  free (part_scales);
+  free (part_zero_points);
+  if (st == QS_OK)
+    {
+      q->rounding = (QsFloatRounding) {
+        .format = (QsFormat) block_rounding_format (scheme->format), .scale = q->round_scale,
+        .inv_scale = q->round_inv_scale, .block_rows = geo.block_size, .block_stride = n,
+        .nf4 = q->round_nf4, .zero_point = q->round_zero_point, .code_min = (float) qmin,
+        .code_max = (float) qmax, .int_rounding = scheme->rounding,
+      };
+      /* The row after the rows read back takes each one rounded. */
+      q->stats.weight_sqnr_db = rounded_sqnr (qm->model, l, q, block_rows, rows_buffer,
+                                              rows_buffer + block_rows * n);
+    }
+  free (rows_buffer);
+  return engine_status (st);
+}
+
 /* Group-wise and block formats, blocks along each output channel's k taps
  * (the layer's reduction axis; a depthwise channel's kernel_h * kernel_w).
  * Where the weights have an integer form (block_ints) Conv2D, Dense and
@@ -1559,6 +1714,8 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
 
   if (st != QS_OK)
     return QS_ENGINE_INVALID_ARGUMENT;
+  if (block_rounds (scheme, l))
+    return prepare_block_rounded_layer (qm, l, q, scheme);
   if (blockwise_streams (scheme, l)
       && ((status = blockwise_streamed (qm, l, q, scheme, true, &integer)) != QS_ENGINE_OK || integer))
     return status;
@@ -1613,6 +1770,9 @@ prepare_blockwise_layer (const QsQuantizedModel *qm,
     {
       q->mode = QS_QMODE_FLOAT;
       q->stats.weight_bits = 32;
+      /* Only the reconstruction is packed: the codes go first. */
+      free (w.codes);
+      w.codes = NULL;
       status = pack_float_layer (qm, l, q);
     }
   free (w.codes);

@@ -553,8 +553,25 @@ fill_exact (float  *w,
     }
 }
 
+/* Weights NF4 holds exactly: a level times 2^-(c mod 3) in channel c,
+ * every block of 64 along k led by a level +-1, so that each block's
+ * absmax is that power of two and its inverse exact. */
+static void
+fill_nf4_exact (float  *w,
+                size_t  k,
+                size_t  n)
+{
+  for (size_t i = 0; i < k * n; i++)
+    {
+      float level = i / n % 64 == 0 ? (g_rand_boolean (rng) ? 1.0f : -1.0f)
+                                    : qs_nf4_level (g_rand_int_range (rng, 0, 16));
+
+      w[i] = ldexpf (level, -(int) (i % n % 3));
+    }
+}
+
 static QsEngineModel *
-make_exact_net (void)
+make_exact_net (void (*fill) (float *w, size_t k, size_t n))
 {
   QsEngineModel *model = qs_engine_model_new (EXACT_H, EXACT_W, EXACT_C);
   QsConvParams c1 = conv_params (3, 1, QS_PADDING_SAME, 40, QS_ACTIVATION_RELU);
@@ -567,9 +584,9 @@ make_exact_net (void)
   g_autofree float *b2 = g_new (float, 100);
 
   c2.groups = 2;
-  fill_exact (w1, k1, 40);
-  fill_exact (wg, kg, 40);
-  fill_exact (w2, k2, 100);
+  fill (w1, k1, 40);
+  fill (wg, kg, 40);
+  fill (w2, k2, 100);
   fill_uniform (b1, 40, -0.1, 0.1);
   fill_uniform (b2, 100, -0.1, 0.1);
   g_assert_cmpint (qs_engine_model_add_conv2d (model, "conv", &c1, w1, b1), ==, QS_ENGINE_OK);
@@ -584,11 +601,14 @@ make_exact_net (void)
  * (whole for the convolution, by blocks of channels for the Dense
  * layer): on weights the format holds exactly, the outputs are, bit for
  * bit, those of the same layers left unquantized (the float path on the
- * model's own kernel), for each format, granularity and ISA. */
+ * model's own kernel), for each format, granularity and ISA. MXFP8 and
+ * NF4 round by blocks along k, each with its own scale (fill_exact's
+ * weights are FP8 values under every block's E8M0 scale too). */
 static void
 test_float_format_rounding (void)
 {
-  static const QsFormat formats[] = { QS_FORMAT_FP16, QS_FORMAT_BF16, QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2 };
+  static const QsFormat formats[] = { QS_FORMAT_FP16, QS_FORMAT_BF16, QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2,
+                                      QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_NF4 };
   size_t n_images = 12, image = EXACT_H * EXACT_W * EXACT_C, nout = n_images * 100;
   g_autofree float *images = g_new (float, n_images * image);
   QsEngineDataset cal = { n_images, EXACT_H, EXACT_W, EXACT_C, images, NULL };
@@ -598,44 +618,45 @@ test_float_format_rounding (void)
   fill_uniform (images, n_images * image, -1.0, 1.0);
   qs_activation_scheme_init_default (&act);
   for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
-    {
-      QsEngineModel *model;
-      QsQuantizedModel *plain;
-      g_autofree float *expect = NULL;
+    for (int nf4 = 0; nf4 < 2; nf4++)
+      {
+        QsEngineModel *model;
+        QsQuantizedModel *plain;
+        g_autofree float *expect = NULL;
 
-      if (!qs_kernels_isa_supported (isa))
-        continue;
-      /* The model packs its kernels for the ISA's float32 GEMM. */
-      qs_kernels_force_isa (isa);
-      model = make_exact_net ();
-      plain = quantize_net (model, NULL, &act, &cal);
-      expect = forward_quant (model, plain, images, n_images);
-      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
-        for (int per_channel = 0; per_channel < 2; per_channel++)
-          {
-            QsScheme scheme;
-            QsQuantizedModel *q;
-            QsQuantizedLayerStats stats;
-            g_autofree float *out = NULL;
+        if (!qs_kernels_isa_supported (isa))
+          continue;
+        /* The model packs its kernels for the ISA's float32 GEMM. */
+        qs_kernels_force_isa (isa);
+        model = make_exact_net (nf4 ? fill_nf4_exact : fill_exact);
+        plain = quantize_net (model, NULL, &act, &cal);
+        expect = forward_quant (model, plain, images, n_images);
+        for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+          for (int per_channel = 0; per_channel < 2 && (formats[f] == QS_FORMAT_NF4) == nf4; per_channel++)
+            {
+              QsScheme scheme;
+              QsQuantizedModel *q;
+              QsQuantizedLayerStats stats;
+              g_autofree float *out = NULL;
 
-            qs_scheme_init_default (&scheme);
-            scheme.format = formats[f];
-            scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
-            q = quantize_net (model, &scheme, &act, &cal);
-            for (size_t w = 0; w < 3; w++)
-              {
-                g_assert_true (qs_quantized_model_get_layer_stats (q, w, &stats));
-                g_assert_cmpstr (stats.kernel, ==, "float-weights");
-                g_assert_cmpfloat (stats.weight_sqnr_db, ==, INFINITY);
-              }
-            out = forward_quant (model, q, images, n_images);
-            g_assert_cmpmem (out, nout * sizeof (float), expect, nout * sizeof (float));
-            qs_quantized_model_free (q);
-            checked++;
-          }
-      qs_quantized_model_free (plain);
-      qs_engine_model_free (model);
-    }
+              qs_scheme_init_default (&scheme);
+              scheme.format = formats[f];
+              scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+              q = quantize_net (model, &scheme, &act, &cal);
+              for (size_t w = 0; w < 3; w++)
+                {
+                  g_assert_true (qs_quantized_model_get_layer_stats (q, w, &stats));
+                  g_assert_cmpstr (stats.kernel, ==, "float-weights");
+                  g_assert_cmpfloat (stats.weight_sqnr_db, ==, INFINITY);
+                }
+              out = forward_quant (model, q, images, n_images);
+              g_assert_cmpmem (out, nout * sizeof (float), expect, nout * sizeof (float));
+              qs_quantized_model_free (q);
+              checked++;
+            }
+        qs_quantized_model_free (plain);
+        qs_engine_model_free (model);
+      }
   qs_kernels_force_isa (-1);
   g_test_message ("%u float-format models checked", checked);
 }

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "engine/kernels/qs-kernels.h"
+#include "quant/qs-block.h"
 #include "quant/qs-float-format.h"
 #include "quant/qs-params.h"
 
@@ -1294,6 +1295,18 @@ test_gemm_f32 (void)
 
 /* ---- float-format weights rounded as a layer runs ------------------------------------- */
 
+/* The kernels of @isa (the scalar reference, or the optimized ones), or
+ * NULL, saying so, where this CPU lacks it. */
+static const QsKernels *
+isa_kernels_or_skip (QsIsa isa)
+{
+  const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+
+  if (kr == NULL)
+    g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
+  return kr;
+}
+
 /* The weights a float-format layer used to keep as a second packed
  * copy: each quantized (qs_quantize_channel) and dequantized
  * (qs_dequantize_code) with its channel's parameters, [k][n]. */
@@ -1315,11 +1328,54 @@ round_like_quantizer (const QsQuantParams *params,
     }
 }
 
-/* One format, granularity and shape on @kr: the rounded columns of the
- * packed kernel, whole and a block of 32 or 64 channels at a time, are
- * the packing of the quantizer's rounded weights, bit for bit, and the
- * GEMM block by block gives the outputs of the GEMM on that packing.
- * The weights are @given, or random. */
+/* The rounded columns of @w's packing on @kr by @rounding, whole and a
+ * block of 32 or 64 channels at a time, are the packing of @rounded
+ * (the quantizer's reconstruction, [k][n]), bit for bit, and the GEMM
+ * block by block gives the outputs of the GEMM on that packing. */
+static void
+check_rounded_packing (const QsKernels       *kr,
+                       const QsFloatRounding *rounding,
+                       size_t                 n,
+                       size_t                 k,
+                       const float           *w,
+                       const float           *rounded)
+{
+  size_t m = 13, size = kr->gemm_f32_packed_size (n, k);
+  g_autofree float *slice = g_new (float, k * n);
+  g_autofree float *packed = g_new (float, size);
+  g_autofree float *expect = g_new (float, size);
+  g_autofree float *got = g_new (float, size);
+  g_autofree float *a = g_new (float, m * k);
+  g_autofree float *bias = g_new (float, n);
+  g_autofree float *cref = g_new (float, m * n);
+  g_autofree float *cblk = g_new (float, m * n);
+
+  kr->gemm_f32_pack (n, k, w, packed);
+  kr->gemm_f32_pack (n, k, rounded, expect);
+  kr->gemm_f32_round_columns (n, k, packed, rounding, 0, n, got);
+  g_assert_cmpmem (got, size * sizeof (float), expect, size * sizeof (float));
+
+  for (size_t i = 0; i < m * k; i++)
+    a[i] = (float) g_rand_double_range (rng, -2.0, 2.0);
+  for (size_t c = 0; c < n; c++)
+    bias[c] = (float) g_rand_double_range (rng, -1.0, 1.0);
+  kr->gemm_f32 (m, n, k, a, k, expect, bias, -INFINITY, INFINITY, cref, n);
+  for (size_t c0 = 0, nb = n % 2 == 0 ? 64 : 32; c0 < n; c0 += nb)
+    {
+      size_t cols = n - c0 < nb ? n - c0 : nb, block = kr->gemm_f32_packed_size (cols, k);
+
+      for (size_t q = 0; q < k; q++)
+        memcpy (slice + q * cols, rounded + q * n + c0, cols * sizeof (float));
+      kr->gemm_f32_pack (cols, k, slice, expect);
+      kr->gemm_f32_round_columns (n, k, packed, rounding, c0, cols, got);
+      g_assert_cmpmem (got, block * sizeof (float), expect, block * sizeof (float));
+      kr->gemm_f32 (m, cols, k, a, k, got, bias + c0, -INFINITY, INFINITY, cblk + c0, n);
+    }
+  g_assert_cmpmem (cblk, m * n * sizeof (float), cref, m * n * sizeof (float));
+}
+
+/* One format, granularity and shape on @kr (check_rounded_packing). The
+ * weights are @given, or random. */
 static void
 check_round_columns (const QsKernels *kr,
                      QsFormat         format,
@@ -1328,24 +1384,16 @@ check_round_columns (const QsKernels *kr,
                      size_t           k,
                      const float     *given)
 {
-  size_t m = 13, channels = per_channel ? n : 1, size = kr->gemm_f32_packed_size (n, k);
+  size_t channels = per_channel ? n : 1;
   QsScheme scheme;
   QsQuantParams params;
   g_autofree float *w = g_new (float, k * n);
   g_autofree float *rounded = g_new (float, k * n);
-  g_autofree float *slice = g_new (float, k * n);
-  g_autofree float *packed = g_new (float, size);
-  g_autofree float *expect = g_new (float, size);
-  g_autofree float *got = g_new (float, size);
   g_autofree float *lo = g_new (float, channels);
   g_autofree float *hi = g_new (float, channels);
   g_autofree float *scale = g_new (float, n);
   g_autofree float *inv = g_new (float, n);
-  g_autofree float *a = g_new (float, m * k);
-  g_autofree float *bias = g_new (float, n);
-  g_autofree float *cref = g_new (float, m * n);
-  g_autofree float *cblk = g_new (float, m * n);
-  QsFloatRounding rounding = { format, scale, inv };
+  QsFloatRounding rounding = { format, scale, inv, 0, 0, NULL };
 
   /* Magnitudes from 1e-9 to 1e5: fp16's subnormals and saturation, FP8's
    * subnormals after scaling, and channels of very different ranges; a
@@ -1390,29 +1438,7 @@ check_round_columns (const QsKernels *kr,
     }
   round_like_quantizer (&params, per_channel, w, n, k, rounded);
   qs_quant_params_clear (&params);
-
-  kr->gemm_f32_pack (n, k, w, packed);
-  kr->gemm_f32_pack (n, k, rounded, expect);
-  kr->gemm_f32_round_columns (n, k, packed, &rounding, 0, n, got);
-  g_assert_cmpmem (got, size * sizeof (float), expect, size * sizeof (float));
-
-  for (size_t i = 0; i < m * k; i++)
-    a[i] = (float) g_rand_double_range (rng, -2.0, 2.0);
-  for (size_t c = 0; c < n; c++)
-    bias[c] = (float) g_rand_double_range (rng, -1.0, 1.0);
-  kr->gemm_f32 (m, n, k, a, k, expect, bias, -INFINITY, INFINITY, cref, n);
-  for (size_t c0 = 0, nb = n % 2 == 0 ? 64 : 32; c0 < n; c0 += nb)
-    {
-      size_t cols = n - c0 < nb ? n - c0 : nb, block = kr->gemm_f32_packed_size (cols, k);
-
-      for (size_t q = 0; q < k; q++)
-        memcpy (slice + q * cols, rounded + q * n + c0, cols * sizeof (float));
-      kr->gemm_f32_pack (cols, k, slice, expect);
-      kr->gemm_f32_round_columns (n, k, packed, &rounding, c0, cols, got);
-      g_assert_cmpmem (got, block * sizeof (float), expect, block * sizeof (float));
-      kr->gemm_f32 (m, cols, k, a, k, got, bias + c0, -INFINITY, INFINITY, cblk + c0, n);
-    }
-  g_assert_cmpmem (cblk, m * n * sizeof (float), cref, m * n * sizeof (float));
+  check_rounded_packing (kr, &rounding, n, k, w, rounded);
 }
 
 static void
@@ -1427,13 +1453,10 @@ test_gemm_f32_round (void)
 
   for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
     {
-      const QsKernels *kr = isa == QS_ISA_SCALAR ? qs_kernels_get (isa) : optimized (isa);
+      const QsKernels *kr = isa_kernels_or_skip (isa);
 
       if (kr == NULL)
-        {
-          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
-          continue;
-        }
+        continue;
       for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
         for (int per_channel = 0; per_channel < 2; per_channel++)
           for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
@@ -1461,6 +1484,143 @@ test_gemm_f32_round (void)
         }
     }
   g_test_message ("%u rounded kernels checked", checked);
+}
+
+/* A blockwise scheme of the float path (MXFP8, NF4, wide integer
+ * groups) on an (n, k) kernel: the packed kernel rounded block by block
+ * with the scales (and zero points) qs_block_quantize gives
+ * (QsFloatRounding's factors per block of rows) is the packing of
+ * qs_block_dequantize's reconstruction, bit for bit. Each block of a
+ * channel gets its own magnitude, 2^20 to 2^60 from its neighbours' (FP8's
+ * subnormals and saturation under a neighbour's scale), with exact
+ * zeros, a whole block of them (NF4's zero scale), float32 subnormals
+ * and, in channel 0's first block, values of 1e37; NF4 also meets each of its thresholds and the
+ * floats either side, in a block whose absmax is 1. The same rounding
+ * with blocks one row longer must differ, so a wrong block boundary
+ * fails. */
+static void
+check_round_blocks (const QsKernels *kr,
+                    const QsScheme  *scheme,
+                    size_t           n,
+                    size_t           k)
+{
+  QsFormat format = scheme->format;
+  QsChannelLayout layout = { k * n, k, n, 1 };
+  QsFormat element = format == QS_FORMAT_MXFP8_E4M3 ? QS_FORMAT_FP8_E4M3
+                     : format == QS_FORMAT_MXFP8_E5M2 ? QS_FORMAT_FP8_E5M2 : format;
+  size_t bs = qs_scheme_block_size (scheme), bpr = (k + bs - 1) / bs, size = kr->gemm_f32_packed_size (n, k);
+  bool integer = format == QS_FORMAT_INT;
+  int qmin, qmax;
+  QsNf4Table nf4;
+  g_autofree float *w = g_new (float, k * n);
+  g_autofree float *rounded = g_new (float, k * n);
+  g_autofree int32_t *codes = g_new (int32_t, k * n);
+  g_autofree float *scales = g_new (float, n * bpr);
+  g_autofree int32_t *zero_points = g_new (int32_t, n * bpr);
+  g_autofree float *scale = g_new (float, n * bpr);
+  g_autofree float *inv = g_new (float, n * bpr);
+  g_autofree float *zero = g_new (float, n * bpr);
+  g_autofree float *magnitude = g_new (float, n * bpr);
+  g_autofree float *packed = g_new (float, size);
+  g_autofree float *good = g_new (float, size);
+  g_autofree float *wrong = g_new (float, size);
+
+  qs_scheme_code_range (scheme, &qmin, &qmax);
+  for (size_t b = 0; b < n * bpr; b++)
+    magnitude[b] = ldexpf (1.0f, g_rand_int_range (rng, 10, 31) * (b % 2 == 0 ? 1 : -1));
+  for (size_t q = 0; q < k; q++)
+    for (size_t c = 0; c < n; c++)
+      {
+        size_t i = q * n + c, b = c * bpr + q / bs;
+        float x = (float) g_rand_double_range (rng, -1.0, 1.0) * magnitude[b];
+
+        if (i % 13 == 4)
+          x = i % 2 == 0 ? 0.0f : -0.0f;
+        else if (i % 29 == 7)
+          x = (float) g_rand_double_range (rng, -1.0, 1.0) * 0x1p-140f;
+        else if (c == 0 && q < bs && q % 7 == 3)
+          x = (float) g_rand_double_range (rng, -1.0e37, 1.0e37);
+        w[i] = c == 1 && q / bs == bpr - 1 ? 0.0f : x;
+      }
+  qs_nf4_table_init (&nf4);
+  if (format == QS_FORMAT_NF4 && n > 2 && k > 1)
+    for (size_t q = 0; q < k; q++)
+      {
+        int t = (int) (q % 45) / 3, side = (int) (q % 3) - 1;
+        float v = nf4.thresholds[t];
+
+        /* Channel 2: absmax 1 in every block (its first row), thresholds elsewhere. */
+        w[q * n + 2] = q % bs == 0 ? 1.0f : side == 0 ? v : nextafterf (v, side * 2.0f);
+      }
+  g_assert_cmpint (qs_block_quantize (scheme, &layout, w, codes, scales, NULL, zero_points, NULL), ==, QS_OK);
+  g_assert_cmpint (qs_block_dequantize (scheme, &layout, codes, scales, integer ? zero_points : NULL, rounded),
+                   ==, QS_OK);
+  qs_float_rounding_block_factors (scales, integer ? zero_points : NULL, 0, n, n, bpr, scale, inv, zero);
+  {
+    QsFloatRounding rounding = { element, scale, inv, bs, n, &nf4, integer ? zero : NULL, (float) qmin,
+                                 (float) qmax, scheme->rounding };
+    QsFloatRounding shifted = rounding;
+
+    shifted.block_rows = bs + 1;
+    check_rounded_packing (kr, &rounding, n, k, w, rounded);
+    kr->gemm_f32_pack (n, k, w, packed);
+    kr->gemm_f32_round_columns (n, k, packed, &rounding, 0, n, good);
+    kr->gemm_f32_round_columns (n, k, packed, &shifted, 0, n, wrong);
+    if (k > bs)
+      g_assert_true (memcmp (good, wrong, size * sizeof (float)) != 0);
+    /* The reference walk of the engine's weight SQNR, row by row. */
+    for (size_t q = 0; q < k; q++)
+      {
+        float row[300];
+
+        g_assert_cmpuint (n, <=, G_N_ELEMENTS (row));
+        qs_float_round_row (&rounding, q, w + q * n, n, row);
+        g_assert_cmpmem (row, n * sizeof (float), rounded + q * n, n * sizeof (float));
+      }
+  }
+}
+
+static void
+test_gemm_f32_round_blocks (void)
+{
+  /* The block formats on the float path, and 12- and 16-bit integer
+   * groups, symmetric and not, halves to even and away. */
+  static const QsFormat formats[] = { QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_NF4,
+                                      QS_FORMAT_INT, QS_FORMAT_INT, QS_FORMAT_INT };
+  /* n, k: reductions not a multiple of the block (37, 100, 600, 130),
+   * whole blocks, a single short block, one channel; 300 x 600 is larger
+   * than a block of rounded channels (64 at a time) many times over. */
+  static const size_t shapes[][2] = { { 100, 37 }, { 70, 100 }, { 300, 600 }, { 33, 128 }, { 1, 130 }, { 48, 1 } };
+  static const int block_sizes[] = { 0, 16 };
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = isa_kernels_or_skip (isa);
+
+      if (kr == NULL)
+        continue;
+      for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+        for (gsize b = 0; b < G_N_ELEMENTS (block_sizes); b++)
+          for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+            {
+              QsScheme scheme;
+
+              qs_scheme_init_default (&scheme);
+              scheme.format = formats[f];
+              scheme.group_size = block_sizes[b] > 0 ? block_sizes[b] : scheme.format == QS_FORMAT_INT ? 32 : 0;
+              if (scheme.format == QS_FORMAT_INT)
+                {
+                  scheme.granularity = QS_GRANULARITY_GROUP;
+                  scheme.bits = f == 5 ? 16 : 12;
+                  scheme.mapping = f == 4 ? QS_MAPPING_ASYMMETRIC : QS_MAPPING_SYMMETRIC;
+                  scheme.rounding = f == 5 ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN;
+                }
+              check_round_blocks (kr, &scheme, shapes[s][0], shapes[s][1]);
+              checked++;
+            }
+    }
+  g_test_message ("%u block-rounded kernels checked", checked);
 }
 
 /* ---- float32 depthwise: the same products and sums in the same order ------------------ */
@@ -1671,6 +1831,7 @@ main (int    argc,
   g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);
   g_test_add_func ("/kernels/gemm-f32", test_gemm_f32);
   g_test_add_func ("/kernels/gemm-f32-round", test_gemm_f32_round);
+  g_test_add_func ("/kernels/gemm-f32-round-blocks", test_gemm_f32_round_blocks);
   g_test_add_func ("/kernels/gemm-f32-skip-zeros", test_gemm_f32_skip_zeros);
   g_test_add_func ("/kernels/gemm-f32-skip-zeros-negative-zero-bias", test_gemm_f32_skip_zeros_negative_zero_bias);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);

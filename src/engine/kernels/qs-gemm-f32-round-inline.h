@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "quant/qs-float-format-private.h"
+#include "quant/qs-quantizer-private.h"
 
 #define QS_ROUND_SIGN UINT32_C (0x80000000)
 #define QS_ROUND_NAN UINT32_C (0x7fc00000)
@@ -68,6 +69,60 @@ qs_round_bf16 (float v)
   return f32_from_bits ((bits & QS_ROUND_SIGN) | (code << 16));
 }
 
+/* NF4's level of a scaled element @v (QsNf4Table). */
+static inline float
+qs_round_nf4 (const QsNf4Table *nf4,
+              float             v)
+{
+  int32_t index = 0;
+
+  for (int i = 0; i < 15; i++)
+    index += v > nf4->thresholds[i];
+  return nf4->levels[index];
+}
+
+/* Integer groups (QsFloatRounding.zero_point), or the weights as they
+ * are: the quantizer's steps for a group (qs-block.c's encode_run, its
+ * zero point an integer, so code - zero point is the rounded integer),
+ * then qs_block_dequantize's (code - zero point) * scale. */
+static inline void
+qs_round_int_groups (const QsFloatRounding *rounding,
+                     const float           *src,
+                     size_t                 c,
+                     size_t                 count,
+                     float                 *dst)
+{
+  const float *inv, *scale, *zero;
+  /* Locals, which no store to @dst can change: the loop vectorizes. */
+  QsRounding mode = rounding->int_rounding;
+  float code_min = rounding->code_min, code_max = rounding->code_max;
+
+  if (rounding->zero_point == NULL)
+    {
+      memcpy (dst, src, count * sizeof *dst);
+      return;
+    }
+  inv = rounding->inv_scale + c;
+  scale = rounding->scale + c;
+  zero = rounding->zero_point + c;
+  for (size_t j = 0; j < count; j++)
+    {
+      float lo = code_min - zero[j], hi = code_max - zero[j];
+      float v = src[j] * inv[j];
+      float t = v < lo - 1.0f ? lo - 1.0f : v;
+      float r;
+
+      t = t > hi + 1.0f ? hi + 1.0f : t;
+      r = qs_round (t, mode);
+      r = r < lo ? lo : r;
+      r = r > hi ? hi : r;
+      /* The code's integer is never -0 (r may be, rounded from a tiny
+       * negative weight): + 0.0f, which -fno-trapping-math does not fold
+       * away as it does a conversion to int32 and back. */
+      dst[j] = (r + 0.0f) * scale[j];
+    }
+}
+
 /* A QsFloatRoundRunFunc: @count weights of channels [c, c + count). */
 static inline void
 qs_round_run_inline (const QsFloatRounding *rounding,
@@ -96,8 +151,16 @@ qs_round_run_inline (const QsFloatRounding *rounding,
       for (size_t j = 0; j < count; j++)
         dst[j] = qs_round_minifloat (src[j] * inv[j], 2, 15, 0x7b, 0x7e) * scale[j];
       break;
+    case QS_FORMAT_NF4:
+      {
+        QsNf4Table nf4 = *rounding->nf4;
+
+        for (size_t j = 0; j < count; j++)
+          dst[j] = qs_round_nf4 (&nf4, src[j] * inv[j]) * scale[j];
+      }
+      break;
     default:
-      memcpy (dst, src, count * sizeof *dst);
+      qs_round_int_groups (rounding, src, c, count, dst);
       break;
     }
 }

@@ -9,11 +9,16 @@
  * a time, into a buffer the GEMM reads. Rounding is per element what
  * quantizing then dequantizing does (qs_quantize_channel, then
  * qs_dequantize_code), so the bits are those of the copy it replaces.
+ * The block formats on the float path (MXFP8, NF4) round the same way
+ * with a scale per block of k rows, the one qs_block_quantize gave the
+ * block (MX: 2^e, whose inverse is exact; NF4: the absmax, and the
+ * quantizer's own 1 / absmax): their reconstruction, bit for bit.
  */
-#include "qs-kernels.h"
+#include "qs-gemm-f32-round-inline.h"
 
 #include <string.h>
 
+#include "quant/qs-block.h"
 #include "quant/qs-float-format.h"
 
 /* @count weights of channels [c, c + count), contiguous in @src: the
@@ -45,10 +50,127 @@ round_run (const QsFloatRounding *rounding,
       for (size_t j = 0; j < count; j++)
         dst[j] = qs_fp8_e5m2_to_float (qs_float_to_fp8_e5m2 (src[j] * inv[j])) * scale[j];
       break;
+    case QS_FORMAT_NF4:
+      for (size_t j = 0; j < count; j++)
+        dst[j] = qs_round_nf4 (rounding->nf4, src[j] * inv[j]) * scale[j];
+      break;
     default:
-      memcpy (dst, src, count * sizeof *dst);
+      qs_round_int_groups (rounding, src, c, count, dst);
       break;
     }
+}
+
+/* @rounding's factors for kernel row @row (QsFloatRounding.block_rows). */
+static QsFloatRounding
+rounding_row (const QsFloatRounding *rounding,
+              size_t                 row)
+{
+  QsFloatRounding r = *rounding;
+
+  if (r.block_rows > 0)
+    {
+      size_t offset = row / r.block_rows * r.block_stride;
+
+      r.scale += offset;
+      r.inv_scale += offset;
+      if (r.zero_point != NULL)
+        r.zero_point += offset;
+    }
+  return r;
+}
+
+void
+qs_float_round_row (const QsFloatRounding *rounding,
+                    size_t                 row,
+                    const float           *src,
+                    size_t                 count,
+                    float                 *dst)
+{
+  QsFloatRounding r = rounding_row (rounding, row);
+
+  round_run (&r, src, 0, count, dst);
+}
+
+/* NF4's code of @v (in [-1, 1]) as the quantizer gives it: the first
+ * element of a block whose absmax is 1, so the element is scaled by 1. */
+static int32_t
+nf4_code (const QsScheme *scheme,
+          float           v)
+{
+  QsChannelLayout layout = { 2, 2, 1, 1 };
+  float block[2] = { v, 1.0f }, scale;
+  int32_t codes[2] = { 0 };
+
+  qs_block_quantize (scheme, &layout, block, codes, &scale, NULL, NULL, NULL);
+  return codes[0];
+}
+
+/* Floats of [-1, 1] as integers of the same order, and back. */
+static int64_t
+order_key (float v)
+{
+  uint32_t bits = f32_bits (v);
+
+  return bits & QS_ROUND_SIGN ? -(int64_t) (bits & F32_ABS_MASK) : (int64_t) bits;
+}
+
+static float
+from_order_key (int64_t key)
+{
+  return f32_from_bits (key < 0 ? QS_ROUND_SIGN | (uint32_t) -key : (uint32_t) key);
+}
+
+/* Threshold i is the largest float of [-1, 1] the quantizer codes i or
+ * lower (its codes rise with the value), found by bisection: then v
+ * codes to the count of thresholds below it, for every v. */
+void
+qs_nf4_table_init (QsNf4Table *nf4)
+{
+  QsScheme scheme;
+
+  qs_scheme_init_default (&scheme);
+  scheme.format = QS_FORMAT_NF4;
+  for (int i = 0; i < 16; i++)
+    nf4->levels[i] = qs_nf4_level (i);
+  for (int i = 0; i < 15; i++)
+    {
+      int64_t lo = order_key (-1.0f), hi = order_key (1.0f);
+
+      while (hi - lo > 1)
+        {
+          int64_t mid = lo + (hi - lo) / 2;
+
+          if (nf4_code (&scheme, from_order_key (mid)) <= i)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      nf4->thresholds[i] = from_order_key (lo);
+    }
+}
+
+void
+qs_float_rounding_block_factors (const float   *scales,
+                                 const int32_t *zero_points,
+                                 size_t         c0,
+                                 size_t         nc,
+                                 size_t         n,
+                                 size_t         blocks_per_run,
+                                 float         *scale,
+                                 float         *inv_scale,
+                                 float         *zero_point)
+{
+  for (size_t c = 0; c < nc; c++)
+    for (size_t g = 0; g < blocks_per_run; g++)
+      {
+        size_t b = c * blocks_per_run + g, i = g * n + c0 + c;
+        float s = scales[b];
+
+        scale[i] = s;
+        inv_scale[i] = s != 0.0f || zero_points != NULL ? 1.0f / s : 0.0f;
+        if (zero_points != NULL)
+          zero_point[i] = (float) zero_points[b];
+      }
 }
 
 void
@@ -79,7 +201,9 @@ qs_gemm_f32_round_panels (size_t                 n,
 
       for (size_t q = 0; q < k; q++)
         {
-          run (rounding, src + q * src_bw, c, valid, dst + q * bw);
+          QsFloatRounding row = rounding_row (rounding, q);
+
+          run (&row, src + q * src_bw, c, valid, dst + q * bw);
           memset (dst + q * bw + valid, 0, (bw - valid) * sizeof *dst);
         }
     }

@@ -687,15 +687,62 @@ void   qs_gemm_f32_pack_rows_avx2   (size_t n, size_t k, const float *w, size_t 
                                      size_t rows, float *packed);
 void   qs_gemm_f32_pack_rows_avx512 (size_t n, size_t k, const float *w, size_t ldw, size_t row0,
                                      size_t rows, float *packed);
+/* NF4's 16 levels and the 15 thresholds between them: a scaled element
+ * v has the level of index count (v > thresholds[i]), as the quantizer
+ * encodes it (qs_nf4_table_init asks it for each threshold). */
+typedef struct {
+  float levels[16];
+  float thresholds[15];
+} QsNf4Table;
+
 /* A float format's rounding of a GEMM kernel's weights, per output
  * channel c: w' = decode (encode (w * inv_scale[c])) * scale[c], in
  * float32 (qs_quantize_channel, then qs_dequantize_code); @format
- * QS_FORMAT_INT leaves the weights as they are. */
+ * QS_FORMAT_INT leaves the weights as they are.
+ * A block format on the float path (MXFP8's FP8 elements, NF4) has its
+ * factors per block of @block_rows consecutive rows of k (the blocks
+ * along each channel's reduction axis, docs/block-formats.md), stored
+ * block-major: the factors of kernel row q are scale + (q / block_rows)
+ * * block_stride, [n] as above; @format is the element's (QS_FORMAT_NF4:
+ * the level of @nf4 times the block's absmax). Integer groups (format
+ * QS_FORMAT_INT with a @zero_point per block, laid out as @scale) round
+ * as the quantizer's groups do: (clamp (round (w * inv_scale)) - zero
+ * point) * scale, codes in [code_min, code_max], integer zero points. */
 typedef struct {
-  QsFormat     format;
-  const float *scale;      /* [n] */
-  const float *inv_scale;  /* [n] */
+  QsFormat          format;
+  const float      *scale;      /* [n] */
+  const float      *inv_scale;  /* [n] */
+  size_t            block_rows; /* 0: the same factors for every row */
+  size_t            block_stride;
+  const QsNf4Table *nf4;
+  const float      *zero_point; /* integer groups; NULL otherwise */
+  float             code_min, code_max;
+  QsRounding        int_rounding;
 } QsFloatRounding;
+
+/* Whether @rounding changes the weights (QS_FORMAT_INT without zero
+ * points leaves them as they are). */
+static inline bool
+qs_float_rounding_rounds (const QsFloatRounding *rounding)
+{
+  return rounding->format != QS_FORMAT_INT || rounding->zero_point != NULL;
+}
+
+/* @nf4 from the quantizer's own NF4 encoding (qs_block_quantize). */
+void   qs_nf4_table_init (QsNf4Table *nf4);
+/* A block format's factors (QsFloatRounding) for channels [c0, c0 +
+ * nc) of n, from qs_block_quantize's @scales (and integer groups'
+ * @zero_points, else NULL) of those channels (channel-major,
+ * @blocks_per_run each): the block's scale and the factor the quantizer
+ * multiplies by, 1 / scale (0 for an NF4 block of zeros, whose scale is
+ * 0). @scale, @inv_scale and @zero_point are [blocks_per_run][n]. */
+void   qs_float_rounding_block_factors (const float *scales, const int32_t *zero_points, size_t c0,
+                                        size_t nc, size_t n, size_t blocks_per_run, float *scale,
+                                        float *inv_scale, float *zero_point);
+/* Row @row of the [k][n] kernel, channels [0, count), rounded by
+ * @rounding with the quantizer's calls (the reference). */
+void   qs_float_round_row (const QsFloatRounding *rounding, size_t row, const float *src, size_t count,
+                           float *dst);
 /* Columns [c0, c0 + nb) of the [k][n] kernel @packed was packed from,
  * rounded by @rounding, into @out packed as gemm_f32_pack packs an
  * (nb, k) kernel: what gemm_f32 reads for those outputs (with bias + c0,
