@@ -845,6 +845,8 @@ qs_mixed_window_save (QsMixedWindow *self,
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (selected_set (self) != NULL, FALSE);
 
+  if (self->window != NULL && !qs_window_check_output (self->window, path, error))
+    return FALSE;
   /* Atomically, as the main window saves its scheme. */
   return qs_scheme_set_save (selected_set (self), path, error);
 }

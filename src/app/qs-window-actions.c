@@ -761,7 +761,9 @@ save_scheme_response_cb (GtkNativeDialog *dialog,
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
       g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !qs_scheme_set_save (qs_document_get_schemes (self->document), path, &error))
+      if (path != NULL
+          && (!qs_window_check_output (self, path, &error)
+              || !qs_scheme_set_save (qs_document_get_schemes (self->document), path, &error)))
         {
           g_autofree char *message = g_strdup_printf (_("Could not save the scheme: %s"), error->message);
           qs_window_show_toast (self, message);

@@ -15,6 +15,7 @@
 #include "app/qs-tensor-job.h"
 #include "app/qs-tensor-item.h"
 #include "model/qs-format-text.h"
+#include "model/qs-input-file.h"
 #include "model/qs-tensor-report.h"
 
 G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -635,6 +636,25 @@ qs_window_dup_data_path (QsWindow *self)
 {
   g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
   return _qs_window_remembered_data (self);
+}
+
+gboolean
+qs_window_check_output (QsWindow    *self,
+                        const char  *path,
+                        GError     **error)
+{
+  g_autofree char *data = NULL;
+  const char *inputs[2] = { NULL, NULL };
+
+  g_return_val_if_fail (QS_IS_WINDOW (self), FALSE);
+
+  /* The file chooser asks before replacing a file, but not whether that
+   * file is the model the window reads. */
+  if (self->document != NULL)
+    inputs[0] = qs_weight_file_get_filename (qs_document_get_file (self->document));
+  data = _qs_window_remembered_data (self);
+  inputs[1] = data;
+  return qs_output_check_not_input (path, inputs, G_N_ELEMENTS (inputs), error);
 }
 
 void

@@ -32,6 +32,12 @@ gboolean    qs_window_select_path  (QsWindow   *self,
  * document's), as Export… does. */
 void        qs_window_export_schemes (QsWindow    *self,
                                       QsSchemeSet *schemes);
+/* FALSE, with the reason, when writing @path would replace the open
+ * model (or the config.json its Keras 3 weights are read with) or the
+ * data chosen for it. */
+gboolean    qs_window_check_output (QsWindow    *self,
+                                    const char  *path,
+                                    GError     **error);
 void        qs_window_show_toast   (QsWindow   *self,
                                     const char *message);
 

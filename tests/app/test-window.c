@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cairo.h>
 #include <json-glib/json-glib.h>
@@ -185,6 +186,34 @@ test_damaged_file_keeps_document (void)
   gtk_widget_activate_action (GTK_WIDGET (window), "win.next-tensor", NULL);
   qs_window_test_wait_for (qs_window_test_has_report, window);
   g_unlink (bad);
+  g_rmdir (dir);
+  qs_window_test_close (window);
+}
+
+/* Saving a scheme (the window's or a search's) over the model the window
+ * reads, or over a link to it, is refused before anything is written;
+ * any other path is fine. */
+static void
+test_save_refuses_the_open_model (void)
+{
+  g_autofree char *path = sample_path ();
+  QsWindow *window = qs_window_test_open (path);
+  g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
+  g_autofree char *link = g_build_filename (dir, "model-link.h5", NULL);
+  g_autofree char *other = g_build_filename (dir, "scheme.json", NULL);
+  g_autofree char *absolute = g_canonicalize_filename (path, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (qs_window_check_output (window, path, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpint (symlink (absolute, link), ==, 0);
+  g_assert_false (qs_window_check_output (window, link, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (qs_window_check_output (window, other, &error));
+  g_assert_no_error (error);
+  g_unlink (link);
   g_rmdir (dir);
   qs_window_test_close (window);
 }
@@ -1619,6 +1648,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/opens-sample", test_opens_sample_and_shows_results);
   g_test_add_func ("/window/accuracy-on-chosen-data", test_accuracy_on_chosen_data);
   g_test_add_func ("/window/chosen-data-split-as-cli", test_chosen_data_split_as_cli);
+  g_test_add_func ("/window/save-refuses-the-open-model", test_save_refuses_the_open_model);
   g_test_add_func ("/window/histogram-renders-pixels", test_histogram_renders_pixels);
   g_test_add_func ("/window/bits-change-updates-metrics", test_bits_change_updates_metrics);
   g_test_add_func ("/window/drag-handle-sets-manual-range", test_drag_handle_sets_manual_range);
