@@ -352,6 +352,46 @@ code_step (int64_t j,
  * sixth above it, where the AVX-512 float path leaves out its sign term
  * (negative sums must still reach act_min); the rest floor at 0 below
  * the zero point, where it must not. */
+/* Each optimized ISA's requantizer on @sums, and its GEMM that stores
+ * codes on @a (@k taps, rows padded) times @w where it has one, give the
+ * codes @ref; how many ISAs this CPU ran. */
+static guint
+assert_isas_requantize_as (size_t                 rows,
+                           size_t                 n,
+                           size_t                 k,
+                           const int32_t         *sums,
+                           const uint8_t         *a,
+                           const int8_t          *w,
+                           const QsRequantParams *p,
+                           const uint8_t         *ref)
+{
+  size_t kp = qs_gemm_padded_k (k);
+  g_autofree uint8_t *out = g_malloc (rows * n);
+  guint checked = 0;
+
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = optimized (isa);
+
+      if (kr == NULL)
+        continue;
+      memset (out, 0xA5, rows * n);
+      kr->requant (rows, n, sums, n, NULL, p, out, n);
+      g_assert_cmpmem (out, rows * n, ref, rows * n);
+      if (kr->gemm_requant != NULL)
+        {
+          g_autofree void *packed = g_malloc (kr->gemm_packed_size (n, kp) + QS_KERNEL_SLACK);
+
+          kr->gemm_pack (n, k, kp, w, packed);
+          memset (out, 0xA5, rows * n);
+          kr->gemm_requant (rows, n, kp, a, kp, packed, NULL, p, out, n);
+          g_assert_cmpmem (out, rows * n, ref, rows * n);
+        }
+      checked++;
+    }
+  return checked;
+}
+
 static void
 test_requantize_steps (void)
 {
@@ -361,7 +401,7 @@ test_requantize_steps (void)
   g_autofree int8_t *w = g_new0 (int8_t, N * K);
   g_autofree int32_t *sums = g_new (int32_t, ROWS * N);
   int32_t bias[N], mult[N], rshift[N];
-  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+  uint8_t out_ref[ROWS * N];
   guint checked = 0;
 
   for (size_t r = 0; r < ROWS; r++)
@@ -402,26 +442,7 @@ test_requantize_steps (void)
       for (size_t c = 0; c < N; c++)
         if (bias[c] != -(ROWS / 2) && out_ref[(ROWS / 2) * N + c] == out_ref[(ROWS / 2 - 1) * N + c])
           g_assert_true (out_ref[(ROWS / 2) * N + c] == p.act_min || out_ref[(ROWS / 2) * N + c] == p.act_max);
-      for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
-        {
-          const QsKernels *k = optimized (isa);
-
-          if (k == NULL)
-            continue;
-          memset (out_opt, 0xA5, sizeof out_opt);
-          k->requant (ROWS, N, sums, N, NULL, &p, out_opt, N);
-          g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
-          if (k->gemm_requant != NULL)
-            {
-              g_autofree void *packed = g_malloc (k->gemm_packed_size (N, kp) + QS_KERNEL_SLACK);
-
-              k->gemm_pack (N, K, kp, w, packed);
-              memset (out_opt, 0xA5, sizeof out_opt);
-              k->gemm_requant (ROWS, N, kp, a, kp, packed, NULL, &p, out_opt, N);
-              g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
-            }
-          checked++;
-        }
+      checked += assert_isas_requantize_as (ROWS, N, K, sums, a, w, &p, out_ref);
     }
   g_test_message ("%u step sets checked", checked);
 }
@@ -446,7 +467,7 @@ test_requantize_near_misses (void)
   uint8_t a[ROWS * 4 + QS_KERNEL_SLACK] = { 0 };
   int8_t w[N * K] = { 0 };
   int32_t sums[ROWS * N], bias[N], mult[N], rshift[N];
-  uint8_t out_ref[ROWS * N], out_opt[ROWS * N];
+  uint8_t out_ref[ROWS * N];
 
   for (size_t r = 0; r < ROWS; r++)
     a[r * kp] = (uint8_t) r;
@@ -471,25 +492,7 @@ test_requantize_near_misses (void)
       qs_requantize_u8_scalar (ROWS, N, sums, N, NULL, &p, out_ref, N);
       /* The middle row is where the codes step (a check of the case). */
       g_assert_cmpuint (out_ref[(ROWS / 2) * N], ==, out_ref[(ROWS / 2 - 1) * N] + 1);
-      for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
-        {
-          const QsKernels *k = optimized (isa);
-
-          if (k == NULL)
-            continue;
-          memset (out_opt, 0xA5, sizeof out_opt);
-          k->requant (ROWS, N, sums, N, NULL, &p, out_opt, N);
-          g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
-          if (k->gemm_requant != NULL)
-            {
-              g_autofree void *packed = g_malloc (k->gemm_packed_size (N, kp) + QS_KERNEL_SLACK);
-
-              k->gemm_pack (N, K, kp, w, packed);
-              memset (out_opt, 0xA5, sizeof out_opt);
-              k->gemm_requant (ROWS, N, kp, a, kp, packed, NULL, &p, out_opt, N);
-              g_assert_cmpmem (out_opt, sizeof out_opt, out_ref, sizeof out_ref);
-            }
-        }
+      assert_isas_requantize_as (ROWS, N, K, sums, a, w, &p, out_ref);
     }
 }
 
