@@ -480,6 +480,7 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
   size_t n_tasks = (cal->count + QS_ENGINE_TASK_IMAGES - 1) / QS_ENGINE_TASK_IMAGES;
   size_t scratch_size = qs_engine_get_working_size (model);
   size_t rounding = qs_engine_rounding_bytes (qm);
+  double *signal = NULL, *noise = NULL;
   QsCalibJob job;
   QsEngineStatus status;
 
@@ -502,23 +503,38 @@ qs_engine_measure_output_sqnr (const QsCalibration      *cal,
                                     progress_total, sqnr_batch, &job);
   if (status != QS_ENGINE_OK)
     goto out;
+  /* A shared layer's calls pool their outputs: one figure per scheme. */
+  signal = calloc (model->n_weighted + 1, sizeof (double));
+  noise = calloc (model->n_weighted + 1, sizeof (double));
+  if (signal == NULL || noise == NULL)
+    {
+      status = QS_ENGINE_NO_MEMORY;
+      goto out;
+    }
   for (size_t i = 0; i < model->n_layers; i++)
     {
-      QsQuantLayer *q = &qm->layers[i];
-      double signal = 0.0, noise = 0.0;
+      int w = model->layers[i].weight_index;
 
       if (!qs_layer_has_kernel (&model->layers[i]))
         continue;
       for (size_t t = 0; t < n_tasks; t++)
         {
-          signal += job.signal[t * model->n_layers + i];
-          noise += job.noise[t * model->n_layers + i];
+          signal[w] += job.signal[t * model->n_layers + i];
+          noise[w] += job.noise[t * model->n_layers + i];
         }
-      q->stats.output_sqnr_db = noise > 0.0 ? 10.0 * log10 (signal / noise)
-                                            : (signal > 0.0 ? INFINITY : NAN);
+    }
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      int w = model->layers[i].weight_index;
+
+      if (qs_layer_has_kernel (&model->layers[i]))
+        qm->layers[i].stats.output_sqnr_db = noise[w] > 0.0 ? 10.0 * log10 (signal[w] / noise[w])
+                                                            : (signal[w] > 0.0 ? INFINITY : NAN);
     }
 
 out:
+  free (signal);
+  free (noise);
   free (job.signal);
   free (job.noise);
   return status;

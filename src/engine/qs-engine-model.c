@@ -135,9 +135,12 @@ static void
 layer_clear (QsEngineLayer *layer)
 {
   free (layer->name);
-  free (layer->weights);
-  free (layer->bias);
-  free (layer->packed_f32);
+  if (!layer->shared_weights)
+    {
+      free (layer->weights);
+      free (layer->bias);
+      free (layer->packed_f32);
+    }
   free (layer->weight_tensor);
   free (layer->affine_scale);
 }
@@ -1190,6 +1193,58 @@ qs_engine_model_set_weight_tensor (QsEngineModel *model,
     return QS_ENGINE_NO_MEMORY;
   free (last->weight_tensor);
   last->weight_tensor = copy;
+  return QS_ENGINE_OK;
+}
+
+/* Whether @a and @b hold the same weights, bit for bit, in one layout. */
+static bool
+same_weights (const QsEngineModel *model,
+              const QsEngineLayer *a,
+              const QsEngineLayer *b)
+{
+  size_t n = (size_t) a->out_c;
+
+  if (a->kind != b->kind || a->k != b->k || a->out_c != b->out_c || a->kernel_h != b->kernel_h
+      || a->kernel_w != b->kernel_w || a->groups != b->groups || a->multiplier != b->multiplier
+      || a->dilation_h != b->dilation_h || a->dilation_w != b->dilation_w
+      || (a->weights == NULL) != (b->weights == NULL) || (a->packed_f32 == NULL) != (b->packed_f32 == NULL))
+    return false;
+  if (a->weights != NULL && memcmp (a->weights, b->weights, a->k * n * sizeof (float)) != 0)
+    return false;
+  if (a->packed_f32 != NULL
+      && memcmp (a->packed_f32, b->packed_f32, qs_layer_packed_f32_size (model->kernels, a) * sizeof (float)) != 0)
+    return false;
+  return memcmp (a->bias, b->bias, n * sizeof (float)) == 0;
+}
+
+QsEngineStatus
+qs_engine_model_share_weights (QsEngineModel *model,
+                               size_t         index,
+                               size_t         source)
+{
+  QsEngineLayer *l, *s;
+  int dropped;
+
+  if (model == NULL || source >= index || index >= model->n_layers)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  l = &model->layers[index];
+  s = &model->layers[source];
+  if (!qs_layer_has_kernel (l) || !qs_layer_has_kernel (s) || l->shared_weights || !same_weights (model, l, s))
+    return QS_ENGINE_INVALID_ARGUMENT;
+  free (l->weights);
+  free (l->bias);
+  free (l->packed_f32);
+  l->weights = s->weights;
+  l->bias = s->bias;
+  l->packed_f32 = s->packed_f32;
+  l->shared_weights = true;
+  /* One scheme for both: the weighted layers after it move down by one. */
+  dropped = l->weight_index;
+  l->weight_index = s->weight_index;
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (i != index && model->layers[i].weight_index > dropped)
+      model->layers[i].weight_index--;
+  model->n_weighted--;
   return QS_ENGINE_OK;
 }
 

@@ -62,6 +62,9 @@ typedef struct {
    * fold_rows / fold_cols are the padding's total, for the shapes it reports. */
   bool         folded_pad;
   int          fold_top, fold_left, fold_rows, fold_cols;
+  /* weights, bias and packed_f32 are an earlier layer's, read and kept
+   * once (a later call of a shared Keras layer: qs_engine_model_share_weights) */
+  bool         shared_weights;
 } QsEngineLayer;
 
 /* Scratch buffers of the values, by liveness (qs-engine-plan.c): value v

@@ -271,6 +271,19 @@ bool           qs_engine_model_get_value_shape (const QsEngineModel *model,
 QsEngineStatus qs_engine_model_set_weight_tensor (QsEngineModel *model,
                                                   const char    *tensor_path);
 
+/* Layer @index (a Conv2D, DepthwiseConv2D or Dense) becomes a later call
+ * of the weights of layer @source (< @index): a Keras layer called more
+ * than once. Both must hold the same kernel and bias, bit for bit (built
+ * from the same tensors, folded alike); @index then drops its copy and
+ * reads @source's, and takes @source's weight index, so both run under
+ * one scheme (the weighted layers after @index are renumbered down by
+ * one). Each call keeps its own input, output, activation and, in the
+ * integer path, its own quantizers. QS_ENGINE_INVALID_ARGUMENT when the
+ * weights differ or either layer has none. */
+QsEngineStatus qs_engine_model_share_weights (QsEngineModel *model,
+                                              size_t         index,
+                                              size_t         source);
+
 /* A merge of the inputs set by qs_engine_model_set_next_inputs; @kind is
  * one of QS_LAYER_ADD .. QS_LAYER_CONCATENATE, QS_LAYER_MINIMUM or
  * QS_LAYER_DIVIDE (which the integer path runs in float). QS_ENGINE_SHAPE_MISMATCH

@@ -35,7 +35,10 @@ G_DEFINE_QUARK (qs-keras-model-error-quark, qs_keras_model_error)
 /* One call of a Keras layer: a node of the graph being built. */
 typedef struct _KerasNode KerasNode;
 struct _KerasNode {
-  char        *key;           /* scope-qualified name, unique in the flattened graph */
+  char        *key;           /* scope-qualified name, unique in the flattened graph; a later
+                               * call of a shared layer "name#2", of a shared model "model#2/name" */
+  char        *identity;      /* the key without call numbers: the calls of one Keras layer
+                               * (a shared layer) have one identity and run one set of weights */
   char        *name;          /* the Keras layer's own name: engine layers carry it */
   const char  *class_name;
   JsonObject  *layer;         /* borrowed from the parser, like config */
@@ -57,6 +60,8 @@ struct _KerasNode {
   gboolean     drop_softmax;  /* a softmax (or softmax activation) that only feeds the argmax */
   int          value;         /* the engine value holding the node's output */
   int          rank;          /* the Keras tensor's rank, batch axis included */
+  size_t       layers_begin;  /* the engine layers its build added: [begin, end) */
+  size_t       layers_end;
 };
 
 typedef struct {
@@ -70,6 +75,8 @@ typedef struct {
   KerasNode     *output;       /* the node the model scores */
   JsonArray     *build_shape;  /* a Sequential's build_input_shape, when given */
   gboolean       keras3;       /* Keras 3 forms seen (its hard_sigmoid differs) */
+  GHashTable    *calls;        /* identity -> GPtrArray of its KerasNode * (owned arrays) */
+  GHashTable    *read_cache;   /* QsTensorInfo * -> GBytes: a shared layer's weights, read once */
 } QsKerasBuild;
 
 static JsonNode *
@@ -340,6 +347,7 @@ static void
 keras_node_free (KerasNode *node)
 {
   g_free (node->key);
+  g_free (node->identity);
   g_free (node->name);
   g_free (node->weight_group);
   g_ptr_array_unref (node->input_keys);
@@ -359,6 +367,7 @@ scope_key (const char *prefix,
 static KerasNode *
 node_new (QsKerasBuild  *b,
           const char    *key,
+          const char    *identity,
           const char    *name,
           const char    *class_name,
           JsonObject    *layer,
@@ -367,6 +376,7 @@ node_new (QsKerasBuild  *b,
           GError       **error)
 {
   KerasNode *node;
+  GPtrArray *calls;
 
   if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
     {
@@ -375,6 +385,7 @@ node_new (QsKerasBuild  *b,
     }
   node = g_new0 (KerasNode, 1);
   node->key = g_strdup (key);
+  node->identity = g_strdup (identity);
   node->name = g_strdup (name);
   node->class_name = class_name;
   node->layer = layer;
@@ -388,6 +399,13 @@ node_new (QsKerasBuild  *b,
   node->value = -1;
   g_ptr_array_add (b->nodes, node);
   g_hash_table_insert (b->by_key, node->key, node);
+  calls = g_hash_table_lookup (b->calls, node->identity);
+  if (calls == NULL)
+    {
+      calls = g_ptr_array_new ();
+      g_hash_table_insert (b->calls, node->identity, calls);
+    }
+  g_ptr_array_add (calls, node);
   return node;
 }
 
@@ -481,6 +499,18 @@ dims_text (int            rank,
   return g_string_free (text, FALSE);
 }
 
+/* Whether @node is one of several calls of its Keras layer. */
+static gboolean
+is_shared (const QsKerasBuild *b,
+           const KerasNode    *node)
+{
+  GPtrArray *calls = g_hash_table_lookup (b->calls, node->identity);
+
+  return calls != NULL && calls->len > 1;
+}
+
+/* A tensor's values (transfer full); a shared layer's are read from the
+ * file once and copied for each call. */
 static float *
 read_info (QsKerasBuild        *b,
            const KerasNode     *node,
@@ -488,10 +518,17 @@ read_info (QsKerasBuild        *b,
            GError             **error)
 {
   g_autoptr(GError) local = NULL;
-  float *values = qs_weight_file_read_tensor (b->file, info, &local);
+  GBytes *cached = is_shared (b, node) ? g_hash_table_lookup (b->read_cache, info) : NULL;
+  float *values;
 
+  if (cached != NULL)
+    return g_memdup2 (g_bytes_get_data (cached, NULL), g_bytes_get_size (cached));
+  values = qs_weight_file_read_tensor (b->file, info, &local);
   if (values == NULL)
     g_propagate_prefixed_error (error, g_steal_pointer (&local), "layer “%s”: ", node->name);
+  else if (is_shared (b, node))
+    g_hash_table_insert (b->read_cache, (gpointer) info,
+                         g_bytes_new (values, (gsize) info->count * sizeof (float)));
   return values;
 }
 
@@ -597,8 +634,18 @@ is_model_class (const char *class_name,
     && layers != NULL && JSON_NODE_HOLDS_ARRAY (layers);
 }
 
+/* How a functional model's node references name a layer's calls. */
 typedef struct {
-  GPtrArray *refs;            /* char *: layer names the call reads, in order */
+  guint    calls;             /* the calls its inbound_nodes list (at least 1) */
+  guint    first;             /* the node index of the first: 1 for a nested model whose
+                               * own creation is node 0, else 0 */
+  gboolean model;
+} LayerCalls;
+
+typedef struct {
+  GPtrArray *refs;            /* char *: the keys (relative to the model) of the calls read, in order */
+  GHashTable *layer_calls;    /* name -> LayerCalls * of the model the call is in, borrowed;
+                               * NULL in a Sequential */
   gboolean   has_constant;
   gboolean   constant_first;
   double     constant;
@@ -615,6 +662,15 @@ keras_call_clear (KerasCall *call)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KerasCall, keras_call_clear)
 
+/* The key, relative to its model, of call @index (from 0) of layer @name:
+ * the first call keeps the layer's name, a later one is "name#2", ... */
+static char *
+call_key (const char *name,
+          guint       index)
+{
+  return index == 0 ? g_strdup (name) : g_strdup_printf ("%s#%u", name, index + 1);
+}
+
 static gboolean
 call_add_ref (KerasCall   *call,
               const char  *layer_name,
@@ -622,11 +678,11 @@ call_add_ref (KerasCall   *call,
               JsonArray   *history,
               GError     **error)
 {
-  int64_t tensor = 0;
+  int64_t tensor = 0, node_index = 0;
+  const LayerCalls *calls = call->layer_calls != NULL ? g_hash_table_lookup (call->layer_calls, history_name)
+                                                      : NULL;
 
-  /* [name, node_index, tensor_index]: node_index counts the calls of a
-   * layer (a nested model's first call may be 1, its own creation being
-   * 0), and layers are called once here, so only tensor_index matters. */
+  /* [name, node_index, tensor_index]. */
   if (json_array_get_length (history) >= 3
       && !qs_json_node_get_int (json_array_get_element (history, 2), &tensor))
     tensor = -1;
@@ -634,7 +690,26 @@ call_add_ref (KerasCall   *call,
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "layer “%s” reads output %" G_GINT64_FORMAT " of “%s”; the engine runs layers with one output",
                  layer_name, tensor, history_name);
-  g_ptr_array_add (call->refs, g_strdup (history_name));
+  if (json_array_get_length (history) >= 2
+      && !qs_json_node_get_int (json_array_get_element (history, 1), &node_index))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "layer “%s” reads “%s” with a node index that is not an integer", layer_name, history_name);
+  if (calls == NULL)
+    {
+      /* A layer the model does not have: resolving names it. */
+      g_ptr_array_add (call->refs, g_strdup (history_name));
+      return TRUE;
+    }
+  /* node_index counts the layer's calls the model lists, from calls->first
+   * (Keras's from_config); a nested model called once is also read as
+   * node 0 or 1 whichever way its creation node was counted. */
+  if (calls->model && calls->calls == 1 && (node_index == 0 || node_index == 1))
+    node_index = calls->first;
+  if (node_index < calls->first || node_index - calls->first >= calls->calls)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "layer “%s” reads node %" G_GINT64_FORMAT " of “%s”, which has nodes %u to %u (one per call)",
+                 layer_name, node_index, history_name, calls->first, calls->first + calls->calls - 1);
+  g_ptr_array_add (call->refs, call_key (history_name, (guint) (node_index - calls->first)));
   return TRUE;
 }
 
@@ -791,12 +866,14 @@ parse_keras2_entry (KerasCall   *call,
   return TRUE;
 }
 
-/* The layer names and constants of @layer's one call. Keras 2:
- * [[[name, 0, 0, {}], ...]] (TFOpLambda: [[name, 0, 0, {"y": 3.0}]]);
- * Keras 3: [{"args": [...], "kwargs": {...}}]. No inbound node: no refs. */
+/* The tensors and constants of @layer's call @index, one entry of
+ * inbound_nodes. Keras 2: [[[name, 0, 0, {}], ...]] (TFOpLambda:
+ * [[name, 0, 0, {"y": 3.0}]]); Keras 3: [{"args": [...], "kwargs": {...}}].
+ * No inbound node: no refs. */
 static gboolean parse_call_inputs (QsKerasBuild  *b,
                                    JsonObject    *layer,
                                    const char    *layer_name,
+                                   guint          index,
                                    KerasCall     *call,
                                    GError       **error);
 
@@ -806,13 +883,14 @@ static gboolean
 parse_call (QsKerasBuild  *b,
             JsonObject    *layer,
             const char    *layer_name,
+            guint          index,
             KerasCall     *call,
             GError       **error)
 {
   JsonObject *constants = object_member (object_member (layer, "config"), "constants");
   g_autoptr(GList) keys = NULL;
 
-  if (!parse_call_inputs (b, layer, layer_name, call, error))
+  if (!parse_call_inputs (b, layer, layer_name, index, call, error))
     return FALSE;
   if (g_strcmp0 (string_member (layer, "class_name"), "TensorFlowOpLayer") != 0 || constants == NULL)
     return TRUE;
@@ -831,20 +909,16 @@ static gboolean
 parse_call_inputs (QsKerasBuild  *b,
                    JsonObject    *layer,
                    const char    *layer_name,
+                   guint          index,
                    KerasCall     *call,
                    GError       **error)
 {
   JsonArray *nodes = array_member (layer, "inbound_nodes");
   JsonNode *first;
 
-  call->refs = g_ptr_array_new_with_free_func (g_free);
-  if (nodes == NULL || json_array_get_length (nodes) == 0)
+  if (nodes == NULL || index >= json_array_get_length (nodes))
     return TRUE;
-  if (json_array_get_length (nodes) > 1)
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "layer “%s” is called %u times (a shared layer); the engine runs each layer once",
-                 layer_name, json_array_get_length (nodes));
-  first = json_array_get_element (nodes, 0);
+  first = json_array_get_element (nodes, index);
   if (JSON_NODE_HOLDS_OBJECT (first))
     {
       JsonObject *object = json_node_get_object (first);
@@ -896,17 +970,21 @@ parse_call_inputs (QsKerasBuild  *b,
 static gboolean flatten_model (QsKerasBuild  *b,
                                JsonObject    *model_object,
                                const char    *prefix,
+                               const char    *id_prefix,
                                const char    *bound_input,
                                const char    *weight_group,
                                char         **output_key,
                                GError       **error);
 
-/* Adds @layer of the model at @prefix: an InputLayer, a nested model, or a
- * node reading @call's tensors. *@key_out receives its key (transfer full). */
+/* Adds call @index of @layer of the model at @prefix (@id_prefix without
+ * call numbers): an InputLayer, a nested model, or a node reading @call's
+ * tensors. *@key_out receives its key (transfer full). */
 static gboolean
 flatten_layer (QsKerasBuild  *b,
                JsonObject    *layer,
                const char    *prefix,
+               const char    *id_prefix,
+               guint          index,
                KerasCall     *call,
                const char    *bound_input,
                const char    *weight_group,
@@ -916,13 +994,17 @@ flatten_layer (QsKerasBuild  *b,
   const char *class_name = string_member (layer, "class_name");
   const char *name = layer_name_of (layer);
   g_autofree char *key = NULL;
+  g_autofree char *identity = NULL;
+  g_autofree char *relative = NULL;
   KerasNode *node;
 
   if (class_name == NULL || object_member (layer, "config") == NULL)
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a layer of model_config has no class_name or config");
   if (name == NULL)
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "a %s layer of model_config has no name", class_name);
-  key = scope_key (prefix, name);
+  relative = call_key (name, index);
+  key = scope_key (prefix, relative);
+  identity = scope_key (id_prefix, name);
 
   if (g_str_equal (class_name, "InputLayer"))
     {
@@ -933,7 +1015,7 @@ flatten_layer (QsKerasBuild  *b,
         }
       else
         {
-          if ((node = node_new (b, key, name, class_name, layer, name, FALSE, error)) == NULL)
+          if ((node = node_new (b, key, identity, name, class_name, layer, name, FALSE, error)) == NULL)
             return FALSE;
           g_ptr_array_add (b->input_nodes, node);
         }
@@ -947,13 +1029,14 @@ flatten_layer (QsKerasBuild  *b,
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "nested model “%s” takes %u inputs; the engine runs models with one image input",
                      key, call->refs->len);
-      if (!flatten_model (b, layer, key, input, weight_group != NULL ? weight_group : name, &inner_output, error)
+      if (!flatten_model (b, layer, key, identity, input, weight_group != NULL ? weight_group : name,
+                          &inner_output, error)
           || !add_alias (b, key, inner_output, error))
         return FALSE;
     }
   else
     {
-      if ((node = node_new (b, key, name, class_name, layer, weight_group != NULL ? weight_group : name,
+      if ((node = node_new (b, key, identity, name, class_name, layer, weight_group != NULL ? weight_group : name,
                             weight_group != NULL, error)) == NULL)
         return FALSE;
       if (bound_input != NULL && call->refs->len == 0)
@@ -1019,6 +1102,7 @@ static gboolean
 flatten_sequential (QsKerasBuild  *b,
                     JsonArray     *layers,
                     const char    *prefix,
+                    const char    *id_prefix,
                     const char    *bound_input,
                     const char    *weight_group,
                     char         **output_key,
@@ -1045,14 +1129,16 @@ flatten_sequential (QsKerasBuild  *b,
           /* The model's input is declared by its first layer
            * (batch_input_shape) or by build_input_shape. */
           g_autofree char *input_key = scope_key (prefix, "input");
-          KerasNode *input = node_new (b, input_key, "input", "InputLayer", layer, "input", FALSE, error);
+          g_autofree char *input_identity = scope_key (id_prefix, "input");
+          KerasNode *input = node_new (b, input_key, input_identity, "input", "InputLayer", layer, "input", FALSE,
+                                       error);
 
           if (input == NULL)
             return FALSE;
           g_ptr_array_add (b->input_nodes, input);
           previous = g_strdup (input_key);
         }
-      if (!flatten_layer (b, layer, prefix, &call, previous, weight_group, &key, error))
+      if (!flatten_layer (b, layer, prefix, id_prefix, 0, &call, previous, weight_group, &key, error))
         return FALSE;
       g_free (previous);
       previous = key;
@@ -1063,11 +1149,81 @@ flatten_sequential (QsKerasBuild  *b,
   return TRUE;
 }
 
+/* The node index of @layer's first call in its model's config: a nested
+ * model built on an Input was called once at its creation (node 0,
+ * which configs leave out): Keras 2's Functional, and its Sequential with
+ * an input shape; Keras 3's Functional, not its Sequential (no Functional
+ * there). Other layers count from 0. */
+static guint
+first_node_index (JsonObject *layer,
+                  const char *class_name)
+{
+  JsonArray *inner;
+  JsonObject *head = NULL;
+
+  if (!is_model_class (class_name, layer))
+    return 0;
+  if (!g_str_equal (class_name, "Sequential"))
+    return 1;
+  if (member (layer, "module") != NULL)
+    return 0;
+  inner = array_member (object_member (layer, "config"), "layers");
+  if (inner == NULL || !qs_json_node_get_object (qs_json_array_element (inner, 0), &head) || head == NULL)
+    return 0;
+  return g_strcmp0 (string_member (head, "class_name"), "InputLayer") == 0
+         || member (object_member (head, "config"), "batch_input_shape") != NULL;
+}
+
+/* Each layer's calls, by name, for the node references of its model. */
+static GHashTable *
+count_layer_calls (JsonArray *layers)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonObject *layer = NULL;
+      JsonArray *nodes;
+      const char *name, *class_name;
+      LayerCalls *calls;
+
+      if (!qs_json_node_get_object (json_array_get_element (layers, i), &layer) || layer == NULL
+          || (name = layer_name_of (layer)) == NULL)
+        continue;
+      class_name = string_member (layer, "class_name");
+      nodes = array_member (layer, "inbound_nodes");
+      calls = g_new0 (LayerCalls, 1);
+      calls->calls = nodes != NULL && json_array_get_length (nodes) > 1 ? json_array_get_length (nodes) : 1;
+      calls->first = first_node_index (layer, class_name != NULL ? class_name : "");
+      calls->model = calls->first == 1 || is_model_class (class_name != NULL ? class_name : "", layer);
+      g_hash_table_insert (table, (gpointer) name, calls);
+    }
+  return table;
+}
+
+/* The one [name, node, tensor] of a model's output_layers: [[...]], or
+ * Keras 3's [...] for one tensor. */
+static JsonArray *
+output_ref (JsonObject *config)
+{
+  JsonArray *refs = array_member (config, "output_layers");
+  JsonArray *ref = NULL;
+  const char *name;
+
+  if (refs == NULL)
+    return NULL;
+  if (qs_json_node_get_string (qs_json_array_element (refs, 0), &name) && name != NULL)
+    return refs;
+  (void) qs_json_node_get_array (qs_json_array_element (refs, 0), &ref);
+  return ref;
+}
+
 static gboolean
 flatten_functional (QsKerasBuild  *b,
                     JsonObject    *config,
                     JsonArray     *layers,
                     const char    *prefix,
+                    const char    *id_prefix,
                     const char    *bound_input,
                     const char    *weight_group,
                     char         **output_key,
@@ -1075,6 +1231,7 @@ flatten_functional (QsKerasBuild  *b,
 {
   g_autoptr(GPtrArray) inputs = layer_refs (config, "input_layers");
   g_autoptr(GPtrArray) outputs = layer_refs (config, "output_layers");
+  g_autoptr(GHashTable) layer_calls = count_layer_calls (layers);
   g_autofree char *last = NULL;
 
   if (inputs->len > 1)
@@ -1096,45 +1253,56 @@ flatten_functional (QsKerasBuild  *b,
   for (guint i = 0; i < json_array_get_length (layers); i++)
     {
       JsonNode *element = json_array_get_element (layers, i);
-      g_auto(KerasCall) call = { 0 };
-      const char *name;
-      char *key = NULL;
-      const char *bound = NULL;
+      JsonObject *layer;
+      const char *name, *class_name;
+      const LayerCalls *calls;
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer %u of model_config is not an object", i);
-      name = layer_name_of (json_node_get_object (element));
-      if (!parse_call (b, json_node_get_object (element), name != NULL ? name : "?", &call, error))
-        return FALSE;
-      /* Only an InputLayer of a nested model binds to the outer tensor;
-       * a nested model's call reads from this model's scope. */
-      if (g_strcmp0 (string_member (json_node_get_object (element), "class_name"), "InputLayer") == 0)
-        bound = bound_input;
-      else if (is_model_class (string_member (json_node_get_object (element), "class_name") != NULL
-                               ? string_member (json_node_get_object (element), "class_name") : "",
-                               json_node_get_object (element)))
+      layer = json_node_get_object (element);
+      name = layer_name_of (layer);
+      class_name = string_member (layer, "class_name") != NULL ? string_member (layer, "class_name") : "";
+      calls = name != NULL ? g_hash_table_lookup (layer_calls, name) : NULL;
+      /* A layer called more than once (a shared layer) is a node per call. */
+      for (guint k = 0; k < (calls != NULL ? calls->calls : 1); k++)
         {
-          g_autofree char *ref = call.refs->len == 1 ? scope_key (prefix, g_ptr_array_index (call.refs, 0)) : NULL;
+          g_auto(KerasCall) call = { 0 };
+          g_autofree char *ref = NULL;
+          char *key = NULL;
+          const char *bound = NULL;
 
-          if (call.refs->len == 1)
-            {
-              key = NULL;
-              if (!flatten_layer (b, json_node_get_object (element), prefix, &call, ref, weight_group, &key, error))
-                return FALSE;
-              g_free (last);
-              last = key;
-              continue;
-            }
+          call.refs = g_ptr_array_new_with_free_func (g_free);
+          call.layer_calls = layer_calls;
+          if (!parse_call (b, layer, name != NULL ? name : "?", k, &call, error))
+            return FALSE;
+          /* Only an InputLayer of a nested model binds to the outer tensor;
+           * a nested model's call reads from this model's scope. */
+          if (g_str_equal (class_name, "InputLayer"))
+            bound = bound_input;
+          else if (is_model_class (class_name, layer) && call.refs->len == 1)
+            bound = ref = scope_key (prefix, g_ptr_array_index (call.refs, 0));
+          if (!flatten_layer (b, layer, prefix, id_prefix, k, &call, bound, weight_group, &key, error))
+            return FALSE;
+          g_free (last);
+          last = key;
         }
-      if (!flatten_layer (b, json_node_get_object (element), prefix, &call, bound, weight_group, &key, error))
-        return FALSE;
-      g_free (last);
-      last = key;
     }
   if (last == NULL)
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model%s%s has no layers",
                  prefix[0] ? " " : "", prefix);
-  *output_key = outputs->len == 1 ? scope_key (prefix, g_ptr_array_index (outputs, 0)) : g_steal_pointer (&last);
+  if (outputs->len == 1)
+    {
+      g_auto(KerasCall) output = { 0 };
+      const char *name = g_ptr_array_index (outputs, 0);
+
+      output.refs = g_ptr_array_new_with_free_func (g_free);
+      output.layer_calls = layer_calls;
+      if (!call_add_ref (&output, "output_layers", name, output_ref (config), error))
+        return FALSE;
+      *output_key = scope_key (prefix, g_ptr_array_index (output.refs, 0));
+    }
+  else
+    *output_key = g_steal_pointer (&last);
   return TRUE;
 }
 
@@ -1143,6 +1311,7 @@ static gboolean
 flatten_model (QsKerasBuild  *b,
                JsonObject    *model_object,
                const char    *prefix,
+               const char    *id_prefix,
                const char    *bound_input,
                const char    *weight_group,
                char         **output_key,
@@ -1164,14 +1333,15 @@ flatten_model (QsKerasBuild  *b,
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the Sequential model_config has no layers");
       if (prefix[0] == '\0' && array_member (config, "build_input_shape") != NULL)
         b->build_shape = array_member (config, "build_input_shape");
-      return flatten_sequential (b, layers, prefix, bound_input, weight_group, output_key, error);
+      return flatten_sequential (b, layers, prefix, id_prefix, bound_input, weight_group, output_key, error);
     }
   if (class_name != NULL && (g_str_equal (class_name, "Functional") || g_str_equal (class_name, "Model")))
     {
       layers = array_member (config, "layers");
       if (layers == NULL)
         return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "the functional model_config has no layers");
-      return flatten_functional (b, config, layers, prefix, bound_input, weight_group, output_key, error);
+      return flatten_functional (b, config, layers, prefix, id_prefix, bound_input, weight_group, output_key,
+                                 error);
     }
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                "model_config describes a %s; the engine runs Sequential and functional models",
@@ -1690,6 +1860,45 @@ plain_relu_layer (const QsKerasBuild *b,
   return TRUE;
 }
 
+/* Whether call @node reads only into a BatchNormalization it can fold. */
+static gboolean
+feeds_batch_norm (const QsKerasBuild *b,
+                  const KerasNode    *node)
+{
+  const KerasNode *next;
+
+  if (node == b->output || node->consumers->len != 1)
+    return FALSE;
+  next = g_ptr_array_index (node->consumers, 0);
+  return g_str_equal (next->class_name, "BatchNormalization") && next->inputs->len == 1 && !next->has_constant;
+}
+
+/* Whether the BatchNormalization after call @node folds into it: the
+ * calls of a shared layer run one kernel, so each call the model runs
+ * must be followed by the same batch normalization, or none is folded. */
+static gboolean
+batch_norm_folds (const QsKerasBuild *b,
+                  const KerasNode    *node)
+{
+  const KerasNode *next;
+  GPtrArray *calls = g_hash_table_lookup (b->calls, node->identity);
+
+  if (!feeds_batch_norm (b, node))
+    return FALSE;
+  next = g_ptr_array_index (node->consumers, 0);
+  for (guint i = 0; calls != NULL && i < calls->len; i++)
+    {
+      const KerasNode *call = g_ptr_array_index (calls, i);
+
+      if (call->reachable
+          && (!feeds_batch_norm (b, call)
+              || !g_str_equal (((const KerasNode *) g_ptr_array_index (call->consumers, 0))->identity,
+                               next->identity)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* After a convolution or dense layer @node without an activation: folds
  * the BatchNormalization that is its only reader, then fuses the ReLU
  * that is the only reader of the result, as deployment toolchains do. */
@@ -1701,14 +1910,13 @@ absorb_followers (QsKerasBuild  *b,
   KerasNode *tail = node, *next;
   float max;
 
-  if (tail != b->output && tail->consumers->len == 1
-      && g_str_equal ((next = g_ptr_array_index (tail->consumers, 0))->class_name, "BatchNormalization")
-      && next->inputs->len == 1 && !next->has_constant)
+  if (batch_norm_folds (b, tail))
     {
       g_auto(BatchNormWeights) bn = { 0 };
       int h, w, c;
       QsEngineStatus status;
 
+      next = g_ptr_array_index (tail->consumers, 0);
       qs_engine_model_get_value_shape (b->model, node->value, &h, &w, &c);
       if (!read_batch_norm (b, next, node->rank, c, &bn, error))
         return FALSE;
@@ -1908,6 +2116,7 @@ build_separable (QsKerasBuild  *b,
 typedef struct {
   QsWeightFile       *file;
   const QsTensorInfo *info;
+  const float        *values;   /* a shared layer's kernel, read once; NULL: read from the file */
   gsize               row_size;
   GError             *error;
 } KernelRows;
@@ -1920,6 +2129,11 @@ read_kernel_rows (void   *data,
 {
   KernelRows *kr = data;
 
+  if (kr->values != NULL)
+    {
+      memcpy (out, kr->values + row0 * kr->row_size, rows * kr->row_size * sizeof (float));
+      return true;
+    }
   return qs_weight_file_read_block (kr->file, kr->info, (guint64) row0 * kr->row_size, rows * kr->row_size,
                                     out, &kr->error);
 }
@@ -1938,6 +2152,7 @@ build_dense (QsKerasBuild  *b,
   QsActivation activation;
   float max;
   g_autofree float *bias = NULL;
+  g_autofree float *values = NULL;
   const char *kernel_path = NULL;
   int64_t kshape[2];
   KernelRows kernel = { 0 };
@@ -1951,6 +2166,8 @@ build_dense (QsKerasBuild  *b,
   kshape[0] = c;
   kshape[1] = units;
   if ((kernel.info = weight_info (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
+    return FALSE;
+  if (is_shared (b, node) && (kernel.values = values = read_info (b, node, kernel.info, error)) == NULL)
     return FALSE;
   if (!read_bias (b, node, units, &bias, error))
     return FALSE;
@@ -2901,6 +3118,68 @@ build_node (QsKerasBuild  *b,
                node->key, c);
 }
 
+/* The weighted engine layers @node's build added, in order. */
+static GArray *
+weighted_layers (const QsKerasBuild *b,
+                 const KerasNode    *node)
+{
+  GArray *layers = g_array_new (FALSE, FALSE, sizeof (size_t));
+
+  for (size_t i = node->layers_begin; i < node->layers_end; i++)
+    {
+      QsLayerInfo info;
+
+      if (qs_engine_model_get_layer (b->model, i, &info) && info.weight_index >= 0)
+        g_array_append_val (layers, i);
+    }
+  return layers;
+}
+
+/* A shared layer's later calls run the weights of its first built call:
+ * one copy, one weight index, one scheme. */
+static gboolean
+share_weights (QsKerasBuild  *b,
+               GPtrArray     *sorted,
+               GError       **error)
+{
+  g_autoptr(GHashTable) owners = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      KerasNode *node = g_ptr_array_index (sorted, i);
+      KerasNode *owner;
+      g_autoptr(GArray) mine = NULL;
+      g_autoptr(GArray) theirs = NULL;
+
+      if (!is_shared (b, node) || node->layers_end == node->layers_begin)
+        continue;
+      if ((owner = g_hash_table_lookup (owners, node->identity)) == NULL)
+        {
+          g_hash_table_insert (owners, node->identity, node);
+          continue;
+        }
+      mine = weighted_layers (b, node);
+      theirs = weighted_layers (b, owner);
+      if (mine->len != theirs->len)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "%s layer “%s” is called more than once, and its calls build differently", node->class_name,
+                     node->key);
+      for (guint k = 0; k < mine->len; k++)
+        {
+          QsEngineStatus status = qs_engine_model_share_weights (b->model, g_array_index (mine, size_t, k),
+                                                                 g_array_index (theirs, size_t, k));
+
+          if (status == QS_ENGINE_INVALID_ARGUMENT)
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "%s layer “%s” is called more than once with weights folded differently in its calls "
+                         "(a batch normalization after some calls only)", node->class_name, node->key);
+          if (status != QS_ENGINE_OK)
+            return engine_fail (error, status, node->name, node->class_name);
+        }
+    }
+  return TRUE;
+}
+
 /* ---- the model's input and the build ------------------------------------------------------- */
 
 /* [null, H, W, C], [null, H, W] or [null, N]: the image shape the model takes. */
@@ -2949,6 +3228,8 @@ free_build (QsKerasBuild *b)
   g_clear_pointer (&b->by_key, g_hash_table_unref);
   g_clear_pointer (&b->aliases, g_hash_table_unref);
   g_clear_pointer (&b->input_nodes, g_ptr_array_unref);
+  g_clear_pointer (&b->calls, g_hash_table_unref);
+  g_clear_pointer (&b->read_cache, g_hash_table_unref);
   g_clear_pointer (&b->nodes, g_ptr_array_unref);
   g_clear_pointer (&b->model, qs_engine_model_free);
 }
@@ -2961,7 +3242,7 @@ plan_graph (QsKerasBuild  *b,
 {
   g_autofree char *output_key = NULL;
 
-  if (!flatten_model (b, model_object, "", NULL, NULL, &output_key, error))
+  if (!flatten_model (b, model_object, "", "", NULL, NULL, &output_key, error))
     return NULL;
   if (b->input_nodes->len == 0)
     {
@@ -3055,6 +3336,8 @@ qs_keras_model_load_config (QsWeightFile  *file,
   b.by_key = g_hash_table_new (g_str_hash, g_str_equal);
   b.aliases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   b.input_nodes = g_ptr_array_new ();
+  b.calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  b.read_cache = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
   if ((sorted = plan_graph (&b, json_node_get_object (root), error)) == NULL)
     {
       free_build (&b);
@@ -3101,12 +3384,19 @@ qs_keras_model_load_config (QsWeightFile  *file,
     {
       KerasNode *node = g_ptr_array_index (sorted, i);
 
+      node->layers_begin = qs_engine_model_get_n_layers (b.model);
       if (!node->built && !build_node (&b, node, error))
         {
           free_build (&b);
           return NULL;
         }
+      node->layers_end = qs_engine_model_get_n_layers (b.model);
       node->built = TRUE;
+    }
+  if (!share_weights (&b, sorted, error))
+    {
+      free_build (&b);
+      return NULL;
     }
   if (b.output->value == QS_ENGINE_INPUT_VALUE || qs_engine_model_get_n_layers (b.model) == 0)
     {

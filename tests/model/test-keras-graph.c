@@ -1208,7 +1208,12 @@ test_errors (void)
   const char *mismatch[] = { "Add", "“sum”", "4x4x2", "3x3x2", "“in”", "“crop”", NULL };
   const char *concat[] = { "“cat”", "height and width", NULL };
   const char *unknown[] = { "“up”", "Conv2DTranspose", NULL };
-  const char *shared[] = { "“relu”", "called 2 times", NULL };
+  const char *past_calls[] = { "“relu”", "node 2", "nodes 0 to 1", NULL };
+  const char *no_call[] = { "“b”", "node 1 of “a”", "nodes 0 to 0", NULL };
+  const char *huge_node[] = { "“b”", "node 4294967296 of “a”", NULL };
+  const char *negative_node[] = { "“b”", "node -1 of “a”", NULL };
+  const char *text_node[] = { "“b”", "“a”", "not an integer", NULL };
+  const char *shared_cycle[] = { "“relu”", "cycle", NULL };
   const char *outputs[] = { "2 outputs", "“a”", "“b”", NULL };
   const char *tf_op[] = { "“tf.math.reduce_sum”", "math.reduce_sum", NULL };
   const char *divide[] = { "“ratio”", "cannot merge", NULL };
@@ -1229,8 +1234,25 @@ test_errors (void)
   expect_error (FUNCTIONAL (LAYER ("Conv2DTranspose", "up", ", \"filters\": 2, \"kernel_size\": [3, 3]",
                                    "[[\"in\", 0, 0, {}]]"), "[\"up\", 0, 0]"),
                 QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, unknown);
+  /* Shared layers: a node per call, every node index checked. */
   expect_error (FUNCTIONAL (LAYER ("ReLU", "relu", "", "[[\"in\", 0, 0, {}]], [[\"relu\", 0, 0, {}]]"),
-                            "[\"relu\", 1, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, shared);
+                            "[\"relu\", 2, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, past_calls);
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("ReLU", "b", "", "[[\"a\", 1, 0, {}]]"), "[\"b\", 0, 0]"),
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, no_call);
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("ReLU", "b", "", "[[\"a\", 4294967296, 0, {}]]"), "[\"b\", 0, 0]"),
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, huge_node);
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("ReLU", "b", "", "[[\"a\", -1, 0, {}]]"), "[\"b\", 0, 0]"),
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, negative_node);
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("ReLU", "b", "", "[[\"a\", \"0\", 0, {}]]"), "[\"b\", 0, 0]"),
+                QS_KERAS_MODEL_ERROR_BAD_CONFIG, text_node);
+  /* Each call reads the other's output. */
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "relu", "", "[[\"relu\", 1, 0, {}]], [[\"relu\", 0, 0, {}]]") ","
+                            LAYER ("Add", "c", "", "[[\"in\", 0, 0, {}], [\"relu\", 1, 0, {}]]"),
+                            "[\"c\", 0, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, shared_cycle);
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") "," LAYER ("ReLU", "b", "", "[[\"in\", 0, 0, {}]]"),
                             "[\"a\", 0, 0], [\"b\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, outputs);
   expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.math.reduce_sum", ", \"function\": \"math.reduce_sum\"",
