@@ -1,0 +1,247 @@
+/* test-keras-shared.c: Keras layers called more than once (shared layers), built and run by the engine.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * tests/data/shared-layers/ is written by tests/reference/make_shared_layers.py:
+ * small Keras 2 (.h5) and Keras 3 (.keras) models with a ReLU called three
+ * times, a Dense on two branches, a Conv2D (and its BatchNormalization) on
+ * two views of one image, the same Conv2D with a BatchNormalization after
+ * one call only, and nested Sequential and Functional blocks called twice;
+ * reference.json has each model's PyTorch float64 logits on 16 images
+ * and its weighted layers, each with the number of times it is called.
+ *  - every weighted Keras layer is one weighted engine layer (one scheme,
+ *    listed once, in order) run by as many engine layers as it has calls,
+ *    all of them on one copy of the weights;
+ *  - the float32 logits agree with the reference to 1e-4 of the largest;
+ *  - the integer path runs: finite logits close to float32's (each call
+ *    calibrated on its own: the Conv2D called on a crop and on a pooled
+ *    image gets two output quantizers), and every weighted layer has a
+ *    weight and output SQNR.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "engine/qs-engine-private.h"
+#include "model/qs-dataset.h"
+#include "model/qs-keras-model.h"
+#include "model/qs-weight-file.h"
+#include "qs-test-reference.h"
+
+#define LOGIT_TOLERANCE 1e-4
+/* int8 logits against float32 (the models measure 40-47 dB per layer). */
+#define MIN_INT8_SQNR_DB 25.0
+
+static char *
+data_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "shared-layers", name, NULL);
+}
+
+static QsEngineModel *
+load_model (const char *name)
+{
+  g_autofree char *path = data_path (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  QsEngineModel *model;
+
+  g_assert_no_error (error);
+  model = qs_keras_model_load (file, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (model);
+  return model;
+}
+
+static float *
+forward (QsEngineModel          *model,
+         const QsQuantizedModel *quantized,
+         const QsEngineDataset  *data)
+{
+  size_t size = qs_engine_get_buffer_size (model, quantized, data->count);
+  g_autofree void *scratch = g_malloc (MAX (size, 1));
+  float *out = g_new (float, data->count * qs_engine_model_get_n_outputs (model));
+
+  g_assert_cmpint (qs_engine_forward (model, quantized, data->images, data->count, scratch, size, out), ==,
+                   QS_ENGINE_OK);
+  return out;
+}
+
+static QsQuantizedModel *
+quantize (QsEngineModel         *model,
+          const QsEngineDataset *calib)
+{
+  size_t n_weighted = qs_engine_model_get_n_weighted (model);
+  g_autofree const QsScheme **schemes = g_new (const QsScheme *, MAX (n_weighted, 1));
+  QsScheme scheme;
+  QsActivationScheme act;
+  QsEngineRunOptions options;
+  QsQuantizedModel *quantized = NULL;
+  char message[256] = "";
+
+  qs_scheme_init_default (&scheme);
+  for (size_t i = 0; i < n_weighted; i++)
+    schemes[i] = &scheme;
+  qs_activation_scheme_init_default (&act);
+  qs_engine_run_options_init (&options);
+  if (qs_engine_prepare_quantized (model, schemes, n_weighted, &act, calib, calib->count, &options, &quantized,
+                                   message, sizeof message) != QS_ENGINE_OK)
+    g_error ("quantizing: %s", message);
+  return quantized;
+}
+
+/* Each weighted Keras layer once, in order, run by its calls on one copy of its weights. */
+static void
+check_weighted_layers (const QsEngineModel *model,
+                       JsonObject          *entry)
+{
+  JsonArray *names = json_object_get_array_member (entry, "weighted_layers");
+  JsonArray *calls = json_object_get_array_member (entry, "calls");
+  size_t n_weighted = qs_engine_model_get_n_weighted (model);
+
+  g_assert_cmpuint (n_weighted, ==, json_array_get_length (names));
+  for (size_t w = 0; w < n_weighted; w++)
+    {
+      int first = qs_engine_model_weighted_layer_index (model, w);
+      const QsEngineLayer *owner = &model->layers[first];
+      gint64 runs = 0;
+
+      g_assert_cmpint (first, >=, 0);
+      g_assert_cmpstr (owner->name, ==, json_array_get_string_element (names, (guint) w));
+      g_assert_false (owner->shared_weights);
+      for (size_t i = 0; i < model->n_layers; i++)
+        {
+          const QsEngineLayer *l = &model->layers[i];
+
+          if (l->weight_index != (int) w)
+            continue;
+          runs++;
+          g_assert_cmpstr (l->name, ==, owner->name);
+          g_assert_cmpstr (l->weight_tensor, ==, owner->weight_tensor);
+          g_assert_true (l->packed_f32 == owner->packed_f32 && l->weights == owner->weights
+                         && l->bias == owner->bias);
+          g_assert_true ((size_t) first == i || l->shared_weights);
+        }
+      g_assert_cmpint (runs, ==, json_array_get_int_element (calls, (guint) w));
+    }
+}
+
+static double
+sqnr_db (const float *real,
+         const float *test,
+         size_t       n)
+{
+  double signal = 0.0, noise = 0.0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      signal += (double) real[i] * real[i];
+      noise += ((double) real[i] - test[i]) * ((double) real[i] - test[i]);
+    }
+  return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
+}
+
+static void
+test_model (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  JsonArray *logits = json_object_get_array_member (entry, "fp32_logits");
+  JsonArray *shape = json_object_get_array_member (entry, "input");
+  g_autofree char *images_path = data_path (json_array_get_int_element (shape, 0) == 8 ? "images.h5"
+                                                                                      : "images-12.h5");
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_model (json_object_get_string_member (entry, "file"));
+  QsDataset *images = qs_dataset_load_hdf5 (images_path, &error);
+  const QsEngineDataset *view;
+  QsQuantizedModel *quantized;
+  g_autofree float *fp32 = NULL;
+  g_autofree float *int8 = NULL;
+  size_t classes = qs_engine_model_get_n_outputs (model);
+  double worst, sqnr;
+
+  g_assert_no_error (error);
+  view = qs_dataset_get_view (images);
+  g_assert_cmpuint (view->count, ==, json_array_get_length (logits));
+  check_weighted_layers (model, entry);
+
+  fp32 = forward (model, NULL, view);
+  worst = qs_test_worst_logit_error (logits, fp32, (guint) view->count, (guint) classes);
+  g_test_message ("%s: float32 logits within %.2g of the largest", json_object_get_string_member (entry, "name"),
+                  worst);
+  g_assert_cmpfloat (worst, <=, LOGIT_TOLERANCE);
+
+  /* Calibrated on the images it scores: the integer path runs the graph. */
+  quantized = quantize (model, view);
+  int8 = forward (model, quantized, view);
+  for (size_t i = 0; i < view->count * classes; i++)
+    g_assert_true (isfinite (int8[i]));
+  sqnr = sqnr_db (fp32, int8, view->count * classes);
+  g_test_message ("%s: int8 logits %.1f dB from float32", json_object_get_string_member (entry, "name"), sqnr);
+  g_assert_cmpfloat (sqnr, >=, MIN_INT8_SQNR_DB);
+  for (size_t w = 0; w < qs_engine_model_get_n_weighted (model); w++)
+    {
+      QsQuantizedLayerStats stats;
+
+      g_assert_true (qs_quantized_model_get_layer_stats (quantized, w, &stats));
+      g_assert_true (isfinite (stats.weight_sqnr_db) && isfinite (stats.output_sqnr_db));
+    }
+  qs_quantized_model_free (quantized);
+  qs_dataset_unref (images);
+  qs_engine_model_free (model);
+}
+
+/* The Conv2D called on a crop (8x8) and on a 2x2 average (6x6) of one
+ * image: two engine layers of one kernel, each with its output shape
+ * and its own calibrated output quantizer. */
+static void
+test_calls_calibrated_apart (void)
+{
+  g_autofree char *images_path = data_path ("images-12.h5");
+  g_autoptr(GError) error = NULL;
+  QsEngineModel *model = load_model ("shared_conv.h5");
+  QsDataset *images = qs_dataset_load_hdf5 (images_path, &error);
+  QsQuantizedModel *quantized;
+  int calls[2], n = 0;
+
+  g_assert_no_error (error);
+  quantized = quantize (model, qs_dataset_get_view (images));
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (model->layers[i].weight_index == 0)
+      {
+        g_assert_cmpint (n, <, 2);
+        calls[n++] = (int) i;
+      }
+  g_assert_cmpint (n, ==, 2);
+  g_assert_cmpint (model->layers[calls[0]].out_h, ==, 8);
+  g_assert_cmpint (model->layers[calls[1]].out_h, ==, 6);
+  g_assert_cmpfloat (quantized->layers[calls[0]].out.scale, !=, quantized->layers[calls[1]].out.scale);
+  qs_quantized_model_free (quantized);
+  qs_dataset_unref (images);
+  qs_engine_model_free (model);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *models;
+
+  g_test_init (&argc, &argv, NULL);
+  path = data_path ("reference.json");
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  models = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "models");
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (models, i);
+      g_autofree char *name = g_strdup_printf ("/keras-shared/%s", json_object_get_string_member (entry, "name"));
+
+      g_test_add_data_func (name, entry, test_model);
+    }
+  g_test_add_func ("/keras-shared/calls-calibrated-apart", test_calls_calibrated_apart);
+  return g_test_run ();
+}
