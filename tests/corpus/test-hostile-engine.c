@@ -307,6 +307,84 @@ test_baseline_works (void)
                    ==, 20);
 }
 
+/* A functional model whose 1x1 Conv2D "shared" is called twice: first on
+ * "conv", then on @second (a [layer, node, tensor] reference); Flatten reads
+ * @flattened. */
+static char *
+write_shared_model (const char *file_name,
+                    const char *second,
+                    const char *flattened)
+{
+  const Weight weights[] = {
+    { "conv", "kernel", 4, { 3, 3, 1, 2 }, WEIGHT_VALUES, 0.25f, NULL, { 0 } },
+    { "conv", "bias", 1, { 2 }, WEIGHT_VALUES, 0.1f, NULL, { 0 } },
+    { "shared", "kernel", 4, { 1, 1, 2, 2 }, WEIGHT_VALUES, 0.5f, NULL, { 0 } },
+    { "shared", "bias", 1, { 2 }, WEIGHT_VALUES, -0.1f, NULL, { 0 } },
+    { "dense", "kernel", 2, { 32, 3 }, WEIGHT_VALUES, 0.5f, NULL, { 0 } },
+    { "dense", "bias", 1, { 3 }, WEIGHT_VALUES, 0.0f, NULL, { 0 } },
+  };
+  g_autofree char *config = g_strdup_printf (
+    "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"input\", \"inbound_nodes\": [],"
+    " \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, 4, 4, 1]}},"
+    "{\"class_name\": \"Conv2D\", \"name\": \"conv\", \"inbound_nodes\": [[[\"input\", 0, 0, {}]]],"
+    " \"config\": {\"name\": \"conv\", \"filters\": 2, " SOUND_CONV ", \"padding\": \"same\", \"activation\": \"relu\"}},"
+    "{\"class_name\": \"Conv2D\", \"name\": \"shared\", \"inbound_nodes\": [[[\"conv\", 0, 0, {}]], [[%s, {}]]],"
+    " \"config\": {\"name\": \"shared\", \"filters\": 2, \"kernel_size\": [1, 1], \"activation\": \"relu\"}},"
+    "{\"class_name\": \"Flatten\", \"name\": \"flat\", \"inbound_nodes\": [[[%s, {}]]], \"config\": {\"name\": \"flat\"}},"
+    "{\"class_name\": \"Dense\", \"name\": \"dense\", \"inbound_nodes\": [[[\"flat\", 0, 0, {}]]],"
+    " \"config\": {\"name\": \"dense\", " SOUND_DENSE "}}],"
+    " \"input_layers\": [[\"input\", 0, 0]], \"output_layers\": [[\"dense\", 0, 0]]}}", second, flattened);
+
+  return write_model (file_name, config, weights, G_N_ELEMENTS (weights));
+}
+
+/* A layer called twice runs as two nodes under one scheme: eval lists it once. */
+static void
+test_shared_layer_works (void)
+{
+  g_autofree char *model = write_shared_model ("shared.h5", "\"shared\", 0, 0", "\"shared\", 1, 0");
+  g_autofree char *data = write_sound_data ("shared-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", "--json", NULL };
+  g_autofree char *out = assert_works (args, ADDRESS_SPACE);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *layers;
+
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  layers = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "layers");
+  g_assert_cmpuint (json_array_get_length (layers), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 0), "name"), ==, "conv");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 1), "name"), ==, "shared");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 2), "name"), ==, "dense");
+}
+
+typedef struct {
+  const char *name;
+  const char *second;     /* what the shared layer's second call reads */
+  const char *flattened;  /* what Flatten reads */
+  const char *expect;
+} BadSharedCall;
+
+static const BadSharedCall bad_shared_calls[] = {
+  { "node-past-calls", "\"shared\", 0, 0", "\"shared\", 2, 0", "node 2 of" },
+  { "call-that-does-not-exist", "\"shared\", 0, 0", "\"conv\", 1, 0", "node 1 of" },
+  { "node-2^32", "\"conv\", 4294967296, 0", "\"shared\", 1, 0", "node 4294967296 of" },
+  { "reads-itself", "\"shared\", 1, 0", "\"shared\", 1, 0", "cycle" },
+};
+
+static void
+test_bad_shared_call (gconstpointer data)
+{
+  const BadSharedCall *bad = data;
+  g_autofree char *model = write_shared_model ("bad-shared.h5", bad->second, bad->flattened);
+  g_autofree char *images = write_sound_data ("bad-shared-data.h5");
+  const char *args[] = { "eval", model, "--data", images, "--calib", "10", NULL };
+
+  assert_refused (args, 0, bad->expect);
+}
+
 /* ---- 1. shapes that overflow ---------------------------------------------------------- */
 
 static void
@@ -989,6 +1067,13 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/hostile/baseline", test_baseline_works);
+  g_test_add_func ("/hostile/shared-layer/works", test_shared_layer_works);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_shared_calls); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/hostile/shared-layer/%s", bad_shared_calls[i].name);
+
+      g_test_add_data_func (path, &bad_shared_calls[i], test_bad_shared_call);
+    }
 
   g_test_add_data_func ("/hostile/shapes/data-dim-2^32+1", "--data", test_data_dimension_truncated);
   g_test_add_data_func ("/hostile/shapes/calib-dim-2^32+1", "--calib-data", test_data_dimension_truncated);
