@@ -364,6 +364,25 @@ scope_key (const char *prefix,
   return prefix[0] != '\0' ? g_strconcat (prefix, "/", name, NULL) : g_strdup (name);
 }
 
+/* Layer calls and aliases a model_config may expand to: nested models
+ * called several times multiply their layers, and a few kilobytes of
+ * JSON nesting models called 8 times in 8 levels would be 16 million. */
+#define MAX_GRAPH_ENTRIES (1u << 18)
+
+static gboolean
+check_graph_size (QsKerasBuild  *b,
+                  const char    *key,
+                  GError       **error)
+{
+  if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has two layers named “%s”", key);
+  if (b->nodes->len + g_hash_table_size (b->aliases) >= MAX_GRAPH_ENTRIES)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "model_config expands to more than %u layer calls (nested models called many times)",
+                 MAX_GRAPH_ENTRIES);
+  return TRUE;
+}
+
 static KerasNode *
 node_new (QsKerasBuild  *b,
           const char    *key,
@@ -378,11 +397,8 @@ node_new (QsKerasBuild  *b,
   KerasNode *node;
   GPtrArray *calls;
 
-  if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
-    {
-      fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has two layers named “%s”", key);
-      return NULL;
-    }
+  if (!check_graph_size (b, key, error))
+    return NULL;
   node = g_new0 (KerasNode, 1);
   node->key = g_strdup (key);
   node->identity = g_strdup (identity);
@@ -415,8 +431,8 @@ add_alias (QsKerasBuild  *b,
            const char    *target,
            GError       **error)
 {
-  if (g_hash_table_contains (b->by_key, key) || g_hash_table_contains (b->aliases, key))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config has two layers named “%s”", key);
+  if (!check_graph_size (b, key, error))
+    return FALSE;
   g_hash_table_insert (b->aliases, g_strdup (key), g_strdup (target));
   return TRUE;
 }

@@ -1278,6 +1278,36 @@ test_errors (void)
   }
 }
 
+/* Nested models each calling the one inside 8 times: 8 levels would be
+ * 16 million layer calls from a few kilobytes; refused in one line. */
+static void
+test_call_bomb (void)
+{
+  g_autoptr(GString) model = g_string_new ("{\"class_name\": \"Functional\", \"name\": \"m\", \"config\": {\"name\": \"m\", \"layers\": ["
+                                           "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"inbound_nodes\": [],"
+                                           " \"config\": {\"name\": \"in\", \"batch_input_shape\": [null, 4]}},"
+                                           LAYER ("ReLU", "r", "", "[[\"in\", 0, 0, {}]]")
+                                           "], \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"r\", 0, 0]]}}");
+  const char *words[] = { "more than 262144 layer calls", NULL };
+
+  for (int level = 0; level < 8; level++)
+    {
+      GString *outer = g_string_new ("{\"class_name\": \"Functional\", \"name\": \"m\", \"config\": {\"name\": \"m\", \"layers\": ["
+                                     "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"inbound_nodes\": [],"
+                                     " \"config\": {\"name\": \"in\", \"batch_input_shape\": [null, 4]}},");
+
+      /* The nested model's creation is its node 0: its 8 calls are nodes 1 to 8. */
+      g_string_append_len (outer, model->str, (gssize) model->len - 1);
+      g_string_append (outer, ", \"inbound_nodes\": [[[\"in\", 0, 0, {}]]");
+      for (int call = 1; call < 8; call++)
+        g_string_append_printf (outer, ", [[\"m\", %d, 0, {}]]", call);
+      g_string_append (outer, "]}], \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"m\", 8, 0]]}}");
+      g_string_free (model, TRUE);
+      model = outer;
+    }
+  expect_error (model->str, QS_KERAS_MODEL_ERROR_UNSUPPORTED, words);
+}
+
 /* A file whose model has a layer the engine does not run still opens for
  * weight analysis: its tensors are all listed, with their layers and roles. */
 static void
@@ -1348,6 +1378,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/divide", test_divide);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
+  g_test_add_func ("/keras-graph/call-bomb", test_call_bomb);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
   status = g_test_run ();
 
