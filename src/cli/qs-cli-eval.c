@@ -90,8 +90,8 @@ qs_cli_eval_quant_top1 (const QsCliEvalRun *run)
 }
 
 /* The names of the layers the integer path ran in float (between a
- * dequantize and a quantize), in the model's order (transfer container:
- * the names belong to the model). */
+ * dequantize and a quantize), in the model's order, a shared layer's
+ * calls once (transfer container: the names belong to the model). */
 static GPtrArray *
 float_layers (const QsCliEvalRun *run)
 {
@@ -102,7 +102,8 @@ float_layers (const QsCliEvalRun *run)
     {
       QsLayerInfo info;
 
-      if (qs_quantized_model_layer_runs_in_float (run->quantized, i) && qs_engine_model_get_layer (model, i, &info))
+      if (qs_quantized_model_layer_runs_in_float (run->quantized, i) && qs_engine_model_get_layer (model, i, &info)
+          && !g_ptr_array_find_with_equal_func (names, info.name, g_str_equal, NULL))
         g_ptr_array_add (names, (gpointer) info.name);
     }
   return names;
