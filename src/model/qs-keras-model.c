@@ -4,8 +4,12 @@
  * Three passes. Flattening walks model_config (Sequential, Functional and
  * Model, in Keras 2's and Keras 3's forms, models nested in models) into
  * one list of nodes, a node per layer call, each naming the nodes it reads
- * by scope-qualified key ("outer/inner"); an InputLayer of a nested model
- * and the nested model itself become aliases of the tensors they pass on.
+ * by scope-qualified key ("outer/inner"; a shared layer's second call
+ * "name#2", a nested model's second call "outer#2/inner"); an InputLayer
+ * of a nested model and the nested model itself become aliases of the
+ * tensors they pass on. The calls of one layer share its identity (the
+ * key without call numbers): its weights are read once, and after the
+ * build its later calls run the first's (one weighted layer, one scheme).
  * Ordering resolves the aliases, keeps the nodes the model output depends
  * on and sorts them by their dependencies (Kahn's algorithm, ties in the
  * order the config lists them), so layers listed out of order and cycles
