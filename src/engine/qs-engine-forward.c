@@ -1553,6 +1553,11 @@ layer_quant (const QsQuantizedModel *qm,
         return out;
       }
 
+    case QS_LAYER_PRELU:
+      for (size_t e = 0; e < batch * out_size; e++)
+        out[e] = q->tables[(e % (size_t) l->out_c) * 256 + in[e]];
+      return out;
+
     case QS_LAYER_ACTIVATION:
     default:
       if (!qs_layer_is_plain_relu (l))

@@ -88,6 +88,8 @@ qs_layer_kind_to_string (QsLayerKind kind)
       return "Minimum";
     case QS_LAYER_DIVIDE:
       return "Divide";
+    case QS_LAYER_PRELU:
+      return "PReLU";
     default:
       return "unknown";
     }
@@ -1399,6 +1401,17 @@ qs_engine_model_add_affine (QsEngineModel *model,
                             const float   *shift)
 {
   return add_per_channel (model, name, QS_LAYER_AFFINE, scale, shift, 0.0f);
+}
+
+QsEngineStatus
+qs_engine_model_add_prelu (QsEngineModel *model,
+                           const char    *name,
+                           const float   *alpha)
+{
+  if (alpha == NULL)
+    return QS_ENGINE_INVALID_ARGUMENT;
+  /* The slopes in affine_scale; the bias stays zero. */
+  return add_per_channel (model, name, QS_LAYER_PRELU, alpha, NULL, 0.0f);
 }
 
 QsEngineStatus

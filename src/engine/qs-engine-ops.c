@@ -319,6 +319,11 @@ qs_layer_ops_f32 (const QsEngineModel *model,
       layer_norm_f32 (l, ins[0], batch * l->out_h * l->out_w, out);
       return;
 
+    case QS_LAYER_PRELU:
+      for (size_t i = 0; i < batch * out_size; i++)
+        out[i] = ins[0][i] >= 0.0f ? ins[0][i] : ins[0][i] * l->affine_scale[i % (size_t) l->out_c];
+      return;
+
     case QS_LAYER_ACTIVATION:
     default:
       if (l->spec.kind == QS_ACTIVATION_SOFTMAX)

@@ -155,6 +155,7 @@ typedef struct {
   float            *round_zero_point;  /* integer groups' [blocks_per_run][out_c] */
   size_t           packed_group_size;  /* bytes of one group's packed int8 weights */
   uint8_t          table[256];     /* ACTIVATION: the lookup table */
+  uint8_t          *tables;        /* PRELU: a lookup table per channel, [out_c][256] */
   QsAddParams      add;            /* ADD, SUBTRACT, AVERAGE */
   QsMulParams      mul;            /* MULTIPLY */
   int              broadcast_input;  /* MULTIPLY: the input that is one pixel, or -1 */

@@ -117,6 +117,7 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->group_code_sums);
   free (q->group_scales);
   free (q->group_dw);
+  free (q->tables);
 }
 
 void
@@ -2016,6 +2017,25 @@ prepare_graph_layer (const QsQuantizedModel *qm,
     }
 }
 
+/* PReLU on codes: channel c's table is LeakyReLU's with slope alpha[c]. */
+static QsEngineStatus
+prepare_prelu_layer (const QsEngineLayer *l,
+                     QsQuantLayer        *q)
+{
+  QsActivationSpec spec;
+
+  q->tables = malloc ((size_t) l->out_c * 256);
+  if (q->tables == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
+  for (size_t c = 0; c < (size_t) l->out_c; c++)
+    {
+      spec.negative_slope = l->affine_scale[c];
+      qs_lut_build (&spec, q->in.scale, q->in.zero_code, q->out.scale, q->out.zero_code, q->tables + c * 256);
+    }
+  return QS_ENGINE_OK;
+}
+
 /* Quantizers of every value and the integer form of every layer, from
  * the calibrated ranges and one weight scheme per weighted layer. */
 static QsEngineStatus
@@ -2063,7 +2083,8 @@ quantize_layers (const QsCalibration  *cal,
       q->out = qm->values[i + 1];
       q->float_output = act->float_logits && qs_layer_has_kernel (l) && qs_layer_is_last (model, i);
       /* The integer merges and tables take integer zero points. */
-      if (!act->nudge_zero && (merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l))))
+      if (!act->nudge_zero && (merge || l->kind == QS_LAYER_PRELU
+                               || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l))))
         q->runs_in_float = true;
 
       if (qs_layer_has_kernel (l))
@@ -2079,9 +2100,10 @@ quantize_layers (const QsCalibration  *cal,
       activation_codes (l, &q->out, &q->rq.act_min, &q->rq.act_max);
       if (q->runs_in_float)
         continue;
-      if (l->kind == QS_LAYER_AFFINE)
+      if (l->kind == QS_LAYER_AFFINE || l->kind == QS_LAYER_PRELU)
         {
-          if ((status = prepare_affine_layer (qm, l, q)) != QS_ENGINE_OK)
+          status = l->kind == QS_LAYER_AFFINE ? prepare_affine_layer (qm, l, q) : prepare_prelu_layer (l, q);
+          if (status != QS_ENGINE_OK)
             return status;
         }
       else if ((merge || (l->kind == QS_LAYER_ACTIVATION && !shares_input_params (l)))

@@ -124,6 +124,8 @@ typedef enum {
   QS_LAYER_MINIMUM,            /* a merge, as Maximum (after the others to keep their values) */
   QS_LAYER_DIVIDE,             /* a merge of two tensors of one shape, the first over the second;
                                 * no integer kernel */
+  QS_LAYER_PRELU,              /* x >= 0 ? x : alpha[c] * x (PReLU); the integer path as a
+                                * 256-entry table per channel */
 } QsLayerKind;
 
 const char *qs_layer_kind_to_string (QsLayerKind kind);
@@ -326,6 +328,15 @@ QsEngineStatus qs_engine_model_add_layer_norm (QsEngineModel    *model,
 QsEngineStatus qs_engine_model_add_activation_spec (QsEngineModel          *model,
                                                     const char             *name,
                                                     const QsActivationSpec *spec);
+/* PReLU over the channel (last) axis: x where x >= 0, else @alpha[c] * x
+ * (Keras PReLU with shared_axes over height and width, PyTorch's
+ * nn.PReLU); @alpha holds one slope per channel, copied. The integer path
+ * runs it as a lookup table per channel (as LeakyReLU's one table), in
+ * float with fractional zero points. QS_ENGINE_INVALID_ARGUMENT for a
+ * slope that is not finite. */
+QsEngineStatus qs_engine_model_add_prelu (QsEngineModel *model,
+                                          const char    *name,
+                                          const float   *alpha);
 QsEngineStatus qs_engine_model_add_global_max_pool (QsEngineModel *model,
                                                     const char    *name);
 QsEngineStatus qs_engine_model_add_reshape    (QsEngineModel    *model,

@@ -2313,6 +2313,75 @@ build_layer_scale (QsKerasBuild  *b,
   return add_affine (b, node, scale, shift, c, error);
 }
 
+/* PReLU (models converted from PyTorch or ONNX): its "alpha" weight is
+ * the input's shape with the shared axes at 1 ((1, 1, C) with
+ * shared_axes [1, 2], as nn.PReLU (C) converts; (1, 1, 1) for one slope).
+ * The engine takes a slope per channel: a weight of any shape that
+ * broadcasts to the input runs when it is the same at every position. */
+static gboolean
+build_prelu (QsKerasBuild  *b,
+             KerasNode     *node,
+             GError       **error)
+{
+  const QsTensorInfo *info;
+  g_autofree float *alpha = NULL;
+  g_autofree float *slopes = NULL;
+  int h, w, c, dims[3];
+  int n_dims;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  input_shape (b, node, 0, &h, &w, &c);
+  node->rank = input_rank (node);
+  dims[0] = h, dims[1] = w, dims[2] = c;
+  /* A map (N, H, W, C) or a vector (N, C): the axes the weight broadcasts over. */
+  n_dims = node->rank == 4 ? 3 : 1;
+  if ((info = find_weight (b, node, "alpha")) == NULL)
+    return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS, "layer “%s” has no “alpha” weight in the file", node->name);
+  if (info->count != 1 && ((node->rank != 4 && node->rank != 2) || info->rank > n_dims))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "PReLU layer “%s” reads a rank-%d tensor; the engine runs PReLU on maps and vectors",
+                 node->name, node->rank);
+  for (int i = 0; info->count != 1 && i < info->rank; i++)
+    {
+      int64_t want = dims[3 - info->rank + i];
+
+      if (info->shape[i] != 1 && info->shape[i] != want)
+        {
+          g_autofree char *have = dims_text (info->rank, info->shape);
+          g_autofree char *input = shape_text (h, w, c);
+
+          return fail (error, QS_KERAS_MODEL_ERROR_WEIGHTS,
+                       "weight “alpha” of layer “%s” is %s, which does not broadcast to its %s input",
+                       node->name, have, input);
+        }
+    }
+  if ((alpha = read_info (b, node, info, error)) == NULL)
+    return FALSE;
+  slopes = g_new (float, c);
+  /* Every position's slope, through the broadcast, against position 0's. */
+  for (int y = 0; y < (n_dims == 3 ? h : 1); y++)
+    for (int x = 0; x < (n_dims == 3 ? w : 1); x++)
+      for (int ch = 0; ch < c; ch++)
+        {
+          int at[3] = { y, x, ch };
+          guint64 index = 0;
+          float slope;
+
+          for (int i = 0; info->count != 1 && i < info->rank; i++)
+            index = index * (guint64) info->shape[i] + (info->shape[i] == 1 ? 0 : (guint64) at[3 - info->rank + i]);
+          slope = alpha[index];
+          if (y == 0 && x == 0)
+            slopes[ch] = slope;
+          else if (slope != slopes[ch] && !(isnan (slope) && isnan (slopes[ch])))
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "PReLU layer “%s” has a slope per position (its shared_axes leave out height or width); "
+                         "the engine runs one slope per channel", node->name);
+        }
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_prelu (b->model, node->name, slopes), error);
+}
+
 /* A number or a list of one per channel (Rescaling's scale and offset,
  * Normalization's mean and variance in its config). */
 static gboolean
@@ -3130,6 +3199,8 @@ build_node (QsKerasBuild  *b,
     return build_rescaling (b, node, error);
   if (g_str_equal (c, "LayerScale"))
     return build_layer_scale (b, node, error);
+  if (g_str_equal (c, "PReLU"))
+    return build_prelu (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,

@@ -1,7 +1,7 @@
-/* test-keras-shared.c: Keras layers called more than once (shared layers), built and run by the engine.
+/* test-keras-user.c: what hand-written and converted user models use: shared layers and PReLU.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * tests/data/shared-layers/ is written by tests/reference/make_shared_layers.py:
+ * /keras-shared: tests/data/shared-layers/ is written by tests/reference/make_shared_layers.py:
  * small Keras 2 (.h5) and Keras 3 (.keras) models with a ReLU called three
  * times, a Dense on two branches, a Conv2D (and its BatchNormalization) on
  * two views of one image, the same Conv2D with a BatchNormalization after
@@ -16,6 +16,11 @@
  *    calibrated on its own: the Conv2D called on a crop and on a pooled
  *    image gets two output quantizers), and every weighted layer has a
  *    weight and output SQNR.
+ * /keras-prelu: tests/data/prelu/ is written by tests/reference/make_prelu.py:
+ * PReLU per channel, with one slope, and on a vector, Keras 2 and 3, against
+ * torch.nn.PReLU's logits; a PReLU whose slopes differ by position is
+ * refused in one line; on codes, each channel's table is within half an
+ * output step (plus the input's rounding through the slope) of PReLU.
  */
 #include <math.h>
 #include <string.h>
@@ -33,22 +38,32 @@
 /* int8 logits against float32 (the models measure 40-47 dB per layer). */
 #define MIN_INT8_SQNR_DB 25.0
 
+/* A file of tests/data/@dir. */
 static char *
-data_path (const char *name)
+data_path (const char *dir,
+           const char *name)
 {
-  return g_test_build_filename (G_TEST_DIST, "data", "shared-layers", name, NULL);
+  return g_test_build_filename (G_TEST_DIST, "data", dir, name, NULL);
+}
+
+/* The model in @path, or NULL with @error set. */
+static QsEngineModel *
+try_load (const char  *path,
+          GError     **error)
+{
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, error);
+
+  return file != NULL ? qs_keras_model_load (file, error) : NULL;
 }
 
 static QsEngineModel *
-load_model (const char *name)
+load_model (const char *dir,
+            const char *name)
 {
-  g_autofree char *path = data_path (name);
+  g_autofree char *path = data_path (dir, name);
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
-  QsEngineModel *model;
+  QsEngineModel *model = try_load (path, &error);
 
-  g_assert_no_error (error);
-  model = qs_keras_model_load (file, &error);
   g_assert_no_error (error);
   g_assert_nonnull (model);
   return model;
@@ -69,13 +84,13 @@ forward (QsEngineModel          *model,
 }
 
 static QsQuantizedModel *
-quantize (QsEngineModel         *model,
-          const QsEngineDataset *calib)
+quantize_with (QsEngineModel            *model,
+               const QsEngineDataset    *calib,
+               const QsActivationScheme *act)
 {
   size_t n_weighted = qs_engine_model_get_n_weighted (model);
   g_autofree const QsScheme **schemes = g_new (const QsScheme *, MAX (n_weighted, 1));
   QsScheme scheme;
-  QsActivationScheme act;
   QsEngineRunOptions options;
   QsQuantizedModel *quantized = NULL;
   char message[256] = "";
@@ -83,12 +98,21 @@ quantize (QsEngineModel         *model,
   qs_scheme_init_default (&scheme);
   for (size_t i = 0; i < n_weighted; i++)
     schemes[i] = &scheme;
-  qs_activation_scheme_init_default (&act);
   qs_engine_run_options_init (&options);
-  if (qs_engine_prepare_quantized (model, schemes, n_weighted, &act, calib, calib->count, &options, &quantized,
+  if (qs_engine_prepare_quantized (model, schemes, n_weighted, act, calib, calib->count, &options, &quantized,
                                    message, sizeof message) != QS_ENGINE_OK)
     g_error ("quantizing: %s", message);
   return quantized;
+}
+
+static QsQuantizedModel *
+quantize (QsEngineModel         *model,
+          const QsEngineDataset *calib)
+{
+  QsActivationScheme act;
+
+  qs_activation_scheme_init_default (&act);
+  return quantize_with (model, calib, &act);
 }
 
 /* Each weighted Keras layer once, in order, run by its calls on one copy of its weights. */
@@ -142,16 +166,16 @@ sqnr_db (const float *real,
   return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
 }
 
+/* @model's float32 logits on @images against the reference's @logits,
+ * and its integer path: finite, close to float32, every weighted layer
+ * with its SQNR figures. */
 static void
-test_model (gconstpointer data)
+check_model (QsEngineModel *model,
+             const char    *name,
+             const char    *images_path,
+             JsonArray     *logits)
 {
-  JsonObject *entry = (JsonObject *) data;
-  JsonArray *logits = json_object_get_array_member (entry, "fp32_logits");
-  JsonArray *shape = json_object_get_array_member (entry, "input");
-  g_autofree char *images_path = data_path (json_array_get_int_element (shape, 0) == 8 ? "images.h5"
-                                                                                      : "images-12.h5");
   g_autoptr(GError) error = NULL;
-  QsEngineModel *model = load_model (json_object_get_string_member (entry, "file"));
   QsDataset *images = qs_dataset_load_hdf5 (images_path, &error);
   const QsEngineDataset *view;
   QsQuantizedModel *quantized;
@@ -163,12 +187,9 @@ test_model (gconstpointer data)
   g_assert_no_error (error);
   view = qs_dataset_get_view (images);
   g_assert_cmpuint (view->count, ==, json_array_get_length (logits));
-  check_weighted_layers (model, entry);
-
   fp32 = forward (model, NULL, view);
   worst = qs_test_worst_logit_error (logits, fp32, (guint) view->count, (guint) classes);
-  g_test_message ("%s: float32 logits within %.2g of the largest", json_object_get_string_member (entry, "name"),
-                  worst);
+  g_test_message ("%s: float32 logits within %.2g of the largest", name, worst);
   g_assert_cmpfloat (worst, <=, LOGIT_TOLERANCE);
 
   /* Calibrated on the images it scores: the integer path runs the graph. */
@@ -177,7 +198,7 @@ test_model (gconstpointer data)
   for (size_t i = 0; i < view->count * classes; i++)
     g_assert_true (isfinite (int8[i]));
   sqnr = sqnr_db (fp32, int8, view->count * classes);
-  g_test_message ("%s: int8 logits %.1f dB from float32", json_object_get_string_member (entry, "name"), sqnr);
+  g_test_message ("%s: int8 logits %.1f dB from float32", name, sqnr);
   g_assert_cmpfloat (sqnr, >=, MIN_INT8_SQNR_DB);
   for (size_t w = 0; w < qs_engine_model_get_n_weighted (model); w++)
     {
@@ -188,6 +209,20 @@ test_model (gconstpointer data)
     }
   qs_quantized_model_free (quantized);
   qs_dataset_unref (images);
+}
+
+static void
+test_shared (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  JsonArray *shape = json_object_get_array_member (entry, "input");
+  g_autofree char *images_path = data_path ("shared-layers", json_array_get_int_element (shape, 0) == 8
+                                                             ? "images.h5" : "images-12.h5");
+  QsEngineModel *model = load_model ("shared-layers", json_object_get_string_member (entry, "file"));
+
+  check_weighted_layers (model, entry);
+  check_model (model, json_object_get_string_member (entry, "name"), images_path,
+               json_object_get_array_member (entry, "fp32_logits"));
   qs_engine_model_free (model);
 }
 
@@ -197,9 +232,9 @@ test_model (gconstpointer data)
 static void
 test_calls_calibrated_apart (void)
 {
-  g_autofree char *images_path = data_path ("images-12.h5");
+  g_autofree char *images_path = data_path ("shared-layers", "images-12.h5");
   g_autoptr(GError) error = NULL;
-  QsEngineModel *model = load_model ("shared_conv.h5");
+  QsEngineModel *model = load_model ("shared-layers", "shared_conv.h5");
   QsDataset *images = qs_dataset_load_hdf5 (images_path, &error);
   QsQuantizedModel *quantized;
   int calls[2], n = 0;
@@ -221,17 +256,117 @@ test_calls_calibrated_apart (void)
   qs_engine_model_free (model);
 }
 
+/* ---- PReLU ------------------------------------------------------------------------ */
+
+static void
+test_prelu (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  const char *file = json_object_get_string_member (entry, "file");
+  g_autofree char *images_path = data_path ("shared-layers", "images.h5");
+  QsEngineModel *model = load_model ("prelu", file);
+  const int channels[] = { 6, 4, 8 };
+  guint n = 0;
+
+  /* Per channel (1, 1, 6), one slope (1, 1, 1) over 4 channels, a vector (8,). */
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (model->layers[i].kind == QS_LAYER_PRELU)
+      {
+        g_assert_cmpuint (n, <, G_N_ELEMENTS (channels));
+        g_assert_cmpint (model->layers[i].out_c, ==, channels[n++]);
+      }
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (channels));
+  check_model (model, file, images_path, json_object_get_array_member (entry, "fp32_logits"));
+  qs_engine_model_free (model);
+}
+
+static void
+test_prelu_per_position_refused (void)
+{
+  g_autofree char *path = data_path ("prelu", "prelu-per-position.h5");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (try_load (path, &error));
+  g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "“prelu” has a slope per position"));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
+/* On codes (and, with fractional zero points, in float between a
+ * dequantize and a quantize): within half an output step of PReLU of the
+ * input, plus the input's half step through the steeper side. */
+static void
+test_prelu_tables (void)
+{
+  const float alpha[3] = { -0.5f, 0.25f, 1.5f };
+  enum { COUNT = 8, H = 4, W = 4, C = 3 };
+  g_autofree float *pixels = g_new (float, COUNT * H * W * C);
+  QsEngineModel *model = qs_engine_model_new (H, W, C);
+  QsEngineDataset data = { COUNT, H, W, C, NULL, NULL };
+
+  for (size_t i = 0; i < COUNT * H * W * C; i++)
+    pixels[i] = -2.0f + 5.0f * (float) ((i * 37) % 101) / 101.0f;
+  data.images = pixels;
+  g_assert_cmpint (qs_engine_model_add_prelu (model, "prelu", alpha), ==, QS_ENGINE_OK);
+  for (int nudge = 0; nudge < 2; nudge++)
+    {
+      QsActivationScheme act;
+      QsQuantizedModel *quantized;
+      g_autofree float *out = NULL;
+      double in_step, out_step;
+
+      qs_activation_scheme_init_default (&act);
+      act.nudge_zero = nudge;
+      quantized = quantize_with (model, &data, &act);
+      g_assert_cmpint (qs_quantized_model_layer_runs_in_float (quantized, 0), ==, !nudge);
+      in_step = quantized->input.scale;
+      out_step = quantized->layers[0].out.scale;
+      out = forward (model, quantized, &data);
+      for (size_t i = 0; i < COUNT * H * W * C; i++)
+        {
+          float a = alpha[i % C], x = pixels[i];
+          double want = x >= 0.0f ? x : (double) a * x;
+
+          g_assert_cmpfloat (fabs (out[i] - want), <=, 0.5 * out_step + 0.5 * in_step * MAX (1.0, fabs (a)) + 1e-6);
+        }
+      qs_quantized_model_free (quantized);
+    }
+  qs_engine_model_free (model);
+}
+
+static void
+add_prelu_tests (JsonParser *parser)
+{
+  g_autofree char *path = data_path ("prelu", "reference.json");
+  g_autoptr(GError) error = NULL;
+  JsonArray *models;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  models = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "models");
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (models, i);
+      g_autofree char *name = g_strdup_printf ("/keras-prelu/%s", json_object_get_string_member (entry, "file"));
+
+      g_test_add_data_func (name, entry, test_prelu);
+    }
+  g_test_add_func ("/keras-prelu/per-position-refused", test_prelu_per_position_refused);
+  g_test_add_func ("/keras-prelu/tables", test_prelu_tables);
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_autofree char *path = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) prelu_parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   JsonArray *models;
 
   g_test_init (&argc, &argv, NULL);
-  path = data_path ("reference.json");
+  path = data_path ("shared-layers", "reference.json");
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   models = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "models");
@@ -240,8 +375,9 @@ main (int    argc,
       JsonObject *entry = json_array_get_object_element (models, i);
       g_autofree char *name = g_strdup_printf ("/keras-shared/%s", json_object_get_string_member (entry, "name"));
 
-      g_test_add_data_func (name, entry, test_model);
+      g_test_add_data_func (name, entry, test_shared);
     }
   g_test_add_func ("/keras-shared/calls-calibrated-apart", test_calls_calibrated_apart);
+  add_prelu_tests (prelu_parser);
   return g_test_run ();
 }
