@@ -2637,6 +2637,48 @@ build_merge (QsKerasBuild  *b,
     && layer_added (b, node, qs_engine_model_add_merge (b->model, node->name, kind), error);
 }
 
+/* Keras 3's CustomScaleLayer (InceptionResNetV2's residual blocks):
+ * inputs[0] + inputs[1] * scale, as an affine layer on the second input
+ * ("<name>/scale") and an Add. */
+static gboolean
+build_custom_scale (QsKerasBuild  *b,
+                    KerasNode     *node,
+                    GError       **error)
+{
+  double scale = number_member (node->config, "scale", NAN);
+  g_autofree float *scales = NULL;
+  g_autofree char *scale_name = NULL;
+  int values[2], h, w, c;
+  QsEngineStatus status;
+
+  if (node->inputs->len != 2 || node->has_constant)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "CustomScaleLayer “%s” has %u inputs; it takes two",
+                 node->name, node->inputs->len + (node->has_constant ? 1 : 0));
+  if (!(fabs (scale) <= FLT_MAX))
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                 "CustomScaleLayer “%s” has no scale, or one that is not a finite float", node->name);
+  if (!check_merge_shapes (b, node, QS_LAYER_ADD, error))
+    return FALSE;
+  input_shape (b, node, 1, &h, &w, &c);
+  scales = g_new (float, c);
+  for (int i = 0; i < c; i++)
+    scales[i] = (float) scale;
+  values[0] = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
+  values[1] = ((const KerasNode *) g_ptr_array_index (node->inputs, 1))->value;
+  scale_name = g_strconcat (node->name, "/scale", NULL);
+  node->rank = input_rank (node);
+  status = qs_engine_model_set_next_inputs (b->model, &values[1], 1);
+  if (status == QS_ENGINE_OK)
+    status = qs_engine_model_add_affine (b->model, scale_name, scales, NULL);
+  if (status != QS_ENGINE_OK)
+    return engine_fail (error, status, node->name, node->class_name);
+  values[1] = qs_engine_model_get_last_value (b->model);
+  status = qs_engine_model_set_next_inputs (b->model, values, 2);
+  if (status == QS_ENGINE_OK)
+    status = qs_engine_model_add_merge (b->model, node->name, QS_LAYER_ADD);
+  return layer_added (b, node, status, error);
+}
+
 /* Add, Subtract, Multiply as Keras layers (merges), as Keras 3 operations
  * (a tensor and a number, or two tensors) and as TFOpLambda functions. */
 static gboolean
@@ -3201,6 +3243,8 @@ build_node (QsKerasBuild  *b,
     return build_layer_scale (b, node, error);
   if (g_str_equal (c, "PReLU"))
     return build_prelu (b, node, error);
+  if (g_str_equal (c, "CustomScaleLayer"))
+    return build_custom_scale (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,

@@ -16,11 +16,13 @@
  *    calibrated on its own: the Conv2D called on a crop and on a pooled
  *    image gets two output quantizers), and every weighted layer has a
  *    weight and output SQNR.
- * /keras-prelu: tests/data/prelu/ is written by tests/reference/make_prelu.py:
- * PReLU per channel, with one slope, and on a vector, Keras 2 and 3, against
- * torch.nn.PReLU's logits; a PReLU whose slopes differ by position is
- * refused in one line; on codes, each channel's table is within half an
- * output step (plus the input's rounding through the slope) of PReLU.
+ * /keras-user-layers: tests/data/user-layers/ is written by
+ * tests/reference/make_user_layers.py: PReLU per channel, with one slope,
+ * and on a vector, Keras 2 and 3, against torch.nn.PReLU's logits, and
+ * Keras 3's CustomScaleLayer (an affine layer and an Add); a PReLU whose
+ * slopes differ by position is refused in one line; on codes, each
+ * channel's PReLU table is within half an output step (plus the input's
+ * rounding through the slope) of PReLU.
  */
 #include <math.h>
 #include <string.h>
@@ -256,19 +258,15 @@ test_calls_calibrated_apart (void)
   qs_engine_model_free (model);
 }
 
-/* ---- PReLU ------------------------------------------------------------------------ */
+/* ---- PReLU and CustomScaleLayer ------------------------------------------------------ */
 
+/* PReLU per channel (1, 1, 6), one slope (1, 1, 1) over 4 channels, a vector (8,). */
 static void
-test_prelu (gconstpointer data)
+check_prelu_layers (const QsEngineModel *model)
 {
-  JsonObject *entry = (JsonObject *) data;
-  const char *file = json_object_get_string_member (entry, "file");
-  g_autofree char *images_path = data_path ("shared-layers", "images.h5");
-  QsEngineModel *model = load_model ("prelu", file);
   const int channels[] = { 6, 4, 8 };
   guint n = 0;
 
-  /* Per channel (1, 1, 6), one slope (1, 1, 1) over 4 channels, a vector (8,). */
   for (size_t i = 0; i < model->n_layers; i++)
     if (model->layers[i].kind == QS_LAYER_PRELU)
       {
@@ -276,6 +274,43 @@ test_prelu (gconstpointer data)
         g_assert_cmpint (model->layers[i].out_c, ==, channels[n++]);
       }
   g_assert_cmpuint (n, ==, G_N_ELEMENTS (channels));
+}
+
+/* a + b * 0.17: the scale on b, then the Add reading a and it. */
+static void
+check_custom_scale_layers (const QsEngineModel *model)
+{
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (g_str_equal (model->layers[i].name, "block35_1/scale"))
+      {
+        const QsEngineLayer *scale = &model->layers[i], *add = &model->layers[i + 1];
+
+        g_assert_cmpint (scale->kind, ==, QS_LAYER_AFFINE);
+        for (int c = 0; c < scale->out_c; c++)
+          g_assert_cmpfloat (scale->affine_scale[c], ==, 0.17f);
+        g_assert_cmpstr (add->name, ==, "block35_1");
+        g_assert_cmpint (add->kind, ==, QS_LAYER_ADD);
+        g_assert_cmpuint (add->n_inputs, ==, 2);
+        g_assert_cmpint (add->inputs[1], ==, (int) i + 1);
+        g_assert_cmpstr (model->layers[add->inputs[0] - 1].name, ==, "conv_a");
+        g_assert_cmpstr (model->layers[scale->inputs[0] - 1].name, ==, "conv_b");
+        return;
+      }
+  g_assert_not_reached ();
+}
+
+static void
+test_user_layer (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  const char *file = json_object_get_string_member (entry, "file");
+  g_autofree char *images_path = data_path ("shared-layers", "images.h5");
+  QsEngineModel *model = load_model ("user-layers", file);
+
+  if (g_str_has_prefix (file, "prelu"))
+    check_prelu_layers (model);
+  else
+    check_custom_scale_layers (model);
   check_model (model, file, images_path, json_object_get_array_member (entry, "fp32_logits"));
   qs_engine_model_free (model);
 }
@@ -283,7 +318,7 @@ test_prelu (gconstpointer data)
 static void
 test_prelu_per_position_refused (void)
 {
-  g_autofree char *path = data_path ("prelu", "prelu-per-position.h5");
+  g_autofree char *path = data_path ("user-layers", "prelu-per-position.h5");
   g_autoptr(GError) error = NULL;
 
   g_assert_null (try_load (path, &error));
@@ -335,9 +370,9 @@ test_prelu_tables (void)
 }
 
 static void
-add_prelu_tests (JsonParser *parser)
+add_user_layer_tests (JsonParser *parser)
 {
-  g_autofree char *path = data_path ("prelu", "reference.json");
+  g_autofree char *path = data_path ("user-layers", "reference.json");
   g_autoptr(GError) error = NULL;
   JsonArray *models;
 
@@ -347,12 +382,12 @@ add_prelu_tests (JsonParser *parser)
   for (guint i = 0; i < json_array_get_length (models); i++)
     {
       JsonObject *entry = json_array_get_object_element (models, i);
-      g_autofree char *name = g_strdup_printf ("/keras-prelu/%s", json_object_get_string_member (entry, "file"));
+      g_autofree char *name = g_strdup_printf ("/keras-user-layers/%s", json_object_get_string_member (entry, "file"));
 
-      g_test_add_data_func (name, entry, test_prelu);
+      g_test_add_data_func (name, entry, test_user_layer);
     }
-  g_test_add_func ("/keras-prelu/per-position-refused", test_prelu_per_position_refused);
-  g_test_add_func ("/keras-prelu/tables", test_prelu_tables);
+  g_test_add_func ("/keras-user-layers/prelu-per-position-refused", test_prelu_per_position_refused);
+  g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
 }
 
 int
@@ -361,7 +396,7 @@ main (int    argc,
 {
   g_autofree char *path = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonParser) prelu_parser = json_parser_new ();
+  g_autoptr(JsonParser) user_parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   JsonArray *models;
 
@@ -378,6 +413,6 @@ main (int    argc,
       g_test_add_data_func (name, entry, test_shared);
     }
   g_test_add_func ("/keras-shared/calls-calibrated-apart", test_calls_calibrated_apart);
-  add_prelu_tests (prelu_parser);
+  add_user_layer_tests (user_parser);
   return g_test_run ();
 }

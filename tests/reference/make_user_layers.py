@@ -1,18 +1,21 @@
 #!/usr/bin/python3
-# make_prelu.py: small Keras models with PReLU layers (as converters write nn.PReLU), and their PyTorch logits.
+# make_user_layers.py: small Keras models with PReLU (as converters write nn.PReLU) and CustomScaleLayer, and their PyTorch logits.
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""PReLU for test-keras-shared's /keras-prelu tests.
+"""PReLU and Keras 3's CustomScaleLayer for test-keras-user's /keras-user-layers tests.
 
-How to run (from the source root; needs /usr/bin/python3 with torch, numpy, h5py):
+How to run (from the source root, after make_shared_layers.py, whose images
+it scores; needs /usr/bin/python3 with torch, numpy, h5py):
 
-    /usr/bin/python3 tests/reference/make_prelu.py
+    /usr/bin/python3 tests/reference/make_user_layers.py
 
-Writes  tests/data/prelu/prelu.h5              Keras 2 (tf.keras 2.11 Model.save h5 layout)
-        tests/data/prelu/prelu.keras           Keras 3 (saving_lib's zip)
-        tests/data/prelu/prelu-per-position.h5 a PReLU without shared_axes whose slopes
-                                               differ by position (the engine refuses it)
-        tests/data/prelu/reference.json        fp32_logits of the 16 images of
-                                               tests/data/shared-layers/images.h5
+Writes  tests/data/user-layers/prelu.h5              Keras 2 (tf.keras 2.11 Model.save h5 layout)
+        tests/data/user-layers/prelu.keras           Keras 3 (saving_lib's zip)
+        tests/data/user-layers/prelu-per-position.h5 a PReLU without shared_axes whose slopes
+                                                     differ by position (the engine refuses it)
+        tests/data/user-layers/custom-scale.keras    Keras 3: CustomScaleLayer(0.17)([a, b]),
+                                                     InceptionResNetV2's a + b * scale
+        tests/data/user-layers/reference.json        fp32_logits of the 16 images of
+                                                     tests/data/shared-layers/images.h5
 
 THE MODEL (random weights and slopes, seeded; no training), input 8x8x3:
   Conv2D(6, 3x3 same) -> PReLU(shared_axes [1, 2], alpha (1, 1, 6): nn.PReLU(6))
@@ -22,6 +25,11 @@ THE MODEL (random weights and slopes, seeded; no training), input 8x8x3:
   The slopes are drawn from [-0.5, 1.5): negative, inside (0, 1) and above 1.
   PyTorch computes the logits in float64 with torch.nn.PReLU's own forward
   (max(0, x) + weight * min(0, x)), not the engine's definition.
+
+THE CUSTOM SCALE MODEL, input 8x8x3:
+  Conv2D(4, 3x3 same) as a and Conv2D(4, 1x1) as b, both on the image;
+  CustomScaleLayer(scale 0.17)([a, b]) = a + b * 0.17 (keras.applications.
+  inception_resnet_v2); ReLU; GlobalAveragePooling2D; Dense(5).
 """
 import json
 import os
@@ -30,13 +38,14 @@ import sys
 import h5py
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import make_keras3_files as k3  # noqa: E402
 import make_shared_layers as sl  # noqa: E402  (weights, layer dicts and writers)
 
-OUT = "tests/data/prelu"
+OUT = "tests/data/user-layers"
 SEED = 20261206
 
 
@@ -104,6 +113,28 @@ def per_position():
     return sl.k2_functional(layers, "image", ("logits", 0)), weights
 
 
+def custom_scale():
+    w = sl.Weights(SEED + 3)
+    ca, cb, d = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.conv(3, 4, 1)), sl.round_params(w.dense(4, 5))
+    scale = 0.17
+
+    def forward(x):
+        return sl.dense(sl.gap(F.relu(sl.conv(x, ca, 1) + sl.conv(x, cb, 0) * scale)), d)
+
+    layers = [sl.k3_input("image", [8, 8, 3]),
+              sl.k3_calls(sl.k3_conv("conv_a", 4, 3), [[("image", 0)]]),
+              sl.k3_calls(sl.k3_conv("conv_b", 4, 1, "valid"), [[("image", 0)]]),
+              sl.k3_calls({"module": None, "class_name": "CustomScaleLayer", "registered_name": "CustomScaleLayer",
+                           "config": {"name": "block35_1", "trainable": True, "dtype": k3.DTYPE, "scale": scale}},
+                          [[("conv_a", 0), ("conv_b", 0)]]),
+              sl.k3_calls(k3.layer("ReLU", "relu"), [[("block35_1", 0)]]),
+              sl.k3_calls(k3.layer("GlobalAveragePooling2D", "gap", data_format="channels_last", keepdims=False),
+                          [[("relu", 0)]]),
+              sl.k3_calls(k3.layer("Dense", "logits", units=5, activation="linear", use_bias=True), [[("gap", 0)]])]
+    weights = {"conv_a": sl.conv_keras(ca), "conv_b": sl.conv_keras(cb), "logits": sl.dense_keras(d)}
+    return sl.k3_functional("model", layers, "image", ("logits", 0)), weights, forward
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     with h5py.File(os.path.join(sl.OUT, "images.h5"), "r") as f:
@@ -118,6 +149,12 @@ def main():
         reference["models"].append({"file": name, "fp32_logits": [[float(v) for v in row] for row in logits]})
     config, weights = per_position()
     sl.write_k2(os.path.join(OUT, "prelu-per-position.h5"), config, weights)
+    config, weights, forward = custom_scale()
+    sl.write_k3(os.path.join(OUT, "custom-scale.keras"), config, weights)
+    with torch.no_grad():
+        logits = forward(x.permute(0, 3, 1, 2))
+    reference["models"].append({"file": "custom-scale.keras",
+                                "fp32_logits": [[float(v) for v in row] for row in logits]})
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(reference, f, indent=1)
         f.write("\n")
