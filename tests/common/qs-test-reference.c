@@ -26,3 +26,18 @@ qs_test_worst_logit_error (JsonArray   *logits,
     }
   return worst;
 }
+
+double
+qs_test_sqnr_db (const float *reference,
+                 const float *test,
+                 gsize        n)
+{
+  double signal = 0.0, noise = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      signal += (double) reference[i] * reference[i];
+      noise += ((double) reference[i] - test[i]) * ((double) reference[i] - test[i]);
+    }
+  return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
+}

@@ -16,4 +16,10 @@ double qs_test_worst_logit_error (JsonArray   *logits,
                                   guint        rows,
                                   guint        classes);
 
+/* 10 log10 (sum of @reference^2 / sum of (@reference - @test)^2) over @n
+ * values; +inf when they are equal. */
+double qs_test_sqnr_db (const float *reference,
+                        const float *test,
+                        gsize        n);
+
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "engine/qs-engine.h"
 #include "engine/kernels/qs-kernels.h"
 #include "quant/qs-block.h"
+#include "qs-test-reference.h"
 
 static GRand *rng;
 
@@ -140,21 +141,6 @@ forward_quant (QsEngineModel    *model,
 
   g_assert_cmpint (qs_engine_forward (model, q, images, batch, scratch, size, out), ==, QS_ENGINE_OK);
   return out;
-}
-
-static double
-sqnr_db (const float *ref,
-         const float *test,
-         size_t       n)
-{
-  double s = 0.0, e = 0.0;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      s += (double) ref[i] * ref[i];
-      e += ((double) ref[i] - test[i]) * ((double) ref[i] - test[i]);
-    }
-  return e > 0.0 ? 10.0 * log10 (s / e) : INFINITY;
 }
 
 /* ---- float32 path -------------------------------------------------------------------------- */
@@ -700,7 +686,7 @@ test_schemes_and_isas (void)
           qs_quantized_model_free (q);
         }
       qs_kernels_force_isa (-1);
-      sqnr = sqnr_db (ref, first, nout);
+      sqnr = qs_test_sqnr_db (ref, first, nout);
       g_test_message ("%s: logits SQNR %.1f dB", scheme_cases[s].name, sqnr);
       g_assert_cmpfloat (sqnr, >=, scheme_cases[s].min_sqnr);
     }

@@ -27,6 +27,7 @@
 #include <json-glib/json-glib.h>
 
 #include "engine/qs-engine-private.h"
+#include "qs-test-reference.h"
 
 /* ---- building the golden graphs ------------------------------------------------ */
 
@@ -271,21 +272,6 @@ test_float_golden (void)
 
 /* ---- the integer path -------------------------------------------------------------- */
 
-static double
-sqnr_db (const float *ref,
-         const float *got,
-         size_t       n)
-{
-  double signal = 0.0, noise = 0.0;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      signal += (double) ref[i] * ref[i];
-      noise += ((double) ref[i] - got[i]) * ((double) ref[i] - got[i]);
-    }
-  return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
-}
-
 /* @count images like the golden ones (the affine graph's are pixels). */
 static float *
 calibration_images (JsonObject *graph,
@@ -335,7 +321,7 @@ integer_sqnr (const QsEngineModel      *model,
     g_autofree float *ref = run_model (model, NULL, images, count);
     g_autofree float *got = run_model (model, quantized, images, count);
 
-    db = sqnr_db (ref, got, count * qs_engine_model_get_n_outputs (model));
+    db = qs_test_sqnr_db (ref, got, count * qs_engine_model_get_n_outputs (model));
   }
   qs_quantized_model_free (quantized);
   return db;
@@ -936,7 +922,7 @@ test_plan_random (void)
             g_autofree float *ref = run_model (model, NULL, images, 16);
             g_autofree float *got = run_model (model, quantized, images, 16);
 
-            g_assert_cmpfloat (sqnr_db (ref, got, count), >=, 20.0);
+            g_assert_cmpfloat (qs_test_sqnr_db (ref, got, count), >=, 20.0);
           }
           qs_quantized_model_free (quantized);
         }

@@ -153,21 +153,6 @@ check_weighted_layers (const QsEngineModel *model,
     }
 }
 
-static double
-sqnr_db (const float *real,
-         const float *test,
-         size_t       n)
-{
-  double signal = 0.0, noise = 0.0;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      signal += (double) real[i] * real[i];
-      noise += ((double) real[i] - test[i]) * ((double) real[i] - test[i]);
-    }
-  return noise > 0.0 ? 10.0 * log10 (signal / noise) : INFINITY;
-}
-
 /* @model's float32 logits on @images against the reference's @logits,
  * and its integer path: finite, close to float32, every weighted layer
  * with its SQNR figures. */
@@ -199,7 +184,7 @@ check_model (QsEngineModel *model,
   int8 = forward (model, quantized, view);
   for (size_t i = 0; i < view->count * classes; i++)
     g_assert_true (isfinite (int8[i]));
-  sqnr = sqnr_db (fp32, int8, view->count * classes);
+  sqnr = qs_test_sqnr_db (fp32, int8, view->count * classes);
   g_test_message ("%s: int8 logits %.1f dB from float32", name, sqnr);
   g_assert_cmpfloat (sqnr, >=, MIN_INT8_SQNR_DB);
   for (size_t w = 0; w < qs_engine_model_get_n_weighted (model); w++)
@@ -369,10 +354,15 @@ test_prelu_tables (void)
   qs_engine_model_free (model);
 }
 
+/* A test per model of tests/data/@dir/reference.json, named /@suite/<@key of the entry>. */
 static void
-add_user_layer_tests (JsonParser *parser)
+add_reference_tests (JsonParser    *parser,
+                     const char    *dir,
+                     const char    *suite,
+                     const char    *key,
+                     GTestDataFunc  test)
 {
-  g_autofree char *path = data_path ("user-layers", "reference.json");
+  g_autofree char *path = data_path (dir, "reference.json");
   g_autoptr(GError) error = NULL;
   JsonArray *models;
 
@@ -382,37 +372,24 @@ add_user_layer_tests (JsonParser *parser)
   for (guint i = 0; i < json_array_get_length (models); i++)
     {
       JsonObject *entry = json_array_get_object_element (models, i);
-      g_autofree char *name = g_strdup_printf ("/keras-user-layers/%s", json_object_get_string_member (entry, "file"));
+      g_autofree char *name = g_strdup_printf ("/%s/%s", suite, json_object_get_string_member (entry, key));
 
-      g_test_add_data_func (name, entry, test_user_layer);
+      g_test_add_data_func (name, entry, test);
     }
-  g_test_add_func ("/keras-user-layers/prelu-per-position-refused", test_prelu_per_position_refused);
-  g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *path = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonParser) user_parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  JsonArray *models;
+  g_autoptr(JsonParser) shared = json_parser_new ();
+  g_autoptr(JsonParser) user_layers = json_parser_new ();
 
   g_test_init (&argc, &argv, NULL);
-  path = data_path ("shared-layers", "reference.json");
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  models = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "models");
-  for (guint i = 0; i < json_array_get_length (models); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (models, i);
-      g_autofree char *name = g_strdup_printf ("/keras-shared/%s", json_object_get_string_member (entry, "name"));
-
-      g_test_add_data_func (name, entry, test_shared);
-    }
+  add_reference_tests (shared, "shared-layers", "keras-shared", "name", test_shared);
   g_test_add_func ("/keras-shared/calls-calibrated-apart", test_calls_calibrated_apart);
-  add_user_layer_tests (user_parser);
+  add_reference_tests (user_layers, "user-layers", "keras-user-layers", "file", test_user_layer);
+  g_test_add_func ("/keras-user-layers/prelu-per-position-refused", test_prelu_per_position_refused);
+  g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
   return g_test_run ();
 }
