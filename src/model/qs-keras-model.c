@@ -659,7 +659,7 @@ typedef struct {
   guint    calls;             /* the calls its inbound_nodes list (at least 1) */
   guint    first;             /* the node index of the first: 1 for a nested model whose
                                * own creation is node 0, else 0 */
-  gboolean model;
+  gboolean model;             /* a nested model */
 } LayerCalls;
 
 typedef struct {
@@ -1215,7 +1215,7 @@ count_layer_calls (JsonArray *layers)
       calls = g_new0 (LayerCalls, 1);
       calls->calls = nodes != NULL && json_array_get_length (nodes) > 1 ? json_array_get_length (nodes) : 1;
       calls->first = first_node_index (layer, class_name != NULL ? class_name : "");
-      calls->model = calls->first == 1 || is_model_class (class_name != NULL ? class_name : "", layer);
+      calls->model = is_model_class (class_name != NULL ? class_name : "", layer);
       g_hash_table_insert (table, (gpointer) name, calls);
     }
   return table;
