@@ -1171,9 +1171,11 @@ flatten_sequential (QsKerasBuild  *b,
 
 /* The node index of @layer's first call in its model's config: a nested
  * model built on an Input was called once at its creation (node 0,
- * which configs leave out): Keras 2's Functional, and its Sequential with
- * an input shape; Keras 3's Functional, not its Sequential (no Functional
- * there). Other layers count from 0. */
+ * which configs leave out): every Functional, and Keras 2's Sequential
+ * (a Functional there) built on an input shape, which its first layer
+ * gives as batch_input_shape (an InputLayer's, or the layer's own in
+ * Keras 2.0-2.3); Keras 3's Sequential is no Functional (its InputLayer
+ * has batch_shape). Other layers count from 0. */
 static guint
 first_node_index (JsonObject *layer,
                   const char *class_name)
@@ -1185,13 +1187,10 @@ first_node_index (JsonObject *layer,
     return 0;
   if (!g_str_equal (class_name, "Sequential"))
     return 1;
-  if (member (layer, "module") != NULL)
-    return 0;
   inner = array_member (object_member (layer, "config"), "layers");
   if (inner == NULL || !qs_json_node_get_object (qs_json_array_element (inner, 0), &head) || head == NULL)
     return 0;
-  return g_strcmp0 (string_member (head, "class_name"), "InputLayer") == 0
-         || member (object_member (head, "config"), "batch_input_shape") != NULL;
+  return member (object_member (head, "config"), "batch_input_shape") != NULL;
 }
 
 /* Each layer's calls, by name, for the node references of its model. */
