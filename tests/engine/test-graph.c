@@ -1366,6 +1366,85 @@ test_minimum (void)
   qs_engine_model_free (model);
 }
 
+/* ---- shared weights ------------------------------------------------------------------------ */
+
+/* Conv A (weights w), conv B (weights v) on A, conv C on B with A's
+ * weights again: a layer called twice, as a shared Keras layer is. */
+static QsEngineModel *
+build_called_twice (const float *w,
+                    const float *v,
+                    const float *bias)
+{
+  QsEngineModel *model = qs_engine_model_new (4, 4, 2);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .padding = QS_PADDING_SAME,
+                        .filters = 2, .activation = QS_ACTIVATION_NONE, .activation_max = INFINITY };
+
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "a", &conv, w, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "b", &conv, v, bias), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_add_conv2d (model, "a", &conv, w, bias), ==, QS_ENGINE_OK);
+  return model;
+}
+
+/* qs_engine_model_share_weights: only the same weights, bit for bit, of
+ * an earlier weighted layer; the later layer then runs the earlier one's
+ * copy under its weight index (one scheme), the weighted layers after it
+ * move down, and both paths give what the unshared model gives. */
+static void
+test_shared_weights (void)
+{
+  g_autofree float *w = random_floats (3 * 3 * 2 * 2, 41, 0.5);
+  g_autofree float *v = random_floats (3 * 3 * 2 * 2, 42, 0.5);
+  g_autofree float *bias = random_floats (2, 43, 0.1);
+  g_autofree float *images = random_floats (8 * 32, 44, 1.0);
+  QsEngineDataset data = { .count = 8, .height = 4, .width = 4, .channels = 2, .images = images };
+  QsEngineModel *shared = build_called_twice (w, v, bias), *apart = build_called_twice (w, v, bias);
+  const QsScheme *schemes[3];
+  QsQuantizedModel *qs = NULL, *qa;
+  QsScheme scheme;
+  QsLayerInfo info;
+
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 1, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 2, 1), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 0, 2), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 2, 2), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 3, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (shared), ==, 3);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 2, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpint (qs_engine_model_share_weights (shared, 2, 0), ==, QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (shared), ==, 2);
+  for (size_t i = 0; i < 3; i++)
+    {
+      g_assert_true (qs_engine_model_get_layer (shared, i, &info));
+      g_assert_cmpint (info.weight_index, ==, i == 1 ? 1 : 0);
+    }
+  g_assert_cmpint (qs_engine_model_weighted_layer_index (shared, 0), ==, 0);
+  g_assert_cmpint (qs_engine_model_weighted_layer_index (shared, 1), ==, 1);
+  g_assert_true (shared->layers[2].packed_f32 == shared->layers[0].packed_f32);
+  g_assert_true (shared->layers[2].bias == shared->layers[0].bias);
+
+  qs_scheme_init_default (&scheme);
+  schemes[0] = schemes[1] = schemes[2] = &scheme;
+  /* Two schemes for the shared model, three for the other. */
+  g_assert_cmpint (qs_engine_prepare_quantized (shared, schemes, 3, NULL, &data, 0, NULL, &qs, NULL, 0), ==,
+                   QS_ENGINE_INVALID_ARGUMENT);
+  g_assert_cmpint (qs_engine_prepare_quantized (shared, schemes, 2, NULL, &data, 0, NULL, &qs, NULL, 0), ==,
+                   QS_ENGINE_OK);
+  qa = prepare (apart, &scheme, &data);
+  {
+    g_autofree float *fs = run_model (shared, NULL, images, 8);
+    g_autofree float *fa = run_model (apart, NULL, images, 8);
+    g_autofree float *is = run_model (shared, qs, images, 8);
+    g_autofree float *ia = run_model (apart, qa, images, 8);
+
+    g_assert_cmpmem (fs, 8 * 32 * sizeof (float), fa, 8 * 32 * sizeof (float));
+    g_assert_cmpmem (is, 8 * 32 * sizeof (float), ia, 8 * 32 * sizeof (float));
+  }
+  qs_quantized_model_free (qs);
+  qs_quantized_model_free (qa);
+  qs_engine_model_free (shared);
+  qs_engine_model_free (apart);
+}
+
 /* ---- threads inside one image --------------------------------------------------------- */
 
 typedef struct {
@@ -1602,6 +1681,7 @@ main (int    argc,
   g_test_add_func ("/graph/runs-in-float-quantized", test_runs_in_float_quantized);
   g_test_add_func ("/graph/layer-norm", test_layer_norm);
   g_test_add_func ("/graph/minimum", test_minimum);
+  g_test_add_func ("/graph/shared-weights", test_shared_weights);
   g_test_add_func ("/graph/one-image-threads", test_one_image_threads);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/branches", test_branches);
