@@ -339,25 +339,41 @@ write_shared_model (const char *file_name,
   return write_model (file_name, config, weights, G_N_ELEMENTS (weights));
 }
 
-/* A layer called twice runs as two nodes under one scheme: eval lists it once. */
-static void
-test_shared_layer_works (void)
+/* @command's JSON report on @model: its array @member. */
+static JsonArray *
+json_array_of (JsonParser *parser,
+               const char *command,
+               const char *model,
+               const char *data,
+               const char *member)
 {
-  g_autofree char *model = write_shared_model ("shared.h5", "\"shared\", 0, 0", "\"shared\", 1, 0");
-  g_autofree char *data = write_sound_data ("shared-data.h5");
-  const char *args[] = { "eval", model, "--data", data, "--calib", "10", "--json", NULL };
-  g_autofree char *out = assert_works (args, ADDRESS_SPACE);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *eval_args[] = { command, model, "--data", data, "--calib", "10", "--json", NULL };
+  const char *layers_args[] = { command, model, "--json", NULL };
+  g_autofree char *out = assert_works (data != NULL ? eval_args : layers_args, ADDRESS_SPACE);
   g_autoptr(GError) error = NULL;
-  JsonArray *layers;
 
   json_parser_load_from_data (parser, out, -1, &error);
   g_assert_no_error (error);
-  layers = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "layers");
-  g_assert_cmpuint (json_array_get_length (layers), ==, 3);
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 0), "name"), ==, "conv");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 1), "name"), ==, "shared");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, 2), "name"), ==, "dense");
+  return json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), member);
+}
+
+/* A layer called twice runs as two nodes under one scheme: eval lists it
+ * once, and `layers` its two tensors once. */
+static void
+test_shared_layer_works (void)
+{
+  const char *names[] = { "conv", "shared", "dense" };
+  g_autofree char *model = write_shared_model ("shared.h5", "\"shared\", 0, 0", "\"shared\", 1, 0");
+  g_autofree char *data = write_sound_data ("shared-data.h5");
+  g_autoptr(JsonParser) eval = json_parser_new ();
+  g_autoptr(JsonParser) tensors = json_parser_new ();
+  JsonArray *layers = json_array_of (eval, "eval", model, data, "layers");
+  JsonArray *listed = json_array_of (tensors, "layers", model, NULL, "tensors");
+
+  g_assert_cmpuint (json_array_get_length (layers), ==, G_N_ELEMENTS (names));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (layers, i), "name"), ==, names[i]);
+  g_assert_cmpuint (json_array_get_length (listed), ==, 6);
 }
 
 typedef struct {
