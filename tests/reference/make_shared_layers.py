@@ -44,11 +44,9 @@ THE REFERENCE (reference.json), per file
   fp32_logits: PyTorch float64 logits of the 16 images, computed by the
   torch modules the weights came from (NCHW), not from the files.
 """
-import io
 import json
 import os
 import sys
-import zipfile
 
 import h5py
 import numpy as np
