@@ -1249,6 +1249,30 @@ test_errors (void)
   expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
                             LAYER ("ReLU", "b", "", "[[\"a\", \"0\", 0, {}]]"), "[\"b\", 0, 0]"),
                 QS_KERAS_MODEL_ERROR_BAD_CONFIG, text_node);
+  /* Keras 3's keras_history: a Functional nested and called once at node 1 (its creation is node 0),
+   * then read at node 2. */
+  {
+    const char *keras3_node[] = { "“gap”", "node 2 of “inner”", "nodes 1 to 1", NULL };
+#define K3_TENSOR(name, node) \
+    "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"" name "\", " node ", 0]}}"
+
+    expect_error ("{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+                  "{\"module\": \"keras.layers\", \"class_name\": \"InputLayer\", \"name\": \"in\", \"inbound_nodes\": [],"
+                  " \"config\": {\"batch_shape\": [null, 4, 4, 2], \"name\": \"in\"}},"
+                  "{\"module\": \"keras\", \"class_name\": \"Functional\", \"name\": \"inner\","
+                  " \"inbound_nodes\": [{\"args\": [" K3_TENSOR ("in", "0") "], \"kwargs\": {}}],"
+                  " \"config\": {\"name\": \"inner\", \"layers\": ["
+                  "{\"class_name\": \"InputLayer\", \"name\": \"x\", \"inbound_nodes\": [],"
+                  " \"config\": {\"batch_shape\": [null, 4, 4, 2], \"name\": \"x\"}},"
+                  "{\"class_name\": \"ReLU\", \"name\": \"r\", \"config\": {\"name\": \"r\"},"
+                  " \"inbound_nodes\": [{\"args\": [" K3_TENSOR ("x", "0") "], \"kwargs\": {}}]}],"
+                  " \"input_layers\": [[\"x\", 0, 0]], \"output_layers\": [[\"r\", 0, 0]]}},"
+                  "{\"class_name\": \"GlobalAveragePooling2D\", \"name\": \"gap\", \"config\": {\"name\": \"gap\"},"
+                  " \"inbound_nodes\": [{\"args\": [" K3_TENSOR ("inner", "2") "], \"kwargs\": {}}]}],"
+                  " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"gap\", 0, 0]]}}",
+                  QS_KERAS_MODEL_ERROR_BAD_CONFIG, keras3_node);
+#undef K3_TENSOR
+  }
   /* Each call reads the other's output. */
   expect_error (FUNCTIONAL (LAYER ("ReLU", "relu", "", "[[\"relu\", 1, 0, {}]], [[\"relu\", 0, 0, {}]]") ","
                             LAYER ("Add", "c", "", "[[\"in\", 0, 0, {}], [\"relu\", 1, 0, {}]]"),
