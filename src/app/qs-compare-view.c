@@ -224,16 +224,7 @@ format_difference (QsCompareRow row,
                    double       a,
                    double       b)
 {
-  char *text = format_signed_difference (row, a, b);
-
-  if (text[0] == '-')
-    {
-      char *minus = g_strconcat ("−", text + 1, NULL);
-
-      g_free (text);
-      return minus;
-    }
-  return text;
+  return qs_format_minus (format_signed_difference (row, a, b));
 }
 
 static void
@@ -402,6 +393,9 @@ accuracy_outcome_cb (const QsJobOutcome *outcome,
   QsCompareView *self = user_data;
   Side *side = &self->sides[g_str_equal (outcome->target, accuracy_targets[0]) ? 0 : 1];
 
+  /* The cell shows "…" until a figure comes. */
+  if (outcome->result != NULL && qs_accuracy_result_is_progress (outcome->result))
+    return;
   clear_accuracy (side);
   g_clear_pointer (&side->accuracy_error, g_free);
   if (outcome->result != NULL)

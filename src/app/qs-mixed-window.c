@@ -201,9 +201,14 @@ show_outcome (QsMixedWindow *self)
   self->selected = -1;
   if (outcome->chosen >= 0)
     {
-      g_autofree char *text = g_strdup_printf (_("%u assignments scored; the smallest within the budget is selected. "
-                                                 "Click a point to see its choices."),
-                                               outcome->evaluations);
+      g_autofree char *scored = qs_format_count (outcome->evaluations);
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "%s assignment scored; the smallest within the budget "
+                                                            "is selected. Click a point to see its choices.",
+                                                            "%s assignments scored; the smallest within the budget "
+                                                            "is selected. Click a point to see its choices.",
+                                                            outcome->evaluations),
+                                               scored);
       gtk_label_set_text (self->status, text);
       qs_mixed_window_select_point (self, (guint) outcome->chosen);
     }
@@ -325,8 +330,8 @@ draw_chart (GtkDrawingArea *area,
   /* In the units the chosen point's details use. */
   size_lo = qs_format_size ((guint64) axes.size_lo);
   size_hi = qs_format_size ((guint64) axes.size_hi);
-  top1_lo = g_strdup_printf ("%.2f %%", 100 * axes.top1_lo);
-  top1_hi = g_strdup_printf ("%.2f %%", 100 * axes.top1_hi);
+  top1_lo = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_lo));
+  top1_hi = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_hi));
   draw_text (cr, GTK_WIDGET (area), size_lo, MARGIN, height - MARGIN + 4);
   draw_text (cr, GTK_WIDGET (area), size_hi, width - MARGIN - 60, height - MARGIN + 4);
   draw_text (cr, GTK_WIDGET (area), top1_hi, 2, MARGIN - 18);

@@ -384,6 +384,7 @@ show_overview (QsOverviewView *self,
   g_autofree char *fp32 = qs_format_size (overview->size_fp32_bytes);
   g_autofree char *status = NULL;
   g_autofree char *parameters = NULL;
+  g_autofree char *quantized = NULL, *tensors = NULL;
 
   g_clear_pointer (&self->shared, shared_overview_unref);
   self->shared = shared_overview_ref (shared);
@@ -398,9 +399,13 @@ show_overview (QsOverviewView *self,
     }
   update_chart (self);
   /* TRANSLATORS: the overview's summary: quantized tensors of all, total parameters, size quantized and float32 */
-  parameters = g_strdup_printf ("%'" G_GUINT64_FORMAT, overview->parameters);
-  status = g_strdup_printf (_("%u of %u tensors quantized, %s parameters, %s (float32: %s)"),
-                            overview->quantized, overview->rows->len, parameters, size, fp32);
+  parameters = qs_format_count (overview->parameters);
+  quantized = qs_format_count (overview->quantized);
+  tensors = qs_format_count (overview->rows->len);
+  status = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s of %s tensor quantized, %s parameters, %s (float32: %s)",
+                                         "%s of %s tensors quantized, %s parameters, %s (float32: %s)",
+                                         overview->rows->len),
+                            quantized, tensors, parameters, size, fp32);
   gtk_label_set_text (self->status, status);
 }
 
