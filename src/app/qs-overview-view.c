@@ -162,7 +162,7 @@ cell_text (const QsOverviewRow *row,
       return g_strdup (row->info->path);
     case COLUMN_PARAMETERS:
       /* Grouped as the window's results group counts ("9,216"). */
-      return g_strdup_printf ("%'" G_GUINT64_FORMAT, (guint64) row->info->count);
+      return qs_format_count (row->info->count);
     case COLUMN_SIZE:
       return qs_format_size (row_size (row));
     default:
@@ -173,7 +173,7 @@ cell_text (const QsOverviewRow *row,
   switch (column)
     {
     case COLUMN_RANGE:
-      return g_strdup_printf ("[%.4g, %.4g]", r->analysis.data_min, r->analysis.data_max);
+      return qs_format_minus (g_strdup_printf ("[%.4g, %.4g]", r->analysis.data_min, r->analysis.data_max));
     case COLUMN_SCHEME:
       return qs_tensor_report_describe_scheme (r);
     case COLUMN_SQNR:

@@ -191,6 +191,7 @@ qs_results_panel_set_report (QsResultsPanel       *self,
                             fminf (p->range_lo[channel], 0.0f), fmaxf (p->range_hi[channel], 0.0f));
   else
     text = g_strdup_printf ("%.4g … %.4g", fminf (p->range_lo[0], 0.0f), fmaxf (p->range_hi[0], 0.0f));
+  text = qs_format_minus (text);
   set_value (self, QS_RESULT_CLIP_RANGE, text);
   g_clear_pointer (&text, g_free);
 

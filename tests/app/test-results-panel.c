@@ -78,7 +78,7 @@ test_per_tensor_report (void)
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_SQNR), ==, sqnr);
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_MSE), ==, mse);
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_SCALE), ==, "0.007874 · zero point 0");
-  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_CLIP_RANGE), ==, "-1 … 1");
+  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_CLIP_RANGE), ==, "−1 … 1");
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_LEVELS), ==, "4 of 255");
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ZERO), ==, "exact: code 0 is 0.0");
   g_assert_cmpstr (adw_action_row_get_subtitle (qs_results_panel_get_row (panel, QS_RESULT_ZERO)), ==,
