@@ -806,9 +806,13 @@ qs_mixed_window_describe_point (QsMixedWindow *self,
         g_string_append_printf (text, _("%s: %s\n"), self->outcome->names[i], choice);
     }
   {
-    g_autofree char *head = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%.2f %% top-1, %.1f KiB; %u layer differs from the current schemes\n",
-                                                          "%.2f %% top-1, %.1f KiB; %u layers differ from the current schemes\n", changed),
-                                             100 * p->quant_top1, p->size_bytes / 1024.0, changed);
+    /* The size in the chart's units. */
+    g_autofree char *size = qs_format_size (p->size_bytes);
+    g_autofree char *head = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                          "%.2f %% top-1, %s; %u layer differs from the current schemes\n",
+                                                          "%.2f %% top-1, %s; %u layers differ from the current schemes\n",
+                                                          changed),
+                                             100 * p->quant_top1, size, changed);
     g_string_prepend (text, head);
   }
   if (text->len > 0 && text->str[text->len - 1] == '\n')
