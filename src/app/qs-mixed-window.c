@@ -588,6 +588,7 @@ qs_mixed_window_init (QsMixedWindow *self)
   GtkWidget *search = gtk_button_new_with_mnemonic (_("_Search"));
   GtkWidget *details_scroller = gtk_scrolled_window_new ();
   GtkGesture *click = gtk_gesture_click_new ();
+  GtkWidget *budget_label, *candidates_label;
 
   self->selected = -1;
   gtk_window_set_title (GTK_WINDOW (self), _("Mixed Precision"));
@@ -597,9 +598,19 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_spin_button_set_value (self->budget, 1);
   self->bits = GTK_ENTRY (gtk_entry_new ());
   gtk_editable_set_text (GTK_EDITABLE (self->bits), "2,4,6,8");
-  gtk_box_append (GTK_BOX (controls), gtk_label_new (_("Budget (points below float32)")));
+  /* Mnemonics, as every other control of the app has (Alt+B, Alt+C). */
+  budget_label = gtk_label_new_with_mnemonic (_("_Budget (points below float32)"));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (budget_label), GTK_WIDGET (self->budget));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->budget),
+                               _("How many top-1 points the mixed model may lose against float32"));
+  candidates_label = gtk_label_new_with_mnemonic (_("_Candidates"));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (candidates_label), GTK_WIDGET (self->bits));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->bits),
+                               _("The precisions each layer may take, separated by commas: bit widths 2 to 16 "
+                                 "and float formats such as fp16 or mxfp4"));
+  gtk_box_append (GTK_BOX (controls), budget_label);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->budget));
-  gtk_box_append (GTK_BOX (controls), gtk_label_new (_("Candidates")));
+  gtk_box_append (GTK_BOX (controls), candidates_label);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->bits));
   gtk_box_append (GTK_BOX (controls), search);
   g_signal_connect (search, "clicked", G_CALLBACK (search_clicked_cb), self);
