@@ -186,11 +186,12 @@ format_value (QsCompareView *self,
     }
 }
 
-/* B − A in the row's unit, signed as printf signs it (transfer full). */
+/* B − A in the row's unit, signed as printf signs it; set_cell gives
+ * it a real minus sign (transfer full). */
 static char *
-format_signed_difference (QsCompareRow row,
-                          double       a,
-                          double       b)
+format_difference (QsCompareRow row,
+                   double       a,
+                   double       b)
 {
   double d = b - a;
 
@@ -218,22 +219,15 @@ format_signed_difference (QsCompareRow row,
     }
 }
 
-/* B − A in the row's unit, with a real minus sign (transfer full). */
-static char *
-format_difference (QsCompareRow row,
-                   double       a,
-                   double       b)
-{
-  return qs_format_minus (format_signed_difference (row, a, b));
-}
-
 static void
 set_cell (QsCompareView   *self,
           QsCompareRow     row,
           QsCompareColumn  column,
           const char      *text)
 {
-  gtk_label_set_text (self->cells[row][column], text);
+  g_autofree char *shown = qs_format_minus (g_strdup (text));
+
+  gtk_label_set_text (self->cells[row][column], shown);
 }
 
 static void

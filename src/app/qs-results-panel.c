@@ -32,12 +32,15 @@ static const char * const row_ids[QS_RESULT_N_ROWS] = {
   "clipped", "levels", "mse", "cosine", "scale", "clip",
 };
 
+/* Shows @text with the app's real minus signs. */
 static void
 set_value (QsResultsPanel *self,
            QsResultRow     row,
            const char     *text)
 {
-  gtk_label_set_text (self->values[row], text);
+  g_autofree char *shown = qs_format_minus (g_strdup (text));
+
+  gtk_label_set_text (self->values[row], shown);
 }
 
 /* Marks @row's value with the CSS class @name, or not. */
@@ -191,7 +194,6 @@ qs_results_panel_set_report (QsResultsPanel       *self,
                             fminf (p->range_lo[channel], 0.0f), fmaxf (p->range_hi[channel], 0.0f));
   else
     text = g_strdup_printf ("%.4g … %.4g", fminf (p->range_lo[0], 0.0f), fmaxf (p->range_hi[0], 0.0f));
-  text = qs_format_minus (text);
   set_value (self, QS_RESULT_CLIP_RANGE, text);
   g_clear_pointer (&text, g_free);
 
@@ -374,8 +376,8 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
     value = g_strdup_printf (_("%.2f %% agreement"), result->quant_top1);
   else
     /* TRANSLATORS: float32 top-1 → quantized top-1 (difference in percentage points) */
-    value = qs_format_minus (g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1,
-                                              result->quant_top1, result->quant_top1 - result->fp32_top1));
+    value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
+                             result->quant_top1 - result->fp32_top1);
   set_value (self, QS_RESULT_ACCURACY, value);
   /* An estimate on part of the test set stays dimmed until it is final. */
   estimate = result->images < result->total;

@@ -69,7 +69,7 @@ _qs_window_badge_text (const QsTensorReport *report)
     return g_strdup (bits);
   sqnr = qs_format_sqnr (report->analysis.sqnr_db);
   /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" or "fp16 · exact" */
-  return g_strdup_printf (_("%s · %s"), bits, sqnr);
+  return qs_format_minus (g_strdup_printf (_("%s · %s"), bits, sqnr));
 }
 
 /* ---- scheme and controls ------------------------------------------------ */
