@@ -149,6 +149,12 @@ clipped_percent (const QsTensorReport *r)
   return r->analysis.finite_count > 0 ? 100.0 * (double) r->analysis.clipped_count / (double) r->analysis.finite_count : 0;
 }
 
+/* Why the model keeps a tensor in float32 (qs-overview.c gives them in
+ * English): marked here, so the _() below finds their translations. */
+static const char *const kept_reasons[] G_GNUC_UNUSED = {
+  N_("empty"), N_("not floating point"), N_("skipped by the scheme"),
+};
+
 /* The cell's text (transfer full). */
 static char *
 cell_text (const QsOverviewRow *row,
