@@ -33,6 +33,8 @@
 #include "model/qs-tensor-stream.h"
 
 #define ESTIMATE_IMAGES 1000
+/* Progress is posted at most this often: the engine reports every batch. */
+#define PROGRESS_INTERVAL_USEC (G_USEC_PER_SEC / 10)
 
 /* What a document's model needs, built once in a worker and then only
  * read. Reference-counted: a worker still evaluating the previous
@@ -128,6 +130,68 @@ accuracy_result_free (QsAccuracyResult *result)
 
 G_DEFINE_BOXED_TYPE (QsAccuracyResult, qs_accuracy_result, accuracy_result_copy, accuracy_result_free)
 
+gboolean
+qs_accuracy_result_is_progress (const QsAccuracyResult *result)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  return result->stage != QS_ACCURACY_STAGE_SCORED;
+}
+
+/* Posts a job's progress as partial outcomes, no more often than
+ * PROGRESS_INTERVAL_USEC except when a stage starts; the engine calls it
+ * on the job's thread. */
+typedef struct {
+  QsJobContext    *context;
+  QsAccuracyStage  stage;
+  size_t           offset;      /* images done before the engine call reporting */
+  gint64           posted_usec;
+} Progress;
+
+static void
+progress_post (Progress        *progress,
+               QsAccuracyStage  stage,
+               size_t           done,
+               size_t           total)
+{
+  QsAccuracyResult *result;
+  gint64 now = g_get_monotonic_time ();
+
+  if (stage == progress->stage && now - progress->posted_usec < PROGRESS_INTERVAL_USEC)
+    return;
+  progress->stage = stage;
+  progress->posted_usec = now;
+  result = g_new0 (QsAccuracyResult, 1);
+  result->stage = stage;
+  result->stage_done = (guint) MIN (done, G_MAXUINT);
+  result->stage_total = (guint) MIN (total, G_MAXUINT);
+  qs_job_context_post_partial (progress->context, result);
+}
+
+static void
+engine_progress_cb (size_t  done,
+                    size_t  total,
+                    void   *user_data)
+{
+  Progress *progress = user_data;
+
+  progress_post (progress, progress->stage, progress->offset + done, progress->offset + total);
+}
+
+/* Sets @options to report @stage through @progress: an engine call over
+ * @n images after @offset done. */
+static void
+progress_begin (Progress           *progress,
+                QsAccuracyStage     stage,
+                size_t              offset,
+                size_t              n,
+                QsEngineRunOptions *options)
+{
+  progress_post (progress, stage, offset, offset + n);
+  progress->offset = offset;
+  options->progress = engine_progress_cb;
+  options->progress_data = progress;
+}
+
 static ModelCache *
 model_cache_ref (ModelCache *cache)
 {
@@ -203,7 +267,8 @@ load_bundled_data (ModelCache *cache)
 
 static ModelCache *
 build_cache (QsDocument *document,
-             const char *data_path)
+             const char *data_path,
+             Progress   *progress)
 {
   ModelCache *cache = g_new0 (ModelCache, 1);
   g_autoptr(GError) error = NULL;
@@ -213,6 +278,7 @@ build_cache (QsDocument *document,
   g_atomic_ref_count_init (&cache->ref_count);
   g_mutex_init (&cache->calibration_lock);
   cache->data_path = g_strdup (data_path);
+  progress_post (progress, QS_ACCURACY_STAGE_LOADING, 0, 0);
   cache->model = qs_keras_model_load (qs_document_get_file (document), &error);
   if (cache->model == NULL)
     {
@@ -268,6 +334,7 @@ build_cache (QsDocument *document,
   cache->fp32_predictions = g_new (int32_t, MAX (cache->test_view.count, 1));
   qs_engine_run_options_init (&options);
   options.n_threads = cache->n_threads;
+  progress_begin (progress, QS_ACCURACY_STAGE_REFERENCE, 0, cache->test_view.count, &options);
   if (qs_engine_predict (cache->model, NULL, &cache->test_view, 0, cache->test_view.count, &options,
                          cache->fp32_predictions) != QS_ENGINE_OK)
     cache->unavailable = g_strdup (_("the float32 model could not be run"));
@@ -286,7 +353,8 @@ raise_flag_cb (GCancellable *cancellable,
 
 /* The model cache of @request's document, built on first use (transfer full). */
 static ModelCache *
-ensure_cache (Request *request)
+ensure_cache (Request  *request,
+              Progress *progress)
 {
   QsAccuracyJob *self = request->job;
   ModelCache *cache;
@@ -297,7 +365,7 @@ ensure_cache (Request *request)
     {
       g_clear_pointer (&self->cache, model_cache_unref);
       g_set_object (&self->cache_document, request->document);
-      self->cache = build_cache (request->document, request->data_path);
+      self->cache = build_cache (request->document, request->data_path, progress);
     }
   cache = model_cache_ref (self->cache);
   g_mutex_unlock (&self->lock);
@@ -324,6 +392,7 @@ quantize_with_cache (ModelCache                *cache,
                      size_t                     n_schemes,
                      const QsActivationScheme  *activations,
                      const QsEngineRunOptions  *options,
+                     Progress                  *progress,
                      QsQuantizedModel         **quantized,
                      char                      *message,
                      size_t                     message_size)
@@ -339,8 +408,10 @@ quantize_with_cache (ModelCache                *cache,
       || !activation_schemes_equal (&cache->calibrated->activations, activations))
     {
       QsCalibration *calibration_result = NULL;
+      QsEngineRunOptions calibrating = *options;
 
-      status = qs_engine_calibrate (cache->model, activations, calibration, calibration->count, options,
+      progress_begin (progress, QS_ACCURACY_STAGE_CALIBRATING, 0, calibration->count, &calibrating);
+      status = qs_engine_calibrate (cache->model, activations, calibration, calibration->count, &calibrating,
                                     &calibration_result, message, message_size);
       if (status == QS_ENGINE_OK)
         {
@@ -391,7 +462,7 @@ add_layer_stats (QsAccuracyResult       *result,
 static QsAccuracyResult *
 evaluate (Request            *request,
           ModelCache         *cache,
-          QsJobContext       *context,
+          Progress           *progress,
           QsEngineRunOptions *options,
           GError            **error)
 {
@@ -415,7 +486,7 @@ evaluate (Request            *request,
   qs_scheme_set_activations (request->schemes, &activations);
 
   test = &cache->test_view;
-  if (quantize_with_cache (cache, pointers, n_weighted, &activations, options, &quantized,
+  if (quantize_with_cache (cache, pointers, n_weighted, &activations, options, progress, &quantized,
                            message, sizeof message) != QS_ENGINE_OK)
     {
       if (atomic_load (options->cancel))
@@ -435,6 +506,7 @@ evaluate (Request            *request,
 
       if (n == 0)
         continue;
+      progress_begin (progress, QS_ACCURACY_STAGE_EVALUATING, first, n, options);
       if (qs_engine_evaluate (cache->model, quantized, test, first, n, options,
                               cache->fp32_predictions + first, NULL, &part) != QS_ENGINE_OK)
         {
@@ -455,7 +527,7 @@ evaluate (Request            *request,
       result->kernel = g_strdup (qs_quantized_model_get_kernel_name (quantized));
       add_layer_stats (result, cache->model, quantized);
       if (total.images < count)
-        qs_job_context_post_partial (context, accuracy_result_copy (result));
+        qs_job_context_post_partial (progress->context, accuracy_result_copy (result));
     }
 
   qs_quantized_model_free (quantized);
@@ -471,7 +543,8 @@ evaluate_job (QsJobContext *context,
               GError      **error)
 {
   Request *request = work_data;
-  g_autoptr(ModelCache) cache = ensure_cache (request);
+  Progress progress = { .context = context, .stage = QS_ACCURACY_STAGE_SCORED };
+  g_autoptr(ModelCache) cache = ensure_cache (request, &progress);
   QsEngineRunOptions options;
   atomic_int cancel = 0;
   QsAccuracyResult *result;
@@ -485,7 +558,7 @@ evaluate_job (QsJobContext *context,
   qs_engine_run_options_init (&options);
   options.n_threads = cache->n_threads;
   options.cancel = &cancel;
-  result = evaluate (request, cache, context, &options, error);
+  result = evaluate (request, cache, &progress, &options, error);
   g_cancellable_disconnect (cancellable, handler);
   return result;
 }

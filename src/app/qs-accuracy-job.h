@@ -16,6 +16,15 @@ G_DECLARE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, QS, ACCURACY_JOB, GObject)
 /* The target of accuracy requests in the job service. */
 #define QS_ACCURACY_JOB_TARGET "accuracy"
 
+/* What an evaluation is doing before its first figure. */
+typedef enum {
+  QS_ACCURACY_STAGE_SCORED,       /* a figure (or why there is none) */
+  QS_ACCURACY_STAGE_LOADING,      /* reading the model and its images, on first use */
+  QS_ACCURACY_STAGE_REFERENCE,    /* the float32 model's predictions, on first use */
+  QS_ACCURACY_STAGE_CALIBRATING,  /* activation ranges, when the activation scheme is new */
+  QS_ACCURACY_STAGE_EVALUATING,   /* integer inference of the first images */
+} QsAccuracyStage;
+
 /* An evaluation's outcome: percentages on the first @images of @total
  * test images (an estimate on the first 1,000 comes as a partial outcome,
  * then all of them), or why there is none: the file has no model the
@@ -35,7 +44,16 @@ typedef struct {
   char  **layer_names;         /* n_layers + 1, NULL-terminated */
   double *layer_weight_sqnr;   /* n_layers */
   double *layer_output_sqnr;   /* n_layers */
+  /* A partial outcome may carry only progress: @stage is then not
+   * SCORED, and @stage_done of @stage_total images are done (0 of 0 when
+   * the stage has no count); the fields above stay empty. */
+  QsAccuracyStage stage;
+  guint           stage_done;
+  guint           stage_total;
 } QsAccuracyResult;
+
+/* Whether @result carries only progress, no figure. */
+gboolean qs_accuracy_result_is_progress (const QsAccuracyResult *result);
 
 #define QS_TYPE_ACCURACY_RESULT (qs_accuracy_result_get_type ())
 GType qs_accuracy_result_get_type (void) G_GNUC_CONST;

@@ -12,6 +12,7 @@
 #include "app/qs-histogram-view.h"
 #include "app/qs-scheme-object.h"
 #include "app/qs-tensor-job.h"
+#include "app/qs-window.h"
 #include "model/qs-format-text.h"
 #include "plot/qs-plot.h"
 
@@ -153,7 +154,12 @@ export_response_cb (GtkNativeDialog *dialog,
       gboolean sweep = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "qs-sweep"));
       g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !qs_block_inspector_export (self, sweep, path, 1200, 600, &error))
+      /* The inspector is a tool window of the main one, whose files it must not overwrite. */
+      GtkWindow *main_window = gtk_window_get_transient_for (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+
+      if (path != NULL
+          && ((QS_IS_WINDOW (main_window) && !qs_window_check_output (QS_WINDOW (main_window), path, &error))
+              || !qs_block_inspector_export (self, sweep, path, 1200, 600, &error)))
         {
           GtkWidget *alert = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
                                                      _("Could not export the plot"), error->message);
@@ -286,7 +292,8 @@ fill_worst (QsBlockInspector  *self,
       const QsBlockError *e = &b->worst[i];
       GtkWidget *row = adw_action_row_new ();
       /* TRANSLATORS: one block: its output channel, where it starts along the row and how many weights it has */
-      g_autofree char *title = g_strdup_printf (_("Channel %zu · offset %zu · %zu weights"),
+      g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Channel %zu · offset %zu · %zu weight",
+                                                             "Channel %zu · offset %zu · %zu weights", e->length),
                                                 e->channel, e->offset, e->length);
       /* TRANSLATORS: a block's mean squared error and largest |error| */
       g_autofree char *subtitle = g_strdup_printf (_("MSE %.4g · max error %.4g"), e->mse, e->max_abs_error);

@@ -186,11 +186,12 @@ format_value (QsCompareView *self,
     }
 }
 
-/* B − A in the row's unit, signed as printf signs it (transfer full). */
+/* B − A in the row's unit, signed as printf signs it; set_cell gives
+ * it a real minus sign (transfer full). */
 static char *
-format_signed_difference (QsCompareRow row,
-                          double       a,
-                          double       b)
+format_difference (QsCompareRow row,
+                   double       a,
+                   double       b)
 {
   double d = b - a;
 
@@ -218,31 +219,15 @@ format_signed_difference (QsCompareRow row,
     }
 }
 
-/* B − A in the row's unit, with a real minus sign (transfer full). */
-static char *
-format_difference (QsCompareRow row,
-                   double       a,
-                   double       b)
-{
-  char *text = format_signed_difference (row, a, b);
-
-  if (text[0] == '-')
-    {
-      char *minus = g_strconcat ("−", text + 1, NULL);
-
-      g_free (text);
-      return minus;
-    }
-  return text;
-}
-
 static void
 set_cell (QsCompareView   *self,
           QsCompareRow     row,
           QsCompareColumn  column,
           const char      *text)
 {
-  gtk_label_set_text (self->cells[row][column], text);
+  g_autofree char *shown = qs_format_minus (g_strdup (text));
+
+  gtk_label_set_text (self->cells[row][column], shown);
 }
 
 static void
@@ -402,6 +387,9 @@ accuracy_outcome_cb (const QsJobOutcome *outcome,
   QsCompareView *self = user_data;
   Side *side = &self->sides[g_str_equal (outcome->target, accuracy_targets[0]) ? 0 : 1];
 
+  /* The cell shows "…" until a figure comes. */
+  if (outcome->result != NULL && qs_accuracy_result_is_progress (outcome->result))
+    return;
   clear_accuracy (side);
   g_clear_pointer (&side->accuracy_error, g_free);
   if (outcome->result != NULL)

@@ -201,9 +201,14 @@ show_outcome (QsMixedWindow *self)
   self->selected = -1;
   if (outcome->chosen >= 0)
     {
-      g_autofree char *text = g_strdup_printf (_("%u assignments scored; the smallest within the budget is selected. "
-                                                 "Click a point to see its choices."),
-                                               outcome->evaluations);
+      g_autofree char *scored = qs_format_count (outcome->evaluations);
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "%s assignment scored; the smallest within the budget "
+                                                            "is selected. Click a point to see its choices.",
+                                                            "%s assignments scored; the smallest within the budget "
+                                                            "is selected. Click a point to see its choices.",
+                                                            outcome->evaluations),
+                                               scored);
       gtk_label_set_text (self->status, text);
       qs_mixed_window_select_point (self, (guint) outcome->chosen);
     }
@@ -325,8 +330,8 @@ draw_chart (GtkDrawingArea *area,
   /* In the units the chosen point's details use. */
   size_lo = qs_format_size ((guint64) axes.size_lo);
   size_hi = qs_format_size ((guint64) axes.size_hi);
-  top1_lo = g_strdup_printf ("%.2f %%", 100 * axes.top1_lo);
-  top1_hi = g_strdup_printf ("%.2f %%", 100 * axes.top1_hi);
+  top1_lo = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_lo));
+  top1_hi = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_hi));
   draw_text (cr, GTK_WIDGET (area), size_lo, MARGIN, height - MARGIN + 4);
   draw_text (cr, GTK_WIDGET (area), size_hi, width - MARGIN - 60, height - MARGIN + 4);
   draw_text (cr, GTK_WIDGET (area), top1_hi, 2, MARGIN - 18);
@@ -583,6 +588,7 @@ qs_mixed_window_init (QsMixedWindow *self)
   GtkWidget *search = gtk_button_new_with_mnemonic (_("_Search"));
   GtkWidget *details_scroller = gtk_scrolled_window_new ();
   GtkGesture *click = gtk_gesture_click_new ();
+  GtkWidget *budget_label, *candidates_label;
 
   self->selected = -1;
   gtk_window_set_title (GTK_WINDOW (self), _("Mixed Precision"));
@@ -592,9 +598,19 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_spin_button_set_value (self->budget, 1);
   self->bits = GTK_ENTRY (gtk_entry_new ());
   gtk_editable_set_text (GTK_EDITABLE (self->bits), "2,4,6,8");
-  gtk_box_append (GTK_BOX (controls), gtk_label_new (_("Budget (points below float32)")));
+  /* Mnemonics, as every other control of the app has (Alt+B, Alt+C). */
+  budget_label = gtk_label_new_with_mnemonic (_("_Budget (points below float32)"));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (budget_label), GTK_WIDGET (self->budget));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->budget),
+                               _("How many top-1 points the mixed model may lose against float32"));
+  candidates_label = gtk_label_new_with_mnemonic (_("_Candidates"));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (candidates_label), GTK_WIDGET (self->bits));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->bits),
+                               _("The precisions each layer may take, separated by commas: bit widths 2 to 16 "
+                                 "and float formats such as fp16 or mxfp4"));
+  gtk_box_append (GTK_BOX (controls), budget_label);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->budget));
-  gtk_box_append (GTK_BOX (controls), gtk_label_new (_("Candidates")));
+  gtk_box_append (GTK_BOX (controls), candidates_label);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->bits));
   gtk_box_append (GTK_BOX (controls), search);
   g_signal_connect (search, "clicked", G_CALLBACK (search_clicked_cb), self);
@@ -801,9 +817,13 @@ qs_mixed_window_describe_point (QsMixedWindow *self,
         g_string_append_printf (text, _("%s: %s\n"), self->outcome->names[i], choice);
     }
   {
-    g_autofree char *head = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%.2f %% top-1, %.1f KiB; %u layer differs from the current schemes\n",
-                                                          "%.2f %% top-1, %.1f KiB; %u layers differ from the current schemes\n", changed),
-                                             100 * p->quant_top1, p->size_bytes / 1024.0, changed);
+    /* The size in the chart's units. */
+    g_autofree char *size = qs_format_size (p->size_bytes);
+    g_autofree char *head = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                          "%.2f %% top-1, %s; %u layer differs from the current schemes\n",
+                                                          "%.2f %% top-1, %s; %u layers differ from the current schemes\n",
+                                                          changed),
+                                             100 * p->quant_top1, size, changed);
     g_string_prepend (text, head);
   }
   if (text->len > 0 && text->str[text->len - 1] == '\n')

@@ -15,7 +15,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/qs-format-text.h"
 #include "model/qs-number-text.h"
+#include "quant/qs-block.h"
 
 typedef enum {
   BIT_SIGN,
@@ -167,6 +169,17 @@ bit_row_clear (BitRow     *row,
 
 /* ---- text --------------------------------------------------------------- */
 
+/* Numbers in the app's typography: a real minus sign (the CLI prints
+ * the same figures with ASCII ones). */
+static void
+set_number_text (GtkLabel   *label,
+                 const char *text)
+{
+  g_autofree char *shown = qs_format_minus (g_strdup (text));
+
+  gtk_label_set_text (label, shown);
+}
+
 static const char *
 format_title (QsNumberFormat format)
 {
@@ -278,6 +291,88 @@ encoding_details (const QsNumberEncoding *e)
 
 /* ---- updates ------------------------------------------------------------ */
 
+/* The row a block format's elements are encoded in, or -1 (integer and
+ * NF4 elements, MXFP6, per-tensor formats). */
+static int
+block_element_row (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return QS_NUMBER_FP4_E2M1;
+    case QS_FORMAT_MXFP8_E4M3:
+      return QS_NUMBER_FP8_E4M3;
+    case QS_FORMAT_MXFP8_E5M2:
+      return QS_NUMBER_FP8_E5M2;
+    default:
+      return -1;
+    }
+}
+
+/* The block's scale in words: where it comes from and its stored byte. */
+static char *
+block_scale_text (QsNumberPanel          *self,
+                  const QsBlockValueCode *b)
+{
+  g_autofree char *scale = qs_number_format_float (b->scale);
+  g_autofree char *element = qs_number_format_float (b->element);
+  g_autofree char *value = qs_number_format_double (self->value);
+
+  if (self->scheme.format == QS_FORMAT_NVFP4)
+    {
+      g_autofree char *tensor_scale = qs_number_format_float (b->tensor_scale);
+
+      /* TRANSLATORS: value, scale, its stored E4M3 byte, the tensor's scale, tensor, value / scale */
+      return g_strdup_printf (_("In an NVFP4 block whose largest magnitude is %s: scale %s "
+                                "(E4M3 0x%02x × tensor scale %s of %s); %s / scale = %s"),
+                              value, scale, b->scale_code, tensor_scale, self->tensor_label, value, element);
+    }
+  /* TRANSLATORS: value, block format, scale, its stored E8M0 byte, value / scale */
+  return g_strdup_printf (_("In an %s block whose largest magnitude is %s: scale %s (E8M0 0x%02x); %s / scale = %s"),
+                          qs_format_to_string (self->scheme.format), value, scale, b->scale_code, value, element);
+}
+
+/* @format's row shows the element @self->value becomes in a block of the
+ * current scheme's format whose largest magnitude is the value, as
+ * `quantscope-cli number --block` does: the bare element encoding would
+ * ignore the block's scale. FALSE when the scheme has no such block. */
+static gboolean
+update_block_row (QsNumberPanel  *self,
+                  QsNumberFormat  format)
+{
+  BitRow *row = &self->float_rows[format];
+  const QsNumberLayout *l = qs_number_layout (format);
+  BitKind kinds[QS_FIXED_POINT_MAX_WIDTH];
+  QsBlockValueCode b;
+  QsNumberEncoding e;
+  g_autofree char *scale = NULL, *element = NULL, *reconstruction = NULL, *error = NULL;
+  g_autofree char *hex = NULL, *binary = NULL, *accessible = NULL, *details = NULL;
+
+  if (!self->has_quantizer || block_element_row (self->scheme.format) != (int) format)
+    return FALSE;
+  /* NVFP4's tensor scale is the tensor's: the panel's scale for it. */
+  if (qs_block_encode_value (&self->scheme, (float) self->value, self->scale, &b) != QS_OK)
+    return FALSE;
+
+  qs_number_encode (b.element, format, &e);
+  for (int i = 0; i < l->width; i++)
+    kinds[i] = i == 0 ? BIT_SIGN : i <= l->exponent_bits ? BIT_EXPONENT : BIT_MANTISSA;
+  hex = qs_number_bits_hex (&e);
+  binary = qs_number_bits_binary (&e);
+  scale = block_scale_text (self, &b);
+  element = encoding_details (&e);
+  reconstruction = qs_number_format_float (b.reconstruction);
+  error = qs_number_format_double ((double) b.reconstruction - self->value);
+  /* TRANSLATORS: the block's scale, the element's encoding, and what the code stands for times the scale */
+  details = g_strdup_printf (_("%s\n%s\nStands for %s · error %s"), scale, element, reconstruction, error);
+  accessible = g_strdup_printf ("%s: %s", format_title (format), binary);
+  bit_row_set_cells (row, l->width, e.bits, kinds, accessible);
+  gtk_label_set_text (row->hex, hex);
+  set_number_text (row->details, details);
+  return TRUE;
+}
+
 static void
 update_float_row (QsNumberPanel  *self,
                   QsNumberFormat  format)
@@ -288,6 +383,8 @@ update_float_row (QsNumberPanel  *self,
   QsNumberEncoding e;
   g_autofree char *hex = NULL, *binary = NULL, *details = NULL, *accessible = NULL;
 
+  if (update_block_row (self, format))
+    return;
   qs_number_encode (self->value, format, &e);
   if (!e.has_code)
     {
@@ -304,7 +401,7 @@ update_float_row (QsNumberPanel  *self,
   accessible = g_strdup_printf ("%s: %s", format_title (format), binary);
   bit_row_set_cells (row, l->width, e.bits, kinds, accessible);
   gtk_label_set_text (row->hex, hex);
-  gtk_label_set_text (row->details, details);
+  set_number_text (row->details, details);
 }
 
 static void
@@ -325,7 +422,7 @@ update_fixed_row (QsNumberPanel *self)
   max = qs_number_format_double (f.max);
   resolution = qs_number_format_double (f.resolution);
   range = g_strdup_printf (_("range [%s, %s] · resolution %s · %d bits"), min, max, resolution, m + n);
-  gtk_label_set_text (self->fixed_range, range);
+  set_number_text (self->fixed_range, range);
 
   if (!self->has_value)
     {
@@ -354,7 +451,7 @@ update_fixed_row (QsNumberPanel *self)
       g_string_append (details, _(" · saturated: the value lies outside the range"));
     bit_row_set_cells (&self->fixed_row, m + n, f.bits, kinds, accessible);
     gtk_label_set_text (self->fixed_row.hex, hex);
-    gtk_label_set_text (self->fixed_row.details, details->str);
+    set_number_text (self->fixed_row.details, details->str);
     g_string_free (details, TRUE);
   }
 }
@@ -410,7 +507,7 @@ update_integer_row (QsNumberPanel *self)
                                  self->tensor_label, scale, q.zero_point, q.qmin, q.qmax,
                                  q.rounding == QS_ROUNDING_HALF_AWAY ? _("halves away from zero")
                                                                      : _("halves to even"));
-  gtk_label_set_text (self->integer_explanation, explanation);
+  set_number_text (self->integer_explanation, explanation);
   {
     g_autofree char *title = g_strdup_printf (q.qmin < 0 ? _("int%d") : _("uint%d"), q.code_bits);
     gtk_label_set_text (row->name, title);
@@ -434,7 +531,7 @@ update_integer_row (QsNumberPanel *self)
 
     bit_row_set_cells (row, q.code_bits, q.bits, kinds, accessible);
     gtk_label_set_text (row->hex, hex);
-    gtk_label_set_text (row->details, details);
+    set_number_text (row->details, details);
   }
 }
 
@@ -688,7 +785,7 @@ qs_number_panel_set_quantizer (QsNumberPanel  *self,
   self->zero_point = zero_point;
   g_free (self->tensor_label);
   self->tensor_label = g_strdup (tensor_label ? tensor_label : "");
-  update_integer_row (self);
+  update_all (self);
 }
 
 const char *
@@ -698,6 +795,15 @@ qs_number_panel_get_shown_bits (QsNumberPanel  *self,
   g_return_val_if_fail (QS_IS_NUMBER_PANEL (self), NULL);
   g_return_val_if_fail (format >= 0 && format < QS_NUMBER_N_FORMATS, NULL);
   return gtk_label_get_text (self->float_rows[format].hex);
+}
+
+const char *
+qs_number_panel_get_shown_details (QsNumberPanel  *self,
+                                   QsNumberFormat  format)
+{
+  g_return_val_if_fail (QS_IS_NUMBER_PANEL (self), NULL);
+  g_return_val_if_fail (format >= 0 && format < QS_NUMBER_N_FORMATS, NULL);
+  return gtk_label_get_text (self->float_rows[format].details);
 }
 
 const char *

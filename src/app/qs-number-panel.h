@@ -26,7 +26,10 @@ void        qs_number_panel_set_q          (QsNumberPanel  *self,
 
 /* The quantizer whose integer code the panel shows: the current tensor's
  * scheme, and the scale and zero point of the channel on view. @scheme
- * NULL shows no integer code. @tensor_label names it in the panel. */
+ * NULL shows no integer code. @tensor_label names it in the panel. Under
+ * a float block format (MXFP4, NVFP4, MXFP8) the row of its elements shows
+ * the value in a block whose largest magnitude it is, NVFP4's with @scale
+ * as the tensor scale. */
 void        qs_number_panel_set_quantizer  (QsNumberPanel  *self,
                                             const QsScheme *scheme,
                                             float           scale,
@@ -37,6 +40,10 @@ void        qs_number_panel_set_quantizer  (QsNumberPanel  *self,
  * (transfer none); "" while the entry holds no number. */
 const char *qs_number_panel_get_shown_bits (QsNumberPanel  *self,
                                             QsNumberFormat  format);
+/* The explanation under @format's bits, as shown (transfer none): under a
+ * float block scheme, its element row states the block's scale. */
+const char *qs_number_panel_get_shown_details (QsNumberPanel  *self,
+                                               QsNumberFormat  format);
 /* The integer code's hex pattern as shown, or NULL when there is none. */
 const char *qs_number_panel_get_shown_code (QsNumberPanel  *self);
 

@@ -149,6 +149,12 @@ clipped_percent (const QsTensorReport *r)
   return r->analysis.finite_count > 0 ? 100.0 * (double) r->analysis.clipped_count / (double) r->analysis.finite_count : 0;
 }
 
+/* Why the model keeps a tensor in float32 (qs-overview.c gives them in
+ * English): marked here, so the _() below finds their translations. */
+static const char *const kept_reasons[] G_GNUC_UNUSED = {
+  N_("empty"), N_("not floating point"), N_("skipped by the scheme"),
+};
+
 /* The cell's text (transfer full). */
 static char *
 cell_text (const QsOverviewRow *row,
@@ -162,7 +168,7 @@ cell_text (const QsOverviewRow *row,
       return g_strdup (row->info->path);
     case COLUMN_PARAMETERS:
       /* Grouped as the window's results group counts ("9,216"). */
-      return g_strdup_printf ("%'" G_GUINT64_FORMAT, (guint64) row->info->count);
+      return qs_format_count (row->info->count);
     case COLUMN_SIZE:
       return qs_format_size (row_size (row));
     default:
@@ -173,7 +179,7 @@ cell_text (const QsOverviewRow *row,
   switch (column)
     {
     case COLUMN_RANGE:
-      return g_strdup_printf ("[%.4g, %.4g]", r->analysis.data_min, r->analysis.data_max);
+      return qs_format_minus (g_strdup_printf ("[%.4g, %.4g]", r->analysis.data_min, r->analysis.data_max));
     case COLUMN_SCHEME:
       return qs_tensor_report_describe_scheme (r);
     case COLUMN_SQNR:
@@ -384,6 +390,7 @@ show_overview (QsOverviewView *self,
   g_autofree char *fp32 = qs_format_size (overview->size_fp32_bytes);
   g_autofree char *status = NULL;
   g_autofree char *parameters = NULL;
+  g_autofree char *quantized = NULL, *tensors = NULL;
 
   g_clear_pointer (&self->shared, shared_overview_unref);
   self->shared = shared_overview_ref (shared);
@@ -398,9 +405,13 @@ show_overview (QsOverviewView *self,
     }
   update_chart (self);
   /* TRANSLATORS: the overview's summary: quantized tensors of all, total parameters, size quantized and float32 */
-  parameters = g_strdup_printf ("%'" G_GUINT64_FORMAT, overview->parameters);
-  status = g_strdup_printf (_("%u of %u tensors quantized, %s parameters, %s (float32: %s)"),
-                            overview->quantized, overview->rows->len, parameters, size, fp32);
+  parameters = qs_format_count (overview->parameters);
+  quantized = qs_format_count (overview->quantized);
+  tensors = qs_format_count (overview->rows->len);
+  status = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s of %s tensor quantized, %s parameters, %s (float32: %s)",
+                                         "%s of %s tensors quantized, %s parameters, %s (float32: %s)",
+                                         overview->rows->len),
+                            quantized, tensors, parameters, size, fp32);
   gtk_label_set_text (self->status, status);
 }
 

@@ -18,6 +18,8 @@ struct _QsResultsPanel
 
   /* Template widgets */
   GtkSpinner   *busy_spinner;
+  GtkSpinner   *accuracy_spinner;
+  GtkProgressBar *accuracy_progress;
   AdwActionRow *rows[QS_RESULT_N_ROWS];
   GtkLabel     *values[QS_RESULT_N_ROWS];
 };
@@ -30,12 +32,15 @@ static const char * const row_ids[QS_RESULT_N_ROWS] = {
   "clipped", "levels", "mse", "cosine", "scale", "clip",
 };
 
+/* Shows @text with the app's real minus signs. */
 static void
 set_value (QsResultsPanel *self,
            QsResultRow     row,
            const char     *text)
 {
-  gtk_label_set_text (self->values[row], text);
+  g_autofree char *shown = qs_format_minus (g_strdup (text));
+
+  gtk_label_set_text (self->values[row], shown);
 }
 
 /* Marks @row's value with the CSS class @name, or not. */
@@ -49,6 +54,14 @@ set_marked (QsResultsPanel *self,
     gtk_widget_add_css_class (GTK_WIDGET (self->values[row]), name);
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->values[row]), name);
+}
+
+/* The n of g_dngettext () for a count of any size: gettext takes an
+ * unsigned long, and a count past it is plural all the same. */
+static gulong
+plural_count (guint64 count)
+{
+  return (gulong) MIN (count, 1000000);
 }
 
 static char *
@@ -98,8 +111,9 @@ scale_text (const QsTensorReport *r,
   if (r->scheme.format != QS_FORMAT_INT)
     return g_strdup_printf (_("%s, scale %.4g"), qs_format_to_string (r->scheme.format), p->scale[0]);
   if (p->channels > 1)
-    return g_strdup_printf (_("%zu channels · channel %d: %.4g · zero point %g"), p->channels,
-                            channel, p->scale[channel], p->zero_point[channel]);
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%zu channel · channel %d: %.4g · zero point %g",
+                                         "%zu channels · channel %d: %.4g · zero point %g", plural_count (p->channels)),
+                            p->channels, channel, p->scale[channel], p->zero_point[channel]);
   return g_strdup_printf (_("%.4g · zero point %g"), p->scale[0], p->zero_point[0]);
 }
 
@@ -113,6 +127,7 @@ show_zero (QsResultsPanel       *self,
   float zero_back;
   g_autofree char *value = NULL;
   g_autofree char *detail = NULL;
+  g_autofree char *zeros = NULL;
 
   qs_quantize_channel (&r->params, 0, &zero, 1, &zero_code);
   zero_back = qs_dequantize_code (&r->params, 0, zero_code);
@@ -122,14 +137,19 @@ show_zero (QsResultsPanel       *self,
   else
     value = g_strdup_printf (_("not exact: code %d is %.4g"), zero_code, zero_back);
   set_value (self, QS_RESULT_ZERO, value);
+  zeros = qs_format_count (a->exact_zero_count);
   if (a->exact_zero_count == 0)
     detail = g_strdup (_("No weight is exactly 0.0"));
   else if (a->zero_exact)
-    detail = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and stay 0.0"), a->exact_zero_count,
-                              100.0 * a->exact_zero_count / MAX (a->count, 1));
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s weight (%.2f %%) is exactly 0.0 and stays 0.0",
+                                           "%s weights (%.2f %%) are exactly 0.0 and stay 0.0",
+                                           plural_count (a->exact_zero_count)),
+                              zeros, 100.0 * a->exact_zero_count / MAX (a->count, 1));
   else
-    detail = g_strdup_printf (_("%'" PRIu64 " weights (%.2f %%) are exactly 0.0 and no longer are"),
-                              a->exact_zero_count, 100.0 * a->exact_zero_count / MAX (a->count, 1));
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s weight (%.2f %%) is exactly 0.0 and no longer is",
+                                           "%s weights (%.2f %%) are exactly 0.0 and no longer are",
+                                           plural_count (a->exact_zero_count)),
+                              zeros, 100.0 * a->exact_zero_count / MAX (a->count, 1));
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ZERO], detail);
   set_marked (self, QS_RESULT_ZERO, "qs-warning", !a->zero_exact);
 }
@@ -246,11 +266,82 @@ qs_results_panel_set_model_size (QsResultsPanel *self,
   set_value (self, QS_RESULT_MODEL_SIZE, text);
 }
 
+/* The accuracy row's spinner and bar: an evaluation runs, @fraction of
+ * it done (negative: no bar). */
+static void
+show_accuracy_running (QsResultsPanel *self,
+                       gboolean        running,
+                       double          fraction)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->accuracy_spinner), running);
+  gtk_spinner_set_spinning (self->accuracy_spinner, running);
+  gtk_widget_set_visible (GTK_WIDGET (self->accuracy_progress), running && fraction >= 0);
+  if (fraction >= 0)
+    gtk_progress_bar_set_fraction (self->accuracy_progress, MIN (fraction, 1.0));
+}
+
+/* What an evaluation does before its first figure, in words (transfer full). */
+static char *
+stage_text (const QsAccuracyResult *progress)
+{
+  g_autofree char *done = qs_format_count (progress->stage_done);
+  g_autofree char *total = qs_format_count (progress->stage_total);
+  gulong n = progress->stage_total;
+
+  switch (progress->stage)
+    {
+    case QS_ACCURACY_STAGE_REFERENCE:
+      /* TRANSLATORS: images done of all, e.g. "Running the float32 model on 120 of 1,000 images…" */
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Running the float32 model on %s of %s image…",
+                                           "Running the float32 model on %s of %s images…", n), done, total);
+    case QS_ACCURACY_STAGE_CALIBRATING:
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Calibrating on %s of %s image…",
+                                           "Calibrating on %s of %s images…", n), done, total);
+    case QS_ACCURACY_STAGE_EVALUATING:
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Evaluating %s of %s image…",
+                                           "Evaluating %s of %s images…", n), done, total);
+    case QS_ACCURACY_STAGE_LOADING:
+    case QS_ACCURACY_STAGE_SCORED:
+    default:
+      return g_strdup (_("Loading the model and its test images…"));
+    }
+}
+
+void
+qs_results_panel_set_accuracy_progress (QsResultsPanel         *self,
+                                        const QsAccuracyResult *progress)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+  g_return_if_fail (progress != NULL && qs_accuracy_result_is_progress (progress));
+
+  text = stage_text (progress);
+  adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], text);
+  set_marked (self, QS_RESULT_ACCURACY, "dim-label", TRUE);
+  show_accuracy_running (self, TRUE,
+                         progress->stage_total > 0 ? progress->stage_done / (double) progress->stage_total : -1);
+}
+
+double
+qs_results_panel_get_accuracy_progress (QsResultsPanel *self)
+{
+  g_return_val_if_fail (QS_IS_RESULTS_PANEL (self), -1);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->accuracy_spinner)))
+    return -1;
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->accuracy_progress)))
+    return 0;
+  return gtk_progress_bar_get_fraction (self->accuracy_progress);
+}
+
 void
 qs_results_panel_set_accuracy_unavailable (QsResultsPanel *self,
                                            const char     *reason)
 {
   g_return_if_fail (QS_IS_RESULTS_PANEL (self));
+
+  show_accuracy_running (self, FALSE, -1);
 
   set_value (self, QS_RESULT_ACCURACY, _("not available"));
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", FALSE);
@@ -263,6 +354,7 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
 {
   g_autofree char *value = NULL;
   g_autofree char *detail = NULL;
+  g_autofree char *images = NULL, *total = NULL;
   gboolean estimate;
 
   g_return_if_fail (QS_IS_RESULTS_PANEL (self));
@@ -271,6 +363,11 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
   if (result->unavailable != NULL)
     {
       qs_results_panel_set_accuracy_unavailable (self, result->unavailable);
+      return;
+    }
+  if (qs_accuracy_result_is_progress (result))
+    {
+      qs_results_panel_set_accuracy_progress (self, result);
       return;
     }
 
@@ -285,13 +382,19 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
   /* An estimate on part of the test set stays dimmed until it is final. */
   estimate = result->images < result->total;
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", estimate);
+  images = qs_format_count (result->images);
+  total = qs_format_count (result->total);
   if (estimate)
-    detail = g_strdup_printf (_("Estimate on %u of %u test images, agreement %.1f %%…"),
-                              result->images, result->total, result->agreement);
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Estimate on %s of %s test image, agreement %.1f %%…",
+                                           "Estimate on %s of %s test images, agreement %.1f %%…", result->total),
+                              images, total, result->agreement);
   else
-    detail = g_strdup_printf (_("%u test images, agreement %.2f %%, %s kernels"),
-                              result->images, result->agreement, result->kernel);
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s test image, agreement %.2f %%, %s kernels",
+                                           "%s test images, agreement %.2f %%, %s kernels", result->images),
+                              images, result->agreement, result->kernel);
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], detail);
+  /* The rest of the test set is still being evaluated after an estimate. */
+  show_accuracy_running (self, estimate, result->total > 0 ? result->images / (double) result->total : -1);
 }
 
 void
@@ -301,6 +404,7 @@ qs_results_panel_set_accuracy_pending (QsResultsPanel *self)
 
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], _("Evaluating…"));
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", TRUE);
+  show_accuracy_running (self, TRUE, -1);
 }
 
 gboolean
@@ -358,6 +462,8 @@ qs_results_panel_class_init (QsResultsPanelClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-results-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, QsResultsPanel, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, QsResultsPanel, accuracy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, QsResultsPanel, accuracy_progress);
   for (QsResultRow row = 0; row < QS_RESULT_N_ROWS; row++)
     {
       g_autofree char *row_id = g_strconcat (row_ids[row], "_row", NULL);

@@ -54,6 +54,14 @@ void          qs_results_panel_set_accuracy         (QsResultsPanel         *sel
 /* The figure on show belongs to an earlier model or scheme: dimmed, and
  * "Evaluating…" below it, until set_accuracy(). */
 void          qs_results_panel_set_accuracy_pending (QsResultsPanel       *self);
+/* An evaluation before its figure: what it does and how far
+ * (qs_accuracy_result_is_progress (@progress)); set_accuracy() passes
+ * progress here too. */
+void          qs_results_panel_set_accuracy_progress (QsResultsPanel         *self,
+                                                      const QsAccuracyResult *progress);
+/* The accuracy row's progress: -1 when no evaluation runs, else the
+ * fraction done (0 while the stage has no count). */
+double        qs_results_panel_get_accuracy_progress (QsResultsPanel         *self);
 /* No accuracy, and @reason why. */
 void          qs_results_panel_set_accuracy_unavailable (QsResultsPanel   *self,
                                                          const char       *reason);

@@ -17,6 +17,7 @@
 
 #include "app/qs-chart.h"
 #include "app/qs-score-work.h"
+#include "model/qs-format-text.h"
 #include "model/qs-sensitivity.h"
 
 /* The first measured ranking should come within seconds of the request
@@ -133,11 +134,15 @@ show_stopped (QsSensitivityWindow *self)
   g_autofree char *status = NULL;
 
   if (self->shown_images > 0)
-    status = g_strdup_printf (ngettext ("Stopped. The bars are the estimate on the first %u image; "
-                                        "click a bar to show its layer.",
-                                        "Stopped. The bars are the estimate on the first %u images; "
-                                        "click a bar to show its layer.", self->shown_images),
-                              self->shown_images);
+    {
+      g_autofree char *images = qs_format_count (self->shown_images);
+
+      status = g_strdup_printf (ngettext ("Stopped. The bars are the estimate on the first %s image; "
+                                          "click a bar to show its layer.",
+                                          "Stopped. The bars are the estimate on the first %s images; "
+                                          "click a bar to show its layer.", self->shown_images),
+                                images);
+    }
   else
     status = g_strdup (_("Stopped before any image ran. The bars rank the layers by weight SQNR."));
   gtk_label_set_text (self->status, status);
@@ -159,8 +164,11 @@ outcome_cb (const QsJobOutcome *outcome,
         show_bars (self, update->payload, _("Ranked by weight SQNR, before any image runs; measuring each layer…"));
       else if (update->payload != NULL)
         {
-          g_autofree char *status = g_strdup_printf (_("Estimate on the first %u images; measuring the rest…"),
-                                                     update->images);
+          g_autofree char *images = qs_format_count (update->images);
+          g_autofree char *status = g_strdup_printf (ngettext ("Estimate on the first %s image; measuring the rest…",
+                                                               "Estimate on the first %s images; measuring the rest…",
+                                                               update->images),
+                                                     images);
           show_bars (self, update->payload, status);
         }
       return;
@@ -298,8 +306,9 @@ draw_chart (GtkDrawingArea *area,
       double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
       double length = most > 0 ? room * bar_length (bar) / most : 0;
       /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
-      g_autofree char *value = isnan (bar->lost) ? g_strdup_printf (_("%.1f dB weight SQNR"), bar->weight_sqnr_db)
-                                                 : g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0);
+      g_autofree char *value = qs_format_minus (isnan (bar->lost)
+                                                ? g_strdup_printf (_("%.1f dB weight SQNR"), bar->weight_sqnr_db)
+                                                : g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0));
       g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
       g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
 

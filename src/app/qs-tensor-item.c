@@ -10,6 +10,8 @@
 
 #include <glib/gi18n.h>
 
+#include "model/qs-format-text.h"
+
 struct _QsTensorItem
 {
   GObject       parent_instance;
@@ -146,7 +148,11 @@ qs_tensor_item_constructed (GObject *object)
   shape = shape_text (self->info);
   /* The parameter count only where the shape does not already say it. */
   if (self->info->rank >= 2)
-    self->subtitle = g_strdup_printf ("%s (%" G_GUINT64_FORMAT ") · %s", shape, self->info->count, self->info->dtype);
+    {
+      g_autofree char *count = qs_format_count (self->info->count);
+
+      self->subtitle = g_strdup_printf ("%s (%s) · %s", shape, count, self->info->dtype);
+    }
   else
     self->subtitle = g_strdup_printf ("%s · %s", shape, self->info->dtype);
   if (!self->info->quantizable)

@@ -520,6 +520,33 @@ export_channel_ranges (QsWindow    *self,
   return qs_channel_range_view_export (self->channel_view, path, 1200, 600, error);
 }
 
+/* Writes the chart to @path, never over the open model or its data; a
+ * toast says how it went. */
+static gboolean
+export_plot (QsWindow        *self,
+             const char      *path,
+             ChartExportFunc  export)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_window_check_output (self, path, &error) || !export (self, path, &error))
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
+
+      qs_window_show_toast (self, message);
+      return FALSE;
+    }
+  qs_window_show_toast (self, _("Plot exported"));
+  return TRUE;
+}
+
+gboolean
+_qs_window_export_histogram (QsWindow   *self,
+                             const char *path)
+{
+  return export_plot (self, path, export_histogram);
+}
+
 static void
 export_plot_response_cb (GtkNativeDialog *dialog,
                          int              response,
@@ -530,15 +557,9 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autofree char *path = qs_chart_export_chooser_path (GTK_FILE_CHOOSER (dialog));
-      g_autoptr(GError) error = NULL;
 
-      if (path != NULL && !export (self, path, &error))
-        {
-          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
-          qs_window_show_toast (self, message);
-        }
-      else if (path != NULL)
-        qs_window_show_toast (self, _("Plot exported"));
+      if (path != NULL)
+        export_plot (self, path, export);
     }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
@@ -598,11 +619,15 @@ export_progress_cb (const QsExportProgress *progress,
                     gpointer                user_data)
 {
   QsWindow *self = user_data;
-  g_autofree char *text = NULL;
+  g_autofree char *text = NULL, *done = NULL, *total = NULL;
 
   if (progress->path == NULL || progress->tensors_total == 0)
     return;
-  text = g_strdup_printf (_("Exporting %u of %u tensors…"), progress->tensors_done + 1, progress->tensors_total);
+  done = qs_format_count (progress->tensors_done + 1);
+  total = qs_format_count (progress->tensors_total);
+  text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Exporting %s of %s tensor…", "Exporting %s of %s tensors…",
+                                       progress->tensors_total),
+                          done, total);
   adw_window_title_set_subtitle (self->window_title, text);
 }
 

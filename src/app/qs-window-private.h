@@ -75,6 +75,10 @@ void  _qs_window_apply_schemes      (QsWindow     *self,
                                      QsSchemeSet  *schemes);
 
 /* qs-window-actions.c */
+/* The histogram on view as a PNG, SVG or PDF at @path, as Export Plot
+ * writes it: refused with a toast when @path is the open model or its data. */
+gboolean _qs_window_export_histogram (QsWindow   *self,
+                                      const char *path);
 void  _qs_window_open_failed        (QsWindow     *self,
                                      GFile        *file,
                                      const GError *error);

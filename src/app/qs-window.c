@@ -69,7 +69,7 @@ _qs_window_badge_text (const QsTensorReport *report)
     return g_strdup (bits);
   sqnr = qs_format_sqnr (report->analysis.sqnr_db);
   /* TRANSLATORS: a short badge: bits and SQNR, e.g. "8 bit · 38.1 dB" or "fp16 · exact" */
-  return g_strdup_printf (_("%s · %s"), bits, sqnr);
+  return qs_format_minus (g_strdup_printf (_("%s · %s"), bits, sqnr));
 }
 
 /* ---- scheme and controls ------------------------------------------------ */
@@ -161,6 +161,7 @@ update_applies_to (QsWindow *self)
     {
       GListModel *tensors = qs_document_get_tensors (self->document);
       guint n = g_list_model_get_n_items (tensors), following = 0;
+      g_autofree char *count = NULL;
 
       for (guint i = 0; i < n; i++)
         {
@@ -170,9 +171,10 @@ update_applies_to (QsWindow *self)
               && !qs_tensor_item_get_overridden (item))
             following++;
         }
-      text = g_strdup_printf (ngettext ("Changes apply to all tensors without their own scheme: %u tensor",
-                                        "Changes apply to all tensors without their own scheme: %u tensors",
-                                        following), following);
+      count = qs_format_count (following);
+      text = g_strdup_printf (ngettext ("Changes apply to all tensors without their own scheme: %s tensor",
+                                        "Changes apply to all tensors without their own scheme: %s tensors",
+                                        following), count);
     }
   qs_scheme_panel_set_applies_to (self->scheme_panel, text);
 }

@@ -13,6 +13,7 @@
 #include "cli/qs-cli.h"
 #include "model/qs-json.h"
 #include "model/qs-number-text.h"
+#include "quant/qs-block.h"
 #include "quant/qs-number.h"
 
 #define DEFAULT_Q_M 8
@@ -24,11 +25,15 @@ typedef struct {
   QsFixedPoint   fixed;
   gboolean       has_integer;
   QsIntegerCode  integer;
+  gboolean       has_block;
+  QsScheme       block_scheme;
+  QsBlockValueCode block;
 } NumberReport;
 
 /* The options that take a value: a negative number after one of them is
  * that option's value, not VALUE. */
-static const char *const valued_options[] = { "--q", "--scale", "--zero-point", "--bits", "--rounding", NULL };
+static const char *const valued_options[] = { "--q", "--scale", "--zero-point", "--bits", "--rounding", "--block",
+                                              "--tensor-scale", NULL };
 
 /* GOption would take "-8.625" for an unknown short option: pulls the first
  * negative number that is no option's value out of argv. */
@@ -180,6 +185,27 @@ add_integer_json (JsonBuilder         *builder,
 }
 
 static void
+add_block_json (JsonBuilder            *builder,
+                double                  value,
+                QsFormat                format,
+                const QsBlockValueCode *b)
+{
+  g_autofree char *code = g_strdup_printf ("0x%x", (unsigned) b->code);
+  g_autofree char *scale_code = g_strdup_printf ("0x%02x", b->scale_code);
+
+  json_builder_begin_object (builder);
+  add_string (builder, "format", qs_format_to_string (format));
+  qs_json_add_number_member (builder, "scale", b->scale);
+  add_string (builder, "scale_code", scale_code);
+  qs_json_add_number_member (builder, "tensor_scale", b->tensor_scale);
+  qs_json_add_number_member (builder, "element", b->element);
+  add_string (builder, "code", code);
+  qs_json_add_number_member (builder, "dequantized", b->reconstruction);
+  qs_json_add_number_member (builder, "error", (double) b->reconstruction - value);
+  json_builder_end_object (builder);
+}
+
+static void
 print_json (const NumberReport *r)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -197,6 +223,11 @@ print_json (const NumberReport *r)
   json_builder_set_member_name (builder, "integer");
   if (r->has_integer)
     add_integer_json (builder, &r->integer);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "block");
+  if (r->has_block)
+    add_block_json (builder, r->value, r->block_scheme.format, &r->block);
   else
     json_builder_add_null_value (builder);
   json_builder_end_object (builder);
@@ -289,6 +320,28 @@ print_table (const NumberReport *r)
       g_string_append_printf (out, _("  code %d = %s = %s, dequantized %s, error %s%s\n"),
                               q->code, hex, binary, dequantized, error, q->clipped ? _(", clipped") : "");
     }
+  if (r->has_block)
+    {
+      const QsBlockValueCode *b = &r->block;
+      g_autofree char *scale = qs_number_format_float (b->scale);
+      g_autofree char *element = qs_number_format_float (b->element);
+      g_autofree char *dequantized = qs_number_format_float (b->reconstruction);
+      g_autofree char *error = qs_number_format_double ((double) b->reconstruction - r->value);
+
+      g_string_append_printf (out, _("\n%s, in a block whose largest magnitude is the value:\n"),
+                              qs_format_to_string (r->block_scheme.format));
+      if (r->block_scheme.format == QS_FORMAT_NVFP4)
+        {
+          g_autofree char *tensor_scale = qs_number_format_float (b->tensor_scale);
+
+          g_string_append_printf (out, _("  scale %s (E4M3 0x%02x × tensor scale %s), element %s, "
+                                         "code 0x%x, dequantized %s, error %s\n"),
+                                  scale, b->scale_code, tensor_scale, element, (unsigned) b->code, dequantized, error);
+        }
+      else
+        g_string_append_printf (out, _("  scale %s (E8M0 0x%02x), element %s, code 0x%x, dequantized %s, error %s\n"),
+                                scale, b->scale_code, element, (unsigned) b->code, dequantized, error);
+    }
   fputs (out->str, stdout);
 }
 
@@ -297,7 +350,7 @@ qs_cli_number (int    argc,
                char **argv)
 {
   gboolean json = FALSE, is_unsigned = FALSE, narrow = FALSE;
-  g_autofree char *q = NULL, *scale_text = NULL, *rounding = NULL;
+  g_autofree char *q = NULL, *scale_text = NULL, *rounding = NULL, *block = NULL, *tensor_scale_text = NULL;
   /* Sentinels: given without --scale, they are a mistake worth saying. */
   int zero_point = G_MININT, bits = 0;
   const GOptionEntry entries[] = {
@@ -312,6 +365,11 @@ qs_cli_number (int    argc,
     { "narrow", 0, 0, G_OPTION_ARG_NONE, &narrow, N_("Drop the most negative integer code"), NULL },
     { "rounding", 0, 0, G_OPTION_ARG_STRING, &rounding,
       N_("Rounding of the integer code: half-even (default, PyTorch) or half-away (TFLite)"), "MODE" },
+    { "block", 0, 0, G_OPTION_ARG_STRING, &block,
+      N_("Also show the value in a block of this float block format (mxfp4, nvfp4, mxfp8-e4m3, …) "
+         "whose largest magnitude is the value"), "FORMAT" },
+    { "tensor-scale", 0, 0, G_OPTION_ARG_STRING, &tensor_scale_text,
+      N_("NVFP4's per-tensor scale (default: that of a tensor whose largest magnitude is the value)"), "S" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("VALUE — one number in every format, bit by bit"));
@@ -374,6 +432,25 @@ qs_cli_number (int    argc,
     }
   else if (rounding != NULL || is_unsigned || narrow || bits != 0 || zero_point != G_MININT)
     return qs_cli_fail_message (_("--bits, --zero-point, --unsigned, --narrow and --rounding need --scale"));
+
+  if (block != NULL)
+    {
+      double tensor_scale = NAN;
+
+      qs_scheme_init_default (&report.block_scheme);
+      if (!qs_format_parse (block, &report.block_scheme.format)
+          || qs_block_encode_value (&report.block_scheme, 0.0f, NAN, &report.block) == QS_STATUS_INVALID_ARGUMENT)
+        return qs_cli_fail_message (_("bad --block “%s”: expected a float block format such as mxfp4 or nvfp4"), block);
+      if (tensor_scale_text != NULL
+          && (report.block_scheme.format != QS_FORMAT_NVFP4 || !qs_number_parse_value (tensor_scale_text, &tensor_scale)
+              || !(tensor_scale > 0 && tensor_scale <= G_MAXFLOAT)))
+        return qs_cli_fail_message (_("bad --tensor-scale “%s”: a positive float32 scale, with --block nvfp4"),
+                                    tensor_scale_text);
+      report.has_block = qs_block_encode_value (&report.block_scheme, (float) report.value, (float) tensor_scale,
+                                                &report.block) == QS_OK;
+    }
+  else if (tensor_scale_text != NULL)
+    return qs_cli_fail_message (_("--tensor-scale needs --block nvfp4"));
 
   if (json)
     print_json (&report);

@@ -54,6 +54,37 @@ qs_format_percent (double percent)
   return g_strdup_printf ("%.2f %%", percent);
 }
 
+char *
+qs_format_count (guint64 count)
+{
+  return g_strdup_printf ("%'" G_GUINT64_FORMAT, count);
+}
+
+char *
+qs_format_minus (char *text)
+{
+  GString *out;
+  const char *prev = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+  if (strchr (text, '-') == NULL)
+    return text;
+  out = g_string_sized_new (strlen (text) + 8);
+  for (const char *p = text; *p != '\0'; prev = p, p = g_utf8_next_char (p))
+    {
+      gunichar before = prev != NULL ? g_utf8_get_char (prev) : ' ';
+      gboolean number_follows = g_ascii_isdigit (p[1]) || p[1] == '.' || g_str_has_prefix (p + 1, "∞");
+
+      if (*p == '-' && number_follows && (before == ' ' || before == 0x00A0 || before == 0x00D7
+                                          || (before < 0x80 && before != 0 && strchr ("([^/=", (int) before) != NULL)))
+        g_string_append (out, "−");
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+    }
+  g_free (text);
+  return g_string_free (out, FALSE);
+}
+
 int
 qs_natural_compare (const char *a,
                     const char *b)

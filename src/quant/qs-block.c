@@ -1460,6 +1460,39 @@ qs_block_quantize (const QsScheme        *scheme,
   return QS_OK;
 }
 
+QsStatus
+qs_block_encode_value (const QsScheme   *scheme,
+                       float             value,
+                       float             tensor_scale,
+                       QsBlockValueCode *out)
+{
+  QsFormat format = scheme->format;
+  Pass p = { 0 };
+  BlockScale bs;
+  int32_t slot;
+  float magnitude = fabsf (value);
+
+  if (format == QS_FORMAT_INT || format == QS_FORMAT_NF4 || format == QS_FORMAT_MXINT8
+      || !qs_format_is_block (format))
+    return QS_STATUS_INVALID_ARGUMENT;
+  if (!isfinite (value))
+    return QS_STATUS_NO_FINITE_VALUES;
+  if (!(tensor_scale > 0.0f && isfinite (tensor_scale)))
+    tensor_scale = nvfp4_tensor_scale (magnitude);
+  /* encode_run reads only these of the pass, as in qs_block_quantize. */
+  p.scheme = scheme;
+  element_code_range (scheme, &p.qmin, &p.qmax);
+  fill_value_table (format, p.values);
+  qs_block_scale (scheme, tensor_scale, magnitude, value, value, &bs);
+  encode_run (&p, format, scheme->rounding, &bs, &value, 1, &slot, &out->reconstruction);
+  out->scale = bs.scale;
+  out->scale_code = bs.scale_code;
+  out->tensor_scale = format == QS_FORMAT_NVFP4 ? tensor_scale : 1.0f;
+  out->element = bs.zero ? 0.0f : bs.divide ? value / bs.scale : value * bs.inv;
+  out->code = slot;
+  return QS_OK;
+}
+
 float
 qs_block_element_value (QsFormat format,
                         int32_t  code)

@@ -112,6 +112,28 @@ QsStatus qs_block_dequantize (const QsScheme        *scheme,
 float qs_block_element_value (QsFormat format,
                               int32_t  code);
 
+/* One value in a block of a float block format (MX float, NVFP4) whose
+ * largest magnitude is the value's, as qs_block_quantize encodes such a
+ * block: what the number inspector and `quantscope-cli number --block`
+ * show beside the value's plain element encoding. */
+typedef struct {
+  float   scale;          /* the block's decoded scale (NVFP4: E4M3 times the tensor scale) */
+  uint8_t scale_code;     /* the stored byte: E8M0 for MX, E4M3 for NVFP4 */
+  float   tensor_scale;   /* NVFP4's per-tensor scale; 1 otherwise */
+  float   element;        /* the value over the scale, as the quantizer computes it */
+  int32_t code;           /* the element's bit pattern, sign bit on top */
+  float   reconstruction; /* what the code stands for: its value times the scale */
+} QsBlockValueCode;
+
+/* Encodes @value under @scheme's block float format. NVFP4 uses
+ * @tensor_scale when it is positive and finite, otherwise the one of a
+ * tensor whose largest magnitude is the value's. QS_STATUS_INVALID_ARGUMENT
+ * for other formats, QS_STATUS_NO_FINITE_VALUES for a NaN or infinity. */
+QsStatus qs_block_encode_value (const QsScheme   *scheme,
+                                float             value,
+                                float             tensor_scale,
+                                QsBlockValueCode *out);
+
 /* The value NF4 code @index (0..15) stands for, before scaling. */
 float qs_nf4_level (int index);
 

@@ -52,6 +52,9 @@ test_catalogue_is_built (void)
   g_assert_cmpstr (_("Bits"), ==, KO_BITS);
   g_assert_cmpstr (_("Open a Weight File"), ==, KO_OPEN_WEIGHTS);
   assert_hangul (_("Open a Weight File"));
+  /* The overview translates the model's English reasons for float32. */
+  assert_hangul (_("skipped by the scheme"));
+  assert_hangul (_("not floating point"));
 }
 
 static void

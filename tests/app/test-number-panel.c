@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "app/qs-histogram-view-private.h"
 #include "app/qs-number-panel.h"
 #include "app/qs-window-private.h"
@@ -145,6 +147,91 @@ test_panel_alone (void)
   g_assert_finalize_object (panel);
 }
 
+/* `quantscope-cli number VALUE --block FORMAT --json`'s "block" member. */
+static JsonObject *
+cli_block (const char *value,
+           const char *format,
+           const char *tensor_scale)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *argv[] = { g_getenv ("QS_SCAN_HELPER"), "number", value, "--json", "--block", format,
+                         tensor_scale != NULL ? "--tensor-scale" : NULL, tensor_scale, NULL };
+  int status;
+
+  g_assert_nonnull (argv[0]);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  return json_object_ref (json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                                         "block"));
+}
+
+/* Whether @text contains @needle, saying what it holds when not. */
+static void
+assert_contains (const char *text,
+                 const char *needle)
+{
+  if (strstr (text, needle) == NULL)
+    g_error ("“%s” not in “%s”", needle, text);
+}
+
+/* Under MXFP4 the FP4 row encodes the value at its block's scale. 8.625
+ * as a block's largest magnitude: floor (log2 8.625) = 3, less E2M1's
+ * emax 2, is the E8M0 exponent 1 (byte 127 + 1 = 0x80): scale 2; 8.625 /
+ * 2 = 4.3125 rounds to E2M1's 4 = 1.0b x 2^2 (biased exponent 3), bits
+ * 0 11 0 = 0x6, which
+ * stands for 8 (error -0.625). Under NVFP4 with tensor scale 1/64: 8.625
+ * / 6 / (1/64) = 92 = 1.0111b x 2^6 rounds (a tie, to even) to E4M3's
+ * 1.100b x 2^6 = 96, byte 0 1101 100 = 0x6c: scale 96 / 64 = 1.5; 8.625 /
+ * 1.5 = 5.75 rounds to 6 = 1.1b x 2^2, bits 0 11 1 = 0x7, standing for 9. */
+static void
+test_block_scale_matches_cli (void)
+{
+  QsNumberPanel *panel = QS_NUMBER_PANEL (g_object_ref_sink (qs_number_panel_new ()));
+  g_autoptr(JsonObject) mx = cli_block ("8.625", "mxfp4", NULL);
+  g_autoptr(JsonObject) nv = cli_block ("8.625", "nvfp4", "0.015625");
+  QsScheme scheme;
+
+  /* Without a block scheme the row is the bare element encoding: 8.625
+   * saturates at E2M1's 6 = 0x7. */
+  qs_number_panel_set_value (panel, 8.625);
+  g_assert_cmpstr (qs_number_panel_get_shown_bits (panel, QS_NUMBER_FP4_E2M1), ==, "0x7");
+
+  qs_scheme_init_default (&scheme);
+  scheme.format = QS_FORMAT_MXFP4;
+  qs_number_panel_set_quantizer (panel, &scheme, 1.0f, 0.0f, "/w");
+  g_assert_cmpstr (qs_number_panel_get_shown_bits (panel, QS_NUMBER_FP4_E2M1), ==, "0x6");
+  assert_contains (qs_number_panel_get_shown_details (panel, QS_NUMBER_FP4_E2M1), "scale 2 (E8M0 0x80)");
+  assert_contains (qs_number_panel_get_shown_details (panel, QS_NUMBER_FP4_E2M1), "Stands for 8 ");
+  g_assert_cmpstr (json_object_get_string_member (mx, "code"), ==, "0x6");
+  g_assert_cmpstr (json_object_get_string_member (mx, "scale_code"), ==, "0x80");
+  g_assert_cmpfloat (json_object_get_double_member (mx, "scale"), ==, 2.0);
+  g_assert_cmpfloat (json_object_get_double_member (mx, "dequantized"), ==, 8.0);
+  g_assert_cmpfloat (json_object_get_double_member (mx, "error"), ==, -0.625);
+  /* Other rows keep the plain encoding. */
+  g_assert_cmpstr (qs_number_panel_get_shown_bits (panel, QS_NUMBER_FP8_E4M3), ==, "0x51");
+
+  scheme.format = QS_FORMAT_NVFP4;
+  qs_number_panel_set_quantizer (panel, &scheme, 0.015625f, 0.0f, "/w");
+  g_assert_cmpstr (qs_number_panel_get_shown_bits (panel, QS_NUMBER_FP4_E2M1), ==, "0x7");
+  assert_contains (qs_number_panel_get_shown_details (panel, QS_NUMBER_FP4_E2M1), "scale 1.5 (E4M3 0x6c");
+  assert_contains (qs_number_panel_get_shown_details (panel, QS_NUMBER_FP4_E2M1), "Stands for 9 ");
+  g_assert_cmpstr (json_object_get_string_member (nv, "code"), ==, "0x7");
+  g_assert_cmpstr (json_object_get_string_member (nv, "scale_code"), ==, "0x6c");
+  g_assert_cmpfloat (json_object_get_double_member (nv, "scale"), ==, 1.5);
+  g_assert_cmpfloat (json_object_get_double_member (nv, "dequantized"), ==, 9.0);
+
+  /* Back to an integer scheme: the bare encoding again. */
+  scheme.format = QS_FORMAT_INT;
+  qs_number_panel_set_quantizer (panel, &scheme, 0.5f, 0.0f, "/w");
+  g_assert_cmpstr (qs_number_panel_get_shown_bits (panel, QS_NUMBER_FP4_E2M1), ==, "0x7");
+  g_assert_finalize_object (panel);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -154,5 +241,6 @@ main (int argc, char **argv)
   g_test_add_func ("/number-panel/alone", test_panel_alone);
   g_test_add_func ("/number-panel/action-opens-inspector", test_action_opens_inspector);
   g_test_add_func ("/number-panel/bin-click-fills-value", test_bin_click_fills_value);
+  g_test_add_func ("/number-panel/block-scale-matches-cli", test_block_scale_matches_cli);
   return g_test_run ();
 }

@@ -78,11 +78,11 @@ test_per_tensor_report (void)
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_SQNR), ==, sqnr);
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_MSE), ==, mse);
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_SCALE), ==, "0.007874 · zero point 0");
-  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_CLIP_RANGE), ==, "-1 … 1");
+  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_CLIP_RANGE), ==, "−1 … 1");
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_LEVELS), ==, "4 of 255");
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ZERO), ==, "exact: code 0 is 0.0");
   g_assert_cmpstr (adw_action_row_get_subtitle (qs_results_panel_get_row (panel, QS_RESULT_ZERO)), ==,
-                   "1 weights (25.00 %) are exactly 0.0 and stay 0.0");
+                   "1 weight (25.00 %) is exactly 0.0 and stays 0.0");
   g_assert_false (qs_results_panel_get_warning (panel, QS_RESULT_ZERO));
   g_assert_true (g_str_has_prefix (qs_results_panel_get_value (panel, QS_RESULT_CLIPPED), "0 ("));
   g_assert_false (qs_results_panel_get_warning (panel, QS_RESULT_CLIPPED));
@@ -143,7 +143,7 @@ test_accuracy_and_model_size (void)
   result.total = 10000;
   result.kernel = (char *) "scalar";
   qs_results_panel_set_accuracy (panel, &result);
-  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "90.00 % → 89.50 % (-0.50)");
+  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "90.00 % → 89.50 % (−0.50)");
   g_assert_true (qs_results_panel_get_accuracy_dimmed (panel));
   result.images = 10000;
   qs_results_panel_set_accuracy (panel, &result);
@@ -154,12 +154,66 @@ test_accuracy_and_model_size (void)
   qs_results_panel_set_accuracy_pending (panel);
   g_assert_true (qs_results_panel_get_accuracy_dimmed (panel));
   g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "Evaluating…");
-  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "90.00 % → 89.50 % (-0.50)");
+  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "90.00 % → 89.50 % (−0.50)");
 
   qs_results_panel_set_accuracy_unavailable (panel, "This model has no graph");
   g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "not available");
   g_assert_false (qs_results_panel_get_accuracy_dimmed (panel));
   g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "This model has no graph");
+  g_assert_finalize_object (panel);
+}
+
+/* Before its first figure an evaluation says what it does and how far;
+ * an estimate keeps the bar at its share of the images; the final
+ * figure takes both away. */
+static void
+test_accuracy_progress (void)
+{
+  QsResultsPanel *panel = new_panel ();
+  AdwActionRow *row = qs_results_panel_get_row (panel, QS_RESULT_ACCURACY);
+  QsAccuracyResult progress = { 0 }, result = { 0 };
+
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, -1);
+  qs_results_panel_set_accuracy_pending (panel);
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, 0);
+
+  progress.stage = QS_ACCURACY_STAGE_LOADING;
+  g_assert_true (qs_accuracy_result_is_progress (&progress));
+  qs_results_panel_set_accuracy (panel, &progress);
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "Loading the model and its test images…");
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, 0);
+
+  progress.stage = QS_ACCURACY_STAGE_CALIBRATING;
+  progress.stage_done = 250;
+  progress.stage_total = 1000;
+  qs_results_panel_set_accuracy (panel, &progress);
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "Calibrating on 250 of 1000 images…");
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, 0.25);
+
+  progress.stage = QS_ACCURACY_STAGE_EVALUATING;
+  progress.stage_done = 120;
+  qs_results_panel_set_accuracy (panel, &progress);
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "Evaluating 120 of 1000 images…");
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, 0.12);
+  /* Progress is no figure: the value stays as it was. */
+  g_assert_cmpstr (qs_results_panel_get_value (panel, QS_RESULT_ACCURACY), ==, "—");
+
+  result.fp32_top1 = 90.0;
+  result.quant_top1 = 90.0;
+  result.agreement = 100.0;
+  result.images = 1;
+  result.total = 4;
+  result.kernel = (char *) "scalar";
+  g_assert_false (qs_accuracy_result_is_progress (&result));
+  qs_results_panel_set_accuracy (panel, &result);
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "Estimate on 1 of 4 test images, agreement 100.0 %…");
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, 0.25);
+  result.images = 1;
+  result.total = 1;
+  qs_results_panel_set_accuracy (panel, &result);
+  /* One image: the singular. */
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "1 test image, agreement 100.00 %, scalar kernels");
+  g_assert_cmpfloat (qs_results_panel_get_accuracy_progress (panel), ==, -1);
   g_assert_finalize_object (panel);
 }
 
@@ -172,5 +226,6 @@ main (int argc, char **argv)
   g_test_add_func ("/results-panel/per-tensor", test_per_tensor_report);
   g_test_add_func ("/results-panel/per-channel", test_per_channel_report);
   g_test_add_func ("/results-panel/accuracy-and-model-size", test_accuracy_and_model_size);
+  g_test_add_func ("/results-panel/accuracy-progress", test_accuracy_progress);
   return g_test_run ();
 }

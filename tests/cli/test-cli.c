@@ -1783,6 +1783,24 @@ test_number_text (void)
   g_assert_nonnull (strstr (run->out, "0x56"));
 }
 
+/* --block: 8.625 as an MXFP4 block's largest magnitude: E8M0 exponent
+ * floor (log2 8.625) - 2 = 1 (byte 0x80), 8.625 / 2 = 4.3125 rounds to
+ * E2M1's 4 (0 11 0 = 0x6), which stands for 8. Negative, under NVFP4
+ * with its own tensor scale 8.625 / 2688: block scale E4M3 448 (0x7e)
+ * times it, element -6 (1 11 1 = 0xf), exactly -8.625 back. */
+static void
+test_number_block (void)
+{
+  g_autoptr(QsTestCliRun) mx = run_cli ("number", "8.625", "--block", "mxfp4", NULL);
+  g_autoptr(QsTestCliRun) nv = run_cli ("number", "--block", "nvfp4", "--", "-8.625", NULL);
+
+  g_assert_cmpint (mx->status, ==, 0);
+  g_assert_nonnull (strstr (mx->out, "scale 2 (E8M0 0x80), element 4.3125, code 0x6, dequantized 8, error -0.625"));
+  g_assert_cmpint (nv->status, ==, 0);
+  g_assert_nonnull (strstr (nv->out, "(E4M3 0x7e × tensor scale "));
+  g_assert_nonnull (strstr (nv->out, "element -6, code 0xf, dequantized -8.625"));
+}
+
 static void
 test_number_errors (void)
 {
@@ -1802,6 +1820,12 @@ test_number_errors (void)
   assert_fails ("number", "1", "--scale", "1", "--rounding", "bogus", NULL);
   assert_fails ("number", "1", "--bits", "4", NULL);
   assert_fails ("number", "1", "--frobnicate", NULL);
+  assert_fails ("number", "1", "--block", "int8", NULL);
+  assert_fails ("number", "1", "--block", "nf4", NULL);
+  assert_fails ("number", "1", "--block", "mxfp4", "--tensor-scale", "2", NULL);
+  assert_fails ("number", "1", "--block", "nvfp4", "--tensor-scale", "0", NULL);
+  assert_fails ("number", "1", "--block", "nvfp4", "--tensor-scale", "1e39", NULL);
+  assert_fails ("number", "1", "--tensor-scale", "2", NULL);
 }
 
 /* ---- hostile paths, nesting bombs, crashes inside libhdf5 ---------------- */
@@ -2478,6 +2502,7 @@ main (int    argc,
   g_test_add_func ("/cli/number/nonfinite", test_number_nonfinite);
   g_test_add_func ("/cli/number/text", test_number_text);
   g_test_add_func ("/cli/number/errors", test_number_errors);
+  g_test_add_func ("/cli/number/block", test_number_block);
   g_test_add_func ("/cli/stats/block-format", test_stats_block_format);
   g_test_add_func ("/cli/stats/group-sweep", test_stats_group_sweep);
   g_test_add_func ("/cli/block-errors", test_block_errors);

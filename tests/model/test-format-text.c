@@ -72,6 +72,34 @@ test_natural_compare (void)
   g_assert_cmpint (qs_natural_compare ("x9y", "x10y"), <, 0);
 }
 
+/* Negative numbers take U+2212; hyphens in words and exponents stay. */
+static void
+test_minus (void)
+{
+  assert_formats (qs_format_minus (g_strdup ("-0.32")), "−0.32");
+  assert_formats (qs_format_minus (g_strdup ("98.1 % → 97.8 % (-0.32)")), "98.1 % → 97.8 % (−0.32)");
+  assert_formats (qs_format_minus (g_strdup ("range [-1.5, 2] · 2^-3 · x=-.5")), "range [−1.5, 2] · 2^−3 · x=−.5");
+  assert_formats (qs_format_minus (g_strdup ("-∞ dB")), "−∞ dB");
+  assert_formats (qs_format_minus (g_strdup ("9.5e-07 float-32 conv2d-1 a - b")), "9.5e-07 float-32 conv2d-1 a - b");
+  assert_formats (qs_format_minus (g_strdup ("점수 -1.5")), "점수 −1.5");
+  assert_formats (qs_format_minus (g_strdup ("")), "");
+}
+
+/* Counts read with the locale's grouping: none in C, commas in ko_KR. */
+static void
+test_count (void)
+{
+  assert_formats (qs_format_count (10000), "10000");
+  if (setlocale (LC_NUMERIC, "ko_KR.UTF-8") == NULL)
+    {
+      g_test_skip ("no ko_KR.UTF-8 locale");
+      return;
+    }
+  assert_formats (qs_format_count (10000), "10,000");
+  assert_formats (qs_format_count (999), "999");
+  setlocale (LC_NUMERIC, "C.UTF-8");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -81,5 +109,7 @@ main (int argc, char **argv)
   g_test_add_func ("/format-text/sqnr", test_sqnr);
   g_test_add_func ("/format-text/percent", test_percent);
   g_test_add_func ("/format-text/natural-compare", test_natural_compare);
+  g_test_add_func ("/format-text/minus", test_minus);
+  g_test_add_func ("/format-text/count", test_count);
   return g_test_run ();
 }

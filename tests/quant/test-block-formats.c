@@ -416,6 +416,72 @@ test_mxfp4_by_hand (void)
   g_assert_cmpfloat (tensor_scale, ==, 1.0f);
 }
 
+/* qs_block_encode_value is the block pass on a block whose largest
+ * magnitude is the value: a one-value tensor gives the same code, scale
+ * and bytes; NVFP4 with a given tensor scale matches a tensor whose other
+ * block sets that scale (amax 42 gives 42 / (448 x 6) = 2^-6 exactly). */
+static void
+test_encode_value_matches_pass (void)
+{
+  static const QsFormat formats[] = {
+    QS_FORMAT_MXFP8_E4M3, QS_FORMAT_MXFP8_E5M2, QS_FORMAT_MXFP6_E2M3,
+    QS_FORMAT_MXFP6_E3M2, QS_FORMAT_MXFP4, QS_FORMAT_NVFP4,
+  };
+  static const float values[] = {
+    8.625f, -8.625f, 0.0f, -0.0f, 1.0f, -1.25f, 0.2f, 3.0e-39f, 1.0e-30f, -6.0e30f, 41.9f, 0.0123f,
+  };
+  QsChannelLayout one = qs_channel_layout_per_tensor (1);
+  QsChannelLayout two_blocks = qs_channel_layout_per_tensor (32);
+
+  for (gsize f = 0; f < G_N_ELEMENTS (formats); f++)
+    for (gsize v = 0; v < G_N_ELEMENTS (values); v++)
+      {
+        QsScheme scheme;
+        QsBlockValueCode b;
+        int32_t code, codes[32];
+        float scale, scales[2], tensor_scale, back;
+        uint8_t scale_code, scale_codes[2];
+        float x[32] = { 0 };
+
+        qs_scheme_init_per_tensor (&scheme);
+        scheme.format = formats[f];
+        g_assert_cmpint (qs_block_encode_value (&scheme, values[v], NAN, &b), ==, QS_OK);
+        g_assert_cmpint (qs_block_quantize (&scheme, &one, &values[v], &code, &scale, &scale_code, NULL,
+                                            &tensor_scale), ==, QS_OK);
+        g_assert_cmpint (b.code, ==, code);
+        g_assert_cmpfloat (b.scale, ==, scale);
+        g_assert_cmpuint (b.scale_code, ==, scale_code);
+        g_assert_cmpfloat (b.tensor_scale, ==, tensor_scale);
+        g_assert_cmpint (qs_block_dequantize (&scheme, &one, &code, &scale, NULL, &back), ==, QS_OK);
+        g_assert_cmpfloat (b.reconstruction, ==, back);
+
+        if (formats[f] != QS_FORMAT_NVFP4 || fabsf (values[v]) > 42.0f)
+          continue;
+        x[0] = values[v];
+        x[16] = 42.0f;
+        g_assert_cmpint (qs_block_encode_value (&scheme, values[v], 0.015625f, &b), ==, QS_OK);
+        g_assert_cmpint (qs_block_quantize (&scheme, &two_blocks, x, codes, scales, scale_codes, NULL,
+                                            &tensor_scale), ==, QS_OK);
+        g_assert_cmpfloat (tensor_scale, ==, 0.015625f);
+        g_assert_cmpint (b.code, ==, codes[0]);
+        g_assert_cmpfloat (b.scale, ==, scales[0]);
+        g_assert_cmpuint (b.scale_code, ==, scale_codes[0]);
+      }
+
+  {
+    QsScheme scheme;
+    QsBlockValueCode b;
+
+    qs_scheme_init_per_tensor (&scheme);
+    g_assert_cmpint (qs_block_encode_value (&scheme, 1.0f, NAN, &b), ==, QS_STATUS_INVALID_ARGUMENT);
+    scheme.format = QS_FORMAT_NF4;
+    g_assert_cmpint (qs_block_encode_value (&scheme, 1.0f, NAN, &b), ==, QS_STATUS_INVALID_ARGUMENT);
+    scheme.format = QS_FORMAT_MXFP4;
+    g_assert_cmpint (qs_block_encode_value (&scheme, NAN, NAN, &b), ==, QS_STATUS_NO_FINITE_VALUES);
+    g_assert_cmpint (qs_block_encode_value (&scheme, INFINITY, NAN, &b), ==, QS_STATUS_NO_FINITE_VALUES);
+  }
+}
+
 static void
 test_scheme_names (void)
 {
@@ -500,6 +566,7 @@ main (int    argc,
   g_test_add_func ("/block/converters", test_converters);
   g_test_add_func ("/block/sweep", test_sweep_matches_analysis);
   g_test_add_func ("/block/mxfp4-by-hand", test_mxfp4_by_hand);
+  g_test_add_func ("/block/encode-value-matches-pass", test_encode_value_matches_pass);
   g_test_add_func ("/block/scheme-names", test_scheme_names);
   g_test_add_func ("/block/nonfinite", test_nonfinite);
   status = g_test_run ();
