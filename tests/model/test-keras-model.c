@@ -249,6 +249,23 @@ expect_error (const char        *config,
       g_error ("“%s” not in “%s”", words[i], error->message);
 }
 
+/* A Functional model whose layer “mine” of @class_name (config fields @fields) reads [in, in]. */
+static const char *
+scaled_residual_config (const char *class_name,
+                        const char *fields)
+{
+  static char text[1024];
+
+  g_snprintf (text, sizeof text,
+              "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+              "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 2], \"name\": \"in\"},"
+              " \"name\": \"in\", \"inbound_nodes\": []},"
+              "{\"class_name\": \"%s\", \"config\": {\"name\": \"mine\", %s}, \"name\": \"mine\","
+              " \"inbound_nodes\": [[[\"in\", 0, 0, {}], [\"in\", 0, 0, {}]]]}],"
+              " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"mine\", 0, 0]]}}", class_name, fields);
+  return text;
+}
+
 static void
 test_unsupported (void)
 {
@@ -286,6 +303,17 @@ test_unsupported (void)
                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
                 "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"scale\"}}]}}",
                 NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, lambda);
+  /* x + r * scale is recognised only as InceptionResNetV2's own Lambda (its module), with
+   * its inputs' shape saved as the output shape; CustomScaleLayer needs a finite scale. */
+  expect_error (scaled_residual_config ("Lambda", "\"module\": \"__main__\", \"function_type\": \"lambda\", "
+                                        "\"output_shape\": [4, 4, 2], \"arguments\": {\"scale\": 0.5}"),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, (const char *[]) { "“mine”", "Lambda", NULL });
+  expect_error (scaled_residual_config ("Lambda", "\"module\": \"keras.applications.inception_resnet_v2\", "
+                                        "\"function_type\": \"lambda\", \"output_shape\": [4, 4, 3], "
+                                        "\"arguments\": {\"scale\": 0.5}"),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, (const char *[]) { "“mine”", "output shape", NULL });
+  expect_error (scaled_residual_config ("CustomScaleLayer", "\"scale\": \"0.5\""),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, (const char *[]) { "“mine”", "finite", NULL });
 }
 
 /* Weights only: the file opens, there is no model. */
