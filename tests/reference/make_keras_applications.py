@@ -64,6 +64,7 @@ half, which the bias, the BatchNormalization fold and the ReLU belong to.
 """
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -1869,6 +1870,10 @@ def config_facts(config):
     return layers, weighted
 
 
+# Configs larger than this are committed gzip'd (NASNetMobile's and the larger ones).
+LARGE_CONFIG = 300 * 1024
+
+
 def write_ci(src, out_dir):
     """tests/data/keras-apps/: every architecture's model_config with what it implies
     (architectures.json), and the reduced models with images and the reference's logits."""
@@ -1879,11 +1884,19 @@ def write_ci(src, out_dir):
     for name in ARCHITECTURES:
         model = build_model(src, name)
         config = save_h5(model, tmp)
-        with open(os.path.join(out_dir, name + ".json"), "w") as out:
-            json.dump(config, out, default=_json_default)
-            out.write("\n")
-        layers, weighted = config_facts(json.loads(json.dumps(config, default=_json_default)))
-        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+        text = (json.dumps(config, default=_json_default) + "\n").encode("utf8")
+        config_file = name + ".json"
+        if len(text) > LARGE_CONFIG:
+            # mtime 0 and no file name in the header: the same bytes on every run
+            config_file += ".gz"
+            with open(os.path.join(out_dir, config_file), "wb") as raw, \
+                    gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as out:
+                out.write(text)
+        else:
+            with open(os.path.join(out_dir, config_file), "wb") as out:
+                out.write(text)
+        layers, weighted = config_facts(json.loads(text))
+        index.append({"name": name, "config": config_file, "input": list(model.inputs.shape[1:]),
                       "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
                       "weights": weight_manifest(tmp)})
     os.remove(tmp)
