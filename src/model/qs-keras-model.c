@@ -2636,42 +2636,96 @@ build_merge (QsKerasBuild  *b,
     && layer_added (b, node, qs_engine_model_add_merge (b->model, node->name, kind), error);
 }
 
-/* Keras 3's CustomScaleLayer (InceptionResNetV2's residual blocks):
- * inputs[0] + inputs[1] * scale, as an affine layer on the second input
- * ("<name>/scale") and an Add. */
+/* InceptionResNetV2's scaled residual, x + r * scale: Keras 3's and tf-keras
+ * 2.13+'s CustomScaleLayer (serialized as "Custom>CustomScaleLayer" by the
+ * legacy serializer), and tf.keras 2.0-2.11's Lambda.  A Lambda holds
+ * Python bytecode, which Quantscope never runs: the one it takes is the
+ * application's own, known by the module it was defined in, its only
+ * argument "scale" and an output shape that is its inputs' shape.
+ * Whether @node is one; its scale in @scale. */
 static gboolean
-build_custom_scale (QsKerasBuild  *b,
-                    KerasNode     *node,
-                    GError       **error)
+scaled_residual_scale (const KerasNode *node,
+                       double          *scale)
 {
-  double scale = number_member (node->config, "scale", NAN);
-  g_autofree float *scales = NULL;
-  g_autofree char *scale_name = NULL;
-  int values[2], h, w, c;
+  JsonObject *arguments;
+  const char *module;
+
+  if (g_str_equal (node->class_name, "CustomScaleLayer") || g_str_equal (node->class_name, "Custom>CustomScaleLayer"))
+    {
+      *scale = number_member (node->config, "scale", NAN);   /* none: refused as not finite */
+      return TRUE;
+    }
+  if (!g_str_equal (node->class_name, "Lambda"))
+    return FALSE;
+  arguments = object_member (node->config, "arguments");
+  module = string_member (node->config, "module");
+  *scale = number_member (arguments, "scale", NAN);
+  return arguments != NULL && json_object_get_size (arguments) == 1 && node_is_number (member (arguments, "scale"))
+    && module != NULL && g_str_has_suffix (module, "applications.inception_resnet_v2")
+    && g_strcmp0 (string_member (node->config, "function_type"), "lambda") == 0;
+}
+
+/* Whether a Lambda's saved output shape, [H, W, C] without the batch axis, is @h x @w x @c (or not saved). */
+static gboolean
+lambda_shape_is (const KerasNode *node,
+                 int              h,
+                 int              w,
+                 int              c)
+{
+  JsonArray *shape = array_member (node->config, "output_shape");
+  int dims[3];
+
+  if (!g_str_equal (node->class_name, "Lambda") || shape == NULL)
+    return TRUE;
+  if (json_array_get_length (shape) != 3)
+    return FALSE;
+  for (guint i = 0; i < 3; i++)
+    if (!node_positive_int (json_array_get_element (shape, i), &dims[i]))
+      return FALSE;
+  return dims[0] == h && dims[1] == w && dims[2] == c;
+}
+
+/* x + r * scale as an affine layer "<name>/scale" on r (none for a scale of 1), then an Add. */
+static gboolean
+build_scaled_residual (QsKerasBuild  *b,
+                       KerasNode     *node,
+                       double         scale,
+                       GError       **error)
+{
+  int h, w, c, values[2];
   QsEngineStatus status;
 
   if (node->inputs->len != 2 || node->has_constant)
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "CustomScaleLayer “%s” has %u inputs; it takes two",
-                 node->name, node->inputs->len + (node->has_constant ? 1 : 0));
-  if (!(fabs (scale) <= FLT_MAX))
-    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                 "CustomScaleLayer “%s” has no scale, or one that is not a finite float", node->name);
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "%s layer “%s” takes %u inputs; it adds two",
+                 node->class_name, node->name, node->inputs->len + (node->has_constant ? 1 : 0));
+  if (!isfinite (scale) || fabs (scale) > FLT_MAX)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "%s layer “%s” has a scale that is not a finite float",
+                 node->class_name, node->name);
   if (!check_merge_shapes (b, node, QS_LAYER_ADD, error))
     return FALSE;
-  input_shape (b, node, 1, &h, &w, &c);
-  scales = g_new (float, c);
-  for (int i = 0; i < c; i++)
-    scales[i] = (float) scale;
+  input_shape (b, node, 0, &h, &w, &c);
+  if (!lambda_shape_is (node, h, w, c))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Lambda layer “%s” saves an output shape other than its inputs'; Quantscope does not run the "
+                 "Python code of a Lambda", node->name);
+  node->rank = input_rank (node);
   values[0] = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->value;
   values[1] = ((const KerasNode *) g_ptr_array_index (node->inputs, 1))->value;
-  scale_name = g_strconcat (node->name, "/scale", NULL);
-  node->rank = input_rank (node);
-  status = qs_engine_model_set_next_inputs (b->model, &values[1], 1);
-  if (status == QS_ENGINE_OK)
-    status = qs_engine_model_add_affine (b->model, scale_name, scales, NULL);
-  if (status != QS_ENGINE_OK)
-    return engine_fail (error, status, node->name, node->class_name);
-  values[1] = qs_engine_model_get_last_value (b->model);
+  if (scale != 1.0)
+    {
+      g_autofree char *name = g_strconcat (node->name, "/scale", NULL);
+      g_autofree float *scales = g_new (float, c);
+      g_autofree float *shifts = g_new0 (float, c);
+
+      for (int i = 0; i < c; i++)
+        scales[i] = (float) scale;
+      status = qs_engine_model_set_next_inputs (b->model, &values[1], 1);
+      if (status == QS_ENGINE_OK)
+        status = qs_engine_model_add_affine (b->model, name, scales, shifts);
+      if (status != QS_ENGINE_OK)
+        return engine_fail (error, status, node->name, node->class_name);
+      values[1] = qs_engine_model_get_last_value (b->model);
+    }
   status = qs_engine_model_set_next_inputs (b->model, values, 2);
   if (status == QS_ENGINE_OK)
     status = qs_engine_model_add_merge (b->model, node->name, QS_LAYER_ADD);
@@ -3179,6 +3233,7 @@ build_node (QsKerasBuild  *b,
             GError       **error)
 {
   const char *c = node->class_name;
+  double scale;
 
   if (is_identity_class (c))
     {
@@ -3242,10 +3297,14 @@ build_node (QsKerasBuild  *b,
     return build_layer_scale (b, node, error);
   if (g_str_equal (c, "PReLU"))
     return build_prelu (b, node, error);
-  if (g_str_equal (c, "CustomScaleLayer"))
-    return build_custom_scale (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
+  if (scaled_residual_scale (node, &scale))
+    return build_scaled_residual (b, node, scale, error);
+  if (g_str_equal (c, "Lambda"))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
+                 "layer “%s” is a Lambda, whose Python code Quantscope does not run (it knows only InceptionResNetV2's "
+                 "scaled residual)", node->key);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
                "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",

@@ -15,7 +15,8 @@
 
 #include "qs-test-cli.h"
 
-static const char * const models[] = { "mobilenet_small", "efficientnet_small", "nasnet_small", "convnext_small" };
+static const char * const models[] = { "mobilenet_small", "efficientnet_small", "nasnet_small", "convnext_small",
+                                        "inception_resnet_v2_small", "regnety_small" };
 static const char * const variants[] = { "batch_shape", "policy", "k3nodes", "all" };
 
 /* @node without what differs between runs of one model: timings and the

@@ -4,7 +4,10 @@
  * tests/data/keras-apps/ is written by tests/reference/make_keras_applications.py,
  * which runs tf-keras' own application code (InceptionV3, ResNet50,
  * ResNet50V2, DenseNet121, Xception, EfficientNetB0, MobileNet,
- * MobileNetV3Small, NASNetMobile, ConvNeXtTiny, VGG16) against a stand-in
+ * MobileNetV3Small, NASNetMobile, ConvNeXtTiny, VGG16, InceptionResNetV2 in
+ * its CustomScaleLayer and its tf.keras 2.11 Lambda forms, EfficientNetV2,
+ * RegNet, ResNetRS, ResNet101, ResNet152V2, DenseNet169, MobileNetV3Large,
+ * NASNetLarge, EfficientNetB3) against a stand-in
  * for tf.keras and saves the graphs in Keras 2's h5 layout.
  *  - /keras-apps/graph/<name>: each architecture's model_config, with
  *    random weights written here in the shapes the script read off the
@@ -15,7 +18,8 @@
  *    and float32 and int8 forward passes give finite outputs.
  *  - /keras-apps/fp32/<name>, /keras-apps/int8/<name>: reduced versions
  *    (the applications' own builders at a smaller width, depth and input;
- *    Xception's own code with narrower layers and one middle-flow block)
+ *    Xception's and InceptionResNetV2's own code with narrower layers and
+ *    fewer blocks)
  *    with their weights and images, and the float32 logits of the
  *    script's PyTorch interpreter of the config (reference.json): the
  *    engine's predictions equal the reference's on every image (either of a

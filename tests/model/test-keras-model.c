@@ -249,6 +249,23 @@ expect_error (const char        *config,
       g_error ("“%s” not in “%s”", words[i], error->message);
 }
 
+/* A Functional model whose layer “mine” of @class_name (config fields @fields) reads [in, in]. */
+static const char *
+scaled_residual_config (const char *class_name,
+                        const char *fields)
+{
+  static char text[1024];
+
+  g_snprintf (text, sizeof text,
+              "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+              "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 2], \"name\": \"in\"},"
+              " \"name\": \"in\", \"inbound_nodes\": []},"
+              "{\"class_name\": \"%s\", \"config\": {\"name\": \"mine\", %s}, \"name\": \"mine\","
+              " \"inbound_nodes\": [[[\"in\", 0, 0, {}], [\"in\", 0, 0, {}]]]}],"
+              " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"mine\", 0, 0]]}}", class_name, fields);
+  return text;
+}
+
 static void
 test_unsupported (void)
 {
@@ -286,6 +303,60 @@ test_unsupported (void)
                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
                 "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"scale\"}}]}}",
                 NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, lambda);
+  /* x + r * scale is recognised only as InceptionResNetV2's own Lambda (its module), with
+   * its inputs' shape saved as the output shape; CustomScaleLayer needs a finite scale. */
+  expect_error (scaled_residual_config ("Lambda", "\"module\": \"__main__\", \"function_type\": \"lambda\", "
+                                        "\"output_shape\": [4, 4, 2], \"arguments\": {\"scale\": 0.5}"),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, (const char *[]) { "“mine”", "Lambda", NULL });
+  expect_error (scaled_residual_config ("Lambda", "\"module\": \"keras.applications.inception_resnet_v2\", "
+                                        "\"function_type\": \"lambda\", \"output_shape\": [4, 4, 3], "
+                                        "\"arguments\": {\"scale\": 0.5}"),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, (const char *[]) { "“mine”", "output shape", NULL });
+  expect_error (scaled_residual_config ("CustomScaleLayer", "\"scale\": \"0.5\""),
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, (const char *[]) { "“mine”", "finite", NULL });
+}
+
+/* InceptionResNetV2's x + r * scale on [in, in] of a 1x1x3 input: x * (1 + scale), by hand,
+ * in each form tf.keras and Keras 3 save it; a scale of 1 adds no affine layer. */
+static void
+test_scaled_residual (void)
+{
+  static const struct {
+    const char *class_name;
+    const char *fields;
+    double      scale;
+    size_t      layers;
+  } forms[] = {
+    { "CustomScaleLayer", "\"scale\": 0.17", 0.17, 2 },
+    { "Custom>CustomScaleLayer", "\"scale\": 0.1", 0.1, 2 },
+    { "Lambda", "\"function\": [\"4wIAAA==\", null, null], \"function_type\": \"lambda\", "
+      "\"module\": \"keras.applications.inception_resnet_v2\", \"output_shape\": [4, 4, 2], "
+      "\"output_shape_type\": \"raw\", \"arguments\": {\"scale\": 0.2}", 0.2, 2 },
+    { "CustomScaleLayer", "\"scale\": 1.0", 1.0, 1 },
+  };
+  const float image[32] = { 1.0f, -2.0f, 4.0f, 0.5f, -0.25f, 3.0f, 7.0f, -8.0f };
+  float out[32];
+
+  for (gsize f = 0; f < G_N_ELEMENTS (forms); f++)
+    {
+      g_autofree char *name = g_strdup_printf ("scaled-%zu.h5", f);
+      g_autofree char *path = write_keras (name, scaled_residual_config (forms[f].class_name, forms[f].fields),
+                                           NULL, 0, TRUE, NULL);
+      g_autoptr(GError) error = NULL;
+      QsEngineModel *model = load_model (path, &error);
+      g_autofree void *scratch = NULL;
+      size_t size;
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (qs_engine_model_get_n_layers (model), ==, forms[f].layers);
+      g_assert_cmpuint (qs_engine_model_get_n_outputs (model), ==, 32);
+      size = qs_engine_get_buffer_size (model, NULL, 1);
+      scratch = g_malloc (size);
+      g_assert_cmpint (qs_engine_forward (model, NULL, image, 1, scratch, size, out), ==, QS_ENGINE_OK);
+      for (int i = 0; i < 32; i++)
+        g_assert_cmpfloat_with_epsilon (out[i], image[i] * (1.0 + forms[f].scale), 1e-6);
+      qs_engine_model_free (model);
+    }
 }
 
 /* Weights only: the file opens, there is no model. */
@@ -406,6 +477,7 @@ main (int    argc,
   g_test_add_data_func ("/keras-model/sequential/keras3-names", GINT_TO_POINTER (FALSE), test_sequential);
   g_test_add_func ("/keras-model/unsupported", test_unsupported);
   g_test_add_func ("/keras-model/weights-only", test_weights_only);
+  g_test_add_func ("/keras-model/scaled-residual", test_scaled_residual);
   g_test_add_func ("/keras-model/functional-chain", test_functional_chain);
   g_test_add_func ("/keras-model/demo-model", test_demo_model);
   status = g_test_run ();

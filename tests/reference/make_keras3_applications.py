@@ -332,7 +332,8 @@ k2.KTensor.__truediv__ = tensor_op("Divide")
 
 
 class Layer(Keras3Layer, k2.Layer):
-    """keras.src.layers.layer.Layer, for the applications' own layers (ConvNeXt's LayerScale, StochasticDepth)."""
+    """keras.src.layers.layer.Layer, for the applications' own layers (ConvNeXt's LayerScale, StochasticDepth,
+    InceptionResNetV2's CustomScaleLayer)."""
 
     def __init__(self, **kwargs):
         Keras3Layer.__init__(self, name=kwargs.pop("name", None))
@@ -342,7 +343,7 @@ class Layer(Keras3Layer, k2.Layer):
         k2.Layer.add_weight(self, name or "gamma", shape, "layer_scale", trainable, dtype)
 
     def keras3_items(self):
-        return {key: getattr(self, key) for key in ("drop_path_rate", "init_values", "projection_dim")
+        return {key: getattr(self, key) for key in ("drop_path_rate", "init_values", "projection_dim", "scale")
                 if hasattr(self, key)}
 
 
@@ -581,6 +582,21 @@ def nasnet_small(src):
                     skip_reduction=False, weights=None, classes=10, default_size=64, name="nasnet_small")
 
 
+def inception_resnet_v2_small(src):
+    """InceptionResNetV2's own code (its CustomScaleLayer residuals), narrowed and with one block
+    of each kind (make_keras_applications.py's shrink_inception_resnet_v2), at its smallest input."""
+    m = load_application(src, "inception_resnet_v2", k2.shrink_inception_resnet_v2)
+    return m.InceptionResNetV2(weights=None, input_shape=(75, 75, 3), classes=10, name="inception_resnet_v2_small")
+
+
+def efficientnetv2_small(src):
+    """EfficientNetV2's generic builder (Rescaling and Normalization of a B variant, fused and
+    squeeze-and-excitation MBConv blocks) at an eighth of B0's width."""
+    m = load_application(src, "efficientnet_v2")
+    return m.EfficientNetV2(0.125, 0.2, 64, name="efficientnetv2-b0", weights=None, classes=10,
+                            input_shape=(64, 64, 3))
+
+
 # name -> (builder, the preprocess_input convention the images get)
 SMALL = {
     "resnet50_small": (resnet50_small, "caffe"),
@@ -591,9 +607,11 @@ SMALL = {
     "convnext_small": (convnext_small, "none"),
     "xception_small": (xception_small, "tf"),
     "nasnet_small": (nasnet_small, "tf"),
+    "inception_resnet_v2_small": (inception_resnet_v2_small, "tf"),
+    "efficientnetv2_small": (efficientnetv2_small, "none"),
 }
 # Fewer images where a model's file is large already (NASNet's 363 layers) or its images are (71 x 71).
-IMAGE_COUNT = {"xception_small": 4, "nasnet_small": 4}
+IMAGE_COUNT = {"xception_small": 4, "nasnet_small": 4, "inception_resnet_v2_small": 4}
 
 
 # The full-size architectures as users save them after loading the published weights
@@ -609,6 +627,15 @@ ARCHITECTURES = {
     "convnext_tiny": ("convnext", "ConvNeXtTiny", 224),
     "xception": ("xception", "Xception", 299),
     "nasnet_mobile": ("nasnet", "NASNetMobile", 224),
+    "inception_resnet_v2": ("inception_resnet_v2", "InceptionResNetV2", 299),
+    "efficientnetv2b0": ("efficientnet_v2", "EfficientNetV2B0", 224),
+    "efficientnetv2s": ("efficientnet_v2", "EfficientNetV2S", 384),
+    "resnet101": ("resnet", "ResNet101", 224),
+    "resnet152v2": ("resnet_v2", "ResNet152V2", 224),
+    "densenet169": ("densenet", "DenseNet169", 224),
+    "mobilenet_v3_large": ("mobilenet_v3", "MobileNetV3Large", 224),
+    "nasnet_large": ("nasnet", "NASNetLarge", 331),
+    "efficientnetb3": ("efficientnet", "EfficientNetB3", 300),
 }
 
 

@@ -64,6 +64,7 @@ half, which the bias, the BatchNormalization fold and the ReLU belong to.
 """
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -191,7 +192,8 @@ class Layer:
         pass
 
     def output_shape(self, input_shape):
-        return input_shape
+        # a layer of the application's own reading a list (CustomScaleLayer: [x, branch]) keeps x's shape
+        return input_shape[0] if isinstance(input_shape, list) else input_shape
 
     def __call__(self, inputs, *extra, **kwargs):
         tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
@@ -650,7 +652,31 @@ class TFOpLambda(Layer):
 
 
 class LambdaLayer(Layer):
+    """tf.keras's Lambda as its get_config writes a Python lambda: the function as
+    generic_utils.func_dump's (base64 marshal of the bytecode, defaults, closure),
+    the module it was defined in, the output shape raw and the extra arguments."""
     CLASS = "Lambda"
+    ARGS = (("function", None), ("output_shape", None), ("mask", None), ("arguments", None))
+    def output_shape(self, input_shape):
+        return (None,) + tuple(self.args["output_shape"])
+
+    def config_items(self):
+        import base64
+        import marshal
+        code = base64.encodebytes(marshal.dumps(self.args["function"].__code__)).decode("ascii")
+        # defined in tf.keras 2.6-2.11's keras.applications package
+        module = self.args["function"].__module__.replace("tf_keras.", "keras.", 1)
+        return {"function": [code, None, None], "function_type": "lambda", "module": module,
+                "output_shape": list(self.args["output_shape"]), "output_shape_type": "raw",
+                "output_shape_module": None, "arguments": self.args["arguments"] or {}}
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """tf-keras' object_registration: the class is saved as "package>name"."""
+    def register(cls):
+        cls.REGISTERED_NAME = "%s>%s" % (package, name or cls.__name__)
+        return cls
+    return register
 
 
 class Model:
@@ -686,6 +712,12 @@ class Model:
 
     @staticmethod
     def plain_entry(layer):
+        registered = getattr(layer, "REGISTERED_NAME", None)
+        if registered is not None:
+            # serialization_lib's form for a class of no public module (tf-keras 2.13+)
+            module = type(layer).__module__.replace("tf_keras.", "keras.src.", 1)
+            return {"module": module, "class_name": layer.class_name, "config": layer.get_config(),
+                    "registered_name": registered, "name": layer.name, "inbound_nodes": layer.inbound}
         return {"class_name": layer.class_name, "config": layer.get_config(), "name": layer.name,
                 "inbound_nodes": layer.inbound}
 
@@ -831,9 +863,11 @@ def install_stand_in():
         return m
 
     identity = lambda *a, **k: (lambda f: f)
-    tf = module("tensorflow", math=_TF.math, reshape=_TF.reshape, io=_TF.io)
+    constant_initializer = lambda value=0: None
+    tf = module("tensorflow", math=_TF.math, reshape=_TF.reshape, io=_TF.io, constant_initializer=constant_initializer)
     module("tensorflow.compat")
-    v2 = module("tensorflow.compat.v2", math=_TF.math, reshape=_TF.reshape, io=_TF.io)
+    v2 = module("tensorflow.compat.v2", math=_TF.math, reshape=_TF.reshape, io=_TF.io,
+                constant_initializer=constant_initializer)
     tf.compat = sys.modules["tensorflow.compat"]
     tf.compat.v2 = v2
     module("tensorflow.python")
@@ -846,7 +880,8 @@ def install_stand_in():
                      get_uid=get_uid, name_scope=_NameScope)
     layer_utils = module("tf_keras.utils.layer_utils", get_source_inputs=lambda t: [t])
     data_utils = module("tf_keras.utils.data_utils", get_file=lambda *a, **k: "/nonexistent.h5")
-    utils = module("tf_keras.utils", layer_utils=layer_utils, data_utils=data_utils)
+    utils = module("tf_keras.utils", layer_utils=layer_utils, data_utils=data_utils,
+                   register_keras_serializable=register_keras_serializable)
     imagenet_utils = module(
         "tf_keras.applications.imagenet_utils",
         obtain_input_shape=lambda input_shape, default_size, **k: (input_shape if input_shape is not None
@@ -895,6 +930,19 @@ ARCHITECTURES = {
     "convnext_tiny": ("convnext", "ConvNeXtTiny", 224, {}),
     "vgg16": ("vgg16", "VGG16", 224, {}),
     "mobilenet_transfer": (None, None, 224, {}),   # transfer_model()
+    "inception_resnet_v2": ("inception_resnet_v2", "InceptionResNetV2", 299, {}),
+    "inception_resnet_v2_lambda": ("inception_resnet_v2", "InceptionResNetV2", 299, {}),   # SMALL_REWRITE
+    "efficientnetv2b0": ("efficientnet_v2", "EfficientNetV2B0", 224, {}),
+    "efficientnetv2s": ("efficientnet_v2", "EfficientNetV2S", 384, {}),
+    "regnetx002": ("regnet", "RegNetX002", 224, {}),
+    "regnety002": ("regnet", "RegNetY002", 224, {}),
+    "resnetrs50": ("resnet_rs", "ResNetRS50", 224, {}),
+    "resnet101": ("resnet", "ResNet101", 224, {}),
+    "resnet152v2": ("resnet_v2", "ResNet152V2", 224, {}),
+    "densenet169": ("densenet", "DenseNet169", 224, {}),
+    "mobilenet_v3_large": ("mobilenet_v3", "MobileNetV3Large", 224, {}),
+    "nasnet_large": ("nasnet", "NASNetLarge", 331, {}),
+    "efficientnetb3": ("efficientnet", "EfficientNetB3", 300, {}),
 }
 
 
@@ -912,9 +960,22 @@ SMALL = {
         penultimate_filters=96, num_blocks=1, stem_block_filters=8, skip_reduction=False, classes=10,
         weights=None, default_size=64)),
     "xception_small": ("xception", "Xception", 71, dict(classes=10, weights=None)),   # SMALL_REWRITE
+    "inception_resnet_v2_small": ("inception_resnet_v2", "InceptionResNetV2", 75,
+                                  dict(classes=10, weights=None)),   # SMALL_REWRITE: tf.keras 2.11's Lambda
+    "efficientnetv2_small": ("efficientnet_v2", "EfficientNetV2", 64, dict(
+        width_coefficient=0.125, depth_coefficient=0.2, default_size=64, model_name="efficientnetv2-b0",
+        classes=10, weights=None)),
+    "mobilenet_v3_large_small": ("mobilenet_v3", "MobileNetV3", 64, dict(
+        stack_fn=lambda m: mobilenet_v3_large_stack(m), last_point_ch=64, model_type="large", classes=10,
+        weights=None)),
+    "regnety_small": ("regnet", "RegNet", 64, dict(
+        depths=[1, 1, 2, 1], widths=[8, 16, 24, 32], group_width=8, block_type="Y", default_size=64,
+        model_name="regnety_small", classes=10, weights=None)),
 }
 SMALL_PREPROCESS = {"mobilenet_small": "tf", "efficientnet_small": "none", "convnext_small": "none",
-                    "nasnet_small": "tf", "xception_small": "tf"}
+                    "nasnet_small": "tf", "xception_small": "tf", "inception_resnet_v2_small": "tf",
+                    "efficientnetv2_small": "none", "regnety_small": "none",
+                    "mobilenet_v3_large_small": "none"}
 
 # Xception's filter counts in the reduced version: its builder has no width or depth argument.
 XCEPTION_WIDTHS = {32: 8, 64: 8, 128: 16, 256: 16, 728: 24, 1024: 32, 1536: 32, 2048: 48}
@@ -933,9 +994,46 @@ def shrink_xception(text):
     return text
 
 
-SMALL_REWRITE = {"xception_small": shrink_xception}
+def mobilenet_v3_large_stack(m):
+    """The stack_fn of a reduced MobileNetV3Large: its block kinds (ReLU and hard-swish,
+    with and without the hard-sigmoid squeeze-and-excitation, residual Adds) at 8-24 filters."""
+    def stack_fn(x, kernel, activation, se_ratio):
+        x = m._inverted_res_block(x, 1, 8, 3, 1, None, m.relu, 0)
+        x = m._inverted_res_block(x, 4, 12, 3, 2, None, m.relu, 1)
+        x = m._inverted_res_block(x, 3, 16, kernel, 2, se_ratio, m.relu, 2)
+        x = m._inverted_res_block(x, 6, 16, 3, 1, None, activation, 3)
+        return m._inverted_res_block(x, 6, 24, kernel, 1, se_ratio, activation, 4)
+    return stack_fn
+
+
+def shrink_inception_resnet_v2(text):
+    """InceptionResNetV2's own code (tf-keras' or Keras 3's) with every conv2d_bn's filters
+    divided by 16 and one block of each kind (block35, block17, and block8's final unactivated
+    one), at its smallest input (75 x 75)."""
+    text, convs = re.subn(r"conv2d_bn\(\s*(\w+),\s*(\d+),",
+                          lambda m: "conv2d_bn(%s, %d," % (m.group(1), max(2, int(m.group(2)) // 16)), text)
+    text, loops = re.subn(r"range\(1, (11|21)\)", "range(1, 2)", text)
+    text, last = re.subn(r"range\(1, 10\)", "range(1, 1)", text)
+    if convs != 38 or loops != 2 or last != 1:
+        raise ValueError("inception_resnet_v2.py is not the one shrink_inception_resnet_v2 knows")
+    return text
+
+
+def scale_lambda(text):
+    """InceptionResNetV2 as tf.keras 2.0-2.11 wrote its scaled residual: a Lambda
+    (keras/applications/inception_resnet_v2.py before CustomScaleLayer replaced it)."""
+    old = "x = CustomScaleLayer(scale)([x, up])"
+    if text.count(old) != 1:
+        raise ValueError("inception_resnet_v2.py is not the one scale_lambda knows")
+    return text.replace(old, "x = layers.Lambda(lambda inputs, scale: inputs[0] + inputs[1] * scale, "
+                        "output_shape=backend.int_shape(x)[1:], arguments={'scale': scale}, name=block_name)([x, up])")
+
+
+SMALL_REWRITE = {"xception_small": shrink_xception,
+                 "inception_resnet_v2_small": lambda text: scale_lambda(shrink_inception_resnet_v2(text)),
+                 "inception_resnet_v2_lambda": scale_lambda}
 # Images per reduced model: fewer where they are large (71 x 71 floats do not compress).
-SMALL_IMAGES = {"xception_small": 4}
+SMALL_IMAGES = {"xception_small": 4, "inception_resnet_v2_small": 4}
 
 
 def transfer_model(src):
@@ -965,6 +1063,8 @@ def build_model(src, name, size=None, weights="imagenet", **extra):
         load_application(src, "resnet")
     m = load_application(src, module_name, SMALL_REWRITE.get(name))
     kwargs = dict(kwargs)
+    if "stack_fn" in kwargs:
+        kwargs["stack_fn"] = kwargs["stack_fn"](m)
     kwargs.update(extra)
     size = size or default_size
     return getattr(m, function)(weights=weights, input_shape=(size, size, 3), **kwargs)
@@ -1259,7 +1359,10 @@ class Reference:
                         if n != name:
                             plan[n] = ("absorbed", chain[-1])
                     continue
-            if cls in ("Dropout", "StochasticDepth") or (cls == "Activation" and c["activation"] == "linear"):
+            if self.scaled_residual(layer) is not None:
+                # Quantscope's reader: an affine layer "<name>/scale" on r (its own value), then the Add
+                plan[name], point[name] = ("scaled", self.scaled_residual(layer)), name
+            elif cls in ("Dropout", "StochasticDepth") or (cls == "Activation" and c["activation"] == "linear"):
                 plan[name], point[name] = ("identity",), point[ins[0]]
             elif cls == "Activation" and c["activation"] == "softmax" and name == out:
                 plan[name], point[name] = ("identity",), point[ins[0]]
@@ -1272,6 +1375,17 @@ class Reference:
 
     def output_name(self):
         return self.config["config"]["output_layers"][0][0]
+
+    @staticmethod
+    def scaled_residual(layer):
+        """InceptionResNetV2's x + r * scale: CustomScaleLayer's scale, or that of tf.keras 2.0-2.11's
+        Lambda (its Python function is the application's; this script wrote it), else None."""
+        c = layer["config"]
+        if layer["class_name"] == "CustomScaleLayer":
+            return c["scale"]
+        if layer["class_name"] == "Lambda" and c["module"].endswith("applications.inception_resnet_v2"):
+            return c["arguments"]["scale"]
+        return None
 
     def observe(self, point, v):
         lo, hi = float(v.min()), float(v.max())
@@ -1309,6 +1423,9 @@ class Reference:
                 y = x * torch_hard
             self.qvalues[plan[1]] = self.quant(plan[1], y)
             return self.qvalues[plan[1]]
+        if plan[0] == "scaled":
+            r = inputs[1] if plan[1] == 1.0 else self.quant(name + "/scale", inputs[1] * plan[1])
+            return self.quant(name, inputs[0] + r)
         y = self.layer(layer, inputs, kwargs, group, local)
         if plan[0] in ("prefix", "identity"):
             return y
@@ -1453,6 +1570,8 @@ class Reference:
             return y
         if cls == "LayerScale":
             return x * w("gamma")
+        if self.scaled_residual(layer) is not None:
+            return inputs[0] + inputs[1] * self.scaled_residual(layer)
         if cls in ("StochasticDepth", "Dropout"):
             return x
         if cls == "Activation":
@@ -1593,6 +1712,10 @@ PREPROCESS = {
     "inception_v3": "tf", "resnet50": "caffe", "resnet50v2": "tf", "densenet121": "torch", "xception": "tf",
     "efficientnetb0": "none", "mobilenet": "tf", "mobilenet_v3_small": "none", "nasnet_mobile": "tf",
     "convnext_tiny": "none", "vgg16": "caffe", "mobilenet_transfer": "tf",
+    "inception_resnet_v2": "tf", "inception_resnet_v2_lambda": "tf", "efficientnetv2b0": "none",
+    "efficientnetv2s": "none", "regnetx002": "none", "regnety002": "none", "resnetrs50": "none",
+    "resnet101": "caffe", "resnet152v2": "tf", "densenet169": "torch", "mobilenet_v3_large": "none",
+    "nasnet_large": "tf", "efficientnetb3": "none",
 }
 
 
@@ -1747,6 +1870,10 @@ def config_facts(config):
     return layers, weighted
 
 
+# Configs larger than this are committed gzip'd (NASNetMobile's and the larger ones).
+LARGE_CONFIG = 300 * 1024
+
+
 def write_ci(src, out_dir):
     """tests/data/keras-apps/: every architecture's model_config with what it implies
     (architectures.json), and the reduced models with images and the reference's logits."""
@@ -1757,11 +1884,19 @@ def write_ci(src, out_dir):
     for name in ARCHITECTURES:
         model = build_model(src, name)
         config = save_h5(model, tmp)
-        with open(os.path.join(out_dir, name + ".json"), "w") as out:
-            json.dump(config, out, default=_json_default)
-            out.write("\n")
-        layers, weighted = config_facts(json.loads(json.dumps(config, default=_json_default)))
-        index.append({"name": name, "config": name + ".json", "input": list(model.inputs.shape[1:]),
+        text = (json.dumps(config, default=_json_default) + "\n").encode("utf8")
+        config_file = name + ".json"
+        if len(text) > LARGE_CONFIG:
+            # mtime 0 and no file name in the header: the same bytes on every run
+            config_file += ".gz"
+            with open(os.path.join(out_dir, config_file), "wb") as raw, \
+                    gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as out:
+                out.write(text)
+        else:
+            with open(os.path.join(out_dir, config_file), "wb") as out:
+                out.write(text)
+        layers, weighted = config_facts(json.loads(text))
+        index.append({"name": name, "config": config_file, "input": list(model.inputs.shape[1:]),
                       "classes": model.outputs.shape[-1], "keras_layers": layers, "weighted_layers": weighted,
                       "weights": weight_manifest(tmp)})
     os.remove(tmp)
