@@ -41,6 +41,7 @@ typedef struct {
   __m512  scale;
   bool    zero;
   bool    normal;     /* the exact scale: normal, so a relative error of 2^-24 at most */
+  bool    nudged;     /* integer groups: add and sub are 0 (see encode_step) */
   /* integer groups: see QsChannelCoeffs */
   __m512  add;
   __m512  lo;
@@ -59,10 +60,12 @@ typedef struct {
 } FormatConsts;
 
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 StepScale
-step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
+step_scale (const QsBlockPass *p, QsFormat format, bool nudged, const QsBlockScale *b)
 {
   const QsChannelCoeffs *c = &b->coeffs;
   StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->zero };
+
+  s.nudged = nudged;
 
   if (format == QS_FORMAT_INT)
     {
@@ -252,15 +255,25 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
     {
       /* As encode_run: x * inv + add, clamped to [lo - 1, hi + 1] (max and
        * min as the reference's ?: for every value, NaN included), rounded,
-       * clip-tested, clamped to [lo, hi]. */
-      __m512 t = _mm512_add_ps (_mm512_mul_ps (x, b->inv), b->add);
+       * clip-tested, clamped to [lo, hi]. With the zero point nudged onto
+       * the grid (every group-wise scheme: qs_scheme_validate), add and sub
+       * are +0 and the first clamp can go: x is finite and at most amax in
+       * magnitude, so |x * inv| is at most qmax - qmin (< 2^16) times
+       * 1 + 2^-20, where the magic-number rounding is exact and a t past
+       * lo - 1 or hi + 1 rounds past lo or hi as its clamp would, to the
+       * same clip and code. Adding +0 only turned a -0 t into +0: both
+       * round to +0 half to even, and half away a -0 r reconstructs as -0,
+       * which gives the same error, sums (a lane sum is never -0) and
+       * histogram bin as +0. */
+      __m512 t = _mm512_mul_ps (x, b->inv);
       __m512 r;
-      t = _mm512_min_ps (b->hi1, _mm512_max_ps (b->lo1, t));
+      if (!b->nudged)
+        t = _mm512_min_ps (b->hi1, _mm512_max_ps (b->lo1, _mm512_add_ps (t, b->add)));
       r = away ? round_away_ps (t) : round_even_ps (t);
       *clip = valid & (_mm512_cmp_ps_mask (r, b->lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask (r, b->hi, _CMP_GT_OQ));
       r = _mm512_min_ps (b->hi, _mm512_max_ps (b->lo, r));
       slot = _mm512_cvttps_epi32 (_mm512_add_ps (r, b->post));
-      *rec = _mm512_maskz_mul_ps (valid, _mm512_sub_ps (r, b->sub), b->scale);
+      *rec = _mm512_maskz_mul_ps (valid, b->nudged ? r : _mm512_sub_ps (r, b->sub), b->scale);
     }
   else if (b->zero)
     {
@@ -358,36 +371,39 @@ lane_fold (__m512d sum)
   return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
-/* The block range's eight lanes of min and max over the full rows of
- * eight, as block_range keeps them (amax follows from them: see
- * block_range_avx512); returns whether the block holds a non-finite
- * value (the rows then are to be redone on the finite values). */
+/* An integer group's range: min and max over sixteen lanes, reduced in
+ * any order. The order decides only the sign of a zero min or max, which
+ * no integer scale depends on (qs_int_params_for_range takes lo < 0 ? lo
+ * : 0 and hi > 0 ? hi : 0, +0 for either zero), unlike block_range's
+ * lane order, which the reference keeps for the values it reports.
+ * Returns whether the block holds a non-finite value (the range then is
+ * to be redone on the finite values). */
 static inline BLOCK_AVX512 bool
-range_rows (const float *x, size_t n, float l[8], float h[8], size_t *rows_end)
+int_range (const float *x, size_t n, float *lo, float *hi)
 {
-  __m256 vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
-  __mmask8 bad = 0;
-  size_t j = 0;
+  __m512 vl = _mm512_set1_ps (INFINITY), vh = _mm512_set1_ps (-INFINITY);
+  __mmask16 bad = 0;
+  float l, h;
 
-  for (; j + 8 <= n; j += 8)
+  for (size_t j = 0; j < n; j += STEP)
     {
-      __m256 v = _mm256_loadu_ps (x + j);
-      /* The block's first touch of its data, a line every other row; see
-       * qs-fused-avx512.c. */
-      if (j % 16 == 0)
-        _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      /* v < l ? v : l, v > h ? v : h: min and max with the new value
-       * first. */
-      bad |= _mm256_fpclass_ps_mask (v, 0x99);
-      vl = _mm256_min_ps (v, vl);
-      vh = _mm256_max_ps (v, vh);
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+      __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
+      /* The block's first touch of its data; see qs-fused-avx512.c. */
+      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+      bad |= _mm512_fpclass_ps_mask (v, 0x99);
+      vl = _mm512_mask_min_ps (vl, valid, v, vl);
+      vh = _mm512_mask_max_ps (vh, valid, v, vh);
     }
-  _mm256_storeu_ps (l, vl);
-  _mm256_storeu_ps (h, vh);
-  *rows_end = j;
-  for (; j < n; j++)
-    bad |= !(x[j] - x[j] == 0.0f);
-  return bad != 0;
+  *lo = *hi = 0.0f;
+  if (bad)
+    return true;
+  l = _mm512_reduce_min_ps (vl);
+  h = _mm512_reduce_max_ps (vh);
+  /* No values: 0, as qs_block_range_finish gives. */
+  *lo = l <= h ? l : 0.0f;
+  *hi = l <= h ? h : 0.0f;
+  return false;
 }
 
 /* Each of four sums' folded lanes added in order, ((l0 + l1) + l2) + l3
@@ -446,12 +462,8 @@ block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, floa
 {
   if (format == QS_FORMAT_INT)
     {
-      static const float no_rows[8] = { 0 };
-      float l8[8], h8[8], unused;
-      size_t rows_end;
-      if (range_rows (x, n, l8, h8, &rows_end))
+      if (int_range (x, n, lo, hi))
         return true;
-      qs_block_range_finish (no_rows, l8, h8, x, rows_end, n, &unused, lo, hi);
       /* The largest magnitude of finite values is the larger of -min
        * and max, the same value whichever way it is taken; adding +0
        * makes a zero +0, as the reference's maximum of magnitudes is.
@@ -516,7 +528,7 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
    * always are, qs_scheme_validate) 0.0 comes back exactly: 0 * inv + 0
    * rounds to 0, which lies in [lo, hi] = [qmin - Z, qmax - Z], and
    * (0 - 0) * scale is a zero; the maximum stays 0. */
-  if (format == QS_FORMAT_INT && !p->scheme->nudge_zero)
+  if (format == QS_FORMAT_INT && !sb->nudged)
     {
       /* The reconstruction of 0.0, by the step encoder (held to
        * encode_run for every element, zeros included). */
@@ -599,6 +611,7 @@ static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
             bool               away,
+            bool               nudged,
             QsBlockWorker     *w,
             QsBlockTaskSums   *sums,
             size_t             first,
@@ -666,7 +679,7 @@ blocks_run (const QsBlockPass *p,
       /* Blocks with non-finite values are redone below. */
       if (format == QS_FORMAT_NVFP4)
         nvfp4_scales (p, batch_amax, batch, batch_scale);
-      else if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
+      else if (format == QS_FORMAT_INT && nudged)
         int_scales (p, away ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN, batch_lo, batch_hi, batch_amax, batch,
                     batch_scale);
       else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
@@ -695,7 +708,7 @@ blocks_run (const QsBlockPass *p,
           block_range_avx512 (format, x, n, &amax, &lo, &hi);
           block_scale (p, format, amax, lo, hi, bp);
         }
-      sb = step_scale (p, format, bp);
+      sb = step_scale (p, format, nudged, bp);
       if (bins_by_slot && p->histograms)
         recon_table = recon_bins (&sb, &f, &hist, top_fix);
       if (rows)
@@ -809,24 +822,26 @@ blocks_run (const QsBlockPass *p,
   }
 }
 
-#define BLOCK_RUN(name, format, away) \
+#define BLOCK_RUN(name, format, away, nudged) \
   static BLOCK_AVX512 void \
   name (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
         const float *x) \
   { \
-    blocks_run (p, format, away, w, sums, first, count, x); \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x); \
   }
 
-BLOCK_RUN (run_int_even, QS_FORMAT_INT, false)
-BLOCK_RUN (run_int_away, QS_FORMAT_INT, true)
-BLOCK_RUN (run_mxfp8_e4m3, QS_FORMAT_MXFP8_E4M3, false)
-BLOCK_RUN (run_mxfp8_e5m2, QS_FORMAT_MXFP8_E5M2, false)
-BLOCK_RUN (run_mxfp6_e2m3, QS_FORMAT_MXFP6_E2M3, false)
-BLOCK_RUN (run_mxfp6_e3m2, QS_FORMAT_MXFP6_E3M2, false)
-BLOCK_RUN (run_mxfp4, QS_FORMAT_MXFP4, false)
-BLOCK_RUN (run_mxint8, QS_FORMAT_MXINT8, false)
-BLOCK_RUN (run_nvfp4, QS_FORMAT_NVFP4, false)
-BLOCK_RUN (run_nf4, QS_FORMAT_NF4, false)
+BLOCK_RUN (run_int_even, QS_FORMAT_INT, false, false)
+BLOCK_RUN (run_int_away, QS_FORMAT_INT, true, false)
+BLOCK_RUN (run_int_even_nudged, QS_FORMAT_INT, false, true)
+BLOCK_RUN (run_int_away_nudged, QS_FORMAT_INT, true, true)
+BLOCK_RUN (run_mxfp8_e4m3, QS_FORMAT_MXFP8_E4M3, false, false)
+BLOCK_RUN (run_mxfp8_e5m2, QS_FORMAT_MXFP8_E5M2, false, false)
+BLOCK_RUN (run_mxfp6_e2m3, QS_FORMAT_MXFP6_E2M3, false, false)
+BLOCK_RUN (run_mxfp6_e3m2, QS_FORMAT_MXFP6_E3M2, false, false)
+BLOCK_RUN (run_mxfp4, QS_FORMAT_MXFP4, false, false)
+BLOCK_RUN (run_mxint8, QS_FORMAT_MXINT8, false, false)
+BLOCK_RUN (run_nvfp4, QS_FORMAT_NVFP4, false, false)
+BLOCK_RUN (run_nf4, QS_FORMAT_NF4, false, false)
 
 void BLOCK_AVX512
 qs_block_kernel_avx512 (const QsBlockPass *p,
@@ -844,7 +859,10 @@ qs_block_kernel_avx512 (const QsBlockPass *p,
   };
   QsFormat format = p->scheme->format;
 
-  if (format == QS_FORMAT_INT)
+  if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
+    (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away_nudged : run_int_even_nudged) (p, w, sums, first,
+                                                                                                count, x);
+  else if (format == QS_FORMAT_INT)
     (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away : run_int_even) (p, w, sums, first, count, x);
   else
     runs[format] (p, w, sums, first, count, x);

@@ -259,6 +259,10 @@ static const Case cases[] = {
   { "int", 4, 48, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_AWAY },
   { "int", 3, 37, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN, true },
   { "int", 6, 33, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN, false, true },
+  /* The widest codes: the SIMD kernel's rounding without the clamp
+   * before it holds up to |x / scale| = qmax - qmin. */
+  { "int", 16, 32, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_AWAY },
+  { "int", 16, 32, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN, false, true },
   { "mxfp8-e4m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "mxfp8-e5m2", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "mxfp6-e2m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
