@@ -502,12 +502,40 @@ typedef struct {
   uint64_t zero_blocks;
 } RunTally;
 
+/* qs_block_scale_slot of sixteen normal float scales (as every integer
+ * scale is, at least QS_SCALE_EPS) or +inf (the scale of a range wider
+ * than FLT_MAX), by integer steps on their bits: with scale = (1 + k
+ * 2^-23) 2^e, its slot is 4 (e - QS_BLOCK_SCALE_LOG2_MIN) plus how many
+ * quarter edges q (as doubles) 1 + k 2^-23 exceeds, and that is k > (q -
+ * 1) 2^23, a double without rounding (q - 1 and the power of two are
+ * exact), so k > its floor; +inf takes the last slot. */
+static inline BLOCK_AVX512 __m512i
+int_scale_slots (__m512 scale, size_t slots)
+{
+  const int bias = 127 + QS_BLOCK_SCALE_LOG2_MIN;
+  __m512i bits = _mm512_castps_si512 (scale);
+  __m512i k = _mm512_and_si512 (bits, _mm512_set1_epi32 (0x7fffff));
+  __m512i bin = _mm512_slli_epi32 (_mm512_sub_epi32 (_mm512_srli_epi32 (bits, 23), _mm512_set1_epi32 (bias)), 2);
+  const __m512i one = _mm512_set1_epi32 (1);
+
+  for (int q = 0; q < 3; q++)
+    {
+      __m512i edge = _mm512_set1_epi32 ((int32_t) ((qs_block_scale_quarters[q] - 1.0) * 8388608.0));
+      bin = _mm512_mask_add_epi32 (bin, _mm512_cmpgt_epi32_mask (k, edge), bin, one);
+    }
+  bin = _mm512_max_epi32 (bin, _mm512_setzero_si512 ());
+  bin = _mm512_min_epi32 (bin, _mm512_set1_epi32 ((int32_t) slots - 1));
+  return _mm512_mask_mov_epi32 (bin, _mm512_cmpge_epu32_mask (bits, _mm512_set1_epi32 ((int) F32_INF_BITS)),
+                                _mm512_set1_epi32 ((int32_t) slots - 1));
+}
+
 /* qs_block_tally for a block of @n finite elements whose error lanes are
- * @max_error, folded into @t. */
+ * @max_error, folded into @t; @slot is its scale's slot where the batch
+ * computed it (integer groups), else negative. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w, RunTally *t,
              size_t block, const QsBlockScale *b, const StepScale *sb, float amax, size_t n,
-             double err2, __m512 max_error)
+             double err2, __m512 max_error, int32_t slot)
 {
   if (p->inspect)
     {
@@ -519,6 +547,8 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
         }
       if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
         t->zero_blocks++;
+      else if (slot >= 0)
+        w->scale_counts[slot]++;
       else
         w->scale_counts[format == QS_FORMAT_NVFP4 ? p->nvfp4_scale_slots[b->scale_code]
                                                   : qs_block_scale_slot (format, b, p->scale_slots)]++;
@@ -578,9 +608,10 @@ nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b
  * (qs_scheme_validate). */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const float *hi, const float *amax,
-            size_t n, QsBlockScale *b)
+            size_t n, QsBlockScale *b, int32_t *slot)
 {
   float scales[BATCH], invs[BATCH], points[BATCH];
+  __mmask16 some = (__mmask16) ((1u << n) - 1);
 
 #define INT_SCALES(mapping) \
   for (size_t i = 0; i < n; i++) \
@@ -605,6 +636,8 @@ int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const fl
       b[i].scale_code = 0;
       b[i].scale_log2 = 0;
     }
+  if (p->inspect)
+    _mm512_mask_storeu_epi32 (slot, some, int_scale_slots (_mm512_maskz_loadu_ps (some, scales), p->scale_slots));
 }
 
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
@@ -662,6 +695,7 @@ blocks_run (const QsBlockPass *p,
       float batch_amax[BATCH], batch_lo[BATCH], batch_hi[BATCH];
       bool batch_bad[BATCH];
       QsBlockScale batch_scale[BATCH];
+      int32_t batch_slot[BATCH];
 
       for (size_t i = 0; i < batch; i++)
         {
@@ -677,11 +711,13 @@ blocks_run (const QsBlockPass *p,
             block_scale (p, format, batch_amax[i], batch_lo[i], batch_hi[i], &batch_scale[i]);
         }
       /* Blocks with non-finite values are redone below. */
+      for (size_t i = 0; i < batch; i++)
+        batch_slot[i] = -1;
       if (format == QS_FORMAT_NVFP4)
         nvfp4_scales (p, batch_amax, batch, batch_scale);
       else if (format == QS_FORMAT_INT && nudged)
         int_scales (p, away ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN, batch_lo, batch_hi, batch_amax, batch,
-                    batch_scale);
+                    batch_scale, batch_slot);
       else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
         for (size_t i = 0; i < batch; i++)
           if (!batch_bad[i])
@@ -799,7 +835,8 @@ blocks_run (const QsBlockPass *p,
       task_err2 += err2_total;
       if (!qs_block_scale_is_rounded (format))
         task_exact += err2_total;
-      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
+      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error,
+                   batch_bad[i] ? -1 : batch_slot[i]);
     }
     }
   w->ring_steps = k;
@@ -884,6 +921,20 @@ qs_block_float_round_avx512 (QsFormat     format,
 
       format_round (format, _mm512_maskz_loadu_ps (valid, v + j), limit, bounded, &value);
       _mm512_mask_storeu_ps (out + j, valid, value);
+    }
+}
+
+void BLOCK_AVX512
+qs_block_int_scale_slots_avx512 (const float *scale,
+                                 size_t       n,
+                                 size_t       slots,
+                                 uint32_t    *out)
+{
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+
+      _mm512_mask_storeu_epi32 (out + j, valid, int_scale_slots (_mm512_maskz_loadu_ps (valid, scale + j), slots));
     }
 }
 

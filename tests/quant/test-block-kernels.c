@@ -561,6 +561,9 @@ test_scale_slot_matches_log2 (void)
   const size_t slots = 296 * 4;
   const double edges[] = { 1.0, 1.1892071150027210667, 1.4142135623730950488, 1.6817928305074290861, 2.0 };
   QsBlockScale b = { 0 };
+  /* Normal scales, for the AVX-512 kernel's integer steps. */
+  g_autoptr (GArray) normal = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) expected_slots = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   for (int e = -149; e <= 127; e++)
     for (gsize k = 0; k < G_N_ELEMENTS (edges); k++)
@@ -578,8 +581,36 @@ test_scale_slot_matches_log2 (void)
               continue;
             b.scale = v;
             g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_NVFP4, &b, slots), ==, (size_t) CLAMP (expected, 0, (long) slots - 1));
+            if (v >= FLT_MIN)
+              {
+                guint32 slot = (guint32) CLAMP (expected, 0, (long) slots - 1);
+                g_array_append_val (normal, v);
+                g_array_append_val (expected_slots, slot);
+              }
           }
       }
+#if defined(__x86_64__)
+  if (strcmp (qs_analysis_kernel_name (), "avx512") == 0 && __builtin_cpu_supports ("avx512bw")
+      && __builtin_cpu_supports ("avx512vl"))
+    {
+      /* +inf, an integer group's scale when its range overflows. */
+      float inf = INFINITY;
+      guint32 last = (guint32) slots - 1;
+      g_array_append_val (normal, inf);
+      g_array_append_val (expected_slots, last);
+      b.scale = inf;
+      g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_INT, &b, slots), ==, last);
+      /* Every edge of the largest histogram, and of one whose last slot
+       * clamps the scales above it. */
+      g_autofree guint32 *out = g_new (guint32, normal->len);
+      for (size_t top = slots; top >= slots / 2; top -= slots / 2)
+        {
+          qs_block_int_scale_slots_avx512 ((const float *) normal->data, normal->len, top, out);
+          for (guint i = 0; i < normal->len; i++)
+            g_assert_cmpuint (out[i], ==, MIN (g_array_index (expected_slots, guint32, i), (guint32) top - 1));
+        }
+    }
+#endif
   for (int e = -127; e <= 127; e++)
     {
       b.scale = ldexpf (1.0f, e);
