@@ -116,23 +116,25 @@ float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t
                                                   _mm512_set1_epi32 (1 << (31 - sign_shift))));
 }
 
-/* The value of each FP8 code, from its bits: normal codes are the float's
- * pattern shifted and rebiased, subnormal ones a count of the smallest
- * step, as qs-float-format.c's tables define them (both exact). The NaN
- * codes never occur: the encoder saturates finite values. */
+/* The value of each FP8 code, from its bits: the code's sign, exponent
+ * and mantissa moved to a float32's places (the mantissa's top bits, the
+ * exponent field's lowest), which makes it that float's value times
+ * 2^(bias - 127), normal or, for a zero exponent, subnormal alike (a
+ * float32 subnormal is m 2^-149 as an FP8 one is m 2^(1 - bias -
+ * man_bits)); times 2^(127 - bias), exactly, it is the code's value as
+ * qs-float-format.c's tables define it. The NaN codes never occur: the
+ * encoder saturates finite values. */
 static inline BLOCK_AVX512 __m512
 fp8_decode (__m512i code, unsigned man_bits, int bias)
 {
-  const uint32_t magic = subnormal_magic_bits (man_bits, bias);
-  __m512i mag = _mm512_and_si512 (code, _mm512_set1_epi32 (0x7f));
-  __m512i normal = _mm512_add_epi32 (_mm512_slli_epi32 (mag, 23 - man_bits),
-                                     _mm512_set1_epi32 ((int) ((uint32_t) (127 - bias) << 23)));
-  __m512 tiny = _mm512_sub_ps (_mm512_castsi512_ps (_mm512_add_epi32 (mag, _mm512_set1_epi32 ((int) magic))),
-                               _mm512_castsi512_ps (_mm512_set1_epi32 ((int) magic)));
-  __mmask16 is_sub = _mm512_cmplt_epu32_mask (mag, _mm512_set1_epi32 (1 << man_bits));
-  __m512i value = _mm512_mask_mov_epi32 (normal, is_sub, _mm512_castps_si512 (tiny));
+  /* The sign to bit 31, then an arithmetic shift that brings the
+   * magnitude down to bits 23 - man_bits and up, the sign's copies
+   * masked away. */
+  const uint32_t keep = UINT32_C (0x80000000) | (UINT32_C (0x7f) << (23 - man_bits));
+  __m512i bits = _mm512_srai_epi32 (_mm512_slli_epi32 (code, 24), (int) man_bits + 1);
 
-  return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
+  return _mm512_mul_ps (_mm512_castsi512_ps (_mm512_and_si512 (bits, _mm512_set1_epi32 ((int) keep))),
+                        _mm512_castsi512_ps (_mm512_set1_epi32 ((int) ((uint32_t) (127 - bias + 127) << 23))));
 }
 
 /* The value fp8_decode (or the FP6 and FP4 value tables) gives the code
@@ -921,6 +923,21 @@ qs_block_float_round_avx512 (QsFormat     format,
 
       format_round (format, _mm512_maskz_loadu_ps (valid, v + j), limit, bounded, &value);
       _mm512_mask_storeu_ps (out + j, valid, value);
+    }
+}
+
+void BLOCK_AVX512
+qs_block_fp8_decode_avx512 (QsFormat        format,
+                            const uint32_t *code,
+                            float          *out,
+                            size_t          n)
+{
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+      __m512i c = _mm512_maskz_loadu_epi32 (valid, code + j);
+
+      _mm512_mask_storeu_ps (out + j, valid, format == QS_FORMAT_MXFP8_E4M3 ? fp8_decode (c, 3, 7) : fp8_decode (c, 2, 15));
     }
 }
 

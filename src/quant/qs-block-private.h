@@ -422,6 +422,9 @@ void qs_block_float_round_avx512 (QsFormat format, bool bounded, const float *v,
 /* The AVX-512 kernel's qs_block_scale_slot of integer-group scales
  * @scale[0..@n) (normal floats), for tests. */
 void qs_block_int_scale_slots_avx512 (const float *scale, size_t n, size_t slots, uint32_t *out);
+/* The AVX-512 kernel's value of FP8 codes @code[0..@n) (E4M3 for
+ * QS_FORMAT_MXFP8_E4M3, else E5M2), for tests. */
+void qs_block_fp8_decode_avx512 (QsFormat format, const uint32_t *code, float *out, size_t n);
 #endif
 
 /* The key of a block's scale row: blocks of one key share their scale,

@@ -619,6 +619,43 @@ test_scale_slot_matches_log2 (void)
     }
 }
 
+/* The AVX-512 kernel's FP8 decoding, for every finite code of either
+ * format, bit for bit against qs-float-format.c's tables (zeros of both
+ * signs, the subnormals, the largest values). */
+static void
+test_fp8_decode_matches_tables (void)
+{
+#if defined(__x86_64__)
+  guint32 codes[256];
+  float out[256];
+
+  if (strcmp (qs_analysis_kernel_name (), "avx512") != 0 || !__builtin_cpu_supports ("avx512bw")
+      || !__builtin_cpu_supports ("avx512vl"))
+    {
+      g_test_skip ("no AVX-512 kernel on this CPU");
+      return;
+    }
+  for (guint c = 0; c < 256; c++)
+    codes[c] = c;
+  for (int e5 = 0; e5 < 2; e5++)
+    {
+      qs_block_fp8_decode_avx512 (e5 ? QS_FORMAT_MXFP8_E5M2 : QS_FORMAT_MXFP8_E4M3, codes, out, 256);
+      for (guint c = 0; c < 256; c++)
+        {
+          float expected = e5 ? qs_fp8_e5m2_to_float ((uint8_t) c) : qs_fp8_e4m3_to_float ((uint8_t) c);
+          guint32 a, b;
+          if (!isfinite (expected))
+            continue;
+          memcpy (&a, &out[c], sizeof a);
+          memcpy (&b, &expected, sizeof b);
+          g_assert_cmphex (a, ==, b);
+        }
+    }
+#else
+  g_test_skip ("no AVX-512 kernel on this CPU");
+#endif
+}
+
 int
 main (int    argc,
       char **argv)
@@ -630,5 +667,6 @@ main (int    argc,
   g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
   g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
   g_test_add_func ("/block-kernels/float-round", test_float_round_matches_encoders);
+  g_test_add_func ("/block-kernels/fp8-decode", test_fp8_decode_matches_tables);
   return g_test_run ();
 }
