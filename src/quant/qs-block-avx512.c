@@ -122,19 +122,37 @@ float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t
  * 2^(bias - 127), normal or, for a zero exponent, subnormal alike (a
  * float32 subnormal is m 2^-149 as an FP8 one is m 2^(1 - bias -
  * man_bits)); times 2^(127 - bias), exactly, it is the code's value as
- * qs-float-format.c's tables define it. The NaN codes never occur: the
- * encoder saturates finite values. */
+ * qs-float-format.c's tables define it. A multiply with a subnormal
+ * operand is slow, so a step with subnormal codes (rare: |element| under
+ * 2^-6 of a block scale whose largest element is 2^8 to 2^9, for E4M3)
+ * instead rebiases the bits as integers, a normal code's value, and
+ * corrects the subnormal ones: that is 2^-bias (1 + m 2^-man_bits) for
+ * them, and twice that less 2^(1 - bias) is m 2^(1 - bias - man_bits),
+ * exactly (the difference of two floats within a factor of two of each
+ * other). The NaN codes never occur: the encoder saturates finite
+ * values. */
 static inline BLOCK_AVX512 __m512
 fp8_decode (__m512i code, unsigned man_bits, int bias)
 {
-  /* The sign to bit 31, then an arithmetic shift that brings the
-   * magnitude down to bits 23 - man_bits and up, the sign's copies
-   * masked away. */
   const uint32_t keep = UINT32_C (0x80000000) | (UINT32_C (0x7f) << (23 - man_bits));
-  __m512i bits = _mm512_srai_epi32 (_mm512_slli_epi32 (code, 24), (int) man_bits + 1);
+  /* The sign to bit 31, then an arithmetic shift that brings the
+   * magnitude down to bit 23 - man_bits and up, the sign's copies masked
+   * away. */
+  __m512 moved = _mm512_castsi512_ps (_mm512_and_si512 (_mm512_srai_epi32 (_mm512_slli_epi32 (code, 24), (int) man_bits + 1),
+                                                        _mm512_set1_epi32 ((int) keep)));
 
-  return _mm512_mul_ps (_mm512_castsi512_ps (_mm512_and_si512 (bits, _mm512_set1_epi32 ((int) keep))),
-                        _mm512_castsi512_ps (_mm512_set1_epi32 ((int) ((uint32_t) (127 - bias + 127) << 23))));
+  if (__builtin_expect (_mm512_fpclass_ps_mask (moved, 0x20) != 0, 0))  /* subnormal */
+    {
+      __m512i mag = _mm512_and_si512 (code, _mm512_set1_epi32 (0x7f));
+      __m512 value = _mm512_castsi512_ps (_mm512_add_epi32 (_mm512_slli_epi32 (mag, 23 - man_bits),
+                                                            _mm512_set1_epi32 ((int) ((uint32_t) (127 - bias) << 23))));
+      value = _mm512_mask_fmsub_ps (value, _mm512_cmplt_epu32_mask (mag, _mm512_set1_epi32 (1 << man_bits)),
+                                    _mm512_set1_ps (2.0f), _mm512_set1_ps (qs_block_pow2f (1 - bias)));
+      /* value | (moved & the sign bit) */
+      return _mm512_castsi512_ps (_mm512_ternarylogic_epi32 (_mm512_castps_si512 (value), _mm512_castps_si512 (moved),
+                                                             _mm512_set1_epi32 ((int) UINT32_C (0x80000000)), 0xf8));
+    }
+  return _mm512_mul_ps (moved, _mm512_castsi512_ps (_mm512_set1_epi32 ((int) ((uint32_t) (127 - bias + 127) << 23))));
 }
 
 /* The value fp8_decode (or the FP6 and FP4 value tables) gives the code
