@@ -324,6 +324,42 @@ recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist, b
   return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale), top_fix);
 }
 
+/* A block's code slots 0-15 counted sixteen lanes at a time, in nibbles:
+ * slot s adds 1 << 4s to its lane of @lo (s < 8) or 1 << 4 (s - 8) of
+ * @hi (a shift of 32 or more gives 0, so each slot lands in one of
+ * them); lanes not @valid count nowhere. A nibble holds 15, so they are
+ * counted out (count_slot_nibbles) every 15 steps at most. */
+static inline BLOCK_AVX512 void
+add_slot_nibbles (__m512i *lo, __m512i *hi, __m512i slot, __mmask16 valid)
+{
+  const __m512i one = _mm512_set1_epi32 (1);
+  __m512i shift = _mm512_mask_slli_epi32 (_mm512_set1_epi32 (64), valid, slot, 2);
+
+  *lo = _mm512_add_epi32 (*lo, _mm512_sllv_epi32 (one, shift));
+  *hi = _mm512_add_epi32 (*hi, _mm512_sllv_epi32 (one, _mm512_sub_epi32 (shift, _mm512_set1_epi32 (32))));
+}
+
+/* Counts the slots add_slot_nibbles gathered in @lo and @hi into @w's
+ * reconstruction bins, slot s at @bins[s]: the even and the odd nibbles
+ * of each as bytes, summed over the lanes (15 a lane at most, 240 in
+ * all: no byte carries into the next). */
+static inline BLOCK_AVX512 void
+count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512i hi)
+{
+  const __m512i low = _mm512_set1_epi32 (0x0f0f0f0f);
+  /* Slots 0, 2, 4, 6 in bytes 0-3; 1, 3, 5, 7; 8, 10, 12, 14; 9, 11, 13, 15. */
+  uint32_t sums[4] = {
+    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (lo, low)),
+    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (_mm512_srli_epi32 (lo, 4), low)),
+    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (hi, low)),
+    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (_mm512_srli_epi32 (hi, 4), low)),
+  };
+  uint64_t *recon = w->recon;
+
+  for (int s = 0; s < 16; s++)
+    recon[bins[s]] += (sums[(s >> 3) * 2 + (s & 1)] >> (8 * ((s & 7) >> 1))) & 0xff;
+}
+
 /* float_round for the float formats (into @value); false for the others. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
 format_round (QsFormat format, __m512 scaled, __m512 limit, bool bounded, __m512 *value)
@@ -697,6 +733,11 @@ blocks_run (const QsBlockPass *p,
    * do the same, r being the slot minus post exactly; measured no faster
    * at groups of 128, and the choice slowed 8-bit groups of 32 by 4 %.) */
   bool bins_by_slot = format == QS_FORMAT_NF4 && p->geo.block_size >= 4 * STEP;
+  /* And then counts its slots per block (add_slot_nibbles), and each
+   * slot's count into its bin at the block's end, not each element's: a
+   * block's elements share few bins, whose counters then took the
+   * increments back to back. */
+  bool slot_counts = bins_by_slot && p->histograms;
 
   for (int h = 0; h < 2; h++)
     {
@@ -750,8 +791,11 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
-      bool direct = true;
+      bool direct = !slot_counts;
       __m512i recon_table = _mm512_setzero_si512 ();
+      __m512i nibbles_lo = _mm512_setzero_si512 (), nibbles_hi = _mm512_setzero_si512 ();
+      int nibble_steps = 0;
+      int32_t slot_bins[16];
       __m512i row_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
@@ -767,6 +811,8 @@ blocks_run (const QsBlockPass *p,
       sb = step_scale (p, format, nudged, bp);
       if (bins_by_slot && p->histograms)
         recon_table = recon_bins (&sb, &f, &hist, top_fix);
+      if (slot_counts)
+        _mm512_storeu_si512 (slot_bins, recon_table);
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -824,13 +870,23 @@ blocks_run (const QsBlockPass *p,
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
                                                           : hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
-              if (rows)
+              if (rows || slot_counts)
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct;
+              if (slot_counts)
+                {
+                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid);
+                  if (++nibble_steps == 15)
+                    {
+                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
+                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 ();
+                      nibble_steps = 0;
+                    }
+                }
               if (k >= LAG)
                 {
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
                   int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
-                  bool old_direct = !rows || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
+                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
                   /* Full steps with constant counts, so the loops unroll. */
                   if (filled == STEP && !old_direct)
                     qs_block_count_step (w, old, STEP, joint, false);
@@ -849,6 +905,8 @@ blocks_run (const QsBlockPass *p,
             }
         }
 
+      if (slot_counts && nibble_steps > 0)
+        count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
       /* The block's error sum into the task's, in the reference's order;
        * where the scale is a float32 one, it is the exact scale's too. */
       err2_total = lane_total (lane_fold (err2));
