@@ -1,9 +1,10 @@
 /* qs-block-avx512.c: the AVX-512 twin of the block pass's kernel (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The same results as run_block in qs-block.c, bit for bit: the range in
- * the reference's eight lanes, the same scale (qs_block_scale, or its
- * vector twin sixteen blocks at a time), the same float operations per
+ * The same results as run_block in qs-block.c, bit for bit: the range
+ * (in any lane order: no scale depends on the sign of a zero min or
+ * max), the same scale (qs_block_scale, or its vector twin sixteen
+ * blocks at a time), the same float operations per
  * element in the same order (contraction off), and the error sums in the
  * reference's eight double lanes, element j of a block in lane j % 8,
  * each lane in element order, folded where it folds them (per block, or
@@ -509,10 +510,10 @@ block_amax (const float *x, size_t n, float *amax)
   return bad != 0;
 }
 
-/* The range of a block: block_range's for integer groups, whose min and
- * max keep the reference's lane order (it decides the sign of a zero);
- * amax alone for the others. Returns whether the block holds non-finite
- * values: then the range is to be taken again on its finite ones. */
+/* The range of a block: block_range's min and max for integer groups, up
+ * to the sign of a zero (int_range); amax alone for the others. Returns
+ * whether the block holds non-finite values: then the range is to be
+ * taken again on its finite ones. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
 block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, float *lo, float *hi)
 {

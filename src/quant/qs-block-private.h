@@ -377,8 +377,7 @@ void qs_block_exact_scale (const QsBlockScale *b,
                            QsBlockScale       *exact);
 
 /* The range of x[0..n) (finite): eight lanes, element j in lane j % 8
- * for the full rows of eight, the rest in order, then the lanes in order;
- * a SIMD kernel keeps the rows and passes its lanes here. */
+ * for the full rows of eight, the rest in order, then the lanes in order. */
 void qs_block_range_finish (const float  a[8],
                             const float  l[8],
                             const float  h[8],
