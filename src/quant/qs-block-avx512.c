@@ -340,6 +340,19 @@ add_slot_nibbles (__m512i *lo, __m512i *hi, __m512i slot, __mmask16 valid)
   *hi = _mm512_add_epi32 (*hi, _mm512_sllv_epi32 (one, _mm512_sub_epi32 (shift, _mm512_set1_epi32 (32))));
 }
 
+/* The sum of @v's lanes, wrapping (_mm512_reduce_add_epi32 adds as int,
+ * which byte counts in every byte overflow). */
+static inline BLOCK_AVX512 uint32_t
+lane_sum_u32 (__m512i v)
+{
+  __m256i a = _mm256_add_epi32 (_mm512_castsi512_si256 (v), _mm512_extracti64x4_epi64 (v, 1));
+  __m128i b = _mm_add_epi32 (_mm256_castsi256_si128 (a), _mm256_extracti128_si256 (a, 1));
+
+  b = _mm_add_epi32 (b, _mm_shuffle_epi32 (b, 0x4e));
+  b = _mm_add_epi32 (b, _mm_shuffle_epi32 (b, 0xb1));
+  return (uint32_t) _mm_cvtsi128_si32 (b);
+}
+
 /* Counts the slots add_slot_nibbles gathered in @lo and @hi into @w's
  * reconstruction bins, slot s at @bins[s]: the even and the odd nibbles
  * of each as bytes, summed over the lanes (15 a lane at most, 240 in
@@ -350,10 +363,10 @@ count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512
   const __m512i low = _mm512_set1_epi32 (0x0f0f0f0f);
   /* Slots 0, 2, 4, 6 in bytes 0-3; 1, 3, 5, 7; 8, 10, 12, 14; 9, 11, 13, 15. */
   uint32_t sums[4] = {
-    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (lo, low)),
-    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (_mm512_srli_epi32 (lo, 4), low)),
-    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (hi, low)),
-    (uint32_t) _mm512_reduce_add_epi32 (_mm512_and_si512 (_mm512_srli_epi32 (hi, 4), low)),
+    lane_sum_u32 (_mm512_and_si512 (lo, low)),
+    lane_sum_u32 (_mm512_and_si512 (_mm512_srli_epi32 (lo, 4), low)),
+    lane_sum_u32 (_mm512_and_si512 (hi, low)),
+    lane_sum_u32 (_mm512_and_si512 (_mm512_srli_epi32 (hi, 4), low)),
   };
   uint64_t *recon = w->recon;
 
