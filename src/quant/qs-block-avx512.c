@@ -1,9 +1,10 @@
 /* qs-block-avx512.c: the AVX-512 twin of the block pass's kernel (sixteen elements a step).
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The same results as run_block in qs-block.c, bit for bit: the range in
- * the reference's eight lanes, the same scale (qs_block_scale, or its
- * vector twin sixteen blocks at a time), the same float operations per
+ * The same results as run_block in qs-block.c, bit for bit: the range
+ * (in any lane order: no scale depends on the sign of a zero min or
+ * max), the same scale (qs_block_scale, or its vector twin sixteen
+ * blocks at a time), the same float operations per
  * element in the same order (contraction off), and the error sums in the
  * reference's eight double lanes, element j of a block in lane j % 8,
  * each lane in element order, folded where it folds them (per block, or
@@ -41,6 +42,7 @@ typedef struct {
   __m512  scale;
   bool    zero;
   bool    normal;     /* the exact scale: normal, so a relative error of 2^-24 at most */
+  bool    nudged;     /* integer groups: add and sub are 0 (see encode_step) */
   /* integer groups: see QsChannelCoeffs */
   __m512  add;
   __m512  lo;
@@ -59,10 +61,12 @@ typedef struct {
 } FormatConsts;
 
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 StepScale
-step_scale (const QsBlockPass *p, QsFormat format, const QsBlockScale *b)
+step_scale (const QsBlockPass *p, QsFormat format, bool nudged, const QsBlockScale *b)
 {
   const QsChannelCoeffs *c = &b->coeffs;
   StepScale s = { _mm512_set1_ps (b->inv), _mm512_set1_ps (b->scale), b->zero };
+
+  s.nudged = nudged;
 
   if (format == QS_FORMAT_INT)
     {
@@ -113,23 +117,43 @@ float_encode (__m512 v, unsigned man_bits, int bias, uint32_t max_code, uint32_t
                                                   _mm512_set1_epi32 (1 << (31 - sign_shift))));
 }
 
-/* The value of each FP8 code, from its bits: normal codes are the float's
- * pattern shifted and rebiased, subnormal ones a count of the smallest
- * step, as qs-float-format.c's tables define them (both exact). The NaN
- * codes never occur: the encoder saturates finite values. */
+/* The value of each FP8 code, from its bits: the code's sign, exponent
+ * and mantissa moved to a float32's places (the mantissa's top bits, the
+ * exponent field's lowest), which makes it that float's value times
+ * 2^(bias - 127), normal or, for a zero exponent, subnormal alike (a
+ * float32 subnormal is m 2^-149 as an FP8 one is m 2^(1 - bias -
+ * man_bits)); times 2^(127 - bias), exactly, it is the code's value as
+ * qs-float-format.c's tables define it. A multiply with a subnormal
+ * operand is slow, so a step with subnormal codes (rare: |element| under
+ * 2^-6 of a block scale whose largest element is 2^8 to 2^9, for E4M3)
+ * instead rebiases the bits as integers, a normal code's value, and
+ * corrects the subnormal ones: that is 2^-bias (1 + m 2^-man_bits) for
+ * them, and twice that less 2^(1 - bias) is m 2^(1 - bias - man_bits),
+ * exactly (the difference of two floats within a factor of two of each
+ * other). The NaN codes never occur: the encoder saturates finite
+ * values. */
 static inline BLOCK_AVX512 __m512
 fp8_decode (__m512i code, unsigned man_bits, int bias)
 {
-  const uint32_t magic = subnormal_magic_bits (man_bits, bias);
-  __m512i mag = _mm512_and_si512 (code, _mm512_set1_epi32 (0x7f));
-  __m512i normal = _mm512_add_epi32 (_mm512_slli_epi32 (mag, 23 - man_bits),
-                                     _mm512_set1_epi32 ((int) ((uint32_t) (127 - bias) << 23)));
-  __m512 tiny = _mm512_sub_ps (_mm512_castsi512_ps (_mm512_add_epi32 (mag, _mm512_set1_epi32 ((int) magic))),
-                               _mm512_castsi512_ps (_mm512_set1_epi32 ((int) magic)));
-  __mmask16 is_sub = _mm512_cmplt_epu32_mask (mag, _mm512_set1_epi32 (1 << man_bits));
-  __m512i value = _mm512_mask_mov_epi32 (normal, is_sub, _mm512_castps_si512 (tiny));
+  const uint32_t keep = UINT32_C (0x80000000) | (UINT32_C (0x7f) << (23 - man_bits));
+  /* The sign to bit 31, then an arithmetic shift that brings the
+   * magnitude down to bit 23 - man_bits and up, the sign's copies masked
+   * away. */
+  __m512 moved = _mm512_castsi512_ps (_mm512_and_si512 (_mm512_srai_epi32 (_mm512_slli_epi32 (code, 24), (int) man_bits + 1),
+                                                        _mm512_set1_epi32 ((int) keep)));
 
-  return _mm512_castsi512_ps (_mm512_or_si512 (value, _mm512_slli_epi32 (_mm512_and_si512 (code, _mm512_set1_epi32 (0x80)), 24)));
+  if (__builtin_expect (_mm512_fpclass_ps_mask (moved, 0x20) != 0, 0))  /* subnormal */
+    {
+      __m512i mag = _mm512_and_si512 (code, _mm512_set1_epi32 (0x7f));
+      __m512 value = _mm512_castsi512_ps (_mm512_add_epi32 (_mm512_slli_epi32 (mag, 23 - man_bits),
+                                                            _mm512_set1_epi32 ((int) ((uint32_t) (127 - bias) << 23))));
+      value = _mm512_mask_fmsub_ps (value, _mm512_cmplt_epu32_mask (mag, _mm512_set1_epi32 (1 << man_bits)),
+                                    _mm512_set1_ps (2.0f), _mm512_set1_ps (qs_block_pow2f (1 - bias)));
+      /* value | (moved & the sign bit) */
+      return _mm512_castsi512_ps (_mm512_ternarylogic_epi32 (_mm512_castps_si512 (value), _mm512_castps_si512 (moved),
+                                                             _mm512_set1_epi32 ((int) UINT32_C (0x80000000)), 0xf8));
+    }
+  return _mm512_mul_ps (moved, _mm512_castsi512_ps (_mm512_set1_epi32 ((int) ((uint32_t) (127 - bias + 127) << 23))));
 }
 
 /* The value fp8_decode (or the FP6 and FP4 value tables) gives the code
@@ -252,15 +276,25 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
     {
       /* As encode_run: x * inv + add, clamped to [lo - 1, hi + 1] (max and
        * min as the reference's ?: for every value, NaN included), rounded,
-       * clip-tested, clamped to [lo, hi]. */
-      __m512 t = _mm512_add_ps (_mm512_mul_ps (x, b->inv), b->add);
+       * clip-tested, clamped to [lo, hi]. With the zero point nudged onto
+       * the grid (every group-wise scheme: qs_scheme_validate), add and sub
+       * are +0 and the first clamp can go: x is finite and at most amax in
+       * magnitude, so |x * inv| is at most qmax - qmin (< 2^16) times
+       * 1 + 2^-20, where the magic-number rounding is exact and a t past
+       * lo - 1 or hi + 1 rounds past lo or hi as its clamp would, to the
+       * same clip and code. Adding +0 only turned a -0 t into +0: both
+       * round to +0 half to even, and half away a -0 r reconstructs as -0,
+       * which gives the same error, sums (a lane sum is never -0) and
+       * histogram bin as +0. */
+      __m512 t = _mm512_mul_ps (x, b->inv);
       __m512 r;
-      t = _mm512_min_ps (b->hi1, _mm512_max_ps (b->lo1, t));
+      if (!b->nudged)
+        t = _mm512_min_ps (b->hi1, _mm512_max_ps (b->lo1, _mm512_add_ps (t, b->add)));
       r = away ? round_away_ps (t) : round_even_ps (t);
       *clip = valid & (_mm512_cmp_ps_mask (r, b->lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask (r, b->hi, _CMP_GT_OQ));
       r = _mm512_min_ps (b->hi, _mm512_max_ps (b->lo, r));
       slot = _mm512_cvttps_epi32 (_mm512_add_ps (r, b->post));
-      *rec = _mm512_maskz_mul_ps (valid, _mm512_sub_ps (r, b->sub), b->scale);
+      *rec = _mm512_maskz_mul_ps (valid, b->nudged ? r : _mm512_sub_ps (r, b->sub), b->scale);
     }
   else if (b->zero)
     {
@@ -289,6 +323,55 @@ static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
 recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
 {
   return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale), top_fix);
+}
+
+/* A block's code slots 0-15 counted sixteen lanes at a time, in nibbles:
+ * slot s adds 1 << 4s to its lane of @lo (s < 8) or 1 << 4 (s - 8) of
+ * @hi (a shift of 32 or more gives 0, so each slot lands in one of
+ * them); lanes not @valid count nowhere. A nibble holds 15, so they are
+ * counted out (count_slot_nibbles) every 15 steps at most. */
+static inline BLOCK_AVX512 void
+add_slot_nibbles (__m512i *lo, __m512i *hi, __m512i slot, __mmask16 valid)
+{
+  const __m512i one = _mm512_set1_epi32 (1);
+  __m512i shift = _mm512_mask_slli_epi32 (_mm512_set1_epi32 (64), valid, slot, 2);
+
+  *lo = _mm512_add_epi32 (*lo, _mm512_sllv_epi32 (one, shift));
+  *hi = _mm512_add_epi32 (*hi, _mm512_sllv_epi32 (one, _mm512_sub_epi32 (shift, _mm512_set1_epi32 (32))));
+}
+
+/* The sum of @v's lanes, wrapping (_mm512_reduce_add_epi32 adds as int,
+ * which byte counts in every byte overflow). */
+static inline BLOCK_AVX512 uint32_t
+lane_sum_u32 (__m512i v)
+{
+  __m256i a = _mm256_add_epi32 (_mm512_castsi512_si256 (v), _mm512_extracti64x4_epi64 (v, 1));
+  __m128i b = _mm_add_epi32 (_mm256_castsi256_si128 (a), _mm256_extracti128_si256 (a, 1));
+
+  b = _mm_add_epi32 (b, _mm_shuffle_epi32 (b, 0x4e));
+  b = _mm_add_epi32 (b, _mm_shuffle_epi32 (b, 0xb1));
+  return (uint32_t) _mm_cvtsi128_si32 (b);
+}
+
+/* Counts the slots add_slot_nibbles gathered in @lo and @hi into @w's
+ * reconstruction bins, slot s at @bins[s]: the even and the odd nibbles
+ * of each as bytes, summed over the lanes (15 a lane at most, 240 in
+ * all: no byte carries into the next). */
+static inline BLOCK_AVX512 void
+count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512i hi)
+{
+  const __m512i low = _mm512_set1_epi32 (0x0f0f0f0f);
+  /* Slots 0, 2, 4, 6 in bytes 0-3; 1, 3, 5, 7; 8, 10, 12, 14; 9, 11, 13, 15. */
+  uint32_t sums[4] = {
+    lane_sum_u32 (_mm512_and_si512 (lo, low)),
+    lane_sum_u32 (_mm512_and_si512 (_mm512_srli_epi32 (lo, 4), low)),
+    lane_sum_u32 (_mm512_and_si512 (hi, low)),
+    lane_sum_u32 (_mm512_and_si512 (_mm512_srli_epi32 (hi, 4), low)),
+  };
+  uint64_t *recon = w->recon;
+
+  for (int s = 0; s < 16; s++)
+    recon[bins[s]] += (sums[(s >> 3) * 2 + (s & 1)] >> (8 * ((s & 7) >> 1))) & 0xff;
 }
 
 /* float_round for the float formats (into @value); false for the others. */
@@ -358,36 +441,39 @@ lane_fold (__m512d sum)
   return _mm256_add_pd (_mm512_castpd512_pd256 (sum), _mm512_extractf64x4_pd (sum, 1));
 }
 
-/* The block range's eight lanes of min and max over the full rows of
- * eight, as block_range keeps them (amax follows from them: see
- * block_range_avx512); returns whether the block holds a non-finite
- * value (the rows then are to be redone on the finite values). */
+/* An integer group's range: min and max over sixteen lanes, reduced in
+ * any order. The order decides only the sign of a zero min or max, which
+ * no integer scale depends on (qs_int_params_for_range takes lo < 0 ? lo
+ * : 0 and hi > 0 ? hi : 0, +0 for either zero), unlike block_range's
+ * lane order, which the reference keeps for the values it reports.
+ * Returns whether the block holds a non-finite value (the range then is
+ * to be redone on the finite values). */
 static inline BLOCK_AVX512 bool
-range_rows (const float *x, size_t n, float l[8], float h[8], size_t *rows_end)
+int_range (const float *x, size_t n, float *lo, float *hi)
 {
-  __m256 vl = _mm256_set1_ps (INFINITY), vh = _mm256_set1_ps (-INFINITY);
-  __mmask8 bad = 0;
-  size_t j = 0;
+  __m512 vl = _mm512_set1_ps (INFINITY), vh = _mm512_set1_ps (-INFINITY);
+  __mmask16 bad = 0;
+  float l, h;
 
-  for (; j + 8 <= n; j += 8)
+  for (size_t j = 0; j < n; j += STEP)
     {
-      __m256 v = _mm256_loadu_ps (x + j);
-      /* The block's first touch of its data, a line every other row; see
-       * qs-fused-avx512.c. */
-      if (j % 16 == 0)
-        _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
-      /* v < l ? v : l, v > h ? v : h: min and max with the new value
-       * first. */
-      bad |= _mm256_fpclass_ps_mask (v, 0x99);
-      vl = _mm256_min_ps (v, vl);
-      vh = _mm256_max_ps (v, vh);
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+      __m512 v = _mm512_maskz_loadu_ps (valid, x + j);
+      /* The block's first touch of its data; see qs-fused-avx512.c. */
+      _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+      bad |= _mm512_fpclass_ps_mask (v, 0x99);
+      vl = _mm512_mask_min_ps (vl, valid, v, vl);
+      vh = _mm512_mask_max_ps (vh, valid, v, vh);
     }
-  _mm256_storeu_ps (l, vl);
-  _mm256_storeu_ps (h, vh);
-  *rows_end = j;
-  for (; j < n; j++)
-    bad |= !(x[j] - x[j] == 0.0f);
-  return bad != 0;
+  *lo = *hi = 0.0f;
+  if (bad)
+    return true;
+  l = _mm512_reduce_min_ps (vl);
+  h = _mm512_reduce_max_ps (vh);
+  /* No values: 0, as qs_block_range_finish gives. */
+  *lo = l <= h ? l : 0.0f;
+  *hi = l <= h ? h : 0.0f;
+  return false;
 }
 
 /* Each of four sums' folded lanes added in order, ((l0 + l1) + l2) + l3
@@ -437,21 +523,17 @@ block_amax (const float *x, size_t n, float *amax)
   return bad != 0;
 }
 
-/* The range of a block: block_range's for integer groups, whose min and
- * max keep the reference's lane order (it decides the sign of a zero);
- * amax alone for the others. Returns whether the block holds non-finite
- * values: then the range is to be taken again on its finite ones. */
+/* The range of a block: block_range's min and max for integer groups, up
+ * to the sign of a zero (int_range); amax alone for the others. Returns
+ * whether the block holds non-finite values: then the range is to be
+ * taken again on its finite ones. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 bool
 block_range_avx512 (QsFormat format, const float *x, size_t n, float *amax, float *lo, float *hi)
 {
   if (format == QS_FORMAT_INT)
     {
-      static const float no_rows[8] = { 0 };
-      float l8[8], h8[8], unused;
-      size_t rows_end;
-      if (range_rows (x, n, l8, h8, &rows_end))
+      if (int_range (x, n, lo, hi))
         return true;
-      qs_block_range_finish (no_rows, l8, h8, x, rows_end, n, &unused, lo, hi);
       /* The largest magnitude of finite values is the larger of -min
        * and max, the same value whichever way it is taken; adding +0
        * makes a zero +0, as the reference's maximum of magnitudes is.
@@ -490,12 +572,40 @@ typedef struct {
   uint64_t zero_blocks;
 } RunTally;
 
+/* qs_block_scale_slot of sixteen normal float scales (as every integer
+ * scale is, at least QS_SCALE_EPS) or +inf (the scale of a range wider
+ * than FLT_MAX), by integer steps on their bits: with scale = (1 + k
+ * 2^-23) 2^e, its slot is 4 (e - QS_BLOCK_SCALE_LOG2_MIN) plus how many
+ * quarter edges q (as doubles) 1 + k 2^-23 exceeds, and that is k > (q -
+ * 1) 2^23, a double without rounding (q - 1 and the power of two are
+ * exact), so k > its floor; +inf takes the last slot. */
+static inline BLOCK_AVX512 __m512i
+int_scale_slots (__m512 scale, size_t slots)
+{
+  const int bias = 127 + QS_BLOCK_SCALE_LOG2_MIN;
+  __m512i bits = _mm512_castps_si512 (scale);
+  __m512i k = _mm512_and_si512 (bits, _mm512_set1_epi32 (0x7fffff));
+  __m512i bin = _mm512_slli_epi32 (_mm512_sub_epi32 (_mm512_srli_epi32 (bits, 23), _mm512_set1_epi32 (bias)), 2);
+  const __m512i one = _mm512_set1_epi32 (1);
+
+  for (int q = 0; q < 3; q++)
+    {
+      __m512i edge = _mm512_set1_epi32 ((int32_t) ((qs_block_scale_quarters[q] - 1.0) * 8388608.0));
+      bin = _mm512_mask_add_epi32 (bin, _mm512_cmpgt_epi32_mask (k, edge), bin, one);
+    }
+  bin = _mm512_max_epi32 (bin, _mm512_setzero_si512 ());
+  bin = _mm512_min_epi32 (bin, _mm512_set1_epi32 ((int32_t) slots - 1));
+  return _mm512_mask_mov_epi32 (bin, _mm512_cmpge_epu32_mask (bits, _mm512_set1_epi32 ((int) F32_INF_BITS)),
+                                _mm512_set1_epi32 ((int32_t) slots - 1));
+}
+
 /* qs_block_tally for a block of @n finite elements whose error lanes are
- * @max_error, folded into @t. */
+ * @max_error, folded into @t; @slot is its scale's slot where the batch
+ * computed it (integer groups), else negative. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w, RunTally *t,
              size_t block, const QsBlockScale *b, const StepScale *sb, float amax, size_t n,
-             double err2, __m512 max_error)
+             double err2, __m512 max_error, int32_t slot)
 {
   if (p->inspect)
     {
@@ -507,6 +617,8 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
         }
       if (amax == 0.0f || !(b->scale > 0.0f) || b->zero)
         t->zero_blocks++;
+      else if (slot >= 0)
+        w->scale_counts[slot]++;
       else
         w->scale_counts[format == QS_FORMAT_NVFP4 ? p->nvfp4_scale_slots[b->scale_code]
                                                   : qs_block_scale_slot (format, b, p->scale_slots)]++;
@@ -516,7 +628,7 @@ block_tally (const QsBlockPass *p, QsFormat format, bool away, QsBlockWorker *w,
    * always are, qs_scheme_validate) 0.0 comes back exactly: 0 * inv + 0
    * rounds to 0, which lies in [lo, hi] = [qmin - Z, qmax - Z], and
    * (0 - 0) * scale is a zero; the maximum stays 0. */
-  if (format == QS_FORMAT_INT && !p->scheme->nudge_zero)
+  if (format == QS_FORMAT_INT && !sb->nudged)
     {
       /* The reconstruction of 0.0, by the step encoder (held to
        * encode_run for every element, zeros included). */
@@ -566,9 +678,10 @@ nvfp4_scales (const QsBlockPass *p, const float *amax, size_t n, QsBlockScale *b
  * (qs_scheme_validate). */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const float *hi, const float *amax,
-            size_t n, QsBlockScale *b)
+            size_t n, QsBlockScale *b, int32_t *slot)
 {
   float scales[BATCH], invs[BATCH], points[BATCH];
+  __mmask16 some = (__mmask16) ((1u << n) - 1);
 
 #define INT_SCALES(mapping) \
   for (size_t i = 0; i < n; i++) \
@@ -593,12 +706,15 @@ int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const fl
       b[i].scale_code = 0;
       b[i].scale_log2 = 0;
     }
+  if (p->inspect)
+    _mm512_mask_storeu_epi32 (slot, some, int_scale_slots (_mm512_maskz_loadu_ps (some, scales), p->scale_slots));
 }
 
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
             bool               away,
+            bool               nudged,
             QsBlockWorker     *w,
             QsBlockTaskSums   *sums,
             size_t             first,
@@ -631,6 +747,11 @@ blocks_run (const QsBlockPass *p,
    * do the same, r being the slot minus post exactly; measured no faster
    * at groups of 128, and the choice slowed 8-bit groups of 32 by 4 %.) */
   bool bins_by_slot = format == QS_FORMAT_NF4 && p->geo.block_size >= 4 * STEP;
+  /* And then counts its slots per block (add_slot_nibbles), and each
+   * slot's count into its bin at the block's end, not each element's: a
+   * block's elements share few bins, whose counters then took the
+   * increments back to back. */
+  bool slot_counts = bins_by_slot && p->histograms;
 
   for (int h = 0; h < 2; h++)
     {
@@ -649,6 +770,7 @@ blocks_run (const QsBlockPass *p,
       float batch_amax[BATCH], batch_lo[BATCH], batch_hi[BATCH];
       bool batch_bad[BATCH];
       QsBlockScale batch_scale[BATCH];
+      int32_t batch_slot[BATCH];
 
       for (size_t i = 0; i < batch; i++)
         {
@@ -664,11 +786,13 @@ blocks_run (const QsBlockPass *p,
             block_scale (p, format, batch_amax[i], batch_lo[i], batch_hi[i], &batch_scale[i]);
         }
       /* Blocks with non-finite values are redone below. */
+      for (size_t i = 0; i < batch; i++)
+        batch_slot[i] = -1;
       if (format == QS_FORMAT_NVFP4)
         nvfp4_scales (p, batch_amax, batch, batch_scale);
-      else if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
+      else if (format == QS_FORMAT_INT && nudged)
         int_scales (p, away ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN, batch_lo, batch_hi, batch_amax, batch,
-                    batch_scale);
+                    batch_scale, batch_slot);
       else if (format == QS_FORMAT_NF4 || format == QS_FORMAT_INT)
         for (size_t i = 0; i < batch; i++)
           if (!batch_bad[i])
@@ -681,8 +805,11 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
-      bool direct = true;
+      bool direct = !slot_counts;
       __m512i recon_table = _mm512_setzero_si512 ();
+      __m512i nibbles_lo = _mm512_setzero_si512 (), nibbles_hi = _mm512_setzero_si512 ();
+      int nibble_steps = 0;
+      int32_t slot_bins[16];
       __m512i row_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
@@ -695,9 +822,11 @@ blocks_run (const QsBlockPass *p,
           block_range_avx512 (format, x, n, &amax, &lo, &hi);
           block_scale (p, format, amax, lo, hi, bp);
         }
-      sb = step_scale (p, format, bp);
+      sb = step_scale (p, format, nudged, bp);
       if (bins_by_slot && p->histograms)
         recon_table = recon_bins (&sb, &f, &hist, top_fix);
+      if (slot_counts)
+        _mm512_storeu_si512 (slot_bins, recon_table);
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -755,13 +884,23 @@ blocks_run (const QsBlockPass *p,
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
                                                           : hist_slot_ps (&hist, rec, top_fix));
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
-              if (rows)
+              if (rows || slot_counts)
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct;
+              if (slot_counts)
+                {
+                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid);
+                  if (++nibble_steps == 15)
+                    {
+                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
+                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 ();
+                      nibble_steps = 0;
+                    }
+                }
               if (k >= LAG)
                 {
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
                   int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
-                  bool old_direct = !rows || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
+                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
                   /* Full steps with constant counts, so the loops unroll. */
                   if (filled == STEP && !old_direct)
                     qs_block_count_step (w, old, STEP, joint, false);
@@ -780,13 +919,16 @@ blocks_run (const QsBlockPass *p,
             }
         }
 
+      if (slot_counts && nibble_steps > 0)
+        count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
       /* The block's error sum into the task's, in the reference's order;
        * where the scale is a float32 one, it is the exact scale's too. */
       err2_total = lane_total (lane_fold (err2));
       task_err2 += err2_total;
       if (!qs_block_scale_is_rounded (format))
         task_exact += err2_total;
-      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error);
+      block_tally (p, format, away, w, &tally, block, bp, &sb, amax, n, err2_total, max_error,
+                   batch_bad[i] ? -1 : batch_slot[i]);
     }
     }
   w->ring_steps = k;
@@ -809,24 +951,26 @@ blocks_run (const QsBlockPass *p,
   }
 }
 
-#define BLOCK_RUN(name, format, away) \
+#define BLOCK_RUN(name, format, away, nudged) \
   static BLOCK_AVX512 void \
   name (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
         const float *x) \
   { \
-    blocks_run (p, format, away, w, sums, first, count, x); \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x); \
   }
 
-BLOCK_RUN (run_int_even, QS_FORMAT_INT, false)
-BLOCK_RUN (run_int_away, QS_FORMAT_INT, true)
-BLOCK_RUN (run_mxfp8_e4m3, QS_FORMAT_MXFP8_E4M3, false)
-BLOCK_RUN (run_mxfp8_e5m2, QS_FORMAT_MXFP8_E5M2, false)
-BLOCK_RUN (run_mxfp6_e2m3, QS_FORMAT_MXFP6_E2M3, false)
-BLOCK_RUN (run_mxfp6_e3m2, QS_FORMAT_MXFP6_E3M2, false)
-BLOCK_RUN (run_mxfp4, QS_FORMAT_MXFP4, false)
-BLOCK_RUN (run_mxint8, QS_FORMAT_MXINT8, false)
-BLOCK_RUN (run_nvfp4, QS_FORMAT_NVFP4, false)
-BLOCK_RUN (run_nf4, QS_FORMAT_NF4, false)
+BLOCK_RUN (run_int_even, QS_FORMAT_INT, false, false)
+BLOCK_RUN (run_int_away, QS_FORMAT_INT, true, false)
+BLOCK_RUN (run_int_even_nudged, QS_FORMAT_INT, false, true)
+BLOCK_RUN (run_int_away_nudged, QS_FORMAT_INT, true, true)
+BLOCK_RUN (run_mxfp8_e4m3, QS_FORMAT_MXFP8_E4M3, false, false)
+BLOCK_RUN (run_mxfp8_e5m2, QS_FORMAT_MXFP8_E5M2, false, false)
+BLOCK_RUN (run_mxfp6_e2m3, QS_FORMAT_MXFP6_E2M3, false, false)
+BLOCK_RUN (run_mxfp6_e3m2, QS_FORMAT_MXFP6_E3M2, false, false)
+BLOCK_RUN (run_mxfp4, QS_FORMAT_MXFP4, false, false)
+BLOCK_RUN (run_mxint8, QS_FORMAT_MXINT8, false, false)
+BLOCK_RUN (run_nvfp4, QS_FORMAT_NVFP4, false, false)
+BLOCK_RUN (run_nf4, QS_FORMAT_NF4, false, false)
 
 void BLOCK_AVX512
 qs_block_kernel_avx512 (const QsBlockPass *p,
@@ -844,7 +988,10 @@ qs_block_kernel_avx512 (const QsBlockPass *p,
   };
   QsFormat format = p->scheme->format;
 
-  if (format == QS_FORMAT_INT)
+  if (format == QS_FORMAT_INT && p->scheme->nudge_zero)
+    (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away_nudged : run_int_even_nudged) (p, w, sums, first,
+                                                                                                count, x);
+  else if (format == QS_FORMAT_INT)
     (p->scheme->rounding == QS_ROUNDING_HALF_AWAY ? run_int_away : run_int_even) (p, w, sums, first, count, x);
   else
     runs[format] (p, w, sums, first, count, x);
@@ -866,6 +1013,35 @@ qs_block_float_round_avx512 (QsFormat     format,
 
       format_round (format, _mm512_maskz_loadu_ps (valid, v + j), limit, bounded, &value);
       _mm512_mask_storeu_ps (out + j, valid, value);
+    }
+}
+
+void BLOCK_AVX512
+qs_block_fp8_decode_avx512 (QsFormat        format,
+                            const uint32_t *code,
+                            float          *out,
+                            size_t          n)
+{
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+      __m512i c = _mm512_maskz_loadu_epi32 (valid, code + j);
+
+      _mm512_mask_storeu_ps (out + j, valid, format == QS_FORMAT_MXFP8_E4M3 ? fp8_decode (c, 3, 7) : fp8_decode (c, 2, 15));
+    }
+}
+
+void BLOCK_AVX512
+qs_block_int_scale_slots_avx512 (const float *scale,
+                                 size_t       n,
+                                 size_t       slots,
+                                 uint32_t    *out)
+{
+  for (size_t j = 0; j < n; j += STEP)
+    {
+      __mmask16 valid = n - j >= STEP ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+
+      _mm512_mask_storeu_epi32 (out + j, valid, int_scale_slots (_mm512_maskz_loadu_ps (valid, scale + j), slots));
     }
 }
 

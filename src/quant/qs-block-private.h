@@ -280,6 +280,11 @@ qs_block_scale_mx (QsFormat      format,
   b->zero = false;
 }
 
+/* 2^(1/4), 2^(1/2) and 2^(3/4), the edges of a binade's quarters in the
+ * inspector's scale histogram, as doubles. */
+static const double qs_block_scale_quarters[3] = { 1.1892071150027210667, 1.4142135623730950488,
+                                                   1.6817928305074290861 };
+
 /* The inspector's histogram slot of a block's scale, out of @slots. */
 static inline size_t
 qs_block_scale_slot (QsFormat            format,
@@ -300,8 +305,7 @@ qs_block_scale_slot (QsFormat            format,
        * lands on the same side of each quarter
        * (tests/quant/test-block-kernels.c checks the floats next to every
        * edge). */
-      static const double quarter[3] = { 1.1892071150027210667, 1.4142135623730950488,
-                                         1.6817928305074290861 };
+      const double *quarter = qs_block_scale_quarters;
       double v = (double) b->scale, m;  /* normal as a double, and positive */
       uint64_t bits;
       long e;
@@ -373,8 +377,7 @@ void qs_block_exact_scale (const QsBlockScale *b,
                            QsBlockScale       *exact);
 
 /* The range of x[0..n) (finite): eight lanes, element j in lane j % 8
- * for the full rows of eight, the rest in order, then the lanes in order;
- * a SIMD kernel keeps the rows and passes its lanes here. */
+ * for the full rows of eight, the rest in order, then the lanes in order. */
 void qs_block_range_finish (const float  a[8],
                             const float  l[8],
                             const float  h[8],
@@ -415,6 +418,12 @@ void qs_block_kernel_avx512 (const QsBlockPass *p, QsBlockWorker *w, QsBlockTask
  * zero; @bounded for |v| at most the largest element times 1 + 2^-22.
  * Zeros for the other formats. */
 void qs_block_float_round_avx512 (QsFormat format, bool bounded, const float *v, float *out, size_t n);
+/* The AVX-512 kernel's qs_block_scale_slot of integer-group scales
+ * @scale[0..@n) (normal floats), for tests. */
+void qs_block_int_scale_slots_avx512 (const float *scale, size_t n, size_t slots, uint32_t *out);
+/* The AVX-512 kernel's value of FP8 codes @code[0..@n) (E4M3 for
+ * QS_FORMAT_MXFP8_E4M3, else E5M2), for tests. */
+void qs_block_fp8_decode_avx512 (QsFormat format, const uint32_t *code, float *out, size_t n);
 #endif
 
 /* The key of a block's scale row: blocks of one key share their scale,

@@ -259,6 +259,10 @@ static const Case cases[] = {
   { "int", 4, 48, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_AWAY },
   { "int", 3, 37, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN, true },
   { "int", 6, 33, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN, false, true },
+  /* The widest codes: the SIMD kernel's rounding without the clamp
+   * before it holds up to |x / scale| = qmax - qmin. */
+  { "int", 16, 32, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_AWAY },
+  { "int", 16, 32, QS_MAPPING_ASYMMETRIC, QS_ROUNDING_HALF_EVEN, false, true },
   { "mxfp8-e4m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "mxfp8-e5m2", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "mxfp6-e2m3", 8, 0, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
@@ -270,6 +274,9 @@ static const Case cases[] = {
   { "mxfp4", 8, 20, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "nvfp4", 8, 7, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
   { "nf4", 8, 100, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
+  /* More than 15 steps a block: the SIMD kernel's slot counts (4 bits a
+   * lane) are counted out within the block. */
+  { "nf4", 8, 500, QS_MAPPING_SYMMETRIC, QS_ROUNDING_HALF_EVEN },
 };
 
 static void
@@ -557,6 +564,9 @@ test_scale_slot_matches_log2 (void)
   const size_t slots = 296 * 4;
   const double edges[] = { 1.0, 1.1892071150027210667, 1.4142135623730950488, 1.6817928305074290861, 2.0 };
   QsBlockScale b = { 0 };
+  /* Normal scales, for the AVX-512 kernel's integer steps. */
+  g_autoptr (GArray) normal = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) expected_slots = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   for (int e = -149; e <= 127; e++)
     for (gsize k = 0; k < G_N_ELEMENTS (edges); k++)
@@ -574,14 +584,79 @@ test_scale_slot_matches_log2 (void)
               continue;
             b.scale = v;
             g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_NVFP4, &b, slots), ==, (size_t) CLAMP (expected, 0, (long) slots - 1));
+            if (v >= FLT_MIN)
+              {
+                guint32 slot = (guint32) CLAMP (expected, 0, (long) slots - 1);
+                g_array_append_val (normal, v);
+                g_array_append_val (expected_slots, slot);
+              }
           }
       }
+#if defined(__x86_64__)
+  if (strcmp (qs_analysis_kernel_name (), "avx512") == 0 && __builtin_cpu_supports ("avx512bw")
+      && __builtin_cpu_supports ("avx512vl"))
+    {
+      /* +inf, an integer group's scale when its range overflows. */
+      float inf = INFINITY;
+      guint32 last = (guint32) slots - 1;
+      g_array_append_val (normal, inf);
+      g_array_append_val (expected_slots, last);
+      b.scale = inf;
+      g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_INT, &b, slots), ==, last);
+      /* Every edge of the largest histogram, and of one whose last slot
+       * clamps the scales above it. */
+      g_autofree guint32 *out = g_new (guint32, normal->len);
+      for (size_t top = slots; top >= slots / 2; top -= slots / 2)
+        {
+          qs_block_int_scale_slots_avx512 ((const float *) normal->data, normal->len, top, out);
+          for (guint i = 0; i < normal->len; i++)
+            g_assert_cmpuint (out[i], ==, MIN (g_array_index (expected_slots, guint32, i), (guint32) top - 1));
+        }
+    }
+#endif
   for (int e = -127; e <= 127; e++)
     {
       b.scale = ldexpf (1.0f, e);
       b.scale_log2 = e;
       g_assert_cmpuint (qs_block_scale_slot (QS_FORMAT_MXFP4, &b, slots), ==, (size_t) (lrint (log2 ((double) b.scale)) + 160));
     }
+}
+
+/* The AVX-512 kernel's FP8 decoding, for every finite code of either
+ * format, bit for bit against qs-float-format.c's tables (zeros of both
+ * signs, the subnormals, the largest values). */
+static void
+test_fp8_decode_matches_tables (void)
+{
+#if defined(__x86_64__)
+  guint32 codes[256];
+  float out[256];
+
+  if (strcmp (qs_analysis_kernel_name (), "avx512") != 0 || !__builtin_cpu_supports ("avx512bw")
+      || !__builtin_cpu_supports ("avx512vl"))
+    {
+      g_test_skip ("no AVX-512 kernel on this CPU");
+      return;
+    }
+  for (guint c = 0; c < 256; c++)
+    codes[c] = c;
+  for (int e5 = 0; e5 < 2; e5++)
+    {
+      qs_block_fp8_decode_avx512 (e5 ? QS_FORMAT_MXFP8_E5M2 : QS_FORMAT_MXFP8_E4M3, codes, out, 256);
+      for (guint c = 0; c < 256; c++)
+        {
+          float expected = e5 ? qs_fp8_e5m2_to_float ((uint8_t) c) : qs_fp8_e4m3_to_float ((uint8_t) c);
+          guint32 a, b;
+          if (!isfinite (expected))
+            continue;
+          memcpy (&a, &out[c], sizeof a);
+          memcpy (&b, &expected, sizeof b);
+          g_assert_cmphex (a, ==, b);
+        }
+    }
+#else
+  g_test_skip ("no AVX-512 kernel on this CPU");
+#endif
 }
 
 int
@@ -595,5 +670,6 @@ main (int    argc,
   g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
   g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
   g_test_add_func ("/block-kernels/float-round", test_float_round_matches_encoders);
+  g_test_add_func ("/block-kernels/fp8-decode", test_fp8_decode_matches_tables);
   return g_test_run ();
 }
