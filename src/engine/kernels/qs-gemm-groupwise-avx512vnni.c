@@ -23,7 +23,9 @@
  * is the scalar kernel's integer either way; the float32 steps after it
  * are the scalar kernel's operations in its order, one lane per channel.
  * int16 weights (codes16) go to the vpdpwssd kernel of
- * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing.
+ * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing (1-byte
+ * indices into the 64 wide_values, which the header holds, where the
+ * weights have them).
  *
  * A group's code sums are stored as int16 where every one of the layer
  * fits (narrow_sums: groups of up to 255 taps of |code - zero point| <=
@@ -47,10 +49,11 @@
 #define NB 16   /* channels per packed block */
 #define MR 8    /* rows per step */
 
-/* The packing's first bytes (a cache line, so the blocks stay aligned
- * as the buffer is): whether it holds raw codes and zero points, or int16
- * weights in the u8s16 kernel's packing; whether its sums are int16 and
- * its weights 4-bit indices into the 16 values that follow. The GEMM
+/* The packing's first bytes (whole cache lines, so the blocks stay
+ * aligned as the buffer is): whether it holds raw codes and zero points,
+ * or int16 weights in the u8s16 kernel's packing (as indices into the 64
+ * wide values that follow, where wide_indices); whether its sums are
+ * int16 and its weights 4-bit indices into the 16 nibble values. The GEMM
  * reads the form from here, not from @w: the engine frees the unpacked
  * codes once packed. */
 typedef struct {
@@ -59,9 +62,19 @@ typedef struct {
   uint32_t narrow_sums;
   uint32_t nibbles;
   int8_t   nibble_values[16];
+  uint32_t wide_indices;
+  int16_t  wide_values[64];
 } PackHeader;
 
-#define HEADER_BYTES 64
+#define HEADER_BYTES 192
+_Static_assert (sizeof (PackHeader) <= HEADER_BYTES, "the header fits its cache lines");
+
+/* The header's wide values, for the u8s16 kernel: NULL for int16 pairs. */
+static inline const int16_t *
+header_wide_values (const PackHeader *header)
+{
+  return header->wide_indices ? header->wide_values : NULL;
+}
 
 /* The form of a packing of @w: raw codes where some (code - zero point)
  * leaves int8; code sums as int16 where every group's fits (a sum of
@@ -129,7 +142,7 @@ qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
   PackHeader form = pack_form (w);
 
   if (w->codes16 != NULL)
-    return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
+    return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w, w->wide_values);
   return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, &form);
 }
 
@@ -160,8 +173,11 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
   if (w->codes16 != NULL)
     {
       header.int16_weights = 1;
+      header.wide_indices = w->wide_values != NULL;
+      if (header.wide_indices)
+        memcpy (header.wide_values, w->wide_values, sizeof header.wide_values);
       memcpy (packed, &header, sizeof header);
-      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, c0, p);
+      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, w->wide_values, c0, p);
       return;
     }
   header = pack_form (w);
@@ -225,7 +241,7 @@ qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
 
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
-    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, p, c, t);
+    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, header_wide_values (&header), p, c, t);
   /* Every group but the last is group_size taps long. */
   p += c / NB * block_bytes (w, &header) + g * group_bytes (w, 0, &header);
   sum_bytes = header.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
@@ -433,7 +449,8 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
     {
-      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, blocks, in, bias, c, ldc);
+      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, header_wide_values (&header), blocks, in, bias, c,
+                                          ldc);
       return;
     }
   /* Nibbles go with int8 (code - zero point) only. */
