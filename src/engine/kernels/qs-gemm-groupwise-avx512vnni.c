@@ -24,8 +24,7 @@
  * are the scalar kernel's operations in its order, one lane per channel.
  * int16 weights (codes16) go to the vpdpwssd kernel of
  * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing (1-byte
- * indices into the 64 wide_values, which the header holds, where the
- * weights have them).
+ * indices into the 64 wide_values where the weights have them).
  *
  * A group's code sums are stored as int16 where every one of the layer
  * fits (narrow_sums: groups of up to 255 taps of |code - zero point| <=
@@ -49,13 +48,12 @@
 #define NB 16   /* channels per packed block */
 #define MR 8    /* rows per step */
 
-/* The packing's first bytes (whole cache lines, so the blocks stay
- * aligned as the buffer is): whether it holds raw codes and zero points,
- * or int16 weights in the u8s16 kernel's packing (as indices into the 64
- * wide values that follow, where wide_indices); whether its sums are
- * int16 and its weights 4-bit indices into the 16 nibble values. The GEMM
- * reads the form from here, not from @w: the engine frees the unpacked
- * codes once packed. */
+/* The packing's first bytes (a cache line, so the blocks stay aligned
+ * as the buffer is): whether it holds raw codes and zero points, or int16
+ * weights in the u8s16 kernel's packing (indices into their wide values
+ * where wide_indices); whether its sums are int16 and its weights 4-bit
+ * indices into the 16 values that follow. The GEMM reads the form from
+ * here, not from @w: the engine frees the unpacked codes once packed. */
 typedef struct {
   uint32_t raw_codes;
   uint32_t int16_weights;
@@ -63,18 +61,9 @@ typedef struct {
   uint32_t nibbles;
   int8_t   nibble_values[16];
   uint32_t wide_indices;
-  int16_t  wide_values[64];
 } PackHeader;
 
-#define HEADER_BYTES 192
-_Static_assert (sizeof (PackHeader) <= HEADER_BYTES, "the header fits its cache lines");
-
-/* The header's wide values, for the u8s16 kernel: NULL for int16 pairs. */
-static inline const int16_t *
-header_wide_values (const PackHeader *header)
-{
-  return header->wide_indices ? header->wide_values : NULL;
-}
+#define HEADER_BYTES 64
 
 /* The form of a packing of @w: raw codes where some (code - zero point)
  * leaves int8; code sums as int16 where every group's fits (a sum of
@@ -142,7 +131,7 @@ qs_gemm_groupwise_packed_size_avx512vnni (const QsGroupwiseWeights *w)
   PackHeader form = pack_form (w);
 
   if (w->codes16 != NULL)
-    return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w, w->wide_values);
+    return HEADER_BYTES + qs_gemm_groupwise_u8s16_packed_size_avx512vnni (w);
   return HEADER_BYTES + (w->n + NB - 1) / NB * block_bytes (w, &form);
 }
 
@@ -174,10 +163,8 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
     {
       header.int16_weights = 1;
       header.wide_indices = w->wide_values != NULL;
-      if (header.wide_indices)
-        memcpy (header.wide_values, w->wide_values, sizeof header.wide_values);
       memcpy (packed, &header, sizeof header);
-      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, w->wide_values, c0, p);
+      qs_gemm_groupwise_u8s16_pack_avx512vnni (w, c0, p);
       return;
     }
   header = pack_form (w);
@@ -241,7 +228,7 @@ qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
 
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
-    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, header_wide_values (&header), p, c, t);
+    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, header.wide_indices, p, c, t);
   /* Every group but the last is group_size taps long. */
   p += c / NB * block_bytes (w, &header) + g * group_bytes (w, 0, &header);
   sum_bytes = header.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
@@ -449,8 +436,7 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
     {
-      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, header_wide_values (&header), blocks, in, bias, c,
-                                          ldc);
+      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, header.wide_indices, blocks, in, bias, c, ldc);
       return;
     }
   /* Nibbles go with int8 (code - zero point) only. */

@@ -37,17 +37,29 @@
 #define CHUNK 16   /* pairs (32 activations) widened at a time */
 #define VALUES 64  /* the indexed form's values */
 
+/* The indexed form's first bytes (whole cache lines, so the blocks stay
+ * aligned as the buffer is): the 64 values, and whether the code sums
+ * are int16. The readers take both from here, the engine having dropped
+ * the weights' own once packed. */
+typedef struct {
+  int16_t  values[VALUES];
+  uint32_t narrow_sums;
+} IndexHead;
+
+#define INDEX_HEAD_BYTES 192
+_Static_assert (sizeof (IndexHead) <= INDEX_HEAD_BYTES, "the head fits its cache lines");
+
 /* Whether the indexed form of @w keeps its code sums as int16: a group's
- * sum is at most group_size times the largest of @values in magnitude. */
+ * sum is at most group_size times the largest of its wide values in
+ * magnitude. */
 static bool
-narrow_sums (const QsGroupwiseWeights *w,
-             const int16_t            *values)
+narrow_sums (const QsGroupwiseWeights *w)
 {
   size_t largest = 0;
 
   for (size_t i = 0; i < VALUES; i++)
-    if ((size_t) abs (values[i]) > largest)
-      largest = (size_t) abs (values[i]);
+    if ((size_t) abs (w->wide_values[i]) > largest)
+      largest = (size_t) abs (w->wide_values[i]);
   return largest == 0 || w->group_size <= (size_t) INT16_MAX / largest;
 }
 
@@ -74,41 +86,43 @@ index_block_bytes (const QsGroupwiseWeights *w,
 }
 
 size_t
-qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w,
-                                                const int16_t            *values)
+qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w)
 {
-  if (values == NULL)
+  if (w->wide_values == NULL)
     return (w->n + NB - 1) / NB * qs_groupwise_pairs_block_bytes (w, NB);
-  return (w->n + NB - 1) / NB * index_block_bytes (w, narrow_sums (w, values));
+  return INDEX_HEAD_BYTES + (w->n + NB - 1) / NB * index_block_bytes (w, narrow_sums (w));
 }
 
 void
 qs_gemm_groupwise_u8s16_pack_avx512vnni (const QsGroupwiseWeights *w,
-                                         const int16_t            *values,
                                          size_t                    c0,
                                          void                     *packed)
 {
   /* Each value's index (the first, where two are equal, as E3M2's 0 and
    * -0), at the value's int16 bits; only the values' entries are read. */
   uint8_t index_of[65536];
-  bool narrow;
+  IndexHead head = { 0 };
   uint8_t *p;
   size_t groups = w->groups_per_channel;
 
-  if (values == NULL)
+  if (w->wide_values == NULL)
     {
       qs_groupwise_pack_pairs (w, c0, NB, packed);
       return;
     }
-  narrow = narrow_sums (w, values);
-  p = (uint8_t *) packed + c0 / NB * index_block_bytes (w, narrow);
+  /* Every range writes the same head, the layer's. */
+  memcpy (head.values, w->wide_values, sizeof head.values);
+  head.narrow_sums = narrow_sums (w);
+  memset (packed, 0, INDEX_HEAD_BYTES);
+  memcpy (packed, &head, sizeof head);
+  p = (uint8_t *) packed + INDEX_HEAD_BYTES + c0 / NB * index_block_bytes (w, head.narrow_sums);
   memset (index_of, 0, sizeof index_of);
   for (size_t i = VALUES; i-- > 0;)
-    index_of[(uint16_t) values[i]] = (uint8_t) i;
+    index_of[(uint16_t) w->wide_values[i]] = (uint8_t) i;
   for (size_t j0 = 0; j0 < w->n; j0 += NB)
     for (size_t g = 0; g < groups; g++)
       {
-        size_t sum_bytes = narrow ? sizeof (int16_t) : sizeof (int32_t);
+        size_t sum_bytes = head.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
         float *scales = (float *) (p + NB * sum_bytes);
         uint8_t *indices = p + NB * (sum_bytes + sizeof (float));
         size_t t0 = g * w->group_size, len = qs_groupwise_group_length (w, g);
@@ -119,7 +133,7 @@ qs_gemm_groupwise_u8s16_pack_avx512vnni (const QsGroupwiseWeights *w,
             bool real = j < w->n;
             int32_t sum = real ? w->code_sums[b] : 0;
 
-            if (narrow)
+            if (head.narrow_sums)
               ((int16_t *) p)[l] = (int16_t) sum;
             else
               ((int32_t *) p)[l] = sum;
@@ -131,30 +145,30 @@ qs_gemm_groupwise_u8s16_pack_avx512vnni (const QsGroupwiseWeights *w,
                 indices[(t / 2 * NB + l) * 2 + t % 2] = index_of[(uint16_t) v];
               }
           }
-        p += index_group_bytes (w, g, narrow);
+        p += index_group_bytes (w, g, head.narrow_sums);
       }
 }
 
 float
 qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
-                                                  const int16_t            *values,
+                                                  bool                      indexed,
                                                   const void               *packed,
                                                   size_t                    c,
                                                   size_t                    t)
 {
+  const IndexHead *head = packed;
   size_t g = t / w->group_size, l = c % NB, u = t - g * w->group_size, sum_bytes;
   const uint8_t *p;
   float scale;
-  bool narrow;
 
-  if (values == NULL)
+  if (!indexed)
     return qs_groupwise_pairs_weight (w, NB, packed, c, t);
-  narrow = narrow_sums (w, values);
-  sum_bytes = narrow ? sizeof (int16_t) : sizeof (int32_t);
+  sum_bytes = head->narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
   /* Every group but the last is group_size taps long. */
-  p = (const uint8_t *) packed + c / NB * index_block_bytes (w, narrow) + g * index_group_bytes (w, 0, narrow);
+  p = (const uint8_t *) packed + INDEX_HEAD_BYTES + c / NB * index_block_bytes (w, head->narrow_sums)
+      + g * index_group_bytes (w, 0, head->narrow_sums);
   memcpy (&scale, p + NB * sum_bytes + l * sizeof (float), sizeof scale);
-  return (float) values[p[NB * (sum_bytes + sizeof (float)) + (u / 2 * NB + l) * 2 + u % 2]] * scale;
+  return (float) head->values[p[NB * (sum_bytes + sizeof (float)) + (u / 2 * NB + l) * 2 + u % 2]] * scale;
 }
 
 /* Rows [0, ROWS) of @a times channel block @j0: ROWS, INDEXED (1-byte
@@ -284,17 +298,20 @@ qs_gemm_groupwise_u8s16_avx512vnni (size_t                    m,
                                     const uint8_t            *a,
                                     size_t                    lda,
                                     const QsGroupwiseWeights *w,
-                                    const int16_t            *values,
+                                    bool                      indexed,
                                     const void               *packed,
                                     const QsGroupwiseInput   *in,
                                     const float              *bias,
                                     float                    *c,
                                     size_t                    ldc)
 {
-  if (values == NULL)
+  const IndexHead *head = packed;
+  const uint8_t *blocks = (const uint8_t *) packed + INDEX_HEAD_BYTES;
+
+  if (!indexed)
     gemm (false, false, NULL, m, a, lda, w, packed, in, bias, c, ldc);
-  else if (narrow_sums (w, values))
-    gemm (true, true, values, m, a, lda, w, packed, in, bias, c, ldc);
+  else if (head->narrow_sums)
+    gemm (true, true, head->values, m, a, lda, w, blocks, in, bias, c, ldc);
   else
-    gemm (true, false, values, m, a, lda, w, packed, in, bias, c, ldc);
+    gemm (true, false, head->values, m, a, lda, w, blocks, in, bias, c, ldc);
 }

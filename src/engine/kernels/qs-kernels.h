@@ -533,20 +533,17 @@ void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, 
                                                  int oy, int32_t *acc, float *out);
 /* The int16 weights (codes16) of the AVX-512 VNNI group-wise GEMM, which
  * its entry points above hand to these (vpdpwssd on activation pairs):
- * with @values NULL, int16 pairs (qs_groupwise_pack_pairs); otherwise the
- * 64 values every (code - zero point) is one of (wide_values), which the
- * packing keeps 1-byte indices into. */
-size_t qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w,
-                                                       const int16_t *values);
-void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w,
-                                                       const int16_t *values, size_t c0,
+ * int16 pairs (qs_groupwise_pack_pairs), or, where @w has wide_values,
+ * 1-byte indices into them (@indexed: the packing's own head holds the
+ * values for the readers). */
+size_t qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w);
+void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w, size_t c0,
                                                        void *packed);
-float  qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
-                                                         const int16_t *values,
+float  qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w, bool indexed,
                                                          const void *packed, size_t c, size_t t);
 void   qs_gemm_groupwise_u8s16_avx512vnni             (size_t m, const uint8_t *a, size_t lda,
-                                                       const QsGroupwiseWeights *w,
-                                                       const int16_t *values, const void *packed,
+                                                       const QsGroupwiseWeights *w, bool indexed,
+                                                       const void *packed,
                                                        const QsGroupwiseInput *in, const float *bias,
                                                        float *c, size_t ldc);
 #endif
