@@ -1517,7 +1517,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
       if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, values)))
         {
           if (pack)
-            unforeseen = !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
+            unforeseen = (qm->model->refuse_streamed_packing && c0 + nc == n)
+                         || !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
           else
             store_group_ints (q, k, c0, nc, &w);
         }
