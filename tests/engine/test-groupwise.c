@@ -428,13 +428,13 @@ test_random_nibbles (gconstpointer data)
           {
             Case c;
             QsGroupwiseInput in = random_input ();
+            QsGroupwiseWeights w;
 
             case_init_nibbles (&c, rows[(ki + gi) % G_N_ELEMENTS (rows)],
                                channels[(gi + ti) % G_N_ELEMENTS (channels)], ks[ki], sizes[gi],
                                tables[ti], extreme);
-            g_assert_true (qs_groupwise_offsets_in_nibbles (&(QsGroupwiseWeights) {
-              .n = c.n, .k = c.k, .group_size = c.group_size, .groups_per_channel = c.groups,
-              .codes = c.codes, .zero_points = c.zero_points, .nibble_values = c.nibble_values }));
+            w = case_weights (&c);
+            g_assert_true (qs_groupwise_offsets_in_nibbles (&w));
             check_case (&c, &in, kr);
             case_free (&c);
           }
@@ -523,15 +523,15 @@ test_wide_values (gconstpointer data)
           {
             Case c;
             QsGroupwiseInput in = random_input ();
+            QsGroupwiseWeights w;
 
             if (pattern == 2)
               in = (QsGroupwiseInput) { .scale = 0.02f, .zero_code = (ki + gi) % 2 ? 255 : 0, .zero_frac = 0.0f };
             case_init_wide_values (&c, rows[(ki + gi + pattern) % G_N_ELEMENTS (rows)],
                                    channels[(ki + 2 * gi + pattern) % G_N_ELEMENTS (channels)], ks[ki],
                                    sizes[gi], pattern, extreme_scale);
-            g_assert_true (qs_groupwise_offsets_in_wide_values (&(QsGroupwiseWeights) {
-              .n = c.n, .k = c.k, .group_size = c.group_size, .groups_per_channel = c.groups,
-              .codes16 = c.codes16, .zero_points = c.zero_points, .wide_values = c.wide_values }));
+            w = case_weights (&c);
+            g_assert_true (qs_groupwise_offsets_in_wide_values (&w));
             check_case (&c, &in, kr);
             case_free (&c);
           }
