@@ -96,6 +96,10 @@ struct _QsEngineModel {
   size_t           n_float_prefix;  /* leading AFFINE layers on the image, run in float by
                                      * the integer path before the input is quantized */
   bool             keep_padding;    /* no ZeroPadding2D folded (tests compare both) */
+  bool             refuse_streamed_packing;  /* tests: every layer's last channel group
+                                              * leaves its streamed group-wise packing's
+                                              * form, as no scheme's codes do, so the layer
+                                              * is packed whole (blockwise_streamed) */
 };
 
 typedef enum {

@@ -1242,42 +1242,13 @@ groupwise_sqnr (const QsEngineModel   *model,
 /* Whether a blockwise scheme's integer groups of GEMM layer @l can be
  * made a group of channels at a time (blockwise_streamed): every block
  * depends on its own values only, and on the whole kernel's range for
- * NVFP4's per-tensor scale (tensor_range_channel). */
+ * NVFP4's per-tensor scale (qs_block_quantize_part). */
 static bool
 blockwise_streams (const QsScheme      *scheme,
                    const QsEngineLayer *l)
 {
   return l->kind != QS_LAYER_DEPTHWISE_CONV2D && !qs_layer_is_general_conv (l)
          && (scheme->format != QS_FORMAT_INT || scheme->bits <= 8);
-}
-
-/* NVFP4 scales every block by a per-tensor scale that qs_block_quantize
- * takes from the largest magnitude of what it is given. A group of
- * channels gets one more channel, [k][nc + 1], whose first value is the
- * whole kernel's largest finite magnitude @amax and the rest 0: the
- * group's range then gives the kernel's tensor scale, and no other
- * channel's blocks change (blocks run along a channel's k). The extra
- * channel's codes are dropped after (drop_range_channel). */
-static void
-add_range_channel (float  *values,
-                   size_t  k,
-                   size_t  nc,
-                   float   amax)
-{
-  for (size_t t = k; t-- > 0;)
-    {
-      memmove (values + t * (nc + 1), values + t * nc, nc * sizeof (float));
-      values[t * (nc + 1) + nc] = t == 0 ? amax : 0.0f;
-    }
-}
-
-static void
-drop_range_channel (int32_t *codes,
-                    size_t   k,
-                    size_t   nc)
-{
-  for (size_t t = 0; t < k; t++)
-    memmove (codes + t * nc, codes + t * (nc + 1), nc * sizeof (int32_t));
 }
 
 /* Whether no (code - zero point) of @scheme's integer groups should
@@ -1330,13 +1301,32 @@ scheme_nibble_values (const QsScheme *scheme,
   return true;
 }
 
+/* The 64 values every (code - zero point) of @scheme's int16 integer
+ * groups is one of: MXFP6 E3M2's elements times their unit, in the order
+ * of their 6-bit codes (qs_block_integer_codes). The AVX-512 packing
+ * then stores 1-byte indices into them, half the bytes of int16 (VGG16's
+ * eval peaks at 1.49x its float weights so, 1.77x with int16);
+ * pack_group_ints checks every group against them all the same. */
+static bool
+scheme_wide_values (const QsScheme *scheme,
+                    int16_t         values[64])
+{
+  if (scheme->format != QS_FORMAT_MXFP6_E3M2)
+    return false;
+  for (int i = 0; i < 64; i++)
+    values[i] = (int16_t) (qs_block_element_value (scheme->format, i)
+                           * (float) qs_block_integer_unit (scheme->format));
+  return true;
+}
+
 /* A channel group's integer groups packed into their place in @q->packed
  * (blockwise_streamed): channels [c0, c0 + nc) of the layer @layout
  * describes, @w holding their codes in the Keras order [k][nc], @codes
  * (int8 or int16 where wide) and @sums room for nc channels'. False,
  * with nothing packed, when an int8 code's (code - zero point) leaves
- * int8 or the layout's nibble values, against the form the packing was
- * begun in (offsets_fit_int8, scheme_nibble_values). */
+ * int8 or the layout's nibble values, or an int16 one its wide values,
+ * against the form the packing was begun in (offsets_fit_int8,
+ * scheme_nibble_values, scheme_wide_values). */
 static bool
 pack_group_ints (const QsKernels          *kr,
                  QsQuantLayer             *q,
@@ -1356,8 +1346,9 @@ pack_group_ints (const QsKernels          *kr,
   part.scales = w->scales;
   part.code_sums = sums;
   transpose_group_codes (codes, codes, layout->k, 0, nc, w);
-  if (!w->wide && (qs_groupwise_offsets_wide (&part)
-                   || (part.nibble_values != NULL && !qs_groupwise_offsets_in_nibbles (&part))))
+  if (w->wide ? part.wide_values != NULL && !qs_groupwise_offsets_in_wide_values (&part)
+              : qs_groupwise_offsets_wide (&part)
+                || (part.nibble_values != NULL && !qs_groupwise_offsets_in_nibbles (&part)))
     return false;
   qs_groupwise_code_sums (&part, sums);
   kr->groupwise_pack (&part, c0, q->packed);
@@ -1414,9 +1405,10 @@ blockwise_streamed (const QsQuantizedModel *qm,
   QsStatus st = qs_block_geometry (scheme, &layout, &geo);
   bool wide = qs_block_integer_bound (scheme->format) > INT8_MAX;
   bool pack = try_pack && kr->groupwise_gemm != NULL && offsets_fit_int8 (scheme), unforeseen = false;
-  bool range_channel = scheme->format == QS_FORMAT_NVFP4;
+  bool tensor_scaled = scheme->format == QS_FORMAT_NVFP4;
   float amax = 0.0f;
   int8_t nibbles[16];
+  int16_t wide_values[64];
   QsGroupwiseWeights packing = { 0 };
 
   *integer = true;
@@ -1432,12 +1424,12 @@ blockwise_streamed (const QsQuantizedModel *qm,
       pack = group >= kr->groupwise_pack_channels;
       group -= pack ? group % kr->groupwise_pack_channels : 0;
     }
-  values = group_buffer (l, group + range_channel);
-  codes = group_buffer (l, group + range_channel);
+  values = group_buffer (l, group);
+  codes = group_buffer (l, group);
   rows_buffer = malloc (block_rows * n * sizeof *rows_buffer);
   if (values == NULL || codes == NULL || rows_buffer == NULL)
     st = QS_STATUS_NO_MEMORY;
-  else if (range_channel)
+  else if (tensor_scaled)
     {
       QsRangeStats range;
 
@@ -1446,11 +1438,6 @@ blockwise_streamed (const QsQuantizedModel *qm,
       else if (range.finite == 0)
         st = QS_STATUS_NO_FINITE_VALUES;  /* as qs_block_quantize over the whole kernel */
       amax = fmaxf (-range.min, range.max);
-      /* A channel group's blocks, and the range channel's. */
-      part_zero_points = malloc ((group + 1) * geo.blocks_per_run * sizeof (int32_t));
-      part_scales = malloc ((group + 1) * geo.blocks_per_run * sizeof (float));
-      if (part_zero_points == NULL || part_scales == NULL)
-        st = QS_STATUS_NO_MEMORY;
     }
   if (st == QS_OK && pack)
     {
@@ -1459,13 +1446,12 @@ blockwise_streamed (const QsQuantizedModel *qm,
         .codes16 = wide ? (const int16_t *) codes : NULL,
         .nibble_values = !wide && l->kind == QS_LAYER_DENSE && scheme_nibble_values (scheme, nibbles)
                          ? nibbles : NULL,
+        .wide_values = wide && scheme_wide_values (scheme, wide_values) ? wide_values : NULL,
       };
       part_codes = malloc (group * k * (wide ? sizeof (int16_t) : 1));
-      if (part_zero_points == NULL)
-        part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
+      part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
       part_sums = malloc (group * geo.blocks_per_run * sizeof (int32_t));
-      if (part_scales == NULL)
-        part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
+      part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
       q->packed = malloc (kr->groupwise_packed_size (&packing));
       if (part_codes == NULL || part_zero_points == NULL || part_sums == NULL || part_scales == NULL
           || q->packed == NULL)
@@ -1476,26 +1462,25 @@ blockwise_streamed (const QsQuantizedModel *qm,
   for (size_t c0 = 0; c0 < n && st == QS_OK && *integer && !unforeseen; c0 += group)
     {
       size_t nc = n - c0 < group ? n - c0 : group, first = c0 * geo.blocks_per_run;
-      size_t nq = nc + range_channel;
-      QsChannelLayout part = { k * nc, k, nc, 1 }, quantized = { k * nq, k, nq, 1 };
+      QsChannelLayout part = { k * nc, k, nc, 1 };
       QsBlockInts w = { { 0 }, codes, part_zero_points != NULL ? part_zero_points : q->group_zero_points + first,
                         part_scales != NULL ? part_scales : q->group_scales + first };
 
       kernel_channels (qm->model, l, c0, nc, block_rows, rows_buffer, values);
-      if (range_channel)
-        add_range_channel (values, k, nc, amax);
       st = qs_block_geometry (scheme, &part, &w.geo);
-      if (st == QS_OK)
-        st = qs_block_quantize (scheme, &quantized, values, w.codes, w.scales, NULL, w.zero_points, NULL);
-      if (st == QS_OK && range_channel)
-        drop_range_channel (w.codes, k, nc);
+      /* NVFP4's tensor scale is the whole kernel's. */
+      if (st == QS_OK && tensor_scaled)
+        st = qs_block_quantize_part (scheme, &part, values, amax, w.codes, w.scales, NULL, w.zero_points);
+      else if (st == QS_OK)
+        st = qs_block_quantize (scheme, &part, values, w.codes, w.scales, NULL, w.zero_points, NULL);
       /* The values are quantized: their buffer takes the reconstruction. */
       if (st == QS_OK)
         st = qs_block_dequantize (scheme, &part, w.codes, w.scales, w.zero_points, values);
       if (st == QS_OK && (*integer = block_ints (scheme, k, nc, &w, values)))
         {
           if (pack)
-            unforeseen = !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
+            unforeseen = (qm->model->refuse_streamed_packing && c0 + nc == n)
+                         || !pack_group_ints (kr, q, &packing, c0, nc, &w, part_codes, part_sums);
           else
             store_group_ints (q, k, c0, nc, &w);
         }
@@ -1509,9 +1494,10 @@ blockwise_streamed (const QsQuantizedModel *qm,
   if (st == QS_OK && *integer && pack)
     {
       q->mode = QS_QMODE_GROUPWISE;
-      /* The packing's header holds its form and nibble values. */
+      /* The packing's header holds its form, nibble and wide values. */
       packing.codes16 = NULL;
       packing.nibble_values = NULL;
+      packing.wide_values = NULL;
       q->groupwise = packing;
       q->kp = qs_gemm_padded_k (k);
     }

@@ -1382,15 +1382,19 @@ qs_block_sweep (const QsScheme        *scheme,
   return QS_OK;
 }
 
-QsStatus
-qs_block_quantize (const QsScheme        *scheme,
-                   const QsChannelLayout *layout,
-                   const float           *data,
-                   int32_t               *codes,
-                   float                 *scales,
-                   uint8_t               *scale_codes,
-                   int32_t               *zero_points,
-                   float                 *tensor_scale)
+/* qs_block_quantize with the tensor's largest finite magnitude
+ * @tensor_amax, or, where it is NULL, the range of @data (which must hold
+ * a finite value). */
+static QsStatus
+block_quantize (const QsScheme        *scheme,
+                const QsChannelLayout *layout,
+                const float           *data,
+                const float           *tensor_amax,
+                int32_t               *codes,
+                float                 *scales,
+                uint8_t               *scale_codes,
+                int32_t               *zero_points,
+                float                 *tensor_scale)
 {
   QsBlockGeometry geo;
   QsRangeStats total;
@@ -1409,14 +1413,16 @@ qs_block_quantize (const QsScheme        *scheme,
 
   scratch = malloc (geo.block_size * sizeof (float));
   finite = malloc (geo.block_size * sizeof (float));
-  status = scratch && finite ? tensor_range (layout, data, 1, &total) : QS_STATUS_NO_MEMORY;
+  status = scratch && finite ? QS_OK : QS_STATUS_NO_MEMORY;
+  if (status == QS_OK && tensor_amax == NULL)
+    status = tensor_range (layout, data, 1, &total);
   if (status != QS_OK)
     {
       free (scratch);
       free (finite);
       return status;
     }
-  ts = nvfp4_tensor_scale (fmaxf (-total.min, total.max));
+  ts = nvfp4_tensor_scale (tensor_amax != NULL ? *tensor_amax : fmaxf (-total.min, total.max));
   if (tensor_scale != NULL)
     *tensor_scale = scheme->format == QS_FORMAT_NVFP4 ? ts : 1.0f;
 
@@ -1491,6 +1497,31 @@ qs_block_encode_value (const QsScheme   *scheme,
   out->element = bs.zero ? 0.0f : bs.divide ? value / bs.scale : value * bs.inv;
   out->code = slot;
   return QS_OK;
+qs_block_quantize (const QsScheme        *scheme,
+                   const QsChannelLayout *layout,
+                   const float           *data,
+                   int32_t               *codes,
+                   float                 *scales,
+                   uint8_t               *scale_codes,
+                   int32_t               *zero_points,
+                   float                 *tensor_scale)
+{
+  return block_quantize (scheme, layout, data, NULL, codes, scales, scale_codes, zero_points, tensor_scale);
+}
+
+QsStatus
+qs_block_quantize_part (const QsScheme        *scheme,
+                        const QsChannelLayout *layout,
+                        const float           *data,
+                        float                  tensor_amax,
+                        int32_t               *codes,
+                        float                 *scales,
+                        uint8_t               *scale_codes,
+                        int32_t               *zero_points)
+{
+  if (scheme->format != QS_FORMAT_NVFP4 || !(tensor_amax >= 0.0f) || isinf (tensor_amax))
+    return QS_STATUS_INVALID_ARGUMENT;
+  return block_quantize (scheme, layout, data, &tensor_amax, codes, scales, scale_codes, zero_points, NULL);
 }
 
 float

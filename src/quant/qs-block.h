@@ -98,6 +98,23 @@ QsStatus qs_block_quantize (const QsScheme        *scheme,
                             int32_t               *zero_points,
                             float                 *tensor_scale);
 
+/* qs_block_quantize of a part of a tensor (a group of its channels, say)
+ * whose NVFP4 per-tensor scale comes from @tensor_amax, the whole
+ * tensor's largest finite magnitude, not from the part's own range: the
+ * part's codes and scales are then the whole tensor's, bit for bit. Only
+ * NVFP4 has a tensor scale (QS_STATUS_INVALID_ARGUMENT for other formats,
+ * whose parts need no such thing: qs_block_quantize them, and for a
+ * @tensor_amax that is negative or not finite); a part with no finite
+ * value is quantized too (its codes are 0.0's). */
+QsStatus qs_block_quantize_part (const QsScheme        *scheme,
+                                 const QsChannelLayout *layout,
+                                 const float           *data,
+                                 float                  tensor_amax,
+                                 int32_t               *codes,
+                                 float                 *scales,
+                                 uint8_t               *scale_codes,
+                                 int32_t               *zero_points);
+
 /* The reconstruction of @codes (tensor order) from the blocks' @scales and
  * @zero_points (NULL for block formats), by the rule above, into @out. */
 QsStatus qs_block_dequantize (const QsScheme        *scheme,

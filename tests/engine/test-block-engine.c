@@ -19,7 +19,9 @@
  *    ISA's kernels (/block-engine/ISA/FORMAT, skipped where the CPU lacks
  *    it). The reference sums each block's integer products exactly and
  *    rescales in float32 in block order, as the kernels do: nothing is left
- *    to rounding order.
+ *    to rounding order. The same again with each layer's streamed
+ *    packing refused at its last channel group (.../packed-whole): the
+ *    fallback that packs the layer whole, which no scheme's codes reach.
  *  - MXFP8 E4M3 / E5M2 and NF4 run in float32 on the weights'
  *    reconstruction between a dequantize and a quantize: per layer, every
  *    code is within one of the reference's (which sums in float64: a value
@@ -223,10 +225,13 @@ check_model (JsonObject             *format,
     g_assert_cmpint (pred[i], ==, predictions[i] - '0');
 }
 
-/* One format under one ISA's kernels (-1: the CPU's best). */
+/* One format under one ISA's kernels (-1: the CPU's best); @whole: every
+ * layer's streamed group-wise packing refused at its last channel group
+ * (refuse_streamed_packing), so each is packed whole again. */
 typedef struct {
   JsonObject *format;
   int         isa;
+  bool        whole;
 } FormatCase;
 
 static void
@@ -241,9 +246,18 @@ test_format (gconstpointer data)
       return;
     }
   qs_kernels_force_isa (fc->isa);
+  fx.model->refuse_streamed_packing = fc->whole;
   qm = quantize (fc->format);
+  fx.model->refuse_streamed_packing = false;
   if (fc->isa >= 0)
     g_assert_cmpint (qm->kernels->isa, ==, fc->isa);
+  /* A layer packed whole knows whether its offsets leave int8 (E3M2's
+   * do); one packed as streamed never asks. */
+  if (fc->isa == QS_ISA_AVX512VNNI && g_str_equal (json_object_get_string_member (fc->format, "format"),
+                                                    "mxfp6-e3m2"))
+    for (size_t i = 0; i < qs_engine_model_get_n_layers (fx.model); i++)
+      if (qm->layers[i].mode == QS_QMODE_GROUPWISE && qm->layers[i].packed != NULL)
+        g_assert_cmpint (qm->layers[i].groupwise.wide_offsets, ==, fc->whole);
   check_layers (fc->format, qm);
   if (json_object_get_boolean_member (fc->format, "integer"))
     check_model (fc->format, qm);
@@ -299,9 +313,19 @@ main (int    argc,
           g_autofree char *path = integer ? g_strdup_printf ("/block-engine/%s/%s", isas[j].name, name)
                                           : g_strdup_printf ("/block-engine/%s", name);
 
-          *fc = (FormatCase) { format, integer ? (int) isas[j].isa : -1 };
+          *fc = (FormatCase) { format, integer ? (int) isas[j].isa : -1, false };
           g_ptr_array_add (cases, fc);
           g_test_add_data_func (path, fc, test_format);
+          /* The ISAs whose packing is streamed, once more packed whole. */
+          if (integer && isas[j].isa != QS_ISA_SCALAR)
+            {
+              FormatCase *whole = g_new (FormatCase, 1);
+              g_autofree char *whole_path = g_strdup_printf ("%s/packed-whole", path);
+
+              *whole = (FormatCase) { format, (int) isas[j].isa, true };
+              g_ptr_array_add (cases, whole);
+              g_test_add_data_func (whole_path, whole, test_format);
+            }
         }
     }
   status = g_test_run ();

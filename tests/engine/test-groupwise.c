@@ -35,6 +35,7 @@ typedef struct {
   float   *scales;
   float   *bias;
   const int8_t *nibble_values;   /* the packer may store indices into these */
+  const int16_t *wide_values;    /* the same for int16 codes */
 } Case;
 
 static void
@@ -131,6 +132,49 @@ case_init_nibbles (Case         *c,
   c->nibble_values = values;
 }
 
+/* MXFP6 E3M2's 64 elements times 16 in the order of their codes (sign,
+ * 3 exponent bits, 2 mantissa bits): the subnormals m / 16 are m, a
+ * normal 2^(e - 3) (1 + m / 4) is (4 + m) 2^(e - 1); the sign bit's half
+ * negated, -0 as 0. */
+static const int16_t e3m2_values[64] = {
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28,
+  32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448,
+  0, -1, -2, -3, -4, -5, -6, -7, -8, -10, -12, -14, -16, -20, -24, -28,
+  -32, -40, -48, -56, -64, -80, -96, -112, -128, -160, -192, -224, -256, -320, -384, -448,
+};
+
+/* Scales at the ends of E8M0's 2^-127 .. 2^127 divided by E3M2's unit 16
+ * (2^-131 is subnormal), and between: products with them underflow to
+ * subnormals or zero and overflow to infinity, as the scalar kernel's do. */
+static const float extreme_scales[] = { 0x1p-131f, 0x1p-127f, 0x1p-126f, 0x1p-60f, 1.0f, 0x1p60f, 0x1p123f };
+
+/* Codes drawn from E3M2's 64 values (zero points 0), which the case hands
+ * the packer: @pattern 0 random; 1 every code in turn along each channel,
+ * each channel starting one code later, so every code meets every tap and
+ * lane; 2 channel 0 all +448, channel 1 all -448 and the rest alternating,
+ * against 255 activations (the sums at their largest). Scales from
+ * extreme_scales where @extreme_scale. */
+static void
+case_init_wide_values (Case   *c,
+                       size_t  m,
+                       size_t  n,
+                       size_t  k,
+                       size_t  group_size,
+                       int     pattern,
+                       bool    extreme_scale)
+{
+  case_alloc (c, m, n, k, group_size, pattern == 2);
+  c->codes16 = g_new (int16_t, n * k);
+  for (size_t j = 0; j < n; j++)
+    for (size_t t = 0; t < k; t++)
+      c->codes16[j * k + t] = pattern == 0 ? e3m2_values[g_rand_int_range (rng, 0, 64)]
+                              : pattern == 1 ? e3m2_values[(t + j) % 64]
+                              : (j == 0 || (j > 1 && t % 2) ? 448 : -448);
+  for (size_t i = 0; extreme_scale && i < n * c->groups; i++)
+    c->scales[i] = extreme_scales[(i + (size_t) g_rand_int_range (rng, 0, 2)) % G_N_ELEMENTS (extreme_scales)];
+  c->wide_values = e3m2_values;
+}
+
 /* int16 codes in [-@max_code, @max_code] (E3M2's 448); @extreme: 255
  * activations, channel 0 all +max_code, channel 1 all -max_code, the rest
  * alternating, zero points 0, so the sums of channels 0 and 1 are as
@@ -163,6 +207,7 @@ case_weights (const Case *c)
     .n = c->n, .k = c->k, .group_size = c->group_size, .groups_per_channel = c->groups,
     .codes = c->codes, .codes16 = c->codes16, .zero_points = c->zero_points,
     .code_sums = c->code_sums, .scales = c->scales, .nibble_values = c->nibble_values,
+    .wide_values = c->wide_values,
   };
 
   w.wide_offsets = qs_groupwise_offsets_wide (&w);
@@ -383,13 +428,13 @@ test_random_nibbles (gconstpointer data)
           {
             Case c;
             QsGroupwiseInput in = random_input ();
+            QsGroupwiseWeights w;
 
             case_init_nibbles (&c, rows[(ki + gi) % G_N_ELEMENTS (rows)],
                                channels[(gi + ti) % G_N_ELEMENTS (channels)], ks[ki], sizes[gi],
                                tables[ti], extreme);
-            g_assert_true (qs_groupwise_offsets_in_nibbles (&(QsGroupwiseWeights) {
-              .n = c.n, .k = c.k, .group_size = c.group_size, .groups_per_channel = c.groups,
-              .codes = c.codes, .zero_points = c.zero_points, .nibble_values = c.nibble_values }));
+            w = case_weights (&c);
+            g_assert_true (qs_groupwise_offsets_in_nibbles (&w));
             check_case (&c, &in, kr);
             case_free (&c);
           }
@@ -447,6 +492,84 @@ test_random_wide (gconstpointer data)
         check_case (&c, &in, kr);
         case_free (&c);
       }
+}
+
+/* E3M2's elements, which the AVX-512 packing stores as 1-byte indices
+ * into their 64 values (code sums as int16 up to groups of 73 taps, 73 *
+ * 448 = 32,704; int32 from 74): every code in every tap and lane, random
+ * codes, and +-448 against 255 activations in groups of 32, 73 and 74
+ * (the sums at the int16 bound and just past it) and longer; k a
+ * multiple of the group, one more and short of one; every row step (1,
+ * 4, 5, 8, 13 rows); partial and whole channel blocks; scales at E8M0's
+ * ends over 16 (results underflowing and overflowing) and ordinary ones;
+ * input zero points 0 and 255 and random fractional ones. The other
+ * kernels ignore the values and must agree all the same. */
+static void
+test_wide_values (gconstpointer data)
+{
+  static const size_t ks[] = { 1, 31, 32, 33, 64, 95, 146, 250 };
+  static const size_t sizes[] = { 32, 1, 3, 73, 74, 300 };
+  static const size_t rows[] = { 1, 4, 5, 8, 13 };
+  static const size_t channels[] = { 1, 6, 19, 37 };
+  bool skip;
+  const QsKernels *kr = isa_kernels (data, &skip);
+
+  if (skip)
+    return;
+  for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+    for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
+      for (int pattern = 0; pattern < 3; pattern++)
+        for (int extreme_scale = 0; extreme_scale < 2; extreme_scale++)
+          {
+            Case c;
+            QsGroupwiseInput in = random_input ();
+            QsGroupwiseWeights w;
+
+            if (pattern == 2)
+              in = (QsGroupwiseInput) { .scale = 0.02f, .zero_code = (ki + gi) % 2 ? 255 : 0, .zero_frac = 0.0f };
+            case_init_wide_values (&c, rows[(ki + gi + pattern) % G_N_ELEMENTS (rows)],
+                                   channels[(ki + 2 * gi + pattern) % G_N_ELEMENTS (channels)], ks[ki],
+                                   sizes[gi], pattern, extreme_scale);
+            w = case_weights (&c);
+            g_assert_true (qs_groupwise_offsets_in_wide_values (&w));
+            check_case (&c, &in, kr);
+            case_free (&c);
+          }
+}
+
+/* The 64 values are E3M2's elements times 16 (qs_block_integer_codes of
+ * each code), and a code that is none of them, or is one only before its
+ * zero point is taken off, is found. */
+static void
+test_wide_values_outside (void)
+{
+  int16_t codes[6] = { 448, -1, 0, 9, 320, -448 };
+  int32_t zero_points[2] = { 0, 0 };
+  QsGroupwiseWeights w = {
+    .n = 2, .k = 3, .group_size = 3, .groups_per_channel = 1,
+    .codes16 = codes, .zero_points = zero_points, .wide_values = e3m2_values,
+  };
+
+  for (int32_t code = 0; code < 64; code++)
+    {
+      QsScheme scheme;
+      QsChannelLayout layout = { 1, 1, 1, 1 };
+      float scale = 1.0f, int_scale;
+      int16_t integer;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.format = QS_FORMAT_MXFP6_E3M2;
+      g_assert_true (qs_block_integer_codes (&scheme, &layout, &code, &scale, &integer, &int_scale));
+      g_assert_cmpint (integer, ==, e3m2_values[code]);
+    }
+  g_assert_false (qs_groupwise_offsets_in_wide_values (&w));   /* 9 */
+  codes[3] = 10;
+  g_assert_true (qs_groupwise_offsets_in_wide_values (&w));
+  zero_points[1] = -64;                                         /* 10 + 64 = 74 */
+  g_assert_false (qs_groupwise_offsets_in_wide_values (&w));
+  zero_points[1] = 0;
+  codes[0] = 449;
+  g_assert_false (qs_groupwise_offsets_in_wide_values (&w));
 }
 
 /* 255 activations against +-448 codes in E3M2's blocks of 32 and in the
@@ -799,7 +922,8 @@ case_channels (const Case *c,
  * fill byte is the packing of the whole, byte for byte: int8 codes whose
  * offsets fit int8 and ones that do not (8-bit codes, random zero points:
  * the AVX-512 raw-code form), int16 codes, 4-bit E2M1 elements (the
- * AVX-512 nibbles, two to a byte); and every channel's and tap's
+ * AVX-512 nibbles, two to a byte), E3M2's elements with their 64 values
+ * (the AVX-512 1-byte indices); and every channel's and tap's
  * reconstruction read back from it is (code - zero point) * scale. */
 static void
 test_pack_ranges (gconstpointer data)
@@ -813,7 +937,7 @@ test_pack_ranges (gconstpointer data)
   if (skip)
     return;
   g_assert_cmpuint (kr->groupwise_pack_channels, >, 0);
-  for (int form = 0; form < 4; form++)
+  for (int form = 0; form < 5; form++)
     for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
       for (gsize gi = 0; gi < G_N_ELEMENTS (sizes); gi++)
         {
@@ -827,6 +951,8 @@ test_pack_ranges (gconstpointer data)
             case_init_wide (&c, 1, n, ks[ki], sizes[gi], 448, false, false);
           else if (form == 3)
             case_init_nibbles (&c, 1, n, ks[ki], sizes[gi], e2m1_values, false);
+          else if (form == 4)
+            case_init_wide_values (&c, 1, n, ks[ki], sizes[gi], 0, false);
           else
             case_init (&c, 1, n, ks[ki], sizes[gi], form == 0 ? 4 : 8, false, false);
           w = case_weights (&c);
@@ -839,6 +965,16 @@ test_pack_ranges (gconstpointer data)
           memset (whole, 0x5a, bytes);
           memset (ranged, 0xa5, bytes);
           kr->groupwise_pack (&w, 0, whole);
+          /* AVX-512 keeps E3M2's elements as bytes, not int16: well under
+           * the size without the values, where the groups' and the
+           * packing's heads are not most of it. */
+          if (form == 4 && kr->isa == QS_ISA_AVX512VNNI && ks[ki] >= 100 && sizes[gi] >= 32)
+            {
+              QsGroupwiseWeights int16_pairs = w;
+
+              int16_pairs.wide_values = NULL;
+              g_assert_cmpuint (bytes, <, kr->groupwise_packed_size (&int16_pairs) * 3 / 5);
+            }
           for (size_t c0 = 0, blocks = 1; c0 < n; c0 += blocks * nb, blocks++)
             {
               size_t nc = MIN (blocks * nb, n - c0);
@@ -874,6 +1010,7 @@ main (int    argc,
   g_test_add_func ("/groupwise/hand-int16", test_hand_wide);
   g_test_add_func ("/groupwise/depthwise-hand", test_depthwise_hand);
   g_test_add_func ("/groupwise/nibbles-outside", test_nibbles_outside);
+  g_test_add_func ("/groupwise/wide-values-outside", test_wide_values_outside);
   for (gsize i = 0; i < G_N_ELEMENTS (isas); i++)
     {
       gconstpointer isa = GINT_TO_POINTER (isas[i].isa);
@@ -885,6 +1022,7 @@ main (int    argc,
       g_autofree char *random_nibbles = g_strdup_printf ("/groupwise/%s/random-nibbles", isas[i].name);
       g_autofree char *extreme_wide = g_strdup_printf ("/groupwise/%s/extreme-int16", isas[i].name);
       g_autofree char *depthwise_wide = g_strdup_printf ("/groupwise/%s/depthwise-random-int16", isas[i].name);
+      g_autofree char *wide_values = g_strdup_printf ("/groupwise/%s/e3m2-values", isas[i].name);
 
       g_test_add_data_func (random, isa, test_random);
       g_test_add_data_func (extreme, isa, test_extreme);
@@ -894,6 +1032,7 @@ main (int    argc,
       g_test_add_data_func (random_nibbles, isa, test_random_nibbles);
       g_test_add_data_func (extreme_wide, isa, test_extreme_wide);
       g_test_add_data_func (depthwise_wide, isa, test_depthwise_random_wide);
+      g_test_add_data_func (wide_values, isa, test_wide_values);
       if (isas[i].isa != QS_ISA_SCALAR)
         {
           g_autofree char *pack_ranges = g_strdup_printf ("/groupwise/%s/pack-ranges", isas[i].name);

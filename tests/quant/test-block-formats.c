@@ -315,6 +315,111 @@ test_golden_cases (void)
     check_case (json_array_get_object_element (cases, i));
 }
 
+/* NVFP4 quantized a few channels at a time (qs_block_quantize_part with
+ * the whole tensor's largest finite magnitude) gives the golden codes,
+ * scales and scale bytes of the whole tensor, channel for channel, on the
+ * golden cases whose channels are innermost; a part of only NaN is
+ * quantized (to 0.0's codes), where qs_block_quantize finds no finite
+ * value; other formats and an amax that is no finite magnitude are
+ * refused. */
+static void
+test_nvfp4_parts (void)
+{
+  JsonArray *cases = json_object_get_array_member (golden (), "cases");
+  int checked = 0;
+
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      JsonArray *want_codes = json_object_get_array_member (c, "codes");
+      JsonArray *want_scales = json_object_get_array_member (c, "scales");
+      JsonArray *want_scale_codes = json_object_get_array_member (c, "scale_codes");
+      Tensor t;
+      QsScheme scheme;
+      QsChannelLayout layout;
+      QsBlockGeometry geo;
+      float amax = 0.0f;
+
+      if (!g_str_equal (json_object_get_string_member (c, "format"), "nvfp4"))
+        continue;
+      tensor_load (find_tensor (json_object_get_string_member (c, "tensor")), &t);
+      case_scheme (c, &scheme);
+      layout = tensor_layout (&t);
+      if (layout.inner != 1 || layout.channels < 3)
+        {
+          g_free (t.values);
+          continue;
+        }
+      g_assert_cmpint (qs_block_geometry (&scheme, &layout, &geo), ==, QS_OK);
+      for (gsize j = 0; j < t.count; j++)
+        if (isfinite (t.values[j]))
+          amax = fmaxf (amax, fabsf (t.values[j]));
+      /* Parts of 1, 2, 1, 2, ... channels. */
+      for (gsize c0 = 0, nc; c0 < layout.channels; c0 += nc)
+        {
+          size_t run = geo.run_length;
+          QsChannelLayout part;
+          QsBlockGeometry part_geo;
+          g_autofree float *values = NULL;
+          g_autofree int32_t *codes = NULL;
+          g_autofree float *scales = NULL;
+          g_autofree uint8_t *scale_codes = NULL;
+
+          nc = MIN (c0 % 3 == 0 ? 1 : 2, layout.channels - c0);
+          part = (QsChannelLayout) { run * nc, run, nc, 1 };
+          g_assert_cmpint (qs_block_geometry (&scheme, &part, &part_geo), ==, QS_OK);
+          values = g_new (float, run * nc);
+          codes = g_new (int32_t, run * nc);
+          scales = g_new (float, part_geo.block_count);
+          scale_codes = g_new (uint8_t, part_geo.block_count);
+          for (gsize p = 0; p < run; p++)
+            for (gsize j = 0; j < nc; j++)
+              values[p * nc + j] = t.values[run_index (&layout, c0 + j, p)];
+          g_assert_cmpint (qs_block_quantize_part (&scheme, &part, values, amax, codes, scales, scale_codes, NULL),
+                           ==, QS_OK);
+          for (gsize p = 0; p < run; p++)
+            for (gsize j = 0; j < nc; j++)
+              g_assert_cmpint (codes[p * nc + j], ==,
+                               json_array_get_int_element (want_codes, (guint) run_index (&layout, c0 + j, p)));
+          for (gsize b = 0; b < part_geo.block_count; b++)
+            {
+              guint whole = (guint) (c0 * geo.blocks_per_run + b);
+
+              g_assert_cmphex (float_bits (scales[b]), ==, (guint32) json_array_get_int_element (want_scales, whole));
+              g_assert_cmpint (scale_codes[b], ==, json_array_get_int_element (want_scale_codes, whole));
+            }
+          checked++;
+
+          /* The same part of NaNs. */
+          for (gsize j = 0; j < run * nc; j++)
+            values[j] = NAN;
+          g_assert_cmpint (qs_block_quantize (&scheme, &part, values, codes, scales, NULL, NULL, NULL),
+                           ==, QS_STATUS_NO_FINITE_VALUES);
+          g_assert_cmpint (qs_block_quantize_part (&scheme, &part, values, amax, codes, scales, NULL, NULL),
+                           ==, QS_OK);
+          for (gsize j = 0; j < run * nc; j++)
+            g_assert_cmpfloat (qs_fp4_e2m1_to_float ((uint8_t) codes[j]), ==, 0.0f);
+        }
+      {
+        float x[16] = { 1.0f }, scale;
+        int32_t code[16];
+        QsChannelLayout one = { 16, 16, 1, 1 };
+
+        g_assert_cmpint (qs_block_quantize_part (&scheme, &one, x, NAN, code, &scale, NULL, NULL),
+                         ==, QS_STATUS_INVALID_ARGUMENT);
+        g_assert_cmpint (qs_block_quantize_part (&scheme, &one, x, INFINITY, code, &scale, NULL, NULL),
+                         ==, QS_STATUS_INVALID_ARGUMENT);
+        g_assert_cmpint (qs_block_quantize_part (&scheme, &one, x, -1.0f, code, &scale, NULL, NULL),
+                         ==, QS_STATUS_INVALID_ARGUMENT);
+        scheme.format = QS_FORMAT_MXFP4;
+        g_assert_cmpint (qs_block_quantize_part (&scheme, &one, x, 1.0f, code, &scale, NULL, NULL),
+                         ==, QS_STATUS_INVALID_ARGUMENT);
+      }
+      g_free (t.values);
+    }
+  g_assert_cmpint (checked, >=, 5);
+}
+
 typedef struct {
   const char *name;
   uint8_t   (*encode) (float);
@@ -569,6 +674,7 @@ main (int    argc,
   g_test_add_func ("/block/encode-value-matches-pass", test_encode_value_matches_pass);
   g_test_add_func ("/block/scheme-names", test_scheme_names);
   g_test_add_func ("/block/nonfinite", test_nonfinite);
+  g_test_add_func ("/block/nvfp4-parts", test_nvfp4_parts);
   status = g_test_run ();
   g_object_unref (golden_parser);
   return status;

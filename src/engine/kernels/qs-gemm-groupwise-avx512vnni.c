@@ -23,7 +23,8 @@
  * is the scalar kernel's integer either way; the float32 steps after it
  * are the scalar kernel's operations in its order, one lane per channel.
  * int16 weights (codes16) go to the vpdpwssd kernel of
- * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing.
+ * qs-gemm-groupwise-u8s16-avx512vnni.c, with its own packing (1-byte
+ * indices into the 64 wide_values where the weights have them).
  *
  * A group's code sums are stored as int16 where every one of the layer
  * fits (narrow_sums: groups of up to 255 taps of |code - zero point| <=
@@ -49,16 +50,17 @@
 
 /* The packing's first bytes (a cache line, so the blocks stay aligned
  * as the buffer is): whether it holds raw codes and zero points, or int16
- * weights in the u8s16 kernel's packing; whether its sums are int16 and
- * its weights 4-bit indices into the 16 values that follow. The GEMM
- * reads the form from here, not from @w: the engine frees the unpacked
- * codes once packed. */
+ * weights in the u8s16 kernel's packing (indices into their wide values
+ * where wide_indices); whether its sums are int16 and its weights 4-bit
+ * indices into the 16 values that follow. The GEMM reads the form from
+ * here, not from @w: the engine frees the unpacked codes once packed. */
 typedef struct {
   uint32_t raw_codes;
   uint32_t int16_weights;
   uint32_t narrow_sums;
   uint32_t nibbles;
   int8_t   nibble_values[16];
+  uint32_t wide_indices;
 } PackHeader;
 
 #define HEADER_BYTES 64
@@ -160,6 +162,7 @@ qs_gemm_groupwise_pack_avx512vnni (const QsGroupwiseWeights *w,
   if (w->codes16 != NULL)
     {
       header.int16_weights = 1;
+      header.wide_indices = w->wide_values != NULL;
       memcpy (packed, &header, sizeof header);
       qs_gemm_groupwise_u8s16_pack_avx512vnni (w, c0, p);
       return;
@@ -225,7 +228,7 @@ qs_gemm_groupwise_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
 
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
-    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, p, c, t);
+    return qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (w, header.wide_indices, p, c, t);
   /* Every group but the last is group_size taps long. */
   p += c / NB * block_bytes (w, &header) + g * group_bytes (w, 0, &header);
   sum_bytes = header.narrow_sums ? sizeof (int16_t) : sizeof (int32_t);
@@ -433,7 +436,7 @@ qs_gemm_groupwise_u8_avx512vnni (size_t                    m,
   memcpy (&header, packed, sizeof header);
   if (header.int16_weights)
     {
-      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, blocks, in, bias, c, ldc);
+      qs_gemm_groupwise_u8s16_avx512vnni (m, a, lda, w, header.wide_indices, blocks, in, bias, c, ldc);
       return;
     }
   /* Nibbles go with int8 (code - zero point) only. */

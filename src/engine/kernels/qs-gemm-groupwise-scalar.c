@@ -22,22 +22,41 @@ qs_groupwise_offsets_wide (const QsGroupwiseWeights *w)
   return false;
 }
 
-bool
-qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w)
+/* Whether every (code - zero point) of @w is one of the @count @values. */
+static bool
+offsets_in_values (const QsGroupwiseWeights *w,
+                   const int16_t            *values,
+                   size_t                    count)
 {
-  bool known[256] = { false };
+  uint64_t known[65536 / 64] = { 0 };
 
-  for (size_t i = 0; i < 16; i++)
-    known[(uint8_t) w->nibble_values[i]] = true;
+  for (size_t i = 0; i < count; i++)
+    known[(uint16_t) values[i] / 64] |= (uint64_t) 1 << ((uint16_t) values[i] % 64);
   for (size_t c = 0; c < w->n; c++)
     for (size_t t = 0; t < w->k; t++)
       {
         int32_t v = qs_groupwise_code (w, c, t) - w->zero_points[c * w->groups_per_channel + t / w->group_size];
 
-        if (v < INT8_MIN || v > INT8_MAX || !known[(uint8_t) v])
+        if (v < INT16_MIN || v > INT16_MAX || !(known[(uint16_t) v / 64] >> ((uint16_t) v % 64) & 1))
           return false;
       }
   return true;
+}
+
+bool
+qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w)
+{
+  int16_t values[16];
+
+  for (size_t i = 0; i < 16; i++)
+    values[i] = w->nibble_values[i];
+  return offsets_in_values (w, values, 16);
+}
+
+bool
+qs_groupwise_offsets_in_wide_values (const QsGroupwiseWeights *w)
+{
+  return offsets_in_values (w, w->wide_values, 64);
 }
 
 void

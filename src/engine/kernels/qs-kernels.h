@@ -382,11 +382,19 @@ typedef struct {
    * packing may then store 4-bit indices into them (4-bit symmetric
    * integers, MXFP4 and NVFP4's elements), half the bytes of int8. */
   const int8_t  *nibble_values;
+  /* NULL, or 64 values, 0 among them, that every (code - zero point) of
+   * the whole layer's int16 codes is one of
+   * (qs_groupwise_offsets_in_wide_values): MXFP6 E3M2's elements times
+   * 16, in the order of their 6-bit codes. A packing may then store 1-byte
+   * indices into them, half the bytes of int16. */
+  const int16_t *wide_values;
 } QsGroupwiseWeights;
 
 bool qs_groupwise_offsets_wide (const QsGroupwiseWeights *w);
 /* Whether every (code - zero point) of @w is one of @w->nibble_values. */
 bool qs_groupwise_offsets_in_nibbles (const QsGroupwiseWeights *w);
+/* Whether every (code - zero point) of @w is one of @w->wide_values. */
+bool qs_groupwise_offsets_in_wide_values (const QsGroupwiseWeights *w);
 
 /* Whether groups of @group_size taps whose codes, zero points and their
  * differences are at most @m in magnitude keep every int32 sum exact. */
@@ -524,14 +532,18 @@ void   qs_depthwise_groupwise_u8_avx512vnni     (const QsDepthwiseShape *shape, 
                                                  const QsGroupwiseInput *in, const float *bias,
                                                  int oy, int32_t *acc, float *out);
 /* The int16 weights (codes16) of the AVX-512 VNNI group-wise GEMM, which
- * its entry points above hand to these (vpdpwssd on activation pairs). */
+ * its entry points above hand to these (vpdpwssd on activation pairs):
+ * int16 pairs (qs_groupwise_pack_pairs), or, where @w has wide_values,
+ * 1-byte indices into them (@indexed: the packing's own head holds the
+ * values for the readers). */
 size_t qs_gemm_groupwise_u8s16_packed_size_avx512vnni (const QsGroupwiseWeights *w);
 void   qs_gemm_groupwise_u8s16_pack_avx512vnni        (const QsGroupwiseWeights *w, size_t c0,
                                                        void *packed);
-float  qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w,
+float  qs_gemm_groupwise_u8s16_packed_weight_avx512vnni (const QsGroupwiseWeights *w, bool indexed,
                                                          const void *packed, size_t c, size_t t);
 void   qs_gemm_groupwise_u8s16_avx512vnni             (size_t m, const uint8_t *a, size_t lda,
-                                                       const QsGroupwiseWeights *w, const void *packed,
+                                                       const QsGroupwiseWeights *w, bool indexed,
+                                                       const void *packed,
                                                        const QsGroupwiseInput *in, const float *bias,
                                                        float *c, size_t ldc);
 #endif
