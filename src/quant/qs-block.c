@@ -1497,6 +1497,9 @@ qs_block_encode_value (const QsScheme   *scheme,
   out->element = bs.zero ? 0.0f : bs.divide ? value / bs.scale : value * bs.inv;
   out->code = slot;
   return QS_OK;
+}
+
+QsStatus
 qs_block_quantize (const QsScheme        *scheme,
                    const QsChannelLayout *layout,
                    const float           *data,
