@@ -305,10 +305,11 @@ draw_chart (GtkDrawingArea *area,
       const Bar *bar = &g_array_index (self->bars, Bar, i);
       double y = i * ROW_HEIGHT, room = MAX (width - NAME_WIDTH - 90, 10);
       double length = most > 0 ? room * bar_length (bar) / most : 0;
-      /* The change in top-1; 0.0 - 0.0 would print as -0.00. */
+      /* The change in top-1, signed; one that rounds to 0.00 is no change, neither +0.00 nor -0.00. */
       g_autofree char *value = qs_format_minus (isnan (bar->lost)
                                                 ? g_strdup_printf (_("%.1f dB weight SQNR"), bar->weight_sqnr_db)
-                                                : g_strdup_printf (_("%+.2f points"), bar->lost != 0 ? -bar->lost : 0.0));
+                                                : fabs (bar->lost) < 0.005 ? g_strdup (_("no change"))
+                                                : g_strdup_printf (_("%+.2f points"), -bar->lost));
       g_autoptr(PangoLayout) name = qs_chart_create_layout (GTK_WIDGET (area), bar->name, FALSE);
       g_autoptr(PangoLayout) label = qs_chart_create_layout (GTK_WIDGET (area), value, TRUE);
 

@@ -81,14 +81,20 @@ export_done_cb (GObject      *source,
 static void
 print_summary (const QsExportResult *result)
 {
-  guint quantized = 0;
+  guint quantized = 0, copied;
+  g_autofree char *quantized_text = NULL;
+  g_autofree char *copied_text = NULL;
 
   for (guint i = 0; i < result->tensors->len; i++)
     quantized += ((QsExportTensor *) g_ptr_array_index (result->tensors, i))->quantized;
+  copied = result->tensors->len - quantized;
+  quantized_text = g_strdup_printf (ngettext ("%u tensor quantized", "%u tensors quantized", quantized), quantized);
+  copied_text = g_strdup_printf (ngettext ("%u copied unchanged", "%u copied unchanged", copied), copied);
 
-  printf (_("Wrote %s (%s%s): %u tensors quantized, %u copied unchanged; %.1f MiB → %.1f MiB\n"),
+  /* TRANSLATORS: the second and third %s are "N tensors quantized" and "N copied unchanged". */
+  printf (_("Wrote %s (%s%s): %s, %s; %.1f MiB → %.1f MiB\n"),
           qs_cli_safe (result->output), qs_export_layout_to_string (result->layout),
-          result->packed ? _(", packed") : "", quantized, result->tensors->len - quantized,
+          result->packed ? _(", packed") : "", quantized_text, copied_text,
           result->input_bytes / 1048576.0, result->output_bytes / 1048576.0);
   for (guint i = 0; i < result->warnings->len; i++)
     printf (_("Warning: %s\n"), qs_cli_safe (g_ptr_array_index (result->warnings, i)));
