@@ -116,6 +116,7 @@ struct _QsMixedWindow
   GtkEntry       *bits;
   GtkLabel       *status;
   GtkProgressBar *progress;
+  GtkWidget      *stop;
   GtkDrawingArea *chart;
   GtkLabel       *details;
 
@@ -193,6 +194,17 @@ search_job (QsJobContext *context,
   return qs_score_update_new (1, 0, outcome, (GDestroyNotify) outcome_free);
 }
 
+/* The progress bar and Stop show while a search runs. */
+static void
+set_running (QsMixedWindow *self,
+             gboolean       running)
+{
+  self->running = running;
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), running);
+  gtk_widget_set_visible (self->stop, running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mixed.stop", running);
+}
+
 static void
 show_outcome (QsMixedWindow *self)
 {
@@ -232,9 +244,8 @@ search_outcome_cb (const QsJobOutcome *outcome,
       gtk_progress_bar_set_fraction (self->progress, update->fraction);
       return;
     }
-  self->running = FALSE;
+  set_running (self, FALSE);
   self->cached = outcome->cached;
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
   if (update == NULL)
     {
       gtk_label_set_text (self->status, outcome->error->message);
@@ -424,7 +435,24 @@ cancel_search (QsMixedWindow *self)
 {
   if (self->jobs != NULL && self->target != NULL)
     qs_job_service_cancel (self->jobs, self->target);
-  self->running = FALSE;
+  if (self->stop != NULL)
+    set_running (self, FALSE);
+}
+
+/* "mixed.stop": a search only answers once it has confirmed its choice,
+ * so stopping keeps the previous outcome, if any, on show. */
+static void
+stop_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  QsMixedWindow *self = QS_MIXED_WINDOW (widget);
+
+  if (!self->running)
+    return;
+  /* The job service delivers nothing more for a cancelled request. */
+  cancel_search (self);
+  gtk_label_set_text (self->status, _("Stopped. Search again to choose precisions."));
 }
 
 /* The selected point's set, or NULL. */
@@ -527,7 +555,6 @@ schemes_changed_cb (QsMixedWindow *self,
   if (self->running)
     {
       cancel_search (self);
-      gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
       gtk_label_set_text (self->status, _("The scheme set changed; search again."));
     }
   /* The differences shown are from the current set. */
@@ -559,6 +586,7 @@ qs_mixed_window_class_init (QsMixedWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "mixed.apply", NULL, apply_action);
   gtk_widget_class_install_action (widget_class, "mixed.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "mixed.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "mixed.stop", NULL, stop_action);
 }
 
 static GtkWidget *
@@ -586,6 +614,7 @@ qs_mixed_window_init (QsMixedWindow *self)
   GtkWidget *controls = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *search = gtk_button_new_with_mnemonic (_("_Search"));
+  GtkWidget *header = adw_header_bar_new ();
   GtkWidget *details_scroller = gtk_scrolled_window_new ();
   GtkGesture *click = gtk_gesture_click_new ();
   GtkWidget *budget_label, *candidates_label;
@@ -619,7 +648,11 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_label_set_wrap (self->status, TRUE);
   gtk_label_set_xalign (self->status, 0);
   self->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+  self->stop = gtk_button_new_with_mnemonic (_("S_top"));
+  gtk_widget_set_tooltip_text (self->stop, _("Stop the search"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->stop), "mixed.stop");
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), self->stop);
+  set_running (self, FALSE);
   self->chart = GTK_DRAWING_AREA (gtk_drawing_area_new ());
   gtk_widget_set_vexpand (GTK_WIDGET (self->chart), TRUE);
   gtk_drawing_area_set_draw_func (self->chart, draw_chart, self, NULL);
@@ -639,7 +672,7 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_box_append (GTK_BOX (buttons), action_button (_("_Export…"), "mixed.export"));
   gtk_box_append (GTK_BOX (buttons), action_button (_("_Apply as Current Schemes"), "mixed.apply"));
 
-  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+  gtk_box_append (GTK_BOX (box), header);
   gtk_box_append (GTK_BOX (box), margined (controls));
   gtk_box_append (GTK_BOX (box), margined (GTK_WIDGET (self->status)));
   gtk_box_append (GTK_BOX (box), margined (GTK_WIDGET (self->progress)));
@@ -709,7 +742,7 @@ qs_mixed_window_start (QsMixedWindow *self,
   work->budget = budget_points;
   work->limit = self->limit;
   work->data_path = self->window != NULL ? qs_window_dup_data_path (self->window) : NULL;
-  self->running = TRUE;
+  set_running (self, TRUE);
   self->cached = FALSE;
   /* The controls show what is searched, when a caller other than them starts it. */
   gtk_spin_button_set_value (self->budget, budget_points);
@@ -719,7 +752,6 @@ qs_mixed_window_start (QsMixedWindow *self,
     gtk_editable_set_text (GTK_EDITABLE (self->bits), bits);
   gtk_label_set_text (self->status, _("Pricing each layer, then confirming each step…"));
   gtk_progress_bar_set_fraction (self->progress, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
 
   /* The candidates as parsed, so "4,8" and "4, 8" share a result; the
    * budget to the bit, as the search compares it. */
@@ -741,6 +773,13 @@ qs_mixed_window_start (QsMixedWindow *self,
   /* The newest search wins: one in flight stops within a batch. */
   qs_job_service_request (self->jobs, &spec, work, (GDestroyNotify) work_free, search_outcome_cb, self);
   return TRUE;
+}
+
+const char *
+qs_mixed_window_get_status (QsMixedWindow *self)
+{
+  g_return_val_if_fail (QS_IS_MIXED_WINDOW (self), NULL);
+  return gtk_label_get_text (self->status);
 }
 
 gboolean

@@ -23,6 +23,7 @@ gboolean       qs_mixed_window_start        (QsMixedWindow *self,
                                              double         budget_points,
                                              const char    *bits);
 gboolean       qs_mixed_window_is_finished  (QsMixedWindow *self);
+const char    *qs_mixed_window_get_status   (QsMixedWindow *self);
 /* Whether the result shown came from the job service's cache. */
 gboolean       qs_mixed_window_is_cached    (QsMixedWindow *self);
 /* Points scored, in the order scored; the one the search chose, or -1. */

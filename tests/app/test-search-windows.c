@@ -355,6 +355,32 @@ test_mixed_search_button_keeps_candidates (void)
   qs_window_test_close (window);
 }
 
+/* Stop ends a running search: the bar and the button go, the status
+ * says so, and nothing arrives afterwards. */
+static void
+test_mixed_stop (void)
+{
+  g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  QsWindow *window = qs_window_test_open (path);
+  QsMixedWindow *mixed = qs_mixed_window_new (window, 0);
+  const char *stopped = "Stopped. Search again to choose precisions.";
+  gint64 until;
+
+  gtk_window_present (GTK_WINDOW (mixed));
+  g_assert_true (qs_mixed_window_start (mixed, 1, "2,4,6,8"));
+  g_assert_false (qs_mixed_window_is_finished (mixed));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (mixed), "mixed.stop", NULL));
+  g_assert_true (qs_mixed_window_is_finished (mixed));
+  g_assert_cmpstr (qs_mixed_window_get_status (mixed), ==, stopped);
+  until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpstr (qs_mixed_window_get_status (mixed), ==, stopped);
+  g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), ==, 0);
+  gtk_window_destroy (GTK_WINDOW (mixed));
+  qs_window_test_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -366,5 +392,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sensitivity-window/stop-keeps-estimate", test_stop_keeps_estimate);
   g_test_add_func ("/mixed-window/applies-search-choice", test_mixed_applies_search_choice);
   g_test_add_func ("/mixed-window/search-button-keeps-candidates", test_mixed_search_button_keeps_candidates);
+  g_test_add_func ("/mixed-window/stop", test_mixed_stop);
   return g_test_run ();
 }
