@@ -20,6 +20,10 @@
 #define MAX_CLASSES 100000
 /* Unreadable images named in the one-line error; the rest counted. */
 #define MAX_NAMED_FAILURES 3
+/* What decoding one pixel may hold at once, besides the images: the
+ * pixbuf (RGBA at most), libjpeg's coefficients of a progressive JPEG
+ * (three 16-bit components) and our own copy (a byte per channel). */
+#define DECODE_BYTES_PER_PIXEL (4 + 6)
 
 /* ImageNet statistics of the Keras Applications (imagenet_utils.py). */
 static const double torch_mean[3] = { 0.485, 0.456, 0.406 };
@@ -246,12 +250,14 @@ preprocess_image (float        *values,
     }
 }
 
-/* Decodes one PNG or JPEG into @out (height x width x channels, 0..255). */
+/* Decodes one PNG or JPEG into @out (height x width x channels, 0..255),
+ * holding at most @decode_budget bytes while decoding. */
 static gboolean
 load_image (const char  *path,
             int          height,
             int          width,
             int          channels,
+            guint64      decode_budget,
             float       *out,
             GError     **error)
 {
@@ -274,6 +280,14 @@ load_image (const char  *path,
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%d x %d pixels (at most %" G_GUINT64_FORMAT " million)",
                    w, h, QS_IMAGE_FOLDER_MAX_PIXELS / 1000000);
+      return FALSE;
+    }
+  if ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels) > decode_budget)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%d x %d pixels need %" G_GUINT64_FORMAT " MiB to decode, more than the memory budget leaves "
+                   "beside the images (%" G_GUINT64_FORMAT " MiB; --memory-budget)", w, h,
+                   ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels)) >> 20, decode_budget >> 20);
       return FALSE;
     }
   pixbuf = gdk_pixbuf_new_from_file (path, error);
@@ -445,7 +459,8 @@ qs_dataset_load_image_folder (const char    *folder,
       g_autoptr(GError) local = NULL;
       const char *path = g_ptr_array_index (files, i);
 
-      if (load_image (path, height, width, channels, images + (gsize) i * image_values, &local))
+      if (load_image (path, height, width, channels, budget - total_values * sizeof (float),
+                      images + (gsize) i * image_values, &local))
         continue;
       if (++failed <= MAX_NAMED_FAILURES)
         {

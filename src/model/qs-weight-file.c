@@ -1965,6 +1965,50 @@ stored_within_file (hid_t        dset,
   return FALSE;
 }
 
+/* Whether @dset's chunks (if it has any) hold at most what its @elements
+ * values take in the file, or QS_MAX_CHUNK_SLACK_BYTES: libhdf5 inflates
+ * a filtered chunk whole to read any part of it, so a 20-image set in one
+ * deflated chunk declared for a million images costs the million. */
+static gboolean
+chunk_within_dataset (hid_t        dset,
+                      guint64      elements,
+                      const char  *what,
+                      GError     **error)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  hid_t type = H5Dget_type (dset);
+  hsize_t chunk[H5S_MAX_RANK];
+  int rank = -1;
+  guint64 chunk_bytes = 1, allowed = 0;
+  gboolean ok = TRUE;
+
+  if (dcpl >= 0 && type >= 0 && H5Pget_layout (dcpl) == H5D_CHUNKED)
+    rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
+  if (rank > 0)
+    {
+      gsize element_bytes = H5Tget_size (type);
+
+      ok = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, element_bytes);
+      for (int d = 0; d < rank && ok; d++)
+        ok = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, chunk[d]);
+      if (!g_uint64_checked_mul (&allowed, elements, element_bytes))
+        allowed = G_MAXUINT64;
+      ok = ok && chunk_bytes <= MAX (allowed, QS_MAX_CHUNK_SLACK_BYTES);
+    }
+  if (type >= 0)
+    H5Tclose (type);
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  if (ok)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+               "%s is stored in chunks of %" G_GUINT64_FORMAT " MiB for %" G_GUINT64_FORMAT
+               " values (a chunk is inflated whole to read any of it): refused rather than expanded in memory",
+               what, chunk_bytes >> 20, elements);
+  return FALSE;
+}
+
 gboolean
 _qs_hdf5_check_stored_size (hid_t        dset,
                             guint64      elements,
@@ -1973,7 +2017,7 @@ _qs_hdf5_check_stored_size (hid_t        dset,
 {
   guint64 stored, allowed, wanted;
 
-  if (!stored_within_file (dset, what, &stored, error))
+  if (!stored_within_file (dset, what, &stored, error) || !chunk_within_dataset (dset, elements, what, error))
     return FALSE;
   if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
       || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
