@@ -251,7 +251,8 @@ preprocess_image (float        *values,
 }
 
 /* Decodes one PNG or JPEG into @out (height x width x channels, 0..255),
- * holding at most @decode_budget bytes while decoding. */
+ * refusing one whose decoding would hold more than @decode_budget bytes
+ * (the memory budget: a 100-byte PNG may declare 2^26 pixels). */
 static gboolean
 load_image (const char  *path,
             int          height,
@@ -285,8 +286,8 @@ load_image (const char  *path,
   if ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels) > decode_budget)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                   "%d x %d pixels need %" G_GUINT64_FORMAT " MiB to decode, more than the memory budget leaves "
-                   "beside the images (%" G_GUINT64_FORMAT " MiB; --memory-budget)", w, h,
+                   "%d x %d pixels need %" G_GUINT64_FORMAT " MiB to decode, more than the memory budget of %"
+                   G_GUINT64_FORMAT " MiB (--memory-budget)", w, h,
                    ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels)) >> 20, decode_budget >> 20);
       return FALSE;
     }
@@ -459,8 +460,7 @@ qs_dataset_load_image_folder (const char    *folder,
       g_autoptr(GError) local = NULL;
       const char *path = g_ptr_array_index (files, i);
 
-      if (load_image (path, height, width, channels, budget - total_values * sizeof (float),
-                      images + (gsize) i * image_values, &local))
+      if (load_image (path, height, width, channels, budget, images + (gsize) i * image_values, &local))
         continue;
       if (++failed <= MAX_NAMED_FAILURES)
         {

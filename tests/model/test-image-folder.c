@@ -4,8 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "model/qs-agreement.h"
@@ -13,6 +17,7 @@
 #include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-weight-file.h"
+#include "qs-test-hdf5.h"
 
 static char *
 images_path (const char *name)
@@ -180,6 +185,74 @@ test_refusals (void)
   g_assert_error (error, QS_ERROR, QS_ERROR_NOT_FOUND);
 }
 
+/* A 1024 x 1024 PNG needs 1 MiB x (10 + 3) to decode for an RGB model:
+ * refused under a budget of 12 MiB, though its four 4x4x3 float32 inputs
+ * would fit, and read under 14 MiB. A tiny file may declare that many
+ * pixels, so the budget must hold while decoding, not only after. */
+static void
+test_decode_budget (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-decode-budget-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (folder, "big.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 1024, 1024);
+  g_autoptr(GError) error = NULL;
+  QsDataset *set;
+
+  g_assert_nonnull (folder);
+  gdk_pixbuf_fill (pixbuf, 0x80604000);
+  g_assert_true (gdk_pixbuf_save (pixbuf, png, "png", &error, NULL));
+  g_assert_no_error (error);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 3, QS_PREPROCESS_NONE, 12 << 20, &error);
+  g_assert_null (set);
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "big.png (1024 x 1024 pixels need 13 MiB to decode, more than the "
+                                            "memory budget of 12 MiB"));
+  g_clear_error (&error);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 3, QS_PREPROCESS_NONE, 14 << 20, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (qs_dataset_get_view (set)->images[0], ==, 128.0f);
+  g_assert_cmpfloat (qs_dataset_get_view (set)->images[2], ==, 64.0f);
+  qs_dataset_unref (set);
+  qs_test_remove_tree (folder);
+}
+
+/* A FIFO, a link to /dev/zero, a link loop and a dangling link among the
+ * images each end the load with one line naming them; none may block
+ * (a FIFO opened for reading waits for a writer forever). */
+static void
+test_special_files (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-special-XXXXXX", NULL);
+  g_autofree char *good = g_build_filename (folder, "good.png", NULL);
+  g_autofree char *fifo = g_build_filename (folder, "a-fifo.png", NULL);
+  g_autofree char *zero = g_build_filename (folder, "b-zero.jpg", NULL);
+  g_autofree char *loop = g_build_filename (folder, "c-loop.png", NULL);
+  g_autofree char *dangling = g_build_filename (folder, "d-dangling.jpeg", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  g_autoptr(GError) error = NULL;
+  QsDataset *set;
+
+  gdk_pixbuf_fill (pixbuf, 0);
+  g_assert_true (gdk_pixbuf_save (pixbuf, good, "png", &error, NULL));
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
+  g_assert_cmpint (symlink ("c-loop.png", loop), ==, 0);
+  g_assert_cmpint (symlink ("nowhere.png", dangling), ==, 0);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 1, QS_PREPROCESS_UNIT, 0, &error);
+  g_assert_null (set);
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "4 of 5 images cannot be read: a-fifo.png ("));
+  g_assert_nonnull (strstr (error->message, "is a FIFO, not a regular file"));
+  g_assert_nonnull (strstr (error->message, "is a character device, not a regular file"));
+  g_assert_nonnull (strstr (error->message, "c-loop.png ("));
+  g_assert_null (strchr (error->message, '\n'));
+  qs_test_remove_tree (folder);
+}
+
 static void
 test_preprocess_names (void)
 {
@@ -284,6 +357,8 @@ main (int    argc,
   g_test_add_func ("/image-folder/classes", test_classes);
   g_test_add_func ("/image-folder/jpeg", test_jpeg);
   g_test_add_func ("/image-folder/refusals", test_refusals);
+  g_test_add_func ("/image-folder/decode-budget", test_decode_budget);
+  g_test_add_func ("/image-folder/special-files", test_special_files);
   g_test_add_func ("/image-folder/preprocess-names", test_preprocess_names);
   g_test_add_func ("/image-folder/agreement", test_agreement);
 
