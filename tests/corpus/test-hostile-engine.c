@@ -703,7 +703,7 @@ test_bomb_image_set (void)
 
 /* @dims of @file_type at @path whose first dimension may grow, in one
  * deflated chunk of @chunk (larger than @dims) whose stream inflates to
- * the whole chunk of zeros: 256 MiB from a quarter of a megabyte. */
+ * the whole chunk of zeros: 128 MiB from an eighth of a megabyte. */
 static void
 write_oversized_chunk (hid_t          file,
                        const char    *path,
@@ -752,8 +752,8 @@ write_oversized_chunk (hid_t          file,
 }
 
 /* Thirty 4x4 images (or a 3x3x1x2 kernel) in one deflated chunk declared
- * for 2^22 images (256 MiB): libhdf5 inflates a chunk whole to read any
- * of it, so reading 1920 bytes would cost the 256 MiB. */
+ * for 2^21 images (128 MiB): libhdf5 inflates a chunk whole to read any
+ * of it, so reading 1920 bytes would cost the 128 MiB. */
 static void
 test_bomb_oversized_chunk (gconstpointer what)
 {
@@ -769,15 +769,15 @@ test_bomb_oversized_chunk (gconstpointer what)
   g_assert_cmpint (file, >=, 0);
   if (g_str_equal (what, "weights"))
     {
-      const hsize_t dims[4] = { 3, 3, 1, 2 }, chunk[4] = { 1 << 23, 3, 1, 2 };
+      const hsize_t dims[4] = { 3, 3, 1, 2 }, chunk[4] = { 1 << 22, 3, 1, 2 };
 
       g_assert_cmpint (H5Ldelete (file, "/model_weights/conv/conv/kernel:0", H5P_DEFAULT), >=, 0);
       write_oversized_chunk (file, "/model_weights/conv/conv/kernel:0", H5T_IEEE_F32LE, 4, dims, chunk);
     }
   else
     {
-      const hsize_t dims[4] = { 30, 4, 4, 1 }, chunk[4] = { 1 << 22, 4, 4, 1 };
-      const hsize_t label_dims[1] = { 30 }, label_chunk[1] = { 1 << 26 };
+      const hsize_t dims[4] = { 30, 4, 4, 1 }, chunk[4] = { 1 << 21, 4, 4, 1 };
+      const hsize_t label_dims[1] = { 30 }, label_chunk[1] = { 1 << 25 };
 
       g_assert_cmpint (H5Ldelete (file, g_str_equal (what, "x") ? "/x" : "/y", H5P_DEFAULT), >=, 0);
       if (g_str_equal (what, "x"))
@@ -789,11 +789,11 @@ test_bomb_oversized_chunk (gconstpointer what)
   g_assert_cmpint (g_stat (target, &st), ==, 0);
   g_assert_cmpint (st.st_size, <, 1 << 20);
 
-  assert_refused (args, 0, g_str_equal (what, "x") ? "“x” is stored in chunks of 256 MiB for 480 values"
-                           : g_str_equal (what, "y") ? "“y” is stored in chunks of 256 MiB for 30 values"
-                           : "is stored in chunks of 192 MiB for 18 values");
+  assert_refused (args, 0, g_str_equal (what, "x") ? "“x” is stored in chunks of 128 MiB for 480 values"
+                           : g_str_equal (what, "y") ? "“y” is stored in chunks of 128 MiB for 30 values"
+                           : "is stored in chunks of 96 MiB for 18 values");
   if (g_str_equal (what, "weights"))
-    assert_refused (stats, 0, "is stored in chunks of 192 MiB for 18 values (a chunk is inflated whole");
+    assert_refused (stats, 0, "is stored in chunks of 96 MiB for 18 values (a chunk is inflated whole");
 }
 
 static void
