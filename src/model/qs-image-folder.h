@@ -48,7 +48,7 @@ QsPreprocess qs_preprocess_resolve  (QsPreprocess  preprocess,
  * preprocessed (@preprocess must be resolved, not AUTO).
  *
  * The images must fit in @memory_budget bytes as float32 (0: the default
- * budget). Errors in QS_ERROR: NOT_FOUND, INVALID (no images; unreadable
+ * budget), and so must decoding any one of them. Errors in QS_ERROR: NOT_FOUND, INVALID (no images; unreadable
  * images, named on one line), TOO_LARGE. */
 QsDataset *qs_dataset_load_image_folder (const char    *folder,
                                          int            height,

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Hostile inputs for every reader of quantscope-cli.
 
-Usage: make-hostile.py OUTDIR
+Usage: make-hostile.py OUTDIR [KIND,...]
 
 Writes into OUTDIR, beside each input, nothing else; run-hostile.py puts
 every file through every CLI command and checks the bad-input contract
@@ -16,8 +16,17 @@ Kinds (file name prefixes):
   k3-*       Keras 3 .keras archives
   w3-*       Keras 3 .weights.h5 with a config.json beside it
   img-*      HDF5 image sets (x, y) for --data
+  imgdir-*   image folders for --data: PNG/JPEG of every layout, bombs
+             declaring 100000^2 or 8192^2 pixels in a few bytes, zTXt/iCCP/
+             IDAT inflating to hundreds of MiB, truncated and corrupt
+             images, GIF/BMP/SVG/TIFF under a PNG's name, FIFOs, devices,
+             link loops, names that are not UTF-8 or hold control
+             characters, 100,000 hard-linked images
   scheme-*   scheme files for --scheme-file
   raw-*      plain HDF5 trees (no model)
+KIND (default: all) picks generators: k2, k3, img, scheme, raw, imgdir,
+img-bombs (oversized chunks, wide labels), zip-bombs (.keras), and
+scheme-special (FIFO, devices, a sparse gigabyte).
 The base model is tiny and fits the bundled Fashion-MNIST images
 (28x28x1, 10 classes): Conv2D(4, 3x3, stride 2) -> Flatten -> Dense(10).
 """
@@ -1289,15 +1298,20 @@ def zip_bomb_cases(out):
     k3("crc-wrong", [entry("metadata.json", meta), entry("config.json", cfg, crc=1), entry("model.weights.h5", b"x")])
     # a 1 GiB config.json stored: a sparse file, nothing on disk
     path = os.path.join(out, "k3-config-1g-stored.keras")
-    name = b"config.json"
+    weights = b"x"
     size = 1 << 30
-    head = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, crc_1g, size, size, len(name), 0) + name
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0x21, crc_1g, size, size, len(name),
-                          0, 0, 0, 0, 0, 0) + name
+    first = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, zlib.crc32(weights), 1, 1, 16, 0)
+    first += b"model.weights.h5" + weights
+    head = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, crc_1g, size, size, 11, 0) + b"config.json"
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0x21, zlib.crc32(weights), 1, 1, 16,
+                          0, 0, 0, 0, 0, 0) + b"model.weights.h5"
+    central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0x21, crc_1g, size, size, 11,
+                           0, 0, 0, 0, 0, len(first)) + b"config.json"
     with open(path, "wb") as f:
-        f.write(head)
-        f.seek(len(head) + size)
-        f.write(central + struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 1, 1, len(central), len(head) + size, 0))
+        f.write(first + head)
+        f.seek(len(first) + len(head) + size)
+        f.write(central + struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 2, 2, len(central),
+                                      len(first) + len(head) + size, 0))
 
 
 def special_scheme_cases(out):

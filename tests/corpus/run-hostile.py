@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # run-hostile.py: every quantscope-cli command on every file make-hostile.py wrote, checking the bad-input contract.
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Usage: run-hostile.py CLI DIR [JOBS] [FILTER]
+"""Usage: run-hostile.py CLI DIR [JOBS] [FILTER[,FILTER...]]
 
 For every input in DIR (from make-hostile.py) runs the commands that take
 that kind of input, each under `timeout`, and reports every run that
@@ -9,8 +9,13 @@ breaks the contract: an exit status other than 0 and 2, a signal, a hang
 (or the CLI's open watchdog ending a read: $QUANTSCOPE_OPEN_TIMEOUT is 30 s here),
 status 2 with anything but exactly one line "quantscope-cli: ..." on
 stderr or with anything on stdout, or an export that failed and left
-something behind or changed its destination. With an ASan+UBSan build of
-CLI, sanitizer reports show up as a wrong status and extra stderr lines.
+something behind or changed its destination. Image sets and folders
+are read with --memory-budget 512M, and a run whose peak resident memory
+(wait4) passes 768 MiB is a finding too. With an ASan+UBSan build of
+CLI, sanitizer reports show up as a wrong status and extra stderr lines
+(its memory figures are then meaningless: HOSTILE_NO_MEMORY=1 skips them).
+FILTER keeps the inputs whose names contain one of its comma-separated
+parts.
 Prints one line per finding and a summary; exits 1 if there was one.
 """
 import concurrent.futures
@@ -174,7 +179,7 @@ def main():
     cli = os.path.abspath(sys.argv[1])
     root = os.path.abspath(sys.argv[2])
     jobs_n = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    only = sys.argv[4] if len(sys.argv) > 4 else ""
+    only = sys.argv[4].split(",") if len(sys.argv) > 4 else []
     base_model = os.path.join(root, "k2-base.h5")
     base_scheme = os.path.join(root, "scheme-base.json")
     inputs = []
@@ -182,13 +187,13 @@ def main():
         # an image folder is one input: its insides are not walked
         for n in [n for n in dirnames if n.startswith("imgdir-")]:
             dirnames.remove(n)
-            if not only or only in n:
+            if not only or any(o in n for o in only):
                 inputs.append(("image", os.path.join(dirpath, n)))
         for n in dirnames + filenames:
             full = os.path.join(dirpath, n)
             if n.endswith(".config.json") or (n.endswith(".h5") and n.startswith("w3-") and not n.endswith(".weights.h5")):
                 continue
-            if only and only not in n:
+            if only and not any(o in n for o in only):
                 continue
             if n.startswith(("k2-", "k3-", "raw-")) or n.endswith(".weights.h5"):
                 inputs.append(("model", full))
@@ -222,7 +227,7 @@ def main():
             else:
                 argv = [cli] + [a.replace("OUT", os.path.join(tmp, "out")) if a.startswith("OUT") else a for a in args]
             label = " ".join(a if a != cli else "CLI" for a in argv).replace(root + "/", "")
-            limit = DATA_MEMORY_LIMIT if DATA_BUDGET[1] in args else None
+            limit = DATA_MEMORY_LIMIT if DATA_BUDGET[1] in args and not os.environ.get("HOSTILE_NO_MEMORY") else None
             return check(label, argv, None, export_dir, original, limit)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
