@@ -114,7 +114,7 @@ qs_preprocess_resolve (QsPreprocess  preprocess,
 /* One axis of tf.image.resize's bilinear with half-pixel centres: the two
  * source indices and the weight of the second. */
 static void
-source_position (int     out,
+source_position (gint64  out,
                  double  scale,
                  int     size,
                  int    *lower,
@@ -140,9 +140,10 @@ qs_image_resize_crop (const guint8 *src,
                       float        *out)
 {
   double s = MAX ((double) height / src_h, (double) width / src_w);
-  int rh = MAX (height, (int) lround (src_h * s));
-  int rw = MAX (width, (int) lround (src_w * s));
-  int top = (rh - height) / 2, left = (rw - width) / 2;
+  /* 64 bits: a 65535 x 1 image resized for a tall input passes 2^31. */
+  gint64 rh = MAX (height, llround (src_h * s));
+  gint64 rw = MAX (width, llround (src_w * s));
+  gint64 top = (rh - height) / 2, left = (rw - width) / 2;
 
   for (int y = 0; y < height; y++)
     {

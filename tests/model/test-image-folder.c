@@ -51,6 +51,20 @@ test_resize_by_hand (void)
     g_assert_cmpfloat (crop[2], ==, 6.0f);
     g_assert_cmpfloat (crop[3], ==, 7.0f);
   }
+  /* A 1 x 65535 strip (column c holds (c + 128) / 256) for a 40000 x 2
+   * input: resized 40000x, 2.6 billion columns wide, past int; the centre
+   * crop reads columns 32766 to 32768 (all 128), not the quarters a
+   * wrapped width would squeeze in (columns 16383 and 49150: 64, 192). */
+  {
+    g_autofree guint8 *wide = g_new (guint8, 65535);
+    g_autofree float *tall = g_new (float, 40000 * 2);
+
+    for (int c = 0; c < 65535; c++)
+      wide[c] = (guint8) ((c + 128) >> 8);
+    qs_image_resize_crop (wide, 1, 65535, 1, 65535, 40000, 2, tall);
+    for (int i = 0; i < 40000 * 2; i += 997)
+      g_assert_cmpfloat (tall[i], ==, 128.0f);
+  }
 }
 
 /* Every folder and target of images-expected.json, value by value. */
