@@ -31,6 +31,9 @@ struct _QsDataset {
   float           *images;
   int32_t         *labels;
   char            *source;
+  QsDatasetDecodeFunc decode;
+  gpointer         decode_data;
+  GDestroyNotify   decode_destroy;
 };
 
 /* The widest pixel or label type: a double or a 64-bit integer. */
@@ -113,10 +116,39 @@ qs_dataset_unref (QsDataset *dataset)
 {
   if (dataset == NULL || !g_atomic_ref_count_dec (&dataset->ref_count))
     return;
+  if (dataset->decode_destroy != NULL)
+    dataset->decode_destroy (dataset->decode_data);
   g_free (dataset->images);
   g_free (dataset->labels);
   g_free (dataset->source);
   g_free (dataset);
+}
+
+void
+qs_dataset_set_decoder (QsDataset           *dataset,
+                        QsDatasetDecodeFunc  decode,
+                        gpointer             user_data,
+                        GDestroyNotify       destroy)
+{
+  g_return_if_fail (dataset != NULL && decode != NULL && dataset->decode == NULL);
+
+  dataset->decode = decode;
+  dataset->decode_data = user_data;
+  dataset->decode_destroy = destroy;
+}
+
+gboolean
+qs_dataset_decode_range (QsDataset  *dataset,
+                         gsize       first,
+                         gsize       count,
+                         GError    **error)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  g_return_val_if_fail (first <= dataset->view.count && count <= dataset->view.count - first, FALSE);
+
+  if (dataset->decode == NULL || count == 0)
+    return TRUE;
+  return dataset->decode (dataset->decode_data, dataset->images, first, count, error);
 }
 
 const QsEngineDataset *

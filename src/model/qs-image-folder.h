@@ -58,6 +58,18 @@ QsDataset *qs_dataset_load_image_folder (const char    *folder,
                                          guint64        memory_budget,
                                          GError       **error);
 
+/* The same set with no image decoded yet: qs_dataset_decode_range()
+ * decodes the ones a run uses (a folder of 100,000 images scored on the
+ * first 100 decodes 100). Labels, count and the memory budget's checks
+ * are those of qs_dataset_load_image_folder(). */
+QsDataset *qs_dataset_open_image_folder (const char    *folder,
+                                         int            height,
+                                         int            width,
+                                         int            channels,
+                                         QsPreprocess   preprocess,
+                                         guint64        memory_budget,
+                                         GError       **error);
+
 /* @path as data for such a model: a folder through
  * qs_dataset_load_image_folder(), anything else through qs_dataset_load(). */
 QsDataset *qs_dataset_load_for_model (const char    *path,

@@ -12,7 +12,9 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -796,6 +798,51 @@ test_bomb_oversized_chunk (gconstpointer what)
     assert_refused (stats, 0, "is stored in chunks of 96 MiB for 18 values (a chunk is inflated whole");
 }
 
+/* An image folder is decoded only where a run reads it: 2,000 images
+ * (hard links to one 4x4 PNG) of which the last is a FIFO, scored on the
+ * first 10 and calibrated on another folder, decode 10 images and never
+ * open the FIFO; scoring all of them names it. */
+static void
+test_folder_decoded_on_demand (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("folder-model.h5", config, "conv", 8, NULL);
+  g_autofree char *folder = tmp_path ("folder-2000");
+  g_autofree char *calib = tmp_path ("folder-calib");
+  g_autofree char *first = g_build_filename (folder, "0000.png", NULL);
+  g_autofree char *fifo = g_build_filename (folder, "1999.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  g_autoptr(GError) error = NULL;
+  const char *some[] = { "eval", model, "--data", folder, "-n", "10", "--calibration", calib, "-c", "1", NULL };
+  const char *all[] = { "eval", model, "--data", folder, "--calibration", calib, "-c", "1", NULL };
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (calib, 0700), ==, 0);
+  gdk_pixbuf_fill (pixbuf, 0x80808000);
+  g_assert_true (gdk_pixbuf_save (pixbuf, first, "png", &error, NULL));
+  g_assert_no_error (error);
+  for (int i = 1; i < 1999; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%04d.png", i);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      g_assert_cmpint (link (first, path), ==, 0);
+    }
+  {
+    g_autofree char *path = g_build_filename (calib, "0.png", NULL);
+
+    g_assert_cmpint (link (first, path), ==, 0);
+  }
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  out = assert_works (some, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (out, "images 0..9"));
+  assert_refused (all, ADDRESS_SPACE, "1 of 2000 images cannot be read: 1999.png (");
+  qs_test_remove_tree (folder);
+  qs_test_remove_tree (calib);
+}
+
 static void
 test_bomb_idx (void)
 {
@@ -1151,6 +1198,7 @@ main (int   argc,
   g_test_add_data_func ("/hostile/memory/unwritten-tensor", GINT_TO_POINTER (WEIGHT_UNWRITTEN), test_bomb_tensor);
   g_test_add_data_func ("/hostile/memory/deflate-bomb", GINT_TO_POINTER (WEIGHT_BOMB), test_bomb_tensor);
   g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
+  g_test_add_func ("/hostile/cpu/folder-decoded-on-demand", test_folder_decoded_on_demand);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-x", "x", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-y", "y", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-weights", "weights", test_bomb_oversized_chunk);

@@ -267,6 +267,65 @@ test_special_files (void)
   qs_test_remove_tree (folder);
 }
 
+/* An opened folder decodes only the images asked for: four 2x2 PNGs of
+ * gray levels 10, 20, 30, 40 and a truncated fifth. Images not decoded
+ * read as zeros; the broken one fails only the range that holds it. */
+static void
+test_decode_on_demand (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-on-demand-XXXXXX", NULL);
+  g_autofree char *broken = g_build_filename (folder, "4.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png = NULL;
+  gsize png_size = 0;
+  QsDataset *set;
+  const float *images;
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2, 2);
+      g_autofree char *name = g_strdup_printf ("%d.png", i);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      guint32 level = 10u * (guint32) (i + 1);
+
+      gdk_pixbuf_fill (pixbuf, (level << 24) | (level << 16) | (level << 8));
+      g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+      g_assert_no_error (error);
+      if (i == 0)
+        g_assert_true (g_file_get_contents (path, &png, &png_size, NULL));
+    }
+  g_assert_true (g_file_set_contents (broken, png, (gssize) png_size / 2, NULL));
+
+  set = qs_dataset_open_image_folder (folder, 2, 2, 1, QS_PREPROCESS_NONE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_dataset_get_count (set), ==, 5);
+  images = qs_dataset_get_view (set)->images;
+  g_assert_true (qs_dataset_decode_range (set, 1, 2, &error));
+  g_assert_no_error (error);
+  for (int p = 0; p < 4; p++)
+    {
+      g_assert_cmpfloat (images[0 * 4 + p], ==, 0.0f);
+      g_assert_cmpfloat (images[1 * 4 + p], ==, 20.0f);
+      g_assert_cmpfloat (images[2 * 4 + p], ==, 30.0f);
+      g_assert_cmpfloat (images[3 * 4 + p], ==, 0.0f);
+    }
+  /* Decoding again leaves decoded images as they are (not preprocessed twice). */
+  g_assert_true (qs_dataset_decode_range (set, 0, 4, &error));
+  g_assert_cmpfloat (images[0], ==, 10.0f);
+  g_assert_cmpfloat (images[1 * 4], ==, 20.0f);
+  g_assert_cmpfloat (images[3 * 4], ==, 40.0f);
+  g_assert_false (qs_dataset_decode_range (set, 3, 2, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, ": 1 of 1 images cannot be read: 4.png ("));
+  g_clear_error (&error);
+  qs_dataset_unref (set);
+
+  set = qs_dataset_load_image_folder (folder, 2, 2, 1, QS_PREPROCESS_NONE, 0, &error);
+  g_assert_null (set);
+  g_assert_nonnull (strstr (error->message, ": 1 of 5 images cannot be read: 4.png ("));
+  qs_test_remove_tree (folder);
+}
+
 static void
 test_preprocess_names (void)
 {
@@ -373,6 +432,7 @@ main (int    argc,
   g_test_add_func ("/image-folder/refusals", test_refusals);
   g_test_add_func ("/image-folder/decode-budget", test_decode_budget);
   g_test_add_func ("/image-folder/special-files", test_special_files);
+  g_test_add_func ("/image-folder/decode-on-demand", test_decode_on_demand);
   g_test_add_func ("/image-folder/preprocess-names", test_preprocess_names);
   g_test_add_func ("/image-folder/agreement", test_agreement);
 
