@@ -1965,6 +1965,111 @@ stored_within_file (hid_t        dset,
   return FALSE;
 }
 
+/* How many bytes a deflate stream inflates to, counting up to @limit + 1
+ * (0 when it is damaged: the read that follows reports that). */
+static guint64
+inflated_size (const guint8 *data,
+               gsize         length,
+               guint64       limit)
+{
+  g_autoptr(GZlibDecompressor) zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
+  guint8 out[65536];
+  guint64 total = 0;
+
+  while (total <= limit)
+    {
+      gsize read = 0, written = 0;
+      GConverterResult result = g_converter_convert (G_CONVERTER (zlib), data, length, out, sizeof out,
+                                                     G_CONVERTER_INPUT_AT_END, &read, &written, NULL);
+
+      if (result == G_CONVERTER_ERROR)
+        return 0;
+      data += read;
+      length -= read;
+      total += written;
+      if (result == G_CONVERTER_FINISHED || (read == 0 && written == 0))
+        break;
+    }
+  return total;
+}
+
+/* Whether every deflated chunk of @dset inflates to its whole chunk of
+ * @chunk_bytes: libhdf5 1.10 copies a chunk's values out of what the
+ * filter returned without checking its length, so a chunk inflating to
+ * 100 bytes is read past its end (heap memory read as pixels or
+ * weights). Checked for the pipelines h5py and Keras write (shuffle,
+ * deflate, Fletcher-32); others are left to libhdf5. */
+static gboolean
+chunks_inflate_whole (hid_t        dset,
+                      hid_t        dcpl,
+                      guint64      chunk_bytes,
+                      const char  *what,
+                      GError     **error)
+{
+  int n_filters = H5Pget_nfilters (dcpl), deflate_at = -1;
+  gboolean checksum = FALSE, ok = TRUE;
+  g_autofree guint8 *raw = NULL;
+  hsize_t n_chunks = 0, offset[H5S_MAX_RANK];
+  gsize raw_size = 0;
+  hid_t space;
+
+  for (int f = 0; f < n_filters; f++)
+    {
+      unsigned int flags, config;
+      size_t n_values = 0;
+      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned int) f, &flags, &n_values, NULL, 0, NULL, &config);
+
+      if (id == H5Z_FILTER_DEFLATE)
+        deflate_at = f;
+      else if (id == H5Z_FILTER_FLETCHER32)
+        checksum = TRUE;
+      else if (id != H5Z_FILTER_SHUFFLE)
+        return TRUE;
+    }
+  if (deflate_at < 0 || (space = H5Dget_space (dset)) < 0)
+    return TRUE;
+  if (H5Dget_num_chunks (dset, space, &n_chunks) < 0)
+    n_chunks = 0;
+  for (hsize_t i = 0; i < n_chunks && ok; i++)
+    {
+      unsigned int mask = 0;
+      uint32_t read_mask = 0;
+      haddr_t address;
+      hsize_t size = 0;
+      gsize payload;
+
+      if (H5Dget_chunk_info (dset, space, i, offset, &mask, &address, &size) < 0)
+        break;
+      if (size > raw_size)
+        {
+          g_free (raw);
+          raw = g_try_malloc (size);
+          raw_size = raw != NULL ? size : 0;
+          if (raw == NULL)
+            break;
+        }
+      if (size == 0 || H5Dread_chunk (dset, H5P_DEFAULT, offset, &read_mask, raw) < 0)
+        break;
+      payload = checksum && size >= 4 ? size - 4 : size;
+      /* A chunk stored without deflate (its bit in the mask) is its bytes. */
+      if (read_mask & (1u << deflate_at))
+        ok = payload >= chunk_bytes;
+      else
+        {
+          guint64 inflated = inflated_size (raw, payload, chunk_bytes);
+
+          ok = inflated == 0 || inflated >= chunk_bytes;
+        }
+    }
+  H5Sclose (space);
+  H5Eclear2 (H5E_DEFAULT);
+  if (!ok)
+    g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                 "%s has a chunk that inflates to less than its %" G_GUINT64_FORMAT " bytes (damaged): "
+                 "refused rather than read past its end", what, chunk_bytes);
+  return ok;
+}
+
 /* Whether @dset's chunks (if it has any) hold at most what its @elements
  * values take in the file, or QS_MAX_CHUNK_SLACK_BYTES: libhdf5 inflates
  * a filtered chunk whole to read any part of it, so a 20-image set in one
@@ -1994,6 +2099,12 @@ chunk_within_dataset (hid_t        dset,
       if (!g_uint64_checked_mul (&allowed, elements, element_bytes))
         allowed = G_MAXUINT64;
       ok = ok && chunk_bytes <= MAX (allowed, QS_MAX_CHUNK_SLACK_BYTES);
+    }
+  if (rank > 0 && ok && !chunks_inflate_whole (dset, dcpl, chunk_bytes, what, error))
+    {
+      H5Tclose (type);
+      H5Pclose (dcpl);
+      return FALSE;
     }
   if (type >= 0)
     H5Tclose (type);

@@ -234,10 +234,12 @@ def main():
 
     findings = []
     with concurrent.futures.ThreadPoolExecutor(jobs_n) as pool:
-        for result in pool.map(do, work):
+        for done, result in enumerate(pool.map(do, work), 1):
             for line in result:
                 print(line, flush=True)
                 findings.append(line)
+            if done % 100 == 0:
+                print(f"... {done} of {len(work)} runs", file=sys.stderr, flush=True)
     print(f"{len(work)} runs, {len(findings)} findings", flush=True)
     sys.exit(1 if findings else 0)
 

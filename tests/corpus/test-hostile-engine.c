@@ -704,15 +704,17 @@ test_bomb_image_set (void)
 }
 
 /* @dims of @file_type at @path whose first dimension may grow, in one
- * deflated chunk of @chunk (larger than @dims) whose stream inflates to
- * the whole chunk of zeros: 128 MiB from an eighth of a megabyte. */
+ * deflated chunk of @chunk (larger than @dims, or equal) whose stream
+ * inflates to @inflated zero bytes, or the whole chunk when 0: 128 MiB
+ * from an eighth of a megabyte. */
 static void
-write_oversized_chunk (hid_t          file,
-                       const char    *path,
-                       hid_t          file_type,
-                       int            rank,
-                       const hsize_t *dims,
-                       const hsize_t *chunk)
+write_deflated_chunk (hid_t          file,
+                      const char    *path,
+                      hid_t          file_type,
+                      int            rank,
+                      const hsize_t *dims,
+                      const hsize_t *chunk,
+                      guint64        inflated)
 {
   g_autoptr(GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9);
   g_autoptr(GByteArray) packed = g_byte_array_new ();
@@ -728,6 +730,8 @@ write_oversized_chunk (hid_t          file,
       maxdims[d] = d == 0 ? H5S_UNLIMITED : dims[d];
       left *= chunk[d];
     }
+  if (inflated != 0)
+    left = inflated;
   for (;;)
     {
       gsize take = MIN (left, (guint64) 1 << 20), read = 0, written = 0;
@@ -774,7 +778,7 @@ test_bomb_oversized_chunk (gconstpointer what)
       const hsize_t dims[4] = { 3, 3, 1, 2 }, chunk[4] = { 1 << 22, 3, 1, 2 };
 
       g_assert_cmpint (H5Ldelete (file, "/model_weights/conv/conv/kernel:0", H5P_DEFAULT), >=, 0);
-      write_oversized_chunk (file, "/model_weights/conv/conv/kernel:0", H5T_IEEE_F32LE, 4, dims, chunk);
+      write_deflated_chunk (file, "/model_weights/conv/conv/kernel:0", H5T_IEEE_F32LE, 4, dims, chunk, 0);
     }
   else
     {
@@ -783,9 +787,9 @@ test_bomb_oversized_chunk (gconstpointer what)
 
       g_assert_cmpint (H5Ldelete (file, g_str_equal (what, "x") ? "/x" : "/y", H5P_DEFAULT), >=, 0);
       if (g_str_equal (what, "x"))
-        write_oversized_chunk (file, "/x", H5T_IEEE_F32LE, 4, dims, chunk);
+        write_deflated_chunk (file, "/x", H5T_IEEE_F32LE, 4, dims, chunk, 0);
       else
-        write_oversized_chunk (file, "/y", H5T_STD_I32LE, 1, label_dims, label_chunk);
+        write_deflated_chunk (file, "/y", H5T_STD_I32LE, 1, label_dims, label_chunk, 0);
     }
   g_assert_cmpint (H5Fclose (file), >=, 0);
   g_assert_cmpint (g_stat (target, &st), ==, 0);
@@ -841,6 +845,31 @@ test_folder_decoded_on_demand (void)
   assert_refused (all, ADDRESS_SPACE, "1 of 2000 images cannot be read: 1999.png (");
   qs_test_remove_tree (folder);
   qs_test_remove_tree (calib);
+}
+
+/* A chunk whose deflate stream inflates to 100 of its 1920 bytes:
+ * libhdf5 1.10 would copy the chunk's values from past the end of the
+ * 100 (ASan: heap-buffer-overflow in H5VM_memcpyvv; release: heap bytes
+ * read as pixels or weights). */
+static void
+test_short_chunk (gconstpointer what)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("short-model.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("short-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  gboolean weights = g_str_equal (what, "weights");
+  hid_t file = H5Fopen (weights ? model : data, H5F_ACC_RDWR, H5P_DEFAULT);
+  const hsize_t x_dims[4] = { 30, 4, 4, 1 }, kernel_dims[4] = { 3, 3, 1, 2 };
+  const char *path = weights ? "/model_weights/conv/conv/kernel:0" : "/x";
+
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, path, H5P_DEFAULT), >=, 0);
+  write_deflated_chunk (file, path, H5T_IEEE_F32LE, 4, weights ? kernel_dims : x_dims,
+                        weights ? kernel_dims : x_dims, weights ? 20 : 100);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  assert_refused (args, 0, weights ? "has a chunk that inflates to less than its 72 bytes (damaged)"
+                                   : "“x” has a chunk that inflates to less than its 1920 bytes (damaged)");
 }
 
 static void
@@ -1199,6 +1228,8 @@ main (int   argc,
   g_test_add_data_func ("/hostile/memory/deflate-bomb", GINT_TO_POINTER (WEIGHT_BOMB), test_bomb_tensor);
   g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
   g_test_add_func ("/hostile/cpu/folder-decoded-on-demand", test_folder_decoded_on_demand);
+  g_test_add_data_func ("/hostile/memory/short-chunk-x", "x", test_short_chunk);
+  g_test_add_data_func ("/hostile/memory/short-chunk-weights", "weights", test_short_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-x", "x", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-y", "y", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-weights", "weights", test_bomb_oversized_chunk);
