@@ -266,14 +266,14 @@ load_image (const char  *path,
   g_autoptr(GdkPixbuf) pixbuf = NULL;
   g_autofree guint8 *bytes = NULL;
   GdkPixbufFormat *format;
+  g_autofree char *format_name = NULL;
   int w = 0, h = 0;
 
   if (!qs_input_file_check (path, "The image", error))
     return FALSE;
   format = gdk_pixbuf_get_file_info (path, &w, &h);
-  if (format == NULL
-      || (g_strcmp0 (gdk_pixbuf_format_get_name (format), "png") != 0
-          && g_strcmp0 (gdk_pixbuf_format_get_name (format), "jpeg") != 0))
+  format_name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
+  if (g_strcmp0 (format_name, "png") != 0 && g_strcmp0 (format_name, "jpeg") != 0)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "not a PNG or JPEG image");
       return FALSE;
