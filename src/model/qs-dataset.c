@@ -592,7 +592,9 @@ qs_dataset_load_hdf5 (const char  *path,
       goto out;
     }
   if (!_qs_hdf5_check_stored_size (x, values, "“x”", &local)
-      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local))
+      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local)
+      || !_qs_hdf5_check_chunks_inflate (x, "“x”", &local)
+      || !_qs_hdf5_check_chunks_inflate (y, "“y”", &local))
     {
       g_prefix_error (&local, "%s: ", path);
       goto out;

@@ -56,6 +56,7 @@ struct _QsWeightFile
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
   QsWeightFileFlags flags;
   gboolean      in_memory;     /* opened from an image: no file to map */
+  GHashTable   *chunks_checked; /* paths whose chunks inflate whole; qs_hdf5_mutex */
 };
 
 G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
@@ -1395,6 +1396,7 @@ qs_weight_file_finalize (GObject *object)
     }
 
   g_clear_pointer (&self->by_path, g_hash_table_unref);
+  g_clear_pointer (&self->chunks_checked, g_hash_table_unref);
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
@@ -1419,6 +1421,7 @@ qs_weight_file_init (QsWeightFile *self)
   self->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
   self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
   self->warnings = g_ptr_array_new_with_free_func (g_free);
+  self->chunks_checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* A metadata cache that starts large: listing a file of many datasets
@@ -1816,7 +1819,15 @@ check_stored (QsWeightFile        *self,
   dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
+      /* The chunks are inflated once per tensor, not once per block a
+       * stream reads. */
       ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
+      if (ok && !g_hash_table_contains (self->chunks_checked, tensor->path))
+        {
+          ok = _qs_hdf5_check_chunks_inflate (dset, what, error);
+          if (ok)
+            g_hash_table_add (self->chunks_checked, g_strdup (tensor->path));
+        }
       H5Dclose (dset);
     }
   else
@@ -2100,12 +2111,6 @@ chunk_within_dataset (hid_t        dset,
         allowed = G_MAXUINT64;
       ok = ok && chunk_bytes <= MAX (allowed, QS_MAX_CHUNK_SLACK_BYTES);
     }
-  if (rank > 0 && ok && !chunks_inflate_whole (dset, dcpl, chunk_bytes, what, error))
-    {
-      H5Tclose (type);
-      H5Pclose (dcpl);
-      return FALSE;
-    }
   if (type >= 0)
     H5Tclose (type);
   if (dcpl >= 0)
@@ -2118,6 +2123,32 @@ chunk_within_dataset (hid_t        dset,
                " values (a chunk is inflated whole to read any of it): refused rather than expanded in memory",
                what, chunk_bytes >> 20, elements);
   return FALSE;
+}
+
+gboolean
+_qs_hdf5_check_chunks_inflate (hid_t        dset,
+                               const char  *what,
+                               GError     **error)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  hid_t type = H5Dget_type (dset);
+  hsize_t chunk[H5S_MAX_RANK];
+  int rank = -1;
+  guint64 chunk_bytes = 1;
+  gboolean ok = TRUE, sized;
+
+  if (dcpl >= 0 && type >= 0 && H5Pget_layout (dcpl) == H5D_CHUNKED)
+    rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
+  sized = rank > 0 && g_uint64_checked_mul (&chunk_bytes, chunk_bytes, H5Tget_size (type));
+  for (int d = 0; d < rank && sized; d++)
+    sized = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, chunk[d]);
+  if (sized)
+    ok = chunks_inflate_whole (dset, dcpl, chunk_bytes, what, error);
+  if (type >= 0)
+    H5Tclose (type);
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  return ok;
 }
 
 gboolean
@@ -2685,7 +2716,8 @@ qs_weight_file_check_data (QsWeightFile  *self,
            * (never written: reading it would walk every chunk position,
            * 2^30 of them for 2^40 values) is, like a huge chunk, left to
            * the read that needs it, which refuses it the same way. */
-          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error))
+          if (!skip && rank >= 0 && (!_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error)
+                                     || !_qs_hdf5_check_chunks_inflate (dset, what, &stored_error)))
             {
               if (g_error_matches (stored_error, QS_ERROR, QS_ERROR_TOO_LARGE))
                 {
