@@ -288,7 +288,7 @@ qs_cli_load_data_for (const char          *path,
 {
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     return qs_cli_load_dataset (path, error);
-  return qs_dataset_load_image_folder (path, data_for->height, data_for->width, data_for->channels,
+  return qs_dataset_open_image_folder (path, data_for->height, data_for->width, data_for->channels,
                                        data_for->preprocess, data_for->memory_budget, error);
 }
 

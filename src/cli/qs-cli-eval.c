@@ -382,7 +382,9 @@ choose_data (QsCliEval          *run,
     }
   if (limit > 0 && (gsize) limit < run->count)
     run->count = (gsize) limit;
-  return TRUE;
+  /* An image folder decodes only the images scored and calibrating. */
+  return qs_dataset_decode_range (run->data, run->first, run->count, error)
+         && qs_dataset_decode_range (run->calib, run->calib_first, run->calib_count, error);
 }
 
 static int

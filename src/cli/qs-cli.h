@@ -76,7 +76,8 @@ typedef struct {
   guint64      memory_budget;   /* 0: the default */
 } QsCliDataFor;
 
-/* A folder through qs_dataset_load_image_folder() for @data_for, any
+/* A folder through qs_dataset_open_image_folder() for @data_for (its
+ * images decoded by qs_dataset_decode_range() as a run needs them), any
  * other path through qs_cli_load_dataset(). */
 QsDataset    *qs_cli_load_data_for (const char          *path,
                                     const QsCliDataFor  *data_for,

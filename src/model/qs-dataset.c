@@ -31,6 +31,9 @@ struct _QsDataset {
   float           *images;
   int32_t         *labels;
   char            *source;
+  QsDatasetDecodeFunc decode;
+  gpointer         decode_data;
+  GDestroyNotify   decode_destroy;
 };
 
 /* The widest pixel or label type: a double or a 64-bit integer. */
@@ -113,10 +116,39 @@ qs_dataset_unref (QsDataset *dataset)
 {
   if (dataset == NULL || !g_atomic_ref_count_dec (&dataset->ref_count))
     return;
+  if (dataset->decode_destroy != NULL)
+    dataset->decode_destroy (dataset->decode_data);
   g_free (dataset->images);
   g_free (dataset->labels);
   g_free (dataset->source);
   g_free (dataset);
+}
+
+void
+qs_dataset_set_decoder (QsDataset           *dataset,
+                        QsDatasetDecodeFunc  decode,
+                        gpointer             user_data,
+                        GDestroyNotify       destroy)
+{
+  g_return_if_fail (dataset != NULL && decode != NULL && dataset->decode == NULL);
+
+  dataset->decode = decode;
+  dataset->decode_data = user_data;
+  dataset->decode_destroy = destroy;
+}
+
+gboolean
+qs_dataset_decode_range (QsDataset  *dataset,
+                         gsize       first,
+                         gsize       count,
+                         GError    **error)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  g_return_val_if_fail (first <= dataset->view.count && count <= dataset->view.count - first, FALSE);
+
+  if (dataset->decode == NULL || count == 0)
+    return TRUE;
+  return dataset->decode (dataset->decode_data, dataset->images, first, count, error);
 }
 
 const QsEngineDataset *
@@ -469,8 +501,9 @@ qs_dataset_load_hdf5 (const char  *path,
   int xrank, yrank, height, width, channels;
   size_t values;
   double *scale = NULL, *mean = NULL;
+  guint64 *labels = NULL;
   QsDataset *d = NULL;
-  gboolean integer_pixels;
+  gboolean integer_pixels, unsigned_labels = FALSE;
   GError *local = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -520,6 +553,7 @@ qs_dataset_load_hdf5 (const char  *path,
     H5T_class_t yclass = H5Tget_class (ytype);
     size_t xwidth = H5Tget_size (xtype), ywidth = H5Tget_size (ytype);
 
+    unsigned_labels = yclass == H5T_INTEGER && H5Tget_sign (ytype) == H5T_SGN_NONE;
     H5Tclose (ytype);
     if (yclass != H5T_INTEGER)
       {
@@ -558,7 +592,9 @@ qs_dataset_load_hdf5 (const char  *path,
       goto out;
     }
   if (!_qs_hdf5_check_stored_size (x, values, "“x”", &local)
-      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local))
+      || !_qs_hdf5_check_stored_size (y, xdims[0], "“y”", &local)
+      || !_qs_hdf5_check_chunks_inflate (x, "“x”", &local)
+      || !_qs_hdf5_check_chunks_inflate (y, "“y”", &local))
     {
       g_prefix_error (&local, "%s: ", path);
       goto out;
@@ -567,15 +603,31 @@ qs_dataset_load_hdf5 (const char  *path,
   if (d == NULL)
     goto out;
   d->labels = g_try_new (int32_t, xdims[0]);
-  if (d->labels == NULL
+  /* Read as 64 bits, so that a label past int32 is named as it is, not
+   * as the int32 HDF5 would clamp it to. */
+  labels = g_try_new (guint64, xdims[0]);
+  if (d->labels == NULL || labels == NULL
       || H5Dread (x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->images) < 0
-      || H5Dread (y, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->labels) < 0)
+      || H5Dread (y, unsigned_labels ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                  labels) < 0)
     {
       g_autofree char *detail = _qs_hdf5_error_detail ();
 
       g_set_error (&local, QS_ERROR, QS_ERROR_READ, "%s: cannot read “x” and “y”%s%s%s", path,
                    detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
       goto out;
+    }
+  for (hsize_t i = 0; i < xdims[0]; i++)
+    {
+      if (unsigned_labels ? labels[i] > G_MAXINT32 : (gint64) labels[i] < 0 || (gint64) labels[i] > G_MAXINT32)
+        {
+          g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: image %llu has label %s%" G_GUINT64_FORMAT
+                       ", not a class index", path, (unsigned long long) i,
+                       !unsigned_labels && (gint64) labels[i] < 0 ? "-" : "",
+                       !unsigned_labels && (gint64) labels[i] < 0 ? -labels[i] : labels[i]);
+          goto out;
+        }
+      d->labels[i] = (int32_t) labels[i];
     }
   d->view.labels = d->labels;
 
@@ -591,13 +643,6 @@ qs_dataset_load_hdf5 (const char  *path,
     read_preprocess_attr (file, "mean", channels, mean, path, &local);
   if (local != NULL || !preprocess (d, NULL, mean, scale, TRUE, &local))
     goto out;
-  for (hsize_t i = 0; i < xdims[0]; i++)
-    if (d->labels[i] < 0)
-      {
-        g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: label %llu is negative", path,
-                     (unsigned long long) i);
-        goto out;
-      }
 
 out:
   if (xtype >= 0)
@@ -615,6 +660,7 @@ out:
   _qs_hdf5_unlock ();
   g_free (scale);
   g_free (mean);
+  g_free (labels);
   if (local != NULL)
     {
       g_clear_pointer (&d, qs_dataset_unref);

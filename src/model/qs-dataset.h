@@ -52,6 +52,29 @@ QsDataset *qs_dataset_new_take (float       *images,
                                 int          channels,
                                 const char  *source);
 
+/* Decodes images [@first, @first + @count) of @images (the set's own
+ * array) that are not decoded yet; FALSE with @error when one cannot be. */
+typedef gboolean (*QsDatasetDecodeFunc) (gpointer   user_data,
+                                         float     *images,
+                                         gsize      first,
+                                         gsize      count,
+                                         GError   **error);
+
+/* Makes @dataset's images decoded on demand by @decode (user data freed
+ * with @destroy with the set): until qs_dataset_decode_range() has
+ * covered an image, it reads as zeros. */
+void       qs_dataset_set_decoder (QsDataset           *dataset,
+                                   QsDatasetDecodeFunc  decode,
+                                   gpointer             user_data,
+                                   GDestroyNotify       destroy);
+/* Decodes the images of [@first, @first + @count) a decoder defers (TRUE
+ * at once for a set loaded whole). Not thread-safe: call it before the
+ * set is shared. */
+gboolean   qs_dataset_decode_range (QsDataset  *dataset,
+                                    gsize       first,
+                                    gsize       count,
+                                    GError    **error);
+
 QsDataset *qs_dataset_ref   (QsDataset *dataset);
 void       qs_dataset_unref (QsDataset *dataset);
 

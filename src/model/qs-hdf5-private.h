@@ -41,10 +41,14 @@ gboolean _qs_hdf5_select_flat_range (hid_t   space,
  * 8-bit images turned into float32 grow 4x, then gzip's usual 3-6x). */
 #define QS_MAX_EXPANSION       64
 #define QS_UNSTORED_ALLOWANCE  (G_GUINT64_CONSTANT (64) << 10)
+/* A dataset's chunk may be larger than the dataset (its first dimension
+ * may grow) by at most this much: reading inflates a whole chunk. */
+#define QS_MAX_CHUNK_SLACK_BYTES (G_GUINT64_CONSTANT (64) << 20)
 
 /* Whether reading @elements values of @dset as float32 stays within the
  * expansion bound of what the file stores for it (its storage size, at
- * most the file's size). FALSE with QS_ERROR_TOO_LARGE naming @what
+ * most the file's size), and its chunks within QS_MAX_CHUNK_SLACK_BYTES
+ * of the dataset (cheap: no value is read). FALSE with QS_ERROR_TOO_LARGE naming @what
  * (a path, for messages) otherwise; FALSE with QS_ERROR_READ when what
  * the header and chunk index say the file stores (H5Dget_storage_size(),
  * the sum of the chunks' stored sizes) does not fit in the file: libhdf5
@@ -55,6 +59,15 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      guint64      elements,
                                      const char  *what,
                                      GError     **error);
+
+/* Whether every deflated chunk of @dset inflates to its whole chunk:
+ * libhdf5 1.10 copies a chunk's values out of whatever its filter
+ * returned, so a short one is read past its end. Inflates the dataset
+ * once: call it once per dataset, not per block read. FALSE with
+ * QS_ERROR_READ naming @what. Lock held. */
+gboolean _qs_hdf5_check_chunks_inflate (hid_t        dset,
+                                        const char  *what,
+                                        GError     **error);
 
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);

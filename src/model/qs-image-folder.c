@@ -20,6 +20,10 @@
 #define MAX_CLASSES 100000
 /* Unreadable images named in the one-line error; the rest counted. */
 #define MAX_NAMED_FAILURES 3
+/* What decoding one pixel may hold at once, besides the images: the
+ * pixbuf (RGBA at most), libjpeg's coefficients of a progressive JPEG
+ * (three 16-bit components) and our own copy (a byte per channel). */
+#define DECODE_BYTES_PER_PIXEL (4 + 6)
 
 /* ImageNet statistics of the Keras Applications (imagenet_utils.py). */
 static const double torch_mean[3] = { 0.485, 0.456, 0.406 };
@@ -110,7 +114,7 @@ qs_preprocess_resolve (QsPreprocess  preprocess,
 /* One axis of tf.image.resize's bilinear with half-pixel centres: the two
  * source indices and the weight of the second. */
 static void
-source_position (int     out,
+source_position (gint64  out,
                  double  scale,
                  int     size,
                  int    *lower,
@@ -136,9 +140,10 @@ qs_image_resize_crop (const guint8 *src,
                       float        *out)
 {
   double s = MAX ((double) height / src_h, (double) width / src_w);
-  int rh = MAX (height, (int) lround (src_h * s));
-  int rw = MAX (width, (int) lround (src_w * s));
-  int top = (rh - height) / 2, left = (rw - width) / 2;
+  /* 64 bits: a 65535 x 1 image resized for a tall input passes 2^31. */
+  gint64 rh = MAX (height, llround (src_h * s));
+  gint64 rw = MAX (width, llround (src_w * s));
+  gint64 top = (rh - height) / 2, left = (rw - width) / 2;
 
   for (int y = 0; y < height; y++)
     {
@@ -246,26 +251,29 @@ preprocess_image (float        *values,
     }
 }
 
-/* Decodes one PNG or JPEG into @out (height x width x channels, 0..255). */
+/* Decodes one PNG or JPEG into @out (height x width x channels, 0..255),
+ * refusing one whose decoding would hold more than @decode_budget bytes
+ * (the memory budget: a 100-byte PNG may declare 2^26 pixels). */
 static gboolean
 load_image (const char  *path,
             int          height,
             int          width,
             int          channels,
+            guint64      decode_budget,
             float       *out,
             GError     **error)
 {
   g_autoptr(GdkPixbuf) pixbuf = NULL;
   g_autofree guint8 *bytes = NULL;
   GdkPixbufFormat *format;
+  g_autofree char *format_name = NULL;
   int w = 0, h = 0;
 
   if (!qs_input_file_check (path, "The image", error))
     return FALSE;
   format = gdk_pixbuf_get_file_info (path, &w, &h);
-  if (format == NULL
-      || (g_strcmp0 (gdk_pixbuf_format_get_name (format), "png") != 0
-          && g_strcmp0 (gdk_pixbuf_format_get_name (format), "jpeg") != 0))
+  format_name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
+  if (g_strcmp0 (format_name, "png") != 0 && g_strcmp0 (format_name, "jpeg") != 0)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "not a PNG or JPEG image");
       return FALSE;
@@ -274,6 +282,14 @@ load_image (const char  *path,
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%d x %d pixels (at most %" G_GUINT64_FORMAT " million)",
                    w, h, QS_IMAGE_FOLDER_MAX_PIXELS / 1000000);
+      return FALSE;
+    }
+  if ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels) > decode_budget)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                   "%d x %d pixels need %" G_GUINT64_FORMAT " MiB to decode, more than the memory budget of %"
+                   G_GUINT64_FORMAT " MiB (--memory-budget)", w, h,
+                   ((guint64) w * (guint64) h * (DECODE_BYTES_PER_PIXEL + channels)) >> 20, decode_budget >> 20);
       return FALSE;
     }
   pixbuf = gdk_pixbuf_new_from_file (path, error);
@@ -358,8 +374,76 @@ qs_image_folder_list_classes (const char *folder)
   return (char **) g_ptr_array_free (g_steal_pointer (&classes), FALSE);
 }
 
+/* What a folder set needs to decode its images when they are asked for. */
+typedef struct {
+  char         *folder;
+  GPtrArray    *files;      /* full paths, in the set's order */
+  guint8       *decoded;    /* one flag per image */
+  int           height, width, channels;
+  QsPreprocess  preprocess;
+  guint64       budget;
+} FolderDecoder;
+
+static void
+folder_decoder_free (gpointer data)
+{
+  FolderDecoder *decoder = data;
+
+  g_free (decoder->folder);
+  g_ptr_array_unref (decoder->files);
+  g_free (decoder->decoded);
+  g_free (decoder);
+}
+
+static gboolean
+folder_decode (gpointer   data,
+               float     *images,
+               gsize      first,
+               gsize      count,
+               GError   **error)
+{
+  FolderDecoder *decoder = data;
+  g_autoptr(GString) failures = g_string_new (NULL);
+  gsize image_values = (gsize) decoder->height * decoder->width * decoder->channels;
+  guint failed = 0, tried = 0;
+
+  for (gsize i = first; i < first + count; i++)
+    {
+      g_autoptr(GError) local = NULL;
+      const char *path = g_ptr_array_index (decoder->files, i);
+      float *out = images + i * image_values;
+
+      if (decoder->decoded[i])
+        continue;
+      tried++;
+      if (load_image (path, decoder->height, decoder->width, decoder->channels, decoder->budget, out, &local))
+        {
+          preprocess_image (out, (gsize) decoder->height * decoder->width, decoder->channels, decoder->preprocess);
+          decoder->decoded[i] = TRUE;
+          continue;
+        }
+      if (++failed <= MAX_NAMED_FAILURES)
+        {
+          gsize skip = strlen (decoder->folder);
+          g_autofree char *name = g_filename_display_name (path + skip + (path[skip] == G_DIR_SEPARATOR));
+          g_autofree char *reason = g_strdelimit (g_strdup (local->message), "\r\n", ' ');
+
+          g_string_append_printf (failures, "%s%s (%s)", failed > 1 ? "; " : "", name, reason);
+        }
+    }
+  if (failed == 0)
+    return TRUE;
+  {
+    g_autofree char *display = g_filename_display_name (decoder->folder);
+
+    g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s: %u of %u images cannot be read: %s%s", display, failed,
+                 tried, failures->str, failed > MAX_NAMED_FAILURES ? "; …" : "");
+  }
+  return FALSE;
+}
+
 QsDataset *
-qs_dataset_load_image_folder (const char    *folder,
+qs_dataset_open_image_folder (const char    *folder,
                               int            height,
                               int            width,
                               int            channels,
@@ -371,9 +455,9 @@ qs_dataset_load_image_folder (const char    *folder,
   g_autoptr(GPtrArray) classes = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) labels = g_array_new (FALSE, FALSE, sizeof (int32_t));
-  g_autoptr(GString) failures = g_string_new (NULL);
-  g_autofree float *images = NULL;
-  guint failed = 0;
+  float *images;
+  FolderDecoder *decoder;
+  QsDataset *set;
   gsize image_values, total_values;
   guint64 budget = memory_budget != 0 ? memory_budget : qs_memory_budget_default ();
 
@@ -433,40 +517,42 @@ qs_dataset_load_image_folder (const char    *folder,
                    " MiB as float32 (--memory-budget)", display, files->len, height, width, channels, budget >> 20);
       return NULL;
     }
-  images = g_try_new (float, total_values);
+  /* Zeroed: images never decoded cost address space, not memory. */
+  images = g_try_new0 (float, total_values);
   if (images == NULL)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory for %u images", display, files->len);
       return NULL;
     }
+  decoder = g_new0 (FolderDecoder, 1);
+  decoder->folder = g_strdup (folder);
+  decoder->decoded = g_new0 (guint8, files->len);
+  decoder->height = height;
+  decoder->width = width;
+  decoder->channels = channels;
+  decoder->preprocess = preprocess;
+  decoder->budget = budget;
+  set = qs_dataset_new_take (images, classes->len > 0 ? g_array_steal (labels, NULL) : NULL,
+                             files->len, height, width, channels, folder);
+  decoder->files = g_steal_pointer (&files);
+  qs_dataset_set_decoder (set, folder_decode, decoder, folder_decoder_free);
+  return set;
+}
 
-  for (guint i = 0; i < files->len; i++)
-    {
-      g_autoptr(GError) local = NULL;
-      const char *path = g_ptr_array_index (files, i);
+QsDataset *
+qs_dataset_load_image_folder (const char    *folder,
+                              int            height,
+                              int            width,
+                              int            channels,
+                              QsPreprocess   preprocess,
+                              guint64        memory_budget,
+                              GError       **error)
+{
+  QsDataset *set = qs_dataset_open_image_folder (folder, height, width, channels, preprocess, memory_budget, error);
 
-      if (load_image (path, height, width, channels, images + (gsize) i * image_values, &local))
-        continue;
-      if (++failed <= MAX_NAMED_FAILURES)
-        {
-          g_autofree char *name = g_filename_display_name (path + strlen (folder)
-                                                           + (path[strlen (folder)] == G_DIR_SEPARATOR));
-          g_autofree char *reason = g_strdelimit (g_strdup (local->message), "\r\n", ' ');
-
-          g_string_append_printf (failures, "%s%s (%s)", failed > 1 ? "; " : "", name, reason);
-        }
-    }
-  if (failed > 0)
-    {
-      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "%s: %u of %u images cannot be read: %s%s", display, failed,
-                   files->len, failures->str, failed > MAX_NAMED_FAILURES ? "; …" : "");
-      return NULL;
-    }
-  preprocess_image (images, (gsize) files->len * height * width, channels, preprocess);
-
-  return qs_dataset_new_take (g_steal_pointer (&images),
-                              classes->len > 0 ? g_array_steal (labels, NULL) : NULL,
-                              files->len, height, width, channels, folder);
+  if (set != NULL && !qs_dataset_decode_range (set, 0, qs_dataset_get_count (set), error))
+    g_clear_pointer (&set, qs_dataset_unref);
+  return set;
 }
 
 QsDataset *

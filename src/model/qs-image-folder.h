@@ -48,9 +48,21 @@ QsPreprocess qs_preprocess_resolve  (QsPreprocess  preprocess,
  * preprocessed (@preprocess must be resolved, not AUTO).
  *
  * The images must fit in @memory_budget bytes as float32 (0: the default
- * budget). Errors in QS_ERROR: NOT_FOUND, INVALID (no images; unreadable
+ * budget), and so must decoding any one of them. Errors in QS_ERROR: NOT_FOUND, INVALID (no images; unreadable
  * images, named on one line), TOO_LARGE. */
 QsDataset *qs_dataset_load_image_folder (const char    *folder,
+                                         int            height,
+                                         int            width,
+                                         int            channels,
+                                         QsPreprocess   preprocess,
+                                         guint64        memory_budget,
+                                         GError       **error);
+
+/* The same set with no image decoded yet: qs_dataset_decode_range()
+ * decodes the ones a run uses (a folder of 100,000 images scored on the
+ * first 100 decodes 100). Labels, count and the memory budget's checks
+ * are those of qs_dataset_load_image_folder(). */
+QsDataset *qs_dataset_open_image_folder (const char    *folder,
                                          int            height,
                                          int            width,
                                          int            channels,

@@ -56,6 +56,7 @@ struct _QsWeightFile
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
   QsWeightFileFlags flags;
   gboolean      in_memory;     /* opened from an image: no file to map */
+  GHashTable   *chunks_checked; /* paths whose chunks inflate whole; qs_hdf5_mutex */
 };
 
 G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
@@ -1395,6 +1396,7 @@ qs_weight_file_finalize (GObject *object)
     }
 
   g_clear_pointer (&self->by_path, g_hash_table_unref);
+  g_clear_pointer (&self->chunks_checked, g_hash_table_unref);
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
@@ -1419,6 +1421,7 @@ qs_weight_file_init (QsWeightFile *self)
   self->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
   self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
   self->warnings = g_ptr_array_new_with_free_func (g_free);
+  self->chunks_checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* A metadata cache that starts large: listing a file of many datasets
@@ -1816,7 +1819,15 @@ check_stored (QsWeightFile        *self,
   dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
+      /* The chunks are inflated once per tensor, not once per block a
+       * stream reads. */
       ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
+      if (ok && !g_hash_table_contains (self->chunks_checked, tensor->path))
+        {
+          ok = _qs_hdf5_check_chunks_inflate (dset, what, error);
+          if (ok)
+            g_hash_table_add (self->chunks_checked, g_strdup (tensor->path));
+        }
       H5Dclose (dset);
     }
   else
@@ -1965,6 +1976,211 @@ stored_within_file (hid_t        dset,
   return FALSE;
 }
 
+/* How many bytes a deflate stream inflates to, counting up to @limit + 1
+ * (0 when it is damaged: the read that follows reports that). */
+static guint64
+inflated_size (const guint8 *data,
+               gsize         length,
+               guint64       limit)
+{
+  g_autoptr(GZlibDecompressor) zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
+  guint8 out[65536];
+  guint64 total = 0;
+
+  while (total <= limit)
+    {
+      gsize read = 0, written = 0;
+      GConverterResult result = g_converter_convert (G_CONVERTER (zlib), data, length, out, sizeof out,
+                                                     G_CONVERTER_INPUT_AT_END, &read, &written, NULL);
+
+      if (result == G_CONVERTER_ERROR)
+        return 0;
+      data += read;
+      length -= read;
+      total += written;
+      if (result == G_CONVERTER_FINISHED || (read == 0 && written == 0))
+        break;
+    }
+  return total;
+}
+
+/* The most chunks chunks_inflate_whole() looks up. */
+#define MAX_CHECKED_CHUNKS 8192
+
+/* Whether every deflated chunk of @dset inflates to its whole chunk of
+ * @chunk_bytes: libhdf5 1.10 copies a chunk's values out of what the
+ * filter returned without checking its length, so a chunk inflating to
+ * 100 bytes is read past its end (heap memory read as pixels or
+ * weights). Checked for the pipelines h5py and Keras write (shuffle,
+ * deflate, Fletcher-32); others are left to libhdf5. */
+static gboolean
+chunks_inflate_whole (hid_t        dset,
+                      hid_t        dcpl,
+                      guint64      chunk_bytes,
+                      const char  *what,
+                      GError     **error)
+{
+  int n_filters = H5Pget_nfilters (dcpl), deflate_at = -1;
+  gboolean checksum = FALSE, ok = TRUE;
+  g_autofree guint8 *raw = NULL;
+  hsize_t offset[H5S_MAX_RANK], dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+  gsize raw_size = 0;
+  guint64 cells = 1;
+  int rank;
+  hid_t space;
+
+  if (H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk) < 1)
+    return TRUE;
+  for (int f = 0; f < n_filters; f++)
+    {
+      unsigned int flags, config;
+      size_t n_values = 0;
+      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned int) f, &flags, &n_values, NULL, 0, NULL, &config);
+
+      if (id == H5Z_FILTER_DEFLATE)
+        deflate_at = f;
+      else if (id == H5Z_FILTER_FLETCHER32)
+        checksum = TRUE;
+      else if (id != H5Z_FILTER_SHUFFLE)
+        return TRUE;
+    }
+  if (deflate_at < 0 || (space = H5Dget_space (dset)) < 0)
+    return TRUE;
+  rank = H5Sget_simple_extent_dims (space, dims, NULL);
+  for (int d = 0; d < rank; d++)
+    {
+      offset[d] = 0;
+      if (dims[d] == 0 || chunk[d] == 0 || !g_uint64_checked_mul (&cells, cells, (dims[d] + chunk[d] - 1) / chunk[d]))
+        rank = -1;
+    }
+  /* Each lookup costs about 0.2 ms in libhdf5 1.10 (20,000 chunks: 4 s):
+   * past MAX_CHECKED_CHUNKS chunks the check is left out. */
+  if (cells > MAX_CHECKED_CHUNKS)
+    rank = -1;
+  /* Chunk by chunk over the grid, each found in the chunk index by its
+   * coordinates: H5Dget_chunk_info() by number walks the index from the
+   * start each time (quadratic in 60,000 one-image chunks). */
+  while (rank > 0 && ok)
+    {
+      unsigned int mask = 0;
+      uint32_t read_mask = 0;
+      haddr_t address = HADDR_UNDEF;
+      hsize_t size = 0;
+      int d;
+
+      if (H5Dget_chunk_info_by_coord (dset, offset, &mask, &address, &size) >= 0 && address != HADDR_UNDEF
+          && size > 0)
+        {
+          gsize payload;
+
+          if (size > raw_size)
+            {
+              g_free (raw);
+              raw = g_try_malloc (size);
+              raw_size = raw != NULL ? size : 0;
+            }
+          if (raw == NULL || H5Dread_chunk (dset, H5P_DEFAULT, offset, &read_mask, raw) < 0)
+            break;
+          payload = checksum && size >= 4 ? size - 4 : size;
+          /* A chunk stored without deflate (its bit in the mask) is its bytes. */
+          if (read_mask & (1u << deflate_at))
+            ok = payload >= chunk_bytes;
+          else
+            {
+              guint64 inflated = inflated_size (raw, payload, chunk_bytes);
+
+              ok = inflated == 0 || inflated >= chunk_bytes;
+            }
+        }
+      for (d = rank - 1; d >= 0; d--)
+        {
+          offset[d] += chunk[d];
+          if (offset[d] < dims[d])
+            break;
+          offset[d] = 0;
+        }
+      if (d < 0)
+        break;
+    }
+  H5Sclose (space);
+  H5Eclear2 (H5E_DEFAULT);
+  if (!ok)
+    g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                 "%s has a chunk that inflates to less than its %" G_GUINT64_FORMAT " bytes (damaged): "
+                 "refused rather than read past its end", what, chunk_bytes);
+  return ok;
+}
+
+/* Whether @dset's chunks (if it has any) hold at most what its @elements
+ * values take in the file, or QS_MAX_CHUNK_SLACK_BYTES: libhdf5 inflates
+ * a filtered chunk whole to read any part of it, so a 20-image set in one
+ * deflated chunk declared for a million images costs the million. */
+static gboolean
+chunk_within_dataset (hid_t        dset,
+                      guint64      elements,
+                      const char  *what,
+                      GError     **error)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  hid_t type = H5Dget_type (dset);
+  hsize_t chunk[H5S_MAX_RANK];
+  int rank = -1;
+  guint64 chunk_bytes = 1, allowed = 0;
+  gboolean ok = TRUE;
+
+  if (dcpl >= 0 && type >= 0 && H5Pget_layout (dcpl) == H5D_CHUNKED)
+    rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
+  if (rank > 0)
+    {
+      gsize element_bytes = H5Tget_size (type);
+
+      ok = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, element_bytes);
+      for (int d = 0; d < rank && ok; d++)
+        ok = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, chunk[d]);
+      if (!g_uint64_checked_mul (&allowed, elements, element_bytes))
+        allowed = G_MAXUINT64;
+      ok = ok && chunk_bytes <= MAX (allowed, QS_MAX_CHUNK_SLACK_BYTES);
+    }
+  if (type >= 0)
+    H5Tclose (type);
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  if (ok)
+    return TRUE;
+  H5Eclear2 (H5E_DEFAULT);
+  g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+               "%s is stored in chunks of %" G_GUINT64_FORMAT " MiB for %" G_GUINT64_FORMAT
+               " values (a chunk is inflated whole to read any of it): refused rather than expanded in memory",
+               what, chunk_bytes >> 20, elements);
+  return FALSE;
+}
+
+gboolean
+_qs_hdf5_check_chunks_inflate (hid_t        dset,
+                               const char  *what,
+                               GError     **error)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  hid_t type = H5Dget_type (dset);
+  hsize_t chunk[H5S_MAX_RANK];
+  int rank = -1;
+  guint64 chunk_bytes = 1;
+  gboolean ok = TRUE, sized;
+
+  if (dcpl >= 0 && type >= 0 && H5Pget_layout (dcpl) == H5D_CHUNKED)
+    rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
+  sized = rank > 0 && g_uint64_checked_mul (&chunk_bytes, chunk_bytes, H5Tget_size (type));
+  for (int d = 0; d < rank && sized; d++)
+    sized = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, chunk[d]);
+  if (sized)
+    ok = chunks_inflate_whole (dset, dcpl, chunk_bytes, what, error);
+  if (type >= 0)
+    H5Tclose (type);
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  return ok;
+}
+
 gboolean
 _qs_hdf5_check_stored_size (hid_t        dset,
                             guint64      elements,
@@ -1973,7 +2189,7 @@ _qs_hdf5_check_stored_size (hid_t        dset,
 {
   guint64 stored, allowed, wanted;
 
-  if (!stored_within_file (dset, what, &stored, error))
+  if (!stored_within_file (dset, what, &stored, error) || !chunk_within_dataset (dset, elements, what, error))
     return FALSE;
   if (!g_uint64_checked_mul (&allowed, stored, QS_MAX_EXPANSION)
       || !g_uint64_checked_add (&allowed, allowed, QS_UNSTORED_ALLOWANCE))
@@ -2530,7 +2746,8 @@ qs_weight_file_check_data (QsWeightFile  *self,
            * (never written: reading it would walk every chunk position,
            * 2^30 of them for 2^40 values) is, like a huge chunk, left to
            * the read that needs it, which refuses it the same way. */
-          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error))
+          if (!skip && rank >= 0 && (!_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error)
+                                     || !_qs_hdf5_check_chunks_inflate (dset, what, &stored_error)))
             {
               if (g_error_matches (stored_error, QS_ERROR, QS_ERROR_TOO_LARGE))
                 {

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Hostile inputs for every reader of quantscope-cli.
 
-Usage: make-hostile.py OUTDIR
+Usage: make-hostile.py OUTDIR [KIND,...]
 
 Writes into OUTDIR, beside each input, nothing else; run-hostile.py puts
 every file through every CLI command and checks the bad-input contract
@@ -16,8 +16,17 @@ Kinds (file name prefixes):
   k3-*       Keras 3 .keras archives
   w3-*       Keras 3 .weights.h5 with a config.json beside it
   img-*      HDF5 image sets (x, y) for --data
+  imgdir-*   image folders for --data: PNG/JPEG of every layout, bombs
+             declaring 100000^2 or 8192^2 pixels in a few bytes, zTXt/iCCP/
+             IDAT inflating to hundreds of MiB, truncated and corrupt
+             images, GIF/BMP/SVG/TIFF under a PNG's name, FIFOs, devices,
+             link loops, names that are not UTF-8 or hold control
+             characters, 100,000 hard-linked images
   scheme-*   scheme files for --scheme-file
   raw-*      plain HDF5 trees (no model)
+KIND (default: all) picks generators: k2, k3, img, scheme, raw, imgdir,
+img-bombs (oversized chunks, wide labels), zip-bombs (.keras), and
+scheme-special (FIFO, devices, a sparse gigabyte).
 The base model is tiny and fits the bundled Fashion-MNIST images
 (28x28x1, 10 classes): Conv2D(4, 3x3, stride 2) -> Flatten -> Dense(10).
 """
@@ -25,8 +34,10 @@ import copy
 import io
 import json
 import os
+import struct
 import sys
 import zipfile
+import zlib
 
 import h5py
 import numpy as np
@@ -368,6 +379,14 @@ def keras2_cases(out):
         f["model_weights/dense/dense"].create_dataset("kernel:0", data=arr(784, 10), chunks=(98, 10), scaleoffset=3,
                                                       shuffle=True)
     k2("weights-scaleoffset", sequential(base_layers()), tweak=scaleoffset)
+
+    def huge_chunk(f):
+        # 784 x 10 values in one deflated chunk declared for 2^24 x 10 (640 MiB)
+        del f["model_weights/dense/dense/kernel:0"]
+        d = f["model_weights/dense/dense"].create_dataset("kernel:0", shape=(784, 10), maxshape=(None, 10),
+                                                          dtype=np.float32, chunks=(1 << 24, 10), compression="gzip")
+        d.id.write_direct_chunk((0, 0), zeros_deflate((1 << 24) * 10 * 4))
+    k2("weights-chunk-640m", sequential(base_layers()), tweak=huge_chunk)
 
     def ext_link(f):
         del f["model_weights/dense/dense/kernel:0"]
@@ -896,16 +915,433 @@ def raw_cases(out):
     raw("ext-abs", ext_abs)
 
 
+# ---- image folders (--data FOLDER) ---------------------------------------------
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+
+def png_bytes(width, height, color_type=0, depth=8, rows=None, extra=(), interlace=0, idat=None):
+    """A PNG of the given IHDR; @rows (filtered scanlines, bytes) default
+    to a gradient; @idat replaces the compressed data; @extra chunks go
+    before IDAT."""
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color_type]
+    if idat is None:
+        if rows is None:
+            row_bytes = (width * channels * depth + 7) // 8
+            rows = b"".join(b"\0" + bytes((x * 7 + y * 13) & 0xff for x in range(row_bytes)) for y in range(height))
+        idat = zlib.compress(rows, 9)
+    head = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, interlace)
+    chunks = [png_chunk(b"IHDR", head)]
+    if color_type == 3:
+        chunks.append(png_chunk(b"PLTE", bytes(range(0, 256, 16)) * 3))
+    chunks += list(extra)
+    chunks += [png_chunk(b"IDAT", idat), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def zeros_deflate(size):
+    """zlib data of @size zero bytes, made without compressing them: one
+    raw deflate segment for a MiB of zeros, flushed to a byte boundary and
+    repeated (a full flush forgets the history, so every copy decodes the
+    same)."""
+    mib = 1 << 20
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    segment = c.compress(bytes(mib)) + c.flush(zlib.Z_FULL_FLUSH)
+    whole, rest = divmod(size, mib)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -15)
+    end = tail.compress(bytes(rest)) + tail.flush(zlib.Z_FINISH)
+    adler = 1
+    block = bytes(mib)
+    for _ in range(whole):
+        adler = zlib.adler32(block, adler)
+    adler = zlib.adler32(bytes(rest), adler)
+    return b"\x78\xda" + segment * whole + end + struct.pack(">I", adler & 0xffffffff)
+
+
+def jpeg_bytes(mode="L", size=(28, 28), **save):
+    """A JPEG from PIL, or None without PIL."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    img = Image.new(mode, size)
+    pixels = [((x * 9 + y * 5) % 256) for y in range(size[1]) for x in range(size[0])]
+    if mode == "L":
+        img.putdata(pixels)
+    else:
+        bands = len(mode)
+        img.putdata([tuple((p + 40 * b) % 256 for b in range(bands)) for p in pixels])
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+def jpeg_with_size(data, width, height):
+    """@data with its frame header (SOF0/SOF1/SOF2) declaring @width x @height."""
+    data = bytearray(data)
+    at = 2
+    while at + 4 <= len(data):
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker in (0xc0, 0xc1, 0xc2):
+            data[at + 5:at + 9] = struct.pack(">HH", height, width)
+            break
+        at += 2 + length
+    return bytes(data)
+
+
+def gif_bytes(width, height, frames=1):
+    """A GIF89a of @frames 1x1 frames on a @width x @height screen."""
+    head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    if frames > 1:
+        head += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\0\0\0"
+    frame = (b"\x21\xf9\x04\x00\x01\x00\x00\x00" + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+             + b"\x02\x02\x44\x01\x00")
+    return head + frame * frames + b"\x3b"
+
+
+def bmp_bytes(width, height):
+    """A BMP header declaring @width x @height at 24 bits, with 4 bytes of pixels."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + 4, 0, 0, 14 + len(info)) + info + b"\0" * 4
+
+
+def folder_cases(out):
+    gray = png_bytes(28, 28)
+
+    def folder(name, files, classes=("a", "b")):
+        """imgdir-NAME/CLASS/FILE for each class (none: a flat folder);
+        @files maps names (str or bytes) to contents, None for a
+        special file made by the caller."""
+        root = os.path.join(out, f"imgdir-{name}")
+        os.makedirs(root, exist_ok=True)
+        subs = [os.path.join(os.fsencode(root), os.fsencode(c)) for c in classes] if classes else [os.fsencode(root)]
+        for sub in subs:
+            os.makedirs(sub, exist_ok=True)
+            for fname, data in files.items():
+                path = os.path.join(sub, os.fsencode(fname))
+                if data is not None and not os.path.lexists(path):
+                    with open(path, "wb") as f:
+                        f.write(data)
+        return root
+
+    folder("base", {"1.png": gray, "2.png": png_bytes(28, 28, 2), "3.PNG": png_bytes(40, 30, 6)})
+    folder("unlabeled", {"1.png": gray, "2.png": png_bytes(28, 28, 4)}, classes=None)
+    # every PNG layout gdk-pixbuf turns into 8-bit RGB(A)
+    folder("png-layouts", {f"{t}-{d}.png": png_bytes(28, 28, t, d)
+                           for t, depths in [(0, (1, 2, 4, 8, 16)), (2, (8, 16)), (3, (1, 2, 4, 8)),
+                                             (4, (8, 16)), (6, (8, 16))] for d in depths})
+    folder("png-interlaced", {"1.png": png_bytes(28, 28, 2, 8, interlace=1)})
+    folder("png-extreme-aspect", {"wide.png": png_bytes(65535, 1, 0, 1, rows=b"\0" + bytes(8192)),
+                                  "tall.png": png_bytes(1, 65535, 0, 1, rows=b"\0\0" * 65535),
+                                  "dot.png": png_bytes(1, 1)})
+    jpegs = {"gray.jpg": jpeg_bytes("L"), "rgb.jpeg": jpeg_bytes("RGB"),
+             "cmyk.jpg": jpeg_bytes("CMYK"), "progressive.jpg": jpeg_bytes("RGB", progressive=True),
+             "subsampled.JPG": jpeg_bytes("RGB", (33, 17), subsampling=2)}
+    if None not in jpegs.values():
+        folder("jpeg-layouts", jpegs)
+        folder("jpeg-bomb-65535", {"1.jpg": jpeg_with_size(jpegs["gray.jpg"], 65535, 65535)})
+        folder("jpeg-bomb-8192-truncated", {"1.jpg": jpeg_with_size(jpegs["gray.jpg"], 8192, 8192)})
+        folder("jpeg-truncated", {"1.jpg": jpegs["rgb.jpeg"][:len(jpegs["rgb.jpeg"]) // 2]})
+        folder("jpeg-header-only", {"1.jpg": jpegs["rgb.jpeg"][:200]})
+        folder("jpeg-corrupt", {"1.jpg": jpegs["rgb.jpeg"][:300] + bytes(reversed(jpegs["rgb.jpeg"][300:]))})
+        folder("jpeg-progressive-truncated", {"1.jpg": jpegs["progressive.jpg"][:len(jpegs["progressive.jpg"]) * 2 // 3]})
+    # decompression bombs: huge declared sizes in a few bytes
+    folder("png-bomb-100000", {"1.png": png_bytes(100000, 100000, 0, 1, idat=zlib.compress(b"\0" * 64))})
+    folder("png-bomb-65535", {"1.png": png_bytes(65535, 65535, 6, 16, idat=zlib.compress(b"\0" * 64))})
+    folder("png-bomb-8192", {"1.png": png_bytes(8192, 8192, 0, 8, idat=zeros_deflate(8192 * 8193))})
+    folder("png-bomb-8192-truncated", {"1.png": png_bytes(8192, 8192, 2, 8, idat=zlib.compress(b"\0" * 64))})
+    folder("png-ztxt-bomb", {"1.png": png_bytes(28, 28, extra=[
+        png_chunk(b"zTXt", b"Comment\0\0" + zeros_deflate(200 << 20))])})
+    folder("png-itxt-many", {"1.png": png_bytes(28, 28, extra=[
+        png_chunk(b"tEXt", b"k%d\0v" % i) for i in range(5000)])})
+    folder("png-iccp-bomb", {"1.png": png_bytes(28, 28, 2, extra=[
+        png_chunk(b"iCCP", b"icc\0\0" + zeros_deflate(200 << 20))])})
+    folder("png-idat-bomb", {"1.png": png_bytes(28, 28, idat=zeros_deflate(100 << 20))})
+    folder("png-truncated", {"1.png": gray[:len(gray) // 2]})
+    folder("png-no-iend", {"1.png": gray[:-12]})
+    folder("png-bad-crc", {"1.png": gray[:40] + bytes([gray[40] ^ 1]) + gray[41:]})
+    folder("png-bad-idat", {"1.png": png_bytes(28, 28, idat=b"\x78\x9c" + bytes(range(200)))})
+    folder("png-zero-size-ihdr", {"1.png": png_bytes(0, 0, idat=zlib.compress(b""))})
+    folder("zero-bytes", {"1.png": b"", "2.jpg": b"", "3.jpeg": b""})
+    # other formats under an image's name, and beside images
+    folder("gif-as-png", {"1.png": gif_bytes(65535, 65535)})
+    folder("gif-frames-as-png", {"1.png": gif_bytes(28, 28, 100000)})
+    folder("bmp-as-jpg", {"1.jpg": bmp_bytes(100000, 100000)})
+    folder("svg-as-png", {"1.png": b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa">'
+                                   + b"".join(b'<!ENTITY %c "%s">' % (ord("b") + i, (b"&%c;" % (ord("a") + i)) * 10)
+                                              for i in range(8))
+                                   + b']><svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000">'
+                                   + b"<text>&i;</text></svg>"})
+    folder("tiff-as-png", {"1.png": b"II*\0\x08\0\0\0\x03\0\x00\x01\x04\0\x01\0\0\0\xff\xff\xff\x7f"
+                                    b"\x01\x01\x04\0\x01\0\0\0\xff\xff\xff\x7f\x02\x01\x03\0\x01\0\0\0\x08\0\0\0\0\0"})
+    folder("other-formats-beside", {"1.png": gray, "2.gif": gif_bytes(65535, 65535, 1000), "3.bmp": bmp_bytes(9, 9),
+                                    "4.txt": b"hello", ".hidden.png": b"garbage"})
+    # special files among the images: none may block or be read forever
+    root = folder("fifo", {"1.png": gray})
+    for c in ("a", "b"):
+        path = os.path.join(root, c, "0-fifo.png")
+        if not os.path.lexists(path):
+            os.mkfifo(path)
+    for name, target in [("dev-zero", "/dev/zero"), ("dev-null", "/dev/null"), ("dev-tty", "/dev/tty"),
+                         ("dev-stdin", "/proc/self/fd/0"), ("dev-urandom", "/dev/urandom"),
+                         ("link-loop", "0-loop.png"), ("link-dangling", "nowhere.png"),
+                         ("link-to-folder", "..")]:
+        root = folder(name, {"1.png": gray})
+        for c in ("a", "b"):
+            path = os.path.join(root, c, "0-loop.png" if name == "link-loop" else "0-link.png")
+            if not os.path.lexists(path):
+                os.symlink(target, path)
+    root = folder("class-symlink-loop", {"1.png": gray})
+    for link, target in [("c-self", "c-self"), ("d-parent", "."), ("e-grandparent", "..")]:
+        if not os.path.lexists(os.path.join(root, link)):
+            os.symlink(target, os.path.join(root, link))
+    root = folder("fifo-class", {"1.png": gray})
+    if not os.path.lexists(os.path.join(root, "c-fifo")):
+        os.mkfifo(os.path.join(root, "c-fifo"))
+    root = folder("unreadable", {"1.png": gray, "2.png": gray})
+    os.chmod(os.path.join(root, "a", "2.png"), 0)
+    os.chmod(os.path.join(root, "b"), 0)
+    # names and folders
+    folder("names-not-utf8", {b"\xff\xfe.png": gray, b"\x80\x81-ok.jpg" if jpegs["gray.jpg"] else b"\x80.png":
+                              jpegs["gray.jpg"] or gray}, classes=(b"\xc3\x28", b"\xe2\x82"))
+    folder("names-control", {"bad\n\x1b[2J\x07.png": gray[:50], "\u202egnp.png": gray[:60]},
+           classes=("\n", "-", "--help"))
+    folder("classes-11", {"1.png": gray}, classes=[f"{i:02d}" for i in range(11)])
+    folder("classes-empty", {}, classes=("a", "b"))
+    folder("class-one-empty", {"1.png": gray}, classes=("a",))
+    os.makedirs(os.path.join(out, "imgdir-class-one-empty", "b"), exist_ok=True)
+    root = folder("deep", {}, classes=None)
+    path = root
+    for i in range(200):
+        path = os.path.join(path, "d")
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "1.png"), "wb") as f:
+        f.write(gray)
+    # 100,000 images that are two files (hard links: no disk space each;
+    # ext4 allows 65,000 links to a file)
+    root = folder("many-100000", {"0.png": png_bytes(1, 1), "1.png": png_bytes(2, 1)}, classes=None)
+    for i in range(2, 100000):
+        path = os.path.join(root, f"{i}.png")
+        if not os.path.lexists(path):
+            os.link(os.path.join(root, f"{i % 2}.png"), path)
+    root = folder("many-empty-20000", {}, classes=None)
+    for i in range(20000):
+        open(os.path.join(root, f"{i}.png"), "wb").close()
+
+
+# ---- more HDF5 image sets, zip bombs, special scheme files -------------------
+
+def image_set_bombs(out):
+    def img(name, build):
+        with h5py.File(os.path.join(out, f"img-{name}.h5"), "w") as f:
+            build(f)
+
+    n = 20
+    x = RNG.random((n, 28, 28, 1)).astype(np.float32)
+    y = (np.arange(n) % 10).astype(np.int32)
+
+    def with_y(values, dtype):
+        return lambda f: (f.create_dataset("x", data=x), f.create_dataset("y", data=np.array(values, dtype)))
+    img("y-10", with_y([10] * n, np.int32))
+    img("y-int32-max", with_y([(1 << 31) - 1] * n, np.int32))
+    img("y-int64-min", with_y([-(1 << 63)] * n, np.int64))
+    img("y-uint64-max", with_y([(1 << 64) - 1] * n, np.uint64))
+    img("y-uint32-wrap", with_y([(1 << 32) + 3] * n, np.uint64))
+
+    def one_nan(f):
+        bad = x.copy()
+        bad[7, 3, 4, 0] = np.nan
+        f.create_dataset("x", data=bad)
+        f.create_dataset("y", data=y)
+    img("x-one-nan", one_nan)
+
+    def huge_chunk(dtype, chunk_images, what):
+        """A set of @n images whose one chunk is declared (and stored,
+        deflated) for @chunk_images images: reading 20 images inflates
+        the whole chunk."""
+        def build(f):
+            item = np.dtype(dtype).itemsize
+            shape = {"x": (n, 28, 28, 1), "y": (n,)}
+            chunks = {"x": (chunk_images, 28, 28, 1), "y": (chunk_images * 784,)}
+            for key in ("x", "y"):
+                d = f.create_dataset(key, shape=shape[key], maxshape=(None,) + shape[key][1:],
+                                     dtype=dtype if key == what else (np.float32 if key == "x" else np.int32),
+                                     chunks=chunks[key] if key == what else None,
+                                     compression="gzip" if key == what else None)
+                if key != what:
+                    d[...] = x if key == "x" else y
+                else:
+                    size = int(np.prod(chunks[key])) * item
+                    d.id.write_direct_chunk((0,) * len(shape[key]), zeros_deflate(size))
+        return build
+    img("x-chunk-800m", huge_chunk(np.uint8, 1 << 20, "x"))
+    img("x-chunk-float-1600m", huge_chunk(np.float32, 1 << 19, "x"))
+    img("y-chunk-800m", huge_chunk(np.int32, 1 << 18, "y"))
+
+    def chunk_short(f):
+        # the chunk's data inflates to less than the chunk
+        d = f.create_dataset("x", shape=(n, 28, 28, 1), maxshape=(None, 28, 28, 1), dtype=np.uint8,
+                             chunks=(1 << 16, 28, 28, 1), compression="gzip")
+        d.id.write_direct_chunk((0, 0, 0, 0), zlib.compress(bytes(100)))
+        f.create_dataset("y", data=y)
+    img("x-chunk-short", chunk_short)
+
+    def expands(f):
+        # 1 GiB of float32 from a few hundred kilobytes
+        f.create_dataset("x", shape=(4096, 256, 256, 1), dtype=np.uint8, chunks=(64, 256, 256, 1),
+                         compression="gzip", compression_opts=9, fillvalue=0)
+        d = f["x"]
+        block = np.zeros((64, 256, 256, 1), np.uint8)
+        block[:, 0, 0, 0] = 1
+        for i in range(0, 4096, 64):
+            d.id.write_direct_chunk((i, 0, 0, 0), zlib.compress(block.tobytes(), 9))
+        f.create_dataset("y", data=np.zeros(4096, np.int32))
+    img("x-expands-1g", expands)
+
+    def declared_2_40(f):
+        f.create_dataset("x", shape=(1 << 20, 1 << 10, 1 << 10, 1), dtype=np.float32, chunks=(1, 64, 64, 1),
+                         compression="gzip")
+        f.create_dataset("y", shape=(1 << 20,), dtype=np.int32, chunks=(1 << 20,), compression="gzip")
+    img("x-2-40-chunked", declared_2_40)
+
+    def y_rank2_wide(f):
+        f.create_dataset("x", data=x)
+        f.create_dataset("y", data=np.zeros((n, 1 << 16), np.int8), compression="gzip")
+    img("y-rank2-wide", y_rank2_wide)
+
+    def attr_huge(f):
+        f.create_dataset("x", data=x)
+        f.create_dataset("y", data=y)
+        f["x"].attrs["scale"] = np.ones(4097, np.float64)
+        f.attrs["mean"] = np.zeros((2, 2), np.float64)
+    img("attrs-huge", attr_huge)
+
+    def attr_vlen(f):
+        f.create_dataset("x", data=x)
+        f.create_dataset("y", data=y)
+        value = np.empty(1, dtype=object)
+        value[0] = np.array([1.0, 2.0])
+        f["x"].attrs.create("scale", data=value, dtype=h5py.vlen_dtype(np.float64))
+    img("attrs-vlen", attr_vlen)
+
+
+def zip_entries_raw(path, entries):
+    """A zip from (name, stored bytes, method, crc, uncompressed size,
+    extra) tuples written as given, lies and all."""
+    local, central, offset = [], [], 0
+    for name, data, method, crc, size, extra in entries:
+        name = name.encode() if isinstance(name, str) else name
+        head = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, method, 0, 0x21, crc, len(data) & 0xffffffff,
+                           size & 0xffffffff, len(name), len(extra)) + name + extra
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, method, 0, 0x21, crc,
+                                   len(data) & 0xffffffff, size & 0xffffffff, len(name), len(extra), 0, 0, 0, 0,
+                                   offset) + name + extra)
+        local.append(head + data)
+        offset += len(head) + len(data)
+    directory = b"".join(central)
+    end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, len(entries), len(entries), len(directory), offset, 0)
+    with open(path, "wb") as f:
+        f.write(b"".join(local) + directory + end)
+
+
+def zip_bomb_cases(out):
+    cfg = b'{"class_name": "Sequential", "config": {"layers": []}}'
+    meta = b'{"keras_version": "3.3.3"}'
+
+    def deflate(data):
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush()
+
+    def raw_deflate_zeros(size):
+        z = zeros_deflate(size)
+        return z[2:-4]
+
+    def entry(name, data, method=0, crc=None, size=None, extra=b""):
+        return (name, data, method, zlib.crc32(data) if crc is None else crc, len(data) if size is None else size,
+                extra)
+
+    def k3(name, entries):
+        zip_entries_raw(os.path.join(out, f"k3-{name}.keras"), entries)
+
+    bomb = raw_deflate_zeros(1 << 30)
+    crc_1g = 0
+    block = bytes(1 << 20)
+    for _ in range(1024):
+        crc_1g = zlib.crc32(block, crc_1g)
+    # 1 GiB of zeros in a megabyte, declared honestly, or as 100 bytes
+    k3("bomb-config-honest", [entry("metadata.json", meta), ("config.json", bomb, 8, crc_1g, 1 << 30, b""),
+                              entry("model.weights.h5", b"x")])
+    k3("bomb-config-lying", [entry("metadata.json", meta), ("config.json", bomb, 8, crc_1g, 100, b""),
+                             entry("model.weights.h5", b"x")])
+    k3("bomb-weights-lying", [entry("metadata.json", meta), entry("config.json", cfg),
+                              ("model.weights.h5", bomb, 8, crc_1g, 1 << 20, b"")])
+    k3("bomb-weights-4g", [entry("metadata.json", meta), entry("config.json", cfg),
+                           ("model.weights.h5", bomb, 8, crc_1g, 0xfffffffe, b"")])
+    k3("dotdot-names", [entry("../metadata.json", meta), entry("../../config.json", cfg),
+                        entry("..\\model.weights.h5", b"x")])
+    k3("dotdot-and-real", [entry("metadata.json", meta), entry("config.json", cfg), entry("../config.json", b"[]"),
+                           entry("./config.json", b"{}"), entry("model.weights.h5", b"x")])
+    k3("duplicate-config-3", [entry("metadata.json", meta)] + [entry("config.json", b"[%d]" % i) for i in range(3)]
+       + [entry("model.weights.h5", b"x")])
+    zip64 = struct.pack("<HHQQ", 1, 16, 1 << 33, 1 << 33)
+    k3("zip64-extra", [entry("metadata.json", meta), entry("config.json", cfg, extra=zip64),
+                       entry("model.weights.h5", b"x")])
+    k3("zip64-extra-odd", [entry("metadata.json", meta), entry("config.json", cfg, extra=struct.pack("<HH", 1, 200)),
+                           entry("model.weights.h5", b"x")])
+    k3("extra-truncated", [entry("metadata.json", meta), entry("config.json", cfg, extra=b"\x01"),
+                           entry("model.weights.h5", b"x")])
+    k3("method-bzip2", [entry("metadata.json", meta), entry("config.json", cfg, method=12),
+                        entry("model.weights.h5", b"x")])
+    k3("deflate-garbage", [entry("metadata.json", meta), ("config.json", b"\xff" * 64, 8, 0, 200, b""),
+                           entry("model.weights.h5", b"x")])
+    k3("crc-wrong", [entry("metadata.json", meta), entry("config.json", cfg, crc=1), entry("model.weights.h5", b"x")])
+    # a 1 GiB config.json stored: a sparse file, nothing on disk
+    path = os.path.join(out, "k3-config-1g-stored.keras")
+    weights = b"x"
+    size = 1 << 30
+    first = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, zlib.crc32(weights), 1, 1, 16, 0)
+    first += b"model.weights.h5" + weights
+    head = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, crc_1g, size, size, 11, 0) + b"config.json"
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0x21, zlib.crc32(weights), 1, 1, 16,
+                          0, 0, 0, 0, 0, 0) + b"model.weights.h5"
+    central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0x21, crc_1g, size, size, 11,
+                           0, 0, 0, 0, 0, len(first)) + b"config.json"
+    with open(path, "wb") as f:
+        f.write(first + head)
+        f.seek(len(first) + len(head) + size)
+        f.write(central + struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 2, 2, len(central),
+                                      len(first) + len(head) + size, 0))
+
+
+def special_scheme_cases(out):
+    for name, target in [("dev-zero", "/dev/zero"), ("dev-urandom", "/dev/urandom"), ("loop", "scheme-loop.json"),
+                         ("proc-self", "/proc/self/mem")]:
+        path = os.path.join(out, f"scheme-{name}.json")
+        if not os.path.lexists(path):
+            os.symlink(target, path)
+    path = os.path.join(out, "scheme-fifo.json")
+    if not os.path.lexists(path):
+        os.mkfifo(path)
+    # a gigabyte of spaces before the object: a sparse gigabyte of NULs
+    with open(os.path.join(out, "scheme-1g-sparse.json"), "wb") as f:
+        f.truncate(1 << 30)
+    with open(os.path.join(out, "scheme-long-10m.json"), "wb") as f:
+        f.write(b'{"version": 1, "overrides": [' + b'{"tensors": "*", "bits": 8},' * 350000
+                + b'{"tensors": "*", "bits": 8}]}')
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     out = sys.argv[1]
+    kinds = sys.argv[2].split(",") if len(sys.argv) == 3 else None
     os.makedirs(out, exist_ok=True)
-    keras2_cases(out)
-    keras3_cases(out)
-    image_cases(out)
-    scheme_cases(out)
-    raw_cases(out)
+    for kind, cases in [("k2", keras2_cases), ("k3", keras3_cases), ("img", image_cases), ("scheme", scheme_cases),
+                        ("raw", raw_cases), ("imgdir", folder_cases), ("img-bombs", image_set_bombs),
+                        ("zip-bombs", zip_bomb_cases), ("scheme-special", special_scheme_cases)]:
+        if kinds is None or kind in kinds:
+            cases(out)
 
 
 if __name__ == "__main__":

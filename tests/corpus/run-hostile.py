@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # run-hostile.py: every quantscope-cli command on every file make-hostile.py wrote, checking the bad-input contract.
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Usage: run-hostile.py CLI DIR [JOBS] [FILTER]
+"""Usage: run-hostile.py CLI DIR [JOBS] [FILTER[,FILTER...]]
 
 For every input in DIR (from make-hostile.py) runs the commands that take
 that kind of input, each under `timeout`, and reports every run that
@@ -9,8 +9,13 @@ breaks the contract: an exit status other than 0 and 2, a signal, a hang
 (or the CLI's open watchdog ending a read: $QUANTSCOPE_OPEN_TIMEOUT is 30 s here),
 status 2 with anything but exactly one line "quantscope-cli: ..." on
 stderr or with anything on stdout, or an export that failed and left
-something behind or changed its destination. With an ASan+UBSan build of
-CLI, sanitizer reports show up as a wrong status and extra stderr lines.
+something behind or changed its destination. Image sets and folders
+are read with --memory-budget 512M, and a run whose peak resident memory
+(wait4) passes 768 MiB is a finding too. With an ASan+UBSan build of
+CLI, sanitizer reports show up as a wrong status and extra stderr lines
+(its memory figures are then meaningless: HOSTILE_NO_MEMORY=1 skips them).
+FILTER keeps the inputs whose names contain one of its comma-separated
+parts.
 Prints one line per finding and a summary; exits 1 if there was one.
 """
 import concurrent.futures
@@ -19,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 TIMEOUT = int(os.environ.get("HOSTILE_TIMEOUT", "120"))
 EVAL = ["-n", "40", "-c", "20"]
@@ -29,19 +35,42 @@ ENV = dict(os.environ, LC_ALL="C.UTF-8", QUANTSCOPE_OPEN_TIMEOUT="30",
                os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "lsan-cli.supp"))
 
 
+class Finished:
+    """A finished run: status (negative: the signal), output, and the peak
+    resident memory in bytes (from wait4, the process alone)."""
+
+    def __init__(self, returncode, stdout, stderr, peak):
+        self.returncode, self.stdout, self.stderr, self.peak = returncode, stdout, stderr, peak
+
+
 def run(argv, work):
-    try:
-        p = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, env=ENV, cwd=work)
-    except subprocess.TimeoutExpired:
-        return None
-    return p
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        # no pipe to fill, and stdin is not a terminal or a stream to wait on
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=ENV, cwd=work)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                os.wait4(p.pid, 0)
+                p.returncode = 0
+                return None
+            time.sleep(0.02)
+        p.returncode = 0  # reaped here; keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        return Finished(os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss * 1024)
 
 
-def check(label, argv, work, export_dir=None, original=None):
+def check(label, argv, work, export_dir=None, original=None, memory_limit=None):
     p = run(argv, work)
     problems = []
     if p is None:
         return [f"HANG {label}"]
+    if memory_limit is not None and p.peak > memory_limit:
+        problems.append(f"MEMORY {p.peak >> 20} MiB")
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode < 0:
         problems.append(f"SIGNAL {-p.returncode}")
@@ -107,10 +136,21 @@ def model_jobs(cli, path, base_model, base_scheme):
         yield ["compare", *EVAL, "-a", base_scheme, "-b", base_scheme, path]
 
 
-def image_jobs(path, base_model):
-    yield ["eval", *EVAL, "--data", path, base_model]
-    yield ["eval", "-n", "10", "-c", "5", "--calib-data", path, base_model]
-    yield ["sensitivity", "-n", "10", "-c", "5", "--data", path, base_model]
+# Image sets and folders are loaded within this budget (besides the
+# model, the libraries and one decoded image's pixbuf beside it).
+DATA_BUDGET = ["-m", "512M"]
+DATA_MEMORY_LIMIT = (512 + 256) << 20
+
+
+def image_jobs(path, base_model, base_scheme):
+    yield ["eval", *EVAL, *DATA_BUDGET, "--data", path, base_model]
+    yield ["eval", "-n", "10", "-c", "5", *DATA_BUDGET, "--calib-data", path, base_model]
+    yield ["eval", "-n", "10", "-c", "5", "--json", "--preprocess", "caffe", *DATA_BUDGET, "--data", path,
+           "--calibration", path, base_model]
+    yield ["sensitivity", "-n", "10", "-c", "5", *DATA_BUDGET, "--data", path, base_model]
+    yield ["mixed", "-n", "10", "-c", "5", "--bits", "4,8", *DATA_BUDGET, "--data", path, base_model]
+    yield ["compare", "-n", "10", "-c", "5", *DATA_BUDGET, "-a", base_scheme, "-b", base_scheme, "--data", path,
+           base_model]
 
 
 def scheme_jobs(path, base_model, base_scheme):
@@ -139,16 +179,21 @@ def main():
     cli = os.path.abspath(sys.argv[1])
     root = os.path.abspath(sys.argv[2])
     jobs_n = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    only = sys.argv[4] if len(sys.argv) > 4 else ""
+    only = sys.argv[4].split(",") if len(sys.argv) > 4 else []
     base_model = os.path.join(root, "k2-base.h5")
     base_scheme = os.path.join(root, "scheme-base.json")
     inputs = []
     for dirpath, dirnames, filenames in os.walk(root):
+        # an image folder is one input: its insides are not walked
+        for n in [n for n in dirnames if n.startswith("imgdir-")]:
+            dirnames.remove(n)
+            if not only or any(o in n for o in only):
+                inputs.append(("image", os.path.join(dirpath, n)))
         for n in dirnames + filenames:
             full = os.path.join(dirpath, n)
             if n.endswith(".config.json") or (n.endswith(".h5") and n.startswith("w3-") and not n.endswith(".weights.h5")):
                 continue
-            if only and only not in n:
+            if only and not any(o in n for o in only):
                 continue
             if n.startswith(("k2-", "k3-", "raw-")) or n.endswith(".weights.h5"):
                 inputs.append(("model", full))
@@ -161,7 +206,7 @@ def main():
         if kind == "model":
             gen = model_jobs(cli, path, base_model, base_scheme)
         elif kind == "image":
-            gen = image_jobs(path, base_model)
+            gen = image_jobs(path, base_model, base_scheme)
         else:
             gen = scheme_jobs(path, base_model, base_scheme)
         for args in gen:
@@ -182,16 +227,19 @@ def main():
             else:
                 argv = [cli] + [a.replace("OUT", os.path.join(tmp, "out")) if a.startswith("OUT") else a for a in args]
             label = " ".join(a if a != cli else "CLI" for a in argv).replace(root + "/", "")
-            return check(label, argv, None, export_dir, original)
+            limit = DATA_MEMORY_LIMIT if DATA_BUDGET[1] in args and not os.environ.get("HOSTILE_NO_MEMORY") else None
+            return check(label, argv, None, export_dir, original, limit)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
     findings = []
     with concurrent.futures.ThreadPoolExecutor(jobs_n) as pool:
-        for result in pool.map(do, work):
+        for done, result in enumerate(pool.map(do, work), 1):
             for line in result:
                 print(line, flush=True)
                 findings.append(line)
+            if done % 100 == 0:
+                print(f"... {done} of {len(work)} runs", file=sys.stderr, flush=True)
     print(f"{len(work)} runs, {len(findings)} findings", flush=True)
     sys.exit(1 if findings else 0)
 

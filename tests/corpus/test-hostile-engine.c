@@ -12,7 +12,9 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -652,6 +654,38 @@ test_labels_out_of_range (void)
   }
 }
 
+/* Labels stored wider than int32 are named as stored, not as the int32
+ * libhdf5 would clamp them to (2147483647, or 0 for a negative unsigned). */
+static void
+test_labels_wide (gconstpointer what)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("wide-labels.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("wide-labels-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  const hsize_t n = 30;
+  gint64 signed_labels[30];
+  guint64 unsigned_labels[30];
+  hid_t file;
+
+  for (int i = 0; i < 30; i++)
+    signed_labels[i] = unsigned_labels[i] = (guint64) (i % 3);
+  signed_labels[4] = g_str_equal (what, "int64-min") ? G_MININT64 : (G_GINT64_CONSTANT (1) << 32) + 1;
+  unsigned_labels[4] = G_MAXUINT64;
+  file = H5Fopen (data, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, "/y", H5P_DEFAULT), >=, 0);
+  if (g_str_equal (what, "uint64-max"))
+    qs_test_write_dataset (file, "/y", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, &n, unsigned_labels);
+  else
+    qs_test_write_dataset (file, "/y", H5T_STD_I64BE, H5T_NATIVE_INT64, 1, &n, signed_labels);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  assert_refused (args, 0, g_str_equal (what, "uint64-max") ? "image 4 has label 18446744073709551615, not a class"
+                           : g_str_equal (what, "int64-min") ? "image 4 has label -9223372036854775808, not a class"
+                           : "image 4 has label 4294967297, not a class index");
+}
+
 static void
 test_non_finite_pixels (gconstpointer what)
 {
@@ -761,6 +795,175 @@ test_bomb_image_set (void)
   g_assert_cmpint (g_stat (data, &st), ==, 0);
   g_assert_cmpint (st.st_size, <, 16 << 10);
   assert_refused (args, ADDRESS_SPACE, "“x” declares 1019200000 values but the file stores only 0 bytes");
+}
+
+/* @dims of @file_type at @path whose first dimension may grow, in one
+ * deflated chunk of @chunk (larger than @dims, or equal) whose stream
+ * inflates to @inflated zero bytes, or the whole chunk when 0: 128 MiB
+ * from an eighth of a megabyte. */
+static void
+write_deflated_chunk (hid_t          file,
+                      const char    *path,
+                      hid_t          file_type,
+                      int            rank,
+                      const hsize_t *dims,
+                      const hsize_t *chunk,
+                      guint64        inflated)
+{
+  g_autoptr(GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9);
+  g_autoptr(GByteArray) packed = g_byte_array_new ();
+  g_autofree guint8 *zeros = g_malloc0 (1 << 20);
+  g_autoptr(GError) error = NULL;
+  hsize_t maxdims[H5S_MAX_RANK], offset[H5S_MAX_RANK] = { 0 };
+  guint64 left = H5Tget_size (file_type);
+  hid_t lcpl = qs_test_lcpl_intermediate (), dcpl = H5Pcreate (H5P_DATASET_CREATE), space, dset;
+  guint8 out[65536];
+
+  for (int d = 0; d < rank; d++)
+    {
+      maxdims[d] = d == 0 ? H5S_UNLIMITED : dims[d];
+      left *= chunk[d];
+    }
+  if (inflated != 0)
+    left = inflated;
+  for (;;)
+    {
+      gsize take = MIN (left, (guint64) 1 << 20), read = 0, written = 0;
+      GConverterResult result = g_converter_convert (G_CONVERTER (zlib), zeros, take, out, sizeof out,
+                                                     take == left ? G_CONVERTER_INPUT_AT_END : G_CONVERTER_NO_FLAGS,
+                                                     &read, &written, &error);
+
+      g_assert_no_error (error);
+      g_byte_array_append (packed, out, (guint) written);
+      left -= read;
+      if (result == G_CONVERTER_FINISHED)
+        break;
+    }
+  g_assert_cmpint (H5Pset_chunk (dcpl, rank, chunk), >=, 0);
+  g_assert_cmpint (H5Pset_deflate (dcpl, 9), >=, 0);
+  space = H5Screate_simple (rank, dims, maxdims);
+  dset = H5Dcreate2 (file, path, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite_chunk (dset, H5P_DEFAULT, 0, offset, packed->len, packed->data), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  H5Pclose (lcpl);
+}
+
+/* Thirty 4x4 images (or a 3x3x1x2 kernel) in one deflated chunk declared
+ * for 2^21 images (128 MiB): libhdf5 inflates a chunk whole to read any
+ * of it, so reading 1920 bytes would cost the 128 MiB. */
+static void
+test_bomb_oversized_chunk (gconstpointer what)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("chunk-model.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("chunk-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  const char *stats[] = { "stats", model, "--tensor", "/model_weights/conv/conv/kernel:0", NULL };
+  g_autofree char *target = g_str_equal (what, "weights") ? g_strdup (model) : g_strdup (data);
+  hid_t file = H5Fopen (target, H5F_ACC_RDWR, H5P_DEFAULT);
+  GStatBuf st;
+
+  g_assert_cmpint (file, >=, 0);
+  if (g_str_equal (what, "weights"))
+    {
+      const hsize_t dims[4] = { 3, 3, 1, 2 }, chunk[4] = { 1 << 22, 3, 1, 2 };
+
+      g_assert_cmpint (H5Ldelete (file, "/model_weights/conv/conv/kernel:0", H5P_DEFAULT), >=, 0);
+      write_deflated_chunk (file, "/model_weights/conv/conv/kernel:0", H5T_IEEE_F32LE, 4, dims, chunk, 0);
+    }
+  else
+    {
+      const hsize_t dims[4] = { 30, 4, 4, 1 }, chunk[4] = { 1 << 21, 4, 4, 1 };
+      const hsize_t label_dims[1] = { 30 }, label_chunk[1] = { 1 << 25 };
+
+      g_assert_cmpint (H5Ldelete (file, g_str_equal (what, "x") ? "/x" : "/y", H5P_DEFAULT), >=, 0);
+      if (g_str_equal (what, "x"))
+        write_deflated_chunk (file, "/x", H5T_IEEE_F32LE, 4, dims, chunk, 0);
+      else
+        write_deflated_chunk (file, "/y", H5T_STD_I32LE, 1, label_dims, label_chunk, 0);
+    }
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 1 << 20);
+
+  assert_refused (args, 0, g_str_equal (what, "x") ? "“x” is stored in chunks of 128 MiB for 480 values"
+                           : g_str_equal (what, "y") ? "“y” is stored in chunks of 128 MiB for 30 values"
+                           : "is stored in chunks of 96 MiB for 18 values");
+  if (g_str_equal (what, "weights"))
+    assert_refused (stats, 0, "is stored in chunks of 96 MiB for 18 values (a chunk is inflated whole");
+}
+
+/* An image folder is decoded only where a run reads it: 2,000 images
+ * (hard links to one 4x4 PNG) of which the last is a FIFO, scored on the
+ * first 10 and calibrated on another folder, decode 10 images and never
+ * open the FIFO; scoring all of them names it. */
+static void
+test_folder_decoded_on_demand (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("folder-model.h5", config, "conv", 8, NULL);
+  g_autofree char *folder = tmp_path ("folder-2000");
+  g_autofree char *calib = tmp_path ("folder-calib");
+  g_autofree char *first = g_build_filename (folder, "0000.png", NULL);
+  g_autofree char *fifo = g_build_filename (folder, "1999.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  g_autoptr(GError) error = NULL;
+  const char *some[] = { "eval", model, "--data", folder, "-n", "10", "--calibration", calib, "-c", "1", NULL };
+  const char *all[] = { "eval", model, "--data", folder, "--calibration", calib, "-c", "1", NULL };
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (calib, 0700), ==, 0);
+  gdk_pixbuf_fill (pixbuf, 0x80808000);
+  g_assert_true (gdk_pixbuf_save (pixbuf, first, "png", &error, NULL));
+  g_assert_no_error (error);
+  for (int i = 1; i < 1999; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%04d.png", i);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      g_assert_cmpint (link (first, path), ==, 0);
+    }
+  {
+    g_autofree char *path = g_build_filename (calib, "0.png", NULL);
+
+    g_assert_cmpint (link (first, path), ==, 0);
+  }
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  out = assert_works (some, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (out, "images 0..9"));
+  assert_refused (all, ADDRESS_SPACE, "1 of 2000 images cannot be read: 1999.png (");
+  qs_test_remove_tree (folder);
+  qs_test_remove_tree (calib);
+}
+
+/* A chunk whose deflate stream inflates to 100 of its 1920 bytes:
+ * libhdf5 1.10 would copy the chunk's values from past the end of the
+ * 100 (ASan: heap-buffer-overflow in H5VM_memcpyvv; release: heap bytes
+ * read as pixels or weights). */
+static void
+test_short_chunk (gconstpointer what)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("short-model.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("short-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  gboolean weights = g_str_equal (what, "weights");
+  hid_t file = H5Fopen (weights ? model : data, H5F_ACC_RDWR, H5P_DEFAULT);
+  const hsize_t x_dims[4] = { 30, 4, 4, 1 }, kernel_dims[4] = { 3, 3, 1, 2 };
+  const char *path = weights ? "/model_weights/conv/conv/kernel:0" : "/x";
+
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, path, H5P_DEFAULT), >=, 0);
+  write_deflated_chunk (file, path, H5T_IEEE_F32LE, 4, weights ? kernel_dims : x_dims,
+                        weights ? kernel_dims : x_dims, weights ? 20 : 100);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  assert_refused (args, 0, weights ? "has a chunk that inflates to less than its 72 bytes (damaged)"
+                                   : "“x” has a chunk that inflates to less than its 1920 bytes (damaged)");
 }
 
 static void
@@ -1111,6 +1314,9 @@ main (int   argc,
   g_test_add_func ("/hostile/values/batch-norm-sound", test_batch_norm_sound_works);
   g_test_add_func ("/hostile/values/engine-fold", test_engine_fold_refuses_non_finite);
   g_test_add_func ("/hostile/values/labels", test_labels_out_of_range);
+  g_test_add_data_func ("/hostile/values/labels-2^32+1", "2^32+1", test_labels_wide);
+  g_test_add_data_func ("/hostile/values/labels-int64-min", "int64-min", test_labels_wide);
+  g_test_add_data_func ("/hostile/values/labels-uint64-max", "uint64-max", test_labels_wide);
   g_test_add_data_func ("/hostile/values/pixel-nan", "nan", test_non_finite_pixels);
   g_test_add_data_func ("/hostile/values/pixel-inf", "inf", test_non_finite_pixels);
   g_test_add_data_func ("/hostile/values/scale-inf", "scale", test_non_finite_pixels);
@@ -1122,6 +1328,12 @@ main (int   argc,
   g_test_add_data_func ("/hostile/memory/unwritten-tensor", GINT_TO_POINTER (WEIGHT_UNWRITTEN), test_bomb_tensor);
   g_test_add_data_func ("/hostile/memory/deflate-bomb", GINT_TO_POINTER (WEIGHT_BOMB), test_bomb_tensor);
   g_test_add_func ("/hostile/memory/image-set", test_bomb_image_set);
+  g_test_add_func ("/hostile/cpu/folder-decoded-on-demand", test_folder_decoded_on_demand);
+  g_test_add_data_func ("/hostile/memory/short-chunk-x", "x", test_short_chunk);
+  g_test_add_data_func ("/hostile/memory/short-chunk-weights", "weights", test_short_chunk);
+  g_test_add_data_func ("/hostile/memory/oversized-chunk-x", "x", test_bomb_oversized_chunk);
+  g_test_add_data_func ("/hostile/memory/oversized-chunk-y", "y", test_bomb_oversized_chunk);
+  g_test_add_data_func ("/hostile/memory/oversized-chunk-weights", "weights", test_bomb_oversized_chunk);
   g_test_add_func ("/hostile/memory/idx-gzip", test_bomb_idx);
   g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
   g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);

@@ -4,8 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "model/qs-agreement.h"
@@ -13,6 +17,7 @@
 #include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-weight-file.h"
+#include "qs-test-hdf5.h"
 
 static char *
 images_path (const char *name)
@@ -45,6 +50,20 @@ test_resize_by_hand (void)
     g_assert_cmpfloat (crop[1], ==, 3.0f);
     g_assert_cmpfloat (crop[2], ==, 6.0f);
     g_assert_cmpfloat (crop[3], ==, 7.0f);
+  }
+  /* A 1 x 65535 strip (column c holds (c + 128) / 256) for a 40000 x 2
+   * input: resized 40000x, 2.6 billion columns wide, past int; the centre
+   * crop reads columns 32766 to 32768 (all 128), not the quarters a
+   * wrapped width would squeeze in (columns 16383 and 49150: 64, 192). */
+  {
+    g_autofree guint8 *wide = g_new (guint8, 65535);
+    g_autofree float *tall = g_new (float, 40000 * 2);
+
+    for (int c = 0; c < 65535; c++)
+      wide[c] = (guint8) ((c + 128) >> 8);
+    qs_image_resize_crop (wide, 1, 65535, 1, 65535, 40000, 2, tall);
+    for (int i = 0; i < 40000 * 2; i += 997)
+      g_assert_cmpfloat (tall[i], ==, 128.0f);
   }
 }
 
@@ -180,6 +199,133 @@ test_refusals (void)
   g_assert_error (error, QS_ERROR, QS_ERROR_NOT_FOUND);
 }
 
+/* A 1024 x 1024 PNG needs 1 MiB x (10 + 3) to decode for an RGB model:
+ * refused under a budget of 12 MiB, though its four 4x4x3 float32 inputs
+ * would fit, and read under 14 MiB. A tiny file may declare that many
+ * pixels, so the budget must hold while decoding, not only after. */
+static void
+test_decode_budget (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-decode-budget-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (folder, "big.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 1024, 1024);
+  g_autoptr(GError) error = NULL;
+  QsDataset *set;
+
+  g_assert_nonnull (folder);
+  gdk_pixbuf_fill (pixbuf, 0x80604000);
+  g_assert_true (gdk_pixbuf_save (pixbuf, png, "png", &error, NULL));
+  g_assert_no_error (error);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 3, QS_PREPROCESS_NONE, 12 << 20, &error);
+  g_assert_null (set);
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "big.png (1024 x 1024 pixels need 13 MiB to decode, more than the "
+                                            "memory budget of 12 MiB"));
+  g_clear_error (&error);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 3, QS_PREPROCESS_NONE, 14 << 20, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (qs_dataset_get_view (set)->images[0], ==, 128.0f);
+  g_assert_cmpfloat (qs_dataset_get_view (set)->images[2], ==, 64.0f);
+  qs_dataset_unref (set);
+  qs_test_remove_tree (folder);
+}
+
+/* A FIFO, a link to /dev/zero, a link loop and a dangling link among the
+ * images each end the load with one line naming them; none may block
+ * (a FIFO opened for reading waits for a writer forever). */
+static void
+test_special_files (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-special-XXXXXX", NULL);
+  g_autofree char *good = g_build_filename (folder, "good.png", NULL);
+  g_autofree char *fifo = g_build_filename (folder, "a-fifo.png", NULL);
+  g_autofree char *zero = g_build_filename (folder, "b-zero.jpg", NULL);
+  g_autofree char *loop = g_build_filename (folder, "c-loop.png", NULL);
+  g_autofree char *dangling = g_build_filename (folder, "d-dangling.jpeg", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  g_autoptr(GError) error = NULL;
+  QsDataset *set;
+
+  gdk_pixbuf_fill (pixbuf, 0);
+  g_assert_true (gdk_pixbuf_save (pixbuf, good, "png", &error, NULL));
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
+  g_assert_cmpint (symlink ("c-loop.png", loop), ==, 0);
+  g_assert_cmpint (symlink ("nowhere.png", dangling), ==, 0);
+
+  set = qs_dataset_load_image_folder (folder, 4, 4, 1, QS_PREPROCESS_UNIT, 0, &error);
+  g_assert_null (set);
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "4 of 5 images cannot be read: a-fifo.png ("));
+  g_assert_nonnull (strstr (error->message, "is a FIFO, not a regular file"));
+  g_assert_nonnull (strstr (error->message, "is a character device, not a regular file"));
+  g_assert_nonnull (strstr (error->message, "c-loop.png ("));
+  g_assert_null (strchr (error->message, '\n'));
+  qs_test_remove_tree (folder);
+}
+
+/* An opened folder decodes only the images asked for: four 2x2 PNGs of
+ * gray levels 10, 20, 30, 40 and a truncated fifth. Images not decoded
+ * read as zeros; the broken one fails only the range that holds it. */
+static void
+test_decode_on_demand (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("qs-on-demand-XXXXXX", NULL);
+  g_autofree char *broken = g_build_filename (folder, "4.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png = NULL;
+  gsize png_size = 0;
+  QsDataset *set;
+  const float *images;
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2, 2);
+      g_autofree char *name = g_strdup_printf ("%d.png", i);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      guint32 level = 10u * (guint32) (i + 1);
+
+      gdk_pixbuf_fill (pixbuf, (level << 24) | (level << 16) | (level << 8));
+      g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+      g_assert_no_error (error);
+      if (i == 0)
+        g_assert_true (g_file_get_contents (path, &png, &png_size, NULL));
+    }
+  g_assert_true (g_file_set_contents (broken, png, (gssize) png_size / 2, NULL));
+
+  set = qs_dataset_open_image_folder (folder, 2, 2, 1, QS_PREPROCESS_NONE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_dataset_get_count (set), ==, 5);
+  images = qs_dataset_get_view (set)->images;
+  g_assert_true (qs_dataset_decode_range (set, 1, 2, &error));
+  g_assert_no_error (error);
+  for (int p = 0; p < 4; p++)
+    {
+      g_assert_cmpfloat (images[0 * 4 + p], ==, 0.0f);
+      g_assert_cmpfloat (images[1 * 4 + p], ==, 20.0f);
+      g_assert_cmpfloat (images[2 * 4 + p], ==, 30.0f);
+      g_assert_cmpfloat (images[3 * 4 + p], ==, 0.0f);
+    }
+  /* Decoding again leaves decoded images as they are (not preprocessed twice). */
+  g_assert_true (qs_dataset_decode_range (set, 0, 4, &error));
+  g_assert_cmpfloat (images[0], ==, 10.0f);
+  g_assert_cmpfloat (images[1 * 4], ==, 20.0f);
+  g_assert_cmpfloat (images[3 * 4], ==, 40.0f);
+  g_assert_false (qs_dataset_decode_range (set, 3, 2, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, ": 1 of 1 images cannot be read: 4.png ("));
+  g_clear_error (&error);
+  qs_dataset_unref (set);
+
+  set = qs_dataset_load_image_folder (folder, 2, 2, 1, QS_PREPROCESS_NONE, 0, &error);
+  g_assert_null (set);
+  g_assert_nonnull (strstr (error->message, ": 1 of 5 images cannot be read: 4.png ("));
+  qs_test_remove_tree (folder);
+}
+
 static void
 test_preprocess_names (void)
 {
@@ -284,6 +430,9 @@ main (int    argc,
   g_test_add_func ("/image-folder/classes", test_classes);
   g_test_add_func ("/image-folder/jpeg", test_jpeg);
   g_test_add_func ("/image-folder/refusals", test_refusals);
+  g_test_add_func ("/image-folder/decode-budget", test_decode_budget);
+  g_test_add_func ("/image-folder/special-files", test_special_files);
+  g_test_add_func ("/image-folder/decode-on-demand", test_decode_on_demand);
   g_test_add_func ("/image-folder/preprocess-names", test_preprocess_names);
   g_test_add_func ("/image-folder/agreement", test_agreement);
 
