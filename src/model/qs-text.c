@@ -20,10 +20,13 @@ valid_char_length (const char *p,
   return (gsize) (g_utf8_next_char (p) - p);
 }
 
+/* C0 and C1 controls, and the bidirectional formatting characters: a
+ * name holding U+202E would print the rest of a message reversed. */
 static gboolean
 is_control (gunichar c)
 {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f
+         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 gboolean

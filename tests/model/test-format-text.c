@@ -4,10 +4,12 @@
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib.h>
 
 #include "model/qs-format-text.h"
+#include "model/qs-text.h"
 
 static void
 assert_formats (char       *text,
@@ -100,6 +102,31 @@ test_count (void)
   setlocale (LC_NUMERIC, "C.UTF-8");
 }
 
+/* Names from a file print on a terminal with their controls escaped:
+ * C0, C1 and the bidirectional overrides, isolates and marks; other
+ * characters, Hangul included, as they are. */
+static void
+test_escape_controls (void)
+{
+  static const struct { const char *in, *out; } cases[] = {
+    { "conv2d", "conv2d" },
+    { "층\u00a0a", "층\u00a0a" },
+    { "a\x1b[2Jb", "a\\x1b[2Jb" },
+    { "a\xc2\x85" "b", "a\\u0085b" },
+    { "evil\u202egnp.exe", "evil\\u202egnp.exe" },
+    { "\u2066x\u2069\u200e\u200f\u061c\u202a", "\\u2066x\\u2069\\u200e\\u200f\\u061c\\u202a" },
+    { "\u2065\u202f\u200d", "\u2065\u202f\u200d" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *escaped = qs_text_escape_controls (cases[i].in);
+
+      g_assert_cmpstr (escaped, ==, cases[i].out);
+      g_assert_true (qs_text_needs_escape (cases[i].in) == (strcmp (cases[i].in, cases[i].out) != 0));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -111,5 +138,6 @@ main (int argc, char **argv)
   g_test_add_func ("/format-text/natural-compare", test_natural_compare);
   g_test_add_func ("/format-text/minus", test_minus);
   g_test_add_func ("/format-text/count", test_count);
+  g_test_add_func ("/text/escape-controls", test_escape_controls);
   return g_test_run ();
 }
