@@ -1,7 +1,8 @@
 /* bench-gemm-f32.c: GFLOP/s of each float32 GEMM kernel on ResNet18 and MobileNetV2 layer shapes.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-gemm-f32 [SECONDS_PER_SHAPE]  (default 0.3)
+ * Usage: bench-gemm-f32 [SECONDS_PER_SHAPE]  (default 0.3; CPU seconds, so
+ * that a shared machine measures what the core does while it runs)
  * The engine calls the GEMM on tiles of QS_ENGINE_TILE_ROWS output pixels
  * (96) whose rows im2col has just written, so each shape runs as a 96-row
  * call on one warm A tile, one thread, for every kernel set the CPU has.
@@ -22,7 +23,7 @@ now_seconds (void)
 {
   struct timespec ts;
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 

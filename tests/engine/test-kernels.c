@@ -1268,12 +1268,14 @@ test_gemm_f32_skip_zeros_negative_zero_bias (void)
 static void
 test_gemm_f32 (void)
 {
-  /* m, n, k: single elements, tails of every tile (12 or 6 rows, 16 or 32
-   * channels), k past a chunk of 256 and long k (a 3x3x512 window). */
+  /* m, n, k: single elements, tails of every tile (12, 7 or 6 rows, 16,
+   * 32 or 64 channels), k past a chunk of 256 and long k (a 3x3x512 window). */
   static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 17, 9 }, { 13, 33, 144 }, { 96, 64, 32 }, { 5, 10, 3136 },
                                       { 11, 40, 257 }, { 20, 16, 600 }, { 1, 1000, 512 }, { 25, 1, 7 },
                                       { 12, 32, 1 }, { 37, 48, 256 }, { 24, 31, 513 }, { 3, 64, 4608 },
-                                      { 96, 24, 27 }, { 49, 95, 1 }, { 0, 8, 4 }, { 6, 16, 0 } };
+                                      { 96, 24, 27 }, { 49, 95, 1 }, { 0, 8, 4 }, { 6, 16, 0 },
+                                      /* 7-row tiles of two 32-channel blocks, then what is left. */
+                                      { 15, 96, 600 }, { 8, 80, 40 }, { 14, 128, 5 }, { 3, 64, 0 } };
   static const float bounds[][2] = { { 0.0f, INFINITY }, { -INFINITY, INFINITY }, { 0.0f, 6.0f } };
   guint checked = 0;
 
