@@ -51,6 +51,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "engine-fixture.h"
 #include "engine/qs-engine.h"
 #include "keras-fixture.h"
 #include "model/qs-dataset.h"
@@ -154,21 +155,13 @@ quantize (QsEngineModel         *model,
           const QsEngineDataset *calib,
           const char            *name)
 {
-  size_t n_weighted = qs_engine_model_get_n_weighted (model);
-  g_autofree const QsScheme **ptrs = g_new (const QsScheme *, MAX (n_weighted, 1));
-  QsScheme scheme;
   QsActivationScheme act;
-  QsEngineRunOptions options;
-  QsQuantizedModel *quantized = NULL;
   char message[256] = "";
+  QsQuantizedModel *quantized;
 
-  qs_scheme_init_default (&scheme);
-  for (size_t i = 0; i < n_weighted; i++)
-    ptrs[i] = &scheme;
   qs_activation_scheme_init_default (&act);
-  qs_engine_run_options_init (&options);
-  if (qs_engine_prepare_quantized (model, ptrs, n_weighted, &act, calib, calib->count, &options, &quantized,
-                                   message, sizeof message) != QS_ENGINE_OK)
+  quantized = engine_fixture_quantize_default (model, calib, &act, message, sizeof message);
+  if (quantized == NULL)
     g_test_message ("%s: %s", name, message);
   return quantized;
 }

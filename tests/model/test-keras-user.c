@@ -30,6 +30,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "engine-fixture.h"
 #include "engine/qs-engine-private.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
@@ -90,19 +91,10 @@ quantize_with (QsEngineModel            *model,
                const QsEngineDataset    *calib,
                const QsActivationScheme *act)
 {
-  size_t n_weighted = qs_engine_model_get_n_weighted (model);
-  g_autofree const QsScheme **schemes = g_new (const QsScheme *, MAX (n_weighted, 1));
-  QsScheme scheme;
-  QsEngineRunOptions options;
-  QsQuantizedModel *quantized = NULL;
   char message[256] = "";
+  QsQuantizedModel *quantized = engine_fixture_quantize_default (model, calib, act, message, sizeof message);
 
-  qs_scheme_init_default (&scheme);
-  for (size_t i = 0; i < n_weighted; i++)
-    schemes[i] = &scheme;
-  qs_engine_run_options_init (&options);
-  if (qs_engine_prepare_quantized (model, schemes, n_weighted, act, calib, calib->count, &options, &quantized,
-                                   message, sizeof message) != QS_ENGINE_OK)
+  if (quantized == NULL)
     g_error ("quantizing: %s", message);
   return quantized;
 }
