@@ -172,6 +172,14 @@ typedef struct {
   float            *group_scales;
   QsDepthwiseGroupWeights depthwise_groups;  /* QS_QMODE_GROUPWISE depthwise: views of the */
   int16_t          *group_dw;      /* [taps][c], and of group_code_sums and group_scales [groups][c] */
+  size_t           packed_bytes;   /* allocated for packed */
+  /* A later call of a shared Keras layer (QsEngineLayer.shared_weights):
+   * the weights' quantized forms above (mode, packed and packed_c1, w16,
+   * dw32, weight_zp, frac_q16, fake_*, round_*, group_* and the views of
+   * them) are its first call's, made once for every call; the biases,
+   * multipliers and shifts, which depend on the call's own input and
+   * output quantizers, are its own. */
+  bool             borrowed_weights;
   QsQuantizedLayerStats stats;
 } QsQuantLayer;
 
@@ -185,6 +193,11 @@ struct _QsQuantizedModel {
   QsScheme             input_scheme;  /* the model input's quantizer, for qs_quantize_channel */
   QsQuantParams        input_params;
 };
+
+/* Bytes @qm holds for its weights' quantized forms (codes, packings,
+ * their scales and zero points; not the per-call biases and
+ * requantization): a shared layer's once, however often it is called. */
+size_t qs_quantized_model_weight_bytes (const QsQuantizedModel *qm);
 
 /* Scratch layout of one forward pass of @batch images. */
 typedef struct {

@@ -29,6 +29,7 @@
  */
 #include "qs-engine-private.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,18 +94,21 @@ qs_engine_explain_failure (QsEngineStatus  status,
 static void
 quant_layer_clear (QsQuantLayer *q)
 {
+  free (q->bias32);
+  free (q->bias64);
+  free (q->multiplier);
+  free (q->right_shift);
+  free (q->left_shift);
+  free (q->out_dequant);
+  free (q->tables);
+  if (q->borrowed_weights)
+    return;
   free (q->packed);
   free (q->packed_c1);
   free (q->w16);
   free (q->dw32);
-  free (q->bias32);
-  free (q->bias64);
   free (q->weight_zp);
-  free (q->multiplier);
-  free (q->right_shift);
-  free (q->left_shift);
   free (q->frac_q16);
-  free (q->out_dequant);
   free (q->fake_packed);
   free (q->fake_weights);
   free (q->round_scale);
@@ -117,7 +121,6 @@ quant_layer_clear (QsQuantLayer *q)
   free (q->group_code_sums);
   free (q->group_scales);
   free (q->group_dw);
-  free (q->tables);
 }
 
 void
@@ -655,6 +658,26 @@ requant_arrays (const QsEngineLayer *l,
   return QS_ENGINE_OK;
 }
 
+/* A call's requantization arrays (requant_arrays) and its bias array, as
+ * wide as the layer's mode sums: int32, or the 64-bit totals. */
+static QsEngineStatus
+call_arrays (const QsEngineLayer *l,
+             QsQuantLayer        *q,
+             const QsWeightQuant *w,
+             double               extra_scale)
+{
+  size_t n = (size_t) l->out_c;
+  QsEngineStatus status = requant_arrays (l, q, w, extra_scale);
+
+  if (status != QS_ENGINE_OK)
+    return status;
+  if (q->mode == QS_QMODE_INT8)
+    q->bias32 = calloc (n, sizeof (int32_t));
+  else
+    q->bias64 = calloc (n, sizeof (int64_t));
+  return q->bias32 != NULL || q->bias64 != NULL ? QS_ENGINE_OK : QS_ENGINE_NO_MEMORY;
+}
+
 /* The sum of channel @c's weight codes over its @taps inputs ([taps][n]). */
 static int64_t
 code_colsum (const QsWeightQuant *w,
@@ -725,12 +748,29 @@ pack_codes_in_place (const QsKernels *kr,
   return QS_ENGINE_OK;
 }
 
-/* A GEMM layer's integer form: int8 weights (@container 8) with int32
- * sums, or, @wide (8-bit weights past QS_MAX_INT32_K taps), with their
- * int32 sums widened to 64-bit totals; int16 weights (@container 16) with
- * 64-bit sums. */
+/* Whether GEMM layer @l, with int8 weights summed in int32, runs the
+ * ISA's direct one-channel convolution: a property of the call's shape,
+ * which may differ between the calls of a shared layer. */
+static bool
+wants_conv_c1 (const QsKernels     *kr,
+               const QsEngineLayer *l)
+{
+  QsConvShape shape;
+
+  if (kr->conv_c1 == NULL || l->kind != QS_LAYER_CONV2D || qs_layer_is_general_conv (l)
+      || l->out_w > QS_ENGINE_TILE_ROWS)
+    return false;
+  shape = qs_layer_conv_shape (l);
+  return kr->conv_c1_supported (&shape);
+}
+
+/* A GEMM layer's integer weights: int8 (@container 8) with int32 sums,
+ * or, @wide (8-bit weights past QS_MAX_INT32_K taps), with their int32
+ * sums widened to 64-bit totals; int16 weights (@container 16) with
+ * 64-bit sums. Packed, with their zero points: what every call of the
+ * layer reads (gemm_layer_call makes the rest). */
 static QsEngineStatus
-prepare_gemm_layer (const QsQuantizedModel *qm,
+gemm_layer_weights (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
                     QsQuantLayer           *q,
                     QsWeightQuant          *w,
@@ -739,24 +779,14 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 {
   const QsKernels *kr = qm->kernels;
   size_t n = (size_t) l->out_c, k = l->k;
-  int64_t za = q->in.zero_code;
-  QsEngineStatus status;
+  QsEngineStatus status = QS_ENGINE_OK;
   bool frac = false;
 
   q->mode = container == 8 && !wide ? QS_QMODE_INT8 : QS_QMODE_INT16;
   q->kp = qs_gemm_padded_k (k);
-  q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l)
-    && (container == 16 || q->kp == k);
-
-  if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
-    return status;
   q->weight_zp = calloc (n, sizeof (int32_t));
   q->frac_q16 = calloc (n, sizeof (int32_t));
-  if (q->mode == QS_QMODE_INT8)
-    q->bias32 = calloc (n, sizeof (int32_t));
-  else
-    q->bias64 = calloc (n, sizeof (int64_t));
-  if (q->weight_zp == NULL || q->frac_q16 == NULL || (q->bias32 == NULL && q->bias64 == NULL))
+  if (q->weight_zp == NULL || q->frac_q16 == NULL)
     return QS_ENGINE_NO_MEMORY;
 
   if (container == 8)
@@ -767,20 +797,15 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
       size_t groups = (size_t) l->groups, ng = n / groups;
 
       q->packed_group_size = (kr->gemm_packed_size (ng, q->kp) + 63) & ~(size_t) 63;
-      if (!wide && kr->conv_c1 != NULL && l->kind == QS_LAYER_CONV2D && !qs_layer_is_general_conv (l)
-          && l->out_w <= QS_ENGINE_TILE_ROWS)
-        {
-          QsConvShape shape = qs_layer_conv_shape (l);
-
-          /* Optional: without memory for it the layer keeps the GEMM. */
-          if (kr->conv_c1_supported (&shape)
-              && (q->packed_c1 = malloc (kr->conv_c1_packed_size (n, l->kernel_h))) != NULL)
-            kr->conv_c1_pack (n, l->kernel_h, l->kernel_w, wt, q->packed_c1);
-        }
+      /* Optional: without memory for it the layer keeps the GEMM. */
+      if (!wide && wants_conv_c1 (kr, l)
+          && (q->packed_c1 = malloc (kr->conv_c1_packed_size (n, l->kernel_h))) != NULL)
+        kr->conv_c1_pack (n, l->kernel_h, l->kernel_w, wt, q->packed_c1);
       /* The codes become the packed weights in their own buffer, grown to
        * the packed size (a large one is remapped, not copied); groups
        * from the last, as the channels within one (pack_codes_in_place). */
-      q->packed = realloc (wt, groups * q->packed_group_size + QS_KERNEL_SLACK);
+      q->packed_bytes = groups * q->packed_group_size + QS_KERNEL_SLACK;
+      q->packed = realloc (wt, q->packed_bytes);
       if (q->packed == NULL)
         return QS_ENGINE_NO_MEMORY;
       w->codes8 = NULL;
@@ -799,19 +824,12 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
 
   for (size_t c = 0; c < n; c++)
     {
-      int64_t colsum = w->colsum[c], zw = w->zero_int[c];
+      int64_t zw = w->zero_int[c];
       double rw = w->zero_frac[c] - (double) zw;
-      int64_t bias;
 
-      bias = round_to_i64 (bias_real (l, q, w, c, (double) colsum, k))
-        - za * colsum + (int64_t) k * za * zw;
       q->weight_zp[c] = (int32_t) zw;
       q->frac_q16[c] = (int32_t) llround (rw * 65536.0);
       frac = frac || q->frac_q16[c] != 0;
-      if (q->mode == QS_QMODE_INT8)
-        q->bias32[c] = saturate32 (bias);
-      else
-        q->bias64[c] = bias;
     }
   if (!any_nonzero (q->weight_zp, n))
     {
@@ -827,8 +845,41 @@ prepare_gemm_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
+/* One call's part of a GEMM layer's integer form, on weights made by
+ * gemm_layer_weights (@w their quantization): the rescale and the bias,
+ * from the call's input and output quantizers. */
 static QsEngineStatus
-prepare_depthwise_layer (const QsQuantizedModel *qm,
+gemm_layer_call (const QsEngineLayer *l,
+                 QsQuantLayer        *q,
+                 const QsWeightQuant *w)
+{
+  size_t n = (size_t) l->out_c, k = l->k;
+  int64_t za = q->in.zero_code;
+  QsEngineStatus status;
+
+  q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l) && (q->w16 != NULL || q->kp == k);
+  if ((status = call_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
+    return status;
+  for (size_t c = 0; c < n; c++)
+    {
+      int64_t colsum = w->colsum[c], zw = w->zero_int[c];
+      int64_t bias = round_to_i64 (bias_real (l, q, w, c, (double) colsum, k))
+        - za * colsum + (int64_t) k * za * zw;
+
+      if (q->mode == QS_QMODE_INT8)
+        q->bias32[c] = saturate32 (bias);
+      else
+        q->bias64[c] = bias;
+    }
+  return QS_ENGINE_OK;
+}
+
+/* A depthwise layer's integer weights, packed: int8 ones with int32 sums,
+ * or, with 9..16 bits or a fractional weight zero point, (code - zero
+ * point) in Q8, so half-integer zero points stay exact, with 64-bit sums.
+ * What every call of the layer reads (depthwise_layer_call makes the rest). */
+static QsEngineStatus
+depthwise_layer_weights (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
                          QsQuantLayer           *q,
                          const QsWeightQuant    *w,
@@ -837,7 +888,6 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
   const QsKernels *kr = qm->kernels;
   size_t C = (size_t) l->out_c, taps = l->k;
   bool frac = false;
-  QsEngineStatus status;
 
   for (size_t c = 0; c < C; c++)
     frac = frac || w->zero_frac[c] != (double) w->zero_int[c];
@@ -847,14 +897,9 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
       int16_t *wt = malloc (taps * C * sizeof (int16_t));
 
       q->mode = QS_QMODE_INT8;
-      if ((status = requant_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
-        {
-          free (wt);
-          return status;
-        }
-      q->bias32 = calloc (C, sizeof (int32_t));
-      q->packed = malloc (kr->depthwise_packed_size (taps, C) + QS_KERNEL_SLACK);
-      if (wt == NULL || q->bias32 == NULL || q->packed == NULL)
+      q->packed_bytes = kr->depthwise_packed_size (taps, C) + QS_KERNEL_SLACK;
+      q->packed = malloc (q->packed_bytes);
+      if (wt == NULL || q->packed == NULL)
         {
           free (wt);
           return QS_ENGINE_NO_MEMORY;
@@ -863,29 +908,54 @@ prepare_depthwise_layer (const QsQuantizedModel *qm,
         wt[i] = (int16_t) (w->codes[i] - w->zero_int[i % C]);
       kr->depthwise_pack (taps, C, wt, q->packed);
       free (wt);
-      for (size_t c = 0; c < C; c++)
-        {
-          double colsum = (double) code_colsum (w, c, taps, C);
-
-          q->bias32[c] = saturate32 (round_to_i64 (bias_real (l, q, w, c, colsum, taps)));
-        }
       return QS_ENGINE_OK;
     }
 
-  /* 9..16 bits, or a fractional weight zero point: (code - zero point)
-   * in Q8, so half-integer zero points stay exact, with 64-bit sums. */
   q->mode = QS_QMODE_INT16;
-  if ((status = requant_arrays (l, q, w, 256.0)) != QS_ENGINE_OK)
-    return status;
   q->dw32 = malloc (taps * C * sizeof (int32_t));
-  q->bias64 = calloc (C, sizeof (int64_t));
-  if (q->dw32 == NULL || q->bias64 == NULL)
+  if (q->dw32 == NULL)
     return QS_ENGINE_NO_MEMORY;
   for (size_t i = 0; i < taps * C; i++)
     q->dw32[i] = (int32_t) llround (((double) w->codes[i] - w->zero_frac[i % C]) * 256.0);
-  for (size_t c = 0; c < C; c++)
-    q->bias64[c] = round_to_i64 (256.0 * bias_real (l, q, w, c, (double) code_colsum (w, c, taps, C), taps));
   return QS_ENGINE_OK;
+}
+
+/* One call's part of a depthwise layer's integer form, on weights made by
+ * depthwise_layer_weights (@w their quantization): the rescale and the
+ * bias, from the call's input and output quantizers (Q8 in the 64-bit path). */
+static QsEngineStatus
+depthwise_layer_call (const QsEngineLayer *l,
+                      QsQuantLayer        *q,
+                      const QsWeightQuant *w)
+{
+  size_t C = (size_t) l->out_c, taps = l->k;
+  bool int8 = q->mode == QS_QMODE_INT8;
+  QsEngineStatus status;
+
+  if ((status = call_arrays (l, q, w, int8 ? 1.0 : 256.0)) != QS_ENGINE_OK)
+    return status;
+  for (size_t c = 0; c < C; c++)
+    {
+      double real = bias_real (l, q, w, c, (double) code_colsum (w, c, taps, C), taps);
+
+      if (int8)
+        q->bias32[c] = saturate32 (round_to_i64 (real));
+      else
+        q->bias64[c] = round_to_i64 (256.0 * real);
+    }
+  return QS_ENGINE_OK;
+}
+
+static QsEngineStatus
+prepare_depthwise_layer (const QsQuantizedModel *qm,
+                         const QsEngineLayer    *l,
+                         QsQuantLayer           *q,
+                         const QsWeightQuant    *w,
+                         int                     container)
+{
+  QsEngineStatus status = depthwise_layer_weights (qm, l, q, w, container);
+
+  return status == QS_ENGINE_OK ? depthwise_layer_call (l, q, w) : status;
 }
 
 /* The float32 GEMM layout of q->fake_weights (depthwise layers use them
@@ -1066,7 +1136,8 @@ prepare_groupwise_layer (const QsQuantizedModel *qm,
   q->kp = qs_gemm_padded_k (k);
   if (kr->groupwise_gemm != NULL)
     {
-      q->packed = malloc (kr->groupwise_packed_size (&q->groupwise));
+      q->packed_bytes = kr->groupwise_packed_size (&q->groupwise);
+      q->packed = malloc (q->packed_bytes);
       if (q->packed == NULL)
         return QS_ENGINE_NO_MEMORY;
       kr->groupwise_pack (&q->groupwise, 0, q->packed);
@@ -1452,7 +1523,8 @@ blockwise_streamed (const QsQuantizedModel *qm,
       part_zero_points = malloc (group * geo.blocks_per_run * sizeof (int32_t));
       part_sums = malloc (group * geo.blocks_per_run * sizeof (int32_t));
       part_scales = malloc (group * geo.blocks_per_run * sizeof (float));
-      q->packed = malloc (kr->groupwise_packed_size (&packing));
+      q->packed_bytes = kr->groupwise_packed_size (&packing);
+      q->packed = malloc (q->packed_bytes);
       if (part_codes == NULL || part_zero_points == NULL || part_sums == NULL || part_scales == NULL
           || q->packed == NULL)
         st = QS_STATUS_NO_MEMORY;
@@ -1514,6 +1586,7 @@ blockwise_streamed (const QsQuantizedModel *qm,
       free (q->group_zero_points);
       free (q->group_scales);
       q->packed = NULL;
+      q->packed_bytes = 0;
       q->group_codes = NULL;
       q->group_codes16 = NULL;
       q->group_zero_points = NULL;
@@ -1800,10 +1873,15 @@ finish_weighted_layer (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
+/* The weights of weighted layer @index under @scheme, and its call's
+ * requantization. @keep, where the layer is called again (a shared
+ * layer), takes the weights' quantization an integer layer's later calls
+ * make their biases and multipliers from (prepare_later_call). */
 static QsEngineStatus
 prepare_weighted_layer (QsQuantizedModel *qm,
                         size_t            index,
                         const QsScheme   *scheme,
+                        QsWeightQuant    *keep,
                         char             *message,
                         size_t            message_size)
 {
@@ -1867,13 +1945,83 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     status = prepare_float_layer (qm, l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
   else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
     status = prepare_depthwise_layer (qm, l, q, &w, container);
+  else if ((status = gemm_layer_weights (qm, l, q, &w, container, wide)) == QS_ENGINE_OK)
+    status = gemm_layer_call (l, q, &w);
+  if (status == QS_ENGINE_OK && keep != NULL && (q->mode == QS_QMODE_INT8 || q->mode == QS_QMODE_INT16))
+    *keep = w;
   else
-    status = prepare_gemm_layer (qm, l, q, &w, container, wide);
-  weight_quant_clear (&w);
+    weight_quant_clear (&w);
   if (status != QS_ENGINE_OK)
     return status;
 
   return finish_weighted_layer (qm, l, q);
+}
+
+/* What a later call of a shared layer reads of its first call @first:
+ * the weights' quantized forms, which depend on the weights and their
+ * scheme alone (one scheme per Keras layer), never its biases or
+ * requantization. */
+static void
+borrow_weights (const QsKernels     *kr,
+                const QsEngineLayer *l,
+                QsQuantLayer        *q,
+                const QsQuantLayer  *first)
+{
+  q->borrowed_weights = true;
+  q->mode = first->mode;
+  q->kp = first->kp;
+  q->need_rowsum = first->need_rowsum;
+  q->packed = first->packed;
+  /* The direct convolution is a choice of the call's shape. */
+  q->packed_c1 = first->packed_c1 != NULL && wants_conv_c1 (kr, l) ? first->packed_c1 : NULL;
+  q->w16 = first->w16;
+  q->dw32 = first->dw32;
+  q->weight_zp = first->weight_zp;
+  q->frac_q16 = first->frac_q16;
+  q->fake_packed = first->fake_packed;
+  q->fake_weights = first->fake_weights;
+  q->rounding = first->rounding;
+  q->round_scale = first->round_scale;
+  q->round_inv_scale = first->round_inv_scale;
+  q->round_nf4 = first->round_nf4;
+  q->round_zero_point = first->round_zero_point;
+  q->packed_group_size = first->packed_group_size;
+  q->groupwise = first->groupwise;
+  q->group_codes = first->group_codes;
+  q->group_codes16 = first->group_codes16;
+  q->group_zero_points = first->group_zero_points;
+  q->group_code_sums = first->group_code_sums;
+  q->group_scales = first->group_scales;
+  q->depthwise_groups = first->depthwise_groups;
+  q->group_dw = first->group_dw;
+  q->stats.weight_sqnr_db = first->stats.weight_sqnr_db;
+  q->stats.weight_bits = first->stats.weight_bits;
+}
+
+/* A later call @index of a shared layer whose first call is @first: its
+ * weights are @first's (borrow_weights); an integer layer's biases and
+ * multipliers are made for this call's quantizers from @w, the weights'
+ * quantization kept from @first (prepare_weighted_layer), as @first's
+ * were: what quantizing the weights again would give, bit for bit. */
+static QsEngineStatus
+prepare_later_call (QsQuantizedModel    *qm,
+                    size_t               index,
+                    size_t               first,
+                    const QsWeightQuant *w)
+{
+  const QsEngineLayer *l = &qm->model->layers[index];
+  QsQuantLayer *q = &qm->layers[index];
+  QsEngineStatus status = QS_ENGINE_OK;
+
+  assert (l->shared_weights && l->packed_f32 == qm->model->layers[first].packed_f32
+          && l->weights == qm->model->layers[first].weights);
+  borrow_weights (qm->kernels, l, q, &qm->layers[first]);
+  if (q->mode == QS_QMODE_INT8 || q->mode == QS_QMODE_INT16)
+    {
+      assert (w->colsum != NULL);
+      status = l->kind == QS_LAYER_DEPTHWISE_CONV2D ? depthwise_layer_call (l, q, w) : gemm_layer_call (l, q, w);
+    }
+  return status == QS_ENGINE_OK ? finish_weighted_layer (qm, l, q) : status;
 }
 
 /* ---- the whole preparation --------------------------------------------------------- */
@@ -2022,12 +2170,70 @@ prepare_prelu_layer (const QsEngineLayer *l,
   return QS_ENGINE_OK;
 }
 
+/* The calls of each weight index (a shared layer's several): the layer
+ * of its first call, and what its later calls keep of the first. */
+typedef struct {
+  int           *first;   /* [n_weighted]: -1 until the first call is prepared */
+  bool          *again;   /* [n_weighted]: called more than once */
+  QsWeightQuant *kept;    /* [n_weighted]: prepare_weighted_layer's @keep */
+} QsWeightCalls;
+
+static void
+weight_calls_clear (QsWeightCalls *calls,
+                    size_t         n_weighted)
+{
+  for (size_t i = 0; calls->kept != NULL && i < n_weighted; i++)
+    weight_quant_clear (&calls->kept[i]);
+  free (calls->first);
+  free (calls->again);
+  free (calls->kept);
+}
+
+static QsEngineStatus
+weight_calls_init (QsWeightCalls       *calls,
+                   const QsEngineModel *model)
+{
+  size_t n = model->n_weighted > 0 ? model->n_weighted : 1;
+
+  calls->first = malloc (n * sizeof *calls->first);
+  calls->again = calloc (n, sizeof *calls->again);
+  calls->kept = calloc (n, sizeof *calls->kept);
+  if (calls->first == NULL || calls->again == NULL || calls->kept == NULL)
+    return QS_ENGINE_NO_MEMORY;
+  for (size_t w = 0; w < model->n_weighted; w++)
+    calls->first[w] = -1;
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (model->layers[i].shared_weights)
+      calls->again[model->layers[i].weight_index] = true;
+  return QS_ENGINE_OK;
+}
+
+/* A weighted layer: its first call quantizes the weights, a later call
+ * of a shared layer runs on those (prepare_later_call). */
+static QsEngineStatus
+prepare_weighted_call (QsQuantizedModel *qm,
+                       size_t            index,
+                       const QsScheme   *scheme,
+                       QsWeightCalls    *calls,
+                       char             *message,
+                       size_t            message_size)
+{
+  int w = qm->model->layers[index].weight_index;
+
+  if (calls->first[w] >= 0 && qm->model->layers[index].shared_weights)
+    return prepare_later_call (qm, index, (size_t) calls->first[w], &calls->kept[w]);
+  calls->first[w] = (int) index;
+  return prepare_weighted_layer (qm, index, scheme, calls->again[w] ? &calls->kept[w] : NULL, message,
+                                 message_size);
+}
+
 /* Quantizers of every value and the integer form of every layer, from
  * the calibrated ranges and one weight scheme per weighted layer. */
 static QsEngineStatus
 quantize_layers (const QsCalibration  *cal,
                  const QsScheme *const *layer_schemes,
                  QsQuantizedModel     *qm,
+                 QsWeightCalls        *calls,
                  char                 *message,
                  size_t                message_size)
 {
@@ -2075,7 +2281,7 @@ quantize_layers (const QsCalibration  *cal,
 
       if (qs_layer_has_kernel (l))
         {
-          status = prepare_weighted_layer (qm, i, layer_schemes[l->weight_index], message, message_size);
+          status = prepare_weighted_call (qm, i, layer_schemes[l->weight_index], calls, message, message_size);
           if (status != QS_ENGINE_OK)
             return status;
           if (q->mode == QS_QMODE_FLOAT)
@@ -2163,6 +2369,7 @@ quantize_calibrated (const QsCalibration        *cal,
 {
   const QsEngineModel *model;
   QsQuantizedModel *qm;
+  QsWeightCalls calls = { 0 };
   QsEngineStatus status;
 
   if (quantized != NULL)
@@ -2183,8 +2390,9 @@ quantize_calibrated (const QsCalibration        *cal,
   qm->values = calloc (model->n_layers + 1, sizeof *qm->values);
   if (qm->layers == NULL || qm->values == NULL)
     status = QS_ENGINE_NO_MEMORY;
-  else
-    status = quantize_layers (cal, layer_schemes, qm, message, message_size);
+  else if ((status = weight_calls_init (&calls, model)) == QS_ENGINE_OK)
+    status = quantize_layers (cal, layer_schemes, qm, &calls, message, message_size);
+  weight_calls_clear (&calls, model->n_weighted);
   for (size_t i = 0; status == QS_ENGINE_OK && i < model->n_layers; i++)
     {
       QsQuantLayer *q = &qm->layers[i];
@@ -2273,6 +2481,52 @@ qs_quantized_model_get_layer_stats (const QsQuantizedModel *qm,
     return false;
   *stats = qm->layers[i].stats;
   return true;
+}
+
+/* The bytes of the weight arrays layer @i holds itself, from the sizes
+ * they were made with. */
+static size_t
+layer_weight_bytes (const QsQuantizedModel *qm,
+                    size_t                  i)
+{
+  const QsEngineLayer *l = &qm->model->layers[i];
+  const QsQuantLayer *q = &qm->layers[i];
+  size_t n = (size_t) l->out_c, count = l->k * n, bytes = q->packed_bytes;
+  size_t blocks = q->depthwise_groups.w != NULL ? q->depthwise_groups.groups * n
+                                                : q->groupwise.groups_per_channel * n;
+  size_t round_blocks = q->rounding.block_rows > 0 ? (l->k + q->rounding.block_rows - 1) / q->rounding.block_rows * n
+                                                   : n;
+
+  if (q->borrowed_weights)
+    return 0;
+  bytes += q->packed_c1 != NULL ? qm->kernels->conv_c1_packed_size (n, l->kernel_h) : 0;
+  bytes += q->w16 != NULL ? count * sizeof (int16_t) : 0;
+  bytes += q->dw32 != NULL ? count * sizeof (int32_t) : 0;
+  bytes += q->weight_zp != NULL ? n * sizeof (int32_t) : 0;
+  bytes += q->frac_q16 != NULL ? n * sizeof (int32_t) : 0;
+  bytes += q->fake_packed != NULL ? qs_layer_packed_f32_size (qm->model->kernels, l) * sizeof (float) : 0;
+  bytes += q->fake_weights != NULL ? count * sizeof (float) : 0;
+  bytes += q->round_scale != NULL ? round_blocks * sizeof (float) : 0;
+  bytes += q->round_inv_scale != NULL ? round_blocks * sizeof (float) : 0;
+  bytes += q->round_zero_point != NULL ? round_blocks * sizeof (float) : 0;
+  bytes += q->round_nf4 != NULL ? sizeof *q->round_nf4 : 0;
+  bytes += q->group_codes != NULL ? count : 0;
+  bytes += q->group_codes16 != NULL ? count * sizeof (int16_t) : 0;
+  bytes += q->group_dw != NULL ? count * sizeof (int16_t) : 0;
+  bytes += q->group_zero_points != NULL ? blocks * sizeof (int32_t) : 0;
+  bytes += q->group_code_sums != NULL ? blocks * sizeof (int32_t) : 0;
+  bytes += q->group_scales != NULL ? blocks * sizeof (float) : 0;
+  return bytes;
+}
+
+size_t
+qs_quantized_model_weight_bytes (const QsQuantizedModel *qm)
+{
+  size_t bytes = 0;
+
+  for (size_t i = 0; qm != NULL && i < qm->model->n_layers; i++)
+    bytes += layer_weight_bytes (qm, i);
+  return bytes;
 }
 
 const char *

@@ -12,6 +12,8 @@
  * - a chain built with and without explicit inputs gives the same bits;
  * - calibrating once and quantizing twice equals preparing twice, bit for bit;
  * - branches off a shared run equal their scheme sets run whole, bit for bit;
+ * - a shared layer's later calls run its first call's quantized weights
+ *   (one call's bytes for three calls) and give the unshared model's bits;
  * - the buffer plan: a deep chain's scratch does not grow with depth, a
  *   residual block keeps its skip value alive, and on random graphs no two
  *   values alive at once share memory;
@@ -482,17 +484,26 @@ build_chain (bool explicit_inputs)
 }
 
 static QsQuantizedModel *
-prepare (const QsEngineModel   *model,
-         const QsScheme        *scheme,
-         const QsEngineDataset *data)
+prepare_with (const QsEngineModel      *model,
+              const QsScheme           *scheme,
+              const QsActivationScheme *act,
+              const QsEngineDataset    *data)
 {
   const QsScheme *schemes[64];
   QsQuantizedModel *quantized = NULL;
 
   schemes_of (model, scheme, schemes);
-  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, qs_engine_model_get_n_weighted (model), NULL,
+  g_assert_cmpint (qs_engine_prepare_quantized (model, schemes, qs_engine_model_get_n_weighted (model), act,
                                                 data, 0, NULL, &quantized, NULL, 0), ==, QS_ENGINE_OK);
   return quantized;
+}
+
+static QsQuantizedModel *
+prepare (const QsEngineModel   *model,
+         const QsScheme        *scheme,
+         const QsEngineDataset *data)
+{
+  return prepare_with (model, scheme, NULL, data);
 }
 
 static void
@@ -1445,6 +1456,235 @@ test_shared_weights (void)
   qs_engine_model_free (apart);
 }
 
+/* On 6 x 6 images of @channels channels, a Conv2D "c" (ReLU) and a
+ * DepthwiseConv2D "d" one after the other @calls times, global average
+ * pooling, then a Dense "e" @calls times in a chain, each later call
+ * shared with the first when @share. */
+static QsEngineModel *
+build_called_often (size_t       calls,
+                    bool         share,
+                    int          channels,
+                    const float *conv_w,
+                    const float *dw_w,
+                    const float *dense_w,
+                    const float *bias)
+{
+  QsEngineModel *model = qs_engine_model_new (6, 6, channels);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .padding = QS_PADDING_SAME,
+                        .filters = channels, .activation = QS_ACTIVATION_RELU, .activation_max = INFINITY };
+  QsConvParams dw = conv;
+
+  dw.filters = 1;
+  dw.activation = QS_ACTIVATION_NONE;
+  for (size_t c = 0; c < calls; c++)
+    {
+      g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &conv, conv_w, bias), ==, QS_ENGINE_OK);
+      g_assert_cmpint (qs_engine_model_add_depthwise (model, "d", &dw, dw_w, bias), ==, QS_ENGINE_OK);
+    }
+  g_assert_cmpint (qs_engine_model_add_global_average_pool (model, "gap"), ==, QS_ENGINE_OK);
+  for (size_t c = 0; c < calls; c++)
+    g_assert_cmpint (qs_engine_model_add_dense (model, "e", channels, QS_ACTIVATION_NONE, INFINITY, dense_w, bias), ==,
+                     QS_ENGINE_OK);
+  for (size_t c = 1; share && c < calls; c++)
+    {
+      g_assert_cmpint (qs_engine_model_share_weights (model, 2 * c, 0), ==, QS_ENGINE_OK);
+      g_assert_cmpint (qs_engine_model_share_weights (model, 2 * c + 1, 1), ==, QS_ENGINE_OK);
+      g_assert_cmpint (qs_engine_model_share_weights (model, 2 * calls + 1 + c, 2 * calls + 1), ==, QS_ENGINE_OK);
+    }
+  return model;
+}
+
+/* The quantized model quantizes and packs a shared layer's weights once:
+ * a layer called three times holds the bytes of one call, where the same
+ * layers unshared hold three times those, and gives the unshared model's
+ * outputs bit for bit, each call on its own input and output quantizers
+ * (so on its own biases and multipliers), under integer, int16,
+ * fractional zero point, group-wise, block and float-format schemes, and
+ * with the last (shared) Dense layer's sums as float logits; on one
+ * channel, the Conv2D calls run the ISA's direct one-channel convolution
+ * where it has one. */
+static void
+test_shared_weights_once (void)
+{
+  enum { CALLS = 3, N = 8 };
+  static const struct { QsFormat format; int bits; QsMapping mapping; QsGranularity granularity; bool nudge;
+                        int group_size; bool float_logits; } cases[] = {
+    { QS_FORMAT_INT, 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, true, 0, false },
+    { QS_FORMAT_INT, 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, true, 0, true },
+    { QS_FORMAT_INT, 8, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_TENSOR, false, 0, false },
+    { QS_FORMAT_INT, 12, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, true, 0, false },
+    { QS_FORMAT_INT, 4, QS_MAPPING_ASYMMETRIC, QS_GRANULARITY_GROUP, true, 8, false },
+    { QS_FORMAT_NVFP4, 4, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_GROUP, true, 0, true },
+    { QS_FORMAT_MXFP6_E3M2, 6, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_GROUP, true, 0, false },
+    { QS_FORMAT_MXFP8_E4M3, 8, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_GROUP, true, 0, false },
+    { QS_FORMAT_FP16, 16, QS_MAPPING_SYMMETRIC, QS_GRANULARITY_CHANNEL, true, 0, false },
+  };
+  g_autofree float *conv_w = random_floats (3 * 3 * 4 * 4, 51, 0.4);
+  g_autofree float *dw_w = random_floats (3 * 3 * 4, 52, 0.6);
+  g_autofree float *dense_w = random_floats (4 * 4, 53, 0.8);
+  g_autofree float *bias = random_floats (4, 54, 0.1);
+  g_autofree float *images = random_floats (N * 6 * 6 * 4, 55, 1.0);
+
+  for (int channels = 4; channels >= 1; channels -= 3)
+    for (size_t ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+      {
+        QsEngineDataset data = { .count = N, .height = 6, .width = 6, .channels = channels, .images = images };
+        QsEngineModel *shared = build_called_often (CALLS, true, channels, conv_w, dw_w, dense_w, bias);
+        QsEngineModel *apart = build_called_often (CALLS, false, channels, conv_w, dw_w, dense_w, bias);
+        QsEngineModel *once = build_called_often (1, false, channels, conv_w, dw_w, dense_w, bias);
+        size_t n_outputs = qs_engine_model_get_n_outputs (shared);
+        QsScheme scheme;
+        QsActivationScheme act;
+        QsQuantizedModel *qs, *qa, *q1;
+        size_t bytes;
+
+        qs_scheme_init_default (&scheme);
+        scheme.format = cases[ci].format;
+        scheme.bits = cases[ci].bits;
+        scheme.mapping = cases[ci].mapping;
+        scheme.narrow = cases[ci].mapping == QS_MAPPING_SYMMETRIC && cases[ci].format == QS_FORMAT_INT;
+        scheme.granularity = cases[ci].granularity;
+        scheme.nudge_zero = cases[ci].nudge;
+        scheme.group_size = cases[ci].group_size;
+        qs_activation_scheme_init_default (&act);
+        act.nudge_zero = cases[ci].nudge;
+        act.float_logits = cases[ci].float_logits;
+        qs = prepare_with (shared, &scheme, &act, &data);
+        qa = prepare_with (apart, &scheme, &act, &data);
+        q1 = prepare_with (once, &scheme, &act, &data);
+
+        g_assert_cmpuint (qs_engine_model_get_n_weighted (shared), ==, 3);
+        g_assert_cmpuint (qs_engine_model_get_n_weighted (apart), ==, 3 * CALLS);
+        bytes = qs_quantized_model_weight_bytes (q1);
+        g_test_message ("%d channels, case %zu: %s, %zu bytes of weights a call%s", channels, ci,
+                        qs->layers[0].stats.kernel, bytes, qs->layers[0].packed_c1 != NULL ? " (direct convolution)" : "");
+        g_assert_cmpuint (bytes, >, 0);
+        g_assert_cmpuint (qs_quantized_model_weight_bytes (qs), ==, bytes);
+        g_assert_cmpuint (qs_quantized_model_weight_bytes (qa), ==, CALLS * bytes);
+        {
+          g_autofree float *is = run_model (shared, qs, images, N);
+          g_autofree float *ia = run_model (apart, qa, images, N);
+
+          g_assert_cmpmem (is, N * n_outputs * sizeof (float), ia, N * n_outputs * sizeof (float));
+        }
+        for (size_t i = 0; i < shared->n_layers; i++)
+          {
+            const QsQuantLayer *s = &qs->layers[i], *a = &qa->layers[i];
+
+            g_assert_cmpint (s->borrowed_weights, ==, shared->layers[i].shared_weights);
+            g_assert_false (a->borrowed_weights);
+            g_assert_cmpint (s->mode, ==, a->mode);
+            /* Each call its own quantizers, as the unshared model's. */
+            g_assert_cmpfloat (s->in.scale, ==, a->in.scale);
+            g_assert_cmpfloat (s->out.scale, ==, a->out.scale);
+            g_assert_cmpint (s->out.zero_code, ==, a->out.zero_code);
+            g_assert_cmpint (s->float_output, ==, a->float_output);
+            if (!shared->layers[i].shared_weights)
+              continue;
+            {
+              const QsQuantLayer *first = &qs->layers[qs_engine_model_weighted_layer_index (shared,
+                                                                                     (size_t) shared->layers[i].weight_index)];
+
+              g_assert_true (s->packed == first->packed && s->packed_c1 == first->packed_c1);
+              g_assert_true (s->group_scales == first->group_scales);
+              g_assert_true (s->round_scale == first->round_scale);
+              g_assert_true (s->fake_packed == first->fake_packed && s->fake_weights == first->fake_weights);
+              g_assert_true (s->dw32 == first->dw32 && s->w16 == first->w16);
+              g_assert_cmpfloat (s->stats.weight_sqnr_db, ==, a->stats.weight_sqnr_db);
+              g_assert_true (s->bias32 == NULL || s->bias32 != first->bias32);
+              g_assert_true (s->multiplier == NULL || s->multiplier != first->multiplier);
+              /* The calls do see different values. */
+              g_assert_cmpfloat (s->in.scale, !=, first->in.scale);
+            }
+          }
+        qs_quantized_model_free (qs);
+        qs_quantized_model_free (qa);
+        qs_quantized_model_free (q1);
+        qs_engine_model_free (shared);
+        qs_engine_model_free (apart);
+        qs_engine_model_free (once);
+      }
+}
+
+/* On a one-channel 4 x @width image, a 3 x 3 Conv2D called three times:
+ * on the image, on it widened twice (nearest upsampling) or halved (max
+ * pooling), then on that halved or widened again; each later call shared
+ * with the first when @share. */
+static QsEngineModel *
+build_calls_of_two_widths (int          width,
+                           bool         share,
+                           const float *kernel,
+                           const float *bias)
+{
+  QsEngineModel *model = qs_engine_model_new (4, width, 1);
+  QsConvParams conv = { .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .padding = QS_PADDING_SAME,
+                        .filters = 1, .activation = QS_ACTIVATION_NONE, .activation_max = INFINITY };
+  QsConvParams halve = { .kernel_h = 1, .kernel_w = 2, .stride_h = 1, .stride_w = 2 };
+
+  for (int call = 0; call < 3; call++)
+    {
+      g_assert_cmpint (qs_engine_model_add_conv2d (model, "c", &conv, kernel, bias), ==, QS_ENGINE_OK);
+      if (call == 2)
+        break;
+      if ((call == 0) == (width <= 50))
+        g_assert_cmpint (qs_engine_model_add_upsample (model, "widen", 1, 2, false), ==, QS_ENGINE_OK);
+      else
+        g_assert_cmpint (qs_engine_model_add_pool (model, "halve", QS_LAYER_MAX_POOL, &halve), ==, QS_ENGINE_OK);
+    }
+  for (size_t i = 2; share && i <= 4; i += 2)
+    g_assert_cmpint (qs_engine_model_share_weights (model, i, 0), ==, QS_ENGINE_OK);
+  return model;
+}
+
+/* The ISA's direct one-channel convolution is a choice of each call's
+ * shape (its output rows at most QS_ENGINE_TILE_ROWS wide): a later call
+ * of a shared Conv2D runs it on the first call's packing where its own
+ * shape takes it, the GEMM otherwise (also when the first call's shape
+ * did not take it, so none was packed), and gives the unshared model's
+ * outputs bit for bit either way. */
+static void
+test_shared_weights_shapes (void)
+{
+  g_autofree float *kernel = random_floats (9, 61, 0.5);
+  g_autofree float *bias = random_floats (1, 62, 0.1);
+  g_autofree float *images = random_floats (6 * 4 * 100, 63, 1.0);
+  const QsKernels *kr = qs_kernels_get (qs_kernels_detect_isa ());
+
+  for (int width = 50; width <= 100; width += 50)
+    {
+      QsEngineDataset data = { .count = 6, .height = 4, .width = width, .channels = 1, .images = images };
+      QsEngineModel *shared = build_calls_of_two_widths (width, true, kernel, bias);
+      QsEngineModel *apart = build_calls_of_two_widths (width, false, kernel, bias);
+      size_t n_outputs = qs_engine_model_get_n_outputs (shared);
+      QsScheme scheme;
+      QsQuantizedModel *qs, *qa;
+
+      qs_scheme_init_default (&scheme);
+      qs = prepare (shared, &scheme, &data);
+      qa = prepare (apart, &scheme, &data);
+      for (size_t i = 0; i <= 4; i += 2)
+        {
+          /* 50 wide: the calls are 50, 100 and 50 wide; 100 wide: 100, 50 and 100. */
+          bool narrow = shared->layers[i].out_w <= QS_ENGINE_TILE_ROWS;
+
+          g_assert_cmpint (shared->layers[i].out_w, ==, (width == 50) == (i != 2) ? 50 : 100);
+          g_assert_true ((qa->layers[i].packed_c1 != NULL) == (kr->conv_c1 != NULL && narrow));
+          g_assert_true ((qs->layers[i].packed_c1 != NULL) == (kr->conv_c1 != NULL && narrow && width == 50));
+          g_assert_true (qs->layers[i].packed == qs->layers[0].packed);
+        }
+      {
+        g_autofree float *is = run_model (shared, qs, images, 6);
+        g_autofree float *ia = run_model (apart, qa, images, 6);
+
+        g_assert_cmpmem (is, 6 * n_outputs * sizeof (float), ia, 6 * n_outputs * sizeof (float));
+      }
+      qs_quantized_model_free (qs);
+      qs_quantized_model_free (qa);
+      qs_engine_model_free (shared);
+      qs_engine_model_free (apart);
+    }
+}
+
 /* ---- threads inside one image --------------------------------------------------------- */
 
 typedef struct {
@@ -1682,6 +1922,8 @@ main (int    argc,
   g_test_add_func ("/graph/layer-norm", test_layer_norm);
   g_test_add_func ("/graph/minimum", test_minimum);
   g_test_add_func ("/graph/shared-weights", test_shared_weights);
+  g_test_add_func ("/graph/shared-weights-once", test_shared_weights_once);
+  g_test_add_func ("/graph/shared-weights-shapes", test_shared_weights_shapes);
   g_test_add_func ("/graph/one-image-threads", test_one_image_threads);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/branches", test_branches);
