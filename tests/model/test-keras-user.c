@@ -15,7 +15,11 @@
  *  - the integer path runs: finite logits close to float32's (each call
  *    calibrated on its own: the Conv2D called on a crop and on a pooled
  *    image gets two output quantizers), and every weighted layer has a
- *    weight and output SQNR.
+ *    weight and output SQNR; its later calls run the first call's
+ *    quantized weights, not a copy;
+ *  - the report (the model overview, what `report`, `compare` and the app
+ *    count sizes from) lists each weighted layer's kernel once: its
+ *    parameters are those of the Keras layers, not of their calls.
  * /keras-user-layers: tests/data/user-layers/ is written by
  * tests/reference/make_user_layers.py: PReLU per channel, with one slope,
  * and on a vector, Keras 2 and 3, against torch.nn.PReLU's logits, and
@@ -34,6 +38,7 @@
 #include "engine/qs-engine-private.h"
 #include "model/qs-dataset.h"
 #include "model/qs-keras-model.h"
+#include "model/qs-overview.h"
 #include "model/qs-weight-file.h"
 #include "qs-test-reference.h"
 
@@ -186,8 +191,75 @@ check_model (QsEngineModel *model,
       g_assert_true (qs_quantized_model_get_layer_stats (quantized, w, &stats));
       g_assert_true (isfinite (stats.weight_sqnr_db) && isfinite (stats.output_sqnr_db));
     }
+  /* A shared layer's weights are quantized and packed once. */
+  for (size_t i = 0; i < model->n_layers; i++)
+    {
+      const QsEngineLayer *l = &model->layers[i];
+
+      g_assert_cmpint (quantized->layers[i].borrowed_weights, ==, l->shared_weights);
+      if (l->shared_weights)
+        {
+          int first = qs_engine_model_weighted_layer_index (model, (size_t) l->weight_index);
+
+          g_assert_nonnull (quantized->layers[i].packed);
+          g_assert_true (quantized->layers[i].packed == quantized->layers[first].packed);
+        }
+    }
   qs_quantized_model_free (quantized);
   qs_dataset_unref (images);
+}
+
+/* The overview of @path lists each weighted layer's kernel once (the
+ * engine's first call's weight tensor), so its size counts the kernel
+ * parameters of the Keras layers, which are fewer than their calls'
+ * where a layer is called more than once. */
+static void
+check_report_counts_layers_once (const QsEngineModel *model,
+                                 const char          *path,
+                                 JsonObject          *entry)
+{
+  JsonArray *calls = json_object_get_array_member (entry, "calls");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  g_autoptr(QsSchemeSet) schemes = NULL;
+  g_autoptr(QsOverview) overview = NULL;
+  guint64 layers = 0, per_call = 0, listed = 0, total = 0;
+  gboolean called_again = FALSE;
+  QsScheme scheme;
+
+  g_assert_no_error (error);
+  qs_scheme_init_default (&scheme);
+  schemes = qs_scheme_set_new (&scheme);
+  overview = qs_overview_compute (file, schemes, 1, 0, NULL, &error);
+  g_assert_no_error (error);
+  for (size_t w = 0; w < qs_engine_model_get_n_weighted (model); w++)
+    {
+      const QsEngineLayer *l = &model->layers[qs_engine_model_weighted_layer_index (model, w)];
+      guint rows = 0;
+
+      layers += l->k * (guint64) l->out_c;
+      per_call += l->k * (guint64) l->out_c * (guint64) json_array_get_int_element (calls, (guint) w);
+      called_again = called_again || json_array_get_int_element (calls, (guint) w) > 1;
+      for (guint r = 0; r < overview->rows->len; r++)
+        {
+          const QsOverviewRow *row = g_ptr_array_index (overview->rows, r);
+
+          if (g_str_equal (row->info->path, l->weight_tensor))
+            {
+              rows++;
+              listed += row->info->count;
+            }
+        }
+      g_assert_cmpuint (rows, ==, 1);
+    }
+  g_assert_cmpuint (listed, ==, layers);
+  /* Where a layer is called again, counting calls would count more. */
+  if (called_again)
+    g_assert_cmpuint (per_call, >, layers);
+  for (guint r = 0; r < overview->rows->len; r++)
+    total += ((const QsOverviewRow *) g_ptr_array_index (overview->rows, r))->info->count;
+  g_assert_cmpuint (overview->parameters, ==, total);
+  g_assert_cmpuint (overview->size_fp32_bytes, ==, 4 * total);
 }
 
 static void
@@ -197,9 +269,11 @@ test_shared (gconstpointer data)
   JsonArray *shape = json_object_get_array_member (entry, "input");
   g_autofree char *images_path = data_path ("shared-layers", json_array_get_int_element (shape, 0) == 8
                                                              ? "images.h5" : "images-12.h5");
+  g_autofree char *path = data_path ("shared-layers", json_object_get_string_member (entry, "file"));
   QsEngineModel *model = load_model ("shared-layers", json_object_get_string_member (entry, "file"));
 
   check_weighted_layers (model, entry);
+  check_report_counts_layers_once (model, path, entry);
   check_model (model, json_object_get_string_member (entry, "name"), images_path,
                json_object_get_array_member (entry, "fp32_logits"));
   qs_engine_model_free (model);
