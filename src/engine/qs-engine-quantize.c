@@ -627,7 +627,8 @@ saturate32 (int64_t x)
   return x > INT32_MAX ? INT32_MAX : (x < INT32_MIN ? INT32_MIN : (int32_t) x);
 }
 
-/* The per-channel rescale, the requantization arrays and the bias's real part. */
+/* A call's per-channel rescale and requantization arrays, and room for
+ * its biases, as wide as the layer's mode sums: int32, or 64-bit totals. */
 static QsEngineStatus
 requant_arrays (const QsEngineLayer *l,
                 QsQuantLayer        *q,
@@ -640,7 +641,12 @@ requant_arrays (const QsEngineLayer *l,
   q->right_shift = calloc (n, sizeof (int32_t));
   q->left_shift = calloc (n, sizeof (int32_t));
   q->out_dequant = calloc (n, sizeof (double));
-  if (q->multiplier == NULL || q->right_shift == NULL || q->left_shift == NULL || q->out_dequant == NULL)
+  if (q->mode == QS_QMODE_INT8)
+    q->bias32 = calloc (n, sizeof (int32_t));
+  else
+    q->bias64 = calloc (n, sizeof (int64_t));
+  if (q->multiplier == NULL || q->right_shift == NULL || q->left_shift == NULL || q->out_dequant == NULL
+      || (q->bias32 == NULL && q->bias64 == NULL))
     return QS_ENGINE_NO_MEMORY;
   for (size_t c = 0; c < n; c++)
     {
@@ -656,26 +662,6 @@ requant_arrays (const QsEngineLayer *l,
       q->left_shift = NULL;
     }
   return QS_ENGINE_OK;
-}
-
-/* A call's requantization arrays (requant_arrays) and its bias array, as
- * wide as the layer's mode sums: int32, or the 64-bit totals. */
-static QsEngineStatus
-call_arrays (const QsEngineLayer *l,
-             QsQuantLayer        *q,
-             const QsWeightQuant *w,
-             double               extra_scale)
-{
-  size_t n = (size_t) l->out_c;
-  QsEngineStatus status = requant_arrays (l, q, w, extra_scale);
-
-  if (status != QS_ENGINE_OK)
-    return status;
-  if (q->mode == QS_QMODE_INT8)
-    q->bias32 = calloc (n, sizeof (int32_t));
-  else
-    q->bias64 = calloc (n, sizeof (int64_t));
-  return q->bias32 != NULL || q->bias64 != NULL ? QS_ENGINE_OK : QS_ENGINE_NO_MEMORY;
 }
 
 /* The sum of channel @c's weight codes over its @taps inputs ([taps][n]). */
@@ -768,7 +754,7 @@ wants_conv_c1 (const QsKernels     *kr,
  * or, @wide (8-bit weights past QS_MAX_INT32_K taps), with their int32
  * sums widened to 64-bit totals; int16 weights (@container 16) with
  * 64-bit sums. Packed, with their zero points: what every call of the
- * layer reads (gemm_layer_call makes the rest). */
+ * layer reads (integer_layer_call makes the rest). */
 static QsEngineStatus
 gemm_layer_weights (const QsQuantizedModel *qm,
                     const QsEngineLayer    *l,
@@ -845,39 +831,10 @@ gemm_layer_weights (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
-/* One call's part of a GEMM layer's integer form, on weights made by
- * gemm_layer_weights (@w their quantization): the rescale and the bias,
- * from the call's input and output quantizers. */
-static QsEngineStatus
-gemm_layer_call (const QsEngineLayer *l,
-                 QsQuantLayer        *q,
-                 const QsWeightQuant *w)
-{
-  size_t n = (size_t) l->out_c, k = l->k;
-  int64_t za = q->in.zero_code;
-  QsEngineStatus status;
-
-  q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l) && (q->w16 != NULL || q->kp == k);
-  if ((status = call_arrays (l, q, w, 1.0)) != QS_ENGINE_OK)
-    return status;
-  for (size_t c = 0; c < n; c++)
-    {
-      int64_t colsum = w->colsum[c], zw = w->zero_int[c];
-      int64_t bias = round_to_i64 (bias_real (l, q, w, c, (double) colsum, k))
-        - za * colsum + (int64_t) k * za * zw;
-
-      if (q->mode == QS_QMODE_INT8)
-        q->bias32[c] = saturate32 (bias);
-      else
-        q->bias64[c] = bias;
-    }
-  return QS_ENGINE_OK;
-}
-
 /* A depthwise layer's integer weights, packed: int8 ones with int32 sums,
  * or, with 9..16 bits or a fractional weight zero point, (code - zero
  * point) in Q8, so half-integer zero points stay exact, with 64-bit sums.
- * What every call of the layer reads (depthwise_layer_call makes the rest). */
+ * What every call of the layer reads (integer_layer_call makes the rest). */
 static QsEngineStatus
 depthwise_layer_weights (const QsQuantizedModel *qm,
                          const QsEngineLayer    *l,
@@ -920,42 +877,43 @@ depthwise_layer_weights (const QsQuantizedModel *qm,
   return QS_ENGINE_OK;
 }
 
-/* One call's part of a depthwise layer's integer form, on weights made by
- * depthwise_layer_weights (@w their quantization): the rescale and the
- * bias, from the call's input and output quantizers (Q8 in the 64-bit path). */
+/* One call's part of an integer GEMM or depthwise layer, on weights made
+ * by gemm_layer_weights or (@depthwise: a DepthwiseConv2D's, or an
+ * affine layer's) depthwise_layer_weights, @w their quantization: the
+ * rescale and the biases, from the call's input and output quantizers. A GEMM layer's int32 bias takes the input zero
+ * point's terms (the kernels sum raw codes); a depthwise layer's weights
+ * have their zero points taken out already, and its 64-bit path is in Q8. */
 static QsEngineStatus
-depthwise_layer_call (const QsEngineLayer *l,
-                      QsQuantLayer        *q,
-                      const QsWeightQuant *w)
+integer_layer_call (const QsEngineLayer *l,
+                    QsQuantLayer        *q,
+                    const QsWeightQuant *w,
+                    bool                 depthwise)
 {
-  size_t C = (size_t) l->out_c, taps = l->k;
+  size_t n = (size_t) l->out_c, k = l->k;
   bool int8 = q->mode == QS_QMODE_INT8;
+  double q8 = depthwise && !int8 ? 256.0 : 1.0;
+  int64_t za = q->in.zero_code;
   QsEngineStatus status;
 
-  if ((status = call_arrays (l, q, w, int8 ? 1.0 : 256.0)) != QS_ENGINE_OK)
+  if (!depthwise)
+    q->direct = qs_layer_is_pointwise (l) && !qs_layer_is_general_conv (l) && (q->w16 != NULL || q->kp == k);
+  if ((status = requant_arrays (l, q, w, q8)) != QS_ENGINE_OK)
     return status;
-  for (size_t c = 0; c < C; c++)
+  for (size_t c = 0; c < n; c++)
     {
-      double real = bias_real (l, q, w, c, (double) code_colsum (w, c, taps, C), taps);
+      int64_t bias;
 
-      if (int8)
-        q->bias32[c] = saturate32 (round_to_i64 (real));
+      if (depthwise)
+        bias = round_to_i64 (q8 * bias_real (l, q, w, c, (double) code_colsum (w, c, k, n), k));
       else
-        q->bias64[c] = round_to_i64 (256.0 * real);
+        bias = round_to_i64 (bias_real (l, q, w, c, (double) w->colsum[c], k))
+          - za * w->colsum[c] + (int64_t) k * za * w->zero_int[c];
+      if (int8)
+        q->bias32[c] = saturate32 (bias);
+      else
+        q->bias64[c] = bias;
     }
   return QS_ENGINE_OK;
-}
-
-static QsEngineStatus
-prepare_depthwise_layer (const QsQuantizedModel *qm,
-                         const QsEngineLayer    *l,
-                         QsQuantLayer           *q,
-                         const QsWeightQuant    *w,
-                         int                     container)
-{
-  QsEngineStatus status = depthwise_layer_weights (qm, l, q, w, container);
-
-  return status == QS_ENGINE_OK ? depthwise_layer_call (l, q, w) : status;
 }
 
 /* The float32 GEMM layout of q->fake_weights (depthwise layers use them
@@ -1943,10 +1901,13 @@ prepare_weighted_layer (QsQuantizedModel *qm,
     status = prepare_rounded_layer (l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
   else if (container == 32)
     status = prepare_float_layer (qm, l, q, &w, scheme->granularity == QS_GRANULARITY_CHANNEL);
-  else if (l->kind == QS_LAYER_DEPTHWISE_CONV2D)
-    status = prepare_depthwise_layer (qm, l, q, &w, container);
-  else if ((status = gemm_layer_weights (qm, l, q, &w, container, wide)) == QS_ENGINE_OK)
-    status = gemm_layer_call (l, q, &w);
+  else
+    {
+      status = l->kind == QS_LAYER_DEPTHWISE_CONV2D ? depthwise_layer_weights (qm, l, q, &w, container)
+                                                    : gemm_layer_weights (qm, l, q, &w, container, wide);
+      if (status == QS_ENGINE_OK)
+        status = integer_layer_call (l, q, &w, l->kind == QS_LAYER_DEPTHWISE_CONV2D);
+    }
   if (status == QS_ENGINE_OK && keep != NULL && (q->mode == QS_QMODE_INT8 || q->mode == QS_QMODE_INT16))
     *keep = w;
   else
@@ -2019,7 +1980,7 @@ prepare_later_call (QsQuantizedModel    *qm,
   if (q->mode == QS_QMODE_INT8 || q->mode == QS_QMODE_INT16)
     {
       assert (w->colsum != NULL);
-      status = l->kind == QS_LAYER_DEPTHWISE_CONV2D ? depthwise_layer_call (l, q, w) : gemm_layer_call (l, q, w);
+      status = integer_layer_call (l, q, w, l->kind == QS_LAYER_DEPTHWISE_CONV2D);
     }
   return status == QS_ENGINE_OK ? finish_weighted_layer (qm, l, q) : status;
 }
@@ -2086,7 +2047,9 @@ prepare_affine_layer (QsQuantizedModel    *qm,
           w.codes[c] = a > 0.0f ? 127 : (a < 0.0f ? -127 : 0);
           w.scale[c] = a != 0.0f ? fabs ((double) a) / 127.0 : 1.0;
         }
-      status = prepare_depthwise_layer (qm, l, q, &w, 8);
+      status = depthwise_layer_weights (qm, l, q, &w, 8);
+      if (status == QS_ENGINE_OK)
+        status = integer_layer_call (l, q, &w, true);
     }
   free (w.codes);
   free (w.zero_int);
