@@ -1648,7 +1648,9 @@ dequantize_scored (const QsQuantizedModel *qm,
 
 /* Layers [@from, scored] of the integer path on the values in @s, layer
  * @from as @at quantized it and the later ones as @rest did (one model
- * for a plain run), into @outputs (NULL: none wanted). */
+ * for a plain run), into @outputs (NULL: none wanted). The later calls
+ * of a shared layer are @at's too: its weights have one scheme, so a
+ * branch that quantizes the layer quantizes every call of it. */
 static void
 run_quant_from (const QsQuantizedModel *at,
                 const QsQuantizedModel *rest,
@@ -1659,10 +1661,12 @@ run_quant_from (const QsQuantizedModel *at,
                 float                  *outputs)
 {
   size_t n_run = layers_to_run (rest->model);
+  int weight_index = at != rest ? rest->model->layers[from].weight_index : -1;
 
   for (size_t i = from; i < n_run; i++)
     {
-      const QsQuantizedModel *qm = i == from ? at : rest;
+      const QsQuantizedModel *qm
+        = i == from || (weight_index >= 0 && rest->model->layers[i].weight_index == weight_index) ? at : rest;
       /* The scored layer writes float logits straight to the caller. */
       const void *out = step_quant (qm, i, s, outputs);
 

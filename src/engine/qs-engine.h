@@ -582,8 +582,8 @@ typedef struct {
 /* Top-1 classes of images [first, first + count) of @data on @trunk's
  * integer path into @predictions[0 .. count), and, for each branch b,
  * those of the model whose layers before branches[b].layer are
- * @trunk's, that layer @at's and the rest @rest's into @predictions[(1 +
- * b) * count ..]: the classes qs_engine_predict gives for a model
+ * @trunk's, that layer (and the later calls of a shared layer) @at's
+ * and the rest @rest's into @predictions[(1 + b) * count ..]: the classes qs_engine_predict gives for a model
  * quantized that way, bit for bit, for the cost of one run of the trunk
  * and each branch's layers from its own on. Every model must be a
  * quantization of one QsEngineModel on one calibration

@@ -1396,6 +1396,25 @@ build_called_twice (const float *w,
   return model;
 }
 
+/* A branch that quantizes a shared layer, or keeps it in float32,
+ * changes every call of it, as its scheme set run whole does (sensitivity
+ * and the mixed-precision search score shared layers through branches). */
+static void
+test_shared_weights_branches (void)
+{
+  g_autofree float *w = random_floats (3 * 3 * 2 * 2, 45, 0.5);
+  g_autofree float *v = random_floats (3 * 3 * 2 * 2, 46, 0.5);
+  g_autofree float *bias = random_floats (2, 47, 0.1);
+  g_autofree float *images = random_floats (12 * 32, 48, 1.0);
+  QsEngineDataset data = { .count = 12, .height = 4, .width = 4, .channels = 2, .images = images };
+  QsEngineModel *model = build_called_twice (w, v, bias);
+
+  g_assert_cmpint (qs_engine_model_share_weights (model, 2, 0), ==, QS_ENGINE_OK);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, 2);
+  check_branches (model, &data);
+  qs_engine_model_free (model);
+}
+
 /* qs_engine_model_share_weights: only the same weights, bit for bit, of
  * an earlier weighted layer; the later layer then runs the earlier one's
  * copy under its weight index (one scheme), the weighted layers after it
@@ -1924,6 +1943,7 @@ main (int    argc,
   g_test_add_func ("/graph/shared-weights", test_shared_weights);
   g_test_add_func ("/graph/shared-weights-once", test_shared_weights_once);
   g_test_add_func ("/graph/shared-weights-shapes", test_shared_weights_shapes);
+  g_test_add_func ("/graph/shared-weights-branches", test_shared_weights_branches);
   g_test_add_func ("/graph/one-image-threads", test_one_image_threads);
   g_test_add_func ("/graph/calibrate-once", test_calibrate_once);
   g_test_add_func ("/graph/branches", test_branches);
