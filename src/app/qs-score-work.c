@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
 #include "model/qs-error.h"
 #include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
@@ -213,6 +215,18 @@ qs_score_work_open (QsScoreWork       *work,
       if (!qs_chosen_data_load (chosen, data_path, work->model, qs_weight_file_get_model_config (file),
                                 budget, QS_CHOSEN_DATA_TRUNCATE, limit, cancel, NULL, NULL, error))
         return FALSE;
+      /* The searches rank schemes by accuracy, which needs labels; the
+       * engine's refusal ("the scored images have no labels") would not
+       * say what to do. */
+      if (!qs_dataset_has_labels (chosen->scored))
+        {
+          g_autofree char *display = g_filename_display_name (data_path);
+
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       _("%s has no labels: searches rank schemes by accuracy, so they need labeled images "
+                         "(an image folder with one subfolder per class, or a data file with labels)"), display);
+          return FALSE;
+        }
       work->test = qs_dataset_ref (chosen->scored);
       work->calibration = qs_dataset_ref (chosen->calibration);
       work->calibration_view = chosen->calibration_view;

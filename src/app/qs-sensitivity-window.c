@@ -405,7 +405,7 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
   GtkGesture *click = gtk_gesture_click_new ();
 
   gtk_window_set_title (GTK_WINDOW (self), _("Layer Sensitivity"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
+  gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
   qs_window_add_close_shortcuts (GTK_WINDOW (self));
   self->status = GTK_LABEL (gtk_label_new (_("Measuring each layer…")));
   gtk_label_set_wrap (self->status, TRUE);

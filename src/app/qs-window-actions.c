@@ -333,14 +333,22 @@ remember_data (QsWindow   *self,
                const char *data)
 {
   g_autoptr(GVariant) table = NULL;
-  GVariantDict dict;
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
+  const char *model, *key, *value;
+  GVariantIter iter;
 
   if (self->settings == NULL || self->document == NULL)
     return;
+  /* The setting is a{ss}: a GVariantDict would make it a{sv}, which
+   * GSettings refuses, and the choice would be forgotten at once. */
+  model = qs_weight_file_get_filename (qs_document_get_file (self->document));
   table = g_settings_get_value (self->settings, "model-data");
-  g_variant_dict_init (&dict, table);
-  g_variant_dict_insert (&dict, qs_weight_file_get_filename (qs_document_get_file (self->document)), "s", data);
-  g_settings_set_value (self->settings, "model-data", g_variant_dict_end (&dict));
+  g_variant_iter_init (&iter, table);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    if (!g_str_equal (key, model))
+      g_variant_builder_add (&builder, "{ss}", key, value);
+  g_variant_builder_add (&builder, "{ss}", model, data);
+  g_settings_set_value (self->settings, "model-data", g_variant_builder_end (&builder));
 }
 
 static void
@@ -1014,7 +1022,7 @@ weight_preset_action (GtkWidget  *widget,
   scheme.manual_lo = current.manual_lo;
   scheme.manual_hi = current.manual_hi;
   apply_scheme_to_all (self, &scheme);
-  qs_window_show_toast (self, per_tensor ? _("Every tensor now has one scale, as the seed notes teach")
+  qs_window_show_toast (self, per_tensor ? _("Every tensor now has one scale and one zero point")
                                          : _("Every tensor now has a scale per output channel"));
 }
 
