@@ -328,9 +328,9 @@ _qs_window_remembered_data (QsWindow *self)
   return data;
 }
 
-static void
-remember_data (QsWindow   *self,
-               const char *data)
+void
+_qs_window_remember_data (QsWindow   *self,
+                          const char *data)
 {
   g_autoptr(GVariant) table = NULL;
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
@@ -363,7 +363,7 @@ choose_data_response_cb (GtkNativeDialog *dialog,
 
       if (path != NULL)
         {
-          remember_data (self, path);
+          _qs_window_remember_data (self, path);
           qs_accuracy_job_set_data (self->accuracy, path);
           _qs_window_schedule_accuracy (self);
         }

@@ -11,13 +11,16 @@
 #include <string.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <adwaita.h>
 #include <json-glib/json-glib.h>
 
 #include "app/qs-accuracy-job.h"
 #include "app/qs-score-work.h"
+#include "app/qs-window-private.h"
 #include "model/qs-dataset.h"
 #include "model/qs-weight-file.h"
 #include "qs-test-hdf5.h"
+#include "qs-window-test-utils.h"
 
 #define PER_CLASS 6
 #define N_CLASSES 10
@@ -259,6 +262,33 @@ test_streamed_unreadable_image (void)
   g_boxed_free (QS_TYPE_ACCURACY_RESULT, o.final);
 }
 
+/* The window remembers the data chosen for each model in the
+ * "model-data" setting (a{ss}), with the compiled schema as a user has
+ * it: the other window tests run without one, and missed that a
+ * GVariantDict (a{sv}) was refused there, the choice forgotten at once. */
+static void
+test_window_remembers_data (void)
+{
+  g_autofree char *model = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
+  g_autofree char *labeled = g_build_filename (folder_root, "labeled", NULL);
+  g_autofree char *unlabeled = g_build_filename (folder_root, "unlabeled", NULL);
+  QsWindow *window = qs_window_test_open (model);
+  g_autofree char *first = NULL, *second = NULL;
+  g_autoptr(GVariant) table = NULL;
+
+  g_assert_nonnull (window->settings);
+  _qs_window_remember_data (window, labeled);
+  first = _qs_window_remembered_data (window);
+  g_assert_cmpstr (first, ==, labeled);
+  _qs_window_remember_data (window, unlabeled);
+  second = _qs_window_remembered_data (window);
+  g_assert_cmpstr (second, ==, unlabeled);
+  /* One entry per model: the second choice replaced the first. */
+  table = g_settings_get_value (window->settings, "model-data");
+  g_assert_cmpuint (g_variant_n_children (table), ==, 1);
+  qs_window_test_close (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -267,7 +297,10 @@ main (int   argc,
   g_autofree char *unlabeled = NULL;
   int status;
 
-  g_test_init (&argc, &argv, NULL);
+  /* The schema the build compiled (build/data), before anything reads settings. */
+  g_setenv ("GSETTINGS_SCHEMA_DIR", BUILD_DATADIR, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
   folder_root = g_dir_make_tmp ("qs-accuracy-job-XXXXXX", NULL);
   labeled = g_build_filename (folder_root, "labeled", NULL);
   unlabeled = g_build_filename (folder_root, "unlabeled", NULL);
@@ -276,6 +309,7 @@ main (int   argc,
   g_test_add_data_func ("/accuracy-job/folder-matches-cli/streamed", GINT_TO_POINTER (TRUE),
                         test_folder_matches_cli);
   g_test_add_func ("/accuracy-job/streamed-unreadable-image", test_streamed_unreadable_image);
+  g_test_add_func ("/accuracy-job/window-remembers-data", test_window_remembers_data);
   status = g_test_run ();
   qs_test_remove_tree (folder_root);
   g_free (folder_root);
