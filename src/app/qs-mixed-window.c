@@ -221,7 +221,13 @@ show_outcome (QsMixedWindow *self)
                                                             "is selected. Click a point to see its choices.",
                                                             outcome->evaluations),
                                                scored);
-      gtk_label_set_text (self->status, text);
+      /* The chart has no legend of its own: what its marks mean. */
+      g_autofree char *with_key = g_strconcat (text, "\n",
+                                               _("Across: model size; up: top-1. Filled points are the best top-1 "
+                                                 "for their size; hollow ones are other assignments scored, orange "
+                                                 "when past the budget."), NULL);
+
+      gtk_label_set_text (self->status, with_key);
       qs_mixed_window_select_point (self, (guint) outcome->chosen);
     }
   else
