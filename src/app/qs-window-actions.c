@@ -347,7 +347,8 @@ _qs_window_remember_data (QsWindow   *self,
   while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
     if (!g_str_equal (key, model))
       g_variant_builder_add (&builder, "{ss}", key, value);
-  g_variant_builder_add (&builder, "{ss}", model, data);
+  if (data != NULL)
+    g_variant_builder_add (&builder, "{ss}", model, data);
   g_settings_set_value (self->settings, "model-data", g_variant_builder_end (&builder));
 }
 
@@ -371,6 +372,23 @@ choose_data_response_cb (GtkNativeDialog *dialog,
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
   g_object_unref (self);
+}
+
+/* "win.use-bundled-data": back to the bundled test set. A folder once
+ * chosen is remembered for the model, so without this the only way back
+ * was editing the settings. */
+static void
+use_bundled_data_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    return;
+  _qs_window_remember_data (self, NULL);
+  qs_accuracy_job_set_data (self->accuracy, NULL);
+  _qs_window_schedule_accuracy (self);
 }
 
 /* "win.choose-data": a folder of images (one subfolder per class, or
@@ -1311,6 +1329,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
+  gtk_widget_class_install_action (widget_class, "win.use-bundled-data", NULL, use_bundled_data_action);
   gtk_widget_class_install_action (widget_class, "win.sensitivity", NULL, sensitivity_action);
   gtk_widget_class_install_action (widget_class, "win.mixed-precision", NULL, mixed_precision_action);
   _qs_window_class_install_view_actions (widget_class);

@@ -286,6 +286,13 @@ test_window_remembers_data (void)
   /* One entry per model: the second choice replaced the first. */
   table = g_settings_get_value (window->settings, "model-data");
   g_assert_cmpuint (g_variant_n_children (table), ==, 1);
+  g_clear_pointer (&table, g_variant_unref);
+
+  /* "Use Bundled Test Set" forgets the choice. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.use-bundled-data", NULL);
+  g_assert_null (_qs_window_remembered_data (window));
+  table = g_settings_get_value (window->settings, "model-data");
+  g_assert_cmpuint (g_variant_n_children (table), ==, 0);
   qs_window_test_close (window);
 }
 
