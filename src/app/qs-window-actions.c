@@ -592,6 +592,40 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   g_object_unref (self);
 }
 
+/* "conv2d_1-kernel-histogram.png" for /model_weights/conv2d_1/conv2d_1/kernel:0:
+ * every plot exported as "histogram.png" replaced the one before. The
+ * path's parts without the Keras prefix, repeats and ":0", in characters
+ * safe in any file system. */
+static char *
+plot_file_name (const QsTensorReport *report,
+                const char           *what)
+{
+  const char *path = report->info->path;
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GString) name = g_string_new (NULL);
+  const char *previous = NULL;
+
+  if (g_str_has_prefix (path, "/model_weights/"))
+    path += strlen ("/model_weights/");
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *colon = strrchr (parts[i], ':');
+
+      if (colon != NULL)
+        *colon = '\0';
+      if (parts[i][0] == '\0' || g_strcmp0 (parts[i], previous) == 0)
+        continue;
+      g_string_append_printf (name, "%s%s", name->len > 0 ? "-" : "", parts[i]);
+      previous = parts[i];
+    }
+  for (gsize i = 0; i < name->len; i++)
+    if (!g_ascii_isalnum (name->str[i]) && strchr ("-_.", name->str[i]) == NULL)
+      name->str[i] = '_';
+  g_string_append_printf (name, "%s%s.png", name->len > 0 ? "-" : "", what);
+  return g_string_free (g_steal_pointer (&name), FALSE);
+}
+
 static void
 show_plot_dialog (QsWindow        *self,
                   const char      *suggested_name,
@@ -617,7 +651,11 @@ export_plot_action (GtkWidget  *widget,
       qs_window_show_toast (self, _("Select a tensor to plot first"));
       return;
     }
-  show_plot_dialog (self, "histogram.png", export_histogram);
+  {
+    g_autofree char *name = plot_file_name (qs_histogram_view_get_report (self->histogram_view), "histogram");
+
+    show_plot_dialog (self, name, export_histogram);
+  }
 }
 
 /* The channel-range strip, as a figure of its own: a page shows what the
@@ -635,7 +673,11 @@ export_channel_plot_action (GtkWidget  *widget,
       qs_window_show_toast (self, _("Choose per-channel granularity to plot channel ranges"));
       return;
     }
-  show_plot_dialog (self, "channels.png", export_channel_ranges);
+  {
+    g_autofree char *name = plot_file_name (report, "channels");
+
+    show_plot_dialog (self, name, export_channel_ranges);
+  }
 }
 
 /* ---- export of the weights and the scheme ------------------------------- */
