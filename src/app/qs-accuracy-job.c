@@ -74,8 +74,12 @@ typedef struct {
   /* A set without labels is scored against the float32 predictions: its
    * "accuracy" is the integer path's agreement with float32. */
   gboolean       unlabeled;
-  QsEngineDataset test_view;         /* the images scored */
+  QsEngineDataset test_view;         /* the images scored (no images when streamed) */
   QsEngineDataset calibration_view;  /* the images that calibrate */
+  /* A chosen image folder too large to keep decoded: its scored images
+   * are read again at each run, this many at a time. */
+  gboolean        streamed;
+  gsize           window_images;
   int            n_threads;     /* as many workers as the memory budget holds */
   /* Calibrate once, quantize many times: activation ranges depend on the
    * activation scheme alone, so a new weight scheme costs no calibration
@@ -90,6 +94,8 @@ typedef struct {
   QsDocument    *document;      /* only its file is used in the worker */
   QsSchemeSet   *schemes;       /* the set at request: the worker never reads the live document */
   char          *data_path;     /* the job's data at request */
+  guint64        keep_bytes;    /* what a chosen folder's images may take (qs-score-work.h) */
+  guint64        window_bytes;
 } Request;
 
 struct _QsAccuracyJob
@@ -100,6 +106,8 @@ struct _QsAccuracyJob
   QsDocument *cache_document;   /* the document the cache was built for */
   ModelCache *cache;
   char       *data_path;        /* the data chosen for the open model (main thread) */
+  guint64     keep_bytes;       /* QS_CHOSEN_DATA_KEEP_BYTES but in tests */
+  guint64     window_bytes;     /* QS_CHOSEN_DATA_WINDOW_BYTES but in tests */
 };
 
 G_DEFINE_FINAL_TYPE (QsAccuracyJob, qs_accuracy_job, G_TYPE_OBJECT)
@@ -144,6 +152,7 @@ typedef struct {
   QsJobContext    *context;
   QsAccuracyStage  stage;
   size_t           offset;      /* images done before the engine call reporting */
+  size_t           end;         /* the stage's images, when more than the call's (a window) */
   gint64           posted_usec;
 } Progress;
 
@@ -174,7 +183,16 @@ engine_progress_cb (size_t  done,
 {
   Progress *progress = user_data;
 
-  progress_post (progress, progress->stage, progress->offset + done, progress->offset + total);
+  progress_post (progress, progress->stage, progress->offset + done, MAX (progress->end, progress->offset + total));
+}
+
+/* Decoding a chosen folder's images, on first use. */
+static void
+loading_progress_cb (size_t  done,
+                     size_t  total,
+                     void   *user_data)
+{
+  progress_post (user_data, QS_ACCURACY_STAGE_LOADING, done, total);
 }
 
 /* Sets @options to report @stage through @progress: an engine call over
@@ -186,7 +204,7 @@ progress_begin (Progress           *progress,
                 size_t              n,
                 QsEngineRunOptions *options)
 {
-  progress_post (progress, stage, offset, offset + n);
+  progress_post (progress, stage, offset, MAX (progress->end, offset + n));
   progress->offset = offset;
   options->progress = engine_progress_cb;
   options->progress_data = progress;
@@ -230,23 +248,31 @@ unavailable_result (const char *reason)
 /* ---- the worker ------------------------------------------------------------ */
 
 /* The user's data for the model: an image folder resized to its input,
- * or a data file; its last images calibrate, as `eval` splits it. Returns
+ * or a data file; its last images calibrate, as `eval` splits it. A
+ * folder is decoded as qs-score-work.h's memory budget says. Returns
  * NULL, or why there is no data (transfer full). */
 static char *
 load_chosen_data (ModelCache *cache,
-                  QsDocument *document)
+                  Request    *request,
+                  Progress   *progress)
 {
+  QsDocument *document = request->document;
   const char *config = qs_weight_file_get_model_config (qs_document_get_file (document));
   g_autoptr(GError) error = NULL;
-  int h, w, c;
+  QsChosenData chosen = { 0 };
 
-  qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
-  cache->test = qs_dataset_load_for_model (cache->data_path, h, w, c,
-                                           qs_preprocess_resolve (QS_PREPROCESS_AUTO, config), 0, &error);
-  if (cache->test == NULL
-      || !qs_dataset_check_labels (cache->test, qs_engine_model_get_n_outputs (cache->model), &error))
-    return g_strdup_printf (_("the chosen data: %s"), error->message);
-  cache->calibration = qs_dataset_ref (cache->test);
+  if (!qs_chosen_data_load (&chosen, cache->data_path, cache->model, config, request->keep_bytes,
+                            QS_CHOSEN_DATA_STREAM, 0, NULL, loading_progress_cb, progress, &error))
+    {
+      qs_chosen_data_clear (&chosen);
+      return g_strdup_printf (_("the chosen data: %s"), error->message);
+    }
+  cache->test = g_steal_pointer (&chosen.scored);
+  cache->calibration = g_steal_pointer (&chosen.calibration);
+  cache->calibration_view = chosen.calibration_view;
+  cache->test_view = *qs_dataset_get_view (cache->test);
+  cache->test_view.count = chosen.scored_count;
+  cache->streamed = qs_dataset_is_streamed (cache->test);
   return NULL;
 }
 
@@ -265,11 +291,82 @@ load_bundled_data (ModelCache *cache)
   return NULL;
 }
 
-static ModelCache *
-build_cache (QsDocument *document,
-             const char *data_path,
-             Progress   *progress)
+/* Runs images [@first, @first + @n) of @cache's scored set through the
+ * float32 model (@quantized NULL: into the float32 predictions) or
+ * scores them on @quantized (into @total), a window at a time when the
+ * set is streamed; progress counts the images of the whole range. FALSE
+ * with @error when cancelled or an image cannot be read. */
+static gboolean
+run_windows (ModelCache              *cache,
+             const QsQuantizedModel  *quantized,
+             size_t                   first,
+             size_t                   n,
+             QsAccuracyStage          stage,
+             QsEngineRunOptions      *options,
+             Progress                *progress,
+             QsEngineEvalResult      *total,
+             GError                 **error)
 {
+  const QsEngineDataset *whole = &cache->test_view;
+  gsize values = (gsize) whole->height * whole->width * whole->channels;
+  g_autofree float *window = NULL;
+
+  if (cache->streamed && n > 0
+      && (window = g_try_new (float, MIN (n, cache->window_images) * values)) == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory for the images' window");
+      return FALSE;
+    }
+  progress->end = first + n;
+  for (size_t done = 0; done < n;)
+    {
+      size_t m = MIN (n - done, cache->window_images), at = first + done;
+      QsEngineDataset view = *whole;
+      QsEngineStatus status;
+
+      if (cache->streamed)
+        {
+          /* The window holds images [at, at + m): the engine sees them as 0..m. */
+          if (!qs_chosen_data_read (cache->test, at, m, window, options->cancel, error))
+            break;
+          view.images = window;
+          view.labels = whole->labels != NULL ? whole->labels + at : NULL;
+          view.count = m;
+        }
+      progress_begin (progress, stage, at, m, options);
+      if (quantized == NULL)
+        status = qs_engine_predict (cache->model, NULL, &view, cache->streamed ? 0 : at, m, options,
+                                    cache->fp32_predictions + at);
+      else
+        {
+          QsEngineEvalResult part = { 0 };
+
+          status = qs_engine_evaluate (cache->model, quantized, &view, cache->streamed ? 0 : at, m, options,
+                                       cache->fp32_predictions + at, NULL, &part);
+          qs_engine_eval_result_add (total, &part);
+        }
+      if (status != QS_ENGINE_OK)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+          break;
+        }
+      done += m;
+      if (done == n)
+        {
+          progress->end = 0;
+          return TRUE;
+        }
+    }
+  progress->end = 0;
+  return n == 0;
+}
+
+static ModelCache *
+build_cache (Request  *request,
+             Progress *progress)
+{
+  QsDocument *document = request->document;
+  const char *data_path = request->data_path;
   ModelCache *cache = g_new0 (ModelCache, 1);
   g_autoptr(GError) error = NULL;
   QsEngineRunOptions options;
@@ -285,7 +382,7 @@ build_cache (QsDocument *document,
       cache->unavailable = g_strdup (error->message);
       return cache;
     }
-  cache->unavailable = data_path != NULL ? load_chosen_data (cache, document) : load_bundled_data (cache);
+  cache->unavailable = data_path != NULL ? load_chosen_data (cache, request, progress) : load_bundled_data (cache);
   if (cache->unavailable != NULL)
     return cache;
 
@@ -323,21 +420,24 @@ build_cache (QsDocument *document,
     cache->n_threads = (int) MIN ((guint64) g_get_num_processors (), budget / working);
   }
 
-  if (data_path != NULL)
-    qs_score_work_split_chosen (view, &cache->test_view, &cache->calibration_view);
-  else
+  if (data_path == NULL)
     {
       cache->test_view = *view;
       cache->calibration_view = *qs_dataset_get_view (cache->calibration);
       cache->calibration_view.count = MIN (QS_DATASET_DEFAULT_CALIBRATION_IMAGES, cache->calibration_view.count);
     }
+  cache->window_images = cache->streamed
+                         ? MAX (request->window_bytes / ((guint64) view->height * view->width * view->channels
+                                                         * sizeof (float)), 1)
+                         : MAX (cache->test_view.count, 1);
   cache->fp32_predictions = g_new (int32_t, MAX (cache->test_view.count, 1));
   qs_engine_run_options_init (&options);
   options.n_threads = cache->n_threads;
-  progress_begin (progress, QS_ACCURACY_STAGE_REFERENCE, 0, cache->test_view.count, &options);
-  if (qs_engine_predict (cache->model, NULL, &cache->test_view, 0, cache->test_view.count, &options,
-                         cache->fp32_predictions) != QS_ENGINE_OK)
-    cache->unavailable = g_strdup (_("the float32 model could not be run"));
+  if (!run_windows (cache, NULL, 0, cache->test_view.count, QS_ACCURACY_STAGE_REFERENCE, &options, progress,
+                    NULL, &error))
+    cache->unavailable = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                         ? g_strdup (_("the float32 model could not be run"))
+                         : g_strdup_printf (_("the chosen data: %s"), error->message);
   cache->unlabeled = !qs_dataset_has_labels (cache->test);
   if (cache->unlabeled)
     cache->test_view.labels = cache->fp32_predictions;
@@ -365,7 +465,7 @@ ensure_cache (Request  *request,
     {
       g_clear_pointer (&self->cache, model_cache_unref);
       g_set_object (&self->cache_document, request->document);
-      self->cache = build_cache (request->document, request->data_path, progress);
+      self->cache = build_cache (request, progress);
     }
   cache = model_cache_ref (self->cache);
   g_mutex_unlock (&self->lock);
@@ -468,8 +568,9 @@ evaluate (Request            *request,
 {
   QsQuantizedModel *quantized = NULL;
   QsActivationScheme activations;
-  QsEngineEvalResult total = { 0 }, part = { 0 };
+  QsEngineEvalResult total = { 0 };
   const QsEngineDataset *test;
+  g_autoptr(GError) local = NULL;
   g_autofree QsScheme *schemes = NULL;
   g_autofree const QsScheme **pointers = NULL;
   QsAccuracyResult *result = NULL;
@@ -506,15 +607,17 @@ evaluate (Request            *request,
 
       if (n == 0)
         continue;
-      progress_begin (progress, QS_ACCURACY_STAGE_EVALUATING, first, n, options);
-      if (qs_engine_evaluate (cache->model, quantized, test, first, n, options,
-                              cache->fp32_predictions + first, NULL, &part) != QS_ENGINE_OK)
+      if (!run_windows (cache, quantized, first, n, QS_ACCURACY_STAGE_EVALUATING, options, progress, &total,
+                        &local))
         {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
           g_clear_pointer (&result, accuracy_result_free);
+          /* An image of a folder that became unreadable since it was opened. */
+          if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            result = unavailable_result (local->message);
+          else
+            g_propagate_error (error, g_steal_pointer (&local));
           break;
         }
-      qs_engine_eval_result_add (&total, &part);
 
       g_clear_pointer (&result, accuracy_result_free);
       result = g_new0 (QsAccuracyResult, 1);
@@ -631,6 +734,8 @@ qs_accuracy_job_request_schemes (QsAccuracyJob *self,
   request->document = g_object_ref (document);
   request->schemes = qs_scheme_set_ref (schemes);
   request->data_path = g_strdup (self->data_path);
+  request->keep_bytes = self->keep_bytes;
+  request->window_bytes = self->window_bytes;
   /* The key leaves out the target: the main view's accuracy and a
    * comparison's side share results for the same set. */
   spec.key = request_key (request);
@@ -645,6 +750,21 @@ qs_accuracy_job_set_data (QsAccuracyJob *self,
 
   g_free (self->data_path);
   self->data_path = g_strdup (path != NULL && path[0] != '\0' ? path : NULL);
+}
+
+void
+_qs_accuracy_job_set_memory (QsAccuracyJob *self,
+                             guint64        keep_bytes,
+                             guint64        window_bytes)
+{
+  g_return_if_fail (QS_IS_ACCURACY_JOB (self));
+
+  self->keep_bytes = keep_bytes;
+  self->window_bytes = window_bytes;
+  /* The next request decodes the data again under the new sizes. */
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->cache, model_cache_unref);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -671,6 +791,8 @@ static void
 qs_accuracy_job_init (QsAccuracyJob *self)
 {
   g_mutex_init (&self->lock);
+  self->keep_bytes = QS_CHOSEN_DATA_KEEP_BYTES;
+  self->window_bytes = QS_CHOSEN_DATA_WINDOW_BYTES;
 }
 
 QsAccuracyJob *

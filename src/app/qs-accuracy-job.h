@@ -83,4 +83,11 @@ void           qs_accuracy_job_request_schemes (QsAccuracyJob *self,
 void           qs_accuracy_job_set_data (QsAccuracyJob *self,
                                          const char    *path);
 
+/* For tests: what a chosen image folder's scored images may take kept
+ * decoded, and the window they are streamed through past that
+ * (QS_CHOSEN_DATA_KEEP_BYTES and QS_CHOSEN_DATA_WINDOW_BYTES otherwise). */
+void           _qs_accuracy_job_set_memory (QsAccuracyJob *self,
+                                            guint64        keep_bytes,
+                                            guint64        window_bytes);
+
 G_END_DECLS

@@ -32,6 +32,7 @@ struct _QsBlockInspector
   GtkWidget         *scales_area;
   GtkListBox        *worst_list;
   GtkWidget         *sweep_area;
+  AdwPreferencesGroup *sweep_group;
   GtkSpinner        *sweep_spinner;
 
   QsTensorReport    *report;
@@ -234,6 +235,34 @@ sweep_work (QsJobContext *context,
   return g_steal_pointer (&result);
 }
 
+#define SWEEP_DESCRIPTION N_("SQNR against bits per weight for groups of 16 to 256")
+
+/* A tensor whose rows along the block axis are short (a 1×1 convolution
+ * over 16 channels) gives the same blocks for every group past the row:
+ * the sweep's points then sit on one another, which reads as a fault
+ * unless the description says why. */
+static void
+describe_sweep (QsBlockInspector *self)
+{
+  gsize same = QS_BLOCK_INSPECTOR_SWEEP_SIZES;
+
+  if (self->sweep != NULL)
+    while (same > 1 && self->sweep[same - 1].bits_per_weight == self->sweep[same - 2].bits_per_weight
+           && self->sweep[same - 1].mse == self->sweep[same - 2].mse)
+      same--;
+  if (same < QS_BLOCK_INSPECTOR_SWEEP_SIZES)
+    {
+      /* TRANSLATORS: %d is a group size (16, 32, ...) */
+      g_autofree char *text = g_strdup_printf (_("SQNR against bits per weight for groups of 16 to 256. Groups of "
+                                                 "%d and more coincide here: each covers a whole row of the "
+                                                 "tensor already."), self->sweep[same - 1].group_size);
+
+      adw_preferences_group_set_description (self->sweep_group, text);
+    }
+  else
+    adw_preferences_group_set_description (self->sweep_group, _(SWEEP_DESCRIPTION));
+}
+
 static void
 sweep_outcome_cb (const QsJobOutcome *outcome,
                   gpointer            user_data)
@@ -245,6 +274,7 @@ sweep_outcome_cb (const QsJobOutcome *outcome,
   g_clear_pointer (&self->sweep, g_free);
   if (result != NULL)
     self->sweep = g_memdup2 (result->points, sizeof result->points);
+  describe_sweep (self);
   gtk_widget_queue_draw (self->sweep_area);
 }
 
@@ -363,6 +393,7 @@ qs_block_inspector_set_report (QsBlockInspector *self,
   if (key == self->sweep_key)
     return;
   cancel_sweep (self);
+  describe_sweep (self);
   self->sweep_key = key;
   if (document != NULL && self->jobs != NULL)
     start_sweep (self, document);
@@ -531,8 +562,8 @@ qs_block_inspector_init (QsBlockInspector *self)
   self->scales_area = add_chart (self, GTK_BOX (right), _("Block scales"),
                                  _("How many blocks have each scale (log₂ bins)"), FALSE);
 
-  self->sweep_area = add_chart (self, GTK_BOX (right), _("Block-size sweep"),
-                                _("SQNR against bits per weight for groups of 16 to 256"), TRUE);
+  self->sweep_area = add_chart (self, GTK_BOX (right), _("Block-size sweep"), _(SWEEP_DESCRIPTION), TRUE);
+  self->sweep_group = ADW_PREFERENCES_GROUP (gtk_widget_get_ancestor (self->sweep_area, ADW_TYPE_PREFERENCES_GROUP));
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (worst), _("Worst blocks"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (worst),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "app/qs-chart-view.h"
+#include "app/qs-histogram-view.h"
 #include "model/qs-error.h"
 
 #define MAX_TICKS 40
@@ -540,7 +541,12 @@ qs_channel_range_view_tooltip_at (QsChartView *chart,
 static char *
 qs_channel_range_view_export_title (QsChartView *chart)
 {
-  return qs_plot_default_title (QS_CHANNEL_RANGE_VIEW (chart)->report);
+  const QsTensorReport *report = QS_CHANNEL_RANGE_VIEW (chart)->report;
+  /* The scheme in the user's language, as the window shows it: the
+   * legend and axes of the file are translated too. */
+  g_autofree char *scheme = qs_histogram_view_describe_scheme (report);
+
+  return g_strdup_printf ("%s · %s", report->info->path, scheme);
 }
 
 static void

@@ -144,6 +144,10 @@ side_value (QsCompareView *self,
       *value = a->bits_per_weight;
       break;
     case QS_COMPARE_ROW_SCALE:
+      /* A float format has no scale, a group or block format one per
+       * group: its params hold a placeholder 1 (see scale_in_words). */
+      if (report->scheme.format != QS_FORMAT_INT || qs_scheme_is_blockwise (&report->scheme))
+        return FALSE;
       *value = report->params.channels > 0 ? report->params.scale[0] : NAN;
       break;
     default:
@@ -247,6 +251,8 @@ update_row (QsCompareView *self,
         text = format_value (self, side, row, values[s]);
       else if (is_tensor_row (row) && side->kept)
         text = g_strdup (_("float32"));
+      else if (row == QS_COMPARE_ROW_SCALE && side->report != NULL)
+        text = g_strdup (qs_scheme_is_blockwise (&side->report->scheme) ? _("one per block") : _("none (a float format)"));
       else if (row == QS_COMPARE_ROW_ACCURACY && (side->accuracy != NULL || side->accuracy_error != NULL))
         text = g_strdup (_("not available"));
       else

@@ -1465,7 +1465,12 @@ click_released_cb (GtkGestureClick *gesture,
 static char *
 qs_histogram_view_export_title (QsChartView *chart)
 {
-  return qs_plot_default_title (QS_HISTOGRAM_VIEW (chart)->report);
+  const QsTensorReport *report = QS_HISTOGRAM_VIEW (chart)->report;
+  /* The scheme in the user's language, as the window shows it: the
+   * legend and axes of the file are translated too. */
+  g_autofree char *scheme = qs_histogram_view_describe_scheme (report);
+
+  return g_strdup_printf ("%s · %s", report->info->path, scheme);
 }
 
 static void

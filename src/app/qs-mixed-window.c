@@ -221,7 +221,13 @@ show_outcome (QsMixedWindow *self)
                                                             "is selected. Click a point to see its choices.",
                                                             outcome->evaluations),
                                                scored);
-      gtk_label_set_text (self->status, text);
+      /* The chart has no legend of its own: what its marks mean. */
+      g_autofree char *with_key = g_strconcat (text, "\n",
+                                               _("Across: model size; up: top-1. Filled points are the best top-1 "
+                                                 "for their size; hollow ones are other assignments scored, orange "
+                                                 "when past the budget."), NULL);
+
+      gtk_label_set_text (self->status, with_key);
       qs_mixed_window_select_point (self, (guint) outcome->chosen);
     }
   else
@@ -636,7 +642,8 @@ qs_mixed_window_init (QsMixedWindow *self)
   gtk_label_set_mnemonic_widget (GTK_LABEL (candidates_label), GTK_WIDGET (self->bits));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->bits),
                                _("The precisions each layer may take, separated by commas: bit widths 2 to 16 "
-                                 "and float formats such as fp16 or mxfp4"));
+                                 "and the float formats fp16, bf16, fp8-e4m3 and fp8-e5m2 (block formats such as "
+                                 "mxfp4 are not candidates)"));
   gtk_box_append (GTK_BOX (controls), budget_label);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->budget));
   gtk_box_append (GTK_BOX (controls), candidates_label);

@@ -260,13 +260,16 @@ binary_significand_text (const QsNumberEncoding *e)
   return g_string_free (text, FALSE);
 }
 
+/* @single: @e encodes a float32 (a block's element), whose error reads
+ * best with float32's digits, not the 17 of its double difference. */
 static char *
-encoding_details (const QsNumberEncoding *e)
+encoding_details (const QsNumberEncoding *e,
+                  gboolean                single)
 {
   g_autofree char *exponent = exponent_text (e);
   g_autofree char *mantissa = qs_number_mantissa_hex (e);
   g_autofree char *decoded = qs_number_format_double (e->decoded);
-  g_autofree char *error = qs_number_format_double (e->error);
+  g_autofree char *error = single ? qs_number_format_float ((float) e->error) : qs_number_format_double (e->error);
   g_autofree char *step = qs_number_format_double (e->step);
   g_autofree char *max = qs_number_format_double (e->layout.max);
   GString *text = g_string_new (NULL);
@@ -361,11 +364,22 @@ update_block_row (QsNumberPanel  *self,
   hex = qs_number_bits_hex (&e);
   binary = qs_number_bits_binary (&e);
   scale = block_scale_text (self, &b);
-  element = encoding_details (&e);
+  element = encoding_details (&e, TRUE);
   reconstruction = qs_number_format_float (b.reconstruction);
-  error = qs_number_format_double ((double) b.reconstruction - self->value);
+  error = qs_number_format_float ((float) ((double) b.reconstruction - self->value));
   /* TRANSLATORS: the block's scale, the element's encoding, and what the code stands for times the scale */
   details = g_strdup_printf (_("%s\n%s\nStands for %s · error %s"), scale, element, reconstruction, error);
+  /* A value far past the tensor's own: NVFP4's block scale is an E4M3
+   * times the tensor's scale, so it stops at 448 of them, and "scale
+   * 0.08 for a largest magnitude of 8.6" needs saying why. */
+  if (self->scheme.format == QS_FORMAT_NVFP4 && e.saturated && b.scale_code == 0x7e)
+    {
+      char *longer = g_strconcat (details, "\n", _("More than this tensor's NVFP4 blocks hold: a block's scale "
+                                                   "stops at 448 (the largest E4M3) × the tensor scale"), NULL);
+
+      g_free (details);
+      details = longer;
+    }
   accessible = g_strdup_printf ("%s: %s", format_title (format), binary);
   bit_row_set_cells (row, l->width, e.bits, kinds, accessible);
   gtk_label_set_text (row->hex, hex);
@@ -397,7 +411,7 @@ update_float_row (QsNumberPanel  *self,
     kinds[i] = i == 0 ? BIT_SIGN : i <= l->exponent_bits ? BIT_EXPONENT : BIT_MANTISSA;
   hex = qs_number_bits_hex (&e);
   binary = qs_number_bits_binary (&e);
-  details = encoding_details (&e);
+  details = encoding_details (&e, FALSE);
   accessible = g_strdup_printf ("%s: %s", format_title (format), binary);
   bit_row_set_cells (row, l->width, e.bits, kinds, accessible);
   gtk_label_set_text (row->hex, hex);

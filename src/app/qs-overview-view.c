@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "app/qs-accuracy-job.h"
+#include "app/qs-histogram-view.h"
 #include "model/qs-format-text.h"
 #include "model/qs-scheme-file.h"
 
@@ -181,7 +182,8 @@ cell_text (const QsOverviewRow *row,
     case COLUMN_RANGE:
       return qs_format_minus (g_strdup_printf ("[%.4g, %.4g]", r->analysis.data_min, r->analysis.data_max));
     case COLUMN_SCHEME:
-      return qs_tensor_report_describe_scheme (r);
+      /* In the user's language, as the histogram's heading says it. */
+      return qs_histogram_view_describe_scheme (r);
     case COLUMN_SQNR:
       return qs_format_sqnr (r->analysis.sqnr_db);
     case COLUMN_MAX_ERROR:

@@ -22,6 +22,9 @@ struct _QsResultsPanel
   GtkProgressBar *accuracy_progress;
   AdwActionRow *rows[QS_RESULT_N_ROWS];
   GtkLabel     *values[QS_RESULT_N_ROWS];
+
+  /* The accuracy row says "not available": no figure to keep dimmed while the next runs. */
+  gboolean      accuracy_unavailable;
 };
 
 G_DEFINE_FINAL_TYPE (QsResultsPanel, qs_results_panel, ADW_TYPE_BIN)
@@ -318,6 +321,8 @@ qs_results_panel_set_accuracy_progress (QsResultsPanel         *self,
 
   text = stage_text (progress);
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], text);
+  if (self->accuracy_unavailable)
+    set_value (self, QS_RESULT_ACCURACY, "");
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", TRUE);
   show_accuracy_running (self, TRUE,
                          progress->stage_total > 0 ? progress->stage_done / (double) progress->stage_total : -1);
@@ -344,6 +349,7 @@ qs_results_panel_set_accuracy_unavailable (QsResultsPanel *self,
   show_accuracy_running (self, FALSE, -1);
 
   set_value (self, QS_RESULT_ACCURACY, _("not available"));
+  self->accuracy_unavailable = TRUE;
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", FALSE);
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], reason);
 }
@@ -379,6 +385,7 @@ qs_results_panel_set_accuracy (QsResultsPanel         *self,
     value = g_strdup_printf (_("%.2f %% → %.2f %% (%+.2f)"), result->fp32_top1, result->quant_top1,
                              result->quant_top1 - result->fp32_top1);
   set_value (self, QS_RESULT_ACCURACY, value);
+  self->accuracy_unavailable = FALSE;
   /* An estimate on part of the test set stays dimmed until it is final. */
   estimate = result->images < result->total;
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", estimate);
@@ -403,6 +410,9 @@ qs_results_panel_set_accuracy_pending (QsResultsPanel *self)
   g_return_if_fail (QS_IS_RESULTS_PANEL (self));
 
   adw_action_row_set_subtitle (self->rows[QS_RESULT_ACCURACY], _("Evaluating…"));
+  /* A dimmed "not available" beside the spinner would read as the answer. */
+  if (self->accuracy_unavailable)
+    set_value (self, QS_RESULT_ACCURACY, "");
   set_marked (self, QS_RESULT_ACCURACY, "dim-label", TRUE);
   show_accuracy_running (self, TRUE, -1);
 }

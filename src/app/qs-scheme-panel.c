@@ -97,6 +97,10 @@ update_sensitivity (QsSchemePanel *self)
                           : why_format);
   set_row_applies (GTK_WIDGET (self->granularity_row), !is_block,
                    _("Block formats have a scale per block of the group size below."));
+  /* The greyed choice ("Per channel") is not what a block format does:
+   * the row says what it does instead. */
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->granularity_row),
+                               is_block ? _("A scale per block of the group size below") : "");
   set_row_applies (GTK_WIDGET (self->range_row), !blockwise,
                    _("Each group or block takes its own minimum and maximum."));
   gtk_widget_set_visible (GTK_WIDGET (self->group_size_row), blockwise);

@@ -5,12 +5,19 @@
 
 #include "app/qs-score-work.h"
 
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "model/qs-error.h"
 #include "model/qs-image-folder.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-scheme-file.h"
+#include "model/qs-tensor-stream.h"
 
-/* As `eval` calibrates: on the bundled slice's first images, or on the
- * last tenth of a chosen set, up to this many. */
+/* Images decoded between two looks at the cancel flag: a few tens of
+ * milliseconds of JPEG decoding. */
+#define READ_PIECE_IMAGES 16
 
 void
 qs_score_work_split_chosen (const QsEngineDataset *data,
@@ -32,6 +39,157 @@ qs_score_work_split_chosen (const QsEngineDataset *data,
   calibration->labels = data->labels != NULL ? data->labels + scored->count : NULL;
 }
 
+/* As qs_chosen_data_read, reporting @progress as @done_before + images
+ * read of @total. */
+static gboolean
+read_images (QsDataset            *set,
+             gsize                 first,
+             gsize                 count,
+             float                *buffer,
+             const atomic_int     *cancel,
+             QsEngineProgressFunc  progress,
+             gpointer              progress_data,
+             gsize                 done_before,
+             gsize                 total,
+             GError              **error)
+{
+  const QsEngineDataset *view = qs_dataset_get_view (set);
+  gsize values = (gsize) view->height * view->width * view->channels;
+
+  for (gsize done = 0; done < count; done += READ_PIECE_IMAGES)
+    {
+      gsize n = MIN (READ_PIECE_IMAGES, count - done);
+
+      if (cancel != NULL && atomic_load (cancel))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+      if (!qs_dataset_read_range (set, first + done, n, buffer + done * values, error))
+        return FALSE;
+      if (progress != NULL)
+        progress (done_before + done + n, total, progress_data);
+    }
+  return TRUE;
+}
+
+gboolean
+qs_chosen_data_read (QsDataset        *scored,
+                     gsize             first,
+                     gsize             count,
+                     float            *buffer,
+                     const atomic_int *cancel,
+                     GError          **error)
+{
+  g_return_val_if_fail (scored != NULL && buffer != NULL, FALSE);
+
+  return read_images (scored, first, count, buffer, cancel, NULL, NULL, 0, 0, error);
+}
+
+/* A set of images [@first, @first + @count) of @set, decoded (transfer full). */
+static QsDataset *
+decode_copy (QsDataset            *set,
+             gsize                 first,
+             gsize                 count,
+             const atomic_int     *cancel,
+             QsEngineProgressFunc  progress,
+             gpointer              progress_data,
+             gsize                 done_before,
+             gsize                 total,
+             GError              **error)
+{
+  const QsEngineDataset *view = qs_dataset_get_view (set);
+  const int32_t *labels = qs_dataset_get_labels (set);
+  gsize values = (gsize) view->height * view->width * view->channels;
+  g_autofree float *images = NULL;
+
+  if (count == 0 || count > G_MAXSIZE / sizeof (float) / values
+      || (images = g_try_new (float, count * values)) == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory for %" G_GSIZE_FORMAT " images",
+                   qs_dataset_get_source (set), count);
+      return NULL;
+    }
+  if (!read_images (set, first, count, images, cancel, progress, progress_data, done_before, total, error))
+    return NULL;
+  return qs_dataset_new_take (g_steal_pointer (&images),
+                              labels != NULL ? g_memdup2 (labels + first, count * sizeof (int32_t)) : NULL,
+                              count, view->height, view->width, view->channels, qs_dataset_get_source (set));
+}
+
+gboolean
+qs_chosen_data_load (QsChosenData          *data,
+                     const char            *path,
+                     const QsEngineModel   *model,
+                     const char            *model_config,
+                     guint64                keep_bytes,
+                     QsChosenDataOverflow   overflow,
+                     gsize                  limit,
+                     const atomic_int      *cancel,
+                     QsEngineProgressFunc   progress,
+                     gpointer               progress_data,
+                     GError               **error)
+{
+  g_autoptr(QsDataset) set = NULL;
+  QsEngineDataset scored, calibration;
+  gsize total, calibration_first, image_bytes, fits, kept;
+  int h, w, c;
+
+  g_return_val_if_fail (data != NULL && path != NULL && model != NULL, FALSE);
+
+  qs_engine_model_get_input_shape (model, &h, &w, &c);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    set = qs_dataset_open_image_folder_streamed (path, h, w, c,
+                                                 qs_preprocess_resolve (QS_PREPROCESS_AUTO, model_config), 0, error);
+  else
+    set = qs_dataset_load (path, error);
+  if (set == NULL || !qs_dataset_check_labels (set, qs_engine_model_get_n_outputs (model), error))
+    return FALSE;
+
+  /* The split of a set loaded whole, as views into it. */
+  qs_score_work_split_chosen (qs_dataset_get_view (set), &scored, &calibration);
+  data->scored_count = limit > 0 ? MIN (limit, scored.count) : scored.count;
+  if (!qs_dataset_is_streamed (set))
+    {
+      data->scored = qs_dataset_ref (set);
+      data->calibration = g_steal_pointer (&set);
+      data->calibration_view = calibration;
+      return TRUE;
+    }
+
+  /* A folder: the calibration slice decoded, and the scored images too
+   * when they fit in @keep_bytes. */
+  total = qs_dataset_get_count (set);
+  calibration_first = calibration.count < total ? total - calibration.count : 0;
+  image_bytes = (gsize) h * w * c * sizeof (float);
+  if (overflow == QS_CHOSEN_DATA_TRUNCATE)
+    keep_bytes -= MIN (keep_bytes, (guint64) calibration.count * image_bytes);
+  fits = (gsize) MIN (keep_bytes / image_bytes, G_MAXSIZE);
+  kept = data->scored_count <= fits || overflow == QS_CHOSEN_DATA_TRUNCATE ? MIN (data->scored_count, MAX (fits, 1)) : 0;
+  data->calibration = decode_copy (set, calibration_first, calibration.count, cancel, progress, progress_data,
+                                   0, calibration.count + kept, error);
+  if (data->calibration == NULL)
+    return FALSE;
+  data->calibration_view = *qs_dataset_get_view (data->calibration);
+  if (kept == 0)
+    {
+      data->scored = g_steal_pointer (&set);
+      return TRUE;
+    }
+  data->scored = decode_copy (set, 0, kept, cancel, progress, progress_data, calibration.count,
+                              calibration.count + kept, error);
+  data->scored_count = kept;
+  return data->scored != NULL;
+}
+
+void
+qs_chosen_data_clear (QsChosenData *data)
+{
+  g_clear_pointer (&data->scored, qs_dataset_unref);
+  g_clear_pointer (&data->calibration, qs_dataset_unref);
+  memset (data, 0, sizeof *data);
+}
+
 gboolean
 qs_score_work_open (QsScoreWork       *work,
                     QsWeightFile      *file,
@@ -48,18 +206,32 @@ qs_score_work_open (QsScoreWork       *work,
     return FALSE;
   if (data_path != NULL)
     {
-      int h, w, c;
+      /* The searches score hundreds of schemes on the same images: they
+       * stay decoded, as many as the memory budget holds beside the
+       * calibration slice. */
+      guint64 budget = qs_memory_budget_default ();
+      QsChosenData *chosen = &work->chosen;
 
-      /* The data chosen for the model, split as its accuracy and `eval` split it. */
-      qs_engine_model_get_input_shape (work->model, &h, &w, &c);
-      work->test = qs_dataset_load_for_model (data_path, h, w, c,
-                                              qs_preprocess_resolve (QS_PREPROCESS_AUTO,
-                                                                     qs_weight_file_get_model_config (file)),
-                                              0, error);
-      if (work->test == NULL)
+      if (!qs_chosen_data_load (chosen, data_path, work->model, qs_weight_file_get_model_config (file),
+                                budget, QS_CHOSEN_DATA_TRUNCATE, limit, cancel, NULL, NULL, error))
         return FALSE;
-      work->calibration = qs_dataset_ref (work->test);
-      qs_score_work_split_chosen (qs_dataset_get_view (work->test), &scored, &work->calibration_view);
+      /* The searches rank schemes by accuracy, which needs labels; the
+       * engine's refusal ("the scored images have no labels") would not
+       * say what to do. */
+      if (!qs_dataset_has_labels (chosen->scored))
+        {
+          g_autofree char *display = g_filename_display_name (data_path);
+
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       _("%s has no labels: searches rank schemes by accuracy, so they need labeled images "
+                         "(an image folder with one subfolder per class, or a data file with labels)"), display);
+          return FALSE;
+        }
+      work->test = qs_dataset_ref (chosen->scored);
+      work->calibration = qs_dataset_ref (chosen->calibration);
+      work->calibration_view = chosen->calibration_view;
+      scored = *qs_dataset_get_view (work->test);
+      scored.count = chosen->scored_count;
     }
   else if ((work->test = qs_dataset_load_bundled_test (error)) == NULL
            || (work->calibration = qs_dataset_load_bundled_calibration (error)) == NULL)
@@ -89,6 +261,7 @@ qs_score_work_clear (QsScoreWork *work)
   g_clear_pointer (&work->model, qs_engine_model_free);
   g_clear_pointer (&work->test, qs_dataset_unref);
   g_clear_pointer (&work->calibration, qs_dataset_unref);
+  qs_chosen_data_clear (&work->chosen);
 }
 
 static QsScoreUpdate *

@@ -14,18 +14,83 @@
 
 G_BEGIN_DECLS
 
+/* The memory the app gives the images of a chosen image folder (a
+ * folder is decoded as it is used, never whole at opening: 1,000 images
+ * of 224×224×3 are 600 MB as float32). The calibration slice (the
+ * folder's last tenth, at most 1,000 images) is decoded once and kept:
+ * every calibration and output SQNR runs it again. The scored images are
+ * kept too when they fit in QS_CHOSEN_DATA_KEEP_BYTES; past that the
+ * accuracy job decodes them again at each run, QS_CHOSEN_DATA_WINDOW_BYTES
+ * at a time, and the search windows (which score hundreds of schemes on
+ * the same images) score the first images that fit in the memory budget
+ * beside the calibration slice. A data file (HDF5, idx) is read whole,
+ * as `eval` reads it. */
+#define QS_CHOSEN_DATA_KEEP_BYTES   (G_GUINT64_CONSTANT (256) << 20)
+#define QS_CHOSEN_DATA_WINDOW_BYTES (G_GUINT64_CONSTANT (64) << 20)
+
+/* The data chosen for a model, split as qs_score_work_split_chosen()
+ * says: images [0, @scored_count) of @scored are scored, and the images
+ * of @calibration_view calibrate (a view into @calibration). @scored is
+ * streamed (qs_dataset_is_streamed(): read it with
+ * qs_dataset_read_range()) when its images were too many to keep. */
+typedef struct {
+  QsDataset      *scored;
+  gsize           scored_count;
+  QsDataset      *calibration;
+  QsEngineDataset calibration_view;
+} QsChosenData;
+
+/* How to keep the scored images of a folder that do not fit in the
+ * memory given them. */
+typedef enum {
+  QS_CHOSEN_DATA_STREAM,    /* keep none; the caller reads windows */
+  QS_CHOSEN_DATA_TRUNCATE,  /* keep the first images that fit, score those */
+} QsChosenDataOverflow;
+
+/* Opens @path (an image folder or a data file) for @model (whose config
+ * is @model_config), split as `eval --data` splits it; scores at most
+ * @limit images (0: all). A folder's scored images are decoded and kept
+ * when they fit in @keep_bytes (with QS_CHOSEN_DATA_TRUNCATE, the
+ * calibration slice's share of it included), else as @overflow says. Decoding reports @progress (images, nullable)
+ * and stops with G_IO_ERROR_CANCELLED when @cancel rises. FALSE with
+ * @error; clear @data either way. For a worker thread. */
+gboolean qs_chosen_data_load  (QsChosenData          *data,
+                               const char            *path,
+                               const QsEngineModel   *model,
+                               const char            *model_config,
+                               guint64                keep_bytes,
+                               QsChosenDataOverflow   overflow,
+                               gsize                  limit,
+                               const atomic_int      *cancel,
+                               QsEngineProgressFunc   progress,
+                               gpointer               progress_data,
+                               GError               **error);
+void     qs_chosen_data_clear (QsChosenData          *data);
+
+/* Images [@first, @first + @count) of @scored, read into @buffer (room
+ * for @count images) in pieces, checking @cancel between them; FALSE
+ * with @error (G_IO_ERROR_CANCELLED when cancelled). */
+gboolean qs_chosen_data_read  (QsDataset             *scored,
+                               gsize                  first,
+                               gsize                  count,
+                               float                 *buffer,
+                               const atomic_int      *cancel,
+                               GError               **error);
+
 typedef struct {
   QsEngineModel  *model;
   QsDataset      *test;
   QsDataset      *calibration;
   QsEngineDataset calibration_view;  /* the session borrows it */
+  QsChosenData    chosen;            /* the data chosen for the model, when there is */
   QsScoreSession *session;
 } QsScoreWork;
 
 /* Loads @file's model and its data: @data_path (the data chosen for the
  * model: an image folder or a data file, split as qs_score_work_split_chosen says) or,
  * when NULL, the bundled test set and calibration slice; scores the first
- * @limit images (0: all) and calibrates under @schemes; for a worker
+ * @limit images (0: all; of a large folder, those that fit in the memory
+ * budget) and calibrates under @schemes; for a worker
  * thread. FALSE with @error; clear @work either way. */
 gboolean qs_score_work_open  (QsScoreWork       *work,
                               QsWeightFile      *file,

@@ -182,8 +182,11 @@ outcome_cb (const QsJobOutcome *outcome,
       return;
     }
   self->shown_images = update->images;
-  show_bars (self, update->payload, _("Top-1 points lost with each layer alone quantized, the others in float32. "
-                                      "Click a bar to show its layer."));
+  /* The bars read as change (−0.03 points is a loss): a header saying
+   * "points lost" above negative figures read as a double negative. */
+  show_bars (self, update->payload, _("The change in top-1 (points) with each layer alone quantized, the others "
+                                      "in float32: the longer the bar, the more the layer loses. Click a bar to "
+                                      "show its layer."));
 }
 
 /* ---- the worker ------------------------------------------------------------- */
@@ -405,7 +408,7 @@ qs_sensitivity_window_init (QsSensitivityWindow *self)
   GtkGesture *click = gtk_gesture_click_new ();
 
   gtk_window_set_title (GTK_WINDOW (self), _("Layer Sensitivity"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
+  gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
   qs_window_add_close_shortcuts (GTK_WINDOW (self));
   self->status = GTK_LABEL (gtk_label_new (_("Measuring each layer…")));
   gtk_label_set_wrap (self->status, TRUE);

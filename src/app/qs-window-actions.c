@@ -328,19 +328,28 @@ _qs_window_remembered_data (QsWindow *self)
   return data;
 }
 
-static void
-remember_data (QsWindow   *self,
-               const char *data)
+void
+_qs_window_remember_data (QsWindow   *self,
+                          const char *data)
 {
   g_autoptr(GVariant) table = NULL;
-  GVariantDict dict;
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
+  const char *model, *key, *value;
+  GVariantIter iter;
 
   if (self->settings == NULL || self->document == NULL)
     return;
+  /* The setting is a{ss}: a GVariantDict would make it a{sv}, which
+   * GSettings refuses, and the choice would be forgotten at once. */
+  model = qs_weight_file_get_filename (qs_document_get_file (self->document));
   table = g_settings_get_value (self->settings, "model-data");
-  g_variant_dict_init (&dict, table);
-  g_variant_dict_insert (&dict, qs_weight_file_get_filename (qs_document_get_file (self->document)), "s", data);
-  g_settings_set_value (self->settings, "model-data", g_variant_dict_end (&dict));
+  g_variant_iter_init (&iter, table);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    if (!g_str_equal (key, model))
+      g_variant_builder_add (&builder, "{ss}", key, value);
+  if (data != NULL)
+    g_variant_builder_add (&builder, "{ss}", model, data);
+  g_settings_set_value (self->settings, "model-data", g_variant_builder_end (&builder));
 }
 
 static void
@@ -355,7 +364,7 @@ choose_data_response_cb (GtkNativeDialog *dialog,
 
       if (path != NULL)
         {
-          remember_data (self, path);
+          _qs_window_remember_data (self, path);
           qs_accuracy_job_set_data (self->accuracy, path);
           _qs_window_schedule_accuracy (self);
         }
@@ -363,6 +372,23 @@ choose_data_response_cb (GtkNativeDialog *dialog,
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
   g_object_unref (self);
+}
+
+/* "win.use-bundled-data": back to the bundled test set. A folder once
+ * chosen is remembered for the model, so without this the only way back
+ * was editing the settings. */
+static void
+use_bundled_data_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    return;
+  _qs_window_remember_data (self, NULL);
+  qs_accuracy_job_set_data (self->accuracy, NULL);
+  _qs_window_schedule_accuracy (self);
 }
 
 /* "win.choose-data": a folder of images (one subfolder per class, or
@@ -566,6 +592,40 @@ export_plot_response_cb (GtkNativeDialog *dialog,
   g_object_unref (self);
 }
 
+/* "conv2d_1-kernel-histogram.png" for /model_weights/conv2d_1/conv2d_1/kernel:0:
+ * every plot exported as "histogram.png" replaced the one before. The
+ * path's parts without the Keras prefix, repeats and ":0", in characters
+ * safe in any file system. */
+static char *
+plot_file_name (const QsTensorReport *report,
+                const char           *what)
+{
+  const char *path = report->info->path;
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GString) name = g_string_new (NULL);
+  const char *previous = NULL;
+
+  if (g_str_has_prefix (path, "/model_weights/"))
+    path += strlen ("/model_weights/");
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *colon = strrchr (parts[i], ':');
+
+      if (colon != NULL)
+        *colon = '\0';
+      if (parts[i][0] == '\0' || g_strcmp0 (parts[i], previous) == 0)
+        continue;
+      g_string_append_printf (name, "%s%s", name->len > 0 ? "-" : "", parts[i]);
+      previous = parts[i];
+    }
+  for (gsize i = 0; i < name->len; i++)
+    if (!g_ascii_isalnum (name->str[i]) && strchr ("-_.", name->str[i]) == NULL)
+      name->str[i] = '_';
+  g_string_append_printf (name, "%s%s.png", name->len > 0 ? "-" : "", what);
+  return g_string_free (g_steal_pointer (&name), FALSE);
+}
+
 static void
 show_plot_dialog (QsWindow        *self,
                   const char      *suggested_name,
@@ -591,7 +651,11 @@ export_plot_action (GtkWidget  *widget,
       qs_window_show_toast (self, _("Select a tensor to plot first"));
       return;
     }
-  show_plot_dialog (self, "histogram.png", export_histogram);
+  {
+    g_autofree char *name = plot_file_name (qs_histogram_view_get_report (self->histogram_view), "histogram");
+
+    show_plot_dialog (self, name, export_histogram);
+  }
 }
 
 /* The channel-range strip, as a figure of its own: a page shows what the
@@ -609,7 +673,11 @@ export_channel_plot_action (GtkWidget  *widget,
       qs_window_show_toast (self, _("Choose per-channel granularity to plot channel ranges"));
       return;
     }
-  show_plot_dialog (self, "channels.png", export_channel_ranges);
+  {
+    g_autofree char *name = plot_file_name (report, "channels");
+
+    show_plot_dialog (self, name, export_channel_ranges);
+  }
 }
 
 /* ---- export of the weights and the scheme ------------------------------- */
@@ -1014,7 +1082,7 @@ weight_preset_action (GtkWidget  *widget,
   scheme.manual_lo = current.manual_lo;
   scheme.manual_hi = current.manual_hi;
   apply_scheme_to_all (self, &scheme);
-  qs_window_show_toast (self, per_tensor ? _("Every tensor now has one scale, as the seed notes teach")
+  qs_window_show_toast (self, per_tensor ? _("Every tensor now has one scale and one zero point")
                                          : _("Every tensor now has a scale per output channel"));
 }
 
@@ -1303,6 +1371,7 @@ _qs_window_class_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.block-inspector", NULL, block_inspector_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.choose-data-file", NULL, choose_data_action);
+  gtk_widget_class_install_action (widget_class, "win.use-bundled-data", NULL, use_bundled_data_action);
   gtk_widget_class_install_action (widget_class, "win.sensitivity", NULL, sensitivity_action);
   gtk_widget_class_install_action (widget_class, "win.mixed-precision", NULL, mixed_precision_action);
   _qs_window_class_install_view_actions (widget_class);

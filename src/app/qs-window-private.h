@@ -122,6 +122,10 @@ void  _qs_window_schedule_sweep     (QsWindow *self);
 void  _qs_window_schedule_accuracy  (QsWindow *self);
 /* The data chosen for the open model (transfer full; NULL: the bundled test set). */
 char *_qs_window_remembered_data   (QsWindow *self);
+/* Remembers @data as the open model's data in the "model-data" setting
+ * (NULL: forgets it, so the bundled test set scores the model). */
+void  _qs_window_remember_data     (QsWindow   *self,
+                                    const char *data);
 void  _qs_window_init_accuracy      (QsWindow *self);
 /* Drops every request of the window and forgets the cached results. */
 void  _qs_window_cancel_jobs        (QsWindow *self);

@@ -32,6 +32,7 @@ struct _QsDataset {
   int32_t         *labels;
   char            *source;
   QsDatasetDecodeFunc decode;
+  guint8          *decoded;     /* one flag per image of a set with a decoder */
   gpointer         decode_data;
   GDestroyNotify   decode_destroy;
 };
@@ -86,10 +87,11 @@ qs_dataset_new_take (float       *images,
                      int          channels,
                      const char  *source)
 {
-  QsDataset *d = g_new0 (QsDataset, 1);
+  QsDataset *d;
 
-  g_return_val_if_fail (images != NULL && count > 0, NULL);
+  g_return_val_if_fail (count > 0, NULL);
 
+  d = g_new0 (QsDataset, 1);
   g_atomic_ref_count_init (&d->ref_count);
   d->images = images;
   d->labels = labels;
@@ -118,6 +120,7 @@ qs_dataset_unref (QsDataset *dataset)
     return;
   if (dataset->decode_destroy != NULL)
     dataset->decode_destroy (dataset->decode_data);
+  g_free (dataset->decoded);
   g_free (dataset->images);
   g_free (dataset->labels);
   g_free (dataset->source);
@@ -135,6 +138,13 @@ qs_dataset_set_decoder (QsDataset           *dataset,
   dataset->decode = decode;
   dataset->decode_data = user_data;
   dataset->decode_destroy = destroy;
+  dataset->decoded = g_new0 (guint8, dataset->view.count);
+}
+
+static gsize
+image_values (QsDataset *dataset)
+{
+  return (gsize) dataset->view.height * dataset->view.width * dataset->view.channels;
 }
 
 gboolean
@@ -143,12 +153,71 @@ qs_dataset_decode_range (QsDataset  *dataset,
                          gsize       count,
                          GError    **error)
 {
+  gsize i = first, end;
+
   g_return_val_if_fail (dataset != NULL, FALSE);
   g_return_val_if_fail (first <= dataset->view.count && count <= dataset->view.count - first, FALSE);
+  g_return_val_if_fail (dataset->images != NULL, FALSE);
 
-  if (dataset->decode == NULL || count == 0)
+  if (dataset->decode == NULL)
     return TRUE;
-  return dataset->decode (dataset->decode_data, dataset->images, first, count, error);
+  /* Runs of images not decoded yet: a decoded one is never preprocessed twice. */
+  end = first + count;
+  while (i < end)
+    {
+      gsize run;
+
+      for (; i < end && dataset->decoded[i]; i++)
+        ;
+      for (run = 0; i + run < end && !dataset->decoded[i + run]; run++)
+        ;
+      if (run == 0)
+        break;
+      if (!dataset->decode (dataset->decode_data, dataset->images + i * image_values (dataset), i, run, error))
+        return FALSE;
+      memset (dataset->decoded + i, TRUE, run);
+      i += run;
+    }
+  return TRUE;
+}
+
+gboolean
+qs_dataset_read_range (QsDataset  *dataset,
+                       gsize       first,
+                       gsize       count,
+                       float      *out,
+                       GError    **error)
+{
+  gsize values;
+
+  g_return_val_if_fail (dataset != NULL && (out != NULL || count == 0), FALSE);
+  g_return_val_if_fail (first <= dataset->view.count && count <= dataset->view.count - first, FALSE);
+
+  values = image_values (dataset);
+  if (count == 0)
+    return TRUE;
+  if (dataset->images != NULL
+      && (dataset->decode == NULL || memchr (dataset->decoded + first, FALSE, count) == NULL))
+    {
+      memcpy (out, dataset->images + first * values, count * values * sizeof (float));
+      return TRUE;
+    }
+  g_return_val_if_fail (dataset->decode != NULL, FALSE);
+  return dataset->decode (dataset->decode_data, out, first, count, error);
+}
+
+gboolean
+qs_dataset_is_streamed (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return dataset->images == NULL;
+}
+
+const int32_t *
+qs_dataset_get_labels (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, NULL);
+  return dataset->labels;
 }
 
 const QsEngineDataset *

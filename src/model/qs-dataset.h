@@ -43,7 +43,10 @@ QsDataset *qs_dataset_load_bundled_calibration (GError **error);
 char      *qs_dataset_find_bundled (const char *name);
 
 /* A set over @images (@count x @height x @width x @channels model inputs)
- * and @labels (@count class indices, or NULL), both taken (g_free). */
+ * and @labels (@count class indices, or NULL), both taken (g_free).
+ * @images NULL makes a streamed set: its view has no images, and a
+ * decoder (qs_dataset_set_decoder()) must supply them through
+ * qs_dataset_read_range(). */
 QsDataset *qs_dataset_new_take (float       *images,
                                 int32_t     *labels,
                                 gsize        count,
@@ -52,10 +55,11 @@ QsDataset *qs_dataset_new_take (float       *images,
                                 int          channels,
                                 const char  *source);
 
-/* Decodes images [@first, @first + @count) of @images (the set's own
- * array) that are not decoded yet; FALSE with @error when one cannot be. */
+/* Decodes images [@first, @first + @count) into @out: image @first at
+ * @out, the next after it; FALSE with @error when one cannot be. Called
+ * from any thread: it must keep no state of its own per image. */
 typedef gboolean (*QsDatasetDecodeFunc) (gpointer   user_data,
-                                         float     *images,
+                                         float     *out,
                                          gsize      first,
                                          gsize      count,
                                          GError   **error);
@@ -68,12 +72,27 @@ void       qs_dataset_set_decoder (QsDataset           *dataset,
                                    gpointer             user_data,
                                    GDestroyNotify       destroy);
 /* Decodes the images of [@first, @first + @count) a decoder defers (TRUE
- * at once for a set loaded whole). Not thread-safe: call it before the
- * set is shared. */
+ * at once for a set loaded whole), each once. Not thread-safe: call it
+ * before the set is shared. A streamed set (made without an image array)
+ * has no images to decode in place: use qs_dataset_read_range(). */
 gboolean   qs_dataset_decode_range (QsDataset  *dataset,
                                     gsize       first,
                                     gsize       count,
                                     GError    **error);
+/* Copies images [@first, @first + @count) into @out (@count images of
+ * the set's shape, owned by the caller): from the set's own array where
+ * they are there, else decoded afresh and not kept, so a caller streaming
+ * a large folder holds only its window. Thread-safe once the set is
+ * shared (it never writes to the set). */
+gboolean   qs_dataset_read_range   (QsDataset  *dataset,
+                                    gsize       first,
+                                    gsize       count,
+                                    float      *out,
+                                    GError    **error);
+/* Whether the set has no image array (qs_dataset_read_range() alone reads it). */
+gboolean   qs_dataset_is_streamed  (QsDataset  *dataset);
+/* The set's labels (transfer none; @count entries), or NULL for a set without. */
+const int32_t *qs_dataset_get_labels (QsDataset *dataset);
 
 QsDataset *qs_dataset_ref   (QsDataset *dataset);
 void       qs_dataset_unref (QsDataset *dataset);

@@ -378,7 +378,6 @@ qs_image_folder_list_classes (const char *folder)
 typedef struct {
   char         *folder;
   GPtrArray    *files;      /* full paths, in the set's order */
-  guint8       *decoded;    /* one flag per image */
   int           height, width, channels;
   QsPreprocess  preprocess;
   guint64       budget;
@@ -391,13 +390,12 @@ folder_decoder_free (gpointer data)
 
   g_free (decoder->folder);
   g_ptr_array_unref (decoder->files);
-  g_free (decoder->decoded);
   g_free (decoder);
 }
 
 static gboolean
 folder_decode (gpointer   data,
-               float     *images,
+               float     *images_out,
                gsize      first,
                gsize      count,
                GError   **error)
@@ -411,15 +409,12 @@ folder_decode (gpointer   data,
     {
       g_autoptr(GError) local = NULL;
       const char *path = g_ptr_array_index (decoder->files, i);
-      float *out = images + i * image_values;
+      float *out = images_out + (i - first) * image_values;
 
-      if (decoder->decoded[i])
-        continue;
       tried++;
       if (load_image (path, decoder->height, decoder->width, decoder->channels, decoder->budget, out, &local))
         {
           preprocess_image (out, (gsize) decoder->height * decoder->width, decoder->channels, decoder->preprocess);
-          decoder->decoded[i] = TRUE;
           continue;
         }
       if (++failed <= MAX_NAMED_FAILURES)
@@ -442,20 +437,21 @@ folder_decode (gpointer   data,
   return FALSE;
 }
 
-QsDataset *
-qs_dataset_open_image_folder (const char    *folder,
-                              int            height,
-                              int            width,
-                              int            channels,
-                              QsPreprocess   preprocess,
-                              guint64        memory_budget,
-                              GError       **error)
+static QsDataset *
+open_folder (const char    *folder,
+             int            height,
+             int            width,
+             int            channels,
+             QsPreprocess   preprocess,
+             guint64        memory_budget,
+             gboolean       streamed,
+             GError       **error)
 {
   g_autofree char *display = NULL;
   g_autoptr(GPtrArray) classes = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) labels = g_array_new (FALSE, FALSE, sizeof (int32_t));
-  float *images;
+  float *images = NULL;
   FolderDecoder *decoder;
   QsDataset *set;
   gsize image_values, total_values;
@@ -510,7 +506,7 @@ qs_dataset_open_image_folder (const char    *folder,
 
   if (!qs_checked_mul3_size ((size_t) height, (size_t) width, (size_t) channels, &image_values)
       || !qs_checked_mul_size (image_values, files->len, &total_values)
-      || total_values > budget / sizeof (float))
+      || (!streamed && total_values > budget / sizeof (float)))
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
                    "%s: %u images of %dx%dx%d need more than the memory budget of %" G_GUINT64_FORMAT
@@ -518,15 +514,13 @@ qs_dataset_open_image_folder (const char    *folder,
       return NULL;
     }
   /* Zeroed: images never decoded cost address space, not memory. */
-  images = g_try_new0 (float, total_values);
-  if (images == NULL)
+  if (!streamed && (images = g_try_new0 (float, total_values)) == NULL)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory for %u images", display, files->len);
       return NULL;
     }
   decoder = g_new0 (FolderDecoder, 1);
   decoder->folder = g_strdup (folder);
-  decoder->decoded = g_new0 (guint8, files->len);
   decoder->height = height;
   decoder->width = width;
   decoder->channels = channels;
@@ -537,6 +531,30 @@ qs_dataset_open_image_folder (const char    *folder,
   decoder->files = g_steal_pointer (&files);
   qs_dataset_set_decoder (set, folder_decode, decoder, folder_decoder_free);
   return set;
+}
+
+QsDataset *
+qs_dataset_open_image_folder (const char    *folder,
+                              int            height,
+                              int            width,
+                              int            channels,
+                              QsPreprocess   preprocess,
+                              guint64        memory_budget,
+                              GError       **error)
+{
+  return open_folder (folder, height, width, channels, preprocess, memory_budget, FALSE, error);
+}
+
+QsDataset *
+qs_dataset_open_image_folder_streamed (const char    *folder,
+                                       int            height,
+                                       int            width,
+                                       int            channels,
+                                       QsPreprocess   preprocess,
+                                       guint64        memory_budget,
+                                       GError       **error)
+{
+  return open_folder (folder, height, width, channels, preprocess, memory_budget, TRUE, error);
 }
 
 QsDataset *

@@ -70,6 +70,19 @@ QsDataset *qs_dataset_open_image_folder (const char    *folder,
                                          guint64        memory_budget,
                                          GError       **error);
 
+/* The same set with no image array at all: qs_dataset_read_range()
+ * decodes images into the caller's buffers and keeps none, so the folder
+ * may hold more images than @memory_budget (which still bounds decoding
+ * any one of them). For the app, which streams a large folder through
+ * windows of a size it chooses. */
+QsDataset *qs_dataset_open_image_folder_streamed (const char    *folder,
+                                                  int            height,
+                                                  int            width,
+                                                  int            channels,
+                                                  QsPreprocess   preprocess,
+                                                  guint64        memory_budget,
+                                                  GError       **error);
+
 /* @path as data for such a model: a folder through
  * qs_dataset_load_image_folder(), anything else through qs_dataset_load(). */
 QsDataset *qs_dataset_load_for_model (const char    *path,

@@ -747,8 +747,9 @@ test_export (void)
   g_assert_true (g_file_get_contents (svg_path, &svg_text, NULL, &error));
   g_assert_no_error (error);
   g_assert_nonnull (strstr (svg_text, "<svg"));
-  /* The export is the paper-style chart, titled with tensor and scheme. */
-  g_assert_nonnull (strstr (svg_text, "<title>/model_weights/dense/dense/kernel:0 · int4 symmetric per-tensor</title>"));
+  /* The export is the paper-style chart, titled with tensor and scheme,
+   * the scheme in the words (and language) of the window's heading. */
+  g_assert_nonnull (strstr (svg_text, "<title>/model_weights/dense/dense/kernel:0 · 4-bit symmetric per-tensor</title>"));
 
   /* PDF too; and every export is 0666 less the umask, like other saved
    * files (it used to be 0600). */

@@ -323,6 +323,41 @@ test_decode_on_demand (void)
   set = qs_dataset_load_image_folder (folder, 2, 2, 1, QS_PREPROCESS_NONE, 0, &error);
   g_assert_null (set);
   g_assert_nonnull (strstr (error->message, ": 1 of 5 images cannot be read: 4.png ("));
+  g_clear_error (&error);
+
+  /* Streamed: no image array; reading decodes into the caller's buffer
+   * and keeps nothing, so reading again gives the same values (not
+   * preprocessed twice), and a budget smaller than the folder is no
+   * refusal (each image still fits). */
+  /* 48 bytes: one image decodes in 2 x 2 x (10 + 1), the five as floats take 80. */
+  g_assert_null (qs_dataset_open_image_folder (folder, 2, 2, 1, QS_PREPROCESS_UNIT, 48, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  set = qs_dataset_open_image_folder_streamed (folder, 2, 2, 1, QS_PREPROCESS_UNIT, 48, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_dataset_is_streamed (set));
+  g_assert_null (qs_dataset_get_view (set)->images);
+  for (int round = 0; round < 2; round++)
+    {
+      float window[3 * 4] = { 0 };
+
+      g_assert_true (qs_dataset_read_range (set, 1, 3, window, &error));
+      g_assert_no_error (error);
+      for (int p = 0; p < 4; p++)
+        {
+          g_assert_cmpfloat (window[0 * 4 + p], ==, (float) (20.0 / 255.0));
+          g_assert_cmpfloat (window[2 * 4 + p], ==, (float) (40.0 / 255.0));
+        }
+    }
+  {
+    float window[2 * 4];
+
+    g_assert_false (qs_dataset_read_range (set, 3, 2, window, &error));
+    g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "4.png ("));
+    g_clear_error (&error);
+  }
+  qs_dataset_unref (set);
   qs_test_remove_tree (folder);
 }
 
