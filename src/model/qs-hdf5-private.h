@@ -60,14 +60,29 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      const char  *what,
                                      GError     **error);
 
-/* Whether every deflated chunk of @dset inflates to its whole chunk:
- * libhdf5 1.10 copies a chunk's values out of whatever its filter
- * returned, so a short one is read past its end. Inflates the dataset
- * once: call it once per dataset, not per block read. FALSE with
- * QS_ERROR_READ naming @what. Lock held. */
-gboolean _qs_hdf5_check_chunks_inflate (hid_t        dset,
-                                        const char  *what,
-                                        GError     **error);
+/* Whether @dset is read with _qs_hdf5_read_chunks() rather than
+ * H5Dread(): chunked, filtered by shuffle, deflate and Fletcher-32 only
+ * (what h5py and Keras write). libhdf5 1.10 copies a chunk's
+ * values out of whatever its filters returned, or of its stored bytes
+ * when its filter mask skips them, without checking the length: a short
+ * chunk is read past its end. Lock held. */
+gboolean _qs_hdf5_reads_chunks (hid_t dset);
+
+/* Reads the elements [@offset, @offset + @count) of @dset, in row-major
+ * order, as @mem_type into @out: each chunk they reach read raw, decoded
+ * once (as libhdf5 would) and refused unless it comes out the chunk's
+ * size, converted with H5Tconvert(). With @out NULL, decodes and converts
+ * without keeping anything (a check), stopping once @budget (bytes, when
+ * not NULL) is spent. FALSE with QS_ERROR_READ naming @what for a
+ * damaged chunk or a failed read. Lock held. */
+gboolean _qs_hdf5_read_chunks  (hid_t        dset,
+                                hid_t        mem_type,
+                                guint64      offset,
+                                guint64      count,
+                                void        *out,
+                                guint64     *budget,
+                                const char  *what,
+                                GError     **error);
 
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);

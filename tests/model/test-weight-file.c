@@ -758,6 +758,173 @@ test_damaged_chunk (void)
   g_assert_finalize_object (file);
 }
 
+/* ---- chunks decoded one by one ----------------------------------------- */
+
+/* Every block read of @path in @file equals @expected (its @n values). */
+static void
+assert_blocks (QsWeightFile *file,
+               const char   *path,
+               const float  *expected,
+               guint64       n)
+{
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  const guint64 ranges[][2] = { { 0, n }, { 0, 1 }, { n - 1, 1 }, { 5, 1 }, { n / 3, n / 2 }, { 7, n - 7 } };
+  g_autofree float *values = read_ok (file, path);
+  g_autofree float *block = g_new (float, n);
+
+  g_assert_cmpuint (info->count, ==, n);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (values[i], ==, expected[i]);
+  for (gsize r = 0; r < G_N_ELEMENTS (ranges); r++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      memset (block, 0xff, n * sizeof (float));
+      g_assert_true (qs_weight_file_read_block (file, info, ranges[r][0], ranges[r][1], block, &error));
+      g_assert_no_error (error);
+      for (guint64 i = 0; i < ranges[r][1]; i++)
+        g_assert_cmpfloat (block[i], ==, expected[ranges[r][0] + i]);
+    }
+}
+
+/* A read of @path, and of its element @at alone, fails with
+ * QS_ERROR_READ naming the damage in one line. */
+static void
+assert_damaged (QsWeightFile *file,
+                const char   *path,
+                guint64       at,
+                const char   *damage)
+{
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  float one;
+
+  assert_not_readable (file, path, QS_ERROR_READ);
+  g_assert_false (qs_weight_file_read_block (file, info, at, 1, &one, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, path));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, damage));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
+/* Chunked tensors are decoded here, chunk by chunk (libhdf5 1.10 reads
+ * past the end of a chunk that decodes short): more than 8,192 chunks,
+ * edge chunks, shuffle + deflate + Fletcher-32 on big-endian float64, a
+ * chunk whose deflate the filter mask skips, chunks never written (the
+ * fill value), all read as they were written;
+ * a chunk short or long in each way libhdf5 would mishandle is refused
+ * wherever it is, while blocks that do not reach it still read. */
+static void
+test_many_chunks (void)
+{
+  const hsize_t many_dims[2] = { 97, 101 }, many_chunk[2] = { 1, 1 };
+  const hsize_t mixed_dims[3] = { 11, 13, 7 }, mixed_chunk[3] = { 4, 5, 3 };
+  const hsize_t n64 = 64, c16 = 16, n9000 = 9000, c1 = 1, at16 = 16, last = 8999;
+  g_autofree float *many = g_new (float, 97 * 101);
+  g_autofree double *mixed = g_new (double, 11 * 13 * 7);
+  g_autofree float *mixed_f = g_new (float, 11 * 13 * 7);
+  g_autofree float *ones = g_new (float, 9000);
+  float masked[64], plain[64], sparse[64];
+  guint8 shuffled[64], bytes[65] = { 0 };
+  g_autoptr(GBytes) two = qs_test_zlib (bytes, 2);
+  g_autoptr(GBytes) longer = qs_test_zlib (bytes, 65);
+  g_autoptr(GError) error = NULL;
+  QsWeightFile *file;
+  hid_t h5;
+
+  for (int i = 0; i < 97 * 101; i++)
+    many[i] = (float) i * 0.5f - 1000.0f;
+  for (int i = 0; i < 11 * 13 * 7; i++)
+    {
+      mixed[i] = (double) i / 7.0 - 3.0;
+      mixed_f[i] = (float) mixed[i];
+    }
+  for (int i = 0; i < 9000; i++)
+    ones[i] = 1.0f;
+  for (int i = 0; i < 64; i++)
+    plain[i] = masked[i] = (float) i;
+  /* The second chunk stored shuffled but not deflated, its deflate bit
+   * set in the mask: the values 500 .. 515. */
+  for (int e = 0; e < 16; e++)
+    {
+      float v = 500.0f + (float) e;
+      guint8 raw[4];
+
+      masked[16 + e] = v;
+      memcpy (raw, &v, 4);
+      for (int b = 0; b < 4; b++)
+        shuffled[b * 16 + e] = raw[b];
+    }
+
+  h5 = fixture_create ("chunks.h5");
+  qs_test_write_chunked (h5, "/many", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, many_dims, many_chunk, QS_TEST_DEFLATE,
+                         many);
+  qs_test_write_chunked (h5, "/mixed", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, 3, mixed_dims, mixed_chunk,
+                         QS_TEST_SHUFFLE | QS_TEST_DEFLATE | QS_TEST_FLETCHER32, mixed);
+  qs_test_write_chunked (h5, "/masked", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16,
+                         QS_TEST_SHUFFLE | QS_TEST_DEFLATE, plain);
+  qs_test_replace_chunk (h5, "/masked", &at16, 1u << 1, shuffled, sizeof shuffled);
+
+  qs_test_write_chunked (h5, "/short-last", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n9000, &c1, QS_TEST_DEFLATE,
+                         ones);
+  qs_test_replace_chunk (h5, "/short-last", &last, 0, g_bytes_get_data (two, NULL), g_bytes_get_size (two));
+  qs_test_write_chunked (h5, "/long", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, QS_TEST_DEFLATE, plain);
+  qs_test_replace_chunk (h5, "/long", &at16, 0, g_bytes_get_data (longer, NULL), g_bytes_get_size (longer));
+  qs_test_write_chunked (h5, "/masked-short", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, QS_TEST_DEFLATE,
+                         plain);
+  qs_test_replace_chunk (h5, "/masked-short", &at16, 1u << 0, bytes, 10);
+  qs_test_write_chunked (h5, "/fletcher-tiny", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16,
+                         QS_TEST_FLETCHER32, plain);
+  qs_test_replace_chunk (h5, "/fletcher-tiny", &at16, 0, bytes, 2);
+  {
+    /* Only the second chunk written: the others read as the fill value. */
+    hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space = H5Screate_simple (1, &n64, NULL);
+    hid_t memory = H5Screate_simple (1, &c16, NULL), dset;
+    float fill = 7.5f;
+
+    g_assert_cmpint (H5Pset_chunk (dcpl, 1, &c16), >=, 0);
+    g_assert_cmpint (H5Pset_deflate (dcpl, 4), >=, 0);
+    g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_FLOAT, &fill), >=, 0);
+    dset = H5Dcreate2 (h5, "/sparse", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    g_assert_cmpint (dset, >=, 0);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, &at16, NULL, &c16, NULL), >=, 0);
+    g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, plain + 16), >=, 0);
+    H5Dclose (dset);
+    H5Sclose (memory);
+    H5Sclose (space);
+    H5Pclose (dcpl);
+    for (int i = 0; i < 64; i++)
+      sparse[i] = i >= 16 && i < 32 ? (float) i : 7.5f;
+  }
+  fixture_close (h5);
+
+  file = open_fixture ("chunks.h5");
+  assert_blocks (file, "/sparse", sparse, 64);
+  assert_blocks (file, "/many", many, 97 * 101);
+  assert_blocks (file, "/mixed", mixed_f, 11 * 13 * 7);
+  assert_blocks (file, "/masked", masked, 64);
+
+  assert_damaged (file, "/short-last", 8999, "has a chunk that inflates to 2 of its 4 bytes (damaged)");
+  assert_damaged (file, "/long", 16, "has a chunk that inflates to more than its 64 bytes (damaged)");
+  assert_damaged (file, "/masked-short", 31, "has a chunk that decodes to 10 of its 64 bytes (damaged)");
+  assert_damaged (file, "/fletcher-tiny", 20, "has a chunk of 2 bytes, too short for its Fletcher-32 checksum");
+  {
+    const QsTensorInfo *info = qs_weight_file_lookup (file, "/short-last");
+    float head[100];
+
+    /* Blocks short of the damaged chunk do not decode it. */
+    g_assert_true (qs_weight_file_read_block (file, info, 8899, 100, head, &error));
+    g_assert_no_error (error);
+    for (int i = 0; i < 100; i++)
+      g_assert_cmpfloat (head[i], ==, 1.0f);
+  }
+  g_assert_false (qs_weight_file_check_data (file, 0, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "(damaged)"));
+  g_assert_finalize_object (file);
+}
+
 /* ---- links -------------------------------------------------------------- */
 
 static void
@@ -1227,6 +1394,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/dtypes", test_dtypes);
   g_test_add_func ("/weight-file/too-large", test_too_large);
   g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
+  g_test_add_func ("/weight-file/many-chunks", test_many_chunks);
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
