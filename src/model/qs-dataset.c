@@ -535,7 +535,7 @@ qs_dataset_load_hdf5 (const char  *path,
   if (!qs_input_file_check (path, "The image set", error))
     return NULL;
   _qs_hdf5_lock ();
-  file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  file = H5Fopen (path, H5F_ACC_RDONLY, _qs_hdf5_file_access_plist ());
   if (file < 0)
     {
       g_set_error (&local, QS_ERROR, QS_ERROR_NOT_HDF5, "%s: not a readable HDF5 file", path);

@@ -20,6 +20,10 @@ G_BEGIN_DECLS
 void     _qs_hdf5_lock            (void);
 void     _qs_hdf5_unlock          (void);
 
+/* The file access list every file read for values is opened with
+ * (qs-weight-file.c says why; transfer none). Lock held. */
+hid_t    _qs_hdf5_file_access_plist (void);
+
 /* The most specific message on the calling thread's HDF5 error stack, or
  * NULL (transfer full). Call it right after the failing call, lock held. */
 char    *_qs_hdf5_error_detail    (void);

@@ -1423,8 +1423,16 @@ qs_weight_file_init (QsWeightFile *self)
 
 /* A metadata cache that starts large: listing a file of many datasets
  * touches every object header once, and the default 2 MiB cache evicts
- * them before their groups are done, so HDF5 reads them again. Shared by
- * every file (lock held). */
+ * them before their groups are done, so HDF5 reads them again.
+ *
+ * And no raw data chunk cache: libhdf5 1.10 loads a cached chunk into a
+ * buffer of the size the chunk index states (for an unfiltered chunk in
+ * a version 1 B-tree, whatever a damaged file says) and copies the
+ * chunk's full size out of it, a read past the end of the buffer; an
+ * uncached unfiltered chunk is read straight from the file instead. The
+ * filtered chunks h5py and Keras write never reach libhdf5's cache
+ * (qs-hdf5-chunks.c decodes them); other filters lose only the reuse of
+ * a chunk between two reads. Shared by every file (lock held). */
 static hid_t
 file_access_plist (void)
 {
@@ -1444,6 +1452,8 @@ file_access_plist (void)
           config.min_size = MIN (config.min_size, config.initial_size);
           H5Pset_mdc_config (fapl, &config);
         }
+      if (fapl >= 0)
+        H5Pset_cache (fapl, 0, 0, 0, 1.0);
       if (fapl < 0)
         return H5P_DEFAULT;
     }
@@ -2044,6 +2054,12 @@ _qs_hdf5_check_stored_size (hid_t        dset,
                " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
                "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
   return FALSE;
+}
+
+hid_t
+_qs_hdf5_file_access_plist (void)
+{
+  return file_access_plist ();
 }
 
 void

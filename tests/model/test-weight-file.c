@@ -925,6 +925,53 @@ test_many_chunks (void)
   g_assert_finalize_object (file);
 }
 
+/* An unfiltered chunk keeps its stored size in a version 1 B-tree key
+ * (libhdf5 writes the chunk's size there); a damaged key saying 8 of 64
+ * bytes made libhdf5 1.10 load 8 bytes into its chunk cache and copy 64
+ * out of them (heap bytes as values 2 to 15). Without the chunk cache the
+ * chunk is read from the file at its address: the 64 bytes written there. */
+static void
+test_unfiltered_short_chunk (void)
+{
+  g_autofree char *path = fixture_path ("unfiltered.h5");
+  g_autofree char *contents = NULL;
+  const hsize_t n64 = 64, c16 = 16;
+  const guint8 eight[4] = { 8, 0, 0, 0 };
+  float plain[64];
+  gsize length = 0;
+  char *tree = NULL;
+  QsWeightFile *file;
+  FILE *stream;
+  hid_t h5;
+
+  for (int i = 0; i < 64; i++)
+    plain[i] = (float) i;
+  h5 = fixture_create ("unfiltered.h5");
+  qs_test_write_chunked (h5, "/unfiltered", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, 0, plain);
+  fixture_close (h5);
+
+  /* The first key of the only chunk B-tree (node type 1; the group's is
+   * type 0), right after its 24-byte node header. */
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  for (gsize i = 0; i + 28 <= length; i++)
+    if (memcmp (contents + i, "TREE", 4) == 0 && contents[i + 4] == 1)
+      {
+        g_assert_null (tree);
+        tree = contents + i;
+      }
+  g_assert_nonnull (tree);
+  g_assert_cmpint (memcmp (tree + 24, "\x40\0\0\0", 4), ==, 0);
+  stream = fopen (path, "r+b");
+  g_assert_nonnull (stream);
+  g_assert_cmpint (fseek (stream, (long) (tree + 24 - contents), SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (eight, 1, 4, stream), ==, 4);
+  g_assert_cmpint (fclose (stream), ==, 0);
+
+  file = open_fixture ("unfiltered.h5");
+  assert_blocks (file, "/unfiltered", plain, 64);
+  g_assert_finalize_object (file);
+}
+
 /* ---- links -------------------------------------------------------------- */
 
 static void
@@ -1395,6 +1442,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/too-large", test_too_large);
   g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
   g_test_add_func ("/weight-file/many-chunks", test_many_chunks);
+  g_test_add_func ("/weight-file/unfiltered-short-chunk", test_unfiltered_short_chunk);
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
