@@ -55,6 +55,7 @@ typedef struct {
   guint8      *work[2];               /* filter outputs */
   gsize        work_size[2];
   guint8      *values;                /* a chunk as @mem_type */
+  guint8      *background;            /* for compound conversions */
 } ChunkReader;
 
 /* Whether @dset is read here: chunked, its filters (if any) among shuffle,
@@ -169,6 +170,7 @@ chunk_reader_clear (ChunkReader *r)
   g_free (r->work[0]);
   g_free (r->work[1]);
   g_free (r->values);
+  g_free (r->background);
 }
 
 /* Room for @size bytes in @buffer, kept between chunks. */
@@ -458,7 +460,12 @@ decode_chunk (ChunkReader  *r,
       return FALSE;
     }
   memcpy (r->values, data, r->chunk_bytes);
-  if (H5Tconvert (r->file_type, r->mem_type, r->chunk_elements, r->values, NULL, H5P_DEFAULT) < 0)
+  /* Members of a compound type are converted over a background buffer,
+   * as H5Dread() provides one. */
+  if (H5Tget_class (r->file_type) == H5T_COMPOUND && r->background == NULL
+      && (r->background = g_try_malloc0 (r->chunk_elements * MAX (r->file_size, r->mem_size))) == NULL)
+    goto too_large;
+  if (H5Tconvert (r->file_type, r->mem_type, r->chunk_elements, r->values, r->background, H5P_DEFAULT) < 0)
     goto hdf5_failed;
   return TRUE;
 
