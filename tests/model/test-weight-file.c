@@ -925,6 +925,120 @@ test_many_chunks (void)
   g_assert_finalize_object (file);
 }
 
+/* Writes @values (@n of them, 1-D or @rows x @n / @rows) at @path of a
+ * file of the latest format, deflated in chunks of @chunk, growable along
+ * @unlimited dimensions (which picks the chunk index: fixed array, single
+ * chunk, extensible array, version 2 B-tree), with @opts as chunk
+ * options; only the elements [@from, @to) written. */
+static void
+write_latest (hid_t        file,
+              const char  *path,
+              int          rank,
+              const hsize_t *dims,
+              const hsize_t *chunk,
+              int          unlimited,
+              unsigned int opts,
+              const float *values,
+              hsize_t      from,
+              hsize_t      to)
+{
+  hsize_t maxdims[2], n = 1, count = to - from;
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space, memory, dset;
+  float fill = -1.0f;
+
+  for (int d = 0; d < rank; d++)
+    {
+      maxdims[d] = d < unlimited ? H5S_UNLIMITED : dims[d];
+      n *= dims[d];
+    }
+  space = H5Screate_simple (rank, dims, maxdims);
+  g_assert_cmpint (H5Pset_chunk (dcpl, rank, chunk), >=, 0);
+  g_assert_cmpint (H5Pset_shuffle (dcpl), >=, 0);
+  g_assert_cmpint (H5Pset_deflate (dcpl, 6), >=, 0);
+  g_assert_cmpint (H5Pset_chunk_opts (dcpl, opts), >=, 0);
+  g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_FLOAT, &fill), >=, 0);
+  dset = H5Dcreate2 (file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  /* Rows [from / width, to / width) of the flattened array. */
+  {
+    hsize_t width = n / dims[0], start[2] = { from / width, 0 }, block[2] = { count / width, width };
+
+    if (rank == 1)
+      block[0] = count;
+    memory = H5Screate_simple (1, &count, NULL);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, block, NULL), >=, 0);
+    g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, values + from), >=, 0);
+  }
+  H5Sclose (memory);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+}
+
+/* The chunk indexes of the latest file format (fixed array, single
+ * chunk, extensible array, version 2 B-tree), partial edge chunks stored
+ * unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) and chunks never
+ * written read as libhdf5 wrote them. */
+static void
+test_latest_chunk_indexes (void)
+{
+  g_autofree char *path = fixture_path ("latest.h5");
+  const hsize_t flat = 1000, flat_chunk = 64, grid[2] = { 30, 50 }, grid_chunk[2] = { 7, 16 };
+  float values[1500], sparse[1500];
+  hid_t fapl = H5Pcreate (H5P_FILE_ACCESS), h5;
+  QsWeightFile *file;
+
+  for (int i = 0; i < 1500; i++)
+    {
+      values[i] = (float) i * 0.125f - 60.0f;
+      sparse[i] = i >= 500 && i < 1000 ? values[i] : -1.0f;
+    }
+  g_assert_cmpint (H5Pset_libver_bounds (fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), >=, 0);
+  h5 = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  g_assert_cmpint (h5, >=, 0);
+  write_latest (h5, "/fixed", 1, &flat, &flat_chunk, 0, 0, values, 0, 1000);
+  write_latest (h5, "/fixed-partial", 2, grid, grid_chunk, 0, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, values, 0,
+                1500);
+  write_latest (h5, "/single", 1, &flat, &flat, 0, 0, values, 0, 1000);
+  write_latest (h5, "/extensible", 1, &flat, &flat_chunk, 1, 0, values, 0, 1000);
+  write_latest (h5, "/extensible-sparse", 2, grid, grid_chunk, 1, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, values,
+                500, 1000);
+  write_latest (h5, "/btree2", 2, grid, grid_chunk, 2, 0, values, 0, 1500);
+  {
+    const char *names[] = { "/fixed", "/single", "/extensible", "/btree2" };
+    const H5D_chunk_index_t kinds[] = { H5D_CHUNK_IDX_FARRAY, H5D_CHUNK_IDX_SINGLE, H5D_CHUNK_IDX_EARRAY,
+                                        H5D_CHUNK_IDX_BT2 };
+    const hsize_t edge[2] = { 28, 48 };
+    hid_t dset = H5Dopen2 (h5, "/fixed-partial", H5P_DEFAULT);
+    hsize_t stored = 0;
+
+    /* An edge chunk stored whole and unfiltered: 7 x 16 float32. */
+    g_assert_cmpint (H5Dget_chunk_storage_size (dset, edge, &stored), >=, 0);
+    g_assert_cmpuint (stored, ==, 7 * 16 * 4);
+    H5Dclose (dset);
+    for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        H5D_chunk_index_t kind;
+
+        dset = H5Dopen2 (h5, names[i], H5P_DEFAULT);
+        g_assert_cmpint (H5Dget_chunk_index_type (dset, &kind), >=, 0);
+        g_assert_cmpint (kind, ==, kinds[i]);
+        H5Dclose (dset);
+      }
+  }
+  g_assert_cmpint (H5Fclose (h5), >=, 0);
+  H5Pclose (fapl);
+
+  file = open_fixture ("latest.h5");
+  assert_blocks (file, "/fixed", values, 1000);
+  assert_blocks (file, "/fixed-partial", values, 1500);
+  assert_blocks (file, "/single", values, 1000);
+  assert_blocks (file, "/extensible", values, 1000);
+  assert_blocks (file, "/extensible-sparse", sparse, 1500);
+  assert_blocks (file, "/btree2", values, 1500);
+  g_assert_finalize_object (file);
+}
+
 /* An unfiltered chunk keeps its stored size in a version 1 B-tree key
  * (libhdf5 writes the chunk's size there); a damaged key saying 8 of 64
  * bytes made libhdf5 1.10 load 8 bytes into its chunk cache and copy 64
@@ -1443,6 +1557,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
   g_test_add_func ("/weight-file/many-chunks", test_many_chunks);
   g_test_add_func ("/weight-file/unfiltered-short-chunk", test_unfiltered_short_chunk);
+  g_test_add_func ("/weight-file/latest-chunk-indexes", test_latest_chunk_indexes);
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
