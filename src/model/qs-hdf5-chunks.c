@@ -18,7 +18,7 @@
  * Fletcher-32) the chunks are read raw (H5Dread_chunk(), which
  * gives the filter mask too), decoded here as libhdf5 would decode them,
  * refused unless they come out the chunk's size, converted with
- * H5Tconvert() and placed by hand. One inflate per chunk, no lookup that
+ * H5Tconvert() (a window at a time) and placed by hand. One inflate per chunk, no lookup that
  * walks the chunk index (H5Dget_chunk_info*() do, per call), whatever the
  * number of chunks. Other filters (szip, n-bit, scale-offset, plugins)
  * stay with H5Dread().
@@ -54,9 +54,19 @@ typedef struct {
   gsize        raw_size;
   guint8      *work[2];               /* filter outputs */
   gsize        work_size[2];
-  guint8      *values;                /* a chunk as @mem_type */
+  gboolean     same_type;             /* @mem_type is the file's: no conversion */
+  const guint8 *decoded;              /* the decoded chunk, as stored */
+  gboolean     filled;                /* or none: the fill value throughout */
+  guint8      *values;                /* CONVERT_ELEMENTS as @mem_type */
+  guint64      window_first;          /* the chunk's elements in @values */
+  guint64      window_count;
   guint8      *background;            /* for compound conversions */
 } ChunkReader;
+
+/* How many elements are converted at a time: widening uint8 pixels of a
+ * 64 MiB chunk to float32 at once would hold 256 MiB more than libhdf5
+ * does (it converts through a 1 MiB buffer). */
+#define CONVERT_ELEMENTS ((guint64) 1 << 18)
 
 /* Whether @dset is read here: chunked, its filters (if any) among shuffle,
  * deflate and Fletcher-32, its chunk size and shape countable. */
@@ -111,6 +121,7 @@ chunk_reader_init (ChunkReader *r,
     goto out;
   r->file_size = H5Tget_size (r->file_type);
   r->mem_size = H5Tget_size (mem_type);
+  r->same_type = H5Tequal (r->file_type, mem_type) > 0;
   r->chunk_elements = 1;
   ok = r->file_size > 0 && r->mem_size > 0;
   for (int d = r->rank - 1; d >= 0 && ok; d--)
@@ -321,9 +332,9 @@ chunk_unallocated (void)
   return found;
 }
 
-/* Decodes the chunk at @start into r->values as @mem_type: its stored
+/* Decodes the chunk at @start (r->decoded, as stored): its stored
  * bytes, through the filters its mask leaves on, held to the chunk's
- * size, converted; the fill value for a chunk never written. */
+ * size; r->filled for a chunk never written. */
 static gboolean
 decode_chunk (ChunkReader  *r,
               const hsize_t *start,
@@ -336,12 +347,9 @@ decode_chunk (ChunkReader  *r,
   gboolean filtered;
   int next = 0;
 
-  /* Converted in place: room for the wider of the two types. */
-  if (r->values == NULL)
-    r->values = g_try_malloc (r->chunk_elements * MAX (r->file_size, r->mem_size));
-  if (r->values == NULL)
-    goto too_large;
-
+  r->decoded = NULL;
+  r->filled = FALSE;
+  r->window_count = 0;
   if (H5Dget_chunk_storage_size (r->dset, start, &stored) < 0)
     {
       if (!chunk_unallocated ())
@@ -351,8 +359,7 @@ decode_chunk (ChunkReader  *r,
     }
   if (stored == 0)
     {
-      for (guint64 i = 0; i < r->chunk_elements; i++)
-        memcpy (r->values + i * r->mem_size, r->fill, r->mem_size);
+      r->filled = TRUE;
       return TRUE;
     }
   if (stored > G_MAXSIZE || grow (&r->raw, &r->raw_size, (gsize) stored) == NULL)
@@ -459,14 +466,7 @@ decode_chunk (ChunkReader  *r,
                    "read past its end", r->what, size, r->chunk_bytes);
       return FALSE;
     }
-  memcpy (r->values, data, r->chunk_bytes);
-  /* Members of a compound type are converted over a background buffer,
-   * as H5Dread() provides one. */
-  if (H5Tget_class (r->file_type) == H5T_COMPOUND && r->background == NULL
-      && (r->background = g_try_malloc0 (r->chunk_elements * MAX (r->file_size, r->mem_size))) == NULL)
-    goto too_large;
-  if (H5Tconvert (r->file_type, r->mem_type, r->chunk_elements, r->values, r->background, H5P_DEFAULT) < 0)
-    goto hdf5_failed;
+  r->decoded = data;
   return TRUE;
 
 bad_parameters:
@@ -487,14 +487,82 @@ hdf5_failed:
   }
 }
 
+/* The decoded chunk's elements [@first, @first + @count) as @mem_type
+ * (@count at most CONVERT_ELEMENTS), converting the window of them that
+ * starts at @first unless the last one holds them. NULL with @error. */
+static const guint8 *
+window (ChunkReader  *r,
+        guint64       first,
+        guint64       count,
+        GError      **error)
+{
+  gsize room = (gsize) MIN (r->chunk_elements, CONVERT_ELEMENTS) * MAX (r->file_size, r->mem_size);
+
+  if (r->same_type && !r->filled)
+    return r->decoded + first * r->file_size;
+  if (r->values == NULL && (r->values = g_try_malloc (room)) == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s has a chunk too large to decode", r->what);
+      return NULL;
+    }
+  if (r->filled)
+    {
+      /* The fill value throughout, whatever the offset. */
+      if (r->window_count != G_MAXUINT64)
+        for (guint64 i = 0; i < MIN (r->chunk_elements, CONVERT_ELEMENTS); i++)
+          memcpy (r->values + i * r->mem_size, r->fill, r->mem_size);
+      r->window_count = G_MAXUINT64;
+      return r->values;
+    }
+  if (r->window_count == G_MAXUINT64 || first < r->window_first
+      || first + count > r->window_first + r->window_count)
+    {
+      r->window_first = first;
+      r->window_count = MIN (r->chunk_elements - first, CONVERT_ELEMENTS);
+      memcpy (r->values, r->decoded + first * r->file_size, r->window_count * r->file_size);
+      /* Members of a compound type are converted over a background
+       * buffer, as H5Dread() provides one. */
+      if (H5Tget_class (r->file_type) == H5T_COMPOUND && r->background == NULL
+          && (r->background = g_try_malloc0 (room)) == NULL)
+        {
+          r->window_count = 0;
+          g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s has a chunk too large to decode", r->what);
+          return NULL;
+        }
+      if (H5Tconvert (r->file_type, r->mem_type, r->window_count, r->values, r->background, H5P_DEFAULT) < 0)
+        {
+          g_autofree char *detail = _qs_hdf5_error_detail ();
+
+          r->window_count = 0;
+          g_set_error (error, QS_ERROR, QS_ERROR_READ, "%s cannot be read%s%s%s", r->what,
+                       detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
+          return NULL;
+        }
+    }
+  return r->values + (first - r->window_first) * r->mem_size;
+}
+
+/* Converts every element of the decoded chunk (a check: nothing kept). */
+static gboolean
+convert_chunk (ChunkReader  *r,
+               GError      **error)
+{
+  for (guint64 first = 0; first < r->chunk_elements; first += CONVERT_ELEMENTS)
+    if (window (r, first, MIN (r->chunk_elements - first, CONVERT_ELEMENTS), error) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 /* Copies the part of the decoded chunk at @start that falls in the flat
- * range [@lo, @hi) to @out (which holds that range), row by row. */
-static void
-place_chunk (const ChunkReader *r,
-             const hsize_t     *start,
-             guint64            lo,
-             guint64            hi,
-             guint8            *out)
+ * range [@lo, @hi) to @out (which holds that range), row by row, in
+ * pieces of at most CONVERT_ELEMENTS. */
+static gboolean
+place_chunk (ChunkReader   *r,
+             const hsize_t *start,
+             guint64        lo,
+             guint64        hi,
+             guint8        *out,
+             GError       **error)
 {
   hsize_t extent[H5S_MAX_RANK], index[H5S_MAX_RANK] = { 0 };
   int last = r->rank - 1;
@@ -513,9 +581,15 @@ place_chunk (const ChunkReader *r,
         }
       a = MAX (row, lo);
       b = MIN (row + extent[last], hi);
-      if (a < b)
-        memcpy (out + (a - lo) * r->mem_size, r->values + (in_chunk + a - row) * r->mem_size,
-                (b - a) * r->mem_size);
+      for (guint64 p = a; p < b; p += MIN (b - p, CONVERT_ELEMENTS))
+        {
+          guint64 piece = MIN (b - p, CONVERT_ELEMENTS);
+          const guint8 *values = window (r, in_chunk + p - row, piece, error);
+
+          if (values == NULL)
+            return FALSE;
+          memcpy (out + (p - lo) * r->mem_size, values, piece * r->mem_size);
+        }
       for (d = last - 1; d >= 0; d--)
         {
           if (++index[d] < extent[d])
@@ -523,7 +597,7 @@ place_chunk (const ChunkReader *r,
           index[d] = 0;
         }
       if (d < 0)
-        return;
+        return TRUE;
     }
 }
 
@@ -605,13 +679,12 @@ _qs_hdf5_read_chunks (hid_t         dset,
         {
           if (budget != NULL && *budget == 0)
             break;
-          if (!decode_chunk (&r, start, error))
+          if (!decode_chunk (&r, start, error)
+              || !(out != NULL ? place_chunk (&r, start, offset, end, out, error) : convert_chunk (&r, error)))
             {
               ok = FALSE;
               break;
             }
-          if (out != NULL)
-            place_chunk (&r, start, offset, end, out);
           if (budget != NULL)
             *budget -= MIN (*budget, r.chunk_elements * r.mem_size);
         }

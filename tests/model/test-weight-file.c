@@ -826,6 +826,10 @@ test_many_chunks (void)
   g_autofree float *mixed_f = g_new (float, 11 * 13 * 7);
   g_autofree float *ones = g_new (float, 9000);
   float masked[64], plain[64], sparse[64];
+  g_autofree double *big = g_new (double, 700000);
+  g_autofree float *big_f = g_new (float, 700000);
+  g_autofree float *big_1d_f = g_new (float, 700000);
+  const hsize_t at0 = 0;
   guint8 shuffled[64], bytes[65] = { 0 };
   g_autoptr(GBytes) two = qs_test_zlib (bytes, 2);
   g_autoptr(GBytes) longer = qs_test_zlib (bytes, 65);
@@ -897,9 +901,50 @@ test_many_chunks (void)
     for (int i = 0; i < 64; i++)
       sparse[i] = i >= 16 && i < 32 ? (float) i : 7.5f;
   }
+  /* Chunks of more elements than are converted at a time (2^18), one
+   * row per chunk and many rows per chunk; the second chunk of /big-1d
+   * never written. */
+  {
+    const hsize_t big_dims[2] = { 600, 1000 }, big_1d = 700000, chunk_1d = 350000, second = 350000;
+    hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space = H5Screate_simple (1, &big_1d, NULL), dset;
+    double fill = -2.0;
+    guint32 x = 1;
+
+    /* Values that do not compress 64:1 (the reader's bound), each exact
+     * in float32. */
+    for (gsize i = 0; i < 700000; i++)
+      {
+        x = x * 1103515245u + 12345u;
+        big[i] = (double) ((x >> 8) & 0xffffff) * 0.25;
+        big_f[i] = (float) big[i];
+      }
+    qs_test_write_chunked (h5, "/big-2d", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, big_dims, big_dims,
+                           QS_TEST_SHUFFLE | QS_TEST_DEFLATE, big);
+    g_assert_cmpint (H5Pset_chunk (dcpl, 1, &chunk_1d), >=, 0);
+    g_assert_cmpint (H5Pset_deflate (dcpl, 1), >=, 0);
+    g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_DOUBLE, &fill), >=, 0);
+    dset = H5Dcreate2 (h5, "/big-1d", H5T_IEEE_F64BE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    g_assert_cmpint (dset, >=, 0);
+    H5Sclose (space);
+    space = H5Screate_simple (1, &big_1d, NULL);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, &at0, NULL, &chunk_1d, NULL), >=, 0);
+    {
+      hid_t memory = H5Screate_simple (1, &chunk_1d, NULL);
+
+      g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_DOUBLE, memory, space, H5P_DEFAULT, big), >=, 0);
+      H5Sclose (memory);
+    }
+    H5Dclose (dset);
+    H5Sclose (space);
+    H5Pclose (dcpl);
+    for (gsize i = 0; i < 700000; i++)
+      big_1d_f[i] = i < second ? big_f[i] : -2.0f;
+  }
   fixture_close (h5);
 
   file = open_fixture ("chunks.h5");
+  assert_blocks (file, "/big-2d", big_f, 600000);
+  assert_blocks (file, "/big-1d", big_1d_f, 700000);
   assert_blocks (file, "/sparse", sparse, 64);
   assert_blocks (file, "/many", many, 97 * 101);
   assert_blocks (file, "/mixed", mixed_f, 11 * 13 * 7);
