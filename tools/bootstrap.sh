@@ -31,7 +31,7 @@ as_root () {
 # CLI's charts, without GTK; librsvg2-common: GTK skips SVG icons, the
 # app's own among them, without its pixbuf loader).
 packages="gcc libc6-dev pkg-config meson ninja-build gettext
-          libglib2.0-dev libhdf5-dev libjson-glib-dev libgdk-pixbuf-2.0-dev
+          libglib2.0-dev libhdf5-dev zlib1g-dev libjson-glib-dev libgdk-pixbuf-2.0-dev
           libcairo2-dev libpango1.0-dev
           libgtk-4-dev libadwaita-1-dev desktop-file-utils
           librsvg2-common"

@@ -20,6 +20,10 @@ G_BEGIN_DECLS
 void     _qs_hdf5_lock            (void);
 void     _qs_hdf5_unlock          (void);
 
+/* The file access list every file read for values is opened with
+ * (qs-weight-file.c says why; transfer none). Lock held. */
+hid_t    _qs_hdf5_file_access_plist (void);
+
 /* The most specific message on the calling thread's HDF5 error stack, or
  * NULL (transfer full). Call it right after the failing call, lock held. */
 char    *_qs_hdf5_error_detail    (void);
@@ -60,14 +64,29 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      const char  *what,
                                      GError     **error);
 
-/* Whether every deflated chunk of @dset inflates to its whole chunk:
- * libhdf5 1.10 copies a chunk's values out of whatever its filter
- * returned, so a short one is read past its end. Inflates the dataset
- * once: call it once per dataset, not per block read. FALSE with
- * QS_ERROR_READ naming @what. Lock held. */
-gboolean _qs_hdf5_check_chunks_inflate (hid_t        dset,
-                                        const char  *what,
-                                        GError     **error);
+/* Whether @dset is read with _qs_hdf5_read_chunks() rather than
+ * H5Dread(): chunked, filtered by shuffle, deflate and Fletcher-32 only
+ * (what h5py and Keras write). libhdf5 1.10 copies a chunk's
+ * values out of whatever its filters returned, or of its stored bytes
+ * when its filter mask skips them, without checking the length: a short
+ * chunk is read past its end. Lock held. */
+gboolean _qs_hdf5_reads_chunks (hid_t dset);
+
+/* Reads the elements [@offset, @offset + @count) of @dset, in row-major
+ * order, as @mem_type into @out: each chunk they reach read raw, decoded
+ * once (as libhdf5 would) and refused unless it comes out the chunk's
+ * size, converted with H5Tconvert(). With @out NULL, decodes and converts
+ * without keeping anything (a check), stopping once @budget (bytes, when
+ * not NULL) is spent. FALSE with QS_ERROR_READ naming @what for a
+ * damaged chunk or a failed read. Lock held. */
+gboolean _qs_hdf5_read_chunks  (hid_t        dset,
+                                hid_t        mem_type,
+                                guint64      offset,
+                                guint64      count,
+                                void        *out,
+                                guint64     *budget,
+                                const char  *what,
+                                GError     **error);
 
 /* The file handle, for the exporter (lock held while using it). */
 hid_t    _qs_weight_file_get_hid  (QsWeightFile *self);

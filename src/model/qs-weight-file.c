@@ -56,7 +56,6 @@ struct _QsWeightFile
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
   QsWeightFileFlags flags;
   gboolean      in_memory;     /* opened from an image: no file to map */
-  GHashTable   *chunks_checked; /* paths whose chunks inflate whole; qs_hdf5_mutex */
 };
 
 G_DEFINE_FINAL_TYPE (QsWeightFile, qs_weight_file, G_TYPE_OBJECT)
@@ -1396,7 +1395,6 @@ qs_weight_file_finalize (GObject *object)
     }
 
   g_clear_pointer (&self->by_path, g_hash_table_unref);
-  g_clear_pointer (&self->chunks_checked, g_hash_table_unref);
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
@@ -1421,13 +1419,20 @@ qs_weight_file_init (QsWeightFile *self)
   self->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_info_free);
   self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
   self->warnings = g_ptr_array_new_with_free_func (g_free);
-  self->chunks_checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* A metadata cache that starts large: listing a file of many datasets
  * touches every object header once, and the default 2 MiB cache evicts
- * them before their groups are done, so HDF5 reads them again. Shared by
- * every file (lock held). */
+ * them before their groups are done, so HDF5 reads them again.
+ *
+ * And no raw data chunk cache: libhdf5 1.10 loads a cached chunk into a
+ * buffer of the size the chunk index states (for an unfiltered chunk in
+ * a version 1 B-tree, whatever a damaged file says) and copies the
+ * chunk's full size out of it, a read past the end of the buffer; an
+ * uncached unfiltered chunk is read straight from the file instead. The
+ * filtered chunks h5py and Keras write never reach libhdf5's cache
+ * (qs-hdf5-chunks.c decodes them); other filters lose only the reuse of
+ * a chunk between two reads. Shared by every file (lock held). */
 static hid_t
 file_access_plist (void)
 {
@@ -1447,6 +1452,8 @@ file_access_plist (void)
           config.min_size = MIN (config.min_size, config.initial_size);
           H5Pset_mdc_config (fapl, &config);
         }
+      if (fapl >= 0)
+        H5Pset_cache (fapl, 0, 0, 0, 1.0);
       if (fapl < 0)
         return H5P_DEFAULT;
     }
@@ -1819,15 +1826,7 @@ check_stored (QsWeightFile        *self,
   dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
   if (dset >= 0)
     {
-      /* The chunks are inflated once per tensor, not once per block a
-       * stream reads. */
       ok = _qs_hdf5_check_stored_size (dset, tensor->count, what, error);
-      if (ok && !g_hash_table_contains (self->chunks_checked, tensor->path))
-        {
-          ok = _qs_hdf5_check_chunks_inflate (dset, what, error);
-          if (ok)
-            g_hash_table_add (self->chunks_checked, g_strdup (tensor->path));
-        }
       H5Dclose (dset);
     }
   else
@@ -1885,6 +1884,7 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
   g_autofree char *display = NULL;
   g_autofree char *detail = NULL;
   g_autofree float *values = NULL;
+  g_autoptr(GError) chunk_error = NULL;
   const QsTensorInfo *tensor;
   hid_t dset;
   herr_t status = -1;
@@ -1911,19 +1911,32 @@ qs_weight_file_read_tensor (QsWeightFile        *self,
 
   hdf5_lock ();
   dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
-  if (dset >= 0)
+  if (dset >= 0 && _qs_hdf5_reads_chunks (dset))
+    {
+      g_autofree char *what = g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+
+      status = _qs_hdf5_read_chunks (dset, H5T_NATIVE_FLOAT, 0, tensor->count, values, NULL, what,
+                                     &chunk_error) ? 0 : -1;
+    }
+  else if (dset >= 0)
     {
       status = H5Dread (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
       if (status < 0)
         detail = hdf5_error_detail ();
-      H5Dclose (dset);
     }
   else
     {
       detail = hdf5_error_detail ();
     }
+  if (dset >= 0)
+    H5Dclose (dset);
   hdf5_unlock ();
 
+  if (chunk_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&chunk_error));
+      return NULL;
+    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
@@ -1976,141 +1989,6 @@ stored_within_file (hid_t        dset,
   return FALSE;
 }
 
-/* How many bytes a deflate stream inflates to, counting up to @limit + 1
- * (0 when it is damaged: the read that follows reports that). */
-static guint64
-inflated_size (const guint8 *data,
-               gsize         length,
-               guint64       limit)
-{
-  g_autoptr(GZlibDecompressor) zlib = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
-  guint8 out[65536];
-  guint64 total = 0;
-
-  while (total <= limit)
-    {
-      gsize read = 0, written = 0;
-      GConverterResult result = g_converter_convert (G_CONVERTER (zlib), data, length, out, sizeof out,
-                                                     G_CONVERTER_INPUT_AT_END, &read, &written, NULL);
-
-      if (result == G_CONVERTER_ERROR)
-        return 0;
-      data += read;
-      length -= read;
-      total += written;
-      if (result == G_CONVERTER_FINISHED || (read == 0 && written == 0))
-        break;
-    }
-  return total;
-}
-
-/* The most chunks chunks_inflate_whole() looks up. */
-#define MAX_CHECKED_CHUNKS 8192
-
-/* Whether every deflated chunk of @dset inflates to its whole chunk of
- * @chunk_bytes: libhdf5 1.10 copies a chunk's values out of what the
- * filter returned without checking its length, so a chunk inflating to
- * 100 bytes is read past its end (heap memory read as pixels or
- * weights). Checked for the pipelines h5py and Keras write (shuffle,
- * deflate, Fletcher-32); others are left to libhdf5. */
-static gboolean
-chunks_inflate_whole (hid_t        dset,
-                      hid_t        dcpl,
-                      guint64      chunk_bytes,
-                      const char  *what,
-                      GError     **error)
-{
-  int n_filters = H5Pget_nfilters (dcpl), deflate_at = -1;
-  gboolean checksum = FALSE, ok = TRUE;
-  g_autofree guint8 *raw = NULL;
-  hsize_t offset[H5S_MAX_RANK], dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
-  gsize raw_size = 0;
-  guint64 cells = 1;
-  int rank;
-  hid_t space;
-
-  if (H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk) < 1)
-    return TRUE;
-  for (int f = 0; f < n_filters; f++)
-    {
-      unsigned int flags, config;
-      size_t n_values = 0;
-      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned int) f, &flags, &n_values, NULL, 0, NULL, &config);
-
-      if (id == H5Z_FILTER_DEFLATE)
-        deflate_at = f;
-      else if (id == H5Z_FILTER_FLETCHER32)
-        checksum = TRUE;
-      else if (id != H5Z_FILTER_SHUFFLE)
-        return TRUE;
-    }
-  if (deflate_at < 0 || (space = H5Dget_space (dset)) < 0)
-    return TRUE;
-  rank = H5Sget_simple_extent_dims (space, dims, NULL);
-  for (int d = 0; d < rank; d++)
-    {
-      offset[d] = 0;
-      if (dims[d] == 0 || chunk[d] == 0 || !g_uint64_checked_mul (&cells, cells, (dims[d] + chunk[d] - 1) / chunk[d]))
-        rank = -1;
-    }
-  /* Each lookup costs about 0.2 ms in libhdf5 1.10 (20,000 chunks: 4 s):
-   * past MAX_CHECKED_CHUNKS chunks the check is left out. */
-  if (cells > MAX_CHECKED_CHUNKS)
-    rank = -1;
-  /* Chunk by chunk over the grid, each found in the chunk index by its
-   * coordinates: H5Dget_chunk_info() by number walks the index from the
-   * start each time (quadratic in 60,000 one-image chunks). */
-  while (rank > 0 && ok)
-    {
-      unsigned int mask = 0;
-      uint32_t read_mask = 0;
-      haddr_t address = HADDR_UNDEF;
-      hsize_t size = 0;
-      int d;
-
-      if (H5Dget_chunk_info_by_coord (dset, offset, &mask, &address, &size) >= 0 && address != HADDR_UNDEF
-          && size > 0)
-        {
-          gsize payload;
-
-          if (size > raw_size)
-            {
-              g_free (raw);
-              raw = g_try_malloc (size);
-              raw_size = raw != NULL ? size : 0;
-            }
-          if (raw == NULL || H5Dread_chunk (dset, H5P_DEFAULT, offset, &read_mask, raw) < 0)
-            break;
-          payload = checksum && size >= 4 ? size - 4 : size;
-          /* A chunk stored without deflate (its bit in the mask) is its bytes. */
-          if (read_mask & (1u << deflate_at))
-            ok = payload >= chunk_bytes;
-          else
-            {
-              guint64 inflated = inflated_size (raw, payload, chunk_bytes);
-
-              ok = inflated == 0 || inflated >= chunk_bytes;
-            }
-        }
-      for (d = rank - 1; d >= 0; d--)
-        {
-          offset[d] += chunk[d];
-          if (offset[d] < dims[d])
-            break;
-          offset[d] = 0;
-        }
-      if (d < 0)
-        break;
-    }
-  H5Sclose (space);
-  H5Eclear2 (H5E_DEFAULT);
-  if (!ok)
-    g_set_error (error, QS_ERROR, QS_ERROR_READ,
-                 "%s has a chunk that inflates to less than its %" G_GUINT64_FORMAT " bytes (damaged): "
-                 "refused rather than read past its end", what, chunk_bytes);
-  return ok;
-}
-
 /* Whether @dset's chunks (if it has any) hold at most what its @elements
  * values take in the file, or QS_MAX_CHUNK_SLACK_BYTES: libhdf5 inflates
  * a filtered chunk whole to read any part of it, so a 20-image set in one
@@ -2156,32 +2034,6 @@ chunk_within_dataset (hid_t        dset,
 }
 
 gboolean
-_qs_hdf5_check_chunks_inflate (hid_t        dset,
-                               const char  *what,
-                               GError     **error)
-{
-  hid_t dcpl = H5Dget_create_plist (dset);
-  hid_t type = H5Dget_type (dset);
-  hsize_t chunk[H5S_MAX_RANK];
-  int rank = -1;
-  guint64 chunk_bytes = 1;
-  gboolean ok = TRUE, sized;
-
-  if (dcpl >= 0 && type >= 0 && H5Pget_layout (dcpl) == H5D_CHUNKED)
-    rank = H5Pget_chunk (dcpl, H5S_MAX_RANK, chunk);
-  sized = rank > 0 && g_uint64_checked_mul (&chunk_bytes, chunk_bytes, H5Tget_size (type));
-  for (int d = 0; d < rank && sized; d++)
-    sized = g_uint64_checked_mul (&chunk_bytes, chunk_bytes, chunk[d]);
-  if (sized)
-    ok = chunks_inflate_whole (dset, dcpl, chunk_bytes, what, error);
-  if (type >= 0)
-    H5Tclose (type);
-  if (dcpl >= 0)
-    H5Pclose (dcpl);
-  return ok;
-}
-
-gboolean
 _qs_hdf5_check_stored_size (hid_t        dset,
                             guint64      elements,
                             const char  *what,
@@ -2202,6 +2054,12 @@ _qs_hdf5_check_stored_size (hid_t        dset,
                " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
                "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
   return FALSE;
+}
+
+hid_t
+_qs_hdf5_file_access_plist (void)
+{
+  return file_access_plist ();
 }
 
 void
@@ -2320,6 +2178,7 @@ qs_weight_file_read_block (QsWeightFile        *self,
                            GError             **error)
 {
   g_autofree char *detail = NULL;
+  g_autoptr(GError) chunk_error = NULL;
   const QsTensorInfo *tensor;
   hid_t dset, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   hsize_t mdims[1] = { count };
@@ -2349,7 +2208,16 @@ qs_weight_file_read_block (QsWeightFile        *self,
 
   hdf5_lock ();
   dset = H5Dopen2 (self->file, stored_path (tensor), H5P_DEFAULT);
-  if (dset >= 0)
+  if (dset >= 0 && _qs_hdf5_reads_chunks (dset))
+    {
+      g_autofree char *display = g_filename_display_basename (self->filename);
+      g_autofree char *what = g_strdup_printf ("Tensor “%s” in “%s”", tensor->path, display);
+
+      status = _qs_hdf5_read_chunks (dset, H5T_NATIVE_FLOAT, offset, count, out, NULL, what,
+                                     &chunk_error) ? 0 : -1;
+      H5Dclose (dset);
+    }
+  else if (dset >= 0)
     {
       fspace = H5Dget_space (dset);
       mspace = H5Screate_simple (1, mdims, NULL);
@@ -2370,6 +2238,11 @@ qs_weight_file_read_block (QsWeightFile        *self,
     }
   hdf5_unlock ();
 
+  if (chunk_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&chunk_error));
+      return FALSE;
+    }
   if (status < 0)
     {
       set_read_error (self, tensor, detail, error);
@@ -2699,7 +2572,7 @@ qs_weight_file_check_data (QsWeightFile  *self,
       hid_t dset, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
       hid_t type = H5I_INVALID_HID, memory_type = H5I_INVALID_HID;
       int rank = -1;
-      gboolean ok, skip = FALSE;
+      gboolean ok, skip = FALSE, chunks_here = FALSE;
       g_autoptr(GError) stored_error = NULL;
       g_autofree char *what = NULL;
 
@@ -2746,8 +2619,7 @@ qs_weight_file_check_data (QsWeightFile  *self,
            * (never written: reading it would walk every chunk position,
            * 2^30 of them for 2^40 values) is, like a huge chunk, left to
            * the read that needs it, which refuses it the same way. */
-          if (!skip && rank >= 0 && (!_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error)
-                                     || !_qs_hdf5_check_chunks_inflate (dset, what, &stored_error)))
+          if (!skip && rank >= 0 && !_qs_hdf5_check_stored_size (dset, info->count, what, &stored_error))
             {
               if (g_error_matches (stored_error, QS_ERROR, QS_ERROR_TOO_LARGE))
                 {
@@ -2757,6 +2629,7 @@ qs_weight_file_check_data (QsWeightFile  *self,
               else
                 rank = -1;
             }
+          chunks_here = !skip && rank > 0 && _qs_hdf5_reads_chunks (dset);
           if (space >= 0)
             H5Sclose (space);
           if (dcpl >= 0)
@@ -2770,6 +2643,13 @@ qs_weight_file_check_data (QsWeightFile  *self,
 
       if (skip)
         ok = TRUE;
+      else if (rank > 0 && chunks_here)
+        {
+          /* Each chunk decoded once, here as the readers decode it. */
+          hdf5_lock ();
+          ok = _qs_hdf5_read_chunks (dset, memory_type, 0, info->count, NULL, &budget, what, &stored_error);
+          hdf5_unlock ();
+        }
       else if (rank >= 0)
         {
           block_bytes = element_size;

@@ -242,6 +242,70 @@ qs_test_write_damaged_chunk_file (const char *path)
 }
 
 void
+qs_test_write_chunked (hid_t          file,
+                       const char    *path,
+                       hid_t          file_type,
+                       hid_t          mem_type,
+                       int            rank,
+                       const hsize_t *dims,
+                       const hsize_t *chunk,
+                       guint          filters,
+                       const void    *data)
+{
+  hid_t lcpl = qs_test_lcpl_intermediate ();
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hid_t space = H5Screate_simple (rank, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (H5Pset_chunk (dcpl, rank, chunk), >=, 0);
+  if (filters & QS_TEST_SHUFFLE)
+    g_assert_cmpint (H5Pset_shuffle (dcpl), >=, 0);
+  if (filters & QS_TEST_DEFLATE)
+    g_assert_cmpint (H5Pset_deflate (dcpl, 4), >=, 0);
+  if (filters & QS_TEST_FLETCHER32)
+    g_assert_cmpint (H5Pset_fletcher32 (dcpl), >=, 0);
+  dset = H5Dcreate2 (file, path, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  H5Pclose (lcpl);
+}
+
+void
+qs_test_replace_chunk (hid_t          file,
+                       const char    *path,
+                       const hsize_t *offset,
+                       guint32        filter_mask,
+                       const void    *data,
+                       gsize          size)
+{
+  hid_t dset = H5Dopen2 (file, path, H5P_DEFAULT);
+
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite_chunk (dset, H5P_DEFAULT, filter_mask, offset, size, data), >=, 0);
+  H5Dclose (dset);
+}
+
+GBytes *
+qs_test_zlib (const void *data,
+              gsize       size)
+{
+  g_autoptr(GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 6);
+  g_autoptr(GError) error = NULL;
+  gsize room = size + size / 100 + 64, read = 0, written = 0;
+  guint8 *packed = g_malloc (room);
+
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (zlib), data, size, packed, room, G_CONVERTER_INPUT_AT_END,
+                                        &read, &written, &error),
+                   ==, G_CONVERTER_FINISHED);
+  g_assert_no_error (error);
+  g_assert_cmpuint (read, ==, size);
+  return g_bytes_new_take (packed, written);
+}
+
+void
 qs_test_remove_tree (const char *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))

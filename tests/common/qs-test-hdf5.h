@@ -74,6 +74,40 @@ void  qs_test_write_deflate_bomb (hid_t          file,
                                   const hsize_t *dims,
                                   const hsize_t *chunk);
 
+/* Filters qs_test_write_chunked() sets, in h5py's order. */
+typedef enum {
+  QS_TEST_SHUFFLE    = 1 << 0,
+  QS_TEST_DEFLATE    = 1 << 1,
+  QS_TEST_FLETCHER32 = 1 << 2,
+} QsTestFilters;
+
+/* A chunked dataset of @file_type at @path (parents created) of @rank
+ * dimensions @dims in chunks of @chunk, with @filters (QsTestFilters),
+ * @data (in @mem_type) written through libhdf5's own filters. */
+void  qs_test_write_chunked     (hid_t          file,
+                                 const char    *path,
+                                 hid_t          file_type,
+                                 hid_t          mem_type,
+                                 int            rank,
+                                 const hsize_t *dims,
+                                 const hsize_t *chunk,
+                                 guint          filters,
+                                 const void    *data);
+
+/* Replaces the chunk at @offset of the dataset at @path with @size raw
+ * bytes stored under @filter_mask (H5Dwrite_chunk()). */
+void  qs_test_replace_chunk     (hid_t          file,
+                                 const char    *path,
+                                 const hsize_t *offset,
+                                 guint32        filter_mask,
+                                 const void    *data,
+                                 gsize          size);
+
+/* @size bytes at @data as one zlib stream, as the deflate filter stores
+ * them. */
+GBytes *qs_test_zlib            (const void    *data,
+                                 gsize          size);
+
 /* Removes @path and, for a folder, everything in it (symbolic links are
  * removed, not followed). */
 void  qs_test_remove_tree       (const char    *path);

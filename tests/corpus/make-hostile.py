@@ -1187,6 +1187,22 @@ def image_set_bombs(out):
         f.create_dataset("y", data=y)
     img("x-chunk-short", chunk_short)
 
+    def chunk_short_many(f):
+        # 9,000 one-image chunks, more than the 8,192 an earlier check
+        # looked at, the last inflating to 2 of its 784 bytes
+        pixels = RNG.integers(0, 256, (9000, 28, 28, 1), dtype=np.uint8)
+        d = f.create_dataset("x", data=pixels, chunks=(1, 28, 28, 1), compression="gzip")
+        d.id.write_direct_chunk((8999, 0, 0, 0), zlib.compress(bytes(2)))
+        f.create_dataset("y", data=np.zeros(9000, np.int32))
+    img("x-chunk-short-many", chunk_short_many)
+
+    def chunk_masked_short(f):
+        # the chunk's filter mask skips deflate and it stores 10 bytes
+        d = f.create_dataset("x", data=x, chunks=(1, 28, 28, 1), compression="gzip")
+        d.id.write_direct_chunk((n - 1, 0, 0, 0), bytes(10), filter_mask=1)
+        f.create_dataset("y", data=y)
+    img("x-chunk-masked-short", chunk_masked_short)
+
     def expands(f):
         # 1 GiB of float32 from a few hundred kilobytes
         f.create_dataset("x", shape=(4096, 256, 256, 1), dtype=np.uint8, chunks=(64, 256, 256, 1),

@@ -962,8 +962,58 @@ test_short_chunk (gconstpointer what)
   write_deflated_chunk (file, path, H5T_IEEE_F32LE, 4, weights ? kernel_dims : x_dims,
                         weights ? kernel_dims : x_dims, weights ? 20 : 100);
   g_assert_cmpint (H5Fclose (file), >=, 0);
-  assert_refused (args, 0, weights ? "has a chunk that inflates to less than its 72 bytes (damaged)"
-                                   : "“x” has a chunk that inflates to less than its 1920 bytes (damaged)");
+  assert_refused (args, 0, weights ? "has a chunk that inflates to 20 of its 72 bytes (damaged)"
+                                   : "“x” has a chunk that inflates to 100 of its 1920 bytes (damaged)");
+}
+
+/* More than 8,192 deflated chunks (the most the old pre-check looked
+ * at) with the last one inflating short: a Dense kernel of 8192 x 3 in
+ * one-value chunks, and 9,000 images in one-image chunks. Refused in one
+ * line; the same files with every chunk sound work. */
+static void
+test_short_chunk_many (gconstpointer what)
+{
+  gboolean weights = g_str_equal (what, "weights");
+  g_autofree char *config = small_config (weights ? "128, 128, 1" : "4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL,
+                                          SOUND_DENSE);
+  g_autofree char *model = write_small_model ("many-model.h5", config, "conv", weights ? 8192 : 8, NULL);
+  const DataSpec spec = { { 9000, 4, 4, 1 }, 4, NULL, NULL, 0.0, FALSE, { 0 } };
+  g_autofree char *data = write_data ("many-data.h5", &spec);
+  const char *stats[] = { "stats", model, "--tensor", "/model_weights/dense/dense/kernel:0", NULL };
+  const char *eval[] = { "eval", model, "--data", data, "--calib", "10", "-n", "20", NULL };
+  const char *path = weights ? "/model_weights/dense/dense/kernel:0" : "/x";
+  const hsize_t kernel_dims[2] = { 8192, 3 }, kernel_chunk[2] = { 1, 1 }, kernel_last[2] = { 8191, 2 };
+  const hsize_t x_dims[4] = { 9000, 4, 4, 1 }, x_chunk[4] = { 1, 4, 4, 1 }, x_last[4] = { 8999, 0, 0, 0 };
+  guint64 n = weights ? 8192 * 3 : 9000 * 16;
+  g_autofree float *values = g_new (float, n);
+  const guint8 zeros[8] = { 0 };
+  g_autoptr(GBytes) two = qs_test_zlib (zeros, 2);
+  g_autofree char *out = NULL;
+  hid_t file;
+
+  for (guint64 i = 0; i < n; i++)
+    values[i] = weights ? 0.5f : (float) (i % 7) / 7.0f;
+  file = H5Fopen (weights ? model : data, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, path, H5P_DEFAULT), >=, 0);
+  qs_test_write_chunked (file, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, weights ? 2 : 4,
+                         weights ? kernel_dims : x_dims, weights ? kernel_chunk : x_chunk, QS_TEST_DEFLATE, values);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  out = assert_works (weights ? stats : eval, 0);
+  g_assert_nonnull (strstr (out, weights ? "24576" : "images 0..19"));
+
+  file = H5Fopen (weights ? model : data, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  qs_test_replace_chunk (file, path, weights ? kernel_last : x_last, 0, g_bytes_get_data (two, NULL),
+                         g_bytes_get_size (two));
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  if (weights)
+    {
+      assert_refused (stats, 0, "has a chunk that inflates to 2 of its 4 bytes (damaged)");
+      assert_refused (eval, 0, "has a chunk that inflates to 2 of its 4 bytes (damaged)");
+    }
+  else
+    assert_refused (eval, 0, "“x” has a chunk that inflates to 2 of its 64 bytes (damaged)");
 }
 
 static void
@@ -1331,6 +1381,8 @@ main (int   argc,
   g_test_add_func ("/hostile/cpu/folder-decoded-on-demand", test_folder_decoded_on_demand);
   g_test_add_data_func ("/hostile/memory/short-chunk-x", "x", test_short_chunk);
   g_test_add_data_func ("/hostile/memory/short-chunk-weights", "weights", test_short_chunk);
+  g_test_add_data_func ("/hostile/memory/short-chunk-many-x", "x", test_short_chunk_many);
+  g_test_add_data_func ("/hostile/memory/short-chunk-many-weights", "weights", test_short_chunk_many);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-x", "x", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-y", "y", test_bomb_oversized_chunk);
   g_test_add_data_func ("/hostile/memory/oversized-chunk-weights", "weights", test_bomb_oversized_chunk);

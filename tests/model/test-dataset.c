@@ -213,6 +213,106 @@ test_hdf5 (void)
   g_assert_nonnull (strstr (error->message, "“y”"));
 }
 
+/* Writes a set of 9,000 2x2 images, each in its own chunk (big-endian
+ * float32, shuffle + deflate + Fletcher-32, as h5py writes them), labels
+ * deflated in chunks of 16; with @short_x, the last image's chunk
+ * replaced by a deflate stream of one byte, with @short_y the first
+ * labels' chunk by one of 8 bytes. */
+static char *
+write_many_chunks (const char *name,
+                   gboolean    short_x,
+                   gboolean    short_y,
+                   float      *x,
+                   gint64     *y)
+{
+  char *path = tmp_path (name);
+  const hsize_t xdims[3] = { 9000, 2, 2 }, xchunk[3] = { 1, 2, 2 }, ydims = 9000, ychunk = 16;
+  const hsize_t last[3] = { 8999, 0, 0 }, first = 0;
+  const guint8 zeros[8] = { 0 };
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  for (int i = 0; i < 9000 * 4; i++)
+    x[i] = (float) (i % 1000) * 0.25f;
+  for (int i = 0; i < 9000; i++)
+    y[i] = i % 10;
+  qs_test_write_chunked (file, "x", H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, 3, xdims, xchunk,
+                         QS_TEST_SHUFFLE | QS_TEST_DEFLATE | QS_TEST_FLETCHER32, x);
+  qs_test_write_chunked (file, "y", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &ydims, &ychunk, QS_TEST_DEFLATE, y);
+  if (short_x)
+    {
+      g_autoptr(GBytes) one = qs_test_zlib (zeros, 1);
+      gsize size = g_bytes_get_size (one);
+      g_autofree guint8 *stored = g_malloc (size + 4);
+      const guint8 *bytes = g_bytes_get_data (one, NULL);
+      guint32 sum1 = 0, sum2 = 0;
+
+      /* Fletcher-32 over the stream, as libhdf5 computes it, so that only
+       * the inflated size is wrong. */
+      memcpy (stored, bytes, size);
+      for (gsize i = 0; i + 1 < size; i += 2)
+        {
+          sum1 = (sum1 + ((guint32) bytes[i] << 8 | bytes[i + 1])) % 65535;
+          sum2 = (sum2 + sum1) % 65535;
+        }
+      if (size % 2)
+        {
+          sum1 = (sum1 + ((guint32) bytes[size - 1] << 8)) % 65535;
+          sum2 = (sum2 + sum1) % 65535;
+        }
+      stored[size] = (guint8) sum1;
+      stored[size + 1] = (guint8) (sum1 >> 8);
+      stored[size + 2] = (guint8) sum2;
+      stored[size + 3] = (guint8) (sum2 >> 8);
+      qs_test_replace_chunk (file, "x", last, 0, stored, size + 4);
+    }
+  if (short_y)
+    {
+      g_autoptr(GBytes) eight = qs_test_zlib (zeros, 8);
+
+      qs_test_replace_chunk (file, "y", &first, 0, g_bytes_get_data (eight, NULL), g_bytes_get_size (eight));
+    }
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  return path;
+}
+
+/* Images and labels in more than 8,192 deflated chunks read as written;
+ * one chunk that inflates short, wherever it is, is refused in one line
+ * (libhdf5 1.10 would read the image past the end of it). */
+static void
+test_hdf5_many_chunks (void)
+{
+  g_autofree float *x = g_new (float, 9000 * 4);
+  g_autofree gint64 *y = g_new (gint64, 9000);
+  g_autofree char *sound = write_many_chunks ("many.h5", FALSE, FALSE, x, y);
+  g_autofree char *short_x = write_many_chunks ("many-short-x.h5", TRUE, FALSE, x, y);
+  g_autofree char *short_y = write_many_chunks ("many-short-y.h5", FALSE, TRUE, x, y);
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load (sound, &error);
+    const QsEngineDataset *v;
+
+    g_assert_no_error (error);
+    v = qs_dataset_get_view (d);
+    g_assert_cmpuint (v->count, ==, 9000);
+    for (int i = 0; i < 9000 * 4; i++)
+      g_assert_cmpfloat (v->images[i], ==, x[i]);
+    for (int i = 0; i < 9000; i++)
+      g_assert_cmpint (v->labels[i], ==, y[i]);
+  }
+  g_assert_null (qs_dataset_load (short_x, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, short_x));
+  g_assert_nonnull (strstr (error->message, ": “x” has a chunk that inflates to 1 of its 16 bytes (damaged)"));
+  g_assert_null (strchr (error->message, '\n'));
+  g_clear_error (&error);
+  g_assert_null (qs_dataset_load (short_y, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, ": “y” has a chunk that inflates to 8 of its 128 bytes (damaged)"));
+}
+
 static void
 test_bundled (void)
 {
@@ -248,6 +348,7 @@ main (int    argc,
   g_test_add_func ("/dataset/idx", test_idx);
   g_test_add_func ("/dataset/idx-errors", test_idx_errors);
   g_test_add_func ("/dataset/hdf5", test_hdf5);
+  g_test_add_func ("/dataset/hdf5-many-chunks", test_hdf5_many_chunks);
   g_test_add_func ("/dataset/bundled", test_bundled);
   status = g_test_run ();
   qs_test_remove_tree (tmp_dir);

@@ -758,6 +758,379 @@ test_damaged_chunk (void)
   g_assert_finalize_object (file);
 }
 
+/* ---- chunks decoded one by one ----------------------------------------- */
+
+/* Every block read of @path in @file equals @expected (its @n values). */
+static void
+assert_blocks (QsWeightFile *file,
+               const char   *path,
+               const float  *expected,
+               guint64       n)
+{
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  const guint64 ranges[][2] = { { 0, n }, { 0, 1 }, { n - 1, 1 }, { 5, 1 }, { n / 3, n / 2 }, { 7, n - 7 } };
+  g_autofree float *values = read_ok (file, path);
+  g_autofree float *block = g_new (float, n);
+
+  g_assert_cmpuint (info->count, ==, n);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (values[i], ==, expected[i]);
+  for (gsize r = 0; r < G_N_ELEMENTS (ranges); r++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      memset (block, 0xff, n * sizeof (float));
+      g_assert_true (qs_weight_file_read_block (file, info, ranges[r][0], ranges[r][1], block, &error));
+      g_assert_no_error (error);
+      for (guint64 i = 0; i < ranges[r][1]; i++)
+        g_assert_cmpfloat (block[i], ==, expected[ranges[r][0] + i]);
+    }
+}
+
+/* A read of @path, and of its element @at alone, fails with
+ * QS_ERROR_READ naming the damage in one line. */
+static void
+assert_damaged (QsWeightFile *file,
+                const char   *path,
+                guint64       at,
+                const char   *damage)
+{
+  g_autoptr(GError) error = NULL;
+  const QsTensorInfo *info = qs_weight_file_lookup (file, path);
+  float one;
+
+  assert_not_readable (file, path, QS_ERROR_READ);
+  g_assert_false (qs_weight_file_read_block (file, info, at, 1, &one, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, path));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, damage));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
+/* Chunked tensors are decoded here, chunk by chunk (libhdf5 1.10 reads
+ * past the end of a chunk that decodes short): more than 8,192 chunks,
+ * edge chunks, shuffle + deflate + Fletcher-32 on big-endian float64, a
+ * chunk whose deflate the filter mask skips, chunks never written (the
+ * fill value), all read as they were written;
+ * a chunk short or long in each way libhdf5 would mishandle is refused
+ * wherever it is, while blocks that do not reach it still read. */
+static void
+test_many_chunks (void)
+{
+  const hsize_t many_dims[2] = { 97, 101 }, many_chunk[2] = { 1, 1 };
+  const hsize_t mixed_dims[3] = { 11, 13, 7 }, mixed_chunk[3] = { 4, 5, 3 };
+  const hsize_t n64 = 64, c16 = 16, n9000 = 9000, c1 = 1, at16 = 16, last = 8999;
+  g_autofree float *many = g_new (float, 97 * 101);
+  g_autofree double *mixed = g_new (double, 11 * 13 * 7);
+  g_autofree float *mixed_f = g_new (float, 11 * 13 * 7);
+  g_autofree float *ones = g_new (float, 9000);
+  float masked[64], plain[64], sparse[64];
+  g_autofree double *big = g_new (double, 700000);
+  g_autofree float *big_f = g_new (float, 700000);
+  g_autofree float *big_1d_f = g_new (float, 700000);
+  const hsize_t at0 = 0;
+  guint8 shuffled[64], bytes[65] = { 0 };
+  g_autoptr(GBytes) two = qs_test_zlib (bytes, 2);
+  g_autoptr(GBytes) longer = qs_test_zlib (bytes, 65);
+  g_autoptr(GError) error = NULL;
+  QsWeightFile *file;
+  hid_t h5;
+
+  for (int i = 0; i < 97 * 101; i++)
+    many[i] = (float) i * 0.5f - 1000.0f;
+  for (int i = 0; i < 11 * 13 * 7; i++)
+    {
+      mixed[i] = (double) i / 7.0 - 3.0;
+      mixed_f[i] = (float) mixed[i];
+    }
+  for (int i = 0; i < 9000; i++)
+    ones[i] = 1.0f;
+  for (int i = 0; i < 64; i++)
+    plain[i] = masked[i] = (float) i;
+  /* The second chunk stored shuffled but not deflated, its deflate bit
+   * set in the mask: the values 500 .. 515. */
+  for (int e = 0; e < 16; e++)
+    {
+      float v = 500.0f + (float) e;
+      guint8 raw[4];
+
+      masked[16 + e] = v;
+      memcpy (raw, &v, 4);
+      for (int b = 0; b < 4; b++)
+        shuffled[b * 16 + e] = raw[b];
+    }
+
+  h5 = fixture_create ("chunks.h5");
+  qs_test_write_chunked (h5, "/many", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, many_dims, many_chunk, QS_TEST_DEFLATE,
+                         many);
+  qs_test_write_chunked (h5, "/mixed", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, 3, mixed_dims, mixed_chunk,
+                         QS_TEST_SHUFFLE | QS_TEST_DEFLATE | QS_TEST_FLETCHER32, mixed);
+  qs_test_write_chunked (h5, "/masked", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16,
+                         QS_TEST_SHUFFLE | QS_TEST_DEFLATE, plain);
+  qs_test_replace_chunk (h5, "/masked", &at16, 1u << 1, shuffled, sizeof shuffled);
+
+  qs_test_write_chunked (h5, "/short-last", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n9000, &c1, QS_TEST_DEFLATE,
+                         ones);
+  qs_test_replace_chunk (h5, "/short-last", &last, 0, g_bytes_get_data (two, NULL), g_bytes_get_size (two));
+  qs_test_write_chunked (h5, "/long", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, QS_TEST_DEFLATE, plain);
+  qs_test_replace_chunk (h5, "/long", &at16, 0, g_bytes_get_data (longer, NULL), g_bytes_get_size (longer));
+  qs_test_write_chunked (h5, "/masked-short", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, QS_TEST_DEFLATE,
+                         plain);
+  qs_test_replace_chunk (h5, "/masked-short", &at16, 1u << 0, bytes, 10);
+  qs_test_write_chunked (h5, "/fletcher-tiny", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16,
+                         QS_TEST_FLETCHER32, plain);
+  qs_test_replace_chunk (h5, "/fletcher-tiny", &at16, 0, bytes, 2);
+  {
+    /* Only the second chunk written: the others read as the fill value. */
+    hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space = H5Screate_simple (1, &n64, NULL);
+    hid_t memory = H5Screate_simple (1, &c16, NULL), dset;
+    float fill = 7.5f;
+
+    g_assert_cmpint (H5Pset_chunk (dcpl, 1, &c16), >=, 0);
+    g_assert_cmpint (H5Pset_deflate (dcpl, 4), >=, 0);
+    g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_FLOAT, &fill), >=, 0);
+    dset = H5Dcreate2 (h5, "/sparse", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    g_assert_cmpint (dset, >=, 0);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, &at16, NULL, &c16, NULL), >=, 0);
+    g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, plain + 16), >=, 0);
+    H5Dclose (dset);
+    H5Sclose (memory);
+    H5Sclose (space);
+    H5Pclose (dcpl);
+    for (int i = 0; i < 64; i++)
+      sparse[i] = i >= 16 && i < 32 ? (float) i : 7.5f;
+  }
+  /* Chunks of more elements than are converted at a time (2^18), one
+   * row per chunk and many rows per chunk; the second chunk of /big-1d
+   * never written. */
+  {
+    const hsize_t big_dims[2] = { 600, 1000 }, big_1d = 700000, chunk_1d = 350000, second = 350000;
+    hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space = H5Screate_simple (1, &big_1d, NULL), dset;
+    double fill = -2.0;
+    guint32 x = 1;
+
+    /* Values that do not compress 64:1 (the reader's bound), each exact
+     * in float32. */
+    for (gsize i = 0; i < 700000; i++)
+      {
+        x = x * 1103515245u + 12345u;
+        big[i] = (double) ((x >> 8) & 0xffffff) * 0.25;
+        big_f[i] = (float) big[i];
+      }
+    qs_test_write_chunked (h5, "/big-2d", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, big_dims, big_dims,
+                           QS_TEST_SHUFFLE | QS_TEST_DEFLATE, big);
+    g_assert_cmpint (H5Pset_chunk (dcpl, 1, &chunk_1d), >=, 0);
+    g_assert_cmpint (H5Pset_deflate (dcpl, 1), >=, 0);
+    g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_DOUBLE, &fill), >=, 0);
+    dset = H5Dcreate2 (h5, "/big-1d", H5T_IEEE_F64BE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    g_assert_cmpint (dset, >=, 0);
+    H5Sclose (space);
+    space = H5Screate_simple (1, &big_1d, NULL);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, &at0, NULL, &chunk_1d, NULL), >=, 0);
+    {
+      hid_t memory = H5Screate_simple (1, &chunk_1d, NULL);
+
+      g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_DOUBLE, memory, space, H5P_DEFAULT, big), >=, 0);
+      H5Sclose (memory);
+    }
+    H5Dclose (dset);
+    H5Sclose (space);
+    H5Pclose (dcpl);
+    for (gsize i = 0; i < 700000; i++)
+      big_1d_f[i] = i < second ? big_f[i] : -2.0f;
+  }
+  fixture_close (h5);
+
+  file = open_fixture ("chunks.h5");
+  assert_blocks (file, "/big-2d", big_f, 600000);
+  assert_blocks (file, "/big-1d", big_1d_f, 700000);
+  assert_blocks (file, "/sparse", sparse, 64);
+  assert_blocks (file, "/many", many, 97 * 101);
+  assert_blocks (file, "/mixed", mixed_f, 11 * 13 * 7);
+  assert_blocks (file, "/masked", masked, 64);
+
+  assert_damaged (file, "/short-last", 8999, "has a chunk that inflates to 2 of its 4 bytes (damaged)");
+  assert_damaged (file, "/long", 16, "has a chunk that inflates to more than its 64 bytes (damaged)");
+  assert_damaged (file, "/masked-short", 31, "has a chunk that decodes to 10 of its 64 bytes (damaged)");
+  assert_damaged (file, "/fletcher-tiny", 20, "has a chunk of 2 bytes, too short for its Fletcher-32 checksum");
+  {
+    const QsTensorInfo *info = qs_weight_file_lookup (file, "/short-last");
+    float head[100];
+
+    /* Blocks short of the damaged chunk do not decode it. */
+    g_assert_true (qs_weight_file_read_block (file, info, 8899, 100, head, &error));
+    g_assert_no_error (error);
+    for (int i = 0; i < 100; i++)
+      g_assert_cmpfloat (head[i], ==, 1.0f);
+  }
+  g_assert_false (qs_weight_file_check_data (file, 0, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "(damaged)"));
+  g_assert_finalize_object (file);
+}
+
+/* Writes @values (@n of them, 1-D or @rows x @n / @rows) at @path of a
+ * file of the latest format, deflated in chunks of @chunk, growable along
+ * @unlimited dimensions (which picks the chunk index: fixed array, single
+ * chunk, extensible array, version 2 B-tree), with @opts as chunk
+ * options; only the elements [@from, @to) written. */
+static void
+write_latest (hid_t        file,
+              const char  *path,
+              int          rank,
+              const hsize_t *dims,
+              const hsize_t *chunk,
+              int          unlimited,
+              unsigned int opts,
+              const float *values,
+              hsize_t      from,
+              hsize_t      to)
+{
+  hsize_t maxdims[2], n = 1, count = to - from;
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE), space, memory, dset;
+  float fill = -1.0f;
+
+  for (int d = 0; d < rank; d++)
+    {
+      maxdims[d] = d < unlimited ? H5S_UNLIMITED : dims[d];
+      n *= dims[d];
+    }
+  space = H5Screate_simple (rank, dims, maxdims);
+  g_assert_cmpint (H5Pset_chunk (dcpl, rank, chunk), >=, 0);
+  g_assert_cmpint (H5Pset_shuffle (dcpl), >=, 0);
+  g_assert_cmpint (H5Pset_deflate (dcpl, 6), >=, 0);
+  g_assert_cmpint (H5Pset_chunk_opts (dcpl, opts), >=, 0);
+  g_assert_cmpint (H5Pset_fill_value (dcpl, H5T_NATIVE_FLOAT, &fill), >=, 0);
+  dset = H5Dcreate2 (file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  /* Rows [from / width, to / width) of the flattened array. */
+  {
+    hsize_t width = n / dims[0], start[2] = { from / width, 0 }, block[2] = { count / width, width };
+
+    if (rank == 1)
+      block[0] = count;
+    memory = H5Screate_simple (1, &count, NULL);
+    g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, block, NULL), >=, 0);
+    g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, values + from), >=, 0);
+  }
+  H5Sclose (memory);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+}
+
+/* The chunk indexes of the latest file format (fixed array, single
+ * chunk, extensible array, version 2 B-tree), partial edge chunks stored
+ * unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) and chunks never
+ * written read as libhdf5 wrote them. */
+static void
+test_latest_chunk_indexes (void)
+{
+  g_autofree char *path = fixture_path ("latest.h5");
+  const hsize_t flat = 1000, flat_chunk = 64, grid[2] = { 30, 50 }, grid_chunk[2] = { 7, 16 };
+  float values[1500], sparse[1500];
+  hid_t fapl = H5Pcreate (H5P_FILE_ACCESS), h5;
+  QsWeightFile *file;
+
+  for (int i = 0; i < 1500; i++)
+    {
+      values[i] = (float) i * 0.125f - 60.0f;
+      sparse[i] = i >= 500 && i < 1000 ? values[i] : -1.0f;
+    }
+  g_assert_cmpint (H5Pset_libver_bounds (fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), >=, 0);
+  h5 = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  g_assert_cmpint (h5, >=, 0);
+  write_latest (h5, "/fixed", 1, &flat, &flat_chunk, 0, 0, values, 0, 1000);
+  write_latest (h5, "/fixed-partial", 2, grid, grid_chunk, 0, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, values, 0,
+                1500);
+  write_latest (h5, "/single", 1, &flat, &flat, 0, 0, values, 0, 1000);
+  write_latest (h5, "/extensible", 1, &flat, &flat_chunk, 1, 0, values, 0, 1000);
+  write_latest (h5, "/extensible-sparse", 2, grid, grid_chunk, 1, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, values,
+                500, 1000);
+  write_latest (h5, "/btree2", 2, grid, grid_chunk, 2, 0, values, 0, 1500);
+  {
+    const char *names[] = { "/fixed", "/single", "/extensible", "/btree2" };
+    const H5D_chunk_index_t kinds[] = { H5D_CHUNK_IDX_FARRAY, H5D_CHUNK_IDX_SINGLE, H5D_CHUNK_IDX_EARRAY,
+                                        H5D_CHUNK_IDX_BT2 };
+    const hsize_t edge[2] = { 28, 48 };
+    hid_t dset = H5Dopen2 (h5, "/fixed-partial", H5P_DEFAULT);
+    hsize_t stored = 0;
+
+    /* An edge chunk stored whole and unfiltered: 7 x 16 float32. */
+    g_assert_cmpint (H5Dget_chunk_storage_size (dset, edge, &stored), >=, 0);
+    g_assert_cmpuint (stored, ==, 7 * 16 * 4);
+    H5Dclose (dset);
+    for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        H5D_chunk_index_t kind;
+
+        dset = H5Dopen2 (h5, names[i], H5P_DEFAULT);
+        g_assert_cmpint (H5Dget_chunk_index_type (dset, &kind), >=, 0);
+        g_assert_cmpint (kind, ==, kinds[i]);
+        H5Dclose (dset);
+      }
+  }
+  g_assert_cmpint (H5Fclose (h5), >=, 0);
+  H5Pclose (fapl);
+
+  file = open_fixture ("latest.h5");
+  assert_blocks (file, "/fixed", values, 1000);
+  assert_blocks (file, "/fixed-partial", values, 1500);
+  assert_blocks (file, "/single", values, 1000);
+  assert_blocks (file, "/extensible", values, 1000);
+  assert_blocks (file, "/extensible-sparse", sparse, 1500);
+  assert_blocks (file, "/btree2", values, 1500);
+  g_assert_finalize_object (file);
+}
+
+/* An unfiltered chunk keeps its stored size in a version 1 B-tree key
+ * (libhdf5 writes the chunk's size there); a damaged key saying 8 of 64
+ * bytes made libhdf5 1.10 load 8 bytes into its chunk cache and copy 64
+ * out of them (heap bytes as values 2 to 15). Without the chunk cache the
+ * chunk is read from the file at its address: the 64 bytes written there. */
+static void
+test_unfiltered_short_chunk (void)
+{
+  g_autofree char *path = fixture_path ("unfiltered.h5");
+  g_autofree char *contents = NULL;
+  const hsize_t n64 = 64, c16 = 16;
+  const guint8 eight[4] = { 8, 0, 0, 0 };
+  float plain[64];
+  gsize length = 0;
+  char *tree = NULL;
+  QsWeightFile *file;
+  FILE *stream;
+  hid_t h5;
+
+  for (int i = 0; i < 64; i++)
+    plain[i] = (float) i;
+  h5 = fixture_create ("unfiltered.h5");
+  qs_test_write_chunked (h5, "/unfiltered", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n64, &c16, 0, plain);
+  fixture_close (h5);
+
+  /* The first key of the only chunk B-tree (node type 1; the group's is
+   * type 0), right after its 24-byte node header. */
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  for (gsize i = 0; i + 28 <= length; i++)
+    if (memcmp (contents + i, "TREE", 4) == 0 && contents[i + 4] == 1)
+      {
+        g_assert_null (tree);
+        tree = contents + i;
+      }
+  g_assert_nonnull (tree);
+  g_assert_cmpint (memcmp (tree + 24, "\x40\0\0\0", 4), ==, 0);
+  stream = fopen (path, "r+b");
+  g_assert_nonnull (stream);
+  g_assert_cmpint (fseek (stream, (long) (tree + 24 - contents), SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (eight, 1, 4, stream), ==, 4);
+  g_assert_cmpint (fclose (stream), ==, 0);
+
+  file = open_fixture ("unfiltered.h5");
+  assert_blocks (file, "/unfiltered", plain, 64);
+  g_assert_finalize_object (file);
+}
+
 /* ---- links -------------------------------------------------------------- */
 
 static void
@@ -1227,6 +1600,9 @@ main (int   argc,
   g_test_add_func ("/weight-file/dtypes", test_dtypes);
   g_test_add_func ("/weight-file/too-large", test_too_large);
   g_test_add_func ("/weight-file/damaged-chunk", test_damaged_chunk);
+  g_test_add_func ("/weight-file/many-chunks", test_many_chunks);
+  g_test_add_func ("/weight-file/unfiltered-short-chunk", test_unfiltered_short_chunk);
+  g_test_add_func ("/weight-file/latest-chunk-indexes", test_latest_chunk_indexes);
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
