@@ -1091,6 +1091,58 @@ generic_channel_axis (const QsTensorInfo *info)
   return info->rank - 1;
 }
 
+/* Caffe's HDF5 snapshot (Net::ToHDF5): "/data/<layer>/<i>", blob 0 a
+ * layer's weights (out, in, kh, kw) and blob 1 its bias. Returns the
+ * layer name and the blob index, or NULL. */
+static char *
+caffe_blob (const char *path,
+            guint64    *index)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+
+  if (g_strv_length (parts) != 4 || parts[0][0] != '\0' || !g_str_equal (parts[1], "data")
+      || parts[2][0] == '\0' || !g_ascii_string_to_unsigned (parts[3], 10, 0, G_MAXUINT32, index, NULL))
+    return NULL;
+  return g_strdup (parts[2]);
+}
+
+/* A generic tensor's layer, role and channel axis from its path; @by_path
+ * holds every tensor of the file. */
+static void
+name_generic (QsTensorInfo *info,
+              GHashTable   *by_path)
+{
+  const char *base = path_basename (info->path);
+  const char *dot = strrchr (base, '.');
+  g_autofree char *caffe_layer = NULL;
+  guint64 index = 0;
+
+  if ((caffe_layer = caffe_blob (info->path, &index)) != NULL)
+    {
+      g_autofree char *third = g_strdup_printf ("/data/%s/2", caffe_layer);
+      const QsTensorInfo *factor = g_hash_table_lookup (by_path, third);
+
+      info->layer = g_steal_pointer (&caffe_layer);
+      /* Caffe's BatchNorm: mean, variance and a one-element scale factor. */
+      if (factor != NULL && factor->count == 1 && index <= 2)
+        info->role = QS_TENSOR_ROLE_BATCHNORM;
+      else
+        info->role = index == 0 && info->rank >= 2 ? QS_TENSOR_ROLE_KERNEL
+                     : index == 1 && info->rank == 1 ? QS_TENSOR_ROLE_BIAS : QS_TENSOR_ROLE_OTHER;
+      info->channel_axis = info->role == QS_TENSOR_ROLE_KERNEL ? 0 : -1;
+      return;
+    }
+  info->layer = path_parent_name (info->path);
+  /* A state_dict written key by key: "layer1.0.conv1.weight" is layer "layer1.0.conv1". */
+  if (g_str_equal (info->layer, "/") && dot != NULL && dot != base && dot[1] != '\0')
+    {
+      g_free (info->layer);
+      info->layer = g_strndup (base, dot - base);
+    }
+  info->role = role_from_weight_name (info->path, info->rank);
+  info->channel_axis = generic_channel_axis (info);
+}
+
 /* Keras 3 .weights.h5 names variables by position: ".../<layer>/vars/<i>".
  * Returns the layer name and index, or NULL. */
 static char *
@@ -1356,13 +1408,13 @@ organise_tensors (QsWeightFile *self,
             info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
             info->layer = g_steal_pointer (&layer3);
           }
+        else if (!keras)
+          name_generic (info, found_by_path);
         else
           {
             info->layer = path_parent_name (info->path);
             info->role = role_from_weight_name (info->path, info->rank);
-            info->channel_axis = keras
-              ? keras_channel_axis (info->rank, info->role, layer_kind (classes, info->layer))
-              : generic_channel_axis (info);
+            info->channel_axis = keras_channel_axis (info->rank, info->role, layer_kind (classes, info->layer));
           }
         g_ptr_array_add (self->tensors, info);
       }
