@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+# make_converted_models.py: small models in the h5 layouts converters from PyTorch / ONNX write, other HDF5 weight files, and PyTorch's logits.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What files converted from other ecosystems look like, for test-keras-converted.
+
+How to run (from the source root, after make_shared_layers.py, whose
+12x12 images it scores; needs /usr/bin/python3 with torch, numpy, h5py):
+
+    /usr/bin/python3 tests/reference/make_converted_models.py
+
+THE KERAS FILES (tf.keras 2.x Model.save h5 layout, make_shared_layers.write_k2),
+each built from a PyTorch module whose float64 logits are the reference:
+
+  onnx2keras-resnet.h5   gmalivenko/onnx2keras (and pytorch2keras, which calls
+      it) with its default change_ordering=False: it sets Keras'
+      image_data_format to channels_first, so the input is [null, 3, 12, 12]
+      and every Conv2D / pooling / padding layer is channels_first;
+      BatchNormalization(axis=1); an ONNX pad becomes ZeroPadding2D
+      (channels_first) before a "valid" Conv2D named "<name>_pad"; layer
+      names are the ONNX node outputs ("input.1", "123"); GlobalAveragePool
+      is GlobalAveragePooling2D then two Lambdas "<name>_EXPAND1/2"
+      (keras.backend.expand_dims, from onnx2keras.pooling_layers); an ONNX
+      Flatten is Reshape([-1]); Concat on axis 1 is Concatenate(axis=1);
+      nn.PReLU(C) is PReLU(shared_axes [2, 3]) with alpha (C, 1, 1).
+  onnx2keras-vgg.h5      the same converter on a VGG-style head: a (C, H, W)
+      map flattened by Reshape([-1]) in PyTorch's (C, H, W) order into
+      Dense layers whose kernel rows follow that order.
+  onnx2keras-nhwc.h5     onnx2keras with change_ordering=True: the model is
+      rewritten channels_last (BatchNormalization axis 3), and its flatten
+      is a Lambda "<name>_CHW" (tf.transpose(x, [0, 3, 1, 2])) then Flatten,
+      so the Dense reads PyTorch's order again.
+  keras-channels-first.h5  Keras' own channels_first model (as written with
+      image_data_format "channels_first"): Flatten(data_format
+      channels_first), which moves the channels last before flattening, and
+      Permute((2, 3, 1)) then Reshape([-1]), both in (H, W, C) order.
+  onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
+      onnx2keras.reshape_layers: its Python code cannot run outside Python,
+      so the engine refuses it (naming the layer); its weights still list.
+
+  A Lambda's "function" is Keras 2's func_dump: base64 of the marshalled
+  code of a function written here as onnx2keras writes it.
+
+OTHER HDF5 LAYOUTS (no model to run; every float tensor listed):
+  caffe.caffemodel.h5    Caffe's Net::ToHDF5 snapshot: /data/<layer>/<i>
+                         (0 weights (out, in, kh, kw), 1 bias; BatchNorm
+                         mean, variance, scale factor), an empty /diff
+  state-dict.h5          a PyTorch state_dict written with h5py, one dataset
+                         per key ("layer1.0.conv1.weight"), with the int64
+                         num_batches_tracked scalars
+  matlab.mat             MATLAB v7.3 (HDF5 after a 512-byte header): double
+                         and single matrices with MATLAB_class, a cell array
+                         of object references into #refs#, a struct group,
+                         a char array
+
+reference.json: per Keras file, its input shape, the weighted layers in the
+engine's order, and fp32_logits of the 16 images of
+tests/data/shared-layers/images-12.h5 (NHWC; the models read them as NCHW
+where they are channels_first); images-12-labelled.h5 holds the same
+images labelled with the resnet's PyTorch top-1, so "quantscope-cli eval"
+scores 100 % in float32 only if it predicts what PyTorch does.
+"""
+import base64
+import json
+import marshal
+import os
+import sys
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import make_shared_layers as sl  # noqa: E402  (weights, Keras 2 layer dicts and the h5 writer)
+
+OUT = "tests/data/converted"
+SEED = 20261207
+BN_EPS = 1e-5   # PyTorch's, which onnx2keras copies
+
+torch.set_default_dtype(torch.float64)
+
+
+# ---- onnx2keras's Lambda functions, as its source writes them ----------------------------
+
+def expand_target_layer(x):
+    from tensorflow import keras
+    return keras.backend.expand_dims(x)
+
+
+def chw_target_layer(x):
+    import tensorflow as tf
+    x = tf.transpose(x, [0, 3, 1, 2])
+    return x
+
+
+def slice_target_layer(x, axis=1, starts=0, ends=2):
+    import tensorflow as tf
+    x = tf.slice(x, [0, starts, 0, 0], [-1, ends - starts, -1, -1])
+    return x
+
+
+def lambda_config(function, module):
+    """Keras 2's Lambda.get_config for a Python function."""
+    code = base64.b64encode(marshal.dumps(function.__code__)).decode("ascii")
+    return {"function": [code, list(function.__defaults__) if function.__defaults__ else None, None],
+            "function_type": "lambda", "module": module, "output_shape": None, "output_shape_type": "raw",
+            "output_shape_module": None, "arguments": {}}
+
+
+# ---- layer configs -----------------------------------------------------------------------
+
+def conv_cfg(filters, k, stride=1, fmt="channels_first", use_bias=True, groups=1):
+    # onnx2keras: padding always "valid" (pads are a ZeroPadding2D before), no activation.
+    return {"filters": filters, "kernel_size": [k, k], "strides": [stride, stride], "padding": "valid",
+            "data_format": fmt, "dilation_rate": [1, 1], "groups": groups, "activation": "linear",
+            "use_bias": use_bias, "kernel_initializer": {"class_name": "Zeros", "config": {}},
+            "bias_initializer": {"class_name": "Zeros", "config": {}}}
+
+
+def pad_cfg(p, fmt="channels_first"):
+    return {"padding": [[p, p], [p, p]], "data_format": fmt}
+
+
+def bn_cfg(axis):
+    return {"axis": [axis], "momentum": 0.99, "epsilon": BN_EPS, "center": True, "scale": True}
+
+
+def pool_cfg(k, stride, fmt="channels_first"):
+    return {"pool_size": [k, k], "padding": "valid", "strides": [stride, stride], "data_format": fmt}
+
+
+def act(name):
+    return {"activation": name}
+
+
+class Graph:
+    """Keras 2 functional layers in call order, each called once."""
+
+    def __init__(self, input_name, shape):
+        self.layers = [sl.k2_input(input_name, shape)]
+        self.weights = {}
+        self.last = input_name
+
+    def add(self, cls, name, config, inputs=None, weights=None):
+        inputs = inputs or [self.last]
+        self.layers.append(sl.k2_layer(cls, name, config, [[(i, 0) for i in inputs]]))
+        if weights:
+            self.weights[name] = sl.k2_weights(name, weights)
+        self.last = name
+        return name
+
+    def config(self):
+        return sl.k2_functional(self.layers, self.layers[0]["name"], (self.last, 0))
+
+
+def bn_params(p):
+    return sl.bn_keras(p)
+
+
+def torch_bn(x, p):
+    shape = (1, -1, 1, 1) if x.dim() == 4 else (1, -1)
+    return ((x - p["mean"].view(shape)) / torch.sqrt(p["var"].view(shape) + BN_EPS) * p["gamma"].view(shape)
+            + p["beta"].view(shape))
+
+
+# ---- the models --------------------------------------------------------------------------
+
+def onnx2keras_resnet():
+    w = sl.Weights(SEED)
+    stem, c1, c2, b1, b2 = (sl.round_params(p) for p in
+                           (w.conv(3, 8, 3), w.conv(8, 8, 3), w.conv(8, 8, 3), w.conv(8, 4, 1), w.conv(8, 4, 3)))
+    norm = sl.round_params(w.bn(8))
+    head = sl.round_params(w.dense(8, 5))
+    gen = torch.Generator().manual_seed(SEED + 1)
+    alpha = sl.f32(torch.rand(8, generator=gen) * 2.0 - 0.5)
+
+    def forward(x):
+        x = F.relu(torch_bn(sl.conv(x, stem, 1), norm))
+        x = F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 3, 2)          # after a ReLU, zero padding is -inf padding
+        r = F.relu(sl.conv(x, c1, 1))
+        x = F.relu(sl.conv(r, c2, 1) + x)
+        x = torch.cat([sl.conv(x, b1, 0), sl.conv(x, b2, 1)], 1)
+        x = F.prelu(x, alpha)
+        return sl.dense(x.mean((2, 3)), head)
+
+    g = Graph("input.1", [3, 12, 12])
+    g.add("ZeroPadding2D", "123_pad", pad_cfg(1))
+    g.add("Conv2D", "123", conv_cfg(8, 3), weights=sl.conv_keras(stem))
+    g.add("BatchNormalization", "124", bn_cfg(1), weights=bn_params(norm))
+    g.add("Activation", "125", act("relu"))
+    g.add("ZeroPadding2D", "126_pad", pad_cfg(1))
+    pooled = g.add("MaxPooling2D", "126", pool_cfg(3, 2))
+    g.add("ZeroPadding2D", "127_pad", pad_cfg(1))
+    g.add("Conv2D", "127", conv_cfg(8, 3), weights=sl.conv_keras(c1))
+    g.add("Activation", "128", act("relu"))
+    g.add("ZeroPadding2D", "129_pad", pad_cfg(1))
+    g.add("Conv2D", "129", conv_cfg(8, 3), weights=sl.conv_keras(c2))
+    g.add("Add", "130", {}, inputs=["129", pooled])
+    trunk = g.add("Activation", "131", act("relu"))
+    g.add("Conv2D", "132", conv_cfg(4, 1), inputs=[trunk], weights=sl.conv_keras(b1))
+    g.add("ZeroPadding2D", "133_pad", pad_cfg(1), inputs=[trunk])
+    g.add("Conv2D", "133", conv_cfg(4, 3), weights=sl.conv_keras(b2))
+    g.add("Concatenate", "134", {"axis": 1}, inputs=["132", "133"])
+    g.add("PReLU", "135", {"alpha_initializer": {"class_name": "Zeros", "config": {}}, "alpha_regularizer": None,
+                           "alpha_constraint": None, "shared_axes": [2, 3]},
+          weights=[("alpha", alpha.view(8, 1, 1))])
+    g.add("GlobalAveragePooling2D", "136", {"data_format": "channels_first", "keepdims": False})
+    g.add("Lambda", "136_EXPAND1", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+    g.add("Lambda", "136_EXPAND2", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+    g.add("Reshape", "137", {"target_shape": [-1]})
+    g.add("Dense", "138", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["123", "127", "129", "132", "133", "138"]
+
+
+def onnx2keras_vgg():
+    w = sl.Weights(SEED + 2)
+    c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(6, 4, 3))
+    d1, d2 = sl.round_params(w.dense(4 * 3 * 3, 10)), sl.round_params(w.dense(10, 5))
+
+    def forward(x):
+        x = F.max_pool2d(F.relu(sl.conv(x, c1, 1)), 2)
+        x = F.max_pool2d(F.relu(sl.conv(x, c2, 1)), 2)
+        return sl.dense(F.relu(sl.dense(torch.flatten(x, 1), d1)), d2)
+
+    g = Graph("input.1", [3, 12, 12])
+    g.add("ZeroPadding2D", "21_pad", pad_cfg(1))
+    g.add("Conv2D", "21", conv_cfg(6, 3), weights=sl.conv_keras(c1))
+    g.add("Activation", "22", act("relu"))
+    g.add("MaxPooling2D", "23", pool_cfg(2, 2))
+    g.add("ZeroPadding2D", "24_pad", pad_cfg(1))
+    g.add("Conv2D", "24", conv_cfg(4, 3), weights=sl.conv_keras(c2))
+    g.add("Activation", "25", act("relu"))
+    g.add("MaxPooling2D", "26", pool_cfg(2, 2))
+    g.add("Reshape", "27", {"target_shape": [-1]})
+    g.add("Dense", "28", sl.k2_dense(10), weights=sl.dense_keras(d1))
+    g.add("Activation", "29", act("relu"))
+    g.add("Dense", "30", sl.k2_dense(5), weights=sl.dense_keras(d2))
+    return g, forward, [3, 12, 12], ["21", "24", "28", "30"]
+
+
+def onnx2keras_nhwc():
+    w = sl.Weights(SEED + 3)
+    c1 = sl.round_params(w.conv(3, 6, 3))
+    norm = sl.round_params(w.bn(6))
+    d1 = sl.round_params(w.dense(6 * 6 * 6, 5))
+
+    def forward(x):
+        x = F.relu(torch_bn(sl.conv(x, c1, 1), norm))
+        x = F.avg_pool2d(x, 2)
+        return sl.dense(torch.flatten(x, 1), d1)
+
+    g = Graph("input.1", [12, 12, 3])
+    g.add("ZeroPadding2D", "11_pad", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "11", conv_cfg(6, 3, fmt="channels_last"), weights=sl.conv_keras(c1))
+    g.add("BatchNormalization", "12", bn_cfg(3), weights=bn_params(norm))
+    g.add("Activation", "13", act("relu"))
+    g.add("AveragePooling2D", "14", pool_cfg(2, 2, "channels_last"))
+    g.add("Lambda", "15_CHW", lambda_config(chw_target_layer, "onnx2keras.reshape_layers"))
+    g.add("Flatten", "15", {"data_format": "channels_last"})
+    g.add("Dense", "16", sl.k2_dense(5), weights=sl.dense_keras(d1))
+    return g, forward, [12, 12, 3], ["11", "16"]
+
+
+def keras_channels_first():
+    w = sl.Weights(SEED + 4)
+    c1 = sl.round_params(w.conv(3, 4, 3))
+    da, db = sl.round_params(w.dense(4 * 6 * 6, 6)), sl.round_params(w.dense(4 * 6 * 6, 6))
+    head = sl.round_params(w.dense(6, 5))
+
+    def forward(x):
+        x = F.max_pool2d(F.relu(sl.conv(x, c1, 1)), 2)
+        hwc = x.permute(0, 2, 3, 1).flatten(1)                # Keras' Flatten(channels_first) and Permute((2, 3, 1))
+        return sl.dense(F.relu(sl.dense(hwc, da) + sl.dense(hwc, db)), head)
+
+    g = Graph("image", [3, 12, 12])
+    g.add("Conv2D", "conv", {**conv_cfg(4, 3), "padding": "same", "activation": "relu"}, weights=sl.conv_keras(c1))
+    pooled = g.add("MaxPooling2D", "pool", pool_cfg(2, 2))
+    g.add("Flatten", "flatten", {"data_format": "channels_first"})
+    g.add("Dense", "dense_a", sl.k2_dense(6), weights=sl.dense_keras(da))
+    g.add("Permute", "to_hwc", {"dims": [2, 3, 1]}, inputs=[pooled])
+    g.add("Reshape", "flat_hwc", {"target_shape": [-1]})
+    g.add("Dense", "dense_b", sl.k2_dense(6), weights=sl.dense_keras(db))
+    g.add("Add", "sum", {}, inputs=["dense_a", "dense_b"])
+    g.add("Activation", "relu", act("relu"))
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "dense_a", "dense_b", "logits"]
+
+
+def onnx2keras_lambda():
+    w = sl.Weights(SEED + 5)
+    c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
+    g = Graph("input.1", [3, 12, 12])
+    g.add("Conv2D", "5", conv_cfg(4, 3), weights=sl.conv_keras(c1))
+    g.add("Lambda", "6", lambda_config(slice_target_layer, "onnx2keras.reshape_layers"))
+    g.add("GlobalAveragePooling2D", "7", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "8", sl.k2_dense(5), weights=sl.dense_keras(d1))
+    return g
+
+
+KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
+                ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first)]
+
+
+# ---- other HDF5 layouts ---------------------------------------------------------------------
+
+def write_caffe(path):
+    """Caffe's Net::ToHDF5 (src/caffe/net.cpp): data/<layer>/<blob index>, and diff/ (empty without write_diff)."""
+    gen = np.random.default_rng(SEED)
+    blobs = [("conv1", [(8, 3, 3, 3), (8,)]), ("bn1", [(8,), (8,), (1,)]), ("scale1", [(8,), (8,)]),
+             ("relu1", []), ("fc1", [(5, 32), (5,)])]
+    with h5py.File(path, "w") as f:
+        data = f.create_group("data")
+        for name, shapes in blobs:
+            group = data.create_group(name)
+            for i, shape in enumerate(shapes):
+                group.create_dataset(str(i), data=gen.standard_normal(shape).astype(np.float32))
+        f.create_group("diff")
+
+
+def write_state_dict(path):
+    """A torch state_dict saved key by key with h5py (the keys are dataset names with dots)."""
+    torch.manual_seed(SEED)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 5)).float()
+    with h5py.File(path, "w") as f:
+        for key, value in net.state_dict().items():
+            f.create_dataset(key, data=value.numpy())
+
+
+def write_matlab(path):
+    """MATLAB v7.3: HDF5 after a 512-byte MAT header; matrices stored transposed, cells as object references."""
+    gen = np.random.default_rng(SEED + 1)
+    with h5py.File(path, "w", userblock_size=512) as f:
+        w1 = f.create_dataset("W1", data=gen.standard_normal((3, 4)).T)
+        w1.attrs["MATLAB_class"] = np.bytes_("double")
+        refs = f.create_group("#refs#")
+        a = refs.create_dataset("a", data=gen.standard_normal((6, 5)).astype(np.float32))
+        a.attrs["MATLAB_class"] = np.bytes_("single")
+        b = refs.create_dataset("b", data=gen.standard_normal((7, 2)))
+        b.attrs["MATLAB_class"] = np.bytes_("double")
+        cell = f.create_dataset("layers", (2, 1), dtype=h5py.ref_dtype)
+        cell[0, 0] = a.ref
+        cell[1, 0] = b.ref
+        cell.attrs["MATLAB_class"] = np.bytes_("cell")
+        net = f.create_group("net")
+        net.attrs["MATLAB_class"] = np.bytes_("struct")
+        bias = net.create_dataset("bias", data=np.arange(4, dtype=np.float64).reshape(4, 1))
+        bias.attrs["MATLAB_class"] = np.bytes_("double")
+        name = net.create_dataset("name", data=np.array([[ord(ch)] for ch in "conv"], dtype=np.uint16))
+        name.attrs["MATLAB_class"] = np.bytes_("char")
+        name.attrs["MATLAB_int_decode"] = np.int32(2)
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 00:00:00 2026 HDF5 schema 1.00 ."
+    with open(path, "r+b") as f:
+        f.write(header.ljust(116, b" ") + b"\0" * 8 + b"\x00\x02" + b"IM")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    with h5py.File(os.path.join(sl.OUT, "images-12.h5"), "r") as f:
+        x = torch.from_numpy(np.asarray(f["x"], dtype=np.float64))
+    reference = {"images": "../shared-layers/images-12.h5", "models": []}
+    labels = None
+    for name, make in KERAS_MODELS:
+        g, forward, shape, weighted = make()
+        sl.write_k2(os.path.join(OUT, name + ".h5"), g.config(), g.weights)
+        with torch.no_grad():
+            logits = forward(x.permute(0, 3, 1, 2))
+        if labels is None:
+            labels = logits.argmax(1)
+        reference["models"].append({"file": name + ".h5", "input": shape, "weighted_layers": weighted,
+                                    "fp32_logits": [[float(v) for v in row] for row in logits]})
+    refused = onnx2keras_lambda()
+    sl.write_k2(os.path.join(OUT, "onnx2keras-lambda.h5"), refused.config(), refused.weights)
+    with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
+        f["x"] = x.to(torch.float32).numpy()
+        f["y"] = labels.to(torch.int32).numpy()
+    write_caffe(os.path.join(OUT, "caffe.caffemodel.h5"))
+    write_state_dict(os.path.join(OUT, "state-dict.h5"))
+    write_matlab(os.path.join(OUT, "matlab.mat"))
+    with open(os.path.join(OUT, "reference.json"), "w") as f:
+        json.dump(reference, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
