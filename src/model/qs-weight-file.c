@@ -979,7 +979,7 @@ layer_classes_from_config (const char *model_config)
     return classes;
 
   parser = json_parser_new_immutable ();
-  if (qs_json_parser_load (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
+  if (qs_json_parser_load_python (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
     collect_layer_classes (json_parser_get_root (parser), classes, 0);
   return classes;
 }
