@@ -3263,6 +3263,74 @@ tf_transpose (KerasNode  *node,
   return permute_axes (node, perm + 1, n - 1, error);
 }
 
+/* Whether every reader of @node is a MaxPooling2D. */
+static gboolean
+only_max_pooled (const KerasNode *node)
+{
+  for (guint i = 0; i < node->consumers->len; i++)
+    {
+      const KerasNode *reader = g_ptr_array_index (node->consumers, i);
+
+      if (!g_str_equal (reader->class_name, "MaxPooling2D") && !g_str_equal (reader->class_name, "MaxPool2D"))
+        return FALSE;
+    }
+  return node->consumers->len > 0;
+}
+
+/* tf.pad (TFOpLambda "compat.v1.pad", as nobuco writes PyTorch's padded
+ * max pooling) of height and width: a padding layer. The engine pads
+ * with zeros; nobuco pads with -inf before a max pooling, which is the
+ * same when the map padded is a ReLU's (no value below 0, and every
+ * window holds one of them). FALSE without an error for another function. */
+static gboolean
+tf_pad (QsKerasBuild  *b,
+        KerasNode     *node,
+        gboolean      *built,
+        GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  const char *mode = string_member (node->call_kwargs, "mode");
+  JsonArray *paddings = array_member (node->call_kwargs, "paddings");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  double fill = number_member (node->call_kwargs, "constant_values", 0.0);
+  int64_t amount[4][2];
+  int engine[3][2] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+  float max;
+
+  *built = FALSE;
+  if (function == NULL || (!g_str_equal (function, "compat.v1.pad") && !g_str_equal (function, "pad")))
+    return TRUE;
+  *built = TRUE;
+  if (input->rank != 4 || paddings == NULL || json_array_get_length (paddings) != 4)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads a tensor other than a map, which the engine does not run", node->name);
+  for (guint k = 0; k < 4; k++)
+    {
+      JsonArray *pair = NULL;
+
+      if (!qs_json_node_get_array (json_array_get_element (paddings, k), &pair) || pair == NULL
+          || json_array_get_length (pair) != 2
+          || !qs_json_node_get_int (json_array_get_element (pair, 0), &amount[k][0])
+          || !qs_json_node_get_int (json_array_get_element (pair, 1), &amount[k][1])
+          || amount[k][0] < 0 || amount[k][1] < 0 || amount[k][0] > INT_MAX || amount[k][1] > INT_MAX)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has invalid paddings", node->name);
+      if (k > 0)
+        engine[input->axes[k - 1]][0] = (int) amount[k][0], engine[input->axes[k - 1]][1] = (int) amount[k][1];
+    }
+  if (amount[0][0] != 0 || amount[0][1] != 0 || engine[2][0] != 0 || engine[2][1] != 0
+      || (mode != NULL && g_ascii_strcasecmp (mode, "CONSTANT") != 0))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads other than height and width with a constant, which the engine does not run",
+                 node->name);
+  if (fill != 0.0 && !(isinf (fill) && fill < 0.0 && plain_relu_layer (b, input, &max) && only_max_pooled (node)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads with %g; the engine pads with zeros (and takes -inf before a max pooling of a "
+                 "ReLU's output)", node->name, fill);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pad (b->model, node->name, FALSE, engine[0][0], engine[0][1],
+                                                      engine[1][0], engine[1][1]), error);
+}
+
 /* Whether the Python bytecode of Lambda @node (Keras 2's func_dump: base64
  * of marshal, the first element of "function") names @symbol. */
 static gboolean
@@ -3345,7 +3413,7 @@ build_arithmetic (QsKerasBuild  *b,
       const char *refused;
 
       node->rank = input_rank (node);
-      if (!tf_transpose (node, &built, error))
+      if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error)))
         return FALSE;
       if (built)
         return TRUE;
@@ -4009,7 +4077,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
             "the file holds weights only (no Keras model_config), so there is no model to run");
       return NULL;
     }
-  if (!qs_json_parser_load (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
+  if (!qs_json_parser_load_python (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
     {
       if (local->domain == QS_ERROR)
         fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s", local->message);

@@ -29,8 +29,10 @@
  * before valid convolutions, BatchNormalization(axis=1), Concatenate
  * (axis=1), PReLU(shared_axes [2, 3]), its expand_dims Lambdas after global
  * pooling, Reshape([-1]) of a (C, H, W) map before Dense), its
- * channels_last rewrite (a "_CHW" transpose Lambda before Flatten), and
- * Keras' own channels_first Flatten and Permute: the float32 logits agree
+ * channels_last rewrite (a "_CHW" transpose Lambda before Flatten),
+ * Keras' own channels_first Flatten and Permute, and nobuco's channels_last
+ * ResNet (tf.pad with a bare -Infinity before MaxPool2D, "+" as a
+ * TFOpLambda, x.mean over height and width): the float32 logits agree
  * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
  * (C, H, W) map reads each element with its own kernel row), the integer
  * path runs; another Lambda is refused in one line naming it, its weights

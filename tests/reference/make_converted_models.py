@@ -33,6 +33,13 @@ each built from a PyTorch module whose float64 logits are the reference:
       image_data_format "channels_first"): Flatten(data_format
       channels_first), which moves the channels last before flattening, and
       Permute((2, 3, 1)) then Reshape([-1]), both in (H, W, C) order.
+  nobuco-resnet.h5       AlexanderLutsenko/nobuco (channels_last, Keras'
+      automatic names): a padded Conv2d is ZeroPadding2D then a "valid"
+      Conv2D; MaxPool2d(3, 2, padding=1) is tf.pad(x, paddings,
+      constant_values=-inf) (a TFOpLambda "tf.compat.v1.pad", whose -inf
+      Python's json writes as a bare -Infinity) then MaxPool2D; a residual
+      "+" is TFOpLambda "tf.__operators__.add" with its second operand in
+      kwargs "y"; x.mean((2, 3)) is tf.math.reduce_mean(axis [1, 2]).
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -287,6 +294,50 @@ def keras_channels_first():
     return g, forward, [3, 12, 12], ["conv", "dense_a", "dense_b", "logits"]
 
 
+def tf_op(function, name, inbound, kwargs):
+    """A tf.keras 2.x TFOpLambda layer: the call's other arguments are its kwargs."""
+    return {"class_name": "TFOpLambda", "name": name,
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function},
+            "inbound_nodes": [[inbound, 0, 0, kwargs]]}
+
+
+def nobuco_resnet():
+    w = sl.Weights(SEED + 6)
+    stem, c1, c2 = (sl.round_params(p) for p in (w.conv(3, 8, 3), w.conv(8, 8, 3), w.conv(8, 8, 3)))
+    norm = sl.round_params(w.bn(8))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        x = F.relu(torch_bn(sl.conv(x, stem, 1), norm))
+        x = F.max_pool2d(x, 3, 2, padding=1)
+        y = F.relu(sl.conv(F.relu(sl.conv(x, c1, 1)), c2, 1) + x)
+        return sl.dense(y.mean((2, 3)), head)
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("ZeroPadding2D", "zero_padding2d", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv2d", conv_cfg(8, 3, fmt="channels_last"), weights=sl.conv_keras(stem))
+    g.add("BatchNormalization", "batch_normalization", bn_cfg(3), weights=bn_params(norm))
+    g.add("ReLU", "re_lu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.layers.append(tf_op("compat.v1.pad", "tf.compat.v1.pad", "re_lu",
+                          {"paddings": [[0, 0], [1, 1], [1, 1], [0, 0]], "constant_values": float("-inf")}))
+    g.last = "tf.compat.v1.pad"
+    pooled = g.add("MaxPooling2D", "max_pooling2d", {**pool_cfg(3, 2, "channels_last")})
+    g.add("ZeroPadding2D", "zero_padding2d_1", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv2d_1", conv_cfg(8, 3, fmt="channels_last"), weights=sl.conv_keras(c1))
+    g.add("ReLU", "re_lu_1", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("ZeroPadding2D", "zero_padding2d_2", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv2d_2", conv_cfg(8, 3, fmt="channels_last"), weights=sl.conv_keras(c2))
+    g.layers.append(tf_op("__operators__.add", "tf.__operators__.add", "conv2d_2",
+                          {"y": [pooled, 0, 0], "name": None}))
+    g.last = "tf.__operators__.add"
+    g.add("ReLU", "re_lu_2", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.layers.append(tf_op("math.reduce_mean", "tf.math.reduce_mean", "re_lu_2",
+                          {"axis": [1, 2], "keepdims": False, "name": None}))
+    g.last = "tf.math.reduce_mean"
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "dense"]
+
+
 def onnx2keras_lambda():
     w = sl.Weights(SEED + 5)
     c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
@@ -299,7 +350,8 @@ def onnx2keras_lambda():
 
 
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
-                ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first)]
+                ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
+                ("nobuco-resnet", nobuco_resnet)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
