@@ -3393,6 +3393,11 @@ onnx2keras_lambda (KerasNode  *node,
   return TRUE;
 }
 
+static gboolean tf_reshape (QsKerasBuild  *b,
+                            KerasNode     *node,
+                            gboolean      *built,
+                            GError       **error);
+
 static gboolean build_global_pool (QsKerasBuild  *b,
                                    KerasNode     *node,
                                    gboolean       max,
@@ -3413,7 +3418,8 @@ build_arithmetic (QsKerasBuild  *b,
       const char *refused;
 
       node->rank = input_rank (node);
-      if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error)))
+      if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error))
+          || (!built && !tf_reshape (b, node, &built, error)))
         return FALSE;
       if (built)
         return TRUE;
@@ -3653,31 +3659,31 @@ reshape_layout (const QsKerasBuild  *b,
       return TRUE;
     }
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-               "Reshape layer “%s” moves values between the channels_first and channels_last orders, which takes a "
-               "transpose the engine does not run", node->name);
+               "%s layer “%s” moves values between the channels_first and channels_last orders, which takes a "
+               "transpose the engine does not run", node->class_name, node->name);
 }
 
 /* Reshape to (C,), (W, C) or (H, W, C) of the same size, -1 for one unknown. */
 static gboolean
-build_reshape (QsKerasBuild  *b,
-               KerasNode     *node,
-               GError       **error)
+build_reshape_to (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  JsonArray     *shape,
+                  guint          first,
+                  GError       **error)
 {
-  JsonArray *target = array_member (node->config, "target_shape");
   int h, w, c, dims[3] = { 1, 1, 1 }, unknown = -1;
-  guint n = target != NULL ? json_array_get_length (target) : 0;
+  guint n = shape != NULL && json_array_get_length (shape) > first ? json_array_get_length (shape) - first : 0;
   int64_t size, known = 1;
 
-  if (!require_one_input (node, error))
-    return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
   size = (int64_t) h * w * c;
   if (n < 1 || n > 3)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "Reshape layer “%s” has a target shape of %u dimensions; the engine reshapes to 1 to 3", node->name, n);
+                 "%s layer “%s” has a target shape of %u dimensions; the engine reshapes to 1 to 3", node->class_name,
+                 node->name, n);
   for (guint i = 0; i < n; i++)
     {
-      JsonNode *element = json_array_get_element (target, i);
+      JsonNode *element = json_array_get_element (shape, first + i);
       int64_t value;
       int *dim = &dims[3 - n + i];
 
@@ -3696,7 +3702,8 @@ build_reshape (QsKerasBuild  *b,
     dims[unknown] = (int) (size / known), known = size;
   if (known != size)
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                 "Reshape layer “%s” reshapes %" G_GINT64_FORMAT " values to a shape of another size", node->name, size);
+                 "%s layer “%s” reshapes %" G_GINT64_FORMAT " values to a shape of another size", node->class_name,
+                 node->name, size);
   if (!reshape_layout (b, node, n, dims, error))
     return FALSE;
   node->rank = (int) n + 1;
@@ -3707,6 +3714,42 @@ build_reshape (QsKerasBuild  *b,
     }
   return set_inputs (b, node, error)
     && layer_added (b, node, qs_engine_model_add_reshape (b->model, node->name, dims[0], dims[1], dims[2]), error);
+}
+
+static gboolean
+build_reshape (QsKerasBuild  *b,
+               KerasNode     *node,
+               GError       **error)
+{
+  return require_one_input (node, error)
+    && build_reshape_to (b, node, array_member (node->config, "target_shape"), 0, error);
+}
+
+/* tf.reshape (a TFOpLambda "reshape"), as nobuco writes torch.flatten and
+ * view: its shape starts with the batch, a number (-1, or the 1 it was
+ * traced with) or a tensor (tf.shape (x)[0], left unbuilt), then the
+ * numbers of a Reshape's target_shape. FALSE without an error for another
+ * function. */
+static gboolean
+tf_reshape (QsKerasBuild  *b,
+            KerasNode     *node,
+            gboolean      *built,
+            GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  JsonArray *shape = array_member (node->call_kwargs, "shape");
+  JsonNode *batch;
+  int64_t value;
+
+  *built = FALSE;
+  if (function == NULL || (!g_str_equal (function, "reshape") && !g_str_equal (function, "compat.v1.reshape")))
+    return TRUE;
+  *built = TRUE;
+  batch = shape != NULL && json_array_get_length (shape) >= 2 ? json_array_get_element (shape, 0) : NULL;
+  if (batch == NULL || !(qs_json_node_get_int (batch, &value) || JSON_NODE_HOLDS_ARRAY (batch)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” reshapes to a shape the engine cannot read (a list of the batch and numbers)", node->name);
+  return build_reshape_to (b, node, shape, 1, error);
 }
 
 static gboolean

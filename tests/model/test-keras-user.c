@@ -32,7 +32,9 @@
  * channels_last rewrite (a "_CHW" transpose Lambda before Flatten),
  * Keras' own channels_first Flatten and Permute, and nobuco's channels_last
  * ResNet (tf.pad with a bare -Infinity before MaxPool2D, "+" as a
- * TFOpLambda, x.mean over height and width): the float32 logits agree
+ * TFOpLambda, x.mean over height and width) and flattens (tf.transpose
+ * to PyTorch's order, then tf.reshape with the batch as a tf.shape
+ * tensor or as the traced 1): the float32 logits agree
  * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
  * (C, H, W) map reads each element with its own kernel row), the integer
  * path runs; another Lambda is refused in one line naming it, its weights

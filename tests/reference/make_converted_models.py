@@ -40,6 +40,12 @@ each built from a PyTorch module whose float64 logits are the reference:
       Python's json writes as a bare -Infinity) then MaxPool2D; a residual
       "+" is TFOpLambda "tf.__operators__.add" with its second operand in
       kwargs "y"; x.mean((2, 3)) is tf.math.reduce_mean(axis [1, 2]).
+  nobuco-flatten.h5      nobuco's torch.flatten(x, 1) after AdaptiveAvgPool2d
+      (GlobalAvgPool2D(keepdims=True), tf.transpose to PyTorch's order, then
+      tf.reshape(x, (tf.shape(x)[:1][0], -1)), the shape's tensors left
+      unbuilt), and x.view(x.size(0), -1) of a 3x3 map traced with batch
+      1 (tf.reshape(x, (1, -1)) of the transposed map, whose Dense reads
+      PyTorch's (C, H, W) order).
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -338,6 +344,49 @@ def nobuco_resnet():
     return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "dense"]
 
 
+def nobuco_flatten():
+    w = sl.Weights(SEED + 7)
+    c1 = sl.round_params(w.conv(3, 8, 3))
+    da, db = sl.round_params(w.dense(8, 5)), sl.round_params(w.dense(8 * 3 * 3, 5))
+
+    def forward(x):
+        x = F.relu(sl.conv(x, c1, 1))
+        a = sl.dense(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1), da)
+        p = F.max_pool2d(x, 4)
+        return a + sl.dense(p.reshape(p.shape[0], -1), db)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, kwargs))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("ZeroPadding2D", "zero_padding2d", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv2d", conv_cfg(8, 3, fmt="channels_last"), weights=sl.conv_keras(c1))
+    relu = g.add("ReLU", "re_lu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("GlobalAveragePooling2D", "global_average_pooling2d", {"data_format": "channels_last", "keepdims": True})
+    op("compat.v1.transpose", "tf.compat.v1.transpose", "global_average_pooling2d", {"perm": [0, 3, 1, 2]})
+    op("compat.v1.shape", "tf.compat.v1.shape", "tf.compat.v1.transpose", {"out_type": "int32", "name": None})
+    g.layers.append({"class_name": "SlicingOpLambda", "name": "tf.__operators__.getitem",
+                     "config": {"name": "tf.__operators__.getitem", "trainable": True, "dtype": "float32",
+                                "function": "__operators__.getitem"},
+                     "inbound_nodes": [["tf.compat.v1.shape", 0, 0,
+                                        {"slice_spec": {"start": None, "stop": 1, "step": None}}]]})
+    g.layers.append({"class_name": "SlicingOpLambda", "name": "tf.__operators__.getitem_1",
+                     "config": {"name": "tf.__operators__.getitem_1", "trainable": True, "dtype": "float32",
+                                "function": "__operators__.getitem"},
+                     "inbound_nodes": [["tf.__operators__.getitem", 0, 0, {"slice_spec": 0}]]})
+    op("reshape", "tf.reshape", "tf.compat.v1.transpose",
+       {"shape": [["tf.__operators__.getitem_1", 0, 0], -1], "name": None})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(da))
+    g.add("MaxPooling2D", "max_pooling2d", pool_cfg(4, 4, "channels_last"), inputs=[relu])
+    op("compat.v1.transpose", "tf.compat.v1.transpose_1", "max_pooling2d", {"perm": [0, 3, 1, 2]})
+    op("reshape", "tf.reshape_1", "tf.compat.v1.transpose_1", {"shape": [1, -1], "name": None})
+    g.add("Dense", "dense_1", sl.k2_dense(5), weights=sl.dense_keras(db))
+    op("__operators__.add", "tf.__operators__.add", "dense", {"y": ["dense_1", 0, 0], "name": None})
+    return g, forward, [12, 12, 3], ["conv2d", "dense", "dense_1"]
+
+
 def onnx2keras_lambda():
     w = sl.Weights(SEED + 5)
     c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
@@ -351,7 +400,7 @@ def onnx2keras_lambda():
 
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
-                ("nobuco-resnet", nobuco_resnet)]
+                ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
