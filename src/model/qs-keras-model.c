@@ -3352,24 +3352,51 @@ lambda_code_mentions (const KerasNode *node,
   return FALSE;
 }
 
-/* onnx2keras's Lambdas that only reshape: after GlobalAveragePool,
- * "<name>_EXPAND1" and "_EXPAND2" (keras.backend.expand_dims, twice: (C)
- * to (C, 1, 1)); before a flatten in its channels_last mode, "<name>_CHW"
- * (tf.transpose (x, [0, 3, 1, 2])). Quantscope never runs Python: it
- * knows these by the module that defined them, their name, and the one
- * function their code calls. FALSE without an error for any other Lambda. */
+/* classification_models' (qubvel) SE blocks: Lambda (expand_dims,
+ * arguments={"channels_axis": 3 or 1}) after GlobalAveragePooling2D,
+ * x[:, None, None, :] or x[:, :, None, None]: (C) to a 1x1xC map. */
 static gboolean
-onnx2keras_lambda (KerasNode  *node,
-                   gboolean   *built,
-                   GError    **error)
+classification_models_lambda (KerasNode  *node,
+                              const char *module,
+                              gboolean   *built)
+{
+  JsonObject *arguments = object_member (node->config, "arguments");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int64_t axis = 0;
+
+  if (!g_str_equal (module, "classification_models.models._common_blocks") || arguments == NULL
+      || json_object_get_size (arguments) != 1
+      || !qs_json_node_get_int (member (arguments, "channels_axis"), &axis) || (axis != 1 && axis != 3)
+      || !lambda_code_mentions (node, "expand_dims") || input->rank != 2)
+    return FALSE;
+  *built = TRUE;
+  node->rank = 4;
+  node->value = input->value;
+  memcpy (node->axes, axis == 1 ? channels_first_axes : channels_last_axes, sizeof node->axes);
+  return TRUE;
+}
+
+/* Converters' and model zoos' Lambdas that only reshape. onnx2keras's:
+ * after GlobalAveragePool, "<name>_EXPAND1" and "_EXPAND2"
+ * (keras.backend.expand_dims, twice: (C) to (C, 1, 1)); before a flatten
+ * in its channels_last mode, "<name>_CHW" (tf.transpose (x, [0, 3, 1,
+ * 2])). Quantscope never runs Python: it knows these by the module that
+ * defined them, their name or arguments, and the function their code
+ * calls. FALSE without an error for any other Lambda. */
+static gboolean
+shape_lambda (KerasNode  *node,
+              gboolean   *built,
+              GError    **error)
 {
   const char *module = string_member (node->config, "module");
   const KerasNode *input;
 
   *built = FALSE;
-  if (!g_str_equal (node->class_name, "Lambda") || module == NULL || !g_str_has_prefix (module, "onnx2keras.")
+  if (!g_str_equal (node->class_name, "Lambda") || module == NULL
       || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || node->inputs->len != 1
       || node->has_constant)
+    return TRUE;
+  if (classification_models_lambda (node, module, built) || !g_str_has_prefix (module, "onnx2keras."))
     return TRUE;
   input = g_ptr_array_index (node->inputs, 0);
   if ((g_str_has_suffix (node->name, "_EXPAND1") || g_str_has_suffix (node->name, "_EXPAND2"))
@@ -3918,14 +3945,14 @@ build_node (QsKerasBuild  *b,
     return build_scaled_residual (b, node, scale, error);
   if (g_str_equal (c, "Permute"))
     return build_permute (b, node, error);
-  if (!onnx2keras_lambda (node, &built, error))
+  if (!shape_lambda (node, &built, error))
     return FALSE;
   if (built)
     return TRUE;
   if (g_str_equal (c, "Lambda"))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                  "layer “%s” is a Lambda, whose Python code Quantscope does not run (it knows only InceptionResNetV2's "
-                 "scaled residual and onnx2keras's expand_dims and transpose)", node->key);
+                 "scaled residual, onnx2keras's expand_dims and transpose, and classification_models' expand_dims)", node->key);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
                "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",

@@ -34,11 +34,13 @@
  * ResNet (tf.pad with a bare -Infinity before MaxPool2D, "+" as a
  * TFOpLambda, x.mean over height and width) and flattens (tf.transpose
  * to PyTorch's order, then tf.reshape with the batch as a tf.shape
- * tensor or as the traced 1): the float32 logits agree
+ * tensor or as the traced 1), and classification_models' SE-ResNet
+ * (its expand_dims Lambda in the SE block): the float32 logits agree
  * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
  * (C, H, W) map reads each element with its own kernel row), the integer
- * path runs; another Lambda is refused in one line naming it, its weights
- * still listed; Caffe's HDF5 snapshot, a state_dict written with h5py and
+ * path runs; another Lambda (onnx2keras's Slice, classification_models'
+ * grouped-convolution slices) is refused in one line naming it, its
+ * weights still listed; Caffe's HDF5 snapshot, a state_dict written with h5py and
  * a MATLAB v7.3 file list every tensor with its layer and role, and every
  * float tensor reads back.
  */
@@ -389,21 +391,33 @@ test_converted (gconstpointer data)
   qs_engine_model_free (model);
 }
 
-/* onnx2keras's Slice is a Lambda of Python code: refused, named, in one
- * line; the file's weights are still there to look at. */
+/* onnx2keras's Slice and classification_models' GroupConv2D slices are
+ * Lambdas of Python code: refused, named, in one line; the files' weights
+ * are still there to look at. */
 static void
 test_converted_lambda_refused (void)
 {
-  g_autofree char *path = data_path ("converted", "onnx2keras-lambda.h5");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  static const struct {
+    const char *file, *message;
+    guint       tensors;
+  } cases[] = {
+    { "onnx2keras-lambda.h5", "layer “6” is a Lambda", 4 },
+    { "classification-models-resnext.h5", "layer “lambda” is a Lambda", 6 },
+  };
 
-  g_assert_no_error (error);
-  g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 4);
-  g_assert_null (qs_keras_model_load (file, &error));
-  g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER);
-  g_assert_nonnull (strstr (error->message, "layer “6” is a Lambda"));
-  g_assert_null (strchr (error->message, '\n'));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = data_path ("converted", cases[i].file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, cases[i].tensors);
+      g_assert_null (qs_keras_model_load (file, &error));
+      g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER);
+      g_assert_nonnull (strstr (error->message, cases[i].message));
+      g_assert_null (strchr (error->message, '\n'));
+    }
 }
 
 typedef struct {

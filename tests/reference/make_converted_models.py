@@ -46,6 +46,15 @@ each built from a PyTorch module whose float64 logits are the reference:
       unbuilt), and x.view(x.size(0), -1) of a 3x3 map traced with batch
       1 (tf.reshape(x, (1, -1)) of the transposed map, whose Dense reads
       PyTorch's (C, H, W) order).
+  classification-models-seresnet.h5  qubvel/classification_models' SE-ResNet
+      (ported from PyTorch / MXNet): BatchNormalization(scale=False) on the
+      input, ZeroPadding2D before "valid" convolutions, and its ChannelSE
+      block: GlobalAveragePooling2D, Lambda(expand_dims, arguments
+      {"channels_axis": 3}) from classification_models.models._common_blocks,
+      two 1x1 Conv2D, Multiply.
+  classification-models-resnext.h5  its ResNeXt GroupConv2D: Lambda(
+      slice_tensor, arguments {"start", "stop", "axis": 3}) before each
+      group's Conv2D: refused (the engine has no channel slice).
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -96,6 +105,24 @@ torch.set_default_dtype(torch.float64)
 
 # ---- onnx2keras's Lambda functions, as its source writes them ----------------------------
 
+def expand_dims(x, channels_axis):
+    if channels_axis == 3:
+        return x[:, None, None, :]
+    elif channels_axis == 1:
+        return x[:, :, None, None]
+    else:
+        raise ValueError("Slice axis should be in (1, 3), got {}.".format(channels_axis))
+
+
+def slice_tensor(x, start, stop, axis):
+    if axis == 3:
+        return x[:, :, :, start:stop]
+    elif axis == 1:
+        return x[:, start:stop, :, :]
+    else:
+        raise ValueError("Slice axis should be in (1, 3), got {}.".format(axis))
+
+
 def expand_target_layer(x):
     from tensorflow import keras
     return keras.backend.expand_dims(x)
@@ -113,12 +140,12 @@ def slice_target_layer(x, axis=1, starts=0, ends=2):
     return x
 
 
-def lambda_config(function, module):
+def lambda_config(function, module, arguments=None):
     """Keras 2's Lambda.get_config for a Python function."""
     code = base64.b64encode(marshal.dumps(function.__code__)).decode("ascii")
     return {"function": [code, list(function.__defaults__) if function.__defaults__ else None, None],
             "function_type": "lambda", "module": module, "output_shape": None, "output_shape_type": "raw",
-            "output_shape_module": None, "arguments": {}}
+            "output_shape_module": None, "arguments": arguments or {}}
 
 
 # ---- layer configs -----------------------------------------------------------------------
@@ -387,6 +414,55 @@ def nobuco_flatten():
     return g, forward, [12, 12, 3], ["conv2d", "dense", "dense_1"]
 
 
+CM_MODULE = "classification_models.models._common_blocks"
+
+
+def classification_models_seresnet():
+    w = sl.Weights(SEED + 8)
+    bn_data = sl.round_params(w.bn(3))
+    stem, sq, ex = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 2, 1)), sl.round_params(w.conv(2, 8, 1))
+    head = sl.round_params(w.dense(8, 5))
+    bn_data["gamma"] = torch.ones(3)
+    sq["b"] = sq["b"] + 0.5        # no squeeze channel dead on every image (its output SQNR would be 0 / 0)
+
+    def forward(x):
+        x = F.relu(sl.conv(torch_bn(x, bn_data), stem, 1))
+        s = torch.sigmoid(sl.conv(F.relu(sl.conv(x.mean((2, 3), keepdim=True), sq, 0)), ex, 0))
+        return sl.dense((x * s).mean((2, 3)), head)
+
+    g = Graph("data", [12, 12, 3])
+    g.add("BatchNormalization", "bn_data", {**bn_cfg(3), "scale": False},
+          weights=[(k, v) for k, v in bn_params(bn_data) if k != "gamma"])
+    g.add("ZeroPadding2D", "zero_padding2d", pad_cfg(1, "channels_last"))
+    trunk = g.add("Conv2D", "conv0", {**conv_cfg(8, 3, fmt="channels_last"), "activation": "relu"},
+                  weights=sl.conv_keras(stem))
+    g.add("GlobalAveragePooling2D", "global_average_pooling2d", {"data_format": "channels_last", "keepdims": False})
+    g.add("Lambda", "lambda", lambda_config(expand_dims, CM_MODULE, {"channels_axis": 3}))
+    g.add("Conv2D", "conv2d", conv_cfg(2, 1, fmt="channels_last"), weights=sl.conv_keras(sq))
+    g.add("Activation", "activation", act("relu"))
+    g.add("Conv2D", "conv2d_1", conv_cfg(8, 1, fmt="channels_last"), weights=sl.conv_keras(ex))
+    g.add("Activation", "activation_1", act("sigmoid"))
+    g.add("Multiply", "multiply", {}, inputs=[trunk, "activation_1"])
+    g.add("GlobalAveragePooling2D", "pool1", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "fc1", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv0", "conv2d", "conv2d_1", "fc1"]
+
+
+def classification_models_resnext():
+    w = sl.Weights(SEED + 9)
+    ga, gb, head = sl.round_params(w.conv(2, 2, 3)), sl.round_params(w.conv(1, 2, 3)), sl.round_params(w.dense(4, 5))
+    g = Graph("data", [12, 12, 3])
+    g.add("Lambda", "lambda", lambda_config(slice_tensor, CM_MODULE, {"start": 0, "stop": 2, "axis": 3}))
+    g.add("Conv2D", "conv2d", conv_cfg(2, 3, fmt="channels_last"), weights=sl.conv_keras(ga))
+    g.add("Lambda", "lambda_1", lambda_config(slice_tensor, CM_MODULE, {"start": 2, "stop": 3, "axis": 3}),
+          inputs=["data"])
+    g.add("Conv2D", "conv2d_1", conv_cfg(2, 3, fmt="channels_last"), weights=sl.conv_keras(gb))
+    g.add("Concatenate", "concatenate", {"axis": 3}, inputs=["conv2d", "conv2d_1"])
+    g.add("GlobalAveragePooling2D", "pool1", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "fc1", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g
+
+
 def onnx2keras_lambda():
     w = sl.Weights(SEED + 5)
     c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
@@ -400,7 +476,8 @@ def onnx2keras_lambda():
 
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
-                ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten)]
+                ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
+                ("classification-models-seresnet", classification_models_seresnet)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
@@ -471,8 +548,10 @@ def main():
             labels = logits.argmax(1)
         reference["models"].append({"file": name + ".h5", "input": shape, "weighted_layers": weighted,
                                     "fp32_logits": [[float(v) for v in row] for row in logits]})
-    refused = onnx2keras_lambda()
-    sl.write_k2(os.path.join(OUT, "onnx2keras-lambda.h5"), refused.config(), refused.weights)
+    for name, make in (("onnx2keras-lambda", onnx2keras_lambda), ("classification-models-resnext",
+                                                                  classification_models_resnext)):
+        refused = make()
+        sl.write_k2(os.path.join(OUT, name + ".h5"), refused.config(), refused.weights)
     with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
         f["x"] = x.to(torch.float32).numpy()
         f["y"] = labels.to(torch.int32).numpy()
