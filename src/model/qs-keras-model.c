@@ -85,6 +85,7 @@ typedef struct {
   JsonArray     *build_shape;  /* a Sequential's build_input_shape, when given */
   gboolean       keras3;       /* Keras 3 forms seen (its hard_sigmoid differs) */
   gboolean       channels_first; /* the input is (C, H, W): converters' PyTorch layout */
+  gboolean       keras1;       /* Keras 1 configs seen (nb_filter, border_mode, dim_ordering, Merge) */
   GHashTable    *calls;        /* identity -> GPtrArray of its KerasNode * (owned arrays) */
   GHashTable    *read_cache;   /* QsTensorInfo * -> GBytes: a shared layer's weights, read once */
 } QsKerasBuild;
@@ -507,12 +508,28 @@ find_weight (QsKerasBuild    *b,
              const KerasNode *node,
              const char      *short_name)
 {
+  static const struct { const char *keras2, *keras1; } keras1_names[] = {
+    { "kernel", "W" }, { "bias", "b" }, { "moving_mean", "running_mean" }, { "moving_variance", "running_std" },
+    { "gamma", "gamma" }, { "beta", "beta" }, { "alpha", "alphas" },
+  };
   const QsTensorInfo *info = NULL;
 
   if (node->nested)
     info = find_in_group (b, node->weight_group, node->name, short_name);
   if (info == NULL)
     info = find_in_group (b, node->name, NULL, short_name);
+  /* Keras 1 prefixes the layer's name ("dense_1_W"); its BatchNormalization's
+   * running_std holds the variance (Keras 2's loader renames it so). */
+  for (guint i = 0; info == NULL && b->keras1 && i < G_N_ELEMENTS (keras1_names); i++)
+    if (g_str_equal (short_name, keras1_names[i].keras2))
+      {
+        g_autofree char *name = g_strdup_printf ("%s_%s", node->name, keras1_names[i].keras1);
+
+        if (node->nested)
+          info = find_in_group (b, node->weight_group, NULL, name);
+        if (info == NULL)
+          info = find_in_group (b, node->name, NULL, name);
+      }
   return info;
 }
 
@@ -1755,6 +1772,105 @@ add_own_activation (QsKerasBuild            *b,
   return layer_added (b, node, qs_engine_model_add_activation_spec (b->model, name, spec), error);
 }
 
+/* ---- Keras 1 configs ------------------------------------------------------------------------ */
+
+static void
+copy_member (JsonObject *config,
+             const char *to,
+             const char *from)
+{
+  if (!json_object_has_member (config, to) && json_object_has_member (config, from))
+    json_object_set_member (config, to, json_node_copy (json_object_get_member (config, from)));
+}
+
+/* Keras 1 (2015-2017) names the same settings otherwise: Convolution2D's
+ * nb_filter, nb_row and nb_col, border_mode, subsample, bias and
+ * dim_ordering ("th" for Theano's channels_first), Dense's output_dim, and
+ * one Merge layer with a mode. They are given their Keras 2 names (the
+ * Keras 1 ones stay) and a Merge its Keras 2 class, as Keras 2's own
+ * loader does. */
+static void
+keras1_translate (QsKerasBuild *b,
+                  KerasNode    *node)
+{
+  static const char *const keys[] = { "nb_filter", "output_dim", "border_mode", "dim_ordering", "subsample" };
+  static const struct { const char *mode, *class_name; } merges[] = {
+    { "sum", "Add" }, { "mul", "Multiply" }, { "concat", "Concatenate" }, { "ave", "Average" }, { "max", "Maximum" },
+  };
+  JsonObject *config = node->config;
+  const char *ordering;
+  gboolean old = g_str_equal (node->class_name, "Merge");
+
+  for (guint i = 0; config != NULL && i < G_N_ELEMENTS (keys); i++)
+    old = old || json_object_has_member (config, keys[i]);
+  if (config == NULL || !old)
+    return;
+  b->keras1 = TRUE;
+  copy_member (config, "filters", "nb_filter");
+  copy_member (config, "padding", "border_mode");
+  copy_member (config, "strides", "subsample");
+  copy_member (config, "dilation_rate", "atrous_rate");
+  copy_member (config, "use_bias", "bias");
+  copy_member (config, "units", "output_dim");
+  if (!json_object_has_member (config, "kernel_size") && node_is_number (member (config, "nb_row"))
+      && node_is_number (member (config, "nb_col")))
+    {
+      JsonArray *size = json_array_new ();
+
+      json_array_add_element (size, json_node_copy (member (config, "nb_row")));
+      json_array_add_element (size, json_node_copy (member (config, "nb_col")));
+      json_object_set_array_member (config, "kernel_size", size);
+    }
+  ordering = string_member (config, "dim_ordering");
+  if (ordering != NULL && !json_object_has_member (config, "data_format"))
+    json_object_set_string_member (config, "data_format", g_str_equal (ordering, "th") ? "channels_first"
+                                                           : g_str_equal (ordering, "tf") ? "channels_last" : ordering);
+  if (g_str_equal (node->class_name, "AtrousConvolution2D"))
+    node->class_name = "Conv2D";
+  if (g_str_equal (node->class_name, "Merge"))
+    {
+      const char *mode = string_member (config, "mode");
+
+      for (guint i = 0; mode != NULL && i < G_N_ELEMENTS (merges); i++)
+        if (g_str_equal (mode, merges[i].mode))
+          node->class_name = merges[i].class_name;
+      copy_member (config, "axis", "concat_axis");
+    }
+}
+
+/* A Keras 1 "th" convolution kernel: (out, in, kh, kw) in the file, as
+ * Keras's (kh, kw, in, out); Theano's kernels, stored for a true
+ * convolution, turned 180 degrees into TensorFlow's correlation (Keras
+ * 2's convert_kernel). NULL with @error set when absent or misshapen. */
+static float *
+read_keras1_th_kernel (QsKerasBuild     *b,
+                       const KerasNode  *node,
+                       const int64_t     kshape[4],
+                       const char      **path,
+                       GError          **error)
+{
+  int64_t stored[4] = { kshape[3], kshape[2], kshape[0], kshape[1] };
+  g_autofree float *raw = read_weight (b, node, "kernel", 4, stored, TRUE, path, error);
+  const char *backend = qs_weight_file_get_backend (b->file);
+  gboolean flip = backend != NULL && g_str_equal (backend, "theano");
+  float *kernel;
+
+  if (raw == NULL)
+    return NULL;
+  kernel = g_new (float, (gsize) kshape[0] * kshape[1] * kshape[2] * kshape[3]);
+  for (int64_t o = 0; o < kshape[3]; o++)
+    for (int64_t i = 0; i < kshape[2]; i++)
+      for (int64_t y = 0; y < kshape[0]; y++)
+        for (int64_t x = 0; x < kshape[1]; x++)
+          {
+            int64_t sy = flip ? kshape[0] - 1 - y : y, sx = flip ? kshape[1] - 1 - x : x;
+
+            kernel[((y * kshape[1] + x) * kshape[2] + i) * kshape[3] + o]
+              = raw[((o * kshape[2] + i) * kshape[0] + sy) * kshape[1] + sx];
+          }
+  return kernel;
+}
+
 /* ---- axis orders: channels_first models on the engine's channels-last maps ------------- */
 
 /* Converters from PyTorch, ONNX and Caffe write channels_first models: the
@@ -2234,7 +2350,10 @@ build_conv (QsKerasBuild  *b,
   kshape[1] = p.kernel_w;
   kshape[2] = c / groups;
   kshape[3] = p.filters;
-  kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
+  if (b->keras1 && !depthwise && layer_format (node->config) == 1)
+    kernel = read_keras1_th_kernel (b, node, kshape, &kernel_path, error);
+  else
+    kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
   if (kernel == NULL)
     return FALSE;
   if (!read_bias (b, node, depthwise ? (int64_t) c * p.filters : p.filters, &bias, error))
@@ -3600,7 +3719,8 @@ build_flatten (QsKerasBuild  *b,
       int dims[3];
 
       value_dims (b, input, dims);
-      if (format == 1 || (format < 0 && b->channels_first))
+      /* Keras 1's Flatten has no data_format: it flattens in the tensor's own order. */
+      if (format == 1 || (format < 0 && b->channels_first && !b->keras1))
         {
           int axes[3] = { input->axes[1], input->axes[2], input->axes[0] };
 
@@ -4193,6 +4313,8 @@ qs_keras_model_load_config (QsWeightFile  *file,
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config does not give the input shape");
       return NULL;
     }
+  for (guint i = 0; i < b.nodes->len; i++)
+    keras1_translate (&b, g_ptr_array_index (b.nodes, i));
   b.channels_first = model_is_channels_first (&b);
   if (b.channels_first && json_array_get_length (shape) == 4)
     {

@@ -51,6 +51,7 @@ struct _QsWeightFile
   hid_t         file;          /* guarded by qs_hdf5_mutex */
   QsFileLayout  layout;
   char         *model_config;
+  char         *backend;        /* Keras's "backend" attribute at the root, or NULL */
   GPtrArray    *tensors;       /* QsTensorInfo, in display order */
   GHashTable   *by_path;       /* absolute path -> QsTensorInfo owned by tensors */
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
@@ -1051,7 +1052,51 @@ role_from_weight_name (const char *weight_name,
       || g_str_equal (name, "moving_mean") || g_str_equal (name, "moving_variance")
       || g_str_equal (name, "running_mean") || g_str_equal (name, "running_var"))
     return QS_TENSOR_ROLE_BATCHNORM;
+  /* Keras 1 prefixes the layer's name: "convolution2d_1_W", "dense_1_b",
+   * "batchnormalization_1_running_std". */
+  if (g_str_has_suffix (name, "_W"))
+    return rank >= 2 ? QS_TENSOR_ROLE_KERNEL : QS_TENSOR_ROLE_OTHER;
+  if (g_str_has_suffix (name, "_b"))
+    return QS_TENSOR_ROLE_BIAS;
+  if (g_str_has_suffix (name, "_gamma") || g_str_has_suffix (name, "_beta")
+      || g_str_has_suffix (name, "_running_mean") || g_str_has_suffix (name, "_running_std"))
+    return QS_TENSOR_ROLE_BATCHNORM;
   return QS_TENSOR_ROLE_OTHER;
+}
+
+/* Keras 1's convolution kernel "<layer>_W" is (out, in, kh, kw) under
+ * dim_ordering "th" (Theano's), (kh, kw, in, out) under "tf": the
+ * config's word when it gives one (@th_config: some layer is "th", none
+ * "tf"), else the shape's (a square window first or last). */
+static gboolean
+keras1_th_kernel (const QsTensorInfo *info,
+                  const char         *weight_name,
+                  int                 th_config)
+{
+  g_autofree char *name = g_strdup (path_basename (weight_name));
+  char *colon = strrchr (name, ':');
+
+  if (colon != NULL)
+    *colon = '\0';
+  if (info->rank != 4 || !g_str_has_suffix (name, "_W"))
+    return FALSE;
+  if (th_config >= 0)
+    return th_config == 1;
+  return info->shape[2] == info->shape[3] && info->shape[0] != info->shape[1];
+}
+
+/* 1 when @model_config orders some layer "th" and none "tf", 0 the
+ * reverse, -1 when it says neither (Keras 2 and 3, or no config). */
+static int
+keras1_th_config (const char *model_config)
+{
+  gboolean th, tf;
+
+  if (model_config == NULL)
+    return -1;
+  th = strstr (model_config, "\"dim_ordering\": \"th\"") != NULL;
+  tf = strstr (model_config, "\"dim_ordering\": \"tf\"") != NULL;
+  return th == tf ? -1 : th;
 }
 
 /* Keras kernels keep the output channel last: Conv (kh, kw, in, out) and
@@ -1314,6 +1359,7 @@ organise_tensors (QsWeightFile *self,
   g_autoptr(GPtrArray) layer_names = NULL;
   const char *weight_root = NULL;
   gboolean keras;
+  int th_config = keras1_th_config (self->model_config);
 
   for (guint i = 0; i < found->len; i++)
     {
@@ -1361,6 +1407,8 @@ organise_tensors (QsWeightFile *self,
           info->layer = g_strdup (layer);
           info->role = role_from_weight_name (weight_name, info->rank);
           info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
+          if (keras1_th_kernel (info, weight_name, th_config))
+            info->channel_axis = 0;
           g_ptr_array_add (self->tensors, info);
         }
     }
@@ -1452,6 +1500,7 @@ qs_weight_file_finalize (GObject *object)
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
+  g_clear_pointer (&self->backend, g_free);
   g_clear_pointer (&self->filename, g_free);
 
   G_OBJECT_CLASS (qs_weight_file_parent_class)->finalize (object);
@@ -1607,6 +1656,12 @@ open_locked (QsWeightFile  *self,
       }
     if (attribute != NULL && attribute->len > 0)
       self->model_config = g_strdup (g_ptr_array_index (attribute, 0));
+  }
+  {
+    g_autoptr(GPtrArray) backend = read_string_attribute (self->file, "/", "backend", NULL);
+
+    if (backend != NULL && backend->len > 0)
+      self->backend = g_strdup (g_ptr_array_index (backend, 0));
   }
   /* Keras 3 keeps the architecture outside the weights file. */
   if (self->model_config == NULL)
@@ -1800,6 +1855,22 @@ qs_weight_file_get_model_config (QsWeightFile *self)
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
 
   return self->model_config;
+}
+
+/**
+ * qs_weight_file_get_backend:
+ *
+ * Keras's "backend" attribute ("tensorflow", "theano"), which says how a
+ * Keras 1 file's convolution kernels are stored; NULL when there is none.
+ *
+ * Returns: (transfer none) (nullable): the backend's name
+ */
+const char *
+qs_weight_file_get_backend (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->backend;
 }
 
 /**

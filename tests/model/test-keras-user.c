@@ -35,7 +35,9 @@
  * TFOpLambda, x.mean over height and width) and flattens (tf.transpose
  * to PyTorch's order, then tf.reshape with the batch as a tf.shape
  * tensor or as the traced 1), and classification_models' SE-ResNet
- * (its expand_dims Lambda in the SE block): the float32 logits agree
+ * (its expand_dims Lambda in the SE block), and Keras 1 files (Convolution2D
+ * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
+ * (out, in, kh, kw), "tf"; weights "<layer>_W"): the float32 logits agree
  * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
  * (C, H, W) map reads each element with its own kernel row), the integer
  * path runs; another Lambda (onnx2keras's Slice, classification_models'
@@ -460,6 +462,39 @@ check_generic_file (const char           *name,
     }
 }
 
+/* Keras 1's weight names are the layer's name and a suffix; a "th"
+ * kernel is (out, in, kh, kw), its output channel first. */
+static void
+test_keras1_roles (void)
+{
+  static const struct {
+    const char  *file, *path;
+    QsTensorRole role;
+    int          channel_axis;
+  } cases[] = {
+    { "keras1-th-theano.h5", "/model_weights/convolution2d_1/convolution2d_1_W", QS_TENSOR_ROLE_KERNEL, 0 },
+    { "keras1-th-theano.h5", "/model_weights/convolution2d_1/convolution2d_1_b", QS_TENSOR_ROLE_BIAS, -1 },
+    { "keras1-th-theano.h5", "/model_weights/batchnormalization_1/batchnormalization_1_running_std",
+      QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "keras1-th-theano.h5", "/model_weights/dense_1/dense_1_W", QS_TENSOR_ROLE_KERNEL, 1 },
+    { "keras1-tf.h5", "/model_weights/convolution2d_1/convolution2d_1_W:0", QS_TENSOR_ROLE_KERNEL, 3 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = data_path ("converted", cases[i].file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+      const QsTensorInfo *info;
+
+      g_assert_no_error (error);
+      info = qs_weight_file_lookup (file, cases[i].path);
+      g_assert_nonnull (info);
+      g_assert_cmpint (info->role, ==, cases[i].role);
+      g_assert_cmpint (info->channel_axis, ==, cases[i].channel_axis);
+    }
+}
+
 static void
 test_generic_layouts (void)
 {
@@ -539,6 +574,7 @@ main (int    argc,
   g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
   add_reference_tests (converted, "converted", "keras-converted", "file", test_converted);
   g_test_add_func ("/keras-converted/lambda-refused", test_converted_lambda_refused);
+  g_test_add_func ("/keras-converted/keras1-roles", test_keras1_roles);
   g_test_add_func ("/keras-converted/generic-layouts", test_generic_layouts);
   return g_test_run ();
 }

@@ -55,6 +55,18 @@ each built from a PyTorch module whose float64 logits are the reference:
   classification-models-resnext.h5  its ResNeXt GroupConv2D: Lambda(
       slice_tensor, arguments {"start", "stop", "axis": 3}) before each
       group's Conv2D: refused (the engine has no channel slice).
+  keras1-th-theano.h5    Keras 1.2 (keras_version "1.2.2", backend "theano"),
+      the layout of 2016-2017 ports of Caffe models: a functional "Model"
+      of Convolution2D (nb_filter, nb_row, nb_col, border_mode, subsample,
+      bias, dim_ordering "th"), BatchNormalization(axis=1, mode 0),
+      Merge(mode "sum") and Merge(mode "concat", concat_axis 1),
+      MaxPooling2D, Flatten (in the tensor's own (C, H, W) order) and
+      Dense(output_dim); weights "<layer>_W", "<layer>_b",
+      "<layer>_running_std" (the variance); kernels (out, in, kh, kw) and,
+      under Theano, turned 180 degrees (Theano convolves).
+  keras1-tf.h5           Keras 1.2 Sequential (config a list of layers, the
+      first with batch_input_shape), dim_ordering "tf", backend
+      "tensorflow": kernels (kh, kw, in, out), weights "<layer>_W:0".
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -414,6 +426,112 @@ def nobuco_flatten():
     return g, forward, [12, 12, 3], ["conv2d", "dense", "dense_1"]
 
 
+def k1_layer(cls, name, config, inputs):
+    return {"class_name": cls, "name": name, "config": {"name": name, "trainable": True, **config},
+            "inbound_nodes": [[[i, 0, 0] for i in inputs]] if inputs else []}
+
+
+def k1_conv(filters, k, ordering, border="same", activation="linear"):
+    return {"nb_filter": filters, "nb_row": k, "nb_col": k, "init": "glorot_uniform", "activation": activation,
+            "border_mode": border, "subsample": [1, 1], "dim_ordering": ordering, "W_regularizer": None,
+            "b_regularizer": None, "activity_regularizer": None, "W_constraint": None, "b_constraint": None,
+            "bias": True}
+
+
+def write_k1(path, config, layer_names, weights, backend):
+    """Keras 1.2's model.save: the Keras 2 tree, weight names "<layer>_W" (":0" under TensorFlow)."""
+    suffix = ":0" if backend == "tensorflow" else ""
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"1.2.2"
+        f.attrs["backend"] = backend.encode()
+        f.attrs["model_config"] = json.dumps(config).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
+        for name in layer_names:
+            lg = g.create_group(name)
+            ws = weights.get(name, [])
+            lg.attrs["weight_names"] = np.array([f"{name}_{w}{suffix}".encode() for w, _ in ws])
+            for w, value in ws:
+                lg.create_dataset(f"{name}_{w}{suffix}", data=value.to(torch.float32).contiguous().numpy())
+
+
+def keras1_th_theano():
+    w = sl.Weights(SEED + 10)
+    c1, c2, c3, c4 = (sl.round_params(p) for p in (w.conv(3, 4, 3), w.conv(4, 4, 3), w.conv(4, 2, 1), w.conv(4, 2, 3)))
+    norm = sl.round_params(w.bn(4))
+    head = sl.round_params(w.dense(4 * 6 * 6, 5))
+
+    def forward(x):
+        x = F.relu(torch_bn(sl.conv(x, c1, 1), norm))
+        x = F.relu(sl.conv(x, c2, 1) + x)
+        x = F.max_pool2d(torch.cat([sl.conv(x, c3, 0), sl.conv(x, c4, 1)], 1), 2)
+        return sl.dense(x.flatten(1), head)
+
+    def th(p):
+        # (out, in, kh, kw), turned 180 degrees: Theano convolves where TensorFlow and PyTorch correlate.
+        return [("W", p["w"].flip(2, 3)), ("b", p["b"])]
+
+    layers = [k1_layer("InputLayer", "input_1", {"batch_input_shape": [None, 3, 12, 12], "input_dtype": "float32",
+                                                  "sparse": False}, None),
+              k1_layer("Convolution2D", "convolution2d_1", k1_conv(4, 3, "th"), ["input_1"]),
+              k1_layer("BatchNormalization", "batchnormalization_1",
+                       {"epsilon": BN_EPS, "mode": 0, "axis": 1, "gamma_regularizer": None, "beta_regularizer": None,
+                        "momentum": 0.99}, ["convolution2d_1"]),
+              k1_layer("Activation", "activation_1", {"activation": "relu"}, ["batchnormalization_1"]),
+              k1_layer("Convolution2D", "convolution2d_2", k1_conv(4, 3, "th"), ["activation_1"]),
+              k1_layer("Merge", "merge_1", {"mode": "sum", "concat_axis": -1, "dot_axes": -1, "output_shape": None,
+                                            "output_mask": None, "mode_type": "raw", "arguments": {}},
+                       ["convolution2d_2", "activation_1"]),
+              k1_layer("Activation", "activation_2", {"activation": "relu"}, ["merge_1"]),
+              k1_layer("Convolution2D", "convolution2d_3", k1_conv(2, 1, "th"), ["activation_2"]),
+              k1_layer("Convolution2D", "convolution2d_4", k1_conv(2, 3, "th"), ["activation_2"]),
+              k1_layer("Merge", "merge_2", {"mode": "concat", "concat_axis": 1, "dot_axes": -1, "output_shape": None,
+                                            "output_mask": None, "mode_type": "raw", "arguments": {}},
+                       ["convolution2d_3", "convolution2d_4"]),
+              k1_layer("MaxPooling2D", "maxpooling2d_1", {"pool_size": [2, 2], "strides": [2, 2],
+                                                           "border_mode": "valid", "dim_ordering": "th"}, ["merge_2"]),
+              k1_layer("Flatten", "flatten_1", {}, ["maxpooling2d_1"]),
+              k1_layer("Dense", "dense_1", {"output_dim": 5, "init": "glorot_uniform", "activation": "linear",
+                                            "W_regularizer": None, "b_regularizer": None, "activity_regularizer": None,
+                                            "W_constraint": None, "b_constraint": None, "bias": True,
+                                            "input_dim": 144}, ["flatten_1"])]
+    config = {"class_name": "Model", "config": {"name": "model_1", "layers": layers,
+                                                "input_layers": [["input_1", 0, 0]],
+                                                "output_layers": [["dense_1", 0, 0]]}}
+    weights = {"convolution2d_1": th(c1), "convolution2d_2": th(c2), "convolution2d_3": th(c3),
+               "convolution2d_4": th(c4),
+               "batchnormalization_1": [("gamma", norm["gamma"]), ("beta", norm["beta"]),
+                                        ("running_mean", norm["mean"]), ("running_std", norm["var"])],
+               "dense_1": [("W", head["w"].t()), ("b", head["b"])]}
+    names = [layer["name"] for layer in layers]
+    return (config, names, weights, "theano"), forward, [3, 12, 12], \
+        ["convolution2d_1", "convolution2d_2", "convolution2d_3", "convolution2d_4", "dense_1"]
+
+
+def keras1_tf():
+    w = sl.Weights(SEED + 11)
+    c1, head = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(4 * 6 * 6, 5))
+
+    def forward(x):
+        x = F.max_pool2d(F.relu(sl.conv(x, c1, 1)), 2)
+        return sl.dense(x.permute(0, 2, 3, 1).flatten(1), head)
+
+    layers = [{"class_name": "Convolution2D",
+               "config": {"name": "convolution2d_1", "trainable": True, "batch_input_shape": [None, 12, 12, 3],
+                          "input_dtype": "float32", **k1_conv(4, 3, "tf", activation="relu")}},
+              {"class_name": "MaxPooling2D", "config": {"name": "maxpooling2d_1", "trainable": True,
+                                                        "pool_size": [2, 2], "strides": [2, 2],
+                                                        "border_mode": "valid", "dim_ordering": "tf"}},
+              {"class_name": "Flatten", "config": {"name": "flatten_1", "trainable": True}},
+              {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True, "output_dim": 5,
+                                                 "activation": "linear", "bias": True, "input_dim": 144}}]
+    config = {"class_name": "Sequential", "config": layers}
+    weights = {"convolution2d_1": [("W", c1["w"].permute(2, 3, 1, 0)), ("b", c1["b"])],
+               "dense_1": [("W", head["w"].t()), ("b", head["b"])]}
+    names = [layer["config"]["name"] for layer in layers]
+    return (config, names, weights, "tensorflow"), forward, [12, 12, 3], ["convolution2d_1", "dense_1"]
+
+
 CM_MODULE = "classification_models.models._common_blocks"
 
 
@@ -477,7 +595,8 @@ def onnx2keras_lambda():
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
                 ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
-                ("classification-models-seresnet", classification_models_seresnet)]
+                ("classification-models-seresnet", classification_models_seresnet),
+                ("keras1-th-theano", keras1_th_theano), ("keras1-tf", keras1_tf)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
@@ -541,7 +660,10 @@ def main():
     labels = None
     for name, make in KERAS_MODELS:
         g, forward, shape, weighted = make()
-        sl.write_k2(os.path.join(OUT, name + ".h5"), g.config(), g.weights)
+        if isinstance(g, tuple):
+            write_k1(os.path.join(OUT, name + ".h5"), *g)
+        else:
+            sl.write_k2(os.path.join(OUT, name + ".h5"), g.config(), g.weights)
         with torch.no_grad():
             logits = forward(x.permute(0, 3, 1, 2))
         if labels is None:
