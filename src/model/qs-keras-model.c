@@ -2636,6 +2636,44 @@ build_layer_scale (QsKerasBuild  *b,
   return add_affine (b, node, scale, shift, c, error);
 }
 
+/* Caffe's Scale layer as MMdnn's Keras emitter and Keras 1 ports of
+ * Caffe's ResNets define it (a custom "Scale": gamma * x + beta on its
+ * axis, center and scale as BatchNormalization's): an affine layer. */
+static gboolean
+build_caffe_scale (QsKerasBuild  *b,
+                   KerasNode     *node,
+                   GError       **error)
+{
+  int h, w, c;
+  int64_t axis, shape[1];
+  g_autofree float *gamma = NULL;
+  g_autofree float *beta = NULL;
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Scale layer “%s” scales another axis than the channels; the engine scales channels", node->name);
+  input_shape (b, node, 0, &h, &w, &c);
+  shape[0] = c;
+  if (bool_member (node->config, "scale", TRUE)
+      && (gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "center", TRUE)
+      && (beta = read_weight (b, node, "beta", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  scale = g_new (double, c);
+  shift = g_new (double, c);
+  for (int i = 0; i < c; i++)
+    {
+      scale[i] = gamma != NULL ? gamma[i] : 1.0;
+      shift[i] = beta != NULL ? beta[i] : 0.0;
+    }
+  return add_affine (b, node, scale, shift, c, error);
+}
+
 /* PReLU (models converted from PyTorch or ONNX): its "alpha" weight is
  * the input's shape with the shared axes at 1 ((1, 1, C) with
  * shared_axes [1, 2], as nn.PReLU (C) converts; (1, 1, 1) for one slope).
@@ -4057,6 +4095,8 @@ build_node (QsKerasBuild  *b,
     return build_rescaling (b, node, error);
   if (g_str_equal (c, "LayerScale"))
     return build_layer_scale (b, node, error);
+  if (g_str_equal (c, "Scale"))
+    return build_caffe_scale (b, node, error);
   if (g_str_equal (c, "PReLU"))
     return build_prelu (b, node, error);
   if (g_str_equal (c, "Normalization"))

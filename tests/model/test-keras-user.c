@@ -37,7 +37,9 @@
  * tensor or as the traced 1), and classification_models' SE-ResNet
  * (its expand_dims Lambda in the SE block), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
- * (out, in, kh, kw), "tf"; weights "<layer>_W"): the float32 logits agree
+ * (out, in, kh, kw), "tf"; weights "<layer>_W"), MMdnn's Caffe ResNet
+ * (its custom Scale layer) and keras-vggface's "/" in layer names: the
+ * float32 logits agree
  * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
  * (C, H, W) map reads each element with its own kernel row), the integer
  * path runs; another Lambda (onnx2keras's Slice, classification_models'
@@ -495,6 +497,37 @@ test_keras1_roles (void)
     }
 }
 
+/* keras-vggface's published weights: save_weights' tree with "/" in the
+ * layer names, one layer's group nested in another's; each weight
+ * belongs to its own layer. */
+static void
+test_nested_names_weights_only (void)
+{
+  static const char *const layers[] = {
+    "conv1/7x7_s2", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "classifier",
+    "classifier",
+  };
+  g_autofree char *path = data_path ("converted", "vggface-weights.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  GPtrArray *tensors;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS_WEIGHTS);
+  tensors = qs_weight_file_get_tensors (file);
+  g_assert_cmpuint (tensors->len, ==, G_N_ELEMENTS (layers));
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+
+      g_assert_cmpstr (info->layer, ==, layers[i]);
+      g_assert_true (info->quantizable);
+    }
+  g_assert_cmpstr (((const QsTensorInfo *) g_ptr_array_index (tensors, 1))->path, ==,
+                   "/conv1/7x7_s2/bn/conv1/7x7_s2/bn/gamma:0");
+  g_assert_cmpint (((const QsTensorInfo *) g_ptr_array_index (tensors, 0))->channel_axis, ==, 3);
+}
+
 static void
 test_generic_layouts (void)
 {
@@ -575,6 +608,7 @@ main (int    argc,
   add_reference_tests (converted, "converted", "keras-converted", "file", test_converted);
   g_test_add_func ("/keras-converted/lambda-refused", test_converted_lambda_refused);
   g_test_add_func ("/keras-converted/keras1-roles", test_keras1_roles);
+  g_test_add_func ("/keras-converted/nested-names-weights-only", test_nested_names_weights_only);
   g_test_add_func ("/keras-converted/generic-layouts", test_generic_layouts);
   return g_test_run ();
 }

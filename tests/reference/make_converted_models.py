@@ -67,6 +67,17 @@ each built from a PyTorch module whose float64 logits are the reference:
   keras1-tf.h5           Keras 1.2 Sequential (config a list of layers, the
       first with batch_input_shape), dim_ordering "tf", backend
       "tensorflow": kernels (kh, kw, in, out), weights "<layer>_W:0".
+  mmdnn-caffe-resnet.h5  microsoft/MMdnn's Keras 2 emitter on a Caffe ResNet:
+      ZeroPadding2D before "valid" Conv2D without bias, Caffe's
+      BatchNorm as BatchNormalization(center=False, scale=False) and its
+      Scale as MMdnn's custom "Scale" layer (gamma, beta), Add, a final
+      Activation("softmax").
+  vggface-resnet.h5      rcmalli/keras-vggface's names with "/" in them
+      ("conv1/7x7_s2", "conv1/7x7_s2/bn"), so h5py nests the weight groups
+      (model_weights/conv1/7x7_s2/bn/conv1/7x7_s2/bn/gamma:0, a group
+      inside another layer's); vggface-weights.h5 holds the same weights as
+      save_weights writes them (layer_names at the root), as its published
+      files are: listed, no model to run.
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -532,6 +543,76 @@ def keras1_tf():
     return (config, names, weights, "tensorflow"), forward, [12, 12, 3], ["convolution2d_1", "dense_1"]
 
 
+def mmdnn_caffe_resnet():
+    w = sl.Weights(SEED + 12)
+    c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(6, 6, 3))
+    for p in (c1, c2):
+        p["b"] = torch.zeros(6)
+    n1 = sl.round_params(w.bn(6))
+    s1 = sl.round_params(w.bn(6))
+    head = sl.round_params(w.dense(6, 5))
+
+    def forward(x):
+        x = sl.conv(x, c1, 1)
+        x = (x - n1["mean"].view(1, -1, 1, 1)) / torch.sqrt(n1["var"].view(1, -1, 1, 1) + BN_EPS)
+        x = F.relu(x * s1["gamma"].view(1, -1, 1, 1) + s1["beta"].view(1, -1, 1, 1))
+        x = F.relu(sl.conv(x, c2, 1) + x)
+        return sl.dense(x.mean((2, 3)), head)    # the engine scores the final softmax's input
+
+    g = Graph("data", [12, 12, 3])
+    g.add("ZeroPadding2D", "conv1_input", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv1", conv_cfg(6, 3, fmt="channels_last", use_bias=False), weights=[("kernel", c1["w"].permute(2, 3, 1, 0))])
+    g.add("BatchNormalization", "bn_conv1", {**bn_cfg(3), "center": False, "scale": False},
+          weights=[("moving_mean", n1["mean"]), ("moving_variance", n1["var"])])
+    g.add("Scale", "scale_conv1", {"axis": -1, "center": True, "scale": True},
+          weights=[("gamma", s1["gamma"]), ("beta", s1["beta"])])
+    trunk = g.add("Activation", "conv1_relu", act("relu"))
+    g.add("ZeroPadding2D", "res2a_branch2a_input", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "res2a_branch2a", conv_cfg(6, 3, fmt="channels_last", use_bias=False),
+          weights=[("kernel", c2["w"].permute(2, 3, 1, 0))])
+    g.add("Add", "res2a", {}, inputs=["res2a_branch2a", trunk])
+    g.add("Activation", "res2a_relu", act("relu"))
+    g.add("GlobalAveragePooling2D", "pool5", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "fc1000", sl.k2_dense(5), weights=sl.dense_keras(head))
+    g.add("Activation", "prob", act("softmax"))
+    return g, forward, [12, 12, 3], ["conv1", "res2a_branch2a", "fc1000"]
+
+
+def vggface_resnet():
+    w = sl.Weights(SEED + 13)
+    c1 = sl.round_params(w.conv(3, 4, 3))
+    c1["b"] = torch.zeros(4)
+    n1, head = sl.round_params(w.bn(4)), sl.round_params(w.dense(4, 5))
+
+    def forward(x):
+        x = F.relu(torch_bn(sl.conv(x, c1, 1), n1))
+        return sl.dense(x.mean((2, 3)), head)
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv1/7x7_s2", {**conv_cfg(4, 3, fmt="channels_last", use_bias=False), "padding": "same"},
+          weights=[("kernel", c1["w"].permute(2, 3, 1, 0))])
+    g.add("BatchNormalization", "conv1/7x7_s2/bn", bn_cfg(3), weights=bn_params(n1))
+    g.add("Activation", "conv1/relu_7x7_s2", act("relu"))
+    g.add("GlobalAveragePooling2D", "avg_pool", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "classifier", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv1/7x7_s2", "classifier"]
+
+
+def write_weights_only(path, config, weights):
+    """Keras 2's save_weights h5: the model_weights tree at the root, no model_config."""
+    names = [layer["name"] for layer in config["config"]["layers"]]
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = sl.KERAS_VERSION.encode()
+        f.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for name in names:
+            lg = f.require_group(name)
+            ws = weights.get(name, [])
+            lg.attrs["weight_names"] = np.array([w.encode() for w, _ in ws]) if ws else np.asarray([])
+            for w, value in ws:
+                lg.create_dataset(w, data=value.to(torch.float32).contiguous().numpy())
+
+
 CM_MODULE = "classification_models.models._common_blocks"
 
 
@@ -596,7 +677,8 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
                 ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
                 ("classification-models-seresnet", classification_models_seresnet),
-                ("keras1-th-theano", keras1_th_theano), ("keras1-tf", keras1_tf)]
+                ("keras1-th-theano", keras1_th_theano), ("keras1-tf", keras1_tf),
+                ("mmdnn-caffe-resnet", mmdnn_caffe_resnet), ("vggface-resnet", vggface_resnet)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
@@ -677,6 +759,8 @@ def main():
     with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
         f["x"] = x.to(torch.float32).numpy()
         f["y"] = labels.to(torch.int32).numpy()
+    vggface = vggface_resnet()[0]
+    write_weights_only(os.path.join(OUT, "vggface-weights.h5"), vggface.config(), vggface.weights)
     write_caffe(os.path.join(OUT, "caffe.caffemodel.h5"))
     write_state_dict(os.path.join(OUT, "state-dict.h5"))
     write_matlab(os.path.join(OUT, "matlab.mat"))
