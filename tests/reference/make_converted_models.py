@@ -97,6 +97,19 @@ OTHER HDF5 LAYOUTS (no model to run; every float tensor listed):
                          of object references into #refs#, a struct group,
                          a char array
 
+FULL SIZE (not committed):
+
+    /usr/bin/python3 tests/reference/make_converted_models.py --resnet18 STATE_DICT.pt OUT.h5
+
+converts a torchvision ResNet18 state_dict (bench/torchvision_to_keras.py
+writes one, with images labelled by torchvision's predictions) as
+onnx2keras does after torch.onnx.export in eval mode: BatchNormalization
+folded into each convolution's bias, channels_first, numbered layer names,
+ZeroPadding2D before every padded Conv2D and MaxPooling2D, the
+GlobalAveragePooling2D + _EXPAND1/2 Lambdas + Reshape([-1]) head, so
+"quantscope-cli eval OUT.h5 --data resnet18-images.h5" scores its
+agreement with PyTorch.
+
 reference.json: per Keras file, its input shape, the weighted layers in the
 engine's order, and fp32_logits of the 16 images of
 tests/data/shared-layers/images-12.h5 (NHWC; the models read them as NCHW
@@ -734,7 +747,51 @@ def write_matlab(path):
         f.write(header.ljust(116, b" ") + b"\0" * 8 + b"\x00\x02" + b"IM")
 
 
+def onnx2keras_torchvision_resnet18(state_path, out_path):
+    import torchvision
+    net = torchvision.models.resnet18()
+    net.load_state_dict(torch.load(state_path))
+    net = net.double().eval()
+    g = Graph("input.1", [3, 224, 224])
+    counter = [100]
+
+    def name():
+        counter[0] += 1
+        return str(counter[0])
+
+    def conv_bn(x, conv, bn):
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        fused = {"w": conv.weight * scale.view(-1, 1, 1, 1), "b": bn.bias - bn.running_mean * scale}
+        n = name()
+        if conv.padding[0]:
+            x = g.add("ZeroPadding2D", n + "_pad", pad_cfg(conv.padding[0]), inputs=[x])
+        return g.add("Conv2D", n, conv_cfg(conv.out_channels, conv.kernel_size[0], conv.stride[0]), inputs=[x],
+                     weights=sl.conv_keras({k: sl.f32(v.detach()) for k, v in fused.items()}))
+
+    with torch.no_grad():
+        x = g.add("Activation", name(), act("relu"), inputs=[conv_bn("input.1", net.conv1, net.bn1)])
+        x = g.add("ZeroPadding2D", name() + "_pad", pad_cfg(1), inputs=[x])
+        x = g.add("MaxPooling2D", name(), pool_cfg(3, 2), inputs=[x])
+        for stage in (net.layer1, net.layer2, net.layer3, net.layer4):
+            for block in stage:
+                y = g.add("Activation", name(), act("relu"), inputs=[conv_bn(x, block.conv1, block.bn1)])
+                y = conv_bn(y, block.conv2, block.bn2)
+                shortcut = conv_bn(x, block.downsample[0], block.downsample[1]) if block.downsample else x
+                x = g.add("Activation", name(), act("relu"), inputs=[g.add("Add", name(), {}, inputs=[y, shortcut])])
+        pool = name()
+        g.add("GlobalAveragePooling2D", pool, {"data_format": "channels_first", "keepdims": False}, inputs=[x])
+        g.add("Lambda", pool + "_EXPAND1", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+        g.add("Lambda", pool + "_EXPAND2", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+        g.add("Reshape", name(), {"target_shape": [-1]})
+        g.add("Dense", name(), sl.k2_dense(1000), weights=sl.dense_keras({"w": net.fc.weight.detach(),
+                                                                          "b": net.fc.bias.detach()}))
+    sl.write_k2(out_path, g.config(), g.weights)
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--resnet18":
+        onnx2keras_torchvision_resnet18(sys.argv[2], sys.argv[3])
+        return
     os.makedirs(OUT, exist_ok=True)
     with h5py.File(os.path.join(sl.OUT, "images-12.h5"), "r") as f:
         x = torch.from_numpy(np.asarray(f["x"], dtype=np.float64))
