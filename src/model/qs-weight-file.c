@@ -1186,6 +1186,14 @@ name_generic (QsTensorInfo *info,
     }
   info->role = role_from_weight_name (info->path, info->rank);
   info->channel_axis = generic_channel_axis (info);
+  /* Chainer's save_hdf5: "<link>/W" (out, in, kh, kw) or (out, in), "b",
+   * and BatchNormalization's avg_mean and avg_var. */
+  if (g_str_equal (base, "W") && info->rank >= 2)
+    info->role = QS_TENSOR_ROLE_KERNEL, info->channel_axis = 0;
+  else if (g_str_equal (base, "b") && info->rank == 1)
+    info->role = QS_TENSOR_ROLE_BIAS;
+  else if (g_str_equal (base, "avg_mean") || g_str_equal (base, "avg_var"))
+    info->role = QS_TENSOR_ROLE_BATCHNORM;
 }
 
 /* Keras 3 .weights.h5 names variables by position: ".../<layer>/vars/<i>".

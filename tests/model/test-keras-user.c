@@ -553,6 +553,17 @@ test_generic_layouts (void)
     { "/4.bias", "4", QS_TENSOR_ROLE_BIAS, -1 },
     { "/4.weight", "4", QS_TENSOR_ROLE_KERNEL, 0 },
   };
+  static const ExpectedTensor chainer[] = {
+    { "/predictor/bn1/N", "bn1", QS_TENSOR_ROLE_OTHER, -1 },
+    { "/predictor/bn1/avg_mean", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/avg_var", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/beta", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/gamma", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/conv1/W", "conv1", QS_TENSOR_ROLE_KERNEL, 0 },   /* (out, in, kh, kw) */
+    { "/predictor/conv1/b", "conv1", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/predictor/fc/W", "fc", QS_TENSOR_ROLE_KERNEL, 0 },
+    { "/predictor/fc/b", "fc", QS_TENSOR_ROLE_BIAS, -1 },
+  };
   static const ExpectedTensor matlab[] = {
     { "/#refs#/a", "#refs#", QS_TENSOR_ROLE_OTHER, 1 },
     { "/#refs#/b", "#refs#", QS_TENSOR_ROLE_OTHER, 1 },
@@ -564,6 +575,7 @@ test_generic_layouts (void)
 
   check_generic_file ("caffe.caffemodel.h5", caffe, G_N_ELEMENTS (caffe));
   check_generic_file ("state-dict.h5", state_dict, G_N_ELEMENTS (state_dict));
+  check_generic_file ("chainer.h5", chainer, G_N_ELEMENTS (chainer));
   check_generic_file ("matlab.mat", matlab, G_N_ELEMENTS (matlab));
 }
 

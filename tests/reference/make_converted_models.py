@@ -92,6 +92,9 @@ OTHER HDF5 LAYOUTS (no model to run; every float tensor listed):
   state-dict.h5          a PyTorch state_dict written with h5py, one dataset
                          per key ("layer1.0.conv1.weight"), with the int64
                          num_batches_tracked scalars
+  chainer.h5             Chainer's serializers.save_hdf5: /<link path>/W
+                         (out, in, kh, kw) or (out, in), b, BatchNormalization's
+                         gamma, beta, avg_mean, avg_var and its int N
   matlab.mat             MATLAB v7.3 (HDF5 after a 512-byte header): double
                          and single matrices with MATLAB_class, a cell array
                          of object references into #refs#, a struct group,
@@ -720,6 +723,21 @@ def write_state_dict(path):
             f.create_dataset(key, data=value.numpy())
 
 
+def write_chainer(path):
+    """Chainer's HDF5Serializer: one dataset per parameter and persistent value, by link path."""
+    gen = np.random.default_rng(SEED + 2)
+    with h5py.File(path, "w") as f:
+        f["predictor/conv1/W"] = gen.standard_normal((8, 3, 3, 3)).astype(np.float32)
+        f["predictor/conv1/b"] = gen.standard_normal(8).astype(np.float32)
+        f["predictor/bn1/gamma"] = gen.standard_normal(8).astype(np.float32)
+        f["predictor/bn1/beta"] = gen.standard_normal(8).astype(np.float32)
+        f["predictor/bn1/avg_mean"] = gen.standard_normal(8).astype(np.float32)
+        f["predictor/bn1/avg_var"] = gen.random(8).astype(np.float32)
+        f["predictor/bn1/N"] = np.int64(0)
+        f["predictor/fc/W"] = gen.standard_normal((5, 32)).astype(np.float32)
+        f["predictor/fc/b"] = gen.standard_normal(5).astype(np.float32)
+
+
 def write_matlab(path):
     """MATLAB v7.3: HDF5 after a 512-byte MAT header; matrices stored transposed, cells as object references."""
     gen = np.random.default_rng(SEED + 1)
@@ -820,6 +838,7 @@ def main():
     write_weights_only(os.path.join(OUT, "vggface-weights.h5"), vggface.config(), vggface.weights)
     write_caffe(os.path.join(OUT, "caffe.caffemodel.h5"))
     write_state_dict(os.path.join(OUT, "state-dict.h5"))
+    write_chainer(os.path.join(OUT, "chainer.h5"))
     write_matlab(os.path.join(OUT, "matlab.mat"))
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(reference, f, indent=1)
