@@ -44,9 +44,9 @@
  * (C, H, W) map reads each element with its own kernel row), the integer
  * path runs; another Lambda (onnx2keras's Slice, classification_models'
  * grouped-convolution slices) is refused in one line naming it, its
- * weights still listed; Caffe's HDF5 snapshot, a state_dict written with h5py and
- * a MATLAB v7.3 file list every tensor with its layer and role, and every
- * float tensor reads back.
+ * weights still listed; Caffe's HDF5 snapshot, a state_dict written with
+ * h5py, Chainer's save_hdf5 and a MATLAB v7.3 file list every tensor with
+ * its layer, role and channel axis, and every float tensor reads back.
  */
 #include <math.h>
 #include <string.h>
