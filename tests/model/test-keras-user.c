@@ -396,17 +396,21 @@ test_converted (gconstpointer data)
 }
 
 /* onnx2keras's Slice and classification_models' GroupConv2D slices are
- * Lambdas of Python code: refused, named, in one line; the files' weights
- * are still there to look at. */
+ * Lambdas of Python code, and a vector viewed as a (C, H, W) map takes a
+ * transpose: refused, named, in one line; the files' weights are still
+ * there to look at. */
 static void
 test_converted_lambda_refused (void)
 {
   static const struct {
     const char *file, *message;
     guint       tensors;
+    int         code;
   } cases[] = {
-    { "onnx2keras-lambda.h5", "layer “6” is a Lambda", 4 },
-    { "classification-models-resnext.h5", "layer “lambda” is a Lambda", 6 },
+    { "onnx2keras-lambda.h5", "layer “6” is a Lambda", 4, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER },
+    { "onnx2keras-unflatten.h5", "Reshape layer “14” moves values between the channels_first and channels_last", 8,
+      QS_KERAS_MODEL_ERROR_UNSUPPORTED },
+    { "classification-models-resnext.h5", "layer “lambda” is a Lambda", 6, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -418,7 +422,7 @@ test_converted_lambda_refused (void)
       g_assert_no_error (error);
       g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, cases[i].tensors);
       g_assert_null (qs_keras_model_load (file, &error));
-      g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER);
+      g_assert_error (error, QS_KERAS_MODEL_ERROR, cases[i].code);
       g_assert_nonnull (strstr (error->message, cases[i].message));
       g_assert_null (strchr (error->message, '\n'));
     }

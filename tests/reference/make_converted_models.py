@@ -78,6 +78,10 @@ each built from a PyTorch module whose float64 logits are the reference:
       inside another layer's); vggface-weights.h5 holds the same weights as
       save_weights writes them (layer_names at the root), as its published
       files are: listed, no model to run.
+  onnx2keras-unflatten.h5  a vector viewed as a (C, H, W) map (x.view(-1, 4,
+      2, 2), a DCGAN generator's first step): Reshape([4, 2, 2]) of a
+      Dense's output would need a transpose to the engine's H x W x C,
+      and is refused by name.
   onnx2keras-lambda.h5   onnx2keras's Slice, a Lambda from
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
@@ -678,6 +682,21 @@ def classification_models_resnext():
     return g
 
 
+def onnx2keras_unflatten():
+    w = sl.Weights(SEED + 14)
+    c1, d1, c2, d2 = (sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(4, 16)),
+                      sl.round_params(w.conv(4, 4, 1)), sl.round_params(w.dense(4, 5)))
+    g = Graph("input.1", [3, 12, 12])
+    g.add("Conv2D", "11", conv_cfg(4, 3), weights=sl.conv_keras(c1))
+    g.add("GlobalAveragePooling2D", "12", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "13", sl.k2_dense(16), weights=sl.dense_keras(d1))
+    g.add("Reshape", "14", {"target_shape": [4, 2, 2]})
+    g.add("Conv2D", "15", conv_cfg(4, 1), weights=sl.conv_keras(c2))
+    g.add("GlobalAveragePooling2D", "16", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "17", sl.k2_dense(5), weights=sl.dense_keras(d2))
+    return g
+
+
 def onnx2keras_lambda():
     w = sl.Weights(SEED + 5)
     c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
@@ -827,8 +846,8 @@ def main():
             labels = logits.argmax(1)
         reference["models"].append({"file": name + ".h5", "input": shape, "weighted_layers": weighted,
                                     "fp32_logits": [[float(v) for v in row] for row in logits]})
-    for name, make in (("onnx2keras-lambda", onnx2keras_lambda), ("classification-models-resnext",
-                                                                  classification_models_resnext)):
+    for name, make in (("onnx2keras-lambda", onnx2keras_lambda), ("onnx2keras-unflatten", onnx2keras_unflatten),
+                       ("classification-models-resnext", classification_models_resnext)):
         refused = make()
         sl.write_k2(os.path.join(OUT, name + ".h5"), refused.config(), refused.weights)
     with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
