@@ -3823,13 +3823,11 @@ reshape_layout (const QsKerasBuild  *b,
           memcpy (node->axes, channels_first_axes, sizeof node->axes);
           return TRUE;
         }
-      if ((input->rank == 2 && !input->flat_permuted) || input->rank == 4)
+      /* A vector (or a map in the engine's order) to (C, H, W) where at most
+       * one of C and H x W is above 1: the values keep their places. */
+      if (input->rank != 4 ? !input->flat_permuted : axes_agree (input->axes, channels_last_axes, in_dims))
         {
-          int identity_dims[3];
-
-          memcpy (identity_dims, target, sizeof target);
-          if (axes_agree (channels_first_axes, channels_last_axes, identity_dims)
-              && (input->rank == 2 || axes_agree (input->axes, channels_last_axes, in_dims)))
+          if (axes_agree (channels_first_axes, channels_last_axes, target))
             {
               memcpy (dims, target, sizeof target);
               memcpy (node->axes, channels_first_axes, sizeof node->axes);

@@ -21,7 +21,9 @@ each built from a PyTorch module whose float64 logits are the reference:
       is GlobalAveragePooling2D then two Lambdas "<name>_EXPAND1/2"
       (keras.backend.expand_dims, from onnx2keras.pooling_layers); an ONNX
       Flatten is Reshape([-1]); Concat on axis 1 is Concatenate(axis=1);
-      nn.PReLU(C) is PReLU(shared_axes [2, 3]) with alpha (C, 1, 1).
+      nn.PReLU(C) is PReLU(shared_axes [2, 3]) with alpha (C, 1, 1); a
+      squeeze-and-excitation block's .view(b, c, 1, 1) is Reshape([C, 1, 1])
+      before a Multiply with the (C, H, W) map.
   onnx2keras-vgg.h5      the same converter on a VGG-style head: a (C, H, W)
       map flattened by Reshape([-1]) in PyTorch's (C, H, W) order into
       Dense layers whose kernel rows follow that order.
@@ -257,6 +259,8 @@ def onnx2keras_resnet():
     head = sl.round_params(w.dense(8, 5))
     gen = torch.Generator().manual_seed(SEED + 1)
     alpha = sl.f32(torch.rand(8, generator=gen) * 2.0 - 0.5)
+    squeeze, excite = sl.round_params(w.dense(8, 4)), sl.round_params(w.dense(4, 8))
+    squeeze["b"] = squeeze["b"] + 0.5
 
     def forward(x):
         x = F.relu(torch_bn(sl.conv(x, stem, 1), norm))
@@ -265,6 +269,9 @@ def onnx2keras_resnet():
         x = F.relu(sl.conv(r, c2, 1) + x)
         x = torch.cat([sl.conv(x, b1, 0), sl.conv(x, b2, 1)], 1)
         x = F.prelu(x, alpha)
+        # A squeeze-and-excitation block as PyTorch code writes it: .view(b, c) ... .view(b, c, 1, 1).
+        s = torch.sigmoid(sl.dense(F.relu(sl.dense(x.mean((2, 3)), squeeze)), excite))
+        x = x * s.view(-1, 8, 1, 1)
         return sl.dense(x.mean((2, 3)), head)
 
     g = Graph("input.1", [3, 12, 12])
@@ -288,12 +295,23 @@ def onnx2keras_resnet():
     g.add("PReLU", "135", {"alpha_initializer": {"class_name": "Zeros", "config": {}}, "alpha_regularizer": None,
                            "alpha_constraint": None, "shared_axes": [2, 3]},
           weights=[("alpha", alpha.view(8, 1, 1))])
+    prelu = g.last
+    g.add("GlobalAveragePooling2D", "140", {"data_format": "channels_first", "keepdims": False})
+    g.add("Lambda", "140_EXPAND1", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+    g.add("Lambda", "140_EXPAND2", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+    g.add("Reshape", "141", {"target_shape": [-1]})
+    g.add("Dense", "142", sl.k2_dense(4), weights=sl.dense_keras(squeeze))
+    g.add("Activation", "143", act("relu"))
+    g.add("Dense", "144", sl.k2_dense(8), weights=sl.dense_keras(excite))
+    g.add("Activation", "145", act("sigmoid"))
+    g.add("Reshape", "146", {"target_shape": [8, 1, 1]})
+    g.add("Multiply", "147", {}, inputs=[prelu, "146"])
     g.add("GlobalAveragePooling2D", "136", {"data_format": "channels_first", "keepdims": False})
     g.add("Lambda", "136_EXPAND1", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
     g.add("Lambda", "136_EXPAND2", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
     g.add("Reshape", "137", {"target_shape": [-1]})
     g.add("Dense", "138", sl.k2_dense(5), weights=sl.dense_keras(head))
-    return g, forward, [3, 12, 12], ["123", "127", "129", "132", "133", "138"]
+    return g, forward, [3, 12, 12], ["123", "127", "129", "132", "133", "142", "144", "138"]
 
 
 def onnx2keras_vgg():
