@@ -3294,6 +3294,18 @@ tf_function_activation (const QsKerasBuild *b,
   for (gsize i = 0; function != NULL && i < G_N_ELEMENTS (functions); i++)
     if (g_str_equal (function, functions[i].function))
       return activation_from_name (b, functions[i].activation, spec);
+  /* tf.clip_by_value (x, 0, cap): nobuco's nn.ReLU6 and hard sigmoid
+   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped ReLU. */
+  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value"))
+      && number_member (node->call_kwargs, "clip_value_min", NAN) == 0.0
+      && number_member (node->call_kwargs, "clip_value_max", NAN) > 0.0)
+    {
+      double cap = number_member (node->call_kwargs, "clip_value_max", NAN);
+
+      qs_activation_spec_init (spec, QS_ACTIVATION_RELU);
+      spec->max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      return TRUE;
+    }
   return FALSE;
 }
 

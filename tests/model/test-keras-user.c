@@ -32,7 +32,9 @@
  * channels_last rewrite (a "_CHW" transpose Lambda before Flatten),
  * Keras' own channels_first Flatten and Permute, and nobuco's channels_last
  * ResNet (tf.pad with a bare -Infinity before MaxPool2D, "+" as a
- * TFOpLambda, x.mean over height and width) and flattens (tf.transpose
+ * TFOpLambda, x.mean over height and width), its MobileNetV2 block and
+ * hard-swish (ReLU6 and clip (x / 6 + 1 / 2, 0, 1) as tf.clip_by_value,
+ * scalar TFOpLambdas), and flattens (tf.transpose
  * to PyTorch's order, then tf.reshape with the batch as a tf.shape
  * tensor or as the traced 1), and classification_models' SE-ResNet
  * (its expand_dims Lambda in the SE block), and Keras 1 files (Convolution2D

@@ -80,6 +80,11 @@ each built from a PyTorch module whose float64 logits are the reference:
       inside another layer's); vggface-weights.h5 holds the same weights as
       save_weights writes them (layer_names at the root), as its published
       files are: listed, no model to run.
+  nobuco-mobilenet.h5    nobuco on a MobileNetV2 block and a hard-swish
+      head: nn.ReLU6 (PyTorch's Hardtanh(0, 6)) is tf.clip_by_value(x, 0, 6),
+      a depthwise Conv2d a DepthwiseConv2D, hardswish x * clip(x / 6 + 1/2,
+      0, 1) in TFOpLambdas (math.truediv, __operators__.add, clip_by_value,
+      math.multiply).
   onnx2keras-unflatten.h5  a vector viewed as a (C, H, W) map (x.view(-1, 4,
       2, 2), a DCGAN generator's first step): Reshape([4, 2, 2]) of a
       Dense's output would need a transpose to the engine's H x W x C,
@@ -715,6 +720,51 @@ def onnx2keras_unflatten():
     return g
 
 
+def nobuco_mobilenet():
+    w = sl.Weights(SEED + 15)
+    expand, project = sl.round_params(w.conv(3, 12, 1)), sl.round_params(w.conv(12, 3, 1))
+    dw = {"w": sl.f32(w.normal(12, 1, 3, 3, scale=0.5)), "b": sl.f32(w.normal(12, scale=0.1))}
+    n1, n2, n3 = (sl.round_params(w.bn(c)) for c in (12, 12, 3))
+    head = sl.round_params(w.dense(3, 5))
+
+    def forward(x):
+        y = F.hardtanh(torch_bn(sl.conv(x, expand, 0), n1), 0.0, 6.0)
+        y = F.hardtanh(torch_bn(F.conv2d(y, dw["w"], dw["b"], padding=1, groups=12), n2), 0.0, 6.0)
+        x = torch_bn(sl.conv(y, project, 0), n3) + x
+        x = F.hardswish(x)
+        return sl.dense(x.mean((2, 3)), head)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, kwargs))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", conv_cfg(12, 1, fmt="channels_last"), weights=sl.conv_keras(expand))
+    g.add("BatchNormalization", "batch_normalization", bn_cfg(3), weights=bn_params(n1))
+    op("clip_by_value", "tf.clip_by_value", "batch_normalization",
+       {"clip_value_min": 0.0, "clip_value_max": 6.0, "name": None})
+    g.add("ZeroPadding2D", "zero_padding2d", pad_cfg(1, "channels_last"))
+    g.add("DepthwiseConv2D", "depthwise_conv2d", {"kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+                                                  "data_format": "channels_last", "dilation_rate": [1, 1],
+                                                  "depth_multiplier": 1, "activation": "linear", "use_bias": True},
+          weights=[("depthwise_kernel", dw["w"].permute(2, 3, 0, 1)), ("bias", dw["b"])])
+    g.add("BatchNormalization", "batch_normalization_1", bn_cfg(3), weights=bn_params(n2))
+    op("clip_by_value", "tf.clip_by_value_1", "batch_normalization_1",
+       {"clip_value_min": 0.0, "clip_value_max": 6.0, "name": None})
+    g.add("Conv2D", "conv2d_1", conv_cfg(3, 1, fmt="channels_last"), weights=sl.conv_keras(project))
+    g.add("BatchNormalization", "batch_normalization_2", bn_cfg(3), weights=bn_params(n3))
+    x = op("__operators__.add", "tf.__operators__.add", "batch_normalization_2", {"y": ["input_1", 0, 0], "name": None})
+    op("math.truediv", "tf.math.truediv", x, {"y": 6.0, "name": None})
+    op("__operators__.add", "tf.__operators__.add_1", "tf.math.truediv", {"y": 0.5, "name": None})
+    op("clip_by_value", "tf.clip_by_value_2", "tf.__operators__.add_1",
+       {"clip_value_min": 0.0, "clip_value_max": 1.0, "name": None})
+    op("math.multiply", "tf.math.multiply", x, {"y": ["tf.clip_by_value_2", 0, 0], "name": None})
+    op("math.reduce_mean", "tf.math.reduce_mean", "tf.math.multiply", {"axis": [1, 2], "keepdims": False, "name": None})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "depthwise_conv2d", "conv2d_1", "dense"]
+
+
 def onnx2keras_lambda():
     w = sl.Weights(SEED + 5)
     c1, d1 = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(2, 5))
@@ -729,6 +779,7 @@ def onnx2keras_lambda():
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
                 ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
+                ("nobuco-mobilenet", nobuco_mobilenet),
                 ("classification-models-seresnet", classification_models_seresnet),
                 ("keras1-th-theano", keras1_th_theano), ("keras1-tf", keras1_tf),
                 ("mmdnn-caffe-resnet", mmdnn_caffe_resnet), ("vggface-resnet", vggface_resnet)]
