@@ -1634,10 +1634,31 @@ is_weighted_class (const char *class_name)
 }
 
 /* Whether @node is an Activation/Softmax layer computing a softmax. */
+static gboolean lambda_code_mentions (const KerasNode *node,
+                                      const char      *symbol);
+
+/* onnx2keras's Softmax: a Lambda (tf.nn.softmax (x, axis=axis)) from
+ * onnx2keras.activation_layers, its axis the one default argument. */
+static gboolean
+is_onnx2keras_softmax (const KerasNode *node)
+{
+  JsonArray *function = array_member (node->config, "function");
+  JsonArray *defaults = NULL;
+  int64_t axis;
+
+  if (!g_str_equal (node->class_name, "Lambda")
+      || g_strcmp0 (string_member (node->config, "module"), "onnx2keras.activation_layers") != 0
+      || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || function == NULL
+      || !qs_json_node_get_array (qs_json_array_element (function, 1), &defaults) || defaults == NULL
+      || json_array_get_length (defaults) != 1 || !qs_json_node_get_int (json_array_get_element (defaults, 0), &axis))
+    return FALSE;
+  return lambda_code_mentions (node, "softmax");
+}
+
 static gboolean
 is_softmax_layer (const KerasNode *node)
 {
-  if (g_str_equal (node->class_name, "Softmax"))
+  if (g_str_equal (node->class_name, "Softmax") || is_onnx2keras_softmax (node))
     return TRUE;
   if (g_str_equal (node->class_name, "TFOpLambda"))
     return g_strcmp0 (string_member (node->config, "function"), "nn.softmax") == 0
@@ -3545,17 +3566,18 @@ classification_models_lambda (KerasNode  *node,
   return TRUE;
 }
 
-/* Converters' and model zoos' Lambdas that only reshape. onnx2keras's:
- * after GlobalAveragePool, "<name>_EXPAND1" and "_EXPAND2"
- * (keras.backend.expand_dims, twice: (C) to (C, 1, 1)); before a flatten
- * in its channels_last mode, "<name>_CHW" (tf.transpose (x, [0, 3, 1,
- * 2])). Quantscope never runs Python: it knows these by the module that
+/* Converters' and model zoos' Lambdas that only reshape, and
+ * onnx2keras's softmax. onnx2keras's: after GlobalAveragePool,
+ * "<name>_EXPAND1" and "_EXPAND2" (keras.backend.expand_dims, twice: (C)
+ * to (C, 1, 1)); before a flatten in its channels_last mode, "<name>_CHW"
+ * (tf.transpose (x, [0, 3, 1, 2])). Quantscope never runs Python: it knows these by the module that
  * defined them, their name or arguments, and the function their code
  * calls. FALSE without an error for any other Lambda. */
 static gboolean
-shape_lambda (KerasNode  *node,
-              gboolean   *built,
-              GError    **error)
+shape_lambda (QsKerasBuild  *b,
+              KerasNode     *node,
+              gboolean      *built,
+              GError       **error)
 {
   const char *module = string_member (node->config, "module");
   const KerasNode *input;
@@ -3565,6 +3587,30 @@ shape_lambda (KerasNode  *node,
       || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || node->inputs->len != 1
       || node->has_constant)
     return TRUE;
+  if (is_onnx2keras_softmax (node))
+    {
+      JsonArray *defaults = NULL;
+      int64_t axis = -1;
+      QsActivationSpec spec;
+
+      (void) qs_json_node_get_array (qs_json_array_element (array_member (node->config, "function"), 1), &defaults);
+      (void) qs_json_node_get_int (json_array_get_element (defaults, 0), &axis);
+      *built = TRUE;
+      input = g_ptr_array_index (node->inputs, 0);
+      node->rank = input->rank;
+      if (!is_channel_axis (axis, input))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” is a softmax over axis %" G_GINT64_FORMAT ", not the channels; the engine runs "
+                     "softmax over channels", node->name, axis);
+      if (node->drop_softmax)
+        {
+          node->value = input->value;
+          return TRUE;
+        }
+      qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
+      return set_inputs (b, node, error)
+        && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+    }
   if (classification_models_lambda (node, module, built) || !g_str_has_prefix (module, "onnx2keras."))
     return TRUE;
   input = g_ptr_array_index (node->inputs, 0);
@@ -4115,7 +4161,7 @@ build_node (QsKerasBuild  *b,
     return build_scaled_residual (b, node, scale, error);
   if (g_str_equal (c, "Permute"))
     return build_permute (b, node, error);
-  if (!shape_lambda (node, &built, error))
+  if (!shape_lambda (b, node, &built, error))
     return FALSE;
   if (built)
     return TRUE;

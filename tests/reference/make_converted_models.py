@@ -26,7 +26,8 @@ each built from a PyTorch module whose float64 logits are the reference:
       before a Multiply with the (C, H, W) map.
   onnx2keras-vgg.h5      the same converter on a VGG-style head: a (C, H, W)
       map flattened by Reshape([-1]) in PyTorch's (C, H, W) order into
-      Dense layers whose kernel rows follow that order.
+      Dense layers whose kernel rows follow that order, and ONNX's Softmax
+      as its Lambda (tf.nn.softmax, axis 1, from onnx2keras.activation_layers).
   onnx2keras-nhwc.h5     onnx2keras with change_ordering=True: the model is
       rewritten channels_last (BatchNormalization axis 3), and its flatten
       is a Lambda "<name>_CHW" (tf.transpose(x, [0, 3, 1, 2])) then Flatten,
@@ -182,6 +183,11 @@ def chw_target_layer(x):
     import tensorflow as tf
     x = tf.transpose(x, [0, 3, 1, 2])
     return x
+
+
+def softmax_target_layer(x, axis=1):
+    import tensorflow as tf
+    return tf.nn.softmax(x, axis=axis)
 
 
 def slice_target_layer(x, axis=1, starts=0, ends=2):
@@ -342,6 +348,8 @@ def onnx2keras_vgg():
     g.add("Dense", "28", sl.k2_dense(10), weights=sl.dense_keras(d1))
     g.add("Activation", "29", act("relu"))
     g.add("Dense", "30", sl.k2_dense(5), weights=sl.dense_keras(d2))
+    # ONNX's Softmax, a Lambda of tf.nn.softmax (x, axis=1): the engine scores its input.
+    g.add("Lambda", "31", lambda_config(softmax_target_layer, "onnx2keras.activation_layers"))
     return g, forward, [3, 12, 12], ["21", "24", "28", "30"]
 
 
