@@ -115,8 +115,10 @@ OTHER HDF5 LAYOUTS (no model to run; every float tensor listed):
 FULL SIZE (not committed):
 
     /usr/bin/python3 tests/reference/make_converted_models.py --resnet18 STATE_DICT.pt OUT.h5
+    /usr/bin/python3 tests/reference/make_converted_models.py --mobilenet_v2 STATE_DICT.pt OUT.h5
 
-converts a torchvision ResNet18 state_dict (bench/torchvision_to_keras.py
+converts a torchvision ResNet18 (or MobileNetV2: DepthwiseConv2D for its
+grouped convolutions, ONNX's Clip (0, 6) as ReLU(max_value=6)) state_dict (bench/torchvision_to_keras.py
 writes one, with images labelled by torchvision's predictions) as
 onnx2keras does after torch.onnx.export in eval mode: BatchNormalization
 folded into each convolution's bias, channels_first, numbered layer names,
@@ -902,9 +904,71 @@ def onnx2keras_torchvision_resnet18(state_path, out_path):
     sl.write_k2(out_path, g.config(), g.weights)
 
 
+def onnx2keras_torchvision_mobilenet_v2(state_path, out_path):
+    import torchvision
+    net = torchvision.models.mobilenet_v2()
+    net.load_state_dict(torch.load(state_path))
+    net = net.double().eval()
+    g = Graph("input.1", [3, 224, 224])
+    counter = [300]
+
+    def name():
+        counter[0] += 1
+        return str(counter[0])
+
+    def conv_bn_act(x, block):
+        conv, bn = block[0], block[1]
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        w = sl.f32((conv.weight * scale.view(-1, 1, 1, 1)).detach())
+        b = sl.f32((bn.bias - bn.running_mean * scale).detach())
+        n = name()
+        if conv.padding[0]:
+            x = g.add("ZeroPadding2D", n + "_pad", pad_cfg(conv.padding[0]), inputs=[x])
+        if conv.groups > 1:
+            # onnx2keras: W.transpose(2, 3, 1, 0) then (0, 1, 3, 2): (kh, kw, in, 1).
+            x = g.add("DepthwiseConv2D", n, {"kernel_size": list(conv.kernel_size), "strides": list(conv.stride),
+                                             "padding": "valid", "data_format": "channels_first",
+                                             "dilation_rate": [1, 1], "depth_multiplier": 1,
+                                             "activation": "linear", "use_bias": True},
+                      inputs=[x], weights=[("depthwise_kernel", w.permute(2, 3, 0, 1)), ("bias", b)])
+        else:
+            x = g.add("Conv2D", n, conv_cfg(conv.out_channels, conv.kernel_size[0], conv.stride[0]), inputs=[x],
+                      weights=sl.conv_keras({"w": w, "b": b}))
+        if len(block) > 2:
+            x = g.add("ReLU", name(), {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}, inputs=[x])
+        return x
+
+    with torch.no_grad():
+        x = "input.1"
+        for feature in net.features:
+            if isinstance(feature, torchvision.ops.misc.ConvNormActivation) or not hasattr(feature, "conv"):
+                x = conv_bn_act(x, feature)
+                continue
+            y = x
+            for part in feature.conv:
+                if isinstance(part, torch.nn.Conv2d):
+                    project = part
+                elif isinstance(part, torch.nn.BatchNorm2d):
+                    y = conv_bn_act(y, [project, part])
+                else:
+                    y = conv_bn_act(y, part)
+            x = g.add("Add", name(), {}, inputs=[y, x]) if feature.use_res_connect else y
+        pool = name()
+        g.add("GlobalAveragePooling2D", pool, {"data_format": "channels_first", "keepdims": False}, inputs=[x])
+        g.add("Lambda", pool + "_EXPAND1", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+        g.add("Lambda", pool + "_EXPAND2", lambda_config(expand_target_layer, "onnx2keras.pooling_layers"))
+        g.add("Reshape", name(), {"target_shape": [-1]})
+        fc = net.classifier[1]
+        g.add("Dense", name(), sl.k2_dense(1000), weights=sl.dense_keras({"w": fc.weight.detach(), "b": fc.bias.detach()}))
+    sl.write_k2(out_path, g.config(), g.weights)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--resnet18":
         onnx2keras_torchvision_resnet18(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--mobilenet_v2":
+        onnx2keras_torchvision_mobilenet_v2(sys.argv[2], sys.argv[3])
         return
     os.makedirs(OUT, exist_ok=True)
     with h5py.File(os.path.join(sl.OUT, "images-12.h5"), "r") as f:
