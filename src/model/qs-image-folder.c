@@ -103,7 +103,7 @@ qs_preprocess_resolve (QsPreprocess  preprocess,
   if (model_config == NULL)
     return QS_PREPROCESS_UNIT;
   parser = json_parser_new_immutable ();
-  if (qs_json_parser_load (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL)
+  if (qs_json_parser_load_python (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL)
       && has_preprocessing_layer (json_parser_get_root (parser), 0))
     return QS_PREPROCESS_NONE;
   return QS_PREPROCESS_UNIT;

@@ -98,6 +98,73 @@ qs_json_parser_load (JsonParser  *parser,
   return json_parser_load_from_data (parser, data, (gssize) size, error);
 }
 
+/* Python's json.dumps writes float('nan') and the infinities as bare
+ * tokens (allow_nan is its default), and Keras saves them: nobuco pads
+ * with tf.pad (..., constant_values=-inf) before a max pooling. Outside
+ * strings they become what json-glib reads; NULL when there are none. */
+static GString *
+replace_python_tokens (const char *data,
+                       gsize       length)
+{
+  static const struct { const char *token, *json; } tokens[] = {
+    { "-Infinity", "-1e999" }, { "Infinity", "1e999" }, { "NaN", "null" },
+  };
+  GString *out = NULL;
+  gsize copied = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      if (data[i] == '"')
+        {
+          for (i++; i < length && data[i] != '"'; i++)
+            if (data[i] == '\\')
+              i++;
+          continue;
+        }
+      for (guint t = 0; t < G_N_ELEMENTS (tokens); t++)
+        {
+          gsize n = strlen (tokens[t].token);
+
+          if (n <= length - i && memcmp (data + i, tokens[t].token, n) == 0)
+            {
+              if (out == NULL)
+                out = g_string_sized_new (length + 16);
+              g_string_append_len (out, data + copied, (gssize) (i - copied));
+              g_string_append (out, tokens[t].json);
+              copied = i + n;
+              i += n - 1;
+              break;
+            }
+        }
+    }
+  if (out != NULL)
+    g_string_append_len (out, data + copied, (gssize) (length - copied));
+  return out;
+}
+
+gboolean
+qs_json_parser_load_python (JsonParser  *parser,
+                            const char  *data,
+                            gssize       length,
+                            gsize        max_bytes,
+                            const char  *what,
+                            GError     **error)
+{
+  gsize size;
+  GString *replaced;
+  gboolean ok;
+
+  g_return_val_if_fail (JSON_IS_PARSER (parser), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+
+  size = length < 0 ? strnlen (data, max_bytes + 1) : (gsize) length;
+  if (size > max_bytes || (replaced = replace_python_tokens (data, size)) == NULL)
+    return qs_json_parser_load (parser, data, (gssize) size, max_bytes, what, error);
+  ok = qs_json_parser_load (parser, replaced->str, (gssize) replaced->len, max_bytes + max_bytes / 3 + 1, what, error);
+  g_string_free (replaced, TRUE);
+  return ok;
+}
+
 const char *
 qs_json_node_type_name (JsonNode *node)
 {

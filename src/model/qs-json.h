@@ -50,6 +50,17 @@ gboolean    qs_json_parser_load (JsonParser   *parser,
                                  const char   *what,
                                  GError      **error);
 
+/* The same for JSON that Python's json module wrote (Keras' model_config
+ * and config.json): its bare NaN, Infinity and -Infinity, which JSON and
+ * json-glib lack, load as null, 1e999 and -1e999 (json-glib reads those as
+ * infinities). */
+gboolean    qs_json_parser_load_python (JsonParser   *parser,
+                                        const char   *data,
+                                        gssize        length,
+                                        gsize         max_bytes,
+                                        const char   *what,
+                                        GError      **error);
+
 /* "a string", "an object", ...: what @node holds, for messages. */
 const char *qs_json_node_type_name (JsonNode *node);
 

@@ -64,6 +64,11 @@ struct _KerasNode {
   gboolean     drop_softmax;  /* a softmax (or softmax activation) that only feeds the argmax */
   int          value;         /* the engine value holding the node's output */
   int          rank;          /* the Keras tensor's rank, batch axis included */
+  int          axes[3];       /* rank 4: the engine axis (0 height, 1 width, 2 channels) of each Keras
+                               * axis after the batch: {0, 1, 2} channels_last, {2, 0, 1} channels_first */
+  gboolean     flat_permuted; /* rank 2: a flattened map whose Keras order walks its engine
+                               * flat_dims (h, w, c) in the order of axes, not the engine's */
+  int          flat_dims[3];
   size_t       layers_begin;  /* the engine layers its build added: [begin, end) */
   size_t       layers_end;
 };
@@ -79,6 +84,8 @@ typedef struct {
   KerasNode     *output;       /* the node the model scores */
   JsonArray     *build_shape;  /* a Sequential's build_input_shape, when given */
   gboolean       keras3;       /* Keras 3 forms seen (its hard_sigmoid differs) */
+  gboolean       channels_first; /* the input is (C, H, W): converters' PyTorch layout */
+  gboolean       keras1;       /* Keras 1 configs seen (nb_filter, border_mode, dim_ordering, Merge) */
   GHashTable    *calls;        /* identity -> GPtrArray of its KerasNode * (owned arrays) */
   GHashTable    *read_cache;   /* QsTensorInfo * -> GBytes: a shared layer's weights, read once */
 } QsKerasBuild;
@@ -312,18 +319,19 @@ shape_text (int h,
   return g_strdup_printf ("%dx%dx%d", h, w, c);
 }
 
-static gboolean
-check_channels_last (JsonObject *config,
-                     const char *layer,
-                     const char *class_name,
-                     GError    **error)
+/* A layer's data_format, or Keras 1's dim_ordering ("th" is Theano's
+ * channels_first): 1 channels_first, 0 channels_last, -1 not said. */
+static int
+layer_format (JsonObject *config)
 {
   const char *format = string_member (config, "data_format");
+  const char *ordering = string_member (config, "dim_ordering");
 
-  if (format != NULL && !g_str_equal (format, "channels_last"))
-    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "%s layer “%s” is %s; the engine runs channels_last", class_name, layer, format);
-  return TRUE;
+  if (format != NULL)
+    return g_str_equal (format, "channels_first") ? 1 : g_str_equal (format, "channels_last") ? 0 : 2;
+  if (ordering != NULL)
+    return g_str_equal (ordering, "th") ? 1 : g_str_equal (ordering, "tf") ? 0 : 2;
+  return -1;
 }
 
 static gboolean
@@ -417,6 +425,7 @@ node_new (QsKerasBuild  *b,
   node->consumers = g_ptr_array_new ();
   node->order = b->nodes->len;
   node->value = -1;
+  node->axes[0] = 0, node->axes[1] = 1, node->axes[2] = 2;
   g_ptr_array_add (b->nodes, node);
   g_hash_table_insert (b->by_key, node->key, node);
   calls = g_hash_table_lookup (b->calls, node->identity);
@@ -499,12 +508,28 @@ find_weight (QsKerasBuild    *b,
              const KerasNode *node,
              const char      *short_name)
 {
+  static const struct { const char *keras2, *keras1; } keras1_names[] = {
+    { "kernel", "W" }, { "bias", "b" }, { "moving_mean", "running_mean" }, { "moving_variance", "running_std" },
+    { "gamma", "gamma" }, { "beta", "beta" }, { "alpha", "alphas" },
+  };
   const QsTensorInfo *info = NULL;
 
   if (node->nested)
     info = find_in_group (b, node->weight_group, node->name, short_name);
   if (info == NULL)
     info = find_in_group (b, node->name, NULL, short_name);
+  /* Keras 1 prefixes the layer's name ("dense_1_W"); its BatchNormalization's
+   * running_std holds the variance (Keras 2's loader renames it so). */
+  for (guint i = 0; info == NULL && b->keras1 && i < G_N_ELEMENTS (keras1_names); i++)
+    if (g_str_equal (short_name, keras1_names[i].keras2))
+      {
+        g_autofree char *name = g_strdup_printf ("%s_%s", node->name, keras1_names[i].keras1);
+
+        if (node->nested)
+          info = find_in_group (b, node->weight_group, NULL, name);
+        if (info == NULL)
+          info = find_in_group (b, node->name, NULL, name);
+      }
   return info;
 }
 
@@ -1609,10 +1634,31 @@ is_weighted_class (const char *class_name)
 }
 
 /* Whether @node is an Activation/Softmax layer computing a softmax. */
+static gboolean lambda_code_mentions (const KerasNode *node,
+                                      const char      *symbol);
+
+/* onnx2keras's Softmax: a Lambda (tf.nn.softmax (x, axis=axis)) from
+ * onnx2keras.activation_layers, its axis the one default argument. */
+static gboolean
+is_onnx2keras_softmax (const KerasNode *node)
+{
+  JsonArray *function = array_member (node->config, "function");
+  JsonArray *defaults = NULL;
+  int64_t axis;
+
+  if (!g_str_equal (node->class_name, "Lambda")
+      || g_strcmp0 (string_member (node->config, "module"), "onnx2keras.activation_layers") != 0
+      || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || function == NULL
+      || !qs_json_node_get_array (qs_json_array_element (function, 1), &defaults) || defaults == NULL
+      || json_array_get_length (defaults) != 1 || !qs_json_node_get_int (json_array_get_element (defaults, 0), &axis))
+    return FALSE;
+  return lambda_code_mentions (node, "softmax");
+}
+
 static gboolean
 is_softmax_layer (const KerasNode *node)
 {
-  if (g_str_equal (node->class_name, "Softmax"))
+  if (g_str_equal (node->class_name, "Softmax") || is_onnx2keras_softmax (node))
     return TRUE;
   if (g_str_equal (node->class_name, "TFOpLambda"))
     return g_strcmp0 (string_member (node->config, "function"), "nn.softmax") == 0
@@ -1747,12 +1793,271 @@ add_own_activation (QsKerasBuild            *b,
   return layer_added (b, node, qs_engine_model_add_activation_spec (b->model, name, spec), error);
 }
 
-/* The channel axis of a tensor of @rank: -1 or rank - 1. */
-static gboolean
-is_channel_axis (int64_t axis,
-                 int     rank)
+/* ---- Keras 1 configs ------------------------------------------------------------------------ */
+
+static void
+copy_member (JsonObject *config,
+             const char *to,
+             const char *from)
 {
-  return axis == -1 || axis == rank - 1;
+  if (!json_object_has_member (config, to) && json_object_has_member (config, from))
+    json_object_set_member (config, to, json_node_copy (json_object_get_member (config, from)));
+}
+
+/* Keras 1 (2015-2017) names the same settings otherwise: Convolution2D's
+ * nb_filter, nb_row and nb_col, border_mode, subsample, bias and
+ * dim_ordering ("th" for Theano's channels_first), Dense's output_dim, and
+ * one Merge layer with a mode. They are given their Keras 2 names (the
+ * Keras 1 ones stay) and a Merge its Keras 2 class, as Keras 2's own
+ * loader does. */
+static void
+keras1_translate (QsKerasBuild *b,
+                  KerasNode    *node)
+{
+  static const char *const keys[] = { "nb_filter", "output_dim", "border_mode", "dim_ordering", "subsample" };
+  static const struct { const char *mode, *class_name; } merges[] = {
+    { "sum", "Add" }, { "mul", "Multiply" }, { "concat", "Concatenate" }, { "ave", "Average" }, { "max", "Maximum" },
+  };
+  JsonObject *config = node->config;
+  const char *ordering;
+  gboolean old = g_str_equal (node->class_name, "Merge");
+
+  for (guint i = 0; config != NULL && i < G_N_ELEMENTS (keys); i++)
+    old = old || json_object_has_member (config, keys[i]);
+  if (config == NULL || !old)
+    return;
+  b->keras1 = TRUE;
+  copy_member (config, "filters", "nb_filter");
+  copy_member (config, "padding", "border_mode");
+  copy_member (config, "strides", "subsample");
+  copy_member (config, "dilation_rate", "atrous_rate");
+  copy_member (config, "use_bias", "bias");
+  copy_member (config, "units", "output_dim");
+  if (!json_object_has_member (config, "kernel_size") && node_is_number (member (config, "nb_row"))
+      && node_is_number (member (config, "nb_col")))
+    {
+      JsonArray *size = json_array_new ();
+
+      json_array_add_element (size, json_node_copy (member (config, "nb_row")));
+      json_array_add_element (size, json_node_copy (member (config, "nb_col")));
+      json_object_set_array_member (config, "kernel_size", size);
+    }
+  ordering = string_member (config, "dim_ordering");
+  if (ordering != NULL && !json_object_has_member (config, "data_format"))
+    json_object_set_string_member (config, "data_format", g_str_equal (ordering, "th") ? "channels_first"
+                                                           : g_str_equal (ordering, "tf") ? "channels_last" : ordering);
+  if (g_str_equal (node->class_name, "AtrousConvolution2D"))
+    node->class_name = "Conv2D";
+  if (g_str_equal (node->class_name, "Merge"))
+    {
+      const char *mode = string_member (config, "mode");
+
+      for (guint i = 0; mode != NULL && i < G_N_ELEMENTS (merges); i++)
+        if (g_str_equal (mode, merges[i].mode))
+          node->class_name = merges[i].class_name;
+      copy_member (config, "axis", "concat_axis");
+    }
+}
+
+/* A Keras 1 "th" convolution kernel: (out, in, kh, kw) in the file, as
+ * Keras's (kh, kw, in, out); Theano's kernels, stored for a true
+ * convolution, turned 180 degrees into TensorFlow's correlation (Keras
+ * 2's convert_kernel). NULL with @error set when absent or misshapen. */
+static float *
+read_keras1_th_kernel (QsKerasBuild     *b,
+                       const KerasNode  *node,
+                       const int64_t     kshape[4],
+                       const char      **path,
+                       GError          **error)
+{
+  int64_t stored[4] = { kshape[3], kshape[2], kshape[0], kshape[1] };
+  g_autofree float *raw = read_weight (b, node, "kernel", 4, stored, TRUE, path, error);
+  const char *backend = qs_weight_file_get_backend (b->file);
+  gboolean flip = backend != NULL && g_str_equal (backend, "theano");
+  float *kernel;
+
+  if (raw == NULL)
+    return NULL;
+  kernel = g_new (float, (gsize) kshape[0] * kshape[1] * kshape[2] * kshape[3]);
+  for (int64_t o = 0; o < kshape[3]; o++)
+    for (int64_t i = 0; i < kshape[2]; i++)
+      for (int64_t y = 0; y < kshape[0]; y++)
+        for (int64_t x = 0; x < kshape[1]; x++)
+          {
+            int64_t sy = flip ? kshape[0] - 1 - y : y, sx = flip ? kshape[1] - 1 - x : x;
+
+            kernel[((y * kshape[1] + x) * kshape[2] + i) * kshape[3] + o]
+              = raw[((o * kshape[2] + i) * kshape[0] + sy) * kshape[1] + sx];
+          }
+  return kernel;
+}
+
+/* ---- axis orders: channels_first models on the engine's channels-last maps ------------- */
+
+/* Converters from PyTorch, ONNX and Caffe write channels_first models: the
+ * same layers with (C, H, W) maps. The engine keeps every map as H x W x C
+ * and each Keras map remembers which engine axis each of its own axes is
+ * (KerasNode.axes), so a channels_first Conv2D runs as it is, a
+ * BatchNormalization(axis=1) or Concatenate(axis=1) finds the channels, a
+ * Permute only relabels, and a flattened (C, H, W) map keeps its Keras order
+ * for the Dense after it, whose kernel rows are reordered to the engine's. */
+static const int channels_last_axes[3] = { 0, 1, 2 };
+static const int channels_first_axes[3] = { 2, 0, 1 };
+
+/* Whether Keras axis orders @a and @b of an engine map of @dims lay out its
+ * values alike: the same order once the axes of size 1 are left out (a
+ * 1x1xC map is both (1, 1, C) and (C, 1, 1)). */
+static gboolean
+axes_agree (const int  a[3],
+            const int  b[3],
+            const int  dims[3])
+{
+  int ia = 0, ib = 0;
+
+  for (;;)
+    {
+      while (ia < 3 && dims[a[ia]] == 1)
+        ia++;
+      while (ib < 3 && dims[b[ib]] == 1)
+        ib++;
+      if (ia == 3 || ib == 3)
+        return ia == 3 && ib == 3;
+      if (a[ia++] != b[ib++])
+        return FALSE;
+    }
+}
+
+static void
+value_dims (const QsKerasBuild *b,
+            const KerasNode    *tensor,
+            int                 dims[3])
+{
+  if (!qs_engine_model_get_value_shape (b->model, tensor->value, &dims[0], &dims[1], &dims[2]))
+    dims[0] = dims[1] = dims[2] = 0;
+}
+
+/* "channels_first" or "channels_last" for messages. */
+static const char *
+format_name (gboolean channels_first)
+{
+  return channels_first ? "channels_first" : "channels_last";
+}
+
+/* The Keras axis (1 after the batch) holding @tensor's channels. */
+static int
+channel_axis (const KerasNode *tensor)
+{
+  if (tensor->rank == 4)
+    for (int k = 0; k < 3; k++)
+      if (tensor->axes[k] == 2)
+        return k + 1;
+  return tensor->rank - 1;
+}
+
+/* Whether @axis (negative from the end) is @tensor's channel axis. */
+static gboolean
+is_channel_axis (int64_t          axis,
+                 const KerasNode *tensor)
+{
+  if (axis < 0)
+    axis += tensor->rank;
+  return axis == channel_axis (tensor);
+}
+
+/* A windowed or spatial layer (convolution, pooling, padding, upsampling):
+ * its data_format must be the order of its input map's axes, which its
+ * output keeps. */
+static gboolean
+check_layout (const QsKerasBuild  *b,
+              KerasNode           *node,
+              GError             **error)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int format = layer_format (node->config);
+  const int *want;
+  int dims[3];
+
+  if (format == 2)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” has data_format “%s”; the engine runs channels_last and channels_first",
+                 node->class_name, node->name, string_member (node->config, "data_format") != NULL
+                                               ? string_member (node->config, "data_format")
+                                               : string_member (node->config, "dim_ordering"));
+  if (format < 0)
+    format = b->channels_first;
+  want = format ? channels_first_axes : channels_last_axes;
+  if (input->rank != 4)
+    return TRUE;
+  value_dims (b, input, dims);
+  if (!axes_agree (input->axes, want, dims))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” is %s, but the map it reads has its axes in another order (an earlier Permute or "
+                 "transpose); the engine cannot run it", node->class_name, node->name, format_name (format));
+  memcpy (node->axes, want, sizeof node->axes);
+  return TRUE;
+}
+
+/* Most layers keep their first input's axis order: the default before a build. */
+static void
+inherit_layout (KerasNode       *node,
+                const KerasNode *input)
+{
+  memcpy (node->axes, input->axes, sizeof node->axes);
+  node->flat_permuted = input->flat_permuted;
+  memcpy (node->flat_dims, input->flat_dims, sizeof node->flat_dims);
+}
+
+/* Whether the model is channels_first: some of its layers say so and none
+ * says channels_last (Flatten's data_format says how it flattens, not what
+ * it reads). A model that mixes them takes channels_last input. */
+static gboolean
+model_is_channels_first (const QsKerasBuild *b)
+{
+  gboolean first = FALSE;
+
+  for (guint i = 0; i < b->nodes->len; i++)
+    {
+      const KerasNode *node = g_ptr_array_index (b->nodes, i);
+      int format = node->reachable && !g_str_equal (node->class_name, "Flatten") ? layer_format (node->config) : -1;
+
+      if (format == 0)
+        return FALSE;
+      first = first || format == 1;
+    }
+  return first;
+}
+
+/* @node's output: a vector that is a map of engine @dims flattened in the
+ * Keras order @axes. */
+static void
+set_flattened (KerasNode *node,
+               const int  axes[3],
+               const int  dims[3])
+{
+  node->rank = 2;
+  node->flat_permuted = !axes_agree (axes, channels_last_axes, dims);
+  memcpy (node->axes, axes, sizeof node->axes);
+  memcpy (node->flat_dims, dims, sizeof node->flat_dims);
+}
+
+/* The Keras index of each engine element of @tensor, a flattened map
+ * whose Keras order differs from the engine's. */
+static gsize *
+flat_keras_index (const KerasNode *tensor)
+{
+  const int *d = tensor->flat_dims, *axes = tensor->axes;
+  gsize *index = g_new (gsize, (gsize) d[0] * d[1] * d[2]);
+  int kd[3] = { d[axes[0]], d[axes[1]], d[axes[2]] };
+
+  for (int y = 0; y < d[0]; y++)
+    for (int x = 0; x < d[1]; x++)
+      for (int ch = 0; ch < d[2]; ch++)
+        {
+          int at[3] = { y, x, ch };
+
+          index[((gsize) y * d[1] + x) * d[2] + ch] = ((gsize) at[axes[0]] * kd[1] + at[axes[1]]) * kd[2] + at[axes[2]];
+        }
+  return index;
 }
 
 /* An "axis" setting of one integer, or a list of one. */
@@ -1793,7 +2098,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BatchNormWeights, batch_norm_weights_clear)
 static gboolean
 read_normalization (QsKerasBuild      *b,
                     const KerasNode   *node,
-                    int                rank,
+                    const KerasNode   *tensor,
                     int                channels,
                     BatchNormWeights  *bn,
                     GError           **error)
@@ -1804,10 +2109,11 @@ read_normalization (QsKerasBuild      *b,
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” normalises several axes; the engine normalises the channel axis only",
                  node->class_name, node->name);
-  if (!is_channel_axis (axis, rank))
+  if (!is_channel_axis (axis, tensor))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” normalises axis %" G_GINT64_FORMAT " of a rank-%d tensor; "
-                 "the engine normalises the channel (last) axis only", node->class_name, node->name, axis, rank);
+                 "the engine normalises the channel axis only (%d here)", node->class_name, node->name, axis,
+                 tensor->rank, channel_axis (tensor));
   bn->epsilon = number_member (node->config, "epsilon", 1e-3);
   if (!(bn->epsilon >= 0.0 && bn->epsilon <= 1.0)
       || (member (node->config, "epsilon") != NULL && !node_is_number (member (node->config, "epsilon"))))
@@ -1828,14 +2134,14 @@ read_normalization (QsKerasBuild      *b,
 static gboolean
 read_batch_norm (QsKerasBuild      *b,
                  const KerasNode   *node,
-                 int                rank,
+                 const KerasNode   *tensor,
                  int                channels,
                  BatchNormWeights  *bn,
                  GError           **error)
 {
   int64_t shape[1] = { channels };
 
-  if (!read_normalization (b, node, rank, channels, bn, error))
+  if (!read_normalization (b, node, tensor, channels, bn, error))
     return FALSE;
   if ((bn->mean = read_weight (b, node, "moving_mean", 1, shape, TRUE, NULL, error)) == NULL
       || (bn->variance = read_weight (b, node, "moving_variance", 1, shape, TRUE, NULL, error)) == NULL)
@@ -1937,7 +2243,7 @@ absorb_followers (QsKerasBuild  *b,
 
       next = g_ptr_array_index (tail->consumers, 0);
       qs_engine_model_get_value_shape (b->model, node->value, &h, &w, &c);
-      if (!read_batch_norm (b, next, node->rank, c, &bn, error))
+      if (!read_batch_norm (b, next, node, c, &bn, error))
         return FALSE;
       status = qs_engine_model_fold_batch_norm (b->model, bn.gamma, bn.beta, bn.mean, bn.variance,
                                                 (float) bn.epsilon);
@@ -1948,6 +2254,7 @@ absorb_followers (QsKerasBuild  *b,
       next->built = TRUE;
       next->value = node->value;
       next->rank = node->rank;
+      inherit_layout (next, node);
       tail = next;
     }
   if (tail != b->output && tail->consumers->len == 1
@@ -1961,17 +2268,19 @@ absorb_followers (QsKerasBuild  *b,
       next->built = TRUE;
       next->value = qs_engine_model_get_last_value (b->model);
       next->rank = tail->rank;
+      inherit_layout (next, tail);
     }
   return TRUE;
 }
 
 /* Kernel size, strides, dilation and padding of a windowed layer. */
 static gboolean
-parse_window (const KerasNode  *node,
-              QsConvParams     *p,
-              GError          **error)
+parse_window (const QsKerasBuild  *b,
+              KerasNode           *node,
+              QsConvParams        *p,
+              GError             **error)
 {
-  if (!check_channels_last (node->config, node->name, node->class_name, error)
+  if (!check_layout (b, node, error)
       || !parse_padding (node->config, node->name, node->class_name, &p->padding, error))
     return FALSE;
   if (pair_member (node->config, "kernel_size", &p->kernel_h, &p->kernel_w) != SETTING_VALID)
@@ -2044,7 +2353,7 @@ build_conv (QsKerasBuild  *b,
   const char *kernel_path = NULL;
   int64_t kshape[4];
 
-  if (!require_one_input (node, error) || !parse_window (node, &p, error)
+  if (!require_one_input (node, error) || !parse_window (b, node, &p, error)
       || !parse_activation (b, node, "activation", &spec, error))
     return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
@@ -2062,7 +2371,10 @@ build_conv (QsKerasBuild  *b,
   kshape[1] = p.kernel_w;
   kshape[2] = c / groups;
   kshape[3] = p.filters;
-  kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
+  if (b->keras1 && !depthwise && layer_format (node->config) == 1)
+    kernel = read_keras1_th_kernel (b, node, kshape, &kernel_path, error);
+  else
+    kernel = read_weight (b, node, depthwise ? "depthwise_kernel" : "kernel", 4, kshape, TRUE, &kernel_path, error);
   if (kernel == NULL)
     return FALSE;
   if (!read_bias (b, node, depthwise ? (int64_t) c * p.filters : p.filters, &bias, error))
@@ -2091,7 +2403,7 @@ build_separable (QsKerasBuild  *b,
   const char *depthwise_path = NULL, *pointwise_path = NULL;
   int64_t dshape[4], pshape[4];
 
-  if (!require_one_input (node, error) || !parse_window (node, &dp, error)
+  if (!require_one_input (node, error) || !parse_window (b, node, &dp, error)
       || !parse_activation (b, node, "activation", &spec, error))
     return FALSE;
   if (int_member (node->config, "depth_multiplier", 1, &multiplier) == SETTING_INVALID)
@@ -2137,6 +2449,7 @@ typedef struct {
   const QsTensorInfo *info;
   const float        *values;   /* a shared layer's kernel, read once; NULL: read from the file */
   gsize               row_size;
+  const gsize        *keras_row; /* the kernel row of each engine row, or NULL: the same */
   GError             *error;
 } KernelRows;
 
@@ -2148,6 +2461,20 @@ read_kernel_rows (void   *data,
 {
   KernelRows *kr = data;
 
+  if (kr->keras_row != NULL)
+    {
+      for (size_t r = 0; r < rows; r++)
+        {
+          gsize from = kr->keras_row[row0 + r] * kr->row_size;
+
+          if (kr->values != NULL)
+            memcpy (out + r * kr->row_size, kr->values + from, kr->row_size * sizeof (float));
+          else if (!qs_weight_file_read_block (kr->file, kr->info, (guint64) from, kr->row_size,
+                                               out + r * kr->row_size, &kr->error))
+            return false;
+        }
+      return true;
+    }
   if (kr->values != NULL)
     {
       memcpy (out, kr->values + row0 * kr->row_size, rows * kr->row_size * sizeof (float));
@@ -2175,6 +2502,9 @@ build_dense (QsKerasBuild  *b,
   const char *kernel_path = NULL;
   int64_t kshape[2];
   KernelRows kernel = { 0 };
+  g_autofree gsize *keras_row = NULL;
+  const KerasNode *input;
+  int dims[3];
   QsEngineStatus status;
 
   if (!require_one_input (node, error) || !parse_activation (b, node, "activation", &spec, error))
@@ -2182,6 +2512,21 @@ build_dense (QsKerasBuild  *b,
   if (int_member (node->config, "units", 0, &units) != SETTING_VALID)
     return bad_size (error, node->class_name, node->name, "units");
   input_shape (b, node, 0, &h, &w, &c);
+  input = g_ptr_array_index (node->inputs, 0);
+  value_dims (b, input, dims);
+  if (input->rank == 4 && !axes_agree (input->axes, channels_last_axes, dims))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Dense layer “%s” reads a map whose last axis is not its channels (a channels_first map); the engine "
+                 "runs Dense on channels", node->name);
+  /* A flattened (C, H, W) map: row k of the kernel reads Keras's element k. */
+  if (input->rank == 2 && input->flat_permuted)
+    {
+      if ((gint64) input->flat_dims[0] * input->flat_dims[1] * input->flat_dims[2] != c)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "Dense layer “%s” reads a flattened channels_first map of another size", node->name);
+      kernel.keras_row = keras_row = flat_keras_index (input);
+    }
+  node->flat_permuted = FALSE;
   kshape[0] = c;
   kshape[1] = units;
   if ((kernel.info = weight_info (b, node, "kernel", 2, kshape, TRUE, &kernel_path, error)) == NULL)
@@ -2243,7 +2588,7 @@ build_batch_norm (QsKerasBuild  *b,
   if (!require_one_input (node, error))
     return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
-  if (!read_batch_norm (b, node, input_rank (node), c, &bn, error))
+  if (!read_batch_norm (b, node, g_ptr_array_index (node->inputs, 0), c, &bn, error))
     return FALSE;
   scale = g_new (double, c);
   shift = g_new (double, c);
@@ -2278,7 +2623,7 @@ build_layer_norm (QsKerasBuild  *b,
                  node->name);
   input_shape (b, node, 0, &h, &w, &c);
   node->rank = input_rank (node);
-  if (!read_normalization (b, node, node->rank, c, &ln, error) || !set_inputs (b, node, error))
+  if (!read_normalization (b, node, g_ptr_array_index (node->inputs, 0), c, &ln, error) || !set_inputs (b, node, error))
     return FALSE;
   status = qs_engine_model_add_layer_norm (b->model, node->name, ln.gamma, ln.beta, (float) ln.epsilon);
   if (status == QS_ENGINE_INVALID_ARGUMENT)
@@ -2312,6 +2657,44 @@ build_layer_scale (QsKerasBuild  *b,
   return add_affine (b, node, scale, shift, c, error);
 }
 
+/* Caffe's Scale layer as MMdnn's Keras emitter and Keras 1 ports of
+ * Caffe's ResNets define it (a custom "Scale": gamma * x + beta on its
+ * axis, center and scale as BatchNormalization's): an affine layer. */
+static gboolean
+build_caffe_scale (QsKerasBuild  *b,
+                   KerasNode     *node,
+                   GError       **error)
+{
+  int h, w, c;
+  int64_t axis, shape[1];
+  g_autofree float *gamma = NULL;
+  g_autofree float *beta = NULL;
+  g_autofree double *scale = NULL;
+  g_autofree double *shift = NULL;
+
+  if (!require_one_input (node, error))
+    return FALSE;
+  if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Scale layer “%s” scales another axis than the channels; the engine scales channels", node->name);
+  input_shape (b, node, 0, &h, &w, &c);
+  shape[0] = c;
+  if (bool_member (node->config, "scale", TRUE)
+      && (gamma = read_weight (b, node, "gamma", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  if (bool_member (node->config, "center", TRUE)
+      && (beta = read_weight (b, node, "beta", 1, shape, TRUE, NULL, error)) == NULL)
+    return FALSE;
+  scale = g_new (double, c);
+  shift = g_new (double, c);
+  for (int i = 0; i < c; i++)
+    {
+      scale[i] = gamma != NULL ? gamma[i] : 1.0;
+      shift[i] = beta != NULL ? beta[i] : 0.0;
+    }
+  return add_affine (b, node, scale, shift, c, error);
+}
+
 /* PReLU (models converted from PyTorch or ONNX): its "alpha" weight is
  * the input's shape with the shared axes at 1 ((1, 1, C) with
  * shared_axes [1, 2], as nn.PReLU (C) converts; (1, 1, 1) for one slope).
@@ -2327,12 +2710,21 @@ build_prelu (QsKerasBuild  *b,
   g_autofree float *slopes = NULL;
   int h, w, c, dims[3];
   int n_dims;
+  const int *axes;
 
   if (!require_one_input (node, error))
     return FALSE;
+  axes = ((const KerasNode *) g_ptr_array_index (node->inputs, 0))->axes;
+
   input_shape (b, node, 0, &h, &w, &c);
   node->rank = input_rank (node);
-  dims[0] = h, dims[1] = w, dims[2] = c;
+  {
+    int engine[3] = { h, w, c };
+
+    /* In Keras's order: (C, H, W) for a channels_first map, whose alpha is (C, 1, 1). */
+    for (int k = 0; k < 3; k++)
+      dims[k] = node->rank == 4 ? engine[axes[k]] : engine[k];
+  }
   /* A map (N, H, W, C) or a vector (N, C): the axes the weight broadcasts over. */
   n_dims = node->rank == 4 ? 3 : 1;
   if ((info = find_weight (b, node, "alpha")) == NULL)
@@ -2363,9 +2755,13 @@ build_prelu (QsKerasBuild  *b,
     for (int x = 0; x < (n_dims == 3 ? w : 1); x++)
       for (int ch = 0; ch < c; ch++)
         {
-          int at[3] = { y, x, ch };
+          int engine_at[3] = { y, x, ch };
+          int at[3];
           guint64 index = 0;
           float slope;
+
+          for (int k = 0; k < 3; k++)
+            at[k] = node->rank == 4 ? engine_at[axes[k]] : engine_at[k];
 
           for (int i = 0; info->count != 1 && i < info->rank; i++)
             index = index * (guint64) info->shape[i] + (info->shape[i] == 1 ? 0 : (guint64) at[3 - info->rank + i]);
@@ -2464,7 +2860,7 @@ build_normalization (QsKerasBuild  *b,
   if (!require_one_input (node, error))
     return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
-  if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, input_rank (node)))
+  if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "Normalization layer “%s” normalises other than the channel axis; the engine runs channel-axis "
                  "normalization only", node->name);
@@ -2609,6 +3005,33 @@ check_merge_shapes (QsKerasBuild     *b,
   return TRUE;
 }
 
+/* Merged maps have their axes in one order, and merged vectors one element order. */
+static gboolean
+check_merge_layouts (const QsKerasBuild  *b,
+                     KerasNode           *node,
+                     GError             **error)
+{
+  const KerasNode *first = g_ptr_array_index (node->inputs, 0);
+  int dims[3];
+
+  value_dims (b, first, dims);
+  for (guint i = 1; i < node->inputs->len; i++)
+    {
+      const KerasNode *other = g_ptr_array_index (node->inputs, i);
+      gboolean same = first->rank != 4 || other->rank != 4 || axes_agree (first->axes, other->axes, dims);
+
+      if (first->flat_permuted || other->flat_permuted)
+        same = first->flat_permuted == other->flat_permuted && !g_str_equal (node->class_name, "Concatenate")
+          && memcmp (first->axes, other->axes, sizeof first->axes) == 0
+          && memcmp (first->flat_dims, other->flat_dims, sizeof first->flat_dims) == 0;
+      if (!same)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "%s layer “%s” merges tensors whose axes are in different orders (channels_first and "
+                     "channels_last); the engine cannot transpose them", node->class_name, node->name);
+    }
+  return TRUE;
+}
+
 static gboolean
 build_merge (QsKerasBuild  *b,
              KerasNode     *node,
@@ -2622,12 +3045,12 @@ build_merge (QsKerasBuild  *b,
     {
       int64_t axis;
 
-      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, input_rank (node)))
+      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "Concatenate layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
-                     "(the last axis)", node->name, axis);
+                     "(axis %d here)", node->name, axis, channel_axis (g_ptr_array_index (node->inputs, 0)));
     }
-  if (!check_merge_shapes (b, node, kind, error))
+  if (!check_merge_shapes (b, node, kind, error) || !check_merge_layouts (b, node, error))
     return FALSE;
   node->rank = input_rank (node);
   for (guint i = 1; i < node->inputs->len; i++)
@@ -2892,6 +3315,18 @@ tf_function_activation (const QsKerasBuild *b,
   for (gsize i = 0; function != NULL && i < G_N_ELEMENTS (functions); i++)
     if (g_str_equal (function, functions[i].function))
       return activation_from_name (b, functions[i].activation, spec);
+  /* tf.clip_by_value (x, 0, cap): nobuco's nn.ReLU6 and hard sigmoid
+   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped ReLU. */
+  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value"))
+      && number_member (node->call_kwargs, "clip_value_min", NAN) == 0.0
+      && number_member (node->call_kwargs, "clip_value_max", NAN) > 0.0)
+    {
+      double cap = number_member (node->call_kwargs, "clip_value_max", NAN);
+
+      qs_activation_spec_init (spec, QS_ACTIVATION_RELU);
+      spec->max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      return TRUE;
+    }
   return FALSE;
 }
 
@@ -2906,7 +3341,7 @@ unsupported_function_kwargs (const KerasNode        *node,
   if (spec->kind == QS_ACTIVATION_GELU && bool_member (node->call_kwargs, "approximate", FALSE))
     return "the tanh approximation of gelu";
   if (spec->kind == QS_ACTIVATION_SOFTMAX && member (node->call_kwargs, "axis") != NULL
-      && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node->rank)))
+      && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node)))
     return "a softmax over another axis than the channels";
   return NULL;
 }
@@ -2929,6 +3364,282 @@ is_spatial_reduction (const KerasNode *node,
     && ((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1) || (a0 == -3 && a1 == -2) || (a0 == -2 && a1 == -3));
 }
 
+/* ---- Permute, transposes and converters' shape Lambdas ------------------------------------- */
+
+/* A new Keras order of the same values: @perm[k] is the input axis (1 after
+ * the batch) of output axis k + 1. A map is relabelled (no engine layer);
+ * other tensors take only the identity. */
+static gboolean
+permute_axes (KerasNode      *node,
+              const int64_t  *perm,
+              guint           n,
+              GError        **error)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  gboolean seen[3] = { FALSE, FALSE, FALSE };
+  gboolean identity = TRUE;
+
+  if (n != (guint) input->rank - 1 || n > 3)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” permutes %u axes of a rank-%d tensor",
+                 node->class_name, node->name, n, input->rank);
+  for (guint k = 0; k < n; k++)
+    {
+      if (perm[k] < 1 || perm[k] > (int64_t) n || seen[perm[k] - 1])
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s layer “%s” has an invalid permutation",
+                     node->class_name, node->name);
+      seen[perm[k] - 1] = TRUE;
+      identity = identity && perm[k] == (int64_t) k + 1;
+    }
+  if (input->rank == 4)
+    for (guint k = 0; k < 3; k++)
+      node->axes[k] = input->axes[perm[k] - 1];
+  else if (!identity)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” permutes the axes of a rank-%d tensor; the engine permutes maps (rank 4) only",
+                 node->class_name, node->name, input->rank);
+  node->rank = input->rank;
+  node->value = input->value;
+  return TRUE;
+}
+
+/* Permute(dims): Keras's own, from 1. */
+static gboolean
+build_permute (QsKerasBuild  *b,
+               KerasNode     *node,
+               GError       **error)
+{
+  JsonArray *dims = array_member (node->config, "dims");
+  int64_t perm[3];
+  guint n = dims != NULL ? json_array_get_length (dims) : 0;
+
+  (void) b;
+  if (!require_one_input (node, error))
+    return FALSE;
+  if (n < 1 || n > 3)
+    return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "Permute layer “%s” has no valid dims", node->name);
+  for (guint k = 0; k < n; k++)
+    if (!qs_json_node_get_int (json_array_get_element (dims, k), &perm[k]))
+      return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "Permute layer “%s” has no valid dims", node->name);
+  return permute_axes (node, perm, n, error);
+}
+
+/* tf.transpose (a TFOpLambda "compat.v1.transpose", as nobuco and hand
+ * code write it), whose perm keeps the batch first. FALSE without an error
+ * when @node is another function. */
+static gboolean
+tf_transpose (KerasNode  *node,
+              gboolean   *built,
+              GError    **error)
+{
+  const char *function = string_member (node->config, "function");
+  JsonArray *perm_array = array_member (node->call_kwargs, "perm");
+  int64_t perm[4];
+  guint n = perm_array != NULL ? json_array_get_length (perm_array) : 0;
+
+  *built = FALSE;
+  if (function == NULL || (!g_str_equal (function, "compat.v1.transpose") && !g_str_equal (function, "transpose")
+                           && !g_str_equal (function, "compat.v1.transpose_v2")))
+    return TRUE;
+  *built = TRUE;
+  if (n < 2 || n > 4)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” transposes without a perm of 2 to 4 axes, which the engine does not run", node->name);
+  for (guint k = 0; k < n; k++)
+    if (!qs_json_node_get_int (json_array_get_element (perm_array, k), &perm[k]))
+      return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has an invalid perm", node->name);
+  if (perm[0] != 0)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” moves the batch axis, which the engine does not run", node->name);
+  return permute_axes (node, perm + 1, n - 1, error);
+}
+
+/* Whether every reader of @node is a MaxPooling2D. */
+static gboolean
+only_max_pooled (const KerasNode *node)
+{
+  for (guint i = 0; i < node->consumers->len; i++)
+    {
+      const KerasNode *reader = g_ptr_array_index (node->consumers, i);
+
+      if (!g_str_equal (reader->class_name, "MaxPooling2D") && !g_str_equal (reader->class_name, "MaxPool2D"))
+        return FALSE;
+    }
+  return node->consumers->len > 0;
+}
+
+/* tf.pad (TFOpLambda "compat.v1.pad", as nobuco writes PyTorch's padded
+ * max pooling) of height and width: a padding layer. The engine pads
+ * with zeros; nobuco pads with -inf before a max pooling, which is the
+ * same when the map padded is a ReLU's (no value below 0, and every
+ * window holds one of them). FALSE without an error for another function. */
+static gboolean
+tf_pad (QsKerasBuild  *b,
+        KerasNode     *node,
+        gboolean      *built,
+        GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  const char *mode = string_member (node->call_kwargs, "mode");
+  JsonArray *paddings = array_member (node->call_kwargs, "paddings");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  double fill = number_member (node->call_kwargs, "constant_values", 0.0);
+  int64_t amount[4][2];
+  int engine[3][2] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+  float max;
+
+  *built = FALSE;
+  if (function == NULL || (!g_str_equal (function, "compat.v1.pad") && !g_str_equal (function, "pad")))
+    return TRUE;
+  *built = TRUE;
+  if (input->rank != 4 || paddings == NULL || json_array_get_length (paddings) != 4)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads a tensor other than a map, which the engine does not run", node->name);
+  for (guint k = 0; k < 4; k++)
+    {
+      JsonArray *pair = NULL;
+
+      if (!qs_json_node_get_array (json_array_get_element (paddings, k), &pair) || pair == NULL
+          || json_array_get_length (pair) != 2
+          || !qs_json_node_get_int (json_array_get_element (pair, 0), &amount[k][0])
+          || !qs_json_node_get_int (json_array_get_element (pair, 1), &amount[k][1])
+          || amount[k][0] < 0 || amount[k][1] < 0 || amount[k][0] > INT_MAX || amount[k][1] > INT_MAX)
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "layer “%s” has invalid paddings", node->name);
+      if (k > 0)
+        engine[input->axes[k - 1]][0] = (int) amount[k][0], engine[input->axes[k - 1]][1] = (int) amount[k][1];
+    }
+  if (amount[0][0] != 0 || amount[0][1] != 0 || engine[2][0] != 0 || engine[2][1] != 0
+      || (mode != NULL && g_ascii_strcasecmp (mode, "CONSTANT") != 0))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads other than height and width with a constant, which the engine does not run",
+                 node->name);
+  if (fill != 0.0 && !(isinf (fill) && fill < 0.0 && plain_relu_layer (b, input, &max) && only_max_pooled (node)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pads with %g; the engine pads with zeros (and takes -inf before a max pooling of a "
+                 "ReLU's output)", node->name, fill);
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pad (b->model, node->name, FALSE, engine[0][0], engine[0][1],
+                                                      engine[1][0], engine[1][1]), error);
+}
+
+/* Whether the Python bytecode of Lambda @node (Keras 2's func_dump: base64
+ * of marshal, the first element of "function") names @symbol. */
+static gboolean
+lambda_code_mentions (const KerasNode *node,
+                      const char      *symbol)
+{
+  JsonArray *function = array_member (node->config, "function");
+  const char *text;
+  g_autofree guchar *code = NULL;
+  gsize length = 0;
+
+  if (function == NULL || json_array_get_length (function) < 1
+      || !qs_json_node_get_string (json_array_get_element (function, 0), &text) || text == NULL)
+    return FALSE;
+  code = g_base64_decode (text, &length);
+  for (gsize i = 0; code != NULL && i + strlen (symbol) <= length; i++)
+    if (memcmp (code + i, symbol, strlen (symbol)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* classification_models' (qubvel) SE blocks: Lambda (expand_dims,
+ * arguments={"channels_axis": 3 or 1}) after GlobalAveragePooling2D,
+ * x[:, None, None, :] or x[:, :, None, None]: (C) to a 1x1xC map. */
+static gboolean
+classification_models_lambda (KerasNode  *node,
+                              const char *module,
+                              gboolean   *built)
+{
+  JsonObject *arguments = object_member (node->config, "arguments");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int64_t axis = 0;
+
+  if (!g_str_equal (module, "classification_models.models._common_blocks") || arguments == NULL
+      || json_object_get_size (arguments) != 1
+      || !qs_json_node_get_int (member (arguments, "channels_axis"), &axis) || (axis != 1 && axis != 3)
+      || !lambda_code_mentions (node, "expand_dims") || input->rank != 2)
+    return FALSE;
+  *built = TRUE;
+  node->rank = 4;
+  node->value = input->value;
+  memcpy (node->axes, axis == 1 ? channels_first_axes : channels_last_axes, sizeof node->axes);
+  return TRUE;
+}
+
+/* Converters' and model zoos' Lambdas that only reshape, and
+ * onnx2keras's softmax. onnx2keras's: after GlobalAveragePool,
+ * "<name>_EXPAND1" and "_EXPAND2" (keras.backend.expand_dims, twice: (C)
+ * to (C, 1, 1)); before a flatten in its channels_last mode, "<name>_CHW"
+ * (tf.transpose (x, [0, 3, 1, 2])). Quantscope never runs Python: it knows these by the module that
+ * defined them, their name or arguments, and the function their code
+ * calls. FALSE without an error for any other Lambda. */
+static gboolean
+shape_lambda (QsKerasBuild  *b,
+              KerasNode     *node,
+              gboolean      *built,
+              GError       **error)
+{
+  const char *module = string_member (node->config, "module");
+  const KerasNode *input;
+
+  *built = FALSE;
+  if (!g_str_equal (node->class_name, "Lambda") || module == NULL
+      || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || node->inputs->len != 1
+      || node->has_constant)
+    return TRUE;
+  if (is_onnx2keras_softmax (node))
+    {
+      JsonArray *defaults = NULL;
+      int64_t axis = -1;
+      QsActivationSpec spec;
+
+      (void) qs_json_node_get_array (qs_json_array_element (array_member (node->config, "function"), 1), &defaults);
+      (void) qs_json_node_get_int (json_array_get_element (defaults, 0), &axis);
+      *built = TRUE;
+      input = g_ptr_array_index (node->inputs, 0);
+      node->rank = input->rank;
+      if (!is_channel_axis (axis, input))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "layer “%s” is a softmax over axis %" G_GINT64_FORMAT ", not the channels; the engine runs "
+                     "softmax over channels", node->name, axis);
+      if (node->drop_softmax)
+        {
+          node->value = input->value;
+          return TRUE;
+        }
+      qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
+      return set_inputs (b, node, error)
+        && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+    }
+  if (classification_models_lambda (node, module, built) || !g_str_has_prefix (module, "onnx2keras."))
+    return TRUE;
+  input = g_ptr_array_index (node->inputs, 0);
+  if ((g_str_has_suffix (node->name, "_EXPAND1") || g_str_has_suffix (node->name, "_EXPAND2"))
+      && lambda_code_mentions (node, "expand_dims") && (input->rank == 2 || input->rank == 3))
+    {
+      /* (C) to (C, 1) to (C, 1, 1): the engine's 1x1xC value throughout. */
+      *built = TRUE;
+      node->rank = input->rank + 1;
+      node->value = input->value;
+      if (node->rank == 4)
+        memcpy (node->axes, channels_first_axes, sizeof node->axes);
+      return TRUE;
+    }
+  if (g_str_has_suffix (node->name, "_CHW") && lambda_code_mentions (node, "transpose") && input->rank == 4)
+    {
+      static const int64_t to_chw[3] = { 3, 1, 2 };
+
+      *built = TRUE;
+      return permute_axes (node, to_chw, 3, error);
+    }
+  return TRUE;
+}
+
+static gboolean tf_reshape (QsKerasBuild  *b,
+                            KerasNode     *node,
+                            gboolean      *built,
+                            GError       **error);
+
 static gboolean build_global_pool (QsKerasBuild  *b,
                                    KerasNode     *node,
                                    gboolean       max,
@@ -2949,6 +3660,11 @@ build_arithmetic (QsKerasBuild  *b,
       const char *refused;
 
       node->rank = input_rank (node);
+      if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error))
+          || (!built && !tf_reshape (b, node, &built, error)))
+        return FALSE;
+      if (built)
+        return TRUE;
       if (tf_function_activation (b, node, &spec))
         {
           if ((refused = unsupported_function_kwargs (node, &spec)) != NULL)
@@ -2997,7 +3713,7 @@ build_pad (QsKerasBuild  *b,
   int amounts[4] = { 1, 1, 1, 1 };  /* Keras's default: one of each */
   gboolean valid = TRUE;
 
-  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+  if (!require_one_input (node, error) || !check_layout (b, node, error))
     return FALSE;
   if (crop)
     amounts[0] = amounts[1] = amounts[2] = amounts[3] = 0;
@@ -3045,7 +3761,7 @@ build_pool (QsKerasBuild  *b,
 {
   QsConvParams p = { 0 };
 
-  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error)
+  if (!require_one_input (node, error) || !check_layout (b, node, error)
       || !parse_padding (node->config, node->name, node->class_name, &p.padding, error))
     return FALSE;
   p.kernel_h = p.kernel_w = 2;
@@ -3067,7 +3783,7 @@ build_global_pool (QsKerasBuild  *b,
                    gboolean       max,
                    GError       **error)
 {
-  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+  if (!require_one_input (node, error) || !check_layout (b, node, error))
     return FALSE;
   /* keepdims only changes the Keras rank: the engine's value is 1x1xC either way. */
   node->rank = bool_member (node->config, "keepdims", FALSE) ? input_rank (node) : 2;
@@ -3076,39 +3792,139 @@ build_global_pool (QsKerasBuild  *b,
                                  : qs_engine_model_add_global_average_pool (b->model, node->name), error);
 }
 
+/* Flatten: Keras's own moves a channels_first map's channels last first,
+ * so only a Flatten told channels_last of a (C, H, W) map (or of a
+ * Permute's output) flattens in another order than the engine's. */
 static gboolean
 build_flatten (QsKerasBuild  *b,
                KerasNode     *node,
                GError       **error)
 {
-  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+  const KerasNode *input;
+  int format = layer_format (node->config);
+
+  if (!require_one_input (node, error))
     return FALSE;
+  input = g_ptr_array_index (node->inputs, 0);
+  if (format == 2)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "Flatten layer “%s” has data_format “%s”; the engine runs channels_last and channels_first",
+                 node->name, string_member (node->config, "data_format"));
+  if (input->rank == 4)
+    {
+      int dims[3];
+
+      value_dims (b, input, dims);
+      /* Keras 1's Flatten has no data_format: it flattens in the tensor's own order. */
+      if (format == 1 || (format < 0 && b->channels_first && !b->keras1))
+        {
+          int axes[3] = { input->axes[1], input->axes[2], input->axes[0] };
+
+          set_flattened (node, axes, dims);
+        }
+      else
+        set_flattened (node, input->axes, dims);
+    }
+  else if (input->rank != 2)
+    node->flat_permuted = FALSE;
   node->rank = 2;
   return set_inputs (b, node, error)
     && layer_added (b, node, qs_engine_model_add_flatten (b->model, node->name), error);
 }
 
+/* The axis orders of Reshape @node to @n target dimensions, @dims the
+ * engine shape build_reshape made of them (channels last). A map or a
+ * vector in the engine's own order reshapes as it is; otherwise the engine
+ * would need a transpose, and the Reshape is refused unless its values
+ * keep their places: flattening a (C, H, W) map (a vector in Keras's
+ * order, for the Dense after it), and the reverse, or a vector to
+ * (C, 1, 1). */
+static gboolean
+reshape_layout (const QsKerasBuild  *b,
+                KerasNode           *node,
+                guint                n,
+                int                  dims[3],
+                GError             **error)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int in_dims[3];
+
+  value_dims (b, input, in_dims);
+  if (n == 1 && input->rank == 4)
+    {
+      set_flattened (node, input->axes, in_dims);
+      return TRUE;
+    }
+  if (n == 1 && input->rank == 2)
+    return TRUE;   /* inherited */
+  node->flat_permuted = FALSE;
+  if (n == 3 && input->rank == 2 && input->flat_permuted)
+    {
+      const int *fd = input->flat_dims, *axes = input->axes;
+
+      /* Back to the map it was flattened from: the engine's values are in place. */
+      if (fd[axes[0]] == dims[0] && fd[axes[1]] == dims[1] && fd[axes[2]] == dims[2])
+        {
+          memcpy (dims, fd, 3 * sizeof (int));
+          return TRUE;
+        }
+    }
+  else if (n == 3 && b->channels_first)
+    {
+      /* (C, H, W): channels first, unless already a map of these Keras dims. */
+      int target[3] = { dims[1], dims[2], dims[0] };
+
+      if (input->rank == 4 && axes_agree (input->axes, channels_first_axes, in_dims)
+          && in_dims[0] == target[0] && in_dims[1] == target[1] && in_dims[2] == target[2])
+        {
+          memcpy (dims, target, sizeof target);
+          memcpy (node->axes, channels_first_axes, sizeof node->axes);
+          return TRUE;
+        }
+      /* A vector (or a map in the engine's order) to (C, H, W) where at most
+       * one of C and H x W is above 1: the values keep their places. */
+      if (input->rank != 4 ? !input->flat_permuted : axes_agree (input->axes, channels_last_axes, in_dims))
+        {
+          if (axes_agree (channels_first_axes, channels_last_axes, target))
+            {
+              memcpy (dims, target, sizeof target);
+              memcpy (node->axes, channels_first_axes, sizeof node->axes);
+              return TRUE;
+            }
+        }
+    }
+  else if ((input->rank != 4 || axes_agree (input->axes, channels_last_axes, in_dims))
+           && (input->rank != 2 || !input->flat_permuted))
+    {
+      memcpy (node->axes, channels_last_axes, sizeof node->axes);
+      return TRUE;
+    }
+  return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+               "%s layer “%s” moves values between the channels_first and channels_last orders, which takes a "
+               "transpose the engine does not run", node->class_name, node->name);
+}
+
 /* Reshape to (C,), (W, C) or (H, W, C) of the same size, -1 for one unknown. */
 static gboolean
-build_reshape (QsKerasBuild  *b,
-               KerasNode     *node,
-               GError       **error)
+build_reshape_to (QsKerasBuild  *b,
+                  KerasNode     *node,
+                  JsonArray     *shape,
+                  guint          first,
+                  GError       **error)
 {
-  JsonArray *target = array_member (node->config, "target_shape");
   int h, w, c, dims[3] = { 1, 1, 1 }, unknown = -1;
-  guint n = target != NULL ? json_array_get_length (target) : 0;
+  guint n = shape != NULL && json_array_get_length (shape) > first ? json_array_get_length (shape) - first : 0;
   int64_t size, known = 1;
 
-  if (!require_one_input (node, error))
-    return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
   size = (int64_t) h * w * c;
   if (n < 1 || n > 3)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                 "Reshape layer “%s” has a target shape of %u dimensions; the engine reshapes to 1 to 3", node->name, n);
+                 "%s layer “%s” has a target shape of %u dimensions; the engine reshapes to 1 to 3", node->class_name,
+                 node->name, n);
   for (guint i = 0; i < n; i++)
     {
-      JsonNode *element = json_array_get_element (target, i);
+      JsonNode *element = json_array_get_element (shape, first + i);
       int64_t value;
       int *dim = &dims[3 - n + i];
 
@@ -3127,7 +3943,10 @@ build_reshape (QsKerasBuild  *b,
     dims[unknown] = (int) (size / known), known = size;
   if (known != size)
     return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
-                 "Reshape layer “%s” reshapes %" G_GINT64_FORMAT " values to a shape of another size", node->name, size);
+                 "%s layer “%s” reshapes %" G_GINT64_FORMAT " values to a shape of another size", node->class_name,
+                 node->name, size);
+  if (!reshape_layout (b, node, n, dims, error))
+    return FALSE;
   node->rank = (int) n + 1;
   if (dims[0] == h && dims[1] == w && dims[2] == c)
     {
@@ -3139,6 +3958,42 @@ build_reshape (QsKerasBuild  *b,
 }
 
 static gboolean
+build_reshape (QsKerasBuild  *b,
+               KerasNode     *node,
+               GError       **error)
+{
+  return require_one_input (node, error)
+    && build_reshape_to (b, node, array_member (node->config, "target_shape"), 0, error);
+}
+
+/* tf.reshape (a TFOpLambda "reshape"), as nobuco writes torch.flatten and
+ * view: its shape starts with the batch, a number (-1, or the 1 it was
+ * traced with) or a tensor (tf.shape (x)[0], left unbuilt), then the
+ * numbers of a Reshape's target_shape. FALSE without an error for another
+ * function. */
+static gboolean
+tf_reshape (QsKerasBuild  *b,
+            KerasNode     *node,
+            gboolean      *built,
+            GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  JsonArray *shape = array_member (node->call_kwargs, "shape");
+  JsonNode *batch;
+  int64_t value;
+
+  *built = FALSE;
+  if (function == NULL || (!g_str_equal (function, "reshape") && !g_str_equal (function, "compat.v1.reshape")))
+    return TRUE;
+  *built = TRUE;
+  batch = shape != NULL && json_array_get_length (shape) >= 2 ? json_array_get_element (shape, 0) : NULL;
+  if (batch == NULL || !(qs_json_node_get_int (batch, &value) || JSON_NODE_HOLDS_ARRAY (batch)))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” reshapes to a shape the engine cannot read (a list of the batch and numbers)", node->name);
+  return build_reshape_to (b, node, shape, 1, error);
+}
+
+static gboolean
 build_upsample (QsKerasBuild  *b,
                 KerasNode     *node,
                 GError       **error)
@@ -3147,7 +4002,7 @@ build_upsample (QsKerasBuild  *b,
   const char *interpolation = string_member (node->config, "interpolation");
   gboolean bilinear = FALSE;
 
-  if (!require_one_input (node, error) || !check_channels_last (node->config, node->name, node->class_name, error))
+  if (!require_one_input (node, error) || !check_layout (b, node, error))
     return FALSE;
   if (pair_member (node->config, "size", &fh, &fw) == SETTING_INVALID)
     return bad_size (error, node->class_name, node->name, "size");
@@ -3209,7 +4064,7 @@ build_activation (QsKerasBuild  *b,
     {
       int64_t axis;
 
-      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, node->rank))
+      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, node))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                      "Softmax layer “%s” is over another axis than the channels", node->name);
       qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
@@ -3234,6 +4089,7 @@ build_node (QsKerasBuild  *b,
 {
   const char *c = node->class_name;
   double scale;
+  gboolean built;
 
   if (is_identity_class (c))
     {
@@ -3295,16 +4151,24 @@ build_node (QsKerasBuild  *b,
     return build_rescaling (b, node, error);
   if (g_str_equal (c, "LayerScale"))
     return build_layer_scale (b, node, error);
+  if (g_str_equal (c, "Scale"))
+    return build_caffe_scale (b, node, error);
   if (g_str_equal (c, "PReLU"))
     return build_prelu (b, node, error);
   if (g_str_equal (c, "Normalization"))
     return build_normalization (b, node, error);
   if (scaled_residual_scale (node, &scale))
     return build_scaled_residual (b, node, scale, error);
+  if (g_str_equal (c, "Permute"))
+    return build_permute (b, node, error);
+  if (!shape_lambda (b, node, &built, error))
+    return FALSE;
+  if (built)
+    return TRUE;
   if (g_str_equal (c, "Lambda"))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                  "layer “%s” is a Lambda, whose Python code Quantscope does not run (it knows only InceptionResNetV2's "
-                 "scaled residual)", node->key);
+                 "scaled residual, onnx2keras's expand_dims and transpose, and classification_models' expand_dims)", node->key);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
                "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",
@@ -3499,7 +4363,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
             "the file holds weights only (no Keras model_config), so there is no model to run");
       return NULL;
     }
-  if (!qs_json_parser_load (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
+  if (!qs_json_parser_load_python (parser, text, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", &local))
     {
       if (local->domain == QS_ERROR)
         fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "%s", local->message);
@@ -3545,6 +4409,17 @@ qs_keras_model_load_config (QsWeightFile  *file,
       fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG, "model_config does not give the input shape");
       return NULL;
     }
+  for (guint i = 0; i < b.nodes->len; i++)
+    keras1_translate (&b, g_ptr_array_index (b.nodes, i));
+  b.channels_first = model_is_channels_first (&b);
+  if (b.channels_first && json_array_get_length (shape) == 4)
+    {
+      int channels = h;
+
+      /* [null, C, H, W]: the engine's input, like its every map, is H x W x C. */
+      h = w, w = c, c = channels;
+      memcpy (input->axes, channels_first_axes, sizeof input->axes);
+    }
   b.by_layer = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
   tensors = qs_weight_file_get_tensors (file);
   for (guint i = 0; i < tensors->len; i++)
@@ -3578,6 +4453,8 @@ qs_keras_model_load_config (QsWeightFile  *file,
       KerasNode *node = g_ptr_array_index (sorted, i);
 
       node->layers_begin = qs_engine_model_get_n_layers (b.model);
+      if (!node->built && node->inputs->len > 0)
+        inherit_layout (node, g_ptr_array_index (node->inputs, 0));
       if (!node->built && !build_node (&b, node, error))
         {
           free_build (&b);

@@ -298,7 +298,7 @@ _qs_keras3_layers_from_config (const char *config)
   Walk walk = { 0 };
 
   if (config == NULL
-      || !qs_json_parser_load (parser, config, -1, QS_JSON_MAX_CONFIG_BYTES, "config.json", NULL)
+      || !qs_json_parser_load_python (parser, config, -1, QS_JSON_MAX_CONFIG_BYTES, "config.json", NULL)
       || !qs_json_node_get_object (json_parser_get_root (parser), &root)
       || !qs_json_member_string (root, "class_name", &class_name, NULL) || class_name == NULL
       || !qs_json_member_object (root, "config", &model_config, NULL) || model_config == NULL)

@@ -51,6 +51,7 @@ struct _QsWeightFile
   hid_t         file;          /* guarded by qs_hdf5_mutex */
   QsFileLayout  layout;
   char         *model_config;
+  char         *backend;        /* Keras's "backend" attribute at the root, or NULL */
   GPtrArray    *tensors;       /* QsTensorInfo, in display order */
   GHashTable   *by_path;       /* absolute path -> QsTensorInfo owned by tensors */
   GPtrArray    *warnings;      /* one-line texts: links that lead nowhere */
@@ -978,7 +979,7 @@ layer_classes_from_config (const char *model_config)
     return classes;
 
   parser = json_parser_new_immutable ();
-  if (qs_json_parser_load (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
+  if (qs_json_parser_load_python (parser, model_config, -1, QS_JSON_MAX_CONFIG_BYTES, "model_config", NULL))
     collect_layer_classes (json_parser_get_root (parser), classes, 0);
   return classes;
 }
@@ -1050,7 +1051,51 @@ role_from_weight_name (const char *weight_name,
       || g_str_equal (name, "moving_mean") || g_str_equal (name, "moving_variance")
       || g_str_equal (name, "running_mean") || g_str_equal (name, "running_var"))
     return QS_TENSOR_ROLE_BATCHNORM;
+  /* Keras 1 prefixes the layer's name: "convolution2d_1_W", "dense_1_b",
+   * "batchnormalization_1_running_std". */
+  if (g_str_has_suffix (name, "_W"))
+    return rank >= 2 ? QS_TENSOR_ROLE_KERNEL : QS_TENSOR_ROLE_OTHER;
+  if (g_str_has_suffix (name, "_b"))
+    return QS_TENSOR_ROLE_BIAS;
+  if (g_str_has_suffix (name, "_gamma") || g_str_has_suffix (name, "_beta")
+      || g_str_has_suffix (name, "_running_mean") || g_str_has_suffix (name, "_running_std"))
+    return QS_TENSOR_ROLE_BATCHNORM;
   return QS_TENSOR_ROLE_OTHER;
+}
+
+/* Keras 1's convolution kernel "<layer>_W" is (out, in, kh, kw) under
+ * dim_ordering "th" (Theano's), (kh, kw, in, out) under "tf": the
+ * config's word when it gives one (@th_config: some layer is "th", none
+ * "tf"), else the shape's (a square window first or last). */
+static gboolean
+keras1_th_kernel (const QsTensorInfo *info,
+                  const char         *weight_name,
+                  int                 th_config)
+{
+  g_autofree char *name = g_strdup (path_basename (weight_name));
+  char *colon = strrchr (name, ':');
+
+  if (colon != NULL)
+    *colon = '\0';
+  if (info->rank != 4 || !g_str_has_suffix (name, "_W"))
+    return FALSE;
+  if (th_config >= 0)
+    return th_config == 1;
+  return info->shape[2] == info->shape[3] && info->shape[0] != info->shape[1];
+}
+
+/* 1 when @model_config orders some layer "th" and none "tf", 0 the
+ * reverse, -1 when it says neither (Keras 2 and 3, or no config). */
+static int
+keras1_th_config (const char *model_config)
+{
+  gboolean th, tf;
+
+  if (model_config == NULL)
+    return -1;
+  th = strstr (model_config, "\"dim_ordering\": \"th\"") != NULL;
+  tf = strstr (model_config, "\"dim_ordering\": \"tf\"") != NULL;
+  return th == tf ? -1 : th;
 }
 
 /* Keras kernels keep the output channel last: Conv (kh, kw, in, out) and
@@ -1088,6 +1133,66 @@ generic_channel_axis (const QsTensorInfo *info)
   if (g_str_has_suffix (path_basename (info->path), "weight"))
     return 0;
   return info->rank - 1;
+}
+
+/* Caffe's HDF5 snapshot (Net::ToHDF5): "/data/<layer>/<i>", blob 0 a
+ * layer's weights (out, in, kh, kw) and blob 1 its bias. Returns the
+ * layer name and the blob index, or NULL. */
+static char *
+caffe_blob (const char *path,
+            guint64    *index)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+
+  if (g_strv_length (parts) != 4 || parts[0][0] != '\0' || !g_str_equal (parts[1], "data")
+      || parts[2][0] == '\0' || !g_ascii_string_to_unsigned (parts[3], 10, 0, G_MAXUINT32, index, NULL))
+    return NULL;
+  return g_strdup (parts[2]);
+}
+
+/* A generic tensor's layer, role and channel axis from its path; @by_path
+ * holds every tensor of the file. */
+static void
+name_generic (QsTensorInfo *info,
+              GHashTable   *by_path)
+{
+  const char *base = path_basename (info->path);
+  const char *dot = strrchr (base, '.');
+  g_autofree char *caffe_layer = NULL;
+  guint64 index = 0;
+
+  if ((caffe_layer = caffe_blob (info->path, &index)) != NULL)
+    {
+      g_autofree char *third = g_strdup_printf ("/data/%s/2", caffe_layer);
+      const QsTensorInfo *factor = g_hash_table_lookup (by_path, third);
+
+      info->layer = g_steal_pointer (&caffe_layer);
+      /* Caffe's BatchNorm: mean, variance and a one-element scale factor. */
+      if (factor != NULL && factor->count == 1 && index <= 2)
+        info->role = QS_TENSOR_ROLE_BATCHNORM;
+      else
+        info->role = index == 0 && info->rank >= 2 ? QS_TENSOR_ROLE_KERNEL
+                     : index == 1 && info->rank == 1 ? QS_TENSOR_ROLE_BIAS : QS_TENSOR_ROLE_OTHER;
+      info->channel_axis = info->role == QS_TENSOR_ROLE_KERNEL ? 0 : -1;
+      return;
+    }
+  info->layer = path_parent_name (info->path);
+  /* A state_dict written key by key: "layer1.0.conv1.weight" is layer "layer1.0.conv1". */
+  if (g_str_equal (info->layer, "/") && dot != NULL && dot != base && dot[1] != '\0')
+    {
+      g_free (info->layer);
+      info->layer = g_strndup (base, dot - base);
+    }
+  info->role = role_from_weight_name (info->path, info->rank);
+  info->channel_axis = generic_channel_axis (info);
+  /* Chainer's save_hdf5: "<link>/W" (out, in, kh, kw) or (out, in), "b",
+   * and BatchNormalization's avg_mean and avg_var. */
+  if (g_str_equal (base, "W") && info->rank >= 2)
+    info->role = QS_TENSOR_ROLE_KERNEL, info->channel_axis = 0;
+  else if (g_str_equal (base, "b") && info->rank == 1)
+    info->role = QS_TENSOR_ROLE_BIAS;
+  else if (g_str_equal (base, "avg_mean") || g_str_equal (base, "avg_var"))
+    info->role = QS_TENSOR_ROLE_BATCHNORM;
 }
 
 /* Keras 3 .weights.h5 names variables by position: ".../<layer>/vars/<i>".
@@ -1261,6 +1366,7 @@ organise_tensors (QsWeightFile *self,
   g_autoptr(GPtrArray) layer_names = NULL;
   const char *weight_root = NULL;
   gboolean keras;
+  int th_config = keras1_th_config (self->model_config);
 
   for (guint i = 0; i < found->len; i++)
     {
@@ -1308,6 +1414,8 @@ organise_tensors (QsWeightFile *self,
           info->layer = g_strdup (layer);
           info->role = role_from_weight_name (weight_name, info->rank);
           info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
+          if (keras1_th_kernel (info, weight_name, th_config))
+            info->channel_axis = 0;
           g_ptr_array_add (self->tensors, info);
         }
     }
@@ -1355,13 +1463,13 @@ organise_tensors (QsWeightFile *self,
             info->channel_axis = keras_channel_axis (info->rank, info->role, kind);
             info->layer = g_steal_pointer (&layer3);
           }
+        else if (!keras)
+          name_generic (info, found_by_path);
         else
           {
             info->layer = path_parent_name (info->path);
             info->role = role_from_weight_name (info->path, info->rank);
-            info->channel_axis = keras
-              ? keras_channel_axis (info->rank, info->role, layer_kind (classes, info->layer))
-              : generic_channel_axis (info);
+            info->channel_axis = keras_channel_axis (info->rank, info->role, layer_kind (classes, info->layer));
           }
         g_ptr_array_add (self->tensors, info);
       }
@@ -1398,6 +1506,7 @@ qs_weight_file_finalize (GObject *object)
   g_clear_pointer (&self->tensors, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
   g_clear_pointer (&self->model_config, g_free);
+  g_clear_pointer (&self->backend, g_free);
   g_clear_pointer (&self->filename, g_free);
 
   G_OBJECT_CLASS (qs_weight_file_parent_class)->finalize (object);
@@ -1562,6 +1671,12 @@ open_locked (QsWeightFile  *self,
       }
     if (attribute != NULL && attribute->len > 0)
       self->model_config = g_strdup (g_ptr_array_index (attribute, 0));
+  }
+  {
+    g_autoptr(GPtrArray) backend = read_string_attribute (self->file, "/", "backend", NULL);
+
+    if (backend != NULL && backend->len > 0)
+      self->backend = g_strdup (g_ptr_array_index (backend, 0));
   }
   /* Keras 3 keeps the architecture outside the weights file. */
   if (self->model_config == NULL)
@@ -1755,6 +1870,22 @@ qs_weight_file_get_model_config (QsWeightFile *self)
   g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
 
   return self->model_config;
+}
+
+/**
+ * qs_weight_file_get_backend:
+ *
+ * Keras's "backend" attribute ("tensorflow", "theano"), which says how a
+ * Keras 1 file's convolution kernels are stored; NULL when there is none.
+ *
+ * Returns: (transfer none) (nullable): the backend's name
+ */
+const char *
+qs_weight_file_get_backend (QsWeightFile *self)
+{
+  g_return_val_if_fail (QS_IS_WEIGHT_FILE (self), NULL);
+
+  return self->backend;
 }
 
 /**

@@ -85,6 +85,8 @@ const char   *qs_weight_file_get_filename     (QsWeightFile *self);
 QsFileLayout  qs_weight_file_get_layout       (QsWeightFile *self);
 /* The Keras model_config JSON text, or NULL (transfer none). */
 const char   *qs_weight_file_get_model_config (QsWeightFile *self);
+/* The root's "backend" attribute ("tensorflow", "theano"), or NULL (transfer none). */
+const char   *qs_weight_file_get_backend      (QsWeightFile *self);
 
 /* Every dataset in the file, in Keras layer order for Keras files and in
  * name order otherwise (transfer none; elements are QsTensorInfo). */

@@ -1256,6 +1256,34 @@ test_eval_table_columns (void)
 }
 
 
+/* Files converted from other ecosystems (tests/data/converted/,
+ * tests/reference/make_converted_models.py): every weight of a Caffe
+ * snapshot listed and histogrammed per output channel (axis 0 of
+ * (out, in, kh, kw)); onnx2keras's channels_first ResNet scores
+ * PyTorch's own predictions; a Lambda it cannot run is refused in one
+ * line, while its weights still list. */
+static void
+test_converted_files (void)
+{
+  g_autofree char *caffe = g_test_build_filename (G_TEST_DIST, "data", "converted", "caffe.caffemodel.h5", NULL);
+  g_autofree char *resnet = g_test_build_filename (G_TEST_DIST, "data", "converted", "onnx2keras-resnet.h5", NULL);
+  g_autofree char *lambda = g_test_build_filename (G_TEST_DIST, "data", "converted", "onnx2keras-lambda.h5", NULL);
+  g_autofree char *images = g_test_build_filename (G_TEST_DIST, "data", "converted", "images-12-labelled.h5", NULL);
+  g_autoptr(JsonNode) listing = layers_json (caffe);
+  g_autoptr(JsonNode) stats = stats_json_in (caffe, "/data/conv1/0", NULL);
+  g_autoptr(JsonNode) eval = run_json ("eval", resnet, "--data", images, "--json", NULL);
+  g_autoptr(JsonNode) refused_listing = layers_json (lambda);
+  JsonArray *tensors = get_array (json_node_get_object (listing), "tensors");
+
+  g_assert_cmpuint (json_array_get_length (tensors), ==, 9);
+  g_assert_cmpint (get_int (json_node_get_object (stats), "channels"), ==, 8);
+  g_assert_cmpint (get_int (json_node_get_object (stats), "axis"), ==, 0);
+  assert_histogram_complete (json_node_get_object (stats));
+  g_assert_cmpfloat (get_number (json_node_get_object (eval), "fp32_top1"), ==, 1.0);
+  g_assert_cmpuint (json_array_get_length (get_array (json_node_get_object (refused_listing), "tensors")), ==, 4);
+  assert_fails ("eval", lambda, "--data", images, NULL);
+}
+
 static void
 test_eval_demo_model (void)
 {
@@ -2487,6 +2515,7 @@ main (int    argc,
   g_test_add_func ("/cli/sample/layers", test_sample_layers);
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
+  g_test_add_func ("/cli/eval/converted-files", test_converted_files);
   g_test_add_func ("/cli/eval/default-scheme", test_eval_default_scheme);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);

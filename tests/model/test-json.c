@@ -1,6 +1,7 @@
 /* test-json.c: JSON from files is bounded before json-glib parses it, and read by type without a Json-CRITICAL.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <math.h>
 #include <string.h>
 
 #include <glib.h>
@@ -357,6 +358,34 @@ test_size_settings_strict (void)
       }
 }
 
+/* Python's json module writes NaN, Infinity and -Infinity bare (Keras
+ * configs hold them: nobuco's tf.pad with constant_values -inf); they load
+ * as null and the infinities, inside strings they stay text, and plain
+ * qs_json_parser_load still refuses them. */
+static void
+test_python_tokens (void)
+{
+  static const char text[] = "{\"a\": -Infinity, \"b\": [Infinity, NaN, 2.5],"
+                              " \"s\": \"NaN \\\" -Infinity\"}";
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) strict = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+  JsonArray *b;
+
+  g_assert_true (qs_json_parser_load_python (parser, text, -1, 1 << 20, "config", &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpfloat (json_object_get_double_member (root, "a"), ==, -INFINITY);
+  b = json_object_get_array_member (root, "b");
+  g_assert_cmpfloat (json_array_get_double_element (b, 0), ==, INFINITY);
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_array_get_element (b, 1)));
+  g_assert_cmpfloat (json_array_get_double_element (b, 2), ==, 2.5);
+  g_assert_cmpstr (json_object_get_string_member (root, "s"), ==, "NaN \" -Infinity");
+  g_assert_false (qs_json_parser_load (strict, text, -1, 1 << 20, "config", &error));
+  g_assert_nonnull (error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -370,5 +399,6 @@ main (int    argc,
   g_test_add_func ("/json/typed-members", test_typed_members);
   g_test_add_func ("/json/wrong-types-no-critical", test_wrong_types_no_critical);
   g_test_add_func ("/json/size-settings-strict", test_size_settings_strict);
+  g_test_add_func ("/json/python-tokens", test_python_tokens);
   return g_test_run ();
 }

@@ -277,7 +277,7 @@ test_unsupported (void)
   };
   const char *transpose[] = { "“up”", "Conv2DTranspose", NULL };
   const char *selu[] = { "“d”", "selu", NULL };
-  const char *channels_first[] = { "“c”", "channels_first", NULL };
+  const char *format[] = { "“c”", "channels_middle", NULL };
   const char *bn[] = { "“bn”", "axis 1", NULL };
   const char *lambda[] = { "“scale”", "Lambda", NULL };
 
@@ -291,8 +291,8 @@ test_unsupported (void)
                 dense, 1, QS_KERAS_MODEL_ERROR_UNSUPPORTED, selu);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
                 "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 2, \"kernel_size\": [3, 3],"
-                " \"data_format\": \"channels_first\", \"batch_input_shape\": [null, 8, 8, 1]}}]}}",
-                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, channels_first);
+                " \"data_format\": \"channels_middle\", \"batch_input_shape\": [null, 8, 8, 1]}}]}}",
+                NULL, 0, QS_KERAS_MODEL_ERROR_UNSUPPORTED, format);
   expect_error ("{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
                 "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"axis\": 1}}]}}",

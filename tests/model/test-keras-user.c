@@ -27,6 +27,32 @@
  * slopes differ by position is refused in one line; on codes, each
  * channel's PReLU table is within half an output step (plus the input's
  * rounding through the slope) of PReLU.
+ * /keras-converted: tests/data/converted/ is written by
+ * tests/reference/make_converted_models.py in the layouts converters from
+ * PyTorch and ONNX write: onnx2keras's channels_first models (ZeroPadding2D
+ * before valid convolutions, BatchNormalization(axis=1), Concatenate
+ * (axis=1), PReLU(shared_axes [2, 3]), its expand_dims Lambdas after global
+ * pooling, Reshape([-1]) of a (C, H, W) map before Dense), its
+ * channels_last rewrite (a "_CHW" transpose Lambda before Flatten),
+ * Keras' own channels_first Flatten and Permute, and nobuco's channels_last
+ * ResNet (tf.pad with a bare -Infinity before MaxPool2D, "+" as a
+ * TFOpLambda, x.mean over height and width), its MobileNetV2 block and
+ * hard-swish (ReLU6 and clip (x / 6 + 1 / 2, 0, 1) as tf.clip_by_value,
+ * scalar TFOpLambdas), and flattens (tf.transpose
+ * to PyTorch's order, then tf.reshape with the batch as a tf.shape
+ * tensor or as the traced 1), and classification_models' SE-ResNet
+ * (its expand_dims Lambda in the SE block), and Keras 1 files (Convolution2D
+ * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
+ * (out, in, kh, kw), "tf"; weights "<layer>_W"), MMdnn's Caffe ResNet
+ * (its custom Scale layer) and keras-vggface's "/" in layer names: the
+ * float32 logits agree
+ * with PyTorch's to 1e-4 of the largest (so the Dense after a flattened
+ * (C, H, W) map reads each element with its own kernel row), the integer
+ * path runs; another Lambda (onnx2keras's Slice, classification_models'
+ * grouped-convolution slices) is refused in one line naming it, its
+ * weights still listed; Caffe's HDF5 snapshot, a state_dict written with
+ * h5py, Chainer's save_hdf5 and a MATLAB v7.3 file list every tensor with
+ * its layer, role and channel axis, and every float tensor reads back.
  */
 #include <math.h>
 #include <string.h>
@@ -420,6 +446,219 @@ test_prelu_tables (void)
   qs_engine_model_free (model);
 }
 
+/* ---- converted models --------------------------------------------------------------- */
+
+static void
+test_converted (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  const char *file = json_object_get_string_member (entry, "file");
+  JsonArray *names = json_object_get_array_member (entry, "weighted_layers");
+  g_autofree char *images_path = data_path ("shared-layers", "images-12.h5");
+  QsEngineModel *model = load_model ("converted", file);
+  int h, w, c;
+
+  /* The engine's input is H x W x C whichever order the file's is. */
+  qs_engine_model_get_input_shape (model, &h, &w, &c);
+  g_assert_cmpint (h, ==, 12);
+  g_assert_cmpint (w, ==, 12);
+  g_assert_cmpint (c, ==, 3);
+  g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, json_array_get_length (names));
+  for (size_t i = 0; i < qs_engine_model_get_n_weighted (model); i++)
+    g_assert_cmpstr (model->layers[qs_engine_model_weighted_layer_index (model, i)].name, ==,
+                     json_array_get_string_element (names, (guint) i));
+  check_model (model, file, images_path, json_object_get_array_member (entry, "fp32_logits"));
+  qs_engine_model_free (model);
+}
+
+/* onnx2keras's Slice and classification_models' GroupConv2D slices are
+ * Lambdas of Python code, and a vector viewed as a (C, H, W) map takes a
+ * transpose: refused, named, in one line; the files' weights are still
+ * there to look at. */
+static void
+test_converted_lambda_refused (void)
+{
+  static const struct {
+    const char *file, *message;
+    guint       tensors;
+    int         code;
+  } cases[] = {
+    { "onnx2keras-lambda.h5", "layer “6” is a Lambda", 4, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER },
+    { "onnx2keras-unflatten.h5", "Reshape layer “14” moves values between the channels_first and channels_last", 8,
+      QS_KERAS_MODEL_ERROR_UNSUPPORTED },
+    { "classification-models-resnext.h5", "layer “lambda” is a Lambda", 6, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = data_path ("converted", cases[i].file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, cases[i].tensors);
+      g_assert_null (qs_keras_model_load (file, &error));
+      g_assert_error (error, QS_KERAS_MODEL_ERROR, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].message));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+}
+
+typedef struct {
+  const char   *path;
+  const char   *layer;
+  QsTensorRole  role;
+  int           channel_axis;
+} ExpectedTensor;
+
+/* Every tensor of @name, in order, then each float tensor read back whole. */
+static void
+check_generic_file (const char           *name,
+                    const ExpectedTensor *expected,
+                    guint                 n_expected)
+{
+  g_autofree char *path = data_path ("converted", name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  GPtrArray *tensors;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_GENERIC);
+  tensors = qs_weight_file_get_tensors (file);
+  g_assert_cmpuint (tensors->len, ==, n_expected);
+  for (guint i = 0; i < n_expected; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+      g_autofree float *values = NULL;
+
+      g_assert_cmpstr (info->path, ==, expected[i].path);
+      g_assert_cmpstr (info->layer, ==, expected[i].layer);
+      g_assert_cmpint (info->role, ==, expected[i].role);
+      g_assert_cmpint (info->channel_axis, ==, expected[i].channel_axis);
+      if (!info->quantizable)
+        continue;
+      values = qs_weight_file_read_tensor (file, info, &error);
+      g_assert_no_error (error);
+      for (guint64 k = 0; k < info->count; k++)
+        g_assert_true (isfinite (values[k]));
+    }
+}
+
+/* Keras 1's weight names are the layer's name and a suffix; a "th"
+ * kernel is (out, in, kh, kw), its output channel first. */
+static void
+test_keras1_roles (void)
+{
+  static const struct {
+    const char  *file, *path;
+    QsTensorRole role;
+    int          channel_axis;
+  } cases[] = {
+    { "keras1-th-theano.h5", "/model_weights/convolution2d_1/convolution2d_1_W", QS_TENSOR_ROLE_KERNEL, 0 },
+    { "keras1-th-theano.h5", "/model_weights/convolution2d_1/convolution2d_1_b", QS_TENSOR_ROLE_BIAS, -1 },
+    { "keras1-th-theano.h5", "/model_weights/batchnormalization_1/batchnormalization_1_running_std",
+      QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "keras1-th-theano.h5", "/model_weights/dense_1/dense_1_W", QS_TENSOR_ROLE_KERNEL, 1 },
+    { "keras1-tf.h5", "/model_weights/convolution2d_1/convolution2d_1_W:0", QS_TENSOR_ROLE_KERNEL, 3 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = data_path ("converted", cases[i].file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+      const QsTensorInfo *info;
+
+      g_assert_no_error (error);
+      info = qs_weight_file_lookup (file, cases[i].path);
+      g_assert_nonnull (info);
+      g_assert_cmpint (info->role, ==, cases[i].role);
+      g_assert_cmpint (info->channel_axis, ==, cases[i].channel_axis);
+    }
+}
+
+/* keras-vggface's published weights: save_weights' tree with "/" in the
+ * layer names, one layer's group nested in another's; each weight
+ * belongs to its own layer. */
+static void
+test_nested_names_weights_only (void)
+{
+  static const char *const layers[] = {
+    "conv1/7x7_s2", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "conv1/7x7_s2/bn", "classifier",
+    "classifier",
+  };
+  g_autofree char *path = data_path ("converted", "vggface-weights.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsWeightFile) file = qs_weight_file_open (path, &error);
+  GPtrArray *tensors;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_weight_file_get_layout (file), ==, QS_FILE_LAYOUT_KERAS_WEIGHTS);
+  tensors = qs_weight_file_get_tensors (file);
+  g_assert_cmpuint (tensors->len, ==, G_N_ELEMENTS (layers));
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+
+      g_assert_cmpstr (info->layer, ==, layers[i]);
+      g_assert_true (info->quantizable);
+    }
+  g_assert_cmpstr (((const QsTensorInfo *) g_ptr_array_index (tensors, 1))->path, ==,
+                   "/conv1/7x7_s2/bn/conv1/7x7_s2/bn/gamma:0");
+  g_assert_cmpint (((const QsTensorInfo *) g_ptr_array_index (tensors, 0))->channel_axis, ==, 3);
+}
+
+static void
+test_generic_layouts (void)
+{
+  static const ExpectedTensor caffe[] = {
+    { "/data/bn1/0", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/data/bn1/1", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/data/bn1/2", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/data/conv1/0", "conv1", QS_TENSOR_ROLE_KERNEL, 0 },   /* (out, in, kh, kw) */
+    { "/data/conv1/1", "conv1", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/data/fc1/0", "fc1", QS_TENSOR_ROLE_KERNEL, 0 },       /* (out, in) */
+    { "/data/fc1/1", "fc1", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/data/scale1/0", "scale1", QS_TENSOR_ROLE_OTHER, -1 },
+    { "/data/scale1/1", "scale1", QS_TENSOR_ROLE_BIAS, -1 },
+  };
+  static const ExpectedTensor state_dict[] = {
+    { "/0.bias", "0", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/0.weight", "0", QS_TENSOR_ROLE_KERNEL, 0 },
+    { "/1.bias", "1", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/1.num_batches_tracked", "1", QS_TENSOR_ROLE_OTHER, -1 },
+    { "/1.running_mean", "1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/1.running_var", "1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/1.weight", "1", QS_TENSOR_ROLE_OTHER, -1 },
+    { "/4.bias", "4", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/4.weight", "4", QS_TENSOR_ROLE_KERNEL, 0 },
+  };
+  static const ExpectedTensor chainer[] = {
+    { "/predictor/bn1/N", "bn1", QS_TENSOR_ROLE_OTHER, -1 },
+    { "/predictor/bn1/avg_mean", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/avg_var", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/beta", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/bn1/gamma", "bn1", QS_TENSOR_ROLE_BATCHNORM, -1 },
+    { "/predictor/conv1/W", "conv1", QS_TENSOR_ROLE_KERNEL, 0 },   /* (out, in, kh, kw) */
+    { "/predictor/conv1/b", "conv1", QS_TENSOR_ROLE_BIAS, -1 },
+    { "/predictor/fc/W", "fc", QS_TENSOR_ROLE_KERNEL, 0 },
+    { "/predictor/fc/b", "fc", QS_TENSOR_ROLE_BIAS, -1 },
+  };
+  static const ExpectedTensor matlab[] = {
+    { "/#refs#/a", "#refs#", QS_TENSOR_ROLE_OTHER, 1 },
+    { "/#refs#/b", "#refs#", QS_TENSOR_ROLE_OTHER, 1 },
+    { "/W1", "/", QS_TENSOR_ROLE_OTHER, 1 },
+    { "/layers", "/", QS_TENSOR_ROLE_OTHER, 1 },               /* object references: listed, not read */
+    { "/net/bias", "net", QS_TENSOR_ROLE_BIAS, 1 },
+    { "/net/name", "net", QS_TENSOR_ROLE_OTHER, 1 },
+  };
+
+  check_generic_file ("caffe.caffemodel.h5", caffe, G_N_ELEMENTS (caffe));
+  check_generic_file ("state-dict.h5", state_dict, G_N_ELEMENTS (state_dict));
+  check_generic_file ("chainer.h5", chainer, G_N_ELEMENTS (chainer));
+  check_generic_file ("matlab.mat", matlab, G_N_ELEMENTS (matlab));
+}
+
 /* A test per model of tests/data/@dir/reference.json, named /@suite/<@key of the entry>. */
 static void
 add_reference_tests (JsonParser    *parser,
@@ -450,6 +689,7 @@ main (int    argc,
 {
   g_autoptr(JsonParser) shared = json_parser_new ();
   g_autoptr(JsonParser) user_layers = json_parser_new ();
+  g_autoptr(JsonParser) converted = json_parser_new ();
 
   g_test_init (&argc, &argv, NULL);
   add_reference_tests (shared, "shared-layers", "keras-shared", "name", test_shared);
@@ -457,5 +697,10 @@ main (int    argc,
   add_reference_tests (user_layers, "user-layers", "keras-user-layers", "file", test_user_layer);
   g_test_add_func ("/keras-user-layers/prelu-per-position-refused", test_prelu_per_position_refused);
   g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
+  add_reference_tests (converted, "converted", "keras-converted", "file", test_converted);
+  g_test_add_func ("/keras-converted/lambda-refused", test_converted_lambda_refused);
+  g_test_add_func ("/keras-converted/keras1-roles", test_keras1_roles);
+  g_test_add_func ("/keras-converted/nested-names-weights-only", test_nested_names_weights_only);
+  g_test_add_func ("/keras-converted/generic-layouts", test_generic_layouts);
   return g_test_run ();
 }

@@ -433,7 +433,8 @@ test_generic (void)
   /* Tree order: a group's children come before "/a.x". */
   assert_tensor (tensor_at (file, 0), "/a/b/c/data", "c", QS_TENSOR_ROLE_OTHER, 1);
   assert_tensor (tensor_at (file, 1), "/a/b/table", "b", QS_TENSOR_ROLE_OTHER, 1);
-  assert_tensor (tensor_at (file, 2), "/a.x", "/", QS_TENSOR_ROLE_OTHER, -1);
+  /* A state_dict key at the root: the layer is the key up to its last dot. */
+  assert_tensor (tensor_at (file, 2), "/a.x", "a", QS_TENSOR_ROLE_OTHER, -1);
   assert_tensor (tensor_at (file, 3), "/enc/conv1.bias", "enc", QS_TENSOR_ROLE_BIAS, -1);
   info = tensor_at (file, 4);
   /* PyTorch naming: (out, in, kh, kw), output channel first. */
