@@ -523,6 +523,45 @@ block_amax (const float *x, size_t n, float *amax)
   return bad != 0;
 }
 
+/* amax of sixteen blocks of sixteen elements at @x, as a vector (lane
+ * i block i), and whether any holds a non-finite value: each halving
+ * step takes the maximum of two shuffles that put half of one block's
+ * lanes beside the other half (the maximum of magnitudes does not
+ * depend on the order). Fifteen maxima and thirty-one shuffles for the
+ * sixteen blocks, where block_amax reduces each alone (and nvfp4_scales
+ * then loaded the sixteen scalar stores as one vector, which no store
+ * forwards). */
+static inline BLOCK_AVX512 bool
+batch_amax16 (const float *x, __m512 *amax)
+{
+  __m512 v[16];
+  __mmask16 bad = 0;
+
+  for (int i = 0; i < 16; i++)
+    {
+      v[i] = _mm512_loadu_ps (x + STEP * i);
+      _mm_prefetch ((const char *) (x + STEP * i) + PREFETCH_BYTES, _MM_HINT_T0);
+      bad |= _mm512_fpclass_ps_mask (v[i], 0x99);
+      v[i] = _mm512_abs_ps (v[i]);
+    }
+  /* Blocks 2i and 2i + 1, eight lanes each. */
+  for (int i = 0; i < 8; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0x44),
+                          _mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0xee));
+  /* Blocks 4i to 4i + 3, four lanes each, in 128-bit lanes 0-3. */
+  for (int i = 0; i < 4; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0x88),
+                          _mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0xdd));
+  /* 128-bit lane c: blocks 8i + c and 8i + 4 + c, two lanes each. */
+  for (int i = 0; i < 2; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_ps (v[2 * i], v[2 * i + 1], 0x44),
+                          _mm512_shuffle_ps (v[2 * i], v[2 * i + 1], 0xee));
+  /* Lane 4c + j: block c + 4j. */
+  v[0] = _mm512_max_ps (_mm512_shuffle_ps (v[0], v[1], 0x88), _mm512_shuffle_ps (v[0], v[1], 0xdd));
+  *amax = _mm512_permutexvar_ps (_mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v[0]);
+  return bad != 0;
+}
+
 /* The range of a block: block_range's min and max for integer groups, up
  * to the sign of a zero (int_range); amax alone for the others. Returns
  * whether the block holds non-finite values: then the range is to be
@@ -772,12 +811,34 @@ blocks_run (const QsBlockPass *p,
       QsBlockScale batch_scale[BATCH];
       int32_t batch_slot[BATCH];
 
+      /* NVFP4's batches of full blocks of sixteen (as a tensor's are,
+       * but for its last): their ranges at once, unless a block holds
+       * non-finite values. */
+      bool full = format == QS_FORMAT_NVFP4 && batch == BATCH;
+      __m512 amax16;
+
+      _Static_assert (BATCH == 16, "batch_amax16 takes sixteen blocks");
+
       for (size_t i = 0; i < batch; i++)
         {
           batch_n[i] = qs_block_length (&p->geo, g);
           batch_x[i] = next;
           next += batch_n[i];
           g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+          full = full && batch_n[i] == STEP;
+        }
+      full = full && !batch_amax16 (batch_x[0], &amax16);
+      if (full)
+        {
+          _mm512_storeu_ps (batch_amax, amax16);
+          for (size_t i = 0; i < batch; i++)
+            {
+              batch_bad[i] = false;
+              batch_lo[i] = batch_hi[i] = 0.0f;
+            }
+        }
+      for (size_t i = 0; i < batch && !full; i++)
+        {
           batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &batch_lo[i],
                                              &batch_hi[i]);
           if (batch_bad[i])
