@@ -749,93 +749,6 @@ int_scales (const QsBlockPass *p, QsRounding rounding, const float *lo, const fl
     _mm512_mask_storeu_epi32 (slot, some, int_scale_slots (_mm512_maskz_loadu_ps (some, scales), p->scale_slots));
 }
 
-/* The steps of a block of @n elements at @x under @sb (and the exact
- * scale @se): codes, errors, sums and counts, into the block's and the
- * run's accumulators. */
-static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
-block_steps (const QsBlockPass *p, QsFormat format, bool away, bool divide, QsBlockWorker *w, bool joint,
-             __m512i joint_stride, const FormatConsts *f, const HistConsts *hist, bool top_fix, const StepScale *sb,
-             const StepScale *se, bool with_exact, bool rows, bool direct, bool bins_by_slot, bool slot_counts,
-             __m512i recon_table, __m512i row_base, const int32_t slot_bins[16], const float *x, size_t n,
-             size_t *k, RunTally *tally, __m512d *err2, __m512 *max_error, __m512d *x2, __m512d *r2,
-             __m512d *cross, __m512d *exact2, __m512i *nibbles_lo, __m512i *nibbles_hi, int *nibble_steps)
-{
-  const __m512i one = _mm512_set1_epi32 (1);
-
-  for (size_t j = 0; j < n; j += STEP)
-    {
-      size_t left = n - j;
-      __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
-      __m512 xv = _mm512_maskz_loadu_ps (valid, x + j);
-      __m512 rec, err;
-      __mmask16 clip;
-      __m512i slot = encode_step (format, away, divide, sb, f, xv, valid, &rec, &clip);
-
-      err = _mm512_sub_ps (rec, xv);
-      /* e > max ? e : max, as the reference keeps it; never NaN. */
-      *max_error = _mm512_max_ps (_mm512_abs_ps (err), *max_error);
-      *err2 = lane_sums (*err2, err, err);
-      *x2 = lane_sums (*x2, xv, xv);
-      *r2 = lane_sums (*r2, rec, rec);
-      *cross = lane_sums (*cross, xv, rec);
-      tally->clipped = _mm512_mask_add_epi32 (tally->clipped, clip, tally->clipped, one);
-      tally->zeros = _mm512_mask_add_epi32 (tally->zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ),
-                                            tally->zeros, one);
-
-      if (p->histograms)
-        {
-          int32_t (*cur)[STEP] = w->ring[*k % QS_BLOCK_RING];
-          __m512i bin = hist_slot_ps (hist, xv, top_fix);
-          if (joint)
-            {
-              __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin);
-              _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair);
-            }
-          else
-            {
-              _mm512_storeu_si512 (cur[0], slot);
-              _mm512_storeu_si512 (cur[1], bin);
-            }
-          if (direct)
-            _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
-                                                      : hist_slot_ps (hist, rec, top_fix));
-          w->ring_filled[*k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
-          if (rows || slot_counts)
-            w->ring_rowed[*k % QS_BLOCK_RING] = !direct;
-          if (slot_counts)
-            {
-              add_slot_nibbles (nibbles_lo, nibbles_hi, slot, valid);
-              if (++*nibble_steps == 15)
-                {
-                  count_slot_nibbles (w, slot_bins, *nibbles_lo, *nibbles_hi);
-                  *nibbles_lo = *nibbles_hi = _mm512_setzero_si512 ();
-                  *nibble_steps = 0;
-                }
-            }
-          if (*k >= LAG)
-            {
-              int32_t (*old)[STEP] = w->ring[(*k - LAG) % QS_BLOCK_RING];
-              int filled = w->ring_filled[(*k - LAG) % QS_BLOCK_RING];
-              bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(*k - LAG) % QS_BLOCK_RING];
-              /* Full steps with constant counts, so the loops unroll. */
-              if (filled == STEP && !old_direct)
-                qs_block_count_step (w, old, STEP, joint, false);
-              else if (filled == STEP)
-                qs_block_count_step (w, old, STEP, joint, true);
-              else
-                qs_block_count_step (w, old, filled, joint, old_direct);
-            }
-          ++*k;
-        }
-
-      if (with_exact)
-        {
-          err = _mm512_sub_ps (exact_step (format, se, f, xv, valid), xv);
-          *exact2 = lane_sums (*exact2, err, err);
-        }
-    }
-}
-
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
 blocks_run (const QsBlockPass *p,
             QsFormat           format,
@@ -864,6 +777,7 @@ blocks_run (const QsBlockPass *p,
   __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
   __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
+  const __m512i one = _mm512_set1_epi32 (1);
   /* NF4, whose blocks count their reconstruction bins one by one: a
    * block's reconstruction is a function of its code slot, so its bin is
    * looked up in a table of the block's sixteen slots (recon_bins)
@@ -899,32 +813,44 @@ blocks_run (const QsBlockPass *p,
 
       /* NVFP4's batches of full blocks of sixteen (as a tensor's are,
        * but for its last): their ranges at once, unless a block holds
-       * non-finite values. */
-      bool full = format == QS_FORMAT_NVFP4 && batch == BATCH;
-      __m512 amax16;
+       * non-finite values. Its blocks' lengths are taken first; the
+       * other formats' alongside their ranges. */
+      bool full = false;
 
       _Static_assert (BATCH == 16, "batch_amax16 takes sixteen blocks");
+      if (format == QS_FORMAT_NVFP4)
+        {
+          __m512 amax16;
 
-      for (size_t i = 0; i < batch; i++)
-        {
-          batch_n[i] = qs_block_length (&p->geo, g);
-          batch_x[i] = next;
-          next += batch_n[i];
-          g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
-          full = full && batch_n[i] == STEP;
-        }
-      full = full && !batch_amax16 (batch_x[0], &amax16);
-      if (full)
-        {
-          _mm512_storeu_ps (batch_amax, amax16);
+          full = batch == BATCH;
           for (size_t i = 0; i < batch; i++)
             {
-              batch_bad[i] = false;
-              batch_lo[i] = batch_hi[i] = 0.0f;
+              batch_n[i] = qs_block_length (&p->geo, g);
+              batch_x[i] = next;
+              next += batch_n[i];
+              g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+              full = full && batch_n[i] == STEP;
+            }
+          full = full && !batch_amax16 (batch_x[0], &amax16);
+          if (full)
+            {
+              _mm512_storeu_ps (batch_amax, amax16);
+              for (size_t i = 0; i < batch; i++)
+                {
+                  batch_bad[i] = false;
+                  batch_lo[i] = batch_hi[i] = 0.0f;
+                }
             }
         }
       for (size_t i = 0; i < batch && !full; i++)
         {
+          if (format != QS_FORMAT_NVFP4)
+            {
+              batch_n[i] = qs_block_length (&p->geo, g);
+              batch_x[i] = next;
+              next += batch_n[i];
+              g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+            }
           batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &batch_lo[i],
                                              &batch_hi[i]);
           if (batch_bad[i])
@@ -996,15 +922,86 @@ blocks_run (const QsBlockPass *p,
       /* A block of sixteen, NVFP4's, is one step: its own copy of the
        * steps, with that count known, keeps the loop's invariants out of
        * the block (they otherwise took registers, spilled and reloaded
-       * around every block of one step). */
+       * around every block of one step). The other formats' blocks take
+       * the steps as they were. */
+#define BLOCK_STEPS(count) \
+      for (size_t j = 0; j < (count); j += STEP) \
+        { \
+          size_t left = (count) - j; \
+          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1); \
+          __m512 xv = _mm512_maskz_loadu_ps (valid, x + j); \
+          __m512 rec, err; \
+          __mmask16 clip; \
+          __m512i slot = encode_step (format, away, divide, &sb, &f, xv, valid, &rec, &clip); \
+ \
+          err = _mm512_sub_ps (rec, xv); \
+          /* e > max ? e : max, as the reference keeps it; never NaN. */ \
+          max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error); \
+          err2 = lane_sums (err2, err, err); \
+          x2 = lane_sums (x2, xv, xv); \
+          r2 = lane_sums (r2, rec, rec); \
+          cross = lane_sums (cross, xv, rec); \
+          tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
+          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ), \
+                                               tally.zeros, one); \
+ \
+          if (p->histograms) \
+            { \
+              int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
+              __m512i bin = hist_slot_ps (&hist, xv, top_fix); \
+              if (joint) \
+                { \
+                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin); \
+                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair); \
+                } \
+              else \
+                { \
+                  _mm512_storeu_si512 (cur[0], slot); \
+                  _mm512_storeu_si512 (cur[1], bin); \
+                } \
+              if (direct) \
+                _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \
+                                                          : hist_slot_ps (&hist, rec, top_fix)); \
+              w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
+              if (rows || slot_counts) \
+                w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
+              if (slot_counts) \
+                { \
+                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid); \
+                  if (++nibble_steps == 15) \
+                    { \
+                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi); \
+                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 (); \
+                      nibble_steps = 0; \
+                    } \
+                } \
+              if (k >= LAG) \
+                { \
+                  int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING]; \
+                  int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING]; \
+                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
+                  /* Full steps with constant counts, so the loops unroll. */ \
+                  if (filled == STEP && !old_direct) \
+                    qs_block_count_step (w, old, STEP, joint, false); \
+                  else if (filled == STEP) \
+                    qs_block_count_step (w, old, STEP, joint, true); \
+                  else \
+                    qs_block_count_step (w, old, filled, joint, old_direct); \
+                } \
+              k++; \
+            } \
+ \
+          if (with_exact) \
+            { \
+              err = _mm512_sub_ps (exact_step (format, &se, &f, xv, valid), xv); \
+              exact2 = lane_sums (exact2, err, err); \
+            } \
+        }
       if (format == QS_FORMAT_NVFP4 && n == STEP)
-        block_steps (p, format, away, divide, w, joint, joint_stride, &f, &hist, top_fix, &sb, &se, with_exact, rows, direct,
-                     bins_by_slot, slot_counts, recon_table, row_base, slot_bins, x, STEP, &k, &tally,
-                     &err2, &max_error, &x2, &r2, &cross, &exact2, &nibbles_lo, &nibbles_hi, &nibble_steps);
+        BLOCK_STEPS (STEP)
       else
-        block_steps (p, format, away, divide, w, joint, joint_stride, &f, &hist, top_fix, &sb, &se, with_exact, rows, direct,
-                     bins_by_slot, slot_counts, recon_table, row_base, slot_bins, x, n, &k, &tally,
-                     &err2, &max_error, &x2, &r2, &cross, &exact2, &nibbles_lo, &nibbles_hi, &nibble_steps);
+        BLOCK_STEPS (n)
+#undef BLOCK_STEPS
 
       if (slot_counts && nibble_steps > 0)
         count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
