@@ -523,6 +523,45 @@ block_amax (const float *x, size_t n, float *amax)
   return bad != 0;
 }
 
+/* amax of sixteen blocks of sixteen elements at @x, as a vector (lane
+ * i block i), and whether any holds a non-finite value: each halving
+ * step takes the maximum of two shuffles that put half of one block's
+ * lanes beside the other half (the maximum of magnitudes does not
+ * depend on the order). Fifteen maxima and thirty-one shuffles for the
+ * sixteen blocks, where block_amax reduces each alone (and nvfp4_scales
+ * then loaded the sixteen scalar stores as one vector, which no store
+ * forwards). */
+static inline BLOCK_AVX512 bool
+batch_amax16 (const float *x, __m512 *amax)
+{
+  __m512 v[16];
+  __mmask16 bad = 0;
+
+  for (int i = 0; i < 16; i++)
+    {
+      v[i] = _mm512_loadu_ps (x + STEP * i);
+      _mm_prefetch ((const char *) (x + STEP * i) + PREFETCH_BYTES, _MM_HINT_T0);
+      bad |= _mm512_fpclass_ps_mask (v[i], 0x99);
+      v[i] = _mm512_abs_ps (v[i]);
+    }
+  /* Blocks 2i and 2i + 1, eight lanes each. */
+  for (int i = 0; i < 8; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0x44),
+                          _mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0xee));
+  /* Blocks 4i to 4i + 3, four lanes each, in 128-bit lanes 0-3. */
+  for (int i = 0; i < 4; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0x88),
+                          _mm512_shuffle_f32x4 (v[2 * i], v[2 * i + 1], 0xdd));
+  /* 128-bit lane c: blocks 8i + c and 8i + 4 + c, two lanes each. */
+  for (int i = 0; i < 2; i++)
+    v[i] = _mm512_max_ps (_mm512_shuffle_ps (v[2 * i], v[2 * i + 1], 0x44),
+                          _mm512_shuffle_ps (v[2 * i], v[2 * i + 1], 0xee));
+  /* Lane 4c + j: block c + 4j. */
+  v[0] = _mm512_max_ps (_mm512_shuffle_ps (v[0], v[1], 0x88), _mm512_shuffle_ps (v[0], v[1], 0xdd));
+  *amax = _mm512_permutexvar_ps (_mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v[0]);
+  return bad != 0;
+}
+
 /* The range of a block: block_range's min and max for integer groups, up
  * to the sign of a zero (int_range); amax alone for the others. Returns
  * whether the block holds non-finite values: then the range is to be
@@ -772,12 +811,46 @@ blocks_run (const QsBlockPass *p,
       QsBlockScale batch_scale[BATCH];
       int32_t batch_slot[BATCH];
 
-      for (size_t i = 0; i < batch; i++)
+      /* NVFP4's batches of full blocks of sixteen (as a tensor's are,
+       * but for its last): their ranges at once, unless a block holds
+       * non-finite values. Its blocks' lengths are taken first; the
+       * other formats' alongside their ranges. */
+      bool full = false;
+
+      _Static_assert (BATCH == 16, "batch_amax16 takes sixteen blocks");
+      if (format == QS_FORMAT_NVFP4)
         {
-          batch_n[i] = qs_block_length (&p->geo, g);
-          batch_x[i] = next;
-          next += batch_n[i];
-          g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+          __m512 amax16;
+
+          full = batch == BATCH;
+          for (size_t i = 0; i < batch; i++)
+            {
+              batch_n[i] = qs_block_length (&p->geo, g);
+              batch_x[i] = next;
+              next += batch_n[i];
+              g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+              full = full && batch_n[i] == STEP;
+            }
+          full = full && !batch_amax16 (batch_x[0], &amax16);
+          if (full)
+            {
+              _mm512_storeu_ps (batch_amax, amax16);
+              for (size_t i = 0; i < batch; i++)
+                {
+                  batch_bad[i] = false;
+                  batch_lo[i] = batch_hi[i] = 0.0f;
+                }
+            }
+        }
+      for (size_t i = 0; i < batch && !full; i++)
+        {
+          if (format != QS_FORMAT_NVFP4)
+            {
+              batch_n[i] = qs_block_length (&p->geo, g);
+              batch_x[i] = next;
+              next += batch_n[i];
+              g = g + 1 == p->geo.blocks_per_run ? 0 : g + 1;
+            }
           batch_bad[i] = block_range_avx512 (format, batch_x[i], batch_n[i], &batch_amax[i], &batch_lo[i],
                                              &batch_hi[i]);
           if (batch_bad[i])
@@ -846,78 +919,89 @@ blocks_run (const QsBlockPass *p,
       se.zero = !(bp->exact_scale > 0.0f);
       se.normal = bp->exact_scale >= FLT_MIN;
 
-      for (size_t j = 0; j < n; j += STEP)
-        {
-          size_t left = n - j;
-          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
-          __m512 xv = _mm512_maskz_loadu_ps (valid, x + j);
-          __m512 rec, err;
-          __mmask16 clip;
-          __m512i slot = encode_step (format, away, divide, &sb, &f, xv, valid, &rec, &clip);
-
-          err = _mm512_sub_ps (rec, xv);
-          /* e > max ? e : max, as the reference keeps it; never NaN. */
-          max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error);
-          err2 = lane_sums (err2, err, err);
-          x2 = lane_sums (x2, xv, xv);
-          r2 = lane_sums (r2, rec, rec);
-          cross = lane_sums (cross, xv, rec);
-          tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one);
-          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ),
-                                               tally.zeros, one);
-
-          if (p->histograms)
-            {
-              int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING];
-              __m512i bin = hist_slot_ps (&hist, xv, top_fix);
-              if (joint)
-                {
-                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin);
-                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair);
-                }
-              else
-                {
-                  _mm512_storeu_si512 (cur[0], slot);
-                  _mm512_storeu_si512 (cur[1], bin);
-                }
-              if (direct)
-                _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table)
-                                                          : hist_slot_ps (&hist, rec, top_fix));
-              w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left;
-              if (rows || slot_counts)
-                w->ring_rowed[k % QS_BLOCK_RING] = !direct;
-              if (slot_counts)
-                {
-                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid);
-                  if (++nibble_steps == 15)
-                    {
-                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
-                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 ();
-                      nibble_steps = 0;
-                    }
-                }
-              if (k >= LAG)
-                {
-                  int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING];
-                  int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING];
-                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING];
-                  /* Full steps with constant counts, so the loops unroll. */
-                  if (filled == STEP && !old_direct)
-                    qs_block_count_step (w, old, STEP, joint, false);
-                  else if (filled == STEP)
-                    qs_block_count_step (w, old, STEP, joint, true);
-                  else
-                    qs_block_count_step (w, old, filled, joint, old_direct);
-                }
-              k++;
-            }
-
-          if (with_exact)
-            {
-              err = _mm512_sub_ps (exact_step (format, &se, &f, xv, valid), xv);
-              exact2 = lane_sums (exact2, err, err);
-            }
+      /* A block of sixteen, NVFP4's, is one step: its own copy of the
+       * steps, with that count known, keeps the loop's invariants out of
+       * the block (they otherwise took registers, spilled and reloaded
+       * around every block of one step). The other formats' blocks take
+       * the steps as they were. */
+#define BLOCK_STEPS(count) \
+      for (size_t j = 0; j < (count); j += STEP) \
+        { \
+          size_t left = (count) - j; \
+          __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1); \
+          __m512 xv = _mm512_maskz_loadu_ps (valid, x + j); \
+          __m512 rec, err; \
+          __mmask16 clip; \
+          __m512i slot = encode_step (format, away, divide, &sb, &f, xv, valid, &rec, &clip); \
+ \
+          err = _mm512_sub_ps (rec, xv); \
+          /* e > max ? e : max, as the reference keeps it; never NaN. */ \
+          max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error); \
+          err2 = lane_sums (err2, err, err); \
+          x2 = lane_sums (x2, xv, xv); \
+          r2 = lane_sums (r2, rec, rec); \
+          cross = lane_sums (cross, xv, rec); \
+          tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
+          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ), \
+                                               tally.zeros, one); \
+ \
+          if (p->histograms) \
+            { \
+              int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
+              __m512i bin = hist_slot_ps (&hist, xv, top_fix); \
+              if (joint) \
+                { \
+                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin); \
+                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair); \
+                } \
+              else \
+                { \
+                  _mm512_storeu_si512 (cur[0], slot); \
+                  _mm512_storeu_si512 (cur[1], bin); \
+                } \
+              if (direct) \
+                _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \
+                                                          : hist_slot_ps (&hist, rec, top_fix)); \
+              w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
+              if (rows || slot_counts) \
+                w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
+              if (slot_counts) \
+                { \
+                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid); \
+                  if (++nibble_steps == 15) \
+                    { \
+                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi); \
+                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 (); \
+                      nibble_steps = 0; \
+                    } \
+                } \
+              if (k >= LAG) \
+                { \
+                  int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING]; \
+                  int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING]; \
+                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
+                  /* Full steps with constant counts, so the loops unroll. */ \
+                  if (filled == STEP && !old_direct) \
+                    qs_block_count_step (w, old, STEP, joint, false); \
+                  else if (filled == STEP) \
+                    qs_block_count_step (w, old, STEP, joint, true); \
+                  else \
+                    qs_block_count_step (w, old, filled, joint, old_direct); \
+                } \
+              k++; \
+            } \
+ \
+          if (with_exact) \
+            { \
+              err = _mm512_sub_ps (exact_step (format, &se, &f, xv, valid), xv); \
+              exact2 = lane_sums (exact2, err, err); \
+            } \
         }
+      if (format == QS_FORMAT_NVFP4 && n == STEP)
+        BLOCK_STEPS (STEP)
+      else
+        BLOCK_STEPS (n)
+#undef BLOCK_STEPS
 
       if (slot_counts && nibble_steps > 0)
         count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);

@@ -390,6 +390,49 @@ test_pair_table_matches_reference (void)
     }
 }
 
+/* NVFP4's batches of sixteen full blocks, whose ranges the SIMD kernel
+ * takes all at once: a non-finite value in each block of a batch in
+ * turn (the batch then goes block by block), and blocks of zeros, of
+ * subnormals and of one large value beside ordinary ones. */
+static void
+test_nvfp4_batches (void)
+{
+  const gsize count = 16 * 16 * 4 + 7;
+  QsChannelLayout layout = qs_channel_layout_per_tensor (count);
+  g_autofree float *x = g_new (float, count);
+  QsScheme scheme;
+
+  rng_state = UINT64_C (0x853C49E6748FEA9B);
+  qs_scheme_init_per_tensor (&scheme);
+  g_assert_true (qs_format_parse ("nvfp4", &scheme.format));
+  g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_OK);
+  for (int block = -1; block < 16; block++)
+    {
+      Result ref, best, two;
+      g_autofree char *label = g_strdup_printf ("nvfp4 batches, non-finite in block %d", block);
+
+      fill (x, count, DATA_WEIGHTS);
+      if (block >= 0)
+        x[256 + 16 * block + (5 * block) % 16] = block % 3 == 0 ? NAN : block % 3 == 1 ? INFINITY : -INFINITY;
+      /* The third batch: a block of zeros, one of subnormals, one
+       * whose largest element is far above the others'. */
+      for (gsize i = 0; i < 16; i++)
+        {
+          x[512 + 16 * 2 + i] = i % 2 ? -0.0f : 0.0f;
+          x[512 + 16 * 5 + i] = ldexpf ((float) i - 7.5f, -140);
+        }
+      x[512 + 16 * 9 + 3] = 40.0f;
+      run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
+      run (&scheme, &layout, x, 1, NULL, &best);
+      run (&scheme, &layout, x, 2, NULL, &two);
+      assert_same (label, &ref, &best);
+      assert_same (label, &ref, &two);
+      result_clear (&ref);
+      result_clear (&best);
+      result_clear (&two);
+    }
+}
+
 /* Blocks of equal error: the worst-first list is the first blocks, ties
  * going by block number, however a kernel skips the blocks that cannot
  * enter it (the SIMD kernels compare error sums against a floor below
@@ -666,6 +709,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/block-kernels/match-reference", test_kernels_match_reference);
   g_test_add_func ("/block-kernels/pair-table", test_pair_table_matches_reference);
+  g_test_add_func ("/block-kernels/nvfp4-batches", test_nvfp4_batches);
   g_test_add_func ("/block-kernels/worst-ties", test_worst_ties);
   g_test_add_func ("/block-kernels/mx-scale", test_mx_scale_matches_libm);
   g_test_add_func ("/block-kernels/scale-slot", test_scale_slot_matches_log2);
