@@ -35,29 +35,34 @@ tail_mask (size_t left)
  * 2^-20 is twice that. Where t lies farther than the bound from every
  * half-integer, rintf of the reference's sum is the integer nearest t;
  * that is 0.5 - |t - rint (t)| > bound, which fails for NaN (a NaN input,
- * or a reciprocal that overflowed), for |t| near and past 2^22 (the
- * magic-number rounding's range) and past every code by far, so those
+ * or a reciprocal that overflowed), for |t| from 2^19 up (past every
+ * code by far; vcvtps2dq's 0x80000000 beyond 2^31 among them), so those
  * lanes and the rare ones near a boundary (about 2^-19 (|t| + |zp|) of
  * them) take the reference's division, the whole vector at once.
- * rint (t) is (t + 1.5 * 2^23) - 1.5 * 2^23 (exact for |t| < 2^22, ties
- * to even in the default rounding mode, as rintf). The code range is
- * then a max and a min: max returns its second operand, code_min, for a
- * NaN, as !(v >= min) does there. Inlined with a constant @clamp, so that
+ * rint (t) is vcvtps2dq in the default rounding mode (ties to even, as
+ * rintf). The code range is then an integer max and min, or, where the
+ * range is all of [0, 255] and the caller packs with signed then
+ * unsigned saturation (@saturated), those packs alone (|t| < 2^19 in the
+ * fast path). The division's path clamps as the reference does: max
+ * returns its second operand, code_min, for a NaN, as !(v >= min) does
+ * there. Inlined with constant @clamp and @saturated; @clamp false for
  * outputs a kernel has clamped already (infinite bounds, where the clamp
- * changes nothing) skip it. */
+ * changes nothing). */
 #define BOUND 0x1p-20f
-#define MAGIC 0x1.8p23f
 
 typedef struct {
-  __m512 lo, hi, scale, inv, zero_point, magic, bound, limit, code_min, code_max;
+  __m512  lo, hi, scale, inv, zero_point, bound, limit, code_min, code_max;
+  __m512i int_min, int_max;
 } Consts;
 
 static inline __attribute__ ((always_inline)) __m512i
 codes16 (const Consts *k,
          __m512        x,
-         bool          clamp)
+         bool          clamp,
+         bool          saturated)
 {
-  __m512 v = x, t, n, e;
+  __m512 v = x, t, e;
+  __m512i n;
   __mmask16 safe;
 
   /* The reference's order: below lo first, then above hi; a NaN passes both. */
@@ -67,14 +72,19 @@ codes16 (const Consts *k,
       v = _mm512_mask_mov_ps (v, _mm512_cmp_ps_mask (x, k->lo, _CMP_LT_OQ), k->lo);
     }
   t = _mm512_fmadd_ps (v, k->inv, k->zero_point);
-  n = _mm512_sub_ps (_mm512_add_ps (t, k->magic), k->magic);
-  e = _mm512_fmadd_ps (_mm512_abs_ps (t), k->bound, _mm512_abs_ps (_mm512_sub_ps (t, n)));
+  n = _mm512_cvtps_epi32 (t);
+  e = _mm512_fmadd_ps (_mm512_abs_ps (t), k->bound, _mm512_abs_ps (_mm512_sub_ps (t, _mm512_cvtepi32_ps (n))));
   safe = _mm512_cmp_ps_mask (e, k->limit, _CMP_LT_OQ);
   if (__builtin_expect (safe != 0xFFFF, 0))
-    n = _mm512_roundscale_ps (_mm512_add_ps (_mm512_div_ps (v, k->scale), k->zero_point),
-                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  n = _mm512_min_ps (_mm512_max_ps (n, k->code_min), k->code_max);
-  return _mm512_cvttps_epi32 (n);
+    {
+      __m512 r = _mm512_roundscale_ps (_mm512_add_ps (_mm512_div_ps (v, k->scale), k->zero_point),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+
+      return _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_max_ps (r, k->code_min), k->code_max));
+    }
+  if (!saturated)
+    n = _mm512_min_epi32 (_mm512_max_epi32 (n, k->int_min), k->int_max);
+  return n;
 }
 
 static inline __attribute__ ((always_inline)) void
@@ -82,7 +92,8 @@ quantize_real (const QsRealQuant *p,
                const float       *r,
                size_t             count,
                uint8_t           *out,
-               bool               clamp)
+               bool               clamp,
+               bool               full)
 {
   /* The packs interleave 128-bit lanes: dword 4 l + j of their result
    * holds codes 4 l .. 4 l + 3 of vector j. */
@@ -90,21 +101,20 @@ quantize_real (const QsRealQuant *p,
   Consts k = {
     .lo = _mm512_set1_ps (p->lo), .hi = _mm512_set1_ps (p->hi),
     .scale = _mm512_set1_ps (p->scale), .inv = _mm512_set1_ps (1.0f / p->scale),
-    .zero_point = _mm512_set1_ps (p->zero_point),
-    .magic = _mm512_set1_ps (MAGIC), .bound = _mm512_set1_ps (BOUND),
+    .zero_point = _mm512_set1_ps (p->zero_point), .bound = _mm512_set1_ps (BOUND),
     .limit = _mm512_set1_ps (0.5f - BOUND * (fabsf (p->zero_point) + 1.0f)),
     .code_min = _mm512_set1_ps ((float) p->code_min), .code_max = _mm512_set1_ps ((float) p->code_max),
+    .int_min = _mm512_set1_epi32 (p->code_min), .int_max = _mm512_set1_epi32 (p->code_max),
   };
   size_t i = 0;
 
-  /* Codes lie in [0, 255], so the saturating packs keep them. */
   for (; i + 64 <= count; i += 64)
     {
-      __m512i c0 = codes16 (&k, _mm512_loadu_ps (r + i), clamp);
-      __m512i c1 = codes16 (&k, _mm512_loadu_ps (r + i + 16), clamp);
-      __m512i c2 = codes16 (&k, _mm512_loadu_ps (r + i + 32), clamp);
-      __m512i c3 = codes16 (&k, _mm512_loadu_ps (r + i + 48), clamp);
-      __m512i bytes = _mm512_packus_epi16 (_mm512_packus_epi32 (c0, c1), _mm512_packus_epi32 (c2, c3));
+      __m512i c0 = codes16 (&k, _mm512_loadu_ps (r + i), clamp, full);
+      __m512i c1 = codes16 (&k, _mm512_loadu_ps (r + i + 16), clamp, full);
+      __m512i c2 = codes16 (&k, _mm512_loadu_ps (r + i + 32), clamp, full);
+      __m512i c3 = codes16 (&k, _mm512_loadu_ps (r + i + 48), clamp, full);
+      __m512i bytes = _mm512_packus_epi16 (_mm512_packs_epi32 (c0, c1), _mm512_packs_epi32 (c2, c3));
 
       _mm512_storeu_si512 (out + i, _mm512_permutexvar_epi32 (order, bytes));
     }
@@ -113,7 +123,7 @@ quantize_real (const QsRealQuant *p,
       __mmask16 lanes = tail_mask (count - i);
 
       _mm512_mask_cvtusepi32_storeu_epi8 (out + i, lanes,
-                                          codes16 (&k, _mm512_maskz_loadu_ps (lanes, r + i), clamp));
+                                          codes16 (&k, _mm512_maskz_loadu_ps (lanes, r + i), clamp, false));
     }
 }
 
@@ -123,10 +133,19 @@ qs_quantize_real_u8_avx512 (const QsRealQuant *p,
                             size_t             count,
                             uint8_t           *out)
 {
+  bool full = p->code_min == 0 && p->code_max == 255;
+
   if (p->lo == -INFINITY && p->hi == INFINITY)
-    quantize_real (p, r, count, out, false);
+    {
+      if (full)
+        quantize_real (p, r, count, out, false, true);
+      else
+        quantize_real (p, r, count, out, false, false);
+    }
+  else if (full)
+    quantize_real (p, r, count, out, true, true);
   else
-    quantize_real (p, r, count, out, true);
+    quantize_real (p, r, count, out, true, false);
 }
 
 void
