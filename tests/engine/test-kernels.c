@@ -1785,10 +1785,10 @@ test_quantize_real (void)
  * kernel against the reference on the inputs nearest each boundary (a
  * few float steps either side of (k + 0.5 - zero point) * scale, where
  * the reciprocal and the division can round apart), over scales from
- * 1e-30 (1 / scale near overflow) to 1e6, a subnormal scale (whose
- * reciprocal is infinite), powers of two, fractional zero points and
- * 4- and 7-bit code ranges, with inputs near 2^22 (the fast path's
- * rounding range) and huge ones among them. */
+ * 1e-30 to 1e6, a subnormal scale (whose reciprocal is infinite), powers
+ * of two, fractional zero points and 4- and 7-bit code ranges, with
+ * sums up to 2^22 among them (the fast path gives way from 2^19, and
+ * its saturating packs meet sums past 2^15) and huge inputs. */
 static void
 test_quantize_real_boundaries (void)
 {
