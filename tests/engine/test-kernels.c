@@ -1652,9 +1652,17 @@ test_depthwise_f32 (void)
             .kernel_h = g_rand_int_range (rng, 1, 6), .kernel_w = g_rand_int_range (rng, 1, 6),
             .stride_h = g_rand_int_range (rng, 1, 3), .stride_w = g_rand_int_range (rng, 1, 3),
           };
-          size_t C = (size_t) sh.in_c, in_n, out_n, w_n = (size_t) sh.kernel_h * sh.kernel_w * C;
+          size_t C = (size_t) sh.in_c, in_n, out_n, w_n;
           float lo = trial % 3 == 0 ? -INFINITY : 0.0f, hi = trial % 3 == 1 ? 6.0f : INFINITY;
 
+          /* Every fourth a 3-wide kernel on a wide row: the AVX-512 kernel's
+           * runs that load each input vector of a kernel row once. */
+          if (trial % 4 == 1)
+            {
+              sh.kernel_w = 3;
+              sh.in_w = g_rand_int_range (rng, 3, 40);
+            }
+          w_n = (size_t) sh.kernel_h * sh.kernel_w * C;
           sh.pad_top = g_rand_int_range (rng, 0, sh.kernel_h);
           sh.pad_left = g_rand_int_range (rng, 0, sh.kernel_w);
           sh.out_h = (sh.in_h + 2 * sh.pad_top - sh.kernel_h) / sh.stride_h + 1;
@@ -1772,6 +1780,83 @@ test_quantize_real (void)
     }
 }
 
+/* The AVX-512 kernel multiplies by the reciprocal of the scale and
+ * divides only where the sum lands near a rounding boundary: every vector
+ * kernel against the reference on the inputs nearest each boundary (a
+ * few float steps either side of (k + 0.5 - zero point) * scale, where
+ * the reciprocal and the division can round apart), over scales from
+ * 1e-30 to 1e6, a subnormal scale (whose reciprocal is infinite), powers
+ * of two, fractional zero points and 4- and 7-bit code ranges, with
+ * sums up to 2^22 among them (the fast path gives way from 2^19, and
+ * its saturating packs meet sums past 2^15) and huge inputs. */
+static void
+test_quantize_real_boundaries (void)
+{
+  const float fixed[] = { 1e-30f, 1e-40f, 0.25f, 1.0f, 3.0f, 1e6f, 0.1f, 0.0235294f };
+  guint checked = 0;
+
+  for (int isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+    {
+      const QsKernels *kr = qs_kernels_get ((QsIsa) isa);
+
+      if (kr->isa != (QsIsa) isa)
+        continue;
+      for (int round = 0; round < 120; round++)
+        {
+          QsRealQuant p = {
+            .lo = round % 4 == 0 ? 0.0f : -INFINITY,
+            .hi = round % 8 == 0 ? 6.0f : INFINITY,
+            .scale = round < (int) G_N_ELEMENTS (fixed) ? fixed[round]
+                     : (float) pow (10.0, g_rand_double_range (rng, -8.0, 4.0)),
+            .zero_point = (float) g_rand_int_range (rng, 0, 256),
+            .code_min = 0,
+            .code_max = round % 5 == 1 ? 15 : (round % 5 == 2 ? 127 : 255),
+          };
+          size_t count = 0, cap = 300 * 10 + 64;
+          g_autofree float *r = g_new (float, cap);
+          g_autofree uint8_t *want = g_new (uint8_t, cap);
+          g_autofree uint8_t *have = g_new (uint8_t, cap);
+
+          if (round % 3 == 1)
+            p.zero_point += round % 2 ? 0.25f : 0.37f;
+          if (round % 7 == 3)
+            p.code_min = (int32_t) floorf (p.zero_point) / 2;
+          for (int k = -20; k < 280; k++)
+            {
+              float x = (float) (((double) k + 0.5 - (double) p.zero_point) * (double) p.scale);
+
+              for (int step = -4; step <= 4; step++)
+                {
+                  float v = x;
+
+                  for (int i = 0; i < abs (step); i++)
+                    v = nextafterf (v, step < 0 ? -INFINITY : INFINITY);
+                  r[count++] = v;
+                }
+              r[count++] = k % 2 ? NAN : (float) g_rand_double_range (rng, -1.0, 1.0) * 0x1p22f * p.scale;
+            }
+          for (int i = 0; i < 64; i++)
+            r[count++] = i % 3 == 0 ? (float) g_rand_double_range (rng, 0x1p21, 0x1p23)
+                       : i % 3 == 1 ? (float) g_rand_double_range (rng, -3e38, 3e38)
+                       : (float) g_rand_double_range (rng, -1e-38, 1e-38);
+          g_assert_cmpuint (count, ==, cap);
+          /* Every tail length past the last 64. */
+          for (size_t n = cap - 80; n <= cap; n += 1 + (size_t) round % 7)
+            {
+              qs_quantize_real_u8_scalar (&p, r, n, want);
+              memset (have, 0xA5, cap);
+              kr->quantize_real (&p, r, n, have);
+              g_assert_cmpmem (have, n, want, n);
+              /* Nothing written past the end. */
+              for (size_t i = n; i < cap; i++)
+                g_assert_cmpint (have[i], ==, 0xA5);
+              checked++;
+            }
+        }
+    }
+  g_test_message ("%u boundary sets checked", checked);
+}
+
 /* Codes back to real numbers: by hand (exact steps), then every vector
  * kernel against the reference bit for bit, with fractional zero points
  * (whose subtraction rounds) and every tail length. */
@@ -1841,6 +1926,7 @@ main (int    argc,
   g_test_add_func ("/kernels/gemm-f32-skip-zeros-negative-zero-bias", test_gemm_f32_skip_zeros_negative_zero_bias);
   g_test_add_func ("/kernels/depthwise-f32", test_depthwise_f32);
   g_test_add_func ("/kernels/quantize-real", test_quantize_real);
+  g_test_add_func ("/kernels/quantize-real-boundaries", test_quantize_real_boundaries);
   g_test_add_func ("/kernels/dequantize", test_dequantize);
   status = g_test_run ();
   g_rand_free (rng);

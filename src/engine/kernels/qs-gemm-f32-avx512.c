@@ -9,7 +9,7 @@
  * kernel's 6 x 16 tile. On Zen 4, whose 512-bit FMA is two 256-bit
  * halves (the same peak as AVX2), that alone makes it about 2.7 times as
  * fast, near the peak (bench/bench-gemm-f32); where two whole blocks
- * remain, 7 rows x 64 channels in 28 accumulators do better still. k is
+ * remain, 6 rows x 64 channels in 24 accumulators do better still. k is
  * walked in chunks of KC so a chunk of the weight block stays in L2
  * while every row tile of the call uses it; between chunks the sums wait in C, which a float store
  * and load carry exactly. Each sum starts from the bias and adds k in
@@ -23,7 +23,7 @@
 
 #define NB 32   /* channels per packed block */
 #define MR 12   /* rows per micro-tile */
-#define MR2 7   /* rows per micro-tile of two blocks */
+#define MR2 6   /* rows per micro-tile of two blocks */
 #define KC 512  /* k per chunk: a 32-wide chunk of weights is 64 KB */
 
 static size_t
@@ -137,11 +137,15 @@ tile (size_t        rows,
 }
 
 /* Rows [0, @rows) of a micro-tile of MR2 rows over two whole blocks (64
- * channels, @wa / @wb each block's chunk), k in [0, @kc): 28 sums in
- * registers, so per k four weight loads and seven broadcasts feed 28
- * FMAs, fewer loads and broadcasts per FMA than tile's 12 x 32 (1.06 to
- * 1.08 times as fast on Zen 4 from k = 64 up). The same sums in the same
- * order. Starts from @bias or C and clamps when @last, as tile does. */
+ * channels, @wa / @wb each block's chunk), k in [0, @kc): 24 sums in
+ * registers, so per k four weight loads and six broadcasts feed 24
+ * FMAs, fewer loads and broadcasts per FMA than tile's 12 x 32. Seven
+ * rows (28 sums, 1.06 to 1.08 times tile's speed on Zen 4) need 33 of the
+ * 32 vector registers with the weights and the broadcast: GCC keeps one
+ * sum on the stack, a store and a load every k; six rows are 1.02 to 1.10
+ * times as fast as seven on the Xeon (Sapphire Rapids class) this was
+ * measured on. The same sums in the same order. Starts from @bias or C
+ * and clamps when @last, as tile does. */
 static inline void
 tile_pair (size_t       rows,
            size_t       kc,
