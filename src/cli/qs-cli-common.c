@@ -332,7 +332,7 @@ qs_cli_scheme_option_group (QsCliSchemeOptions *o)
     { "unsigned", 0, 0, G_OPTION_ARG_NONE, &o->is_unsigned, N_("Unsigned codes [0, 2^N - 1]"), NULL },
     { "narrow", 0, 0, G_OPTION_ARG_NONE, &o->narrow, N_("Drop the lowest code (TFLite symmetric weights; the default when symmetric and signed)"), NULL },
     { "full-range", 0, 0, G_OPTION_ARG_NONE, &o->full_range, N_("Keep the lowest code: [-128, 127] for 8 bits (PyTorch's qint8)"), NULL },
-    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("channel (default), tensor or group; tensor is the seed notes' per-tensor scheme"), "GRANULARITY" },
+    { "granularity", 'g', 0, G_OPTION_ARG_STRING, &o->granularity, N_("channel (default), tensor or group; tensor is one scale for the whole tensor (textbook int8)"), "GRANULARITY" },
     { "group-size", 0, 0, G_OPTION_ARG_INT, &o->group_size, N_("Weights per group or block along the reduction axis (default: 128 for int groups, the block format's own size)"), "G" },
     { "axis", 0, 0, G_OPTION_ARG_STRING, &o->axis, N_("Channel axis for per-channel (default: the tensor's output channels)"), "K" },
     { "range", 'r', 0, G_OPTION_ARG_STRING, &o->range, N_("minmax, percentile:P, mse, kl or manual:LO,HI"), "METHOD" },
