@@ -75,6 +75,50 @@ qs_plot_block_scales (cairo_t            *cr,
   qs_plot_bars (cr, width, height, style, labels, bars, n, area);
 }
 
+/* Equal up to rounding: a group no shorter than the row is the row, so
+ * such group sizes quantize identically, but bits per weight come from
+ * sums whose last bit may differ. */
+static gboolean
+sweep_values_equal (double a,
+                    double b)
+{
+  return a == b || fabs (a - b) <= 1e-9 * MAX (fabs (a), fabs (b));
+}
+
+static gboolean
+sweep_points_coincide (const QsBlockSweepPoint *a,
+                       const QsBlockSweepPoint *b)
+{
+  return sweep_values_equal (a->bits_per_weight, b->bits_per_weight)
+         && sweep_values_equal (a->sqnr_db, b->sqnr_db);
+}
+
+void
+qs_plot_block_sweep_labels (const QsBlockSweepPoint  *points,
+                            gsize                     n_points,
+                            char                    **names)
+{
+  g_return_if_fail (points != NULL || n_points == 0);
+
+  for (gsize i = 0; i < n_points; i++)
+    {
+      gboolean named_before = FALSE;
+      GString *name;
+
+      names[i] = NULL;
+      for (gsize k = 0; k < i && !named_before; k++)
+        named_before = sweep_points_coincide (&points[k], &points[i]);
+      if (named_before)
+        continue;
+      name = g_string_new (NULL);
+      g_string_printf (name, "G=%d", points[i].group_size);
+      for (gsize k = i + 1; k < n_points; k++)
+        if (sweep_points_coincide (&points[k], &points[i]))
+          g_string_append_printf (name, ", %d", points[k].group_size);
+      names[i] = g_string_free (name, FALSE);
+    }
+}
+
 void
 qs_plot_block_sweep (cairo_t                 *cr,
                      double                   width,
@@ -87,15 +131,19 @@ qs_plot_block_sweep (cairo_t                 *cr,
                      QsPlotArea              *area)
 {
   g_autofree QsPlotPoint *plotted = g_new0 (QsPlotPoint, MAX (n_points, 1));
-  g_auto(GStrv) names = g_new0 (char *, n_points + 1);
+  /* Not a GStrv: merged points leave NULL holes in it. */
+  g_autofree char **names = g_new0 (char *, MAX (n_points, 1));
   QsPlotSeries series = { series_label, plotted, n_points };
 
   for (gsize i = 0; i < n_points; i++)
     {
-      names[i] = g_strdup_printf ("G=%d", points[i].group_size);
       plotted[i].x = points[i].bits_per_weight;
       plotted[i].y = points[i].sqnr_db;
-      plotted[i].label = names[i];
     }
+  qs_plot_block_sweep_labels (points, n_points, names);
+  for (gsize i = 0; i < n_points; i++)
+    plotted[i].label = names[i];
   qs_plot_series (cr, width, height, style, labels, &series, 1, area);
+  for (gsize i = 0; i < n_points; i++)
+    g_free (names[i]);
 }

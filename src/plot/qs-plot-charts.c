@@ -479,6 +479,123 @@ series_range (const QsPlotSeries *series,
       }
 }
 
+/* A point's dot; labels keep clear of every one. */
+#define DOT_RADIUS 3.5
+/* A label's gap from its point, across and up or down. */
+#define LABEL_GAP_X 6.0
+#define LABEL_GAP_Y 4.0
+
+static gboolean
+boxes_intersect (double ax, double ay, double aw, double ah,
+                 double bx, double by, double bw, double bh)
+{
+  return ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
+}
+
+/* Whether label @self at (@left, @top) would meet an already placed label
+ * (those before it) or any point's dot. */
+static gboolean
+label_place_free (const QsPlotLabelPlace *labels,
+                  gsize                   n,
+                  gsize                   self,
+                  double                  left,
+                  double                  top)
+{
+  double w = labels[self].width, h = labels[self].height;
+
+  for (gsize k = 0; k < n; k++)
+    {
+      if (k < self && labels[k].width > 0 && labels[k].height > 0
+          && boxes_intersect (left, top, w, h, labels[k].left, labels[k].top,
+                                       labels[k].width, labels[k].height))
+        return FALSE;
+      if (boxes_intersect (left, top, w, h, labels[k].x - DOT_RADIUS, labels[k].y - DOT_RADIUS,
+                           2 * DOT_RADIUS, 2 * DOT_RADIUS))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+box_inside_area (const QsPlotArea *a,
+                 double            left,
+                 double            top,
+                 double            w,
+                 double            h)
+{
+  return left >= a->x && top >= a->y && left + w <= a->x + a->width && top + h <= a->y + a->height;
+}
+
+static gboolean
+try_label_place (const QsPlotArea *area,
+                 QsPlotLabelPlace *labels,
+                 gsize             n,
+                 gsize             self,
+                 double            left,
+                 double            top)
+{
+  if (!box_inside_area (area, left, top, labels[self].width, labels[self].height)
+      || !label_place_free (labels, n, self, left, top))
+    return FALSE;
+  labels[self].left = left;
+  labels[self].top = top;
+  return TRUE;
+}
+
+void
+qs_plot_place_labels (const QsPlotArea *area,
+                      QsPlotLabelPlace *labels,
+                      gsize             n)
+{
+  g_return_if_fail (area != NULL && (labels != NULL || n == 0));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      QsPlotLabelPlace *l = &labels[i];
+      double right = l->x + LABEL_GAP_X, left = l->x - LABEL_GAP_X - l->width;
+      double above = l->y - LABEL_GAP_Y - l->height, below = l->y + LABEL_GAP_Y;
+      double columns[2] = { right, left };
+      double step = l->height + 1, lowest = -INFINITY;
+      int max_steps;
+
+      if (!(l->width > 0 && l->height > 0))
+        {
+          l->left = l->x;
+          l->top = l->y;
+          continue;
+        }
+      if (try_label_place (area, labels, n, i, right, above)
+          || try_label_place (area, labels, n, i, right, below)
+          || try_label_place (area, labels, n, i, left, above)
+          || try_label_place (area, labels, n, i, left, below))
+        continue;
+      /* Crowded: the nearest free line above or below the point, on
+       * either side. The area's height bounds the search. */
+      max_steps = step > 0 && area->height > 0 ? (int) MIN (area->height / step + 1, 4096) : 0;
+      for (int k = 1; k <= max_steps; k++)
+        for (int c = 0; c < 2; c++)
+          if (try_label_place (area, labels, n, i, columns[c], above - k * step)
+              || try_label_place (area, labels, n, i, columns[c], below + k * step))
+            goto placed;
+      /* No free place inside: under everything, where nothing can be met. */
+      for (gsize k = 0; k < n; k++)
+        {
+          lowest = MAX (lowest, labels[k].y + DOT_RADIUS);
+          if (k < i && labels[k].width > 0 && labels[k].height > 0)
+            lowest = MAX (lowest, labels[k].top + labels[k].height);
+        }
+      l->left = right + l->width <= area->x + area->width ? right : left;
+      l->top = lowest + 1;
+    placed:
+      ;
+    }
+}
+
+typedef struct {
+  PangoLayout       *layout;
+  const QsPlotColor *color;
+} SeriesLabel;
+
 static void
 draw_one_series (const QsPlotFrame  *f,
                  const QsPlotSeries *series,
@@ -487,8 +604,6 @@ draw_one_series (const QsPlotFrame  *f,
   cairo_t *cr = f->cr;
   const QsPlotArea *a = &f->area;
   gboolean pen_down = FALSE;
-  cairo_rectangle_t placed[64];
-  gsize n_placed = 0;
 
   _qs_plot_set_color (cr, color, 1.0);
   cairo_set_line_width (cr, 2.0);
@@ -513,37 +628,63 @@ draw_one_series (const QsPlotFrame  *f,
   for (gsize i = 0; i < series->n_points; i++)
     {
       const QsPlotPoint *p = &series->points[i];
-      double x = qs_plot_area_x (a, p->x), y = qs_plot_area_y (a, p->y);
 
       if (!isfinite (p->x) || !isfinite (p->y))
         continue;
       cairo_new_sub_path (cr);
-      cairo_arc (cr, x, y, 3.5, 0, 2 * G_PI);
+      cairo_arc (cr, qs_plot_area_x (a, p->x), qs_plot_area_y (a, p->y), DOT_RADIUS, 0, 2 * G_PI);
       cairo_fill (cr);
-      if (p->label != NULL)
-        {
-          g_autoptr(PangoLayout) layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
-          int w, h;
-          double left_x, top_y;
+    }
+}
 
-          /* Above and right of the point, unless that leaves the plot
-           * area, which clips it: then left of it or below it. */
-          pango_layout_get_pixel_size (layout, &w, &h);
-          left_x = x + 6 + w > a->x + a->width ? x - 6 - w : x + 6;
-          top_y = y - 4 - h < a->y ? y + 4 : y - 4 - h;
-          /* Points close together (group sizes whose bits per weight
-           * differ little) would write over each other's labels. */
-          for (gsize k = 0; k < n_placed && k < G_N_ELEMENTS (placed); k++)
-            if (left_x < placed[k].x + placed[k].width && placed[k].x < left_x + w
-                && top_y < placed[k].y + placed[k].height && placed[k].y < top_y + h)
-              {
-                top_y = placed[k].y + placed[k].height + 1;
-                k = (gsize) -1;  /* check every label again at the new place */
-              }
-          if (n_placed < G_N_ELEMENTS (placed))
-            placed[n_placed++] = (cairo_rectangle_t) { left_x, top_y, w, h };
-          _qs_plot_show_layout_halo (cr, layout, left_x, top_y, 0.0, 0.0, color, &f->style->background);
+/* Every series' point labels, placed together so that labels of one
+ * series keep off those of another and off every dot. */
+static void
+draw_series_labels (const QsPlotFrame  *f,
+                    const QsPlotSeries *series,
+                    gsize               n_series)
+{
+  const QsPlotArea *a = &f->area;
+  g_autoptr(GArray) places = g_array_new (FALSE, TRUE, sizeof (QsPlotLabelPlace));
+  g_autoptr(GArray) texts = g_array_new (FALSE, TRUE, sizeof (SeriesLabel));
+
+  /* Unlabelled points go in too, with an empty label, so their dots are
+   * kept clear; they are placed last, so they take no one's place. */
+  for (int pass = 0; pass < 2; pass++)
+    for (gsize s = 0; s < n_series; s++)
+      for (gsize i = 0; i < series[s].n_points; i++)
+        {
+          const QsPlotPoint *p = &series[s].points[i];
+          QsPlotLabelPlace place = { 0 };
+          SeriesLabel text = { NULL, &f->style->series[s % QS_PLOT_N_SERIES_COLORS] };
+
+          if (!isfinite (p->x) || !isfinite (p->y) || (p->label != NULL) != (pass == 0))
+            continue;
+          place.x = qs_plot_area_x (a, p->x);
+          place.y = qs_plot_area_y (a, p->y);
+          if (p->label != NULL)
+            {
+              int w, h;
+
+              text.layout = _qs_plot_layout ((QsPlotFrame *) f, p->label, 0.9, FALSE);
+              pango_layout_get_pixel_size (text.layout, &w, &h);
+              place.width = w;
+              place.height = h;
+            }
+          g_array_append_val (places, place);
+          g_array_append_val (texts, text);
         }
+  qs_plot_place_labels (a, (QsPlotLabelPlace *) places->data, places->len);
+  for (guint i = 0; i < texts->len; i++)
+    {
+      SeriesLabel *text = &g_array_index (texts, SeriesLabel, i);
+      const QsPlotLabelPlace *place = &g_array_index (places, QsPlotLabelPlace, i);
+
+      if (text->layout == NULL)
+        continue;
+      _qs_plot_show_layout_halo (f->cr, text->layout, place->left, place->top, 0.0, 0.0,
+                                 text->color, &f->style->background);
+      g_object_unref (text->layout);
     }
 }
 
@@ -579,6 +720,7 @@ qs_plot_series (cairo_t              *cr,
   _qs_plot_frame_clip (&f);
   for (gsize s = 0; s < n_series; s++)
     draw_one_series (&f, &series[s], &style->series[s % QS_PLOT_N_SERIES_COLORS]);
+  draw_series_labels (&f, series, n_series);
   _qs_plot_frame_unclip (&f);
   _qs_plot_frame_end (&f);
   fill_area (area, &f);

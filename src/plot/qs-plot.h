@@ -123,6 +123,25 @@ void qs_plot_series    (cairo_t              *cr,
                         gsize                 n_series,
                         QsPlotArea           *area);
 
+/* One point's label to place: the point and the label's size in, the
+ * label's top-left corner out (device units). */
+typedef struct {
+  double x, y;
+  double width, height;
+  double left, top;
+} QsPlotLabelPlace;
+
+/* Places the labels of @n points so that no two labels intersect and no
+ * label covers a point's dot: beside its point (above right, else below
+ * right, above left, below left), inside @area when a free place there
+ * exists, else stacked below every other label (where the clip may cut it,
+ * but it never writes over another). Earlier labels get the better places.
+ * A label of no size stands for a point without one: only its dot is kept
+ * clear. */
+void qs_plot_place_labels (const QsPlotArea *area,
+                           QsPlotLabelPlace *labels,
+                           gsize             n);
+
 typedef struct {
   const char *label;
   double      value;      /* +inf draws a full bar marked "∞"; NaN no bar */
@@ -161,6 +180,14 @@ void qs_plot_block_sweep  (cairo_t                 *cr,
                            const QsBlockSweepPoint *points,
                            gsize                    n_points,
                            QsPlotArea              *area);
+
+/* The sweep's point labels into @names (@n_points entries, each transfer
+ * full or NULL): "G=32", or for points that coincide (group sizes no
+ * shorter than the row all quantize the row as one group) one label on
+ * the first, "G=32, 64, 128", and NULL on the others. */
+void qs_plot_block_sweep_labels (const QsBlockSweepPoint  *points,
+                                 gsize                     n_points,
+                                 char                    **names);
 
 /* "conv2d/kernel:0 · int8 asymmetric per-channel": the default title
  * (transfer full). */
