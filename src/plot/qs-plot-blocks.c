@@ -82,7 +82,7 @@ static gboolean
 sweep_values_equal (double a,
                     double b)
 {
-  return a == b || fabs (a - b) <= 1e-9 * MAX (fabs (a), fabs (b));
+  return a == b || (isfinite (a) && isfinite (b) && fabs (a - b) <= 1e-9 * MAX (fabs (a), fabs (b)));
 }
 
 static gboolean

@@ -427,6 +427,118 @@ test_series (void)
   cairo_surface_destroy (png);
 }
 
+static gboolean
+boxes_meet (double ax, double ay, double aw, double ah,
+            double bx, double by, double bw, double bh)
+{
+  return ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
+}
+
+/* No label meets another label or any dot (a 3.5-pixel disc, whose
+ * bounding square is the bound checked). */
+static void
+assert_labels_apart (const QsPlotLabelPlace *labels,
+                     gsize                   n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const QsPlotLabelPlace *a = &labels[i];
+
+      if (a->width <= 0)
+        continue;
+      for (gsize k = 0; k < n; k++)
+        {
+          const QsPlotLabelPlace *b = &labels[k];
+
+          if (k != i && b->width > 0)
+            g_assert_false (boxes_meet (a->left, a->top, a->width, a->height,
+                                        b->left, b->top, b->width, b->height));
+          g_assert_false (boxes_meet (a->left, a->top, a->width, a->height,
+                                      b->x - 3.5, b->y - 3.5, 7, 7));
+        }
+    }
+}
+
+static void
+test_place_labels (void)
+{
+  const QsPlotArea area = { 100, 50, 400, 300, 0, 1, 0, 1, FALSE };
+  QsPlotLabelPlace alone[] = { { 200, 200, 40, 12, 0, 0 } };
+  /* At the top right corner: above and right leave the area. */
+  QsPlotLabelPlace corner[] = { { 495, 55, 40, 12, 0, 0 } };
+  QsPlotLabelPlace crowd[24];
+  QsPlotLabelPlace tiny_area[6];
+  const QsPlotArea small = { 0, 0, 60, 30, 0, 1, 0, 1, FALSE };
+
+  /* Alone: 6 right of the point, its bottom 4 above it. */
+  qs_plot_place_labels (&area, alone, 1);
+  g_assert_cmpfloat (alone[0].left, ==, 206);
+  g_assert_cmpfloat (alone[0].top, ==, 200 - 4 - 12);
+
+  /* Left of and below the point: 495 - 6 - 40 and 55 + 4. */
+  qs_plot_place_labels (&area, corner, 1);
+  g_assert_cmpfloat (corner[0].left, ==, 449);
+  g_assert_cmpfloat (corner[0].top, ==, 59);
+
+  /* Coinciding points, points a pixel apart, a diagonal line of them, and
+   * unlabelled dots among them, as a sweep over short rows draws them. */
+  for (gsize i = 0; i < G_N_ELEMENTS (crowd); i++)
+    {
+      double x = i < 8 ? 300 : i < 16 ? 300 + (i - 8) : 150 + 10 * (i - 16);
+      double y = i < 8 ? 200 : i < 16 ? 200 + (i - 8) : 300 - 8 * (i - 16);
+
+      crowd[i] = (QsPlotLabelPlace) { x, y, i % 5 == 4 ? 0 : 30 + 7 * (i % 3), i % 5 == 4 ? 0 : 12, 0, 0 };
+    }
+  qs_plot_place_labels (&area, crowd, G_N_ELEMENTS (crowd));
+  assert_labels_apart (crowd, G_N_ELEMENTS (crowd));
+  /* There is room for every one inside the area. */
+  for (gsize i = 0; i < G_N_ELEMENTS (crowd); i++)
+    if (crowd[i].width > 0)
+      {
+        g_assert_cmpfloat (crowd[i].left, >=, area.x);
+        g_assert_cmpfloat (crowd[i].top, >=, area.y);
+        g_assert_cmpfloat (crowd[i].left + crowd[i].width, <=, area.x + area.width);
+        g_assert_cmpfloat (crowd[i].top + crowd[i].height, <=, area.y + area.height);
+      }
+
+  /* No room inside: labels still keep apart, stacked outside. */
+  for (gsize i = 0; i < G_N_ELEMENTS (tiny_area); i++)
+    tiny_area[i] = (QsPlotLabelPlace) { 20, 15, 25, 10, 0, 0 };
+  qs_plot_place_labels (&small, tiny_area, G_N_ELEMENTS (tiny_area));
+  assert_labels_apart (tiny_area, G_N_ELEMENTS (tiny_area));
+}
+
+static void
+test_sweep_labels (void)
+{
+  /* A 1x1 conv over 16 input channels: every group of 16 or more is the
+   * whole row, so 16 to 128 coincide; 8 is apart, and so is 256 whose
+   * SQNR differs in the last place a dB figure shows but is not equal. */
+  const QsBlockSweepPoint points[] = {
+    { 8, 5.0, 24.0, 0 },
+    { 16, 4.5, 21.25, 0 },
+    { 32, 4.5, 21.25, 0 },
+    { 64, 4.5 * (1 + 1e-12), 21.25, 0 },
+    { 128, 4.5, 21.25, 0 },
+    { 256, 4.5, 21.26, 0 },
+    { 512, INFINITY, INFINITY, 0 },
+    { 1024, INFINITY, INFINITY, 0 },
+  };
+  char *names[G_N_ELEMENTS (points)];
+
+  qs_plot_block_sweep_labels (points, G_N_ELEMENTS (points), names);
+  g_assert_cmpstr (names[0], ==, "G=8");
+  g_assert_cmpstr (names[1], ==, "G=16, 32, 64, 128");
+  g_assert_null (names[2]);
+  g_assert_null (names[3]);
+  g_assert_null (names[4]);
+  g_assert_cmpstr (names[5], ==, "G=256");
+  g_assert_cmpstr (names[6], ==, "G=512, 1024");
+  g_assert_null (names[7]);
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    g_free (names[i]);
+}
+
 static void
 test_channels (void)
 {
@@ -690,6 +802,8 @@ main (int    argc,
   g_test_add_func ("/plot/bars", test_bars);
   g_test_add_func ("/plot/series", test_series);
   g_test_add_func ("/plot/channels", test_channels);
+  g_test_add_func ("/plot/place-labels", test_place_labels);
+  g_test_add_func ("/plot/sweep-labels", test_sweep_labels);
   g_test_add_func ("/plot/formats", test_formats);
   g_test_add_func ("/plot/save/errors", test_save_errors);
   g_test_add_func ("/plot/save/mode-and-replace", test_save_mode_and_replace);
