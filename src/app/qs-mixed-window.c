@@ -22,7 +22,8 @@
 #include "model/qs-scheme-file.h"
 #include "model/qs-mixed-precision.h"
 
-#define MARGIN 40
+/* The ring around the chosen point, the widest mark. */
+#define SELECTED_RING_RADIUS 9
 #define HIT_RADIUS 8
 
 /* A finished search, copied out of the worker's session (which holds the
@@ -266,10 +267,24 @@ search_outcome_cb (const QsJobOutcome *outcome,
 /* ---- the chart ------------------------------------------------------------- */
 
 typedef struct {
-  double size_lo, size_hi, top1_lo, top1_hi;
-  double width, height;
+  double            size_lo, size_hi, top1_lo, top1_hi;
+  cairo_rectangle_t frame;  /* its left and bottom edges are the axes */
+  cairo_rectangle_t data;   /* where the extremes of size and top-1 map */
+  QsPlotEndLabel    ends[QS_PLOT_N_ENDS];
+  PangoLayout      *texts[QS_PLOT_N_ENDS];
 } Axes;
 
+static void
+axes_clear (Axes *axes)
+{
+  for (int i = 0; i < QS_PLOT_N_ENDS; i++)
+    g_clear_object (&axes->texts[i]);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Axes, axes_clear)
+
+/* The value ranges, and the plot inset from the end labels' measured text
+ * so neither label nor axis lands on a point at an extreme. */
 static void
 axes_init (const QsMixedWindow *self,
            double               width,
@@ -277,6 +292,7 @@ axes_init (const QsMixedWindow *self,
            Axes                *axes)
 {
   GPtrArray *points = self->outcome->points;
+  g_autofree char *texts[QS_PLOT_N_ENDS] = { NULL };
 
   axes->size_lo = axes->top1_lo = INFINITY;
   axes->size_hi = axes->top1_hi = -INFINITY;
@@ -292,8 +308,22 @@ axes_init (const QsMixedWindow *self,
   /* One point, or all of one size or accuracy, still gets a span. */
   axes->size_hi = MAX (axes->size_hi, axes->size_lo + 1);
   axes->top1_hi = MAX (axes->top1_hi, axes->top1_lo + 0.001);
-  axes->width = width;
-  axes->height = height;
+
+  /* In the units the chosen point's details use. */
+  texts[QS_PLOT_END_X_LO] = qs_format_size ((guint64) axes->size_lo);
+  texts[QS_PLOT_END_X_HI] = qs_format_size ((guint64) axes->size_hi);
+  texts[QS_PLOT_END_Y_LO] = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes->top1_lo));
+  texts[QS_PLOT_END_Y_HI] = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes->top1_hi));
+  for (int i = 0; i < QS_PLOT_N_ENDS; i++)
+    {
+      int w, h;
+
+      axes->texts[i] = qs_chart_create_layout (GTK_WIDGET (self->chart), texts[i], TRUE);
+      pango_layout_get_pixel_size (axes->texts[i], &w, &h);
+      axes->ends[i].width = w;
+      axes->ends[i].height = h;
+    }
+  qs_plot_end_labels_layout (width, height, SELECTED_RING_RADIUS + 1, axes->ends, &axes->frame, &axes->data);
 }
 
 static void
@@ -302,22 +332,9 @@ point_position (const Axes         *axes,
                 double             *x,
                 double             *y)
 {
-  *x = MARGIN + (axes->width - 2 * MARGIN) * ((double) p->size_bytes - axes->size_lo) / (axes->size_hi - axes->size_lo);
-  *y = axes->height - MARGIN
-       - (axes->height - 2 * MARGIN) * (p->quant_top1 - axes->top1_lo) / (axes->top1_hi - axes->top1_lo);
-}
-
-static void
-draw_text (cairo_t    *cr,
-           GtkWidget  *widget,
-           const char *text,
-           double      x,
-           double      y)
-{
-  g_autoptr(PangoLayout) layout = qs_chart_create_layout (widget, text, TRUE);
-
-  cairo_move_to (cr, x, y);
-  pango_cairo_show_layout (cr, layout);
+  *x = axes->data.x + axes->data.width * ((double) p->size_bytes - axes->size_lo) / (axes->size_hi - axes->size_lo);
+  *y = axes->data.y + axes->data.height
+       - axes->data.height * (p->quant_top1 - axes->top1_lo) / (axes->top1_hi - axes->top1_lo);
 }
 
 static void
@@ -329,8 +346,7 @@ draw_chart (GtkDrawingArea *area,
 {
   QsMixedWindow *self = user_data;
   GPtrArray *points;
-  Axes axes;
-  g_autofree char *size_lo = NULL, *size_hi = NULL, *top1_lo = NULL, *top1_hi = NULL;
+  g_auto(Axes) axes = { 0 };
 
   if (self->outcome == NULL)
     return;
@@ -340,19 +356,13 @@ draw_chart (GtkDrawingArea *area,
 
   qs_chart_set_source (cr, &self->palette.fg, 0.6);
   cairo_set_line_width (cr, 1);
-  cairo_move_to (cr, MARGIN, MARGIN / 2);
-  cairo_line_to (cr, MARGIN, height - MARGIN);
-  cairo_line_to (cr, width - MARGIN / 2, height - MARGIN);
+  cairo_move_to (cr, axes.frame.x + 0.5, axes.frame.y);
+  cairo_line_to (cr, axes.frame.x + 0.5, axes.frame.y + axes.frame.height - 0.5);
+  cairo_line_to (cr, axes.frame.x + axes.frame.width, axes.frame.y + axes.frame.height - 0.5);
   cairo_stroke (cr);
-  /* In the units the chosen point's details use. */
-  size_lo = qs_format_size ((guint64) axes.size_lo);
-  size_hi = qs_format_size ((guint64) axes.size_hi);
-  top1_lo = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_lo));
-  top1_hi = qs_format_minus (g_strdup_printf ("%.2f %%", 100 * axes.top1_hi));
-  draw_text (cr, GTK_WIDGET (area), size_lo, MARGIN, height - MARGIN + 4);
-  draw_text (cr, GTK_WIDGET (area), size_hi, width - MARGIN - 60, height - MARGIN + 4);
-  draw_text (cr, GTK_WIDGET (area), top1_hi, 2, MARGIN - 18);
-  draw_text (cr, GTK_WIDGET (area), top1_lo, 2, height - MARGIN - 18);
+  for (int i = 0; i < QS_PLOT_N_ENDS; i++)
+    if (axes.ends[i].shown)
+      qs_plot_show_layout (cr, axes.texts[i], axes.ends[i].left, axes.ends[i].top, 0, 0);
 
   /* The Pareto front as a line, then every point; the front's filled. */
   qs_chart_set_source (cr, &self->palette.accent, 0.8);
@@ -389,7 +399,7 @@ draw_chart (GtkDrawingArea *area,
       if ((int) i == self->selected)
         {
           qs_chart_set_source (cr, &self->palette.fg, 1);
-          cairo_arc (cr, x, y, 9, 0, 2 * G_PI);
+          cairo_arc (cr, x, y, SELECTED_RING_RADIUS, 0, 2 * G_PI);
           cairo_stroke (cr);
         }
     }
@@ -405,7 +415,7 @@ chart_pressed_cb (GtkGestureClick *gesture,
   GPtrArray *points;
   double best = HIT_RADIUS * HIT_RADIUS;
   int hit = -1;
-  Axes axes;
+  g_auto(Axes) axes = { 0 };
 
   if (self->outcome == NULL)
     return;

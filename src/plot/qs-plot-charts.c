@@ -726,6 +726,55 @@ qs_plot_series (cairo_t              *cr,
   fill_area (area, &f);
 }
 
+/* ---- a chart labelled at its axes' ends ------------------------------------------ */
+
+/* Space around everything, and between a label and its axis. */
+#define END_PAD 4.0
+#define END_GAP 6.0
+
+void
+qs_plot_end_labels_layout (double             width,
+                           double             height,
+                           double             mark_radius,
+                           QsPlotEndLabel     labels[QS_PLOT_N_ENDS],
+                           cairo_rectangle_t *axes,
+                           cairo_rectangle_t *data)
+{
+  QsPlotEndLabel *x_lo = &labels[QS_PLOT_END_X_LO], *x_hi = &labels[QS_PLOT_END_X_HI];
+  QsPlotEndLabel *y_lo = &labels[QS_PLOT_END_Y_LO], *y_hi = &labels[QS_PLOT_END_Y_HI];
+  double y_label_w = MAX (y_lo->width, y_hi->width);
+  double x_label_h = MAX (x_lo->height, x_hi->height);
+  double bottom, right;
+
+  g_return_if_fail (labels != NULL && axes != NULL && data != NULL);
+
+  mark_radius = MAX (mark_radius, 0);
+  /* The top label is centred on the highest mark: room for its upper half. */
+  axes->x = END_PAD + y_label_w + END_GAP;
+  axes->y = END_PAD + MAX (0, y_hi->height / 2 - mark_radius);
+  right = MAX (axes->x + 2 * mark_radius + 1, width - END_PAD);
+  bottom = MAX (axes->y + 2 * mark_radius + 1, height - END_PAD - x_label_h - END_GAP / 2);
+  axes->width = right - axes->x;
+  axes->height = bottom - axes->y;
+  data->x = axes->x + mark_radius;
+  data->y = axes->y + mark_radius;
+  data->width = axes->width - 2 * mark_radius;
+  data->height = axes->height - 2 * mark_radius;
+
+  y_hi->left = axes->x - END_GAP - y_hi->width;
+  y_hi->top = data->y - y_hi->height / 2;
+  y_lo->left = axes->x - END_GAP - y_lo->width;
+  y_lo->top = data->y + data->height - y_lo->height / 2;
+  x_lo->left = data->x;
+  x_lo->top = bottom + END_GAP / 2;
+  x_hi->left = data->x + data->width - x_hi->width;
+  x_hi->top = bottom + END_GAP / 2;
+  /* Too small for both ends: the low ones, where the axes meet, stay. */
+  x_lo->shown = y_lo->shown = TRUE;
+  x_hi->shown = x_hi->left >= x_lo->left + x_lo->width + END_GAP;
+  y_hi->shown = y_hi->top + y_hi->height + 1 <= y_lo->top;
+}
+
 /* ---- bars -------------------------------------------------------------------------- */
 
 void

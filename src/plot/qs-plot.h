@@ -220,6 +220,38 @@ void  qs_plot_show_layout  (cairo_t     *cr,
                             double       ax,
                             double       ay);
 
+/* ---- a chart labelled at its axes' ends ---------------------------------- */
+
+/* Which end of which axis a label names. */
+typedef enum {
+  QS_PLOT_END_X_LO,
+  QS_PLOT_END_X_HI,
+  QS_PLOT_END_Y_LO,
+  QS_PLOT_END_Y_HI,
+  QS_PLOT_N_ENDS
+} QsPlotEnd;
+
+typedef struct {
+  double   width, height;  /* in: the label's size */
+  double   left, top;      /* out: its top-left corner */
+  gboolean shown;          /* out: FALSE when it would meet the other end's */
+} QsPlotEndLabel;
+
+/* Lays out a @width x @height chart whose axes are labelled only at their
+ * ends (the mixed-precision window's size against accuracy): @axes is the
+ * box whose left and bottom edges are the axes, right of the widest y label
+ * and above the x labels; @data, where the data's extremes map, is @axes
+ * inset by @mark_radius so that marks there keep off the axes and clear of
+ * every label. Y labels sit right-aligned left of the axis, centred on
+ * their end's height; x labels under it, the low one starting at its end,
+ * the high one ending at its. No label meets @axes or a shown label. */
+void qs_plot_end_labels_layout (double             width,
+                                double             height,
+                                double             mark_radius,
+                                QsPlotEndLabel     labels[QS_PLOT_N_ENDS],
+                                cairo_rectangle_t *axes,
+                                cairo_rectangle_t *data);
+
 /* ---- files -------------------------------------------------------------- */
 
 typedef enum {

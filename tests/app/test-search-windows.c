@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "app/qs-chart.h"
 #include "app/qs-mixed-window.h"
 #include "app/qs-score-work.h"
 #include "app/qs-sensitivity-window.h"
@@ -142,6 +143,44 @@ test_closing_cancels (void)
 }
 
 static void
+wake_cb (gpointer user_data)
+{
+}
+
+/* With QS_SCREENSHOT_DIR set, @widget as drawn, to look at (not compared). */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  const char *dir = g_getenv ("QS_SCREENSHOT_DIR");
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  GtkSnapshot *snapshot;
+
+  if (dir == NULL || width <= 0 || height <= 0)
+    return;
+  paintable = gtk_widget_paintable_new (widget);
+  /* The paintable replays the widget's last frame: wait for one. */
+  for (int i = 0; i < 100 && node == NULL; i++)
+    {
+      gtk_widget_queue_draw (widget);
+      g_timeout_add_once (20, wake_cb, NULL);
+      g_main_context_iteration (NULL, TRUE);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      node = gtk_snapshot_free_to_node (snapshot);
+    }
+  g_assert_nonnull (node);
+  texture = qs_chart_render_node (node, width, height);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("wrote %s", path);
+}
+
+static void
 test_mixed_applies_search_choice (void)
 {
   g_autofree char *path = g_build_filename (SOURCE_DATADIR, "models", "fashion-cnn.h5", NULL);
@@ -167,6 +206,7 @@ test_mixed_applies_search_choice (void)
     }
   g_assert_cmpuint (qs_mixed_window_get_n_points (mixed), >, 0);
   g_assert_cmpint (qs_mixed_window_get_chosen (mixed), >=, 0);
+  save_screenshot (adw_window_get_content (ADW_WINDOW (mixed)), "mixed.png");
 
   /* The same search through the core, from the document's schemes. */
   g_assert_true (qs_score_work_open (&score, qs_document_get_file (document), start, NULL, IMAGES, NULL, &error));

@@ -540,6 +540,70 @@ test_sweep_labels (void)
 }
 
 static void
+test_end_labels (void)
+{
+  const struct { double width, height; } sizes[] = { { 700, 260 }, { 200, 120 }, { 90, 50 }, { 30, 20 } };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (sizes); c++)
+    {
+      /* "202.5 KiB", "402.6 KiB", "91.67 %", "93.67 %" at the app's small size. */
+      QsPlotEndLabel ends[QS_PLOT_N_ENDS] = {
+        { 52, 15, 0, 0, FALSE }, { 54, 15, 0, 0, FALSE }, { 44, 15, 0, 0, FALSE }, { 46, 15, 0, 0, FALSE },
+      };
+      cairo_rectangle_t axes, data;
+      const double radius = 10;
+
+      qs_plot_end_labels_layout (sizes[c].width, sizes[c].height, radius, ends, &axes, &data);
+      /* The marks at the data's extremes stay inside the axes' box. */
+      g_assert_cmpfloat_with_epsilon (data.x - radius, axes.x, 1e-9);
+      g_assert_cmpfloat_with_epsilon (data.y - radius, axes.y, 1e-9);
+      g_assert_cmpfloat_with_epsilon (data.x + data.width + radius, axes.x + axes.width, 1e-9);
+      g_assert_cmpfloat_with_epsilon (data.y + data.height + radius, axes.y + axes.height, 1e-9);
+      g_assert_cmpfloat (data.width, >, 0);
+      g_assert_cmpfloat (data.height, >, 0);
+      /* The low ends, where the axes meet, are always named. */
+      g_assert_true (ends[QS_PLOT_END_X_LO].shown);
+      g_assert_true (ends[QS_PLOT_END_Y_LO].shown);
+      for (int i = 0; i < QS_PLOT_N_ENDS; i++)
+        {
+          const QsPlotEndLabel *a = &ends[i];
+
+          if (!a->shown)
+            continue;
+          /* No label on the axes or the plot: the walkthrough's bug. */
+          g_assert_false (boxes_meet (a->left, a->top, a->width, a->height,
+                                      axes.x, axes.y, axes.width, axes.height));
+          for (int k = i + 1; k < QS_PLOT_N_ENDS; k++)
+            if (ends[k].shown)
+              g_assert_false (boxes_meet (a->left, a->top, a->width, a->height,
+                                          ends[k].left, ends[k].top, ends[k].width, ends[k].height));
+        }
+      if (c == 0)
+        {
+          /* Hand-derived: 4 of padding, the wider y label (46), a gap of 6;
+           * the top label's half-height (7.5) is within the ring's 10. */
+          g_assert_cmpfloat (axes.x, ==, 4 + 46 + 6);
+          g_assert_cmpfloat (axes.y, ==, 4);
+          g_assert_cmpfloat (axes.y + axes.height, ==, 260 - 4 - 15 - 3);
+          g_assert_cmpfloat (axes.x + axes.width, ==, 700 - 4);
+          g_assert_true (ends[QS_PLOT_END_X_HI].shown);
+          g_assert_true (ends[QS_PLOT_END_Y_HI].shown);
+          /* The y labels end 6 left of the axis, centred on their ends. */
+          g_assert_cmpfloat (ends[QS_PLOT_END_Y_HI].left + 46, ==, axes.x - 6);
+          g_assert_cmpfloat (ends[QS_PLOT_END_Y_HI].top + 7.5, ==, data.y);
+          g_assert_cmpfloat (ends[QS_PLOT_END_Y_LO].top + 7.5, ==, data.y + data.height);
+          g_assert_cmpfloat (ends[QS_PLOT_END_X_HI].left + 54, ==, data.x + data.width);
+        }
+      if (c == 3)
+        {
+          /* Too small for both ends of either axis. */
+          g_assert_false (ends[QS_PLOT_END_X_HI].shown);
+          g_assert_false (ends[QS_PLOT_END_Y_HI].shown);
+        }
+    }
+}
+
+static void
 test_channels (void)
 {
   g_autoptr(QsTensorReport) report = per_channel_report ();
@@ -804,6 +868,7 @@ main (int    argc,
   g_test_add_func ("/plot/channels", test_channels);
   g_test_add_func ("/plot/place-labels", test_place_labels);
   g_test_add_func ("/plot/sweep-labels", test_sweep_labels);
+  g_test_add_func ("/plot/end-labels", test_end_labels);
   g_test_add_func ("/plot/formats", test_formats);
   g_test_add_func ("/plot/save/errors", test_save_errors);
   g_test_add_func ("/plot/save/mode-and-replace", test_save_mode_and_replace);
