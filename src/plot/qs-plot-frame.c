@@ -415,6 +415,57 @@ widest_y_label (QsPlotFrame *f)
   return widest;
 }
 
+static gsize
+shared_folders (const char *const *names,
+                gsize              n)
+{
+  gsize common = 0;
+
+  /* Only up to a '/': "conv2d_1" and "conv2d_2" keep their "conv2d_". */
+  for (gsize at = 0; names[0][at] != '\0'; at++)
+    {
+      for (gsize i = 1; i < n; i++)
+        if (names[i][at] != names[0][at])
+          return common;
+      if (names[0][at] == '/')
+        common = at + 1;
+    }
+  return common;
+}
+
+gsize
+qs_plot_common_prefix (const char *const *names,
+                       gsize              n)
+{
+  gsize common;
+
+  g_return_val_if_fail (names != NULL || n == 0, 0);
+
+  if (n < 2)
+    return 0;
+  for (gsize i = 0; i < n; i++)
+    if (names[i] == NULL)
+      return 0;
+  common = shared_folders (names, n);
+  /* A name that is nothing but the shared folders would vanish. */
+  for (gsize i = 0; i < n; i++)
+    if (names[i][common] == '\0')
+      return 0;
+  return common;
+}
+
+guint
+_qs_plot_slanted_stride (double line,
+                         double slot)
+{
+  /* Names at 45 degrees, a slot apart along the axis, lie slot / sqrt 2
+   * apart across their lines: a line's height (and a little) needs a
+   * stride of line * sqrt 2 along the axis. */
+  double stride = ceil (line * G_SQRT2 * 1.1 / MAX (slot, 1e-6));
+
+  return (guint) CLAMP (stride, 1, G_MAXUINT);
+}
+
 /* The space category names need under the axis, and whether they slant. */
 static double
 category_band (QsPlotFrame *f,
@@ -422,9 +473,11 @@ category_band (QsPlotFrame *f,
 {
   double widest = 0, slot;
 
+  f->categories.skip = qs_plot_common_prefix (f->categories.names, f->categories.n_names);
   for (gsize i = 0; i < f->categories.n_names; i++)
     {
-      g_autoptr(PangoLayout) layout = _qs_plot_layout (f, f->categories.names[i], 1.0, FALSE);
+      g_autoptr(PangoLayout) layout = _qs_plot_layout (f, f->categories.names[i] + f->categories.skip,
+                                                       1.0, FALSE);
       double w;
 
       layout_size (layout, &w, NULL);
@@ -529,13 +582,13 @@ draw_category_names (QsPlotFrame *f,
   g_autoptr(PangoLayout) probe = _qs_plot_layout (f, "0", 1.0, FALSE);
 
   layout_size (probe, NULL, &line);
-  /* Slanted names need a line's height apart; skip some when crowded. */
   if (f->slanted)
-    stride = ceil (line * 1.1 / slot);
+    stride = _qs_plot_slanted_stride (line, slot);
   _qs_plot_set_color (cr, &f->style->muted, 1.0);
   for (gsize i = 0; i < f->categories.n_names; i += (gsize) stride)
     {
-      g_autoptr(PangoLayout) layout = _qs_plot_layout (f, f->categories.names[i], 1.0, FALSE);
+      g_autoptr(PangoLayout) layout = _qs_plot_layout (f, f->categories.names[i] + f->categories.skip,
+                                                       1.0, FALSE);
       double x = f->area.x + (i + 0.5) * slot;
 
       if (!f->slanted)
@@ -543,11 +596,12 @@ draw_category_names (QsPlotFrame *f,
           qs_plot_show_layout (cr, layout, x, base + TICK_LENGTH + 3, 0.5, 0.0);
           continue;
         }
-      /* Names are paths: the end ("dense/kernel:0") says the most. A
-       * name is cut to a third of the chart's height, and short enough
-       * to stay inside its left edge. */
+      /* Names are paths less the folders all share: the start names the
+       * layer and the end the tensor ("dense/…/kernel:0"), so a cut
+       * goes in the middle. A name is cut to a third of the chart's
+       * height, and short enough to stay inside its left edge. */
       pango_layout_set_width (layout, (int) (MIN (f->height / 3, (x - 4) * G_SQRT2) * PANGO_SCALE));
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_START);
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_MIDDLE);
       cairo_save (cr);
       cairo_translate (cr, x + line * 0.35, base + TICK_LENGTH + 3);
       cairo_rotate (cr, -G_PI / 4);

@@ -37,6 +37,7 @@ typedef enum {
 typedef struct {
   const char *const *names;  /* QS_PLOT_TICKS_CATEGORIES: one per bar */
   gsize              n_names;
+  gsize              skip;   /* the bytes every name shares, not written */
 } QsPlotCategories;
 
 typedef struct {
@@ -99,5 +100,10 @@ void  _qs_plot_show_layout_halo (cairo_t           *cr,
                                  double             ay,
                                  const QsPlotColor *color,
                                  const QsPlotColor *halo);
+
+/* Every how many categories a name is written when names slant at 45
+ * degrees, @slot apart along the axis, @line high, so that none overlap. */
+guint _qs_plot_slanted_stride (double line,
+                               double slot);
 
 G_END_DECLS

@@ -189,6 +189,13 @@ void qs_plot_block_sweep_labels (const QsBlockSweepPoint  *points,
                                  gsize                     n_points,
                                  char                    **names);
 
+/* How many leading bytes of every one of @names (@n of them) are the same
+ * whole path components ending in '/' ("/model_weights/" for a Keras
+ * file): what a bar chart leaves out of its names, so the room goes to
+ * what tells them apart. 0 for fewer than two names. */
+gsize qs_plot_common_prefix (const char *const *names,
+                             gsize              n);
+
 /* "conv2d/kernel:0 · int8 asymmetric per-channel": the default title
  * (transfer full). */
 char *qs_plot_default_title (const QsTensorReport *report);

@@ -11,6 +11,7 @@
 
 #include "model/qs-error.h"
 #include "plot/qs-plot.h"
+#include "plot/qs-plot-private.h"
 
 #define TITLE "Quantscope test chart"
 
@@ -604,6 +605,38 @@ test_end_labels (void)
 }
 
 static void
+test_common_prefix (void)
+{
+  const char *keras[] = { "/model_weights/dense/dense/kernel:0", "/model_weights/conv2d_1/conv2d_1/kernel:0" };
+  const char *siblings[] = { "/m/conv2d_1/kernel:0", "/m/conv2d_2/kernel:0" };
+  const char *folder_only[] = { "/m/a/", "/m/a/b" };
+  const char *flat[] = { "conv1.weight", "conv2.weight" };
+  const char *one[] = { "/model_weights/dense/dense/kernel:0" };
+
+  /* Whole folders only: "conv2d_" stays on both. */
+  g_assert_cmpuint (qs_plot_common_prefix (keras, 2), ==, strlen ("/model_weights/"));
+  g_assert_cmpuint (qs_plot_common_prefix (siblings, 2), ==, strlen ("/m/"));
+  /* "/m/a/" would be left with nothing: keep everything. */
+  g_assert_cmpuint (qs_plot_common_prefix (folder_only, 2), ==, 0);
+  g_assert_cmpuint (qs_plot_common_prefix (flat, 2), ==, 0);
+  g_assert_cmpuint (qs_plot_common_prefix (one, 1), ==, 0);
+}
+
+static void
+test_slanted_stride (void)
+{
+  /* 52 bars over 920 pixels, 15-pixel lines: a name every 2 bars, since
+   * 17.7 / sqrt 2 = 12.5 pixels across is less than a line, and 25 is
+   * more. */
+  g_assert_cmpuint (_qs_plot_slanted_stride (15, 920.0 / 52), ==, 2);
+  /* Room enough: every bar named, 30 / sqrt 2 = 21 >= 16.5. */
+  g_assert_cmpuint (_qs_plot_slanted_stride (15, 30), ==, 1);
+  /* Whatever the stride, names written are at least a line apart. */
+  for (double slot = 0.5; slot < 60; slot += 0.75)
+    g_assert_cmpfloat (_qs_plot_slanted_stride (15, slot) * slot / G_SQRT2, >=, 15);
+}
+
+static void
 test_channels (void)
 {
   g_autoptr(QsTensorReport) report = per_channel_report ();
@@ -869,6 +902,8 @@ main (int    argc,
   g_test_add_func ("/plot/place-labels", test_place_labels);
   g_test_add_func ("/plot/sweep-labels", test_sweep_labels);
   g_test_add_func ("/plot/end-labels", test_end_labels);
+  g_test_add_func ("/plot/common-prefix", test_common_prefix);
+  g_test_add_func ("/plot/slanted-stride", test_slanted_stride);
   g_test_add_func ("/plot/formats", test_formats);
   g_test_add_func ("/plot/save/errors", test_save_errors);
   g_test_add_func ("/plot/save/mode-and-replace", test_save_mode_and_replace);
