@@ -111,6 +111,42 @@ value_range (QsSeriesChart *self,
     *hi = *lo + 1;
 }
 
+/* Where each legend entry goes (@xs, @ys: nullable, one per entry), left to
+ * right from @left, a new row when the next would pass @right; returns the
+ * rows. A narrow chart (a compare of four schemes) wraps instead of
+ * cutting its legend off at the edge. */
+static int
+legend_place (QsSeriesChart *self,
+              double         left,
+              double         right,
+              int            text_h,
+              double        *xs,
+              double        *ys)
+{
+  double x = left;
+  int row = 0;
+
+  for (guint s = 0; s < self->entries->len; s++)
+    {
+      const Entry *entry = &g_array_index (self->entries, Entry, s);
+      g_autoptr(PangoLayout) layout = qs_chart_create_layout (GTK_WIDGET (self), entry->label, TRUE);
+      int w;
+
+      pango_layout_get_pixel_size (layout, &w, NULL);
+      if (x > left && x + 14 + w > right)
+        {
+          row++;
+          x = left;
+        }
+      if (xs != NULL)
+        xs[s] = x;
+      if (ys != NULL)
+        ys[s] = 2 + row * (text_h + 4);
+      x += 14 + w + 18;
+    }
+  return row + 1;
+}
+
 static void
 compute_layout (QsSeriesChart *self,
                 int            width,
@@ -145,6 +181,7 @@ compute_layout (QsSeriesChart *self,
       label_w = MAX (label_w, w);
     }
   left = label_w + 14;
+  legend_h += (legend_place (self, left, width - 4, text_h, NULL, NULL) - 1) * (text_h + 4);
   graphene_rect_init (&l->plot, left, legend_h + 4, MAX (1.0, width - left - 12),
                       MAX (1.0, height - legend_h - 4 - (text_h + 10)));
 
@@ -280,8 +317,14 @@ draw_legend (QsSeriesChart *self,
              const Layout  *l,
              cairo_t       *cr)
 {
-  double x = l->plot.origin.x;
+  g_autofree double *xs = g_new0 (double, MAX (self->entries->len, 1));
+  g_autofree double *ys = g_new0 (double, MAX (self->entries->len, 1));
+  g_autoptr(PangoLayout) probe = qs_chart_create_layout (GTK_WIDGET (self), "0", TRUE);
+  int text_h;
 
+  pango_layout_get_pixel_size (probe, NULL, &text_h);
+  /* The same places compute_layout() made room for. */
+  legend_place (self, l->plot.origin.x, l->plot.origin.x + l->plot.size.width + 12 - 4, text_h, xs, ys);
   for (guint s = 0; s < self->entries->len; s++)
     {
       const Entry *entry = &g_array_index (self->entries, Entry, s);
@@ -290,11 +333,10 @@ draw_legend (QsSeriesChart *self,
 
       pango_layout_get_pixel_size (layout, &w, &h);
       qs_chart_set_source (cr, entry_color (self, entry), entry->style == QS_SERIES_STYLE_BARS ? 0.6 : 1.0);
-      cairo_rectangle (cr, x, 2 + h / 2.0 - 5, 10, 10);
+      cairo_rectangle (cr, xs[s], ys[s] + h / 2.0 - 5, 10, 10);
       cairo_fill (cr);
       qs_chart_set_source (cr, &PALETTE (self)->fg, 0.85);
-      qs_plot_show_layout (cr, layout, x + 14, 2, 0, 0);
-      x += 14 + w + 18;
+      qs_plot_show_layout (cr, layout, xs[s] + 14, ys[s], 0, 0);
     }
 }
 
