@@ -644,7 +644,7 @@ transpose_chw_to_hwc (float       *images,
   return TRUE;
 }
 
-/* Whether an "x" of N x @d1 x @d2 x @d3 is read as N x C x H x W for
+/* Whether a 4-dimensional "x" of @xdims is read as N x C x H x W for
  * @input, and whether N x H x W x C fitted as well. */
 static gboolean
 reads_as_nchw (const DatasetInput *input,
@@ -812,8 +812,9 @@ load_hdf5 (const char          *path,
   if (nchw && !transpose_chw_to_hwc (d->images, xdims[0], (gsize) height * width, channels, path, &local))
     goto out;
 
-  /* Preprocessing (per channel after the transpose): attributes of x, else of the file; the default maps
-   * 8-bit pixels to [0, 1] and leaves float pixels as they are. */
+  /* Preprocessing (per channel, the images channels last by now):
+   * attributes of x, else of the file; the default maps 8-bit pixels to
+   * [0, 1] and leaves float pixels as they are. */
   scale = g_new (double, channels);
   mean = g_new0 (double, channels);
   for (int c = 0; c < channels; c++)
