@@ -230,6 +230,23 @@ test_nchw_matches_cli (void)
   g_boxed_free (QS_TYPE_ACCURACY_RESULT, o.final);
 }
 
+/* A set that fits neither order of the channels_first model's input: the
+ * accuracy is unavailable, and the reason names both orders. */
+static void
+test_nchw_wrong_shape (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "onnx2keras-resnet.h5", NULL);
+  g_autofree char *wrong = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "images-12-nchw-wrong.h5",
+                                                  NULL);
+  Outcome o = { 0 };
+  QsAccuracyResult *result = app_accuracy (model, wrong, QS_CHOSEN_DATA_KEEP_BYTES, QS_CHOSEN_DATA_WINDOW_BYTES, &o);
+
+  g_assert_nonnull (result->unavailable);
+  g_assert_nonnull (strstr (result->unavailable, "12×12×3 images (3×12×12 stored channels first)"));
+  g_assert_nonnull (strstr (result->unavailable, "5×12×12"));
+  g_boxed_free (QS_TYPE_ACCURACY_RESULT, o.final);
+}
+
 /* An image that becomes unreadable after the folder was opened is named
  * when a streamed run reaches it; the app does not crash or hang. */
 static void
@@ -338,6 +355,7 @@ main (int   argc,
                         test_folder_matches_cli);
   g_test_add_func ("/accuracy-job/streamed-unreadable-image", test_streamed_unreadable_image);
   g_test_add_func ("/accuracy-job/nchw-matches-cli", test_nchw_matches_cli);
+  g_test_add_func ("/accuracy-job/nchw-wrong-shape", test_nchw_wrong_shape);
   g_test_add_func ("/accuracy-job/window-remembers-data", test_window_remembers_data);
   status = g_test_run ();
   qs_test_remove_tree (folder_root);
