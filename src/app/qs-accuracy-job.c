@@ -392,12 +392,17 @@ build_cache (Request  *request,
     qs_engine_model_get_input_shape (cache->model, &h, &w, &c);
     if (h != view->height || w != view->width || c != view->channels)
       {
-        cache->unavailable = data_path != NULL
-                             ? g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
-                                                h, w, c, view->height, view->width, view->channels)
-                             : g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d: "
+        if (data_path == NULL)
+          cache->unavailable = g_strdup_printf (_("the model takes %d×%d×%d images, the bundled test set has %d×%d×%d: "
                                                   "choose its images with Choose Image Folder (Ctrl+D) "
                                                   "or Choose Data File in the menu"),
+                                                h, w, c, view->height, view->width, view->channels);
+        else if (qs_engine_model_get_input_channels_first (cache->model))
+          cache->unavailable = g_strdup_printf (_("the model takes %d×%d×%d images (%d×%d×%d stored channels first), "
+                                                  "the chosen data has %d×%d×%d"),
+                                                h, w, c, c, h, w, view->height, view->width, view->channels);
+        else
+          cache->unavailable = g_strdup_printf (_("the model takes %d×%d×%d images, the chosen data has %d×%d×%d"),
                                                 h, w, c, view->height, view->width, view->channels);
         return cache;
       }

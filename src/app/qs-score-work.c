@@ -142,7 +142,7 @@ qs_chosen_data_load (QsChosenData          *data,
     set = qs_dataset_open_image_folder_streamed (path, h, w, c,
                                                  qs_preprocess_resolve (QS_PREPROCESS_AUTO, model_config), 0, error);
   else
-    set = qs_dataset_load (path, error);
+    set = qs_dataset_load_for_input (path, h, w, c, qs_engine_model_get_input_channels_first (model), error);
   if (set == NULL || !qs_dataset_check_labels (set, qs_engine_model_get_n_outputs (model), error))
     return FALSE;
 

@@ -266,9 +266,10 @@ qs_cli_watchdog_stop (void)
   sigaction (SIGALRM, &previous_alarm, NULL);
 }
 
-QsDataset *
-qs_cli_load_dataset (const char  *path,
-                     GError     **error)
+static QsDataset *
+load_dataset (const char          *path,
+              const QsCliDataFor  *data_for,
+              GError             **error)
 {
   GStatBuf st;
   QsDataset *dataset;
@@ -276,9 +277,20 @@ qs_cli_load_dataset (const char  *path,
   /* An HDF5 image set goes through libhdf5 too: the same watchdog, with
    * time to read the whole file, and the crash line naming it. */
   qs_cli_watchdog_start_reading (path, g_stat (path, &st) == 0 ? (guint64) st.st_size : 0);
-  dataset = qs_dataset_load (path, error);
+  if (data_for != NULL)
+    dataset = qs_dataset_load_for_input (path, data_for->height, data_for->width, data_for->channels,
+                                         data_for->channels_first, error);
+  else
+    dataset = qs_dataset_load (path, error);
   qs_cli_watchdog_stop ();
   return dataset;
+}
+
+QsDataset *
+qs_cli_load_dataset (const char  *path,
+                     GError     **error)
+{
+  return load_dataset (path, NULL, error);
 }
 
 QsDataset *
@@ -287,7 +299,7 @@ qs_cli_load_data_for (const char          *path,
                       GError             **error)
 {
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    return qs_cli_load_dataset (path, error);
+    return load_dataset (path, data_for, error);
   return qs_dataset_open_image_folder (path, data_for->height, data_for->width, data_for->channels,
                                        data_for->preprocess, data_for->memory_budget, error);
 }

@@ -235,6 +235,12 @@ print_json (const char   *model_path,
     json_builder_add_string_value (b, eval->preprocess);
   else
     json_builder_add_null_value (b);
+  /* How the scored set's "x" was stored; "layout_ambiguous" when both
+   * orders fitted and the model's own was taken (docs/dataset-format.md). */
+  json_builder_set_member_name (b, "layout");
+  json_builder_add_string_value (b, qs_dataset_layout_to_string (qs_dataset_get_layout (eval->data)));
+  json_builder_set_member_name (b, "layout_ambiguous");
+  json_builder_add_boolean_value (b, qs_dataset_get_layout_ambiguous (eval->data));
   /* Fractions in [0, 1], as the PyTorch reference writes them; an
    * unlabeled set has no accuracy (null), only agreement. */
   qs_json_add_number_member (b, "fp32_top1", qs_cli_eval_fp32_top1 (run));
@@ -395,6 +401,11 @@ check_images (QsCliEval *eval)
   int h, w, c;
 
   qs_engine_model_get_input_shape (eval->model, &h, &w, &c);
+  if ((v->height != h || v->width != w || v->channels != c) && qs_engine_model_get_input_channels_first (eval->model))
+    return qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d (H×W×C) or %dx%dx%d (C×H×W, "
+                                  "channels first)"),
+                                qs_dataset_get_source (eval->data), v->height, v->width,
+                                v->channels, h, w, c, c, h, w);
   if (v->height != h || v->width != w || v->channels != c)
     return qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d"),
                                 qs_dataset_get_source (eval->data), v->height, v->width,
@@ -469,6 +480,7 @@ qs_cli_eval_open (QsCliEval              *eval,
   qs_engine_model_get_input_shape (eval->model, &data_for.height, &data_for.width, &data_for.channels);
   data_for.preprocess = qs_preprocess_resolve (data_for.preprocess, qs_weight_file_get_model_config (eval->file));
   data_for.memory_budget = budget;
+  data_for.channels_first = qs_engine_model_get_input_channels_first (eval->model);
   if (!choose_data (eval, o->data_path, o->calib_path, &data_for, o->limit, o->calib, &error))
     return qs_cli_fail (error);
   return check_images (eval);

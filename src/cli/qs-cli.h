@@ -74,11 +74,13 @@ typedef struct {
   int          height, width, channels;
   QsPreprocess preprocess;      /* resolved: not QS_PREPROCESS_AUTO */
   guint64      memory_budget;   /* 0: the default */
+  gboolean     channels_first;  /* the model's input is (C, H, W): an HDF5 "x" may be N x C x H x W */
 } QsCliDataFor;
 
 /* A folder through qs_dataset_open_image_folder() for @data_for (its
  * images decoded by qs_dataset_decode_range() as a run needs them), any
- * other path through qs_cli_load_dataset(). */
+ * other path as qs_cli_load_dataset() loads it, through
+ * qs_dataset_load_for_input() for @data_for. */
 QsDataset    *qs_cli_load_data_for (const char          *path,
                                     const QsCliDataFor  *data_for,
                                     GError             **error);

@@ -1101,6 +1101,19 @@ qs_engine_model_get_input_shape (const QsEngineModel *model,
   *channels = model->in_c;
 }
 
+void
+qs_engine_model_set_input_channels_first (QsEngineModel *model,
+                                          bool           channels_first)
+{
+  model->input_channels_first = channels_first;
+}
+
+bool
+qs_engine_model_get_input_channels_first (const QsEngineModel *model)
+{
+  return model->input_channels_first;
+}
+
 size_t
 qs_engine_model_get_n_outputs (const QsEngineModel *model)
 {

@@ -83,6 +83,7 @@ typedef struct {
 
 struct _QsEngineModel {
   int              in_h, in_w, in_c;
+  bool             input_channels_first; /* the file gives the input as (C, H, W) */
   QsEngineLayer   *layers;
   size_t           n_layers;
   size_t           capacity;

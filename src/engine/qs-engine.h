@@ -384,6 +384,12 @@ void     qs_engine_model_get_input_shape      (const QsEngineModel *model,
                                                int                 *height,
                                                int                 *width,
                                                int                 *channels);
+/* Whether the model's file gives its input as (C, H, W) (a channels_first
+ * model converted from PyTorch): the engine still takes H x W x C images,
+ * but a loader of the user's images may find them stored in that order. */
+void     qs_engine_model_set_input_channels_first (QsEngineModel *model,
+                                                   bool           channels_first);
+bool     qs_engine_model_get_input_channels_first (const QsEngineModel *model);
 /* Outputs per image of the last layer (the classes scored by argmax). */
 size_t   qs_engine_model_get_n_outputs        (const QsEngineModel *model);
 uint64_t qs_engine_model_get_macs             (const QsEngineModel *model);

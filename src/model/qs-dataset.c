@@ -35,7 +35,15 @@ struct _QsDataset {
   guint8          *decoded;     /* one flag per image of a set with a decoder */
   gpointer         decode_data;
   GDestroyNotify   decode_destroy;
+  QsDatasetLayout  layout;
+  gboolean         layout_ambiguous;
 };
+
+/* The model input an HDF5 "x" is read for; NULL reads it as stored. */
+typedef struct {
+  int      height, width, channels;
+  gboolean channels_first;
+} DatasetInput;
 
 /* The widest pixel or label type: a double or a 64-bit integer. */
 #define QS_DATASET_MAX_ELEMENT_BYTES 8
@@ -252,6 +260,26 @@ qs_dataset_get_source (QsDataset *dataset)
 {
   g_return_val_if_fail (dataset != NULL, NULL);
   return dataset->source;
+}
+
+QsDatasetLayout
+qs_dataset_get_layout (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, QS_DATASET_LAYOUT_NHWC);
+  return dataset->layout;
+}
+
+gboolean
+qs_dataset_get_layout_ambiguous (QsDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return dataset->layout_ambiguous;
+}
+
+const char *
+qs_dataset_layout_to_string (QsDatasetLayout layout)
+{
+  return layout == QS_DATASET_LAYOUT_NCHW ? "NCHW" : "NHWC";
 }
 
 /* Model inputs from stored values (@bytes, or the images in place when
@@ -585,9 +613,63 @@ read_values (hid_t        dset,
   return FALSE;
 }
 
-QsDataset *
-qs_dataset_load_hdf5 (const char  *path,
+/* Each of @count images of @channels x @plane values in place as @plane x
+ * @channels, through one image's copy: the set itself is the only
+ * buffer of its size. */
+static gboolean
+transpose_chw_to_hwc (float       *images,
+                      gsize        count,
+                      gsize        plane,
+                      gsize        channels,
+                      const char  *path,
                       GError     **error)
+{
+  gsize image = plane * channels;
+  g_autofree float *copy = g_try_new (float, image);
+
+  if (copy == NULL)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory", path);
+      return FALSE;
+    }
+  for (gsize n = 0; n < count; n++)
+    {
+      float *out = images + n * image;
+
+      memcpy (copy, out, image * sizeof (float));
+      for (gsize c = 0; c < channels; c++)
+        for (gsize p = 0; p < plane; p++)
+          out[p * channels + c] = copy[c * plane + p];
+    }
+  return TRUE;
+}
+
+/* Whether a 4-dimensional "x" of @xdims is read as N x C x H x W for
+ * @input, and whether N x H x W x C fitted as well. */
+static gboolean
+reads_as_nchw (const DatasetInput *input,
+               const hsize_t      *xdims,
+               gboolean           *ambiguous)
+{
+  gboolean nhwc, nchw;
+
+  *ambiguous = FALSE;
+  if (input == NULL || !input->channels_first)
+    return FALSE;
+  nhwc = xdims[1] == (hsize_t) input->height && xdims[2] == (hsize_t) input->width
+         && xdims[3] == (hsize_t) input->channels;
+  nchw = xdims[1] == (hsize_t) input->channels && xdims[2] == (hsize_t) input->height
+         && xdims[3] == (hsize_t) input->width;
+  /* Both fit only when the dimensions repeat (3 x 3 x 3): the model's
+   * own order then, as its users store what they feed it. */
+  *ambiguous = nhwc && nchw;
+  return nchw;
+}
+
+static QsDataset *
+load_hdf5 (const char          *path,
+           const DatasetInput  *input,
+           GError             **error)
 {
   hid_t file = -1, x = -1, y = -1, xspace = -1, yspace = -1, xtype = -1;
   hsize_t xdims[4] = { 0 }, ydims[2] = { 0 };
@@ -596,10 +678,8 @@ qs_dataset_load_hdf5 (const char  *path,
   double *scale = NULL, *mean = NULL;
   guint64 *labels = NULL;
   QsDataset *d = NULL;
-  gboolean integer_pixels, unsigned_labels = FALSE;
+  gboolean integer_pixels, unsigned_labels = FALSE, nchw = FALSE, ambiguous = FALSE;
   GError *local = NULL;
-
-  g_return_val_if_fail (path != NULL, NULL);
 
   if (!qs_input_file_check (path, "The image set", error))
     return NULL;
@@ -666,10 +746,16 @@ qs_dataset_load_hdf5 (const char  *path,
       }
   }
   integer_pixels = H5Tget_class (xtype) == H5T_INTEGER;
+  if (xrank == 4)
+    nchw = reads_as_nchw (input, xdims, &ambiguous);
   /* A dimension of 2^32 + 1 must not become 1 and size a buffer the whole
-   * dataset is then read into. */
-  if (!qs_checked_u64_to_int (xdims[1], &height) || !qs_checked_u64_to_int (xdims[2], &width)
-      || !qs_checked_u64_to_int (xrank == 4 ? xdims[3] : 1, &channels) || xdims[0] > G_MAXSIZE)
+   * dataset is then read into. (An NCHW "x" equals the model's input
+   * sizes, so its conversions cannot fail.) */
+  if (nchw)
+    height = input->height, width = input->width, channels = input->channels;
+  if ((!nchw && (!qs_checked_u64_to_int (xdims[1], &height) || !qs_checked_u64_to_int (xdims[2], &width)
+                  || !qs_checked_u64_to_int (xrank == 4 ? xdims[3] : 1, &channels)))
+      || xdims[0] > G_MAXSIZE)
     {
       g_set_error (&local, QS_ERROR, QS_ERROR_TOO_LARGE,
                    "%s: “x” of %llu x %llu x %llu images is too large", path, (unsigned long long) xdims[0],
@@ -693,6 +779,8 @@ qs_dataset_load_hdf5 (const char  *path,
   d = dataset_new (xdims[0], height, width, channels, path, &local);
   if (d == NULL)
     goto out;
+  d->layout = nchw ? QS_DATASET_LAYOUT_NCHW : QS_DATASET_LAYOUT_NHWC;
+  d->layout_ambiguous = ambiguous;
   d->labels = g_try_new (int32_t, xdims[0]);
   /* Read as 64 bits, so that a label past int32 is named as it is, not
    * as the int32 HDF5 would clamp it to. */
@@ -721,9 +809,12 @@ qs_dataset_load_hdf5 (const char  *path,
       d->labels[i] = (int32_t) labels[i];
     }
   d->view.labels = d->labels;
+  if (nchw && !transpose_chw_to_hwc (d->images, xdims[0], (gsize) height * width, channels, path, &local))
+    goto out;
 
-  /* Preprocessing: attributes of x, else of the file; the default maps
-   * 8-bit pixels to [0, 1] and leaves float pixels as they are. */
+  /* Preprocessing (per channel, the images channels last by now):
+   * attributes of x, else of the file; the default maps 8-bit pixels to
+   * [0, 1] and leaves float pixels as they are. */
   scale = g_new (double, channels);
   mean = g_new0 (double, channels);
   for (int c = 0; c < channels; c++)
@@ -758,6 +849,14 @@ out:
       g_propagate_error (error, local);
     }
   return d;
+}
+
+QsDataset *
+qs_dataset_load_hdf5 (const char  *path,
+                      GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  return load_hdf5 (path, NULL, error);
 }
 
 /* ---- any file ------------------------------------------------------------------------ */
@@ -806,6 +905,24 @@ qs_dataset_load (const char  *path,
     return qs_dataset_load_hdf5 (path, error);
   labels = labels_path_for (path);
   return qs_dataset_load_idx (path, labels, 1.0 / 255.0, 0.0, error);
+}
+
+QsDataset *
+qs_dataset_load_for_input (const char  *path,
+                           int          height,
+                           int          width,
+                           int          channels,
+                           gboolean     channels_first,
+                           GError     **error)
+{
+  DatasetInput input = { height, width, channels, channels_first };
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!channels_first || !g_file_test (path, G_FILE_TEST_EXISTS)
+      || !qs_input_file_check (path, "The image set", NULL) || !is_hdf5 (path))
+    return qs_dataset_load (path, error);
+  return load_hdf5 (path, &input, error);
 }
 
 char *

@@ -34,6 +34,31 @@ QsDataset *qs_dataset_load_idx (const char  *images_path,
 QsDataset *qs_dataset_load_hdf5 (const char  *path,
                                  GError     **error);
 
+/* The order of an HDF5 set's "x" axes as stored. */
+typedef enum {
+  QS_DATASET_LAYOUT_NHWC,   /* N x H x W (x C): the engine's order; idx files and folders too */
+  QS_DATASET_LAYOUT_NCHW,   /* N x C x H x W (PyTorch's), transposed to NHWC as it is read */
+} QsDatasetLayout;
+
+/* qs_dataset_load() for a model taking @height x @width x @channels
+ * images: when @channels_first (the model's file gives its input as (C, H,
+ * W)) an HDF5 "x" of N x C x H x W is read transposed if it fits that order
+ * and not N x H x W x C; if it fits both (C == H == W, say), the model's
+ * own order, NCHW, is taken (qs_dataset_get_layout_ambiguous()). Any other
+ * "x" loads as qs_dataset_load() loads it. docs/dataset-format.md states
+ * the rule. */
+QsDataset *qs_dataset_load_for_input (const char  *path,
+                                      int          height,
+                                      int          width,
+                                      int          channels,
+                                      gboolean     channels_first,
+                                      GError     **error);
+/* How the set's images were stored (NHWC for every set but an HDF5 "x"
+ * read as NCHW), and whether both orders fitted the model's input. */
+QsDatasetLayout qs_dataset_get_layout           (QsDataset *dataset);
+gboolean        qs_dataset_get_layout_ambiguous (QsDataset *dataset);
+const char     *qs_dataset_layout_to_string     (QsDatasetLayout layout);
+
 /* The bundled Fashion-MNIST test set (10,000 images) and calibration slice
  * (the first 1,000 training images), looked up in the installed data
  * directory first, then in the source tree. */

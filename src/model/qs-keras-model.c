@@ -4443,6 +4443,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
                    h, w, c, QS_ENGINE_MAX_MAP_ELEMENTS);
       return NULL;
     }
+  qs_engine_model_set_input_channels_first (b.model, b.channels_first && json_array_get_length (shape) == 4);
   input->value = QS_ENGINE_INPUT_VALUE;
   input->rank = (int) json_array_get_length (shape);
   input->built = TRUE;

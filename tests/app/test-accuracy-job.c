@@ -104,6 +104,7 @@ cli_eval (const char *model,
 typedef struct {
   QsAccuracyResult *final;
   gboolean          saw_evaluating;
+  gsize             scored;   /* the images the run scores; 0: the folders' */
 } Outcome;
 
 static void
@@ -119,7 +120,8 @@ outcome_cb (const QsJobOutcome *outcome,
   if (result->stage == QS_ACCURACY_STAGE_EVALUATING)
     {
       /* Progress counts the whole set's images, not a window's. */
-      g_assert_cmpuint (result->stage_total, ==, PER_CLASS * N_CLASSES - N_CLASSES * PER_CLASS / 10);
+      g_assert_cmpuint (result->stage_total, ==, o->scored != 0 ? o->scored
+                                                               : PER_CLASS * N_CLASSES - N_CLASSES * PER_CLASS / 10);
       o->saw_evaluating = TRUE;
     }
   if (!outcome->partial)
@@ -207,6 +209,42 @@ test_folder_matches_cli (gconstpointer data)
   g_assert_true (with_labels.saw_evaluating);
   g_boxed_free (QS_TYPE_ACCURACY_RESULT, with_labels.final);
   g_boxed_free (QS_TYPE_ACCURACY_RESULT, without.final);
+}
+
+/* A channels_first model (onnx2keras's ResNet) on images stored N x C x H
+ * x W with per-channel mean and scale: the app reads them as `eval` does,
+ * and scores what `eval` scores on the same images stored N x H x W x C. */
+static void
+test_nchw_matches_cli (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "onnx2keras-resnet.h5", NULL);
+  g_autofree char *nchw = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "images-12-nchw.h5", NULL);
+  g_autofree char *nhwc = g_test_build_filename (G_TEST_DIST, "..", "data", "converted",
+                                                 "images-12-nhwc-normalized.h5", NULL);
+  g_autoptr(JsonObject) cli = cli_eval (model, nhwc);
+  Outcome o = { .scored = 15 };
+
+  g_assert_cmpint (json_object_get_int_member (cli, "images"), ==, 15);
+  assert_eval_equal (app_accuracy (model, nchw, QS_CHOSEN_DATA_KEEP_BYTES, QS_CHOSEN_DATA_WINDOW_BYTES, &o), cli,
+                     TRUE);
+  g_boxed_free (QS_TYPE_ACCURACY_RESULT, o.final);
+}
+
+/* A set that fits neither order of the channels_first model's input: the
+ * accuracy is unavailable, and the reason names both orders. */
+static void
+test_nchw_wrong_shape (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "onnx2keras-resnet.h5", NULL);
+  g_autofree char *wrong = g_test_build_filename (G_TEST_DIST, "..", "data", "converted", "images-12-nchw-wrong.h5",
+                                                  NULL);
+  Outcome o = { 0 };
+  QsAccuracyResult *result = app_accuracy (model, wrong, QS_CHOSEN_DATA_KEEP_BYTES, QS_CHOSEN_DATA_WINDOW_BYTES, &o);
+
+  g_assert_nonnull (result->unavailable);
+  g_assert_nonnull (strstr (result->unavailable, "12×12×3 images (3×12×12 stored channels first)"));
+  g_assert_nonnull (strstr (result->unavailable, "5×12×12"));
+  g_boxed_free (QS_TYPE_ACCURACY_RESULT, o.final);
 }
 
 /* An image that becomes unreadable after the folder was opened is named
@@ -316,6 +354,8 @@ main (int   argc,
   g_test_add_data_func ("/accuracy-job/folder-matches-cli/streamed", GINT_TO_POINTER (TRUE),
                         test_folder_matches_cli);
   g_test_add_func ("/accuracy-job/streamed-unreadable-image", test_streamed_unreadable_image);
+  g_test_add_func ("/accuracy-job/nchw-matches-cli", test_nchw_matches_cli);
+  g_test_add_func ("/accuracy-job/nchw-wrong-shape", test_nchw_wrong_shape);
   g_test_add_func ("/accuracy-job/window-remembers-data", test_window_remembers_data);
   status = g_test_run ();
   qs_test_remove_tree (folder_root);

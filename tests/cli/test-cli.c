@@ -1284,6 +1284,68 @@ test_converted_files (void)
   assert_fails ("eval", lambda, "--data", images, NULL);
 }
 
+/* `eval MODEL --data DATA --json` of tests/data/converted/ without the
+ * timings and the members naming the files. */
+static JsonNode *
+eval_converted_json (const char *model_name,
+                     const char *data_name)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "data", "converted", model_name, NULL);
+  g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", "converted", data_name, NULL);
+  g_autoptr(GList) members = NULL;
+  JsonNode *root = run_json ("eval", model, "--data", data, "--json", NULL);
+  JsonObject *object = json_node_get_object (root);
+
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    if (g_str_has_suffix (l->data, "seconds") || g_str_has_suffix (l->data, "per_second"))
+      json_object_remove_member (object, l->data);
+  g_assert_cmpstr (get_string (object, "data"), ==, data);
+  g_assert_cmpstr (get_string (object, "calibration"), ==, data);
+  json_object_remove_member (object, "data");
+  json_object_remove_member (object, "calibration");
+  return root;
+}
+
+/* PyTorch's users' images, N x C x H x W with per-channel mean and scale
+ * (make_converted_models.py write_nchw_images), scored by channels_first
+ * models from onnx2keras and Keras 1 ("th"): everything but the layout
+ * equals the same images stored N x H x W x C, bit for bit. An "x" that
+ * fits neither order is refused in one line naming both; a channels_last
+ * model reads the NCHW file as stored and refuses it too. */
+static void
+test_eval_nchw_images (void)
+{
+  const char *const models[] = { "onnx2keras-resnet.h5", "keras1-th-theano.h5" };
+  g_autofree char *resnet = g_test_build_filename (G_TEST_DIST, "data", "converted", "onnx2keras-resnet.h5", NULL);
+  g_autofree char *nobuco = g_test_build_filename (G_TEST_DIST, "data", "converted", "nobuco-resnet.h5", NULL);
+  g_autofree char *nchw = g_test_build_filename (G_TEST_DIST, "data", "converted", "images-12-nchw.h5", NULL);
+  g_autofree char *wrong = g_test_build_filename (G_TEST_DIST, "data", "converted", "images-12-nchw-wrong.h5", NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(JsonNode) from_nchw = eval_converted_json (models[i], "images-12-nchw.h5");
+      g_autoptr(JsonNode) from_nhwc = eval_converted_json (models[i], "images-12-nhwc-normalized.h5");
+      JsonObject *a = json_node_get_object (from_nchw), *b = json_node_get_object (from_nhwc);
+
+      g_assert_cmpstr (get_string (a, "layout"), ==, "NCHW");
+      g_assert_cmpstr (get_string (b, "layout"), ==, "NHWC");
+      g_assert_false (get_bool (a, "layout_ambiguous"));
+      g_assert_false (get_bool (b, "layout_ambiguous"));
+      g_assert_cmpint (get_int (a, "images"), ==, 15);
+      json_object_remove_member (a, "layout");
+      json_object_remove_member (b, "layout");
+      g_assert_true (json_node_equal (from_nchw, from_nhwc));
+    }
+  assert_fails ("eval", resnet, "--data", wrong, NULL);
+  {
+    g_autoptr(QsTestCliRun) run = run_cli ("eval", resnet, "--data", wrong, NULL);
+
+    g_assert_nonnull (strstr (run->err, "images are 5x12x12, the model takes 12x12x3 (H×W×C) or 3x12x12"));
+  }
+  assert_fails ("eval", nobuco, "--data", nchw, NULL);
+}
+
 static void
 test_eval_demo_model (void)
 {
@@ -2516,6 +2578,7 @@ main (int    argc,
   g_test_add_func ("/cli/sample/stats", test_sample_stats);
   g_test_add_func ("/cli/eval/demo-model", test_eval_demo_model);
   g_test_add_func ("/cli/eval/converted-files", test_converted_files);
+  g_test_add_func ("/cli/eval/nchw-images", test_eval_nchw_images);
   g_test_add_func ("/cli/eval/default-scheme", test_eval_default_scheme);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);

@@ -279,6 +279,126 @@ write_many_chunks (const char *name,
 /* Images and labels in more than 8,192 deflated chunks read as written;
  * one chunk that inflates short, wherever it is, is refused in one line
  * (libhdf5 1.10 would read the image past the end of it). */
+/* An "x" of @d0 x @d1 x @d2 x @d3 uint8 values 0, 1, 2, ... with labels 0. */
+static char *
+write_ramp (const char *name,
+            hsize_t     d0,
+            hsize_t     d1,
+            hsize_t     d2,
+            hsize_t     d3)
+{
+  char *path = tmp_path (name);
+  hsize_t dx[4] = { d0, d1, d2, d3 }, dy[1] = { d0 };
+  gsize n = d0 * d1 * d2 * d3;
+  g_autofree guint8 *x = g_new (guint8, n);
+  g_autofree gint32 *y = g_new0 (gint32, d0);
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = (guint8) i;
+  qs_test_write_dataset (file, "x", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dx, x);
+  qs_test_write_dataset (file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dy, y);
+  H5Fclose (file);
+  return path;
+}
+
+/* PyTorch's N x C x H x W for a channels_first model's (C, H, W) input:
+ * transposed as read, then each channel's own mean and scale (hand-derived
+ * from the stored ramp); an "x" that fits both orders takes the model's
+ * (NCHW, said ambiguous); a channels_last model, or an "x" in NHWC or
+ * fitting neither, reads as stored. */
+static void
+test_hdf5_nchw (void)
+{
+  g_autofree char *nchw_path = write_ramp ("set-nchw.h5", 2, 2, 3, 4);
+  g_autofree char *cube_path = write_ramp ("set-cube.h5", 1, 2, 2, 2);
+  g_autofree char *other_path = write_ramp ("set-other.h5", 2, 5, 3, 4);
+  double mean[2] = { 1.0, -3.0 }, scale[2] = { 0.5, 2.0 };
+  g_autoptr(GError) error = NULL;
+  hid_t file;
+
+  file = H5Fopen (nchw_path, H5F_ACC_RDWR, H5P_DEFAULT);
+  write_double_attr (file, "x", "mean", mean, 2);
+  write_double_attr (file, "x", "scale", scale, 2);
+  H5Fclose (file);
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (nchw_path, 3, 4, 2, TRUE, &error);
+    const QsEngineDataset *v;
+    g_autofree float *copy = g_new (float, 2 * 3 * 4 * 2);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (qs_dataset_get_layout (d), ==, QS_DATASET_LAYOUT_NCHW);
+    g_assert_false (qs_dataset_get_layout_ambiguous (d));
+    v = qs_dataset_get_view (d);
+    g_assert_cmpuint (v->count, ==, 2);
+    g_assert_cmpint (v->height, ==, 3);
+    g_assert_cmpint (v->width, ==, 4);
+    g_assert_cmpint (v->channels, ==, 2);
+    for (int n = 0; n < 2; n++)
+      for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++)
+          for (int c = 0; c < 2; c++)
+            {
+              int stored = n * 24 + c * 12 + y * 4 + x;
+
+              g_assert_cmpfloat (v->images[((n * 3 + y) * 4 + x) * 2 + c], ==,
+                                 (float) ((stored - mean[c]) * scale[c]));
+            }
+    /* The app's ranged reads see the transposed images too. */
+    g_assert_true (qs_dataset_read_range (d, 1, 1, copy, &error));
+    g_assert_cmpfloat (copy[1], ==, (float) ((24 + 0 * 4 + 12 - mean[1]) * scale[1]));
+  }
+  {
+    /* A channels_last model: the attributes' two values do not fit 4 channels. */
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (nchw_path, 3, 4, 2, FALSE, &error);
+
+    g_assert_null (d);
+    g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (cube_path, 2, 2, 2, TRUE, &error);
+    const QsEngineDataset *v;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (qs_dataset_get_layout (d), ==, QS_DATASET_LAYOUT_NCHW);
+    g_assert_true (qs_dataset_get_layout_ambiguous (d));
+    v = qs_dataset_get_view (d);
+    /* Value (y, x, c) was stored at c * 4 + y * 2 + x; pixels scale by 1/255. */
+    g_assert_cmpfloat (v->images[1], ==, (float) (4.0 / 255.0));
+    g_assert_cmpfloat (v->images[2], ==, (float) (1.0 / 255.0));
+  }
+  {
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (cube_path, 2, 2, 2, FALSE, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (qs_dataset_get_layout (d), ==, QS_DATASET_LAYOUT_NHWC);
+    g_assert_false (qs_dataset_get_layout_ambiguous (d));
+    g_assert_cmpfloat (qs_dataset_get_view (d)->images[1], ==, (float) (1.0 / 255.0));
+  }
+  {
+    /* Fits neither 3 x 4 x 2 nor 2 x 3 x 4: as stored, for the caller to refuse. */
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (other_path, 3, 4, 2, TRUE, &error);
+    const QsEngineDataset *v;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (qs_dataset_get_layout (d), ==, QS_DATASET_LAYOUT_NHWC);
+    v = qs_dataset_get_view (d);
+    g_assert_cmpint (v->height, ==, 5);
+    g_assert_cmpint (v->width, ==, 3);
+    g_assert_cmpint (v->channels, ==, 4);
+  }
+  {
+    /* Stored N x H x W x C for a channels_first model: read as it is. */
+    g_autofree char *nhwc_path = write_ramp ("set-nhwc.h5", 2, 3, 4, 2);
+    g_autoptr(QsDataset) d = qs_dataset_load_for_input (nhwc_path, 3, 4, 2, TRUE, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (qs_dataset_get_layout (d), ==, QS_DATASET_LAYOUT_NHWC);
+    g_assert_cmpfloat (qs_dataset_get_view (d)->images[1], ==, (float) (1.0 / 255.0));
+  }
+}
+
 static void
 test_hdf5_many_chunks (void)
 {
@@ -349,6 +469,7 @@ main (int    argc,
   g_test_add_func ("/dataset/idx-errors", test_idx_errors);
   g_test_add_func ("/dataset/hdf5", test_hdf5);
   g_test_add_func ("/dataset/hdf5-many-chunks", test_hdf5_many_chunks);
+  g_test_add_func ("/dataset/hdf5-nchw", test_hdf5_nchw);
   g_test_add_func ("/dataset/bundled", test_bundled);
   status = g_test_run ();
   qs_test_remove_tree (tmp_dir);

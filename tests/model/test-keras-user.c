@@ -63,6 +63,7 @@
 #include "engine-fixture.h"
 #include "engine/qs-engine-private.h"
 #include "model/qs-dataset.h"
+#include "model/qs-error.h"
 #include "model/qs-keras-model.h"
 #include "model/qs-overview.h"
 #include "model/qs-weight-file.h"
@@ -463,11 +464,76 @@ test_converted (gconstpointer data)
   g_assert_cmpint (h, ==, 12);
   g_assert_cmpint (w, ==, 12);
   g_assert_cmpint (c, ==, 3);
+  /* The file's own order, which decides how the user's images may be stored. */
+  g_assert_cmpint (qs_engine_model_get_input_channels_first (model), ==,
+                   json_array_get_int_element (json_object_get_array_member (entry, "input"), 0) == 3);
   g_assert_cmpuint (qs_engine_model_get_n_weighted (model), ==, json_array_get_length (names));
   for (size_t i = 0; i < qs_engine_model_get_n_weighted (model); i++)
     g_assert_cmpstr (model->layers[qs_engine_model_weighted_layer_index (model, i)].name, ==,
                      json_array_get_string_element (names, (guint) i));
   check_model (model, file, images_path, json_object_get_array_member (entry, "fp32_logits"));
+  qs_engine_model_free (model);
+}
+
+/* The images PyTorch's users keep, N x C x H x W with per-channel mean and
+ * scale attributes (make_converted_models.py write_nchw_images), read for
+ * a channels_first model: the same float32 inputs, bit for bit, as the
+ * same images stored N x H x W x C, so the same logits float and int8;
+ * for a channels_last model the file is read as stored (and its 3
+ * attribute values do not fit its 12 "channels"). */
+static void
+test_converted_nchw_images (void)
+{
+  g_autofree char *nchw_path = data_path ("converted", "images-12-nchw.h5");
+  g_autofree char *nhwc_path = data_path ("converted", "images-12-nhwc-normalized.h5");
+  QsEngineModel *model = load_model ("converted", "onnx2keras-resnet.h5");
+  g_autoptr(QsDataset) nchw = NULL;
+  g_autoptr(QsDataset) nhwc = NULL;
+  g_autoptr(QsDataset) as_stored = NULL;
+  g_autoptr(GError) error = NULL;
+  const QsEngineDataset *a, *b;
+  g_autofree float *fp32_a = NULL, *fp32_b = NULL, *int8_a = NULL, *int8_b = NULL;
+  QsQuantizedModel *qa, *qb;
+  gsize values, outputs;
+
+  g_assert_true (qs_engine_model_get_input_channels_first (model));
+  nchw = qs_dataset_load_for_input (nchw_path, 12, 12, 3, TRUE, &error);
+  g_assert_no_error (error);
+  nhwc = qs_dataset_load_for_input (nhwc_path, 12, 12, 3, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_dataset_get_layout (nchw), ==, QS_DATASET_LAYOUT_NCHW);
+  g_assert_cmpint (qs_dataset_get_layout (nhwc), ==, QS_DATASET_LAYOUT_NHWC);
+  g_assert_false (qs_dataset_get_layout_ambiguous (nchw));
+  a = qs_dataset_get_view (nchw);
+  b = qs_dataset_get_view (nhwc);
+  g_assert_cmpuint (a->count, ==, 16);
+  g_assert_cmpuint (b->count, ==, 16);
+  g_assert_cmpint (a->height, ==, 12);
+  g_assert_cmpint (a->width, ==, 12);
+  g_assert_cmpint (a->channels, ==, 3);
+  values = a->count * 12 * 12 * 3;
+  g_assert_cmpint (memcmp (a->images, b->images, values * sizeof (float)), ==, 0);
+  g_assert_cmpint (memcmp (a->labels, b->labels, a->count * sizeof (int32_t)), ==, 0);
+  /* The attributes applied: the first value is (x - 0.125) * 2 of an image
+   * whose stored values are not all that. */
+  g_assert_cmpfloat (fabs (a->images[0]), >, 0.0);
+
+  outputs = a->count * qs_engine_model_get_n_outputs (model);
+  fp32_a = forward (model, NULL, a);
+  fp32_b = forward (model, NULL, b);
+  g_assert_cmpint (memcmp (fp32_a, fp32_b, outputs * sizeof (float)), ==, 0);
+  qa = quantize (model, a);
+  qb = quantize (model, b);
+  int8_a = forward (model, qa, a);
+  int8_b = forward (model, qb, b);
+  g_assert_cmpint (memcmp (int8_a, int8_b, outputs * sizeof (float)), ==, 0);
+  qs_quantized_model_free (qa);
+  qs_quantized_model_free (qb);
+
+  as_stored = qs_dataset_load_for_input (nchw_path, 12, 12, 3, FALSE, &error);
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_null (as_stored);
+  g_assert_nonnull (strstr (error->message, "one per channel"));
   qs_engine_model_free (model);
 }
 
@@ -699,6 +765,7 @@ main (int    argc,
   g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
   add_reference_tests (converted, "converted", "keras-converted", "file", test_converted);
   g_test_add_func ("/keras-converted/lambda-refused", test_converted_lambda_refused);
+  g_test_add_func ("/keras-converted/nchw-images", test_converted_nchw_images);
   g_test_add_func ("/keras-converted/keras1-roles", test_keras1_roles);
   g_test_add_func ("/keras-converted/nested-names-weights-only", test_nested_names_weights_only);
   g_test_add_func ("/keras-converted/generic-layouts", test_generic_layouts);

@@ -8,6 +8,9 @@ How to run (from the source root, after make_shared_layers.py, whose
 
     /usr/bin/python3 tests/reference/make_converted_models.py
 
+(--nchw-images writes only the image sets of images-12-labelled.h5 in
+PyTorch's N x C x H x W order, from that file.)
+
 THE KERAS FILES (tf.keras 2.x Model.save h5 layout, make_shared_layers.write_k2),
 each built from a PyTorch module whose float64 logits are the reference:
 
@@ -963,7 +966,28 @@ def onnx2keras_torchvision_mobilenet_v2(state_path, out_path):
     sl.write_k2(out_path, g.config(), g.weights)
 
 
+def write_nchw_images():
+    """images-12-labelled.h5's images as PyTorch stores them, (N, C, H, W), and as the engine does, (N, H, W, C),
+    both with the same per-channel mean and scale attributes: eval must score the two bit for bit alike on a
+    channels_first model. images-12-nchw-wrong.h5 fits neither order of a (3, 12, 12) input."""
+    with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "r") as f:
+        x, y = np.asarray(f["x"]), np.asarray(f["y"])
+    mean, scale = np.array([0.125, -0.25, 0.5]), np.array([2.0, 0.5, 1.5])
+    for name, data in (("images-12-nchw.h5", x.transpose(0, 3, 1, 2)), ("images-12-nhwc-normalized.h5", x)):
+        with h5py.File(os.path.join(OUT, name), "w") as f:
+            f["x"] = np.ascontiguousarray(data)
+            f["y"] = y
+            f["x"].attrs["mean"] = mean
+            f["x"].attrs["scale"] = scale
+    with h5py.File(os.path.join(OUT, "images-12-nchw-wrong.h5"), "w") as f:
+        f["x"] = np.zeros((4, 5, 12, 12), dtype=np.uint8)
+        f["y"] = np.zeros(4, dtype=np.int32)
+
+
 def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--nchw-images":
+        write_nchw_images()
+        return
     if len(sys.argv) == 4 and sys.argv[1] == "--resnet18":
         onnx2keras_torchvision_resnet18(sys.argv[2], sys.argv[3])
         return
@@ -994,6 +1018,7 @@ def main():
     with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
         f["x"] = x.to(torch.float32).numpy()
         f["y"] = labels.to(torch.int32).numpy()
+    write_nchw_images()
     vggface = vggface_resnet()[0]
     write_weights_only(os.path.join(OUT, "vggface-weights.h5"), vggface.config(), vggface.weights)
     write_caffe(os.path.join(OUT, "caffe.caffemodel.h5"))
