@@ -20,6 +20,9 @@
  * The graph's table lookups, merges and rescaling (qs-graph-kernels.h)
  * follow the same ISA; on AVX-512 the lookups use VBMI's vpermi2b only
  * where the CPU has it (VNNI does not imply it), else AVX2's vpshufb.
+ * Where the CPU has AMX-INT8 and Linux grants the process the tile state,
+ * the plain and requantizing GEMMs (1x1 and im2col convolutions, Dense)
+ * take tdpbusd on VNNI's packing; everything else is VNNI's.
  */
 #include "kernels/qs-kernels.h"
 #include "kernels/qs-graph-kernels.h"
@@ -27,6 +30,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(QS_ENGINE_X86_KERNELS) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 static atomic_int forced_isa = -1;
 
@@ -121,6 +129,64 @@ static const QsKernels avx512vnni_kernels = {
   .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
   .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
 };
+
+/* Filled in from avx512vnni_kernels on first use. */
+static QsKernels amx_int8_kernels;
+static atomic_int amx_int8_ready;
+
+static const QsKernels *
+get_amx_int8_kernels (void)
+{
+  /* Any thread may fill it; all write the same bytes before the flag. */
+  if (!atomic_load (&amx_int8_ready))
+    {
+      QsKernels k = avx512vnni_kernels;
+
+      k.isa = QS_ISA_AMX_INT8;
+      k.name = "amx-int8";
+      k.gemm = qs_gemm_u8s8_amx;
+      k.gemm_requant = qs_gemm_requant_u8s8_amx;
+      amx_int8_kernels = k;
+      atomic_store (&amx_int8_ready, 1);
+    }
+  return &amx_int8_kernels;
+}
+
+/* -1 not asked yet, else whether the tiles may be used. */
+static atomic_int amx_int8_usable = -1;
+
+/* AMX-TILE and AMX-INT8 in CPUID, the tile state enabled in XCR0, and
+ * Linux's permission for this process (asked once; the kernel keeps it
+ * for every thread, present and future). */
+static bool
+amx_int8_available (void)
+{
+  int usable = atomic_load (&amx_int8_usable);
+
+#ifdef __linux__
+  if (usable < 0)
+    {
+      unsigned int eax, ebx, ecx, edx, xcr0_lo, xcr0_hi;
+      enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+
+      usable = 0;
+      if (__get_cpuid_count (7, 0, &eax, &ebx, &ecx, &edx)
+          && (edx & (1u << 24)) != 0 && (edx & (1u << 25)) != 0
+          && __get_cpuid (1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 27)) != 0)
+        {
+          /* xgetbv needs OSXSAVE (CPUID.1:ECX bit 27), checked above. */
+          __asm__ volatile ("xgetbv" : "=a" (xcr0_lo), "=d" (xcr0_hi) : "c" (0));
+          if ((xcr0_lo & (3u << 17)) == (3u << 17)
+              && syscall (SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0)
+            usable = 1;
+        }
+      atomic_store (&amx_int8_usable, usable);
+    }
+#else
+  usable = 0;
+#endif
+  return usable == 1;
+}
 #endif
 
 bool
@@ -137,6 +203,8 @@ qs_kernels_isa_supported (QsIsa isa)
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
         && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
         && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni");
+    case QS_ISA_AMX_INT8:
+      return qs_kernels_isa_supported (QS_ISA_AVX512VNNI) && amx_int8_available ();
 #endif
     default:
       return false;
@@ -169,7 +237,11 @@ qs_kernels_detect_isa (void)
         return QS_ISA_AVX2;
       if (strcmp (isa, "avx512vnni") == 0 && qs_kernels_isa_supported (QS_ISA_AVX512VNNI))
         return QS_ISA_AVX512VNNI;
+      if (strcmp (isa, "amx-int8") == 0 && qs_kernels_isa_supported (QS_ISA_AMX_INT8))
+        return QS_ISA_AMX_INT8;
     }
+  if (qs_kernels_isa_supported (QS_ISA_AMX_INT8))
+    return QS_ISA_AMX_INT8;
   if (qs_kernels_isa_supported (QS_ISA_AVX512VNNI))
     return QS_ISA_AVX512VNNI;
   if (qs_kernels_isa_supported (QS_ISA_AVX2))
@@ -181,6 +253,8 @@ const QsKernels *
 qs_kernels_get (QsIsa isa)
 {
 #ifdef QS_ENGINE_X86_KERNELS
+  if (isa == QS_ISA_AMX_INT8 && qs_kernels_isa_supported (isa))
+    return get_amx_int8_kernels ();
   if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
     return &avx512vnni_kernels;
   if (isa == QS_ISA_AVX2 && qs_kernels_isa_supported (isa))
@@ -237,6 +311,9 @@ const QsGraphKernels *
 qs_graph_kernels_get (QsIsa isa)
 {
 #ifdef QS_ENGINE_X86_KERNELS
+  /* AMX's table differs from VNNI's in its GEMMs only. */
+  if (isa == QS_ISA_AMX_INT8)
+    isa = QS_ISA_AVX512VNNI;
   if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
     return __builtin_cpu_supports ("avx512vbmi") ? &avx512vbmi_graph_kernels
                                                  : &avx512_graph_kernels;
