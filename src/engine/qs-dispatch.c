@@ -21,8 +21,9 @@
  * follow the same ISA; on AVX-512 the lookups use VBMI's vpermi2b only
  * where the CPU has it (VNNI does not imply it), else AVX2's vpshufb.
  * Where the CPU has AMX-INT8 and Linux grants the process the tile state,
- * the plain and requantizing GEMMs (1x1 and im2col convolutions, Dense)
- * take tdpbusd on VNNI's packing; everything else is VNNI's.
+ * the plain and requantizing GEMMs (1x1 and im2col convolutions, Dense,
+ * and there the convolutions VNNI reads in place) take tdpbusd on VNNI's
+ * packing; everything else is VNNI's.
  */
 #include "kernels/qs-kernels.h"
 #include "kernels/qs-graph-kernels.h"
@@ -30,7 +31,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(QS_ENGINE_X86_KERNELS) && defined(__linux__)
+#if defined(QS_ENGINE_AMX_KERNELS) && defined(__linux__)
 #include <cpuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -129,7 +130,9 @@ static const QsKernels avx512vnni_kernels = {
   .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
   .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
 };
+#endif
 
+#ifdef QS_ENGINE_AMX_KERNELS
 /* Filled in from avx512vnni_kernels on first use. */
 static QsKernels amx_int8_kernels;
 static atomic_int amx_int8_ready;
@@ -146,6 +149,10 @@ get_amx_int8_kernels (void)
       k.name = "amx-int8";
       k.gemm = qs_gemm_u8s8_amx;
       k.gemm_requant = qs_gemm_requant_u8s8_amx;
+      /* Convolutions copy their windows (im2col) for the tiles rather than
+       * read them in place with VNNI: on ResNet18 (64 images, 2 threads)
+       * 4.6 ms of CPU per image against 7.8 with VNNI's indirect GEMM. */
+      k.gemm_requant_indirect = NULL;
       amx_int8_kernels = k;
       atomic_store (&amx_int8_ready, 1);
     }
@@ -203,6 +210,8 @@ qs_kernels_isa_supported (QsIsa isa)
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
         && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
         && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni");
+#endif
+#ifdef QS_ENGINE_AMX_KERNELS
     case QS_ISA_AMX_INT8:
       return qs_kernels_isa_supported (QS_ISA_AVX512VNNI) && amx_int8_available ();
 #endif
@@ -252,9 +261,11 @@ qs_kernels_detect_isa (void)
 const QsKernels *
 qs_kernels_get (QsIsa isa)
 {
-#ifdef QS_ENGINE_X86_KERNELS
+#ifdef QS_ENGINE_AMX_KERNELS
   if (isa == QS_ISA_AMX_INT8 && qs_kernels_isa_supported (isa))
     return get_amx_int8_kernels ();
+#endif
+#ifdef QS_ENGINE_X86_KERNELS
   if (isa == QS_ISA_AVX512VNNI && qs_kernels_isa_supported (isa))
     return &avx512vnni_kernels;
   if (isa == QS_ISA_AVX2 && qs_kernels_isa_supported (isa))
