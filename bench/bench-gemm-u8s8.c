@@ -79,7 +79,7 @@ main (int    argc,
           mult[i] = (int32_t) (0x40000000u + pseudo_random (&state) % 0x40000000u);
           shift[i] = 10 + (int32_t) (pseudo_random (&state) % 4);
         }
-      for (int isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+      for (int isa = QS_ISA_SCALAR; isa <= QS_ISA_AMX_INT8; isa++)
         for (int fused = 0; fused < 2; fused++)
           {
             const QsKernels *kern;

@@ -667,9 +667,10 @@ test_schemes_and_isas (void)
       scheme_from_case (&scheme_cases[s], &scheme);
       qs_activation_scheme_init_default (&act);
       act.nudge_zero = scheme.nudge_zero;
-      for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AVX512VNNI; isa++)
+      /* AMX-INT8 where the CPU and OS allow it: its GEMMs' codes too. */
+      for (QsIsa isa = QS_ISA_SCALAR; isa <= QS_ISA_AMX_INT8; isa++)
         {
-          static const char *const names[] = { "scalar", "avx2", "avx512vnni" };
+          static const char *const names[] = { "scalar", "avx2", "avx512vnni", "amx-int8" };
           QsQuantizedModel *q;
           g_autofree float *out = NULL;
 

@@ -369,7 +369,7 @@ assert_isas_requantize_as (size_t                 rows,
   g_autofree uint8_t *out = g_malloc (rows * n);
   guint checked = 0;
 
-  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AMX_INT8; isa++)
     {
       const QsKernels *kr = optimized (isa);
 
@@ -590,15 +590,16 @@ test_gemm (void)
   static const size_t ms[] = { 1, 3, 4, 7, 8, 9, 17, 96 };
   static const size_t ns[] = { 1, 3, 8, 10, 15, 16, 17, 31, 32, 33, 64, 100 };
   static const size_t ks[] = { 1, 3, 9, 16, 27, 32, 100, 288, 1000 };
+  static const char *const names[] = { "scalar", "AVX2", "AVX-512 VNNI", "AMX-INT8" };
   guint checked = 0;
 
-  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AMX_INT8; isa++)
     {
       const QsKernels *k = optimized (isa);
 
       if (k == NULL)
         {
-          g_test_message ("%s not supported by this CPU: skipped", isa == QS_ISA_AVX2 ? "AVX2" : "AVX-512 VNNI");
+          g_test_message ("%s not supported by this CPU (or not granted by the OS): skipped", names[isa]);
           continue;
         }
       for (gsize mi = 0; mi < G_N_ELEMENTS (ms); mi++)
@@ -678,7 +679,7 @@ test_gemm_long (void)
 {
   static const size_t ks[] = { 16385, 25088, 65536 };
 
-  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AVX512VNNI; isa++)
+  for (QsIsa isa = QS_ISA_AVX2; isa <= QS_ISA_AMX_INT8; isa++)
     {
       const QsKernels *k = optimized (isa);
 
@@ -686,8 +687,44 @@ test_gemm_long (void)
         continue;
       for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
         for (int f = 0; f < 4; f++)
-          check_gemm (k, 3, 17, ks[ki], 0, (Fill) f);
+          /* AMX takes 16 rows or more (fewer go to VNNI). */
+          check_gemm (k, isa == QS_ISA_AMX_INT8 ? 19 : 3, 17, ks[ki], 0, (Fill) f);
     }
+}
+
+/* AMX-INT8's tiles against the reference where they are cut: rows past
+ * a multiple of 16 (the last tile's rows overlap the one before), k past
+ * a multiple of 64 (the narrower tail tiles, reconfigured as the tail
+ * changes from call to call: the shapes alternate), channels past a
+ * multiple of 16 and 32 (one block or a pair, partly valid), k of 1 to 8
+ * (one tail tile only), rows padded (lda > kp), and the codes out with
+ * and without weight zero points. Skipped where the CPU lacks AMX or
+ * Linux does not grant its tile state. */
+static void
+test_gemm_amx (void)
+{
+  static const size_t ms[] = { 15, 16, 17, 31, 32, 33, 50, 96, 130 };
+  static const size_t ns[] = { 1, 5, 16, 17, 32, 33, 48, 64, 70 };
+  static const size_t ks[] = { 1, 4, 8, 9, 56, 63, 64, 65, 72, 127, 128, 129, 200, 576, 1000 };
+  const QsKernels *k = optimized (QS_ISA_AMX_INT8);
+  guint checked = 0;
+
+  if (k == NULL)
+    {
+      g_test_skip ("AMX-INT8 not supported by this CPU or not granted by the OS");
+      return;
+    }
+  g_assert_cmpint (k->isa, ==, QS_ISA_AMX_INT8);
+  for (gsize mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+    for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+      for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+        {
+          Fill fill = (Fill) ((mi + 2 * ni + ki) % 4);
+
+          check_gemm (k, ms[mi], ns[ni], ks[ki], (mi + ni + ki) % 3 == 1 ? 13 : 0, fill);
+          checked++;
+        }
+  g_test_message ("%u AMX GEMM shapes checked", checked);
 }
 
 /* ---- depthwise ---------------------------------------------------------------------------- */
@@ -1916,6 +1953,7 @@ main (int    argc,
   g_test_add_func ("/kernels/gemm-u8s8", test_gemm);
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/gemm-u8s8-long", test_gemm_long);
+  g_test_add_func ("/kernels/gemm-u8s8-amx", test_gemm_amx);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);

@@ -232,6 +232,15 @@ size_t qs_gemm_u8s8_packed_size_avx512vnni (size_t n, size_t kp);
 void   qs_gemm_u8s8_pack_avx512vnni (size_t n, size_t k, size_t kp, const int8_t *w, void *packed);
 void   qs_gemm_u8s8_avx512vnni      (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
                                      const void *packed, int32_t *c, size_t ldc);
+
+/* AMX-INT8 (tdpbusd) on qs_gemm_u8s8_pack_avx512vnni's packing: the
+ * VNNI kernels' sums and codes, bit for bit. The caller makes sure the
+ * CPU has AMX and the process the tile state (qs-dispatch.c). */
+void   qs_gemm_u8s8_amx         (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                 const void *packed, int32_t *c, size_t ldc);
+void   qs_gemm_requant_u8s8_amx (size_t m, size_t n, size_t kp, const uint8_t *a, size_t lda,
+                                 const void *packed, const int32_t *rowsum,
+                                 const QsRequantParams *params, uint8_t *out, size_t ldout);
 #endif
 
 /* ---- 9..16-bit weights: int64 sums --------------------------------------- */
@@ -831,6 +840,8 @@ typedef enum {
   QS_ISA_SCALAR = 0,
   QS_ISA_AVX2,
   QS_ISA_AVX512VNNI,
+  /* AVX-512 VNNI's table with AMX-INT8's plain GEMMs. */
+  QS_ISA_AMX_INT8,
 } QsIsa;
 
 typedef struct {
@@ -886,9 +897,10 @@ typedef struct {
   QsGemmF32Func              gemm_f32_skip_zeros;
 } QsKernels;
 
-/* The best ISA this CPU runs: AVX-512 VNNI, else AVX2, else scalar.
- * QS_FORCE_SCALAR=1 forces the reference; QS_FORCE_ISA=scalar|avx2|avx512vnni
- * picks one (never one the CPU lacks). */
+/* The best ISA this CPU runs: AMX-INT8 (where Linux grants the tile
+ * state), else AVX-512 VNNI, else AVX2, else scalar.
+ * QS_FORCE_SCALAR=1 forces the reference; QS_FORCE_ISA=scalar|avx2|avx512vnni|amx-int8
+ * picks one (never one the CPU lacks; avx512vnni leaves AMX out). */
 QsIsa            qs_kernels_detect_isa (void);
 /* Makes qs_kernels_detect_isa return @isa (if supported) from now on, or
  * lifts that with -1: how tests compare ISAs without touching the
