@@ -94,41 +94,46 @@ static const QsKernels avx2_kernels = {
   .depthwise_requant = qs_depthwise_requant_u8s8_avx2,
 };
 
+/* What the AVX-512 VNNI and AMX tables share: AMX changes only the
+ * plain and requantizing GEMMs. */
+#define AVX512VNNI_COMMON_KERNELS \
+  .gemm_packed_size = qs_gemm_u8s8_packed_size_avx512vnni, \
+  .gemm_pack = qs_gemm_u8s8_pack_avx512vnni, \
+  .requant = qs_requantize_u8_avx512, \
+  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx512vnni, \
+  .depthwise_pack = qs_depthwise_u8s8_pack_avx512vnni, \
+  .depthwise = qs_depthwise_u8s8_avx512vnni, \
+  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx512, \
+  .gemm_f32_pack = qs_gemm_f32_pack_avx512, \
+  .gemm_f32 = qs_gemm_f32_avx512, \
+  .depthwise_f32 = qs_depthwise_f32_avx512, \
+  .gemm16 = qs_gemm_u8s16_avx2, \
+  .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni, \
+  .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni, \
+  .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni, \
+  .conv_c1 = qs_conv_c1_u8s8_avx512vnni, \
+  .gemm_f32_unpack = qs_gemm_f32_unpack_avx512, \
+  .gemm_f32_panel = 32, \
+  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512, \
+  .gemm_f32_round_columns = qs_gemm_f32_round_columns_avx512, \
+  .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx512vnni, \
+  .groupwise_pack = qs_gemm_groupwise_pack_avx512vnni, \
+  .groupwise_packed_weight = qs_gemm_groupwise_packed_weight_avx512vnni, \
+  .groupwise_pack_channels = 16, \
+  .groupwise_gemm = qs_gemm_groupwise_u8_avx512vnni, \
+  .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni, \
+  .quantize_real = qs_quantize_real_u8_avx512, \
+  .dequantize = qs_dequantize_u8_avx512, \
+  .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni, \
+  .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
+
 static const QsKernels avx512vnni_kernels = {
   .isa = QS_ISA_AVX512VNNI,
   .name = "avx512vnni",
-  .gemm_packed_size = qs_gemm_u8s8_packed_size_avx512vnni,
-  .gemm_pack = qs_gemm_u8s8_pack_avx512vnni,
   .gemm = qs_gemm_u8s8_avx512vnni,
-  .requant = qs_requantize_u8_avx512,
-  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx512vnni,
-  .depthwise_pack = qs_depthwise_u8s8_pack_avx512vnni,
-  .depthwise = qs_depthwise_u8s8_avx512vnni,
-  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx512,
-  .gemm_f32_pack = qs_gemm_f32_pack_avx512,
-  .gemm_f32 = qs_gemm_f32_avx512,
-  .depthwise_f32 = qs_depthwise_f32_avx512,
-  .gemm16 = qs_gemm_u8s16_avx2,
-  .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
-  .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
-  .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
-  .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_avx512vnni,
   .gemm_requant_indirect = qs_gemm_requant_indirect_u8s8_avx512vnni,
-  .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
-  .gemm_f32_panel = 32,
-  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512,
-  .gemm_f32_round_columns = qs_gemm_f32_round_columns_avx512,
-  .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx512vnni,
-  .groupwise_pack = qs_gemm_groupwise_pack_avx512vnni,
-  .groupwise_packed_weight = qs_gemm_groupwise_packed_weight_avx512vnni,
-  .groupwise_pack_channels = 16,
-  .groupwise_gemm = qs_gemm_groupwise_u8_avx512vnni,
-  .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni,
-  .quantize_real = qs_quantize_real_u8_avx512,
-  .dequantize = qs_dequantize_u8_avx512,
-  .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
-  .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
+  AVX512VNNI_COMMON_KERNELS
 };
 #endif
 
@@ -137,41 +142,13 @@ static const QsKernels avx512vnni_kernels = {
 static const QsKernels amx_int8_kernels = {
   .isa = QS_ISA_AMX_INT8,
   .name = "amx-int8",
-  .gemm_packed_size = qs_gemm_u8s8_packed_size_avx512vnni,
-  .gemm_pack = qs_gemm_u8s8_pack_avx512vnni,
   .gemm = qs_gemm_u8s8_amx,
-  .requant = qs_requantize_u8_avx512,
-  .depthwise_packed_size = qs_depthwise_u8s8_packed_size_avx512vnni,
-  .depthwise_pack = qs_depthwise_u8s8_pack_avx512vnni,
-  .depthwise = qs_depthwise_u8s8_avx512vnni,
-  .gemm_f32_packed_size = qs_gemm_f32_packed_size_avx512,
-  .gemm_f32_pack = qs_gemm_f32_pack_avx512,
-  .gemm_f32 = qs_gemm_f32_avx512,
-  .depthwise_f32 = qs_depthwise_f32_avx512,
-  .gemm16 = qs_gemm_u8s16_avx2,
-  .conv_c1_supported = qs_conv_c1_u8s8_supported_avx512vnni,
-  .conv_c1_packed_size = qs_conv_c1_u8s8_packed_size_avx512vnni,
-  .conv_c1_pack = qs_conv_c1_u8s8_pack_avx512vnni,
-  .conv_c1 = qs_conv_c1_u8s8_avx512vnni,
   .gemm_requant = qs_gemm_requant_u8s8_amx,
   /* NULL: convolutions copy their windows (im2col) for the tiles rather
    * than read them in place with VNNI. On ResNet18 (64 images, 2 threads)
    * 4.6 ms of CPU per image against 7.8 with VNNI's indirect GEMM. */
   .gemm_requant_indirect = NULL,
-  .gemm_f32_unpack = qs_gemm_f32_unpack_avx512,
-  .gemm_f32_panel = 32,
-  .gemm_f32_pack_rows = qs_gemm_f32_pack_rows_avx512,
-  .gemm_f32_round_columns = qs_gemm_f32_round_columns_avx512,
-  .groupwise_packed_size = qs_gemm_groupwise_packed_size_avx512vnni,
-  .groupwise_pack = qs_gemm_groupwise_pack_avx512vnni,
-  .groupwise_packed_weight = qs_gemm_groupwise_packed_weight_avx512vnni,
-  .groupwise_pack_channels = 16,
-  .groupwise_gemm = qs_gemm_groupwise_u8_avx512vnni,
-  .depthwise_groupwise = qs_depthwise_groupwise_u8_avx512vnni,
-  .quantize_real = qs_quantize_real_u8_avx512,
-  .dequantize = qs_dequantize_u8_avx512,
-  .depthwise_requant = qs_depthwise_requant_u8s8_avx512vnni,
-  .gemm_f32_skip_zeros = qs_gemm_f32_skip_zeros_avx512,
+  AVX512VNNI_COMMON_KERNELS
 };
 
 /* -1 not asked yet, else whether the tiles may be used. */
