@@ -697,6 +697,14 @@ load_hdf5 (const char          *path,
                    "%s: a labeled set needs datasets “x” (images) and “y” (labels)", path);
       goto out;
     }
+  /* Before H5Dget_space(), which opens a virtual dataset's sources. */
+  if (_qs_hdf5_is_virtual (x) || _qs_hdf5_is_virtual (y))
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID,
+                   "%s: “%s” is a virtual dataset (its values live in other datasets or files): refused "
+                   "rather than read", path, _qs_hdf5_is_virtual (x) ? "x" : "y");
+      goto out;
+    }
   xspace = H5Dget_space (x);
   yspace = H5Dget_space (y);
   xrank = H5Sget_simple_extent_ndims (xspace);

@@ -976,12 +976,28 @@ copy_object (Export      *ex,
              const char  *path,
              GError     **error)
 {
-  herr_t status;
+  herr_t status = -1;
+  gboolean virtual;
+  hid_t obj;
 
   _qs_hdf5_lock ();
-  status = H5Ocopy (ex->in, path, ex->out, path, H5P_DEFAULT, H5P_DEFAULT);
-  if (status < 0)
-    fail_hdf5 (error, "Cannot copy %s to the output", path);
+  /* The reader leaves virtual datasets out; copying one would read its
+   * sources (other files, a FIFO that blocks forever). */
+  obj = H5Oopen (ex->in, path, H5P_DEFAULT);
+  virtual = obj >= 0 && H5Iget_type (obj) == H5I_DATASET && _qs_hdf5_is_virtual (obj);
+  if (obj >= 0)
+    H5Oclose (obj);
+  H5Eclear2 (H5E_DEFAULT);
+  if (virtual)
+    g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                 "%s is a virtual dataset (its values live in other datasets or files): refused rather than copied",
+                 path);
+  else
+    {
+      status = H5Ocopy (ex->in, path, ex->out, path, H5P_DEFAULT, H5P_DEFAULT);
+      if (status < 0)
+        fail_hdf5 (error, "Cannot copy %s to the output", path);
+    }
   _qs_hdf5_unlock ();
   return status >= 0;
 }

@@ -64,6 +64,12 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      const char  *what,
                                      GError     **error);
 
+/* Whether @dset is an HDF5 virtual dataset: its values are read from
+ * other datasets, in this file or any other, and H5Dget_space() may
+ * already open those files. Refused everywhere, like external storage.
+ * Lock held. */
+gboolean _qs_hdf5_is_virtual (hid_t dset);
+
 /* Whether @dset is read with _qs_hdf5_read_chunks() rather than
  * H5Dread(): chunked, filtered by shuffle, deflate and Fletcher-32 only
  * (what h5py and Keras write). libhdf5 1.10 copies a chunk's

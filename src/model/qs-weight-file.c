@@ -674,8 +674,20 @@ visit_object (ScanContext *ctx,
     }
   else if (type == H5O_TYPE_DATASET)
     {
-      QsTensorInfo *info = describe_open_dataset (obj, path);
+      QsTensorInfo *info;
 
+      /* Not even its shape is asked for: with an unlimited mapping,
+       * H5Dget_space() opens the sources to size it, and a FIFO among
+       * them blocks forever. */
+      if (_qs_hdf5_is_virtual (obj))
+        {
+          g_ptr_array_add (ctx->warnings,
+                           g_strdup_printf ("dataset %s is a virtual dataset (its values live in other "
+                                            "datasets or files) and is left out", path));
+          H5Oclose (obj);
+          return;
+        }
+      info = describe_open_dataset (obj, path);
       if (info != NULL)
         g_ptr_array_add (ctx->tensors, info);
       else
@@ -2105,6 +2117,17 @@ stored_within_file (hid_t        dset,
                    "%s keeps its values in other files (HDF5 external storage): refused rather than read", what);
       return FALSE;
     }
+  /* A virtual dataset is the same hazard and more: its sources are other
+   * files (a FIFO blocks the read forever), missing ones read as fill
+   * values, and one naming itself recurses until libhdf5 crashes. */
+  if (_qs_hdf5_is_virtual (dset))
+    {
+      H5Eclear2 (H5E_DEFAULT);
+      g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                   "%s is a virtual dataset (its values live in other datasets or files): refused rather than read",
+                   what);
+      return FALSE;
+    }
   file = H5Iget_file_id (dset);
   sized = file >= 0 && H5Fget_filesize (file, &file_size) >= 0;
   *stored = H5Dget_storage_size (dset);
@@ -2185,6 +2208,17 @@ _qs_hdf5_check_stored_size (hid_t        dset,
                " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
                "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
   return FALSE;
+}
+
+gboolean
+_qs_hdf5_is_virtual (hid_t dset)
+{
+  hid_t dcpl = H5Dget_create_plist (dset);
+  gboolean virtual = dcpl >= 0 && H5Pget_layout (dcpl) == H5D_VIRTUAL;
+
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  return virtual;
 }
 
 hid_t

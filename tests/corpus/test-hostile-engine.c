@@ -1324,6 +1324,97 @@ test_external_storage (void)
   assert_refused (check, 0, "HDF5 external storage");
 }
 
+/* Replaces @dataset of the file at @path with a virtual dataset of
+ * @rank x @dims float32 mapping the whole of /values in @source, with
+ * an unlimited first dimension when @unlimited (then H5Dget_space()
+ * itself opens the source to size it). */
+static void
+make_virtual (const char    *path,
+              const char    *dataset,
+              int            rank,
+              const hsize_t *dims,
+              gboolean       unlimited,
+              const char    *source)
+{
+  hsize_t max[4];
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t space, src_space, dcpl, dset;
+
+  g_assert_cmpint (file, >=, 0);
+  for (int d = 0; d < rank; d++)
+    max[d] = unlimited && d == 0 ? H5S_UNLIMITED : dims[d];
+  if (H5Lexists (file, dataset, H5P_DEFAULT) > 0)
+    g_assert_cmpint (H5Ldelete (file, dataset, H5P_DEFAULT), >=, 0);
+  space = H5Screate_simple (rank, dims, max);
+  src_space = H5Screate_simple (rank, dims, max);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  if (unlimited)
+    {
+      hsize_t start[4] = { 0 }, count[4], block[4];
+
+      for (int d = 0; d < rank; d++)
+        {
+          count[d] = 1;
+          block[d] = dims[d];
+        }
+      count[0] = H5S_UNLIMITED;
+      block[0] = 1;
+      g_assert_cmpint (H5Sselect_hyperslab (space, H5S_SELECT_SET, start, block, count, block), >=, 0);
+      g_assert_cmpint (H5Sselect_hyperslab (src_space, H5S_SELECT_SET, start, block, count, block), >=, 0);
+    }
+  g_assert_cmpint (H5Pset_virtual (dcpl, space, source, "/values", src_space), >=, 0);
+  dset = H5Dcreate2 (file, dataset, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Pclose (dcpl);
+  H5Sclose (src_space);
+  H5Sclose (space);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+}
+
+/* A virtual dataset reads its values from other files (a FIFO blocks the
+ * read forever, a missing file reads as fill values, one naming itself
+ * recursed until libhdf5 crashed): the reader leaves it out without
+ * asking for its shape, the image-set reader and export refuse it, and
+ * nothing opens the FIFO. */
+static void
+test_virtual_dataset (gconstpointer data)
+{
+  gboolean unlimited = GPOINTER_TO_INT (data);
+  g_autofree char *fifo = tmp_path (unlimited ? "virtual-source-u" : "virtual-source");
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("virtual.h5", config, "conv", 8, NULL);
+  g_autofree char *sound_model = write_small_model ("virtual-sound.h5", config, "conv", 8, NULL);
+  g_autofree char *sound_data = write_sound_data ("virtual-sound-data.h5");
+  g_autofree char *x_virtual = write_sound_data ("virtual-x.h5");
+  g_autofree char *y_virtual = write_sound_data ("virtual-y.h5");
+  g_autofree char *out = tmp_path ("virtual-out.h5");
+  g_autofree char *listing = NULL;
+  const char *layers[] = { "layers", model, "--check-data", NULL };
+  const char *stats[] = { "stats", model, "--tensor", "/model_weights/conv/conv/kernel:0", NULL };
+  const char *eval[] = { "eval", model, "--data", sound_data, "--calib", "10", NULL };
+  const char *export[] = { "export", model, out, NULL };
+  const char *eval_x[] = { "eval", sound_model, "--data", x_virtual, "--calib", "10", NULL };
+  const char *eval_y[] = { "eval", sound_model, "--data", y_virtual, "--calib", "10", NULL };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  make_virtual (model, "/model_weights/conv/conv/kernel:0", 4, (const hsize_t[]) { 3, 3, 1, 2 }, unlimited, fifo);
+  make_virtual (x_virtual, "/x", 4, (const hsize_t[]) { 30, 4, 4, 1 }, unlimited, fifo);
+  make_virtual (y_virtual, "/y", 1, (const hsize_t[]) { 30 }, unlimited, fifo);
+
+  listing = assert_works (layers, 0);
+  g_assert_nonnull (strstr (listing, "/model_weights/dense/dense/kernel:0"));
+  /* named once: in the warning, not as a tensor */
+  g_assert_nonnull (strstr (listing, "/model_weights/conv/conv/kernel:0 is a virtual dataset"));
+  g_assert_null (strstr (strstr (listing, "/model_weights/conv/conv/kernel:0") + 1, "/model_weights/conv/conv/kernel:0"));
+  assert_refused (stats, 0, "no tensor");
+  assert_refused (eval, 0, "has no “kernel” weight");
+  assert_refused (export, 0, "is a virtual dataset");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  assert_refused (eval_x, 0, "“x” is a virtual dataset");
+  assert_refused (eval_y, 0, "“y” is a virtual dataset");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1391,6 +1482,8 @@ main (int   argc,
   g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);
   g_test_add_func ("/hostile/memory/config-attribute", test_config_attribute_too_large);
   g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
+  g_test_add_data_func ("/hostile/paths/virtual-dataset", GINT_TO_POINTER (FALSE), test_virtual_dataset);
+  g_test_add_data_func ("/hostile/paths/virtual-dataset-unlimited", GINT_TO_POINTER (TRUE), test_virtual_dataset);
   g_test_add_func ("/hostile/cpu/per-channel-kl", test_per_channel_kl_cost);
 
   g_test_add_func ("/hostile/terminal/text", test_names_escaped_in_text);
