@@ -717,7 +717,14 @@ load_hdf5 (const char          *path,
     }
   H5Sget_simple_extent_dims (xspace, xdims, NULL);
   H5Sget_simple_extent_dims (yspace, ydims, NULL);
-  if (ydims[0] != xdims[0] || (yrank == 2 && ydims[1] != 1))
+  if (yrank == 2 && ydims[1] != 1)
+    {
+      g_set_error (&local, QS_ERROR, QS_ERROR_INVALID,
+                   "%s: “y” is %llu x %llu; labels are one class index per image (N or N x 1, not one-hot)",
+                   path, (unsigned long long) ydims[0], (unsigned long long) ydims[1]);
+      goto out;
+    }
+  if (ydims[0] != xdims[0])
     {
       g_set_error (&local, QS_ERROR, QS_ERROR_INVALID, "%s: “y” has %llu labels for %llu images",
                    path, (unsigned long long) ydims[0], (unsigned long long) xdims[0]);

@@ -13,7 +13,10 @@
  * 'single-quoted' strings (no escapes) and C comments do not count, since
  * json-glib accepts all three. The count is of the separators and
  * openings, a slight overestimate of the values. Stops at the first limit
- * passed; never fails on malformed text (the parser reports that). */
+ * passed; never fails on malformed text (the parser reports that), with
+ * one exception: json-glib 1.6 reads "{...}{...}" or "[...][...]" as
+ * its first value and drops the rest without a word, so a second object
+ * or array after the first is refused here. */
 static gboolean
 scan_bounds (const char  *data,
              gsize        length,
@@ -23,6 +26,7 @@ scan_bounds (const char  *data,
 {
   guint depth = 0;
   gsize values = 0;
+  gboolean closed_root = FALSE;
 
   for (gsize i = 0; i < length; i++)
     {
@@ -47,6 +51,12 @@ scan_bounds (const char  *data,
         }
       else if (c == '[' || c == '{')
         {
+          if (depth == 0 && closed_root)
+            {
+              g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                           "%s holds a second object or array after its first one", what);
+              return FALSE;
+            }
           if (++depth > QS_JSON_MAX_DEPTH)
             {
               g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
@@ -57,8 +67,8 @@ scan_bounds (const char  *data,
         }
       else if (c == ']' || c == '}')
         {
-          if (depth > 0)
-            depth--;
+          if (depth > 0 && --depth == 0)
+            closed_root = TRUE;
         }
       else if (c == ',' || c == ':')
         values++;

@@ -537,8 +537,12 @@ static char *
 dims_text (int            rank,
            const int64_t *shape)
 {
-  GString *text = g_string_new (NULL);
+  GString *text;
 
+  /* A scalar or a dataset with no dataspace has no dimension to list. */
+  if (rank <= 0)
+    return g_strdup ("of rank 0 (no dimensions)");
+  text = g_string_new (NULL);
   for (int i = 0; i < rank; i++)
     g_string_append_printf (text, "%s%" G_GINT64_FORMAT, i ? "x" : "", shape[i]);
   return g_string_free (text, FALSE);

@@ -1324,6 +1324,32 @@ test_external_storage (void)
   assert_refused (check, 0, "HDF5 external storage");
 }
 
+/* A Dense kernel stored as a scalar (rank 0): the refusal names its rank
+ * rather than an empty shape ("is , the architecture needs 8x3"). */
+static void
+test_scalar_kernel (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("scalar-kernel.h5", config, "conv", 8, NULL);
+  g_autofree char *data = write_sound_data ("scalar-kernel-data.h5");
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+  const float one = 1.0f;
+  hid_t file = H5Fopen (model, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t space, dset;
+
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, "/model_weights/dense/dense/kernel:0", H5P_DEFAULT), >=, 0);
+  space = H5Screate (H5S_SCALAR);
+  dset = H5Dcreate2 (file, "/model_weights/dense/dense/kernel:0", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                     H5P_DEFAULT);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  assert_refused (args, 0, "weight “kernel” of layer “dense” is of rank 0 (no dimensions), the architecture needs 8x3");
+}
+
 /* Replaces @dataset of the file at @path with a virtual dataset of
  * @rank x @dims float32 mapping the whole of /values in @source, with
  * an unlimited first dimension when @unlimited (then H5Dget_space()
@@ -1440,6 +1466,7 @@ main (int   argc,
   g_test_add_func ("/hostile/shapes/stride-near-2^31", test_stride_near_2_31_runs);
   g_test_add_func ("/hostile/shapes/window-extent", test_window_extent_refused);
   g_test_add_func ("/hostile/shapes/input-map", test_input_map_refused);
+  g_test_add_func ("/hostile/shapes/scalar-kernel", test_scalar_kernel);
   g_test_add_func ("/hostile/shapes/engine-geometry", test_engine_window_geometry);
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_settings); i++)

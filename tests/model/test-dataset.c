@@ -211,6 +211,22 @@ test_hdf5 (void)
   g_assert_null (qs_dataset_load (bad_path, &error));
   g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "“y”"));
+  g_clear_error (&error);
+
+  /* One-hot labels, 3 x 2 for 3 images: the counts agree, so the refusal
+   * must name the second dimension, not "3 labels for 3 images". */
+  {
+    const hsize_t dy_hot[2] = { 3, 2 };
+    const gint32 hot[6] = { 0, 1, 1, 0, 0, 1 };
+
+    file = H5Fcreate (bad_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    qs_test_write_dataset (file, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, df, xf);
+    qs_test_write_dataset (file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, dy_hot, hot);
+    H5Fclose (file);
+    g_assert_null (qs_dataset_load (bad_path, &error));
+    g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "“y” is 3 x 2; labels are one class index per image"));
+  }
 }
 
 /* Writes a set of 9,000 2x2 images, each in its own chunk (big-endian

@@ -386,6 +386,37 @@ test_python_tokens (void)
   g_assert_nonnull (error);
 }
 
+/* json-glib 1.6 reads "{...}{...}" as its first object and drops the
+ * second silently: a scheme file or model_config holding two documents is
+ * refused instead. Brackets in strings and comments, and whitespace after
+ * the one document, are no second value. */
+static void
+test_second_root_refused (void)
+{
+  static const char *const refused[] = {
+    "{\"version\": 1}{\"version\": 2}", "[1][2]", "{} []", "[[]] /* c */ {}", "{\"a\": {}}\n{}",
+  };
+  static const char *const accepted[] = {
+    "{\"a\": \"}{\"}", "{\"a\": [[], {}]}  \n", "[1, [2], {\"b\": []}]", "{} /* {} */", "{\"a\": '}{'}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (load (refused[i], 4096, &error));
+      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "a second object or array"));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (load (accepted[i], 4096, &error));
+      g_assert_no_error (error);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -400,5 +431,6 @@ main (int    argc,
   g_test_add_func ("/json/wrong-types-no-critical", test_wrong_types_no_critical);
   g_test_add_func ("/json/size-settings-strict", test_size_settings_strict);
   g_test_add_func ("/json/python-tokens", test_python_tokens);
+  g_test_add_func ("/json/second-root-refused", test_second_root_refused);
   return g_test_run ();
 }
