@@ -288,14 +288,17 @@ next_byte (ByteReader *reader)
   return reader->buffer[reader->pos++];
 }
 
-/* Whether the JPEG at @path holds at most JPEG_MAX_MARKERS markers and
- * JPEG_MAX_SCANS scans, counted in one pass over the file before libjpeg
- * sees it. Anything that is not a JPEG, or is damaged, passes: the
- * decoder reports that. */
+/* Whether @path starts as a PNG or a JPEG does, and, for a JPEG, holds
+ * at most JPEG_MAX_MARKERS markers and JPEG_MAX_SCANS scans, counted in
+ * one pass over the file before libjpeg sees it. gdk-pixbuf would
+ * otherwise hand anything else to whichever of its loaders (SVG, TIFF,
+ * XPM, ICO, ...) claims it just to learn its size. A damaged PNG or JPEG
+ * passes: the decoder reports that. */
 static gboolean
-jpeg_markers_within_bounds (const char  *path,
-                            GError     **error)
+image_start_within_bounds (const char  *path,
+                           GError     **error)
 {
+  static const guint8 png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   g_autofree ByteReader *reader = g_new (ByteReader, 1);
   guint markers = 0, scans = 0;
   gboolean ok = TRUE;
@@ -304,7 +307,15 @@ jpeg_markers_within_bounds (const char  *path,
   if (reader->fd < 0)
     return FALSE;
   reader->length = reader->pos = 0;
-  if (next_byte (reader) == 0xff && next_byte (reader) == 0xd8)
+  if (next_byte (reader) >= 0 && reader->length >= sizeof png_signature
+      && memcmp (reader->buffer, png_signature, sizeof png_signature) == 0)
+    ;
+  else if (reader->length < 3 || reader->buffer[0] != 0xff || reader->buffer[1] != 0xd8 || reader->buffer[2] != 0xff)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "not a PNG or JPEG image");
+      ok = FALSE;
+    }
+  else if (next_byte (reader) == 0xd8)
     for (;;)
       {
         int c = next_byte (reader), high, low;
@@ -364,7 +375,7 @@ load_image (const char  *path,
   g_autofree char *format_name = NULL;
   int w = 0, h = 0;
 
-  if (!qs_input_file_check (path, "The image", error) || !jpeg_markers_within_bounds (path, error))
+  if (!qs_input_file_check (path, "The image", error) || !image_start_within_bounds (path, error))
     return FALSE;
   format = gdk_pixbuf_get_file_info (path, &w, &h);
   format_name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
