@@ -54,6 +54,18 @@ qs_output_check_not_input (const char         *output,
                            gsize               n_inputs,
                            GError            **error)
 {
+  GStatBuf st;
+
+  /* Outputs are written beside and renamed over: a device, a FIFO or a
+   * folder there would be replaced (as root, /dev/null itself). */
+  if (g_stat (output, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_autofree char *display = g_filename_display_name (output);
+
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "The output “%s” is %s; only a regular file is replaced", display, qs_file_kind_name (st.st_mode));
+      return FALSE;
+    }
   for (gsize i = 0; i < n_inputs; i++)
     {
       char *configs[2];

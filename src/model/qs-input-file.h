@@ -40,10 +40,11 @@ gboolean  qs_file_is_same        (const char  *a,
                                   const char  *b);
 
 /* FALSE, with a QS_ERROR_INVALID error naming @output, when writing
- * @output would replace a file the command reads: one of the
- * @n_inputs @inputs (NULL entries skipped) or, for an input
- * "NAME.weights.h5", the config.json files beside it Keras 3 weights are
- * read with. */
+ * @output would replace something that is not a regular file (a device,
+ * a FIFO, a folder: outputs are renamed over, not written into) or a
+ * file the command reads: one of the @n_inputs @inputs (NULL entries
+ * skipped) or, for an input "NAME.weights.h5", the config.json files
+ * beside it Keras 3 weights are read with. */
 gboolean  qs_output_check_not_input (const char         *output,
                                      const char * const *inputs,
                                      gsize               n_inputs,

@@ -2037,6 +2037,53 @@ test_output_onto_input (void)
     }
 }
 
+/* report, plot and mixed write beside their output and rename over it:
+ * over a FIFO, a socket, a folder or a device node they would replace it
+ * (as root, `report -o /dev/null` replaced /dev/null itself). Each is
+ * refused with one line and left as it was. */
+static void
+test_outputs_refuse_special_files (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "special-outputs", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo.png", NULL);
+  g_autofree char *folder = g_build_filename (dir, "folder.json", NULL);
+  g_autofree char *sock_path = g_build_filename (dir, "socket.json", NULL);
+  g_autofree char *device = g_build_filename (dir, "null.json", NULL);
+  g_autofree char *demo = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  struct stat st;
+  int sock;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  sock = socket (AF_UNIX, SOCK_STREAM, 0);
+  g_assert_cmpint (sock, >=, 0);
+  g_strlcpy (address.sun_path, sock_path, sizeof address.sun_path);
+  g_assert_cmpint (bind (sock, (struct sockaddr *) &address, sizeof address), ==, 0);
+
+  assert_fails ("report", "-o", fifo, fixture, NULL);
+  assert_fails ("report", "-o", sock_path, fixture, NULL);
+  assert_fails ("report", "-o", folder, fixture, NULL);
+  assert_fails ("plot", "--kind", "overview", "-o", fifo, fixture, NULL);
+  assert_fails ("mixed", "--budget", "1", "--bits", "4,8", "-n", "20", "-c", "10", "-o", sock_path, demo, NULL);
+  g_assert_cmpint (lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (lstat (sock_path, &st), ==, 0);
+  g_assert_true (S_ISSOCK (st.st_mode));
+  g_assert_cmpint (lstat (folder, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  if (geteuid () == 0)
+    {
+      g_assert_cmpint (mknod (device, S_IFCHR | 0666, makedev (1, 3)), ==, 0);
+      assert_fails ("report", "-o", device, fixture, NULL);
+      g_assert_cmpint (lstat (device, &st), ==, 0);
+      g_assert_true (S_ISCHR (st.st_mode));
+      g_remove (device);
+    }
+  close (sock);
+}
+
 /* `export --force` onto anything but the user's own writable regular file
  * is refused with one line, and the thing is left as it was. */
 static void
@@ -2602,6 +2649,7 @@ main (int    argc,
   g_test_add_func ("/cli/eval/blockwise", test_eval_blockwise);
   g_test_add_func ("/cli/hostile/export-targets", test_export_refuses_targets);
   g_test_add_func ("/cli/hostile/output-onto-input", test_output_onto_input);
+  g_test_add_func ("/cli/hostile/outputs-refuse-special-files", test_outputs_refuse_special_files);
   g_test_add_func ("/cli/hostile/input-not-regular", test_input_not_regular);
   g_test_add_func ("/cli/hostile/json-bombs", test_json_bombs);
   g_test_add_func ("/cli/hostile/crash-in-libhdf5", test_crash_in_libhdf5);
