@@ -72,6 +72,77 @@ G_DEFINE_BOXED_TYPE (QsTensorInfo, qs_tensor_info,
 static GMutex qs_hdf5_mutex;
 static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
 
+/* ---- variable-length strings within bounds ------------------------------ */
+
+/* libhdf5 converts variable-length strings from the file by allocating
+ * the length each element states, and nothing stops many elements naming
+ * one heap object: a 4 MB file whose 4,000 layer_names all named a 4 MB
+ * string made `layers` allocate 16 GB. libhdf5's own conversion
+ * (H5T__conv_vlen, found with H5Tfind) is wrapped in a soft conversion
+ * that first adds up the lengths the file states (the first four bytes
+ * of each element in its file form) and fails a conversion past the
+ * bound: an attribute's text is converted in one call, a dataset's (an
+ * export copying one) in batches of libhdf5's conversion buffer, each
+ * freed before the next. Lock held throughout, so the two need no more. */
+#define QS_MAX_VLEN_BATCH_BYTES (G_GUINT64_CONSTANT (256) << 20)
+static H5T_conv_t vlen_convert;
+static guint64 vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+static gboolean vlen_refused;
+
+static herr_t
+bounded_vlen_convert (hid_t        src,
+                      hid_t        dst,
+                      H5T_cdata_t *cdata,
+                      size_t       nelmts,
+                      size_t       buf_stride,
+                      size_t       bkg_stride,
+                      void        *buf,
+                      void        *bkg,
+                      hid_t        dxpl)
+{
+  /* Strings from the file: in memory a string is a pointer, in the file
+   * a length and a heap ID (4 + address + 4 bytes). */
+  if (cdata->command == H5T_CONV_CONV && buf != NULL && H5Tis_variable_str (src) > 0
+      && H5Tget_size (src) != sizeof (char *))
+    {
+      size_t stride = buf_stride != 0 ? buf_stride : H5Tget_size (src);
+      guint64 total = 0;
+
+      for (size_t i = 0; i < nelmts; i++)
+        {
+          const guint8 *p = (const guint8 *) buf + i * stride;
+
+          total += (guint64) p[0] | (guint64) p[1] << 8 | (guint64) p[2] << 16 | (guint64) p[3] << 24;
+          if (total > vlen_bound)
+            {
+              vlen_refused = TRUE;
+              return -1;
+            }
+        }
+    }
+  return vlen_convert (src, dst, cdata, nelmts, buf_stride, bkg_stride, buf, bkg, dxpl);
+}
+
+static void
+bound_vlen_conversions (void)
+{
+  hid_t of_int = H5Tvlen_create (H5T_NATIVE_INT), of_short = H5Tvlen_create (H5T_NATIVE_SHORT);
+  H5T_cdata_t *cdata = NULL;
+
+  /* Any two variable-length types that differ: their path is libhdf5's
+   * variable-length conversion (strings included), the one to wrap; the
+   * soft conversion registered over it applies to every such pair. */
+  H5E_BEGIN_TRY
+    {
+      vlen_convert = H5Tfind (of_int, of_short, &cdata);
+      if (vlen_convert != NULL)
+        H5Tregister (H5T_PERS_SOFT, "quantscope bounded vlen", of_int, of_short, bounded_vlen_convert);
+    }
+  H5E_END_TRY;
+  H5Tclose (of_short);
+  H5Tclose (of_int);
+}
+
 static void
 hdf5_lock (void)
 {
@@ -86,6 +157,7 @@ hdf5_lock (void)
   if (g_once_init_enter (&library_ready))
     {
       H5dont_atexit ();
+      bound_vlen_conversions ();
       g_once_init_leave (&library_ready, 1);
     }
 
@@ -843,11 +915,23 @@ read_string_attribute (hid_t       file,
   else if (H5Tis_variable_str (ftype) > 0)
     {
       g_autofree char **buffer = g_new0 (char *, n);
+      herr_t status;
 
       mtype = H5Tcopy (H5T_C_S1);
       H5Tset_size (mtype, H5T_VARIABLE);
       H5Tset_cset (mtype, H5Tget_cset (ftype));
-      if (H5Aread (attr, mtype, buffer) >= 0)
+      vlen_refused = FALSE;
+      vlen_bound = QS_MAX_STRING_ATTRIBUTE_BYTES;
+      status = H5Aread (attr, mtype, buffer);
+      vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+      if (status < 0)
+        {
+          if (vlen_refused)
+            g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                         "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
+                         (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
+        }
+      else
         {
           for (hssize_t i = 0; i < n; i++)
             g_ptr_array_add (strings, g_strdup (buffer[i] != NULL ? buffer[i] : ""));

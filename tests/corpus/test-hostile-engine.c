@@ -1324,6 +1324,73 @@ test_external_storage (void)
   assert_refused (check, 0, "HDF5 external storage");
 }
 
+/* Writes @n variable-length strings as attribute @name of @obj in the
+ * file at @path, the first of @big bytes, then points every element at
+ * the first one's heap object (each element in the file is its length,
+ * then a heap ID): @n * @big bytes of text from a file of @big. */
+static void
+write_shared_vlen_attribute (const char *path,
+                             const char *obj,
+                             const char *name,
+                             int         n,
+                             gsize       big)
+{
+  g_autofree char *first = g_malloc (big + 1);
+  g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *bytes = NULL;
+  guint8 head[8];
+  gsize size = 0, at;
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  memset (first, 'a', big);
+  first[big] = '\0';
+  g_ptr_array_add (strings, g_steal_pointer (&first));
+  for (int i = 1; i < n; i++)
+    g_ptr_array_add (strings, g_strdup ("xx"));
+  if (H5Aexists_by_name (file, obj, name, H5P_DEFAULT) > 0)
+    g_assert_cmpint (H5Adelete_by_name (file, obj, name, H5P_DEFAULT), >=, 0);
+  qs_test_write_string_attr (file, obj, name, (const char *const *) strings->pdata, n, TRUE);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  /* the first element: length @big, a heap ID, then the second's length 2 */
+  g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+  for (int b = 0; b < 4; b++)
+    {
+      head[b] = (guint8) (big >> (8 * b));
+      head[4 + b] = (guint8) (2 >> (8 * b));
+    }
+  for (at = 0; at + 16 * (gsize) n <= size; at++)
+    if (memcmp (bytes + at, head, 4) == 0 && memcmp (bytes + at + 16, head + 4, 4) == 0)
+      break;
+  g_assert_cmpuint (at + 16 * (gsize) n, <=, size);
+  for (int i = 1; i < n; i++)
+    memcpy (bytes + at + 16 * (gsize) i, bytes + at, 16);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) size, NULL));
+}
+
+/* Variable-length strings that all name one heap object: a 4 MB file's
+ * 3,000 layer_names made `layers` allocate 12 GB. libhdf5's conversion is
+ * bounded by the lengths the file states: a model_config of them is
+ * refused by name, layer_names are read as missing (the listing goes
+ * on, within the address-space limit). */
+static void
+test_shared_vlen_strings (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *by_config = write_small_model ("shared-config.h5", config, "conv", 8, NULL);
+  g_autofree char *by_names = write_small_model ("shared-names.h5", config, "conv", 8, NULL);
+  g_autofree char *listing = NULL;
+  const char *open_config[] = { "layers", by_config, NULL };
+  const char *layers[] = { "layers", by_names, NULL };
+
+  write_shared_vlen_attribute (by_config, "/", "model_config", 3000, 4 << 20);
+  write_shared_vlen_attribute (by_names, "/model_weights", "layer_names", 3000, 4 << 20);
+  assert_refused (open_config, ADDRESS_SPACE, "the “model_config” attribute states more than 16 MiB of text");
+  listing = assert_works (layers, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (listing, "/model_weights/dense/dense/kernel:0"));
+}
+
 /* A Dense kernel stored as a scalar (rank 0): the refusal names its rank
  * rather than an empty shape ("is , the architecture needs 8x3"). */
 static void
@@ -1508,6 +1575,7 @@ main (int   argc,
   g_test_add_func ("/hostile/memory/feature-maps", test_feature_map_bomb);
   g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);
   g_test_add_func ("/hostile/memory/config-attribute", test_config_attribute_too_large);
+  g_test_add_func ("/hostile/memory/shared-vlen-strings", test_shared_vlen_strings);
   g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
   g_test_add_data_func ("/hostile/paths/virtual-dataset", GINT_TO_POINTER (FALSE), test_virtual_dataset);
   g_test_add_data_func ("/hostile/paths/virtual-dataset-unlimited", GINT_TO_POINTER (TRUE), test_virtual_dataset);
