@@ -4041,11 +4041,19 @@ build_activation (QsKerasBuild  *b,
   else if (g_str_equal (node->class_name, "ReLU"))
     {
       double cap = number_member (node->config, "max_value", INFINITY);
+      double slope = number_member (node->config, "negative_slope", 0.0);
+      double threshold = number_member (node->config, "threshold", 0.0);
 
+      /* Keras refuses each of these when the layer is made: a file holding
+       * one was not written by Keras (a max_value of -1 made every output
+       * -1). */
+      if (!(cap >= 0.0) || !(slope >= 0.0) || !(threshold >= 0.0))
+        return fail (error, QS_KERAS_MODEL_ERROR_BAD_CONFIG,
+                     "ReLU layer “%s” has a negative max_value, negative_slope or threshold", node->name);
       qs_activation_spec_init (&spec, QS_ACTIVATION_LEAKY_RELU);
-      spec.max_value = isnan (cap) || cap <= FLT_MAX ? (float) cap : INFINITY;
-      spec.negative_slope = (float) number_member (node->config, "negative_slope", 0.0);
-      spec.threshold = (float) number_member (node->config, "threshold", 0.0);
+      spec.max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      spec.negative_slope = (float) slope;
+      spec.threshold = (float) threshold;
       if (plain_relu_layer (b, node, &max))
         {
           qs_activation_spec_init (&spec, QS_ACTIVATION_RELU);

@@ -928,6 +928,26 @@ test_activations (void)
         g_error ("%s: engine %g %g, Keras %g %g", cases[i].layer, out[0], out[1], expect[0], expect[1]);
       qs_engine_model_free (model);
     }
+
+  /* Keras's ReLU refuses a negative max_value, negative_slope or
+   * threshold when made; such a file was not written by Keras, and a
+   * max_value of -1 ran as a constant -1. */
+  for (int bad = 0; bad < 3; bad++)
+    {
+      static const char *const relus[] = {
+        "{\"class_name\": \"ReLU\", \"config\": {\"name\": \"a\", \"max_value\": -1.0}}",
+        "{\"class_name\": \"ReLU\", \"config\": {\"name\": \"a\", \"negative_slope\": -0.5}}",
+        "{\"class_name\": \"ReLU\", \"config\": {\"name\": \"a\", \"threshold\": -2.0}}",
+      };
+      g_autofree char *layers = g_strdup_printf (
+        "%s, {\"class_name\": \"Dense\", \"config\": {\"name\": \"e\", \"units\": 2}}", relus[bad]);
+      g_autofree char *config = sequential ("null, 2", layers);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_null (load_text (config, weights, G_N_ELEMENTS (weights), NULL, &error));
+      g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_BAD_CONFIG);
+      g_assert_nonnull (strstr (error->message, "ReLU layer “a” has a negative max_value, negative_slope or threshold"));
+    }
 }
 
 /* Rescaling and Normalization as affine layers, checked end to end. */
