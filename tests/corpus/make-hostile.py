@@ -25,8 +25,10 @@ Kinds (file name prefixes):
   scheme-*   scheme files for --scheme-file
   raw-*      plain HDF5 trees (no model)
 KIND (default: all) picks generators: k2, k3, img, scheme, raw, imgdir,
-img-bombs (oversized chunks, wide labels), zip-bombs (.keras), and
-scheme-special (FIFO, devices, a sparse gigabyte).
+img-bombs (oversized chunks, wide labels), zip-bombs (.keras),
+scheme-special (FIFO, devices, a sparse gigabyte), and the ninth
+session's k2-types, vds (virtual datasets), vlen-shared, img-more,
+scheme-more, imgdir-more and k3-more.
 The base model is tiny and fits the bundled Fashion-MNIST images
 (28x28x1, 10 classes): Conv2D(4, 3x3, stride 2) -> Flatten -> Dense(10).
 """
@@ -1347,6 +1349,548 @@ def special_scheme_cases(out):
                 + b'{"tensors": "*", "bits": 8}]}')
 
 
+# ---- ninth session: HDF5 types, virtual datasets, shared strings, layers ----
+
+def k2_types_cases(out):
+    """Keras 2 files: weights of enum, opaque, array, reference, vlen and
+    fixed-string types, of no dataspace, of rank 1, 5 and 0, dims whose
+    product passes 2^63 or 2^64; model_config as a compound, enum, opaque,
+    1-element vlen array, NUL-padded or NUL-holding fixed string, invalid
+    UTF-8, 10^5 levels deep, unclosed, a 4 MiB name; odd layer_names and
+    weight_names (no dataspace, scalar, float, 3000, through a hard cycle,
+    a 2000-hop path); layer configs the engine must refuse or bound
+    (UpSampling2D, Permute, Softmax, Rescaling, ReLU/LeakyReLU/ELU,
+    LayerNormalization, Normalization, PReLU, DepthwiseConv2D,
+    SeparableConv2D, windows bigger than the map, Dense on a 4-D map,
+    input 2^40, 5000-input Add/Concatenate, 40 diamonds)."""
+    W = base_weights
+    def k2(name, config, weights=None, **kw):
+        write_k2(os.path.join(out, f"k2-{name}.h5"), config, W() if weights is None else weights, **kw)
+
+    def seq_with(mutate):
+        layers = base_layers(); mutate(layers); return sequential(layers)
+    base = sequential(base_layers())
+
+    def replace_kernel(make, layer="conv2d"):
+        def tweak(f):
+            del f[f"model_weights/{layer}/{layer}/kernel:0"]
+            make(f[f"model_weights/{layer}/{layer}"], "kernel:0", f)
+        return tweak
+
+    # --- HDF5 types not covered
+    k2("weights-enum", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, data=np.zeros((3,3,1,4), np.int8), dtype=h5py.enum_dtype({"a": 0, "b": 1}, basetype="i1"))))
+    k2("weights-opaque", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, data=np.zeros((3,3,1,4), "V4"))))
+    k2("weights-array-type", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, shape=(3,3,1), dtype=np.dtype(("<f4", (4,))))))
+    k2("weights-reference", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, shape=(3,3,1,4), dtype=h5py.ref_dtype)))
+    k2("weights-vlen-float", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, shape=(3,3,1,4), dtype=h5py.vlen_dtype(np.float32))))
+    k2("weights-empty-space", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, data=h5py.Empty("f4"))))
+    k2("weights-fixed-string", base, tweak=replace_kernel(lambda g, n, f: g.create_dataset(n, data=np.full((3,3,1,4), b"1.5", "S4"))))
+    # dims
+    k2("weights-kernel-1d", base, weights=dict(W(), conv2d=[("kernel:0", arr(36)), ("bias:0", arr(4))]))
+    k2("weights-kernel-5d", base, weights=dict(W(), conv2d=[("kernel:0", arr(3,3,1,4,1)), ("bias:0", arr(4))]))
+    k2("weights-dense-scalar", base, weights=dict(W(), dense=[("kernel:0", np.float32(1)), ("bias:0", arr(10))]))
+    k2("weights-kernel-in-channels", base, weights=dict(W(), conv2d=[("kernel:0", arr(3,3,2,4)), ("bias:0", arr(4))]))
+    k2("weights-bias-2d", base, weights=dict(W(), conv2d=[("kernel:0", arr(3,3,1,4)), ("bias:0", arr(2,2))]))
+    def overflow_dims(shape, chunks):
+        return replace_kernel(lambda g, n, f: g.create_dataset(n, shape=shape, dtype=np.float32, chunks=chunks))
+    for tag, shape in [("2-64", (1 << 32, 1 << 32, 1, 4)), ("2-63", (3, 3, 1 << 31, 1 << 31)), ("2-64-plus", (1 << 33, 1 << 31, 1, 1)),
+                       ("max-dims", ((1 << 64) - 2, 1, 1, 1))]:
+        try:
+            k2(f"weights-dims-{tag}", base, tweak=overflow_dims(shape, (1, 1, 1, 1)))
+        except (RuntimeError, ValueError):
+            pass  # libhdf5 refuses some of these shapes when writing
+
+    # virtual datasets
+    def vds(source_file, source_path="/k", shape=(3,3,1,4)):
+        def make(g, n, f):
+            layout = h5py.VirtualLayout(shape=shape, dtype=np.float32)
+            layout[...] = h5py.VirtualSource(source_file, source_path, shape=shape)
+            g.create_virtual_dataset(n, layout, fillvalue=0.5)
+        return make
+    fifo = os.path.join(out, "vds-fifo.h5")
+    if not os.path.lexists(fifo):
+        os.mkfifo(fifo)
+    with h5py.File(os.path.join(out, "vds-source.h5"), "w") as f:
+        f["k"] = arr(3,3,1,4)
+    k2("weights-vds-missing", base, tweak=replace_kernel(vds("no-such-source.h5")))
+    k2("weights-vds-fifo", base, tweak=replace_kernel(vds(fifo)))
+    k2("weights-vds-relative-fifo", base, tweak=replace_kernel(vds("vds-fifo.h5")))
+    k2("weights-vds-source", base, tweak=replace_kernel(vds("vds-source.h5")))
+    k2("weights-vds-dev-zero", base, tweak=replace_kernel(vds("/dev/zero")))
+    k2("weights-vds-self", base, tweak=replace_kernel(vds(".", "/model_weights/conv2d/conv2d/kernel:0")))
+    k2("weights-vds-huge", base, tweak=replace_kernel(vds("vds-source.h5", "/k", shape=(1 << 20, 1 << 20, 1, 4))))
+    # external storage into a FIFO / device
+    def ext_storage(target):
+        def make(g, n, f):
+            g.create_dataset(n, shape=(3,3,1,4), dtype=np.float32, external=[(target, 0, 144)])
+        return make
+    k2("weights-extstore-fifo", base, tweak=replace_kernel(ext_storage(fifo)))
+    # model_config attribute types
+    cfg = json.dumps(base)
+    def attr(value, dtype=None):
+        def t(f):
+            f.attrs.create("model_config", data=value, dtype=dtype)
+        return t
+    k2("config-attr-vlen-array1", None, tweak=attr(np.array([cfg], dtype=object), h5py.string_dtype()))
+    k2("config-attr-empty", None, tweak=attr(h5py.Empty("S10")))
+    k2("config-attr-compound", None, tweak=attr(np.zeros(1, dtype=[("a", "S10"), ("b", "<i4")])))
+    k2("config-attr-enum", None, tweak=attr(np.int8(1), h5py.enum_dtype({"a": 0, "b": 1}, basetype="i1")))
+    k2("config-attr-nul-padded", None, tweak=attr(np.bytes_(cfg.encode() + b"\0" * 30000)))
+    k2("config-attr-nul-inside", None, tweak=attr(np.bytes_(cfg.encode()[:50] + b"\0" + cfg.encode()[51:])))
+    k2("config-attr-vlen-bytes-invalid-utf8", None, tweak=attr(cfg.encode()[:-2] + b"\xff\xfe}}", h5py.string_dtype("utf-8")))
+    k2("config-attr-opaque", None, tweak=attr(np.void(cfg.encode()[:200])))
+    k2("config-deep-arrays-100000", '{"class_name": "Sequential", "config": {"layers": [' + "[" * 100000 + "]" * 100000 + "]}}")
+    k2("config-deep-objects-100000", '{"a":' * 100000 + "1" + "}" * 100000)
+    k2("config-deep-unclosed", "[" * 100000)
+    k2("config-long-string", json.dumps(base).replace('"sequential"', '"' + "s" * (1 << 22) + '"'))
+    # layer_names/weight_names oddities
+    def set_attr(where, name, value, dtype=None):
+        def t(f):
+            f[where].attrs.create(name, data=value, dtype=dtype)
+        return t
+    k2("layer-names-empty-space", base, tweak=set_attr("model_weights", "layer_names", h5py.Empty("S10")))
+    k2("weight-names-empty-space", base, tweak=set_attr("model_weights/conv2d", "weight_names", h5py.Empty("S10")))
+    k2("weight-names-scalar", base, tweak=set_attr("model_weights/conv2d", "weight_names", np.bytes_("conv2d/kernel:0")))
+    k2("weight-names-float", base, tweak=set_attr("model_weights/conv2d", "weight_names", np.float32(1.0)))
+    k2("layer-names-3000", base, tweak=set_attr("model_weights", "layer_names", np.array([b"conv2d", b"dense"] + [b"x%d" % i for i in range(3000)])))
+    k2("weight-names-self", base, tweak=set_attr("model_weights/conv2d", "weight_names", np.array([b"conv2d/kernel:0", b"conv2d/kernel:0"])))
+    def layer_group_cycle(f):
+        f["model_weights/conv2d/loop"] = f["model_weights"]
+        f["model_weights/conv2d"].attrs["weight_names"] = np.array([b"loop/conv2d/conv2d/kernel:0", b"conv2d/bias:0"])
+    k2("weight-names-through-cycle", base, tweak=layer_group_cycle)
+    def mw_soft_root(f):
+        del f["model_weights"]
+        f["model_weights"] = h5py.SoftLink("/")
+    k2("model-weights-soft-root", base, tweak=mw_soft_root)
+    def long_soft_path(f):
+        f["model_weights/conv2d"].attrs["weight_names"] = np.array([("/".join(["loop"] * 2000) + "/kernel:0").encode(), b"conv2d/bias:0"])
+        f["model_weights/conv2d/loop"] = h5py.SoftLink("/model_weights/conv2d")
+    k2("weight-names-deep-path", base, tweak=long_soft_path)
+
+    # --- layer configs not covered
+    def ins(i, layer, weights=None):
+        return lambda l: l.insert(i, layer)
+    def L(cls, name, **config):
+        return {"class_name": cls, "config": {"name": name, "trainable": True, "dtype": "float32", **config}}
+    for tag, size in [("huge", [1 << 16, 1 << 16]), ("zero", [0, 0]), ("negative", [-2, 2]), ("int", 1 << 20), ("overflow", [1 << 31, 1])]:
+        k2(f"upsample-{tag}", seq_with(ins(2, L("UpSampling2D", "up_sampling2d", size=size, interpolation="nearest", data_format="channels_last"))))
+    k2("upsample-bicubic", seq_with(ins(2, L("UpSampling2D", "up_sampling2d", size=[2, 2], interpolation="bicubic"))))
+    for tag, perm in [("repeat", [1, 1, 1]), ("zero", [0, 1, 2]), ("short", [1]), ("big", [5, 6, 7]), ("negative", [-1, 1, 2])]:
+        k2(f"permute-{tag}", seq_with(ins(2, L("Permute", "permute", dims=perm))))
+    for tag, cfg_ in [("axis-99", {"axis": 99}), ("axis-list", {"axis": [1, 2, 99]}), ("axis-str", {"axis": "x"})]:
+        k2(f"softmax-{tag}", seq_with(ins(2, L("Softmax", "softmax", **cfg_))))
+    for tag, cfg_ in [("nan", {"scale": float("nan"), "offset": 0.0}), ("inf", {"scale": 1e999, "offset": -1e999}),
+                      ("list-wrong", {"scale": [1.0, 2.0, 3.0], "offset": 0.0}), ("string", {"scale": "x", "offset": 0})]:
+        k2(f"rescaling-{tag}", seq_with(ins(1, L("Rescaling", "rescaling", **cfg_))))
+    for tag, cls, cfg_ in [("leaky-nan", "LeakyReLU", {"alpha": float("nan")}), ("elu-inf", "ELU", {"alpha": 1e999}),
+                           ("relu-max-negative", "ReLU", {"max_value": -1.0, "negative_slope": 0.0, "threshold": 0.0}),
+                           ("relu-threshold-nan", "ReLU", {"max_value": None, "negative_slope": float("nan"), "threshold": float("nan")}),
+                           ("activation-softmax-axis", "Activation", {"activation": "softmax", "axis": 99}),
+                           ("activation-number", "Activation", {"activation": 5}),
+                           ("dropout-rate-nan", "Dropout", {"rate": float("nan")}),
+                           ("gap-keepdims", "GlobalAveragePooling2D", {"keepdims": True, "data_format": "channels_last"}),
+                           ("gap-first", "GlobalAveragePooling2D", {"data_format": "channels_first"})]:
+        k2(f"layer-{tag}", seq_with(ins(2, L(cls, "odd", **cfg_))))
+    k2("layernorm-axis-99", seq_with(ins(2, L("LayerNormalization", "layer_normalization", axis=[99], epsilon=0.001, center=True, scale=True))),
+       weights=dict(W(), layer_normalization=[("gamma:0", np.ones(4, np.float32)), ("beta:0", np.zeros(4, np.float32))]))
+    k2("layernorm-epsilon-nan", seq_with(ins(2, L("LayerNormalization", "layer_normalization", axis=[3], epsilon=float("nan"), center=True, scale=True))),
+       weights=dict(W(), layer_normalization=[("gamma:0", np.ones(4, np.float32)), ("beta:0", np.zeros(4, np.float32))]))
+    k2("layernorm-gamma-short", seq_with(ins(2, L("LayerNormalization", "layer_normalization", axis=[3], epsilon=0.001, center=True, scale=True))),
+       weights=dict(W(), layer_normalization=[("gamma:0", np.ones(2, np.float32)), ("beta:0", np.zeros(4, np.float32))]))
+    k2("normalization-variance-negative", seq_with(ins(1, L("Normalization", "normalization", axis=[-1], mean=None, variance=None))),
+       weights=dict(W(), normalization=[("mean:0", np.zeros(1, np.float32)), ("variance:0", -np.ones(1, np.float32)), ("count:0", np.int64(5))]))
+    k2("normalization-shapes", seq_with(ins(1, L("Normalization", "normalization", axis=[-1], mean=None, variance=None))),
+       weights=dict(W(), normalization=[("mean:0", np.zeros(7, np.float32)), ("variance:0", np.ones(3, np.float32)), ("count:0", np.int64(5))]))
+    k2("prelu-alpha-wrong", seq_with(ins(2, L("PReLU", "p_re_lu", shared_axes=None))),
+       weights=dict(W(), p_re_lu=[("alpha:0", np.ones((3, 3, 3), np.float32))]))
+    k2("prelu-shared-axes-99", seq_with(ins(2, L("PReLU", "p_re_lu", shared_axes=[99, -5]))),
+       weights=dict(W(), p_re_lu=[("alpha:0", np.ones((1, 1, 4), np.float32))]))
+    for tag, dm, kshape in [("dm-zero", 0, (3, 3, 4, 0)), ("dm-huge", 1 << 31, (3, 3, 4, 1)), ("dm-negative", -1, (3, 3, 4, 1)),
+                            ("kernel-wrong", 1, (3, 3, 2, 1)), ("kernel-1d", 1, (36,))]:
+        k2(f"depthwise-{tag}", seq_with(ins(2, L("DepthwiseConv2D", "depthwise_conv2d", kernel_size=[3, 3], strides=[1, 1], padding="same",
+                                                depth_multiplier=dm, data_format="channels_last", dilation_rate=[1, 1], activation="linear", use_bias=False))),
+           weights=dict(W(), depthwise_conv2d=[("depthwise_kernel:0", arr(*kshape) if 0 not in kshape else np.zeros(kshape, np.float32))]))
+    k2("separable-pointwise-wrong", seq_with(ins(2, L("SeparableConv2D", "separable_conv2d", filters=4, kernel_size=[3, 3], strides=[1, 1], padding="same",
+                                                   depth_multiplier=1, data_format="channels_last", dilation_rate=[1, 1], activation="linear", use_bias=True))),
+       weights=dict(W(), separable_conv2d=[("depthwise_kernel:0", arr(3, 3, 4, 1)), ("pointwise_kernel:0", arr(1, 1, 9, 4)), ("bias:0", arr(4))]))
+    k2("conv-valid-kernel-bigger", seq_with(lambda l: l[1]["config"].update(kernel_size=[29, 29], padding="valid")),
+       weights=dict(W(), conv2d=[("kernel:0", arr(29, 29, 1, 4)), ("bias:0", arr(4))]))
+    k2("conv-dilated-bigger", seq_with(lambda l: l[1]["config"].update(dilation_rate=[20, 20], padding="valid", strides=[1, 1])))
+    k2("pool-valid-bigger", seq_with(ins(2, L("AveragePooling2D", "average_pooling2d", pool_size=[20, 20], strides=[1, 1], padding="valid"))))
+    k2("pool-strides-zero", seq_with(ins(2, L("MaxPooling2D", "max_pooling2d", pool_size=[2, 2], strides=[0, 0], padding="same"))))
+    k2("pool-strides-huge", seq_with(ins(2, L("MaxPooling2D", "max_pooling2d", pool_size=[2, 2], strides=[1 << 40, 1], padding="same"))))
+    k2("crop-to-zero-then-pool", seq_with(lambda l: (l.insert(1, L("Cropping2D", "cropping2d", cropping=[[14, 14], [0, 0]])),
+                                                     l.insert(2, L("GlobalAveragePooling2D", "gap")))))
+    k2("dense-on-4d", seq_with(lambda l: l.pop(2)), weights=dict(W(), dense=[("kernel:0", arr(4, 10)), ("bias:0", arr(10))]))
+    k2("dense-on-4d-wrong", seq_with(lambda l: l.pop(2)))
+    k2("input-2-40", seq_with(lambda l: l[0]["config"].__setitem__("batch_input_shape", [None, 1 << 20, 1 << 20, 1])))
+    k2("input-batch-huge", seq_with(lambda l: l[0]["config"].__setitem__("batch_input_shape", [1 << 40, 28, 28, 1])))
+    k2("input-batch-negative", seq_with(lambda l: l[0]["config"].__setitem__("batch_input_shape", [-3, 28, 28, 1])))
+    k2("input-channels-huge", seq_with(lambda l: l[0]["config"].__setitem__("batch_input_shape", [None, 28, 28, 1 << 31])))
+    k2("zeropad-int-overflow", seq_with(ins(1, L("ZeroPadding2D", "zero_padding2d", padding=[[(1 << 31) - 1, (1 << 31) - 1], [0, 0]]))))
+    k2("reshape-overflow", seq_with(ins(2, L("Reshape", "reshape", target_shape=[1 << 32, 1 << 32, -1]))))
+    k2("reshape-minus-one-zero", seq_with(ins(2, L("Reshape", "reshape", target_shape=[0, -1]))))
+    # functional: fan-in and odd nodes
+    inp = fentry(k2_input(), [])
+    conv = fentry(k2_conv(), node(("input_1", 0, 0)))
+    flat = fentry(k2_flatten(), node(("conv2d", 0, 0)))
+    dense = fentry(k2_dense(), node(("flatten", 0, 0)))
+    add = {"class_name": "Add", "config": {"name": "add", "trainable": True, "dtype": "float32"}}
+    def func(name, layers, inputs=("input_1",), outputs=("dense",), **kw):
+        k2(name, functional(layers, list(inputs), list(outputs)), **kw)
+    func("graph-add-fanin-5000", [inp, conv, fentry(add, node(*[("conv2d", 0, 0)] * 5000)), fentry(k2_flatten(), node(("add", 0, 0))), dense])
+    cat = {"class_name": "Concatenate", "config": {"name": "concatenate", "trainable": True, "dtype": "float32", "axis": -1}}
+    func("graph-concat-fanin-5000", [inp, conv, fentry(cat, node(*[("conv2d", 0, 0)] * 5000)), fentry(k2_flatten(), node(("concatenate", 0, 0))), dense])
+    mul = {"class_name": "Multiply", "config": {"name": "multiply", "trainable": True, "dtype": "float32"}}
+    func("graph-multiply-broadcast", [inp, conv, fentry(mul, node(("conv2d", 0, 0), ("input_1", 0, 0))), fentry(k2_flatten(), node(("multiply", 0, 0))), dense])
+    func("graph-tensor-index-negative", [inp, conv, fentry(k2_flatten(), node(("conv2d", 0, -1))), dense])
+    func("graph-kwargs-junk", [inp, conv, fentry(k2_flatten(), [[["conv2d", 0, 0, [1, 2]]]]), dense])
+    func("graph-node-floats", [inp, conv, fentry(k2_flatten(), [[["conv2d", 0.5, 1e300, {}]]]), dense])
+    func("graph-input-layers-junk", [inp, conv, flat, dense], inputs=())
+    k2("graph-input-layers-not-list", {"class_name": "Functional", "config": {"name": "m", "layers": base_functional()["config"]["layers"], "input_layers": "input_1", "output_layers": [["dense", 0, 0]]}})
+    k2("graph-output-layers-deep", {"class_name": "Functional", "config": {"name": "m", "layers": base_functional()["config"]["layers"], "input_layers": [["input_1", 0, 0]], "output_layers": [[[[["dense", 0, 0]]]]]}})
+    k2("graph-output-index-99", {"class_name": "Functional", "config": {"name": "m", "layers": base_functional()["config"]["layers"], "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 99, 99]]}})
+    # a diamond 25 levels deep: every node reached 2^25 ways
+    layers = [inp, fentry(k2_conv(), node(("input_1", 0, 0)))]
+    prev = "conv2d"
+    for i in range(40):
+        layers.append(fentry({"class_name": "ReLU", "config": {"name": f"a{i}", "dtype": "float32"}}, node((prev, 0, 0))))
+        layers.append(fentry({"class_name": "ReLU", "config": {"name": f"b{i}", "dtype": "float32"}}, node((prev, 0, 0))))
+        layers.append(fentry({"class_name": "Add", "config": {"name": f"s{i}", "dtype": "float32"}}, node((f"a{i}", 0, 0), (f"b{i}", 0, 0))))
+        prev = f"s{i}"
+    layers += [fentry(k2_flatten(), node((prev, 0, 0))), dense]
+    func("graph-diamonds-40", layers)
+    # nested functional 60 deep
+
+
+def vds_cases(out):
+    """Virtual datasets (kernels, biases, optimizer state, image sets)
+    mapping a FIFO, a missing file, /dev/zero, another file or the file
+    itself, some with an unlimited dimension (then H5Dget_space() opens
+    the source); external storage in a FIFO."""
+    fifo = os.path.join(out, "vds-fifo.h5")
+    base = sequential(base_layers())
+    def vds_make(g, n, source, path="/k", shape=(4,), maxshape=None, dtype=np.float32):
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype, maxshape=maxshape)
+        if maxshape is not None and None in maxshape:
+            src = h5py.VirtualSource(source, path, shape=shape, maxshape=maxshape)
+            layout[:h5py.h5s.UNLIMITED] = src[:h5py.h5s.UNLIMITED]
+        else:
+            layout[...] = h5py.VirtualSource(source, path, shape=shape)
+        g.create_virtual_dataset(n, layout, fillvalue=0)
+    def k2(name, tweak):
+        write_k2(os.path.join(out, f"k2-{name}.h5"), base, base_weights(), tweak=tweak)
+    def bias_vds(f):
+        del f["model_weights/conv2d/conv2d/bias:0"]
+        vds_make(f["model_weights/conv2d/conv2d"], "bias:0", fifo)
+    k2("weights-vds-bias-fifo", bias_vds)
+    def other_vds(f):
+        vds_make(f.create_group("optimizer_weights"), "iterations:0", fifo, dtype=np.int64)
+    k2("weights-vds-optimizer-fifo", other_vds)
+    def unlimited(f):
+        del f["model_weights/conv2d/conv2d/bias:0"]
+        vds_make(f["model_weights/conv2d/conv2d"], "bias:0", fifo, shape=(4,), maxshape=(None,))
+    k2("weights-vds-unlimited-fifo", unlimited)
+    with h5py.File(os.path.join(out, "raw-vds-fifo.h5"), "w") as f:
+        vds_make(f, "w", fifo, shape=(8,))
+        f["v"] = np.ones(8, np.float32)
+    n = 20
+    x = RNG.random((n, 28, 28, 1)).astype(np.float32)
+    y = (np.arange(n) % 10).astype(np.int32)
+    with h5py.File(os.path.join(out, "img-x-vds-fifo.h5"), "w") as f:
+        vds_make(f, "x", fifo, shape=(n, 28, 28, 1))
+        f["y"] = y
+    with h5py.File(os.path.join(out, "img-y-vds-fifo.h5"), "w") as f:
+        f["x"] = x
+        vds_make(f, "y", fifo, shape=(n,), dtype=np.int32)
+    with h5py.File(os.path.join(out, "img-x-vds-unlimited.h5"), "w") as f:
+        vds_make(f, "x", fifo, shape=(n, 28, 28, 1), maxshape=(None, 28, 28, 1))
+        f["y"] = y
+
+
+def vlen_shared_cases(out):
+    """4,000 variable-length strings (layer_names, weight_names,
+    model_config) all naming one 4 MiB heap object: 16 GB of text from a
+    4 MB file."""
+    BIG = 4 << 20
+    N = 4000
+
+
+    def big(first):
+        return first * (BIG // len(first))
+
+
+    def shared_vlen(where, name, first):
+        def tweak(f):
+            values = [big(first)] + ["x%d" % i for i in range(N - 1)]
+            f[where].attrs.create(name, data=np.array(values, dtype=object), dtype=h5py.string_dtype())
+        return tweak
+
+
+    def point_all_at_first(path, first):
+        # each element in the file: its length (4 bytes), then a heap ID
+        data = bytearray(open(path, "rb").read())
+        head = struct.pack("<I", len(big(first)))
+        at = data.find(head)
+        while at >= 0 and data[at + 16: at + 20] != struct.pack("<I", 2):
+            at = data.find(head, at + 1)
+        assert at >= 0
+        for i in range(1, N):
+            data[at + 16 * i: at + 16 * (i + 1)] = data[at:at + 16]
+        open(path, "wb").write(data)
+
+
+    for tag, where, attr, first in [("layer-names", "model_weights", "layer_names", "conv2d"),
+                                    ("weight-names", "model_weights/conv2d", "weight_names", "conv2d/kernel:0"),
+                                    ("model-config", "/", "model_config", "{}")]:
+        path = os.path.join(out, f"k2-{tag}-shared-vlen-16g.h5")
+        write_k2(path, sequential(base_layers()), base_weights(), tweak=shared_vlen(where, attr, first))
+        point_all_at_first(path, first)
+
+
+def img_more_cases(out):
+    """HDF5 image sets: scale/mean of 1e300, 0, no dataspace, array,
+    compound and enum types; labels of enum, bool, float16, N x 1, one-hot
+    N x 10, rank 3, scalar; pixels of no dataspace, opaque, enum, array
+    types, NCHW shapes, 1x1, 2^62 pixels, dims past 2^64, x a link to y or
+    the same dataset, a named type, a damaged Fletcher-32 checksum,
+    scale-offset, one-pixel chunks."""
+    RNG = np.random.default_rng(9)
+    n = 20
+    x = RNG.random((n, 28, 28, 1)).astype(np.float32)
+    y = (np.arange(n) % 10).astype(np.int32)
+    def img(name, build):
+        with h5py.File(os.path.join(out, f"img-{name}.h5"), "w") as f:
+            build(f)
+    def xy(xv, yv, **kw):
+        def b(f):
+            if xv is not None: f.create_dataset("x", data=xv, **kw)
+            if yv is not None: f.create_dataset("y", data=yv)
+        return b
+    def with_attrs(**attrs):
+        def b(f):
+            f["x"] = x; f["y"] = y
+            for k, v in attrs.items():
+                f["x"].attrs[k] = v
+        return b
+    img("attr-scale-1e300", with_attrs(scale=np.float64(1e300)))
+    img("attr-mean-neg-1e300", with_attrs(mean=np.float64(-1e300)))
+    img("attr-scale-zero", with_attrs(scale=np.float64(0.0)))
+    img("attr-scale-empty-space", with_attrs(scale=h5py.Empty("f8")))
+    img("attr-scale-array-type", lambda f: (xy(x, y)(f), f["x"].attrs.create("scale", data=np.ones((1,), dtype=np.dtype(("f8", (8,)))))))
+    img("attr-scale-compound", with_attrs(scale=np.zeros(1, dtype=[("a", "f8")])))
+    img("attr-scale-enum", lambda f: (xy(x, y)(f), f["x"].attrs.create("scale", data=np.int8(1), dtype=h5py.enum_dtype({"a": 1}, basetype="i1"))))
+    img("attr-scale-int", with_attrs(scale=np.int64(1 << 62)))
+    img("y-enum", lambda f: (f.create_dataset("x", data=x), f.create_dataset("y", data=y.astype(np.int8), dtype=h5py.enum_dtype({str(i): i for i in range(10)}, basetype="i1"))))
+    img("y-bool", xy(x, (y % 2).astype(bool)))
+    img("y-float16", xy(x, y.astype(np.float16)))
+    img("y-rank2-n1", xy(x, y.reshape(n, 1)))
+    img("y-rank2-n10", xy(x, np.eye(10, dtype=np.int32)[y]))
+    img("y-rank3", xy(x, y.reshape(n, 1, 1)))
+    img("y-scalar", xy(x, np.int32(1)))
+    img("y-empty-space", lambda f: (f.create_dataset("x", data=x), f.create_dataset("y", data=h5py.Empty("i4"))))
+    img("x-empty-space", lambda f: (f.create_dataset("x", data=h5py.Empty("f4")), f.create_dataset("y", data=y)))
+    img("x-opaque", xy(np.zeros((n, 28, 28, 1), "V4"), y))
+    img("x-enum", lambda f: (f.create_dataset("x", data=np.zeros((n, 28, 28, 1), np.int8), dtype=h5py.enum_dtype({"a": 0}, basetype="i1")), f.create_dataset("y", data=y)))
+    img("x-array-type", lambda f: (f.create_dataset("x", shape=(n, 28, 28), dtype=np.dtype(("f4", (1,)))), f.create_dataset("y", data=y)))
+    img("x-nchw-1x28x28", xy(x.reshape(n, 1, 28, 28), y))
+    img("x-nchw-28-28-28", xy(RNG.random((n, 28, 28, 28)).astype(np.float32), y))
+    img("x-one-image", xy(x[:1], y[:1]))
+    img("x-1x1", xy(np.zeros((n, 1, 1, 1), np.float32), y))
+    img("x-huge-hw", lambda f: (f.create_dataset("x", shape=(1, 1 << 31, 1 << 31, 1), dtype=np.uint8, chunks=(1, 1, 1024, 1)), f.create_dataset("y", data=np.zeros(1, np.int32))))
+    img("x-dims-overflow", lambda f: (f.create_dataset("x", shape=(1 << 32, 1 << 32, 1, 1), dtype=np.uint8, chunks=(1, 1, 1, 1)), f.create_dataset("y", shape=(1 << 32,), dtype=np.int32, chunks=(1024,))))
+    img("x-dims-overflow-c", lambda f: (f.create_dataset("x", shape=(16, 28, 28, 1 << 60), dtype=np.uint8, chunks=(1, 1, 1, 1024)), f.create_dataset("y", data=np.zeros(16, np.int32))))
+    img("x-soft-to-y", lambda f: (f.create_dataset("y", data=y), f.__setitem__("x", h5py.SoftLink("/y"))))
+    img("x-hard-is-y", lambda f: (f.create_dataset("y", data=np.zeros((n,), np.int32)), f.__setitem__("x", f["y"])))
+    img("x-named-type", lambda f: (f.__setitem__("t", np.dtype("f4")), f.create_dataset("x", data=x, dtype=f["t"]), f.create_dataset("y", data=y)))
+    def x_fletcher_bad(f):
+        f.create_dataset("x", data=x, chunks=(1, 28, 28, 1), fletcher32=True)
+        f["y"] = y
+    img("x-fletcher", x_fletcher_bad)
+    # damage the fletcher checksum of the first chunk
+    p = os.path.join(out, "img-x-fletcher.h5")
+    with h5py.File(p, "r") as f:
+        off = f["x"].id.get_chunk_info(0).byte_offset
+    with open(p, "r+b") as fh:
+        fh.seek(off + 100); fh.write(b"\xff\xff\xff\xff")
+    img("x-nbit", lambda f: (f.create_dataset("x", data=(x * 100).astype(np.int32), chunks=(1, 28, 28, 1), scaleoffset=0), f.create_dataset("y", data=y)))
+    img("x-szip-like-filter-id", xy(x, y, chunks=(5, 28, 28, 1), compression="gzip", compression_opts=9, shuffle=True))
+    img("x-chunk-1-pixel", xy(x, y, chunks=(1, 1, 1, 1), compression="gzip"))
+
+
+def scheme_more_cases(out):
+    """Scheme files with every field of the wrong type (all at once and one
+    by one, in the default and in an override), versions 1.0 and 1e300,
+    odd tensors patterns (100,000 stars, 10,000 question marks), 10,000
+    skip globs, extreme group sizes and ranges, two documents in one file,
+    UTF-16, a NUL, 64 and 65 levels, 4 MiB."""
+    # scheme files
+    def scheme(name, obj):
+        with open(os.path.join(out, f"scheme-{name}.json"), "wb" if isinstance(obj, bytes) else "w") as f:
+            f.write(obj if isinstance(obj, (bytes, str)) else json.dumps(obj))
+    scheme("base", {"version": 1, "default": {"bits": 8}})
+    wrong = {"format": 5, "bits": "x", "mapping": [], "signed": "yes", "narrow": 1, "granularity": None, "axis": "0",
+             "range": {}, "rounding": 7, "zero_nudge": "no", "bins": -1, "group_size": 1.5}
+    scheme("every-field-wrong", {"version": "1", "default": wrong, "overrides": [dict(wrong, tensors=5)], "skip": "role:bias"})
+    for k, v in wrong.items():
+        scheme(f"default-{k}-wrong", {"version": 1, "default": {k: v}})
+        scheme(f"override-{k}-wrong", {"version": 1, "overrides": [{"tensors": "*", k: v}]})
+    scheme("version-float", {"version": 1.0})
+    scheme("version-1e300", {"version": 1e300})
+    scheme("version-missing", {"default": {"bits": 8}})
+    scheme("default-array", {"version": 1, "default": [1]})
+    scheme("default-null", {"version": 1, "default": None})
+    scheme("unknown-keys", {"version": 1, "default": {"bits": 8, "frobnicate": 1}, "zzz": [1] * 1000})
+    scheme("tensors-empty-array", {"version": 1, "overrides": [{"tensors": [], "bits": 4}]})
+    scheme("tensors-empty-string", {"version": 1, "overrides": [{"tensors": "", "bits": 4}]})
+    scheme("tensors-array-junk", {"version": 1, "overrides": [{"tensors": ["*", 5, None, ["x"]], "bits": 4}]})
+    scheme("tensors-role-unknown", {"version": 1, "overrides": [{"tensors": "role:frob", "bits": 4}], "skip": ["role:"]})
+    scheme("tensors-100k-stars", {"version": 1, "overrides": [{"tensors": "*" * 100000, "bits": 4}]})
+    scheme("tensors-question-10k", {"version": 1, "overrides": [{"tensors": "?" * 10000 + "*" * 100 + "x", "bits": 4}]})
+    scheme("skip-10k", {"version": 1, "skip": [f"/nope{i}/*" + "*?" * 20 for i in range(10000)]})
+    scheme("group-65536-bits2", {"version": 1, "default": {"granularity": "group", "group_size": 65536, "bits": 2}})
+    scheme("group-1-kl", {"version": 1, "default": {"granularity": "group", "group_size": 1, "range": "kl", "bins": 65536}})
+    scheme("block-group-huge", {"version": 1, "default": {"format": "mxfp4", "group_size": 65536}})
+    scheme("nf4-group-1", {"version": 1, "default": {"format": "nf4", "group_size": 1}})
+    scheme("percentile-50", {"version": 1, "default": {"range": "percentile:50"}})
+    scheme("percentile-50.0000001", {"version": 1, "default": {"range": "percentile:50.0000001"}})
+    scheme("percentile-hex", {"version": 1, "default": {"range": "percentile:0x1p6"}})
+    scheme("manual-equal", {"version": 1, "default": {"range": "manual:1,1", "mapping": "asymmetric"}})
+    scheme("manual-tiny", {"version": 1, "default": {"range": "manual:-1e-45,1e-45"}})
+    scheme("manual-spaces", {"version": 1, "default": {"range": "manual: 1 , 2 "}})
+    scheme("manual-three", {"version": 1, "default": {"range": "manual:1,2,3"}})
+    scheme("bits-16-kl-asym", {"version": 1, "default": {"bits": 16, "range": "kl", "mapping": "asymmetric", "signed": False}})
+    scheme("bits-2-narrow-unsigned", {"version": 1, "default": {"bits": 2, "narrow": True, "signed": False, "mapping": "symmetric"}})
+    scheme("axis-int64-min", {"version": 1, "default": {"granularity": "channel", "axis": -(1 << 63)}})
+    scheme("axis-float", {"version": 1, "default": {"granularity": "channel", "axis": 1.0}})
+    scheme("axis-minus-1-group", {"version": 1, "default": {"granularity": "group", "axis": -1, "group_size": 3}})
+    scheme("overrides-nested-null", {"version": 1, "overrides": [None, [], 5, "x"]})
+    scheme("skip-null", {"version": 1, "skip": None})
+    scheme("skip-object", {"version": 1, "skip": {"a": "b"}})
+    scheme("utf16", json.dumps({"version": 1}).encode("utf-16"))
+    scheme("nul-after", json.dumps({"version": 1}).encode() + b"\0garbage")
+    scheme("two-objects", '{"version": 1}{"version": 1}')
+    scheme("deep-64", '{"version": 1, "zz": ' + "[" * 62 + "]" * 62 + "}")
+    scheme("deep-65", '{"version": 1, "zz": ' + "[" * 64 + "]" * 64 + "}")
+    scheme("big-number", '{"version": 1, "default": {"bits": 8' + "0" * 5000 + "}}")
+    scheme("exp-number", '{"version": 1, "default": {"bits": 8e0}}')
+    scheme("neg-zero-bits", '{"version": 1, "default": {"bits": -0}}')
+    scheme("ws-4m", " " * (4 << 20) + "{}")
+    scheme("just-under-4m", '{"version": 1, "pad": "' + "a" * ((4 << 20) - 40) + '"}')
+
+
+def imgdir_more_cases(out):
+    """Image folders: PNGs 0 wide or high, 2^31 - 1 wide or high, 65536
+    square, palette without PLTE, bad depth or colour type, APNG of 2^31
+    frames, IDAT a byte a chunk, no IDAT, a chunk length of 2 GiB, 16-bit
+    with tRNS, too many rows, junk sBIT/gAMA/iCCP; JPEGs 0 wide or high,
+    SOI only, a 64 KiB EXIF, 12-bit, arithmetic, lossless, 100,000
+    comment markers, a huge restart interval; 1000 classes, 255-byte
+    class names, a sparse 4 GiB image, a folder linked to /proc/self."""
+    png, chunk = png_bytes, png_chunk
+    def folder(name, files, classes=("a", "b")):
+        root = os.path.join(out, f"imgdir-{name}")
+        for c in classes:
+            os.makedirs(os.path.join(root, c), exist_ok=True)
+            for fn, data in files.items():
+                with open(os.path.join(root, c, fn), "wb") as f:
+                    f.write(data)
+    gray = png(28, 28)
+    def ihdr_png(w, h, ct=0, depth=8, body=b""):
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ct, 0, 0, 0)) + body + chunk(b"IEND", b"")
+    folder("png-width-zero", {"1.png": ihdr_png(0, 28, body=chunk(b"IDAT", zlib.compress(b"\0" * 28))), "2.png": gray})
+    folder("png-height-zero", {"1.png": ihdr_png(28, 0, body=chunk(b"IDAT", zlib.compress(b""))), "2.png": gray})
+    folder("png-2-31", {"1.png": ihdr_png((1 << 31) - 1, 1, body=chunk(b"IDAT", zlib.compress(b"\0" * 100))), "2.png": gray})
+    folder("png-65536-square", {"1.png": ihdr_png(65536, 65536, body=chunk(b"IDAT", zlib.compress(b"\0" * 100)))})
+    folder("png-2-31-tall", {"1.png": ihdr_png(1, (1 << 31) - 1, depth=1, body=chunk(b"IDAT", zlib.compress(b"\0\0" * 1000)))})
+    folder("png-palette-no-plte", {"1.png": png(28, 28, 3, 8).replace(b"PLTE", b"pLTE")})
+    folder("png-plte-empty", {"1.png": ihdr_png(28, 28, ct=3, body=chunk(b"PLTE", b"") + chunk(b"IDAT", zlib.compress((b"\0" + b"\5" * 28) * 28)))})
+    folder("png-bad-depth", {"1.png": ihdr_png(28, 28, ct=2, depth=3, body=chunk(b"IDAT", zlib.compress(b"\0" * 2000)))})
+    folder("png-bad-colortype", {"1.png": ihdr_png(28, 28, ct=7, body=chunk(b"IDAT", zlib.compress(b"\0" * 2000)))})
+    folder("png-apng-many-frames", {"1.png": ihdr_png(28, 28, body=chunk(b"acTL", struct.pack(">II", (1 << 31) - 1, 0)) + chunk(b"IDAT", zlib.compress((b"\0" * 29) * 28)))})
+    folder("png-idat-split-1byte", {"1.png": ihdr_png(28, 28, body=b"".join(chunk(b"IDAT", bytes([c])) for c in zlib.compress((b"\0" * 29) * 28)))})
+    folder("png-no-idat", {"1.png": ihdr_png(28, 28)})
+    folder("png-chunk-len-huge", {"1.png": b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0)) + struct.pack(">I", 0x7fffffff) + b"tEXt" + b"a" * 100})
+    folder("png-signature-only", {"1.png": b"\x89PNG\r\n\x1a\n"})
+    folder("png-16bit-trns", {"1.png": ihdr_png(28, 28, ct=2, depth=16, body=chunk(b"tRNS", b"\0\0\0\0\0\0") + chunk(b"IDAT", zlib.compress((b"\0" + b"\0" * 28 * 6) * 28)))})
+    folder("png-extra-rows", {"1.png": ihdr_png(28, 28, body=chunk(b"IDAT", zlib.compress((b"\0" * 29) * 5000)))})
+    folder("png-sbit-junk", {"1.png": ihdr_png(28, 28, body=chunk(b"sBIT", b"\xff" * 5) + chunk(b"gAMA", b"\0\0\0\0") + chunk(b"IDAT", zlib.compress((b"\0" * 29) * 28)))})
+    folder("png-iccp-bad", {"1.png": ihdr_png(28, 28, body=chunk(b"iCCP", b"x\0\0" + zlib.compress(b"junk" * 100)) + chunk(b"IDAT", zlib.compress((b"\0" * 29) * 28)))})
+    try:
+        jpg = jpeg_bytes("L")
+        if jpg:
+            folder("jpeg-zero-width", {"1.jpg": jpeg_with_size(jpg, 0, 28), "2.png": gray})
+            folder("jpeg-zero-height", {"1.jpg": jpeg_with_size(jpg, 28, 0), "2.png": gray})
+            folder("jpeg-1x1-declared", {"1.jpg": jpeg_with_size(jpg, 1, 1)})
+            folder("jpeg-soi-only", {"1.jpg": b"\xff\xd8\xff\xd9"})
+            folder("jpeg-exif-bomb", {"1.jpg": jpg[:2] + b"\xff\xe1" + struct.pack(">H", 65535) + b"Exif\0\0MM\0*\0\0\0\x08" + b"\xff\xff" + b"\0" * (65535 - 18) + jpg[2:]})
+            folder("jpeg-12bit-sof", {"1.jpg": jpg.replace(b"\xff\xc0\x00\x0b\x08", b"\xff\xc0\x00\x0b\x0c", 1)})
+            folder("jpeg-arith", {"1.jpg": jpg.replace(b"\xff\xc0", b"\xff\xc9", 1)})
+            folder("jpeg-lossless", {"1.jpg": jpg.replace(b"\xff\xc0", b"\xff\xc3", 1)})
+            folder("jpeg-many-markers", {"1.jpg": jpg[:2] + (b"\xff\xfe\x00\x04ab") * 100000 + jpg[2:]})
+            folder("jpeg-restart-interval-huge", {"1.jpg": jpg[:2] + b"\xff\xdd\x00\x04\xff\xff" + jpg[2:]})
+    except (ImportError, OSError):
+        pass  # no PIL: no JPEGs
+
+    # class names
+    folder("class-names-10k-long", {"1.png": gray}, classes=("a" * 255, "b" * 255))
+    root = os.path.join(out, "imgdir-classes-1000")
+    for i in range(1000):
+        os.makedirs(os.path.join(root, f"c{i:04d}"), exist_ok=True)
+        if i < 3:
+            with open(os.path.join(root, f"c{i:04d}", "1.png"), "wb") as f: f.write(gray)
+    # a file that is a sparse 4 GiB PNG-named file
+    root = os.path.join(out, "imgdir-sparse-4g")
+    os.makedirs(os.path.join(root, "a"), exist_ok=True)
+    with open(os.path.join(root, "a", "1.png"), "wb") as f:
+        f.write(gray); f.truncate(4 << 30)
+    # hard to see: image folder that is a symlink to /
+    if not os.path.lexists(os.path.join(out, "imgdir-link-to-proc")):
+        os.symlink("/proc/self", os.path.join(out, "imgdir-link-to-proc"))
+
+
+def k3_more_cases(out):
+    """.keras archives: entry names holding a NUL, invalid UTF-8, 1024 and
+    1025 bytes; model.weights.h5 an empty zip; a stored entry whose sizes
+    differ, deflate data with trailing bytes or inflating to nothing;
+    model.weights.h5 with an unlimited virtual dataset and an external
+    link to a FIFO."""
+    # .keras oddities
+    cfg, var = k3_base()
+    k3w = h5_bytes(cfg["class_name"], cfg["config"]["layers"], var)
+    meta = b'{"keras_version": "3.3.3"}'
+    c = json.dumps(cfg).encode()
+    def zraw(name, entries):
+        zip_entries_raw(os.path.join(out, f"k3-{name}.keras"), entries)
+    def e(name, data, method=0, crc=None, size=None, extra=b""):
+        return (name, data, method, zlib.crc32(data) if crc is None else crc, len(data) if size is None else size, extra)
+    zraw("name-nul", [e("metadata.json", meta), e("config.json\0evil", c), e("config.json", c), e("model.weights.h5", k3w)])
+    zraw("name-invalid-utf8", [e("metadata.json", meta), e(b"\xff\xfe.json", c), e("config.json", c), e("model.weights.h5", k3w)])
+    zraw("name-1024", [e("metadata.json", meta), e("a" * 1024, b"x"), e("config.json", c), e("model.weights.h5", k3w)])
+    zraw("name-1025", [e("metadata.json", meta), e("a" * 1025, b"x"), e("config.json", c), e("model.weights.h5", k3w)])
+    zraw("weights-is-keras", [e("metadata.json", meta), e("config.json", c), e("model.weights.h5", b"PK\x05\x06" + b"\0" * 18)])
+    zraw("stored-size-mismatch", [e("metadata.json", meta), ("config.json", c, 0, zlib.crc32(c), len(c) + 10, b""), e("model.weights.h5", k3w)])
+    zraw("deflate-trailing", [e("metadata.json", meta), ("config.json", zlib.compress(c)[2:-4] + b"\0" * 50, 8, zlib.crc32(c), len(c), b""), e("model.weights.h5", k3w)])
+    zraw("deflate-zero-size", [e("metadata.json", meta), ("config.json", zlib.compress(b"")[2:-4], 8, 0, 0, b""), e("model.weights.h5", k3w)])
+    # weights h5 with a VDS to a fifo and an external link inside the archive
+    import h5py
+    fifo = os.path.join(out, "k3-fifo")
+    if not os.path.lexists(fifo):
+        os.mkfifo(fifo)
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h5:
+        h5.create_group("vars")
+        h5["layers/conv2d/vars/1"] = var["conv2d"][1]
+        lay = h5py.VirtualLayout(shape=(3, 3, 1, 4), dtype=np.float32, maxshape=(None, 3, 1, 4))
+        src = h5py.VirtualSource(fifo, "/k", shape=(3, 3, 1, 4), maxshape=(None, 3, 1, 4))
+        lay[:h5py.h5s.UNLIMITED] = src[:h5py.h5s.UNLIMITED]
+        h5["layers/conv2d/vars"].create_virtual_dataset("0", lay)
+        h5.create_group("layers/flatten/vars")
+        h5["layers/dense/vars/0"] = var["dense"][0]
+        h5["layers/dense/vars/1"] = h5py.ExternalLink(fifo, "/b")
+    zraw("weights-in-memory-vds", [e("metadata.json", meta), e("config.json", c), e("model.weights.h5", buf.getvalue())])
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -1355,7 +1899,10 @@ def main():
     os.makedirs(out, exist_ok=True)
     for kind, cases in [("k2", keras2_cases), ("k3", keras3_cases), ("img", image_cases), ("scheme", scheme_cases),
                         ("raw", raw_cases), ("imgdir", folder_cases), ("img-bombs", image_set_bombs),
-                        ("zip-bombs", zip_bomb_cases), ("scheme-special", special_scheme_cases)]:
+                        ("zip-bombs", zip_bomb_cases), ("scheme-special", special_scheme_cases),
+                        ("k2-types", k2_types_cases), ("vds", vds_cases), ("vlen-shared", vlen_shared_cases),
+                        ("img-more", img_more_cases), ("scheme-more", scheme_more_cases),
+                        ("imgdir-more", imgdir_more_cases), ("k3-more", k3_more_cases)]:
         if kinds is None or kind in kinds:
             cases(out)
 
