@@ -703,7 +703,7 @@ compute_streamed (QsWeightFile        *file,
       qs_histogram_domain (total.min, total.max, &hist_lo, &hist_hi);
     }
 
-  pass = qs_pass_new (&report->scheme, &report->params, &layout, hist_lo, hist_hi);
+  pass = qs_pass_new (&report->scheme, &report->params, &layout, &total, hist_lo, hist_hi);
   if (pass == NULL)
     {
       g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE, "%s: out of memory", info->path);

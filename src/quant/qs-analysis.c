@@ -15,6 +15,7 @@
  */
 #include "qs-analysis.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -46,9 +47,8 @@ typedef struct {
   uint64_t  joint_pending;  /* elements in joint since it was last folded */
   uint64_t  clipped;
   uint64_t  nonfinite;
-  uint64_t  zeros;
   double    max_error;
-  char      padding[128 - 4 * sizeof (void *) - 5 * 8];  /* no false sharing between workers */
+  char      padding[128 - 4 * sizeof (void *) - 4 * 8];  /* no false sharing between workers */
 } WorkerAcc;
 
 struct _QsPass {
@@ -60,7 +60,8 @@ struct _QsPass {
   QsFusedIntKernel chunk_kernel;
   float           *coeff_storage;  /* the seven coefficient arrays args points into */
   size_t           code_slots;
-  size_t           joint_entries;  /* (code_slots + 1) * (bins + 3) where pairs are counted, else 0 */
+  size_t           joint_entries;  /* where pairs are counted (see QsFusedCounts), else 0 */
+  uint64_t         zeros;          /* counted by the range pass */
   bool             direct_recon;   /* bin reconstructions per element (per-channel) */
   size_t           fed;
   size_t           n_blocks;
@@ -141,7 +142,6 @@ float_chunk (const QsFusedArgs   *a,
       float scaled, recon, err;
       int32_t code;
 
-      s->zeros += v == 0.0f;
       if (!is_finite (v))
         {
           s->nonfinite++;
@@ -179,7 +179,7 @@ process_span (const QsPass *pass,
 {
   const QsChannelLayout *l = &pass->layout;
   QsFusedCounts counts = { acc->codes, acc->orig, acc->recon, acc->joint };
-  QsFusedSpanSums sums = { block->err2, block->x2, block->recon2, block->cross, 0.0f, 0, 0, 0 };
+  QsFusedSpanSums sums = { block->err2, block->x2, block->recon2, block->cross, 0.0f, 0, 0 };
   size_t i = start;
 
   while (i < end)
@@ -219,7 +219,82 @@ process_span (const QsPass *pass,
   acc->max_error = sums.max_error > acc->max_error ? sums.max_error : acc->max_error;
   acc->clipped += sums.clipped;
   acc->nonfinite += sums.nonfinite;
-  acc->zeros += sums.zeros;
+}
+
+/* An integer key for every float, in the order of the values (-0 and +0
+ * share one), and back. */
+static inline int64_t
+float_key (float x)
+{
+  uint32_t bits;
+
+  memcpy (&bits, &x, sizeof bits);
+  return bits & 0x80000000u ? -(int64_t) (bits & 0x7fffffffu) : (int64_t) bits;
+}
+
+static inline float
+key_float (int64_t key)
+{
+  uint32_t bits = key < 0 ? 0x80000000u | (uint32_t) -key : (uint32_t) key;
+  float x;
+
+  memcpy (&x, &bits, sizeof x);
+  return x;
+}
+
+/* The code slot and histogram slot of a finite value, as the kernels
+ * count them per tensor. */
+static inline void
+chain_pair (const QsFusedArgs *a,
+            float              x,
+            int32_t           *code,
+            int32_t           *bin)
+{
+  bool clipped;
+
+  *code = (int32_t) (qs_fused_level (a, 0, x, &clipped) + a->post[0]) - a->qmin;
+  *bin = qs_fused_hist_slot (a, x);
+}
+
+/* Moves per-tensor pair counts, indexed by code + bin, into the code and
+ * bin tallies. Both slots grow with the value (the scale is positive), so
+ * the pairs that occur form a chain along the real line on which code +
+ * bin only grows, and a sum names one pair: the pair of the smallest
+ * value whose sum reaches it, found by bisecting the ordered floats. Each
+ * search starts where the last one ended. */
+static void
+fold_chain (const QsPass *pass,
+            WorkerAcc    *acc)
+{
+  const QsFusedArgs *a = &pass->args;
+  size_t skipped = (size_t) a->skip_code_slot + (size_t) a->bins + 2;
+  int64_t from = float_key (-FLT_MAX);
+
+  for (size_t s = 0; s < skipped; s++)
+    if (acc->joint[s] > 0)
+      {
+        int64_t lo = from, hi = float_key (FLT_MAX);
+        int32_t code, bin;
+
+        while (lo < hi)
+          {
+            int64_t mid = lo + (hi - lo) / 2;
+            chain_pair (a, key_float (mid), &code, &bin);
+            if ((size_t) (code + bin) >= s)
+              hi = mid;
+            else
+              lo = mid + 1;
+          }
+        chain_pair (a, key_float (lo), &code, &bin);
+        acc->codes[code] += acc->joint[s];
+        acc->orig[bin] += acc->joint[s];
+        acc->joint[s] = 0;
+        from = lo;
+      }
+  acc->codes[a->skip_code_slot] += acc->joint[skipped];
+  acc->orig[a->bins + 2] += acc->joint[skipped];
+  acc->joint[skipped] = 0;
+  acc->joint_pending = 0;
 }
 
 /* Moves the pair counts into the code and bin tallies. */
@@ -228,6 +303,12 @@ fold_joint (const QsPass *pass,
             WorkerAcc    *acc)
 {
   size_t stride = (size_t) pass->args.joint_stride;
+
+  if (stride == 1)
+    {
+      fold_chain (pass, acc);
+      return;
+    }
 
   for (size_t i = 0; i < pass->joint_entries; i++)
     if (acc->joint[i] > 0)
@@ -332,6 +413,7 @@ QsPass *
 qs_pass_new (const QsScheme        *scheme,
              const QsQuantParams   *params,
              const QsChannelLayout *layout,
+             const QsRangeStats    *data,
              double                 hist_lo,
              double                 hist_hi)
 {
@@ -391,14 +473,27 @@ qs_pass_new (const QsScheme        *scheme,
   args->rounding = scheme->rounding;
   args->format = scheme->format;
   args->direct_recon = pass->direct_recon;
+  args->values_in_domain = (data->finite == 0 || (args->hist_lo <= data->min && data->max <= args->hist_hi))
+                           && (data->nonfinite == 0 || (args->hist_lo <= 0.0f && 0.0f <= args->hist_hi));
+  pass->zeros = data->zeros;
   if (scheme->format == QS_FORMAT_INT
       && pass->code_slots + 1 <= QS_JOINT_MAX_ENTRIES / ((size_t) scheme->bins + 3))
     {
       size_t entries = (pass->code_slots + 1) * ((size_t) scheme->bins + 3);
       if (layout->count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= entries)
         {
-          pass->joint_entries = entries;
-          args->joint_stride = scheme->bins + 3;
+          /* Per tensor, a chain (see fold_chain), where the scale gives
+           * codes that grow with the value. */
+          if (channels == 1 && k[0] > 0.0f && k[0] <= FLT_MAX)
+            {
+              pass->joint_entries = pass->code_slots + (size_t) scheme->bins + 3;
+              args->joint_stride = 1;
+            }
+          else
+            {
+              pass->joint_entries = entries;
+              args->joint_stride = scheme->bins + 3;
+            }
         }
     }
 
@@ -505,7 +600,7 @@ qs_pass_finish (QsPass     *pass,
   uint64_t *recon = calloc ((size_t) pass->args.bins + 3, sizeof (uint64_t));
   BlockSums total = { 0 };
   double max_error = 0.0;
-  uint64_t clipped = 0, nonfinite = 0, zeros = 0, finite;
+  uint64_t clipped = 0, nonfinite = 0, finite;
   QsStatus status = QS_OK;
 
   if (atomic_load (&pass->cancelled))
@@ -533,7 +628,6 @@ qs_pass_finish (QsPass     *pass,
         }
       clipped += acc->clipped;
       nonfinite += acc->nonfinite;
-      zeros += acc->zeros;
       max_error = fmax (max_error, acc->max_error);
     }
   for (size_t b = 0; b < pass->n_blocks; b++)
@@ -549,7 +643,7 @@ qs_pass_finish (QsPass     *pass,
   analysis->count = pass->fed;
   analysis->finite_count = finite;
   analysis->nonfinite_count = nonfinite;
-  analysis->exact_zero_count = zeros;
+  analysis->exact_zero_count = pass->zeros;
   analysis->mse = finite > 0 ? total.err2 / (double) finite : NAN;
   analysis->rmse = sqrt (analysis->mse);
   analysis->max_abs_error = max_error;
@@ -689,7 +783,7 @@ qs_analyze_cancellable (const QsScheme        *scheme,
       qs_histogram_domain (total.min, total.max, &hist_lo, &hist_hi);
     }
 
-  pass = qs_pass_new (scheme, params, &effective, hist_lo, hist_hi);
+  pass = qs_pass_new (scheme, params, &effective, &total, hist_lo, hist_hi);
   if (pass == NULL)
     {
       status = QS_STATUS_NO_MEMORY;

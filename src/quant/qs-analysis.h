@@ -95,9 +95,11 @@ void qs_histogram_domain (double  min,
  * qs_pass_new() returns NULL for them. */
 typedef struct _QsPass QsPass;
 
+/* @data: the range statistics of everything that will be fed. */
 QsPass  *qs_pass_new    (const QsScheme        *scheme,
                          const QsQuantParams   *params,
                          const QsChannelLayout *layout,
+                         const QsRangeStats    *data,
                          double                 hist_lo,
                          double                 hist_hi);
 /* Blocks fed after *@cancel becomes non-zero are skipped and

@@ -320,9 +320,9 @@ encode_step (QsFormat format, bool away, bool divide, const StepScale *b, const 
  * then its bin. A block of zeros reconstructs as +0 (slot 7); its other
  * slots never occur. */
 static inline __attribute__ ((always_inline)) BLOCK_AVX512 __m512i
-recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist, bool top_fix)
+recon_bins (const StepScale *b, const FormatConsts *f, const HistConsts *hist)
 {
-  return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale), top_fix);
+  return hist_slot_ps (hist, b->zero ? _mm512_setzero_ps () : _mm512_mul_ps (f->values[0], b->scale));
 }
 
 /* A block's code slots 0-15 counted sixteen lanes at a time, in nibbles:
@@ -607,7 +607,6 @@ typedef struct {
   __m512   max_error;
   __m512   zero_error;   /* integer groups: |reconstruction of 0.0| */
   __m512i  clipped;      /* per lane: a run holds at most a task or a block */
-  __m512i  zeros;
   uint64_t zero_blocks;
 } RunTally;
 
@@ -768,15 +767,15 @@ blocks_run (const QsBlockPass *p,
   bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   const size_t row_entries = p->code_slots * p->joint_stride;
-  bool top_fix;
-  HistConsts hist = hist_consts (&p->hist, &top_fix);
+  HistConsts hist = hist_consts (&p->hist);
+  bool in_domain = p->hist.values_in_domain;
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
   double task_err2 = sums->err2, task_exact = sums->err2_exact;
   /* Lanes of the sums only the task needs, kept over the run's blocks
    * (see QS_BLOCK_LANES). */
   __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
   __m512d exact2 = _mm512_setzero_pd ();
-  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), _mm512_setzero_si512 (), 0 };
+  RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
   /* NF4, whose blocks count their reconstruction bins one by one: a
    * block's reconstruction is a function of its code slot, so its bin is
@@ -897,7 +896,7 @@ blocks_run (const QsBlockPass *p,
         }
       sb = step_scale (p, format, nudged, bp);
       if (bins_by_slot && p->histograms)
-        recon_table = recon_bins (&sb, &f, &hist, top_fix);
+        recon_table = recon_bins (&sb, &f, &hist);
       if (slot_counts)
         _mm512_storeu_si512 (slot_bins, recon_table);
       if (rows)
@@ -942,13 +941,11 @@ blocks_run (const QsBlockPass *p,
           r2 = lane_sums (r2, rec, rec); \
           cross = lane_sums (cross, xv, rec); \
           tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
-          tally.zeros = _mm512_mask_add_epi32 (tally.zeros, _mm512_mask_cmp_ps_mask (valid, xv, _mm512_setzero_ps (), _CMP_EQ_OQ), \
-                                               tally.zeros, one); \
  \
           if (p->histograms) \
             { \
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
-              __m512i bin = hist_slot_ps (&hist, xv, top_fix); \
+              __m512i bin = in_domain ? hist_slot_in_domain_ps (&hist, xv) : hist_slot_ps (&hist, xv); \
               if (joint) \
                 { \
                   __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin); \
@@ -961,7 +958,7 @@ blocks_run (const QsBlockPass *p,
                 } \
               if (direct) \
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \
-                                                          : hist_slot_ps (&hist, rec, top_fix)); \
+                                                          : hist_slot_ps (&hist, rec)); \
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
               if (rows || slot_counts) \
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
@@ -1027,7 +1024,6 @@ blocks_run (const QsBlockPass *p,
     sums->cross += t[2];
     sums->err2_exact = task_exact + (with_exact ? t[3] : 0.0);
     w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
-    w->zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.zeros);
     w->zero_blocks += tally.zero_blocks;
     w->max_error = m > w->max_error ? m : w->max_error;
     if (format == QS_FORMAT_INT && count > 0)

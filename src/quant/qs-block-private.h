@@ -64,7 +64,6 @@ typedef struct {
   float       *scratch;       /* [block_size] */
   uint64_t     clipped;
   uint64_t     nonfinite;
-  uint64_t     zeros;
   uint64_t     zero_blocks;
   double       max_error;
   double       zero_error;

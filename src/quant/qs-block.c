@@ -505,7 +505,6 @@ run_finite (const Pass       *p,
   HalfFloats mx = { 0 };
   const HalfInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
-  uint64_t zeros = 0;
   int32_t slot[SUB], orig_slot[SUB], recon_slot[SUB];
   float rec[SUB];
 
@@ -540,8 +539,6 @@ run_finite (const Pass       *p,
           r2[h] += rd * rd;
           cross[h] += xd * rd;
         }
-      for (size_t j = 0; j < m; j++)
-        zeros += xs[j] == 0.0f;
       if (p->histograms)
         {
           for (size_t j = 0; j < m; j++)
@@ -572,7 +569,6 @@ run_finite (const Pass       *p,
       *err2_out += err2[0][l] + err2[1][l];
       *max_error = mx[l] > *max_error ? mx[l] : *max_error;
     }
-  w->zeros += zeros;
 }
 
 /* A run's lanes (lanes l and l + HALF, then those sums in order of l)
@@ -1183,6 +1179,9 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   p.histograms = true;
   p.inspect = true;
   init_hist_args (&p.hist, scheme->bins, hist_lo, hist_hi);
+  /* Non-finite values keep their own slots here, so the short histogram
+   * slot (see QsFusedArgs.values_in_domain) takes finite data only. */
+  p.hist.values_in_domain = total.nonfinite == 0 && p.hist.hist_lo <= total.min && total.max <= p.hist.hist_hi;
   status = pass_run (&p, n_threads);
   if (status != QS_OK)
     goto out;
@@ -1221,7 +1220,6 @@ qs_block_analyze_codes (const QsScheme        *scheme,
         }
       analysis->clipped_count += w->clipped;
       analysis->nonfinite_count += w->nonfinite;
-      analysis->exact_zero_count += w->zeros;
       analysis->max_abs_error = fmax (analysis->max_abs_error, w->max_error);
       analysis->zero_error = fmax (analysis->zero_error, w->zero_error);
     }
@@ -1233,6 +1231,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   analysis->count = layout->count;
   analysis->finite_count = finite;
   analysis->data_min = total.min;
+  analysis->exact_zero_count = total.zeros;
   analysis->data_max = total.max;
   analysis->mse = finite > 0 ? sum.err2 / (double) finite : NAN;
   analysis->rmse = sqrt (analysis->mse);

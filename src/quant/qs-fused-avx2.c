@@ -64,13 +64,13 @@ hist_slot_ps (const QsFusedArgs *a, __m256 x)
                                            _mm256_set1_ps (a->hist_inv_width)),
                             _mm256_set1_ps (1.0f));
   __m256i slot;
-  __m256 at_top;
+  __m256 above;
 
   /* Truncation below makes the sign of a zero irrelevant here. */
-  t = clamp_nan_ps (t, _mm256_setzero_ps (), _mm256_set1_ps ((float) a->bins + 1.0f));
+  t = clamp_nan_ps (t, _mm256_setzero_ps (), _mm256_set1_ps ((float) a->bins));
   slot = _mm256_cvttps_epi32 (t);
-  at_top = _mm256_cmp_ps (x, _mm256_set1_ps (a->hist_hi), _CMP_EQ_OQ);
-  return _mm256_blendv_epi8 (slot, _mm256_set1_epi32 (a->bins), _mm256_castps_si256 (at_top));
+  above = _mm256_cmp_ps (x, _mm256_set1_ps (a->hist_hi), _CMP_GT_OQ);
+  return _mm256_blendv_epi8 (slot, _mm256_set1_epi32 (a->bins + 1), _mm256_castps_si256 (above));
 }
 
 /* Lanes 0-3 and 4-7 of a sum, held in registers for the whole chunk: the
@@ -171,7 +171,6 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
   __m256 max_error = _mm256_loadu_ps (s->max_error);
   __m256i clipped = _mm256_setzero_si256 ();
   __m256i nonfinite = _mm256_setzero_si256 ();
-  __m256i zeros = _mm256_setzero_si256 ();
   LaneSum err2 = lane_sum_load (s->err2), x2 = lane_sum_load (s->x2);
   LaneSum recon2 = lane_sum_load (s->recon2), cross = lane_sum_load (s->cross);
   bool away = a->rounding == QS_ROUNDING_HALF_AWAY, direct = a->direct_recon;
@@ -202,7 +201,6 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
       out = _mm256_or_ps (_mm256_cmp_ps (r, lo, _CMP_LT_OQ), _mm256_cmp_ps (r, hi, _CMP_GT_OQ));
       clipped = _mm256_sub_epi32 (clipped, _mm256_castps_si256 (_mm256_and_ps (out, finite)));
       nonfinite = _mm256_sub_epi32 (nonfinite, _mm256_castps_si256 (_mm256_andnot_ps (finite, _mm256_castsi256_ps (_mm256_set1_epi32 (-1)))));
-      zeros = _mm256_sub_epi32 (zeros, _mm256_castps_si256 (_mm256_cmp_ps (raw, zero, _CMP_EQ_OQ)));
 
       r = clamp_ps (r, lo, hi);
       recon = _mm256_and_ps (_mm256_mul_ps (_mm256_sub_ps (r, coeff (a->sub, c0, j, stride)),
@@ -243,7 +241,6 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
   _mm256_storeu_ps (s->max_error, max_error);
   s->clipped += sum_epi32 (clipped);
   s->nonfinite += sum_epi32 (nonfinite);
-  s->zeros += sum_epi32 (zeros);
 
   if (j < n)
     qs_fused_int_scalar (a, x + j, n - j, c0 + j * stride, stride, s, counts);
@@ -254,14 +251,15 @@ qs_minmax_avx2 (const float *v,
                 size_t       n,
                 float       *min,
                 float       *max,
-                uint64_t    *nonfinite)
+                uint64_t    *nonfinite,
+                uint64_t    *zeros)
 {
   const __m256 inf = _mm256_set1_ps (__builtin_inff ());
   const __m256 zero = _mm256_setzero_ps ();
   __m256 mn = _mm256_set1_ps (*min), mx = _mm256_set1_ps (*max);
-  __m256i bad = _mm256_setzero_si256 ();
+  __m256i bad = _mm256_setzero_si256 (), zero_count = _mm256_setzero_si256 ();
   float lanes_min[8], lanes_max[8];
-  uint32_t lanes_bad[8];
+  uint32_t lanes_bad[8], lanes_zero[8];
   size_t i = 0;
   /* Lane counters are 32-bit: flush them before they could wrap. */
   size_t flush = 0;
@@ -275,12 +273,18 @@ qs_minmax_avx2 (const float *v,
       mn = _mm256_min_ps (_mm256_blendv_ps (inf, x, finite), mn);
       mx = _mm256_max_ps (_mm256_blendv_ps (_mm256_sub_ps (zero, inf), x, finite), mx);
       bad = _mm256_sub_epi32 (bad, _mm256_castps_si256 (_mm256_cmp_ps (_mm256_sub_ps (x, x), zero, _CMP_NEQ_UQ)));
+      zero_count = _mm256_sub_epi32 (zero_count, _mm256_castps_si256 (_mm256_cmp_ps (x, zero, _CMP_EQ_OQ)));
       if (++flush == (1u << 30))
         {
           _mm256_storeu_si256 ((__m256i *) lanes_bad, bad);
+          _mm256_storeu_si256 ((__m256i *) lanes_zero, zero_count);
           for (int l = 0; l < 8; l++)
-            *nonfinite += lanes_bad[l];
+            {
+              *nonfinite += lanes_bad[l];
+              *zeros += lanes_zero[l];
+            }
           bad = _mm256_setzero_si256 ();
+          zero_count = _mm256_setzero_si256 ();
           flush = 0;
         }
     }
@@ -288,13 +292,15 @@ qs_minmax_avx2 (const float *v,
   _mm256_storeu_ps (lanes_min, mn);
   _mm256_storeu_ps (lanes_max, mx);
   _mm256_storeu_si256 ((__m256i *) lanes_bad, bad);
+  _mm256_storeu_si256 ((__m256i *) lanes_zero, zero_count);
   for (int l = 0; l < 8; l++)
     {
       *min = lanes_min[l] < *min ? lanes_min[l] : *min;
       *max = lanes_max[l] > *max ? lanes_max[l] : *max;
       *nonfinite += lanes_bad[l];
+      *zeros += lanes_zero[l];
     }
-  qs_minmax_scalar (v + i, n - i, min, max, nonfinite);
+  qs_minmax_scalar (v + i, n - i, min, max, nonfinite, zeros);
 }
 
 #endif

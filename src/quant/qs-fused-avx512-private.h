@@ -43,43 +43,38 @@ round_away_ps (__m512 v)
 typedef struct {
   __m512  lo;
   __m512  inv_width;
-  __m512  top_slot;     /* bins + 1, as a float */
+  __m512  last_slot;    /* bins, as a float */
   __m512  hi;
-  __m512i bins;
+  __m512i above;        /* bins + 1 */
 } HistConsts;
 
-/* The constants of @a's histogram, and whether the top edge needs its own
- * test (see hist_slot_ps). */
 static inline AVX512 HistConsts
-hist_consts (const QsFusedArgs *a,
-             bool              *top_fix)
+hist_consts (const QsFusedArgs *a)
 {
-  /* The slot hist_hi gets without the top-edge test, computed as
-   * hist_slot_ps does (NaN would give 0, and keep the test). */
-  float top_t = qs_clampf ((a->hist_hi - a->hist_lo) * a->hist_inv_width + 1.0f, 0.0f, (float) a->bins + 1.0f);
   HistConsts h = {
     _mm512_set1_ps (a->hist_lo), _mm512_set1_ps (a->hist_inv_width),
-    _mm512_set1_ps ((float) a->bins + 1.0f), _mm512_set1_ps (a->hist_hi), _mm512_set1_epi32 (a->bins),
+    _mm512_set1_ps ((float) a->bins), _mm512_set1_ps (a->hist_hi), _mm512_set1_epi32 (a->bins + 1),
   };
-
-  *top_fix = (int32_t) top_t != a->bins;
   return h;
 }
 
-/* @top_fix: whether the top edge needs its own test (see qs_fused_hist_slot);
- * where the arithmetic already puts hist_hi into the last bin, it does not. */
+/* The slot of a value in [hist_lo, hist_hi] (see qs_fused_hist_slot): no
+ * test for values above hist_hi. The clamps keep the slot in the table
+ * whatever the value, so a caller that is wrong about the domain miscounts
+ * but never writes out of bounds. */
 static inline AVX512 __m512i
-hist_slot_ps (const HistConsts *h, __m512 x, bool top_fix)
+hist_slot_in_domain_ps (const HistConsts *h, __m512 x)
 {
   __m512 t = _mm512_add_ps (_mm512_mul_ps (_mm512_sub_ps (x, h->lo), h->inv_width), _mm512_set1_ps (1.0f));
-  __m512i slot;
 
   /* NaN and the sign of a zero both end as slot 0 after truncation. */
-  t = _mm512_min_ps (h->top_slot, _mm512_max_ps (t, _mm512_setzero_ps ()));
-  slot = _mm512_cvttps_epi32 (t);
-  if (top_fix)
-    slot = _mm512_mask_mov_epi32 (slot, _mm512_cmp_ps_mask (x, h->hi, _CMP_EQ_OQ), h->bins);
-  return slot;
+  return _mm512_cvttps_epi32 (_mm512_min_ps (h->last_slot, _mm512_max_ps (t, _mm512_setzero_ps ())));
+}
+
+static inline AVX512 __m512i
+hist_slot_ps (const HistConsts *h, __m512 x)
+{
+  return _mm512_mask_mov_epi32 (hist_slot_in_domain_ps (h, x), _mm512_cmp_ps_mask (x, h->hi, _CMP_GT_OQ), h->above);
 }
 
 /* Elements 0-7 and 8-15 of a vector, in double. */

@@ -69,6 +69,125 @@ count_slots (const QsFusedCounts *counts,
     }
 }
 
+/* What a run of one channel keeps in registers: its coefficients, the
+ * histogram's, and the chunk's sums and counts. */
+typedef struct {
+  __m512     inv;
+  __m512     add;
+  __m512     lo;
+  __m512     hi;
+  __m512     sub;
+  __m512     scale;
+  __m512     post_minus_qmin;
+  HistConsts hist;
+} RunConsts;
+
+typedef struct {
+  __m512d  err2;
+  __m512d  x2;
+  __m512d  recon2;
+  __m512d  cross;
+  __m512   max_error;
+  __m512i  clipped;     /* per lane, within the chunk */
+  uint64_t nonfinite;
+} ChunkSums;
+
+/* Sixteen increments of the pair table, from one step's slots. */
+static inline AVX512 void
+count_pairs (uint32_t      *joint,
+             const int32_t *slots)
+{
+  for (int l = 0; l < STEP; l++)
+    joint[slots[l]]++;
+}
+
+/* One whole step of a per-tensor run (see fused_run for why each
+ * operation is exact): the sums, and the pairs' indices code + bin
+ * stored to @slots. */
+static inline __attribute__ ((always_inline)) AVX512 void
+per_tensor_step (const RunConsts *c,
+                 const float     *x,
+                 ChunkSums       *acc,
+                 int32_t         *slots,
+                 bool             away,
+                 bool             nudged)
+{
+  const __m512 one = _mm512_set1_ps (1.0f);
+  __m512 raw = _mm512_loadu_ps (x);
+  __mmask16 bad = _mm512_fpclass_ps_mask (raw, 0x99), finite = (__mmask16) ~bad;
+  __m512 v = raw, t, r, rc, recon, err;
+  __m512d v_lo, v_hi, r_lo, r_hi, e_lo, e_hi;
+
+  _mm_prefetch ((const char *) x + PREFETCH_BYTES, _MM_HINT_T0);
+  if (bad != 0)
+    {
+      /* Binned as 0.0, as fused_run does per tensor. */
+      acc->nonfinite += (uint32_t) __builtin_popcount (bad);
+      v = _mm512_maskz_mov_ps (finite, raw);
+    }
+  t = _mm512_mul_ps (v, c->inv);
+  if (!nudged)
+    t = _mm512_add_ps (t, c->add);
+  if (away)
+    r = round_away_ps (clamp_ps (t, _mm512_sub_ps (c->lo, one), _mm512_add_ps (c->hi, one)));
+  else
+    r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  rc = clamp_ps (r, c->lo, c->hi);
+  acc->clipped = _mm512_mask_add_epi32 (acc->clipped, _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite,
+                                        acc->clipped, _mm512_set1_epi32 (1));
+  recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, c->sub), c->scale);
+  err = _mm512_sub_ps (recon, v);
+
+  v_lo = widen_lo (v);
+  v_hi = bad == 0 ? _mm512_cvtps_pd (_mm256_loadu_ps (x + 8)) : widen_hi (v);
+  r_lo = widen_lo (recon);
+  r_hi = widen_hi (recon);
+  e_lo = widen_lo (err);
+  e_hi = widen_hi (err);
+  acc->err2 = accumulate_pd (acc->err2, e_lo, e_hi, e_lo, e_hi);
+  acc->x2 = accumulate_pd (acc->x2, v_lo, v_hi, v_lo, v_hi);
+  acc->recon2 = accumulate_pd (acc->recon2, r_lo, r_hi, r_lo, r_hi);
+  acc->cross = accumulate_pd (acc->cross, v_lo, v_hi, r_lo, r_hi);
+  acc->max_error = _mm512_range_ps (err, acc->max_error, 0x0b);
+
+  _mm512_store_si512 (slots, _mm512_add_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, c->post_minus_qmin)),
+                                               hist_slot_in_domain_ps (&c->hist, v)));
+}
+
+/* A whole chunk of a per-tensor run whose pairs are counted by code + bin
+ * and whose values all lie in the histogram's domain: nearly all of a
+ * large tensor. Without partial steps there is no bookkeeping per step;
+ * four steps to a round keep each ring slot a constant. Counts lag three
+ * steps as in fused_run, and the last three are counted at the end. */
+static inline __attribute__ ((always_inline)) AVX512 void
+per_tensor_chunk (const RunConsts *c,
+                  const float     *x,
+                  ChunkSums       *acc,
+                  uint32_t        *joint,
+                  bool             away,
+                  bool             nudged)
+{
+  int32_t ring[4][STEP] __attribute__ ((aligned (64)));
+
+  for (int round = 0; round < QS_FUSED_CHUNK / (4 * STEP); round++, x += 4 * STEP)
+    {
+      per_tensor_step (c, x, acc, ring[0], away, nudged);
+      if (round > 0)
+        count_pairs (joint, ring[1]);
+      per_tensor_step (c, x + STEP, acc, ring[1], away, nudged);
+      if (round > 0)
+        count_pairs (joint, ring[2]);
+      per_tensor_step (c, x + 2 * STEP, acc, ring[2], away, nudged);
+      if (round > 0)
+        count_pairs (joint, ring[3]);
+      per_tensor_step (c, x + 3 * STEP, acc, ring[3], away, nudged);
+      count_pairs (joint, ring[0]);
+    }
+  count_pairs (joint, ring[1]);
+  count_pairs (joint, ring[2]);
+  count_pairs (joint, ring[3]);
+}
+
 /* The kernel for one combination of layout (stride), rounding (away),
  * reconstruction bins (direct) and mapping (nudged: add and sub are 0 in
  * the run's one channel, so x * inv + 0 and r - 0 can be skipped; they
@@ -93,16 +212,19 @@ fused_run (const QsFusedArgs   *a,
   const __m512i skip_bin = _mm512_set1_epi32 (a->bins + 2);
   const __m512i qmin = _mm512_set1_epi32 (a->qmin);
   const __m512i joint_stride = _mm512_set1_epi32 (a->joint_stride);
+  const __m512i one_epi32 = _mm512_set1_epi32 (1);
   bool joint = a->joint_stride > 0;
+  /* Per tensor the pair's index is code + bin (see QsFusedCounts). */
+  bool chain = a->joint_stride == 1;
+  bool in_domain = a->values_in_domain;
   /* Per run: r + (post - qmin) is r + post - qmin, all small integers in
    * float, so exact. */
   const __m512 post_minus_qmin = _mm512_set1_ps (stride ? 0.0f : a->post[c0] - (float) a->qmin);
-  bool top_fix;
-  const HistConsts hist = hist_consts (a, &top_fix);
+  const HistConsts hist = hist_consts (a);
   __m512 inv = zero, add = zero, lo = zero, hi = zero, post = zero, sub = zero, scale = zero;
   __m512 max_error = zero;
   double block[4] = { s->err2, s->x2, s->recon2, s->cross };
-  uint64_t clipped = 0, nonfinite = 0, zeros = 0;
+  uint64_t clipped = 0, nonfinite = 0;
   /* Slots of the step LAG steps back are counted during this one: a load
    * soon after the vector store that wrote it would wait for the store to
    * retire (measured: a lag of 3 is faster than 1 or 2, 4 or 6 no better). */
@@ -113,6 +235,9 @@ fused_run (const QsFusedArgs   *a,
    * they become) and moved to the skip slots at the end, instead of a
    * blend per step. */
   bool mark_skipped = stride || direct;
+  /* Whole chunks of a large tensor go through per_tensor_chunk. */
+  bool whole_chunks = !stride && !direct && chain && in_domain;
+  RunConsts run;
 
   if (!stride)
     {
@@ -123,17 +248,40 @@ fused_run (const QsFusedArgs   *a,
       post = coeff (a->post, c0, 0, false, 0xffff);
       sub = coeff (a->sub, c0, 0, false, 0xffff);
       scale = coeff (a->scale, c0, 0, false, 0xffff);
+      run = (RunConsts) { inv, add, lo, hi, sub, scale, post_minus_qmin, hist };
     }
 
   for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
     {
       __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
       __m512d recon2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+      /* Per-lane counts of clipped values: a masked add a step costs less
+       * than moving the mask out and counting its bits. */
+      __m512i chunk_clipped = _mm512_setzero_si512 ();
       double lanes[4][QS_FUSED_LANES];
+      size_t first = done;   /* the general loop's first element */
 
       if (len > n - done)
         len = n - done;
-      for (size_t j = done; j < done + len; j += STEP, k++)
+      if (whole_chunks && len == QS_FUSED_CHUNK)
+        {
+          ChunkSums chunk = { err2, x2, recon2, cross, max_error, chunk_clipped, 0 };
+
+          /* Steps of the general loop still to count, first. */
+          for (size_t back = k < LAG ? k : LAG; back > 0; back--)
+            count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
+          k = 0;
+          per_tensor_chunk (&run, x + done, &chunk, counts->joint, away, nudged);
+          err2 = chunk.err2;
+          x2 = chunk.x2;
+          recon2 = chunk.recon2;
+          cross = chunk.cross;
+          max_error = chunk.max_error;
+          chunk_clipped = chunk.clipped;
+          nonfinite += chunk.nonfinite;
+          first = done + len;
+        }
+      for (size_t j = first; j < done + len; j += STEP, k++)
         {
           size_t left = done + len - j;
           int32_t (*cur)[STEP] = slots[k % RING];
@@ -155,11 +303,9 @@ fused_run (const QsFusedArgs   *a,
               scale = coeff (a->scale, c0, j, stride, valid);
             }
 
-          /* QNaN, +-inf, SNaN; zeros are +0 and -0, not subnormals. Lanes
-           * past the end were loaded as 0. */
+          /* QNaN, +-inf, SNaN. Lanes past the end were loaded as 0. */
           bad = _mm512_fpclass_ps_mask (raw, 0x99);
           finite = valid & ~bad;
-          zeros += (uint32_t) __builtin_popcount (_mm512_fpclass_ps_mask (raw, 0x06) & valid);
           if (bad == 0)
             v = raw;
           else
@@ -186,7 +332,7 @@ fused_run (const QsFusedArgs   *a,
             }
           rc = clamp_ps (r, lo, hi);
           clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
-          clipped += (uint32_t) __builtin_popcount (clip);
+          chunk_clipped = _mm512_mask_add_epi32 (chunk_clipped, clip, chunk_clipped, one_epi32);
 
           recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
           err = _mm512_sub_ps (recon, v);
@@ -210,21 +356,21 @@ fused_run (const QsFusedArgs   *a,
             codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
           else
             codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
-          bins = hist_slot_ps (&hist, v, top_fix);
+          bins = in_domain ? hist_slot_in_domain_ps (&hist, v) : hist_slot_ps (&hist, v);
           if (mark_skipped)
             {
               codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
               bins = _mm512_mask_mov_epi32 (skip_bin, finite, bins);
             }
           if (joint)
-            _mm512_store_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (codes, joint_stride), bins));
+            _mm512_store_si512 (cur[0], _mm512_add_epi32 (chain ? codes : _mm512_mullo_epi32 (codes, joint_stride), bins));
           else
             {
               _mm512_store_si512 (cur[0], codes);
               _mm512_store_si512 (cur[1], bins);
             }
           if (direct)
-            _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon, top_fix)));
+            _mm512_store_si512 (cur[2], _mm512_mask_mov_epi32 (skip_bin, finite, hist_slot_ps (&hist, recon)));
           filled[k % RING] = left >= STEP ? STEP : (int) left;
           if (k >= LAG)
             {
@@ -245,6 +391,7 @@ fused_run (const QsFusedArgs   *a,
       for (int l = 0; l < QS_FUSED_LANES; l++)
         for (int q = 0; q < 4; q++)
           block[q] += lanes[q][l];
+      clipped += (uint32_t) _mm512_reduce_add_epi32 (chunk_clipped);
     }
   for (size_t back = k < LAG ? k : LAG; back > 0; back--)
     count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
@@ -277,7 +424,6 @@ fused_run (const QsFusedArgs   *a,
   }
   s->clipped += clipped;
   s->nonfinite += nonfinite;
-  s->zeros += zeros;
 }
 
 #define FUSED_RUN(stride, away, direct, nudged) \
@@ -327,19 +473,22 @@ qs_fused_span_avx512 (const QsFusedArgs   *a,
 }
 
 
-/* Min, max and non-finite count as qs_minmax_avx2, sixteen at a time: a
- * classification and two masked operations per step. */
+/* Min, max, non-finite count and zeros as qs_minmax_avx2, sixteen at a
+ * time: two classifications and three masked operations per step. */
 void AVX512
 qs_minmax_avx512 (const float *v,
                   size_t       n,
                   float       *min,
                   float       *max,
-                  uint64_t    *nonfinite)
+                  uint64_t    *nonfinite,
+                  uint64_t    *zeros)
 {
+  const __m512i one = _mm512_set1_epi32 (1);
   __m512 mn = _mm512_set1_ps (*min), mx = _mm512_set1_ps (*max);
+  __m512i zero_count = _mm512_setzero_si512 ();
   float lanes_min[STEP], lanes_max[STEP];
   uint64_t bad = 0;
-  size_t i = 0;
+  size_t i = 0, flush = 0;
 
   for (; i + STEP <= n; i += STEP)
     {
@@ -351,6 +500,14 @@ qs_minmax_avx512 (const float *v,
       mn = _mm512_mask_min_ps (mn, (__mmask16) ~b, x, mn);
       mx = _mm512_mask_max_ps (mx, (__mmask16) ~b, x, mx);
       bad += (uint64_t) __builtin_popcount (b);
+      /* +0 and -0; flushed while the sixteen lanes still add up in 32 bits. */
+      zero_count = _mm512_mask_add_epi32 (zero_count, _mm512_fpclass_ps_mask (x, 0x06), zero_count, one);
+      if (++flush == (1u << 26))
+        {
+          *zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (zero_count);
+          zero_count = _mm512_setzero_si512 ();
+          flush = 0;
+        }
     }
 
   _mm512_storeu_ps (lanes_min, mn);
@@ -361,7 +518,8 @@ qs_minmax_avx512 (const float *v,
       *max = lanes_max[l] > *max ? lanes_max[l] : *max;
     }
   *nonfinite += bad;
-  qs_minmax_scalar (v + i, n - i, min, max, nonfinite);
+  *zeros += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (zero_count);
+  qs_minmax_scalar (v + i, n - i, min, max, nonfinite, zeros);
 }
 
 #endif

@@ -34,14 +34,18 @@ typedef struct {
   /* Counts do not depend on order: one total each. */
   uint32_t clipped;
   uint32_t nonfinite;
-  uint32_t zeros;                      /* values exactly 0.0 (or -0.0) */
 } QsLaneSums;
 
 /* Tallies the kernels increment, slots as in QsFusedArgs. With a joint
  * table, a code and an original-value bin are one increment of
  * joint[code * joint_stride + bin] (32 bits; the caller folds it into
  * codes and orig before it could wrap) instead of two: the increments,
- * not the arithmetic, bound the kernels' speed. */
+ * not the arithmetic, bound the kernels' speed. Per tensor, joint_stride
+ * is 1: code and bin both grow with the value, so their sum already
+ * tells the pairs that occur apart (the caller recovers each pair when
+ * it folds, see qs-analysis.c), and the table is a few hundred entries
+ * that stay in L1 instead of a quarter megabyte. Non-finite values sit
+ * at skip_code_slot + bins + 2, above every finite value's sum. */
 typedef struct {
   uint64_t *codes;   /* [skip_code_slot + 1], unless joint */
   uint64_t *orig;    /* [bins + 3], unless joint */
@@ -67,7 +71,11 @@ typedef struct {
   float        hist_inv_width;
   QsRounding   rounding;
   bool         direct_recon;     /* count reconstruction bins (per-channel); else the caller derives them from codes */
-  int32_t      joint_stride;     /* bins + 3 to count (code, bin) pairs in QsFusedCounts.joint, or 0 */
+  int32_t      joint_stride;     /* bins + 3 (per channel) or 1 (per tensor) to count (code, bin) pairs in QsFusedCounts.joint, or 0 */
+  /* Every finite value lies in [hist_lo, hist_hi], and so does 0.0 if any
+   * value is not finite (non-finite values are binned as 0.0 per tensor):
+   * then no slot is above hist_hi and the kernels skip that test. */
+  bool         values_in_domain;
   QsFormat     format;           /* for the float formats' chunk kernel (qs-analysis.c) */
 } QsFusedArgs;
 
@@ -99,7 +107,6 @@ typedef struct {
   float    max_error;
   uint64_t clipped;
   uint64_t nonfinite;
-  uint64_t zeros;
 } QsFusedSpanSums;
 
 
@@ -136,17 +143,21 @@ void qs_fused_span_avx512 (const QsFusedArgs *args, const float *x, size_t n, si
 QsFusedSpanKernel qs_fused_span_kernel (void);
 QsFusedIntKernel  qs_fused_int_kernel  (void);
 
-/* Min, max and non-finite count of a contiguous run, for the range pass. */
+/* Min, max, non-finite count and count of zeros (+0 and -0) of a
+ * contiguous run, for the range pass. The range pass counts the zeros
+ * because it is bound by reading memory and has arithmetic to spare; the
+ * fused pass is bound by arithmetic. */
 typedef void (*QsMinMaxKernel) (const float *v,
                                 size_t       n,
                                 float       *min,
                                 float       *max,
-                                uint64_t    *nonfinite);
+                                uint64_t    *nonfinite,
+                                uint64_t    *zeros);
 
-void qs_minmax_scalar (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+void qs_minmax_scalar (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite, uint64_t *zeros);
 #if defined(__x86_64__)
-void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
-void qs_minmax_avx512 (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite);
+void qs_minmax_avx2   (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite, uint64_t *zeros);
+void qs_minmax_avx512 (const float *v, size_t n, float *min, float *max, uint64_t *nonfinite, uint64_t *zeros);
 #endif
 QsMinMaxKernel qs_minmax_kernel (void);
 
@@ -166,14 +177,16 @@ qs_fused_level (const QsFusedArgs *a,
   return r > a->hi[c] ? a->hi[c] : r;
 }
 
-/* One histogram slot, as every kernel computes it. */
+/* One histogram slot, as every kernel computes it: 0 below hist_lo,
+ * bins + 1 above hist_hi, and everything in [hist_lo, hist_hi] in a bin,
+ * as numpy.histogram counts it: the top edge, and a value just below it
+ * whose arithmetic rounds up past the last bin, belong to the last bin.
+ * The slot is shifted by one so truncation is floor at or above lo. */
 static inline int32_t
 qs_fused_hist_slot (const QsFusedArgs *args,
                     float              x)
 {
-  /* Shifted by one so truncation is floor for everything at or above lo;
-   * the top edge belongs to the last bin, as in numpy.histogram. */
-  float t = qs_clampf ((x - args->hist_lo) * args->hist_inv_width + 1.0f,
-                       0.0f, (float) args->bins + 1.0f);
-  return x == args->hist_hi ? args->bins : (int32_t) t;
+  if (x > args->hist_hi)
+    return args->bins + 1;
+  return (int32_t) qs_clampf ((x - args->hist_lo) * args->hist_inv_width + 1.0f, 0.0f, (float) args->bins);
 }

@@ -41,7 +41,6 @@ qs_fused_int_scalar (const QsFusedArgs   *a,
       s->max_error[l] = fabsf (err) > s->max_error[l] ? fabsf (err) : s->max_error[l];
       s->clipped += finite && clipped;
       s->nonfinite += !finite;
-      s->zeros += x[j] == 0.0f;
 
       {
         int32_t code = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
@@ -75,7 +74,6 @@ fold_lanes (const QsLaneSums *lanes,
     }
   sums->clipped += lanes->clipped;
   sums->nonfinite += lanes->nonfinite;
-  sums->zeros += lanes->zeros;
 }
 
 void
@@ -106,10 +104,11 @@ qs_minmax_scalar (const float *v,
                   size_t       n,
                   float       *min,
                   float       *max,
-                  uint64_t    *nonfinite)
+                  uint64_t    *nonfinite,
+                  uint64_t    *zeros)
 {
   float mn = *min, mx = *max;
-  uint64_t bad = 0;
+  uint64_t bad = 0, zero = 0;
 
   for (size_t i = 0; i < n; i++)
     {
@@ -119,12 +118,14 @@ qs_minmax_scalar (const float *v,
           bad++;
           continue;
         }
+      zero += x == 0.0f;
       mn = x < mn ? x : mn;
       mx = x > mx ? x : mx;
     }
   *min = mn;
   *max = mx;
   *nonfinite += bad;
+  *zeros += zero;
 }
 
 static bool

@@ -34,6 +34,7 @@ qs_range_stats_init (QsRangeStats *stats)
   stats->max = -INFINITY;
   stats->finite = 0;
   stats->nonfinite = 0;
+  stats->zeros = 0;
 }
 
 void
@@ -66,6 +67,7 @@ qs_range_stats_merge (QsRangeStats       *into,
   into->max = fmaxf (into->max, from->max);
   into->finite += from->finite;
   into->nonfinite += from->nonfinite;
+  into->zeros += from->zeros;
 }
 
 static void
@@ -76,7 +78,7 @@ stats_contiguous (QsMinMaxKernel  kernel,
 {
   uint64_t nonfinite = 0;
 
-  kernel (v, n, &stats->min, &stats->max, &nonfinite);
+  kernel (v, n, &stats->min, &stats->max, &nonfinite, &stats->zeros);
   stats->nonfinite += nonfinite;
   stats->finite += n - nonfinite;
 }
@@ -114,6 +116,7 @@ stats_span (QsMinMaxKernel         kernel,
                   continue;
                 }
               st->finite++;
+              st->zeros += x == 0.0f;
               st->min = x < st->min ? x : st->min;
               st->max = x > st->max ? x : st->max;
             }

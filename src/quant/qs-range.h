@@ -17,6 +17,7 @@ typedef struct {
   float    max;        /* -inf when there are none */
   uint64_t finite;
   uint64_t nonfinite;  /* NaN and +-Inf, excluded from everything else */
+  uint64_t zeros;      /* values exactly +0 or -0 */
 } QsRangeStats;
 
 /* An empty accumulation (min +inf, max -inf), and the union of two. */

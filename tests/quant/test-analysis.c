@@ -11,6 +11,7 @@
 typedef struct {
   QsQuantParams params;
   QsAnalysis    analysis;
+  QsRangeStats  stats;     /* of all the data, as qs_pass_new() takes them */
 } Result;
 
 static void
@@ -20,7 +21,10 @@ analyze (const QsScheme        *scheme,
          int                    threads,
          Result                *r)
 {
+  g_autofree QsRangeStats *per_channel = g_new (QsRangeStats, layout->channels);
+
   g_assert_cmpint (qs_analyze (scheme, layout, v, threads, &r->params, &r->analysis), ==, QS_OK);
+  g_assert_cmpint (qs_range_stats_compute (layout, v, threads, per_channel, &r->stats), ==, QS_OK);
 }
 
 static void
@@ -350,7 +354,8 @@ test_cancel_flag (void)
 
   /* Mid-pass: the blocks fed after the flag rises are skipped. */
   atomic_store (&cancel, 0);
-  pass = qs_pass_new (&scheme, &plain.params, &layout, plain.analysis.histogram.lo, plain.analysis.histogram.hi);
+  pass = qs_pass_new (&scheme, &plain.params, &layout, &plain.stats, plain.analysis.histogram.lo,
+                      plain.analysis.histogram.hi);
   g_assert_nonnull (pass);
   qs_pass_set_cancel (pass, &cancel);
   qs_pass_feed (pass, v, 65536, 1);
@@ -372,12 +377,11 @@ expected_bin (const QsHistogram *h,
 
   if (x < (float) h->lo)
     return 0;
-  if (x == (float) h->hi)
-    return h->bins;
   if (x > (float) h->hi)
     return h->bins + 1;
+  /* Everything in [lo, hi] is in a bin, the top edge in the last. */
   t = (x - (float) h->lo) * width_inv + 1.0f;
-  return t >= (float) h->bins + 1.0f ? h->bins + 1 : (int) t;
+  return t >= (float) h->bins ? h->bins : (int) t;
 }
 
 static void
@@ -385,42 +389,84 @@ test_large_tensor_counts (void)
 {
   /* Large enough that codes and bins are counted as pairs in one table
    * (1,200,007 elements, more than sixteen per entry of int8's 257 x 259
-   * table); every count checked against the codes of qs_quantize and
-   * bins worked out here. */
+   * table; per tensor the table is indexed by code + bin, see
+   * QsFusedCounts); every count checked against the codes of qs_quantize
+   * and bins worked out here, for schemes that take each path of the
+   * kernels: symmetric (nudged) and asymmetric, 4 bits, rounding half
+   * away, a clipping range, and histogram domains narrower than the data
+   * (values outside it) and wider. */
   const gsize n = 1200007;
   g_autofree float *v = random_weights (n, 5, 0.05);
   g_autofree int32_t *codes = g_new (int32_t, n);
   QsChannelLayout layout = qs_channel_layout_per_tensor (n);
-  uint64_t code_counts[256] = { 0 }, orig[258] = { 0 }, recon[258] = { 0 }, levels = 0;
-  QsScheme scheme;
-  Result r;
 
   v[7] = NAN;
   v[70000] = INFINITY;
   v[99] = 0.0f;
-  qs_scheme_init_per_tensor (&scheme);
-  analyze (&scheme, &layout, v, 2, &r);
-  qs_quantize (&r.params, &layout, v, codes);
-  for (gsize i = 0; i < n; i++)
+  v[100] = -0.0f;
+  for (int variant = 0; variant < 7; variant++)
     {
-      if (!isfinite (v[i]))
-        continue;
-      code_counts[codes[i] + 128]++;
-      orig[expected_bin (&r.analysis.histogram, v[i])]++;
-      recon[expected_bin (&r.analysis.histogram, qs_dequantize_code (&r.params, 0, codes[i]))]++;
+      uint64_t code_counts[256] = { 0 }, orig[258] = { 0 }, recon[258] = { 0 }, levels = 0, zeros = 0;
+      QsScheme scheme;
+      Result r;
+
+      qs_scheme_init_per_tensor (&scheme);
+      switch (variant)
+        {
+        case 1:
+          scheme.mapping = QS_MAPPING_ASYMMETRIC;
+          break;
+        case 2:
+          scheme.bits = 4;
+          break;
+        case 3:
+          scheme.rounding = QS_ROUNDING_HALF_AWAY;
+          scheme.mapping = QS_MAPPING_ASYMMETRIC;
+          break;
+        case 4:
+          scheme.range_method = QS_RANGE_PERCENTILE;
+          scheme.percentile = 99.0;
+          break;
+        case 5:
+          scheme.has_hist_range = true;
+          scheme.hist_lo = -0.1;
+          scheme.hist_hi = 0.07;
+          break;
+        case 6:
+          scheme.has_hist_range = true;
+          scheme.hist_lo = -1.0;
+          scheme.hist_hi = 0.5;
+          break;
+        default:
+          break;
+        }
+      analyze (&scheme, &layout, v, 2, &r);
+      qs_quantize (&r.params, &layout, v, codes);
+      for (gsize i = 0; i < n; i++)
+        {
+          if (!isfinite (v[i]))
+            continue;
+          zeros += v[i] == 0.0f;
+          code_counts[codes[i] - r.params.qmin]++;
+          orig[expected_bin (&r.analysis.histogram, v[i])]++;
+          recon[expected_bin (&r.analysis.histogram, qs_dequantize_code (&r.params, 0, codes[i]))]++;
+        }
+      for (int c = 0; c < 256; c++)
+        levels += code_counts[c] > 0;
+      g_assert_cmpuint (r.analysis.nonfinite_count, ==, 2);
+      g_assert_cmpuint (r.analysis.exact_zero_count, ==, zeros);
+      g_assert_cmpuint (r.analysis.levels_used, ==, levels);
+      g_assert_cmpuint (r.analysis.histogram.underflow, ==, orig[0]);
+      g_assert_cmpuint (r.analysis.histogram.overflow, ==, orig[257]);
+      g_assert_cmpmem (r.analysis.histogram.counts, 256 * sizeof (uint64_t), orig + 1, 256 * sizeof (uint64_t));
+      g_assert_cmpuint (r.analysis.histogram.quantized_underflow, ==, recon[0]);
+      g_assert_cmpuint (r.analysis.histogram.quantized_overflow, ==, recon[257]);
+      g_assert_cmpmem (r.analysis.histogram.quantized_counts, 256 * sizeof (uint64_t),
+                       recon + 1, 256 * sizeof (uint64_t));
+      if (variant == 5)
+        g_assert_cmpuint (orig[0] + orig[257], >, 0);
+      result_clear (&r);
     }
-  for (int c = 0; c < 256; c++)
-    levels += code_counts[c] > 0;
-  g_assert_cmpuint (r.analysis.nonfinite_count, ==, 2);
-  g_assert_cmpuint (r.analysis.levels_used, ==, levels);
-  g_assert_cmpuint (r.analysis.histogram.underflow, ==, orig[0]);
-  g_assert_cmpuint (r.analysis.histogram.overflow, ==, orig[257]);
-  g_assert_cmpmem (r.analysis.histogram.counts, 256 * sizeof (uint64_t), orig + 1, 256 * sizeof (uint64_t));
-  g_assert_cmpuint (r.analysis.histogram.quantized_underflow, ==, recon[0]);
-  g_assert_cmpuint (r.analysis.histogram.quantized_overflow, ==, recon[257]);
-  g_assert_cmpmem (r.analysis.histogram.quantized_counts, 256 * sizeof (uint64_t),
-                   recon + 1, 256 * sizeof (uint64_t));
-  result_clear (&r);
 }
 
 static void
@@ -437,7 +483,7 @@ test_streaming_equals_whole (void)
 
   qs_scheme_init_per_tensor (&scheme);
   analyze (&scheme, &layout, v, 1, &whole);
-  pass = qs_pass_new (&scheme, &whole.params, &layout,
+  pass = qs_pass_new (&scheme, &whole.params, &layout, &whole.stats,
                       whole.analysis.histogram.lo, whole.analysis.histogram.hi);
   g_assert_nonnull (pass);
   for (gsize done = 0; done < n; done += 4096 * 7)
@@ -613,6 +659,14 @@ tricky_value (GRand *rand,
     }
 }
 
+/* Entries of a joint table (see QsFusedCounts). */
+static size_t
+joint_entries (const QsFusedArgs *args)
+{
+  return args->joint_stride == 1 ? (size_t) args->skip_code_slot + args->bins + 3
+                                 : (size_t) (args->skip_code_slot + 1) * args->joint_stride;
+}
+
 /* Fresh tallies for one kernel run, or NULL entries for those it must not touch. */
 static QsFusedCounts
 counts_new (const QsFusedArgs *args)
@@ -622,7 +676,7 @@ counts_new (const QsFusedArgs *args)
     joint ? NULL : g_new0 (uint64_t, args->skip_code_slot + 1),
     joint ? NULL : g_new0 (uint64_t, args->bins + 3),
     args->direct_recon ? g_new0 (uint64_t, args->bins + 3) : NULL,
-    joint ? g_new0 (uint32_t, (args->skip_code_slot + 1) * args->joint_stride) : NULL,
+    joint ? g_new0 (uint32_t, joint_entries (args)) : NULL,
   };
   return counts;
 }
@@ -696,15 +750,29 @@ test_kernel_matches_reference (void)
       args.qmin = joint ? -128 : -32768;
       args.skip_code_slot = joint ? 256 : 65536;
       args.bins = g_rand_int_range (rand, 1, 300);
-      args.joint_stride = joint ? args.bins + 3 : 0;
       args.hist_lo = (float) g_rand_double_range (rand, -50.0, 0.0);
       args.hist_hi = args.hist_lo + (float) g_rand_double_range (rand, 0.01, 60.0);
       args.hist_inv_width = args.bins / (args.hist_hi - args.hist_lo);
       args.rounding = g_rand_boolean (rand) ? QS_ROUNDING_HALF_AWAY : QS_ROUNDING_HALF_EVEN;
       /* Channels last always bins reconstructions; a run of one channel may. */
       args.direct_recon = stride || g_rand_boolean (rand);
+      /* Per tensor, pairs are indexed by code + bin as the pass does it. */
+      args.joint_stride = !joint ? 0 : !stride && !args.direct_recon && g_rand_boolean (rand) ? 1 : args.bins + 3;
+      if (g_rand_int_range (rand, 0, 3) == 0)
+        {
+          /* Every value in the histogram's domain, as the pass declares
+           * it when the domain comes from the data: non-finite values
+           * only where 0.0 is in it too. */
+          bool zero_inside = args.hist_lo <= 0.0f && 0.0f <= args.hist_hi;
+          for (size_t j = 0; j < n; j++)
+            if ((x[j] - x[j] != 0.0f && !zero_inside) || x[j] < args.hist_lo || x[j] > args.hist_hi)
+              x[j] = args.hist_lo + (args.hist_hi - args.hist_lo) * (float) g_rand_double (rand);
+          args.values_in_domain = true;
+        }
       if (g_rand_int_range (rand, 0, 8) == 0)
         x[0] = args.hist_hi;  /* the top edge */
+      if (g_rand_int_range (rand, 0, 8) == 0)
+        x[n - 1] = args.hist_lo;
 
       /* Sums already under way, as in the second run of a block. */
       memset (&start, 0, sizeof start);
@@ -717,7 +785,6 @@ test_kernel_matches_reference (void)
           start.max_error = (float) g_rand_double (rand);
           start.clipped = g_rand_int_range (rand, 0, 100);
           start.nonfinite = g_rand_int_range (rand, 0, 100);
-          start.zeros = g_rand_int_range (rand, 0, 100);
         }
       ref = start;
       ref_counts = counts_new (&args);
@@ -734,8 +801,8 @@ test_kernel_matches_reference (void)
             qs_fused_span_of_chunks (kernels[kernel].chunk, &args, x, n, 0, stride, head, &simd, &simd_counts);
           g_assert_cmpmem (&ref, sizeof ref, &simd, sizeof simd);
           if (joint)
-            g_assert_cmpmem (ref_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t),
-                             simd_counts.joint, (args.skip_code_slot + 1) * args.joint_stride * sizeof (uint32_t));
+            g_assert_cmpmem (ref_counts.joint, joint_entries (&args) * sizeof (uint32_t),
+                             simd_counts.joint, joint_entries (&args) * sizeof (uint32_t));
           else
             {
               g_assert_cmpmem (ref_counts.codes, (args.skip_code_slot + 1) * sizeof (uint64_t),
@@ -777,23 +844,28 @@ test_minmax_kernel_matches_reference (void)
       size_t n = g_rand_int_range (rand, 0, 100);
       float x[100];
       float min_a = INFINITY, max_a = -INFINITY;
-      uint64_t bad_a = 0;
+      uint64_t bad_a = 0, zeros_a = 0, zeros_expected = 0;
       for (size_t i = 0; i < n; i++)
-        x[i] = tricky_value (rand, 0.01f);
-      qs_minmax_scalar (x, n, &min_a, &max_a, &bad_a);
+        {
+          x[i] = tricky_value (rand, 0.01f);
+          zeros_expected += x[i] == 0.0f;
+        }
+      qs_minmax_scalar (x, n, &min_a, &max_a, &bad_a, &zeros_a);
+      g_assert_cmpuint (zeros_a, ==, zeros_expected);
       for (int kernel = 0; kernel < 2; kernel++)
         {
           float min_b = INFINITY, max_b = -INFINITY;
-          uint64_t bad_b = 0;
+          uint64_t bad_b = 0, zeros_b = 0;
           if (kernel == 0)
-            qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b);
+            qs_minmax_avx2 (x, n, &min_b, &max_b, &bad_b, &zeros_b);
           else if (avx512)
-            qs_minmax_avx512 (x, n, &min_b, &max_b, &bad_b);
+            qs_minmax_avx512 (x, n, &min_b, &max_b, &bad_b, &zeros_b);
           else
             continue;
           g_assert_cmpfloat (min_a, ==, min_b);
           g_assert_cmpfloat (max_a, ==, max_b);
           g_assert_cmpuint (bad_a, ==, bad_b);
+          g_assert_cmpuint (zeros_a, ==, zeros_b);
         }
     }
   g_rand_free (rand);

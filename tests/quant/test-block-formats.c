@@ -649,7 +649,11 @@ test_nonfinite (void)
 
   /* No streaming pass for blockwise schemes. */
   g_assert_cmpint (qs_quant_params_init (&params, 1), ==, QS_OK);
-  g_assert_null (qs_pass_new (&scheme, &params, &layout, -1.0, 1.0));
+  {
+    QsRangeStats stats;
+    qs_range_stats_init (&stats);
+    g_assert_null (qs_pass_new (&scheme, &params, &layout, &stats, -1.0, 1.0));
+  }
   qs_quant_params_clear (&params);
 }
 
