@@ -101,6 +101,69 @@ count_pairs (uint32_t      *joint,
     joint[slots[l]]++;
 }
 
+/* The arithmetic both loops share, for sixteen values @v whose
+ * non-finite lanes (not in @finite) were zeroed: the clamped levels
+ * (returned), the clip counts, the reconstruction (in @recon_out) and its
+ * error, and the chunk's sums. @v_hi: the upper eight values in double;
+ * @recon_out may be NULL. */
+static inline __attribute__ ((always_inline)) AVX512 __m512
+quantize_step (__m512         v,
+               __m512d        v_hi,
+               __mmask16      finite,
+               __m512         inv,
+               __m512         add,
+               __m512         lo,
+               __m512         hi,
+               __m512         sub,
+               __m512         scale,
+               ChunkSums     *acc,
+               __m512        *recon_out,
+               bool           away,
+               bool           nudged)
+{
+  const __m512 one = _mm512_set1_ps (1.0f);
+  __m512 t = _mm512_mul_ps (v, inv), r, rc, recon, err;
+  __m512d v_lo, r_lo, r_hi, e_lo, e_hi;
+
+  if (!nudged)
+    t = _mm512_add_ps (t, add);
+  if (away)
+    {
+      /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
+      r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
+    }
+  else
+    {
+      /* Rounding to nearest even at any magnitude, so the reference's
+       * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
+       * rounding exact) changes neither the clip test nor the clamped
+       * value. Only a zero's sign can differ, which no output sees. */
+      r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
+  rc = clamp_ps (r, lo, hi);
+  /* Per-lane counts of clipped values: a masked add costs less than
+   * moving the mask out and counting its bits. */
+  acc->clipped = _mm512_mask_add_epi32 (acc->clipped, _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite,
+                                        acc->clipped, _mm512_set1_epi32 (1));
+  recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
+  err = _mm512_sub_ps (recon, v);
+
+  v_lo = widen_lo (v);
+  r_lo = widen_lo (recon);
+  r_hi = widen_hi (recon);
+  e_lo = widen_lo (err);
+  e_hi = widen_hi (err);
+  acc->err2 = accumulate_pd (acc->err2, e_lo, e_hi, e_lo, e_hi);
+  acc->x2 = accumulate_pd (acc->x2, v_lo, v_hi, v_lo, v_hi);
+  acc->recon2 = accumulate_pd (acc->recon2, r_lo, r_hi, r_lo, r_hi);
+  acc->cross = accumulate_pd (acc->cross, v_lo, v_hi, r_lo, r_hi);
+  /* max (|err|, max_error), sign cleared: both are never NaN. */
+  acc->max_error = _mm512_range_ps (err, acc->max_error, 0x0b);
+  if (recon_out != NULL)
+    *recon_out = recon;
+  return rc;
+}
+
 /* One whole step of a per-tensor run (see fused_run for why each
  * operation is exact): the sums, and the pairs' indices code + bin
  * stored to @slots. */
@@ -112,11 +175,9 @@ per_tensor_step (const RunConsts *c,
                  bool             away,
                  bool             nudged)
 {
-  const __m512 one = _mm512_set1_ps (1.0f);
   __m512 raw = _mm512_loadu_ps (x);
   __mmask16 bad = _mm512_fpclass_ps_mask (raw, 0x99), finite = (__mmask16) ~bad;
-  __m512 v = raw, t, r, rc, recon, err;
-  __m512d v_lo, v_hi, r_lo, r_hi, e_lo, e_hi;
+  __m512 v = raw, rc;
 
   _mm_prefetch ((const char *) x + PREFETCH_BYTES, _MM_HINT_T0);
   if (bad != 0)
@@ -125,31 +186,10 @@ per_tensor_step (const RunConsts *c,
       acc->nonfinite += (uint32_t) __builtin_popcount (bad);
       v = _mm512_maskz_mov_ps (finite, raw);
     }
-  t = _mm512_mul_ps (v, c->inv);
-  if (!nudged)
-    t = _mm512_add_ps (t, c->add);
-  if (away)
-    r = round_away_ps (clamp_ps (t, _mm512_sub_ps (c->lo, one), _mm512_add_ps (c->hi, one)));
-  else
-    r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  rc = clamp_ps (r, c->lo, c->hi);
-  acc->clipped = _mm512_mask_add_epi32 (acc->clipped, _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite,
-                                        acc->clipped, _mm512_set1_epi32 (1));
-  recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, c->sub), c->scale);
-  err = _mm512_sub_ps (recon, v);
-
-  v_lo = widen_lo (v);
-  v_hi = bad == 0 ? _mm512_cvtps_pd (_mm256_loadu_ps (x + 8)) : widen_hi (v);
-  r_lo = widen_lo (recon);
-  r_hi = widen_hi (recon);
-  e_lo = widen_lo (err);
-  e_hi = widen_hi (err);
-  acc->err2 = accumulate_pd (acc->err2, e_lo, e_hi, e_lo, e_hi);
-  acc->x2 = accumulate_pd (acc->x2, v_lo, v_hi, v_lo, v_hi);
-  acc->recon2 = accumulate_pd (acc->recon2, r_lo, r_hi, r_lo, r_hi);
-  acc->cross = accumulate_pd (acc->cross, v_lo, v_hi, r_lo, r_hi);
-  acc->max_error = _mm512_range_ps (err, acc->max_error, 0x0b);
-
+  /* A step of finite values converts its upper half straight from
+   * memory, which spares a shuffle. */
+  rc = quantize_step (v, bad == 0 ? _mm512_cvtps_pd (_mm256_loadu_ps (x + 8)) : widen_hi (v), finite,
+                      c->inv, c->add, c->lo, c->hi, c->sub, c->scale, acc, NULL, away, nudged);
   _mm512_store_si512 (slots, _mm512_add_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, c->post_minus_qmin)),
                                                hist_slot_in_domain_ps (&c->hist, v)));
 }
@@ -207,12 +247,10 @@ fused_run (const QsFusedArgs   *a,
            bool                 nudged)
 {
   const __m512 zero = _mm512_setzero_ps ();
-  const __m512 one = _mm512_set1_ps (1.0f);
   const __m512i skip_code = _mm512_set1_epi32 (a->skip_code_slot);
   const __m512i skip_bin = _mm512_set1_epi32 (a->bins + 2);
   const __m512i qmin = _mm512_set1_epi32 (a->qmin);
   const __m512i joint_stride = _mm512_set1_epi32 (a->joint_stride);
-  const __m512i one_epi32 = _mm512_set1_epi32 (1);
   bool joint = a->joint_stride > 0;
   /* Per tensor the pair's index is code + bin (see QsFusedCounts). */
   bool chain = a->joint_stride == 1;
@@ -253,11 +291,10 @@ fused_run (const QsFusedArgs   *a,
 
   for (size_t done = 0, len = head; done < n; done += len, len = QS_FUSED_CHUNK)
     {
-      __m512d err2 = _mm512_setzero_pd (), x2 = _mm512_setzero_pd ();
-      __m512d recon2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
-      /* Per-lane counts of clipped values: a masked add a step costs less
-       * than moving the mask out and counting its bits. */
-      __m512i chunk_clipped = _mm512_setzero_si512 ();
+      ChunkSums chunk = {
+        _mm512_setzero_pd (), _mm512_setzero_pd (), _mm512_setzero_pd (), _mm512_setzero_pd (),
+        max_error, _mm512_setzero_si512 (), 0,
+      };
       double lanes[4][QS_FUSED_LANES];
       size_t first = done;   /* the general loop's first element */
 
@@ -265,20 +302,11 @@ fused_run (const QsFusedArgs   *a,
         len = n - done;
       if (whole_chunks && len == QS_FUSED_CHUNK)
         {
-          ChunkSums chunk = { err2, x2, recon2, cross, max_error, chunk_clipped, 0 };
-
           /* Steps of the general loop still to count, first. */
           for (size_t back = k < LAG ? k : LAG; back > 0; back--)
             count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
           k = 0;
           per_tensor_chunk (&run, x + done, &chunk, counts->joint, away, nudged);
-          err2 = chunk.err2;
-          x2 = chunk.x2;
-          recon2 = chunk.recon2;
-          cross = chunk.cross;
-          max_error = chunk.max_error;
-          chunk_clipped = chunk.clipped;
-          nonfinite += chunk.nonfinite;
           first = done + len;
         }
       for (size_t j = first; j < done + len; j += STEP, k++)
@@ -287,8 +315,8 @@ fused_run (const QsFusedArgs   *a,
           int32_t (*cur)[STEP] = slots[k % RING];
           __mmask16 valid = left >= STEP ? 0xffff : (__mmask16) ((1u << left) - 1);
           __m512 raw = valid == 0xffff ? _mm512_loadu_ps (x + j) : _mm512_maskz_loadu_ps (valid, x + j);
-          __mmask16 bad, finite, clip;
-          __m512 v, t, r, rc, recon, err;
+          __mmask16 bad, finite;
+          __m512 v, rc, recon;
           __m512i codes, bins;
 
           _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
@@ -310,47 +338,11 @@ fused_run (const QsFusedArgs   *a,
             v = raw;
           else
             {
-              nonfinite += (uint32_t) __builtin_popcount (bad);
+              chunk.nonfinite += (uint32_t) __builtin_popcount (bad);
               v = _mm512_maskz_mov_ps (finite, raw);
             }
-
-          t = _mm512_mul_ps (v, inv);
-          if (!nudged)
-            t = _mm512_add_ps (t, add);
-          if (away)
-            {
-              /* v is finite (non-finite lanes were zeroed), so t is never NaN. */
-              r = round_away_ps (clamp_ps (t, _mm512_sub_ps (lo, one), _mm512_add_ps (hi, one)));
-            }
-          else
-            {
-              /* Rounding to nearest even at any magnitude, so the reference's
-               * clamp to [lo - 1, hi + 1] first (which keeps its magic-number
-               * rounding exact) changes neither the clip test nor the clamped
-               * value. Only a zero's sign can differ, which no output sees. */
-              r = _mm512_roundscale_ps (t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            }
-          rc = clamp_ps (r, lo, hi);
-          clip = _mm512_cmp_ps_mask (r, rc, _CMP_NEQ_OQ) & finite;
-          chunk_clipped = _mm512_mask_add_epi32 (chunk_clipped, clip, chunk_clipped, one_epi32);
-
-          recon = _mm512_maskz_mul_ps (finite, nudged ? rc : _mm512_sub_ps (rc, sub), scale);
-          err = _mm512_sub_ps (recon, v);
-
-          {
-            /* A whole step of finite values converts its upper half
-             * straight from memory, which spares a shuffle. */
-            __m512d v_lo = widen_lo (v), r_lo = widen_lo (recon), e_lo = widen_lo (err);
-            __m512d v_hi = bad == 0 && valid == 0xffff ? _mm512_cvtps_pd (_mm256_loadu_ps (x + j + 8)) : widen_hi (v);
-            __m512d r_hi = widen_hi (recon), e_hi = widen_hi (err);
-
-            err2 = accumulate_pd (err2, e_lo, e_hi, e_lo, e_hi);
-            x2 = accumulate_pd (x2, v_lo, v_hi, v_lo, v_hi);
-            recon2 = accumulate_pd (recon2, r_lo, r_hi, r_lo, r_hi);
-            cross = accumulate_pd (cross, v_lo, v_hi, r_lo, r_hi);
-          }
-          /* max (|err|, max_error), sign cleared: both are never NaN. */
-          max_error = _mm512_range_ps (err, max_error, 0x0b);
+          rc = quantize_step (v, bad == 0 && valid == 0xffff ? _mm512_cvtps_pd (_mm256_loadu_ps (x + j + 8)) : widen_hi (v),
+                              finite, inv, add, lo, hi, sub, scale, &chunk, &recon, away, nudged);
 
           if (stride)
             codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
@@ -384,14 +376,16 @@ fused_run (const QsFusedArgs   *a,
 
       /* The chunk's lane sums into the block's, lane by lane, as
        * qs_fused_span_of_chunks folds them. */
-      _mm512_storeu_pd (lanes[0], err2);
-      _mm512_storeu_pd (lanes[1], x2);
-      _mm512_storeu_pd (lanes[2], recon2);
-      _mm512_storeu_pd (lanes[3], cross);
+      _mm512_storeu_pd (lanes[0], chunk.err2);
+      _mm512_storeu_pd (lanes[1], chunk.x2);
+      _mm512_storeu_pd (lanes[2], chunk.recon2);
+      _mm512_storeu_pd (lanes[3], chunk.cross);
       for (int l = 0; l < QS_FUSED_LANES; l++)
         for (int q = 0; q < 4; q++)
           block[q] += lanes[q][l];
-      clipped += (uint32_t) _mm512_reduce_add_epi32 (chunk_clipped);
+      max_error = chunk.max_error;
+      clipped += (uint32_t) _mm512_reduce_add_epi32 (chunk.clipped);
+      nonfinite += chunk.nonfinite;
     }
   for (size_t back = k < LAG ? k : LAG; back > 0; back--)
     count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
