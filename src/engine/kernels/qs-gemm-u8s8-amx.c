@@ -29,16 +29,17 @@
  * per 256 rows, made once for all channels).
  *
  * With codes out the sums go to a 64-byte aligned buffer and are
- * requantized (the bias added there) while the next block's tdpbusd run;
- * two blocks' codes of a row go out as one 32-byte store (vpermt2b
- * gathers them, so VBMI too: every CPU with AMX has it). With kp up to 64
+ * requantized while the next block's tdpbusd run; two blocks' codes of a
+ * row go out as one 32-byte store (vpermt2b gathers them, so VBMI too:
+ * every CPU with AMX has it). A tile instruction holds the vector ports
+ * about as long as 20 vector instructions (measured: the two overlap
+ * little), so the sums start at tilezero and the bias is added with the
+ * requantization rather than loaded as a tile. With kp up to 64
  * (MobileNetV2's 1x1 expansions) the requantization takes most of the
- * time, and a tile instruction takes the vector ports about as long as
- * 20 vector instructions (measured: they overlap little). So there the
- * blocks are 16 rows x 32 channels: the B tiles stay for all rows of a
- * pair of blocks, the sums start at tilezero rather than a loaded bias,
- * and two blocks are in flight in alternate tiles, one's sums stored a
- * block before the vector units read them.
+ * time, and the blocks are 16 rows x 32 channels: the B tiles stay for
+ * all rows of a pair of blocks, and two blocks are in flight in
+ * alternate tiles, one's sums stored a block before the vector units
+ * read them.
  *
  * A thread's tile configuration outlives the call (the kernel saves it
  * with the thread's state), so each thread loads one only when the step
