@@ -246,6 +246,7 @@ row_store (int32_t *c,
     ON_SET (second, _tile_stored, TILE_C01, TILE_C11, c + NB, 2 * NB * sizeof (int32_t));
 }
 
+/* row_products' four variants, each with its own straight-line tile code. */
 static void
 row_products_any (const Steps    *st,
                   const uint8_t  *a,
