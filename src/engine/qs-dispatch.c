@@ -205,7 +205,9 @@ qs_kernels_isa_supported (QsIsa isa)
 #endif
 #ifdef QS_ENGINE_AMX_KERNELS
     case QS_ISA_AMX_INT8:
-      return qs_kernels_isa_supported (QS_ISA_AVX512VNNI) && amx_int8_available ();
+      /* VBMI for the GEMM's stores of codes (every AMX CPU so far has it). */
+      return qs_kernels_isa_supported (QS_ISA_AVX512VNNI) && __builtin_cpu_supports ("avx512vbmi")
+        && amx_int8_available ();
 #endif
     default:
       return false;

@@ -174,6 +174,7 @@ typedef struct {
   QsDepthwiseGroupWeights depthwise_groups;  /* QS_QMODE_GROUPWISE depthwise: views of the */
   int16_t          *group_dw;      /* [taps][c], and of group_code_sums and group_scales [groups][c] */
   size_t           packed_bytes;   /* allocated for packed */
+  void            *packed_alloc;   /* int8 GEMM: the allocation packed is 64-byte aligned in (freed) */
   /* A later call of a shared Keras layer (QsEngineLayer.shared_weights):
    * the weights' quantized forms above (mode, packed and packed_c1, w16,
    * dw32, weight_zp, frac_q16, fake_*, round_*, group_* and the views of

@@ -727,6 +727,37 @@ test_gemm_amx (void)
   g_test_message ("%u AMX GEMM shapes checked", checked);
 }
 
+/* AMX-INT8 past 256 rows, where the kernel makes its passes over the
+ * channels (16 row tiles each, with its own copy of the rows' k tail):
+ * a last pass of one tile (257 rows, overlapping the pass before), of an
+ * odd number (300: a 32-row block and a 16-row one), of one block pair
+ * and more; k of one step (16, 56, 64: the 16-row blocks two in flight,
+ * B tiles kept for a pass), with a tail (100, 200) and without (128);
+ * channels of one partial block, an odd count and a partial pair. */
+static void
+test_gemm_amx_passes (void)
+{
+  static const size_t ms[] = { 257, 300, 528 };
+  static const size_t ns[] = { 17, 33, 70 };
+  static const size_t ks[] = { 16, 56, 64, 100, 128, 200 };
+  const QsKernels *k = optimized (QS_ISA_AMX_INT8);
+  guint checked = 0;
+
+  if (k == NULL)
+    {
+      g_test_skip ("AMX-INT8 not supported by this CPU or not granted by the OS");
+      return;
+    }
+  for (gsize mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+    for (gsize ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+      for (gsize ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+        {
+          check_gemm (k, ms[mi], ns[ni], ks[ki], (mi + ki) % 2 == 1 ? 7 : 0, (Fill) ((mi + ni + ki) % 4));
+          checked++;
+        }
+  g_test_message ("%u AMX GEMM shapes past 256 rows checked", checked);
+}
+
 /* ---- depthwise ---------------------------------------------------------------------------- */
 
 static void
@@ -1954,6 +1985,7 @@ main (int    argc,
   g_test_add_func ("/kernels/gemm-u8s16", test_gemm16);
   g_test_add_func ("/kernels/gemm-u8s8-long", test_gemm_long);
   g_test_add_func ("/kernels/gemm-u8s8-amx", test_gemm_amx);
+  g_test_add_func ("/kernels/gemm-u8s8-amx-passes", test_gemm_amx_passes);
   g_test_add_func ("/kernels/depthwise-u8s8", test_depthwise);
   g_test_add_func ("/kernels/conv-c1-u8s8", test_conv_c1);
   g_test_add_func ("/kernels/gemm-indirect-u8s8", test_gemm_indirect);
