@@ -143,7 +143,7 @@ qs_chosen_data_load (QsChosenData          *data,
                                                  qs_preprocess_resolve (QS_PREPROCESS_AUTO, model_config), 0, error);
   else
     set = qs_dataset_load_for_input (path, h, w, c, qs_engine_model_get_input_channels_first (model), error);
-  if (set == NULL || !qs_dataset_check_labels (set, qs_engine_model_get_n_outputs (model), error))
+  if (set == NULL || !qs_dataset_check_model (set, model, TRUE, error))
     return FALSE;
 
   /* The split of a set loaded whole, as views into it. */

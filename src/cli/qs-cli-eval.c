@@ -410,7 +410,7 @@ check_images (QsCliEval *eval)
     return qs_cli_fail_message (_("%s: images are %dx%dx%d, the model takes %dx%dx%d"),
                                 qs_dataset_get_source (eval->data), v->height, v->width,
                                 v->channels, h, w, c);
-  if (eval->labeled && !qs_dataset_check_labels (eval->data, qs_engine_model_get_n_outputs (eval->model), &error))
+  if (!qs_dataset_check_model (eval->data, eval->model, eval->labeled, &error))
     return qs_cli_fail (error);
   return 0;
 }

@@ -1102,6 +1102,24 @@ qs_engine_model_get_input_shape (const QsEngineModel *model,
 }
 
 void
+qs_engine_model_get_output_shape (const QsEngineModel *model,
+                                  int                 *height,
+                                  int                 *width,
+                                  int                 *channels)
+{
+  int v = qs_model_output_value (model);
+
+  if (v == QS_ENGINE_INPUT_VALUE)
+    {
+      qs_engine_model_get_input_shape (model, height, width, channels);
+      return;
+    }
+  *height = model->layers[v - 1].out_h;
+  *width = model->layers[v - 1].out_w;
+  *channels = model->layers[v - 1].out_c;
+}
+
+void
 qs_engine_model_set_input_channels_first (QsEngineModel *model,
                                           bool           channels_first)
 {

@@ -384,6 +384,12 @@ void     qs_engine_model_get_input_shape      (const QsEngineModel *model,
                                                int                 *height,
                                                int                 *width,
                                                int                 *channels);
+/* The shape of what the model scores per image: 1 x 1 x classes for a
+ * classifier. */
+void     qs_engine_model_get_output_shape     (const QsEngineModel *model,
+                                               int                 *height,
+                                               int                 *width,
+                                               int                 *channels);
 /* Whether the model's file gives its input as (C, H, W) (a channels_first
  * model converted from PyTorch): the engine still takes H x W x C images,
  * but a loader of the user's images may find them stored in that order. */

@@ -318,6 +318,40 @@ preprocess (QsDataset     *d,
 }
 
 /**
+ * qs_dataset_check_model:
+ * @model: the model whose outputs are scored
+ * @labeled: whether the labels will be scored, so must name classes
+ *
+ * Accuracy and agreement take the top score of each image as its class:
+ * a model whose output still has a height and width (a Dense layer on a
+ * map, a convolution last) scores no classes, and ranking its map's
+ * values would measure nothing.
+ *
+ * Returns: TRUE when @model gives one score per class (and, if @labeled,
+ * every label names one of them), else FALSE with QS_ERROR_INVALID.
+ */
+gboolean
+qs_dataset_check_model (QsDataset           *dataset,
+                        const QsEngineModel *model,
+                        gboolean             labeled,
+                        GError             **error)
+{
+  int h, w, c;
+
+  g_return_val_if_fail (dataset != NULL && model != NULL, FALSE);
+
+  qs_engine_model_get_output_shape (model, &h, &w, &c);
+  if (h != 1 || w != 1)
+    {
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "the model's output is %d×%d×%d per image, not one score per class: accuracy "
+                   "needs a classifier (its last layer flattened or pooled)", h, w, c);
+      return FALSE;
+    }
+  return !labeled || qs_dataset_check_labels (dataset, (gsize) c, error);
+}
+
+/**
  * qs_dataset_check_labels:
  * @n_classes: the classes a model scores
  *

@@ -128,6 +128,10 @@ gsize                  qs_dataset_get_count       (QsDataset *dataset);
 gboolean               qs_dataset_has_labels      (QsDataset *dataset);
 /* Whether every label is a class index in [0, @n_classes) (TRUE for a set
  * without labels); FALSE with QS_ERROR_INVALID naming the first bad one. */
+gboolean               qs_dataset_check_model     (QsDataset           *dataset,
+                                                   const QsEngineModel *model,
+                                                   gboolean             labeled,
+                                                   GError             **error);
 gboolean               qs_dataset_check_labels    (QsDataset  *dataset,
                                                    gsize       n_classes,
                                                    GError    **error);
