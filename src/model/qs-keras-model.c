@@ -2067,11 +2067,13 @@ constant_format (const KerasNode *node)
  * ones) loads and one whose orders contradict each other is refused by
  * the layer that does. Flatten is left out: its data_format says how it
  * flattens, not what it reads. A model without any (Dense, Activation,
- * TFOpLambda layers only) is decided by the first constant operand shaped
- * for a map, as PyTorch's (x - mean) / std with (C, 1, 1) constants
- * converts; else it is channels_last, Keras's default. */
+ * TFOpLambda layers only) and an image input (@image: rank 4) is decided
+ * by the first constant operand shaped for a map, as PyTorch's (x - mean)
+ * / std with (C, 1, 1) constants converts; else it is channels_last,
+ * Keras's default. */
 static gboolean
-model_is_channels_first (GPtrArray *sorted)
+model_is_channels_first (GPtrArray *sorted,
+                         gboolean   image)
 {
   int format = -1;
 
@@ -2082,7 +2084,7 @@ model_is_channels_first (GPtrArray *sorted)
       if (node->reachable && !g_str_equal (node->class_name, "Flatten"))
         format = layer_format (node->config);
     }
-  for (guint i = 0; i < sorted->len && format < 0; i++)
+  for (guint i = 0; i < sorted->len && format < 0 && image; i++)
     {
       const KerasNode *node = g_ptr_array_index (sorted, i);
 
@@ -3099,8 +3101,8 @@ build_scalar_op (QsKerasBuild  *b,
   shifts = g_new (double, c);
   for (int i = 0; i < c; i++)
     {
-      double k = !per_channel ? node->constant
-                              : g_array_index (node->constant_values, double, keras_index != NULL ? keras_index[i] : (gsize) i);
+      gsize at = keras_index != NULL ? keras_index[i] : (gsize) i;
+      double k = per_channel ? g_array_index (node->constant_values, double, at) : node->constant;
       double scale = 1.0, shift = 0.0;
 
       switch (op)
@@ -4575,7 +4577,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
     }
   for (guint i = 0; i < b.nodes->len; i++)
     keras1_translate (&b, g_ptr_array_index (b.nodes, i));
-  b.channels_first = model_is_channels_first (sorted);
+  b.channels_first = model_is_channels_first (sorted, json_array_get_length (shape) == 4);
   if (b.channels_first && json_array_get_length (shape) == 4)
     {
       int channels = h;
