@@ -36,6 +36,9 @@
 
 G_DEFINE_QUARK (qs-keras-model-error-quark, qs_keras_model_error)
 
+/* The deepest constant tensor operand read: deeper lists are refused. */
+#define MAX_CONSTANT_RANK 8
+
 /* One call of a Keras layer: a node of the graph being built. */
 typedef struct _KerasNode KerasNode;
 struct _KerasNode {
@@ -56,6 +59,8 @@ struct _KerasNode {
   gboolean     constant_first;
   double       constant;
   GArray      *constant_values; /* double: a constant tensor operand (one per channel), else NULL */
+  int          constant_rank; /* the constant's axes: 0 for a number, else its nested lists' depth */
+  int          constant_shape[MAX_CONSTANT_RANK];
   JsonObject  *call_kwargs;   /* a Keras 2 call's keyword arguments (TFOpLambda's axis, ...), borrowed */
   guint        order;         /* position in the config, the tie-break of the sort */
   guint        pending;       /* inputs not yet sorted */
@@ -699,6 +704,8 @@ typedef struct {
   gboolean   constant_first;
   double     constant;
   GArray    *constant_values; /* double: a constant tensor's values, else NULL */
+  int        constant_rank;
+  int        constant_shape[MAX_CONSTANT_RANK];
   JsonObject *kwargs;         /* Keras 2's keyword arguments of the call, borrowed */
 } KerasCall;
 
@@ -771,6 +778,7 @@ call_add_constant (KerasCall *call,
       call->has_constant = TRUE;
       call->constant = value;
       call->constant_first = call->refs->len == 0;
+      call->constant_rank = 0;
     }
   else
     {
@@ -783,27 +791,40 @@ call_add_constant (KerasCall *call,
 /* More values than any channel axis the engine builds. */
 #define MAX_CONSTANT_VALUES (1u << 20)
 
-/* The numbers of a nested list ([[[[0.1, 0.2, 0.3]]]]) in order; FALSE
- * for anything else, or more than a feature map's channels could use. */
+/* The numbers of a nested list ([[[[0.1, 0.2, 0.3]]]]) in order, and its
+ * shape (@shape starts all -1, @rank -1): the broadcast against the
+ * tensor depends on it, not only on the count. FALSE for anything else,
+ * a ragged list (no shape), or more than a feature map's channels could
+ * use. */
 static gboolean
 collect_numbers (JsonNode *node,
                  int       depth,
-                 GArray   *values)
+                 GArray   *values,
+                 int       shape[MAX_CONSTANT_RANK],
+                 int      *rank)
 {
   JsonArray *items;
+  guint n;
 
   if (node_is_number (node))
     {
       double value = json_node_get_double (node);
 
+      if (*rank >= 0 && *rank != depth)
+        return FALSE;
+      *rank = depth;
       g_array_append_val (values, value);
       return values->len <= MAX_CONSTANT_VALUES;
     }
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) || depth > 8)
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) || depth >= MAX_CONSTANT_RANK)
     return FALSE;
   items = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (items); i++)
-    if (!collect_numbers (json_array_get_element (items, i), depth + 1, values))
+  n = json_array_get_length (items);
+  if (n > MAX_CONSTANT_VALUES || (shape[depth] >= 0 && shape[depth] != (int) n))
+    return FALSE;
+  shape[depth] = (int) n;
+  for (guint i = 0; i < n; i++)
+    if (!collect_numbers (json_array_get_element (items, i), depth + 1, values, shape, rank))
       return FALSE;
   return TRUE;
 }
@@ -817,11 +838,18 @@ call_add_constant_tensor (KerasCall *call,
                           JsonNode  *node)
 {
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+  int shape[MAX_CONSTANT_RANK], rank = -1;
 
-  if (!collect_numbers (node, 0, values) || values->len == 0)
+  for (int i = 0; i < MAX_CONSTANT_RANK; i++)
+    shape[i] = -1;
+  if (!collect_numbers (node, 0, values, shape, &rank) || values->len == 0)
     return FALSE;
   call_add_constant (call, g_array_index (values, double, 0));
-  if (call->has_constant && values->len > 1)
+  if (!call->has_constant)
+    return TRUE;
+  call->constant_rank = rank;
+  memcpy (call->constant_shape, shape, sizeof call->constant_shape);
+  if (values->len > 1)
     call->constant_values = g_steal_pointer (&values);
   return TRUE;
 }
@@ -1096,6 +1124,8 @@ flatten_layer (QsKerasBuild  *b,
       node->constant_first = call->constant_first;
       node->constant = call->constant;
       node->constant_values = g_steal_pointer (&call->constant_values);
+      node->constant_rank = call->constant_rank;
+      memcpy (node->constant_shape, call->constant_shape, sizeof node->constant_shape);
       node->call_kwargs = call->kwargs;
       if (call->refs->len == 0 && bound_input == NULL && !call->has_constant
           && member (layer, "inbound_nodes") != NULL)
@@ -2011,24 +2041,61 @@ inherit_layout (KerasNode       *node,
   memcpy (node->flat_dims, input->flat_dims, sizeof node->flat_dims);
 }
 
-/* Whether the model is channels_first: some of its layers say so and none
- * says channels_last (Flatten's data_format says how it flattens, not what
- * it reads). A model that mixes them takes channels_last input. */
-static gboolean
-model_is_channels_first (const QsKerasBuild *b)
+/* What a constant operand says of the map it meets: 1 when its one axis
+ * longer than 1 is the third from the end ((C, 1, 1), (1, C, 1, 1): a
+ * channels_first map's channels), 0 when it is the last of a constant of
+ * rank 3 or more ((1, 1, C)), -1 otherwise (a number, a vector, which
+ * could be a vector's own operand). */
+static int
+constant_format (const KerasNode *node)
 {
-  gboolean first = FALSE;
+  int k = node->constant_rank, varying = -1;
 
-  for (guint i = 0; i < b->nodes->len; i++)
+  if (!node->has_constant || k < 3)
+    return -1;
+  for (int i = 0; i < k; i++)
+    if (node->constant_shape[i] > 1)
+      {
+        if (varying >= 0)
+          return -1;
+        varying = i;
+      }
+  return varying == k - 3 ? 1 : varying == k - 1 ? 0 : -1;
+}
+
+/* Whether the model's image input is channels_first. The first layer, in
+ * the order the graph runs (@sorted), whose data_format (Keras 1:
+ * dim_ordering) says one decides: it is the nearest to the input, and
+ * check_layout holds every later layer to the axes of the map it reads,
+ * so a mixed model (channels_first layers, a Permute, then channels_last
+ * ones) loads and one whose orders contradict each other is refused by
+ * the layer that does. Flatten is left out: its data_format says how it
+ * flattens, not what it reads. A model without any (Dense, Activation,
+ * TFOpLambda layers only) and an image input (@image: rank 4) is decided
+ * by the first constant operand shaped for a map, as PyTorch's (x - mean)
+ * / std with (C, 1, 1) constants converts; else it is channels_last,
+ * Keras's default. */
+static gboolean
+model_is_channels_first (GPtrArray *sorted,
+                         gboolean   image)
+{
+  int format = -1;
+
+  for (guint i = 0; i < sorted->len && format < 0; i++)
     {
-      const KerasNode *node = g_ptr_array_index (b->nodes, i);
-      int format = node->reachable && !g_str_equal (node->class_name, "Flatten") ? layer_format (node->config) : -1;
+      const KerasNode *node = g_ptr_array_index (sorted, i);
 
-      if (format == 0)
-        return FALSE;
-      first = first || format == 1;
+      if (node->reachable && !g_str_equal (node->class_name, "Flatten"))
+        format = layer_format (node->config);
     }
-  return first;
+  for (guint i = 0; i < sorted->len && format < 0 && image; i++)
+    {
+      const KerasNode *node = g_ptr_array_index (sorted, i);
+
+      if (node->reachable)
+        format = constant_format (node);
+    }
+  return format == 1;
 }
 
 /* @node's output: a vector that is a map of engine @dims flattened in the
@@ -2914,33 +2981,132 @@ typedef enum {
   OP_DIVIDE,
 } ScalarOp;
 
+/* "(a, b, c)" for messages: a Keras shape after the batch, or a constant's. */
+static char *
+tuple_text (const int *dims,
+            int        n)
+{
+  GString *text = g_string_new ("(");
+
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (text, i > 0 ? ", %d" : "%d", dims[i]);
+  if (n == 1)
+    g_string_append_c (text, ',');
+  g_string_append_c (text, ')');
+  return g_string_free (text, FALSE);
+}
+
+/* Whether @node's constant operand is one value (FALSE) or one per
+ * channel (TRUE) of the tensor it meets, broadcast as NumPy and
+ * TensorFlow do: the shapes aligned at their last axes, each constant axis
+ * 1 or the tensor's. The tensor's shape is its Keras shape in its own axis
+ * order (KerasNode.axes), so (C, 1, 1) is per channel on a channels_first
+ * map and (C,) or (1, 1, C) on a channels_last one, while (C,) on a
+ * channels_first map would run along its width. The engine's affine layer
+ * scales channels, so a constant that varies along another axis, or
+ * would add axes or broadcast the tensor up, is refused. */
+static gboolean
+constant_is_per_channel (QsKerasBuild    *b,
+                         const KerasNode *node,
+                         gboolean        *per_channel,
+                         GError         **error)
+{
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  int dims[3], shape[4] = { 0 }, rank = input->rank, k = node->constant_rank, channel = channel_axis (input);
+  const char *why = NULL;
+
+  *per_channel = FALSE;
+  value_dims (b, input, dims);
+  /* shape[0] is the batch; a vector keeps the engine's 1 x 1 x N as its N
+   * elements, a rank 3 tensor (steps, features) as H * W steps. */
+  if (rank == 4)
+    for (int i = 0; i < 3; i++)
+      shape[i + 1] = dims[input->axes[i]];
+  else if (rank == 3)
+    shape[1] = dims[0] * dims[1], shape[2] = dims[2];
+  else if (rank == 2)
+    shape[1] = dims[0] * dims[1] * dims[2];
+  if (rank < 2 || rank > 4)
+    why = k > 0 ? "its input's rank is not 2, 3 or 4" : NULL;
+  else if (k > rank)
+    why = "the constant has more axes than the tensor (the result would gain axes)";
+  for (int i = 0; i < k && why == NULL; i++)
+    {
+      int axis = rank - k + i, size = node->constant_shape[i];
+
+      if (size == 1)
+        continue;
+      if (axis == 0 || size != shape[axis])
+        why = "the shapes do not broadcast to the tensor's";
+      else if (axis != channel)
+        why = "the constant varies along an axis other than the channels; the engine takes one value or one "
+              "per channel";
+      else
+        *per_channel = TRUE;
+    }
+  if (why != NULL)
+    {
+      g_autofree char *tensor = tuple_text (shape + 1, CLAMP (rank - 1, 0, 3));
+      g_autofree char *constant = tuple_text (node->constant_shape, MIN (k, MAX_CONSTANT_RANK));
+      const char *kind = rank != 4 ? (rank == 2 ? "vector" : "tensor")
+                         : channel == 1 ? "channels_first" : channel == 3 ? "channels_last" : "permuted";
+
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                   "%s layer “%s” combines its %s %s input with a constant of shape %s: %s", node->class_name,
+                   node->name, kind, tensor, constant, why);
+    }
+  return TRUE;
+}
+
 /* x op constant (or constant op x) as an affine layer; the constant is
- * one number or one per channel (a constant tensor of shape [1, 1, 1, C]). */
+ * one number or one per channel (constant_is_per_channel). */
 static gboolean
 build_scalar_op (QsKerasBuild  *b,
                  KerasNode     *node,
                  ScalarOp       op,
                  GError       **error)
 {
+  const KerasNode *input;
   int h, w, c;
   g_autofree double *scales = NULL;
   g_autofree double *shifts = NULL;
-  guint n_values = node->constant_values != NULL ? node->constant_values->len : 1;
+  g_autofree gsize *keras_index = NULL;
+  gboolean per_channel;
 
   if (node->inputs->len != 1)
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
                  node->name, node->inputs->len);
+  input = g_ptr_array_index (node->inputs, 0);
+  if (!constant_is_per_channel (b, node, &per_channel, error))
+    return FALSE;
   input_shape (b, node, 0, &h, &w, &c);
-  if (n_values != 1 && n_values != (guint) c)
+  if (per_channel && (h != 1 || w != 1) && input->rank != 4)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines a %dx%dx%d map read as a vector with a constant per element; the engine "
+                 "takes one value or one per channel", node->class_name, node->name, h, w, c);
+  if (per_channel && (node->constant_values == NULL || node->constant_values->len != (guint) c))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
                  "%s layer “%s” combines its %d-channel input with a constant of %u values; the engine takes one "
-                 "value or one per channel", node->class_name, node->name, c, n_values);
+                 "value or one per channel", node->class_name, node->name, c,
+                 node->constant_values != NULL ? node->constant_values->len : 1);
+  /* A flattened channels_first map keeps PyTorch's element order while
+   * the engine holds it as H x W x C: each engine element takes its
+   * Keras element's value. */
+  if (per_channel && input->rank == 2 && input->flat_permuted)
+    {
+      if ((gsize) input->flat_dims[0] * input->flat_dims[1] * input->flat_dims[2] != (gsize) c)
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                     "%s layer “%s” reads a flattened map of another size than its own", node->class_name,
+                     node->name);
+      keras_index = flat_keras_index (input);
+    }
   scales = g_new (double, c);
   shifts = g_new (double, c);
   for (int i = 0; i < c; i++)
     {
-      double k = n_values == 1 ? node->constant : g_array_index (node->constant_values, double, i);
+      gsize at = keras_index != NULL ? keras_index[i] : (gsize) i;
+      double k = per_channel ? g_array_index (node->constant_values, double, at) : node->constant;
       double scale = 1.0, shift = 0.0;
 
       switch (op)
@@ -4423,7 +4589,7 @@ qs_keras_model_load_config (QsWeightFile  *file,
     }
   for (guint i = 0; i < b.nodes->len; i++)
     keras1_translate (&b, g_ptr_array_index (b.nodes, i));
-  b.channels_first = model_is_channels_first (&b);
+  b.channels_first = model_is_channels_first (sorted, json_array_get_length (shape) == 4);
   if (b.channels_first && json_array_get_length (shape) == 4)
     {
       int channels = h;

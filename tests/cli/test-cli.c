@@ -1260,8 +1260,9 @@ test_eval_table_columns (void)
  * tests/reference/make_converted_models.py): every weight of a Caffe
  * snapshot listed and histogrammed per output channel (axis 0 of
  * (out, in, kh, kw)); onnx2keras's channels_first ResNet scores
- * PyTorch's own predictions; a Lambda it cannot run is refused in one
- * line, while its weights still list. */
+ * PyTorch's own predictions; a Lambda it cannot run, or a constant that
+ * would broadcast along a map's width, is refused in one line, while its
+ * weights still list. */
 static void
 test_converted_files (void)
 {
@@ -1269,6 +1270,8 @@ test_converted_files (void)
   g_autofree char *resnet = g_test_build_filename (G_TEST_DIST, "data", "converted", "onnx2keras-resnet.h5", NULL);
   g_autofree char *lambda = g_test_build_filename (G_TEST_DIST, "data", "converted", "onnx2keras-lambda.h5", NULL);
   g_autofree char *images = g_test_build_filename (G_TEST_DIST, "data", "converted", "images-12-labelled.h5", NULL);
+  g_autofree char *per_width = g_test_build_filename (G_TEST_DIST, "data", "converted", "constant-per-width.h5",
+                                                      NULL);
   g_autoptr(JsonNode) listing = layers_json (caffe);
   g_autoptr(JsonNode) stats = stats_json_in (caffe, "/data/conv1/0", NULL);
   g_autoptr(JsonNode) eval = run_json ("eval", resnet, "--data", images, "--json", NULL);
@@ -1282,6 +1285,7 @@ test_converted_files (void)
   g_assert_cmpfloat (get_number (json_node_get_object (eval), "fp32_top1"), ==, 1.0);
   g_assert_cmpuint (json_array_get_length (get_array (json_node_get_object (refused_listing), "tensors")), ==, 4);
   assert_fails ("eval", lambda, "--data", images, NULL);
+  assert_fails ("eval", per_width, "--data", images, NULL);
 }
 
 /* `eval MODEL --data DATA --json` of tests/data/converted/ without the

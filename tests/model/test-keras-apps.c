@@ -356,6 +356,63 @@ test_tf_functions (void)
   g_unlink (path);
 }
 
+/* The constant of tf_functions_config in other shapes against its 2x2x3
+ * channels_last input: a number, (3,) and (1, 3) run per channel or as one
+ * value; a ragged list, a constant with more axes than the tensor, one
+ * running along the width ((2, 1)) and one that does not broadcast ((2,))
+ * are refused in one line. */
+static void
+test_tf_constant_shapes (void)
+{
+  static const struct {
+    const char *y, *message;
+  } cases[] = {
+    { "2.0", NULL },
+    { "[1.0, -2.0, 0.5]", NULL },
+    { "[[1.0, -2.0, 0.5]]", NULL },
+    { "[[1.0, -2.0], [0.5]]", "takes a second operand that is neither a number nor a tensor" },
+    { "[[[[[1.0, -2.0, 0.5]]]]]", "constant of shape (1, 1, 1, 1, 3): the constant has more axes than the tensor" },
+    { "[[1.0], [2.0]]", "channels_last (2, 2, 3) input with a constant of shape (2, 1): the constant varies along an "
+      "axis other than the channels" },
+    { "[1.0, 2.0]", "constant of shape (2,): the shapes do not broadcast" },
+  };
+  static const KerasFixtureWeight weights[] = {
+    { NULL, "dense/kernel", 2, { 3, 2 }, 0.0 },
+    { NULL, "dense/bias", 1, { 2 }, 0.0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GString) config = g_string_new (tf_functions_config);
+      g_autoptr(GRand) rng = g_rand_new_with_seed (12);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = NULL;
+      g_autoptr(QsWeightFile) file = NULL;
+      QsEngineModel *model;
+
+      g_assert_cmpuint (g_string_replace (config, "[[[[1.0, -2.0, 0.5]]]]", cases[i].y, 1), ==, 1);
+      path = keras_fixture_write (fx.tmpdir, "tf-constant.h5", config->str, weights, G_N_ELEMENTS (weights), TRUE,
+                                  rng, NULL);
+      file = qs_weight_file_open (path, &error);
+      g_assert_no_error (error);
+      model = qs_keras_model_load (file, &error);
+      if (cases[i].message == NULL)
+        {
+          g_assert_no_error (error);
+          qs_engine_model_free (model);
+        }
+      else
+        {
+          g_assert_null (model);
+          g_assert_error (error, QS_KERAS_MODEL_ERROR, QS_KERAS_MODEL_ERROR_UNSUPPORTED);
+          g_test_message ("%s", error->message);
+          g_assert_nonnull (strstr (error->message, cases[i].message));
+          g_assert_null (strchr (error->message, '\n'));
+        }
+      g_unlink (path);
+    }
+}
+
 /* MobileNetV3's hard swish as TF 2.3 saved it, with TensorFlowOpLayer operations:
  * x * ReLU6 (x + 3) * (1 / 6), the operations named "tf_op_layer_AddV2" by their
  * readers and "AddV2" in their configs, the constants in "constants". */
@@ -729,6 +786,7 @@ main (int    argc,
   index = add_graph_tests (keras2_dir, "", FALSE, 10);
   keras3_index = add_graph_tests (fx.keras3_dir, "keras3/", TRUE, 9);
   g_test_add_func ("/keras-apps/tf-functions", test_tf_functions);
+  g_test_add_func ("/keras-apps/tf-constant-shapes", test_tf_constant_shapes);
   g_test_add_func ("/keras-apps/tf-op-layer", test_tf_op_layer);
   reference = add_reference_tests (fx.apps_dir, "", FALSE);
   keras3_reference = add_reference_tests (fx.keras3_dir, "keras3/", TRUE);

@@ -41,7 +41,14 @@
  * scalar TFOpLambdas), and flattens (tf.transpose
  * to PyTorch's order, then tf.reshape with the batch as a tf.shape
  * tensor or as the traced 1), and classification_models' SE-ResNet
- * (its expand_dims Lambda in the SE block), and Keras 1 files (Convolution2D
+ * (its expand_dims Lambda in the SE block), constant operands broadcast
+ * as NumPy does against each map's own axis order ((x - mean) / std with
+ * (C, 1, 1) constants channels_first, (C,) and (1, 1, C) channels_last, a
+ * per-element scale of a flattened (C, H, W) map in PyTorch's order; a
+ * (C,) constant that would run along a channels_first map's width, or one
+ * that does not broadcast, refused in one line), models whose layers say
+ * no data_format (their constants' shapes decide) or mix the orders
+ * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
  * (out, in, kh, kw), "tf"; weights "<layer>_W"), MMdnn's Caffe ResNet
  * (its custom Scale layer) and keras-vggface's "/" in layer names: the
@@ -553,6 +560,13 @@ test_converted_lambda_refused (void)
     { "onnx2keras-unflatten.h5", "Reshape layer “14” moves values between the channels_first and channels_last", 8,
       QS_KERAS_MODEL_ERROR_UNSUPPORTED },
     { "classification-models-resnext.h5", "layer “lambda” is a Lambda", 6, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER },
+    /* NumPy's broadcast of (12,) against (12, 12, 12) runs along the width, which has as many values as the
+     * channels: not read as one per channel. */
+    { "constant-per-width.h5", "TFOpLambda layer “tf.math.multiply” combines its channels_first (12, 12, 12) input "
+      "with a constant of shape (12,): the constant varies along an axis other than the channels", 4,
+      QS_KERAS_MODEL_ERROR_UNSUPPORTED },
+    { "constant-no-broadcast.h5", "combines its channels_first (12, 12, 12) input with a constant of shape (5, 1, 1): "
+      "the shapes do not broadcast", 4, QS_KERAS_MODEL_ERROR_UNSUPPORTED },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -97,6 +97,22 @@ each built from a PyTorch module whose float64 logits are the reference:
       onnx2keras.reshape_layers: its Python code cannot run outside Python,
       so the engine refuses it (naming the layer); its weights still list.
 
+  keras-channels-first-normalize.h5  a channels_first tf.keras model with
+      PyTorch's input normalisation as TFOpLambdas (math.subtract and
+      math.truediv, constants (C, 1, 1)), a per-channel scale and shift
+      mid-network ((C, 1, 1) and (1, C, 1, 1)), and after Reshape([-1]) of the
+      (C, H, W) map a per-element (N,) scale in PyTorch's element order.
+  nobuco-normalize.h5    the same in channels_last, as nobuco writes it:
+      constants (C,), (1, 1, C), (1, 1, 1, C).
+  normalize-no-format.h5  no layer has a data_format (TFOpLambdas, Reshape,
+      Dense): the (1, C, 1, 1) and (C, 1, 1) constants say the input
+      [null, 3, 12, 12] is channels_first.
+  mixed-formats.h5       a channels_first Conv2D, Permute((2, 3, 1)), then
+      channels_last Conv2D and pooling: the input is channels_first.
+  constant-per-width.h5, constant-no-broadcast.h5  a channels_first
+      (12, 12, 12) map times a constant of shape (12,) (NumPy broadcasts it
+      along the width) or (5, 1, 1) (no broadcast): refused in one line.
+
   A Lambda's "function" is Keras 2's func_dump: base64 of the marshalled
   code of a function written here as onnx2keras writes it.
 
@@ -789,13 +805,151 @@ def onnx2keras_lambda():
     return g
 
 
+# ---- constant operands broadcast as NumPy and TensorFlow do -------------------------------
+#
+# PyTorch's input normalisation (x - mean) / std, its mean and std (C, 1, 1)
+# or (1, C, 1, 1), becomes TFOpLambdas whose "y" is the constant as nested
+# lists of that shape. nobuco (node_converters/math.py) writes "input -
+# other" on its channel-ordered operands, so a channels_last model carries
+# (C,), (1, 1, C) or (1, 1, 1, C) constants; a tf.keras model written
+# channels_first (or a hand-written one after a converter) carries (C, 1, 1).
+# onnx2keras turns an ONNX constant into a Lambda (utils.ensure_tf_type),
+# which the engine refuses anyway. The engine's affine layer scales
+# channels: a constant that would broadcast along another axis is refused.
+
+def constant(values, shape):
+    """A constant operand as tf.keras serialises it: float32 values as nested lists of @shape."""
+    return sl.f32(values).reshape(shape).tolist()
+
+
+def keras_channels_first_normalize():
+    w = sl.Weights(SEED + 20)
+    mean, std = sl.f32(w.normal(3, scale=0.3)), sl.f32(0.5 + torch.rand(3, generator=w.gen))
+    scale, shift = sl.f32(1.0 + w.normal(4, scale=0.3)), sl.f32(w.normal(4, scale=0.2))
+    per_element = sl.f32(1.0 + w.normal(4 * 3 * 3, scale=0.5))
+    c1, head = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(4 * 3 * 3, 5))
+
+    def forward(x):
+        x = (x - mean.view(3, 1, 1)) / std.view(3, 1, 1)
+        x = F.relu(sl.conv(x, c1, 1))
+        x = x * scale.view(4, 1, 1) + shift.view(1, 4, 1, 1)
+        x = F.max_pool2d(F.max_pool2d(x, 2), 2)
+        return sl.dense(x.flatten(1) * per_element, head)   # PyTorch's (C, H, W) element order
+
+    def op(function, name, inbound, y):
+        g.layers.append(tf_op(function, name, inbound, {"y": y, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("image", [3, 12, 12])
+    op("math.subtract", "tf.math.subtract", "image", constant(mean, (3, 1, 1)))
+    op("math.truediv", "tf.math.truediv", "tf.math.subtract", constant(std, (3, 1, 1)))
+    g.add("Conv2D", "conv", {**conv_cfg(4, 3), "padding": "same", "activation": "relu"}, weights=sl.conv_keras(c1))
+    op("math.multiply", "tf.math.multiply", "conv", constant(scale, (4, 1, 1)))
+    op("__operators__.add", "tf.__operators__.add", "tf.math.multiply", constant(shift, (1, 4, 1, 1)))
+    g.add("MaxPooling2D", "pool", pool_cfg(2, 2))
+    g.add("MaxPooling2D", "pool_1", pool_cfg(2, 2))
+    g.add("Reshape", "flat", {"target_shape": [-1]})
+    op("math.multiply", "tf.math.multiply_1", "flat", constant(per_element, (36,)))
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "logits"]
+
+
+def nobuco_normalize():
+    w = sl.Weights(SEED + 21)
+    mean, std = sl.f32(w.normal(3, scale=0.3)), sl.f32(0.5 + torch.rand(3, generator=w.gen))
+    scale, shift = sl.f32(1.0 + w.normal(4, scale=0.3)), sl.f32(w.normal(4, scale=0.2))
+    c1, head = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.dense(4, 5))
+
+    def forward(x):
+        x = (x - mean.view(3, 1, 1)) / std.view(3, 1, 1)
+        x = sl.conv(x, c1, 1) * scale.view(1, 4, 1, 1) + shift.view(4, 1, 1)
+        return sl.dense(F.relu(x).mean((2, 3)), head)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    op("math.subtract", "tf.math.subtract", "input_1", {"y": constant(mean, (3,))})
+    op("math.truediv", "tf.math.truediv", "tf.math.subtract", {"y": constant(std, (1, 1, 3))})
+    g.add("ZeroPadding2D", "zero_padding2d", pad_cfg(1, "channels_last"))
+    g.add("Conv2D", "conv2d", conv_cfg(4, 3, fmt="channels_last"), weights=sl.conv_keras(c1))
+    op("math.multiply", "tf.math.multiply", "conv2d", {"y": constant(scale, (1, 1, 1, 4))})
+    op("__operators__.add", "tf.__operators__.add", "tf.math.multiply", {"y": constant(shift, (4,))})
+    g.add("ReLU", "re_lu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    op("math.reduce_mean", "tf.math.reduce_mean", "re_lu", {"axis": [1, 2], "keepdims": False})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "dense"]
+
+
+def normalize_no_format():
+    """No layer has a data_format: the (C, 1, 1) constants say the input is (C, H, W)."""
+    w = sl.Weights(SEED + 22)
+    mean, std = sl.f32(w.normal(3, scale=0.3)), sl.f32(0.5 + torch.rand(3, generator=w.gen))
+    head = sl.round_params(w.dense(3 * 12 * 12, 5))
+
+    def forward(x):
+        x = (x - mean.view(1, 3, 1, 1)) / std.view(3, 1, 1)
+        return sl.dense(x.flatten(1), head)
+
+    g = Graph("image", [3, 12, 12])
+    g.layers.append(tf_op("math.subtract", "tf.math.subtract", "image",
+                          {"y": constant(mean, (1, 3, 1, 1)), "name": None}))
+    g.layers.append(tf_op("math.truediv", "tf.math.truediv", "tf.math.subtract",
+                          {"y": constant(std, (3, 1, 1)), "name": None}))
+    g.last = "tf.math.truediv"
+    g.add("Reshape", "flat", {"target_shape": [-1]})
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["logits"]
+
+
+def mixed_formats():
+    """channels_first layers, a Permute to (H, W, C), then channels_last ones: the input is (C, H, W)."""
+    w = sl.Weights(SEED + 23)
+    c1, c2, head = sl.round_params(w.conv(3, 4, 3)), sl.round_params(w.conv(4, 4, 3)), sl.round_params(w.dense(4, 5))
+
+    def forward(x):
+        x = F.relu(sl.conv(x, c1, 1))
+        x = F.relu(sl.conv(x, c2, 1))
+        return sl.dense(x.mean((2, 3)), head)
+
+    g = Graph("image", [3, 12, 12])
+    g.add("Conv2D", "conv", {**conv_cfg(4, 3), "padding": "same", "activation": "relu"}, weights=sl.conv_keras(c1))
+    g.add("Permute", "to_hwc", {"dims": [2, 3, 1]})
+    g.add("Conv2D", "conv_1", {**conv_cfg(4, 3, fmt="channels_last"), "padding": "same", "activation": "relu"},
+          weights=sl.conv_keras(c2))
+    g.add("GlobalAveragePooling2D", "gap", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "conv_1", "logits"]
+
+
+def refused_constant(shape):
+    """A (12, 12, 12) channels_first map times a constant of @shape (refused: not per channel)."""
+    w = sl.Weights(SEED + 24)
+    c1, head = sl.round_params(w.conv(3, 12, 1)), sl.round_params(w.dense(12, 5))
+    n = int(np.prod(shape))
+    g = Graph("image", [3, 12, 12])
+    g.add("Conv2D", "conv", conv_cfg(12, 1), weights=sl.conv_keras(c1))
+    g.layers.append(tf_op("math.multiply", "tf.math.multiply", "conv",
+                          {"y": constant(1.0 + w.normal(n, scale=0.1), shape), "name": None}))
+    g.last = "tf.math.multiply"
+    g.add("GlobalAveragePooling2D", "gap", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g
+
+
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
                 ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
                 ("nobuco-mobilenet", nobuco_mobilenet),
                 ("classification-models-seresnet", classification_models_seresnet),
                 ("keras1-th-theano", keras1_th_theano), ("keras1-tf", keras1_tf),
-                ("mmdnn-caffe-resnet", mmdnn_caffe_resnet), ("vggface-resnet", vggface_resnet)]
+                ("mmdnn-caffe-resnet", mmdnn_caffe_resnet), ("vggface-resnet", vggface_resnet),
+                ("keras-channels-first-normalize", keras_channels_first_normalize),
+                ("nobuco-normalize", nobuco_normalize), ("normalize-no-format", normalize_no_format),
+                ("mixed-formats", mixed_formats)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
@@ -1012,7 +1166,9 @@ def main():
         reference["models"].append({"file": name + ".h5", "input": shape, "weighted_layers": weighted,
                                     "fp32_logits": [[float(v) for v in row] for row in logits]})
     for name, make in (("onnx2keras-lambda", onnx2keras_lambda), ("onnx2keras-unflatten", onnx2keras_unflatten),
-                       ("classification-models-resnext", classification_models_resnext)):
+                       ("classification-models-resnext", classification_models_resnext),
+                       ("constant-per-width", lambda: refused_constant((12,))),
+                       ("constant-no-broadcast", lambda: refused_constant((5, 1, 1)))):
         refused = make()
         sl.write_k2(os.path.join(OUT, name + ".h5"), refused.config(), refused.weights)
     with h5py.File(os.path.join(OUT, "images-12-labelled.h5"), "w") as f:
