@@ -612,6 +612,26 @@ test_engine_fold_refuses_non_finite (void)
   qs_engine_model_free (model);
 }
 
+/* A Dense layer on a map (Keras applies it to the last axis) leaves an
+ * output of 2x2x3 per image: no class scores, so nothing to rank. */
+static void
+test_output_not_classes (void)
+{
+  const char *config =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"name\": \"input\", \"batch_input_shape\": [null, 4, 4, 1]}},"
+    "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"conv\", \"filters\": 2, " SOUND_CONV ", \"padding\": \"same\","
+    " \"activation\": \"relu\", \"use_bias\": true}},"
+    "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"pool\", " SOUND_POOL "}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", " SOUND_DENSE ", \"activation\": \"linear\"}}]}}";
+  g_autofree char *model = write_small_model ("map-output.h5", config, "conv", 2, NULL);
+  DataSpec spec = { { 30, 4, 4, 1 }, 4, NULL, NULL, 0.0, FALSE, { 0 } };
+  g_autofree char *data = write_data ("map-output-data.h5", &spec);
+  const char *args[] = { "eval", model, "--data", data, "--calib", "10", NULL };
+
+  assert_refused (args, 0, "the model's output is 2×2×3 per image, not one score per class");
+}
+
 static void
 test_labels_out_of_range (void)
 {
@@ -1549,6 +1569,7 @@ main (int   argc,
   g_test_add_func ("/hostile/values/batch-norm-sound", test_batch_norm_sound_works);
   g_test_add_func ("/hostile/values/engine-fold", test_engine_fold_refuses_non_finite);
   g_test_add_func ("/hostile/values/labels", test_labels_out_of_range);
+  g_test_add_func ("/hostile/values/output-not-classes", test_output_not_classes);
   g_test_add_data_func ("/hostile/values/labels-2^32+1", "2^32+1", test_labels_wide);
   g_test_add_data_func ("/hostile/values/labels-int64-min", "int64-min", test_labels_wide);
   g_test_add_data_func ("/hostile/values/labels-uint64-max", "uint64-max", test_labels_wide);
