@@ -20,8 +20,13 @@
 
 #include "qs-fused-avx512-private.h"
 
-/* See qs-fused-avx2.c. */
-#define PREFETCH_BYTES 2048
+/* How far ahead to fetch, into L2 (see qs-fused-avx2.c for why at all):
+ * on the Sapphire Rapids class Xeon, 25M weights read from memory, the
+ * min/max read runs at its best 16 KiB ahead (its loop is short, so the
+ * out-of-order window already covers the first few KiB) and the fused
+ * pass 8 KiB ahead; both beat 2 KiB into L1 by 5-10 % (bench/RESULTS.md). */
+#define FUSED_PREFETCH_BYTES 8192
+#define RANGE_PREFETCH_BYTES 16384
 
 #define STEP 16
 #define LAG 3
@@ -179,7 +184,7 @@ per_tensor_step (const RunConsts *c,
   __mmask16 bad = _mm512_fpclass_ps_mask (raw, 0x99), finite = (__mmask16) ~bad;
   __m512 v = raw, rc;
 
-  _mm_prefetch ((const char *) x + PREFETCH_BYTES, _MM_HINT_T0);
+  _mm_prefetch ((const char *) x + FUSED_PREFETCH_BYTES, _MM_HINT_T1);
   if (bad != 0)
     {
       /* Binned as 0.0, as fused_run does per tensor. */
@@ -319,7 +324,7 @@ fused_run (const QsFusedArgs   *a,
           __m512 v, rc, recon;
           __m512i codes, bins;
 
-          _mm_prefetch ((const char *) (x + j) + PREFETCH_BYTES, _MM_HINT_T0);
+          _mm_prefetch ((const char *) (x + j) + FUSED_PREFETCH_BYTES, _MM_HINT_T1);
           if (stride)
             {
               inv = coeff (a->inv, c0, j, stride, valid);
@@ -489,7 +494,7 @@ qs_minmax_avx512 (const float *v,
       __m512 x = _mm512_loadu_ps (v + i);
       __mmask16 b = _mm512_fpclass_ps_mask (x, 0x99);
 
-      _mm_prefetch ((const char *) (v + i) + PREFETCH_BYTES, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (v + i) + RANGE_PREFETCH_BYTES, _MM_HINT_T1);
       /* x < mn ? x : mn, as the reference compares. */
       mn = _mm512_mask_min_ps (mn, (__mmask16) ~b, x, mn);
       mx = _mm512_mask_max_ps (mx, (__mmask16) ~b, x, mx);
