@@ -30,6 +30,7 @@ struct _QsDocument
   GHashTable   *cache;           /* path -> GBytes */
   GQueue        cache_order;     /* paths, most recent first (owned by cache keys) */
   gsize         cache_bytes;
+  GHashTable   *range_memos;     /* path -> QsRangeMemo, not lent out (under cache_lock) */
 };
 
 G_DEFINE_FINAL_TYPE (QsDocument, qs_document, G_TYPE_OBJECT)
@@ -44,6 +45,13 @@ static guint signals[N_SIGNALS];
 static void update_items (QsDocument *self);
 
 static void
+range_memo_free (gpointer memo)
+{
+  qs_range_memo_clear (memo);
+  g_free (memo);
+}
+
+static void
 qs_document_finalize (GObject *object)
 {
   QsDocument *self = QS_DOCUMENT (object);
@@ -56,6 +64,7 @@ qs_document_finalize (GObject *object)
   g_clear_pointer (&self->redo, g_ptr_array_unref);
   g_queue_clear (&self->cache_order);
   g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->range_memos, g_hash_table_unref);
   g_mutex_clear (&self->cache_lock);
   G_OBJECT_CLASS (qs_document_parent_class)->finalize (object);
 }
@@ -80,6 +89,7 @@ qs_document_init (QsDocument *self)
   self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
   self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_scheme_set_unref);
   self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  self->range_memos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, range_memo_free);
   g_mutex_init (&self->cache_lock);
   self->schemes = qs_document_new_default_schemes ();
 }
@@ -411,6 +421,36 @@ qs_document_load_values (QsDocument          *self,
   }
   g_mutex_unlock (&self->cache_lock);
   return bytes;
+}
+
+QsRangeMemo *
+qs_document_take_range_memo (QsDocument         *self,
+                             const QsTensorInfo *info)
+{
+  g_autofree char *key = NULL;
+  QsRangeMemo *memo = NULL;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (info != NULL, NULL);
+
+  g_mutex_lock (&self->cache_lock);
+  if (!g_hash_table_steal_extended (self->range_memos, info->path, (gpointer *) &key, (gpointer *) &memo))
+    memo = NULL;
+  g_mutex_unlock (&self->cache_lock);
+  return memo != NULL ? memo : g_new0 (QsRangeMemo, 1);
+}
+
+void
+qs_document_give_range_memo (QsDocument         *self,
+                             const QsTensorInfo *info,
+                             QsRangeMemo        *memo)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  g_return_if_fail (info != NULL && memo != NULL);
+
+  g_mutex_lock (&self->cache_lock);
+  g_hash_table_replace (self->range_memos, g_strdup (info->path), memo);
+  g_mutex_unlock (&self->cache_lock);
 }
 
 void

@@ -8,6 +8,7 @@
 #include "app/qs-tensor-item.h"
 #include "model/qs-scheme-set.h"
 #include "model/qs-weight-file.h"
+#include "quant/qs-analysis.h"
 #include "quant/qs-scheme.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,15 @@ void          qs_document_clear_overrides    (QsDocument     *self);
 GBytes       *qs_document_load_values        (QsDocument          *self,
                                               const QsTensorInfo  *info,
                                               GError             **error);
+
+/* The range statistics of a tensor's values kept between analyses (see
+ * QsRangeMemo): a worker takes them (an empty memo when none are kept or
+ * another worker holds them), analyzes, and gives them back. */
+QsRangeMemo  *qs_document_take_range_memo    (QsDocument          *self,
+                                              const QsTensorInfo  *info);
+void          qs_document_give_range_memo    (QsDocument          *self,
+                                              const QsTensorInfo  *info,
+                                              QsRangeMemo         *memo);
 
 /* Model-wide sizes under the current schemes: every quantizable tensor at
  * float32, and as the schemes store it (tensors the skip list keeps count

@@ -100,13 +100,17 @@ analyse (QsJobContext *context,
   QsTensorWork *work = work_data;
   g_autoptr(GBytes) values = NULL;
   QsTensorReport *report;
+  QsRangeMemo *memo;
 
   values = qs_document_load_values (work->document, work->info, error);
   if (values == NULL)
     return NULL;
-  report = qs_tensor_report_compute_values_cancellable (work->info, g_bytes_get_data (values, NULL),
+  /* A change of scheme on the same tensor skips the range pass. */
+  memo = qs_document_take_range_memo (work->document, work->info);
+  report = qs_tensor_report_compute_values_remembering (work->info, g_bytes_get_data (values, NULL),
                                                         &work->scheme, work->n_threads,
-                                                        cancellable, error);
+                                                        cancellable, memo, error);
+  qs_document_give_range_memo (work->document, work->info, memo);
   if (report != NULL)
     qs_job_context_set_cost (context, report_cost (report));
   return report;

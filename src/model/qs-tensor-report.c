@@ -110,6 +110,18 @@ qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
                                              GCancellable        *cancellable,
                                              GError             **error)
 {
+  return qs_tensor_report_compute_values_remembering (info, values, scheme, n_threads, cancellable, NULL, error);
+}
+
+QsTensorReport *
+qs_tensor_report_compute_values_remembering (const QsTensorInfo  *info,
+                                             const float         *values,
+                                             const QsScheme      *scheme,
+                                             int                  n_threads,
+                                             GCancellable        *cancellable,
+                                             QsRangeMemo         *memo,
+                                             GError             **error)
+{
   g_autoptr(QsTensorReport) report = tensor_report_new ();
   QsChannelLayout layout;
   const char *problem = NULL;
@@ -154,8 +166,8 @@ qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
     gulong handler = cancellable != NULL
                      ? g_cancellable_connect (cancellable, G_CALLBACK (raise_flag_cb), &cancel, NULL) : 0;
 
-    status = qs_analyze_cancellable (&report->scheme, &layout, values, n_threads,
-                                     cancellable != NULL ? &cancel : NULL,
+    status = qs_analyze_remembering (&report->scheme, &layout, values, n_threads,
+                                     cancellable != NULL ? &cancel : NULL, memo,
                                      &report->params, &report->analysis);
     if (cancellable != NULL)
       g_cancellable_disconnect (cancellable, handler);

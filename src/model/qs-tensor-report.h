@@ -59,6 +59,16 @@ QsTensorReport *qs_tensor_report_compute_values_cancellable (const QsTensorInfo 
                                                              GCancellable        *cancellable,
                                                              GError             **error);
 
+/* The same, keeping the tensor's range statistics in @memo (nullable; see
+ * QsRangeMemo) for the next report on the same values. */
+QsTensorReport *qs_tensor_report_compute_values_remembering (const QsTensorInfo  *info,
+                                                             const float         *values,
+                                                             const QsScheme      *scheme,
+                                                             int                  n_threads,
+                                                             GCancellable        *cancellable,
+                                                             QsRangeMemo         *memo,
+                                                             GError             **error);
+
 /* Drops a reference (same as qs_tensor_report_unref). */
 void            qs_tensor_report_free    (QsTensorReport *report);
 

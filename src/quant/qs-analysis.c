@@ -719,6 +719,33 @@ qs_analyze_cancellable (const QsScheme        *scheme,
                         QsQuantParams         *params,
                         QsAnalysis            *analysis)
 {
+  return qs_analyze_remembering (scheme, layout, data, n_threads, cancel, NULL, params, analysis);
+}
+
+void
+qs_range_memo_clear (QsRangeMemo *memo)
+{
+  free (memo->per_channel);
+  memset (memo, 0, sizeof *memo);
+}
+
+static bool
+same_layout (const QsChannelLayout *a,
+             const QsChannelLayout *b)
+{
+  return a->count == b->count && a->outer == b->outer && a->channels == b->channels && a->inner == b->inner;
+}
+
+QsStatus
+qs_analyze_remembering (const QsScheme        *scheme,
+                        const QsChannelLayout *layout,
+                        const float           *data,
+                        int                    n_threads,
+                        const atomic_int      *cancel,
+                        QsRangeMemo           *memo,
+                        QsQuantParams         *params,
+                        QsAnalysis            *analysis)
+{
   QsChannelLayout effective;
   QsRangeStats *stats = NULL, total;
   float *lo = NULL, *hi = NULL;
@@ -751,11 +778,32 @@ qs_analyze_cancellable (const QsScheme        *scheme,
       goto out;
     }
 
-  status = qs_range_stats_compute (&effective, data, n_threads, stats, &total);
-  if (status == QS_OK && is_cancelled (cancel))
-    status = QS_STATUS_CANCELLED;
-  if (status != QS_OK)
-    goto out;
+  if (memo != NULL && memo->per_channel != NULL && same_layout (&memo->layout, &effective))
+    {
+      memcpy (stats, memo->per_channel, effective.channels * sizeof (QsRangeStats));
+      total = memo->total;
+    }
+  else
+    {
+      status = qs_range_stats_compute (&effective, data, n_threads, stats, &total);
+      if (status == QS_OK && is_cancelled (cancel))
+        status = QS_STATUS_CANCELLED;
+      if (status != QS_OK)
+        goto out;
+      if (memo != NULL)
+        {
+          QsRangeStats *kept = malloc (effective.channels * sizeof (QsRangeStats));
+          /* Without memory to keep them, the next analysis reads them again. */
+          qs_range_memo_clear (memo);
+          if (kept != NULL)
+            {
+              memcpy (kept, stats, effective.channels * sizeof (QsRangeStats));
+              memo->layout = effective;
+              memo->per_channel = kept;
+              memo->total = total;
+            }
+        }
+    }
   if (total.finite == 0)
     {
       status = QS_STATUS_NO_FINITE_VALUES;

@@ -323,6 +323,60 @@ test_threads_do_not_change_results (void)
     }
 }
 
+/* Range statistics kept in a QsRangeMemo between schemes give the same
+ * results, bit for bit, as the range pass run again; a memo of another
+ * layout is computed afresh. */
+static void
+test_range_memo (void)
+{
+  const gsize n = 340017;
+  g_autofree float *v = random_weights (n, 7, 0.05);
+  const int64_t shape[] = { 340017 / 17, 17 };
+  QsChannelLayout tensor = qs_channel_layout_per_tensor (n), channels;
+  QsRangeMemo memo = { 0 };
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
+  v[123] = NAN;
+  v[4567] = 0.0f;
+  for (int variant = 0; variant < 5; variant++)
+    {
+      QsScheme scheme;
+      bool per_channel = variant % 2 == 1;
+      Result plain;
+
+      qs_scheme_init_per_tensor (&scheme);
+      scheme.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+      scheme.bits = variant == 3 ? 4 : 8;
+      if (variant == 2)
+        scheme.mapping = QS_MAPPING_ASYMMETRIC;
+      if (variant == 4)
+        {
+          scheme.range_method = QS_RANGE_PERCENTILE;
+          scheme.percentile = 99.9;
+        }
+      analyze (&scheme, per_channel ? &channels : &tensor, v, 1, &plain);
+      /* Twice: the first computes (or, per tensor after variant 0, reuses)
+       * what the second reuses. */
+      for (int round = 0; round < 2; round++)
+        {
+          Result kept;
+          g_assert_cmpint (qs_analyze_remembering (&scheme, per_channel ? &channels : &tensor, v, 1, NULL, &memo,
+                                                   &kept.params, &kept.analysis), ==, QS_OK);
+          assert_same_analysis (&plain.analysis, &kept.analysis);
+          g_assert_cmpmem (plain.params.scale, plain.params.channels * sizeof (float),
+                           kept.params.scale, kept.params.channels * sizeof (float));
+          g_assert_cmpuint (kept.analysis.exact_zero_count, ==, plain.analysis.exact_zero_count);
+          g_assert_cmpfloat (kept.analysis.data_max, ==, plain.analysis.data_max);
+          g_assert_cmpuint (memo.layout.channels, ==, per_channel ? 17 : 1);
+          qs_quant_params_clear (&kept.params);
+          qs_analysis_clear (&kept.analysis);
+        }
+      result_clear (&plain);
+    }
+  qs_range_memo_clear (&memo);
+  g_assert_null (memo.per_channel);
+}
+
 /* A cancel flag left down changes nothing; raised before the call or
  * between two feeds of the fused pass, it ends the work as cancelled. */
 static void
@@ -889,6 +943,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/threads-do-not-change-results", test_threads_do_not_change_results);
   g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
   g_test_add_func ("/analysis/cancel-flag", test_cancel_flag);
+  g_test_add_func ("/analysis/range-memo", test_range_memo);
   g_test_add_func ("/analysis/large-tensor-counts", test_large_tensor_counts);
   g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
   g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
