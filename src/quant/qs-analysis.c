@@ -24,6 +24,7 @@
 
 #include "qs-block.h"
 #include "qs-parallel.h"
+#include "qs-block-private.h"
 #include "qs-fused-private.h"
 
 #define BLOCK ((size_t) 1 << 16)
@@ -722,20 +723,6 @@ qs_analyze_cancellable (const QsScheme        *scheme,
   return qs_analyze_remembering (scheme, layout, data, n_threads, cancel, NULL, params, analysis);
 }
 
-void
-qs_range_memo_clear (QsRangeMemo *memo)
-{
-  free (memo->per_channel);
-  memset (memo, 0, sizeof *memo);
-}
-
-static bool
-same_layout (const QsChannelLayout *a,
-             const QsChannelLayout *b)
-{
-  return a->count == b->count && a->outer == b->outer && a->channels == b->channels && a->inner == b->inner;
-}
-
 QsStatus
 qs_analyze_remembering (const QsScheme        *scheme,
                         const QsChannelLayout *layout,
@@ -764,7 +751,7 @@ qs_analyze_remembering (const QsScheme        *scheme,
   if (is_cancelled (cancel))
     return QS_STATUS_CANCELLED;
   if (qs_scheme_is_blockwise (scheme))
-    return qs_block_analyze (scheme, layout, data, n_threads, params, analysis);
+    return qs_block_analyze_codes (scheme, layout, data, n_threads, memo, params, analysis, NULL);
 
   effective = scheme->granularity == QS_GRANULARITY_CHANNEL
               ? *layout : qs_channel_layout_per_tensor (layout->count);
@@ -778,32 +765,11 @@ qs_analyze_remembering (const QsScheme        *scheme,
       goto out;
     }
 
-  if (memo != NULL && memo->per_channel != NULL && same_layout (&memo->layout, &effective))
-    {
-      memcpy (stats, memo->per_channel, effective.channels * sizeof (QsRangeStats));
-      total = memo->total;
-    }
-  else
-    {
-      status = qs_range_stats_compute (&effective, data, n_threads, stats, &total);
-      if (status == QS_OK && is_cancelled (cancel))
-        status = QS_STATUS_CANCELLED;
-      if (status != QS_OK)
-        goto out;
-      if (memo != NULL)
-        {
-          QsRangeStats *kept = malloc (effective.channels * sizeof (QsRangeStats));
-          /* Without memory to keep them, the next analysis reads them again. */
-          qs_range_memo_clear (memo);
-          if (kept != NULL)
-            {
-              memcpy (kept, stats, effective.channels * sizeof (QsRangeStats));
-              memo->layout = effective;
-              memo->per_channel = kept;
-              memo->total = total;
-            }
-        }
-    }
+  status = qs_range_stats_remembered (&effective, data, n_threads, memo, stats, &total);
+  if (status == QS_OK && is_cancelled (cancel))
+    status = QS_STATUS_CANCELLED;
+  if (status != QS_OK)
+    goto out;
   if (total.finite == 0)
     {
       status = QS_STATUS_NO_FINITE_VALUES;

@@ -77,25 +77,10 @@ QsStatus qs_analyze_cancellable (const QsScheme        *scheme,
                                  QsQuantParams         *params,
                                  QsAnalysis            *analysis);
 
-/* A tensor's range statistics as the range pass found them for one
- * layout (per tensor, or per channel along an axis): they depend on the
- * data only, so a caller that analyzes the same data under one scheme
- * after another keeps them here and the range pass is not repeated (it
- * reads the whole tensor: a quarter of an int8 pass from memory). Start
- * zeroed; not for two analyses at once. */
-typedef struct {
-  QsChannelLayout layout;       /* what they describe; count 0: nothing yet */
-  QsRangeStats   *per_channel;  /* [layout.channels], owned */
-  QsRangeStats    total;
-} QsRangeMemo;
-
-void qs_range_memo_clear (QsRangeMemo *memo);
-
 /* qs_analyze_cancellable() that takes the range statistics from @memo
- * where they describe the layout the scheme analyzes @layout with, and
- * otherwise computes them and leaves them in @memo. Results are
- * bit-identical to qs_analyze()'s. Group-wise and block formats neither
- * read nor write @memo. */
+ * (see QsRangeMemo) where they describe the layout the scheme analyzes
+ * @layout with, and otherwise computes them and leaves them in @memo.
+ * Results are bit-identical to qs_analyze()'s. */
 QsStatus qs_analyze_remembering (const QsScheme        *scheme,
                                  const QsChannelLayout *layout,
                                  const float           *data,

@@ -477,6 +477,7 @@ QsStatus qs_block_analyze_codes (const QsScheme        *scheme,
                                  const QsChannelLayout *layout,
                                  const float           *data,
                                  int                    n_threads,
+                                 QsRangeMemo           *memo,
                                  QsQuantParams         *params,
                                  QsAnalysis            *analysis,
                                  uint64_t              *code_counts);

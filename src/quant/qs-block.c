@@ -1130,7 +1130,7 @@ qs_block_analyze (const QsScheme        *scheme,
                   QsQuantParams         *params,
                   QsAnalysis            *analysis)
 {
-  return qs_block_analyze_codes (scheme, layout, data, n_threads, params, analysis, NULL);
+  return qs_block_analyze_codes (scheme, layout, data, n_threads, NULL, params, analysis, NULL);
 }
 
 QsStatus
@@ -1138,6 +1138,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
                         const QsChannelLayout *layout,
                         const float           *data,
                         int                    n_threads,
+                        QsRangeMemo           *memo,
                         QsQuantParams         *params,
                         QsAnalysis            *analysis,
                         uint64_t              *code_counts)
@@ -1163,7 +1164,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   stats = malloc (layout->channels * sizeof (QsRangeStats));
   if (stats == NULL)
     return QS_STATUS_NO_MEMORY;
-  status = qs_range_stats_compute (layout, data, n_threads, stats, &total);
+  status = qs_range_stats_remembered (layout, data, n_threads, memo, stats, &total);
   if (status == QS_OK && total.finite == 0)
     status = QS_STATUS_NO_FINITE_VALUES;
   if (status != QS_OK)

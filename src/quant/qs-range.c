@@ -189,6 +189,53 @@ qs_range_stats_compute (const QsChannelLayout *layout,
   return QS_OK;
 }
 
+void
+qs_range_memo_clear (QsRangeMemo *memo)
+{
+  free (memo->per_channel);
+  memset (memo, 0, sizeof *memo);
+}
+
+static bool
+same_layout (const QsChannelLayout *a,
+             const QsChannelLayout *b)
+{
+  return a->count == b->count && a->outer == b->outer && a->channels == b->channels && a->inner == b->inner;
+}
+
+QsStatus
+qs_range_stats_remembered (const QsChannelLayout *layout,
+                           const float           *data,
+                           int                    n_threads,
+                           QsRangeMemo           *memo,
+                           QsRangeStats          *per_channel,
+                           QsRangeStats          *total)
+{
+  QsRangeStats *kept;
+  QsStatus status;
+
+  if (memo != NULL && memo->per_channel != NULL && same_layout (&memo->layout, layout))
+    {
+      memcpy (per_channel, memo->per_channel, layout->channels * sizeof (QsRangeStats));
+      *total = memo->total;
+      return QS_OK;
+    }
+  status = qs_range_stats_compute (layout, data, n_threads, per_channel, total);
+  if (status != QS_OK || memo == NULL)
+    return status;
+  /* Without memory to keep them, the next analysis reads them again. */
+  qs_range_memo_clear (memo);
+  kept = malloc (layout->channels * sizeof (QsRangeStats));
+  if (kept != NULL)
+    {
+      memcpy (kept, per_channel, layout->channels * sizeof (QsRangeStats));
+      memo->layout = *layout;
+      memo->per_channel = kept;
+      memo->total = *total;
+    }
+  return QS_OK;
+}
+
 /* ---- exact selection ---------------------------------------------------- */
 
 static int

@@ -25,6 +25,29 @@ void qs_range_stats_init  (QsRangeStats       *stats);
 void qs_range_stats_merge (QsRangeStats       *into,
                            const QsRangeStats *from);
 
+/* A tensor's range statistics as the range pass found them for one
+ * layout (per tensor, or per channel along an axis): they depend on the
+ * data only, so a caller that analyzes the same data under one scheme
+ * after another keeps them here and the range pass is not repeated (it
+ * reads the whole tensor: a quarter of an int8 pass from memory). Start
+ * zeroed; not for two analyses at once. */
+typedef struct {
+  QsChannelLayout layout;       /* what they describe; count 0: nothing yet */
+  QsRangeStats   *per_channel;  /* [layout.channels], owned */
+  QsRangeStats    total;
+} QsRangeMemo;
+
+void qs_range_memo_clear (QsRangeMemo *memo);
+
+/* qs_range_stats_compute(), or the statistics @memo (nullable) holds for
+ * @layout; computed ones are left in @memo. */
+QsStatus qs_range_stats_remembered (const QsChannelLayout *layout,
+                                    const float           *data,
+                                    int                    n_threads,
+                                    QsRangeMemo           *memo,
+                                    QsRangeStats          *per_channel,
+                                    QsRangeStats          *total);
+
 /* One pass over @data: min, max and counts per channel (@per_channel has
  * layout->channels entries) and, when @total is not NULL, over the tensor.
  * Uses up to @n_threads threads (0 means all cores). */

@@ -324,8 +324,8 @@ test_threads_do_not_change_results (void)
 }
 
 /* Range statistics kept in a QsRangeMemo between schemes give the same
- * results, bit for bit, as the range pass run again; a memo of another
- * layout is computed afresh. */
+ * results, bit for bit, as the range pass run again, for the fused and the
+ * block pass; a memo of another layout is computed afresh. */
 static void
 test_range_memo (void)
 {
@@ -338,7 +338,7 @@ test_range_memo (void)
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
   v[123] = NAN;
   v[4567] = 0.0f;
-  for (int variant = 0; variant < 5; variant++)
+  for (int variant = 0; variant < 7; variant++)
     {
       QsScheme scheme;
       bool per_channel = variant % 2 == 1;
@@ -354,6 +354,11 @@ test_range_memo (void)
           scheme.range_method = QS_RANGE_PERCENTILE;
           scheme.percentile = 99.9;
         }
+      /* Block formats: their pass takes the range statistics too. */
+      if (variant == 5)
+        scheme.format = QS_FORMAT_MXFP4;
+      if (variant == 6)
+        scheme.format = QS_FORMAT_NVFP4;
       analyze (&scheme, per_channel ? &channels : &tensor, v, 1, &plain);
       /* Twice: the first computes (or, per tensor after variant 0, reuses)
        * what the second reuses. */

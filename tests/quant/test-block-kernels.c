@@ -174,7 +174,7 @@ run (const QsScheme        *scheme,
 
   set_kernel (force);
   r->codes = g_new0 (uint64_t, CODE_SLOTS);
-  g_assert_cmpint (qs_block_analyze_codes (scheme, layout, x, threads, &params, &r->analysis, r->codes), ==, QS_OK);
+  g_assert_cmpint (qs_block_analyze_codes (scheme, layout, x, threads, NULL, &params, &r->analysis, r->codes), ==, QS_OK);
   qs_quant_params_clear (&params);
   set_kernel (NULL);
 }
