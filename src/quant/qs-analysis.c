@@ -723,6 +723,27 @@ qs_analyze_cancellable (const QsScheme        *scheme,
   return qs_analyze_remembering (scheme, layout, data, n_threads, cancel, NULL, params, analysis);
 }
 
+/* The data's histogram in @memo (nullable) for a block pass to come. */
+static void
+keep_histogram (QsRangeMemo       *memo,
+                const QsHistogram *h,
+                double             lo,
+                double             hi)
+{
+  uint64_t *counts;
+
+  if (memo == NULL || qs_range_memo_histogram (memo, h->bins, lo, hi) != NULL)
+    return;
+  counts = malloc (((size_t) h->bins + 2) * sizeof (uint64_t));
+  if (counts == NULL)
+    return;
+  counts[0] = h->underflow;
+  memcpy (counts + 1, h->counts, (size_t) h->bins * sizeof (uint64_t));
+  counts[h->bins + 1] = h->overflow;
+  qs_range_memo_keep_histogram (memo, h->bins, lo, hi, counts);
+  free (counts);
+}
+
 QsStatus
 qs_analyze_remembering (const QsScheme        *scheme,
                         const QsChannelLayout *layout,
@@ -806,6 +827,8 @@ qs_analyze_remembering (const QsScheme        *scheme,
   qs_pass_set_cancel (pass, cancel);
   qs_pass_feed (pass, data, effective.count, n_threads);
   status = qs_pass_finish (pass, analysis);
+  if (status == QS_OK)
+    keep_histogram (memo, &analysis->histogram, hist_lo, hist_hi);
   analysis->data_min = total.min;
   analysis->data_max = total.max;
   analysis->size_fp32_bytes = (uint64_t) effective.count * sizeof (float);

@@ -763,6 +763,8 @@ blocks_run (const QsBlockPass *p,
   bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
+  /* Joint counts of code slots alone: the data's histogram is known. */
+  bool codes_alone = joint && p->data_hist_known;
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
   bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
@@ -945,16 +947,21 @@ blocks_run (const QsBlockPass *p,
           if (p->histograms) \
             { \
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
-              __m512i bin = in_domain ? hist_slot_in_domain_ps (&hist, xv) : hist_slot_ps (&hist, xv); \
-              if (joint) \
-                { \
-                  __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin); \
-                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair); \
-                } \
+              if (codes_alone) \
+                _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (slot, row_base) : slot); \
               else \
                 { \
-                  _mm512_storeu_si512 (cur[0], slot); \
-                  _mm512_storeu_si512 (cur[1], bin); \
+                  __m512i bin = in_domain ? hist_slot_in_domain_ps (&hist, xv) : hist_slot_ps (&hist, xv); \
+                  if (joint) \
+                    { \
+                      __m512i pair = _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), bin); \
+                      _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (pair, row_base) : pair); \
+                    } \
+                  else \
+                    { \
+                      _mm512_storeu_si512 (cur[0], slot); \
+                      _mm512_storeu_si512 (cur[1], bin); \
+                    } \
                 } \
               if (direct) \
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \

@@ -149,7 +149,11 @@ struct _QsBlockPass {
    * the tensor scale), so a kernel looks a block's slot up. */
   uint16_t          nvfp4_scale_slots[128];
   QsBlockKernel     kernel;
-  size_t            joint_stride;  /* bins + 3 where workers count pairs, else 0 */
+  /* The data's histogram is known (QsRangeMemo.hist): the kernels with
+   * joint counts count code slots alone (joint_stride 1) and bin no
+   * element of the data. */
+  bool              data_hist_known;
+  size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 with the data's histogram known, else 0 */
   size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
   QsBlockTaskSums  *sums;
   int               n_workers;

@@ -961,10 +961,13 @@ pass_run (Pass *p,
   /* The SIMD kernel counts (code, bin) pairs where the table stays in
    * cache and the tensor repays clearing and folding it, as the
    * per-tensor pass does (qs-analysis.c). */
-  if (p->kernel != qs_block_kernel_scalar && p->histograms
-      && p->code_slots <= QS_JOINT_MAX_ENTRIES / ((size_t) p->hist.bins + 3)
-      && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * ((size_t) p->hist.bins + 3))
-    p->joint_stride = (size_t) p->hist.bins + 3;
+  {
+    size_t stride = p->data_hist_known ? 1 : (size_t) p->hist.bins + 3;
+    if (p->kernel != qs_block_kernel_scalar && p->histograms
+        && p->code_slots <= QS_JOINT_MAX_ENTRIES / stride
+        && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * stride)
+      p->joint_stride = stride;
+  }
   /* Scale rows where blocks share few scales (MX's powers of two,
    * NVFP4's E4M3 bytes): a row for each scale met, up to a table of
    * QS_BLOCK_ROWS_MAX_ENTRIES, and the fold (which reads the rows in use)
@@ -1147,6 +1150,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   Pass p = { 0 };
   TaskSums sum = { 0 };
   uint64_t *codes = NULL, *orig = NULL, *recon = NULL;
+  const uint64_t *known_hist;
   double hist_lo, hist_hi;
   uint64_t bits, finite;
   QsStatus status;
@@ -1183,6 +1187,8 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   /* Non-finite values keep their own slots here, so the short histogram
    * slot (see QsFusedArgs.values_in_domain) takes finite data only. */
   p.hist.values_in_domain = total.nonfinite == 0 && p.hist.hist_lo <= total.min && total.max <= p.hist.hist_hi;
+  known_hist = qs_range_memo_histogram (memo, scheme->bins, hist_lo, hist_hi);
+  p.data_hist_known = known_hist != NULL;
   status = pass_run (&p, n_threads);
   if (status != QS_OK)
     goto out;
@@ -1227,6 +1233,10 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   analysis->zero_exact = analysis->zero_error == 0.0;
   if (code_counts != NULL)
     memcpy (code_counts, codes, (p.code_slots + 1) * sizeof (uint64_t));
+  if (known_hist != NULL)
+    memcpy (orig, known_hist, ((size_t) scheme->bins + 2) * sizeof (uint64_t));
+  else
+    qs_range_memo_keep_histogram (memo, scheme->bins, hist_lo, hist_hi, orig);
 
   finite = layout->count - analysis->nonfinite_count;
   analysis->count = layout->count;

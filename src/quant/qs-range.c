@@ -193,7 +193,44 @@ void
 qs_range_memo_clear (QsRangeMemo *memo)
 {
   free (memo->per_channel);
+  free (memo->hist);
   memset (memo, 0, sizeof *memo);
+}
+
+const uint64_t *
+qs_range_memo_histogram (const QsRangeMemo *memo,
+                         int                bins,
+                         double             lo,
+                         double             hi)
+{
+  if (memo == NULL || memo->hist == NULL || memo->hist_bins != bins || memo->hist_lo != lo || memo->hist_hi != hi)
+    return NULL;
+  return memo->hist;
+}
+
+void
+qs_range_memo_keep_histogram (QsRangeMemo    *memo,
+                              int             bins,
+                              double          lo,
+                              double          hi,
+                              const uint64_t *counts)
+{
+  uint64_t *kept;
+
+  if (memo == NULL || bins < 1)
+    return;
+  kept = realloc (memo->hist, ((size_t) bins + 2) * sizeof (uint64_t));
+  if (kept == NULL)
+    {
+      free (memo->hist);
+      memo->hist = NULL;
+      return;
+    }
+  memcpy (kept, counts, ((size_t) bins + 2) * sizeof (uint64_t));
+  memo->hist = kept;
+  memo->hist_bins = bins;
+  memo->hist_lo = lo;
+  memo->hist_hi = hi;
 }
 
 static bool
@@ -223,8 +260,11 @@ qs_range_stats_remembered (const QsChannelLayout *layout,
   status = qs_range_stats_compute (layout, data, n_threads, per_channel, total);
   if (status != QS_OK || memo == NULL)
     return status;
-  /* Without memory to keep them, the next analysis reads them again. */
-  qs_range_memo_clear (memo);
+  /* Without memory to keep them, the next analysis reads them again.
+   * The histogram, of the same data, stays. */
+  free (memo->per_channel);
+  memo->per_channel = NULL;
+  memset (&memo->layout, 0, sizeof memo->layout);
   kept = malloc (layout->channels * sizeof (QsRangeStats));
   if (kept != NULL)
     {

@@ -35,9 +35,33 @@ typedef struct {
   QsChannelLayout layout;       /* what they describe; count 0: nothing yet */
   QsRangeStats   *per_channel;  /* [layout.channels], owned */
   QsRangeStats    total;
+  /* The data's histogram as the passes count it (qs_fused_hist_slot):
+   * below, hist_bins bins over [hist_lo, hist_hi], above. It depends on
+   * the data and that domain only (the domain is the data's range
+   * unless a scheme sets one), so a change of scheme counts codes alone
+   * (qs_range_memo_histogram). Any layout's. */
+  uint64_t       *hist;         /* [hist_bins + 2], owned; NULL: none yet */
+  int             hist_bins;
+  double          hist_lo;
+  double          hist_hi;
 } QsRangeMemo;
 
 void qs_range_memo_clear (QsRangeMemo *memo);
+
+/* The histogram @memo (nullable) holds for @bins bins over [@lo, @hi],
+ * or NULL. */
+const uint64_t *qs_range_memo_histogram (const QsRangeMemo *memo,
+                                         int                bins,
+                                         double             lo,
+                                         double             hi);
+
+/* Keeps @counts (@bins + 2: below, the bins, above) in @memo (nullable),
+ * replacing what it held; without memory, keeps none. */
+void qs_range_memo_keep_histogram (QsRangeMemo    *memo,
+                                   int             bins,
+                                   double          lo,
+                                   double          hi,
+                                   const uint64_t *counts);
 
 /* qs_range_stats_compute(), or the statistics @memo (nullable) holds for
  * @layout; computed ones are left in @memo. */

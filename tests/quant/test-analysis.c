@@ -297,6 +297,10 @@ assert_same_analysis (const QsAnalysis *a,
   g_assert_cmpuint (a->nonfinite_count, ==, b->nonfinite_count);
   g_assert_cmpmem (ha->counts, ha->bins * 8, hb->counts, hb->bins * 8);
   g_assert_cmpmem (ha->quantized_counts, ha->bins * 8, hb->quantized_counts, hb->bins * 8);
+  g_assert_cmpuint (ha->underflow, ==, hb->underflow);
+  g_assert_cmpuint (ha->overflow, ==, hb->overflow);
+  g_assert_cmpuint (ha->quantized_underflow, ==, hb->quantized_underflow);
+  g_assert_cmpuint (ha->quantized_overflow, ==, hb->quantized_overflow);
 }
 
 static void
@@ -325,7 +329,10 @@ test_threads_do_not_change_results (void)
 
 /* Range statistics kept in a QsRangeMemo between schemes give the same
  * results, bit for bit, as the range pass run again, for the fused and the
- * block pass; a memo of another layout is computed afresh. */
+ * block pass; a memo of another layout is computed afresh. So does the
+ * data's histogram the memo keeps (the block pass then counts code slots
+ * alone), kept by either pass and replaced when a scheme's histogram
+ * domain differs. */
 static void
 test_range_memo (void)
 {
@@ -338,7 +345,7 @@ test_range_memo (void)
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
   v[123] = NAN;
   v[4567] = 0.0f;
-  for (int variant = 0; variant < 7; variant++)
+  for (int variant = 0; variant < 12; variant++)
     {
       QsScheme scheme;
       bool per_channel = variant % 2 == 1;
@@ -357,8 +364,27 @@ test_range_memo (void)
       /* Block formats: their pass takes the range statistics too. */
       if (variant == 5)
         scheme.format = QS_FORMAT_MXFP4;
-      if (variant == 6)
+      if (variant == 6 || variant == 11)
         scheme.format = QS_FORMAT_NVFP4;
+      /* Integer groups (no scale rows), MXFP8's 256 codes, NF4's slot
+       * counts, and a domain of the scheme's own (another histogram). */
+      if (variant == 7)
+        {
+          scheme.granularity = QS_GRANULARITY_GROUP;
+          scheme.group_size = 32;
+          scheme.bits = 4;
+        }
+      if (variant == 8)
+        scheme.format = QS_FORMAT_MXFP8_E4M3;
+      if (variant == 9)
+        scheme.format = QS_FORMAT_NF4;
+      if (variant == 10)
+        {
+          scheme.format = QS_FORMAT_MXFP4;
+          scheme.has_hist_range = true;
+          scheme.hist_lo = -0.1;
+          scheme.hist_hi = 0.15;
+        }
       analyze (&scheme, per_channel ? &channels : &tensor, v, 1, &plain);
       /* Twice: the first computes (or, per tensor after variant 0, reuses)
        * what the second reuses. */
@@ -373,6 +399,8 @@ test_range_memo (void)
           g_assert_cmpuint (kept.analysis.exact_zero_count, ==, plain.analysis.exact_zero_count);
           g_assert_cmpfloat (kept.analysis.data_max, ==, plain.analysis.data_max);
           g_assert_cmpuint (memo.layout.channels, ==, per_channel ? 17 : 1);
+          g_assert_nonnull (memo.hist);
+          g_assert_cmpfloat (memo.hist_hi, ==, variant == 10 ? 0.15 : plain.analysis.data_max);
           qs_quant_params_clear (&kept.params);
           qs_analysis_clear (&kept.analysis);
         }
