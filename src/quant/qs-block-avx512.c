@@ -764,7 +764,8 @@ blocks_run (const QsBlockPass *p,
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = w->joint != NULL;
   /* Joint counts of code slots alone: the data's histogram is known. */
-  bool codes_alone = joint && p->data_hist_known;
+  bool codes_alone = joint && p->data_hist_known && !p->joint_recon;
+  bool joint_recon = joint && p->joint_recon;
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
   bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
@@ -879,7 +880,7 @@ blocks_run (const QsBlockPass *p,
       float amax = batch_amax[i];
       QsBlockScale *bp = &batch_scale[i];
       StepScale sb, se;
-      bool direct = !slot_counts;
+      bool direct = !slot_counts && !joint_recon;
       __m512i recon_table = _mm512_setzero_si512 ();
       __m512i nibbles_lo = _mm512_setzero_si512 (), nibbles_hi = _mm512_setzero_si512 ();
       int nibble_steps = 0;
@@ -949,6 +950,9 @@ blocks_run (const QsBlockPass *p,
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
               if (codes_alone) \
                 _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (slot, row_base) : slot); \
+              else if (joint_recon) \
+                _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), \
+                                                               hist_slot_ps (&hist, rec))); \
               else \
                 { \
                   __m512i bin = in_domain ? hist_slot_in_domain_ps (&hist, xv) : hist_slot_ps (&hist, xv); \
@@ -967,7 +971,7 @@ blocks_run (const QsBlockPass *p,
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \
                                                           : hist_slot_ps (&hist, rec)); \
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
-              if (rows || slot_counts) \
+              if (rows || slot_counts || joint_recon) \
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
               if (slot_counts) \
                 { \
@@ -983,7 +987,7 @@ blocks_run (const QsBlockPass *p,
                 { \
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING]; \
                   int filled = w->ring_filled[(k - LAG) % QS_BLOCK_RING]; \
-                  bool old_direct = (!rows && !slot_counts) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
+                  bool old_direct = (!rows && !slot_counts && !joint_recon) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
                   /* Full steps with constant counts, so the loops unroll. */ \
                   if (filled == STEP && !old_direct) \
                     qs_block_count_step (w, old, STEP, joint, false); \

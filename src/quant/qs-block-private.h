@@ -153,7 +153,11 @@ struct _QsBlockPass {
    * joint counts count code slots alone (joint_stride 1) and bin no
    * element of the data. */
   bool              data_hist_known;
-  size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 with the data's histogram known, else 0 */
+  /* With it known, integer groups (whose blocks have no scale rows)
+   * pair code slots with reconstruction bins instead, one increment for
+   * the two counts: joint[code * joint_stride + reconstruction bin]. */
+  bool              joint_recon;
+  size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 for code slots alone, else 0 */
   size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
   QsBlockTaskSums  *sums;
   int               n_workers;

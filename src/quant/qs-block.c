@@ -894,7 +894,10 @@ qs_block_fold_joint (const Pass *p,
           {
             size_t slot = i / p->joint_stride;
             w->codes[slot] += pairs[i];
-            w->orig[i % p->joint_stride] += pairs[i];
+            if (p->joint_recon)
+              w->recon[i % p->joint_stride] += pairs[i];
+            else
+              w->orig[i % p->joint_stride] += pairs[i];
             /* The reconstruction as the kernels compute it: the code's
              * value times the block scale (0 for a block of zeros). */
             if (row > 0)
@@ -962,11 +965,12 @@ pass_run (Pass *p,
    * cache and the tensor repays clearing and folding it, as the
    * per-tensor pass does (qs-analysis.c). */
   {
-    size_t stride = p->data_hist_known ? 1 : (size_t) p->hist.bins + 3;
+    size_t stride = p->data_hist_known && p->scheme->format != QS_FORMAT_INT ? 1 : (size_t) p->hist.bins + 3;
     if (p->kernel != qs_block_kernel_scalar && p->histograms
         && p->code_slots <= QS_JOINT_MAX_ENTRIES / stride
         && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * stride)
       p->joint_stride = stride;
+    p->joint_recon = p->joint_stride > 1 && p->data_hist_known;
   }
   /* Scale rows where blocks share few scales (MX's powers of two,
    * NVFP4's E4M3 bytes): a row for each scale met, up to a table of

@@ -336,16 +336,18 @@ test_threads_do_not_change_results (void)
 static void
 test_range_memo (void)
 {
-  const gsize n = 340017;
+  /* Large enough for joint counts of 8-bit integer groups' codes and
+   * reconstruction bins (QS_JOINT_MIN_ELEMENTS_PER_ENTRY per entry). */
+  const gsize n = 17 * 70589;
   g_autofree float *v = random_weights (n, 7, 0.05);
-  const int64_t shape[] = { 340017 / 17, 17 };
+  const int64_t shape[] = { 70589, 17 };
   QsChannelLayout tensor = qs_channel_layout_per_tensor (n), channels;
   QsRangeMemo memo = { 0 };
 
   g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, -1, &channels), ==, QS_OK);
   v[123] = NAN;
   v[4567] = 0.0f;
-  for (int variant = 0; variant < 12; variant++)
+  for (int variant = 0; variant < 13; variant++)
     {
       QsScheme scheme;
       bool per_channel = variant % 2 == 1;
@@ -368,11 +370,11 @@ test_range_memo (void)
         scheme.format = QS_FORMAT_NVFP4;
       /* Integer groups (no scale rows), MXFP8's 256 codes, NF4's slot
        * counts, and a domain of the scheme's own (another histogram). */
-      if (variant == 7)
+      if (variant == 7 || variant == 12)
         {
           scheme.granularity = QS_GRANULARITY_GROUP;
           scheme.group_size = 32;
-          scheme.bits = 4;
+          scheme.bits = variant == 7 ? 4 : 8;
         }
       if (variant == 8)
         scheme.format = QS_FORMAT_MXFP8_E4M3;
