@@ -769,7 +769,9 @@ blocks_run (const QsBlockPass *p,
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
   bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
-  const size_t row_entries = p->code_slots * p->joint_stride;
+  const size_t row_entries = p->row_entries;
+  bool code_pairs = p->code_pairs;
+  const __m512i no_code = _mm512_set1_epi32 (16);
   HistConsts hist = hist_consts (&p->hist);
   bool in_domain = p->hist.values_in_domain;
   size_t k = w->ring_steps, g = first % p->geo.blocks_per_run;
@@ -949,7 +951,13 @@ blocks_run (const QsBlockPass *p,
             { \
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
               if (codes_alone) \
-                _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (slot, row_base) : slot); \
+                { \
+                  /* Lane 2i of a pair: 17 a + b (a, b < 17: no carry between the halves). */ \
+                  __m512i s = code_pairs ? _mm512_mask_mov_epi32 (no_code, valid, slot) : slot; \
+                  __m512i index = code_pairs ? _mm512_add_epi32 (_mm512_add_epi32 (_mm512_slli_epi64 (s, 4), s), \
+                                                                 _mm512_srli_epi64 (s, 32)) : s; \
+                  _mm512_storeu_si512 (cur[0], rows ? _mm512_add_epi32 (index, row_base) : index); \
+                } \
               else if (joint_recon) \
                 _mm512_storeu_si512 (cur[0], _mm512_add_epi32 (_mm512_mullo_epi32 (slot, joint_stride), \
                                                                hist_slot_ps (&hist, rec))); \
@@ -990,11 +998,11 @@ blocks_run (const QsBlockPass *p,
                   bool old_direct = (!rows && !slot_counts && !joint_recon) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
                   /* Full steps with constant counts, so the loops unroll. */ \
                   if (filled == STEP && !old_direct) \
-                    qs_block_count_step (w, old, STEP, joint, false); \
+                    qs_block_count_step (w, old, STEP, joint, false, code_pairs); \
                   else if (filled == STEP) \
-                    qs_block_count_step (w, old, STEP, joint, true); \
+                    qs_block_count_step (w, old, STEP, joint, true, code_pairs); \
                   else \
-                    qs_block_count_step (w, old, filled, joint, old_direct); \
+                    qs_block_count_step (w, old, filled, joint, old_direct, code_pairs); \
                 } \
               k++; \
             } \

@@ -157,6 +157,12 @@ struct _QsBlockPass {
    * pair code slots with reconstruction bins instead, one increment for
    * the two counts: joint[code * joint_stride + reconstruction bin]. */
   bool              joint_recon;
+  /* Sixteen code slots counted alone with scale rows (MXFP4, NVFP4):
+   * elements 2i and 2i + 1 of a step as one pair, joint[row * row_entries
+   * + a * 17 + b], b 16 for no second element (a step's odd end): half
+   * the increments, which bound these passes. */
+  bool              code_pairs;
+  size_t            row_entries;   /* the joint table's entries per scale row */
   size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 for code slots alone, else 0 */
   size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
   QsBlockTaskSums  *sums;
@@ -444,13 +450,15 @@ qs_block_scale_row_key (const QsBlockScale *b)
 
 /* Counts the first @n slots of a step of @w's ring: [0] are (code,
  * original bin) pairs where @joint, else codes and [1] original bins;
- * [2] reconstruction bins where @direct. */
+ * [2] reconstruction bins where @direct. With @code_pairs, [0] holds a
+ * pair of codes in each even lane (QsBlockPass.code_pairs). */
 static inline void
 qs_block_count_step (QsBlockWorker *w,
                      int32_t        slots[3][QS_BLOCK_STEP],
                      int            n,
                      bool           joint,
-                     bool           direct)
+                     bool           direct,
+                     bool           code_pairs)
 {
   /* The tables in locals: a count's store could otherwise change
    * recon_stride (both are unsigned long), which then is reloaded and
@@ -461,6 +469,15 @@ qs_block_count_step (QsBlockWorker *w,
 
   for (int copy = 0; copy < QS_BLOCK_RECON_COPIES; copy++)
     recon[copy] = w->recon + (size_t) copy * w->recon_stride;
+  if (code_pairs)
+    {
+      for (int l = 0; l < n; l += 2)
+        pairs[slots[0][l]]++;
+      if (direct)
+        for (int l = 0; l < n; l++)
+          recon[l % QS_BLOCK_RECON_COPIES][slots[2][l]]++;
+      return;
+    }
   for (int l = 0; l < n; l++)
     {
       if (joint)
@@ -476,7 +493,8 @@ qs_block_count_step (QsBlockWorker *w,
 }
 
 /* Counts the slots still in @w's ring. */
-void qs_block_kernel_flush (QsBlockWorker *w);
+void qs_block_kernel_flush (const QsBlockPass *p,
+                            QsBlockWorker     *w);
 
 /* qs_block_analyze, and the count of each code slot (then
  * the non-finite values; 65,537 entries) in @code_counts, for tests that hold the kernels

@@ -778,14 +778,15 @@ qs_block_kernel_select (void)
 }
 
 void
-qs_block_kernel_flush (Worker *w)
+qs_block_kernel_flush (const Pass *p,
+                       Worker     *w)
 {
   size_t k = w->ring_steps, back = k < QS_BLOCK_RING - 1 ? k : QS_BLOCK_RING - 1;
 
   for (; back > 0; back--)
     {
       qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
-                           w->joint != NULL, !w->ring_rowed[(k - back) % QS_BLOCK_RING]);
+                           w->joint != NULL, !w->ring_rowed[(k - back) % QS_BLOCK_RING], p->code_pairs);
     }
   w->ring_steps = 0;
 }
@@ -870,7 +871,7 @@ task_func (void   *user_data,
             break;
         }
     }
-  qs_block_kernel_flush (w);
+  qs_block_kernel_flush (p, w);
   if (w->joint != NULL)
     {
       /* Fold long before a 32-bit pair count could wrap. */
@@ -884,12 +885,25 @@ void
 qs_block_fold_joint (const Pass *p,
                      Worker     *w)
 {
-  size_t entries = p->code_slots * p->joint_stride;
+  size_t entries = p->row_entries;
 
   for (size_t row = 0; row <= w->rows_used; row++)
     {
       uint32_t *pairs = w->joint + row * entries;
-      for (size_t i = 0; i < entries; i++)
+      for (size_t i = 0; p->code_pairs && i < entries; i++)
+        if (pairs[i] > 0)
+          {
+            size_t slots[2] = { i / 17, i % 17 };
+            for (int e = 0; e < 2; e++)
+              if (slots[e] < 16)
+                {
+                  w->codes[slots[e]] += pairs[i];
+                  if (row > 0)
+                    w->recon[qs_fused_hist_slot (&p->hist, p->values[slots[e]] * w->row_scale[row - 1])] += pairs[i];
+                }
+            pairs[i] = 0;
+          }
+      for (size_t i = 0; !p->code_pairs && i < entries; i++)
         if (pairs[i] > 0)
           {
             size_t slot = i / p->joint_stride;
@@ -971,6 +985,7 @@ pass_run (Pass *p,
         && p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY >= p->code_slots * stride)
       p->joint_stride = stride;
     p->joint_recon = p->joint_stride > 1 && p->data_hist_known;
+    p->row_entries = p->code_slots * p->joint_stride;
   }
   /* Scale rows where blocks share few scales (MX's powers of two,
    * NVFP4's E4M3 bytes): a row for each scale met, up to a table of
@@ -978,10 +993,14 @@ pass_run (Pass *p,
    * at most twice what the plain pairs allow. */
   if (p->joint_stride > 0 && (qs_block_format_is_mx (p->scheme->format) || p->scheme->format == QS_FORMAT_NVFP4))
     {
-      size_t row_entries = p->code_slots * p->joint_stride;
-      size_t by_memory = QS_BLOCK_ROWS_MAX_ENTRIES / row_entries;
-      size_t by_count = p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY / row_entries + 1;
-      size_t tables = by_memory < by_count ? by_memory : by_count;
+      size_t by_memory, by_count, tables;
+
+      p->code_pairs = p->joint_stride == 1 && p->code_slots == 16;
+      if (p->code_pairs)
+        p->row_entries = 16 * 17;
+      by_memory = QS_BLOCK_ROWS_MAX_ENTRIES / p->row_entries;
+      by_count = p->layout.count / QS_JOINT_MIN_ELEMENTS_PER_ENTRY / p->row_entries + 1;
+      tables = by_memory < by_count ? by_memory : by_count;
       p->joint_rows = tables - 1 < 256 ? tables - 1 : 256;
     }
 
@@ -1004,7 +1023,7 @@ pass_run (Pass *p,
       w->scale_counts = calloc (p->scale_slots, sizeof (uint64_t));
       w->scratch = malloc (p->geo.block_size * sizeof (float));
       if (p->joint_stride > 0)
-        w->joint = calloc ((p->joint_rows + 1) * p->code_slots * p->joint_stride, sizeof (uint32_t));
+        w->joint = calloc ((p->joint_rows + 1) * p->row_entries, sizeof (uint32_t));
       w->row_scale = malloc ((p->joint_rows + 1) * sizeof (float));
       if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch || !w->row_scale
           || (p->joint_stride > 0 && !w->joint))
