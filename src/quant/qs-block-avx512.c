@@ -757,20 +757,24 @@ blocks_run (const QsBlockPass *p,
             QsBlockTaskSums   *sums,
             size_t             first,
             size_t             count,
-            const float       *next)
+            const float       *next,
+            bool               per_change)
 {
   FormatConsts f;
-  bool with_exact = p->inspect && qs_block_scale_is_rounded (format);
+  /* A change of scheme's pass (per_change_pass): its settings are
+   * constants here, so they leave the steps. */
+  bool histograms = per_change || p->histograms;
+  bool with_exact = (per_change || p->inspect) && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
-  bool joint = w->joint != NULL;
+  bool joint = per_change || w->joint != NULL;
   /* Joint counts of code slots alone: the data's histogram is known. */
-  bool codes_alone = joint && p->data_hist_known && !p->joint_recon;
-  bool joint_recon = joint && p->joint_recon;
+  bool codes_alone = joint && (per_change ? format != QS_FORMAT_INT : p->data_hist_known && !p->joint_recon);
+  bool joint_recon = joint && (per_change ? format == QS_FORMAT_INT : p->joint_recon);
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
-  bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && p->joint_rows > 0;
+  bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && (per_change || p->joint_rows > 0);
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   const size_t row_entries = p->row_entries;
-  bool code_pairs = p->code_pairs;
+  bool code_pairs = per_change ? format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4 : p->code_pairs;
   const __m512i no_code = _mm512_set1_epi32 (16);
   HistConsts hist = hist_consts (&p->hist);
   bool in_domain = p->hist.values_in_domain;
@@ -794,7 +798,7 @@ blocks_run (const QsBlockPass *p,
    * slot's count into its bin at the block's end, not each element's: a
    * block's elements share few bins, whose counters then took the
    * increments back to back. */
-  bool slot_counts = bins_by_slot && p->histograms;
+  bool slot_counts = bins_by_slot && histograms;
 
   for (int h = 0; h < 2; h++)
     {
@@ -900,7 +904,7 @@ blocks_run (const QsBlockPass *p,
           block_scale (p, format, amax, lo, hi, bp);
         }
       sb = step_scale (p, format, nudged, bp);
-      if (bins_by_slot && p->histograms)
+      if (bins_by_slot && histograms)
         recon_table = recon_bins (&sb, &f, &hist);
       if (slot_counts)
         _mm512_storeu_si512 (slot_bins, recon_table);
@@ -947,7 +951,7 @@ blocks_run (const QsBlockPass *p,
           cross = lane_sums (cross, xv, rec); \
           tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
  \
-          if (p->histograms) \
+          if (histograms) \
             { \
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
               if (codes_alone) \
@@ -1050,12 +1054,46 @@ blocks_run (const QsBlockPass *p,
   }
 }
 
+/* Whether @p is a change of scheme's pass, as a tensor's every pass
+ * after its first is: histograms, the inspector, joint counts with the
+ * data's histogram known (code slots alone, with scale rows where the
+ * format has them, in pairs for sixteen codes; integer groups pair codes
+ * with reconstruction bins). */
+static inline __attribute__ ((always_inline)) bool
+per_change_pass (const QsBlockPass *p, const QsBlockWorker *w, QsFormat format)
+{
+  bool scale_rows = qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4;
+
+  return p->histograms && p->inspect && w->joint != NULL && p->data_hist_known
+         && p->joint_recon == (format == QS_FORMAT_INT)
+         && p->code_pairs == (format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4)
+         && (!scale_rows || p->joint_rows > 0);
+}
+
+/* Each pass's kernel in two functions, the change of scheme's pass and
+ * any other, each with one copy of the steps (both in one function, the
+ * compiler's choices for the larger function cost NVFP4 a tenth). */
 #define BLOCK_RUN(name, format, away, nudged) \
+  static BLOCK_AVX512 void \
+  name##_any (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
+              const float *x) \
+  { \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x, false); \
+  } \
+  static BLOCK_AVX512 void \
+  name##_change (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
+                 const float *x) \
+  { \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x, true); \
+  } \
   static BLOCK_AVX512 void \
   name (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
         const float *x) \
   { \
-    blocks_run (p, format, away, nudged, w, sums, first, count, x); \
+    if (per_change_pass (p, w, format)) \
+      name##_change (p, w, sums, first, count, x); \
+    else \
+      name##_any (p, w, sums, first, count, x); \
   }
 
 BLOCK_RUN (run_int_even, QS_FORMAT_INT, false, false)
