@@ -856,7 +856,9 @@ call_add_constant_tensor (KerasCall *call,
 
 /* A Keras 3 call argument: a keras tensor ({"class_name":
  * "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}),
- * a list of them (a merge's one argument) or a number. */
+ * a list of them (a merge's one argument), a number, or a constant array
+ * as serialization_lib writes a NumPy array or a backend tensor
+ * ({"class_name": "__numpy__" or "__tensor__", "config": {"value": nested lists}}). */
 static gboolean
 parse_keras3_arg (KerasCall   *call,
                   const char  *layer_name,
@@ -868,9 +870,17 @@ parse_keras3_arg (KerasCall   *call,
     return TRUE;
   if (JSON_NODE_HOLDS_OBJECT (arg))
     {
-      JsonArray *history = array_member (object_member (json_node_get_object (arg), "config"), "keras_history");
-      const char *name;
+      JsonObject *object = json_node_get_object (arg);
+      JsonArray *history = array_member (object_member (object, "config"), "keras_history");
+      const char *name, *class_name = string_member (object, "class_name");
 
+      if (history == NULL && (g_strcmp0 (class_name, "__numpy__") == 0 || g_strcmp0 (class_name, "__tensor__") == 0))
+        {
+          if (!call_add_constant_tensor (call, member (object_member (object, "config"), "value")))
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "layer “%s” takes a constant that is not a list of numbers", layer_name);
+          return TRUE;
+        }
       if (history == NULL)
         return TRUE;
       if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name) || name == NULL)
@@ -2979,6 +2989,8 @@ typedef enum {
   OP_SUBTRACT,
   OP_MULTIPLY,
   OP_DIVIDE,
+  OP_MAXIMUM,
+  OP_MINIMUM,
 } ScalarOp;
 
 /* "(a, b, c)" for messages: a Keras shape after the batch, or a constant's. */
@@ -3325,8 +3337,14 @@ build_scaled_residual (QsKerasBuild  *b,
   return layer_added (b, node, status, error);
 }
 
-/* Add, Subtract, Multiply as Keras layers (merges), as Keras 3 operations
- * (a tensor and a number, or two tensors) and as TFOpLambda functions. */
+static gboolean build_bound (QsKerasBuild  *b,
+                             KerasNode     *node,
+                             ScalarOp       op,
+                             GError       **error);
+
+/* Add, Subtract, Multiply, Maximum, Minimum as Keras layers (merges), as
+ * Keras 3 operations (a tensor and a number, or two tensors) and as
+ * TFOpLambda functions. */
 static gboolean
 build_binary (QsKerasBuild  *b,
               KerasNode     *node,
@@ -3334,15 +3352,20 @@ build_binary (QsKerasBuild  *b,
               GError       **error)
 {
   /* Tensor over tensor has no integer kernel: the engine runs it in float. */
-  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE };
+  static const QsLayerKind kinds[] = {
+    QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE, QS_LAYER_MAXIMUM, QS_LAYER_MINIMUM,
+  };
 
+  if (node->has_constant && (op == OP_MAXIMUM || op == OP_MINIMUM))
+    return build_bound (b, node, op, error);
   if (node->has_constant)
     return build_scalar_op (b, node, op, error);
   return build_merge (b, node, kinds[op], error);
 }
 
-/* The arithmetic @node computes: an Add/Subtract/Multiply layer or Keras
- * 3 operation (TrueDivide, Divide too), or a TFOpLambda's function. */
+/* The arithmetic @node computes: an Add/Subtract/Multiply/Maximum/Minimum
+ * layer or Keras 3 operation (TrueDivide, Divide too), or a TFOpLambda's
+ * or TensorFlowOpLayer's function. */
 static gboolean
 binary_op_of (const KerasNode *node,
               ScalarOp        *op)
@@ -3352,14 +3375,15 @@ binary_op_of (const KerasNode *node,
     ScalarOp    op;
   } classes[] = {
     { "Add", OP_ADD }, { "Subtract", OP_SUBTRACT }, { "Multiply", OP_MULTIPLY },
-    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE },
+    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE }, { "Maximum", OP_MAXIMUM }, { "Minimum", OP_MINIMUM },
   }, functions[] = {
     { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
     { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
     { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
+    { "math.maximum", OP_MAXIMUM }, { "math.minimum", OP_MINIMUM },
     /* TF 2.0-2.3's TensorFlowOpLayer names the graph operation */
     { "AddV2", OP_ADD }, { "Add", OP_ADD }, { "Sub", OP_SUBTRACT }, { "Mul", OP_MULTIPLY },
-    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE },
+    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE }, { "Maximum", OP_MAXIMUM }, { "Minimum", OP_MINIMUM },
   };
   const char *function;
 
@@ -3465,6 +3489,101 @@ build_hard_pattern (QsKerasBuild  *b,
   return TRUE;
 }
 
+/* The constant of tf.maximum / tf.minimum @node (@op): one number, or a
+ * constant broadcast as for add and multiply (constant_is_per_channel)
+ * holding one value for every channel. The engine bounds every channel
+ * by one value: a bound that differs by channel is refused. */
+static gboolean
+bound_constant (QsKerasBuild     *b,
+                const KerasNode  *node,
+                ScalarOp          op,
+                double           *k,
+                GError          **error)
+{
+  gboolean per_channel;
+
+  if (node->inputs->len != 1)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
+                 node->name, node->inputs->len);
+  if (!constant_is_per_channel (b, node, &per_channel, error))
+    return FALSE;
+  *k = node->constant;
+  for (guint i = 1; per_channel && node->constant_values != NULL && i < node->constant_values->len; i++)
+    if (g_array_index (node->constant_values, double, i) != *k)
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                   "%s layer “%s” takes the %s of its input and a constant that differs by channel; the engine "
+                   "bounds every channel by one value", node->class_name, node->name,
+                   op == OP_MAXIMUM ? "maximum" : "minimum");
+  if (!(fabs (*k) <= FLT_MAX))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” has a constant that is not finite",
+                 node->name);
+  return TRUE;
+}
+
+/* tf.maximum / tf.minimum of a tensor and a constant: max (x, 0) is a
+ * ReLU (fused into the convolution before it, a clamp of codes in the
+ * integer path), any other bound a clamp activation. A floor then a cap,
+ * min (max (x, a), b), and a cap then a floor no higher, max (min (x, b),
+ * a) with a <= b (tf.clip_by_value's order), are one layer, named after
+ * the second: min (max (x, 0), 6) is a ReLU6, and int8 does not
+ * requantize between the two. */
+static gboolean
+build_bound (QsKerasBuild  *b,
+             KerasNode     *node,
+             ScalarOp       op,
+             GError       **error)
+{
+  KerasNode *x = g_ptr_array_index (node->inputs, 0), *next, *last = node;
+  double k, lo = -INFINITY, hi = INFINITY;
+  QsActivationSpec spec;
+  ScalarOp next_op;
+  int value;
+  QsEngineStatus status;
+
+  if (!bound_constant (b, node, op, &k, error))
+    return FALSE;
+  if (op == OP_MAXIMUM)
+    lo = k;
+  else
+    hi = k;
+  node->rank = x->rank;
+  next = only_reader (b, node);
+  if (next != NULL && !next->built && next->has_constant && next->inputs->len == 1 && binary_op_of (next, &next_op)
+      && (next_op == OP_MAXIMUM || next_op == OP_MINIMUM) && next_op != op)
+    {
+      /* @next's constant is checked against @node's output: @x's shape and axes. */
+      node->value = x->value;
+      inherit_layout (next, node);
+      next->rank = node->rank;
+      if (!bound_constant (b, next, next_op, &k, error))
+        return FALSE;
+      if (next_op == OP_MINIMUM)
+        hi = k, last = next;
+      else if (k <= hi)
+        lo = k, last = next;
+    }
+  if (lo == 0.0 && hi >= 0.0)
+    qs_activation_spec_init (&spec, QS_ACTIVATION_RELU);
+  else
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_CLAMP);
+      spec.min_value = (float) lo;
+    }
+  /* The engine, like TensorFlow, compares in float32. */
+  spec.max_value = (float) hi;
+  value = x->value;
+  status = qs_engine_model_set_next_inputs (b->model, &value, 1);
+  if (status != QS_ENGINE_OK)
+    return engine_fail (error, status, last->name, last->class_name);
+  if (!layer_added (b, last, qs_engine_model_add_activation_spec (b->model, last->name, &spec), error))
+    return FALSE;
+  last->rank = x->rank;
+  node->value = last->value;
+  last->built = TRUE;
+  return TRUE;
+}
+
 /* A TFOpLambda applying an activation function (tf.nn.relu, tf.math.sigmoid, ...), as
  * converters from other frameworks write them; FALSE for another function. */
 static gboolean
@@ -3486,15 +3605,20 @@ tf_function_activation (const QsKerasBuild *b,
     if (g_str_equal (function, functions[i].function))
       return activation_from_name (b, functions[i].activation, spec);
   /* tf.clip_by_value (x, 0, cap): nobuco's nn.ReLU6 and hard sigmoid
-   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped ReLU. */
-  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value"))
-      && number_member (node->call_kwargs, "clip_value_min", NAN) == 0.0
-      && number_member (node->call_kwargs, "clip_value_max", NAN) > 0.0)
+   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped
+   * ReLU; with another floor (Hardtanh's default -1, 1) a clamp. TF
+   * computes max (min (x, cap), floor), the clamp's value where floor <= cap. */
+  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value")))
     {
+      double floor = number_member (node->call_kwargs, "clip_value_min", NAN);
       double cap = number_member (node->call_kwargs, "clip_value_max", NAN);
 
-      qs_activation_spec_init (spec, QS_ACTIVATION_RELU);
+      if (!(floor <= cap) || !(floor <= FLT_MAX) || !(cap >= -FLT_MAX))
+        return FALSE;
+      qs_activation_spec_init (spec, floor == 0.0 ? QS_ACTIVATION_RELU : QS_ACTIVATION_CLAMP);
       spec->max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      if (floor != 0.0)
+        spec->min_value = floor >= -FLT_MAX ? (float) floor : -INFINITY;
       return TRUE;
     }
   return FALSE;
@@ -3862,7 +3986,7 @@ build_arithmetic (QsKerasBuild  *b,
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors, "
+                   "multiply, truediv, maximum and minimum by a constant and of tensors, clip_by_value, "
                    "activation functions, and reduce_mean and reduce_max over height and width)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
@@ -4291,17 +4415,14 @@ build_node (QsKerasBuild  *b,
     return build_layer_norm (b, node, error);
   if (g_str_equal (c, "BatchNormalization"))
     return build_batch_norm (b, node, error);
+  /* Maximum and Minimum: merge layers, or Keras 3's keras.ops.maximum (x, 0) with a number. */
   if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
       || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
-      || g_str_equal (c, "TensorFlowOpLayer")
+      || g_str_equal (c, "TensorFlowOpLayer") || g_str_equal (c, "Maximum") || g_str_equal (c, "Minimum")
       || g_str_equal (c, "SlicingOpLambda"))
     return build_arithmetic (b, node, error);
   if (g_str_equal (c, "Average"))
     return build_merge (b, node, QS_LAYER_AVERAGE, error);
-  if (g_str_equal (c, "Maximum"))
-    return build_merge (b, node, QS_LAYER_MAXIMUM, error);
-  if (g_str_equal (c, "Minimum"))
-    return build_merge (b, node, QS_LAYER_MINIMUM, error);
   if (g_str_equal (c, "Concatenate"))
     return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (g_str_equal (c, "ZeroPadding2D"))
