@@ -46,7 +46,11 @@
  * (C, 1, 1) constants channels_first, (C,) and (1, 1, C) channels_last, a
  * per-element scale of a flattened (C, H, W) map in PyTorch's order; a
  * (C,) constant that would run along a channels_first map's width, or one
- * that does not broadcast, refused in one line), models whose layers say
+ * that does not broadcast, refused in one line), tf.maximum / tf.minimum
+ * by a constant and clip_by_value as nobuco, tf.keras channels_first, TF
+ * 2.3's TensorFlowOpLayer and Keras 3's operations write them (a ReLU for
+ * max (x, 0), a floor and a cap one layer, other bounds a clamp; of two
+ * tensors a merge: /keras-converted/bounds), models whose layers say
  * no data_format (their constants' shapes decide) or mix the orders
  * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
