@@ -3225,12 +3225,15 @@ build_merge (QsKerasBuild  *b,
                  node->class_name, node->name, node->inputs->len, kind == QS_LAYER_SUBTRACT ? "two" : "two or more");
   if (kind == QS_LAYER_CONCATENATE)
     {
-      int64_t axis;
+      /* tf.concat (a TFOpLambda "concat", nobuco's torch.cat) says its axis in the call. */
+      JsonObject *settings = g_str_equal (node->class_name, "TFOpLambda") ? node->call_kwargs : node->config;
+      int64_t axis = 0;
 
-      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
+      if (!axis_member (settings, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                     "Concatenate layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
-                     "(axis %d here)", node->name, axis, channel_axis (g_ptr_array_index (node->inputs, 0)));
+                     "%s layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
+                     "(axis %d here)", node->class_name, node->name, axis,
+                     channel_axis (g_ptr_array_index (node->inputs, 0)));
     }
   if (!check_merge_shapes (b, node, kind, error) || !check_merge_layouts (b, node, error))
     return FALSE;
@@ -3625,7 +3628,8 @@ tf_function_activation (const QsKerasBuild *b,
 }
 
 /* The keyword arguments of a TFOpLambda the engine cannot honour: tf.nn.gelu's tanh
- * approximation, a softmax over another axis. NULL when it runs as the function's default. */
+ * approximation, tf.nn.silu's beta, a softmax over another axis. NULL when it runs as the
+ * function's default. */
 static const char *
 unsupported_function_kwargs (const KerasNode        *node,
                              const QsActivationSpec *spec)
@@ -3634,28 +3638,43 @@ unsupported_function_kwargs (const KerasNode        *node,
 
   if (spec->kind == QS_ACTIVATION_GELU && bool_member (node->call_kwargs, "approximate", FALSE))
     return "the tanh approximation of gelu";
+  /* nobuco writes tf.nn.silu (x, beta=1.0); another beta is x * sigmoid (beta x). */
+  if (spec->kind == QS_ACTIVATION_SWISH && number_member (node->call_kwargs, "beta", 1.0) != 1.0)
+    return "swish with a beta other than 1";
   if (spec->kind == QS_ACTIVATION_SOFTMAX && member (node->call_kwargs, "axis") != NULL
       && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node)))
     return "a softmax over another axis than the channels";
   return NULL;
 }
 
-/* tf.math.reduce_mean / reduce_max over the height and width ([1, 2]) of a map: global pooling. */
+/* tf.math.reduce_mean / reduce_max over the height and width of a map:
+ * global pooling. The axes are the map's own: [1, 2] (or [-3, -2]) of a
+ * channels_last map, [2, 3] (or [-2, -1]) of a channels_first one. */
 static gboolean
 is_spatial_reduction (const KerasNode *node,
                       gboolean        *max)
 {
   const char *function = string_member (node->config, "function");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
   JsonArray *axis = array_member (node->call_kwargs, "axis");
-  int64_t a0 = 0, a1 = 0;
+  int64_t a[2];
+  int engine[2];
 
-  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2
-      || !qs_json_node_get_int (json_array_get_element (axis, 0), &a0)
-      || !qs_json_node_get_int (json_array_get_element (axis, 1), &a1))
+  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2 || input->rank != 4)
     return FALSE;
+  for (int i = 0; i < 2; i++)
+    {
+      if (!qs_json_node_get_int (json_array_get_element (axis, (guint) i), &a[i]))
+        return FALSE;
+      if (a[i] < 0)
+        a[i] += 4;
+      if (a[i] < 1 || a[i] > 3)
+        return FALSE;
+      engine[i] = input->axes[a[i] - 1];
+    }
   *max = g_str_equal (function, "math.reduce_max");
-  return (*max || g_str_equal (function, "math.reduce_mean"))
-    && ((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1) || (a0 == -3 && a1 == -2) || (a0 == -2 && a1 == -3));
+  return (*max || g_str_equal (function, "math.reduce_mean")) && engine[0] != engine[1] && engine[0] != 2
+    && engine[1] != 2;
 }
 
 /* ---- Permute, transposes and converters' shape Lambdas ------------------------------------- */
@@ -3939,6 +3958,25 @@ static gboolean build_global_pool (QsKerasBuild  *b,
                                    gboolean       max,
                                    GError       **error);
 
+/* tf.math.negative (-x, as tf.keras writes a Keras tensor's unary minus,
+ * nobuco's torch.neg): an affine layer scaling every channel by -1. */
+static gboolean
+build_negative (QsKerasBuild  *b,
+                KerasNode     *node,
+                GError       **error)
+{
+  int h, w, c;
+  g_autofree double *scales = NULL;
+  g_autofree double *shifts = NULL;
+
+  input_shape (b, node, 0, &h, &w, &c);
+  scales = g_new (double, c);
+  shifts = g_new0 (double, c);
+  for (int i = 0; i < c; i++)
+    scales[i] = -1.0;
+  return add_affine (b, node, scales, shifts, c, error);
+}
+
 /* The arithmetic layers: merges, or an affine layer for a constant operand. */
 static gboolean
 build_arithmetic (QsKerasBuild  *b,
@@ -3979,15 +4017,22 @@ build_arithmetic (QsKerasBuild  *b,
           node->rank = bool_member (node->call_kwargs, "keepdims", FALSE) ? input_rank (node) : 2;
           return TRUE;
         }
+      if (g_strcmp0 (string_member (node->config, "function"), "math.negative") == 0)
+        return build_negative (b, node, error);
     }
+  /* tf.concat ([a, b, ...], axis): nobuco's torch.cat (Inception, GoogLeNet, DenseNet). */
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len >= 2
+      && g_strcmp0 (string_member (node->config, "function"), "concat") == 0)
+    return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (!binary_op_of (node, &op))
     {
       const char *function = string_member (node->config, "function");
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply, truediv, maximum and minimum by a constant and of tensors, clip_by_value, "
-                   "activation functions, and reduce_mean and reduce_max over height and width)",
+                   "multiply, truediv, maximum and minimum by a constant and of tensors, negative, clip_by_value, "
+                   "concat of channels, activation functions, and reduce_mean and reduce_max over height and "
+                   "width)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))

@@ -1383,6 +1383,34 @@ test_rank3_constants (void)
 #undef MAP_MODEL
 }
 
+/* What nobuco writes for torch.cat, x.mean and F.silu, where the engine
+ * cannot run it exactly: a concat along the height of a channels_last
+ * map, a mean over the channels and height of a channels_first map (its
+ * axes [1, 2]), a swish with another beta; each refused in one line
+ * naming the layer. The runnable forms run against PyTorch in
+ * /keras-converted/nobuco-inception.h5 and keras-channels-first-concat.h5. */
+static void
+test_converter_functions_refused (void)
+{
+  const char *concat[] = { "TFOpLambda layer “tf.concat”", "joins along axis 1", "axis 3 here", NULL };
+  const char *mean[] = { "“tf.math.reduce_mean”", "computing tf.math.reduce_mean", NULL };
+  const char *beta[] = { "“tf.nn.silu”", "swish with a beta other than 1", NULL };
+
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("TFOpLambda", "tf.concat", ", \"function\": \"concat\"",
+                                   "[[\"in\", 0, 0, {\"axis\": 1, \"name\": null}],"
+                                   " [\"a\", 0, 0, {\"axis\": 1, \"name\": null}]]"),
+                            "[\"tf.concat\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, concat);
+  expect_error (FUNCTIONAL (LAYER ("MaxPooling2D", "pool", ", \"pool_size\": [1, 1], \"data_format\": \"channels_first\"",
+                                   "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("TFOpLambda", "tf.math.reduce_mean", ", \"function\": \"math.reduce_mean\"",
+                                   "[\"pool\", 0, 0, {\"axis\": [1, 2], \"keepdims\": false}]"),
+                            "[\"tf.math.reduce_mean\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, mean);
+  expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.silu", ", \"function\": \"nn.silu\"",
+                                   "[\"in\", 0, 0, {\"beta\": 2.0, \"name\": null}]"),
+                            "[\"tf.nn.silu\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, beta);
+}
+
 /* Nested models each calling the one inside 8 times: 8 levels would be
  * 16 million layer calls from a few kilobytes; refused in one line. */
 static void
@@ -1484,6 +1512,7 @@ main (int    argc,
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
   g_test_add_func ("/keras-graph/rank3-constants", test_rank3_constants);
+  g_test_add_func ("/keras-graph/converter-functions-refused", test_converter_functions_refused);
   g_test_add_func ("/keras-graph/call-bomb", test_call_bomb);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
   status = g_test_run ();

@@ -50,7 +50,9 @@
  * by a constant and clip_by_value as nobuco, tf.keras channels_first, TF
  * 2.3's TensorFlowOpLayer and Keras 3's operations write them (a ReLU for
  * max (x, 0), a floor and a cap one layer, other bounds a clamp; of two
- * tensors a merge: /keras-converted/bounds), models whose layers say
+ * tensors a merge: /keras-converted/bounds), nobuco's torch.cat as
+ * tf.concat of channels, -x as tf.math.negative, tf.nn.silu (beta 1) and
+ * means over a channels_first map's axes [2, 3], models whose layers say
  * no data_format (their constants' shapes decide) or mix the orders
  * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels

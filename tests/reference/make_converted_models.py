@@ -129,6 +129,14 @@ each built from a PyTorch module whose float64 logits are the reference:
   keras3-bounds.keras    Keras 3 operations (keras.src.ops.numpy Maximum,
       Minimum) with a number, a NumPy constant ({"class_name": "__numpy__"})
       and two tensors.
+  nobuco-inception.h5    an Inception block as nobuco writes torch.cat of
+      channels: tf.concat ([a, b, c], axis=3) (a TFOpLambda "concat" whose
+      list argument repeats its kwargs on every entry), -x as
+      tf.math.negative, F.silu as tf.nn.silu (x, beta=1.0), x.mean ((2, 3),
+      keepdim=True) as tf.math.reduce_mean (axis [-3, -2], keepdims True).
+  keras-channels-first-concat.h5  tf.concat (axis=1) and tf.math.negative
+      on channels_first maps, and tf.math.reduce_mean over their height and
+      width, axis [2, 3].
 
   A Lambda's "function" is Keras 2's func_dump: base64 of the marshalled
   code of a function written here as onnx2keras writes it.
@@ -1114,6 +1122,65 @@ def keras3_bounds():
     return config, variables, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "dense"]
 
 
+# ---- nobuco's torch.cat, unary minus and mean -------------------------------------------------
+
+def tf_op_list(function, name, inbound, kwargs):
+    """A TFOpLambda whose first argument is a list of tensors: tf.keras repeats the call's kwargs on every entry."""
+    return {"class_name": "TFOpLambda", "name": name,
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function},
+            "inbound_nodes": [[[i, 0, 0, kwargs] for i in inbound]]}
+
+
+def nobuco_inception():
+    w = sl.Weights(SEED + 29)
+    stem, b1, b2, b3 = (sl.round_params(p) for p in (w.conv(3, 8, 3), w.conv(8, 4, 1), w.conv(8, 4, 3), w.conv(8, 3, 1)))
+    head = sl.round_params(w.dense(11, 5))
+
+    def forward(x):
+        x = F.silu(sl.conv(x, stem, 1))
+        y = torch.cat([F.relu(sl.conv(x, b1, 0)), F.relu(sl.conv(x, b2, 1)), -sl.conv(x, b3, 0)], 1)
+        return sl.dense(y.mean((2, 3), keepdim=True).flatten(1), head)
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(stem))
+    g.layers.append(tf_op("nn.silu", "tf.nn.silu", "conv2d", {"beta": 1.0, "name": None}))
+    g.add("Conv2D", "conv2d_1", conv_cfg(4, 1, fmt="channels_last"), weights=sl.conv_keras(b1), inputs=["tf.nn.silu"])
+    a = g.add("ReLU", "re_lu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("Conv2D", "conv2d_2", {**conv_cfg(4, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(b2),
+          inputs=["tf.nn.silu"])
+    b = g.add("ReLU", "re_lu_1", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("Conv2D", "conv2d_3", conv_cfg(3, 1, fmt="channels_last"), weights=sl.conv_keras(b3), inputs=["tf.nn.silu"])
+    g.layers.append(tf_op("math.negative", "tf.math.negative", "conv2d_3", {"name": None}))
+    g.layers.append(tf_op_list("concat", "tf.concat", [a, b, "tf.math.negative"], {"axis": 3, "name": "concat"}))
+    g.layers.append(tf_op("math.reduce_mean", "tf.math.reduce_mean", "tf.concat",
+                          {"axis": [-3, -2], "keepdims": True, "name": None}))
+    g.last = "tf.math.reduce_mean"
+    g.add("Flatten", "flatten", {"data_format": "channels_last"})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "dense"]
+
+
+def keras_channels_first_concat():
+    w = sl.Weights(SEED + 30)
+    c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(3, 4, 1))
+    head = sl.round_params(w.dense(10, 5))
+
+    def forward(x):
+        y = torch.cat([F.relu(sl.conv(x, c1, 1)), sl.conv(x, c2, 0)], 1)
+        return sl.dense((-y).mean((2, 3)), head)
+
+    g = Graph("image", [3, 12, 12])
+    a = g.add("Conv2D", "conv", {**conv_cfg(6, 3), "padding": "same", "activation": "relu"}, weights=sl.conv_keras(c1))
+    b = g.add("Conv2D", "conv_1", conv_cfg(4, 1), weights=sl.conv_keras(c2), inputs=["image"])
+    g.layers.append(tf_op_list("concat", "tf.concat", [a, b], {"axis": 1, "name": None}))
+    g.layers.append(tf_op("math.negative", "tf.math.negative", "tf.concat", {"name": None}))
+    g.layers.append(tf_op("math.reduce_mean", "tf.math.reduce_mean", "tf.math.negative",
+                          {"axis": [2, 3], "keepdims": False, "name": None}))
+    g.last = "tf.math.reduce_mean"
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "conv_1", "logits"]
+
+
 def write_keras3_without_operations(path, config, variables):
     """saving_lib saves the layers' variables; operations are not layers and have no group."""
     layers = [entry for entry in config["config"]["layers"] if not entry.get("module", "").startswith("keras.src.ops")]
@@ -1132,7 +1199,8 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("keras-channels-first-normalize", keras_channels_first_normalize),
                 ("nobuco-normalize", nobuco_normalize), ("normalize-no-format", normalize_no_format),
                 ("mixed-formats", mixed_formats), ("nobuco-bounds", nobuco_bounds),
-                ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds)]
+                ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds),
+                ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
