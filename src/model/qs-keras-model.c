@@ -2239,16 +2239,52 @@ batch_norm_invalid (const KerasNode  *node,
                "or folds into weights that are not finite", node->name);
 }
 
-/* A ReLU layer the engine fuses: Activation relu/relu6, or ReLU with no
- * slope and no threshold; its cap in *@max. */
+/* The elementwise operations of two operands, a tensor and a constant or two tensors. */
+typedef enum {
+  OP_ADD,
+  OP_SUBTRACT,
+  OP_MULTIPLY,
+  OP_DIVIDE,
+  OP_MAXIMUM,
+  OP_MINIMUM,
+} ScalarOp;
+
+static gboolean binary_op_of (const KerasNode *node,
+                              ScalarOp        *op);
+
+/* A ReLU the engine fuses, as one layer writes it: Activation relu/relu6,
+ * ReLU with no slope and no threshold, and as converters write them
+ * tf.nn.relu, tf.nn.relu6, tf.clip_by_value (x, 0, cap) and tf.maximum
+ * (x, 0); its cap in *@max. */
 static gboolean
-plain_relu_layer (const QsKerasBuild *b,
-                  const KerasNode    *node,
-                  float              *max)
+relu_node (const QsKerasBuild *b,
+           const KerasNode    *node,
+           float              *max)
 {
   QsActivationSpec spec;
   const char *name;
+  ScalarOp op;
 
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len == 1
+      && (name = string_member (node->config, "function")) != NULL
+      && (g_str_equal (name, "nn.relu") || g_str_equal (name, "nn.relu6")
+          || g_str_equal (name, "clip_by_value") || g_str_equal (name, "compat.v1.clip_by_value")))
+    {
+      gboolean clip = g_str_has_suffix (name, "clip_by_value");
+      double floor = clip ? number_member (node->call_kwargs, "clip_value_min", NAN) : 0.0;
+      double cap = clip ? number_member (node->call_kwargs, "clip_value_max", NAN)
+                   : g_str_equal (name, "nn.relu6") ? 6.0 : INFINITY;
+
+      if (floor != 0.0 || !(cap >= 0.0))
+        return FALSE;
+      *max = cap <= FLT_MAX ? (float) cap : INFINITY;
+      return TRUE;
+    }
+  if (node->has_constant && node->constant_values == NULL && node->inputs->len == 1 && binary_op_of (node, &op))
+    {
+      *max = INFINITY;
+      return op == OP_MAXIMUM && node->constant == 0.0;
+    }
   if (g_str_equal (node->class_name, "ReLU"))
     {
       double cap = number_member (node->config, "max_value", INFINITY);
@@ -2263,6 +2299,29 @@ plain_relu_layer (const QsKerasBuild *b,
       || !activation_from_name (b, name, &spec) || !spec_is_plain_relu (&spec))
     return FALSE;
   *max = spec.max_value;
+  return TRUE;
+}
+
+/* A ReLU (relu_node), or tf.minimum of one by caps (nobuco's torch.clamp
+ * (x, 0, cap) is tf.maximum then tf.minimum); its cap in *@max. The caps
+ * are walked, not recursed into: a chain of them is as long as the config. */
+static gboolean
+plain_relu_layer (const QsKerasBuild *b,
+                  const KerasNode    *node,
+                  float              *max)
+{
+  float cap = INFINITY;
+  ScalarOp op;
+
+  while (node->has_constant && node->constant_values == NULL && node->inputs->len == 1 && binary_op_of (node, &op)
+         && op == OP_MINIMUM && node->constant >= 0.0)
+    {
+      cap = fminf (cap, node->constant <= FLT_MAX ? (float) node->constant : INFINITY);
+      node = g_ptr_array_index (node->inputs, 0);
+    }
+  if (!relu_node (b, node, max))
+    return FALSE;
+  *max = fminf (*max, cap);
   return TRUE;
 }
 
@@ -2983,15 +3042,6 @@ build_normalization (QsKerasBuild  *b,
     }
   return add_affine (b, node, scale, shift, c, error);
 }
-
-typedef enum {
-  OP_ADD,
-  OP_SUBTRACT,
-  OP_MULTIPLY,
-  OP_DIVIDE,
-  OP_MAXIMUM,
-  OP_MINIMUM,
-} ScalarOp;
 
 /* "(a, b, c)" for messages: a Keras shape after the batch, or a constant's. */
 static char *

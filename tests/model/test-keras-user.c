@@ -640,6 +640,10 @@ test_converted_bounds (void)
     GONE ("keras3-bounds.keras", "maximum_1"),
     BOUND ("keras3-bounds.keras", "minimum", QS_ACTIVATION_CLAMP, -0.25f, 0.375f, FALSE),
     MERGE ("keras3-bounds.keras", "maximum_2", QS_LAYER_MAXIMUM),
+    /* Each a ReLU's output, so padded with -inf (as zeros) before a max pooling. */
+    BOUND ("nobuco-relu-pool.h5", "tf.nn.relu", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
+    GONE ("nobuco-relu-pool.h5", "tf.math.maximum"),
+    BOUND ("nobuco-relu-pool.h5", "tf.math.minimum", QS_ACTIVATION_RELU, 0.0f, 0.5f, TRUE),
   };
 #undef GONE
 #undef MERGE

@@ -134,6 +134,9 @@ each built from a PyTorch module whose float64 logits are the reference:
       list argument repeats its kwargs on every entry), -x as
       tf.math.negative, F.silu as tf.nn.silu (x, beta=1.0), x.mean ((2, 3),
       keepdim=True) as tf.math.reduce_mean (axis [-3, -2], keepdims True).
+  nobuco-relu-pool.h5    F.relu as tf.nn.relu and torch.clamp (x, 0, 0.5) as
+      tf.math.maximum then tf.math.minimum, each before a max pooling with
+      padding (tf.pad with -inf, which zeros equal after a ReLU).
   keras-channels-first-concat.h5  tf.concat (axis=1) and tf.math.negative
       on channels_first maps, and tf.math.reduce_mean over their height and
       width, axis [2, 3].
@@ -1160,6 +1163,37 @@ def nobuco_inception():
     return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "dense"]
 
 
+def nobuco_relu_pool():
+    w = sl.Weights(SEED + 31)
+    c1, c2 = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 8, 3))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        x = F.max_pool2d(F.relu(sl.conv(x, c1, 1)), 3, 2, padding=1)
+        x = F.max_pool2d(torch.clamp(sl.conv(x, c2, 1), 0.0, 0.5), 3, 1, padding=1)
+        return sl.dense(x.mean((2, 3)), head)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    pad = {"paddings": [[0, 0], [1, 1], [1, 1], [0, 0]], "constant_values": float("-inf")}
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("nn.relu", "tf.nn.relu", "conv2d", {})
+    op("compat.v1.pad", "tf.compat.v1.pad", "tf.nn.relu", pad)
+    g.add("MaxPooling2D", "max_pooling2d", pool_cfg(3, 2, "channels_last"))
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2))
+    op("math.maximum", "tf.math.maximum", "conv2d_1", {"y": 0.0})
+    op("math.minimum", "tf.math.minimum", "tf.math.maximum", {"y": 0.5})
+    op("compat.v1.pad", "tf.compat.v1.pad_1", "tf.math.minimum", pad)
+    g.add("MaxPooling2D", "max_pooling2d_1", pool_cfg(3, 1, "channels_last"))
+    op("math.reduce_mean", "tf.math.reduce_mean", "max_pooling2d_1", {"axis": [1, 2], "keepdims": False})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
+
+
 def keras_channels_first_concat():
     w = sl.Weights(SEED + 30)
     c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(3, 4, 1))
@@ -1200,7 +1234,8 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("nobuco-normalize", nobuco_normalize), ("normalize-no-format", normalize_no_format),
                 ("mixed-formats", mixed_formats), ("nobuco-bounds", nobuco_bounds),
                 ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds),
-                ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat)]
+                ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat),
+                ("nobuco-relu-pool", nobuco_relu_pool)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
