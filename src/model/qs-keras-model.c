@@ -4003,6 +4003,11 @@ static gboolean tf_reshape (QsKerasBuild  *b,
                             gboolean      *built,
                             GError       **error);
 
+static gboolean tf_pool (QsKerasBuild  *b,
+                         KerasNode     *node,
+                         gboolean      *built,
+                         GError       **error);
+
 static gboolean build_global_pool (QsKerasBuild  *b,
                                    KerasNode     *node,
                                    gboolean       max,
@@ -4043,7 +4048,7 @@ build_arithmetic (QsKerasBuild  *b,
 
       node->rank = input_rank (node);
       if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error))
-          || (!built && !tf_reshape (b, node, &built, error)))
+          || (!built && !tf_reshape (b, node, &built, error)) || (!built && !tf_pool (b, node, &built, error)))
         return FALSE;
       if (built)
         return TRUE;
@@ -4164,6 +4169,86 @@ build_pool (QsKerasBuild  *b,
   node->rank = input_rank (node);
   return set_inputs (b, node, error)
     && layer_added (b, node, qs_engine_model_add_pool (b->model, node->name, kind, &p), error);
+}
+
+/* tf.nn's ksize or strides: n, [n], [h, w] or NHWC's [1, h, w, 1]. */
+static gboolean
+nn_window_pair (JsonNode *node,
+                int      *h,
+                int      *w)
+{
+  JsonArray *list;
+  guint n;
+  int one;
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node))
+    {
+      if (!node_positive_int (node, h))
+        return FALSE;
+      *w = *h;
+      return TRUE;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  list = json_node_get_array (node);
+  n = json_array_get_length (list);
+  if (n == 1 || n == 2)
+    {
+      if (!node_positive_int (json_array_get_element (list, 0), h))
+        return FALSE;
+      *w = *h;
+      return n == 1 || node_positive_int (json_array_get_element (list, 1), w);
+    }
+  return n == 4 && node_positive_int (json_array_get_element (list, 0), &one) && one == 1
+    && node_positive_int (json_array_get_element (list, 3), &one) && one == 1
+    && node_positive_int (json_array_get_element (list, 1), h) && node_positive_int (json_array_get_element (list, 2), w);
+}
+
+/* tf.nn.max_pool2d / avg_pool2d (TFOpLambda "nn.max_pool2d", ...) of a
+ * channels_last map, as hand-written tf.keras code calls them: a pooling
+ * layer. TensorFlow's average over "SAME" padding counts only the valid
+ * pixels, as the engine's does. FALSE without an error for another function. */
+static gboolean
+tf_pool (QsKerasBuild  *b,
+         KerasNode     *node,
+         gboolean      *built,
+         GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  const char *padding = string_member (node->call_kwargs, "padding");
+  const char *format = string_member (node->call_kwargs, "data_format");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  QsConvParams p = { 0 };
+  gboolean max;
+
+  *built = FALSE;
+  if (function == NULL)
+    return TRUE;
+  max = g_str_equal (function, "nn.max_pool2d") || g_str_equal (function, "nn.max_pool");
+  if (!max && !g_str_equal (function, "nn.avg_pool2d") && !g_str_equal (function, "nn.avg_pool"))
+    return TRUE;
+  *built = TRUE;
+  if (input->rank != 4 || memcmp (input->axes, channels_last_axes, sizeof input->axes) != 0
+      || (format != NULL && !g_str_equal (format, "NHWC")))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pools a tensor other than a channels_last (NHWC) map, which the engine does not run",
+                 node->name);
+  if (!nn_window_pair (member (node->call_kwargs, "ksize"), &p.kernel_h, &p.kernel_w))
+    return bad_size (error, node->class_name, node->name, "ksize");
+  if (!nn_window_pair (member (node->call_kwargs, "strides"), &p.stride_h, &p.stride_w))
+    return bad_size (error, node->class_name, node->name, "strides");
+  if (padding != NULL && g_str_equal (padding, "VALID"))
+    p.padding = QS_PADDING_VALID;
+  else if (padding != NULL && g_str_equal (padding, "SAME"))
+    p.padding = QS_PADDING_SAME;
+  else
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pools with a padding other than \"VALID\" or \"SAME\", which the engine does not run",
+                 node->name);
+  node->rank = 4;
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pool (b->model, node->name,
+                                                       max ? QS_LAYER_MAX_POOL : QS_LAYER_AVERAGE_POOL, &p), error);
 }
 
 static gboolean

@@ -1383,12 +1383,14 @@ test_rank3_constants (void)
 #undef MAP_MODEL
 }
 
-/* What nobuco writes for torch.cat, x.mean and F.silu, where the engine
- * cannot run it exactly: a concat along the height of a channels_last
- * map, a mean over the channels and height of a channels_first map (its
- * axes [1, 2]), a swish with another beta; each refused in one line
- * naming the layer. The runnable forms run against PyTorch in
- * /keras-converted/nobuco-inception.h5 and keras-channels-first-concat.h5. */
+/* What nobuco writes for torch.cat, x.mean and F.silu, and tf.nn's
+ * pooling, where the engine cannot run it exactly: a concat along the
+ * height of a channels_last map, a mean over the channels and height of a
+ * channels_first map (its axes [1, 2]), a swish with another beta, pooling
+ * with explicit paddings, of an NCHW map or across channels; each refused
+ * in one line naming the layer. The runnable forms run against PyTorch in
+ * /keras-converted/nobuco-inception.h5, keras-channels-first-concat.h5 and
+ * tf-nn-pool.h5. */
 static void
 test_converter_functions_refused (void)
 {
@@ -1406,6 +1408,25 @@ test_converter_functions_refused (void)
                             LAYER ("TFOpLambda", "tf.math.reduce_mean", ", \"function\": \"math.reduce_mean\"",
                                    "[\"pool\", 0, 0, {\"axis\": [1, 2], \"keepdims\": false}]"),
                             "[\"tf.math.reduce_mean\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, mean);
+  {
+    const char *explicit_pads[] = { "“tf.nn.max_pool2d”", "padding other than \"VALID\" or \"SAME\"", NULL };
+    const char *nchw[] = { "“tf.nn.avg_pool2d”", "other than a channels_last (NHWC) map", NULL };
+    const char *ksize[] = { "“tf.nn.max_pool2d”", "invalid ksize", NULL };
+
+    expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.max_pool2d", ", \"function\": \"nn.max_pool2d\"",
+                                     "[\"in\", 0, 0, {\"ksize\": 2, \"strides\": 2,"
+                                     " \"padding\": [[0, 0], [1, 1], [1, 1], [0, 0]]}]"),
+                              "[\"tf.nn.max_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, explicit_pads);
+    expect_error (FUNCTIONAL (LAYER ("MaxPooling2D", "pool", ", \"pool_size\": [1, 1], \"data_format\": \"channels_first\"",
+                                     "[[\"in\", 0, 0, {}]]") ","
+                              LAYER ("TFOpLambda", "tf.nn.avg_pool2d", ", \"function\": \"nn.avg_pool2d\"",
+                                     "[\"pool\", 0, 0, {\"ksize\": 2, \"strides\": 2, \"padding\": \"VALID\"}]"),
+                              "[\"tf.nn.avg_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, nchw);
+    /* NHWC's ksize pools one batch element and one channel: [2, 2, 2, 2] would pool across them. */
+    expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.max_pool2d", ", \"function\": \"nn.max_pool2d\"",
+                                     "[\"in\", 0, 0, {\"ksize\": [2, 2, 2, 2], \"strides\": 2, \"padding\": \"VALID\"}]"),
+                              "[\"tf.nn.max_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, ksize);
+  }
   expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.silu", ", \"function\": \"nn.silu\"",
                                    "[\"in\", 0, 0, {\"beta\": 2.0, \"name\": null}]"),
                             "[\"tf.nn.silu\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, beta);

@@ -52,7 +52,8 @@
  * max (x, 0), a floor and a cap one layer, other bounds a clamp; of two
  * tensors a merge: /keras-converted/bounds), nobuco's torch.cat as
  * tf.concat of channels, -x as tf.math.negative, tf.nn.silu (beta 1) and
- * means over a channels_first map's axes [2, 3], models whose layers say
+ * means over a channels_first map's axes [2, 3], tf.nn.max_pool2d and
+ * avg_pool2d ("SAME" and "VALID"), models whose layers say
  * no data_format (their constants' shapes decide) or mix the orders
  * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels

@@ -137,6 +137,10 @@ each built from a PyTorch module whose float64 logits are the reference:
   nobuco-relu-pool.h5    F.relu as tf.nn.relu and torch.clamp (x, 0, 0.5) as
       tf.math.maximum then tf.math.minimum, each before a max pooling with
       padding (tf.pad with -inf, which zeros equal after a ReLU).
+  tf-nn-pool.h5          hand-written tf.keras calling tf.nn.max_pool2d (ksize 3,
+      strides 2, "SAME": TensorFlow's padding, one row and column after)
+      and tf.nn.avg_pool2d (ksize [1, 3, 3, 1], "SAME", which averages the
+      valid pixels only; ksize [2, 2], "VALID") as TFOpLambdas.
   keras-channels-first-concat.h5  tf.concat (axis=1) and tf.math.negative
       on channels_first maps, and tf.math.reduce_mean over their height and
       width, axis [2, 3].
@@ -1194,6 +1198,35 @@ def nobuco_relu_pool():
     return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
 
 
+def tf_nn_pool():
+    w = sl.Weights(SEED + 32)
+    c1, c2 = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 8, 3))
+    head = sl.round_params(w.dense(8 * 3 * 3, 5))
+
+    def forward(x):
+        x = sl.conv(x, c1, 1)                                           # no ReLU: -inf and zero padding differ
+        x = F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=float("-inf")), 3, 2)
+        x = F.avg_pool2d(sl.conv(x, c2, 1), 3, 1, padding=1, count_include_pad=False)
+        x = F.avg_pool2d(x, 2, 2)
+        return sl.dense(x.permute(0, 2, 3, 1).flatten(1), head)        # Keras flattens (H, W, C)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("nn.max_pool2d", "tf.nn.max_pool2d", "conv2d", {"ksize": 3, "strides": 2, "padding": "SAME"})
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2))
+    op("nn.avg_pool2d", "tf.nn.avg_pool2d", "conv2d_1",
+       {"ksize": [1, 3, 3, 1], "strides": [1, 1, 1, 1], "padding": "SAME", "data_format": "NHWC"})
+    op("nn.avg_pool2d", "tf.nn.avg_pool2d_1", "tf.nn.avg_pool2d", {"ksize": [2, 2], "strides": [2], "padding": "VALID"})
+    g.add("Flatten", "flatten", {"data_format": "channels_last"})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
+
+
 def keras_channels_first_concat():
     w = sl.Weights(SEED + 30)
     c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(3, 4, 1))
@@ -1235,7 +1268,7 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("mixed-formats", mixed_formats), ("nobuco-bounds", nobuco_bounds),
                 ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds),
                 ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat),
-                ("nobuco-relu-pool", nobuco_relu_pool)]
+                ("nobuco-relu-pool", nobuco_relu_pool), ("tf-nn-pool", tf_nn_pool)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
