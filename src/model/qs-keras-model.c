@@ -1699,6 +1699,30 @@ is_onnx2keras_softmax (const KerasNode *node)
   return lambda_code_mentions (node, "softmax");
 }
 
+/* onnx2keras's Clip with a floor other than 0 (Hardtanh): a Lambda
+ * (tf.clip_by_value (x, vmin, vmax)) from onnx2keras.operation_layers, its
+ * bounds the two default arguments. TF computes max (min (x, vmax), vmin),
+ * a clamp where vmin <= vmax: *@floor and *@cap. */
+static gboolean
+is_onnx2keras_clip (const KerasNode *node,
+                    double          *floor,
+                    double          *cap)
+{
+  JsonArray *function = array_member (node->config, "function");
+  JsonArray *defaults = NULL;
+
+  if (!g_str_equal (node->class_name, "Lambda")
+      || g_strcmp0 (string_member (node->config, "module"), "onnx2keras.operation_layers") != 0
+      || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || function == NULL
+      || !qs_json_node_get_array (qs_json_array_element (function, 1), &defaults) || defaults == NULL
+      || json_array_get_length (defaults) != 2
+      || !node_is_number (json_array_get_element (defaults, 0)) || !node_is_number (json_array_get_element (defaults, 1)))
+    return FALSE;
+  *floor = json_node_get_double (json_array_get_element (defaults, 0));
+  *cap = json_node_get_double (json_array_get_element (defaults, 1));
+  return *floor <= *cap && lambda_code_mentions (node, "clip_by_value");
+}
+
 static gboolean
 is_softmax_layer (const KerasNode *node)
 {
@@ -3930,7 +3954,7 @@ classification_models_lambda (KerasNode  *node,
 }
 
 /* Converters' and model zoos' Lambdas that only reshape, and
- * onnx2keras's softmax. onnx2keras's: after GlobalAveragePool,
+ * onnx2keras's softmax and clip. onnx2keras's: after GlobalAveragePool,
  * "<name>_EXPAND1" and "_EXPAND2" (keras.backend.expand_dims, twice: (C)
  * to (C, 1, 1)); before a flatten in its channels_last mode, "<name>_CHW"
  * (tf.transpose (x, [0, 3, 1, 2])). Quantscope never runs Python: it knows these by the module that
@@ -3944,6 +3968,7 @@ shape_lambda (QsKerasBuild  *b,
 {
   const char *module = string_member (node->config, "module");
   const KerasNode *input;
+  double floor, cap;
 
   *built = FALSE;
   if (!g_str_equal (node->class_name, "Lambda") || module == NULL
@@ -3971,6 +3996,22 @@ shape_lambda (QsKerasBuild  *b,
           return TRUE;
         }
       qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
+      return set_inputs (b, node, error)
+        && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+    }
+  if (is_onnx2keras_clip (node, &floor, &cap))
+    {
+      QsActivationSpec spec;
+
+      *built = TRUE;
+      if (!(floor <= FLT_MAX) || !(cap >= -FLT_MAX))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” clips to a range beyond float32's",
+                     node->name);
+      qs_activation_spec_init (&spec, floor == 0.0 ? QS_ACTIVATION_RELU : QS_ACTIVATION_CLAMP);
+      spec.max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      if (floor != 0.0)
+        spec.min_value = floor >= -FLT_MAX ? (float) floor : -INFINITY;
+      node->rank = input_rank (node);
       return set_inputs (b, node, error)
         && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
     }
@@ -4647,7 +4688,8 @@ build_node (QsKerasBuild  *b,
   if (g_str_equal (c, "Lambda"))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                  "layer “%s” is a Lambda, whose Python code Quantscope does not run (it knows only InceptionResNetV2's "
-                 "scaled residual, onnx2keras's expand_dims and transpose, and classification_models' expand_dims)", node->key);
+                 "scaled residual, onnx2keras's expand_dims, transpose, softmax and clip, and classification_models' expand_dims)",
+                 node->key);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
                "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",

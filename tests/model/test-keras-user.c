@@ -53,7 +53,8 @@
  * tensors a merge: /keras-converted/bounds), nobuco's torch.cat as
  * tf.concat of channels, -x as tf.math.negative, tf.nn.silu (beta 1) and
  * means over a channels_first map's axes [2, 3], tf.nn.max_pool2d and
- * avg_pool2d ("SAME" and "VALID"), models whose layers say
+ * avg_pool2d ("SAME" and "VALID"), onnx2keras's Clip Lambda (Hardtanh,
+ * its bounds the Lambda's default arguments), models whose layers say
  * no data_format (their constants' shapes decide) or mix the orders
  * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
@@ -641,6 +642,7 @@ test_converted_bounds (void)
     GONE ("keras3-bounds.keras", "maximum_1"),
     BOUND ("keras3-bounds.keras", "minimum", QS_ACTIVATION_CLAMP, -0.25f, 0.375f, FALSE),
     MERGE ("keras3-bounds.keras", "maximum_2", QS_LAYER_MAXIMUM),
+    BOUND ("onnx2keras-hardtanh.h5", "6", QS_ACTIVATION_CLAMP, -0.5f, 0.5f, FALSE),
     /* Each a ReLU's output, so padded with -inf (as zeros) before a max pooling. */
     BOUND ("nobuco-relu-pool.h5", "tf.nn.relu", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
     GONE ("nobuco-relu-pool.h5", "tf.math.maximum"),

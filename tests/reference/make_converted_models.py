@@ -137,6 +137,9 @@ each built from a PyTorch module whose float64 logits are the reference:
   nobuco-relu-pool.h5    F.relu as tf.nn.relu and torch.clamp (x, 0, 0.5) as
       tf.math.maximum then tf.math.minimum, each before a max pooling with
       padding (tf.pad with -inf, which zeros equal after a ReLU).
+  onnx2keras-hardtanh.h5  onnx2keras's Clip with a floor other than 0
+      (F.hardtanh (x, -0.5, 0.5)): a Lambda from onnx2keras.operation_layers
+      calling tf.clip_by_value, its bounds the function's default arguments.
   tf-nn-pool.h5          hand-written tf.keras calling tf.nn.max_pool2d (ksize 3,
       strides 2, "SAME": TensorFlow's padding, one row and column after)
       and tf.nn.avg_pool2d (ksize [1, 3, 3, 1], "SAME", which averages the
@@ -242,6 +245,11 @@ def chw_target_layer(x):
 def softmax_target_layer(x, axis=1):
     import tensorflow as tf
     return tf.nn.softmax(x, axis=axis)
+
+
+def clip_target_layer(x, vmin=-0.5, vmax=0.5):
+    import tensorflow as tf
+    return tf.clip_by_value(x, vmin, vmax)
 
 
 def slice_target_layer(x, axis=1, starts=0, ends=2):
@@ -1227,6 +1235,23 @@ def tf_nn_pool():
     return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
 
 
+def onnx2keras_hardtanh():
+    w = sl.Weights(SEED + 33)
+    c1 = sl.round_params(w.conv(3, 6, 3))
+    head = sl.round_params(w.dense(6, 5))
+
+    def forward(x):
+        return sl.dense(F.hardtanh(sl.conv(x, c1, 1), -0.5, 0.5).mean((2, 3)), head)
+
+    g = Graph("input.1", [3, 12, 12])
+    g.add("ZeroPadding2D", "5_pad", pad_cfg(1))
+    g.add("Conv2D", "5", conv_cfg(6, 3), weights=sl.conv_keras(c1))
+    g.add("Lambda", "6", lambda_config(clip_target_layer, "onnx2keras.operation_layers"))
+    g.add("GlobalAveragePooling2D", "7", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "8", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["5", "8"]
+
+
 def keras_channels_first_concat():
     w = sl.Weights(SEED + 30)
     c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(3, 4, 1))
@@ -1268,7 +1293,8 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("mixed-formats", mixed_formats), ("nobuco-bounds", nobuco_bounds),
                 ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds),
                 ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat),
-                ("nobuco-relu-pool", nobuco_relu_pool), ("tf-nn-pool", tf_nn_pool)]
+                ("nobuco-relu-pool", nobuco_relu_pool), ("tf-nn-pool", tf_nn_pool),
+                ("onnx2keras-hardtanh", onnx2keras_hardtanh)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
