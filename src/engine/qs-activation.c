@@ -25,6 +25,7 @@ qs_activation_spec_init (QsActivationSpec *spec,
   spec->slope = 0.2f;
   spec->offset = 0.5f;
   spec->approximate = false;
+  spec->min_value = -INFINITY;
 }
 
 static float
@@ -98,6 +99,10 @@ qs_activation_spec_apply (const QsActivationSpec *spec,
           return 0.5f * x * (1.0f + tanhf (sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
         }
       return 0.5f * x * (1.0f + erff (x * 0.7071067811865476f));
+    case QS_ACTIVATION_CLAMP:
+      /* The floor first, as min (max (x, a), b) is written: a floor above
+       * the cap gives the cap everywhere. */
+      return fminf (fmaxf (x, spec->min_value), spec->max_value);
     case QS_ACTIVATION_SOFTMAX:
       /* Softmax normalises a whole vector, so it has no per-element
        * definition: the engine runs it in float over the channel axis and

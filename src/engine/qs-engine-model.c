@@ -899,9 +899,10 @@ qs_engine_model_add_activation_spec (QsEngineModel          *model,
   QsEngineLayer *layer;
   QsEngineStatus status;
 
-  if (model == NULL || spec == NULL || spec->kind < QS_ACTIVATION_NONE || spec->kind > QS_ACTIVATION_SOFTMAX
+  if (model == NULL || spec == NULL || spec->kind < QS_ACTIVATION_NONE || spec->kind > QS_ACTIVATION_CLAMP
       || isnan (spec->max_value) || !isfinite (spec->negative_slope) || !isfinite (spec->threshold)
-      || !isfinite (spec->alpha) || !isfinite (spec->slope) || !isfinite (spec->offset))
+      || !isfinite (spec->alpha) || !isfinite (spec->slope) || !isfinite (spec->offset)
+      || (spec->kind == QS_ACTIVATION_CLAMP && isnan (spec->min_value)))
     return QS_ENGINE_INVALID_ARGUMENT;
   /* Plain ReLU keeps its fused form (and the integer path's clamp); with
    * a slope or threshold it is a table like the others. */

@@ -67,6 +67,8 @@ typedef enum {
   QS_ACTIVATION_TANH,
   QS_ACTIVATION_GELU,         /* exact (erf) or, with approximate, the tanh form */
   QS_ACTIVATION_SOFTMAX,      /* over the channel axis; float between dequantize and quantize */
+  QS_ACTIVATION_CLAMP,        /* min (max (x, min_value), max_value): tf.maximum / tf.minimum by a
+                               * number, tf.clip_by_value (a ReLU where min_value is 0) */
 } QsActivation;
 
 /* An activation with its parameters, for qs_engine_model_add_activation_spec. */
@@ -78,10 +80,11 @@ typedef struct {
   float        alpha;          /* ELU */
   float        slope, offset;  /* HARD_SIGMOID: clip (slope x + offset, 0, 1) */
   bool         approximate;    /* GELU: the tanh approximation */
+  float        min_value;      /* CLAMP: the floor, -INFINITY for none */
 } QsActivationSpec;
 
 /* A spec of @kind with Keras's defaults (no cap, slope 0.3 for LeakyReLU,
- * alpha 1, hard sigmoid 0.2 / 0.5, exact GELU). */
+ * alpha 1, hard sigmoid 0.2 / 0.5, exact GELU, no floor). */
 void  qs_activation_spec_init (QsActivationSpec *spec,
                                QsActivation      kind);
 /* The float definition, the reference every integer table is checked against. */

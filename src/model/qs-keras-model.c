@@ -856,7 +856,9 @@ call_add_constant_tensor (KerasCall *call,
 
 /* A Keras 3 call argument: a keras tensor ({"class_name":
  * "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}),
- * a list of them (a merge's one argument) or a number. */
+ * a list of them (a merge's one argument), a number, or a constant array
+ * as serialization_lib writes a NumPy array or a backend tensor
+ * ({"class_name": "__numpy__" or "__tensor__", "config": {"value": nested lists}}). */
 static gboolean
 parse_keras3_arg (KerasCall   *call,
                   const char  *layer_name,
@@ -868,9 +870,17 @@ parse_keras3_arg (KerasCall   *call,
     return TRUE;
   if (JSON_NODE_HOLDS_OBJECT (arg))
     {
-      JsonArray *history = array_member (object_member (json_node_get_object (arg), "config"), "keras_history");
-      const char *name;
+      JsonObject *object = json_node_get_object (arg);
+      JsonArray *history = array_member (object_member (object, "config"), "keras_history");
+      const char *name, *class_name = string_member (object, "class_name");
 
+      if (history == NULL && (g_strcmp0 (class_name, "__numpy__") == 0 || g_strcmp0 (class_name, "__tensor__") == 0))
+        {
+          if (!call_add_constant_tensor (call, member (object_member (object, "config"), "value")))
+            return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                         "layer “%s” takes a constant that is not a list of numbers", layer_name);
+          return TRUE;
+        }
       if (history == NULL)
         return TRUE;
       if (!qs_json_node_get_string (qs_json_array_element (history, 0), &name) || name == NULL)
@@ -1689,6 +1699,30 @@ is_onnx2keras_softmax (const KerasNode *node)
   return lambda_code_mentions (node, "softmax");
 }
 
+/* onnx2keras's Clip with a floor other than 0 (Hardtanh): a Lambda
+ * (tf.clip_by_value (x, vmin, vmax)) from onnx2keras.operation_layers, its
+ * bounds the two default arguments. TF computes max (min (x, vmax), vmin),
+ * a clamp where vmin <= vmax: *@floor and *@cap. */
+static gboolean
+is_onnx2keras_clip (const KerasNode *node,
+                    double          *floor,
+                    double          *cap)
+{
+  JsonArray *function = array_member (node->config, "function");
+  JsonArray *defaults = NULL;
+
+  if (!g_str_equal (node->class_name, "Lambda")
+      || g_strcmp0 (string_member (node->config, "module"), "onnx2keras.operation_layers") != 0
+      || g_strcmp0 (string_member (node->config, "function_type"), "lambda") != 0 || function == NULL
+      || !qs_json_node_get_array (qs_json_array_element (function, 1), &defaults) || defaults == NULL
+      || json_array_get_length (defaults) != 2
+      || !node_is_number (json_array_get_element (defaults, 0)) || !node_is_number (json_array_get_element (defaults, 1)))
+    return FALSE;
+  *floor = json_node_get_double (json_array_get_element (defaults, 0));
+  *cap = json_node_get_double (json_array_get_element (defaults, 1));
+  return *floor <= *cap && lambda_code_mentions (node, "clip_by_value");
+}
+
 static gboolean
 is_softmax_layer (const KerasNode *node)
 {
@@ -2229,16 +2263,52 @@ batch_norm_invalid (const KerasNode  *node,
                "or folds into weights that are not finite", node->name);
 }
 
-/* A ReLU layer the engine fuses: Activation relu/relu6, or ReLU with no
- * slope and no threshold; its cap in *@max. */
+/* The elementwise operations of two operands, a tensor and a constant or two tensors. */
+typedef enum {
+  OP_ADD,
+  OP_SUBTRACT,
+  OP_MULTIPLY,
+  OP_DIVIDE,
+  OP_MAXIMUM,
+  OP_MINIMUM,
+} ScalarOp;
+
+static gboolean binary_op_of (const KerasNode *node,
+                              ScalarOp        *op);
+
+/* A ReLU the engine fuses, as one layer writes it: Activation relu/relu6,
+ * ReLU with no slope and no threshold, and as converters write them
+ * tf.nn.relu, tf.nn.relu6, tf.clip_by_value (x, 0, cap) and tf.maximum
+ * (x, 0); its cap in *@max. */
 static gboolean
-plain_relu_layer (const QsKerasBuild *b,
-                  const KerasNode    *node,
-                  float              *max)
+relu_node (const QsKerasBuild *b,
+           const KerasNode    *node,
+           float              *max)
 {
   QsActivationSpec spec;
   const char *name;
+  ScalarOp op;
 
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len == 1
+      && (name = string_member (node->config, "function")) != NULL
+      && (g_str_equal (name, "nn.relu") || g_str_equal (name, "nn.relu6")
+          || g_str_equal (name, "clip_by_value") || g_str_equal (name, "compat.v1.clip_by_value")))
+    {
+      gboolean clip = g_str_has_suffix (name, "clip_by_value");
+      double floor = clip ? number_member (node->call_kwargs, "clip_value_min", NAN) : 0.0;
+      double cap = clip ? number_member (node->call_kwargs, "clip_value_max", NAN)
+                   : g_str_equal (name, "nn.relu6") ? 6.0 : INFINITY;
+
+      if (floor != 0.0 || !(cap >= 0.0))
+        return FALSE;
+      *max = cap <= FLT_MAX ? (float) cap : INFINITY;
+      return TRUE;
+    }
+  if (node->has_constant && node->constant_values == NULL && node->inputs->len == 1 && binary_op_of (node, &op))
+    {
+      *max = INFINITY;
+      return op == OP_MAXIMUM && node->constant == 0.0;
+    }
   if (g_str_equal (node->class_name, "ReLU"))
     {
       double cap = number_member (node->config, "max_value", INFINITY);
@@ -2253,6 +2323,29 @@ plain_relu_layer (const QsKerasBuild *b,
       || !activation_from_name (b, name, &spec) || !spec_is_plain_relu (&spec))
     return FALSE;
   *max = spec.max_value;
+  return TRUE;
+}
+
+/* A ReLU (relu_node), or tf.minimum of one by caps (nobuco's torch.clamp
+ * (x, 0, cap) is tf.maximum then tf.minimum); its cap in *@max. The caps
+ * are walked, not recursed into: a chain of them is as long as the config. */
+static gboolean
+plain_relu_layer (const QsKerasBuild *b,
+                  const KerasNode    *node,
+                  float              *max)
+{
+  float cap = INFINITY;
+  ScalarOp op;
+
+  while (node->has_constant && node->constant_values == NULL && node->inputs->len == 1 && binary_op_of (node, &op)
+         && op == OP_MINIMUM && node->constant >= 0.0)
+    {
+      cap = fminf (cap, node->constant <= FLT_MAX ? (float) node->constant : INFINITY);
+      node = g_ptr_array_index (node->inputs, 0);
+    }
+  if (!relu_node (b, node, max))
+    return FALSE;
+  *max = fminf (*max, cap);
   return TRUE;
 }
 
@@ -2974,13 +3067,6 @@ build_normalization (QsKerasBuild  *b,
   return add_affine (b, node, scale, shift, c, error);
 }
 
-typedef enum {
-  OP_ADD,
-  OP_SUBTRACT,
-  OP_MULTIPLY,
-  OP_DIVIDE,
-} ScalarOp;
-
 /* "(a, b, c)" for messages: a Keras shape after the batch, or a constant's. */
 static char *
 tuple_text (const int *dims,
@@ -3213,12 +3299,15 @@ build_merge (QsKerasBuild  *b,
                  node->class_name, node->name, node->inputs->len, kind == QS_LAYER_SUBTRACT ? "two" : "two or more");
   if (kind == QS_LAYER_CONCATENATE)
     {
-      int64_t axis;
+      /* tf.concat (a TFOpLambda "concat", nobuco's torch.cat) says its axis in the call. */
+      JsonObject *settings = g_str_equal (node->class_name, "TFOpLambda") ? node->call_kwargs : node->config;
+      int64_t axis = 0;
 
-      if (!axis_member (node->config, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
+      if (!axis_member (settings, -1, &axis) || !is_channel_axis (axis, g_ptr_array_index (node->inputs, 0)))
         return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
-                     "Concatenate layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
-                     "(axis %d here)", node->name, axis, channel_axis (g_ptr_array_index (node->inputs, 0)));
+                     "%s layer “%s” joins along axis %" G_GINT64_FORMAT "; the engine concatenates channels "
+                     "(axis %d here)", node->class_name, node->name, axis,
+                     channel_axis (g_ptr_array_index (node->inputs, 0)));
     }
   if (!check_merge_shapes (b, node, kind, error) || !check_merge_layouts (b, node, error))
     return FALSE;
@@ -3325,8 +3414,14 @@ build_scaled_residual (QsKerasBuild  *b,
   return layer_added (b, node, status, error);
 }
 
-/* Add, Subtract, Multiply as Keras layers (merges), as Keras 3 operations
- * (a tensor and a number, or two tensors) and as TFOpLambda functions. */
+static gboolean build_bound (QsKerasBuild  *b,
+                             KerasNode     *node,
+                             ScalarOp       op,
+                             GError       **error);
+
+/* Add, Subtract, Multiply, Maximum, Minimum as Keras layers (merges), as
+ * Keras 3 operations (a tensor and a number, or two tensors) and as
+ * TFOpLambda functions. */
 static gboolean
 build_binary (QsKerasBuild  *b,
               KerasNode     *node,
@@ -3334,15 +3429,20 @@ build_binary (QsKerasBuild  *b,
               GError       **error)
 {
   /* Tensor over tensor has no integer kernel: the engine runs it in float. */
-  static const QsLayerKind kinds[] = { QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE };
+  static const QsLayerKind kinds[] = {
+    QS_LAYER_ADD, QS_LAYER_SUBTRACT, QS_LAYER_MULTIPLY, QS_LAYER_DIVIDE, QS_LAYER_MAXIMUM, QS_LAYER_MINIMUM,
+  };
 
+  if (node->has_constant && (op == OP_MAXIMUM || op == OP_MINIMUM))
+    return build_bound (b, node, op, error);
   if (node->has_constant)
     return build_scalar_op (b, node, op, error);
   return build_merge (b, node, kinds[op], error);
 }
 
-/* The arithmetic @node computes: an Add/Subtract/Multiply layer or Keras
- * 3 operation (TrueDivide, Divide too), or a TFOpLambda's function. */
+/* The arithmetic @node computes: an Add/Subtract/Multiply/Maximum/Minimum
+ * layer or Keras 3 operation (TrueDivide, Divide too), or a TFOpLambda's
+ * or TensorFlowOpLayer's function. */
 static gboolean
 binary_op_of (const KerasNode *node,
               ScalarOp        *op)
@@ -3352,14 +3452,15 @@ binary_op_of (const KerasNode *node,
     ScalarOp    op;
   } classes[] = {
     { "Add", OP_ADD }, { "Subtract", OP_SUBTRACT }, { "Multiply", OP_MULTIPLY },
-    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE },
+    { "TrueDivide", OP_DIVIDE }, { "Divide", OP_DIVIDE }, { "Maximum", OP_MAXIMUM }, { "Minimum", OP_MINIMUM },
   }, functions[] = {
     { "__operators__.add", OP_ADD }, { "math.add", OP_ADD }, { "__operators__.sub", OP_SUBTRACT },
     { "math.subtract", OP_SUBTRACT }, { "math.multiply", OP_MULTIPLY }, { "__operators__.mul", OP_MULTIPLY },
     { "math.truediv", OP_DIVIDE }, { "math.divide", OP_DIVIDE }, { "__operators__.truediv", OP_DIVIDE },
+    { "math.maximum", OP_MAXIMUM }, { "math.minimum", OP_MINIMUM },
     /* TF 2.0-2.3's TensorFlowOpLayer names the graph operation */
     { "AddV2", OP_ADD }, { "Add", OP_ADD }, { "Sub", OP_SUBTRACT }, { "Mul", OP_MULTIPLY },
-    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE },
+    { "RealDiv", OP_DIVIDE }, { "TrueDiv", OP_DIVIDE }, { "Maximum", OP_MAXIMUM }, { "Minimum", OP_MINIMUM },
   };
   const char *function;
 
@@ -3465,6 +3566,101 @@ build_hard_pattern (QsKerasBuild  *b,
   return TRUE;
 }
 
+/* The constant of tf.maximum / tf.minimum @node (@op): one number, or a
+ * constant broadcast as for add and multiply (constant_is_per_channel)
+ * holding one value for every channel. The engine bounds every channel
+ * by one value: a bound that differs by channel is refused. */
+static gboolean
+bound_constant (QsKerasBuild     *b,
+                const KerasNode  *node,
+                ScalarOp          op,
+                double           *k,
+                GError          **error)
+{
+  gboolean per_channel;
+
+  if (node->inputs->len != 1)
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "%s layer “%s” combines a constant with %u tensors; the engine takes one", node->class_name,
+                 node->name, node->inputs->len);
+  if (!constant_is_per_channel (b, node, &per_channel, error))
+    return FALSE;
+  *k = node->constant;
+  for (guint i = 1; per_channel && node->constant_values != NULL && i < node->constant_values->len; i++)
+    if (g_array_index (node->constant_values, double, i) != *k)
+      return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                   "%s layer “%s” takes the %s of its input and a constant that differs by channel; the engine "
+                   "bounds every channel by one value", node->class_name, node->name,
+                   op == OP_MAXIMUM ? "maximum" : "minimum");
+  if (!(fabs (*k) <= FLT_MAX))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” has a constant that is not finite",
+                 node->name);
+  return TRUE;
+}
+
+/* tf.maximum / tf.minimum of a tensor and a constant: max (x, 0) is a
+ * ReLU (fused into the convolution before it, a clamp of codes in the
+ * integer path), any other bound a clamp activation. A floor then a cap,
+ * min (max (x, a), b), and a cap then a floor no higher, max (min (x, b),
+ * a) with a <= b (tf.clip_by_value's order), are one layer, named after
+ * the second: min (max (x, 0), 6) is a ReLU6, and int8 does not
+ * requantize between the two. */
+static gboolean
+build_bound (QsKerasBuild  *b,
+             KerasNode     *node,
+             ScalarOp       op,
+             GError       **error)
+{
+  KerasNode *x = g_ptr_array_index (node->inputs, 0), *next, *last = node;
+  double k, lo = -INFINITY, hi = INFINITY;
+  QsActivationSpec spec;
+  ScalarOp next_op;
+  int value;
+  QsEngineStatus status;
+
+  if (!bound_constant (b, node, op, &k, error))
+    return FALSE;
+  if (op == OP_MAXIMUM)
+    lo = k;
+  else
+    hi = k;
+  node->rank = x->rank;
+  next = only_reader (b, node);
+  if (next != NULL && !next->built && next->has_constant && next->inputs->len == 1 && binary_op_of (next, &next_op)
+      && (next_op == OP_MAXIMUM || next_op == OP_MINIMUM) && next_op != op)
+    {
+      /* @next's constant is checked against @node's output: @x's shape and axes. */
+      node->value = x->value;
+      inherit_layout (next, node);
+      next->rank = node->rank;
+      if (!bound_constant (b, next, next_op, &k, error))
+        return FALSE;
+      if (next_op == OP_MINIMUM)
+        hi = k, last = next;
+      else if (k <= hi)
+        lo = k, last = next;
+    }
+  if (lo == 0.0 && hi >= 0.0)
+    qs_activation_spec_init (&spec, QS_ACTIVATION_RELU);
+  else
+    {
+      qs_activation_spec_init (&spec, QS_ACTIVATION_CLAMP);
+      spec.min_value = (float) lo;
+    }
+  /* The engine, like TensorFlow, compares in float32. */
+  spec.max_value = (float) hi;
+  value = x->value;
+  status = qs_engine_model_set_next_inputs (b->model, &value, 1);
+  if (status != QS_ENGINE_OK)
+    return engine_fail (error, status, last->name, last->class_name);
+  if (!layer_added (b, last, qs_engine_model_add_activation_spec (b->model, last->name, &spec), error))
+    return FALSE;
+  last->rank = x->rank;
+  node->value = last->value;
+  last->built = TRUE;
+  return TRUE;
+}
+
 /* A TFOpLambda applying an activation function (tf.nn.relu, tf.math.sigmoid, ...), as
  * converters from other frameworks write them; FALSE for another function. */
 static gboolean
@@ -3486,22 +3682,28 @@ tf_function_activation (const QsKerasBuild *b,
     if (g_str_equal (function, functions[i].function))
       return activation_from_name (b, functions[i].activation, spec);
   /* tf.clip_by_value (x, 0, cap): nobuco's nn.ReLU6 and hard sigmoid
-   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped ReLU. */
-  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value"))
-      && number_member (node->call_kwargs, "clip_value_min", NAN) == 0.0
-      && number_member (node->call_kwargs, "clip_value_max", NAN) > 0.0)
+   * (PyTorch's Hardtanh (0, 6), clip (x / 6 + 1 / 2, 0, 1)), a capped
+   * ReLU; with another floor (Hardtanh's default -1, 1) a clamp. TF
+   * computes max (min (x, cap), floor), the clamp's value where floor <= cap. */
+  if (function != NULL && (g_str_equal (function, "clip_by_value") || g_str_equal (function, "compat.v1.clip_by_value")))
     {
+      double floor = number_member (node->call_kwargs, "clip_value_min", NAN);
       double cap = number_member (node->call_kwargs, "clip_value_max", NAN);
 
-      qs_activation_spec_init (spec, QS_ACTIVATION_RELU);
+      if (!(floor <= cap) || !(floor <= FLT_MAX) || !(cap >= -FLT_MAX))
+        return FALSE;
+      qs_activation_spec_init (spec, floor == 0.0 ? QS_ACTIVATION_RELU : QS_ACTIVATION_CLAMP);
       spec->max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      if (floor != 0.0)
+        spec->min_value = floor >= -FLT_MAX ? (float) floor : -INFINITY;
       return TRUE;
     }
   return FALSE;
 }
 
 /* The keyword arguments of a TFOpLambda the engine cannot honour: tf.nn.gelu's tanh
- * approximation, a softmax over another axis. NULL when it runs as the function's default. */
+ * approximation, tf.nn.silu's beta, a softmax over another axis. NULL when it runs as the
+ * function's default. */
 static const char *
 unsupported_function_kwargs (const KerasNode        *node,
                              const QsActivationSpec *spec)
@@ -3510,28 +3712,43 @@ unsupported_function_kwargs (const KerasNode        *node,
 
   if (spec->kind == QS_ACTIVATION_GELU && bool_member (node->call_kwargs, "approximate", FALSE))
     return "the tanh approximation of gelu";
+  /* nobuco writes tf.nn.silu (x, beta=1.0); another beta is x * sigmoid (beta x). */
+  if (spec->kind == QS_ACTIVATION_SWISH && number_member (node->call_kwargs, "beta", 1.0) != 1.0)
+    return "swish with a beta other than 1";
   if (spec->kind == QS_ACTIVATION_SOFTMAX && member (node->call_kwargs, "axis") != NULL
       && (!qs_json_node_get_int (member (node->call_kwargs, "axis"), &axis) || !is_channel_axis (axis, node)))
     return "a softmax over another axis than the channels";
   return NULL;
 }
 
-/* tf.math.reduce_mean / reduce_max over the height and width ([1, 2]) of a map: global pooling. */
+/* tf.math.reduce_mean / reduce_max over the height and width of a map:
+ * global pooling. The axes are the map's own: [1, 2] (or [-3, -2]) of a
+ * channels_last map, [2, 3] (or [-2, -1]) of a channels_first one. */
 static gboolean
 is_spatial_reduction (const KerasNode *node,
                       gboolean        *max)
 {
   const char *function = string_member (node->config, "function");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
   JsonArray *axis = array_member (node->call_kwargs, "axis");
-  int64_t a0 = 0, a1 = 0;
+  int64_t a[2];
+  int engine[2];
 
-  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2
-      || !qs_json_node_get_int (json_array_get_element (axis, 0), &a0)
-      || !qs_json_node_get_int (json_array_get_element (axis, 1), &a1))
+  if (function == NULL || axis == NULL || json_array_get_length (axis) != 2 || input->rank != 4)
     return FALSE;
+  for (int i = 0; i < 2; i++)
+    {
+      if (!qs_json_node_get_int (json_array_get_element (axis, (guint) i), &a[i]))
+        return FALSE;
+      if (a[i] < 0)
+        a[i] += 4;
+      if (a[i] < 1 || a[i] > 3)
+        return FALSE;
+      engine[i] = input->axes[a[i] - 1];
+    }
   *max = g_str_equal (function, "math.reduce_max");
-  return (*max || g_str_equal (function, "math.reduce_mean"))
-    && ((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1) || (a0 == -3 && a1 == -2) || (a0 == -2 && a1 == -3));
+  return (*max || g_str_equal (function, "math.reduce_mean")) && engine[0] != engine[1] && engine[0] != 2
+    && engine[1] != 2;
 }
 
 /* ---- Permute, transposes and converters' shape Lambdas ------------------------------------- */
@@ -3737,7 +3954,7 @@ classification_models_lambda (KerasNode  *node,
 }
 
 /* Converters' and model zoos' Lambdas that only reshape, and
- * onnx2keras's softmax. onnx2keras's: after GlobalAveragePool,
+ * onnx2keras's softmax and clip. onnx2keras's: after GlobalAveragePool,
  * "<name>_EXPAND1" and "_EXPAND2" (keras.backend.expand_dims, twice: (C)
  * to (C, 1, 1)); before a flatten in its channels_last mode, "<name>_CHW"
  * (tf.transpose (x, [0, 3, 1, 2])). Quantscope never runs Python: it knows these by the module that
@@ -3751,6 +3968,7 @@ shape_lambda (QsKerasBuild  *b,
 {
   const char *module = string_member (node->config, "module");
   const KerasNode *input;
+  double floor, cap;
 
   *built = FALSE;
   if (!g_str_equal (node->class_name, "Lambda") || module == NULL
@@ -3778,6 +3996,22 @@ shape_lambda (QsKerasBuild  *b,
           return TRUE;
         }
       qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
+      return set_inputs (b, node, error)
+        && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
+    }
+  if (is_onnx2keras_clip (node, &floor, &cap))
+    {
+      QsActivationSpec spec;
+
+      *built = TRUE;
+      if (!(floor <= FLT_MAX) || !(cap >= -FLT_MAX))
+        return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED, "layer “%s” clips to a range beyond float32's",
+                     node->name);
+      qs_activation_spec_init (&spec, floor == 0.0 ? QS_ACTIVATION_RELU : QS_ACTIVATION_CLAMP);
+      spec.max_value = cap <= FLT_MAX ? (float) cap : INFINITY;
+      if (floor != 0.0)
+        spec.min_value = floor >= -FLT_MAX ? (float) floor : -INFINITY;
+      node->rank = input_rank (node);
       return set_inputs (b, node, error)
         && layer_added (b, node, qs_engine_model_add_activation_spec (b->model, node->name, &spec), error);
     }
@@ -3810,10 +4044,34 @@ static gboolean tf_reshape (QsKerasBuild  *b,
                             gboolean      *built,
                             GError       **error);
 
+static gboolean tf_pool (QsKerasBuild  *b,
+                         KerasNode     *node,
+                         gboolean      *built,
+                         GError       **error);
+
 static gboolean build_global_pool (QsKerasBuild  *b,
                                    KerasNode     *node,
                                    gboolean       max,
                                    GError       **error);
+
+/* tf.math.negative (-x, as tf.keras writes a Keras tensor's unary minus,
+ * nobuco's torch.neg): an affine layer scaling every channel by -1. */
+static gboolean
+build_negative (QsKerasBuild  *b,
+                KerasNode     *node,
+                GError       **error)
+{
+  int h, w, c;
+  g_autofree double *scales = NULL;
+  g_autofree double *shifts = NULL;
+
+  input_shape (b, node, 0, &h, &w, &c);
+  scales = g_new (double, c);
+  shifts = g_new0 (double, c);
+  for (int i = 0; i < c; i++)
+    scales[i] = -1.0;
+  return add_affine (b, node, scales, shifts, c, error);
+}
 
 /* The arithmetic layers: merges, or an affine layer for a constant operand. */
 static gboolean
@@ -3831,7 +4089,7 @@ build_arithmetic (QsKerasBuild  *b,
 
       node->rank = input_rank (node);
       if (!tf_transpose (node, &built, error) || (!built && !tf_pad (b, node, &built, error))
-          || (!built && !tf_reshape (b, node, &built, error)))
+          || (!built && !tf_reshape (b, node, &built, error)) || (!built && !tf_pool (b, node, &built, error)))
         return FALSE;
       if (built)
         return TRUE;
@@ -3855,15 +4113,22 @@ build_arithmetic (QsKerasBuild  *b,
           node->rank = bool_member (node->call_kwargs, "keepdims", FALSE) ? input_rank (node) : 2;
           return TRUE;
         }
+      if (g_strcmp0 (string_member (node->config, "function"), "math.negative") == 0)
+        return build_negative (b, node, error);
     }
+  /* tf.concat ([a, b, ...], axis): nobuco's torch.cat (Inception, GoogLeNet, DenseNet). */
+  if (g_str_equal (node->class_name, "TFOpLambda") && !node->has_constant && node->inputs->len >= 2
+      && g_strcmp0 (string_member (node->config, "function"), "concat") == 0)
+    return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (!binary_op_of (node, &op))
     {
       const char *function = string_member (node->config, "function");
 
       return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                    "layer “%s” is a %s computing tf.%s, which the engine does not run (it runs add, subtract, "
-                   "multiply and truediv by a constant, and add, subtract, multiply and truediv of tensors, "
-                   "activation functions, and reduce_mean and reduce_max over height and width)",
+                   "multiply, truediv, maximum and minimum by a constant and of tensors, negative, clip_by_value, "
+                   "concat of channels, activation functions, and reduce_mean and reduce_max over height and "
+                   "width)",
                    node->name, node->class_name, function != NULL ? function : "?");
     }
   if (!build_hard_pattern (b, node, &built, error))
@@ -3945,6 +4210,86 @@ build_pool (QsKerasBuild  *b,
   node->rank = input_rank (node);
   return set_inputs (b, node, error)
     && layer_added (b, node, qs_engine_model_add_pool (b->model, node->name, kind, &p), error);
+}
+
+/* tf.nn's ksize or strides: n, [n], [h, w] or NHWC's [1, h, w, 1]. */
+static gboolean
+nn_window_pair (JsonNode *node,
+                int      *h,
+                int      *w)
+{
+  JsonArray *list;
+  guint n;
+  int one;
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node))
+    {
+      if (!node_positive_int (node, h))
+        return FALSE;
+      *w = *h;
+      return TRUE;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  list = json_node_get_array (node);
+  n = json_array_get_length (list);
+  if (n == 1 || n == 2)
+    {
+      if (!node_positive_int (json_array_get_element (list, 0), h))
+        return FALSE;
+      *w = *h;
+      return n == 1 || node_positive_int (json_array_get_element (list, 1), w);
+    }
+  return n == 4 && node_positive_int (json_array_get_element (list, 0), &one) && one == 1
+    && node_positive_int (json_array_get_element (list, 3), &one) && one == 1
+    && node_positive_int (json_array_get_element (list, 1), h) && node_positive_int (json_array_get_element (list, 2), w);
+}
+
+/* tf.nn.max_pool2d / avg_pool2d (TFOpLambda "nn.max_pool2d", ...) of a
+ * channels_last map, as hand-written tf.keras code calls them: a pooling
+ * layer. TensorFlow's average over "SAME" padding counts only the valid
+ * pixels, as the engine's does. FALSE without an error for another function. */
+static gboolean
+tf_pool (QsKerasBuild  *b,
+         KerasNode     *node,
+         gboolean      *built,
+         GError       **error)
+{
+  const char *function = string_member (node->config, "function");
+  const char *padding = string_member (node->call_kwargs, "padding");
+  const char *format = string_member (node->call_kwargs, "data_format");
+  const KerasNode *input = g_ptr_array_index (node->inputs, 0);
+  QsConvParams p = { 0 };
+  gboolean max;
+
+  *built = FALSE;
+  if (function == NULL)
+    return TRUE;
+  max = g_str_equal (function, "nn.max_pool2d") || g_str_equal (function, "nn.max_pool");
+  if (!max && !g_str_equal (function, "nn.avg_pool2d") && !g_str_equal (function, "nn.avg_pool"))
+    return TRUE;
+  *built = TRUE;
+  if (input->rank != 4 || memcmp (input->axes, channels_last_axes, sizeof input->axes) != 0
+      || (format != NULL && !g_str_equal (format, "NHWC")))
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pools a tensor other than a channels_last (NHWC) map, which the engine does not run",
+                 node->name);
+  if (!nn_window_pair (member (node->call_kwargs, "ksize"), &p.kernel_h, &p.kernel_w))
+    return bad_size (error, node->class_name, node->name, "ksize");
+  if (!nn_window_pair (member (node->call_kwargs, "strides"), &p.stride_h, &p.stride_w))
+    return bad_size (error, node->class_name, node->name, "strides");
+  if (padding != NULL && g_str_equal (padding, "VALID"))
+    p.padding = QS_PADDING_VALID;
+  else if (padding != NULL && g_str_equal (padding, "SAME"))
+    p.padding = QS_PADDING_SAME;
+  else
+    return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED,
+                 "layer “%s” pools with a padding other than \"VALID\" or \"SAME\", which the engine does not run",
+                 node->name);
+  node->rank = 4;
+  return set_inputs (b, node, error)
+    && layer_added (b, node, qs_engine_model_add_pool (b->model, node->name,
+                                                       max ? QS_LAYER_MAX_POOL : QS_LAYER_AVERAGE_POOL, &p), error);
 }
 
 static gboolean
@@ -4291,17 +4636,14 @@ build_node (QsKerasBuild  *b,
     return build_layer_norm (b, node, error);
   if (g_str_equal (c, "BatchNormalization"))
     return build_batch_norm (b, node, error);
+  /* Maximum and Minimum: merge layers, or Keras 3's keras.ops.maximum (x, 0) with a number. */
   if (g_str_equal (c, "Add") || g_str_equal (c, "Subtract") || g_str_equal (c, "Multiply")
       || g_str_equal (c, "TrueDivide") || g_str_equal (c, "Divide") || g_str_equal (c, "TFOpLambda")
-      || g_str_equal (c, "TensorFlowOpLayer")
+      || g_str_equal (c, "TensorFlowOpLayer") || g_str_equal (c, "Maximum") || g_str_equal (c, "Minimum")
       || g_str_equal (c, "SlicingOpLambda"))
     return build_arithmetic (b, node, error);
   if (g_str_equal (c, "Average"))
     return build_merge (b, node, QS_LAYER_AVERAGE, error);
-  if (g_str_equal (c, "Maximum"))
-    return build_merge (b, node, QS_LAYER_MAXIMUM, error);
-  if (g_str_equal (c, "Minimum"))
-    return build_merge (b, node, QS_LAYER_MINIMUM, error);
   if (g_str_equal (c, "Concatenate"))
     return build_merge (b, node, QS_LAYER_CONCATENATE, error);
   if (g_str_equal (c, "ZeroPadding2D"))
@@ -4346,7 +4688,8 @@ build_node (QsKerasBuild  *b,
   if (g_str_equal (c, "Lambda"))
     return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                  "layer “%s” is a Lambda, whose Python code Quantscope does not run (it knows only InceptionResNetV2's "
-                 "scaled residual, onnx2keras's expand_dims and transpose, and classification_models' expand_dims)", node->key);
+                 "scaled residual, onnx2keras's expand_dims, transpose, softmax and clip, and classification_models' expand_dims)",
+                 node->key);
   return fail (error, QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER,
                "layer “%s” is a %s, which the engine does not run (it runs convolutions, dense, batch normalization, "
                "merges, padding, pooling, reshaping, upsampling, activations, rescaling and normalization)",

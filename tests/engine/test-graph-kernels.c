@@ -209,6 +209,21 @@ test_activation_hand (void)
   qs_activation_spec_init (&spec, QS_ACTIVATION_GELU);
   g_assert_false (spec.approximate);
 
+  /* tf.maximum (x, -1) then tf.minimum (., 1.5), and a floor above the cap: the cap everywhere, as
+   * min (max (x, 2), 1) is. */
+  qs_activation_spec_init (&spec, QS_ACTIVATION_CLAMP);
+  g_assert_cmpfloat (spec.min_value, ==, -INFINITY);
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, -1e30f), ==, -1e30f);
+  spec.min_value = -1.0f;
+  spec.max_value = 1.5f;
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, -1.25f), ==, -1.0f);
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, 0.3f), ==, 0.3f);
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, 2.0f), ==, 1.5f);
+  spec.min_value = 2.0f;
+  spec.max_value = 1.0f;
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, 3.0f), ==, 1.0f);
+  g_assert_cmpfloat (qs_activation_spec_apply (&spec, -3.0f), ==, 1.0f);
+
   /* Softmax normalises a vector; per element it is the identity. */
   qs_activation_spec_init (&spec, QS_ACTIVATION_SOFTMAX);
   g_assert_cmpfloat (qs_activation_spec_apply (&spec, -1.25f), ==, -1.25f);
@@ -251,6 +266,8 @@ reference_activation (const QsActivationSpec *spec,
       if (spec->approximate)
         return 0.5 * x * (1.0 + tanh (sqrt (2.0 / G_PI) * (x + 0.044715 * x * x * x)));
       return 0.5 * x * erfc (-x / G_SQRT2);
+    case QS_ACTIVATION_CLAMP:
+      return MIN (MAX (x, (double) spec->min_value), (double) spec->max_value);
     case QS_ACTIVATION_SOFTMAX:
     case QS_ACTIVATION_NONE:
     default:
@@ -275,6 +292,7 @@ typedef struct {
   QsActivation kind;
   float        max_value, negative_slope, threshold, alpha, slope, offset;
   bool         approximate;
+  float        min_value;     /* CLAMP only */
 } LutKind;
 
 static const LutKind lut_kinds[] = {
@@ -294,6 +312,9 @@ static const LutKind lut_kinds[] = {
   { QS_ACTIVATION_TANH, INFINITY, 0, 0, 1, 0.2f, 0.5f, false },
   { QS_ACTIVATION_GELU, INFINITY, 0, 0, 1, 0.2f, 0.5f, false },
   { QS_ACTIVATION_GELU, INFINITY, 0, 0, 1, 0.2f, 0.5f, true },
+  { QS_ACTIVATION_CLAMP, 1.5f, 0, 0, 1, 0.2f, 0.5f, false, -0.5f },
+  { QS_ACTIVATION_CLAMP, INFINITY, 0, 0, 1, 0.2f, 0.5f, false, -1.0f },
+  { QS_ACTIVATION_CLAMP, 0.25f, 0, 0, 1, 0.2f, 0.5f, false, -INFINITY },
 };
 
 static void
@@ -308,6 +329,8 @@ lut_spec (const LutKind    *k,
   spec->slope = k->slope;
   spec->offset = k->offset;
   spec->approximate = k->approximate;
+  if (k->kind == QS_ACTIVATION_CLAMP)
+    spec->min_value = k->min_value;
 }
 
 static float

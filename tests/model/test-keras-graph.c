@@ -1322,6 +1322,116 @@ test_errors (void)
   }
 }
 
+/* Constant operands of rank 3 (and more) against a channels_last (4, 3, 2)
+ * map and a channels_first (2, 4, 3) one, broadcast as NumPy does: what
+ * would run along the height or width, add axes or not broadcast is
+ * refused in one line naming the layer, the map's order and shape and the
+ * constant's shape, for add and multiply (an affine layer) as for maximum
+ * and minimum (a bound); a bound that differs by channel is refused too.
+ * The accepted shapes ((1, 1, C), (C, 1, 1), (1, 1, 1)) run against
+ * PyTorch in /keras-converted/nobuco-bounds.h5 and
+ * keras-channels-first-bounds.h5. */
+static void
+test_rank3_constants (void)
+{
+#define MAP_MODEL(shape, first, function, constant) \
+  "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": [" \
+  "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, " shape "]," \
+  " \"name\": \"in\"}, \"inbound_nodes\": []}," \
+  LAYER ("MaxPooling2D", "pool", ", \"pool_size\": [1, 1], \"data_format\": \"" first "\"", "[[\"in\", 0, 0, {}]]") "," \
+  LAYER ("TFOpLambda", "op", ", \"function\": \"" function "\"", "[\"pool\", 0, 0, {\"y\": " constant ", \"name\": null}]") \
+  "], \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"op\", 0, 0]]}}"
+#define LAST(function, constant) MAP_MODEL ("4, 3, 2", "channels_last", function, constant)
+#define FIRST(function, constant) MAP_MODEL ("2, 4, 3", "channels_first", function, constant)
+  static const struct {
+    const char *config, *map, *constant, *why;
+  } cases[] = {
+    { LAST ("math.multiply", "[[[1.0]], [[2.0]]]"), "channels_last (4, 3, 2)", "(2, 1, 1)", "do not broadcast" },
+    { LAST ("math.add", "[[[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]],"
+            " [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]]"),
+      "channels_last (4, 3, 2)", "(4, 3, 2)", "varies along an axis other than the channels" },
+    { LAST ("math.maximum", "[[[0.0], [1.0], [2.0]]]"), "channels_last (4, 3, 2)", "(1, 3, 1)",
+      "varies along an axis other than the channels" },
+    { LAST ("math.minimum", "[[[[[1.0, 2.0]]]]]"), "channels_last (4, 3, 2)", "(1, 1, 1, 1, 2)",
+      "more axes than the tensor" },
+    { FIRST ("math.multiply", "[[[1.0, 2.0]]]"), "channels_first (2, 4, 3)", "(1, 1, 2)", "do not broadcast" },
+    { FIRST ("math.subtract", "[[[1.0, 2.0, 3.0]]]"), "channels_first (2, 4, 3)", "(1, 1, 3)",
+      "varies along an axis other than the channels" },
+    { FIRST ("math.maximum", "[[[0.0], [0.0], [0.0], [1.0]]]"), "channels_first (2, 4, 3)", "(1, 4, 1)",
+      "varies along an axis other than the channels" },
+    { FIRST ("math.add", "[[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]],"
+             " [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]]"),
+      "channels_first (2, 4, 3)", "(2, 4, 3)", "varies along an axis other than the channels" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shape = g_strdup_printf ("with a constant of shape %s:", cases[i].constant);
+      const char *words[] = { "TFOpLambda layer “op”", cases[i].map, shape, cases[i].why, NULL };
+
+      expect_error (cases[i].config, QS_KERAS_MODEL_ERROR_UNSUPPORTED, words);
+    }
+  {
+    const char *by_channel[] = { "“op”", "maximum", "differs by channel", NULL };
+    const char *by_channel_first[] = { "“op”", "minimum", "differs by channel", NULL };
+
+    expect_error (LAST ("math.maximum", "[[[0.0, 1.0]]]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, by_channel);
+    expect_error (FIRST ("math.minimum", "[[[0.0]], [[1.0]]]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, by_channel_first);
+  }
+#undef LAST
+#undef FIRST
+#undef MAP_MODEL
+}
+
+/* What nobuco writes for torch.cat, x.mean and F.silu, and tf.nn's
+ * pooling, where the engine cannot run it exactly: a concat along the
+ * height of a channels_last map, a mean over the channels and height of a
+ * channels_first map (its axes [1, 2]), a swish with another beta, pooling
+ * with explicit paddings, of an NCHW map or across channels; each refused
+ * in one line naming the layer. The runnable forms run against PyTorch in
+ * /keras-converted/nobuco-inception.h5, keras-channels-first-concat.h5 and
+ * tf-nn-pool.h5. */
+static void
+test_converter_functions_refused (void)
+{
+  const char *concat[] = { "TFOpLambda layer “tf.concat”", "joins along axis 1", "axis 3 here", NULL };
+  const char *mean[] = { "“tf.math.reduce_mean”", "computing tf.math.reduce_mean", NULL };
+  const char *beta[] = { "“tf.nn.silu”", "swish with a beta other than 1", NULL };
+
+  expect_error (FUNCTIONAL (LAYER ("ReLU", "a", "", "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("TFOpLambda", "tf.concat", ", \"function\": \"concat\"",
+                                   "[[\"in\", 0, 0, {\"axis\": 1, \"name\": null}],"
+                                   " [\"a\", 0, 0, {\"axis\": 1, \"name\": null}]]"),
+                            "[\"tf.concat\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, concat);
+  expect_error (FUNCTIONAL (LAYER ("MaxPooling2D", "pool", ", \"pool_size\": [1, 1], \"data_format\": \"channels_first\"",
+                                   "[[\"in\", 0, 0, {}]]") ","
+                            LAYER ("TFOpLambda", "tf.math.reduce_mean", ", \"function\": \"math.reduce_mean\"",
+                                   "[\"pool\", 0, 0, {\"axis\": [1, 2], \"keepdims\": false}]"),
+                            "[\"tf.math.reduce_mean\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED_LAYER, mean);
+  {
+    const char *explicit_pads[] = { "“tf.nn.max_pool2d”", "padding other than \"VALID\" or \"SAME\"", NULL };
+    const char *nchw[] = { "“tf.nn.avg_pool2d”", "other than a channels_last (NHWC) map", NULL };
+    const char *ksize[] = { "“tf.nn.max_pool2d”", "invalid ksize", NULL };
+
+    expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.max_pool2d", ", \"function\": \"nn.max_pool2d\"",
+                                     "[\"in\", 0, 0, {\"ksize\": 2, \"strides\": 2,"
+                                     " \"padding\": [[0, 0], [1, 1], [1, 1], [0, 0]]}]"),
+                              "[\"tf.nn.max_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, explicit_pads);
+    expect_error (FUNCTIONAL (LAYER ("MaxPooling2D", "pool", ", \"pool_size\": [1, 1], \"data_format\": \"channels_first\"",
+                                     "[[\"in\", 0, 0, {}]]") ","
+                              LAYER ("TFOpLambda", "tf.nn.avg_pool2d", ", \"function\": \"nn.avg_pool2d\"",
+                                     "[\"pool\", 0, 0, {\"ksize\": 2, \"strides\": 2, \"padding\": \"VALID\"}]"),
+                              "[\"tf.nn.avg_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, nchw);
+    /* NHWC's ksize pools one batch element and one channel: [2, 2, 2, 2] would pool across them. */
+    expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.max_pool2d", ", \"function\": \"nn.max_pool2d\"",
+                                     "[\"in\", 0, 0, {\"ksize\": [2, 2, 2, 2], \"strides\": 2, \"padding\": \"VALID\"}]"),
+                              "[\"tf.nn.max_pool2d\", 0, 0]"), QS_KERAS_MODEL_ERROR_BAD_CONFIG, ksize);
+  }
+  expect_error (FUNCTIONAL (LAYER ("TFOpLambda", "tf.nn.silu", ", \"function\": \"nn.silu\"",
+                                   "[\"in\", 0, 0, {\"beta\": 2.0, \"name\": null}]"),
+                            "[\"tf.nn.silu\", 0, 0]"), QS_KERAS_MODEL_ERROR_UNSUPPORTED, beta);
+}
+
 /* Nested models each calling the one inside 8 times: 8 levels would be
  * 16 million layer calls from a few kilobytes; refused in one line. */
 static void
@@ -1422,6 +1532,8 @@ main (int    argc,
   g_test_add_func ("/keras-graph/divide", test_divide);
   g_test_add_func ("/keras-graph/shared-output-not-fused", test_shared_output_not_fused);
   g_test_add_func ("/keras-graph/errors", test_errors);
+  g_test_add_func ("/keras-graph/rank3-constants", test_rank3_constants);
+  g_test_add_func ("/keras-graph/converter-functions-refused", test_converter_functions_refused);
   g_test_add_func ("/keras-graph/call-bomb", test_call_bomb);
   g_test_add_func ("/keras-graph/unsupported-still-opens", test_unsupported_still_opens);
   status = g_test_run ();

@@ -46,7 +46,15 @@
  * (C, 1, 1) constants channels_first, (C,) and (1, 1, C) channels_last, a
  * per-element scale of a flattened (C, H, W) map in PyTorch's order; a
  * (C,) constant that would run along a channels_first map's width, or one
- * that does not broadcast, refused in one line), models whose layers say
+ * that does not broadcast, refused in one line), tf.maximum / tf.minimum
+ * by a constant and clip_by_value as nobuco, tf.keras channels_first, TF
+ * 2.3's TensorFlowOpLayer and Keras 3's operations write them (a ReLU for
+ * max (x, 0), a floor and a cap one layer, other bounds a clamp; of two
+ * tensors a merge: /keras-converted/bounds), nobuco's torch.cat as
+ * tf.concat of channels, -x as tf.math.negative, tf.nn.silu (beta 1) and
+ * means over a channels_first map's axes [2, 3], tf.nn.max_pool2d and
+ * avg_pool2d ("SAME" and "VALID"), onnx2keras's Clip Lambda (Hardtanh,
+ * its bounds the Lambda's default arguments), models whose layers say
  * no data_format (their constants' shapes decide) or mix the orders
  * (the layer nearest the input decides), and Keras 1 files (Convolution2D
  * with nb_filter, Merge, dim_ordering "th" with Theano's turned kernels
@@ -584,6 +592,93 @@ test_converted_lambda_refused (void)
     }
 }
 
+/* The engine layer named @name, or NULL. */
+static const QsEngineLayer *
+engine_layer (const QsEngineModel *model,
+              const char          *name)
+{
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (g_str_equal (model->layers[i].name, name))
+      return &model->layers[i];
+  return NULL;
+}
+
+/* tf.maximum / tf.minimum by a constant, in each form converters and
+ * Keras write them: max (x, 0) a ReLU fused into the convolution before
+ * it, a floor and a cap one layer named after the second (a ReLU when
+ * the floor is 0), any other bound a clamp activation; of two tensors a
+ * merge. The logits are checked against PyTorch by /keras-converted/<file>. */
+static void
+test_converted_bounds (void)
+{
+#define GONE(file, layer) { file, layer, FALSE, 0, 0, 0, 0, FALSE }
+#define MERGE(file, layer, kind) { file, layer, TRUE, kind, 0, 0, 0, FALSE }
+#define BOUND(file, layer, activation, lo, hi, fused) \
+  { file, layer, TRUE, QS_LAYER_ACTIVATION, activation, lo, hi, fused }
+  static const struct {
+    const char   *file, *layer;
+    gboolean      present;    /* FALSE: merged into the layer after it */
+    QsLayerKind   kind;
+    QsActivation  activation;
+    float         lo, hi;
+    gboolean      fused;
+  } cases[] = {
+    BOUND ("nobuco-bounds.h5", "tf.math.maximum", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
+    GONE ("nobuco-bounds.h5", "tf.math.maximum_1"),
+    BOUND ("nobuco-bounds.h5", "tf.math.minimum", QS_ACTIVATION_RELU, 0.0f, 0.5f, TRUE),
+    GONE ("nobuco-bounds.h5", "tf.math.minimum_1"),
+    BOUND ("nobuco-bounds.h5", "tf.math.maximum_2", QS_ACTIVATION_CLAMP, -0.25f, 0.375f, FALSE),
+    BOUND ("nobuco-bounds.h5", "tf.math.minimum_2", QS_ACTIVATION_CLAMP, -INFINITY, 0.25f, FALSE),
+    BOUND ("nobuco-bounds.h5", "tf.clip_by_value", QS_ACTIVATION_CLAMP, -0.5f, 0.5f, FALSE),
+    MERGE ("nobuco-bounds.h5", "tf.math.maximum_3", QS_LAYER_MAXIMUM),
+    BOUND ("keras-channels-first-bounds.h5", "tf.math.maximum", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
+    GONE ("keras-channels-first-bounds.h5", "tf.math.minimum"),
+    BOUND ("keras-channels-first-bounds.h5", "tf.math.maximum_1", QS_ACTIVATION_CLAMP, -0.25f, 0.375f, FALSE),
+    MERGE ("keras-channels-first-bounds.h5", "tf.math.minimum_1", QS_LAYER_MINIMUM),
+    GONE ("tf23-bounds.h5", "tf_op_layer_Maximum"),
+    BOUND ("tf23-bounds.h5", "tf_op_layer_Minimum", QS_ACTIVATION_RELU, 0.0f, 0.5f, TRUE),
+    BOUND ("tf23-bounds.h5", "tf_op_layer_Maximum_1", QS_ACTIVATION_CLAMP, -0.25f, INFINITY, FALSE),
+    BOUND ("keras3-bounds.keras", "maximum", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
+    GONE ("keras3-bounds.keras", "maximum_1"),
+    BOUND ("keras3-bounds.keras", "minimum", QS_ACTIVATION_CLAMP, -0.25f, 0.375f, FALSE),
+    MERGE ("keras3-bounds.keras", "maximum_2", QS_LAYER_MAXIMUM),
+    BOUND ("onnx2keras-hardtanh.h5", "6", QS_ACTIVATION_CLAMP, -0.5f, 0.5f, FALSE),
+    /* Each a ReLU's output, so padded with -inf (as zeros) before a max pooling. */
+    BOUND ("nobuco-relu-pool.h5", "tf.nn.relu", QS_ACTIVATION_RELU, 0.0f, INFINITY, TRUE),
+    GONE ("nobuco-relu-pool.h5", "tf.math.maximum"),
+    BOUND ("nobuco-relu-pool.h5", "tf.math.minimum", QS_ACTIVATION_RELU, 0.0f, 0.5f, TRUE),
+  };
+#undef GONE
+#undef MERGE
+#undef BOUND
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      QsEngineModel *model = load_model ("converted", cases[i].file);
+      const QsEngineLayer *l = engine_layer (model, cases[i].layer);
+
+      g_test_message ("%s: %s", cases[i].file, cases[i].layer);
+      if (!cases[i].present)
+        g_assert_null (l);
+      else
+        {
+          g_assert_nonnull (l);
+          g_assert_cmpint (l->kind, ==, cases[i].kind);
+          if (l->kind != QS_LAYER_ACTIVATION)
+            g_assert_cmpuint (l->n_inputs, ==, 2);
+        }
+      if (cases[i].present && l->kind == QS_LAYER_ACTIVATION)
+        {
+          g_assert_cmpint (l->spec.kind, ==, cases[i].activation);
+          g_assert_cmpfloat (l->spec.max_value, ==, cases[i].hi);
+          if (l->spec.kind == QS_ACTIVATION_CLAMP)
+            g_assert_cmpfloat (l->spec.min_value, ==, cases[i].lo);
+          g_assert_cmpint (l->fused_relu, ==, cases[i].fused);
+        }
+      qs_engine_model_free (model);
+    }
+}
+
 typedef struct {
   const char   *path;
   const char   *layer;
@@ -779,6 +874,7 @@ main (int    argc,
   g_test_add_func ("/keras-user-layers/prelu-tables", test_prelu_tables);
   add_reference_tests (converted, "converted", "keras-converted", "file", test_converted);
   g_test_add_func ("/keras-converted/lambda-refused", test_converted_lambda_refused);
+  g_test_add_func ("/keras-converted/bounds", test_converted_bounds);
   g_test_add_func ("/keras-converted/nchw-images", test_converted_nchw_images);
   g_test_add_func ("/keras-converted/keras1-roles", test_keras1_roles);
   g_test_add_func ("/keras-converted/nested-names-weights-only", test_nested_names_weights_only);

@@ -113,6 +113,41 @@ each built from a PyTorch module whose float64 logits are the reference:
       (12, 12, 12) map times a constant of shape (12,) (NumPy broadcasts it
       along the width) or (5, 1, 1) (no broadcast): refused in one line.
 
+  nobuco-bounds.h5       torch.clamp (x, min=0), torch.clamp (x, 0, 0.5),
+      torch.minimum / torch.maximum by a number or a (1, 1, C) constant of
+      one value, F.hardtanh (x, -0.5, 0.5) and torch.maximum of two
+      tensors as TFOpLambdas (math.maximum, math.minimum with "y" a number,
+      a nested list or a tensor, clip_by_value), channels_last, and rank-3
+      constants of add and multiply ((1, 1, C), (1, 1, 1)).
+  keras-channels-first-bounds.h5  the same on a channels_first map: a
+      (C, 1, 1) maximum of zeros (a ReLU), (C, 1, 1) and (1, 1, 1) multiply
+      and add constants, minimum then maximum by (C, 1, 1) and (1, 1, 1)
+      constants of one value, math.minimum of two tensors.
+  tf23-bounds.h5         TF 2.0-2.3's TensorFlowOpLayer "Maximum" and
+      "Minimum" (tf_op_layer_Maximum, constants {"1": 0.0}): ReLU(0.5)
+      written as tf.minimum (tf.maximum (x, 0), 0.5), and a floor of -0.25.
+  keras3-bounds.keras    Keras 3 operations (keras.src.ops.numpy Maximum,
+      Minimum) with a number, a NumPy constant ({"class_name": "__numpy__"})
+      and two tensors.
+  nobuco-inception.h5    an Inception block as nobuco writes torch.cat of
+      channels: tf.concat ([a, b, c], axis=3) (a TFOpLambda "concat" whose
+      list argument repeats its kwargs on every entry), -x as
+      tf.math.negative, F.silu as tf.nn.silu (x, beta=1.0), x.mean ((2, 3),
+      keepdim=True) as tf.math.reduce_mean (axis [-3, -2], keepdims True).
+  nobuco-relu-pool.h5    F.relu as tf.nn.relu and torch.clamp (x, 0, 0.5) as
+      tf.math.maximum then tf.math.minimum, each before a max pooling with
+      padding (tf.pad with -inf, which zeros equal after a ReLU).
+  onnx2keras-hardtanh.h5  onnx2keras's Clip with a floor other than 0
+      (F.hardtanh (x, -0.5, 0.5)): a Lambda from onnx2keras.operation_layers
+      calling tf.clip_by_value, its bounds the function's default arguments.
+  tf-nn-pool.h5          hand-written tf.keras calling tf.nn.max_pool2d (ksize 3,
+      strides 2, "SAME": TensorFlow's padding, one row and column after)
+      and tf.nn.avg_pool2d (ksize [1, 3, 3, 1], "SAME", which averages the
+      valid pixels only; ksize [2, 2], "VALID") as TFOpLambdas.
+  keras-channels-first-concat.h5  tf.concat (axis=1) and tf.math.negative
+      on channels_first maps, and tf.math.reduce_mean over their height and
+      width, axis [2, 3].
+
   A Lambda's "function" is Keras 2's func_dump: base64 of the marshalled
   code of a function written here as onnx2keras writes it.
 
@@ -166,6 +201,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import make_keras3_files as k3  # noqa: E402  (Keras 3 layer dicts, .weights.h5 tree, .keras zip)
 import make_shared_layers as sl  # noqa: E402  (weights, Keras 2 layer dicts and the h5 writer)
 
 OUT = "tests/data/converted"
@@ -209,6 +245,11 @@ def chw_target_layer(x):
 def softmax_target_layer(x, axis=1):
     import tensorflow as tf
     return tf.nn.softmax(x, axis=axis)
+
+
+def clip_target_layer(x, vmin=-0.5, vmax=0.5):
+    import tensorflow as tf
+    return tf.clip_by_value(x, vmin, vmax)
 
 
 def slice_target_layer(x, axis=1, starts=0, ends=2):
@@ -819,7 +860,7 @@ def onnx2keras_lambda():
 
 def constant(values, shape):
     """A constant operand as tf.keras serialises it: float32 values as nested lists of @shape."""
-    return sl.f32(values).reshape(shape).tolist()
+    return sl.f32(torch.as_tensor(values, dtype=torch.float64)).reshape(shape).tolist()
 
 
 def keras_channels_first_normalize():
@@ -940,6 +981,306 @@ def refused_constant(shape):
     return g
 
 
+# ---- tf.maximum and tf.minimum by a constant -------------------------------------------------
+#
+# nobuco writes torch.clamp (x, min=a) as tf.math.maximum (x, a), (x, max=b)
+# as tf.math.minimum and both as tf.clip_by_value; torch.maximum (x, t) of a
+# tensor keeps the tensor. The bounds below (0.5, 0.375, -0.25, 0.25) are
+# float32 numbers and cut through the values of the 16 test images, so a
+# bound read wrong or dropped changes the logits.
+
+def nobuco_bounds():
+    w = sl.Weights(SEED + 25)
+    c1, c2, c3, c4 = (sl.round_params(p) for p in (w.conv(3, 8, 3), w.conv(8, 8, 3), w.conv(8, 8, 3), w.conv(8, 8, 1)))
+    scale = sl.f32(1.0 + w.normal(8, scale=0.3))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        a = torch.clamp(sl.conv(x, c1, 1), min=0.0)
+        b = torch.clamp(sl.conv(a, c2, 1), 0.0, 0.5)
+        c = sl.conv(b, c3, 1) * scale.view(1, 8, 1, 1) + 0.125
+        c = torch.clamp(torch.clamp(c, max=0.375), min=-0.25)
+        d = torch.clamp(sl.conv(c, c4, 0), max=0.25)
+        e = F.hardtanh(c * 2.0, -0.5, 0.5)
+        return sl.dense(torch.maximum(d, e).mean((2, 3)), head)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("math.maximum", "tf.math.maximum", "conv2d", {"y": 0.0})
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2))
+    op("math.maximum", "tf.math.maximum_1", "conv2d_1", {"y": 0.0})
+    op("math.minimum", "tf.math.minimum", "tf.math.maximum_1", {"y": 0.5})
+    g.add("Conv2D", "conv2d_2", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c3))
+    op("math.multiply", "tf.math.multiply", "conv2d_2", {"y": constant(scale, (1, 1, 8))})
+    op("__operators__.add", "tf.__operators__.add", "tf.math.multiply", {"y": constant([0.125], (1, 1, 1))})
+    op("math.minimum", "tf.math.minimum_1", "tf.__operators__.add", {"y": 0.375})
+    c = op("math.maximum", "tf.math.maximum_2", "tf.math.minimum_1", {"y": -0.25})
+    g.add("Conv2D", "conv2d_3", conv_cfg(8, 1, fmt="channels_last"), weights=sl.conv_keras(c4))
+    d = op("math.minimum", "tf.math.minimum_2", "conv2d_3", {"y": constant([0.25] * 8, (1, 1, 8))})
+    op("math.multiply", "tf.math.multiply_1", c, {"y": 2.0})
+    e = op("clip_by_value", "tf.clip_by_value", "tf.math.multiply_1", {"clip_value_min": -0.5, "clip_value_max": 0.5})
+    op("math.maximum", "tf.math.maximum_3", d, {"y": [e, 0, 0]})
+    op("math.reduce_mean", "tf.math.reduce_mean", "tf.math.maximum_3", {"axis": [1, 2], "keepdims": False})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "dense"]
+
+
+def keras_channels_first_bounds():
+    w = sl.Weights(SEED + 26)
+    c1, c2, c3 = (sl.round_params(p) for p in (w.conv(3, 6, 3), w.conv(6, 6, 3), w.conv(6, 6, 1)))
+    scale = sl.f32(1.0 + w.normal(6, scale=0.3))
+    head = sl.round_params(w.dense(6, 5))
+
+    def forward(x):
+        x = torch.maximum(sl.conv(x, c1, 1), torch.zeros(6, 1, 1))
+        x = x * scale.view(6, 1, 1) + torch.full((1, 1, 1), -0.375)
+        x = torch.maximum(torch.minimum(x, torch.full((6, 1, 1), 0.375)), torch.full((1, 1, 1), -0.25))
+        x = torch.minimum(sl.conv(x, c2, 1), sl.conv(x, c3, 0))
+        return sl.dense(x.mean((2, 3)), head)
+
+    def op(function, name, inbound, y):
+        g.layers.append(tf_op(function, name, inbound, {"y": y, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("image", [3, 12, 12])
+    g.add("Conv2D", "conv", {**conv_cfg(6, 3), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("math.maximum", "tf.math.maximum", "conv", constant([0.0] * 6, (6, 1, 1)))
+    op("math.multiply", "tf.math.multiply", "tf.math.maximum", constant(scale, (6, 1, 1)))
+    op("__operators__.add", "tf.__operators__.add", "tf.math.multiply", constant([-0.375], (1, 1, 1)))
+    op("math.minimum", "tf.math.minimum", "tf.__operators__.add", constant([0.375] * 6, (6, 1, 1)))
+    x = op("math.maximum", "tf.math.maximum_1", "tf.math.minimum", constant([-0.25], (1, 1, 1)))
+    a = g.add("Conv2D", "conv_1", {**conv_cfg(6, 3), "padding": "same"}, weights=sl.conv_keras(c2), inputs=[x])
+    b = g.add("Conv2D", "conv_2", conv_cfg(6, 1), weights=sl.conv_keras(c3), inputs=[x])
+    op("math.minimum", "tf.math.minimum_1", a, [b, 0, 0])
+    g.add("GlobalAveragePooling2D", "gap", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "conv_1", "conv_2", "logits"]
+
+
+def tf_op_layer(op, name, inbound, constants):
+    """TF 2.0-2.3's TensorFlowOpLayer: "tf_op_layer_<name>" to its readers, the graph operation in node_def."""
+    return {"class_name": "TensorFlowOpLayer", "name": "tf_op_layer_" + name,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "node_def": {"name": name, "op": op, "input": [inbound + "/BiasAdd", name + "/y"],
+                                    "attr": {"T": {"type": "DT_FLOAT"}}},
+                       "constants": constants},
+            "inbound_nodes": [[[inbound, 0, 0, {}]]]}
+
+
+def tf23_bounds():
+    w = sl.Weights(SEED + 27)
+    c1, c2 = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 8, 3))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        x = torch.clamp(sl.conv(x, c1, 1), 0.0, 0.5)
+        x = torch.clamp(sl.conv(x, c2, 1), min=-0.25)
+        return sl.dense(x.mean((2, 3)), head)
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    g.layers.append(tf_op_layer("Maximum", "Maximum", "conv2d", {"1": 0.0}))
+    g.layers.append(tf_op_layer("Minimum", "Minimum", "tf_op_layer_Maximum", {"1": 0.5}))
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2),
+          inputs=["tf_op_layer_Minimum"])
+    g.layers.append(tf_op_layer("Maximum", "Maximum_1", "conv2d_1", {"1": -0.25}))
+    g.last = "tf_op_layer_Maximum_1"
+    g.add("GlobalAveragePooling2D", "global_average_pooling2d", {"data_format": "channels_last", "keepdims": False})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
+
+
+def keras3_bounds():
+    """Keras 3: keras.ops.maximum / minimum are operations (module keras.src.ops.numpy) in the functional config,
+    their number or NumPy array arguments serialised in "args"; operations have no weights group."""
+    w = sl.Weights(SEED + 28)
+    c1, c2, c3 = (sl.round_params(p) for p in (w.conv(3, 8, 3), w.conv(8, 8, 3), w.conv(8, 8, 1)))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        a = torch.maximum(sl.conv(x, c1, 1), torch.tensor(0.0))
+        b = torch.minimum(torch.maximum(sl.conv(a, c2, 1), torch.tensor(-0.25)), torch.full((1, 8, 1, 1), 0.375))  # NHWC (1, 1, 1, 8)
+        return sl.dense(torch.maximum(b, sl.conv(a, c3, 0)).mean((2, 3)), head)
+
+    def operation(cls, name, args):
+        return {"module": "keras.src.ops.numpy", "class_name": cls, "config": {"name": name},
+                "registered_name": cls, "name": name, "inbound_nodes": [{"args": args, "kwargs": {}}]}
+
+    def tensor(name):
+        return sl.k3_tensor(name, 0)
+
+    def layer(entry, inbound):
+        return sl.k3_calls(entry, [[(inbound, 0)]])
+
+    numpy_constant = {"class_name": "__numpy__", "config": {"value": constant([0.375] * 8, (1, 1, 1, 8)),
+                                                            "dtype": "float32"}}
+    layers = [sl.k3_input("input_layer", [12, 12, 3]),
+              layer(sl.k3_conv("conv2d", 8, 3), "input_layer"),
+              operation("Maximum", "maximum", [tensor("conv2d"), 0.0]),
+              layer(sl.k3_conv("conv2d_1", 8, 3), "maximum"),
+              operation("Maximum", "maximum_1", [tensor("conv2d_1"), -0.25]),
+              operation("Minimum", "minimum", [tensor("maximum_1"), numpy_constant]),
+              layer(sl.k3_conv("conv2d_2", 8, 1, padding="valid"), "maximum"),
+              operation("Maximum", "maximum_2", [tensor("minimum"), tensor("conv2d_2")]),
+              layer(k3.layer("GlobalAveragePooling2D", "global_average_pooling2d", data_format="channels_last",
+                             keepdims=False), "maximum_2"),
+              layer(k3.layer("Dense", "dense", units=5, activation="linear", use_bias=True), "global_average_pooling2d")]
+    config = sl.k3_functional("functional", layers, "input_layer", ("dense", 0))
+    variables = {"conv2d": sl.conv_keras(c1), "conv2d_1": sl.conv_keras(c2), "conv2d_2": sl.conv_keras(c3),
+                 "dense": sl.dense_keras(head)}
+    return config, variables, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "dense"]
+
+
+# ---- nobuco's torch.cat, unary minus and mean -------------------------------------------------
+
+def tf_op_list(function, name, inbound, kwargs):
+    """A TFOpLambda whose first argument is a list of tensors: tf.keras repeats the call's kwargs on every entry."""
+    return {"class_name": "TFOpLambda", "name": name,
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function},
+            "inbound_nodes": [[[i, 0, 0, kwargs] for i in inbound]]}
+
+
+def nobuco_inception():
+    w = sl.Weights(SEED + 29)
+    stem, b1, b2, b3 = (sl.round_params(p) for p in (w.conv(3, 8, 3), w.conv(8, 4, 1), w.conv(8, 4, 3), w.conv(8, 3, 1)))
+    head = sl.round_params(w.dense(11, 5))
+
+    def forward(x):
+        x = F.silu(sl.conv(x, stem, 1))
+        y = torch.cat([F.relu(sl.conv(x, b1, 0)), F.relu(sl.conv(x, b2, 1)), -sl.conv(x, b3, 0)], 1)
+        return sl.dense(y.mean((2, 3), keepdim=True).flatten(1), head)
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(stem))
+    g.layers.append(tf_op("nn.silu", "tf.nn.silu", "conv2d", {"beta": 1.0, "name": None}))
+    g.add("Conv2D", "conv2d_1", conv_cfg(4, 1, fmt="channels_last"), weights=sl.conv_keras(b1), inputs=["tf.nn.silu"])
+    a = g.add("ReLU", "re_lu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("Conv2D", "conv2d_2", {**conv_cfg(4, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(b2),
+          inputs=["tf.nn.silu"])
+    b = g.add("ReLU", "re_lu_1", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0})
+    g.add("Conv2D", "conv2d_3", conv_cfg(3, 1, fmt="channels_last"), weights=sl.conv_keras(b3), inputs=["tf.nn.silu"])
+    g.layers.append(tf_op("math.negative", "tf.math.negative", "conv2d_3", {"name": None}))
+    g.layers.append(tf_op_list("concat", "tf.concat", [a, b, "tf.math.negative"], {"axis": 3, "name": "concat"}))
+    g.layers.append(tf_op("math.reduce_mean", "tf.math.reduce_mean", "tf.concat",
+                          {"axis": [-3, -2], "keepdims": True, "name": None}))
+    g.last = "tf.math.reduce_mean"
+    g.add("Flatten", "flatten", {"data_format": "channels_last"})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "dense"]
+
+
+def nobuco_relu_pool():
+    w = sl.Weights(SEED + 31)
+    c1, c2 = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 8, 3))
+    head = sl.round_params(w.dense(8, 5))
+
+    def forward(x):
+        x = F.max_pool2d(F.relu(sl.conv(x, c1, 1)), 3, 2, padding=1)
+        x = F.max_pool2d(torch.clamp(sl.conv(x, c2, 1), 0.0, 0.5), 3, 1, padding=1)
+        return sl.dense(x.mean((2, 3)), head)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    pad = {"paddings": [[0, 0], [1, 1], [1, 1], [0, 0]], "constant_values": float("-inf")}
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("nn.relu", "tf.nn.relu", "conv2d", {})
+    op("compat.v1.pad", "tf.compat.v1.pad", "tf.nn.relu", pad)
+    g.add("MaxPooling2D", "max_pooling2d", pool_cfg(3, 2, "channels_last"))
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2))
+    op("math.maximum", "tf.math.maximum", "conv2d_1", {"y": 0.0})
+    op("math.minimum", "tf.math.minimum", "tf.math.maximum", {"y": 0.5})
+    op("compat.v1.pad", "tf.compat.v1.pad_1", "tf.math.minimum", pad)
+    g.add("MaxPooling2D", "max_pooling2d_1", pool_cfg(3, 1, "channels_last"))
+    op("math.reduce_mean", "tf.math.reduce_mean", "max_pooling2d_1", {"axis": [1, 2], "keepdims": False})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
+
+
+def tf_nn_pool():
+    w = sl.Weights(SEED + 32)
+    c1, c2 = sl.round_params(w.conv(3, 8, 3)), sl.round_params(w.conv(8, 8, 3))
+    head = sl.round_params(w.dense(8 * 3 * 3, 5))
+
+    def forward(x):
+        x = sl.conv(x, c1, 1)                                           # no ReLU: -inf and zero padding differ
+        x = F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=float("-inf")), 3, 2)
+        x = F.avg_pool2d(sl.conv(x, c2, 1), 3, 1, padding=1, count_include_pad=False)
+        x = F.avg_pool2d(x, 2, 2)
+        return sl.dense(x.permute(0, 2, 3, 1).flatten(1), head)        # Keras flattens (H, W, C)
+
+    def op(function, name, inbound, kwargs):
+        g.layers.append(tf_op(function, name, inbound, {**kwargs, "name": None}))
+        g.last = name
+        return name
+
+    g = Graph("input_1", [12, 12, 3])
+    g.add("Conv2D", "conv2d", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c1))
+    op("nn.max_pool2d", "tf.nn.max_pool2d", "conv2d", {"ksize": 3, "strides": 2, "padding": "SAME"})
+    g.add("Conv2D", "conv2d_1", {**conv_cfg(8, 3, fmt="channels_last"), "padding": "same"}, weights=sl.conv_keras(c2))
+    op("nn.avg_pool2d", "tf.nn.avg_pool2d", "conv2d_1",
+       {"ksize": [1, 3, 3, 1], "strides": [1, 1, 1, 1], "padding": "SAME", "data_format": "NHWC"})
+    op("nn.avg_pool2d", "tf.nn.avg_pool2d_1", "tf.nn.avg_pool2d", {"ksize": [2, 2], "strides": [2], "padding": "VALID"})
+    g.add("Flatten", "flatten", {"data_format": "channels_last"})
+    g.add("Dense", "dense", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [12, 12, 3], ["conv2d", "conv2d_1", "dense"]
+
+
+def onnx2keras_hardtanh():
+    w = sl.Weights(SEED + 33)
+    c1 = sl.round_params(w.conv(3, 6, 3))
+    head = sl.round_params(w.dense(6, 5))
+
+    def forward(x):
+        return sl.dense(F.hardtanh(sl.conv(x, c1, 1), -0.5, 0.5).mean((2, 3)), head)
+
+    g = Graph("input.1", [3, 12, 12])
+    g.add("ZeroPadding2D", "5_pad", pad_cfg(1))
+    g.add("Conv2D", "5", conv_cfg(6, 3), weights=sl.conv_keras(c1))
+    g.add("Lambda", "6", lambda_config(clip_target_layer, "onnx2keras.operation_layers"))
+    g.add("GlobalAveragePooling2D", "7", {"data_format": "channels_first", "keepdims": False})
+    g.add("Dense", "8", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["5", "8"]
+
+
+def keras_channels_first_concat():
+    w = sl.Weights(SEED + 30)
+    c1, c2 = sl.round_params(w.conv(3, 6, 3)), sl.round_params(w.conv(3, 4, 1))
+    head = sl.round_params(w.dense(10, 5))
+
+    def forward(x):
+        y = torch.cat([F.relu(sl.conv(x, c1, 1)), sl.conv(x, c2, 0)], 1)
+        return sl.dense((-y).mean((2, 3)), head)
+
+    g = Graph("image", [3, 12, 12])
+    a = g.add("Conv2D", "conv", {**conv_cfg(6, 3), "padding": "same", "activation": "relu"}, weights=sl.conv_keras(c1))
+    b = g.add("Conv2D", "conv_1", conv_cfg(4, 1), weights=sl.conv_keras(c2), inputs=["image"])
+    g.layers.append(tf_op_list("concat", "tf.concat", [a, b], {"axis": 1, "name": None}))
+    g.layers.append(tf_op("math.negative", "tf.math.negative", "tf.concat", {"name": None}))
+    g.layers.append(tf_op("math.reduce_mean", "tf.math.reduce_mean", "tf.math.negative",
+                          {"axis": [2, 3], "keepdims": False, "name": None}))
+    g.last = "tf.math.reduce_mean"
+    g.add("Dense", "logits", sl.k2_dense(5), weights=sl.dense_keras(head))
+    return g, forward, [3, 12, 12], ["conv", "conv_1", "logits"]
+
+
+def write_keras3_without_operations(path, config, variables):
+    """saving_lib saves the layers' variables; operations are not layers and have no group."""
+    layers = [entry for entry in config["config"]["layers"] if not entry.get("module", "").startswith("keras.src.ops")]
+    weights = k3.h5_bytes(config["class_name"], layers,
+                          {k: [v.to(torch.float32).contiguous().numpy() for _, v in vs] for k, vs in variables.items()})
+    k3.write_keras(path, config, weights)
+
+
 KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onnx2keras_vgg),
                 ("onnx2keras-nhwc", onnx2keras_nhwc), ("keras-channels-first", keras_channels_first),
                 ("nobuco-resnet", nobuco_resnet), ("nobuco-flatten", nobuco_flatten),
@@ -949,7 +1290,11 @@ KERAS_MODELS = [("onnx2keras-resnet", onnx2keras_resnet), ("onnx2keras-vgg", onn
                 ("mmdnn-caffe-resnet", mmdnn_caffe_resnet), ("vggface-resnet", vggface_resnet),
                 ("keras-channels-first-normalize", keras_channels_first_normalize),
                 ("nobuco-normalize", nobuco_normalize), ("normalize-no-format", normalize_no_format),
-                ("mixed-formats", mixed_formats)]
+                ("mixed-formats", mixed_formats), ("nobuco-bounds", nobuco_bounds),
+                ("keras-channels-first-bounds", keras_channels_first_bounds), ("tf23-bounds", tf23_bounds),
+                ("nobuco-inception", nobuco_inception), ("keras-channels-first-concat", keras_channels_first_concat),
+                ("nobuco-relu-pool", nobuco_relu_pool), ("tf-nn-pool", tf_nn_pool),
+                ("onnx2keras-hardtanh", onnx2keras_hardtanh)]
 
 
 # ---- other HDF5 layouts ---------------------------------------------------------------------
@@ -1165,6 +1510,12 @@ def main():
             labels = logits.argmax(1)
         reference["models"].append({"file": name + ".h5", "input": shape, "weighted_layers": weighted,
                                     "fp32_logits": [[float(v) for v in row] for row in logits]})
+    config, variables, forward, shape, weighted = keras3_bounds()
+    write_keras3_without_operations(os.path.join(OUT, "keras3-bounds.keras"), config, variables)
+    with torch.no_grad():
+        logits = forward(x.permute(0, 3, 1, 2))
+    reference["models"].append({"file": "keras3-bounds.keras", "input": shape, "weighted_layers": weighted,
+                                "fp32_logits": [[float(v) for v in row] for row in logits]})
     for name, make in (("onnx2keras-lambda", onnx2keras_lambda), ("onnx2keras-unflatten", onnx2keras_unflatten),
                        ("classification-models-resnext", classification_models_resnext),
                        ("constant-per-width", lambda: refused_constant((12,))),
