@@ -63,6 +63,7 @@ struct _QsPass {
   size_t           code_slots;
   size_t           joint_entries;  /* where pairs are counted (see QsFusedCounts), else 0 */
   uint64_t         zeros;          /* counted by the range pass */
+  uint64_t        *data_hist;      /* [bins + 2], or NULL (see qs_pass_set_data_histogram) */
   bool             direct_recon;   /* bin reconstructions per element (per-channel) */
   size_t           fed;
   size_t           n_blocks;
@@ -298,6 +299,26 @@ fold_chain (const QsPass *pass,
   acc->joint_pending = 0;
 }
 
+/* Moves per-tensor counts of codes alone (QsFusedArgs.codes_alone)
+ * into the code tallies. */
+static void
+fold_codes (const QsPass *pass,
+            WorkerAcc    *acc)
+{
+  const QsFusedArgs *a = &pass->args;
+  size_t skipped = (size_t) a->skip_code_slot + (size_t) a->bins + 2;
+
+  for (size_t s = 0; s < pass->code_slots; s++)
+    {
+      acc->codes[s] += acc->joint[s];
+      acc->joint[s] = 0;
+    }
+  acc->codes[a->skip_code_slot] += acc->joint[skipped];
+  acc->orig[a->bins + 2] += acc->joint[skipped];
+  acc->joint[skipped] = 0;
+  acc->joint_pending = 0;
+}
+
 /* Moves the pair counts into the code and bin tallies. */
 static void
 fold_joint (const QsPass *pass,
@@ -305,6 +326,11 @@ fold_joint (const QsPass *pass,
 {
   size_t stride = (size_t) pass->args.joint_stride;
 
+  if (pass->args.codes_alone)
+    {
+      fold_codes (pass, acc);
+      return;
+    }
   if (stride == 1)
     {
       fold_chain (pass, acc);
@@ -398,9 +424,27 @@ qs_pass_free (QsPass *pass)
   if (pass == NULL)
     return;
   free (pass->coeff_storage);
+  free (pass->data_hist);
   free_workers (pass);
   free (pass->blocks);
   free (pass);
+}
+
+void
+qs_pass_set_data_histogram (QsPass         *pass,
+                            const uint64_t *counts)
+{
+  size_t size = ((size_t) pass->args.bins + 2) * sizeof (uint64_t);
+
+  /* Pairs per channel stay pairs: a table of codes per channel would
+   * cost what it saves. */
+  if (pass->fed > 0 || pass->args.joint_stride != 1 || pass->data_hist != NULL)
+    return;
+  pass->data_hist = malloc (size);
+  if (pass->data_hist == NULL)
+    return;
+  memcpy (pass->data_hist, counts, size);
+  pass->args.codes_alone = true;
 }
 
 void
@@ -631,6 +675,8 @@ qs_pass_finish (QsPass     *pass,
       nonfinite += acc->nonfinite;
       max_error = fmax (max_error, acc->max_error);
     }
+  if (pass->data_hist != NULL)
+    memcpy (orig, pass->data_hist, ((size_t) pass->args.bins + 2) * sizeof (uint64_t));
   for (size_t b = 0; b < pass->n_blocks; b++)
     {
       total.err2 += pass->blocks[b].err2;
@@ -825,6 +871,11 @@ qs_analyze_remembering (const QsScheme        *scheme,
       goto out;
     }
   qs_pass_set_cancel (pass, cancel);
+  {
+    const uint64_t *known = qs_range_memo_histogram (memo, scheme->bins, hist_lo, hist_hi);
+    if (known != NULL)
+      qs_pass_set_data_histogram (pass, known);
+  }
   qs_pass_feed (pass, data, effective.count, n_threads);
   status = qs_pass_finish (pass, analysis);
   if (status == QS_OK)

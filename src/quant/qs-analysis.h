@@ -115,6 +115,12 @@ QsPass  *qs_pass_new    (const QsScheme        *scheme,
                          const QsRangeStats    *data,
                          double                 hist_lo,
                          double                 hist_hi);
+/* The data's histogram over the pass's domain (@counts: below, the
+ * bins, above; QsRangeMemo.hist), known before the first feed: per
+ * tensor the pass then counts codes alone, bins none of the data and
+ * reports these counts. Ignored otherwise, or without memory. */
+void     qs_pass_set_data_histogram (QsPass         *pass,
+                                     const uint64_t *counts);
 /* Blocks fed after *@cancel becomes non-zero are skipped and
  * qs_pass_finish() returns QS_STATUS_CANCELLED. */
 void     qs_pass_set_cancel (QsPass           *pass,

@@ -167,7 +167,7 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
   uint64_t *code_counts = counts->codes, *orig_counts = counts->orig, *recon_counts = counts->recon;
   uint32_t *joint_counts = counts->joint;
   const __m256i joint_stride = _mm256_set1_epi32 (a->joint_stride);
-  bool joint = a->joint_stride > 0;
+  bool joint = a->joint_stride > 0, codes_alone = a->codes_alone;
   __m256 max_error = _mm256_loadu_ps (s->max_error);
   __m256i clipped = _mm256_setzero_si256 ();
   __m256i nonfinite = _mm256_setzero_si256 ();
@@ -216,7 +216,8 @@ qs_fused_int_avx2 (const QsFusedArgs   *a,
 
       codes = _mm256_sub_epi32 (_mm256_cvttps_epi32 (_mm256_add_ps (r, coeff (a->post, c0, j, stride))), qmin);
       codes = _mm256_blendv_epi8 (skip_code, codes, _mm256_castps_si256 (finite));
-      bins = _mm256_blendv_epi8 (skip_bin, hist_slot_ps (a, v), _mm256_castps_si256 (finite));
+      bins = _mm256_blendv_epi8 (skip_bin, codes_alone ? _mm256_setzero_si256 () : hist_slot_ps (a, v),
+                                 _mm256_castps_si256 (finite));
       if (joint)
         _mm256_store_si256 ((__m256i *) slots[cur][0], _mm256_add_epi32 (_mm256_mullo_epi32 (codes, joint_stride), bins));
       else

@@ -178,11 +178,13 @@ per_tensor_step (const RunConsts *c,
                  ChunkSums       *acc,
                  int32_t         *slots,
                  bool             away,
-                 bool             nudged)
+                 bool             nudged,
+                 bool             codes_alone)
 {
   __m512 raw = _mm512_loadu_ps (x);
   __mmask16 bad = _mm512_fpclass_ps_mask (raw, 0x99), finite = (__mmask16) ~bad;
   __m512 v = raw, rc;
+  __m512i codes;
 
   _mm_prefetch ((const char *) x + FUSED_PREFETCH_BYTES, _MM_HINT_T1);
   if (bad != 0)
@@ -195,8 +197,8 @@ per_tensor_step (const RunConsts *c,
    * memory, which spares a shuffle. */
   rc = quantize_step (v, bad == 0 ? _mm512_cvtps_pd (_mm256_loadu_ps (x + 8)) : widen_hi (v), finite,
                       c->inv, c->add, c->lo, c->hi, c->sub, c->scale, acc, NULL, away, nudged);
-  _mm512_store_si512 (slots, _mm512_add_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, c->post_minus_qmin)),
-                                               hist_slot_in_domain_ps (&c->hist, v)));
+  codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, c->post_minus_qmin));
+  _mm512_store_si512 (slots, codes_alone ? codes : _mm512_add_epi32 (codes, hist_slot_in_domain_ps (&c->hist, v)));
 }
 
 /* A whole chunk of a per-tensor run whose pairs are counted by code + bin
@@ -210,22 +212,23 @@ per_tensor_chunk (const RunConsts *c,
                   ChunkSums       *acc,
                   uint32_t        *joint,
                   bool             away,
-                  bool             nudged)
+                  bool             nudged,
+                  bool             codes_alone)
 {
   int32_t ring[4][STEP] __attribute__ ((aligned (64)));
 
   for (int round = 0; round < QS_FUSED_CHUNK / (4 * STEP); round++, x += 4 * STEP)
     {
-      per_tensor_step (c, x, acc, ring[0], away, nudged);
+      per_tensor_step (c, x, acc, ring[0], away, nudged, codes_alone);
       if (round > 0)
         count_pairs (joint, ring[1]);
-      per_tensor_step (c, x + STEP, acc, ring[1], away, nudged);
+      per_tensor_step (c, x + STEP, acc, ring[1], away, nudged, codes_alone);
       if (round > 0)
         count_pairs (joint, ring[2]);
-      per_tensor_step (c, x + 2 * STEP, acc, ring[2], away, nudged);
+      per_tensor_step (c, x + 2 * STEP, acc, ring[2], away, nudged, codes_alone);
       if (round > 0)
         count_pairs (joint, ring[3]);
-      per_tensor_step (c, x + 3 * STEP, acc, ring[3], away, nudged);
+      per_tensor_step (c, x + 3 * STEP, acc, ring[3], away, nudged, codes_alone);
       count_pairs (joint, ring[0]);
     }
   count_pairs (joint, ring[1]);
@@ -279,7 +282,7 @@ fused_run (const QsFusedArgs   *a,
    * blend per step. */
   bool mark_skipped = stride || direct;
   /* Whole chunks of a large tensor go through per_tensor_chunk. */
-  bool whole_chunks = !stride && !direct && chain && in_domain;
+  bool whole_chunks = !stride && !direct && chain && (in_domain || a->codes_alone);
   RunConsts run;
 
   if (!stride)
@@ -311,7 +314,11 @@ fused_run (const QsFusedArgs   *a,
           for (size_t back = k < LAG ? k : LAG; back > 0; back--)
             count_slots (counts, slots[(k - back) % RING], filled[(k - back) % RING], joint, direct);
           k = 0;
-          per_tensor_chunk (&run, x + done, &chunk, counts->joint, away, nudged);
+          /* Each a copy of its own, the flag a constant in its steps. */
+          if (a->codes_alone)
+            per_tensor_chunk (&run, x + done, &chunk, counts->joint, away, nudged, true);
+          else
+            per_tensor_chunk (&run, x + done, &chunk, counts->joint, away, nudged, false);
           first = done + len;
         }
       for (size_t j = first; j < done + len; j += STEP, k++)
@@ -353,7 +360,8 @@ fused_run (const QsFusedArgs   *a,
             codes = _mm512_sub_epi32 (_mm512_cvttps_epi32 (_mm512_add_ps (rc, post)), qmin);
           else
             codes = _mm512_cvttps_epi32 (_mm512_add_ps (rc, post_minus_qmin));
-          bins = in_domain ? hist_slot_in_domain_ps (&hist, v) : hist_slot_ps (&hist, v);
+          bins = a->codes_alone ? _mm512_setzero_si512 ()
+                 : in_domain ? hist_slot_in_domain_ps (&hist, v) : hist_slot_ps (&hist, v);
           if (mark_skipped)
             {
               codes = _mm512_mask_mov_epi32 (skip_code, finite, codes);
@@ -398,7 +406,7 @@ fused_run (const QsFusedArgs   *a,
     {
       bool clipped_zero;
       int32_t code = (int32_t) (qs_fused_level (a, c0, 0.0f, &clipped_zero) + a->post[c0]) - a->qmin;
-      int32_t bin = qs_fused_hist_slot (a, 0.0f);
+      int32_t bin = a->codes_alone ? 0 : qs_fused_hist_slot (a, 0.0f);
       if (joint)
         {
           counts->joint[code * a->joint_stride + bin] -= nonfinite;

@@ -76,6 +76,11 @@ typedef struct {
    * value is not finite (non-finite values are binned as 0.0 per tensor):
    * then no slot is above hist_hi and the kernels skip that test. */
   bool         values_in_domain;
+  /* Per tensor (joint_stride 1) with the data's histogram known
+   * (qs_pass_set_data_histogram): finite values count at their code
+   * alone, their bin taken as 0 and not computed; non-finite ones where
+   * they were. */
+  bool         codes_alone;
   QsFormat     format;           /* for the float formats' chunk kernel (qs-analysis.c) */
 } QsFusedArgs;
 

@@ -44,7 +44,7 @@ qs_fused_int_scalar (const QsFusedArgs   *a,
 
       {
         int32_t code = finite ? (int32_t) (r + a->post[c]) - a->qmin : a->skip_code_slot;
-        int32_t bin = finite ? qs_fused_hist_slot (a, v) : a->bins + 2;
+        int32_t bin = !finite ? a->bins + 2 : a->codes_alone ? 0 : qs_fused_hist_slot (a, v);
         if (a->joint_stride > 0)
           counts->joint[code * a->joint_stride + bin]++;
         else
