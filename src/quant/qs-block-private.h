@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "qs-block.h"
+#include "qs-float-format.h"
 #include "qs-float-format-private.h"
 #include "qs-fused-private.h"
 
@@ -203,8 +204,31 @@ qs_block_length (const QsBlockGeometry *geo,
   return geo->run_length - start < geo->block_size ? geo->run_length - start : geo->block_size;
 }
 
-/* The format's largest element magnitude. */
-float qs_block_element_max (QsFormat format);
+/* The format's largest element magnitude. Inline: a block's scale
+ * divides by it, and as a call it cost every MX block one. */
+static inline float
+qs_block_element_max (QsFormat format)
+{
+  switch (format)
+    {
+    case QS_FORMAT_MXFP8_E4M3:
+      return QS_FP8_E4M3_MAX;
+    case QS_FORMAT_MXFP8_E5M2:
+      return QS_FP8_E5M2_MAX;
+    case QS_FORMAT_MXFP6_E2M3:
+      return QS_FP6_E2M3_MAX;
+    case QS_FORMAT_MXFP6_E3M2:
+      return QS_FP6_E3M2_MAX;
+    case QS_FORMAT_MXFP4:
+    case QS_FORMAT_NVFP4:
+      return QS_FP4_E2M1_MAX;
+    case QS_FORMAT_MXINT8:
+      return 127.0f / 64.0f;
+    case QS_FORMAT_NF4:
+    default:
+      return 1.0f;
+    }
+}
 
 static inline bool
 qs_block_format_is_mx (QsFormat format)

@@ -81,32 +81,6 @@ qs_nf4_level (int index)
   return nf4_levels[index & 15];
 }
 
-/* The largest element magnitude of each block format, and its emax (the
- * exponent of the largest power of two it holds), for the E8M0 scale. */
-float
-qs_block_element_max (QsFormat format)
-{
-  switch (format)
-    {
-    case QS_FORMAT_MXFP8_E4M3:
-      return QS_FP8_E4M3_MAX;
-    case QS_FORMAT_MXFP8_E5M2:
-      return QS_FP8_E5M2_MAX;
-    case QS_FORMAT_MXFP6_E2M3:
-      return QS_FP6_E2M3_MAX;
-    case QS_FORMAT_MXFP6_E3M2:
-      return QS_FP6_E3M2_MAX;
-    case QS_FORMAT_MXFP4:
-    case QS_FORMAT_NVFP4:
-      return QS_FP4_E2M1_MAX;
-    case QS_FORMAT_MXINT8:
-      return 127.0f / 64.0f;
-    case QS_FORMAT_NF4:
-    default:
-      return 1.0f;
-    }
-}
-
 QsStatus
 qs_block_geometry (const QsScheme        *scheme,
                    const QsChannelLayout *layout,
