@@ -213,25 +213,33 @@ sweep_work (QsJobContext *context,
   QsTensorWork *work = work_data;
   g_autoptr(GBytes) values = NULL;
   g_autofree SweepResult *result = g_new0 (SweepResult, 1);
+  QsRangeMemo *memo;
 
   values = qs_document_load_values (work->document, work->info, error);
   if (values == NULL)
     return NULL;
+  /* One range pass and one histogram of the data for every group size
+   * (they do not depend on it), as the results' changes of scheme. */
+  memo = qs_document_take_range_memo (work->document, work->info);
   for (gsize i = 0; i < QS_BLOCK_INSPECTOR_SWEEP_SIZES; i++)
     {
       g_autoptr(QsTensorReport) report = NULL;
       QsScheme at = work->scheme;
 
       at.group_size = sweep_sizes[i];
-      report = qs_tensor_report_compute_values_cancellable (work->info, g_bytes_get_data (values, NULL), &at,
-                                                            work->n_threads, cancellable, error);
+      report = qs_tensor_report_compute_values_remembering (work->info, g_bytes_get_data (values, NULL), &at,
+                                                            work->n_threads, cancellable, memo, error);
       if (report == NULL)
-        return NULL;
+        {
+          qs_document_give_range_memo (work->document, work->info, memo);
+          return NULL;
+        }
       result->points[i].group_size = sweep_sizes[i];
       result->points[i].bits_per_weight = report->analysis.bits_per_weight;
       result->points[i].sqnr_db = report->analysis.sqnr_db;
       result->points[i].mse = report->analysis.mse;
     }
+  qs_document_give_range_memo (work->document, work->info, memo);
   return g_steal_pointer (&result);
 }
 
