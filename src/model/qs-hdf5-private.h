@@ -28,6 +28,15 @@ hid_t    _qs_hdf5_file_access_plist (void);
  * NULL (transfer full). Call it right after the failing call, lock held. */
 char    *_qs_hdf5_error_detail    (void);
 
+/* Bounds what libhdf5 may allocate for variable-length strings and
+ * sequences it converts from the file (the lengths their elements state,
+ * which need not match what the file stores) to @bound bytes in all,
+ * over every read, write or copy until _qs_hdf5_vlen_bound_end(); a
+ * conversion past it fails. Returns TRUE from the end when one failed
+ * that way. Not nested; lock held from begin to end. */
+void     _qs_hdf5_vlen_bound_begin (guint64 bound);
+gboolean _qs_hdf5_vlen_bound_end   (void);
+
 /* Selects in @space (a simple dataspace) the elements whose row-major flat
  * indices are [@offset, @offset + @count), as a union of at most
  * 2 * rank hyperslabs; HDF5 visits them in row-major order, so a 1-D

@@ -72,22 +72,83 @@ G_DEFINE_BOXED_TYPE (QsTensorInfo, qs_tensor_info,
 static GMutex qs_hdf5_mutex;
 static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
 
-/* ---- variable-length strings within bounds ------------------------------ */
+/* ---- variable-length data within bounds ---------------------------------- */
 
-/* libhdf5 converts variable-length strings from the file by allocating
- * the length each element states, and nothing stops many elements naming
- * one heap object: a 4 MB file whose 4,000 layer_names all named a 4 MB
- * string made `layers` allocate 16 GB. libhdf5's own conversion
+/* libhdf5 converts variable-length strings and sequences from the file by
+ * allocating what each element states (a string's length in bytes, a
+ * sequence's in elements of its base type), and nothing stops many
+ * elements naming one heap object or one element stating 2^32 - 1: a 4 MB
+ * file whose 4,000 layer_names all named a 4 MB string made `layers`
+ * allocate 16 GB, and one sequence of float64 stating 2^31 elements asks
+ * for 16 GiB (libhdf5 also zeroes it). libhdf5's own conversion
  * (H5T__conv_vlen, found with H5Tfind) is wrapped in a soft conversion
- * that first adds up the lengths the file states (the first four bytes
- * of each element in its file form) and fails a conversion past the
- * bound: an attribute's text is converted in one call, a dataset's (an
- * export copying one) in batches of libhdf5's conversion buffer, each
- * freed before the next. Lock held throughout, so the two need no more. */
+ * that first adds up what the file states (the first four bytes of each
+ * element in its file form) and fails a conversion past the bound.
+ *
+ * Compound members, array elements and the inner sequences of a nested
+ * sequence are converted one element or one sequence per call, so within
+ * a scope (_qs_hdf5_vlen_bound_begin(): an attribute read, an attribute
+ * or object an export copies) the sum runs over every call until the
+ * scope ends; outside one (what libhdf5 converts on its own) each call
+ * is bounded alone. Lock held throughout, so the globals need no more. */
 #define QS_MAX_VLEN_BATCH_BYTES (G_GUINT64_CONSTANT (256) << 20)
 static H5T_conv_t vlen_convert;
 static guint64 vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+static guint64 vlen_used;
+static gboolean vlen_scoped;
 static gboolean vlen_refused;
+
+/* Whether @seq, a variable-length sequence type, is in its memory form
+ * (hvl_t, whose data our own process already holds) rather than its file
+ * form. The two have the same size when file addresses are 8 bytes;
+ * libhdf5 tells them apart in H5Tequal(), which compares where a
+ * variable-length type lives, and a memory type made from the base type
+ * lives in memory. */
+static gboolean
+vlen_sequence_in_memory (hid_t seq)
+{
+  hid_t base, memory_form = H5I_INVALID_HID;
+  gboolean in_memory = FALSE;
+
+  if (H5Tget_size (seq) != sizeof (hvl_t))
+    return FALSE;
+  base = H5Tget_super (seq);
+  if (base >= 0)
+    memory_form = H5Tvlen_create (base);
+  if (memory_form >= 0)
+    in_memory = H5Tequal (seq, memory_form) > 0;
+  if (memory_form >= 0)
+    H5Tclose (memory_form);
+  if (base >= 0)
+    H5Tclose (base);
+  return in_memory;
+}
+
+/* The bytes libhdf5 allocates per unit of length an element of @src
+ * states when converted to @dst: 1 for a string, the larger base type's
+ * size for a sequence (its conversion buffer holds both forms); 0 when
+ * @src is in memory, where its first bytes are no length from the file
+ * (a string's pointer) or describe data already held. */
+static guint64
+vlen_unit_bytes (hid_t src,
+                 hid_t dst)
+{
+  hid_t src_base, dst_base;
+  guint64 unit;
+
+  if (H5Tis_variable_str (src) > 0)
+    return H5Tget_size (src) != sizeof (char *) ? 1 : 0;
+  if (vlen_sequence_in_memory (src))
+    return 0;
+  src_base = H5Tget_super (src);
+  dst_base = H5Tget_super (dst);
+  unit = MAX (src_base >= 0 ? H5Tget_size (src_base) : 0, dst_base >= 0 ? H5Tget_size (dst_base) : 0);
+  if (dst_base >= 0)
+    H5Tclose (dst_base);
+  if (src_base >= 0)
+    H5Tclose (src_base);
+  return MAX (unit, 1);
+}
 
 static herr_t
 bounded_vlen_convert (hid_t        src,
@@ -100,25 +161,30 @@ bounded_vlen_convert (hid_t        src,
                       void        *bkg,
                       hid_t        dxpl)
 {
-  /* Strings from the file: in memory a string is a pointer, in the file
-   * a length and a heap ID (4 + address + 4 bytes). */
-  if (cdata->command == H5T_CONV_CONV && buf != NULL && H5Tis_variable_str (src) > 0
-      && H5Tget_size (src) != sizeof (char *))
+  guint64 unit;
+
+  /* In the file an element is its length, then a heap ID (4 + address
+   * + 4 bytes). */
+  if (cdata->command == H5T_CONV_CONV && buf != NULL && nelmts > 0 && (unit = vlen_unit_bytes (src, dst)) > 0)
     {
       size_t stride = buf_stride != 0 ? buf_stride : H5Tget_size (src);
-      guint64 total = 0;
+      guint64 total = vlen_scoped ? vlen_used : 0;
 
       for (size_t i = 0; i < nelmts; i++)
         {
           const guint8 *p = (const guint8 *) buf + i * stride;
+          guint64 length = (guint64) p[0] | (guint64) p[1] << 8 | (guint64) p[2] << 16 | (guint64) p[3] << 24;
+          guint64 bytes;
 
-          total += (guint64) p[0] | (guint64) p[1] << 8 | (guint64) p[2] << 16 | (guint64) p[3] << 24;
-          if (total > vlen_bound)
+          if (!g_uint64_checked_mul (&bytes, length, unit) || !g_uint64_checked_add (&total, total, bytes)
+              || total > vlen_bound)
             {
               vlen_refused = TRUE;
               return -1;
             }
         }
+      if (vlen_scoped)
+        vlen_used = total;
     }
   return vlen_convert (src, dst, cdata, nelmts, buf_stride, bkg_stride, buf, bkg, dxpl);
 }
@@ -920,18 +986,13 @@ read_string_attribute (hid_t       file,
       mtype = H5Tcopy (H5T_C_S1);
       H5Tset_size (mtype, H5T_VARIABLE);
       H5Tset_cset (mtype, H5Tget_cset (ftype));
-      vlen_refused = FALSE;
-      vlen_bound = QS_MAX_STRING_ATTRIBUTE_BYTES;
+      _qs_hdf5_vlen_bound_begin (QS_MAX_STRING_ATTRIBUTE_BYTES);
       status = H5Aread (attr, mtype, buffer);
-      vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
-      if (status < 0)
-        {
-          if (vlen_refused)
-            g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                         "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
-                         (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
-        }
-      else
+      if (_qs_hdf5_vlen_bound_end ())
+        g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                     "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
+                     (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
+      else if (status >= 0)
         {
           for (hssize_t i = 0; i < n; i++)
             g_ptr_array_add (strings, g_strdup (buffer[i] != NULL ? buffer[i] : ""));
@@ -2327,6 +2388,28 @@ char *
 _qs_hdf5_error_detail (void)
 {
   return hdf5_error_detail ();
+}
+
+void
+_qs_hdf5_vlen_bound_begin (guint64 bound)
+{
+  g_assert (!vlen_scoped);
+  vlen_scoped = TRUE;
+  vlen_bound = bound;
+  vlen_used = 0;
+  vlen_refused = FALSE;
+}
+
+gboolean
+_qs_hdf5_vlen_bound_end (void)
+{
+  gboolean refused = vlen_refused;
+
+  g_assert (vlen_scoped);
+  vlen_scoped = FALSE;
+  vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+  vlen_refused = FALSE;
+  return refused;
 }
 
 hid_t
