@@ -254,6 +254,21 @@ fail_hdf5 (GError    **error,
   return FALSE;
 }
 
+/* The one line for variable-length data of @subject that _qs_hdf5_vlen_bound_end() refused. */
+static void
+vlen_refusal (GError        **error,
+              const char     *subject,
+              QsVlenVerdict   verdict)
+{
+  if (verdict == QS_VLEN_TOO_LARGE)
+    g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                 "%s states more than %d MiB of variable-length data: refused rather than copied", subject,
+                 (int) (MAX_VLEN_COPY_BYTES >> 20));
+  else
+    g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                 "%s is damaged: its variable-length data is longer than it states, or missing", subject);
+}
+
 /* ---- attributes --------------------------------------------------------- */
 
 typedef struct {
@@ -277,7 +292,7 @@ copy_attribute_cb (hid_t             src,
   hssize_t n;
   guint64 bytes = 0;
   herr_t status = -1;
-  gboolean refused = FALSE;
+  QsVlenVerdict verdict = QS_VLEN_OK;
 
   if (ac->skip != NULL && g_strv_contains (ac->skip, name))
     return 0;
@@ -322,21 +337,23 @@ copy_attribute_cb (hid_t             src,
     status = 0;
   else if ((buffer = g_try_malloc0 (bytes)) != NULL)
     {
-      _qs_hdf5_vlen_bound_begin (MAX_ATTRIBUTE_BYTES);
+      _qs_hdf5_vlen_bound_begin (attr, MAX_ATTRIBUTE_BYTES);
       if (H5Aread (attr, mtype, buffer) >= 0)
         {
           status = H5Awrite (dattr, mtype, buffer);
           /* Frees variable-length parts; a no-op for fixed-size types. */
           H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
         }
-      refused = _qs_hdf5_vlen_bound_end ();
+      verdict = _qs_hdf5_vlen_bound_end ();
     }
 
 out:
-  if (refused)
-    g_set_error (ac->error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                 "attribute “%s” of %s states more than %d MiB of variable-length data: refused rather than copied",
-                 name, ac->object_path, (int) (MAX_ATTRIBUTE_BYTES >> 20));
+  if (verdict != QS_VLEN_OK)
+    {
+      g_autofree char *subject = g_strdup_printf ("attribute “%s” of %s", name, ac->object_path);
+
+      vlen_refusal (ac->error, subject, verdict);
+    }
   else if (status < 0)
     {
       g_autofree char *subject = g_strdup_printf ("“%s” of %s", name, ac->object_path);
@@ -1110,10 +1127,11 @@ check_vlen_copyable (hid_t        obj,
 {
   const char *attribute = NULL;
   hsize_t idx = 0;
-  gboolean ok = TRUE, refused;
+  gboolean ok = TRUE;
+  QsVlenVerdict verdict;
   hid_t type;
 
-  _qs_hdf5_vlen_bound_begin (MAX_VLEN_COPY_BYTES);
+  _qs_hdf5_vlen_bound_begin (obj, MAX_VLEN_COPY_BYTES);
   if (H5Iget_type (obj) == H5I_DATASET && (type = H5Dget_type (obj)) >= 0)
     {
       if (type_holds_vlen (type))
@@ -1122,13 +1140,15 @@ check_vlen_copyable (hid_t        obj,
     }
   if (ok && H5Aiterate2 (obj, H5_INDEX_NAME, H5_ITER_INC, &idx, read_vlen_attribute_cb, &attribute) < 0)
     ok = FALSE;
-  refused = _qs_hdf5_vlen_bound_end ();
+  verdict = _qs_hdf5_vlen_bound_end ();
 
-  if (refused)
-    g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                 "%s%s%s%s states more than %d MiB of variable-length data: refused rather than copied",
-                 attribute != NULL ? "attribute “" : "", attribute != NULL ? attribute : "",
-                 attribute != NULL ? "” of " : "", path, (int) (MAX_VLEN_COPY_BYTES >> 20));
+  if (verdict != QS_VLEN_OK)
+    {
+      g_autofree char *subject = attribute != NULL ? g_strdup_printf ("attribute “%s” of %s", attribute, path)
+                                                   : g_strdup (path);
+
+      vlen_refusal (error, subject, verdict);
+    }
   else if (!ok && attribute != NULL)
     {
       g_autofree char *subject = g_strdup_printf ("“%s” of %s", attribute, path);
@@ -1137,7 +1157,7 @@ check_vlen_copyable (hid_t        obj,
     }
   else if (!ok)
     fail_hdf5 (error, "Cannot copy %s to the output", path);
-  return ok && !refused;
+  return ok && verdict == QS_VLEN_OK;
 }
 
 static gboolean
@@ -1169,12 +1189,13 @@ copy_object (Export      *ex,
     {
       /* As checked above; bounded again in case libhdf5 converts more
        * than the check read. */
-      _qs_hdf5_vlen_bound_begin (MAX_VLEN_COPY_BYTES);
+      QsVlenVerdict verdict;
+
+      _qs_hdf5_vlen_bound_begin (ex->in, MAX_VLEN_COPY_BYTES);
       status = H5Ocopy (ex->in, path, ex->out, path, H5P_DEFAULT, H5P_DEFAULT);
-      if (_qs_hdf5_vlen_bound_end ())
-        g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                     "%s states more than %d MiB of variable-length data: refused rather than copied", path,
-                     (int) (MAX_VLEN_COPY_BYTES >> 20));
+      verdict = _qs_hdf5_vlen_bound_end ();
+      if (verdict != QS_VLEN_OK)
+        vlen_refusal (error, path, verdict);
       else if (status < 0)
         fail_hdf5 (error, "Cannot copy %s to the output", path);
     }

@@ -29,13 +29,23 @@ hid_t    _qs_hdf5_file_access_plist (void);
 char    *_qs_hdf5_error_detail    (void);
 
 /* Bounds what libhdf5 may allocate for variable-length strings and
- * sequences it converts from the file (the lengths their elements state,
- * which need not match what the file stores) to @bound bytes in all,
- * over every read, write or copy until _qs_hdf5_vlen_bound_end(); a
- * conversion past it fails. Returns TRUE from the end when one failed
- * that way. Not nested; lock held from begin to end. */
-void     _qs_hdf5_vlen_bound_begin (guint64 bound);
-gboolean _qs_hdf5_vlen_bound_end   (void);
+ * sequences it converts from the file of @obj (the lengths their
+ * elements state, which need not match what the file stores) to @bound
+ * bytes in all, over every read, write or copy until
+ * _qs_hdf5_vlen_bound_end(); a conversion past it fails, and so does one
+ * of an element whose heap object is longer than it states or missing
+ * (libhdf5 would copy it past its buffer). The end says which failed.
+ * Not nested; lock held from begin to end. */
+typedef enum
+{
+  QS_VLEN_OK,
+  QS_VLEN_TOO_LARGE,
+  QS_VLEN_DAMAGED,
+} QsVlenVerdict;
+
+void          _qs_hdf5_vlen_bound_begin (hid_t   obj,
+                                         guint64 bound);
+QsVlenVerdict _qs_hdf5_vlen_bound_end   (void);
 
 /* Selects in @space (a simple dataspace) the elements whose row-major flat
  * indices are [@offset, @offset + @count), as a union of at most

@@ -97,6 +97,126 @@ static guint64 vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
 static guint64 vlen_used;
 static gboolean vlen_scoped;
 static gboolean vlen_refused;
+static gboolean vlen_damaged;
+
+/* libhdf5 1.10 copies a whole heap object into a buffer sized by the
+ * length its element states (H5T_vlen_disk_read() -> H5HG_read()), and
+ * indexes the heap collection by the element's index unchecked: an
+ * element stating 100 bytes of a 1 MB object overflowed the heap, in
+ * `layers` reading model_config. Within a scope the file is read
+ * directly (through the descriptor of libhdf5's sec2 driver, which every
+ * file on disk is opened with) to find each object's size first. Not
+ * checked: conversions outside a scope, and images in memory (the core
+ * driver; H5Fget_filesize() may pass the end of its buffer, and only the
+ * fuzz target opens them). */
+typedef struct
+{
+  int           fd;          /* libhdf5's own descriptor, or -1: no check */
+  guint64       eof;
+  guint64       base;        /* addresses are relative to the superblock */
+  guint         sizeof_size;
+  GHashTable   *collections; /* address -> GArray of object sizes by index (G_MAXUINT64: none) */
+} HeapReader;
+
+static HeapReader vlen_heap = { -1, 0, 0, 0, NULL };
+
+static gboolean
+heap_read (guint64  offset,
+           void    *out,
+           gsize    size)
+{
+  if (offset > vlen_heap.eof || size > vlen_heap.eof - offset || offset > G_MAXINT64)
+    return FALSE;
+  return pread (vlen_heap.fd, out, size, (off_t) offset) == (ssize_t) size;
+}
+
+static guint64
+read_le (const guint8 *p,
+         guint         size)
+{
+  guint64 value = 0;
+
+  for (guint b = 0; b < size && b < 8; b++)
+    value |= (guint64) p[b] << (8 * b);
+  return value;
+}
+
+static void
+free_sizes (gpointer sizes)
+{
+  if (sizes != NULL)
+    g_array_unref (sizes);
+}
+
+/* The sizes of the objects of the global heap collection at @address,
+ * by index (G_MAXUINT64 where there is none), or NULL when it is not
+ * one; parsed once per scope. Its layout: "GCOL", version, 3 reserved
+ * bytes, the collection's size; then objects of index (2 bytes),
+ * reference count (2), 4 reserved, size, data padded to 8 bytes, up to
+ * a free-space object of index 0. */
+static GArray *
+heap_collection (guint64 address)
+{
+  guint sizeof_size = vlen_heap.sizeof_size;
+  guint8 head[8 + 8];
+  guint64 collection_size, offset, start;
+  GArray *sizes;
+
+  if (vlen_heap.collections == NULL)
+    vlen_heap.collections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, free_sizes);
+  if (g_hash_table_lookup_extended (vlen_heap.collections, &address, NULL, (gpointer *) &sizes))
+    return sizes;
+
+  sizes = NULL;
+  if (g_uint64_checked_add (&start, vlen_heap.base, address) && heap_read (start, head, 8 + sizeof_size)
+      && memcmp (head, "GCOL", 4) == 0)
+    {
+      collection_size = read_le (head + 8, sizeof_size);
+      sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+      for (offset = 8 + sizeof_size; offset <= collection_size && collection_size - offset >= 8 + sizeof_size;)
+        {
+          guint8 object[8 + 8];
+          guint64 index, size, step;
+          const guint64 none = G_MAXUINT64;
+
+          if (!heap_read (start + offset, object, 8 + sizeof_size))
+            break;
+          index = read_le (object, 2);
+          size = read_le (object + 8, sizeof_size);
+          if (index == 0)
+            break;
+          while (sizes->len <= index)
+            g_array_append_val (sizes, none);
+          g_array_index (sizes, guint64, index) = size;
+          if (size > G_MAXUINT64 - 16 - sizeof_size)
+            break;
+          step = 8 + sizeof_size + ((size + 7) & ~G_GUINT64_CONSTANT (7));
+          if (step > collection_size - offset)
+            break;
+          offset += step;
+        }
+    }
+  g_hash_table_insert (vlen_heap.collections, g_memdup2 (&address, sizeof address), sizes);
+  return sizes;
+}
+
+/* Whether the heap object of the file-form element @p (@element_size
+ * bytes: length, address, index) fits in @room bytes. */
+static gboolean
+heap_object_fits (const guint8 *p,
+                  gsize         element_size,
+                  guint64       room)
+{
+  guint sizeof_addr = (guint) (element_size - 8);
+  guint64 address = read_le (p + 4, sizeof_addr);
+  guint64 index = read_le (p + 4 + sizeof_addr, 4);
+  GArray *sizes;
+
+  if (address == 0)
+    return TRUE;  /* a nil element: nothing is read */
+  sizes = heap_collection (address);
+  return sizes != NULL && index < sizes->len && g_array_index (sizes, guint64, index) <= room;
+}
 
 /* Whether @seq, a variable-length sequence type, is in its memory form
  * (hvl_t, whose data our own process already holds) rather than its file
@@ -180,6 +300,13 @@ bounded_vlen_convert (hid_t        src,
               || total > vlen_bound)
             {
               vlen_refused = TRUE;
+              return -1;
+            }
+          /* The buffer libhdf5 reads the object into is at least this. */
+          if (vlen_scoped && vlen_heap.fd >= 0 && H5Tget_size (src) > 8
+              && H5Tget_size (src) <= 16 && !heap_object_fits (p, H5Tget_size (src), bytes))
+            {
+              vlen_damaged = TRUE;
               return -1;
             }
         }
@@ -981,17 +1108,22 @@ read_string_attribute (hid_t       file,
   else if (H5Tis_variable_str (ftype) > 0)
     {
       g_autofree char **buffer = g_new0 (char *, n);
+      QsVlenVerdict verdict;
       herr_t status;
 
       mtype = H5Tcopy (H5T_C_S1);
       H5Tset_size (mtype, H5T_VARIABLE);
       H5Tset_cset (mtype, H5Tget_cset (ftype));
-      _qs_hdf5_vlen_bound_begin (QS_MAX_STRING_ATTRIBUTE_BYTES);
+      _qs_hdf5_vlen_bound_begin (attr, QS_MAX_STRING_ATTRIBUTE_BYTES);
       status = H5Aread (attr, mtype, buffer);
-      if (_qs_hdf5_vlen_bound_end ())
+      verdict = _qs_hdf5_vlen_bound_end ();
+      if (verdict == QS_VLEN_TOO_LARGE)
         g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
                      "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
                      (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
+      else if (verdict == QS_VLEN_DAMAGED)
+        g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                     "the “%s” attribute is damaged: its text is longer than it states, or missing", name);
       else if (status >= 0)
         {
           for (hssize_t i = 0; i < n; i++)
@@ -2391,25 +2523,56 @@ _qs_hdf5_error_detail (void)
 }
 
 void
-_qs_hdf5_vlen_bound_begin (guint64 bound)
+_qs_hdf5_vlen_bound_begin (hid_t   obj,
+                           guint64 bound)
 {
+  hid_t file = H5Iget_file_id (obj);
+  hid_t fapl = file >= 0 ? H5Fget_access_plist (file) : H5I_INVALID_HID;
+  hid_t fcpl = file >= 0 ? H5Fget_create_plist (file) : H5I_INVALID_HID;
+  hid_t driver = fapl >= 0 ? H5Pget_driver (fapl) : H5I_INVALID_HID;
+  size_t sizeof_addr = 0, sizeof_size = 0;
+  hsize_t userblock = 0, eof = 0;
+  void *handle = NULL;
+
   g_assert (!vlen_scoped);
   vlen_scoped = TRUE;
   vlen_bound = bound;
   vlen_used = 0;
   vlen_refused = FALSE;
+  vlen_damaged = FALSE;
+
+  vlen_heap.fd = -1;
+  if (fcpl >= 0 && H5Pget_sizes (fcpl, &sizeof_addr, &sizeof_size) >= 0 && H5Pget_userblock (fcpl, &userblock) >= 0
+      && sizeof_size >= 2 && sizeof_size <= 8 && H5Fget_filesize (file, &eof) >= 0
+      && driver == H5FD_SEC2 && H5Fget_vfd_handle (file, fapl, &handle) >= 0 && handle != NULL)
+    {
+      vlen_heap.eof = eof;
+      vlen_heap.base = userblock;
+      vlen_heap.sizeof_size = (guint) sizeof_size;
+      vlen_heap.fd = *(int *) handle;
+    }
+  H5Eclear2 (H5E_DEFAULT);
+  if (fcpl >= 0)
+    H5Pclose (fcpl);
+  if (fapl >= 0)
+    H5Pclose (fapl);
+  if (file >= 0)
+    H5Fclose (file);
 }
 
-gboolean
+QsVlenVerdict
 _qs_hdf5_vlen_bound_end (void)
 {
-  gboolean refused = vlen_refused;
+  QsVlenVerdict verdict = vlen_refused ? QS_VLEN_TOO_LARGE : vlen_damaged ? QS_VLEN_DAMAGED : QS_VLEN_OK;
 
   g_assert (vlen_scoped);
   vlen_scoped = FALSE;
   vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
   vlen_refused = FALSE;
-  return refused;
+  vlen_damaged = FALSE;
+  vlen_heap.fd = -1;
+  g_clear_pointer (&vlen_heap.collections, g_hash_table_unref);
+  return verdict;
 }
 
 hid_t

@@ -1675,6 +1675,47 @@ static const VlenCase vlen_cases[] = {
   { VLEN_STATED, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
 };
 
+/* Variable-length data stating less than its heap object holds: libhdf5
+ * 1.10 copies the whole object into a buffer sized by the stated length,
+ * so a model_config stating 100 of its 100,000 bytes overflowed the heap
+ * in `layers` (caught as a crash at best). Each object's size is looked
+ * up in the file first: refused in one line, nothing read past a buffer
+ * (valgrind and ASan builds show it). */
+static void
+test_vlen_understated (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *by_config = write_small_model ("understated-config.h5", config, "conv", 8, NULL);
+  g_autofree char *by_attribute = write_small_model ("understated-attribute.h5", config, "conv", 8, NULL);
+  g_autofree char *by_dataset = write_small_model ("understated-dataset.h5", config, "conv", 8, NULL);
+  g_autofree char *padding = g_strnfill (100000, 'x');
+  g_autofree char *padded = g_strdup_printf ("%.*s, \"pad\": \"%s\"}", (int) strlen (config) - 1, config, padding);
+  g_autofree char *out = tmp_path ("understated-out.h5");
+  const char *layers[] = { "layers", by_config, NULL };
+  const char *export_attribute[] = { "export", by_attribute, out, NULL };
+  const char *export_dataset[] = { "export", by_dataset, out, NULL };
+  const char *value = padded;
+  hid_t file = H5Fopen (by_config, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Adelete (file, "model_config"), >=, 0);
+  qs_test_write_string_attr (file, "/", "model_config", &value, -1, TRUE);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  state_vlen_length (by_config, (guint32) strlen (padded), 100);
+  write_vlen_data (by_attribute, "/model_weights", "extra", VLEN_STATED, FALSE, 1, 12345);
+  state_vlen_length (by_attribute, 12345, 1);
+  write_vlen_data (by_dataset, "/model_weights", "extra", VLEN_STATED, TRUE, 1, 12345);
+  state_vlen_length (by_dataset, 12345, 1);
+
+  assert_refused (layers, ADDRESS_SPACE, "the “model_config” attribute is damaged: its text is longer than it states");
+  assert_refused (export_attribute, ADDRESS_SPACE,
+                  "attribute “extra” of /model_weights is damaged: its variable-length data is longer than it states");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  assert_refused (export_dataset, ADDRESS_SPACE,
+                  "/model_weights/extra is damaged: its variable-length data is longer than it states");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 /* Small variable-length data of each kind is still copied as it was:
  * the bound counts only what comes from the file. */
 static void
@@ -1946,6 +1987,7 @@ main (int   argc,
       g_test_add_data_func (name, c, test_shared_vlen_data);
     }
   g_test_add_func ("/hostile/memory/vlen-small-copied", test_vlen_data_copied);
+  g_test_add_func ("/hostile/memory/vlen-understated", test_vlen_understated);
   g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
   g_test_add_data_func ("/hostile/paths/virtual-dataset", GINT_TO_POINTER (FALSE), test_virtual_dataset);
   g_test_add_data_func ("/hostile/paths/virtual-dataset-unlimited", GINT_TO_POINTER (TRUE), test_virtual_dataset);
