@@ -266,7 +266,7 @@ vlen_refusal (GError        **error,
                  (int) (MAX_VLEN_COPY_BYTES >> 20));
   else
     g_set_error (error, QS_ERROR, QS_ERROR_READ,
-                 "%s is damaged: its variable-length data is longer than it states, or missing", subject);
+                 "%s is damaged: its variable-length data is missing, damaged or longer than it states", subject);
 }
 
 /* ---- attributes --------------------------------------------------------- */
@@ -1174,8 +1174,11 @@ copy_object (Export      *ex,
    * sources (other files, a FIFO that blocks forever). */
   obj = H5Oopen (ex->in, path, H5P_DEFAULT);
   virtual = obj >= 0 && H5Iget_type (obj) == H5I_DATASET && _qs_hdf5_is_virtual (obj);
+  /* H5Ocopy() reads the whole storage the layout states and crashes in
+   * its cleanup when that fails (a contiguous size past the file's end). */
   if (obj >= 0 && !virtual)
-    copyable = check_vlen_copyable (obj, path, error);
+    copyable = (H5Iget_type (obj) != H5I_DATASET || _qs_hdf5_check_stored_within_file (obj, path, error))
+               && check_vlen_copyable (obj, path, error);
   if (obj >= 0)
     H5Oclose (obj);
   H5Eclear2 (H5E_DEFAULT);

@@ -83,6 +83,14 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      const char  *what,
                                      GError     **error);
 
+/* The first part of _qs_hdf5_check_stored_size(): FALSE with QS_ERROR_READ
+ * when @dset keeps its values in other files (external storage, a
+ * virtual dataset) or claims to store more than the file holds. Lock
+ * held. */
+gboolean _qs_hdf5_check_stored_within_file (hid_t        dset,
+                                            const char  *what,
+                                            GError     **error);
+
 /* Whether @dset is an HDF5 virtual dataset: its values are read from
  * other datasets, in this file or any other, and H5Dget_space() may
  * already open those files. Refused everywhere, like external storage.

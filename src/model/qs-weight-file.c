@@ -150,50 +150,60 @@ free_sizes (gpointer sizes)
 
 /* The sizes of the objects of the global heap collection at @address,
  * by index (G_MAXUINT64 where there is none), or NULL when it is not
- * one; parsed once per scope. Its layout: "GCOL", version, 3 reserved
- * bytes, the collection's size; then objects of index (2 bytes),
- * reference count (2), 4 reserved, size, data padded to 8 bytes, up to
- * a free-space object of index 0. */
+ * one or libhdf5 could not walk it; parsed once per scope. Its layout:
+ * "GCOL", version, 3 reserved bytes, the collection's size; then
+ * objects of index (2 bytes), reference count (2), 4 reserved, size,
+ * data padded to 8 bytes; index 0 is free space, its size covering its
+ * header. The walk is libhdf5's own (H5HG__cache_heap_deserialize()),
+ * which never ends on free space of size 0: such a collection, or one
+ * larger than any bound here, is refused before libhdf5 loads it. */
 static GArray *
 heap_collection (guint64 address)
 {
   guint sizeof_size = vlen_heap.sizeof_size;
+  guint header = 8 + sizeof_size;
   guint8 head[8 + 8];
   guint64 collection_size, offset, start;
-  GArray *sizes;
+  g_autofree guint8 *chunk = NULL;
+  GArray *sizes = NULL;
 
   if (vlen_heap.collections == NULL)
     vlen_heap.collections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, free_sizes);
   if (g_hash_table_lookup_extended (vlen_heap.collections, &address, NULL, (gpointer *) &sizes))
     return sizes;
 
-  sizes = NULL;
-  if (g_uint64_checked_add (&start, vlen_heap.base, address) && heap_read (start, head, 8 + sizeof_size)
-      && memcmp (head, "GCOL", 4) == 0)
+  if (g_uint64_checked_add (&start, vlen_heap.base, address) && heap_read (start, head, header)
+      && memcmp (head, "GCOL", 4) == 0 && (collection_size = read_le (head + 8, sizeof_size)) >= header
+      && collection_size <= QS_MAX_VLEN_BATCH_BYTES + (G_GUINT64_CONSTANT (1) << 20)
+      && (chunk = g_try_malloc (collection_size)) != NULL && heap_read (start, chunk, collection_size))
     {
-      collection_size = read_le (head + 8, sizeof_size);
       sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-      for (offset = 8 + sizeof_size; offset <= collection_size && collection_size - offset >= 8 + sizeof_size;)
+      for (offset = header; offset < collection_size && collection_size - offset >= header;)
         {
-          guint8 object[8 + 8];
-          guint64 index, size, step;
+          guint64 index = read_le (chunk + offset, 2);
+          guint64 size = read_le (chunk + offset + 8, sizeof_size);
+          guint64 need;
           const guint64 none = G_MAXUINT64;
 
-          if (!heap_read (start + offset, object, 8 + sizeof_size))
+          if (index > 0)
+            {
+              if (index > 65535 || size > collection_size)
+                break;
+              while (sizes->len <= index)
+                g_array_append_val (sizes, none);
+              g_array_index (sizes, guint64, index) = size;
+              need = header + ((size + 7) & ~G_GUINT64_CONSTANT (7));
+            }
+          else
+            need = size;
+          if (need == 0)
+            {
+              g_clear_pointer (&sizes, g_array_unref);
+              break;
+            }
+          if (need > collection_size - offset)
             break;
-          index = read_le (object, 2);
-          size = read_le (object + 8, sizeof_size);
-          if (index == 0)
-            break;
-          while (sizes->len <= index)
-            g_array_append_val (sizes, none);
-          g_array_index (sizes, guint64, index) = size;
-          if (size > G_MAXUINT64 - 16 - sizeof_size)
-            break;
-          step = 8 + sizeof_size + ((size + 7) & ~G_GUINT64_CONSTANT (7));
-          if (step > collection_size - offset)
-            break;
-          offset += step;
+          offset += need;
         }
     }
   g_hash_table_insert (vlen_heap.collections, g_memdup2 (&address, sizeof address), sizes);
@@ -1123,7 +1133,7 @@ read_string_attribute (hid_t       file,
                      (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
       else if (verdict == QS_VLEN_DAMAGED)
         g_set_error (error, QS_ERROR, QS_ERROR_READ,
-                     "the “%s” attribute is damaged: its text is longer than it states, or missing", name);
+                     "the “%s” attribute is damaged: its text is missing, damaged or longer than it states", name);
       else if (status >= 0)
         {
           for (hssize_t i = 0; i < n; i++)
@@ -2485,6 +2495,16 @@ _qs_hdf5_check_stored_size (hid_t        dset,
                " bytes for them (unwritten, or compressed more than %d:1): refused rather than "
                "expanded in memory", what, elements, stored, QS_MAX_EXPANSION);
   return FALSE;
+}
+
+gboolean
+_qs_hdf5_check_stored_within_file (hid_t        dset,
+                                   const char  *what,
+                                   GError     **error)
+{
+  guint64 stored;
+
+  return stored_within_file (dset, what, &stored, error);
 }
 
 gboolean

@@ -1707,12 +1707,64 @@ test_vlen_understated (void)
   write_vlen_data (by_dataset, "/model_weights", "extra", VLEN_STATED, TRUE, 1, 12345);
   state_vlen_length (by_dataset, 12345, 1);
 
-  assert_refused (layers, ADDRESS_SPACE, "the “model_config” attribute is damaged: its text is longer than it states");
+  assert_refused (layers, ADDRESS_SPACE,
+                  "the “model_config” attribute is damaged: its text is missing, damaged or longer than it states");
   assert_refused (export_attribute, ADDRESS_SPACE,
-                  "attribute “extra” of /model_weights is damaged: its variable-length data is longer than it states");
+                  "attribute “extra” of /model_weights is damaged: its variable-length data is missing, damaged or "
+                  "longer than it states");
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   assert_refused (export_dataset, ADDRESS_SPACE,
-                  "/model_weights/extra is damaged: its variable-length data is longer than it states");
+                  "/model_weights/extra is damaged: its variable-length data is missing, damaged or longer than it states");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* A copied dataset whose contiguous layout states 2^64 - 2^56 + 12 bytes
+ * (the top byte of its size set, as mutate.py did to a vlen string
+ * dataset): libhdf5's H5Ocopy() reads the storage the layout states and
+ * crashed in its cleanup when that failed. Refused before copying. */
+static void
+test_copied_storage_size (gconstpointer data)
+{
+  gboolean vlen = GPOINTER_TO_INT (data);
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("storage-size.h5", config, "conv", 8, NULL);
+  g_autofree char *out = tmp_path ("storage-size-out.h5");
+  g_autofree char *bytes = NULL;
+  const char *export[] = { "export", model, out, NULL };
+  const char *path = vlen ? "/model_weights/extra" : "/model_weights/counts";
+  guint8 layout[18] = { 3, 1 };
+  haddr_t offset;
+  hsize_t stored;
+  gsize size = 0;
+  char *at;
+  hid_t file, dset;
+
+  if (vlen)
+    write_vlen_data (model, "/model_weights", "extra", VLEN_SEQUENCE, TRUE, 3, 5);
+  else
+    add_copied_dataset (model);
+  file = H5Fopen (model, H5F_ACC_RDONLY, H5P_DEFAULT);
+  dset = H5Dopen2 (file, path, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  offset = H5Dget_offset (dset);
+  stored = H5Dget_storage_size (dset);
+  H5Dclose (dset);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  /* the layout message: version 3, contiguous, the address, the size */
+  for (int b = 0; b < 8; b++)
+    {
+      layout[2 + b] = (guint8) (offset >> (8 * b));
+      layout[10 + b] = (guint8) (stored >> (8 * b));
+    }
+  g_assert_true (g_file_get_contents (model, &bytes, &size, NULL));
+  for (at = bytes; at + sizeof layout <= bytes + size && memcmp (at, layout, sizeof layout) != 0; at++)
+    ;
+  g_assert_true (at + sizeof layout <= bytes + size);
+  at[17] = (char) 0xff;
+  g_assert_true (g_file_set_contents (model, bytes, (gssize) size, NULL));
+
+  assert_refused (export, ADDRESS_SPACE, "stored bytes in a file of");
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
@@ -1988,6 +2040,8 @@ main (int   argc,
     }
   g_test_add_func ("/hostile/memory/vlen-small-copied", test_vlen_data_copied);
   g_test_add_func ("/hostile/memory/vlen-understated", test_vlen_understated);
+  g_test_add_data_func ("/hostile/memory/copied-storage-size/int", GINT_TO_POINTER (FALSE), test_copied_storage_size);
+  g_test_add_data_func ("/hostile/memory/copied-storage-size/vlen", GINT_TO_POINTER (TRUE), test_copied_storage_size);
   g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
   g_test_add_data_func ("/hostile/paths/virtual-dataset", GINT_TO_POINTER (FALSE), test_virtual_dataset);
   g_test_add_data_func ("/hostile/paths/virtual-dataset-unlimited", GINT_TO_POINTER (TRUE), test_virtual_dataset);
