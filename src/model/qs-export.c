@@ -35,6 +35,9 @@
 /* Attributes larger than this are not weights metadata but a damaged or
  * hostile header; copying them would only exhaust memory. */
 #define MAX_ATTRIBUTE_BYTES (G_GUINT64_CONSTANT (256) << 20)
+/* What the variable-length strings and sequences of one copied dataset
+ * may state in all: weight files hold none past a few kilobytes. */
+#define MAX_VLEN_COPY_BYTES (G_GUINT64_CONSTANT (256) << 20)
 #define PACKED_CHUNK_BYTES (G_GUINT64_CONSTANT (1) << 20)
 
 /* Names of the attributes a quantized dataset carries (docs/export-format.md). */
@@ -251,6 +254,21 @@ fail_hdf5 (GError    **error,
   return FALSE;
 }
 
+/* The one line for variable-length data of @subject that _qs_hdf5_vlen_bound_end() refused. */
+static void
+vlen_refusal (GError        **error,
+              const char     *subject,
+              QsVlenVerdict   verdict)
+{
+  if (verdict == QS_VLEN_TOO_LARGE)
+    g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                 "%s states more than %d MiB of variable-length data: refused rather than copied", subject,
+                 (int) (MAX_VLEN_COPY_BYTES >> 20));
+  else
+    g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                 "%s is damaged: its variable-length data is missing, damaged or longer than it states", subject);
+}
+
 /* ---- attributes --------------------------------------------------------- */
 
 typedef struct {
@@ -274,6 +292,7 @@ copy_attribute_cb (hid_t             src,
   hssize_t n;
   guint64 bytes = 0;
   herr_t status = -1;
+  QsVlenVerdict verdict = QS_VLEN_OK;
 
   if (ac->skip != NULL && g_strv_contains (ac->skip, name))
     return 0;
@@ -316,15 +335,26 @@ copy_attribute_cb (hid_t             src,
 
   if (n == 0)
     status = 0;
-  else if ((buffer = g_try_malloc0 (bytes)) != NULL && H5Aread (attr, mtype, buffer) >= 0)
+  else if ((buffer = g_try_malloc0 (bytes)) != NULL)
     {
-      status = H5Awrite (dattr, mtype, buffer);
-      /* Frees variable-length parts; a no-op for fixed-size types. */
-      H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
+      _qs_hdf5_vlen_bound_begin (attr, MAX_ATTRIBUTE_BYTES);
+      if (H5Aread (attr, mtype, buffer) >= 0)
+        {
+          status = H5Awrite (dattr, mtype, buffer);
+          /* Frees variable-length parts; a no-op for fixed-size types. */
+          H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
+        }
+      verdict = _qs_hdf5_vlen_bound_end ();
     }
 
 out:
-  if (status < 0)
+  if (verdict != QS_VLEN_OK)
+    {
+      g_autofree char *subject = g_strdup_printf ("attribute “%s” of %s", name, ac->object_path);
+
+      vlen_refusal (ac->error, subject, verdict);
+    }
+  else if (status < 0)
     {
       g_autofree char *subject = g_strdup_printf ("“%s” of %s", name, ac->object_path);
       fail_hdf5 (ac->error, "Cannot copy attribute %s", subject);
@@ -971,13 +1001,172 @@ finish_packed (Writer  *w,
 
 /* ---- copying and walking ------------------------------------------------ */
 
+/* Whether values of @type hold variable-length strings or sequences,
+ * at any depth. */
+static gboolean
+type_holds_vlen (hid_t type)
+{
+  switch (H5Tget_class (type))
+    {
+    case H5T_VLEN:
+      return TRUE;
+    case H5T_STRING:
+      return H5Tis_variable_str (type) > 0;
+    case H5T_ARRAY:
+      {
+        hid_t base = H5Tget_super (type);
+        gboolean holds = base >= 0 && type_holds_vlen (base);
+
+        if (base >= 0)
+          H5Tclose (base);
+        return holds;
+      }
+    case H5T_COMPOUND:
+      for (int i = 0, n = H5Tget_nmembers (type); i < n; i++)
+        {
+          hid_t member = H5Tget_member_type (type, (unsigned) i);
+          gboolean holds = member >= 0 && type_holds_vlen (member);
+
+          if (member >= 0)
+            H5Tclose (member);
+          if (holds)
+            return TRUE;
+        }
+      return FALSE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Elements of a variable-length dataset read per call by read_vlen_values(). */
+#define VLEN_CHECK_BATCH 4096
+
+/* Reads the values of @obj (a dataset or an attribute, @is_dataset
+ * saying which) as their native type, VLEN_CHECK_BATCH elements at a
+ * time, each batch freed before the next. Lock held, within a
+ * variable-length bound. */
+static gboolean
+read_vlen_values (hid_t    obj,
+                  gboolean is_dataset)
+{
+  hid_t ftype = is_dataset ? H5Dget_type (obj) : H5Aget_type (obj);
+  hid_t space = is_dataset ? H5Dget_space (obj) : H5Aget_space (obj);
+  hid_t mtype = ftype >= 0 ? H5Tget_native_type (ftype, H5T_DIR_ASCEND) : H5I_INVALID_HID;
+  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints (space) : -1;
+  size_t size = mtype >= 0 ? H5Tget_size (mtype) : 0;
+  g_autofree void *buffer = NULL;
+  gboolean ok = n >= 0 && size > 0;
+
+  if (ok && n > 0 && !is_dataset)
+    {
+      /* The copy bounds an attribute's elements at MAX_ATTRIBUTE_BYTES. */
+      ok = (guint64) n <= MAX_ATTRIBUTE_BYTES / size && (buffer = g_try_malloc0 ((gsize) n * size)) != NULL
+           && H5Aread (obj, mtype, buffer) >= 0;
+      if (ok)
+        H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
+    }
+  else if (ok && n > 0)
+    {
+      buffer = g_try_malloc0 (VLEN_CHECK_BATCH * size);
+      ok = buffer != NULL;
+      for (guint64 offset = 0; ok && offset < (guint64) n; offset += VLEN_CHECK_BATCH)
+        {
+          hsize_t count = MIN ((guint64) n - offset, VLEN_CHECK_BATCH);
+          hid_t fspace = H5Scopy (space), mspace = H5Screate_simple (1, &count, NULL);
+
+          ok = fspace >= 0 && mspace >= 0 && _qs_hdf5_select_flat_range (fspace, offset, count)
+               && H5Dread (obj, mtype, mspace, fspace, H5P_DEFAULT, buffer) >= 0;
+          if (ok)
+            H5Dvlen_reclaim (mtype, mspace, H5P_DEFAULT, buffer);
+          if (mspace >= 0)
+            H5Sclose (mspace);
+          if (fspace >= 0)
+            H5Sclose (fspace);
+        }
+    }
+
+  if (mtype >= 0)
+    H5Tclose (mtype);
+  if (space >= 0)
+    H5Sclose (space);
+  if (ftype >= 0)
+    H5Tclose (ftype);
+  return ok;
+}
+
+static herr_t
+read_vlen_attribute_cb (hid_t             obj,
+                        const char       *name,
+                        const H5A_info_t *ainfo,
+                        void             *user_data)
+{
+  hid_t attr = H5Aopen (obj, name, H5P_DEFAULT);
+  hid_t type = attr >= 0 ? H5Aget_type (attr) : H5I_INVALID_HID;
+  gboolean ok = attr >= 0 && type >= 0;
+
+  if (ok && H5Tdetect_class (type, H5T_REFERENCE) <= 0 && type_holds_vlen (type))
+    ok = read_vlen_values (attr, FALSE);
+  if (type >= 0)
+    H5Tclose (type);
+  if (attr >= 0)
+    H5Aclose (attr);
+  if (!ok)
+    *(const char **) user_data = name;
+  return ok ? 0 : -1;
+}
+
+/* libhdf5 1.10's H5Ocopy() crashes when converting the variable-length
+ * data of the object or of its attributes fails (a double close in its
+ * cleanup): a damaged heap ID, or the bound on what they state, ended
+ * `export` with a crash. They are read once first, within the same
+ * bound, and the object is refused unless they read. Lock held. */
+static gboolean
+check_vlen_copyable (hid_t        obj,
+                     const char  *path,
+                     GError     **error)
+{
+  const char *attribute = NULL;
+  hsize_t idx = 0;
+  gboolean ok = TRUE;
+  QsVlenVerdict verdict;
+  hid_t type;
+
+  _qs_hdf5_vlen_bound_begin (obj, MAX_VLEN_COPY_BYTES);
+  if (H5Iget_type (obj) == H5I_DATASET && (type = H5Dget_type (obj)) >= 0)
+    {
+      if (type_holds_vlen (type))
+        ok = read_vlen_values (obj, TRUE);
+      H5Tclose (type);
+    }
+  if (ok && H5Aiterate2 (obj, H5_INDEX_NAME, H5_ITER_INC, &idx, read_vlen_attribute_cb, &attribute) < 0)
+    ok = FALSE;
+  verdict = _qs_hdf5_vlen_bound_end ();
+
+  if (verdict != QS_VLEN_OK)
+    {
+      g_autofree char *subject = attribute != NULL ? g_strdup_printf ("attribute “%s” of %s", attribute, path)
+                                                   : g_strdup (path);
+
+      vlen_refusal (error, subject, verdict);
+    }
+  else if (!ok && attribute != NULL)
+    {
+      g_autofree char *subject = g_strdup_printf ("“%s” of %s", attribute, path);
+
+      fail_hdf5 (error, "Cannot copy attribute %s", subject);
+    }
+  else if (!ok)
+    fail_hdf5 (error, "Cannot copy %s to the output", path);
+  return ok && verdict == QS_VLEN_OK;
+}
+
 static gboolean
 copy_object (Export      *ex,
              const char  *path,
              GError     **error)
 {
   herr_t status = -1;
-  gboolean virtual;
+  gboolean virtual, copyable = FALSE;
   hid_t obj;
 
   _qs_hdf5_lock ();
@@ -985,6 +1174,11 @@ copy_object (Export      *ex,
    * sources (other files, a FIFO that blocks forever). */
   obj = H5Oopen (ex->in, path, H5P_DEFAULT);
   virtual = obj >= 0 && H5Iget_type (obj) == H5I_DATASET && _qs_hdf5_is_virtual (obj);
+  /* H5Ocopy() reads the whole storage the layout states and crashes in
+   * its cleanup when that fails (a contiguous size past the file's end). */
+  if (obj >= 0 && !virtual)
+    copyable = (H5Iget_type (obj) != H5I_DATASET || _qs_hdf5_check_stored_within_file (obj, path, error))
+               && check_vlen_copyable (obj, path, error);
   if (obj >= 0)
     H5Oclose (obj);
   H5Eclear2 (H5E_DEFAULT);
@@ -992,10 +1186,20 @@ copy_object (Export      *ex,
     g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
                  "%s is a virtual dataset (its values live in other datasets or files): refused rather than copied",
                  path);
-  else
+  else if (obj < 0)
+    fail_hdf5 (error, "Cannot copy %s to the output", path);
+  else if (copyable)
     {
+      /* As checked above; bounded again in case libhdf5 converts more
+       * than the check read. */
+      QsVlenVerdict verdict;
+
+      _qs_hdf5_vlen_bound_begin (ex->in, MAX_VLEN_COPY_BYTES);
       status = H5Ocopy (ex->in, path, ex->out, path, H5P_DEFAULT, H5P_DEFAULT);
-      if (status < 0)
+      verdict = _qs_hdf5_vlen_bound_end ();
+      if (verdict != QS_VLEN_OK)
+        vlen_refusal (error, path, verdict);
+      else if (status < 0)
         fail_hdf5 (error, "Cannot copy %s to the output", path);
     }
   _qs_hdf5_unlock ();

@@ -28,6 +28,25 @@ hid_t    _qs_hdf5_file_access_plist (void);
  * NULL (transfer full). Call it right after the failing call, lock held. */
 char    *_qs_hdf5_error_detail    (void);
 
+/* Bounds what libhdf5 may allocate for variable-length strings and
+ * sequences it converts from the file of @obj (the lengths their
+ * elements state, which need not match what the file stores) to @bound
+ * bytes in all, over every read, write or copy until
+ * _qs_hdf5_vlen_bound_end(); a conversion past it fails, and so does one
+ * of an element whose heap object is longer than it states or missing
+ * (libhdf5 would copy it past its buffer). The end says which failed.
+ * Not nested; lock held from begin to end. */
+typedef enum
+{
+  QS_VLEN_OK,
+  QS_VLEN_TOO_LARGE,
+  QS_VLEN_DAMAGED,
+} QsVlenVerdict;
+
+void          _qs_hdf5_vlen_bound_begin (hid_t   obj,
+                                         guint64 bound);
+QsVlenVerdict _qs_hdf5_vlen_bound_end   (void);
+
 /* Selects in @space (a simple dataspace) the elements whose row-major flat
  * indices are [@offset, @offset + @count), as a union of at most
  * 2 * rank hyperslabs; HDF5 visits them in row-major order, so a 1-D
@@ -63,6 +82,14 @@ gboolean _qs_hdf5_check_stored_size (hid_t        dset,
                                      guint64      elements,
                                      const char  *what,
                                      GError     **error);
+
+/* The first part of _qs_hdf5_check_stored_size(): FALSE with QS_ERROR_READ
+ * when @dset keeps its values in other files (external storage, a
+ * virtual dataset) or claims to store more than the file holds. Lock
+ * held. */
+gboolean _qs_hdf5_check_stored_within_file (hid_t        dset,
+                                            const char  *what,
+                                            GError     **error);
 
 /* Whether @dset is an HDF5 virtual dataset: its values are read from
  * other datasets, in this file or any other, and H5Dget_space() may

@@ -57,8 +57,10 @@ qs_output_check_not_input (const char         *output,
   GStatBuf st;
 
   /* Outputs are written beside and renamed over: a device, a FIFO or a
-   * folder there would be replaced (as root, /dev/null itself). */
-  if (g_stat (output, &st) == 0 && !S_ISREG (st.st_mode))
+   * folder there would be replaced (as root, /dev/null itself), and so
+   * would a symbolic link, dangling or not, rather than the file it
+   * names (export refuses one too). */
+  if ((g_lstat (output, &st) == 0 && S_ISLNK (st.st_mode)) || (g_stat (output, &st) == 0 && !S_ISREG (st.st_mode)))
     {
       g_autofree char *display = g_filename_display_name (output);
 

@@ -72,22 +72,213 @@ G_DEFINE_BOXED_TYPE (QsTensorInfo, qs_tensor_info,
 static GMutex qs_hdf5_mutex;
 static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
 
-/* ---- variable-length strings within bounds ------------------------------ */
+/* ---- variable-length data within bounds ---------------------------------- */
 
-/* libhdf5 converts variable-length strings from the file by allocating
- * the length each element states, and nothing stops many elements naming
- * one heap object: a 4 MB file whose 4,000 layer_names all named a 4 MB
- * string made `layers` allocate 16 GB. libhdf5's own conversion
+/* libhdf5 converts variable-length strings and sequences from the file by
+ * allocating what each element states (a string's length in bytes, a
+ * sequence's in elements of its base type), and nothing stops many
+ * elements naming one heap object or one element stating 2^32 - 1: a 4 MB
+ * file whose 4,000 layer_names all named a 4 MB string made `layers`
+ * allocate 16 GB, and one sequence of float64 stating 2^31 elements asks
+ * for 16 GiB (libhdf5 also zeroes it). libhdf5's own conversion
  * (H5T__conv_vlen, found with H5Tfind) is wrapped in a soft conversion
- * that first adds up the lengths the file states (the first four bytes
- * of each element in its file form) and fails a conversion past the
- * bound: an attribute's text is converted in one call, a dataset's (an
- * export copying one) in batches of libhdf5's conversion buffer, each
- * freed before the next. Lock held throughout, so the two need no more. */
+ * that first adds up what the file states (the first four bytes of each
+ * element in its file form) and fails a conversion past the bound.
+ *
+ * Compound members, array elements and the inner sequences of a nested
+ * sequence are converted one element or one sequence per call, so within
+ * a scope (_qs_hdf5_vlen_bound_begin(): an attribute read, an attribute
+ * or object an export copies) the sum runs over every call until the
+ * scope ends; outside one (what libhdf5 converts on its own) each call
+ * is bounded alone. Lock held throughout, so the globals need no more. */
 #define QS_MAX_VLEN_BATCH_BYTES (G_GUINT64_CONSTANT (256) << 20)
 static H5T_conv_t vlen_convert;
 static guint64 vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+static guint64 vlen_used;
+static gboolean vlen_scoped;
 static gboolean vlen_refused;
+static gboolean vlen_damaged;
+
+/* libhdf5 1.10 copies a whole heap object into a buffer sized by the
+ * length its element states (H5T_vlen_disk_read() -> H5HG_read()), and
+ * indexes the heap collection by the element's index unchecked: an
+ * element stating 100 bytes of a 1 MB object overflowed the heap, in
+ * `layers` reading model_config. Within a scope the file is read
+ * directly (through the descriptor of libhdf5's sec2 driver, which every
+ * file on disk is opened with) to find each object's size first. Not
+ * checked: conversions outside a scope, and images in memory (the core
+ * driver; H5Fget_filesize() may pass the end of its buffer, and only the
+ * fuzz target opens them). */
+typedef struct
+{
+  int           fd;          /* libhdf5's own descriptor, or -1: no check */
+  guint64       eof;
+  guint64       base;        /* addresses are relative to the superblock */
+  guint         sizeof_size;
+  GHashTable   *collections; /* address -> GArray of object sizes by index (G_MAXUINT64: none) */
+} HeapReader;
+
+static HeapReader vlen_heap = { -1, 0, 0, 0, NULL };
+
+static gboolean
+heap_read (guint64  offset,
+           void    *out,
+           gsize    size)
+{
+  if (offset > vlen_heap.eof || size > vlen_heap.eof - offset || offset > G_MAXINT64)
+    return FALSE;
+  return pread (vlen_heap.fd, out, size, (off_t) offset) == (ssize_t) size;
+}
+
+static guint64
+read_le (const guint8 *p,
+         guint         size)
+{
+  guint64 value = 0;
+
+  for (guint b = 0; b < size && b < 8; b++)
+    value |= (guint64) p[b] << (8 * b);
+  return value;
+}
+
+static void
+free_sizes (gpointer sizes)
+{
+  if (sizes != NULL)
+    g_array_unref (sizes);
+}
+
+/* The sizes of the objects of the global heap collection at @address,
+ * by index (G_MAXUINT64 where there is none), or NULL when it is not
+ * one or libhdf5 could not walk it; parsed once per scope. Its layout:
+ * "GCOL", version, 3 reserved bytes, the collection's size; then
+ * objects of index (2 bytes), reference count (2), 4 reserved, size,
+ * data padded to 8 bytes; index 0 is free space, its size covering its
+ * header. The walk is libhdf5's own (H5HG__cache_heap_deserialize()),
+ * which never ends on free space of size 0: such a collection, or one
+ * larger than any bound here, is refused before libhdf5 loads it. */
+static GArray *
+heap_collection (guint64 address)
+{
+  guint sizeof_size = vlen_heap.sizeof_size;
+  guint header = 8 + sizeof_size;
+  guint8 head[8 + 8];
+  guint64 collection_size, offset, start;
+  g_autofree guint8 *chunk = NULL;
+  GArray *sizes = NULL;
+
+  if (vlen_heap.collections == NULL)
+    vlen_heap.collections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, free_sizes);
+  if (g_hash_table_lookup_extended (vlen_heap.collections, &address, NULL, (gpointer *) &sizes))
+    return sizes;
+
+  if (g_uint64_checked_add (&start, vlen_heap.base, address) && heap_read (start, head, header)
+      && memcmp (head, "GCOL", 4) == 0 && (collection_size = read_le (head + 8, sizeof_size)) >= header
+      && collection_size <= QS_MAX_VLEN_BATCH_BYTES + (G_GUINT64_CONSTANT (1) << 20)
+      && (chunk = g_try_malloc (collection_size)) != NULL && heap_read (start, chunk, collection_size))
+    {
+      sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+      for (offset = header; offset < collection_size && collection_size - offset >= header;)
+        {
+          guint64 index = read_le (chunk + offset, 2);
+          guint64 size = read_le (chunk + offset + 8, sizeof_size);
+          guint64 need;
+          const guint64 none = G_MAXUINT64;
+
+          if (index > 0)
+            {
+              if (index > 65535 || size > collection_size)
+                break;
+              while (sizes->len <= index)
+                g_array_append_val (sizes, none);
+              g_array_index (sizes, guint64, index) = size;
+              need = header + ((size + 7) & ~G_GUINT64_CONSTANT (7));
+            }
+          else
+            need = size;
+          if (need == 0)
+            {
+              g_clear_pointer (&sizes, g_array_unref);
+              break;
+            }
+          if (need > collection_size - offset)
+            break;
+          offset += need;
+        }
+    }
+  g_hash_table_insert (vlen_heap.collections, g_memdup2 (&address, sizeof address), sizes);
+  return sizes;
+}
+
+/* Whether the heap object of the file-form element @p (@element_size
+ * bytes: length, address, index) fits in @room bytes. */
+static gboolean
+heap_object_fits (const guint8 *p,
+                  gsize         element_size,
+                  guint64       room)
+{
+  guint sizeof_addr = (guint) (element_size - 8);
+  guint64 address = read_le (p + 4, sizeof_addr);
+  guint64 index = read_le (p + 4 + sizeof_addr, 4);
+  GArray *sizes;
+
+  if (address == 0)
+    return TRUE;  /* a nil element: nothing is read */
+  sizes = heap_collection (address);
+  return sizes != NULL && index < sizes->len && g_array_index (sizes, guint64, index) <= room;
+}
+
+/* Whether @seq, a variable-length sequence type, is in its memory form
+ * (hvl_t, whose data our own process already holds) rather than its file
+ * form. The two have the same size when file addresses are 8 bytes;
+ * libhdf5 tells them apart in H5Tequal(), which compares where a
+ * variable-length type lives, and a memory type made from the base type
+ * lives in memory. */
+static gboolean
+vlen_sequence_in_memory (hid_t seq)
+{
+  hid_t base, memory_form = H5I_INVALID_HID;
+  gboolean in_memory = FALSE;
+
+  if (H5Tget_size (seq) != sizeof (hvl_t))
+    return FALSE;
+  base = H5Tget_super (seq);
+  if (base >= 0)
+    memory_form = H5Tvlen_create (base);
+  if (memory_form >= 0)
+    in_memory = H5Tequal (seq, memory_form) > 0;
+  if (memory_form >= 0)
+    H5Tclose (memory_form);
+  if (base >= 0)
+    H5Tclose (base);
+  return in_memory;
+}
+
+/* The bytes libhdf5 allocates per unit of length an element of @src
+ * states when converted to @dst: 1 for a string, the larger base type's
+ * size for a sequence (its conversion buffer holds both forms); 0 when
+ * @src is in memory, where its first bytes are no length from the file
+ * (a string's pointer) or describe data already held. */
+static guint64
+vlen_unit_bytes (hid_t src,
+                 hid_t dst)
+{
+  hid_t src_base, dst_base;
+  guint64 unit;
+
+  if (H5Tis_variable_str (src) > 0)
+    return H5Tget_size (src) != sizeof (char *) ? 1 : 0;
+  if (vlen_sequence_in_memory (src))
+    return 0;
+  src_base = H5Tget_super (src);
+  dst_base = H5Tget_super (dst);
+  unit = MAX (src_base >= 0 ? H5Tget_size (src_base) : 0, dst_base >= 0 ? H5Tget_size (dst_base) : 0);
+  if (dst_base >= 0)
+    H5Tclose (dst_base);
+  if (src_base >= 0)
+    H5Tclose (src_base);
+  return MAX (unit, 1);
+}
 
 static herr_t
 bounded_vlen_convert (hid_t        src,
@@ -100,25 +291,37 @@ bounded_vlen_convert (hid_t        src,
                       void        *bkg,
                       hid_t        dxpl)
 {
-  /* Strings from the file: in memory a string is a pointer, in the file
-   * a length and a heap ID (4 + address + 4 bytes). */
-  if (cdata->command == H5T_CONV_CONV && buf != NULL && H5Tis_variable_str (src) > 0
-      && H5Tget_size (src) != sizeof (char *))
+  guint64 unit;
+
+  /* In the file an element is its length, then a heap ID (4 + address
+   * + 4 bytes). */
+  if (cdata->command == H5T_CONV_CONV && buf != NULL && nelmts > 0 && (unit = vlen_unit_bytes (src, dst)) > 0)
     {
       size_t stride = buf_stride != 0 ? buf_stride : H5Tget_size (src);
-      guint64 total = 0;
+      guint64 total = vlen_scoped ? vlen_used : 0;
 
       for (size_t i = 0; i < nelmts; i++)
         {
           const guint8 *p = (const guint8 *) buf + i * stride;
+          guint64 length = (guint64) p[0] | (guint64) p[1] << 8 | (guint64) p[2] << 16 | (guint64) p[3] << 24;
+          guint64 bytes;
 
-          total += (guint64) p[0] | (guint64) p[1] << 8 | (guint64) p[2] << 16 | (guint64) p[3] << 24;
-          if (total > vlen_bound)
+          if (!g_uint64_checked_mul (&bytes, length, unit) || !g_uint64_checked_add (&total, total, bytes)
+              || total > vlen_bound)
             {
               vlen_refused = TRUE;
               return -1;
             }
+          /* The buffer libhdf5 reads the object into is at least this. */
+          if (vlen_scoped && vlen_heap.fd >= 0 && H5Tget_size (src) > 8
+              && H5Tget_size (src) <= 16 && !heap_object_fits (p, H5Tget_size (src), bytes))
+            {
+              vlen_damaged = TRUE;
+              return -1;
+            }
         }
+      if (vlen_scoped)
+        vlen_used = total;
     }
   return vlen_convert (src, dst, cdata, nelmts, buf_stride, bkg_stride, buf, bkg, dxpl);
 }
@@ -915,23 +1118,23 @@ read_string_attribute (hid_t       file,
   else if (H5Tis_variable_str (ftype) > 0)
     {
       g_autofree char **buffer = g_new0 (char *, n);
+      QsVlenVerdict verdict;
       herr_t status;
 
       mtype = H5Tcopy (H5T_C_S1);
       H5Tset_size (mtype, H5T_VARIABLE);
       H5Tset_cset (mtype, H5Tget_cset (ftype));
-      vlen_refused = FALSE;
-      vlen_bound = QS_MAX_STRING_ATTRIBUTE_BYTES;
+      _qs_hdf5_vlen_bound_begin (attr, QS_MAX_STRING_ATTRIBUTE_BYTES);
       status = H5Aread (attr, mtype, buffer);
-      vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
-      if (status < 0)
-        {
-          if (vlen_refused)
-            g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
-                         "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
-                         (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
-        }
-      else
+      verdict = _qs_hdf5_vlen_bound_end ();
+      if (verdict == QS_VLEN_TOO_LARGE)
+        g_set_error (error, QS_ERROR, QS_ERROR_TOO_LARGE,
+                     "the “%s” attribute states more than %d MiB of text: refused rather than read", name,
+                     (int) (QS_MAX_STRING_ATTRIBUTE_BYTES >> 20));
+      else if (verdict == QS_VLEN_DAMAGED)
+        g_set_error (error, QS_ERROR, QS_ERROR_READ,
+                     "the “%s” attribute is damaged: its text is missing, damaged or longer than it states", name);
+      else if (status >= 0)
         {
           for (hssize_t i = 0; i < n; i++)
             g_ptr_array_add (strings, g_strdup (buffer[i] != NULL ? buffer[i] : ""));
@@ -2295,6 +2498,16 @@ _qs_hdf5_check_stored_size (hid_t        dset,
 }
 
 gboolean
+_qs_hdf5_check_stored_within_file (hid_t        dset,
+                                   const char  *what,
+                                   GError     **error)
+{
+  guint64 stored;
+
+  return stored_within_file (dset, what, &stored, error);
+}
+
+gboolean
 _qs_hdf5_is_virtual (hid_t dset)
 {
   hid_t dcpl = H5Dget_create_plist (dset);
@@ -2327,6 +2540,59 @@ char *
 _qs_hdf5_error_detail (void)
 {
   return hdf5_error_detail ();
+}
+
+void
+_qs_hdf5_vlen_bound_begin (hid_t   obj,
+                           guint64 bound)
+{
+  hid_t file = H5Iget_file_id (obj);
+  hid_t fapl = file >= 0 ? H5Fget_access_plist (file) : H5I_INVALID_HID;
+  hid_t fcpl = file >= 0 ? H5Fget_create_plist (file) : H5I_INVALID_HID;
+  hid_t driver = fapl >= 0 ? H5Pget_driver (fapl) : H5I_INVALID_HID;
+  size_t sizeof_addr = 0, sizeof_size = 0;
+  hsize_t userblock = 0, eof = 0;
+  void *handle = NULL;
+
+  g_assert (!vlen_scoped);
+  vlen_scoped = TRUE;
+  vlen_bound = bound;
+  vlen_used = 0;
+  vlen_refused = FALSE;
+  vlen_damaged = FALSE;
+
+  vlen_heap.fd = -1;
+  if (fcpl >= 0 && H5Pget_sizes (fcpl, &sizeof_addr, &sizeof_size) >= 0 && H5Pget_userblock (fcpl, &userblock) >= 0
+      && sizeof_size >= 2 && sizeof_size <= 8 && H5Fget_filesize (file, &eof) >= 0
+      && driver == H5FD_SEC2 && H5Fget_vfd_handle (file, fapl, &handle) >= 0 && handle != NULL)
+    {
+      vlen_heap.eof = eof;
+      vlen_heap.base = userblock;
+      vlen_heap.sizeof_size = (guint) sizeof_size;
+      vlen_heap.fd = *(int *) handle;
+    }
+  H5Eclear2 (H5E_DEFAULT);
+  if (fcpl >= 0)
+    H5Pclose (fcpl);
+  if (fapl >= 0)
+    H5Pclose (fapl);
+  if (file >= 0)
+    H5Fclose (file);
+}
+
+QsVlenVerdict
+_qs_hdf5_vlen_bound_end (void)
+{
+  QsVlenVerdict verdict = vlen_refused ? QS_VLEN_TOO_LARGE : vlen_damaged ? QS_VLEN_DAMAGED : QS_VLEN_OK;
+
+  g_assert (vlen_scoped);
+  vlen_scoped = FALSE;
+  vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
+  vlen_refused = FALSE;
+  vlen_damaged = FALSE;
+  vlen_heap.fd = -1;
+  g_clear_pointer (&vlen_heap.collections, g_hash_table_unref);
+  return verdict;
 }
 
 hid_t

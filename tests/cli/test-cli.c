@@ -1705,14 +1705,16 @@ test_layers_check_data (void)
   g_remove (damaged);
 }
 
-/* A file on which libhdf5 loops forever (found by the fuzzer) ends the
- * CLI after the open timeout, with the usual one line and status 2, for
- * every command that opens it. */
+/* A file on which libhdf5 looped forever (found by the fuzzer: a global
+ * heap collection holding free space of size 0) ended the CLI after the
+ * open timeout; the collection is now walked before libhdf5 loads it
+ * and the file refused at once. Either way: the usual one line and
+ * status 2, for every command that opens it, within the timeout. */
 static void
 test_open_timeout (void)
 {
   g_autofree char *looping = g_test_build_filename (G_TEST_DIST, "fuzz", "inputs",
-                                                    "timeout-h5hg-read-536794d4.h5", NULL);
+                                                    "libhdf5-h5hg-read-loop-536794d4.h5", NULL);
 
   g_setenv ("QUANTSCOPE_OPEN_TIMEOUT", "1", TRUE);
   assert_fails ("layers", looping, "--json", NULL);
@@ -2042,9 +2044,10 @@ test_output_onto_input (void)
 }
 
 /* report, plot and mixed write beside their output and rename over it:
- * over a FIFO, a socket, a folder or a device node they would replace it
- * (as root, `report -o /dev/null` replaced /dev/null itself). Each is
- * refused with one line and left as it was. */
+ * over a FIFO, a socket, a folder, a device node or a symbolic link
+ * they would replace it (as root, `report -o /dev/null` replaced
+ * /dev/null itself; a link was replaced by the report, not followed).
+ * Each is refused with one line and left as it was. */
 static void
 test_outputs_refuse_special_files (void)
 {
@@ -2053,6 +2056,10 @@ test_outputs_refuse_special_files (void)
   g_autofree char *folder = g_build_filename (dir, "folder.json", NULL);
   g_autofree char *sock_path = g_build_filename (dir, "socket.json", NULL);
   g_autofree char *device = g_build_filename (dir, "null.json", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling.json", NULL);
+  g_autofree char *linked = g_build_filename (dir, "linked.json", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.json", NULL);
+  g_autofree char *kept = NULL;
   g_autofree char *demo = g_test_build_filename (G_TEST_DIST, "..", "data", "models", "fashion-cnn.h5", NULL);
   struct sockaddr_un address = { .sun_family = AF_UNIX };
   struct stat st;
@@ -2071,6 +2078,19 @@ test_outputs_refuse_special_files (void)
   assert_fails ("report", "-o", folder, fixture, NULL);
   assert_fails ("plot", "--kind", "overview", "-o", fifo, fixture, NULL);
   assert_fails ("mixed", "--budget", "1", "--bits", "4,8", "-n", "20", "-c", "10", "-o", sock_path, demo, NULL);
+  /* a link, dangling or to a file, was replaced by the output itself */
+  g_assert_cmpint (symlink ("missing/report.json", dangling), ==, 0);
+  g_assert_true (g_file_set_contents (linked, "KEPT\n", -1, NULL));
+  g_assert_cmpint (symlink (linked, link), ==, 0);
+  assert_fails ("report", "-o", dangling, fixture, NULL);
+  assert_fails ("plot", "--kind", "overview", "-o", dangling, fixture, NULL);
+  assert_fails ("report", "-o", link, fixture, NULL);
+  g_assert_cmpint (lstat (dangling, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpint (lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_true (g_file_get_contents (linked, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "KEPT\n");
   g_assert_cmpint (lstat (fifo, &st), ==, 0);
   g_assert_true (S_ISFIFO (st.st_mode));
   g_assert_cmpint (lstat (sock_path, &st), ==, 0);

@@ -28,7 +28,7 @@ KIND (default: all) picks generators: k2, k3, img, scheme, raw, imgdir,
 img-bombs (oversized chunks, wide labels), zip-bombs (.keras),
 scheme-special (FIFO, devices, a sparse gigabyte), and the ninth
 session's k2-types, vds (virtual datasets), vlen-shared, img-more,
-scheme-more, imgdir-more and k3-more.
+scheme-more, imgdir-more and k3-more; the tenth's vlen-seq.
 The base model is tiny and fits the bundled Fashion-MNIST images
 (28x28x1, 10 classes): Conv2D(4, 3x3, stride 2) -> Flatten -> Dense(10).
 """
@@ -1648,6 +1648,86 @@ def vlen_shared_cases(out):
         point_all_at_first(path, first)
 
 
+def vlen_seq_cases(out):
+    """Variable-length sequences of float64 (not strings) stating far more
+    than the file stores, as attributes and datasets export copies:
+    4,000 elements naming one 4 MiB heap object (16 GiB), one outer
+    sequence of 4,000 inner ones doing the same, one element stating
+    2^31 - 1 values, a copied int dataset holding such an attribute; and
+    one element stating fewer values than its heap object holds (libhdf5
+    1.10 copies the whole object into a buffer sized by the stated length:
+    a heap overflow inside libhdf5, caught as a crash). Compound members
+    are left to test-hostile-engine (h5py converts them one by one,
+    minutes for these sizes)."""
+    BIG = 1 << 19
+    N = 4000
+    seq = h5py.vlen_dtype(np.float64)
+
+    def sequences(n, first):
+        a = np.empty(n, dtype=object)
+        a[0] = np.zeros(first)
+        for i in range(1, n):
+            a[i] = np.ones(2)
+        return a
+
+    def is_element(data, at, length):
+        # the file form: length (4 bytes), heap address (8), index (4)
+        if at < 0 or at + 16 > len(data):
+            return False
+        stated, address, index = struct.unpack("<IQI", data[at:at + 16])
+        return stated == length and 0 < address < len(data) and index < 100000
+
+    def find_element(data, length, next_length=None):
+        at = data.find(struct.pack("<I", length))
+        while at >= 0 and not (is_element(data, at, length)
+                               and (next_length is None or is_element(data, at + 16, next_length))):
+            at = data.find(struct.pack("<I", length), at + 1)
+        assert at >= 0
+        return at
+
+    def share(path, n):
+        data = bytearray(open(path, "rb").read())
+        at = find_element(data, BIG, 2)
+        for i in range(1, n):
+            data[at + 16 * i: at + 16 * (i + 1)] = data[at:at + 16]
+        open(path, "wb").write(data)
+
+    def state(path, length, stated):
+        data = bytearray(open(path, "rb").read())
+        at = find_element(data, length)
+        data[at:at + 4] = struct.pack("<I", stated)
+        open(path, "wb").write(data)
+
+    def write(name, tweak):
+        path = os.path.join(out, name)
+        write_k2(path, sequential(base_layers()), base_weights(), tweak=tweak)
+        return path
+
+    for where in ("attr", "dataset"):
+        def put(f, value, dtype, where=where):
+            if where == "attr":
+                f["model_weights"].attrs.create("extra", value, dtype=dtype)
+            else:
+                f["model_weights"].create_dataset("extra", data=value, dtype=dtype)
+
+        share(write(f"k2-vlen-seq-{where}-shared-16g.h5", lambda f, put=put: put(f, sequences(N, BIG), seq)), N)
+        state(write(f"k2-vlen-seq-{where}-stated-2g.h5", lambda f, put=put: put(f, sequences(1, 12345), seq)),
+              12345, (1 << 31) - 1)
+        state(write(f"k2-vlen-seq-{where}-understated.h5", lambda f, put=put: put(f, sequences(1, 77777), seq)),
+              77777, 1)
+
+        def nested(f, put=put):
+            outer = np.empty(1, dtype=object)
+            outer[0] = sequences(N, BIG)
+            put(f, outer, h5py.vlen_dtype(seq))
+        share(write(f"k2-vlen-seq-{where}-nested-16g.h5", nested), N)
+
+    def on_copied(f):
+        d = f["model_weights"].create_dataset("counts", data=np.arange(10, dtype=np.int64))
+        d.attrs.create("extra", sequences(N, BIG), dtype=seq)
+    share(write("k2-vlen-seq-copied-attr-16g.h5", on_copied), N)
+
+
 def img_more_cases(out):
     """HDF5 image sets: scale/mean of 1e300, 0, no dataspace, array,
     compound and enum types; labels of enum, bool, float16, N x 1, one-hot
@@ -1901,6 +1981,7 @@ def main():
                         ("raw", raw_cases), ("imgdir", folder_cases), ("img-bombs", image_set_bombs),
                         ("zip-bombs", zip_bomb_cases), ("scheme-special", special_scheme_cases),
                         ("k2-types", k2_types_cases), ("vds", vds_cases), ("vlen-shared", vlen_shared_cases),
+                        ("vlen-seq", vlen_seq_cases),
                         ("img-more", img_more_cases), ("scheme-more", scheme_more_cases),
                         ("imgdir-more", imgdir_more_cases), ("k3-more", k3_more_cases)]:
         if kinds is None or kind in kinds:

@@ -1411,6 +1411,438 @@ test_shared_vlen_strings (void)
   g_assert_nonnull (strstr (listing, "/model_weights/dense/dense/kernel:0"));
 }
 
+/* The variable-length types of test_shared_vlen_data. */
+typedef enum
+{
+  VLEN_SEQUENCE,          /* sequences of float64 */
+  VLEN_NESTED,            /* one sequence of sequences of float64 */
+  VLEN_COMPOUND,          /* { int32 id; sequence of float64 } */
+  VLEN_COMPOUND_STRING,   /* { int32 id; string } */
+  VLEN_STATED,            /* one sequence of float64 stating 2^31 - 1 elements */
+} VlenKind;
+
+typedef struct
+{
+  int32_t id;
+  hvl_t   v;
+} VlenMember;
+
+typedef struct
+{
+  int32_t id;
+  char   *s;
+} VlenStringMember;
+
+/* Whether @bytes (of a file of @size) at @at is a variable-length
+ * element in its file form stating @length: the length, then a heap ID
+ * (an address inside the file and a small index). */
+static gboolean
+is_vlen_element (const char *bytes,
+                 gsize       size,
+                 gsize       at,
+                 guint32     length)
+{
+  guint32 stated, index;
+  guint64 address;
+
+  if (at + 16 > size)
+    return FALSE;
+  memcpy (&stated, bytes + at, 4);
+  memcpy (&address, bytes + at + 4, 8);
+  memcpy (&index, bytes + at + 12, 4);
+  return GUINT32_FROM_LE (stated) == length && GUINT64_FROM_LE (address) > 0 && GUINT64_FROM_LE (address) < size
+         && GUINT32_FROM_LE (index) < 100000;
+}
+
+/* Points the file form of @n elements @stride bytes apart at the first
+ * one (stating @first_length), found as the first element whose
+ * successor states @next_length: @n times the first element's data from
+ * a file that stores it once. */
+static void
+point_vlen_elements_at_first (const char *path,
+                              guint32     first_length,
+                              guint32     next_length,
+                              gsize       stride,
+                              int         n)
+{
+  g_autofree char *bytes = NULL;
+  gsize size = 0, at;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+  for (at = 0; at + stride * (gsize) n <= size; at++)
+    if (is_vlen_element (bytes, size, at, first_length) && is_vlen_element (bytes, size, at + stride, next_length))
+      break;
+  g_assert_cmpuint (at + stride * (gsize) n, <=, size);
+  for (int i = 1; i < n; i++)
+    memcpy (bytes + at + stride * (gsize) i, bytes + at, 16);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) size, NULL));
+}
+
+/* Writes @name at @obj of the file at @path (an attribute, or a dataset
+ * when @dataset) of @kind: @n elements, the first of @big float64 values
+ * or bytes of text, the others of 2 (1.0 and 2.0, or "xx"). */
+static void
+write_vlen_data (const char *path,
+                        const char *obj,
+                        const char *name,
+                        VlenKind    kind,
+                        gboolean    dataset,
+                        int         n,
+                        guint32     big)
+{
+  g_autofree double *values = g_new0 (double, big);
+  g_autofree char *text = g_malloc (big + 1);
+  g_autofree hvl_t *sequences = g_new0 (hvl_t, n);
+  g_autofree VlenMember *members = g_new0 (VlenMember, n);
+  g_autofree VlenStringMember *string_members = g_new0 (VlenStringMember, n);
+  const double two[2] = { 1.0, 2.0 };
+  hsize_t count = kind == VLEN_NESTED || kind == VLEN_STATED ? 1 : (hsize_t) n;
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t seq = H5Tvlen_create (H5T_NATIVE_DOUBLE), str = H5Tcopy (H5T_C_S1);
+  hid_t mtype, ftype, space, where, target;
+  hvl_t outer;
+  const void *data;
+
+  g_assert_cmpint (file, >=, 0);
+  memset (text, 'a', big);
+  text[big] = '\0';
+  H5Tset_size (str, H5T_VARIABLE);
+  for (int i = 0; i < n; i++)
+    {
+      sequences[i].len = i == 0 ? big : 2;
+      sequences[i].p = i == 0 ? (void *) values : (void *) two;
+      members[i].id = 0x7f7f7f7f;
+      members[i].v = sequences[i];
+      string_members[i].id = 0x7f7f7f7f;
+      string_members[i].s = i == 0 ? text : "xx";
+    }
+
+  switch (kind)
+    {
+    case VLEN_SEQUENCE:
+    case VLEN_STATED:
+      mtype = H5Tcopy (seq);
+      data = sequences;
+      if (kind == VLEN_STATED)
+        sequences[0].len = 12345;
+      break;
+    case VLEN_NESTED:
+      mtype = H5Tvlen_create (seq);
+      outer.len = (size_t) n;
+      outer.p = sequences;
+      data = &outer;
+      break;
+    case VLEN_COMPOUND:
+      mtype = H5Tcreate (H5T_COMPOUND, sizeof (VlenMember));
+      H5Tinsert (mtype, "id", HOFFSET (VlenMember, id), H5T_NATIVE_INT32);
+      H5Tinsert (mtype, "v", HOFFSET (VlenMember, v), seq);
+      data = members;
+      break;
+    case VLEN_COMPOUND_STRING:
+    default:
+      mtype = H5Tcreate (H5T_COMPOUND, sizeof (VlenStringMember));
+      H5Tinsert (mtype, "id", HOFFSET (VlenStringMember, id), H5T_NATIVE_INT32);
+      H5Tinsert (mtype, "s", HOFFSET (VlenStringMember, s), str);
+      data = string_members;
+      break;
+    }
+  /* packed: in the file a compound element is 4 + 16 bytes */
+  ftype = H5Tcopy (mtype);
+  if (H5Tget_class (ftype) == H5T_COMPOUND)
+    H5Tpack (ftype);
+  space = H5Screate_simple (1, &count, NULL);
+  where = H5Oopen (file, obj, H5P_DEFAULT);
+  g_assert_cmpint (where, >=, 0);
+  if (dataset)
+    {
+      target = H5Dcreate2 (where, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      g_assert_cmpint (target, >=, 0);
+      g_assert_cmpint (H5Dwrite (target, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), >=, 0);
+      H5Dclose (target);
+    }
+  else
+    {
+      target = H5Acreate2 (where, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+      g_assert_cmpint (target, >=, 0);
+      g_assert_cmpint (H5Awrite (target, mtype, data), >=, 0);
+      H5Aclose (target);
+    }
+  H5Oclose (where);
+  H5Sclose (space);
+  H5Tclose (ftype);
+  H5Tclose (mtype);
+  H5Tclose (str);
+  H5Tclose (seq);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+}
+
+/* Makes the one element of length @from in the file at @path (its
+ * length, then a heap ID: an address inside the file and a small index)
+ * state @to, its data unchanged. */
+static void
+state_vlen_length (const char *path,
+                   guint32     from,
+                   guint32     to)
+{
+  g_autofree char *bytes = NULL;
+  gsize size = 0, at;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+  for (at = 0; at + 16 <= size; at++)
+    if (is_vlen_element (bytes, size, at, from))
+      break;
+  g_assert_cmpuint (at + 16, <=, size);
+  to = GUINT32_TO_LE (to);
+  memcpy (bytes + at, &to, 4);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) size, NULL));
+}
+
+typedef struct
+{
+  VlenKind    kind;
+  gboolean    dataset;
+  const char *obj;        /* where the attribute or dataset is */
+  const char *expect;
+} VlenCase;
+
+/* Adds /model_weights/counts, int32 values export copies as they are. */
+static void
+add_copied_dataset (const char *path)
+{
+  const int32_t counts[3] = { 1, 2, 3 };
+  hsize_t n = 3;
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t space = H5Screate_simple (1, &n, NULL);
+  hid_t dset = H5Dcreate2 (file, "/model_weights/counts", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT);
+
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts), >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+}
+
+/* Variable-length sequences (and strings inside compounds) stating far
+ * more than the file stores: 3,000 elements naming one 4 MiB heap object
+ * (12 GiB; as compound members or inner sequences, converted one at a
+ * time), or one element stating 2^31 - 1 float64 values (16 GiB, which
+ * libhdf5 also zeroes). export copies attributes and datasets of any
+ * type: it refuses them in one line, within the address-space limit,
+ * and leaves no output; before, it allocated until the limit, or crashed
+ * in libhdf5's H5Ocopy() (whose cleanup after a failed conversion closes
+ * a type twice). Nothing else reads them: layers lists the model. */
+static void
+test_shared_vlen_data (gconstpointer data)
+{
+  const VlenCase *c = data;
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("vlen-data.h5", config, "conv", 8, NULL);
+  g_autofree char *out = tmp_path ("vlen-data-out.h5");
+  g_autofree char *listing = NULL;
+  const char *export[] = { "export", model, out, NULL };
+  const char *layers[] = { "layers", model, NULL };
+  const guint32 big = 1 << 19;
+
+  add_copied_dataset (model);
+  write_vlen_data (model, c->obj, "extra", c->kind, c->dataset, c->kind == VLEN_STATED ? 1 : 3000,
+                   c->kind == VLEN_STATED ? 12345 : big);
+  if (c->kind == VLEN_STATED)
+    state_vlen_length (model, 12345, G_MAXINT32);
+  else
+    point_vlen_elements_at_first (model, big, 2, c->kind == VLEN_COMPOUND || c->kind == VLEN_COMPOUND_STRING ? 20 : 16,
+                                  3000);
+
+  assert_refused (export, ADDRESS_SPACE, c->expect);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  listing = assert_works (layers, ADDRESS_SPACE);
+  g_assert_nonnull (strstr (listing, "/model_weights/dense/dense/kernel:0"));
+}
+
+static const VlenCase vlen_cases[] = {
+  { VLEN_SEQUENCE, FALSE, "/model_weights", "attribute “extra” of /model_weights states more than 256 MiB" },
+  { VLEN_NESTED, FALSE, "/model_weights", "attribute “extra” of /model_weights states more than 256 MiB" },
+  { VLEN_COMPOUND, FALSE, "/model_weights", "attribute “extra” of /model_weights states more than 256 MiB" },
+  { VLEN_COMPOUND_STRING, FALSE, "/model_weights", "attribute “extra” of /model_weights states more than 256 MiB" },
+  { VLEN_STATED, FALSE, "/model_weights", "attribute “extra” of /model_weights states more than 256 MiB" },
+  { VLEN_SEQUENCE, FALSE, "/model_weights/counts",
+    "attribute “extra” of /model_weights/counts states more than 256 MiB" },
+  { VLEN_SEQUENCE, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
+  { VLEN_NESTED, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
+  { VLEN_COMPOUND, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
+  { VLEN_COMPOUND_STRING, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
+  { VLEN_STATED, TRUE, "/model_weights", "/model_weights/extra states more than 256 MiB" },
+};
+
+/* Variable-length data stating less than its heap object holds: libhdf5
+ * 1.10 copies the whole object into a buffer sized by the stated length,
+ * so a model_config stating 100 of its 100,000 bytes overflowed the heap
+ * in `layers` (caught as a crash at best). Each object's size is looked
+ * up in the file first: refused in one line, nothing read past a buffer
+ * (valgrind and ASan builds show it). */
+static void
+test_vlen_understated (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *by_config = write_small_model ("understated-config.h5", config, "conv", 8, NULL);
+  g_autofree char *by_attribute = write_small_model ("understated-attribute.h5", config, "conv", 8, NULL);
+  g_autofree char *by_dataset = write_small_model ("understated-dataset.h5", config, "conv", 8, NULL);
+  g_autofree char *padding = g_strnfill (100000, 'x');
+  g_autofree char *padded = g_strdup_printf ("%.*s, \"pad\": \"%s\"}", (int) strlen (config) - 1, config, padding);
+  g_autofree char *out = tmp_path ("understated-out.h5");
+  const char *layers[] = { "layers", by_config, NULL };
+  const char *export_attribute[] = { "export", by_attribute, out, NULL };
+  const char *export_dataset[] = { "export", by_dataset, out, NULL };
+  const char *value = padded;
+  hid_t file = H5Fopen (by_config, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Adelete (file, "model_config"), >=, 0);
+  qs_test_write_string_attr (file, "/", "model_config", &value, -1, TRUE);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+  state_vlen_length (by_config, (guint32) strlen (padded), 100);
+  write_vlen_data (by_attribute, "/model_weights", "extra", VLEN_STATED, FALSE, 1, 12345);
+  state_vlen_length (by_attribute, 12345, 1);
+  write_vlen_data (by_dataset, "/model_weights", "extra", VLEN_STATED, TRUE, 1, 12345);
+  state_vlen_length (by_dataset, 12345, 1);
+
+  assert_refused (layers, ADDRESS_SPACE,
+                  "the “model_config” attribute is damaged: its text is missing, damaged or longer than it states");
+  assert_refused (export_attribute, ADDRESS_SPACE,
+                  "attribute “extra” of /model_weights is damaged: its variable-length data is missing, damaged or "
+                  "longer than it states");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  assert_refused (export_dataset, ADDRESS_SPACE,
+                  "/model_weights/extra is damaged: its variable-length data is missing, damaged or longer than it states");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* A copied dataset whose contiguous layout states 2^64 - 2^56 + 12 bytes
+ * (the top byte of its size set, as mutate.py did to a vlen string
+ * dataset): libhdf5's H5Ocopy() reads the storage the layout states and
+ * crashed in its cleanup when that failed. Refused before copying. */
+static void
+test_copied_storage_size (gconstpointer data)
+{
+  gboolean vlen = GPOINTER_TO_INT (data);
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("storage-size.h5", config, "conv", 8, NULL);
+  g_autofree char *out = tmp_path ("storage-size-out.h5");
+  g_autofree char *bytes = NULL;
+  const char *export[] = { "export", model, out, NULL };
+  const char *path = vlen ? "/model_weights/extra" : "/model_weights/counts";
+  guint8 layout[18] = { 3, 1 };
+  haddr_t offset;
+  hsize_t stored;
+  gsize size = 0;
+  char *at;
+  hid_t file, dset;
+
+  if (vlen)
+    write_vlen_data (model, "/model_weights", "extra", VLEN_SEQUENCE, TRUE, 3, 5);
+  else
+    add_copied_dataset (model);
+  file = H5Fopen (model, H5F_ACC_RDONLY, H5P_DEFAULT);
+  dset = H5Dopen2 (file, path, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  offset = H5Dget_offset (dset);
+  stored = H5Dget_storage_size (dset);
+  H5Dclose (dset);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  /* the layout message: version 3, contiguous, the address, the size */
+  for (int b = 0; b < 8; b++)
+    {
+      layout[2 + b] = (guint8) (offset >> (8 * b));
+      layout[10 + b] = (guint8) (stored >> (8 * b));
+    }
+  g_assert_true (g_file_get_contents (model, &bytes, &size, NULL));
+  for (at = bytes; at + sizeof layout <= bytes + size && memcmp (at, layout, sizeof layout) != 0; at++)
+    ;
+  g_assert_true (at + sizeof layout <= bytes + size);
+  at[17] = (char) 0xff;
+  g_assert_true (g_file_set_contents (model, bytes, (gssize) size, NULL));
+
+  assert_refused (export, ADDRESS_SPACE, "stored bytes in a file of");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* Small variable-length data of each kind is still copied as it was:
+ * the bound counts only what comes from the file. */
+static void
+test_vlen_data_copied (void)
+{
+  g_autofree char *config = small_config ("4, 4, 1", "conv", SOUND_CONV, "", SOUND_POOL, SOUND_DENSE);
+  g_autofree char *model = write_small_model ("vlen-small.h5", config, "conv", 8, NULL);
+  g_autofree char *out = tmp_path ("vlen-small-out.h5");
+  g_autofree char *listing = NULL;
+  const char *export[] = { "export", model, out, NULL };
+  const char *names[] = { "sequence", "nested", "compound", "compound-string" };
+  hid_t file;
+
+  add_copied_dataset (model);
+  for (VlenKind kind = VLEN_SEQUENCE; kind <= VLEN_COMPOUND_STRING; kind++)
+    {
+      write_vlen_data (model, "/model_weights", names[kind], kind, TRUE, 3, 5);
+      write_vlen_data (model, "/model_weights/counts", names[kind], kind, FALSE, 3, 5);
+    }
+  listing = assert_works (export, ADDRESS_SPACE);
+
+  file = H5Fopen (out, H5F_ACC_RDONLY, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  for (VlenKind kind = VLEN_SEQUENCE; kind <= VLEN_COMPOUND_STRING; kind++)
+    for (int as_attribute = 0; as_attribute < 2; as_attribute++)
+      {
+        g_autofree char *path = g_strconcat ("/model_weights/", names[kind], NULL);
+        hid_t obj = as_attribute ? H5Aopen_by_name (file, "/model_weights/counts", names[kind], H5P_DEFAULT, H5P_DEFAULT)
+                                 : H5Dopen2 (file, path, H5P_DEFAULT);
+        hid_t ftype = as_attribute ? H5Aget_type (obj) : H5Dget_type (obj);
+        hid_t space = as_attribute ? H5Aget_space (obj) : H5Dget_space (obj);
+        hid_t mtype = H5Tget_native_type (ftype, H5T_DIR_ASCEND);
+        guint8 buffer[3 * sizeof (VlenMember)];
+        const hvl_t *first;
+
+        g_assert_cmpint (obj, >=, 0);
+        g_assert_cmpint (as_attribute ? H5Aread (obj, mtype, buffer)
+                                      : H5Dread (obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), >=, 0);
+        switch (kind)
+          {
+          case VLEN_SEQUENCE:
+            g_assert_cmpuint (((hvl_t *) buffer)[0].len, ==, 5);
+            g_assert_cmpuint (((hvl_t *) buffer)[2].len, ==, 2);
+            g_assert_cmpfloat (((double *) ((hvl_t *) buffer)[2].p)[1], ==, 2.0);
+            break;
+          case VLEN_NESTED:
+            g_assert_cmpuint (((hvl_t *) buffer)[0].len, ==, 3);
+            first = ((hvl_t *) buffer)[0].p;
+            g_assert_cmpuint (first[0].len, ==, 5);
+            g_assert_cmpuint (first[1].len, ==, 2);
+            g_assert_cmpfloat (((double *) first[1].p)[0], ==, 1.0);
+            break;
+          case VLEN_COMPOUND:
+            g_assert_cmpint (((VlenMember *) buffer)[1].id, ==, 0x7f7f7f7f);
+            g_assert_cmpuint (((VlenMember *) buffer)[1].v.len, ==, 2);
+            g_assert_cmpfloat (((double *) ((VlenMember *) buffer)[1].v.p)[1], ==, 2.0);
+            break;
+          case VLEN_COMPOUND_STRING:
+          default:
+            g_assert_cmpstr (((VlenStringMember *) buffer)[0].s, ==, "aaaaa");
+            g_assert_cmpstr (((VlenStringMember *) buffer)[2].s, ==, "xx");
+            break;
+          }
+        H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buffer);
+        H5Tclose (mtype);
+        H5Sclose (space);
+        H5Tclose (ftype);
+        if (as_attribute)
+          H5Aclose (obj);
+        else
+          H5Dclose (obj);
+      }
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+}
+
 /* A Dense kernel stored as a scalar (rank 0): the refusal names its rank
  * rather than an empty shape ("is , the architecture needs 8x3"). */
 static void
@@ -1597,6 +2029,19 @@ main (int   argc,
   g_test_add_func ("/hostile/memory/dataset-type-width", test_dataset_type_width);
   g_test_add_func ("/hostile/memory/config-attribute", test_config_attribute_too_large);
   g_test_add_func ("/hostile/memory/shared-vlen-strings", test_shared_vlen_strings);
+  for (gsize i = 0; i < G_N_ELEMENTS (vlen_cases); i++)
+    {
+      static const char *const kinds[] = { "sequence", "nested", "compound", "compound-string", "stated-2g" };
+      const VlenCase *c = &vlen_cases[i];
+      g_autofree char *name = g_strdup_printf ("/hostile/memory/vlen-%s/%s-%s", c->dataset ? "dataset" : "attribute",
+                                               kinds[c->kind], g_str_equal (c->obj, "/model_weights") ? "group" : "copied");
+
+      g_test_add_data_func (name, c, test_shared_vlen_data);
+    }
+  g_test_add_func ("/hostile/memory/vlen-small-copied", test_vlen_data_copied);
+  g_test_add_func ("/hostile/memory/vlen-understated", test_vlen_understated);
+  g_test_add_data_func ("/hostile/memory/copied-storage-size/int", GINT_TO_POINTER (FALSE), test_copied_storage_size);
+  g_test_add_data_func ("/hostile/memory/copied-storage-size/vlen", GINT_TO_POINTER (TRUE), test_copied_storage_size);
   g_test_add_func ("/hostile/paths/external-storage", test_external_storage);
   g_test_add_data_func ("/hostile/paths/virtual-dataset", GINT_TO_POINTER (FALSE), test_virtual_dataset);
   g_test_add_data_func ("/hostile/paths/virtual-dataset-unlimited", GINT_TO_POINTER (TRUE), test_virtual_dataset);
