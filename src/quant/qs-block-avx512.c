@@ -758,7 +758,8 @@ blocks_run (const QsBlockPass *p,
             size_t             first,
             size_t             count,
             const float       *next,
-            bool               per_change)
+            bool               per_change,
+            bool               first_pass)
 {
   FormatConsts f;
   /* A change of scheme's pass (per_change_pass): its settings are
@@ -768,13 +769,15 @@ blocks_run (const QsBlockPass *p,
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = per_change || w->joint != NULL;
   /* Joint counts of code slots alone: the data's histogram is known. */
-  bool codes_alone = joint && (per_change ? format != QS_FORMAT_INT : p->data_hist_known && !p->joint_recon);
-  bool joint_recon = joint && (per_change ? format == QS_FORMAT_INT : p->joint_recon);
+  /* A tensor's first pass (@first_pass: the data's histogram not known)
+   * counts (code, bin) pairs, as constants too. */
+  bool codes_alone = joint && (per_change ? format != QS_FORMAT_INT : !first_pass && p->data_hist_known && !p->joint_recon);
+  bool joint_recon = joint && (per_change ? format == QS_FORMAT_INT : !first_pass && p->joint_recon);
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
   bool rows = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && joint && (per_change || p->joint_rows > 0);
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   const size_t row_entries = p->row_entries;
-  bool code_pairs = per_change ? format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4 : p->code_pairs;
+  bool code_pairs = per_change ? format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4 : !first_pass && p->code_pairs;
   const __m512i no_code = _mm512_set1_epi32 (16);
   HistConsts hist = hist_consts (&p->hist);
   bool in_domain = p->hist.values_in_domain;
@@ -1070,21 +1073,28 @@ per_change_pass (const QsBlockPass *p, const QsBlockWorker *w, QsFormat format)
          && (!scale_rows || p->joint_rows > 0);
 }
 
-/* Each pass's kernel in two functions, the change of scheme's pass and
- * any other, each with one copy of the steps (both in one function, the
- * compiler's choices for the larger function cost NVFP4 a tenth). */
+/* Each pass's kernel in three functions, a tensor's first pass, the
+ * change of scheme's pass and any other, each with one copy of the steps
+ * whose settings are constants where they can be (both in one function,
+ * the compiler's choices for the larger function cost NVFP4 a tenth). */
 #define BLOCK_RUN(name, format, away, nudged) \
   static BLOCK_AVX512 void \
   name##_any (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
               const float *x) \
   { \
-    blocks_run (p, format, away, nudged, w, sums, first, count, x, false); \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x, false, false); \
+  } \
+  static BLOCK_AVX512 void \
+  name##_first (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
+                const float *x) \
+  { \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x, false, true); \
   } \
   static BLOCK_AVX512 void \
   name##_change (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
                  const float *x) \
   { \
-    blocks_run (p, format, away, nudged, w, sums, first, count, x, true); \
+    blocks_run (p, format, away, nudged, w, sums, first, count, x, true, false); \
   } \
   static BLOCK_AVX512 void \
   name (const QsBlockPass *p, QsBlockWorker *w, QsBlockTaskSums *sums, size_t first, size_t count, \
@@ -1092,6 +1102,8 @@ per_change_pass (const QsBlockPass *p, const QsBlockWorker *w, QsFormat format)
   { \
     if (per_change_pass (p, w, format)) \
       name##_change (p, w, sums, first, count, x); \
+    else if (!p->data_hist_known) \
+      name##_first (p, w, sums, first, count, x); \
     else \
       name##_any (p, w, sums, first, count, x); \
   }
