@@ -249,6 +249,15 @@ def hostile(outdir, config_bytes):
     write("no-config.keras", raw_zip([good[1]]))
     whole = raw_zip(good)
     write("truncated.keras", whole[: len(whole) // 2])
+    loop_keras(outdir, json.loads(config_bytes))
+
+
+def loop_keras(outdir, config):
+    """Weights on which libhdf5's global-heap decoder loops (tests/fuzz/README.md), as an archive:
+    opened as an image in memory, where only the CLI's open watchdog ends the read."""
+    looping = os.path.join(os.path.dirname(__file__), "..", "fuzz", "inputs", "libhdf5-h5hg-read-loop-536794d4.h5")
+    with open(looping, "rb") as f:
+        write_keras(os.path.join(outdir, "libhdf5-loop.keras"), config, f.read())
 
 
 # ---- the demo model, converted ---------------------------------------------
