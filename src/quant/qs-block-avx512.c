@@ -768,9 +768,10 @@ blocks_run (const QsBlockPass *p,
   bool with_exact = (per_change || p->inspect) && qs_block_scale_is_rounded (format);
   bool divide = format == QS_FORMAT_NVFP4;  /* as qs_block_scale sets it */
   bool joint = per_change || w->joint != NULL;
-  /* Joint counts of code slots alone: the data's histogram is known. */
-  /* A tensor's first pass (@first_pass: the data's histogram not known)
-   * counts (code, bin) pairs, as constants too. */
+  /* With the data's histogram known, joint counts of code slots alone
+   * (or, for integer groups, of codes and reconstruction bins); a
+   * tensor's first pass (@first_pass: not known yet) counts (code, bin)
+   * pairs, as constants too. */
   bool codes_alone = joint && (per_change ? format != QS_FORMAT_INT : !first_pass && p->data_hist_known && !p->joint_recon);
   bool joint_recon = joint && (per_change ? format == QS_FORMAT_INT : !first_pass && p->joint_recon);
   /* Formats whose blocks share few scales (see QsBlockPass.joint_rows). */
