@@ -374,6 +374,44 @@ tile_row (size_t t,
   return t * MR + MR <= m ? t * MR : m - MR;
 }
 
+/* The chunk of tiles from @t0 (CHUNK_TILES, or the rest of @tiles), its
+ * rows' k tail copied where the steps need one: the end of the chunk. */
+static inline size_t
+chunk_begin (Steps         *st,
+             const uint8_t *a,
+             size_t         t0,
+             size_t         tiles,
+             size_t         m)
+{
+  size_t t1 = t0 + CHUNK_TILES < tiles ? t0 + CHUNK_TILES : tiles;
+
+  if (st->tail != NULL)
+    tail_copy (st, a, tile_row (t0, m), tile_row (t1 - 1, m) + MR);
+  return t1;
+}
+
+/* Blocks @b and @b + 1 of the packed weights @w (the second where there
+ * is one) and how many of the n columns they hold. */
+typedef struct {
+  const int8_t *w0, *w1;
+  bool          cols2;
+  size_t        valid;
+} ColumnPair;
+
+static inline ColumnPair
+column_pair (const int8_t *w,
+             size_t        b,
+             size_t        blocks,
+             size_t        block_stride,
+             size_t        n)
+{
+  ColumnPair cp = { w + b * block_stride, NULL, b + 1 < blocks, n - b * NB < 2 * NB ? n - b * NB : 2 * NB };
+
+  if (cp.cols2)
+    cp.w1 = cp.w0 + block_stride;
+  return cp;
+}
+
 void
 qs_gemm_u8s8_amx (size_t         m,
                   size_t         n,
@@ -398,16 +436,14 @@ qs_gemm_u8s8_amx (size_t         m,
   configure (st.width);
   for (size_t t0 = 0; t0 < tiles; t0 += CHUNK_TILES)
     {
-      size_t t1 = t0 + CHUNK_TILES < tiles ? t0 + CHUNK_TILES : tiles;
+      size_t t1 = chunk_begin (&st, a, t0, tiles, m);
 
-      if (st.tail != NULL)
-        tail_copy (&st, a, tile_row (t0, m), tile_row (t1 - 1, m) + MR);
       for (size_t b = 0; b < blocks; b += 2)
         {
-          const int8_t *w0 = w + b * block_stride;
-          bool cols2 = b + 1 < blocks;
-          const int8_t *w1 = cols2 ? w0 + block_stride : NULL;
-          size_t valid = n - b * NB < 2 * NB ? n - b * NB : 2 * NB;
+          ColumnPair cp = column_pair (w, b, blocks, block_stride, n);
+          const int8_t *w0 = cp.w0, *w1 = cp.w1;
+          bool cols2 = cp.cols2;
+          size_t valid = cp.valid;
 
           for (size_t t = t0; t < t1; t += 2)
             {
@@ -641,16 +677,14 @@ qs_gemm_requant_u8s8_amx (size_t                 m,
   configure (st.width);
   for (size_t t0 = 0; t0 < tiles; t0 += CHUNK_TILES)
     {
-      size_t t1 = t0 + CHUNK_TILES < tiles ? t0 + CHUNK_TILES : tiles;
+      size_t t1 = chunk_begin (&st, a, t0, tiles, m);
 
-      if (st.tail != NULL)
-        tail_copy (&st, a, tile_row (t0, m), tile_row (t1 - 1, m) + MR);
       for (size_t b = 0; b < blocks; b += 2)
         {
-          const int8_t *w0 = w + b * block_stride;
-          bool cols2 = b + 1 < blocks;
-          const int8_t *w1 = cols2 ? w0 + block_stride : NULL;
-          size_t valid = n - b * NB < 2 * NB ? n - b * NB : 2 * NB;
+          ColumnPair cp = column_pair (w, b, blocks, block_stride, n);
+          const int8_t *w0 = cp.w0, *w1 = cp.w1;
+          bool cols2 = cp.cols2;
+          size_t valid = cp.valid;
           const QsRequantLanes *lanes = next_lanes (&rq, p, b, valid, cols2);
 
           for (size_t t = t0; t < t1; t += by_rows ? 1 : 2)
