@@ -258,6 +258,21 @@ chain_pair (const QsFusedArgs *a,
   *bin = qs_fused_hist_slot (a, x);
 }
 
+/* The per-tensor table's last entry, non-finite values, into their
+ * slots (both per-tensor folds end with it). */
+static void
+fold_skipped (const QsPass *pass,
+              WorkerAcc    *acc)
+{
+  const QsFusedArgs *a = &pass->args;
+  size_t skipped = (size_t) a->skip_code_slot + (size_t) a->bins + 2;
+
+  acc->codes[a->skip_code_slot] += acc->joint[skipped];
+  acc->orig[a->bins + 2] += acc->joint[skipped];
+  acc->joint[skipped] = 0;
+  acc->joint_pending = 0;
+}
+
 /* Moves per-tensor pair counts, indexed by code + bin, into the code and
  * bin tallies. Both slots grow with the value (the scale is positive), so
  * the pairs that occur form a chain along the real line on which code +
@@ -293,10 +308,7 @@ fold_chain (const QsPass *pass,
         acc->joint[s] = 0;
         from = lo;
       }
-  acc->codes[a->skip_code_slot] += acc->joint[skipped];
-  acc->orig[a->bins + 2] += acc->joint[skipped];
-  acc->joint[skipped] = 0;
-  acc->joint_pending = 0;
+  fold_skipped (pass, acc);
 }
 
 /* Moves per-tensor counts of codes alone (QsFusedArgs.codes_alone)
@@ -305,18 +317,12 @@ static void
 fold_codes (const QsPass *pass,
             WorkerAcc    *acc)
 {
-  const QsFusedArgs *a = &pass->args;
-  size_t skipped = (size_t) a->skip_code_slot + (size_t) a->bins + 2;
-
   for (size_t s = 0; s < pass->code_slots; s++)
     {
       acc->codes[s] += acc->joint[s];
       acc->joint[s] = 0;
     }
-  acc->codes[a->skip_code_slot] += acc->joint[skipped];
-  acc->orig[a->bins + 2] += acc->joint[skipped];
-  acc->joint[skipped] = 0;
-  acc->joint_pending = 0;
+  fold_skipped (pass, acc);
 }
 
 /* Moves the pair counts into the code and bin tallies. */
@@ -769,27 +775,6 @@ qs_analyze_cancellable (const QsScheme        *scheme,
   return qs_analyze_remembering (scheme, layout, data, n_threads, cancel, NULL, params, analysis);
 }
 
-/* The data's histogram in @memo (nullable) for a block pass to come. */
-static void
-keep_histogram (QsRangeMemo       *memo,
-                const QsHistogram *h,
-                double             lo,
-                double             hi)
-{
-  uint64_t *counts;
-
-  if (memo == NULL || qs_range_memo_histogram (memo, h->bins, lo, hi) != NULL)
-    return;
-  counts = malloc (((size_t) h->bins + 2) * sizeof (uint64_t));
-  if (counts == NULL)
-    return;
-  counts[0] = h->underflow;
-  memcpy (counts + 1, h->counts, (size_t) h->bins * sizeof (uint64_t));
-  counts[h->bins + 1] = h->overflow;
-  qs_range_memo_keep_histogram (memo, h->bins, lo, hi, counts);
-  free (counts);
-}
-
 QsStatus
 qs_analyze_remembering (const QsScheme        *scheme,
                         const QsChannelLayout *layout,
@@ -878,8 +863,11 @@ qs_analyze_remembering (const QsScheme        *scheme,
   }
   qs_pass_feed (pass, data, effective.count, n_threads);
   status = qs_pass_finish (pass, analysis);
-  if (status == QS_OK)
-    keep_histogram (memo, &analysis->histogram, hist_lo, hist_hi);
+  /* The data's histogram, for the changes of scheme to come. */
+  if (status == QS_OK && analysis->histogram.counts != NULL
+      && qs_range_memo_histogram (memo, scheme->bins, hist_lo, hist_hi) == NULL)
+    qs_range_memo_keep_histogram (memo, scheme->bins, hist_lo, hist_hi, analysis->histogram.underflow,
+                                  analysis->histogram.counts, analysis->histogram.overflow);
   analysis->data_min = total.min;
   analysis->data_max = total.max;
   analysis->size_fp32_bytes = (uint64_t) effective.count * sizeof (float);

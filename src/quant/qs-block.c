@@ -1233,7 +1233,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   if (known_hist != NULL)
     memcpy (orig, known_hist, ((size_t) scheme->bins + 2) * sizeof (uint64_t));
   else
-    qs_range_memo_keep_histogram (memo, scheme->bins, hist_lo, hist_hi, orig);
+    qs_range_memo_keep_histogram (memo, scheme->bins, hist_lo, hist_hi, orig[0], orig + 1, orig[scheme->bins + 1]);
 
   finite = layout->count - analysis->nonfinite_count;
   analysis->count = layout->count;

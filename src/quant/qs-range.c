@@ -213,7 +213,9 @@ qs_range_memo_keep_histogram (QsRangeMemo    *memo,
                               int             bins,
                               double          lo,
                               double          hi,
-                              const uint64_t *counts)
+                              uint64_t        below,
+                              const uint64_t *counts,
+                              uint64_t        above)
 {
   uint64_t *kept;
 
@@ -226,7 +228,9 @@ qs_range_memo_keep_histogram (QsRangeMemo    *memo,
       memo->hist = NULL;
       return;
     }
-  memcpy (kept, counts, ((size_t) bins + 2) * sizeof (uint64_t));
+  kept[0] = below;
+  memcpy (kept + 1, counts, (size_t) bins * sizeof (uint64_t));
+  kept[bins + 1] = above;
   memo->hist = kept;
   memo->hist_bins = bins;
   memo->hist_lo = lo;

@@ -55,13 +55,15 @@ const uint64_t *qs_range_memo_histogram (const QsRangeMemo *memo,
                                          double             lo,
                                          double             hi);
 
-/* Keeps @counts (@bins + 2: below, the bins, above) in @memo (nullable),
+/* Keeps a histogram in @memo (nullable): @below, @counts[@bins], @above,
  * replacing what it held; without memory, keeps none. */
 void qs_range_memo_keep_histogram (QsRangeMemo    *memo,
                                    int             bins,
                                    double          lo,
                                    double          hi,
-                                   const uint64_t *counts);
+                                   uint64_t        below,
+                                   const uint64_t *counts,
+                                   uint64_t        above);
 
 /* qs_range_stats_compute(), or the statistics @memo (nullable) holds for
  * @layout; computed ones are left in @memo. */
