@@ -92,7 +92,7 @@ qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                  int                  n_threads,
                                  GError             **error)
 {
-  return qs_tensor_report_compute_values_cancellable (info, values, scheme, n_threads, NULL, error);
+  return qs_tensor_report_compute_values_remembering (info, values, scheme, n_threads, NULL, NULL, error);
 }
 
 static void
@@ -100,17 +100,6 @@ raise_flag_cb (GCancellable *cancellable,
                gpointer      flag)
 {
   atomic_store ((atomic_int *) flag, 1);
-}
-
-QsTensorReport *
-qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
-                                             const float         *values,
-                                             const QsScheme      *scheme,
-                                             int                  n_threads,
-                                             GCancellable        *cancellable,
-                                             GError             **error)
-{
-  return qs_tensor_report_compute_values_remembering (info, values, scheme, n_threads, cancellable, NULL, error);
 }
 
 QsTensorReport *

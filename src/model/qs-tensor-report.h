@@ -51,16 +51,9 @@ QsTensorReport *qs_tensor_report_compute_values (const QsTensorInfo  *info,
                                                  GError             **error);
 
 /* The same, giving up with G_IO_ERROR_CANCELLED soon after @cancellable
- * (nullable) fires: the fused pass polls it between blocks. */
-QsTensorReport *qs_tensor_report_compute_values_cancellable (const QsTensorInfo  *info,
-                                                             const float         *values,
-                                                             const QsScheme      *scheme,
-                                                             int                  n_threads,
-                                                             GCancellable        *cancellable,
-                                                             GError             **error);
-
-/* The same, keeping the tensor's range statistics in @memo (nullable; see
- * QsRangeMemo) for the next report on the same values. */
+ * (nullable) fires (the fused pass polls it between blocks), and keeping
+ * the tensor's range statistics and data histogram in @memo (nullable;
+ * see QsRangeMemo) for the next report on the same values. */
 QsTensorReport *qs_tensor_report_compute_values_remembering (const QsTensorInfo  *info,
                                                              const float         *values,
                                                              const QsScheme      *scheme,

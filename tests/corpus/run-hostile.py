@@ -217,15 +217,7 @@ def main():
     def do(args):
         tmp = tempfile.mkdtemp(prefix="hostile-")
         try:
-            export_dir = original = None
-            if args[0] == "EXPORT":
-                export_dir = tmp
-                original = b"ORIGINAL CONTENT\n"
-                with open(os.path.join(tmp, "out.h5"), "wb") as f:
-                    f.write(original)
-                argv = [cli, "export", "--force", *args[1:-1], args[-1], os.path.join(tmp, "out.h5")]
-            else:
-                argv = [cli] + [a.replace("OUT", os.path.join(tmp, "out")) if a.startswith("OUT") else a for a in args]
+            argv, export_dir, original = job_argv(cli, args, tmp)
             label = " ".join(a if a != cli else "CLI" for a in argv).replace(root + "/", "")
             limit = DATA_MEMORY_LIMIT if DATA_BUDGET[1] in args and not os.environ.get("HOSTILE_NO_MEMORY") else None
             return check(label, argv, None, export_dir, original, limit)
@@ -242,6 +234,18 @@ def main():
                 print(f"... {done} of {len(work)} runs", file=sys.stderr, flush=True)
     print(f"{len(work)} runs, {len(findings)} findings", flush=True)
     sys.exit(1 if findings else 0)
+
+
+def job_argv(cli, args, tmp):
+    """A job's command line in the scratch folder @tmp: EXPORT jobs write over an existing out.h5 there
+    (the original content, to check that a refused export leaves it as it was), OUT... names go into
+    @tmp. Returns (argv, export_dir or None, original or None)."""
+    if args[0] == "EXPORT":
+        original = b"ORIGINAL CONTENT\n"
+        with open(os.path.join(tmp, "out.h5"), "wb") as f:
+            f.write(original)
+        return [cli, "export", "--force", *args[1:-1], args[-1], os.path.join(tmp, "out.h5")], tmp, original
+    return [cli] + [a.replace("OUT", os.path.join(tmp, "out")) if a.startswith("OUT") else a for a in args], None, None
 
 
 if __name__ == "__main__":

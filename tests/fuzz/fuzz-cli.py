@@ -284,15 +284,7 @@ def main():
             continue
         for args in generators[kind](rng, out, n, model):
             tmp = tempfile.mkdtemp(prefix="fuzz-")
-            export_dir = original = None
-            if args[0] == "EXPORT":
-                export_dir = tmp
-                original = b"ORIGINAL CONTENT\n"
-                with open(os.path.join(tmp, "out.h5"), "wb") as f:
-                    f.write(original)
-                argv = [cli, "export", "--force", *args[1:-1], args[-1], os.path.join(tmp, "out.h5")]
-            else:
-                argv = [cli] + args
+            argv, export_dir, original = run_hostile.job_argv(cli, args, tmp)
             label = " ".join(a[:200] for a in argv[1:])
             found = run_hostile.check(label, argv, None, export_dir, original)
             runs += 1
