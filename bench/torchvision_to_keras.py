@@ -152,6 +152,15 @@ def write_images(path, images, labels):
         f["x"].attrs["scale"] = 1.0 / (STD * 255)
 
 
+def measure_batches(model, x):
+    """@x through @model in train mode, eight images at a time: each BatchNorm2d with momentum None
+    keeps the cumulative average of its batches' statistics."""
+    model.train()
+    with torch.no_grad():
+        for i in range(0, x.shape[0], 8):
+            model(x[i:i + 8])
+
+
 def plausible_bn(model, x):
     """Running statistics measured on @x, gamma around 1 and beta around 0."""
     gen = torch.Generator().manual_seed(SEED)
@@ -159,10 +168,8 @@ def plausible_bn(model, x):
         if isinstance(m, nn.BatchNorm2d):
             m.reset_running_stats()
             m.momentum = None                      # cumulative average over the batches
-    model.train()
+    measure_batches(model, x)
     with torch.no_grad():
-        for i in range(0, x.shape[0], 8):
-            model(x[i:i + 8])
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.momentum = 0.1
@@ -185,10 +192,7 @@ def spread_bn(model, x, beta):
                 m.momentum = None
     # train mode normalises each layer by its batch, so every layer's statistics are measured
     # on inputs produced by the final gamma / beta of the layers before it
-    model.train()
-    with torch.no_grad():
-        for i in range(0, x.shape[0], 8):
-            model(x[i:i + 8])
+    measure_batches(model, x)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 0.1
