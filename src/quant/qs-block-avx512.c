@@ -354,11 +354,12 @@ lane_sum_u32 (__m512i v)
 }
 
 /* Counts the slots add_slot_nibbles gathered in @lo and @hi into @w's
- * reconstruction bins, slot s at @bins[s]: the even and the odd nibbles
- * of each as bytes, summed over the lanes (15 a lane at most, 240 in
- * all: no byte carries into the next). */
-static inline BLOCK_AVX512 void
-count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512i hi)
+ * reconstruction bins, slot s at @bins[s], and with @codes into its code
+ * counts too: the even and the odd nibbles of each as bytes, summed over
+ * the lanes (15 a lane at most, 240 in all: no byte carries into the
+ * next). */
+static inline __attribute__ ((always_inline)) BLOCK_AVX512 void
+count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512i hi, bool codes)
 {
   const __m512i low = _mm512_set1_epi32 (0x0f0f0f0f);
   /* Slots 0, 2, 4, 6 in bytes 0-3; 1, 3, 5, 7; 8, 10, 12, 14; 9, 11, 13, 15. */
@@ -368,10 +369,15 @@ count_slot_nibbles (QsBlockWorker *w, const int32_t bins[16], __m512i lo, __m512
     lane_sum_u32 (_mm512_and_si512 (hi, low)),
     lane_sum_u32 (_mm512_and_si512 (_mm512_srli_epi32 (hi, 4), low)),
   };
-  uint64_t *recon = w->recon;
+  uint64_t *recon = w->recon, *code_counts = w->codes;
 
   for (int s = 0; s < 16; s++)
-    recon[bins[s]] += (sums[(s >> 3) * 2 + (s & 1)] >> (8 * ((s & 7) >> 1))) & 0xff;
+    {
+      uint32_t count = (sums[(s >> 3) * 2 + (s & 1)] >> (8 * ((s & 7) >> 1))) & 0xff;
+      recon[bins[s]] += count;
+      if (codes)
+        code_counts[s] += count;
+    }
 }
 
 /* float_round for the float formats (into @value); false for the others. */
@@ -786,7 +792,7 @@ blocks_run (const QsBlockPass *p,
   double task_err2 = sums->err2, task_exact = sums->err2_exact;
   /* Lanes of the sums only the task needs, kept over the run's blocks
    * (see QS_BLOCK_LANES). */
-  __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd (), cross = _mm512_setzero_pd ();
+  __m512d x2 = _mm512_setzero_pd (), r2 = _mm512_setzero_pd ();
   __m512d exact2 = _mm512_setzero_pd ();
   RunTally tally = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_si512 (), 0 };
   const __m512i one = _mm512_set1_epi32 (1);
@@ -803,6 +809,9 @@ blocks_run (const QsBlockPass *p,
    * block's elements share few bins, whose counters then took the
    * increments back to back. */
   bool slot_counts = bins_by_slot && histograms;
+  /* Where codes are counted alone (the data's histogram known), those
+   * counts are the slot counts' too: the steps then leave the ring. */
+  bool codes_by_nibbles = slot_counts && codes_alone;
 
   for (int h = 0; h < 2; h++)
     {
@@ -950,12 +959,22 @@ blocks_run (const QsBlockPass *p,
           /* e > max ? e : max, as the reference keeps it; never NaN. */ \
           max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error); \
           err2 = lane_sums (err2, err, err); \
-          x2 = lane_sums (x2, xv, xv); \
+          if (!per_change) /* else known (per_change_pass) */ \
+            x2 = lane_sums (x2, xv, xv); \
           r2 = lane_sums (r2, rec, rec); \
-          cross = lane_sums (cross, xv, rec); \
           tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
  \
-          if (histograms) \
+          if (slot_counts) \
+            { \
+              add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid); \
+              if (++nibble_steps == 15) \
+                { \
+                  count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi, codes_by_nibbles); \
+                  nibbles_lo = nibbles_hi = _mm512_setzero_si512 (); \
+                  nibble_steps = 0; \
+                } \
+            } \
+          if (histograms && !codes_by_nibbles) \
             { \
               int32_t (*cur)[STEP] = w->ring[k % QS_BLOCK_RING]; \
               if (codes_alone) \
@@ -989,16 +1008,6 @@ blocks_run (const QsBlockPass *p,
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
               if (rows || slot_counts || joint_recon) \
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
-              if (slot_counts) \
-                { \
-                  add_slot_nibbles (&nibbles_lo, &nibbles_hi, slot, valid); \
-                  if (++nibble_steps == 15) \
-                    { \
-                      count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi); \
-                      nibbles_lo = nibbles_hi = _mm512_setzero_si512 (); \
-                      nibble_steps = 0; \
-                    } \
-                } \
               if (k >= LAG) \
                 { \
                   int32_t (*old)[STEP] = w->ring[(k - LAG) % QS_BLOCK_RING]; \
@@ -1028,7 +1037,7 @@ blocks_run (const QsBlockPass *p,
 #undef BLOCK_STEPS
 
       if (slot_counts && nibble_steps > 0)
-        count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi);
+        count_slot_nibbles (w, slot_bins, nibbles_lo, nibbles_hi, codes_by_nibbles);
       /* The block's error sum into the task's, in the reference's order;
        * where the scale is a float32 one, it is the exact scale's too. */
       err2_total = lane_total (lane_fold (err2));
@@ -1042,14 +1051,13 @@ blocks_run (const QsBlockPass *p,
   w->ring_steps = k;
   {
     float m = _mm512_reduce_max_ps (tally.max_error);
-    __m256d total = lane_totals (lane_fold (x2), lane_fold (r2), lane_fold (cross), lane_fold (exact2));
+    __m256d total = lane_totals (lane_fold (x2), lane_fold (r2), lane_fold (exact2), _mm256_setzero_pd ());
     double t[4];
     _mm256_storeu_pd (t, total);
     sums->err2 = task_err2;
     sums->x2 += t[0];
     sums->recon2 += t[1];
-    sums->cross += t[2];
-    sums->err2_exact = task_exact + (with_exact ? t[3] : 0.0);
+    sums->err2_exact = task_exact + (with_exact ? t[2] : 0.0);
     w->clipped += (uint64_t) (uint32_t) _mm512_reduce_add_epi32 (tally.clipped);
     w->zero_blocks += tally.zero_blocks;
     w->max_error = m > w->max_error ? m : w->max_error;
@@ -1059,8 +1067,8 @@ blocks_run (const QsBlockPass *p,
 }
 
 /* Whether @p is a change of scheme's pass, as a tensor's every pass
- * after its first is: histograms, the inspector, joint counts with the
- * data's histogram known (code slots alone, with scale rows where the
+ * after its first is: histograms, the inspector, the data's sum of
+ * squares known, joint counts with the data's histogram known (code slots alone, with scale rows where the
  * format has them, in pairs for sixteen codes; integer groups pair codes
  * with reconstruction bins). */
 static inline __attribute__ ((always_inline)) bool
@@ -1068,7 +1076,7 @@ per_change_pass (const QsBlockPass *p, const QsBlockWorker *w, QsFormat format)
 {
   bool scale_rows = qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4;
 
-  return p->histograms && p->inspect && w->joint != NULL && p->data_hist_known
+  return p->histograms && p->inspect && w->joint != NULL && p->data_hist_known && p->x2_known
          && p->joint_recon == (format == QS_FORMAT_INT)
          && p->code_pairs == (format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4)
          && (!scale_rows || p->joint_rows > 0);

@@ -22,7 +22,7 @@
  * lane j % QS_BLOCK_LANES, each lane in element order; then lanes l and
  * l + 4 are added, for l = 0..3, and those four sums in order of l. The
  * squared error folds so at the end of each block (the worst-first list
- * needs it); the sums only the task needs (x2, recon2, cross, err2_exact)
+ * needs it); the sums only the task needs (x2, recon2, err2_exact)
  * keep their lanes over a kernel call's run of blocks and fold at its
  * end, which saves four folds and their totals per block. Every kernel
  * keeps this order (a SIMD kernel's step then adds to each lane twice,
@@ -40,9 +40,8 @@ typedef struct {
   double err2;
   double x2;
   double recon2;
-  double cross;
   double err2_exact;
-  double padding[3];
+  double padding[4];
 } QsBlockTaskSums;
 
 typedef struct {
@@ -154,6 +153,10 @@ struct _QsBlockPass {
    * joint counts count code slots alone (joint_stride 1) and bin no
    * element of the data. */
   bool              data_hist_known;
+  /* The data's sum of squares is known for this layout and group size
+   * (qs_range_memo_block_squares): the change of scheme's kernel does
+   * not sum it (any kernel's sum would be the same, bit for bit). */
+  bool              x2_known;
   /* With it known, integer groups (whose blocks have no scale rows)
    * pair code slots with reconstruction bins instead, one increment for
    * the two counts: joint[code * joint_stride + reconstruction bin]. */

@@ -446,14 +446,13 @@ half_load (const float *x,
   return v;
 }
 
-/* The lanes of the sums that only the task needs (x2, recon2, cross,
+/* The lanes of the sums that only the task needs (x2, recon2,
  * err2_exact), kept over a run of blocks: element j of each block in
  * lane j % LANES, each lane in element order, folded once at the end of
  * the run (run_lanes_fold) instead of once per block. */
 typedef struct {
   HalfDoubles x2[2];
   HalfDoubles r2[2];
-  HalfDoubles cross[2];
   HalfDoubles exact2[2];
 } RunLanes;
 
@@ -475,7 +474,7 @@ run_finite (const Pass       *p,
             uint64_t         *clipped)
 {
   HalfDoubles err2[2] = { { 0 } };
-  HalfDoubles *x2 = lanes->x2, *r2 = lanes->r2, *cross = lanes->cross, *exact2 = lanes->exact2;
+  HalfDoubles *x2 = lanes->x2, *r2 = lanes->r2, *exact2 = lanes->exact2;
   HalfFloats mx = { 0 };
   const HalfInts abs_mask = { 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff };
   uint64_t *codes = w->codes, *orig = w->orig, *recon_hist = w->recon;
@@ -506,12 +505,8 @@ run_finite (const Pass       *p,
         }
       for (size_t j = 0; j < m; j += HALF)
         {
-          HalfFloats xv = half_load (xs, j, m), rv = half_load (rec, j, m);
-          HalfDoubles xd = __builtin_convertvector (xv, HalfDoubles);
-          HalfDoubles rd = __builtin_convertvector (rv, HalfDoubles);
-          size_t h = j / HALF % 2;
-          r2[h] += rd * rd;
-          cross[h] += xd * rd;
+          HalfDoubles rd = __builtin_convertvector (half_load (rec, j, m), HalfDoubles);
+          r2[j / HALF % 2] += rd * rd;
         }
       if (p->histograms)
         {
@@ -551,19 +546,17 @@ static inline __attribute__ ((always_inline)) void
 run_lanes_fold (const RunLanes *lanes,
                 TaskSums       *sums)
 {
-  double out[4] = { 0 };
+  double out[3] = { 0 };
 
   for (int l = 0; l < HALF; l++)
     {
       out[0] += lanes->x2[0][l] + lanes->x2[1][l];
       out[1] += lanes->r2[0][l] + lanes->r2[1][l];
-      out[2] += lanes->cross[0][l] + lanes->cross[1][l];
-      out[3] += lanes->exact2[0][l] + lanes->exact2[1][l];
+      out[2] += lanes->exact2[0][l] + lanes->exact2[1][l];
     }
   sums->x2 += out[0];
   sums->recon2 += out[1];
-  sums->cross += out[2];
-  sums->err2_exact += out[3];
+  sums->err2_exact += out[2];
 }
 
 const float *
@@ -1016,6 +1009,27 @@ sqnr_db (double x2,
   return x2 > 0.0 ? INFINITY : NAN;
 }
 
+/* The cosine of the data and its reconstruction from their sums of
+ * squares and the squared error's: x . r = (x . x + r . r - (r - x) . (r - x)) / 2,
+ * which needs no sum of products x r (a quarter of a pass's sums). Each
+ * error r - x the passes square is that difference exactly where r and x
+ * lie within a factor of two of each other (Sterbenz), as a rounding to
+ * the nearest of a format's values puts them but for the smallest, and
+ * exactly -x where r is 0; the cosine keeps the sums' precision. Rounding
+ * may take it a hair past 1 (r = x: x2 and r2 summed in other orders). */
+static double
+cosine_of_sums (double x2,
+                double recon2,
+                double err2)
+{
+  double cosine;
+
+  if (!(x2 > 0.0 && recon2 > 0.0))
+    return NAN;
+  cosine = 0.5 * (x2 + recon2 - err2) / sqrt (x2 * recon2);
+  return cosine > 1.0 ? 1.0 : cosine < -1.0 ? -1.0 : cosine;  /* NaN stays NaN */
+}
+
 /* Fills @info from the merged worker tallies. */
 static QsStatus
 finish_info (const Pass   *p,
@@ -1148,7 +1162,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   TaskSums sum = { 0 };
   uint64_t *codes = NULL, *orig = NULL, *recon = NULL;
   const uint64_t *known_hist;
-  double hist_lo, hist_hi;
+  double hist_lo, hist_hi, known_x2 = 0.0;
   uint64_t bits, finite;
   QsStatus status;
 
@@ -1186,6 +1200,8 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   p.hist.values_in_domain = total.nonfinite == 0 && p.hist.hist_lo <= total.min && total.max <= p.hist.hist_hi;
   known_hist = qs_range_memo_histogram (memo, scheme->bins, hist_lo, hist_hi);
   p.data_hist_known = known_hist != NULL;
+  if (qs_block_geometry (scheme, layout, &p.geo) == QS_OK)
+    p.x2_known = qs_range_memo_block_squares (memo, layout, p.geo.block_size, &known_x2);
   status = pass_run (&p, n_threads);
   if (status != QS_OK)
     goto out;
@@ -1205,9 +1221,12 @@ qs_block_analyze_codes (const QsScheme        *scheme,
       sum.err2 += p.sums[t].err2;
       sum.x2 += p.sums[t].x2;
       sum.recon2 += p.sums[t].recon2;
-      sum.cross += p.sums[t].cross;
       sum.err2_exact += p.sums[t].err2_exact;
     }
+  if (p.x2_known)
+    sum.x2 = known_x2;
+  else
+    qs_range_memo_keep_block_squares (memo, layout, p.geo.block_size, sum.x2);
   analysis->zero_exact = true;
   for (int i = 0; i < p.n_workers; i++)
     {
@@ -1244,7 +1263,7 @@ qs_block_analyze_codes (const QsScheme        *scheme,
   analysis->mse = finite > 0 ? sum.err2 / (double) finite : NAN;
   analysis->rmse = sqrt (analysis->mse);
   analysis->sqnr_db = sqnr_db (sum.x2, sum.err2);
-  analysis->cosine = sum.x2 > 0.0 && sum.recon2 > 0.0 ? sum.cross / sqrt (sum.x2 * sum.recon2) : NAN;
+  analysis->cosine = cosine_of_sums (sum.x2, sum.recon2, sum.err2);
   for (size_t s = 0; s < p.code_slots; s++)
     analysis->levels_used += codes[s] > 0;
 

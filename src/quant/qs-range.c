@@ -189,6 +189,13 @@ qs_range_stats_compute (const QsChannelLayout *layout,
   return QS_OK;
 }
 
+static bool
+same_layout (const QsChannelLayout *a,
+             const QsChannelLayout *b)
+{
+  return a->count == b->count && a->outer == b->outer && a->channels == b->channels && a->inner == b->inner;
+}
+
 void
 qs_range_memo_clear (QsRangeMemo *memo)
 {
@@ -237,11 +244,37 @@ qs_range_memo_keep_histogram (QsRangeMemo    *memo,
   memo->hist_hi = hi;
 }
 
-static bool
-same_layout (const QsChannelLayout *a,
-             const QsChannelLayout *b)
+
+bool
+qs_range_memo_block_squares (const QsRangeMemo     *memo,
+                             const QsChannelLayout *layout,
+                             size_t                 block_size,
+                             double                *x2)
 {
-  return a->count == b->count && a->outer == b->outer && a->channels == b->channels && a->inner == b->inner;
+  for (int i = 0; memo != NULL && i < QS_RANGE_MEMO_SQUARES; i++)
+    {
+      const QsRangeMemoSquares *kept = &memo->squares[i];
+      if (kept->block_size == block_size && block_size > 0 && same_layout (&kept->layout, layout))
+        {
+          *x2 = kept->x2;
+          return true;
+        }
+    }
+  return false;
+}
+
+void
+qs_range_memo_keep_block_squares (QsRangeMemo           *memo,
+                                  const QsChannelLayout *layout,
+                                  size_t                 block_size,
+                                  double                 x2)
+{
+  double known;
+
+  if (memo == NULL || qs_range_memo_block_squares (memo, layout, block_size, &known))
+    return;
+  memo->squares[memo->squares_next] = (QsRangeMemoSquares) { *layout, block_size, x2 };
+  memo->squares_next = (memo->squares_next + 1) % QS_RANGE_MEMO_SQUARES;
 }
 
 QsStatus

@@ -31,6 +31,19 @@ void qs_range_stats_merge (QsRangeStats       *into,
  * after another keeps them here and the range pass is not repeated (it
  * reads the whole tensor: a quarter of an int8 pass from memory). Start
  * zeroed; not for two analyses at once. */
+/* The sum of squares of a tensor's finite values as the block pass sums
+ * them for one group size: its lanes and tasks, which the layout and the
+ * group size fix, decide how the sum rounds; the data alone what it sums. */
+typedef struct {
+  QsChannelLayout layout;
+  size_t          block_size;   /* 0: none */
+  double          x2;
+} QsRangeMemoSquares;
+
+/* Group sizes whose sums of squares a memo keeps (a learner flips between
+ * NVFP4's 16, MX's 32 and a group size or two). */
+#define QS_RANGE_MEMO_SQUARES 4
+
 typedef struct {
   QsChannelLayout layout;       /* what they describe; count 0: nothing yet */
   QsRangeStats   *per_channel;  /* [layout.channels], owned */
@@ -44,6 +57,11 @@ typedef struct {
   int             hist_bins;
   double          hist_lo;
   double          hist_hi;
+  /* The block pass's sums of squares (data only, like the histogram), so
+   * that a change of block scheme sums its errors alone; the oldest is
+   * replaced first. */
+  QsRangeMemoSquares squares[QS_RANGE_MEMO_SQUARES];
+  unsigned        squares_next;
 } QsRangeMemo;
 
 void qs_range_memo_clear (QsRangeMemo *memo);
@@ -64,6 +82,19 @@ void qs_range_memo_keep_histogram (QsRangeMemo    *memo,
                                    uint64_t        below,
                                    const uint64_t *counts,
                                    uint64_t        above);
+
+/* The sum of squares @memo (nullable) holds for @layout and @block_size,
+ * into @x2; false when it holds none. */
+bool qs_range_memo_block_squares      (const QsRangeMemo     *memo,
+                                       const QsChannelLayout *layout,
+                                       size_t                 block_size,
+                                       double                *x2);
+
+/* Keeps a block pass's sum of squares in @memo (nullable). */
+void qs_range_memo_keep_block_squares (QsRangeMemo           *memo,
+                                       const QsChannelLayout *layout,
+                                       size_t                 block_size,
+                                       double                 x2);
 
 /* qs_range_stats_compute(), or the statistics @memo (nullable) holds for
  * @layout; computed ones are left in @memo. */

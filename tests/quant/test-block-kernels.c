@@ -179,6 +179,32 @@ run (const QsScheme        *scheme,
   set_kernel (NULL);
 }
 
+/* run() a second time with what the first kept of the data (a
+ * QsRangeMemo): the pass of a change of scheme, whose SIMD kernel counts
+ * code slots alone and takes the data's histogram and sum of squares
+ * from the memo. */
+static void
+run_changed (const QsScheme        *scheme,
+             const QsChannelLayout *layout,
+             const float           *x,
+             int                    threads,
+             Result                *r)
+{
+  QsRangeMemo memo = { 0 };
+  QsQuantParams params;
+
+  r->codes = g_new0 (uint64_t, CODE_SLOTS);
+  for (int round = 0; round < 2; round++)
+    {
+      if (round > 0)
+        qs_analysis_clear (&r->analysis);
+      g_assert_cmpint (qs_block_analyze_codes (scheme, layout, x, threads, &memo, &params, &r->analysis, r->codes),
+                       ==, QS_OK);
+      qs_quant_params_clear (&params);
+    }
+  qs_range_memo_clear (&memo);
+}
+
 /* Equal bits, or both NaN (whose payload no output shows). */
 static void
 assert_same_double (const char *what, const char *label, double a, double b)
@@ -358,7 +384,8 @@ test_kernels_match_reference (void)
 }
 
 /* Tensors large enough for the SIMD kernel's (code, bin) pair table
- * (sixteen elements per table entry), every format, 1 and 2 threads. */
+ * (sixteen elements per table entry), every format, 1 and 2 threads,
+ * and the change of scheme's pass after a first. */
 static void
 test_pair_table_matches_reference (void)
 {
@@ -373,7 +400,7 @@ test_pair_table_matches_reference (void)
       for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
         {
           QsScheme scheme;
-          Result ref, best, two;
+          Result ref, best, two, changed, changed_two;
           g_autofree char *label = g_strdup_printf ("%s/%d G=%d large, data %d", cases[c].format,
                                                     cases[c].bits, cases[c].group_size, kind);
 
@@ -381,11 +408,17 @@ test_pair_table_matches_reference (void)
           run (&scheme, &layout, x, 1, "QS_FORCE_SCALAR", &ref);
           run (&scheme, &layout, x, 1, NULL, &best);
           run (&scheme, &layout, x, 2, NULL, &two);
+          run_changed (&scheme, &layout, x, 1, &changed);
+          run_changed (&scheme, &layout, x, 2, &changed_two);
           assert_same (label, &ref, &best);
           assert_same (label, &ref, &two);
+          assert_same (label, &ref, &changed);
+          assert_same (label, &ref, &changed_two);
           result_clear (&ref);
           result_clear (&best);
           result_clear (&two);
+          result_clear (&changed);
+          result_clear (&changed_two);
         }
     }
 }
