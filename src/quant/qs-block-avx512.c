@@ -785,6 +785,10 @@ blocks_run (const QsBlockPass *p,
   const __m512i joint_stride = _mm512_set1_epi32 ((int) p->joint_stride);
   const size_t row_entries = p->row_entries;
   bool code_pairs = per_change ? format == QS_FORMAT_MXFP4 || format == QS_FORMAT_NVFP4 : !first_pass && p->code_pairs;
+  /* QsBlockPass.recon2_by_key: the squares of the reconstructions from
+   * (scale key, code) counts, which scale rows give and the ring's [3]
+   * keeps for blocks without one. */
+  bool r2_by_key = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && histograms;
   const __m512i no_code = _mm512_set1_epi32 (16);
   HistConsts hist = hist_consts (&p->hist);
   bool in_domain = p->hist.values_in_domain;
@@ -904,7 +908,7 @@ blocks_run (const QsBlockPass *p,
       __m512i nibbles_lo = _mm512_setzero_si512 (), nibbles_hi = _mm512_setzero_si512 ();
       int nibble_steps = 0;
       int32_t slot_bins[16];
-      __m512i row_base = _mm512_setzero_si512 ();
+      __m512i row_base = _mm512_setzero_si512 (), key_base = _mm512_setzero_si512 ();
       __m512d err2 = _mm512_setzero_pd ();
       __m512 max_error = _mm512_setzero_ps ();
       double err2_total;
@@ -921,6 +925,8 @@ blocks_run (const QsBlockPass *p,
         recon_table = recon_bins (&sb, &f, &hist);
       if (slot_counts)
         _mm512_storeu_si512 (slot_bins, recon_table);
+      if (r2_by_key)
+        key_base = _mm512_set1_epi32 ((int) (qs_block_scale_row_key (bp) * p->code_slots));
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -931,6 +937,7 @@ blocks_run (const QsBlockPass *p,
               /* What encode_step multiplies a code's value by: a block
                * of zeros reconstructs as +0 (its code's value is 0). */
               w->row_scale[row - 1] = bp->zero ? 0.0f : bp->scale;
+              w->row_key[row - 1] = (uint8_t) key;
             }
           direct = row == 0;
           row_base = _mm512_set1_epi32 ((int) (row * row_entries));
@@ -961,7 +968,8 @@ blocks_run (const QsBlockPass *p,
           err2 = lane_sums (err2, err, err); \
           if (!per_change) /* else known (per_change_pass) */ \
             x2 = lane_sums (x2, xv, xv); \
-          r2 = lane_sums (r2, rec, rec); \
+          if (!r2_by_key) \
+            r2 = lane_sums (r2, rec, rec); \
           tally.clipped = _mm512_mask_add_epi32 (tally.clipped, clip, tally.clipped, one); \
  \
           if (slot_counts) \
@@ -1005,6 +1013,8 @@ blocks_run (const QsBlockPass *p,
               if (direct) \
                 _mm512_storeu_si512 (cur[2], bins_by_slot ? _mm512_permutexvar_epi32 (slot, recon_table) \
                                                           : hist_slot_ps (&hist, rec)); \
+              if (r2_by_key && direct) \
+                _mm512_storeu_si512 (cur[3], _mm512_add_epi32 (slot, key_base)); \
               w->ring_filled[k % QS_BLOCK_RING] = left >= STEP ? STEP : (int) left; \
               if (rows || slot_counts || joint_recon) \
                 w->ring_rowed[k % QS_BLOCK_RING] = !direct; \
@@ -1015,11 +1025,11 @@ blocks_run (const QsBlockPass *p,
                   bool old_direct = (!rows && !slot_counts && !joint_recon) || !w->ring_rowed[(k - LAG) % QS_BLOCK_RING]; \
                   /* Full steps with constant counts, so the loops unroll. */ \
                   if (filled == STEP && !old_direct) \
-                    qs_block_count_step (w, old, STEP, joint, false, code_pairs); \
+                    qs_block_count_step (w, old, STEP, joint, false, code_pairs, false); \
                   else if (filled == STEP) \
-                    qs_block_count_step (w, old, STEP, joint, true, code_pairs); \
+                    qs_block_count_step (w, old, STEP, joint, true, code_pairs, r2_by_key); \
                   else \
-                    qs_block_count_step (w, old, filled, joint, old_direct, code_pairs); \
+                    qs_block_count_step (w, old, filled, joint, old_direct, code_pairs, r2_by_key && old_direct); \
                 } \
               k++; \
             } \

@@ -70,10 +70,11 @@ typedef struct {
   int          worst_count;
   QsBlockWorst worst[QS_BLOCK_WORST];
   /* A SIMD kernel's histogram slots (code, original bin, reconstruction
-   * bin) of its last steps, counted QS_BLOCK_RING - 1 steps late so the
-   * loads do not wait on the vector stores; qs_block_kernel_flush counts
-   * what is left. */
-  int32_t      ring[QS_BLOCK_RING][3][QS_BLOCK_STEP] __attribute__ ((aligned (64)));
+   * bin, and with recon2_by_key the (scale key, code) slot of a step
+   * without a scale row) of its last steps, counted QS_BLOCK_RING - 1
+   * steps late so the loads do not wait on the vector stores;
+   * qs_block_kernel_flush counts what is left. */
+  int32_t      ring[QS_BLOCK_RING][4][QS_BLOCK_STEP] __attribute__ ((aligned (64)));
   int          ring_filled[QS_BLOCK_RING];
   size_t       ring_steps;
   /* Whether a step's block has a scale row, which stands for its
@@ -95,6 +96,10 @@ typedef struct {
   uint16_t     row_of_key[256];
   size_t       rows_used;
   float       *row_scale;     /* [joint_rows + 1] */
+  uint8_t      row_key[256];  /* the scale key of row r + 1 */
+  /* With recon2_by_key, code slots by block scale key,
+   * [key * code_slots + slot], where no scale row counts them. */
+  uint64_t    *key_codes;
   /* A block of n elements whose error sum is below worst_floor * n
    * cannot enter the worst-first list (qs_block_worst_cannot_enter);
    * 0, which no sum is below, while the list fills. */
@@ -169,6 +174,12 @@ struct _QsBlockPass {
   size_t            row_entries;   /* the joint table's entries per scale row */
   size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 for code slots alone, else 0 */
   size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
+  /* MX and NVFP4 with histograms: a block's scale key (qs_block_scale_row_key)
+   * and an element's code fix its reconstruction, so the sum of squared
+   * reconstructions is taken from the count of each (key, code)
+   * (qs_block_recon2_by_key), in one order whichever kernel, worker or
+   * pass counted them, instead of summed per element. */
+  bool              recon2_by_key;
   QsBlockTaskSums  *sums;
   int               n_workers;
   QsBlockWorker    *workers;
@@ -477,28 +488,33 @@ qs_block_scale_row_key (const QsBlockScale *b)
 
 /* Counts the first @n slots of a step of @w's ring: [0] are (code,
  * original bin) pairs where @joint, else codes and [1] original bins;
- * [2] reconstruction bins where @direct. With @code_pairs, [0] holds a
- * pair of codes in each even lane (QsBlockPass.code_pairs). */
+ * [2] reconstruction bins where @direct; [3] (scale key, code) slots
+ * where @keyed. With @code_pairs, [0] holds a pair of codes in each even
+ * lane (QsBlockPass.code_pairs). */
 /* Always inlined: the AVX-512 kernel's functions are large enough that
  * the compiler otherwise made it a call in the steps (measured: NVFP4's
  * pass a tenth longer). */
 static inline __attribute__ ((always_inline)) void
 qs_block_count_step (QsBlockWorker *w,
-                     int32_t        slots[3][QS_BLOCK_STEP],
+                     int32_t        slots[4][QS_BLOCK_STEP],
                      int            n,
                      bool           joint,
                      bool           direct,
-                     bool           code_pairs)
+                     bool           code_pairs,
+                     bool           keyed)
 {
   /* The tables in locals: a count's store could otherwise change
    * recon_stride (both are unsigned long), which then is reloaded and
    * multiplied for every count. */
   uint32_t *pairs = w->joint;
-  uint64_t *codes = w->codes, *orig = w->orig;
+  uint64_t *codes = w->codes, *orig = w->orig, *key_codes = w->key_codes;
   uint64_t *recon[QS_BLOCK_RECON_COPIES];
 
   for (int copy = 0; copy < QS_BLOCK_RECON_COPIES; copy++)
     recon[copy] = w->recon + (size_t) copy * w->recon_stride;
+  if (keyed)
+    for (int l = 0; l < n; l++)
+      key_codes[slots[3][l]]++;
   if (code_pairs)
     {
       for (int l = 0; l < n; l += 2)
@@ -539,7 +555,8 @@ QsStatus qs_block_analyze_codes (const QsScheme        *scheme,
                                  uint64_t              *code_counts);
 
 /* Moves @w's pair counts into its code and original-bin tallies, and
- * those of its scale rows into its reconstruction bins too. */
+ * those of its scale rows into its reconstruction bins and (scale key,
+ * code) counts too. */
 void qs_block_fold_joint (const QsBlockPass *p,
                           QsBlockWorker     *w);
 

@@ -466,6 +466,7 @@ run_finite (const Pass       *p,
             const BlockScale *b,
             const BlockScale *exact,
             Worker           *w,
+            uint64_t         *key_codes,
             const float      *x,
             size_t            n,
             RunLanes         *lanes,
@@ -503,7 +504,7 @@ run_finite (const Pass       *p,
           x2[h] += xd * xd;
           mx = (HalfFloats) ((above & (HalfInts) e) | (~above & (HalfInts) mx));
         }
-      for (size_t j = 0; j < m; j += HALF)
+      for (size_t j = 0; key_codes == NULL && j < m; j += HALF)
         {
           HalfDoubles rd = __builtin_convertvector (half_load (rec, j, m), HalfDoubles);
           r2[j / HALF % 2] += rd * rd;
@@ -521,6 +522,8 @@ run_finite (const Pass       *p,
               orig[orig_slot[j]]++;
               recon_hist[recon_slot[j]]++;
             }
+          for (size_t j = 0; key_codes != NULL && j < m; j++)
+            key_codes[slot[j]]++;
         }
       if (exact != NULL)
         {
@@ -643,8 +646,9 @@ run_block (const Pass  *p,
   block_range (x, n, &amax, &lo, &hi);
   qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, &b);
   qs_block_exact_scale (&b, &exact);
-  run_finite (p, format, rounding, &b, p->inspect && qs_block_scale_is_rounded (format) ? &exact : NULL,
-              w, x, n, lanes, &err2, &max_err, &clipped);
+  run_finite (p, format, rounding, &b, p->inspect && qs_block_scale_is_rounded (format) ? &exact : NULL, w,
+              p->recon2_by_key ? w->key_codes + qs_block_scale_row_key (&b) * p->code_slots : NULL,
+              x, n, lanes, &err2, &max_err, &clipped);
   sums->err2 += err2;
   if (!qs_block_scale_is_rounded (format))
     sums->err2_exact += err2;  /* float32 scales: nothing is rounded */
@@ -752,8 +756,9 @@ qs_block_kernel_flush (const Pass *p,
 
   for (; back > 0; back--)
     {
+      bool direct = !w->ring_rowed[(k - back) % QS_BLOCK_RING];
       qs_block_count_step (w, w->ring[(k - back) % QS_BLOCK_RING], w->ring_filled[(k - back) % QS_BLOCK_RING],
-                           w->joint != NULL, !w->ring_rowed[(k - back) % QS_BLOCK_RING], p->code_pairs);
+                           w->joint != NULL, direct, p->code_pairs, p->recon2_by_key && direct);
     }
   w->ring_steps = 0;
 }
@@ -857,6 +862,9 @@ qs_block_fold_joint (const Pass *p,
   for (size_t row = 0; row <= w->rows_used; row++)
     {
       uint32_t *pairs = w->joint + row * entries;
+      /* The row's (scale key, code) counts, which stand for its
+       * reconstructions' squares (qs_block_recon2_by_key). */
+      uint64_t *keyed = row > 0 && p->recon2_by_key ? w->key_codes + w->row_key[row - 1] * p->code_slots : NULL;
       for (size_t i = 0; p->code_pairs && i < entries; i++)
         if (pairs[i] > 0)
           {
@@ -867,6 +875,8 @@ qs_block_fold_joint (const Pass *p,
                   w->codes[slots[e]] += pairs[i];
                   if (row > 0)
                     w->recon[qs_fused_hist_slot (&p->hist, p->values[slots[e]] * w->row_scale[row - 1])] += pairs[i];
+                  if (keyed != NULL)
+                    keyed[slots[e]] += pairs[i];
                 }
             pairs[i] = 0;
           }
@@ -883,6 +893,8 @@ qs_block_fold_joint (const Pass *p,
              * value times the block scale (0 for a block of zeros). */
             if (row > 0)
               w->recon[qs_fused_hist_slot (&p->hist, p->values[slot] * w->row_scale[row - 1])] += pairs[i];
+            if (keyed != NULL)
+              keyed[slot] += pairs[i];
             pairs[i] = 0;
           }
     }
@@ -902,6 +914,7 @@ pass_free (Pass *p)
       free (p->workers[i].scratch);
       free (p->workers[i].joint);
       free (p->workers[i].row_scale);
+      free (p->workers[i].key_codes);
     }
   free (p->workers);
   free (p->sums);
@@ -933,6 +946,7 @@ pass_run (Pass *p,
   p->n_tasks = (units + p->units_per_task - 1) / p->units_per_task;
   p->scale_slots = (size_t) (QS_BLOCK_SCALE_LOG2_MAX - QS_BLOCK_SCALE_LOG2_MIN) * QS_BLOCK_SCALE_SUBBINS;
   p->code_slots = code_slot_count (p->scheme, p->qmin, p->qmax);
+  p->recon2_by_key = p->histograms && (qs_block_format_is_mx (p->scheme->format) || p->scheme->format == QS_FORMAT_NVFP4);
   fill_value_table (p->scheme->format, p->values);
   fill_nf4_buckets (p);
   for (int code = 0; code < 128; code++)
@@ -992,8 +1006,11 @@ pass_run (Pass *p,
       if (p->joint_stride > 0)
         w->joint = calloc ((p->joint_rows + 1) * p->row_entries, sizeof (uint32_t));
       w->row_scale = malloc ((p->joint_rows + 1) * sizeof (float));
+      /* Only the keys met are touched (a tensor's blocks share a few). */
+      if (p->recon2_by_key)
+        w->key_codes = calloc (256 * p->code_slots, sizeof (uint64_t));
       if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch || !w->row_scale
-          || (p->joint_stride > 0 && !w->joint))
+          || (p->joint_stride > 0 && !w->joint) || (p->recon2_by_key && !w->key_codes))
         return QS_STATUS_NO_MEMORY;
     }
   qs_parallel_for (p->n_workers, p->n_tasks, task_func, p);
@@ -1007,6 +1024,38 @@ sqnr_db (double x2,
   if (err2 > 0.0)
     return 10.0 * log10 (x2 / err2);
   return x2 > 0.0 ? INFINITY : NAN;
+}
+
+/* The sum of the squared reconstructions from the workers' (scale key,
+ * code) counts (QsBlockPass.recon2_by_key): each reconstruction as the
+ * kernels compute it, the code's value times the block scale (a block of
+ * zeros, NVFP4's key 255, reconstructs as 0), in order of key and code. */
+static double
+recon2_by_key (const Pass *p)
+{
+  double recon2 = 0.0;
+
+  for (unsigned key = 0; key < 256; key++)
+    {
+      float scale;
+
+      if (qs_block_format_is_mx (p->scheme->format))
+        scale = qs_block_pow2f ((int) key - 127);
+      else
+        scale = key == 255 ? 0.0f : qs_fp8_e4m3_to_float ((uint8_t) key) * p->tensor_scale;
+      for (size_t slot = 0; slot < p->code_slots; slot++)
+        {
+          uint64_t count = 0;
+          double r;
+
+          for (int i = 0; i < p->n_workers; i++)
+            count += p->workers[i].key_codes[key * p->code_slots + slot];
+          r = p->values[slot] * scale;
+          if (count > 0)
+            recon2 += (double) count * (r * r);
+        }
+    }
+  return recon2;
 }
 
 /* The cosine of the data and its reconstruction from their sums of
@@ -1247,6 +1296,9 @@ qs_block_analyze_codes (const QsScheme        *scheme,
       analysis->zero_error = fmax (analysis->zero_error, w->zero_error);
     }
   analysis->zero_exact = analysis->zero_error == 0.0;
+  /* After the folds, which count the scale rows' keys. */
+  if (p.recon2_by_key)
+    sum.recon2 = recon2_by_key (&p);
   if (code_counts != NULL)
     memcpy (code_counts, codes, (p.code_slots + 1) * sizeof (uint64_t));
   if (known_hist != NULL)

@@ -251,6 +251,12 @@ check_case (JsonObject *c)
     g_assert_true (isinf (a1.sqnr_db));
   else
     g_assert_cmpfloat_with_epsilon (a1.sqnr_db, json_object_get_double_member (c, "sqnr_db"), 1e-9);
+  /* The pass takes the cosine from sums of squares (no sum of products):
+   * against numpy's sum of products. */
+  if (json_object_get_null_member (c, "cosine"))
+    g_assert_true (isnan (a1.cosine));
+  else
+    g_assert_cmpfloat_with_epsilon (a1.cosine, json_object_get_double_member (c, "cosine"), 1e-12);
   g_assert_cmpuint (a1.clipped_count, ==, json_object_get_int_member (c, "clipped"));
   g_assert_cmpuint (a1.levels_used, ==, json_object_get_int_member (c, "levels_used"));
   g_assert_cmpfloat (a1.bits_per_weight, ==, json_object_get_double_member (c, "bits_per_weight"));

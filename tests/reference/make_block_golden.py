@@ -266,6 +266,7 @@ def run_case(tensor, fmt, bits_, mapping, G):
     x64 = flat.astype(np.float64)
     err2 = float(np.sum((recon - x64) ** 2))
     x2 = float(np.sum(x64 * x64))
+    r2 = float(np.sum(recon * recon))
     nb = len(blocks)
     if fmt == "int":
         total_bits = bits_ * n + 32 * nb + (bits_ * nb if mapping == "asymmetric" else 0)
@@ -290,6 +291,7 @@ def run_case(tensor, fmt, bits_, mapping, G):
         "recon": [bits(r) for r in recon],
         "mse": err2 / n,
         "sqnr_db": 10 * math.log10(x2 / err2) if err2 > 0 else None,
+        "cosine": float(np.sum(x64 * recon)) / math.sqrt(x2 * r2) if x2 > 0 and r2 > 0 else None,
         "clipped": int(clipped),
         "levels_used": len(set(int(c) for c in codes)),
         "bits_per_weight": total_bits / n,
