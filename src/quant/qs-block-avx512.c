@@ -1078,9 +1078,9 @@ blocks_run (const QsBlockPass *p,
 
 /* Whether @p is a change of scheme's pass, as a tensor's every pass
  * after its first is: histograms, the inspector, the data's sum of
- * squares known, joint counts with the data's histogram known (code slots alone, with scale rows where the
- * format has them, in pairs for sixteen codes; integer groups pair codes
- * with reconstruction bins). */
+ * squares known, joint counts with the data's histogram known (code
+ * slots alone, with scale rows where the format has them, in pairs for
+ * sixteen codes; integer groups pair codes with reconstruction bins). */
 static inline __attribute__ ((always_inline)) bool
 per_change_pass (const QsBlockPass *p, const QsBlockWorker *w, QsFormat format)
 {

@@ -174,11 +174,12 @@ struct _QsBlockPass {
   size_t            row_entries;   /* the joint table's entries per scale row */
   size_t            joint_stride;  /* bins + 3 where workers count pairs, 1 for code slots alone, else 0 */
   size_t            joint_rows;    /* scale rows each worker may open (MX, NVFP4), or 0 */
-  /* MX and NVFP4 with histograms: a block's scale key (qs_block_scale_row_key)
-   * and an element's code fix its reconstruction, so the sum of squared
-   * reconstructions is taken from the count of each (key, code)
-   * (qs_block_recon2_by_key), in one order whichever kernel, worker or
-   * pass counted them, instead of summed per element. */
+  /* MX and NVFP4 with histograms: a block's scale key
+   * (qs_block_scale_row_key) and an element's code fix its
+   * reconstruction, so the sum of squared reconstructions is taken from
+   * the count of each (key, code) (recon2_by_key in qs-block.c), in one
+   * order whichever kernel, worker or pass counted them, instead of
+   * summed per element. */
   bool              recon2_by_key;
   QsBlockTaskSums  *sums;
   int               n_workers;

@@ -504,6 +504,7 @@ run_finite (const Pass       *p,
           x2[h] += xd * xd;
           mx = (HalfFloats) ((above & (HalfInts) e) | (~above & (HalfInts) mx));
         }
+      /* MX and NVFP4 count (scale key, code) instead (QsBlockPass.recon2_by_key). */
       for (size_t j = 0; key_codes == NULL && j < m; j += HALF)
         {
           HalfDoubles rd = __builtin_convertvector (half_load (rec, j, m), HalfDoubles);
