@@ -171,8 +171,11 @@ free_sizes (gpointer sizes)
  * objects of index (2 bytes), reference count (2), 4 reserved, size,
  * data padded to 8 bytes; index 0 is free space, its size covering its
  * header. The walk is libhdf5's own (H5HG__cache_heap_deserialize()),
- * which never ends on free space of size 0: such a collection, or one
- * larger than any bound here, is refused before libhdf5 loads it. */
+ * which trusts every size: free space of size 0 never advances it, and a
+ * size that wraps the pointer (2^64 - 72) sends it back to an earlier
+ * object, forever; an object past the end is read past the collection.
+ * Such a collection, or one larger than any bound here, is refused
+ * before libhdf5 loads it: in a sound one the objects end at its end. */
 static GArray *
 heap_collection (guint64 address)
 {
@@ -203,8 +206,11 @@ heap_collection (guint64 address)
 
           if (index > 0)
             {
-              if (index > 65535 || size > collection_size)
-                break;
+              if (size > collection_size)
+                {
+                  g_clear_pointer (&sizes, g_array_unref);
+                  break;
+                }
               while (sizes->len <= index)
                 g_array_append_val (sizes, none);
               g_array_index (sizes, guint64, index) = size;
@@ -212,13 +218,11 @@ heap_collection (guint64 address)
             }
           else
             need = size;
-          if (need == 0)
+          if (need == 0 || need > collection_size - offset)
             {
               g_clear_pointer (&sizes, g_array_unref);
               break;
             }
-          if (need > collection_size - offset)
-            break;
           offset += need;
         }
     }

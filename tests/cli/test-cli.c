@@ -1706,8 +1706,9 @@ test_layers_check_data (void)
 }
 
 /* A file on which libhdf5 looped forever (found by the fuzzer: a global
- * heap collection holding free space of size 0) ended the CLI after the
- * open timeout; the collection is now walked before libhdf5 loads it,
+ * heap collection holding free space of size 0; then one whose free
+ * space jumps back) ended the CLI after the open timeout; the collection
+ * is now walked before libhdf5 loads it,
  * from the file or, inside a .keras archive, from the image in memory,
  * and the file refused at once: the usual one line and status 2, for
  * every command that opens it, naming the damaged attribute. The timeout
@@ -1718,7 +1719,11 @@ test_open_heap_loop (void)
   g_autofree char *looping = g_test_build_filename (G_TEST_DIST, "fuzz", "inputs",
                                                     "libhdf5-h5hg-read-loop-536794d4.h5", NULL);
   g_autofree char *archived = g_test_build_filename (G_TEST_DIST, "data", "keras3", "libhdf5-loop.keras", NULL);
-  const char *files[] = { looping, archived };
+  /* Free space whose size wraps libhdf5's pointer back to the object
+   * before it: the walk never ends either. */
+  g_autofree char *backward = g_build_filename (tmp_dir, "heap-backward.h5", NULL);
+  g_autoptr(GBytes) written = qs_test_write_heap_loop_file (backward);
+  const char *files[] = { looping, archived, backward };
 
   g_setenv ("QUANTSCOPE_OPEN_TIMEOUT", "1", TRUE);
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
@@ -1734,6 +1739,7 @@ test_open_heap_loop (void)
       g_assert_null (strstr (run->err, "took longer than"));
     }
   g_unsetenv ("QUANTSCOPE_OPEN_TIMEOUT");
+  g_remove (backward);
 }
 
 /* ---- number ------------------------------------------------------------- */
@@ -2524,7 +2530,8 @@ test_crash_in_libhdf5 (void)
 /* The open watchdog, for the libhdf5 loops not found yet: with
  * tests/common/qs-loop-in-libhdf5.c preloaded, reading an attribute of a
  * file named "*loops-in-libhdf5*" never returns (no known input makes
- * libhdf5 loop any more, see test_open_heap_loop()); the CLI ends after
+ * libhdf5 loop any more, see test_open_heap_loop(): the one that did,
+ * and another crafted since, are refused first); the CLI ends after
  * the timeout with the watchdog's one line and status 2. */
 static void
 test_open_timeout (void)

@@ -1,10 +1,11 @@
 /* qs-loop-in-libhdf5.c: an LD_PRELOAD stand-in for a libhdf5 that never returns from reading an attribute.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The one input known to make Debian's libhdf5 1.10 loop (a global heap
- * collection holding free space of size 0, tests/fuzz/README.md) is now
- * refused before libhdf5 reads it, from a file and from an image in
- * memory alike, and no other loop is known. The CLI's open watchdog is
+ * The inputs known to make Debian's libhdf5 1.10 loop (a global heap
+ * collection holding free space of size 0, or free space whose size
+ * wraps libhdf5's pointer back; tests/fuzz/README.md) are now refused
+ * before libhdf5 reads them, from a file and from an image in memory
+ * alike, and no other loop is known. The CLI's open watchdog is
  * still there for the loops not found yet; preloaded, this H5Aread
  * blocks for good when its file's name contains "loops-in-libhdf5" (as
  * libhdf5 did, reading model_config while opening), and is libhdf5's own

@@ -1324,17 +1324,29 @@ test_open_image (void)
   g_assert_nonnull (strstr (error->message, "not an HDF5 file"));
 }
 
-/* A global heap collection holding free space of size 0, on which
- * libhdf5 1.10 loops loading it (tests/fuzz/README.md): refused before
- * libhdf5 reads model_config, from a file and from an image in memory
- * alike (the weights of a .keras archive are one). */
+/* Global heap collections on which libhdf5 1.10 loops loading them:
+ * free space of size 0 (tests/fuzz/README.md), and free space whose size
+ * wraps libhdf5's pointer back to the object before it. Each is refused
+ * before libhdf5 reads model_config, from a file and from an image in
+ * memory alike (the weights of a .keras archive are one). */
 static void
 test_open_damaged_heap (void)
 {
   g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fuzz", "inputs",
                                                  "libhdf5-h5hg-read-loop-536794d4.h5", NULL);
   g_autofree char *archive = g_test_build_filename (G_TEST_DIST, "data", "keras3", "libhdf5-loop.keras", NULL);
+  g_autofree char *backward = fixture_path ("heap-backward.h5");
+  g_autoptr(GBytes) backward_image = qs_test_write_heap_loop_file (backward);
   g_autoptr(GError) error = NULL;
+
+  g_assert_null (qs_weight_file_open (backward, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
+  g_assert_null (qs_weight_file_open_image (backward_image, backward, QS_WEIGHT_FILE_DEFAULT, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
 
   g_assert_null (qs_weight_file_open (path, &error));
   g_assert_error (error, QS_ERROR, QS_ERROR_READ);
