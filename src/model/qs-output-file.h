@@ -25,8 +25,9 @@ char         *qs_output_resolve_links (const char    *output,
 
 /* Writes @length bytes of @data as the file @output's links lead to
  * (qs_output_resolve_links()), whole or not at all: a temporary file
- * beside it, synced, renamed over it (mode 0666 less the umask). The
- * error (QS_ERROR_INVALID or QS_ERROR_WRITE) names @output. */
+ * beside it, synced, renamed over it (mode 0666 less the umask). A
+ * QS_ERROR_INVALID error names @output; a QS_ERROR_WRITE one carries
+ * GLib's message, which names the file or temporary it failed on. */
 gboolean      qs_output_set_contents  (const char    *output,
                                        const char    *data,
                                        gsize          length,
