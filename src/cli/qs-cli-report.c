@@ -11,6 +11,7 @@
 #include "cli/qs-cli.h"
 #include "model/qs-input-file.h"
 #include "model/qs-json.h"
+#include "model/qs-output-file.h"
 #include "model/qs-overview.h"
 #include "model/qs-tensor-stream.h"
 
@@ -119,10 +120,9 @@ qs_cli_report (int    argc,
       fflush (stdout);
       return 0;
     }
-  /* Whole or not at all, as the plots and scheme files are written. */
-  if (!g_file_set_contents_full (out, text, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
-                                 0666, &error))
+  /* Whole or not at all, through symbolic links, as the plots and scheme
+   * files are written. */
+  if (!qs_output_set_contents (out, text, strlen (text), &error))
     return qs_cli_fail (error);
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-keras3.h"
+#include "model/qs-output-file.h"
 
 const char *
 qs_file_kind_name (unsigned int mode)
@@ -54,13 +55,16 @@ qs_output_check_not_input (const char         *output,
                            gsize               n_inputs,
                            GError            **error)
 {
+  g_autofree char *target = NULL;
   GStatBuf st;
 
-  /* Outputs are written beside and renamed over: a device, a FIFO or a
-   * folder there would be replaced (as root, /dev/null itself), and so
-   * would a symbolic link, dangling or not, rather than the file it
-   * names (export refuses one too). */
-  if ((g_lstat (output, &st) == 0 && S_ISLNK (st.st_mode)) || (g_stat (output, &st) == 0 && !S_ISREG (st.st_mode)))
+  /* Outputs are written beside the file a link chain leads to and renamed
+   * over it: a device, a FIFO or a folder there would be replaced (as
+   * root, /dev/null itself). */
+  target = qs_output_resolve_links (output, error);
+  if (target == NULL)
+    return FALSE;
+  if (g_lstat (target, &st) == 0 && !S_ISREG (st.st_mode))
     {
       g_autofree char *display = g_filename_display_name (output);
 
@@ -75,11 +79,11 @@ qs_output_check_not_input (const char         *output,
 
       if (inputs[i] == NULL)
         continue;
-      same = qs_file_is_same (inputs[i], output);
+      same = qs_file_is_same (inputs[i], target);
       if (!same && _qs_keras3_config_candidates (inputs[i], configs))
         {
           for (int c = 0; c < 2; c++)
-            same = same || (g_file_test (configs[c], G_FILE_TEST_EXISTS) && qs_file_is_same (configs[c], output));
+            same = same || (g_file_test (configs[c], G_FILE_TEST_EXISTS) && qs_file_is_same (configs[c], target));
           g_free (configs[0]);
           g_free (configs[1]);
         }

@@ -41,11 +41,12 @@ gboolean  qs_file_is_same        (const char  *a,
 
 /* FALSE, with a QS_ERROR_INVALID error naming @output, when writing
  * @output would replace something that is not a regular file (a device,
- * a FIFO, a folder, a symbolic link: outputs are renamed over, not
- * written into) or a
- * file the command reads: one of the @n_inputs @inputs (NULL entries
- * skipped) or, for an input "NAME.weights.h5", the config.json files
- * beside it Keras 3 weights are read with. */
+ * a FIFO, a folder: outputs are renamed over, not written into), where
+ * a symbolic link @output stands for the file its chain of links leads
+ * to (qs_output_resolve_links(): a loop is refused), or a file the
+ * command reads: one of the @n_inputs @inputs (NULL entries skipped)
+ * or, for an input "NAME.weights.h5", the config.json files beside it
+ * Keras 3 weights are read with. */
 gboolean  qs_output_check_not_input (const char         *output,
                                      const char * const *inputs,
                                      gsize               n_inputs,

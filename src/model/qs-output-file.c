@@ -1,4 +1,4 @@
-/* qs-output-file.c: a new file put in place whole or not at all, never over something that is not the user's own regular file.
+/* qs-output-file.c: a new file put in place whole or not at all, through symbolic links, never over something that is not the user's own regular file.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define _GNU_SOURCE
@@ -39,6 +39,111 @@ fail_errno (GError     **error,
 
   g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "%s: %s", what, g_strerror (saved));
   return FALSE;
+}
+
+char *
+qs_output_resolve_links (const char  *output,
+                         GError     **error)
+{
+  g_autofree char *path = g_strdup (output);
+  g_autofree char *folder = NULL;
+  struct { dev_t dev; ino_t ino; } seen[QS_OUTPUT_MAX_LINKS];
+  int links = 0;
+  struct stat st;
+
+  g_return_val_if_fail (output != NULL, NULL);
+
+  /* Renaming over a link would replace the link: the writers replace the
+   * file at the end of the chain instead. A path that cannot be looked at
+   * (absent, or a folder on the way not searchable) ends the chain; the
+   * writer then says why it cannot write there. */
+  while (lstat (path, &st) == 0 && S_ISLNK (st.st_mode))
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *target = NULL;
+      g_autofree char *display = NULL;
+
+      for (int i = 0; i < links; i++)
+        if (seen[i].dev == st.st_dev && seen[i].ino == st.st_ino)
+          {
+            display = g_filename_display_name (output);
+            g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                         "The output “%s” is a symbolic link that leads back to itself (a loop)", display);
+            return NULL;
+          }
+      if (links == QS_OUTPUT_MAX_LINKS)
+        {
+          display = g_filename_display_name (output);
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                       "The output “%s” leads through more than %d symbolic links", display, QS_OUTPUT_MAX_LINKS);
+          return NULL;
+        }
+      seen[links].dev = st.st_dev;
+      seen[links].ino = st.st_ino;
+      links++;
+
+      target = g_file_read_link (path, &local);
+      if (target == NULL)
+        {
+          display = g_filename_display_name (output);
+          g_set_error (error, QS_ERROR, QS_ERROR_INVALID, "Cannot follow the output “%s”: %s", display,
+                       local->message);
+          return NULL;
+        }
+      if (!g_path_is_absolute (target))
+        {
+          /* Not canonicalized: ".." in a target is the kernel's to
+           * resolve, from the folder the link really is in. */
+          g_autofree char *dir = g_path_get_dirname (path);
+          char *relative = g_build_filename (dir, target, NULL);
+
+          g_free (target);
+          target = relative;
+        }
+      g_free (path);
+      path = g_steal_pointer (&target);
+    }
+
+  /* A dangling link is written at its target, which needs a folder. */
+  folder = g_path_get_dirname (path);
+  if (links > 0 && !g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *display = g_filename_display_name (output);
+      g_autofree char *display_target = g_filename_display_name (path);
+
+      g_set_error (error, QS_ERROR, QS_ERROR_INVALID,
+                   "The output “%s” is a symbolic link to “%s”, in a folder that does not exist",
+                   display, display_target);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+gboolean
+qs_output_set_contents (const char  *output,
+                        const char  *data,
+                        gsize        length,
+                        GError     **error)
+{
+  g_autofree char *target = NULL;
+  g_autoptr(GError) local = NULL;
+
+  g_return_val_if_fail (output != NULL, FALSE);
+
+  target = qs_output_resolve_links (output, error);
+  if (target == NULL)
+    return FALSE;
+  /* CONSISTENT: the temporary is synced before the rename, so a crash
+   * leaves the old file or the new one, never half of one; GLib removes
+   * the temporary when the write fails. */
+  if (!g_file_set_contents_full (target, data, (gssize) length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
+                                 0666, &local))
+    {
+      g_set_error_literal (error, QS_ERROR, QS_ERROR_WRITE, local->message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Why @st (of an existing output) may not be replaced, or TRUE. */
@@ -150,10 +255,12 @@ qs_output_file_begin (const char  *output,
   g_return_val_if_fail (output != NULL, NULL);
 
   self->fd = -1;
-  self->output = g_strdup (output);
+  self->output = qs_output_resolve_links (output, error);
+  if (self->output == NULL)
+    return NULL;
   self->display = g_filename_display_name (output);
-  self->dir = g_path_get_dirname (output);
-  if (lstat (output, &st) == 0)
+  self->dir = g_path_get_dirname (self->output);
+  if (lstat (self->output, &st) == 0)
     {
       if (!check_replaceable (&st, self->display, force, error))
         return NULL;

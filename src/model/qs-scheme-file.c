@@ -11,6 +11,7 @@
 
 #include "model/qs-error.h"
 #include "model/qs-input-file.h"
+#include "model/qs-output-file.h"
 #include "model/qs-json.h"
 #include "model/qs-scheme-set-private.h"
 
@@ -415,16 +416,18 @@ qs_scheme_set_save (const QsSchemeSet  *set,
   g_return_val_if_fail (filename != NULL, FALSE);
 
   data = qs_scheme_set_to_data (set, &length);
-  /* CONSISTENT: a temporary file beside the target, fsync'd, renamed over
-   * it, so a crash leaves the old file or the new one, never half of one. */
-  if (!g_file_set_contents_full (filename, data, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
-                                 0666, &local))
+  /* A temporary file beside the target (through symbolic links), synced,
+   * renamed over it: a crash leaves the old file or the new one, never
+   * half of one. */
+  if (!qs_output_set_contents (filename, data, length, &local))
     {
       g_autofree char *display = g_filename_display_name (filename);
 
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot save the scheme file “%s”: %s",
-                   display, local->message);
+      if (g_error_matches (local, QS_ERROR, QS_ERROR_WRITE))
+        g_set_error (error, QS_ERROR, QS_ERROR_WRITE, "Cannot save the scheme file “%s”: %s",
+                     display, local->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
   return TRUE;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,6 +93,9 @@ static GPrivate qs_hdf5_quiet = G_PRIVATE_INIT (NULL);
  * scope ends; outside one (what libhdf5 converts on its own) each call
  * is bounded alone. Lock held throughout, so the globals need no more. */
 #define QS_MAX_VLEN_BATCH_BYTES (G_GUINT64_CONSTANT (256) << 20)
+
+/* What libhdf5 calls an image in memory: its number, then its size. */
+#define QS_IMAGE_NAME_FORMAT "/dev/null/quantscope-image-%d-%" G_GUINT64_FORMAT "-bytes"
 static H5T_conv_t vlen_convert;
 static guint64 vlen_bound = QS_MAX_VLEN_BATCH_BYTES;
 static guint64 vlen_used;
@@ -104,21 +108,28 @@ static gboolean vlen_damaged;
  * indexes the heap collection by the element's index unchecked: an
  * element stating 100 bytes of a 1 MB object overflowed the heap, in
  * `layers` reading model_config. Within a scope the file is read
- * directly (through the descriptor of libhdf5's sec2 driver, which every
- * file on disk is opened with) to find each object's size first. Not
- * checked: conversions outside a scope, and images in memory (the core
- * driver; H5Fget_filesize() may pass the end of its buffer, and only the
- * fuzz target opens them). */
+ * directly to find each object's size first: through the descriptor of
+ * libhdf5's sec2 driver, which every file on disk is opened with, or the
+ * buffer of its core driver, which holds an image in memory (the weights
+ * of a .keras archive). Not checked: conversions outside a scope. */
 typedef struct
 {
-  int           fd;          /* libhdf5's own descriptor, or -1: no check */
-  guint64       eof;
+  int           fd;          /* libhdf5's own descriptor, or -1 */
+  const guint8 *image;       /* or the core driver's copy of an image, or NULL */
+  guint64       eof;         /* bytes readable (an image's size, not H5Fget_filesize()) */
   guint64       base;        /* addresses are relative to the superblock */
   guint         sizeof_size;
   GHashTable   *collections; /* address -> GArray of object sizes by index (G_MAXUINT64: none) */
 } HeapReader;
 
-static HeapReader vlen_heap = { -1, 0, 0, 0, NULL };
+static HeapReader vlen_heap = { -1, NULL, 0, 0, 0, NULL };
+
+/* Whether the heap objects can be checked: a file on disk or in memory. */
+static gboolean
+heap_readable (void)
+{
+  return vlen_heap.fd >= 0 || vlen_heap.image != NULL;
+}
 
 static gboolean
 heap_read (guint64  offset,
@@ -127,6 +138,11 @@ heap_read (guint64  offset,
 {
   if (offset > vlen_heap.eof || size > vlen_heap.eof - offset || offset > G_MAXINT64)
     return FALSE;
+  if (vlen_heap.image != NULL)
+    {
+      memcpy (out, vlen_heap.image + offset, size);
+      return TRUE;
+    }
   return pread (vlen_heap.fd, out, size, (off_t) offset) == (ssize_t) size;
 }
 
@@ -155,8 +171,11 @@ free_sizes (gpointer sizes)
  * objects of index (2 bytes), reference count (2), 4 reserved, size,
  * data padded to 8 bytes; index 0 is free space, its size covering its
  * header. The walk is libhdf5's own (H5HG__cache_heap_deserialize()),
- * which never ends on free space of size 0: such a collection, or one
- * larger than any bound here, is refused before libhdf5 loads it. */
+ * which trusts every size: free space of size 0 never advances it, and a
+ * size that wraps the pointer (2^64 - 72) sends it back to an earlier
+ * object, forever; an object past the end is read past the collection.
+ * Such a collection, or one larger than any bound here, is refused
+ * before libhdf5 loads it: in a sound one the objects end at its end. */
 static GArray *
 heap_collection (guint64 address)
 {
@@ -187,8 +206,11 @@ heap_collection (guint64 address)
 
           if (index > 0)
             {
-              if (index > 65535 || size > collection_size)
-                break;
+              if (size > collection_size)
+                {
+                  g_clear_pointer (&sizes, g_array_unref);
+                  break;
+                }
               while (sizes->len <= index)
                 g_array_append_val (sizes, none);
               g_array_index (sizes, guint64, index) = size;
@@ -196,13 +218,11 @@ heap_collection (guint64 address)
             }
           else
             need = size;
-          if (need == 0)
+          if (need == 0 || need > collection_size - offset)
             {
               g_clear_pointer (&sizes, g_array_unref);
               break;
             }
-          if (need > collection_size - offset)
-            break;
           offset += need;
         }
     }
@@ -313,7 +333,7 @@ bounded_vlen_convert (hid_t        src,
               return -1;
             }
           /* The buffer libhdf5 reads the object into is at least this. */
-          if (vlen_scoped && vlen_heap.fd >= 0 && H5Tget_size (src) > 8
+          if (vlen_scoped && heap_readable () && H5Tget_size (src) > 8
               && H5Tget_size (src) <= 16 && !heap_object_fits (p, H5Tget_size (src), bytes))
             {
               vlen_damaged = TRUE;
@@ -1933,10 +1953,12 @@ open_locked (QsWeightFile  *self,
   if (image != NULL)
     {
       /* The core driver refuses a name that exists on disk (it would be
-       * the backing store); nothing can exist under /dev/null. */
+       * the backing store); nothing can exist under /dev/null. The name
+       * carries the image's size for heap_image(). */
       static gint images_opened;
-      g_autofree char *image_name = g_strdup_printf ("/dev/null/quantscope-image-%d",
-                                                     g_atomic_int_add (&images_opened, 1));
+      g_autofree char *image_name = g_strdup_printf (QS_IMAGE_NAME_FORMAT,
+                                                     g_atomic_int_add (&images_opened, 1),
+                                                     (guint64) g_bytes_get_size (image));
 
       fapl = image_access_plist (image);
       self->file = fapl >= 0 ? H5Fopen (image_name, H5F_ACC_RDONLY, fapl) : H5I_INVALID_HID;
@@ -2542,6 +2564,41 @@ _qs_hdf5_error_detail (void)
   return hdf5_error_detail ();
 }
 
+/* The bytes of the image in memory that @file (libhdf5's core driver,
+ * @fapl its access list) was opened from, and their number in @size; NULL
+ * for any other file. libhdf5 knows the buffer's size but tells only
+ * H5Fget_filesize(), the larger of it and the end the superblock states,
+ * which a damaged image may put past the buffer: the size comes from the
+ * name open_locked() gave the image, and the buffer from the driver's
+ * handle (the address of its pointer to its copy), trusted only when the
+ * HDF5 signature is where the user block ends. */
+static const guint8 *
+heap_image (hid_t    file,
+            hid_t    fapl,
+            guint64  userblock,
+            guint64 *size)
+{
+  static const guint8 signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  char name[128];
+  ssize_t length = H5Fget_name (file, name, sizeof name);
+  int index;
+  guint64 stated;
+  int consumed = 0;
+  void *handle = NULL;
+  const guint8 *image;
+
+  if (length <= 0 || (size_t) length >= sizeof name
+      || sscanf (name, QS_IMAGE_NAME_FORMAT "%n", &index, &stated, &consumed) != 2
+      || consumed != length || userblock > stated || stated - userblock < sizeof signature
+      || H5Fget_vfd_handle (file, fapl, &handle) < 0 || handle == NULL)
+    return NULL;
+  image = *(const guint8 **) handle;
+  if (image == NULL || memcmp (image + userblock, signature, sizeof signature) != 0)
+    return NULL;
+  *size = stated;
+  return image;
+}
+
 void
 _qs_hdf5_vlen_bound_begin (hid_t   obj,
                            guint64 bound)
@@ -2562,14 +2619,20 @@ _qs_hdf5_vlen_bound_begin (hid_t   obj,
   vlen_damaged = FALSE;
 
   vlen_heap.fd = -1;
+  vlen_heap.image = NULL;
   if (fcpl >= 0 && H5Pget_sizes (fcpl, &sizeof_addr, &sizeof_size) >= 0 && H5Pget_userblock (fcpl, &userblock) >= 0
-      && sizeof_size >= 2 && sizeof_size <= 8 && H5Fget_filesize (file, &eof) >= 0
-      && driver == H5FD_SEC2 && H5Fget_vfd_handle (file, fapl, &handle) >= 0 && handle != NULL)
+      && sizeof_size >= 2 && sizeof_size <= 8)
     {
-      vlen_heap.eof = eof;
       vlen_heap.base = userblock;
       vlen_heap.sizeof_size = (guint) sizeof_size;
-      vlen_heap.fd = *(int *) handle;
+      if (driver == H5FD_SEC2 && H5Fget_filesize (file, &eof) >= 0
+          && H5Fget_vfd_handle (file, fapl, &handle) >= 0 && handle != NULL)
+        {
+          vlen_heap.eof = eof;
+          vlen_heap.fd = *(int *) handle;
+        }
+      else if (driver == H5FD_CORE)
+        vlen_heap.image = heap_image (file, fapl, userblock, &vlen_heap.eof);
     }
   H5Eclear2 (H5E_DEFAULT);
   if (fcpl >= 0)
@@ -2591,6 +2654,7 @@ _qs_hdf5_vlen_bound_end (void)
   vlen_refused = FALSE;
   vlen_damaged = FALSE;
   vlen_heap.fd = -1;
+  vlen_heap.image = NULL;
   g_clear_pointer (&vlen_heap.collections, g_hash_table_unref);
   return verdict;
 }

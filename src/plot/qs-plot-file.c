@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/qs-error.h"
+#include "model/qs-output-file.h"
 
 gboolean
 qs_plot_format_from_path (const char   *path,
@@ -166,14 +167,14 @@ qs_plot_save (const char      *path,
       return FALSE;
     }
 
-  /* The same atomic write as scheme files: a temporary file beside the
-   * target, synced, renamed over it; mode 0666 less the umask. */
-  if (!g_file_set_contents_full (path, (const char *) bytes->data, bytes->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
-                                 0666, &local))
+  /* The same atomic write as scheme files, through symbolic links. */
+  if (!qs_output_set_contents (path, (const char *) bytes->data, bytes->len, &local))
     {
-      g_set_error (error, QS_ERROR, QS_ERROR_WRITE, _("Could not write the plot “%s”: %s"),
-                   display, local->message);
+      if (g_error_matches (local, QS_ERROR, QS_ERROR_WRITE))
+        g_set_error (error, QS_ERROR, QS_ERROR_WRITE, _("Could not write the plot “%s”: %s"),
+                     display, local->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
   return TRUE;

@@ -201,6 +201,8 @@ test_save_refuses_the_open_model (void)
   g_autofree char *dir = g_dir_make_tmp ("quantscope-test-XXXXXX", NULL);
   g_autofree char *link = g_build_filename (dir, "model-link.h5", NULL);
   g_autofree char *other = g_build_filename (dir, "scheme.json", NULL);
+  g_autofree char *other_link = g_build_filename (dir, "scheme-link.json", NULL);
+  g_autofree char *loop = g_build_filename (dir, "loop.json", NULL);
   g_autofree char *absolute = g_canonicalize_filename (path, NULL);
   g_autoptr(GError) error = NULL;
 
@@ -213,6 +215,17 @@ test_save_refuses_the_open_model (void)
   g_clear_error (&error);
   g_assert_true (qs_window_check_output (window, other, &error));
   g_assert_no_error (error);
+  /* A link is checked as the file it leads to: to another file, fine
+   * (saving writes through it); a loop, refused. */
+  g_assert_cmpint (symlink ("scheme.json", other_link), ==, 0);
+  g_assert_true (qs_window_check_output (window, other_link, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (symlink ("loop.json", loop), ==, 0);
+  g_assert_false (qs_window_check_output (window, loop, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_clear_error (&error);
+  g_unlink (loop);
+  g_unlink (other_link);
   g_unlink (link);
   g_rmdir (dir);
   qs_window_test_close (window);

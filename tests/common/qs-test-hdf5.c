@@ -241,6 +241,58 @@ qs_test_write_damaged_chunk_file (const char *path)
   g_assert_cmpint (fclose (stream), ==, 0);
 }
 
+static guint64
+read_le64 (const guint8 *p)
+{
+  guint64 value = 0;
+
+  for (int b = 7; b >= 0; b--)
+    value = value << 8 | p[b];
+  return value;
+}
+
+GBytes *
+qs_test_write_heap_loop_file (const char *path)
+{
+  const char *config[] = { "{\"class_name\": \"Sequential\", \"config\": {\"layers\": []}}" };
+  const float w[] = { 1.0f, 2.0f, 3.0f, 4.0f };
+  hsize_t d4[1] = { 4 };
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  g_autofree guint8 *bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 collection_size, first, offset;
+  guint8 *gcol = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (file, >=, 0);
+  qs_test_write_string_attr (file, "/", "model_config", config, -1, TRUE);
+  qs_test_write_floats (file, "/w", 1, d4, w);
+  g_assert_cmpint (H5Fclose (file), >=, 0);
+
+  g_file_get_contents (path, (char **) &bytes, &length, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i + 16 <= length && gcol == NULL; i++)
+    if (memcmp (bytes + i, "GCOL", 4) == 0)
+      gcol = bytes + i;
+  g_assert_nonnull (gcol);
+  /* "GCOL", version, 3 reserved, the size (8 bytes: the default
+   * sizeof_size); then objects of index (2), references (2), 4
+   * reserved, size (8), data padded to 8 bytes. */
+  collection_size = read_le64 (gcol + 8);
+  g_assert_cmpuint ((gsize) (gcol - bytes) + collection_size, <=, length);
+  first = offset = 16;
+  g_assert_cmpuint (gcol[offset] | gcol[offset + 1] << 8, ==, 1);
+  offset += 16 + ((read_le64 (gcol + offset + 8) + 7) & ~G_GUINT64_CONSTANT (7));
+  g_assert_cmpuint (offset + 16, <=, collection_size);
+  g_assert_cmpuint (gcol[offset] | gcol[offset + 1] << 8, ==, 0);
+  for (int b = 0; b < 8; b++)
+    gcol[offset + 8 + b] = (guint8) ((0 - (offset - first)) >> (8 * b));
+
+  g_file_set_contents (path, (const char *) bytes, (gssize) length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new (bytes, length);
+}
+
 void
 qs_test_write_chunked (hid_t          file,
                        const char    *path,

@@ -53,6 +53,14 @@ void  qs_test_write_string_attr (hid_t              file,
  * read. */
 void  qs_test_write_damaged_chunk_file (const char *path);
 
+/* Writes @path with a variable-length model_config string attribute (one
+ * global heap object) and a float32 "/w" of 4 values, then sets the size
+ * of the heap collection's free space (index 0, after the string) to
+ * 2^64 minus the distance back to the string: libhdf5 1.10's heap walk
+ * (H5HG__cache_heap_deserialize()) wraps the pointer back to the string
+ * and loops forever. Returns the file's bytes. */
+GBytes *qs_test_write_heap_loop_file (const char *path);
+
 /* Creates a chunked dataset of @file_type at @path (parents created) of
  * @rank dimensions @dims in chunks of @chunk, and writes nothing: it
  * declares any size while the file stores no value of it. */

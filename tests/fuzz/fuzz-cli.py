@@ -21,7 +21,8 @@ k2-base.h5, or data/models/fashion-cnn.h5).
   subnormals, huge Qm.n, negative and non-numeric text.
 - output: plot -o, report -o and export onto a folder, a FIFO, a
   read-only folder or file, /dev/null, a missing folder, a dangling
-  link, a trailing slash, the model itself.
+  link, a link loop, links to a folder, a FIFO, /dev/null and the model,
+  a trailing slash, the model itself.
 - idx: gzip and plain idx image and label files with counts, ranks,
   dimensions and type codes that disagree, truncated, for eval --data.
 Prints one line per finding and a summary; exits 1 if there was one.
@@ -182,9 +183,17 @@ def destinations(work, model):
     os.chmod(ro_file, 0o444)
     os.symlink(os.path.join(work, "missing", "x"), os.path.join(work, "dangling.png"))
     os.symlink(d, os.path.join(work, "link-to-dir"))
+    os.symlink("loop-b.png", os.path.join(work, "loop-a.png"))
+    os.symlink("loop-a.png", os.path.join(work, "loop-b.png"))
+    os.symlink(fifo, os.path.join(work, "link-to-fifo.png"))
+    os.symlink("/dev/null", os.path.join(work, "link-to-dev-null.png"))
+    os.symlink(os.path.basename(model), os.path.join(work, "link-to-model.png"))
     return [("dir", d), ("fifo", fifo), ("ro-dir", os.path.join(ro_dir, "out.png")), ("ro-file", ro_file),
             ("dev-null", "/dev/null"), ("missing-dir", os.path.join(work, "missing", "out.png")),
             ("dangling", os.path.join(work, "dangling.png")), ("link-dir", os.path.join(work, "link-to-dir")),
+            ("link-loop", os.path.join(work, "loop-a.png")), ("link-fifo", os.path.join(work, "link-to-fifo.png")),
+            ("link-dev-null", os.path.join(work, "link-to-dev-null.png")),
+            ("link-model", os.path.join(work, "link-to-model.png")),
             ("slash", os.path.join(work, "out.png/")), ("model", model), ("empty", "")]
 
 
@@ -206,6 +215,11 @@ def output_findings(cli, model, n, rng):
                 before = sorted(os.listdir(work))
                 kind_before = os.lstat(dest).st_mode if dest and os.path.lexists(dest) else None
                 content = open(dest, "rb").read() if kind_before is not None and stat.S_ISREG(kind_before) else None
+                # Outputs are written through links: what the link leads to
+                # must stay as it was when it is not a regular file.
+                linked = os.path.realpath(dest) if kind_before is not None and stat.S_ISLNK(kind_before) else None
+                linked_kind = os.lstat(linked).st_mode if linked and os.path.lexists(linked) else None
+                model_before = open(copy, "rb").read()
                 if command == "plot":
                     argv = [cli, "plot", "-t", TENSOR, "-o", dest, copy]
                 elif command == "report":
@@ -218,10 +232,15 @@ def output_findings(cli, model, n, rng):
                 after_kind = os.lstat(dest).st_mode if dest and os.path.lexists(dest) else None
                 if kind_before is not None and not stat.S_ISREG(kind_before) and after_kind != kind_before:
                     found.append(f"REPLACED {label}: a {oct(stat.S_IFMT(kind_before))} became {after_kind}")
+                if linked_kind is not None and not stat.S_ISREG(linked_kind) \
+                        and os.lstat(linked).st_mode != linked_kind:
+                    found.append(f"REPLACED THROUGH LINK {label}: a {oct(stat.S_IFMT(linked_kind))} was replaced")
                 if content is not None and os.path.lexists(dest) and stat.S_ISREG(os.lstat(dest).st_mode):
                     now = open(dest, "rb").read()
                     if name == "model" and now != content:
                         found.append(f"MODEL CHANGED {label}")
+                if open(copy, "rb").read() != model_before:
+                    found.append(f"MODEL CHANGED {label}")
                 left = sorted(os.listdir(work))
                 extra = [x for x in left if x not in before and x != os.path.basename(dest.rstrip("/"))]
                 if extra:

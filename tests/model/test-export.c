@@ -1016,6 +1016,69 @@ test_failure_midway (void)
   g_remove (dest);
 }
 
+/* An output that is a symbolic link is exported through: the file the
+ * link leads to is replaced from its own folder and the link stays, for
+ * an export built in memory and one streamed to a named temporary alike;
+ * a failure midway leaves the old contents, a loop is refused, and
+ * neither leaves a temporary. */
+static void
+test_through_link (void)
+{
+  g_autoptr(QsWeightFile) file = NULL;
+  g_autoptr(QsWeightFile) damaged = NULL;
+  g_autoptr(QsSchemeFile) schemes = qs_scheme_file_new (NULL);
+  g_autofree char *target = fixture_path ("link-target.h5");
+  g_autofree char *link_path = fixture_path ("via-link.h5");
+  g_autofree char *loop_path = fixture_path ("loop.h5");
+  QsExportOptions options;
+
+  make_keras_fixture ("keras.h5");
+  make_damaged_fixture ("damaged.h5");
+  file = open_fixture ("keras.h5");
+  damaged = open_fixture ("damaged.h5");
+  g_remove (link_path);
+  g_remove (loop_path);
+  g_assert_cmpint (symlink ("link-target.h5", link_path), ==, 0);
+  g_assert_cmpint (symlink ("loop.h5", loop_path), ==, 0);
+
+  qs_export_options_init (&options);
+  options.force = TRUE;
+  for (int streamed = 0; streamed < 2; streamed++)
+    {
+      g_autoptr(QsExportResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *read = NULL;
+
+      options.memory_budget = streamed ? SMALL_BUDGET : 0;
+      g_assert_true (g_file_set_contents (target, "precious", -1, NULL));
+      result = qs_export (damaged, link_path, qs_scheme_file_get_set (schemes), &options, NULL, NULL, NULL,
+                          &error);
+      g_assert_null (result);
+      g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+      g_clear_error (&error);
+      assert_file_contents (target, "precious");
+      assert_no_temporary ();
+
+      result = qs_export (file, link_path, qs_scheme_file_get_set (schemes), &options, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (result);
+      read = g_file_read_link (link_path, NULL);
+      g_assert_cmpstr (read, ==, "link-target.h5");
+      g_assert_cmpint (H5Fis_hdf5 (target), >, 0);
+      assert_no_temporary ();
+      g_clear_pointer (&result, qs_export_result_free);
+
+      result = qs_export (file, loop_path, qs_scheme_file_get_set (schemes), &options, NULL, NULL, NULL, &error);
+      g_assert_null (result);
+      g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "loop"));
+      assert_no_temporary ();
+    }
+  g_remove (link_path);
+  g_remove (loop_path);
+  g_remove (target);
+}
+
 static void
 disk_full_child (void)
 {
@@ -1183,6 +1246,7 @@ main (int   argc,
   g_test_add_func ("/export/pack", test_pack);
   g_test_add_func ("/export/nothing-lost/onto-input", test_onto_input);
   g_test_add_func ("/export/nothing-lost/failure-midway", test_failure_midway);
+  g_test_add_func ("/export/nothing-lost/through-link", test_through_link);
   g_test_add_func ("/export/nothing-lost/disk-full", test_disk_full);
   g_test_add_func ("/export/nothing-lost/cancel", test_cancel);
   g_test_add_func ("/export/async", test_async);

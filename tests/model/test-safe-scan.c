@@ -94,6 +94,21 @@ test_keras3_archive (void)
   g_assert_cmpstr (first->layer, ==, "stem");
 }
 
+/* The app's scan of an archive whose weights have a global heap libhdf5
+ * loops on (tests/data/keras3/libhdf5-loop.keras) ended after its time
+ * limit; the heap is now walked in the image first: the damaged
+ * attribute is named, and no time limit was met. */
+static void
+test_keras3_damaged_heap (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "keras3", "libhdf5-loop.keras", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (qs_weight_file_scan (path, 0, NULL, &error));
+  assert_one_line_error (error, QS_ERROR_NOT_HDF5, "the “model_config” attribute is damaged");
+  g_assert_null (strstr (error->message, "took longer"));
+}
+
 static void
 test_not_hdf5 (void)
 {
@@ -219,6 +234,7 @@ main (int   argc,
 
   g_test_add_func ("/safe-scan/real-file", test_real_file);
   g_test_add_func ("/safe-scan/keras3-archive", test_keras3_archive);
+  g_test_add_func ("/safe-scan/keras3-damaged-heap", test_keras3_damaged_heap);
   g_test_add_func ("/safe-scan/not-hdf5", test_not_hdf5);
   g_test_add_func ("/safe-scan/crash", test_crash);
   g_test_add_func ("/safe-scan/timeout", test_timeout);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -238,6 +239,58 @@ test_save (void)
   g_assert_null (strchr (error->message, '\n'));
 }
 
+/* Saving through a symbolic link (the app's Save Scheme and `mixed -o`
+ * both call this) replaces the file the link leads to and keeps the
+ * link; a dangling link is saved at its target; a loop is refused with
+ * a QS_ERROR_INVALID error of one line. Nothing else is left in the
+ * folder. */
+static void
+test_save_through_link (void)
+{
+  g_autofree char *dir = g_build_filename (tmp_dir, "save-link", NULL);
+  g_autofree char *target = g_build_filename (dir, "target.json", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.json", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling.json", NULL);
+  g_autofree char *fresh = g_build_filename (dir, "fresh.json", NULL);
+  g_autofree char *loop = g_build_filename (dir, "loop.json", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsSchemeFile) file = qs_scheme_file_load_from_data (example, -1, "example.json", &error);
+  g_autofree char *expected = NULL;
+  g_autofree char *saved = NULL;
+  g_autofree char *read = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+  g_assert_cmpint (symlink ("target.json", link), ==, 0);
+  g_assert_cmpint (symlink ("fresh.json", dangling), ==, 0);
+  g_assert_cmpint (symlink ("loop.json", loop), ==, 0);
+  expected = qs_scheme_file_to_data (file, NULL);
+
+  g_assert_true (qs_scheme_file_save (file, link, &error));
+  g_assert_no_error (error);
+  read = g_file_read_link (link, NULL);
+  g_assert_cmpstr (read, ==, "target.json");
+  g_clear_pointer (&read, g_free);
+  g_assert_true (g_file_get_contents (target, &saved, NULL, NULL));
+  g_assert_cmpstr (saved, ==, expected);
+  g_clear_pointer (&saved, g_free);
+
+  g_assert_true (qs_scheme_file_save (file, dangling, &error));
+  g_assert_no_error (error);
+  read = g_file_read_link (dangling, NULL);
+  g_assert_cmpstr (read, ==, "fresh.json");
+  g_assert_true (g_file_get_contents (fresh, &saved, NULL, NULL));
+  g_assert_cmpstr (saved, ==, expected);
+
+  g_assert_false (qs_scheme_file_save (file, loop, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "loop"));
+  g_assert_null (strchr (error->message, '\n'));
+  g_assert_true (g_file_test (loop, G_FILE_TEST_IS_SYMLINK));
+  g_assert_cmpuint (count_entries (dir), ==, 5);
+}
+
 typedef struct {
   const char *text;
   const char *expected;   /* a substring of the message, with the line */
@@ -374,6 +427,7 @@ main (int   argc,
   g_test_add_func ("/scheme-file/patterns", test_patterns);
   g_test_add_func ("/scheme-file/round-trip", test_round_trip);
   g_test_add_func ("/scheme-file/save", test_save);
+  g_test_add_func ("/scheme-file/save-through-link", test_save_through_link);
   g_test_add_func ("/scheme-file/errors", test_errors);
   g_test_add_func ("/scheme-file/load-errors", test_load_errors);
   g_test_add_func ("/scheme-file/block-formats", test_block_formats);

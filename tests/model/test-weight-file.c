@@ -224,6 +224,10 @@ make_keras_model (const char *name,
   fixture_close (file);
 }
 
+static QsWeightFile *open_image_of (const char  *path,
+                                    gsize        length,
+                                    GError     **error);
+
 static void
 test_keras_model (gconstpointer data)
 {
@@ -269,6 +273,19 @@ test_keras_model (gconstpointer data)
     g_assert_cmpfloat (kernel[i], ==, -1.0f + 0.0625f * i);
 
   g_assert_finalize_object (file);
+
+  /* As an image in memory, whose heap objects (the variable-length
+   * strings) are checked from the image: sound ones pass. */
+  {
+    g_autoptr(GError) error = NULL;
+
+    file = open_image_of (path, G_MAXSIZE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (qs_weight_file_get_model_config (file), ==, model_config);
+    g_assert_cmpuint (qs_weight_file_get_tensors (file)->len, ==, 8);
+    assert_tensor (tensor_at (file, 6), "/model_weights/up/up/kernel:0", "up", QS_TENSOR_ROLE_KERNEL, 2);
+    g_assert_finalize_object (file);
+  }
 }
 
 /* ---- Keras save_weights ------------------------------------------------- */
@@ -1307,6 +1324,43 @@ test_open_image (void)
   g_assert_nonnull (strstr (error->message, "not an HDF5 file"));
 }
 
+/* Global heap collections on which libhdf5 1.10 loops loading them:
+ * free space of size 0 (tests/fuzz/README.md), and free space whose size
+ * wraps libhdf5's pointer back to the object before it. Each is refused
+ * before libhdf5 reads model_config, from a file and from an image in
+ * memory alike (the weights of a .keras archive are one). */
+static void
+test_open_damaged_heap (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fuzz", "inputs",
+                                                 "libhdf5-h5hg-read-loop-536794d4.h5", NULL);
+  g_autofree char *archive = g_test_build_filename (G_TEST_DIST, "data", "keras3", "libhdf5-loop.keras", NULL);
+  g_autofree char *backward = fixture_path ("heap-backward.h5");
+  g_autoptr(GBytes) backward_image = qs_test_write_heap_loop_file (backward);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (qs_weight_file_open (backward, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
+  g_assert_null (qs_weight_file_open_image (backward_image, backward, QS_WEIGHT_FILE_DEFAULT, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
+
+  g_assert_null (qs_weight_file_open (path, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
+  g_assert_null (open_image_of (path, G_MAXSIZE, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+  g_clear_error (&error);
+  g_assert_null (qs_weight_file_open (archive, &error));
+  g_assert_error (error, QS_ERROR, QS_ERROR_READ);
+  g_assert_nonnull (strstr (error->message, "the “model_config” attribute is damaged"));
+}
+
 /* ---- raw access for mapping ------------------------------------------------ */
 
 /* Reads @count floats at @offset of @fd, as the mapping would see them. */
@@ -1607,6 +1661,7 @@ main (int   argc,
   g_test_add_func ("/weight-file/links", test_links);
   g_test_add_func ("/weight-file/open-errors", test_open_errors);
   g_test_add_func ("/weight-file/open-image", test_open_image);
+  g_test_add_func ("/weight-file/open-damaged-heap", test_open_damaged_heap);
   g_test_add_func ("/weight-file/raw-fd", test_raw_fd);
   g_test_add_func ("/weight-file/threads", test_threads);
   g_test_add_func ("/weight-file/tensor-info", test_tensor_info_boxed);

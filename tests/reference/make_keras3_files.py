@@ -254,7 +254,7 @@ def hostile(outdir, config_bytes):
 
 def loop_keras(outdir, config):
     """Weights on which libhdf5's global-heap decoder loops (tests/fuzz/README.md), as an archive:
-    opened as an image in memory, where only the CLI's open watchdog ends the read."""
+    opened as an image in memory, whose damaged heap must be refused as the same file's is."""
     looping = os.path.join(os.path.dirname(__file__), "..", "fuzz", "inputs", "libhdf5-h5hg-read-loop-536794d4.h5")
     with open(looping, "rb") as f:
         write_keras(os.path.join(outdir, "libhdf5-loop.keras"), config, f.read())
