@@ -303,6 +303,62 @@ assert_same_analysis (const QsAnalysis *a,
   g_assert_cmpuint (ha->quantized_overflow, ==, hb->quantized_overflow);
 }
 
+/* The sums of squares a memo keeps per group size (the block pass's lanes
+ * and tasks decide how that sum rounds): a change of scheme that takes
+ * one gives the results of a pass that sums it, for more group sizes than
+ * the memo keeps and back again; a sum is found only for its own layout
+ * and group size, and the oldest goes first. */
+static void
+test_block_squares_memo (void)
+{
+  const gsize n = 96 * 1000 + 17;
+  g_autofree float *v = random_weights (n, 11, 0.05);
+  const int64_t shape[] = { 1, 96017 };
+  QsChannelLayout tensor = qs_channel_layout_per_tensor (n), other;
+  const int sizes[] = { 32, 16, 48, 64, 96, 32, 16 };
+  QsRangeMemo memo = { 0 };
+  double x2;
+
+  g_assert_cmpint (qs_channel_layout_for_axis (shape, 2, 1, &other), ==, QS_OK);
+  v[777] = INFINITY;
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (int format = 0; format < 2; format++)
+      {
+        QsScheme scheme;
+        Result plain, kept;
+
+        qs_scheme_init_per_tensor (&scheme);
+        scheme.format = format == 0 ? QS_FORMAT_MXFP4 : QS_FORMAT_INT;
+        if (scheme.format == QS_FORMAT_INT)
+          {
+            scheme.granularity = QS_GRANULARITY_GROUP;
+            scheme.bits = 4;
+          }
+        scheme.group_size = sizes[i];
+        g_assert_cmpint (qs_scheme_validate (&scheme, NULL), ==, QS_OK);
+        analyze (&scheme, &tensor, v, 1, &plain);
+        g_assert_cmpint (qs_analyze_remembering (&scheme, &tensor, v, 1, NULL, &memo, &kept.params, &kept.analysis),
+                         ==, QS_OK);
+        assert_same_analysis (&plain.analysis, &kept.analysis);
+        g_assert_true (qs_range_memo_block_squares (&memo, &tensor, (size_t) sizes[i], &x2));
+        g_assert_cmpfloat (x2, >, 0.0);
+        result_clear (&plain);
+        qs_quant_params_clear (&kept.params);
+        qs_analysis_clear (&kept.analysis);
+      }
+  /* 96, 32 and 16 were kept last, then 64 before them; 48 went first. */
+  g_assert_true (qs_range_memo_block_squares (&memo, &tensor, 64, &x2));
+  g_assert_false (qs_range_memo_block_squares (&memo, &tensor, 48, &x2));
+  g_assert_false (qs_range_memo_block_squares (&memo, &other, 32, &x2));
+  g_assert_false (qs_range_memo_block_squares (NULL, &tensor, 32, &x2));
+  qs_range_memo_keep_block_squares (&memo, &other, 32, 1.5);
+  g_assert_true (qs_range_memo_block_squares (&memo, &other, 32, &x2));
+  g_assert_cmpfloat (x2, ==, 1.5);
+  g_assert_false (qs_range_memo_block_squares (&memo, &tensor, 64, &x2));
+  qs_range_memo_clear (&memo);
+  g_assert_false (qs_range_memo_block_squares (&memo, &other, 32, &x2));
+}
+
 static void
 test_threads_do_not_change_results (void)
 {
@@ -987,6 +1043,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analysis/streaming-equals-whole", test_streaming_equals_whole);
   g_test_add_func ("/analysis/cancel-flag", test_cancel_flag);
   g_test_add_func ("/analysis/range-memo", test_range_memo);
+  g_test_add_func ("/analysis/block-squares-memo", test_block_squares_memo);
   g_test_add_func ("/analysis/large-tensor-counts", test_large_tensor_counts);
   g_test_add_func ("/analysis/per-channel-beats-per-tensor", test_per_channel_beats_per_tensor);
   g_test_add_func ("/analysis/per-channel-inner-axis", test_per_channel_inner_axis);
