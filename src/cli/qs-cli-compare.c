@@ -163,6 +163,9 @@ print_text (const char *model_path,
   GPtrArray *tensors = qs_weight_file_get_tensors (eval->file);
   const Side *sides[] = { a, b };
   const char *names[] = { "A", "B" };
+  /* As wide as the longest path shown (Keras paths run to a hundred
+   * columns), so the figures stay in their columns. */
+  gsize path_columns = 48;
 
   g_string_append_printf (out, _("Model        %s, %zu images\n"), qs_cli_safe (model_path), a->run.result.images);
   for (int s = 0; s < 2; s++)
@@ -175,7 +178,13 @@ print_text (const char *model_path,
                               100.0 * qs_cli_eval_quant_top1 (&sides[s]->run), size);
     }
   g_string_append_c (out, '\n');
-  qs_cli_append_padded (out, _("Tensor"), 48);
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const QsTensorInfo *info = g_ptr_array_index (tensors, i);
+      if (side_report (a, info) != NULL || side_report (b, info) != NULL)
+        path_columns = MAX (path_columns, qs_cli_text_columns (qs_cli_safe (info->path)));
+    }
+  qs_cli_append_padded (out, _("Tensor"), path_columns);
   qs_cli_append_right (out, _("SQNR A"), 14);
   qs_cli_append_right (out, _("SQNR B"), 13);
   qs_cli_append_right (out, _("Size A"), 13);
@@ -193,7 +202,7 @@ print_text (const char *model_path,
       sqnr_b = sqnr_cell (rb);
       size_a = size_cell (ra, info);
       size_b = size_cell (rb, info);
-      qs_cli_append_padded (out, qs_cli_safe (info->path), 48);
+      qs_cli_append_padded (out, qs_cli_safe (info->path), path_columns);
       g_string_append_printf (out, "  %12s %12s %12s %12s\n", sqnr_a, sqnr_b, size_a, size_b);
     }
   fputs (out->str, stdout);

@@ -1208,6 +1208,47 @@ test_compare_equals_eval_and_stats (void)
   g_remove (b);
 }
 
+/* compare's tensor table lines up however long the paths are: Keras
+ * paths ("/model_weights/block2_sepconv1/block2_sepconv1/depthwise_kernel:0")
+ * outgrow a fixed 48-column field; every row (ASCII here) ends where the
+ * header's "Size B" ends. */
+static void
+test_compare_table_columns (void)
+{
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "data", "keras-apps", "xception_small.h5", NULL);
+  g_autofree char *images = g_test_build_filename (G_TEST_DIST, "data", "keras-apps",
+                                                   "xception_small-images.h5", NULL);
+  g_autofree char *a = g_build_filename (tmp_dir, "columns-a.json", NULL);
+  g_autofree char *b = g_build_filename (tmp_dir, "columns-b.json", NULL);
+  g_autoptr(QsTestCliRun) run = NULL;
+  g_auto(GStrv) lines = NULL;
+  gssize width = -1;
+  guint rows = 0;
+  gboolean long_path = FALSE;
+
+  g_assert_true (g_file_set_contents (a, "{\"version\": 1, \"default\": {\"bits\": 8}}", -1, NULL));
+  g_assert_true (g_file_set_contents (b, "{\"version\": 1, \"default\": {\"format\": \"mxfp4\"}}", -1, NULL));
+  run = run_cli ("compare", model, "--scheme-a", a, "--scheme-b", b, "--data", images, NULL);
+  g_assert_cmpstr (run->err, ==, "");
+  g_assert_cmpint (run->status, ==, 0);
+  lines = g_strsplit (run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "Tensor "))
+        width = (gssize) strlen (lines[i]);
+      else if (width >= 0 && lines[i][0] == '/')
+        {
+          g_assert_cmpint ((gssize) strlen (lines[i]), ==, width);
+          long_path |= strchr (lines[i], ' ') - lines[i] > 48;
+          rows++;
+        }
+    }
+  g_assert_cmpuint (rows, >, 10);
+  g_assert_true (long_path);
+  g_remove (a);
+  g_remove (b);
+}
+
 /* ---- eval ----------------------------------------------------------------- */
 
 /* The per-layer table lines up however long the file's layer names are:
@@ -2924,6 +2965,7 @@ main (int    argc,
   g_test_add_func ("/cli/eval/default-scheme", test_eval_default_scheme);
   g_test_add_func ("/cli/eval/errors", test_eval_errors);
   g_test_add_func ("/cli/compare/equals-eval-and-stats", test_compare_equals_eval_and_stats);
+  g_test_add_func ("/cli/compare-table-columns", test_compare_table_columns);
   g_test_add_func ("/cli/keras3/demo", test_keras3_demo);
   g_test_add_func ("/cli/eval/image-folders", test_eval_image_folders);
   g_test_add_func ("/cli/keras3/hostile", test_keras3_hostile);
