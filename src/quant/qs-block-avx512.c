@@ -926,7 +926,7 @@ blocks_run (const QsBlockPass *p,
       if (slot_counts)
         _mm512_storeu_si512 (slot_bins, recon_table);
       if (r2_by_key)
-        key_base = _mm512_set1_epi32 ((int) (qs_block_scale_row_key (bp) * p->code_slots));
+        key_base = _mm512_set1_epi32 ((int) qs_block_key_codes (w, qs_block_scale_row_key (bp), p->code_slots));
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);

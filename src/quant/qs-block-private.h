@@ -97,9 +97,16 @@ typedef struct {
   size_t       rows_used;
   float       *row_scale;     /* [joint_rows + 1] */
   uint8_t      row_key[256];  /* the scale key of row r + 1 */
-  /* With recon2_by_key, code slots by block scale key,
-   * [key * code_slots + slot], where no scale row counts them. */
+  /* With recon2_by_key, code slots by block scale key: the keys in the
+   * order the worker met them (key_index[key] - 1, 0 for not met),
+   * [index * code_slots + slot], room for keys_room keys (grown as
+   * keys are met: a tensor's blocks share a few); the counts of blocks
+   * without a scale row as counted, the rows' after their fold. */
   uint64_t    *key_codes;
+  uint16_t     key_index[256];
+  size_t       keys_met;
+  size_t       keys_room;
+  bool         out_of_memory;  /* key_codes could not grow: the pass fails */
   /* A block of n elements whose error sum is below worst_floor * n
    * cannot enter the worst-first list (qs_block_worst_cannot_enter);
    * 0, which no sum is below, while the list fills. */
@@ -485,6 +492,22 @@ static inline unsigned
 qs_block_scale_row_key (const QsBlockScale *b)
 {
   return b->zero ? 255u : b->scale_code;
+}
+
+size_t qs_block_key_codes_open (QsBlockWorker *w,
+                                unsigned       key,
+                                size_t         code_slots);
+
+/* Where @w's key_codes for the blocks of scale key @key begin, which the
+ * first of them opens (qs_block_key_codes_open). */
+static inline size_t
+qs_block_key_codes (QsBlockWorker *w,
+                    unsigned       key,
+                    size_t         code_slots)
+{
+  if (__builtin_expect (w->key_index[key] == 0, 0))
+    return qs_block_key_codes_open (w, key, code_slots);
+  return (size_t) (w->key_index[key] - 1) * code_slots;
 }
 
 /* Counts the first @n slots of a step of @w's ring: [0] are (code,

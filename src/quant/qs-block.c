@@ -638,6 +638,7 @@ run_block (const Pass  *p,
   uint64_t clipped = 0;
   size_t finite = 0;
   BlockScale b, exact;
+  uint64_t *key_codes = NULL;
 
   for (size_t j = 0; j < n; j++)
     finite += x[j] - x[j] == 0.0f ? 1 : 0;
@@ -647,9 +648,14 @@ run_block (const Pass  *p,
   block_range (x, n, &amax, &lo, &hi);
   qs_block_scale (p->scheme, p->tensor_scale, amax, lo, hi, &b);
   qs_block_exact_scale (&b, &exact);
+  if (p->recon2_by_key)
+    {
+      /* Opening the key's counts may move the table: first the offset. */
+      size_t offset = qs_block_key_codes (w, qs_block_scale_row_key (&b), p->code_slots);
+      key_codes = w->key_codes + offset;
+    }
   run_finite (p, format, rounding, &b, p->inspect && qs_block_scale_is_rounded (format) ? &exact : NULL, w,
-              p->recon2_by_key ? w->key_codes + qs_block_scale_row_key (&b) * p->code_slots : NULL,
-              x, n, lanes, &err2, &max_err, &clipped);
+              key_codes, x, n, lanes, &err2, &max_err, &clipped);
   sums->err2 += err2;
   if (!qs_block_scale_is_rounded (format))
     sums->err2_exact += err2;  /* float32 scales: nothing is rounded */
@@ -747,6 +753,32 @@ qs_block_kernel_select (void)
     return qs_block_kernel_avx512;
 #endif
   return qs_block_kernel_scalar;
+}
+
+size_t
+qs_block_key_codes_open (Worker   *w,
+                         unsigned  key,
+                         size_t    code_slots)
+{
+  if (w->keys_met == w->keys_room)
+    {
+      /* Twice as many: 256 at most, one per key. */
+      size_t room = 2 * w->keys_room;
+      uint64_t *grown = realloc (w->key_codes, room * code_slots * sizeof (uint64_t));
+
+      if (grown == NULL)
+        {
+          /* Counted into the first key's table, then thrown away: the
+           * pass fails (pass_run). */
+          w->out_of_memory = true;
+          return 0;
+        }
+      memset (grown + w->keys_room * code_slots, 0, (room - w->keys_room) * code_slots * sizeof (uint64_t));
+      w->key_codes = grown;
+      w->keys_room = room;
+    }
+  w->key_index[key] = (uint16_t) ++w->keys_met;
+  return (w->keys_met - 1) * code_slots;
 }
 
 void
@@ -864,8 +896,9 @@ qs_block_fold_joint (const Pass *p,
     {
       uint32_t *pairs = w->joint + row * entries;
       /* The row's (scale key, code) counts, which stand for its
-       * reconstructions' squares (qs_block_recon2_by_key). */
-      uint64_t *keyed = row > 0 && p->recon2_by_key ? w->key_codes + w->row_key[row - 1] * p->code_slots : NULL;
+       * reconstructions' squares (recon2_by_key). */
+      size_t key_offset = row > 0 && p->recon2_by_key ? qs_block_key_codes (w, w->row_key[row - 1], p->code_slots) : 0;
+      uint64_t *keyed = row > 0 && p->recon2_by_key ? w->key_codes + key_offset : NULL;
       for (size_t i = 0; p->code_pairs && i < entries; i++)
         if (pairs[i] > 0)
           {
@@ -1007,14 +1040,20 @@ pass_run (Pass *p,
       if (p->joint_stride > 0)
         w->joint = calloc ((p->joint_rows + 1) * p->row_entries, sizeof (uint32_t));
       w->row_scale = malloc ((p->joint_rows + 1) * sizeof (float));
-      /* Only the keys met are touched (a tensor's blocks share a few). */
+      /* Room for four keys to begin with (qs_block_key_codes_open). */
       if (p->recon2_by_key)
-        w->key_codes = calloc (256 * p->code_slots, sizeof (uint64_t));
+        {
+          w->key_codes = calloc (4 * p->code_slots, sizeof (uint64_t));
+          w->keys_room = 4;
+        }
       if (!w->codes || !w->orig || !w->recon || !w->scale_counts || !w->scratch || !w->row_scale
           || (p->joint_stride > 0 && !w->joint) || (p->recon2_by_key && !w->key_codes))
         return QS_STATUS_NO_MEMORY;
     }
   qs_parallel_for (p->n_workers, p->n_tasks, task_func, p);
+  for (int i = 0; i < p->n_workers; i++)
+    if (p->workers[i].out_of_memory)
+      return QS_STATUS_NO_MEMORY;
   return QS_OK;
 }
 
@@ -1038,8 +1077,13 @@ recon2_by_key (const Pass *p)
 
   for (unsigned key = 0; key < 256; key++)
     {
+      bool met = false;
       float scale;
 
+      for (int i = 0; i < p->n_workers; i++)
+        met |= p->workers[i].key_index[key] != 0;
+      if (!met)
+        continue;
       if (qs_block_format_is_mx (p->scheme->format))
         scale = qs_block_pow2f ((int) key - 127);
       else
@@ -1047,11 +1091,16 @@ recon2_by_key (const Pass *p)
       for (size_t slot = 0; slot < p->code_slots; slot++)
         {
           uint64_t count = 0;
-          double r;
+          /* Rounded to float first, as the kernels' product is. */
+          float rec = p->values[slot] * scale;
+          double r = rec;
 
           for (int i = 0; i < p->n_workers; i++)
-            count += p->workers[i].key_codes[key * p->code_slots + slot];
-          r = p->values[slot] * scale;
+            {
+              const Worker *w = &p->workers[i];
+              if (w->key_index[key] != 0)
+                count += w->key_codes[(size_t) (w->key_index[key] - 1) * p->code_slots + slot];
+            }
           if (count > 0)
             recon2 += (double) count * (r * r);
         }

@@ -244,7 +244,6 @@ qs_range_memo_keep_histogram (QsRangeMemo    *memo,
   memo->hist_hi = hi;
 }
 
-
 bool
 qs_range_memo_block_squares (const QsRangeMemo     *memo,
                              const QsChannelLayout *layout,

@@ -25,12 +25,6 @@ void qs_range_stats_init  (QsRangeStats       *stats);
 void qs_range_stats_merge (QsRangeStats       *into,
                            const QsRangeStats *from);
 
-/* A tensor's range statistics as the range pass found them for one
- * layout (per tensor, or per channel along an axis): they depend on the
- * data only, so a caller that analyzes the same data under one scheme
- * after another keeps them here and the range pass is not repeated (it
- * reads the whole tensor: a quarter of an int8 pass from memory). Start
- * zeroed; not for two analyses at once. */
 /* The sum of squares of a tensor's finite values as the block pass sums
  * them for one group size: its lanes and tasks, which the layout and the
  * group size fix, decide how the sum rounds; the data alone what it sums. */
@@ -40,10 +34,17 @@ typedef struct {
   double          x2;
 } QsRangeMemoSquares;
 
-/* Group sizes whose sums of squares a memo keeps (a learner flips between
- * NVFP4's 16, MX's 32 and a group size or two). */
-#define QS_RANGE_MEMO_SQUARES 4
+/* Group sizes whose sums of squares a memo keeps: the block inspector's
+ * sweep (five sizes) and the group sizes a learner flips between
+ * (NVFP4's 16, MX's 32, a group size or two). */
+#define QS_RANGE_MEMO_SQUARES 8
 
+/* A tensor's range statistics as the range pass found them for one
+ * layout (per tensor, or per channel along an axis): they depend on the
+ * data only, so a caller that analyzes the same data under one scheme
+ * after another keeps them here and the range pass is not repeated (it
+ * reads the whole tensor: a quarter of an int8 pass from memory). Start
+ * zeroed; not for two analyses at once. */
 typedef struct {
   QsChannelLayout layout;       /* what they describe; count 0: nothing yet */
   QsRangeStats   *per_channel;  /* [layout.channels], owned */

@@ -315,7 +315,7 @@ test_block_squares_memo (void)
   g_autofree float *v = random_weights (n, 11, 0.05);
   const int64_t shape[] = { 1, 96017 };
   QsChannelLayout tensor = qs_channel_layout_per_tensor (n), other;
-  const int sizes[] = { 32, 16, 48, 64, 96, 32, 16 };
+  const int sizes[] = { 32, 16, 48, 64, 96, 128, 80, 112, 144, 32, 16 };
   QsRangeMemo memo = { 0 };
   double x2;
 
@@ -346,7 +346,9 @@ test_block_squares_memo (void)
         qs_quant_params_clear (&kept.params);
         qs_analysis_clear (&kept.analysis);
       }
-  /* 96, 32 and 16 were kept last, then 64 before them; 48 went first. */
+  /* Eight kept: 144 replaced 32, which then replaced 16, which replaced
+   * 48; 64 is the oldest left. */
+  g_assert_cmpint (QS_RANGE_MEMO_SQUARES, ==, 8);
   g_assert_true (qs_range_memo_block_squares (&memo, &tensor, 64, &x2));
   g_assert_false (qs_range_memo_block_squares (&memo, &tensor, 48, &x2));
   g_assert_false (qs_range_memo_block_squares (&memo, &other, 32, &x2));

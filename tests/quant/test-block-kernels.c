@@ -362,7 +362,7 @@ test_kernels_match_reference (void)
           for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
             {
               QsScheme scheme;
-              Result ref, avx2, best, two;
+              Result ref, avx2, best, two, changed;
               g_autofree char *label = g_strdup_printf ("%s/%d G=%d shape %zu data %d", cases[c].format,
                                                         cases[c].bits, cases[c].group_size, s, kind);
 
@@ -371,13 +371,17 @@ test_kernels_match_reference (void)
               run (&scheme, &layout, x, 1, "QS_FORCE_AVX2", &avx2);
               run (&scheme, &layout, x, 1, NULL, &best);
               run (&scheme, &layout, x, 2, NULL, &two);
+              /* Gathered and channels-last blocks, scale rows run out. */
+              run_changed (&scheme, &layout, x, 2, &changed);
               assert_same (label, &ref, &avx2);
               assert_same (label, &ref, &best);
               assert_same (label, &ref, &two);
+              assert_same (label, &ref, &changed);
               result_clear (&ref);
               result_clear (&avx2);
               result_clear (&best);
               result_clear (&two);
+              result_clear (&changed);
             }
         }
     }
