@@ -165,7 +165,7 @@ print_text (const char *model_path,
   const char *names[] = { "A", "B" };
   /* As wide as the longest path shown (Keras paths run to a hundred
    * columns), so the figures stay in their columns. */
-  gsize path_columns = 48;
+  gsize path_columns = MAX (48, qs_cli_text_columns (_("Tensor")));
 
   g_string_append_printf (out, _("Model        %s, %zu images\n"), qs_cli_safe (model_path), a->run.result.images);
   for (int s = 0; s < 2; s++)
