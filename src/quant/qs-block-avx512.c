@@ -925,8 +925,6 @@ blocks_run (const QsBlockPass *p,
         recon_table = recon_bins (&sb, &f, &hist);
       if (slot_counts)
         _mm512_storeu_si512 (slot_bins, recon_table);
-      if (r2_by_key)
-        key_base = _mm512_set1_epi32 ((int) qs_block_key_codes (w, qs_block_scale_row_key (bp), p->code_slots));
       if (rows)
         {
           unsigned key = qs_block_scale_row_key (bp);
@@ -942,6 +940,10 @@ blocks_run (const QsBlockPass *p,
           direct = row == 0;
           row_base = _mm512_set1_epi32 ((int) (row * row_entries));
         }
+      /* Where a block without a scale row counts its (scale key, code)
+       * pairs; a row's are counted at its fold. */
+      if (r2_by_key && direct)
+        key_base = _mm512_set1_epi32 ((int) qs_block_key_codes (w, qs_block_scale_row_key (bp), p->code_slots));
       /* qs_block_exact_scale: the exact scale, divided by. */
       se.scale = _mm512_set1_ps (bp->exact_scale);
       se.zero = !(bp->exact_scale > 0.0f);
