@@ -1346,7 +1346,14 @@ qs_block_analyze_codes (const QsScheme        *scheme,
       analysis->zero_error = fmax (analysis->zero_error, w->zero_error);
     }
   analysis->zero_exact = analysis->zero_error == 0.0;
-  /* After the folds, which count the scale rows' keys. */
+  /* After the folds, which count the scale rows' keys (and may have had
+   * to make room for them). */
+  for (int i = 0; i < p.n_workers; i++)
+    if (p.workers[i].out_of_memory)
+      {
+        status = QS_STATUS_NO_MEMORY;
+        goto out;
+      }
   if (p.recon2_by_key)
     sum.recon2 = recon2_by_key (&p);
   if (code_counts != NULL)
