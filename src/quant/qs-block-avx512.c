@@ -789,6 +789,10 @@ blocks_run (const QsBlockPass *p,
    * (scale key, code) counts, which scale rows give and the ring's [3]
    * keeps for blocks without one. */
   bool r2_by_key = (qs_block_format_is_mx (format) || format == QS_FORMAT_NVFP4) && histograms;
+  /* Any pass of a tensor whose sum of squares the memo holds, not only
+   * a change of scheme's (a tensor too small for joint counts), leaves
+   * it to the memo. */
+  bool x2_known = p->x2_known;
   const __m512i no_code = _mm512_set1_epi32 (16);
   HistConsts hist = hist_consts (&p->hist);
   bool in_domain = p->hist.values_in_domain;
@@ -968,7 +972,7 @@ blocks_run (const QsBlockPass *p,
           /* e > max ? e : max, as the reference keeps it; never NaN. */ \
           max_error = _mm512_max_ps (_mm512_abs_ps (err), max_error); \
           err2 = lane_sums (err2, err, err); \
-          if (!per_change) /* else known (per_change_pass) */ \
+          if (!per_change && !x2_known) /* known: the memo's (per_change_pass) */ \
             x2 = lane_sums (x2, xv, xv); \
           if (!r2_by_key) \
             r2 = lane_sums (r2, rec, rec); \
